@@ -1,0 +1,118 @@
+//! Org errors: Salesforce status codes with their message and the fields involved.
+//!
+//! The codes are the exact upstream strings clients match on; the REST and SOAP edges pick
+//! the HTTP status and body shape, the org only says what went wrong.
+
+use std::fmt;
+
+/// Salesforce error codes (`errorCode` / `statusCode` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // Each variant is the upstream code of the same name.
+pub enum StatusCode {
+    AllOrNoneOperationRolledBack,
+    DuplicateExternalId,
+    DuplicateValue,
+    EntityIsDeleted,
+    ExceededIdLimit,
+    FieldIntegrityException,
+    InsufficientAccess,
+    InvalidCrossReferenceKey,
+    InvalidEmailAddress,
+    InvalidField,
+    InvalidFieldForInsertUpdate,
+    InvalidId,
+    InvalidOrNullForRestrictedPicklist,
+    InvalidType,
+    JsonParserError,
+    MalformedId,
+    NotFound,
+    NumberOutsideValidRange,
+    RequiredFieldMissing,
+    StringTooLong,
+    UndeleteFailed,
+    UnknownException,
+}
+
+impl StatusCode {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllOrNoneOperationRolledBack => "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            Self::DuplicateExternalId => "DUPLICATE_EXTERNAL_ID",
+            Self::DuplicateValue => "DUPLICATE_VALUE",
+            Self::EntityIsDeleted => "ENTITY_IS_DELETED",
+            Self::ExceededIdLimit => "EXCEEDED_ID_LIMIT",
+            Self::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
+            Self::InsufficientAccess => "INSUFFICIENT_ACCESS_OR_READONLY",
+            Self::InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
+            Self::InvalidEmailAddress => "INVALID_EMAIL_ADDRESS",
+            Self::InvalidField => "INVALID_FIELD",
+            Self::InvalidFieldForInsertUpdate => "INVALID_FIELD_FOR_INSERT_UPDATE",
+            Self::InvalidId => "INVALID_ID_FIELD",
+            Self::InvalidOrNullForRestrictedPicklist => "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            Self::InvalidType => "INVALID_TYPE",
+            Self::JsonParserError => "JSON_PARSER_ERROR",
+            Self::MalformedId => "MALFORMED_ID",
+            Self::NotFound => "NOT_FOUND",
+            Self::NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
+            Self::RequiredFieldMissing => "REQUIRED_FIELD_MISSING",
+            Self::StringTooLong => "STRING_TOO_LONG",
+            Self::UndeleteFailed => "UNDELETE_FAILED",
+            Self::UnknownException => "UNKNOWN_EXCEPTION",
+        }
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected operation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct OrgError {
+    /// The Salesforce code.
+    pub code: StatusCode,
+    /// Human text, as Salesforce words it.
+    pub message: String,
+    /// The fields involved, if any.
+    pub fields: Vec<String>,
+}
+
+impl OrgError {
+    /// An error without fields.
+    pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), fields: Vec::new() }
+    }
+
+    /// An error about one field.
+    pub fn field(code: StatusCode, message: impl Into<String>, field: &str) -> Self {
+        Self { code, message: message.into(), fields: vec![field.to_owned()] }
+    }
+
+    /// `NOT_FOUND` for a record path.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NotFound, "The requested resource does not exist")
+    }
+
+    /// `ENTITY_IS_DELETED`.
+    pub fn deleted() -> Self {
+        Self::new(StatusCode::EntityIsDeleted, "entity is deleted")
+    }
+
+    /// `INVALID_FIELD` for an unknown field name.
+    pub fn no_such_field(object: &str, field: &str) -> Self {
+        Self::new(
+            StatusCode::InvalidField,
+            format!("No such column '{field}' on sobject of type {object}"),
+        )
+    }
+
+    /// `INVALID_TYPE` for an unknown object name.
+    pub fn no_such_object(object: &str) -> Self {
+        Self::new(StatusCode::InvalidType, format!("sObject type '{object}' is not supported."))
+    }
+}

@@ -1,0 +1,162 @@
+//! Salesforce record ids: 15-character case-sensitive ids and their 18-character form.
+//!
+//! A 15-character id is a 3-character key prefix (the object), a 2-character instance code,
+//! one reserved character and a 9-character base-62 counter. The 18-character form appends
+//! three checksum characters, one per 5-character chunk, each encoding which characters of
+//! its chunk are uppercase (bit *i* set when character *i* is `A`–`Z`), mapped through
+//! `ABCDEFGHIJKLMNOPQRSTUVWXYZ012345`. Because the suffix records the case, an 18-character
+//! id can be compared case-insensitively and its canonical case restored.
+
+use std::fmt;
+
+const CHECKSUM_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The instance code and reserved character used in every id forcebus mints.
+pub const INSTANCE: &str = "Fb0";
+
+/// A record id in canonical form (the exact-case 15-character id).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId([u8; 15]);
+
+impl RecordId {
+    /// Parses a 15- or 18-character id. An 18-character id is accepted in any case as long
+    /// as its checksum matches; a 15-character id is taken as it is.
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if !b.iter().all(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        match b.len() {
+            15 => Some(Self(b.try_into().expect("length checked"))),
+            18 => {
+                let mut id: [u8; 15] = b[..15].try_into().expect("length checked");
+                for (chunk, &sum) in id.chunks_mut(5).zip(&b[15..]) {
+                    let bits = CHECKSUM_ALPHABET
+                        .iter()
+                        .position(|&c| c == sum.to_ascii_uppercase())?;
+                    for (i, c) in chunk.iter_mut().enumerate() {
+                        *c = if bits & (1 << i) != 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c.to_ascii_lowercase()
+                        };
+                    }
+                }
+                // A digit where the suffix claims an uppercase letter is a corrupt id.
+                let id = Self(id);
+                (id.checksum().eq_ignore_ascii_case(std::str::from_utf8(&b[15..]).ok()?))
+                    .then_some(id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Builds an id from a key prefix and a counter value.
+    pub fn mint(prefix: &str, counter: u64) -> Self {
+        let mut out = [b'0'; 15];
+        out[..3].copy_from_slice(&prefix.as_bytes()[..3]);
+        out[3..6].copy_from_slice(INSTANCE.as_bytes());
+        let mut n = counter;
+        for slot in out[6..].iter_mut().rev() {
+            *slot = BASE62[(n % 62) as usize];
+            n /= 62;
+        }
+        Self(out)
+    }
+
+    /// The 3-character key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.as15()[..3]
+    }
+
+    /// The 15-character form.
+    pub fn as15(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ids are ASCII")
+    }
+
+    fn checksum(&self) -> String {
+        self.0
+            .chunks(5)
+            .map(|chunk| {
+                let bits = chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_ascii_uppercase())
+                    .fold(0usize, |acc, (i, _)| acc | (1 << i));
+                CHECKSUM_ALPHABET[bits] as char
+            })
+            .collect()
+    }
+
+    /// The 18-character form, as every response carries it.
+    pub fn to18(&self) -> String {
+        let mut s = String::with_capacity(18);
+        s.push_str(self.as15());
+        s.push_str(&self.checksum());
+        s
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to18())
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordId({})", self.to18())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_salesforce_checksums() {
+        // The all-zero id of overflow events, and ids worked by hand from the rule.
+        assert_eq!(RecordId::parse("000000000000000").unwrap().to18(), "000000000000000AAA");
+        assert_eq!(RecordId::parse("0015g00000EMU01").unwrap().to18(), "0015g00000EMU01AAH");
+        assert_eq!(RecordId::parse("00D5g000000EMU1").unwrap().to18(), "00D5g000000EMU1EAO");
+        assert_eq!(RecordId::parse("ABCDEabcdeZZZZZ").unwrap().to18(), "ABCDEabcdeZZZZZ5A5");
+    }
+
+    #[test]
+    fn eighteen_char_ids_ignore_case_and_restore_it() {
+        let id = RecordId::parse("0015g00000EMU01AAH").unwrap();
+        assert_eq!(RecordId::parse("0015G00000emu01aah").unwrap(), id);
+        assert_eq!(id.as15(), "0015g00000EMU01");
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        for bad in ["", "001", "0015g00000EMU01AA", "0015g00000EMU0!", "0015g00000EMU01AA9"] {
+            assert!(RecordId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn minted_ids_carry_the_prefix() {
+        let id = RecordId::mint("003", 62 * 62 + 5);
+        assert_eq!(id.as15(), "003Fb0000000105");
+        assert_eq!(id.prefix(), "003");
+    }
+
+    proptest! {
+        #[test]
+        fn to18_then_parse_is_identity(prefix in "[0-9a-zA-Z]{3}", n in any::<u64>()) {
+            let id = RecordId::mint(&prefix, n);
+            prop_assert_eq!(RecordId::parse(&id.to18()), Some(id));
+            prop_assert_eq!(RecordId::parse(&id.to18().to_lowercase()), Some(id));
+            prop_assert_eq!(RecordId::parse(id.as15()), Some(id));
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,20}") {
+            let _ = RecordId::parse(&s);
+        }
+    }
+}

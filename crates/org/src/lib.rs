@@ -1,0 +1,29 @@
+//! The org: what a Salesforce org holds and how a write becomes a transaction.
+//!
+//! Layout:
+//! - [`id`]: 15/18-character record ids.
+//! - [`meta`]: objects and fields; [`standard`]: the standard object catalogue.
+//! - [`value`]: client JSON to stored values, with Salesforce's validation errors.
+//! - [`record`]: records and their REST shape.
+//! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
+//!   validation; [`org`]: the org, its committed state and the single writer.
+//! - [`error`]: Salesforce status codes; [`clock`]: injectable time.
+
+pub mod clock;
+mod derive;
+pub mod error;
+pub mod id;
+pub mod meta;
+pub mod org;
+pub mod record;
+pub mod standard;
+pub mod txn;
+pub mod value;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{OrgError, StatusCode};
+pub use id::RecordId;
+pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
+pub use org::{Api, Caller, Committed, Org, TxnResult, UserSeed};
+pub use record::Record;
+pub use txn::{Op, Outcome};

@@ -1,0 +1,394 @@
+//! Object metadata: objects, fields and their types, as `describe` reports them.
+//!
+//! A [`Schema`] is built once at start-up from the standard catalogue ([`crate::standard`])
+//! plus the custom objects and fields of the config file, and is read-only afterwards.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A field's type, by its describe name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)] // The variants are Salesforce's own type names.
+pub enum FieldType {
+    Id,
+    String,
+    Textarea,
+    Boolean,
+    Int,
+    Long,
+    Double,
+    Currency,
+    Percent,
+    Date,
+    Datetime,
+    Time,
+    Reference,
+    Picklist,
+    Multipicklist,
+    Combobox,
+    Email,
+    Phone,
+    Url,
+    Address,
+    Location,
+    Base64,
+    Encryptedstring,
+    #[serde(rename = "anyType")]
+    AnyType,
+}
+
+impl FieldType {
+    /// The describe `type` string.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::String => "string",
+            Self::Textarea => "textarea",
+            Self::Boolean => "boolean",
+            Self::Int => "int",
+            Self::Long => "long",
+            Self::Double => "double",
+            Self::Currency => "currency",
+            Self::Percent => "percent",
+            Self::Date => "date",
+            Self::Datetime => "datetime",
+            Self::Time => "time",
+            Self::Reference => "reference",
+            Self::Picklist => "picklist",
+            Self::Multipicklist => "multipicklist",
+            Self::Combobox => "combobox",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Url => "url",
+            Self::Address => "address",
+            Self::Location => "location",
+            Self::Base64 => "base64",
+            Self::Encryptedstring => "encryptedstring",
+            Self::AnyType => "anyType",
+        }
+    }
+
+    /// The describe `soapType` string.
+    pub fn soap_type(self) -> &'static str {
+        match self {
+            Self::Id | Self::Reference => "tns:ID",
+            Self::Boolean => "xsd:boolean",
+            Self::Int => "xsd:int",
+            Self::Long => "xsd:long",
+            Self::Double | Self::Currency | Self::Percent => "xsd:double",
+            Self::Date => "xsd:date",
+            Self::Datetime => "xsd:dateTime",
+            Self::Time => "xsd:time",
+            Self::Address => "urn:address",
+            Self::Location => "urn:location",
+            Self::Base64 => "xsd:base64Binary",
+            Self::AnyType => "xsd:anyType",
+            _ => "xsd:string",
+        }
+    }
+
+    /// Whether values are text (length-limited strings).
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Self::String
+                | Self::Textarea
+                | Self::Picklist
+                | Self::Multipicklist
+                | Self::Combobox
+                | Self::Email
+                | Self::Phone
+                | Self::Url
+                | Self::Encryptedstring
+        )
+    }
+}
+
+/// One field of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDef {
+    /// API name, e.g. `BillingCity`, `Region__c`.
+    pub name: String,
+    /// Display label.
+    pub label: String,
+    /// Type.
+    pub ftype: FieldType,
+    /// Maximum length for text types, 0 otherwise.
+    pub length: u32,
+    /// Total digits for numbers (`double`, `currency`, `percent`).
+    pub precision: u32,
+    /// Digits after the decimal point.
+    pub scale: u32,
+    /// Digits for `int` fields.
+    pub digits: u32,
+    /// May be null.
+    pub nillable: bool,
+    /// May be set on insert.
+    pub createable: bool,
+    /// May be set on update.
+    pub updateable: bool,
+    /// Gets a value on insert when none is given (so not required even if not nillable).
+    pub defaulted_on_create: bool,
+    /// A `__c` field.
+    pub custom: bool,
+    /// Usable for upsert and retrieval by external id.
+    pub external_id: bool,
+    /// Values must be unique across the object's records.
+    pub unique: bool,
+    /// The record's name field.
+    pub name_field: bool,
+    /// A formula or otherwise computed field: never writable, never in change events.
+    pub calculated: bool,
+    /// Allowed picklist values, in order; the first flagged default (if any) is the default.
+    pub picklist: Vec<String>,
+    /// Picklist value used on insert when none is given.
+    pub default_picklist: Option<String>,
+    /// Only the listed picklist values are accepted.
+    pub restricted_picklist: bool,
+    /// Objects a reference may point to.
+    pub reference_to: Vec<String>,
+    /// SOQL accessor of the parent (`Account` for `AccountId`, `Parent__r` for `Parent__c`).
+    pub relationship_name: Option<String>,
+    /// Child relationship name on the parent (`Contacts` for `Contact.AccountId`).
+    pub child_relationship: Option<String>,
+    /// Deleting the parent deletes this record (master-detail, or Contact on Account).
+    pub cascade_delete: bool,
+    /// The compound field this field is a part of (`BillingAddress`, `Name`).
+    pub compound_field_name: Option<String>,
+    /// `personname`, `plaintextarea`, `richtextarea`, ...
+    pub extra_type_info: Option<String>,
+    /// The default value given on insert when the field is absent.
+    pub default_value: Option<serde_json::Value>,
+}
+
+impl FieldDef {
+    /// A field with the common defaults: nillable, createable, updateable.
+    pub fn new(name: &str, label: &str, ftype: FieldType) -> Self {
+        let length = match ftype {
+            FieldType::Id | FieldType::Reference => 18,
+            FieldType::Phone | FieldType::Picklist => 40,
+            FieldType::Email | FieldType::Url | FieldType::String => 255,
+            FieldType::Textarea => 32000,
+            FieldType::Multipicklist => 4099,
+            _ => 0,
+        };
+        Self {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            ftype,
+            length,
+            precision: 0,
+            scale: 0,
+            digits: if ftype == FieldType::Int { 9 } else { 0 },
+            nillable: true,
+            createable: true,
+            updateable: true,
+            defaulted_on_create: false,
+            custom: name.ends_with("__c"),
+            external_id: false,
+            unique: false,
+            name_field: false,
+            calculated: false,
+            picklist: Vec::new(),
+            default_picklist: None,
+            restricted_picklist: false,
+            reference_to: Vec::new(),
+            relationship_name: None,
+            child_relationship: None,
+            cascade_delete: false,
+            compound_field_name: None,
+            extra_type_info: None,
+            default_value: None,
+        }
+    }
+
+    /// Whether an insert must give a value.
+    pub fn required_on_create(&self) -> bool {
+        !self.nillable && self.createable && !self.defaulted_on_create
+            && self.ftype != FieldType::Boolean
+    }
+
+    /// Whether the field is one of the system audit fields Salesforce maintains itself.
+    pub fn is_system(&self) -> bool {
+        matches!(
+            self.name.as_str(),
+            "Id" | "IsDeleted"
+                | "CreatedDate"
+                | "CreatedById"
+                | "LastModifiedDate"
+                | "LastModifiedById"
+                | "SystemModstamp"
+        )
+    }
+}
+
+/// One object (sObject type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectDef {
+    /// API name, e.g. `Account`, `Invoice__c`.
+    pub name: String,
+    /// Singular label.
+    pub label: String,
+    /// Plural label.
+    pub label_plural: String,
+    /// 3-character id prefix.
+    pub key_prefix: String,
+    /// A `__c` object.
+    pub custom: bool,
+    /// Whether records can be created through the API.
+    pub createable: bool,
+    /// Whether records can be deleted through the API.
+    pub deletable: bool,
+    /// Fields in describe order.
+    pub fields: Vec<FieldDef>,
+    index: HashMap<String, usize>,
+}
+
+impl ObjectDef {
+    /// An object with the given fields; names are indexed case-insensitively.
+    pub fn new(name: &str, label: &str, plural: &str, prefix: &str, fields: Vec<FieldDef>) -> Self {
+        let mut def = Self {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            label_plural: plural.to_owned(),
+            key_prefix: prefix.to_owned(),
+            custom: name.ends_with("__c"),
+            createable: true,
+            deletable: true,
+            fields: Vec::new(),
+            index: HashMap::new(),
+        };
+        for f in fields {
+            def.push_field(f);
+        }
+        def
+    }
+
+    /// Appends a field (replacing one of the same name).
+    pub fn push_field(&mut self, field: FieldDef) {
+        let key = field.name.to_ascii_lowercase();
+        match self.index.get(&key) {
+            Some(&i) => self.fields[i] = field,
+            None => {
+                self.index.insert(key, self.fields.len());
+                self.fields.push(field);
+            }
+        }
+    }
+
+    /// Looks a field up by name, case-insensitively.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.index.get(&name.to_ascii_lowercase()).map(|&i| &self.fields[i])
+    }
+
+    /// The parts of a compound field, in order.
+    pub fn compound_parts<'a>(&'a self, compound: &'a str) -> impl Iterator<Item = &'a FieldDef> {
+        self.fields.iter().filter(move |f| f.compound_field_name.as_deref() == Some(compound))
+    }
+
+    /// The name field (`Name`, `Subject`, `CaseNumber`).
+    pub fn name_field(&self) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name_field)
+    }
+}
+
+/// A child relationship as `describe` lists it on the parent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRelationship {
+    /// Child object.
+    pub child: String,
+    /// Child's reference field.
+    pub field: String,
+    /// Relationship name (`Contacts`).
+    pub name: Option<String>,
+    /// Deleting the parent deletes the children.
+    pub cascade_delete: bool,
+}
+
+/// Every object of the org.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    objects: Vec<ObjectDef>,
+    by_name: HashMap<String, usize>,
+    by_prefix: HashMap<String, usize>,
+}
+
+impl Schema {
+    /// Builds a schema; later objects replace earlier ones of the same name.
+    pub fn new(objects: Vec<ObjectDef>) -> Self {
+        let mut schema = Self { objects: Vec::new(), by_name: HashMap::new(), by_prefix: HashMap::new() };
+        for o in objects {
+            schema.add(o);
+        }
+        schema
+    }
+
+    fn add(&mut self, object: ObjectDef) {
+        let key = object.name.to_ascii_lowercase();
+        let i = match self.by_name.get(&key) {
+            Some(&i) => {
+                self.objects[i] = object;
+                i
+            }
+            None => {
+                self.objects.push(object);
+                self.objects.len() - 1
+            }
+        };
+        self.by_name.insert(key, i);
+        self.by_prefix.insert(self.objects[i].key_prefix.clone(), i);
+    }
+
+    /// All objects in catalogue order.
+    pub fn objects(&self) -> &[ObjectDef] {
+        &self.objects
+    }
+
+    /// Looks an object up by name, case-insensitively.
+    pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        self.by_name.get(&name.to_ascii_lowercase()).map(|&i| &self.objects[i])
+    }
+
+    /// Mutable access, for applying config to the catalogue at start-up.
+    pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
+        self.by_name.get(&name.to_ascii_lowercase()).map(|&i| &mut self.objects[i])
+    }
+
+    /// Adds or replaces an object.
+    pub fn insert(&mut self, object: ObjectDef) {
+        self.add(object);
+    }
+
+    /// The object whose records have this key prefix.
+    pub fn object_by_prefix(&self, prefix: &str) -> Option<&ObjectDef> {
+        self.by_prefix.get(prefix).map(|&i| &self.objects[i])
+    }
+
+    /// The child relationships pointing at `parent`, in catalogue order.
+    pub fn child_relationships(&self, parent: &str) -> Vec<ChildRelationship> {
+        let mut out = Vec::new();
+        for o in &self.objects {
+            for f in &o.fields {
+                if f.reference_to.iter().any(|t| t.eq_ignore_ascii_case(parent)) {
+                    out.push(ChildRelationship {
+                        child: o.name.clone(),
+                        field: f.name.clone(),
+                        name: f.child_relationship.clone(),
+                        cascade_delete: f.cascade_delete,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The next free custom-object key prefix (`a00`, `a01`, ...), if any is left.
+    pub fn next_custom_prefix(&self) -> Option<String> {
+        const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        (0..62 * 62)
+            .map(|n| format!("a{}{}", B62[n / 62] as char, B62[n % 62] as char))
+            .find(|p| !self.by_prefix.contains_key(p))
+    }
+}

@@ -1,0 +1,372 @@
+//! The org: identity, schema, the committed records, and the one writer that turns
+//! operations into committed transactions.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::{Map, Value};
+
+use forcebus_store::{Batch, Store, StoreError, StoredRecord, Write};
+
+use crate::clock::Clock;
+use crate::error::{OrgError, StatusCode};
+use crate::id::{INSTANCE, RecordId};
+use crate::meta::Schema;
+use crate::record::{Body, Record};
+use crate::txn::{Op, Outcome, Txn};
+
+/// Which API a change came through, for the change origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The REST API.
+    Rest,
+    /// The SOAP partner API.
+    Soap,
+}
+
+/// Who is making a change, and how.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The acting user.
+    pub user_id: RecordId,
+    /// The API used.
+    pub api: Api,
+    /// The API version of the call, e.g. `59.0`.
+    pub version: String,
+    /// `client=` of `Sforce-Call-Options` (REST) or `CallOptions` (SOAP).
+    pub client: Option<String>,
+}
+
+impl Caller {
+    /// The CDC `changeOrigin`: `com/salesforce/api/rest/59.0;client=etl`.
+    pub fn change_origin(&self) -> String {
+        let api = match self.api {
+            Api::Rest => "rest",
+            Api::Soap => "soap",
+        };
+        match &self.client {
+            Some(c) => format!("com/salesforce/api/{api}/{};client={c}", self.version),
+            None => format!("com/salesforce/api/{api}/{}", self.version),
+        }
+    }
+}
+
+/// A user to create on first start if no user has its username.
+#[derive(Debug, Clone)]
+pub struct UserSeed {
+    /// Login name.
+    pub username: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email address.
+    pub email: String,
+}
+
+/// What a committed transaction was, for change events to join.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// UUID-shaped key shared by everything the transaction changed.
+    pub transaction_key: String,
+    /// `changeOrigin` of the caller.
+    pub change_origin: String,
+    /// Commit time.
+    pub commit_timestamp: DateTime<Utc>,
+    /// Records whose state changed, in first-touch order.
+    pub records: Vec<RecordId>,
+}
+
+/// The result of [`Org::execute`].
+#[derive(Debug)]
+pub struct TxnResult {
+    /// One result per operation, in request order.
+    pub results: Vec<Result<Outcome, OrgError>>,
+    /// The committed transaction, when anything was written.
+    pub committed: Option<Committed>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) records: HashMap<RecordId, Record>,
+    /// Ids per canonical object name, in id (creation) order.
+    pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
+    pub(crate) next_id: u64,
+    pub(crate) next_case: u64,
+}
+
+impl State {
+    fn insert(&mut self, r: Record) {
+        self.by_object.entry(r.object.clone()).or_default().insert(r.id);
+        self.records.insert(r.id, r);
+    }
+
+    fn remove(&mut self, id: &RecordId) {
+        if let Some(r) = self.records.remove(id) {
+            if let Some(ids) = self.by_object.get_mut(&r.object) {
+                ids.remove(id);
+            }
+        }
+    }
+}
+
+/// One Salesforce org.
+#[derive(Debug)]
+pub struct Org {
+    id: RecordId,
+    name: String,
+    schema: Schema,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    state: RwLock<State>,
+    /// Serialises transactions: held from validation to the in-memory apply.
+    writer: Mutex<()>,
+}
+
+const ORG: &str = "org";
+
+impl Org {
+    /// Loads the org from `store`, creating its identity and seed users on first start.
+    pub fn open(
+        store: Arc<dyn Store>,
+        schema: Schema,
+        clock: Arc<dyn Clock>,
+        name: &str,
+        users: &[UserSeed],
+    ) -> Result<Self, StoreError> {
+        let mut state = State::default();
+        for row in store.load_records()? {
+            if let Some(r) = decode(&row) {
+                state.insert(r);
+            }
+        }
+        let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
+        state.next_id = values.get("next_id").and_then(|v| v.parse().ok()).unwrap_or(0);
+        state.next_case = values.get("next_case").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let id = match values.get("id").and_then(|v| RecordId::parse(v)) {
+            Some(id) => id,
+            None => {
+                let id = mint_org_id();
+                let mut b = Batch::new();
+                b.put(ORG, "id", Some(id.to18()));
+                store.commit(&b)?;
+                id
+            }
+        };
+        let org = Self {
+            id,
+            name: name.to_owned(),
+            schema,
+            store,
+            clock,
+            state: RwLock::new(state),
+            writer: Mutex::new(()),
+        };
+        for seed in users {
+            org.ensure_user(seed)?;
+        }
+        Ok(org)
+    }
+
+    /// The org id.
+    pub fn id(&self) -> RecordId {
+        self.id
+    }
+
+    /// The org's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The object metadata.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A record by id, deleted or not.
+    pub fn get(&self, id: RecordId) -> Option<Record> {
+        self.read().records.get(&id).cloned()
+    }
+
+    /// Applies `f` to every record of `object` (canonical name), in creation order,
+    /// collecting what it returns.
+    pub fn scan<R>(&self, object: &str, mut f: impl FnMut(&Record) -> Option<R>) -> Vec<R> {
+        let state = self.read();
+        let Some(ids) = state.by_object.get(object) else { return Vec::new() };
+        ids.iter().filter_map(|id| state.records.get(id)).filter_map(&mut f).collect()
+    }
+
+    /// Live records of `object` whose `field` equals `value`, as an upsert would match them.
+    pub fn find_by_external_id(&self, object: &str, field: &str, value: &str) -> Result<Vec<RecordId>, OrgError> {
+        let def = self.schema.object(object).ok_or_else(|| OrgError::no_such_object(object))?;
+        let f = def.field(field).filter(|f| f.external_id || f.name == "Id").ok_or_else(|| {
+            OrgError::new(
+                StatusCode::NotFound,
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            )
+        })?;
+        if f.name == "Id" {
+            let live = RecordId::parse(value).and_then(|id| self.get(id)).filter(|r| !r.is_deleted && r.object == def.name);
+            return Ok(live.map(|r| r.id).into_iter().collect());
+        }
+        let caller = Caller { user_id: self.id, api: Api::Rest, version: String::new(), client: None };
+        let state = self.read();
+        let txn = Txn::new(self, &state, &caller, self.clock.now());
+        Ok(txn.matching(def, f, value))
+    }
+
+    /// The user with this username (case-insensitive), if any.
+    pub fn user_by_username(&self, username: &str) -> Option<Record> {
+        self.scan("User", |r| {
+            r.get_str("Username").filter(|u| u.eq_ignore_ascii_case(username)).map(|_| r.clone())
+        })
+        .into_iter()
+        .next()
+    }
+
+    /// Runs `ops` as one transaction. With `all_or_none`, one failure fails them all and
+    /// nothing is written. A storage failure fails the whole call and changes nothing.
+    pub fn execute(&self, caller: &Caller, ops: Vec<Op>, all_or_none: bool) -> Result<TxnResult, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now();
+        let state = self.read();
+        let mut txn = Txn::new(self, &state, caller, now);
+        let mut results: Vec<Result<Outcome, OrgError>> = ops.into_iter().map(|op| txn.apply(op)).collect();
+        if all_or_none && results.iter().any(Result::is_err) {
+            for r in &mut results {
+                if r.is_ok() {
+                    *r = Err(OrgError::new(
+                        StatusCode::AllOrNoneOperationRolledBack,
+                        "Record rolled back because not all records were valid and the request \
+                         was using AllOrNone header",
+                    ));
+                }
+            }
+            return Ok(TxnResult { results, committed: None });
+        }
+        if txn.order.is_empty() {
+            return Ok(TxnResult { results, committed: None });
+        }
+        let Txn { overlay, order, next_id, next_case, .. } = txn;
+        let mut batch = Batch::new();
+        for id in &order {
+            batch.writes.push(match &overlay[id] {
+                Some(r) => Write::PutRecord(StoredRecord {
+                    id: r.id.as15().to_owned(),
+                    object: r.object.clone(),
+                    is_deleted: r.is_deleted,
+                    body: r.body(),
+                }),
+                None => Write::PurgeRecord { id: id.as15().to_owned() },
+            });
+        }
+        batch.put(ORG, "next_id", Some(next_id.to_string()));
+        batch.put(ORG, "next_case", Some(next_case.to_string()));
+        drop(state);
+        self.store.commit(&batch)?;
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        state.next_id = next_id;
+        state.next_case = next_case;
+        let mut overlay = overlay;
+        for id in &order {
+            match overlay.remove(id).flatten() {
+                Some(r) => state.insert(r),
+                None => state.remove(id),
+            }
+        }
+        let committed = Committed {
+            transaction_key: transaction_key(),
+            change_origin: caller.change_origin(),
+            commit_timestamp: now,
+            records: order,
+        };
+        tracing::debug!(
+            transaction_key = %committed.transaction_key,
+            change_origin = %committed.change_origin,
+            records = committed.records.len(),
+            "Transaction committed."
+        );
+        Ok(TxnResult { results, committed: Some(committed) })
+    }
+
+    fn ensure_user(&self, seed: &UserSeed) -> Result<RecordId, StoreError> {
+        if let Some(u) = self.user_by_username(&seed.username) {
+            return Ok(u.id);
+        }
+        let alias: String = seed.username.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+        let mut fields = Map::new();
+        for (k, v) in [
+            ("Username", &seed.username),
+            ("FirstName", &seed.first_name),
+            ("LastName", &seed.last_name),
+            ("Email", &seed.email),
+            ("Alias", &alias),
+            ("CommunityNickname", &seed.username),
+        ] {
+            fields.insert(k.into(), Value::String(v.clone()));
+        }
+        // The first user creates itself; the org id stands in as the actor until it exists.
+        let caller = Caller { user_id: self.id, api: Api::Rest, version: "59.0".into(), client: None };
+        let result = self.execute(&caller, vec![Op::Create { object: "User".into(), fields }], true)?;
+        let id = match result.results.into_iter().next() {
+            Some(Ok(o)) => o.id(),
+            other => panic!("seed user {} is invalid: {other:?}", seed.username),
+        };
+        // Make the user its own creator, owner and last modifier, as the first admin is.
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = state.records.get_mut(&id) {
+            for f in ["CreatedById", "LastModifiedById"] {
+                r.fields.insert(f.into(), Value::String(id.to18()));
+            }
+            let mut b = Batch::new();
+            b.writes.push(Write::PutRecord(StoredRecord {
+                id: id.as15().to_owned(),
+                object: r.object.clone(),
+                is_deleted: false,
+                body: r.body(),
+            }));
+            self.store.commit(&b)?;
+        }
+        Ok(id)
+    }
+}
+
+fn decode(row: &StoredRecord) -> Option<Record> {
+    let body: Body = match serde_json::from_str(&row.body) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(id = %row.id, error = %e, "Stored record is unreadable; skipped.");
+            return None;
+        }
+    };
+    Some(Record {
+        id: RecordId::parse(&row.id)?,
+        object: row.object.clone(),
+        fields: body.fields,
+        is_deleted: row.is_deleted,
+        deleted_at: body.deleted_at,
+        deleted_with: body.deleted_with.as_deref().and_then(RecordId::parse),
+    })
+}
+
+fn mint_org_id() -> RecordId {
+    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..9).map(|_| B62[rng.gen_range(0..62)] as char).collect();
+    RecordId::parse(&format!("00D{INSTANCE}{tail}")).expect("15 alphanumerics")
+}
+
+fn transaction_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,115 @@
+//! Records as the org holds them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::id::RecordId;
+use crate::meta::{FieldType, ObjectDef};
+
+/// One record: field values in stored form (see [`crate::value`]) plus Recycle Bin data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The record's id.
+    pub id: RecordId,
+    /// Canonical object name.
+    pub object: String,
+    /// Field values by canonical name; absent means null.
+    pub fields: Map<String, Value>,
+    /// In the Recycle Bin.
+    pub is_deleted: bool,
+    /// When it went to the Recycle Bin (REST datetime form).
+    pub deleted_at: Option<String>,
+    /// The record whose deletion cascaded to this one (itself when deleted directly).
+    pub deleted_with: Option<RecordId>,
+}
+
+/// The stored JSON body of a record.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Body {
+    pub(crate) fields: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted_with: Option<String>,
+}
+
+impl Record {
+    /// A field's value; `Null` when unset.
+    pub fn get(&self, field: &str) -> &Value {
+        self.fields.get(field).unwrap_or(&Value::Null)
+    }
+
+    /// A field's value as text, if it is a string.
+    pub fn get_str(&self, field: &str) -> Option<&str> {
+        self.get(field).as_str()
+    }
+
+    /// The value a REST read shows for `field`: stored values as they are, compound
+    /// fields assembled from their parts (an address with every part null is null).
+    pub fn rest_value(&self, object: &ObjectDef, field: &str) -> Value {
+        let Some(def) = object.field(field) else { return Value::Null };
+        match def.ftype {
+            FieldType::Address => {
+                let prefix = def.name.strip_suffix("Address").unwrap_or("");
+                let mut out = Map::new();
+                let mut any = false;
+                for part in object.compound_parts(&def.name) {
+                    let key = lower_camel(part.name.strip_prefix(prefix).unwrap_or(&part.name));
+                    let v = self.get(&part.name).clone();
+                    any |= !v.is_null();
+                    out.insert(key, v);
+                }
+                if any { Value::Object(out) } else { Value::Null }
+            }
+            FieldType::Id => Value::String(self.id.to18()),
+            FieldType::Boolean if def.name == "IsDeleted" => Value::Bool(self.is_deleted),
+            _ => self.get(&def.name).clone(),
+        }
+    }
+
+    /// The REST representation: `attributes`, then the requested fields (all when `None`)
+    /// in describe order.
+    pub fn to_rest(&self, object: &ObjectDef, version: &str, fields: Option<&[String]>) -> Value {
+        let mut out = Map::new();
+        out.insert(
+            "attributes".into(),
+            serde_json::json!({
+                "type": object.name,
+                "url": format!("/services/data/v{version}/sobjects/{}/{}", object.name, self.id.to18()),
+            }),
+        );
+        match fields {
+            None => {
+                for f in &object.fields {
+                    out.insert(f.name.clone(), self.rest_value(object, &f.name));
+                }
+            }
+            Some(names) => {
+                for name in names {
+                    if let Some(def) = object.field(name) {
+                        out.insert(def.name.clone(), self.rest_value(object, &def.name));
+                    }
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    pub(crate) fn body(&self) -> String {
+        serde_json::to_string(&Body {
+            fields: self.fields.clone(),
+            deleted_at: self.deleted_at.clone(),
+            deleted_with: self.deleted_with.map(|id| id.to18()),
+        })
+        .expect("a JSON map always serialises")
+    }
+}
+
+/// `PostalCode` → `postalCode`, `GeocodeAccuracy` → `geocodeAccuracy`.
+fn lower_camel(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}

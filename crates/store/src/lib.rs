@@ -1,0 +1,102 @@
+//! Storage for forcebus.
+//!
+//! Everything durable sits behind the [`Store`] trait: records (as JSON documents keyed by
+//! id) and small keyed values grouped in named spaces (org identity, id counters, access
+//! tokens). A [`Batch`] is written atomically by [`Store::commit`]: an org transaction's
+//! record changes, and later its change events, land in one storage transaction or not at
+//! all.
+//!
+//! Layout:
+//! - [`sqlite`]: the embedded default engine (bundled SQLite, WAL), on disk or in memory.
+
+use std::fmt;
+
+pub mod sqlite;
+
+pub use sqlite::{Durability, SqliteStore};
+
+/// One stored record: its id, object, deletion flag and field values as JSON text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// 15-character canonical record id.
+    pub id: String,
+    /// Object API name, e.g. `Account`.
+    pub object: String,
+    /// Whether the record is in the Recycle Bin.
+    pub is_deleted: bool,
+    /// The record's fields as a JSON object.
+    pub body: String,
+}
+
+/// One write of a [`Batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Insert or replace a record.
+    PutRecord(StoredRecord),
+    /// Remove a record for good (emptying the Recycle Bin).
+    PurgeRecord {
+        /// 15-character canonical record id.
+        id: String,
+    },
+    /// Set (`Some`) or remove (`None`) a keyed value in a named space.
+    Put {
+        /// The space, e.g. `org`, `token`.
+        space: String,
+        /// The key inside the space.
+        key: String,
+        /// The value, or `None` to delete.
+        value: Option<String>,
+    },
+}
+
+/// Writes that commit together or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a keyed value write.
+    pub fn put(&mut self, space: &str, key: &str, value: Option<String>) {
+        self.writes.push(Write::Put { space: space.to_owned(), key: key.to_owned(), value });
+    }
+
+    /// Whether the batch holds no writes.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+}
+
+/// A storage engine.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Reads every record, deleted ones included, for start-up.
+    fn load_records(&self) -> Result<Vec<StoredRecord>, StoreError>;
+    /// Reads every `(key, value)` of one space, for start-up.
+    fn load_values(&self, space: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Writes a batch atomically and durably (per the engine's durability setting).
+    fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine reported an error.
+    #[error("storage engine error: {0}")]
+    Engine(#[from] rusqlite::Error),
+    /// The data directory could not be used.
+    #[error("cannot use {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,179 @@
+//! The embedded default engine: one SQLite file (WAL) holding records and keyed values.
+//!
+//! One connection, owned behind a mutex: writes are serialised by the org above us anyway,
+//! and reads come from the org's in-memory state, so the store is only read at start-up.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use crate::{Batch, Store, StoreError, StoredRecord, Write};
+
+/// How hard a commit pushes data to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync on every commit: survives power loss.
+    #[default]
+    Full,
+    /// WAL without fsync per commit: survives a killed process, not a power cut.
+    Normal,
+}
+
+/// SQLite-backed [`Store`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    object TEXT NOT NULL,
+    is_deleted INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (
+    space TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (space, key)
+);
+";
+
+impl SqliteStore {
+    /// Opens (creating if needed) `forcebus.db` in `dir`.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::Io { path: dir.display().to_string(), source })?;
+        let conn = Connection::open(dir.join("forcebus.db"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        Self::init(conn)
+    }
+
+    /// A store that lives in memory only, for tests and `--in-memory`.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls
+        // back on drop), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Store for SqliteStore {
+    fn load_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT id, object, is_deleted, body FROM records")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredRecord {
+                id: r.get(0)?,
+                object: r.get(1)?,
+                is_deleted: r.get(2)?,
+                body: r.get(3)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn load_values(&self, space: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT key, value FROM kv WHERE space = ?1 ORDER BY key")?;
+        let rows = stmt.query_map([space], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for write in &batch.writes {
+            match write {
+                Write::PutRecord(r) => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO records (id, object, is_deleted, body)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![r.id, r.object, r.is_deleted, r.body])?;
+                }
+                Write::PurgeRecord { id } => {
+                    tx.prepare_cached("DELETE FROM records WHERE id = ?1")?.execute([id])?;
+                }
+                Write::Put { space, key, value: Some(v) } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![space, key, v])?;
+                }
+                Write::Put { space, key, value: None } => {
+                    tx.prepare_cached("DELETE FROM kv WHERE space = ?1 AND key = ?2")?
+                        .execute(params![space, key])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, deleted: bool) -> StoredRecord {
+        StoredRecord {
+            id: id.into(),
+            object: "Account".into(),
+            is_deleted: deleted,
+            body: r#"{"Name":"x"}"#.into(),
+        }
+    }
+
+    #[test]
+    fn committed_batch_is_loaded_back_from_disk() {
+        let dir = std::env::temp_dir().join(format!("fb-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let store = SqliteStore::open(&dir, Durability::Full).unwrap();
+            let mut b = Batch::new();
+            b.writes.push(Write::PutRecord(record("001000000000001", false)));
+            b.writes.push(Write::PutRecord(record("001000000000002", true)));
+            b.put("org", "id", Some("00D".into()));
+            store.commit(&b).unwrap();
+            let mut b = Batch::new();
+            b.writes.push(Write::PurgeRecord { id: "001000000000002".into() });
+            b.put("org", "gone", Some("x".into()));
+            b.put("org", "gone", None);
+            store.commit(&b).unwrap();
+        }
+        let store = SqliteStore::open(&dir, Durability::Full).unwrap();
+        assert_eq!(store.load_records().unwrap(), vec![record("001000000000001", false)]);
+        assert_eq!(store.load_values("org").unwrap(), vec![("id".into(), "00D".into())]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn failed_batch_changes_nothing() {
+        let store = SqliteStore::in_memory().unwrap();
+        store.lock().execute_batch("CREATE TRIGGER no_x BEFORE INSERT ON kv WHEN NEW.key = 'x' BEGIN SELECT RAISE(ABORT, 'no'); END;").unwrap();
+        let mut b = Batch::new();
+        b.writes.push(Write::PutRecord(record("001000000000001", false)));
+        b.put("org", "x", Some("1".into()));
+        assert!(store.commit(&b).is_err());
+        assert!(store.load_records().unwrap().is_empty());
+        assert!(store.load_values("org").unwrap().is_empty());
+    }
+}
