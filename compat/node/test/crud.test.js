@@ -32,7 +32,7 @@ describe('Account CRUD', () => {
       Phone: '555-0100',
       Industry: 'Technology',
       NumberOfEmployees: 42,
-      AnnualRevenue: 1234.5,
+      AnnualRevenue: 1250000,
       BillingCity: 'Paris',
     });
     assert.equal(created.success, true);
@@ -47,7 +47,7 @@ describe('Account CRUD', () => {
     assert.equal(rec.Phone, '555-0100');
     assert.equal(rec.Industry, 'Technology');
     assert.equal(rec.NumberOfEmployees, 42);
-    assert.equal(rec.AnnualRevenue, 1234.5);
+    assert.equal(rec.AnnualRevenue, 1250000);
     assert.equal(rec.BillingCity, 'Paris');
 
     const upd = await conn.sobject('Account').update({ Id: created.id, Name: `${name}-2`, Phone: null });

@@ -1,1 +1,19 @@
-//! placeholder
+//! Identity for forcebus: user credentials, the connected app, access and refresh tokens,
+//! and the OAuth 2.0 grants that issue them.
+//!
+//! Every front door (REST, SOAP, CometD, gRPC) checks tokens here. Tokens are stored as
+//! SHA-256 digests in the `token` space of the store, so they survive a restart and a copy
+//! of the data directory does not leak live sessions.
+//!
+//! Layout:
+//! - [`config`]: users, the connected app, session timeout.
+//! - [`tokens`]: issuing, verifying, extending and revoking tokens.
+//! - [`grant`]: the OAuth grant types of `/services/oauth2/token` and `/authorize`.
+
+pub mod config;
+pub mod grant;
+pub mod tokens;
+
+pub use config::{AppConfig, AuthConfig, UserCredentials};
+pub use grant::{Grant, OAuthError};
+pub use tokens::{Auth, Issued, Session};

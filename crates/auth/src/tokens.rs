@@ -1,0 +1,329 @@
+//! Access and refresh tokens.
+//!
+//! An access token is `<18-char org id>!<40 chars of [A-Za-z0-9_.]>` (240 random bits), the
+//! shape the sf CLI recognises. Like a Salesforce session it expires after
+//! `session_timeout` of inactivity: a use in the second half of its life extends it, and only
+//! then is the new expiry written to the store. Refresh tokens do not expire; revoking one
+//! also revokes the access tokens issued from it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use forcebus_org::{Org, RecordId};
+use forcebus_store::{Batch, Store, StoreError};
+
+use crate::config::AuthConfig;
+use crate::grant::PendingCode;
+
+const SPACE: &str = "token";
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TokenRecord {
+    user: String,
+    refresh: bool,
+    issued_at: DateTime<Utc>,
+    /// `None` for refresh tokens.
+    expires_at: Option<DateTime<Utc>>,
+    /// Digest of the refresh token this access token came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent: Option<String>,
+}
+
+/// A verified access token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The user the token belongs to.
+    pub user_id: RecordId,
+    /// When the token was issued.
+    pub issued_at: DateTime<Utc>,
+}
+
+/// Tokens just issued.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token, for flows that issue one.
+    pub refresh_token: Option<String>,
+    /// The user.
+    pub user_id: RecordId,
+    /// Issue time.
+    pub issued_at: DateTime<Utc>,
+}
+
+/// Users, the app, and every live token.
+#[derive(Debug)]
+pub struct Auth {
+    pub(crate) org: Arc<Org>,
+    store: Arc<dyn Store>,
+    pub(crate) config: AuthConfig,
+    tokens: RwLock<HashMap<String, TokenRecord>>,
+    pub(crate) codes: Mutex<HashMap<String, PendingCode>>,
+}
+
+fn digest(token: &str) -> String {
+    let d = Sha256::digest(token.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_part(len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Compares secrets in time independent of where they differ.
+pub(crate) fn secret_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Auth {
+    /// Loads live tokens from the store.
+    pub fn open(org: Arc<Org>, store: Arc<dyn Store>, config: AuthConfig) -> Result<Self, StoreError> {
+        let now = org.clock().now();
+        let mut tokens = HashMap::new();
+        for (key, value) in store.load_values(SPACE)? {
+            match serde_json::from_str::<TokenRecord>(&value) {
+                Ok(t) if t.expires_at.is_none_or(|e| e > now) => {
+                    tokens.insert(key, t);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "Stored token is unreadable; skipped."),
+            }
+        }
+        Ok(Self { org, store, config, tokens: RwLock::new(tokens), codes: Mutex::new(HashMap::new()) })
+    }
+
+    /// The org.
+    pub fn org(&self) -> &Arc<Org> {
+        &self.org
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_std(self.config.session_timeout).unwrap_or(Duration::hours(2))
+    }
+
+    /// The default user's id.
+    pub fn default_user(&self) -> Option<RecordId> {
+        let first = self.config.users.first()?;
+        self.org.user_by_username(&first.username).map(|u| u.id)
+    }
+
+    /// Checks a username and a password (optionally followed by the security token).
+    pub fn check_password(&self, username: &str, password: &str) -> Option<RecordId> {
+        let creds = self.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username))?;
+        let with_token = format!("{}{}", creds.password, creds.security_token);
+        if !secret_eq(password, &creds.password) && !secret_eq(password, &with_token) {
+            return None;
+        }
+        let user = self.org.user_by_username(username)?;
+        (user.get("IsActive") != &serde_json::Value::Bool(false)).then_some(user.id)
+    }
+
+    /// Issues an access token (and a refresh token when asked) for `user_id`.
+    pub fn issue(&self, user_id: RecordId, with_refresh: bool) -> Result<Issued, StoreError> {
+        self.issue_from(user_id, with_refresh, None)
+    }
+
+    pub(crate) fn issue_from(&self, user_id: RecordId, with_refresh: bool, parent: Option<String>) -> Result<Issued, StoreError> {
+        let now = self.org.clock().now();
+        let access_token = format!("{}!{}", self.org.id().to18(), random_part(40));
+        let refresh_token = with_refresh.then(|| format!("5Aep{}", random_part(80).replace(['_', '.'], "A")));
+        let mut batch = Batch::new();
+        let mut new = Vec::new();
+        let refresh_digest = refresh_token.as_deref().map(digest);
+        if let Some(d) = &refresh_digest {
+            new.push((d.clone(), TokenRecord { user: user_id.to18(), refresh: true, issued_at: now, expires_at: None, parent: None }));
+        }
+        new.push((
+            digest(&access_token),
+            TokenRecord {
+                user: user_id.to18(),
+                refresh: false,
+                issued_at: now,
+                expires_at: Some(now + self.timeout()),
+                parent: parent.or(refresh_digest),
+            },
+        ));
+        for (key, rec) in &new {
+            batch.put(SPACE, key, Some(serde_json::to_string(rec).expect("plain struct")));
+        }
+        self.store.commit(&batch)?;
+        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        tokens.extend(new);
+        Ok(Issued { access_token, refresh_token, user_id, issued_at: now })
+    }
+
+    /// Verifies an access token, extending its life when it is past half-way.
+    pub fn verify(&self, token: &str) -> Option<Session> {
+        let key = digest(token);
+        let now = self.org.clock().now();
+        let timeout = self.timeout();
+        let rec = {
+            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            tokens.get(&key).filter(|t| !t.refresh).cloned()?
+        };
+        let expires = rec.expires_at?;
+        if expires <= now {
+            self.forget(&[key]);
+            return None;
+        }
+        let session = Session { user_id: RecordId::parse(&rec.user)?, issued_at: rec.issued_at };
+        if expires - now < timeout / 2 {
+            let extended = TokenRecord { expires_at: Some(now + timeout), ..rec };
+            let mut batch = Batch::new();
+            batch.put(SPACE, &key, Some(serde_json::to_string(&extended).expect("plain struct")));
+            if let Err(e) = self.store.commit(&batch) {
+                tracing::warn!(error = %e, "Could not persist a session extension.");
+            }
+            self.tokens.write().unwrap_or_else(|e| e.into_inner()).insert(key, extended);
+        }
+        Some(session)
+    }
+
+    /// The user of a live refresh token.
+    pub(crate) fn verify_refresh(&self, token: &str) -> Option<(RecordId, String)> {
+        let key = digest(token);
+        let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+        let rec = tokens.get(&key).filter(|t| t.refresh)?;
+        Some((RecordId::parse(&rec.user)?, key))
+    }
+
+    /// Revokes an access or refresh token (a refresh token takes its access tokens along).
+    /// Returns whether the token existed.
+    pub fn revoke(&self, token: &str) -> Result<bool, StoreError> {
+        let key = digest(token);
+        let doomed: Vec<String> = {
+            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            if !tokens.contains_key(&key) {
+                return Ok(false);
+            }
+            tokens
+                .iter()
+                .filter(|(k, t)| **k == key || t.parent.as_deref() == Some(key.as_str()))
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        let mut batch = Batch::new();
+        for k in &doomed {
+            batch.put(SPACE, k, None);
+        }
+        self.store.commit(&batch)?;
+        self.forget(&doomed);
+        Ok(true)
+    }
+
+    fn forget(&self, keys: &[String]) {
+        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            tokens.remove(k);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::{AppConfig, UserCredentials};
+    use forcebus_org::{ManualClock, Schema, UserSeed, standard};
+    use forcebus_store::SqliteStore;
+
+    pub(crate) fn auth_with(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Auth {
+        let user = UserCredentials {
+            username: "admin@example.com".into(),
+            password: "pw".into(),
+            security_token: "TOKEN".into(),
+            first_name: "Ada".into(),
+            last_name: "Admin".into(),
+            email: None,
+        };
+        let seed = UserSeed {
+            username: user.username.clone(),
+            first_name: "Ada".into(),
+            last_name: "Admin".into(),
+            email: user.username.clone(),
+        };
+        let org = Org::open(store.clone(), Schema::new(standard::catalogue()), clock, "T", &[seed]).unwrap();
+        let config = AuthConfig {
+            users: vec![user],
+            app: AppConfig {
+                client_id: "cid".into(),
+                client_secret: "secret".into(),
+                run_as: None,
+                certificate: None,
+                callback_urls: vec![],
+            },
+            session_timeout: std::time::Duration::from_secs(7200),
+        };
+        Auth::open(Arc::new(org), store, config).unwrap()
+    }
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new("2024-05-01T00:00:00Z".parse().unwrap()))
+    }
+
+    #[test]
+    fn tokens_have_the_sf_cli_shape() {
+        let auth = auth_with(Arc::new(SqliteStore::in_memory().unwrap()), clock());
+        let user = auth.check_password("ADMIN@example.com", "pwTOKEN").unwrap();
+        let t = auth.issue(user, false).unwrap().access_token;
+        let (org, rest) = t.split_once('!').unwrap();
+        assert_eq!(org, auth.org.id().to18());
+        assert!(rest.len() >= 22 && rest.bytes().all(|b| ALPHABET.contains(&b)));
+        assert_eq!(auth.verify(&t).unwrap().user_id, user);
+        assert!(auth.verify("00Dx!nope").is_none());
+        assert!(auth.check_password("admin@example.com", "wrong").is_none());
+    }
+
+    #[test]
+    fn idle_tokens_expire_and_used_tokens_are_extended() {
+        let clock = clock();
+        let auth = auth_with(Arc::new(SqliteStore::in_memory().unwrap()), clock.clone());
+        let user = auth.default_user().unwrap();
+        let busy = auth.issue(user, false).unwrap().access_token;
+        let idle = auth.issue(user, false).unwrap().access_token;
+        clock.advance(Duration::minutes(90));
+        assert!(auth.verify(&busy).is_some(), "past half-way: extended to 90 + 120 min");
+        clock.advance(Duration::minutes(60));
+        assert!(auth.verify(&idle).is_none());
+        assert!(auth.verify(&busy).is_some());
+    }
+
+    #[test]
+    fn revoking_a_refresh_token_revokes_its_access_tokens() {
+        let auth = auth_with(Arc::new(SqliteStore::in_memory().unwrap()), clock());
+        let user = auth.default_user().unwrap();
+        let issued = auth.issue(user, true).unwrap();
+        let refresh = issued.refresh_token.unwrap();
+        assert!(auth.verify(&refresh).is_none(), "a refresh token is not a session");
+        assert!(auth.revoke(&refresh).unwrap());
+        assert!(auth.verify(&issued.access_token).is_none());
+        assert!(!auth.revoke(&refresh).unwrap());
+    }
+
+    #[test]
+    fn tokens_survive_a_restart() {
+        let dir = std::env::temp_dir().join(format!("fb-auth-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let open = || -> Arc<dyn Store> {
+            Arc::new(SqliteStore::open(&dir, forcebus_store::Durability::Full).unwrap())
+        };
+        let token = {
+            let auth = auth_with(open(), clock());
+            auth.issue(auth.default_user().unwrap(), false).unwrap().access_token
+        };
+        let auth = auth_with(open(), clock());
+        assert!(auth.verify(&token).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
