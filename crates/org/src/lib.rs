@@ -10,6 +10,7 @@
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time.
 
 pub mod clock;
+pub mod custom;
 mod derive;
 pub mod error;
 pub mod id;

@@ -1,1 +1,195 @@
-//! placeholder
+//! The HTTP front door of forcebus: OAuth, SOAP login and calls, identity, and the REST
+//! sObject API, as an axum [`Router`].
+//!
+//! Layout:
+//! - [`ctx`]: origin, API version and authenticated caller of a request.
+//! - [`error`]: Salesforce's JSON-array error bodies.
+//! - [`oauth`]: `/services/oauth2/*` and the identity URL.
+//! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin).
+//! - [`resources`]: the version list, the resource list and `/limits`.
+//! - [`describe`]: describeGlobal, basic info and describe.
+//! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
+//! - [`collections`]: `/composite/sobjects`.
+//! - [`body`]: request-body checks shared by the write endpoints.
+//! - [`limits`]: daily API request counting and `Sforce-Limit-Info`.
+
+// describe's field objects are large `json!` literals.
+#![recursion_limit = "256"]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use forcebus_auth::Auth;
+use forcebus_org::Org;
+
+pub mod body;
+pub mod collections;
+pub mod ctx;
+pub mod describe;
+pub mod error;
+pub mod limits;
+pub mod oauth;
+pub mod resources;
+pub mod sobjects;
+pub mod soap;
+
+pub use ctx::ConnInfo;
+use error::ApiError;
+
+/// REST settings.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// The newest API version served (and listed last), e.g. 59.
+    pub latest_version: u32,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The daily API request allocation shown by `/limits` and `Sforce-Limit-Info`.
+    pub daily_api_requests: u64,
+    /// Whether exhausting the allocation answers `403 REQUEST_LIMIT_EXCEEDED`.
+    pub enforce_api_limit: bool,
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            latest_version: 59,
+            max_body_bytes: 10 * 1024 * 1024,
+            daily_api_requests: 15_000,
+            enforce_api_limit: false,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Debug)]
+pub struct AppState {
+    /// Identity and tokens.
+    pub auth: Arc<Auth>,
+    /// The org.
+    pub org: Arc<Org>,
+    /// Settings.
+    pub config: RestConfig,
+    /// API request counting.
+    pub usage: limits::Usage,
+}
+
+/// Shared state handle.
+pub type State = Arc<AppState>;
+
+/// Builds the router for every HTTP endpoint of this crate.
+pub fn router(state: State) -> Router {
+    let data = Router::new()
+        .route("/services/data/{v}", get(resources::resources))
+        .route("/services/data/{v}/limits", get(resources::limits))
+        .route("/services/data/{v}/sobjects", get(describe::global))
+        .route("/services/data/{v}/sobjects/{o}", get(describe::basic).post(sobjects::create))
+        .route("/services/data/{v}/sobjects/{o}/describe", get(describe::describe))
+        .route("/services/data/{v}/sobjects/{o}/deleted", get(sobjects::deleted))
+        .route("/services/data/{v}/sobjects/{o}/updated", get(sobjects::updated))
+        .route(
+            "/services/data/{v}/sobjects/{o}/{id}",
+            get(sobjects::retrieve).patch(sobjects::update).delete(sobjects::delete),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/{field}/{value}",
+            get(sobjects::retrieve_by_external_id)
+                .patch(sobjects::upsert)
+                .delete(sobjects::delete_by_external_id),
+        )
+        .route(
+            "/services/data/{v}/composite/sobjects",
+            post(collections::create)
+                .patch(collections::update)
+                .delete(collections::delete),
+        )
+        .route(
+            "/services/data/{v}/composite/sobjects/{o}",
+            post(collections::retrieve).get(collections::retrieve_get),
+        )
+        .route("/services/data/{v}/composite/sobjects/{o}/{field}", axum::routing::patch(collections::upsert));
+    Router::new()
+        .route("/services/data", get(resources::versions))
+        .route("/services/oauth2/token", post(oauth::token))
+        .route("/services/oauth2/authorize", get(oauth::authorize))
+        .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke_get))
+        .route("/id/{org}/{user}", get(oauth::identity))
+        .route("/services/Soap/u/{v}", post(soap::endpoint))
+        .route("/services/Soap/u/{v}/{org}", post(soap::endpoint))
+        .merge(data)
+        .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn(method_not_allowed))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::count))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// Routes `/x/` as `/x`: clients (simple-salesforce) add trailing slashes freely. Must run
+/// before routing, so the server wraps the router with it.
+pub fn strip_trailing_slash<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+    let path = req.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
+/// The methods each route answers, for 405 bodies (axum's own `Allow` header is lost once
+/// the router is layered). Keep in step with [`router`]; a test checks every route.
+fn allowed_methods(pattern: &str) -> &'static str {
+    match pattern.trim_start_matches("/services/data/{v}") {
+        "/sobjects/{o}" => "GET,HEAD,POST",
+        "/sobjects/{o}/{id}" => "GET,HEAD,PATCH,DELETE",
+        "/sobjects/{o}/{field}/{value}" => "GET,HEAD,PATCH,DELETE",
+        "/composite/sobjects" => "POST,PATCH,DELETE",
+        "/composite/sobjects/{o}" => "GET,HEAD,POST",
+        "/composite/sobjects/{o}/{field}" => "PATCH",
+        "/services/oauth2/token" | "/services/Soap/u/{v}" | "/services/Soap/u/{v}/{org}" => "POST",
+        "/services/oauth2/userinfo" | "/services/oauth2/revoke" => "GET,HEAD,POST",
+        _ => "GET,HEAD",
+    }
+}
+
+/// Gives axum's bare 405 the Salesforce body, naming the allowed methods.
+async fn method_not_allowed(req: Request, next: Next) -> Response {
+    let method: Method = req.method().clone();
+    let pattern = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return resp;
+    }
+    let allowed = allowed_methods(pattern.as_deref().unwrap_or(""));
+    let mut out = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&allowed) {
+        out.headers_mut().insert(header::ALLOW, v);
+    }
+    out
+}
+
+/// Runs blocking org work (SQLite commits) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(&e))
+}

@@ -1,0 +1,248 @@
+//! Custom objects and fields declared in the config file, applied to the catalogue.
+//!
+//! ```toml
+//! [objects.Account]                       # add fields to a standard object
+//! fields = [{ name = "Region__c", type = "picklist", picklist = ["EMEA", "APAC"] }]
+//!
+//! [objects.Invoice__c]                    # a custom object (Name is added for you)
+//! label = "Invoice"
+//! fields = [
+//!   { name = "Account__c", type = "reference", reference_to = "Account", master_detail = true },
+//!   { name = "Total__c", type = "currency", precision = 16, scale = 2 },
+//! ]
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::meta::{FieldDef, FieldType, ObjectDef, Schema};
+
+/// One object entry of the config file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectConfig {
+    /// Singular label (custom objects); defaults to the name without `__c`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Plural label; defaults to the label plus `s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plural_label: Option<String>,
+    /// Fields to add.
+    #[serde(default)]
+    pub fields: Vec<FieldConfig>,
+}
+
+/// One custom field.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// API name; must end in `__c`.
+    pub name: String,
+    /// Describe type name: `string`, `textarea`, `boolean`, `int`, `double`, `currency`,
+    /// `percent`, `date`, `datetime`, `time`, `picklist`, `multipicklist`, `email`, `phone`,
+    /// `url`, `reference`.
+    #[serde(rename = "type")]
+    pub ftype: FieldType,
+    /// Label; defaults to the name without `__c`, underscores as spaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Maximum length of text fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// Total digits of number fields (default 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// Decimal places of number fields (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    /// A value is required on insert and cannot be cleared.
+    #[serde(default)]
+    pub required: bool,
+    /// Usable for upsert and retrieval by external id.
+    #[serde(default)]
+    pub external_id: bool,
+    /// Values must be unique.
+    #[serde(default)]
+    pub unique: bool,
+    /// Picklist values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub picklist: Vec<String>,
+    /// Only listed picklist values are accepted (default true, as for new custom picklists).
+    #[serde(default = "yes")]
+    pub restricted: bool,
+    /// Target object of a reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_to: Option<String>,
+    /// Deleting the parent deletes the record (master-detail).
+    #[serde(default)]
+    pub master_detail: bool,
+    /// Value used on insert when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn label_of(name: &str) -> String {
+    name.trim_end_matches("__c").replace('_', " ")
+}
+
+fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
+    let at = format!("objects.{object}.fields.{}", c.name);
+    if !c.name.ends_with("__c") || c.name.len() <= 3 || !c.name.trim_end_matches("__c").chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+        return Err(format!("{at}: custom field names are letters, digits and underscores ending in __c"));
+    }
+    let mut f = FieldDef::new(&c.name, c.label.as_deref().unwrap_or(&label_of(&c.name)), c.ftype);
+    match c.ftype {
+        FieldType::Id | FieldType::Address | FieldType::Location | FieldType::AnyType => {
+            return Err(format!("{at}: type {} cannot be declared", c.ftype.name()));
+        }
+        FieldType::Double | FieldType::Currency | FieldType::Percent => {
+            f.precision = c.precision.unwrap_or(18);
+            f.scale = c.scale.unwrap_or(0);
+            if f.precision == 0 || f.precision > 18 || f.scale > f.precision {
+                return Err(format!("{at}: precision must be 1..=18 and scale at most precision"));
+            }
+        }
+        FieldType::Int | FieldType::Long => f.digits = c.precision.unwrap_or(if c.ftype == FieldType::Int { 9 } else { 18 }),
+        FieldType::Reference => {
+            let Some(to) = &c.reference_to else { return Err(format!("{at}: reference fields need reference_to")) };
+            f.reference_to = vec![to.clone()];
+            f.relationship_name = Some(c.name.trim_end_matches("__c").to_owned() + "__r");
+            f.child_relationship = Some(format!("{}s__r", object.trim_end_matches("__c")));
+            f.cascade_delete = c.master_detail;
+            f.nillable = !c.master_detail;
+        }
+        _ => {}
+    }
+    if let Some(len) = c.length {
+        if !c.ftype.is_text() && c.ftype != FieldType::Textarea {
+            return Err(format!("{at}: length applies to text fields only"));
+        }
+        if len == 0 || len > 131_072 {
+            return Err(format!("{at}: length must be in 1..=131072; got {len}"));
+        }
+        f.length = len;
+    }
+    if matches!(c.ftype, FieldType::Picklist | FieldType::Multipicklist) {
+        if c.picklist.is_empty() {
+            return Err(format!("{at}: picklist fields need picklist values"));
+        }
+        f.picklist = c.picklist.clone();
+        f.restricted_picklist = c.restricted;
+    }
+    if c.required {
+        f.nillable = false;
+    }
+    f.external_id = c.external_id;
+    f.unique = c.unique;
+    f.default_value = c.default.clone();
+    if c.ftype == FieldType::Boolean {
+        f.nillable = false;
+        f.defaulted_on_create = true;
+        f.default_value = Some(c.default.clone().unwrap_or(serde_json::Value::Bool(false)));
+    }
+    Ok(f)
+}
+
+/// A new custom object with the standard fields every custom object has.
+fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> ObjectDef {
+    let label = c.label.clone().unwrap_or_else(|| label_of(name));
+    let plural = c.plural_label.clone().unwrap_or_else(|| format!("{label}s"));
+    let mut base = ObjectDef::new("Template__c", "", "", "", crate::standard::catalogue().remove(0).fields);
+    base.fields.retain(|f| matches!(f.name.as_str(), "Id" | "IsDeleted" | "OwnerId" | "CreatedDate" | "CreatedById" | "LastModifiedDate" | "LastModifiedById" | "SystemModstamp" | "LastViewedDate" | "LastReferencedDate"));
+    let mut fields: Vec<FieldDef> = base.fields.clone();
+    let mut name_field = FieldDef::new("Name", &format!("{label} Name"), FieldType::String);
+    name_field.length = 80;
+    name_field.name_field = true;
+    name_field.nillable = false;
+    name_field.custom = false;
+    fields.insert(2, name_field);
+    ObjectDef::new(name, &label, &plural, &prefix, fields)
+}
+
+/// Applies the config's objects to `schema`, validating every entry.
+pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> Result<(), String> {
+    // Create every custom object first so references between them resolve.
+    for (name, c) in objects {
+        if schema.object(name).is_none() {
+            if !name.ends_with("__c") {
+                return Err(format!("objects.{name}: unknown standard object; custom objects end in __c"));
+            }
+            let prefix = schema.next_custom_prefix().ok_or("too many custom objects")?;
+            schema.insert(custom_object(name, c, prefix));
+        }
+    }
+    for (name, c) in objects {
+        let defs = c.fields.iter().map(|f| field_def(name, f)).collect::<Result<Vec<_>, _>>()?;
+        for f in &defs {
+            if let Some(to) = f.reference_to.first() {
+                if schema.object(to).is_none() {
+                    return Err(format!("objects.{name}.fields.{}: reference_to names unknown object {to}", f.name));
+                }
+            }
+        }
+        let o = schema.object_mut(name).expect("created above");
+        for f in defs {
+            o.push_field(f);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> BTreeMap<String, ObjectConfig> {
+        #[derive(Deserialize)]
+        struct Doc {
+            objects: BTreeMap<String, ObjectConfig>,
+        }
+        serde_json::from_value::<Doc>(toml_to_json(toml_text)).unwrap().objects
+    }
+
+    // The org crate has no TOML dependency; tests build the same structure as JSON.
+    fn toml_to_json(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn custom_objects_and_fields_are_added() {
+        let objects = parse(r#"{"objects": {
+            "Account": {"fields": [{"name": "Ext__c", "type": "string", "length": 20, "external_id": true}]},
+            "Invoice__c": {"label": "Invoice", "fields": [
+                {"name": "Account__c", "type": "reference", "reference_to": "Account", "master_detail": true},
+                {"name": "Status__c", "type": "picklist", "picklist": ["Open", "Paid"]}
+            ]}
+        }}"#);
+        let mut schema = Schema::new(crate::standard::catalogue());
+        apply(&mut schema, &objects).unwrap();
+        let inv = schema.object("invoice__c").unwrap();
+        assert_eq!(inv.key_prefix, "a00");
+        assert_eq!(inv.label_plural, "Invoices");
+        assert!(inv.field("Name").unwrap().name_field);
+        assert!(inv.field("Account__c").unwrap().cascade_delete);
+        assert!(inv.field("Status__c").unwrap().restricted_picklist);
+        assert_eq!(schema.object("Account").unwrap().field("Ext__c").unwrap().length, 20);
+        let kids = schema.child_relationships("Account");
+        assert!(kids.iter().any(|r| r.child == "Invoice__c" && r.name.as_deref() == Some("Invoices__r")));
+    }
+
+    #[test]
+    fn bad_declarations_name_the_key() {
+        for (doc, needle) in [
+            (r#"{"objects": {"Widget": {}}}"#, "objects.Widget"),
+            (r#"{"objects": {"Account": {"fields": [{"name": "Bad", "type": "string"}]}}}"#, "objects.Account.fields.Bad"),
+            (r#"{"objects": {"Account": {"fields": [{"name": "R__c", "type": "reference", "reference_to": "Nope__c"}]}}}"#, "unknown object"),
+            (r#"{"objects": {"Account": {"fields": [{"name": "P__c", "type": "picklist"}]}}}"#, "picklist values"),
+        ] {
+            let mut schema = Schema::new(crate::standard::catalogue());
+            let err = apply(&mut schema, &parse(doc)).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! What every handler needs to know about a request: the origin the client used, the API
+//! version of the path, and the authenticated caller.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+
+use forcebus_auth::Session;
+use forcebus_org::{Api, Caller};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Per-connection facts the listener attaches to each request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnInfo {
+    /// The connection is TLS.
+    pub tls: bool,
+}
+
+/// `scheme://host[:port]` as the client addressed us: every URL we hand out starts with it.
+#[derive(Debug, Clone)]
+pub struct Origin(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("localhost")
+            .to_owned();
+        Ok(Self(format!("{}://{host}", if tls { "https" } else { "http" })))
+    }
+}
+
+/// Extracts the token from `Authorization: Bearer x`, `OAuth x`, or a bare `x`.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let raw = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match raw.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") => rest.trim(),
+        Some(_) => return None,
+        None => raw,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// Parses `v59.0` into `59.0` when it is a version we serve (20.0 up to the latest).
+pub fn parse_version(segment: &str, latest: u32) -> Option<String> {
+    let v = segment.strip_prefix('v')?;
+    let (major, minor) = v.split_once('.')?;
+    let major: u32 = major.parse().ok()?;
+    (minor == "0" && (20..=latest).contains(&major)).then(|| format!("{major}.0"))
+}
+
+/// An authenticated call under `/services/data/vXX.X/...`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The API version of the path, e.g. `59.0`.
+    pub version: String,
+    /// The verified session.
+    pub session: Session,
+    /// Where the client reached us.
+    pub origin: Origin,
+    /// `client=` of `Sforce-Call-Options`.
+    pub client: Option<String>,
+}
+
+impl Call {
+    /// The caller for org transactions.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            user_id: self.session.user_id,
+            api: Api::Rest,
+            version: self.version.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    /// `/services/data/vXX.X`.
+    pub fn base(&self) -> String {
+        format!("/services/data/v{}", self.version)
+    }
+}
+
+/// `client=` of a `Sforce-Call-Options` header.
+pub fn call_options_client(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("sforce-call-options")?.to_str().ok()?;
+    v.split(',')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("client"))
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl<S> FromRequestParts<S> for Call
+where
+    Arc<AppState>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = Arc::<AppState>::from_ref(state);
+        let segment = parts.uri.path().strip_prefix("/services/data/").and_then(|p| p.split('/').next()).unwrap_or("");
+        let version = parse_version(segment, app.config.latest_version).ok_or_else(ApiError::not_found)?;
+        let token = bearer(&parts.headers).ok_or_else(ApiError::invalid_session)?;
+        let session = app.auth.verify(token).ok_or_else(ApiError::invalid_session)?;
+        let origin = Origin::from_request_parts(parts, state).await.expect("infallible");
+        let client = call_options_client(&parts.headers);
+        Ok(Self { version, session, origin, client })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_20_to_latest_are_served() {
+        assert_eq!(parse_version("v20.0", 59).as_deref(), Some("20.0"));
+        assert_eq!(parse_version("v59.0", 59).as_deref(), Some("59.0"));
+        for bad in ["v19.0", "v60.0", "59.0", "v59.1", "v59", "vx.0", ""] {
+            assert_eq!(parse_version(bad, 59), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn all_three_authorization_forms_are_read() {
+        for (value, want) in [("Bearer abc", Some("abc")), ("OAuth abc", Some("abc")), ("abc", Some("abc")), ("Basic abc", None), ("Bearer ", None)] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, value.parse().unwrap());
+            assert_eq!(bearer(&h), want, "{value}");
+        }
+    }
+
+    #[test]
+    fn call_options_client_is_parsed() {
+        let mut h = HeaderMap::new();
+        h.insert("sforce-call-options", "client=etl-sync, defaultNamespace=x".parse().unwrap());
+        assert_eq!(call_options_client(&h).as_deref(), Some("etl-sync"));
+    }
+}

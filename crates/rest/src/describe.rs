@@ -1,0 +1,230 @@
+//! describeGlobal, an object's basic information, and describe (`org-rest-cdc.md` §2.3).
+//! Every key jsforce's types name is present; what forcebus does not model is null/false.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use forcebus_org::{FieldDef, FieldType, ObjectDef, Schema};
+
+use crate::ctx::Call;
+use crate::error::{ApiError, json_response};
+
+fn object_urls(base: &str, o: &ObjectDef, full: bool) -> Value {
+    let root = format!("{base}/sobjects/{}", o.name);
+    let mut urls = json!({
+        "rowTemplate": format!("{root}/{{ID}}"),
+        "defaultValues": format!("{root}/defaultValues?recordTypeId&fields"),
+        "describe": format!("{root}/describe"),
+        "sobject": root,
+    });
+    if full {
+        urls["compactLayouts"] = json!(format!("{root}/describe/compactLayouts"));
+        urls["approvalLayouts"] = json!(format!("{root}/describe/approvalLayouts"));
+        urls["uiDetailTemplate"] = Value::Null;
+        urls["uiEditTemplate"] = Value::Null;
+        urls["listviews"] = json!(format!("{root}/listviews"));
+        urls["layouts"] = json!(format!("{root}/describe/layouts"));
+        urls["quickActions"] = json!(format!("{root}/quickActions"));
+        urls["uiNewRecord"] = Value::Null;
+    }
+    urls
+}
+
+/// The describeGlobal entry of an object.
+pub fn global_entry(base: &str, o: &ObjectDef) -> Value {
+    let user = o.name == "User";
+    json!({
+        "activateable": false,
+        "associateEntityType": null,
+        "associateParentEntity": null,
+        "createable": o.createable,
+        "custom": o.custom,
+        "customSetting": false,
+        "deepCloneable": false,
+        "deletable": o.deletable,
+        "deprecatedAndHidden": false,
+        "feedEnabled": !o.custom,
+        "hasSubtypes": false,
+        "idEnabled": true,
+        "isInterface": false,
+        "isSubtype": false,
+        "keyPrefix": o.key_prefix,
+        "label": o.label,
+        "labelPlural": o.label_plural,
+        "layoutable": true,
+        "mergeable": matches!(o.name.as_str(), "Account" | "Contact" | "Lead" | "Case"),
+        "mruEnabled": true,
+        "name": o.name,
+        "queryable": true,
+        "replicateable": true,
+        "retrieveable": true,
+        "searchable": true,
+        "triggerable": true,
+        "undeletable": !user,
+        "updateable": true,
+        "urls": object_urls(base, o, false),
+    })
+}
+
+fn byte_length(f: &FieldDef) -> u32 {
+    match f.ftype {
+        FieldType::Id | FieldType::Reference => 18,
+        t if t.is_text() || t == FieldType::Textarea => f.length * 3,
+        _ => 0,
+    }
+}
+
+fn field_json(f: &FieldDef) -> Value {
+    let text = f.ftype.is_text();
+    let long_text = f.ftype == FieldType::Textarea && f.length > 255;
+    let picklist: Vec<Value> = f
+        .picklist
+        .iter()
+        .map(|v| json!({"active": true, "defaultValue": f.default_picklist.as_deref() == Some(v.as_str()), "label": v, "validFor": null, "value": v}))
+        .collect();
+    let default_value = match (&f.default_value, f.ftype) {
+        (Some(v), _) => v.clone(),
+        (None, FieldType::Boolean) => json!(false),
+        _ => Value::Null,
+    };
+    json!({
+        "aggregatable": !long_text && !matches!(f.ftype, FieldType::Boolean | FieldType::Address | FieldType::Location | FieldType::Multipicklist),
+        "aiPredictionField": false,
+        "autoNumber": f.name == "CaseNumber",
+        "byteLength": byte_length(f),
+        "calculated": f.calculated,
+        "calculatedFormula": null,
+        "cascadeDelete": false,
+        "caseSensitive": false,
+        "compoundFieldName": f.compound_field_name,
+        "controllerName": null,
+        "createable": f.createable,
+        "custom": f.custom,
+        "defaultValue": default_value,
+        "defaultValueFormula": null,
+        "defaultedOnCreate": f.defaulted_on_create,
+        "dependentPicklist": false,
+        "deprecatedAndHidden": false,
+        "digits": f.digits,
+        "displayLocationInDecimal": false,
+        "encrypted": false,
+        "externalId": f.external_id,
+        "extraTypeInfo": f.extra_type_info,
+        "filterable": !long_text && f.ftype != FieldType::Address,
+        "filteredLookupInfo": null,
+        "formulaTreatNullNumberAsZero": false,
+        "groupable": !long_text && !matches!(f.ftype, FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Datetime | FieldType::Address | FieldType::Location),
+        "highScaleNumber": false,
+        "htmlFormatted": false,
+        "idLookup": f.name == "Id" || f.external_id || f.name == "Username" || (f.name_field && text),
+        "inlineHelpText": null,
+        "label": f.label,
+        "length": f.length,
+        "mask": null,
+        "maskType": null,
+        "name": f.name,
+        "nameField": f.name_field,
+        "namePointing": f.reference_to.len() > 1,
+        "nillable": f.nillable,
+        "permissionable": f.nillable && f.createable && !f.name_field,
+        "picklistValues": picklist,
+        "polymorphicForeignKey": f.reference_to.len() > 1,
+        "precision": f.precision,
+        "queryByDistance": false,
+        "referenceTargetField": null,
+        "referenceTo": f.reference_to,
+        "relationshipName": f.relationship_name,
+        "relationshipOrder": null,
+        "restrictedDelete": false,
+        "restrictedPicklist": f.restricted_picklist,
+        "scale": f.scale,
+        "searchPrefilterable": f.ftype == FieldType::Reference,
+        "soapType": f.ftype.soap_type(),
+        "sortable": !long_text && !matches!(f.ftype, FieldType::Address | FieldType::Location | FieldType::Multipicklist),
+        "type": f.ftype.name(),
+        "unique": f.unique,
+        "updateable": f.updateable,
+        "writeRequiresMasterRead": false,
+    })
+}
+
+fn child_relationships(schema: &Schema, o: &ObjectDef) -> Vec<Value> {
+    schema
+        .child_relationships(&o.name)
+        .into_iter()
+        .map(|r| {
+            json!({
+                "cascadeDelete": r.cascade_delete,
+                "childSObject": r.child,
+                "deprecatedAndHidden": false,
+                "field": r.field,
+                "junctionIdListNames": [],
+                "junctionReferenceTo": [],
+                "relationshipName": r.name,
+                "restrictedDelete": false,
+            })
+        })
+        .collect()
+}
+
+fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, ApiError> {
+    schema.object(name).ok_or_else(ApiError::not_found)
+}
+
+/// `GET /sobjects`.
+pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
+    let base = call.base();
+    let list: Vec<Value> = app.org.schema().objects().iter().map(|o| global_entry(&base, o)).collect();
+    json_response(StatusCode::OK, &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}))
+}
+
+/// `GET /sobjects/{X}`: the describeGlobal entry and the most recently changed records.
+pub async fn basic(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let o = lookup_object(app.org.schema(), &name)?;
+    let name_field = o.name_field().map(|f| f.name.clone());
+    let mut recent = app.org.scan(&o.name, |r| (!r.is_deleted).then(|| r.clone()));
+    recent.sort_by(|a, b| b.get_str("LastModifiedDate").cmp(&a.get_str("LastModifiedDate")));
+    let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name_field).collect();
+    let recent: Vec<Value> = recent.iter().take(5).map(|r| r.to_rest(o, &call.version, Some(&fields))).collect();
+    Ok(json_response(StatusCode::OK, &json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent})))
+}
+
+/// `GET /sobjects/{X}/describe`.
+pub async fn describe(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let schema = app.org.schema();
+    let o = lookup_object(schema, &name)?;
+    let base = call.base();
+    let mut out = global_entry(&base, o);
+    let master = "012000000000000AAA";
+    let extra = json!({
+        "actionOverrides": [],
+        "childRelationships": child_relationships(schema, o),
+        "compactLayoutable": true,
+        "defaultImplementation": null,
+        "extendedBy": null,
+        "extendsInterfaces": null,
+        "fields": o.fields.iter().map(field_json).collect::<Vec<_>>(),
+        "implementedBy": null,
+        "implementsInterfaces": null,
+        "isInterface": false,
+        "listviewable": null,
+        "lookupLayoutable": null,
+        "namedLayoutInfos": [],
+        "networkScopeFieldName": null,
+        "recordTypeInfos": [{
+            "active": true, "available": true, "defaultRecordTypeMapping": true,
+            "developerName": "Master", "master": true, "name": "Master", "recordTypeId": master,
+            "urls": {"layout": format!("{base}/sobjects/{}/describe/layouts/{master}", o.name)},
+        }],
+        "searchLayoutable": true,
+        "sobjectDescribeOption": "FULL",
+        "supportedScopes": [{"label": format!("All {}", o.label_plural.to_lowercase()), "name": "everything"}, {"label": format!("My {}", o.label_plural.to_lowercase()), "name": "mine"}],
+        "urls": object_urls(&base, o, true),
+    });
+    if let (Value::Object(out), Value::Object(extra)) = (&mut out, extra) {
+        out.extend(extra);
+    }
+    Ok(json_response(StatusCode::OK, &out))
+}

@@ -1,0 +1,332 @@
+//! The partner SOAP endpoint `/services/Soap/u/{v}`: `login`, `logout`, `undelete` and
+//! `emptyRecycleBin` (`org-rest-cdc.md` §1.3, §2.9).
+//!
+//! Requests are matched by local element names, so any envelope prefix and any namespace
+//! style works. Responses follow the partner WSDL's element order exactly: clients read
+//! `loginResponse/result` children by position. The parser never expands entities beyond
+//! the XML built-ins and caps depth and element count, so hostile XML costs little.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use forcebus_org::{Api, Caller, Op, OrgError, RecordId};
+
+use crate::ctx::Origin;
+
+const MAX_DEPTH: usize = 32;
+const MAX_ELEMENTS: usize = 20_000;
+
+/// A parsed XML element: local name, text, children.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Element {
+    /// Local name (prefix dropped).
+    pub name: String,
+    /// Concatenated text and CDATA content.
+    pub text: String,
+    /// Child elements in order.
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+    fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+    fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.trim())
+    }
+}
+
+fn local(name: &[u8]) -> String {
+    let n = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+    String::from_utf8_lossy(n).into_owned()
+}
+
+/// Parses an XML document into its root element.
+pub fn parse(bytes: &[u8]) -> Result<Element, String> {
+    let mut reader = Reader::from_reader(bytes);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut count = 0usize;
+    let mut buf = Vec::new();
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        match event {
+            Event::Start(e) => {
+                count += 1;
+                if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
+                    return Err("document too deep or too large".into());
+                }
+                stack.push(Element { name: local(e.name().as_ref()), ..Default::default() });
+            }
+            Event::Empty(e) => {
+                count += 1;
+                let el = Element { name: local(e.name().as_ref()), ..Default::default() };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or("unbalanced end tag")?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.unescape().map_err(|e| e.to_string())?);
+                }
+            }
+            Event::CData(c) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&String::from_utf8_lossy(&c.into_inner()));
+                }
+            }
+            Event::Eof => return Err("premature end of document".into()),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// Escapes text for element content.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn envelope(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+/// A SOAP fault; `kind` is the fault detail type (`LoginFault`, `UnexpectedErrorFault`).
+fn fault(code: &str, message: &str, kind: &str) -> Response {
+    let (code, message) = (escape(code), escape(message));
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring><detail><sf:{kind} xsi:type="sf:{kind}"><sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{message}</sf:exceptionMessage></sf:{kind}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#
+    );
+    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
+}
+
+/// A fault about the request itself (bad XML, unknown operation).
+fn client_fault(message: &str) -> Response {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
+        escape(message)
+    );
+    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
+}
+
+fn invalid_session() -> Response {
+    fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session", "UnexpectedErrorFault")
+}
+
+/// `POST /services/Soap/u/{version}[/{orgId}]`.
+pub async fn endpoint(State(app): State<crate::State>, origin: Origin, Path(params): Path<Vec<(String, String)>>, body: Bytes) -> Response {
+    let version = params.first().map(|(_, v)| v.clone()).unwrap_or_default();
+    if version.parse::<f32>().map_or(true, |v| !(20.0..=100.0).contains(&v)) {
+        return client_fault(&format!("Unsupported API version: {version}"));
+    }
+    let root = match parse(&body) {
+        Ok(r) if r.name == "Envelope" => r,
+        Ok(r) => return client_fault(&format!("Expected Envelope, found {}", r.name)),
+        Err(e) => return client_fault(&format!("Bad envelope: {e}")),
+    };
+    let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
+        return client_fault("Missing Body");
+    };
+    let header = root.child("Header");
+    let session = header.and_then(|h| h.child("SessionHeader")).and_then(|s| s.text_of("sessionId")).map(str::to_owned);
+    let client = header
+        .and_then(|h| h.child("CallOptions"))
+        .and_then(|c| c.text_of("client"))
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    match op.name.as_str() {
+        "login" => login(app, origin, &version, op).await,
+        "logout" => {
+            let Some(token) = session.filter(|t| app.auth.verify(t).is_some()) else { return invalid_session() };
+            let auth = app.auth.clone();
+            match crate::blocking(move || auth.revoke(&token)).await {
+                Ok(Ok(_)) => xml(StatusCode::OK, envelope("<logoutResponse/>")),
+                Ok(Err(e)) => fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
+                Err(e) => e.into_response(),
+            }
+        }
+        name @ ("undelete" | "emptyRecycleBin") => {
+            let Some(s) = session.and_then(|t| app.auth.verify(&t)) else { return invalid_session() };
+            let caller = Caller { user_id: s.user_id, api: Api::Soap, version, client };
+            let ids: Vec<String> = op.children_named("ids").map(|e| e.text.trim().to_owned()).collect();
+            recycle(app, caller, name, ids).await
+        }
+        other => client_fault(&format!("No operation available for request {{urn:partner.soap.sforce.com}}{other}")),
+    }
+}
+
+async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -> Response {
+    let (Some(username), Some(password)) = (op.text_of("username"), op.text_of("password")) else {
+        return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault");
+    };
+    let Some(user_id) = app.auth.check_password(username, password) else {
+        return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault");
+    };
+    let auth = app.auth.clone();
+    let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
+        Ok(Ok(i)) => i,
+        Ok(Err(e)) => return fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
+        Err(e) => return e.into_response(),
+    };
+    let Some(user) = app.org.get(user_id) else {
+        return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault");
+    };
+    let org = app.org.id().to18();
+    let text = |f: &str| escape(user.get_str(f).unwrap_or(""));
+    let o = &origin.0;
+    let seconds = app.auth.config().session_timeout.as_secs();
+    let profile = RecordId::mint("00e", 1).to18();
+    // Element order is the partner WSDL's: the Pub/Sub Python sample reads result[3],
+    // result[4], result[6] and userInfo[8] by position.
+    let body = format!(
+        "<loginResponse><result>\
+<metadataServerUrl>{o}/services/Soap/m/{version}/{org}</metadataServerUrl>\
+<passwordExpired>false</passwordExpired>\
+<sandbox>false</sandbox>\
+<serverUrl>{o}/services/Soap/u/{version}/{org}</serverUrl>\
+<sessionId>{session}</sessionId>\
+<userId>{uid}</userId>\
+<userInfo>\
+<accessibilityMode>false</accessibilityMode>\
+<chatterExternal>false</chatterExternal>\
+<currencySymbol>$</currencySymbol>\
+<orgAttachmentFileSizeLimit>5242880</orgAttachmentFileSizeLimit>\
+<orgDefaultCurrencyIsoCode>USD</orgDefaultCurrencyIsoCode>\
+<orgDefaultCurrencyLocale>en_US</orgDefaultCurrencyLocale>\
+<orgDisallowHtmlAttachments>false</orgDisallowHtmlAttachments>\
+<orgHasPersonAccounts>false</orgHasPersonAccounts>\
+<organizationId>{org}</organizationId>\
+<organizationMultiCurrency>false</organizationMultiCurrency>\
+<organizationName>{org_name}</organizationName>\
+<profileId>{profile}</profileId>\
+<roleId xsi:nil=\"true\"/>\
+<sessionSecondsValid>{seconds}</sessionSecondsValid>\
+<userDefaultCurrencyIsoCode xsi:nil=\"true\"/>\
+<userEmail>{email}</userEmail>\
+<userFullName>{full}</userFullName>\
+<userId>{uid}</userId>\
+<userLanguage>{lang}</userLanguage>\
+<userLocale>{locale}</userLocale>\
+<userName>{uname}</userName>\
+<userTimeZone>{tz}</userTimeZone>\
+<userType>Standard</userType>\
+<userUiSkin>Theme3</userUiSkin>\
+</userInfo></result></loginResponse>",
+        session = escape(&issued.access_token),
+        uid = user_id.to18(),
+        org_name = escape(app.org.name()),
+        email = text("Email"),
+        full = text("Name"),
+        lang = text("LanguageLocaleKey"),
+        locale = text("LocaleSidKey"),
+        uname = text("Username"),
+        tz = text("TimeZoneSidKey"),
+    );
+    xml(StatusCode::OK, envelope(&body))
+}
+
+/// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.
+async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>) -> Response {
+    if ids.len() > 200 {
+        return fault("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call", "UnexpectedErrorFault");
+    }
+    let purge = name == "emptyRecycleBin";
+    let ops: Vec<Op> = ids
+        .iter()
+        .map(|id| if purge { Op::Purge { id: id.clone() } } else { Op::Undelete { id: id.clone() } })
+        .collect();
+    let org = app.org.clone();
+    let result = match crate::blocking(move || org.execute(&caller, ops, false)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
+        Err(e) => return e.into_response(),
+    };
+    let mut body = format!("<{name}Response>");
+    for (id, r) in ids.iter().zip(result.results) {
+        match r {
+            Ok(outcome) => body.push_str(&format!("<result><id>{}</id><success>true</success></result>", outcome.id().to18())),
+            Err(e) => body.push_str(&result_error(id, &e)),
+        }
+    }
+    body.push_str(&format!("</{name}Response>"));
+    xml(StatusCode::OK, envelope(&body))
+}
+
+fn result_error(id: &str, e: &OrgError) -> String {
+    let fields: String = e.fields.iter().map(|f| format!("<fields>{}</fields>", escape(f))).collect();
+    let id = RecordId::parse(id).map(|i| format!("<id>{}</id>", i.to18())).unwrap_or_else(|| "<id xsi:nil=\"true\"/>".to_owned());
+    format!(
+        "<result><errors>{fields}<message>{}</message><statusCode>{}</statusCode></errors>{id}<success>false</success></result>",
+        escape(&e.message),
+        e.code.as_str()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_any_prefix_cdata_and_entities() {
+        let doc = r#"<?xml version="1.0"?><se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header/><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>a&amp;b@x.com</username><password><![CDATA[p<w>]]></password></login></se:Body></se:Envelope>"#;
+        let root = parse(doc.as_bytes()).unwrap();
+        assert_eq!(root.name, "Envelope");
+        let login = &root.child("Body").unwrap().children[0];
+        assert_eq!(login.name, "login");
+        assert_eq!(login.text_of("username"), Some("a&b@x.com"));
+        assert_eq!(login.text_of("password"), Some("p<w>"));
+    }
+
+    #[test]
+    fn malformed_and_hostile_documents_are_errors() {
+        assert!(parse(b"<a><b></a>").is_err());
+        assert!(parse(b"<a>").is_err());
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn escaped_text_round_trips(s in "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}]{0,40}") {
+            let doc = format!("<a>{}</a>", escape(&s));
+            prop_assert_eq!(parse(doc.as_bytes()).unwrap().text, s);
+        }
+    }
+}

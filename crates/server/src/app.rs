@@ -1,0 +1,186 @@
+//! Wiring: storage, org, auth and the router; then the banner, the ready line, and the
+//! wait for a shutdown signal.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::Rng;
+use serde_json::json;
+
+use forcebus_auth::{Auth, AuthConfig};
+use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom, standard};
+use forcebus_rest::{AppState, RestConfig};
+use forcebus_store::{Batch, SqliteStore, Store};
+
+use crate::config::Config;
+use crate::tls;
+
+/// Development secrets generated on first start and kept in the store.
+struct Generated {
+    client_id: String,
+    client_secret: String,
+    security_token: String,
+}
+
+fn random(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
+}
+
+fn generated(store: &dyn Store) -> anyhow::Result<Generated> {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut values: HashMap<String, String> = store.load_values("setup")?.into_iter().collect();
+    let mut batch = Batch::new();
+    for (key, make) in [
+        ("client_id", Box::new(|| format!("3MVG9{}", random(ALNUM, 80))) as Box<dyn Fn() -> String>),
+        ("client_secret", Box::new(|| random(b"0123456789ABCDEF", 64))),
+        ("security_token", Box::new(|| random(ALNUM, 24))),
+    ] {
+        if !values.contains_key(key) {
+            let v = make();
+            batch.put("setup", key, Some(v.clone()));
+            values.insert(key.to_owned(), v);
+        }
+    }
+    if !batch.is_empty() {
+        store.commit(&batch)?;
+    }
+    Ok(Generated {
+        client_id: values.remove("client_id").expect("filled above"),
+        client_secret: values.remove("client_secret").expect("filled above"),
+        security_token: values.remove("security_token").expect("filled above"),
+    })
+}
+
+fn absolute(p: &Path) -> String {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub(crate) fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let tls_files = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => tls::TlsFiles { ca: cert.clone(), cert: cert.clone(), key: key.clone() },
+        _ => tls::ensure_generated(&config.data_dir)?,
+    };
+    let tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
+
+    let store: Arc<dyn Store> = if config.in_memory {
+        Arc::new(SqliteStore::in_memory()?)
+    } else {
+        Arc::new(SqliteStore::open(&config.data_dir, config.durability).with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?)
+    };
+    let secrets = generated(store.as_ref())?;
+    let mut schema = Schema::new(standard::catalogue());
+    custom::apply(&mut schema, &config.objects).map_err(anyhow::Error::msg)?;
+    let credentials = config.credentials(&secrets.security_token);
+    let seeds: Vec<UserSeed> = credentials
+        .iter()
+        .map(|u| UserSeed {
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone().unwrap_or_else(|| u.username.clone()),
+        })
+        .collect();
+    let org = Arc::new(Org::open(store.clone(), schema, Arc::new(SystemClock), &config.org_name, &seeds)?);
+    let auth_config = AuthConfig {
+        users: credentials.clone(),
+        app: config.app(&secrets.client_id, &secrets.client_secret)?,
+        session_timeout: Duration::from_secs(config.session_timeout_secs),
+    };
+    let app_config = auth_config.app.clone();
+    let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);
+    let admin = auth.default_user().context("the default user is missing")?;
+    let token = auth.issue(admin, false)?.access_token;
+
+    let state = Arc::new(AppState {
+        auth,
+        org: org.clone(),
+        config: RestConfig {
+            latest_version: config.api_version,
+            max_body_bytes: config.max_body_bytes,
+            daily_api_requests: config.daily_api_requests,
+            enforce_api_limit: config.enforce_api_limit,
+        },
+        usage: Default::default(),
+    });
+    let router = forcebus_rest::router(state);
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let http = listener.local_addr()?;
+
+    let admin_creds = &credentials[0];
+    let ca = absolute(&tls_files.ca);
+    let data = if config.in_memory { "in memory".to_owned() } else { format!("{} (SQLite)", absolute(&config.data_dir)) };
+    eprintln!(
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Pub/Sub API (gRPC)  not served yet\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
+        env!("CARGO_PKG_VERSION"),
+        org_id = org.id().to18(),
+        user = admin_creds.username,
+        pw = admin_creds.password,
+        st = admin_creds.security_token,
+        cid = app_config.client_id,
+        cs = app_config.client_secret,
+        v = config.api_version,
+    );
+    let ready = json!({
+        "event": "ready",
+        "http": http.to_string(),
+        "grpc": null,
+        "instance_url": format!("http://{http}"),
+        "org_id": org.id().to18(),
+        "user_id": admin.to18(),
+        "username": admin_creds.username,
+        "password": admin_creds.password,
+        "security_token": admin_creds.security_token,
+        "client_id": app_config.client_id,
+        "client_secret": app_config.client_secret,
+        "access_token": token,
+        "ca_cert": ca,
+        "api_version": format!("{}.0", config.api_version),
+    });
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{ready}")?;
+        out.flush()?;
+    }
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::listener::serve(listener, tls, router, rx, Duration::from_secs(config.shutdown_grace_secs)));
+    shutdown_signal().await;
+    tracing::info!("Shutting down.");
+    let _ = tx.send(true);
+    server.await.context("listener task failed")?;
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,94 @@
+//! The HTTP listener: one port, plain HTTP and TLS, told apart by the first byte (0x16
+//! opens a TLS handshake). Each connection is served by hyper with the axum router; on
+//! shutdown the listener stops accepting and in-flight requests get a grace period.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use forcebus_rest::{ConnInfo, strip_trailing_slash};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown` flips, then drains for at most `grace`.
+pub(crate) async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router: Router, mut shutdown: watch::Receiver<bool>, grace: Duration) {
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (acceptor, router, watcher) = (acceptor.clone(), router.clone(), graceful.watcher());
+                    tokio::spawn(async move {
+                        tracing::trace!(%peer, "Connection accepted.");
+                        handle(stream, acceptor, router, watcher).await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Accept failed.");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::debug!("Connections drained."),
+        _ = tokio::time::sleep(grace) => tracing::warn!("Grace period over; closing open connections."),
+    }
+}
+
+async fn handle(stream: TcpStream, acceptor: TlsAcceptor, router: Router, watcher: Watcher) {
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
+    if !matches!(peeked, Ok(Ok(1))) {
+        return;
+    }
+    if first[0] == 0x16 {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => connection(tls, router, true, watcher).await,
+            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
+            Err(_) => tracing::debug!("TLS handshake timed out."),
+        }
+    } else {
+        connection(stream, router, false, watcher).await;
+    }
+}
+
+async fn connection<I>(io: I, router: Router, tls: bool, watcher: Watcher)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnInfo { tls });
+        let req = strip_trailing_slash(req);
+        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req).await;
+            if let Ok(r) = &resp {
+                tracing::debug!(%method, %path, status = r.status().as_u16(), "Request served.");
+            }
+            resp
+        }
+    });
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "Connection ended with an error.");
+    }
+}
