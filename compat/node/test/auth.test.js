@@ -44,6 +44,10 @@ describe('SOAP login (no oauth2 settings)', () => {
     // The session works for REST calls.
     const limits = await conn.limits();
     assert.equal(typeof limits.DailyApiRequests.Max, 'number');
+    // jsforce builds the identity URL from loginUrl for SOAP sessions.
+    const identity = await conn.identity();
+    assert.equal(identity.user_id, srv.info.user_id);
+    assert.equal(identity.username, srv.info.username);
   });
 
   it('logs in with password + security token', async () => {

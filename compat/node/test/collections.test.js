@@ -45,7 +45,8 @@ describe('collections', () => {
     const got = await Account().retrieve(ids, { fields: ['Name', 'Industry'] });
     assert.equal(got.length, 3);
     got.forEach((rec, i) => {
-      assert.equal(rec.Id, ids[i], 'records come back in request order');
+      // Id itself was not asked for; the record url names it.
+      assert.ok(rec.attributes.url.endsWith(`/sobjects/Account/${ids[i]}`), 'records come back in request order');
       assert.equal(rec.Name, names[i]);
       assert.equal(rec.Industry, 'Energy');
       assert.equal(rec.attributes.type, 'Account');

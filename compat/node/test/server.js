@@ -13,9 +13,9 @@ const readline = require('node:readline');
 const COMPAT_DIR = path.resolve(__dirname, '..', '..');
 const REPO_DIR = path.resolve(COMPAT_DIR, '..');
 const BIN = process.env.FORCEBUS_BIN || path.join(REPO_DIR, 'target', 'debug', 'forcebus');
-const CONFIG = process.env.FORCEBUS_CONFIG || path.join(COMPAT_DIR, 'fixtures', 'forcebus.toml');
-const LOG_DIR = process.env.FORCEBUS_LOG_DIR || path.join(COMPAT_DIR, '.work', 'logs');
-const READY_TIMEOUT_MS = Number(process.env.FORCEBUS_READY_TIMEOUT_MS || 30000);
+const CONFIG = process.env.COMPAT_FORCEBUS_CONFIG || path.join(COMPAT_DIR, 'fixtures', 'forcebus.toml');
+const LOG_DIR = process.env.COMPAT_LOG_DIR || path.join(COMPAT_DIR, '.work', 'logs');
+const READY_TIMEOUT_MS = Number(process.env.COMPAT_READY_TIMEOUT_MS || 30000);
 
 /** API version every Connection in the suite uses. */
 const API_VERSION = '59.0';

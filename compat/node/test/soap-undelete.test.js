@@ -48,7 +48,7 @@ describe('undelete (SOAP)', () => {
     const errors = [].concat(results[2].errors || []);
     assert.ok(errors.length >= 1 && errors[0].statusCode, JSON.stringify(results[2]));
 
-    const back = await conn.sobject('Account').retrieve(ids, { fields: ['Name'] });
+    const back = await conn.sobject('Account').retrieve(ids, { fields: ['Id', 'Name'] });
     assert.deepEqual(back.map((r) => r?.Id), ids);
   });
 

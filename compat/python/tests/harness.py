@@ -25,12 +25,19 @@ import requests
 COMPAT_DIR = Path(__file__).resolve().parents[2]
 REPO_DIR = COMPAT_DIR.parent
 BIN = os.environ.get("FORCEBUS_BIN") or str(REPO_DIR / "target" / "debug" / "forcebus")
-CONFIG = os.environ.get("FORCEBUS_CONFIG") or str(COMPAT_DIR / "fixtures" / "forcebus.toml")
-LOG_DIR = Path(os.environ.get("FORCEBUS_LOG_DIR") or COMPAT_DIR / ".work" / "logs")
-READY_TIMEOUT = float(os.environ.get("FORCEBUS_READY_TIMEOUT_MS", "30000")) / 1000
+CONFIG = os.environ.get("COMPAT_FORCEBUS_CONFIG") or str(COMPAT_DIR / "fixtures" / "forcebus.toml")
+LOG_DIR = Path(os.environ.get("COMPAT_LOG_DIR") or COMPAT_DIR / ".work" / "logs")
+READY_TIMEOUT = float(os.environ.get("COMPAT_READY_TIMEOUT_MS", "30000")) / 1000
 
 API_VERSION = "59.0"
-LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
+# Hosts simple-salesforce builds its login URLs from; `forcebus.my` is the
+# "My Domain" used for the client-credentials flow (which refuses login/test).
+MY_DOMAIN = "forcebus.my"
+LOGIN_HOSTS = (
+    "https://login.salesforce.com",
+    "https://test.salesforce.com",
+    f"https://{MY_DOMAIN}.salesforce.com",
+)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
-from harness import API_VERSION, LocalLoginSession, Server, revoke, start_server, uniq
+from harness import API_VERSION, MY_DOMAIN, LocalLoginSession, Server, revoke, start_server, uniq
 
 TOKEN_RE = re.compile(r"^00D\w{12,15}![.\w]*$")
 
@@ -129,6 +129,22 @@ def test_oauth_password_login_wrong_password(server: Server):
             version=API_VERSION,
         )
     assert info.value.code == "invalid_grant"
+
+
+def test_client_credentials_login(server: Server):
+    """consumer key + secret + domain: client_credentials grant with HTTP Basic."""
+    session = LocalLoginSession(server)
+    sf = Salesforce(
+        consumer_key=server.info["client_id"],
+        consumer_secret=server.info["client_secret"],
+        domain=MY_DOMAIN,
+        session=session,
+        version=API_VERSION,
+    )
+    assert session.login_calls() == [("POST", f"{server.https_base}/services/oauth2/token")]
+    assert TOKEN_RE.match(sf.session_id), sf.session_id
+    assert sf.sf_instance == server.instance
+    assert sf.Account.create({"Name": uniq("cc")})["success"] is True
 
 
 def test_token_response_shape(server: Server):

@@ -121,6 +121,15 @@ def test_get_by_custom_id_of_created_record(sf):
     assert sf.Account.get_by_custom_id(EXT, ext)["Id"] == acc_id
 
 
+def test_get_by_custom_id_with_characters_to_encode(sf):
+    # simple-salesforce percent-encodes the value (quote_plus): '@' → %40
+    ext = f"{uniq('mail')}@example.com"
+    acc_id = sf.Account.create({"Name": "encoded", EXT: ext})["id"]
+    rec = sf.Account.get_by_custom_id(EXT, ext)
+    assert rec["Id"] == acc_id
+    assert rec[EXT] == ext
+
+
 def test_get_by_custom_id_not_found(sf):
     with pytest.raises(SalesforceResourceNotFound) as info:
         sf.Account.get_by_custom_id(EXT, uniq("missing"))
@@ -131,6 +140,15 @@ def test_upsert_insert_without_required_field(sf):
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.Account.upsert(f"{EXT}/{uniq('noname')}", {"Phone": "1"})
     assert error_codes(info.value) == ["REQUIRED_FIELD_MISSING"]
+
+
+def test_api_usage_header_is_parsed(sf):
+    """Sforce-Limit-Info: api-usage=N/M on REST answers."""
+    account = sf.Account  # each attribute access builds a new SFType
+    account.create({"Name": uniq("usage")})
+    usage = account.api_usage.get("api-usage")
+    assert usage is not None, "no Sforce-Limit-Info header"
+    assert 1 <= usage.used <= usage.total
 
 
 # --- error mapping -----------------------------------------------------------------

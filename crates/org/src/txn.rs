@@ -64,6 +64,9 @@ pub enum Op {
         /// The record id.
         id: String,
     },
+    /// An operation the edge already rejected (no type, malformed id): it fails with this
+    /// error and, under `allOrNone`, takes the transaction down with it.
+    Reject(OrgError),
 }
 
 /// What a successful operation did.
@@ -187,6 +190,7 @@ impl<'a> Txn<'a> {
                 self.put(records);
                 Ok(Outcome::Undeleted(id))
             }
+            Op::Reject(e) => Err(e),
             Op::Purge { id } => {
                 let rid = self.existing(None, &id)?.id;
                 if !self.current(&rid).is_some_and(|r| r.is_deleted) {

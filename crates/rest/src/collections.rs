@@ -70,32 +70,17 @@ fn record_type(r: &Map<String, Value>) -> Option<String> {
     r.get("attributes")?.get("type")?.as_str().map(str::to_owned)
 }
 
-/// Runs the prepared operations (`Err` entries failed before reaching the org) as one
-/// transaction and renders the per-record results.
+/// Runs the operations (edge rejections included, as [`Op::Reject`]) as one transaction
+/// and renders the per-record results in request order.
 async fn run(app: &crate::State, call: &Call, prepared: Vec<Result<Op, OrgError>>, all_or_none: bool, ids: Vec<Option<String>>) -> Result<Response, ApiError> {
-    let ops: Vec<Op> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
-    let failed_early = prepared.iter().any(Result::is_err);
+    let ops: Vec<Op> = prepared.into_iter().map(|p| p.unwrap_or_else(Op::Reject)).collect();
     let org = app.org.clone();
     let caller = call.caller();
-    let run_ops = !(all_or_none && failed_early);
-    let mut results = if run_ops {
-        crate::blocking(move || org.execute(&caller, ops, all_or_none)).await?.map_err(|e| ApiError::internal(&e))?.results.into_iter()
-    } else {
-        Vec::new().into_iter()
-    };
-    let rolled_back = || OrgError::new(
-        Code::AllOrNoneOperationRolledBack,
-        "Record rolled back because not all records were valid and the request was using AllOrNone header",
-    );
-    let mut out = Vec::with_capacity(prepared.len());
-    for (p, given_id) in prepared.into_iter().zip(ids) {
-        let result = match p {
-            Err(e) => Err(e),
-            Ok(_) if !run_ops => Err(rolled_back()),
-            Ok(_) => results.next().expect("one result per op"),
-        };
-        out.push(render(result, given_id));
-    }
+    let results = crate::blocking(move || org.execute(&caller, ops, all_or_none))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?
+        .results;
+    let out = results.into_iter().zip(ids).map(|(r, id)| render(r, id)).collect();
     Ok(json_response(StatusCode::OK, &Value::Array(out)))
 }
 

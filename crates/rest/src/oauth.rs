@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac_sha256::hmac;
@@ -68,7 +68,7 @@ pub async fn token(State(app): State<crate::State>, origin: Origin, headers: Hea
 /// `GET /services/oauth2/authorize`: no login page; the default user is signed in.
 pub async fn authorize(State(app): State<crate::State>, Query(q): Query<HashMap<String, String>>) -> Response {
     match app.auth.authorize(&q) {
-        Ok(location) => Redirect::to(&location).into_response(),
+        Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
         Err(e) => oauth_error(&e),
     }
 }

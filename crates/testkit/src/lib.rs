@@ -1,1 +1,207 @@
-//! placeholder
+//! Test harness: starts the built `forcebus` binary on ephemeral ports, reads its ready
+//! line, and hands out HTTP clients that talk to it (plain or TLS with the generated CA).
+//!
+//! Each [`Server`] gets its own temporary data directory, removed on drop; the server's
+//! stderr goes to `server.log` inside it, which [`Server::log`] returns for diagnostics.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The ready line the server prints on stdout.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ready {
+    /// `127.0.0.1:PORT` of the HTTP listener.
+    pub http: String,
+    /// 18-character org id.
+    pub org_id: String,
+    /// 18-character id of the default user.
+    pub user_id: String,
+    /// Default user's username.
+    pub username: String,
+    /// Default user's password.
+    pub password: String,
+    /// Default user's security token.
+    pub security_token: String,
+    /// Connected app client id.
+    pub client_id: String,
+    /// Connected app client secret.
+    pub client_secret: String,
+    /// A ready-to-use access token.
+    pub access_token: String,
+    /// Path of the CA certificate.
+    pub ca_cert: String,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep data in memory.
+    pub in_memory: bool,
+    /// TOML config file contents, written next to the data.
+    pub config: Option<String>,
+    /// Extra flags.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+/// A running forcebus process.
+#[derive(Debug)]
+pub struct Server {
+    bin: PathBuf,
+    dir: PathBuf,
+    options: Options,
+    child: Option<Child>,
+    /// The current ready line.
+    pub ready: Ready,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Server {
+    /// Starts an in-memory server.
+    pub fn start(bin: &Path) -> Self {
+        Self::start_with(bin, Options { in_memory: true, ..Default::default() })
+    }
+
+    /// Starts a server with options.
+    pub fn start_with(bin: &Path, options: Options) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("forcebus-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (child, ready) = spawn(bin, &dir, &options);
+        Self { bin: bin.to_path_buf(), dir, options, child: Some(child), ready }
+    }
+
+    /// The server's data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.ready.http)
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn tls_base(&self) -> String {
+        format!("https://{}", self.ready.http)
+    }
+
+    /// `http://127.0.0.1:PORT/services/data/v59.0`.
+    pub fn data(&self) -> String {
+        format!("{}/services/data/v59.0", self.base())
+    }
+
+    /// A plain-HTTP client that does not follow redirects.
+    pub fn http(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// A client that trusts the server's CA, for `https://` URLs.
+    pub fn https(&self) -> reqwest::blocking::Client {
+        let pem = std::fs::read(&self.ready.ca_cert).expect("ca.pem");
+        reqwest::blocking::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// The server's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Kills the process with SIGKILL, leaving the data directory.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let status = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().expect("kill");
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(s) = c.try_wait().expect("wait") {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        panic!("server did not exit within 10 s of SIGTERM");
+    }
+
+    /// Starts the server again on the same data directory (new port).
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, ready) = spawn(&self.bin, &self.dir, &self.options);
+        self.child = Some(child);
+        self.ready = ready;
+    }
+}
+
+fn spawn(bin: &Path, dir: &Path, options: &Options) -> (Child, Ready) {
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--grpc-listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(dir.join("data"));
+    if options.in_memory {
+        cmd.arg("--in-memory");
+    }
+    if let Some(toml) = &options.config {
+        let path = dir.join("forcebus.toml");
+        std::fs::write(&path, toml).expect("config");
+        cmd.arg("--config").arg(path);
+    }
+    cmd.args(&options.args);
+    for (k, v) in &options.env {
+        cmd.env(k, v);
+    }
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).expect("log");
+    cmd.stdout(Stdio::piped()).stderr(log).stdin(Stdio::null());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(l) if !l.trim().is_empty() => l,
+        _ => {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("server printed no ready line; log:\n{log}");
+        }
+    };
+    let ready: Ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
+    (child, ready)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
