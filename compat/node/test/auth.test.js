@@ -59,6 +59,15 @@ describe('SOAP login (no oauth2 settings)', () => {
     assert.equal(res.success, true);
   });
 
+  it("works with jsforce's default API version", async () => {
+    const conn = new jsforce.Connection({ loginUrl: srv.baseUrl }); // no version: jsforce's default
+    await conn.login(srv.info.username, srv.info.password);
+    const res = await conn.sobject('Account').create({ Name: uniq('default-version') });
+    assert.equal(res.success, true);
+    const rec = await conn.sobject('Account').retrieve(res.id);
+    assert.equal(rec.attributes.url, `/services/data/v${conn.version}/sobjects/Account/${res.id}`);
+  });
+
   it('rejects a wrong password with INVALID_LOGIN', async () => {
     const conn = soapConnection();
     await assert.rejects(conn.login(srv.info.username, 'definitely-wrong'), /INVALID_LOGIN/);

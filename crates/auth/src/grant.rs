@@ -29,7 +29,10 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(error: &'static str, description: &str) -> Self {
-        Self { error, description: description.to_owned() }
+        Self {
+            error,
+            description: description.to_owned(),
+        }
     }
     fn auth_failure() -> Self {
         Self::new("invalid_grant", "authentication failure")
@@ -81,17 +84,25 @@ fn param<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
 impl Auth {
     /// Runs the grant named by `grant_type`. `basic` is the client id and secret of an
     /// `Authorization: Basic` header, which the client-credentials flow may use.
-    pub fn token_grant(&self, form: &Form, basic: Option<(String, String)>) -> Result<Grant, OAuthError> {
+    pub fn token_grant(
+        &self,
+        form: &Form,
+        basic: Option<(String, String)>,
+    ) -> Result<Grant, OAuthError> {
         let (id_in_header, secret_in_header) = basic.unzip();
         let client_id = param(form, "client_id").or(id_in_header.as_deref());
         let secret = param(form, "client_secret").or(secret_in_header.as_deref());
         match param(form, "grant_type") {
             Some("password") => {
                 self.check_client(client_id, secret, true)?;
-                let (Some(username), Some(password)) = (param(form, "username"), param(form, "password")) else {
+                let (Some(username), Some(password)) =
+                    (param(form, "username"), param(form, "password"))
+                else {
                     return Err(OAuthError::auth_failure());
                 };
-                let user = self.check_password(username, password).ok_or_else(OAuthError::auth_failure)?;
+                let user = self
+                    .check_password(username, password)
+                    .ok_or_else(OAuthError::auth_failure)?;
                 self.grant(user, false, None, None)
             }
             Some("client_credentials") => {
@@ -100,24 +111,36 @@ impl Auth {
                     Some(name) => self.org.user_by_username(name).map(|u| u.id),
                     None => self.default_user(),
                 };
-                let user = run_as.ok_or_else(|| OAuthError::new("invalid_grant", "no client credentials user enabled"))?;
+                let user = run_as.ok_or_else(|| {
+                    OAuthError::new("invalid_grant", "no client credentials user enabled")
+                })?;
                 self.grant(user, false, None, Some("api"))
             }
             Some("refresh_token") => {
                 self.check_client(client_id, secret, false)?;
-                let token = param(form, "refresh_token").ok_or_else(|| OAuthError::new("invalid_request", "refresh_token required"))?;
-                let (user, parent) = self
-                    .verify_refresh(token)
-                    .ok_or_else(|| OAuthError::new("invalid_grant", "expired access/refresh token"))?;
+                let token = param(form, "refresh_token")
+                    .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token required"))?;
+                let (user, parent) = self.verify_refresh(token).ok_or_else(|| {
+                    OAuthError::new("invalid_grant", "expired access/refresh token")
+                })?;
                 self.grant(user, false, Some(parent), Some("api refresh_token"))
             }
             Some("authorization_code") => self.exchange_code(form, client_id, secret),
             Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => self.jwt_bearer(form),
-            _ => Err(OAuthError::new("unsupported_grant_type", "grant type not supported")),
+            _ => Err(OAuthError::new(
+                "unsupported_grant_type",
+                "grant type not supported",
+            )),
         }
     }
 
-    fn grant(&self, user: RecordId, refresh: bool, parent: Option<String>, scope: Option<&'static str>) -> Result<Grant, OAuthError> {
+    fn grant(
+        &self,
+        user: RecordId,
+        refresh: bool,
+        parent: Option<String>,
+        scope: Option<&'static str>,
+    ) -> Result<Grant, OAuthError> {
         let issued = self.issue_from(user, refresh, parent).map_err(|e| {
             tracing::error!(error = %e, "Could not store a new token.");
             OAuthError::internal()
@@ -126,7 +149,12 @@ impl Auth {
     }
 
     /// Checks the client id, and the secret when `need_secret` or when one is given.
-    fn check_client(&self, id: Option<&str>, secret: Option<&str>, need_secret: bool) -> Result<(), OAuthError> {
+    fn check_client(
+        &self,
+        id: Option<&str>,
+        secret: Option<&str>,
+        need_secret: bool,
+    ) -> Result<(), OAuthError> {
         let app = &self.config.app;
         if id != Some(app.client_id.as_str()) {
             return Err(OAuthError::bad_client_id());
@@ -142,26 +170,49 @@ impl Auth {
     /// login page) and returns the redirect location carrying the code.
     pub fn authorize(&self, query: &Form) -> Result<String, OAuthError> {
         if param(query, "response_type") != Some("code") {
-            return Err(OAuthError::new("unsupported_response_type", "response type not supported"));
+            return Err(OAuthError::new(
+                "unsupported_response_type",
+                "response type not supported",
+            ));
         }
         if param(query, "client_id") != Some(self.config.app.client_id.as_str()) {
             return Err(OAuthError::bad_client_id());
         }
-        let redirect_uri = param(query, "redirect_uri").ok_or_else(|| OAuthError::new("invalid_request", "missing required redirect_uri parameter"))?;
+        let redirect_uri = param(query, "redirect_uri").ok_or_else(|| {
+            OAuthError::new("invalid_request", "missing required redirect_uri parameter")
+        })?;
         let callbacks = &self.config.app.callback_urls;
         if !callbacks.is_empty() && !callbacks.iter().any(|c| c == redirect_uri) {
-            return Err(OAuthError::new("redirect_uri_mismatch", "redirect_uri must match configuration"));
+            return Err(OAuthError::new(
+                "redirect_uri_mismatch",
+                "redirect_uri must match configuration",
+            ));
         }
-        let challenge = match (param(query, "code_challenge"), param(query, "code_challenge_method")) {
+        let challenge = match (
+            param(query, "code_challenge"),
+            param(query, "code_challenge_method"),
+        ) {
             (Some(c), Some(m @ ("S256" | "plain"))) => Some((c.to_owned(), m.to_owned())),
             (Some(c), None) => Some((c.to_owned(), "S256".to_owned())),
-            (Some(_), Some(_)) => return Err(OAuthError::new("invalid_request", "invalid code_challenge_method")),
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "invalid code_challenge_method",
+                ));
+            }
             (None, _) => None,
         };
         let user = self.default_user().ok_or_else(OAuthError::internal)?;
         let code: String = {
             let mut rng = rand::thread_rng();
-            (0..48).map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..62)])).collect()
+            (0..48)
+                .map(|_| {
+                    char::from(
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                            [rng.gen_range(0..62)],
+                    )
+                })
+                .collect()
         };
         let pending = PendingCode {
             user,
@@ -169,7 +220,10 @@ impl Auth {
             challenge,
             expires_at: self.org.clock().now() + Duration::minutes(15),
         };
-        self.codes.lock().unwrap_or_else(|e| e.into_inner()).insert(code.clone(), pending);
+        self.codes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(code.clone(), pending);
         let mut location = form_urlencoded::Serializer::new(String::new());
         location.append_pair("code", &code);
         if let Some(state) = param(query, "state") {
@@ -179,8 +233,14 @@ impl Auth {
         Ok(format!("{redirect_uri}{sep}{}", location.finish()))
     }
 
-    fn exchange_code(&self, form: &Form, client_id: Option<&str>, secret: Option<&str>) -> Result<Grant, OAuthError> {
-        let code = param(form, "code").ok_or_else(|| OAuthError::new("invalid_request", "code required"))?;
+    fn exchange_code(
+        &self,
+        form: &Form,
+        client_id: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<Grant, OAuthError> {
+        let code = param(form, "code")
+            .ok_or_else(|| OAuthError::new("invalid_request", "code required"))?;
         let pending = self
             .codes
             .lock()
@@ -190,14 +250,22 @@ impl Auth {
             .ok_or_else(|| OAuthError::new("invalid_grant", "invalid authorization code"))?;
         let verifier = param(form, "code_verifier");
         // A PKCE verifier stands in for the secret (public clients); otherwise the secret is due.
-        self.check_client(client_id, secret, pending.challenge.is_none() || verifier.is_none())?;
-        if let Some(uri) = param(form, "redirect_uri") {
-            if uri != pending.redirect_uri {
-                return Err(OAuthError::new("redirect_uri_mismatch", "redirect_uri must match configuration"));
-            }
+        self.check_client(
+            client_id,
+            secret,
+            pending.challenge.is_none() || verifier.is_none(),
+        )?;
+        if let Some(uri) = param(form, "redirect_uri")
+            && uri != pending.redirect_uri
+        {
+            return Err(OAuthError::new(
+                "redirect_uri_mismatch",
+                "redirect_uri must match configuration",
+            ));
         }
         if let Some((challenge, method)) = &pending.challenge {
-            let verifier = verifier.ok_or_else(|| OAuthError::new("invalid_grant", "invalid code verifier"))?;
+            let verifier = verifier
+                .ok_or_else(|| OAuthError::new("invalid_grant", "invalid code verifier"))?;
             let computed = match method.as_str() {
                 "plain" => verifier.to_owned(),
                 _ => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
@@ -211,7 +279,12 @@ impl Auth {
 
     fn jwt_bearer(&self, form: &Form) -> Result<Grant, OAuthError> {
         let assertion = param(form, "assertion").ok_or_else(OAuthError::bad_assertion)?;
-        let pem = self.config.app.certificate.as_deref().ok_or_else(OAuthError::bad_assertion)?;
+        let pem = self
+            .config
+            .app
+            .certificate
+            .as_deref()
+            .ok_or_else(OAuthError::bad_assertion)?;
         let key = decoding_key(pem).ok_or_else(|| {
             tracing::error!("The connected app certificate is not an RSA certificate.");
             OAuthError::bad_assertion()
@@ -229,8 +302,16 @@ impl Auth {
         let user = self
             .org
             .user_by_username(&claims.sub)
-            .filter(|u| self.config.users.iter().any(|c| c.username.eq_ignore_ascii_case(&claims.sub)) || u.get("IsActive") == &serde_json::Value::Bool(true))
-            .ok_or_else(|| OAuthError::new("invalid_grant", "user hasn't approved this consumer"))?;
+            .filter(|u| {
+                self.config
+                    .users
+                    .iter()
+                    .any(|c| c.username.eq_ignore_ascii_case(&claims.sub))
+                    || u.get("IsActive") == &serde_json::Value::Bool(true)
+            })
+            .ok_or_else(|| {
+                OAuthError::new("invalid_grant", "user hasn't approved this consumer")
+            })?;
         self.grant(user.id, false, None, Some("api"))
     }
 }
@@ -257,32 +338,58 @@ mod tests {
     }
 
     fn form(pairs: &[(&str, &str)]) -> Form {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn password_grant_checks_client_and_user() {
         let auth = auth();
-        let ok = form(&[("grant_type", "password"), ("client_id", "cid"), ("client_secret", "secret"), ("username", "admin@example.com"), ("password", "pw")]);
+        let ok = form(&[
+            ("grant_type", "password"),
+            ("client_id", "cid"),
+            ("client_secret", "secret"),
+            ("username", "admin@example.com"),
+            ("password", "pw"),
+        ]);
         let g = auth.token_grant(&ok, None).unwrap();
         assert!(g.issued.refresh_token.is_none());
         let mut bad = ok.clone();
         bad.insert("password".into(), "nope".into());
-        assert_eq!(auth.token_grant(&bad, None).unwrap_err(), OAuthError::auth_failure());
+        assert_eq!(
+            auth.token_grant(&bad, None).unwrap_err(),
+            OAuthError::auth_failure()
+        );
         let mut bad = ok.clone();
         bad.insert("client_id".into(), "x".into());
-        assert_eq!(auth.token_grant(&bad, None).unwrap_err().error, "invalid_client_id");
+        assert_eq!(
+            auth.token_grant(&bad, None).unwrap_err().error,
+            "invalid_client_id"
+        );
         let mut bad = ok;
         bad.insert("client_secret".into(), "x".into());
-        assert_eq!(auth.token_grant(&bad, None).unwrap_err().error, "invalid_client");
-        assert_eq!(auth.token_grant(&form(&[("grant_type", "magic")]), None).unwrap_err().error, "unsupported_grant_type");
+        assert_eq!(
+            auth.token_grant(&bad, None).unwrap_err().error,
+            "invalid_client"
+        );
+        assert_eq!(
+            auth.token_grant(&form(&[("grant_type", "magic")]), None)
+                .unwrap_err()
+                .error,
+            "unsupported_grant_type"
+        );
     }
 
     #[test]
     fn client_credentials_accepts_a_basic_header() {
         let auth = auth();
         let g = auth
-            .token_grant(&form(&[("grant_type", "client_credentials")]), Some(("cid".into(), "secret".into())))
+            .token_grant(
+                &form(&[("grant_type", "client_credentials")]),
+                Some(("cid".into(), "secret".into())),
+            )
             .unwrap();
         assert_eq!(Some(g.issued.user_id), auth.default_user());
     }
@@ -293,27 +400,68 @@ mod tests {
         let verifier = "a-very-long-verifier-string-of-enough-entropy-0123456789";
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let location = auth
-            .authorize(&form(&[("response_type", "code"), ("client_id", "cid"), ("redirect_uri", "http://localhost:1717/cb"), ("state", "xyz"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]))
+            .authorize(&form(&[
+                ("response_type", "code"),
+                ("client_id", "cid"),
+                ("redirect_uri", "http://localhost:1717/cb"),
+                ("state", "xyz"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ]))
             .unwrap();
         let query = location.split_once('?').unwrap().1;
-        let params: Form = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let params: Form = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         assert_eq!(params["state"], "xyz");
         let exchange = |v: &str| {
-            auth.token_grant(&form(&[("grant_type", "authorization_code"), ("client_id", "cid"), ("code", &params["code"]), ("redirect_uri", "http://localhost:1717/cb"), ("code_verifier", v)]), None)
+            auth.token_grant(
+                &form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "cid"),
+                    ("code", &params["code"]),
+                    ("redirect_uri", "http://localhost:1717/cb"),
+                    ("code_verifier", v),
+                ]),
+                None,
+            )
         };
         assert_eq!(exchange("wrong").unwrap_err().error, "invalid_grant");
         // A failed exchange burns the code, as a real authorization server does.
-        assert_eq!(exchange(verifier).unwrap_err().description, "invalid authorization code");
+        assert_eq!(
+            exchange(verifier).unwrap_err().description,
+            "invalid authorization code"
+        );
         let location = auth
-            .authorize(&form(&[("response_type", "code"), ("client_id", "cid"), ("redirect_uri", "http://localhost:1717/cb"), ("code_challenge", &challenge)]))
+            .authorize(&form(&[
+                ("response_type", "code"),
+                ("client_id", "cid"),
+                ("redirect_uri", "http://localhost:1717/cb"),
+                ("code_challenge", &challenge),
+            ]))
             .unwrap();
         let code = location.split_once("code=").unwrap().1.to_owned();
         let g = auth
-            .token_grant(&form(&[("grant_type", "authorization_code"), ("client_id", "cid"), ("code", &code), ("code_verifier", verifier)]), None)
+            .token_grant(
+                &form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "cid"),
+                    ("code", &code),
+                    ("code_verifier", verifier),
+                ]),
+                None,
+            )
             .unwrap();
         let refresh = g.issued.refresh_token.unwrap();
         let again = auth
-            .token_grant(&form(&[("grant_type", "refresh_token"), ("client_id", "cid"), ("refresh_token", &refresh)]), None)
+            .token_grant(
+                &form(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "cid"),
+                    ("refresh_token", &refresh),
+                ]),
+                None,
+            )
             .unwrap();
         assert!(auth.verify(&again.issued.access_token).is_some());
         auth.revoke(&refresh).unwrap();

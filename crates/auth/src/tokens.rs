@@ -74,17 +74,27 @@ fn digest(token: &str) -> String {
 
 fn random_part(len: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Compares secrets in time independent of where they differ.
 pub(crate) fn secret_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 impl Auth {
     /// Loads live tokens from the store.
-    pub fn open(org: Arc<Org>, store: Arc<dyn Store>, config: AuthConfig) -> Result<Self, StoreError> {
+    pub fn open(
+        org: Arc<Org>,
+        store: Arc<dyn Store>,
+        config: AuthConfig,
+    ) -> Result<Self, StoreError> {
         let now = org.clock().now();
         let mut tokens = HashMap::new();
         for (key, value) in store.load_values(SPACE)? {
@@ -96,7 +106,13 @@ impl Auth {
                 Err(e) => tracing::warn!(error = %e, "Stored token is unreadable; skipped."),
             }
         }
-        Ok(Self { org, store, config, tokens: RwLock::new(tokens), codes: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            org,
+            store,
+            config,
+            tokens: RwLock::new(tokens),
+            codes: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The org.
@@ -121,7 +137,11 @@ impl Auth {
 
     /// Checks a username and a password (optionally followed by the security token).
     pub fn check_password(&self, username: &str, password: &str) -> Option<RecordId> {
-        let creds = self.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username))?;
+        let creds = self
+            .config
+            .users
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username))?;
         let with_token = format!("{}{}", creds.password, creds.security_token);
         if !secret_eq(password, &creds.password) && !secret_eq(password, &with_token) {
             return None;
@@ -135,15 +155,30 @@ impl Auth {
         self.issue_from(user_id, with_refresh, None)
     }
 
-    pub(crate) fn issue_from(&self, user_id: RecordId, with_refresh: bool, parent: Option<String>) -> Result<Issued, StoreError> {
+    pub(crate) fn issue_from(
+        &self,
+        user_id: RecordId,
+        with_refresh: bool,
+        parent: Option<String>,
+    ) -> Result<Issued, StoreError> {
         let now = self.org.clock().now();
         let access_token = format!("{}!{}", self.org.id().to18(), random_part(40));
-        let refresh_token = with_refresh.then(|| format!("5Aep{}", random_part(80).replace(['_', '.'], "A")));
+        let refresh_token =
+            with_refresh.then(|| format!("5Aep{}", random_part(80).replace(['_', '.'], "A")));
         let mut batch = Batch::new();
         let mut new = Vec::new();
         let refresh_digest = refresh_token.as_deref().map(digest);
         if let Some(d) = &refresh_digest {
-            new.push((d.clone(), TokenRecord { user: user_id.to18(), refresh: true, issued_at: now, expires_at: None, parent: None }));
+            new.push((
+                d.clone(),
+                TokenRecord {
+                    user: user_id.to18(),
+                    refresh: true,
+                    issued_at: now,
+                    expires_at: None,
+                    parent: None,
+                },
+            ));
         }
         new.push((
             digest(&access_token),
@@ -156,12 +191,21 @@ impl Auth {
             },
         ));
         for (key, rec) in &new {
-            batch.put(SPACE, key, Some(serde_json::to_string(rec).expect("plain struct")));
+            batch.put(
+                SPACE,
+                key,
+                Some(serde_json::to_string(rec).expect("plain struct")),
+            );
         }
         self.store.commit(&batch)?;
         let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
         tokens.extend(new);
-        Ok(Issued { access_token, refresh_token, user_id, issued_at: now })
+        Ok(Issued {
+            access_token,
+            refresh_token,
+            user_id,
+            issued_at: now,
+        })
     }
 
     /// Verifies an access token, extending its life when it is past half-way.
@@ -178,15 +222,28 @@ impl Auth {
             self.forget(&[key]);
             return None;
         }
-        let session = Session { user_id: RecordId::parse(&rec.user)?, issued_at: rec.issued_at };
+        let session = Session {
+            user_id: RecordId::parse(&rec.user)?,
+            issued_at: rec.issued_at,
+        };
         if expires - now < timeout / 2 {
-            let extended = TokenRecord { expires_at: Some(now + timeout), ..rec };
+            let extended = TokenRecord {
+                expires_at: Some(now + timeout),
+                ..rec
+            };
             let mut batch = Batch::new();
-            batch.put(SPACE, &key, Some(serde_json::to_string(&extended).expect("plain struct")));
+            batch.put(
+                SPACE,
+                &key,
+                Some(serde_json::to_string(&extended).expect("plain struct")),
+            );
             if let Err(e) = self.store.commit(&batch) {
                 tracing::warn!(error = %e, "Could not persist a session extension.");
             }
-            self.tokens.write().unwrap_or_else(|e| e.into_inner()).insert(key, extended);
+            self.tokens
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, extended);
         }
         Some(session)
     }
@@ -253,7 +310,14 @@ pub(crate) mod tests {
             last_name: "Admin".into(),
             email: user.username.clone(),
         };
-        let org = Org::open(store.clone(), Schema::new(standard::catalogue()), clock, "T", &[seed]).unwrap();
+        let org = Org::open(
+            store.clone(),
+            Schema::new(standard::catalogue()),
+            clock,
+            "T",
+            &[seed],
+        )
+        .unwrap();
         let config = AuthConfig {
             users: vec![user],
             app: AppConfig {
@@ -293,7 +357,10 @@ pub(crate) mod tests {
         let busy = auth.issue(user, false).unwrap().access_token;
         let idle = auth.issue(user, false).unwrap().access_token;
         clock.advance(Duration::minutes(90));
-        assert!(auth.verify(&busy).is_some(), "past half-way: extended to 90 + 120 min");
+        assert!(
+            auth.verify(&busy).is_some(),
+            "past half-way: extended to 90 + 120 min"
+        );
         clock.advance(Duration::minutes(60));
         assert!(auth.verify(&idle).is_none());
         assert!(auth.verify(&busy).is_some());
@@ -305,7 +372,10 @@ pub(crate) mod tests {
         let user = auth.default_user().unwrap();
         let issued = auth.issue(user, true).unwrap();
         let refresh = issued.refresh_token.unwrap();
-        assert!(auth.verify(&refresh).is_none(), "a refresh token is not a session");
+        assert!(
+            auth.verify(&refresh).is_none(),
+            "a refresh token is not a session"
+        );
         assert!(auth.revoke(&refresh).unwrap());
         assert!(auth.verify(&issued.access_token).is_none());
         assert!(!auth.revoke(&refresh).unwrap());
@@ -320,7 +390,9 @@ pub(crate) mod tests {
         };
         let token = {
             let auth = auth_with(open(), clock());
-            auth.issue(auth.default_user().unwrap(), false).unwrap().access_token
+            auth.issue(auth.default_user().unwrap(), false)
+                .unwrap()
+                .access_token
         };
         let auth = auth_with(open(), clock());
         assert!(auth.verify(&token).is_some());

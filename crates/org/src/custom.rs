@@ -92,10 +92,23 @@ fn label_of(name: &str) -> String {
 
 fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
     let at = format!("objects.{object}.fields.{}", c.name);
-    if !c.name.ends_with("__c") || c.name.len() <= 3 || !c.name.trim_end_matches("__c").chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-        return Err(format!("{at}: custom field names are letters, digits and underscores ending in __c"));
+    if !c.name.ends_with("__c")
+        || c.name.len() <= 3
+        || !c
+            .name
+            .trim_end_matches("__c")
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+    {
+        return Err(format!(
+            "{at}: custom field names are letters, digits and underscores ending in __c"
+        ));
     }
-    let mut f = FieldDef::new(&c.name, c.label.as_deref().unwrap_or(&label_of(&c.name)), c.ftype);
+    let mut f = FieldDef::new(
+        &c.name,
+        c.label.as_deref().unwrap_or(&label_of(&c.name)),
+        c.ftype,
+    );
     match c.ftype {
         FieldType::Id | FieldType::Address | FieldType::Location | FieldType::AnyType => {
             return Err(format!("{at}: type {} cannot be declared", c.ftype.name()));
@@ -104,12 +117,20 @@ fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
             f.precision = c.precision.unwrap_or(18);
             f.scale = c.scale.unwrap_or(0);
             if f.precision == 0 || f.precision > 18 || f.scale > f.precision {
-                return Err(format!("{at}: precision must be 1..=18 and scale at most precision"));
+                return Err(format!(
+                    "{at}: precision must be 1..=18 and scale at most precision"
+                ));
             }
         }
-        FieldType::Int | FieldType::Long => f.digits = c.precision.unwrap_or(if c.ftype == FieldType::Int { 9 } else { 18 }),
+        FieldType::Int | FieldType::Long => {
+            f.digits = c
+                .precision
+                .unwrap_or(if c.ftype == FieldType::Int { 9 } else { 18 })
+        }
         FieldType::Reference => {
-            let Some(to) = &c.reference_to else { return Err(format!("{at}: reference fields need reference_to")) };
+            let Some(to) = &c.reference_to else {
+                return Err(format!("{at}: reference fields need reference_to"));
+            };
             f.reference_to = vec![to.clone()];
             f.relationship_name = Some(c.name.trim_end_matches("__c").to_owned() + "__r");
             f.child_relationship = Some(format!("{}s__r", object.trim_end_matches("__c")));
@@ -151,9 +172,31 @@ fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
 /// A new custom object with the standard fields every custom object has.
 fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> ObjectDef {
     let label = c.label.clone().unwrap_or_else(|| label_of(name));
-    let plural = c.plural_label.clone().unwrap_or_else(|| format!("{label}s"));
-    let mut base = ObjectDef::new("Template__c", "", "", "", crate::standard::catalogue().remove(0).fields);
-    base.fields.retain(|f| matches!(f.name.as_str(), "Id" | "IsDeleted" | "OwnerId" | "CreatedDate" | "CreatedById" | "LastModifiedDate" | "LastModifiedById" | "SystemModstamp" | "LastViewedDate" | "LastReferencedDate"));
+    let plural = c
+        .plural_label
+        .clone()
+        .unwrap_or_else(|| format!("{label}s"));
+    let mut base = ObjectDef::new(
+        "Template__c",
+        "",
+        "",
+        "",
+        crate::standard::catalogue().remove(0).fields,
+    );
+    base.fields.retain(|f| {
+        matches!(
+            f.name.as_str(),
+            "Id" | "IsDeleted"
+                | "OwnerId"
+                | "CreatedDate"
+                | "CreatedById"
+                | "LastModifiedDate"
+                | "LastModifiedById"
+                | "SystemModstamp"
+                | "LastViewedDate"
+                | "LastReferencedDate"
+        )
+    });
     let mut fields: Vec<FieldDef> = base.fields.clone();
     let mut name_field = FieldDef::new("Name", &format!("{label} Name"), FieldType::String);
     name_field.length = 80;
@@ -170,19 +213,30 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
     for (name, c) in objects {
         if schema.object(name).is_none() {
             if !name.ends_with("__c") {
-                return Err(format!("objects.{name}: unknown standard object; custom objects end in __c"));
+                return Err(format!(
+                    "objects.{name}: unknown standard object; custom objects end in __c"
+                ));
             }
-            let prefix = schema.next_custom_prefix().ok_or("too many custom objects")?;
+            let prefix = schema
+                .next_custom_prefix()
+                .ok_or("too many custom objects")?;
             schema.insert(custom_object(name, c, prefix));
         }
     }
     for (name, c) in objects {
-        let defs = c.fields.iter().map(|f| field_def(name, f)).collect::<Result<Vec<_>, _>>()?;
+        let defs = c
+            .fields
+            .iter()
+            .map(|f| field_def(name, f))
+            .collect::<Result<Vec<_>, _>>()?;
         for f in &defs {
-            if let Some(to) = f.reference_to.first() {
-                if schema.object(to).is_none() {
-                    return Err(format!("objects.{name}.fields.{}: reference_to names unknown object {to}", f.name));
-                }
+            if let Some(to) = f.reference_to.first()
+                && schema.object(to).is_none()
+            {
+                return Err(format!(
+                    "objects.{name}.fields.{}: reference_to names unknown object {to}",
+                    f.name
+                ));
             }
         }
         let o = schema.object_mut(name).expect("created above");
@@ -202,7 +256,9 @@ mod tests {
         struct Doc {
             objects: BTreeMap<String, ObjectConfig>,
         }
-        serde_json::from_value::<Doc>(toml_to_json(toml_text)).unwrap().objects
+        serde_json::from_value::<Doc>(toml_to_json(toml_text))
+            .unwrap()
+            .objects
     }
 
     // The org crate has no TOML dependency; tests build the same structure as JSON.
@@ -212,13 +268,15 @@ mod tests {
 
     #[test]
     fn custom_objects_and_fields_are_added() {
-        let objects = parse(r#"{"objects": {
+        let objects = parse(
+            r#"{"objects": {
             "Account": {"fields": [{"name": "Ext__c", "type": "string", "length": 20, "external_id": true}]},
             "Invoice__c": {"label": "Invoice", "fields": [
                 {"name": "Account__c", "type": "reference", "reference_to": "Account", "master_detail": true},
                 {"name": "Status__c", "type": "picklist", "picklist": ["Open", "Paid"]}
             ]}
-        }}"#);
+        }}"#,
+        );
         let mut schema = Schema::new(crate::standard::catalogue());
         apply(&mut schema, &objects).unwrap();
         let inv = schema.object("invoice__c").unwrap();
@@ -227,18 +285,38 @@ mod tests {
         assert!(inv.field("Name").unwrap().name_field);
         assert!(inv.field("Account__c").unwrap().cascade_delete);
         assert!(inv.field("Status__c").unwrap().restricted_picklist);
-        assert_eq!(schema.object("Account").unwrap().field("Ext__c").unwrap().length, 20);
+        assert_eq!(
+            schema
+                .object("Account")
+                .unwrap()
+                .field("Ext__c")
+                .unwrap()
+                .length,
+            20
+        );
         let kids = schema.child_relationships("Account");
-        assert!(kids.iter().any(|r| r.child == "Invoice__c" && r.name.as_deref() == Some("Invoices__r")));
+        assert!(
+            kids.iter()
+                .any(|r| r.child == "Invoice__c" && r.name.as_deref() == Some("Invoices__r"))
+        );
     }
 
     #[test]
     fn bad_declarations_name_the_key() {
         for (doc, needle) in [
             (r#"{"objects": {"Widget": {}}}"#, "objects.Widget"),
-            (r#"{"objects": {"Account": {"fields": [{"name": "Bad", "type": "string"}]}}}"#, "objects.Account.fields.Bad"),
-            (r#"{"objects": {"Account": {"fields": [{"name": "R__c", "type": "reference", "reference_to": "Nope__c"}]}}}"#, "unknown object"),
-            (r#"{"objects": {"Account": {"fields": [{"name": "P__c", "type": "picklist"}]}}}"#, "picklist values"),
+            (
+                r#"{"objects": {"Account": {"fields": [{"name": "Bad", "type": "string"}]}}}"#,
+                "objects.Account.fields.Bad",
+            ),
+            (
+                r#"{"objects": {"Account": {"fields": [{"name": "R__c", "type": "reference", "reference_to": "Nope__c"}]}}}"#,
+                "unknown object",
+            ),
+            (
+                r#"{"objects": {"Account": {"fields": [{"name": "P__c", "type": "picklist"}]}}}"#,
+                "picklist values",
+            ),
         ] {
             let mut schema = Schema::new(crate::standard::catalogue());
             let err = apply(&mut schema, &parse(doc)).unwrap_err();

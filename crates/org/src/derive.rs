@@ -19,21 +19,39 @@ pub(crate) fn derive(object: &str, fields: &mut Map<String, Value>, now: &str) {
 }
 
 fn text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    fields.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    fields
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn person_name(fields: &mut Map<String, Value>) {
-    let name = ["Salutation", "FirstName", "MiddleName", "LastName", "Suffix"]
-        .iter()
-        .filter_map(|p| text(fields, p))
-        .collect::<Vec<_>>()
-        .join(" ");
-    fields.insert("Name".into(), if name.is_empty() { Value::Null } else { Value::String(name) });
+    let name = [
+        "Salutation",
+        "FirstName",
+        "MiddleName",
+        "LastName",
+        "Suffix",
+    ]
+    .iter()
+    .filter_map(|p| text(fields, p))
+    .collect::<Vec<_>>()
+    .join(" ");
+    fields.insert(
+        "Name".into(),
+        if name.is_empty() {
+            Value::Null
+        } else {
+            Value::String(name)
+        },
+    );
 }
 
 fn opportunity(fields: &mut Map<String, Value>) {
     let stage = text(fields, "StageName").map(str::to_owned);
-    let known = stage.as_deref().and_then(|s| STAGES.iter().find(|(n, _, _)| *n == s));
+    let known = stage
+        .as_deref()
+        .and_then(|s| STAGES.iter().find(|(n, _, _)| *n == s));
     let (closed, won) = match stage.as_deref() {
         Some("Closed Won") => (true, true),
         Some("Closed Lost") => (true, false),
@@ -46,7 +64,10 @@ fn opportunity(fields: &mut Map<String, Value>) {
             fields.insert("Probability".into(), Value::from(*probability));
         }
         fields.insert("ForecastCategory".into(), Value::from(*forecast));
-        if fields.get("ForecastCategoryName").is_none_or(Value::is_null) {
+        if fields
+            .get("ForecastCategoryName")
+            .is_none_or(Value::is_null)
+        {
             fields.insert("ForecastCategoryName".into(), Value::from(*forecast));
         }
     }
@@ -76,7 +97,10 @@ fn year_month(date: &str) -> Option<(i64, i64)> {
 fn case(fields: &mut Map<String, Value>, now: &str) {
     let closed = text(fields, "Status") == Some("Closed");
     fields.insert("IsClosed".into(), Value::Bool(closed));
-    match (closed, fields.get("ClosedDate").is_some_and(|v| !v.is_null())) {
+    match (
+        closed,
+        fields.get("ClosedDate").is_some_and(|v| !v.is_null()),
+    ) {
         (true, false) => {
             fields.insert("ClosedDate".into(), Value::from(now));
         }

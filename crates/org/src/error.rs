@@ -85,17 +85,28 @@ pub struct OrgError {
 impl OrgError {
     /// An error without fields.
     pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), fields: Vec::new() }
+        Self {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
 
     /// An error about one field.
     pub fn field(code: StatusCode, message: impl Into<String>, field: &str) -> Self {
-        Self { code, message: message.into(), fields: vec![field.to_owned()] }
+        Self {
+            code,
+            message: message.into(),
+            fields: vec![field.to_owned()],
+        }
     }
 
     /// `NOT_FOUND` for a record path.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NotFound, "The requested resource does not exist")
+        Self::new(
+            StatusCode::NotFound,
+            "The requested resource does not exist",
+        )
     }
 
     /// `ENTITY_IS_DELETED`.
@@ -113,6 +124,9 @@ impl OrgError {
 
     /// `INVALID_TYPE` for an unknown object name.
     pub fn no_such_object(object: &str) -> Self {
-        Self::new(StatusCode::InvalidType, format!("sObject type '{object}' is not supported."))
+        Self::new(
+            StatusCode::InvalidType,
+            format!("sObject type '{object}' is not supported."),
+        )
     }
 }

@@ -45,8 +45,9 @@ impl RecordId {
                 }
                 // A digit where the suffix claims an uppercase letter is a corrupt id.
                 let id = Self(id);
-                (id.checksum().eq_ignore_ascii_case(std::str::from_utf8(&b[15..]).ok()?))
-                    .then_some(id)
+                (id.checksum()
+                    .eq_ignore_ascii_case(std::str::from_utf8(&b[15..]).ok()?))
+                .then_some(id)
             }
             _ => None,
         }
@@ -118,10 +119,22 @@ mod tests {
     #[test]
     fn known_salesforce_checksums() {
         // The all-zero id of overflow events, and ids worked by hand from the rule.
-        assert_eq!(RecordId::parse("000000000000000").unwrap().to18(), "000000000000000AAA");
-        assert_eq!(RecordId::parse("0015g00000EMU01").unwrap().to18(), "0015g00000EMU01AAH");
-        assert_eq!(RecordId::parse("00D5g000000EMU1").unwrap().to18(), "00D5g000000EMU1EAO");
-        assert_eq!(RecordId::parse("ABCDEabcdeZZZZZ").unwrap().to18(), "ABCDEabcdeZZZZZ5A5");
+        assert_eq!(
+            RecordId::parse("000000000000000").unwrap().to18(),
+            "000000000000000AAA"
+        );
+        assert_eq!(
+            RecordId::parse("0015g00000EMU01").unwrap().to18(),
+            "0015g00000EMU01AAH"
+        );
+        assert_eq!(
+            RecordId::parse("00D5g000000EMU1").unwrap().to18(),
+            "00D5g000000EMU1EAO"
+        );
+        assert_eq!(
+            RecordId::parse("ABCDEabcdeZZZZZ").unwrap().to18(),
+            "ABCDEabcdeZZZZZ5A5"
+        );
     }
 
     #[test]
@@ -133,7 +146,13 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected() {
-        for bad in ["", "001", "0015g00000EMU01AA", "0015g00000EMU0!", "0015g00000EMU01AA9"] {
+        for bad in [
+            "",
+            "001",
+            "0015g00000EMU01AA",
+            "0015g00000EMU0!",
+            "0015g00000EMU01AA9",
+        ] {
             assert!(RecordId::parse(bad).is_none(), "{bad}");
         }
     }

@@ -206,7 +206,9 @@ impl FieldDef {
 
     /// Whether an insert must give a value.
     pub fn required_on_create(&self) -> bool {
-        !self.nillable && self.createable && !self.defaulted_on_create
+        !self.nillable
+            && self.createable
+            && !self.defaulted_on_create
             && self.ftype != FieldType::Boolean
     }
 
@@ -280,12 +282,16 @@ impl ObjectDef {
 
     /// Looks a field up by name, case-insensitively.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
-        self.index.get(&name.to_ascii_lowercase()).map(|&i| &self.fields[i])
+        self.index
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &self.fields[i])
     }
 
     /// The parts of a compound field, in order.
     pub fn compound_parts<'a>(&'a self, compound: &'a str) -> impl Iterator<Item = &'a FieldDef> {
-        self.fields.iter().filter(move |f| f.compound_field_name.as_deref() == Some(compound))
+        self.fields
+            .iter()
+            .filter(move |f| f.compound_field_name.as_deref() == Some(compound))
     }
 
     /// The name field (`Name`, `Subject`, `CaseNumber`).
@@ -318,7 +324,11 @@ pub struct Schema {
 impl Schema {
     /// Builds a schema; later objects replace earlier ones of the same name.
     pub fn new(objects: Vec<ObjectDef>) -> Self {
-        let mut schema = Self { objects: Vec::new(), by_name: HashMap::new(), by_prefix: HashMap::new() };
+        let mut schema = Self {
+            objects: Vec::new(),
+            by_name: HashMap::new(),
+            by_prefix: HashMap::new(),
+        };
         for o in objects {
             schema.add(o);
         }
@@ -348,12 +358,16 @@ impl Schema {
 
     /// Looks an object up by name, case-insensitively.
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
-        self.by_name.get(&name.to_ascii_lowercase()).map(|&i| &self.objects[i])
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &self.objects[i])
     }
 
     /// Mutable access, for applying config to the catalogue at start-up.
     pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
-        self.by_name.get(&name.to_ascii_lowercase()).map(|&i| &mut self.objects[i])
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &mut self.objects[i])
     }
 
     /// Adds or replaces an object.
@@ -371,7 +385,10 @@ impl Schema {
         let mut out = Vec::new();
         for o in &self.objects {
             for f in &o.fields {
-                if f.reference_to.iter().any(|t| t.eq_ignore_ascii_case(parent)) {
+                if f.reference_to
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(parent))
+                {
                     out.push(ChildRelationship {
                         child: o.name.clone(),
                         field: f.name.clone(),

@@ -99,15 +99,18 @@ pub(crate) struct State {
 
 impl State {
     fn insert(&mut self, r: Record) {
-        self.by_object.entry(r.object.clone()).or_default().insert(r.id);
+        self.by_object
+            .entry(r.object.clone())
+            .or_default()
+            .insert(r.id);
         self.records.insert(r.id, r);
     }
 
     fn remove(&mut self, id: &RecordId) {
-        if let Some(r) = self.records.remove(id) {
-            if let Some(ids) = self.by_object.get_mut(&r.object) {
-                ids.remove(id);
-            }
+        if let Some(r) = self.records.remove(id)
+            && let Some(ids) = self.by_object.get_mut(&r.object)
+        {
+            ids.remove(id);
         }
     }
 }
@@ -143,8 +146,14 @@ impl Org {
             }
         }
         let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
-        state.next_id = values.get("next_id").and_then(|v| v.parse().ok()).unwrap_or(0);
-        state.next_case = values.get("next_case").and_then(|v| v.parse().ok()).unwrap_or(0);
+        state.next_id = values
+            .get("next_id")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        state.next_case = values
+            .get("next_case")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let id = match values.get("id").and_then(|v| RecordId::parse(v)) {
             Some(id) => id,
             None => {
@@ -203,24 +212,49 @@ impl Org {
     /// collecting what it returns.
     pub fn scan<R>(&self, object: &str, mut f: impl FnMut(&Record) -> Option<R>) -> Vec<R> {
         let state = self.read();
-        let Some(ids) = state.by_object.get(object) else { return Vec::new() };
-        ids.iter().filter_map(|id| state.records.get(id)).filter_map(&mut f).collect()
+        let Some(ids) = state.by_object.get(object) else {
+            return Vec::new();
+        };
+        ids.iter()
+            .filter_map(|id| state.records.get(id))
+            .filter_map(&mut f)
+            .collect()
     }
 
     /// Live records of `object` whose `field` equals `value`, as an upsert would match them.
-    pub fn find_by_external_id(&self, object: &str, field: &str, value: &str) -> Result<Vec<RecordId>, OrgError> {
-        let def = self.schema.object(object).ok_or_else(|| OrgError::no_such_object(object))?;
-        let f = def.field(field).filter(|f| f.external_id || f.name == "Id").ok_or_else(|| {
-            OrgError::new(
-                StatusCode::NotFound,
-                format!("Provided external ID field does not exist or is not accessible: {field}"),
-            )
-        })?;
+    pub fn find_by_external_id(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<RecordId>, OrgError> {
+        let def = self
+            .schema
+            .object(object)
+            .ok_or_else(|| OrgError::no_such_object(object))?;
+        let f = def
+            .field(field)
+            .filter(|f| f.external_id || f.name == "Id")
+            .ok_or_else(|| {
+                OrgError::new(
+                    StatusCode::NotFound,
+                    format!(
+                        "Provided external ID field does not exist or is not accessible: {field}"
+                    ),
+                )
+            })?;
         if f.name == "Id" {
-            let live = RecordId::parse(value).and_then(|id| self.get(id)).filter(|r| !r.is_deleted && r.object == def.name);
+            let live = RecordId::parse(value)
+                .and_then(|id| self.get(id))
+                .filter(|r| !r.is_deleted && r.object == def.name);
             return Ok(live.map(|r| r.id).into_iter().collect());
         }
-        let caller = Caller { user_id: self.id, api: Api::Rest, version: String::new(), client: None };
+        let caller = Caller {
+            user_id: self.id,
+            api: Api::Rest,
+            version: String::new(),
+            client: None,
+        };
         let state = self.read();
         let txn = Txn::new(self, &state, &caller, self.clock.now());
         Ok(txn.matching(def, f, value))
@@ -229,7 +263,9 @@ impl Org {
     /// The user with this username (case-insensitive), if any.
     pub fn user_by_username(&self, username: &str) -> Option<Record> {
         self.scan("User", |r| {
-            r.get_str("Username").filter(|u| u.eq_ignore_ascii_case(username)).map(|_| r.clone())
+            r.get_str("Username")
+                .filter(|u| u.eq_ignore_ascii_case(username))
+                .map(|_| r.clone())
         })
         .into_iter()
         .next()
@@ -237,12 +273,18 @@ impl Org {
 
     /// Runs `ops` as one transaction. With `all_or_none`, one failure fails them all and
     /// nothing is written. A storage failure fails the whole call and changes nothing.
-    pub fn execute(&self, caller: &Caller, ops: Vec<Op>, all_or_none: bool) -> Result<TxnResult, StoreError> {
+    pub fn execute(
+        &self,
+        caller: &Caller,
+        ops: Vec<Op>,
+        all_or_none: bool,
+    ) -> Result<TxnResult, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now();
         let state = self.read();
         let mut txn = Txn::new(self, &state, caller, now);
-        let mut results: Vec<Result<Outcome, OrgError>> = ops.into_iter().map(|op| txn.apply(op)).collect();
+        let mut results: Vec<Result<Outcome, OrgError>> =
+            ops.into_iter().map(|op| txn.apply(op)).collect();
         if all_or_none && results.iter().any(Result::is_err) {
             for r in &mut results {
                 if r.is_ok() {
@@ -253,12 +295,24 @@ impl Org {
                     ));
                 }
             }
-            return Ok(TxnResult { results, committed: None });
+            return Ok(TxnResult {
+                results,
+                committed: None,
+            });
         }
         if txn.order.is_empty() {
-            return Ok(TxnResult { results, committed: None });
+            return Ok(TxnResult {
+                results,
+                committed: None,
+            });
         }
-        let Txn { overlay, order, next_id, next_case, .. } = txn;
+        let Txn {
+            overlay,
+            order,
+            next_id,
+            next_case,
+            ..
+        } = txn;
         let mut batch = Batch::new();
         for id in &order {
             batch.writes.push(match &overlay[id] {
@@ -268,7 +322,9 @@ impl Org {
                     is_deleted: r.is_deleted,
                     body: r.body(),
                 }),
-                None => Write::PurgeRecord { id: id.as15().to_owned() },
+                None => Write::PurgeRecord {
+                    id: id.as15().to_owned(),
+                },
             });
         }
         batch.put(ORG, "next_id", Some(next_id.to_string()));
@@ -297,14 +353,22 @@ impl Org {
             records = committed.records.len(),
             "Transaction committed."
         );
-        Ok(TxnResult { results, committed: Some(committed) })
+        Ok(TxnResult {
+            results,
+            committed: Some(committed),
+        })
     }
 
     fn ensure_user(&self, seed: &UserSeed) -> Result<RecordId, StoreError> {
         if let Some(u) = self.user_by_username(&seed.username) {
             return Ok(u.id);
         }
-        let alias: String = seed.username.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+        let alias: String = seed
+            .username
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
         let mut fields = Map::new();
         for (k, v) in [
             ("Username", &seed.username),
@@ -317,8 +381,20 @@ impl Org {
             fields.insert(k.into(), Value::String(v.clone()));
         }
         // The first user creates itself; the org id stands in as the actor until it exists.
-        let caller = Caller { user_id: self.id, api: Api::Rest, version: "59.0".into(), client: None };
-        let result = self.execute(&caller, vec![Op::Create { object: "User".into(), fields }], true)?;
+        let caller = Caller {
+            user_id: self.id,
+            api: Api::Rest,
+            version: "59.0".into(),
+            client: None,
+        };
+        let result = self.execute(
+            &caller,
+            vec![Op::Create {
+                object: "User".into(),
+                fields,
+            }],
+            true,
+        )?;
         let id = match result.results.into_iter().next() {
             Some(Ok(o)) => o.id(),
             other => panic!("seed user {} is invalid: {other:?}", seed.username),

@@ -47,7 +47,9 @@ impl Record {
     /// The value a REST read shows for `field`: stored values as they are, compound
     /// fields assembled from their parts (an address with every part null is null).
     pub fn rest_value(&self, object: &ObjectDef, field: &str) -> Value {
-        let Some(def) = object.field(field) else { return Value::Null };
+        let Some(def) = object.field(field) else {
+            return Value::Null;
+        };
         match def.ftype {
             FieldType::Address => {
                 let prefix = def.name.strip_suffix("Address").unwrap_or("");

@@ -133,8 +133,17 @@ fn audit() -> Vec<FieldDef> {
 }
 
 const GEOCODE: &[&str] = &[
-    "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City",
-    "County", "State", "Unknown",
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
 ];
 
 /// The parts of an address compound (`Billing` → `BillingStreet` ... `BillingAddress`).
@@ -143,17 +152,45 @@ fn address(prefix: &str, label: &str) -> Vec<FieldDef> {
     let mut parts = vec![
         area(&format!("{prefix}Street"), &format!("{label} Street"), 255),
         text(&format!("{prefix}City"), &format!("{label} City"), 40),
-        text(&format!("{prefix}State"), &format!("{label} State/Province"), 80),
-        text(&format!("{prefix}PostalCode"), &format!("{label} Zip/Postal Code"), 20),
+        text(
+            &format!("{prefix}State"),
+            &format!("{label} State/Province"),
+            80,
+        ),
+        text(
+            &format!("{prefix}PostalCode"),
+            &format!("{label} Zip/Postal Code"),
+            20,
+        ),
         text(&format!("{prefix}Country"), &format!("{label} Country"), 80),
-        num(&format!("{prefix}Latitude"), &format!("{label} Latitude"), T::Double, 18, 15),
-        num(&format!("{prefix}Longitude"), &format!("{label} Longitude"), T::Double, 18, 15),
-        pick(&format!("{prefix}GeocodeAccuracy"), &format!("{label} Geocode Accuracy"), GEOCODE),
+        num(
+            &format!("{prefix}Latitude"),
+            &format!("{label} Latitude"),
+            T::Double,
+            18,
+            15,
+        ),
+        num(
+            &format!("{prefix}Longitude"),
+            &format!("{label} Longitude"),
+            T::Double,
+            18,
+            15,
+        ),
+        pick(
+            &format!("{prefix}GeocodeAccuracy"),
+            &format!("{label} Geocode Accuracy"),
+            GEOCODE,
+        ),
     ];
     for p in &mut parts {
         p.compound_field_name = Some(compound.clone());
     }
-    parts.push(readonly(f(&compound, &format!("{label} Address"), T::Address)));
+    parts.push(readonly(f(
+        &compound,
+        &format!("{label} Address"),
+        T::Address,
+    )));
     parts
 }
 
@@ -164,7 +201,11 @@ fn person_name(last_required: bool) -> Vec<FieldDef> {
     let mut parts = vec![
         last,
         text("FirstName", "First Name", 40),
-        pick("Salutation", "Salutation", &["Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."]),
+        pick(
+            "Salutation",
+            "Salutation",
+            &["Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."],
+        ),
         text("MiddleName", "Middle Name", 40),
         text("Suffix", "Name Suffix", 40),
     ];
@@ -180,33 +221,88 @@ fn person_name(last_required: bool) -> Vec<FieldDef> {
 }
 
 const INDUSTRY: &[&str] = &[
-    "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications",
-    "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering",
-    "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare",
-    "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit",
-    "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation",
-    "Utilities", "Other",
+    "Agriculture",
+    "Apparel",
+    "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Environmental",
+    "Finance",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Machinery",
+    "Manufacturing",
+    "Media",
+    "Not For Profit",
+    "Recreation",
+    "Retail",
+    "Shipping",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Other",
 ];
 const RATING: &[&str] = &["Hot", "Warm", "Cold"];
-const SOURCE: &[&str] = &["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"];
+const SOURCE: &[&str] = &[
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Purchased List",
+    "Other",
+];
 const CLEAN: &[&str] = &[
-    "Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch",
+    "Matched",
+    "Different",
+    "Acknowledged",
+    "NotFound",
+    "Inactive",
+    "Pending",
+    "SelectMatch",
     "Skipped",
 ];
 
 fn account() -> ObjectDef {
     let mut v = head();
-    v.push(readonly(lookup("MasterRecordId", "Master Record ID", &["Account"], "MasterRecord", None)));
+    v.push(readonly(lookup(
+        "MasterRecordId",
+        "Master Record ID",
+        &["Account"],
+        "MasterRecord",
+        None,
+    )));
     v.push(name_field(required(text("Name", "Account Name", 255))));
     v.push(pick(
         "Type",
         "Account Type",
         &[
-            "Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
-            "Installation Partner", "Technology Partner", "Other",
+            "Prospect",
+            "Customer - Direct",
+            "Customer - Channel",
+            "Channel Partner / Reseller",
+            "Installation Partner",
+            "Technology Partner",
+            "Other",
         ],
     ));
-    v.push(lookup("ParentId", "Parent Account ID", &["Account"], "Parent", Some("ChildAccounts")));
+    v.push(lookup(
+        "ParentId",
+        "Parent Account ID",
+        &["Account"],
+        "Parent",
+        Some("ChildAccounts"),
+    ));
     v.extend(address("Billing", "Billing"));
     v.extend(address("Shipping", "Shipping"));
     v.push(f("Phone", "Account Phone", T::Phone));
@@ -218,7 +314,11 @@ fn account() -> ObjectDef {
     v.push(pick("Industry", "Industry", INDUSTRY));
     v.push(num("AnnualRevenue", "Annual Revenue", T::Currency, 18, 0));
     v.push(int("NumberOfEmployees", "Employees", 8));
-    v.push(pick("Ownership", "Ownership", &["Public", "Private", "Subsidiary", "Other"]));
+    v.push(pick(
+        "Ownership",
+        "Ownership",
+        &["Public", "Private", "Subsidiary", "Other"],
+    ));
     v.push(text("TickerSymbol", "Ticker Symbol", 20));
     v.push(area("Description", "Account Description", 32000));
     v.push(pick("Rating", "Account Rating", RATING));
@@ -226,8 +326,16 @@ fn account() -> ObjectDef {
     v.push(owner());
     v.extend(audit());
     v.push(calculated(f("LastActivityDate", "Last Activity", T::Date)));
-    v.push(readonly(f("LastViewedDate", "Last Viewed Date", T::Datetime)));
-    v.push(readonly(f("LastReferencedDate", "Last Referenced Date", T::Datetime)));
+    v.push(readonly(f(
+        "LastViewedDate",
+        "Last Viewed Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastReferencedDate",
+        "Last Referenced Date",
+        T::Datetime,
+    )));
     v.push(text("Jigsaw", "Data.com Key", 20));
     v.push(readonly(text("JigsawCompanyId", "Jigsaw Company ID", 20)));
     v.push(pick("CleanStatus", "Clean Status", CLEAN));
@@ -238,14 +346,32 @@ fn account() -> ObjectDef {
     v.push(text("NaicsDesc", "NAICS Description", 120));
     v.push(text("YearStarted", "Year Started", 4));
     v.push(text("SicDesc", "SIC Description", 80));
-    v.push(lookup("DandbCompanyId", "D&B Company ID", &["DandBCompany"], "DandbCompany", None));
+    v.push(lookup(
+        "DandbCompanyId",
+        "D&B Company ID",
+        &["DandBCompany"],
+        "DandbCompany",
+        None,
+    ));
     ObjectDef::new("Account", "Account", "Accounts", "001", v)
 }
 
 fn contact() -> ObjectDef {
     let mut v = head();
-    v.push(readonly(lookup("MasterRecordId", "Master Record ID", &["Contact"], "MasterRecord", None)));
-    v.push(cascade(lookup("AccountId", "Account ID", &["Account"], "Account", Some("Contacts"))));
+    v.push(readonly(lookup(
+        "MasterRecordId",
+        "Master Record ID",
+        &["Contact"],
+        "MasterRecord",
+        None,
+    )));
+    v.push(cascade(lookup(
+        "AccountId",
+        "Account ID",
+        &["Account"],
+        "Account",
+        Some("Contacts"),
+    )));
     v.extend(person_name(true));
     v.extend(address("Other", "Other"));
     v.extend(address("Mailing", "Mailing"));
@@ -259,7 +385,13 @@ fn contact() -> ObjectDef {
     ] {
         v.push(f(name, label, T::Phone));
     }
-    v.push(lookup("ReportsToId", "Reports To ID", &["Contact"], "ReportsTo", None));
+    v.push(lookup(
+        "ReportsToId",
+        "Reports To ID",
+        &["Contact"],
+        "ReportsTo",
+        None,
+    ));
     v.push(f("Email", "Email", T::Email));
     v.push(text("Title", "Title", 128));
     v.push(text("Department", "Department", 80));
@@ -273,10 +405,26 @@ fn contact() -> ObjectDef {
     v.push(flag("DoNotCall", "Do Not Call"));
     v.extend(audit());
     v.push(calculated(f("LastActivityDate", "Last Activity", T::Date)));
-    v.push(readonly(f("LastCURequestDate", "Last Stay-in-Touch Request Date", T::Datetime)));
-    v.push(readonly(f("LastCUUpdateDate", "Last Stay-in-Touch Save Date", T::Datetime)));
-    v.push(readonly(f("LastViewedDate", "Last Viewed Date", T::Datetime)));
-    v.push(readonly(f("LastReferencedDate", "Last Referenced Date", T::Datetime)));
+    v.push(readonly(f(
+        "LastCURequestDate",
+        "Last Stay-in-Touch Request Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastCUUpdateDate",
+        "Last Stay-in-Touch Save Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastViewedDate",
+        "Last Viewed Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastReferencedDate",
+        "Last Referenced Date",
+        T::Datetime,
+    )));
     v.push(text("EmailBouncedReason", "Email Bounced Reason", 255));
     v.push(f("EmailBouncedDate", "Email Bounced Date", T::Datetime));
     v.push(calculated(flag("IsEmailBounced", "Is Email Bounced")));
@@ -289,7 +437,13 @@ fn contact() -> ObjectDef {
 
 fn lead() -> ObjectDef {
     let mut v = head();
-    v.push(readonly(lookup("MasterRecordId", "Master Record ID", &["Lead"], "MasterRecord", None)));
+    v.push(readonly(lookup(
+        "MasterRecordId",
+        "Master Record ID",
+        &["Lead"],
+        "MasterRecord",
+        None,
+    )));
     v.extend(person_name(true));
     v.push(text("Title", "Title", 128));
     v.push(required(text("Company", "Company", 255)));
@@ -306,7 +460,12 @@ fn lead() -> ObjectDef {
     v.push(pick_default(
         "Status",
         "Status",
-        &["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"],
+        &[
+            "Open - Not Contacted",
+            "Working - Contacted",
+            "Closed - Converted",
+            "Closed - Not Converted",
+        ],
         "Open - Not Contacted",
     ));
     v.push(pick("Industry", "Industry", INDUSTRY));
@@ -318,8 +477,20 @@ fn lead() -> ObjectDef {
     v.push(own);
     v.push(readonly(flag("IsConverted", "Converted")));
     v.push(readonly(f("ConvertedDate", "Converted Date", T::Date)));
-    v.push(readonly(lookup("ConvertedAccountId", "Converted Account ID", &["Account"], "ConvertedAccount", None)));
-    v.push(readonly(lookup("ConvertedContactId", "Converted Contact ID", &["Contact"], "ConvertedContact", None)));
+    v.push(readonly(lookup(
+        "ConvertedAccountId",
+        "Converted Account ID",
+        &["Account"],
+        "ConvertedAccount",
+        None,
+    )));
+    v.push(readonly(lookup(
+        "ConvertedContactId",
+        "Converted Contact ID",
+        &["Contact"],
+        "ConvertedContact",
+        None,
+    )));
     v.push(readonly(lookup(
         "ConvertedOpportunityId",
         "Converted Opportunity ID",
@@ -330,8 +501,16 @@ fn lead() -> ObjectDef {
     v.push(flag("IsUnreadByOwner", "Unread By Owner"));
     v.extend(audit());
     v.push(calculated(f("LastActivityDate", "Last Activity", T::Date)));
-    v.push(readonly(f("LastViewedDate", "Last Viewed Date", T::Datetime)));
-    v.push(readonly(f("LastReferencedDate", "Last Referenced Date", T::Datetime)));
+    v.push(readonly(f(
+        "LastViewedDate",
+        "Last Viewed Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastReferencedDate",
+        "Last Referenced Date",
+        T::Datetime,
+    )));
     v.push(text("Jigsaw", "Data.com Key", 20));
     v.push(readonly(text("JigsawContactId", "Jigsaw Contact ID", 20)));
     v.push(pick("CleanStatus", "Clean Status", CLEAN));
@@ -358,22 +537,42 @@ pub const STAGES: &[(&str, u32, &str)] = &[
 fn opportunity() -> ObjectDef {
     let stages: Vec<&str> = STAGES.iter().map(|s| s.0).collect();
     let mut v = head();
-    v.push(cascade(lookup("AccountId", "Account ID", &["Account"], "Account", Some("Opportunities"))));
+    v.push(cascade(lookup(
+        "AccountId",
+        "Account ID",
+        &["Account"],
+        "Account",
+        Some("Opportunities"),
+    )));
     v.push(flag("IsPrivate", "Private"));
     v.push(name_field(required(text("Name", "Name", 120))));
     v.push(area("Description", "Description", 32000));
     v.push(required(pick("StageName", "Stage", &stages)));
     v.push(num("Amount", "Amount", T::Currency, 18, 2));
     v.push(num("Probability", "Probability (%)", T::Percent, 3, 0));
-    v.push(calculated(num("ExpectedRevenue", "Expected Amount", T::Currency, 18, 2)));
-    v.push(num("TotalOpportunityQuantity", "Quantity", T::Double, 18, 2));
+    v.push(calculated(num(
+        "ExpectedRevenue",
+        "Expected Amount",
+        T::Currency,
+        18,
+        2,
+    )));
+    v.push(num(
+        "TotalOpportunityQuantity",
+        "Quantity",
+        T::Double,
+        18,
+        2,
+    ));
     v.push(required(f("CloseDate", "Close Date", T::Date)));
     v.push(pick(
         "Type",
         "Opportunity Type",
         &[
-            "Existing Customer - Upgrade", "Existing Customer - Replacement",
-            "Existing Customer - Downgrade", "New Customer",
+            "Existing Customer - Upgrade",
+            "Existing Customer - Replacement",
+            "Existing Customer - Downgrade",
+            "New Customer",
         ],
     ));
     v.push(text("NextStep", "Next Step", 255));
@@ -397,38 +596,95 @@ fn opportunity() -> ObjectDef {
     v.push(calculated(int("FiscalQuarter", "Fiscal Quarter", 2)));
     v.push(calculated(int("FiscalYear", "Fiscal Year", 4)));
     v.push(calculated(text("Fiscal", "Fiscal Period", 6)));
-    v.push(readonly(f("LastViewedDate", "Last Viewed Date", T::Datetime)));
-    v.push(readonly(f("LastReferencedDate", "Last Referenced Date", T::Datetime)));
+    v.push(readonly(f(
+        "LastViewedDate",
+        "Last Viewed Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastReferencedDate",
+        "Last Referenced Date",
+        T::Datetime,
+    )));
     ObjectDef::new("Opportunity", "Opportunity", "Opportunities", "006", v)
 }
 
 fn case() -> ObjectDef {
     let mut v = head();
-    v.push(readonly(lookup("MasterRecordId", "Master Record ID", &["Case"], "MasterRecord", None)));
+    v.push(readonly(lookup(
+        "MasterRecordId",
+        "Master Record ID",
+        &["Case"],
+        "MasterRecord",
+        None,
+    )));
     let mut number = name_field(readonly(text("CaseNumber", "Case Number", 30)));
     number.nillable = false;
     number.defaulted_on_create = true;
     v.push(number);
-    v.push(lookup("ContactId", "Contact ID", &["Contact"], "Contact", Some("Cases")));
-    v.push(cascade(lookup("AccountId", "Account ID", &["Account"], "Account", Some("Cases"))));
-    v.push(lookup("ParentId", "Parent Case ID", &["Case"], "Parent", Some("Cases")));
+    v.push(lookup(
+        "ContactId",
+        "Contact ID",
+        &["Contact"],
+        "Contact",
+        Some("Cases"),
+    ));
+    v.push(cascade(lookup(
+        "AccountId",
+        "Account ID",
+        &["Account"],
+        "Account",
+        Some("Cases"),
+    )));
+    v.push(lookup(
+        "ParentId",
+        "Parent Case ID",
+        &["Case"],
+        "Parent",
+        Some("Cases"),
+    ));
     v.push(text("SuppliedName", "Name", 80));
     v.push(f("SuppliedEmail", "Email Address", T::Email));
     v.push(text("SuppliedPhone", "Phone", 40));
     v.push(text("SuppliedCompany", "Company", 80));
-    v.push(pick("Type", "Case Type", &["Mechanical", "Electrical", "Electronic", "Structural", "Other"]));
-    v.push(pick_default("Status", "Status", &["New", "Working", "Escalated", "Closed"], "New"));
+    v.push(pick(
+        "Type",
+        "Case Type",
+        &[
+            "Mechanical",
+            "Electrical",
+            "Electronic",
+            "Structural",
+            "Other",
+        ],
+    ));
+    v.push(pick_default(
+        "Status",
+        "Status",
+        &["New", "Working", "Escalated", "Closed"],
+        "New",
+    ));
     v.push(pick(
         "Reason",
         "Case Reason",
         &[
-            "Installation", "Equipment Complexity", "Performance", "Breakdown",
-            "Equipment Design", "Feedback", "Other",
+            "Installation",
+            "Equipment Complexity",
+            "Performance",
+            "Breakdown",
+            "Equipment Design",
+            "Feedback",
+            "Other",
         ],
     ));
     v.push(pick("Origin", "Case Origin", &["Phone", "Email", "Web"]));
     v.push(text("Subject", "Subject", 255));
-    v.push(pick_default("Priority", "Priority", &["High", "Medium", "Low"], "Medium"));
+    v.push(pick_default(
+        "Priority",
+        "Priority",
+        &["High", "Medium", "Low"],
+        "Medium",
+    ));
     v.push(area("Description", "Description", 32000));
     v.push(calculated(flag("IsClosed", "Closed")));
     v.push(readonly(f("ClosedDate", "Closed Date", T::Datetime)));
@@ -437,8 +693,16 @@ fn case() -> ObjectDef {
     own.reference_to.push("Group".to_owned());
     v.push(own);
     v.extend(audit());
-    v.push(readonly(f("LastViewedDate", "Last Viewed Date", T::Datetime)));
-    v.push(readonly(f("LastReferencedDate", "Last Referenced Date", T::Datetime)));
+    v.push(readonly(f(
+        "LastViewedDate",
+        "Last Viewed Date",
+        T::Datetime,
+    )));
+    v.push(readonly(f(
+        "LastReferencedDate",
+        "Last Referenced Date",
+        T::Datetime,
+    )));
     ObjectDef::new("Case", "Case", "Cases", "500", v)
 }
 
@@ -466,16 +730,61 @@ fn user() -> ObjectDef {
     active.default_value = Some(serde_json::Value::Bool(true));
     v.push(active);
     for (name, label, default, values) in [
-        ("TimeZoneSidKey", "Time Zone", "America/Los_Angeles", &["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Paris", "Asia/Tokyo", "GMT"][..]),
-        ("LocaleSidKey", "Locale", "en_US", &["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP"][..]),
-        ("EmailEncodingKey", "Email Encoding", "UTF-8", &["UTF-8", "ISO-8859-1"][..]),
-        ("LanguageLocaleKey", "Language", "en_US", &["en_US", "de", "fr", "ja"][..]),
+        (
+            "TimeZoneSidKey",
+            "Time Zone",
+            "America/Los_Angeles",
+            &[
+                "America/Los_Angeles",
+                "America/New_York",
+                "Europe/London",
+                "Europe/Paris",
+                "Asia/Tokyo",
+                "GMT",
+            ][..],
+        ),
+        (
+            "LocaleSidKey",
+            "Locale",
+            "en_US",
+            &["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP"][..],
+        ),
+        (
+            "EmailEncodingKey",
+            "Email Encoding",
+            "UTF-8",
+            &["UTF-8", "ISO-8859-1"][..],
+        ),
+        (
+            "LanguageLocaleKey",
+            "Language",
+            "en_US",
+            &["en_US", "de", "fr", "ja"][..],
+        ),
     ] {
         v.push(pick_default(name, label, values, default));
     }
-    v.push(lookup("ProfileId", "Profile ID", &["Profile"], "Profile", None));
-    v.push(lookup("UserRoleId", "Role ID", &["UserRole"], "UserRole", None));
-    v.push(lookup("ManagerId", "Manager ID", &["User"], "Manager", None));
+    v.push(lookup(
+        "ProfileId",
+        "Profile ID",
+        &["Profile"],
+        "Profile",
+        None,
+    ));
+    v.push(lookup(
+        "UserRoleId",
+        "Role ID",
+        &["UserRole"],
+        "UserRole",
+        None,
+    ));
+    v.push(lookup(
+        "ManagerId",
+        "Manager ID",
+        &["User"],
+        "Manager",
+        None,
+    ));
     v.push(readonly(pick(
         "UserType",
         "User Type",
@@ -490,7 +799,13 @@ fn user() -> ObjectDef {
 
 fn task() -> ObjectDef {
     let mut v = head();
-    v.push(lookup("WhoId", "Name ID", &["Contact", "Lead"], "Who", Some("Tasks")));
+    v.push(lookup(
+        "WhoId",
+        "Name ID",
+        &["Contact", "Lead"],
+        "Who",
+        Some("Tasks"),
+    ));
     v.push(cascade(lookup(
         "WhatId",
         "Related To ID",
@@ -500,37 +815,72 @@ fn task() -> ObjectDef {
     )));
     let mut subject = name_field(f("Subject", "Subject", T::Combobox));
     subject.length = 255;
-    subject.picklist = ["Call", "Send Letter", "Send Quote", "Other"].map(String::from).to_vec();
+    subject.picklist = ["Call", "Send Letter", "Send Quote", "Other"]
+        .map(String::from)
+        .to_vec();
     v.push(subject);
     v.push(f("ActivityDate", "Due Date Only", T::Date));
     v.push(pick_default(
         "Status",
         "Status",
-        &["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"],
+        &[
+            "Not Started",
+            "In Progress",
+            "Completed",
+            "Waiting on someone else",
+            "Deferred",
+        ],
         "Not Started",
     ));
-    v.push(pick_default("Priority", "Priority", &["High", "Normal", "Low"], "Normal"));
+    v.push(pick_default(
+        "Priority",
+        "Priority",
+        &["High", "Normal", "Low"],
+        "Normal",
+    ));
     v.push(calculated(flag("IsHighPriority", "High Priority")));
     v.push(owner());
     v.push(area("Description", "Description", 32000));
     v.push(pick("Type", "Type", &["Call", "Email", "Meeting", "Other"]));
     v.push(calculated(flag("IsClosed", "Closed")));
-    v.push(calculated(lookup("AccountId", "Account ID", &["Account"], "Account", None)));
+    v.push(calculated(lookup(
+        "AccountId",
+        "Account ID",
+        &["Account"],
+        "Account",
+        None,
+    )));
     v.extend(audit());
     v.push(calculated(flag("IsArchived", "Archived")));
     v.push(int("CallDurationInSeconds", "Call Duration", 8));
-    v.push(pick("CallType", "Call Type", &["Internal", "Inbound", "Outbound"]));
+    v.push(pick(
+        "CallType",
+        "Call Type",
+        &["Internal", "Inbound", "Outbound"],
+    ));
     v.push(text("CallDisposition", "Call Result", 255));
     v.push(text("CallObject", "Call Object Identifier", 255));
     v.push(f("ReminderDateTime", "Reminder Date/Time", T::Datetime));
     v.push(flag("IsReminderSet", "Reminder Set"));
-    v.push(pick("TaskSubtype", "Task Subtype", &["Task", "Email", "ListEmail", "Cadence", "Call"]));
+    v.push(pick(
+        "TaskSubtype",
+        "Task Subtype",
+        &["Task", "Email", "ListEmail", "Cadence", "Call"],
+    ));
     ObjectDef::new("Task", "Task", "Tasks", "00T", v)
 }
 
 /// The standard objects, in describeGlobal order.
 pub fn catalogue() -> Vec<ObjectDef> {
-    vec![account(), case(), contact(), lead(), opportunity(), task(), user()]
+    vec![
+        account(),
+        case(),
+        contact(),
+        lead(),
+        opportunity(),
+        task(),
+        user(),
+    ]
 }
 
 #[cfg(test)]
@@ -553,10 +903,29 @@ mod tests {
         assert_eq!(
             &names[..23],
             &[
-                "Name", "Type", "ParentId", "BillingAddress", "ShippingAddress", "Phone", "Fax",
-                "AccountNumber", "Website", "Sic", "Industry", "AnnualRevenue",
-                "NumberOfEmployees", "Ownership", "TickerSymbol", "Description", "Rating", "Site",
-                "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
+                "Name",
+                "Type",
+                "ParentId",
+                "BillingAddress",
+                "ShippingAddress",
+                "Phone",
+                "Fax",
+                "AccountNumber",
+                "Website",
+                "Sic",
+                "Industry",
+                "AnnualRevenue",
+                "NumberOfEmployees",
+                "Ownership",
+                "TickerSymbol",
+                "Description",
+                "Rating",
+                "Site",
+                "OwnerId",
+                "CreatedDate",
+                "CreatedById",
+                "LastModifiedDate",
+                "LastModifiedById",
             ]
         );
     }
@@ -564,7 +933,13 @@ mod tests {
     #[test]
     fn every_object_has_its_audit_fields_and_a_name_field() {
         for o in catalogue() {
-            for f in ["Id", "CreatedDate", "CreatedById", "LastModifiedDate", "SystemModstamp"] {
+            for f in [
+                "Id",
+                "CreatedDate",
+                "CreatedById",
+                "LastModifiedDate",
+                "SystemModstamp",
+            ] {
                 assert!(o.field(f).is_some(), "{}.{f}", o.name);
             }
             assert!(o.name_field().is_some(), "{} has no name field", o.name);

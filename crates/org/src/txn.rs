@@ -119,7 +119,12 @@ pub(crate) struct Txn<'a> {
 }
 
 impl<'a> Txn<'a> {
-    pub(crate) fn new(org: &'a Org, state: &'a State, caller: &'a Caller, now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(
+        org: &'a Org,
+        state: &'a State,
+        caller: &'a Caller,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             org,
             state,
@@ -158,7 +163,10 @@ impl<'a> Txn<'a> {
             .flatten()
             .filter(|id| !self.overlay.contains_key(id))
             .filter_map(|id| self.state.records.get(id));
-        let touched = self.order.iter().filter_map(|id| self.overlay.get(id)?.as_ref());
+        let touched = self
+            .order
+            .iter()
+            .filter_map(|id| self.overlay.get(id)?.as_ref());
         committed.chain(touched.filter(move |r| r.object == object))
     }
 
@@ -177,7 +185,12 @@ impl<'a> Txn<'a> {
                 self.put(vec![rec]);
                 Ok(Outcome::Updated(id))
             }
-            Op::Upsert { object, field, value, fields } => self.upsert(&object, &field, &value, fields),
+            Op::Upsert {
+                object,
+                field,
+                value,
+                fields,
+            } => self.upsert(&object, &field, &value, fields),
             Op::Delete { object, id } => {
                 let records = self.build_delete(object.as_deref(), &id)?;
                 let id = records[0].id;
@@ -209,7 +222,10 @@ impl<'a> Txn<'a> {
     }
 
     fn object(&self, name: &str) -> Result<&'a ObjectDef, OrgError> {
-        self.org.schema().object(name).ok_or_else(|| OrgError::no_such_object(name))
+        self.org
+            .schema()
+            .object(name)
+            .ok_or_else(|| OrgError::no_such_object(name))
     }
 
     /// The live record `id` refers to, checked against the object the client named.
@@ -217,15 +233,19 @@ impl<'a> Txn<'a> {
         let rid = RecordId::parse(id)
             .ok_or_else(|| OrgError::new(StatusCode::MalformedId, format!("malformed id {id}")))?;
         let rec = self.current(&rid).ok_or_else(OrgError::not_found)?;
-        if let Some(o) = object {
-            if !rec.object.eq_ignore_ascii_case(o) {
-                return Err(OrgError::not_found());
-            }
+        if let Some(o) = object
+            && !rec.object.eq_ignore_ascii_case(o)
+        {
+            return Err(OrgError::not_found());
         }
         Ok(rec)
     }
 
-    fn build_create(&mut self, def: &ObjectDef, input: &Map<String, Value>) -> Result<Record, OrgError> {
+    fn build_create(
+        &mut self,
+        def: &ObjectDef,
+        input: &Map<String, Value>,
+    ) -> Result<Record, OrgError> {
         if !def.createable {
             return Err(OrgError::new(
                 StatusCode::InsufficientAccess,
@@ -237,7 +257,9 @@ impl<'a> Txn<'a> {
             if name == "attributes" {
                 continue;
             }
-            let f = def.field(name).ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
+            let f = def
+                .field(name)
+                .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
             if f.name == "Id" {
                 return Err(OrgError::field(
                     StatusCode::InvalidFieldForInsertUpdate,
@@ -258,12 +280,17 @@ impl<'a> Txn<'a> {
             }
             let default = match f.name.as_str() {
                 "OwnerId" | "CreatedById" | "LastModifiedById" => Some(user.clone()),
-                "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => Some(Value::from(self.now.as_str())),
+                "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => {
+                    Some(Value::from(self.now.as_str()))
+                }
                 "CaseNumber" => {
                     self.next_case += 1;
                     Some(Value::from(format!("{:08}", self.next_case)))
                 }
-                _ => f.default_value.clone().or_else(|| f.default_picklist.clone().map(Value::from)),
+                _ => f
+                    .default_value
+                    .clone()
+                    .or_else(|| f.default_picklist.clone().map(Value::from)),
             };
             if let Some(v) = default {
                 fields.insert(f.name.clone(), v);
@@ -299,7 +326,12 @@ impl<'a> Txn<'a> {
         Ok(rec)
     }
 
-    fn build_update(&self, object: Option<&str>, id: &str, input: &Map<String, Value>) -> Result<Record, OrgError> {
+    fn build_update(
+        &self,
+        object: Option<&str>,
+        id: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Record, OrgError> {
         let current = self.existing(object, id)?;
         if current.is_deleted {
             return Err(OrgError::deleted());
@@ -310,7 +342,9 @@ impl<'a> Txn<'a> {
             if name == "attributes" {
                 continue;
             }
-            let f = def.field(name).ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
+            let f = def
+                .field(name)
+                .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
             if f.name == "Id" {
                 // The id may be repeated in the body (collections require it); it must match.
                 if raw.as_str().and_then(RecordId::parse) != Some(rec.id) {
@@ -337,14 +371,22 @@ impl<'a> Txn<'a> {
         }
         let user = Value::String(self.caller.user_id.to18());
         rec.fields.insert("LastModifiedById".into(), user);
-        rec.fields.insert("LastModifiedDate".into(), Value::from(self.now.as_str()));
-        rec.fields.insert("SystemModstamp".into(), Value::from(self.now.as_str()));
+        rec.fields
+            .insert("LastModifiedDate".into(), Value::from(self.now.as_str()));
+        rec.fields
+            .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         derive(&def.name, &mut rec.fields, &self.now);
         self.check_unique(def, &rec)?;
         Ok(rec)
     }
 
-    fn upsert(&mut self, object: &str, field: &str, value: &str, mut fields: Map<String, Value>) -> Result<Outcome, OrgError> {
+    fn upsert(
+        &mut self,
+        object: &str,
+        field: &str,
+        value: &str,
+        mut fields: Map<String, Value>,
+    ) -> Result<Outcome, OrgError> {
         let def = self.object(object)?;
         let f = def
             .field(field)
@@ -352,7 +394,9 @@ impl<'a> Txn<'a> {
             .ok_or_else(|| {
                 OrgError::new(
                     StatusCode::NotFound,
-                    format!("Provided external ID field does not exist or is not accessible: {field}"),
+                    format!(
+                        "Provided external ID field does not exist or is not accessible: {field}"
+                    ),
                 )
             })?;
         if f.name == "Id" {
@@ -369,7 +413,10 @@ impl<'a> Txn<'a> {
                     Some((_, v)) if !same_value(f, v, &key) => {
                         return Err(OrgError::field(
                             StatusCode::InvalidField,
-                            format!("The value of {} in the request body does not match the external ID in the URL", f.name),
+                            format!(
+                                "The value of {} in the request body does not match the external ID in the URL",
+                                f.name
+                            ),
                             &f.name,
                         ));
                     }
@@ -386,14 +433,20 @@ impl<'a> Txn<'a> {
             [one] => {
                 let rec = self.build_update(Some(&def.name), &one.to18(), &fields)?;
                 self.put(vec![rec]);
-                Ok(Outcome::Upserted { id: *one, created: false })
+                Ok(Outcome::Upserted {
+                    id: *one,
+                    created: false,
+                })
             }
             many => Err(OrgError::field(
                 StatusCode::DuplicateExternalId,
                 format!(
                     "{}: more than one record found for external id field: [{}]",
                     f.label,
-                    many.iter().map(RecordId::to18).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(RecordId::to18)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 &f.name,
             )),
@@ -439,10 +492,15 @@ impl<'a> Txn<'a> {
         if f.ftype != FieldType::Reference {
             return Ok(v);
         }
-        let Some(target) = v.as_str().and_then(RecordId::parse) else { return Ok(v) };
+        let Some(target) = v.as_str().and_then(RecordId::parse) else {
+            return Ok(v);
+        };
         let target_object = self.org.schema().object_by_prefix(target.prefix());
-        let allowed = target_object
-            .is_some_and(|o| f.reference_to.iter().any(|t| t.eq_ignore_ascii_case(&o.name)));
+        let allowed = target_object.is_some_and(|o| {
+            f.reference_to
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&o.name))
+        });
         if !allowed && target_object.is_some() {
             return Err(OrgError::field(
                 StatusCode::FieldIntegrityException,
@@ -451,11 +509,15 @@ impl<'a> Txn<'a> {
             ));
         }
         match self.current(&target) {
-            Some(r) if r.is_deleted => Err(OrgError::field(StatusCode::EntityIsDeleted, "entity is deleted", &f.name)),
+            Some(r) if r.is_deleted => Err(OrgError::field(
+                StatusCode::EntityIsDeleted,
+                "entity is deleted",
+                &f.name,
+            )),
             Some(_) => Ok(v),
             None => Err(OrgError::field(
                 StatusCode::InvalidCrossReferenceKey,
-                format!("invalid cross reference id"),
+                "invalid cross reference id".to_string(),
                 &f.name,
             )),
         }
@@ -478,10 +540,19 @@ impl<'a> Txn<'a> {
         let mut i = 0;
         while i < out.len() {
             let parent = out[i].clone();
-            for rel in self.org.schema().child_relationships(&parent.object).iter().filter(|r| r.cascade_delete) {
+            for rel in self
+                .org
+                .schema()
+                .child_relationships(&parent.object)
+                .iter()
+                .filter(|r| r.cascade_delete)
+            {
                 let children: Vec<Record> = self
                     .scan(&rel.child)
-                    .filter(|c| !c.is_deleted && c.get_str(&rel.field).and_then(RecordId::parse) == Some(parent.id))
+                    .filter(|c| {
+                        !c.is_deleted
+                            && c.get_str(&rel.field).and_then(RecordId::parse) == Some(parent.id)
+                    })
                     .filter(|c| !out.iter().any(|o| o.id == c.id))
                     .cloned()
                     .collect();
@@ -493,15 +564,21 @@ impl<'a> Txn<'a> {
             r.is_deleted = true;
             r.deleted_at = Some(self.now.clone());
             r.deleted_with = Some(root_id);
-            r.fields.insert("SystemModstamp".into(), Value::from(self.now.as_str()));
+            r.fields
+                .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         }
         Ok(out)
     }
 
     fn build_undelete(&self, id: &str) -> Result<Vec<Record>, OrgError> {
-        let root = self.existing(None, id).map_err(|e| OrgError::new(StatusCode::UndeleteFailed, e.message))?;
+        let root = self
+            .existing(None, id)
+            .map_err(|e| OrgError::new(StatusCode::UndeleteFailed, e.message))?;
         if !root.is_deleted {
-            return Err(OrgError::new(StatusCode::UndeleteFailed, "Entity is not in the recycle bin"));
+            return Err(OrgError::new(
+                StatusCode::UndeleteFailed,
+                "Entity is not in the recycle bin",
+            ));
         }
         let root_id = root.id;
         let mut out = vec![root.clone()];
@@ -525,7 +602,8 @@ impl<'a> Txn<'a> {
             r.is_deleted = false;
             r.deleted_at = None;
             r.deleted_with = None;
-            r.fields.insert("SystemModstamp".into(), Value::from(self.now.as_str()));
+            r.fields
+                .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         }
         Ok(out)
     }

@@ -57,13 +57,15 @@ pub fn coerce(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
             if s.is_empty() {
                 return Ok(Value::Null);
             }
-            RecordId::parse(&s).map(|id| Value::String(id.to18())).ok_or_else(|| {
-                OrgError::field(
-                    StatusCode::MalformedId,
-                    format!("{}: id value of incorrect type: {s}", field.label),
-                    &field.name,
-                )
-            })
+            RecordId::parse(&s)
+                .map(|id| Value::String(id.to18()))
+                .ok_or_else(|| {
+                    OrgError::field(
+                        StatusCode::MalformedId,
+                        format!("{}: id value of incorrect type: {s}", field.label),
+                        &field.name,
+                    )
+                })
         }
         T::Base64 => match v {
             Value::String(s) => {
@@ -131,7 +133,10 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
     if field.length > 0 && s.chars().count() > field.length as usize {
         return Err(OrgError::field(
             StatusCode::StringTooLong,
-            format!("{}: data value too large: {s} (max length={})", field.label, field.length),
+            format!(
+                "{}: data value too large: {s} (max length={})",
+                field.label, field.length
+            ),
             &field.name,
         ));
     }
@@ -145,7 +150,11 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
             Err(bad_picklist(field, &s))
         }
         FieldType::Multipicklist if field.restricted_picklist => {
-            match s.split(';').map(str::trim).find(|p| !field.picklist.iter().any(|v| v == p)) {
+            match s
+                .split(';')
+                .map(str::trim)
+                .find(|p| !field.picklist.iter().any(|v| v == p))
+            {
                 Some(bad) => Err(bad_picklist(field, bad)),
                 None => Ok(Value::String(s)),
             }
@@ -157,7 +166,10 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
 fn bad_picklist(field: &FieldDef, value: &str) -> OrgError {
     OrgError::field(
         StatusCode::InvalidOrNullForRestrictedPicklist,
-        format!("{}: bad value for restricted picklist field: {value}", field.label),
+        format!(
+            "{}: bad value for restricted picklist field: {value}",
+            field.label
+        ),
         &field.name,
     )
 }
@@ -165,7 +177,9 @@ fn bad_picklist(field: &FieldDef, value: &str) -> OrgError {
 /// A loose check in the spirit of Salesforce's: one `@`, a non-empty local part, a dotted
 /// domain, no spaces.
 fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -177,7 +191,11 @@ fn is_email(s: &str) -> bool {
 fn number_of(v: &Value, type_name: &str) -> Result<f64, OrgError> {
     match v {
         Value::Number(n) => n.as_f64().ok_or_else(|| cannot_deserialize(type_name, v)),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
             .ok_or_else(|| cannot_deserialize(type_name, v)),
         _ => Err(cannot_deserialize(type_name, v)),
     }
@@ -190,13 +208,20 @@ fn out_of_range(field: &FieldDef, v: &Value) -> OrgError {
     };
     OrgError::field(
         StatusCode::NumberOutsideValidRange,
-        format!("{}: value outside of valid range on numeric field: {shown}", field.label),
+        format!(
+            "{}: value outside of valid range on numeric field: {shown}",
+            field.label
+        ),
         &field.name,
     )
 }
 
 fn coerce_int(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
-    let type_name = if field.ftype == FieldType::Long { "long" } else { "int" };
+    let type_name = if field.ftype == FieldType::Long {
+        "long"
+    } else {
+        "int"
+    };
     let n = match v {
         Value::Number(n) if n.is_i64() => n.as_i64().expect("checked"),
         _ => {
@@ -243,7 +268,11 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
             return Some(t.with_timezone(&Utc));
         }
@@ -270,9 +299,14 @@ mod base64_check {
     /// Standard-alphabet base64 with optional padding; whitespace ignored.
     pub(super) fn is_base64(s: &str) -> bool {
         let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let body = clean.strip_suffix(b"==").or_else(|| clean.strip_suffix(b"=")).unwrap_or(&clean);
-        clean.len() % 4 == 0
-            && body.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+        let body = clean
+            .strip_suffix(b"==")
+            .or_else(|| clean.strip_suffix(b"="))
+            .unwrap_or(&clean);
+        clean.len().is_multiple_of(4)
+            && body
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
     }
 }
 
@@ -298,7 +332,10 @@ mod tests {
         let e = coerce(&f, &json!("abcd")).unwrap_err();
         assert_eq!(e.code, StatusCode::StringTooLong);
         assert_eq!(e.message, "F: data value too large: abcd (max length=3)");
-        assert_eq!(coerce(&f, &json!({"a": 1})).unwrap_err().code, StatusCode::JsonParserError);
+        assert_eq!(
+            coerce(&f, &json!({"a": 1})).unwrap_err().code,
+            StatusCode::JsonParserError
+        );
     }
 
     #[test]
@@ -306,45 +343,88 @@ mod tests {
         let f = field(FieldType::Currency);
         assert_eq!(coerce(&f, &json!(12.345)).unwrap(), json!(12.35));
         assert_eq!(coerce(&f, &json!("999.994")).unwrap(), json!(999.99));
-        assert_eq!(coerce(&f, &json!(1000)).unwrap_err().code, StatusCode::NumberOutsideValidRange);
-        assert_eq!(coerce(&f, &json!("abc")).unwrap_err().code, StatusCode::JsonParserError);
+        assert_eq!(
+            coerce(&f, &json!(1000)).unwrap_err().code,
+            StatusCode::NumberOutsideValidRange
+        );
+        assert_eq!(
+            coerce(&f, &json!("abc")).unwrap_err().code,
+            StatusCode::JsonParserError
+        );
         let mut i = field(FieldType::Int);
         i.digits = 3;
         assert_eq!(coerce(&i, &json!("42")).unwrap(), json!(42));
-        assert_eq!(coerce(&i, &json!(1.5)).unwrap_err().code, StatusCode::JsonParserError);
-        assert_eq!(coerce(&i, &json!(1000)).unwrap_err().code, StatusCode::NumberOutsideValidRange);
+        assert_eq!(
+            coerce(&i, &json!(1.5)).unwrap_err().code,
+            StatusCode::JsonParserError
+        );
+        assert_eq!(
+            coerce(&i, &json!(1000)).unwrap_err().code,
+            StatusCode::NumberOutsideValidRange
+        );
     }
 
     #[test]
     fn datetimes_are_normalised_to_utc_with_millis() {
         let f = field(FieldType::Datetime);
-        for input in ["2024-05-01T14:34:56+02:00", "2024-05-01T12:34:56Z", "2024-05-01T12:34:56.000+0000"] {
-            assert_eq!(coerce(&f, &json!(input)).unwrap(), json!("2024-05-01T12:34:56.000+0000"));
+        for input in [
+            "2024-05-01T14:34:56+02:00",
+            "2024-05-01T12:34:56Z",
+            "2024-05-01T12:34:56.000+0000",
+        ] {
+            assert_eq!(
+                coerce(&f, &json!(input)).unwrap(),
+                json!("2024-05-01T12:34:56.000+0000")
+            );
         }
-        assert_eq!(coerce(&f, &json!("yesterday")).unwrap_err().code, StatusCode::JsonParserError);
+        assert_eq!(
+            coerce(&f, &json!("yesterday")).unwrap_err().code,
+            StatusCode::JsonParserError
+        );
         let d = field(FieldType::Date);
-        assert_eq!(coerce(&d, &json!("2024-02-29")).unwrap(), json!("2024-02-29"));
-        assert_eq!(coerce(&d, &json!("2023-02-29")).unwrap_err().code, StatusCode::JsonParserError);
+        assert_eq!(
+            coerce(&d, &json!("2024-02-29")).unwrap(),
+            json!("2024-02-29")
+        );
+        assert_eq!(
+            coerce(&d, &json!("2023-02-29")).unwrap_err().code,
+            StatusCode::JsonParserError
+        );
     }
 
     #[test]
     fn email_picklist_reference_and_boolean_rules() {
         let e = field(FieldType::Email);
         assert!(coerce(&e, &json!("a@b.co")).is_ok());
-        assert_eq!(coerce(&e, &json!("a@b")).unwrap_err().code, StatusCode::InvalidEmailAddress);
+        assert_eq!(
+            coerce(&e, &json!("a@b")).unwrap_err().code,
+            StatusCode::InvalidEmailAddress
+        );
         let mut p = field(FieldType::Picklist);
         p.picklist = vec!["Hot".into()];
-        assert!(coerce(&p, &json!("Other")).is_ok(), "unrestricted picklists take any value");
+        assert!(
+            coerce(&p, &json!("Other")).is_ok(),
+            "unrestricted picklists take any value"
+        );
         p.restricted_picklist = true;
         assert_eq!(
             coerce(&p, &json!("Other")).unwrap_err().code,
             StatusCode::InvalidOrNullForRestrictedPicklist
         );
         let r = field(FieldType::Reference);
-        assert_eq!(coerce(&r, &json!("001Fb0000000001")).unwrap(), json!("001Fb0000000001IAA"));
-        assert_eq!(coerce(&r, &json!("nope")).unwrap_err().code, StatusCode::MalformedId);
+        assert_eq!(
+            coerce(&r, &json!("001Fb0000000001")).unwrap(),
+            json!("001Fb0000000001IAA")
+        );
+        assert_eq!(
+            coerce(&r, &json!("nope")).unwrap_err().code,
+            StatusCode::MalformedId
+        );
         let b = field(FieldType::Boolean);
         assert_eq!(coerce(&b, &json!(null)).unwrap(), json!(false));
-        assert_eq!(coerce(&b, &json!(3)).unwrap_err().code, StatusCode::JsonParserError);
+        assert_eq!(
+            coerce(&b, &json!(3)).unwrap_err().code,
+            StatusCode::JsonParserError
+        );
     }
 }

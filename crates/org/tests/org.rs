@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use forcebus_org::meta::{FieldDef, FieldType};
 use forcebus_org::{
-    Api, Caller, ManualClock, Op, Org, Outcome, RecordId, Schema, StatusCode, UserSeed,
-    standard,
+    Api, Caller, ManualClock, Op, Org, Outcome, RecordId, Schema, StatusCode, UserSeed, standard,
 };
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::{Map, Value, json};
@@ -41,7 +40,12 @@ fn org() -> (Org, Caller) {
 
 fn caller(org: &Org) -> Caller {
     let user = org.user_by_username("admin@example.com").unwrap();
-    Caller { user_id: user.id, api: Api::Rest, version: "59.0".into(), client: None }
+    Caller {
+        user_id: user.id,
+        api: Api::Rest,
+        version: "59.0".into(),
+        client: None,
+    }
 }
 
 fn map(v: Value) -> Map<String, Value> {
@@ -49,14 +53,34 @@ fn map(v: Value) -> Map<String, Value> {
 }
 
 fn create(org: &Org, c: &Caller, object: &str, fields: Value) -> Result<RecordId, StatusCode> {
-    let r = org.execute(c, vec![Op::Create { object: object.into(), fields: map(fields) }], true).unwrap();
-    r.results.into_iter().next().unwrap().map(|o| o.id()).map_err(|e| e.code)
+    let r = org
+        .execute(
+            c,
+            vec![Op::Create {
+                object: object.into(),
+                fields: map(fields),
+            }],
+            true,
+        )
+        .unwrap();
+    r.results
+        .into_iter()
+        .next()
+        .unwrap()
+        .map(|o| o.id())
+        .map_err(|e| e.code)
 }
 
 #[test]
 fn create_fills_system_fields_defaults_and_derived_values() {
     let (org, c) = org();
-    let id = create(&org, &c, "Contact", json!({"FirstName": "Grace", "LastName": "Hopper"})).unwrap();
+    let id = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"FirstName": "Grace", "LastName": "Hopper"}),
+    )
+    .unwrap();
     assert_eq!(id.prefix(), "003");
     let r = org.get(id).unwrap();
     assert_eq!(r.get("Name"), "Grace Hopper");
@@ -74,19 +98,59 @@ fn validation_errors_carry_salesforce_codes_and_change_nothing() {
     let (org, c) = org();
     let cases = [
         ("Account", json!({}), StatusCode::RequiredFieldMissing),
-        ("Account", json!({"Name": "x", "Bogus__c": 1}), StatusCode::InvalidField),
-        ("Account", json!({"Name": "x", "CreatedDate": "2024-01-01"}), StatusCode::InvalidFieldForInsertUpdate),
-        ("Account", json!({"Name": "x".repeat(256)}), StatusCode::StringTooLong),
-        ("Account", json!({"Name": "x", "NumberOfEmployees": "many"}), StatusCode::JsonParserError),
-        ("Account", json!({"Name": "x", "ParentId": "junk"}), StatusCode::MalformedId),
-        ("Account", json!({"Name": "x", "ParentId": "001Fb0000000999"}), StatusCode::InvalidCrossReferenceKey),
-        ("Account", json!({"Name": "x", "ParentId": c.user_id.to18()}), StatusCode::FieldIntegrityException),
-        ("Contact", json!({"LastName": "x", "Email": "nope"}), StatusCode::InvalidEmailAddress),
-        ("Opportunity", json!({"Name": "x", "StageName": "Prospecting"}), StatusCode::RequiredFieldMissing),
+        (
+            "Account",
+            json!({"Name": "x", "Bogus__c": 1}),
+            StatusCode::InvalidField,
+        ),
+        (
+            "Account",
+            json!({"Name": "x", "CreatedDate": "2024-01-01"}),
+            StatusCode::InvalidFieldForInsertUpdate,
+        ),
+        (
+            "Account",
+            json!({"Name": "x".repeat(256)}),
+            StatusCode::StringTooLong,
+        ),
+        (
+            "Account",
+            json!({"Name": "x", "NumberOfEmployees": "many"}),
+            StatusCode::JsonParserError,
+        ),
+        (
+            "Account",
+            json!({"Name": "x", "ParentId": "junk"}),
+            StatusCode::MalformedId,
+        ),
+        (
+            "Account",
+            json!({"Name": "x", "ParentId": "001Fb0000000999"}),
+            StatusCode::InvalidCrossReferenceKey,
+        ),
+        (
+            "Account",
+            json!({"Name": "x", "ParentId": c.user_id.to18()}),
+            StatusCode::FieldIntegrityException,
+        ),
+        (
+            "Contact",
+            json!({"LastName": "x", "Email": "nope"}),
+            StatusCode::InvalidEmailAddress,
+        ),
+        (
+            "Opportunity",
+            json!({"Name": "x", "StageName": "Prospecting"}),
+            StatusCode::RequiredFieldMissing,
+        ),
         ("Nope__c", json!({"Name": "x"}), StatusCode::InvalidType),
     ];
     for (object, fields, code) in cases {
-        assert_eq!(create(&org, &c, object, fields.clone()), Err(code), "{object} {fields}");
+        assert_eq!(
+            create(&org, &c, object, fields.clone()),
+            Err(code),
+            "{object} {fields}"
+        );
     }
     assert!(org.scan("Account", |r| Some(r.id)).is_empty());
 }
@@ -99,16 +163,35 @@ fn update_changes_values_and_audit_fields() {
     assert_eq!(before.get("Probability"), 10);
     assert_eq!(before.get("FiscalQuarter"), 3);
     let r = org
-        .execute(&c, vec![Op::Update { object: Some("Opportunity".into()), id: id.to18(), fields: map(json!({"StageName": "Closed Won", "Amount": null})) }], false)
+        .execute(
+            &c,
+            vec![Op::Update {
+                object: Some("Opportunity".into()),
+                id: id.to18(),
+                fields: map(json!({"StageName": "Closed Won", "Amount": null})),
+            }],
+            false,
+        )
         .unwrap();
     assert_eq!(r.results[0], Ok(Outcome::Updated(id)));
     let after = org.get(id).unwrap();
     assert_eq!(after.get("IsWon"), true);
     assert_eq!(after.get("Amount"), &Value::Null);
     let bad = org
-        .execute(&c, vec![Op::Update { object: None, id: id.to18(), fields: map(json!({"Name": null})) }], false)
+        .execute(
+            &c,
+            vec![Op::Update {
+                object: None,
+                id: id.to18(),
+                fields: map(json!({"Name": null})),
+            }],
+            false,
+        )
         .unwrap();
-    assert_eq!(bad.results[0].as_ref().unwrap_err().code, StatusCode::RequiredFieldMissing);
+    assert_eq!(
+        bad.results[0].as_ref().unwrap_err().code,
+        StatusCode::RequiredFieldMissing
+    );
     assert!(bad.committed.is_none());
 }
 
@@ -116,19 +199,72 @@ fn update_changes_values_and_audit_fields() {
 fn delete_cascades_and_undelete_restores_only_the_cascade() {
     let (org, c) = org();
     let acct = create(&org, &c, "Account", json!({"Name": "Acme"})).unwrap();
-    let kept = create(&org, &c, "Contact", json!({"LastName": "A", "AccountId": acct.to18()})).unwrap();
-    let gone = create(&org, &c, "Contact", json!({"LastName": "B", "AccountId": acct.to18()})).unwrap();
-    org.execute(&c, vec![Op::Delete { object: None, id: gone.to18() }], true).unwrap();
-    let r = org.execute(&c, vec![Op::Delete { object: Some("Account".into()), id: acct.to18() }], true).unwrap();
+    let kept = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "A", "AccountId": acct.to18()}),
+    )
+    .unwrap();
+    let gone = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "B", "AccountId": acct.to18()}),
+    )
+    .unwrap();
+    org.execute(
+        &c,
+        vec![Op::Delete {
+            object: None,
+            id: gone.to18(),
+        }],
+        true,
+    )
+    .unwrap();
+    let r = org
+        .execute(
+            &c,
+            vec![Op::Delete {
+                object: Some("Account".into()),
+                id: acct.to18(),
+            }],
+            true,
+        )
+        .unwrap();
     assert_eq!(r.committed.unwrap().records, vec![acct, kept]);
     assert!(org.get(kept).unwrap().is_deleted);
-    let again = org.execute(&c, vec![Op::Delete { object: None, id: acct.to18() }], true).unwrap();
-    assert_eq!(again.results[0].as_ref().unwrap_err().code, StatusCode::EntityIsDeleted);
-    org.execute(&c, vec![Op::Undelete { id: acct.as15().into() }], true).unwrap();
+    let again = org
+        .execute(
+            &c,
+            vec![Op::Delete {
+                object: None,
+                id: acct.to18(),
+            }],
+            true,
+        )
+        .unwrap();
+    assert_eq!(
+        again.results[0].as_ref().unwrap_err().code,
+        StatusCode::EntityIsDeleted
+    );
+    org.execute(
+        &c,
+        vec![Op::Undelete {
+            id: acct.as15().into(),
+        }],
+        true,
+    )
+    .unwrap();
     assert!(!org.get(acct).unwrap().is_deleted);
     assert!(!org.get(kept).unwrap().is_deleted);
-    assert!(org.get(gone).unwrap().is_deleted, "deleted on its own, stays in the bin");
-    let r = org.execute(&c, vec![Op::Purge { id: gone.to18() }], true).unwrap();
+    assert!(
+        org.get(gone).unwrap().is_deleted,
+        "deleted on its own, stays in the bin"
+    );
+    let r = org
+        .execute(&c, vec![Op::Purge { id: gone.to18() }], true)
+        .unwrap();
     assert!(r.results[0].is_ok());
     assert!(org.get(gone).is_none());
 }
@@ -137,33 +273,77 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
 fn upsert_inserts_then_updates_and_reports_duplicates() {
     let (org, c) = org();
     let up = |fields: Value| {
-        org.execute(&c, vec![Op::Upsert { object: "Account".into(), field: "Ext__c".into(), value: "K-1".into(), fields: map(fields) }], true)
-            .unwrap()
-            .results
-            .remove(0)
+        org.execute(
+            &c,
+            vec![Op::Upsert {
+                object: "Account".into(),
+                field: "Ext__c".into(),
+                value: "K-1".into(),
+                fields: map(fields),
+            }],
+            true,
+        )
+        .unwrap()
+        .results
+        .remove(0)
     };
-    let Ok(Outcome::Upserted { id, created: true }) = up(json!({"Name": "One"})) else { panic!() };
+    let Ok(Outcome::Upserted { id, created: true }) = up(json!({"Name": "One"})) else {
+        panic!()
+    };
     assert_eq!(org.get(id).unwrap().get("Ext__c"), "K-1");
-    assert_eq!(up(json!({"Name": "Two"})), Ok(Outcome::Upserted { id, created: false }));
+    assert_eq!(
+        up(json!({"Name": "Two"})),
+        Ok(Outcome::Upserted { id, created: false })
+    );
     assert_eq!(org.get(id).unwrap().get("Name"), "Two");
-    assert_eq!(org.find_by_external_id("account", "ext__c", "k-1").unwrap(), vec![id]);
-    assert_eq!(create(&org, &c, "Account", json!({"Name": "Dup", "Ext__c": "k-1"})), Err(StatusCode::DuplicateValue));
+    assert_eq!(
+        org.find_by_external_id("account", "ext__c", "k-1").unwrap(),
+        vec![id]
+    );
+    assert_eq!(
+        create(&org, &c, "Account", json!({"Name": "Dup", "Ext__c": "k-1"})),
+        Err(StatusCode::DuplicateValue)
+    );
     let wrong_field = org
-        .execute(&c, vec![Op::Upsert { object: "Account".into(), field: "Name".into(), value: "x".into(), fields: Map::new() }], true)
+        .execute(
+            &c,
+            vec![Op::Upsert {
+                object: "Account".into(),
+                field: "Name".into(),
+                value: "x".into(),
+                fields: Map::new(),
+            }],
+            true,
+        )
         .unwrap();
-    assert_eq!(wrong_field.results[0].as_ref().unwrap_err().code, StatusCode::NotFound);
+    assert_eq!(
+        wrong_field.results[0].as_ref().unwrap_err().code,
+        StatusCode::NotFound
+    );
 }
 
 #[test]
 fn all_or_none_rolls_back_every_record() {
     let (org, c) = org();
     let ops = vec![
-        Op::Create { object: "Account".into(), fields: map(json!({"Name": "Good"})) },
-        Op::Create { object: "Account".into(), fields: map(json!({})) },
+        Op::Create {
+            object: "Account".into(),
+            fields: map(json!({"Name": "Good"})),
+        },
+        Op::Create {
+            object: "Account".into(),
+            fields: map(json!({})),
+        },
     ];
     let r = org.execute(&c, ops.clone(), true).unwrap();
-    assert_eq!(r.results[0].as_ref().unwrap_err().code, StatusCode::AllOrNoneOperationRolledBack);
-    assert_eq!(r.results[1].as_ref().unwrap_err().code, StatusCode::RequiredFieldMissing);
+    assert_eq!(
+        r.results[0].as_ref().unwrap_err().code,
+        StatusCode::AllOrNoneOperationRolledBack
+    );
+    assert_eq!(
+        r.results[1].as_ref().unwrap_err().code,
+        StatusCode::RequiredFieldMissing
+    );
     assert!(org.scan("Account", |r| Some(r.id)).is_empty());
     let r = org.execute(&c, ops, false).unwrap();
     assert!(r.results[0].is_ok() && r.results[1].is_err());
@@ -174,12 +354,26 @@ fn all_or_none_rolls_back_every_record() {
 fn a_collection_is_one_transaction_that_sees_its_own_writes() {
     let (org, c) = org();
     let ops = vec![
-        Op::Upsert { object: "Account".into(), field: "Ext__c".into(), value: "A".into(), fields: map(json!({"Name": "First"})) },
-        Op::Upsert { object: "Account".into(), field: "Ext__c".into(), value: "A".into(), fields: map(json!({"Name": "Second"})) },
+        Op::Upsert {
+            object: "Account".into(),
+            field: "Ext__c".into(),
+            value: "A".into(),
+            fields: map(json!({"Name": "First"})),
+        },
+        Op::Upsert {
+            object: "Account".into(),
+            field: "Ext__c".into(),
+            value: "A".into(),
+            fields: map(json!({"Name": "Second"})),
+        },
     ];
     let r = org.execute(&c, ops, true).unwrap();
     let committed = r.committed.unwrap();
-    assert_eq!(committed.records.len(), 1, "the second upsert updated the first's record");
+    assert_eq!(
+        committed.records.len(),
+        1,
+        "the second upsert updated the first's record"
+    );
     assert_eq!(committed.change_origin, "com/salesforce/api/rest/59.0");
     assert_eq!(org.get(committed.records[0]).unwrap().get("Name"), "Second");
 }
@@ -192,7 +386,15 @@ fn committed_records_and_identity_survive_reopening() {
         let org = open(Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()));
         let c = caller(&org);
         let acct = create(&org, &c, "Account", json!({"Name": "Durable"})).unwrap();
-        org.execute(&c, vec![Op::Delete { object: None, id: acct.to18() }], true).unwrap();
+        org.execute(
+            &c,
+            vec![Op::Delete {
+                object: None,
+                id: acct.to18(),
+            }],
+            true,
+        )
+        .unwrap();
         (org.id(), acct)
     };
     let org = open(Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()));
@@ -203,6 +405,10 @@ fn committed_records_and_identity_survive_reopening() {
     let c = caller(&org);
     let next = create(&org, &c, "Account", json!({"Name": "Next"})).unwrap();
     assert!(next > acct, "ids are never reused after a restart");
-    assert_eq!(org.scan("User", |r| Some(r.id)).len(), 1, "seed users are created once");
+    assert_eq!(
+        org.scan("User", |r| Some(r.id)).len(),
+        1,
+        "seed users are created once"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,8 +7,16 @@ use crate::error::ApiError;
 
 /// Parses a JSON body, answering as Salesforce does for other media types and bad JSON.
 pub fn json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
-    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if !media.is_empty() && !media.contains("json") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -25,7 +33,11 @@ pub fn json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
                 text.split(" at line").next().unwrap_or(&text).to_owned()
             }
         };
-        ApiError::json_parser(format!("{what} at [line:{}, column:{}]", e.line(), e.column()))
+        ApiError::json_parser(format!(
+            "{what} at [line:{}, column:{}]",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -67,7 +79,10 @@ mod tests {
     fn bad_json_names_line_and_column() {
         let e = object(&headers("application/json"), b"{\"Name\": }").unwrap_err();
         let body = format!("{e:?}");
-        assert!(body.contains("JSON_PARSER_ERROR") && body.contains("[line:1, column:10]"), "{body}");
+        assert!(
+            body.contains("JSON_PARSER_ERROR") && body.contains("[line:1, column:10]"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -55,7 +55,13 @@ fn parse_request(headers: &HeaderMap, bytes: &[u8]) -> Result<Request, ApiError>
                 ))),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        _ => return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", "records is required")),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_FIELD",
+                "records is required",
+            ));
+        }
     };
     if let Some(k) = m.keys().next() {
         return Err(ApiError::json_parser(format!("Unrecognized field \"{k}\"")));
@@ -63,30 +69,51 @@ fn parse_request(headers: &HeaderMap, bytes: &[u8]) -> Result<Request, ApiError>
     if records.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    Ok(Request { all_or_none, records })
+    Ok(Request {
+        all_or_none,
+        records,
+    })
 }
 
 fn record_type(r: &Map<String, Value>) -> Option<String> {
-    r.get("attributes")?.get("type")?.as_str().map(str::to_owned)
+    r.get("attributes")?
+        .get("type")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Runs the operations (edge rejections included, as [`Op::Reject`]) as one transaction
 /// and renders the per-record results in request order.
-async fn run(app: &crate::State, call: &Call, prepared: Vec<Result<Op, OrgError>>, all_or_none: bool, ids: Vec<Option<String>>) -> Result<Response, ApiError> {
-    let ops: Vec<Op> = prepared.into_iter().map(|p| p.unwrap_or_else(Op::Reject)).collect();
+async fn run(
+    app: &crate::State,
+    call: &Call,
+    prepared: Vec<Result<Op, OrgError>>,
+    all_or_none: bool,
+    ids: Vec<Option<String>>,
+) -> Result<Response, ApiError> {
+    let ops: Vec<Op> = prepared
+        .into_iter()
+        .map(|p| p.unwrap_or_else(Op::Reject))
+        .collect();
     let org = app.org.clone();
     let caller = call.caller();
     let results = crate::blocking(move || org.execute(&caller, ops, all_or_none))
         .await?
         .map_err(|e| ApiError::internal(&e))?
         .results;
-    let out = results.into_iter().zip(ids).map(|(r, id)| render(r, id)).collect();
+    let out = results
+        .into_iter()
+        .zip(ids)
+        .map(|(r, id)| render(r, id))
+        .collect();
     Ok(json_response(StatusCode::OK, &Value::Array(out)))
 }
 
 fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value {
     match result {
-        Ok(Outcome::Upserted { id, created }) => json!({"id": id.to18(), "success": true, "errors": [], "created": created}),
+        Ok(Outcome::Upserted { id, created }) => {
+            json!({"id": id.to18(), "success": true, "errors": [], "created": created})
+        }
         Ok(o) => json!({"id": o.id().to18(), "success": true, "errors": []}),
         Err(e) => {
             let mut v = json!({"success": false, "errors": [collection_error(&e)]});
@@ -99,11 +126,19 @@ fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value 
 }
 
 fn missing_type() -> OrgError {
-    OrgError::new(Code::InvalidType, "Must specify a type in attributes for each record")
+    OrgError::new(
+        Code::InvalidType,
+        "Must specify a type in attributes for each record",
+    )
 }
 
 /// `POST /composite/sobjects`: create.
-pub async fn create(call: Call, State(app): State<crate::State>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    call: Call,
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let req = parse_request(&headers, &bytes)?;
     let prepared = req
         .records
@@ -111,7 +146,11 @@ pub async fn create(call: Call, State(app): State<crate::State>, headers: Header
         .map(|r| {
             let object = record_type(&r).ok_or_else(missing_type)?;
             if r.keys().any(|k| k.eq_ignore_ascii_case("id")) {
-                return Err(OrgError::field(Code::InvalidFieldForInsertUpdate, "cannot specify Id in an insert call", "Id"));
+                return Err(OrgError::field(
+                    Code::InvalidFieldForInsertUpdate,
+                    "cannot specify Id in an insert call",
+                    "Id",
+                ));
             }
             Ok(Op::Create { object, fields: r })
         })
@@ -121,11 +160,19 @@ pub async fn create(call: Call, State(app): State<crate::State>, headers: Header
 }
 
 fn record_id(r: &Map<String, Value>) -> Option<String> {
-    r.iter().find(|(k, _)| k.eq_ignore_ascii_case("id")).and_then(|(_, v)| v.as_str()).map(str::to_owned)
+    r.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("id"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned)
 }
 
 /// `PATCH /composite/sobjects`: update; each record carries `attributes.type` and `id`.
-pub async fn update(call: Call, State(app): State<crate::State>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn update(
+    call: Call,
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let req = parse_request(&headers, &bytes)?;
     let ids: Vec<Option<String>> = req.records.iter().map(record_id).collect();
     let prepared = req
@@ -133,37 +180,84 @@ pub async fn update(call: Call, State(app): State<crate::State>, headers: Header
         .into_iter()
         .map(|r| {
             let object = record_type(&r).ok_or_else(missing_type)?;
-            let id = record_id(&r).ok_or_else(|| OrgError::new(Code::InvalidId, "Id not specified in an update call"))?;
-            Ok(Op::Update { object: Some(object), id, fields: r })
+            let id = record_id(&r).ok_or_else(|| {
+                OrgError::new(Code::InvalidId, "Id not specified in an update call")
+            })?;
+            Ok(Op::Update {
+                object: Some(object),
+                id,
+                fields: r,
+            })
         })
         .collect();
     run(&app, &call, prepared, req.all_or_none, ids).await
 }
 
 /// `DELETE /composite/sobjects?ids=a,b[&allOrNone=true]`.
-pub async fn delete(call: Call, State(app): State<crate::State>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let ids: Vec<String> = q.get("ids").map(|s| s.split(',').map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect()).unwrap_or_default();
+pub async fn delete(
+    call: Call,
+    State(app): State<crate::State>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| {
+            s.split(',')
+                .map(|i| i.trim().to_owned())
+                .filter(|i| !i.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     if ids.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "ids parameter must be specified"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "ids parameter must be specified",
+        ));
     }
     if ids.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    let all_or_none = q.get("allOrNone").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let all_or_none = q
+        .get("allOrNone")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let prepared = ids
         .iter()
         .map(|id| match RecordId::parse(id) {
-            Some(_) => Ok(Op::Delete { object: None, id: id.clone() }),
-            None => Err(OrgError::new(Code::MalformedId, format!("malformed id {id}"))),
+            Some(_) => Ok(Op::Delete {
+                object: None,
+                id: id.clone(),
+            }),
+            None => Err(OrgError::new(
+                Code::MalformedId,
+                format!("malformed id {id}"),
+            )),
         })
         .collect();
-    run(&app, &call, prepared, all_or_none, ids.into_iter().map(Some).collect()).await
+    run(
+        &app,
+        &call,
+        prepared,
+        all_or_none,
+        ids.into_iter().map(Some).collect(),
+    )
+    .await
 }
 
-fn retrieve_records(app: &crate::AppState, call: &Call, name: &str, ids: &[String], fields: Option<&str>) -> Result<Response, ApiError> {
+fn retrieve_records(
+    app: &crate::AppState,
+    call: &Call,
+    name: &str,
+    ids: &[String],
+    fields: Option<&str>,
+) -> Result<Response, ApiError> {
     let o = object(app, name)?;
     let fields = field_list(o, fields)?.ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "fields parameter must be specified")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "fields parameter must be specified",
+        )
     })?;
     if ids.len() > 2000 {
         return Err(too_many());
@@ -181,10 +275,23 @@ fn retrieve_records(app: &crate::AppState, call: &Call, name: &str, ids: &[Strin
 }
 
 /// `POST /composite/sobjects/{X}` with `{"ids": [...], "fields": [...]}` (jsforce).
-pub async fn retrieve(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn retrieve(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let m = body::object(&headers, &bytes)?;
     let strings = |key: &str| -> Vec<String> {
-        m.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        m.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let (ids, fields) = (strings("ids"), strings("fields"));
     let fields = (!fields.is_empty()).then(|| fields.join(","));
@@ -192,13 +299,33 @@ pub async fn retrieve(call: Call, State(app): State<crate::State>, Path((_, name
 }
 
 /// `GET /composite/sobjects/{X}?ids=..&fields=..`.
-pub async fn retrieve_get(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let ids: Vec<String> = q.get("ids").map(|s| s.split(',').map(|i| i.trim().to_owned()).collect()).unwrap_or_default();
-    retrieve_records(&app, &call, &name, &ids, q.get("fields").map(String::as_str))
+pub async fn retrieve_get(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| s.split(',').map(|i| i.trim().to_owned()).collect())
+        .unwrap_or_default();
+    retrieve_records(
+        &app,
+        &call,
+        &name,
+        &ids,
+        q.get("fields").map(String::as_str),
+    )
 }
 
 /// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
-pub async fn upsert(call: Call, State(app): State<crate::State>, Path((_, name, field)): Path<(String, String, String)>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn upsert(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, field)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let req = parse_request(&headers, &bytes)?;
     let prepared = req
@@ -206,7 +333,10 @@ pub async fn upsert(call: Call, State(app): State<crate::State>, Path((_, name, 
         .into_iter()
         .map(|mut r| {
             if record_type(&r).is_some_and(|t| !t.eq_ignore_ascii_case(&o.name)) {
-                return Err(OrgError::new(Code::InvalidType, format!("record type does not match {}", o.name)));
+                return Err(OrgError::new(
+                    Code::InvalidType,
+                    format!("record type does not match {}", o.name),
+                ));
             }
             let key = r.keys().find(|k| k.eq_ignore_ascii_case(&field)).cloned();
             let value = key.and_then(|k| r.remove(&k)).and_then(|v| match v {
@@ -214,8 +344,19 @@ pub async fn upsert(call: Call, State(app): State<crate::State>, Path((_, name, 
                 Value::Number(n) => Some(n.to_string()),
                 _ => None,
             });
-            let value = value.ok_or_else(|| OrgError::field(Code::RequiredFieldMissing, format!("Required fields are missing: [{field}]"), &field))?;
-            Ok(Op::Upsert { object: o.name.clone(), field: field.clone(), value, fields: r })
+            let value = value.ok_or_else(|| {
+                OrgError::field(
+                    Code::RequiredFieldMissing,
+                    format!("Required fields are missing: [{field}]"),
+                    &field,
+                )
+            })?;
+            Ok(Op::Upsert {
+                object: o.name.clone(),
+                field: field.clone(),
+                value,
+                fields: r,
+            })
         })
         .collect::<Vec<_>>();
     let ids = vec![None; prepared.len()];

@@ -36,7 +36,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .unwrap_or("localhost")
             .to_owned();
-        Ok(Self(format!("{}://{host}", if tls { "https" } else { "http" })))
+        Ok(Self(format!(
+            "{}://{host}",
+            if tls { "https" } else { "http" }
+        )))
     }
 }
 
@@ -44,7 +47,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let raw = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let token = match raw.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") => rest.trim(),
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") =>
+        {
+            rest.trim()
+        }
         Some(_) => return None,
         None => raw,
     };
@@ -108,13 +115,29 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = Arc::<AppState>::from_ref(state);
-        let segment = parts.uri.path().strip_prefix("/services/data/").and_then(|p| p.split('/').next()).unwrap_or("");
-        let version = parse_version(segment, app.config.latest_version).ok_or_else(ApiError::not_found)?;
+        let segment = parts
+            .uri
+            .path()
+            .strip_prefix("/services/data/")
+            .and_then(|p| p.split('/').next())
+            .unwrap_or("");
+        let version =
+            parse_version(segment, app.config.latest_version).ok_or_else(ApiError::not_found)?;
         let token = bearer(&parts.headers).ok_or_else(ApiError::invalid_session)?;
-        let session = app.auth.verify(token).ok_or_else(ApiError::invalid_session)?;
-        let origin = Origin::from_request_parts(parts, state).await.expect("infallible");
+        let session = app
+            .auth
+            .verify(token)
+            .ok_or_else(ApiError::invalid_session)?;
+        let origin = Origin::from_request_parts(parts, state)
+            .await
+            .expect("infallible");
         let client = call_options_client(&parts.headers);
-        Ok(Self { version, session, origin, client })
+        Ok(Self {
+            version,
+            session,
+            origin,
+            client,
+        })
     }
 }
 
@@ -133,7 +156,13 @@ mod tests {
 
     #[test]
     fn all_three_authorization_forms_are_read() {
-        for (value, want) in [("Bearer abc", Some("abc")), ("OAuth abc", Some("abc")), ("abc", Some("abc")), ("Basic abc", None), ("Bearer ", None)] {
+        for (value, want) in [
+            ("Bearer abc", Some("abc")),
+            ("OAuth abc", Some("abc")),
+            ("abc", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer ", None),
+        ] {
             let mut h = HeaderMap::new();
             h.insert(header::AUTHORIZATION, value.parse().unwrap());
             assert_eq!(bearer(&h), want, "{value}");
@@ -143,7 +172,10 @@ mod tests {
     #[test]
     fn call_options_client_is_parsed() {
         let mut h = HeaderMap::new();
-        h.insert("sforce-call-options", "client=etl-sync, defaultNamespace=x".parse().unwrap());
+        h.insert(
+            "sforce-call-options",
+            "client=etl-sync, defaultNamespace=x".parse().unwrap(),
+        );
         assert_eq!(call_options_client(&h).as_deref(), Some("etl-sync"));
     }
 }

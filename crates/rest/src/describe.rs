@@ -176,23 +176,52 @@ fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, Ap
 /// `GET /sobjects`.
 pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
     let base = call.base();
-    let list: Vec<Value> = app.org.schema().objects().iter().map(|o| global_entry(&base, o)).collect();
-    json_response(StatusCode::OK, &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}))
+    let list: Vec<Value> = app
+        .org
+        .schema()
+        .objects()
+        .iter()
+        .map(|o| global_entry(&base, o))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
+    )
 }
 
 /// `GET /sobjects/{X}`: the describeGlobal entry and the most recently changed records.
-pub async fn basic(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn basic(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let o = lookup_object(app.org.schema(), &name)?;
     let name_field = o.name_field().map(|f| f.name.clone());
-    let mut recent = app.org.scan(&o.name, |r| (!r.is_deleted).then(|| r.clone()));
-    recent.sort_by(|a, b| b.get_str("LastModifiedDate").cmp(&a.get_str("LastModifiedDate")));
+    let mut recent = app
+        .org
+        .scan(&o.name, |r| (!r.is_deleted).then(|| r.clone()));
+    recent.sort_by(|a, b| {
+        b.get_str("LastModifiedDate")
+            .cmp(&a.get_str("LastModifiedDate"))
+    });
     let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name_field).collect();
-    let recent: Vec<Value> = recent.iter().take(5).map(|r| r.to_rest(o, &call.version, Some(&fields))).collect();
-    Ok(json_response(StatusCode::OK, &json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent})))
+    let recent: Vec<Value> = recent
+        .iter()
+        .take(5)
+        .map(|r| r.to_rest(o, &call.version, Some(&fields)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}),
+    ))
 }
 
 /// `GET /sobjects/{X}/describe`.
-pub async fn describe(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn describe(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let schema = app.org.schema();
     let o = lookup_object(schema, &name)?;
     let base = call.base();

@@ -16,7 +16,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with one entry.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, body: json!([{"message": message.into(), "errorCode": code}]) }
+        Self {
+            status,
+            body: json!([{"message": message.into(), "errorCode": code}]),
+        }
     }
 
     /// An error whose body is given whole (300 lists, OAuth objects).
@@ -26,12 +29,20 @@ impl ApiError {
 
     /// `401 INVALID_SESSION_ID`.
     pub fn invalid_session() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        )
     }
 
     /// `404 NOT_FOUND`.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        )
     }
 
     /// `400 JSON_PARSER_ERROR`.
@@ -66,7 +77,10 @@ impl From<OrgError> for ApiError {
         if !e.fields.is_empty() {
             entry["fields"] = json!(e.fields);
         }
-        Self { status: status_of(e.code), body: json!([entry]) }
+        Self {
+            status: status_of(e.code),
+            body: json!([entry]),
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
-//! - [`collections`]: `/composite/sobjects`.
+//! - [`collections`]: sObject collections (`/composite/sobjects`).
 //! - [`body`]: request-body checks shared by the write endpoints.
 //! - [`limits`]: daily API request counting and `Sforce-Limit-Info`.
 
@@ -36,8 +36,8 @@ pub mod error;
 pub mod limits;
 pub mod oauth;
 pub mod resources;
-pub mod sobjects;
 pub mod soap;
+pub mod sobjects;
 
 pub use ctx::ConnInfo;
 use error::ApiError;
@@ -88,13 +88,27 @@ pub fn router(state: State) -> Router {
         .route("/services/data/{v}", get(resources::resources))
         .route("/services/data/{v}/limits", get(resources::limits))
         .route("/services/data/{v}/sobjects", get(describe::global))
-        .route("/services/data/{v}/sobjects/{o}", get(describe::basic).post(sobjects::create))
-        .route("/services/data/{v}/sobjects/{o}/describe", get(describe::describe))
-        .route("/services/data/{v}/sobjects/{o}/deleted", get(sobjects::deleted))
-        .route("/services/data/{v}/sobjects/{o}/updated", get(sobjects::updated))
+        .route(
+            "/services/data/{v}/sobjects/{o}",
+            get(describe::basic).post(sobjects::create),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/describe",
+            get(describe::describe),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/deleted",
+            get(sobjects::deleted),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/updated",
+            get(sobjects::updated),
+        )
         .route(
             "/services/data/{v}/sobjects/{o}/{id}",
-            get(sobjects::retrieve).patch(sobjects::update).delete(sobjects::delete),
+            get(sobjects::retrieve)
+                .patch(sobjects::update)
+                .delete(sobjects::delete),
         )
         .route(
             "/services/data/{v}/sobjects/{o}/{field}/{value}",
@@ -112,13 +126,22 @@ pub fn router(state: State) -> Router {
             "/services/data/{v}/composite/sobjects/{o}",
             post(collections::retrieve).get(collections::retrieve_get),
         )
-        .route("/services/data/{v}/composite/sobjects/{o}/{field}", axum::routing::patch(collections::upsert));
+        .route(
+            "/services/data/{v}/composite/sobjects/{o}/{field}",
+            axum::routing::patch(collections::upsert),
+        );
     Router::new()
         .route("/services/data", get(resources::versions))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/authorize", get(oauth::authorize))
-        .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
-        .route("/services/oauth2/revoke", post(oauth::revoke).get(oauth::revoke_get))
+        .route(
+            "/services/oauth2/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
+        .route(
+            "/services/oauth2/revoke",
+            post(oauth::revoke).get(oauth::revoke_get),
+        )
         .route("/id/{org}/{user}", get(oauth::identity))
         .route("/services/Soap/u/{v}", post(soap::endpoint))
         .route("/services/Soap/u/{v}/{org}", post(soap::endpoint))
@@ -171,7 +194,10 @@ fn allowed_methods(pattern: &str) -> &'static str {
 /// Gives axum's bare 405 the Salesforce body, naming the allowed methods.
 async fn method_not_allowed(req: Request, next: Next) -> Response {
     let method: Method = req.method().clone();
-    let pattern = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let pattern = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let resp = next.run(req).await;
     if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
         return resp;
@@ -183,13 +209,17 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
         format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
     )
     .into_response();
-    if let Ok(v) = HeaderValue::from_str(&allowed) {
+    if let Ok(v) = HeaderValue::from_str(allowed) {
         out.headers_mut().insert(header::ALLOW, v);
     }
     out
 }
 
 /// Runs blocking org work (SQLite commits) off the async workers.
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(&e))
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(&e))
 }

@@ -42,7 +42,12 @@ pub(crate) async fn count(State(app): State<crate::State>, req: Request, next: N
     let used = app.usage.hit(day);
     let max = app.config.daily_api_requests;
     let mut resp = if app.config.enforce_api_limit && used > max {
-        ApiError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").into_response()
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "REQUEST_LIMIT_EXCEEDED",
+            "TotalRequests Limit exceeded.",
+        )
+        .into_response()
     } else {
         next.run(req).await
     };

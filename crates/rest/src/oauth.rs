@@ -19,7 +19,10 @@ use crate::ctx::{Origin, bearer};
 use crate::error::json_response;
 
 fn oauth_error(e: &OAuthError) -> Response {
-    json_response(StatusCode::BAD_REQUEST, &json!({"error": e.error, "error_description": e.description}))
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": e.error, "error_description": e.description}),
+    )
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -34,7 +37,12 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// `POST /services/oauth2/token`.
-pub async fn token(State(app): State<crate::State>, origin: Origin, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(app): State<crate::State>,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let basic = basic_credentials(&headers);
     let auth = app.auth.clone();
@@ -46,11 +54,22 @@ pub async fn token(State(app): State<crate::State>, origin: Origin, headers: Hea
         Ok(g) => g,
         Err(e) => return oauth_error(&e),
     };
-    let id_url = format!("{}/id/{}/{}", origin.0, app.org.id().to18(), grant.issued.user_id.to18());
+    let id_url = format!(
+        "{}/id/{}/{}",
+        origin.0,
+        app.org.id().to18(),
+        grant.issued.user_id.to18()
+    );
     let issued_at = grant.issued.issued_at.timestamp_millis().to_string();
-    let signature = STANDARD.encode(hmac(app.auth.config().app.client_secret.as_bytes(), format!("{id_url}{issued_at}").as_bytes()));
+    let signature = STANDARD.encode(hmac(
+        app.auth.config().app.client_secret.as_bytes(),
+        format!("{id_url}{issued_at}").as_bytes(),
+    ));
     let mut out = Map::new();
-    out.insert("access_token".into(), Value::from(grant.issued.access_token));
+    out.insert(
+        "access_token".into(),
+        Value::from(grant.issued.access_token),
+    );
     if let Some(r) = grant.issued.refresh_token {
         out.insert("refresh_token".into(), Value::from(r));
     }
@@ -66,7 +85,10 @@ pub async fn token(State(app): State<crate::State>, origin: Origin, headers: Hea
 }
 
 /// `GET /services/oauth2/authorize`: no login page; the default user is signed in.
-pub async fn authorize(State(app): State<crate::State>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn authorize(
+    State(app): State<crate::State>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match app.auth.authorize(&q) {
         Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
         Err(e) => oauth_error(&e),
@@ -75,12 +97,18 @@ pub async fn authorize(State(app): State<crate::State>, Query(q): Query<HashMap<
 
 async fn revoke_token(app: crate::State, token: Option<String>) -> Response {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return oauth_error(&OAuthError { error: "invalid_request", description: "token required".into() });
+        return oauth_error(&OAuthError {
+            error: "invalid_request",
+            description: "token required".into(),
+        });
     };
     let auth = app.auth.clone();
     match crate::blocking(move || auth.revoke(&token)).await {
         Ok(Ok(true)) => StatusCode::OK.into_response(),
-        Ok(Ok(false)) => oauth_error(&OAuthError { error: "invalid_token", description: "invalid token".into() }),
+        Ok(Ok(false)) => oauth_error(&OAuthError {
+            error: "invalid_token",
+            description: "invalid token".into(),
+        }),
         Ok(Err(e)) => crate::error::ApiError::internal(&e).into_response(),
         Err(e) => e.into_response(),
     }
@@ -88,12 +116,17 @@ async fn revoke_token(app: crate::State, token: Option<String>) -> Response {
 
 /// `POST /services/oauth2/revoke` with form field `token`.
 pub async fn revoke(State(app): State<crate::State>, body: Bytes) -> Response {
-    let token = form_urlencoded::parse(&body).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
+    let token = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
     revoke_token(app, token).await
 }
 
 /// `GET /services/oauth2/revoke?token=...`.
-pub async fn revoke_get(State(app): State<crate::State>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn revoke_get(
+    State(app): State<crate::State>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     revoke_token(app, q.get("token").cloned()).await
 }
 
@@ -166,7 +199,11 @@ fn identity_json(origin: &str, org: RecordId, user: &Record, version: Option<&st
 }
 
 /// `GET /services/oauth2/userinfo`: the OpenID Connect view of the token's user.
-pub async fn userinfo(State(app): State<crate::State>, origin: Origin, headers: HeaderMap) -> Response {
+pub async fn userinfo(
+    State(app): State<crate::State>,
+    origin: Origin,
+    headers: HeaderMap,
+) -> Response {
     let Some(session) = bearer(&headers).and_then(|t| app.auth.verify(t)) else {
         return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
     };
@@ -210,22 +247,38 @@ pub async fn identity(
     Path((org, user)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = q.get("oauth_token").map(String::as_str).or_else(|| bearer(&headers));
+    let token = q
+        .get("oauth_token")
+        .map(String::as_str)
+        .or_else(|| bearer(&headers));
     if token.and_then(|t| app.auth.verify(t)).is_none() {
         return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
     }
     let org_ok = RecordId::parse(&org) == Some(app.org.id());
-    let user = RecordId::parse(&user).and_then(|id| app.org.get(id)).filter(|u| u.object == "User");
+    let user = RecordId::parse(&user)
+        .and_then(|id| app.org.get(id))
+        .filter(|u| u.object == "User");
     let (true, Some(user)) = (org_ok, user) else {
         return (StatusCode::NOT_FOUND, "Bad_Id").into_response();
     };
-    let body = identity_json(&origin.0, app.org.id(), &user, q.get("version").map(String::as_str));
+    let body = identity_json(
+        &origin.0,
+        app.org.id(),
+        &user,
+        q.get("version").map(String::as_str),
+    );
     match q.get("format").map(String::as_str) {
         Some("xml") => {
-            let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><user xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#);
+            let mut xml = String::from(
+                r#"<?xml version="1.0" encoding="UTF-8"?><user xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
+            );
             to_xml(&body, &mut xml);
             xml.push_str("</user>");
-            ([(header::CONTENT_TYPE, "application/xml;charset=UTF-8")], xml).into_response()
+            (
+                [(header::CONTENT_TYPE, "application/xml;charset=UTF-8")],
+                xml,
+            )
+                .into_response()
         }
         _ => json_response(StatusCode::OK, &body),
     }

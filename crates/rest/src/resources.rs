@@ -27,12 +27,55 @@ pub async fn versions(State(app): State<crate::State>) -> Response {
 pub async fn resources(call: Call, State(app): State<crate::State>) -> Response {
     let base = call.base();
     let mut out = Map::new();
-    for name in ["tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite", "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing", "limits", "process", "async-queries", "query", "match", "emailConnect", "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support"] {
+    for name in [
+        "tooling",
+        "metadata",
+        "eclair",
+        "folders",
+        "prechatForms",
+        "chatter",
+        "tabs",
+        "appMenu",
+        "quickActions",
+        "queryAll",
+        "commerce",
+        "wave",
+        "iot",
+        "analytics",
+        "search",
+        "identity",
+        "composite",
+        "parameterizedSearch",
+        "fingerprint",
+        "theme",
+        "nouns",
+        "event",
+        "serviceTemplates",
+        "recent",
+        "connect",
+        "licensing",
+        "limits",
+        "process",
+        "async-queries",
+        "query",
+        "match",
+        "emailConnect",
+        "compactLayouts",
+        "knowledgeManagement",
+        "sobjects",
+        "actions",
+        "support",
+    ] {
         out.insert(name.to_owned(), Value::String(format!("{base}/{name}")));
     }
     out.insert(
         "identity".to_owned(),
-        Value::String(format!("{}/id/{}/{}", call.origin.0, app.org.id().to18(), call.session.user_id.to18())),
+        Value::String(format!(
+            "{}/id/{}/{}",
+            call.origin.0,
+            app.org.id().to18(),
+            call.session.user_id.to18()
+        )),
     );
     json_response(StatusCode::OK, &Value::Object(out))
 }

@@ -55,18 +55,26 @@ pub fn parse(bytes: &[u8]) -> Result<Element, String> {
     let mut count = 0usize;
     let mut buf = Vec::new();
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
         match event {
             Event::Start(e) => {
                 count += 1;
                 if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
                     return Err("document too deep or too large".into());
                 }
-                stack.push(Element { name: local(e.name().as_ref()), ..Default::default() });
+                stack.push(Element {
+                    name: local(e.name().as_ref()),
+                    ..Default::default()
+                });
             }
             Event::Empty(e) => {
                 count += 1;
-                let el = Element { name: local(e.name().as_ref()), ..Default::default() };
+                let el = Element {
+                    name: local(e.name().as_ref()),
+                    ..Default::default()
+                };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => return Ok(el),
@@ -113,7 +121,12 @@ pub fn escape(s: &str) -> String {
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn envelope(body: &str) -> String {
@@ -141,13 +154,25 @@ fn client_fault(message: &str) -> Response {
 }
 
 fn invalid_session() -> Response {
-    fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session", "UnexpectedErrorFault")
+    fault(
+        "INVALID_SESSION_ID",
+        "Invalid Session ID found in SessionHeader: Illegal Session",
+        "UnexpectedErrorFault",
+    )
 }
 
 /// `POST /services/Soap/u/{version}[/{orgId}]`.
-pub async fn endpoint(State(app): State<crate::State>, origin: Origin, Path(params): Path<Vec<(String, String)>>, body: Bytes) -> Response {
+pub async fn endpoint(
+    State(app): State<crate::State>,
+    origin: Origin,
+    Path(params): Path<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
     let version = params.first().map(|(_, v)| v.clone()).unwrap_or_default();
-    if version.parse::<f32>().map_or(true, |v| !(20.0..=100.0).contains(&v)) {
+    if version
+        .parse::<f32>()
+        .map_or(true, |v| !(20.0..=100.0).contains(&v))
+    {
         return client_fault(&format!("Unsupported API version: {version}"));
     }
     let root = match parse(&body) {
@@ -159,7 +184,10 @@ pub async fn endpoint(State(app): State<crate::State>, origin: Origin, Path(para
         return client_fault("Missing Body");
     };
     let header = root.child("Header");
-    let session = header.and_then(|h| h.child("SessionHeader")).and_then(|s| s.text_of("sessionId")).map(str::to_owned);
+    let session = header
+        .and_then(|h| h.child("SessionHeader"))
+        .and_then(|s| s.text_of("sessionId"))
+        .map(str::to_owned);
     let client = header
         .and_then(|h| h.child("CallOptions"))
         .and_then(|c| c.text_of("client"))
@@ -168,7 +196,9 @@ pub async fn endpoint(State(app): State<crate::State>, origin: Origin, Path(para
     match op.name.as_str() {
         "login" => login(app, origin, &version, op).await,
         "logout" => {
-            let Some(token) = session.filter(|t| app.auth.verify(t).is_some()) else { return invalid_session() };
+            let Some(token) = session.filter(|t| app.auth.verify(t).is_some()) else {
+                return invalid_session();
+            };
             let auth = app.auth.clone();
             match crate::blocking(move || auth.revoke(&token)).await {
                 Ok(Ok(_)) => xml(StatusCode::OK, envelope("<logoutResponse/>")),
@@ -177,21 +207,41 @@ pub async fn endpoint(State(app): State<crate::State>, origin: Origin, Path(para
             }
         }
         name @ ("undelete" | "emptyRecycleBin") => {
-            let Some(s) = session.and_then(|t| app.auth.verify(&t)) else { return invalid_session() };
-            let caller = Caller { user_id: s.user_id, api: Api::Soap, version, client };
-            let ids: Vec<String> = op.children_named("ids").map(|e| e.text.trim().to_owned()).collect();
+            let Some(s) = session.and_then(|t| app.auth.verify(&t)) else {
+                return invalid_session();
+            };
+            let caller = Caller {
+                user_id: s.user_id,
+                api: Api::Soap,
+                version,
+                client,
+            };
+            let ids: Vec<String> = op
+                .children_named("ids")
+                .map(|e| e.text.trim().to_owned())
+                .collect();
             recycle(app, caller, name, ids).await
         }
-        other => client_fault(&format!("No operation available for request {{urn:partner.soap.sforce.com}}{other}")),
+        other => client_fault(&format!(
+            "No operation available for request {{urn:partner.soap.sforce.com}}{other}"
+        )),
     }
 }
 
 async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -> Response {
     let (Some(username), Some(password)) = (op.text_of("username"), op.text_of("password")) else {
-        return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault");
+        return fault(
+            "INVALID_LOGIN",
+            "Invalid username, password, security token; or user locked out.",
+            "LoginFault",
+        );
     };
     let Some(user_id) = app.auth.check_password(username, password) else {
-        return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault");
+        return fault(
+            "INVALID_LOGIN",
+            "Invalid username, password, security token; or user locked out.",
+            "LoginFault",
+        );
     };
     let auth = app.auth.clone();
     let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
@@ -200,7 +250,11 @@ async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -
         Err(e) => return e.into_response(),
     };
     let Some(user) = app.org.get(user_id) else {
-        return fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.", "LoginFault");
+        return fault(
+            "INVALID_LOGIN",
+            "Invalid username, password, security token; or user locked out.",
+            "LoginFault",
+        );
     };
     let org = app.org.id().to18();
     let text = |f: &str| escape(user.get_str(f).unwrap_or(""));
@@ -259,12 +313,22 @@ async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -
 /// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.
 async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>) -> Response {
     if ids.len() > 200 {
-        return fault("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call", "UnexpectedErrorFault");
+        return fault(
+            "EXCEEDED_ID_LIMIT",
+            "record limit reached. cannot submit more than 200 records into this call",
+            "UnexpectedErrorFault",
+        );
     }
     let purge = name == "emptyRecycleBin";
     let ops: Vec<Op> = ids
         .iter()
-        .map(|id| if purge { Op::Purge { id: id.clone() } } else { Op::Undelete { id: id.clone() } })
+        .map(|id| {
+            if purge {
+                Op::Purge { id: id.clone() }
+            } else {
+                Op::Undelete { id: id.clone() }
+            }
+        })
         .collect();
     let org = app.org.clone();
     let result = match crate::blocking(move || org.execute(&caller, ops, false)).await {
@@ -275,7 +339,10 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
     let mut body = format!("<{name}Response>");
     for (id, r) in ids.iter().zip(result.results) {
         match r {
-            Ok(outcome) => body.push_str(&format!("<result><id>{}</id><success>true</success></result>", outcome.id().to18())),
+            Ok(outcome) => body.push_str(&format!(
+                "<result><id>{}</id><success>true</success></result>",
+                outcome.id().to18()
+            )),
             Err(e) => body.push_str(&result_error(id, &e)),
         }
     }
@@ -284,8 +351,14 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
 }
 
 fn result_error(id: &str, e: &OrgError) -> String {
-    let fields: String = e.fields.iter().map(|f| format!("<fields>{}</fields>", escape(f))).collect();
-    let id = RecordId::parse(id).map(|i| format!("<id>{}</id>", i.to18())).unwrap_or_else(|| "<id xsi:nil=\"true\"/>".to_owned());
+    let fields: String = e
+        .fields
+        .iter()
+        .map(|f| format!("<fields>{}</fields>", escape(f)))
+        .collect();
+    let id = RecordId::parse(id)
+        .map(|i| format!("<id>{}</id>", i.to18()))
+        .unwrap_or_else(|| "<id xsi:nil=\"true\"/>".to_owned());
     format!(
         "<result><errors>{fields}<message>{}</message><statusCode>{}</statusCode></errors>{id}<success>false</success></result>",
         escape(&e.message),

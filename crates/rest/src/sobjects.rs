@@ -19,7 +19,10 @@ use crate::error::{ApiError, json_response};
 type Params = HashMap<String, String>;
 
 pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
-    app.org.schema().object(name).ok_or_else(ApiError::not_found)
+    app.org
+        .schema()
+        .object(name)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// Runs one operation as its own transaction and returns its outcome.
@@ -29,12 +32,21 @@ async fn run_one(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, Api
     let TxnResult { results, .. } = crate::blocking(move || org.execute(&caller, vec![op], true))
         .await?
         .map_err(|e| ApiError::internal(&e))?;
-    results.into_iter().next().expect("one op, one result").map_err(ApiError::from)
+    results
+        .into_iter()
+        .next()
+        .expect("one op, one result")
+        .map_err(ApiError::from)
 }
 
 /// Checks a `fields=` list against the object; `None` when absent.
-pub(crate) fn field_list(o: &ObjectDef, raw: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(None) };
+pub(crate) fn field_list(
+    o: &ObjectDef,
+    raw: Option<&str>,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
     raw.split(',')
         .map(str::trim)
         .map(|name| {
@@ -61,53 +73,118 @@ fn live_record(app: &crate::AppState, o: &ObjectDef, id: &str) -> Result<Record,
             format!("Provided external ID field does not exist or is not accessible: {id}"),
         )
     })?;
-    app.org.get(rid).filter(|r| r.object == o.name && !r.is_deleted).ok_or_else(ApiError::not_found)
+    app.org
+        .get(rid)
+        .filter(|r| r.object == o.name && !r.is_deleted)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// `POST /sobjects/{X}`: 201 `{"id", "success", "errors"}`.
-pub async fn create(call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
-    let id = run_one(&app, &call, Op::Create { object: o.name.clone(), fields }).await?.id();
-    Ok(json_response(StatusCode::CREATED, &json!({"id": id.to18(), "success": true, "errors": []})))
+    let id = run_one(
+        &app,
+        &call,
+        Op::Create {
+            object: o.name.clone(),
+            fields,
+        },
+    )
+    .await?
+    .id();
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to18(), "success": true, "errors": []}),
+    ))
 }
 
 /// `GET /sobjects/{X}/{id}[?fields=A,B]`.
-pub async fn retrieve(call: Call, State(app): State<crate::State>, Path((_, name, id)): Path<(String, String, String)>, Query(q): Query<Params>) -> Result<Response, ApiError> {
+pub async fn retrieve(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, id)): Path<(String, String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let fields = field_list(o, q.get("fields").map(String::as_str))?;
     let rec = live_record(&app, o, &id)?;
-    Ok(json_response(StatusCode::OK, &rec.to_rest(o, &call.version, fields.as_deref())))
+    Ok(json_response(
+        StatusCode::OK,
+        &rec.to_rest(o, &call.version, fields.as_deref()),
+    ))
 }
 
 /// `PATCH /sobjects/{X}/{id}`: 204.
-pub async fn update(call: Call, State(app): State<crate::State>, Path((_, name, id)): Path<(String, String, String)>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn update(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
     if RecordId::parse(&id).is_none() {
         return Err(live_record(&app, o, &id).expect_err("unparsable ids are never live"));
     }
-    run_one(&app, &call, Op::Update { object: Some(o.name.clone()), id, fields }).await?;
+    run_one(
+        &app,
+        &call,
+        Op::Update {
+            object: Some(o.name.clone()),
+            id,
+            fields,
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE /sobjects/{X}/{id}`: 204; the record goes to the Recycle Bin.
-pub async fn delete(call: Call, State(app): State<crate::State>, Path((_, name, id)): Path<(String, String, String)>) -> Result<Response, ApiError> {
+pub async fn delete(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     if RecordId::parse(&id).is_none() {
         return Err(live_record(&app, o, &id).expect_err("unparsable ids are never live"));
     }
-    run_one(&app, &call, Op::Delete { object: Some(o.name.clone()), id }).await?;
+    run_one(
+        &app,
+        &call,
+        Op::Delete {
+            object: Some(o.name.clone()),
+            id,
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// 300 with the record URLs, when an external id matches several records.
 fn multiple_choices(call: &Call, o: &ObjectDef, ids: &[RecordId]) -> ApiError {
-    let urls: Vec<String> = ids.iter().map(|id| format!("{}/sobjects/{}/{}", call.base(), o.name, id.to18())).collect();
+    let urls: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{}/sobjects/{}/{}", call.base(), o.name, id.to18()))
+        .collect();
     ApiError::raw(StatusCode::MULTIPLE_CHOICES, json!(urls))
 }
 
-fn by_external_id(app: &crate::AppState, call: &Call, o: &ObjectDef, field: &str, value: &str) -> Result<Option<RecordId>, ApiError> {
+fn by_external_id(
+    app: &crate::AppState,
+    call: &Call,
+    o: &ObjectDef,
+    field: &str,
+    value: &str,
+) -> Result<Option<RecordId>, ApiError> {
     let ids = app.org.find_by_external_id(&o.name, field, value)?;
     match ids.as_slice() {
         [] => Ok(None),
@@ -117,37 +194,82 @@ fn by_external_id(app: &crate::AppState, call: &Call, o: &ObjectDef, field: &str
 }
 
 /// `GET /sobjects/{X}/{Field}/{value}`.
-pub async fn retrieve_by_external_id(call: Call, State(app): State<crate::State>, Path((_, name, field, value)): Path<(String, String, String, String)>, Query(q): Query<Params>) -> Result<Response, ApiError> {
+pub async fn retrieve_by_external_id(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, field, value)): Path<(String, String, String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let fields = field_list(o, q.get("fields").map(String::as_str))?;
     let id = by_external_id(&app, &call, o, &field, &value)?.ok_or_else(ApiError::not_found)?;
     let rec = app.org.get(id).ok_or_else(ApiError::not_found)?;
-    Ok(json_response(StatusCode::OK, &rec.to_rest(o, &call.version, fields.as_deref())))
+    Ok(json_response(
+        StatusCode::OK,
+        &rec.to_rest(o, &call.version, fields.as_deref()),
+    ))
 }
 
 /// `DELETE /sobjects/{X}/{Field}/{value}`.
-pub async fn delete_by_external_id(call: Call, State(app): State<crate::State>, Path((_, name, field, value)): Path<(String, String, String, String)>) -> Result<Response, ApiError> {
+pub async fn delete_by_external_id(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, field, value)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let id = by_external_id(&app, &call, o, &field, &value)?.ok_or_else(ApiError::not_found)?;
-    run_one(&app, &call, Op::Delete { object: Some(o.name.clone()), id: id.to18() }).await?;
+    run_one(
+        &app,
+        &call,
+        Op::Delete {
+            object: Some(o.name.clone()),
+            id: id.to18(),
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `PATCH /sobjects/{X}/{Field}/{value}`: 201 on insert; on update 200 from API 46.0
 /// (204 before), both with `created`.
-pub async fn upsert(call: Call, State(app): State<crate::State>, Path((_, name, field, value)): Path<(String, String, String, String)>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn upsert(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, field, value)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
     by_external_id(&app, &call, o, &field, &value)?;
-    let outcome = run_one(&app, &call, Op::Upsert { object: o.name.clone(), field, value, fields }).await?;
+    let outcome = run_one(
+        &app,
+        &call,
+        Op::Upsert {
+            object: o.name.clone(),
+            field,
+            value,
+            fields,
+        },
+    )
+    .await?;
     let Outcome::Upserted { id, created } = outcome else {
         return Err(ApiError::internal(&"upsert returned another outcome"));
     };
     let new_shape = call.version.parse::<f32>().unwrap_or(59.0) >= 46.0;
     Ok(match (created, new_shape) {
-        (true, true) => json_response(StatusCode::CREATED, &json!({"id": id.to18(), "success": true, "errors": [], "created": true})),
-        (true, false) => json_response(StatusCode::CREATED, &json!({"id": id.to18(), "success": true, "errors": []})),
-        (false, true) => json_response(StatusCode::OK, &json!({"id": id.to18(), "success": true, "errors": [], "created": false})),
+        (true, true) => json_response(
+            StatusCode::CREATED,
+            &json!({"id": id.to18(), "success": true, "errors": [], "created": true}),
+        ),
+        (true, false) => json_response(
+            StatusCode::CREATED,
+            &json!({"id": id.to18(), "success": true, "errors": []}),
+        ),
+        (false, true) => json_response(
+            StatusCode::OK,
+            &json!({"id": id.to18(), "success": true, "errors": [], "created": false}),
+        ),
         (false, false) => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -155,22 +277,39 @@ pub async fn upsert(call: Call, State(app): State<crate::State>, Path((_, name, 
 fn window(app: &crate::AppState, q: &Params) -> Result<(String, String), ApiError> {
     let parse = |key: &str| {
         let raw = q.get(key).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", format!("{key} parameter must be specified"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MISSING_ARGUMENT",
+                format!("{key} parameter must be specified"),
+            )
         })?;
         parse_datetime(raw).map(format_datetime).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "INVALID_DATE_FORMAT", format!("{key}: invalid date/time format: {raw}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_DATE_FORMAT",
+                format!("{key}: invalid date/time format: {raw}"),
+            )
         })
     };
     let (start, end) = (parse("start")?, parse("end")?);
     if start > end {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REPLICATION_DATE", "start date must be before end date"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REPLICATION_DATE",
+            "start date must be before end date",
+        ));
     }
     let now = format_datetime(app.org.clock().now());
     Ok((start, end.min(now)))
 }
 
 /// `GET /sobjects/{X}/deleted?start=..&end=..`.
-pub async fn deleted(_call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>, Query(q): Query<Params>) -> Result<Response, ApiError> {
+pub async fn deleted(
+    _call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let (start, end) = window(&app, &q)?;
     let mut earliest: Option<String> = None;
@@ -188,12 +327,20 @@ pub async fn deleted(_call: Call, State(app): State<crate::State>, Path((_, name
 }
 
 /// `GET /sobjects/{X}/updated?start=..&end=..`.
-pub async fn updated(_call: Call, State(app): State<crate::State>, Path((_, name)): Path<(String, String)>, Query(q): Query<Params>) -> Result<Response, ApiError> {
+pub async fn updated(
+    _call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let (start, end) = window(&app, &q)?;
     let ids: Vec<String> = app.org.scan(&o.name, |r| {
         let at = r.get_str("SystemModstamp")?;
         (!r.is_deleted && at >= start.as_str() && at <= end.as_str()).then(|| r.id.to18())
     });
-    Ok(json_response(StatusCode::OK, &json!({"ids": ids, "latestDateCovered": end})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ids": ids, "latestDateCovered": end}),
+    ))
 }

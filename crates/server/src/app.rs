@@ -28,7 +28,9 @@ struct Generated {
 
 fn random(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
 }
 
 fn generated(store: &dyn Store) -> anyhow::Result<Generated> {
@@ -36,8 +38,14 @@ fn generated(store: &dyn Store) -> anyhow::Result<Generated> {
     let mut values: HashMap<String, String> = store.load_values("setup")?.into_iter().collect();
     let mut batch = Batch::new();
     for (key, make) in [
-        ("client_id", Box::new(|| format!("3MVG9{}", random(ALNUM, 80))) as Box<dyn Fn() -> String>),
-        ("client_secret", Box::new(|| random(b"0123456789ABCDEF", 64))),
+        (
+            "client_id",
+            Box::new(|| format!("3MVG9{}", random(ALNUM, 80))) as Box<dyn Fn() -> String>,
+        ),
+        (
+            "client_secret",
+            Box::new(|| random(b"0123456789ABCDEF", 64)),
+        ),
         ("security_token", Box::new(|| random(ALNUM, 24))),
     ] {
         if !values.contains_key(key) {
@@ -57,19 +65,30 @@ fn generated(store: &dyn Store) -> anyhow::Result<Generated> {
 }
 
 fn absolute(p: &Path) -> String {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     runtime.block_on(serve(config))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let tls_files = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => tls::TlsFiles { ca: cert.clone(), cert: cert.clone(), key: key.clone() },
+        (Some(cert), Some(key)) => tls::TlsFiles {
+            ca: cert.clone(),
+            cert: cert.clone(),
+            key: key.clone(),
+        },
         _ => tls::ensure_generated(&config.data_dir)?,
     };
     let tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
@@ -77,7 +96,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = if config.in_memory {
         Arc::new(SqliteStore::in_memory()?)
     } else {
-        Arc::new(SqliteStore::open(&config.data_dir, config.durability).with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?)
+        Arc::new(
+            SqliteStore::open(&config.data_dir, config.durability).with_context(|| {
+                format!("cannot open the database in {}", config.data_dir.display())
+            })?,
+        )
     };
     let secrets = generated(store.as_ref())?;
     let mut schema = Schema::new(standard::catalogue());
@@ -92,7 +115,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             email: u.email.clone().unwrap_or_else(|| u.username.clone()),
         })
         .collect();
-    let org = Arc::new(Org::open(store.clone(), schema, Arc::new(SystemClock), &config.org_name, &seeds)?);
+    let org = Arc::new(Org::open(
+        store.clone(),
+        schema,
+        Arc::new(SystemClock),
+        &config.org_name,
+        &seeds,
+    )?);
     let auth_config = AuthConfig {
         users: credentials.clone(),
         app: config.app(&secrets.client_id, &secrets.client_secret)?,
@@ -115,12 +144,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         usage: Default::default(),
     });
     let router = forcebus_rest::router(state);
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let http = listener.local_addr()?;
 
     let admin_creds = &credentials[0];
     let ca = absolute(&tls_files.ca);
-    let data = if config.in_memory { "in memory".to_owned() } else { format!("{} (SQLite)", absolute(&config.data_dir)) };
+    let data = if config.in_memory {
+        "in memory".to_owned()
+    } else {
+        format!("{} (SQLite)", absolute(&config.data_dir))
+    };
     eprintln!(
         "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Pub/Sub API (gRPC)  not served yet\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
         env!("CARGO_PKG_VERSION"),
@@ -155,7 +190,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(crate::listener::serve(listener, tls, router, rx, Duration::from_secs(config.shutdown_grace_secs)));
+    let server = tokio::spawn(crate::listener::serve(
+        listener,
+        tls,
+        router,
+        rx,
+        Duration::from_secs(config.shutdown_grace_secs),
+    ));
     shutdown_signal().await;
     tracing::info!("Shutting down.");
     let _ = tx.send(true);

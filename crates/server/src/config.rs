@@ -154,7 +154,10 @@ pub(crate) struct Overrides {
 
 impl Config {
     /// Merges defaults, the TOML file, `FORCEBUS_*` variables and flags, then validates.
-    pub(crate) fn load(file: Option<&std::path::Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+    pub(crate) fn load(
+        file: Option<&std::path::Path>,
+        overrides: &Overrides,
+    ) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
@@ -163,7 +166,11 @@ impl Config {
             fig = fig.merge(Toml::file(path));
         }
         let config: Config = fig
-            .merge(Env::prefixed("FORCEBUS_").split("__").ignore(&["log", "bin"]))
+            .merge(
+                Env::prefixed("FORCEBUS_")
+                    .split("__")
+                    .ignore(&["log", "bin"]),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("invalid configuration")?;
@@ -176,14 +183,20 @@ impl Config {
             bail!("api_version must be in 20..=99; got {}", self.api_version);
         }
         if self.session_timeout_secs < 60 {
-            bail!("session_timeout_secs must be at least 60; got {}", self.session_timeout_secs);
+            bail!(
+                "session_timeout_secs must be at least 60; got {}",
+                self.session_timeout_secs
+            );
         }
         if self.users.is_empty() {
             bail!("users must list at least one user");
         }
         for (i, u) in self.users.iter().enumerate() {
             if !u.username.contains('@') {
-                bail!("users[{i}].username must look like an email address; got {:?}", u.username);
+                bail!(
+                    "users[{i}].username must look like an email address; got {:?}",
+                    u.username
+                );
             }
             if u.password.is_empty() {
                 bail!("users[{i}].password must not be empty");
@@ -193,7 +206,10 @@ impl Config {
             bail!("tls_cert and tls_key must be given together");
         }
         if self.max_body_bytes < 1024 {
-            bail!("max_body_bytes must be at least 1024; got {}", self.max_body_bytes);
+            bail!(
+                "max_body_bytes must be at least 1024; got {}",
+                self.max_body_bytes
+            );
         }
         Ok(())
     }
@@ -205,7 +221,10 @@ impl Config {
             .map(|u| UserCredentials {
                 username: u.username.clone(),
                 password: u.password.clone(),
-                security_token: u.security_token.clone().unwrap_or_else(|| generated_token.to_owned()),
+                security_token: u
+                    .security_token
+                    .clone()
+                    .unwrap_or_else(|| generated_token.to_owned()),
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
                 email: u.email.clone(),
@@ -214,15 +233,30 @@ impl Config {
     }
 
     /// The connected app, with generated id and secret filled in and the certificate read.
-    pub(crate) fn app(&self, generated_id: &str, generated_secret: &str) -> anyhow::Result<AppConfig> {
+    pub(crate) fn app(
+        &self,
+        generated_id: &str,
+        generated_secret: &str,
+    ) -> anyhow::Result<AppConfig> {
         let certificate = match &self.app.certificate {
             Some(c) if c.contains("-----BEGIN") => Some(c.clone()),
-            Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("app.certificate: cannot read {path}"))?),
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("app.certificate: cannot read {path}"))?,
+            ),
             None => None,
         };
         Ok(AppConfig {
-            client_id: self.app.client_id.clone().unwrap_or_else(|| generated_id.to_owned()),
-            client_secret: self.app.client_secret.clone().unwrap_or_else(|| generated_secret.to_owned()),
+            client_id: self
+                .app
+                .client_id
+                .clone()
+                .unwrap_or_else(|| generated_id.to_owned()),
+            client_secret: self
+                .app
+                .client_secret
+                .clone()
+                .unwrap_or_else(|| generated_secret.to_owned()),
             run_as: self.app.run_as.clone(),
             certificate,
             callback_urls: self.app.callback_urls.clone(),
@@ -249,12 +283,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("forcebus.toml");
         std::fs::write(&file, "listen = \"127.0.0.1:9000\"\norg_name = \"Acme\"\n").unwrap();
-        let o = Overrides { listen: Some("127.0.0.1:9001".parse().unwrap()), ..Default::default() };
+        let o = Overrides {
+            listen: Some("127.0.0.1:9001".parse().unwrap()),
+            ..Default::default()
+        };
         let c = Config::load(Some(&file), &o).unwrap();
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.org_name, "Acme");
         std::fs::write(&file, "api_version = 5\n").unwrap();
-        let err = format!("{:#}", Config::load(Some(&file), &Overrides::default()).unwrap_err());
+        let err = format!(
+            "{:#}",
+            Config::load(Some(&file), &Overrides::default()).unwrap_err()
+        );
         assert!(err.contains("api_version must be in 20..=99"), "{err}");
         std::fs::write(&file, "bogus = 1\n").unwrap();
         assert!(Config::load(Some(&file), &Overrides::default()).is_err());

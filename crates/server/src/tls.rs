@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -22,7 +24,11 @@ pub(crate) struct TlsFiles {
 
 /// Generates the CA and server certificate into `dir` unless they already exist.
 pub(crate) fn ensure_generated(dir: &Path) -> anyhow::Result<TlsFiles> {
-    let files = TlsFiles { ca: dir.join("ca.pem"), cert: dir.join("server.pem"), key: dir.join("server-key.pem") };
+    let files = TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server-key.pem"),
+    };
     if files.ca.exists() && files.cert.exists() && files.key.exists() {
         return Ok(files);
     }
@@ -30,14 +36,22 @@ pub(crate) fn ensure_generated(dir: &Path) -> anyhow::Result<TlsFiles> {
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::default();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "forcebus local CA");
     dn.push(DnType::OrganizationName, "forcebus");
     ca.distinguished_name = dn;
     let ca_cert = ca.self_signed(&ca_key)?;
     let key = KeyPair::generate()?;
-    let mut server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])?;
+    let mut server = CertificateParams::new(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ])?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "localhost");
     server.distinguished_name = dn;
@@ -62,12 +76,14 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
 /// A rustls server configuration for the HTTP port (`http/1.1` over ALPN).
 pub(crate) fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> anyhow::Result<Arc<ServerConfig>> {
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(&files.cert).with_context(|| format!("cannot read {}", files.cert.display()))?,
+        std::fs::File::open(&files.cert)
+            .with_context(|| format!("cannot read {}", files.cert.display()))?,
     ))
     .collect::<Result<_, _>>()
     .with_context(|| format!("{} is not a PEM certificate chain", files.cert.display()))?;
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(&files.key).with_context(|| format!("cannot read {}", files.key.display()))?,
+        std::fs::File::open(&files.key)
+            .with_context(|| format!("cannot read {}", files.key.display()))?,
     ))?
     .ok_or_else(|| anyhow!("{} holds no private key", files.key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -64,7 +64,11 @@ impl Batch {
 
     /// Adds a keyed value write.
     pub fn put(&mut self, space: &str, key: &str, value: Option<String>) {
-        self.writes.push(Write::Put { space: space.to_owned(), key: key.to_owned(), value });
+        self.writes.push(Write::Put {
+            space: space.to_owned(),
+            key: key.to_owned(),
+            value,
+        });
     }
 
     /// Whether the batch holds no writes.

@@ -46,8 +46,10 @@ CREATE TABLE IF NOT EXISTS kv (
 impl SqliteStore {
     /// Opens (creating if needed) `forcebus.db` in `dir`.
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| StoreError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(dir.join("forcebus.db"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match durability {
@@ -65,7 +67,9 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -110,15 +114,24 @@ impl Store for SqliteStore {
                     .execute(params![r.id, r.object, r.is_deleted, r.body])?;
                 }
                 Write::PurgeRecord { id } => {
-                    tx.prepare_cached("DELETE FROM records WHERE id = ?1")?.execute([id])?;
+                    tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
+                        .execute([id])?;
                 }
-                Write::Put { space, key, value: Some(v) } => {
+                Write::Put {
+                    space,
+                    key,
+                    value: Some(v),
+                } => {
                     tx.prepare_cached(
                         "INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)",
                     )?
                     .execute(params![space, key, v])?;
                 }
-                Write::Put { space, key, value: None } => {
+                Write::Put {
+                    space,
+                    key,
+                    value: None,
+                } => {
                     tx.prepare_cached("DELETE FROM kv WHERE space = ?1 AND key = ?2")?
                         .execute(params![space, key])?;
                 }
@@ -149,19 +162,29 @@ mod tests {
         {
             let store = SqliteStore::open(&dir, Durability::Full).unwrap();
             let mut b = Batch::new();
-            b.writes.push(Write::PutRecord(record("001000000000001", false)));
-            b.writes.push(Write::PutRecord(record("001000000000002", true)));
+            b.writes
+                .push(Write::PutRecord(record("001000000000001", false)));
+            b.writes
+                .push(Write::PutRecord(record("001000000000002", true)));
             b.put("org", "id", Some("00D".into()));
             store.commit(&b).unwrap();
             let mut b = Batch::new();
-            b.writes.push(Write::PurgeRecord { id: "001000000000002".into() });
+            b.writes.push(Write::PurgeRecord {
+                id: "001000000000002".into(),
+            });
             b.put("org", "gone", Some("x".into()));
             b.put("org", "gone", None);
             store.commit(&b).unwrap();
         }
         let store = SqliteStore::open(&dir, Durability::Full).unwrap();
-        assert_eq!(store.load_records().unwrap(), vec![record("001000000000001", false)]);
-        assert_eq!(store.load_values("org").unwrap(), vec![("id".into(), "00D".into())]);
+        assert_eq!(
+            store.load_records().unwrap(),
+            vec![record("001000000000001", false)]
+        );
+        assert_eq!(
+            store.load_values("org").unwrap(),
+            vec![("id".into(), "00D".into())]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -170,7 +193,8 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         store.lock().execute_batch("CREATE TRIGGER no_x BEFORE INSERT ON kv WHEN NEW.key = 'x' BEGIN SELECT RAISE(ABORT, 'no'); END;").unwrap();
         let mut b = Batch::new();
-        b.writes.push(Write::PutRecord(record("001000000000001", false)));
+        b.writes
+            .push(Write::PutRecord(record("001000000000001", false)));
         b.put("org", "x", Some("1".into()));
         assert!(store.commit(&b).is_err());
         assert!(store.load_records().unwrap().is_empty());

@@ -66,7 +66,13 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 impl Server {
     /// Starts an in-memory server.
     pub fn start(bin: &Path) -> Self {
-        Self::start_with(bin, Options { in_memory: true, ..Default::default() })
+        Self::start_with(
+            bin,
+            Options {
+                in_memory: true,
+                ..Default::default()
+            },
+        )
     }
 
     /// Starts a server with options.
@@ -76,7 +82,13 @@ impl Server {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (child, ready) = spawn(bin, &dir, &options);
-        Self { bin: bin.to_path_buf(), dir, options, child: Some(child), ready }
+        Self {
+            bin: bin.to_path_buf(),
+            dir,
+            options,
+            child: Some(child),
+            ready,
+        }
     }
 
     /// The server's data directory.
@@ -135,7 +147,11 @@ impl Server {
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         let mut c = self.child.take().expect("running");
-        let status = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().expect("kill");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status()
+            .expect("kill");
         assert!(status.success());
         for _ in 0..200 {
             if let Some(s) = c.try_wait().expect("wait") {
@@ -177,9 +193,15 @@ fn spawn(bin: &Path, dir: &Path, options: &Options) -> (Child, Ready) {
     for (k, v) in &options.env {
         cmd.env(k, v);
     }
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).expect("log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("log");
     cmd.stdout(Stdio::piped()).stderr(log).stdin(Stdio::null());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let stdout = child.stdout.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -195,7 +217,8 @@ fn spawn(bin: &Path, dir: &Path, options: &Options) -> (Child, Ready) {
             panic!("server printed no ready line; log:\n{log}");
         }
     };
-    let ready: Ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
+    let ready: Ready =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
     (child, ready)
 }
 

@@ -10,7 +10,11 @@ use serde_json::{Value, json};
 use crate::{Authed, bin, code, get, j, server};
 
 fn token(s: &Server, form: &[(&str, &str)]) -> (u16, Value) {
-    j(s.http().post(format!("{}/services/oauth2/token", s.base())).form(form).send().unwrap())
+    j(s.http()
+        .post(format!("{}/services/oauth2/token", s.base()))
+        .form(form)
+        .send()
+        .unwrap())
 }
 
 fn password_form(s: &Server) -> Vec<(&'static str, String)> {
@@ -32,23 +36,52 @@ fn password_grant_returns_the_salesforce_token_shape() {
     let s = server();
     let (st, body) = token(&s, &as_refs(&password_form(&s)));
     assert_eq!(st, 200, "{body}");
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["access_token", "signature", "instance_url", "id", "token_type", "issued_at"]);
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "signature",
+            "instance_url",
+            "id",
+            "token_type",
+            "issued_at"
+        ]
+    );
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["instance_url"], s.base());
-    assert_eq!(body["id"], format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id));
+    assert_eq!(
+        body["id"],
+        format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id)
+    );
     let issued_at = body["issued_at"].as_str().unwrap();
     assert_eq!(issued_at.len(), 13, "epoch milliseconds");
     // signature = base64(HMAC-SHA256(client secret, id + issued_at))
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(s.ready.client_secret.as_bytes()).unwrap();
     mac.update(format!("{}{issued_at}", body["id"].as_str().unwrap()).as_bytes());
-    assert_eq!(body["signature"], STANDARD.encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        body["signature"],
+        STANDARD.encode(mac.finalize().into_bytes())
+    );
     let t = body["access_token"].as_str().unwrap();
     let (org, rest) = t.split_once('!').unwrap();
     assert_eq!(org, s.ready.org_id);
-    assert!(rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'));
-    let (st, _) = j(s.http().get(format!("{}/sobjects", s.data())).bearer_token(t).send().unwrap());
+    assert!(
+        rest.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    );
+    let (st, _) = j(s
+        .http()
+        .get(format!("{}/sobjects", s.data()))
+        .bearer_token(t)
+        .send()
+        .unwrap());
     assert_eq!(st, 200);
 }
 
@@ -71,27 +104,57 @@ fn password_grant_accepts_the_security_token_suffix_and_reports_each_failure() {
         (4, "wrong", "invalid_grant", "authentication failure"),
         (1, "nope", "invalid_client_id", "client identifier invalid"),
         (2, "nope", "invalid_client", "invalid client credentials"),
-        (0, "telepathy", "unsupported_grant_type", "grant type not supported"),
+        (
+            0,
+            "telepathy",
+            "unsupported_grant_type",
+            "grant type not supported",
+        ),
     ];
     for (i, value, error, description) in cases {
         let mut form = password_form(&s);
         form[i].1 = value.into();
         let (st, body) = token(&s, &as_refs(&form));
-        assert_eq!((st, &body), (400, &json!({"error": error, "error_description": description})));
+        assert_eq!(
+            (st, &body),
+            (
+                400,
+                &json!({"error": error, "error_description": description})
+            )
+        );
     }
 }
 
 #[test]
 fn client_credentials_from_the_body_or_a_basic_header() {
     let s = server();
-    let (st, body) = token(&s, &[("grant_type", "client_credentials"), ("client_id", &s.ready.client_id), ("client_secret", &s.ready.client_secret)]);
+    let (st, body) = token(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s.ready.client_id),
+            ("client_secret", &s.ready.client_secret),
+        ],
+    );
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["scope"], "api");
     assert!(body["id"].as_str().unwrap().ends_with(&s.ready.user_id));
     let basic = STANDARD.encode(format!("{}:{}", s.ready.client_id, s.ready.client_secret));
-    let (st, body) = j(s.http().post(format!("{}/services/oauth2/token", s.base())).header("Authorization", format!("Basic {basic}")).form(&[("grant_type", "client_credentials")]).send().unwrap());
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/services/oauth2/token", s.base()))
+        .header("Authorization", format!("Basic {basic}"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap());
     assert_eq!(st, 200, "{body}");
-    let (st, body) = token(&s, &[("grant_type", "client_credentials"), ("client_id", &s.ready.client_id)]);
+    let (st, body) = token(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &s.ready.client_id),
+        ],
+    );
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_client")));
 }
 
@@ -99,33 +162,88 @@ fn client_credentials_from_the_body_or_a_basic_header() {
 fn authorization_code_with_pkce_refresh_and_revoke() {
     let s = server();
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-forcebus";
-    let challenge = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let challenge =
+        URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
     let resp = s
         .http()
         .get(format!("{}/services/oauth2/authorize", s.base()))
-        .query(&[("response_type", "code"), ("client_id", &s.ready.client_id), ("redirect_uri", "http://localhost:1717/OauthRedirect"), ("state", "s1"), ("code_challenge", &challenge), ("code_challenge_method", "S256")])
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", &s.ready.client_id),
+            ("redirect_uri", "http://localhost:1717/OauthRedirect"),
+            ("state", "s1"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ])
         .send()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 302);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("http://localhost:1717/OauthRedirect?code="), "{location}");
+    assert!(
+        location.starts_with("http://localhost:1717/OauthRedirect?code="),
+        "{location}"
+    );
     let q: HashMap<String, String> = url_query(&location);
     assert_eq!(q["state"], "s1");
-    let (st, body) = token(&s, &[("grant_type", "authorization_code"), ("code", &q["code"]), ("client_id", &s.ready.client_id), ("redirect_uri", "http://localhost:1717/OauthRedirect"), ("code_verifier", verifier)]);
+    let (st, body) = token(
+        &s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("client_id", &s.ready.client_id),
+            ("redirect_uri", "http://localhost:1717/OauthRedirect"),
+            ("code_verifier", verifier),
+        ],
+    );
     assert_eq!(st, 200, "{body}");
     let refresh = body["refresh_token"].as_str().unwrap().to_owned();
-    let (st, again) = token(&s, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &s.ready.client_id)]);
+    let (st, again) = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &s.ready.client_id),
+        ],
+    );
     assert_eq!(st, 200, "{again}");
     assert!(again.get("refresh_token").is_none());
     let fresh = again["access_token"].as_str().unwrap().to_owned();
-    let (st, _) = j(s.http().post(format!("{}/services/oauth2/revoke", s.base())).form(&[("token", refresh.as_str())]).send().unwrap());
+    let (st, _) = j(s
+        .http()
+        .post(format!("{}/services/oauth2/revoke", s.base()))
+        .form(&[("token", refresh.as_str())])
+        .send()
+        .unwrap());
     assert_eq!(st, 200);
-    let (st, body) = j(s.http().get(format!("{}/sobjects", s.data())).bearer_token(&fresh).send().unwrap());
+    let (st, body) = j(s
+        .http()
+        .get(format!("{}/sobjects", s.data()))
+        .bearer_token(&fresh)
+        .send()
+        .unwrap());
     assert_eq!((st, code(&body)), (401, "INVALID_SESSION_ID"));
-    let (st, body) = token(&s, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &s.ready.client_id)]);
-    assert_eq!((st, body["error_description"].as_str()), (400, Some("expired access/refresh token")));
+    let (st, body) = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &s.ready.client_id),
+        ],
+    );
+    assert_eq!(
+        (st, body["error_description"].as_str()),
+        (400, Some("expired access/refresh token"))
+    );
     // The code was single-use.
-    let (st, _) = token(&s, &[("grant_type", "authorization_code"), ("code", &q["code"]), ("client_id", &s.ready.client_id), ("code_verifier", verifier)]);
+    let (st, _) = token(
+        &s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("client_id", &s.ready.client_id),
+            ("code_verifier", verifier),
+        ],
+    );
     assert_eq!(st, 400);
 }
 
@@ -156,23 +274,49 @@ fn percent_decode(s: &str) -> String {
 #[test]
 fn jwt_bearer_is_verified_against_the_app_certificate() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures");
-    let config = format!("[app]\nclient_id = \"jwt-app\"\nclient_secret = \"s3cret\"\ncertificate = \"{fixtures}/jwt-cert.pem\"\n");
-    let s = Server::start_with(&bin(), Options { in_memory: true, config: Some(config), ..Default::default() });
+    let config = format!(
+        "[app]\nclient_id = \"jwt-app\"\nclient_secret = \"s3cret\"\ncertificate = \"{fixtures}/jwt-cert.pem\"\n"
+    );
+    let s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            config: Some(config),
+            ..Default::default()
+        },
+    );
     let key = std::fs::read(format!("{fixtures}/jwt-key.pem")).unwrap();
     let sign = |claims: Value| {
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &jsonwebtoken::EncodingKey::from_rsa_pem(&key).unwrap()).unwrap()
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_pem(&key).unwrap(),
+        )
+        .unwrap()
     };
-    let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 300;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 300;
     let grant = "urn:ietf:params:oauth:grant-type:jwt-bearer";
     // Any audience: the sf CLI tries several.
-    let good = sign(json!({"iss": "jwt-app", "sub": s.ready.username, "aud": "https://login.salesforce.com", "exp": exp}));
+    let good = sign(
+        json!({"iss": "jwt-app", "sub": s.ready.username, "aud": "https://login.salesforce.com", "exp": exp}),
+    );
     let (st, body) = token(&s, &[("grant_type", grant), ("assertion", &good)]);
     assert_eq!(st, 200, "{body}");
     assert!(body["id"].as_str().unwrap().ends_with(&s.ready.user_id));
-    let expired = sign(json!({"iss": "jwt-app", "sub": s.ready.username, "aud": "x", "exp": 1_000_000_000}));
+    let expired =
+        sign(json!({"iss": "jwt-app", "sub": s.ready.username, "aud": "x", "exp": 1_000_000_000}));
     let wrong_iss = sign(json!({"iss": "other", "sub": s.ready.username, "aud": "x", "exp": exp}));
     let tampered = format!("{}x", &good[..good.len() - 1]);
-    for (assertion, error) in [(expired.as_str(), "invalid_grant"), (wrong_iss.as_str(), "invalid_client_id"), (tampered.as_str(), "invalid_grant"), ("garbage", "invalid_grant")] {
+    for (assertion, error) in [
+        (expired.as_str(), "invalid_grant"),
+        (wrong_iss.as_str(), "invalid_client_id"),
+        (tampered.as_str(), "invalid_grant"),
+        ("garbage", "invalid_grant"),
+    ] {
         let (st, body) = token(&s, &[("grant_type", grant), ("assertion", assertion)]);
         assert_eq!((st, body["error"].as_str()), (400, Some(error)), "{body}");
     }
@@ -181,22 +325,55 @@ fn jwt_bearer_is_verified_against_the_app_certificate() {
 #[test]
 fn userinfo_and_the_identity_url() {
     let s = server();
-    let (st, info) = j(s.http().get(format!("{}/services/oauth2/userinfo", s.base())).bearer(&s).send().unwrap());
+    let (st, info) = j(s
+        .http()
+        .get(format!("{}/services/oauth2/userinfo", s.base()))
+        .bearer(&s)
+        .send()
+        .unwrap());
     assert_eq!(st, 200);
     assert_eq!(info["user_id"], s.ready.user_id);
     assert_eq!(info["organization_id"], s.ready.org_id);
     assert_eq!(info["preferred_username"], s.ready.username);
     // jsforce: the token in the query string, no header.
     let url = format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id);
-    let (st, id) = j(s.http().get(&url).query(&[("format", "json"), ("oauth_token", &s.ready.access_token)]).send().unwrap());
+    let (st, id) = j(s
+        .http()
+        .get(&url)
+        .query(&[("format", "json"), ("oauth_token", &s.ready.access_token)])
+        .send()
+        .unwrap());
     assert_eq!(st, 200, "{id}");
     assert_eq!(id["username"], s.ready.username);
-    assert_eq!(id["urls"]["rest"], format!("{}/services/data/v{{version}}/", s.base()));
-    let xml = s.http().get(&url).query(&[("format", "xml")]).bearer(&s).send().unwrap().text().unwrap();
-    assert!(xml.contains(&format!("<user_id>{}</user_id>", s.ready.user_id)), "{xml}");
+    assert_eq!(
+        id["urls"]["rest"],
+        format!("{}/services/data/v{{version}}/", s.base())
+    );
+    let xml = s
+        .http()
+        .get(&url)
+        .query(&[("format", "xml")])
+        .bearer(&s)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        xml.contains(&format!("<user_id>{}</user_id>", s.ready.user_id)),
+        "{xml}"
+    );
     assert_eq!(s.http().get(&url).send().unwrap().status().as_u16(), 403);
     let other = format!("{}/id/{}/005000000000000AAA", s.base(), s.ready.org_id);
-    assert_eq!(s.http().get(other).bearer(&s).send().unwrap().status().as_u16(), 404);
+    assert_eq!(
+        s.http()
+            .get(other)
+            .bearer(&s)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
 }
 
 #[test]
@@ -204,30 +381,67 @@ fn every_authorization_form_works_and_bad_tokens_get_the_401_array() {
     let s = server();
     let t = &s.ready.access_token;
     for value in [format!("Bearer {t}"), format!("OAuth {t}"), t.clone()] {
-        let st = s.http().get(format!("{}/limits", s.data())).header("Authorization", value).send().unwrap().status();
+        let st = s
+            .http()
+            .get(format!("{}/limits", s.data()))
+            .header("Authorization", value)
+            .send()
+            .unwrap()
+            .status();
         assert_eq!(st, 200);
     }
-    for req in [s.http().get(format!("{}/sobjects", s.data())), s.http().get(format!("{}/sobjects", s.data())).header("Authorization", "Bearer 00Dxx!nope")] {
+    for req in [
+        s.http().get(format!("{}/sobjects", s.data())),
+        s.http()
+            .get(format!("{}/sobjects", s.data()))
+            .header("Authorization", "Bearer 00Dxx!nope"),
+    ] {
         let (st, body) = j(req.send().unwrap());
         assert_eq!(st, 401);
-        assert_eq!(body, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]));
+        assert_eq!(
+            body,
+            json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+        );
     }
     // Revoking the token ends the session.
-    let (st, _) = j(s.http().post(format!("{}/services/oauth2/revoke", s.base())).form(&[("token", t.as_str())]).send().unwrap());
+    let (st, _) = j(s
+        .http()
+        .post(format!("{}/services/oauth2/revoke", s.base()))
+        .form(&[("token", t.as_str())])
+        .send()
+        .unwrap());
     assert_eq!(st, 200);
     let (st, body) = get(&s, "/limits");
     assert_eq!((st, code(&body)), (401, "INVALID_SESSION_ID"));
-    let (st, body) = j(s.http().post(format!("{}/services/oauth2/revoke", s.base())).form(&[("token", "nope")]).send().unwrap());
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/services/oauth2/revoke", s.base()))
+        .form(&[("token", "nope")])
+        .send()
+        .unwrap());
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_token")));
 }
 
 #[test]
 fn urls_echo_the_scheme_and_host_the_client_used() {
     let s = server();
-    let (st, body) = j(s.https().post(format!("{}/services/oauth2/token", s.tls_base())).form(&as_refs(&password_form(&s))).send().unwrap());
+    let (st, body) = j(s
+        .https()
+        .post(format!("{}/services/oauth2/token", s.tls_base()))
+        .form(&as_refs(&password_form(&s)))
+        .send()
+        .unwrap());
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["instance_url"], s.tls_base());
-    let localhost = format!("http://localhost:{}", s.ready.http.rsplit(':').next().unwrap());
-    let (_, body) = j(s.http().post(format!("{localhost}/services/oauth2/token")).form(&as_refs(&password_form(&s))).send().unwrap());
+    let localhost = format!(
+        "http://localhost:{}",
+        s.ready.http.rsplit(':').next().unwrap()
+    );
+    let (_, body) = j(s
+        .http()
+        .post(format!("{localhost}/services/oauth2/token"))
+        .form(&as_refs(&password_form(&s)))
+        .send()
+        .unwrap());
     assert_eq!(body["instance_url"], localhost);
 }

@@ -7,18 +7,34 @@ use crate::{Authed, create, get, j, server};
 #[test]
 fn versions_need_no_token_and_run_from_20_to_the_latest() {
     let s = server();
-    let (st, body) = j(s.http().get(format!("{}/services/data/", s.base())).send().unwrap());
+    let (st, body) = j(s
+        .http()
+        .get(format!("{}/services/data/", s.base()))
+        .send()
+        .unwrap());
     assert_eq!(st, 200);
     let list = body.as_array().unwrap();
     assert_eq!(list.len(), 40);
     assert_eq!(list[0]["version"], "20.0");
-    assert_eq!(list[39], serde_json::json!({"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}));
+    assert_eq!(
+        list[39],
+        serde_json::json!({"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"})
+    );
     let (st, res) = get(&s, "");
     assert_eq!(st, 200);
     assert_eq!(res["sobjects"], "/services/data/v59.0/sobjects");
-    assert_eq!(res["identity"], format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id));
+    assert_eq!(
+        res["identity"],
+        format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id)
+    );
     for v in ["20.0", "42.0", "59.0"] {
-        let st = s.http().get(format!("{}/services/data/v{v}/sobjects/", s.base())).bearer(&s).send().unwrap().status();
+        let st = s
+            .http()
+            .get(format!("{}/services/data/v{v}/sobjects/", s.base()))
+            .bearer(&s)
+            .send()
+            .unwrap()
+            .status();
         assert_eq!(st, 200, "v{v}");
     }
 }
@@ -29,27 +45,178 @@ fn describe_global_and_describe_carry_every_key_clients_read() {
     let (st, global) = get(&s, "/sobjects/");
     assert_eq!(st, 200);
     assert_eq!(global["maxBatchSize"], 200);
-    let entry = global["sobjects"].as_array().unwrap().iter().find(|o| o["name"] == "Account").unwrap().clone();
-    for key in ["activateable", "associateEntityType", "associateParentEntity", "createable", "custom", "customSetting", "deepCloneable", "deletable", "deprecatedAndHidden", "feedEnabled", "hasSubtypes", "idEnabled", "isInterface", "isSubtype", "keyPrefix", "label", "labelPlural", "layoutable", "mergeable", "mruEnabled", "name", "queryable", "replicateable", "retrieveable", "searchable", "triggerable", "undeletable", "updateable", "urls"] {
+    let entry = global["sobjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "Account")
+        .unwrap()
+        .clone();
+    for key in [
+        "activateable",
+        "associateEntityType",
+        "associateParentEntity",
+        "createable",
+        "custom",
+        "customSetting",
+        "deepCloneable",
+        "deletable",
+        "deprecatedAndHidden",
+        "feedEnabled",
+        "hasSubtypes",
+        "idEnabled",
+        "isInterface",
+        "isSubtype",
+        "keyPrefix",
+        "label",
+        "labelPlural",
+        "layoutable",
+        "mergeable",
+        "mruEnabled",
+        "name",
+        "queryable",
+        "replicateable",
+        "retrieveable",
+        "searchable",
+        "triggerable",
+        "undeletable",
+        "updateable",
+        "urls",
+    ] {
         assert!(entry.get(key).is_some(), "describeGlobal entry lacks {key}");
     }
-    assert_eq!(entry["urls"]["rowTemplate"], "/services/data/v59.0/sobjects/Account/{ID}");
-    let names: Vec<&str> = global["sobjects"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    for o in ["Account", "Contact", "Lead", "Opportunity", "Case", "User", "Task", "Invoice__c"] {
+    assert_eq!(
+        entry["urls"]["rowTemplate"],
+        "/services/data/v59.0/sobjects/Account/{ID}"
+    );
+    let names: Vec<&str> = global["sobjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for o in [
+        "Account",
+        "Contact",
+        "Lead",
+        "Opportunity",
+        "Case",
+        "User",
+        "Task",
+        "Invoice__c",
+    ] {
         assert!(names.contains(&o), "{o}");
     }
     let (st, d) = get(&s, "/sobjects/Account/describe/");
     assert_eq!(st, 200);
     let fields = d["fields"].as_array().unwrap();
-    let field = |n: &str| fields.iter().find(|f| f["name"] == n).unwrap_or_else(|| panic!("no field {n}")).clone();
-    let keys = ["aggregatable", "autoNumber", "byteLength", "calculated", "calculatedFormula", "cascadeDelete", "caseSensitive", "compoundFieldName", "controllerName", "createable", "custom", "defaultValue", "defaultValueFormula", "defaultedOnCreate", "dependentPicklist", "deprecatedAndHidden", "digits", "displayLocationInDecimal", "encrypted", "externalId", "extraTypeInfo", "filterable", "filteredLookupInfo", "groupable", "highScaleNumber", "htmlFormatted", "idLookup", "inlineHelpText", "label", "length", "mask", "maskType", "name", "nameField", "namePointing", "nillable", "permissionable", "picklistValues", "precision", "queryByDistance", "referenceTargetField", "referenceTo", "relationshipName", "relationshipOrder", "restrictedDelete", "restrictedPicklist", "scale", "soapType", "sortable", "type", "unique", "updateable", "writeRequiresMasterRead"];
+    let field = |n: &str| {
+        fields
+            .iter()
+            .find(|f| f["name"] == n)
+            .unwrap_or_else(|| panic!("no field {n}"))
+            .clone()
+    };
+    let keys = [
+        "aggregatable",
+        "autoNumber",
+        "byteLength",
+        "calculated",
+        "calculatedFormula",
+        "cascadeDelete",
+        "caseSensitive",
+        "compoundFieldName",
+        "controllerName",
+        "createable",
+        "custom",
+        "defaultValue",
+        "defaultValueFormula",
+        "defaultedOnCreate",
+        "dependentPicklist",
+        "deprecatedAndHidden",
+        "digits",
+        "displayLocationInDecimal",
+        "encrypted",
+        "externalId",
+        "extraTypeInfo",
+        "filterable",
+        "filteredLookupInfo",
+        "groupable",
+        "highScaleNumber",
+        "htmlFormatted",
+        "idLookup",
+        "inlineHelpText",
+        "label",
+        "length",
+        "mask",
+        "maskType",
+        "name",
+        "nameField",
+        "namePointing",
+        "nillable",
+        "permissionable",
+        "picklistValues",
+        "precision",
+        "queryByDistance",
+        "referenceTargetField",
+        "referenceTo",
+        "relationshipName",
+        "relationshipOrder",
+        "restrictedDelete",
+        "restrictedPicklist",
+        "scale",
+        "soapType",
+        "sortable",
+        "type",
+        "unique",
+        "updateable",
+        "writeRequiresMasterRead",
+    ];
     for f in fields {
         for k in keys {
             assert!(f.get(k).is_some(), "{} lacks {k}", f["name"]);
         }
     }
     // Every field of the §4.10 / pubsub §5.5 change-event example exists.
-    for n in ["Name", "Type", "ParentId", "BillingAddress", "ShippingAddress", "Phone", "Fax", "AccountNumber", "Website", "Sic", "Industry", "AnnualRevenue", "NumberOfEmployees", "Ownership", "TickerSymbol", "Description", "Rating", "Site", "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "Jigsaw", "JigsawCompanyId", "CleanStatus", "AccountSource", "DunsNumber", "Tradestyle", "NaicsCode", "NaicsDesc", "YearStarted", "SicDesc", "DandbCompanyId", "SystemModstamp", "IsDeleted", "External_Id__c"] {
+    for n in [
+        "Name",
+        "Type",
+        "ParentId",
+        "BillingAddress",
+        "ShippingAddress",
+        "Phone",
+        "Fax",
+        "AccountNumber",
+        "Website",
+        "Sic",
+        "Industry",
+        "AnnualRevenue",
+        "NumberOfEmployees",
+        "Ownership",
+        "TickerSymbol",
+        "Description",
+        "Rating",
+        "Site",
+        "OwnerId",
+        "CreatedDate",
+        "CreatedById",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "Jigsaw",
+        "JigsawCompanyId",
+        "CleanStatus",
+        "AccountSource",
+        "DunsNumber",
+        "Tradestyle",
+        "NaicsCode",
+        "NaicsDesc",
+        "YearStarted",
+        "SicDesc",
+        "DandbCompanyId",
+        "SystemModstamp",
+        "IsDeleted",
+        "External_Id__c",
+    ] {
         field(n);
     }
     assert_eq!(field("BillingAddress")["type"], "address");
@@ -61,13 +228,33 @@ fn describe_global_and_describe_carry_every_key_clients_read() {
     assert_eq!(field("Tier__c")["restrictedPicklist"], true);
     assert_eq!(field("Tier__c")["picklistValues"][0]["value"], "Gold");
     let kids = d["childRelationships"].as_array().unwrap();
-    assert!(kids.iter().any(|r| r["childSObject"] == "Contact" && r["relationshipName"] == "Contacts" && r["field"] == "AccountId"));
-    assert!(kids.iter().any(|r| r["childSObject"] == "Invoice__c" && r["cascadeDelete"] == true));
+    assert!(kids.iter().any(|r| r["childSObject"] == "Contact"
+        && r["relationshipName"] == "Contacts"
+        && r["field"] == "AccountId"));
+    assert!(
+        kids.iter()
+            .any(|r| r["childSObject"] == "Invoice__c" && r["cascadeDelete"] == true)
+    );
     assert_eq!(d["recordTypeInfos"][0]["master"], true);
     let (_, contact) = get(&s, "/sobjects/Contact/describe");
-    let name = contact["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Name").unwrap().clone();
-    assert_eq!((name["extraTypeInfo"].as_str(), name["createable"].as_bool()), (Some("personname"), Some(false)));
-    let first = contact["fields"].as_array().unwrap().iter().find(|f| f["name"] == "FirstName").unwrap().clone();
+    let name = contact["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Name")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (name["extraTypeInfo"].as_str(), name["createable"].as_bool()),
+        (Some("personname"), Some(false))
+    );
+    let first = contact["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "FirstName")
+        .unwrap()
+        .clone();
     assert_eq!(first["compoundFieldName"], "Name");
     let (st, _) = get(&s, "/sobjects/Nope/describe");
     assert_eq!(st, 404);
@@ -87,15 +274,45 @@ fn basic_info_lists_recent_records() {
 #[test]
 fn limits_report_and_count_api_usage() {
     let s = server();
-    let r = s.http().get(format!("{}/limits/", s.data())).bearer(&s).send().unwrap();
-    let info = r.headers()["sforce-limit-info"].to_str().unwrap().to_owned();
+    let r = s
+        .http()
+        .get(format!("{}/limits/", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap();
+    let info = r.headers()["sforce-limit-info"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let (st, body) = j(r);
     assert_eq!(st, 200);
-    assert!(info.starts_with("api-usage=") && info.ends_with("/15000"), "{info}");
-    let used: u64 = info["api-usage=".len()..].split('/').next().unwrap().parse().unwrap();
+    assert!(
+        info.starts_with("api-usage=") && info.ends_with("/15000"),
+        "{info}"
+    );
+    let used: u64 = info["api-usage=".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(body["DailyApiRequests"]["Remaining"], 15000 - used);
-    for key in ["DailyApiRequests", "DailyBulkApiBatches", "DataStorageMB", "FileStorageMB", "HourlyPublishedPlatformEvents", "DailyDeliveredPlatformEvents", "DurableStreamingApiConcurrentClients", "StreamingApiConcurrentClients", "DailyDurableStreamingApiEvents", "MonthlyPlatformEventsUsageEntitlement"] {
-        assert!(body[key]["Max"].is_u64() && body[key]["Remaining"].is_u64(), "{key}");
+    for key in [
+        "DailyApiRequests",
+        "DailyBulkApiBatches",
+        "DataStorageMB",
+        "FileStorageMB",
+        "HourlyPublishedPlatformEvents",
+        "DailyDeliveredPlatformEvents",
+        "DurableStreamingApiConcurrentClients",
+        "StreamingApiConcurrentClients",
+        "DailyDurableStreamingApiEvents",
+        "MonthlyPlatformEventsUsageEntitlement",
+    ] {
+        assert!(
+            body[key]["Max"].is_u64() && body[key]["Remaining"].is_u64(),
+            "{key}"
+        );
     }
     assert_eq!(body.get("Nope"), None::<&Value>);
 }

@@ -46,7 +46,14 @@ fields = [
 "#;
 
 pub(crate) fn server() -> Server {
-    Server::start_with(&bin(), Options { in_memory: true, config: Some(CONFIG.into()), ..Default::default() })
+    Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            config: Some(CONFIG.into()),
+            ..Default::default()
+        },
+    )
 }
 
 pub(crate) trait Authed {
@@ -75,30 +82,57 @@ pub(crate) fn code(body: &Value) -> &str {
 }
 
 pub(crate) fn create(s: &Server, object: &str, fields: Value) -> String {
-    let (st, body) = j(s.http().post(format!("{}/sobjects/{object}", s.data())).bearer(s).json(&fields).send().unwrap());
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/sobjects/{object}", s.data()))
+        .bearer(s)
+        .json(&fields)
+        .send()
+        .unwrap());
     assert_eq!(st, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
 
 pub(crate) fn get(s: &Server, path: &str) -> (u16, Value) {
-    j(s.http().get(format!("{}{path}", s.data())).bearer(s).send().unwrap())
+    j(s.http()
+        .get(format!("{}{path}", s.data()))
+        .bearer(s)
+        .send()
+        .unwrap())
 }
 
 /// Ids of live records of `object` changed in the last day (the `updated` resource).
 pub(crate) fn live_ids(s: &Server, object: &str) -> Vec<String> {
     let now = chrono_now();
-    let (st, body) = get(s, &format!("/sobjects/{object}/updated?start=2000-01-01T00:00:00Z&end={now}"));
+    let (st, body) = get(
+        s,
+        &format!("/sobjects/{object}/updated?start=2000-01-01T00:00:00Z&end={now}"),
+    );
     assert_eq!(st, 200, "{body}");
-    body["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    body["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn chrono_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
     // Good enough for a query window: an hour ahead, in UTC, formatted by hand.
     let days = secs / 86400;
     let (y, m, d) = civil_from_days(days as i64);
     let rem = secs % 86400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -114,4 +148,3 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
-
