@@ -14,7 +14,8 @@ pub mod custom;
 mod derive;
 pub mod error;
 pub mod id;
-pub mod meta;
+/// Object metadata (the `forcebus-meta` crate).
+pub use forcebus_meta as meta;
 pub mod org;
 pub mod record;
 pub mod standard;

@@ -92,6 +92,9 @@ impl Record {
                         out.insert(def.name.clone(), self.rest_value(object, &def.name));
                     }
                 }
+                // Salesforce appends the Id to field-limited reads.
+                out.entry("Id")
+                    .or_insert_with(|| Value::String(self.id.to18()));
             }
         }
         Value::Object(out)

@@ -152,6 +152,18 @@ pub(crate) struct Overrides {
     pub(crate) tls_key: Option<PathBuf>,
 }
 
+/// The top-level keys of the configuration, as environment variables may name them.
+fn top_level_keys() -> Vec<String> {
+    match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => t
+            .keys()
+            .cloned()
+            .chain(["tls_cert", "tls_key", "objects"].map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 impl Config {
     /// Merges defaults, the TOML file, `FORCEBUS_*` variables and flags, then validates.
     pub(crate) fn load(
@@ -165,12 +177,28 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
+        // Only variables naming a configuration key are ours; others that share the prefix
+        // (FORCEBUS_BIN in a test harness, say) are left alone with a warning.
+        let known = top_level_keys();
+        for (key, _) in std::env::vars() {
+            if let Some(rest) = key.strip_prefix("FORCEBUS_") {
+                let top = rest.split("__").next().unwrap_or("").to_ascii_lowercase();
+                if !known.contains(&top) {
+                    eprintln!("forcebus: ignoring {key}: not a configuration key");
+                }
+            }
+        }
+        let env = Env::prefixed("FORCEBUS_").split("__").filter(move |k| {
+            let top = k
+                .as_str()
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            known.contains(&top)
+        });
         let config: Config = fig
-            .merge(
-                Env::prefixed("FORCEBUS_")
-                    .split("__")
-                    .ignore(&["log", "bin"]),
-            )
+            .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("invalid configuration")?;

@@ -128,6 +128,7 @@ fn config_command_merges_file_environment_and_flags() {
         .arg(&file)
         .args(["--listen", "127.0.0.1:9200"])
         .env("FORCEBUS_API_VERSION", "57")
+        .env("FORCEBUS_NOT_A_KEY", "harness variables are ignored")
         .output()
         .unwrap();
     assert!(
@@ -135,6 +136,7 @@ fn config_command_merges_file_environment_and_flags() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ignoring FORCEBUS_NOT_A_KEY"));
     let text = String::from_utf8(out.stdout).unwrap();
     let parsed: toml::Value = toml::from_str(&text).unwrap();
     assert_eq!(parsed["org_name"].as_str(), Some("From File"));

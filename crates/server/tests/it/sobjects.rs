@@ -43,8 +43,17 @@ fn create_retrieve_update_delete() {
         &format!("/sobjects/account/{}?fields=Name,Phone", &id[..15]),
     );
     assert_eq!(st, 200);
-    assert_eq!(rec.as_object().unwrap().len(), 3);
-    assert_eq!(rec["Id"], Value::Null, "only the asked fields");
+    let keys: Vec<&str> = rec
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["attributes", "Name", "Phone", "Id"],
+        "the asked fields, then the Id"
+    );
     let r = s
         .http()
         .patch(format!("{}/sobjects/Account/{}", s.data(), &id[..15]))

@@ -1,7 +1,9 @@
-//! Object metadata: objects, fields and their types, as `describe` reports them.
+//! Object metadata: objects, fields and their types, as `describe` reports them. Pure data,
+//! shared by the org (validation), the SOQL binder and the event schemas.
 //!
-//! A [`Schema`] is built once at start-up from the standard catalogue ([`crate::standard`])
+//! A [`Schema`] is built once at start-up from the standard catalogue
 //! plus the custom objects and fields of the config file, and is read-only afterwards.
+//! The catalogue itself lives in the `org` crate.
 
 use std::collections::HashMap;
 
