@@ -53,6 +53,10 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
             rest.trim()
         }
         Some(_) => return None,
+        // A scheme with nothing after it is no token.
+        None if raw.eq_ignore_ascii_case("bearer") || raw.eq_ignore_ascii_case("oauth") => {
+            return None;
+        }
         None => raw,
     };
     (!token.is_empty()).then_some(token)
