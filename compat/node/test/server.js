@@ -23,11 +23,12 @@ const API_VERSION = '59.0';
 /**
  * Spawn the server and wait for its ready line.
  * @param {string} name used for the server log file name
+ * @param {{prefix?: string}} [opts] log/data-dir prefix naming the suite (default `jsforce`)
  */
-async function startServer(name) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `forcebus-jsforce-${name}-`));
+async function startServer(name, { prefix = 'jsforce' } = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `forcebus-${prefix}-${name}-`));
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const logPath = path.join(LOG_DIR, `jsforce-${name}.log`);
+  const logPath = path.join(LOG_DIR, `${prefix}-${name}.log`);
   const log = fs.createWriteStream(logPath);
   const args = [
     'serve', '--in-memory',

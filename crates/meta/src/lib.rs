@@ -7,6 +7,10 @@
 
 use std::collections::HashMap;
 
+pub mod id;
+
+pub use id::RecordId;
+
 use serde::{Deserialize, Serialize};
 
 /// A field's type, by its describe name.

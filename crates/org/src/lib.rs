@@ -7,16 +7,19 @@
 //! - [`record`]: records and their REST shape.
 //! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
 //!   validation; [`org`]: the org, its committed state and the single writer.
+//! - `query`: SOQL over the committed state, and the equality indexes it uses.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time.
 
 pub mod clock;
 pub mod custom;
 mod derive;
 pub mod error;
-pub mod id;
 /// Object metadata (the `forcebus-meta` crate).
 pub use forcebus_meta as meta;
+/// Record ids (from the `forcebus-meta` crate).
+pub use forcebus_meta::id;
 pub mod org;
+mod query;
 pub mod record;
 pub mod standard;
 pub mod txn;

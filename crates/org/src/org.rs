@@ -13,7 +13,7 @@ use forcebus_store::{Batch, Store, StoreError, StoredRecord, Write};
 use crate::clock::Clock;
 use crate::error::{OrgError, StatusCode};
 use crate::id::{INSTANCE, RecordId};
-use crate::meta::Schema;
+use crate::meta::{ObjectDef, Schema};
 use crate::record::{Body, Record};
 use crate::txn::{Op, Outcome, Txn};
 
@@ -91,6 +91,8 @@ pub struct TxnResult {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) records: HashMap<RecordId, Record>,
+    /// Equality indexes on reference and external-id fields.
+    pub(crate) indexes: crate::query::Indexes,
     /// Ids per canonical object name, in id (creation) order.
     pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
     pub(crate) next_id: u64,
@@ -98,19 +100,22 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn insert(&mut self, r: Record) {
+    fn insert(&mut self, schema: &Schema, r: Record) {
+        self.remove(schema, &r.id);
         self.by_object
             .entry(r.object.clone())
             .or_default()
             .insert(r.id);
+        self.indexes.add(schema, &r);
         self.records.insert(r.id, r);
     }
 
-    fn remove(&mut self, id: &RecordId) {
-        if let Some(r) = self.records.remove(id)
-            && let Some(ids) = self.by_object.get_mut(&r.object)
-        {
-            ids.remove(id);
+    fn remove(&mut self, schema: &Schema, id: &RecordId) {
+        if let Some(r) = self.records.remove(id) {
+            self.indexes.remove(schema, &r);
+            if let Some(ids) = self.by_object.get_mut(&r.object) {
+                ids.remove(id);
+            }
         }
     }
 }
@@ -142,7 +147,7 @@ impl Org {
         let mut state = State::default();
         for row in store.load_records()? {
             if let Some(r) = decode(&row) {
-                state.insert(r);
+                state.insert(&schema, r);
             }
         }
         let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
@@ -260,6 +265,35 @@ impl Org {
         Ok(txn.matching(def, f, value))
     }
 
+    /// Parses and runs a SOQL query. `all_rows` includes the Recycle Bin (`queryAll`);
+    /// `visible` limits the objects that may be queried (the tooling API sees fewer).
+    pub fn query(
+        &self,
+        text: &str,
+        version: &str,
+        all_rows: bool,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+    ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, &self.schema, visible)?;
+        let ctx = forcebus_soql::Context {
+            now: self.clock.now(),
+            version: version.to_owned(),
+            all_rows,
+        };
+        let state = self.read();
+        Ok(crate::query::run(&state, &self.schema, &plan, &ctx))
+    }
+
+    /// The `columns=true` description of a query.
+    pub fn query_columns(
+        &self,
+        text: &str,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+    ) -> Result<serde_json::Value, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, &self.schema, visible)?;
+        Ok(forcebus_soql::columns::metadata(&plan))
+    }
+
     /// The user with this username (case-insensitive), if any.
     pub fn user_by_username(&self, username: &str) -> Option<Record> {
         self.scan("User", |r| {
@@ -337,8 +371,8 @@ impl Org {
         let mut overlay = overlay;
         for id in &order {
             match overlay.remove(id).flatten() {
-                Some(r) => state.insert(r),
-                None => state.remove(id),
+                Some(r) => state.insert(&self.schema, r),
+                None => state.remove(&self.schema, id),
             }
         }
         let committed = Committed {

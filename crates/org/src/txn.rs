@@ -456,10 +456,50 @@ impl<'a> Txn<'a> {
     /// Live records of `def` whose `field` equals `value` (text compared case-insensitively).
     pub(crate) fn matching(&self, def: &ObjectDef, field: &FieldDef, value: &str) -> Vec<RecordId> {
         let key = Value::String(value.to_owned());
-        self.scan(&def.name)
-            .filter(|r| !r.is_deleted && same_value(field, r.get(&field.name), &key))
+        self.equal(def, field, &key, None)
+            .into_iter()
             .map(|r| r.id)
             .collect()
+    }
+
+    /// Live records of `def` other than `except` whose `field` equals `v`: through the
+    /// committed index when the field has one, plus what this transaction touched.
+    fn equal(
+        &self,
+        def: &ObjectDef,
+        field: &FieldDef,
+        v: &Value,
+        except: Option<RecordId>,
+    ) -> Vec<&Record> {
+        let schema = self.org.schema();
+        let indexed = field.ftype.is_text() && crate::query::indexed(field);
+        let hits: Vec<&Record> = match crate::query::key_of(field, v).filter(|_| indexed) {
+            Some(k) => {
+                let committed = self
+                    .state
+                    .indexes
+                    .get(schema, &def.name, &field.name, &k)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|id| !self.overlay.contains_key(id))
+                    .filter_map(|id| self.state.records.get(&id));
+                let touched = self
+                    .order
+                    .iter()
+                    .filter_map(|id| self.overlay.get(id)?.as_ref())
+                    .filter(|r| r.object == def.name);
+                committed.chain(touched).collect()
+            }
+            None => self.scan(&def.name).collect(),
+        };
+        let mut out: Vec<&Record> = hits
+            .into_iter()
+            .filter(|r| {
+                Some(r.id) != except && !r.is_deleted && same_value(field, r.get(&field.name), v)
+            })
+            .collect();
+        out.sort_by_key(|r| r.id);
+        out
     }
 
     fn check_unique(&self, def: &ObjectDef, rec: &Record) -> Result<(), OrgError> {
@@ -468,10 +508,7 @@ impl<'a> Txn<'a> {
             if v.is_null() {
                 continue;
             }
-            if let Some(other) = self
-                .scan(&def.name)
-                .find(|o| o.id != rec.id && !o.is_deleted && same_value(f, o.get(&f.name), v))
-            {
+            if let Some(other) = self.equal(def, f, v, Some(rec.id)).first() {
                 return Err(OrgError::field(
                     StatusCode::DuplicateValue,
                     format!(

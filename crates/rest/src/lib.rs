@@ -9,6 +9,7 @@
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
+//! - [`query`]: SOQL over REST, cursors and locators.
 //! - [`collections`]: sObject collections (`/composite/sobjects`).
 //! - [`body`]: request-body checks shared by the write endpoints.
 //! - [`limits`]: daily API request counting and `Sforce-Limit-Info`.
@@ -35,6 +36,7 @@ pub mod describe;
 pub mod error;
 pub mod limits;
 pub mod oauth;
+pub mod query;
 pub mod resources;
 pub mod soap;
 pub mod sobjects;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub config: RestConfig,
     /// API request counting.
     pub usage: limits::Usage,
+    /// Open query cursors.
+    pub cursors: query::Cursors,
 }
 
 /// Shared state handle.
@@ -88,6 +92,15 @@ pub fn router(state: State) -> Router {
         .route("/services/data/{v}", get(resources::resources))
         .route("/services/data/{v}/limits", get(resources::limits))
         .route("/services/data/{v}/sobjects", get(describe::global))
+        .route("/services/data/{v}/query", get(query::query))
+        .route("/services/data/{v}/queryAll", get(query::query_all))
+        .route("/services/data/{v}/query/{locator}", get(query::more))
+        .route("/services/data/{v}/queryAll/{locator}", get(query::more))
+        .route("/services/data/{v}/tooling/query", get(query::tooling))
+        .route(
+            "/services/data/{v}/tooling/query/{locator}",
+            get(query::more),
+        )
         .route(
             "/services/data/{v}/sobjects/{o}",
             get(describe::basic).post(sobjects::create),

@@ -142,6 +142,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             enforce_api_limit: config.enforce_api_limit,
         },
         usage: Default::default(),
+        cursors: Default::default(),
     });
     let router = forcebus_rest::router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)

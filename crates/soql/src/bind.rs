@@ -1,0 +1,796 @@
+//! The binder: resolves a parsed query against object metadata into a [`Plan`]: objects,
+//! fields and relationship paths found (case-insensitively) and canonicalised, literals
+//! type-checked against their fields, aggregate rules enforced.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
+
+use crate::ast::*;
+use crate::error::{ErrorKind, SoqlError};
+use crate::lexer::{ESCAPED_PERCENT, ESCAPED_UNDERSCORE};
+
+/// Most parent hops in one path (`Contact.Account.Owner.Manager.Name` is four).
+pub const MAX_HOPS: usize = 5;
+/// Largest OFFSET.
+pub const MAX_OFFSET: u64 = 2000;
+
+/// One step from a record to its parent.
+#[derive(Debug, Clone)]
+pub struct Hop<'s> {
+    /// The reference field on the child (`AccountId`).
+    pub field: &'s FieldDef,
+    /// The parent object.
+    pub target: &'s ObjectDef,
+}
+
+/// A resolved field path.
+#[derive(Debug, Clone)]
+pub struct FieldRef<'s> {
+    /// Parent steps, outermost first.
+    pub hops: Vec<Hop<'s>>,
+    /// The object that owns `field`.
+    pub object: &'s ObjectDef,
+    /// The field.
+    pub field: &'s FieldDef,
+}
+
+impl FieldRef<'_> {
+    /// Canonical dotted name: `Account.Owner.Name`.
+    pub fn display(&self) -> String {
+        let mut parts: Vec<&str> = self
+            .hops
+            .iter()
+            .map(|h| {
+                h.field
+                    .relationship_name
+                    .as_deref()
+                    .unwrap_or(&h.field.name)
+            })
+            .collect();
+        parts.push(&self.field.name);
+        parts.join(".")
+    }
+
+    fn same(&self, other: &FieldRef<'_>) -> bool {
+        self.display() == other.display()
+    }
+}
+
+/// A literal, typed for its comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// null
+    Null,
+    /// true / false
+    Bool(bool),
+    /// A number.
+    Num(f64),
+    /// Text (escaped wildcards still marked; see [`crate::lexer::ESCAPED_PERCENT`]).
+    Str(String),
+    /// A record id.
+    Id(RecordId),
+    /// A date.
+    Date(NaiveDate),
+    /// An instant.
+    DateTime(DateTime<Utc>),
+    /// A relative date range, resolved at evaluation time.
+    Range(String, Option<i64>),
+}
+
+/// The left side of a bound comparison.
+#[derive(Debug, Clone)]
+pub enum Operand<'s> {
+    /// A field.
+    Field(FieldRef<'s>),
+    /// A date function of a field.
+    DateFn(DateFunc, FieldRef<'s>),
+    /// An aggregate (HAVING and aggregate ORDER BY).
+    Agg(AggFunc, FieldRef<'s>),
+}
+
+/// A bound condition.
+#[derive(Debug, Clone)]
+pub enum Cond<'s> {
+    /// All.
+    And(Vec<Cond<'s>>),
+    /// Any.
+    Or(Vec<Cond<'s>>),
+    /// Not.
+    Not(Box<Cond<'s>>),
+    /// Comparison.
+    Cmp(Operand<'s>, CmpOp, Value),
+    /// `IN` (false) / `NOT IN` (true) a literal list.
+    In(Operand<'s>, bool, Vec<Value>),
+    /// `IN` / `NOT IN` a semi-join.
+    InQuery(Operand<'s>, bool, Box<Plan<'s>>),
+    /// `LIKE`.
+    Like(Operand<'s>, String),
+    /// `INCLUDES` (false) / `EXCLUDES` (true): each entry is a set of values that must all be present.
+    Includes(Operand<'s>, bool, Vec<Vec<String>>),
+}
+
+/// A bound SELECT item.
+#[derive(Debug, Clone)]
+pub enum Column<'s> {
+    /// A field or parent path.
+    Field(FieldRef<'s>),
+    /// A child relationship subquery.
+    Child {
+        /// Canonical relationship name (`Contacts`).
+        name: String,
+        /// The child's reference field pointing at the parent.
+        via: &'s FieldDef,
+        /// The subquery, over the child object.
+        plan: Box<Plan<'s>>,
+    },
+    /// An aggregate with its output name (alias or `exprN`).
+    Agg {
+        /// The function.
+        func: AggFunc,
+        /// Its argument.
+        arg: FieldRef<'s>,
+        /// Output key.
+        name: String,
+        /// As written, for column metadata (`COUNT(Id)`).
+        label: String,
+    },
+    /// `COUNT()`.
+    CountAll,
+}
+
+/// An ORDER BY key.
+#[derive(Debug, Clone)]
+pub struct Order<'s> {
+    /// The key.
+    pub key: Operand<'s>,
+    /// Descending.
+    pub desc: bool,
+    /// Nulls first (the default) or last.
+    pub nulls_first: bool,
+}
+
+/// A query ready to run.
+#[derive(Debug, Clone)]
+pub struct Plan<'s> {
+    /// FROM.
+    pub object: &'s ObjectDef,
+    /// SELECT.
+    pub columns: Vec<Column<'s>>,
+    /// WHERE.
+    pub filter: Option<Cond<'s>>,
+    /// GROUP BY.
+    pub group_by: Vec<FieldRef<'s>>,
+    /// HAVING.
+    pub having: Option<Cond<'s>>,
+    /// ORDER BY.
+    pub order: Vec<Order<'s>>,
+    /// LIMIT.
+    pub limit: Option<u64>,
+    /// OFFSET.
+    pub offset: Option<u64>,
+    /// Whether rows are aggregate results.
+    pub aggregate: bool,
+}
+
+impl Plan<'_> {
+    /// `SELECT COUNT() ...`: only the count is returned.
+    pub fn count_only(&self) -> bool {
+        matches!(self.columns.as_slice(), [Column::CountAll])
+    }
+}
+
+fn invalid_field(msg: String, at: usize) -> SoqlError {
+    SoqlError::new(ErrorKind::InvalidField, msg, Some(at))
+}
+
+fn no_such_column(name: &str, object: &str, at: usize) -> SoqlError {
+    invalid_field(
+        format!(
+            "No such column '{name}' on entity '{object}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names."
+        ),
+        at,
+    )
+}
+
+/// Binds `q` against `schema`. `visible` says which objects may be queried at all (the
+/// tooling endpoint shows fewer).
+pub fn bind<'s>(
+    q: &Query,
+    schema: &'s Schema,
+    visible: &dyn Fn(&ObjectDef) -> bool,
+) -> Result<Plan<'s>, SoqlError> {
+    let object = schema.object(&q.from.name).filter(|o| visible(o)).ok_or_else(|| {
+        SoqlError::new(
+            ErrorKind::InvalidType,
+            format!(
+                "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+                q.from.name
+            ),
+            Some(q.from.pos.0),
+        )
+    })?;
+    Binder { schema, visible }.plan(q, object)
+}
+
+struct Binder<'s, 'v> {
+    schema: &'s Schema,
+    visible: &'v dyn Fn(&ObjectDef) -> bool,
+}
+
+impl<'s> Binder<'s, '_> {
+    fn plan(&self, q: &Query, object: &'s ObjectDef) -> Result<Plan<'s>, SoqlError> {
+        let alias = q.alias.as_ref().map(|a| a.name.as_str());
+        let mut columns = Vec::new();
+        let mut unaliased = 0;
+        for item in &q.select {
+            columns.push(match item {
+                SelectItem::Field(p) => Column::Field(self.path(object, alias, p)?),
+                SelectItem::CountAll(pos) => {
+                    if q.select.len() > 1 {
+                        return Err(SoqlError::malformed(
+                            "COUNT() must be the only element in the SELECT list",
+                            pos.0,
+                        ));
+                    }
+                    Column::CountAll
+                }
+                SelectItem::Agg {
+                    func,
+                    arg,
+                    alias: a,
+                    pos,
+                } => {
+                    let arg_ref = self.path(object, alias, arg)?;
+                    check_agg_arg(*func, &arg_ref, pos.0)?;
+                    let name = match a {
+                        Some(a) => a.name.clone(),
+                        None => {
+                            unaliased += 1;
+                            format!("expr{}", unaliased - 1)
+                        }
+                    };
+                    Column::Agg {
+                        func: *func,
+                        label: format!("{}({})", func.name(), arg_ref.display()),
+                        arg: arg_ref,
+                        name,
+                    }
+                }
+                SelectItem::Subquery(sub) => self.child(object, sub)?,
+            });
+        }
+        let filter = q
+            .filter
+            .as_ref()
+            .map(|c| self.cond(object, alias, c, false))
+            .transpose()?;
+        let group_by = q
+            .group_by
+            .iter()
+            .map(|p| self.path(object, alias, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (g, p) in group_by.iter().zip(&q.group_by) {
+            if matches!(g.field.ftype, FieldType::Address | FieldType::Location)
+                || is_long_text(g.field)
+            {
+                return Err(invalid_field(
+                    format!(
+                        "field '{}' can not be grouped in a query call",
+                        g.field.name
+                    ),
+                    p.pos(),
+                ));
+            }
+        }
+        let aggregate = !group_by.is_empty()
+            || columns
+                .iter()
+                .any(|c| matches!(c, Column::Agg { .. } | Column::CountAll));
+        let count_all = matches!(columns.as_slice(), [Column::CountAll]);
+        if aggregate && !count_all {
+            for (c, item) in columns.iter().zip(&q.select) {
+                match (c, item) {
+                    (Column::Field(f), SelectItem::Field(p))
+                        if !group_by.iter().any(|g| g.same(f)) =>
+                    {
+                        return Err(SoqlError::malformed(
+                            format!("Field must be grouped or aggregated: {}", f.field.name),
+                            p.pos(),
+                        ));
+                    }
+                    (Column::Child { .. }, _) => {
+                        return Err(SoqlError::malformed(
+                            "Subqueries are not allowed in aggregate queries",
+                            q.from.pos.0,
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            if group_by.is_empty() && q.limit.is_some() && !count_all {
+                // Salesforce: an aggregate without GROUP BY returns one row; LIMIT needs GROUP BY.
+                return Err(SoqlError::malformed(
+                    "LIMIT is not allowed with an aggregate function and no GROUP BY",
+                    q.from.pos.0,
+                ));
+            }
+        }
+        let having = match &q.having {
+            Some(c) if aggregate => Some(self.cond(object, alias, c, true)?),
+            Some(_) => return Err(SoqlError::malformed("HAVING needs GROUP BY", q.from.pos.0)),
+            None => None,
+        };
+        let order = q
+            .order_by
+            .iter()
+            .map(|o| {
+                let key = self.operand(object, alias, &o.key, aggregate)?;
+                if let Operand::Field(f) = &key {
+                    if aggregate && !group_by.iter().any(|g| g.same(f)) {
+                        return Err(SoqlError::malformed(
+                            format!(
+                                "Ordered field must be grouped or aggregated: {}",
+                                f.field.name
+                            ),
+                            o.key.pos(),
+                        ));
+                    }
+                    if is_long_text(f.field)
+                        || matches!(
+                            f.field.ftype,
+                            FieldType::Address | FieldType::Location | FieldType::Multipicklist
+                        )
+                    {
+                        return Err(invalid_field(
+                            format!("field '{}' can not be sorted in a query call", f.field.name),
+                            o.key.pos(),
+                        ));
+                    }
+                }
+                Ok(Order {
+                    key,
+                    desc: o.desc,
+                    nulls_first: o.nulls_first.unwrap_or(true),
+                })
+            })
+            .collect::<Result<Vec<_>, SoqlError>>()?;
+        if let Some(off) = q.offset {
+            if off > MAX_OFFSET {
+                return Err(SoqlError::new(
+                    ErrorKind::OutOfRange,
+                    format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
+                    Some(q.from.pos.0),
+                ));
+            }
+        }
+        Ok(Plan {
+            object,
+            columns,
+            filter,
+            group_by,
+            having,
+            order,
+            limit: q.limit,
+            offset: q.offset,
+            aggregate,
+        })
+    }
+
+    fn child(&self, parent: &'s ObjectDef, sub: &Query) -> Result<Column<'s>, SoqlError> {
+        let rels = self.schema.child_relationships(&parent.name);
+        let rel = rels
+            .iter()
+            .find(|r| r.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&sub.from.name)))
+            .ok_or_else(|| {
+                invalid_field(
+                    format!(
+                        "Didn't understand relationship '{}' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                        sub.from.name
+                    ),
+                    sub.from.pos.0,
+                )
+            })?;
+        let child = self
+            .schema
+            .object(&rel.child)
+            .expect("relationships name known objects");
+        let via = child
+            .field(&rel.field)
+            .expect("relationships name known fields");
+        if sub
+            .select
+            .iter()
+            .any(|s| matches!(s, SelectItem::Subquery(_)))
+        {
+            return Err(SoqlError::malformed(
+                "Nesting of child subqueries is not supported",
+                sub.from.pos.0,
+            ));
+        }
+        let plan = self.plan(sub, child)?;
+        if plan.aggregate {
+            return Err(SoqlError::malformed(
+                "Aggregate functions are not supported in child subqueries",
+                sub.from.pos.0,
+            ));
+        }
+        Ok(Column::Child {
+            name: rel.name.clone().unwrap_or_default(),
+            via,
+            plan: Box::new(plan),
+        })
+    }
+
+    fn path(
+        &self,
+        object: &'s ObjectDef,
+        alias: Option<&str>,
+        p: &Path,
+    ) -> Result<FieldRef<'s>, SoqlError> {
+        let mut parts: &[Ident] = &p.parts;
+        if parts.len() > 1 {
+            let first = &parts[0].name;
+            let is_rel = object.fields.iter().any(|f| {
+                f.relationship_name
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(first))
+            });
+            if alias.is_some_and(|a| a.eq_ignore_ascii_case(first))
+                || (!is_rel && object.name.eq_ignore_ascii_case(first))
+            {
+                parts = &parts[1..];
+            }
+        }
+        let (last, rels) = parts.split_last().expect("paths are never empty");
+        if rels.len() > MAX_HOPS {
+            return Err(SoqlError::malformed(
+                format!(
+                    "SOQL statements cannot query across more than {MAX_HOPS} levels of relationships"
+                ),
+                p.pos(),
+            ));
+        }
+        let mut current = object;
+        let mut hops = Vec::new();
+        for rel in rels {
+            let field = current
+                .fields
+                .iter()
+                .find(|f| f.ftype == FieldType::Reference && f.relationship_name.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&rel.name)))
+                .ok_or_else(|| {
+                    invalid_field(
+                        format!(
+                            "Didn't understand relationship '{}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                            rel.name
+                        ),
+                        rel.pos.0,
+                    )
+                })?;
+            let target = field
+                .reference_to
+                .iter()
+                .find_map(|t| self.schema.object(t).filter(|o| (self.visible)(o)))
+                .ok_or_else(|| no_such_column(&rel.name, &current.name, rel.pos.0))?;
+            hops.push(Hop { field, target });
+            current = target;
+        }
+        let field = current
+            .field(&last.name)
+            .ok_or_else(|| no_such_column(&last.name, &current.name, last.pos.0))?;
+        Ok(FieldRef {
+            hops,
+            object: current,
+            field,
+        })
+    }
+
+    fn operand(
+        &self,
+        object: &'s ObjectDef,
+        alias: Option<&str>,
+        o: &crate::ast::Operand,
+        allow_agg: bool,
+    ) -> Result<Operand<'s>, SoqlError> {
+        Ok(match o {
+            crate::ast::Operand::Path(p) => Operand::Field(self.path(object, alias, p)?),
+            crate::ast::Operand::DateFn(f, p) => {
+                let r = self.path(object, alias, p)?;
+                if !matches!(r.field.ftype, FieldType::Date | FieldType::Datetime) {
+                    return Err(SoqlError::malformed(
+                        format!(
+                            "{} can only be applied to date and datetime fields",
+                            f.name()
+                        ),
+                        p.pos(),
+                    ));
+                }
+                if *f == DateFunc::HourInDay && r.field.ftype == FieldType::Date {
+                    return Err(SoqlError::malformed(
+                        "HOUR_IN_DAY can only be applied to datetime fields",
+                        p.pos(),
+                    ));
+                }
+                Operand::DateFn(*f, r)
+            }
+            crate::ast::Operand::Agg(f, p) => {
+                if !allow_agg {
+                    return Err(SoqlError::malformed(
+                        "Aggregate functions are only allowed in HAVING and aggregate ORDER BY",
+                        p.pos(),
+                    ));
+                }
+                let r = self.path(object, alias, p)?;
+                check_agg_arg(*f, &r, p.pos())?;
+                Operand::Agg(*f, r)
+            }
+        })
+    }
+
+    fn cond(
+        &self,
+        object: &'s ObjectDef,
+        alias: Option<&str>,
+        c: &crate::ast::Cond,
+        having: bool,
+    ) -> Result<Cond<'s>, SoqlError> {
+        use crate::ast::Cond as C;
+        Ok(match c {
+            C::And(cs) => Cond::And(
+                cs.iter()
+                    .map(|c| self.cond(object, alias, c, having))
+                    .collect::<Result<_, _>>()?,
+            ),
+            C::Or(cs) => Cond::Or(
+                cs.iter()
+                    .map(|c| self.cond(object, alias, c, having))
+                    .collect::<Result<_, _>>()?,
+            ),
+            C::Not(c) => Cond::Not(Box::new(self.cond(object, alias, c, having)?)),
+            C::Cmp(o, op, lit, pos) => {
+                let operand = self.operand(object, alias, o, having)?;
+                let v = literal_for(&operand, lit, pos.0)?;
+                if matches!(v, Value::Null) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    return Err(SoqlError::new(
+                        ErrorKind::InvalidFilter,
+                        "null may only be compared with = or !=",
+                        Some(pos.0),
+                    ));
+                }
+                if let Operand::Field(f) = &operand {
+                    if f.field.ftype == FieldType::Boolean && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                        return Err(SoqlError::new(
+                            ErrorKind::InvalidFilter,
+                            format!("invalid operator on boolean field: {}", f.field.name),
+                            Some(pos.0),
+                        ));
+                    }
+                }
+                Cond::Cmp(operand, *op, v)
+            }
+            C::In(o, neg, list) => {
+                let operand = self.operand(object, alias, o, having)?;
+                match list {
+                    InList::Values(vs) => {
+                        let values = vs
+                            .iter()
+                            .map(|l| literal_for(&operand, l, o.pos()))
+                            .collect::<Result<_, _>>()?;
+                        Cond::In(operand, *neg, values)
+                    }
+                    InList::Subquery(q) => {
+                        let Operand::Field(outer) = &operand else {
+                            return Err(SoqlError::malformed(
+                                "semi-joins need a field on the left",
+                                o.pos(),
+                            ));
+                        };
+                        if !matches!(outer.field.ftype, FieldType::Id | FieldType::Reference) {
+                            return Err(SoqlError::malformed(
+                                "semi-joins need an Id or reference field on the left",
+                                o.pos(),
+                            ));
+                        }
+                        let inner_object = self
+                            .schema
+                            .object(&q.from.name)
+                            .filter(|o| (self.visible)(o))
+                            .ok_or_else(|| {
+                                SoqlError::new(
+                                    ErrorKind::InvalidType,
+                                    format!("sObject type '{}' is not supported.", q.from.name),
+                                    Some(q.from.pos.0),
+                                )
+                            })?;
+                        let plan = self.plan(q, inner_object)?;
+                        match plan.columns.as_slice() {
+                            [Column::Field(f)]
+                                if matches!(
+                                    f.field.ftype,
+                                    FieldType::Id | FieldType::Reference
+                                ) && plan.filter.as_ref().is_none_or(|f| !has_semi_join(f)) => {}
+                            _ => {
+                                return Err(SoqlError::malformed(
+                                    "The inner select field of a semi-join must be a single Id or reference field",
+                                    q.from.pos.0,
+                                ));
+                            }
+                        }
+                        Cond::InQuery(operand, *neg, Box::new(plan))
+                    }
+                }
+            }
+            C::Like(o, pattern) => {
+                let operand = self.operand(object, alias, o, having)?;
+                match &operand {
+                    Operand::Field(f) if f.field.ftype.is_text() && !is_long_text(f.field) => {}
+                    _ => {
+                        return Err(SoqlError::new(
+                            ErrorKind::InvalidFilter,
+                            "LIKE can only be used on text fields",
+                            Some(o.pos()),
+                        ));
+                    }
+                }
+                Cond::Like(operand, pattern.clone())
+            }
+            C::Includes(o, excl, vs) => {
+                let operand = self.operand(object, alias, o, having)?;
+                match &operand {
+                    Operand::Field(f) if f.field.ftype == FieldType::Multipicklist => {}
+                    _ => {
+                        return Err(SoqlError::new(
+                            ErrorKind::InvalidFilter,
+                            "INCLUDES and EXCLUDES can only be used on multi-select picklists",
+                            Some(o.pos()),
+                        ));
+                    }
+                }
+                let sets = vs
+                    .iter()
+                    .map(|v| {
+                        v.split(';')
+                            .map(|p| p.trim().to_lowercase())
+                            .filter(|p| !p.is_empty())
+                            .collect()
+                    })
+                    .collect();
+                Cond::Includes(operand, *excl, sets)
+            }
+        })
+    }
+}
+
+fn has_semi_join(c: &Cond<'_>) -> bool {
+    match c {
+        Cond::InQuery(..) => true,
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().any(has_semi_join),
+        Cond::Not(c) => has_semi_join(c),
+        _ => false,
+    }
+}
+
+/// Long text areas cannot be filtered, grouped or sorted.
+fn is_long_text(f: &FieldDef) -> bool {
+    f.ftype == FieldType::Textarea && f.length > 255
+}
+
+fn check_agg_arg(func: AggFunc, arg: &FieldRef<'_>, at: usize) -> Result<(), SoqlError> {
+    let numeric = matches!(
+        arg.field.ftype,
+        FieldType::Int
+            | FieldType::Long
+            | FieldType::Double
+            | FieldType::Currency
+            | FieldType::Percent
+    );
+    let ok = match func {
+        AggFunc::Sum | AggFunc::Avg => numeric,
+        AggFunc::Min | AggFunc::Max => {
+            !matches!(
+                arg.field.ftype,
+                FieldType::Boolean
+                    | FieldType::Address
+                    | FieldType::Location
+                    | FieldType::Multipicklist
+            ) && !is_long_text(arg.field)
+        }
+        AggFunc::Count | AggFunc::CountDistinct => {
+            !matches!(arg.field.ftype, FieldType::Address | FieldType::Location)
+                && !is_long_text(arg.field)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(SoqlError::malformed(
+            format!(
+                "field {} does not support aggregate operator {}",
+                arg.field.name,
+                func.name()
+            ),
+            at,
+        ))
+    }
+}
+
+fn type_error(field: &FieldDef, expected: &str, at: usize) -> SoqlError {
+    SoqlError::new(
+        ErrorKind::InvalidFilter,
+        format!(
+            "value of filter criterion for field '{}' must be of type {expected} and should not be enclosed in quotes",
+            field.name
+        ),
+        Some(at),
+    )
+}
+
+/// Checks a literal against what it is compared with and converts it.
+fn literal_for(operand: &Operand<'_>, lit: &Literal, at: usize) -> Result<Value, SoqlError> {
+    if matches!(lit, Literal::Null) {
+        return Ok(Value::Null);
+    }
+    let field = match operand {
+        Operand::Field(f) => f.field,
+        Operand::DateFn(DateFunc::DayOnly, f) => {
+            return match lit {
+                Literal::Date(d) => Ok(Value::Date(*d)),
+                Literal::DateLiteral(n, k) => Ok(Value::Range(n.clone(), *k)),
+                _ => Err(type_error(f.field, "date", at)),
+            };
+        }
+        Operand::DateFn(_, f) | Operand::Agg(AggFunc::Count | AggFunc::CountDistinct, f) => {
+            return match lit {
+                Literal::Num(n) => n
+                    .parse()
+                    .map(Value::Num)
+                    .map_err(|_| type_error(f.field, "integer", at)),
+                _ => Err(type_error(f.field, "integer", at)),
+            };
+        }
+        Operand::Agg(_, f) => f.field,
+    };
+    use FieldType as T;
+    match (field.ftype, lit) {
+        (T::Id | T::Reference, Literal::Str(s)) => {
+            RecordId::parse(s).map(Value::Id).ok_or_else(|| {
+                SoqlError::new(
+                    ErrorKind::InvalidFilter,
+                    format!("invalid ID field: {s}"),
+                    Some(at),
+                )
+            })
+        }
+        (T::Address | T::Location, _) => Err(invalid_field(
+            format!("field '{}' can not be filtered in a query call", field.name),
+            at,
+        )),
+        (_, _) if is_long_text(field) => Err(invalid_field(
+            format!("field '{}' can not be filtered in a query call", field.name),
+            at,
+        )),
+        (t, Literal::Str(s)) if t.is_text() || matches!(t, T::Time | T::Base64 | T::Textarea) => {
+            Ok(Value::Str(s.clone()))
+        }
+        (T::Boolean, Literal::Bool(b)) => Ok(Value::Bool(*b)),
+        (T::Boolean, _) => Err(type_error(field, "boolean", at)),
+        (T::Int | T::Long | T::Double | T::Currency | T::Percent, Literal::Num(n)) => n
+            .parse()
+            .map(Value::Num)
+            .map_err(|_| type_error(field, "double", at)),
+        (T::Int | T::Long, _) => Err(type_error(field, "integer", at)),
+        (T::Double | T::Currency | T::Percent, _) => Err(type_error(field, "double", at)),
+        (T::Date, Literal::Date(d)) => Ok(Value::Date(*d)),
+        (T::Datetime, Literal::DateTime(t)) => Ok(Value::DateTime(t.with_timezone(&Utc))),
+        (T::Date | T::Datetime, Literal::DateLiteral(n, k)) => Ok(Value::Range(n.clone(), *k)),
+        (T::Date, _) => Err(type_error(field, "date", at)),
+        (T::Datetime, _) => Err(type_error(field, "dateTime", at)),
+        _ => Err(type_error(field, "string", at)),
+    }
+}
+
+/// A string literal as plain text: escaped wildcards become the characters they stand for.
+pub fn plain(s: &str) -> String {
+    s.replace(ESCAPED_PERCENT, "%")
+        .replace(ESCAPED_UNDERSCORE, "_")
+}

@@ -1,0 +1,733 @@
+//! The evaluator: runs a [`Plan`] over records from a [`Source`] and shapes the rows as the
+//! REST API returns them.
+//!
+//! Comparisons follow SOQL: text case-insensitively, `= null` / `!= null` for emptiness, a
+//! null field satisfies `!=` and `NOT IN`, date literals compare with their range edges.
+//! Equality on an Id, a reference or an external-id field at the top of the WHERE clause
+//! asks the source's index instead of scanning.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value as Json, json};
+
+use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId};
+
+use crate::ast::{AggFunc, CmpOp};
+use crate::bind::{Column, Cond, FieldRef, Operand, Plan, Value, plain};
+use crate::dates::{self, FnValue};
+use crate::lexer::{ESCAPED_PERCENT, ESCAPED_UNDERSCORE};
+
+/// A record as the evaluator sees it.
+pub trait Record {
+    /// Its id.
+    fn id(&self) -> RecordId;
+    /// Whether it is in the Recycle Bin.
+    fn is_deleted(&self) -> bool;
+    /// A field's value as the REST API shows it (compound fields assembled).
+    fn value(&self, object: &ObjectDef, field: &FieldDef) -> Json;
+}
+
+/// Where records come from.
+pub trait Source {
+    /// The record type.
+    type Rec: Record;
+    /// A record by id, deleted or not.
+    fn get(&self, id: RecordId) -> Option<&Self::Rec>;
+    /// Every record of an object (canonical name), deleted ones included, in creation order.
+    fn scan<'a>(&'a self, object: &str) -> Box<dyn Iterator<Item = &'a Self::Rec> + 'a>;
+    /// Records whose indexed `field` equals `key` (an 18-character id for references,
+    /// lower-case text for external ids), or `None` when the field has no index.
+    fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Self::Rec>>;
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// "Now", for date literals.
+    pub now: DateTime<Utc>,
+    /// API version for record URLs.
+    pub version: String,
+    /// Include Recycle Bin rows (`queryAll`).
+    pub all_rows: bool,
+}
+
+/// A query's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Rows matched (after LIMIT and OFFSET); for `COUNT()` the count.
+    pub total_size: usize,
+    /// Shaped rows (empty for `COUNT()`).
+    pub records: Vec<Json>,
+}
+
+/// Runs `plan` against `src`.
+pub fn execute<S: Source>(plan: &Plan<'_>, src: &S, ctx: &Context) -> Output {
+    let ev = Eval {
+        src,
+        ctx,
+        semi: RefCell::new(HashMap::new()),
+    };
+    ev.run(plan)
+}
+
+/// A comparable value.
+#[derive(Debug, Clone, PartialEq)]
+enum Cv {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Text(String),
+    Id(RecordId),
+    Date(NaiveDate),
+    Time(DateTime<Utc>),
+}
+
+fn parse_stored_datetime(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn cv(field: &FieldDef, v: &Json) -> Cv {
+    match (field.ftype, v) {
+        (_, Json::Null) => Cv::Null,
+        (FieldType::Id | FieldType::Reference, Json::String(s)) => {
+            RecordId::parse(s).map_or_else(|| Cv::Text(s.to_lowercase()), Cv::Id)
+        }
+        (FieldType::Date, Json::String(s)) => {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_or(Cv::Null, Cv::Date)
+        }
+        (FieldType::Datetime, Json::String(s)) => {
+            parse_stored_datetime(s).map_or(Cv::Null, Cv::Time)
+        }
+        (_, Json::Bool(b)) => Cv::Bool(*b),
+        (_, Json::Number(n)) => n.as_f64().map_or(Cv::Null, Cv::Num),
+        (_, Json::String(s)) => Cv::Text(s.to_lowercase()),
+        (_, other) => Cv::Text(other.to_string()),
+    }
+}
+
+fn lit(v: &Value) -> Cv {
+    match v {
+        Value::Null | Value::Range(..) => Cv::Null,
+        Value::Bool(b) => Cv::Bool(*b),
+        Value::Num(n) => Cv::Num(*n),
+        Value::Str(s) => Cv::Text(plain(s).to_lowercase()),
+        Value::Id(id) => Cv::Id(*id),
+        Value::Date(d) => Cv::Date(*d),
+        Value::DateTime(t) => Cv::Time(*t),
+    }
+}
+
+fn instant(v: &Cv) -> Option<DateTime<Utc>> {
+    match v {
+        Cv::Time(t) => Some(*t),
+        Cv::Date(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+        _ => None,
+    }
+}
+
+fn compare(a: &Cv, b: &Cv) -> Option<Ordering> {
+    match (a, b) {
+        (Cv::Bool(x), Cv::Bool(y)) => Some(x.cmp(y)),
+        (Cv::Num(x), Cv::Num(y)) => x.partial_cmp(y),
+        (Cv::Text(x), Cv::Text(y)) => Some(x.cmp(y)),
+        (Cv::Id(x), Cv::Id(y)) => Some(x.cmp(y)),
+        (Cv::Id(x), Cv::Text(y)) | (Cv::Text(y), Cv::Id(x)) => Some(x.to18().to_lowercase().cmp(y)),
+        (Cv::Date(x), Cv::Date(y)) => Some(x.cmp(y)),
+        _ => Some(instant(a)?.cmp(&instant(b)?)),
+    }
+}
+
+/// Sort order: nulls by the caller, everything else by [`compare`], mismatches by text.
+fn order(a: &Cv, b: &Cv) -> Ordering {
+    compare(a, b).unwrap_or_else(|| format!("{a:?}").cmp(&format!("{b:?}")))
+}
+
+fn apply_op(op: CmpOp, ord: Ordering) -> bool {
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+/// `LIKE`: `%` any run, `_` one character, case-insensitive; escaped wildcards are literal.
+pub fn like(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let (mut ti, mut pi) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        let literal = |c: char| match c {
+            ESCAPED_PERCENT => Some('%'),
+            ESCAPED_UNDERSCORE => Some('_'),
+            '%' | '_' => None,
+            c => Some(c),
+        };
+        if pi < p.len() && p[pi] == '_' {
+            ti += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '%' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if pi < p.len() && literal(p[pi]) == Some(t[ti]) {
+            ti += 1;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '%')
+}
+
+enum Ctx<'r, R> {
+    Row(&'r R),
+    Group(&'r [&'r R]),
+}
+
+impl<R> Clone for Ctx<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R> Copy for Ctx<'_, R> {}
+
+struct Eval<'a, S: Source> {
+    src: &'a S,
+    ctx: &'a Context,
+    /// Semi-join results, computed once per subquery plan.
+    semi: RefCell<HashMap<usize, HashSet<RecordId>>>,
+}
+
+impl<'a, S: Source> Eval<'a, S> {
+    fn live(&self, r: &S::Rec) -> bool {
+        self.ctx.all_rows || !r.is_deleted()
+    }
+
+    fn raw(&self, r: &S::Rec, f: &FieldRef<'_>, start: &ObjectDef) -> Json {
+        let mut current = r;
+        let mut object = start;
+        for hop in &f.hops {
+            let id = current.value(object, hop.field);
+            let Some(parent) = id
+                .as_str()
+                .and_then(RecordId::parse)
+                .and_then(|id| self.src.get(id))
+                .filter(|p| self.live(p))
+            else {
+                return Json::Null;
+            };
+            current = parent;
+            object = hop.target;
+        }
+        current.value(f.object, f.field)
+    }
+
+    fn field(&self, r: &S::Rec, f: &FieldRef<'_>, start: &ObjectDef) -> Cv {
+        cv(f.field, &self.raw(r, f, start))
+    }
+
+    fn operand(&self, o: &Operand<'_>, c: Ctx<'_, S::Rec>, start: &ObjectDef) -> Cv {
+        match (o, c) {
+            (Operand::Field(f), Ctx::Row(r)) => self.field(r, f, start),
+            (Operand::Field(f), Ctx::Group(rows)) => {
+                rows.first().map_or(Cv::Null, |r| self.field(r, f, start))
+            }
+            (Operand::DateFn(func, f), Ctx::Row(r)) => match instant(&self.field(r, f, start)) {
+                Some(t) => match dates::apply(*func, t) {
+                    FnValue::Num(n) => Cv::Num(n),
+                    FnValue::Date(d) => Cv::Date(d),
+                },
+                None => Cv::Null,
+            },
+            (Operand::DateFn(..), Ctx::Group(rows)) => rows
+                .first()
+                .map_or(Cv::Null, |r| self.operand(o, Ctx::Row(r), start)),
+            (Operand::Agg(func, f), Ctx::Group(rows)) => {
+                cv_of_json(self.aggregate(*func, f, rows, start))
+            }
+            (Operand::Agg(func, f), Ctx::Row(r)) => {
+                cv_of_json(self.aggregate(*func, f, &[r], start))
+            }
+        }
+    }
+
+    fn test(&self, c: &Cond<'_>, x: Ctx<'_, S::Rec>, start: &ObjectDef) -> bool {
+        match c {
+            Cond::And(cs) => cs.iter().all(|c| self.test(c, x, start)),
+            Cond::Or(cs) => cs.iter().any(|c| self.test(c, x, start)),
+            Cond::Not(c) => !self.test(c, x, start),
+            Cond::Cmp(o, op, v) => {
+                let left = self.operand(o, x, start);
+                match v {
+                    Value::Null => (left == Cv::Null) == (*op == CmpOp::Eq),
+                    Value::Range(name, n) => {
+                        let Some(t) = instant(&left) else {
+                            return *op == CmpOp::Ne;
+                        };
+                        let Some((from, to)) = dates::range(name, *n, self.ctx.now) else {
+                            return false;
+                        };
+                        match op {
+                            CmpOp::Eq => from <= t && t < to,
+                            CmpOp::Ne => !(from <= t && t < to),
+                            CmpOp::Lt => t < from,
+                            CmpOp::Le => t < to,
+                            CmpOp::Gt => t >= to,
+                            CmpOp::Ge => t >= from,
+                        }
+                    }
+                    v if left == Cv::Null => *op == CmpOp::Ne && *v != Value::Null,
+                    v => compare(&left, &lit(v)).is_some_and(|o| apply_op(*op, o)),
+                }
+            }
+            Cond::In(o, negated, vs) => {
+                let left = self.operand(o, x, start);
+                let hit = vs.iter().any(|v| match v {
+                    Value::Null => left == Cv::Null,
+                    v => compare(&left, &lit(v)) == Some(Ordering::Equal),
+                });
+                hit != *negated
+            }
+            Cond::InQuery(o, negated, plan) => {
+                let hit = match self.operand(o, x, start) {
+                    Cv::Id(id) => self.semi_join(plan).contains(&id),
+                    _ => false,
+                };
+                hit != *negated
+            }
+            Cond::Like(o, pattern) => match self.operand(o, x, start) {
+                Cv::Text(t) => like(&t, pattern),
+                _ => false,
+            },
+            Cond::Includes(o, excludes, sets) => {
+                let values: HashSet<String> = match self.operand(o, x, start) {
+                    Cv::Text(t) => t.split(';').map(|p| p.trim().to_owned()).collect(),
+                    _ => HashSet::new(),
+                };
+                let hit = sets
+                    .iter()
+                    .any(|set| set.iter().all(|v| values.contains(v)));
+                hit != *excludes
+            }
+        }
+    }
+
+    fn semi_join(&self, plan: &Plan<'_>) -> std::cell::Ref<'_, HashSet<RecordId>> {
+        let key = plan as *const Plan<'_> as usize;
+        if !self.semi.borrow().contains_key(&key) {
+            let Column::Field(f) = &plan.columns[0] else {
+                unreachable!("the binder checked the semi-join column")
+            };
+            let ids: HashSet<RecordId> = self
+                .matching(plan)
+                .into_iter()
+                .filter_map(|r| match self.field(r, f, plan.object) {
+                    Cv::Id(id) => Some(id),
+                    _ => None,
+                })
+                .collect();
+            self.semi.borrow_mut().insert(key, ids);
+        }
+        std::cell::Ref::map(self.semi.borrow(), |m| &m[&key])
+    }
+
+    /// Candidate rows: an index hit for a top-level equality when there is one.
+    fn candidates(&self, plan: &Plan<'_>) -> Vec<&'a S::Rec> {
+        let conjuncts: Vec<&Cond<'_>> = match &plan.filter {
+            Some(Cond::And(cs)) => cs.iter().collect(),
+            Some(c) => vec![c],
+            None => Vec::new(),
+        };
+        for c in conjuncts {
+            let (f, values): (&FieldRef<'_>, Vec<&Value>) = match c {
+                Cond::Cmp(Operand::Field(f), CmpOp::Eq, v) => (f, vec![v]),
+                Cond::In(Operand::Field(f), false, vs) => (f, vs.iter().collect()),
+                _ => continue,
+            };
+            if !f.hops.is_empty() {
+                continue;
+            }
+            if f.field.ftype == FieldType::Id {
+                let ids = values.iter().filter_map(|v| match v {
+                    Value::Id(id) => Some(*id),
+                    _ => None,
+                });
+                return ids
+                    .filter_map(|id| self.src.get(id))
+                    .filter(|r| self.belongs(r, plan.object))
+                    .collect();
+            }
+            let keys: Option<Vec<String>> = values
+                .iter()
+                .map(|v| match v {
+                    Value::Id(id) if f.field.ftype == FieldType::Reference => Some(id.to18()),
+                    Value::Str(s) if f.field.external_id => Some(plain(s).to_lowercase()),
+                    _ => None,
+                })
+                .collect();
+            let Some(keys) = keys else { continue };
+            let mut out = Vec::new();
+            let mut seen = HashSet::new();
+            for k in keys {
+                match self.src.lookup(&plan.object.name, &f.field.name, &k) {
+                    Some(rows) => out.extend(rows.into_iter().filter(|r| seen.insert(r.id()))),
+                    None => return self.src.scan(&plan.object.name).collect(),
+                }
+            }
+            out.sort_by_key(|r| r.id());
+            return out;
+        }
+        self.src.scan(&plan.object.name).collect()
+    }
+
+    fn belongs(&self, r: &S::Rec, object: &ObjectDef) -> bool {
+        r.id().prefix() == object.key_prefix
+    }
+
+    fn matching(&self, plan: &Plan<'_>) -> Vec<&'a S::Rec> {
+        self.candidates(plan)
+            .into_iter()
+            .filter(|r| self.live(r))
+            .filter(|r| {
+                plan.filter
+                    .as_ref()
+                    .is_none_or(|c| self.test(c, Ctx::Row(r), plan.object))
+            })
+            .collect()
+    }
+
+    fn run(&self, plan: &Plan<'_>) -> Output {
+        let rows = self.matching(plan);
+        if plan.aggregate {
+            return self.run_aggregate(plan, rows);
+        }
+        let rows = self.sorted(plan, rows);
+        let records: Vec<Json> = rows.iter().map(|r| self.shape(plan, r)).collect();
+        Output {
+            total_size: records.len(),
+            records,
+        }
+    }
+
+    fn sorted(&self, plan: &Plan<'_>, mut rows: Vec<&'a S::Rec>) -> Vec<&'a S::Rec> {
+        if !plan.order.is_empty() {
+            let mut keyed: Vec<(Vec<Cv>, &S::Rec)> = rows
+                .into_iter()
+                .map(|r| {
+                    (
+                        plan.order
+                            .iter()
+                            .map(|o| self.operand(&o.key, Ctx::Row(r), plan.object))
+                            .collect(),
+                        r,
+                    )
+                })
+                .collect();
+            keyed.sort_by(|(a, _), (b, _)| sort_keys(plan, a, b));
+            rows = keyed.into_iter().map(|(_, r)| r).collect();
+        }
+        window(plan, rows)
+    }
+
+    fn shape(&self, plan: &Plan<'_>, r: &S::Rec) -> Json {
+        let mut row = Map::new();
+        row.insert("attributes".into(), self.attributes(plan.object, r));
+        for col in &plan.columns {
+            match col {
+                Column::Field(f) => self.put_path(&mut row, r, f, plan.object),
+                Column::Child {
+                    name,
+                    via,
+                    plan: sub,
+                } => {
+                    let key = r.id().to18();
+                    let children: Vec<&S::Rec> =
+                        match self.src.lookup(&sub.object.name, &via.name, &key) {
+                            Some(rows) => rows,
+                            None => self
+                                .src
+                                .scan(&sub.object.name)
+                                .filter(|c| {
+                                    c.value(sub.object, via).as_str().and_then(RecordId::parse)
+                                        == Some(r.id())
+                                })
+                                .collect(),
+                        };
+                    let mut children: Vec<&S::Rec> = children
+                        .into_iter()
+                        .filter(|c| self.live(c))
+                        .filter(|c| {
+                            sub.filter
+                                .as_ref()
+                                .is_none_or(|f| self.test(f, Ctx::Row(c), sub.object))
+                        })
+                        .collect();
+                    children.sort_by_key(|c| c.id());
+                    let children = self.sorted(sub, children);
+                    let value = if children.is_empty() {
+                        Json::Null
+                    } else {
+                        let records: Vec<Json> =
+                            children.iter().map(|c| self.shape(sub, c)).collect();
+                        json!({"totalSize": records.len(), "done": true, "records": records})
+                    };
+                    row.insert(name.clone(), value);
+                }
+                Column::Agg { .. } | Column::CountAll => {}
+            }
+        }
+        Json::Object(row)
+    }
+
+    fn attributes(&self, object: &ObjectDef, r: &S::Rec) -> Json {
+        json!({"type": object.name, "url": format!("/services/data/v{}/sobjects/{}/{}", self.ctx.version, object.name, r.id().to18())})
+    }
+
+    /// Writes `f` into `row`, nesting parent objects (`"Account": {"attributes", "Name"}`).
+    fn put_path(
+        &self,
+        row: &mut Map<String, Json>,
+        r: &S::Rec,
+        f: &FieldRef<'_>,
+        start: &ObjectDef,
+    ) {
+        let mut map = row;
+        let mut current = r;
+        let mut object = start;
+        for hop in &f.hops {
+            let key = hop
+                .field
+                .relationship_name
+                .clone()
+                .unwrap_or_else(|| hop.field.name.clone());
+            let id = current.value(object, hop.field);
+            let parent = id
+                .as_str()
+                .and_then(RecordId::parse)
+                .and_then(|id| self.src.get(id))
+                .filter(|p| self.live(p));
+            let Some(parent) = parent else {
+                map.entry(key).or_insert(Json::Null);
+                return;
+            };
+            let slot = map.entry(key).or_insert_with(|| {
+                let mut m = Map::new();
+                m.insert("attributes".into(), self.attributes(hop.target, parent));
+                Json::Object(m)
+            });
+            let Json::Object(next) = slot else { return };
+            map = next;
+            current = parent;
+            object = hop.target;
+        }
+        map.insert(f.field.name.clone(), current.value(object, f.field));
+    }
+
+    fn aggregate(
+        &self,
+        func: AggFunc,
+        f: &FieldRef<'_>,
+        rows: &[&S::Rec],
+        start: &ObjectDef,
+    ) -> Json {
+        let values: Vec<Json> = rows
+            .iter()
+            .map(|r| self.raw(r, f, start))
+            .filter(|v| !v.is_null())
+            .collect();
+        match func {
+            AggFunc::Count => json!(values.len()),
+            AggFunc::CountDistinct => {
+                let distinct: HashSet<String> = values
+                    .iter()
+                    .map(|v| v.to_string().to_lowercase())
+                    .collect();
+                json!(distinct.len())
+            }
+            AggFunc::Sum | AggFunc::Avg => {
+                let nums: Vec<f64> = values.iter().filter_map(Json::as_f64).collect();
+                if nums.is_empty() {
+                    return Json::Null;
+                }
+                let sum: f64 = nums.iter().sum();
+                let v = if func == AggFunc::Sum {
+                    sum
+                } else {
+                    sum / nums.len() as f64
+                };
+                serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
+            }
+            AggFunc::Min | AggFunc::Max => {
+                let best = values.iter().min_by(|a, b| {
+                    let o = order(&cv(f.field, a), &cv(f.field, b));
+                    if func == AggFunc::Min { o } else { o.reverse() }
+                });
+                best.cloned().unwrap_or(Json::Null)
+            }
+        }
+    }
+
+    fn run_aggregate(&self, plan: &Plan<'_>, rows: Vec<&'a S::Rec>) -> Output {
+        if plan.count_only() {
+            let n = window(plan, rows).len();
+            return Output {
+                total_size: n,
+                records: Vec::new(),
+            };
+        }
+        let mut groups: Vec<(Vec<String>, Vec<&S::Rec>)> = Vec::new();
+        let mut index: HashMap<Vec<String>, usize> = HashMap::new();
+        for r in rows {
+            let key: Vec<String> = plan
+                .group_by
+                .iter()
+                .map(|g| format!("{:?}", self.field(r, g, plan.object)))
+                .collect();
+            match index.get(&key) {
+                Some(&i) => groups[i].1.push(r),
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, vec![r]));
+                }
+            }
+        }
+        if plan.group_by.is_empty() && groups.is_empty() {
+            groups.push((Vec::new(), Vec::new()));
+        }
+        let mut groups: Vec<Vec<&S::Rec>> = groups
+            .into_iter()
+            .map(|(_, rows)| rows)
+            .filter(|rows| {
+                plan.having
+                    .as_ref()
+                    .is_none_or(|h| self.test(h, Ctx::Group(rows), plan.object))
+            })
+            .collect();
+        if !plan.order.is_empty() {
+            let mut keyed: Vec<(Vec<Cv>, Vec<&S::Rec>)> = groups
+                .into_iter()
+                .map(|g| {
+                    (
+                        plan.order
+                            .iter()
+                            .map(|o| self.operand(&o.key, Ctx::Group(&g), plan.object))
+                            .collect(),
+                        g,
+                    )
+                })
+                .collect();
+            keyed.sort_by(|(a, _), (b, _)| sort_keys(plan, a, b));
+            groups = keyed.into_iter().map(|(_, g)| g).collect();
+        }
+        let records: Vec<Json> = window(plan, groups)
+            .iter()
+            .map(|g| {
+                let mut row = Map::new();
+                row.insert("attributes".into(), json!({"type": "AggregateResult"}));
+                for col in &plan.columns {
+                    match col {
+                        Column::Field(f) => {
+                            let v = g
+                                .first()
+                                .map_or(Json::Null, |r| self.raw(r, f, plan.object));
+                            row.insert(f.field.name.clone(), v);
+                        }
+                        Column::Agg {
+                            func, arg, name, ..
+                        } => {
+                            row.insert(name.clone(), self.aggregate(*func, arg, g, plan.object));
+                        }
+                        Column::Child { .. } | Column::CountAll => {}
+                    }
+                }
+                Json::Object(row)
+            })
+            .collect();
+        Output {
+            total_size: records.len(),
+            records,
+        }
+    }
+}
+
+fn cv_of_json(v: Json) -> Cv {
+    match v {
+        Json::Null => Cv::Null,
+        Json::Number(n) => n.as_f64().map_or(Cv::Null, Cv::Num),
+        Json::Bool(b) => Cv::Bool(b),
+        Json::String(s) => parse_stored_datetime(&s)
+            .map(Cv::Time)
+            .or_else(|| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok().map(Cv::Date))
+            .unwrap_or(Cv::Text(s.to_lowercase())),
+        other => Cv::Text(other.to_string()),
+    }
+}
+
+fn sort_keys(plan: &Plan<'_>, a: &[Cv], b: &[Cv]) -> Ordering {
+    for (o, (x, y)) in plan.order.iter().zip(a.iter().zip(b)) {
+        let ord = match (x == &Cv::Null, y == &Cv::Null) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if o.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if o.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, false) => {
+                let ord = order(x, y);
+                if o.desc { ord.reverse() } else { ord }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+fn window<T>(plan: &Plan<'_>, rows: Vec<T>) -> Vec<T> {
+    let offset = plan.offset.unwrap_or(0) as usize;
+    let limit = plan.limit.map_or(usize::MAX, |l| l as usize);
+    rows.into_iter().skip(offset).take(limit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like;
+
+    #[test]
+    fn like_wildcards() {
+        assert!(like("Acme Corp", "acme%"));
+        assert!(like("Acme", "A_me"));
+        assert!(like("Acme", "%"));
+        assert!(!like("Acme", "A_e"));
+        assert!(like("50%", &format!("50{}", crate::lexer::ESCAPED_PERCENT)));
+        assert!(!like(
+            "500",
+            &format!("50{}", crate::lexer::ESCAPED_PERCENT)
+        ));
+        assert!(like("a%b%c", "%b%"));
+        assert!(!like("", "_"));
+    }
+}

@@ -1,0 +1,38 @@
+//! SOQL for forcebus: lexer, parser, binder and evaluator. Pure: no I/O, no async.
+//!
+//! `parse` turns text into an [`ast::Query`]; [`bind`] resolves it against object metadata
+//! into a [`Plan`]; [`execute`] runs a plan over any [`Source`] of records and shapes the
+//! rows as the REST API returns them.
+//!
+//! Layout:
+//! - [`lexer`]: tokens with byte spans; [`ast`]: the tree and its printer;
+//!   [`parser`]: tokens to tree; [`error`]: Salesforce-rendered errors.
+//! - [`bind`]: names, paths and literal types; [`dates`]: date literals and functions.
+//! - [`eval`]: filtering, ordering, aggregation and row shaping; [`columns`]: the
+//!   `columns=true` metadata.
+
+pub mod ast;
+pub mod bind;
+pub mod columns;
+pub mod dates;
+pub mod error;
+pub mod eval;
+pub mod lexer;
+pub mod parser;
+
+pub use ast::Query;
+pub use bind::{Plan, bind};
+pub use error::{ErrorKind, SoqlError};
+pub use eval::{Context, Output, Record, Source, execute};
+pub use parser::parse;
+
+use forcebus_meta::{ObjectDef, Schema};
+
+/// Parses and binds in one step.
+pub fn prepare<'s>(
+    text: &str,
+    schema: &'s Schema,
+    visible: &dyn Fn(&ObjectDef) -> bool,
+) -> Result<Plan<'s>, SoqlError> {
+    bind(&parse(text)?, schema, visible)
+}
