@@ -204,11 +204,12 @@ describe('SOQL built by jsforce', () => {
     );
   });
 
-  it('find with $in, $gte/$lt, $or and offset', async () => {
+  it('find with $in, $and of $gte/$lt, $or and offset', async () => {
     const a = await Account().find({ Name: { $in: [qname(1), qname(2), 'nope'] } }, ['Name']).sort('Name');
     assert.deepEqual(a.map((r) => r.Name), [qname(1), qname(2)]);
     const b = await Account()
-      .find({ NumberOfEmployees: { $gte: 10, $lt: 20 }, Name: { $like: 'Q-%' } }, ['Name'])
+      // (jsforce keeps only the first operator of one field object, hence $and)
+      .find({ $and: [{ NumberOfEmployees: { $gte: 10 } }, { NumberOfEmployees: { $lt: 20 } }], Name: { $like: 'Q-%' } }, ['Name'])
       .sort({ NumberOfEmployees: 1 })
       .offset(5);
     assert.deepEqual(b.map((r) => r.Name), [16, 17, 18, 19, 20].map(qname));

@@ -52,6 +52,7 @@ function sf(args) {
     XDG_DATA_HOME: path.join(home, '.local', 'share'),
     SF_DISABLE_TELEMETRY: 'true',
     SF_AUTOUPDATE_DISABLE: 'true',
+    SF_DISABLE_AUTOUPDATE: 'true', // oclif's plugin-update would otherwise spawn `sf update` from PATH
     SF_SKIP_NEW_VERSION_CHECK: 'true',
     SF_USE_PROGRESS_BAR: 'false',
     SF_ORG_INSTANCE_URL: srv.baseUrl,

@@ -57,14 +57,13 @@ impl Cursors {
         let id = format!("01g{id}");
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, c| now - c.last_used < Duration::minutes(IDLE));
-        if map.len() >= MAX_CURSORS {
-            if let Some(oldest) = map
+        if map.len() >= MAX_CURSORS
+            && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, c)| c.last_used)
                 .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
+        {
+            map.remove(&oldest);
         }
         map.insert(
             id.clone(),
@@ -175,6 +174,13 @@ async fn run(
         .await?
         .map_err(|e| soql_error(&e, &q))?;
     let batch = batch_size(&headers);
+    if out.aggregate && out.records.len() > batch {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch",
+        ));
+    }
     let total = out.total_size;
     let kind = match (tooling, all_rows) {
         (true, _) => "tooling/query",

@@ -260,6 +260,17 @@ impl<'s> Binder<'s, '_> {
                 SelectItem::Subquery(sub) => self.child(object, sub)?,
             });
         }
+        let mut seen = std::collections::HashSet::new();
+        for (c, item) in columns.iter().zip(&q.select) {
+            if let (Column::Field(f), SelectItem::Field(p)) = (c, item)
+                && !seen.insert(f.display())
+            {
+                return Err(SoqlError::malformed(
+                    format!("duplicate field selected: {}", f.display()),
+                    p.pos(),
+                ));
+            }
+        }
         let filter = q
             .filter
             .as_ref()
@@ -355,14 +366,14 @@ impl<'s> Binder<'s, '_> {
                 })
             })
             .collect::<Result<Vec<_>, SoqlError>>()?;
-        if let Some(off) = q.offset {
-            if off > MAX_OFFSET {
-                return Err(SoqlError::new(
-                    ErrorKind::OutOfRange,
-                    format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
-                    Some(q.from.pos.0),
-                ));
-            }
+        if let Some(off) = q.offset
+            && off > MAX_OFFSET
+        {
+            return Err(SoqlError::new(
+                ErrorKind::OutOfRange,
+                format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
+                Some(q.from.pos.0),
+            ));
         }
         Ok(Plan {
             object,
@@ -557,14 +568,15 @@ impl<'s> Binder<'s, '_> {
                         Some(pos.0),
                     ));
                 }
-                if let Operand::Field(f) = &operand {
-                    if f.field.ftype == FieldType::Boolean && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                        return Err(SoqlError::new(
-                            ErrorKind::InvalidFilter,
-                            format!("invalid operator on boolean field: {}", f.field.name),
-                            Some(pos.0),
-                        ));
-                    }
+                if let Operand::Field(f) = &operand
+                    && f.field.ftype == FieldType::Boolean
+                    && !matches!(op, CmpOp::Eq | CmpOp::Ne)
+                {
+                    return Err(SoqlError::new(
+                        ErrorKind::InvalidFilter,
+                        format!("invalid operator on boolean field: {}", f.field.name),
+                        Some(pos.0),
+                    ));
                 }
                 Cond::Cmp(operand, *op, v)
             }

@@ -59,6 +59,8 @@ pub struct Context {
 pub struct Output {
     /// Rows matched (after LIMIT and OFFSET); for `COUNT()` the count.
     pub total_size: usize,
+    /// The rows are aggregate results (which cannot be paged).
+    pub aggregate: bool,
     /// Shaped rows (empty for `COUNT()`).
     pub records: Vec<Json>,
 }
@@ -418,6 +420,7 @@ impl<'a, S: Source> Eval<'a, S> {
         let records: Vec<Json> = rows.iter().map(|r| self.shape(plan, r)).collect();
         Output {
             total_size: records.len(),
+            aggregate: false,
             records,
         }
     }
@@ -585,6 +588,7 @@ impl<'a, S: Source> Eval<'a, S> {
             let n = window(plan, rows).len();
             return Output {
                 total_size: n,
+                aggregate: true,
                 records: Vec::new(),
             };
         }
@@ -658,6 +662,7 @@ impl<'a, S: Source> Eval<'a, S> {
             .collect();
         Output {
             total_size: records.len(),
+            aggregate: true,
             records,
         }
     }

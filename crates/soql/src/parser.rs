@@ -385,34 +385,34 @@ impl<'a> Parser<'a> {
                 at,
             ));
         }
-        if let Tok::Ident(name) = self.peek().clone() {
-            if *self.peek_at(1) == Tok::LParen {
-                if let Some(func) = AggFunc::from_name(&name) {
+        if let Tok::Ident(name) = self.peek().clone()
+            && *self.peek_at(1) == Tok::LParen
+        {
+            if let Some(func) = AggFunc::from_name(&name) {
+                self.bump();
+                self.bump();
+                if func == AggFunc::Count && *self.peek() == Tok::RParen {
                     self.bump();
-                    self.bump();
-                    if func == AggFunc::Count && *self.peek() == Tok::RParen {
-                        self.bump();
-                        return Ok(SelectItem::CountAll(Pos(at)));
-                    }
-                    let arg = self.path()?;
-                    self.expect(Tok::RParen)?;
-                    let alias = if matches!(self.peek(), Tok::Ident(_)) && !self.reserved() {
-                        Some(self.ident()?)
-                    } else {
-                        None
-                    };
-                    return Ok(SelectItem::Agg {
-                        func,
-                        arg,
-                        alias,
-                        pos: Pos(at),
-                    });
+                    return Ok(SelectItem::CountAll(Pos(at)));
                 }
-                return Err(SoqlError::malformed(
-                    format!("unsupported function: {name}"),
-                    at,
-                ));
+                let arg = self.path()?;
+                self.expect(Tok::RParen)?;
+                let alias = if matches!(self.peek(), Tok::Ident(_)) && !self.reserved() {
+                    Some(self.ident()?)
+                } else {
+                    None
+                };
+                return Ok(SelectItem::Agg {
+                    func,
+                    arg,
+                    alias,
+                    pos: Pos(at),
+                });
             }
+            return Err(SoqlError::malformed(
+                format!("unsupported function: {name}"),
+                at,
+            ));
         }
         if self.reserved() {
             return Err(self.unexpected());
@@ -470,27 +470,27 @@ impl<'a> Parser<'a> {
 
     fn operand(&mut self, allow_agg: bool) -> Result<Operand, SoqlError> {
         let at = self.pos();
-        if let Tok::Ident(name) = self.peek().clone() {
-            if *self.peek_at(1) == Tok::LParen {
-                if let Some(f) = DateFunc::from_name(&name) {
-                    self.bump();
-                    self.bump();
-                    let p = self.path()?;
-                    self.expect(Tok::RParen)?;
-                    return Ok(Operand::DateFn(f, p));
-                }
-                if let (true, Some(f)) = (allow_agg, AggFunc::from_name(&name)) {
-                    self.bump();
-                    self.bump();
-                    let p = self.path()?;
-                    self.expect(Tok::RParen)?;
-                    return Ok(Operand::Agg(f, p));
-                }
-                return Err(SoqlError::malformed(
-                    format!("unsupported function: {name}"),
-                    at,
-                ));
+        if let Tok::Ident(name) = self.peek().clone()
+            && *self.peek_at(1) == Tok::LParen
+        {
+            if let Some(f) = DateFunc::from_name(&name) {
+                self.bump();
+                self.bump();
+                let p = self.path()?;
+                self.expect(Tok::RParen)?;
+                return Ok(Operand::DateFn(f, p));
             }
+            if let (true, Some(f)) = (allow_agg, AggFunc::from_name(&name)) {
+                self.bump();
+                self.bump();
+                let p = self.path()?;
+                self.expect(Tok::RParen)?;
+                return Ok(Operand::Agg(f, p));
+            }
+            return Err(SoqlError::malformed(
+                format!("unsupported function: {name}"),
+                at,
+            ));
         }
         if self.reserved() {
             return Err(self.unexpected());

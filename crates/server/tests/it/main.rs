@@ -11,6 +11,7 @@ mod auth;
 mod collections;
 mod describe;
 mod lifecycle;
+mod query;
 mod soap;
 mod sobjects;
 

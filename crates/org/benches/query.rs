@@ -1,0 +1,92 @@
+//! SOQL over 100,000 Accounts in the org: a filtered scan, and an indexed equality.
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_main};
+use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed, standard};
+use forcebus_store::SqliteStore;
+use serde_json::json;
+
+fn org_with(n: usize) -> Org {
+    let seed = UserSeed {
+        username: "a@b.c".into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "a@b.c".into(),
+    };
+    let org = Org::open(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        Schema::new(standard::catalogue()),
+        Arc::new(SystemClock),
+        "B",
+        &[seed],
+    )
+    .unwrap();
+    let user = org.user_by_username("a@b.c").unwrap().id;
+    let caller = Caller {
+        user_id: user,
+        api: Api::Rest,
+        version: "59.0".into(),
+        client: None,
+    };
+    let industries = ["Energy", "Finance", "Technology", "Retail"];
+    let mut parent = None;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let ops = chunk
+            .iter()
+            .map(|i| {
+                let mut f = json!({"Name": format!("Account {i:06}"), "Industry": industries[i % 4], "NumberOfEmployees": i});
+                if let Some(p) = &parent {
+                    f["ParentId"] = json!(p);
+                }
+                Op::Create { object: "Account".into(), fields: f.as_object().unwrap().clone() }
+            })
+            .collect();
+        let r = org.execute(&caller, ops, true).unwrap();
+        parent.get_or_insert_with(|| r.results[0].as_ref().unwrap().id().to18());
+    }
+    org
+}
+
+fn benches(c: &mut Criterion) {
+    let org = org_with(100_000);
+    let parent = org
+        .query(
+            "SELECT Id FROM Account WHERE Name = 'Account 000000'",
+            "59.0",
+            false,
+            &|_| true,
+        )
+        .unwrap()
+        .records[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut g = c.benchmark_group("100k accounts");
+    g.sample_size(10);
+    g.bench_function("filtered scan", |b| {
+        b.iter(|| {
+            let out = org.query("SELECT Id, Name FROM Account WHERE Industry = 'Energy' AND NumberOfEmployees > 90000", "59.0", false, &|_| true).unwrap();
+            assert_eq!(out.total_size, 2500);
+        })
+    });
+    let by_parent =
+        format!("SELECT Id FROM Account WHERE ParentId = '{parent}' AND NumberOfEmployees < 10");
+    g.bench_function("indexed reference equality", |b| {
+        b.iter(|| {
+            assert_eq!(
+                org.query(&by_parent, "59.0", false, &|_| true)
+                    .unwrap()
+                    .total_size,
+                9
+            )
+        })
+    });
+    g.finish();
+}
+
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(query, super::benches);
+}
+criterion_main!(group::query);

@@ -1,0 +1,264 @@
+//! SOQL over REST: shapes, paging and locators, batch size, columns=true, queryAll,
+//! tooling, and errors.
+
+use serde_json::{Value, json};
+
+use crate::{Authed, code, create, j, server};
+
+fn q(s: &forcebus_testkit::Server, kind: &str, soql: &str) -> (u16, Value) {
+    j(s.http()
+        .get(format!("{}/{kind}", s.data()))
+        .query(&[("q", soql)])
+        .bearer(s)
+        .send()
+        .unwrap())
+}
+
+fn bulk(s: &forcebus_testkit::Server, n: usize) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let records: Vec<Value> = chunk.iter().map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Bulk {i:05}"), "NumberOfEmployees": i})).collect();
+        let (st, body) = j(s
+            .http()
+            .post(format!("{}/composite/sobjects", s.data()))
+            .bearer(s)
+            .json(&json!({"allOrNone": true, "records": records}))
+            .send()
+            .unwrap());
+        assert_eq!(st, 200, "{body}");
+    }
+}
+
+#[test]
+fn pages_follow_next_records_url_under_both_prefixes() {
+    let s = server();
+    bulk(&s, 4500);
+    let (st, first) = q(&s, "query/", "SELECT Name FROM Account ORDER BY Name");
+    assert_eq!(st, 200);
+    assert_eq!(
+        (first["totalSize"].as_u64(), first["done"].as_bool()),
+        (Some(4500), Some(false))
+    );
+    assert_eq!(first["records"].as_array().unwrap().len(), 2000);
+    let next = first["nextRecordsUrl"].as_str().unwrap().to_owned();
+    assert!(next.starts_with("/services/data/v59.0/query/01g"), "{next}");
+    let locator = next.rsplit('/').next().unwrap().to_owned();
+    assert!(!locator.contains('/'));
+    let (st, second) = j(s
+        .http()
+        .get(format!("{}{next}", s.base()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200);
+    assert_eq!(second["records"][0]["Name"], "Bulk 02000");
+    // jsforce pages a queryAll cursor under /query/ and vice versa: both resolve.
+    let (st, again) = j(s
+        .http()
+        .get(format!("{}/queryAll/{locator}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!((st, &again["records"][0]), (200, &second["records"][0]));
+    let third_url = second["nextRecordsUrl"].as_str().unwrap();
+    let (_, third) = j(s
+        .http()
+        .get(format!("{}{third_url}", s.base()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(
+        (
+            third["done"].as_bool(),
+            third["records"].as_array().unwrap().len()
+        ),
+        (Some(true), 500)
+    );
+    assert!(third.get("nextRecordsUrl").is_none());
+    assert_eq!(third["records"][499]["Name"], "Bulk 04499");
+    // Batch size from the header, clamped to 200..2000.
+    let (_, small) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .query(&[("q", "SELECT Id FROM Account")])
+        .header("Sforce-Query-Options", "batchSize=300")
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(small["records"].as_array().unwrap().len(), 300);
+    let (_, tiny) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .query(&[("q", "SELECT Id FROM Account")])
+        .header("Sforce-Query-Options", "batchSize=5")
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(tiny["records"].as_array().unwrap().len(), 200);
+    let (st, body) = j(s
+        .http()
+        .get(format!("{}/query/01gNOPE-2000", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!((st, code(&body)), (400, "INVALID_QUERY_LOCATOR"));
+    // Aggregate results cannot be paged: more groups than a batch is an error.
+    let (st, body) = q(
+        &s,
+        "query",
+        "SELECT Name, COUNT(Id) FROM Account GROUP BY Name",
+    );
+    assert_eq!((st, code(&body)), (400, "MALFORMED_QUERY"));
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Aggregate query does not support queryMore()")
+    );
+    let (st, _) = q(
+        &s,
+        "query",
+        "SELECT Name, COUNT(Id) FROM Account GROUP BY Name LIMIT 2000",
+    );
+    assert_eq!(st, 200);
+    // A filtered count over the bulk set.
+    let (_, count) = q(
+        &s,
+        "query",
+        "SELECT COUNT() FROM Account WHERE NumberOfEmployees < 100",
+    );
+    assert_eq!(
+        count,
+        json!({"totalSize": 100, "done": true, "records": []})
+    );
+}
+
+#[test]
+fn query_all_shows_the_recycle_bin() {
+    let s = server();
+    let gone = create(&s, "Account", json!({"Name": "Gone"}));
+    create(&s, "Account", json!({"Name": "Here"}));
+    s.http()
+        .delete(format!("{}/sobjects/Account/{gone}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap();
+    let (_, live) = q(&s, "query", "SELECT Name FROM Account");
+    assert_eq!(live["totalSize"], 1);
+    let (_, all) = q(
+        &s,
+        "queryAll",
+        "SELECT Name, IsDeleted FROM Account ORDER BY Name",
+    );
+    assert_eq!(all["totalSize"], 2);
+    assert_eq!(
+        (
+            all["records"][0]["Name"].as_str(),
+            all["records"][0]["IsDeleted"].as_bool()
+        ),
+        (Some("Gone"), Some(true))
+    );
+}
+
+#[test]
+fn shapes_columns_and_errors() {
+    let s = server();
+    let acct = create(&s, "Account", json!({"Name": "Acme"}));
+    create(
+        &s,
+        "Contact",
+        json!({"LastName": "Smith", "AccountId": acct}),
+    );
+    let (st, body) = q(
+        &s,
+        "query",
+        "select id, lastname, account.name from contact",
+    );
+    assert_eq!(st, 200);
+    let row = &body["records"][0];
+    assert_eq!(row["attributes"]["type"], "Contact");
+    assert_eq!(row["LastName"], "Smith");
+    assert_eq!(row["Account"]["Name"], "Acme");
+    assert_eq!(
+        row["Account"]["attributes"]["url"],
+        format!("/services/data/v59.0/sobjects/Account/{acct}")
+    );
+    let (_, body) = q(
+        &s,
+        "query",
+        "SELECT Name, (SELECT LastName FROM Contacts) FROM Account",
+    );
+    assert_eq!(
+        body["records"][0]["Contacts"]["records"][0]["LastName"],
+        "Smith"
+    );
+    // The sf CLI's second call.
+    let (st, cols) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .query(&[
+            (
+                "q",
+                "SELECT Id, Parent.Name, (SELECT LastName FROM Contacts) FROM Account",
+            ),
+            ("columns", "true"),
+        ])
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{cols}");
+    let names: Vec<&str> = cols["columnMetadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["columnName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Id", "Parent", "Contacts"]);
+    assert_eq!(
+        cols["columnMetadata"][1]["joinColumns"][0]["columnName"],
+        "Name"
+    );
+    assert_eq!(cols["columnMetadata"][2]["aggregate"], true);
+    assert_eq!(cols["entityName"], "Account");
+    let (st, body) = q(&s, "query", "SELECT Id, Name, id FROM Account");
+    assert_eq!((st, code(&body)), (400, "MALFORMED_QUERY"));
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate field selected: Id")
+    );
+    for (soql, want) in [
+        ("SELECT Id FROM", "MALFORMED_QUERY"),
+        ("SELECT Nope FROM Account", "INVALID_FIELD"),
+        ("SELECT Id FROM Nope", "INVALID_TYPE"),
+    ] {
+        let (st, body) = q(&s, "query", soql);
+        assert_eq!((st, code(&body)), (400, want), "{soql}");
+        assert!(
+            body[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("ERROR at Row:1:Column:")
+        );
+    }
+    let (st, body) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!((st, code(&body)), (400, "MALFORMED_QUERY"));
+}
+
+#[test]
+fn tooling_query_sees_tooling_objects_only() {
+    let s = server();
+    let (st, body) = q(&s, "tooling/query/", "SELECT Id, Username FROM User");
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["records"][0]["Username"], s.ready.username);
+    // The sf CLI probes for a Dev Hub this way and expects a 4xx.
+    let (st, body) = q(&s, "tooling/query", "SELECT Id FROM ScratchOrgInfo limit 1");
+    assert_eq!((st, code(&body)), (400, "INVALID_TYPE"));
+    let (st, _) = q(&s, "tooling/query", "SELECT Id FROM Account");
+    assert_eq!(st, 400);
+}
