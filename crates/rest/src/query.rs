@@ -182,6 +182,11 @@ async fn run(
         ));
     }
     let total = out.total_size;
+    let mut out = out;
+    let now = app.org.clock().now();
+    for row in &mut out.records {
+        page_children(&call, &app.cursors, row, batch, now);
+    }
     let kind = match (tooling, all_rows) {
         (true, _) => "tooling/query",
         (false, true) => "queryAll",
@@ -196,6 +201,32 @@ async fn run(
         StatusCode::OK,
         &page(&call, kind, cursor.as_deref(), &records, 0, batch, total),
     ))
+}
+
+/// Cuts child relationship results longer than a batch to their first page; the rest
+/// wait in a cursor of their own, reached through the child result's `nextRecordsUrl`.
+fn page_children(
+    call: &Call,
+    cursors: &Cursors,
+    row: &mut Value,
+    batch: usize,
+    now: DateTime<Utc>,
+) {
+    let Value::Object(fields) = row else { return };
+    for value in fields.values_mut() {
+        let Value::Object(child) = value else {
+            continue;
+        };
+        let Some(Value::Array(records)) = child.get("records") else {
+            continue;
+        };
+        if !child.contains_key("done") || records.len() <= batch {
+            continue;
+        }
+        let all = Arc::new(records.clone());
+        let cursor = cursors.open(all.clone(), batch, now);
+        *value = page(call, "query", Some(&cursor), &all, 0, batch, all.len());
+    }
 }
 
 /// `GET /query?q=...`.

@@ -262,3 +262,55 @@ fn tooling_query_sees_tooling_objects_only() {
     let (st, _) = q(&s, "tooling/query", "SELECT Id FROM Account");
     assert_eq!(st, 400);
 }
+
+#[test]
+fn large_child_results_page_on_their_own() {
+    let s = server();
+    let acct = create(&s, "Account", json!({"Name": "Parent"}));
+    for chunk in (0..450).collect::<Vec<_>>().chunks(200) {
+        let records: Vec<Value> = chunk.iter().map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("Kid {i:03}"), "AccountId": acct})).collect();
+        let (st, _) = j(s
+            .http()
+            .post(format!("{}/composite/sobjects", s.data()))
+            .bearer(&s)
+            .json(&json!({"allOrNone": true, "records": records}))
+            .send()
+            .unwrap());
+        assert_eq!(st, 200);
+    }
+    let (st, body) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .query(&[(
+            "q",
+            "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account",
+        )])
+        .header("Sforce-Query-Options", "batchSize=200")
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200);
+    let kids = &body["records"][0]["Contacts"];
+    assert_eq!(
+        (kids["totalSize"].as_u64(), kids["done"].as_bool()),
+        (Some(450), Some(false))
+    );
+    assert_eq!(kids["records"].as_array().unwrap().len(), 200);
+    let mut seen = 200;
+    let mut next = kids["nextRecordsUrl"].as_str().map(str::to_owned);
+    while let Some(url) = next {
+        let (st, page) = j(s
+            .http()
+            .get(format!("{}{url}", s.base()))
+            .bearer(&s)
+            .send()
+            .unwrap());
+        assert_eq!(st, 200);
+        if seen == 200 {
+            assert_eq!(page["records"][0]["LastName"], "Kid 200");
+        }
+        seen += page["records"].as_array().unwrap().len();
+        next = page["nextRecordsUrl"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, 450);
+}
