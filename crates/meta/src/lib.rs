@@ -3,11 +3,12 @@
 //!
 //! A [`Schema`] is built once at start-up from the standard catalogue
 //! plus the custom objects and fields of the config file, and is read-only afterwards.
-//! The catalogue itself lives in the `org` crate.
+//! The standard catalogue is [`standard`].
 
 use std::collections::HashMap;
 
 pub mod id;
+pub mod standard;
 
 pub use id::RecordId;
 

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::standard::STAGES;
+use forcebus_meta::standard::STAGES;
 
 /// Recomputes the derived fields of a record of `object` in place.
 pub(crate) fn derive(object: &str, fields: &mut Map<String, Value>, now: &str) {

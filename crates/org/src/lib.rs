@@ -21,7 +21,8 @@ pub use forcebus_meta::id;
 pub mod org;
 mod query;
 pub mod record;
-pub mod standard;
+/// The standard object catalogue (from the `forcebus-meta` crate).
+pub use forcebus_meta::standard;
 pub mod txn;
 pub mod value;
 

@@ -38,6 +38,15 @@ pub enum Write {
         /// 15-character canonical record id.
         id: String,
     },
+    /// Append an event to the log (committed with the records it describes).
+    AppendEvent(StoredEvent),
+    /// Drop every event of a retention class up to and including a replay id.
+    ExpireEvents {
+        /// Retention class.
+        class: u8,
+        /// Highest replay id to drop.
+        through: u64,
+    },
     /// Set (`Some`) or remove (`None`) a keyed value in a named space.
     Put {
         /// The space, e.g. `org`, `token`.
@@ -47,6 +56,21 @@ pub enum Write {
         /// The value, or `None` to delete.
         value: Option<String>,
     },
+}
+
+/// One event of the log, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the log; strictly increasing, never reused.
+    pub replay_id: u64,
+    /// What the event is (e.g. `AccountChangeEvent`); channels select on it.
+    pub kind: String,
+    /// Retention class (how long the event is kept).
+    pub class: u8,
+    /// Append time, epoch milliseconds.
+    pub time_ms: i64,
+    /// Opaque payload.
+    pub payload: Vec<u8>,
 }
 
 /// Writes that commit together or not at all.
@@ -83,6 +107,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn load_records(&self) -> Result<Vec<StoredRecord>, StoreError>;
     /// Reads every `(key, value)` of one space, for start-up.
     fn load_values(&self, space: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Reads up to `limit` events with replay ids above `after`, in order.
+    fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Reads `(replay_id, class, time_ms, payload size)` of every stored event, in order.
+    fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError>;
     /// Writes a batch atomically and durably (per the engine's durability setting).
     fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
 }

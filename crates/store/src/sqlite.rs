@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use crate::{Batch, Store, StoreError, StoredRecord, Write};
+use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS records (
     is_deleted INTEGER NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS events (
+    replay_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    class INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_class ON events (class, replay_id);
 CREATE TABLE IF NOT EXISTS kv (
     space TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -101,6 +109,39 @@ impl Store for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
+    fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT replay_id, kind, class, time_ms, payload FROM events WHERE replay_id > ?1 ORDER BY replay_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
+            Ok(StoredEvent {
+                replay_id: r.get::<_, i64>(0)? as u64,
+                kind: r.get(1)?,
+                class: r.get(2)?,
+                time_ms: r.get(3)?,
+                payload: r.get(4)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT replay_id, class, time_ms, length(payload) FROM events ORDER BY replay_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)? as usize,
+            ))
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -112,6 +153,16 @@ impl Store for SqliteStore {
                          VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![r.id, r.object, r.is_deleted, r.body])?;
+                }
+                Write::AppendEvent(e) => {
+                    tx.prepare_cached(
+                        "INSERT INTO events (replay_id, kind, class, time_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![e.replay_id as i64, e.kind, e.class, e.time_ms, e.payload])?;
+                }
+                Write::ExpireEvents { class, through } => {
+                    tx.prepare_cached("DELETE FROM events WHERE class = ?1 AND replay_id <= ?2")?
+                        .execute(params![class, *through as i64])?;
                 }
                 Write::PurgeRecord { id } => {
                     tx.prepare_cached("DELETE FROM records WHERE id = ?1")?

@@ -5,7 +5,7 @@
 //! see `pubsub-api.md` §5.5). Fields of features forcebus does not emulate (Data.com,
 //! territories, person accounts) are kept where change events carry them.
 
-use crate::meta::{FieldDef, FieldType as T, ObjectDef};
+use crate::{FieldDef, FieldType as T, ObjectDef};
 
 fn f(name: &str, label: &str, t: T) -> FieldDef {
     FieldDef::new(name, label, t)

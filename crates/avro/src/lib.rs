@@ -1,0 +1,14 @@
+//! Avro for forcebus. Pure: no I/O, no async.
+//!
+//! Layout:
+//! - [`schema`]: the schema model, its JSON form, and schema ids.
+//! - [`binary`]: values, and the Avro binary encoding and decoding of one record.
+//! - [`change`]: `<Object>ChangeEvent` schemas from object metadata, and the
+//!   `changedFields` / `nulledFields` / `diffFields` bitmaps (`pubsub-api.md` §5).
+
+pub mod binary;
+pub mod change;
+pub mod schema;
+
+pub use binary::{DecodeError, Value, decode, encode};
+pub use schema::{Field, RecordSchema, Schema, schema_id};

@@ -1,0 +1,556 @@
+//! The event log: one per org, an append-only sequence of opaque events with replay ids.
+//!
+//! - **Replay ids** are `u64`, strictly increasing in commit order, never reused: the next
+//!   id is stored with every append, so ids burnt by a failed commit stay burnt.
+//! - **Appends join a storage transaction**: [`EventLog::append`] hands the caller the
+//!   writes to commit together with its own (records and their change events), and only
+//!   publishes the events once that commit succeeded.
+//! - **Channels are views**: a set of event kinds plus an optional filter. The same event
+//!   has the same replay id on every channel that shows it.
+//! - **Retention** by time per retention class (each class expires in replay-id order), and
+//!   by total payload size (oldest first). A cursor positioned before what was expired is
+//!   an error ([`LogError::Expired`]), never a silent skip.
+//! - **Reads** come from a bounded in-memory tail of recent events; older positions are
+//!   read from the store. **Wake-ups** go through a watch channel of the last replay id.
+//!
+//! The log knows nothing of Salesforce wire formats; time is passed in (epoch ms) so that
+//! tests control it.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use forcebus_store::{Batch, Store, StoreError, StoredEvent, Write};
+
+/// Retention classes: how long an event is kept.
+pub type RetentionClass = u8;
+
+const NEXT_ID: (&str, &str) = ("eventlog", "next_replay_id");
+
+/// Settings.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Retention per class, in milliseconds; classes not listed keep events 72 hours.
+    pub retention_ms: BTreeMap<RetentionClass, i64>,
+    /// Total payload bytes kept; the oldest events go first past this.
+    pub max_bytes: u64,
+    /// Events kept in memory for fast reads.
+    pub tail_capacity: usize,
+}
+
+/// 72 hours in milliseconds.
+pub const HOURS_72: i64 = 72 * 3600 * 1000;
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            retention_ms: BTreeMap::new(),
+            max_bytes: 1 << 30,
+            tail_capacity: 10_000,
+        }
+    }
+}
+
+impl LogConfig {
+    fn retention(&self, class: RetentionClass) -> i64 {
+        self.retention_ms.get(&class).copied().unwrap_or(HOURS_72)
+    }
+}
+
+/// An event in the log.
+pub struct Event {
+    /// Position in the log.
+    pub replay_id: u64,
+    /// What it is; channels select on it.
+    pub kind: String,
+    /// Retention class.
+    pub class: RetentionClass,
+    /// Append time, epoch milliseconds.
+    pub time_ms: i64,
+    /// Opaque payload.
+    pub payload: Bytes,
+    /// Per-format encodings, computed once and shared by every subscriber.
+    encoded: Mutex<Vec<(&'static str, Bytes)>>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("replay_id", &self.replay_id)
+            .field("kind", &self.kind)
+            .field("bytes", &self.payload.len())
+            .finish()
+    }
+}
+
+impl Event {
+    fn from_stored(e: StoredEvent) -> Self {
+        Self {
+            replay_id: e.replay_id,
+            kind: e.kind,
+            class: e.class,
+            time_ms: e.time_ms,
+            payload: Bytes::from(e.payload),
+            encoded: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The event encoded for `format`, computing it the first time it is asked for.
+    pub fn encoded(&self, format: &'static str, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
+        if let Some((_, b)) = self
+            .encoded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(f, _)| *f == format)
+        {
+            return b.clone();
+        }
+        let bytes = encode(self);
+        let mut cache = self.encoded.lock().unwrap_or_else(|e| e.into_inner());
+        if !cache.iter().any(|(f, _)| *f == format) {
+            cache.push((format, bytes.clone()));
+        }
+        bytes
+    }
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// What it is.
+    pub kind: String,
+    /// Retention class.
+    pub class: RetentionClass,
+    /// Opaque payload.
+    pub payload: Vec<u8>,
+}
+
+/// A channel's extra selection over events (a custom channel's filter expression).
+pub type Filter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
+
+/// What a channel shows.
+#[derive(Clone)]
+pub struct Channel {
+    /// Event kinds shown.
+    pub kinds: HashSet<String>,
+    /// The retention class of those kinds (replay validity is judged by it).
+    pub class: RetentionClass,
+    /// Further selection, e.g. a custom channel's filter expression.
+    pub filter: Option<Filter>,
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("kinds", &self.kinds)
+            .field("class", &self.class)
+            .field("filtered", &self.filter.is_some())
+            .finish()
+    }
+}
+
+impl Channel {
+    /// A channel of the given kinds, unfiltered.
+    pub fn of(kinds: &[&str], class: RetentionClass) -> Self {
+        Self {
+            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+            class,
+            filter: None,
+        }
+    }
+
+    fn shows(&self, e: &Event) -> bool {
+        self.kinds.contains(&e.kind) && self.filter.as_ref().is_none_or(|f| f(e))
+    }
+}
+
+/// Where a subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Only events appended from now on (replay `-1`, `LATEST`).
+    Latest,
+    /// Everything retained (replay `-2`, `EARLIEST`).
+    Earliest,
+    /// Events after this replay id (`CUSTOM`).
+    After(u64),
+}
+
+/// Why a position cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// Events after this position were removed by retention.
+    #[error(
+        "replay id {requested} is older than the retained events (earliest available is after {earliest})"
+    )]
+    Expired {
+        /// The position asked for.
+        requested: u64,
+        /// The earliest valid position for the channel.
+        earliest: u64,
+    },
+    /// The position is beyond the end of the log.
+    #[error("replay id {requested} is beyond the last replay id {last}")]
+    Future {
+        /// The position asked for.
+        requested: u64,
+        /// The last replay id.
+        last: u64,
+    },
+    /// The store failed while reading.
+    #[error("cannot read the event log: {0}")]
+    Store(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    replay_id: u64,
+    class: RetentionClass,
+    time_ms: i64,
+    size: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Every retained event, oldest first.
+    index: VecDeque<Meta>,
+    /// The most recent events with their payloads.
+    tail: VecDeque<Arc<Event>>,
+    /// Per class, the highest replay id removed by retention.
+    expired_through: BTreeMap<RetentionClass, u64>,
+    /// Payload bytes retained.
+    bytes: u64,
+    next_id: u64,
+}
+
+/// The log.
+#[derive(Debug)]
+pub struct EventLog {
+    store: Arc<dyn Store>,
+    config: LogConfig,
+    inner: Mutex<Inner>,
+    /// Serialises appends from id assignment to publication.
+    append: Mutex<()>,
+    last: watch::Sender<u64>,
+}
+
+/// The result of an append: the events as published.
+pub type Appended = Vec<Arc<Event>>;
+
+impl EventLog {
+    /// Opens the log over `store`, loading the index and the tail.
+    pub fn open(store: Arc<dyn Store>, config: LogConfig) -> Result<Self, StoreError> {
+        let index: VecDeque<Meta> = store
+            .load_event_index()?
+            .into_iter()
+            .map(|(replay_id, class, time_ms, size)| Meta {
+                replay_id,
+                class,
+                time_ms,
+                size,
+            })
+            .collect();
+        let stored_next: u64 = store
+            .load_values(NEXT_ID.0)?
+            .into_iter()
+            .find(|(k, _)| k == NEXT_ID.1)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1);
+        let last = index.back().map_or(0, |m| m.replay_id);
+        let next_id = stored_next.max(last + 1);
+        let bytes = index.iter().map(|m| m.size as u64).sum();
+        let mut expired_through = BTreeMap::new();
+        for (k, v) in store.load_values("eventlog.expired")? {
+            if let (Ok(class), Ok(through)) = (k.parse::<RetentionClass>(), v.parse::<u64>()) {
+                expired_through.insert(class, through);
+            }
+        }
+        let skip = index.len().saturating_sub(config.tail_capacity);
+        let after = if skip == 0 {
+            0
+        } else {
+            index[skip - 1].replay_id
+        };
+        let tail: VecDeque<Arc<Event>> = store
+            .load_events(after, config.tail_capacity)?
+            .into_iter()
+            .map(|e| Arc::new(Event::from_stored(e)))
+            .collect();
+        let (last_tx, _) = watch::channel(next_id - 1);
+        Ok(Self {
+            store,
+            config,
+            inner: Mutex::new(Inner {
+                index,
+                tail,
+                expired_through,
+                bytes,
+                next_id,
+            }),
+            append: Mutex::new(()),
+            last: last_tx,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The last replay id assigned (0 when none).
+    pub fn last_replay_id(&self) -> u64 {
+        *self.last.borrow()
+    }
+
+    /// Appends `events` at `now_ms`. `commit` receives the writes that store them (plus the
+    /// id counter) and must commit them together with the caller's own writes; the events
+    /// are published, and subscribers woken, only when it returns `Ok`. Ids burnt by a
+    /// failed commit are never reused.
+    pub fn append<E>(
+        &self,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+        commit: impl FnOnce(Vec<Write>) -> Result<(), E>,
+    ) -> Result<Appended, E> {
+        let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
+        let first = self.lock().next_id;
+        let next = first + events.len() as u64;
+        let stored: Vec<StoredEvent> = events
+            .into_iter()
+            .zip(first..)
+            .map(|(e, replay_id)| StoredEvent {
+                replay_id,
+                kind: e.kind,
+                class: e.class,
+                time_ms: now_ms,
+                payload: e.payload,
+            })
+            .collect();
+        let mut writes: Vec<Write> = stored.iter().cloned().map(Write::AppendEvent).collect();
+        let mut counter = Batch::new();
+        counter.put(NEXT_ID.0, NEXT_ID.1, Some(next.to_string()));
+        writes.extend(counter.writes);
+        // Reserve the ids before committing: a failed commit burns them.
+        self.lock().next_id = next;
+        commit(writes)?;
+        let published: Appended = stored
+            .into_iter()
+            .map(|e| Arc::new(Event::from_stored(e)))
+            .collect();
+        {
+            let mut inner = self.lock();
+            for e in &published {
+                inner.index.push_back(Meta {
+                    replay_id: e.replay_id,
+                    class: e.class,
+                    time_ms: e.time_ms,
+                    size: e.payload.len(),
+                });
+                inner.bytes += e.payload.len() as u64;
+                inner.tail.push_back(e.clone());
+            }
+            while inner.tail.len() > self.config.tail_capacity {
+                inner.tail.pop_front();
+            }
+        }
+        if let Some(last) = published.last() {
+            self.last.send_replace(last.replay_id);
+        }
+        Ok(published)
+    }
+
+    /// Removes events past their retention at `now_ms`, and the oldest beyond the size
+    /// limit. Returns how many were removed.
+    pub fn expire(&self, now_ms: i64) -> Result<usize, StoreError> {
+        let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
+        let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
+        let mut removed = 0;
+        let mut bytes = inner.bytes;
+        let keep: VecDeque<Meta> = inner
+            .index
+            .iter()
+            .copied()
+            .filter(|m| {
+                let too_old = now_ms - m.time_ms >= self.config.retention(m.class);
+                if too_old {
+                    through.insert(m.class, m.replay_id);
+                    bytes -= m.size as u64;
+                    removed += 1;
+                }
+                !too_old
+            })
+            .collect();
+        let mut keep = keep;
+        while bytes > self.config.max_bytes {
+            let Some(m) = keep.pop_front() else { break };
+            let t = through.entry(m.class).or_insert(0);
+            *t = (*t).max(m.replay_id);
+            bytes -= m.size as u64;
+            removed += 1;
+        }
+        // Within a class, expiry is in replay-id order; size-based removal can leave later
+        // events of another class alive, so anything at or below `through` goes.
+        for (class, t) in &through {
+            keep.retain(|m| !(m.class == *class && m.replay_id <= *t));
+        }
+        if removed == 0 {
+            return Ok(0);
+        }
+        let mut batch = Batch::new();
+        for (class, t) in &through {
+            batch.writes.push(Write::ExpireEvents {
+                class: *class,
+                through: *t,
+            });
+            batch.put("eventlog.expired", &class.to_string(), Some(t.to_string()));
+        }
+        self.store.commit(&batch)?;
+        let removed = inner.index.len() - keep.len();
+        inner.bytes = keep.iter().map(|m| m.size as u64).sum();
+        inner.index = keep;
+        for (class, t) in through {
+            let e = inner.expired_through.entry(class).or_insert(0);
+            *e = (*e).max(t);
+            inner
+                .tail
+                .retain(|ev| !(ev.class == class && ev.replay_id <= t));
+        }
+        Ok(removed)
+    }
+
+    /// The earliest valid position of a channel of `class`: events after it are retained.
+    pub fn earliest(&self, class: RetentionClass) -> u64 {
+        self.lock()
+            .expired_through
+            .get(&class)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Opens a cursor on `channel`.
+    pub fn subscribe(self: &Arc<Self>, channel: Channel, start: Start) -> Result<Cursor, LogError> {
+        let last = self.last_replay_id();
+        let earliest = self.earliest(channel.class);
+        let position = match start {
+            Start::Latest => last,
+            Start::Earliest => earliest,
+            Start::After(id) if id > last => {
+                return Err(LogError::Future {
+                    requested: id,
+                    last,
+                });
+            }
+            Start::After(id) if id < earliest => {
+                return Err(LogError::Expired {
+                    requested: id,
+                    earliest,
+                });
+            }
+            Start::After(id) => id,
+        };
+        Ok(Cursor {
+            log: self.clone(),
+            channel,
+            position,
+            wake: self.last.subscribe(),
+        })
+    }
+
+    /// Up to `max` events after `position` shown by `channel`, and the position reached.
+    fn read(
+        &self,
+        channel: &Channel,
+        position: u64,
+        max: usize,
+    ) -> Result<(Vec<Arc<Event>>, u64), LogError> {
+        let earliest = self.earliest(channel.class);
+        if position < earliest {
+            return Err(LogError::Expired {
+                requested: position,
+                earliest,
+            });
+        }
+        let mut out = Vec::new();
+        let mut pos = position;
+        {
+            let inner = self.lock();
+            let at = inner.index.partition_point(|m| m.replay_id <= pos);
+            let Some(next) = inner.index.get(at).map(|m| m.replay_id) else {
+                return Ok((out, pos));
+            };
+            // The tail holds every retained event from its first id on.
+            if inner.tail.front().is_some_and(|t| t.replay_id <= next) {
+                let start = inner.tail.partition_point(|e| e.replay_id <= pos);
+                for e in inner.tail.range(start..) {
+                    if out.len() >= max {
+                        break;
+                    }
+                    if channel.shows(e) {
+                        out.push(e.clone());
+                    }
+                    pos = e.replay_id;
+                }
+                return Ok((out, pos));
+            }
+        }
+        // Behind the tail: read from the store, a page at a time.
+        let last = self.last_replay_id();
+        while out.len() < max && pos < last {
+            let page = self
+                .store
+                .load_events(pos, 512)
+                .map_err(|e| LogError::Store(e.to_string()))?;
+            if page.is_empty() {
+                pos = last;
+                break;
+            }
+            for e in page {
+                if out.len() >= max {
+                    return Ok((out, pos));
+                }
+                pos = e.replay_id;
+                let e = Event::from_stored(e);
+                if channel.shows(&e) {
+                    out.push(Arc::new(e));
+                }
+            }
+        }
+        Ok((out, pos))
+    }
+}
+
+/// A subscription's position in the log.
+#[derive(Debug)]
+pub struct Cursor {
+    log: Arc<EventLog>,
+    channel: Channel,
+    position: u64,
+    wake: watch::Receiver<u64>,
+}
+
+impl Cursor {
+    /// The replay id of the last event read or skipped.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Takes up to `max` events without waiting.
+    pub fn poll(&mut self, max: usize) -> Result<Vec<Arc<Event>>, LogError> {
+        let (events, pos) = self.log.read(&self.channel, self.position, max)?;
+        self.position = pos;
+        Ok(events)
+    }
+
+    /// Waits until the log has grown past this cursor's position.
+    pub async fn changed(&mut self) {
+        while *self.wake.borrow_and_update() <= self.position {
+            if self.wake.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
