@@ -10,6 +10,7 @@
 //! - `query`: SOQL over the committed state, and the equality indexes it uses.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time.
 
+pub mod cdc;
 pub mod clock;
 pub mod custom;
 mod derive;
@@ -30,6 +31,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{OrgError, StatusCode};
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
-pub use org::{Api, Caller, Committed, Org, TxnResult, UserSeed};
+pub use org::{Api, Caller, Committed, Org, OrgOptions, TxnResult, UserSeed};
 pub use record::Record;
 pub use txn::{Op, Outcome};

@@ -77,6 +77,17 @@ pub struct Committed {
     pub commit_timestamp: DateTime<Utc>,
     /// Records whose state changed, in first-touch order.
     pub records: Vec<RecordId>,
+    /// The change events the transaction appended, in order.
+    pub events: Vec<Arc<forcebus_eventlog::Event>>,
+}
+
+/// How the org runs: its event log and change data capture.
+#[derive(Debug, Clone, Default)]
+pub struct OrgOptions {
+    /// Event log settings.
+    pub log: forcebus_eventlog::LogConfig,
+    /// CDC settings.
+    pub cdc: crate::cdc::CdcConfig,
 }
 
 /// The result of [`Org::execute`].
@@ -97,6 +108,8 @@ pub(crate) struct State {
     pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
     pub(crate) next_id: u64,
     pub(crate) next_case: u64,
+    /// The last transaction's commit number.
+    pub(crate) commit_number: i64,
 }
 
 impl State {
@@ -131,18 +144,38 @@ pub struct Org {
     state: RwLock<State>,
     /// Serialises transactions: held from validation to the in-memory apply.
     writer: Mutex<()>,
+    /// The event log change events go to.
+    log: Arc<forcebus_eventlog::EventLog>,
+    cdc: crate::cdc::CdcConfig,
+    /// Change-event schema id per object.
+    schema_ids: HashMap<String, String>,
 }
+
+/// Commit numbers start here, so they look like Salesforce's system change numbers.
+const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
 
 const ORG: &str = "org";
 
 impl Org {
-    /// Loads the org from `store`, creating its identity and seed users on first start.
+    /// Loads the org from `store` with default options.
     pub fn open(
         store: Arc<dyn Store>,
         schema: Schema,
         clock: Arc<dyn Clock>,
         name: &str,
         users: &[UserSeed],
+    ) -> Result<Self, StoreError> {
+        Self::open_with(store, schema, clock, name, users, OrgOptions::default())
+    }
+
+    /// Loads the org from `store`, creating its identity and seed users on first start.
+    pub fn open_with(
+        store: Arc<dyn Store>,
+        schema: Schema,
+        clock: Arc<dyn Clock>,
+        name: &str,
+        users: &[UserSeed],
+        options: OrgOptions,
     ) -> Result<Self, StoreError> {
         let mut state = State::default();
         for row in store.load_records()? {
@@ -159,6 +192,15 @@ impl Org {
             .get("next_case")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        state.commit_number = values
+            .get("commit_number")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(COMMIT_NUMBER_BASE);
+        let log = Arc::new(forcebus_eventlog::EventLog::open(
+            store.clone(),
+            options.log,
+        )?);
+        let schema_ids = crate::cdc::schema_ids(&schema);
         let id = match values.get("id").and_then(|v| RecordId::parse(v)) {
             Some(id) => id,
             None => {
@@ -177,11 +219,24 @@ impl Org {
             clock,
             state: RwLock::new(state),
             writer: Mutex::new(()),
+            log,
+            cdc: options.cdc,
+            schema_ids,
         };
         for seed in users {
             org.ensure_user(seed)?;
         }
         Ok(org)
+    }
+
+    /// The event log.
+    pub fn log(&self) -> &Arc<forcebus_eventlog::EventLog> {
+        &self.log
+    }
+
+    /// The change-event schema id of an object.
+    pub fn change_schema_id(&self, object: &str) -> Option<&str> {
+        self.schema_ids.get(object).map(String::as_str)
     }
 
     /// The org id.
@@ -363,11 +418,51 @@ impl Org {
         }
         batch.put(ORG, "next_id", Some(next_id.to_string()));
         batch.put(ORG, "next_case", Some(next_case.to_string()));
+        let transaction_key = transaction_key();
+        let change_origin = caller.change_origin();
+        let commit_number = state.commit_number + 1;
+        batch.put(ORG, "commit_number", Some(commit_number.to_string()));
+        let new_events = {
+            let changes: Vec<crate::cdc::Change<'_>> = order
+                .iter()
+                .filter_map(|id| {
+                    let after = overlay[id].as_ref();
+                    let before = state.records.get(id);
+                    let object = self.schema.object(&after.or(before)?.object)?;
+                    Some(crate::cdc::Change {
+                        object,
+                        before,
+                        after,
+                    })
+                })
+                .collect();
+            let info = crate::cdc::TxnInfo {
+                transaction_key: &transaction_key,
+                change_origin: &change_origin,
+                commit_timestamp: now.timestamp_millis(),
+                commit_number,
+                commit_user: caller.user_id.to18(),
+            };
+            crate::cdc::events(&changes, &info, &self.schema_ids, &self.cdc)
+                .into_iter()
+                .map(|e| forcebus_eventlog::NewEvent {
+                    kind: forcebus_avro::change::entity_name(&e.header.entity_name),
+                    class: crate::cdc::CLASS_EVENTS,
+                    payload: serde_json::to_vec(&e).expect("change events serialise"),
+                })
+                .collect::<Vec<_>>()
+        };
         drop(state);
-        self.store.commit(&batch)?;
+        let events = self
+            .log
+            .append(new_events, now.timestamp_millis(), |writes| {
+                batch.writes.extend(writes);
+                self.store.commit(&batch)
+            })?;
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.next_id = next_id;
         state.next_case = next_case;
+        state.commit_number = commit_number;
         let mut overlay = overlay;
         for id in &order {
             match overlay.remove(id).flatten() {
@@ -376,10 +471,11 @@ impl Org {
             }
         }
         let committed = Committed {
-            transaction_key: transaction_key(),
-            change_origin: caller.change_origin(),
+            transaction_key,
+            change_origin,
             commit_timestamp: now,
             records: order,
+            events,
         };
         tracing::debug!(
             transaction_key = %committed.transaction_key,

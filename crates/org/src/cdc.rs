@@ -1,0 +1,293 @@
+//! Change Data Capture: the change events of a transaction, built from each touched
+//! record's state before and after it (`org-rest-cdc.md` §4).
+//!
+//! One event per record change (repeated changes in a transaction are already one end
+//! state); identical updates, and deletes, of several records of one entity merge into one
+//! event listing every id; events past the overflow threshold become one `GAP_OVERFLOW` per
+//! entity; an event too large becomes a header-only `GAP_*` event. Events are stored as a
+//! neutral JSON document ([`ChangeEvent`]); each protocol renders it once in its own format.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use forcebus_avro::change::{EventField, event_fields};
+use forcebus_meta::{ObjectDef, Schema};
+
+use crate::record::Record;
+
+/// Retention class of change and platform events (72 hours).
+pub const CLASS_EVENTS: u8 = 0;
+
+/// The record id overflow events carry.
+pub const OVERFLOW_ID: &str = "000000000000000AAA";
+
+/// CDC settings.
+#[derive(Debug, Clone)]
+pub struct CdcConfig {
+    /// Merge identical updates and deletes of several records into one event.
+    pub merge: bool,
+    /// Changes in one transaction past which events become `GAP_OVERFLOW`.
+    pub overflow_threshold: usize,
+    /// Largest event; larger ones become header-only `GAP_*` events.
+    pub max_event_bytes: usize,
+}
+
+impl Default for CdcConfig {
+    fn default() -> Self {
+        Self {
+            merge: true,
+            overflow_threshold: 100_000,
+            max_event_bytes: 1 << 20,
+        }
+    }
+}
+
+/// `ChangeEventHeader`, with field sets as names (the Avro form turns them into bitmaps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct Header {
+    pub entity_name: String,
+    pub record_ids: Vec<String>,
+    pub change_type: String,
+    pub change_origin: String,
+    pub transaction_key: String,
+    pub sequence_number: i32,
+    pub commit_timestamp: i64,
+    pub commit_number: i64,
+    pub commit_user: String,
+    pub nulled_fields: Vec<String>,
+    pub diff_fields: Vec<String>,
+    pub changed_fields: Vec<String>,
+}
+
+/// A change event as stored in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// Id of the schema the event was written with.
+    #[serde(rename = "schemaId")]
+    pub schema_id: String,
+    /// The header.
+    #[serde(rename = "ChangeEventHeader")]
+    pub header: Header,
+    /// Body fields present in the event, in schema order; compounds nested by part name.
+    pub fields: Map<String, Value>,
+}
+
+/// What the transaction is, for every event it produces.
+pub(crate) struct TxnInfo<'a> {
+    pub(crate) transaction_key: &'a str,
+    pub(crate) change_origin: &'a str,
+    pub(crate) commit_timestamp: i64,
+    pub(crate) commit_number: i64,
+    pub(crate) commit_user: String,
+}
+
+/// One record's change.
+pub(crate) struct Change<'a> {
+    pub(crate) object: &'a ObjectDef,
+    pub(crate) before: Option<&'a Record>,
+    pub(crate) after: Option<&'a Record>,
+}
+
+fn part_value(rec: &Record, f: Option<&forcebus_meta::FieldDef>) -> Value {
+    f.map_or(Value::Null, |f| rec.get(&f.name).clone())
+}
+
+/// Change type, body, changed and nulled fields of one change; `None` when nothing is emitted.
+fn describe(
+    c: &Change<'_>,
+) -> Option<(&'static str, Map<String, Value>, Vec<String>, Vec<String>)> {
+    fn live(r: Option<&Record>) -> Option<&Record> {
+        r.filter(|r| !r.is_deleted)
+    }
+    let kind = match (c.before, c.after) {
+        (None, Some(a)) if !a.is_deleted => "CREATE",
+        (Some(b), Some(a)) if !b.is_deleted && !a.is_deleted => "UPDATE",
+        (Some(b), Some(a)) if !b.is_deleted && a.is_deleted => "DELETE",
+        (Some(b), Some(a)) if b.is_deleted && !a.is_deleted => "UNDELETE",
+        _ => return None,
+    };
+    let mut body = Map::new();
+    let (mut changed, mut nulled) = (Vec::new(), Vec::new());
+    let fields = event_fields(c.object);
+    match kind {
+        "CREATE" | "UNDELETE" => {
+            let after = live(c.after)?;
+            for ef in &fields {
+                match ef {
+                    EventField::Scalar(f) => {
+                        let v = after.get(&f.name);
+                        if !v.is_null() {
+                            body.insert(f.name.clone(), v.clone());
+                        }
+                    }
+                    EventField::Compound { name, parts } => {
+                        let m: Map<String, Value> = parts
+                            .iter()
+                            .map(|(p, f)| (p.clone(), part_value(after, *f)))
+                            .filter(|(_, v)| !v.is_null())
+                            .collect();
+                        if !m.is_empty() {
+                            body.insert(name.clone(), Value::Object(m));
+                        }
+                    }
+                }
+            }
+        }
+        "UPDATE" => {
+            let (before, after) = (c.before?, c.after?);
+            for ef in &fields {
+                match ef {
+                    EventField::Scalar(f) => {
+                        let (old, new) = (before.get(&f.name), after.get(&f.name));
+                        if old != new || f.name == "LastModifiedDate" {
+                            changed.push(f.name.clone());
+                            if new.is_null() {
+                                nulled.push(f.name.clone());
+                            }
+                            body.insert(f.name.clone(), new.clone());
+                        }
+                    }
+                    EventField::Compound { name, parts } => {
+                        let mut m = Map::new();
+                        for (p, f) in parts {
+                            let (old, new) = (part_value(before, *f), part_value(after, *f));
+                            if old != new {
+                                changed.push(format!("{name}.{p}"));
+                                if new.is_null() {
+                                    nulled.push(format!("{name}.{p}"));
+                                }
+                                m.insert(p.clone(), new);
+                            }
+                        }
+                        if !m.is_empty() {
+                            body.insert(name.clone(), Value::Object(m));
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Some((kind, body, changed, nulled))
+}
+
+/// The change events of one transaction, in order, sequence-numbered from 1.
+pub(crate) fn events(
+    changes: &[Change<'_>],
+    txn: &TxnInfo<'_>,
+    schema_ids: &HashMap<String, String>,
+    config: &CdcConfig,
+) -> Vec<ChangeEvent> {
+    let mut out: Vec<ChangeEvent> = Vec::new();
+    let mut merged: HashMap<String, usize> = HashMap::new();
+    let mut counted = 0usize;
+    let mut overflowed: Vec<String> = Vec::new();
+    for c in changes {
+        let Some((kind, fields, changed, nulled)) = describe(c) else {
+            continue;
+        };
+        let entity = c.object.name.clone();
+        let id = c
+            .after
+            .or(c.before)
+            .map(|r| r.id.to18())
+            .expect("a change has a record");
+        counted += if kind == "UPDATE" {
+            changed.len().max(1)
+        } else {
+            1
+        };
+        if counted > config.overflow_threshold {
+            if !overflowed.contains(&entity) {
+                overflowed.push(entity);
+            }
+            continue;
+        }
+        let header = Header {
+            entity_name: entity.clone(),
+            record_ids: vec![id],
+            change_type: kind.to_owned(),
+            change_origin: txn.change_origin.to_owned(),
+            transaction_key: txn.transaction_key.to_owned(),
+            sequence_number: 0,
+            commit_timestamp: txn.commit_timestamp,
+            commit_number: txn.commit_number,
+            commit_user: txn.commit_user.clone(),
+            nulled_fields: nulled,
+            diff_fields: Vec::new(),
+            changed_fields: changed,
+        };
+        let schema_id = schema_ids.get(&entity).cloned().unwrap_or_default();
+        let event = ChangeEvent {
+            schema_id,
+            header,
+            fields,
+        };
+        if config.merge && matches!(kind, "UPDATE" | "DELETE") {
+            let key = serde_json::to_string(&(
+                &entity,
+                kind,
+                &event.fields,
+                &event.header.changed_fields,
+                &event.header.nulled_fields,
+            ))
+            .expect("JSON values serialise");
+            if let Some(&i) = merged.get(&key) {
+                out[i].header.record_ids.extend(event.header.record_ids);
+                continue;
+            }
+            merged.insert(key, out.len());
+        }
+        out.push(event);
+    }
+    for entity in overflowed {
+        let schema_id = schema_ids.get(&entity).cloned().unwrap_or_default();
+        out.push(ChangeEvent {
+            schema_id,
+            header: Header {
+                entity_name: entity,
+                record_ids: vec![OVERFLOW_ID.to_owned()],
+                change_type: "GAP_OVERFLOW".to_owned(),
+                change_origin: txn.change_origin.to_owned(),
+                transaction_key: txn.transaction_key.to_owned(),
+                sequence_number: 0,
+                commit_timestamp: txn.commit_timestamp,
+                commit_number: txn.commit_number,
+                commit_user: txn.commit_user.clone(),
+                nulled_fields: Vec::new(),
+                diff_fields: Vec::new(),
+                changed_fields: Vec::new(),
+            },
+            fields: Map::new(),
+        });
+    }
+    for (i, e) in out.iter_mut().enumerate() {
+        e.header.sequence_number = i as i32 + 1;
+        let size = serde_json::to_vec(e).map_or(0, |b| b.len());
+        if size > config.max_event_bytes && !e.header.change_type.starts_with("GAP_") {
+            e.header.change_type = format!("GAP_{}", e.header.change_type);
+            e.fields.clear();
+            e.header.changed_fields.clear();
+            e.header.nulled_fields.clear();
+        }
+    }
+    out
+}
+
+/// Schema ids of every object's change events.
+pub(crate) fn schema_ids(schema: &Schema) -> HashMap<String, String> {
+    schema
+        .objects()
+        .iter()
+        .map(|o| {
+            (
+                o.name.clone(),
+                forcebus_avro::schema_id(&forcebus_avro::change::change_event_schema(o)),
+            )
+        })
+        .collect()
+}

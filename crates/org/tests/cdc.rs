@@ -1,0 +1,465 @@
+//! Change Data Capture through the org: the events each operation produces, committed with
+//! the records in one storage transaction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use forcebus_org::cdc::{CdcConfig, ChangeEvent};
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::{
+    Api, Caller, ManualClock, Op, Org, OrgOptions, Schema, TxnResult, UserSeed, standard,
+};
+use forcebus_store::{Durability, SqliteStore, Store};
+use serde_json::{Map, Value, json};
+
+fn schema() -> Schema {
+    let mut s = Schema::new(standard::catalogue());
+    let objects: BTreeMap<String, ObjectConfig> = serde_json::from_value(json!({
+        "Account": {"fields": [{"name": "Ext__c", "type": "string", "external_id": true}]},
+        "Invoice__c": {"label": "Invoice", "fields": [
+            {"name": "Account__c", "type": "reference", "reference_to": "Account", "master_detail": true},
+            {"name": "Total__c", "type": "currency", "precision": 16, "scale": 2},
+        ]},
+    }))
+    .unwrap();
+    forcebus_org::custom::apply(&mut s, &objects).unwrap();
+    s
+}
+
+fn open_with(store: Arc<dyn Store>, cdc: CdcConfig) -> (Org, Caller) {
+    let clock = Arc::new(ManualClock::new("2024-05-02T08:55:27Z".parse().unwrap()));
+    let seed = UserSeed {
+        username: "admin@example.com".into(),
+        first_name: "Ada".into(),
+        last_name: "Admin".into(),
+        email: "admin@example.com".into(),
+    };
+    let org = Org::open_with(
+        store,
+        schema(),
+        clock,
+        "T",
+        &[seed],
+        OrgOptions {
+            cdc,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let user = org.user_by_username("admin@example.com").unwrap().id;
+    let caller = Caller {
+        user_id: user,
+        api: Api::Rest,
+        version: "59.0".into(),
+        client: Some("etl-sync".into()),
+    };
+    (org, caller)
+}
+
+fn org() -> (Org, Caller) {
+    open_with(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        CdcConfig::default(),
+    )
+}
+
+fn map(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn run(org: &Org, c: &Caller, ops: Vec<Op>) -> (TxnResult, Vec<ChangeEvent>) {
+    let r = org.execute(c, ops, true).unwrap();
+    let events = r.committed.as_ref().map_or_else(Vec::new, |c| {
+        c.events
+            .iter()
+            .map(|e| serde_json::from_slice(&e.payload).unwrap())
+            .collect()
+    });
+    (r, events)
+}
+
+fn create(object: &str, fields: Value) -> Op {
+    Op::Create {
+        object: object.into(),
+        fields: map(fields),
+    }
+}
+
+#[test]
+fn account_create_update_delete_undelete() {
+    let (org, c) = org();
+    let (r, ev) = run(
+        &org,
+        &c,
+        vec![create(
+            "Account",
+            json!({"Name": "Acme", "Phone": "555", "BillingCity": "Paris", "BillingState": "IDF"}),
+        )],
+    );
+    let id = r.results[0].as_ref().unwrap().id().to18();
+    assert_eq!(ev.len(), 1);
+    let e = &ev[0];
+    let user = c.user_id.to18();
+    let h = &e.header;
+    assert_eq!(
+        (
+            h.entity_name.as_str(),
+            h.change_type.as_str(),
+            h.record_ids.clone()
+        ),
+        ("Account", "CREATE", vec![id.clone()])
+    );
+    assert_eq!(
+        h.change_origin,
+        "com/salesforce/api/rest/59.0;client=etl-sync"
+    );
+    assert_eq!(
+        (
+            h.sequence_number,
+            h.commit_timestamp,
+            h.commit_user.as_str()
+        ),
+        (1, 1714640127000, user.as_str())
+    );
+    assert!(h.changed_fields.is_empty() && h.nulled_fields.is_empty() && h.diff_fields.is_empty());
+    let groups: Vec<usize> = h.transaction_key.split('-').map(str::len).collect();
+    assert_eq!(groups, [8, 4, 4, 4, 12], "UUID-shaped transaction key");
+    assert_eq!(e.schema_id, org.change_schema_id("Account").unwrap());
+    assert_eq!(
+        Value::Object(e.fields.clone()),
+        json!({
+            "Name": "Acme",
+            "BillingAddress": {"City": "Paris", "State": "IDF"},
+            "Phone": "555",
+            "OwnerId": user,
+            "CreatedDate": "2024-05-02T08:55:27.000+0000",
+            "CreatedById": user,
+            "LastModifiedDate": "2024-05-02T08:55:27.000+0000",
+            "LastModifiedById": user,
+        }),
+        "CREATE: every non-null field, compounds nested, no Id/IsDeleted/SystemModstamp"
+    );
+    let first_commit = h.commit_number;
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id: id.clone(),
+            fields: map(json!({"Phone": null, "BillingCity": "Lyon", "Name": "Acme SA"})),
+        }],
+    );
+    let h = &ev[0].header;
+    assert_eq!(h.change_type, "UPDATE");
+    assert_eq!(
+        h.changed_fields,
+        ["Name", "BillingAddress.City", "Phone", "LastModifiedDate"]
+    );
+    assert_eq!(h.nulled_fields, ["Phone"]);
+    assert!(h.commit_number > first_commit);
+    assert_eq!(
+        Value::Object(ev[0].fields.clone()),
+        json!({"Name": "Acme SA", "BillingAddress": {"City": "Lyon"}, "Phone": null, "LastModifiedDate": "2024-05-02T08:55:27.000+0000"}),
+        "UPDATE: changed fields plus LastModifiedDate; LastModifiedById only when it changes"
+    );
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Delete {
+            object: None,
+            id: id.clone(),
+        }],
+    );
+    assert_eq!(
+        (ev[0].header.change_type.as_str(), ev[0].fields.len()),
+        ("DELETE", 0)
+    );
+    let (_, ev) = run(&org, &c, vec![Op::Undelete { id: id.clone() }]);
+    assert_eq!(ev[0].header.change_type, "UNDELETE");
+    assert_eq!(ev[0].fields["Name"], "Acme SA");
+    let (_, ev) = run(&org, &c, vec![Op::Purge { id: id.clone() }]);
+    assert!(
+        ev.is_empty(),
+        "emptying the Recycle Bin emits nothing (and this record was live)"
+    );
+}
+
+#[test]
+fn contact_name_is_a_compound() {
+    let (org, c) = org();
+    let (r, ev) = run(
+        &org,
+        &c,
+        vec![create(
+            "Contact",
+            json!({"FirstName": "Grace", "LastName": "Hopper", "Salutation": "Dr."}),
+        )],
+    );
+    assert_eq!(
+        ev[0].fields["Name"],
+        json!({"Salutation": "Dr.", "FirstName": "Grace", "LastName": "Hopper"})
+    );
+    assert!(ev[0].fields.get("FirstName").is_none());
+    let id = r.results[0].as_ref().unwrap().id().to18();
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id,
+            fields: map(json!({"LastName": "Murray"})),
+        }],
+    );
+    assert_eq!(
+        ev[0].header.changed_fields,
+        ["Name.LastName", "LastModifiedDate"]
+    );
+    assert_eq!(ev[0].fields["Name"], json!({"LastName": "Murray"}));
+}
+
+#[test]
+fn a_transaction_is_one_key_with_ordered_sequence_numbers() {
+    let (org, c) = org();
+    let (r, _) = run(&org, &c, vec![create("Account", json!({"Name": "Parent"}))]);
+    let acct = r.results[0].as_ref().unwrap().id().to18();
+    let ops = vec![
+        create("Contact", json!({"LastName": "A", "AccountId": acct})),
+        create(
+            "Invoice__c",
+            json!({"Name": "INV-1", "Account__c": acct, "Total__c": 10}),
+        ),
+        Op::Update {
+            object: None,
+            id: acct.clone(),
+            fields: map(json!({"Phone": "1"})),
+        },
+    ];
+    let (r, ev) = run(&org, &c, ops);
+    assert_eq!(
+        ev.iter()
+            .map(|e| e.header.sequence_number)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(
+        ev.iter()
+            .all(|e| e.header.transaction_key == ev[0].header.transaction_key)
+    );
+    assert_eq!(ev[1].header.entity_name, "Invoice__c");
+    let ids: Vec<u64> = r
+        .committed
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.replay_id)
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "contiguous replay ids"
+    );
+    assert_eq!(org.log().last_replay_id(), *ids.last().unwrap());
+    // Insert then update of one record in one transaction: one CREATE with the end state.
+    let ops = vec![
+        Op::Upsert {
+            object: "Account".into(),
+            field: "Ext__c".into(),
+            value: "K-1".into(),
+            fields: map(json!({"Name": "New", "Fax": "2"})),
+        },
+        Op::Upsert {
+            object: "Account".into(),
+            field: "Ext__c".into(),
+            value: "K-1".into(),
+            fields: map(json!({"Fax": "3"})),
+        },
+    ];
+    let (_, ev) = run(&org, &c, ops);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (
+            ev[0].header.change_type.as_str(),
+            &ev[0].fields["Fax"],
+            &ev[0].fields["Name"]
+        ),
+        ("CREATE", &json!("3"), &json!("New"))
+    );
+    // Deleting the parent cascades: child DELETE events in the same transaction.
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Delete {
+            object: None,
+            id: acct,
+        }],
+    );
+    let kinds: Vec<(&str, &str)> = ev
+        .iter()
+        .map(|e| (e.header.entity_name.as_str(), e.header.change_type.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Account", "DELETE"),
+            ("Contact", "DELETE"),
+            ("Invoice__c", "DELETE")
+        ]
+    );
+}
+
+#[test]
+fn identical_changes_merge_into_one_event() {
+    let (org, c) = org();
+    let ops = (0..3)
+        .map(|i| create("Account", json!({"Name": format!("A{i}")})))
+        .collect();
+    let (r, ev) = run(&org, &c, ops);
+    assert_eq!(ev.len(), 3, "creates never merge");
+    let ids: Vec<String> = r
+        .results
+        .iter()
+        .map(|x| x.as_ref().unwrap().id().to18())
+        .collect();
+    let ops = ids
+        .iter()
+        .map(|id| Op::Update {
+            object: None,
+            id: id.clone(),
+            fields: map(json!({"Industry": "Energy"})),
+        })
+        .collect();
+    let (_, ev) = run(&org, &c, ops);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].header.record_ids, ids);
+    let ops = vec![
+        Op::Update {
+            object: None,
+            id: ids[0].clone(),
+            fields: map(json!({"Industry": "Retail"})),
+        },
+        Op::Update {
+            object: None,
+            id: ids[1].clone(),
+            fields: map(json!({"Industry": "Finance"})),
+        },
+    ];
+    let (_, ev) = run(&org, &c, ops);
+    assert_eq!(ev.len(), 2, "different values do not merge");
+    let ops = ids
+        .iter()
+        .map(|id| Op::Delete {
+            object: None,
+            id: id.clone(),
+        })
+        .collect();
+    let (_, ev) = run(&org, &c, ops);
+    assert_eq!((ev.len(), ev[0].header.record_ids.len()), (1, 3));
+    let (org, c) = open_with(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        CdcConfig {
+            merge: false,
+            ..Default::default()
+        },
+    );
+    let ops = (0..2)
+        .map(|i| create("Account", json!({"Name": format!("A{i}")})))
+        .collect();
+    let (r, _) = run(&org, &c, ops);
+    let ops = r
+        .results
+        .iter()
+        .map(|x| Op::Delete {
+            object: None,
+            id: x.as_ref().unwrap().id().to18(),
+        })
+        .collect();
+    assert_eq!(run(&org, &c, ops).1.len(), 2, "merging can be turned off");
+}
+
+#[test]
+fn overflow_and_oversized_events_become_gaps() {
+    let (org, c) = open_with(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        CdcConfig {
+            overflow_threshold: 3,
+            max_event_bytes: 2000,
+            ..Default::default()
+        },
+    );
+    let mut ops: Vec<Op> = (0..4)
+        .map(|i| create("Account", json!({"Name": format!("A{i}")})))
+        .collect();
+    ops.push(create("Contact", json!({"LastName": "C"})));
+    ops.push(create("Contact", json!({"LastName": "D"})));
+    let (_, ev) = run(&org, &c, ops);
+    let kinds: Vec<(&str, &str)> = ev
+        .iter()
+        .map(|e| (e.header.entity_name.as_str(), e.header.change_type.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Account", "CREATE"),
+            ("Account", "CREATE"),
+            ("Account", "CREATE"),
+            ("Account", "GAP_OVERFLOW"),
+            ("Contact", "GAP_OVERFLOW")
+        ]
+    );
+    assert_eq!(ev[3].header.record_ids, ["000000000000000AAA"]);
+    assert!(ev[3].fields.is_empty());
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![create(
+            "Account",
+            json!({"Name": "Big", "Description": "x".repeat(3000)}),
+        )],
+    );
+    assert_eq!(ev[0].header.change_type, "GAP_CREATE");
+    assert!(ev[0].fields.is_empty());
+    assert_eq!(
+        ev[0].header.record_ids.len(),
+        1,
+        "gaps keep the real record ids"
+    );
+}
+
+#[test]
+fn events_commit_with_their_records_and_survive_restarts() {
+    let dir = std::env::temp_dir().join(format!("fb-cdc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = || {
+        open_with(
+            Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()),
+            CdcConfig::default(),
+        )
+    };
+    let last = {
+        let (org, c) = open();
+        run(
+            &org,
+            &c,
+            vec![create("Account", json!({"Name": "Durable"}))],
+        );
+        // A failed transaction (all or none) appends nothing.
+        let (r, ev) = run(
+            &org,
+            &c,
+            vec![
+                create("Account", json!({"Name": "ok"})),
+                create("Account", json!({})),
+            ],
+        );
+        assert!(r.committed.is_none() && ev.is_empty());
+        org.log().last_replay_id()
+    };
+    let (org, c) = open();
+    assert_eq!(org.log().last_replay_id(), last);
+    let (r, _) = run(&org, &c, vec![create("Account", json!({"Name": "After"}))]);
+    assert_eq!(
+        r.committed.unwrap().events[0].replay_id,
+        last + 1,
+        "replay ids continue, never reused"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
