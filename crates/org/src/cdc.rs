@@ -96,10 +96,16 @@ fn part_value(rec: &Record, f: Option<&forcebus_meta::FieldDef>) -> Value {
     f.map_or(Value::Null, |f| rec.get(&f.name).clone())
 }
 
+/// What one record change amounts to.
+struct Described {
+    kind: &'static str,
+    body: Map<String, Value>,
+    changed: Vec<String>,
+    nulled: Vec<String>,
+}
+
 /// Change type, body, changed and nulled fields of one change; `None` when nothing is emitted.
-fn describe(
-    c: &Change<'_>,
-) -> Option<(&'static str, Map<String, Value>, Vec<String>, Vec<String>)> {
+fn describe(c: &Change<'_>) -> Option<Described> {
     fn live(r: Option<&Record>) -> Option<&Record> {
         r.filter(|r| !r.is_deleted)
     }
@@ -172,7 +178,12 @@ fn describe(
         }
         _ => {}
     }
-    Some((kind, body, changed, nulled))
+    Some(Described {
+        kind,
+        body,
+        changed,
+        nulled,
+    })
 }
 
 /// The change events of one transaction, in order, sequence-numbered from 1.
@@ -187,7 +198,13 @@ pub(crate) fn events(
     let mut counted = 0usize;
     let mut overflowed: Vec<String> = Vec::new();
     for c in changes {
-        let Some((kind, fields, changed, nulled)) = describe(c) else {
+        let Some(Described {
+            kind,
+            body: fields,
+            changed,
+            nulled,
+        }) = describe(c)
+        else {
             continue;
         };
         let entity = c.object.name.clone();
