@@ -10,5 +10,5 @@ pub mod binary;
 pub mod change;
 pub mod schema;
 
-pub use binary::{DecodeError, Value, decode, encode};
+pub use binary::{DecodeError, Value, decode, encode, to_json};
 pub use schema::{Field, RecordSchema, Schema, schema_id};

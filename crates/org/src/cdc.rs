@@ -308,3 +308,104 @@ pub(crate) fn schema_ids(schema: &Schema) -> HashMap<String, String> {
         })
         .collect()
 }
+
+/// Converts a stored value to the Avro value of `schema` (a field's type or a union
+/// branch): datetimes to epoch milliseconds, dates to days since the epoch.
+fn avro_scalar(schema: &forcebus_avro::Schema, v: &Value) -> Option<forcebus_avro::Value> {
+    use forcebus_avro::{Schema as S, Value as A};
+    Some(match (schema, v) {
+        (S::String, Value::String(s)) => A::String(s.clone()),
+        (S::String, other) => A::String(other.to_string()),
+        (S::Boolean, Value::Bool(b)) => A::Boolean(*b),
+        (S::Double, Value::Number(n)) => A::Double(n.as_f64()?),
+        (S::Long, Value::Number(n)) => A::Long(n.as_i64()?),
+        (S::Long, Value::String(s)) => A::Long(forcebus_meta_time::millis(s)?),
+        (S::Int, Value::Number(n)) => A::Int(i32::try_from(n.as_i64()?).ok()?),
+        (S::Int, Value::String(s)) => A::Int(forcebus_meta_time::days(s)?),
+        _ => return None,
+    })
+}
+
+/// `["null", T]` for a value that may be absent or null.
+fn nullable(schema: &forcebus_avro::Schema, v: Option<&Value>) -> forcebus_avro::Value {
+    use forcebus_avro::{Schema as S, Value as A};
+    let null = A::Union(0, Box::new(A::Null));
+    let (Some(v), S::Union(branches)) = (v.filter(|v| !v.is_null()), schema) else {
+        return null;
+    };
+    let Some(inner) = branches.get(1) else {
+        return null;
+    };
+    let value = match (inner, v) {
+        (S::Record(rec), Value::Object(parts)) => A::Record(
+            rec.fields
+                .iter()
+                .map(|f| nullable(&f.schema, parts.get(&f.name)))
+                .collect(),
+        ),
+        (scalar, v) => match avro_scalar(scalar, v) {
+            Some(a) => a,
+            None => return null,
+        },
+    };
+    A::Union(1, Box::new(value))
+}
+
+/// The Avro payload of a change event, against `schema` (its object's change-event schema).
+pub fn to_avro(event: &ChangeEvent, schema: &forcebus_avro::Schema) -> Vec<u8> {
+    use forcebus_avro::Value as A;
+    use forcebus_avro::change::{CHANGE_TYPES, FieldSet, bitmap};
+    let rec = schema
+        .as_record()
+        .expect("change-event schemas are records");
+    let h = &event.header;
+    let strings = |v: &[String]| A::Array(v.iter().cloned().map(A::String).collect());
+    let bits = |names: &[String]| strings(&bitmap(&FieldSet::of(rec, names)));
+    let header = A::Record(vec![
+        A::String(h.entity_name.clone()),
+        strings(&h.record_ids),
+        A::Enum(
+            CHANGE_TYPES
+                .iter()
+                .position(|t| *t == h.change_type)
+                .unwrap_or(0),
+        ),
+        A::String(h.change_origin.clone()),
+        A::String(h.transaction_key.clone()),
+        A::Int(h.sequence_number),
+        A::Long(h.commit_timestamp),
+        A::Long(h.commit_number),
+        A::String(h.commit_user.clone()),
+        bits(&h.nulled_fields),
+        bits(&h.diff_fields),
+        bits(&h.changed_fields),
+    ]);
+    let mut values = vec![header];
+    values.extend(
+        rec.fields
+            .iter()
+            .skip(1)
+            .map(|f| nullable(&f.schema, event.fields.get(&f.name))),
+    );
+    forcebus_avro::encode(schema, &A::Record(values))
+        .expect("change events match their schema by construction")
+}
+
+mod forcebus_meta_time {
+    //! Stored date and datetime text to Avro's numbers.
+    use chrono::{DateTime, NaiveDate};
+
+    /// `2024-05-01T12:34:56.000+0000` to epoch milliseconds.
+    pub(super) fn millis(s: &str) -> Option<i64> {
+        DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+            .ok()
+            .map(|t| t.timestamp_millis())
+    }
+
+    /// `2024-05-01` to days since 1970-01-01.
+    pub(super) fn days(s: &str) -> Option<i32> {
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        i32::try_from((d - epoch).num_days()).ok()
+    }
+}

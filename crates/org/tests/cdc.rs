@@ -463,3 +463,104 @@ fn events_commit_with_their_records_and_survive_restarts() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_avro_form_decodes_to_the_worked_example() {
+    use forcebus_avro::change::{change_event_schema, names_from_bitmap};
+    let (org, c) = org();
+    let (r, _) = run(
+        &org,
+        &c,
+        vec![create(
+            "Account",
+            json!({"Name": "Acme", "Phone": "555", "BillingCity": "Paris", "NumberOfEmployees": 5}),
+        )],
+    );
+    let id = r.results[0].as_ref().unwrap().id().to18();
+    let account = org.schema().object("Account").unwrap();
+    let schema = change_event_schema(account);
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id: id.clone(),
+            fields: map(json!({"Name": "Acme SA", "Phone": "555-0100"})),
+        }],
+    );
+    let bytes = forcebus_org::cdc::to_avro(&ev[0], &schema);
+    let decoded = forcebus_avro::to_json(&schema, &forcebus_avro::decode(&schema, &bytes).unwrap());
+    let h = &decoded["ChangeEventHeader"];
+    assert_eq!(h["changeType"], "UPDATE");
+    assert_eq!(h["changedFields"], json!(["0x400042"]));
+    assert_eq!(h["nulledFields"], json!([]));
+    assert_eq!(h["diffFields"], json!([]));
+    assert_eq!(h["recordIds"], json!([id]));
+    assert_eq!(h["commitTimestamp"], 1714640127000i64);
+    assert_eq!(
+        names_from_bitmap(schema.as_record().unwrap(), &["0x400042".to_owned()]),
+        ["Name", "Phone", "LastModifiedDate"]
+    );
+    assert_eq!(
+        (decoded["Name"].as_str(), decoded["Phone"].as_str()),
+        (Some("Acme SA"), Some("555-0100"))
+    );
+    assert_eq!(
+        decoded["LastModifiedDate"], 1714640127000i64,
+        "datetimes are epoch milliseconds"
+    );
+    assert_eq!(
+        (
+            &decoded["Fax"],
+            &decoded["BillingAddress"],
+            &decoded["NumberOfEmployees"]
+        ),
+        (&Value::Null, &Value::Null, &Value::Null),
+        "unchanged fields are null"
+    );
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id: id.clone(),
+            fields: map(json!({"BillingCity": "Lyon", "BillingStreet": null, "Phone": null})),
+        }],
+    );
+    let decoded = forcebus_avro::to_json(
+        &schema,
+        &forcebus_avro::decode(&schema, &forcebus_org::cdc::to_avro(&ev[0], &schema)).unwrap(),
+    );
+    assert_eq!(
+        decoded["ChangeEventHeader"]["changedFields"],
+        json!(["0x400040", "4-0x02"])
+    );
+    assert_eq!(
+        decoded["ChangeEventHeader"]["nulledFields"],
+        json!(["0x40"])
+    );
+    assert_eq!(decoded["BillingAddress"]["City"], "Lyon");
+    // CREATE carries every value, in its Avro type.
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![create(
+            "Opportunity",
+            json!({"Name": "Deal", "StageName": "Prospecting", "CloseDate": "1970-01-11", "Amount": 12.5}),
+        )],
+    );
+    let opp = change_event_schema(org.schema().object("Opportunity").unwrap());
+    let decoded = forcebus_avro::to_json(
+        &opp,
+        &forcebus_avro::decode(&opp, &forcebus_org::cdc::to_avro(&ev[0], &opp)).unwrap(),
+    );
+    assert_eq!(
+        (
+            decoded["CloseDate"].as_i64(),
+            decoded["Amount"].as_f64(),
+            decoded["Probability"].as_f64()
+        ),
+        (Some(10), Some(12.5), Some(10.0))
+    );
+    assert_eq!(decoded["ChangeEventHeader"]["changedFields"], json!([]));
+}
