@@ -409,3 +409,17 @@ mod forcebus_meta_time {
         i32::try_from((d - epoch).num_days()).ok()
     }
 }
+
+/// The change-event entity name of an object.
+pub fn entity_name_of(object: &ObjectDef) -> String {
+    forcebus_avro::change::entity_name(&object.name)
+}
+
+/// A channel showing every object's change events (`/data/ChangeEvents` before selection).
+pub fn all_change_events(schema: &Schema) -> forcebus_eventlog::Channel {
+    forcebus_eventlog::Channel {
+        kinds: schema.objects().iter().map(entity_name_of).collect(),
+        class: CLASS_EVENTS,
+        filter: None,
+    }
+}

@@ -149,7 +149,11 @@ pub struct Org {
     cdc: crate::cdc::CdcConfig,
     /// Change-event schema id per object.
     schema_ids: HashMap<String, String>,
+    /// Every schema written, as JSON text, by id.
+    schemas_by_id: HashMap<String, String>,
 }
+
+const SCHEMAS: &str = "schema";
 
 /// Commit numbers start here, so they look like Salesforce's system change numbers.
 const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
@@ -201,6 +205,22 @@ impl Org {
             options.log,
         )?);
         let schema_ids = crate::cdc::schema_ids(&schema);
+        // Every schema ever written stays resolvable by id, across config changes.
+        let mut schemas_by_id: HashMap<String, String> =
+            store.load_values(SCHEMAS)?.into_iter().collect();
+        let mut new_schemas = Batch::new();
+        for o in schema.objects() {
+            let s = forcebus_avro::change::change_event_schema(o);
+            let id = forcebus_avro::schema_id(&s);
+            if !schemas_by_id.contains_key(&id) {
+                let text = s.to_json().to_string();
+                new_schemas.put(SCHEMAS, &id, Some(text.clone()));
+                schemas_by_id.insert(id, text);
+            }
+        }
+        if !new_schemas.is_empty() {
+            store.commit(&new_schemas)?;
+        }
         let id = match values.get("id").and_then(|v| RecordId::parse(v)) {
             Some(id) => id,
             None => {
@@ -222,6 +242,7 @@ impl Org {
             log,
             cdc: options.cdc,
             schema_ids,
+            schemas_by_id,
         };
         for seed in users {
             org.ensure_user(seed)?;
@@ -232,6 +253,13 @@ impl Org {
     /// The event log.
     pub fn log(&self) -> &Arc<forcebus_eventlog::EventLog> {
         &self.log
+    }
+
+    /// A schema by id (current or from earlier runs), as JSON.
+    pub fn schema_by_id(&self, id: &str) -> Option<serde_json::Value> {
+        self.schemas_by_id
+            .get(id)
+            .and_then(|t| serde_json::from_str(t).ok())
     }
 
     /// The change-event schema id of an object.

@@ -176,13 +176,48 @@ fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, Ap
 /// `GET /sobjects`.
 pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
     let base = call.base();
-    let list: Vec<Value> = app
+    let mut list: Vec<Value> = app
         .org
         .schema()
         .objects()
         .iter()
         .map(|o| global_entry(&base, o))
         .collect();
+    // Change events: not queryable or writable, triggerable, tied to their object.
+    for o in app.org.schema().objects() {
+        let mut e = global_entry(&base, o);
+        let name = forcebus_org::cdc::entity_name_of(o);
+        for (k, v) in [
+            ("name", json!(name)),
+            ("label", json!(format!("{} Change Event", o.label))),
+            ("labelPlural", json!(format!("{} Change Events", o.label))),
+            ("associateEntityType", json!("ChangeEvent")),
+            ("associateParentEntity", json!(o.name)),
+            ("keyPrefix", Value::Null),
+            ("custom", json!(o.custom)),
+        ] {
+            e[k] = v;
+        }
+        for k in [
+            "createable",
+            "deletable",
+            "updateable",
+            "queryable",
+            "searchable",
+            "layoutable",
+            "mergeable",
+            "mruEnabled",
+            "replicateable",
+            "retrieveable",
+            "undeletable",
+            "feedEnabled",
+        ] {
+            e[k] = json!(false);
+        }
+        e["triggerable"] = json!(true);
+        e["urls"] = json!({"eventSchema": format!("{base}/sobjects/{name}/eventSchema"), "sobject": format!("{base}/sobjects/{name}"), "describe": format!("{base}/sobjects/{name}/describe")});
+        list.push(e);
+    }
     json_response(
         StatusCode::OK,
         &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),

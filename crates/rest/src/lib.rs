@@ -34,6 +34,7 @@ pub mod collections;
 pub mod ctx;
 pub mod describe;
 pub mod error;
+pub mod events;
 pub mod limits;
 pub mod oauth;
 pub mod query;
@@ -110,6 +111,14 @@ pub fn router(state: State) -> Router {
             get(describe::describe),
         )
         .route(
+            "/services/data/{v}/sobjects/{o}/eventSchema",
+            get(events::by_event),
+        )
+        .route(
+            "/services/data/{v}/event/eventSchema/{id}",
+            get(events::by_id),
+        )
+        .route(
             "/services/data/{v}/sobjects/{o}/deleted",
             get(sobjects::deleted),
         )
@@ -145,6 +154,7 @@ pub fn router(state: State) -> Router {
         );
     Router::new()
         .route("/services/data", get(resources::versions))
+        .route("/forcebus/v1/events", get(events::inspect))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/authorize", get(oauth::authorize))
         .route(

@@ -12,7 +12,9 @@ use rand::Rng;
 use serde_json::json;
 
 use forcebus_auth::{Auth, AuthConfig};
-use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom, standard};
+use forcebus_eventlog::LogConfig;
+use forcebus_org::cdc::CdcConfig;
+use forcebus_org::{Org, OrgOptions, Schema, SystemClock, UserSeed, custom, standard};
 use forcebus_rest::{AppState, RestConfig};
 use forcebus_store::{Batch, SqliteStore, Store};
 
@@ -115,12 +117,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             email: u.email.clone().unwrap_or_else(|| u.username.clone()),
         })
         .collect();
-    let org = Arc::new(Org::open(
+    let options = OrgOptions {
+        log: LogConfig {
+            retention_ms: [(
+                forcebus_org::cdc::CLASS_EVENTS,
+                config.event_retention_hours as i64 * 3_600_000,
+            )]
+            .into(),
+            max_bytes: config.event_log_max_bytes,
+            ..LogConfig::default()
+        },
+        cdc: CdcConfig {
+            merge: config.cdc_merge,
+            overflow_threshold: config.cdc_overflow_threshold,
+            max_event_bytes: config.max_event_bytes,
+        },
+    };
+    let org = Arc::new(Org::open_with(
         store.clone(),
         schema,
         Arc::new(SystemClock),
         &config.org_name,
         &seeds,
+        options,
     )?);
     let auth_config = AuthConfig {
         users: credentials.clone(),
@@ -191,6 +210,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweep(
+        org.clone(),
+        Duration::from_secs(config.retention_sweep_secs),
+    ));
     let server = tokio::spawn(crate::listener::serve(
         listener,
         tls,
@@ -202,8 +225,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("Shutting down.");
     let _ = tx.send(true);
     server.await.context("listener task failed")?;
+    sweeper.abort();
     tracing::info!("Stopped.");
     Ok(())
+}
+
+/// Removes events past retention, now and then.
+async fn sweep(org: Arc<Org>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let org = org.clone();
+        let now = org.clock().now().timestamp_millis();
+        match tokio::task::spawn_blocking(move || org.log().expire(now)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(removed = n, "Expired events removed."),
+            Ok(Err(e)) => tracing::warn!(error = %e, "Retention sweep failed."),
+            Err(e) => tracing::warn!(error = %e, "Retention sweep panicked."),
+        }
+    }
 }
 
 async fn shutdown_signal() {

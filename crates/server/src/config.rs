@@ -48,6 +48,18 @@ pub(crate) struct Config {
     pub(crate) enforce_api_limit: bool,
     /// Seconds to let in-flight requests finish on shutdown.
     pub(crate) shutdown_grace_secs: u64,
+    /// Hours change and platform events are kept for replay.
+    pub(crate) event_retention_hours: u64,
+    /// Total event payload bytes kept; the oldest go first past this.
+    pub(crate) event_log_max_bytes: u64,
+    /// Seconds between retention sweeps of the event log.
+    pub(crate) retention_sweep_secs: u64,
+    /// Merge identical updates and deletes of several records in one transaction into one change event.
+    pub(crate) cdc_merge: bool,
+    /// Changes in one transaction past which change events become GAP_OVERFLOW.
+    pub(crate) cdc_overflow_threshold: usize,
+    /// Largest change event in bytes; larger ones become header-only GAP_* events.
+    pub(crate) max_event_bytes: usize,
     /// Users; the first is the default user. Security tokens default to a generated one.
     pub(crate) users: Vec<UserConfig>,
     /// The connected app; id and secret default to generated values.
@@ -121,6 +133,12 @@ impl Default for Config {
             daily_api_requests: 15_000,
             enforce_api_limit: false,
             shutdown_grace_secs: 10,
+            event_retention_hours: 72,
+            event_log_max_bytes: 1 << 30,
+            retention_sweep_secs: 60,
+            cdc_merge: true,
+            cdc_overflow_threshold: 100_000,
+            max_event_bytes: 1 << 20,
             users: vec![UserConfig {
                 username: "admin@forcebus.local".to_owned(),
                 password: "forcebus".to_owned(),
@@ -232,6 +250,9 @@ impl Config {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bail!("tls_cert and tls_key must be given together");
+        }
+        if self.event_retention_hours == 0 || self.retention_sweep_secs == 0 {
+            bail!("event_retention_hours and retention_sweep_secs must be at least 1");
         }
         if self.max_body_bytes < 1024 {
             bail!(

@@ -10,6 +10,7 @@ use serde_json::Value;
 mod auth;
 mod collections;
 mod describe;
+mod events;
 mod lifecycle;
 mod query;
 mod soap;

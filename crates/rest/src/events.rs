@@ -1,0 +1,158 @@
+//! Event schemas over REST (`org-rest-cdc.md` §5: `/sobjects/{Event}/eventSchema` and
+//! `/event/eventSchema/{schemaId}`, COMPACT or EXPANDED), and forcebus's own read-only view
+//! of the event log at `/forcebus/v1/events`, for tests and debugging.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use forcebus_org::meta::ObjectDef;
+
+use crate::ctx::{Call, bearer};
+use crate::error::{ApiError, json_response};
+
+/// The object behind a change-event entity name (`AccountChangeEvent`, `Invoice__ChangeEvent`).
+pub fn change_event_object<'a>(app: &'a crate::AppState, entity: &str) -> Option<&'a ObjectDef> {
+    let object = match entity.strip_suffix("__ChangeEvent") {
+        Some(base) => format!("{base}__c"),
+        None => entity.strip_suffix("ChangeEvent")?.to_owned(),
+    };
+    app.org
+        .schema()
+        .object(&object)
+        .filter(|o| forcebus_org::cdc::entity_name_of(o).eq_ignore_ascii_case(entity))
+}
+
+fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Result<Value, ApiError> {
+    let expanded_default = version.parse::<f32>().unwrap_or(59.0) >= 43.0;
+    let format = match format {
+        None if expanded_default => "EXPANDED",
+        None => "COMPACT",
+        Some(f) if version.parse::<f32>().unwrap_or(59.0) < 43.0 => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_INPUT",
+                format!("payloadFormat is not supported before API 43.0: {f}"),
+            ));
+        }
+        Some(f) => f,
+    };
+    match format.to_ascii_uppercase().as_str() {
+        "COMPACT" => {
+            let mut s = schema;
+            s["uuid"] = json!(id);
+            Ok(s)
+        }
+        "EXPANDED" => Ok(json!({
+            "name": schema["name"],
+            "namespace": schema["namespace"],
+            "type": "expanded-record",
+            "fields": [
+                {"name": "data", "type": {"type": "record", "name": "Data", "namespace": "", "fields": [
+                    {"name": "schema", "type": "string"},
+                    {"name": "payload", "type": {"type": "record", "name": "Payload", "doc": "", "fields": schema["fields"]}},
+                    {"name": "event", "type": {"type": "record", "name": "Event", "fields": [{"name": "replayId", "type": "long"}]}},
+                ]}},
+                {"name": "channel", "type": "string"},
+            ],
+        })),
+        other => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            format!("Invalid payloadFormat: {other}. Valid values are EXPANDED and COMPACT."),
+        )),
+    }
+}
+
+/// `GET /sobjects/{Event}/eventSchema[?payloadFormat=...]`.
+pub async fn by_event(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, entity)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let object = change_event_object(&app, &entity).ok_or_else(ApiError::not_found)?;
+    let id = app
+        .org
+        .change_schema_id(&object.name)
+        .ok_or_else(ApiError::not_found)?
+        .to_owned();
+    let schema = app.org.schema_by_id(&id).ok_or_else(ApiError::not_found)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &render(
+            schema,
+            &id,
+            q.get("payloadFormat").map(String::as_str),
+            &call.version,
+        )?,
+    ))
+}
+
+/// `GET /event/eventSchema/{schemaId}[?payloadFormat=...]`.
+pub async fn by_id(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let schema = app.org.schema_by_id(&id).ok_or_else(ApiError::not_found)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &render(
+            schema,
+            &id,
+            q.get("payloadFormat").map(String::as_str),
+            &call.version,
+        )?,
+    ))
+}
+
+/// `GET /forcebus/v1/events?after=N&limit=M`: events after a replay id, each with its
+/// stored document and, for change events, its Avro payload (base64).
+pub async fn inspect(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    bearer(&headers)
+        .and_then(|t| app.auth.verify(t))
+        .ok_or_else(ApiError::invalid_session)?;
+    let after: u64 = q.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+        .min(1000);
+    let log = app.org.log().clone();
+    let channel = forcebus_org::cdc::all_change_events(app.org.schema());
+    let start = if after < log.earliest(channel.class) {
+        forcebus_eventlog::Start::Earliest
+    } else {
+        forcebus_eventlog::Start::After(after)
+    };
+    let mut cursor = log
+        .subscribe(channel, start)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REPLAY_ID", e.to_string()))?;
+    let events = cursor.poll(limit).map_err(|e| ApiError::internal(&e))?;
+    let out: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
+            let avro = serde_json::from_value::<forcebus_org::cdc::ChangeEvent>(doc.clone())
+                .ok()
+                .and_then(|ce| app.org.schema().object(&ce.header.entity_name).map(|o| forcebus_org::cdc::to_avro(&ce, &forcebus_avro::change::change_event_schema(o))))
+                .map(|bytes| STANDARD.encode(bytes));
+            json!({"replayId": e.replay_id, "kind": e.kind, "timeMs": e.time_ms, "event": doc, "avro": avro})
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"lastReplayId": log.last_replay_id(), "events": out}),
+    ))
+}

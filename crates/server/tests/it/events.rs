@@ -1,0 +1,238 @@
+//! Change events over REST: schemas by entity and by id, describeGlobal entries, the event
+//! log view, and a crash test (SIGKILL during writes, several times).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use forcebus_testkit::{Options, Server};
+use serde_json::{Value, json};
+
+use crate::{Authed, bin, code, get, j, server};
+
+/// Every event after `after`, paging through the log view.
+fn all_events(s: &Server, mut after: u64) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let (st, body) = j(s
+            .http()
+            .get(format!(
+                "{}/forcebus/v1/events?after={after}&limit=1000",
+                s.base()
+            ))
+            .bearer(s)
+            .send()
+            .unwrap());
+        assert_eq!(st, 200, "{body}");
+        let page = body["events"].as_array().unwrap().clone();
+        if page.is_empty() {
+            return out;
+        }
+        after = page.last().unwrap()["replayId"].as_u64().unwrap();
+        out.extend(page);
+    }
+}
+
+#[test]
+fn rest_writes_produce_change_events_with_their_schemas() {
+    let s = server();
+    let r = s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .bearer(&s)
+        .header("Sforce-Call-Options", "client=etl-sync")
+        .json(&json!({"Name": "Acme", "BillingCity": "Paris"}))
+        .send()
+        .unwrap();
+    let (st, body) = j(r);
+    assert_eq!(st, 201);
+    let id = body["id"].as_str().unwrap().to_owned();
+    s.http()
+        .patch(format!("{}/sobjects/Account/{id}", s.data()))
+        .bearer(&s)
+        .json(&json!({"Phone": "555"}))
+        .send()
+        .unwrap();
+    let events: Vec<Value> = all_events(&s, 0)
+        .into_iter()
+        .filter(|e| e["kind"] == "AccountChangeEvent")
+        .collect();
+    assert_eq!(events.len(), 2);
+    let create = &events[0]["event"];
+    assert_eq!(create["ChangeEventHeader"]["changeType"], "CREATE");
+    assert_eq!(create["ChangeEventHeader"]["recordIds"], json!([id]));
+    assert_eq!(
+        create["ChangeEventHeader"]["changeOrigin"],
+        "com/salesforce/api/rest/59.0;client=etl-sync"
+    );
+    assert_eq!(create["ChangeEventHeader"]["commitUser"], s.ready.user_id);
+    assert_eq!(create["fields"]["BillingAddress"], json!({"City": "Paris"}));
+    assert_eq!(
+        events[1]["event"]["ChangeEventHeader"]["changedFields"],
+        json!(["Phone", "LastModifiedDate"])
+    );
+    assert!(events[1]["avro"].as_str().is_some_and(|a| !a.is_empty()));
+    assert!(events[1]["replayId"].as_u64() > events[0]["replayId"].as_u64());
+    // Schemas: by entity and by id, COMPACT and EXPANDED.
+    let schema_id = create["schemaId"].as_str().unwrap();
+    assert_eq!(schema_id.len(), 22);
+    let (st, compact) = get(
+        &s,
+        "/sobjects/AccountChangeEvent/eventSchema?payloadFormat=COMPACT",
+    );
+    assert_eq!(st, 200);
+    assert_eq!(compact["uuid"], schema_id);
+    assert_eq!(compact["name"], "AccountChangeEvent");
+    assert_eq!(compact["fields"][0]["name"], "ChangeEventHeader");
+    let (st, by_id) = get(
+        &s,
+        &format!("/event/eventSchema/{schema_id}?payloadFormat=COMPACT"),
+    );
+    assert_eq!((st, &by_id), (200, &compact));
+    let (_, expanded) = get(&s, &format!("/event/eventSchema/{schema_id}"));
+    assert_eq!(expanded["type"], "expanded-record");
+    assert_eq!(
+        expanded["fields"][0]["type"]["fields"][1]["type"]["fields"][0]["name"],
+        "ChangeEventHeader"
+    );
+    let (st, body) = get(
+        &s,
+        &format!("/event/eventSchema/{schema_id}?payloadFormat=FANCY"),
+    );
+    assert_eq!((st, code(&body)), (400, "INVALID_INPUT"));
+    let (st, body) = get(&s, "/event/eventSchema/AAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!((st, code(&body)), (404, "NOT_FOUND"));
+    let (st, _) = get(&s, "/sobjects/Invoice__ChangeEvent/eventSchema");
+    assert_eq!(st, 200, "custom objects have change events too");
+    let (_, global) = get(&s, "/sobjects");
+    let entry = global["sobjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "AccountChangeEvent")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            entry["associateEntityType"].as_str(),
+            entry["associateParentEntity"].as_str()
+        ),
+        (Some("ChangeEvent"), Some("Account"))
+    );
+    assert_eq!(
+        (entry["queryable"].as_bool(), entry["triggerable"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let (st, _) = j(s
+        .http()
+        .get(format!("{}/forcebus/v1/events", s.base()))
+        .send()
+        .unwrap());
+    assert_eq!(st, 401);
+}
+
+#[test]
+fn every_acknowledged_write_has_exactly_one_event_across_sigkills() {
+    let mut s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: false,
+            ..Default::default()
+        },
+    );
+    let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut seen_ids: BTreeSet<u64> = BTreeSet::new();
+    for round in 0..3 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let (url, token, acked, stop) = (
+                    format!("{}/sobjects/Account", s.data()),
+                    s.ready.access_token.clone(),
+                    acked.clone(),
+                    stop.clone(),
+                );
+                std::thread::spawn(move || {
+                    let client = reqwest::blocking::Client::new();
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = client
+                            .post(&url)
+                            .header("Authorization", format!("Bearer {token}"))
+                            .json(&json!({"Name": format!("R{round} W{w} #{i}")}))
+                            .send();
+                        if let Ok(r) = r {
+                            if r.status() == 201 {
+                                let body: Value = r.json().unwrap();
+                                acked
+                                    .lock()
+                                    .unwrap()
+                                    .push(body["id"].as_str().unwrap().to_owned());
+                            }
+                        }
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300 + 200 * round));
+        s.kill();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            w.join().unwrap();
+        }
+        s.restart();
+        let acked = acked.lock().unwrap().clone();
+        assert!(
+            !acked.is_empty(),
+            "round {round} acknowledged nothing; log: {}",
+            s.log()
+        );
+        let events = all_events(&s, 0);
+        let mut creates: BTreeMap<String, usize> = BTreeMap::new();
+        let mut last = 0;
+        for e in &events {
+            let id = e["replayId"].as_u64().unwrap();
+            assert!(id > last, "replay ids strictly increase");
+            last = id;
+            if e["kind"] == "AccountChangeEvent"
+                && e["event"]["ChangeEventHeader"]["changeType"] == "CREATE"
+            {
+                for r in e["event"]["ChangeEventHeader"]["recordIds"]
+                    .as_array()
+                    .unwrap()
+                {
+                    *creates.entry(r.as_str().unwrap().to_owned()).or_default() += 1;
+                }
+            }
+        }
+        let now: BTreeSet<u64> = events
+            .iter()
+            .map(|e| e["replayId"].as_u64().unwrap())
+            .collect();
+        assert!(
+            seen_ids.is_subset(&now),
+            "no event disappears across a restart"
+        );
+        seen_ids = now;
+        for id in &acked {
+            assert_eq!(
+                creates.get(id),
+                Some(&1),
+                "acknowledged record {id} has exactly one CREATE event"
+            );
+            let (st, _) = get(&s, &format!("/sobjects/Account/{id}"));
+            assert_eq!(st, 200, "acknowledged record {id} survived");
+        }
+        for id in creates.keys() {
+            let (st, _) = get(&s, &format!("/sobjects/Account/{id}"));
+            assert_eq!(st, 200, "event for {id} has its record");
+        }
+        assert_eq!(creates.values().copied().max(), Some(1));
+        eprintln!(
+            "round {round}: {} acknowledged writes, {} events, last replay id {last}",
+            acked.len(),
+            events.len()
+        );
+    }
+}
