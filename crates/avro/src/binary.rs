@@ -244,6 +244,33 @@ pub fn decode(schema: &Schema, bytes: &[u8]) -> Result<Value, DecodeError> {
     Ok(v)
 }
 
+/// A decoded value as JSON the way Avro's JSON tools show it to people: unions flattened
+/// to their value, enums as symbols, records as objects in field order.
+pub fn to_json(schema: &Schema, value: &Value) -> serde_json::Value {
+    use serde_json::{Value as J, json};
+    match (schema, value) {
+        (_, Value::Null) => J::Null,
+        (_, Value::Boolean(b)) => json!(b),
+        (_, Value::Int(n)) => json!(n),
+        (_, Value::Long(n)) => json!(n),
+        (_, Value::Double(d)) => json!(d),
+        (_, Value::String(s)) => json!(s),
+        (Schema::Array(items), Value::Array(vs)) => {
+            J::Array(vs.iter().map(|v| to_json(items, v)).collect())
+        }
+        (Schema::Enum { symbols, .. }, Value::Enum(i)) => json!(symbols.get(*i)),
+        (Schema::Record(r), Value::Record(vs)) => J::Object(
+            r.fields
+                .iter()
+                .zip(vs)
+                .map(|(f, v)| (f.name.clone(), to_json(&f.schema, v)))
+                .collect(),
+        ),
+        (Schema::Union(bs), Value::Union(i, v)) => bs.get(*i).map_or(J::Null, |b| to_json(b, v)),
+        _ => J::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,32 +399,5 @@ mod tests {
             decode(&Schema::String, &[0x04, 0xff, 0xfe]),
             Err(DecodeError::Utf8(1))
         ));
-    }
-}
-
-/// A decoded value as JSON the way Avro's JSON tools show it to people: unions flattened
-/// to their value, enums as symbols, records as objects in field order.
-pub fn to_json(schema: &Schema, value: &Value) -> serde_json::Value {
-    use serde_json::{Value as J, json};
-    match (schema, value) {
-        (_, Value::Null) => J::Null,
-        (_, Value::Boolean(b)) => json!(b),
-        (_, Value::Int(n)) => json!(n),
-        (_, Value::Long(n)) => json!(n),
-        (_, Value::Double(d)) => json!(d),
-        (_, Value::String(s)) => json!(s),
-        (Schema::Array(items), Value::Array(vs)) => {
-            J::Array(vs.iter().map(|v| to_json(items, v)).collect())
-        }
-        (Schema::Enum { symbols, .. }, Value::Enum(i)) => json!(symbols.get(*i)),
-        (Schema::Record(r), Value::Record(vs)) => J::Object(
-            r.fields
-                .iter()
-                .zip(vs)
-                .map(|(f, v)| (f.name.clone(), to_json(&f.schema, v)))
-                .collect(),
-        ),
-        (Schema::Union(bs), Value::Union(i, v)) => bs.get(*i).map_or(J::Null, |b| to_json(b, v)),
-        _ => J::Null,
     }
 }

@@ -212,10 +212,10 @@ impl Org {
         for o in schema.objects() {
             let s = forcebus_avro::change::change_event_schema(o);
             let id = forcebus_avro::schema_id(&s);
-            if !schemas_by_id.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = schemas_by_id.entry(id) {
                 let text = s.to_json().to_string();
-                new_schemas.put(SCHEMAS, &id, Some(text.clone()));
-                schemas_by_id.insert(id, text);
+                new_schemas.put(SCHEMAS, slot.key(), Some(text.clone()));
+                slot.insert(text);
             }
         }
         if !new_schemas.is_empty() {

@@ -161,14 +161,14 @@ fn every_acknowledged_write_has_exactly_one_event_across_sigkills() {
                             .header("Authorization", format!("Bearer {token}"))
                             .json(&json!({"Name": format!("R{round} W{w} #{i}")}))
                             .send();
-                        if let Ok(r) = r {
-                            if r.status() == 201 {
-                                let body: Value = r.json().unwrap();
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .push(body["id"].as_str().unwrap().to_owned());
-                            }
+                        if let Ok(r) = r
+                            && r.status() == 201
+                        {
+                            let body: Value = r.json().unwrap();
+                            acked
+                                .lock()
+                                .unwrap()
+                                .push(body["id"].as_str().unwrap().to_owned());
                         }
                         i += 1;
                     }
