@@ -76,8 +76,9 @@ class Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start_server(name: str) -> Server:
-    """Spawn forcebus and wait for its ready line."""
+def start_server(name: str, config: str | None = None) -> Server:
+    """Spawn forcebus and wait for its ready line (``config``: a server config
+    file other than the suite's default ``CONFIG``)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"python-{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed when the process ends
@@ -87,7 +88,7 @@ def start_server(name: str) -> Server:
         "--data-dir", data_dir,
         "--listen", "127.0.0.1:0",
         "--grpc-listen", "127.0.0.1:0",
-        "--config", CONFIG,
+        "--config", config or CONFIG,
     ]
     log.write(("$ " + " ".join(args) + "\n").encode())
     log.flush()

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use forcebus_avro::change::{EventField, event_fields};
-use forcebus_meta::{ObjectDef, Schema};
+use forcebus_meta::{FieldType, ObjectDef, Schema};
 
 use crate::record::Record;
 
@@ -102,6 +102,8 @@ struct Described {
     body: Map<String, Value>,
     changed: Vec<String>,
     nulled: Vec<String>,
+    /// Fields whose value is a unified diff.
+    diffs: Vec<String>,
 }
 
 /// Change type, body, changed and nulled fields of one change; `None` when nothing is emitted.
@@ -117,7 +119,7 @@ fn describe(c: &Change<'_>) -> Option<Described> {
         _ => return None,
     };
     let mut body = Map::new();
-    let (mut changed, mut nulled) = (Vec::new(), Vec::new());
+    let (mut changed, mut nulled, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
     let fields = event_fields(c.object);
     match kind {
         "CREATE" | "UNDELETE" => {
@@ -154,7 +156,23 @@ fn describe(c: &Change<'_>) -> Option<Described> {
                             if new.is_null() {
                                 nulled.push(f.name.clone());
                             }
-                            body.insert(f.name.clone(), new.clone());
+                            let diff = match (f.ftype, old, new) {
+                                (FieldType::Textarea, Value::String(o), Value::String(n))
+                                    if f.length > 255 =>
+                                {
+                                    crate::textdiff::diff(o, n)
+                                }
+                                _ => None,
+                            };
+                            match diff {
+                                Some(d) => {
+                                    diffs.push(f.name.clone());
+                                    body.insert(f.name.clone(), Value::String(d));
+                                }
+                                None => {
+                                    body.insert(f.name.clone(), new.clone());
+                                }
+                            }
                         }
                     }
                     EventField::Compound { name, parts } => {
@@ -183,6 +201,7 @@ fn describe(c: &Change<'_>) -> Option<Described> {
         body,
         changed,
         nulled,
+        diffs,
     })
 }
 
@@ -203,6 +222,7 @@ pub(crate) fn events(
             body: fields,
             changed,
             nulled,
+            diffs,
         }) = describe(c)
         else {
             continue;
@@ -235,7 +255,7 @@ pub(crate) fn events(
             commit_number: txn.commit_number,
             commit_user: txn.commit_user.clone(),
             nulled_fields: nulled,
-            diff_fields: Vec::new(),
+            diff_fields: diffs,
             changed_fields: changed,
         };
         let schema_id = schema_ids.get(&entity).cloned().unwrap_or_default();

@@ -22,6 +22,7 @@ pub use forcebus_meta::id;
 pub mod org;
 mod query;
 pub mod record;
+pub mod textdiff;
 /// The standard object catalogue (from the `forcebus-meta` crate).
 pub use forcebus_meta::standard;
 pub mod txn;

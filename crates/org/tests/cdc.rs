@@ -564,3 +564,67 @@ fn the_avro_form_decodes_to_the_worked_example() {
     );
     assert_eq!(decoded["ChangeEventHeader"]["changedFields"], json!([]));
 }
+
+#[test]
+fn long_text_updates_travel_as_diffs() {
+    let (org, c) = org();
+    let long: String = (0..40)
+        .map(|i| format!("paragraph {i:02}: the quick brown fox jumps over the lazy dog"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (r, _) = run(
+        &org,
+        &c,
+        vec![create(
+            "Account",
+            json!({"Name": "Text", "Description": long}),
+        )],
+    );
+    let id = r.results[0].as_ref().unwrap().id().to18();
+    let edited = long.replace("paragraph 07: the quick", "paragraph 07: the slow");
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id: id.clone(),
+            fields: map(json!({"Description": edited})),
+        }],
+    );
+    let h = &ev[0].header;
+    assert_eq!(h.diff_fields, ["Description"]);
+    assert_eq!(h.changed_fields, ["Description", "LastModifiedDate"]);
+    let d = ev[0].fields["Description"].as_str().unwrap();
+    assert!(
+        d.starts_with("--- \n+++ ") && d.contains("\n@@ -8,1 +8,1 @@\n-paragraph 07: the quick"),
+        "{d}"
+    );
+    let schema =
+        forcebus_avro::change::change_event_schema(org.schema().object("Account").unwrap());
+    let decoded = forcebus_avro::to_json(
+        &schema,
+        &forcebus_avro::decode(&schema, &forcebus_org::cdc::to_avro(&ev[0], &schema)).unwrap(),
+    );
+    let diff_names = forcebus_avro::change::names_from_bitmap(
+        schema.as_record().unwrap(),
+        &serde_json::from_value::<Vec<String>>(decoded["ChangeEventHeader"]["diffFields"].clone())
+            .unwrap(),
+    );
+    assert_eq!(diff_names, ["Description"]);
+    assert_eq!(
+        decoded["Description"].as_str(),
+        Some(d),
+        "Pub/Sub carries the diff text in the field"
+    );
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id,
+            fields: map(json!({"Description": "short now"})),
+        }],
+    );
+    assert!(ev[0].header.diff_fields.is_empty());
+    assert_eq!(ev[0].fields["Description"], "short now");
+}
