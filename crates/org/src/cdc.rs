@@ -443,3 +443,53 @@ pub fn all_change_events(schema: &Schema) -> forcebus_eventlog::Channel {
         filter: None,
     }
 }
+
+/// A stored datetime (`2024-05-02T08:55:27.000+0000`) as CometD shows it (`…27.000Z`).
+fn iso_z(s: &str) -> String {
+    s.strip_suffix("+0000")
+        .map_or_else(|| s.to_owned(), |t| format!("{t}Z"))
+}
+
+/// The `data.payload` of a change event on the Streaming API: `changedFields` as names, no
+/// `nulledFields` or `diffFields`, datetimes as ISO strings in UTC, compounds with only the
+/// parts present, diffed text as `{"diff": …}` (`org-rest-cdc.md` §4.2–4.6, §4.10).
+pub fn to_cometd_payload(event: &ChangeEvent, object: &ObjectDef) -> Value {
+    let h = &event.header;
+    let mut header = Map::new();
+    header.insert("entityName".into(), Value::from(h.entity_name.clone()));
+    header.insert("recordIds".into(), Value::from(h.record_ids.clone()));
+    header.insert("changeType".into(), Value::from(h.change_type.clone()));
+    header.insert(
+        "changedFields".into(),
+        Value::from(h.changed_fields.clone()),
+    );
+    header.insert("changeOrigin".into(), Value::from(h.change_origin.clone()));
+    header.insert(
+        "transactionKey".into(),
+        Value::from(h.transaction_key.clone()),
+    );
+    header.insert("sequenceNumber".into(), Value::from(h.sequence_number));
+    header.insert("commitTimestamp".into(), Value::from(h.commit_timestamp));
+    header.insert("commitNumber".into(), Value::from(h.commit_number));
+    header.insert("commitUser".into(), Value::from(h.commit_user.clone()));
+    let mut out = Map::new();
+    out.insert("ChangeEventHeader".into(), Value::Object(header));
+    for (name, v) in &event.fields {
+        let rendered = match v {
+            // CREATE and UNDELETE documents hold no null parts; an UPDATE's null part is a
+            // change to null, shown like any field set to null.
+            Value::Object(parts) => Value::Object(parts.clone()),
+            Value::String(s) if h.diff_fields.contains(name) => serde_json::json!({"diff": s}),
+            Value::String(s)
+                if object
+                    .field(name)
+                    .is_some_and(|f| f.ftype == FieldType::Datetime) =>
+            {
+                Value::String(iso_z(s))
+            }
+            other => other.clone(),
+        };
+        out.insert(name.clone(), rendered);
+    }
+    Value::Object(out)
+}

@@ -628,3 +628,80 @@ fn long_text_updates_travel_as_diffs() {
     assert!(ev[0].header.diff_fields.is_empty());
     assert_eq!(ev[0].fields["Description"], "short now");
 }
+
+#[test]
+fn golden_cometd_json_forms() {
+    let (org, c) = org();
+    let account = org.schema().object("Account").unwrap();
+    let user = c.user_id.to18();
+    let (r, ev) = run(
+        &org,
+        &c,
+        vec![create(
+            "Account",
+            json!({"Name": "Acme", "BillingCity": "Paris", "NumberOfEmployees": 5}),
+        )],
+    );
+    let id = r.results[0].as_ref().unwrap().id().to18();
+    let key = ev[0].header.transaction_key.clone();
+    let commit = ev[0].header.commit_number;
+    assert_eq!(
+        forcebus_org::cdc::to_cometd_payload(&ev[0], account),
+        json!({
+            "ChangeEventHeader": {
+                "entityName": "Account", "recordIds": [id], "changeType": "CREATE", "changedFields": [],
+                "changeOrigin": "com/salesforce/api/rest/59.0;client=etl-sync", "transactionKey": key,
+                "sequenceNumber": 1, "commitTimestamp": 1714640127000i64, "commitNumber": commit, "commitUser": user,
+            },
+            "Name": "Acme",
+            "BillingAddress": {"City": "Paris"},
+            "NumberOfEmployees": 5,
+            "OwnerId": user,
+            "CreatedDate": "2024-05-02T08:55:27.000Z",
+            "CreatedById": user,
+            "LastModifiedDate": "2024-05-02T08:55:27.000Z",
+            "LastModifiedById": user,
+        })
+    );
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id: id.clone(),
+            fields: map(json!({"Phone": "+1 555 0100", "BillingCity": null})),
+        }],
+    );
+    let payload = forcebus_org::cdc::to_cometd_payload(&ev[0], account);
+    assert_eq!(
+        payload["ChangeEventHeader"]["changedFields"],
+        json!(["BillingAddress.City", "Phone", "LastModifiedDate"])
+    );
+    assert!(
+        payload["ChangeEventHeader"].get("nulledFields").is_none()
+            && payload["ChangeEventHeader"].get("diffFields").is_none()
+    );
+    let body: Vec<&str> = payload
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        body,
+        [
+            "ChangeEventHeader",
+            "BillingAddress",
+            "Phone",
+            "LastModifiedDate"
+        ]
+    );
+    assert_eq!(
+        payload["BillingAddress"],
+        json!({"City": null}),
+        "a part set to null is shown as null, like any field"
+    );
+    let (_, ev) = run(&org, &c, vec![Op::Delete { object: None, id }]);
+    let payload = forcebus_org::cdc::to_cometd_payload(&ev[0], account);
+    assert_eq!(payload.as_object().unwrap().len(), 1, "DELETE: header only");
+}
