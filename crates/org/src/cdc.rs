@@ -32,6 +32,9 @@ pub struct CdcConfig {
     pub overflow_threshold: usize,
     /// Largest event; larger ones become header-only `GAP_*` events.
     pub max_event_bytes: usize,
+    /// Objects that publish change events; every object when `None` (unlike Salesforce,
+    /// where nothing is selected until an admin selects it).
+    pub entities: Option<Vec<String>>,
 }
 
 impl Default for CdcConfig {
@@ -40,6 +43,7 @@ impl Default for CdcConfig {
             merge: true,
             overflow_threshold: 100_000,
             max_event_bytes: 1 << 20,
+            entities: None,
         }
     }
 }

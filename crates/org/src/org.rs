@@ -255,6 +255,42 @@ impl Org {
         &self.log
     }
 
+    /// Whether an object publishes change events.
+    pub fn selected(&self, object: &ObjectDef) -> bool {
+        self.cdc
+            .entities
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|e| e.eq_ignore_ascii_case(&object.name)))
+    }
+
+    /// The log channel behind a CDC channel name: `/data/ChangeEvents` (every selected
+    /// entity) or `/data/<Entity>ChangeEvent` (one selected entity).
+    pub fn change_channel(&self, name: &str) -> Option<forcebus_eventlog::Channel> {
+        let entity = name.strip_prefix("/data/")?;
+        let selected: Vec<&ObjectDef> = self
+            .schema
+            .objects()
+            .iter()
+            .filter(|o| self.selected(o))
+            .collect();
+        let kinds: std::collections::HashSet<String> = if entity == "ChangeEvents" {
+            selected
+                .iter()
+                .map(|o| crate::cdc::entity_name_of(o))
+                .collect()
+        } else {
+            let o = selected
+                .into_iter()
+                .find(|o| crate::cdc::entity_name_of(o) == entity)?;
+            [crate::cdc::entity_name_of(o)].into()
+        };
+        Some(forcebus_eventlog::Channel {
+            kinds,
+            class: crate::cdc::CLASS_EVENTS,
+            filter: None,
+        })
+    }
+
     /// A schema by id (current or from earlier runs), as JSON.
     pub fn schema_by_id(&self, id: &str) -> Option<serde_json::Value> {
         self.schemas_by_id
@@ -456,7 +492,10 @@ impl Org {
                 .filter_map(|id| {
                     let after = overlay[id].as_ref();
                     let before = state.records.get(id);
-                    let object = self.schema.object(&after.or(before)?.object)?;
+                    let object = self
+                        .schema
+                        .object(&after.or(before)?.object)
+                        .filter(|o| self.selected(o))?;
                     Some(crate::cdc::Change {
                         object,
                         before,

@@ -705,3 +705,109 @@ fn golden_cometd_json_forms() {
     let payload = forcebus_org::cdc::to_cometd_payload(&ev[0], account);
     assert_eq!(payload.as_object().unwrap().len(), 1, "DELETE: header only");
 }
+
+#[test]
+fn entity_selection_and_channels() {
+    let cdc = CdcConfig {
+        entities: Some(vec!["account".into(), "Invoice__c".into()]),
+        ..Default::default()
+    };
+    let (org, c) = open_with(Arc::new(SqliteStore::in_memory().unwrap()), cdc);
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![
+            create("Account", json!({"Name": "A"})),
+            create("Contact", json!({"LastName": "C"})),
+        ],
+    );
+    assert_eq!(
+        ev.iter()
+            .map(|e| e.header.entity_name.as_str())
+            .collect::<Vec<_>>(),
+        ["Account"],
+        "Contact is not selected"
+    );
+    let all = org.change_channel("/data/ChangeEvents").unwrap();
+    assert_eq!(
+        all.kinds,
+        [
+            "AccountChangeEvent".to_owned(),
+            "Invoice__ChangeEvent".to_owned()
+        ]
+        .into()
+    );
+    assert_eq!(
+        org.change_channel("/data/Invoice__ChangeEvent")
+            .unwrap()
+            .kinds
+            .len(),
+        1
+    );
+    assert!(
+        org.change_channel("/data/ContactChangeEvent").is_none(),
+        "not selected"
+    );
+    assert!(org.change_channel("/data/NopeChangeEvent").is_none());
+    assert!(org.change_channel("/event/Foo__e").is_none());
+    let mut cursor = org
+        .log()
+        .subscribe(all, forcebus_eventlog::Start::Earliest)
+        .unwrap();
+    assert_eq!(cursor.poll(10).unwrap().len(), 1);
+}
+
+#[test]
+fn retention_expires_events_and_old_positions_are_refused() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let clock = Arc::new(ManualClock::new("2024-05-02T08:55:27Z".parse().unwrap()));
+    let seed = UserSeed {
+        username: "admin@example.com".into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "admin@example.com".into(),
+    };
+    let org = Org::open(store, schema(), clock.clone(), "T", &[seed]).unwrap();
+    let user = org.user_by_username("admin@example.com").unwrap().id;
+    let c = Caller {
+        user_id: user,
+        api: Api::Rest,
+        version: "59.0".into(),
+        client: None,
+    };
+    let (r, _) = run(&org, &c, vec![create("Account", json!({"Name": "Old"}))]);
+    let old = r.committed.unwrap().events[0].replay_id;
+    clock.advance(chrono::Duration::hours(71));
+    let (r, _) = run(&org, &c, vec![create("Account", json!({"Name": "New"}))]);
+    let new = r.committed.unwrap().events[0].replay_id;
+    let channel = || org.change_channel("/data/AccountChangeEvent").unwrap();
+    clock.advance(chrono::Duration::hours(2));
+    assert_eq!(
+        org.log()
+            .expire(org.clock().now().timestamp_millis())
+            .unwrap(),
+        2,
+        "the seed user's CREATE and the old account, both past 72 hours"
+    );
+    let err = org
+        .log()
+        .subscribe(channel(), forcebus_eventlog::Start::After(old - 1))
+        .unwrap_err();
+    assert!(
+        matches!(err, forcebus_eventlog::LogError::Expired { .. }),
+        "{err}"
+    );
+    let mut cursor = org
+        .log()
+        .subscribe(channel(), forcebus_eventlog::Start::Earliest)
+        .unwrap();
+    assert_eq!(
+        cursor
+            .poll(10)
+            .unwrap()
+            .iter()
+            .map(|e| e.replay_id)
+            .collect::<Vec<_>>(),
+        [new]
+    );
+}

@@ -131,6 +131,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             merge: config.cdc_merge,
             overflow_threshold: config.cdc_overflow_threshold,
             max_event_bytes: config.max_event_bytes,
+            entities: config.cdc_entities.clone(),
         },
     };
     let org = Arc::new(Org::open_with(

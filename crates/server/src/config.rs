@@ -60,6 +60,9 @@ pub(crate) struct Config {
     pub(crate) cdc_overflow_threshold: usize,
     /// Largest change event in bytes; larger ones become header-only GAP_* events.
     pub(crate) max_event_bytes: usize,
+    /// Objects that publish change events; every object when unset (Salesforce selects none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cdc_entities: Option<Vec<String>>,
     /// Users; the first is the default user. Security tokens default to a generated one.
     pub(crate) users: Vec<UserConfig>,
     /// The connected app; id and secret default to generated values.
@@ -139,6 +142,7 @@ impl Default for Config {
             cdc_merge: true,
             cdc_overflow_threshold: 100_000,
             max_event_bytes: 1 << 20,
+            cdc_entities: None,
             users: vec![UserConfig {
                 username: "admin@forcebus.local".to_owned(),
                 password: "forcebus".to_owned(),
