@@ -811,3 +811,28 @@ fn retention_expires_events_and_old_positions_are_refused() {
         [new]
     );
 }
+
+#[test]
+fn the_first_user_creates_itself() {
+    let (org, c) = org();
+    let mut cursor = org
+        .log()
+        .subscribe(
+            org.change_channel("/data/UserChangeEvent").unwrap(),
+            forcebus_eventlog::Start::Earliest,
+        )
+        .unwrap();
+    let events = cursor.poll(10).unwrap();
+    let e: ChangeEvent = serde_json::from_slice(&events[0].payload).unwrap();
+    let me = c.user_id.to18();
+    assert_eq!(e.header.record_ids, std::slice::from_ref(&me));
+    assert_eq!(e.header.commit_user, me);
+    assert_eq!(
+        (
+            e.fields["CreatedById"].as_str(),
+            e.fields["LastModifiedById"].as_str()
+        ),
+        (Some(me.as_str()), Some(me.as_str()))
+    );
+    assert!(e.fields.get("OwnerId").is_none(), "User has no owner");
+}
