@@ -173,6 +173,99 @@ fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, Ap
     schema.object(name).ok_or_else(ApiError::not_found)
 }
 
+/// The describeGlobal entry of an object's change events.
+pub fn change_entry(base: &str, o: &ObjectDef) -> Value {
+    let mut e = global_entry(base, o);
+    let name = forcebus_org::cdc::entity_name_of(o);
+    for (k, v) in [
+        ("name", json!(name)),
+        ("label", json!(format!("{} Change Event", o.label))),
+        ("labelPlural", json!(format!("{} Change Events", o.label))),
+        ("associateEntityType", json!("ChangeEvent")),
+        ("associateParentEntity", json!(o.name)),
+        ("keyPrefix", Value::Null),
+        ("custom", json!(o.custom)),
+    ] {
+        e[k] = v;
+    }
+    for k in [
+        "createable",
+        "deletable",
+        "updateable",
+        "queryable",
+        "searchable",
+        "layoutable",
+        "mergeable",
+        "mruEnabled",
+        "replicateable",
+        "retrieveable",
+        "undeletable",
+        "feedEnabled",
+    ] {
+        e[k] = json!(false);
+    }
+    e["triggerable"] = json!(true);
+    e["urls"] = json!({
+        "eventSchema": format!("{base}/sobjects/{name}/eventSchema"),
+        "sobject": format!("{base}/sobjects/{name}"),
+        "describe": format!("{base}/sobjects/{name}/describe"),
+    });
+    e
+}
+
+/// The describe of an object's change events: the header, then the fields events carry.
+fn change_describe(base: &str, o: &ObjectDef) -> Value {
+    use forcebus_avro::change::{EventField, event_fields};
+    let mut fields = Vec::new();
+    let mut id = FieldDef::new("Id", "Change Event ID", forcebus_org::meta::FieldType::Id);
+    id.nillable = false;
+    fields.push(id);
+    let mut replay = FieldDef::new(
+        "ReplayId",
+        "Replay ID",
+        forcebus_org::meta::FieldType::String,
+    );
+    replay.length = 255;
+    fields.push(replay);
+    for ef in event_fields(o) {
+        match ef {
+            EventField::Scalar(f) => fields.push(f.clone()),
+            EventField::Compound { name, .. } => {
+                if let Some(f) = o.field(&name) {
+                    fields.push(f.clone());
+                }
+            }
+        }
+    }
+    let mut rendered: Vec<Value> = fields
+        .iter()
+        .map(|f| {
+            let mut v = field_json(f);
+            v["createable"] = json!(false);
+            v["updateable"] = json!(false);
+            v
+        })
+        .collect();
+    let mut header = field_json(&FieldDef::new(
+        "ChangeEventHeader",
+        "Change Event Header",
+        forcebus_org::meta::FieldType::AnyType,
+    ));
+    header["type"] = json!("complexvalue");
+    header["soapType"] = json!("tns:ChangeEventHeader");
+    header["createable"] = json!(false);
+    header["updateable"] = json!(false);
+    rendered.insert(2, header);
+    let mut out = change_entry(base, o);
+    out["fields"] = Value::Array(rendered);
+    out["childRelationships"] = json!([]);
+    out["recordTypeInfos"] = json!([]);
+    out["actionOverrides"] = json!([]);
+    out["namedLayoutInfos"] = json!([]);
+    out["supportedScopes"] = json!([]);
+    out
+}
+
 /// `GET /sobjects`.
 pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
     let base = call.base();
@@ -184,40 +277,14 @@ pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
         .map(|o| global_entry(&base, o))
         .collect();
     // Change events: not queryable or writable, triggerable, tied to their object.
-    for o in app.org.schema().objects() {
-        let mut e = global_entry(&base, o);
-        let name = forcebus_org::cdc::entity_name_of(o);
-        for (k, v) in [
-            ("name", json!(name)),
-            ("label", json!(format!("{} Change Event", o.label))),
-            ("labelPlural", json!(format!("{} Change Events", o.label))),
-            ("associateEntityType", json!("ChangeEvent")),
-            ("associateParentEntity", json!(o.name)),
-            ("keyPrefix", Value::Null),
-            ("custom", json!(o.custom)),
-        ] {
-            e[k] = v;
-        }
-        for k in [
-            "createable",
-            "deletable",
-            "updateable",
-            "queryable",
-            "searchable",
-            "layoutable",
-            "mergeable",
-            "mruEnabled",
-            "replicateable",
-            "retrieveable",
-            "undeletable",
-            "feedEnabled",
-        ] {
-            e[k] = json!(false);
-        }
-        e["triggerable"] = json!(true);
-        e["urls"] = json!({"eventSchema": format!("{base}/sobjects/{name}/eventSchema"), "sobject": format!("{base}/sobjects/{name}"), "describe": format!("{base}/sobjects/{name}/describe")});
-        list.push(e);
-    }
+    list.extend(
+        app.org
+            .schema()
+            .objects()
+            .iter()
+            .filter(|o| app.org.selected(o))
+            .map(|o| change_entry(&base, o)),
+    );
     json_response(
         StatusCode::OK,
         &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
@@ -230,6 +297,13 @@ pub async fn basic(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    if let Some(o) = crate::events::change_event_object(&app, &name).filter(|o| app.org.selected(o))
+    {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"objectDescribe": change_entry(&call.base(), o), "recentItems": []}),
+        ));
+    }
     let o = lookup_object(app.org.schema(), &name)?;
     let name_field = o.name_field().map(|f| f.name.clone());
     let mut recent = app
@@ -258,6 +332,13 @@ pub async fn describe(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let schema = app.org.schema();
+    if let Some(o) = crate::events::change_event_object(&app, &name).filter(|o| app.org.selected(o))
+    {
+        return Ok(json_response(
+            StatusCode::OK,
+            &change_describe(&call.base(), o),
+        ));
+    }
     let o = lookup_object(schema, &name)?;
     let base = call.base();
     let mut out = global_entry(&base, o);

@@ -163,6 +163,11 @@ impl Server {
         panic!("server did not exit within 10 s of SIGTERM");
     }
 
+    /// Replaces the config file used by the next [`Server::restart`].
+    pub fn set_config(&mut self, toml: &str) {
+        self.options.config = Some(toml.to_owned());
+    }
+
     /// Starts the server again on the same data directory (new port).
     pub fn restart(&mut self) {
         self.kill();

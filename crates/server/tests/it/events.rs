@@ -236,3 +236,110 @@ fn every_acknowledged_write_has_exactly_one_event_across_sigkills() {
         );
     }
 }
+
+#[test]
+fn change_event_objects_describe_and_schema_changes() {
+    let mut s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: false,
+            ..Default::default()
+        },
+    );
+    let (st, info) = get(&s, "/sobjects/AccountChangeEvent");
+    assert_eq!(
+        (st, info["objectDescribe"]["associateParentEntity"].as_str()),
+        (200, Some("Account"))
+    );
+    let (st, d) = get(&s, "/sobjects/AccountChangeEvent/describe");
+    assert_eq!(st, 200);
+    let names: Vec<&str> = d["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &names[..5],
+        ["Id", "ReplayId", "ChangeEventHeader", "Name", "Type"]
+    );
+    assert!(
+        names.contains(&"BillingAddress")
+            && !names.contains(&"BillingCity")
+            && !names.contains(&"SystemModstamp")
+    );
+    assert_eq!(d["fields"][2]["type"], "complexvalue");
+    for path in [
+        "/sobjects/NopeChangeEvent",
+        "/sobjects/NopeChangeEvent/describe",
+        "/sobjects/NopeChangeEvent/eventSchema",
+    ] {
+        let (st, body) = get(&s, path);
+        assert_eq!((st, code(&body)), (404, "NOT_FOUND"), "{path}");
+    }
+    // Adding a field through the config yields a new schema id; events keep theirs, and the
+    // old id stays resolvable.
+    let r = s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .bearer(&s)
+        .json(&json!({"Name": "Before"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let before = all_events(&s, 0)
+        .into_iter()
+        .rfind(|e| e["kind"] == "AccountChangeEvent")
+        .unwrap();
+    let old_id = before["event"]["schemaId"].as_str().unwrap().to_owned();
+    s.set_config("[[objects.Account.fields]]\nname = \"Region__c\"\ntype = \"string\"\n");
+    s.restart();
+    let r = s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .bearer(&s)
+        .json(&json!({"Name": "After", "Region__c": "EMEA"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let events: Vec<Value> = all_events(&s, 0)
+        .into_iter()
+        .filter(|e| e["kind"] == "AccountChangeEvent")
+        .collect();
+    let new_id = events.last().unwrap()["event"]["schemaId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_id, old_id);
+    assert_eq!(
+        events[0]["event"]["schemaId"], old_id,
+        "events keep the id they were written with"
+    );
+    assert_eq!(
+        events.last().unwrap()["event"]["fields"]["Region__c"],
+        "EMEA"
+    );
+    let (st, old) = get(
+        &s,
+        &format!("/event/eventSchema/{old_id}?payloadFormat=COMPACT"),
+    );
+    assert_eq!(st, 200);
+    assert!(
+        old["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["name"] != "Region__c")
+    );
+    let (_, new) = get(
+        &s,
+        &format!("/event/eventSchema/{new_id}?payloadFormat=COMPACT"),
+    );
+    assert!(
+        new["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Region__c")
+    );
+}
