@@ -209,12 +209,14 @@ fn describe(c: &Change<'_>) -> Option<Described> {
     })
 }
 
-/// The change events of one transaction, in order, sequence-numbered from 1.
+/// The change events of one transaction, in order, sequence-numbered from 1. In bulk-load
+/// mode every change becomes a header-only `GAP_*` event, one per entity and change type.
 pub(crate) fn events(
     changes: &[Change<'_>],
     txn: &TxnInfo<'_>,
     schema_ids: &HashMap<String, String>,
     config: &CdcConfig,
+    bulk_load: bool,
 ) -> Vec<ChangeEvent> {
     let mut out: Vec<ChangeEvent> = Vec::new();
     let mut merged: HashMap<String, usize> = HashMap::new();
@@ -231,6 +233,39 @@ pub(crate) fn events(
         else {
             continue;
         };
+        if bulk_load {
+            let id = c
+                .after
+                .or(c.before)
+                .map(|r| r.id.to18())
+                .expect("a change has a record");
+            let gap = format!("GAP_{kind}");
+            match out
+                .iter_mut()
+                .find(|e| e.header.entity_name == c.object.name && e.header.change_type == gap)
+            {
+                Some(e) => e.header.record_ids.push(id),
+                None => out.push(ChangeEvent {
+                    schema_id: schema_ids.get(&c.object.name).cloned().unwrap_or_default(),
+                    header: Header {
+                        entity_name: c.object.name.clone(),
+                        record_ids: vec![id],
+                        change_type: gap,
+                        change_origin: txn.change_origin.to_owned(),
+                        transaction_key: txn.transaction_key.to_owned(),
+                        sequence_number: 0,
+                        commit_timestamp: txn.commit_timestamp,
+                        commit_number: txn.commit_number,
+                        commit_user: txn.commit_user.clone(),
+                        nulled_fields: Vec::new(),
+                        diff_fields: Vec::new(),
+                        changed_fields: Vec::new(),
+                    },
+                    fields: Map::new(),
+                }),
+            }
+            continue;
+        }
         let entity = c.object.name.clone();
         let id = c
             .after

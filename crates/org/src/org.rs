@@ -432,6 +432,18 @@ impl Org {
         ops: Vec<Op>,
         all_or_none: bool,
     ) -> Result<TxnResult, StoreError> {
+        self.execute_with(caller, ops, all_or_none, false)
+    }
+
+    /// [`Org::execute`], optionally in bulk-load mode: changes bypass change tracking and
+    /// subscribers get header-only `GAP_*` events instead.
+    pub fn execute_with(
+        &self,
+        caller: &Caller,
+        ops: Vec<Op>,
+        all_or_none: bool,
+        bulk_load: bool,
+    ) -> Result<TxnResult, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now();
         let state = self.read();
@@ -510,7 +522,7 @@ impl Org {
                 commit_number,
                 commit_user: caller.user_id.to18(),
             };
-            crate::cdc::events(&changes, &info, &self.schema_ids, &self.cdc)
+            crate::cdc::events(&changes, &info, &self.schema_ids, &self.cdc, bulk_load)
                 .into_iter()
                 .map(|e| forcebus_eventlog::NewEvent {
                     kind: forcebus_avro::change::entity_name(&e.header.entity_name),

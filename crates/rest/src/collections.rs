@@ -97,7 +97,8 @@ async fn run(
         .collect();
     let org = app.org.clone();
     let caller = call.caller();
-    let results = crate::blocking(move || org.execute(&caller, ops, all_or_none))
+    let bulk = call.bulk_load;
+    let results = crate::blocking(move || org.execute_with(&caller, ops, all_or_none, bulk))
         .await?
         .map_err(|e| ApiError::internal(&e))?
         .results;

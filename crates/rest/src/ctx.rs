@@ -81,6 +81,8 @@ pub struct Call {
     pub origin: Origin,
     /// `client=` of `Sforce-Call-Options`.
     pub client: Option<String>,
+    /// `X-Forcebus-Bulk-Load: true`: writes bypass change tracking (subscribers get gap events).
+    pub bulk_load: bool,
 }
 
 impl Call {
@@ -136,11 +138,17 @@ where
             .await
             .expect("infallible");
         let client = call_options_client(&parts.headers);
+        let bulk_load = parts
+            .headers
+            .get("x-forcebus-bulk-load")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Self {
             version,
             session,
             origin,
             client,
+            bulk_load,
         })
     }
 }

@@ -29,9 +29,11 @@ pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a Obj
 async fn run_one(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, ApiError> {
     let org = app.org.clone();
     let caller = call.caller();
-    let TxnResult { results, .. } = crate::blocking(move || org.execute(&caller, vec![op], true))
-        .await?
-        .map_err(|e| ApiError::internal(&e))?;
+    let bulk = call.bulk_load;
+    let TxnResult { results, .. } =
+        crate::blocking(move || org.execute_with(&caller, vec![op], true, bulk))
+            .await?
+            .map_err(|e| ApiError::internal(&e))?;
     results
         .into_iter()
         .next()

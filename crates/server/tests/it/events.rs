@@ -343,3 +343,41 @@ fn change_event_objects_describe_and_schema_changes() {
             .any(|f| f["name"] == "Region__c")
     );
 }
+
+#[test]
+fn bulk_load_mode_emits_merged_gap_events() {
+    let s = server();
+    let records: Vec<Value> = (0..5)
+        .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Seed {i}")}))
+        .collect();
+    let (st, res) = j(s
+        .http()
+        .post(format!("{}/composite/sobjects", s.data()))
+        .bearer(&s)
+        .header("X-Forcebus-Bulk-Load", "true")
+        .json(&json!({"records": records}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 200);
+    let ids: Vec<&str> = res
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let events: Vec<Value> = all_events(&s, 0)
+        .into_iter()
+        .filter(|e| e["kind"] == "AccountChangeEvent")
+        .collect();
+    assert_eq!(events.len(), 1, "one gap event for the five creates");
+    let h = &events[0]["event"]["ChangeEventHeader"];
+    assert_eq!(h["changeType"], "GAP_CREATE");
+    assert_eq!(h["recordIds"], json!(ids));
+    assert_eq!(
+        events[0]["event"]["fields"],
+        json!({}),
+        "gap events carry no body"
+    );
+    let (st, _) = get(&s, &format!("/sobjects/Account/{}", ids[0]));
+    assert_eq!(st, 200, "the records themselves are written");
+}
