@@ -250,6 +250,8 @@ pub struct ObjectDef {
     pub createable: bool,
     /// Whether records can be deleted through the API.
     pub deletable: bool,
+    /// A Tooling API object: invisible to the data API, queried through `/tooling/query`.
+    pub tooling: bool,
     /// Fields in describe order.
     pub fields: Vec<FieldDef>,
     index: HashMap<String, usize>,
@@ -266,6 +268,7 @@ impl ObjectDef {
             custom: name.ends_with("__c"),
             createable: true,
             deletable: true,
+            tooling: false,
             fields: Vec::new(),
             index: HashMap::new(),
         };

@@ -883,6 +883,58 @@ pub fn catalogue() -> Vec<ObjectDef> {
     ]
 }
 
+/// Tooling objects that select CDC entities and define custom channels
+/// (`org-rest-cdc.md` §4.1). Their `Metadata` is mapped onto these fields by the REST layer.
+pub fn tooling_catalogue() -> Vec<ObjectDef> {
+    let developer_name = || {
+        let mut d = name_field(required(text("DeveloperName", "Developer Name", 80)));
+        d.unique = true;
+        d
+    };
+    let channel_fields = vec![
+        head()[0].clone(),
+        developer_name(),
+        text("MasterLabel", "Label", 80),
+        required(pick("ChannelType", "Channel Type", &["data", "event"])),
+    ];
+    let mut channel = ObjectDef::new(
+        "PlatformEventChannel",
+        "Platform Event Channel",
+        "Platform Event Channels",
+        "0YL",
+        channel_fields,
+    );
+    let member_fields = vec![
+        head()[0].clone(),
+        developer_name(),
+        required(text("EventChannel", "Event Channel", 255)),
+        required(text("SelectedEntity", "Selected Entity", 255)),
+        area("FilterExpression", "Filter Expression", 1000),
+        area("EnrichedFields", "Enriched Fields", 4000),
+    ];
+    let mut member = ObjectDef::new(
+        "PlatformEventChannelMember",
+        "Platform Event Channel Member",
+        "Platform Event Channel Members",
+        "0v8",
+        member_fields,
+    );
+    for o in [&mut channel, &mut member] {
+        o.tooling = true;
+        for f in &mut o.fields {
+            if f.name != "Id" {
+                f.custom = false;
+            }
+        }
+    }
+    for name in ["EventChannel", "SelectedEntity"] {
+        if let Some(f) = member.fields.iter_mut().find(|f| f.name == name) {
+            f.updateable = false;
+        }
+    }
+    vec![channel, member]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,10 +78,59 @@ pub struct ChangeEvent {
     pub header: Header,
     /// Body fields present in the event, in schema order; compounds nested by part name.
     pub fields: Map<String, Value>,
+    /// Custom channels (`<Name>__chn`) whose member filter the change passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+    /// Per custom channel, the enriched fields' values (added to UPDATE and DELETE events).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub enriched: Map<String, Value>,
+}
+
+impl ChangeEvent {
+    /// The event as a custom channel shows it: its enriched fields added to the body.
+    pub fn for_channel(&self, channel: &str) -> ChangeEvent {
+        let mut e = self.clone();
+        if let Some(Value::Object(extra)) = self.enriched.get(channel) {
+            for (k, v) in extra {
+                e.fields.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        e
+    }
+}
+
+/// A member of a custom channel, as the transaction sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub(crate) channel: String,
+    pub(crate) entity: String,
+    pub(crate) filter: Option<String>,
+    pub(crate) enriched: Vec<String>,
+}
+
+impl Member {
+    pub(crate) fn from_record(r: &Record) -> Option<Self> {
+        let channel = r.get_str("EventChannel")?.to_owned();
+        (!r.is_deleted && channel != "ChangeEvents").then(|| Self {
+            channel,
+            entity: r.get_str("SelectedEntity").unwrap_or_default().to_owned(),
+            filter: r
+                .get_str("FilterExpression")
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_owned),
+            enriched: r
+                .get_str("EnrichedFields")
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default(),
+        })
+    }
 }
 
 /// What the transaction is, for every event it produces.
 pub(crate) struct TxnInfo<'a> {
+    pub(crate) schema: &'a Schema,
+    pub(crate) members: Vec<Member>,
+    pub(crate) now: chrono::DateTime<chrono::Utc>,
     pub(crate) transaction_key: &'a str,
     pub(crate) change_origin: &'a str,
     pub(crate) commit_timestamp: i64,
@@ -262,6 +311,8 @@ pub(crate) fn events(
                         changed_fields: Vec::new(),
                     },
                     fields: Map::new(),
+                    channels: Vec::new(),
+                    enriched: Map::new(),
                 }),
             }
             continue;
@@ -298,11 +349,14 @@ pub(crate) fn events(
             changed_fields: changed,
         };
         let schema_id = schema_ids.get(&entity).cloned().unwrap_or_default();
-        let event = ChangeEvent {
+        let mut event = ChangeEvent {
             schema_id,
             header,
             fields,
+            channels: Vec::new(),
+            enriched: Map::new(),
         };
+        route(&mut event, c, txn);
         if config.merge && matches!(kind, "UPDATE" | "DELETE") {
             let key = serde_json::to_string(&(
                 &entity,
@@ -339,6 +393,8 @@ pub(crate) fn events(
                 changed_fields: Vec::new(),
             },
             fields: Map::new(),
+            channels: Vec::new(),
+            enriched: Map::new(),
         });
     }
     for (i, e) in out.iter_mut().enumerate() {
@@ -352,6 +408,42 @@ pub(crate) fn events(
         }
     }
     out
+}
+
+/// Records which custom channels an event passes (their member filters, evaluated on the
+/// record after the change) and, for updates and deletes, their enriched fields' values.
+fn route(event: &mut ChangeEvent, c: &Change<'_>, txn: &TxnInfo<'_>) {
+    let entity = entity_name_of(c.object);
+    let Some(record) = c.after.or(c.before) else {
+        return;
+    };
+    for m in txn.members.iter().filter(|m| m.entity == entity) {
+        let pass = m.filter.as_deref().is_none_or(|f| {
+            crate::filter::matches(txn.schema, c.object, record, &event.header, f, txn.now)
+        });
+        if !pass {
+            continue;
+        }
+        if !event.channels.contains(&m.channel) {
+            event.channels.push(m.channel.clone());
+        }
+        if matches!(event.header.change_type.as_str(), "UPDATE" | "DELETE") {
+            let values: Map<String, Value> = m
+                .enriched
+                .iter()
+                .filter_map(|name| {
+                    let f = c.object.field(name)?;
+                    let v = record.rest_value(c.object, &f.name);
+                    (!v.is_null()).then(|| (f.name.clone(), v))
+                })
+                .collect();
+            if !values.is_empty() {
+                event
+                    .enriched
+                    .insert(m.channel.clone(), Value::Object(values));
+            }
+        }
+    }
 }
 
 /// Schema ids of every object's change events.

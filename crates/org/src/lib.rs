@@ -15,6 +15,7 @@ pub mod clock;
 pub mod custom;
 mod derive;
 pub mod error;
+pub mod filter;
 /// Object metadata (the `forcebus-meta` crate).
 pub use forcebus_meta as meta;
 /// Record ids (from the `forcebus-meta` crate).

@@ -255,18 +255,76 @@ impl Org {
         &self.log
     }
 
-    /// Whether an object publishes change events.
+    /// Whether an object publishes change events: every non-tooling object when the config
+    /// selects none, otherwise the configured ones plus those selected at runtime on the
+    /// standard channel (a `PlatformEventChannelMember` of `ChangeEvents`).
     pub fn selected(&self, object: &ObjectDef) -> bool {
-        self.cdc
-            .entities
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|e| e.eq_ignore_ascii_case(&object.name)))
+        self.selected_in(&self.read(), object)
+    }
+
+    /// [`Org::selected`] against a state the caller already holds.
+    fn selected_in(&self, state: &State, object: &ObjectDef) -> bool {
+        if object.tooling {
+            return false;
+        }
+        let Some(list) = &self.cdc.entities else {
+            return true;
+        };
+        let entity = crate::cdc::entity_name_of(object);
+        list.iter().any(|e| e.eq_ignore_ascii_case(&object.name))
+            || state
+                .by_object
+                .get("PlatformEventChannelMember")
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.records.get(id))
+                .any(|m| {
+                    !m.is_deleted
+                        && m.get_str("EventChannel") == Some("ChangeEvents")
+                        && m.get_str("SelectedEntity") == Some(entity.as_str())
+                })
     }
 
     /// The log channel behind a CDC channel name: `/data/ChangeEvents` (every selected
     /// entity) or `/data/<Entity>ChangeEvent` (one selected entity).
     pub fn change_channel(&self, name: &str) -> Option<forcebus_eventlog::Channel> {
         let entity = name.strip_prefix("/data/")?;
+        if entity.ends_with("__chn") {
+            let members = self.scan("PlatformEventChannelMember", |r| {
+                crate::cdc::Member::from_record(r).filter(|m| m.channel == entity)
+            });
+            if members.is_empty()
+                && self
+                    .scan("PlatformEventChannel", |r| {
+                        (!r.is_deleted
+                            && entity.strip_suffix("__chn") == r.get_str("DeveloperName"))
+                        .then_some(())
+                    })
+                    .is_empty()
+            {
+                return None;
+            }
+            let channel = entity.to_owned();
+            let filter: forcebus_eventlog::Filter =
+                std::sync::Arc::new(move |e: &forcebus_eventlog::Event| {
+                    let names = e.encoded("channels", |e| {
+                        let doc: Option<crate::cdc::ChangeEvent> =
+                            serde_json::from_slice(&e.payload).ok();
+                        doc.map(|d| d.channels.join("\n"))
+                            .unwrap_or_default()
+                            .into_bytes()
+                            .into()
+                    });
+                    names
+                        .split(|b| *b == b'\n')
+                        .any(|n| n == channel.as_bytes())
+                });
+            return Some(forcebus_eventlog::Channel {
+                kinds: members.into_iter().map(|m| m.entity).collect(),
+                class: crate::cdc::CLASS_EVENTS,
+                filter: Some(filter),
+            });
+        }
         let selected: Vec<&ObjectDef> = self
             .schema
             .objects()
@@ -507,7 +565,7 @@ impl Org {
                     let object = self
                         .schema
                         .object(&after.or(before)?.object)
-                        .filter(|o| self.selected(o))?;
+                        .filter(|o| self.selected_in(&state, o))?;
                     Some(crate::cdc::Change {
                         object,
                         before,
@@ -515,7 +573,18 @@ impl Org {
                     })
                 })
                 .collect();
+            let members = state
+                .by_object
+                .get("PlatformEventChannelMember")
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.records.get(id))
+                .filter_map(crate::cdc::Member::from_record)
+                .collect();
             let info = crate::cdc::TxnInfo {
+                schema: &self.schema,
+                members,
+                now,
                 transaction_key: &transaction_key,
                 change_origin: &change_origin,
                 commit_timestamp: now.timestamp_millis(),

@@ -170,7 +170,10 @@ fn child_relationships(schema: &Schema, o: &ObjectDef) -> Vec<Value> {
 }
 
 fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, ApiError> {
-    schema.object(name).ok_or_else(ApiError::not_found)
+    schema
+        .object(name)
+        .filter(|o| !o.tooling)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// The describeGlobal entry of an object's change events.
@@ -274,6 +277,7 @@ pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
         .schema()
         .objects()
         .iter()
+        .filter(|o| !o.tooling)
         .map(|o| global_entry(&base, o))
         .collect();
     // Change events: not queryable or writable, triggerable, tied to their object.

@@ -113,8 +113,9 @@ pub async fn by_id(
     ))
 }
 
-/// `GET /forcebus/v1/events?after=N&limit=M`: events after a replay id, each with its
-/// stored document and, for change events, its Avro payload (base64).
+/// `GET /forcebus/v1/events?after=N&limit=M[&channel=/data/…]`: events after a replay id
+/// (on one channel, enriched for it, when asked), each with its stored document and, for
+/// change events, its Avro payload (base64).
 pub async fn inspect(
     State(app): State<crate::State>,
     headers: HeaderMap,
@@ -130,7 +131,11 @@ pub async fn inspect(
         .unwrap_or(100)
         .min(1000);
     let log = app.org.log().clone();
-    let channel = forcebus_org::cdc::all_change_events(app.org.schema());
+    let name = q.get("channel").cloned();
+    let channel = match &name {
+        Some(n) => app.org.change_channel(n).ok_or_else(ApiError::not_found)?,
+        None => forcebus_org::cdc::all_change_events(app.org.schema()),
+    };
     let start = if after < log.earliest(channel.class) {
         forcebus_eventlog::Start::Earliest
     } else {
@@ -143,7 +148,11 @@ pub async fn inspect(
     let out: Vec<Value> = events
         .iter()
         .map(|e| {
-            let doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
+            let mut doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
+            if let Some(custom) = name.as_deref().and_then(|n| n.strip_prefix("/data/")).filter(|n| n.ends_with("__chn"))
+                && let Ok(ce) = serde_json::from_value::<forcebus_org::cdc::ChangeEvent>(doc.clone()) {
+                    doc = serde_json::to_value(ce.for_channel(custom)).unwrap_or(doc);
+                }
             let avro = serde_json::from_value::<forcebus_org::cdc::ChangeEvent>(doc.clone())
                 .ok()
                 .and_then(|ce| app.org.schema().object(&ce.header.entity_name).map(|o| forcebus_org::cdc::to_avro(&ce, &forcebus_avro::change::change_event_schema(o))))

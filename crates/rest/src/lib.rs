@@ -41,6 +41,7 @@ pub mod query;
 pub mod resources;
 pub mod soap;
 pub mod sobjects;
+pub mod tooling;
 
 pub use ctx::ConnInfo;
 use error::ApiError;
@@ -98,6 +99,16 @@ pub fn router(state: State) -> Router {
         .route("/services/data/{v}/query/{locator}", get(query::more))
         .route("/services/data/{v}/queryAll/{locator}", get(query::more))
         .route("/services/data/{v}/tooling/query", get(query::tooling))
+        .route(
+            "/services/data/{v}/tooling/sobjects/{o}",
+            post(tooling::create),
+        )
+        .route(
+            "/services/data/{v}/tooling/sobjects/{o}/{id}",
+            get(tooling::retrieve)
+                .patch(tooling::update)
+                .delete(tooling::delete),
+        )
         .route(
             "/services/data/{v}/tooling/query/{locator}",
             get(query::more),

@@ -131,7 +131,7 @@ fn page(
 }
 
 fn tooling_visible(o: &ObjectDef) -> bool {
-    TOOLING_OBJECTS.contains(&o.name.as_str())
+    o.tooling || TOOLING_OBJECTS.contains(&o.name.as_str())
 }
 
 /// Objects the tooling API can query (more arrive with the streaming metadata objects).
@@ -156,7 +156,11 @@ async fn run(
                 "A query string has to be specified",
             )
         })?;
-    let visible: fn(&ObjectDef) -> bool = if tooling { tooling_visible } else { |_| true };
+    let visible: fn(&ObjectDef) -> bool = if tooling {
+        tooling_visible
+    } else {
+        |o| !o.tooling
+    };
     if params
         .get("columns")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))

@@ -22,6 +22,7 @@ pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a Obj
     app.org
         .schema()
         .object(name)
+        .filter(|o| !o.tooling)
         .ok_or_else(ApiError::not_found)
 }
 

@@ -105,7 +105,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
     };
     let secrets = generated(store.as_ref())?;
-    let mut schema = Schema::new(standard::catalogue());
+    let mut schema = Schema::new(
+        standard::catalogue()
+            .into_iter()
+            .chain(standard::tooling_catalogue())
+            .collect(),
+    );
     custom::apply(&mut schema, &config.objects).map_err(anyhow::Error::msg)?;
     let credentials = config.credentials(&secrets.security_token);
     let seeds: Vec<UserSeed> = credentials

@@ -1,0 +1,286 @@
+//! Tooling sObjects for CDC selection and custom channels (`org-rest-cdc.md` §4.1):
+//! `PlatformEventChannel` (`{"FullName": "SalesEvents__chn", "Metadata": {"channelType",
+//! "label"}}`) and `PlatformEventChannelMember` (`{"FullName",
+//! "Metadata": {"eventChannel", "selectedEntity", "filterExpression", "enrichedFields"}}`).
+//! Metadata travels in lower camel case; the stored sObject fields are upper camel case.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use forcebus_org::{Op, OrgError, Outcome, Record, RecordId, StatusCode as Code};
+
+use crate::body;
+use crate::ctx::Call;
+use crate::error::{ApiError, json_response};
+
+const CHANNEL: &str = "PlatformEventChannel";
+const MEMBER: &str = "PlatformEventChannelMember";
+
+fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
+    [CHANNEL, MEMBER]
+        .into_iter()
+        .find(|o| o.eq_ignore_ascii_case(name))
+        .ok_or_else(ApiError::not_found)
+}
+
+fn invalid(msg: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION", msg)
+}
+
+/// Maps a request body onto the stored fields, checking what the org cannot.
+fn fields_of(
+    app: &crate::AppState,
+    object: &str,
+    body: &Map<String, Value>,
+    creating: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    let meta = body
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Map::new();
+    if let Some(full) = body.get("FullName").and_then(Value::as_str) {
+        if !creating {
+            return Err(invalid("FullName cannot be changed"));
+        }
+        let developer = if object == CHANNEL {
+            full.strip_suffix("__chn")
+                .ok_or_else(|| invalid(format!("A channel's FullName ends in __chn: {full}")))?
+                .to_owned()
+        } else {
+            full.to_owned()
+        };
+        out.insert("DeveloperName".into(), json!(developer));
+    }
+    let text = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
+    if object == CHANNEL {
+        if let Some(t) = text("channelType") {
+            out.insert("ChannelType".into(), json!(t));
+        }
+        if let Some(l) = text("label") {
+            out.insert("MasterLabel".into(), json!(l));
+        }
+        return Ok(out);
+    }
+    for (key, field) in [
+        ("eventChannel", "EventChannel"),
+        ("selectedEntity", "SelectedEntity"),
+    ] {
+        if let Some(v) = text(key) {
+            if !creating {
+                return Err(invalid(format!("{field} cannot be changed")));
+            }
+            out.insert(field.into(), json!(v));
+        }
+    }
+    if creating {
+        let channel = text("eventChannel").unwrap_or_default();
+        let known = channel == "ChangeEvents"
+            || channel.strip_suffix("__chn").is_some_and(|dev| {
+                !app.org
+                    .scan(CHANNEL, |r| {
+                        (!r.is_deleted && r.get_str("DeveloperName") == Some(dev)).then_some(())
+                    })
+                    .is_empty()
+            });
+        if !known {
+            return Err(invalid(format!(
+                "eventChannel does not name a channel: {channel}"
+            )));
+        }
+        let entity = text("selectedEntity").unwrap_or_default();
+        if crate::events::change_event_object(app, &entity).is_none() {
+            return Err(invalid(format!(
+                "selectedEntity is not a change event: {entity}"
+            )));
+        }
+    }
+    if let Some(expr) = meta.get("filterExpression") {
+        out.insert("FilterExpression".into(), expr.clone());
+    }
+    if let Some(list) = meta.get("enrichedFields") {
+        let names: Vec<String> = list
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if names.len() > 10 {
+            return Err(invalid("A channel member can enrich at most 10 fields"));
+        }
+        out.insert(
+            "EnrichedFields".into(),
+            json!(serde_json::to_string(&names).expect("strings serialise")),
+        );
+    }
+    Ok(out)
+}
+
+fn render(call: &Call, r: &Record) -> Value {
+    let id = r.id.to18();
+    let url = format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object);
+    let text = |f: &str| r.get(f).clone();
+    if r.object == CHANNEL {
+        let dev = r.get_str("DeveloperName").unwrap_or_default();
+        return json!({
+            "attributes": {"type": CHANNEL, "url": url}, "Id": id, "DeveloperName": dev, "MasterLabel": text("MasterLabel"),
+            "ChannelType": text("ChannelType"), "FullName": format!("{dev}__chn"),
+            "Metadata": {"channelType": text("ChannelType"), "label": text("MasterLabel")},
+        });
+    }
+    let enriched: Vec<Value> = r
+        .get_str("EnrichedFields")
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| json!({"name": n}))
+        .collect();
+    json!({
+        "attributes": {"type": MEMBER, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
+        "EventChannel": text("EventChannel"), "SelectedEntity": text("SelectedEntity"), "FilterExpression": text("FilterExpression"),
+        "Metadata": {"eventChannel": text("EventChannel"), "selectedEntity": text("SelectedEntity"), "filterExpression": text("FilterExpression"), "enrichedFields": enriched},
+    })
+}
+
+async fn run(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, ApiError> {
+    let org = app.org.clone();
+    let caller = call.caller();
+    let r = crate::blocking(move || org.execute(&caller, vec![op], true))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    r.results
+        .into_iter()
+        .next()
+        .expect("one op")
+        .map_err(ApiError::from)
+}
+
+/// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember}`.
+pub async fn create(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let object = tooling_object(&name)?;
+    let body = body::object(&headers, &bytes)?;
+    let fields = fields_of(&app, object, &body, true)?;
+    if object == MEMBER
+        && let Some(expr) = fields.get("FilterExpression").and_then(Value::as_str)
+    {
+        let entity = fields
+            .get("SelectedEntity")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        forcebus_org::filter::compile(app.org.schema(), entity, expr)
+            .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
+    }
+    let id = run(
+        &app,
+        &call,
+        Op::Create {
+            object: object.into(),
+            fields,
+        },
+    )
+    .await?
+    .id();
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to18(), "success": true, "errors": [], "warnings": [], "infos": []}),
+    ))
+}
+
+fn existing(app: &crate::AppState, object: &str, id: &str) -> Result<Record, ApiError> {
+    RecordId::parse(id)
+        .and_then(|i| app.org.get(i))
+        .filter(|r| r.object == object && !r.is_deleted)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `GET /tooling/sobjects/{object}/{id}`.
+pub async fn retrieve(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let object = tooling_object(&name)?;
+    let r = existing(&app, object, &id)?;
+    Ok(json_response(StatusCode::OK, &render(&call, &r)))
+}
+
+/// `PATCH /tooling/sobjects/{object}/{id}`: 204.
+pub async fn update(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let object = tooling_object(&name)?;
+    let r = existing(&app, object, &id)?;
+    let body = body::object(&headers, &bytes)?;
+    let fields = fields_of(&app, object, &body, false)?;
+    if let Some(expr) = fields.get("FilterExpression").and_then(Value::as_str) {
+        let entity = r.get_str("SelectedEntity").unwrap_or_default();
+        forcebus_org::filter::compile(app.org.schema(), entity, expr)
+            .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
+    }
+    run(
+        &app,
+        &call,
+        Op::Update {
+            object: Some(object.into()),
+            id: r.id.to18(),
+            fields,
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /tooling/sobjects/{object}/{id}`: 204.
+pub async fn delete(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let object = tooling_object(&name)?;
+    let r = existing(&app, object, &id)?;
+    if object == CHANNEL {
+        let full = format!("{}__chn", r.get_str("DeveloperName").unwrap_or_default());
+        let members = app.org.scan(MEMBER, |m| {
+            (!m.is_deleted && m.get_str("EventChannel") == Some(full.as_str())).then_some(())
+        });
+        if !members.is_empty() {
+            return Err(ApiError::from(OrgError::new(
+                Code::FieldIntegrityException,
+                "Delete the channel's members first",
+            )));
+        }
+    }
+    // Metadata deletes are permanent: to the Recycle Bin and out of it in one transaction.
+    let org = app.org.clone();
+    let caller = call.caller();
+    let ops = vec![
+        Op::Delete {
+            object: Some(object.into()),
+            id: r.id.to18(),
+        },
+        Op::Purge { id: r.id.to18() },
+    ];
+    let result = crate::blocking(move || org.execute(&caller, ops, true))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    if let Some(Err(e)) = result.results.into_iter().find(Result::is_err) {
+        return Err(ApiError::from(e));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
