@@ -5,9 +5,11 @@
 //! - [`binary`]: values, and the Avro binary encoding and decoding of one record.
 //! - [`change`]: `<Object>ChangeEvent` schemas from object metadata, and the
 //!   `changedFields` / `nulledFields` / `diffFields` bitmaps (`pubsub-api.md` §5).
+//! - [`platform`]: platform event (`<Name>__e`) schemas.
 
 pub mod binary;
 pub mod change;
+pub mod platform;
 pub mod schema;
 
 pub use binary::{DecodeError, Value, decode, encode, to_json};
