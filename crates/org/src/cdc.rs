@@ -118,10 +118,23 @@ impl Member {
                 .get_str("FilterExpression")
                 .filter(|f| !f.trim().is_empty())
                 .map(str::to_owned),
-            enriched: r
-                .get_str("EnrichedFields")
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or_default(),
+            enriched: {
+                let mut names: Vec<String> = r
+                    .get_str("EnrichedFields")
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default();
+                // Fields a filter names are enriched too (`org-rest-cdc.md` §4.8).
+                for f in r
+                    .get_str("FilterExpression")
+                    .map(crate::filter::referenced_fields)
+                    .unwrap_or_default()
+                {
+                    if !names.iter().any(|n| n.eq_ignore_ascii_case(&f)) {
+                        names.push(f);
+                    }
+                }
+                names
+            },
         })
     }
 }

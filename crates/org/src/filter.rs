@@ -160,3 +160,30 @@ pub(crate) fn matches(
     };
     forcebus_soql::execute(&plan, &source, &ctx).total_size == 1
 }
+
+/// The record fields a filter expression names (`ChangeEventHeader.*` left out): custom
+/// channels enrich their events with them, as if listed in `enrichedFields`.
+pub(crate) fn referenced_fields(expr: &str) -> Vec<String> {
+    use forcebus_soql::ast::{Cond, Operand};
+    fn walk(c: &Cond, out: &mut Vec<String>) {
+        match c {
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| walk(c, out)),
+            Cond::Not(c) => walk(c, out),
+            Cond::Cmp(o, ..) | Cond::In(o, ..) | Cond::Like(o, _) | Cond::Includes(o, ..) => {
+                if let Operand::Path(p) | Operand::DateFn(_, p) | Operand::Agg(_, p) = o
+                    && let [one] = p.parts.as_slice()
+                    && !out.contains(&one.name)
+                {
+                    out.push(one.name.clone());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(q) = forcebus_soql::parse(&format!("SELECT Id FROM X WHERE {expr}"))
+        && let Some(c) = &q.filter
+    {
+        walk(c, &mut out);
+    }
+    out
+}

@@ -225,7 +225,7 @@ fn allowed_methods(pattern: &str) -> &'static str {
     }
 }
 
-/// Gives axum's bare 405 the Salesforce body, naming the allowed methods.
+/// Gives axum's bare 405 (and the body limit's 413) the Salesforce body.
 async fn method_not_allowed(req: Request, next: Next) -> Response {
     let method: Method = req.method().clone();
     let pattern = req
@@ -233,6 +233,15 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let resp = next.run(req).await;
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // axum's body limit answers in plain text; clients expect Salesforce's error array.
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_ENTITY_TOO_LARGE",
+            "The request body is larger than the server accepts.",
+        )
+        .into_response();
+    }
     if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
         return resp;
     }

@@ -182,6 +182,10 @@ fn custom_channels_filter_and_enrich() {
         .unwrap();
     let events = channel_events(&s, "/data/SalesEvents__chn");
     assert_eq!(
+        events[1]["event"]["fields"]["NumberOfEmployees"], 5000,
+        "fields the filter names are enriched"
+    );
+    assert_eq!(
         events.last().unwrap()["event"]["ChangeEventHeader"]["changeType"],
         "DELETE"
     );
