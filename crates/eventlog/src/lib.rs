@@ -305,6 +305,11 @@ impl EventLog {
         *self.last.borrow()
     }
 
+    /// A receiver that changes whenever events are appended.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.last.subscribe()
+    }
+
     /// Appends `events` at `now_ms`. `commit` receives the writes that store them (plus the
     /// id counter) and must commit them together with the caller's own writes; the events
     /// are published, and subscribers woken, only when it returns `Ok`. Ids burnt by a

@@ -158,7 +158,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let token = auth.issue(admin, false)?.access_token;
 
     let state = Arc::new(AppState {
-        auth,
+        auth: auth.clone(),
         org: org.clone(),
         config: RestConfig {
             latest_version: config.api_version,
@@ -169,7 +169,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         usage: Default::default(),
         cursors: Default::default(),
     });
-    let router = forcebus_rest::router(state);
+    let bayeux = forcebus_bayeux::Bayeux::new(
+        org.clone(),
+        auth.clone(),
+        forcebus_bayeux::BayeuxConfig::default(),
+    );
+    let router = forcebus_rest::router(state).merge(forcebus_bayeux::router(bayeux.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -183,7 +188,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         format!("{} (SQLite)", absolute(&config.data_dir))
     };
     eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Pub/Sub API (gRPC)  not served yet\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  not served yet\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
         env!("CARGO_PKG_VERSION"),
         org_id = org.id().to18(),
         user = admin_creds.username,
@@ -220,6 +225,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         org.clone(),
         Duration::from_secs(config.retention_sweep_secs),
     ));
+    let session_sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            bayeux.sweep();
+        }
+    });
     let server = tokio::spawn(crate::listener::serve(
         listener,
         tls,
@@ -232,6 +244,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = tx.send(true);
     server.await.context("listener task failed")?;
     sweeper.abort();
+    session_sweeper.abort();
     tracing::info!("Stopped.");
     Ok(())
 }

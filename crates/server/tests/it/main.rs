@@ -8,6 +8,7 @@ use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::Value;
 
 mod auth;
+mod bayeux;
 mod channels;
 mod collections;
 mod describe;

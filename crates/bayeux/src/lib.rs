@@ -1,0 +1,151 @@
+//! The Streaming API: a Bayeux 1.0 server at `/cometd/{version}` with Salesforce's
+//! behaviour (`streaming-cometd.md`), as an axum [`Router`].
+//!
+//! Sessions are found by `clientId` alone (no cookie needed). Each subscription is a cursor
+//! into the org's event log, so nothing queues per session: a connect reply takes what its
+//! cursors have (bounded per reply) and the next connect continues from there. A parked
+//! connect waits for the log to grow, for its session to be kicked (a newer connect, a
+//! disconnect), or for the hold timeout.
+//!
+//! Layout:
+//! - [`session`]: sessions, subscriptions and their cursors.
+//! - [`protocol`]: meta channels, advice, error strings and event rendering.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use forcebus_auth::Auth;
+use forcebus_org::Org;
+
+pub mod protocol;
+pub mod session;
+
+/// Streaming settings (Salesforce's values by default).
+#[derive(Debug, Clone)]
+pub struct BayeuxConfig {
+    /// How long a connect is held when nothing is pending (`advice.timeout`).
+    pub connect_hold: Duration,
+    /// How long a session lives without a connect (`maxInterval`).
+    pub session_timeout: Duration,
+    /// Largest accepted POST body, in bytes.
+    pub max_request_bytes: usize,
+    /// Most events in one connect reply.
+    pub max_events_per_reply: usize,
+    /// Most event JSON bytes in one connect reply (one event may exceed it alone).
+    pub max_reply_bytes: usize,
+    /// Concurrent sessions per org.
+    pub max_clients: usize,
+}
+
+impl Default for BayeuxConfig {
+    fn default() -> Self {
+        Self {
+            connect_hold: Duration::from_secs(110),
+            session_timeout: Duration::from_secs(40),
+            max_request_bytes: 32_768,
+            max_events_per_reply: 1000,
+            max_reply_bytes: 1 << 20,
+            max_clients: 2000,
+        }
+    }
+}
+
+/// Shared state.
+#[derive(Debug)]
+pub struct Bayeux {
+    pub(crate) org: Arc<Org>,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) config: BayeuxConfig,
+    pub(crate) sessions: session::Sessions,
+}
+
+impl Bayeux {
+    /// A server over `org`.
+    pub fn new(org: Arc<Org>, auth: Arc<Auth>, config: BayeuxConfig) -> Arc<Self> {
+        Arc::new(Self {
+            org,
+            auth,
+            config,
+            sessions: session::Sessions::default(),
+        })
+    }
+
+    /// Drops sessions that stopped connecting; returns how many remain.
+    pub fn sweep(&self) -> usize {
+        self.sessions.sweep(self.config.session_timeout)
+    }
+}
+
+/// `/cometd/{version}` and any suffix (CometD Java appends `/handshake`, ...).
+pub fn router(state: Arc<Bayeux>) -> Router {
+    Router::new()
+        .route("/cometd/{version}", post(handle).get(probe))
+        .route("/cometd/{version}/{*rest}", post(handle).get(probe))
+        .with_state(state)
+}
+
+fn json(body: &serde_json::Value) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// WebSocket upgrade probes (faye, CometD JS) get a prompt refusal.
+async fn probe() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "400::Invalid connection type websocket",
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(bx): State<Arc<Bayeux>>,
+    axum::extract::Path(params): axum::extract::Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version = params.first().map(|(_, v)| v.as_str()).unwrap_or("");
+    if !protocol::version_ok(version) {
+        return (StatusCode::BAD_REQUEST, "Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/59.0'").into_response();
+    }
+    if body.len() > bx.config.max_request_bytes {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Maximum Request Size Exceeded",
+        )
+            .into_response();
+    }
+    let messages = match protocol::parse(&body) {
+        Ok(m) => m,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
+    let token = forcebus_rest_token(&headers);
+    json(&protocol::process(&bx, messages, token.as_deref()).await)
+}
+
+/// The token of `Authorization: OAuth x`, `Bearer x`, or a bare `x`.
+fn forcebus_rest_token(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match raw.split_once(' ') {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") =>
+        {
+            rest.trim()
+        }
+        Some(_) => return None,
+        None => raw,
+    };
+    (!token.is_empty()).then(|| token.to_owned())
+}

@@ -1,0 +1,392 @@
+//! Meta channels, advice, Salesforce's error strings, and event messages
+//! (`streaming-cometd.md` §1–§2). Replies are JSON text: event messages are encoded once
+//! per event and shared, so replies are assembled from pieces rather than built as values.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use forcebus_eventlog::{Event, Start};
+
+use crate::Bayeux;
+use crate::session::{Session, Subscription, lock};
+
+/// Whether `/cometd/{version}` names a version that supports durable streaming (37.0+).
+pub fn version_ok(v: &str) -> bool {
+    v.split_once('.').is_some_and(|(major, minor)| {
+        minor.chars().all(|c| c.is_ascii_digit())
+            && major.parse::<u32>().is_ok_and(|m| (37..100).contains(&m))
+    })
+}
+
+/// The messages of a POST body: a JSON array, or one bare message object.
+pub fn parse(body: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
+    match serde_json::from_slice::<Value>(body).map_err(|e| format!("Invalid JSON: {e}"))? {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|m| match m {
+                Value::Object(o) => Ok(o),
+                _ => Err("Every Bayeux message must be an object".to_owned()),
+            })
+            .collect(),
+        Value::Object(o) => Ok(vec![o]),
+        _ => Err("The body must be a Bayeux message or an array of them".to_owned()),
+    }
+}
+
+fn base(msg: &Map<String, Value>, channel: &str) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("channel".into(), json!(channel));
+    if let Some(id) = msg.get("id") {
+        r.insert("id".into(), id.clone());
+    }
+    r
+}
+
+fn failure(msg: &Map<String, Value>, channel: &str, error: &str, advice: Option<Value>) -> Value {
+    let mut r = base(msg, channel);
+    if let Some(c) = msg.get("clientId") {
+        r.insert("clientId".into(), c.clone());
+    }
+    if let Some(s) = msg.get("subscription") {
+        r.insert("subscription".into(), s.clone());
+    }
+    r.insert("error".into(), json!(error));
+    if let Some(a) = advice {
+        r.insert("advice".into(), a);
+    }
+    r.insert("successful".into(), json!(false));
+    Value::Object(r)
+}
+
+fn unknown_client(msg: &Map<String, Value>, channel: &str) -> Value {
+    failure(
+        msg,
+        channel,
+        "403::Unknown client",
+        Some(json!({"interval": 0, "reconnect": "handshake"})),
+    )
+}
+
+/// Processes one POST: replies (and, on connects, events first) as a JSON array text.
+pub async fn process(
+    bx: &Arc<Bayeux>,
+    messages: Vec<Map<String, Value>>,
+    token: Option<&str>,
+) -> Value {
+    let batched = messages.len() > 1;
+    let mut out: Vec<Value> = Vec::new();
+    for msg in &messages {
+        let channel = msg
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match channel.as_str() {
+            "/meta/handshake" => out.push(handshake(bx, msg, token)),
+            "/meta/connect" | "/meta/subscribe" | "/meta/unsubscribe" | "/meta/disconnect" => {
+                let id = msg.get("clientId").and_then(Value::as_str).unwrap_or("");
+                let Some(session) = bx.sessions.get(id, bx.config.session_timeout) else {
+                    out.push(unknown_client(msg, &channel));
+                    continue;
+                };
+                if token.is_none_or(|t| bx.auth.verify(t).is_none()) {
+                    out.push(failure(
+                        msg,
+                        &channel,
+                        "401::Authentication invalid",
+                        Some(json!({"reconnect": "none", "interval": 0})),
+                    ));
+                    continue;
+                }
+                match channel.as_str() {
+                    "/meta/connect" => {
+                        let (events, reply) = connect(bx, &session, msg, batched).await;
+                        out.extend(events);
+                        out.push(reply);
+                    }
+                    "/meta/subscribe" => out.push(subscribe(bx, &session, msg)),
+                    "/meta/unsubscribe" => out.push(unsubscribe(&session, msg)),
+                    _ => {
+                        bx.sessions.remove(&session.id);
+                        let mut r = base(msg, "/meta/disconnect");
+                        r.insert("clientId".into(), json!(session.id));
+                        r.insert("successful".into(), json!(true));
+                        out.push(Value::Object(r));
+                    }
+                }
+            }
+            "" => out.push(failure(msg, "", "400::Channel name not specified", None)),
+            other => out.push(failure(
+                msg,
+                other,
+                "403::Publish is not allowed on the Streaming API; publish over REST",
+                None,
+            )),
+        }
+    }
+    if out.is_empty() {
+        out.push(failure(
+            &Map::new(),
+            "/meta/connect",
+            "400::Empty message batch",
+            None,
+        ));
+    }
+    Value::Array(out)
+}
+
+fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>) -> Value {
+    let denied = |reason: &str| {
+        let mut r = base(msg, "/meta/handshake");
+        r.insert(
+            "ext".into(),
+            json!({"sfdc": {"failureReason": reason}, "replay": true}),
+        );
+        r.insert("advice".into(), json!({"reconnect": "none"}));
+        r.insert("error".into(), json!("403::Handshake denied"));
+        r.insert("successful".into(), json!(false));
+        Value::Object(r)
+    };
+    let Some(token) = token else {
+        return denied("401::Request requires authentication");
+    };
+    let Some(user) = bx.auth.verify(token) else {
+        return denied("401::Authentication invalid");
+    };
+    let long_polling = msg
+        .get("supportedConnectionTypes")
+        .and_then(Value::as_array)
+        .is_none_or(|types| types.iter().any(|t| t == "long-polling"));
+    if !long_polling {
+        return failure(
+            msg,
+            "/meta/handshake",
+            "400::Invalid connection type",
+            Some(json!({"reconnect": "none"})),
+        );
+    }
+    let Some(session) = bx.sessions.create(
+        user.user_id,
+        token,
+        bx.config.max_clients,
+        bx.config.session_timeout,
+    ) else {
+        return denied("403::Organization concurrent user limit exceeded");
+    };
+    let mut r = base(msg, "/meta/handshake");
+    r.insert(
+        "ext".into(),
+        json!({"replay": true, "payload.format": true}),
+    );
+    r.insert("minimumVersion".into(), json!("1.0"));
+    r.insert("clientId".into(), json!(session.id));
+    r.insert("supportedConnectionTypes".into(), json!(["long-polling"]));
+    r.insert("version".into(), json!("1.0"));
+    r.insert("successful".into(), json!(true));
+    Value::Object(r)
+}
+
+/// The `data` of an event message on `channel` (a custom `__chn` channel adds its enrichment).
+fn data(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
+    let doc: forcebus_org::cdc::ChangeEvent = serde_json::from_slice(&e.payload).ok()?;
+    let object = bx.org.schema().object(&doc.header.entity_name)?;
+    let doc = match channel
+        .strip_prefix("/data/")
+        .filter(|c| c.ends_with("__chn"))
+    {
+        Some(custom) => doc.for_channel(custom),
+        None => doc,
+    };
+    let payload = forcebus_org::cdc::to_cometd_payload(&doc, object);
+    Some(json!({"schema": doc.schema_id, "payload": payload, "event": {"replayId": e.replay_id}}))
+}
+
+/// An event message. Standard channels share one encoding of `data` per event.
+fn message(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
+    let data = if channel.ends_with("__chn") {
+        data(bx, e, channel)?
+    } else {
+        let bytes = e.encoded("cometd", |e| {
+            data(bx, e, channel)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+                .into_bytes()
+                .into()
+        });
+        serde_json::from_slice(&bytes).ok()?
+    };
+    Some(json!({"channel": channel, "data": data}))
+}
+
+/// Takes what the session's cursors have, within the per-reply limits.
+fn take(bx: &Bayeux, session: &Session) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    let mut subs = lock(&session.subs);
+    for sub in subs.iter_mut() {
+        while out.len() < bx.config.max_events_per_reply && bytes < bx.config.max_reply_bytes {
+            let room = (bx.config.max_events_per_reply - out.len()).min(100);
+            let events = match sub.cursor.poll(room) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(client_id = %session.id, channel = %sub.name, error = %e, "Subscription cursor failed.");
+                    break;
+                }
+            };
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                if let Some(m) = message(bx, &e, &sub.name) {
+                    bytes += e.payload.len();
+                    out.push(m);
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn connect(
+    bx: &Arc<Bayeux>,
+    session: &Arc<Session>,
+    msg: &Map<String, Value>,
+    batched: bool,
+) -> (Vec<Value>, Value) {
+    let zero_timeout = msg
+        .get("advice")
+        .and_then(|a| a.get("timeout"))
+        .and_then(Value::as_i64)
+        == Some(0);
+    let (first, generation) = {
+        let mut c = lock(&session.connects);
+        c.generation += 1;
+        let first = !c.answered_once;
+        (first, c.generation)
+    };
+    // A newer connect releases an older parked one.
+    session.kick.notify_waiters();
+    let immediate = first || zero_timeout || batched;
+    let deadline = Instant::now() + bx.config.connect_hold;
+    let mut watch = bx.org.log().watch();
+    let events = loop {
+        let kicked = session.kick.notified();
+        tokio::pin!(kicked);
+        kicked.as_mut().enable();
+        watch.borrow_and_update();
+        let events = take(bx, session);
+        let stale = lock(&session.connects).generation != generation;
+        if !events.is_empty() || immediate || stale || session.gone.load(Ordering::SeqCst) {
+            break events;
+        }
+        lock(&session.connects).parked = true;
+        let woke = tokio::select! {
+            _ = watch.changed() => true,
+            _ = &mut kicked => true,
+            _ = tokio::time::sleep_until(deadline) => false,
+        };
+        lock(&session.connects).parked = false;
+        if !woke {
+            break take(bx, session);
+        }
+    };
+    let mut c = lock(&session.connects);
+    c.answered_once = true;
+    c.last_seen = Instant::now();
+    drop(c);
+    let mut r = base(msg, "/meta/connect");
+    r.insert("clientId".into(), json!(session.id));
+    if session.gone.load(Ordering::SeqCst) {
+        r.insert("advice".into(), json!({"reconnect": "none", "interval": 0}));
+    } else if first {
+        r.insert("advice".into(), json!({"interval": 0, "timeout": bx.config.connect_hold.as_millis() as u64, "reconnect": "retry"}));
+    }
+    r.insert("successful".into(), json!(true));
+    (events, Value::Object(r))
+}
+
+/// Java's `Map.toString()` of the replay map a client sent, for the error text.
+fn map_text(map: &Map<String, Value>) -> String {
+    let inner: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Map<String, Value>) -> Value {
+    let name = msg
+        .get("subscription")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let fail = |e: &str| failure(msg, "/meta/subscribe", e, None);
+    if name.is_empty() {
+        return fail("400::Channel name not specified");
+    }
+    if !name.starts_with('/') {
+        return fail("400::Channel subscriptions must start with a leading '/'");
+    }
+    let Some(channel) = bx.org.change_channel(&name) else {
+        return fail(&format!(
+            "400::The channel you requested to subscribe to does not exist {{{name}}}"
+        ));
+    };
+    let key = name.split('?').next().unwrap_or(&name);
+    let replay = match msg.get("ext").and_then(|e| e.get("replay")) {
+        None => -1,
+        Some(Value::Object(map)) => match map.get(key).and_then(Value::as_i64) {
+            Some(v) => v,
+            None => {
+                return fail(&format!(
+                    "400::The replayId for channel {{{key}}} wasn't found using the provided replay ID map {{{}}}. Ensure that the channel name you provided in the replay map is valid and matches the channel name used for subscribing.",
+                    map_text(map)
+                ));
+            }
+        },
+        Some(_) => -1,
+    };
+    let start = match replay {
+        -1 => Start::Latest,
+        -2 => Start::Earliest,
+        n if n >= 0 => Start::After(n as u64),
+        _ => Start::Latest,
+    };
+    let cursor = match bx.org.log().subscribe(channel, start) {
+        Ok(c) => c,
+        Err(_) => {
+            return fail(&format!(
+                "400::The replayId {{{replay}}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."
+            ));
+        }
+    };
+    {
+        let mut subs = lock(&session.subs);
+        subs.retain(|s| s.name != name);
+        subs.push(Subscription {
+            name: name.clone(),
+            cursor,
+        });
+    }
+    // A parked connect may now have something to deliver (a -2 replay).
+    session.kick.notify_waiters();
+    let mut r = base(msg, "/meta/subscribe");
+    r.insert("clientId".into(), json!(session.id));
+    r.insert("subscription".into(), json!(name));
+    r.insert("successful".into(), json!(true));
+    Value::Object(r)
+}
+
+fn unsubscribe(session: &Arc<Session>, msg: &Map<String, Value>) -> Value {
+    let name = msg
+        .get("subscription")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    lock(&session.subs).retain(|s| s.name != name);
+    let mut r = base(msg, "/meta/unsubscribe");
+    r.insert("clientId".into(), json!(session.id));
+    r.insert("subscription".into(), json!(name));
+    r.insert("successful".into(), json!(true));
+    Value::Object(r)
+}

@@ -1,0 +1,136 @@
+//! Bayeux sessions: one per handshake, found by `clientId`, each holding its
+//! subscriptions (cursors into the event log) and the bookkeeping of its connects.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use forcebus_eventlog::Cursor;
+use forcebus_org::RecordId;
+
+/// One subscription: the channel name as subscribed, and its cursor.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The channel exactly as the client subscribed to it.
+    pub name: String,
+    /// Position in the log.
+    pub cursor: Cursor,
+}
+
+/// Connect bookkeeping.
+#[derive(Debug)]
+pub struct Connects {
+    /// Last request or connect reply: the session expires `session_timeout` after it.
+    pub last_seen: Instant,
+    /// A connect has been answered since the handshake.
+    pub answered_once: bool,
+    /// Incremented by every connect; a parked connect whose number is stale yields.
+    pub generation: u64,
+    /// A connect is parked right now.
+    pub parked: bool,
+}
+
+/// A client session.
+#[derive(Debug)]
+pub struct Session {
+    /// The `clientId`.
+    pub id: String,
+    /// The user who handshook.
+    pub user: RecordId,
+    /// The token it handshook with (checked again on every request).
+    pub token: Mutex<String>,
+    /// Subscriptions, by channel name.
+    pub subs: Mutex<Vec<Subscription>>,
+    /// Connect state.
+    pub connects: Mutex<Connects>,
+    /// Wakes a parked connect (a newer connect, a subscribe, a disconnect).
+    pub kick: Notify,
+    /// Set by disconnect.
+    pub gone: std::sync::atomic::AtomicBool,
+}
+
+/// Locks, tolerating poison (the data stays consistent: every writer finishes its update).
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Every live session.
+#[derive(Debug, Default)]
+pub struct Sessions(Mutex<HashMap<String, Arc<Session>>>);
+
+fn client_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    (0..28)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+impl Sessions {
+    /// Removes sessions idle longer than `timeout` (parked connects keep theirs alive);
+    /// returns how many remain.
+    pub fn sweep(&self, timeout: Duration) -> usize {
+        let now = Instant::now();
+        let mut map = lock(&self.0);
+        map.retain(|_, s| {
+            let c = lock(&s.connects);
+            c.parked || now.duration_since(c.last_seen) < timeout
+        });
+        map.len()
+    }
+
+    /// A new session for `user`, unless `max` are already open.
+    pub fn create(
+        &self,
+        user: RecordId,
+        token: &str,
+        max: usize,
+        timeout: Duration,
+    ) -> Option<Arc<Session>> {
+        if self.sweep(timeout) >= max {
+            return None;
+        }
+        let s = Arc::new(Session {
+            id: client_id(),
+            user,
+            token: Mutex::new(token.to_owned()),
+            subs: Mutex::new(Vec::new()),
+            connects: Mutex::new(Connects {
+                last_seen: Instant::now(),
+                answered_once: false,
+                generation: 0,
+                parked: false,
+            }),
+            kick: Notify::new(),
+            gone: std::sync::atomic::AtomicBool::new(false),
+        });
+        lock(&self.0).insert(s.id.clone(), s.clone());
+        Some(s)
+    }
+
+    /// The live session `id`, touching it.
+    pub fn get(&self, id: &str, timeout: Duration) -> Option<Arc<Session>> {
+        let s = lock(&self.0).get(id).cloned()?;
+        let mut c = lock(&s.connects);
+        if !c.parked && c.last_seen.elapsed() >= timeout {
+            drop(c);
+            self.remove(id);
+            return None;
+        }
+        c.last_seen = Instant::now();
+        drop(c);
+        Some(s)
+    }
+
+    /// Ends session `id`, waking its parked connect.
+    pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        let s = lock(&self.0).remove(id)?;
+        s.gone.store(true, std::sync::atomic::Ordering::SeqCst);
+        s.kick.notify_waiters();
+        Some(s)
+    }
+}

@@ -1,0 +1,336 @@
+//! The Streaming API over raw HTTP: handshake, connect holding rules, subscribe with
+//! replay, event delivery from the log, Salesforce's error strings, probes.
+
+use forcebus_testkit::Server;
+use serde_json::{Value, json};
+
+use crate::{Authed, create, server};
+
+fn post(s: &Server, auth: Option<&str>, path: &str, body: Value) -> Value {
+    let mut req = s
+        .http()
+        .post(format!("{}/cometd/59.0{path}", s.base()))
+        .json(&body);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let r = req.send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let v: Value = r.json().unwrap();
+    assert!(
+        v.is_array() && !v.as_array().unwrap().is_empty(),
+        "always a non-empty array: {v}"
+    );
+    v
+}
+
+fn oauth(s: &Server) -> String {
+    format!("OAuth {}", s.ready.access_token)
+}
+
+fn handshake(s: &Server) -> String {
+    let r = post(
+        s,
+        Some(&oauth(s)),
+        "",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["in-process", "websocket", "long-polling"], "id": "1"}]),
+    );
+    r[0]["clientId"].as_str().unwrap().to_owned()
+}
+
+fn connect(s: &Server, client: &str, id: &str, advice: Value) -> Value {
+    post(
+        s,
+        Some(&oauth(s)),
+        "",
+        json!([{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling", "id": id, "advice": advice}]),
+    )
+}
+
+#[test]
+fn handshake_and_authentication() {
+    let s = server();
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "a7"}]),
+    );
+    let h = &r[0];
+    assert_eq!(
+        (
+            h["successful"].as_bool(),
+            h["id"].as_str(),
+            h["version"].as_str()
+        ),
+        (Some(true), Some("a7"), Some("1.0"))
+    );
+    assert_eq!(h["ext"], json!({"replay": true, "payload.format": true}));
+    assert_eq!(h["supportedConnectionTypes"], json!(["long-polling"]));
+    assert!(h["clientId"].as_str().unwrap().len() >= 20);
+    assert!(h.get("advice").is_none());
+    for auth in [
+        format!("Bearer {}", s.ready.access_token),
+        s.ready.access_token.clone(),
+    ] {
+        let r = post(
+            &s,
+            Some(&auth),
+            "/handshake",
+            json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]),
+        );
+        assert_eq!(r[0]["successful"], true, "{auth}");
+    }
+    let r = post(
+        &s,
+        None,
+        "/",
+        json!({"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "2"}),
+    );
+    assert_eq!(
+        r[0],
+        json!({"channel": "/meta/handshake", "id": "2", "ext": {"sfdc": {"failureReason": "401::Request requires authentication"}, "replay": true}, "advice": {"reconnect": "none"}, "error": "403::Handshake denied", "successful": false})
+    );
+    let r = post(
+        &s,
+        Some("OAuth 00Dnope!x"),
+        "",
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]),
+    );
+    assert_eq!(
+        r[0]["ext"]["sfdc"]["failureReason"],
+        "401::Authentication invalid"
+    );
+}
+
+#[test]
+fn delivery_with_replay_and_holding_rules() {
+    let s = server();
+    let first = create(&s, "Account", json!({"Name": "Before"}));
+    let client = handshake(&s);
+    // The first connect is answered at once, with the advice.
+    let r = connect(&s, &client, "2", json!({}));
+    assert_eq!(
+        r[0]["advice"],
+        json!({"interval": 0, "timeout": 110000, "reconnect": "retry"})
+    );
+    // faye's batch: [connect with timeout 0, subscribe], answered at once.
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([
+            {"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling", "id": "3", "advice": {"timeout": 0}},
+            {"channel": "/meta/subscribe", "clientId": client, "subscription": "/data/AccountChangeEvent", "id": "4", "ext": {"replay": {"/data/AccountChangeEvent": -2}}},
+        ]),
+    );
+    let replies: Vec<&str> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(replies, ["/meta/connect", "/meta/subscribe"]);
+    assert_eq!(
+        r[0].get("advice"),
+        None,
+        "later connect replies carry no advice"
+    );
+    assert_eq!(
+        (r[1]["successful"].as_bool(), r[1]["subscription"].as_str()),
+        (Some(true), Some("/data/AccountChangeEvent"))
+    );
+    // -2 replays what is retained: events come first, the connect reply last.
+    let r = connect(&s, &client, "5", json!({}));
+    let msgs = r.as_array().unwrap();
+    assert_eq!(msgs.last().unwrap()["channel"], "/meta/connect");
+    let e = &msgs[0];
+    assert_eq!(e["channel"], "/data/AccountChangeEvent");
+    assert!(
+        e.get("successful").is_none(),
+        "events never carry successful"
+    );
+    assert!(e["data"]["event"]["replayId"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        e["data"]["payload"]["ChangeEventHeader"]["recordIds"],
+        json!([first])
+    );
+    assert_eq!(
+        e["data"]["payload"]["ChangeEventHeader"]["changeType"],
+        "CREATE"
+    );
+    assert!(
+        e["data"]["payload"]["CreatedDate"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(e["data"]["schema"].as_str().unwrap().len(), 22);
+    // A held connect wakes when an event arrives.
+    let (base, token, c2) = (s.base(), s.ready.access_token.clone(), client.clone());
+    let waiter = std::thread::spawn(move || {
+        let r: Value = reqwest::blocking::Client::new()
+            .post(format!("{base}/cometd/59.0"))
+            .header("Authorization", format!("OAuth {token}"))
+            .json(&json!([{"channel": "/meta/connect", "clientId": c2, "connectionType": "long-polling", "id": "6"}]))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = create(&s, "Account", json!({"Name": "While parked"}));
+    let r = waiter.join().unwrap();
+    assert_eq!(
+        r[0]["data"]["payload"]["ChangeEventHeader"]["recordIds"],
+        json!([second])
+    );
+    assert_eq!(r.as_array().unwrap().last().unwrap()["id"], "6");
+    // Resubscribing after the last seen id replays only what came later.
+    let last = r[0]["data"]["event"]["replayId"].as_i64().unwrap();
+    let other = handshake(&s);
+    connect(&s, &other, "1", json!({}));
+    let third = create(&s, "Account", json!({"Name": "After"}));
+    post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/subscribe", "clientId": other, "subscription": "/data/ChangeEvents", "ext": {"replay": {"/data/ChangeEvents": last}}}]),
+    );
+    let r = connect(&s, &other, "2", json!({"timeout": 0}));
+    let ids: Vec<&Value> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel"] == "/data/ChangeEvents")
+        .map(|m| &m["data"]["payload"]["ChangeEventHeader"]["recordIds"][0])
+        .collect();
+    assert_eq!(ids, [&json!(third)]);
+}
+
+#[test]
+fn salesforce_error_strings() {
+    let s = server();
+    let client = handshake(&s);
+    let sub = |channel: &str, ext: Value| {
+        post(&s, Some(&oauth(&s)), "", json!([{"channel": "/meta/subscribe", "clientId": client, "subscription": channel, "id": "9", "ext": ext}]))[0].clone()
+    };
+    let r = sub("/topic/AccountUpdates", json!({}));
+    assert_eq!(
+        r["error"],
+        "400::The channel you requested to subscribe to does not exist {/topic/AccountUpdates}"
+    );
+    assert_eq!(
+        (r["subscription"].as_str(), r["successful"].as_bool()),
+        (Some("/topic/AccountUpdates"), Some(false))
+    );
+    let r = sub(
+        "/data/AccountChangeEvent",
+        json!({"replay": {"/data/ContactChangeEvent": -1}}),
+    );
+    assert_eq!(
+        r["error"],
+        "400::The replayId for channel {/data/AccountChangeEvent} wasn't found using the provided replay ID map {{/data/ContactChangeEvent=-1}}. Ensure that the channel name you provided in the replay map is valid and matches the channel name used for subscribing."
+    );
+    let r = sub(
+        "/data/AccountChangeEvent",
+        json!({"replay": {"/data/AccountChangeEvent": 999999}}),
+    );
+    assert_eq!(
+        r["error"],
+        "400::The replayId {999999} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."
+    );
+    assert_eq!(
+        sub("", json!({}))["error"],
+        "400::Channel name not specified"
+    );
+    assert_eq!(
+        sub("data/X", json!({}))["error"],
+        "400::Channel subscriptions must start with a leading '/'"
+    );
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/connect", "clientId": "nope", "connectionType": "long-polling", "id": "304"}]),
+    );
+    assert_eq!(
+        r[0],
+        json!({"channel": "/meta/connect", "id": "304", "clientId": "nope", "error": "403::Unknown client", "advice": {"interval": 0, "reconnect": "handshake"}, "successful": false})
+    );
+    // Disconnect ends the session.
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/disconnect", "clientId": client, "id": "10"}]),
+    );
+    assert_eq!(r[0]["successful"], true);
+    let r = connect(&s, &client, "11", json!({}));
+    assert_eq!(r[0]["error"], "403::Unknown client");
+    // A revoked token fails the next connect with reconnect none.
+    let other = handshake(&s);
+    s.http()
+        .post(format!("{}/services/oauth2/revoke", s.base()))
+        .form(&[("token", s.ready.access_token.as_str())])
+        .send()
+        .unwrap();
+    let r = connect(&s, &other, "1", json!({}));
+    assert_eq!(
+        (r[0]["error"].as_str(), &r[0]["advice"]["reconnect"]),
+        (Some("401::Authentication invalid"), &json!("none"))
+    );
+}
+
+#[test]
+fn transports_versions_and_hostile_input() {
+    let s = server();
+    let r = s
+        .http()
+        .get(format!("{}/cometd/59.0", s.base()))
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400, "WebSocket probes are refused at once");
+    let r = s
+        .http()
+        .post(format!("{}/cometd/36.0", s.base()))
+        .body("[]")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = s
+        .http()
+        .post(format!("{}/cometd/59.0", s.base()))
+        .bearer(&s)
+        .body("not json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = s
+        .http()
+        .post(format!("{}/cometd/59.0", s.base()))
+        .bearer(&s)
+        .body(format!("[{}]", "1,".repeat(20_000) + "1"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/event/Foo__e", "data": {}, "id": "p"}]),
+    );
+    assert_eq!(
+        r[0]["successful"], false,
+        "clients cannot publish over CometD"
+    );
+}
