@@ -169,11 +169,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         usage: Default::default(),
         cursors: Default::default(),
     });
-    let bayeux = forcebus_bayeux::Bayeux::new(
-        org.clone(),
-        auth.clone(),
-        forcebus_bayeux::BayeuxConfig::default(),
-    );
+    let streaming = forcebus_bayeux::BayeuxConfig {
+        connect_hold: Duration::from_secs(config.streaming_connect_hold_secs),
+        session_timeout: Duration::from_secs(config.streaming_session_timeout_secs),
+        max_clients: config.streaming_max_clients,
+        ..forcebus_bayeux::BayeuxConfig::default()
+    };
+    let bayeux = forcebus_bayeux::Bayeux::new(org.clone(), auth.clone(), streaming);
     let router = forcebus_rest::router(state).merge(forcebus_bayeux::router(bayeux.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -54,6 +54,12 @@ pub(crate) struct Config {
     pub(crate) event_log_max_bytes: u64,
     /// Seconds between retention sweeps of the event log.
     pub(crate) retention_sweep_secs: u64,
+    /// Streaming API: seconds a connect is held when nothing is pending (`advice.timeout`).
+    pub(crate) streaming_connect_hold_secs: u64,
+    /// Streaming API: seconds a session lives without a connect.
+    pub(crate) streaming_session_timeout_secs: u64,
+    /// Streaming API: concurrent clients allowed.
+    pub(crate) streaming_max_clients: usize,
     /// Merge identical updates and deletes of several records in one transaction into one change event.
     pub(crate) cdc_merge: bool,
     /// Changes in one transaction past which change events become GAP_OVERFLOW.
@@ -139,6 +145,9 @@ impl Default for Config {
             event_retention_hours: 72,
             event_log_max_bytes: 1 << 30,
             retention_sweep_secs: 60,
+            streaming_connect_hold_secs: 110,
+            streaming_session_timeout_secs: 40,
+            streaming_max_clients: 2000,
             cdc_merge: true,
             cdc_overflow_threshold: 100_000,
             max_event_bytes: 1 << 20,
