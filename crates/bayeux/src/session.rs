@@ -83,7 +83,7 @@ impl Sessions {
         map.len()
     }
 
-    /// A new session for `user`, unless `max` are already open.
+    /// A new session for `user`, unless the user already has `max` open.
     pub fn create(
         &self,
         user: RecordId,
@@ -91,7 +91,8 @@ impl Sessions {
         max: usize,
         timeout: Duration,
     ) -> Option<Arc<Session>> {
-        if self.sweep(timeout) >= max {
+        self.sweep(timeout);
+        if lock(&self.0).values().filter(|s| s.user == user).count() >= max {
             return None;
         }
         let s = Arc::new(Session {

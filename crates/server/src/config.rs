@@ -58,7 +58,7 @@ pub(crate) struct Config {
     pub(crate) streaming_connect_hold_secs: u64,
     /// Streaming API: seconds a session lives without a connect.
     pub(crate) streaming_session_timeout_secs: u64,
-    /// Streaming API: concurrent clients allowed.
+    /// Streaming API: concurrent clients allowed per user.
     pub(crate) streaming_max_clients: usize,
     /// Merge identical updates and deletes of several records in one transaction into one change event.
     pub(crate) cdc_merge: bool,

@@ -334,3 +334,36 @@ fn transports_versions_and_hostile_input() {
         "clients cannot publish over CometD"
     );
 }
+
+#[test]
+fn a_parked_connect_never_blocks_the_same_clients_subscribe() {
+    let s = server();
+    create(&s, "Account", json!({"Name": "Retained"}));
+    let client = handshake(&s);
+    connect(&s, &client, "1", json!({}));
+    let (base, token, c2) = (s.base(), s.ready.access_token.clone(), client.clone());
+    let parked = std::thread::spawn(move || {
+        let r: Value = reqwest::blocking::Client::new()
+            .post(format!("{base}/cometd/59.0"))
+            .header("Authorization", format!("OAuth {token}"))
+            .json(&json!([{"channel": "/meta/connect", "clientId": c2, "connectionType": "long-polling", "id": "2"}]))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Answered on a second connection while the connect is parked...
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/subscribe", "clientId": client, "subscription": "/data/AccountChangeEvent", "id": "3", "ext": {"replay": {"/data/AccountChangeEvent": -2}}}]),
+    );
+    assert_eq!(r[0]["successful"], true);
+    // ...and the parked connect then delivers the replayed event.
+    let r = parked.join().unwrap();
+    assert_eq!(r[0]["channel"], "/data/AccountChangeEvent");
+    assert_eq!(r.as_array().unwrap().last().unwrap()["id"], "2");
+}
