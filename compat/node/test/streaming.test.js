@@ -121,8 +121,8 @@ describe('jsforce streaming: Change Data Capture over CometD', () => {
         `replayId ${e.event.replayId} delivered once`);
     }
     assertIncreasing(received);
-    assert.deepEqual(ours.map((e) => received.indexOf(e)), [...ours.map((e) => received.indexOf(e))].sort((a, b) => a - b),
-      'events arrive in the order the writes happened');
+    const order = ours.map((e) => received.indexOf(e));
+    assert.deepEqual(order, [...order].sort((a, b) => a - b), 'events arrive in the order the writes happened');
     assert.equal(replay._replay, d2.event.replayId, 'the Replay extension remembers the last replay id');
 
     await disconnect(client);
@@ -199,24 +199,18 @@ describe('jsforce streaming: Change Data Capture over CometD', () => {
       new StreamingExtension.AuthFailure((msg) => onFailure(msg)),
     ]);
     await withTimeout(client.subscribe(CHANNEL, (d) => received.push(d)), 'subscribe');
-    const before = await createAccount({ Name: uniq('revoke-before') });
-    await waitUntil(() => findChange(received, before), 'an event while the token is valid',
+    const idBefore = await createAccount({ Name: uniq('revoke-before') });
+    await waitUntil(() => findChange(received, idBefore), 'an event while the token is valid',
       { describe: () => summary(received) });
 
     await revokeToken(srv, own.accessToken);
     // Wake the parked connect (written with the suite's other, valid token);
     // the client's next connect carries the revoked token.
-    const after = await createAccount({ Name: uniq('revoke-after') });
+    await createAccount({ Name: uniq('revoke-after') });
     const msg = await withTimeout(failed, 'AuthFailure callback after revoke');
     assert.equal(msg.channel, '/meta/connect');
     assert.equal(msg.successful, false);
-    assert.match(msg.error, /^401::/, `error ${msg.error}`);
+    assert.equal(msg.error, '401::Authentication invalid');
     assert.equal(msg.advice?.reconnect, 'none');
-    // The event written before the revoke may or may not have been delivered
-    // with the wake-up; nothing arrives after the failure.
-    const count = received.length;
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(received.length, count, 'no more events after the auth failure');
-    void after;
   });
 });

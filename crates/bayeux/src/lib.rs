@@ -40,7 +40,7 @@ pub struct BayeuxConfig {
     pub max_events_per_reply: usize,
     /// Most event JSON bytes in one connect reply (one event may exceed it alone).
     pub max_reply_bytes: usize,
-    /// Concurrent sessions per org.
+    /// Concurrent sessions per user.
     pub max_clients: usize,
 }
 
