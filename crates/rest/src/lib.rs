@@ -183,6 +183,10 @@ pub fn router(state: State) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn(method_not_allowed))
         .layer(middleware::from_fn_with_state(state.clone(), limits::count))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            read_body_first,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
@@ -256,6 +260,29 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
         out.headers_mut().insert(header::ALLOW, v);
     }
     out
+}
+
+/// Reads every request body before routing. A handler that fails before reading its body
+/// (a 401 on a PATCH, say) would otherwise leave bytes on the connection, and hyper would
+/// close a keep-alive connection the client is about to reuse.
+async fn read_body_first(
+    axum::extract::State(app): axum::extract::State<State>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, app.config.max_body_bytes).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(_) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_ENTITY_TOO_LARGE",
+            "The request body is larger than the server accepts.",
+        )
+        .into_response(),
+    }
 }
 
 /// Runs blocking org work (SQLite commits) off the async workers.

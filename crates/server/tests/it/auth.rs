@@ -445,3 +445,48 @@ fn urls_echo_the_scheme_and_host_the_client_used() {
         .unwrap());
     assert_eq!(body["instance_url"], localhost);
 }
+
+/// Reads one HTTP/1.1 response (headers and a Content-Length body); returns the status.
+fn read_response(stream: &mut std::io::BufReader<std::net::TcpStream>) -> u16 {
+    use std::io::{BufRead, Read};
+    let mut status = String::new();
+    stream.read_line(&mut status).unwrap();
+    let code: u16 = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        stream.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).unwrap();
+    code
+}
+
+#[test]
+fn a_rejected_request_with_a_body_keeps_the_connection_usable() {
+    // Regression: a 401 decided before the body was read left it on the connection, hyper
+    // closed the keep-alive connection, and the client's next request on it failed
+    // (python requests: "Remote end closed connection without response").
+    use std::io::Write;
+    let s = server();
+    for _ in 0..10 {
+        let tcp = std::net::TcpStream::connect(&s.ready.http).unwrap();
+        let mut writer = tcp.try_clone().unwrap();
+        let mut reader = std::io::BufReader::new(tcp);
+        let body = format!("{{\"Name\": \"{}\"}}", "x".repeat(200_000));
+        write!(writer, "PATCH /services/data/v59.0/sobjects/Account/001Fb0000000001 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer 00Dx!bad\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        assert_eq!(read_response(&mut reader), 401);
+        write!(writer, "GET /services/data HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(
+            read_response(&mut reader),
+            200,
+            "the same connection still serves"
+        );
+    }
+}
