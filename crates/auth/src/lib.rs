@@ -17,3 +17,23 @@ pub mod tokens;
 pub use config::{AppConfig, AuthConfig, UserCredentials};
 pub use grant::{Grant, OAuthError};
 pub use tokens::{Auth, Issued, Session};
+
+/// The token of an `Authorization` header value: `Bearer x`, `OAuth x` (jsforce), or a
+/// bare `x` (EMP Connector). Every front door reads tokens this way.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let raw = header.trim();
+    let token = match raw.split_once(' ') {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") =>
+        {
+            rest.trim()
+        }
+        Some(_) => return None,
+        // A scheme with nothing after it is no token.
+        None if raw.eq_ignore_ascii_case("bearer") || raw.eq_ignore_ascii_case("oauth") => {
+            return None;
+        }
+        None => raw,
+    };
+    (!token.is_empty()).then_some(token)
+}

@@ -131,21 +131,12 @@ async fn handle(
         Ok(m) => m,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
-    let token = forcebus_rest_token(&headers);
+    let token = bearer(&headers);
     json(&protocol::process(&bx, messages, token.as_deref()).await)
 }
 
-/// The token of `Authorization: OAuth x`, `Bearer x`, or a bare `x`.
-fn forcebus_rest_token(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = match raw.split_once(' ') {
-        Some((scheme, rest))
-            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") =>
-        {
-            rest.trim()
-        }
-        Some(_) => return None,
-        None => raw,
-    };
-    (!token.is_empty()).then(|| token.to_owned())
+/// The token of the `Authorization` header, in any of its three forms.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    forcebus_auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+        .map(str::to_owned)
 }

@@ -271,6 +271,36 @@ fn describe(c: &Change<'_>) -> Option<Described> {
     })
 }
 
+/// A header-only event: gaps (`GAP_*`, `GAP_OVERFLOW`) carry no body.
+fn gap(
+    entity: &str,
+    change_type: String,
+    record_ids: Vec<String>,
+    txn: &TxnInfo<'_>,
+    schema_ids: &HashMap<String, String>,
+) -> ChangeEvent {
+    ChangeEvent {
+        schema_id: schema_ids.get(entity).cloned().unwrap_or_default(),
+        header: Header {
+            entity_name: entity.to_owned(),
+            record_ids,
+            change_type,
+            change_origin: txn.change_origin.to_owned(),
+            transaction_key: txn.transaction_key.to_owned(),
+            sequence_number: 0,
+            commit_timestamp: txn.commit_timestamp,
+            commit_number: txn.commit_number,
+            commit_user: txn.commit_user.clone(),
+            nulled_fields: Vec::new(),
+            diff_fields: Vec::new(),
+            changed_fields: Vec::new(),
+        },
+        fields: Map::new(),
+        channels: Vec::new(),
+        enriched: Map::new(),
+    }
+}
+
 /// The change events of one transaction, in order, sequence-numbered from 1. In bulk-load
 /// mode every change becomes a header-only `GAP_*` event, one per entity and change type.
 pub(crate) fn events(
@@ -301,32 +331,12 @@ pub(crate) fn events(
                 .or(c.before)
                 .map(|r| r.id.to18())
                 .expect("a change has a record");
-            let gap = format!("GAP_{kind}");
-            match out
-                .iter_mut()
-                .find(|e| e.header.entity_name == c.object.name && e.header.change_type == gap)
-            {
+            let change_type = format!("GAP_{kind}");
+            match out.iter_mut().find(|e| {
+                e.header.entity_name == c.object.name && e.header.change_type == change_type
+            }) {
                 Some(e) => e.header.record_ids.push(id),
-                None => out.push(ChangeEvent {
-                    schema_id: schema_ids.get(&c.object.name).cloned().unwrap_or_default(),
-                    header: Header {
-                        entity_name: c.object.name.clone(),
-                        record_ids: vec![id],
-                        change_type: gap,
-                        change_origin: txn.change_origin.to_owned(),
-                        transaction_key: txn.transaction_key.to_owned(),
-                        sequence_number: 0,
-                        commit_timestamp: txn.commit_timestamp,
-                        commit_number: txn.commit_number,
-                        commit_user: txn.commit_user.clone(),
-                        nulled_fields: Vec::new(),
-                        diff_fields: Vec::new(),
-                        changed_fields: Vec::new(),
-                    },
-                    fields: Map::new(),
-                    channels: Vec::new(),
-                    enriched: Map::new(),
-                }),
+                None => out.push(gap(&c.object.name, change_type, vec![id], txn, schema_ids)),
             }
             continue;
         }
@@ -388,27 +398,13 @@ pub(crate) fn events(
         out.push(event);
     }
     for entity in overflowed {
-        let schema_id = schema_ids.get(&entity).cloned().unwrap_or_default();
-        out.push(ChangeEvent {
-            schema_id,
-            header: Header {
-                entity_name: entity,
-                record_ids: vec![OVERFLOW_ID.to_owned()],
-                change_type: "GAP_OVERFLOW".to_owned(),
-                change_origin: txn.change_origin.to_owned(),
-                transaction_key: txn.transaction_key.to_owned(),
-                sequence_number: 0,
-                commit_timestamp: txn.commit_timestamp,
-                commit_number: txn.commit_number,
-                commit_user: txn.commit_user.clone(),
-                nulled_fields: Vec::new(),
-                diff_fields: Vec::new(),
-                changed_fields: Vec::new(),
-            },
-            fields: Map::new(),
-            channels: Vec::new(),
-            enriched: Map::new(),
-        });
+        out.push(gap(
+            &entity,
+            "GAP_OVERFLOW".to_owned(),
+            vec![OVERFLOW_ID.to_owned()],
+            txn,
+            schema_ids,
+        ));
     }
     for (i, e) in out.iter_mut().enumerate() {
         e.header.sequence_number = i as i32 + 1;

@@ -122,6 +122,15 @@ impl OrgError {
         )
     }
 
+    /// `NOT_FOUND` for a field that is not an external id (nor `Id`) in an upsert or a
+    /// retrieval by external id.
+    pub fn not_an_external_id(field: &str) -> Self {
+        Self::new(
+            StatusCode::NotFound,
+            format!("Provided external ID field does not exist or is not accessible: {field}"),
+        )
+    }
+
     /// `INVALID_TYPE` for an unknown object name.
     pub fn no_such_object(object: &str) -> Self {
         Self::new(

@@ -417,14 +417,7 @@ impl Org {
         let f = def
             .field(field)
             .filter(|f| f.external_id || f.name == "Id")
-            .ok_or_else(|| {
-                OrgError::new(
-                    StatusCode::NotFound,
-                    format!(
-                        "Provided external ID field does not exist or is not accessible: {field}"
-                    ),
-                )
-            })?;
+            .ok_or_else(|| OrgError::not_an_external_id(field))?;
         if f.name == "Id" {
             let live = RecordId::parse(value)
                 .and_then(|id| self.get(id))

@@ -45,21 +45,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 
 /// Extracts the token from `Authorization: Bearer x`, `OAuth x`, or a bare `x`.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let raw = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = match raw.split_once(' ') {
-        Some((scheme, rest))
-            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth") =>
-        {
-            rest.trim()
-        }
-        Some(_) => return None,
-        // A scheme with nothing after it is no token.
-        None if raw.eq_ignore_ascii_case("bearer") || raw.eq_ignore_ascii_case("oauth") => {
-            return None;
-        }
-        None => raw,
-    };
-    (!token.is_empty()).then_some(token)
+    forcebus_auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// Parses `v59.0` into `59.0` when it is a version we serve (20.0 up to the latest).

@@ -27,7 +27,7 @@ pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a Obj
 }
 
 /// Runs one operation as its own transaction and returns its outcome.
-async fn run_one(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, ApiError> {
+pub(crate) async fn run_one(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, ApiError> {
     let org = app.org.clone();
     let caller = call.caller();
     let bulk = call.bulk_load;
@@ -69,13 +69,8 @@ pub(crate) fn field_list(
 }
 
 fn live_record(app: &crate::AppState, o: &ObjectDef, id: &str) -> Result<Record, ApiError> {
-    let rid = RecordId::parse(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("Provided external ID field does not exist or is not accessible: {id}"),
-        )
-    })?;
+    let rid = RecordId::parse(id)
+        .ok_or_else(|| ApiError::from(forcebus_org::OrgError::not_an_external_id(id)))?;
     app.org
         .get(rid)
         .filter(|r| r.object == o.name && !r.is_deleted)

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use forcebus_org::{Op, OrgError, Outcome, Record, RecordId, StatusCode as Code};
+use forcebus_org::{Op, OrgError, Record, RecordId, StatusCode as Code};
 
 use crate::body;
 use crate::ctx::Call;
@@ -148,19 +148,6 @@ fn render(call: &Call, r: &Record) -> Value {
     })
 }
 
-async fn run(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, ApiError> {
-    let org = app.org.clone();
-    let caller = call.caller();
-    let r = crate::blocking(move || org.execute(&caller, vec![op], true))
-        .await?
-        .map_err(|e| ApiError::internal(&e))?;
-    r.results
-        .into_iter()
-        .next()
-        .expect("one op")
-        .map_err(ApiError::from)
-}
-
 /// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember}`.
 pub async fn create(
     call: Call,
@@ -182,7 +169,7 @@ pub async fn create(
         forcebus_org::filter::compile(app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
-    let id = run(
+    let id = crate::sobjects::run_one(
         &app,
         &call,
         Op::Create {
@@ -233,7 +220,7 @@ pub async fn update(
         forcebus_org::filter::compile(app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
-    run(
+    crate::sobjects::run_one(
         &app,
         &call,
         Op::Update {
