@@ -200,3 +200,23 @@ async fn the_client_cap_and_reply_limits() {
         "at most two events per reply; the cursor continues"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_disconnect_answers_the_parked_connect_with_reconnect_none() {
+    let w = Arc::new(world(BayeuxConfig::default()));
+    let client = w.handshake().await;
+    w.connect(&client, "1").await;
+    let (w2, c2) = (w.clone(), client.clone());
+    let parked = tokio::spawn(async move { w2.connect(&c2, "2").await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!parked.is_finished());
+    let r = w
+        .post(json!([{"channel": "/meta/disconnect", "clientId": client, "id": "3"}]))
+        .await;
+    assert_eq!(r[0]["successful"], true);
+    let r = parked.await.unwrap();
+    assert_eq!(
+        (r[0]["successful"].as_bool(), &r[0]["advice"]),
+        (Some(true), &json!({"reconnect": "none", "interval": 0}))
+    );
+}
