@@ -23,15 +23,19 @@ const API_VERSION = '59.0';
 /**
  * Spawn the server and wait for its ready line.
  * @param {string} name used for the server log file name
- * @param {{prefix?: string}} [opts] log/data-dir prefix naming the suite (default `jsforce`)
+ * @param {{prefix?: string, dataDir?: string, inMemory?: boolean}} [opts]
+ *   `prefix`: log/data-dir prefix naming the suite (default `jsforce`);
+ *   `dataDir`: a data directory of the caller's (kept by `stop()`; default a
+ *   fresh temporary one, removed by `stop()`); `inMemory: false` keeps the data
+ *   on disk so a second server on the same `dataDir` sees it.
  */
-async function startServer(name, { prefix = 'jsforce' } = {}) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `forcebus-${prefix}-${name}-`));
+async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemory = true } = {}) {
+  const dataDir = givenDir || fs.mkdtempSync(path.join(os.tmpdir(), `forcebus-${prefix}-${name}-`));
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logPath = path.join(LOG_DIR, `${prefix}-${name}.log`);
   const log = fs.createWriteStream(logPath);
   const args = [
-    'serve', '--in-memory',
+    'serve', ...(inMemory ? ['--in-memory'] : []),
     '--data-dir', dataDir,
     '--listen', '127.0.0.1:0',
     '--grpc-listen', '127.0.0.1:0',
@@ -79,18 +83,24 @@ async function startServer(name, { prefix = 'jsforce' } = {}) {
   const baseUrl = `http://${info.http}`;
   const port = Number(info.http.split(':').pop());
 
-  async function stop() {
+  /** Send `signal` (SIGKILL after 5 s) and wait for the exit; keeps the data directory. */
+  async function kill(signal = 'SIGTERM') {
     if (exited === null) {
-      child.kill('SIGTERM');
+      child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exitPromise;
       clearTimeout(t);
     }
     log.end();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    return exited;
   }
 
-  return { info, baseUrl, port, stop, logPath };
+  async function stop() {
+    await kill('SIGTERM');
+    if (!givenDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  return { info, baseUrl, port, stop, kill, logPath, dataDir };
 }
 
 /**

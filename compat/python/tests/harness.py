@@ -48,6 +48,7 @@ class Server:
     proc: subprocess.Popen
     data_dir: str
     log_path: Path
+    owns_data_dir: bool = True
 
     @property
     def port(self) -> int:
@@ -65,26 +66,37 @@ class Server:
     def ca_cert(self) -> str:
         return self.info["ca_cert"]
 
-    def stop(self) -> None:
+    def kill(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig`` (SIGKILL after 5 s) and wait for the exit; keeps the
+        data directory. Returns the exit status (negative: the signal)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        return self.proc.returncode
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start_server(name: str, config: str | None = None) -> Server:
+def start_server(name: str, config: str | None = None, *, data_dir: str | None = None,
+                 in_memory: bool = True) -> Server:
     """Spawn forcebus and wait for its ready line (``config``: a server config
-    file other than the suite's default ``CONFIG``)."""
+    file other than the suite's default ``CONFIG``; ``data_dir``: a data
+    directory of the caller's, which ``stop()`` keeps; ``in_memory=False``: keep
+    the data on disk, so a later server on the same ``data_dir`` sees it)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"python-{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed when the process ends
-    data_dir = tempfile.mkdtemp(prefix=f"forcebus-python-{name}-")
+    owns_data_dir = data_dir is None
+    data_dir = data_dir or tempfile.mkdtemp(prefix=f"forcebus-python-{name}-")
     args = [
-        BIN, "serve", "--in-memory",
+        BIN, "serve", *(["--in-memory"] if in_memory else []),
         "--data-dir", data_dir,
         "--listen", "127.0.0.1:0",
         "--grpc-listen", "127.0.0.1:0",
@@ -128,7 +140,7 @@ def start_server(name: str, config: str | None = None) -> Server:
         proc.kill()
         raise RuntimeError(
             f"forcebus printed no ready line within {READY_TIMEOUT}s (log: {log_path})") from None
-    return Server(info=ready, proc=proc, data_dir=data_dir, log_path=log_path)
+    return Server(info=ready, proc=proc, data_dir=data_dir, log_path=log_path, owns_data_dir=owns_data_dir)
 
 
 class LocalLoginSession(requests.Session):
