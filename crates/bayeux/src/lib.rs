@@ -91,11 +91,11 @@ pub fn router(state: Arc<Bayeux>) -> Router {
         .with_state(state)
 }
 
-fn json(body: &serde_json::Value) -> Response {
+fn json(body: String) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
+        body,
     )
         .into_response()
 }
@@ -132,7 +132,7 @@ async fn handle(
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let token = bearer(&headers);
-    json(&protocol::process(&bx, messages, token.as_deref()).await)
+    json(protocol::process(&bx, messages, token.as_deref()).await)
 }
 
 /// The token of the `Authorization` header, in any of its three forms.

@@ -75,9 +75,10 @@ pub async fn process(
     bx: &Arc<Bayeux>,
     messages: Vec<Map<String, Value>>,
     token: Option<&str>,
-) -> Value {
+) -> String {
     let batched = messages.len() > 1;
-    let mut out: Vec<Value> = Vec::new();
+    // Replies are values; event messages arrive already encoded and are copied in as text.
+    let mut out: Vec<String> = Vec::new();
     for msg in &messages {
         let channel = msg
             .get("channel")
@@ -85,57 +86,66 @@ pub async fn process(
             .unwrap_or("")
             .to_owned();
         match channel.as_str() {
-            "/meta/handshake" => out.push(handshake(bx, msg, token)),
+            "/meta/handshake" => out.push(handshake(bx, msg, token).to_string()),
             "/meta/connect" | "/meta/subscribe" | "/meta/unsubscribe" | "/meta/disconnect" => {
                 let id = msg.get("clientId").and_then(Value::as_str).unwrap_or("");
                 let Some(session) = bx.sessions.get(id, bx.config.session_timeout) else {
-                    out.push(unknown_client(msg, &channel));
+                    out.push(unknown_client(msg, &channel).to_string());
                     continue;
                 };
                 if token.is_none_or(|t| bx.auth.verify(t).is_none()) {
-                    out.push(failure(
-                        msg,
-                        &channel,
-                        "401::Authentication invalid",
-                        Some(json!({"reconnect": "none", "interval": 0})),
-                    ));
+                    out.push(
+                        failure(
+                            msg,
+                            &channel,
+                            "401::Authentication invalid",
+                            Some(json!({"reconnect": "none", "interval": 0})),
+                        )
+                        .to_string(),
+                    );
                     continue;
                 }
                 match channel.as_str() {
                     "/meta/connect" => {
                         let (events, reply) = connect(bx, &session, msg, batched).await;
                         out.extend(events);
-                        out.push(reply);
+                        out.push(reply.to_string());
                     }
-                    "/meta/subscribe" => out.push(subscribe(bx, &session, msg)),
-                    "/meta/unsubscribe" => out.push(unsubscribe(&session, msg)),
+                    "/meta/subscribe" => out.push(subscribe(bx, &session, msg).to_string()),
+                    "/meta/unsubscribe" => out.push(unsubscribe(&session, msg).to_string()),
                     _ => {
                         bx.sessions.remove(&session.id);
                         let mut r = base(msg, "/meta/disconnect");
                         r.insert("clientId".into(), json!(session.id));
                         r.insert("successful".into(), json!(true));
-                        out.push(Value::Object(r));
+                        out.push(Value::Object(r).to_string());
                     }
                 }
             }
-            "" => out.push(failure(msg, "", "400::Channel name not specified", None)),
-            other => out.push(failure(
-                msg,
-                other,
-                "403::Publish is not allowed on the Streaming API; publish over REST",
-                None,
-            )),
+            "" => out.push(failure(msg, "", "400::Channel name not specified", None).to_string()),
+            other => out.push(
+                failure(
+                    msg,
+                    other,
+                    "403::Publish is not allowed on the Streaming API; publish over REST",
+                    None,
+                )
+                .to_string(),
+            ),
         }
     }
     if out.is_empty() {
-        out.push(failure(
-            &Map::new(),
-            "/meta/connect",
-            "400::Empty message batch",
-            None,
-        ));
+        out.push(
+            failure(
+                &Map::new(),
+                "/meta/connect",
+                "400::Empty message batch",
+                None,
+            )
+            .to_string(),
+        );
     }
-    Value::Array(out)
+    format!("[{}]", out.join(","))
 }
 
 fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>) -> Value {
@@ -204,25 +214,29 @@ fn data(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
     Some(json!({"schema": doc.schema_id, "payload": payload, "event": {"replayId": e.replay_id}}))
 }
 
-/// An event message. Standard channels share one encoding of `data` per event.
-fn message(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
-    let data = if channel.ends_with("__chn") {
-        data(bx, e, channel)?
-    } else {
-        let bytes = e.encoded("cometd", |e| {
-            data(bx, e, channel)
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-                .into_bytes()
-                .into()
-        });
-        serde_json::from_slice(&bytes).ok()?
-    };
-    Some(json!({"channel": channel, "data": data}))
+/// An event message as JSON text. Standard channels share one encoding of `data` per
+/// event, copied into every subscriber's reply as it is.
+fn message(bx: &Bayeux, e: &Event, channel: &str) -> Option<String> {
+    let channel_json = serde_json::to_string(channel).expect("strings serialise");
+    if channel.ends_with("__chn") {
+        return Some(format!(
+            "{{\"channel\":{channel_json},\"data\":{}}}",
+            data(bx, e, channel)?
+        ));
+    }
+    let bytes = e.encoded("cometd", |e| {
+        data(bx, e, channel)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+            .into_bytes()
+            .into()
+    });
+    let data = std::str::from_utf8(&bytes).ok().filter(|d| !d.is_empty())?;
+    Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
 }
 
 /// Takes what the session's cursors have, within the per-reply limits.
-fn take(bx: &Bayeux, session: &Session) -> Vec<Value> {
+fn take(bx: &Bayeux, session: &Session) -> Vec<String> {
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let mut subs = lock(&session.subs);
@@ -241,7 +255,7 @@ fn take(bx: &Bayeux, session: &Session) -> Vec<Value> {
             }
             for e in events {
                 if let Some(m) = message(bx, &e, &sub.name) {
-                    bytes += e.payload.len();
+                    bytes += m.len();
                     out.push(m);
                 }
             }
@@ -255,7 +269,7 @@ async fn connect(
     session: &Arc<Session>,
     msg: &Map<String, Value>,
     batched: bool,
-) -> (Vec<Value>, Value) {
+) -> (Vec<String>, Value) {
     let zero_timeout = msg
         .get("advice")
         .and_then(|a| a.get("timeout"))

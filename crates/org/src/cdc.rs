@@ -301,7 +301,8 @@ fn gap(
     }
 }
 
-/// The change events of one transaction, in order, sequence-numbered from 1. In bulk-load
+/// The change events of one transaction, in order, sequence-numbered from 1, as log
+/// entries (each serialized once). In bulk-load
 /// mode every change becomes a header-only `GAP_*` event, one per entity and change type.
 pub(crate) fn events(
     changes: &[Change<'_>],
@@ -309,7 +310,7 @@ pub(crate) fn events(
     schema_ids: &HashMap<String, String>,
     config: &CdcConfig,
     bulk_load: bool,
-) -> Vec<ChangeEvent> {
+) -> Vec<forcebus_eventlog::NewEvent> {
     let mut out: Vec<ChangeEvent> = Vec::new();
     let mut merged: HashMap<String, usize> = HashMap::new();
     let mut counted = 0usize;
@@ -406,17 +407,25 @@ pub(crate) fn events(
             schema_ids,
         ));
     }
-    for (i, e) in out.iter_mut().enumerate() {
-        e.header.sequence_number = i as i32 + 1;
-        let size = serde_json::to_vec(e).map_or(0, |b| b.len());
-        if size > config.max_event_bytes && !e.header.change_type.starts_with("GAP_") {
-            e.header.change_type = format!("GAP_{}", e.header.change_type);
-            e.fields.clear();
-            e.header.changed_fields.clear();
-            e.header.nulled_fields.clear();
-        }
-    }
-    out
+    out.into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.header.sequence_number = i as i32 + 1;
+            let mut payload = serde_json::to_vec(&e).expect("change events serialise");
+            if payload.len() > config.max_event_bytes && !e.header.change_type.starts_with("GAP_") {
+                e.header.change_type = format!("GAP_{}", e.header.change_type);
+                e.fields.clear();
+                e.header.changed_fields.clear();
+                e.header.nulled_fields.clear();
+                payload = serde_json::to_vec(&e).expect("change events serialise");
+            }
+            forcebus_eventlog::NewEvent {
+                kind: forcebus_avro::change::entity_name(&e.header.entity_name),
+                class: CLASS_EVENTS,
+                payload,
+            }
+        })
+        .collect()
 }
 
 /// Records which custom channels an event passes (their member filters, evaluated on the

@@ -585,13 +585,6 @@ impl Org {
                 commit_user: caller.user_id.to18(),
             };
             crate::cdc::events(&changes, &info, &self.schema_ids, &self.cdc, bulk_load)
-                .into_iter()
-                .map(|e| forcebus_eventlog::NewEvent {
-                    kind: forcebus_avro::change::entity_name(&e.header.entity_name),
-                    class: crate::cdc::CLASS_EVENTS,
-                    payload: serde_json::to_vec(&e).expect("change events serialise"),
-                })
-                .collect::<Vec<_>>()
         };
         drop(state);
         let events = self
