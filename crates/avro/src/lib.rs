@@ -13,4 +13,4 @@ pub mod platform;
 pub mod schema;
 
 pub use binary::{DecodeError, Value, decode, encode, to_json};
-pub use schema::{Field, RecordSchema, Schema, schema_id};
+pub use schema::{Field, RecordSchema, Schema, SchemaError, schema_id};

@@ -174,6 +174,127 @@ impl Schema {
     }
 }
 
+/// Why a JSON schema cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported Avro schema: {0}")]
+pub struct SchemaError(pub String);
+
+impl Schema {
+    /// Reads the JSON form [`Schema::to_json`] writes (records, enums, arrays, unions,
+    /// primitives, and named references to types defined earlier in the same document).
+    pub fn from_json(json: &Json) -> Result<Schema, SchemaError> {
+        let mut named = Vec::new();
+        Self::parse(json, &mut named, 0)
+    }
+
+    fn parse(
+        j: &Json,
+        named: &mut Vec<(String, Schema)>,
+        depth: usize,
+    ) -> Result<Schema, SchemaError> {
+        if depth > 32 {
+            return Err(SchemaError("nested too deeply".into()));
+        }
+        let err = |m: &str| SchemaError(m.to_owned());
+        match j {
+            Json::String(s) => Ok(match s.as_str() {
+                "null" => Schema::Null,
+                "boolean" => Schema::Boolean,
+                "int" => Schema::Int,
+                "long" => Schema::Long,
+                "double" => Schema::Double,
+                "string" => Schema::String,
+                other => named
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == other || n.rsplit('.').next() == Some(other))
+                    .map(|(_, s)| s.clone())
+                    .ok_or_else(|| SchemaError(format!("unknown type {other}")))?,
+            }),
+            Json::Array(branches) => Ok(Schema::Union(
+                branches
+                    .iter()
+                    .map(|b| Self::parse(b, named, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Json::Object(m) => {
+                let name = || {
+                    m.get("name")
+                        .and_then(Json::as_str)
+                        .map(str::to_owned)
+                        .ok_or_else(|| err("a named type has no name"))
+                };
+                match m.get("type") {
+                    Some(Json::String(t)) if t == "record" => {
+                        let name = name()?;
+                        let namespace =
+                            m.get("namespace").and_then(Json::as_str).map(str::to_owned);
+                        let mut fields = Vec::new();
+                        for f in m
+                            .get("fields")
+                            .and_then(Json::as_array)
+                            .ok_or_else(|| err("a record has no fields"))?
+                        {
+                            let fname = f["name"]
+                                .as_str()
+                                .ok_or_else(|| err("a field has no name"))?;
+                            let schema = Self::parse(&f["type"], named, depth + 1)?;
+                            fields.push(Field {
+                                name: fname.to_owned(),
+                                schema,
+                                doc: f.get("doc").and_then(Json::as_str).map(str::to_owned),
+                                default_null: f.get("default").is_some_and(Json::is_null),
+                            });
+                        }
+                        let full = match &namespace {
+                            Some(ns) => format!("{ns}.{name}"),
+                            None => name.clone(),
+                        };
+                        let s = Schema::Record(Arc::new(RecordSchema {
+                            name,
+                            namespace,
+                            fields,
+                        }));
+                        named.push((full, s.clone()));
+                        Ok(s)
+                    }
+                    Some(Json::String(t)) if t == "enum" => {
+                        let name = name()?;
+                        let symbols = m
+                            .get("symbols")
+                            .and_then(Json::as_array)
+                            .ok_or_else(|| err("an enum has no symbols"))?
+                            .iter()
+                            .map(|s| {
+                                s.as_str()
+                                    .map(str::to_owned)
+                                    .ok_or_else(|| err("an enum symbol is not a string"))
+                            })
+                            .collect::<Result<_, _>>()?;
+                        let s = Schema::Enum {
+                            name: name.clone(),
+                            symbols,
+                            doc: m.get("doc").and_then(Json::as_str).map(str::to_owned),
+                        };
+                        named.push((name, s.clone()));
+                        Ok(s)
+                    }
+                    Some(Json::String(t)) if t == "array" => {
+                        Ok(Schema::Array(Box::new(Self::parse(
+                            m.get("items").ok_or_else(|| err("an array has no items"))?,
+                            named,
+                            depth + 1,
+                        )?)))
+                    }
+                    Some(t @ Json::String(_)) => Self::parse(t, named, depth + 1),
+                    _ => Err(err("a type is missing")),
+                }
+            }
+            _ => Err(err("a schema is a string, an array or an object")),
+        }
+    }
+}
+
 /// The schema id: 22 URL-safe base64 characters derived from the schema's JSON.
 pub fn schema_id(schema: &Schema) -> String {
     let text = schema.to_json().to_string();
@@ -206,6 +327,39 @@ mod tests {
         assert_eq!(j["fields"][0]["type"][1]["name"], "Address");
         assert_eq!(j["fields"][1]["type"], json!(["null", "Address"]));
         assert_eq!(j["fields"][1]["default"], Json::Null);
+    }
+
+    #[test]
+    fn json_reads_back_to_the_same_schema() {
+        let top = Schema::Record(Arc::new(RecordSchema {
+            name: "AccountChangeEvent".into(),
+            namespace: Some("com.sforce.eventbus".into()),
+            fields: vec![
+                Field::new(
+                    "Kind",
+                    Schema::Enum {
+                        name: "K".into(),
+                        symbols: vec!["A".into(), "B".into()],
+                        doc: Some("d".into()),
+                    },
+                ),
+                Field::new("Names", Schema::Array(Box::new(Schema::String))),
+                Field::nullable("BillingAddress", address()),
+                Field::nullable("ShippingAddress", address()).doc("Data:Address"),
+                Field::new("When", Schema::Long),
+            ],
+        }));
+        let back = Schema::from_json(&top.to_json()).expect("reads");
+        assert_eq!(back, top);
+        assert_eq!(schema_id(&back), schema_id(&top));
+        for bad in [
+            json!(1),
+            json!("nope"),
+            json!({"type": "record"}),
+            json!({"type": "array"}),
+        ] {
+            assert!(Schema::from_json(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

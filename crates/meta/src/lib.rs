@@ -252,6 +252,8 @@ pub struct ObjectDef {
     pub deletable: bool,
     /// A Tooling API object: invisible to the data API, queried through `/tooling/query`.
     pub tooling: bool,
+    /// Whether Change Data Capture can select it (not for PushTopic and tooling objects).
+    pub change_events: bool,
     /// Fields in describe order.
     pub fields: Vec<FieldDef>,
     index: HashMap<String, usize>,
@@ -269,6 +271,7 @@ impl ObjectDef {
             createable: true,
             deletable: true,
             tooling: false,
+            change_events: true,
             fields: Vec::new(),
             index: HashMap::new(),
         };

@@ -870,6 +870,54 @@ fn task() -> ObjectDef {
     ObjectDef::new("Task", "Task", "Tasks", "00T", v)
 }
 
+/// `PushTopic` (`org-rest-cdc.md` §3.5): a SOQL query whose matching record changes are
+/// streamed on `/topic/{Name}`. The org validates the query on save.
+fn push_topic() -> ObjectDef {
+    let mut name = name_field(required(text("Name", "Topic Name", 25)));
+    name.unique = true;
+    let mut api = required(num("ApiVersion", "API Version", T::Double, 18, 1));
+    api.createable = true;
+    let mut active = flag("IsActive", "Active");
+    active.default_value = Some(serde_json::Value::Bool(true));
+    let op = |n: &str, l: &str| {
+        let mut d = flag(n, l);
+        d.default_value = Some(serde_json::Value::Bool(true));
+        d
+    };
+    let mut notify_for = pick_default(
+        "NotifyForFields",
+        "Notify For Fields",
+        &["All", "Referenced", "Select", "Where"],
+        "Referenced",
+    );
+    notify_for.restricted_picklist = true;
+    let mut v = head();
+    v.extend([
+        name,
+        required(text("Query", "SOQL Query", 1300)),
+        api,
+        active,
+        notify_for,
+        readonly(pick(
+            "NotifyForOperations",
+            "Notify For Operations",
+            &["All", "Create", "Update", "Extended"],
+        )),
+        op("NotifyForOperationCreate", "Create"),
+        op("NotifyForOperationUpdate", "Update"),
+        op("NotifyForOperationDelete", "Delete"),
+        op("NotifyForOperationUndelete", "Undelete"),
+        text("Description", "Description", 400),
+    ]);
+    v.extend(audit());
+    let mut o = ObjectDef::new("PushTopic", "Push Topic", "Push Topics", "0IF", v);
+    o.change_events = false;
+    for f in &mut o.fields {
+        f.custom = false;
+    }
+    o
+}
+
 /// The standard objects, in describeGlobal order.
 pub fn catalogue() -> Vec<ObjectDef> {
     vec![
@@ -878,6 +926,7 @@ pub fn catalogue() -> Vec<ObjectDef> {
         contact(),
         lead(),
         opportunity(),
+        push_topic(),
         task(),
         user(),
     ]

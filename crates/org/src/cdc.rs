@@ -480,7 +480,10 @@ pub(crate) fn schema_ids(schema: &Schema) -> HashMap<String, String> {
 
 /// Converts a stored value to the Avro value of `schema` (a field's type or a union
 /// branch): datetimes to epoch milliseconds, dates to days since the epoch.
-fn avro_scalar(schema: &forcebus_avro::Schema, v: &Value) -> Option<forcebus_avro::Value> {
+pub(crate) fn avro_scalar(
+    schema: &forcebus_avro::Schema,
+    v: &Value,
+) -> Option<forcebus_avro::Value> {
     use forcebus_avro::{Schema as S, Value as A};
     Some(match (schema, v) {
         (S::String, Value::String(s)) => A::String(s.clone()),
@@ -496,7 +499,7 @@ fn avro_scalar(schema: &forcebus_avro::Schema, v: &Value) -> Option<forcebus_avr
 }
 
 /// `["null", T]` for a value that may be absent or null.
-fn nullable(schema: &forcebus_avro::Schema, v: Option<&Value>) -> forcebus_avro::Value {
+pub(crate) fn nullable(schema: &forcebus_avro::Schema, v: Option<&Value>) -> forcebus_avro::Value {
     use forcebus_avro::{Schema as S, Value as A};
     let null = A::Union(0, Box::new(A::Null));
     let (Some(v), S::Union(branches)) = (v.filter(|v| !v.is_null()), schema) else {
@@ -594,7 +597,7 @@ pub fn all_change_events(schema: &Schema) -> forcebus_eventlog::Channel {
 }
 
 /// A stored datetime (`2024-05-02T08:55:27.000+0000`) as CometD shows it (`…27.000Z`).
-fn iso_z(s: &str) -> String {
+pub(crate) fn iso_z(s: &str) -> String {
     s.strip_suffix("+0000")
         .map_or_else(|| s.to_owned(), |t| format!("{t}Z"))
 }

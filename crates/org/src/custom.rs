@@ -86,11 +86,11 @@ fn yes() -> bool {
     true
 }
 
-fn label_of(name: &str) -> String {
+pub(crate) fn label_of(name: &str) -> String {
     name.trim_end_matches("__c").replace('_', " ")
 }
 
-fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
+pub(crate) fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
     let at = format!("objects.{object}.fields.{}", c.name);
     if !c.name.ends_with("__c")
         || c.name.len() <= 3

@@ -21,6 +21,8 @@ pub use forcebus_meta as meta;
 /// Record ids (from the `forcebus-meta` crate).
 pub use forcebus_meta::id;
 pub mod org;
+pub mod platform;
+pub mod pushtopic;
 mod query;
 pub mod record;
 pub mod textdiff;

@@ -88,6 +88,8 @@ pub struct OrgOptions {
     pub log: forcebus_eventlog::LogConfig,
     /// CDC settings.
     pub cdc: crate::cdc::CdcConfig,
+    /// Platform events declared in the config file (created or replaced at start).
+    pub platform_events: std::collections::BTreeMap<String, crate::platform::EventConfig>,
 }
 
 /// The result of [`Org::execute`].
@@ -138,22 +140,30 @@ impl State {
 pub struct Org {
     id: RecordId,
     name: String,
-    schema: Schema,
-    store: Arc<dyn Store>,
+    pub(crate) schema: &'static Schema,
+    pub(crate) store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     state: RwLock<State>,
     /// Serialises transactions: held from validation to the in-memory apply.
     writer: Mutex<()>,
     /// The event log change events go to.
-    log: Arc<forcebus_eventlog::EventLog>,
+    pub(crate) log: Arc<forcebus_eventlog::EventLog>,
     cdc: crate::cdc::CdcConfig,
     /// Change-event schema id per object.
     schema_ids: HashMap<String, String>,
     /// Every schema written, as JSON text, by id.
-    schemas_by_id: HashMap<String, String>,
+    pub(crate) schemas_by_id: RwLock<HashMap<String, String>>,
+    /// Schemas read back from `schemas_by_id`, for rendering events published with them.
+    pub(crate) parsed_schemas: Mutex<HashMap<String, Arc<forcebus_avro::Schema>>>,
+    /// Platform event definitions; replaced whole when one changes.
+    pub(crate) platform: RwLock<Arc<crate::platform::Registry>>,
+    /// Serialises changes to definitions.
+    pub(crate) definer: Mutex<()>,
+    /// Active PushTopics, compiled; rebuilt when a `PushTopic` changes.
+    topics: RwLock<Arc<crate::pushtopic::Topics>>,
 }
 
-const SCHEMAS: &str = "schema";
+pub(crate) const SCHEMAS: &str = "schema";
 
 /// Commit numbers start here, so they look like Salesforce's system change numbers.
 const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
@@ -181,10 +191,13 @@ impl Org {
         users: &[UserSeed],
         options: OrgOptions,
     ) -> Result<Self, StoreError> {
+        // The schema is fixed for the life of the process; SOQL plans kept across
+        // transactions (PushTopic queries) borrow it.
+        let schema: &'static Schema = Box::leak(Box::new(schema));
         let mut state = State::default();
         for row in store.load_records()? {
             if let Some(r) = decode(&row) {
-                state.insert(&schema, r);
+                state.insert(schema, r);
             }
         }
         let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
@@ -204,7 +217,7 @@ impl Org {
             store.clone(),
             options.log,
         )?);
-        let schema_ids = crate::cdc::schema_ids(&schema);
+        let schema_ids = crate::cdc::schema_ids(schema);
         // Every schema ever written stays resolvable by id, across config changes.
         let mut schemas_by_id: HashMap<String, String> =
             store.load_values(SCHEMAS)?.into_iter().collect();
@@ -242,11 +255,17 @@ impl Org {
             log,
             cdc: options.cdc,
             schema_ids,
-            schemas_by_id,
+            schemas_by_id: RwLock::new(schemas_by_id),
+            parsed_schemas: Mutex::new(HashMap::new()),
+            platform: RwLock::new(Arc::default()),
+            definer: Mutex::new(()),
+            topics: RwLock::new(Arc::default()),
         };
+        org.rebuild_topics();
         for seed in users {
             org.ensure_user(seed)?;
         }
+        org.load_platform_events(&options.platform_events)?;
         Ok(org)
     }
 
@@ -264,7 +283,7 @@ impl Org {
 
     /// [`Org::selected`] against a state the caller already holds.
     fn selected_in(&self, state: &State, object: &ObjectDef) -> bool {
-        if object.tooling {
+        if object.tooling || !object.change_events {
             return false;
         }
         let Some(list) = &self.cdc.entities else {
@@ -352,6 +371,8 @@ impl Org {
     /// A schema by id (current or from earlier runs), as JSON.
     pub fn schema_by_id(&self, id: &str) -> Option<serde_json::Value> {
         self.schemas_by_id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .and_then(|t| serde_json::from_str(t).ok())
     }
@@ -373,7 +394,7 @@ impl Org {
 
     /// The object metadata.
     pub fn schema(&self) -> &Schema {
-        &self.schema
+        self.schema
     }
 
     /// The clock.
@@ -444,14 +465,14 @@ impl Org {
         all_rows: bool,
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, &self.schema, visible)?;
+        let plan = forcebus_soql::prepare(text, self.schema, visible)?;
         let ctx = forcebus_soql::Context {
             now: self.clock.now(),
             version: version.to_owned(),
             all_rows,
         };
         let state = self.read();
-        Ok(crate::query::run(&state, &self.schema, &plan, &ctx))
+        Ok(crate::query::run(&state, self.schema, &plan, &ctx))
     }
 
     /// The `columns=true` description of a query.
@@ -460,7 +481,7 @@ impl Org {
         text: &str,
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<serde_json::Value, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, &self.schema, visible)?;
+        let plan = forcebus_soql::prepare(text, self.schema, visible)?;
         Ok(forcebus_soql::columns::metadata(&plan))
     }
 
@@ -575,7 +596,7 @@ impl Org {
                 .filter_map(crate::cdc::Member::from_record)
                 .collect();
             let info = crate::cdc::TxnInfo {
-                schema: &self.schema,
+                schema: self.schema,
                 members,
                 now,
                 transaction_key: &transaction_key,
@@ -584,9 +605,17 @@ impl Org {
                 commit_number,
                 commit_user: caller.user_id.to18(),
             };
-            crate::cdc::events(&changes, &info, &self.schema_ids, &self.cdc, bulk_load)
+            let mut events =
+                crate::cdc::events(&changes, &info, &self.schema_ids, &self.cdc, bulk_load);
+            events.extend(self.topic_notifications(&state, &overlay, &order, now));
+            events
         };
         drop(state);
+        let topics_changed = order.iter().any(|id| {
+            overlay[id]
+                .as_ref()
+                .is_none_or(|r| r.object == crate::pushtopic::OBJECT)
+        });
         let events = self
             .log
             .append(new_events, now.timestamp_millis(), |writes| {
@@ -600,9 +629,13 @@ impl Org {
         let mut overlay = overlay;
         for id in &order {
             match overlay.remove(id).flatten() {
-                Some(r) => state.insert(&self.schema, r),
-                None => state.remove(&self.schema, id),
+                Some(r) => state.insert(self.schema, r),
+                None => state.remove(self.schema, id),
             }
+        }
+        drop(state);
+        if topics_changed {
+            self.rebuild_topics();
         }
         let committed = Committed {
             transaction_key,
@@ -710,4 +743,114 @@ fn mint_org_id() -> RecordId {
 
 fn transaction_key() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+impl Org {
+    /// Recompiles the active PushTopics from the committed state.
+    fn rebuild_topics(&self) {
+        let topics = {
+            let state = self.read();
+            let records = state
+                .by_object
+                .get(crate::pushtopic::OBJECT)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.records.get(id));
+            crate::pushtopic::Topics::build(self.schema, records)
+        };
+        *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
+    }
+
+    /// The PushTopic notifications of a transaction's changes.
+    fn topic_notifications(
+        &self,
+        state: &State,
+        overlay: &HashMap<RecordId, Option<Record>>,
+        order: &[RecordId],
+        now: DateTime<Utc>,
+    ) -> Vec<forcebus_eventlog::NewEvent> {
+        use crate::pushtopic::{CLASS, Operation, changed_fields, kind, notification};
+        let topics = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if topics.by_object.is_empty() {
+            return Vec::new();
+        }
+        let created_date = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut out = Vec::new();
+        for id in order {
+            let after = overlay[id].as_ref();
+            let before = state.records.get(id);
+            let Some(object) = after.or(before).map(|r| r.object.as_str()) else {
+                continue;
+            };
+            let Some(list) = topics.by_object.get(object) else {
+                continue;
+            };
+            let Some(op) = Operation::of(before, after) else {
+                continue;
+            };
+            let changed = match (op, before, after) {
+                (Operation::Updated, Some(b), Some(a)) => changed_fields(b, a),
+                _ => Default::default(),
+            };
+            for t in list {
+                if let Some(sobject) = t.matches(op, before, after, &changed, now) {
+                    out.push(forcebus_eventlog::NewEvent {
+                        kind: kind(&t.name),
+                        class: CLASS,
+                        payload: notification(op, &created_date, sobject)
+                            .to_string()
+                            .into_bytes(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The log channel behind `/topic/{Name}`, optionally with a filter
+    /// (`/topic/{Name}?Field=value&...`, fields of the topic's SELECT).
+    pub fn topic_channel(&self, channel: &str) -> Option<forcebus_eventlog::Channel> {
+        let rest = channel.strip_prefix("/topic/")?;
+        let (name, query) = match rest.split_once('?') {
+            Some((n, q)) => (n, Some(q)),
+            None => (rest, None),
+        };
+        let topic = self
+            .scan(crate::pushtopic::OBJECT, |r| {
+                (!r.is_deleted && r.get_str("Name") == Some(name)).then(|| r.clone())
+            })
+            .into_iter()
+            .next()?;
+        let mut channel = forcebus_eventlog::Channel::of(
+            &[crate::pushtopic::kind(name).as_str()],
+            crate::pushtopic::CLASS,
+        );
+        if let Some(q) = query {
+            let compiled = crate::pushtopic::compile(self.schema, &topic).ok()?;
+            let mut pairs = Vec::new();
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                let field = compiled.selected_field(&k)?;
+                pairs.push((field, v.into_owned()));
+            }
+            if pairs.is_empty() {
+                return None;
+            }
+            let filter: forcebus_eventlog::Filter = Arc::new(move |e| {
+                let Ok(doc) = serde_json::from_slice::<Value>(&e.payload) else {
+                    return false;
+                };
+                pairs.iter().all(|(f, want)| match doc["sobject"].get(f) {
+                    Some(Value::String(s)) => s == want,
+                    Some(Value::Null) | None => want == "null",
+                    Some(other) => serde_json::to_string(other).is_ok_and(|s| s == *want),
+                })
+            });
+            channel.filter = Some(filter);
+        }
+        Some(channel)
+    }
 }

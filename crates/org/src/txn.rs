@@ -314,7 +314,7 @@ impl<'a> Txn<'a> {
         self.next_id += 1;
         let id = RecordId::mint(&def.key_prefix, self.next_id);
         derive(&def.name, &mut fields, &self.now);
-        let rec = Record {
+        let mut rec = Record {
             id,
             object: def.name.clone(),
             fields,
@@ -322,6 +322,7 @@ impl<'a> Txn<'a> {
             deleted_at: None,
             deleted_with: None,
         };
+        self.check_object_rules(&mut rec)?;
         self.check_unique(def, &rec)?;
         Ok(rec)
     }
@@ -376,8 +377,17 @@ impl<'a> Txn<'a> {
         rec.fields
             .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         derive(&def.name, &mut rec.fields, &self.now);
+        self.check_object_rules(&mut rec)?;
         self.check_unique(def, &rec)?;
         Ok(rec)
+    }
+
+    /// Rules particular to one object (a PushTopic's query).
+    fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
+        if rec.object == crate::pushtopic::OBJECT {
+            crate::pushtopic::check(self.org.schema, rec)?;
+        }
+        Ok(())
     }
 
     fn upsert(

@@ -124,10 +124,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .collect();
     let options = OrgOptions {
         log: LogConfig {
-            retention_ms: [(
-                forcebus_org::cdc::CLASS_EVENTS,
-                config.event_retention_hours as i64 * 3_600_000,
-            )]
+            retention_ms: [
+                (
+                    forcebus_org::cdc::CLASS_EVENTS,
+                    config.event_retention_hours as i64 * 3_600_000,
+                ),
+                (
+                    forcebus_org::pushtopic::CLASS,
+                    config.pushtopic_retention_hours as i64 * 3_600_000,
+                ),
+            ]
             .into(),
             max_bytes: config.event_log_max_bytes,
             ..LogConfig::default()
@@ -138,6 +144,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             max_event_bytes: config.max_event_bytes,
             entities: config.cdc_entities.clone(),
         },
+        platform_events: config.platform_events.clone(),
     };
     let org = Arc::new(Org::open_with(
         store.clone(),

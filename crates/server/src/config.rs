@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use forcebus_auth::{AppConfig, UserCredentials};
 use forcebus_org::custom::ObjectConfig;
+use forcebus_org::platform::EventConfig;
 use forcebus_store::Durability;
 
 /// Everything `forcebus serve` reads.
@@ -50,6 +51,8 @@ pub(crate) struct Config {
     pub(crate) shutdown_grace_secs: u64,
     /// Hours change and platform events are kept for replay.
     pub(crate) event_retention_hours: u64,
+    /// Hours PushTopic notifications are kept for replay.
+    pub(crate) pushtopic_retention_hours: u64,
     /// Total event payload bytes kept; the oldest go first past this.
     pub(crate) event_log_max_bytes: u64,
     /// Seconds between retention sweeps of the event log.
@@ -76,6 +79,9 @@ pub(crate) struct Config {
     /// Custom objects, and custom fields on standard objects.
     #[serde(default)]
     pub(crate) objects: BTreeMap<String, ObjectConfig>,
+    /// Platform event definitions (`Name__e`), created or replaced at start.
+    #[serde(default)]
+    pub(crate) platform_events: BTreeMap<String, EventConfig>,
 }
 
 /// A configured user.
@@ -143,6 +149,7 @@ impl Default for Config {
             enforce_api_limit: false,
             shutdown_grace_secs: 10,
             event_retention_hours: 72,
+            pushtopic_retention_hours: 24,
             event_log_max_bytes: 1 << 30,
             retention_sweep_secs: 60,
             streaming_connect_hold_secs: 110,
@@ -162,6 +169,7 @@ impl Default for Config {
             }],
             app: AppSettings::default(),
             objects: BTreeMap::new(),
+            platform_events: BTreeMap::new(),
         }
     }
 }
@@ -189,7 +197,7 @@ fn top_level_keys() -> Vec<String> {
         Ok(toml::Value::Table(t)) => t
             .keys()
             .cloned()
-            .chain(["tls_cert", "tls_key", "objects"].map(String::from))
+            .chain(["tls_cert", "tls_key", "objects", "platform_events"].map(String::from))
             .collect(),
         _ => Vec::new(),
     }
@@ -264,8 +272,17 @@ impl Config {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bail!("tls_cert and tls_key must be given together");
         }
-        if self.event_retention_hours == 0 || self.retention_sweep_secs == 0 {
-            bail!("event_retention_hours and retention_sweep_secs must be at least 1");
+        if self.event_retention_hours == 0
+            || self.pushtopic_retention_hours == 0
+            || self.retention_sweep_secs == 0
+        {
+            bail!(
+                "event_retention_hours, pushtopic_retention_hours and retention_sweep_secs must be at least 1"
+            );
+        }
+        for (i, (name, c)) in self.platform_events.iter().enumerate() {
+            forcebus_org::platform::EventDef::build(name, c, &format!("e{i:02}"))
+                .map_err(anyhow::Error::msg)?;
         }
         if self.max_body_bytes < 1024 {
             bail!(

@@ -1,0 +1,439 @@
+//! PushTopics (`org-rest-cdc.md` §3.5): a `PushTopic` record's query is checked when it is
+//! saved; every committed record change is matched against the active topics of its
+//! object, and each match becomes a notification on `/topic/{Name}`, committed with the
+//! change and retained 24 hours.
+//!
+//! Topics are compiled once (a bound SOQL plan) and kept per object until a `PushTopic`
+//! changes. Matching a change runs the plan over that one record: its `WHERE` decides, its
+//! `SELECT` shapes the notification's `sobject`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use forcebus_meta::{FieldType, ObjectDef, Schema};
+use forcebus_soql::bind::{Column, Cond, Operand, Value as Lit};
+use forcebus_soql::{Context, Plan, Source};
+
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::record::Record;
+
+/// Retention class of PushTopic notifications (24 hours by default).
+pub const CLASS: u8 = 1;
+
+/// The object name.
+pub const OBJECT: &str = "PushTopic";
+
+/// Which field changes an update must include to notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyFor {
+    /// Any change.
+    All,
+    /// A field in SELECT or WHERE.
+    Referenced,
+    /// A field in SELECT.
+    Select,
+    /// A field in WHERE.
+    Where,
+}
+
+impl NotifyFor {
+    fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("All") => Self::All,
+            Some("Select") => Self::Select,
+            Some("Where") => Self::Where,
+            _ => Self::Referenced,
+        }
+    }
+}
+
+/// What a record change was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Inserted.
+    Created,
+    /// Updated.
+    Updated,
+    /// Moved to the Recycle Bin.
+    Deleted,
+    /// Restored.
+    Undeleted,
+}
+
+impl Operation {
+    /// The `event.type` of a notification.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+            Self::Undeleted => "undeleted",
+        }
+    }
+
+    /// The change between two states of a record, if it notifies at all.
+    pub fn of(before: Option<&Record>, after: Option<&Record>) -> Option<Self> {
+        match (before, after) {
+            (None, Some(a)) if !a.is_deleted => Some(Self::Created),
+            (Some(b), Some(a)) => match (b.is_deleted, a.is_deleted) {
+                (false, false) => Some(Self::Updated),
+                (false, true) => Some(Self::Deleted),
+                (true, false) => Some(Self::Undeleted),
+                (true, true) => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A compiled, active topic.
+#[derive(Debug)]
+pub struct Topic {
+    /// The topic's `Name` (its channel is `/topic/{Name}`).
+    pub name: String,
+    plan: Plan<'static>,
+    notify_for: NotifyFor,
+    /// Create, update, delete, undelete.
+    operations: [bool; 4],
+    select: HashSet<String>,
+    filter: HashSet<String>,
+}
+
+/// Why a query cannot be a PushTopic query.
+fn invalid(reason: impl Into<String>) -> OrgError {
+    OrgError::field(StatusCode::InvalidField, reason, "Query")
+}
+
+fn flag(r: &Record, name: &str) -> bool {
+    r.fields.get(name).and_then(Value::as_bool).unwrap_or(true)
+}
+
+fn walk<'a, 's>(c: &'a Cond<'s>, out: &mut Vec<&'a Operand<'s>>, not: &mut bool, semi: &mut bool) {
+    match c {
+        Cond::And(v) | Cond::Or(v) => v.iter().for_each(|c| walk(c, out, not, semi)),
+        Cond::Not(inner) => {
+            *not = true;
+            walk(inner, out, not, semi);
+        }
+        Cond::InQuery(o, ..) => {
+            *semi = true;
+            out.push(o);
+        }
+        Cond::Cmp(o, ..) | Cond::In(o, ..) | Cond::Like(o, ..) | Cond::Includes(o, ..) => {
+            out.push(o)
+        }
+    }
+}
+
+fn has_relative_date(c: &Cond<'_>) -> bool {
+    match c {
+        Cond::And(v) | Cond::Or(v) => v.iter().any(has_relative_date),
+        Cond::Not(inner) => has_relative_date(inner),
+        Cond::Cmp(_, _, Lit::Range(..)) => true,
+        Cond::In(_, _, vals) => vals.iter().any(|v| matches!(v, Lit::Range(..))),
+        _ => false,
+    }
+}
+
+/// Compiles a `PushTopic` record's query, checking the PushTopic rules; the error is the
+/// one a save gets.
+pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
+    let text = r.get_str("Query").unwrap_or_default();
+    let plan = forcebus_soql::prepare(text, schema, &|o: &ObjectDef| {
+        !o.tooling && o.name != OBJECT
+    })
+    .map_err(|e| invalid(e.message))?;
+    let notify_for = NotifyFor::parse(r.get_str("NotifyForFields"));
+    if plan.aggregate || !plan.group_by.is_empty() || plan.having.is_some() {
+        return Err(invalid("Aggregate queries are not supported"));
+    }
+    if plan.limit.is_some() {
+        return Err(invalid("LIMIT is not supported"));
+    }
+    if plan.offset.is_some() {
+        return Err(invalid("OFFSET is not supported"));
+    }
+    if !plan.order.is_empty() {
+        return Err(invalid("ORDER BY is not supported"));
+    }
+    let mut select = HashSet::new();
+    for c in &plan.columns {
+        match c {
+            Column::Field(f) if f.hops.is_empty() => {
+                if matches!(f.field.ftype, FieldType::Address | FieldType::Location)
+                    && notify_for != NotifyFor::All
+                {
+                    return Err(invalid(format!(
+                        "Compound field {} is not supported; select its component fields",
+                        f.field.name
+                    )));
+                }
+                select.insert(f.field.name.clone());
+            }
+            Column::Field(_) => {
+                return Err(invalid("Relationships are not supported"));
+            }
+            Column::Child { .. } => {
+                return Err(invalid("Subqueries are not supported"));
+            }
+            Column::Agg { .. } | Column::CountAll => {
+                return Err(invalid("Aggregate queries are not supported"));
+            }
+        }
+    }
+    if !select.contains("Id") {
+        return Err(invalid("Id must be selected"));
+    }
+    let mut filter = HashSet::new();
+    if let Some(cond) = &plan.filter {
+        let (mut operands, mut not, mut semi) = (Vec::new(), false, false);
+        walk(cond, &mut operands, &mut not, &mut semi);
+        if semi {
+            return Err(invalid(
+                "Semi-join and anti-join subqueries are not supported",
+            ));
+        }
+        if not {
+            return Err(invalid("NOT is not supported; use != or NOT IN"));
+        }
+        if has_relative_date(cond) {
+            return Err(invalid("Date literals are not supported"));
+        }
+        for o in operands {
+            let f = match o {
+                Operand::Field(f) => f,
+                Operand::DateFn(..) | Operand::Agg(..) => {
+                    return Err(invalid("Functions are not supported in WHERE"));
+                }
+            };
+            if !f.hops.is_empty() {
+                return Err(invalid("Relationships are not supported"));
+            }
+            if f.field.calculated {
+                return Err(invalid(format!(
+                    "Formula field {} is not supported in WHERE",
+                    f.field.name
+                )));
+            }
+            if f.field.ftype == FieldType::Textarea {
+                return Err(invalid(format!(
+                    "Text area field {} cannot be filtered",
+                    f.field.name
+                )));
+            }
+            filter.insert(f.field.name.clone());
+        }
+    }
+    if notify_for == NotifyFor::Referenced && !select.iter().chain(&filter).any(|f| f != "Id") {
+        return Err(invalid(
+            "With NotifyForFields Referenced, the query must reference a field other than Id",
+        ));
+    }
+    Ok(Topic {
+        name: r.get_str("Name").unwrap_or_default().to_owned(),
+        plan,
+        notify_for,
+        operations: [
+            flag(r, "NotifyForOperationCreate"),
+            flag(r, "NotifyForOperationUpdate"),
+            flag(r, "NotifyForOperationDelete"),
+            flag(r, "NotifyForOperationUndelete"),
+        ],
+        select,
+        filter,
+    })
+}
+
+/// Checks a `PushTopic` about to be saved and fills its derived fields.
+pub(crate) fn check(schema: &'static Schema, r: &mut Record) -> Result<(), OrgError> {
+    if let Some(v) = r.fields.get("ApiVersion").and_then(Value::as_f64)
+        && v <= 20.0
+    {
+        return Err(OrgError::field(
+            StatusCode::InvalidField,
+            "ApiVersion must be greater than 20.0",
+            "ApiVersion",
+        ));
+    }
+    compile(schema, r)?;
+    let ops = [
+        flag(r, "NotifyForOperationCreate"),
+        flag(r, "NotifyForOperationUpdate"),
+        flag(r, "NotifyForOperationDelete"),
+        flag(r, "NotifyForOperationUndelete"),
+    ];
+    let derived = match ops {
+        [true, true, true, true] => "All",
+        [true, false, false, false] => "Create",
+        [false, true, false, false] => "Update",
+        _ => "Extended",
+    };
+    r.fields
+        .insert("NotifyForOperations".into(), json!(derived));
+    Ok(())
+}
+
+struct One<'a>(&'a Record);
+
+impl Source for One<'_> {
+    type Rec = Record;
+    fn get(&self, id: RecordId) -> Option<&Record> {
+        (self.0.id == id).then_some(self.0)
+    }
+    fn scan<'a>(&'a self, _: &str) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
+        Box::new(std::iter::once(self.0))
+    }
+    fn lookup(&self, _: &str, _: &str, _: &str) -> Option<Vec<&Record>> {
+        None
+    }
+}
+
+impl Topic {
+    /// The object the topic watches.
+    pub fn object(&self) -> &str {
+        &self.plan.object.name
+    }
+
+    /// A field of the SELECT by name (any case), canonical.
+    pub fn selected_field(&self, name: &str) -> Option<String> {
+        self.select
+            .iter()
+            .find(|f| f.eq_ignore_ascii_case(name))
+            .cloned()
+    }
+
+    /// The notification's `sobject` when the change matches the topic, else `None`.
+    /// `changed` lists the fields an update changed.
+    pub fn matches(
+        &self,
+        op: Operation,
+        before: Option<&Record>,
+        after: Option<&Record>,
+        changed: &HashSet<String>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Map<String, Value>> {
+        let enabled = match op {
+            Operation::Created => self.operations[0],
+            Operation::Updated => self.operations[1],
+            Operation::Deleted => self.operations[2],
+            Operation::Undeleted => self.operations[3],
+        };
+        if !enabled {
+            return None;
+        }
+        if op == Operation::Updated {
+            let relevant = match self.notify_for {
+                NotifyFor::All => true,
+                NotifyFor::Referenced => changed
+                    .iter()
+                    .any(|f| self.select.contains(f) || self.filter.contains(f)),
+                NotifyFor::Select => changed.iter().any(|f| self.select.contains(f)),
+                NotifyFor::Where => changed.iter().any(|f| self.filter.contains(f)),
+            };
+            if !relevant {
+                return None;
+            }
+        }
+        // A delete is judged on the record as it was; everything else as it is now.
+        let judged = if op == Operation::Deleted {
+            before?
+        } else {
+            after?
+        };
+        let ctx = Context {
+            now,
+            version: "59.0".to_owned(),
+            all_rows: true,
+        };
+        let mut out = forcebus_soql::execute(&self.plan, &One(judged), &ctx);
+        let row = out.records.pop()?;
+        let Value::Object(mut row) = row else {
+            return None;
+        };
+        row.remove("attributes");
+        if op == Operation::Deleted {
+            let mut only = Map::new();
+            only.insert("Id".into(), json!(judged.id.to18()));
+            return Some(only);
+        }
+        Some(row)
+    }
+}
+
+/// The active topics, by object.
+#[derive(Debug, Default)]
+pub(crate) struct Topics {
+    pub(crate) by_object: HashMap<String, Vec<Arc<Topic>>>,
+}
+
+impl Topics {
+    /// Compiles every active, live `PushTopic`.
+    pub(crate) fn build<'r>(
+        schema: &'static Schema,
+        records: impl Iterator<Item = &'r Record>,
+    ) -> Self {
+        let mut by_object: HashMap<String, Vec<Arc<Topic>>> = HashMap::new();
+        for r in records {
+            if r.is_deleted
+                || !r
+                    .fields
+                    .get("IsActive")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+            {
+                continue;
+            }
+            match compile(schema, r) {
+                Ok(t) => by_object
+                    .entry(t.object().to_owned())
+                    .or_default()
+                    .push(Arc::new(t)),
+                Err(e) => {
+                    tracing::warn!(topic = ?r.get_str("Name"), error = %e, "Stored PushTopic does not compile; skipped.")
+                }
+            }
+        }
+        Self { by_object }
+    }
+}
+
+/// Fields whose values differ between two states of a record.
+pub(crate) fn changed_fields(before: &Record, after: &Record) -> HashSet<String> {
+    let mut out: HashSet<String> = after
+        .fields
+        .iter()
+        .filter(|(k, v)| before.fields.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.extend(
+        before
+            .fields
+            .keys()
+            .filter(|k| !after.fields.contains_key(*k))
+            .cloned(),
+    );
+    out
+}
+
+/// A notification as the log stores it (the replay id is added when it is shown).
+pub fn notification(op: Operation, created_date: &str, sobject: Map<String, Value>) -> Value {
+    json!({"event": {"createdDate": created_date, "type": op.as_str()}, "sobject": sobject})
+}
+
+/// The `data` of a notification on the Streaming API.
+pub fn cometd_data(e: &forcebus_eventlog::Event) -> Option<Value> {
+    let stored: Value = serde_json::from_slice(&e.payload).ok()?;
+    let event = stored.get("event")?;
+    Some(json!({
+        "event": {"createdDate": event.get("createdDate")?, "replayId": e.replay_id, "type": event.get("type")?},
+        "sobject": stored.get("sobject")?,
+    }))
+}
+
+/// The log kind of a topic's notifications.
+pub fn kind(name: &str) -> String {
+    format!("/topic/{name}")
+}
