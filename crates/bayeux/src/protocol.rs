@@ -199,8 +199,15 @@ fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>) ->
     Value::Object(r)
 }
 
-/// The `data` of an event message on `channel` (a custom `__chn` channel adds its enrichment).
+/// The `data` of an event message on `channel`: a platform event, a PushTopic notification,
+/// or a change event (a custom `/data/…__chn` channel adds its enrichment).
 fn data(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
+    if channel.starts_with("/event/") {
+        return forcebus_org::platform::cometd_data(e);
+    }
+    if channel.starts_with("/topic/") {
+        return forcebus_org::pushtopic::cometd_data(e);
+    }
     let doc: forcebus_org::cdc::ChangeEvent = serde_json::from_slice(&e.payload).ok()?;
     let object = bx.org.schema().object(&doc.header.entity_name)?;
     let doc = match channel
@@ -218,7 +225,7 @@ fn data(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
 /// event, copied into every subscriber's reply as it is.
 fn message(bx: &Bayeux, e: &Event, channel: &str) -> Option<String> {
     let channel_json = serde_json::to_string(channel).expect("strings serialise");
-    if channel.ends_with("__chn") {
+    if channel.starts_with("/data/") && channel.ends_with("__chn") {
         return Some(format!(
             "{{\"channel\":{channel_json},\"data\":{}}}",
             data(bx, e, channel)?
@@ -341,7 +348,16 @@ fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Map<String, Value>)
     if !name.starts_with('/') {
         return fail("400::Channel subscriptions must start with a leading '/'");
     }
-    let Some(channel) = bx.org.change_channel(&name) else {
+    let resolved = if name.starts_with("/data/") {
+        bx.org.change_channel(&name)
+    } else if name.starts_with("/event/") {
+        bx.org.event_channel(&name)
+    } else if name.starts_with("/topic/") {
+        bx.org.topic_channel(&name)
+    } else {
+        None
+    };
+    let Some(channel) = resolved else {
         return fail(&format!(
             "400::The channel you requested to subscribe to does not exist {{{name}}}"
         ));

@@ -615,24 +615,26 @@ impl crate::Org {
         Ok(true)
     }
 
-    /// Publishes events of one definition. Each is validated; the valid ones are in the log
-    /// when this returns (`PublishImmediately`). With `all_or_none`, one invalid event
-    /// fails them all and nothing is published.
+    /// Publishes events, each of its definition. Each is validated; the valid ones are in
+    /// the log when this returns (`PublishImmediately`), in one storage commit. With
+    /// `all_or_none`, one invalid event fails them all and nothing is published.
     pub fn publish(
         &self,
         caller: &crate::Caller,
-        def: &EventDef,
-        inputs: &[Map<String, Value>],
+        inputs: &[(std::sync::Arc<EventDef>, Map<String, Value>)],
         all_or_none: bool,
     ) -> Result<Vec<Result<Published, OrgError>>, forcebus_store::StoreError> {
         let now = self.clock().now();
         let created_date = crate::clock::format_datetime(now);
         let created_by = caller.user_id.to18();
-        let mut results: Vec<Result<Stored, OrgError>> = inputs
+        let mut results: Vec<Result<(String, Stored), OrgError>> = inputs
             .iter()
-            .map(|i| def.prepare(i, &created_by, &created_date))
+            .map(|(def, i)| {
+                def.prepare(i, &created_by, &created_date)
+                    .map(|s| (def.name().to_owned(), s))
+            })
             .map(|r| {
-                r.and_then(|s| {
+                r.and_then(|(kind, s)| {
                     let size = serde_json::to_vec(&s.payload).map_or(0, |b| b.len());
                     if size > MAX_EVENT_BYTES {
                         Err(OrgError::new(
@@ -640,7 +642,7 @@ impl crate::Org {
                             format!("The event is {size} bytes; the maximum is {MAX_EVENT_BYTES}"),
                         ))
                     } else {
-                        Ok(s)
+                        Ok((kind, s))
                     }
                 })
             })
@@ -662,8 +664,8 @@ impl crate::Org {
         let new_events: Vec<forcebus_eventlog::NewEvent> = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
-            .map(|s| forcebus_eventlog::NewEvent {
-                kind: def.name().to_owned(),
+            .map(|(kind, s)| forcebus_eventlog::NewEvent {
+                kind: kind.clone(),
                 class: CLASS,
                 payload: serde_json::to_vec(s).expect("events serialise"),
             })
@@ -682,7 +684,7 @@ impl crate::Org {
         Ok(results
             .drain(..)
             .map(|r| {
-                r.map(|s| Published {
+                r.map(|(_, s)| Published {
                     uuid: s.uuid,
                     replay_id: appended.next().map_or(0, |e| e.replay_id),
                 })

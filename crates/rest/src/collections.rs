@@ -141,6 +141,12 @@ pub async fn create(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let req = parse_request(&headers, &bytes)?;
+    let is_event = |r: &Map<String, Value>| {
+        record_type(r).is_some_and(|t| app.org.platform_event(&t).is_some())
+    };
+    if req.records.iter().any(is_event) {
+        return create_with_events(&app, &call, req).await;
+    }
     let prepared = req
         .records
         .into_iter()
@@ -362,4 +368,81 @@ pub async fn upsert(
         .collect::<Vec<_>>();
     let ids = vec![None; prepared.len()];
     run(&app, &call, prepared, req.all_or_none, ids).await
+}
+
+fn rolled_back() -> OrgError {
+    OrgError::new(
+        Code::AllOrNoneOperationRolledBack,
+        "Record rolled back because not all records were valid and the request was using \
+         AllOrNone header",
+    )
+}
+
+/// `POST /composite/sobjects` with platform events among the records: records are
+/// written in one transaction and events published, each result in request order. With
+/// `allOrNone`, events are checked before anything is written, and a failed record
+/// publishes no event.
+async fn create_with_events(
+    app: &crate::State,
+    call: &Call,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let mut events = Vec::new();
+    let mut ops = Vec::new();
+    // Where each request entry went: Ok(index into events) or Err(index into ops).
+    let mut slots = Vec::new();
+    for mut r in req.records {
+        let t = record_type(&r);
+        match t.as_deref().and_then(|t| app.org.platform_event(t)) {
+            Some(def) => {
+                r.remove("attributes");
+                slots.push(Ok(events.len()));
+                events.push((def, r));
+            }
+            None => {
+                slots.push(Err(ops.len()));
+                ops.push(match t {
+                    None => Op::Reject(missing_type()),
+                    Some(object) => Op::Create { object, fields: r },
+                });
+            }
+        }
+    }
+    let caller = call.caller();
+    let invalid_event = req.all_or_none
+        && events.iter().any(|(def, fields)| {
+            def.prepare(
+                fields,
+                &caller.user_id.to18(),
+                "2000-01-01T00:00:00.000+0000",
+            )
+            .is_err()
+        });
+    let record_results: Vec<Result<Outcome, OrgError>> = if invalid_event {
+        ops.iter().map(|_| Err(rolled_back())).collect()
+    } else if ops.is_empty() {
+        Vec::new()
+    } else {
+        let org = app.org.clone();
+        let bulk = call.bulk_load;
+        let all_or_none = req.all_or_none;
+        crate::blocking(move || org.execute_with(&caller, ops, all_or_none, bulk))
+            .await?
+            .map_err(|e| ApiError::internal(&e))?
+            .results
+    };
+    let records_failed = record_results.iter().any(Result::is_err);
+    let event_results = if req.all_or_none && records_failed && !invalid_event {
+        events.iter().map(|_| Err(rolled_back())).collect()
+    } else {
+        crate::platform::publish(app, call, events.clone(), req.all_or_none).await?
+    };
+    let out = slots
+        .into_iter()
+        .map(|s| match s {
+            Ok(i) => crate::platform::result_json(&events[i].0, &event_results[i]),
+            Err(i) => render(record_results[i].clone(), None),
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &Value::Array(out)))
 }

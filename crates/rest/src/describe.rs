@@ -76,7 +76,7 @@ fn byte_length(f: &FieldDef) -> u32 {
     }
 }
 
-fn field_json(f: &FieldDef) -> Value {
+pub(crate) fn field_json(f: &FieldDef) -> Value {
     let text = f.ftype.is_text();
     let long_text = f.ftype == FieldType::Textarea && f.length > 255;
     let picklist: Vec<Value> = f
@@ -289,6 +289,12 @@ pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
             .filter(|o| app.org.selected(o))
             .map(|o| change_entry(&base, o)),
     );
+    list.extend(
+        app.org
+            .platform_events()
+            .iter()
+            .map(|d| crate::platform::global_entry(&base, d)),
+    );
     json_response(
         StatusCode::OK,
         &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
@@ -306,6 +312,12 @@ pub async fn basic(
         return Ok(json_response(
             StatusCode::OK,
             &json!({"objectDescribe": change_entry(&call.base(), o), "recentItems": []}),
+        ));
+    }
+    if let Some(def) = app.org.platform_event(&name) {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"objectDescribe": crate::platform::global_entry(&call.base(), &def), "recentItems": []}),
         ));
     }
     let o = lookup_object(app.org.schema(), &name)?;
@@ -341,6 +353,12 @@ pub async fn describe(
         return Ok(json_response(
             StatusCode::OK,
             &change_describe(&call.base(), o),
+        ));
+    }
+    if let Some(def) = app.org.platform_event(&name) {
+        return Ok(json_response(
+            StatusCode::OK,
+            &crate::platform::describe(&call.base(), &def),
         ));
     }
     let o = lookup_object(schema, &name)?;

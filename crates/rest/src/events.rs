@@ -76,12 +76,16 @@ pub async fn by_event(
     Path((_, entity)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let object = change_event_object(&app, &entity).ok_or_else(ApiError::not_found)?;
-    let id = app
-        .org
-        .change_schema_id(&object.name)
-        .ok_or_else(ApiError::not_found)?
-        .to_owned();
+    let id = match app.org.platform_event(&entity) {
+        Some(def) => def.schema_id.clone(),
+        None => {
+            let object = change_event_object(&app, &entity).ok_or_else(ApiError::not_found)?;
+            app.org
+                .change_schema_id(&object.name)
+                .ok_or_else(ApiError::not_found)?
+                .to_owned()
+        }
+    };
     let schema = app.org.schema_by_id(&id).ok_or_else(ApiError::not_found)?;
     Ok(json_response(
         StatusCode::OK,

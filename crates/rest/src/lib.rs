@@ -37,6 +37,7 @@ pub mod error;
 pub mod events;
 pub mod limits;
 pub mod oauth;
+pub mod platform;
 pub mod query;
 pub mod resources;
 pub mod soap;
@@ -166,6 +167,13 @@ pub fn router(state: State) -> Router {
     Router::new()
         .route("/services/data", get(resources::versions))
         .route("/forcebus/v1/events", get(events::inspect))
+        .route("/forcebus/v1/platform-events", get(platform::list))
+        .route(
+            "/forcebus/v1/platform-events/{name}",
+            get(platform::show)
+                .put(platform::put)
+                .delete(platform::remove),
+        )
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/authorize", get(oauth::authorize))
         .route(

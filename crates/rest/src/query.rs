@@ -135,7 +135,7 @@ fn tooling_visible(o: &ObjectDef) -> bool {
 }
 
 /// Objects the tooling API can query (more arrive with the streaming metadata objects).
-pub const TOOLING_OBJECTS: &[&str] = &["User"];
+pub const TOOLING_OBJECTS: &[&str] = &["PushTopic", "User"];
 
 async fn run(
     call: Call,

@@ -85,6 +85,10 @@ pub async fn create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    if let Some(def) = app.org.platform_event(&name) {
+        let fields = body::object(&headers, &bytes)?;
+        return crate::platform::create(&app, &call, def, fields).await;
+    }
     let o = object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
     let id = run_one(

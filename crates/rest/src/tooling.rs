@@ -79,21 +79,41 @@ fn fields_of(
     }
     if creating {
         let channel = text("eventChannel").unwrap_or_default();
-        let known = channel == "ChangeEvents"
-            || channel.strip_suffix("__chn").is_some_and(|dev| {
-                !app.org
+        let channel_type = if channel == "ChangeEvents" {
+            Some("data".to_owned())
+        } else {
+            channel.strip_suffix("__chn").and_then(|dev| {
+                app.org
                     .scan(CHANNEL, |r| {
-                        (!r.is_deleted && r.get_str("DeveloperName") == Some(dev)).then_some(())
+                        (!r.is_deleted && r.get_str("DeveloperName") == Some(dev))
+                            .then(|| r.get_str("ChannelType").unwrap_or("data").to_owned())
                     })
-                    .is_empty()
-            });
-        if !known {
+                    .pop()
+            })
+        };
+        let Some(channel_type) = channel_type else {
             return Err(invalid(format!(
                 "eventChannel does not name a channel: {channel}"
             )));
-        }
+        };
         let entity = text("selectedEntity").unwrap_or_default();
-        if crate::events::change_event_object(app, &entity).is_none() {
+        if channel_type == "event" {
+            match app.org.platform_event(&entity) {
+                Some(def) if def.name() == entity => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "selectedEntity is not a platform event: {entity}"
+                    )));
+                }
+            }
+            if meta.get("filterExpression").is_some_and(|v| !v.is_null())
+                || meta.get("enrichedFields").is_some_and(|v| !v.is_null())
+            {
+                return Err(invalid(
+                    "Members of platform event channels have no filter or enrichment",
+                ));
+            }
+        } else if crate::events::change_event_object(app, &entity).is_none() {
             return Err(invalid(format!(
                 "selectedEntity is not a change event: {entity}"
             )));

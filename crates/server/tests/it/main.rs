@@ -14,6 +14,8 @@ mod collections;
 mod describe;
 mod events;
 mod lifecycle;
+mod platform;
+mod pushtopic;
 mod query;
 mod soap;
 mod sobjects;
