@@ -99,6 +99,8 @@ pub struct Topic {
     /// Create, update, delete, undelete.
     operations: [bool; 4],
     select: HashSet<String>,
+    /// The SELECT fields in order: the notification's `sobject`.
+    columns: Vec<String>,
     filter: HashSet<String>,
 }
 
@@ -160,6 +162,7 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
         return Err(invalid("ORDER BY is not supported"));
     }
     let mut select = HashSet::new();
+    let mut columns = Vec::new();
     for c in &plan.columns {
         match c {
             Column::Field(f) if f.hops.is_empty() => {
@@ -171,7 +174,9 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
                         f.field.name
                     )));
                 }
-                select.insert(f.field.name.clone());
+                if select.insert(f.field.name.clone()) {
+                    columns.push(f.field.name.clone());
+                }
             }
             Column::Field(_) => {
                 return Err(invalid("Relationships are not supported"));
@@ -243,6 +248,7 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
             flag(r, "NotifyForOperationUndelete"),
         ],
         select,
+        columns,
         filter,
     })
 }
@@ -345,21 +351,21 @@ impl Topic {
         };
         let ctx = Context {
             now,
-            version: "59.0".to_owned(),
+            version: String::new(),
             all_rows: true,
         };
-        let mut out = forcebus_soql::execute(&self.plan, &One(judged), &ctx);
-        let row = out.records.pop()?;
-        let Value::Object(mut row) = row else {
+        if !forcebus_soql::passes(&self.plan, &One(judged), judged, &ctx) {
             return None;
-        };
-        row.remove("attributes");
-        if op == Operation::Deleted {
-            let mut only = Map::new();
-            only.insert("Id".into(), json!(judged.id.to18()));
-            return Some(only);
         }
-        Some(row)
+        let mut sobject = Map::new();
+        if op == Operation::Deleted {
+            sobject.insert("Id".into(), json!(judged.id.to18()));
+            return Some(sobject);
+        }
+        for f in &self.columns {
+            sobject.insert(f.clone(), judged.rest_value(self.plan.object, f));
+        }
+        Some(sobject)
     }
 }
 

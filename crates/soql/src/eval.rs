@@ -75,6 +75,19 @@ pub fn execute<S: Source>(plan: &Plan<'_>, src: &S, ctx: &Context) -> Output {
     ev.run(plan)
 }
 
+/// Whether `rec` passes `plan`'s WHERE, without shaping a row (a PushTopic judging one
+/// changed record). Semi-joins, if any, run against `src`.
+pub fn passes<S: Source>(plan: &Plan<'_>, src: &S, rec: &S::Rec, ctx: &Context) -> bool {
+    let ev = Eval {
+        src,
+        ctx,
+        semi: RefCell::new(HashMap::new()),
+    };
+    plan.filter
+        .as_ref()
+        .is_none_or(|c| ev.test(c, Ctx::Row(rec), plan.object))
+}
+
 /// A comparable value.
 #[derive(Debug, Clone, PartialEq)]
 enum Cv {
