@@ -132,7 +132,7 @@ async fn handle(
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let token = bearer(&headers);
-    json(protocol::process(&bx, messages, token.as_deref()).await)
+    json(protocol::process(&bx, messages, token.as_deref(), version).await)
 }
 
 /// The token of the `Authorization` header, in any of its three forms.

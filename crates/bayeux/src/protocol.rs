@@ -75,7 +75,13 @@ pub async fn process(
     bx: &Arc<Bayeux>,
     messages: Vec<Map<String, Value>>,
     token: Option<&str>,
+    version: &str,
 ) -> String {
+    let api: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     let batched = messages.len() > 1;
     // Replies are values; event messages arrive already encoded and are copied in as text.
     let mut out: Vec<String> = Vec::new();
@@ -86,7 +92,7 @@ pub async fn process(
             .unwrap_or("")
             .to_owned();
         match channel.as_str() {
-            "/meta/handshake" => out.push(handshake(bx, msg, token).to_string()),
+            "/meta/handshake" => out.push(handshake(bx, msg, token, api).to_string()),
             "/meta/connect" | "/meta/subscribe" | "/meta/unsubscribe" | "/meta/disconnect" => {
                 let id = msg.get("clientId").and_then(Value::as_str).unwrap_or("");
                 let Some(session) = bx.sessions.get(id, bx.config.session_timeout) else {
@@ -148,7 +154,7 @@ pub async fn process(
     format!("[{}]", out.join(","))
 }
 
-fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>) -> Value {
+fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>, api: u32) -> Value {
     let denied = |reason: &str| {
         let mut r = base(msg, "/meta/handshake");
         r.insert(
@@ -183,6 +189,7 @@ fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>) ->
         token,
         bx.config.max_clients,
         bx.config.session_timeout,
+        api,
     ) else {
         return denied("403::Organization concurrent user limit exceeded");
     };
@@ -201,9 +208,15 @@ fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>) ->
 
 /// The `data` of an event message on `channel`: a platform event, a PushTopic notification,
 /// or a change event (a custom `/data/…__chn` channel adds its enrichment).
-fn data(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
+fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
     if channel.starts_with("/event/") {
-        return forcebus_org::platform::cometd_data(e);
+        let mut d = forcebus_org::platform::cometd_data(e)?;
+        if api < 52
+            && let Some(ev) = d.get_mut("event").and_then(Value::as_object_mut)
+        {
+            ev.remove("EventUuid");
+        }
+        return Some(d);
     }
     if channel.starts_with("/topic/") {
         return forcebus_org::pushtopic::cometd_data(e);
@@ -223,16 +236,22 @@ fn data(bx: &Bayeux, e: &Event, channel: &str) -> Option<Value> {
 
 /// An event message as JSON text. Standard channels share one encoding of `data` per
 /// event, copied into every subscriber's reply as it is.
-fn message(bx: &Bayeux, e: &Event, channel: &str) -> Option<String> {
+fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
     let channel_json = serde_json::to_string(channel).expect("strings serialise");
     if channel.starts_with("/data/") && channel.ends_with("__chn") {
         return Some(format!(
             "{{\"channel\":{channel_json},\"data\":{}}}",
-            data(bx, e, channel)?
+            data(bx, e, channel, api)?
         ));
     }
-    let bytes = e.encoded("cometd", |e| {
-        data(bx, e, channel)
+    // Platform events before API 52.0 leave out `EventUuid`: a second shared encoding.
+    let format = if api < 52 && channel.starts_with("/event/") {
+        "cometd-pre52"
+    } else {
+        "cometd"
+    };
+    let bytes = e.encoded(format, |e| {
+        data(bx, e, channel, api)
             .map(|d| d.to_string())
             .unwrap_or_default()
             .into_bytes()
@@ -261,7 +280,7 @@ fn take(bx: &Bayeux, session: &Session) -> Vec<String> {
                 break;
             }
             for e in events {
-                if let Some(m) = message(bx, &e, &sub.name) {
+                if let Some(m) = message(bx, &e, &sub.name, session.api) {
                     bytes += m.len();
                     out.push(m);
                 }
@@ -365,7 +384,13 @@ fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Map<String, Value>)
     let key = name.split('?').next().unwrap_or(&name);
     let replay = match msg.get("ext").and_then(|e| e.get("replay")) {
         None => -1,
-        Some(Value::Object(map)) => match map.get(key).and_then(Value::as_i64) {
+        // Salesforce keys the map by the channel without its filter; aiosfstream keys it by
+        // the whole subscription string. Either is accepted.
+        Some(Value::Object(map)) => match map
+            .get(key)
+            .or_else(|| map.get(&name))
+            .and_then(Value::as_i64)
+        {
             Some(v) => v,
             None => {
                 return fail(&format!(

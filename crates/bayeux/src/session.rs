@@ -51,6 +51,9 @@ pub struct Session {
     pub kick: Notify,
     /// Set by disconnect.
     pub gone: std::sync::atomic::AtomicBool,
+    /// The API version of the endpoint it handshook on (`/cometd/45.0` → 45): platform
+    /// events carry `EventUuid` from 52 on.
+    pub api: u32,
 }
 
 /// Locks, tolerating poison (the data stays consistent: every writer finishes its update).
@@ -90,6 +93,7 @@ impl Sessions {
         token: &str,
         max: usize,
         timeout: Duration,
+        api: u32,
     ) -> Option<Arc<Session>> {
         self.sweep(timeout);
         if lock(&self.0).values().filter(|s| s.user == user).count() >= max {
@@ -108,6 +112,7 @@ impl Sessions {
             }),
             kick: Notify::new(),
             gone: std::sync::atomic::AtomicBool::new(false),
+            api,
         });
         lock(&self.0).insert(s.id.clone(), s.clone());
         Some(s)

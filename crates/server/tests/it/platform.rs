@@ -194,6 +194,31 @@ fn publishing_over_rest_and_its_errors() {
         "/sobjects/Order_Shipped__e/eventSchema?payloadFormat=COMPACT",
     );
     assert_eq!((st, &by_name), (200, &schema));
+    // Endpoints before API 52.0 leave EventUuid out of data.event.
+    let old = |body: Value| -> Value {
+        s.http()
+            .post(format!("{}/cometd/45.0", s.base()))
+            .header("Authorization", format!("OAuth {}", s.ready.access_token))
+            .json(&body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let r = old(
+        json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]),
+    );
+    let c45 = r[0]["clientId"].as_str().unwrap().to_owned();
+    old(
+        json!([{"channel": "/meta/subscribe", "clientId": c45, "subscription": "/event/Order_Shipped__e", "id": "2",
+                "ext": {"replay": {"/event/Order_Shipped__e": -2}}}]),
+    );
+    let r = old(
+        json!([{"channel": "/meta/connect", "clientId": c45, "connectionType": "long-polling", "id": "3", "advice": {"timeout": 0}}]),
+    );
+    let mut legacy = m["data"].clone();
+    legacy["event"].as_object_mut().unwrap().remove("EventUuid");
+    assert_eq!(r[0]["data"], legacy, "{r}");
 }
 
 #[test]
