@@ -67,14 +67,22 @@ pub struct Bayeux {
 }
 
 impl Bayeux {
-    /// A server over `org`.
+    /// A server over `org`; it tells the org who is subscribed where (generic streaming).
     pub fn new(org: Arc<Org>, auth: Arc<Auth>, config: BayeuxConfig) -> Arc<Self> {
-        Arc::new(Self {
+        let bx = Arc::new(Self {
             org,
             auth,
             config,
             sessions: session::Sessions::default(),
-        })
+        });
+        let weak = Arc::downgrade(&bx);
+        bx.org
+            .set_presence(forcebus_org::generic::Presence(Arc::new(move |channel| {
+                weak.upgrade().map_or_else(Vec::new, |bx| {
+                    bx.sessions.subscribers(channel, bx.config.session_timeout)
+                })
+            })));
+        bx
     }
 
     /// Drops sessions that stopped connecting; returns how many remain.

@@ -221,6 +221,9 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
     if channel.starts_with("/topic/") {
         return forcebus_org::pushtopic::cometd_data(e);
     }
+    if channel.starts_with("/u/") {
+        return forcebus_org::generic::cometd_data(e);
+    }
     let doc: forcebus_org::cdc::ChangeEvent = serde_json::from_slice(&e.payload).ok()?;
     let object = bx.org.schema().object(&doc.header.entity_name)?;
     let doc = match channel
@@ -373,6 +376,8 @@ fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Map<String, Value>)
         bx.org.event_channel(&name)
     } else if name.starts_with("/topic/") {
         bx.org.topic_channel(&name)
+    } else if name.starts_with("/u/") {
+        bx.org.generic_channel(&name, session.user)
     } else {
         None
     };

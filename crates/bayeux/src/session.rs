@@ -86,6 +86,24 @@ impl Sessions {
         map.len()
     }
 
+    /// Users of live sessions subscribed to `channel` (with or without a filter).
+    pub fn subscribers(&self, channel: &str, timeout: Duration) -> Vec<RecordId> {
+        let sessions: Vec<Arc<Session>> = lock(&self.0).values().cloned().collect();
+        sessions
+            .into_iter()
+            .filter(|s| {
+                let c = lock(&s.connects);
+                c.parked || c.last_seen.elapsed() < timeout
+            })
+            .filter(|s| {
+                lock(&s.subs)
+                    .iter()
+                    .any(|sub| sub.name.split('?').next() == Some(channel))
+            })
+            .map(|s| s.user)
+            .collect()
+    }
+
     /// A new session for `user`, unless the user already has `max` open.
     pub fn create(
         &self,

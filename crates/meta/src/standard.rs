@@ -918,6 +918,33 @@ fn push_topic() -> ObjectDef {
     o
 }
 
+/// `StreamingChannel` (generic streaming): a channel `/u/{Name}` that clients push strings
+/// to through `/sobjects/StreamingChannel/{id}/push`.
+fn streaming_channel() -> ObjectDef {
+    let mut name = name_field(required(text("Name", "Streaming Channel Name", 80)));
+    name.unique = true;
+    let mut v = head();
+    v.push(owner());
+    v.extend([
+        name,
+        text("Description", "Description", 255),
+        readonly(flag("IsDynamic", "Dynamic")),
+    ]);
+    v.extend(audit());
+    let mut o = ObjectDef::new(
+        "StreamingChannel",
+        "Streaming Channel",
+        "Streaming Channels",
+        "0M6",
+        v,
+    );
+    o.change_events = false;
+    for f in &mut o.fields {
+        f.custom = false;
+    }
+    o
+}
+
 /// The standard objects, in describeGlobal order.
 pub fn catalogue() -> Vec<ObjectDef> {
     vec![
@@ -927,6 +954,7 @@ pub fn catalogue() -> Vec<ObjectDef> {
         lead(),
         opportunity(),
         push_topic(),
+        streaming_channel(),
         task(),
         user(),
     ]

@@ -16,6 +16,7 @@ pub mod custom;
 mod derive;
 pub mod error;
 pub mod filter;
+pub mod generic;
 /// Object metadata (the `forcebus-meta` crate).
 pub use forcebus_meta as meta;
 /// Record ids (from the `forcebus-meta` crate).

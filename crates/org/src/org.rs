@@ -161,6 +161,8 @@ pub struct Org {
     pub(crate) definer: Mutex<()>,
     /// Active PushTopics, compiled; rebuilt when a `PushTopic` changes.
     topics: RwLock<Arc<crate::pushtopic::Topics>>,
+    /// Who is subscribed where (generic streaming's push results).
+    pub(crate) presence: RwLock<Option<crate::generic::Presence>>,
 }
 
 pub(crate) const SCHEMAS: &str = "schema";
@@ -260,6 +262,7 @@ impl Org {
             platform: RwLock::new(Arc::default()),
             definer: Mutex::new(()),
             topics: RwLock::new(Arc::default()),
+            presence: RwLock::new(None),
         };
         org.rebuild_topics();
         for seed in users {

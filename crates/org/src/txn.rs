@@ -387,6 +387,9 @@ impl<'a> Txn<'a> {
         if rec.object == crate::pushtopic::OBJECT {
             crate::pushtopic::check(self.org.schema, rec)?;
         }
+        if rec.object == crate::generic::OBJECT {
+            crate::generic::check(rec)?;
+        }
         Ok(())
     }
 

@@ -35,6 +35,7 @@ pub mod ctx;
 pub mod describe;
 pub mod error;
 pub mod events;
+pub mod generic;
 pub mod limits;
 pub mod oauth;
 pub mod platform;
@@ -145,6 +146,10 @@ pub fn router(state: State) -> Router {
                 .delete(sobjects::delete),
         )
         .route(
+            "/services/data/{v}/sobjects/{o}/{id}/push",
+            get(generic::online).post(generic::push),
+        )
+        .route(
             "/services/data/{v}/sobjects/{o}/{field}/{value}",
             get(sobjects::retrieve_by_external_id)
                 .patch(sobjects::upsert)
@@ -228,6 +233,8 @@ fn allowed_methods(pattern: &str) -> &'static str {
         "/sobjects/{o}" => "GET,HEAD,POST",
         "/sobjects/{o}/{id}" => "GET,HEAD,PATCH,DELETE",
         "/sobjects/{o}/{field}/{value}" => "GET,HEAD,PATCH,DELETE",
+        "/sobjects/{o}/{id}/push" => "GET,HEAD,POST",
+        "/forcebus/v1/platform-events/{name}" => "GET,HEAD,PUT,DELETE",
         "/composite/sobjects" => "POST,PATCH,DELETE",
         "/composite/sobjects/{o}" => "GET,HEAD,POST",
         "/composite/sobjects/{o}/{field}" => "PATCH",

@@ -13,6 +13,7 @@ mod channels;
 mod collections;
 mod describe;
 mod events;
+mod generic;
 mod lifecycle;
 mod platform;
 mod pushtopic;
