@@ -1,0 +1,109 @@
+//! `loadgen`: drives a forcebus (or, for comparison, a peer server) over the real
+//! protocols and prints one JSON document: parameters, machine, commit, throughput, latency
+//! percentiles measured from the publish timestamp each event carries, errors, and the
+//! server's RSS.
+//!
+//! ```sh
+//! cargo build --release
+//! target/release/loadgen bayeux-fanout --clients 1000 --rooms 10 --rate 100 --size 100
+//! target/release/loadgen cdc-e2e --rate 1000
+//! target/release/loadgen idle --clients 1000
+//! ```
+//!
+//! By default loadgen starts `target/release/forcebus` itself (fresh data dir, ephemeral
+//! ports), so it knows the server's pid and config; `--ready '<ready line>' --pid N`
+//! attaches to a running one instead.
+
+mod bayeux;
+mod report;
+mod scenarios;
+mod server;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(about = "Load generator for forcebus")]
+struct Cli {
+    /// The forcebus binary to start.
+    #[arg(long, global = true, default_value = "target/release/forcebus")]
+    bin: String,
+    /// Attach to a running server: its JSON ready line.
+    #[arg(long, global = true)]
+    ready: Option<String>,
+    /// The pid of the attached server (for RSS).
+    #[arg(long, global = true)]
+    pid: Option<u32>,
+    /// Durability of the started server: `full` (fsync per commit) or `normal`.
+    #[arg(long, global = true, default_value = "full")]
+    durability: String,
+    /// Seconds measured (after the warm-up).
+    #[arg(long, global = true, default_value_t = 10)]
+    duration: u64,
+    /// Seconds of warm-up before measuring.
+    #[arg(long, global = true, default_value_t = 2)]
+    warmup: u64,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// The CometD chat benchmark shape: N long-polling clients in R rooms (platform-event
+    /// channels), messages published at a rate, each delivered to every member of its room.
+    BayeuxFanout(scenarios::fanout::Args),
+    /// REST updates at a fixed rate; change events received over the Streaming API.
+    CdcE2e(scenarios::cdc::Args),
+    /// N parked long-poll clients: RSS per client.
+    Idle(scenarios::idle::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (name, params, config) = match &cli.scenario {
+        Scenario::BayeuxFanout(a) => ("bayeux-fanout", json!(a), a.server_config()),
+        Scenario::CdcE2e(a) => ("cdc-e2e", json!(a), String::new()),
+        Scenario::Idle(a) => ("idle", json!(a), String::new()),
+    };
+    let faye = matches!(&cli.scenario, Scenario::BayeuxFanout(a) if a.faye.is_some());
+    let target = match (&cli.ready, faye) {
+        (_, true) => None,
+        (Some(ready), _) => Some(server::attach(ready, cli.pid)?),
+        (None, _) => Some(server::spawn(
+            &cli.bin,
+            &format!("durability = \"{}\"\n{config}", cli.durability),
+            false,
+        )?),
+    };
+    let run = scenarios::Run {
+        duration: std::time::Duration::from_secs(cli.duration),
+        warmup: std::time::Duration::from_secs(cli.warmup),
+    };
+    let result = rt.block_on(async {
+        match &cli.scenario {
+            Scenario::BayeuxFanout(a) => scenarios::fanout::run(&run, target.as_ref(), a).await,
+            Scenario::CdcE2e(a) => {
+                scenarios::cdc::run(&run, target.as_ref().expect("a server"), a).await
+            }
+            Scenario::Idle(a) => {
+                scenarios::idle::run(&run, target.as_ref().expect("a server"), a).await
+            }
+        }
+    })?;
+    let doc = json!({
+        "scenario": name,
+        "parameters": params,
+        "durability": if faye { json!(null) } else { json!(cli.durability) },
+        "server": if faye { json!("faye") } else { json!("forcebus") },
+        "machine": report::machine(),
+        "commit": report::commit(),
+        "result": result,
+        "server_rss_bytes": target.as_ref().and_then(server::Target::rss),
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    drop(target);
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Latency histograms, counters and the JSON report.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+
+/// Microseconds since the epoch (the publish timestamp events carry).
+pub(crate) fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// What a run measures: latencies (µs), counts, errors. Shared by every task.
+#[derive(Debug)]
+pub(crate) struct Stats {
+    hist: Mutex<Histogram<u64>>,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    /// Only events sent at or after this time (µs) count (the warm-up is left out).
+    pub(crate) from_us: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Stats {
+    pub(crate) fn new() -> Self {
+        Self {
+            hist: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("bounds")),
+            delivered: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            from_us: AtomicU64::new(u64::MAX),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// Starts the measured window.
+    pub(crate) fn start(&self) {
+        self.from_us.store(now_us(), Ordering::SeqCst);
+    }
+
+    fn counting(&self, sent_us: u64) -> bool {
+        sent_us >= self.from_us.load(Ordering::Relaxed)
+    }
+
+    /// An event sent at `sent_us` arrived now.
+    pub(crate) fn delivered(&self, sent_us: u64) {
+        if !self.counting(sent_us) {
+            return;
+        }
+        let lat = now_us().saturating_sub(sent_us).max(1);
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .hist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(lat);
+    }
+
+    /// Many latencies at once (a batch acknowledged together).
+    #[allow(dead_code)]
+    pub(crate) fn delivered_n(&self, sent_us: u64, n: u64) {
+        if !self.counting(sent_us) || n == 0 {
+            return;
+        }
+        let lat = now_us().saturating_sub(sent_us).max(1);
+        self.delivered.fetch_add(n, Ordering::Relaxed);
+        let _ = self
+            .hist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record_n(lat, n);
+    }
+
+    /// A publish sent at `sent_us` was accepted.
+    pub(crate) fn sent_at(&self, sent_us: u64) {
+        if self.counting(sent_us) {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `n` publishes sent at `sent_us` were accepted.
+    #[allow(dead_code)]
+    pub(crate) fn sent_n(&self, sent_us: u64, n: u64) {
+        if self.counting(sent_us) {
+            self.sent.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn error(&self, what: impl ToString) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(what.to_string());
+    }
+
+    /// The measured part: throughput over `window`, latency percentiles in milliseconds.
+    pub(crate) fn summary(&self, window: Duration) -> Value {
+        let h = self.hist.lock().unwrap_or_else(|e| e.into_inner());
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        let delivered = self.delivered.load(Ordering::Relaxed);
+        json!({
+            "window_secs": window.as_secs_f64(),
+            "sent": self.sent.load(Ordering::Relaxed),
+            "delivered": delivered,
+            "throughput_per_sec": delivered as f64 / window.as_secs_f64().max(1e-9),
+            "latency_ms": {
+                "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "p99.9": ms(0.999),
+                "max": h.max() as f64 / 1000.0, "mean": h.mean() / 1000.0, "samples": h.len(),
+            },
+            "errors": self.errors.load(Ordering::Relaxed),
+            "last_error": *self.last_error.lock().unwrap_or_else(|e| e.into_inner()),
+        })
+    }
+}
+
+/// Cores, memory and CPU model of this machine.
+pub(crate) fn machine() -> Value {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kb: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned());
+    json!({"cores": cores, "memory_mib": mem_kb / 1024, "cpu": cpu, "os": std::env::consts::OS})
+}
+
+/// The commit of the working tree, when git knows it.
+pub(crate) fn commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}

@@ -1,0 +1,134 @@
+//! `cdc-e2e`: REST updates of Accounts at a fixed rate; each update's change event received
+//! over the Streaming API (`/data/AccountChangeEvent`), latency from the time the update
+//! was sent (it travels in the changed `Description`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::bayeux::Client;
+use crate::report::{Stats, now_us};
+use crate::server::Target;
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct Args {
+    /// Updates per second.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Accounts updated round robin.
+    #[arg(long, default_value_t = 200)]
+    accounts: usize,
+    /// Most updates in flight.
+    #[arg(long, default_value_t = 128)]
+    in_flight: usize,
+}
+
+pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let http = super::http()?;
+    let mut ids = Vec::new();
+    for chunk in (0..a.accounts).collect::<Vec<_>>().chunks(200) {
+        let records: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Load {i}")}))
+            .collect();
+        let r: Value = http
+            .post(format!("{}/composite/sobjects", t.data()))
+            .bearer_auth(&t.token)
+            .json(&json!({"allOrNone": true, "records": records}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        for x in r.as_array().into_iter().flatten() {
+            ids.push(
+                x["id"]
+                    .as_str()
+                    .ok_or_else(|| anyhow::anyhow!("create failed: {x}"))?
+                    .to_owned(),
+            );
+        }
+    }
+    let stats = Arc::new(Stats::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sub = Client::handshake(
+        &http,
+        &format!("{}/cometd/59.0", t.http),
+        Some(format!("OAuth {}", t.token)),
+    )
+    .await?;
+    sub.subscribe("/data/AccountChangeEvent", Some(-1)).await?;
+    sub.connect().await?;
+    let receiver = {
+        let (stats, stop) = (stats.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match sub.connect().await {
+                    Ok(events) => {
+                        for e in events {
+                            let sent = e["data"]["payload"]["Description"]
+                                .as_str()
+                                .and_then(|s| s.parse::<u64>().ok());
+                            if let Some(sent) = sent {
+                                stats.delivered(sent);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        stats.error(e);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        })
+    };
+    let updater = {
+        let (stats, stop, http, a) = (stats.clone(), stop.clone(), http.clone(), a.clone());
+        let (data, token) = (t.data(), t.token.clone());
+        tokio::spawn(async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(a.in_flight));
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate as f64));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut k = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let id = ids[k % ids.len()].clone();
+                k += 1;
+                let Ok(permit) = gate.clone().acquire_owned().await else {
+                    break;
+                };
+                let sent = now_us();
+                let (stats, http, url, token) = (
+                    stats.clone(),
+                    http.clone(),
+                    format!("{data}/sobjects/Account/{id}"),
+                    token.clone(),
+                );
+                tokio::spawn(async move {
+                    let r = http
+                        .patch(url)
+                        .bearer_auth(token)
+                        .json(&json!({"Description": sent.to_string()}))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status().is_success() => stats.sent_at(sent),
+                        Ok(r) => stats.error(format!("update: HTTP {}", r.status())),
+                        Err(e) => stats.error(e),
+                    }
+                    drop(permit);
+                });
+            }
+        })
+    };
+    tokio::time::sleep(run.warmup).await;
+    stats.start();
+    tokio::time::sleep(run.duration).await;
+    stop.store(true, Ordering::SeqCst);
+    let _ = updater.await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    receiver.abort();
+    Ok(stats.summary(run.duration))
+}

@@ -1,0 +1,215 @@
+//! `bayeux-fanout`: the CometD chat benchmark shape. N long-polling clients, each in one of
+//! R rooms; messages are published at a fixed rate, round robin over the rooms, and each
+//! is delivered to every member of its room. Against forcebus a room is a platform event
+//! (`/event/Room{i}__e`, published over REST as Salesforce clients do); against Faye
+//! (`--faye URL`) it is a channel `/chat/room{i}`, published with a Bayeux publish.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::bayeux::Client;
+use crate::report::{Stats, now_us};
+use crate::server::Target;
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct Args {
+    /// Long-polling clients.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Rooms.
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
+    /// Messages published per second (over all rooms).
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
+    /// Message body bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Most publishes in flight.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
+    /// Run against a Faye server at this Bayeux URL instead.
+    #[arg(long)]
+    pub(crate) faye: Option<String>,
+}
+
+impl Args {
+    pub(crate) fn server_config(&self) -> String {
+        String::new()
+    }
+}
+
+fn sent_of(m: &Value) -> Option<u64> {
+    let d = &m["data"];
+    d["payload"]["Sent__c"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| d["sent"].as_u64())
+}
+
+pub(crate) async fn run(
+    run: &super::Run,
+    target: Option<&Target>,
+    a: &Args,
+) -> anyhow::Result<Value> {
+    let http = super::http()?;
+    let (url, auth) = match (&a.faye, target) {
+        (Some(f), _) => (f.clone(), None),
+        (None, Some(t)) => (
+            format!("{}/cometd/59.0", t.http),
+            Some(format!("OAuth {}", t.token)),
+        ),
+        (None, None) => anyhow::bail!("no server"),
+    };
+    let faye = a.faye.is_some();
+    let channel = move |room: usize| {
+        if faye {
+            format!("/chat/room{room}")
+        } else {
+            format!("/event/Room{room}__e")
+        }
+    };
+    if let Some(t) = target.filter(|_| !faye) {
+        for room in 0..a.rooms {
+            let r = http
+                .put(format!(
+                    "{}/forcebus/v1/platform-events/Room{room}__e",
+                    t.http
+                ))
+                .bearer_auth(&t.token)
+                .json(&json!({"fields": [
+                    {"name": "Sent__c", "type": "string", "length": 24},
+                    {"name": "Body__c", "type": "textarea", "length": 131072},
+                ]}))
+                .send()
+                .await?;
+            anyhow::ensure!(
+                r.status().is_success(),
+                "cannot define a room: {}",
+                r.status()
+            );
+        }
+    }
+    let stats = Arc::new(Stats::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let joined = super::bounded((0..a.clients).collect(), 50, |i| {
+        let (http, url, auth, ch) = (
+            http.clone(),
+            url.clone(),
+            auth.clone(),
+            channel(i % a.rooms),
+        );
+        async move {
+            let mut c = Client::handshake(&http, &url, auth).await?;
+            c.subscribe(&ch, (!faye).then_some(-1)).await?;
+            // The first connect after a handshake is answered at once.
+            c.connect().await?;
+            anyhow::Ok(c)
+        }
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for c in joined {
+        let mut c = c.context("a client could not join")?;
+        let (stats, stop) = (stats.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match c.connect().await {
+                    Ok(events) => {
+                        for e in &events {
+                            match sent_of(e) {
+                                Some(sent) => stats.delivered(sent),
+                                None => stats.error(format!("no timestamp in {e}")),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        stats.error(e);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }));
+    }
+    // The publisher.
+    let body = "x".repeat(a.size);
+    let publisher = {
+        let (stats, stop, http, a) = (stats.clone(), stop.clone(), http.clone(), a.clone());
+        let rest = target.map(|t| (t.data(), t.token.clone()));
+        let mut faye_pub = match &a.faye {
+            Some(u) => Some(Client::handshake(&http, u, None).await?),
+            None => None,
+        };
+        let faye_url = a.faye.clone();
+        tokio::spawn(async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(a.in_flight));
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate as f64));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut k = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let room = k % a.rooms;
+                k += 1;
+                let sent = now_us();
+                let Ok(permit) = gate.clone().acquire_owned().await else {
+                    break;
+                };
+                let (stats, http, body) = (stats.clone(), http.clone(), body.clone());
+                match (&rest, &mut faye_pub, &faye_url) {
+                    (_, Some(p), Some(u)) => {
+                        let msg = json!([{"channel": format!("/chat/room{room}"), "clientId": p.client_id,
+                            "data": {"sent": sent, "body": body}, "id": k.to_string()}]);
+                        let u = u.clone();
+                        tokio::spawn(async move {
+                            let r = http.post(u).json(&msg).send().await;
+                            match r {
+                                Ok(r) if r.status().is_success() => stats.sent_at(sent),
+                                Ok(r) => stats.error(format!("publish: HTTP {}", r.status())),
+                                Err(e) => stats.error(e),
+                            }
+                            drop(permit);
+                        });
+                    }
+                    (Some((data, token)), _, _) => {
+                        let url = format!("{data}/sobjects/Room{room}__e");
+                        let token = token.clone();
+                        tokio::spawn(async move {
+                            let r = http
+                                .post(url)
+                                .bearer_auth(token)
+                                .json(&json!({"Sent__c": sent.to_string(), "Body__c": body}))
+                                .send()
+                                .await;
+                            match r {
+                                Ok(r) if r.status().is_success() => stats.sent_at(sent),
+                                Ok(r) => stats.error(format!("publish: HTTP {}", r.status())),
+                                Err(e) => stats.error(e),
+                            }
+                            drop(permit);
+                        });
+                    }
+                    _ => break,
+                }
+            }
+        })
+    };
+    tokio::time::sleep(run.warmup).await;
+    stats.start();
+    tokio::time::sleep(run.duration).await;
+    stop.store(true, Ordering::SeqCst);
+    let _ = publisher.await;
+    // Let in-flight deliveries land.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for t in &tasks {
+        t.abort();
+    }
+    let mut out = stats.summary(run.duration);
+    let sent = out["sent"].as_u64().unwrap_or(0);
+    out["expected_deliveries"] = json!(sent as f64 * a.clients as f64 / a.rooms as f64);
+    Ok(out)
+}

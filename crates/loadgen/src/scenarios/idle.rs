@@ -1,0 +1,57 @@
+//! `idle`: N clients handshake, subscribe and park a long-poll connect each; the report
+//! gives the server's RSS at start, with every client parked, and the difference per
+//! client.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::bayeux::Client;
+use crate::server::Target;
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct Args {
+    /// Parked long-poll clients.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+}
+
+pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let http = super::http()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = t.rss();
+    let url = format!("{}/cometd/59.0", t.http);
+    let auth = format!("OAuth {}", t.token);
+    let clients = super::bounded((0..a.clients).collect(), 50, |_| {
+        let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+        async move {
+            let mut c = Client::handshake(&http, &url, Some(auth)).await?;
+            c.subscribe("/data/AccountChangeEvent", Some(-1)).await?;
+            c.connect().await?;
+            anyhow::Ok(c)
+        }
+    })
+    .await;
+    let mut parked = Vec::new();
+    for c in clients {
+        let mut c = c.context("a client could not join")?;
+        parked.push(tokio::spawn(async move { c.connect().await.map(|_| ()) }));
+    }
+    // Let every connect reach the server and park.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let loaded = t.rss();
+    let per_client = match (start, loaded) {
+        (Some(s), Some(l)) => Some(l.saturating_sub(s) as f64 / a.clients as f64),
+        _ => None,
+    };
+    for p in &parked {
+        p.abort();
+    }
+    Ok(json!({
+        "rss_start_bytes": start,
+        "rss_parked_bytes": loaded,
+        "bytes_per_parked_client": per_client,
+    }))
+}

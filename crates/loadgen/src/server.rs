@@ -1,0 +1,118 @@
+//! The server under load: started by loadgen (so it knows the pid and the config), or an
+//! already-running one given by its ready line.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// What the ready line says, and the process when loadgen started it.
+#[derive(Debug)]
+#[allow(dead_code)] // grpc and org_id serve the Pub/Sub scenarios.
+pub(crate) struct Target {
+    pub(crate) http: String,
+    pub(crate) grpc: Option<String>,
+    pub(crate) token: String,
+    pub(crate) org_id: String,
+    pub(crate) pid: Option<u32>,
+    pub(crate) config: Value,
+    child: Option<Child>,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// Starts `bin serve` on ephemeral ports with `config` (TOML text) in a fresh data dir.
+pub(crate) fn spawn(bin: &str, config: &str, in_memory: bool) -> anyhow::Result<Target> {
+    let dir = std::env::temp_dir().join(format!("forcebus-loadgen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let config_path = dir.join("forcebus.toml");
+    std::fs::write(&config_path, config)?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&config_path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if in_memory {
+        cmd.arg("--in-memory");
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {bin} (build it with cargo build --release)"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = loop {
+        let Some(line) = lines.next() else {
+            bail!("{bin} exited before it was ready");
+        };
+        let line = line?;
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["event"] == "ready"
+        {
+            break v;
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let mut t = from_ready(&ready)?;
+    t.pid = Some(child.id());
+    t.config = Value::String(config.to_owned());
+    t.child = Some(child);
+    t.dir = Some(dir);
+    Ok(t)
+}
+
+/// A server already running, from its ready line (JSON).
+pub(crate) fn attach(ready: &str, pid: Option<u32>) -> anyhow::Result<Target> {
+    let v: Value = serde_json::from_str(ready).context("the ready line is not JSON")?;
+    let mut t = from_ready(&v)?;
+    t.pid = pid;
+    Ok(t)
+}
+
+fn from_ready(v: &Value) -> anyhow::Result<Target> {
+    let s = |k: &str| v[k].as_str().map(str::to_owned);
+    Ok(Target {
+        http: format!("http://{}", s("http").context("ready line without http")?),
+        grpc: s("grpc").map(|g| format!("http://{g}")),
+        token: s("access_token").context("ready line without access_token")?,
+        org_id: s("org_id").unwrap_or_default(),
+        pid: None,
+        config: Value::Null,
+        child: None,
+        dir: None,
+    })
+}
+
+impl Target {
+    /// The server's resident set size in bytes (`VmRSS`), when its pid is known.
+    pub(crate) fn rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    }
+
+    /// `{base}/services/data/v59.0`.
+    pub(crate) fn data(&self) -> String {
+        format!("{}/services/data/v59.0", self.http)
+    }
+}
