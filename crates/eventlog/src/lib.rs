@@ -320,6 +320,22 @@ impl EventLog {
         now_ms: i64,
         commit: impl FnOnce(Vec<Write>) -> Result<(), E>,
     ) -> Result<Appended, E> {
+        let published = self.append_unpublished(events, now_ms, commit)?;
+        if let Some(last) = published.last() {
+            self.publish_through(last.replay_id);
+        }
+        Ok(published)
+    }
+
+    /// [`EventLog::append`] without publishing: the events are in the log but readers and
+    /// subscribers see them only after [`EventLog::publish_through`] (once the commit is
+    /// durable, for group commit).
+    pub fn append_unpublished<E>(
+        &self,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+        commit: impl FnOnce(Vec<Write>) -> Result<(), E>,
+    ) -> Result<Appended, E> {
         let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
         let first = self.lock().next_id;
         let next = first + events.len() as u64;
@@ -361,10 +377,18 @@ impl EventLog {
                 inner.tail.pop_front();
             }
         }
-        if let Some(last) = published.last() {
-            self.last.send_replace(last.replay_id);
-        }
         Ok(published)
+    }
+
+    /// Makes every appended event up to `replay_id` visible and wakes subscribers.
+    pub fn publish_through(&self, replay_id: u64) {
+        self.last.send_if_modified(|last| {
+            let raise = replay_id > *last;
+            if raise {
+                *last = replay_id;
+            }
+            raise
+        });
     }
 
     /// Removes events past their retention at `now_ms`, and the oldest beyond the size
@@ -481,6 +505,8 @@ impl EventLog {
         }
         let mut out = Vec::new();
         let mut pos = position;
+        // Appended but not yet published (not yet durable) events stay hidden.
+        let visible = self.last_replay_id();
         {
             let inner = self.lock();
             let at = inner.index.partition_point(|m| m.replay_id <= pos);
@@ -491,7 +517,7 @@ impl EventLog {
             if inner.tail.front().is_some_and(|t| t.replay_id <= next) {
                 let start = inner.tail.partition_point(|e| e.replay_id <= pos);
                 for e in inner.tail.range(start..) {
-                    if out.len() >= max {
+                    if out.len() >= max || e.replay_id > visible {
                         break;
                     }
                     if channel.shows(e) {
@@ -514,7 +540,7 @@ impl EventLog {
                 break;
             }
             for e in page {
-                if out.len() >= max {
+                if out.len() >= max || e.replay_id > last {
                     return Ok((out, pos));
                 }
                 pos = e.replay_id;

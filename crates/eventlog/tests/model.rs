@@ -222,3 +222,42 @@ fn burnt_ids_are_never_reused_after_a_restart() {
         .unwrap();
     assert_eq!(next[0].replay_id, 4);
 }
+
+#[test]
+fn unpublished_events_stay_hidden_until_published() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let log = Arc::new(EventLog::open(store.clone(), LogConfig::default()).unwrap());
+    let ev = |n: usize| {
+        (0..n)
+            .map(|_| NewEvent {
+                kind: "A".into(),
+                class: 0,
+                payload: vec![1],
+            })
+            .collect::<Vec<_>>()
+    };
+    log.append(ev(1), 0, |w| store.commit(&Batch { writes: w }))
+        .unwrap();
+    let mut cur = log
+        .subscribe(Channel::of(&["A"], 0), Start::Earliest)
+        .unwrap();
+    let first = log
+        .append_unpublished(ev(2), 0, |w| store.commit(&Batch { writes: w }))
+        .unwrap();
+    let second = log
+        .append_unpublished(ev(1), 0, |w| store.commit(&Batch { writes: w }))
+        .unwrap();
+    assert_eq!(cur.poll(10).unwrap().len(), 1, "only the published one");
+    assert_eq!(log.last_replay_id(), 1);
+    assert!(
+        log.subscribe(Channel::of(&["A"], 0), Start::After(3))
+            .is_err(),
+        "an unpublished position is in the future"
+    );
+    // Publishing the later batch first covers the earlier (group commit made both durable).
+    log.publish_through(second[0].replay_id);
+    log.publish_through(first[1].replay_id);
+    assert_eq!(log.last_replay_id(), 4);
+    let ids: Vec<u64> = cur.poll(10).unwrap().iter().map(|e| e.replay_id).collect();
+    assert_eq!(ids, [2, 3, 4]);
+}

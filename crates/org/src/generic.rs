@@ -91,13 +91,16 @@ impl crate::Org {
                 }
             })
             .collect();
+        let mut ticket = 0;
         let appended = self
             .log
-            .append(events, now.timestamp_millis(), |writes| {
+            .append_unpublished(events, now.timestamp_millis(), |writes| {
                 let mut batch = forcebus_store::Batch::new();
                 batch.writes.extend(writes);
-                self.store.commit(&batch)
+                ticket = self.store.commit_unsynced(&batch)?;
+                Ok::<_, forcebus_store::StoreError>(())
             })
+            .and_then(|a| self.durable(ticket, &a).map(|()| a))
             .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
         Ok(appended.iter().map(|e| e.replay_id).collect())
     }

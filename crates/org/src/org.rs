@@ -619,11 +619,13 @@ impl Org {
                 .as_ref()
                 .is_none_or(|r| r.object == crate::pushtopic::OBJECT)
         });
+        let mut ticket = 0;
         let events = self
             .log
-            .append(new_events, now.timestamp_millis(), |writes| {
+            .append_unpublished(new_events, now.timestamp_millis(), |writes| {
                 batch.writes.extend(writes);
-                self.store.commit(&batch)
+                ticket = self.store.commit_unsynced(&batch)?;
+                Ok::<_, StoreError>(())
             })?;
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.next_id = next_id;
@@ -640,6 +642,10 @@ impl Org {
         if topics_changed {
             self.rebuild_topics();
         }
+        // Group commit: the next transaction may start while this one waits for its fsync;
+        // it is acknowledged, and its events published, only once durable.
+        drop(_writer);
+        self.durable(ticket, &events)?;
         let committed = Committed {
             transaction_key,
             change_origin,
@@ -855,5 +861,23 @@ impl Org {
             channel.filter = Some(filter);
         }
         Some(channel)
+    }
+}
+
+impl Org {
+    /// Waits until the commit of `ticket` is durable, then publishes its events.
+    pub(crate) fn durable(
+        &self,
+        ticket: u64,
+        events: &[Arc<forcebus_eventlog::Event>],
+    ) -> Result<(), StoreError> {
+        if let Err(e) = self.store.sync(ticket) {
+            tracing::error!(error = %e, "A committed transaction could not be made durable.");
+            return Err(e);
+        }
+        if let Some(last) = events.last() {
+            self.log.publish_through(last.replay_id);
+        }
+        Ok(())
     }
 }

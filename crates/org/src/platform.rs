@@ -673,12 +673,17 @@ impl crate::Org {
         let appended = if new_events.is_empty() {
             Vec::new()
         } else {
-            self.log
-                .append(new_events, now.timestamp_millis(), |writes| {
-                    let mut batch = forcebus_store::Batch::new();
-                    batch.writes.extend(writes);
-                    self.store.commit(&batch)
-                })?
+            let mut ticket = 0;
+            let appended =
+                self.log
+                    .append_unpublished(new_events, now.timestamp_millis(), |writes| {
+                        let mut batch = forcebus_store::Batch::new();
+                        batch.writes.extend(writes);
+                        ticket = self.store.commit_unsynced(&batch)?;
+                        Ok::<_, forcebus_store::StoreError>(())
+                    })?;
+            self.durable(ticket, &appended)?;
+            appended
         };
         let mut appended = appended.into_iter();
         Ok(results

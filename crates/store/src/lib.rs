@@ -112,7 +112,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Reads `(replay_id, class, time_ms, payload size)` of every stored event, in order.
     fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError>;
     /// Writes a batch atomically and durably (per the engine's durability setting).
-    fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
+    fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        let ticket = self.commit_unsynced(batch)?;
+        self.sync(ticket)
+    }
+    /// Writes a batch atomically; it is durable once [`Store::sync`] with the returned
+    /// ticket returns. Lets concurrent writers share one fsync (group commit).
+    fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError>;
+    /// Waits until every commit up to `ticket` is durable.
+    fn sync(&self, ticket: u64) -> Result<(), StoreError>;
 }
 
 /// A storage failure.

@@ -4,7 +4,8 @@
 //! and reads come from the org's in-memory state, so the store is only read at start-up.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -23,9 +24,69 @@ pub enum Durability {
 }
 
 /// SQLite-backed [`Store`].
+///
+/// With [`Durability::Full`], SQLite commits without its own fsync (WAL, `synchronous =
+/// NORMAL`) and [`Store::sync`] makes commits durable by fsyncing the WAL: one writer
+/// leads the fsync, and every commit that finished before it started is covered, so
+/// concurrent writers share it (group commit). SQLite fsyncs the WAL before each
+/// checkpoint and the database after it, so nothing reaches the database file unsynced.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    syncer: Option<Syncer>,
+}
+
+#[derive(Debug)]
+struct Syncer {
+    wal: std::path::PathBuf,
+    /// Commits finished so far (each one's WAL frames are written).
+    committed: AtomicU64,
+    state: Mutex<SyncState>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Every commit up to this count is durable.
+    synced: u64,
+    /// An fsync is under way.
+    running: bool,
+}
+
+impl Syncer {
+    fn sync(&self, ticket: u64) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if s.synced >= ticket {
+                return Ok(());
+            }
+            if !s.running {
+                break;
+            }
+            s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s.running = true;
+        drop(s);
+        let target = self.committed.load(Ordering::SeqCst);
+        let result = match std::fs::File::open(&self.wal) {
+            Ok(f) => f.sync_data(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.running = false;
+        if result.is_ok() {
+            s.synced = s.synced.max(target);
+        }
+        drop(s);
+        self.done.notify_all();
+        result.map_err(|source| StoreError::Io {
+            path: self.wal.display().to_string(),
+            source,
+        })?;
+        // A leader that started before `ticket` committed covers it on the next round.
+        self.sync(ticket)
+    }
 }
 
 const SCHEMA: &str = "
@@ -60,12 +121,22 @@ impl SqliteStore {
         })?;
         let conn = Connection::open(dir.join("forcebus.db"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Full durability fsyncs the WAL in `sync` (group commit) rather than per commit.
+        let syncer = (durability == Durability::Full).then(|| Syncer {
+            wal: dir.join("forcebus.db-wal"),
+            committed: AtomicU64::new(0),
+            state: Mutex::new(SyncState::default()),
+            done: Condvar::new(),
+        });
+        let durability = Durability::Normal;
         let sync = match durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
-        Self::init(conn)
+        let mut s = Self::init(conn)?;
+        s.syncer = syncer;
+        Ok(s)
     }
 
     /// A store that lives in memory only, for tests and `--in-memory`.
@@ -77,6 +148,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            syncer: None,
         })
     }
 
@@ -142,7 +214,14 @@ impl Store for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
-    fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+    fn sync(&self, ticket: u64) -> Result<(), StoreError> {
+        match &self.syncer {
+            Some(s) => s.sync(ticket),
+            None => Ok(()),
+        }
+    }
+
+    fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         for write in &batch.writes {
@@ -189,7 +268,11 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
-        Ok(())
+        drop(conn);
+        Ok(self
+            .syncer
+            .as_ref()
+            .map_or(0, |s| s.committed.fetch_add(1, Ordering::SeqCst) + 1))
     }
 }
 
@@ -204,6 +287,37 @@ mod tests {
             is_deleted: deleted,
             body: r#"{"Name":"x"}"#.into(),
         }
+    }
+
+    #[test]
+    fn concurrent_writers_share_fsyncs_and_lose_nothing() {
+        let dir = std::env::temp_dir().join(format!("fb-store-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let store = std::sync::Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap());
+            let threads: Vec<_> = (0..8)
+                .map(|t| {
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        for i in 0..50 {
+                            let mut b = Batch::new();
+                            b.put("t", &format!("{t}-{i}"), Some("v".into()));
+                            let ticket = store.commit_unsynced(&b).unwrap();
+                            store.sync(ticket).unwrap();
+                            let synced =
+                                store.syncer.as_ref().unwrap().state.lock().unwrap().synced;
+                            assert!(synced >= ticket, "acknowledged only once durable");
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+        }
+        let store = SqliteStore::open(&dir, Durability::Full).unwrap();
+        assert_eq!(store.load_values("t").unwrap().len(), 400);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
