@@ -181,6 +181,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let http = listener.local_addr()?;
+    let pubsub = forcebus_pubsub::PubSub::new(
+        org.clone(),
+        auth.clone(),
+        store.clone(),
+        forcebus_pubsub::PubSubConfig {
+            keepalive: Duration::from_secs(config.pubsub_keepalive_secs),
+            idle_timeout: Duration::from_secs(config.pubsub_idle_timeout_secs),
+            publish_idle_timeout: Duration::from_secs(config.pubsub_publish_idle_timeout_secs),
+            max_event_bytes: config.max_event_bytes,
+            ..forcebus_pubsub::PubSubConfig::default()
+        },
+    );
+    let grpc_listener = tokio::net::TcpListener::bind(config.grpc_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (gRPC)", config.grpc_listen))?;
+    let grpc = grpc_listener.local_addr()?;
+    let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
 
     let admin_creds = &credentials[0];
     let ca = absolute(&tls_files.ca);
@@ -190,7 +207,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         format!("{} (SQLite)", absolute(&config.data_dir))
     };
     eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  not served yet\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
         env!("CARGO_PKG_VERSION"),
         org_id = org.id().to18(),
         user = admin_creds.username,
@@ -203,7 +220,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let ready = json!({
         "event": "ready",
         "http": http.to_string(),
-        "grpc": null,
+        "grpc": grpc.to_string(),
         "instance_url": format!("http://{http}"),
         "org_id": org.id().to18(),
         "user_id": admin.to18(),
@@ -234,6 +251,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             bayeux.sweep();
         }
     });
+    let grpc_server = tokio::spawn(crate::grpc::serve(
+        grpc_listener,
+        grpc_tls,
+        pubsub.service(),
+        rx.clone(),
+        Duration::from_secs(config.shutdown_grace_secs),
+    ));
     let server = tokio::spawn(crate::listener::serve(
         listener,
         tls,
@@ -245,6 +269,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("Shutting down.");
     let _ = tx.send(true);
     server.await.context("listener task failed")?;
+    grpc_server.await.context("gRPC listener task failed")?;
     sweeper.abort();
     session_sweeper.abort();
     tracing::info!("Stopped.");
