@@ -64,7 +64,12 @@ mod tests {
     fn rejects_missing_or_malformed_values() {
         assert!(credentials(&meta(&[("tenantid", "00D58000000arpq")])).is_none());
         assert!(credentials(&meta(&[("accesstoken", "t")])).is_none());
-        for bad in ["", "00D58000000arp", "00D58000000arpqEAB", "001580000000arpq"] {
+        for bad in [
+            "",
+            "00D58000000arp",
+            "00D58000000arpqEAB",
+            "001580000000arpq",
+        ] {
             let m = meta(&[("accesstoken", "t"), ("tenantid", bad)]);
             assert!(credentials(&m).is_none(), "{bad}");
         }

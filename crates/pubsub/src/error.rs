@@ -43,7 +43,9 @@ pub mod codes {
 #[non_exhaustive]
 pub enum PubSubError {
     /// Authentication failed.
-    #[error("An authentication exception occurred. Provide valid authentication via metadata headers.")]
+    #[error(
+        "An authentication exception occurred. Provide valid authentication via metadata headers."
+    )]
     Auth,
     /// The topic does not exist for this org.
     #[error(
@@ -80,7 +82,9 @@ pub enum PubSubError {
         got: String,
     },
     /// The topic cannot be published to.
-    #[error("Publishing to the topic {0} isn't allowed. Events on this topic are published by the platform.")]
+    #[error(
+        "Publishing to the topic {0} isn't allowed. Events on this topic are published by the platform."
+    )]
     PublishNotAllowed(String),
     /// A publish request over the request size limit (Salesforce closes the stream with
     /// this status, <https://developer.salesforce.com/docs/platform/pub-sub-api/guide/allocations.html>).
@@ -89,7 +93,9 @@ pub enum PubSubError {
     )]
     RequestTooLarge,
     /// No managed subscription has this id or developer name.
-    #[error("The managed subscription {0} was not found. Ensure that the subscription ID or developer name is correct.")]
+    #[error(
+        "The managed subscription {0} was not found. Ensure that the subscription ID or developer name is correct."
+    )]
     SubscriptionNotFound(String),
     /// The managed subscription is not in the RUN state.
     #[error("The managed subscription {0} isn't in the RUN state.")]
@@ -113,9 +119,7 @@ impl PubSubError {
             Self::PublishNotAllowed(_) => (Code::PermissionDenied, codes::PUBLISH_NOT_ALLOWED),
             Self::RequestTooLarge => (Code::Unavailable, codes::REQUEST_TOO_LARGE),
             Self::SubscriptionNotFound(_) => (Code::NotFound, codes::SUBSCRIPTION_NOT_FOUND),
-            Self::SubscriptionStopped(_) => {
-                (Code::FailedPrecondition, codes::SUBSCRIPTION_STOPPED)
-            }
+            Self::SubscriptionStopped(_) => (Code::FailedPrecondition, codes::SUBSCRIPTION_STOPPED),
             Self::Unavailable => (Code::Internal, codes::UNAVAILABLE),
         }
     }

@@ -122,9 +122,8 @@ impl PubSub {
 #[derive(Debug, Clone)]
 pub struct Service(Arc<PubSub>);
 
-type Stream<T> = std::pin::Pin<
-    Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send + 'static>,
->;
+type Stream<T> =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
 impl proto::pub_sub_server::PubSub for Service {

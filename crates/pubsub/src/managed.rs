@@ -72,7 +72,9 @@ impl Subscription {
             topic_name: r.get_str("TopicName").unwrap_or_default().to_owned(),
             default_replay: preset(r, "DefaultReplay"),
             error_recovery_replay: preset(r, "ErrorRecoveryReplay"),
-            running: r.get_str("State").is_some_and(|s| s.eq_ignore_ascii_case("RUN")),
+            running: r
+                .get_str("State")
+                .is_some_and(|s| s.eq_ignore_ascii_case("RUN")),
         })
     }
 }
@@ -148,11 +150,11 @@ async fn start(
             num_requested: r.num_requested,
             commit: r.commit_replay_id_request,
         }),
-        Err(_) => Err(PubSubError::InvalidRequest("The request stream failed.".into())),
+        Err(_) => Err(PubSubError::InvalidRequest(
+            "The request stream failed.".into(),
+        )),
     });
-    let pending = first
-        .num_requested
-        .clamp(0, ps.config.max_requested as i32) as u32;
+    let pending = first.num_requested.clamp(0, ps.config.max_requested as i32) as u32;
     let flow = Flow {
         ps: ps.clone(),
         topic,
@@ -200,10 +202,9 @@ fn open(
     let cursor = match ps.committed(sub.id)? {
         Some(id) => match log.subscribe(topic.channel.clone(), Start::After(id)) {
             Ok(c) => c,
-            Err(LogError::Expired { .. } | LogError::Future { .. }) => {
-                log.subscribe(topic.channel.clone(), sub.error_recovery_replay)
-                    .map_err(|_| PubSubError::Unavailable)?
-            }
+            Err(LogError::Expired { .. } | LogError::Future { .. }) => log
+                .subscribe(topic.channel.clone(), sub.error_recovery_replay)
+                .map_err(|_| PubSubError::Unavailable)?,
             Err(_) => return Err(PubSubError::Unavailable),
         },
         None => log
@@ -253,7 +254,11 @@ impl Mode for Managed {
             return commit_error(r, "The replay ID to commit refers to no event.", now);
         }
         if ps.store_commit(self.id, Some(id)).is_err() {
-            return commit_error(r, "The replay ID couldn't be committed. Try again later.", now);
+            return commit_error(
+                r,
+                "The replay ID couldn't be committed. Try again later.",
+                now,
+            );
         }
         tracing::debug!(subscription = %self.id.to18(), replay_id = id, "Replay id committed.");
         CommitReplayResponse {

@@ -19,7 +19,9 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::error::{PubSubError, rpc_id};
-use crate::proto::{Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult};
+use crate::proto::{
+    Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult,
+};
 use crate::topic::Topic;
 use crate::{PubSub, Stream, auth, replay};
 
@@ -133,7 +135,7 @@ async fn stream(
 
 impl PubSub {
     /// The request's topic, if the request may be published at all.
-    fn publish_topic(&self, req: &PublishRequest) -> Result<Topic, PubSubError> {
+    pub(crate) fn publish_topic(&self, req: &PublishRequest) -> Result<Topic, PubSubError> {
         if req.encoded_len() > self.config.max_request_bytes {
             return Err(PubSubError::RequestTooLarge);
         }
@@ -158,6 +160,22 @@ impl PubSub {
         topic: &Topic,
         events: Vec<ProducerEvent>,
     ) -> Result<(String, Vec<PublishResult>), PubSubError> {
+        let (mut results, accepted) = self.check_publish(topic, events);
+        let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
+        for (index, id) in indexes.into_iter().zip(self.append(topic, accepted)?) {
+            results[index].replay_id = replay::encode(id);
+        }
+        Ok((topic.schema_id.clone(), results))
+    }
+
+    /// The per-event checks of a publish to `topic`: one result per event in request
+    /// order (failures carry their `PUBLISH` error and are final; successes carry their
+    /// correlation key and await a replay id), and the events that passed.
+    pub fn check_publish(
+        &self,
+        topic: &Topic,
+        events: Vec<ProducerEvent>,
+    ) -> (Vec<PublishResult>, Vec<Accepted>) {
         let mut results: Vec<PublishResult> = Vec::with_capacity(events.len());
         let mut accepted = Vec::new();
         for (index, e) in events.into_iter().enumerate() {
@@ -180,11 +198,7 @@ impl PubSub {
                 }),
             }
         }
-        let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
-        for (index, id) in indexes.into_iter().zip(self.append(topic, accepted)?) {
-            results[index].replay_id = replay::encode(id);
-        }
-        Ok((topic.schema_id.clone(), results))
+        (results, accepted)
     }
 
     /// One event's checks; on failure the correlation key to report and the message.
@@ -192,7 +206,10 @@ impl PubSub {
         if e.id.chars().count() > MAX_ID_CHARS {
             return Err((
                 String::new(),
-                format!("The event ID {} exceeds the maximum length of {MAX_ID_CHARS} characters.", e.id),
+                format!(
+                    "The event ID {} exceeds the maximum length of {MAX_ID_CHARS} characters.",
+                    e.id
+                ),
             ));
         }
         let key = e.id.clone();
@@ -204,7 +221,9 @@ impl PubSub {
                 self.config.max_event_bytes
             ));
         }
-        let Some(schema) = self.schema(&e.schema_id).filter(|s| self.schema_of_topic(topic, s))
+        let Some(schema) = self
+            .schema(&e.schema_id)
+            .filter(|s| self.schema_of_topic(topic, s))
         else {
             return fail(format!(
                 "The schema ID {} isn't a schema of the topic {}.",
@@ -238,7 +257,10 @@ impl PubSub {
     /// the same record).
     fn schema_of_topic(&self, topic: &Topic, schema: &forcebus_avro::Schema) -> bool {
         let current = self.schema(&topic.schema_id);
-        match (current.as_deref().and_then(|c| c.as_record()), schema.as_record()) {
+        match (
+            current.as_deref().and_then(|c| c.as_record()),
+            schema.as_record(),
+        ) {
             (Some(c), Some(s)) => c.name == s.name && c.namespace == s.namespace,
             _ => false,
         }

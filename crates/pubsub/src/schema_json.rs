@@ -34,32 +34,32 @@ impl Parser {
                 .map(|b| self.schema(b, ns, depth + 1))
                 .collect::<Option<Vec<_>>>()
                 .map(Schema::Union),
-            Value::Object(o) => match o.get("type")? {
-                Value::String(t) if t == "record" => self.record(json, ns, depth),
-                Value::String(t) if t == "enum" => {
-                    let name = o.get("name")?.as_str()?.to_owned();
-                    let symbols = o
-                        .get("symbols")?
-                        .as_array()?
-                        .iter()
-                        .map(|s| s.as_str().map(str::to_owned))
-                        .collect::<Option<Vec<_>>>()?;
-                    let doc = o.get("doc").and_then(Value::as_str).map(str::to_owned);
-                    let s = Schema::Enum {
-                        name: name.clone(),
-                        symbols,
-                        doc,
-                    };
-                    self.define(&name, ns, s.clone());
-                    Some(s)
+            Value::Object(o) => {
+                match o.get("type")? {
+                    Value::String(t) if t == "record" => self.record(json, ns, depth),
+                    Value::String(t) if t == "enum" => {
+                        let name = o.get("name")?.as_str()?.to_owned();
+                        let symbols = o
+                            .get("symbols")?
+                            .as_array()?
+                            .iter()
+                            .map(|s| s.as_str().map(str::to_owned))
+                            .collect::<Option<Vec<_>>>()?;
+                        let doc = o.get("doc").and_then(Value::as_str).map(str::to_owned);
+                        let s = Schema::Enum {
+                            name: name.clone(),
+                            symbols,
+                            doc,
+                        };
+                        self.define(&name, ns, s.clone());
+                        Some(s)
+                    }
+                    Value::String(t) if t == "array" => Some(Schema::Array(Box::new(
+                        self.schema(o.get("items")?, ns, depth + 1)?,
+                    ))),
+                    other => self.schema(other, ns, depth + 1),
                 }
-                Value::String(t) if t == "array" => Some(Schema::Array(Box::new(self.schema(
-                    o.get("items")?,
-                    ns,
-                    depth + 1,
-                )?))),
-                other => self.schema(other, ns, depth + 1),
-            },
+            }
             _ => None,
         }
     }
@@ -129,13 +129,17 @@ mod tests {
             let s = forcebus_avro::change::change_event_schema(o);
             let back = parse(&s.to_json()).unwrap_or_else(|| panic!("{}", o.name));
             assert_eq!(back, s, "{}", o.name);
-            assert_eq!(forcebus_avro::schema_id(&back), forcebus_avro::schema_id(&s));
+            assert_eq!(
+                forcebus_avro::schema_id(&back),
+                forcebus_avro::schema_id(&s)
+            );
         }
     }
 
     #[test]
     fn platform_event_schemas_round_trip() {
-        let mut f = forcebus_org::FieldDef::new("Message__c", "Message", forcebus_org::FieldType::String);
+        let mut f =
+            forcebus_org::FieldDef::new("Message__c", "Message", forcebus_org::FieldType::String);
         f.custom = true;
         let e = forcebus_org::ObjectDef::new("Order__e", "Order", "Orders", "e00", vec![f]);
         let s = forcebus_avro::platform::event_schema(&e);

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use tracing::Instrument;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use forcebus_eventlog::{LogError, Start};
 
@@ -67,11 +67,11 @@ async fn start(
             commit: None,
         }),
         // The client's stream broke: treat it as gone.
-        Err(_) => Err(PubSubError::InvalidRequest("The request stream failed.".into())),
+        Err(_) => Err(PubSubError::InvalidRequest(
+            "The request stream failed.".into(),
+        )),
     });
-    let pending = first
-        .num_requested
-        .clamp(0, ps.config.max_requested as i32) as u32;
+    let pending = first.num_requested.clamp(0, ps.config.max_requested as i32) as u32;
     Flow {
         ps: ps.clone(),
         topic,

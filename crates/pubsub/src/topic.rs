@@ -141,9 +141,7 @@ impl PubSub {
         let digest = Sha256::digest(format!("{}:{replay_id}", self.org.id().to18()).as_bytes());
         let mut b = [0u8; 16];
         b.copy_from_slice(&digest[..16]);
-        uuid::Builder::from_random_bytes(b)
-            .into_uuid()
-            .to_string()
+        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
     }
 
     /// The schema model of a schema id the org knows, parsed once.

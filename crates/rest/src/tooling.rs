@@ -143,14 +143,25 @@ fn managed_fields(
         out.insert("TopicName".into(), json!(t));
     }
     for (key, field, allowed) in [
-        ("defaultReplay", "DefaultReplay", &["LATEST", "EARLIEST"][..]),
-        ("errorRecoveryReplay", "ErrorRecoveryReplay", &["LATEST", "EARLIEST"][..]),
+        (
+            "defaultReplay",
+            "DefaultReplay",
+            &["LATEST", "EARLIEST"][..],
+        ),
+        (
+            "errorRecoveryReplay",
+            "ErrorRecoveryReplay",
+            &["LATEST", "EARLIEST"][..],
+        ),
         ("state", "State", &["RUN", "STOP"][..]),
         ("label", "Label", &[][..]),
     ] {
         if let Some(v) = text(key) {
             if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
-                return Err(invalid(format!("{key} must be one of {}: {v}", allowed.join(", "))));
+                return Err(invalid(format!(
+                    "{key} must be one of {}: {v}",
+                    allowed.join(", ")
+                )));
             }
             out.insert(field.into(), json!(v));
         }
