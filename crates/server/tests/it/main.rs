@@ -14,6 +14,7 @@ mod collections;
 mod describe;
 mod events;
 mod lifecycle;
+mod pubsub;
 mod query;
 mod soap;
 mod sobjects;
