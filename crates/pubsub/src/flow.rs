@@ -8,7 +8,8 @@
 //! - A response stays under `max_response_bytes`; a larger batch is split.
 //! - Keepalive: with credit outstanding, an empty response after `keepalive` without one.
 //! - Idle: with no credit, the stream ends (status OK) after `idle_timeout` without a
-//!   request. A client half-close ends it too.
+//!   request. A client half-close ends it too; a server shutdown ends it with
+//!   Salesforce's "service unavailable".
 
 use std::sync::Arc;
 
@@ -97,6 +98,10 @@ impl<M: Mode> Flow<M> {
             let credit = self.pending > 0;
             tokio::select! {
                 biased;
+                _ = self.ps.closed() => {
+                    let _ = self.fail(PubSubError::Unavailable).await;
+                    return;
+                }
                 msg = inbound.next() => match msg {
                     None => {
                         tracing::debug!(rpc_id = %self.rpc_id, "Subscriber closed its stream.");

@@ -83,6 +83,8 @@ pub struct PubSub {
     config: PubSubConfig,
     /// Parsed schemas by id (schemas never change under an id).
     schemas: RwLock<HashMap<String, Arc<forcebus_avro::Schema>>>,
+    /// Flips to true when the server shuts down: open streams end at once.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl PubSub {
@@ -100,7 +102,20 @@ impl PubSub {
             store,
             config,
             schemas: RwLock::new(HashMap::new()),
+            closing: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Ends every open stream with Salesforce's "service unavailable" status (clients
+    /// reconnect), so that a shutdown need not wait for long-lived subscriptions.
+    pub fn shutdown(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`PubSub::shutdown`] was called.
+    pub(crate) async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
     }
 
     /// The settings.

@@ -84,7 +84,14 @@ async fn stream(
     let idle: Duration = ps.config.publish_idle_timeout;
     let mut first_topic: Option<String> = None;
     loop {
-        let req = match tokio::time::timeout(idle, inbound.next()).await {
+        let next = tokio::select! {
+            _ = ps.closed() => {
+                let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
+                return;
+            }
+            next = tokio::time::timeout(idle, inbound.next()) => next,
+        };
+        let req = match next {
             Ok(Some(Ok(r))) => r,
             Ok(None) | Ok(Some(Err(_))) => return,
             Err(_) => {

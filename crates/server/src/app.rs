@@ -217,6 +217,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         cs = app_config.client_secret,
         v = config.api_version,
     );
+    let signals = ShutdownSignal::listen();
     let ready = json!({
         "event": "ready",
         "http": http.to_string(),
@@ -265,9 +266,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         rx,
         Duration::from_secs(config.shutdown_grace_secs),
     ));
-    shutdown_signal().await;
+    signals.recv().await;
     tracing::info!("Shutting down.");
     let _ = tx.send(true);
+    pubsub.shutdown();
     server.await.context("listener task failed")?;
     grpc_server.await.context("gRPC listener task failed")?;
     sweeper.abort();
@@ -292,23 +294,43 @@ async fn sweep(org: Arc<Org>, every: Duration) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, listened for from creation on: made before the ready line, so that a
+/// signal sent as soon as the server says it is ready is never missed (the default action
+/// would kill the process without a clean shutdown).
+struct ShutdownSignal {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignal {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::terminate())
+                .and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+                .map_err(|e| tracing::warn!(error = %e, "Cannot listen for signals."))
+                .ok();
+            Self { signals }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn recv(self) {
+        #[cfg(unix)]
+        match self.signals {
+            Some((mut term, mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

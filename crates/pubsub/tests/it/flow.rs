@@ -256,3 +256,23 @@ async fn large_batches_are_split_under_the_response_limit() {
     }
     assert!(responses > 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_ends_open_streams_as_unavailable() {
+    let w = world(PubSubConfig::default()).await;
+    let (_tx, mut s) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 5)).await;
+    tokio::task::yield_now().await;
+    w.ps.shutdown();
+    let e = error(&mut s).await;
+    assert_eq!(e.code(), Code::Internal);
+    assert!(
+        e.message()
+            .starts_with("The service is unavailable. Try again later rpcId: "),
+        "{}",
+        e.message()
+    );
+    assert_eq!(
+        error_code(&e),
+        "sfdc.platform.eventbus.grpc.service.unavailable"
+    );
+}

@@ -191,3 +191,45 @@ fn a_managed_subscription_resumes_from_its_commit_after_a_restart() {
         assert!(committed.0 < committed.1);
     });
 }
+
+#[test]
+fn sigterm_ends_open_subscriptions_and_the_server_exits_promptly() {
+    let mut s = crate::server();
+    // A worker thread keeps the client's connection answering (HTTP/2 pings of the
+    // server's graceful shutdown) while this thread waits for the process to exit.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_tx, mut stream) = rt.block_on(async {
+        let (tx, rx) = mpsc::channel(2);
+        tx.send(forcebus_pubsub::proto::FetchRequest {
+            topic_name: "/data/AccountChangeEvent".into(),
+            num_requested: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let stream = plaintext(&s)
+            .await
+            .subscribe(request(&s, ReceiverStream::new(rx)))
+            .await
+            .unwrap()
+            .into_inner();
+        (tx, stream)
+    });
+    let started = std::time::Instant::now();
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}; log:\n{}", s.log());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "exited after {:?}",
+        started.elapsed()
+    );
+    let end = rt.block_on(stream.message());
+    assert!(
+        end.is_err(),
+        "the stream ended with an error status: {end:?}"
+    );
+}
