@@ -59,6 +59,10 @@ pub(crate) trait Mode: Send + 'static {
     ) -> impl std::future::Future<Output = CommitReplayResponse> + Send;
     /// Whether the stream may go on (a managed subscription switched to STOP may not).
     fn check(&mut self, ps: &PubSub) -> Result<(), PubSubError>;
+    /// How often [`Mode::check`] runs while nothing else wakes the stream.
+    fn check_every(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// One subscription stream.
@@ -92,6 +96,8 @@ impl<M: Mode> Flow<M> {
         if opened.is_err() {
             return;
         }
+        let check_every = self.mode.check_every();
+        let mut next_check = check_every.map(|d| Instant::now() + d);
         loop {
             let keepalive_at = last_sent + config.keepalive;
             let idle_at = last_request + config.idle_timeout;
@@ -125,6 +131,13 @@ impl<M: Mode> Flow<M> {
                 }
                 _ = sleep_until(keepalive_at), if credit => {
                     if self.keepalive(&mut last_sent).await.is_err() {
+                        return;
+                    }
+                }
+                _ = sleep_until(next_check.unwrap_or(idle_at)), if next_check.is_some() => {
+                    next_check = check_every.map(|d| Instant::now() + d);
+                    if let Err(e) = self.mode.check(&self.ps) {
+                        let _ = self.fail(e).await;
                         return;
                     }
                 }

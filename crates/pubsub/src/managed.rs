@@ -10,7 +10,7 @@
 //!   client handles every message alike). A commit that cannot be honoured (empty or
 //!   malformed id, an id beyond the log) gets a `COMMIT` error; the stream goes on.
 //! - The subscription must be in the RUN state; a stream whose subscription leaves it
-//!   ends at its next wake-up, and the stored commit is forgotten.
+//!   ends within `STATE_CHECK` (5 s), and the stored commit is forgotten.
 //!
 //! Commits live in the store's `pubsub.commit` space, keyed by the 18-character id, so
 //! they survive restarts.
@@ -39,6 +39,9 @@ use crate::{PubSub, Stream, Topic, auth, replay};
 pub const OBJECT: &str = "ManagedEventSubscription";
 
 const SPACE: &str = "pubsub.commit";
+
+/// How soon an open stream notices that its subscription left the RUN state.
+const STATE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A managed subscription as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +270,10 @@ impl Mode for Managed {
             error: None,
             process_time: now,
         }
+    }
+
+    fn check_every(&self) -> Option<std::time::Duration> {
+        Some(STATE_CHECK)
     }
 
     fn check(&mut self, ps: &PubSub) -> Result<(), PubSubError> {

@@ -3,7 +3,7 @@
 //! Each event is checked on its own: its schema id must be one of the topic's schemas,
 //! its payload must decode against that schema, it must fit `max_event_bytes`, and a
 //! publisher-chosen id must fit 36 characters. A failed event gets a `PUBLISH` error in
-//! its result and does not stop the others. Results come back in request order with the
+//! its result (and replay id 0) and does not stop the others. Results come back in request order with the
 //! event's id (or a generated UUID) as `correlation_key`. A request over
 //! `max_request_bytes` fails the whole call (and ends a PublishStream), as Salesforce's
 //! does.
@@ -196,7 +196,10 @@ impl PubSub {
                     accepted.push(a);
                 }
                 Err((key, msg)) => results.push(PublishResult {
-                    replay_id: Default::default(),
+                    // Zero, which is no event's replay id, rather than empty: the npm
+                    // client decodes every result's replay id, and an empty one crashes
+                    // its PublishStream handler (`pubsub-api.md` §6, §7 question 8).
+                    replay_id: replay::encode(0),
                     error: Some(Error {
                         code: ErrorCode::Publish as i32,
                         msg,

@@ -276,3 +276,48 @@ async fn a_shutdown_ends_open_streams_as_unavailable() {
         "sfdc.platform.eventbus.grpc.service.unavailable"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn each_event_is_encoded_once_for_every_subscriber() {
+    let w = world(PubSubConfig::default()).await;
+    let (_a, mut s1) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 5)).await;
+    let (_b, mut s2) = w
+        .subscribe(fetch("/data/ChangeEvents", ReplayPreset::Latest, 5))
+        .await;
+    tokio::task::yield_now().await;
+    w.account("Shared");
+    let e1 = next(&mut s1).await.events.remove(0);
+    let e2 = next(&mut s2).await.events.remove(0);
+    assert_eq!(e1, e2, "the same bytes on both topics");
+    // The log's copy of the event holds the encoding; asking again does not re-encode.
+    let mut cursor = w
+        .org
+        .log()
+        .subscribe(
+            w.ps.topic(TOPIC).unwrap().channel,
+            forcebus_eventlog::Start::After(replay_id(&e1.replay_id) - 1),
+        )
+        .unwrap();
+    let event = cursor.poll(1).unwrap().remove(0);
+    let cached = event.encoded("pubsub", |_| panic!("encoded a second time"));
+    let producer: forcebus_pubsub::proto::ProducerEvent = prost::Message::decode(cached).unwrap();
+    assert_eq!(Some(producer), e1.event);
+}
+
+#[tokio::test(start_paused = true)]
+async fn multi_entity_topics_have_no_single_schema() {
+    let w = world(PubSubConfig::default()).await;
+    let all = w.ps.topic("/data/ChangeEvents").unwrap();
+    assert_eq!(all.schema_id, "");
+    assert!(all.channel.kinds.len() > 1);
+    let one = w.ps.topic(TOPIC).unwrap();
+    assert_eq!(one.schema_id, w.org.change_schema_id("Account").unwrap());
+    assert!(
+        w.ps.topic("/data/accountchangeevent").is_none(),
+        "names are case-sensitive"
+    );
+    assert!(
+        w.ps.topic("/topic/Legacy").is_none(),
+        "no PushTopics on the Pub/Sub API"
+    );
+}

@@ -172,3 +172,20 @@ async fn unknown_and_stopped_subscriptions_are_refused() {
     let (_tx, mut s) = managed(&w, by_name("Paused", 1)).await;
     assert_eq!(error(&mut s).await.code(), Code::FailedPrecondition);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_stream_ends_within_seconds_of_a_stop() {
+    let w = world(PubSubConfig::default()).await;
+    let id = subscription(&w, "Idle", "LATEST");
+    let (_tx, mut s) = managed(&w, by_name("Idle", 5)).await;
+    tokio::task::yield_now().await;
+    let stopped = tokio::time::Instant::now();
+    w.update(&id, json!({"State": "STOP"}));
+    let e = error(&mut s).await;
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(
+        stopped.elapsed() <= std::time::Duration::from_secs(5),
+        "{:?}",
+        stopped.elapsed()
+    );
+}

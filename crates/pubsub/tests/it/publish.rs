@@ -198,7 +198,11 @@ async fn each_event_is_checked_on_its_own_in_request_order() {
         let e = r.error.as_ref().unwrap();
         assert_eq!(e.code, ErrorCode::Publish as i32);
         assert!(!e.msg.is_empty());
-        assert!(r.replay_id.is_empty());
+        assert_eq!(
+            &r.replay_id[..],
+            &[0; 8],
+            "zero: decodable, and no event's id"
+        );
     }
     assert_eq!(results[0].correlation_key, "my-key-1");
     assert_eq!(results[1].correlation_key, "", "no id given, failed: empty");
@@ -266,4 +270,24 @@ fn topic_field_index(w: &World, name: &str) -> usize {
         .iter()
         .position(|f| f.name == name)
         .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_publish_stream_ends_after_70_seconds() {
+    let w = world(PubSubConfig::default()).await;
+    let (_tx, rx) = mpsc::channel::<PublishRequest>(1);
+    let started = tokio::time::Instant::now();
+    let mut s = w
+        .client
+        .clone()
+        .publish_stream(w.req(ReceiverStream::new(rx)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(s.message().await.unwrap().is_none());
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(70) && waited < std::time::Duration::from_secs(71),
+        "{waited:?}"
+    );
 }
