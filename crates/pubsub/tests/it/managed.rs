@@ -189,3 +189,38 @@ async fn an_idle_stream_ends_within_seconds_of_a_stop() {
         stopped.elapsed()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_past_retention_restarts_at_the_error_recovery_replay() {
+    let w = world(PubSubConfig::default()).await;
+    let id = w.create(
+        "ManagedEventSubscription",
+        json!({"DeveloperName": "Recover", "TopicName": "/data/AccountChangeEvent",
+               "DefaultReplay": "EARLIEST", "ErrorRecoveryReplay": "LATEST", "State": "RUN"}),
+    );
+    w.account("Old 1");
+    let old1 = w.org.log().last_replay_id();
+    w.account("Old 2");
+    let (tx, mut s) = managed(&w, by_name("Recover", 0)).await;
+    tx.send(commit("c", &old1.to_be_bytes())).await.unwrap();
+    assert!(next(&mut s).await.commit_response.unwrap().error.is_none());
+    drop(tx);
+    drop(s);
+    // Everything so far leaves retention: the commit names a position that is gone.
+    let later = chrono::Utc::now().timestamp_millis() + 73 * 3_600_000;
+    w.org.log().expire(later).unwrap();
+    w.account("Retained");
+    let rid = forcebus_org::RecordId::parse(&id).unwrap();
+    assert_eq!(w.ps.committed(rid).unwrap(), Some(old1));
+    // errorRecoveryReplay LATEST: not the retained event (as the default, EARLIEST, would
+    // give), only what comes next.
+    let (_tx, mut s) = managed(&w, by_name("Recover", 5)).await;
+    tokio::task::yield_now().await;
+    w.account("Next");
+    let r = next(&mut s).await;
+    assert_eq!(r.events.len(), 1);
+    assert_eq!(
+        replay_id(&r.events[0].replay_id),
+        w.org.log().last_replay_id()
+    );
+}
