@@ -233,3 +233,37 @@ fn sigterm_ends_open_subscriptions_and_the_server_exits_promptly() {
         "the stream ended with an error status: {end:?}"
     );
 }
+
+#[test]
+fn garbage_on_the_grpc_port_closes_that_connection_only() {
+    use std::io::{Read, Write};
+    let s = crate::server();
+    for bytes in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..],
+        &[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5][..],
+        &[0u8; 64][..],
+    ] {
+        let mut tcp = std::net::TcpStream::connect(&s.ready.grpc).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+            .unwrap();
+        tcp.write_all(bytes).unwrap();
+        let mut sink = Vec::new();
+        // The server answers what it can (an HTTP/2 GOAWAY, a TLS alert) and closes.
+        let _ = tcp.read_to_end(&mut sink);
+    }
+    runtime().block_on(async {
+        let info = plaintext(&s)
+            .await
+            .get_topic(request(
+                &s,
+                TopicRequest {
+                    topic_name: "/data/ChangeEvents".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(info.topic_name, "/data/ChangeEvents");
+    });
+}
