@@ -18,6 +18,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use forcebus_org::RecordId;
+
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{
     Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult,
@@ -48,11 +50,13 @@ pub(crate) async fn publish(
     request: Request<PublishRequest>,
 ) -> Result<Response<PublishResponse>, Status> {
     let rpc = rpc_id();
-    auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
+    let user = auth::authenticate(&ps.auth, request.metadata())
+        .map_err(|e| e.status(&rpc))?
+        .user_id;
     let req = request.into_inner();
     let topic = ps.publish_topic(&req).map_err(|e| e.status(&rpc))?;
     let ps2 = ps.clone();
-    let results = tokio::task::spawn_blocking(move || ps2.publish_events(&topic, req.events))
+    let results = tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, req.events))
         .await
         .map_err(|_| PubSubError::Unavailable.status(&rpc));
     let (schema_id, results) = results?.map_err(|e| e.status(&rpc))?;
@@ -68,15 +72,18 @@ pub(crate) fn publish_stream(
     request: Request<Streaming<PublishRequest>>,
 ) -> Result<Response<Stream<PublishResponse>>, Status> {
     let rpc = rpc_id();
-    auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
+    let user = auth::authenticate(&ps.auth, request.metadata())
+        .map_err(|e| e.status(&rpc))?
+        .user_id;
     let (tx, rx) = mpsc::channel(2);
     let span = tracing::debug_span!("publish_stream", rpc_id = %rpc);
-    tokio::spawn(stream(ps.clone(), request.into_inner(), tx, rpc).instrument(span));
+    tokio::spawn(stream(ps.clone(), user, request.into_inner(), tx, rpc).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
 async fn stream(
     ps: Arc<PubSub>,
+    user: RecordId,
     mut inbound: Streaming<PublishRequest>,
     tx: mpsc::Sender<Result<PublishResponse, Status>>,
     rpc: String,
@@ -119,9 +126,11 @@ async fn stream(
                         first_topic.get_or_insert_with(|| topic.name.clone());
                         let ps2 = ps.clone();
                         let events = req.events;
-                        tokio::task::spawn_blocking(move || ps2.publish_events(&topic, events))
-                            .await
-                            .unwrap_or(Err(PubSubError::Unavailable))
+                        tokio::task::spawn_blocking(move || {
+                            ps2.publish_events(&topic, user, events)
+                        })
+                        .await
+                        .unwrap_or(Err(PubSubError::Unavailable))
                     }
                     Err(e) => Err(e),
                 }
@@ -160,17 +169,28 @@ impl PubSub {
         Ok(topic)
     }
 
-    /// Checks every event, appends those that pass, and answers one result per event in
-    /// request order. Returns the schema id to report with the results.
+    /// Checks every event, appends those that pass as `user`, and answers one result per
+    /// event in request order. Returns the schema id to report with the results.
     fn publish_events(
         &self,
         topic: &Topic,
+        user: RecordId,
         events: Vec<ProducerEvent>,
     ) -> Result<(String, Vec<PublishResult>), PubSubError> {
         let (mut results, accepted) = self.check_publish(topic, events);
         let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
-        for (index, id) in indexes.into_iter().zip(self.append(topic, accepted)?) {
-            results[index].replay_id = replay::encode(id);
+        for (index, outcome) in indexes.into_iter().zip(self.append(topic, user, accepted)?) {
+            let r = &mut results[index];
+            match outcome {
+                Ok(id) => r.replay_id = replay::encode(id),
+                Err(msg) => {
+                    r.replay_id = replay::encode(0);
+                    r.error = Some(Error {
+                        code: ErrorCode::Publish as i32,
+                        msg,
+                    });
+                }
+            }
         }
         Ok((topic.schema_id.clone(), results))
     }
@@ -276,10 +296,18 @@ impl PubSub {
         }
     }
 
-    /// Appends accepted events to the log, returning their replay ids in order. No topic
-    /// served today can be published to (`publish_topic` refuses them all), so nothing
-    /// reaches this; platform events add their append here.
-    fn append(&self, topic: &Topic, accepted: Vec<Accepted>) -> Result<Vec<u64>, PubSubError> {
+    /// Appends accepted events to the log as `user`: per event, in order, its replay id or
+    /// why the org refused it (reported as that event's `PUBLISH` error). A failure of the
+    /// whole append (storage) fails the call. No topic served today can be published to
+    /// (`publish_topic` refuses them all), so nothing reaches this yet; platform events
+    /// add their append here (each `Accepted::id` is the event's UUID).
+    fn append(
+        &self,
+        topic: &Topic,
+        user: RecordId,
+        accepted: Vec<Accepted>,
+    ) -> Result<Vec<Result<u64, String>>, PubSubError> {
+        let _ = user;
         if accepted.is_empty() {
             return Ok(Vec::new());
         }
