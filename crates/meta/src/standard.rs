@@ -996,7 +996,8 @@ pub fn tooling_catalogue() -> Vec<ObjectDef> {
         "0v8",
         member_fields,
     );
-    for o in [&mut channel, &mut member] {
+    let mut subscription = managed_event_subscription(developer_name());
+    for o in [&mut channel, &mut member, &mut subscription] {
         o.tooling = true;
         for f in &mut o.fields {
             if f.name != "Id" {
@@ -1009,7 +1010,39 @@ pub fn tooling_catalogue() -> Vec<ObjectDef> {
             f.updateable = false;
         }
     }
-    vec![channel, member]
+    vec![channel, member, subscription]
+}
+
+/// `ManagedEventSubscription` (key prefix `18x`, `pubsub-api.md` §3.3.4, §4.7): a stored
+/// Pub/Sub subscription. Its settings are the parts of the compound `Metadata`, so that a
+/// tooling query selecting `Metadata` answers the object (`topicName`, `state`, ...) that
+/// clients read.
+fn managed_event_subscription(developer_name: FieldDef) -> ObjectDef {
+    let replay = |name: &str, label: &str| {
+        let mut d = required(pick(name, label, &["LATEST", "EARLIEST"]));
+        d.default_value = Some(serde_json::Value::from("LATEST"));
+        d
+    };
+    let mut parts = vec![
+        text("Label", "Label", 80),
+        required(text("TopicName", "Topic Name", 255)),
+        replay("DefaultReplay", "Default Replay"),
+        replay("ErrorRecoveryReplay", "Error Recovery Replay"),
+        required(pick("State", "State", &["RUN", "STOP"])),
+    ];
+    for p in &mut parts {
+        p.compound_field_name = Some("Metadata".into());
+    }
+    let mut fields = vec![head()[0].clone(), developer_name];
+    fields.extend(parts);
+    fields.push(readonly(f("Metadata", "Metadata", T::Address)));
+    ObjectDef::new(
+        "ManagedEventSubscription",
+        "Managed Event Subscription",
+        "Managed Event Subscriptions",
+        "18x",
+        fields,
+    )
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! "label"}}`) and `PlatformEventChannelMember` (`{"FullName",
 //! "Metadata": {"eventChannel", "selectedEntity", "filterExpression", "enrichedFields"}}`).
 //! Metadata travels in lower camel case; the stored sObject fields are upper camel case.
+//! `ManagedEventSubscription` (`{"FullName", "Metadata": {"label", "topicName",
+//! "defaultReplay", "errorRecoveryReplay", "state"}}`) stores Pub/Sub API managed
+//! subscriptions (`pubsub-api.md` §4.7).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,9 +21,10 @@ use crate::error::{ApiError, json_response};
 
 const CHANNEL: &str = "PlatformEventChannel";
 const MEMBER: &str = "PlatformEventChannelMember";
+const MANAGED: &str = "ManagedEventSubscription";
 
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
-    [CHANNEL, MEMBER]
+    [CHANNEL, MEMBER, MANAGED]
         .into_iter()
         .find(|o| o.eq_ignore_ascii_case(name))
         .ok_or_else(ApiError::not_found)
@@ -57,6 +61,9 @@ fn fields_of(
         out.insert("DeveloperName".into(), json!(developer));
     }
     let text = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
+    if object == MANAGED {
+        return managed_fields(out, &text, creating);
+    }
     if object == CHANNEL {
         if let Some(t) = text("channelType") {
             out.insert("ChannelType".into(), json!(t));
@@ -142,10 +149,56 @@ fn fields_of(
     Ok(out)
 }
 
+/// A managed subscription's Metadata onto its fields: the topic is fixed at creation,
+/// the replay presets and the state (`RUN`, `STOP`) are checked here.
+fn managed_fields(
+    mut out: Map<String, Value>,
+    text: &dyn Fn(&str) -> Option<String>,
+    creating: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    if let Some(t) = text("topicName") {
+        if !creating {
+            return Err(invalid("topicName cannot be changed"));
+        }
+        out.insert("TopicName".into(), json!(t));
+    }
+    for (key, field, allowed) in [
+        (
+            "defaultReplay",
+            "DefaultReplay",
+            &["LATEST", "EARLIEST"][..],
+        ),
+        (
+            "errorRecoveryReplay",
+            "ErrorRecoveryReplay",
+            &["LATEST", "EARLIEST"][..],
+        ),
+        ("state", "State", &["RUN", "STOP"][..]),
+        ("label", "Label", &[][..]),
+    ] {
+        if let Some(v) = text(key) {
+            if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
+                return Err(invalid(format!(
+                    "{key} must be one of {}: {v}",
+                    allowed.join(", ")
+                )));
+            }
+            out.insert(field.into(), json!(v));
+        }
+    }
+    Ok(out)
+}
+
 fn render(call: &Call, r: &Record) -> Value {
     let id = r.id.to18();
     let url = format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object);
     let text = |f: &str| r.get(f).clone();
+    if r.object == MANAGED {
+        return json!({
+            "attributes": {"type": MANAGED, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
+            "Metadata": {"label": text("Label"), "topicName": text("TopicName"), "defaultReplay": text("DefaultReplay"), "errorRecoveryReplay": text("ErrorRecoveryReplay"), "state": text("State")},
+        });
+    }
     if r.object == CHANNEL {
         let dev = r.get_str("DeveloperName").unwrap_or_default();
         return json!({

@@ -188,6 +188,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let http = listener.local_addr()?;
+    let pubsub = forcebus_pubsub::PubSub::new(
+        org.clone(),
+        auth.clone(),
+        store.clone(),
+        forcebus_pubsub::PubSubConfig {
+            keepalive: Duration::from_secs(config.pubsub_keepalive_secs),
+            idle_timeout: Duration::from_secs(config.pubsub_idle_timeout_secs),
+            publish_idle_timeout: Duration::from_secs(config.pubsub_publish_idle_timeout_secs),
+            max_event_bytes: config.max_event_bytes,
+            ..forcebus_pubsub::PubSubConfig::default()
+        },
+    );
+    let grpc_listener = tokio::net::TcpListener::bind(config.grpc_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (gRPC)", config.grpc_listen))?;
+    let grpc = grpc_listener.local_addr()?;
+    let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
 
     let admin_creds = &credentials[0];
     let ca = absolute(&tls_files.ca);
@@ -197,7 +214,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         format!("{} (SQLite)", absolute(&config.data_dir))
     };
     eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  not served yet\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
         env!("CARGO_PKG_VERSION"),
         org_id = org.id().to18(),
         user = admin_creds.username,
@@ -207,10 +224,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         cs = app_config.client_secret,
         v = config.api_version,
     );
+    let signals = ShutdownSignal::listen();
     let ready = json!({
         "event": "ready",
         "http": http.to_string(),
-        "grpc": null,
+        "grpc": grpc.to_string(),
         "instance_url": format!("http://{http}"),
         "org_id": org.id().to18(),
         "user_id": admin.to18(),
@@ -241,6 +259,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             bayeux.sweep();
         }
     });
+    let grpc_server = tokio::spawn(crate::grpc::serve(
+        grpc_listener,
+        grpc_tls,
+        pubsub.service(),
+        rx.clone(),
+        Duration::from_secs(config.shutdown_grace_secs),
+    ));
     let server = tokio::spawn(crate::listener::serve(
         listener,
         tls,
@@ -248,10 +273,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         rx,
         Duration::from_secs(config.shutdown_grace_secs),
     ));
-    shutdown_signal().await;
+    signals.recv().await;
     tracing::info!("Shutting down.");
     let _ = tx.send(true);
+    pubsub.shutdown();
     server.await.context("listener task failed")?;
+    grpc_server.await.context("gRPC listener task failed")?;
     sweeper.abort();
     session_sweeper.abort();
     tracing::info!("Stopped.");
@@ -274,23 +301,43 @@ async fn sweep(org: Arc<Org>, every: Duration) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, listened for from creation on: made before the ready line, so that a
+/// signal sent as soon as the server says it is ready is never missed (the default action
+/// would kill the process without a clean shutdown).
+struct ShutdownSignal {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignal {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::terminate())
+                .and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+                .map_err(|e| tracing::warn!(error = %e, "Cannot listen for signals."))
+                .ok();
+            Self { signals }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn recv(self) {
+        #[cfg(unix)]
+        match self.signals {
+            Some((mut term, mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -63,6 +63,12 @@ pub(crate) struct Config {
     pub(crate) streaming_session_timeout_secs: u64,
     /// Streaming API: concurrent clients allowed per user.
     pub(crate) streaming_max_clients: usize,
+    /// Pub/Sub API: seconds without a response after which a Subscribe with credit gets a keepalive.
+    pub(crate) pubsub_keepalive_secs: u64,
+    /// Pub/Sub API: seconds a Subscribe with no credit left waits for a FetchRequest before it ends.
+    pub(crate) pubsub_idle_timeout_secs: u64,
+    /// Pub/Sub API: seconds a PublishStream waits for a PublishRequest before it ends.
+    pub(crate) pubsub_publish_idle_timeout_secs: u64,
     /// Merge identical updates and deletes of several records in one transaction into one change event.
     pub(crate) cdc_merge: bool,
     /// Changes in one transaction past which change events become GAP_OVERFLOW.
@@ -155,6 +161,9 @@ impl Default for Config {
             streaming_connect_hold_secs: 110,
             streaming_session_timeout_secs: 40,
             streaming_max_clients: 2000,
+            pubsub_keepalive_secs: 60,
+            pubsub_idle_timeout_secs: 60,
+            pubsub_publish_idle_timeout_secs: 70,
             cdc_merge: true,
             cdc_overflow_threshold: 100_000,
             max_event_bytes: 1 << 20,
@@ -283,6 +292,14 @@ impl Config {
         for (i, (name, c)) in self.platform_events.iter().enumerate() {
             forcebus_org::platform::EventDef::build(name, c, &format!("e{i:02}"))
                 .map_err(anyhow::Error::msg)?;
+        }
+        if self.pubsub_keepalive_secs == 0
+            || self.pubsub_idle_timeout_secs == 0
+            || self.pubsub_publish_idle_timeout_secs == 0
+        {
+            bail!(
+                "pubsub_keepalive_secs, pubsub_idle_timeout_secs and pubsub_publish_idle_timeout_secs must be at least 1"
+            );
         }
         if self.max_body_bytes < 1024 {
             bail!(

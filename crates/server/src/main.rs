@@ -6,7 +6,7 @@
 //! Layout:
 //! - [`config`]: the layered configuration.
 //! - [`tls`]: certificate generation and the rustls configuration.
-//! - [`listener`]: the HTTP/TLS listener.
+//! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
 //! - [`app`]: wiring, the banner and the ready line.
 
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod app;
 mod config;
+mod grpc;
 mod listener;
 mod tls;
 

@@ -17,6 +17,8 @@ use serde::Deserialize;
 pub struct Ready {
     /// `127.0.0.1:PORT` of the HTTP listener.
     pub http: String,
+    /// `127.0.0.1:PORT` of the gRPC (Pub/Sub API) listener: TLS and plaintext HTTP/2.
+    pub grpc: String,
     /// 18-character org id.
     pub org_id: String,
     /// 18-character id of the default user.

@@ -16,6 +16,7 @@ mod events;
 mod generic;
 mod lifecycle;
 mod platform;
+mod pubsub;
 mod pushtopic;
 mod query;
 mod soap;

@@ -1,0 +1,203 @@
+// The Salesforce Pub/Sub API client for Node (npm salesforce-pubsub-api-client) against
+// forcebus over TLS: each scenario runs in a child process (test/helpers/client.mjs)
+// that trusts the server's CA, and prints what the client saw as JSON lines.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+// The npm client's tooling query (managed subscriptions) asks for API v62.0.
+process.env.COMPAT_FORCEBUS_CONFIG ??= path.join(HERE, '..', '..', 'fixtures', 'forcebus-pubsub.toml');
+const require = createRequire(import.meta.url);
+// The server harness shared with the jsforce suite (Node built-ins only).
+const { startServer } = require('../../node/test/server.js');
+const CLIENT = path.join(HERE, 'helpers', 'client.mjs');
+
+/** Runs one scenario; resolves with the parsed JSON lines. */
+function run(srv, scenario, extra = {}) {
+  const args = JSON.stringify({ scenario, ready: srv.info, auth: 'user-supplied', ...extra });
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: srv.info.ca_cert };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLIENT, args], { env, timeout: 45000 }, (err, stdout, stderr) => {
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return { type: 'unparsable', line: l };
+          }
+        });
+      if (!lines.some((l) => l.type === 'done')) {
+        lines.push({ type: 'failed', code: err?.code, stderr: stderr.slice(-4000) });
+      }
+      resolve(lines);
+    });
+  });
+}
+
+const events = (lines) => lines.filter((l) => l.type === 'event');
+function assertDone(lines) {
+  const bad = lines.find((l) => l.type === 'error' || l.type === 'failed');
+  assert.equal(bad, undefined, JSON.stringify(bad));
+}
+
+async function rest(srv, method, urlPath, body) {
+  const res = await fetch(`${srv.baseUrl}/services/data/v59.0${urlPath}`, {
+    method,
+    headers: { Authorization: `Bearer ${srv.info.access_token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.status < 300, `${method} ${urlPath}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+describe('Pub/Sub API: change events with each auth type', () => {
+  for (const auth of ['user-supplied', 'username-password', 'oauth-client-credentials']) {
+    it(`${auth}: create, update, delete, undelete with changedFields by name, then a live event`, async () => {
+      const srv = await startServer(`pubsub-crud-${auth}`, { prefix: 'pubsub' });
+      try {
+        const lines = await run(srv, 'crud', { auth });
+        assertDone(lines);
+        assert.ok(lines.some((l) => l.type === 'connected' && l.auth === auth));
+        const id = lines.find((l) => l.type === 'record').id;
+        const got = events(lines);
+        assert.deepEqual(
+          got.map((e) => e.changeType),
+          ['CREATE', 'UPDATE', 'UPDATE', 'DELETE', 'UNDELETE', 'UPDATE'],
+        );
+        for (const e of got) {
+          assert.deepEqual(e.recordIds, [id]);
+          assert.equal(e.id.length, 36, 'event UUID');
+          assert.equal(e.schemaId.length, 22);
+        }
+        const ids = got.map((e) => e.replayId);
+        assert.deepEqual([...ids].sort((a, b) => a - b), ids, 'replay ids increase');
+        assert.deepEqual(got[0].changedFields, [], 'a CREATE lists no changed fields');
+        assert.equal(got[0].name, 'Pubsub Co');
+        assert.equal(got[0].phone, '555-0100');
+        assert.deepEqual([...got[1].changedFields].sort(), ['LastModifiedDate', 'Name', 'Phone']);
+        assert.equal(got[1].name, 'Acme');
+        assert.deepEqual(
+          [...got[2].changedFields].sort(),
+          ['BillingAddress.City', 'LastModifiedDate', 'Phone'],
+        );
+        assert.deepEqual(got[2].nulledFields, ['Phone']);
+        assert.equal(got[2].billingCity, 'Paris');
+        assert.deepEqual([...got[5].changedFields].sort(), ['LastModifiedDate', 'Name']);
+        assert.equal(got[5].name, 'Live');
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+});
+
+describe('Pub/Sub API: flow control, replay, managed subscriptions, publish', () => {
+  let srv;
+  before(async () => {
+    srv = await startServer('pubsub-suite', { prefix: 'pubsub' });
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('requestAdditionalEvents after lastEvent delivers the next batch', async () => {
+    const lines = await run(srv, 'additional');
+    assertDone(lines);
+    const kinds = lines
+      .filter((l) => ['event', 'lastEvent', 'requestAdditionalEvents'].includes(l.type))
+      .map((l) => l.type);
+    assert.deepEqual(kinds, ['event', 'event', 'lastEvent', 'requestAdditionalEvents', 'event', 'event', 'lastEvent']);
+    assert.deepEqual(events(lines).map((e) => e.name), ['R1', 'R2', 'R3', 'R4']);
+  });
+
+  it('managed subscribe by name with commits, then by id resumes after the commit', async () => {
+    const created = await rest(srv, 'POST', '/tooling/sobjects/ManagedEventSubscription', {
+      FullName: 'Accounts_Managed',
+      Metadata: {
+        label: 'Accounts Managed',
+        topicName: '/data/AccountChangeEvent',
+        defaultReplay: 'EARLIEST',
+        errorRecoveryReplay: 'EARLIEST',
+        state: 'RUN',
+      },
+    });
+    assert.ok(created.id.startsWith('18x'), created.id);
+    const first = await run(srv, 'managed', {
+      subscription: 'Accounts_Managed',
+      subscriptionId: created.id,
+      count: 2,
+    });
+    assertDone(first);
+    const a = events(first);
+    assert.equal(a.length, 2);
+    assert.equal(first.filter((l) => l.type === 'commit').length, 2);
+    await rest(srv, 'POST', '/sobjects/Account', { Name: 'After the commit' });
+    const second = await run(srv, 'managed', {
+      subscription: created.id,
+      subscriptionId: created.id,
+      count: 2,
+    });
+    assertDone(second);
+    const b = events(second);
+    assert.equal(b.length, 2);
+    assert.ok(b[0].replayId > a[1].replayId, `${b[0].replayId} after ${a[1].replayId}`);
+  });
+
+  it('a stopped managed subscription is refused by the client', async () => {
+    const created = await rest(srv, 'POST', '/tooling/sobjects/ManagedEventSubscription', {
+      FullName: 'Stopped_Sub',
+      Metadata: { label: 'Stopped', topicName: '/data/AccountChangeEvent', defaultReplay: 'LATEST', errorRecoveryReplay: 'LATEST', state: 'STOP' },
+    });
+    const lines = await run(srv, 'managed', { subscription: 'Stopped_Sub', subscriptionId: created.id, count: 1 });
+    const err = lines.find((l) => l.type === 'error');
+    assert.ok(err, JSON.stringify(lines));
+    assert.match(err.causes.join(' '), /STOP state/);
+  });
+
+  it('publishing to a change event topic is refused with the server error', async () => {
+    const lines = await run(srv, 'publish');
+    assertDone(lines);
+    const e = lines.find((l) => l.type === 'publishError');
+    assert.ok(e, JSON.stringify(lines));
+    assert.match(e.causes.join(' '), /isn't allowed.*rpcId: /);
+  });
+});
+
+describe('Pub/Sub API: resume after a server restart', () => {
+  it('subscribeFromReplayId with a stored replay id gets only later events', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'forcebus-pubsub-restart-'));
+    try {
+      let srv = await startServer('pubsub-restart-1', { prefix: 'pubsub', dataDir, inMemory: false });
+      for (const n of ['Before 1', 'Before 2']) {
+        await rest(srv, 'POST', '/sobjects/Account', { Name: n });
+      }
+      const first = await run(srv, 'earliest', { count: 2 });
+      assertDone(first);
+      const stored = events(first).pop().replayId;
+      await srv.kill('SIGKILL');
+      srv = await startServer('pubsub-restart-2', { prefix: 'pubsub', dataDir, inMemory: false });
+      try {
+        const second = await run(srv, 'resume', { replayId: stored, name: 'After restart', count: 1 });
+        assertDone(second);
+        const got = events(second);
+        assert.equal(got.length, 1, JSON.stringify(got));
+        assert.equal(got[0].name, 'After restart');
+        assert.ok(got[0].replayId > stored);
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,306 @@
+//! The flow-control loop of Subscribe and ManagedSubscribe (`pubsub-api.md` §4.4, §4.7).
+//!
+//! - Credit: every request adds its `num_requested` (non-positive adds nothing); the
+//!   outstanding credit is capped at `max_requested`. Each delivered event uses one.
+//! - Responses carry `pending_num_requested` = the credit left after that response, and
+//!   always `latest_replay_id`: the last event's id in a batch, the cursor's position
+//!   otherwise (which may be ahead of the last delivered event).
+//! - A response stays under `max_response_bytes`; a larger batch is split.
+//! - Keepalive: with credit outstanding, an empty response after `keepalive` without one.
+//! - Idle: with no credit, the stream ends (status OK) after `idle_timeout` without a
+//!   request. A client half-close ends it too; a server shutdown ends it with
+//!   Salesforce's "service unavailable".
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_stream::{Stream, StreamExt};
+use tonic::Status;
+
+use forcebus_eventlog::{Cursor, LogError};
+
+use crate::error::PubSubError;
+use crate::proto::{CommitReplayRequest, CommitReplayResponse, ConsumerEvent};
+use crate::topic::Topic;
+use crate::{PubSub, replay};
+
+/// A request after the first, in either RPC's terms.
+#[derive(Debug, Default)]
+pub(crate) struct Ask {
+    /// Events the client can take in addition.
+    pub(crate) num_requested: i32,
+    /// A replay id to commit (ManagedSubscribe).
+    pub(crate) commit: Option<CommitReplayRequest>,
+}
+
+/// One response, in either RPC's terms.
+#[derive(Debug)]
+pub(crate) struct Out {
+    pub(crate) events: Vec<ConsumerEvent>,
+    pub(crate) latest_replay_id: Bytes,
+    pub(crate) pending: i32,
+    pub(crate) commit: Option<CommitReplayResponse>,
+}
+
+/// What differs between Subscribe and ManagedSubscribe.
+pub(crate) trait Mode: Send + 'static {
+    /// The response message.
+    type Response: Send + 'static;
+    /// Builds the response message.
+    fn wrap(&self, out: Out, rpc_id: &str) -> Self::Response;
+    /// Answers a commit request.
+    fn commit(
+        &mut self,
+        ps: &PubSub,
+        request: CommitReplayRequest,
+    ) -> impl std::future::Future<Output = CommitReplayResponse> + Send;
+    /// Whether the stream may go on (a managed subscription switched to STOP may not).
+    fn check(&mut self, ps: &PubSub) -> Result<(), PubSubError>;
+    /// How often [`Mode::check`] runs while nothing else wakes the stream.
+    fn check_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+/// One subscription stream.
+pub(crate) struct Flow<M: Mode> {
+    pub(crate) ps: Arc<PubSub>,
+    pub(crate) topic: Topic,
+    pub(crate) cursor: Cursor,
+    pub(crate) pending: u32,
+    pub(crate) rpc_id: String,
+    pub(crate) mode: M,
+    pub(crate) tx: mpsc::Sender<Result<M::Response, Status>>,
+}
+
+/// Why the loop ended early: the client went away, or an error was sent.
+struct Stop;
+
+impl<M: Mode> Flow<M> {
+    /// Runs the stream until the client leaves, the idle timeout, or an error.
+    /// `first` is what the first request asked beyond its credit (a commit).
+    pub(crate) async fn run<S>(mut self, first: Option<Ask>, mut inbound: S)
+    where
+        S: Stream<Item = Result<Ask, PubSubError>> + Unpin + Send,
+    {
+        let config = self.ps.config.clone();
+        let mut last_sent = Instant::now();
+        let mut last_request = Instant::now();
+        let opened = match first {
+            Some(ask) => self.request(ask, &mut last_sent).await,
+            None => self.deliver(&mut last_sent).await,
+        };
+        if opened.is_err() {
+            return;
+        }
+        let check_every = self.mode.check_every();
+        let mut next_check = check_every.map(|d| Instant::now() + d);
+        loop {
+            let keepalive_at = last_sent + config.keepalive;
+            let idle_at = last_request + config.idle_timeout;
+            let credit = self.pending > 0;
+            tokio::select! {
+                biased;
+                _ = self.ps.closed() => {
+                    let _ = self.fail(PubSubError::Unavailable).await;
+                    return;
+                }
+                msg = inbound.next() => match msg {
+                    None => {
+                        tracing::debug!(rpc_id = %self.rpc_id, "Subscriber closed its stream.");
+                        return;
+                    }
+                    Some(Err(e)) => {
+                        let _ = self.tx.send(Err(e.status(&self.rpc_id))).await;
+                        return;
+                    }
+                    Some(Ok(ask)) => {
+                        last_request = Instant::now();
+                        if self.request(ask, &mut last_sent).await.is_err() {
+                            return;
+                        }
+                    }
+                },
+                _ = self.cursor.changed(), if credit => {
+                    if self.deliver(&mut last_sent).await.is_err() {
+                        return;
+                    }
+                }
+                _ = sleep_until(keepalive_at), if credit => {
+                    if self.keepalive(&mut last_sent).await.is_err() {
+                        return;
+                    }
+                }
+                _ = sleep_until(next_check.unwrap_or(idle_at)), if next_check.is_some() => {
+                    next_check = check_every.map(|d| Instant::now() + d);
+                    if let Err(e) = self.mode.check(&self.ps) {
+                        let _ = self.fail(e).await;
+                        return;
+                    }
+                }
+                _ = sleep_until(idle_at), if !credit => {
+                    tracing::debug!(rpc_id = %self.rpc_id, "Subscription idle without credit; closed.");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn request(&mut self, ask: Ask, last_sent: &mut Instant) -> Result<(), Stop> {
+        if ask.num_requested > 0 {
+            let cap = self.ps.config.max_requested;
+            self.pending = (self.pending.saturating_add(ask.num_requested as u32)).min(cap);
+        }
+        if let Some(c) = ask.commit {
+            let answer = self.mode.commit(&self.ps, c).await;
+            let out = Out {
+                events: Vec::new(),
+                latest_replay_id: replay::encode(self.cursor.position()),
+                pending: self.pending as i32,
+                commit: Some(answer),
+            };
+            self.send(out, last_sent).await?;
+        }
+        self.deliver(last_sent).await
+    }
+
+    async fn send(&mut self, out: Out, last_sent: &mut Instant) -> Result<(), Stop> {
+        let msg = self.mode.wrap(out, &self.rpc_id);
+        self.tx.send(Ok(msg)).await.map_err(|_| Stop)?;
+        *last_sent = Instant::now();
+        Ok(())
+    }
+
+    async fn fail(&mut self, e: PubSubError) -> Stop {
+        let _ = self.tx.send(Err(e.status(&self.rpc_id))).await;
+        Stop
+    }
+
+    /// Sends what the cursor has, as far as the credit goes.
+    async fn deliver(&mut self, last_sent: &mut Instant) -> Result<(), Stop> {
+        if let Err(e) = self.mode.check(&self.ps) {
+            return Err(self.fail(e).await);
+        }
+        while self.pending > 0 {
+            let events = match self.cursor.poll(self.pending as usize) {
+                Ok(e) => e,
+                Err(e) => return Err(self.fail(log_error(&e)).await),
+            };
+            if events.is_empty() {
+                return Ok(());
+            }
+            let rendered: Vec<ConsumerEvent> = events
+                .iter()
+                .filter_map(|e| {
+                    Some(ConsumerEvent {
+                        event: Some(self.ps.render(&self.topic, e)?),
+                        replay_id: replay::encode(e.replay_id),
+                    })
+                })
+                .collect();
+            for batch in split(rendered, self.ps.config.max_response_bytes) {
+                self.pending -= batch.len() as u32;
+                let latest = batch
+                    .last()
+                    .map(|e| e.replay_id.clone())
+                    .unwrap_or_else(|| replay::encode(self.cursor.position()));
+                let out = Out {
+                    events: batch,
+                    latest_replay_id: latest,
+                    pending: self.pending as i32,
+                    commit: None,
+                };
+                self.send(out, last_sent).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn keepalive(&mut self, last_sent: &mut Instant) -> Result<(), Stop> {
+        self.deliver(last_sent).await?;
+        if Instant::now() < *last_sent + self.ps.config.keepalive {
+            // Events went out just now; they were the sign of life.
+            return Ok(());
+        }
+        let out = Out {
+            events: Vec::new(),
+            latest_replay_id: replay::encode(self.cursor.position()),
+            pending: self.pending as i32,
+            commit: None,
+        };
+        self.send(out, last_sent).await
+    }
+}
+
+/// A cursor failure as the client sees it: retention overtook a slow subscriber (its
+/// position is gone, as a replay from it would be), or storage failed.
+fn log_error(e: &LogError) -> PubSubError {
+    match e {
+        LogError::Expired { .. } | LogError::Future { .. } => PubSubError::ReplayCorrupted,
+        _ => PubSubError::Unavailable,
+    }
+}
+
+/// Splits events into responses of at most `max_bytes` each (an event larger than that
+/// goes alone).
+fn split(events: Vec<ConsumerEvent>, max_bytes: usize) -> Vec<Vec<ConsumerEvent>> {
+    // Room for latest_replay_id, rpc_id and pending_num_requested.
+    const OVERHEAD: usize = 128;
+    let mut out: Vec<Vec<ConsumerEvent>> = Vec::new();
+    let mut size = OVERHEAD;
+    for e in events {
+        let len = e.encoded_len();
+        let framed = 1 + prost::length_delimiter_len(len) + len;
+        match out.last_mut() {
+            Some(batch) if size + framed <= max_bytes => {
+                batch.push(e);
+                size += framed;
+            }
+            _ => {
+                out.push(vec![e]);
+                size = OVERHEAD + framed;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ProducerEvent;
+
+    fn event(bytes: usize) -> ConsumerEvent {
+        ConsumerEvent {
+            event: Some(ProducerEvent {
+                id: "x".into(),
+                schema_id: "s".into(),
+                payload: vec![0u8; bytes].into(),
+                headers: vec![],
+            }),
+            replay_id: replay::encode(1),
+        }
+    }
+
+    #[test]
+    fn batches_stay_under_the_limit() {
+        let events: Vec<ConsumerEvent> = (0..10).map(|_| event(1000)).collect();
+        let batches = split(events, 3500);
+        assert!(batches.len() > 1);
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 10);
+        for b in &batches {
+            let resp = crate::proto::FetchResponse {
+                events: b.clone(),
+                latest_replay_id: replay::encode(u64::MAX),
+                rpc_id: uuid::Uuid::new_v4().to_string(),
+                pending_num_requested: 100,
+            };
+            assert!(resp.encoded_len() <= 3500, "{}", resp.encoded_len());
+        }
+        assert_eq!(split(vec![event(5000)], 3500).len(), 1);
+        assert!(split(Vec::new(), 3500).is_empty());
+    }
+}

@@ -1,0 +1,316 @@
+//! Publish and PublishStream (`pubsub-api.md` §4.6).
+//!
+//! Each event is checked on its own: its schema id must be one of the topic's schemas,
+//! its payload must decode against that schema, it must fit `max_event_bytes`, and a
+//! publisher-chosen id must fit 36 characters. A failed event gets a `PUBLISH` error in
+//! its result (and replay id 0) and does not stop the others. Results come back in request order with the
+//! event's id (or a generated UUID) as `correlation_key`. A request over
+//! `max_request_bytes` fails the whole call (and ends a PublishStream), as Salesforce's
+//! does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
+
+use forcebus_org::RecordId;
+
+use crate::error::{PubSubError, rpc_id};
+use crate::proto::{
+    Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult,
+};
+use crate::topic::Topic;
+use crate::{PubSub, Stream, auth, replay};
+
+/// Longest publisher-chosen event id.
+const MAX_ID_CHARS: usize = 36;
+
+/// An event that passed every check, ready to append.
+#[derive(Debug)]
+pub struct Accepted {
+    /// Its position in the request.
+    pub index: usize,
+    /// The correlation key (the publisher's id or a generated UUID); also the event UUID.
+    pub id: String,
+    /// The schema it was written with.
+    pub schema_id: String,
+    /// The decoded payload.
+    pub value: forcebus_avro::Value,
+    /// The payload as sent.
+    pub payload: bytes::Bytes,
+}
+
+pub(crate) async fn publish(
+    ps: &Arc<PubSub>,
+    request: Request<PublishRequest>,
+) -> Result<Response<PublishResponse>, Status> {
+    let rpc = rpc_id();
+    let user = auth::authenticate(&ps.auth, request.metadata())
+        .map_err(|e| e.status(&rpc))?
+        .user_id;
+    let req = request.into_inner();
+    let topic = ps.publish_topic(&req).map_err(|e| e.status(&rpc))?;
+    let ps2 = ps.clone();
+    let results = tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, req.events))
+        .await
+        .map_err(|_| PubSubError::Unavailable.status(&rpc));
+    let (schema_id, results) = results?.map_err(|e| e.status(&rpc))?;
+    Ok(Response::new(PublishResponse {
+        results,
+        schema_id,
+        rpc_id: rpc,
+    }))
+}
+
+pub(crate) fn publish_stream(
+    ps: &Arc<PubSub>,
+    request: Request<Streaming<PublishRequest>>,
+) -> Result<Response<Stream<PublishResponse>>, Status> {
+    let rpc = rpc_id();
+    let user = auth::authenticate(&ps.auth, request.metadata())
+        .map_err(|e| e.status(&rpc))?
+        .user_id;
+    let (tx, rx) = mpsc::channel(2);
+    let span = tracing::debug_span!("publish_stream", rpc_id = %rpc);
+    tokio::spawn(stream(ps.clone(), user, request.into_inner(), tx, rpc).instrument(span));
+    Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+}
+
+async fn stream(
+    ps: Arc<PubSub>,
+    user: RecordId,
+    mut inbound: Streaming<PublishRequest>,
+    tx: mpsc::Sender<Result<PublishResponse, Status>>,
+    rpc: String,
+) {
+    let idle: Duration = ps.config.publish_idle_timeout;
+    let mut first_topic: Option<String> = None;
+    loop {
+        let next = tokio::select! {
+            _ = ps.closed() => {
+                let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
+                return;
+            }
+            next = tokio::time::timeout(idle, inbound.next()) => next,
+        };
+        let req = match next {
+            Ok(Some(Ok(r))) => r,
+            Ok(None) | Ok(Some(Err(_))) => return,
+            Err(_) => {
+                tracing::debug!(rpc_id = %rpc, "PublishStream idle; closed.");
+                return;
+            }
+        };
+        let answer = match &first_topic {
+            Some(t) if !req.topic_name.is_empty() && *t != req.topic_name => {
+                Err(PubSubError::TopicChanged {
+                    first: t.clone(),
+                    got: req.topic_name.clone(),
+                })
+            }
+            _ => Ok(()),
+        };
+        let answer = match answer {
+            Ok(()) => {
+                let mut req = req;
+                if req.topic_name.is_empty() {
+                    req.topic_name = first_topic.clone().unwrap_or_default();
+                }
+                match ps.publish_topic(&req) {
+                    Ok(topic) => {
+                        first_topic.get_or_insert_with(|| topic.name.clone());
+                        let ps2 = ps.clone();
+                        let events = req.events;
+                        tokio::task::spawn_blocking(move || {
+                            ps2.publish_events(&topic, user, events)
+                        })
+                        .await
+                        .unwrap_or(Err(PubSubError::Unavailable))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let msg = answer.map(|(schema_id, results)| PublishResponse {
+            results,
+            schema_id,
+            rpc_id: rpc.clone(),
+        });
+        let fatal = msg.is_err();
+        if tx.send(msg.map_err(|e| e.status(&rpc))).await.is_err() || fatal {
+            return;
+        }
+    }
+}
+
+impl PubSub {
+    /// The request's topic, if the request may be published at all.
+    pub(crate) fn publish_topic(&self, req: &PublishRequest) -> Result<Topic, PubSubError> {
+        if req.encoded_len() > self.config.max_request_bytes {
+            return Err(PubSubError::RequestTooLarge);
+        }
+        if req.topic_name.is_empty() {
+            return Err(PubSubError::InvalidRequest(
+                "The topic name is required in a PublishRequest.".into(),
+            ));
+        }
+        let topic = self
+            .topic(&req.topic_name)
+            .ok_or_else(|| self.topic_not_found(&req.topic_name))?;
+        if !topic.can_publish {
+            return Err(PubSubError::PublishNotAllowed(topic.name));
+        }
+        Ok(topic)
+    }
+
+    /// Checks every event, appends those that pass as `user`, and answers one result per
+    /// event in request order. Returns the schema id to report with the results.
+    fn publish_events(
+        &self,
+        topic: &Topic,
+        user: RecordId,
+        events: Vec<ProducerEvent>,
+    ) -> Result<(String, Vec<PublishResult>), PubSubError> {
+        let (mut results, accepted) = self.check_publish(topic, events);
+        let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
+        for (index, outcome) in indexes.into_iter().zip(self.append(topic, user, accepted)?) {
+            let r = &mut results[index];
+            match outcome {
+                Ok(id) => r.replay_id = replay::encode(id),
+                Err(msg) => {
+                    r.replay_id = replay::encode(0);
+                    r.error = Some(Error {
+                        code: ErrorCode::Publish as i32,
+                        msg,
+                    });
+                }
+            }
+        }
+        Ok((topic.schema_id.clone(), results))
+    }
+
+    /// The per-event checks of a publish to `topic`: one result per event in request
+    /// order (failures carry their `PUBLISH` error and are final; successes carry their
+    /// correlation key and await a replay id), and the events that passed.
+    pub fn check_publish(
+        &self,
+        topic: &Topic,
+        events: Vec<ProducerEvent>,
+    ) -> (Vec<PublishResult>, Vec<Accepted>) {
+        let mut results: Vec<PublishResult> = Vec::with_capacity(events.len());
+        let mut accepted = Vec::new();
+        for (index, e) in events.into_iter().enumerate() {
+            match self.check_event(topic, e) {
+                Ok(mut a) => {
+                    a.index = index;
+                    results.push(PublishResult {
+                        correlation_key: a.id.clone(),
+                        ..Default::default()
+                    });
+                    accepted.push(a);
+                }
+                Err((key, msg)) => results.push(PublishResult {
+                    // Zero, which is no event's replay id, rather than empty: the npm
+                    // client decodes every result's replay id, and an empty one crashes
+                    // its PublishStream handler (`pubsub-api.md` §6, §7 question 8).
+                    replay_id: replay::encode(0),
+                    error: Some(Error {
+                        code: ErrorCode::Publish as i32,
+                        msg,
+                    }),
+                    correlation_key: key,
+                }),
+            }
+        }
+        (results, accepted)
+    }
+
+    /// One event's checks; on failure the correlation key to report and the message.
+    fn check_event(&self, topic: &Topic, e: ProducerEvent) -> Result<Accepted, (String, String)> {
+        if e.id.chars().count() > MAX_ID_CHARS {
+            return Err((
+                String::new(),
+                format!(
+                    "The event ID {} exceeds the maximum length of {MAX_ID_CHARS} characters.",
+                    e.id
+                ),
+            ));
+        }
+        let key = e.id.clone();
+        let fail = |msg: String| Err((key.clone(), msg));
+        if e.payload.len() > self.config.max_event_bytes {
+            return fail(format!(
+                "The event size of {} bytes exceeds the maximum event size of {} bytes.",
+                e.payload.len(),
+                self.config.max_event_bytes
+            ));
+        }
+        let Some(schema) = self
+            .schema(&e.schema_id)
+            .filter(|s| self.schema_of_topic(topic, s))
+        else {
+            return fail(format!(
+                "The schema ID {} isn't a schema of the topic {}.",
+                e.schema_id, topic.name
+            ));
+        };
+        let value = match forcebus_avro::decode(&schema, &e.payload) {
+            Ok(v) => v,
+            Err(err) => {
+                return fail(format!(
+                    "The event payload can't be decoded with the schema {}: {err}.",
+                    e.schema_id
+                ));
+            }
+        };
+        let id = if e.id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            e.id
+        };
+        Ok(Accepted {
+            index: 0,
+            id,
+            schema_id: e.schema_id,
+            value,
+            payload: e.payload,
+        })
+    }
+
+    /// Whether `schema` is one of the topic's (its current one, or an older version of
+    /// the same record).
+    fn schema_of_topic(&self, topic: &Topic, schema: &forcebus_avro::Schema) -> bool {
+        let current = self.schema(&topic.schema_id);
+        match (
+            current.as_deref().and_then(|c| c.as_record()),
+            schema.as_record(),
+        ) {
+            (Some(c), Some(s)) => c.name == s.name && c.namespace == s.namespace,
+            _ => false,
+        }
+    }
+
+    /// Appends accepted events to the log as `user`: per event, in order, its replay id or
+    /// why the org refused it (reported as that event's `PUBLISH` error). A failure of the
+    /// whole append (storage) fails the call. No topic served today can be published to
+    /// (`publish_topic` refuses them all), so nothing reaches this yet; platform events
+    /// add their append here (each `Accepted::id` is the event's UUID).
+    fn append(
+        &self,
+        topic: &Topic,
+        user: RecordId,
+        accepted: Vec<Accepted>,
+    ) -> Result<Vec<Result<u64, String>>, PubSubError> {
+        let _ = user;
+        if accepted.is_empty() {
+            return Ok(Vec::new());
+        }
+        Err(PubSubError::PublishNotAllowed(topic.name.clone()))
+    }
+}

@@ -1,0 +1,174 @@
+//! Topics: what a topic name means for this org, and how its events look on the wire.
+//!
+//! [`PubSub::topic`] is the one place a name is resolved; [`PubSub::render`] the one place
+//! a log event becomes a delivered `ProducerEvent`. Change events (`/data/ChangeEvents`,
+//! `/data/<Entity>ChangeEvent`, `/data/<Name>__chn`) are the topics today; platform events
+//! (`/event/<Name>__e`) plug in here as another [`Render`] kind with `can_publish`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost::Message;
+
+use forcebus_eventlog::{Channel, Event};
+use forcebus_org::cdc::ChangeEvent;
+
+use crate::PubSub;
+use crate::proto::ProducerEvent;
+
+/// A resolved topic.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    /// The canonical name (echoed by GetTopic, compared within a stream).
+    pub name: String,
+    /// The events it shows.
+    pub channel: Channel,
+    /// The current schema id; empty for topics that carry several schemas
+    /// (`/data/ChangeEvents`), whose events each name their own.
+    pub schema_id: String,
+    /// Whether events may be published to it.
+    pub can_publish: bool,
+    /// Whether it may be subscribed to.
+    pub can_subscribe: bool,
+    /// How its events are rendered.
+    pub render: Render,
+}
+
+/// How a topic's log events become Avro.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Render {
+    /// Change events stored as [`ChangeEvent`] documents; a custom channel (`Name__chn`)
+    /// adds the fields its members enrich.
+    Change {
+        /// The custom channel, for `/data/<Name>__chn`.
+        custom_channel: Option<String>,
+    },
+}
+
+/// The cache key of the shared Avro rendering of an event.
+const FORMAT: &str = "pubsub";
+
+impl PubSub {
+    /// Resolves a topic name (case-sensitive, as Salesforce's are) for this org.
+    pub fn topic(&self, name: &str) -> Option<Topic> {
+        if name.starts_with("/data/") {
+            let channel = self.org.change_channel(name)?;
+            let schema_id = match channel.kinds.iter().collect::<Vec<_>>().as_slice() {
+                [entity] => self
+                    .org
+                    .schema()
+                    .objects()
+                    .iter()
+                    .find(|o| forcebus_org::cdc::entity_name_of(o) == **entity)
+                    .and_then(|o| self.org.change_schema_id(&o.name))
+                    .unwrap_or_default()
+                    .to_owned(),
+                _ => String::new(),
+            };
+            let custom_channel = name
+                .strip_prefix("/data/")
+                .filter(|c| c.ends_with("__chn"))
+                .map(str::to_owned);
+            // Change events are produced by the platform from record changes
+            // (`pubsub-api.md` §4.2): they cannot be published.
+            return Some(Topic {
+                name: name.to_owned(),
+                channel,
+                schema_id,
+                can_publish: false,
+                can_subscribe: true,
+                render: Render::Change { custom_channel },
+            });
+        }
+        None
+    }
+
+    /// A log event as delivered on `topic`: its UUID, schema id and Avro payload. The
+    /// rendering is computed once per event and shared by every subscriber (a custom
+    /// channel's enriched events excepted: their payload is the channel's own). `None`
+    /// when the stored event cannot be rendered (logged).
+    pub fn render(&self, topic: &Topic, e: &Event) -> Option<ProducerEvent> {
+        let bytes = match &topic.render {
+            Render::Change {
+                custom_channel: Some(c),
+            } => {
+                let doc = change_doc(e)?;
+                if doc.enriched.contains_key(c) {
+                    self.encode_change(e, &doc.for_channel(c))
+                } else {
+                    self.shared(e)
+                }
+            }
+            Render::Change {
+                custom_channel: None,
+            } => self.shared(e),
+        };
+        if bytes.is_empty() {
+            return None;
+        }
+        ProducerEvent::decode(bytes).ok()
+    }
+
+    fn shared(&self, e: &Event) -> Bytes {
+        e.encoded(FORMAT, |e| {
+            change_doc(e)
+                .map(|doc| self.encode_change(e, &doc))
+                .unwrap_or_default()
+        })
+    }
+
+    /// The encoded `ProducerEvent` of a change event; empty when its schema is unknown.
+    fn encode_change(&self, e: &Event, doc: &ChangeEvent) -> Bytes {
+        let Some(schema) = self.schema(&doc.schema_id) else {
+            tracing::warn!(replay_id = e.replay_id, schema_id = %doc.schema_id, "Change event names an unknown schema; skipped.");
+            return Bytes::new();
+        };
+        let payload = forcebus_org::cdc::to_avro(doc, &schema);
+        ProducerEvent {
+            id: self.event_uuid(e.replay_id),
+            schema_id: doc.schema_id.clone(),
+            payload: payload.into(),
+            headers: Vec::new(),
+        }
+        .encode_to_vec()
+        .into()
+    }
+
+    /// A stable UUID for the event at `replay_id` of this org: the same on every delivery
+    /// and across restarts.
+    pub fn event_uuid(&self, replay_id: u64) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{}:{replay_id}", self.org.id().to18()).as_bytes());
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+    }
+
+    /// The schema model of a schema id the org knows, parsed once.
+    pub fn schema(&self, id: &str) -> Option<Arc<forcebus_avro::Schema>> {
+        if let Some(s) = self
+            .schemas
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return Some(s.clone());
+        }
+        let parsed = Arc::new(crate::schema_json::parse(&self.org.schema_by_id(id)?)?);
+        self.schemas
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_owned(), parsed.clone());
+        Some(parsed)
+    }
+}
+
+fn change_doc(e: &Event) -> Option<ChangeEvent> {
+    match serde_json::from_slice(&e.payload) {
+        Ok(d) => Some(d),
+        Err(err) => {
+            tracing::warn!(replay_id = e.replay_id, error = %err, "Stored change event is unreadable; skipped.");
+            None
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! In-process tests of the Pub/Sub service: a real tonic client talking HTTP/2 to the
+//! service over `tokio::io::duplex`, an in-memory org, and tokio's paused clock for
+//! keepalives and idle timeouts (no test sleeps in real time).
+
+mod auth;
+mod flow;
+mod managed;
+mod publish;
+mod replay;
+mod world;
