@@ -5,7 +5,7 @@
 #![no_main]
 
 use forcebus_pubsub::proto::{FetchRequest, ManagedFetchRequest};
-use forcebus_pubsub::{replay, schema_json};
+use forcebus_pubsub::replay;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
@@ -21,6 +21,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = schema_json::parse(&json);
+        let _ = forcebus_avro::Schema::from_json(&json);
     }
 });

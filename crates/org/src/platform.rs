@@ -162,6 +162,17 @@ impl EventDef {
         created_by: &str,
         created_date: &str,
     ) -> Result<Stored, OrgError> {
+        self.prepare_as(input, created_by, created_date, None)
+    }
+
+    /// [`EventDef::prepare`] with the `EventUuid` given (a Pub/Sub publisher's event id).
+    pub fn prepare_as(
+        &self,
+        input: &Map<String, Value>,
+        created_by: &str,
+        created_date: &str,
+        uuid: Option<&str>,
+    ) -> Result<Stored, OrgError> {
         let mut values = Map::new();
         for (name, raw) in input {
             if name == "attributes" {
@@ -202,20 +213,35 @@ impl EventDef {
         }
         let stored = Stored {
             schema: self.schema_id.clone(),
-            uuid: uuid::Uuid::new_v4().to_string(),
+            uuid: uuid.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
             payload,
         };
         Ok(stored)
     }
 
-    /// Field values from a decoded Avro record of this definition's schema (a Pub/Sub
-    /// publish): `CreatedDate` and `CreatedById` are the publisher's and are replaced.
-    pub fn values_from_avro(&self, value: &forcebus_avro::Value) -> Map<String, Value> {
-        let json = forcebus_avro::to_json(&self.schema, value);
+    /// Field values from a decoded Avro record of `schema` (this definition's, or an older
+    /// version of it; a Pub/Sub publish). `CreatedDate` and `CreatedById` are the
+    /// publisher's and are replaced; a field the definition no longer has is kept, so
+    /// that publishing fails on it.
+    pub fn values_from_avro(
+        &self,
+        schema: &forcebus_avro::Schema,
+        value: &forcebus_avro::Value,
+    ) -> Map<String, Value> {
+        let json = forcebus_avro::to_json(schema, value);
         let mut out = Map::new();
         let Value::Object(m) = json else {
             return out;
         };
+        for (name, v) in &m {
+            if name != "CreatedDate"
+                && name != "CreatedById"
+                && self.object.field(name).is_none()
+                && !v.is_null()
+            {
+                out.insert(name.clone(), v.clone());
+            }
+        }
         for f in self.object.fields.iter().filter(|f| f.custom) {
             // `to_json` shows a union's value under its branch name, as Avro's JSON does.
             let v = match m.get(&f.name) {
@@ -434,7 +460,7 @@ mod tests {
         assert_eq!(data["schema"], json!(def.schema_id));
         let bytes = e.to_avro(&def.schema).expect("encodes");
         let back = forcebus_avro::decode(&def.schema, &bytes).expect("decodes");
-        let values = def.values_from_avro(&back);
+        let values = def.values_from_avro(&def.schema, &back);
         assert_eq!(values["Model__c"], "XZO-5");
         assert_eq!(values["Seen__c"], "2024-05-01T00:00:00.000+0000");
         assert_eq!(values["Urgent__c"], false);
@@ -459,6 +485,10 @@ mod tests {
 }
 
 const DEFINITIONS: &str = "platform_events";
+
+/// An event to publish: its definition, its field values, and its `EventUuid` when the
+/// publisher chose one.
+pub type ToPublish = (std::sync::Arc<EventDef>, Map<String, Value>, Option<String>);
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -624,13 +654,27 @@ impl crate::Org {
         inputs: &[(std::sync::Arc<EventDef>, Map<String, Value>)],
         all_or_none: bool,
     ) -> Result<Vec<Result<Published, OrgError>>, forcebus_store::StoreError> {
+        let with_ids: Vec<_> = inputs
+            .iter()
+            .map(|(d, m)| (d.clone(), m.clone(), None))
+            .collect();
+        self.publish_with_ids(caller, &with_ids, all_or_none)
+    }
+
+    /// [`crate::Org::publish`] where each event may bring its `EventUuid`.
+    pub fn publish_with_ids(
+        &self,
+        caller: &crate::Caller,
+        inputs: &[ToPublish],
+        all_or_none: bool,
+    ) -> Result<Vec<Result<Published, OrgError>>, forcebus_store::StoreError> {
         let now = self.clock().now();
         let created_date = crate::clock::format_datetime(now);
         let created_by = caller.user_id.to18();
         let mut results: Vec<Result<(String, Stored), OrgError>> = inputs
             .iter()
-            .map(|(def, i)| {
-                def.prepare(i, &created_by, &created_date)
+            .map(|(def, i, uuid)| {
+                def.prepare_as(i, &created_by, &created_date, uuid.as_deref())
                     .map(|s| (def.name().to_owned(), s))
             })
             .map(|r| {

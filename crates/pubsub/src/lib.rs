@@ -11,13 +11,11 @@
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
 //!   `publish`: Publish and PublishStream.
-//! - [`schema_json`]: stored schema JSON back to the Avro schema model.
 //!
 //! The service is a tower service ([`PubSub::service`]); the server crate owns the
 //! listener (TLS and plaintext HTTP/2 on one port).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use forcebus_auth::Auth;
@@ -32,7 +30,6 @@ pub mod managed;
 pub mod proto;
 pub mod publish;
 pub mod replay;
-pub mod schema_json;
 mod subscribe;
 pub mod topic;
 
@@ -81,8 +78,6 @@ pub struct PubSub {
     auth: Arc<Auth>,
     store: Arc<dyn Store>,
     config: PubSubConfig,
-    /// Parsed schemas by id (schemas never change under an id).
-    schemas: RwLock<HashMap<String, Arc<forcebus_avro::Schema>>>,
     /// Flips to true when the server shuts down: open streams end at once.
     closing: tokio::sync::watch::Sender<bool>,
 }
@@ -101,7 +96,6 @@ impl PubSub {
             auth,
             store,
             config,
-            schemas: RwLock::new(HashMap::new()),
             closing: tokio::sync::watch::channel(false).0,
         })
     }

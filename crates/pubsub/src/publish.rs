@@ -307,10 +307,47 @@ impl PubSub {
         user: RecordId,
         accepted: Vec<Accepted>,
     ) -> Result<Vec<Result<u64, String>>, PubSubError> {
-        let _ = user;
         if accepted.is_empty() {
             return Ok(Vec::new());
         }
-        Err(PubSubError::PublishNotAllowed(topic.name.clone()))
+        let Some(def) = topic
+            .name
+            .strip_prefix("/event/")
+            .and_then(|n| self.org.platform_event(n))
+        else {
+            return Err(PubSubError::PublishNotAllowed(topic.name.clone()));
+        };
+        let mut inputs = Vec::with_capacity(accepted.len());
+        for a in &accepted {
+            let schema = self
+                .schema(&a.schema_id)
+                .ok_or_else(|| PubSubError::SchemaNotFound(a.schema_id.clone()))?;
+            inputs.push((
+                def.clone(),
+                def.values_from_avro(&schema, &a.value),
+                Some(a.id.clone()),
+            ));
+        }
+        let caller = forcebus_org::Caller {
+            user_id: user,
+            api: forcebus_org::Api::Rest,
+            version: "59.0".into(),
+            client: None,
+        };
+        // Pub/Sub publishes each event on its own: one bad event fails only itself.
+        let results = self
+            .org
+            .publish_with_ids(&caller, &inputs, false)
+            .map_err(|e| {
+                tracing::error!(error = %e, "Publishing failed in storage.");
+                PubSubError::Unavailable
+            })?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.map(|p| p.replay_id)
+                    .map_err(|e| format!("{}: {}", e.code, e.message))
+            })
+            .collect())
     }
 }

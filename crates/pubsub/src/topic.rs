@@ -43,6 +43,9 @@ pub enum Render {
         /// The custom channel, for `/data/<Name>__chn`.
         custom_channel: Option<String>,
     },
+    /// Platform events (`/event/<Name>__e`, `/event/<Name>__chn`), each in the schema it
+    /// was published with.
+    Platform,
 }
 
 /// The cache key of the shared Avro rendering of an event.
@@ -80,6 +83,21 @@ impl PubSub {
                 render: Render::Change { custom_channel },
             });
         }
+        if let Some(rest) = name.strip_prefix("/event/") {
+            let channel = self.org.event_channel(name)?;
+            // A custom event channel carries several events: subscribe only.
+            let def = self.org.platform_event(rest).filter(|d| d.name() == rest);
+            return Some(Topic {
+                name: name.to_owned(),
+                channel,
+                schema_id: def
+                    .as_ref()
+                    .map_or_else(String::new, |d| d.schema_id.clone()),
+                can_publish: def.is_some(),
+                can_subscribe: true,
+                render: Render::Platform,
+            });
+        }
         None
     }
 
@@ -102,6 +120,7 @@ impl PubSub {
             Render::Change {
                 custom_channel: None,
             } => self.shared(e),
+            Render::Platform => e.encoded(FORMAT, |e| self.encode_platform(e)),
         };
         if bytes.is_empty() {
             return None;
@@ -134,6 +153,29 @@ impl PubSub {
         .into()
     }
 
+    /// The encoded `ProducerEvent` of a platform event: its `EventUuid` as id, the schema
+    /// it was published with; empty when that schema is unknown.
+    fn encode_platform(&self, e: &Event) -> Bytes {
+        let (Some((schema_id, payload)), Some(id)) = (
+            self.org.platform_avro(e),
+            forcebus_org::platform::event_uuid(e),
+        ) else {
+            tracing::warn!(
+                replay_id = e.replay_id,
+                "Platform event cannot be rendered; skipped."
+            );
+            return Bytes::new();
+        };
+        ProducerEvent {
+            id,
+            schema_id,
+            payload: payload.into(),
+            headers: Vec::new(),
+        }
+        .encode_to_vec()
+        .into()
+    }
+
     /// A stable UUID for the event at `replay_id` of this org: the same on every delivery
     /// and across restarts.
     pub fn event_uuid(&self, replay_id: u64) -> String {
@@ -144,22 +186,9 @@ impl PubSub {
         uuid::Builder::from_random_bytes(b).into_uuid().to_string()
     }
 
-    /// The schema model of a schema id the org knows, parsed once.
+    /// The schema model of a schema id the org knows (parsed once, by the org).
     pub fn schema(&self, id: &str) -> Option<Arc<forcebus_avro::Schema>> {
-        if let Some(s) = self
-            .schemas
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-        {
-            return Some(s.clone());
-        }
-        let parsed = Arc::new(crate::schema_json::parse(&self.org.schema_by_id(id)?)?);
-        self.schemas
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_owned(), parsed.clone());
-        Some(parsed)
+        self.org.avro_schema(id)
     }
 }
 

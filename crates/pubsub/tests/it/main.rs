@@ -5,6 +5,7 @@
 mod auth;
 mod flow;
 mod managed;
+mod platform;
 mod publish;
 mod replay;
 mod world;
