@@ -8,6 +8,9 @@
 //! target/release/loadgen bayeux-fanout --clients 1000 --rooms 10 --rate 100 --size 100
 //! target/release/loadgen cdc-e2e --rate 1000
 //! target/release/loadgen idle --clients 1000
+//! target/release/loadgen pubsub-publish --publishers 4 --batch 100
+//! target/release/loadgen pubsub-fanout --subscribers 100 --rate 1000
+//! target/release/loadgen replay --events 1000000
 //! ```
 //!
 //! By default loadgen starts `target/release/forcebus` itself (fresh data dir, ephemeral
@@ -15,6 +18,7 @@
 //! attaches to a running one instead.
 
 mod bayeux;
+mod pubsub;
 mod report;
 mod scenarios;
 mod server;
@@ -54,8 +58,14 @@ enum Scenario {
     BayeuxFanout(scenarios::fanout::Args),
     /// REST updates at a fixed rate; change events received over the Streaming API.
     CdcE2e(scenarios::cdc::Args),
-    /// N parked long-poll clients: RSS per client.
+    /// N parked long-poll clients and N idle gRPC Subscribe streams: RSS per client.
     Idle(scenarios::idle::Args),
+    /// PublishStream of 1 KB platform events from P publishers in batches.
+    PubsubPublish(scenarios::pubsub::PublishArgs),
+    /// S Subscribe streams with num_requested 100, events published at a rate.
+    PubsubFanout(scenarios::pubsub::FanoutArgs),
+    /// Publish N events, then read them all from EARLIEST over one Subscribe stream.
+    Replay(scenarios::pubsub::ReplayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,6 +77,9 @@ fn main() -> anyhow::Result<()> {
         Scenario::BayeuxFanout(a) => ("bayeux-fanout", json!(a), a.server_config()),
         Scenario::CdcE2e(a) => ("cdc-e2e", json!(a), String::new()),
         Scenario::Idle(a) => ("idle", json!(a), String::new()),
+        Scenario::PubsubPublish(a) => ("pubsub-publish", json!(a), String::new()),
+        Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
+        Scenario::Replay(a) => ("replay", json!(a), String::new()),
     };
     let faye = matches!(&cli.scenario, Scenario::BayeuxFanout(a) if a.faye.is_some());
     let target = match (&cli.ready, faye) {
@@ -90,6 +103,15 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::Idle(a) => {
                 scenarios::idle::run(&run, target.as_ref().expect("a server"), a).await
+            }
+            Scenario::PubsubPublish(a) => {
+                scenarios::pubsub::publish(&run, target.as_ref().expect("a server"), a).await
+            }
+            Scenario::PubsubFanout(a) => {
+                scenarios::pubsub::fanout(&run, target.as_ref().expect("a server"), a).await
+            }
+            Scenario::Replay(a) => {
+                scenarios::pubsub::replay(&run, target.as_ref().expect("a server"), a).await
             }
         }
     })?;

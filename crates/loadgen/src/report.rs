@@ -62,7 +62,6 @@ impl Stats {
     }
 
     /// Many latencies at once (a batch acknowledged together).
-    #[allow(dead_code)]
     pub(crate) fn delivered_n(&self, sent_us: u64, n: u64) {
         if !self.counting(sent_us) || n == 0 {
             return;
@@ -84,7 +83,6 @@ impl Stats {
     }
 
     /// `n` publishes sent at `sent_us` were accepted.
-    #[allow(dead_code)]
     pub(crate) fn sent_n(&self, sent_us: u64, n: u64) {
         if self.counting(sent_us) {
             self.sent.fetch_add(n, Ordering::Relaxed);

@@ -10,7 +10,6 @@ use serde_json::Value;
 
 /// What the ready line says, and the process when loadgen started it.
 #[derive(Debug)]
-#[allow(dead_code)] // grpc and org_id serve the Pub/Sub scenarios.
 pub(crate) struct Target {
     pub(crate) http: String,
     pub(crate) grpc: Option<String>,

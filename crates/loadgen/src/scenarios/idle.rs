@@ -46,12 +46,41 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
         (Some(s), Some(l)) => Some(l.saturating_sub(s) as f64 / a.clients as f64),
         _ => None,
     };
+    // Then as many idle Subscribe streams, each on its own HTTP/2 connection.
+    let mut streams = Vec::new();
+    for _ in 0..a.clients {
+        let conn = crate::pubsub::Conn::open(t).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tx.send(forcebus_pubsub::proto::FetchRequest {
+            topic_name: "/data/AccountChangeEvent".into(),
+            replay_preset: forcebus_pubsub::proto::ReplayPreset::Latest as i32,
+            num_requested: 1,
+            ..Default::default()
+        })
+        .await?;
+        let stream = conn
+            .client
+            .clone()
+            .subscribe(conn.req(tokio_stream::wrappers::ReceiverStream::new(rx)))
+            .await?
+            .into_inner();
+        streams.push((conn, tx, stream));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let with_streams = t.rss();
+    let per_stream = match (loaded, with_streams) {
+        (Some(l), Some(w)) => Some(w.saturating_sub(l) as f64 / a.clients as f64),
+        _ => None,
+    };
     for p in &parked {
         p.abort();
     }
+    drop(streams);
     Ok(json!({
         "rss_start_bytes": start,
         "rss_parked_bytes": loaded,
         "bytes_per_parked_client": per_client,
+        "rss_with_grpc_streams_bytes": with_streams,
+        "bytes_per_idle_grpc_stream": per_stream,
     }))
 }

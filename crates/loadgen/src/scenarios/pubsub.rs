@@ -1,0 +1,376 @@
+//! The Pub/Sub API scenarios: `pubsub-publish` (PublishStream throughput), `pubsub-fanout`
+//! (Subscribe streams with num_requested 100) and `replay` (reading retained events from
+//! EARLIEST).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use forcebus_pubsub::proto::{FetchRequest, ProducerEvent, PublishRequest, ReplayPreset};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::pubsub::{Conn, TOPIC, define, payload, sent_of};
+use crate::report::{Stats, now_us};
+use crate::server::Target;
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct PublishArgs {
+    /// Publishers, each with its own connection and PublishStream.
+    #[arg(long, default_value_t = 4)]
+    publishers: usize,
+    /// Events per PublishRequest.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Body bytes per event.
+    #[arg(long, default_value_t = 1000)]
+    size: usize,
+    /// PublishRequests in flight per stream.
+    #[arg(long, default_value_t = 4)]
+    in_flight: usize,
+}
+
+/// Publishes batches on one PublishStream until `stop`, counting acknowledged events.
+async fn publisher(
+    conn: Conn,
+    schema_id: String,
+    schema: Arc<forcebus_avro::Schema>,
+    a: PublishArgs,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    limit: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<()> {
+    let (tx, rx) = mpsc::channel::<PublishRequest>(a.in_flight * 2);
+    let mut responses = conn
+        .client
+        .clone()
+        .publish_stream(conn.req(ReceiverStream::new(rx)))
+        .await?
+        .into_inner();
+    let gate = Arc::new(tokio::sync::Semaphore::new(a.in_flight));
+    let sent_times: Arc<Mutex<VecDeque<u64>>> = Arc::default();
+    let reader = {
+        let (stats, gate, sent_times) = (stats.clone(), gate.clone(), sent_times.clone());
+        tokio::spawn(async move {
+            while let Some(r) = responses.next().await {
+                let Ok(r) = r else {
+                    stats.error(format!("{r:?}"));
+                    break;
+                };
+                let sent = sent_times
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop_front()
+                    .unwrap_or(0);
+                let ok = r.results.iter().filter(|x| x.error.is_none()).count() as u64;
+                for _ in 0..(r.results.len() as u64 - ok) {
+                    stats.error("a publish result carried an error");
+                }
+                stats.sent_n(sent, ok);
+                stats.delivered_n(sent, ok);
+                gate.add_permits(1);
+            }
+        })
+    };
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(left) = &limit {
+            let before = left.fetch_sub(a.batch as u64, Ordering::SeqCst);
+            if before == 0 || before > u64::MAX / 2 {
+                left.store(0, Ordering::SeqCst);
+                break;
+            }
+        }
+        gate.acquire().await?.forget();
+        let sent = now_us();
+        let bytes = Bytes::from(payload(&schema, sent, a.size)?);
+        let events = (0..a.batch)
+            .map(|_| ProducerEvent {
+                id: String::new(),
+                schema_id: schema_id.clone(),
+                payload: bytes.clone(),
+                headers: vec![],
+            })
+            .collect();
+        sent_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(sent);
+        if tx
+            .send(PublishRequest {
+                topic_name: TOPIC.into(),
+                events,
+                auth_refresh: String::new(),
+            })
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    // Wait for the outstanding acknowledgements, then end the stream.
+    let _ = gate.acquire_many(a.in_flight as u32).await;
+    drop(tx);
+    let _ = reader.await;
+    Ok(())
+}
+
+pub(crate) async fn publish(
+    run: &super::Run,
+    t: &Target,
+    a: &PublishArgs,
+) -> anyhow::Result<Value> {
+    define(t).await?;
+    let first = Conn::open(t).await?;
+    let (schema_id, schema) = first.schema(TOPIC).await?;
+    let stats = Arc::new(Stats::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..a.publishers {
+        let conn = Conn::open(t).await?;
+        tasks.push(tokio::spawn(publisher(
+            conn,
+            schema_id.clone(),
+            schema.clone(),
+            a.clone(),
+            stats.clone(),
+            stop.clone(),
+            None,
+        )));
+    }
+    tokio::time::sleep(run.warmup).await;
+    stats.start();
+    tokio::time::sleep(run.duration).await;
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await?.context("a publisher failed")?;
+    }
+    let mut out = stats.summary(run.duration);
+    out["note"] = json!(
+        "throughput = events acknowledged per second; latency = PublishRequest sent to its PublishResponse"
+    );
+    Ok(out)
+}
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct FanoutArgs {
+    /// Subscribe streams, each on its own connection.
+    #[arg(long, default_value_t = 100)]
+    subscribers: usize,
+    /// Events published per second.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Body bytes per event.
+    #[arg(long, default_value_t = 1000)]
+    size: usize,
+}
+
+pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyhow::Result<Value> {
+    define(t).await?;
+    let publisher = Conn::open(t).await?;
+    let (schema_id, schema) = publisher.schema(TOPIC).await?;
+    let stats = Arc::new(Stats::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut subs = Vec::new();
+    for _ in 0..a.subscribers {
+        let conn = Conn::open(t).await?;
+        let (tx, rx) = mpsc::channel::<FetchRequest>(16);
+        tx.send(FetchRequest {
+            topic_name: TOPIC.into(),
+            replay_preset: ReplayPreset::Latest as i32,
+            num_requested: 100,
+            ..Default::default()
+        })
+        .await?;
+        let mut stream = conn
+            .client
+            .clone()
+            .subscribe(conn.req(ReceiverStream::new(rx)))
+            .await?
+            .into_inner();
+        let (stats, schema) = (stats.clone(), schema.clone());
+        subs.push(tokio::spawn(async move {
+            while let Some(r) = stream.next().await {
+                let Ok(r) = r else {
+                    stats.error(format!("{r:?}"));
+                    break;
+                };
+                let n = r.events.len();
+                for e in &r.events {
+                    match e.event.as_ref().and_then(|p| sent_of(&schema, &p.payload)) {
+                        Some(sent) => stats.delivered(sent),
+                        None => stats.error("an event without a timestamp"),
+                    }
+                }
+                if n > 0 {
+                    let more = FetchRequest {
+                        topic_name: TOPIC.into(),
+                        num_requested: n as i32,
+                        ..Default::default()
+                    };
+                    if tx.send(more).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    // One publisher at the rate, a batch every 10 ms.
+    let pub_task = {
+        let (stats, stop, a) = (stats.clone(), stop.clone(), a.clone());
+        tokio::spawn(async move {
+            let (tx, rx) = mpsc::channel::<PublishRequest>(64);
+            let mut responses = publisher
+                .client
+                .clone()
+                .publish_stream(publisher.req(ReceiverStream::new(rx)))
+                .await?
+                .into_inner();
+            let reader = tokio::spawn(async move { while responses.next().await.is_some() {} });
+            let per_tick = (a.rate as f64 / 100.0).max(1.0);
+            let mut owed = 0.0;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                owed += per_tick;
+                let n = owed.floor() as usize;
+                owed -= n as f64;
+                if n == 0 {
+                    continue;
+                }
+                let sent = now_us();
+                let bytes = Bytes::from(payload(&schema, sent, a.size)?);
+                let events = (0..n)
+                    .map(|_| ProducerEvent {
+                        id: String::new(),
+                        schema_id: schema_id.clone(),
+                        payload: bytes.clone(),
+                        headers: vec![],
+                    })
+                    .collect();
+                stats.sent_n(sent, n as u64);
+                if tx
+                    .send(PublishRequest {
+                        topic_name: TOPIC.into(),
+                        events,
+                        auth_refresh: String::new(),
+                    })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            drop(tx);
+            let _ = reader.await;
+            anyhow::Ok(())
+        })
+    };
+    tokio::time::sleep(run.warmup).await;
+    stats.start();
+    tokio::time::sleep(run.duration).await;
+    stop.store(true, Ordering::SeqCst);
+    pub_task.await??;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for s in &subs {
+        s.abort();
+    }
+    let mut out = stats.summary(run.duration);
+    let sent = out["sent"].as_u64().unwrap_or(0);
+    out["expected_deliveries"] = json!(sent * a.subscribers as u64);
+    Ok(out)
+}
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct ReplayArgs {
+    /// Events published first, then read back from EARLIEST.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Body bytes per event.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+}
+
+pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> anyhow::Result<Value> {
+    define(t).await?;
+    let first = Conn::open(t).await?;
+    let (schema_id, schema) = first.schema(TOPIC).await?;
+    // Fill the log through PublishStream.
+    let fill = Arc::new(Stats::new());
+    fill.start();
+    let left = Arc::new(AtomicU64::new(a.events));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let conn = Conn::open(t).await?;
+        let args = PublishArgs {
+            publishers: 4,
+            batch: 500,
+            size: a.size,
+            in_flight: 4,
+        };
+        tasks.push(tokio::spawn(publisher(
+            conn,
+            schema_id.clone(),
+            schema.clone(),
+            args,
+            fill.clone(),
+            Arc::new(AtomicBool::new(false)),
+            Some(left.clone()),
+        )));
+    }
+    for t in tasks {
+        t.await?.context("a publisher failed")?;
+    }
+    let fill_secs = started.elapsed().as_secs_f64();
+    let published = fill.delivered.load(Ordering::Relaxed);
+    // Read it all back.
+    let conn = Conn::open(t).await?;
+    let (tx, rx) = mpsc::channel::<FetchRequest>(64);
+    tx.send(FetchRequest {
+        topic_name: TOPIC.into(),
+        replay_preset: ReplayPreset::Earliest as i32,
+        num_requested: 100,
+        ..Default::default()
+    })
+    .await?;
+    let started = Instant::now();
+    let mut stream = conn
+        .client
+        .clone()
+        .subscribe(conn.req(ReceiverStream::new(rx)))
+        .await?
+        .into_inner();
+    let mut read = 0u64;
+    while read < published {
+        let r = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .context("the replay stalled")?
+            .context("the stream ended")??;
+        let n = r.events.len();
+        read += n as u64;
+        if n > 0 {
+            tx.send(FetchRequest {
+                topic_name: TOPIC.into(),
+                num_requested: n as i32,
+                ..Default::default()
+            })
+            .await?;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "published": published,
+        "publish_secs": fill_secs,
+        "publish_per_sec": published as f64 / fill_secs,
+        "read": read,
+        "read_secs": secs,
+        "read_per_sec": read as f64 / secs,
+        "errors": fill.errors.load(Ordering::Relaxed),
+    }))
+}
