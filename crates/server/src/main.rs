@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// jemalloc: the event paths allocate and free many small buffers; glibc's allocator spent
+/// a quarter of the replay profile in malloc and free (see README, Performance).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod app;
 mod config;
 mod grpc;
