@@ -538,6 +538,13 @@ impl crate::Org {
         Ok(())
     }
 
+    fn registry(&self) -> std::sync::Arc<Registry> {
+        self.platform
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// A platform event definition by name (any case).
     pub fn platform_event(&self, name: &str) -> Option<std::sync::Arc<EventDef>> {
         self.platform
@@ -566,11 +573,7 @@ impl crate::Org {
         config: EventConfig,
     ) -> Result<(std::sync::Arc<EventDef>, bool), String> {
         let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
-        let current = self
-            .platform
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let current = self.registry();
         let existing = current.get(name).cloned();
         if let Some(e) = &existing
             && e.name() != name
@@ -628,11 +631,7 @@ impl crate::Org {
     /// channel shows them. `Ok(false)` when there was none.
     pub fn remove_platform_event(&self, name: &str) -> Result<bool, forcebus_store::StoreError> {
         let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
-        let current = self
-            .platform
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let current = self.registry();
         let Some(def) = current.get(name).cloned() else {
             return Ok(false);
         };

@@ -191,6 +191,13 @@ pub fn change_entry(base: &str, o: &ObjectDef) -> Value {
     ] {
         e[k] = v;
     }
+    event_entry(&mut e, base, &name);
+    e
+}
+
+/// What change events and platform events share in describeGlobal: no record operations
+/// (platform events add `createable`, for publishing), triggerable, an `eventSchema` URL.
+pub(crate) fn event_entry(e: &mut Value, base: &str, name: &str) {
     for k in [
         "createable",
         "deletable",
@@ -213,7 +220,6 @@ pub fn change_entry(base: &str, o: &ObjectDef) -> Value {
         "sobject": format!("{base}/sobjects/{name}"),
         "describe": format!("{base}/sobjects/{name}/describe"),
     });
-    e
 }
 
 /// The describe of an object's change events: the header, then the fields events carry.

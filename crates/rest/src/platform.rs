@@ -66,31 +66,11 @@ pub(crate) async fn create(
 pub(crate) fn global_entry(base: &str, def: &EventDef) -> Value {
     let o = &def.object;
     let mut e = crate::describe::global_entry(base, o);
-    for k in [
-        "deletable",
-        "updateable",
-        "queryable",
-        "searchable",
-        "layoutable",
-        "mergeable",
-        "mruEnabled",
-        "replicateable",
-        "retrieveable",
-        "undeletable",
-        "feedEnabled",
-        "activateable",
-    ] {
-        e[k] = json!(false);
-    }
+    crate::describe::event_entry(&mut e, base, &o.name);
     e["createable"] = json!(true);
-    e["triggerable"] = json!(true);
+    e["activateable"] = json!(false);
     e["custom"] = json!(true);
     e["customSetting"] = json!(false);
-    e["urls"] = json!({
-        "eventSchema": format!("{base}/sobjects/{}/eventSchema", o.name),
-        "sobject": format!("{base}/sobjects/{}", o.name),
-        "describe": format!("{base}/sobjects/{}/describe", o.name),
-    });
     e
 }
 

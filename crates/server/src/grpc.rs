@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::server::graceful::Watcher;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,35 +25,14 @@ pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     service: PubSubServer<Service>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let (acceptor, service, watcher) = (acceptor.clone(), service.clone(), graceful.watcher());
-                    tokio::spawn(async move {
-                        tracing::trace!(%peer, "gRPC connection accepted.");
-                        handle(stream, acceptor, service, watcher).await;
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "gRPC accept failed.");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => tracing::debug!("gRPC connections drained."),
-        _ = tokio::time::sleep(grace) => tracing::debug!("Grace period over; closing open gRPC streams."),
-    }
+    crate::listener::accept_loop(listener, shutdown, grace, "gRPC", move |stream, watcher| {
+        handle(stream, acceptor.clone(), service.clone(), watcher)
+    })
+    .await;
 }
 
 async fn handle(

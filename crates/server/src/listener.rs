@@ -25,24 +25,40 @@ pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
     let acceptor = TlsAcceptor::from(tls);
+    accept_loop(listener, shutdown, grace, "HTTP", move |stream, watcher| {
+        handle(stream, acceptor.clone(), router.clone(), watcher)
+    })
+    .await;
+}
+
+/// The accept loop both listeners share: each connection is handed to `handle` on its
+/// own task with a graceful-shutdown watcher; once `shutdown` flips, the listener closes
+/// and open connections get at most `grace` to finish.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+    what: &'static str,
+    handle: F,
+) where
+    F: Fn(TcpStream, Watcher) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let (acceptor, router, watcher) = (acceptor.clone(), router.clone(), graceful.watcher());
-                    tokio::spawn(async move {
-                        tracing::trace!(%peer, "Connection accepted.");
-                        handle(stream, acceptor, router, watcher).await;
-                    });
+                    tracing::trace!(%peer, listener = what, "Connection accepted.");
+                    tokio::spawn(handle(stream, graceful.watcher()));
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "Accept failed.");
+                    tracing::warn!(error = %e, listener = what, "Accept failed.");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -51,8 +67,8 @@ pub(crate) async fn serve(
     }
     drop(listener);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::debug!("Connections drained."),
-        _ = tokio::time::sleep(grace) => tracing::warn!("Grace period over; closing open connections."),
+        _ = graceful.shutdown() => tracing::debug!(listener = what, "Connections drained."),
+        _ = tokio::time::sleep(grace) => tracing::warn!(listener = what, "Grace period over; closing open connections."),
     }
 }
 
