@@ -64,7 +64,7 @@ pub struct RestConfig {
 impl Default for RestConfig {
     fn default() -> Self {
         Self {
-            latest_version: 59,
+            latest_version: 62,
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,

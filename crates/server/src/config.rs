@@ -148,7 +148,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             org_name: "forcebus".to_owned(),
-            api_version: 59,
+            api_version: 62,
             session_timeout_secs: 7200,
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,

@@ -14,11 +14,15 @@ fn versions_need_no_token_and_run_from_20_to_the_latest() {
         .unwrap());
     assert_eq!(st, 200);
     let list = body.as_array().unwrap();
-    assert_eq!(list.len(), 40);
+    assert_eq!(list.len(), 43);
     assert_eq!(list[0]["version"], "20.0");
     assert_eq!(
         list[39],
         serde_json::json!({"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"})
+    );
+    assert_eq!(
+        list[42],
+        serde_json::json!({"label": "Winter '25", "url": "/services/data/v62.0", "version": "62.0"})
     );
     let (st, res) = get(&s, "");
     assert_eq!(st, 200);
