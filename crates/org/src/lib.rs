@@ -39,3 +39,11 @@ pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
 pub use org::{Api, Caller, Committed, Org, OrgOptions, TxnResult, UserSeed};
 pub use record::Record;
 pub use txn::{Op, Outcome};
+
+/// A random (version 4) UUID from the thread's userspace generator: one per event and
+/// transaction, so no system call each time (`Uuid::new_v4` asks the kernel).
+pub fn new_uuid() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}

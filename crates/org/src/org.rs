@@ -751,7 +751,7 @@ fn mint_org_id() -> RecordId {
 }
 
 fn transaction_key() -> String {
-    uuid::Uuid::new_v4().to_string()
+    crate::new_uuid()
 }
 
 impl Org {

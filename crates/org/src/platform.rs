@@ -213,7 +213,7 @@ impl EventDef {
         }
         let stored = Stored {
             schema: self.schema_id.clone(),
-            uuid: uuid.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+            uuid: uuid.map_or_else(crate::new_uuid, str::to_owned),
             payload,
         };
         Ok(stored)
@@ -490,6 +490,9 @@ const DEFINITIONS: &str = "platform_events";
 /// publisher chose one.
 pub type ToPublish = (std::sync::Arc<EventDef>, Map<String, Value>, Option<String>);
 
+/// An event ready to append: its kind, its document and that document serialised.
+type Prepared = (String, Stored, Vec<u8>);
+
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
@@ -670,7 +673,7 @@ impl crate::Org {
         let now = self.clock().now();
         let created_date = crate::clock::format_datetime(now);
         let created_by = caller.user_id.to18();
-        let mut results: Vec<Result<(String, Stored), OrgError>> = inputs
+        let mut results: Vec<Result<Prepared, OrgError>> = inputs
             .iter()
             .map(|(def, i, uuid)| {
                 def.prepare_as(i, &created_by, &created_date, uuid.as_deref())
@@ -678,14 +681,18 @@ impl crate::Org {
             })
             .map(|r| {
                 r.and_then(|(kind, s)| {
-                    let size = serde_json::to_vec(&s.payload).map_or(0, |b| b.len());
-                    if size > MAX_EVENT_BYTES {
+                    // Serialised once: the size check and the stored form are the same bytes.
+                    let bytes = serde_json::to_vec(&s).expect("events serialise");
+                    if bytes.len() > MAX_EVENT_BYTES {
                         Err(OrgError::new(
                             StatusCode::LimitExceeded,
-                            format!("The event is {size} bytes; the maximum is {MAX_EVENT_BYTES}"),
+                            format!(
+                                "The event is {} bytes; the maximum is {MAX_EVENT_BYTES}",
+                                bytes.len()
+                            ),
                         ))
                     } else {
-                        Ok((kind, s))
+                        Ok((kind, s, bytes))
                     }
                 })
             })
@@ -705,12 +712,12 @@ impl crate::Org {
                 .collect());
         }
         let new_events: Vec<forcebus_eventlog::NewEvent> = results
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .map(|(kind, s)| forcebus_eventlog::NewEvent {
+            .iter_mut()
+            .filter_map(|r| r.as_mut().ok())
+            .map(|(kind, _, bytes)| forcebus_eventlog::NewEvent {
                 kind: kind.clone(),
                 class: CLASS,
-                payload: serde_json::to_vec(s).expect("events serialise"),
+                payload: std::mem::take(bytes),
             })
             .collect();
         let appended = if new_events.is_empty() {
@@ -732,7 +739,7 @@ impl crate::Org {
         Ok(results
             .drain(..)
             .map(|r| {
-                r.map(|(_, s)| Published {
+                r.map(|(_, s, _)| Published {
                     uuid: s.uuid,
                     replay_id: appended.next().map_or(0, |e| e.replay_id),
                 })

@@ -270,7 +270,7 @@ impl PubSub {
             }
         };
         let id = if e.id.is_empty() {
-            uuid::Uuid::new_v4().to_string()
+            forcebus_org::new_uuid()
         } else {
             e.id
         };
