@@ -490,6 +490,17 @@ const DEFINITIONS: &str = "platform_events";
 /// publisher chose one.
 pub type ToPublish = (std::sync::Arc<EventDef>, Map<String, Value>, Option<String>);
 
+/// A platform event as the Pub/Sub API delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvroEvent {
+    /// `EventUuid` (the `ProducerEvent` id).
+    pub uuid: String,
+    /// The schema it was published with.
+    pub schema_id: String,
+    /// The Avro payload in that schema.
+    pub payload: Vec<u8>,
+}
+
 /// An event ready to append: its kind, its document and that document serialised.
 type Prepared = (String, Stored, Vec<u8>);
 
@@ -796,11 +807,17 @@ impl crate::Org {
         Some(schema)
     }
 
-    /// A platform event's Avro payload and the schema id it was published with.
-    pub fn platform_avro(&self, e: &forcebus_eventlog::Event) -> Option<(String, Vec<u8>)> {
+    /// A platform event's Avro form: its `EventUuid`, the schema id it was published with,
+    /// and its payload in that schema.
+    pub fn platform_avro(&self, e: &forcebus_eventlog::Event) -> Option<AvroEvent> {
         let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
         let schema = self.avro_schema(&stored.schema)?;
-        Some((stored.schema.clone(), stored.to_avro(&schema)?))
+        let payload = stored.to_avro(&schema)?;
+        Some(AvroEvent {
+            uuid: stored.uuid,
+            schema_id: stored.schema,
+            payload,
+        })
     }
 }
 
@@ -808,10 +825,4 @@ impl crate::Org {
 pub fn cometd_data(e: &forcebus_eventlog::Event) -> Option<Value> {
     let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
     Some(stored.cometd_data(e.replay_id))
-}
-
-/// A platform event's `EventUuid`, from its log entry.
-pub fn event_uuid(e: &forcebus_eventlog::Event) -> Option<String> {
-    let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
-    Some(stored.uuid)
 }

@@ -156,10 +156,7 @@ impl PubSub {
     /// The encoded `ProducerEvent` of a platform event: its `EventUuid` as id, the schema
     /// it was published with; empty when that schema is unknown.
     fn encode_platform(&self, e: &Event) -> Bytes {
-        let (Some((schema_id, payload)), Some(id)) = (
-            self.org.platform_avro(e),
-            forcebus_org::platform::event_uuid(e),
-        ) else {
+        let Some(a) = self.org.platform_avro(e) else {
             tracing::warn!(
                 replay_id = e.replay_id,
                 "Platform event cannot be rendered; skipped."
@@ -167,9 +164,9 @@ impl PubSub {
             return Bytes::new();
         };
         ProducerEvent {
-            id,
-            schema_id,
-            payload: payload.into(),
+            id: a.uuid,
+            schema_id: a.schema_id,
+            payload: a.payload.into(),
             headers: Vec::new(),
         }
         .encode_to_vec()
