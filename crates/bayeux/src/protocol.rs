@@ -210,7 +210,7 @@ fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>, ap
 /// or a change event (a custom `/data/…__chn` channel adds its enrichment).
 fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
     if channel.starts_with("/event/") {
-        let mut d = forcebus_org::platform::cometd_data(e)?;
+        let mut d = bx.org.platform_cometd(e)?;
         if api < 52
             && let Some(ev) = d.get_mut("event").and_then(Value::as_object_mut)
         {

@@ -305,14 +305,22 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// The `data` of a Streaming API message: datetimes in UTC with `Z`.
-    pub fn cometd_data(&self, replay_id: u64) -> Value {
+    /// The `data` of a Streaming API message: the fields `schema` (the one the event was
+    /// published with) types as datetimes in UTC with `Z`, the rest as stored.
+    pub fn cometd_data(&self, replay_id: u64, schema: &forcebus_avro::Schema) -> Value {
+        let datetime = |name: &str| {
+            schema.as_record().is_some_and(|r| {
+                r.fields.iter().any(|f| {
+                    f.name == name && f.doc.as_deref().is_some_and(|d| d.ends_with(":DateTime"))
+                })
+            })
+        };
         let payload: Map<String, Value> = self
             .payload
             .iter()
             .map(|(k, v)| {
                 let v = match v {
-                    Value::String(s) if is_datetime(s) => json!(crate::cdc::iso_z(s)),
+                    Value::String(s) if datetime(k) => json!(crate::cdc::iso_z(s)),
                     other => other.clone(),
                 };
                 (k.clone(), v)
@@ -339,10 +347,6 @@ impl Stored {
             .collect::<Option<Vec<A>>>()?;
         forcebus_avro::encode(schema, &A::Record(values)).ok()
     }
-}
-
-fn is_datetime(s: &str) -> bool {
-    s.len() == 28 && s.ends_with("+0000") && s.as_bytes().get(10) == Some(&b'T')
 }
 
 /// The definitions of an org, by lower-case name.
@@ -449,7 +453,7 @@ mod tests {
                 now,
             )
             .expect("valid");
-        let data = e.cometd_data(7);
+        let data = e.cometd_data(7, &def.schema);
         assert_eq!(
             data["payload"],
             json!({"CreatedDate": "2024-05-02T09:15:27.481Z", "CreatedById": by, "Model__c": "XZO-5",
@@ -464,6 +468,20 @@ mod tests {
         assert_eq!(values["Model__c"], "XZO-5");
         assert_eq!(values["Seen__c"], "2024-05-01T00:00:00.000+0000");
         assert_eq!(values["Urgent__c"], false);
+        // Only fields typed as datetimes are shown in the Z form, not text that looks like one.
+        let text = EventDef::build(
+            "Note__e",
+            &config(json!([{"name": "Note__c", "type": "string", "length": 40}])),
+            "e01",
+        )
+        .expect("valid");
+        let looks_like = "2024-05-01T00:00:00.000+0000";
+        let n = text
+            .prepare(&input(json!({"Note__c": looks_like})), by, now)
+            .expect("valid");
+        let data = n.cometd_data(1, &text.schema);
+        assert_eq!(data["payload"]["Note__c"], looks_like);
+        assert_eq!(data["payload"]["CreatedDate"], "2024-05-02T09:15:27.481Z");
         let cases = [
             (json!({"Nope__c": 1}), StatusCode::InvalidField),
             (json!({"Pct__c": 1}), StatusCode::RequiredFieldMissing),
@@ -664,13 +682,10 @@ impl crate::Org {
     pub fn publish(
         &self,
         caller: &crate::Caller,
-        inputs: &[(std::sync::Arc<EventDef>, Map<String, Value>)],
+        inputs: Vec<(std::sync::Arc<EventDef>, Map<String, Value>)>,
         all_or_none: bool,
     ) -> Result<Vec<Result<Published, OrgError>>, forcebus_store::StoreError> {
-        let with_ids: Vec<_> = inputs
-            .iter()
-            .map(|(d, m)| (d.clone(), m.clone(), None))
-            .collect();
+        let with_ids: Vec<ToPublish> = inputs.into_iter().map(|(d, m)| (d, m, None)).collect();
         self.publish_with_ids(caller, &with_ids, all_or_none)
     }
 
@@ -821,8 +836,11 @@ impl crate::Org {
     }
 }
 
-/// A platform event's Streaming API `data`, from its log entry.
-pub fn cometd_data(e: &forcebus_eventlog::Event) -> Option<Value> {
-    let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
-    Some(stored.cometd_data(e.replay_id))
+impl crate::Org {
+    /// A platform event's Streaming API `data`, from its log entry.
+    pub fn platform_cometd(&self, e: &forcebus_eventlog::Event) -> Option<Value> {
+        let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
+        let schema = self.avro_schema(&stored.schema)?;
+        Some(stored.cometd_data(e.replay_id, &schema))
+    }
 }

@@ -31,7 +31,7 @@ pub(crate) async fn publish(
 ) -> Result<Vec<Result<Published, OrgError>>, ApiError> {
     let org = app.org.clone();
     let caller = call.caller();
-    crate::blocking(move || org.publish(&caller, &items, all_or_none))
+    crate::blocking(move || org.publish(&caller, items, all_or_none))
         .await?
         .map_err(|e| ApiError::internal(&e))
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::bayeux::Client;
-use crate::report::{Stats, now_us};
+use crate::report::Stats;
 use crate::server::Target;
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -84,45 +84,19 @@ pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Resul
             }
         })
     };
-    let updater = {
-        let (stats, stop, http, a) = (stats.clone(), stop.clone(), http.clone(), a.clone());
-        let (data, token) = (t.data(), t.token.clone());
-        tokio::spawn(async move {
-            let gate = Arc::new(tokio::sync::Semaphore::new(a.in_flight));
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate as f64));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut k = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                let id = ids[k % ids.len()].clone();
-                k += 1;
-                let Ok(permit) = gate.clone().acquire_owned().await else {
-                    break;
-                };
-                let sent = now_us();
-                let (stats, http, url, token) = (
-                    stats.clone(),
-                    http.clone(),
-                    format!("{data}/sobjects/Account/{id}"),
-                    token.clone(),
-                );
-                tokio::spawn(async move {
-                    let r = http
-                        .patch(url)
-                        .bearer_auth(token)
-                        .json(&json!({"Description": sent.to_string()}))
-                        .send()
-                        .await;
-                    match r {
-                        Ok(r) if r.status().is_success() => stats.sent_at(sent),
-                        Ok(r) => stats.error(format!("update: HTTP {}", r.status())),
-                        Err(e) => stats.error(e),
-                    }
-                    drop(permit);
-                });
-            }
-        })
-    };
+    let (data, token) = (t.data(), t.token.clone());
+    let updater = tokio::spawn(super::paced(
+        a.rate,
+        a.in_flight,
+        stop.clone(),
+        stats.clone(),
+        "update",
+        move |k, sent| {
+            http.patch(format!("{data}/sobjects/Account/{}", ids[k % ids.len()]))
+                .bearer_auth(&token)
+                .json(&json!({"Description": sent.to_string()}))
+        },
+    ));
     tokio::time::sleep(run.warmup).await;
     stats.start();
     tokio::time::sleep(run.duration).await;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::bayeux::Client;
-use crate::report::{Stats, now_us};
+use crate::report::Stats;
 use crate::server::Target;
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -139,68 +139,37 @@ pub(crate) async fn run(
             }
         }));
     }
-    // The publisher.
+    // The publisher: REST publishes to forcebus, Bayeux publishes to Faye.
     let body = "x".repeat(a.size);
-    let publisher = {
-        let (stats, stop, http, a) = (stats.clone(), stop.clone(), http.clone(), a.clone());
-        let rest = target.map(|t| (t.data(), t.token.clone()));
-        let mut faye_pub = match &a.faye {
-            Some(u) => Some(Client::handshake(&http, u, None).await?),
-            None => None,
-        };
-        let faye_url = a.faye.clone();
-        tokio::spawn(async move {
-            let gate = Arc::new(tokio::sync::Semaphore::new(a.in_flight));
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / a.rate as f64));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut k = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                let room = k % a.rooms;
-                k += 1;
-                let sent = now_us();
-                let Ok(permit) = gate.clone().acquire_owned().await else {
-                    break;
-                };
-                let (stats, http, body) = (stats.clone(), http.clone(), body.clone());
-                match (&rest, &mut faye_pub, &faye_url) {
-                    (_, Some(p), Some(u)) => {
-                        let msg = json!([{"channel": format!("/chat/room{room}"), "clientId": p.client_id,
-                            "data": {"sent": sent, "body": body}, "id": k.to_string()}]);
-                        let u = u.clone();
-                        tokio::spawn(async move {
-                            let r = http.post(u).json(&msg).send().await;
-                            match r {
-                                Ok(r) if r.status().is_success() => stats.sent_at(sent),
-                                Ok(r) => stats.error(format!("publish: HTTP {}", r.status())),
-                                Err(e) => stats.error(e),
-                            }
-                            drop(permit);
-                        });
-                    }
-                    (Some((data, token)), _, _) => {
-                        let url = format!("{data}/sobjects/Room{room}__e");
-                        let token = token.clone();
-                        tokio::spawn(async move {
-                            let r = http
-                                .post(url)
-                                .bearer_auth(token)
-                                .json(&json!({"Sent__c": sent.to_string(), "Body__c": body}))
-                                .send()
-                                .await;
-                            match r {
-                                Ok(r) if r.status().is_success() => stats.sent_at(sent),
-                                Ok(r) => stats.error(format!("publish: HTTP {}", r.status())),
-                                Err(e) => stats.error(e),
-                            }
-                            drop(permit);
-                        });
-                    }
-                    _ => break,
-                }
-            }
-        })
+    let faye_pub = match &a.faye {
+        Some(u) => Some((
+            u.clone(),
+            Client::handshake(&http, u, None).await?.client_id,
+        )),
+        None => None,
     };
+    let rest = target.map(|t| (t.data(), t.token.clone()));
+    let rooms = a.rooms;
+    let publisher = tokio::spawn(super::paced(
+        a.rate,
+        a.in_flight,
+        stop.clone(),
+        stats.clone(),
+        "publish",
+        move |k, sent| {
+            let room = k % rooms;
+            match (&faye_pub, &rest) {
+                (Some((url, client_id)), _) => http.post(url).json(&json!([{
+                    "channel": format!("/chat/room{room}"), "clientId": client_id,
+                    "data": {"sent": sent, "body": body}, "id": k.to_string()}])),
+                (None, Some((data, token))) => http
+                    .post(format!("{data}/sobjects/Room{room}__e"))
+                    .bearer_auth(token)
+                    .json(&json!({"Sent__c": sent.to_string(), "Body__c": body})),
+                (None, None) => unreachable!("a server was checked above"),
+            }
+        },
+    ));
     tokio::time::sleep(run.warmup).await;
     stats.start();
     tokio::time::sleep(run.duration).await;

@@ -35,3 +35,39 @@ where
         .collect()
         .await
 }
+
+/// Sends `rate` requests a second until `stop`, at most `in_flight` at once, each on its own
+/// task: `request(k, sent_us)` builds the k-th, sent at `sent_us`. A 2xx answer counts it as
+/// sent at that time; anything else is an error named by `what`.
+pub(crate) async fn paced(
+    rate: u64,
+    in_flight: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stats: std::sync::Arc<crate::report::Stats>,
+    what: &'static str,
+    mut request: impl FnMut(usize, u64) -> reqwest::RequestBuilder,
+) {
+    use std::sync::atomic::Ordering;
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut k = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let Ok(permit) = gate.clone().acquire_owned().await else {
+            break;
+        };
+        let sent = crate::report::now_us();
+        let req = request(k, sent);
+        k += 1;
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            match req.send().await {
+                Ok(r) if r.status().is_success() => stats.sent_at(sent),
+                Ok(r) => stats.error(format!("{what}: HTTP {}", r.status())),
+                Err(e) => stats.error(e),
+            }
+            drop(permit);
+        });
+    }
+}

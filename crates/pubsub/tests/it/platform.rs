@@ -161,7 +161,7 @@ async fn publish_and_subscribe_platform_events() {
         .org
         .publish(
             &w.caller,
-            &[(
+            vec![(
                 def,
                 json!({"Order_Number__c": "ORD-3", "Carrier__c": "UPS"})
                     .as_object()
@@ -241,7 +241,7 @@ async fn custom_event_channels_subscribe_only() {
     w.org
         .publish(
             &w.caller,
-            &[(
+            vec![(
                 def,
                 json!({"Order_Number__c": "A"}).as_object().unwrap().clone(),
             )],
