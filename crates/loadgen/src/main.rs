@@ -24,6 +24,7 @@ mod scenarios;
 mod server;
 
 use clap::{Parser, Subcommand};
+use scenarios::pubsub::{PublishArgs, ReplayArgs};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -81,7 +82,13 @@ fn main() -> anyhow::Result<()> {
         Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
         Scenario::Replay(a) => ("replay", json!(a), String::new()),
     };
-    let faye = matches!(&cli.scenario, Scenario::BayeuxFanout(a) if a.faye.is_some());
+    let peer = match &cli.scenario {
+        Scenario::BayeuxFanout(a) if a.faye.is_some() => Some("faye"),
+        Scenario::PubsubPublish(a) if a.nats.is_some() => Some("nats-jetstream"),
+        Scenario::Replay(a) if a.nats.is_some() => Some("nats-jetstream"),
+        _ => None,
+    };
+    let faye = peer.is_some();
     let target = match (&cli.ready, faye) {
         (_, true) => None,
         (Some(ready), _) => Some(server::attach(ready, cli.pid)?),
@@ -104,6 +111,16 @@ fn main() -> anyhow::Result<()> {
             Scenario::Idle(a) => {
                 scenarios::idle::run(&run, target.as_ref().expect("a server"), a).await
             }
+            Scenario::PubsubPublish(
+                a @ PublishArgs {
+                    nats: Some(url), ..
+                },
+            ) => scenarios::nats::publish(&run, url, a).await,
+            Scenario::Replay(
+                a @ ReplayArgs {
+                    nats: Some(url), ..
+                },
+            ) => scenarios::nats::replay(url, a).await,
             Scenario::PubsubPublish(a) => {
                 scenarios::pubsub::publish(&run, target.as_ref().expect("a server"), a).await
             }
@@ -119,7 +136,7 @@ fn main() -> anyhow::Result<()> {
         "scenario": name,
         "parameters": params,
         "durability": if faye { json!(null) } else { json!(cli.durability) },
-        "server": if faye { json!("faye") } else { json!("forcebus") },
+        "server": peer.unwrap_or("forcebus"),
         "machine": report::machine(),
         "commit": report::commit(),
         "result": result,

@@ -24,16 +24,32 @@ use crate::server::Target;
 pub(crate) struct PublishArgs {
     /// Publishers, each with its own connection and PublishStream.
     #[arg(long, default_value_t = 4)]
-    publishers: usize,
+    pub(crate) publishers: usize,
     /// Events per PublishRequest.
     #[arg(long, default_value_t = 100)]
-    batch: usize,
+    pub(crate) batch: usize,
     /// Body bytes per event.
     #[arg(long, default_value_t = 1000)]
-    size: usize,
+    pub(crate) size: usize,
     /// PublishRequests in flight per stream.
     #[arg(long, default_value_t = 4)]
-    in_flight: usize,
+    pub(crate) in_flight: usize,
+    /// Run against NATS JetStream at this URL instead (file storage).
+    #[arg(long)]
+    pub(crate) nats: Option<String>,
+}
+
+impl PublishArgs {
+    /// The publishers that fill the log before a replay.
+    pub(crate) fn fill(size: usize) -> Self {
+        Self {
+            publishers: 4,
+            batch: 500,
+            size,
+            in_flight: 4,
+            nats: None,
+        }
+    }
 }
 
 /// Publishes batches on one PublishStream until `stop`, counting acknowledged events.
@@ -290,10 +306,13 @@ pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyh
 pub(crate) struct ReplayArgs {
     /// Events published first, then read back from EARLIEST.
     #[arg(long, default_value_t = 1_000_000)]
-    events: u64,
+    pub(crate) events: u64,
     /// Body bytes per event.
     #[arg(long, default_value_t = 100)]
-    size: usize,
+    pub(crate) size: usize,
+    /// Run against NATS JetStream at this URL instead (file storage).
+    #[arg(long)]
+    pub(crate) nats: Option<String>,
 }
 
 pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> anyhow::Result<Value> {
@@ -308,12 +327,7 @@ pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> any
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let conn = Conn::open(t).await?;
-        let args = PublishArgs {
-            publishers: 4,
-            batch: 500,
-            size: a.size,
-            in_flight: 4,
-        };
+        let args = PublishArgs::fill(a.size);
         tasks.push(tokio::spawn(publisher(
             conn,
             schema_id.clone(),
