@@ -85,6 +85,18 @@ impl Bayeux {
         bx
     }
 
+    /// The message text a subscriber to `channel` on `/cometd/{api}` receives for `e`
+    /// (`None` when the event is not shown there). Standard channels share one encoding of
+    /// `data` per event and format.
+    pub fn encode_event(
+        &self,
+        e: &forcebus_eventlog::Event,
+        channel: &str,
+        api: u32,
+    ) -> Option<String> {
+        protocol::message(self, e, channel, api)
+    }
+
     /// Drops sessions that stopped connecting; returns how many remain.
     pub fn sweep(&self) -> usize {
         self.sessions.sweep(self.config.session_timeout)

@@ -239,7 +239,7 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
 
 /// An event message as JSON text. Standard channels share one encoding of `data` per
 /// event, copied into every subscriber's reply as it is.
-fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
+pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
     let channel_json = serde_json::to_string(channel).expect("strings serialise");
     if channel.starts_with("/data/") && channel.ends_with("__chn") {
         return Some(format!(

@@ -86,6 +86,20 @@ impl fmt::Debug for Event {
     }
 }
 
+/// A copy of the event without its cached encodings (they are derived data).
+impl Clone for Event {
+    fn clone(&self) -> Self {
+        Self {
+            replay_id: self.replay_id,
+            kind: self.kind.clone(),
+            class: self.class,
+            time_ms: self.time_ms,
+            payload: self.payload.clone(),
+            encoded: Mutex::new(Vec::new()),
+        }
+    }
+}
+
 impl Event {
     fn from_stored(e: StoredEvent) -> Self {
         Self {

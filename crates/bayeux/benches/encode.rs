@@ -1,0 +1,172 @@
+//! Bayeux message encoding: the text one subscriber's `/meta/connect` reply carries for an
+//! event. "first" is the first subscriber (the event's `data` rendered from the log's
+//! stored form); "shared" is every later subscriber on a standard channel (the shared
+//! rendering copied into a message). Also: parsing a client's `/meta/connect` request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_main};
+use forcebus_auth::{AppConfig, Auth, AuthConfig, UserCredentials};
+use forcebus_bayeux::{Bayeux, BayeuxConfig, protocol};
+use forcebus_eventlog::{Event, Start};
+use forcebus_org::{Api, Caller, Op, Org, Outcome, Schema, SystemClock, UserSeed, standard};
+use forcebus_store::SqliteStore;
+use serde_json::json;
+
+struct World {
+    bx: Arc<Bayeux>,
+    change: Arc<Event>,
+    platform: Arc<Event>,
+}
+
+fn world() -> World {
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let seed = UserSeed {
+        username: "a@b.c".into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "a@b.c".into(),
+    };
+    let org = Arc::new(
+        Org::open(
+            store.clone(),
+            Schema::new(standard::catalogue()),
+            Arc::new(SystemClock),
+            "B",
+            &[seed],
+        )
+        .unwrap(),
+    );
+    let auth = Arc::new(
+        Auth::open(
+            org.clone(),
+            store,
+            AuthConfig {
+                users: vec![UserCredentials {
+                    username: "a@b.c".into(),
+                    password: "p".into(),
+                    security_token: "t".into(),
+                    first_name: "A".into(),
+                    last_name: "B".into(),
+                    email: None,
+                }],
+                app: AppConfig {
+                    client_id: "c".into(),
+                    client_secret: "s".into(),
+                    run_as: None,
+                    certificate: None,
+                    callback_urls: vec![],
+                },
+                session_timeout: Duration::from_secs(7200),
+            },
+        )
+        .unwrap(),
+    );
+    let caller = Caller {
+        user_id: org.user_by_username("a@b.c").unwrap().id,
+        api: Api::Rest,
+        version: "62.0".into(),
+        client: None,
+    };
+    // A change event: an Account update of three fields.
+    let created = org
+        .execute(
+            &caller,
+            vec![Op::Create {
+                object: "Account".into(),
+                fields: json!({"Name": "Acme", "Industry": "Energy", "NumberOfEmployees": 10})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            }],
+            true,
+        )
+        .unwrap();
+    let Ok(Outcome::Created(id)) = &created.results[0] else {
+        panic!("the account was not created")
+    };
+    org.execute(
+        &caller,
+        vec![Op::Update {
+            object: Some("Account".into()),
+            id: id.to18(),
+            fields: json!({"Name": "Acme Corporation", "Industry": "Technology", "NumberOfEmployees": 500})
+                .as_object()
+                .unwrap()
+                .clone(),
+        }],
+        true,
+    )
+    .unwrap();
+    // A platform event with a 100-byte body, the chat benchmark's message.
+    let config = serde_json::from_value(json!({"fields": [
+        {"name": "Sent__c", "type": "string", "length": 24},
+        {"name": "Body__c", "type": "textarea", "length": 131072},
+    ]}))
+    .unwrap();
+    let (def, _) = org.define_platform_event("Chat__e", config).unwrap();
+    let fields = json!({"Sent__c": "1732262400000000", "Body__c": "x".repeat(100)});
+    org.publish(
+        &caller,
+        vec![(def, fields.as_object().unwrap().clone())],
+        true,
+    )
+    .unwrap()
+    .remove(0)
+    .unwrap();
+
+    let last = |channel| {
+        let mut cursor = org.log().subscribe(channel, Start::Earliest).unwrap();
+        cursor.poll(100).unwrap().pop().unwrap()
+    };
+    let change = last(org.change_channel("/data/AccountChangeEvent").unwrap());
+    let platform = last(org.event_channel("/event/Chat__e").unwrap());
+    let bx = Bayeux::new(org, auth, BayeuxConfig::default());
+    World {
+        bx,
+        change,
+        platform,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let w = world();
+    let cases = [
+        ("change_event", &w.change, "/data/AccountChangeEvent"),
+        ("platform_event", &w.platform, "/event/Chat__e"),
+    ];
+    for (name, event, channel) in cases {
+        let text = w.bx.encode_event(event, channel, 62).expect("shown");
+        assert!(text.starts_with(&format!("{{\"channel\":\"{channel}\"")));
+        c.bench_function(&format!("bayeux/encode/{name}/first"), |b| {
+            b.iter_batched(
+                || Event::clone(event),
+                |e| w.bx.encode_event(&e, channel, 62),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+        c.bench_function(&format!("bayeux/encode/{name}/shared"), |b| {
+            b.iter(|| w.bx.encode_event(event, channel, 62))
+        });
+    }
+    let connect = json!([{
+        "channel": "/meta/connect",
+        "clientId": "4h8dtqk1r4ghhbp3ex3qw5cz1g8jz",
+        "connectionType": "long-polling",
+        "id": "42",
+        "advice": {"timeout": 0},
+        "ext": {"replay": {"/event/Chat__e": -1, "/data/AccountChangeEvent": 1234}},
+    }])
+    .to_string();
+    c.bench_function("bayeux/parse/connect", |b| {
+        b.iter(|| protocol::parse(connect.as_bytes()).unwrap())
+    });
+}
+
+fn group() {
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c);
+}
+
+criterion_main!(group);
