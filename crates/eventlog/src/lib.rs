@@ -107,7 +107,7 @@ impl Event {
             kind: e.kind,
             class: e.class,
             time_ms: e.time_ms,
-            payload: Bytes::from(e.payload),
+            payload: e.payload,
             encoded: Mutex::new(Vec::new()),
         }
     }
@@ -361,9 +361,10 @@ impl EventLog {
                 kind: e.kind,
                 class: e.class,
                 time_ms: now_ms,
-                payload: e.payload,
+                payload: Bytes::from(e.payload),
             })
             .collect();
+        // Cheap clones: the payloads are shared, not copied.
         let mut writes: Vec<Write> = stored.iter().cloned().map(Write::AppendEvent).collect();
         let mut counter = Batch::new();
         counter.put(NEXT_ID.0, NEXT_ID.1, Some(next.to_string()));

@@ -522,6 +522,14 @@ pub struct AvroEvent {
 /// An event ready to append: its kind, its document and that document serialised.
 type Prepared = (String, Stored, Vec<u8>);
 
+/// Appended events waiting to be made durable ([`crate::Org::finish_publish`]).
+#[derive(Debug)]
+#[must_use = "events are shown to subscribers only once finish_publish has run"]
+pub struct PendingPublish {
+    ticket: u64,
+    appended: Vec<std::sync::Arc<forcebus_eventlog::Event>>,
+}
+
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
@@ -696,6 +704,35 @@ impl crate::Org {
         inputs: &[ToPublish],
         all_or_none: bool,
     ) -> Result<Vec<Result<Published, OrgError>>, forcebus_store::StoreError> {
+        let (results, pending) = self.publish_deferred(caller, inputs, all_or_none)?;
+        self.finish_publish(pending)?;
+        Ok(results)
+    }
+
+    /// Waits until a [`crate::Org::publish_deferred`] is durable, then shows its events to
+    /// subscribers.
+    pub fn finish_publish(
+        &self,
+        pending: PendingPublish,
+    ) -> Result<(), forcebus_store::StoreError> {
+        self.durable(pending.ticket, &pending.appended)
+    }
+
+    /// [`crate::Org::publish_with_ids`] in two steps: this one checks and appends (the
+    /// events take their replay ids in call order), and [`crate::Org::finish_publish`] waits
+    /// for durability. A caller may append its next batch while this one syncs; the results
+    /// must not be acknowledged before `finish_publish` returns.
+    pub fn publish_deferred(
+        &self,
+        caller: &crate::Caller,
+        inputs: &[ToPublish],
+        all_or_none: bool,
+    ) -> Result<(Vec<Result<Published, OrgError>>, PendingPublish), forcebus_store::StoreError>
+    {
+        let mut pending = PendingPublish {
+            ticket: 0,
+            appended: Vec::new(),
+        };
         let now = self.clock().now();
         let created_date = crate::clock::format_datetime(now);
         let created_by = caller.user_id.to18();
@@ -724,7 +761,7 @@ impl crate::Org {
             })
             .collect();
         if all_or_none && results.iter().any(Result::is_err) {
-            return Ok(results
+            let results = results
                 .into_iter()
                 .map(|r| {
                     r.and_then(|_| {
@@ -735,7 +772,8 @@ impl crate::Org {
                         ))
                     })
                 })
-                .collect());
+                .collect();
+            return Ok((results, pending));
         }
         let new_events: Vec<forcebus_eventlog::NewEvent> = results
             .iter_mut()
@@ -758,19 +796,21 @@ impl crate::Org {
                         ticket = self.store.commit_unsynced(&batch)?;
                         Ok::<_, forcebus_store::StoreError>(())
                     })?;
-            self.durable(ticket, &appended)?;
+            pending.ticket = ticket;
             appended
         };
-        let mut appended = appended.into_iter();
-        Ok(results
+        let mut ids = appended.iter().map(|e| e.replay_id);
+        let results = results
             .drain(..)
             .map(|r| {
                 r.map(|(_, s, _)| Published {
                     uuid: s.uuid,
-                    replay_id: appended.next().map_or(0, |e| e.replay_id),
+                    replay_id: ids.next().unwrap_or(0),
                 })
             })
-            .collect())
+            .collect();
+        pending.appended = appended;
+        Ok((results, pending))
     }
 
     /// The log channel behind `/event/<Name>__e` or a custom `/event/<Name>__chn`.

@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_org::RecordId;
+use forcebus_org::platform::PendingPublish;
 
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{
@@ -26,6 +27,9 @@ use crate::proto::{
 };
 use crate::topic::Topic;
 use crate::{PubSub, Stream, auth, replay};
+
+/// Each appended event's replay id (or its error), and the append to make durable.
+type AppendOutcome = (Vec<Result<u64, String>>, Option<PendingPublish>);
 
 /// Longest publisher-chosen event id.
 const MAX_ID_CHARS: usize = 36;
@@ -56,9 +60,13 @@ pub(crate) async fn publish(
     let req = request.into_inner();
     let topic = ps.publish_topic(&req).map_err(|e| e.status(&rpc))?;
     let ps2 = ps.clone();
-    let results = tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, req.events))
-        .await
-        .map_err(|_| PubSubError::Unavailable.status(&rpc));
+    let results = tokio::task::spawn_blocking(move || {
+        let (schema_id, results, pending) = ps2.publish_events(&topic, user, req.events)?;
+        ps2.finish(pending)?;
+        Ok::<_, PubSubError>((schema_id, results))
+    })
+    .await
+    .map_err(|_| PubSubError::Unavailable.status(&rpc));
     let (schema_id, results) = results?.map_err(|e| e.status(&rpc))?;
     Ok(Response::new(PublishResponse {
         results,
@@ -81,6 +89,13 @@ pub(crate) fn publish_stream(
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
+/// PublishRequests of one stream whose events are appended and that wait for durability
+/// while the next ones are read and appended (responses still go out in request order).
+const PIPELINE: usize = 8;
+
+/// A response being made: ready, or waiting for its events to become durable.
+type Answer = tokio::task::JoinHandle<Result<PublishResponse, PubSubError>>;
+
 async fn stream(
     ps: Arc<PubSub>,
     user: RecordId,
@@ -88,65 +103,92 @@ async fn stream(
     tx: mpsc::Sender<Result<PublishResponse, Status>>,
     rpc: String,
 ) {
+    // Responses go out in request order from here; a failed one ends the stream.
+    let (answers, mut ordered) = mpsc::channel::<Answer>(PIPELINE);
+    let responder = {
+        let rpc = rpc.clone();
+        tokio::spawn(async move {
+            while let Some(answer) = ordered.recv().await {
+                let msg = answer
+                    .await
+                    .unwrap_or(Err(PubSubError::Unavailable))
+                    .map_err(|e| e.status(&rpc));
+                let fatal = msg.is_err();
+                if tx.send(msg).await.is_err() || fatal {
+                    return;
+                }
+            }
+        })
+    };
+    let ready = |r: Result<PublishResponse, PubSubError>| tokio::spawn(async move { r });
     let idle: Duration = ps.config.publish_idle_timeout;
     let mut first_topic: Option<String> = None;
     loop {
         let next = tokio::select! {
             _ = ps.closed() => {
-                let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
-                return;
+                let _ = answers.send(ready(Err(PubSubError::Unavailable))).await;
+                break;
             }
             next = tokio::time::timeout(idle, inbound.next()) => next,
         };
         let req = match next {
             Ok(Some(Ok(r))) => r,
-            Ok(None) | Ok(Some(Err(_))) => return,
+            Ok(None) | Ok(Some(Err(_))) => break,
             Err(_) => {
                 tracing::debug!(rpc_id = %rpc, "PublishStream idle; closed.");
-                return;
+                break;
             }
         };
-        let answer = match &first_topic {
+        let mut req = req;
+        let topic = match &first_topic {
             Some(t) if !req.topic_name.is_empty() && *t != req.topic_name => {
                 Err(PubSubError::TopicChanged {
                     first: t.clone(),
                     got: req.topic_name.clone(),
                 })
             }
-            _ => Ok(()),
-        };
-        let answer = match answer {
-            Ok(()) => {
-                let mut req = req;
+            _ => {
                 if req.topic_name.is_empty() {
                     req.topic_name = first_topic.clone().unwrap_or_default();
                 }
-                match ps.publish_topic(&req) {
-                    Ok(topic) => {
-                        first_topic.get_or_insert_with(|| topic.name.clone());
-                        let ps2 = ps.clone();
-                        let events = req.events;
-                        tokio::task::spawn_blocking(move || {
-                            ps2.publish_events(&topic, user, events)
-                        })
-                        .await
-                        .unwrap_or(Err(PubSubError::Unavailable))
-                    }
-                    Err(e) => Err(e),
-                }
+                ps.publish_topic(&req)
             }
-            Err(e) => Err(e),
         };
-        let msg = answer.map(|(schema_id, results)| PublishResponse {
-            results,
-            schema_id,
-            rpc_id: rpc.clone(),
-        });
-        let fatal = msg.is_err();
-        if tx.send(msg.map_err(|e| e.status(&rpc))).await.is_err() || fatal {
-            return;
+        let topic = match topic {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = answers.send(ready(Err(e))).await;
+                break;
+            }
+        };
+        first_topic.get_or_insert_with(|| topic.name.clone());
+        // Check and append in request order, then wait for durability off this loop.
+        let ps2 = ps.clone();
+        let events = req.events;
+        let appended =
+            tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, events))
+                .await
+                .unwrap_or(Err(PubSubError::Unavailable));
+        let answer = match appended {
+            Ok((schema_id, results, pending)) => {
+                let (ps2, rpc) = (ps.clone(), rpc.clone());
+                tokio::task::spawn_blocking(move || {
+                    ps2.finish(pending)?;
+                    Ok(PublishResponse {
+                        results,
+                        schema_id,
+                        rpc_id: rpc,
+                    })
+                })
+            }
+            Err(e) => ready(Err(e)),
+        };
+        if answers.send(answer).await.is_err() {
+            break;
         }
     }
+    drop(answers);
+    let _ = responder.await;
 }
 
 impl PubSub {
@@ -170,16 +212,18 @@ impl PubSub {
     }
 
     /// Checks every event, appends those that pass as `user`, and answers one result per
-    /// event in request order. Returns the schema id to report with the results.
+    /// event in request order, with the schema id to report with them. The results may be
+    /// sent only once [`PubSub::finish`] has made the appended events durable.
     fn publish_events(
         &self,
         topic: &Topic,
         user: RecordId,
         events: Vec<ProducerEvent>,
-    ) -> Result<(String, Vec<PublishResult>), PubSubError> {
+    ) -> Result<(String, Vec<PublishResult>, Option<PendingPublish>), PubSubError> {
         let (mut results, accepted) = self.check_publish(topic, events);
         let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
-        for (index, outcome) in indexes.into_iter().zip(self.append(topic, user, accepted)?) {
+        let (outcomes, pending) = self.append(topic, user, accepted)?;
+        for (index, outcome) in indexes.into_iter().zip(outcomes) {
             let r = &mut results[index];
             match outcome {
                 Ok(id) => r.replay_id = replay::encode(id),
@@ -192,7 +236,18 @@ impl PubSub {
                 }
             }
         }
-        Ok((topic.schema_id.clone(), results))
+        Ok((topic.schema_id.clone(), results, pending))
+    }
+
+    /// Waits until appended events are durable (and shown to subscribers).
+    fn finish(&self, pending: Option<PendingPublish>) -> Result<(), PubSubError> {
+        let Some(pending) = pending else {
+            return Ok(());
+        };
+        self.org.finish_publish(pending).map_err(|e| {
+            tracing::error!(error = %e, "A publish could not be made durable.");
+            PubSubError::Unavailable
+        })
     }
 
     /// The per-event checks of a publish to `topic`: one result per event in request
@@ -306,9 +361,9 @@ impl PubSub {
         topic: &Topic,
         user: RecordId,
         accepted: Vec<Accepted>,
-    ) -> Result<Vec<Result<u64, String>>, PubSubError> {
+    ) -> Result<AppendOutcome, PubSubError> {
         if accepted.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let Some(def) = topic
             .name
@@ -335,19 +390,20 @@ impl PubSub {
             client: None,
         };
         // Pub/Sub publishes each event on its own: one bad event fails only itself.
-        let results = self
-            .org
-            .publish_with_ids(&caller, &inputs, false)
-            .map_err(|e| {
-                tracing::error!(error = %e, "Publishing failed in storage.");
-                PubSubError::Unavailable
-            })?;
-        Ok(results
+        let (results, pending) =
+            self.org
+                .publish_deferred(&caller, &inputs, false)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "Publishing failed in storage.");
+                    PubSubError::Unavailable
+                })?;
+        let outcomes = results
             .into_iter()
             .map(|r| {
                 r.map(|p| p.replay_id)
                     .map_err(|e| format!("{}: {}", e.code, e.message))
             })
-            .collect())
+            .collect();
+        Ok((outcomes, Some(pending)))
     }
 }

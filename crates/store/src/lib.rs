@@ -69,8 +69,8 @@ pub struct StoredEvent {
     pub class: u8,
     /// Append time, epoch milliseconds.
     pub time_ms: i64,
-    /// Opaque payload.
-    pub payload: Vec<u8>,
+    /// Opaque payload (shared: the log keeps the same bytes in memory).
+    pub payload: bytes::Bytes,
 }
 
 /// Writes that commit together or not at all.

@@ -2,6 +2,8 @@
 //!
 //! One connection, owned behind a mutex: writes are serialised by the org above us anyway,
 //! and reads come from the org's in-memory state, so the store is only read at start-up.
+//! A file-backed store checkpoints the WAL into the database from a thread of its own (a
+//! second connection), so commits do not carry the checkpoints' copying.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,8 +34,139 @@ pub enum Durability {
 /// checkpoint and the database after it, so nothing reaches the database file unsynced.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: std::sync::Arc<Mutex<Connection>>,
     syncer: Option<Syncer>,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// WAL pages written since the last checkpoint after which the checkpointer runs (SQLite's
+/// own automatic checkpoint is at 1,000).
+const CHECKPOINT_PAGES: u64 = 1000;
+/// WAL frames left after an unlocked pass below which the checkpointer finishes under the
+/// writer's lock (so the WAL restarts): the lock is held for at most about this many.
+const FINISH_FRAMES: i64 = 256;
+/// Unlocked passes before the checkpointer finishes under the lock whatever is left.
+const MAX_PASSES: usize = 4;
+/// The WAL is truncated to this size when it restarts.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
+/// The background checkpointer: a thread with its own connection that runs passive
+/// checkpoints whenever enough has been committed. A passive checkpoint never blocks a
+/// writer, but under a steady stream of commits it never finds the WAL complete, and the
+/// WAL restarts (instead of growing) only after a complete one. So each round copies most
+/// frames unlocked, then the few written meanwhile while holding the writer's lock.
+#[derive(Debug)]
+struct Checkpointer {
+    shared: std::sync::Arc<CheckpointShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct CheckpointShared {
+    /// WAL pages (estimated) written since the checkpointer was last woken.
+    pending: AtomicU64,
+    state: Mutex<CheckpointState>,
+    wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct CheckpointState {
+    requested: bool,
+    stop: bool,
+}
+
+/// A passive checkpoint: (WAL frames, frames checkpointed).
+fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+}
+
+impl Checkpointer {
+    fn start(conn: Connection, writer: std::sync::Arc<Mutex<Connection>>) -> Self {
+        let shared = std::sync::Arc::new(CheckpointShared::default());
+        let thread = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("forcebus-checkpoint".into())
+                .spawn(move || Self::run(&conn, &writer, &shared))
+                .expect("a thread can be started")
+        };
+        Self {
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    fn run(conn: &Connection, writer: &Mutex<Connection>, shared: &CheckpointShared) {
+        loop {
+            {
+                let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                while !s.requested && !s.stop {
+                    let (next, _) = shared
+                        .wake
+                        .wait_timeout(s, std::time::Duration::from_secs(1))
+                        .unwrap_or_else(|e| e.into_inner());
+                    s = next;
+                    // A quiet WAL is checkpointed too, within a second.
+                    if shared.pending.load(Ordering::Relaxed) > 0 {
+                        break;
+                    }
+                }
+                if s.stop {
+                    return;
+                }
+                s.requested = false;
+            }
+            shared.pending.store(0, Ordering::Relaxed);
+            if let Err(e) = Self::round(conn, writer) {
+                tracing::warn!(error = %e, "A WAL checkpoint failed.");
+            }
+        }
+    }
+
+    fn round(conn: &Connection, writer: &Mutex<Connection>) -> rusqlite::Result<()> {
+        for _ in 0..MAX_PASSES {
+            let (frames, done) = checkpoint(conn)?;
+            if frames - done <= FINISH_FRAMES {
+                break;
+            }
+        }
+        // No commit can add frames while this holds the writer's lock: the pass completes.
+        let _writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+        checkpoint(conn)?;
+        Ok(())
+    }
+
+    /// Counts a commit of about `bytes`; wakes the thread when enough has piled up.
+    fn committed(&self, bytes: u64) {
+        // A commit writes whole pages: its data, plus a page or so per table and index it
+        // touched, plus the header page.
+        let pages = bytes.div_ceil(4096) + 3;
+        let before = self.shared.pending.fetch_add(pages, Ordering::Relaxed);
+        if before < CHECKPOINT_PAGES && before + pages >= CHECKPOINT_PAGES {
+            self.shared
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requested = true;
+            self.shared.wake.notify_one();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop = true;
+        self.shared.wake.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -119,8 +252,12 @@ impl SqliteStore {
             path: dir.display().to_string(),
             source,
         })?;
-        let conn = Connection::open(dir.join("forcebus.db"))?;
+        let path = dir.join("forcebus.db");
+        let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Checkpoints run on the checkpointer's connection, not inside commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         // Full durability fsyncs the WAL in `sync` (group commit) rather than per commit.
         let syncer = (durability == Durability::Full).then(|| Syncer {
             wal: dir.join("forcebus.db-wal"),
@@ -136,6 +273,12 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", sync)?;
         let mut s = Self::init(conn)?;
         s.syncer = syncer;
+        // SQLite fsyncs the WAL before a checkpoint copies it and the database after it,
+        // at `synchronous = NORMAL` as on the writer's connection.
+        let checkpoint_conn = Connection::open(&path)?;
+        checkpoint_conn.pragma_update(None, "synchronous", sync)?;
+        checkpoint_conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        s.checkpointer = Some(Checkpointer::start(checkpoint_conn, s.conn.clone()));
         Ok(s)
     }
 
@@ -147,8 +290,9 @@ impl SqliteStore {
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: std::sync::Arc::new(Mutex::new(conn)),
             syncer: None,
+            checkpointer: None,
         })
     }
 
@@ -192,7 +336,7 @@ impl Store for SqliteStore {
                 kind: r.get(1)?,
                 class: r.get(2)?,
                 time_ms: r.get(3)?,
-                payload: r.get(4)?,
+                payload: bytes::Bytes::from(r.get::<_, Vec<u8>>(4)?),
             })
         })?;
         rows.collect::<Result<_, _>>().map_err(Into::into)
@@ -224,7 +368,9 @@ impl Store for SqliteStore {
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        let mut bytes = 0u64;
         for write in &batch.writes {
+            bytes += write_size(write);
             match write {
                 Write::PutRecord(r) => {
                     tx.prepare_cached(
@@ -237,7 +383,7 @@ impl Store for SqliteStore {
                     tx.prepare_cached(
                         "INSERT INTO events (replay_id, kind, class, time_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
-                    .execute(params![e.replay_id as i64, e.kind, e.class, e.time_ms, e.payload])?;
+                    .execute(params![e.replay_id as i64, e.kind, e.class, e.time_ms, &e.payload[..]])?;
                 }
                 Write::ExpireEvents { class, through } => {
                     tx.prepare_cached("DELETE FROM events WHERE class = ?1 AND replay_id <= ?2")?
@@ -269,11 +415,25 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         drop(conn);
+        if let Some(c) = &self.checkpointer {
+            c.committed(bytes);
+        }
         Ok(self
             .syncer
             .as_ref()
             .map_or(0, |s| s.committed.fetch_add(1, Ordering::SeqCst) + 1))
     }
+}
+
+/// About how many bytes a write adds to the WAL.
+fn write_size(w: &Write) -> u64 {
+    let n = match w {
+        Write::PutRecord(r) => r.id.len() + r.object.len() + r.body.len(),
+        Write::AppendEvent(e) => e.kind.len() + e.payload.len() + 24,
+        Write::ExpireEvents { .. } | Write::PurgeRecord { .. } => 64,
+        Write::Put { key, value, .. } => key.len() + value.as_ref().map_or(0, String::len),
+    };
+    n as u64 + 16
 }
 
 #[cfg(test)]
@@ -287,6 +447,41 @@ mod tests {
             is_deleted: deleted,
             body: r#"{"Name":"x"}"#.into(),
         }
+    }
+
+    #[test]
+    fn the_checkpointer_keeps_the_wal_bounded_and_loses_nothing() {
+        let dir = std::env::temp_dir().join(format!("fb-store-ckpt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let wal = dir.join("forcebus.db-wal");
+        let (batches, per_batch) = (3_000u64, 20u64);
+        let mut largest = 0;
+        {
+            let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
+            for b in 0..batches {
+                let mut batch = Batch::new();
+                for i in 0..per_batch {
+                    batch.writes.push(Write::AppendEvent(StoredEvent {
+                        replay_id: b * per_batch + i + 1,
+                        kind: "E".into(),
+                        class: 0,
+                        time_ms: 0,
+                        payload: vec![7u8; 1000].into(),
+                    }));
+                }
+                store.commit_unsynced(&batch).unwrap();
+                largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            }
+        }
+        // About 60 MB was committed; SQLite's own checkpoints are off, so only the
+        // checkpointer (restarting the WAL after each complete round) keeps it small.
+        assert!(largest < 24 << 20, "the WAL grew to {largest} bytes");
+        let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
+        let index = store.load_event_index().unwrap();
+        assert_eq!(index.len() as u64, batches * per_batch);
+        assert_eq!(index.last().unwrap().0, batches * per_batch);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
