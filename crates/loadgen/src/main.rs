@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Idle(a) => ("idle", json!(a), String::new()),
         Scenario::PubsubPublish(a) => ("pubsub-publish", json!(a), String::new()),
         Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
-        Scenario::Replay(a) => ("replay", json!(a), String::new()),
+        Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
     };
     let peer = match &cli.scenario {
         Scenario::BayeuxFanout(a) if a.faye.is_some() => Some("faye"),

@@ -330,6 +330,22 @@ impl Stored {
                "event": {"EventUuid": self.uuid, "replayId": replay_id}})
     }
 
+    /// The log's form of the event: [`LOG_FORM`], then the schema id and the `EventUuid`
+    /// (each a little-endian `u16` length and its bytes), then the Avro payload against
+    /// `schema`. Subscribers get the payload without re-encoding; replay reads it as is.
+    /// `None` when a value does not fit its Avro type.
+    pub fn to_log(&self, schema: &forcebus_avro::Schema) -> Option<Vec<u8>> {
+        let avro = self.to_avro(schema)?;
+        let mut out = Vec::with_capacity(5 + self.schema.len() + self.uuid.len() + avro.len());
+        out.push(LOG_FORM);
+        for part in [self.schema.as_bytes(), self.uuid.as_bytes()] {
+            out.extend_from_slice(&u16::try_from(part.len()).ok()?.to_le_bytes());
+            out.extend_from_slice(part);
+        }
+        out.extend_from_slice(&avro);
+        Some(out)
+    }
+
     /// The Avro payload against `schema` (the schema this event was published with).
     pub fn to_avro(&self, schema: &forcebus_avro::Schema) -> Option<Vec<u8>> {
         use forcebus_avro::{Schema as S, Value as A};
@@ -347,6 +363,80 @@ impl Stored {
             .collect::<Option<Vec<A>>>()?;
         forcebus_avro::encode(schema, &A::Record(values)).ok()
     }
+}
+
+/// First byte of a platform event in the log (the form [`Stored::to_log`] writes). Events
+/// stored by earlier versions are JSON documents, which start with `{`, and stay readable.
+pub const LOG_FORM: u8 = 0xA1;
+
+/// A platform event's log entry, read in place.
+#[derive(Debug)]
+struct LogView<'a> {
+    schema: &'a str,
+    uuid: &'a str,
+    /// Where the Avro payload starts.
+    avro_at: usize,
+}
+
+fn log_view(b: &[u8]) -> Option<LogView<'_>> {
+    fn part<'a>(b: &'a [u8], at: &mut usize) -> Option<&'a str> {
+        let len = usize::from(u16::from_le_bytes([*b.get(*at)?, *b.get(*at + 1)?]));
+        let text = std::str::from_utf8(b.get(*at + 2..*at + 2 + len)?).ok()?;
+        *at += 2 + len;
+        Some(text)
+    }
+    if b.first() != Some(&LOG_FORM) {
+        return None;
+    }
+    let mut at = 1;
+    let schema = part(b, &mut at)?;
+    let uuid = part(b, &mut at)?;
+    Some(LogView {
+        schema,
+        uuid,
+        avro_at: at,
+    })
+}
+
+/// The stored field values of a decoded platform event (`CreatedDate`, `CreatedById`, then
+/// the custom fields, nulls included), as [`Stored::payload`] holds them: datetimes in the
+/// REST form, dates as `YYYY-MM-DD`.
+fn stored_values(
+    schema: &forcebus_avro::Schema,
+    value: &forcebus_avro::Value,
+) -> Option<Map<String, Value>> {
+    use forcebus_avro::{Schema as S, Value as A};
+    let rec = schema.as_record()?;
+    let A::Record(values) = value else {
+        return None;
+    };
+    let mut out = Map::new();
+    for (f, v) in rec.fields.iter().zip(values) {
+        let doc = f.doc.as_deref().unwrap_or_default();
+        let v = match (&f.schema, v) {
+            (S::Union(_), A::Union(_, inner)) => &**inner,
+            (_, v) => v,
+        };
+        let json = match v {
+            A::Null => Value::Null,
+            A::Boolean(b) => Value::Bool(*b),
+            A::Int(days) if doc.ends_with(":Date") => {
+                let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?
+                    .checked_add_signed(chrono::Duration::days(i64::from(*days)))?;
+                Value::String(d.format("%Y-%m-%d").to_string())
+            }
+            A::Int(i) => Value::from(*i),
+            A::Long(ms) if doc.ends_with(":DateTime") => Value::String(
+                crate::clock::format_datetime(chrono::DateTime::from_timestamp_millis(*ms)?),
+            ),
+            A::Long(l) => Value::from(*l),
+            A::Double(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+            A::String(text) => Value::String(text.clone()),
+            _ => return None,
+        };
+        out.insert(f.name.clone(), json);
+    }
+    Some(out)
 }
 
 /// The definitions of an org, by lower-case name.
@@ -426,6 +516,54 @@ mod tests {
         )
         .expect("valid");
         assert_ne!(changed.schema_id, ok.schema_id);
+    }
+
+    #[test]
+    fn the_log_form_reads_back_as_the_json_form_did() {
+        let def = EventDef::build(
+            "Every_Type__e",
+            &config(json!([
+                {"name": "S__c", "type": "string", "length": 20},
+                {"name": "T__c", "type": "textarea", "length": 1000},
+                {"name": "D__c", "type": "double", "precision": 8, "scale": 3},
+                {"name": "I__c", "type": "int", "precision": 9},
+                {"name": "B__c", "type": "boolean"},
+                {"name": "Day__c", "type": "date"},
+                {"name": "At__c", "type": "datetime"},
+                {"name": "Empty__c", "type": "string", "length": 5},
+            ])),
+            "e00",
+        )
+        .expect("valid");
+        let input = json!({"S__c": "caf\u{e9} \"q\"", "T__c": "line\nline", "D__c": 12.5,
+            "I__c": -42, "B__c": true, "Day__c": "1969-12-31", "At__c": "2024-02-29T23:59:59.999Z"});
+        let e = def
+            .prepare_as(
+                input.as_object().expect("object"),
+                "005000000000001AAA",
+                "2024-05-02T09:15:27.481+0000",
+                Some("a-publisher-chosen-id"),
+            )
+            .expect("valid");
+        let log = e.to_log(&def.schema).expect("fits");
+        assert_eq!(log[0], LOG_FORM);
+        let view = log_view(&log).expect("the log form");
+        assert_eq!(
+            (view.schema, view.uuid),
+            (def.schema_id.as_str(), "a-publisher-chosen-id")
+        );
+        assert_eq!(
+            log[view.avro_at..],
+            e.to_avro(&def.schema).expect("encodes")[..]
+        );
+        let value = forcebus_avro::decode(&def.schema, &log[view.avro_at..]).expect("decodes");
+        assert_eq!(
+            stored_values(&def.schema, &value).expect("values"),
+            e.payload
+        );
+        assert!(e.payload["Empty__c"].is_null());
+        // The older JSON form is not mistaken for the log form.
+        assert!(log_view(&serde_json::to_vec(&e).expect("serialises")).is_none());
     }
 
     #[test]
@@ -516,7 +654,7 @@ pub struct AvroEvent {
     /// The schema it was published with.
     pub schema_id: String,
     /// The Avro payload in that schema.
-    pub payload: Vec<u8>,
+    pub payload: bytes::Bytes,
 }
 
 /// An event ready to append: its kind, its document and that document serialised.
@@ -740,12 +878,17 @@ impl crate::Org {
             .iter()
             .map(|(def, i, uuid)| {
                 def.prepare_as(i, &created_by, &created_date, uuid.as_deref())
-                    .map(|s| (def.name().to_owned(), s))
+                    .map(|s| (def.name().to_owned(), s, def))
             })
             .map(|r| {
-                r.and_then(|(kind, s)| {
-                    // Serialised once: the size check and the stored form are the same bytes.
-                    let bytes = serde_json::to_vec(&s).expect("events serialise");
+                r.and_then(|(kind, s, def)| {
+                    // Encoded once: the size check and the stored form are the same bytes.
+                    let bytes = s.to_log(&def.schema).ok_or_else(|| {
+                        OrgError::new(
+                            StatusCode::NumberOutsideValidRange,
+                            "A field value does not fit the event's schema",
+                        )
+                    })?;
                     if bytes.len() > MAX_EVENT_BYTES {
                         Err(OrgError::new(
                             StatusCode::LimitExceeded,
@@ -865,9 +1008,16 @@ impl crate::Org {
     /// A platform event's Avro form: its `EventUuid`, the schema id it was published with,
     /// and its payload in that schema.
     pub fn platform_avro(&self, e: &forcebus_eventlog::Event) -> Option<AvroEvent> {
+        if let Some(v) = log_view(&e.payload) {
+            return Some(AvroEvent {
+                uuid: v.uuid.to_owned(),
+                schema_id: v.schema.to_owned(),
+                payload: e.payload.slice(v.avro_at..),
+            });
+        }
         let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
         let schema = self.avro_schema(&stored.schema)?;
-        let payload = stored.to_avro(&schema)?;
+        let payload = stored.to_avro(&schema)?.into();
         Some(AvroEvent {
             uuid: stored.uuid,
             schema_id: stored.schema,
@@ -879,7 +1029,18 @@ impl crate::Org {
 impl crate::Org {
     /// A platform event's Streaming API `data`, from its log entry.
     pub fn platform_cometd(&self, e: &forcebus_eventlog::Event) -> Option<Value> {
-        let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
+        let stored = match log_view(&e.payload) {
+            Some(v) => {
+                let schema = self.avro_schema(v.schema)?;
+                let value = forcebus_avro::decode(&schema, &e.payload[v.avro_at..]).ok()?;
+                Stored {
+                    schema: v.schema.to_owned(),
+                    uuid: v.uuid.to_owned(),
+                    payload: stored_values(&schema, &value)?,
+                }
+            }
+            None => serde_json::from_slice(&e.payload).ok()?,
+        };
         let schema = self.avro_schema(&stored.schema)?;
         Some(stored.cometd_data(e.replay_id, &schema))
     }

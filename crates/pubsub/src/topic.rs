@@ -166,7 +166,7 @@ impl PubSub {
         ProducerEvent {
             id: a.uuid,
             schema_id: a.schema_id,
-            payload: a.payload.into(),
+            payload: a.payload,
             headers: Vec::new(),
         }
         .encode_to_vec()

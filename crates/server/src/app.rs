@@ -197,6 +197,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             idle_timeout: Duration::from_secs(config.pubsub_idle_timeout_secs),
             publish_idle_timeout: Duration::from_secs(config.pubsub_publish_idle_timeout_secs),
             max_event_bytes: config.max_event_bytes,
+            max_requested: config.pubsub_max_requested,
             ..forcebus_pubsub::PubSubConfig::default()
         },
     );

@@ -69,6 +69,9 @@ pub(crate) struct Config {
     pub(crate) pubsub_idle_timeout_secs: u64,
     /// Pub/Sub API: seconds a PublishStream waits for a PublishRequest before it ends.
     pub(crate) pubsub_publish_idle_timeout_secs: u64,
+    /// Pub/Sub API: most events a Subscribe may have requested and not yet received
+    /// (Salesforce's 100; more is a forcebus extension for self-hosted use).
+    pub(crate) pubsub_max_requested: u32,
     /// Merge identical updates and deletes of several records in one transaction into one change event.
     pub(crate) cdc_merge: bool,
     /// Changes in one transaction past which change events become GAP_OVERFLOW.
@@ -164,6 +167,7 @@ impl Default for Config {
             pubsub_keepalive_secs: 60,
             pubsub_idle_timeout_secs: 60,
             pubsub_publish_idle_timeout_secs: 70,
+            pubsub_max_requested: 100,
             cdc_merge: true,
             cdc_overflow_threshold: 100_000,
             max_event_bytes: 1 << 20,
@@ -300,6 +304,9 @@ impl Config {
             bail!(
                 "pubsub_keepalive_secs, pubsub_idle_timeout_secs and pubsub_publish_idle_timeout_secs must be at least 1"
             );
+        }
+        if self.pubsub_max_requested == 0 || self.pubsub_max_requested > 1_000_000 {
+            bail!("pubsub_max_requested must be between 1 and 1000000");
         }
         if self.max_body_bytes < 1024 {
             bail!(

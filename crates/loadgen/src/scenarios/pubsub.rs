@@ -313,6 +313,20 @@ pub(crate) struct ReplayArgs {
     /// Run against NATS JetStream at this URL instead (file storage).
     #[arg(long)]
     pub(crate) nats: Option<String>,
+    /// Events requested up front (the flow-control window). Salesforce allows 100
+    /// outstanding; above that the started server gets `pubsub_max_requested` to match.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) num_requested: u32,
+}
+
+impl ReplayArgs {
+    pub(crate) fn server_config(&self) -> String {
+        if self.num_requested > 100 {
+            format!("pubsub_max_requested = {}\n", self.num_requested)
+        } else {
+            String::new()
+        }
+    }
 }
 
 pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> anyhow::Result<Value> {
@@ -349,7 +363,7 @@ pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> any
     tx.send(FetchRequest {
         topic_name: TOPIC.into(),
         replay_preset: ReplayPreset::Earliest as i32,
-        num_requested: 100,
+        num_requested: a.num_requested as i32,
         ..Default::default()
     })
     .await?;
