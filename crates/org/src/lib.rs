@@ -14,6 +14,7 @@ pub mod cdc;
 pub mod clock;
 pub mod custom;
 mod derive;
+pub mod durable;
 pub mod error;
 pub mod filter;
 pub mod generic;
@@ -33,7 +34,9 @@ pub mod txn;
 pub mod value;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use durable::Pending;
 pub use error::{OrgError, StatusCode};
+pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
 pub use org::{Api, Caller, Committed, Org, OrgOptions, TxnResult, UserSeed};

@@ -163,6 +163,8 @@ pub struct Org {
     topics: RwLock<Arc<crate::pushtopic::Topics>>,
     /// Who is subscribed where (generic streaming's push results).
     pub(crate) presence: RwLock<Option<crate::generic::Presence>>,
+    /// Waits for durability on behalf of async callers.
+    sync: crate::durable::SyncService,
 }
 
 pub(crate) const SCHEMAS: &str = "schema";
@@ -263,6 +265,7 @@ impl Org {
             definer: Mutex::new(()),
             topics: RwLock::new(Arc::default()),
             presence: RwLock::new(None),
+            sync: crate::durable::SyncService::default(),
         };
         org.rebuild_topics();
         for seed in users {
@@ -519,6 +522,42 @@ impl Org {
         all_or_none: bool,
         bulk_load: bool,
     ) -> Result<TxnResult, StoreError> {
+        let (result, pending) = self.execute_deferred(caller, ops, all_or_none, bulk_load)?;
+        self.finish(pending)?;
+        Ok(result)
+    }
+
+    /// Waits (blocking) until deferred work is durable, then shows its events.
+    pub fn finish(&self, pending: crate::Pending) -> Result<(), StoreError> {
+        self.durable(pending.ticket, &pending.events)
+    }
+
+    /// [`Org::finish`] for async callers: no thread waits, one syncing thread fsyncs for
+    /// all of them.
+    pub async fn finish_async(&self, pending: crate::Pending) -> Result<(), StoreError> {
+        if pending.ticket > 0 {
+            self.sync.wait(&self.store, pending.ticket).await?;
+        }
+        if let Some(last) = pending.events.last() {
+            self.log.publish_through(last.replay_id);
+        }
+        Ok(())
+    }
+
+    /// [`Org::execute_with`] in two steps: this one validates, commits and applies (the
+    /// next transaction may start at once), and the result may be acknowledged only after
+    /// [`Org::finish`] or [`Org::finish_async`] of the returned [`crate::Pending`].
+    pub fn execute_deferred(
+        &self,
+        caller: &Caller,
+        ops: Vec<Op>,
+        all_or_none: bool,
+        bulk_load: bool,
+    ) -> Result<(TxnResult, crate::Pending), StoreError> {
+        let nothing = || crate::Pending {
+            ticket: 0,
+            events: Vec::new(),
+        };
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now();
         let state = self.read();
@@ -535,16 +574,22 @@ impl Org {
                     ));
                 }
             }
-            return Ok(TxnResult {
-                results,
-                committed: None,
-            });
+            return Ok((
+                TxnResult {
+                    results,
+                    committed: None,
+                },
+                nothing(),
+            ));
         }
         if txn.order.is_empty() {
-            return Ok(TxnResult {
-                results,
-                committed: None,
-            });
+            return Ok((
+                TxnResult {
+                    results,
+                    committed: None,
+                },
+                nothing(),
+            ));
         }
         let Txn {
             overlay,
@@ -645,7 +690,10 @@ impl Org {
         // Group commit: the next transaction may start while this one waits for its fsync;
         // it is acknowledged, and its events published, only once durable.
         drop(_writer);
-        self.durable(ticket, &events)?;
+        let pending = crate::Pending {
+            ticket,
+            events: events.clone(),
+        };
         let committed = Committed {
             transaction_key,
             change_origin,
@@ -659,10 +707,13 @@ impl Org {
             records = committed.records.len(),
             "Transaction committed."
         );
-        Ok(TxnResult {
-            results,
-            committed: Some(committed),
-        })
+        Ok((
+            TxnResult {
+                results,
+                committed: Some(committed),
+            },
+            pending,
+        ))
     }
 
     fn ensure_user(&self, seed: &UserSeed) -> Result<RecordId, StoreError> {

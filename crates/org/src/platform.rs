@@ -660,14 +660,6 @@ pub struct AvroEvent {
 /// An event ready to append: its kind, its document and that document serialised.
 type Prepared = (String, Stored, Vec<u8>);
 
-/// Appended events waiting to be made durable ([`crate::Org::finish_publish`]).
-#[derive(Debug)]
-#[must_use = "events are shown to subscribers only once finish_publish has run"]
-pub struct PendingPublish {
-    ticket: u64,
-    appended: Vec<std::sync::Arc<forcebus_eventlog::Event>>,
-}
-
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
@@ -843,33 +835,24 @@ impl crate::Org {
         all_or_none: bool,
     ) -> Result<Vec<Result<Published, OrgError>>, forcebus_store::StoreError> {
         let (results, pending) = self.publish_deferred(caller, inputs, all_or_none)?;
-        self.finish_publish(pending)?;
+        self.finish(pending)?;
         Ok(results)
     }
 
-    /// Waits until a [`crate::Org::publish_deferred`] is durable, then shows its events to
-    /// subscribers.
-    pub fn finish_publish(
-        &self,
-        pending: PendingPublish,
-    ) -> Result<(), forcebus_store::StoreError> {
-        self.durable(pending.ticket, &pending.appended)
-    }
-
     /// [`crate::Org::publish_with_ids`] in two steps: this one checks and appends (the
-    /// events take their replay ids in call order), and [`crate::Org::finish_publish`] waits
+    /// events take their replay ids in call order), and [`crate::Org::finish`] (or `finish_async`) waits
     /// for durability. A caller may append its next batch while this one syncs; the results
-    /// must not be acknowledged before `finish_publish` returns.
+    /// must not be acknowledged before that returns.
     pub fn publish_deferred(
         &self,
         caller: &crate::Caller,
         inputs: &[ToPublish],
         all_or_none: bool,
-    ) -> Result<(Vec<Result<Published, OrgError>>, PendingPublish), forcebus_store::StoreError>
+    ) -> Result<(Vec<Result<Published, OrgError>>, crate::Pending), forcebus_store::StoreError>
     {
-        let mut pending = PendingPublish {
+        let mut pending = crate::Pending {
             ticket: 0,
-            appended: Vec::new(),
+            events: Vec::new(),
         };
         let now = self.clock().now();
         let created_date = crate::clock::format_datetime(now);
@@ -952,7 +935,7 @@ impl crate::Org {
                 })
             })
             .collect();
-        pending.appended = appended;
+        pending.events = appended;
         Ok((results, pending))
     }
 

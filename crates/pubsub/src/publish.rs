@@ -19,7 +19,6 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_org::RecordId;
-use forcebus_org::platform::PendingPublish;
 
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{
@@ -29,7 +28,7 @@ use crate::topic::Topic;
 use crate::{PubSub, Stream, auth, replay};
 
 /// Each appended event's replay id (or its error), and the append to make durable.
-type AppendOutcome = (Vec<Result<u64, String>>, Option<PendingPublish>);
+type AppendOutcome = (Vec<Result<u64, String>>, Option<forcebus_org::Pending>);
 
 /// Longest publisher-chosen event id.
 const MAX_ID_CHARS: usize = 36;
@@ -60,14 +59,12 @@ pub(crate) async fn publish(
     let req = request.into_inner();
     let topic = ps.publish_topic(&req).map_err(|e| e.status(&rpc))?;
     let ps2 = ps.clone();
-    let results = tokio::task::spawn_blocking(move || {
-        let (schema_id, results, pending) = ps2.publish_events(&topic, user, req.events)?;
-        ps2.finish(pending)?;
-        Ok::<_, PubSubError>((schema_id, results))
-    })
-    .await
-    .map_err(|_| PubSubError::Unavailable.status(&rpc));
-    let (schema_id, results) = results?.map_err(|e| e.status(&rpc))?;
+    let appended =
+        tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, req.events))
+            .await
+            .map_err(|_| PubSubError::Unavailable.status(&rpc))?;
+    let (schema_id, results, pending) = appended.map_err(|e| e.status(&rpc))?;
+    ps.finish(pending).await.map_err(|e| e.status(&rpc))?;
     Ok(Response::new(PublishResponse {
         results,
         schema_id,
@@ -172,8 +169,8 @@ async fn stream(
         let answer = match appended {
             Ok((schema_id, results, pending)) => {
                 let (ps2, rpc) = (ps.clone(), rpc.clone());
-                tokio::task::spawn_blocking(move || {
-                    ps2.finish(pending)?;
+                tokio::spawn(async move {
+                    ps2.finish(pending).await?;
                     Ok(PublishResponse {
                         results,
                         schema_id,
@@ -219,7 +216,7 @@ impl PubSub {
         topic: &Topic,
         user: RecordId,
         events: Vec<ProducerEvent>,
-    ) -> Result<(String, Vec<PublishResult>, Option<PendingPublish>), PubSubError> {
+    ) -> Result<(String, Vec<PublishResult>, Option<forcebus_org::Pending>), PubSubError> {
         let (mut results, accepted) = self.check_publish(topic, events);
         let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
         let (outcomes, pending) = self.append(topic, user, accepted)?;
@@ -240,11 +237,11 @@ impl PubSub {
     }
 
     /// Waits until appended events are durable (and shown to subscribers).
-    fn finish(&self, pending: Option<PendingPublish>) -> Result<(), PubSubError> {
+    async fn finish(&self, pending: Option<forcebus_org::Pending>) -> Result<(), PubSubError> {
         let Some(pending) = pending else {
             return Ok(());
         };
-        self.org.finish_publish(pending).map_err(|e| {
+        self.org.finish_async(pending).await.map_err(|e| {
             tracing::error!(error = %e, "A publish could not be made durable.");
             PubSubError::Unavailable
         })

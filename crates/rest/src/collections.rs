@@ -95,10 +95,7 @@ async fn run(
         .into_iter()
         .map(|p| p.unwrap_or_else(Op::Reject))
         .collect();
-    let org = app.org.clone();
-    let caller = call.caller();
-    let bulk = call.bulk_load;
-    let results = crate::blocking(move || org.execute_with(&caller, ops, all_or_none, bulk))
+    let results = crate::transact(&app.org, call.caller(), ops, all_or_none, call.bulk_load)
         .await?
         .map_err(|e| ApiError::internal(&e))?
         .results;
@@ -423,10 +420,7 @@ async fn create_with_events(
     } else if ops.is_empty() {
         Vec::new()
     } else {
-        let org = app.org.clone();
-        let bulk = call.bulk_load;
-        let all_or_none = req.all_or_none;
-        crate::blocking(move || org.execute_with(&caller, ops, all_or_none, bulk))
+        crate::transact(&app.org, caller, ops, req.all_or_none, call.bulk_load)
             .await?
             .map_err(|e| ApiError::internal(&e))?
             .results

@@ -300,6 +300,24 @@ async fn read_body_first(
     }
 }
 
+/// Runs one transaction: validated and committed off the async workers, then awaited until
+/// durable without holding a thread (one syncing thread fsyncs for every waiter).
+pub(crate) async fn transact(
+    org: &Arc<Org>,
+    caller: forcebus_org::Caller,
+    ops: Vec<forcebus_org::Op>,
+    all_or_none: bool,
+    bulk_load: bool,
+) -> Result<Result<forcebus_org::TxnResult, forcebus_org::StoreError>, ApiError> {
+    let o = org.clone();
+    let committed =
+        blocking(move || o.execute_deferred(&caller, ops, all_or_none, bulk_load)).await?;
+    Ok(match committed {
+        Ok((result, pending)) => org.finish_async(pending).await.map(|()| result),
+        Err(e) => Err(e),
+    })
+}
+
 /// Runs blocking org work (SQLite commits) off the async workers.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,

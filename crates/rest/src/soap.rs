@@ -330,8 +330,7 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
             }
         })
         .collect();
-    let org = app.org.clone();
-    let result = match crate::blocking(move || org.execute(&caller, ops, false)).await {
+    let result = match crate::transact(&app.org, caller, ops, false, false).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
         Err(e) => return e.into_response(),

@@ -28,11 +28,8 @@ pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a Obj
 
 /// Runs one operation as its own transaction and returns its outcome.
 pub(crate) async fn run_one(app: &crate::State, call: &Call, op: Op) -> Result<Outcome, ApiError> {
-    let org = app.org.clone();
-    let caller = call.caller();
-    let bulk = call.bulk_load;
     let TxnResult { results, .. } =
-        crate::blocking(move || org.execute_with(&caller, vec![op], true, bulk))
+        crate::transact(&app.org, call.caller(), vec![op], true, call.bulk_load)
             .await?
             .map_err(|e| ApiError::internal(&e))?;
     results

@@ -336,7 +336,7 @@ pub async fn delete(
         },
         Op::Purge { id: r.id.to18() },
     ];
-    let result = crate::blocking(move || org.execute(&caller, ops, true))
+    let result = crate::transact(&org, caller, ops, true, false)
         .await?
         .map_err(|e| ApiError::internal(&e))?;
     if let Some(Err(e)) = result.results.into_iter().find(Result::is_err) {

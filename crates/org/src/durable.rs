@@ -1,0 +1,164 @@
+//! Waiting for durability without a thread per waiter.
+//!
+//! A commit is acknowledged, and its events shown, only once the store has made it durable
+//! (group commit: [`forcebus_store::Store::sync`]). Blocking callers wait in `sync`
+//! themselves. Async callers hand their ticket to one syncing thread and await a watch
+//! channel instead, so a hundred requests waiting for the same fsync are a hundred parked
+//! tasks, not a hundred parked threads woken together.
+
+use std::sync::{Arc, Condvar, Mutex};
+
+use forcebus_store::{Store, StoreError};
+use tokio::sync::watch;
+
+/// Appended work waiting to become durable: the store's ticket and the log events to show
+/// once it is. Finish it with [`crate::Org::finish`] or [`crate::Org::finish_async`].
+#[derive(Debug)]
+#[must_use = "events are shown to subscribers, and writes acknowledged, only once finished"]
+pub struct Pending {
+    pub(crate) ticket: u64,
+    pub(crate) events: Vec<Arc<forcebus_eventlog::Event>>,
+}
+
+/// What the syncing thread has done.
+#[derive(Debug, Clone, Default)]
+struct Synced {
+    /// Every ticket up to this is durable.
+    through: u64,
+    /// The last failure: every ticket up to the first number waited for it, and failed.
+    failed: Option<(u64, String)>,
+}
+
+#[derive(Debug, Default)]
+struct Requests {
+    /// Highest ticket asked for.
+    requested: u64,
+    /// Highest ticket the thread has synced (or failed).
+    done: u64,
+    stop: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    requests: Mutex<Requests>,
+    wake: Condvar,
+    synced: watch::Sender<Synced>,
+}
+
+/// The syncing thread, started on first use.
+#[derive(Debug)]
+pub(crate) struct SyncService {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Default for SyncService {
+    fn default() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                requests: Mutex::default(),
+                wake: Condvar::new(),
+                synced: watch::Sender::new(Synced::default()),
+            }),
+            thread: Mutex::new(None),
+        }
+    }
+}
+
+impl SyncService {
+    /// Waits until `ticket` is durable in `store`.
+    pub(crate) async fn wait(&self, store: &Arc<dyn Store>, ticket: u64) -> Result<(), StoreError> {
+        let mut rx = self.shared.synced.subscribe();
+        self.request(store, ticket);
+        let state = rx
+            .wait_for(|s| {
+                s.through >= ticket || s.failed.as_ref().is_some_and(|(t, _)| *t >= ticket)
+            })
+            .await
+            .map(|s| s.clone())
+            .map_err(|_| failure("the syncing thread stopped".into()))?;
+        if state.through >= ticket {
+            Ok(())
+        } else {
+            let why = state.failed.map(|(_, e)| e).unwrap_or_default();
+            Err(failure(why))
+        }
+    }
+
+    fn request(&self, store: &Arc<dyn Store>, ticket: u64) {
+        {
+            let mut r = self
+                .shared
+                .requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            r.requested = r.requested.max(ticket);
+        }
+        self.shared.wake.notify_one();
+        let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
+        if thread.is_none() {
+            let (shared, store) = (self.shared.clone(), store.clone());
+            *thread = Some(
+                std::thread::Builder::new()
+                    .name("forcebus-sync".into())
+                    .spawn(move || run(&shared, store.as_ref()))
+                    .expect("a thread can be started"),
+            );
+        }
+    }
+}
+
+fn run(shared: &Shared, store: &dyn Store) {
+    loop {
+        let target = {
+            let mut r = shared.requests.lock().unwrap_or_else(|e| e.into_inner());
+            while r.requested <= r.done && !r.stop {
+                r = shared.wake.wait(r).unwrap_or_else(|e| e.into_inner());
+            }
+            if r.stop {
+                return;
+            }
+            r.requested
+        };
+        // One sync covers every commit made before it started: all requests so far.
+        let result = store.sync(target);
+        shared.synced.send_modify(|s| match &result {
+            Ok(()) => s.through = s.through.max(target),
+            Err(e) => {
+                tracing::error!(error = %e, "Committed transactions could not be made durable.");
+                s.failed = Some((target, e.to_string()));
+            }
+        });
+        shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .done = target;
+    }
+}
+
+impl Drop for SyncService {
+    fn drop(&mut self) {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop = true;
+        self.shared.wake.notify_one();
+        let thread = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+fn failure(why: String) -> StoreError {
+    StoreError::Io {
+        path: "the write-ahead log".into(),
+        source: std::io::Error::other(why),
+    }
+}
