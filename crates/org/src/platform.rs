@@ -518,6 +518,32 @@ mod tests {
         assert_ne!(changed.schema_id, ok.schema_id);
     }
 
+    proptest::proptest! {
+        /// Any bytes are read as a log entry or refused, never a panic; an entry written
+        /// reads back whole.
+        #[test]
+        fn log_entries_are_read_safely(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            schema in "[A-Za-z0-9_-]{0,40}",
+            uuid in "[a-f0-9-]{0,36}",
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let _ = log_view(&junk);
+            let mut entry = vec![LOG_FORM];
+            for part in [schema.as_bytes(), uuid.as_bytes()] {
+                entry.extend_from_slice(&(part.len() as u16).to_le_bytes());
+                entry.extend_from_slice(part);
+            }
+            entry.extend_from_slice(&payload);
+            let v = log_view(&entry).expect("an entry");
+            proptest::prop_assert_eq!((v.schema, v.uuid), (schema.as_str(), uuid.as_str()));
+            proptest::prop_assert_eq!(&entry[v.avro_at..], &payload[..]);
+            for cut in 0..entry.len().min(5 + schema.len() + uuid.len()) {
+                let _ = log_view(&entry[..cut]);
+            }
+        }
+    }
+
     #[test]
     fn the_log_form_reads_back_as_the_json_form_did() {
         let def = EventDef::build(
