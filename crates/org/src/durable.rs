@@ -120,8 +120,10 @@ fn run(shared: &Shared, store: &dyn Store) {
             }
             r.requested
         };
-        // One sync covers every commit made before it started: all requests so far.
-        let result = store.sync(target);
+        // One sync covers every commit made before it started: all requests so far. A
+        // panic in it fails the waiters instead of leaving them waiting forever.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.sync(target)))
+            .unwrap_or_else(|_| Err(failure("the store panicked while syncing".into())));
         shared.synced.send_modify(|s| match &result {
             Ok(()) => s.through = s.through.max(target),
             Err(e) => {

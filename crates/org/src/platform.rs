@@ -219,6 +219,25 @@ impl EventDef {
         Ok(stored)
     }
 
+    /// The log form of an event prepared against this definition ([`Stored::to_log`]). A
+    /// value its field accepts but its Avro type cannot hold (an `int` past 32 bits) is
+    /// refused here rather than stored as null.
+    pub fn log_form(&self, stored: &Stored) -> Result<Vec<u8>, OrgError> {
+        for f in self.object.fields.iter().filter(|f| f.custom) {
+            if let Some(v) = stored.payload.get(&f.name).filter(|v| !v.is_null())
+                && crate::cdc::avro_scalar(&forcebus_avro::change::avro_type(f), v).is_none()
+            {
+                return Err(crate::value::out_of_range(f, v));
+            }
+        }
+        stored.to_log(&self.schema).ok_or_else(|| {
+            OrgError::new(
+                StatusCode::UnknownException,
+                "The event cannot be encoded in its schema",
+            )
+        })
+    }
+
     /// Field values from a decoded Avro record of `schema` (this definition's, or an older
     /// version of it; a Pub/Sub publish). `CreatedDate` and `CreatedById` are the
     /// publisher's and are replaced; a field the definition no longer has is kept, so
@@ -583,13 +602,44 @@ mod tests {
             e.to_avro(&def.schema).expect("encodes")[..]
         );
         let value = forcebus_avro::decode(&def.schema, &log[view.avro_at..]).expect("decodes");
+        // Compared as text: the field order is on the wire too.
         assert_eq!(
-            stored_values(&def.schema, &value).expect("values"),
-            e.payload
+            serde_json::to_string(&stored_values(&def.schema, &value).expect("values"))
+                .expect("serialises"),
+            serde_json::to_string(&e.payload).expect("serialises")
         );
         assert!(e.payload["Empty__c"].is_null());
         // The older JSON form is not mistaken for the log form.
         assert!(log_view(&serde_json::to_vec(&e).expect("serialises")).is_none());
+        // A value the field takes but its Avro type cannot hold is refused, not nulled.
+        let wide = EventDef::build(
+            "Wide__e",
+            &config(json!([{"name": "N__c", "type": "int", "precision": 12}])),
+            "e01",
+        )
+        .expect("valid");
+        let big = wide
+            .prepare(
+                json!({"N__c": 5_000_000_000i64})
+                    .as_object()
+                    .expect("object"),
+                "005000000000001AAA",
+                "2024-05-02T09:15:27.481+0000",
+            )
+            .expect("valid for the field");
+        let err = wide.log_form(&big).unwrap_err();
+        assert_eq!(err.code, StatusCode::NumberOutsideValidRange, "{err:?}");
+        assert_eq!(err.fields, vec!["N__c".to_owned()]);
+        let fits = wide
+            .prepare(
+                json!({"N__c": 2_000_000_000i64})
+                    .as_object()
+                    .expect("object"),
+                "005000000000001AAA",
+                "2024-05-02T09:15:27.481+0000",
+            )
+            .expect("valid");
+        assert!(wide.log_form(&fits).is_ok());
     }
 
     #[test]
@@ -892,12 +942,7 @@ impl crate::Org {
             .map(|r| {
                 r.and_then(|(kind, s, def)| {
                     // Encoded once: the size check and the stored form are the same bytes.
-                    let bytes = s.to_log(&def.schema).ok_or_else(|| {
-                        OrgError::new(
-                            StatusCode::NumberOutsideValidRange,
-                            "A field value does not fit the event's schema",
-                        )
-                    })?;
+                    let bytes = def.log_form(&s)?;
                     if bytes.len() > MAX_EVENT_BYTES {
                         Err(OrgError::new(
                             StatusCode::LimitExceeded,
@@ -1038,19 +1083,23 @@ impl crate::Org {
 impl crate::Org {
     /// A platform event's Streaming API `data`, from its log entry.
     pub fn platform_cometd(&self, e: &forcebus_eventlog::Event) -> Option<Value> {
-        let stored = match log_view(&e.payload) {
+        let (stored, schema) = match log_view(&e.payload) {
             Some(v) => {
                 let schema = self.avro_schema(v.schema)?;
                 let value = forcebus_avro::decode(&schema, &e.payload[v.avro_at..]).ok()?;
-                Stored {
+                let stored = Stored {
                     schema: v.schema.to_owned(),
                     uuid: v.uuid.to_owned(),
                     payload: stored_values(&schema, &value)?,
-                }
+                };
+                (stored, schema)
             }
-            None => serde_json::from_slice(&e.payload).ok()?,
+            None => {
+                let stored: Stored = serde_json::from_slice(&e.payload).ok()?;
+                let schema = self.avro_schema(&stored.schema)?;
+                (stored, schema)
+            }
         };
-        let schema = self.avro_schema(&stored.schema)?;
         Some(stored.cometd_data(e.replay_id, &schema))
     }
 }

@@ -201,7 +201,7 @@ fn number_of(v: &Value, type_name: &str) -> Result<f64, OrgError> {
     }
 }
 
-fn out_of_range(field: &FieldDef, v: &Value) -> OrgError {
+pub(crate) fn out_of_range(field: &FieldDef, v: &Value) -> OrgError {
     let shown = match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

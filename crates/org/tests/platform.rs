@@ -88,12 +88,14 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
     assert_eq!(b["event"]["EventUuid"], json!(doc.uuid));
     a["payload"]["CreatedDate"] = b["payload"]["CreatedDate"].clone();
     a["event"] = b["event"].clone();
-    assert_eq!(a, b);
+    // Compared as text: the field order is on the wire too.
+    assert_eq!(a.to_string(), b.to_string());
     assert_eq!(
-        b["payload"],
+        b["payload"].to_string(),
         json!({"CreatedDate": "2024-05-02T09:15:27.481Z", "CreatedById": by, "Model__c": "XZO-5",
                "Pct__c": 0.25, "Seen__c": "2024-05-01T10:00:00.000Z", "On__c": "2024-05-02",
                "Urgent__c": false})
+        .to_string()
     );
 
     // Pub/Sub API: the JSON document is encoded to the same Avro as the stored form.

@@ -58,13 +58,20 @@ pub(crate) async fn publish(
         .user_id;
     let req = request.into_inner();
     let topic = ps.publish_topic(&req).map_err(|e| e.status(&rpc))?;
-    let ps2 = ps.clone();
-    let appended =
-        tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, req.events))
-            .await
-            .map_err(|_| PubSubError::Unavailable.status(&rpc))?;
-    let (schema_id, results, pending) = appended.map_err(|e| e.status(&rpc))?;
-    ps.finish(pending).await.map_err(|e| e.status(&rpc))?;
+    // A task of its own: a caller that goes away cannot leave appended events unshown.
+    let ps = ps.clone();
+    let published = tokio::spawn(async move {
+        let ps2 = ps.clone();
+        let (schema_id, results, pending) =
+            tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, req.events))
+                .await
+                .map_err(|_| PubSubError::Unavailable)??;
+        ps.finish(pending).await?;
+        Ok::<_, PubSubError>((schema_id, results))
+    })
+    .await
+    .map_err(|_| PubSubError::Unavailable.status(&rpc))?;
+    let (schema_id, results) = published.map_err(|e| e.status(&rpc))?;
     Ok(Response::new(PublishResponse {
         results,
         schema_id,
@@ -158,6 +165,11 @@ async fn stream(
                 break;
             }
         };
+        // The responder stops at the first failed answer: append nothing more then, as
+        // it could never be acknowledged.
+        if answers.is_closed() {
+            break;
+        }
         first_topic.get_or_insert_with(|| topic.name.clone());
         // Check and append in request order, then wait for durability off this loop.
         let ps2 = ps.clone();
@@ -178,7 +190,10 @@ async fn stream(
                     })
                 })
             }
-            Err(e) => ready(Err(e)),
+            Err(e) => {
+                let _ = answers.send(ready(Err(e))).await;
+                break;
+            }
         };
         if answers.send(answer).await.is_err() {
             break;

@@ -413,6 +413,7 @@ async fn create_with_events(
                 &caller.user_id.to18(),
                 "2000-01-01T00:00:00.000+0000",
             )
+            .and_then(|s| def.log_form(&s))
             .is_err()
         });
     let record_results: Vec<Result<Outcome, OrgError>> = if invalid_event {

@@ -301,7 +301,9 @@ async fn read_body_first(
 }
 
 /// Runs one transaction: validated and committed off the async workers, then awaited until
-/// durable without holding a thread (one syncing thread fsyncs for every waiter).
+/// durable without holding a thread (one syncing thread fsyncs for every waiter). It runs
+/// as a task of its own, so a client that hangs up cannot leave a committed transaction's
+/// events unshown.
 pub(crate) async fn transact(
     org: &Arc<Org>,
     caller: forcebus_org::Caller,
@@ -309,13 +311,18 @@ pub(crate) async fn transact(
     all_or_none: bool,
     bulk_load: bool,
 ) -> Result<Result<forcebus_org::TxnResult, forcebus_org::StoreError>, ApiError> {
-    let o = org.clone();
-    let committed =
-        blocking(move || o.execute_deferred(&caller, ops, all_or_none, bulk_load)).await?;
-    Ok(match committed {
-        Ok((result, pending)) => org.finish_async(pending).await.map(|()| result),
-        Err(e) => Err(e),
+    let org = org.clone();
+    tokio::spawn(async move {
+        let o = org.clone();
+        let committed =
+            blocking(move || o.execute_deferred(&caller, ops, all_or_none, bulk_load)).await?;
+        Ok(match committed {
+            Ok((result, pending)) => org.finish_async(pending).await.map(|()| result),
+            Err(e) => Err(e),
+        })
     })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
 }
 
 /// Runs blocking org work (SQLite commits) off the async workers.
