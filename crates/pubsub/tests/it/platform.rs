@@ -11,7 +11,7 @@ use forcebus_pubsub::proto::{
 };
 use serde_json::json;
 
-use crate::world::{World, fetch, next, replay_id, world};
+use crate::world::{World, fetch, next, replay_id, world, world_on};
 
 const TOPIC: &str = "/event/Order_Shipped__e";
 
@@ -256,4 +256,76 @@ async fn custom_event_channels_subscribe_only() {
         events.extend(next(&mut s).await.events);
     }
     assert_eq!(events.len(), 1);
+}
+
+/// On a database file at full durability (each answer waits for a real fsync), requests
+/// sent back to back on one PublishStream are appended in order while earlier ones sync,
+/// answered in order, and delivered in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_stream_on_disk_is_pipelined_and_answered_in_order() {
+    let dir = std::env::temp_dir().join(format!("fb-pubsub-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(
+        forcebus_store::SqliteStore::open(&dir, forcebus_store::Durability::Full).unwrap(),
+    );
+    let w = world_on(store, PubSubConfig::default()).await;
+    let schema_id = define(
+        &w,
+        json!([{"name": "Order_Number__c", "type": "string", "length": 10},
+               {"name": "Weight__c", "type": "double", "precision": 8, "scale": 2}]),
+    );
+    let (_sub_tx, mut sub) = w.subscribe(fetch(TOPIC, ReplayPreset::Earliest, 100)).await;
+    let (requests, rx) = tokio::sync::mpsc::channel(16);
+    for i in 0..6 {
+        let events = (0..10)
+            .map(|j| ProducerEvent {
+                id: format!("e-{i}-{j}"),
+                schema_id: schema_id.clone(),
+                payload: payload(&w, &schema_id, Some(&format!("ORD-{i}{j}")), 1.0).into(),
+                headers: vec![],
+            })
+            .collect();
+        requests
+            .send(PublishRequest {
+                topic_name: TOPIC.into(),
+                events,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    drop(requests);
+    let mut answers = w
+        .client
+        .clone()
+        .publish_stream(w.req(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut keys = Vec::new();
+    let mut ids = Vec::new();
+    while let Some(r) = answers.message().await.unwrap() {
+        for result in r.results {
+            assert!(result.error.is_none(), "{:?}", result.error);
+            keys.push(result.correlation_key);
+            ids.push(replay_id(&result.replay_id));
+        }
+    }
+    let expected: Vec<String> = (0..6)
+        .flat_map(|i| (0..10).map(move |j| format!("e-{i}-{j}")))
+        .collect();
+    assert_eq!(keys, expected);
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
+    let mut delivered = Vec::new();
+    while delivered.len() < 60 {
+        let r = tokio::time::timeout(std::time::Duration::from_secs(10), next(&mut sub))
+            .await
+            .expect("all 60 delivered");
+        for e in r.events {
+            delivered.push(e.event.unwrap().id);
+        }
+    }
+    assert_eq!(delivered, expected);
+    drop(w);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,7 +28,11 @@ pub(crate) struct World {
 }
 
 pub(crate) async fn world(config: PubSubConfig) -> World {
-    let store: Arc<SqliteStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    world_on(Arc::new(SqliteStore::in_memory().unwrap()), config).await
+}
+
+/// [`world`] over a given store (a database file, to wait on real fsyncs).
+pub(crate) async fn world_on(store: Arc<SqliteStore>, config: PubSubConfig) -> World {
     let seed = UserSeed {
         username: "a@b.c".into(),
         first_name: "A".into(),
