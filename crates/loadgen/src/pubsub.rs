@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use forcebus_avro::{Schema, Value as A};
 use forcebus_pubsub::proto::pub_sub_client::PubSubClient;
-use forcebus_pubsub::proto::{SchemaRequest, TopicRequest};
+use forcebus_pubsub::proto::{ProducerEvent, PublishRequest, SchemaRequest, TopicRequest};
 use serde_json::json;
 use tonic::Request;
 use tonic::metadata::MetadataValue;
@@ -84,8 +84,18 @@ impl Conn {
 
 /// Defines `Load__e` (a send timestamp and a long text body).
 pub(crate) async fn define(t: &Target) -> anyhow::Result<()> {
-    let r = reqwest::Client::new()
-        .put(format!("{}/forcebus/v1/platform-events/Load__e", t.http))
+    define_event(&reqwest::Client::new(), t, "Load__e").await
+}
+
+/// Defines a load platform event `name`: a send timestamp `Sent__c` and a long text body
+/// `Body__c`.
+pub(crate) async fn define_event(
+    http: &reqwest::Client,
+    t: &Target,
+    name: &str,
+) -> anyhow::Result<()> {
+    let r = http
+        .put(format!("{}/forcebus/v1/platform-events/{name}", t.http))
         .bearer_auth(&t.token)
         .json(&json!({"fields": [
             {"name": "Sent__c", "type": "string", "length": 24},
@@ -95,7 +105,7 @@ pub(crate) async fn define(t: &Target) -> anyhow::Result<()> {
         .await?;
     anyhow::ensure!(
         r.status().is_success(),
-        "cannot define Load__e: {}",
+        "cannot define {name}: {}",
         r.status()
     );
     Ok(())
@@ -116,6 +126,31 @@ pub(crate) fn payload(schema: &Schema, sent_us: u64, size: usize) -> anyhow::Res
         })
         .collect();
     Ok(forcebus_avro::encode(schema, &A::Record(values))?)
+}
+
+/// A PublishRequest of `n` `Load__e` events sent at `sent_us`, each with a body of `size`
+/// bytes (one payload, shared).
+pub(crate) fn batch(
+    schema: &Schema,
+    schema_id: &str,
+    sent_us: u64,
+    size: usize,
+    n: usize,
+) -> anyhow::Result<PublishRequest> {
+    let bytes = bytes::Bytes::from(payload(schema, sent_us, size)?);
+    let events = (0..n)
+        .map(|_| ProducerEvent {
+            id: String::new(),
+            schema_id: schema_id.to_owned(),
+            payload: bytes.clone(),
+            headers: vec![],
+        })
+        .collect();
+    Ok(PublishRequest {
+        topic_name: TOPIC.into(),
+        events,
+        auth_refresh: String::new(),
+    })
 }
 
 /// The send timestamp of a delivered `Load__e` payload.

@@ -223,18 +223,15 @@ impl EventDef {
     /// value its field accepts but its Avro type cannot hold (an `int` past 32 bits) is
     /// refused here rather than stored as null.
     pub fn log_form(&self, stored: &Stored) -> Result<Vec<u8>, OrgError> {
-        for f in self.object.fields.iter().filter(|f| f.custom) {
-            if let Some(v) = stored.payload.get(&f.name).filter(|v| !v.is_null())
-                && crate::cdc::avro_scalar(&forcebus_avro::change::avro_type(f), v).is_none()
-            {
-                return Err(crate::value::out_of_range(f, v));
+        stored.to_log(&self.schema).map_err(|misfit| {
+            let field = misfit.as_deref().and_then(|name| self.object.field(name));
+            match (field, field.and_then(|f| stored.payload.get(&f.name))) {
+                (Some(f), Some(v)) => crate::value::out_of_range(f, v),
+                _ => OrgError::new(
+                    StatusCode::UnknownException,
+                    "The event cannot be encoded in its schema",
+                ),
             }
-        }
-        stored.to_log(&self.schema).ok_or_else(|| {
-            OrgError::new(
-                StatusCode::UnknownException,
-                "The event cannot be encoded in its schema",
-            )
         })
     }
 
@@ -352,35 +349,56 @@ impl Stored {
     /// The log's form of the event: [`LOG_FORM`], then the schema id and the `EventUuid`
     /// (each a little-endian `u16` length and its bytes), then the Avro payload against
     /// `schema`. Subscribers get the payload without re-encoding; replay reads it as is.
-    /// `None` when a value does not fit its Avro type.
-    pub fn to_log(&self, schema: &forcebus_avro::Schema) -> Option<Vec<u8>> {
-        let avro = self.to_avro(schema)?;
+    /// On failure, the field whose value its Avro type cannot hold, if that was why.
+    pub fn to_log(&self, schema: &forcebus_avro::Schema) -> Result<Vec<u8>, Option<String>> {
+        let avro =
+            forcebus_avro::encode(schema, &self.avro_record(schema, true)?).map_err(|_| None)?;
         let mut out = Vec::with_capacity(5 + self.schema.len() + self.uuid.len() + avro.len());
         out.push(LOG_FORM);
         for part in [self.schema.as_bytes(), self.uuid.as_bytes()] {
-            out.extend_from_slice(&u16::try_from(part.len()).ok()?.to_le_bytes());
+            out.extend_from_slice(&u16::try_from(part.len()).map_err(|_| None)?.to_le_bytes());
             out.extend_from_slice(part);
         }
         out.extend_from_slice(&avro);
-        Some(out)
+        Ok(out)
     }
 
-    /// The Avro payload against `schema` (the schema this event was published with).
+    /// The Avro payload against `schema` (the schema this event was published with). A
+    /// value its type cannot hold is sent as null (events stored as JSON, before the log
+    /// form refused such values).
     pub fn to_avro(&self, schema: &forcebus_avro::Schema) -> Option<Vec<u8>> {
+        let record = self.avro_record(schema, false).ok()?;
+        forcebus_avro::encode(schema, &record).ok()
+    }
+
+    /// The Avro record against `schema`. A nullable field's value that its type cannot
+    /// hold is an error naming the field when `strict`, and null otherwise.
+    fn avro_record(
+        &self,
+        schema: &forcebus_avro::Schema,
+        strict: bool,
+    ) -> Result<forcebus_avro::Value, Option<String>> {
         use forcebus_avro::{Schema as S, Value as A};
-        let rec = schema.as_record()?;
+        let rec = schema.as_record().ok_or(None)?;
         let values = rec
             .fields
             .iter()
             .map(|f| {
                 let v = self.payload.get(&f.name);
-                match &f.schema {
-                    S::Union(_) => Some(crate::cdc::nullable(&f.schema, v)),
-                    scalar => crate::cdc::avro_scalar(scalar, v?),
+                match (&f.schema, v.filter(|v| !v.is_null())) {
+                    (S::Union(branches), Some(v)) if strict => branches
+                        .get(1)
+                        .and_then(|inner| crate::cdc::avro_scalar(inner, v))
+                        .map(|a| A::Union(1, Box::new(a)))
+                        .ok_or_else(|| Some(f.name.clone())),
+                    (S::Union(_), _) => Ok(crate::cdc::nullable(&f.schema, v)),
+                    (scalar, v) => v
+                        .and_then(|v| crate::cdc::avro_scalar(scalar, v))
+                        .ok_or_else(|| Some(f.name.clone())),
                 }
             })
-            .collect::<Option<Vec<A>>>()?;
-        forcebus_avro::encode(schema, &A::Record(values)).ok()
+            .collect::<Result<Vec<A>, Option<String>>>()?;
+        Ok(A::Record(values))
     }
 }
 

@@ -76,23 +76,7 @@ pub(crate) async fn run(
     };
     if let Some(t) = target.filter(|_| !faye) {
         for room in 0..a.rooms {
-            let r = http
-                .put(format!(
-                    "{}/forcebus/v1/platform-events/Room{room}__e",
-                    t.http
-                ))
-                .bearer_auth(&t.token)
-                .json(&json!({"fields": [
-                    {"name": "Sent__c", "type": "string", "length": 24},
-                    {"name": "Body__c", "type": "textarea", "length": 131072},
-                ]}))
-                .send()
-                .await?;
-            anyhow::ensure!(
-                r.status().is_success(),
-                "cannot define a room: {}",
-                r.status()
-            );
+            crate::pubsub::define_event(&http, t, &format!("Room{room}__e")).await?;
         }
     }
     let stats = Arc::new(Stats::new());

@@ -72,3 +72,14 @@ pub(crate) async fn paced(
         });
     }
 }
+
+/// Takes `n` from a shared budget of events to publish; `false` once it is spent.
+pub(crate) fn take(left: &std::sync::atomic::AtomicU64, n: u64) -> bool {
+    use std::sync::atomic::Ordering;
+    let before = left.fetch_sub(n, Ordering::SeqCst);
+    if before == 0 || before > u64::MAX / 2 {
+        left.store(0, Ordering::SeqCst);
+        return false;
+    }
+    true
+}

@@ -61,12 +61,11 @@ async fn publisher(
     let gate = Arc::new(tokio::sync::Semaphore::new(a.in_flight));
     let mut windows = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        if let Some(left) = &limit {
-            let before = left.fetch_sub(a.batch as u64, Ordering::SeqCst);
-            if before == 0 || before > u64::MAX / 2 {
-                left.store(0, Ordering::SeqCst);
-                break;
-            }
+        if limit
+            .as_ref()
+            .is_some_and(|left| !super::take(left, a.batch as u64))
+        {
+            break;
         }
         let permit = gate.clone().acquire_owned().await?;
         let sent = now_us();

@@ -8,15 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bytes::Bytes;
-use forcebus_pubsub::proto::{FetchRequest, ProducerEvent, PublishRequest, ReplayPreset};
+use forcebus_pubsub::proto::{FetchRequest, PublishRequest, ReplayPreset};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::pubsub::{Conn, TOPIC, define, payload, sent_of};
+use crate::pubsub::{Conn, TOPIC, batch, define, sent_of};
 use crate::report::{Stats, now_us};
 use crate::server::Target;
 
@@ -95,37 +94,20 @@ async fn publisher(
         })
     };
     while !stop.load(Ordering::Relaxed) {
-        if let Some(left) = &limit {
-            let before = left.fetch_sub(a.batch as u64, Ordering::SeqCst);
-            if before == 0 || before > u64::MAX / 2 {
-                left.store(0, Ordering::SeqCst);
-                break;
-            }
+        if limit
+            .as_ref()
+            .is_some_and(|left| !super::take(left, a.batch as u64))
+        {
+            break;
         }
         gate.acquire().await?.forget();
         let sent = now_us();
-        let bytes = Bytes::from(payload(&schema, sent, a.size)?);
-        let events = (0..a.batch)
-            .map(|_| ProducerEvent {
-                id: String::new(),
-                schema_id: schema_id.clone(),
-                payload: bytes.clone(),
-                headers: vec![],
-            })
-            .collect();
+        let request = batch(&schema, &schema_id, sent, a.size, a.batch)?;
         sent_times
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push_back(sent);
-        if tx
-            .send(PublishRequest {
-                topic_name: TOPIC.into(),
-                events,
-                auth_refresh: String::new(),
-            })
-            .await
-            .is_err()
-        {
+        if tx.send(request).await.is_err() {
             break;
         }
     }
@@ -260,25 +242,9 @@ pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyh
                     continue;
                 }
                 let sent = now_us();
-                let bytes = Bytes::from(payload(&schema, sent, a.size)?);
-                let events = (0..n)
-                    .map(|_| ProducerEvent {
-                        id: String::new(),
-                        schema_id: schema_id.clone(),
-                        payload: bytes.clone(),
-                        headers: vec![],
-                    })
-                    .collect();
+                let request = batch(&schema, &schema_id, sent, a.size, n)?;
                 stats.sent_n(sent, n as u64);
-                if tx
-                    .send(PublishRequest {
-                        topic_name: TOPIC.into(),
-                        events,
-                        auth_refresh: String::new(),
-                    })
-                    .await
-                    .is_err()
-                {
+                if tx.send(request).await.is_err() {
                     break;
                 }
             }
