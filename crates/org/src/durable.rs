@@ -49,7 +49,7 @@ struct Shared {
 #[derive(Debug)]
 pub(crate) struct SyncService {
     shared: Arc<Shared>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    thread: std::sync::OnceLock<std::thread::JoinHandle<()>>,
 }
 
 impl Default for SyncService {
@@ -60,7 +60,7 @@ impl Default for SyncService {
                 wake: Condvar::new(),
                 synced: watch::Sender::new(Synced::default()),
             }),
-            thread: Mutex::new(None),
+            thread: std::sync::OnceLock::new(),
         }
     }
 }
@@ -95,16 +95,13 @@ impl SyncService {
             r.requested = r.requested.max(ticket);
         }
         self.shared.wake.notify_one();
-        let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
-        if thread.is_none() {
+        self.thread.get_or_init(|| {
             let (shared, store) = (self.shared.clone(), store.clone());
-            *thread = Some(
-                std::thread::Builder::new()
-                    .name("forcebus-sync".into())
-                    .spawn(move || run(&shared, store.as_ref()))
-                    .expect("a thread can be started"),
-            );
-        }
+            std::thread::Builder::new()
+                .name("forcebus-sync".into())
+                .spawn(move || run(&shared, store.as_ref()))
+                .expect("a thread can be started")
+        });
     }
 }
 
@@ -147,12 +144,7 @@ impl Drop for SyncService {
             .unwrap_or_else(|e| e.into_inner())
             .stop = true;
         self.shared.wake.notify_one();
-        let thread = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(t) = thread {
+        if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
