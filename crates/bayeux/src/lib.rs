@@ -64,6 +64,10 @@ pub struct Bayeux {
     pub(crate) auth: Arc<Auth>,
     pub(crate) config: BayeuxConfig,
     pub(crate) sessions: session::Sessions,
+    /// Set once the server shuts down: parked connects are answered at once.
+    pub(crate) closing: std::sync::atomic::AtomicBool,
+    /// Wakes every parked connect when `closing` is set.
+    pub(crate) closing_wake: tokio::sync::Notify,
 }
 
 impl Bayeux {
@@ -74,6 +78,8 @@ impl Bayeux {
             auth,
             config,
             sessions: session::Sessions::default(),
+            closing: Default::default(),
+            closing_wake: Default::default(),
         });
         let weak = Arc::downgrade(&bx);
         bx.org
@@ -95,6 +101,16 @@ impl Bayeux {
         api: u32,
     ) -> Option<String> {
         protocol::message(self, e, channel, api)
+    }
+
+    /// The server is shutting down: every parked connect is answered now (with what it
+    /// has and `reconnect: retry` advice, so clients come back once a server listens
+    /// again), and later connects are not parked. Lets the HTTP listener drain at once
+    /// instead of waiting out its grace period.
+    pub fn shutdown(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.closing_wake.notify_waiters();
     }
 
     /// Drops sessions that stopped connecting; returns how many remain.

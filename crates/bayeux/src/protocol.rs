@@ -319,16 +319,25 @@ async fn connect(
         let kicked = session.kick.notified();
         tokio::pin!(kicked);
         kicked.as_mut().enable();
+        let closing = bx.closing_wake.notified();
+        tokio::pin!(closing);
+        closing.as_mut().enable();
         watch.borrow_and_update();
         let events = take(bx, session);
         let stale = lock(&session.connects).generation != generation;
-        if !events.is_empty() || immediate || stale || session.gone.load(Ordering::SeqCst) {
+        if !events.is_empty()
+            || immediate
+            || stale
+            || session.gone.load(Ordering::SeqCst)
+            || bx.closing.load(Ordering::SeqCst)
+        {
             break events;
         }
         lock(&session.connects).parked = true;
         let woke = tokio::select! {
             _ = watch.changed() => true,
             _ = &mut kicked => true,
+            _ = &mut closing => true,
             _ = tokio::time::sleep_until(deadline) => false,
         };
         lock(&session.connects).parked = false;
@@ -344,7 +353,7 @@ async fn connect(
     r.insert("clientId".into(), json!(session.id));
     if session.gone.load(Ordering::SeqCst) {
         r.insert("advice".into(), json!({"reconnect": "none", "interval": 0}));
-    } else if first {
+    } else if first || bx.closing.load(Ordering::SeqCst) {
         r.insert("advice".into(), json!({"interval": 0, "timeout": bx.config.connect_hold.as_millis() as u64, "reconnect": "retry"}));
     }
     r.insert("successful".into(), json!(true));

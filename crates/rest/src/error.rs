@@ -50,15 +50,33 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", message)
     }
 
-    /// `500 UNKNOWN_EXCEPTION`, logged.
+    /// `500 UNKNOWN_EXCEPTION` with a fresh ErrorId; the id and the cause are logged
+    /// together, so the id a client reports finds the log line.
     pub fn internal(what: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %what, "Request failed inside the server.");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "UNKNOWN_EXCEPTION",
-            "An unexpected error occurred. Please include this ErrorId if you contact support.",
+            unexpected(what),
         )
     }
+}
+
+/// Logs `cause` under a new ErrorId and returns Salesforce's message naming that id:
+/// "An unexpected error occurred. Please include this ErrorId if you contact support:
+/// 1093245563-27181 (-1625430541)".
+pub fn unexpected(cause: &dyn std::fmt::Display) -> String {
+    use rand::Rng as _;
+    let mut rng = rand::thread_rng();
+    let id = format!(
+        "{}-{} ({})",
+        rng.gen_range(1_000_000_000u64..2_000_000_000),
+        rng.gen_range(10_000u32..100_000),
+        rng.gen_range(-2_000_000_000i64..-1_000_000_000),
+    );
+    tracing::error!(error_id = %id, error = %cause, "Request failed inside the server.");
+    format!(
+        "An unexpected error occurred. Please include this ErrorId if you contact support: {id}"
+    )
 }
 
 /// The HTTP status a single-resource call answers with for an org error.
@@ -73,6 +91,9 @@ pub fn status_of(code: Code) -> StatusCode {
 
 impl From<OrgError> for ApiError {
     fn from(e: OrgError) -> Self {
+        if e.code == Code::UnknownException {
+            return Self::internal(&e.message);
+        }
         let mut entry = json!({"message": e.message, "errorCode": e.code.as_str()});
         if !e.fields.is_empty() {
             entry["fields"] = json!(e.fields);
@@ -86,6 +107,9 @@ impl From<OrgError> for ApiError {
 
 /// A collection entry's error: `statusCode`, not `errorCode`.
 pub fn collection_error(e: &OrgError) -> Value {
+    if e.code == Code::UnknownException {
+        return json!({"statusCode": e.code.as_str(), "message": unexpected(&e.message), "fields": e.fields});
+    }
     json!({"statusCode": e.code.as_str(), "message": e.message, "fields": e.fields})
 }
 

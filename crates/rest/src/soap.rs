@@ -202,7 +202,11 @@ pub async fn endpoint(
             let auth = app.auth.clone();
             match crate::blocking(move || auth.revoke(&token)).await {
                 Ok(Ok(_)) => xml(StatusCode::OK, envelope("<logoutResponse/>")),
-                Ok(Err(e)) => fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
+                Ok(Err(e)) => fault(
+                    "UNKNOWN_EXCEPTION",
+                    &crate::error::unexpected(&e),
+                    "UnexpectedErrorFault",
+                ),
                 Err(e) => e.into_response(),
             }
         }
@@ -246,7 +250,13 @@ async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -
     let auth = app.auth.clone();
     let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
         Ok(Ok(i)) => i,
-        Ok(Err(e)) => return fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
+        Ok(Err(e)) => {
+            return fault(
+                "UNKNOWN_EXCEPTION",
+                &crate::error::unexpected(&e),
+                "UnexpectedErrorFault",
+            );
+        }
         Err(e) => return e.into_response(),
     };
     let Some(user) = app.org.get(user_id) else {
@@ -332,7 +342,13 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
         .collect();
     let result = match crate::transact(&app.org, caller, ops, false, false).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => return fault("UNKNOWN_EXCEPTION", &e.to_string(), "UnexpectedErrorFault"),
+        Ok(Err(e)) => {
+            return fault(
+                "UNKNOWN_EXCEPTION",
+                &crate::error::unexpected(&e),
+                "UnexpectedErrorFault",
+            );
+        }
         Err(e) => return e.into_response(),
     };
     let mut body = format!("<{name}Response>");

@@ -19,6 +19,9 @@ use forcebus_rest::{AppState, RestConfig};
 use forcebus_store::{Batch, SqliteStore, Store};
 
 use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::health::{self, Readiness};
+use crate::shutdown::ShutdownSignal;
 use crate::tls;
 
 /// Development secrets generated on first start and kept in the store.
@@ -83,27 +86,18 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let data_dir = DataDir::acquire(&config.data_dir)?;
     let tls_files = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => tls::TlsFiles {
             ca: cert.clone(),
             cert: cert.clone(),
             key: key.clone(),
         },
-        _ => tls::ensure_generated(&config.data_dir)?,
+        _ => tls::ensure_generated(data_dir.path(), &config.tls_names)?,
     };
     let tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
 
-    let store: Arc<dyn Store> = if config.in_memory {
-        Arc::new(SqliteStore::in_memory()?)
-    } else {
-        Arc::new(
-            SqliteStore::open(&config.data_dir, config.durability).with_context(|| {
-                format!("cannot open the database in {}", config.data_dir.display())
-            })?,
-        )
-    };
+    let store = open_store(&config, &data_dir)?;
     let secrets = generated(store.as_ref())?;
     let mut schema = Schema::new(
         standard::catalogue()
@@ -122,38 +116,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             email: u.email.clone().unwrap_or_else(|| u.username.clone()),
         })
         .collect();
-    let options = OrgOptions {
-        log: LogConfig {
-            retention_ms: [
-                (
-                    forcebus_org::cdc::CLASS_EVENTS,
-                    config.event_retention_hours as i64 * 3_600_000,
-                ),
-                (
-                    forcebus_org::pushtopic::CLASS,
-                    config.pushtopic_retention_hours as i64 * 3_600_000,
-                ),
-            ]
-            .into(),
-            max_bytes: config.event_log_max_bytes,
-            ..LogConfig::default()
-        },
-        cdc: CdcConfig {
-            merge: config.cdc_merge,
-            overflow_threshold: config.cdc_overflow_threshold,
-            max_event_bytes: config.max_event_bytes,
-            entities: config.cdc_entities.clone(),
-        },
-        platform_events: config.platform_events.clone(),
-    };
-    let org = Arc::new(Org::open_with(
-        store.clone(),
-        schema,
-        Arc::new(SystemClock),
-        &config.org_name,
-        &seeds,
-        options,
-    )?);
+    let org = Arc::new(
+        Org::open_with(
+            store.clone(),
+            schema,
+            Arc::new(SystemClock),
+            &config.org_name,
+            &seeds,
+            org_options(&config),
+        )
+        .map_err(|e| damaged(&data_dir, e.into()))?,
+    );
     let auth_config = AuthConfig {
         users: credentials.clone(),
         app: config.app(&secrets.client_id, &secrets.client_secret)?,
@@ -183,10 +156,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ..forcebus_bayeux::BayeuxConfig::default()
     };
     let bayeux = forcebus_bayeux::Bayeux::new(org.clone(), auth.clone(), streaming);
-    let router = forcebus_rest::router(state).merge(forcebus_bayeux::router(bayeux.clone()));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let readiness = Arc::new(Readiness::default());
+    let router = forcebus_rest::router(state)
+        .merge(forcebus_bayeux::router(bayeux.clone()))
+        .merge(health::router(readiness.clone()));
+    let listener = bind(config.listen, "HTTP", "--listen").await?;
     let http = listener.local_addr()?;
     let pubsub = forcebus_pubsub::PubSub::new(
         org.clone(),
@@ -201,9 +175,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ..forcebus_pubsub::PubSubConfig::default()
         },
     );
-    let grpc_listener = tokio::net::TcpListener::bind(config.grpc_listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (gRPC)", config.grpc_listen))?;
+    let grpc_listener = bind(config.grpc_listen, "gRPC", "--grpc-listen").await?;
     let grpc = grpc_listener.local_addr()?;
     let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
 
@@ -215,7 +187,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         format!("{} (SQLite)", absolute(&config.data_dir))
     };
     eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n",
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
         env!("CARGO_PKG_VERSION"),
         org_id = org.id().to18(),
         user = admin_creds.username,
@@ -224,6 +196,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         cid = app_config.client_id,
         cs = app_config.client_secret,
         v = config.api_version,
+        dir_flag = if config.data_dir == Path::new(".forcebus") {
+            String::new()
+        } else {
+            format!(" --data-dir {}", absolute(&config.data_dir))
+        },
     );
     let signals = ShutdownSignal::listen();
     let ready = json!({
@@ -242,6 +219,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "ca_cert": ca,
         "api_version": format!("{}.0", config.api_version),
     });
+    data_dir.write_ready(&ready.to_string())?;
+    readiness.set_ready();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{ready}")?;
@@ -253,30 +232,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         org.clone(),
         Duration::from_secs(config.retention_sweep_secs),
     ));
-    let session_sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
-        loop {
-            tick.tick().await;
-            bayeux.sweep();
+    let session_sweeper = tokio::spawn({
+        let bayeux = bayeux.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                bayeux.sweep();
+            }
         }
     });
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
     let grpc_server = tokio::spawn(crate::grpc::serve(
         grpc_listener,
         grpc_tls,
         pubsub.service(),
         rx.clone(),
-        Duration::from_secs(config.shutdown_grace_secs),
+        grace,
     ));
-    let server = tokio::spawn(crate::listener::serve(
-        listener,
-        tls,
-        router,
-        rx,
-        Duration::from_secs(config.shutdown_grace_secs),
-    ));
-    signals.recv().await;
+    let server = tokio::spawn(crate::listener::serve(listener, tls, router, rx, grace));
+    signals.recv_then_force_on_second().await;
     tracing::info!("Shutting down.");
+    readiness.set_stopping();
+    data_dir.clear_ready();
     let _ = tx.send(true);
+    // Parked long-polls and open streams are answered now, so the listeners drain at
+    // once instead of waiting out the grace period.
+    bayeux.shutdown();
     pubsub.shutdown();
     server.await.context("listener task failed")?;
     grpc_server.await.context("gRPC listener task failed")?;
@@ -284,6 +266,89 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     session_sweeper.abort();
     tracing::info!("Stopped.");
     Ok(())
+}
+
+/// The org's event log, CDC and platform-event settings from the configuration.
+fn org_options(config: &Config) -> OrgOptions {
+    OrgOptions {
+        log: LogConfig {
+            retention_ms: [
+                (
+                    forcebus_org::cdc::CLASS_EVENTS,
+                    config.event_retention_hours as i64 * 3_600_000,
+                ),
+                (
+                    forcebus_org::pushtopic::CLASS,
+                    config.pushtopic_retention_hours as i64 * 3_600_000,
+                ),
+            ]
+            .into(),
+            max_bytes: config.event_log_max_bytes,
+            ..LogConfig::default()
+        },
+        cdc: CdcConfig {
+            merge: config.cdc_merge,
+            overflow_threshold: config.cdc_overflow_threshold,
+            max_event_bytes: config.max_event_bytes,
+            entities: config.cdc_entities.clone(),
+        },
+        platform_events: config.platform_events.clone(),
+    }
+}
+
+/// The store: in memory, or `forcebus.db` in the data dir.
+fn open_store(config: &Config, data_dir: &DataDir) -> anyhow::Result<Arc<dyn Store>> {
+    if config.in_memory {
+        return Ok(Arc::new(SqliteStore::in_memory()?));
+    }
+    let store = SqliteStore::open(data_dir.path(), config.durability)
+        .map_err(|e| damaged(data_dir, e.into()))?;
+    Ok(Arc::new(store))
+}
+
+/// A failure to open or load the database, with what to do about it when the file is
+/// not a database (or a damaged one).
+fn damaged(data_dir: &DataDir, e: anyhow::Error) -> anyhow::Error {
+    let db = data_dir.path().join("forcebus.db");
+    let text = format!("{e:#}");
+    if text.contains("not a database") || text.contains("malformed") {
+        anyhow::anyhow!(
+            "the database {} is damaged or not a forcebus database ({}); move it aside, \
+             or start with another --data-dir, to begin with an empty org",
+            absolute(&db),
+            e.root_cause()
+        )
+    } else {
+        e.context(format!("cannot open the database {}", absolute(&db)))
+    }
+}
+
+/// Binds `addr`, or fails saying what to change (`flag` is the flag that sets it).
+async fn bind(
+    addr: std::net::SocketAddr,
+    what: &str,
+    flag: &str,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "port {} is in use (another forcebus?); choose another with {flag} ADDR, \
+                 or port 0 for a free one",
+                addr.port()
+            ),
+            std::io::ErrorKind::AddrNotAvailable => format!(
+                "{} is not an address of this machine; use {flag} 127.0.0.1:PORT or \
+                 0.0.0.0:PORT",
+                addr.ip()
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "not allowed (ports below 1024 need privileges); use {flag} with a port \
+                 above 1023"
+            ),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("cannot listen on {addr} ({what}): {why}")
+    })
 }
 
 /// Removes events past retention, now and then.
@@ -298,47 +363,6 @@ async fn sweep(org: Arc<Org>, every: Duration) {
             Ok(Ok(n)) => tracing::debug!(removed = n, "Expired events removed."),
             Ok(Err(e)) => tracing::warn!(error = %e, "Retention sweep failed."),
             Err(e) => tracing::warn!(error = %e, "Retention sweep panicked."),
-        }
-    }
-}
-
-/// SIGINT and SIGTERM, listened for from creation on: made before the ready line, so that a
-/// signal sent as soon as the server says it is ready is never missed (the default action
-/// would kill the process without a clean shutdown).
-struct ShutdownSignal {
-    #[cfg(unix)]
-    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl ShutdownSignal {
-    fn listen() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let signals = signal(SignalKind::terminate())
-                .and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
-                .map_err(|e| tracing::warn!(error = %e, "Cannot listen for signals."))
-                .ok();
-            Self { signals }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    async fn recv(self) {
-        #[cfg(unix)]
-        match self.signals {
-            Some((mut term, mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {},
-                    _ = int.recv() => {},
-                }
-            }
-            None => std::future::pending::<()>().await,
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

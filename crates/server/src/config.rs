@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,10 @@ pub(crate) struct Config {
     /// PEM private key for `tls_cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tls_key: Option<PathBuf>,
+    /// Host names and IP addresses the generated certificate covers besides `localhost`,
+    /// `127.0.0.1` and `::1` (a container's service name, a host's address).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tls_names: Vec<String>,
     /// The org's name.
     pub(crate) org_name: String,
     /// Newest REST API version served; every version from 20 up to it is accepted.
@@ -150,6 +154,7 @@ impl Default for Config {
             durability: Durability::Full,
             tls_cert: None,
             tls_key: None,
+            tls_names: Vec::new(),
             org_name: "forcebus".to_owned(),
             api_version: 62,
             session_timeout_secs: 7200,
@@ -202,6 +207,8 @@ pub(crate) struct Overrides {
     pub(crate) tls_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_names: Option<Vec<String>>,
 }
 
 /// The top-level keys of the configuration, as environment variables may name them.
@@ -210,24 +217,147 @@ fn top_level_keys() -> Vec<String> {
         Ok(toml::Value::Table(t)) => t
             .keys()
             .cloned()
-            .chain(["tls_cert", "tls_key", "objects", "platform_events"].map(String::from))
+            .chain(
+                [
+                    "tls_cert",
+                    "tls_key",
+                    "tls_names",
+                    "objects",
+                    "platform_events",
+                ]
+                .map(String::from),
+            )
             .collect(),
         _ => Vec::new(),
     }
 }
 
+/// A value that failed validation: its key and what is wrong with it.
+#[derive(Debug)]
+struct Invalid {
+    key: &'static str,
+    message: String,
+}
+
+/// Where the merged values came from, to say where a bad one was written.
+struct Sources<'a> {
+    fig: &'a Figment,
+    /// The config file's text, when there is one.
+    text: Option<&'a str>,
+}
+
+impl Sources<'_> {
+    /// Whether `key`'s value was written in the config file.
+    fn set_in_file(&self, key: &str) -> bool {
+        self.fig
+            .find_metadata(key)
+            .is_some_and(|md| matches!(md.source, Some(figment::Source::File(_))))
+    }
+
+    /// A figment error as a person wants it: the file, line and key, or the variable or
+    /// flag, then what is wrong (without figment's `default.` profile prefix).
+    fn explain(&self, errors: figment::Error) -> anyhow::Error {
+        let lines: Vec<String> = errors
+            .into_iter()
+            .map(|e| {
+                // For an unknown field, figment's path already ends with its name.
+                let path = e.path.clone();
+                let key = path.join(".");
+                let what = match &e.kind {
+                    figment::error::Kind::UnknownField(field, _) => {
+                        format!("unknown key `{field}`")
+                    }
+                    kind => kind.to_string(),
+                };
+                match &e.metadata {
+                    Some(md) if matches!(md.source, Some(figment::Source::File(_))) => {
+                        let file = md.source.as_ref().map(ToString::to_string);
+                        let at = self.text.and_then(|t| line_of(t, &path));
+                        place(file.as_deref().unwrap_or("?"), at, &key, &what)
+                    }
+                    Some(md) if md.name.contains("environment") && !path.is_empty() => {
+                        format!("{}: {what}", env_var(&path))
+                    }
+                    _ if key.is_empty() => what,
+                    _ => format!("{key}: {what}"),
+                }
+            })
+            .collect();
+        anyhow::anyhow!("invalid configuration: {}", lines.join("; "))
+    }
+
+    /// A validation failure of `key`, placed where its value came from.
+    fn locate(&self, key: &str, message: &str) -> anyhow::Error {
+        let text = match self.fig.find_metadata(key) {
+            Some(md) => match &md.source {
+                Some(figment::Source::File(file)) => {
+                    let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+                    let at = self.text.and_then(|t| line_of(t, &path));
+                    place(&file.display().to_string(), at, key, message)
+                }
+                _ if md.name.contains("environment") => {
+                    format!("{}: {key} {message}", env_var(&[key.to_owned()]))
+                }
+                // Serialized providers are named after their type.
+                _ if md.name.ends_with("Overrides") => {
+                    format!("--{}: {key} {message}", key.replace('_', "-"))
+                }
+                _ => format!("{key} {message}"),
+            },
+            None => format!("{key} {message}"),
+        };
+        anyhow::anyhow!("invalid configuration: {text}")
+    }
+}
+
+/// `config file F, line N: key: what` (a syntax error has no key; its text has the line).
+fn place(file: &str, line: Option<usize>, key: &str, what: &str) -> String {
+    match (line, key) {
+        (_, "") => format!("config file {file}: {what}"),
+        (Some(n), _) => format!("config file {file}, line {n}: {key}: {what}"),
+        (None, _) => format!("config file {file}: {key}: {what}"),
+    }
+}
+
+/// The variable that sets `path`: `FORCEBUS_APP__CLIENT_ID` for `app.client_id`.
+fn env_var(path: &[String]) -> String {
+    format!("FORCEBUS_{}", path.join("__").to_ascii_uppercase())
+}
+
+/// The 1-based line where the deepest existing key of `path` is written in `text`.
+fn line_of(text: &str, path: &[String]) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut span = None;
+    for segment in path {
+        let Some((key, item)) = table.get_key_value(segment) else {
+            break;
+        };
+        span = key.span().or(span);
+        match item.as_table_like() {
+            Some(t) => table = t,
+            None => break,
+        }
+    }
+    let offset = span?.start;
+    Some(text[..offset].matches('\n').count() + 1)
+}
+
 impl Config {
     /// Merges defaults, the TOML file, `FORCEBUS_*` variables and flags, then validates.
+    /// Errors name where the bad value came from: the file and line, the variable, or the
+    /// flag. Paths given in the file are relative to the file's directory.
     pub(crate) fn load(
         file: Option<&std::path::Path>,
         overrides: &Overrides,
     ) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let mut text = None;
         if let Some(path) = file {
-            if !path.exists() {
-                bail!("config file {} does not exist", path.display());
-            }
-            fig = fig.merge(Toml::file(path));
+            let read = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the config file {}", path.display()))?;
+            text = Some(read);
+            fig = fig.merge(Toml::file_exact(path));
         }
         // Only variables naming a configuration key are ours; others that share the prefix
         // (FORCEBUS_BIN in a test harness, say) are left alone with a warning.
@@ -249,69 +379,116 @@ impl Config {
                 .to_ascii_lowercase();
             known.contains(&top)
         });
-        let config: Config = fig
-            .merge(env)
-            .merge(Serialized::defaults(overrides))
-            .extract()
-            .context("invalid configuration")?;
-        config.validate()?;
+        let fig = fig.merge(env).merge(Serialized::defaults(overrides));
+        let source = Sources {
+            fig: &fig,
+            text: text.as_deref(),
+        };
+        let mut config: Config = fig.extract().map_err(|e| source.explain(e))?;
+        config
+            .validate()
+            .map_err(|Invalid { key, message }| source.locate(key, &message))?;
+        if let Some(dir) = file.and_then(|f| f.parent()) {
+            config.resolve_file_paths(&source, dir);
+        }
         Ok(config)
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
+    /// Makes the paths that came from the config file relative to its directory, not to
+    /// the working directory: a file that says `data_dir = "data"` means the same
+    /// directory wherever the server is started from.
+    fn resolve_file_paths(&mut self, source: &Sources<'_>, dir: &std::path::Path) {
+        let rebase = |key: &str, p: &mut PathBuf| {
+            if source.set_in_file(key) && p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        rebase("data_dir", &mut self.data_dir);
+        if let Some(p) = &mut self.tls_cert {
+            rebase("tls_cert", p);
+        }
+        if let Some(p) = &mut self.tls_key {
+            rebase("tls_key", p);
+        }
+        if let Some(c) = &mut self.app.certificate
+            && !c.contains("-----BEGIN")
+            && source.set_in_file("app.certificate")
+            && std::path::Path::new(c).is_relative()
+        {
+            *c = dir.join(&*c).display().to_string();
+        }
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        let fail = |key: &'static str, message: String| Err(Invalid { key, message });
         if !(20..=99).contains(&self.api_version) {
-            bail!("api_version must be in 20..=99; got {}", self.api_version);
+            return fail(
+                "api_version",
+                format!("must be in 20..=99; got {}", self.api_version),
+            );
         }
         if self.session_timeout_secs < 60 {
-            bail!(
-                "session_timeout_secs must be at least 60; got {}",
-                self.session_timeout_secs
+            return fail(
+                "session_timeout_secs",
+                format!("must be at least 60; got {}", self.session_timeout_secs),
             );
         }
         if self.users.is_empty() {
-            bail!("users must list at least one user");
+            return fail("users", "must list at least one user".into());
         }
         for (i, u) in self.users.iter().enumerate() {
             if !u.username.contains('@') {
-                bail!(
-                    "users[{i}].username must look like an email address; got {:?}",
-                    u.username
+                return fail(
+                    "users",
+                    format!(
+                        "users[{i}].username must look like an email address; got {:?}",
+                        u.username
+                    ),
                 );
             }
             if u.password.is_empty() {
-                bail!("users[{i}].password must not be empty");
+                return fail("users", format!("users[{i}].password must not be empty"));
             }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            bail!("tls_cert and tls_key must be given together");
-        }
-        if self.event_retention_hours == 0
-            || self.pushtopic_retention_hours == 0
-            || self.retention_sweep_secs == 0
-        {
-            bail!(
-                "event_retention_hours, pushtopic_retention_hours and retention_sweep_secs must be at least 1"
+            return fail(
+                "tls_cert",
+                "tls_cert and tls_key must be given together".into(),
             );
+        }
+        for (key, value) in [
+            ("event_retention_hours", self.event_retention_hours),
+            ("pushtopic_retention_hours", self.pushtopic_retention_hours),
+            ("retention_sweep_secs", self.retention_sweep_secs),
+            ("pubsub_keepalive_secs", self.pubsub_keepalive_secs),
+            ("pubsub_idle_timeout_secs", self.pubsub_idle_timeout_secs),
+            (
+                "pubsub_publish_idle_timeout_secs",
+                self.pubsub_publish_idle_timeout_secs,
+            ),
+        ] {
+            if value == 0 {
+                return fail(key, "must be at least 1; got 0".into());
+            }
         }
         for (i, (name, c)) in self.platform_events.iter().enumerate() {
-            forcebus_org::platform::EventDef::build(name, c, &format!("e{i:02}"))
-                .map_err(anyhow::Error::msg)?;
-        }
-        if self.pubsub_keepalive_secs == 0
-            || self.pubsub_idle_timeout_secs == 0
-            || self.pubsub_publish_idle_timeout_secs == 0
-        {
-            bail!(
-                "pubsub_keepalive_secs, pubsub_idle_timeout_secs and pubsub_publish_idle_timeout_secs must be at least 1"
-            );
+            if let Err(e) = forcebus_org::platform::EventDef::build(name, c, &format!("e{i:02}")) {
+                return fail("platform_events", e.to_string());
+            }
         }
         if self.pubsub_max_requested == 0 || self.pubsub_max_requested > 1_000_000 {
-            bail!("pubsub_max_requested must be between 1 and 1000000");
+            return fail(
+                "pubsub_max_requested",
+                format!(
+                    "must be between 1 and 1000000; got {}",
+                    self.pubsub_max_requested
+                ),
+            );
         }
         if self.max_body_bytes < 1024 {
-            bail!(
-                "max_body_bytes must be at least 1024; got {}",
-                self.max_body_bytes
+            return fail(
+                "max_body_bytes",
+                format!("must be at least 1024; got {}", self.max_body_bytes),
             );
         }
         Ok(())
@@ -398,7 +575,7 @@ mod tests {
             "{:#}",
             Config::load(Some(&file), &Overrides::default()).unwrap_err()
         );
-        assert!(err.contains("api_version must be in 20..=99"), "{err}");
+        assert!(err.contains("api_version: must be in 20..=99"), "{err}");
         std::fs::write(&file, "bogus = 1\n").unwrap();
         assert!(Config::load(Some(&file), &Overrides::default()).is_err());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -8,9 +8,14 @@
 //! - [`tls`]: certificate generation and the rustls configuration.
 //! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
 //! - [`app`]: wiring, the banner and the ready line.
+//! - [`datadir`]: the data directory's lock, permissions and ready file.
+//! - [`shutdown`]: signals (a second one forces the exit).
+//! - [`health`]: `/forcebus/health`, `/forcebus/ready` and the `forcebus health` probe.
+//! - [`env`]: `forcebus env`, the variables that point clients at a running server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -21,8 +26,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod app;
 mod config;
+mod datadir;
+mod env;
 mod grpc;
+mod health;
 mod listener;
+mod shutdown;
 mod tls;
 
 /// forcebus: a local, wire-compatible Salesforce org (REST, OAuth, SOAP login, and the event
@@ -41,9 +50,37 @@ enum Command {
     Serve(ServeArgs),
     /// Print the effective configuration (defaults, file, environment and flags merged) as TOML.
     Config(ServeArgs),
+    /// Print the environment that points clients at the server running on a data dir:
+    /// `eval "$(forcebus env)"`.
+    Env(EnvArgs),
+    /// Exit 0 if the server at ADDR answers /forcebus/health (a container HEALTHCHECK).
+    Health(HealthArgs),
 }
 
 #[derive(Debug, Args)]
+struct EnvArgs {
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// `sh`: export lines; `dotenv`: NAME=value lines (docker --env-file, $GITHUB_ENV).
+    #[arg(long, value_enum, default_value_t = env::EnvFormat::Sh)]
+    format: env::EnvFormat,
+}
+
+#[derive(Debug, Args)]
+struct HealthArgs {
+    /// The server's HTTP address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Seconds to wait for the answer.
+    #[arg(long, value_name = "SECS", default_value_t = 3)]
+    timeout: u64,
+}
+
+#[derive(Debug, Default, Args)]
 struct ServeArgs {
     /// TOML configuration file (users, connected app, custom objects, limits, ...).
     #[arg(long, value_name = "FILE")]
@@ -66,13 +103,18 @@ struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// A host name or IP address the generated certificate should also cover (repeatable),
+    /// e.g. a container's service name.
+    #[arg(long = "tls-name", value_name = "NAME")]
+    tls_names: Vec<String>,
     /// Log format on stderr; the level comes from RUST_LOG (default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Default, Clone, Copy, ValueEnum)]
 enum LogFormat {
+    #[default]
     Human,
     Json,
 }
@@ -86,6 +128,7 @@ impl ServeArgs {
             in_memory: self.in_memory.then_some(true),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
+            tls_names: (!self.tls_names.is_empty()).then(|| self.tls_names.clone()),
         };
         config::Config::load(self.config.as_deref(), &overrides)
     }
@@ -110,6 +153,17 @@ fn main() -> ExitCode {
             print!("{}", toml::to_string_pretty(&c)?);
             Ok(())
         }),
+        Command::Env(args) => {
+            let serve = ServeArgs {
+                config: args.config,
+                data_dir: args.data_dir,
+                ..ServeArgs::default()
+            };
+            serve
+                .load()
+                .and_then(|c| env::print(&c.data_dir, args.format))
+        }
+        Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Serve(args) => {
             init_tracing(args.log_format);
             args.load().and_then(app::run)

@@ -1,5 +1,6 @@
 //! TLS: a local CA and a server certificate generated on first start (valid for
-//! `localhost`, `127.0.0.1` and `::1`), or a user-provided certificate and key.
+//! `localhost`, `127.0.0.1`, `::1` and the configured `tls_names`), or a user-provided
+//! certificate and key.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,18 +23,66 @@ pub(crate) struct TlsFiles {
     pub(crate) key: PathBuf,
 }
 
-/// Generates the CA and server certificate into `dir` unless they already exist.
-pub(crate) fn ensure_generated(dir: &Path) -> anyhow::Result<TlsFiles> {
+/// Names every generated server certificate covers.
+const LOCAL_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+/// The names the current server certificate was made for, one per line.
+const NAMES_FILE: &str = "server.names";
+
+/// Generates the CA (once) and a server certificate for the local names plus `extra`
+/// into `dir`. The server certificate is made again, signed by the same CA, whenever the
+/// names change, so clients that trust `ca.pem` keep trusting the server.
+pub(crate) fn ensure_generated(dir: &Path, extra: &[String]) -> anyhow::Result<TlsFiles> {
     let files = TlsFiles {
         ca: dir.join("ca.pem"),
         cert: dir.join("server.pem"),
         key: dir.join("server-key.pem"),
     };
-    if files.ca.exists() && files.cert.exists() && files.key.exists() {
+    let ca_key_path = dir.join("ca-key.pem");
+    let mut names: Vec<String> = LOCAL_NAMES.map(String::from).to_vec();
+    for n in extra {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    let wanted = names.join("\n");
+    let have_ca = files.ca.exists() && ca_key_path.exists();
+    let current = std::fs::read_to_string(dir.join(NAMES_FILE))
+        // Certificates made before the names were recorded cover the local names.
+        .unwrap_or_else(|_| LOCAL_NAMES.join("\n"));
+    if have_ca && files.cert.exists() && files.key.exists() && current == wanted {
         return Ok(files);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let ca_key = KeyPair::generate()?;
+    let ca_key = if have_ca {
+        let pem = std::fs::read_to_string(&ca_key_path)
+            .with_context(|| format!("cannot read {}", ca_key_path.display()))?;
+        KeyPair::from_pem(&pem).with_context(|| format!("{} is damaged", ca_key_path.display()))?
+    } else {
+        KeyPair::generate()?
+    };
+    // The same parameters and key give the same issuer name and key identifier as the
+    // `ca.pem` clients already trust, so certificates it signs chain to that file.
+    let ca_cert = ca_params().self_signed(&ca_key)?;
+    let key = KeyPair::generate()?;
+    let mut server = CertificateParams::new(names.clone())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "localhost");
+    server.distinguished_name = dn;
+    let server_cert = server.signed_by(&key, &ca_cert, &ca_key)?;
+    write_private(&files.key, &key.serialize_pem())?;
+    if have_ca {
+        let ca_pem = std::fs::read_to_string(&files.ca)?;
+        std::fs::write(&files.cert, server_cert.pem() + &ca_pem)?;
+    } else {
+        std::fs::write(&files.cert, server_cert.pem() + &ca_cert.pem())?;
+        std::fs::write(&files.ca, ca_cert.pem())?;
+        write_private(&ca_key_path, &ca_key.serialize_pem())?;
+    }
+    std::fs::write(dir.join(NAMES_FILE), wanted)?;
+    Ok(files)
+}
+
+fn ca_params() -> CertificateParams {
     let mut ca = CertificateParams::default();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.key_usages = vec![
@@ -45,22 +94,7 @@ pub(crate) fn ensure_generated(dir: &Path) -> anyhow::Result<TlsFiles> {
     dn.push(DnType::CommonName, "forcebus local CA");
     dn.push(DnType::OrganizationName, "forcebus");
     ca.distinguished_name = dn;
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let key = KeyPair::generate()?;
-    let mut server = CertificateParams::new(vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ])?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "localhost");
-    server.distinguished_name = dn;
-    let server_cert = server.signed_by(&key, &ca_cert, &ca_key)?;
-    write_private(&files.key, &key.serialize_pem())?;
-    std::fs::write(&files.cert, server_cert.pem() + &ca_cert.pem())?;
-    std::fs::write(&files.ca, ca_cert.pem())?;
-    write_private(&dir.join("ca-key.pem"), &ca_key.serialize_pem())?;
-    Ok(files)
+    ca
 }
 
 fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {

@@ -264,6 +264,10 @@ impl SqliteStore {
             source,
         })?;
         let path = dir.join("forcebus.db");
+        make_private(&path).map_err(|source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // Checkpoints run on the checkpointer's connection, not inside commits.
@@ -437,6 +441,23 @@ impl Store for SqliteStore {
 }
 
 /// About how many bytes a write adds to the WAL.
+/// Creates the database file owner-only (0600) before SQLite opens it, or tightens one an
+/// earlier version made 0644: it holds records and credentials. SQLite gives the `-wal`
+/// and `-shm` files it creates the database file's permissions.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    options.open(path).map(drop)
+}
+
 fn write_size(w: &Write) -> u64 {
     let n = match w {
         Write::PutRecord(r) => r.id.len() + r.object.len() + r.body.len(),
@@ -560,6 +581,35 @@ mod tests {
             vec![("id".into(), "00D".into())]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_readable_by_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("fb-store-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A database an earlier version left world-readable is tightened too.
+        std::fs::write(dir.join("forcebus.db"), b"").unwrap();
+        std::fs::set_permissions(
+            dir.join("forcebus.db"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let store = SqliteStore::open(&dir, Durability::Full).unwrap();
+        let mut b = Batch::new();
+        b.put("t", "k", Some("secret".into()));
+        store.commit(&b).unwrap();
+        for name in ["forcebus.db", "forcebus.db-wal", "forcebus.db-shm"] {
+            let mode = std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -165,6 +165,42 @@ impl Server {
         panic!("server did not exit within 10 s of SIGTERM");
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, ...) without waiting.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `within` for the process to exit; its status, or `None` if it still runs.
+    pub fn wait_for_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                self.child = None;
+                return Some(s);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Replaces the extra flags used by the next [`Server::restart`].
+    pub fn set_args(&mut self, args: Vec<String>) {
+        self.options.args = args;
+    }
+
     /// Replaces the config file used by the next [`Server::restart`].
     pub fn set_config(&mut self, toml: &str) {
         self.options.config = Some(toml.to_owned());

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::{Authed, create, server};
 
-fn post(s: &Server, auth: Option<&str>, path: &str, body: Value) -> Value {
+pub(crate) fn post(s: &Server, auth: Option<&str>, path: &str, body: Value) -> Value {
     let mut req = s
         .http()
         .post(format!("{}/cometd/59.0{path}", s.base()))
@@ -34,7 +34,7 @@ fn oauth(s: &Server) -> String {
     format!("OAuth {}", s.ready.access_token)
 }
 
-fn handshake(s: &Server) -> String {
+pub(crate) fn handshake(s: &Server) -> String {
     let r = post(
         s,
         Some(&oauth(s)),
@@ -44,7 +44,7 @@ fn handshake(s: &Server) -> String {
     r[0]["clientId"].as_str().unwrap().to_owned()
 }
 
-fn connect(s: &Server, client: &str, id: &str, advice: Value) -> Value {
+pub(crate) fn connect(s: &Server, client: &str, id: &str, advice: Value) -> Value {
     post(
         s,
         Some(&oauth(s)),

@@ -158,7 +158,7 @@ fn config_command_merges_file_environment_and_flags() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("session_timeout_secs must be at least 60")
+        String::from_utf8_lossy(&out.stderr).contains("session_timeout_secs: must be at least 60")
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,8 +19,10 @@ mod platform;
 mod pubsub;
 mod pushtopic;
 mod query;
+mod shutdown;
 mod soap;
 mod sobjects;
+mod startup;
 
 pub(crate) fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_forcebus"))
