@@ -70,6 +70,9 @@ fn unknown_client(msg: &Map<String, Value>, channel: &str) -> Value {
     )
 }
 
+/// Handshakes one request may carry; further ones in the same batch are refused.
+const MAX_HANDSHAKES_PER_REQUEST: usize = 1;
+
 /// Processes one POST: replies (and, on connects, events first) as a JSON array text.
 pub async fn process(
     bx: &Arc<Bayeux>,
@@ -85,6 +88,7 @@ pub async fn process(
     let batched = messages.len() > 1;
     // Replies are values; event messages arrive already encoded and are copied in as text.
     let mut out: Vec<String> = Vec::new();
+    let mut handshakes = 0;
     for msg in &messages {
         let channel = msg
             .get("channel")
@@ -92,14 +96,29 @@ pub async fn process(
             .unwrap_or("")
             .to_owned();
         match channel.as_str() {
-            "/meta/handshake" => out.push(handshake(bx, msg, token, api).to_string()),
+            "/meta/handshake" => {
+                // A client handshakes once per session; a batch of handshakes would let
+                // one small request use up the user's whole session allowance.
+                handshakes += 1;
+                let reply = if handshakes > MAX_HANDSHAKES_PER_REQUEST {
+                    failure(
+                        msg,
+                        "/meta/handshake",
+                        "400::Only one handshake per request",
+                        Some(json!({"reconnect": "none"})),
+                    )
+                } else {
+                    handshake(bx, msg, token, api)
+                };
+                out.push(reply.to_string());
+            }
             "/meta/connect" | "/meta/subscribe" | "/meta/unsubscribe" | "/meta/disconnect" => {
                 let id = msg.get("clientId").and_then(Value::as_str).unwrap_or("");
                 let Some(session) = bx.sessions.get(id, bx.config.session_timeout) else {
                     out.push(unknown_client(msg, &channel).to_string());
                     continue;
                 };
-                if token.is_none_or(|t| bx.auth.verify(t).is_none()) {
+                let Some(caller) = token.and_then(|t| bx.auth.verify(t)) else {
                     out.push(
                         failure(
                             msg,
@@ -109,6 +128,12 @@ pub async fn process(
                         )
                         .to_string(),
                     );
+                    continue;
+                };
+                // A clientId belongs to the user who handshook: to anyone else it is
+                // unknown, so another user's token can neither read nor end the session.
+                if caller.user_id != session.user {
+                    out.push(unknown_client(msg, &channel).to_string());
                     continue;
                 }
                 match channel.as_str() {
@@ -333,14 +358,14 @@ async fn connect(
         {
             break events;
         }
-        lock(&session.connects).parked = true;
+        let parked = Parked::start(session);
         let woke = tokio::select! {
             _ = watch.changed() => true,
             _ = &mut kicked => true,
             _ = &mut closing => true,
             _ = tokio::time::sleep_until(deadline) => false,
         };
-        lock(&session.connects).parked = false;
+        drop(parked);
         if !woke {
             break take(bx, session);
         }
@@ -358,6 +383,28 @@ async fn connect(
     }
     r.insert("successful".into(), json!(true));
     (events, Value::Object(r))
+}
+
+/// A connect parked on its session. Dropping it ends the parking however the connect
+/// ends: answered, or abandoned because the client hung up and the request future was
+/// dropped mid-wait. Either way the session's expiry clock starts again from now, so a
+/// client that vanishes during a long poll loses its session `session_timeout` later
+/// (issue 13, finding 3: the flag used to stay set for ever and the sweeper kept it).
+struct Parked<'a>(&'a Session);
+
+impl<'a> Parked<'a> {
+    fn start(session: &'a Session) -> Self {
+        lock(&session.connects).parked = true;
+        Self(session)
+    }
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        let mut c = lock(&self.0.connects);
+        c.parked = false;
+        c.last_seen = Instant::now();
+    }
 }
 
 /// Java's `Map.toString()` of the replay map a client sent, for the error text.

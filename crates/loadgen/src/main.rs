@@ -4,7 +4,7 @@
 //! server's RSS.
 //!
 //! ```sh
-//! cargo build --release
+//! cargo build --release --workspace
 //! target/release/loadgen bayeux-fanout --clients 1000 --rooms 10 --rate 100 --size 100
 //! target/release/loadgen cdc-e2e --rate 1000
 //! target/release/loadgen idle --clients 1000

@@ -55,7 +55,7 @@ pub(crate) fn spawn(bin: &str, config: &str, in_memory: bool) -> anyhow::Result<
     }
     let mut child = cmd
         .spawn()
-        .with_context(|| format!("cannot start {bin} (build it with cargo build --release)"))?;
+        .with_context(|| format!("cannot start {bin} (build it with cargo build --release --workspace)"))?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let ready = loop {

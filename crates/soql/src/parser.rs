@@ -10,6 +10,9 @@ use crate::lexer::{Tok, Token, lex};
 /// Longest query accepted, in characters (Salesforce's limit).
 pub const MAX_QUERY: usize = 100_000;
 
+/// Most `NOT`s and parentheses nested in one condition.
+pub const MAX_CONDITION_DEPTH: usize = 64;
+
 /// Words that end a SELECT item or FROM clause, so they are never aliases.
 const RESERVED: &[&str] = &[
     "SELECT",
@@ -107,6 +110,7 @@ pub fn parse(src: &str) -> Result<Query, SoqlError> {
         tokens,
         i: 0,
         depth: 0,
+        cond_depth: 0,
     };
     let q = p.query()?;
     p.expect_eof()?;
@@ -117,7 +121,10 @@ struct Parser<'a> {
     src: &'a str,
     tokens: Vec<Token>,
     i: usize,
+    /// Nesting of sub-selects (at most 3 levels, Salesforce's rule).
     depth: usize,
+    /// Nesting of `NOT`s and parentheses in the condition being parsed.
+    cond_depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -447,25 +454,31 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `NOT c`, `( c )` or a comparison. Each `NOT` and each parenthesis is a level of
+    /// recursion here and in every later walk of the tree, so together they are bounded
+    /// by [`MAX_CONDITION_DEPTH`]: a query of a few kilobytes must not exhaust the stack.
     fn unary(&mut self, having: bool) -> Result<Cond, SoqlError> {
-        if self.eat_kw("NOT") {
-            return Ok(Cond::Not(Box::new(self.unary(having)?)));
+        let negated = self.is_kw("NOT");
+        if !negated && *self.peek() != Tok::LParen {
+            return self.comparison(having);
         }
-        if *self.peek() == Tok::LParen {
-            self.bump();
-            self.depth += 1;
-            if self.depth > 64 {
-                return Err(SoqlError::malformed(
-                    "condition nested too deeply",
-                    self.pos(),
-                ));
-            }
+        self.cond_depth += 1;
+        if self.cond_depth > MAX_CONDITION_DEPTH {
+            return Err(SoqlError::malformed(
+                "condition nested too deeply",
+                self.pos(),
+            ));
+        }
+        self.bump();
+        let c = if negated {
+            Cond::Not(Box::new(self.unary(having)?))
+        } else {
             let c = self.cond(having)?;
-            self.depth -= 1;
             self.expect(Tok::RParen)?;
-            return Ok(c);
-        }
-        self.comparison(having)
+            c
+        };
+        self.cond_depth -= 1;
+        Ok(c)
     }
 
     fn operand(&mut self, allow_agg: bool) -> Result<Operand, SoqlError> {

@@ -429,3 +429,70 @@ proptest! {
         prop_assert_eq!(got, want, "{}", text);
     }
 }
+
+/// Issue 13, finding 1: about 1,800 `NOT`s in a 7 KB query overflowed the stack and took
+/// the process down. Deep nesting is refused with `MALFORMED_QUERY` instead.
+#[test]
+fn a_thousand_nots_are_refused_not_a_stack_overflow() {
+    let q = format!(
+        "SELECT Id FROM Account WHERE {}Name = 'x'",
+        "NOT ".repeat(1_800)
+    );
+    let e = parse(&q).unwrap_err();
+    assert_eq!(e.kind.code(), "MALFORMED_QUERY", "{e}");
+    let q = format!(
+        "SELECT Id FROM Account WHERE {}Name = 'x'{}",
+        "(".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    assert_eq!(parse(&q).unwrap_err().kind.code(), "MALFORMED_QUERY");
+}
+
+/// One level of a nesting: a `NOT` or an opening parenthesis.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    Not,
+    Paren,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any mix of `NOT`s and parentheses, up to thousands deep, parses within the bound
+    /// and is refused with MALFORMED_QUERY past it; none exhausts the stack.
+    #[test]
+    fn deep_nestings_parse_within_the_bound_or_are_refused(
+        levels in prop::collection::vec(
+            prop_oneof![Just(Level::Not), Just(Level::Paren)],
+            0..3_000,
+        ),
+        also_subquery in any::<bool>(),
+    ) {
+        let mut open = String::new();
+        let mut close = String::new();
+        for l in &levels {
+            match l {
+                Level::Not => open.push_str("NOT "),
+                Level::Paren => {
+                    open.push('(');
+                    close.insert(0, ')');
+                }
+            }
+        }
+        let leaf = if also_subquery {
+            "Id IN (SELECT AccountId FROM Contact WHERE NOT (LastName = 'x'))"
+        } else {
+            "Name = 'x'"
+        };
+        let q = format!("SELECT Id FROM Account WHERE {open}{leaf}{close}");
+        let within = levels.len() <= forcebus_soql::parser::MAX_CONDITION_DEPTH
+            - if also_subquery { 2 } else { 0 };
+        match parse(&q) {
+            Ok(_) => prop_assert!(within, "{} levels accepted", levels.len()),
+            Err(e) => {
+                prop_assert_eq!(e.kind.code(), "MALFORMED_QUERY");
+                prop_assert!(!within, "{} levels refused: {}", levels.len(), e);
+            }
+        }
+    }
+}

@@ -367,3 +367,111 @@ fn a_parked_connect_never_blocks_the_same_clients_subscribe() {
     assert_eq!(r[0]["channel"], "/data/AccountChangeEvent");
     assert_eq!(r.as_array().unwrap().last().unwrap()["id"], "2");
 }
+
+/// Issue 13, finding 7: another user's token could subscribe on, read from and
+/// disconnect the admin's clientId. To anyone but its user a clientId is unknown.
+#[test]
+fn a_client_id_is_usable_only_by_the_user_who_made_it() {
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some(
+                "[[users]]\nusername = \"admin@forcebus.local\"\npassword = \"forcebus\"\n\
+                 [[users]]\nusername = \"other@forcebus.local\"\npassword = \"other-pw\"\n"
+                    .into(),
+            ),
+            ..Default::default()
+        },
+    );
+    let (st, body) = crate::j(s
+        .http()
+        .post(format!("{}/services/oauth2/token", s.base()))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", &s.ready.client_id),
+            ("client_secret", &s.ready.client_secret),
+            ("username", "other@forcebus.local"),
+            ("password", "other-pw"),
+        ])
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{body}");
+    let other = format!("OAuth {}", body["access_token"].as_str().unwrap());
+    let admins = handshake(&s);
+    for (channel, extra) in [
+        ("/meta/subscribe", json!({"subscription": "/data/AccountChangeEvent"})),
+        ("/meta/connect", json!({"connectionType": "long-polling"})),
+        ("/meta/unsubscribe", json!({"subscription": "/data/AccountChangeEvent"})),
+        ("/meta/disconnect", json!({})),
+    ] {
+        let mut msg = json!({"channel": channel, "clientId": admins, "id": "9"});
+        msg.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let r = post(&s, Some(&other), "", json!([msg]));
+        assert_eq!(r[0]["successful"], false, "{channel}: {r}");
+        assert_eq!(r[0]["error"], "403::Unknown client", "{channel}: {r}");
+    }
+    // The admin's session is untouched.
+    let r = connect(&s, &admins, "10", json!({"timeout": 0}));
+    assert_eq!(r.as_array().unwrap().last().unwrap()["successful"], true, "{r}");
+}
+
+/// Issue 13, finding 10: one 29 KB POST of 1,000 handshakes took half a user's 2,000
+/// sessions. One handshake per request; the rest are refused and make no session.
+#[test]
+fn a_request_makes_at_most_one_session() {
+    let s = server();
+    let batch: Vec<Value> = (0..50)
+        .map(|i| json!({"channel": "/meta/handshake", "version": "1.0",
+            "supportedConnectionTypes": ["long-polling"], "id": i.to_string()}))
+        .collect();
+    let r = post(&s, Some(&oauth(&s)), "", Value::Array(batch));
+    let made = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["successful"] == true)
+        .count();
+    assert_eq!(made, 1, "{r}");
+    assert_eq!(r[1]["error"], "400::Only one handshake per request", "{r}");
+}
+
+/// Issue 13, finding 3: a client that hung up during a parked `/meta/connect` kept its
+/// session for ever (the parked flag was never cleared, and the sweeper skips parked
+/// sessions). The session now expires `session_timeout` after the connect ended.
+#[test]
+fn a_client_that_hangs_up_mid_poll_loses_its_session_after_the_timeout() {
+    use std::io::Write as _;
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some(
+                "streaming_session_timeout_secs = 1\nstreaming_connect_hold_secs = 3\n".into(),
+            ),
+            ..Default::default()
+        },
+    );
+    let client = handshake(&s);
+    connect(&s, &client, "2", json!({"timeout": 0}));
+    let body = json!([{"channel": "/meta/connect", "clientId": client,
+        "connectionType": "long-polling", "id": "3"}])
+    .to_string();
+    let mut raw = std::net::TcpStream::connect(&s.ready.http).unwrap();
+    write!(
+        raw,
+        "POST /cometd/59.0 HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        oauth(&s),
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(raw);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let r = connect(&s, &client, "4", json!({}));
+    assert_eq!(r[0]["error"], "403::Unknown client", "{r}");
+    assert_eq!(r[0]["advice"]["reconnect"], "handshake", "{r}");
+}
