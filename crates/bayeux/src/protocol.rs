@@ -462,19 +462,20 @@ fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Map<String, Value>)
         },
         Some(_) => -1,
     };
+    let invalid = || {
+        fail(&format!(
+            "400::The replayId {{{replay}}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."
+        ))
+    };
     let start = match replay {
         -1 => Start::Latest,
         -2 => Start::Earliest,
         n if n >= 0 => Start::After(n as u64),
-        _ => Start::Latest,
+        // Issue 13, finding 10: other negative values used to mean -1 silently.
+        _ => return invalid(),
     };
-    let cursor = match bx.org.log().subscribe(channel, start) {
-        Ok(c) => c,
-        Err(_) => {
-            return fail(&format!(
-                "400::The replayId {{{replay}}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."
-            ));
-        }
+    let Ok(cursor) = bx.org.log().subscribe(channel, start) else {
+        return invalid();
     };
     {
         let mut subs = lock(&session.subs);

@@ -53,9 +53,9 @@ pub(crate) fn spawn(bin: &str, config: &str, in_memory: bool) -> anyhow::Result<
     if in_memory {
         cmd.arg("--in-memory");
     }
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {bin} (build it with cargo build --release --workspace)"))?;
+    let mut child = cmd.spawn().with_context(|| {
+        format!("cannot start {bin} (build it with cargo build --release --workspace)")
+    })?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let ready = loop {

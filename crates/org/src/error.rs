@@ -84,12 +84,29 @@ pub struct OrgError {
     pub fields: Vec<String>,
 }
 
+/// Longest error message, in characters. Messages quote what the client sent (a value
+/// that is not a number, a picklist value); a 10 MB value must not come back whole.
+pub const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// `message`, cut to [`MAX_MESSAGE_CHARS`] characters with `…` where it was cut.
+pub fn bounded_message(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message,
+        Some((at, _)) => {
+            let mut cut = message;
+            cut.truncate(at);
+            cut.push('…');
+            cut
+        }
+    }
+}
+
 impl OrgError {
     /// An error without fields.
     pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
         Self {
             code,
-            message: message.into(),
+            message: bounded_message(message.into()),
             fields: Vec::new(),
         }
     }
@@ -98,7 +115,7 @@ impl OrgError {
     pub fn field(code: StatusCode, message: impl Into<String>, field: &str) -> Self {
         Self {
             code,
-            message: message.into(),
+            message: bounded_message(message.into()),
             fields: vec![field.to_owned()],
         }
     }
@@ -139,5 +156,20 @@ impl OrgError {
             StatusCode::InvalidType,
             format!("sObject type '{object}' is not supported."),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(MAX_MESSAGE_CHARS + 5);
+        let cut = OrgError::new(StatusCode::InvalidField, long).message;
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        let short = OrgError::new(StatusCode::InvalidField, "short").message;
+        assert_eq!(short, "short");
     }
 }

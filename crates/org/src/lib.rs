@@ -35,7 +35,7 @@ pub mod value;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use durable::Pending;
-pub use error::{OrgError, StatusCode};
+pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};

@@ -16,9 +16,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with one entry.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        let message = forcebus_org::bounded_message(message.into());
         Self {
             status,
-            body: json!([{"message": message.into(), "errorCode": code}]),
+            body: json!([{"message": message, "errorCode": code}]),
         }
     }
 

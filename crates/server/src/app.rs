@@ -250,7 +250,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         rx.clone(),
         grace,
     ));
-    let server = tokio::spawn(crate::listener::serve(listener, tls, router, rx, grace));
+    let server = tokio::spawn(crate::listener::serve(
+        listener,
+        tls,
+        router,
+        rx,
+        grace,
+        Duration::from_secs(config.request_body_timeout_secs),
+    ));
     signals.recv_then_force_on_second().await;
     tracing::info!("Shutting down.");
     readiness.set_stopping();

@@ -51,6 +51,9 @@ pub(crate) struct Config {
     pub(crate) daily_api_requests: u64,
     /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
     pub(crate) enforce_api_limit: bool,
+    /// Seconds a client has to send a request body once its headers arrived; past it the
+    /// request fails and the connection closes.
+    pub(crate) request_body_timeout_secs: u64,
     /// Seconds to let in-flight requests finish on shutdown.
     pub(crate) shutdown_grace_secs: u64,
     /// Hours change and platform events are kept for replay.
@@ -161,6 +164,7 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
+            request_body_timeout_secs: 60,
             shutdown_grace_secs: 10,
             event_retention_hours: 72,
             pushtopic_retention_hours: 24,
@@ -460,6 +464,7 @@ impl Config {
             ("event_retention_hours", self.event_retention_hours),
             ("pushtopic_retention_hours", self.pushtopic_retention_hours),
             ("retention_sweep_secs", self.retention_sweep_secs),
+            ("request_body_timeout_secs", self.request_body_timeout_secs),
             ("pubsub_keepalive_secs", self.pubsub_keepalive_secs),
             ("pubsub_idle_timeout_secs", self.pubsub_idle_timeout_secs),
             (

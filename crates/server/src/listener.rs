@@ -1,6 +1,8 @@
 //! The HTTP listener: one port, plain HTTP and TLS, told apart by the first byte (0x16
 //! opens a TLS handshake). Each connection is served by hyper with the axum router; on
 //! shutdown the listener stops accepting and in-flight requests get a grace period.
+//! Reading a request is bounded twice: its headers by hyper's `header_read_timeout`, its
+//! body by [`DeadlineBody`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,8 @@ use tower::ServiceExt;
 
 use forcebus_rest::{ConnInfo, strip_trailing_slash};
 
+use crate::deadline::DeadlineBody;
+
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `shutdown` flips, then drains for at most `grace`.
@@ -27,10 +31,17 @@ pub(crate) async fn serve(
     router: Router,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
+    body_timeout: Duration,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     accept_loop(listener, shutdown, grace, "HTTP", move |stream, watcher| {
-        handle(stream, acceptor.clone(), router.clone(), watcher)
+        handle(
+            stream,
+            acceptor.clone(),
+            router.clone(),
+            body_timeout,
+            watcher,
+        )
     })
     .await;
 }
@@ -72,7 +83,13 @@ pub(crate) async fn accept_loop<F, Fut>(
     }
 }
 
-async fn handle(stream: TcpStream, acceptor: TlsAcceptor, router: Router, watcher: Watcher) {
+async fn handle(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    router: Router,
+    body_timeout: Duration,
+    watcher: Watcher,
+) {
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {
@@ -80,21 +97,22 @@ async fn handle(stream: TcpStream, acceptor: TlsAcceptor, router: Router, watche
     }
     if first[0] == 0x16 {
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => connection(tls, router, true, watcher).await,
+            Ok(Ok(tls)) => connection(tls, router, true, body_timeout, watcher).await,
             Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
             Err(_) => tracing::debug!("TLS handshake timed out."),
         }
     } else {
-        connection(stream, router, false, watcher).await;
+        connection(stream, router, false, body_timeout, watcher).await;
     }
 }
 
-async fn connection<I>(io: I, router: Router, tls: bool, watcher: Watcher)
+async fn connection<I>(io: I, router: Router, tls: bool, body_timeout: Duration, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnInfo { tls });
+        let req = req.map(|body| DeadlineBody::new(body, body_timeout));
         let req = strip_trailing_slash(req);
         let (method, path) = (req.method().clone(), req.uri().path().to_owned());
         let router = router.clone();

@@ -9,6 +9,7 @@
 //! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
 //! - [`app`]: wiring, the banner and the ready line.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
+//! - [`deadline`]: the deadline on reading a request body.
 //! - [`shutdown`]: signals (a second one forces the exit).
 //! - [`health`]: `/forcebus/health`, `/forcebus/ready` and the `forcebus health` probe.
 //! - [`env`]: `forcebus env`, the variables that point clients at a running server.
@@ -27,6 +28,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod app;
 mod config;
 mod datadir;
+mod deadline;
 mod env;
 mod grpc;
 mod health;

@@ -384,25 +384,32 @@ fn a_client_id_is_usable_only_by_the_user_who_made_it() {
             ..Default::default()
         },
     );
-    let (st, body) = crate::j(s
-        .http()
-        .post(format!("{}/services/oauth2/token", s.base()))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", &s.ready.client_id),
-            ("client_secret", &s.ready.client_secret),
-            ("username", "other@forcebus.local"),
-            ("password", "other-pw"),
-        ])
-        .send()
-        .unwrap());
+    let (st, body) = crate::j(
+        s.http()
+            .post(format!("{}/services/oauth2/token", s.base()))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", &s.ready.client_id),
+                ("client_secret", &s.ready.client_secret),
+                ("username", "other@forcebus.local"),
+                ("password", "other-pw"),
+            ])
+            .send()
+            .unwrap(),
+    );
     assert_eq!(st, 200, "{body}");
     let other = format!("OAuth {}", body["access_token"].as_str().unwrap());
     let admins = handshake(&s);
     for (channel, extra) in [
-        ("/meta/subscribe", json!({"subscription": "/data/AccountChangeEvent"})),
+        (
+            "/meta/subscribe",
+            json!({"subscription": "/data/AccountChangeEvent"}),
+        ),
         ("/meta/connect", json!({"connectionType": "long-polling"})),
-        ("/meta/unsubscribe", json!({"subscription": "/data/AccountChangeEvent"})),
+        (
+            "/meta/unsubscribe",
+            json!({"subscription": "/data/AccountChangeEvent"}),
+        ),
         ("/meta/disconnect", json!({})),
     ] {
         let mut msg = json!({"channel": channel, "clientId": admins, "id": "9"});
@@ -415,7 +422,11 @@ fn a_client_id_is_usable_only_by_the_user_who_made_it() {
     }
     // The admin's session is untouched.
     let r = connect(&s, &admins, "10", json!({"timeout": 0}));
-    assert_eq!(r.as_array().unwrap().last().unwrap()["successful"], true, "{r}");
+    assert_eq!(
+        r.as_array().unwrap().last().unwrap()["successful"],
+        true,
+        "{r}"
+    );
 }
 
 /// Issue 13, finding 10: one 29 KB POST of 1,000 handshakes took half a user's 2,000
@@ -424,8 +435,10 @@ fn a_client_id_is_usable_only_by_the_user_who_made_it() {
 fn a_request_makes_at_most_one_session() {
     let s = server();
     let batch: Vec<Value> = (0..50)
-        .map(|i| json!({"channel": "/meta/handshake", "version": "1.0",
-            "supportedConnectionTypes": ["long-polling"], "id": i.to_string()}))
+        .map(|i| {
+            json!({"channel": "/meta/handshake", "version": "1.0",
+            "supportedConnectionTypes": ["long-polling"], "id": i.to_string()})
+        })
         .collect();
     let r = post(&s, Some(&oauth(&s)), "", Value::Array(batch));
     let made = r
@@ -474,4 +487,29 @@ fn a_client_that_hangs_up_mid_poll_loses_its_session_after_the_timeout() {
     let r = connect(&s, &client, "4", json!({}));
     assert_eq!(r[0]["error"], "403::Unknown client", "{r}");
     assert_eq!(r[0]["advice"]["reconnect"], "handshake", "{r}");
+}
+
+/// Issue 13, finding 10: replay values other than -1, -2 and stored ids were taken as -1.
+#[test]
+fn a_negative_replay_id_other_than_minus_one_or_two_is_refused() {
+    let s = server();
+    let client = handshake(&s);
+    for bad in [-3, -100, i64::MIN] {
+        let r = post(
+            &s,
+            Some(&oauth(&s)),
+            "",
+            json!([{"channel": "/meta/subscribe", "clientId": client, "id": "5",
+                "subscription": "/data/AccountChangeEvent",
+                "ext": {"replay": {"/data/AccountChangeEvent": bad}}}]),
+        );
+        assert_eq!(r[0]["successful"], false, "{r}");
+        assert_eq!(
+            r[0]["error"],
+            format!(
+                "400::The replayId {{{bad}}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."
+            ),
+            "{r}"
+        );
+    }
 }

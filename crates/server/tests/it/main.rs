@@ -19,6 +19,7 @@ mod platform;
 mod pubsub;
 mod pushtopic;
 mod query;
+mod request_bounds;
 mod shutdown;
 mod soap;
 mod sobjects;
