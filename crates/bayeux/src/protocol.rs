@@ -289,8 +289,13 @@ pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option
     Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
 }
 
+/// A subscription's position fell out of the log (retention or the size cap removed
+/// events it had not read yet): the session cannot go on without losing events silently.
+#[derive(Debug)]
+struct Overtaken;
+
 /// Takes what the session's cursors have, within the per-reply limits.
-fn take(bx: &Bayeux, session: &Session) -> Vec<String> {
+fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let mut subs = lock(&session.subs);
@@ -299,6 +304,7 @@ fn take(bx: &Bayeux, session: &Session) -> Vec<String> {
             let room = (bx.config.max_events_per_reply - out.len()).min(100);
             let events = match sub.cursor.poll(room) {
                 Ok(e) => e,
+                Err(forcebus_eventlog::LogError::Expired { .. }) => return Err(Overtaken),
                 Err(e) => {
                     tracing::warn!(client_id = %session.id, channel = %sub.name, error = %e, "Subscription cursor failed.");
                     break;
@@ -315,7 +321,7 @@ fn take(bx: &Bayeux, session: &Session) -> Vec<String> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 async fn connect(
@@ -348,7 +354,9 @@ async fn connect(
         tokio::pin!(closing);
         closing.as_mut().enable();
         watch.borrow_and_update();
-        let events = take(bx, session);
+        let Ok(events) = take(bx, session) else {
+            return overtaken(bx, session, msg);
+        };
         let stale = lock(&session.connects).generation != generation;
         if !events.is_empty()
             || immediate
@@ -367,7 +375,10 @@ async fn connect(
         };
         drop(parked);
         if !woke {
-            break take(bx, session);
+            let Ok(events) = take(bx, session) else {
+                return overtaken(bx, session, msg);
+            };
+            break events;
         }
     };
     let mut c = lock(&session.connects);
@@ -383,6 +394,19 @@ async fn connect(
     }
     r.insert("successful".into(), json!(true));
     (events, Value::Object(r))
+}
+
+/// The answer to a connect whose session was overtaken by the log (issue 13, finding 8:
+/// it used to get `successful: true` and no events, for ever). The session is dropped and
+/// the connect fails with `403::Unknown client` and handshake advice, as when Salesforce
+/// loses a session; the client handshakes and resubscribes from its stored replay ids,
+/// and the subscribe answers with Salesforce's invalid-replay-id error, which clients
+/// handle (falling back to -2 or -1).
+fn overtaken(bx: &Bayeux, session: &Session, msg: &Map<String, Value>) -> (Vec<String>, Value) {
+    tracing::info!(client_id = %session.id, "Session overtaken by the event log; dropped.");
+    bx.sessions.remove(&session.id);
+    session.gone.store(true, Ordering::SeqCst);
+    (Vec::new(), unknown_client(msg, "/meta/connect"))
 }
 
 /// A connect parked on its session. Dropping it ends the parking however the connect

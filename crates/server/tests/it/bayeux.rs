@@ -513,3 +513,69 @@ fn a_negative_replay_id_other_than_minus_one_or_two_is_refused() {
         );
     }
 }
+
+/// Issue 13, finding 8: a subscriber overtaken by the log's size cap got
+/// `successful: true` and no events, for ever. Now its connect fails with
+/// `403::Unknown client` (handshake advice), and resubscribing from its last replay id
+/// gets Salesforce's invalid-replay error, so the client can fall back.
+#[test]
+fn a_subscriber_overtaken_by_the_size_cap_is_told_so() {
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some("event_log_max_bytes = 20000\nretention_sweep_secs = 1\n".into()),
+            ..Default::default()
+        },
+    );
+    let client = handshake(&s);
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/subscribe", "clientId": client, "id": "2",
+            "subscription": "/data/AccountChangeEvent",
+            "ext": {"replay": {"/data/AccountChangeEvent": -1}}}]),
+    );
+    assert_eq!(r[0]["successful"], true, "{r}");
+    connect(&s, &client, "3", json!({"timeout": 0}));
+    let first = crate::create(&s, "Account", json!({"Name": "first"}));
+    let r = connect(&s, &client, "4", json!({"timeout": 0}));
+    let seen = r[0]["data"]["event"]["replayId"]
+        .as_u64()
+        .expect("the first event");
+    assert_eq!(
+        r[0]["data"]["payload"]["ChangeEventHeader"]["recordIds"][0],
+        first
+    );
+    // Far more than the cap, then a sweep removes the oldest.
+    for i in 0..60 {
+        crate::create(
+            &s,
+            "Account",
+            json!({"Name": format!("filler {i} {}", "x".repeat(200)), "Description": "y".repeat(2000)}),
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    let r = connect(&s, &client, "5", json!({"timeout": 0}));
+    let last = r.as_array().unwrap().last().unwrap();
+    assert_eq!(last["error"], "403::Unknown client", "{r}");
+    assert_eq!(last["advice"]["reconnect"], "handshake", "{r}");
+    let client = handshake(&s);
+    let r = post(
+        &s,
+        Some(&oauth(&s)),
+        "",
+        json!([{"channel": "/meta/subscribe", "clientId": client, "id": "6",
+            "subscription": "/data/AccountChangeEvent",
+            "ext": {"replay": {"/data/AccountChangeEvent": seen}}}]),
+    );
+    assert_eq!(r[0]["successful"], false, "{r}");
+    assert!(
+        r[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("you provided was invalid"),
+        "{r}"
+    );
+}
