@@ -65,6 +65,9 @@ pub struct Auth {
     pub(crate) config: AuthConfig,
     tokens: RwLock<HashMap<String, TokenRecord>>,
     pub(crate) codes: Mutex<HashMap<String, PendingCode>>,
+    /// Counts the times tokens were forgotten (revoked, or found expired): streams opened
+    /// with a token watch it and check their token again when it moves.
+    forgotten: tokio::sync::watch::Sender<u64>,
 }
 
 fn digest(token: &str) -> String {
@@ -112,7 +115,15 @@ impl Auth {
             config,
             tokens: RwLock::new(tokens),
             codes: Mutex::new(HashMap::new()),
+            forgotten: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Moves whenever tokens are revoked or found expired. A stream opened with a token
+    /// waits on it and ends once [`Auth::verify`] no longer accepts its token, so no
+    /// stream outlives its credentials.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.forgotten.subscribe()
     }
 
     /// The org.
@@ -281,10 +292,13 @@ impl Auth {
     }
 
     fn forget(&self, keys: &[String]) {
-        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            tokens.remove(k);
+        {
+            let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+            for k in keys {
+                tokens.remove(k);
+            }
         }
+        self.forgotten.send_modify(|n| *n += 1);
     }
 }
 

@@ -138,7 +138,8 @@ pub async fn process(
                 }
                 match channel.as_str() {
                     "/meta/connect" => {
-                        let (events, reply) = connect(bx, &session, msg, batched).await;
+                        let token = token.unwrap_or_default();
+                        let (events, reply) = connect(bx, &session, msg, batched, token).await;
                         out.extend(events);
                         out.push(reply.to_string());
                     }
@@ -329,6 +330,7 @@ async fn connect(
     session: &Arc<Session>,
     msg: &Map<String, Value>,
     batched: bool,
+    token: &str,
 ) -> (Vec<String>, Value) {
     let zero_timeout = msg
         .get("advice")
@@ -346,7 +348,20 @@ async fn connect(
     let immediate = first || zero_timeout || batched;
     let deadline = Instant::now() + bx.config.connect_hold;
     let mut watch = bx.org.log().watch();
+    let mut revocations = bx.auth.revocations();
     let events = loop {
+        // A parked connect whose token is revoked (or expires) while it waits gets the
+        // same 401 as the next connect would (issue 13, finding 6).
+        if bx.auth.verify(token).is_none() {
+            let advice = json!({"reconnect": "none", "interval": 0});
+            let reply = failure(
+                msg,
+                "/meta/connect",
+                "401::Authentication invalid",
+                Some(advice),
+            );
+            return (Vec::new(), reply);
+        }
         let kicked = session.kick.notified();
         tokio::pin!(kicked);
         kicked.as_mut().enable();
@@ -371,6 +386,7 @@ async fn connect(
             _ = watch.changed() => true,
             _ = &mut kicked => true,
             _ = &mut closing => true,
+            Ok(()) = revocations.changed() => true,
             _ = tokio::time::sleep_until(deadline) => false,
         };
         drop(parked);

@@ -7,6 +7,8 @@
 //!   otherwise (which may be ahead of the last delivered event).
 //! - A response stays under `max_response_bytes`; a larger batch is split.
 //! - Keepalive: with credit outstanding, an empty response after `keepalive` without one.
+//! - Credentials: the stream ends with `UNAUTHENTICATED` once its token is revoked or
+//!   expires (checked when tokens are forgotten and before every delivery).
 //! - Idle: with no credit, the stream ends (status OK) after `idle_timeout` without a
 //!   request. A client half-close ends it too; a server shutdown ends it with
 //!   Salesforce's "service unavailable".
@@ -74,6 +76,9 @@ pub(crate) struct Flow<M: Mode> {
     pub(crate) rpc_id: String,
     pub(crate) mode: M,
     pub(crate) tx: mpsc::Sender<Result<M::Response, Status>>,
+    /// The access token the stream was opened with: once it is revoked or expires the
+    /// stream ends with `UNAUTHENTICATED` (issue 13, finding 6).
+    pub(crate) token: String,
 }
 
 /// Why the loop ended early: the client went away, or an error was sent.
@@ -98,6 +103,7 @@ impl<M: Mode> Flow<M> {
         }
         let check_every = self.mode.check_every();
         let mut next_check = check_every.map(|d| Instant::now() + d);
+        let mut revocations = self.ps.auth.revocations();
         loop {
             let keepalive_at = last_sent + config.keepalive;
             let idle_at = last_request + config.idle_timeout;
@@ -124,6 +130,12 @@ impl<M: Mode> Flow<M> {
                         }
                     }
                 },
+                Ok(()) = revocations.changed() => {
+                    if self.ps.auth.verify(&self.token).is_none() {
+                        let _ = self.fail(PubSubError::Auth).await;
+                        return;
+                    }
+                }
                 _ = self.cursor.changed(), if credit => {
                     if self.deliver(&mut last_sent).await.is_err() {
                         return;
@@ -181,6 +193,9 @@ impl<M: Mode> Flow<M> {
 
     /// Sends what the cursor has, as far as the credit goes.
     async fn deliver(&mut self, last_sent: &mut Instant) -> Result<(), Stop> {
+        if self.ps.auth.verify(&self.token).is_none() {
+            return Err(self.fail(PubSubError::Auth).await);
+        }
         if let Err(e) = self.mode.check(&self.ps) {
             return Err(self.fail(e).await);
         }

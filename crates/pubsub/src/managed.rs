@@ -124,9 +124,12 @@ pub(crate) fn managed_subscribe(
 ) -> Result<Response<Stream<ManagedFetchResponse>>, Status> {
     let rpc = rpc_id();
     auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
+    let token = auth::credentials(request.metadata())
+        .map(|c| c.token.to_owned())
+        .unwrap_or_default();
     let (tx, rx) = mpsc::channel(2);
     let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps.clone(), request.into_inner(), tx, rpc).instrument(span));
+    tokio::spawn(start(ps.clone(), request.into_inner(), tx, rpc, token).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -135,6 +138,7 @@ async fn start(
     mut inbound: Streaming<ManagedFetchRequest>,
     tx: mpsc::Sender<Result<ManagedFetchResponse, Status>>,
     rpc: String,
+    token: String,
 ) {
     let first = match tokio::time::timeout(ps.config.idle_timeout, inbound.next()).await {
         Ok(Some(Ok(r))) => r,
@@ -166,6 +170,7 @@ async fn start(
         rpc_id: rpc,
         mode: Managed { id: sub.id },
         tx,
+        token,
     };
     // A commit may ride on the first request too.
     let initial = first.commit_replay_id_request.map(|c| Ask {

@@ -27,11 +27,14 @@ pub(crate) fn subscribe(
 ) -> Result<Response<Stream<FetchResponse>>, Status> {
     let rpc = rpc_id();
     auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
+    let token = auth::credentials(request.metadata())
+        .map(|c| c.token.to_owned())
+        .unwrap_or_default();
     let (tx, rx) = mpsc::channel(2);
     let ps = ps.clone();
     let inbound = request.into_inner();
     let span = tracing::debug_span!("subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps, inbound, tx, rpc).instrument(span));
+    tokio::spawn(start(ps, inbound, tx, rpc, token).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -40,6 +43,7 @@ async fn start(
     mut inbound: Streaming<FetchRequest>,
     tx: mpsc::Sender<Result<FetchResponse, Status>>,
     rpc: String,
+    token: String,
 ) {
     let first = match tokio::time::timeout(ps.config.idle_timeout, inbound.next()).await {
         Ok(Some(Ok(r))) => r,
@@ -80,6 +84,7 @@ async fn start(
         rpc_id: rpc,
         mode: Plain,
         tx,
+        token,
     }
     .run(None, Box::pin(asks))
     .await;

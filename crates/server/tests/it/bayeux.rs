@@ -579,3 +579,41 @@ fn a_subscriber_overtaken_by_the_size_cap_is_told_so() {
         "{r}"
     );
 }
+
+/// Issue 13, finding 6: a parked connect kept its session after the token was revoked.
+/// It is answered at once with `401::Authentication invalid` (advice `none`).
+#[test]
+fn a_parked_connect_ends_when_its_token_is_revoked() {
+    let s = server();
+    let client = handshake(&s);
+    connect(&s, &client, "2", json!({"timeout": 0}));
+    let (base, auth) = (s.base(), oauth(&s));
+    let parked = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let r: Value = reqwest::blocking::Client::new()
+            .post(format!("{base}/cometd/59.0"))
+            .header("Authorization", auth)
+            .json(&json!([{"channel": "/meta/connect", "clientId": client,
+                "connectionType": "long-polling", "id": "3"}]))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        (r, started.elapsed())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = s
+        .http()
+        .post(format!("{}/services/oauth2/revoke", s.base()))
+        .form(&[("token", s.ready.access_token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (r, took) = parked.join().unwrap();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "answered after {took:?}"
+    );
+    assert_eq!(r[0]["error"], "401::Authentication invalid", "{r}");
+    assert_eq!(r[0]["advice"]["reconnect"], "none", "{r}");
+}

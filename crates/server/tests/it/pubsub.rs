@@ -267,3 +267,56 @@ fn garbage_on_the_grpc_port_closes_that_connection_only() {
         assert_eq!(info.topic_name, "/data/ChangeEvents");
     });
 }
+
+/// Issue 13, finding 6: a Subscribe kept delivering after its token was revoked. The
+/// stream now ends with UNAUTHENTICATED and Salesforce's `error-code` trailer.
+#[test]
+fn a_subscription_ends_when_its_token_is_revoked() {
+    let s = crate::server();
+    let rt = runtime();
+    // Blocking HTTP calls run outside `block_on` (reqwest's blocking client has a runtime
+    // of its own).
+    let (tx, mut stream) = rt.block_on(async {
+        let (tx, rx) = mpsc::channel(2);
+        tx.send(forcebus_pubsub::proto::FetchRequest {
+            topic_name: "/data/AccountChangeEvent".into(),
+            num_requested: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let stream = plaintext(&s)
+            .await
+            .subscribe(request(&s, ReceiverStream::new(rx)))
+            .await
+            .unwrap()
+            .into_inner();
+        (tx, stream)
+    });
+    create(&s, "Account", json!({"Name": "before the revoke"}));
+    let first = rt.block_on(stream.message()).unwrap().unwrap();
+    assert_eq!(first.events.len(), 1);
+    let (st, _) = j(s
+        .http()
+        .post(format!("{}/services/oauth2/revoke", s.base()))
+        .form(&[("token", s.ready.access_token.as_str())])
+        .send()
+        .unwrap());
+    assert_eq!(st, 200);
+    let end = rt
+        .block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), stream.message()).await
+        })
+        .expect("the stream ends at once");
+    let status = end.expect_err("an error status, not another response");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert_eq!(
+        status
+            .metadata()
+            .get("error-code")
+            .map(|v| v.to_str().unwrap()),
+        Some("sfdc.platform.eventbus.grpc.service.auth.error"),
+        "{status:?}"
+    );
+    drop(tx);
+}
