@@ -57,4 +57,7 @@ pub struct AuthConfig {
     pub app: AppConfig,
     /// Inactivity after which an access token expires.
     pub session_timeout: Duration,
+    /// Networks from which a password login needs no security token (loopback by default);
+    /// from anywhere else the password must be followed by the user's security token.
+    pub trusted_networks: Vec<crate::Network>,
 }

@@ -83,11 +83,14 @@ fn param<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
 
 impl Auth {
     /// Runs the grant named by `grant_type`. `basic` is the client id and secret of an
-    /// `Authorization: Basic` header, which the client-credentials flow may use.
+    /// `Authorization: Basic` header, which the client-credentials flow may use; `from`
+    /// is the client's address (password logins need the security token from untrusted
+    /// networks).
     pub fn token_grant(
         &self,
         form: &Form,
         basic: Option<(String, String)>,
+        from: Option<std::net::IpAddr>,
     ) -> Result<Grant, OAuthError> {
         let (id_in_header, secret_in_header) = basic.unzip();
         let client_id = param(form, "client_id").or(id_in_header.as_deref());
@@ -101,7 +104,7 @@ impl Auth {
                     return Err(OAuthError::auth_failure());
                 };
                 let user = self
-                    .check_password(username, password)
+                    .check_password(username, password, from)
                     .ok_or_else(OAuthError::auth_failure)?;
                 self.grant(user, false, None, None)
             }
@@ -354,28 +357,28 @@ mod tests {
             ("username", "admin@example.com"),
             ("password", "pw"),
         ]);
-        let g = auth.token_grant(&ok, None).unwrap();
+        let g = auth.token_grant(&ok, None, None).unwrap();
         assert!(g.issued.refresh_token.is_none());
         let mut bad = ok.clone();
         bad.insert("password".into(), "nope".into());
         assert_eq!(
-            auth.token_grant(&bad, None).unwrap_err(),
+            auth.token_grant(&bad, None, None).unwrap_err(),
             OAuthError::auth_failure()
         );
         let mut bad = ok.clone();
         bad.insert("client_id".into(), "x".into());
         assert_eq!(
-            auth.token_grant(&bad, None).unwrap_err().error,
+            auth.token_grant(&bad, None, None).unwrap_err().error,
             "invalid_client_id"
         );
         let mut bad = ok;
         bad.insert("client_secret".into(), "x".into());
         assert_eq!(
-            auth.token_grant(&bad, None).unwrap_err().error,
+            auth.token_grant(&bad, None, None).unwrap_err().error,
             "invalid_client"
         );
         assert_eq!(
-            auth.token_grant(&form(&[("grant_type", "magic")]), None)
+            auth.token_grant(&form(&[("grant_type", "magic")]), None, None)
                 .unwrap_err()
                 .error,
             "unsupported_grant_type"
@@ -389,6 +392,7 @@ mod tests {
             .token_grant(
                 &form(&[("grant_type", "client_credentials")]),
                 Some(("cid".into(), "secret".into())),
+                None,
             )
             .unwrap();
         assert_eq!(Some(g.issued.user_id), auth.default_user());
@@ -424,6 +428,7 @@ mod tests {
                     ("code_verifier", v),
                 ]),
                 None,
+                None,
             )
         };
         assert_eq!(exchange("wrong").unwrap_err().error, "invalid_grant");
@@ -450,6 +455,7 @@ mod tests {
                     ("code_verifier", verifier),
                 ]),
                 None,
+                None,
             )
             .unwrap();
         let refresh = g.issued.refresh_token.unwrap();
@@ -460,6 +466,7 @@ mod tests {
                     ("client_id", "cid"),
                     ("refresh_token", &refresh),
                 ]),
+                None,
                 None,
             )
             .unwrap();

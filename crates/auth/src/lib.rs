@@ -9,13 +9,16 @@
 //! - [`config`]: users, the connected app, session timeout.
 //! - [`tokens`]: issuing, verifying, extending and revoking tokens.
 //! - [`grant`]: the OAuth grant types of `/services/oauth2/token` and `/authorize`.
+//! - [`login`]: password logins: lockout and the security token from untrusted networks.
 
 pub mod config;
 pub mod grant;
+pub mod login;
 pub mod tokens;
 
 pub use config::{AppConfig, AuthConfig, UserCredentials};
 pub use grant::{Grant, OAuthError};
+pub use login::Network;
 pub use tokens::{Auth, Issued, Session};
 
 /// The token of an `Authorization` header value: `Bearer x`, `OAuth x` (jsforce), or a

@@ -68,6 +68,8 @@ pub struct Auth {
     /// Counts the times tokens were forgotten (revoked, or found expired): streams opened
     /// with a token watch it and check their token again when it moves.
     forgotten: tokio::sync::watch::Sender<u64>,
+    /// Failed password logins per user.
+    lockouts: crate::login::Lockouts,
 }
 
 fn digest(token: &str) -> String {
@@ -116,6 +118,7 @@ impl Auth {
             tokens: RwLock::new(tokens),
             codes: Mutex::new(HashMap::new()),
             forgotten: tokio::sync::watch::Sender::new(0),
+            lockouts: Default::default(),
         })
     }
 
@@ -146,18 +149,36 @@ impl Auth {
         self.org.user_by_username(&first.username).map(|u| u.id)
     }
 
-    /// Checks a username and a password (optionally followed by the security token).
-    pub fn check_password(&self, username: &str, password: &str) -> Option<RecordId> {
+    /// Checks a username and a password for a login from `from` (`None`: no network
+    /// peer, an in-process call). From a trusted network the password may be followed by
+    /// the security token; from elsewhere it must be. Counts failures and refuses a user
+    /// who is locked out ([`crate::login`]).
+    pub fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        from: Option<std::net::IpAddr>,
+    ) -> Option<RecordId> {
         let creds = self
             .config
             .users
             .iter()
             .find(|u| u.username.eq_ignore_ascii_case(username))?;
-        let with_token = format!("{}{}", creds.password, creds.security_token);
-        if !secret_eq(password, &creds.password) && !secret_eq(password, &with_token) {
+        let user = self.org.user_by_username(username)?;
+        let now = self.org.clock().now();
+        if self.lockouts.is_locked(user.id, now) {
             return None;
         }
-        let user = self.org.user_by_username(username)?;
+        let trusted =
+            from.is_none_or(|ip| self.config.trusted_networks.iter().any(|n| n.contains(ip)));
+        let with_token = format!("{}{}", creds.password, creds.security_token);
+        let ok =
+            secret_eq(password, &with_token) || (trusted && secret_eq(password, &creds.password));
+        if !ok {
+            self.lockouts.failed(user.id, now);
+            return None;
+        }
+        self.lockouts.succeeded(user.id);
         (user.get("IsActive") != &serde_json::Value::Bool(false)).then_some(user.id)
     }
 
@@ -342,6 +363,7 @@ pub(crate) mod tests {
                 callback_urls: vec![],
             },
             session_timeout: std::time::Duration::from_secs(7200),
+            trusted_networks: crate::Network::loopback(),
         };
         Auth::open(Arc::new(org), store, config).unwrap()
     }
@@ -353,14 +375,19 @@ pub(crate) mod tests {
     #[test]
     fn tokens_have_the_sf_cli_shape() {
         let auth = auth_with(Arc::new(SqliteStore::in_memory().unwrap()), clock());
-        let user = auth.check_password("ADMIN@example.com", "pwTOKEN").unwrap();
+        let user = auth
+            .check_password("ADMIN@example.com", "pwTOKEN", None)
+            .unwrap();
         let t = auth.issue(user, false).unwrap().access_token;
         let (org, rest) = t.split_once('!').unwrap();
         assert_eq!(org, auth.org.id().to18());
         assert!(rest.len() >= 22 && rest.bytes().all(|b| ALPHABET.contains(&b)));
         assert_eq!(auth.verify(&t).unwrap().user_id, user);
         assert!(auth.verify("00Dx!nope").is_none());
-        assert!(auth.check_password("admin@example.com", "wrong").is_none());
+        assert!(
+            auth.check_password("admin@example.com", "wrong", None)
+                .is_none()
+        );
     }
 
     #[test]

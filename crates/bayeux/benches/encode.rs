@@ -59,6 +59,7 @@ fn world() -> World {
                     callback_urls: vec![],
                 },
                 session_timeout: Duration::from_secs(7200),
+                trusted_networks: forcebus_auth::Network::loopback(),
             },
         )
         .unwrap(),

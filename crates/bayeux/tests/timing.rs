@@ -62,6 +62,7 @@ fn world(config: BayeuxConfig) -> World {
                 users: vec![creds],
                 app: app_config,
                 session_timeout: Duration::from_secs(7200),
+                trusted_networks: forcebus_auth::Network::loopback(),
             },
         )
         .unwrap(),

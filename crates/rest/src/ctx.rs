@@ -18,6 +18,22 @@ use crate::error::ApiError;
 pub struct ConnInfo {
     /// The connection is TLS.
     pub tls: bool,
+    /// The client's address.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+/// The client's IP address, when the request came over the network (`None` for
+/// in-process calls, which tests make).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnInfo>().and_then(|c| c.peer);
+        Ok(Self(peer.map(|p| p.ip())))
+    }
 }
 
 /// `scheme://host[:port]` as the client addressed us: every URL we hand out starts with it.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use forcebus_auth::OAuthError;
 use forcebus_org::{Record, RecordId};
 
-use crate::ctx::{Origin, bearer};
+use crate::ctx::{Origin, Peer, bearer};
 use crate::error::json_response;
 
 fn oauth_error(e: &OAuthError) -> Response {
@@ -40,13 +40,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 pub async fn token(
     State(app): State<crate::State>,
     origin: Origin,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let basic = basic_credentials(&headers);
     let auth = app.auth.clone();
-    let result = match crate::blocking(move || auth.token_grant(&form, basic)).await {
+    let result = match crate::blocking(move || auth.token_grant(&form, basic, peer.0)).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };

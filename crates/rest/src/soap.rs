@@ -15,7 +15,7 @@ use quick_xml::events::Event;
 
 use forcebus_org::{Api, Caller, Op, OrgError, RecordId};
 
-use crate::ctx::Origin;
+use crate::ctx::{Origin, Peer};
 
 const MAX_DEPTH: usize = 32;
 const MAX_ELEMENTS: usize = 20_000;
@@ -165,6 +165,7 @@ fn invalid_session() -> Response {
 pub async fn endpoint(
     State(app): State<crate::State>,
     origin: Origin,
+    peer: Peer,
     Path(params): Path<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
@@ -194,7 +195,7 @@ pub async fn endpoint(
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
     match op.name.as_str() {
-        "login" => login(app, origin, &version, op).await,
+        "login" => login(app, origin, peer, &version, op).await,
         "logout" => {
             let Some(token) = session.filter(|t| app.auth.verify(t).is_some()) else {
                 return invalid_session();
@@ -232,7 +233,13 @@ pub async fn endpoint(
     }
 }
 
-async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -> Response {
+async fn login(
+    app: crate::State,
+    origin: Origin,
+    peer: Peer,
+    version: &str,
+    op: &Element,
+) -> Response {
     let (Some(username), Some(password)) = (op.text_of("username"), op.text_of("password")) else {
         return fault(
             "INVALID_LOGIN",
@@ -240,7 +247,7 @@ async fn login(app: crate::State, origin: Origin, version: &str, op: &Element) -
             "LoginFault",
         );
     };
-    let Some(user_id) = app.auth.check_password(username, password) else {
+    let Some(user_id) = app.auth.check_password(username, password, peer.0) else {
         return fault(
             "INVALID_LOGIN",
             "Invalid username, password, security token; or user locked out.",

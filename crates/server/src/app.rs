@@ -131,6 +131,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         users: credentials.clone(),
         app: config.app(&secrets.client_id, &secrets.client_secret)?,
         session_timeout: Duration::from_secs(config.session_timeout_secs),
+        trusted_networks: config.networks().map_err(anyhow::Error::msg)?,
     };
     let app_config = auth_config.app.clone();
     let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);

@@ -45,6 +45,10 @@ pub(crate) struct Config {
     pub(crate) api_version: u32,
     /// Seconds of inactivity after which an access token expires.
     pub(crate) session_timeout_secs: u64,
+    /// Networks (`address/prefix`) from which a password login needs no security token;
+    /// from anywhere else the password must be followed by it, as Salesforce requires
+    /// outside its trusted IP ranges.
+    pub(crate) trusted_networks: Vec<String>,
     /// Largest accepted HTTP request body, in bytes.
     pub(crate) max_body_bytes: usize,
     /// Daily API request allocation reported by `/limits`.
@@ -161,6 +165,7 @@ impl Default for Config {
             org_name: "forcebus".to_owned(),
             api_version: 62,
             session_timeout_secs: 7200,
+            trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
@@ -437,6 +442,9 @@ impl Config {
                 format!("must be at least 60; got {}", self.session_timeout_secs),
             );
         }
+        if let Err(e) = self.networks() {
+            return fail("trusted_networks", e);
+        }
         if self.users.is_empty() {
             return fail("users", "must list at least one user".into());
         }
@@ -497,6 +505,11 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// `trusted_networks`, parsed.
+    pub(crate) fn networks(&self) -> Result<Vec<forcebus_auth::Network>, String> {
+        self.trusted_networks.iter().map(|n| n.parse()).collect()
     }
 
     /// The users as the auth crate takes them, with generated tokens filled in.

@@ -95,23 +95,31 @@ async fn handle(
     if !matches!(peeked, Ok(Ok(1))) {
         return;
     }
+    let peer = stream.peer_addr().ok();
     if first[0] == 0x16 {
+        let conn = ConnInfo { tls: true, peer };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => connection(tls, router, true, body_timeout, watcher).await,
+            Ok(Ok(tls)) => connection(tls, router, conn, body_timeout, watcher).await,
             Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
             Err(_) => tracing::debug!("TLS handshake timed out."),
         }
     } else {
-        connection(stream, router, false, body_timeout, watcher).await;
+        let conn = ConnInfo { tls: false, peer };
+        connection(stream, router, conn, body_timeout, watcher).await;
     }
 }
 
-async fn connection<I>(io: I, router: Router, tls: bool, body_timeout: Duration, watcher: Watcher)
-where
+async fn connection<I>(
+    io: I,
+    router: Router,
+    conn: ConnInfo,
+    body_timeout: Duration,
+    watcher: Watcher,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        req.extensions_mut().insert(ConnInfo { tls });
+        req.extensions_mut().insert(conn);
         let req = req.map(|body| DeadlineBody::new(body, body_timeout));
         let req = strip_trailing_slash(req);
         let (method, path) = (req.method().clone(), req.uri().path().to_owned());

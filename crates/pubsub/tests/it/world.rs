@@ -68,6 +68,7 @@ pub(crate) async fn world_on(store: Arc<SqliteStore>, config: PubSubConfig) -> W
                     callback_urls: vec![],
                 },
                 session_timeout: Duration::from_secs(7200),
+                trusted_networks: forcebus_auth::Network::loopback(),
             },
         )
         .unwrap(),

@@ -490,3 +490,62 @@ fn a_rejected_request_with_a_body_keeps_the_connection_usable() {
         );
     }
 }
+
+/// Issue 13, finding 5: 200 wrong passwords in a row, then the right one worked. Ten
+/// failures lock the user out (Salesforce's default policy) for OAuth and SOAP alike.
+#[test]
+fn ten_wrong_passwords_lock_the_user_out() {
+    let s = server();
+    let mut wrong = password_form(&s);
+    wrong[4].1 = "not-the-password".into();
+    for _ in 0..10 {
+        let (st, body) = token(&s, &as_refs(&wrong));
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+    }
+    let (st, body) = token(&s, &as_refs(&password_form(&s)));
+    assert_eq!(st, 400, "the right password while locked out: {body}");
+    assert_eq!(body["error_description"], "authentication failure");
+    let envelope = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Body><urn:login><urn:username>{}</urn:username><urn:password>{}</urn:password></urn:login></soapenv:Body></soapenv:Envelope>"#,
+        s.ready.username, s.ready.password
+    );
+    let r = s
+        .http()
+        .post(format!("{}/services/Soap/u/59.0", s.base()))
+        .header("Content-Type", "text/xml")
+        .header("SOAPAction", "login")
+        .body(envelope)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.text().unwrap().contains("INVALID_LOGIN"));
+    // Tokens issued before the lockout still work.
+    assert_eq!(get(&s, "/limits").0, 200);
+}
+
+/// Issue 13, finding 5: outside the trusted networks (loopback by default) a password
+/// login needs the security token after the password, as Salesforce requires.
+#[test]
+fn untrusted_networks_need_the_security_token() {
+    let s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            config: Some("trusted_networks = []\n".into()),
+            ..Default::default()
+        },
+    );
+    let (st, body) = token(&s, &as_refs(&password_form(&s)));
+    assert_eq!(st, 400, "the password alone: {body}");
+    let mut with_token = password_form(&s);
+    with_token[4].1 = format!("{}{}", s.ready.password, s.ready.security_token);
+    let (st, body) = token(&s, &as_refs(&with_token));
+    assert_eq!(st, 200, "{body}");
+    // From loopback (the default), the password alone is enough.
+    let trusted = server();
+    assert_eq!(token(&trusted, &as_refs(&password_form(&trusted))).0, 200);
+}
