@@ -1,4 +1,5 @@
-//! The OAuth 2.0 grants of `/services/oauth2/token`, and `/services/oauth2/authorize`.
+//! The OAuth 2.0 grants of `/services/oauth2/token` (the authorization-code flow's first
+//! half, `/services/oauth2/authorize`, is in [`crate::authorize`]).
 //!
 //! Error pairs follow `org-rest-cdc.md` §1.1: clients read `error` and
 //! `error_description`, and simple-salesforce and jsforce show them to users.
@@ -7,9 +8,8 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rand::Rng;
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -28,7 +28,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(error: &'static str, description: &str) -> Self {
+    pub(crate) fn new(error: &'static str, description: &str) -> Self {
         Self {
             error,
             description: description.to_owned(),
@@ -37,7 +37,7 @@ impl OAuthError {
     fn auth_failure() -> Self {
         Self::new("invalid_grant", "authentication failure")
     }
-    fn bad_client_id() -> Self {
+    pub(crate) fn bad_client_id() -> Self {
         Self::new("invalid_client_id", "client identifier invalid")
     }
     fn bad_secret() -> Self {
@@ -46,7 +46,7 @@ impl OAuthError {
     fn bad_assertion() -> Self {
         Self::new("invalid_grant", "invalid assertion")
     }
-    fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new("server_error", "internal server error")
     }
 }
@@ -60,24 +60,15 @@ pub struct Grant {
     pub scope: Option<&'static str>,
 }
 
-/// An authorization code waiting to be exchanged.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingCode {
-    user: RecordId,
-    redirect_uri: String,
-    challenge: Option<(String, String)>,
-    expires_at: DateTime<Utc>,
-}
-
 #[derive(Deserialize)]
 struct Claims {
     iss: String,
     sub: String,
 }
 
-type Form = HashMap<String, String>;
+pub(crate) type Form = HashMap<String, String>;
 
-fn param<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
     form.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
@@ -167,73 +158,6 @@ impl Auth {
             None if need_secret => Err(OAuthError::bad_secret()),
             _ => Ok(()),
         }
-    }
-
-    /// `GET /services/oauth2/authorize`: signs in the default user at once (there is no
-    /// login page) and returns the redirect location carrying the code.
-    pub fn authorize(&self, query: &Form) -> Result<String, OAuthError> {
-        if param(query, "response_type") != Some("code") {
-            return Err(OAuthError::new(
-                "unsupported_response_type",
-                "response type not supported",
-            ));
-        }
-        if param(query, "client_id") != Some(self.config.app.client_id.as_str()) {
-            return Err(OAuthError::bad_client_id());
-        }
-        let redirect_uri = param(query, "redirect_uri").ok_or_else(|| {
-            OAuthError::new("invalid_request", "missing required redirect_uri parameter")
-        })?;
-        let callbacks = &self.config.app.callback_urls;
-        if !callbacks.is_empty() && !callbacks.iter().any(|c| c == redirect_uri) {
-            return Err(OAuthError::new(
-                "redirect_uri_mismatch",
-                "redirect_uri must match configuration",
-            ));
-        }
-        let challenge = match (
-            param(query, "code_challenge"),
-            param(query, "code_challenge_method"),
-        ) {
-            (Some(c), Some(m @ ("S256" | "plain"))) => Some((c.to_owned(), m.to_owned())),
-            (Some(c), None) => Some((c.to_owned(), "S256".to_owned())),
-            (Some(_), Some(_)) => {
-                return Err(OAuthError::new(
-                    "invalid_request",
-                    "invalid code_challenge_method",
-                ));
-            }
-            (None, _) => None,
-        };
-        let user = self.default_user().ok_or_else(OAuthError::internal)?;
-        let code: String = {
-            let mut rng = rand::thread_rng();
-            (0..48)
-                .map(|_| {
-                    char::from(
-                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                            [rng.gen_range(0..62)],
-                    )
-                })
-                .collect()
-        };
-        let pending = PendingCode {
-            user,
-            redirect_uri: redirect_uri.to_owned(),
-            challenge,
-            expires_at: self.org.clock().now() + Duration::minutes(15),
-        };
-        self.codes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(code.clone(), pending);
-        let mut location = form_urlencoded::Serializer::new(String::new());
-        location.append_pair("code", &code);
-        if let Some(state) = param(query, "state") {
-            location.append_pair("state", state);
-        }
-        let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-        Ok(format!("{redirect_uri}{sep}{}", location.finish()))
     }
 
     fn exchange_code(
@@ -398,21 +322,29 @@ mod tests {
         assert_eq!(Some(g.issued.user_id), auth.default_user());
     }
 
+    /// Checks an authorization request and signs the test user in for it.
+    fn sign_in(auth: &Auth, pairs: &[(&str, &str)]) -> String {
+        let request = auth.authorize_request(&form(pairs)).unwrap();
+        auth.authorize_sign_in(&request, "admin@example.com", "pw", None)
+            .expect("signed in")
+    }
+
     #[test]
     fn authorization_code_with_pkce_then_refresh() {
         let auth = auth();
         let verifier = "a-very-long-verifier-string-of-enough-entropy-0123456789";
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let location = auth
-            .authorize(&form(&[
+        let location = sign_in(
+            &auth,
+            &[
                 ("response_type", "code"),
                 ("client_id", "cid"),
                 ("redirect_uri", "http://localhost:1717/cb"),
                 ("state", "xyz"),
                 ("code_challenge", &challenge),
                 ("code_challenge_method", "S256"),
-            ]))
-            .unwrap();
+            ],
+        );
         let query = location.split_once('?').unwrap().1;
         let params: Form = form_urlencoded::parse(query.as_bytes())
             .into_owned()
@@ -437,14 +369,15 @@ mod tests {
             exchange(verifier).unwrap_err().description,
             "invalid authorization code"
         );
-        let location = auth
-            .authorize(&form(&[
+        let location = sign_in(
+            &auth,
+            &[
                 ("response_type", "code"),
                 ("client_id", "cid"),
                 ("redirect_uri", "http://localhost:1717/cb"),
                 ("code_challenge", &challenge),
-            ]))
-            .unwrap();
+            ],
+        );
         let code = location.split_once("code=").unwrap().1.to_owned();
         let g = auth
             .token_grant(

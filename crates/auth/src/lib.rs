@@ -8,14 +8,17 @@
 //! Layout:
 //! - [`config`]: users, the connected app, session timeout.
 //! - [`tokens`]: issuing, verifying, extending and revoking tokens.
-//! - [`grant`]: the OAuth grant types of `/services/oauth2/token` and `/authorize`.
+//! - [`grant`]: the OAuth grant types of `/services/oauth2/token`.
+//! - [`authorize`]: `/services/oauth2/authorize`: redirect URIs, sign-in, codes.
 //! - [`login`]: password logins: lockout and the security token from untrusted networks.
 
+pub mod authorize;
 pub mod config;
 pub mod grant;
 pub mod login;
 pub mod tokens;
 
+pub use authorize::AuthorizeRequest;
 pub use config::{AppConfig, AuthConfig, UserCredentials};
 pub use grant::{Grant, OAuthError};
 pub use login::Network;

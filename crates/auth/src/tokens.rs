@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 use forcebus_org::{Org, RecordId};
 use forcebus_store::{Batch, Store, StoreError};
 
+use crate::authorize::PendingCode;
 use crate::config::AuthConfig;
-use crate::grant::PendingCode;
 
 const SPACE: &str = "token";
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.";

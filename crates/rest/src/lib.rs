@@ -5,6 +5,7 @@
 //! - [`ctx`]: origin, API version and authenticated caller of a request.
 //! - [`error`]: Salesforce's JSON-array error bodies.
 //! - [`oauth`]: `/services/oauth2/*` and the identity URL.
+//! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin).
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
@@ -37,6 +38,7 @@ pub mod error;
 pub mod events;
 pub mod generic;
 pub mod limits;
+pub mod login_page;
 pub mod oauth;
 pub mod platform;
 pub mod query;
@@ -180,7 +182,10 @@ pub fn router(state: State) -> Router {
                 .delete(platform::remove),
         )
         .route("/services/oauth2/token", post(oauth::token))
-        .route("/services/oauth2/authorize", get(oauth::authorize))
+        .route(
+            "/services/oauth2/authorize",
+            get(oauth::authorize).post(oauth::authorize_post),
+        )
         .route(
             "/services/oauth2/userinfo",
             get(oauth::userinfo).post(oauth::userinfo),

@@ -17,6 +17,7 @@ use forcebus_org::{Record, RecordId};
 
 use crate::ctx::{Origin, Peer, bearer};
 use crate::error::json_response;
+use crate::login_page;
 
 fn oauth_error(e: &OAuthError) -> Response {
     json_response(
@@ -85,15 +86,57 @@ pub async fn token(
     json_response(StatusCode::OK, &Value::Object(out))
 }
 
-/// `GET /services/oauth2/authorize`: no login page; the default user is signed in.
+/// `GET /services/oauth2/authorize`: the sign-in page, once the request is checked (a bad
+/// client id or `redirect_uri` is answered here, never sent to the app).
 pub async fn authorize(
     State(app): State<crate::State>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match app.auth.authorize(&q) {
-        Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+    match app.auth.authorize_request(&q) {
+        Ok(request) => html(StatusCode::OK, login_page::render(&request, "", None)),
         Err(e) => oauth_error(&e),
     }
+}
+
+/// `POST /services/oauth2/authorize`: the sign-in form. Success redirects to the app
+/// with a code; a failure shows the page again with Salesforce's message.
+pub async fn authorize_post(State(app): State<crate::State>, peer: Peer, body: Bytes) -> Response {
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let request = match app.auth.authorize_request(&form) {
+        Ok(r) => r,
+        Err(e) => return oauth_error(&e),
+    };
+    let username = form.get("username").cloned().unwrap_or_default();
+    let password = form
+        .get("pw")
+        .or_else(|| form.get("password"))
+        .cloned()
+        .unwrap_or_default();
+    let auth = app.auth.clone();
+    let attempt = request.clone();
+    let name = username.clone();
+    let signed_in =
+        crate::blocking(move || auth.authorize_sign_in(&attempt, &name, &password, peer.0)).await;
+    match signed_in {
+        Ok(Some(location)) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+        Ok(None) => html(
+            StatusCode::OK,
+            login_page::render(&request, &username, Some(login_page::FAILED)),
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn html(status: StatusCode, page: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html;charset=UTF-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response()
 }
 
 async fn revoke_token(app: crate::State, token: Option<String>) -> Response {

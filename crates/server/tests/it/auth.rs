@@ -158,25 +158,145 @@ fn client_credentials_from_the_body_or_a_basic_header() {
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_client")));
 }
 
+/// Opens the sign-in page for `params`, then posts the form back as a browser would
+/// (the page's hidden fields, `username`, and `pw`).
+fn sign_in(s: &Server, params: &[(&str, &str)], password: &str) -> reqwest::blocking::Response {
+    let page = s
+        .http()
+        .get(format!("{}/services/oauth2/authorize", s.base()))
+        .query(params)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    for id in ["id=\"username\"", "id=\"password\"", "id=\"Login\""] {
+        assert!(html.contains(id), "{id} missing from the sign-in page");
+    }
+    let mut form: Vec<(String, String)> = html
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|tag| {
+            let attr = |name: &str| {
+                let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                tag[start..start + tag[start..].find('"').unwrap()].replace("&amp;", "&")
+            };
+            (attr("name"), attr("value"))
+        })
+        .collect();
+    form.push(("username".into(), s.ready.username.clone()));
+    form.push(("pw".into(), password.to_owned()));
+    s.http()
+        .post(format!("{}/services/oauth2/authorize", s.base()))
+        .form(&form)
+        .send()
+        .unwrap()
+}
+
+/// Issue 13, finding 4: authorize returned a code (an admin token) to anyone who knew the
+/// client id, and redirected anywhere when no callback was configured.
+#[test]
+fn authorize_needs_a_sign_in_and_a_loopback_or_configured_redirect() {
+    let s = server();
+    let params = |uri: &'static str| {
+        vec![
+            ("response_type", "code"),
+            ("client_id", s.ready.client_id.as_str()),
+            ("redirect_uri", uri),
+            ("state", "st"),
+        ]
+    };
+    // No code without a sign-in: the GET is a page, not a redirect.
+    let r = s
+        .http()
+        .get(format!("{}/services/oauth2/authorize", s.base()))
+        .query(&params("http://localhost:1717/OauthRedirect"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("location").is_none());
+    // A wrong password shows the page again with Salesforce's message.
+    let r = sign_in(&s, &params("http://localhost:1717/OauthRedirect"), "wrong");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("Please check your username and password")
+    );
+    // Another host is refused when no callback URLs are configured, on GET and POST.
+    for uri in ["http://evil.example/cb", "http://localhost@evil.example/cb"] {
+        let (st, body) = j(s
+            .http()
+            .get(format!("{}/services/oauth2/authorize", s.base()))
+            .query(&params(uri))
+            .send()
+            .unwrap());
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (400, Some("redirect_uri_mismatch")),
+            "{uri}"
+        );
+        let mut form = params(uri);
+        form.push(("username", &s.ready.username));
+        form.push(("pw", &s.ready.password));
+        let r = s
+            .http()
+            .post(format!("{}/services/oauth2/authorize", s.base()))
+            .form(&form)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 400, "{uri}");
+    }
+    // With callback URLs configured, exactly those are allowed (even a loopback one is not
+    // unless listed).
+    let configured = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            config: Some("[app]\ncallback_urls = [\"https://app.example/cb\"]\n".into()),
+            ..Default::default()
+        },
+    );
+    let ok = [
+        ("response_type", "code"),
+        ("client_id", configured.ready.client_id.as_str()),
+        ("redirect_uri", "https://app.example/cb"),
+    ];
+    let r = sign_in(&configured, &ok, &configured.ready.password);
+    assert_eq!(r.status(), 302);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://app.example/cb?code=")
+    );
+    let (st, _) = j(configured
+        .http()
+        .get(format!("{}/services/oauth2/authorize", configured.base()))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", configured.ready.client_id.as_str()),
+            ("redirect_uri", "http://localhost:1717/OauthRedirect"),
+        ])
+        .send()
+        .unwrap());
+    assert_eq!(st, 400);
+}
+
 #[test]
 fn authorization_code_with_pkce_refresh_and_revoke() {
     let s = server();
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-forcebus";
     let challenge =
         URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
-    let resp = s
-        .http()
-        .get(format!("{}/services/oauth2/authorize", s.base()))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", &s.ready.client_id),
-            ("redirect_uri", "http://localhost:1717/OauthRedirect"),
-            ("state", "s1"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .unwrap();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", s.ready.client_id.as_str()),
+        ("redirect_uri", "http://localhost:1717/OauthRedirect"),
+        ("state", "s1"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let resp = sign_in(&s, &params, &s.ready.password);
     assert_eq!(resp.status().as_u16(), 302);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     assert!(
