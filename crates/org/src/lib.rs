@@ -39,7 +39,7 @@ pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
-pub use org::{Api, Caller, Committed, Org, OrgOptions, TxnResult, UserSeed};
+pub use org::{Api, Caller, Committed, Org, OrgOptions, QueryPage, TxnResult, UserSeed};
 pub use record::Record;
 pub use txn::{Op, Outcome};
 

@@ -136,3 +136,24 @@ pub(crate) fn run(
 ) -> Output {
     forcebus_soql::execute(plan, &View { state, schema }, ctx)
 }
+
+/// The ids `plan` selects, in order (non-aggregate plans).
+pub(crate) fn select_ids(
+    state: &State,
+    schema: &Schema,
+    plan: &forcebus_soql::Plan<'_>,
+    ctx: &Context,
+) -> Vec<crate::RecordId> {
+    forcebus_soql::select_ids(plan, &View { state, schema }, ctx)
+}
+
+/// The rows of `ids` as `plan` shapes them.
+pub(crate) fn shape_ids(
+    state: &State,
+    schema: &Schema,
+    plan: &forcebus_soql::Plan<'_>,
+    ctx: &Context,
+    ids: &[crate::RecordId],
+) -> Vec<serde_json::Value> {
+    forcebus_soql::shape_ids(plan, &View { state, schema }, ctx, ids)
+}

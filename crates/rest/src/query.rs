@@ -1,10 +1,15 @@
 //! `/query`, `/queryAll`, their locators, `columns=true`, and `/tooling/query`
 //! (`org-rest-cdc.md` §2.5).
 //!
-//! A query runs once; its rows wait in a cursor and are handed out a page at a time.
-//! Locators are `<cursor>-<offset>` with no `/`, and resolve under `/query/` and
-//! `/queryAll/` alike (jsforce always pages under `/query/`). Idle cursors expire after 15
-//! minutes; at most [`MAX_CURSORS`] are kept, the least recently used going first.
+//! A query runs once and keeps, for its later pages, only what it needs to shape them:
+//! its text and the ids of its rows in order (15 bytes a row), not the rows themselves
+//! (issue 13, finding 2: fifty paged queries over a large table held 2 GB). Each page is
+//! shaped when it is asked for. Child relationship results longer than a page keep their
+//! rows (they are small). Locators are `<cursor>-<offset>` with no `/`, and resolve under
+//! `/query/` and `/queryAll/` alike (jsforce always pages under `/query/`). Idle cursors
+//! expire after 15 minutes; at most [`MAX_CURSORS`] are kept and their total size is
+//! bounded by `query_cursor_max_bytes`, the least recently used going first. An evicted or
+//! expired locator answers `INVALID_QUERY_LOCATOR`, as Salesforce does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::{Value, json};
 
+use forcebus_org::RecordId;
 use forcebus_org::meta::ObjectDef;
 use forcebus_soql::SoqlError;
 
@@ -28,21 +34,81 @@ pub const DEFAULT_BATCH: usize = 2000;
 pub const MIN_BATCH: usize = 200;
 /// Cursors kept at most.
 pub const MAX_CURSORS: usize = 1000;
+/// Default bound on the memory all cursors hold together.
+pub const DEFAULT_CURSOR_BYTES: usize = 64 << 20;
 const IDLE: i64 = 15;
+
+/// What a cursor keeps to shape its later pages.
+#[derive(Debug, Clone)]
+enum Kept {
+    /// A query: its text, how it ran, and the ids of its rows in order.
+    Query {
+        text: Arc<str>,
+        version: String,
+        all_rows: bool,
+        tooling: bool,
+        ids: Arc<Vec<RecordId>>,
+    },
+    /// A child relationship's rows, already shaped.
+    Rows(Arc<Vec<Value>>),
+}
+
+impl Kept {
+    fn len(&self) -> usize {
+        match self {
+            Kept::Query { ids, .. } => ids.len(),
+            Kept::Rows(rows) => rows.len(),
+        }
+    }
+
+    /// The memory it holds, roughly.
+    fn bytes(&self) -> usize {
+        match self {
+            Kept::Query { text, ids, .. } => {
+                128 + text.len() + ids.len() * std::mem::size_of::<RecordId>()
+            }
+            Kept::Rows(rows) => {
+                128 + rows
+                    .iter()
+                    .map(|r| serde_json::to_vec(r).map_or(0, |v| v.len()))
+                    .sum::<usize>()
+            }
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Cursor {
-    records: Arc<Vec<Value>>,
+    kept: Kept,
+    bytes: usize,
     batch: usize,
     last_used: DateTime<Utc>,
 }
 
 /// Open query cursors.
-#[derive(Debug, Default)]
-pub struct Cursors(Mutex<HashMap<String, Cursor>>);
+#[derive(Debug)]
+pub struct Cursors {
+    map: Mutex<HashMap<String, Cursor>>,
+    max_bytes: usize,
+}
+
+impl Default for Cursors {
+    fn default() -> Self {
+        Self::new(DEFAULT_CURSOR_BYTES)
+    }
+}
 
 impl Cursors {
-    fn open(&self, records: Arc<Vec<Value>>, batch: usize, now: DateTime<Utc>) -> String {
+    /// Cursors holding at most `max_bytes` together (the newest is kept even if it alone
+    /// is larger, so that its query can be paged).
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            max_bytes,
+        }
+    }
+
+    fn open(&self, kept: Kept, batch: usize, now: DateTime<Utc>) -> String {
         let id: String = {
             let mut rng = rand::thread_rng();
             (0..15)
@@ -55,20 +121,27 @@ impl Cursors {
                 .collect()
         };
         let id = format!("01g{id}");
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = kept.bytes();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, c| now - c.last_used < Duration::minutes(IDLE));
-        if map.len() >= MAX_CURSORS
-            && let Some(oldest) = map
+        let mut held: usize = map.values().map(|c| c.bytes).sum();
+        while !map.is_empty() && (map.len() >= MAX_CURSORS || held + bytes > self.max_bytes) {
+            let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, c)| c.last_used)
                 .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
+            else {
+                break;
+            };
+            if let Some(c) = map.remove(&oldest) {
+                held -= c.bytes;
+            }
         }
         map.insert(
             id.clone(),
             Cursor {
-                records,
+                kept,
+                bytes,
                 batch,
                 last_used: now,
             },
@@ -76,13 +149,19 @@ impl Cursors {
         id
     }
 
-    fn take(&self, id: &str, now: DateTime<Utc>) -> Option<(Arc<Vec<Value>>, usize)> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    fn take(&self, id: &str, now: DateTime<Utc>) -> Option<(Kept, usize)> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let c = map
             .get_mut(id)
             .filter(|c| now - c.last_used < Duration::minutes(IDLE))?;
         c.last_used = now;
-        Some((c.records.clone(), c.batch))
+        Some((c.kept.clone(), c.batch))
+    }
+
+    /// The memory the open cursors hold, roughly.
+    pub fn held_bytes(&self) -> usize {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().map(|c| c.bytes).sum()
     }
 }
 
@@ -102,18 +181,16 @@ fn batch_size(headers: &HeaderMap) -> usize {
         .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, DEFAULT_BATCH))
 }
 
-/// One page of `records` starting at `offset`.
+/// A page: `rows` end at `end` of `total`; a cursor, if any, serves the rest.
 fn page(
     call: &Call,
     kind: &str,
     cursor: Option<&str>,
-    records: &[Value],
-    offset: usize,
-    batch: usize,
+    rows: Vec<Value>,
+    end: usize,
     total: usize,
 ) -> Value {
-    let end = (offset + batch).min(records.len());
-    let done = end >= records.len();
+    let done = end >= total;
     let mut out = serde_json::Map::new();
     out.insert("totalSize".into(), json!(total));
     out.insert("done".into(), json!(done));
@@ -123,10 +200,7 @@ fn page(
             json!(format!("{}/{kind}/{c}-{end}", call.base())),
         );
     }
-    out.insert(
-        "records".into(),
-        Value::Array(records[offset.min(end)..end].to_vec()),
-    );
+    out.insert("records".into(), Value::Array(rows));
     Value::Object(out)
 }
 
@@ -156,11 +230,7 @@ async fn run(
                 "A query string has to be specified",
             )
         })?;
-    let visible: fn(&ObjectDef) -> bool = if tooling {
-        tooling_visible
-    } else {
-        |o| !o.tooling
-    };
+    let visible = visibility(tooling);
     if params
         .get("columns")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -171,40 +241,55 @@ async fn run(
             .map_err(|e| soql_error(&e, &q))?;
         return Ok(json_response(StatusCode::OK, &cols));
     }
+    let batch = batch_size(&headers);
     let org = app.org.clone();
     let version = call.version.clone();
     let text = q.clone();
-    let out = crate::blocking(move || org.query(&text, &version, all_rows, &visible))
+    let out = crate::blocking(move || org.query_paged(&text, &version, all_rows, &visible, batch))
         .await?
         .map_err(|e| soql_error(&e, &q))?;
-    let batch = batch_size(&headers);
-    if out.aggregate && out.records.len() > batch {
+    if out.aggregate && out.first.len() > batch {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "MALFORMED_QUERY",
             "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch",
         ));
     }
-    let total = out.total_size;
-    let mut out = out;
-    let now = app.org.clock().now();
-    for row in &mut out.records {
-        page_children(&call, &app.cursors, row, batch, now);
-    }
     let kind = match (tooling, all_rows) {
         (true, _) => "tooling/query",
         (false, true) => "queryAll",
         (false, false) => "query",
     };
-    let records = Arc::new(out.records);
-    let cursor = (records.len() > batch).then(|| {
-        app.cursors
-            .open(records.clone(), batch, app.org.clock().now())
+    let now = app.org.clock().now();
+    let mut rows = out.first;
+    for row in &mut rows {
+        page_children(&call, &app.cursors, row, batch, now);
+    }
+    let end = rows.len().min(batch);
+    let cursor = (!out.aggregate && out.ids.len() > batch).then(|| {
+        let kept = Kept::Query {
+            text: q.as_str().into(),
+            version: call.version.clone(),
+            all_rows,
+            tooling,
+            ids: Arc::new(out.ids),
+        };
+        app.cursors.open(kept, batch, now)
     });
+    let end = if out.aggregate { out.total_size } else { end };
     Ok(json_response(
         StatusCode::OK,
-        &page(&call, kind, cursor.as_deref(), &records, 0, batch, total),
+        &page(&call, kind, cursor.as_deref(), rows, end, out.total_size),
     ))
+}
+
+/// The objects a query may name: the tooling API sees fewer.
+fn visibility(tooling: bool) -> fn(&ObjectDef) -> bool {
+    if tooling {
+        tooling_visible
+    } else {
+        |o| !o.tooling
+    }
 }
 
 /// Cuts child relationship results longer than a batch to their first page; the rest
@@ -228,8 +313,9 @@ fn page_children(
             continue;
         }
         let all = Arc::new(records.clone());
-        let cursor = cursors.open(all.clone(), batch, now);
-        *value = page(call, "query", Some(&cursor), &all, 0, batch, all.len());
+        let first = all[..batch].to_vec();
+        let cursor = cursors.open(Kept::Rows(all.clone()), batch, now);
+        *value = page(call, "query", Some(&cursor), first, batch, all.len());
     }
 }
 
@@ -279,24 +365,43 @@ pub async fn more(
     };
     let (cursor, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
     let offset: usize = offset.parse().map_err(|_| invalid())?;
-    let (records, batch) = app
-        .cursors
-        .take(cursor, app.org.clock().now())
-        .ok_or_else(invalid)?;
-    if offset > records.len() {
+    let now = app.org.clock().now();
+    let (kept, batch) = app.cursors.take(cursor, now).ok_or_else(invalid)?;
+    let total = kept.len();
+    if offset > total {
         return Err(invalid());
     }
+    let end = (offset + batch).min(total);
+    let rows = match kept {
+        Kept::Rows(rows) => rows[offset..end].to_vec(),
+        Kept::Query {
+            text,
+            version,
+            all_rows,
+            tooling,
+            ids,
+        } => {
+            let org = app.org.clone();
+            let mut rows = crate::blocking(move || {
+                org.query_rows(
+                    &text,
+                    &version,
+                    all_rows,
+                    &visibility(tooling),
+                    &ids[offset..end],
+                )
+            })
+            .await?
+            .map_err(|e| ApiError::internal(&e))?;
+            for row in &mut rows {
+                page_children(&call, &app.cursors, row, batch, now);
+            }
+            rows
+        }
+    };
     // Later pages always point under /query/: both prefixes resolve the same cursor.
     Ok(json_response(
         StatusCode::OK,
-        &page(
-            &call,
-            "query",
-            Some(cursor),
-            &records,
-            offset,
-            batch,
-            records.len(),
-        ),
+        &page(&call, "query", Some(cursor), rows, end, total),
     ))
 }

@@ -148,7 +148,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             enforce_api_limit: config.enforce_api_limit,
         },
         usage: Default::default(),
-        cursors: Default::default(),
+        cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
     });
     let streaming = forcebus_bayeux::BayeuxConfig {
         connect_hold: Duration::from_secs(config.streaming_connect_hold_secs),

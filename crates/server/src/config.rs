@@ -49,6 +49,10 @@ pub(crate) struct Config {
     /// from anywhere else the password must be followed by it, as Salesforce requires
     /// outside its trusted IP ranges.
     pub(crate) trusted_networks: Vec<String>,
+    /// Memory all open query cursors may hold together, in bytes; past it the least
+    /// recently used cursor goes and its locator answers `INVALID_QUERY_LOCATOR`. A cursor
+    /// keeps the ids of its rows (15 bytes a row), not the rows.
+    pub(crate) query_cursor_max_bytes: usize,
     /// Largest accepted HTTP request body, in bytes.
     pub(crate) max_body_bytes: usize,
     /// Daily API request allocation reported by `/limits`.
@@ -166,6 +170,7 @@ impl Default for Config {
             api_version: 62,
             session_timeout_secs: 7200,
             trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
+            query_cursor_max_bytes: 64 << 20,
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,

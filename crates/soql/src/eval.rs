@@ -75,6 +75,38 @@ pub fn execute<S: Source>(plan: &Plan<'_>, src: &S, ctx: &Context) -> Output {
     ev.run(plan)
 }
 
+/// The ids of the rows a non-aggregate `plan` selects, in order (after ORDER BY, LIMIT
+/// and OFFSET), without shaping them: what a paged query keeps to resume.
+pub fn select_ids<S: Source>(plan: &Plan<'_>, src: &S, ctx: &Context) -> Vec<RecordId> {
+    let ev = Eval {
+        src,
+        ctx,
+        semi: RefCell::new(HashMap::new()),
+    };
+    let rows = ev.matching(plan);
+    ev.sorted(plan, rows).into_iter().map(|r| r.id()).collect()
+}
+
+/// The rows of `ids` shaped as `plan` selects them, in that order. Records gone from
+/// `src` since the ids were chosen (or deleted, outside `queryAll`) are left out.
+pub fn shape_ids<S: Source>(
+    plan: &Plan<'_>,
+    src: &S,
+    ctx: &Context,
+    ids: &[RecordId],
+) -> Vec<Json> {
+    let ev = Eval {
+        src,
+        ctx,
+        semi: RefCell::new(HashMap::new()),
+    };
+    ids.iter()
+        .filter_map(|id| src.get(*id))
+        .filter(|r| ev.live(r))
+        .map(|r| ev.shape(plan, r))
+        .collect()
+}
+
 /// Whether `rec` passes `plan`'s WHERE, without shaping a row (a PushTopic judging one
 /// changed record). Semi-joins, if any, run against `src`.
 pub fn passes<S: Source>(plan: &Plan<'_>, src: &S, rec: &S::Rec, ctx: &Context) -> bool {

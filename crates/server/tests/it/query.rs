@@ -314,3 +314,98 @@ fn large_child_results_page_on_their_own() {
     }
     assert_eq!(seen, 450);
 }
+
+/// Issue 13, finding 2: each paged query kept its whole result for 15 minutes (50 queries
+/// over a large table took 2 GB). A cursor keeps the ids of its rows, and all cursors
+/// together stay within `query_cursor_max_bytes`: past it the least recently used goes,
+/// and its locator answers INVALID_QUERY_LOCATOR.
+#[test]
+fn cursors_are_bounded_by_bytes_and_keep_only_ids() {
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            // Room for one cursor of 3,000 ids (15 bytes each), not two.
+            config: Some("query_cursor_max_bytes = 60000\n".into()),
+            ..Default::default()
+        },
+    );
+    bulk(&s, 3000);
+    let (_, first) = q(&s, "query", "SELECT Id, Name FROM Account ORDER BY Name");
+    let first_next = first["nextRecordsUrl"].as_str().unwrap().to_owned();
+    let (_, second) = q(&s, "query", "SELECT Id FROM Account ORDER BY Name DESC");
+    let second_next = second["nextRecordsUrl"].as_str().unwrap().to_owned();
+    let get = |url: &str| {
+        j(s.http()
+            .get(format!("{}{url}", s.base()))
+            .bearer(&s)
+            .send()
+            .unwrap())
+    };
+    let (st, body) = get(&first_next);
+    assert_eq!((st, code(&body)), (400, "INVALID_QUERY_LOCATOR"), "{body}");
+    // The newer cursor pages to the end, every row once and in order, shaped when asked.
+    let mut names: Vec<String> = second["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Id"].as_str().unwrap().to_owned())
+        .collect();
+    let (st, page) = get(&second_next);
+    assert_eq!(st, 200, "{page}");
+    assert_eq!(page["done"], true);
+    assert_eq!(page["totalSize"], 3000);
+    names.extend(
+        page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Id"].as_str().unwrap().to_owned()),
+    );
+    let unique: std::collections::HashSet<_> = names.iter().collect();
+    assert_eq!((names.len(), unique.len()), (3000, 3000));
+}
+
+/// A record changed after the first page shows its new values on a later page (rows are
+/// shaped when their page is asked for); one deleted since is left out.
+#[test]
+fn later_pages_are_shaped_when_asked_for() {
+    let s = server();
+    bulk(&s, 2500);
+    let (_, first) = q(&s, "query", "SELECT Id, Name FROM Account ORDER BY Name");
+    let next = first["nextRecordsUrl"].as_str().unwrap().to_owned();
+    let (_, last) = q(
+        &s,
+        "query",
+        "SELECT Id FROM Account ORDER BY Name DESC LIMIT 2",
+    );
+    let (renamed, deleted) = (
+        last["records"][0]["Id"].as_str().unwrap().to_owned(),
+        last["records"][1]["Id"].as_str().unwrap().to_owned(),
+    );
+    let r = s
+        .http()
+        .patch(format!("{}/sobjects/Account/{renamed}", s.data()))
+        .bearer(&s)
+        .json(&json!({"Name": "Bulk 99999 renamed"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = s
+        .http()
+        .delete(format!("{}/sobjects/Account/{deleted}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (st, page) = j(s
+        .http()
+        .get(format!("{}{next}", s.base()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{page}");
+    let rows = page["records"].as_array().unwrap();
+    assert_eq!(rows.len(), 499, "the deleted row is left out");
+    assert_eq!(rows.last().unwrap()["Name"], "Bulk 99999 renamed");
+}
