@@ -102,6 +102,12 @@ impl EventDef {
             .plural_label
             .clone()
             .unwrap_or_else(|| format!("{label}s"));
+        if config.fields.len() > MAX_EVENT_FIELDS {
+            return Err(format!(
+                "{at}: a platform event has at most {MAX_EVENT_FIELDS} custom fields; got {}",
+                config.fields.len()
+            ));
+        }
         let mut fields = standard_fields();
         for c in &config.fields {
             if !matches!(
@@ -496,6 +502,14 @@ impl Registry {
     }
 }
 
+/// Most platform event definitions in an org (Salesforce's allocation in Performance and
+/// Unlimited Editions).
+pub const MAX_EVENT_DEFINITIONS: usize = 100;
+
+/// Most custom fields on one platform event (Salesforce's custom-field allocation per
+/// object in Unlimited Edition). A definition is checked as a whole when it is saved.
+pub const MAX_EVENT_FIELDS: usize = 800;
+
 /// What the store keeps per definition.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Persisted {
@@ -849,6 +863,12 @@ impl crate::Org {
         }
         if self.schema.object(name).is_some() {
             return Err(format!("platform_events.{name}: an object has that name"));
+        }
+        if existing.is_none() && current.defs.len() >= MAX_EVENT_DEFINITIONS {
+            return Err(format!(
+                "platform_events.{name}: an org has at most {MAX_EVENT_DEFINITIONS} platform \
+                 event definitions"
+            ));
         }
         let prefix = match &existing {
             Some(e) => e.object.key_prefix.clone(),

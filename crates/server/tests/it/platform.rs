@@ -439,3 +439,58 @@ fn runtime_definitions_new_schema_ids_channels_and_restart() {
     let (_, sub) = subscribe(&s, "/event/Nope__chn", -1);
     assert_eq!(sub["successful"], false);
 }
+
+/// Issue 13, finding 10: a platform event definition took 5,000 fields. Salesforce's
+/// allocations hold: 800 custom fields an event, 100 definitions an org.
+#[test]
+fn definitions_keep_salesforces_limits() {
+    let s = start(true);
+    let fields = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"name": format!("F{i}__c"), "type": "string"}))
+            .collect()
+    };
+    let (st, body) = meta(
+        &s,
+        reqwest::Method::PUT,
+        "Wide__e",
+        Some(json!({"fields": fields(5_000)})),
+    );
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body[0]["message"].as_str().unwrap().contains("at most 800"),
+        "{body}"
+    );
+    let (st, body) = meta(
+        &s,
+        reqwest::Method::PUT,
+        "Wide__e",
+        Some(json!({"fields": fields(800)})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let (_, all) = meta(&s, reqwest::Method::GET, "", None);
+    let existing = all["platformEvents"].as_array().map_or(0, Vec::len);
+    for i in existing..100 {
+        let (st, body) = meta(
+            &s,
+            reqwest::Method::PUT,
+            &format!("Many{i}__e"),
+            Some(json!({})),
+        );
+        assert_eq!(st, 201, "{body}");
+    }
+    let (st, body) = meta(&s, reqwest::Method::PUT, "OneTooMany__e", Some(json!({})));
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body[0]["message"].as_str().unwrap().contains("at most 100"),
+        "{body}"
+    );
+    // Replacing an existing one is still allowed at the limit.
+    let (st, body) = meta(
+        &s,
+        reqwest::Method::PUT,
+        "Many99__e",
+        Some(json!({"label": "x"})),
+    );
+    assert_eq!(st, 200, "{body}");
+}
