@@ -250,6 +250,10 @@ pub struct EventLog {
     /// Serialises appends from id assignment to publication.
     append: Mutex<()>,
     last: watch::Sender<u64>,
+    /// Woken when the retained bytes pass the size cap by a quarter, so the sweeper
+    /// expires at once instead of at its next tick: at a high publish rate a minute of
+    /// events can be many times the cap, on disk as in memory.
+    over_cap: tokio::sync::Notify,
 }
 
 /// The result of an append: the events as published.
@@ -307,6 +311,7 @@ impl EventLog {
             }),
             append: Mutex::new(()),
             last: last_tx,
+            over_cap: tokio::sync::Notify::new(),
         })
     }
 
@@ -391,8 +396,24 @@ impl EventLog {
             while inner.tail.len() > self.config.tail_capacity {
                 inner.tail.pop_front();
             }
+            if inner.bytes > self.cap_with_slack() {
+                self.over_cap.notify_one();
+            }
         }
         Ok(published)
+    }
+
+    /// The size past which the sweeper is woken: the cap and a quarter.
+    fn cap_with_slack(&self) -> u64 {
+        self.config
+            .max_bytes
+            .saturating_add(self.config.max_bytes / 4)
+    }
+
+    /// Waits until the retained bytes pass the size cap by a quarter (the sweeper calls
+    /// [`EventLog::expire`] then).
+    pub async fn over_cap(&self) {
+        self.over_cap.notified().await;
     }
 
     /// Makes every appended event up to `replay_id` visible and wakes subscribers.

@@ -359,11 +359,15 @@ async fn bind(
     })
 }
 
-/// Removes events past retention, now and then.
+/// Removes events past retention every `every`, and at once whenever the log passes its
+/// size cap by a quarter.
 async fn sweep(org: Arc<Org>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = org.log().over_cap() => {}
+        }
         let org = org.clone();
         let now = org.clock().now().timestamp_millis();
         match tokio::task::spawn_blocking(move || org.log().expire(now)).await {

@@ -287,6 +287,7 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         let mut s = Self::init(conn)?;
+        s.reclaim_space_from_now_on()?;
         s.syncer = syncer;
         // SQLite fsyncs the WAL before a checkpoint copies it and the database after it,
         // at `synchronous = NORMAL` as on the writer's connection.
@@ -295,6 +296,20 @@ impl SqliteStore {
         checkpoint_conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         s.checkpointer = Some(Checkpointer::start(checkpoint_conn, s.conn.clone()));
         Ok(s)
+    }
+
+    /// Makes the database give pages back to the file system: `auto_vacuum =
+    /// INCREMENTAL` (a database made before it is converted once, with `VACUUM`), and
+    /// every commit that expires events is followed by `incremental_vacuum`, so the file
+    /// shrinks as the event log does instead of keeping its largest size for ever.
+    fn reclaim_space_from_now_on(&self) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        if mode != 2 {
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            conn.execute_batch("VACUUM")?;
+        }
+        Ok(())
     }
 
     /// A store that lives in memory only, for tests and `--in-memory`.
@@ -429,6 +444,19 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
+        let expired = batch
+            .writes
+            .iter()
+            .any(|w| matches!(w, Write::ExpireEvents { .. }));
+        if expired {
+            // Gives the pages the deleted events used back to the file system (the file
+            // shrinks at the next checkpoint); without it the file keeps its largest size.
+            // A failure here loses nothing: the pages stay free for later inserts.
+            if let Err(e) = incremental_vacuum(&conn) {
+                tracing::warn!(error = %e, "Could not give freed pages back.");
+            }
+            bytes += 64 * 1024;
+        }
         drop(conn);
         if let Some(c) = &self.checkpointer {
             c.committed(bytes);
@@ -441,6 +469,15 @@ impl Store for SqliteStore {
 }
 
 /// About how many bytes a write adds to the WAL.
+/// Frees every page on the freelist. SQLite frees one page per step of this pragma (each
+/// step yields an empty row), so it is stepped to the end.
+fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum")?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
 /// Creates the database file owner-only (0600) before SQLite opens it, or tightens one an
 /// earlier version made 0644: it holds records and credentials. SQLite gives the `-wal`
 /// and `-shm` files it creates the database file's permissions.

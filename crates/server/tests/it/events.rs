@@ -381,3 +381,37 @@ fn bulk_load_mode_emits_merged_gap_events() {
     let (st, _) = get(&s, &format!("/sobjects/Account/{}", ids[0]));
     assert_eq!(st, 200, "the records themselves are written");
 }
+
+/// Issue 13, finding 10: the size cap was enforced only at each retention sweep (every
+/// minute), so a busy log grew many times past it. Passing the cap by a quarter wakes the
+/// sweep at once.
+#[test]
+fn the_size_cap_is_enforced_without_waiting_for_the_sweep_interval() {
+    let s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: false,
+            config: Some("event_log_max_bytes = 40000\nretention_sweep_secs = 3600\n".into()),
+            ..Default::default()
+        },
+    );
+    for i in 0..60 {
+        crate::create(
+            &s,
+            "Account",
+            json!({"Name": format!("A{i}"), "Description": "d".repeat(2000)}),
+        );
+    }
+    let mut kept = usize::MAX;
+    for _ in 0..50 {
+        kept = all_events(&s, 0).len();
+        if kept < 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        kept < 30,
+        "{kept} of 60 events (~2.3 KB each) kept under a 40 KB cap"
+    );
+}
