@@ -1,0 +1,81 @@
+"""The fenced code blocks of the top-level README.md, read at test time (never copied
+here, so the README cannot drift from what is tested).
+
+Each block is classified by its fence language and content into the check that runs it
+(see ``test_readme.py``); a block no rule knows is a failure, so a new snippet cannot go
+untested.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+_FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block: its language, text and where it starts in README.md."""
+
+    lang: str
+    code: str
+    line: int
+
+    @property
+    def kind(self) -> str:
+        """Which check runs it (``unknown`` fails)."""
+        c = self.code
+        if self.lang == "sh":
+            if "cargo run --release -- serve" in c:
+                return "first-commands"
+            if c.lstrip().startswith("docker "):
+                return "docker"
+            return "shell"
+        if self.lang == "json":
+            if '"event":"ready"' in c:
+                return "ready-line"
+            if '"/topic/' in c:
+                return "pushtopic-notification"
+        if self.lang == "js":
+            if "salesforce-pubsub-api-client" in c:
+                return "pubsub-client"
+            if "streaming" in c:
+                return "jsforce-streaming"
+            return "jsforce"
+        if self.lang == "python":
+            return "simple-salesforce"
+        if self.lang == "toml":
+            if re.search(r"^listen\s*=", c, re.M):
+                return "config-sample"
+            if "[platform_events." in c:
+                return "platform-event-config"
+        return "unknown"
+
+    @property
+    def id(self) -> str:
+        return f"README.md:{self.line}:{self.kind}"
+
+
+def blocks() -> list[Block]:
+    """Every fenced block of README.md, in order."""
+    out: list[Block] = []
+    lines = README.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, lang, start = m.group(1), m.group(2), i + 1
+        body = []
+        i += 1
+        while i < len(lines) and not lines[i].strip().startswith("```"):
+            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            i += 1
+        out.append(Block(lang=lang, code="\n".join(body) + "\n", line=start))
+        i += 1
+    return out

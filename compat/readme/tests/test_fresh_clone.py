@@ -1,0 +1,72 @@
+"""The README's first block, run as a newcomer would: from a fresh copy of the
+repository (its tracked files as they are in this working tree, so an unstaged edit is
+tested too but an untracked file a clone would lack is not there), command by command.
+
+`cargo run --release -- serve` runs exactly as written, with the build cache of this
+checkout (`CARGO_TARGET_DIR`) so it stays fast, and `FORCEBUS_LISTEN` /
+`FORCEBUS_GRPC_LISTEN` picking free ports. `./scripts/test` is what CI runs, and this test
+is part of it, so it is not run again from here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import requests
+
+from blocks import blocks
+from conftest import REPO_DIR
+
+FIRST_COMMANDS_CHECKED = True
+
+
+def fresh_copy() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="forcebus-clone-"))
+    files = subprocess.run(["git", "-C", str(REPO_DIR), "ls-files", "-z"], check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for f in filter(None, files):
+        src = REPO_DIR / f
+        if src.is_file():
+            (root / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, root / f)
+    return root
+
+
+def test_the_first_commands_work_in_a_fresh_clone():
+    first = next(b for b in blocks() if b.kind == "first-commands")
+    commands = [line.split("#")[0].strip() for line in first.code.splitlines()]
+    commands = [c for c in commands if c]
+    assert commands == ["cargo run --release -- serve", "./scripts/test"], commands
+    clone = fresh_copy()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORCEBUS_")}
+    env.update(CARGO_TARGET_DIR=str(REPO_DIR / "target"), FORCEBUS_LISTEN="127.0.0.1:0",
+               FORCEBUS_GRPC_LISTEN="127.0.0.1:0")
+    log = open(clone / "serve.log", "w")
+    proc = subprocess.Popen(commands[0], shell=True, cwd=clone, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    try:
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(1800)  # a cold release build on two cores takes minutes
+        assert line and line[0].strip(), (clone / "serve.log").read_text()[-3000:]
+        ready = json.loads(line[0])
+        r = requests.get(f"http://{ready['http']}/services/data", timeout=30)
+        assert r.status_code == 200, r.text
+        assert (clone / ".forcebus" / "forcebus.db").exists(), "data goes to ./.forcebus"
+        # SIGTERM to the server itself (its pid is in the data dir's lock file): cargo
+        # waits for it and exits with its status.
+        server_pid = int((clone / ".forcebus" / "forcebus.lock").read_text().strip())
+        os.kill(server_pid, signal.SIGTERM)
+        assert proc.wait(15) == 0, (clone / "serve.log").read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(clone, ignore_errors=True)

@@ -1,0 +1,249 @@
+"""Every fenced block of README.md, run against a real server (see ``conftest.py`` for
+the substitutions). The first block, the two commands, is run from a fresh copy of the
+repository by ``test_fresh_clone.py``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from blocks import Block, blocks
+from conftest import COMPAT_DIR, REPO_DIR, Readme, start
+
+BLOCKS = blocks()
+
+
+def rest(readme: Readme, method: str, path: str, **kw) -> requests.Response:
+    return requests.request(
+        method,
+        f"http://{readme.http}/services/data/v62.0{path}",
+        headers={"Authorization": f"Bearer {readme.info['access_token']}"},
+        timeout=30,
+        **kw,
+    )
+
+
+def shape(v):
+    """A JSON value's shape: objects by their keys, recursively; anything else by type."""
+    if isinstance(v, dict):
+        return {k: shape(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [shape(x) for x in v[:1]]
+    return type(v).__name__ if v is not None else "null"
+
+
+def node_snippet(readme: Readme, block: Block, esm: bool) -> Path:
+    """Writes the snippet where its packages resolve: jsforce in compat/node, the Pub/Sub
+    client in compat/pubsub-node. `TOKEN` and `ORG_ID` are defined first."""
+    code = readme.substitute(block.code)
+    consts = (
+        f"const TOKEN = {json.dumps(readme.info['access_token'])};\n"
+        f"const ORG_ID = {json.dumps(readme.info['org_id'])};\n"
+    )
+    if esm:
+        body = consts + code
+        where = COMPAT_DIR / "pubsub-node"
+    else:
+        body = (
+            "const jsforce = require('jsforce');\n" + consts
+            + "(async () => {\n" + code + "\n})().catch((e) => { console.error(e); process.exit(1); });\n"
+        )
+        where = COMPAT_DIR / "node"
+    path = where / f".readme-{uuid.uuid4().hex[:8]}.{'mjs' if esm else 'cjs'}"
+    path.write_text(body)
+    return path
+
+
+def run_node(readme: Readme, block: Block, esm: bool, streaming: bool) -> None:
+    path = node_snippet(readme, block, esm)
+    env = readme.env(NODE_EXTRA_CA_CERTS=readme.info["ca_cert"])
+    try:
+        if not streaming:
+            r = subprocess.run(["node", str(path)], cwd=readme.workdir, env=env,
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
+            return
+        out = tempfile.TemporaryFile(mode="w+")
+        proc = subprocess.Popen(["node", str(path)], cwd=readme.workdir, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:
+            # The snippet subscribes and prints what arrives: make a change until it does.
+            deadline = time.time() + 30
+            seen = ""
+            while time.time() < deadline:
+                time.sleep(1.5)
+                if proc.poll() is not None:
+                    out.seek(0)
+                    raise AssertionError(f"{block.id} exited early:\n{out.read()}")
+                r = rest(readme, "POST", "/sobjects/Account", json={"Name": "README"})
+                assert r.status_code == 201, r.text
+                out.seek(0)
+                seen = out.read()
+                if "CREATE" in seen:
+                    return
+            raise AssertionError(f"{block.id}: no CREATE printed; output:\n{seen}")
+        finally:
+            proc.kill()
+            proc.wait()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def check_shell(readme: Readme, block: Block) -> None:
+    r = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + readme.substitute(block.code)],
+        cwd=readme.workdir, env=readme.env(), capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
+    assert '"errorCode"' not in r.stdout, f"{block.id}: an error came back:\n{r.stdout}"
+
+
+def check_python(readme: Readme, block: Block) -> None:
+    code = f"TOKEN = {readme.info['access_token']!r}\n" + readme.substitute(block.code)
+    python = COMPAT_DIR / ".work" / "venv" / "bin" / "python"
+    certifi = subprocess.run([str(python), "-c", "import certifi; print(certifi.where())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    # With REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE set to another bundle (as on many CI
+    # images: requests lets them win over `session.verify`) and without them.
+    for bundle in (None, certifi):
+        env = readme.env()
+        for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            env.pop(var, None)
+            if bundle:
+                env[var] = bundle
+        r = subprocess.run([str(python), "-c", code], cwd=readme.workdir, env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"{block.id} (REQUESTS_CA_BUNDLE={bundle})\n{r.stderr}"
+
+
+def check_ready_line(readme: Readme, block: Block) -> None:
+    documented = json.loads(block.code)
+    assert set(documented) == set(readme.info), (
+        f"{block.id}: the README's ready line has {sorted(documented)}, "
+        f"the server's {sorted(readme.info)}"
+    )
+
+
+def check_pushtopic(readme: Readme, block: Block) -> None:
+    documented = json.loads(block.code)
+    name = documented["channel"].removeprefix("/topic/")
+    fields = ", ".join(documented["data"]["sobject"])
+    r = rest(readme, "POST", "/sobjects/PushTopic", json={
+        "Name": name, "ApiVersion": 62.0,
+        "Query": f"SELECT {fields} FROM Account WHERE Industry = 'Technology'",
+    })
+    assert r.status_code == 201, r.text
+    cometd = f"http://{readme.http}/cometd/62.0"
+    auth = {"Authorization": f"OAuth {readme.info['access_token']}"}
+    s = requests.Session()
+    hs = s.post(cometd, headers=auth, json=[{"channel": "/meta/handshake", "version": "1.0",
+                "supportedConnectionTypes": ["long-polling"]}]).json()
+    client = hs[0]["clientId"]
+    s.post(cometd, headers=auth, json=[{"channel": "/meta/subscribe", "clientId": client,
+           "subscription": documented["channel"]}])
+    s.post(cometd, headers=auth, json=[{"channel": "/meta/connect", "clientId": client,
+           "connectionType": "long-polling"}])
+    r = rest(readme, "POST", "/sobjects/Account", json={"Name": "Acme", "Industry": "Technology"})
+    assert r.status_code == 201, r.text
+    got = s.post(cometd, headers=auth, json=[{"channel": "/meta/connect", "clientId": client,
+                 "connectionType": "long-polling"}], timeout=30).json()
+    note = next(m for m in got if m.get("channel") == documented["channel"])
+    assert shape(note) == shape(documented), f"{block.id}: documented {documented}, got {note}"
+
+
+def serve_config(readme: Readme, text: str, name: str) -> tuple[subprocess.Popen, dict, Path]:
+    """Serves with `text` as the config file, written apart from the working directory
+    (paths in it are relative to the file), next to a `jwt-cert.pem` (a real certificate)."""
+    root = Path(tempfile.mkdtemp(prefix=f"forcebus-readme-{name}-"))
+    (root / "conf").mkdir()
+    (root / "elsewhere").mkdir()
+    (root / "conf" / "forcebus.toml").write_text(text)
+    shutil.copy(readme.info["ca_cert"], root / "conf" / "jwt-cert.pem")
+    proc, info = start(["--config", "../conf/forcebus.toml", "--in-memory",
+                        "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"],
+                       root / "elsewhere", name)
+    return proc, info, root
+
+
+def check_platform_event_config(readme: Readme, block: Block) -> None:
+    proc, info, root = serve_config(readme, block.code, "platform-event")
+    try:
+        for name in re.findall(r"^\[platform_events\.(\w+)\]", block.code, re.M):
+            r = requests.get(f"http://{info['http']}/services/data/v62.0/sobjects/{name}/describe",
+                             headers={"Authorization": f"Bearer {info['access_token']}"}, timeout=30)
+            assert r.status_code == 200, f"{block.id}: {name}: {r.text}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def check_config_sample(readme: Readme, block: Block) -> None:
+    proc, info, root = serve_config(readme, block.code, "config-sample")
+    try:
+        # Its data dir is relative to the file, not to where the server was started.
+        assert (root / "conf" / ".forcebus" / "ca.pem").exists(), "data_dir not under conf/"
+        base = f"http://{info['http']}/services/data/v62.0"
+        auth = {"Authorization": f"Bearer {info['access_token']}"}
+        for path in ["/sobjects/Invoice__c/describe", "/sobjects/Account/describe"]:
+            r = requests.get(base + path, headers=auth, timeout=30)
+            assert r.status_code == 200, f"{block.id}: {path}: {r.text}"
+        fields = {f["name"] for f in requests.get(base + "/sobjects/Account/describe",
+                  headers=auth, timeout=30).json()["fields"]}
+        assert "External_Id__c" in fields
+        assert info["client_id"] == "my-app" and info["security_token"] == "DEVTOKEN"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def docker_engine() -> bool:
+    return shutil.which("docker") is not None and subprocess.run(
+        ["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_readme_block(readme: Readme, block: Block):
+    kind = block.kind
+    if kind == "first-commands":
+        from test_fresh_clone import FIRST_COMMANDS_CHECKED
+        assert FIRST_COMMANDS_CHECKED, "test_fresh_clone.py runs this block"
+    elif kind == "docker":
+        if not docker_engine():
+            pytest.skip("no Docker engine answers here (docker info failed); "
+                        "scripts/docker-test builds and runs the image where one does")
+        r = subprocess.run([str(REPO_DIR / "scripts" / "docker-test")], capture_output=True,
+                           text=True, timeout=1800)
+        assert r.returncode == 0, r.stdout + r.stderr
+    elif kind == "shell":
+        check_shell(readme, block)
+    elif kind == "ready-line":
+        check_ready_line(readme, block)
+    elif kind == "pushtopic-notification":
+        check_pushtopic(readme, block)
+    elif kind == "jsforce":
+        run_node(readme, block, esm=False, streaming=False)
+    elif kind == "jsforce-streaming":
+        run_node(readme, block, esm=False, streaming=True)
+    elif kind == "pubsub-client":
+        run_node(readme, block, esm=True, streaming=True)
+    elif kind == "simple-salesforce":
+        check_python(readme, block)
+    elif kind == "platform-event-config":
+        check_platform_event_config(readme, block)
+    elif kind == "config-sample":
+        check_config_sample(readme, block)
+    else:
+        pytest.fail(f"{block.id}: no check knows how to run a {block.lang!r} block like this; "
+                    "teach compat/readme/tests/blocks.py and test_readme.py")
