@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,3 +71,26 @@ def test_the_first_commands_work_in_a_fresh_clone():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(clone, ignore_errors=True)
+
+
+def test_the_documented_install_puts_forcebus_on_the_path():
+    """The README's `cargo install ... --path crates/server` (extracted from its text),
+    from a fresh copy, into a temporary root, sharing the build cache."""
+    text = (REPO_DIR / "README.md").read_text()
+    found = re.findall(r"`(cargo install [^`]+)`", text)
+    assert found, "the README documents cargo install"
+    clone = fresh_copy()
+    root = Path(tempfile.mkdtemp(prefix="forcebus-install-"))
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FORCEBUS_")}
+        env.update(CARGO_TARGET_DIR=str(REPO_DIR / "target"), CARGO_INSTALL_ROOT=str(root))
+        for command in found:
+            r = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True,
+                               text=True, timeout=1800)
+            assert r.returncode == 0, f"{command}\n{r.stderr[-3000:]}"
+        r = subprocess.run([str(root / "bin" / "forcebus"), "--version"], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0 and r.stdout.startswith("forcebus "), r.stdout + r.stderr
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
