@@ -28,8 +28,10 @@ mod startup;
 /// The server under test: the one this build made, or `FORCEBUS_BIN` (to run these tests
 /// against another build, e.g. to see a regression test fail on the code before its fix).
 pub(crate) fn bin() -> PathBuf {
-    std::env::var_os("FORCEBUS_BIN")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_forcebus")), PathBuf::from)
+    std::env::var_os("FORCEBUS_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_forcebus")),
+        PathBuf::from,
+    )
 }
 
 /// A config declaring the custom fields and object the tests use.
