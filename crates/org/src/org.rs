@@ -462,6 +462,16 @@ impl Org {
         Ok(txn.matching(def, f, value))
     }
 
+    /// What a query evaluates against: now, the API version of record URLs, and whether
+    /// the Recycle Bin counts.
+    fn query_context(&self, version: &str, all_rows: bool) -> forcebus_soql::Context {
+        forcebus_soql::Context {
+            now: self.clock.now(),
+            version: version.to_owned(),
+            all_rows,
+        }
+    }
+
     /// Parses and runs a SOQL query. `all_rows` includes the Recycle Bin (`queryAll`);
     /// `visible` limits the objects that may be queried (the tooling API sees fewer).
     pub fn query(
@@ -472,11 +482,7 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.schema, visible)?;
-        let ctx = forcebus_soql::Context {
-            now: self.clock.now(),
-            version: version.to_owned(),
-            all_rows,
-        };
+        let ctx = self.query_context(version, all_rows);
         let state = self.read();
         Ok(crate::query::run(&state, self.schema, &plan, &ctx))
     }
@@ -493,11 +499,7 @@ impl Org {
         batch: usize,
     ) -> Result<QueryPage, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.schema, visible)?;
-        let ctx = forcebus_soql::Context {
-            now: self.clock.now(),
-            version: version.to_owned(),
-            all_rows,
-        };
+        let ctx = self.query_context(version, all_rows);
         let state = self.read();
         if plan.aggregate {
             let out = crate::query::run(&state, self.schema, &plan, &ctx);
@@ -535,11 +537,7 @@ impl Org {
         ids: &[RecordId],
     ) -> Result<Vec<serde_json::Value>, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.schema, visible)?;
-        let ctx = forcebus_soql::Context {
-            now: self.clock.now(),
-            version: version.to_owned(),
-            all_rows,
-        };
+        let ctx = self.query_context(version, all_rows);
         let state = self.read();
         Ok(crate::query::shape_ids(
             &state,

@@ -5,25 +5,12 @@
 
 use forcebus_auth::AuthorizeRequest;
 
+// XML escaping is HTML escaping for text and double-quoted attributes.
+use crate::soap::escape;
+
 /// Salesforce's message after a failed sign-in.
 pub const FAILED: &str = "Please check your username and password. If you still can't log in, \
                           contact your Salesforce administrator.";
-
-/// `text` safe inside HTML text and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The page: the form, the request's hidden fields, and `error` above the form if any.
 pub fn render(request: &AuthorizeRequest, username: &str, error: Option<&str>) -> String {

@@ -40,6 +40,34 @@ fn request<T>(s: &Server, msg: T) -> tonic::Request<T> {
     r
 }
 
+/// A Subscribe to Account change events over plaintext with 5 events of credit; the
+/// sender keeps the request stream open.
+fn subscribe_to_account_changes(
+    rt: &tokio::runtime::Runtime,
+    s: &Server,
+) -> (
+    mpsc::Sender<forcebus_pubsub::proto::FetchRequest>,
+    tonic::Streaming<forcebus_pubsub::proto::FetchResponse>,
+) {
+    rt.block_on(async {
+        let (tx, rx) = mpsc::channel(2);
+        tx.send(forcebus_pubsub::proto::FetchRequest {
+            topic_name: "/data/AccountChangeEvent".into(),
+            num_requested: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let stream = plaintext(s)
+            .await
+            .subscribe(request(s, ReceiverStream::new(rx)))
+            .await
+            .unwrap()
+            .into_inner();
+        (tx, stream)
+    })
+}
+
 async fn plaintext(s: &Server) -> PubSubClient<Channel> {
     let ch = Endpoint::from_shared(format!("http://{}", s.ready.grpc))
         .unwrap()
@@ -202,23 +230,7 @@ fn sigterm_ends_open_subscriptions_and_the_server_exits_promptly() {
         .enable_all()
         .build()
         .unwrap();
-    let (_tx, mut stream) = rt.block_on(async {
-        let (tx, rx) = mpsc::channel(2);
-        tx.send(forcebus_pubsub::proto::FetchRequest {
-            topic_name: "/data/AccountChangeEvent".into(),
-            num_requested: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let stream = plaintext(&s)
-            .await
-            .subscribe(request(&s, ReceiverStream::new(rx)))
-            .await
-            .unwrap()
-            .into_inner();
-        (tx, stream)
-    });
+    let (_tx, mut stream) = subscribe_to_account_changes(&rt, &s);
     let started = std::time::Instant::now();
     let status = s.terminate();
     assert!(status.success(), "{status:?}; log:\n{}", s.log());
@@ -276,23 +288,7 @@ fn a_subscription_ends_when_its_token_is_revoked() {
     let rt = runtime();
     // Blocking HTTP calls run outside `block_on` (reqwest's blocking client has a runtime
     // of its own).
-    let (tx, mut stream) = rt.block_on(async {
-        let (tx, rx) = mpsc::channel(2);
-        tx.send(forcebus_pubsub::proto::FetchRequest {
-            topic_name: "/data/AccountChangeEvent".into(),
-            num_requested: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let stream = plaintext(&s)
-            .await
-            .subscribe(request(&s, ReceiverStream::new(rx)))
-            .await
-            .unwrap()
-            .into_inner();
-        (tx, stream)
-    });
+    let (tx, mut stream) = subscribe_to_account_changes(&rt, &s);
     create(&s, "Account", json!({"Name": "before the revoke"}));
     let first = rt.block_on(stream.message()).unwrap().unwrap();
     assert_eq!(first.events.len(), 1);
