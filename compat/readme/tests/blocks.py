@@ -14,6 +14,12 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
+# The README's first block, command by command, and how each is checked.
+FIRST_COMMANDS = {
+    "cargo run --release -- serve": "run from a fresh copy by test_fresh_clone.py",
+    "./scripts/test": "not run: it is what CI runs, and CI runs this suite from it",
+}
+
 _FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 
 
@@ -24,6 +30,7 @@ class Block:
     lang: str
     code: str
     line: int
+    end: int | None  # the closing fence's line; None when the block is never closed
 
     @property
     def kind(self) -> str:
@@ -55,6 +62,11 @@ class Block:
                 return "platform-event-config"
         return "unknown"
 
+    def commands(self) -> list[str]:
+        """A shell block's lines without comments and blank lines."""
+        lines = (line.split("#")[0].strip() for line in self.code.splitlines())
+        return [line for line in lines if line]
+
     @property
     def id(self) -> str:
         return f"README.md:{self.line}:{self.kind}"
@@ -76,6 +88,7 @@ def blocks() -> list[Block]:
         while i < len(lines) and not lines[i].strip().startswith("```"):
             body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
             i += 1
-        out.append(Block(lang=lang, code="\n".join(body) + "\n", line=start))
+        end = i + 1 if i < len(lines) else None
+        out.append(Block(lang=lang, code="\n".join(body) + "\n", line=start, end=end))
         i += 1
     return out

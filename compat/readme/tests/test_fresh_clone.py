@@ -20,15 +20,17 @@ import tempfile
 import threading
 from pathlib import Path
 
+import pytest
 import requests
 
-from blocks import blocks
+from blocks import FIRST_COMMANDS, blocks
 from conftest import REPO_DIR
-
-FIRST_COMMANDS_CHECKED = True
 
 
 def fresh_copy() -> Path:
+    """The tracked files, not a `git clone`: a clone would test the last commit and miss
+    the edit under test. Modification times are kept (copy2) so cargo's fingerprints of
+    the workspace crates still match the shared target dir and nothing is rebuilt."""
     root = Path(tempfile.mkdtemp(prefix="forcebus-clone-"))
     files = subprocess.run(["git", "-C", str(REPO_DIR), "ls-files", "-z"], check=True,
                            capture_output=True).stdout.decode().split("\0")
@@ -40,17 +42,19 @@ def fresh_copy() -> Path:
     return root
 
 
-def test_the_first_commands_work_in_a_fresh_clone():
-    first = next(b for b in blocks() if b.kind == "first-commands")
-    commands = [line.split("#")[0].strip() for line in first.code.splitlines()]
-    commands = [c for c in commands if c]
-    assert commands == ["cargo run --release -- serve", "./scripts/test"], commands
+def first_commands() -> list[str]:
+    return next(b for b in blocks() if b.kind == "first-commands").commands()
+
+
+def test_the_first_command_serves_from_a_fresh_clone():
+    command = "cargo run --release -- serve"
+    assert command in first_commands()
     clone = fresh_copy()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORCEBUS_")}
     env.update(CARGO_TARGET_DIR=str(REPO_DIR / "target"), FORCEBUS_LISTEN="127.0.0.1:0",
                FORCEBUS_GRPC_LISTEN="127.0.0.1:0")
     log = open(clone / "serve.log", "w")
-    proc = subprocess.Popen(commands[0], shell=True, cwd=clone, env=env, text=True,
+    proc = subprocess.Popen(command, shell=True, cwd=clone, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=log, start_new_session=True)
     try:
         line: list[str] = []
@@ -71,6 +75,11 @@ def test_the_first_commands_work_in_a_fresh_clone():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(clone, ignore_errors=True)
+
+
+def test_scripts_test_is_left_to_ci():
+    assert "./scripts/test" in first_commands()
+    pytest.skip(f"./scripts/test: {FIRST_COMMANDS['./scripts/test']}")
 
 
 def test_the_documented_install_puts_forcebus_on_the_path():

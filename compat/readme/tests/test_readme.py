@@ -1,6 +1,24 @@
-"""Every fenced block of README.md, run against a real server (see ``conftest.py`` for
-the substitutions). The first block, the two commands, is run from a fresh copy of the
-repository by ``test_fresh_clone.py``."""
+"""Every fenced block of README.md, read from it when the tests run, against a real
+`forcebus serve --in-memory` (one per session; see ``conftest.py``).
+
+Substitutions, the only edits made to a snippet: `127.0.0.1:8080` / `localhost:8080` and
+`localhost:7443` become the test server's HTTP and gRPC addresses, `<access_token from the
+banner>` its token; `TOKEN` and `ORG_ID` are defined (shell variables, JS constants, a
+Python global); the working directory holds the server's data dir as `.forcebus/`, so
+`.forcebus/ca.pem` and `forcebus env` find it, with the built `forcebus` first on `PATH`.
+
+Checks, by the block's kind (``blocks.py``; a kind no check knows fails):
+- sh: bash -euo pipefail, exit 0; curl gets --fail, and each curl prints one JSON body
+  without an errorCode. Docker blocks run scripts/docker-test where `docker info`
+  succeeds, else skip. The first block is ``test_fresh_clone.py``'s.
+- json: the ready line has the real one's keys; the PushTopic notification the shape of
+  one received over CometD.
+- js: node, jsforce in scope (CommonJS) or as ESM for the Pub/Sub client; a subscribing
+  snippet runs until an Account created over REST prints its CREATE, then is killed.
+- python: the compat venv, with and without REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE pointing at
+  another CA bundle.
+- toml: served as a config file from another directory (paths are relative to the file).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +35,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from blocks import Block, blocks
+from blocks import FIRST_COMMANDS, README, Block, blocks
 from conftest import COMPAT_DIR, REPO_DIR, Readme, start
 
 BLOCKS = blocks()
@@ -64,11 +82,13 @@ def node_snippet(readme: Readme, block: Block, esm: bool) -> Path:
     return path
 
 
-def run_node(readme: Readme, block: Block, esm: bool, streaming: bool) -> None:
+def run_node(readme: Readme, block: Block, esm: bool, expect: str | None = None) -> None:
+    """Runs a snippet to its end, or, for a subscribing one, until its output matches the
+    regex `expect` (an Account created over REST makes the CREATE change event)."""
     path = node_snippet(readme, block, esm)
     env = readme.env(NODE_EXTRA_CA_CERTS=readme.info["ca_cert"])
     try:
-        if not streaming:
+        if expect is None:
             r = subprocess.run(["node", str(path)], cwd=readme.workdir, env=env,
                                capture_output=True, text=True, timeout=60)
             assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
@@ -89,9 +109,9 @@ def run_node(readme: Readme, block: Block, esm: bool, streaming: bool) -> None:
                 assert r.status_code == 201, r.text
                 out.seek(0)
                 seen = out.read()
-                if "CREATE" in seen:
+                if re.search(expect, seen, re.M):
                     return
-            raise AssertionError(f"{block.id}: no CREATE printed; output:\n{seen}")
+            raise AssertionError(f"{block.id}: nothing matching {expect!r} printed; output:\n{seen}")
         finally:
             proc.kill()
             proc.wait()
@@ -99,12 +119,36 @@ def run_node(readme: Readme, block: Block, esm: bool, streaming: bool) -> None:
         path.unlink(missing_ok=True)
 
 
+# curl as the README writes it, except that an HTTP error fails the block: plain curl
+# exits 0 on a 401 or a 404 and the block would look fine.
+# (--fail, not --fail-with-body: curl refuses the two together and the README uses -f.)
+CURL_FAILS_ON_HTTP_ERRORS = 'curl() { command curl --fail "$@"; }\n'
+
+
+def json_documents(text: str) -> list:
+    """The JSON values printed one after another (curl adds no newline between bodies)."""
+    decoder, docs, i = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while i < len(text):
+        doc, i = decoder.raw_decode(text, i)
+        docs.append(doc)
+        while i < len(text) and text[i].isspace():
+            i += 1
+    return docs
+
+
 def check_shell(readme: Readme, block: Block) -> None:
-    r = subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + readme.substitute(block.code)],
-        cwd=readme.workdir, env=readme.env(), capture_output=True, text=True, timeout=60,
-    )
+    script = "set -euo pipefail\n" + CURL_FAILS_ON_HTTP_ERRORS + readme.substitute(block.code)
+    r = subprocess.run(["bash", "-c", script], cwd=readme.workdir, env=readme.env(),
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
+    # Each curl of the README talks to the REST API: one JSON body each, none an error.
+    curls = len(re.findall(r"^\s*curl\b", block.code, re.M))
+    try:
+        docs = json_documents(r.stdout)
+    except json.JSONDecodeError as e:
+        raise AssertionError(f"{block.id}: output is not JSON ({e}):\n{r.stdout}") from None
+    assert len(docs) == curls, f"{block.id}: {curls} curl commands, {len(docs)} JSON bodies:\n{r.stdout}"
     assert '"errorCode"' not in r.stdout, f"{block.id}: an error came back:\n{r.stdout}"
 
 
@@ -213,12 +257,25 @@ def docker_engine() -> bool:
         ["docker", "info"], capture_output=True).returncode == 0
 
 
+def test_every_fence_is_read():
+    """A fence the reader misses (a tilde fence, one left open) would leave its block
+    untested without a failing test."""
+    lines = README.read_text().splitlines()
+    fences = {n for n, l in enumerate(lines, 1) if re.match(r"\s*(```|~~~)", l)}
+    unclosed = [b.id for b in BLOCKS if b.end is None]
+    assert not unclosed, f"never closed: {unclosed}"
+    read = {n for b in BLOCKS for n in (b.line, b.end)}
+    assert BLOCKS and fences == read, f"fence lines not read as a block's start or end: {sorted(fences - read)}"
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_readme_block(readme: Readme, block: Block):
     kind = block.kind
     if kind == "first-commands":
-        from test_fresh_clone import FIRST_COMMANDS_CHECKED
-        assert FIRST_COMMANDS_CHECKED, "test_fresh_clone.py runs this block"
+        # Run from a fresh copy by test_fresh_clone.py, one test per command; a command it
+        # does not know fails here.
+        unknown = [c for c in block.commands() if c not in FIRST_COMMANDS]
+        assert not unknown, f"{block.id}: no test runs {unknown}; teach test_fresh_clone.py"
     elif kind == "docker":
         if not docker_engine():
             pytest.skip("no Docker engine answers here (docker info failed); "
@@ -233,11 +290,11 @@ def test_readme_block(readme: Readme, block: Block):
     elif kind == "pushtopic-notification":
         check_pushtopic(readme, block)
     elif kind == "jsforce":
-        run_node(readme, block, esm=False, streaming=False)
+        run_node(readme, block, esm=False)
     elif kind == "jsforce-streaming":
-        run_node(readme, block, esm=False, streaming=True)
+        run_node(readme, block, esm=False, expect=r"^CREATE$")
     elif kind == "pubsub-client":
-        run_node(readme, block, esm=True, streaming=True)
+        run_node(readme, block, esm=True, expect=r"changeType: 'CREATE'")
     elif kind == "simple-salesforce":
         check_python(readme, block)
     elif kind == "platform-event-config":
