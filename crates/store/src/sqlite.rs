@@ -142,7 +142,8 @@ impl Checkpointer {
     fn committed(&self, bytes: u64) {
         // A commit writes whole pages: its data, plus a page or so per table and index it
         // touched, plus the header page.
-        let pages = bytes.div_ceil(4096) + 3;
+        // With auto_vacuum, a pointer-map page too.
+        let pages = bytes.div_ceil(4096) + 4;
         let before = self.shared.pending.fetch_add(pages, Ordering::Relaxed);
         if before < CHECKPOINT_PAGES && before + pages >= CHECKPOINT_PAGES {
             self.shared
@@ -544,10 +545,17 @@ mod tests {
                 std::thread::yield_now();
             }
         }
-        // About 60 MB of rows (over 100 MB of WAL frames) was committed; SQLite's own
-        // checkpoints are off, so only the checkpointer, restarting the WAL after each
-        // complete round, keeps it well below that.
-        assert!(largest < 40 << 20, "the WAL grew to {largest} bytes");
+        // About 60 MB of rows (over 100 MB of WAL frames, 114 MB of WAL without the
+        // checkpointer) was committed; SQLite's own checkpoints are off, so only the
+        // checkpointer, restarting the WAL after each complete round, keeps it below
+        // `journal_size_limit`. How far below depends on when the checkpointer thread
+        // gets a core: 13 to 39 MB on an idle 2-core machine, 45 MB once in a loaded CI
+        // run, so the bound is the limit itself.
+        eprintln!("largest WAL: {largest} bytes");
+        assert!(
+            largest < WAL_SIZE_LIMIT as u64,
+            "the WAL grew to {largest} bytes"
+        );
         let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
         let index = store.load_event_index().unwrap();
         assert_eq!(index.len() as u64, batches * per_batch);
