@@ -350,18 +350,6 @@ async fn connect(
     let mut watch = bx.org.log().watch();
     let mut revocations = bx.auth.revocations();
     let events = loop {
-        // A parked connect whose token is revoked (or expires) while it waits gets the
-        // same 401 as the next connect would (issue 13, finding 6).
-        if bx.auth.verify(token).is_none() {
-            let advice = json!({"reconnect": "none", "interval": 0});
-            let reply = failure(
-                msg,
-                "/meta/connect",
-                "401::Authentication invalid",
-                Some(advice),
-            );
-            return (Vec::new(), reply);
-        }
         let kicked = session.kick.notified();
         tokio::pin!(kicked);
         kicked.as_mut().enable();
@@ -386,7 +374,22 @@ async fn connect(
             _ = watch.changed() => true,
             _ = &mut kicked => true,
             _ = &mut closing => true,
-            Ok(()) = revocations.changed() => true,
+            // The token was checked before this connect; a parked connect whose token
+            // is revoked (or found expired) while it waits gets the same 401 as the next
+            // connect would (issue 13, finding 6).
+            Ok(()) = revocations.changed() => {
+                if bx.auth.verify(token).is_none() {
+                    let advice = json!({"reconnect": "none", "interval": 0});
+                    let reply = failure(
+                        msg,
+                        "/meta/connect",
+                        "401::Authentication invalid",
+                        Some(advice),
+                    );
+                    return (Vec::new(), reply);
+                }
+                true
+            }
             _ = tokio::time::sleep_until(deadline) => false,
         };
         drop(parked);

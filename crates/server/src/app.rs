@@ -20,7 +20,7 @@ use forcebus_store::{Batch, SqliteStore, Store};
 
 use crate::config::Config;
 use crate::datadir::DataDir;
-use crate::health::{self, Readiness};
+use crate::health;
 use crate::shutdown::ShutdownSignal;
 use crate::tls;
 
@@ -157,10 +157,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ..forcebus_bayeux::BayeuxConfig::default()
     };
     let bayeux = forcebus_bayeux::Bayeux::new(org.clone(), auth.clone(), streaming);
-    let readiness = Arc::new(Readiness::default());
     let router = forcebus_rest::router(state)
         .merge(forcebus_bayeux::router(bayeux.clone()))
-        .merge(health::router(readiness.clone()));
+        .merge(health::router());
     let listener = bind(config.listen, "HTTP", "--listen").await?;
     let http = listener.local_addr()?;
     let pubsub = forcebus_pubsub::PubSub::new(
@@ -221,7 +220,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "api_version": format!("{}.0", config.api_version),
     });
     data_dir.write_ready(&ready.to_string())?;
-    readiness.set_ready();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{ready}")?;
@@ -261,7 +259,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     signals.recv_then_force_on_second().await;
     tracing::info!("Shutting down.");
-    readiness.set_stopping();
     data_dir.clear_ready();
     let _ = tx.send(true);
     // Parked long-polls and open streams are answered now, so the listeners drain at

@@ -1,60 +1,42 @@
 //! Liveness and readiness, unauthenticated, for container orchestrators and scripts:
-//! `GET /forcebus/health` answers 200 while the process serves HTTP at all;
-//! `GET /forcebus/ready` answers 200 while the server takes work and 503 once it is
-//! shutting down. Also the client side, `forcebus health`, for a Docker `HEALTHCHECK` in
-//! an image without curl.
+//! `GET /forcebus/health` and `GET /forcebus/ready` answer 200. The HTTP listener only
+//! accepts once the org is loaded and every listener is bound, and stops accepting the
+//! moment shutdown begins, so an answer at all means ready; the two paths are the names
+//! orchestrators probe. Also the client side, `forcebus health`, for a Docker
+//! `HEALTHCHECK` in an image without curl.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs as _};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-/// Whether the server takes work; flipped off when shutdown begins.
-#[derive(Debug, Default)]
-pub(crate) struct Readiness(AtomicBool);
-
-impl Readiness {
-    /// Every listener accepts: ready.
-    pub(crate) fn set_ready(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Shutdown has begun: not ready any more.
-    pub(crate) fn set_stopping(&self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-}
-
 /// `/forcebus/health` and `/forcebus/ready`.
-pub(crate) fn router(readiness: Arc<Readiness>) -> Router {
+pub(crate) fn router() -> Router {
     Router::new()
         .route("/forcebus/health", get(health))
         .route("/forcebus/ready", get(ready))
-        .with_state(readiness)
 }
 
-fn json(status: StatusCode, body: &'static str) -> axum::response::Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+fn json(body: &'static str) -> axum::response::Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 async fn health() -> axum::response::Response {
-    json(StatusCode::OK, r#"{"status":"ok"}"#)
+    json(r#"{"status":"ok"}"#)
 }
 
-async fn ready(State(r): State<Arc<Readiness>>) -> axum::response::Response {
-    if r.0.load(Ordering::SeqCst) {
-        json(StatusCode::OK, r#"{"status":"ready"}"#)
-    } else {
-        json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"stopping"}"#)
-    }
+async fn ready() -> axum::response::Response {
+    json(r#"{"status":"ready"}"#)
 }
 
 /// `forcebus health`: asks the server at `addr` (`host:port`) for `/forcebus/health` over
