@@ -81,8 +81,10 @@ fn world() -> World {
                     .unwrap()
                     .clone(),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     let Ok(Outcome::Created(id)) = &created.results[0] else {
         panic!("the account was not created")
@@ -97,8 +99,8 @@ fn world() -> World {
                 .unwrap()
                 .clone(),
         }],
-        true,
-    )
+        forcebus_org::Mode::ALL_OR_NONE).unwrap()
+    .wait()
     .unwrap();
     // A platform event with a 100-byte body, the chat benchmark's message.
     let config = serde_json::from_value(json!({"fields": [
@@ -110,9 +112,11 @@ fn world() -> World {
     let fields = json!({"Sent__c": "1732262400000000", "Body__c": "x".repeat(100)});
     org.publish(
         &caller,
-        vec![(def, fields.as_object().unwrap().clone())],
+        &[(def, fields.as_object().unwrap().clone(), None)],
         true,
     )
+    .unwrap()
+    .wait()
     .unwrap()
     .remove(0)
     .unwrap();

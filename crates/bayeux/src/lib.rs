@@ -23,6 +23,7 @@ use axum::routing::post;
 
 use forcebus_auth::Auth;
 use forcebus_org::Org;
+use forcebus_org::generic::Presence;
 
 pub mod protocol;
 pub mod session;
@@ -71,24 +72,17 @@ pub struct Bayeux {
 }
 
 impl Bayeux {
-    /// A server over `org`; it tells the org who is subscribed where (generic streaming).
+    /// A server over `org`. It answers who is subscribed where ([`Presence`], for the
+    /// generic streaming push resource).
     pub fn new(org: Arc<Org>, auth: Arc<Auth>, config: BayeuxConfig) -> Arc<Self> {
-        let bx = Arc::new(Self {
+        Arc::new(Self {
             org,
             auth,
             config,
             sessions: session::Sessions::default(),
             closing: Default::default(),
             closing_wake: Default::default(),
-        });
-        let weak = Arc::downgrade(&bx);
-        bx.org
-            .set_presence(forcebus_org::generic::Presence(Arc::new(move |channel| {
-                weak.upgrade().map_or_else(Vec::new, |bx| {
-                    bx.sessions.subscribers(channel, bx.config.session_timeout)
-                })
-            })));
-        bx
+        })
     }
 
     /// The message text a subscriber to `channel` on `/cometd/{api}` receives for `e`
@@ -116,6 +110,17 @@ impl Bayeux {
     /// Drops sessions that stopped connecting; returns how many remain.
     pub fn sweep(&self) -> usize {
         self.sessions.sweep(self.config.session_timeout)
+    }
+}
+
+impl Presence for Bayeux {
+    fn online_users(&self, channel: &str) -> Vec<forcebus_org::RecordId> {
+        let mut users = self
+            .sessions
+            .subscribers(channel, self.config.session_timeout);
+        users.sort();
+        users.dedup();
+        users
     }
 }
 

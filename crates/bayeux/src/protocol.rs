@@ -235,8 +235,9 @@ fn handshake(bx: &Arc<Bayeux>, msg: &Map<String, Value>, token: Option<&str>, ap
 /// The `data` of an event message on `channel`: a platform event, a PushTopic notification,
 /// or a change event (a custom `/data/…__chn` channel adds its enrichment).
 fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
+    use forcebus_events::{change, generic, platform, pushtopic};
     if channel.starts_with("/event/") {
-        let mut d = bx.org.platform_cometd(e)?;
+        let mut d = platform::cometd_data(&e.payload, e.replay_id, bx.org.schemas())?;
         if api < 52
             && let Some(ev) = d.get_mut("event").and_then(Value::as_object_mut)
         {
@@ -245,12 +246,12 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
         return Some(d);
     }
     if channel.starts_with("/topic/") {
-        return forcebus_org::pushtopic::cometd_data(e);
+        return pushtopic::cometd_data(&e.payload, e.replay_id);
     }
     if channel.starts_with("/u/") {
-        return forcebus_org::generic::cometd_data(e);
+        return generic::cometd_data(&e.payload, e.replay_id);
     }
-    let doc: forcebus_org::cdc::ChangeEvent = serde_json::from_slice(&e.payload).ok()?;
+    let doc = change::ChangeEvent::from_log(&e.payload).ok()?;
     let object = bx.org.schema().object(&doc.header.entity_name)?;
     let doc = match channel
         .strip_prefix("/data/")
@@ -259,8 +260,7 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
         Some(custom) => doc.for_channel(custom),
         None => doc,
     };
-    let payload = forcebus_org::cdc::to_cometd_payload(&doc, object);
-    Some(json!({"schema": doc.schema_id, "payload": payload, "event": {"replayId": e.replay_id}}))
+    Some(change::cometd_data(&doc, object, e.replay_id))
 }
 
 /// An event message as JSON text. Standard channels share one encoding of `data` per

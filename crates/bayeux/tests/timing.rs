@@ -114,8 +114,10 @@ impl World {
                     object: "Account".into(),
                     fields,
                 }],
-                true,
+                forcebus_org::Mode::ALL_OR_NONE,
             )
+            .unwrap()
+            .wait()
             .unwrap();
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! - **Replay ids** are `u64`, strictly increasing in commit order, never reused: the next
 //!   id is stored with every append, so ids burnt by a failed commit stay burnt.
-//! - **Appends join a storage transaction**: [`EventLog::append`] hands the caller the
-//!   writes to commit together with its own (records and their change events), and only
-//!   publishes the events once that commit succeeded.
+//! - **Appends join a storage transaction**: [`EventLog::commit`] commits the events with
+//!   the caller's own writes (records and their change events) in one storage transaction,
+//!   and the returned [`Commit`] shows the events only once that transaction is durable
+//!   ([`Commit::wait`], or [`Commit::wait_async`] through one syncing thread).
 //! - **Channels are views**: a set of event kinds plus an optional filter. The same event
 //!   has the same replay id on every channel that shows it.
 //! - **Retention** by time per retention class (each class expires in replay-id order), and
@@ -24,6 +25,11 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use forcebus_store::{Batch, Store, StoreError, StoredEvent, Write};
+
+mod commit;
+mod durable;
+
+pub use commit::Commit;
 
 /// Retention classes: how long an event is kept.
 pub type RetentionClass = u8;
@@ -254,6 +260,8 @@ pub struct EventLog {
     /// expires at once instead of at its next tick: at a high publish rate a minute of
     /// events can be many times the cap, on disk as in memory.
     over_cap: tokio::sync::Notify,
+    /// Makes commits durable for async waiters.
+    sync: durable::SyncService,
 }
 
 /// The result of an append: the events as published.
@@ -312,6 +320,7 @@ impl EventLog {
             append: Mutex::new(()),
             last: last_tx,
             over_cap: tokio::sync::Notify::new(),
+            sync: durable::SyncService::default(),
         })
     }
 

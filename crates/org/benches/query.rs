@@ -42,7 +42,11 @@ fn org_with(n: usize) -> Org {
                 Op::Create { object: "Account".into(), fields: f.as_object().unwrap().clone() }
             })
             .collect();
-        let r = org.execute(&caller, ops, true).unwrap();
+        let r = org
+            .execute(&caller, ops, forcebus_org::Mode::ALL_OR_NONE)
+            .unwrap()
+            .wait()
+            .unwrap();
         // Each chunk of 1,000 points at the first account of the chunk before it.
         parent = Some(r.results[0].as_ref().unwrap().id().to18());
     }

@@ -2,8 +2,6 @@
 //! `/u/{Name}` is a channel; `push` appends strings to it, for every subscriber or for
 //! listed users, kept 24 hours like PushTopic notifications.
 
-use serde_json::{Value, json};
-
 use crate::error::{OrgError, StatusCode};
 use crate::id::RecordId;
 use crate::record::Record;
@@ -12,7 +10,7 @@ use crate::record::Record;
 pub const OBJECT: &str = "StreamingChannel";
 
 /// Retention class (24 hours, with PushTopics).
-pub const CLASS: u8 = crate::pushtopic::CLASS;
+pub const CLASS: u8 = forcebus_events::CLASS_NOTIFICATIONS;
 
 /// Longest payload, in characters.
 pub const MAX_PAYLOAD: usize = 3000;
@@ -84,106 +82,23 @@ impl crate::Org {
                 forcebus_eventlog::NewEvent {
                     kind: name.clone(),
                     class: CLASS,
-                    payload:
-                        json!({"createdDate": created, "payload": p.payload, "userIds": users})
-                            .to_string()
-                            .into_bytes(),
+                    payload: forcebus_events::generic::document(&created, &p.payload, &users),
                 }
             })
             .collect();
-        let mut ticket = 0;
+        let batch = forcebus_store::Batch::new();
         let appended = self
-            .log
-            .append_unpublished(events, now.timestamp_millis(), |writes| {
-                let mut batch = forcebus_store::Batch::new();
-                batch.writes.extend(writes);
-                ticket = self.store.commit_unsynced(&batch)?;
-                Ok::<_, forcebus_store::StoreError>(())
-            })
-            .and_then(|a| self.durable(ticket, &a).map(|()| a))
+            .log()
+            .commit(events, now.timestamp_millis(), batch)
+            .and_then(forcebus_eventlog::Commit::wait)
             .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
         Ok(appended.iter().map(|e| e.replay_id).collect())
     }
-
-    /// The log channel behind `/u/{Name}` as `user` sees it (pushes for everyone, and
-    /// those listing the user).
-    pub fn generic_channel(
-        &self,
-        name: &str,
-        user: RecordId,
-    ) -> Option<forcebus_eventlog::Channel> {
-        name.strip_prefix("/u/")?;
-        let exists = !self
-            .scan(OBJECT, |r| {
-                (!r.is_deleted && r.get_str("Name") == Some(name)).then_some(())
-            })
-            .is_empty();
-        if !exists {
-            return None;
-        }
-        let me = user.to18();
-        let mut channel = forcebus_eventlog::Channel::of(&[name], CLASS);
-        channel.filter = Some(std::sync::Arc::new(move |e: &forcebus_eventlog::Event| {
-            let users = e.encoded("users", |e| {
-                serde_json::from_slice::<Value>(&e.payload)
-                    .ok()
-                    .and_then(|d| {
-                        d["userIds"].as_array().map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        })
-                    })
-                    .unwrap_or_default()
-                    .into_bytes()
-                    .into()
-            });
-            users.is_empty() || users.split(|b| *b == b'\n').any(|u| u == me.as_bytes())
-        }));
-        Some(channel)
-    }
 }
 
-/// A generic event's Streaming API `data`.
-pub fn cometd_data(e: &forcebus_eventlog::Event) -> Option<Value> {
-    let doc: Value = serde_json::from_slice(&e.payload).ok()?;
-    Some(json!({
-        "event": {"createdDate": doc.get("createdDate")?, "replayId": e.replay_id},
-        "payload": doc.get("payload")?,
-    }))
-}
-
-/// Who is subscribed to a channel right now: the Streaming API registers it, the push
-/// resource asks it.
-#[derive(Clone)]
-pub struct Presence(pub std::sync::Arc<OnlineUsers>);
-
-/// Users subscribed to a channel.
-pub type OnlineUsers = dyn Fn(&str) -> Vec<RecordId> + Send + Sync;
-
-impl std::fmt::Debug for Presence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Presence")
-    }
-}
-
-impl crate::Org {
-    /// Registers who answers [`crate::Org::online_users`].
-    pub fn set_presence(&self, p: Presence) {
-        *self.presence.write().unwrap_or_else(|e| e.into_inner()) = Some(p);
-    }
-
-    /// Users with a live subscription to `channel` (none when nothing is registered).
-    pub fn online_users(&self, channel: &str) -> Vec<RecordId> {
-        let p = self
-            .presence
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut users = p.map(|p| (p.0)(channel)).unwrap_or_default();
-        users.sort();
-        users.dedup();
-        users
-    }
+/// Who is subscribed to a generic channel right now: the Streaming API knows, the push
+/// resource asks (`GET …/StreamingChannel/{id}/push` lists the online users).
+pub trait Presence: Send + Sync + std::fmt::Debug {
+    /// Users with a live subscription to `channel`, each once, sorted.
+    fn online_users(&self, channel: &str) -> Vec<RecordId>;
 }

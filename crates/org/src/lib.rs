@@ -1,22 +1,31 @@
 //! The org: what a Salesforce org holds and how a write becomes a transaction.
 //!
-//! Layout:
-//! - [`id`]: 15/18-character record ids.
-//! - [`meta`]: objects and fields; [`standard`]: the standard object catalogue.
-//! - [`value`]: client JSON to stored values, with Salesforce's validation errors.
-//! - [`record`]: records and their REST shape.
+//! Layout (each `impl Org` block lives with its concern):
+//! - [`org`]: the org, its identity and the parts it holds; [`state`]: the committed
+//!   records, their indexes and counters.
 //! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
-//!   validation; [`org`]: the org, its committed state and the single writer.
+//!   validation against an overlay; [`commit`]: the one writer, in stages (validate, stage,
+//!   derive events, append, apply), acknowledged through [`Committing`] once durable.
+//! - [`cdc`]: the change events of a transaction; [`pushtopic`]: PushTopic queries and
+//!   their notifications; [`platform`]: platform event definitions and publishing;
+//!   [`generic`]: generic streaming channels and pushes. What each event looks like on the
+//!   wire is `forcebus-events`' business, not the org's.
+//! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
 //! - `query`: SOQL over the committed state, and the equality indexes it uses.
+//! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
+//!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config.
+//! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
+//!   [`subscriptions`]: managed subscriptions' committed replay ids.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time.
 
+pub mod caller;
 pub mod cdc;
+pub mod channels;
 pub mod clock;
+pub mod commit;
 pub mod custom;
 mod derive;
-pub mod durable;
 pub mod error;
-pub mod filter;
 pub mod generic;
 /// Object metadata (the `forcebus-meta` crate).
 pub use forcebus_meta as meta;
@@ -27,21 +36,26 @@ pub mod platform;
 pub mod pushtopic;
 mod query;
 pub mod record;
-pub mod textdiff;
+mod state;
+pub mod subscriptions;
 /// The standard object catalogue (from the `forcebus-meta` crate).
 pub use forcebus_meta::standard;
 pub mod txn;
+pub mod users;
 pub mod value;
 
+pub use caller::{Api, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use durable::Pending;
+pub use commit::{Committed, Committing, Mode, TxnResult};
 pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
-pub use org::{Api, Caller, Committed, Org, OrgOptions, QueryPage, TxnResult, UserSeed};
+pub use org::{Org, OrgOptions};
+pub use query::QueryPage;
 pub use record::Record;
 pub use txn::{Op, Outcome};
+pub use users::UserSeed;
 
 /// A random (version 4) UUID from the thread's userspace generator: one per event and
 /// transaction, so no system call each time (`Uuid::new_v4` asks the kernel).

@@ -9,12 +9,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::Org;
+use crate::caller::Caller;
 use crate::derive::derive;
 use crate::error::{OrgError, StatusCode};
 use crate::id::RecordId;
 use crate::meta::{FieldDef, FieldType, ObjectDef};
-use crate::org::{Caller, Org, State};
 use crate::record::Record;
+use crate::state::State;
 use crate::value::{coerce, not_writable};
 
 /// One operation of a transaction.
@@ -385,7 +387,7 @@ impl<'a> Txn<'a> {
     /// Rules particular to one object (a PushTopic's query).
     fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
         if rec.object == crate::pushtopic::OBJECT {
-            crate::pushtopic::check(self.org.schema, rec)?;
+            crate::pushtopic::check(self.org.schema(), rec)?;
         }
         if rec.object == crate::generic::OBJECT {
             crate::generic::check(rec)?;

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use forcebus_org::cdc::{CdcConfig, ChangeEvent};
+use forcebus_events::change::ChangeEvent;
+use forcebus_org::cdc::CdcConfig;
 use forcebus_org::custom::ObjectConfig;
 use forcebus_org::{
     Api, Caller, ManualClock, Op, Org, OrgOptions, Schema, TxnResult, UserSeed, standard,
@@ -68,7 +69,11 @@ fn map(v: Value) -> Map<String, Value> {
 }
 
 fn run(org: &Org, c: &Caller, ops: Vec<Op>) -> (TxnResult, Vec<ChangeEvent>) {
-    let r = org.execute(c, ops, true).unwrap();
+    let r = org
+        .execute(c, ops, forcebus_org::Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
     let events = r.committed.as_ref().map_or_else(Vec::new, |c| {
         c.events
             .iter()
@@ -488,7 +493,7 @@ fn the_avro_form_decodes_to_the_worked_example() {
             fields: map(json!({"Name": "Acme SA", "Phone": "555-0100"})),
         }],
     );
-    let bytes = forcebus_org::cdc::to_avro(&ev[0], &schema);
+    let bytes = forcebus_events::change::to_avro(&ev[0], &schema);
     let decoded = forcebus_avro::to_json(&schema, &forcebus_avro::decode(&schema, &bytes).unwrap());
     let h = &decoded["ChangeEventHeader"];
     assert_eq!(h["changeType"], "UPDATE");
@@ -529,7 +534,8 @@ fn the_avro_form_decodes_to_the_worked_example() {
     );
     let decoded = forcebus_avro::to_json(
         &schema,
-        &forcebus_avro::decode(&schema, &forcebus_org::cdc::to_avro(&ev[0], &schema)).unwrap(),
+        &forcebus_avro::decode(&schema, &forcebus_events::change::to_avro(&ev[0], &schema))
+            .unwrap(),
     );
     assert_eq!(
         decoded["ChangeEventHeader"]["changedFields"],
@@ -552,7 +558,7 @@ fn the_avro_form_decodes_to_the_worked_example() {
     let opp = change_event_schema(org.schema().object("Opportunity").unwrap());
     let decoded = forcebus_avro::to_json(
         &opp,
-        &forcebus_avro::decode(&opp, &forcebus_org::cdc::to_avro(&ev[0], &opp)).unwrap(),
+        &forcebus_avro::decode(&opp, &forcebus_events::change::to_avro(&ev[0], &opp)).unwrap(),
     );
     assert_eq!(
         (
@@ -603,7 +609,8 @@ fn long_text_updates_travel_as_diffs() {
         forcebus_avro::change::change_event_schema(org.schema().object("Account").unwrap());
     let decoded = forcebus_avro::to_json(
         &schema,
-        &forcebus_avro::decode(&schema, &forcebus_org::cdc::to_avro(&ev[0], &schema)).unwrap(),
+        &forcebus_avro::decode(&schema, &forcebus_events::change::to_avro(&ev[0], &schema))
+            .unwrap(),
     );
     let diff_names = forcebus_avro::change::names_from_bitmap(
         schema.as_record().unwrap(),
@@ -646,7 +653,7 @@ fn golden_cometd_json_forms() {
     let key = ev[0].header.transaction_key.clone();
     let commit = ev[0].header.commit_number;
     assert_eq!(
-        forcebus_org::cdc::to_cometd_payload(&ev[0], account),
+        forcebus_events::change::cometd_payload(&ev[0], account),
         json!({
             "ChangeEventHeader": {
                 "entityName": "Account", "recordIds": [id], "changeType": "CREATE", "changedFields": [],
@@ -672,7 +679,7 @@ fn golden_cometd_json_forms() {
             fields: map(json!({"Phone": "+1 555 0100", "BillingCity": null})),
         }],
     );
-    let payload = forcebus_org::cdc::to_cometd_payload(&ev[0], account);
+    let payload = forcebus_events::change::cometd_payload(&ev[0], account);
     assert_eq!(
         payload["ChangeEventHeader"]["changedFields"],
         json!(["BillingAddress.City", "Phone", "LastModifiedDate"])
@@ -702,7 +709,7 @@ fn golden_cometd_json_forms() {
         "a part set to null is shown as null, like any field"
     );
     let (_, ev) = run(&org, &c, vec![Op::Delete { object: None, id }]);
-    let payload = forcebus_org::cdc::to_cometd_payload(&ev[0], account);
+    let payload = forcebus_events::change::cometd_payload(&ev[0], account);
     assert_eq!(payload.as_object().unwrap().len(), 1, "DELETE: header only");
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use forcebus_eventlog::Start;
-use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed, standard};
+use forcebus_org::{Api, Caller, Mode, Op, Org, Schema, SystemClock, UserSeed, standard};
 use forcebus_store::{Durability, SqliteStore};
 use serde_json::json;
 
@@ -48,12 +48,12 @@ async fn events_show_only_once_finished_and_concurrent_finishes_all_complete() {
     let channel = org.change_channel("/data/AccountChangeEvent").unwrap();
     let mut cursor = org.log().subscribe(channel.clone(), Start::Latest).unwrap();
 
-    let (result, pending) = org
-        .execute_deferred(&caller, create("first"), true, false)
+    let committing = org
+        .execute(&caller, create("first"), Mode::ALL_OR_NONE)
         .unwrap();
-    assert!(result.results[0].is_ok());
     assert!(cursor.poll(10).unwrap().is_empty(), "shown before durable");
-    org.finish_async(pending).await.unwrap();
+    let result = committing.wait_async().await.unwrap();
+    assert!(result.results[0].is_ok());
     assert_eq!(cursor.poll(10).unwrap().len(), 1);
 
     let tasks: Vec<_> = (0..64)
@@ -61,13 +61,13 @@ async fn events_show_only_once_finished_and_concurrent_finishes_all_complete() {
             let (org, caller) = (org.clone(), caller.clone());
             tokio::spawn(async move {
                 let o = org.clone();
-                let (result, pending) = tokio::task::spawn_blocking(move || {
-                    o.execute_deferred(&caller, create(&format!("a{i}")), true, false)
+                let committing = tokio::task::spawn_blocking(move || {
+                    o.execute(&caller, create(&format!("a{i}")), Mode::ALL_OR_NONE)
                 })
                 .await
                 .unwrap()
                 .unwrap();
-                org.finish_async(pending).await.unwrap();
+                let result = committing.wait_async().await.unwrap();
                 result.committed.unwrap().events.last().unwrap().replay_id
             })
         })

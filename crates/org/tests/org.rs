@@ -60,8 +60,10 @@ fn create(org: &Org, c: &Caller, object: &str, fields: Value) -> Result<RecordId
                 object: object.into(),
                 fields: map(fields),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     r.results
         .into_iter()
@@ -170,8 +172,10 @@ fn update_changes_values_and_audit_fields() {
                 id: id.to18(),
                 fields: map(json!({"StageName": "Closed Won", "Amount": null})),
             }],
-            false,
+            forcebus_org::Mode::PARTIAL,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     assert_eq!(r.results[0], Ok(Outcome::Updated(id)));
     let after = org.get(id).unwrap();
@@ -185,8 +189,10 @@ fn update_changes_values_and_audit_fields() {
                 id: id.to18(),
                 fields: map(json!({"Name": null})),
             }],
-            false,
+            forcebus_org::Mode::PARTIAL,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     assert_eq!(
         bad.results[0].as_ref().unwrap_err().code,
@@ -219,8 +225,10 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
             object: None,
             id: gone.to18(),
         }],
-        true,
+        forcebus_org::Mode::ALL_OR_NONE,
     )
+    .unwrap()
+    .wait()
     .unwrap();
     let r = org
         .execute(
@@ -229,8 +237,10 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
                 object: Some("Account".into()),
                 id: acct.to18(),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     assert_eq!(r.committed.unwrap().records, vec![acct, kept]);
     assert!(org.get(kept).unwrap().is_deleted);
@@ -241,8 +251,10 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
                 object: None,
                 id: acct.to18(),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     assert_eq!(
         again.results[0].as_ref().unwrap_err().code,
@@ -253,8 +265,10 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
         vec![Op::Undelete {
             id: acct.as15().into(),
         }],
-        true,
+        forcebus_org::Mode::ALL_OR_NONE,
     )
+    .unwrap()
+    .wait()
     .unwrap();
     assert!(!org.get(acct).unwrap().is_deleted);
     assert!(!org.get(kept).unwrap().is_deleted);
@@ -263,7 +277,13 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
         "deleted on its own, stays in the bin"
     );
     let r = org
-        .execute(&c, vec![Op::Purge { id: gone.to18() }], true)
+        .execute(
+            &c,
+            vec![Op::Purge { id: gone.to18() }],
+            forcebus_org::Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
         .unwrap();
     assert!(r.results[0].is_ok());
     assert!(org.get(gone).is_none());
@@ -281,8 +301,10 @@ fn upsert_inserts_then_updates_and_reports_duplicates() {
                 value: "K-1".into(),
                 fields: map(fields),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap()
         .results
         .remove(0)
@@ -313,8 +335,10 @@ fn upsert_inserts_then_updates_and_reports_duplicates() {
                 value: "x".into(),
                 fields: Map::new(),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     assert_eq!(
         wrong_field.results[0].as_ref().unwrap_err().code,
@@ -335,7 +359,11 @@ fn all_or_none_rolls_back_every_record() {
             fields: map(json!({})),
         },
     ];
-    let r = org.execute(&c, ops.clone(), true).unwrap();
+    let r = org
+        .execute(&c, ops.clone(), forcebus_org::Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
     assert_eq!(
         r.results[0].as_ref().unwrap_err().code,
         StatusCode::AllOrNoneOperationRolledBack
@@ -345,7 +373,11 @@ fn all_or_none_rolls_back_every_record() {
         StatusCode::RequiredFieldMissing
     );
     assert!(org.scan("Account", |r| Some(r.id)).is_empty());
-    let r = org.execute(&c, ops, false).unwrap();
+    let r = org
+        .execute(&c, ops, forcebus_org::Mode::PARTIAL)
+        .unwrap()
+        .wait()
+        .unwrap();
     assert!(r.results[0].is_ok() && r.results[1].is_err());
     assert_eq!(org.scan("Account", |r| Some(r.id)).len(), 1);
 }
@@ -367,7 +399,11 @@ fn a_collection_is_one_transaction_that_sees_its_own_writes() {
             fields: map(json!({"Name": "Second"})),
         },
     ];
-    let r = org.execute(&c, ops, true).unwrap();
+    let r = org
+        .execute(&c, ops, forcebus_org::Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
     let committed = r.committed.unwrap();
     assert_eq!(
         committed.records.len(),
@@ -392,8 +428,10 @@ fn committed_records_and_identity_survive_reopening() {
                 object: None,
                 id: acct.to18(),
             }],
-            true,
+            forcebus_org::Mode::ALL_OR_NONE,
         )
+        .unwrap()
+        .wait()
         .unwrap();
         (org.id(), acct)
     };

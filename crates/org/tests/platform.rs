@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use forcebus_eventlog::{NewEvent, Start};
-use forcebus_org::platform::LOG_FORM;
+use forcebus_events::platform::{LOG_FORM, avro_event, cometd_data};
 use forcebus_org::{Api, Caller, Org, Schema, SystemClock, UserSeed, standard};
 use forcebus_store::{Batch, SqliteStore, Store};
 use serde_json::json;
@@ -46,7 +46,9 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
     let fields = fields.as_object().unwrap().clone();
 
     // The current form, through the org.
-    org.publish(&caller, vec![(def.clone(), fields.clone())], true)
+    org.publish(&caller, &[(def.clone(), fields.clone(), None)], true)
+        .unwrap()
+        .wait()
         .unwrap()
         .remove(0)
         .unwrap();
@@ -82,8 +84,8 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
     assert_eq!(new.payload[0], LOG_FORM);
 
     // Streaming API: the same data apart from the event's own uuid, date and replay id.
-    let mut a = org.platform_cometd(new).unwrap();
-    let b = org.platform_cometd(old).unwrap();
+    let mut a = cometd_data(&new.payload, new.replay_id, org.schemas()).unwrap();
+    let b = cometd_data(&old.payload, old.replay_id, org.schemas()).unwrap();
     assert_eq!(b["payload"]["CreatedDate"], "2024-05-02T09:15:27.481Z");
     assert_eq!(b["event"]["EventUuid"], json!(doc.uuid));
     a["payload"]["CreatedDate"] = b["payload"]["CreatedDate"].clone();
@@ -99,13 +101,14 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
     );
 
     // Pub/Sub API: the JSON document is encoded to the same Avro as the stored form.
-    let a = org.platform_avro(new).unwrap();
-    let b = org.platform_avro(old).unwrap();
+    let a = avro_event(&new.payload, org.schemas()).unwrap();
+    let b = avro_event(&old.payload, org.schemas()).unwrap();
     assert_eq!((&a.schema_id, &b.uuid), (&def.schema_id, &doc.uuid));
-    let created = org.platform_cometd(new).unwrap()["payload"]["CreatedDate"]
-        .as_str()
-        .unwrap()
-        .replace('Z', "+0000");
+    let created =
+        cometd_data(&new.payload, new.replay_id, org.schemas()).unwrap()["payload"]["CreatedDate"]
+            .as_str()
+            .unwrap()
+            .replace('Z', "+0000");
     doc.payload["CreatedDate"] = json!(created);
-    assert_eq!(a.payload[..], doc.to_avro(&def.schema).unwrap()[..]);
+    assert_eq!(a.payload[..], doc.to_avro(def.schema.avro()).unwrap()[..]);
 }

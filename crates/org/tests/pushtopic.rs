@@ -40,7 +40,11 @@ fn map(v: Value) -> Map<String, Value> {
 }
 
 fn one(org: &Org, c: &Caller, op: Op) -> (Result<forcebus_org::Outcome, OrgError>, Vec<Value>) {
-    let mut r = org.execute(c, vec![op], true).unwrap();
+    let mut r = org
+        .execute(c, vec![op], forcebus_org::Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
     let notes = r.committed.as_ref().map_or_else(Vec::new, |c| {
         c.events
             .iter()

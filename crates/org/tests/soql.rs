@@ -56,8 +56,10 @@ fn fixture() -> Org {
                     object: object.into(),
                     fields,
                 }],
-                true,
+                forcebus_org::Mode::ALL_OR_NONE,
             )
+            .unwrap()
+            .wait()
             .unwrap();
         let id = r.results[0]
             .as_ref()
@@ -189,8 +191,10 @@ fn fixture() -> Org {
             object: None,
             id: gone,
         }],
-        true,
+        forcebus_org::Mode::ALL_OR_NONE,
     )
+    .unwrap()
+    .wait()
     .unwrap();
     org
 }

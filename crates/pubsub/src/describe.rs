@@ -38,7 +38,8 @@ pub(crate) fn get_schema(
     let id = &request.get_ref().schema_id;
     let json = ps
         .org
-        .schema_by_id(id)
+        .schemas()
+        .json(id)
         .ok_or_else(|| PubSubError::SchemaNotFound(id.clone()).status(&rpc))?;
     Ok(Response::new(SchemaInfo {
         schema_json: json.to_string(),

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use forcebus_auth::Auth;
 use forcebus_org::Org;
-use forcebus_store::Store;
 
 pub mod auth;
 mod describe;
@@ -76,25 +75,17 @@ impl Default for PubSubConfig {
 pub struct PubSub {
     org: Arc<Org>,
     auth: Arc<Auth>,
-    store: Arc<dyn Store>,
     config: PubSubConfig,
     /// Flips to true when the server shuts down: open streams end at once.
     closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl PubSub {
-    /// The API over `org`, authenticating with `auth`; managed subscription commits are
-    /// kept in `store`.
-    pub fn new(
-        org: Arc<Org>,
-        auth: Arc<Auth>,
-        store: Arc<dyn Store>,
-        config: PubSubConfig,
-    ) -> Arc<Self> {
+    /// The API over `org`, authenticating with `auth`.
+    pub fn new(org: Arc<Org>, auth: Arc<Auth>, config: PubSubConfig) -> Arc<Self> {
         Arc::new(Self {
             org,
             auth,
-            store,
             config,
             closing: tokio::sync::watch::channel(false).0,
         })

@@ -12,8 +12,8 @@
 //! - The subscription must be in the RUN state; a stream whose subscription leaves it
 //!   ends within `STATE_CHECK` (5 s), and the stored commit is forgotten.
 //!
-//! Commits live in the store's `pubsub.commit` space, keyed by the 18-character id, so
-//! they survive restarts.
+//! Commits are kept by the org ([`forcebus_org::Org::commit_replay_id`]), keyed by the
+//! subscription's id, so they survive restarts.
 
 use std::sync::Arc;
 
@@ -25,7 +25,6 @@ use tracing::Instrument;
 
 use forcebus_eventlog::{Cursor, LogError, Start};
 use forcebus_org::{Record, RecordId};
-use forcebus_store::Batch;
 
 use crate::error::{PubSubError, rpc_id};
 use crate::flow::{Ask, Flow, Mode, Out};
@@ -37,8 +36,6 @@ use crate::{PubSub, Stream, Topic, auth, replay};
 
 /// The tooling sObject that stores managed subscriptions.
 pub const OBJECT: &str = "ManagedEventSubscription";
-
-const SPACE: &str = "pubsub.commit";
 
 /// How soon an open stream notices that its subscription left the RUN state.
 const STATE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
@@ -100,21 +97,15 @@ impl PubSub {
 
     /// The committed replay id of a managed subscription.
     pub fn committed(&self, id: RecordId) -> Result<Option<u64>, PubSubError> {
-        let values = self
-            .store
-            .load_values(SPACE)
-            .map_err(|_| PubSubError::Unavailable)?;
-        let key = id.to18();
-        Ok(values
-            .into_iter()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, v)| v.parse().ok()))
+        self.org
+            .committed_replay_id(id)
+            .map_err(|_| PubSubError::Unavailable)
     }
 
     fn store_commit(&self, id: RecordId, replay: Option<u64>) -> Result<(), PubSubError> {
-        let mut b = Batch::new();
-        b.put(SPACE, &id.to18(), replay.map(|r| r.to_string()));
-        self.store.commit(&b).map_err(|_| PubSubError::Unavailable)
+        self.org
+            .commit_replay_id(id, replay)
+            .map_err(|_| PubSubError::Unavailable)
     }
 }
 

@@ -28,7 +28,7 @@ use crate::topic::Topic;
 use crate::{PubSub, Stream, auth, replay};
 
 /// Each appended event's replay id (or its error), and the append to make durable.
-type AppendOutcome = (Vec<Result<u64, String>>, Option<forcebus_org::Pending>);
+type AppendOutcome = (Vec<Result<u64, String>>, Option<forcebus_eventlog::Commit>);
 
 /// Longest publisher-chosen event id.
 const MAX_ID_CHARS: usize = 36;
@@ -231,7 +231,14 @@ impl PubSub {
         topic: &Topic,
         user: RecordId,
         events: Vec<ProducerEvent>,
-    ) -> Result<(String, Vec<PublishResult>, Option<forcebus_org::Pending>), PubSubError> {
+    ) -> Result<
+        (
+            String,
+            Vec<PublishResult>,
+            Option<forcebus_eventlog::Commit>,
+        ),
+        PubSubError,
+    > {
         let (mut results, accepted) = self.check_publish(topic, events);
         let indexes: Vec<usize> = accepted.iter().map(|a| a.index).collect();
         let (outcomes, pending) = self.append(topic, user, accepted)?;
@@ -252,11 +259,11 @@ impl PubSub {
     }
 
     /// Waits until appended events are durable (and shown to subscribers).
-    async fn finish(&self, pending: Option<forcebus_org::Pending>) -> Result<(), PubSubError> {
+    async fn finish(&self, pending: Option<forcebus_eventlog::Commit>) -> Result<(), PubSubError> {
         let Some(pending) = pending else {
             return Ok(());
         };
-        self.org.finish_async(pending).await.map_err(|e| {
+        pending.wait_async().await.map(drop).map_err(|e| {
             tracing::error!(error = %e, "A publish could not be made durable.");
             PubSubError::Unavailable
         })
@@ -391,24 +398,20 @@ impl PubSub {
                 .ok_or_else(|| PubSubError::SchemaNotFound(a.schema_id.clone()))?;
             inputs.push((
                 def.clone(),
-                def.values_from_avro(&schema, &a.value),
+                forcebus_events::platform::values_from_avro(&def.object, &schema, &a.value),
                 Some(a.id.clone()),
             ));
         }
-        let caller = forcebus_org::Caller {
-            user_id: user,
-            api: forcebus_org::Api::Rest,
-            version: "59.0".into(),
-            client: None,
-        };
+        let caller = forcebus_org::Caller::pubsub(user);
         // Pub/Sub publishes each event on its own: one bad event fails only itself.
-        let (results, pending) =
-            self.org
-                .publish_deferred(&caller, &inputs, false)
-                .map_err(|e| {
-                    tracing::error!(error = %e, "Publishing failed in storage.");
-                    PubSubError::Unavailable
-                })?;
+        let (results, pending) = self
+            .org
+            .publish(&caller, &inputs, false)
+            .map_err(|e| {
+                tracing::error!(error = %e, "Publishing failed in storage.");
+                PubSubError::Unavailable
+            })?
+            .into_parts();
         let outcomes = results
             .into_iter()
             .map(|r| {

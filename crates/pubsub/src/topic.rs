@@ -11,7 +11,7 @@ use bytes::Bytes;
 use prost::Message;
 
 use forcebus_eventlog::{Channel, Event};
-use forcebus_org::cdc::ChangeEvent;
+use forcebus_events::change::ChangeEvent;
 
 use crate::PubSub;
 use crate::proto::ProducerEvent;
@@ -62,7 +62,7 @@ impl PubSub {
                     .schema()
                     .objects()
                     .iter()
-                    .find(|o| forcebus_org::cdc::entity_name_of(o) == **entity)
+                    .find(|o| forcebus_events::change::entity_name_of(o) == **entity)
                     .and_then(|o| self.org.change_schema_id(&o.name))
                     .unwrap_or_default()
                     .to_owned(),
@@ -142,7 +142,7 @@ impl PubSub {
             tracing::warn!(replay_id = e.replay_id, schema_id = %doc.schema_id, "Change event names an unknown schema; skipped.");
             return Bytes::new();
         };
-        let payload = forcebus_org::cdc::to_avro(doc, &schema);
+        let payload = forcebus_events::change::to_avro(doc, &schema);
         ProducerEvent {
             id: self.event_uuid(e.replay_id),
             schema_id: doc.schema_id.clone(),
@@ -156,7 +156,7 @@ impl PubSub {
     /// The encoded `ProducerEvent` of a platform event: its `EventUuid` as id, the schema
     /// it was published with; empty when that schema is unknown.
     fn encode_platform(&self, e: &Event) -> Bytes {
-        let Some(a) = self.org.platform_avro(e) else {
+        let Some(a) = forcebus_events::platform::avro_event(&e.payload, self.org.schemas()) else {
             tracing::warn!(
                 replay_id = e.replay_id,
                 "Platform event cannot be rendered; skipped."
@@ -183,14 +183,14 @@ impl PubSub {
         uuid::Builder::from_random_bytes(b).into_uuid().to_string()
     }
 
-    /// The schema model of a schema id the org knows (parsed once, by the org).
+    /// The schema model of a schema id the org knows (parsed once).
     pub fn schema(&self, id: &str) -> Option<Arc<forcebus_avro::Schema>> {
-        self.org.avro_schema(id)
+        self.org.schemas().avro(id)
     }
 }
 
 fn change_doc(e: &Event) -> Option<ChangeEvent> {
-    match serde_json::from_slice(&e.payload) {
+    match ChangeEvent::from_log(&e.payload) {
         Ok(d) => Some(d),
         Err(err) => {
             tracing::warn!(replay_id = e.replay_id, error = %err, "Stored change event is unreadable; skipped.");

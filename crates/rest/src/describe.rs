@@ -179,7 +179,7 @@ fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, Ap
 /// The describeGlobal entry of an object's change events.
 pub fn change_entry(base: &str, o: &ObjectDef) -> Value {
     let mut e = global_entry(base, o);
-    let name = forcebus_org::cdc::entity_name_of(o);
+    let name = forcebus_events::change::entity_name_of(o);
     for (k, v) in [
         ("name", json!(name)),
         ("label", json!(format!("{} Change Event", o.label))),
@@ -224,7 +224,7 @@ pub(crate) fn event_entry(e: &mut Value, base: &str, name: &str) {
 
 /// The describe of an object's change events: the header, then the fields events carry.
 fn change_describe(base: &str, o: &ObjectDef) -> Value {
-    use forcebus_avro::change::{EventField, event_fields};
+    use forcebus_events::change::{EventField, event_fields};
     let mut fields = Vec::new();
     let mut id = FieldDef::new("Id", "Change Event ID", forcebus_org::meta::FieldType::Id);
     id.nillable = false;

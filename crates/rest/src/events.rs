@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use forcebus_events::change::{self, ChangeEvent};
 use forcebus_org::meta::ObjectDef;
 
 use crate::ctx::{Call, bearer};
@@ -25,7 +26,7 @@ pub fn change_event_object<'a>(app: &'a crate::AppState, entity: &str) -> Option
     app.org
         .schema()
         .object(&object)
-        .filter(|o| forcebus_org::cdc::entity_name_of(o).eq_ignore_ascii_case(entity))
+        .filter(|o| forcebus_events::change::entity_name_of(o).eq_ignore_ascii_case(entity))
 }
 
 fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Result<Value, ApiError> {
@@ -86,7 +87,11 @@ pub async fn by_event(
                 .to_owned()
         }
     };
-    let schema = app.org.schema_by_id(&id).ok_or_else(ApiError::not_found)?;
+    let schema = app
+        .org
+        .schemas()
+        .json(&id)
+        .ok_or_else(ApiError::not_found)?;
     Ok(json_response(
         StatusCode::OK,
         &render(
@@ -105,7 +110,11 @@ pub async fn by_id(
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let schema = app.org.schema_by_id(&id).ok_or_else(ApiError::not_found)?;
+    let schema = app
+        .org
+        .schemas()
+        .json(&id)
+        .ok_or_else(ApiError::not_found)?;
     Ok(json_response(
         StatusCode::OK,
         &render(
@@ -138,7 +147,7 @@ pub async fn inspect(
     let name = q.get("channel").cloned();
     let channel = match &name {
         Some(n) => app.org.change_channel(n).ok_or_else(ApiError::not_found)?,
-        None => forcebus_org::cdc::all_change_events(app.org.schema()),
+        None => forcebus_org::channels::all_change_events(app.org.schema()),
     };
     let start = if after < log.earliest(channel.class) {
         forcebus_eventlog::Start::Earliest
@@ -154,12 +163,12 @@ pub async fn inspect(
         .map(|e| {
             let mut doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
             if let Some(custom) = name.as_deref().and_then(|n| n.strip_prefix("/data/")).filter(|n| n.ends_with("__chn"))
-                && let Ok(ce) = serde_json::from_value::<forcebus_org::cdc::ChangeEvent>(doc.clone()) {
+                && let Ok(ce) = serde_json::from_value::<ChangeEvent>(doc.clone()) {
                     doc = serde_json::to_value(ce.for_channel(custom)).unwrap_or(doc);
                 }
-            let avro = serde_json::from_value::<forcebus_org::cdc::ChangeEvent>(doc.clone())
+            let avro = serde_json::from_value::<ChangeEvent>(doc.clone())
                 .ok()
-                .and_then(|ce| app.org.schema().object(&ce.header.entity_name).map(|o| forcebus_org::cdc::to_avro(&ce, &forcebus_avro::change::change_event_schema(o))))
+                .and_then(|ce| app.org.schemas().avro(&ce.schema_id).map(|schema| change::to_avro(&ce, &schema)))
                 .map(|bytes| STANDARD.encode(bytes));
             json!({"replayId": e.replay_id, "kind": e.kind, "timeMs": e.time_ms, "event": doc, "avro": avro})
         })

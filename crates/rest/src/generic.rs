@@ -36,7 +36,7 @@ pub async fn online(
     let r = channel(&app, &object, &id)?;
     let name = r.get_str("Name").unwrap_or_default();
     let users: Vec<String> = app
-        .org
+        .presence
         .online_users(name)
         .iter()
         .map(|u| u.to18())
@@ -93,7 +93,7 @@ pub async fn push(
     let pushes = parse(&headers, &bytes)?;
     let name = r.get_str("Name").unwrap_or_default().to_owned();
     let online: Vec<String> = app
-        .org
+        .presence
         .online_users(&name)
         .iter()
         .map(|u| u.to18())

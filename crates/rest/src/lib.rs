@@ -87,6 +87,8 @@ pub struct AppState {
     pub usage: limits::Usage,
     /// Open query cursors.
     pub cursors: query::Cursors,
+    /// Who is subscribed to which generic streaming channel (the Streaming API knows).
+    pub presence: Arc<dyn forcebus_org::generic::Presence>,
 }
 
 /// Shared state handle.
@@ -317,12 +319,14 @@ pub(crate) async fn transact(
     bulk_load: bool,
 ) -> Result<Result<forcebus_org::TxnResult, forcebus_org::StoreError>, ApiError> {
     let org = org.clone();
+    let mode = forcebus_org::Mode {
+        all_or_none,
+        bulk_load,
+    };
     tokio::spawn(async move {
-        let o = org.clone();
-        let committed =
-            blocking(move || o.execute_deferred(&caller, ops, all_or_none, bulk_load)).await?;
-        Ok(match committed {
-            Ok((result, pending)) => org.finish_async(pending).await.map(|()| result),
+        let committing = blocking(move || org.execute(&caller, ops, mode)).await?;
+        Ok(match committing {
+            Ok(committing) => committing.wait_async().await,
             Err(e) => Err(e),
         })
     })

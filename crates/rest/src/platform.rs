@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use forcebus_org::OrgError;
-use forcebus_org::platform::{EventConfig, EventDef, Published, rest_id};
+use forcebus_org::platform::{EventConfig, EventDef, Published, ToPublish, rest_id};
 
 use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, collection_error, json_response};
@@ -31,8 +31,13 @@ pub(crate) async fn publish(
 ) -> Result<Vec<Result<Published, OrgError>>, ApiError> {
     let org = app.org.clone();
     let caller = call.caller();
-    crate::blocking(move || org.publish(&caller, items, all_or_none))
+    let items: Vec<ToPublish> = items.into_iter().map(|(d, m)| (d, m, None)).collect();
+    let committing = crate::blocking(move || org.publish(&caller, &items, all_or_none))
         .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    committing
+        .wait_async()
+        .await
         .map_err(|e| ApiError::internal(&e))
 }
 

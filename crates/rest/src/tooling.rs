@@ -239,7 +239,7 @@ pub async fn create(
             .get("SelectedEntity")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        forcebus_org::filter::compile(app.org.schema(), entity, expr)
+        forcebus_org::cdc::filter::compile(app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
     let id = crate::sobjects::run_one(
@@ -290,7 +290,7 @@ pub async fn update(
     let fields = fields_of(&app, object, &body, false)?;
     if let Some(expr) = fields.get("FilterExpression").and_then(Value::as_str) {
         let entity = r.get_str("SelectedEntity").unwrap_or_default();
-        forcebus_org::filter::compile(app.org.schema(), entity, expr)
+        forcebus_org::cdc::filter::compile(app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
     crate::sobjects::run_one(

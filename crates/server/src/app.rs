@@ -138,6 +138,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let admin = auth.default_user().context("the default user is missing")?;
     let token = auth.issue(admin, false)?.access_token;
 
+    let streaming = forcebus_bayeux::BayeuxConfig {
+        connect_hold: Duration::from_secs(config.streaming_connect_hold_secs),
+        session_timeout: Duration::from_secs(config.streaming_session_timeout_secs),
+        max_clients: config.streaming_max_clients,
+        ..forcebus_bayeux::BayeuxConfig::default()
+    };
+    let bayeux = forcebus_bayeux::Bayeux::new(org.clone(), auth.clone(), streaming);
     let state = Arc::new(AppState {
         auth: auth.clone(),
         org: org.clone(),
@@ -149,14 +156,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
         usage: Default::default(),
         cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
+        presence: bayeux.clone(),
     });
-    let streaming = forcebus_bayeux::BayeuxConfig {
-        connect_hold: Duration::from_secs(config.streaming_connect_hold_secs),
-        session_timeout: Duration::from_secs(config.streaming_session_timeout_secs),
-        max_clients: config.streaming_max_clients,
-        ..forcebus_bayeux::BayeuxConfig::default()
-    };
-    let bayeux = forcebus_bayeux::Bayeux::new(org.clone(), auth.clone(), streaming);
     let router = forcebus_rest::router(state)
         .merge(forcebus_bayeux::router(bayeux.clone()))
         .merge(health::router());
@@ -165,7 +166,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let pubsub = forcebus_pubsub::PubSub::new(
         org.clone(),
         auth.clone(),
-        store.clone(),
         forcebus_pubsub::PubSubConfig {
             keepalive: Duration::from_secs(config.pubsub_keepalive_secs),
             idle_timeout: Duration::from_secs(config.pubsub_idle_timeout_secs),
@@ -279,11 +279,11 @@ fn org_options(config: &Config) -> OrgOptions {
         log: LogConfig {
             retention_ms: [
                 (
-                    forcebus_org::cdc::CLASS_EVENTS,
+                    forcebus_events::CLASS_EVENTS,
                     config.event_retention_hours as i64 * 3_600_000,
                 ),
                 (
-                    forcebus_org::pushtopic::CLASS,
+                    forcebus_events::CLASS_NOTIFICATIONS,
                     config.pushtopic_retention_hours as i64 * 3_600_000,
                 ),
             ]

@@ -161,15 +161,18 @@ async fn publish_and_subscribe_platform_events() {
         .org
         .publish(
             &w.caller,
-            vec![(
+            &[(
                 def,
                 json!({"Order_Number__c": "ORD-3", "Carrier__c": "UPS"})
                     .as_object()
                     .unwrap()
                     .clone(),
+                None,
             )],
             true,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     assert!(r[0].is_ok());
     let (_tx, mut all) = w.subscribe(fetch(TOPIC, ReplayPreset::Earliest, 10)).await;
@@ -212,8 +215,10 @@ async fn custom_event_channels_subscribe_only() {
                     object: object.into(),
                     fields: fields.as_object().unwrap().clone(),
                 }],
-                true,
+                forcebus_org::Mode::ALL_OR_NONE,
             )
+            .unwrap()
+            .wait()
             .unwrap()
             .results
             .remove(0)
@@ -241,12 +246,15 @@ async fn custom_event_channels_subscribe_only() {
     w.org
         .publish(
             &w.caller,
-            vec![(
+            &[(
                 def,
                 json!({"Order_Number__c": "A"}).as_object().unwrap().clone(),
+                None,
             )],
             true,
         )
+        .unwrap()
+        .wait()
         .unwrap();
     let (_tx, mut s) = w
         .subscribe(fetch("/event/Orders__chn", ReplayPreset::Earliest, 10))

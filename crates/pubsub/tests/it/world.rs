@@ -75,7 +75,7 @@ pub(crate) async fn world_on(store: Arc<SqliteStore>, config: PubSubConfig) -> W
     );
     let user = auth.default_user().unwrap();
     let token = auth.issue(user, false).unwrap().access_token;
-    let ps = PubSub::new(org.clone(), auth.clone(), store, config);
+    let ps = PubSub::new(org.clone(), auth.clone(), config);
     let client = connect(&ps).await;
     World {
         org,
@@ -133,8 +133,10 @@ impl World {
                     object: object.into(),
                     fields: fields.as_object().unwrap().clone(),
                 }],
-                true,
+                forcebus_org::Mode::ALL_OR_NONE,
             )
+            .unwrap()
+            .wait()
             .unwrap();
         match r.results.into_iter().next().unwrap() {
             Ok(o) => o.id().to18(),
@@ -152,8 +154,10 @@ impl World {
                     id: id.into(),
                     fields: fields.as_object().unwrap().clone(),
                 }],
-                true,
+                forcebus_org::Mode::ALL_OR_NONE,
             )
+            .unwrap()
+            .wait()
             .unwrap();
         r.results.into_iter().next().unwrap().unwrap();
     }

@@ -2,23 +2,15 @@
 //!
 //! A commit is acknowledged, and its events shown, only once the store has made it durable
 //! (group commit: [`forcebus_store::Store::sync`]). Blocking callers wait in `sync`
-//! themselves. Async callers hand their ticket to one syncing thread and await a watch
-//! channel instead, so a hundred requests waiting for the same fsync are a hundred parked
-//! tasks, not a hundred parked threads woken together.
+//! themselves ([`crate::Commit::wait`]). Async callers ([`crate::Commit::wait_async`])
+//! hand their ticket to one syncing thread and await a watch channel instead, so a hundred
+//! requests waiting for the same fsync are a hundred parked tasks, not a hundred parked
+//! threads woken together.
 
 use std::sync::{Arc, Condvar, Mutex};
 
 use forcebus_store::{Store, StoreError};
 use tokio::sync::watch;
-
-/// Appended work waiting to become durable: the store's ticket and the log events to show
-/// once it is. Finish it with [`crate::Org::finish`] or [`crate::Org::finish_async`].
-#[derive(Debug)]
-#[must_use = "events are shown to subscribers, and writes acknowledged, only once finished"]
-pub struct Pending {
-    pub(crate) ticket: u64,
-    pub(crate) events: Vec<Arc<forcebus_eventlog::Event>>,
-}
 
 /// What the syncing thread has done.
 #[derive(Debug, Clone, Default)]

@@ -7,10 +7,13 @@
 //! changes. Matching a change runs the plan over that one record: its `WHERE` decides, its
 //! `SELECT` shapes the notification's `sobject`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
+
+mod topics;
+
+pub(crate) use topics::Topics;
 
 use forcebus_meta::{FieldType, ObjectDef, Schema};
 use forcebus_soql::bind::{Column, Cond, Operand, Value as Lit};
@@ -21,7 +24,7 @@ use crate::id::RecordId;
 use crate::record::Record;
 
 /// Retention class of PushTopic notifications (24 hours by default).
-pub const CLASS: u8 = 1;
+pub const CLASS: u8 = forcebus_events::CLASS_NOTIFICATIONS;
 
 /// The object name.
 pub const OBJECT: &str = "PushTopic";
@@ -362,79 +365,4 @@ impl Topic {
         }
         Some(sobject)
     }
-}
-
-/// The active topics, by object.
-#[derive(Debug, Default)]
-pub(crate) struct Topics {
-    pub(crate) by_object: HashMap<String, Vec<Arc<Topic>>>,
-}
-
-impl Topics {
-    /// Compiles every active, live `PushTopic`.
-    pub(crate) fn build<'r>(
-        schema: &'static Schema,
-        records: impl Iterator<Item = &'r Record>,
-    ) -> Self {
-        let mut by_object: HashMap<String, Vec<Arc<Topic>>> = HashMap::new();
-        for r in records {
-            if r.is_deleted
-                || !r
-                    .fields
-                    .get("IsActive")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true)
-            {
-                continue;
-            }
-            match compile(schema, r) {
-                Ok(t) => by_object
-                    .entry(t.object().to_owned())
-                    .or_default()
-                    .push(Arc::new(t)),
-                Err(e) => {
-                    tracing::warn!(topic = ?r.get_str("Name"), error = %e, "Stored PushTopic does not compile; skipped.")
-                }
-            }
-        }
-        Self { by_object }
-    }
-}
-
-/// Fields whose values differ between two states of a record.
-pub(crate) fn changed_fields(before: &Record, after: &Record) -> HashSet<String> {
-    let mut out: HashSet<String> = after
-        .fields
-        .iter()
-        .filter(|(k, v)| before.fields.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
-        .collect();
-    out.extend(
-        before
-            .fields
-            .keys()
-            .filter(|k| !after.fields.contains_key(*k))
-            .cloned(),
-    );
-    out
-}
-
-/// A notification as the log stores it (the replay id is added when it is shown).
-pub fn notification(op: Operation, created_date: &str, sobject: Map<String, Value>) -> Value {
-    json!({"event": {"createdDate": created_date, "type": op.as_str()}, "sobject": sobject})
-}
-
-/// The `data` of a notification on the Streaming API.
-pub fn cometd_data(e: &forcebus_eventlog::Event) -> Option<Value> {
-    let stored: Value = serde_json::from_slice(&e.payload).ok()?;
-    let event = stored.get("event")?;
-    Some(json!({
-        "event": {"createdDate": event.get("createdDate")?, "replayId": e.replay_id, "type": event.get("type")?},
-        "sobject": stored.get("sobject")?,
-    }))
-}
-
-/// The log kind of a topic's notifications.
-pub fn kind(name: &str) -> String {
-    format!("/topic/{name}")
 }

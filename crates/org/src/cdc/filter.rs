@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 use forcebus_soql::{Context, Record as SoqlRecord, Source};
 
-use crate::cdc::Header;
+use forcebus_events::change::Header;
 
 const HEADER_OBJECT: &str = "ChangeEventHeader";
 const HEADER_LINK: &str = "ChangeEventHeaderId__forcebus";
@@ -23,7 +23,7 @@ fn filter_schema(schema: &Schema, entity: &str) -> Result<(Schema, String), Stri
     let object = schema
         .objects()
         .iter()
-        .find(|o| crate::cdc::entity_name_of(o) == entity)
+        .find(|o| forcebus_events::change::entity_name_of(o) == entity)
         .ok_or_else(|| format!("unknown change event {entity}"))?;
     let mut o = object.clone();
     let mut link = FieldDef::new(HEADER_LINK, "Header", FieldType::Reference);
@@ -120,7 +120,7 @@ pub(crate) fn matches(
     expr: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> bool {
-    let entity = crate::cdc::entity_name_of(object);
+    let entity = forcebus_events::change::entity_name_of(object);
     let Ok((s, name)) = filter_schema(schema, &entity) else {
         return false;
     };

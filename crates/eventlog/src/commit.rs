@@ -1,0 +1,92 @@
+//! A commit of events and the writes that go with them, acknowledged only once durable.
+//!
+//! [`EventLog::commit`] is the one way events enter the log: it assigns replay ids,
+//! commits the events with the caller's writes in one storage transaction (not yet
+//! synced), and hands back a [`Commit`]. The caller may let the next commit start at once
+//! (group commit); the events are shown to subscribers, and the writes may be
+//! acknowledged, only when [`Commit::wait`] or [`Commit::wait_async`] returns.
+
+use std::sync::Arc;
+
+use forcebus_store::{Batch, StoreError};
+
+use crate::{Appended, EventLog, NewEvent};
+
+/// Events and writes committed but not yet durable. Dropping it unfinished leaves the
+/// events unshown until a later commit's events are.
+#[derive(Debug)]
+#[must_use = "events are shown to subscribers, and writes acknowledged, only once waited for"]
+pub struct Commit {
+    log: Arc<EventLog>,
+    /// The store's ticket for the commit; 0 when nothing was written.
+    ticket: u64,
+    events: Appended,
+}
+
+impl Commit {
+    /// A commit of nothing: waiting for it returns at once.
+    pub fn nothing(log: &Arc<EventLog>) -> Self {
+        Self {
+            log: log.clone(),
+            ticket: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// The events, with their replay ids (not yet shown to subscribers).
+    pub fn events(&self) -> &Appended {
+        &self.events
+    }
+
+    /// Waits (blocking this thread) until the commit is durable, then shows its events.
+    pub fn wait(self) -> Result<Appended, StoreError> {
+        if self.ticket > 0
+            && let Err(e) = self.log.store.sync(self.ticket)
+        {
+            tracing::error!(error = %e, "A committed transaction could not be made durable.");
+            return Err(e);
+        }
+        Ok(self.show())
+    }
+
+    /// [`Commit::wait`] for async callers: no thread waits; one syncing thread fsyncs for
+    /// all of them.
+    pub async fn wait_async(self) -> Result<Appended, StoreError> {
+        if self.ticket > 0 {
+            self.log.sync.wait(&self.log.store, self.ticket).await?;
+        }
+        Ok(self.show())
+    }
+
+    fn show(self) -> Appended {
+        if let Some(last) = self.events.last() {
+            self.log.publish_through(last.replay_id);
+        }
+        self.events
+    }
+}
+
+impl EventLog {
+    /// Appends `events` (replay ids in order) and commits them with `batch` in one storage
+    /// transaction, unsynced. The next commit may start at once; these events are shown
+    /// once the returned [`Commit`] is waited for. On failure nothing is written and the
+    /// replay ids reserved are burnt.
+    pub fn commit(
+        self: &Arc<Self>,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+        mut batch: Batch,
+    ) -> Result<Commit, StoreError> {
+        let mut ticket = 0;
+        let events = self.append_unpublished(events, now_ms, |writes| {
+            batch.writes.extend(writes);
+            ticket = self.store.commit_unsynced(&batch)?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(Commit {
+            log: self.clone(),
+            ticket,
+            events,
+        })
+    }
+}

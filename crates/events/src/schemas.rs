@@ -1,0 +1,104 @@
+//! Event schemas: the Avro schema of each event type, its id, and every schema an org
+//! ever issued, kept by id so an event renders in the schema it was written with.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use forcebus_meta::ObjectDef;
+use serde_json::Value;
+
+/// One event type's schema and its id (which changes when the type's fields change).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSchema {
+    avro: forcebus_avro::Schema,
+    id: String,
+}
+
+impl EventSchema {
+    fn new(avro: forcebus_avro::Schema) -> Self {
+        let id = forcebus_avro::schema_id(&avro);
+        Self { avro, id }
+    }
+
+    /// The schema of an object's change events.
+    pub fn for_change_events(object: &ObjectDef) -> Self {
+        Self::new(forcebus_avro::change::change_event_schema(object))
+    }
+
+    /// The schema of a platform event (COMPACT: the standard fields, then the custom ones).
+    pub fn for_platform_event(event: &ObjectDef) -> Self {
+        Self::new(forcebus_avro::platform::event_schema(event))
+    }
+
+    /// The schema id, 22 characters.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The schema as JSON text, as the schema endpoints return it.
+    pub fn json_text(&self) -> String {
+        self.avro.to_json().to_string()
+    }
+
+    /// The Avro schema, for the protocols.
+    pub fn avro(&self) -> &forcebus_avro::Schema {
+        &self.avro
+    }
+}
+
+/// Every schema an org has issued, as JSON text by id, with the parsed form cached.
+/// Schemas are only ever added: an event keeps the schema it was written with.
+#[derive(Debug, Default)]
+pub struct Schemas {
+    texts: RwLock<HashMap<String, String>>,
+    parsed: Mutex<HashMap<String, Arc<forcebus_avro::Schema>>>,
+}
+
+impl Schemas {
+    /// The schemas read back from storage.
+    pub fn new(texts: HashMap<String, String>) -> Self {
+        Self {
+            texts: RwLock::new(texts),
+            parsed: Mutex::default(),
+        }
+    }
+
+    /// Whether a schema with this id is known.
+    pub fn contains(&self, id: &str) -> bool {
+        self.read().contains_key(id)
+    }
+
+    /// Adds a schema; its text, for the caller to store, when it was not known.
+    pub fn add(&self, schema: &EventSchema) -> Option<String> {
+        let mut texts = self.texts.write().unwrap_or_else(|e| e.into_inner());
+        if texts.contains_key(schema.id()) {
+            return None;
+        }
+        let text = schema.json_text();
+        texts.insert(schema.id().to_owned(), text.clone());
+        Some(text)
+    }
+
+    /// A schema as JSON, by id.
+    pub fn json(&self, id: &str) -> Option<Value> {
+        self.read()
+            .get(id)
+            .and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// A schema as Avro, by id, parsed once.
+    pub fn avro(&self, id: &str) -> Option<Arc<forcebus_avro::Schema>> {
+        let mut cache = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = cache.get(id) {
+            return Some(s.clone());
+        }
+        let json: Value = serde_json::from_str(self.read().get(id)?).ok()?;
+        let schema = Arc::new(forcebus_avro::Schema::from_json(&json).ok()?);
+        cache.insert(id.to_owned(), schema.clone());
+        Some(schema)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, String>> {
+        self.texts.read().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,337 @@
+//! Change Data Capture: the change events of a transaction, built from each touched
+//! record's state before and after it (`org-rest-cdc.md` §4).
+//!
+//! One event per record change (repeated changes in a transaction are already one end
+//! state); identical updates, and deletes, of several records of one entity merge into one
+//! event listing every id; events past the overflow threshold become one `GAP_OVERFLOW` per
+//! entity; an event too large becomes a header-only `GAP_*` event. Events are stored as a
+//! neutral document ([`ChangeEvent`]); each protocol renders it through `forcebus-events`.
+//!
+//! - [`describe`]: what one record change amounts to (change type, body, field sets).
+//! - [`filter`]: custom channels' member filters; [`textdiff`]: diffs of long text.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use forcebus_events::CLASS_EVENTS;
+use forcebus_events::change::{ChangeEvent, Header, OVERFLOW_ID, entity_name, entity_name_of};
+use forcebus_meta::{ObjectDef, Schema};
+
+use crate::record::Record;
+
+mod describe;
+pub mod filter;
+pub mod textdiff;
+
+use describe::{Described, describe};
+
+/// CDC settings.
+#[derive(Debug, Clone)]
+pub struct CdcConfig {
+    /// Merge identical updates and deletes of several records into one event.
+    pub merge: bool,
+    /// Changes in one transaction past which events become `GAP_OVERFLOW`.
+    pub overflow_threshold: usize,
+    /// Largest event; larger ones become header-only `GAP_*` events.
+    pub max_event_bytes: usize,
+    /// Objects that publish change events; every object when `None` (unlike Salesforce,
+    /// where nothing is selected until an admin selects it).
+    pub entities: Option<Vec<String>>,
+}
+
+impl Default for CdcConfig {
+    fn default() -> Self {
+        Self {
+            merge: true,
+            overflow_threshold: 100_000,
+            max_event_bytes: 1 << 20,
+            entities: None,
+        }
+    }
+}
+
+/// A member of a custom channel, as the transaction sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub(crate) channel: String,
+    pub(crate) entity: String,
+    pub(crate) filter: Option<String>,
+    pub(crate) enriched: Vec<String>,
+}
+
+impl Member {
+    /// Every member of a custom channel in `state`.
+    pub(crate) fn all(state: &crate::state::State) -> Vec<Self> {
+        state
+            .of("PlatformEventChannelMember")
+            .filter_map(Self::from_record)
+            .collect()
+    }
+
+    pub(crate) fn from_record(r: &Record) -> Option<Self> {
+        let channel = r.get_str("EventChannel")?.to_owned();
+        (!r.is_deleted && channel != "ChangeEvents").then(|| Self {
+            channel,
+            entity: r.get_str("SelectedEntity").unwrap_or_default().to_owned(),
+            filter: r
+                .get_str("FilterExpression")
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_owned),
+            enriched: {
+                let mut names: Vec<String> = r
+                    .get_str("EnrichedFields")
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default();
+                // Fields a filter names are enriched too (`org-rest-cdc.md` §4.8).
+                for f in r
+                    .get_str("FilterExpression")
+                    .map(filter::referenced_fields)
+                    .unwrap_or_default()
+                {
+                    if !names.iter().any(|n| n.eq_ignore_ascii_case(&f)) {
+                        names.push(f);
+                    }
+                }
+                names
+            },
+        })
+    }
+}
+
+/// What the transaction is, for every event it produces.
+pub(crate) struct TxnInfo<'a> {
+    pub(crate) schema: &'a Schema,
+    pub(crate) members: Vec<Member>,
+    pub(crate) now: chrono::DateTime<chrono::Utc>,
+    pub(crate) transaction_key: &'a str,
+    pub(crate) change_origin: &'a str,
+    pub(crate) commit_timestamp: i64,
+    pub(crate) commit_number: i64,
+    pub(crate) commit_user: String,
+}
+
+/// One record's change.
+pub(crate) struct Change<'a> {
+    pub(crate) object: &'a ObjectDef,
+    pub(crate) before: Option<&'a Record>,
+    pub(crate) after: Option<&'a Record>,
+}
+
+impl TxnInfo<'_> {
+    /// A header of this transaction (sequence number and field sets still to fill in).
+    fn header(&self, entity: &str, change_type: String, record_ids: Vec<String>) -> Header {
+        Header {
+            entity_name: entity.to_owned(),
+            record_ids,
+            change_type,
+            change_origin: self.change_origin.to_owned(),
+            transaction_key: self.transaction_key.to_owned(),
+            sequence_number: 0,
+            commit_timestamp: self.commit_timestamp,
+            commit_number: self.commit_number,
+            commit_user: self.commit_user.clone(),
+            nulled_fields: Vec::new(),
+            diff_fields: Vec::new(),
+            changed_fields: Vec::new(),
+        }
+    }
+}
+
+/// The change events of one transaction, in order, sequence-numbered from 1, as log
+/// entries (each serialized once). In bulk-load mode every change becomes a header-only
+/// `GAP_*` event, one per entity and change type.
+pub(crate) fn events(
+    changes: &[Change<'_>],
+    txn: &TxnInfo<'_>,
+    schema_ids: &HashMap<String, String>,
+    config: &CdcConfig,
+    bulk_load: bool,
+) -> Vec<forcebus_eventlog::NewEvent> {
+    let mut b = Builder {
+        txn,
+        schema_ids,
+        config,
+        out: Vec::new(),
+        merged: HashMap::new(),
+        counted: 0,
+        overflowed: Vec::new(),
+    };
+    for c in changes {
+        let Some(d) = describe(c) else {
+            continue;
+        };
+        let id = c
+            .after
+            .or(c.before)
+            .map(|r| r.id.to18())
+            .expect("a change has a record");
+        if bulk_load {
+            b.add_bulk(c, d.kind, id);
+        } else {
+            b.add(c, d, id);
+        }
+    }
+    b.finish()
+}
+
+/// The events of a transaction as they are built.
+struct Builder<'t, 'a> {
+    txn: &'t TxnInfo<'a>,
+    schema_ids: &'t HashMap<String, String>,
+    config: &'t CdcConfig,
+    out: Vec<ChangeEvent>,
+    /// Index in `out` of the event identical updates or deletes merge into.
+    merged: HashMap<String, usize>,
+    /// Changes counted towards the overflow threshold.
+    counted: usize,
+    /// Entities with changes past the threshold, in order.
+    overflowed: Vec<String>,
+}
+
+impl Builder<'_, '_> {
+    /// A header-only event: gaps (`GAP_*`, `GAP_OVERFLOW`) carry no body.
+    fn gap(&self, entity: &str, change_type: String, record_ids: Vec<String>) -> ChangeEvent {
+        ChangeEvent {
+            schema_id: self.schema_ids.get(entity).cloned().unwrap_or_default(),
+            header: self.txn.header(entity, change_type, record_ids),
+            fields: Map::new(),
+            channels: Vec::new(),
+            enriched: Map::new(),
+        }
+    }
+
+    /// A bulk-load change: its id joins the entity's `GAP_<type>` event.
+    fn add_bulk(&mut self, c: &Change<'_>, kind: &str, id: String) {
+        let change_type = format!("GAP_{kind}");
+        match self
+            .out
+            .iter_mut()
+            .find(|e| e.header.entity_name == c.object.name && e.header.change_type == change_type)
+        {
+            Some(e) => e.header.record_ids.push(id),
+            None => {
+                let gap = self.gap(&c.object.name, change_type, vec![id]);
+                self.out.push(gap);
+            }
+        }
+    }
+
+    /// A change: its event, routed to custom channels, merged into an identical one when
+    /// merging applies, or counted past the overflow threshold.
+    fn add(&mut self, c: &Change<'_>, d: Described, id: String) {
+        let entity = c.object.name.clone();
+        self.counted += if d.kind == "UPDATE" {
+            d.changed.len().max(1)
+        } else {
+            1
+        };
+        if self.counted > self.config.overflow_threshold {
+            if !self.overflowed.contains(&entity) {
+                self.overflowed.push(entity);
+            }
+            return;
+        }
+        let mut header = self.txn.header(&entity, d.kind.to_owned(), vec![id]);
+        header.nulled_fields = d.nulled;
+        header.diff_fields = d.diffs;
+        header.changed_fields = d.changed;
+        let mut event = ChangeEvent {
+            schema_id: self.schema_ids.get(&entity).cloned().unwrap_or_default(),
+            header,
+            fields: d.body,
+            channels: Vec::new(),
+            enriched: Map::new(),
+        };
+        route(&mut event, c, self.txn);
+        if self.config.merge && matches!(d.kind, "UPDATE" | "DELETE") {
+            let key = serde_json::to_string(&(
+                &entity,
+                d.kind,
+                &event.fields,
+                &event.header.changed_fields,
+                &event.header.nulled_fields,
+            ))
+            .expect("JSON values serialise");
+            if let Some(&i) = self.merged.get(&key) {
+                self.out[i]
+                    .header
+                    .record_ids
+                    .extend(event.header.record_ids);
+                return;
+            }
+            self.merged.insert(key, self.out.len());
+        }
+        self.out.push(event);
+    }
+
+    /// The overflow events, then every event numbered and serialised; one too large
+    /// becomes its header-only `GAP_*` form.
+    fn finish(mut self) -> Vec<forcebus_eventlog::NewEvent> {
+        for entity in std::mem::take(&mut self.overflowed) {
+            let gap = self.gap(
+                &entity,
+                "GAP_OVERFLOW".to_owned(),
+                vec![OVERFLOW_ID.to_owned()],
+            );
+            self.out.push(gap);
+        }
+        let max = self.config.max_event_bytes;
+        self.out
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut e)| {
+                e.header.sequence_number = i as i32 + 1;
+                let mut payload = serde_json::to_vec(&e).expect("change events serialise");
+                if payload.len() > max && !e.header.change_type.starts_with("GAP_") {
+                    e.header.change_type = format!("GAP_{}", e.header.change_type);
+                    e.fields.clear();
+                    e.header.changed_fields.clear();
+                    e.header.nulled_fields.clear();
+                    payload = serde_json::to_vec(&e).expect("change events serialise");
+                }
+                forcebus_eventlog::NewEvent {
+                    kind: entity_name(&e.header.entity_name),
+                    class: CLASS_EVENTS,
+                    payload,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Records which custom channels an event passes (their member filters, evaluated on the
+/// record after the change) and, for updates and deletes, their enriched fields' values.
+fn route(event: &mut ChangeEvent, c: &Change<'_>, txn: &TxnInfo<'_>) {
+    let entity = entity_name_of(c.object);
+    let Some(record) = c.after.or(c.before) else {
+        return;
+    };
+    for m in txn.members.iter().filter(|m| m.entity == entity) {
+        let pass = m.filter.as_deref().is_none_or(|f| {
+            filter::matches(txn.schema, c.object, record, &event.header, f, txn.now)
+        });
+        if !pass {
+            continue;
+        }
+        if !event.channels.contains(&m.channel) {
+            event.channels.push(m.channel.clone());
+        }
+        if matches!(event.header.change_type.as_str(), "UPDATE" | "DELETE") {
+            let values: Map<String, Value> = m
+                .enriched
+                .iter()
+                .filter_map(|name| {
+                    let f = c.object.field(name)?;
+                    let v = record.rest_value(c.object, &f.name);
+                    (!v.is_null()).then(|| (f.name.clone(), v))
+                })
+                .collect();
+            if !values.is_empty() {
+                event
+                    .enriched
+                    .insert(m.channel.clone(), Value::Object(values));
+            }
+        }
+    }
+}

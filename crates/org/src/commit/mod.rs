@@ -1,0 +1,301 @@
+//! The one writer: operations become a committed transaction in stages, and the caller
+//! acknowledges it once the returned [`Committing`] is durable.
+//!
+//! [`Org::execute`] runs, under the writer lock:
+//! 1. **validate**: each operation against an overlay of the committed state ([`Txn`]);
+//!    with all-or-none, one failure rolls back every operation;
+//! 2. **stage**: the overlay's records and the counters as one storage batch;
+//! 3. **derive**: the transaction's change events and PushTopic notifications;
+//! 4. **append**: the events and the batch in one storage commit
+//!    ([`forcebus_eventlog::EventLog::commit`]), unsynced;
+//! 5. **apply**: the overlay to the committed state.
+//!
+//! The writer lock is released before durability (group commit): the next transaction
+//! validates while this one's fsync runs. Its result may be acknowledged, and its events
+//! are shown, only once [`Committing::wait`] or [`Committing::wait_async`] returns.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use forcebus_eventlog::{Commit, Event, NewEvent};
+use forcebus_store::{Batch, StoreError, StoredRecord, Write};
+
+use crate::Org;
+use crate::caller::Caller;
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::record::Record;
+use crate::state::{ORG, State};
+use crate::txn::{Op, Outcome, Txn};
+
+/// How a transaction treats its operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// One failed operation fails them all and nothing is written.
+    pub all_or_none: bool,
+    /// Changes bypass change tracking: subscribers get header-only `GAP_*` events.
+    pub bulk_load: bool,
+}
+
+impl Mode {
+    /// Each operation succeeds or fails on its own.
+    pub const PARTIAL: Mode = Mode {
+        all_or_none: false,
+        bulk_load: false,
+    };
+    /// One failure fails them all.
+    pub const ALL_OR_NONE: Mode = Mode {
+        all_or_none: true,
+        bulk_load: false,
+    };
+}
+
+/// A result that may be acknowledged only once its commit is durable.
+#[derive(Debug)]
+#[must_use = "a write may be acknowledged, and its events are shown, only once waited for"]
+pub struct Committing<T> {
+    result: T,
+    commit: Commit,
+}
+
+impl<T> Committing<T> {
+    pub(crate) fn new(result: T, commit: Commit) -> Self {
+        Self { result, commit }
+    }
+
+    /// The result now, and the commit to wait for before acknowledging it (for a caller
+    /// that hands the waiting to another task).
+    pub fn into_parts(self) -> (T, Commit) {
+        (self.result, self.commit)
+    }
+
+    /// Waits (blocking this thread) until the commit is durable.
+    pub fn wait(self) -> Result<T, StoreError> {
+        self.commit.wait()?;
+        Ok(self.result)
+    }
+
+    /// Waits, without blocking a thread, until the commit is durable.
+    pub async fn wait_async(self) -> Result<T, StoreError> {
+        self.commit.wait_async().await?;
+        Ok(self.result)
+    }
+}
+
+/// What a committed transaction was, for change events to join.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// UUID-shaped key shared by everything the transaction changed.
+    pub transaction_key: String,
+    /// `changeOrigin` of the caller.
+    pub change_origin: String,
+    /// Commit time.
+    pub commit_timestamp: DateTime<Utc>,
+    /// Records whose state changed, in first-touch order.
+    pub records: Vec<RecordId>,
+    /// The change events the transaction appended, in order.
+    pub events: Vec<Arc<Event>>,
+}
+
+/// The result of [`Org::execute`].
+#[derive(Debug)]
+pub struct TxnResult {
+    /// One result per operation, in request order.
+    pub results: Vec<Result<Outcome, OrgError>>,
+    /// The committed transaction, when anything was written.
+    pub committed: Option<Committed>,
+}
+
+/// A validated transaction's changes, ready to commit.
+struct Staged {
+    overlay: HashMap<RecordId, Option<Record>>,
+    order: Vec<RecordId>,
+    next_id: u64,
+    next_case: u64,
+    commit_number: i64,
+}
+
+impl Org {
+    /// Runs `ops` as one transaction. A storage failure fails the whole call and changes
+    /// nothing. The result may be acknowledged once the returned [`Committing`] is.
+    pub fn execute(
+        &self,
+        caller: &Caller,
+        ops: Vec<Op>,
+        mode: Mode,
+    ) -> Result<Committing<TxnResult>, StoreError> {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock().now();
+        let state = self.read();
+        let (results, staged) = self.validate(&state, caller, ops, mode, now);
+        let Some(staged) = staged else {
+            let nothing = TxnResult {
+                results,
+                committed: None,
+            };
+            return Ok(Committing::new(nothing, Commit::nothing(self.log())));
+        };
+        let batch = staged.writes();
+        let transaction_key = crate::new_uuid();
+        let change_origin = caller.change_origin();
+        let events = self.derive(&state, &staged, caller, mode, now, &transaction_key);
+        drop(state);
+        let commit = self.log().commit(events, now.timestamp_millis(), batch)?;
+        let records = staged.order.clone();
+        self.apply(staged);
+        drop(writer);
+        let committed = Committed {
+            transaction_key,
+            change_origin,
+            commit_timestamp: now,
+            records,
+            events: commit.events().clone(),
+        };
+        tracing::debug!(
+            transaction_key = %committed.transaction_key,
+            change_origin = %committed.change_origin,
+            records = committed.records.len(),
+            "Transaction committed."
+        );
+        let result = TxnResult {
+            results,
+            committed: Some(committed),
+        };
+        Ok(Committing::new(result, commit))
+    }
+
+    /// Stage 1: every operation against an overlay of `state`; the changes to commit, if
+    /// any remain.
+    fn validate(
+        &self,
+        state: &State,
+        caller: &Caller,
+        ops: Vec<Op>,
+        mode: Mode,
+        now: DateTime<Utc>,
+    ) -> (Vec<Result<Outcome, OrgError>>, Option<Staged>) {
+        let mut txn = Txn::new(self, state, caller, now);
+        let mut results: Vec<Result<Outcome, OrgError>> =
+            ops.into_iter().map(|op| txn.apply(op)).collect();
+        if mode.all_or_none && results.iter().any(Result::is_err) {
+            for r in results.iter_mut().filter(|r| r.is_ok()) {
+                *r = Err(OrgError::new(
+                    StatusCode::AllOrNoneOperationRolledBack,
+                    "Record rolled back because not all records were valid and the request \
+                     was using AllOrNone header",
+                ));
+            }
+            return (results, None);
+        }
+        if txn.order.is_empty() {
+            return (results, None);
+        }
+        let staged = Staged {
+            overlay: txn.overlay,
+            order: txn.order,
+            next_id: txn.next_id,
+            next_case: txn.next_case,
+            commit_number: state.commit_number + 1,
+        };
+        (results, Some(staged))
+    }
+
+    /// Stage 3: the change events and PushTopic notifications of the staged changes.
+    fn derive(
+        &self,
+        state: &State,
+        staged: &Staged,
+        caller: &Caller,
+        mode: Mode,
+        now: DateTime<Utc>,
+        transaction_key: &str,
+    ) -> Vec<NewEvent> {
+        let changes: Vec<crate::cdc::Change<'_>> = staged
+            .order
+            .iter()
+            .filter_map(|id| {
+                let after = staged.overlay[id].as_ref();
+                let before = state.records.get(id);
+                let object = self
+                    .schema()
+                    .object(&after.or(before)?.object)
+                    .filter(|o| self.selected_in(state, o))?;
+                Some(crate::cdc::Change {
+                    object,
+                    before,
+                    after,
+                })
+            })
+            .collect();
+        let change_origin = caller.change_origin();
+        let info = crate::cdc::TxnInfo {
+            schema: self.schema(),
+            members: crate::cdc::Member::all(state),
+            now,
+            transaction_key,
+            change_origin: &change_origin,
+            commit_timestamp: now.timestamp_millis(),
+            commit_number: staged.commit_number,
+            commit_user: caller.user_id.to18(),
+        };
+        let mut events = crate::cdc::events(
+            &changes,
+            &info,
+            &self.change_schema_ids,
+            &self.cdc,
+            mode.bulk_load,
+        );
+        events.extend(self.topic_notifications(state, &staged.overlay, &staged.order, now));
+        events
+    }
+
+    /// Stage 5: the committed changes become the org's state.
+    fn apply(&self, staged: Staged) {
+        let topics_changed = staged.order.iter().any(|id| {
+            staged.overlay[id]
+                .as_ref()
+                .is_none_or(|r| r.object == crate::pushtopic::OBJECT)
+        });
+        {
+            let mut state = self.write();
+            state.next_id = staged.next_id;
+            state.next_case = staged.next_case;
+            state.commit_number = staged.commit_number;
+            let mut overlay = staged.overlay;
+            for id in &staged.order {
+                match overlay.remove(id).flatten() {
+                    Some(r) => state.insert(self.schema(), r),
+                    None => state.remove(self.schema(), id),
+                }
+            }
+        }
+        if topics_changed {
+            self.rebuild_topics();
+        }
+    }
+}
+
+impl Staged {
+    /// Stage 2: the records (or their purges) and the counters, as one batch.
+    fn writes(&self) -> Batch {
+        let mut batch = Batch::new();
+        for id in &self.order {
+            batch.writes.push(match &self.overlay[id] {
+                Some(r) => Write::PutRecord(StoredRecord {
+                    id: r.id.as15().to_owned(),
+                    object: r.object.clone(),
+                    is_deleted: r.is_deleted,
+                    body: r.body(),
+                }),
+                None => Write::PurgeRecord {
+                    id: id.as15().to_owned(),
+                },
+            });
+        }
+        batch.put(ORG, "next_id", Some(self.next_id.to_string()));
+        batch.put(ORG, "next_case", Some(self.next_case.to_string()));
+        batch.put(ORG, "commit_number", Some(self.commit_number.to_string()));
+        batch
+    }
+}

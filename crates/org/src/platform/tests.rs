@@ -1,0 +1,214 @@
+//! Definitions, validation and both renderings of platform events.
+
+use forcebus_events::Schemas;
+use forcebus_events::platform::{LOG_FORM, avro_event, read_log, values_from_avro};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::error::StatusCode;
+
+fn config(toml_fields: Value) -> EventConfig {
+    serde_json::from_value(json!({"fields": toml_fields})).expect("config")
+}
+
+#[test]
+fn definitions_check_names_and_field_types() {
+    let ok = EventDef::build(
+        "Order_Shipped__e",
+        &config(
+            json!([{"name": "Order_Number__c", "type": "string", "length": 20, "required": true},
+                       {"name": "Weight__c", "type": "double", "precision": 10, "scale": 2}]),
+        ),
+        "e00",
+    )
+    .expect("valid");
+    let names: Vec<&str> = ok.object.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ReplayId",
+            "CreatedDate",
+            "CreatedById",
+            "EventUuid",
+            "Order_Number__c",
+            "Weight__c"
+        ]
+    );
+    assert_eq!(ok.schema_id.len(), 22);
+    for bad in ["Order", "Order__c", "1Order__e", "Or__der__e", "__e"] {
+        assert!(
+            EventDef::build(bad, &EventConfig::default(), "e00").is_err(),
+            "{bad}"
+        );
+    }
+    let err = EventDef::build(
+        "X__e",
+        &config(json!([{"name": "P__c", "type": "picklist", "picklist": ["a"]}])),
+        "e00",
+    )
+    .unwrap_err();
+    assert!(err.contains("platform_events.X__e.fields.P__c"), "{err}");
+    let changed = EventDef::build(
+        "Order_Shipped__e",
+        &config(
+            json!([{"name": "Order_Number__c", "type": "string", "length": 20, "required": true}]),
+        ),
+        "e00",
+    )
+    .expect("valid");
+    assert_ne!(changed.schema_id, ok.schema_id);
+}
+
+#[test]
+fn the_log_form_reads_back_as_the_json_form_did() {
+    let def = EventDef::build(
+        "Every_Type__e",
+        &config(json!([
+            {"name": "S__c", "type": "string", "length": 20},
+            {"name": "T__c", "type": "textarea", "length": 1000},
+            {"name": "D__c", "type": "double", "precision": 8, "scale": 3},
+            {"name": "I__c", "type": "int", "precision": 9},
+            {"name": "B__c", "type": "boolean"},
+            {"name": "Day__c", "type": "date"},
+            {"name": "At__c", "type": "datetime"},
+            {"name": "Empty__c", "type": "string", "length": 5},
+        ])),
+        "e00",
+    )
+    .expect("valid");
+    let input = json!({"S__c": "caf\u{e9} \"q\"", "T__c": "line\nline", "D__c": 12.5,
+        "I__c": -42, "B__c": true, "Day__c": "1969-12-31", "At__c": "2024-02-29T23:59:59.999Z"});
+    let e = def
+        .prepare_as(
+            input.as_object().expect("object"),
+            "005000000000001AAA",
+            "2024-05-02T09:15:27.481+0000",
+            Some("a-publisher-chosen-id"),
+        )
+        .expect("valid");
+    let log = e.to_log(&def.schema).expect("fits");
+    assert_eq!(log[0], LOG_FORM);
+    let schemas = Schemas::default();
+    schemas.add(&def.schema);
+    let (back, _) = read_log(&log, &schemas).expect("the log form");
+    assert_eq!(
+        (back.schema.as_str(), back.uuid.as_str()),
+        (def.schema_id.as_str(), "a-publisher-chosen-id")
+    );
+    let delivered = avro_event(&bytes::Bytes::from(log.clone()), &schemas).expect("renders");
+    assert_eq!(
+        delivered.payload[..],
+        e.to_avro(def.schema.avro()).expect("encodes")[..]
+    );
+    // Compared as text: the field order is on the wire too.
+    assert_eq!(
+        serde_json::to_string(&back.payload).expect("serialises"),
+        serde_json::to_string(&e.payload).expect("serialises")
+    );
+    assert!(e.payload["Empty__c"].is_null());
+    // The older JSON form is read as JSON, not mistaken for the log form.
+    let json_form = serde_json::to_vec(&e).expect("serialises");
+    assert_eq!(read_log(&json_form, &schemas).expect("readable").0, e);
+    // A value the field takes but its Avro type cannot hold is refused, not nulled.
+    let wide = EventDef::build(
+        "Wide__e",
+        &config(json!([{"name": "N__c", "type": "int", "precision": 12}])),
+        "e01",
+    )
+    .expect("valid");
+    let big = wide
+        .prepare(
+            json!({"N__c": 5_000_000_000i64})
+                .as_object()
+                .expect("object"),
+            "005000000000001AAA",
+            "2024-05-02T09:15:27.481+0000",
+        )
+        .expect("valid for the field");
+    let err = wide.log_form(&big).unwrap_err();
+    assert_eq!(err.code, StatusCode::NumberOutsideValidRange, "{err:?}");
+    assert_eq!(err.fields, vec!["N__c".to_owned()]);
+    let fits = wide
+        .prepare(
+            json!({"N__c": 2_000_000_000i64})
+                .as_object()
+                .expect("object"),
+            "005000000000001AAA",
+            "2024-05-02T09:15:27.481+0000",
+        )
+        .expect("valid");
+    assert!(wide.log_form(&fits).is_ok());
+}
+
+#[test]
+fn publishing_validates_and_renders_both_forms() {
+    let def = EventDef::build(
+        "Low_Ink__e",
+        &config(
+            json!([{"name": "Model__c", "type": "string", "length": 5, "required": true},
+                       {"name": "Pct__c", "type": "double", "precision": 5, "scale": 2},
+                       {"name": "Seen__c", "type": "datetime"},
+                       {"name": "Urgent__c", "type": "boolean"}]),
+        ),
+        "e00",
+    )
+    .expect("valid");
+    let by = "005000000000001AAA";
+    let now = "2024-05-02T09:15:27.481+0000";
+    let input = |v: Value| v.as_object().cloned().expect("object");
+    let e = def
+        .prepare(
+            &input(
+                json!({"Model__c": "XZO-5", "Pct__c": 0.2, "Seen__c": "2024-05-01T00:00:00.000Z"}),
+            ),
+            by,
+            now,
+        )
+        .expect("valid");
+    let data = e.cometd_data(7, def.schema.avro());
+    assert_eq!(
+        data["payload"],
+        json!({"CreatedDate": "2024-05-02T09:15:27.481Z", "CreatedById": by, "Model__c": "XZO-5",
+               "Pct__c": 0.2, "Seen__c": "2024-05-01T00:00:00.000Z", "Urgent__c": false})
+    );
+    assert_eq!(data["event"]["replayId"], 7);
+    assert_eq!(data["event"]["EventUuid"], json!(e.uuid));
+    assert_eq!(data["schema"], json!(def.schema_id));
+    let bytes = e.to_avro(def.schema.avro()).expect("encodes");
+    let back = forcebus_avro::decode(def.schema.avro(), &bytes).expect("decodes");
+    let values = values_from_avro(&def.object, def.schema.avro(), &back);
+    assert_eq!(values["Model__c"], "XZO-5");
+    assert_eq!(values["Seen__c"], "2024-05-01T00:00:00.000+0000");
+    assert_eq!(values["Urgent__c"], false);
+    // Only fields typed as datetimes are shown in the Z form, not text that looks like one.
+    let text = EventDef::build(
+        "Note__e",
+        &config(json!([{"name": "Note__c", "type": "string", "length": 40}])),
+        "e01",
+    )
+    .expect("valid");
+    let looks_like = "2024-05-01T00:00:00.000+0000";
+    let n = text
+        .prepare(&input(json!({"Note__c": looks_like})), by, now)
+        .expect("valid");
+    let data = n.cometd_data(1, text.schema.avro());
+    assert_eq!(data["payload"]["Note__c"], looks_like);
+    assert_eq!(data["payload"]["CreatedDate"], "2024-05-02T09:15:27.481Z");
+    let cases = [
+        (json!({"Nope__c": 1}), StatusCode::InvalidField),
+        (json!({"Pct__c": 1}), StatusCode::RequiredFieldMissing),
+        (json!({"Model__c": "TOO LONG"}), StatusCode::StringTooLong),
+        (
+            json!({"Model__c": "a", "CreatedDate": now}),
+            StatusCode::InvalidFieldForInsertUpdate,
+        ),
+        (
+            json!({"Model__c": "a", "Pct__c": "x"}),
+            StatusCode::JsonParserError,
+        ),
+    ];
+    for (body, code) in cases {
+        let err = def.prepare(&input(body.clone()), by, now).unwrap_err();
+        assert_eq!(err.code, code, "{body}: {err:?}");
+    }
+}

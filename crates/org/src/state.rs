@@ -1,0 +1,99 @@
+//! The committed state of an org: its records, their indexes, and the counters a
+//! transaction advances. Read under the org's lock; changed only by a commit.
+
+use std::collections::{BTreeSet, HashMap};
+
+use forcebus_store::{Store, StoreError, StoredRecord};
+
+use crate::id::RecordId;
+use crate::meta::Schema;
+use crate::record::{Body, Record};
+
+/// Where the org's identity and counters are kept in the store.
+pub(crate) const ORG: &str = "org";
+
+/// Commit numbers start here, so they look like Salesforce's system change numbers.
+const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) records: HashMap<RecordId, Record>,
+    /// Equality indexes on reference and external-id fields.
+    pub(crate) indexes: crate::query::Indexes,
+    /// Ids per canonical object name, in id (creation) order.
+    pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
+    pub(crate) next_id: u64,
+    pub(crate) next_case: u64,
+    /// The last transaction's commit number.
+    pub(crate) commit_number: i64,
+}
+
+impl State {
+    /// Reads the records and counters from `store`; `values` are the org's stored values.
+    pub(crate) fn load(
+        store: &dyn Store,
+        schema: &Schema,
+        values: &HashMap<String, String>,
+    ) -> Result<Self, StoreError> {
+        let mut state = State::default();
+        for row in store.load_records()? {
+            if let Some(r) = decode(&row) {
+                state.insert(schema, r);
+            }
+        }
+        let number = |key: &str| values.get(key).and_then(|v| v.parse().ok());
+        state.next_id = number("next_id").unwrap_or(0);
+        state.next_case = number("next_case").unwrap_or(0);
+        state.commit_number = values
+            .get("commit_number")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(COMMIT_NUMBER_BASE);
+        Ok(state)
+    }
+
+    pub(crate) fn insert(&mut self, schema: &Schema, r: Record) {
+        self.remove(schema, &r.id);
+        self.by_object
+            .entry(r.object.clone())
+            .or_default()
+            .insert(r.id);
+        self.indexes.add(schema, &r);
+        self.records.insert(r.id, r);
+    }
+
+    pub(crate) fn remove(&mut self, schema: &Schema, id: &RecordId) {
+        if let Some(r) = self.records.remove(id) {
+            self.indexes.remove(schema, &r);
+            if let Some(ids) = self.by_object.get_mut(&r.object) {
+                ids.remove(id);
+            }
+        }
+    }
+
+    /// Every record of `object` (canonical name), deleted or not, in creation order.
+    pub(crate) fn of<'s>(&'s self, object: &str) -> impl Iterator<Item = &'s Record> + 's {
+        self.by_object
+            .get(object)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.records.get(id))
+    }
+}
+
+fn decode(row: &StoredRecord) -> Option<Record> {
+    let body: Body = match serde_json::from_str(&row.body) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(id = %row.id, error = %e, "Stored record is unreadable; skipped.");
+            return None;
+        }
+    };
+    Some(Record {
+        id: RecordId::parse(&row.id)?,
+        object: row.object.clone(),
+        fields: body.fields,
+        is_deleted: row.is_deleted,
+        deleted_at: body.deleted_at,
+        deleted_with: body.deleted_with.as_deref().and_then(RecordId::parse),
+    })
+}
