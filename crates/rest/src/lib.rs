@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use forcebus_auth::Auth;
-use forcebus_org::Org;
+use forcebus_org::{Org, StatusCode as Code};
 
 pub mod body;
 pub mod collections;
@@ -261,7 +261,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
         // axum's body limit answers in plain text; clients expect Salesforce's error array.
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_ENTITY_TOO_LARGE",
+            Code::RequestEntityTooLarge,
             "The request body is larger than the server accepts.",
         )
         .into_response();
@@ -272,7 +272,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
     let allowed = allowed_methods(pattern.as_deref().unwrap_or(""));
     let mut out = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        Code::MethodNotAllowed,
         format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
     )
     .into_response();
@@ -298,7 +298,7 @@ async fn read_body_first(
         }
         Err(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_ENTITY_TOO_LARGE",
+            Code::RequestEntityTooLarge,
             "The request body is larger than the server accepts.",
         )
         .into_response(),

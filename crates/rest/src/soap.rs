@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use forcebus_org::{Api, Caller, Op, OrgError, RecordId};
+use forcebus_org::{Api, Caller, Op, OrgError, RecordId, StatusCode as Code};
 
 use crate::ctx::{Origin, Peer};
 
@@ -136,8 +136,8 @@ fn envelope(body: &str) -> String {
 }
 
 /// A SOAP fault; `kind` is the fault detail type (`LoginFault`, `UnexpectedErrorFault`).
-fn fault(code: &str, message: &str, kind: &str) -> Response {
-    let (code, message) = (escape(code), escape(message));
+fn fault(code: Code, message: &str, kind: &str) -> Response {
+    let (code, message) = (code.as_str(), escape(message));
     let body = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring><detail><sf:{kind} xsi:type="sf:{kind}"><sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{message}</sf:exceptionMessage></sf:{kind}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#
     );
@@ -155,7 +155,7 @@ fn client_fault(message: &str) -> Response {
 
 fn invalid_session() -> Response {
     fault(
-        "INVALID_SESSION_ID",
+        Code::InvalidSessionId,
         "Invalid Session ID found in SessionHeader: Illegal Session",
         "UnexpectedErrorFault",
     )
@@ -204,7 +204,7 @@ pub async fn endpoint(
             match crate::blocking(move || auth.revoke(&token)).await {
                 Ok(Ok(_)) => xml(StatusCode::OK, envelope("<logoutResponse/>")),
                 Ok(Err(e)) => fault(
-                    "UNKNOWN_EXCEPTION",
+                    Code::UnknownException,
                     &crate::error::unexpected(&e),
                     "UnexpectedErrorFault",
                 ),
@@ -242,14 +242,14 @@ async fn login(
 ) -> Response {
     let (Some(username), Some(password)) = (op.text_of("username"), op.text_of("password")) else {
         return fault(
-            "INVALID_LOGIN",
+            Code::InvalidLogin,
             "Invalid username, password, security token; or user locked out.",
             "LoginFault",
         );
     };
     let Some(user_id) = app.auth.check_password(username, password, peer.0) else {
         return fault(
-            "INVALID_LOGIN",
+            Code::InvalidLogin,
             "Invalid username, password, security token; or user locked out.",
             "LoginFault",
         );
@@ -259,7 +259,7 @@ async fn login(
         Ok(Ok(i)) => i,
         Ok(Err(e)) => {
             return fault(
-                "UNKNOWN_EXCEPTION",
+                Code::UnknownException,
                 &crate::error::unexpected(&e),
                 "UnexpectedErrorFault",
             );
@@ -268,7 +268,7 @@ async fn login(
     };
     let Some(user) = app.org.get(user_id) else {
         return fault(
-            "INVALID_LOGIN",
+            Code::InvalidLogin,
             "Invalid username, password, security token; or user locked out.",
             "LoginFault",
         );
@@ -331,7 +331,7 @@ async fn login(
 async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>) -> Response {
     if ids.len() > 200 {
         return fault(
-            "EXCEEDED_ID_LIMIT",
+            Code::ExceededIdLimit,
             "record limit reached. cannot submit more than 200 records into this call",
             "UnexpectedErrorFault",
         );
@@ -351,7 +351,7 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             return fault(
-                "UNKNOWN_EXCEPTION",
+                Code::UnknownException,
                 &crate::error::unexpected(&e),
                 "UnexpectedErrorFault",
             );

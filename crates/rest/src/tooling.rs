@@ -31,7 +31,7 @@ fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
 }
 
 fn invalid(msg: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION", msg)
+    ApiError::new(StatusCode::BAD_REQUEST, Code::FieldIntegrityException, msg)
 }
 
 /// Maps a request body onto the stored fields, checking what the org cannot.
