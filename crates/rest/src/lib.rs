@@ -97,6 +97,8 @@ pub struct AppState {
 pub type State = Arc<AppState>;
 
 /// Builds the router for every HTTP endpoint of this crate.
+// The route table: one statement per route, long by nature.
+#[allow(clippy::too_many_lines)]
 pub fn router(state: State) -> Router {
     let data = Router::new()
         .route("/services/data/{v}", get(resources::resources))

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use forcebus_org::{Api, Caller, Op, OrgError, RecordId, StatusCode as Code};
+use forcebus_org::{Api, Caller, Op, OrgError, Record, RecordId, StatusCode as Code};
 
 use crate::ctx::{Origin, Peer};
 
@@ -240,19 +240,12 @@ async fn login(
     version: &str,
     op: &Element,
 ) -> Response {
-    let (Some(username), Some(password)) = (op.text_of("username"), op.text_of("password")) else {
-        return fault(
-            Code::InvalidLogin,
-            "Invalid username, password, security token; or user locked out.",
-            "LoginFault",
-        );
-    };
-    let Some(user_id) = app.auth.check_password(username, password, peer.0) else {
-        return fault(
-            Code::InvalidLogin,
-            "Invalid username, password, security token; or user locked out.",
-            "LoginFault",
-        );
+    let checked = op
+        .text_of("username")
+        .zip(op.text_of("password"))
+        .and_then(|(username, password)| app.auth.check_password(username, password, peer.0));
+    let Some(user_id) = checked else {
+        return invalid_login();
     };
     let auth = app.auth.clone();
     let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
@@ -267,20 +260,36 @@ async fn login(
         Err(e) => return e.into_response(),
     };
     let Some(user) = app.org.get(user_id) else {
-        return fault(
-            Code::InvalidLogin,
-            "Invalid username, password, security token; or user locked out.",
-            "LoginFault",
-        );
+        return invalid_login();
     };
+    let body = login_response(&app, &origin, version, &user, &issued.access_token);
+    xml(StatusCode::OK, envelope(&body))
+}
+
+fn invalid_login() -> Response {
+    fault(
+        Code::InvalidLogin,
+        "Invalid username, password, security token; or user locked out.",
+        "LoginFault",
+    )
+}
+
+/// The `loginResponse` of `user` with its new session. Element order is the partner
+/// WSDL's: the Pub/Sub Python sample reads result[3], result[4], result[6] and
+/// userInfo[8] by position.
+fn login_response(
+    app: &crate::AppState,
+    origin: &Origin,
+    version: &str,
+    user: &Record,
+    session: &str,
+) -> String {
     let org = app.org.id().to18();
     let text = |f: &str| escape(user.get_str(f).unwrap_or(""));
     let o = &origin.0;
     let seconds = app.auth.config().session_timeout.as_secs();
     let profile = RecordId::mint("00e", 1).to18();
-    // Element order is the partner WSDL's: the Pub/Sub Python sample reads result[3],
-    // result[4], result[6] and userInfo[8] by position.
-    let body = format!(
+    format!(
         "<loginResponse><result>\
 <metadataServerUrl>{o}/services/Soap/m/{version}/{org}</metadataServerUrl>\
 <passwordExpired>false</passwordExpired>\
@@ -314,8 +323,8 @@ async fn login(
 <userType>Standard</userType>\
 <userUiSkin>Theme3</userUiSkin>\
 </userInfo></result></loginResponse>",
-        session = escape(&issued.access_token),
-        uid = user_id.to18(),
+        session = escape(session),
+        uid = user.id.to18(),
         org_name = escape(app.org.name()),
         email = text("Email"),
         full = text("Name"),
@@ -323,8 +332,7 @@ async fn login(
         locale = text("LocaleSidKey"),
         uname = text("Username"),
         tz = text("TimeZoneSidKey"),
-    );
-    xml(StatusCode::OK, envelope(&body))
+    )
 }
 
 /// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.
