@@ -1,7 +1,10 @@
 //! Org errors: Salesforce status codes with their message and the fields involved.
 //!
-//! The codes are the exact upstream strings clients match on; the REST and SOAP edges pick
-//! the HTTP status and body shape, the org only says what went wrong.
+//! [`StatusCode`] is the one table of Salesforce error codes: every front door (REST,
+//! SOAP, the SOQL errors they render) names its codes from it, and their wire text comes
+//! from [`StatusCode::as_str`] alone. The codes are the exact upstream strings clients
+//! match on; the REST and SOAP edges pick the HTTP status and body shape, the org only
+//! says what went wrong.
 
 use std::fmt;
 
@@ -18,21 +21,36 @@ pub enum StatusCode {
     FieldIntegrityException,
     InsufficientAccess,
     InvalidCrossReferenceKey,
+    InvalidDateFormat,
     InvalidEmailAddress,
     InvalidField,
     InvalidFieldForInsertUpdate,
     InvalidId,
+    InvalidInput,
+    InvalidLogin,
     InvalidOrNullForRestrictedPicklist,
+    InvalidQueryFilterOperator,
+    InvalidQueryLocator,
+    InvalidReplayId,
+    InvalidReplicationDate,
+    InvalidSessionId,
     InvalidType,
     JsonParserError,
     LimitExceeded,
     MalformedId,
+    MalformedQuery,
+    MethodNotAllowed,
+    MissingArgument,
     NotFound,
     NumberOutsideValidRange,
+    OperationEnqueued,
+    RequestEntityTooLarge,
+    RequestLimitExceeded,
     RequiredFieldMissing,
     StringTooLong,
     UndeleteFailed,
     UnknownException,
+    UnsupportedMediaType,
 }
 
 impl StatusCode {
@@ -47,21 +65,52 @@ impl StatusCode {
             Self::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
             Self::InsufficientAccess => "INSUFFICIENT_ACCESS_OR_READONLY",
             Self::InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
+            Self::InvalidDateFormat => "INVALID_DATE_FORMAT",
             Self::InvalidEmailAddress => "INVALID_EMAIL_ADDRESS",
             Self::InvalidField => "INVALID_FIELD",
             Self::InvalidFieldForInsertUpdate => "INVALID_FIELD_FOR_INSERT_UPDATE",
             Self::InvalidId => "INVALID_ID_FIELD",
+            Self::InvalidInput => "INVALID_INPUT",
+            Self::InvalidLogin => "INVALID_LOGIN",
             Self::InvalidOrNullForRestrictedPicklist => "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            Self::InvalidQueryFilterOperator => "INVALID_QUERY_FILTER_OPERATOR",
+            Self::InvalidQueryLocator => "INVALID_QUERY_LOCATOR",
+            Self::InvalidReplayId => "INVALID_REPLAY_ID",
+            Self::InvalidReplicationDate => "INVALID_REPLICATION_DATE",
+            Self::InvalidSessionId => "INVALID_SESSION_ID",
             Self::InvalidType => "INVALID_TYPE",
             Self::JsonParserError => "JSON_PARSER_ERROR",
             Self::LimitExceeded => "LIMIT_EXCEEDED",
             Self::MalformedId => "MALFORMED_ID",
+            Self::MalformedQuery => "MALFORMED_QUERY",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::MissingArgument => "MISSING_ARGUMENT",
             Self::NotFound => "NOT_FOUND",
             Self::NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
+            Self::OperationEnqueued => "OPERATION_ENQUEUED",
+            Self::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
+            Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             Self::RequiredFieldMissing => "REQUIRED_FIELD_MISSING",
             Self::StringTooLong => "STRING_TOO_LONG",
             Self::UndeleteFailed => "UNDELETE_FAILED",
             Self::UnknownException => "UNKNOWN_EXCEPTION",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        }
+    }
+}
+
+impl From<forcebus_soql::ErrorKind> for StatusCode {
+    /// The code a SOQL error is reported with.
+    fn from(kind: forcebus_soql::ErrorKind) -> Self {
+        use forcebus_soql::ErrorKind as K;
+        match kind {
+            K::InvalidField => Self::InvalidField,
+            K::InvalidType => Self::InvalidType,
+            K::InvalidFilter => Self::InvalidQueryFilterOperator,
+            K::OutOfRange => Self::NumberOutsideValidRange,
+            // `Malformed`, and any kind the SOQL crate adds later: a query the server
+            // cannot run as written.
+            _ => Self::MalformedQuery,
         }
     }
 }
@@ -162,6 +211,20 @@ impl OrgError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soql_errors_keep_their_codes() {
+        use forcebus_soql::ErrorKind as K;
+        for kind in [
+            K::Malformed,
+            K::InvalidField,
+            K::InvalidType,
+            K::InvalidFilter,
+            K::OutOfRange,
+        ] {
+            assert_eq!(StatusCode::from(kind).as_str(), kind.code());
+        }
+    }
 
     #[test]
     fn long_messages_are_cut_at_a_character_boundary() {

@@ -108,57 +108,11 @@ async fn stream(
     rpc: String,
 ) {
     // Responses go out in request order from here; a failed one ends the stream.
-    let (answers, mut ordered) = mpsc::channel::<Answer>(PIPELINE);
-    let responder = {
-        let rpc = rpc.clone();
-        tokio::spawn(async move {
-            while let Some(answer) = ordered.recv().await {
-                let msg = answer
-                    .await
-                    .unwrap_or(Err(PubSubError::Unavailable))
-                    .map_err(|e| e.status(&rpc));
-                let fatal = msg.is_err();
-                if tx.send(msg).await.is_err() || fatal {
-                    return;
-                }
-            }
-        })
-    };
-    let ready = |r: Result<PublishResponse, PubSubError>| tokio::spawn(async move { r });
-    let idle: Duration = ps.config.publish_idle_timeout;
+    let (answers, ordered) = mpsc::channel::<Answer>(PIPELINE);
+    let responder = tokio::spawn(respond_in_order(ordered, tx, rpc.clone()));
     let mut first_topic: Option<String> = None;
-    loop {
-        let next = tokio::select! {
-            _ = ps.closed() => {
-                let _ = answers.send(ready(Err(PubSubError::Unavailable))).await;
-                break;
-            }
-            next = tokio::time::timeout(idle, inbound.next()) => next,
-        };
-        let req = match next {
-            Ok(Some(Ok(r))) => r,
-            Ok(None) | Ok(Some(Err(_))) => break,
-            Err(_) => {
-                tracing::debug!(rpc_id = %rpc, "PublishStream idle; closed.");
-                break;
-            }
-        };
-        let mut req = req;
-        let topic = match &first_topic {
-            Some(t) if !req.topic_name.is_empty() && *t != req.topic_name => {
-                Err(PubSubError::TopicChanged {
-                    first: t.clone(),
-                    got: req.topic_name.clone(),
-                })
-            }
-            _ => {
-                if req.topic_name.is_empty() {
-                    req.topic_name = first_topic.clone().unwrap_or_default();
-                }
-                ps.publish_topic(&req)
-            }
-        };
-        let topic = match topic {
+    while let Some(mut req) = next_request(&ps, &mut inbound, &answers, &rpc).await {
+        let topic = match stream_topic(&ps, first_topic.as_deref(), &mut req) {
             Ok(t) => t,
             Err(e) => {
                 let _ = answers.send(ready(Err(e))).await;
@@ -171,25 +125,8 @@ async fn stream(
             break;
         }
         first_topic.get_or_insert_with(|| topic.name.clone());
-        // Check and append in request order, then wait for durability off this loop.
-        let ps2 = ps.clone();
-        let events = req.events;
-        let appended =
-            tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, events))
-                .await
-                .unwrap_or(Err(PubSubError::Unavailable));
-        let answer = match appended {
-            Ok((schema_id, results, pending)) => {
-                let (ps2, rpc) = (ps.clone(), rpc.clone());
-                tokio::spawn(async move {
-                    ps2.finish(pending).await?;
-                    Ok(PublishResponse {
-                        results,
-                        schema_id,
-                        rpc_id: rpc,
-                    })
-                })
-            }
+        let answer = match append_request(&ps, topic, user, req.events, &rpc).await {
+            Ok(answer) => answer,
             Err(e) => {
                 let _ = answers.send(ready(Err(e))).await;
                 break;
@@ -201,6 +138,106 @@ async fn stream(
     }
     drop(answers);
     let _ = responder.await;
+}
+
+/// An answer that is already known.
+fn ready(r: Result<PublishResponse, PubSubError>) -> Answer {
+    tokio::spawn(async move { r })
+}
+
+/// Sends the answers to the client in request order, each once it is made; stops at the
+/// first failed one (which ends the stream) or when the client has gone.
+async fn respond_in_order(
+    mut ordered: mpsc::Receiver<Answer>,
+    tx: mpsc::Sender<Result<PublishResponse, Status>>,
+    rpc: String,
+) {
+    while let Some(answer) = ordered.recv().await {
+        let msg = answer
+            .await
+            .unwrap_or(Err(PubSubError::Unavailable))
+            .map_err(|e| e.status(&rpc));
+        let fatal = msg.is_err();
+        if tx.send(msg).await.is_err() || fatal {
+            return;
+        }
+    }
+}
+
+/// The stream's next request, or `None` once the stream is over: the client closed it
+/// or failed, it stayed idle past `publish_idle_timeout`, or the server is shutting down
+/// (then the client is answered UNAVAILABLE).
+async fn next_request(
+    ps: &PubSub,
+    inbound: &mut Streaming<PublishRequest>,
+    answers: &mpsc::Sender<Answer>,
+    rpc: &str,
+) -> Option<PublishRequest> {
+    let idle: Duration = ps.config.publish_idle_timeout;
+    let next = tokio::select! {
+        _ = ps.closed() => {
+            let _ = answers.send(ready(Err(PubSubError::Unavailable))).await;
+            return None;
+        }
+        next = tokio::time::timeout(idle, inbound.next()) => next,
+    };
+    match next {
+        Ok(Some(Ok(r))) => Some(r),
+        Ok(None) | Ok(Some(Err(_))) => None,
+        Err(_) => {
+            tracing::debug!(rpc_id = %rpc, "PublishStream idle; closed.");
+            None
+        }
+    }
+}
+
+/// The topic of a request in a stream whose first request named `first`: later requests
+/// may repeat that topic or leave it empty (it is filled in), but not name another.
+fn stream_topic(
+    ps: &PubSub,
+    first: Option<&str>,
+    req: &mut PublishRequest,
+) -> Result<Topic, PubSubError> {
+    match first {
+        Some(t) if !req.topic_name.is_empty() && t != req.topic_name => {
+            Err(PubSubError::TopicChanged {
+                first: t.to_owned(),
+                got: req.topic_name.clone(),
+            })
+        }
+        _ => {
+            if req.topic_name.is_empty() {
+                req.topic_name = first.unwrap_or_default().to_owned();
+            }
+            ps.publish_topic(req)
+        }
+    }
+}
+
+/// Checks and appends one request's events (in request order, off the async workers)
+/// and answers with the task that waits for their durability and then makes the
+/// response, so the stream reads on meanwhile.
+async fn append_request(
+    ps: &Arc<PubSub>,
+    topic: Topic,
+    user: RecordId,
+    events: Vec<ProducerEvent>,
+    rpc: &str,
+) -> Result<Answer, PubSubError> {
+    let ps2 = ps.clone();
+    let (schema_id, results, pending) =
+        tokio::task::spawn_blocking(move || ps2.publish_events(&topic, user, events))
+            .await
+            .unwrap_or(Err(PubSubError::Unavailable))?;
+    let (ps, rpc) = (ps.clone(), rpc.to_owned());
+    Ok(tokio::spawn(async move {
+        ps.finish(pending).await?;
+        Ok(PublishResponse {
+            results,
+            schema_id,
+            rpc_id: rpc,
+        })
+    }))
 }
 
 impl PubSub {

@@ -3,6 +3,8 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
+use forcebus_org::StatusCode as Code;
+
 use crate::error::ApiError;
 
 /// Parses a JSON body, answering as Salesforce does for other media types and bad JSON.
@@ -20,7 +22,7 @@ pub fn json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
         if !media.is_empty() && !media.contains("json") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                Code::UnsupportedMediaType,
                 format!("Content type '{media}' not supported"),
             ));
         }

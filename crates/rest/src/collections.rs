@@ -27,7 +27,7 @@ struct Request {
 fn too_many() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "EXCEEDED_ID_LIMIT",
+        Code::ExceededIdLimit,
         "record limit reached. cannot submit more than 200 records into this call",
     )
 }
@@ -58,7 +58,7 @@ fn parse_request(headers: &HeaderMap, bytes: &[u8]) -> Result<Request, ApiError>
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "INVALID_FIELD",
+                Code::InvalidField,
                 "records is required",
             ));
         }
@@ -215,7 +215,7 @@ pub async fn delete(
     if ids.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "MISSING_ARGUMENT",
+            Code::MissingArgument,
             "ids parameter must be specified",
         ));
     }
@@ -259,7 +259,7 @@ fn retrieve_records(
     let fields = field_list(o, fields)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "MISSING_ARGUMENT",
+            Code::MissingArgument,
             "fields parameter must be specified",
         )
     })?;

@@ -1,10 +1,21 @@
 //! Errors as the REST API renders them: a JSON array of `{"message", "errorCode"[, "fields"]}`.
+//! Every code comes from the one table, [`forcebus_org::StatusCode`].
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use forcebus_org::{OrgError, StatusCode as Code};
+
+/// The `errorCode` of an error body: a code of the one table, [`Code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(&'static str);
+
+impl From<Code> for ErrorCode {
+    fn from(code: Code) -> Self {
+        Self(code.as_str())
+    }
+}
 
 /// A failed REST call.
 #[derive(Debug)]
@@ -15,11 +26,11 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with one entry.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         let message = forcebus_org::bounded_message(message.into());
         Self {
             status,
-            body: json!([{"message": message, "errorCode": code}]),
+            body: json!([{"message": message, "errorCode": code.into().0}]),
         }
     }
 
@@ -32,7 +43,7 @@ impl ApiError {
     pub fn invalid_session() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "INVALID_SESSION_ID",
+            Code::InvalidSessionId,
             "Session expired or invalid",
         )
     }
@@ -41,14 +52,14 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            Code::NotFound,
             "The requested resource does not exist",
         )
     }
 
     /// `400 JSON_PARSER_ERROR`.
     pub fn json_parser(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", message)
+        Self::new(StatusCode::BAD_REQUEST, Code::JsonParserError, message)
     }
 
     /// `500 UNKNOWN_EXCEPTION` with a fresh ErrorId; the id and the cause are logged
@@ -56,7 +67,7 @@ impl ApiError {
     pub fn internal(what: &dyn std::fmt::Display) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
+            Code::UnknownException,
             unexpected(what),
         )
     }

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use forcebus_events::change::{self, ChangeEvent};
+use forcebus_org::StatusCode as Code;
 use forcebus_org::meta::ObjectDef;
 
 use crate::ctx::{Call, bearer};
@@ -37,7 +38,7 @@ fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Resul
         Some(f) if version.parse::<f32>().unwrap_or(59.0) < 43.0 => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "INVALID_INPUT",
+                Code::InvalidInput,
                 format!("payloadFormat is not supported before API 43.0: {f}"),
             ));
         }
@@ -64,7 +65,7 @@ fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Resul
         })),
         other => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "INVALID_INPUT",
+            Code::InvalidInput,
             format!("Invalid payloadFormat: {other}. Valid values are EXPANDED and COMPACT."),
         )),
     }
@@ -154,9 +155,13 @@ pub async fn inspect(
     } else {
         forcebus_eventlog::Start::After(after)
     };
-    let mut cursor = log
-        .subscribe(channel, start)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REPLAY_ID", e.to_string()))?;
+    let mut cursor = log.subscribe(channel, start).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::InvalidReplayId,
+            e.to_string(),
+        )
+    })?;
     let events = cursor.poll(limit).map_err(|e| ApiError::internal(&e))?;
     let out: Vec<Value> = events
         .iter()

@@ -26,9 +26,13 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_http::LatencyUnit;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use forcebus_auth::Auth;
-use forcebus_org::Org;
+use forcebus_org::{Org, StatusCode as Code};
 
 pub mod body;
 pub mod collections;
@@ -95,6 +99,8 @@ pub struct AppState {
 pub type State = Arc<AppState>;
 
 /// Builds the router for every HTTP endpoint of this crate.
+// The route table: one statement per route, long by nature.
+#[allow(clippy::too_many_lines)]
 pub fn router(state: State) -> Router {
     let data = Router::new()
         .route("/services/data/{v}", get(resources::resources))
@@ -208,7 +214,30 @@ pub fn router(state: State) -> Router {
             read_body_first,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(request_spans())
         .with_state(state)
+}
+
+/// The layer giving each request a debug span `request{method, path}` with a debug event
+/// for its start and one for its end (status, latency). The path goes without its query
+/// string, and no header or body is recorded: queries, `Authorization` headers and SOAP
+/// bodies carry tokens. Failures (5xx, which SOAP faults are) log at debug too: errors
+/// worth an error line log it where they happen.
+pub fn request_spans()
+-> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request) -> tracing::Span> {
+    TraceLayer::new_for_http()
+        .make_span_with(request_span as fn(&Request) -> tracing::Span)
+        .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::DEBUG)
+                .latency_unit(LatencyUnit::Micros),
+        )
+        .on_failure(DefaultOnFailure::new().level(Level::DEBUG))
+}
+
+fn request_span(req: &Request) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// Routes `/x/` as `/x`: clients (simple-salesforce) add trailing slashes freely. Must run
@@ -263,7 +292,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
         // axum's body limit answers in plain text; clients expect Salesforce's error array.
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_ENTITY_TOO_LARGE",
+            Code::RequestEntityTooLarge,
             "The request body is larger than the server accepts.",
         )
         .into_response();
@@ -274,7 +303,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
     let allowed = allowed_methods(pattern.as_deref().unwrap_or(""));
     let mut out = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        Code::MethodNotAllowed,
         format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
     )
     .into_response();
@@ -300,7 +329,7 @@ async fn read_body_first(
         }
         Err(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_ENTITY_TOO_LARGE",
+            Code::RequestEntityTooLarge,
             "The request body is larger than the server accepts.",
         )
         .into_response(),
@@ -341,4 +370,65 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// Log output, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+        type Writer = Logs;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn request_spans_record_method_path_status_and_latency_and_no_secret() {
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(logs.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = Router::new()
+            .route("/services/oauth2/revoke", post(|| async { "ok" }))
+            .layer(request_spans());
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/services/oauth2/revoke?token=SECRET-QUERY")
+            .header(header::AUTHORIZATION, "Bearer SECRET-HEADER")
+            .body(Body::from("token=SECRET-BODY"))
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("request{method=POST path=/services/oauth2/revoke}"),
+            "{text}"
+        );
+        assert!(text.contains("status=200"), "{text}");
+        assert!(text.contains("latency="), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
+    }
 }

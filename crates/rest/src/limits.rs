@@ -8,6 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
+use forcebus_org::StatusCode as Code;
+
 use crate::error::ApiError;
 
 /// Requests counted today.
@@ -44,7 +46,7 @@ pub(crate) async fn count(State(app): State<crate::State>, req: Request, next: N
     let mut resp = if app.config.enforce_api_limit && used > max {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "REQUEST_LIMIT_EXCEEDED",
+            Code::RequestLimitExceeded,
             "TotalRequests Limit exceeded.",
         )
         .into_response()

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use forcebus_org::OrgError;
 use forcebus_org::platform::{EventConfig, EventDef, Published, ToPublish, rest_id};
+use forcebus_org::{OrgError, StatusCode as Code};
 
 use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, collection_error, json_response};
@@ -47,7 +47,7 @@ pub(crate) fn result_json(def: &EventDef, r: &Result<Published, OrgError>) -> Va
     match r {
         Ok(p) => json!({
             "id": rest_id(def).to18(), "success": true,
-            "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": p.uuid, "fields": []}],
+            "errors": [{"statusCode": Code::OperationEnqueued.as_str(), "message": p.uuid, "fields": []}],
         }),
         Err(e) => json!({"success": false, "errors": [collection_error(e)]}),
     }
@@ -163,7 +163,7 @@ pub async fn put(
     let org = app.org.clone();
     let (def, created) = crate::blocking(move || org.define_platform_event(&name, config))
         .await?
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", e))?;
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidInput, e))?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -188,7 +188,7 @@ pub async fn remove(
     if !in_use.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "FIELD_INTEGRITY_EXCEPTION",
+            Code::FieldIntegrityException,
             "A channel member selects this event; delete the member first",
         ));
     }

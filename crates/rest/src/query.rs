@@ -21,8 +21,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use forcebus_org::RecordId;
 use forcebus_org::meta::ObjectDef;
+use forcebus_org::{RecordId, StatusCode as Code};
 use forcebus_soql::SoqlError;
 
 use crate::ctx::Call;
@@ -166,7 +166,7 @@ impl Cursors {
 }
 
 fn soql_error(e: &SoqlError, q: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, e.kind.code(), e.render(q))
+    ApiError::new(StatusCode::BAD_REQUEST, Code::from(e.kind), e.render(q))
 }
 
 fn batch_size(headers: &HeaderMap) -> usize {
@@ -226,7 +226,7 @@ async fn run(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "MALFORMED_QUERY",
+                Code::MalformedQuery,
                 "A query string has to be specified",
             )
         })?;
@@ -251,7 +251,7 @@ async fn run(
     if out.aggregate && out.first.len() > batch {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "MALFORMED_QUERY",
+            Code::MalformedQuery,
             "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch",
         ));
     }
@@ -359,7 +359,7 @@ pub async fn more(
     let invalid = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "INVALID_QUERY_LOCATOR",
+            Code::InvalidQueryLocator,
             "invalid query locator",
         )
     };

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use forcebus_org::{Api, Caller, Op, OrgError, RecordId};
+use forcebus_org::{Api, Caller, Op, OrgError, Record, RecordId, StatusCode as Code};
 
 use crate::ctx::{Origin, Peer};
 
@@ -136,8 +136,8 @@ fn envelope(body: &str) -> String {
 }
 
 /// A SOAP fault; `kind` is the fault detail type (`LoginFault`, `UnexpectedErrorFault`).
-fn fault(code: &str, message: &str, kind: &str) -> Response {
-    let (code, message) = (escape(code), escape(message));
+fn fault(code: Code, message: &str, kind: &str) -> Response {
+    let (code, message) = (code.as_str(), escape(message));
     let body = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring><detail><sf:{kind} xsi:type="sf:{kind}"><sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{message}</sf:exceptionMessage></sf:{kind}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#
     );
@@ -155,7 +155,7 @@ fn client_fault(message: &str) -> Response {
 
 fn invalid_session() -> Response {
     fault(
-        "INVALID_SESSION_ID",
+        Code::InvalidSessionId,
         "Invalid Session ID found in SessionHeader: Illegal Session",
         "UnexpectedErrorFault",
     )
@@ -204,7 +204,7 @@ pub async fn endpoint(
             match crate::blocking(move || auth.revoke(&token)).await {
                 Ok(Ok(_)) => xml(StatusCode::OK, envelope("<logoutResponse/>")),
                 Ok(Err(e)) => fault(
-                    "UNKNOWN_EXCEPTION",
+                    Code::UnknownException,
                     &crate::error::unexpected(&e),
                     "UnexpectedErrorFault",
                 ),
@@ -240,26 +240,19 @@ async fn login(
     version: &str,
     op: &Element,
 ) -> Response {
-    let (Some(username), Some(password)) = (op.text_of("username"), op.text_of("password")) else {
-        return fault(
-            "INVALID_LOGIN",
-            "Invalid username, password, security token; or user locked out.",
-            "LoginFault",
-        );
-    };
-    let Some(user_id) = app.auth.check_password(username, password, peer.0) else {
-        return fault(
-            "INVALID_LOGIN",
-            "Invalid username, password, security token; or user locked out.",
-            "LoginFault",
-        );
+    let checked = op
+        .text_of("username")
+        .zip(op.text_of("password"))
+        .and_then(|(username, password)| app.auth.check_password(username, password, peer.0));
+    let Some(user_id) = checked else {
+        return invalid_login();
     };
     let auth = app.auth.clone();
     let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
         Ok(Ok(i)) => i,
         Ok(Err(e)) => {
             return fault(
-                "UNKNOWN_EXCEPTION",
+                Code::UnknownException,
                 &crate::error::unexpected(&e),
                 "UnexpectedErrorFault",
             );
@@ -267,20 +260,36 @@ async fn login(
         Err(e) => return e.into_response(),
     };
     let Some(user) = app.org.get(user_id) else {
-        return fault(
-            "INVALID_LOGIN",
-            "Invalid username, password, security token; or user locked out.",
-            "LoginFault",
-        );
+        return invalid_login();
     };
+    let body = login_response(&app, &origin, version, &user, &issued.access_token);
+    xml(StatusCode::OK, envelope(&body))
+}
+
+fn invalid_login() -> Response {
+    fault(
+        Code::InvalidLogin,
+        "Invalid username, password, security token; or user locked out.",
+        "LoginFault",
+    )
+}
+
+/// The `loginResponse` of `user` with its new session. Element order is the partner
+/// WSDL's: the Pub/Sub Python sample reads result[3], result[4], result[6] and
+/// userInfo[8] by position.
+fn login_response(
+    app: &crate::AppState,
+    origin: &Origin,
+    version: &str,
+    user: &Record,
+    session: &str,
+) -> String {
     let org = app.org.id().to18();
     let text = |f: &str| escape(user.get_str(f).unwrap_or(""));
     let o = &origin.0;
     let seconds = app.auth.config().session_timeout.as_secs();
     let profile = RecordId::mint("00e", 1).to18();
-    // Element order is the partner WSDL's: the Pub/Sub Python sample reads result[3],
-    // result[4], result[6] and userInfo[8] by position.
-    let body = format!(
+    format!(
         "<loginResponse><result>\
 <metadataServerUrl>{o}/services/Soap/m/{version}/{org}</metadataServerUrl>\
 <passwordExpired>false</passwordExpired>\
@@ -314,8 +323,8 @@ async fn login(
 <userType>Standard</userType>\
 <userUiSkin>Theme3</userUiSkin>\
 </userInfo></result></loginResponse>",
-        session = escape(&issued.access_token),
-        uid = user_id.to18(),
+        session = escape(session),
+        uid = user.id.to18(),
         org_name = escape(app.org.name()),
         email = text("Email"),
         full = text("Name"),
@@ -323,15 +332,14 @@ async fn login(
         locale = text("LocaleSidKey"),
         uname = text("Username"),
         tz = text("TimeZoneSidKey"),
-    );
-    xml(StatusCode::OK, envelope(&body))
+    )
 }
 
 /// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.
 async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>) -> Response {
     if ids.len() > 200 {
         return fault(
-            "EXCEEDED_ID_LIMIT",
+            Code::ExceededIdLimit,
             "record limit reached. cannot submit more than 200 records into this call",
             "UnexpectedErrorFault",
         );
@@ -351,7 +359,7 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             return fault(
-                "UNKNOWN_EXCEPTION",
+                Code::UnknownException,
                 &crate::error::unexpected(&e),
                 "UnexpectedErrorFault",
             );

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use forcebus_org::clock::format_datetime;
 use forcebus_org::value::parse_datetime;
-use forcebus_org::{ObjectDef, Op, Outcome, Record, RecordId, TxnResult};
+use forcebus_org::{ObjectDef, Op, Outcome, Record, RecordId, StatusCode as Code, TxnResult};
 
 use crate::body;
 use crate::ctx::Call;
@@ -53,7 +53,7 @@ pub(crate) fn field_list(
             o.field(name).map(|f| f.name.clone()).ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "INVALID_FIELD",
+                    Code::InvalidField,
                     format!(
                         "No such column '{name}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
                         o.name
@@ -278,14 +278,14 @@ fn window(app: &crate::AppState, q: &Params) -> Result<(String, String), ApiErro
         let raw = q.get(key).ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "MISSING_ARGUMENT",
+                Code::MissingArgument,
                 format!("{key} parameter must be specified"),
             )
         })?;
         parse_datetime(raw).map(format_datetime).ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "INVALID_DATE_FORMAT",
+                Code::InvalidDateFormat,
                 format!("{key}: invalid date/time format: {raw}"),
             )
         })
@@ -294,7 +294,7 @@ fn window(app: &crate::AppState, q: &Params) -> Result<(String, String), ApiErro
     if start > end {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "INVALID_REPLICATION_DATE",
+            Code::InvalidReplicationDate,
             "start date must be before end date",
         ));
     }

@@ -31,7 +31,7 @@ fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
 }
 
 fn invalid(msg: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION", msg)
+    ApiError::new(StatusCode::BAD_REQUEST, Code::FieldIntegrityException, msg)
 }
 
 /// Maps a request body onto the stored fields, checking what the org cannot.
@@ -48,31 +48,55 @@ fn fields_of(
         .unwrap_or_default();
     let mut out = Map::new();
     if let Some(full) = body.get("FullName").and_then(Value::as_str) {
-        if !creating {
-            return Err(invalid("FullName cannot be changed"));
-        }
-        let developer = if object == CHANNEL {
-            full.strip_suffix("__chn")
-                .ok_or_else(|| invalid(format!("A channel's FullName ends in __chn: {full}")))?
-                .to_owned()
-        } else {
-            full.to_owned()
-        };
+        let developer = developer_name(object, full, creating)?;
         out.insert("DeveloperName".into(), json!(developer));
     }
     let text = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
-    if object == MANAGED {
-        return managed_fields(out, &text, creating);
+    match object {
+        MANAGED => managed_fields(out, &text, creating),
+        CHANNEL => Ok(channel_fields(out, &text)),
+        _ => member_fields(app, out, &meta, &text, creating),
+    }
+}
+
+/// The `DeveloperName` a `FullName` stands for (a channel's without its `__chn`); it is
+/// set at creation only.
+fn developer_name(object: &str, full: &str, creating: bool) -> Result<String, ApiError> {
+    if !creating {
+        return Err(invalid("FullName cannot be changed"));
     }
     if object == CHANNEL {
-        if let Some(t) = text("channelType") {
-            out.insert("ChannelType".into(), json!(t));
-        }
-        if let Some(l) = text("label") {
-            out.insert("MasterLabel".into(), json!(l));
-        }
-        return Ok(out);
+        return full
+            .strip_suffix("__chn")
+            .map(str::to_owned)
+            .ok_or_else(|| invalid(format!("A channel's FullName ends in __chn: {full}")));
     }
+    Ok(full.to_owned())
+}
+
+/// A channel's Metadata onto its fields.
+fn channel_fields(
+    mut out: Map<String, Value>,
+    text: &dyn Fn(&str) -> Option<String>,
+) -> Map<String, Value> {
+    if let Some(t) = text("channelType") {
+        out.insert("ChannelType".into(), json!(t));
+    }
+    if let Some(l) = text("label") {
+        out.insert("MasterLabel".into(), json!(l));
+    }
+    out
+}
+
+/// A channel member's Metadata onto its fields: its channel and entity are fixed at
+/// creation (and checked then); the filter and the enriched fields may change.
+fn member_fields(
+    app: &crate::AppState,
+    mut out: Map<String, Value>,
+    meta: &Map<String, Value>,
+    text: &dyn Fn(&str) -> Option<String>,
+    creating: bool,
+) -> Result<Map<String, Value>, ApiError> {
     for (key, field) in [
         ("eventChannel", "EventChannel"),
         ("selectedEntity", "SelectedEntity"),
@@ -85,68 +109,87 @@ fn fields_of(
         }
     }
     if creating {
-        let channel = text("eventChannel").unwrap_or_default();
-        let channel_type = if channel == "ChangeEvents" {
-            Some("data".to_owned())
-        } else {
-            channel.strip_suffix("__chn").and_then(|dev| {
-                app.org
-                    .scan(CHANNEL, |r| {
-                        (!r.is_deleted && r.get_str("DeveloperName") == Some(dev))
-                            .then(|| r.get_str("ChannelType").unwrap_or("data").to_owned())
-                    })
-                    .pop()
-            })
-        };
-        let Some(channel_type) = channel_type else {
-            return Err(invalid(format!(
-                "eventChannel does not name a channel: {channel}"
-            )));
-        };
-        let entity = text("selectedEntity").unwrap_or_default();
-        if channel_type == "event" {
-            match app.org.platform_event(&entity) {
-                Some(def) if def.name() == entity => {}
-                _ => {
-                    return Err(invalid(format!(
-                        "selectedEntity is not a platform event: {entity}"
-                    )));
-                }
-            }
-            if meta.get("filterExpression").is_some_and(|v| !v.is_null())
-                || meta.get("enrichedFields").is_some_and(|v| !v.is_null())
-            {
-                return Err(invalid(
-                    "Members of platform event channels have no filter or enrichment",
-                ));
-            }
-        } else if crate::events::change_event_object(app, &entity).is_none() {
-            return Err(invalid(format!(
-                "selectedEntity is not a change event: {entity}"
-            )));
-        }
+        check_member_target(app, meta, text)?;
     }
     if let Some(expr) = meta.get("filterExpression") {
         out.insert("FilterExpression".into(), expr.clone());
     }
     if let Some(list) = meta.get("enrichedFields") {
-        let names: Vec<String> = list
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if names.len() > 10 {
-            return Err(invalid("A channel member can enrich at most 10 fields"));
-        }
-        out.insert(
-            "EnrichedFields".into(),
-            json!(serde_json::to_string(&names).expect("strings serialise")),
-        );
+        out.insert("EnrichedFields".into(), enriched_fields(list)?);
     }
     Ok(out)
+}
+
+/// A new member's channel must exist, and its entity must be of the channel's kind: a
+/// platform event (without filter or enrichment) on an `event` channel, a change event
+/// on a `data` channel.
+fn check_member_target(
+    app: &crate::AppState,
+    meta: &Map<String, Value>,
+    text: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ApiError> {
+    let channel = text("eventChannel").unwrap_or_default();
+    let Some(channel_type) = channel_type(app, &channel) else {
+        return Err(invalid(format!(
+            "eventChannel does not name a channel: {channel}"
+        )));
+    };
+    let entity = text("selectedEntity").unwrap_or_default();
+    if channel_type == "event" {
+        match app.org.platform_event(&entity) {
+            Some(def) if def.name() == entity => {}
+            _ => {
+                return Err(invalid(format!(
+                    "selectedEntity is not a platform event: {entity}"
+                )));
+            }
+        }
+        if meta.get("filterExpression").is_some_and(|v| !v.is_null())
+            || meta.get("enrichedFields").is_some_and(|v| !v.is_null())
+        {
+            return Err(invalid(
+                "Members of platform event channels have no filter or enrichment",
+            ));
+        }
+    } else if crate::events::change_event_object(app, &entity).is_none() {
+        return Err(invalid(format!(
+            "selectedEntity is not a change event: {entity}"
+        )));
+    }
+    Ok(())
+}
+
+/// The type (`data`, `event`) of the channel an `eventChannel` names: the standard
+/// `ChangeEvents`, or a custom `<name>__chn`.
+fn channel_type(app: &crate::AppState, channel: &str) -> Option<String> {
+    if channel == "ChangeEvents" {
+        return Some("data".to_owned());
+    }
+    let dev = channel.strip_suffix("__chn")?;
+    app.org
+        .scan(CHANNEL, |r| {
+            (!r.is_deleted && r.get_str("DeveloperName") == Some(dev))
+                .then(|| r.get_str("ChannelType").unwrap_or("data").to_owned())
+        })
+        .pop()
+}
+
+/// `enrichedFields` (`[{"name": …}, …]`, at most 10) as the stored JSON list of names.
+fn enriched_fields(list: &Value) -> Result<Value, ApiError> {
+    let names: Vec<String> = list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.len() > 10 {
+        return Err(invalid("A channel member can enrich at most 10 fields"));
+    }
+    Ok(json!(
+        serde_json::to_string(&names).expect("strings serialise")
+    ))
 }
 
 /// A managed subscription's Metadata onto its fields: the topic is fixed at creation,

@@ -15,14 +15,14 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::{Authed, bin, create, j};
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-fn request<T>(s: &Server, msg: T) -> tonic::Request<T> {
+pub(crate) fn request<T>(s: &Server, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     let m = r.metadata_mut();
     m.insert(
@@ -42,7 +42,7 @@ fn request<T>(s: &Server, msg: T) -> tonic::Request<T> {
 
 /// A Subscribe to Account change events over plaintext with 5 events of credit; the
 /// sender keeps the request stream open.
-fn subscribe_to_account_changes(
+pub(crate) fn subscribe_to_account_changes(
     rt: &tokio::runtime::Runtime,
     s: &Server,
 ) -> (
@@ -68,7 +68,7 @@ fn subscribe_to_account_changes(
     })
 }
 
-async fn plaintext(s: &Server) -> PubSubClient<Channel> {
+pub(crate) async fn plaintext(s: &Server) -> PubSubClient<Channel> {
     let ch = Endpoint::from_shared(format!("http://{}", s.ready.grpc))
         .unwrap()
         .connect()
