@@ -152,84 +152,12 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
     })
     .map_err(|e| invalid(e.message))?;
     let notify_for = NotifyFor::parse(r.get_str("NotifyForFields"));
-    if plan.aggregate || !plan.group_by.is_empty() || plan.having.is_some() {
-        return Err(invalid("Aggregate queries are not supported"));
-    }
-    if plan.limit.is_some() {
-        return Err(invalid("LIMIT is not supported"));
-    }
-    if plan.offset.is_some() {
-        return Err(invalid("OFFSET is not supported"));
-    }
-    if !plan.order.is_empty() {
-        return Err(invalid("ORDER BY is not supported"));
-    }
-    let mut select = HashSet::new();
-    let mut columns = Vec::new();
-    for c in &plan.columns {
-        match c {
-            Column::Field(f) if f.hops.is_empty() => {
-                if matches!(f.field.ftype, FieldType::Address | FieldType::Location)
-                    && notify_for != NotifyFor::All
-                {
-                    return Err(invalid(format!(
-                        "Compound field {} is not supported; select its component fields",
-                        f.field.name
-                    )));
-                }
-                if select.insert(f.field.name.clone()) {
-                    columns.push(f.field.name.clone());
-                }
-            }
-            Column::Field(_) => {
-                return Err(invalid("Relationships are not supported"));
-            }
-            Column::Child { .. } => {
-                return Err(invalid("Subqueries are not supported"));
-            }
-            Column::Agg { .. } | Column::CountAll => {
-                return Err(invalid("Aggregate queries are not supported"));
-            }
-        }
-    }
-    if !select.contains("Id") {
-        return Err(invalid("Id must be selected"));
-    }
-    let mut filter = HashSet::new();
-    if let Some(cond) = &plan.filter {
-        let (mut operands, mut not, mut semi) = (Vec::new(), false, false);
-        walk(cond, &mut operands, &mut not, &mut semi);
-        if semi {
-            return Err(invalid(
-                "Semi-join and anti-join subqueries are not supported",
-            ));
-        }
-        if not {
-            return Err(invalid("NOT is not supported; use != or NOT IN"));
-        }
-        if has_relative_date(cond) {
-            return Err(invalid("Date literals are not supported"));
-        }
-        for o in operands {
-            let f = match o {
-                Operand::Field(f) => f,
-                Operand::DateFn(..) | Operand::Agg(..) => {
-                    return Err(invalid("Functions are not supported in WHERE"));
-                }
-            };
-            if !f.hops.is_empty() {
-                return Err(invalid("Relationships are not supported"));
-            }
-            if f.field.calculated {
-                return Err(invalid(format!(
-                    "Formula field {} is not supported in WHERE",
-                    f.field.name
-                )));
-            }
-            // Text areas in WHERE are refused by the SOQL binder itself.
-            filter.insert(f.field.name.clone());
-        }
-    }
+    check_clauses(&plan)?;
+    let (select, columns) = selected_fields(&plan, notify_for)?;
+    let filter = match &plan.filter {
+        Some(cond) => where_fields(cond)?,
+        None => HashSet::new(),
+    };
     if notify_for == NotifyFor::Referenced && !select.iter().chain(&filter).any(|f| f != "Id") {
         return Err(invalid(
             "With NotifyForFields Referenced, the query must reference a field other than Id",
@@ -249,6 +177,98 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
         columns,
         filter,
     })
+}
+
+/// No aggregates, grouping, limits, offsets or ordering.
+fn check_clauses(plan: &Plan<'_>) -> Result<(), OrgError> {
+    if plan.aggregate || !plan.group_by.is_empty() || plan.having.is_some() {
+        return Err(invalid("Aggregate queries are not supported"));
+    }
+    if plan.limit.is_some() {
+        return Err(invalid("LIMIT is not supported"));
+    }
+    if plan.offset.is_some() {
+        return Err(invalid("OFFSET is not supported"));
+    }
+    if !plan.order.is_empty() {
+        return Err(invalid("ORDER BY is not supported"));
+    }
+    Ok(())
+}
+
+/// The SELECT's fields (as a set, and in order): the object's own fields only, `Id` among
+/// them, compounds only when every field notifies.
+fn selected_fields(
+    plan: &Plan<'_>,
+    notify_for: NotifyFor,
+) -> Result<(HashSet<String>, Vec<String>), OrgError> {
+    let mut select = HashSet::new();
+    let mut columns = Vec::new();
+    for c in &plan.columns {
+        match c {
+            Column::Field(f) if f.hops.is_empty() => {
+                if matches!(f.field.ftype, FieldType::Address | FieldType::Location)
+                    && notify_for != NotifyFor::All
+                {
+                    return Err(invalid(format!(
+                        "Compound field {} is not supported; select its component fields",
+                        f.field.name
+                    )));
+                }
+                if select.insert(f.field.name.clone()) {
+                    columns.push(f.field.name.clone());
+                }
+            }
+            Column::Field(_) => return Err(invalid("Relationships are not supported")),
+            Column::Child { .. } => return Err(invalid("Subqueries are not supported")),
+            Column::Agg { .. } | Column::CountAll => {
+                return Err(invalid("Aggregate queries are not supported"));
+            }
+        }
+    }
+    if !select.contains("Id") {
+        return Err(invalid("Id must be selected"));
+    }
+    Ok((select, columns))
+}
+
+/// The WHERE's fields: the object's own, not formulas, with no NOT, semi-joins, date
+/// literals or functions.
+fn where_fields(cond: &Cond<'_>) -> Result<HashSet<String>, OrgError> {
+    let (mut operands, mut not, mut semi) = (Vec::new(), false, false);
+    walk(cond, &mut operands, &mut not, &mut semi);
+    if semi {
+        return Err(invalid(
+            "Semi-join and anti-join subqueries are not supported",
+        ));
+    }
+    if not {
+        return Err(invalid("NOT is not supported; use != or NOT IN"));
+    }
+    if has_relative_date(cond) {
+        return Err(invalid("Date literals are not supported"));
+    }
+    let mut filter = HashSet::new();
+    for o in operands {
+        let f = match o {
+            Operand::Field(f) => f,
+            Operand::DateFn(..) | Operand::Agg(..) => {
+                return Err(invalid("Functions are not supported in WHERE"));
+            }
+        };
+        if !f.hops.is_empty() {
+            return Err(invalid("Relationships are not supported"));
+        }
+        if f.field.calculated {
+            return Err(invalid(format!(
+                "Formula field {} is not supported in WHERE",
+                f.field.name
+            )));
+        }
+        // Text areas in WHERE are refused by the SOQL binder itself.
+        filter.insert(f.field.name.clone());
+    }
+    Ok(filter)
 }
 
 /// Checks a `PushTopic` about to be saved and fills its derived fields.
