@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use forcebus_rest::{ConnInfo, strip_trailing_slash};
 
@@ -65,8 +66,14 @@ pub(crate) async fn accept_loop<F, Fut>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tracing::trace!(%peer, listener = what, "Connection accepted.");
-                    tokio::spawn(handle(stream, graceful.watcher()));
+                    let span = tracing::debug_span!(
+                        "connection",
+                        listener = what,
+                        %peer,
+                        tls = tracing::field::Empty
+                    );
+                    tracing::trace!(parent: &span, "Connection accepted.");
+                    tokio::spawn(handle(stream, graceful.watcher()).instrument(span));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, listener = what, "Accept failed.");
@@ -96,6 +103,7 @@ async fn handle(
         return;
     }
     let peer = stream.peer_addr().ok();
+    tracing::Span::current().record("tls", first[0] == 0x16);
     if first[0] == 0x16 {
         let conn = ConnInfo { tls: true, peer };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -122,15 +130,7 @@ async fn connection<I>(
         req.extensions_mut().insert(conn);
         let req = req.map(|body| DeadlineBody::new(body, body_timeout));
         let req = strip_trailing_slash(req);
-        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-        let router = router.clone();
-        async move {
-            let resp = router.oneshot(req).await;
-            if let Ok(r) = &resp {
-                tracing::debug!(%method, %path, status = r.status().as_u16(), "Request served.");
-            }
-            resp
-        }
+        router.clone().oneshot(req)
     });
     let conn = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
