@@ -4,10 +4,13 @@
 //! front doors, listen, and shut down cleanly on SIGINT or SIGTERM.
 //!
 //! Layout:
-//! - [`config`]: the layered configuration.
+//! - [`config`]: the layered configuration, and the crates' configurations composed from it.
 //! - [`tls`]: certificate generation and the rustls configuration.
 //! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
-//! - [`app`]: wiring, the banner and the ready line.
+//! - [`app`]: building the org and its front doors from the configuration, and running
+//!   them until shutdown.
+//! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
+//! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
 //! - [`deadline`]: the deadline on reading a request body.
 //! - [`shutdown`]: signals (a second one forces the exit).
@@ -26,6 +29,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod app;
+mod banner;
 mod config;
 mod datadir;
 mod deadline;
@@ -33,6 +37,7 @@ mod env;
 mod grpc;
 mod health;
 mod listener;
+mod secrets;
 mod shutdown;
 mod tls;
 
