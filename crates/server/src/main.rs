@@ -55,8 +55,9 @@ enum Command {
     /// Run the server. Prints a banner on stderr and one JSON "ready" line on stdout once
     /// every listener accepts.
     Serve(ServeArgs),
-    /// Print the effective configuration (defaults, file, environment and flags merged) as TOML.
-    Config(ServeArgs),
+    /// Print the effective configuration (defaults, file, environment and flags merged) as
+    /// TOML; with --example, the commented example file instead.
+    Config(ConfigArgs),
     /// Print the environment that points clients at the server running on a data dir:
     /// `eval "$(forcebus env)"`.
     Env(EnvArgs),
@@ -75,6 +76,16 @@ struct EnvArgs {
     /// `sh`: export lines; `dotenv`: NAME=value lines (docker --env-file, $GITHUB_ENV).
     #[arg(long, value_enum, default_value_t = env::EnvFormat::Sh)]
     format: env::EnvFormat,
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Print the commented example configuration (forcebus.example.toml: every key with
+    /// its default value and unit) instead of the effective one.
+    #[arg(long)]
+    example: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +167,11 @@ fn init_tracing(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Config(args) => args.load().and_then(|c| {
+        Command::Config(args) if args.example => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config(args) => args.serve.load().and_then(|c| {
             print!("{}", toml::to_string_pretty(&c)?);
             Ok(())
         }),

@@ -8,6 +8,7 @@
 //! - [`load`]: merging the sources, and errors that say where a bad value was written.
 //! - [`validate`]: the checks a configuration must pass.
 //! - [`compose`]: the crates' configurations (and the server's own timings) from it.
+//! - [`EXAMPLE`]: the commented example file, every key with its default.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,6 +27,10 @@ mod tests;
 mod validate;
 
 pub(crate) use compose::ServeTimes;
+
+/// `forcebus.example.toml`: every key, commented, with its default value and unit.
+/// `forcebus config --example` prints it; a test checks it parses to the defaults.
+pub(crate) const EXAMPLE: &str = include_str!("../../../../forcebus.example.toml");
 
 /// Everything `forcebus serve` reads.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,6 +1,9 @@
-//! Loading, and the crates' configurations composed from a [`Config`].
+//! Loading, the example file, and the crates' configurations composed from a [`Config`].
 
 use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use super::*;
 
@@ -35,6 +38,101 @@ fn flags_override_the_file() {
     std::fs::write(&file, "bogus = 1\n").unwrap();
     assert!(Config::load(Some(&file), &Overrides::default()).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The example is a complete config (every key the file must have is set, none is
+/// misspelt) whose values are exactly the built-in defaults, so it cannot drift from them.
+#[test]
+fn the_example_parses_to_exactly_the_defaults() {
+    let example: Config = toml::from_str(EXAMPLE).unwrap();
+    assert_eq!(example, Config::default());
+    example.validate().unwrap();
+}
+
+/// The field names a derived `Deserialize` asks for: its `deserialize_struct` call carries
+/// them, so a key added to a struct is seen here without a list to keep.
+struct FieldNames(Vec<&'static str>);
+
+impl<'de> Deserializer<'de> for &mut FieldNames {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("only a struct's field names are read"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.extend_from_slice(fields);
+        Err(de::Error::custom("field names read"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+fn field_names<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
+    let mut names = FieldNames(Vec::new());
+    let _ = T::deserialize(&mut names);
+    assert!(!names.0.is_empty(), "not a struct with named fields");
+    names.0
+}
+
+/// The lines of `text` from the table header `header` to the next header, or every line
+/// before the first header when `header` is empty.
+fn table<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
+    let mut lines = text.lines();
+    if !header.is_empty() {
+        lines
+            .by_ref()
+            .find(|l| l.trim() == header)
+            .unwrap_or_else(|| panic!("the example has no {header} table"));
+    }
+    lines.take_while(|l| !l.starts_with('[')).collect()
+}
+
+/// Whether `key` is set, or shown commented out (`# key = ...`), or opens a table
+/// (`[key]`, `[[key]]`, `# [key.Name]`) somewhere in `lines`.
+fn mentions(lines: &[&str], key: &str) -> bool {
+    lines.iter().any(|l| {
+        let l = l.trim_start_matches('#').trim_start();
+        let l = l.trim_start_matches('[');
+        l.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(['=', '.', ']']))
+    })
+}
+
+#[test]
+fn the_example_names_every_key() {
+    let all: Vec<&str> = EXAMPLE.lines().collect();
+    for (header, keys) in [
+        ("", field_names::<Config>()),
+        ("[[users]]", field_names::<UserConfig>()),
+        ("[app]", field_names::<AppSettings>()),
+    ] {
+        let lines = if header.is_empty() {
+            all.clone()
+        } else {
+            table(EXAMPLE, header)
+        };
+        for key in keys {
+            assert!(
+                mentions(&lines, key),
+                "forcebus.example.toml does not mention `{key}`{}",
+                if header.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in its {header} table")
+                }
+            );
+        }
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod auth;
 mod bayeux;
 mod channels;
 mod collections;
+mod config;
 mod describe;
 mod events;
 mod generic;
