@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::watch;
@@ -39,21 +40,22 @@ const NEXT_ID: (&str, &str) = ("eventlog", "next_replay_id");
 /// Settings.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
-    /// Retention per class, in milliseconds; classes not listed keep events 72 hours.
-    pub retention_ms: BTreeMap<RetentionClass, i64>,
+    /// How long each class keeps its events; classes not listed keep them for
+    /// [`DEFAULT_RETENTION`].
+    pub retention: BTreeMap<RetentionClass, Duration>,
     /// Total payload bytes kept; the oldest events go first past this.
     pub max_bytes: u64,
     /// Events kept in memory for fast reads.
     pub tail_capacity: usize,
 }
 
-/// 72 hours in milliseconds.
-pub const HOURS_72: i64 = 72 * 3600 * 1000;
+/// How long a class not listed in [`LogConfig::retention`] keeps its events: 72 hours.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(72 * 3600);
 
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
-            retention_ms: BTreeMap::new(),
+            retention: BTreeMap::new(),
             max_bytes: 1 << 30,
             tail_capacity: 10_000,
         }
@@ -61,8 +63,14 @@ impl Default for LogConfig {
 }
 
 impl LogConfig {
-    fn retention(&self, class: RetentionClass) -> i64 {
-        self.retention_ms.get(&class).copied().unwrap_or(HOURS_72)
+    /// How long `class` keeps its events, in milliseconds (event times are epoch ms).
+    fn retention_ms(&self, class: RetentionClass) -> i64 {
+        let keep = self
+            .retention
+            .get(&class)
+            .copied()
+            .unwrap_or(DEFAULT_RETENTION);
+        i64::try_from(keep.as_millis()).unwrap_or(i64::MAX)
     }
 }
 
@@ -449,7 +457,7 @@ impl EventLog {
             .iter()
             .copied()
             .filter(|m| {
-                let too_old = now_ms - m.time_ms >= self.config.retention(m.class);
+                let too_old = now_ms - m.time_ms >= self.config.retention_ms(m.class);
                 if too_old {
                     through.insert(m.class, m.replay_id);
                     bytes -= m.size as u64;

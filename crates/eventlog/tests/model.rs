@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use forcebus_eventlog::{Channel, EventLog, LogConfig, LogError, NewEvent, Start};
 use forcebus_store::{Batch, SqliteStore, Store};
@@ -87,7 +88,11 @@ impl Model {
 
 fn config() -> LogConfig {
     LogConfig {
-        retention_ms: [(0, RETENTION[0]), (1, RETENTION[1])].into(),
+        retention: [
+            (0, Duration::from_millis(RETENTION[0] as u64)),
+            (1, Duration::from_millis(RETENTION[1] as u64)),
+        ]
+        .into(),
         max_bytes: MAX_BYTES,
         tail_capacity: 4,
     }

@@ -1,80 +1,29 @@
-//! Wiring: storage, org, auth and the router; then the banner, the ready line, and the
-//! wait for a shutdown signal.
+//! Building the org and its front doors from the configuration, and running them until a
+//! shutdown signal: [`run`] builds ([`build`]), reports ([`crate::banner`]), then serves
+//! ([`serve_until_shutdown`]).
 
-use std::collections::HashMap;
-use std::io::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rand::Rng;
-use serde_json::json;
+use axum::Router;
+use tokio::net::TcpListener;
 
-use forcebus_auth::{Auth, AuthConfig};
-use forcebus_eventlog::LogConfig;
-use forcebus_org::cdc::CdcConfig;
-use forcebus_org::{Org, OrgOptions, Schema, SystemClock, UserSeed, custom, standard};
-use forcebus_rest::{AppState, RestConfig};
-use forcebus_store::{Batch, SqliteStore, Store};
+use forcebus_auth::{AppConfig, Auth, UserCredentials};
+use forcebus_bayeux::Bayeux;
+use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom, standard};
+use forcebus_pubsub::PubSub;
+use forcebus_rest::AppState;
+use forcebus_store::{SqliteStore, Store};
 
-use crate::config::Config;
-use crate::datadir::DataDir;
-use crate::health;
+use crate::banner::{self, Startup};
+use crate::config::{Config, ServeTimes};
+use crate::datadir::{DataDir, shown};
 use crate::shutdown::ShutdownSignal;
-use crate::tls;
+use crate::{health, secrets, tls};
 
-/// Development secrets generated on first start and kept in the store.
-struct Generated {
-    client_id: String,
-    client_secret: String,
-    security_token: String,
-}
-
-fn random(alphabet: &[u8], len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-        .collect()
-}
-
-fn generated(store: &dyn Store) -> anyhow::Result<Generated> {
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut values: HashMap<String, String> = store.load_values("setup")?.into_iter().collect();
-    let mut batch = Batch::new();
-    for (key, make) in [
-        (
-            "client_id",
-            Box::new(|| format!("3MVG9{}", random(ALNUM, 80))) as Box<dyn Fn() -> String>,
-        ),
-        (
-            "client_secret",
-            Box::new(|| random(b"0123456789ABCDEF", 64)),
-        ),
-        ("security_token", Box::new(|| random(ALNUM, 24))),
-    ] {
-        if !values.contains_key(key) {
-            let v = make();
-            batch.put("setup", key, Some(v.clone()));
-            values.insert(key.to_owned(), v);
-        }
-    }
-    if !batch.is_empty() {
-        store.commit(&batch)?;
-    }
-    Ok(Generated {
-        client_id: values.remove("client_id").expect("filled above"),
-        client_secret: values.remove("client_secret").expect("filled above"),
-        security_token: values.remove("security_token").expect("filled above"),
-    })
-}
-
-fn absolute(p: &Path) -> String {
-    std::fs::canonicalize(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
-}
+/// How often Streaming API sessions without a connect are looked for and dropped.
+const SESSION_SWEEP: Duration = Duration::from_secs(10);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) fn run(config: Config) -> anyhow::Result<()> {
@@ -85,8 +34,55 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
+/// Builds the server, prints the banner and the ready line, then serves until shutdown.
+/// The data dir stays locked until everything has stopped.
 async fn serve(config: Config) -> anyhow::Result<()> {
     let data_dir = DataDir::acquire(&config.data_dir)?;
+    let server = build(&config, &data_dir).await?;
+    banner::print_banner(&config, &server.startup);
+    let signals = ShutdownSignal::listen();
+    let ready = banner::ready_line(&config, &server.startup);
+    data_dir.write_ready(&ready.to_string())?;
+    banner::print_ready(&ready)?;
+    serve_until_shutdown(server, &data_dir, config.serve_times(), signals).await
+}
+
+/// A listener bound to its port, with the TLS configuration it serves.
+struct Bound {
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+}
+
+/// The org and who may use it.
+struct Core {
+    org: Arc<Org>,
+    auth: Arc<Auth>,
+    /// The connected app, generated id and secret filled in.
+    app: AppConfig,
+    /// The default user, generated security token filled in.
+    admin: UserCredentials,
+    /// The default user's id, 18 characters.
+    admin_id: String,
+    /// An access token of the default user, issued at start.
+    access_token: String,
+}
+
+/// Everything built, bound and ready to serve.
+struct Server {
+    /// REST, OAuth, SOAP, the Streaming API and the health endpoints.
+    router: Router,
+    http: Bound,
+    grpc: Bound,
+    bayeux: Arc<Bayeux>,
+    pubsub: Arc<PubSub>,
+    org: Arc<Org>,
+    /// What the banner and the ready line report.
+    startup: Startup,
+}
+
+/// Builds the org and its front doors from `config` and binds both ports, in this order,
+/// so that a mistake is reported before anything listens.
+async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
     let tls_files = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => tls::TlsFiles {
             ca: cert.clone(),
@@ -95,10 +91,72 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
         _ => tls::ensure_generated(data_dir.path(), &config.tls_names)?,
     };
-    let tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
+    let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
+    let core = open_core(config, data_dir)?;
+    let (router, bayeux) = http_services(config, &core);
+    let http = bind(config.listen, "HTTP", "--listen").await?;
+    let pubsub = PubSub::new(core.org.clone(), core.auth.clone(), config.pubsub());
+    let grpc = bind(config.grpc_listen, "gRPC", "--grpc-listen").await?;
+    let startup = Startup {
+        http: http.local_addr()?,
+        grpc: grpc.local_addr()?,
+        org_id: core.org.id().to18(),
+        user_id: core.admin_id,
+        user: core.admin,
+        client_id: core.app.client_id,
+        client_secret: core.app.client_secret,
+        access_token: core.access_token,
+        ca: shown(&tls_files.ca),
+    };
+    let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
+    Ok(Server {
+        router,
+        http: Bound {
+            listener: http,
+            tls: http_tls,
+        },
+        grpc: Bound {
+            listener: grpc,
+            tls: grpc_tls,
+        },
+        bayeux,
+        pubsub,
+        org: core.org,
+        startup,
+    })
+}
 
-    let store = open_store(&config, &data_dir)?;
-    let secrets = generated(store.as_ref())?;
+/// Opens the store, the org on it and authentication, filling in the generated secrets,
+/// and issues the default user's first token.
+fn open_core(config: &Config, data_dir: &DataDir) -> anyhow::Result<Core> {
+    let store = open_store(config, data_dir)?;
+    let secrets = secrets::load_or_generate(store.as_ref())?;
+    let credentials = config.credentials(&secrets.security_token);
+    let admin = credentials[0].clone();
+    let org = open_org(config, data_dir, store.clone(), &credentials)?;
+    let app = config.app(&secrets.client_id, &secrets.client_secret)?;
+    let auth_config = config.auth(credentials, app.clone())?;
+    let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);
+    let admin_id = auth.default_user().context("the default user is missing")?;
+    let access_token = auth.issue(admin_id, false)?.access_token;
+    Ok(Core {
+        org,
+        auth,
+        app,
+        admin,
+        admin_id: admin_id.to18(),
+        access_token,
+    })
+}
+
+/// The org on `store`: the standard catalogue plus the configured objects, its users
+/// seeded from `credentials`.
+fn open_org(
+    config: &Config,
+    data_dir: &DataDir,
+    store: Arc<dyn Store>,
+    credentials: &[UserCredentials],
+) -> anyhow::Result<Arc<Org>> {
     let mut schema = Schema::new(
         standard::catalogue()
             .into_iter()
@@ -106,7 +164,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .collect(),
     );
     custom::apply(&mut schema, &config.objects).map_err(anyhow::Error::msg)?;
-    let credentials = config.credentials(&secrets.security_token);
     let seeds: Vec<UserSeed> = credentials
         .iter()
         .map(|u| UserSeed {
@@ -116,44 +173,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             email: u.email.clone().unwrap_or_else(|| u.username.clone()),
         })
         .collect();
-    let org = Arc::new(
-        Org::open_with(
-            store.clone(),
-            schema,
-            Arc::new(SystemClock),
-            &config.org_name,
-            &seeds,
-            org_options(&config),
-        )
-        .map_err(|e| damaged(&data_dir, e.into()))?,
-    );
-    let auth_config = AuthConfig {
-        users: credentials.clone(),
-        app: config.app(&secrets.client_id, &secrets.client_secret)?,
-        session_timeout: Duration::from_secs(config.session_timeout_secs),
-        trusted_networks: config.networks().map_err(anyhow::Error::msg)?,
-    };
-    let app_config = auth_config.app.clone();
-    let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);
-    let admin = auth.default_user().context("the default user is missing")?;
-    let token = auth.issue(admin, false)?.access_token;
+    let org = Org::open_with(
+        store,
+        schema,
+        Arc::new(SystemClock),
+        &config.org_name,
+        &seeds,
+        config.org_options(),
+    )
+    .map_err(|e| damaged(data_dir, e.into()))?;
+    Ok(Arc::new(org))
+}
 
-    let streaming = forcebus_bayeux::BayeuxConfig {
-        connect_hold: Duration::from_secs(config.streaming_connect_hold_secs),
-        session_timeout: Duration::from_secs(config.streaming_session_timeout_secs),
-        max_clients: config.streaming_max_clients,
-        ..forcebus_bayeux::BayeuxConfig::default()
-    };
-    let bayeux = forcebus_bayeux::Bayeux::new(org.clone(), auth.clone(), streaming);
+/// The HTTP side: REST, the Streaming API and the health endpoints on one router.
+fn http_services(config: &Config, core: &Core) -> (Router, Arc<Bayeux>) {
+    let bayeux = Bayeux::new(core.org.clone(), core.auth.clone(), config.bayeux());
     let state = Arc::new(AppState {
-        auth: auth.clone(),
-        org: org.clone(),
-        config: RestConfig {
-            latest_version: config.api_version,
-            max_body_bytes: config.max_body_bytes,
-            daily_api_requests: config.daily_api_requests,
-            enforce_api_limit: config.enforce_api_limit,
-        },
+        auth: core.auth.clone(),
+        org: core.org.clone(),
+        config: config.rest(),
         usage: Default::default(),
         cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
         presence: bayeux.clone(),
@@ -161,101 +199,52 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let router = forcebus_rest::router(state)
         .merge(forcebus_bayeux::router(bayeux.clone()))
         .merge(health::router());
-    let listener = bind(config.listen, "HTTP", "--listen").await?;
-    let http = listener.local_addr()?;
-    let pubsub = forcebus_pubsub::PubSub::new(
-        org.clone(),
-        auth.clone(),
-        forcebus_pubsub::PubSubConfig {
-            keepalive: Duration::from_secs(config.pubsub_keepalive_secs),
-            idle_timeout: Duration::from_secs(config.pubsub_idle_timeout_secs),
-            publish_idle_timeout: Duration::from_secs(config.pubsub_publish_idle_timeout_secs),
-            max_event_bytes: config.max_event_bytes,
-            max_requested: config.pubsub_max_requested,
-            ..forcebus_pubsub::PubSubConfig::default()
-        },
-    );
-    let grpc_listener = bind(config.grpc_listen, "gRPC", "--grpc-listen").await?;
-    let grpc = grpc_listener.local_addr()?;
-    let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
+    (router, bayeux)
+}
 
-    let admin_creds = &credentials[0];
-    let ca = absolute(&tls_files.ca);
-    let data = if config.in_memory {
-        "in memory".to_owned()
-    } else {
-        format!("{} (SQLite)", absolute(&config.data_dir))
-    };
-    eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
-        env!("CARGO_PKG_VERSION"),
-        org_id = org.id().to18(),
-        user = admin_creds.username,
-        pw = admin_creds.password,
-        st = admin_creds.security_token,
-        cid = app_config.client_id,
-        cs = app_config.client_secret,
-        v = config.api_version,
-        dir_flag = if config.data_dir == Path::new(".forcebus") {
-            String::new()
-        } else {
-            format!(" --data-dir {}", absolute(&config.data_dir))
-        },
-    );
-    let signals = ShutdownSignal::listen();
-    let ready = json!({
-        "event": "ready",
-        "http": http.to_string(),
-        "grpc": grpc.to_string(),
-        "instance_url": format!("http://{http}"),
-        "org_id": org.id().to18(),
-        "user_id": admin.to18(),
-        "username": admin_creds.username,
-        "password": admin_creds.password,
-        "security_token": admin_creds.security_token,
-        "client_id": app_config.client_id,
-        "client_secret": app_config.client_secret,
-        "access_token": token,
-        "ca_cert": ca,
-        "api_version": format!("{}.0", config.api_version),
-    });
-    data_dir.write_ready(&ready.to_string())?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{ready}")?;
-        out.flush()?;
-    }
-
+/// Serves until the first SIGINT or SIGTERM, then stops taking work, answers what is
+/// parked, and lets in-flight requests finish within the grace period.
+async fn serve_until_shutdown(
+    server: Server,
+    data_dir: &DataDir,
+    times: ServeTimes,
+    signals: ShutdownSignal,
+) -> anyhow::Result<()> {
+    let Server {
+        router,
+        http,
+        grpc,
+        bayeux,
+        pubsub,
+        org,
+        startup: _,
+    } = server;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(sweep(
-        org.clone(),
-        Duration::from_secs(config.retention_sweep_secs),
-    ));
+    let sweeper = tokio::spawn(sweep(org, times.retention_sweep));
     let session_sweeper = tokio::spawn({
         let bayeux = bayeux.clone();
         async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            let mut tick = tokio::time::interval(SESSION_SWEEP);
             loop {
                 tick.tick().await;
                 bayeux.sweep();
             }
         }
     });
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
     let grpc_server = tokio::spawn(crate::grpc::serve(
-        grpc_listener,
-        grpc_tls,
+        grpc.listener,
+        grpc.tls,
         pubsub.service(),
         rx.clone(),
-        grace,
+        times.shutdown_grace,
     ));
-    let server = tokio::spawn(crate::listener::serve(
-        listener,
-        tls,
+    let http_server = tokio::spawn(crate::listener::serve(
+        http.listener,
+        http.tls,
         router,
         rx,
-        grace,
-        Duration::from_secs(config.request_body_timeout_secs),
+        times.shutdown_grace,
+        times.request_body_timeout,
     ));
     signals.recv_then_force_on_second().await;
     tracing::info!("Shutting down.");
@@ -265,40 +254,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // once instead of waiting out the grace period.
     bayeux.shutdown();
     pubsub.shutdown();
-    server.await.context("listener task failed")?;
+    http_server.await.context("listener task failed")?;
     grpc_server.await.context("gRPC listener task failed")?;
     sweeper.abort();
     session_sweeper.abort();
     tracing::info!("Stopped.");
     Ok(())
-}
-
-/// The org's event log, CDC and platform-event settings from the configuration.
-fn org_options(config: &Config) -> OrgOptions {
-    OrgOptions {
-        log: LogConfig {
-            retention_ms: [
-                (
-                    forcebus_events::CLASS_EVENTS,
-                    config.event_retention_hours as i64 * 3_600_000,
-                ),
-                (
-                    forcebus_events::CLASS_NOTIFICATIONS,
-                    config.pushtopic_retention_hours as i64 * 3_600_000,
-                ),
-            ]
-            .into(),
-            max_bytes: config.event_log_max_bytes,
-            ..LogConfig::default()
-        },
-        cdc: CdcConfig {
-            merge: config.cdc_merge,
-            overflow_threshold: config.cdc_overflow_threshold,
-            max_event_bytes: config.max_event_bytes,
-            entities: config.cdc_entities.clone(),
-        },
-        platform_events: config.platform_events.clone(),
-    }
 }
 
 /// The store: in memory, or `forcebus.db` in the data dir.
@@ -320,11 +281,11 @@ fn damaged(data_dir: &DataDir, e: anyhow::Error) -> anyhow::Error {
         anyhow::anyhow!(
             "the database {} is damaged or not a forcebus database ({}); move it aside, \
              or start with another --data-dir, to begin with an empty org",
-            absolute(&db),
+            shown(&db),
             e.root_cause()
         )
     } else {
-        e.context(format!("cannot open the database {}", absolute(&db)))
+        e.context(format!("cannot open the database {}", shown(&db)))
     }
 }
 

@@ -4,10 +4,13 @@
 //! front doors, listen, and shut down cleanly on SIGINT or SIGTERM.
 //!
 //! Layout:
-//! - [`config`]: the layered configuration.
+//! - [`config`]: the layered configuration, and the crates' configurations composed from it.
 //! - [`tls`]: certificate generation and the rustls configuration.
 //! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
-//! - [`app`]: wiring, the banner and the ready line.
+//! - [`app`]: building the org and its front doors from the configuration, and running
+//!   them until shutdown.
+//! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
+//! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
 //! - [`deadline`]: the deadline on reading a request body.
 //! - [`shutdown`]: signals (a second one forces the exit).
@@ -26,6 +29,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod app;
+mod banner;
 mod config;
 mod datadir;
 mod deadline;
@@ -33,6 +37,7 @@ mod env;
 mod grpc;
 mod health;
 mod listener;
+mod secrets;
 mod shutdown;
 mod tls;
 
@@ -50,8 +55,9 @@ enum Command {
     /// Run the server. Prints a banner on stderr and one JSON "ready" line on stdout once
     /// every listener accepts.
     Serve(ServeArgs),
-    /// Print the effective configuration (defaults, file, environment and flags merged) as TOML.
-    Config(ServeArgs),
+    /// Print the effective configuration (defaults, file, environment and flags merged) as
+    /// TOML; with --example, the commented example file instead.
+    Config(ConfigArgs),
     /// Print the environment that points clients at the server running on a data dir:
     /// `eval "$(forcebus env)"`.
     Env(EnvArgs),
@@ -70,6 +76,16 @@ struct EnvArgs {
     /// `sh`: export lines; `dotenv`: NAME=value lines (docker --env-file, $GITHUB_ENV).
     #[arg(long, value_enum, default_value_t = env::EnvFormat::Sh)]
     format: env::EnvFormat,
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Print the commented example configuration (forcebus.example.toml: every key with
+    /// its default value and unit) instead of the effective one.
+    #[arg(long)]
+    example: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -151,7 +167,11 @@ fn init_tracing(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Config(args) => args.load().and_then(|c| {
+        Command::Config(args) if args.example => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config(args) => args.serve.load().and_then(|c| {
             print!("{}", toml::to_string_pretty(&c)?);
             Ok(())
         }),

@@ -11,6 +11,7 @@ mod auth;
 mod bayeux;
 mod channels;
 mod collections;
+mod config;
 mod cross_protocol;
 mod describe;
 mod events;

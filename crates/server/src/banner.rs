@@ -1,0 +1,94 @@
+//! What start-up prints: the banner on stderr (for a person: where everything listens and
+//! how to sign in) and, once every listener accepts, the one JSON ready line on stdout and
+//! in the data dir's `ready.json` (for tools: `forcebus env`, test harnesses).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use forcebus_auth::UserCredentials;
+
+use crate::config::Config;
+use crate::datadir::shown;
+
+/// The facts start-up reports, gathered once the server is built and listening.
+#[derive(Debug)]
+pub(crate) struct Startup {
+    /// The HTTP (and TLS) address actually bound.
+    pub(crate) http: SocketAddr,
+    /// The gRPC address actually bound.
+    pub(crate) grpc: SocketAddr,
+    /// The org id, 18 characters.
+    pub(crate) org_id: String,
+    /// The default user's id, 18 characters.
+    pub(crate) user_id: String,
+    /// The default user, with its security token.
+    pub(crate) user: UserCredentials,
+    /// The connected app's client id.
+    pub(crate) client_id: String,
+    /// The connected app's client secret.
+    pub(crate) client_secret: String,
+    /// An access token of the default user, issued at start.
+    pub(crate) access_token: String,
+    /// The CA certificate clients should trust, as an absolute path where it exists.
+    pub(crate) ca: String,
+}
+
+/// Prints the banner on stderr.
+pub(crate) fn print_banner(config: &Config, s: &Startup) {
+    let http = s.http;
+    let grpc = s.grpc;
+    let token = &s.access_token;
+    let ca = &s.ca;
+    let data = if config.in_memory {
+        "in memory".to_owned()
+    } else {
+        format!("{} (SQLite)", shown(&config.data_dir))
+    };
+    eprintln!(
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
+        env!("CARGO_PKG_VERSION"),
+        org_id = s.org_id,
+        user = s.user.username,
+        pw = s.user.password,
+        st = s.user.security_token,
+        cid = s.client_id,
+        cs = s.client_secret,
+        v = config.api_version,
+        dir_flag = if config.data_dir == Path::new(".forcebus") {
+            String::new()
+        } else {
+            format!(" --data-dir {}", shown(&config.data_dir))
+        },
+    );
+}
+
+/// The ready line: everything a client needs to connect, as one JSON object.
+pub(crate) fn ready_line(config: &Config, s: &Startup) -> Value {
+    json!({
+        "event": "ready",
+        "http": s.http.to_string(),
+        "grpc": s.grpc.to_string(),
+        "instance_url": format!("http://{}", s.http),
+        "org_id": s.org_id,
+        "user_id": s.user_id,
+        "username": s.user.username,
+        "password": s.user.password,
+        "security_token": s.user.security_token,
+        "client_id": s.client_id,
+        "client_secret": s.client_secret,
+        "access_token": s.access_token,
+        "ca_cert": s.ca,
+        "api_version": format!("{}.0", config.api_version),
+    })
+}
+
+/// Prints the ready line on stdout, flushed at once (a harness waits for it).
+pub(crate) fn print_ready(ready: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{ready}")?;
+    out.flush()?;
+    Ok(())
+}

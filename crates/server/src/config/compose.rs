@@ -1,0 +1,184 @@
+//! The crates' own configurations, composed from the file's flat keys. Each crate takes a
+//! typed struct (times as [`Duration`]); the units written in the key names (`_secs`,
+//! `_hours`) are read here and nowhere else.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use forcebus_auth::{AppConfig, AuthConfig, Network, UserCredentials};
+use forcebus_bayeux::BayeuxConfig;
+use forcebus_eventlog::LogConfig;
+use forcebus_org::OrgOptions;
+use forcebus_org::cdc::CdcConfig;
+use forcebus_pubsub::PubSubConfig;
+use forcebus_rest::RestConfig;
+
+use super::Config;
+
+/// The server's own timings: its listeners and its background sweeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ServeTimes {
+    /// How long in-flight requests may finish on shutdown.
+    pub(crate) shutdown_grace: Duration,
+    /// How long a client has to send a request body once its headers arrived.
+    pub(crate) request_body_timeout: Duration,
+    /// How often the event log drops what is past retention.
+    pub(crate) retention_sweep: Duration,
+}
+
+/// `hours` as a duration (saturating: a huge value means "for ever", not a wrap).
+fn hours(hours: u64) -> Duration {
+    Duration::from_secs(hours.saturating_mul(3600))
+}
+
+impl Config {
+    /// `trusted_networks`, parsed.
+    pub(crate) fn networks(&self) -> Result<Vec<Network>, String> {
+        self.trusted_networks.iter().map(|n| n.parse()).collect()
+    }
+
+    /// The users as the auth crate takes them, with generated tokens filled in.
+    pub(crate) fn credentials(&self, generated_token: &str) -> Vec<UserCredentials> {
+        self.users
+            .iter()
+            .map(|u| UserCredentials {
+                username: u.username.clone(),
+                password: u.password.clone(),
+                security_token: u
+                    .security_token
+                    .clone()
+                    .unwrap_or_else(|| generated_token.to_owned()),
+                first_name: u.first_name.clone(),
+                last_name: u.last_name.clone(),
+                email: u.email.clone(),
+            })
+            .collect()
+    }
+
+    /// The connected app, with generated id and secret filled in and the certificate read.
+    pub(crate) fn app(
+        &self,
+        generated_id: &str,
+        generated_secret: &str,
+    ) -> anyhow::Result<AppConfig> {
+        let certificate = match &self.app.certificate {
+            Some(c) if c.contains("-----BEGIN") => Some(c.clone()),
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("app.certificate: cannot read {path}"))?,
+            ),
+            None => None,
+        };
+        Ok(AppConfig {
+            client_id: self
+                .app
+                .client_id
+                .clone()
+                .unwrap_or_else(|| generated_id.to_owned()),
+            client_secret: self
+                .app
+                .client_secret
+                .clone()
+                .unwrap_or_else(|| generated_secret.to_owned()),
+            run_as: self.app.run_as.clone(),
+            certificate,
+            callback_urls: self.app.callback_urls.clone(),
+        })
+    }
+
+    /// Authentication: `users` (see [`Config::credentials`]), the connected `app` (see
+    /// [`Config::app`]), the session timeout and the trusted networks.
+    pub(crate) fn auth(
+        &self,
+        users: Vec<UserCredentials>,
+        app: AppConfig,
+    ) -> anyhow::Result<AuthConfig> {
+        Ok(AuthConfig {
+            users,
+            app,
+            session_timeout: Duration::from_secs(self.session_timeout_secs),
+            trusted_networks: self.networks().map_err(anyhow::Error::msg)?,
+        })
+    }
+
+    /// The REST API: versions, body size and the daily allocation.
+    pub(crate) fn rest(&self) -> RestConfig {
+        RestConfig {
+            latest_version: self.api_version,
+            max_body_bytes: self.max_body_bytes,
+            daily_api_requests: self.daily_api_requests,
+            enforce_api_limit: self.enforce_api_limit,
+        }
+    }
+
+    /// The Streaming API (CometD).
+    pub(crate) fn bayeux(&self) -> BayeuxConfig {
+        BayeuxConfig {
+            connect_hold: Duration::from_secs(self.streaming_connect_hold_secs),
+            session_timeout: Duration::from_secs(self.streaming_session_timeout_secs),
+            max_clients: self.streaming_max_clients,
+            ..BayeuxConfig::default()
+        }
+    }
+
+    /// The Pub/Sub API (gRPC).
+    pub(crate) fn pubsub(&self) -> PubSubConfig {
+        PubSubConfig {
+            keepalive: Duration::from_secs(self.pubsub_keepalive_secs),
+            idle_timeout: Duration::from_secs(self.pubsub_idle_timeout_secs),
+            publish_idle_timeout: Duration::from_secs(self.pubsub_publish_idle_timeout_secs),
+            max_event_bytes: self.max_event_bytes,
+            max_requested: self.pubsub_max_requested,
+            ..PubSubConfig::default()
+        }
+    }
+
+    /// The event log: retention of change and platform events and of PushTopic
+    /// notifications, and the size cap.
+    pub(crate) fn event_log(&self) -> LogConfig {
+        LogConfig {
+            retention: [
+                (
+                    forcebus_events::CLASS_EVENTS,
+                    hours(self.event_retention_hours),
+                ),
+                (
+                    forcebus_events::CLASS_NOTIFICATIONS,
+                    hours(self.pushtopic_retention_hours),
+                ),
+            ]
+            .into(),
+            max_bytes: self.event_log_max_bytes,
+            ..LogConfig::default()
+        }
+    }
+
+    /// Change data capture.
+    pub(crate) fn cdc(&self) -> CdcConfig {
+        CdcConfig {
+            merge: self.cdc_merge,
+            overflow_threshold: self.cdc_overflow_threshold,
+            max_event_bytes: self.max_event_bytes,
+            entities: self.cdc_entities.clone(),
+        }
+    }
+
+    /// The org: its event log, CDC and platform events.
+    pub(crate) fn org_options(&self) -> OrgOptions {
+        OrgOptions {
+            log: self.event_log(),
+            cdc: self.cdc(),
+            platform_events: self.platform_events.clone(),
+        }
+    }
+
+    /// The server's own timings.
+    pub(crate) fn serve_times(&self) -> ServeTimes {
+        ServeTimes {
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            request_body_timeout: Duration::from_secs(self.request_body_timeout_secs),
+            retention_sweep: Duration::from_secs(self.retention_sweep_secs),
+        }
+    }
+}

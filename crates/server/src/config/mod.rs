@@ -1,0 +1,243 @@
+//! The server's configuration: built-in defaults, then a TOML file, then `FORCEBUS_*`
+//! environment variables, then command-line flags. Validated once at start-up.
+//!
+//! [`Config`] mirrors the file: flat keys, units in their names (`_secs`, `_hours`), as
+//! users write them. The crates never see it; each gets its own typed struct composed
+//! from it.
+//!
+//! - [`load`]: merging the sources, and errors that say where a bad value was written.
+//! - [`validate`]: the checks a configuration must pass.
+//! - [`compose`]: the crates' configurations (and the server's own timings) from it.
+//! - [`EXAMPLE`]: the commented example file, every key with its default.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::platform::EventConfig;
+use forcebus_store::Durability;
+
+mod compose;
+mod load;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub(crate) use compose::ServeTimes;
+
+/// `forcebus.example.toml`: every key, commented, with its default value and unit.
+/// `forcebus config --example` prints it; a test checks it parses to the defaults.
+pub(crate) const EXAMPLE: &str = include_str!("../../../../forcebus.example.toml");
+
+/// Everything `forcebus serve` reads.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// HTTP listen address (REST, OAuth, SOAP, CometD); plain HTTP and TLS on one port.
+    pub(crate) listen: SocketAddr,
+    /// gRPC listen address (Pub/Sub API).
+    pub(crate) grpc_listen: SocketAddr,
+    /// Directory for the database and the generated certificates.
+    pub(crate) data_dir: PathBuf,
+    /// Keep all data in memory (certificates still go to `data_dir`).
+    pub(crate) in_memory: bool,
+    /// `full`: fsync every commit; `normal`: survive a killed process but not a power cut.
+    pub(crate) durability: Durability,
+    /// PEM certificate chain to serve instead of the generated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Host names and IP addresses the generated certificate covers besides `localhost`,
+    /// `127.0.0.1` and `::1` (a container's service name, a host's address).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tls_names: Vec<String>,
+    /// The org's name.
+    pub(crate) org_name: String,
+    /// Newest REST API version served; every version from 20 up to it is accepted.
+    pub(crate) api_version: u32,
+    /// Seconds of inactivity after which an access token expires.
+    pub(crate) session_timeout_secs: u64,
+    /// Networks (`address/prefix`) from which a password login needs no security token;
+    /// from anywhere else the password must be followed by it, as Salesforce requires
+    /// outside its trusted IP ranges.
+    pub(crate) trusted_networks: Vec<String>,
+    /// Memory all open query cursors may hold together, in bytes; past it the least
+    /// recently used cursor goes and its locator answers `INVALID_QUERY_LOCATOR`. A cursor
+    /// keeps the ids of its rows (15 bytes a row), not the rows.
+    pub(crate) query_cursor_max_bytes: usize,
+    /// Largest accepted HTTP request body, in bytes.
+    pub(crate) max_body_bytes: usize,
+    /// Daily API request allocation reported by `/limits`.
+    pub(crate) daily_api_requests: u64,
+    /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
+    pub(crate) enforce_api_limit: bool,
+    /// Seconds a client has to send a request body once its headers arrived; past it the
+    /// request fails and the connection closes.
+    pub(crate) request_body_timeout_secs: u64,
+    /// Seconds to let in-flight requests finish on shutdown.
+    pub(crate) shutdown_grace_secs: u64,
+    /// Hours change and platform events are kept for replay.
+    pub(crate) event_retention_hours: u64,
+    /// Hours PushTopic notifications are kept for replay.
+    pub(crate) pushtopic_retention_hours: u64,
+    /// Total event payload bytes kept; the oldest go first past this.
+    pub(crate) event_log_max_bytes: u64,
+    /// Seconds between retention sweeps of the event log.
+    pub(crate) retention_sweep_secs: u64,
+    /// Streaming API: seconds a connect is held when nothing is pending (`advice.timeout`).
+    pub(crate) streaming_connect_hold_secs: u64,
+    /// Streaming API: seconds a session lives without a connect.
+    pub(crate) streaming_session_timeout_secs: u64,
+    /// Streaming API: concurrent clients allowed per user.
+    pub(crate) streaming_max_clients: usize,
+    /// Pub/Sub API: seconds without a response after which a Subscribe with credit gets a keepalive.
+    pub(crate) pubsub_keepalive_secs: u64,
+    /// Pub/Sub API: seconds a Subscribe with no credit left waits for a FetchRequest before it ends.
+    pub(crate) pubsub_idle_timeout_secs: u64,
+    /// Pub/Sub API: seconds a PublishStream waits for a PublishRequest before it ends.
+    pub(crate) pubsub_publish_idle_timeout_secs: u64,
+    /// Pub/Sub API: most events a Subscribe may have requested and not yet received
+    /// (Salesforce's 100; more is a forcebus extension for self-hosted use).
+    pub(crate) pubsub_max_requested: u32,
+    /// Merge identical updates and deletes of several records in one transaction into one change event.
+    pub(crate) cdc_merge: bool,
+    /// Changes in one transaction past which change events become GAP_OVERFLOW.
+    pub(crate) cdc_overflow_threshold: usize,
+    /// Largest change event in bytes; larger ones become header-only GAP_* events.
+    pub(crate) max_event_bytes: usize,
+    /// Objects that publish change events; every object when unset (Salesforce selects none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cdc_entities: Option<Vec<String>>,
+    /// Users; the first is the default user. Security tokens default to a generated one.
+    pub(crate) users: Vec<UserConfig>,
+    /// The connected app; id and secret default to generated values.
+    pub(crate) app: AppSettings,
+    /// Custom objects, and custom fields on standard objects.
+    #[serde(default)]
+    pub(crate) objects: BTreeMap<String, ObjectConfig>,
+    /// Platform event definitions (`Name__e`), created or replaced at start.
+    #[serde(default)]
+    pub(crate) platform_events: BTreeMap<String, EventConfig>,
+}
+
+/// A configured user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserConfig {
+    /// Login name.
+    pub(crate) username: String,
+    /// Password.
+    pub(crate) password: String,
+    /// Security token; generated and kept in the data dir when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) security_token: Option<String>,
+    /// First name.
+    #[serde(default)]
+    pub(crate) first_name: String,
+    /// Last name.
+    #[serde(default = "default_last_name")]
+    pub(crate) last_name: String,
+    /// Email; defaults to the username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) email: Option<String>,
+}
+
+fn default_last_name() -> String {
+    "User".to_owned()
+}
+
+/// The connected app as configured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppSettings {
+    /// Client id; generated and kept in the data dir when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_id: Option<String>,
+    /// Client secret; generated and kept in the data dir when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_secret: Option<String>,
+    /// Username the client-credentials flow runs as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) run_as: Option<String>,
+    /// Path to (or text of) the PEM certificate that verifies JWT-bearer assertions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) certificate: Option<String>,
+    /// Allowed redirect URIs of the authorization-code flow; any when empty.
+    #[serde(default)]
+    pub(crate) callback_urls: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            grpc_listen: "127.0.0.1:7443".parse().expect("valid address"),
+            data_dir: PathBuf::from(".forcebus"),
+            in_memory: false,
+            durability: Durability::Full,
+            tls_cert: None,
+            tls_key: None,
+            tls_names: Vec::new(),
+            org_name: "forcebus".to_owned(),
+            api_version: 62,
+            session_timeout_secs: 7200,
+            trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
+            query_cursor_max_bytes: 64 << 20,
+            max_body_bytes: 10 * 1024 * 1024,
+            daily_api_requests: 15_000,
+            enforce_api_limit: false,
+            request_body_timeout_secs: 60,
+            shutdown_grace_secs: 10,
+            event_retention_hours: 72,
+            pushtopic_retention_hours: 24,
+            event_log_max_bytes: 1 << 30,
+            retention_sweep_secs: 60,
+            streaming_connect_hold_secs: 110,
+            streaming_session_timeout_secs: 40,
+            streaming_max_clients: 2000,
+            pubsub_keepalive_secs: 60,
+            pubsub_idle_timeout_secs: 60,
+            pubsub_publish_idle_timeout_secs: 70,
+            pubsub_max_requested: 100,
+            cdc_merge: true,
+            cdc_overflow_threshold: 100_000,
+            max_event_bytes: 1 << 20,
+            cdc_entities: None,
+            users: vec![UserConfig {
+                username: "admin@forcebus.local".to_owned(),
+                password: "forcebus".to_owned(),
+                security_token: None,
+                first_name: "Admin".to_owned(),
+                last_name: "User".to_owned(),
+                email: None,
+            }],
+            app: AppSettings::default(),
+            objects: BTreeMap::new(),
+            platform_events: BTreeMap::new(),
+        }
+    }
+}
+
+/// Flag values that override every other source.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) grpc_listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) in_memory: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_names: Option<Vec<String>>,
+}

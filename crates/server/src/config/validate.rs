@@ -1,0 +1,108 @@
+//! The checks a configuration must pass before anything starts.
+
+use super::Config;
+
+/// A value that failed validation: its key and what is wrong with it.
+#[derive(Debug)]
+pub(super) struct Invalid {
+    pub(super) key: &'static str,
+    pub(super) message: String,
+}
+
+/// A failed check of `key`.
+fn fail(key: &'static str, message: String) -> Result<(), Invalid> {
+    Err(Invalid { key, message })
+}
+
+impl Config {
+    /// The first value that is out of range, missing or inconsistent, if any.
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
+        if !(20..=99).contains(&self.api_version) {
+            return fail(
+                "api_version",
+                format!("must be in 20..=99; got {}", self.api_version),
+            );
+        }
+        if self.session_timeout_secs < 60 {
+            return fail(
+                "session_timeout_secs",
+                format!("must be at least 60; got {}", self.session_timeout_secs),
+            );
+        }
+        if let Err(e) = self.networks() {
+            return fail("trusted_networks", e);
+        }
+        self.validate_users()?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return fail(
+                "tls_cert",
+                "tls_cert and tls_key must be given together".into(),
+            );
+        }
+        self.validate_durations()?;
+        for (i, (name, c)) in self.platform_events.iter().enumerate() {
+            if let Err(e) = forcebus_org::platform::EventDef::build(name, c, &format!("e{i:02}")) {
+                return fail("platform_events", e.to_string());
+            }
+        }
+        if self.pubsub_max_requested == 0 || self.pubsub_max_requested > 1_000_000 {
+            return fail(
+                "pubsub_max_requested",
+                format!(
+                    "must be between 1 and 1000000; got {}",
+                    self.pubsub_max_requested
+                ),
+            );
+        }
+        if self.max_body_bytes < 1024 {
+            return fail(
+                "max_body_bytes",
+                format!("must be at least 1024; got {}", self.max_body_bytes),
+            );
+        }
+        Ok(())
+    }
+
+    /// At least one user; each with an email-like name and a password.
+    fn validate_users(&self) -> Result<(), Invalid> {
+        if self.users.is_empty() {
+            return fail("users", "must list at least one user".into());
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            if !u.username.contains('@') {
+                return fail(
+                    "users",
+                    format!(
+                        "users[{i}].username must look like an email address; got {:?}",
+                        u.username
+                    ),
+                );
+            }
+            if u.password.is_empty() {
+                return fail("users", format!("users[{i}].password must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Periods and timeouts that would mean "never" or "at once" at zero.
+    fn validate_durations(&self) -> Result<(), Invalid> {
+        for (key, value) in [
+            ("event_retention_hours", self.event_retention_hours),
+            ("pushtopic_retention_hours", self.pushtopic_retention_hours),
+            ("retention_sweep_secs", self.retention_sweep_secs),
+            ("request_body_timeout_secs", self.request_body_timeout_secs),
+            ("pubsub_keepalive_secs", self.pubsub_keepalive_secs),
+            ("pubsub_idle_timeout_secs", self.pubsub_idle_timeout_secs),
+            (
+                "pubsub_publish_idle_timeout_secs",
+                self.pubsub_publish_idle_timeout_secs,
+            ),
+        ] {
+            if value == 0 {
+                return fail(key, "must be at least 1; got 0".into());
+            }
+        }
+        Ok(())
+    }
+}
