@@ -161,7 +161,7 @@ impl Auth {
                 })
                 .collect()
         };
-        let now = self.org.clock().now();
+        let now = self.directory.now();
         let pending = PendingCode {
             user,
             redirect_uri: request.redirect_uri.clone(),

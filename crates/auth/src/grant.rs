@@ -102,7 +102,7 @@ impl Auth {
             Some("client_credentials") => {
                 self.check_client(client_id, secret, true)?;
                 let run_as = match &self.config.app.run_as {
-                    Some(name) => self.org.user_by_username(name).map(|u| u.id),
+                    Some(name) => self.directory.user(name).map(|u| u.id),
                     None => self.default_user(),
                 };
                 let user = run_as.ok_or_else(|| {
@@ -173,7 +173,7 @@ impl Auth {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(code)
-            .filter(|p| p.expires_at > self.org.clock().now())
+            .filter(|p| p.expires_at > self.directory.now())
             .ok_or_else(|| OAuthError::new("invalid_grant", "invalid authorization code"))?;
         let verifier = param(form, "code_verifier");
         // A PKCE verifier stands in for the secret (public clients); otherwise the secret is due.
@@ -227,14 +227,14 @@ impl Auth {
             return Err(OAuthError::bad_client_id());
         }
         let user = self
-            .org
-            .user_by_username(&claims.sub)
+            .directory
+            .user(&claims.sub)
             .filter(|u| {
                 self.config
                     .users
                     .iter()
                     .any(|c| c.username.eq_ignore_ascii_case(&claims.sub))
-                    || u.get("IsActive") == &serde_json::Value::Bool(true)
+                    || u.active == Some(true)
             })
             .ok_or_else(|| {
                 OAuthError::new("invalid_grant", "user hasn't approved this consumer")

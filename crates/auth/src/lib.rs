@@ -6,6 +6,7 @@
 //! of the data directory does not leak live sessions.
 //!
 //! Layout:
+//! - [`directory`]: what authentication needs of an org (id, clock, users by name).
 //! - [`config`]: users, the connected app, session timeout.
 //! - [`tokens`]: issuing, verifying, extending and revoking tokens.
 //! - [`grant`]: the OAuth grant types of `/services/oauth2/token`.
@@ -14,12 +15,14 @@
 
 pub mod authorize;
 pub mod config;
+pub mod directory;
 pub mod grant;
 pub mod login;
 pub mod tokens;
 
 pub use authorize::AuthorizeRequest;
 pub use config::{AppConfig, AuthConfig, UserCredentials};
+pub use directory::{Directory, DirectoryUser};
 pub use grant::{Grant, OAuthError};
 pub use login::Network;
 pub use tokens::{Auth, Issued, Session};

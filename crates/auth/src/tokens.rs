@@ -14,7 +14,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use forcebus_org::{Org, RecordId};
+use forcebus_org::RecordId;
+
+use crate::directory::Directory;
 use forcebus_store::{Batch, Store, StoreError};
 
 use crate::authorize::PendingCode;
@@ -60,7 +62,7 @@ pub struct Issued {
 /// Users, the app, and every live token.
 #[derive(Debug)]
 pub struct Auth {
-    pub(crate) org: Arc<Org>,
+    pub(crate) directory: Arc<dyn Directory>,
     store: Arc<dyn Store>,
     pub(crate) config: AuthConfig,
     tokens: RwLock<HashMap<String, TokenRecord>>,
@@ -96,11 +98,11 @@ pub(crate) fn secret_eq(a: &str, b: &str) -> bool {
 impl Auth {
     /// Loads live tokens from the store.
     pub fn open(
-        org: Arc<Org>,
+        directory: Arc<dyn Directory>,
         store: Arc<dyn Store>,
         config: AuthConfig,
     ) -> Result<Self, StoreError> {
-        let now = org.clock().now();
+        let now = directory.now();
         let mut tokens = HashMap::new();
         for (key, value) in store.load_values(SPACE)? {
             match serde_json::from_str::<TokenRecord>(&value) {
@@ -112,7 +114,7 @@ impl Auth {
             }
         }
         Ok(Self {
-            org,
+            directory,
             store,
             config,
             tokens: RwLock::new(tokens),
@@ -129,9 +131,9 @@ impl Auth {
         self.forgotten.subscribe()
     }
 
-    /// The org.
-    pub fn org(&self) -> &Arc<Org> {
-        &self.org
+    /// The org's identity, time and users.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
     }
 
     /// The configuration.
@@ -146,7 +148,7 @@ impl Auth {
     /// The default user's id.
     pub fn default_user(&self) -> Option<RecordId> {
         let first = self.config.users.first()?;
-        self.org.user_by_username(&first.username).map(|u| u.id)
+        self.directory.user(&first.username).map(|u| u.id)
     }
 
     /// Checks a username and a password for a login from `from` (`None`: no network
@@ -164,8 +166,8 @@ impl Auth {
             .users
             .iter()
             .find(|u| u.username.eq_ignore_ascii_case(username))?;
-        let user = self.org.user_by_username(username)?;
-        let now = self.org.clock().now();
+        let user = self.directory.user(username)?;
+        let now = self.directory.now();
         if self.lockouts.is_locked(user.id, now) {
             return None;
         }
@@ -179,7 +181,7 @@ impl Auth {
             return None;
         }
         self.lockouts.succeeded(user.id);
-        (user.get("IsActive") != &serde_json::Value::Bool(false)).then_some(user.id)
+        (user.active != Some(false)).then_some(user.id)
     }
 
     /// Issues an access token (and a refresh token when asked) for `user_id`.
@@ -193,8 +195,8 @@ impl Auth {
         with_refresh: bool,
         parent: Option<String>,
     ) -> Result<Issued, StoreError> {
-        let now = self.org.clock().now();
-        let access_token = format!("{}!{}", self.org.id().to18(), random_part(40));
+        let now = self.directory.now();
+        let access_token = format!("{}!{}", self.directory.org_id().to18(), random_part(40));
         let refresh_token =
             with_refresh.then(|| format!("5Aep{}", random_part(80).replace(['_', '.'], "A")));
         let mut batch = Batch::new();
@@ -243,7 +245,7 @@ impl Auth {
     /// Verifies an access token, extending its life when it is past half-way.
     pub fn verify(&self, token: &str) -> Option<Session> {
         let key = digest(token);
-        let now = self.org.clock().now();
+        let now = self.directory.now();
         let timeout = self.timeout();
         let rec = {
             let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
@@ -327,7 +329,7 @@ impl Auth {
 pub(crate) mod tests {
     use super::*;
     use crate::config::{AppConfig, UserCredentials};
-    use forcebus_org::{ManualClock, Schema, UserSeed, standard};
+    use forcebus_org::{ManualClock, Org, Schema, UserSeed, standard};
     use forcebus_store::SqliteStore;
 
     pub(crate) fn auth_with(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Auth {
@@ -380,7 +382,7 @@ pub(crate) mod tests {
             .unwrap();
         let t = auth.issue(user, false).unwrap().access_token;
         let (org, rest) = t.split_once('!').unwrap();
-        assert_eq!(org, auth.org.id().to18());
+        assert_eq!(org, auth.directory.org_id().to18());
         assert!(rest.len() >= 22 && rest.bytes().all(|b| ALPHABET.contains(&b)));
         assert_eq!(auth.verify(&t).unwrap().user_id, user);
         assert!(auth.verify("00Dx!nope").is_none());

@@ -29,7 +29,7 @@ pub fn credentials(meta: &MetadataMap) -> Option<Credentials<'_>> {
 /// Authenticates a call against `auth`'s org.
 pub fn authenticate(auth: &Auth, meta: &MetadataMap) -> Result<Session, PubSubError> {
     let creds = credentials(meta).ok_or(PubSubError::Auth)?;
-    if creds.tenant != auth.org().id() {
+    if creds.tenant != auth.directory().org_id() {
         return Err(PubSubError::Auth);
     }
     auth.verify(creds.token).ok_or(PubSubError::Auth)
