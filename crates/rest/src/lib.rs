@@ -12,8 +12,17 @@
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
 //! - [`query`]: SOQL over REST, cursors and locators.
 //! - [`collections`]: sObject collections (`/composite/sobjects`).
+//! - [`platform`]: publishing platform events (`POST /sobjects/<Name>__e`) and their
+//!   definitions (`/forcebus/v1/platform-events`).
+//! - [`tooling`]: the Tooling API's sObjects (`PushTopic`, `PlatformEventChannel`,
+//!   `PlatformEventChannelMember`, `ManagedEventSubscription`).
+//! - [`generic`]: generic streaming pushes (`/sobjects/StreamingChannel/{id}/push`).
+//! - [`events`]: event schemas by id, and the event log as JSON (`/forcebus/v1/events`).
 //! - [`body`]: request-body checks shared by the write endpoints.
 //! - [`limits`]: daily API request counting and `Sforce-Limit-Info`.
+//!
+//! Every error code comes from the one table, [`forcebus_org::StatusCode`]; every request
+//! runs in a debug span ([`request_spans`]) that records no token.
 
 // describe's field objects are large `json!` literals.
 #![recursion_limit = "256"]
