@@ -1,11 +1,16 @@
 //! The org: what a Salesforce org holds and how a write becomes a transaction.
 //!
 //! Layout (each `impl Org` block lives with its concern):
-//! - [`org`]: the org, its identity and the parts it holds; [`state`]: the committed
-//!   records, their indexes and counters.
+//! Two layers. The domain modules know nothing of [`Org`]; the [`org`] folder is the
+//! facade, one `impl Org` per concern over them, so no domain module imports it.
+//!
+//! - [`org`]: the org, its identity and the parts it holds, and its operations:
+//!   [`commit`]: the one writer, in stages (validate, stage, derive events, append,
+//!   apply), acknowledged through [`Committing`] once durable; [`channels`]; [`users`];
+//!   [`subscriptions`]; SOQL; platform events; PushTopics; generic pushes.
+//! - `state`: the committed records and counters; `indexes`: their equality indexes.
 //! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
-//!   validation against an overlay; [`commit`]: the one writer, in stages (validate, stage,
-//!   derive events, append, apply), acknowledged through [`Committing`] once durable.
+//!   validation against an overlay of the committed state.
 //! - [`cdc`]: the change events of a transaction; [`pushtopic`]: PushTopic queries and
 //!   their notifications; [`platform`]: platform event definitions and publishing;
 //!   [`generic`]: generic streaming channels and pushes. What each event looks like on the
@@ -20,13 +25,12 @@
 
 pub mod caller;
 pub mod cdc;
-pub mod channels;
 pub mod clock;
-pub mod commit;
 pub mod custom;
 mod derive;
 pub mod error;
 pub mod generic;
+mod indexes;
 /// Object metadata (the `forcebus-meta` crate).
 pub use forcebus_meta as meta;
 /// Record ids (from the `forcebus-meta` crate).
@@ -37,12 +41,12 @@ pub mod pushtopic;
 mod query;
 pub mod record;
 mod state;
-pub mod subscriptions;
 /// The standard object catalogue (from the `forcebus-meta` crate).
 pub use forcebus_meta::standard;
 pub mod txn;
-pub mod users;
 pub mod value;
+
+pub use org::{channels, commit, subscriptions, users};
 
 pub use caller::{Api, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -51,8 +55,8 @@ pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
+pub use org::query::QueryPage;
 pub use org::{Org, OrgOptions};
-pub use query::QueryPage;
 pub use record::Record;
 pub use txn::{Op, Outcome};
 pub use users::UserSeed;

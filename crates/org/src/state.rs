@@ -19,7 +19,7 @@ const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
 pub(crate) struct State {
     pub(crate) records: HashMap<RecordId, Record>,
     /// Equality indexes on reference and external-id fields.
-    pub(crate) indexes: crate::query::Indexes,
+    pub(crate) indexes: crate::indexes::Indexes,
     /// Ids per canonical object name, in id (creation) order.
     pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
     pub(crate) next_id: u64,

@@ -9,12 +9,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::Org;
 use crate::caller::Caller;
 use crate::derive::derive;
 use crate::error::{OrgError, StatusCode};
 use crate::id::RecordId;
-use crate::meta::{FieldDef, FieldType, ObjectDef};
+use crate::meta::{FieldDef, FieldType, ObjectDef, Schema};
 use crate::record::Record;
 use crate::state::State;
 use crate::value::{coerce, not_writable};
@@ -108,7 +107,7 @@ impl Outcome {
 }
 
 pub(crate) struct Txn<'a> {
-    pub(crate) org: &'a Org,
+    pub(crate) schema: &'static Schema,
     pub(crate) state: &'a State,
     pub(crate) caller: &'a Caller,
     /// New state of every touched record; `None` for purged.
@@ -122,13 +121,13 @@ pub(crate) struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     pub(crate) fn new(
-        org: &'a Org,
+        schema: &'static Schema,
         state: &'a State,
         caller: &'a Caller,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
-            org,
+            schema,
             state,
             caller,
             overlay: HashMap::new(),
@@ -224,8 +223,7 @@ impl<'a> Txn<'a> {
     }
 
     fn object(&self, name: &str) -> Result<&'a ObjectDef, OrgError> {
-        self.org
-            .schema()
+        self.schema
             .object(name)
             .ok_or_else(|| OrgError::no_such_object(name))
     }
@@ -387,7 +385,7 @@ impl<'a> Txn<'a> {
     /// Rules particular to one object (a PushTopic's query).
     fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
         if rec.object == crate::pushtopic::OBJECT {
-            crate::pushtopic::check(self.org.schema(), rec)?;
+            crate::pushtopic::check(self.schema, rec)?;
         }
         if rec.object == crate::generic::OBJECT {
             crate::generic::check(rec)?;
@@ -479,9 +477,9 @@ impl<'a> Txn<'a> {
         v: &Value,
         except: Option<RecordId>,
     ) -> Vec<&Record> {
-        let schema = self.org.schema();
-        let indexed = field.ftype.is_text() && crate::query::indexed(field);
-        let hits: Vec<&Record> = match crate::query::key_of(field, v).filter(|_| indexed) {
+        let schema = self.schema;
+        let indexed = field.ftype.is_text() && crate::indexes::indexed(field);
+        let hits: Vec<&Record> = match crate::indexes::key_of(field, v).filter(|_| indexed) {
             Some(k) => {
                 let committed = self
                     .state
@@ -540,7 +538,7 @@ impl<'a> Txn<'a> {
         let Some(target) = v.as_str().and_then(RecordId::parse) else {
             return Ok(v);
         };
-        let target_object = self.org.schema().object_by_prefix(target.prefix());
+        let target_object = self.schema.object_by_prefix(target.prefix());
         let allowed = target_object.is_some_and(|o| {
             f.reference_to
                 .iter()
@@ -586,8 +584,7 @@ impl<'a> Txn<'a> {
         while i < out.len() {
             let parent = out[i].clone();
             for rel in self
-                .org
-                .schema()
+                .schema
                 .child_relationships(&parent.object)
                 .iter()
                 .filter(|r| r.cascade_delete)

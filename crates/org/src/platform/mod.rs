@@ -21,8 +21,8 @@
 //! the Streaming API shows it as `{"schema", "payload", "event": {"EventUuid", "replayId"}}`
 
 mod definitions;
-mod publish;
-mod registry;
+pub(crate) mod publish;
+pub(crate) mod registry;
 #[cfg(test)]
 mod tests;
 

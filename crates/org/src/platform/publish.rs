@@ -1,5 +1,5 @@
-//! Publishing platform events: each validated against its definition and encoded in its
-//! log form once; the valid ones appended in one storage commit, acknowledged once durable.
+//! What publishing takes and gives: the events to publish, each checked against its
+//! definition and encoded in its log form once, and what each became.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use forcebus_events::platform::Stored;
 
-use super::{CLASS, EventDef, MAX_EVENT_BYTES};
+use super::{EventDef, MAX_EVENT_BYTES};
 use crate::error::{OrgError, StatusCode};
 
 /// An event to publish: its definition, its field values, and its `EventUuid` when the
@@ -15,7 +15,7 @@ use crate::error::{OrgError, StatusCode};
 pub type ToPublish = (Arc<EventDef>, Map<String, Value>, Option<String>);
 
 /// An event ready to append: its kind, its document and that document serialised.
-type Prepared = (String, Stored, Vec<u8>);
+pub(crate) type Prepared = (String, Stored, Vec<u8>);
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,77 +26,9 @@ pub struct Published {
     pub replay_id: u64,
 }
 
-impl crate::Org {
-    /// Publishes events, each of its definition. Each is validated and encoded; the valid
-    /// ones are appended in one storage commit, taking their replay ids in call order.
-    /// With `all_or_none`, one invalid event fails them all and nothing is published. The
-    /// results may be acknowledged, and the events are shown, once the returned
-    /// [`crate::Committing`] is; a caller may publish its next batch meanwhile.
-    pub fn publish(
-        &self,
-        caller: &crate::Caller,
-        inputs: &[ToPublish],
-        all_or_none: bool,
-    ) -> Result<crate::Committing<Vec<Result<Published, OrgError>>>, forcebus_store::StoreError>
-    {
-        let now = self.clock().now();
-        let created_date = crate::clock::format_datetime(now);
-        let created_by = caller.user_id.to18();
-        let mut results: Vec<Result<Prepared, OrgError>> = inputs
-            .iter()
-            .map(|(def, values, uuid)| prepare(def, values, &created_by, &created_date, uuid))
-            .collect();
-        if all_or_none && results.iter().any(Result::is_err) {
-            let results = results
-                .into_iter()
-                .map(|r| {
-                    r.and_then(|_| {
-                        Err(OrgError::new(
-                            StatusCode::AllOrNoneOperationRolledBack,
-                            "Record rolled back because not all records were valid and the \
-                             request was using AllOrNone header",
-                        ))
-                    })
-                })
-                .collect();
-            return Ok(crate::Committing::new(
-                results,
-                forcebus_eventlog::Commit::nothing(self.log()),
-            ));
-        }
-        let new_events: Vec<forcebus_eventlog::NewEvent> = results
-            .iter_mut()
-            .filter_map(|r| r.as_mut().ok())
-            .map(|(kind, _, bytes)| forcebus_eventlog::NewEvent {
-                kind: kind.clone(),
-                class: CLASS,
-                payload: std::mem::take(bytes),
-            })
-            .collect();
-        let commit = if new_events.is_empty() {
-            forcebus_eventlog::Commit::nothing(self.log())
-        } else {
-            let batch = forcebus_store::Batch::new();
-            self.log()
-                .commit(new_events, now.timestamp_millis(), batch)?
-        };
-        let mut ids = commit.events().iter().map(|e| e.replay_id);
-        let results = results
-            .into_iter()
-            .map(|r| {
-                r.map(|(_, s, _)| Published {
-                    uuid: s.uuid,
-                    replay_id: ids.next().unwrap_or(0),
-                })
-            })
-            .collect();
-        Ok(crate::Committing::new(results, commit))
-    }
-}
-
 /// One event checked against its definition and encoded once: the size check and the
 /// stored form are the same bytes.
-fn prepare(
+pub(crate) fn prepare(
     def: &EventDef,
     values: &Map<String, Value>,
     created_by: &str,

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 mod topics;
 
-pub(crate) use topics::Topics;
+pub(crate) use topics::{Topics, changed_fields};
 
 use forcebus_meta::{FieldType, ObjectDef, Schema};
 use forcebus_soql::bind::{Column, Cond, Operand, Value as Lit};

@@ -1,15 +1,12 @@
-//! The active topics of an org, compiled, and the notifications a transaction's changes
-//! raise on them.
+//! The active topics of an org, compiled, by object; and which fields a change touched.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use forcebus_meta::Schema;
 use serde_json::Value;
 
-use super::{CLASS, OBJECT, Operation, Topic, compile};
-use crate::id::RecordId;
+use super::{Topic, compile};
 use crate::record::Record;
 
 /// The active topics, by object.
@@ -65,63 +62,4 @@ pub(crate) fn changed_fields(before: &Record, after: &Record) -> HashSet<String>
             .cloned(),
     );
     out
-}
-
-impl crate::Org {
-    /// Recompiles the active PushTopics from the committed state.
-    pub(crate) fn rebuild_topics(&self) {
-        let topics = Topics::build(self.schema(), self.read().of(OBJECT));
-        *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
-    }
-
-    /// The PushTopic notifications of a transaction's changes.
-    pub(crate) fn topic_notifications(
-        &self,
-        state: &crate::state::State,
-        overlay: &HashMap<RecordId, Option<Record>>,
-        order: &[RecordId],
-        now: DateTime<Utc>,
-    ) -> Vec<forcebus_eventlog::NewEvent> {
-        let topics = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if topics.by_object.is_empty() {
-            return Vec::new();
-        }
-        let created_date = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-        let mut out = Vec::new();
-        for id in order {
-            let after = overlay[id].as_ref();
-            let before = state.records.get(id);
-            let Some(object) = after.or(before).map(|r| r.object.as_str()) else {
-                continue;
-            };
-            let Some(list) = topics.by_object.get(object) else {
-                continue;
-            };
-            let Some(op) = Operation::of(before, after) else {
-                continue;
-            };
-            let changed = match (op, before, after) {
-                (Operation::Updated, Some(b), Some(a)) => changed_fields(b, a),
-                _ => HashSet::default(),
-            };
-            for t in list {
-                if let Some(sobject) = t.matches(op, before, after, &changed, now) {
-                    out.push(forcebus_eventlog::NewEvent {
-                        kind: forcebus_events::pushtopic::kind(&t.name),
-                        class: CLASS,
-                        payload: forcebus_events::pushtopic::notification(
-                            op.as_str(),
-                            &created_date,
-                            sobject,
-                        ),
-                    });
-                }
-            }
-        }
-        out
-    }
 }

@@ -22,6 +22,7 @@ fn top_level_keys() -> Vec<String> {
                     "tls_cert",
                     "tls_key",
                     "tls_names",
+                    "cdc_entities",
                     "objects",
                     "platform_events",
                 ]

@@ -129,6 +129,7 @@ fn config_command_merges_file_environment_and_flags() {
         .args(["--listen", "127.0.0.1:9200"])
         .env("FORCEBUS_API_VERSION", "57")
         .env("FORCEBUS_NOT_A_KEY", "harness variables are ignored")
+        .env("FORCEBUS_CDC_ENTITIES", "[\"Account\", \"Contact\"]")
         .output()
         .unwrap();
     assert!(
@@ -140,6 +141,11 @@ fn config_command_merges_file_environment_and_flags() {
     let text = String::from_utf8(out.stdout).unwrap();
     let parsed: toml::Value = toml::from_str(&text).unwrap();
     assert_eq!(parsed["org_name"].as_str(), Some("From File"));
+    // A key without a default (absent from the defaults' table) is still a variable.
+    assert_eq!(
+        parsed["cdc_entities"],
+        toml::Value::try_from(["Account", "Contact"]).unwrap()
+    );
     assert_eq!(
         parsed["api_version"].as_integer(),
         Some(57),

@@ -175,7 +175,7 @@ impl Org {
         mode: Mode,
         now: DateTime<Utc>,
     ) -> (Vec<Result<Outcome, OrgError>>, Option<Staged>) {
-        let mut txn = Txn::new(self, state, caller, now);
+        let mut txn = Txn::new(self.schema(), state, caller, now);
         let mut results: Vec<Result<Outcome, OrgError>> =
             ops.into_iter().map(|op| txn.apply(op)).collect();
         if mode.all_or_none && results.iter().any(Result::is_err) {

@@ -2,10 +2,21 @@
 //! reaches through it (the event log, the event schemas, the platform event definitions,
 //! the active PushTopics).
 //!
-//! What the org does is spread by concern, each module one `impl Org`: [`crate::commit`]
-//! (the one writer), [`crate::query`] (SOQL), [`crate::channels`] (what a channel name
-//! shows), [`crate::platform`] (definitions and publishing), [`crate::generic`] (generic
-//! streaming), [`crate::users`].
+//! This folder is the org's facade: each file one `impl Org` for one concern, over the
+//! domain modules of the crate, which know nothing of `Org` (so they import no facade):
+//! [`commit`] (the one writer), [`query`] (SOQL), [`channels`] (what a channel name
+//! shows), `platform_events` and `publish` (definitions and publishing), `topics`
+//! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`].
+
+pub mod channels;
+pub mod commit;
+mod generic;
+mod platform_events;
+mod publish;
+pub mod query;
+pub mod subscriptions;
+mod topics;
+pub mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -203,7 +214,7 @@ impl Org {
             client: None,
         };
         let state = self.read();
-        let txn = Txn::new(self, &state, &caller, self.clock.now());
+        let txn = Txn::new(self.schema, &state, &caller, self.clock.now());
         Ok(txn.matching(def, f, value))
     }
 

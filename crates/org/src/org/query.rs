@@ -1,0 +1,118 @@
+//! SOQL over the org: a query parsed, bound against the schema and run over the committed
+//! state, whole or in pages.
+
+use forcebus_meta::ObjectDef;
+
+use crate::Org;
+use crate::id::RecordId;
+
+impl Org {
+    /// What a query evaluates against: now, the API version of record URLs, and whether
+    /// the Recycle Bin counts.
+    fn query_context(&self, version: &str, all_rows: bool) -> forcebus_soql::Context {
+        forcebus_soql::Context {
+            now: self.clock().now(),
+            version: version.to_owned(),
+            all_rows,
+        }
+    }
+
+    /// Parses and runs a SOQL query. `all_rows` includes the Recycle Bin (`queryAll`);
+    /// `visible` limits the objects that may be queried (the tooling API sees fewer).
+    pub fn query(
+        &self,
+        text: &str,
+        version: &str,
+        all_rows: bool,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+    ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let ctx = self.query_context(version, all_rows);
+        let state = self.read();
+        Ok(crate::query::run(&state, self.schema(), &plan, &ctx))
+    }
+
+    /// Runs a SOQL query for paging: the first `batch` rows shaped, and the ids of all
+    /// the rows in order, which is all a cursor needs to keep to shape later pages with
+    /// [`Org::query_rows`]. Aggregate queries come back whole, as from [`Org::query`].
+    pub fn query_paged(
+        &self,
+        text: &str,
+        version: &str,
+        all_rows: bool,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+        batch: usize,
+    ) -> Result<QueryPage, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let ctx = self.query_context(version, all_rows);
+        let state = self.read();
+        if plan.aggregate {
+            let out = crate::query::run(&state, self.schema(), &plan, &ctx);
+            return Ok(QueryPage {
+                total_size: out.total_size,
+                aggregate: true,
+                first: out.records,
+                ids: Vec::new(),
+            });
+        }
+        let ids = crate::query::select_ids(&state, self.schema(), &plan, &ctx);
+        let first = crate::query::shape_ids(
+            &state,
+            self.schema(),
+            &plan,
+            &ctx,
+            &ids[..batch.min(ids.len())],
+        );
+        Ok(QueryPage {
+            total_size: ids.len(),
+            aggregate: false,
+            first,
+            ids,
+        })
+    }
+
+    /// The rows of `ids` as the query `text` shapes them (a later page of
+    /// [`Org::query_paged`]).
+    pub fn query_rows(
+        &self,
+        text: &str,
+        version: &str,
+        all_rows: bool,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+        ids: &[RecordId],
+    ) -> Result<Vec<serde_json::Value>, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let ctx = self.query_context(version, all_rows);
+        let state = self.read();
+        Ok(crate::query::shape_ids(
+            &state,
+            self.schema(),
+            &plan,
+            &ctx,
+            ids,
+        ))
+    }
+
+    /// The `columns=true` description of a query.
+    pub fn query_columns(
+        &self,
+        text: &str,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+    ) -> Result<serde_json::Value, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        Ok(forcebus_soql::columns::metadata(&plan))
+    }
+}
+
+/// A paged query's first page and what later pages need.
+#[derive(Debug, Clone)]
+pub struct QueryPage {
+    /// Rows matched (for `COUNT()`, the count).
+    pub total_size: usize,
+    /// Aggregate rows, which cannot be paged: `first` holds them all.
+    pub aggregate: bool,
+    /// The first page of rows (every row for aggregates).
+    pub first: Vec<serde_json::Value>,
+    /// Every selected record's id in order (empty for aggregates).
+    pub ids: Vec<RecordId>,
+}

@@ -1,0 +1,70 @@
+//! The org's active PushTopics: recompiled when a `PushTopic` changes, matched against
+//! every committed change.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::id::RecordId;
+use crate::pushtopic::{CLASS, OBJECT, Operation, Topics, changed_fields};
+use crate::record::Record;
+
+impl crate::Org {
+    /// Recompiles the active PushTopics from the committed state.
+    pub(crate) fn rebuild_topics(&self) {
+        let topics = Topics::build(self.schema(), self.read().of(OBJECT));
+        *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
+    }
+
+    /// The PushTopic notifications of a transaction's changes.
+    pub(crate) fn topic_notifications(
+        &self,
+        state: &crate::state::State,
+        overlay: &HashMap<RecordId, Option<Record>>,
+        order: &[RecordId],
+        now: DateTime<Utc>,
+    ) -> Vec<forcebus_eventlog::NewEvent> {
+        let topics = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if topics.by_object.is_empty() {
+            return Vec::new();
+        }
+        let created_date = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut out = Vec::new();
+        for id in order {
+            let after = overlay[id].as_ref();
+            let before = state.records.get(id);
+            let Some(object) = after.or(before).map(|r| r.object.as_str()) else {
+                continue;
+            };
+            let Some(list) = topics.by_object.get(object) else {
+                continue;
+            };
+            let Some(op) = Operation::of(before, after) else {
+                continue;
+            };
+            let changed = match (op, before, after) {
+                (Operation::Updated, Some(b), Some(a)) => changed_fields(b, a),
+                _ => HashSet::default(),
+            };
+            for t in list {
+                if let Some(sobject) = t.matches(op, before, after, &changed, now) {
+                    out.push(forcebus_eventlog::NewEvent {
+                        kind: forcebus_events::pushtopic::kind(&t.name),
+                        class: CLASS,
+                        payload: forcebus_events::pushtopic::notification(
+                            op.as_str(),
+                            &created_date,
+                            sobject,
+                        ),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
