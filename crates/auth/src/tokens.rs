@@ -329,7 +329,8 @@ impl Auth {
 pub(crate) mod tests {
     use super::*;
     use crate::config::{AppConfig, UserCredentials};
-    use forcebus_org::{ManualClock, Org, Schema, UserSeed, standard};
+    use forcebus_meta::standard;
+    use forcebus_org::{ManualClock, Org, Schema, UserSeed};
     use forcebus_store::SqliteStore;
 
     pub(crate) fn auth_with(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Auth {

@@ -10,7 +10,8 @@ use criterion::{Criterion, criterion_main};
 use forcebus_auth::{AppConfig, Auth, AuthConfig, UserCredentials};
 use forcebus_bayeux::{Bayeux, BayeuxConfig, protocol};
 use forcebus_eventlog::{Event, Start};
-use forcebus_org::{Api, Caller, Op, Org, Outcome, Schema, SystemClock, UserSeed, standard};
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, Op, Org, Outcome, Schema, SystemClock, UserSeed};
 use forcebus_store::SqliteStore;
 use serde_json::json;
 

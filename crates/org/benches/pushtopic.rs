@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 
 use criterion::{Criterion, criterion_main};
+use forcebus_meta::standard;
 use forcebus_org::pushtopic::{Operation, Topic, compile};
-use forcebus_org::{Record, RecordId, Schema, standard};
+use forcebus_org::{Record, RecordId, Schema};
 use serde_json::{Map, Value, json};
 
 fn record(id: RecordId, object: &str, fields: Value) -> Record {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_main};
-use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed, standard};
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed};
 use forcebus_store::SqliteStore;
 use serde_json::json;
 

@@ -181,7 +181,7 @@ fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> ObjectDef {
         "",
         "",
         "",
-        crate::standard::catalogue().remove(0).fields,
+        forcebus_meta::standard::catalogue().remove(0).fields,
     );
     base.fields.retain(|f| {
         matches!(
@@ -277,7 +277,7 @@ mod tests {
             ]}
         }}"#,
         );
-        let mut schema = Schema::new(crate::standard::catalogue());
+        let mut schema = Schema::new(forcebus_meta::standard::catalogue());
         apply(&mut schema, &objects).unwrap();
         let inv = schema.object("invoice__c").unwrap();
         assert_eq!(inv.key_prefix, "a00");
@@ -318,7 +318,7 @@ mod tests {
                 "picklist values",
             ),
         ] {
-            let mut schema = Schema::new(crate::standard::catalogue());
+            let mut schema = Schema::new(forcebus_meta::standard::catalogue());
             let err = apply(&mut schema, &parse(doc)).unwrap_err();
             assert!(err.contains(needle), "{err}");
         }

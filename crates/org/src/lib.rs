@@ -41,8 +41,6 @@ pub mod pushtopic;
 mod query;
 pub mod record;
 mod state;
-/// The standard object catalogue (from the `forcebus-meta` crate).
-pub use forcebus_meta::standard;
 pub mod txn;
 pub mod value;
 

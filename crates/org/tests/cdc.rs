@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use forcebus_events::change::ChangeEvent;
+use forcebus_meta::standard;
 use forcebus_org::cdc::CdcConfig;
 use forcebus_org::custom::ObjectConfig;
-use forcebus_org::{
-    Api, Caller, ManualClock, Op, Org, OrgOptions, Schema, TxnResult, UserSeed, standard,
-};
+use forcebus_org::{Api, Caller, ManualClock, Op, Org, OrgOptions, Schema, TxnResult, UserSeed};
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::{Map, Value, json};
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use forcebus_eventlog::Start;
-use forcebus_org::{Api, Caller, Mode, Op, Org, Schema, SystemClock, UserSeed, standard};
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, Mode, Op, Org, Schema, SystemClock, UserSeed};
 use forcebus_store::{Durability, SqliteStore};
 use serde_json::json;
 

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use forcebus_org::meta::{FieldDef, FieldType};
+use forcebus_meta::standard;
+use forcebus_meta::{FieldDef, FieldType};
 use forcebus_org::{
-    Api, Caller, ManualClock, Op, Org, Outcome, RecordId, Schema, StatusCode, UserSeed, standard,
+    Api, Caller, ManualClock, Op, Org, Outcome, RecordId, Schema, StatusCode, UserSeed,
 };
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::{Map, Value, json};

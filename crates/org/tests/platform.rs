@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use forcebus_eventlog::{NewEvent, Start};
 use forcebus_events::platform::{LOG_FORM, avro_event, cometd_data};
-use forcebus_org::{Api, Caller, Org, Schema, SystemClock, UserSeed, standard};
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, Org, Schema, SystemClock, UserSeed};
 use forcebus_store::{Batch, SqliteStore, Store};
 use serde_json::json;
 

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use forcebus_org::{
-    Api, Caller, ManualClock, Op, Org, OrgError, Schema, StatusCode, UserSeed, standard,
-};
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, ManualClock, Op, Org, OrgError, Schema, StatusCode, UserSeed};
 use forcebus_store::SqliteStore;
 use serde_json::{Map, Value, json};
 

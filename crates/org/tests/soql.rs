@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use forcebus_meta::standard;
 use forcebus_org::custom::ObjectConfig;
-use forcebus_org::{Api, Caller, ManualClock, Op, Org, Schema, UserSeed, standard};
+use forcebus_org::{Api, Caller, ManualClock, Op, Org, Schema, UserSeed};
 use forcebus_store::SqliteStore;
 use serde_json::{Map, Value, json};
 

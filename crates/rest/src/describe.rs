@@ -226,14 +226,10 @@ pub(crate) fn event_entry(e: &mut Value, base: &str, name: &str) {
 fn change_describe(base: &str, o: &ObjectDef) -> Value {
     use forcebus_events::change::{EventField, event_fields};
     let mut fields = Vec::new();
-    let mut id = FieldDef::new("Id", "Change Event ID", forcebus_org::meta::FieldType::Id);
+    let mut id = FieldDef::new("Id", "Change Event ID", forcebus_meta::FieldType::Id);
     id.nillable = false;
     fields.push(id);
-    let mut replay = FieldDef::new(
-        "ReplayId",
-        "Replay ID",
-        forcebus_org::meta::FieldType::String,
-    );
+    let mut replay = FieldDef::new("ReplayId", "Replay ID", forcebus_meta::FieldType::String);
     replay.length = 255;
     fields.push(replay);
     for ef in event_fields(o) {
@@ -258,7 +254,7 @@ fn change_describe(base: &str, o: &ObjectDef) -> Value {
     let mut header = field_json(&FieldDef::new(
         "ChangeEventHeader",
         "Change Event Header",
-        forcebus_org::meta::FieldType::AnyType,
+        forcebus_meta::FieldType::AnyType,
     ));
     header["type"] = json!("complexvalue");
     header["soapType"] = json!("tns:ChangeEventHeader");

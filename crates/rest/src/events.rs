@@ -12,8 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use forcebus_events::change::{self, ChangeEvent};
+use forcebus_meta::ObjectDef;
 use forcebus_org::StatusCode as Code;
-use forcebus_org::meta::ObjectDef;
 
 use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, json_response};

@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use forcebus_org::meta::ObjectDef;
+use forcebus_meta::ObjectDef;
 use forcebus_org::{RecordId, StatusCode as Code};
 use forcebus_soql::SoqlError;
 

@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 
 use forcebus_auth::{AppConfig, Auth, UserCredentials};
 use forcebus_bayeux::Bayeux;
-use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom, standard};
+use forcebus_meta::standard;
+use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom};
 use forcebus_pubsub::PubSub;
 use forcebus_rest::AppState;
 use forcebus_store::{SqliteStore, Store};

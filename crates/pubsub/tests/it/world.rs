@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use forcebus_auth::{AppConfig, Auth, AuthConfig, UserCredentials};
-use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed, standard};
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed};
 use forcebus_pubsub::proto::pub_sub_client::PubSubClient;
 use forcebus_pubsub::proto::{FetchRequest, FetchResponse, ReplayPreset};
 use forcebus_pubsub::{PubSub, PubSubConfig};
