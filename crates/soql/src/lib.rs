@@ -7,9 +7,10 @@
 //! Layout:
 //! - [`lexer`]: tokens with byte spans; [`ast`]: the tree and its printer;
 //!   [`parser`]: tokens to tree; [`error`]: Salesforce-rendered errors.
-//! - [`bind`]: names, paths and literal types; [`dates`]: date literals and functions.
-//! - [`eval`]: filtering, ordering, aggregation and row shaping; [`columns`]: the
-//!   `columns=true` metadata.
+//! - [`bind`]: names, paths, SELECT, GROUP BY and ORDER BY (`bind/cond`: WHERE and
+//!   HAVING; `bind/literals`: literal types); [`dates`]: date literals and functions.
+//! - [`eval`]: filtering, ordering and row shaping (`eval/values`: SOQL comparison;
+//!   `eval/aggregate`: grouping and aggregates); [`columns`]: the `columns=true` metadata.
 
 pub mod ast;
 pub mod bind;

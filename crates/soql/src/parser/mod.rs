@@ -259,60 +259,8 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        let mut group_by = Vec::new();
-        let mut having = None;
-        if self.eat_kw("GROUP") {
-            self.expect_kw("BY")?;
-            if self.is_kw("ROLLUP")
-                || self.is_kw("CUBE")
-                || DateFunc::from_name(self.ident_text()).is_some()
-            {
-                return Err(SoqlError::malformed(
-                    format!("{} in GROUP BY is not supported", self.ident_text()),
-                    self.pos(),
-                ));
-            }
-            group_by.push(self.path()?);
-            while *self.peek() == Tok::Comma {
-                self.bump();
-                group_by.push(self.path()?);
-            }
-            if self.eat_kw("HAVING") {
-                having = Some(self.cond(true)?);
-            }
-        }
-        let mut order_by = Vec::new();
-        if self.eat_kw("ORDER") {
-            self.expect_kw("BY")?;
-            loop {
-                let key = self.operand(true)?;
-                let desc = if self.eat_kw("DESC") {
-                    true
-                } else {
-                    self.eat_kw("ASC");
-                    false
-                };
-                let nulls_first = if self.eat_kw("NULLS") {
-                    if self.eat_kw("FIRST") {
-                        Some(true)
-                    } else {
-                        self.expect_kw("LAST")?;
-                        Some(false)
-                    }
-                } else {
-                    None
-                };
-                order_by.push(OrderItem {
-                    key,
-                    desc,
-                    nulls_first,
-                });
-                if *self.peek() != Tok::Comma {
-                    break;
-                }
-                self.bump();
-            }
-        }
+        let (group_by, having) = self.group_by()?;
+        let order_by = self.order_by()?;
         let limit = if self.eat_kw("LIMIT") {
             Some(self.count()?)
         } else {
@@ -323,18 +271,7 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        let for_clause = if self.eat_kw("FOR") {
-            Some(if self.eat_kw("VIEW") {
-                ForClause::View
-            } else if self.eat_kw("REFERENCE") {
-                ForClause::Reference
-            } else {
-                self.expect_kw("UPDATE")?;
-                ForClause::Update
-            })
-        } else {
-            None
-        };
+        let for_clause = self.for_clause()?;
         if self.is_kw("ALL") && self.is_kw_at(1, "ROWS") {
             return Err(SoqlError::malformed(
                 "ALL ROWS is not supported over the API; use queryAll",
@@ -354,6 +291,87 @@ impl<'a> Parser<'a> {
             offset,
             for_clause,
         })
+    }
+
+    /// `GROUP BY` paths (no ROLLUP, CUBE or date functions) and its `HAVING`.
+    fn group_by(&mut self) -> Result<(Vec<Path>, Option<Cond>), SoqlError> {
+        let mut group_by = Vec::new();
+        let mut having = None;
+        if !self.eat_kw("GROUP") {
+            return Ok((group_by, having));
+        }
+        self.expect_kw("BY")?;
+        if self.is_kw("ROLLUP")
+            || self.is_kw("CUBE")
+            || DateFunc::from_name(self.ident_text()).is_some()
+        {
+            return Err(SoqlError::malformed(
+                format!("{} in GROUP BY is not supported", self.ident_text()),
+                self.pos(),
+            ));
+        }
+        group_by.push(self.path()?);
+        while *self.peek() == Tok::Comma {
+            self.bump();
+            group_by.push(self.path()?);
+        }
+        if self.eat_kw("HAVING") {
+            having = Some(self.cond(true)?);
+        }
+        Ok((group_by, having))
+    }
+
+    /// `ORDER BY` keys, each with `ASC`/`DESC` and `NULLS FIRST`/`LAST`.
+    fn order_by(&mut self) -> Result<Vec<OrderItem>, SoqlError> {
+        let mut order_by = Vec::new();
+        if !self.eat_kw("ORDER") {
+            return Ok(order_by);
+        }
+        self.expect_kw("BY")?;
+        loop {
+            let key = self.operand(true)?;
+            let desc = if self.eat_kw("DESC") {
+                true
+            } else {
+                self.eat_kw("ASC");
+                false
+            };
+            let nulls_first = if self.eat_kw("NULLS") {
+                if self.eat_kw("FIRST") {
+                    Some(true)
+                } else {
+                    self.expect_kw("LAST")?;
+                    Some(false)
+                }
+            } else {
+                None
+            };
+            order_by.push(OrderItem {
+                key,
+                desc,
+                nulls_first,
+            });
+            if *self.peek() != Tok::Comma {
+                break;
+            }
+            self.bump();
+        }
+        Ok(order_by)
+    }
+
+    /// `FOR VIEW`, `FOR REFERENCE` or `FOR UPDATE`.
+    fn for_clause(&mut self) -> Result<Option<ForClause>, SoqlError> {
+        if !self.eat_kw("FOR") {
+            return Ok(None);
+        }
+        Ok(Some(if self.eat_kw("VIEW") {
+            ForClause::View
+        } else if self.eat_kw("REFERENCE") {
+            ForClause::Reference
+        } else {
+            self.expect_kw("UPDATE")?;
+            ForClause::Update
+        }))
     }
 
     fn ident_text(&self) -> &str {
@@ -623,65 +641,4 @@ impl<'a> Parser<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ok(q: &str) -> Query {
-        parse(q).unwrap_or_else(|e| panic!("{q}: {}", e.render(q)))
-    }
-
-    fn err(q: &str) -> String {
-        parse(q).expect_err(q).render(q)
-    }
-
-    #[test]
-    fn parses_the_full_grammar() {
-        let q = ok(
-            "select Id, Account.Owner.Name, (SELECT LastName FROM Contacts WHERE Email != null ORDER BY LastName LIMIT 5) FROM Account a WHERE (Name LIKE 'A%' OR Industry IN ('Tech', 'Energy')) AND NOT AnnualRevenue < 10.5 AND CreatedDate = LAST_N_DAYS:30 AND Id IN (SELECT AccountId FROM Contact) ORDER BY Name DESC NULLS LAST, Id LIMIT 10 OFFSET 5 FOR VIEW",
-        );
-        assert_eq!(q.select.len(), 3);
-        assert_eq!(q.alias.as_ref().unwrap().name, "a");
-        assert!(matches!(q.filter, Some(Cond::And(ref cs)) if cs.len() == 4));
-        assert_eq!(
-            (q.limit, q.offset, q.for_clause),
-            (Some(10), Some(5), Some(ForClause::View))
-        );
-        let agg = ok(
-            "SELECT Industry, COUNT(Id) total, MAX(AnnualRevenue) FROM Account GROUP BY Industry HAVING COUNT(Id) > 1 ORDER BY COUNT(Id) DESC",
-        );
-        assert!(matches!(
-            agg.select[1],
-            SelectItem::Agg {
-                func: AggFunc::Count,
-                alias: Some(_),
-                ..
-            }
-        ));
-        assert!(agg.having.is_some());
-        assert!(matches!(
-            ok("SELECT COUNT() FROM Lead").select[0],
-            SelectItem::CountAll(_)
-        ));
-        ok(
-            "SELECT Id FROM Account WHERE CALENDAR_YEAR(CreatedDate) = 2024 AND Tags__c INCLUDES ('a;b', 'c')",
-        );
-    }
-
-    #[test]
-    fn syntax_errors_point_at_the_token() {
-        assert!(
-            err("SELECT Id FROM Account WHERE")
-                .ends_with("ERROR at Row:1:Column:29\nunexpected token: <EOF>")
-        );
-        assert!(err("SELECT FROM Account").ends_with("unexpected token: 'FROM'"));
-        assert!(
-            err("SELECT Id FROM Account WHERE A = 1 AND B = 2 OR C = 3")
-                .contains("unexpected token: 'OR'")
-        );
-        assert!(err("SELECT Id FROM Account LIMIT x").contains("unexpected token: 'x'"));
-        assert!(err("SELECT Id FROM Account WHERE Name = :x").contains("bind variables"));
-        assert!(err("SELECT TYPEOF What WHEN Account THEN Name END FROM Task").contains("TYPEOF"));
-        assert!(err("SELECT FIELDS(ALL) FROM Account").contains("FIELDS"));
-        assert!(err("SELECT Id FROM Account extra junk").contains("unexpected token: 'junk'"));
-    }
-}
+mod tests;

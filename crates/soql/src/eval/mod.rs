@@ -10,15 +10,20 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json, json};
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId};
 
-use crate::ast::{AggFunc, CmpOp};
+use crate::ast::CmpOp;
 use crate::bind::{Column, Cond, FieldRef, Operand, Plan, Value, plain};
 use crate::dates::{self, FnValue};
-use crate::lexer::{ESCAPED_PERCENT, ESCAPED_UNDERSCORE};
+
+mod aggregate;
+mod values;
+
+pub use values::like;
+use values::{Cv, apply_op, compare, cv, cv_of_json, instant, lit, order};
 
 /// A record as the evaluator sees it.
 pub trait Record {
@@ -118,125 +123,6 @@ pub fn passes<S: Source>(plan: &Plan<'_>, src: &S, rec: &S::Rec, ctx: &Context) 
     plan.filter
         .as_ref()
         .is_none_or(|c| ev.test(c, Ctx::Row(rec), plan.object))
-}
-
-/// A comparable value.
-#[derive(Debug, Clone, PartialEq)]
-enum Cv {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Text(String),
-    Id(RecordId),
-    Date(NaiveDate),
-    Time(DateTime<Utc>),
-}
-
-fn parse_stored_datetime(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn cv(field: &FieldDef, v: &Json) -> Cv {
-    match (field.ftype, v) {
-        (_, Json::Null) => Cv::Null,
-        (FieldType::Id | FieldType::Reference, Json::String(s)) => {
-            RecordId::parse(s).map_or_else(|| Cv::Text(s.to_lowercase()), Cv::Id)
-        }
-        (FieldType::Date, Json::String(s)) => {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_or(Cv::Null, Cv::Date)
-        }
-        (FieldType::Datetime, Json::String(s)) => {
-            parse_stored_datetime(s).map_or(Cv::Null, Cv::Time)
-        }
-        (_, Json::Bool(b)) => Cv::Bool(*b),
-        (_, Json::Number(n)) => n.as_f64().map_or(Cv::Null, Cv::Num),
-        (_, Json::String(s)) => Cv::Text(s.to_lowercase()),
-        (_, other) => Cv::Text(other.to_string()),
-    }
-}
-
-fn lit(v: &Value) -> Cv {
-    match v {
-        Value::Null | Value::Range(..) => Cv::Null,
-        Value::Bool(b) => Cv::Bool(*b),
-        Value::Num(n) => Cv::Num(*n),
-        Value::Str(s) => Cv::Text(plain(s).to_lowercase()),
-        Value::Id(id) => Cv::Id(*id),
-        Value::Date(d) => Cv::Date(*d),
-        Value::DateTime(t) => Cv::Time(*t),
-    }
-}
-
-fn instant(v: &Cv) -> Option<DateTime<Utc>> {
-    match v {
-        Cv::Time(t) => Some(*t),
-        Cv::Date(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
-        _ => None,
-    }
-}
-
-fn compare(a: &Cv, b: &Cv) -> Option<Ordering> {
-    match (a, b) {
-        (Cv::Bool(x), Cv::Bool(y)) => Some(x.cmp(y)),
-        (Cv::Num(x), Cv::Num(y)) => x.partial_cmp(y),
-        (Cv::Text(x), Cv::Text(y)) => Some(x.cmp(y)),
-        (Cv::Id(x), Cv::Id(y)) => Some(x.cmp(y)),
-        (Cv::Id(x), Cv::Text(y)) | (Cv::Text(y), Cv::Id(x)) => Some(x.to18().to_lowercase().cmp(y)),
-        (Cv::Date(x), Cv::Date(y)) => Some(x.cmp(y)),
-        _ => Some(instant(a)?.cmp(&instant(b)?)),
-    }
-}
-
-/// Sort order: nulls by the caller, everything else by [`compare`], mismatches by text.
-fn order(a: &Cv, b: &Cv) -> Ordering {
-    compare(a, b).unwrap_or_else(|| format!("{a:?}").cmp(&format!("{b:?}")))
-}
-
-fn apply_op(op: CmpOp, ord: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    }
-}
-
-/// `LIKE`: `%` any run, `_` one character, case-insensitive; escaped wildcards are literal.
-pub fn like(text: &str, pattern: &str) -> bool {
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let (mut ti, mut pi) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        let literal = |c: char| match c {
-            ESCAPED_PERCENT => Some('%'),
-            ESCAPED_UNDERSCORE => Some('_'),
-            '%' | '_' => None,
-            c => Some(c),
-        };
-        if pi < p.len() && p[pi] == '_' {
-            ti += 1;
-            pi += 1;
-        } else if pi < p.len() && p[pi] == '%' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if pi < p.len() && literal(p[pi]) == Some(t[ti]) {
-            ti += 1;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '%')
 }
 
 enum Ctx<'r, R> {
@@ -582,147 +468,6 @@ impl<'a, S: Source> Eval<'a, S> {
             object = hop.target;
         }
         map.insert(f.field.name.clone(), current.value(object, f.field));
-    }
-
-    fn aggregate(
-        &self,
-        func: AggFunc,
-        f: &FieldRef<'_>,
-        rows: &[&S::Rec],
-        start: &ObjectDef,
-    ) -> Json {
-        let values: Vec<Json> = rows
-            .iter()
-            .map(|r| self.raw(r, f, start))
-            .filter(|v| !v.is_null())
-            .collect();
-        match func {
-            AggFunc::Count => json!(values.len()),
-            AggFunc::CountDistinct => {
-                let distinct: HashSet<String> = values
-                    .iter()
-                    .map(|v| v.to_string().to_lowercase())
-                    .collect();
-                json!(distinct.len())
-            }
-            AggFunc::Sum | AggFunc::Avg => {
-                let nums: Vec<f64> = values.iter().filter_map(Json::as_f64).collect();
-                if nums.is_empty() {
-                    return Json::Null;
-                }
-                let sum: f64 = nums.iter().sum();
-                let v = if func == AggFunc::Sum {
-                    sum
-                } else {
-                    sum / nums.len() as f64
-                };
-                serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
-            }
-            AggFunc::Min | AggFunc::Max => {
-                let best = values.iter().min_by(|a, b| {
-                    let o = order(&cv(f.field, a), &cv(f.field, b));
-                    if func == AggFunc::Min { o } else { o.reverse() }
-                });
-                best.cloned().unwrap_or(Json::Null)
-            }
-        }
-    }
-
-    fn run_aggregate(&self, plan: &Plan<'_>, rows: Vec<&'a S::Rec>) -> Output {
-        if plan.count_only() {
-            let n = window(plan, rows).len();
-            return Output {
-                total_size: n,
-                aggregate: true,
-                records: Vec::new(),
-            };
-        }
-        let mut groups: Vec<(Vec<String>, Vec<&S::Rec>)> = Vec::new();
-        let mut index: HashMap<Vec<String>, usize> = HashMap::new();
-        for r in rows {
-            let key: Vec<String> = plan
-                .group_by
-                .iter()
-                .map(|g| format!("{:?}", self.field(r, g, plan.object)))
-                .collect();
-            match index.get(&key) {
-                Some(&i) => groups[i].1.push(r),
-                None => {
-                    index.insert(key.clone(), groups.len());
-                    groups.push((key, vec![r]));
-                }
-            }
-        }
-        if plan.group_by.is_empty() && groups.is_empty() {
-            groups.push((Vec::new(), Vec::new()));
-        }
-        let mut groups: Vec<Vec<&S::Rec>> = groups
-            .into_iter()
-            .map(|(_, rows)| rows)
-            .filter(|rows| {
-                plan.having
-                    .as_ref()
-                    .is_none_or(|h| self.test(h, Ctx::Group(rows), plan.object))
-            })
-            .collect();
-        if !plan.order.is_empty() {
-            let mut keyed: Vec<(Vec<Cv>, Vec<&S::Rec>)> = groups
-                .into_iter()
-                .map(|g| {
-                    (
-                        plan.order
-                            .iter()
-                            .map(|o| self.operand(&o.key, Ctx::Group(&g), plan.object))
-                            .collect(),
-                        g,
-                    )
-                })
-                .collect();
-            keyed.sort_by(|(a, _), (b, _)| sort_keys(plan, a, b));
-            groups = keyed.into_iter().map(|(_, g)| g).collect();
-        }
-        let records: Vec<Json> = window(plan, groups)
-            .iter()
-            .map(|g| {
-                let mut row = Map::new();
-                row.insert("attributes".into(), json!({"type": "AggregateResult"}));
-                for col in &plan.columns {
-                    match col {
-                        Column::Field(f) => {
-                            let v = g
-                                .first()
-                                .map_or(Json::Null, |r| self.raw(r, f, plan.object));
-                            row.insert(f.field.name.clone(), v);
-                        }
-                        Column::Agg {
-                            func, arg, name, ..
-                        } => {
-                            row.insert(name.clone(), self.aggregate(*func, arg, g, plan.object));
-                        }
-                        Column::Child { .. } | Column::CountAll => {}
-                    }
-                }
-                Json::Object(row)
-            })
-            .collect();
-        Output {
-            total_size: records.len(),
-            aggregate: true,
-            records,
-        }
-    }
-}
-
-fn cv_of_json(v: Json) -> Cv {
-    match v {
-        Json::Null => Cv::Null,
-        Json::Number(n) => n.as_f64().map_or(Cv::Null, Cv::Num),
-        Json::Bool(b) => Cv::Bool(b),
-        Json::String(s) => parse_stored_datetime(&s)
-            .map(Cv::Time)
-            .or_else(|| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok().map(Cv::Date))
-            .unwrap_or(Cv::Text(s.to_lowercase())),
-        other => Cv::Text(other.to_string()),
     }
 }
 

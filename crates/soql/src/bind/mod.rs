@@ -1,6 +1,9 @@
 //! The binder: resolves a parsed query against object metadata into a [`Plan`]: objects,
 //! fields and relationship paths found (case-insensitively) and canonicalised, literals
 //! type-checked against their fields, aggregate rules enforced.
+//!
+//! This module holds the plan's types and the SELECT, GROUP BY and ORDER BY clauses;
+//! `cond`: WHERE and HAVING; `literals`: literals and aggregate arguments.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -8,7 +11,12 @@ use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
 use crate::ast::*;
 use crate::error::{ErrorKind, SoqlError};
-use crate::lexer::{ESCAPED_PERCENT, ESCAPED_UNDERSCORE};
+
+mod cond;
+mod literals;
+
+use literals::check_agg_arg;
+pub use literals::plain;
 
 /// Most parent hops in one path (`Contact.Account.Owner.Manager.Name` is four).
 pub const MAX_HOPS: usize = 5;
@@ -180,7 +188,7 @@ impl Plan<'_> {
     }
 }
 
-fn invalid_field(msg: String, at: usize) -> SoqlError {
+pub(super) fn invalid_field(msg: String, at: usize) -> SoqlError {
     SoqlError::new(ErrorKind::InvalidField, msg, Some(at))
 }
 
@@ -213,14 +221,71 @@ pub fn bind<'s>(
     Binder { schema, visible }.plan(q, object)
 }
 
-struct Binder<'s, 'v> {
+pub(super) struct Binder<'s, 'v> {
     schema: &'s Schema,
     visible: &'v dyn Fn(&ObjectDef) -> bool,
 }
 
 impl<'s> Binder<'s, '_> {
+    /// The plan of `q` over `object`. The checks run in Salesforce's order (SELECT,
+    /// WHERE, GROUP BY, the aggregate rules, HAVING, ORDER BY, OFFSET), so a query with
+    /// several faults gets the error Salesforce reports first.
     fn plan(&self, q: &Query, object: &'s ObjectDef) -> Result<Plan<'s>, SoqlError> {
         let alias = q.alias.as_ref().map(|a| a.name.as_str());
+        let columns = self.columns(q, object, alias)?;
+        let filter = q
+            .filter
+            .as_ref()
+            .map(|c| self.cond(object, alias, c, false))
+            .transpose()?;
+        let group_by = self.group_by(q, object, alias)?;
+        let aggregate = !group_by.is_empty()
+            || columns
+                .iter()
+                .any(|c| matches!(c, Column::Agg { .. } | Column::CountAll));
+        if aggregate {
+            check_aggregate(q, &columns, &group_by)?;
+        }
+        let having = match &q.having {
+            Some(c) if aggregate => Some(self.cond(object, alias, c, true)?),
+            Some(_) => return Err(SoqlError::malformed("HAVING needs GROUP BY", q.from.pos.0)),
+            None => None,
+        };
+        let order = q
+            .order_by
+            .iter()
+            .map(|o| self.order(object, alias, o, aggregate, &group_by))
+            .collect::<Result<Vec<_>, SoqlError>>()?;
+        if let Some(off) = q.offset
+            && off > MAX_OFFSET
+        {
+            return Err(SoqlError::new(
+                ErrorKind::OutOfRange,
+                format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
+                Some(q.from.pos.0),
+            ));
+        }
+        Ok(Plan {
+            object,
+            columns,
+            filter,
+            group_by,
+            having,
+            order,
+            limit: q.limit,
+            offset: q.offset,
+            aggregate,
+        })
+    }
+
+    /// The SELECT list: fields, `COUNT()` (alone), aggregates (unaliased ones named
+    /// `expr0`, `expr1`, ...) and child subqueries; a field selected twice is an error.
+    fn columns(
+        &self,
+        q: &Query,
+        object: &'s ObjectDef,
+        alias: Option<&str>,
+    ) -> Result<Vec<Column<'s>>, SoqlError> {
         let mut columns = Vec::new();
         let mut unaliased = 0;
         for item in &q.select {
@@ -271,11 +336,16 @@ impl<'s> Binder<'s, '_> {
                 ));
             }
         }
-        let filter = q
-            .filter
-            .as_ref()
-            .map(|c| self.cond(object, alias, c, false))
-            .transpose()?;
+        Ok(columns)
+    }
+
+    /// GROUP BY's fields; compounds and long text cannot be grouped.
+    fn group_by(
+        &self,
+        q: &Query,
+        object: &'s ObjectDef,
+        alias: Option<&str>,
+    ) -> Result<Vec<FieldRef<'s>>, SoqlError> {
         let group_by = q
             .group_by
             .iter()
@@ -294,97 +364,46 @@ impl<'s> Binder<'s, '_> {
                 ));
             }
         }
-        let aggregate = !group_by.is_empty()
-            || columns
-                .iter()
-                .any(|c| matches!(c, Column::Agg { .. } | Column::CountAll));
-        let count_all = matches!(columns.as_slice(), [Column::CountAll]);
-        if aggregate && !count_all {
-            for (c, item) in columns.iter().zip(&q.select) {
-                match (c, item) {
-                    (Column::Field(f), SelectItem::Field(p))
-                        if !group_by.iter().any(|g| g.same(f)) =>
-                    {
-                        return Err(SoqlError::malformed(
-                            format!("Field must be grouped or aggregated: {}", f.field.name),
-                            p.pos(),
-                        ));
-                    }
-                    (Column::Child { .. }, _) => {
-                        return Err(SoqlError::malformed(
-                            "Subqueries are not allowed in aggregate queries",
-                            q.from.pos.0,
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            if group_by.is_empty() && q.limit.is_some() && !count_all {
-                // Salesforce: an aggregate without GROUP BY returns one row; LIMIT needs GROUP BY.
+        Ok(group_by)
+    }
+
+    /// One ORDER BY key: grouped or aggregated in an aggregate query, and of a sortable
+    /// type; nulls first unless the query says otherwise.
+    fn order(
+        &self,
+        object: &'s ObjectDef,
+        alias: Option<&str>,
+        o: &OrderItem,
+        aggregate: bool,
+        group_by: &[FieldRef<'s>],
+    ) -> Result<Order<'s>, SoqlError> {
+        let key = self.operand(object, alias, &o.key, aggregate)?;
+        if let Operand::Field(f) = &key {
+            if aggregate && !group_by.iter().any(|g| g.same(f)) {
                 return Err(SoqlError::malformed(
-                    "LIMIT is not allowed with an aggregate function and no GROUP BY",
-                    q.from.pos.0,
+                    format!(
+                        "Ordered field must be grouped or aggregated: {}",
+                        f.field.name
+                    ),
+                    o.key.pos(),
+                ));
+            }
+            if is_long_text(f.field)
+                || matches!(
+                    f.field.ftype,
+                    FieldType::Address | FieldType::Location | FieldType::Multipicklist
+                )
+            {
+                return Err(invalid_field(
+                    format!("field '{}' can not be sorted in a query call", f.field.name),
+                    o.key.pos(),
                 ));
             }
         }
-        let having = match &q.having {
-            Some(c) if aggregate => Some(self.cond(object, alias, c, true)?),
-            Some(_) => return Err(SoqlError::malformed("HAVING needs GROUP BY", q.from.pos.0)),
-            None => None,
-        };
-        let order = q
-            .order_by
-            .iter()
-            .map(|o| {
-                let key = self.operand(object, alias, &o.key, aggregate)?;
-                if let Operand::Field(f) = &key {
-                    if aggregate && !group_by.iter().any(|g| g.same(f)) {
-                        return Err(SoqlError::malformed(
-                            format!(
-                                "Ordered field must be grouped or aggregated: {}",
-                                f.field.name
-                            ),
-                            o.key.pos(),
-                        ));
-                    }
-                    if is_long_text(f.field)
-                        || matches!(
-                            f.field.ftype,
-                            FieldType::Address | FieldType::Location | FieldType::Multipicklist
-                        )
-                    {
-                        return Err(invalid_field(
-                            format!("field '{}' can not be sorted in a query call", f.field.name),
-                            o.key.pos(),
-                        ));
-                    }
-                }
-                Ok(Order {
-                    key,
-                    desc: o.desc,
-                    nulls_first: o.nulls_first.unwrap_or(true),
-                })
-            })
-            .collect::<Result<Vec<_>, SoqlError>>()?;
-        if let Some(off) = q.offset
-            && off > MAX_OFFSET
-        {
-            return Err(SoqlError::new(
-                ErrorKind::OutOfRange,
-                format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
-                Some(q.from.pos.0),
-            ));
-        }
-        Ok(Plan {
-            object,
-            columns,
-            filter,
-            group_by,
-            having,
-            order,
-            limit: q.limit,
-            offset: q.offset,
-            aggregate,
+        Ok(Order {
+            key,
+            desc: o.desc,
+            nulls_first: o.nulls_first.unwrap_or(true),
         })
     }
 
@@ -537,143 +556,46 @@ impl<'s> Binder<'s, '_> {
             }
         })
     }
-
-    fn cond(
-        &self,
-        object: &'s ObjectDef,
-        alias: Option<&str>,
-        c: &crate::ast::Cond,
-        having: bool,
-    ) -> Result<Cond<'s>, SoqlError> {
-        use crate::ast::Cond as C;
-        Ok(match c {
-            C::And(cs) => Cond::And(
-                cs.iter()
-                    .map(|c| self.cond(object, alias, c, having))
-                    .collect::<Result<_, _>>()?,
-            ),
-            C::Or(cs) => Cond::Or(
-                cs.iter()
-                    .map(|c| self.cond(object, alias, c, having))
-                    .collect::<Result<_, _>>()?,
-            ),
-            C::Not(c) => Cond::Not(Box::new(self.cond(object, alias, c, having)?)),
-            C::Cmp(o, op, lit, pos) => {
-                let operand = self.operand(object, alias, o, having)?;
-                let v = literal_for(&operand, lit, pos.0)?;
-                if matches!(v, Value::Null) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                    return Err(SoqlError::new(
-                        ErrorKind::InvalidFilter,
-                        "null may only be compared with = or !=",
-                        Some(pos.0),
-                    ));
-                }
-                if let Operand::Field(f) = &operand
-                    && f.field.ftype == FieldType::Boolean
-                    && !matches!(op, CmpOp::Eq | CmpOp::Ne)
-                {
-                    return Err(SoqlError::new(
-                        ErrorKind::InvalidFilter,
-                        format!("invalid operator on boolean field: {}", f.field.name),
-                        Some(pos.0),
-                    ));
-                }
-                Cond::Cmp(operand, *op, v)
-            }
-            C::In(o, neg, list) => {
-                let operand = self.operand(object, alias, o, having)?;
-                match list {
-                    InList::Values(vs) => {
-                        let values = vs
-                            .iter()
-                            .map(|l| literal_for(&operand, l, o.pos()))
-                            .collect::<Result<_, _>>()?;
-                        Cond::In(operand, *neg, values)
-                    }
-                    InList::Subquery(q) => {
-                        let Operand::Field(outer) = &operand else {
-                            return Err(SoqlError::malformed(
-                                "semi-joins need a field on the left",
-                                o.pos(),
-                            ));
-                        };
-                        if !matches!(outer.field.ftype, FieldType::Id | FieldType::Reference) {
-                            return Err(SoqlError::malformed(
-                                "semi-joins need an Id or reference field on the left",
-                                o.pos(),
-                            ));
-                        }
-                        let inner_object = self
-                            .schema
-                            .object(&q.from.name)
-                            .filter(|o| (self.visible)(o))
-                            .ok_or_else(|| {
-                                SoqlError::new(
-                                    ErrorKind::InvalidType,
-                                    format!("sObject type '{}' is not supported.", q.from.name),
-                                    Some(q.from.pos.0),
-                                )
-                            })?;
-                        let plan = self.plan(q, inner_object)?;
-                        match plan.columns.as_slice() {
-                            [Column::Field(f)]
-                                if matches!(
-                                    f.field.ftype,
-                                    FieldType::Id | FieldType::Reference
-                                ) && plan.filter.as_ref().is_none_or(|f| !has_semi_join(f)) => {}
-                            _ => {
-                                return Err(SoqlError::malformed(
-                                    "The inner select field of a semi-join must be a single Id or reference field",
-                                    q.from.pos.0,
-                                ));
-                            }
-                        }
-                        Cond::InQuery(operand, *neg, Box::new(plan))
-                    }
-                }
-            }
-            C::Like(o, pattern) => {
-                let operand = self.operand(object, alias, o, having)?;
-                match &operand {
-                    Operand::Field(f) if f.field.ftype.is_text() && !is_long_text(f.field) => {}
-                    _ => {
-                        return Err(SoqlError::new(
-                            ErrorKind::InvalidFilter,
-                            "LIKE can only be used on text fields",
-                            Some(o.pos()),
-                        ));
-                    }
-                }
-                Cond::Like(operand, pattern.clone())
-            }
-            C::Includes(o, excl, vs) => {
-                let operand = self.operand(object, alias, o, having)?;
-                match &operand {
-                    Operand::Field(f) if f.field.ftype == FieldType::Multipicklist => {}
-                    _ => {
-                        return Err(SoqlError::new(
-                            ErrorKind::InvalidFilter,
-                            "INCLUDES and EXCLUDES can only be used on multi-select picklists",
-                            Some(o.pos()),
-                        ));
-                    }
-                }
-                let sets = vs
-                    .iter()
-                    .map(|v| {
-                        v.split(';')
-                            .map(|p| p.trim().to_lowercase())
-                            .filter(|p| !p.is_empty())
-                            .collect()
-                    })
-                    .collect();
-                Cond::Includes(operand, *excl, sets)
-            }
-        })
-    }
 }
 
-fn has_semi_join(c: &Cond<'_>) -> bool {
+/// The rules of an aggregate query (other than `SELECT COUNT()`): every selected field is
+/// grouped, no subqueries, and LIMIT only with GROUP BY (an aggregate without GROUP BY is
+/// one row).
+fn check_aggregate(
+    q: &Query,
+    columns: &[Column<'_>],
+    group_by: &[FieldRef<'_>],
+) -> Result<(), SoqlError> {
+    if matches!(columns, [Column::CountAll]) {
+        return Ok(());
+    }
+    for (c, item) in columns.iter().zip(&q.select) {
+        match (c, item) {
+            (Column::Field(f), SelectItem::Field(p)) if !group_by.iter().any(|g| g.same(f)) => {
+                return Err(SoqlError::malformed(
+                    format!("Field must be grouped or aggregated: {}", f.field.name),
+                    p.pos(),
+                ));
+            }
+            (Column::Child { .. }, _) => {
+                return Err(SoqlError::malformed(
+                    "Subqueries are not allowed in aggregate queries",
+                    q.from.pos.0,
+                ));
+            }
+            _ => {}
+        }
+    }
+    if group_by.is_empty() && q.limit.is_some() {
+        return Err(SoqlError::malformed(
+            "LIMIT is not allowed with an aggregate function and no GROUP BY",
+            q.from.pos.0,
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn has_semi_join(c: &Cond<'_>) -> bool {
     match c {
         Cond::InQuery(..) => true,
         Cond::And(cs) | Cond::Or(cs) => cs.iter().any(has_semi_join),
@@ -683,126 +605,6 @@ fn has_semi_join(c: &Cond<'_>) -> bool {
 }
 
 /// Long text areas cannot be filtered, grouped or sorted.
-fn is_long_text(f: &FieldDef) -> bool {
+pub(super) fn is_long_text(f: &FieldDef) -> bool {
     f.ftype == FieldType::Textarea && f.length > 255
-}
-
-fn check_agg_arg(func: AggFunc, arg: &FieldRef<'_>, at: usize) -> Result<(), SoqlError> {
-    let numeric = matches!(
-        arg.field.ftype,
-        FieldType::Int
-            | FieldType::Long
-            | FieldType::Double
-            | FieldType::Currency
-            | FieldType::Percent
-    );
-    let ok = match func {
-        AggFunc::Sum | AggFunc::Avg => numeric,
-        AggFunc::Min | AggFunc::Max => {
-            !matches!(
-                arg.field.ftype,
-                FieldType::Boolean
-                    | FieldType::Address
-                    | FieldType::Location
-                    | FieldType::Multipicklist
-            ) && !is_long_text(arg.field)
-        }
-        AggFunc::Count | AggFunc::CountDistinct => {
-            !matches!(arg.field.ftype, FieldType::Address | FieldType::Location)
-                && !is_long_text(arg.field)
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(SoqlError::malformed(
-            format!(
-                "field {} does not support aggregate operator {}",
-                arg.field.name,
-                func.name()
-            ),
-            at,
-        ))
-    }
-}
-
-fn type_error(field: &FieldDef, expected: &str, at: usize) -> SoqlError {
-    SoqlError::new(
-        ErrorKind::InvalidFilter,
-        format!(
-            "value of filter criterion for field '{}' must be of type {expected} and should not be enclosed in quotes",
-            field.name
-        ),
-        Some(at),
-    )
-}
-
-/// Checks a literal against what it is compared with and converts it.
-fn literal_for(operand: &Operand<'_>, lit: &Literal, at: usize) -> Result<Value, SoqlError> {
-    if matches!(lit, Literal::Null) {
-        return Ok(Value::Null);
-    }
-    let field = match operand {
-        Operand::Field(f) => f.field,
-        Operand::DateFn(DateFunc::DayOnly, f) => {
-            return match lit {
-                Literal::Date(d) => Ok(Value::Date(*d)),
-                Literal::DateLiteral(n, k) => Ok(Value::Range(n.clone(), *k)),
-                _ => Err(type_error(f.field, "date", at)),
-            };
-        }
-        Operand::DateFn(_, f) | Operand::Agg(AggFunc::Count | AggFunc::CountDistinct, f) => {
-            return match lit {
-                Literal::Num(n) => n
-                    .parse()
-                    .map(Value::Num)
-                    .map_err(|_| type_error(f.field, "integer", at)),
-                _ => Err(type_error(f.field, "integer", at)),
-            };
-        }
-        Operand::Agg(_, f) => f.field,
-    };
-    use FieldType as T;
-    match (field.ftype, lit) {
-        (T::Id | T::Reference, Literal::Str(s)) => {
-            RecordId::parse(s).map(Value::Id).ok_or_else(|| {
-                SoqlError::new(
-                    ErrorKind::InvalidFilter,
-                    format!("invalid ID field: {s}"),
-                    Some(at),
-                )
-            })
-        }
-        (T::Address | T::Location, _) => Err(invalid_field(
-            format!("field '{}' can not be filtered in a query call", field.name),
-            at,
-        )),
-        (_, _) if is_long_text(field) => Err(invalid_field(
-            format!("field '{}' can not be filtered in a query call", field.name),
-            at,
-        )),
-        (t, Literal::Str(s)) if t.is_text() || matches!(t, T::Time | T::Base64 | T::Textarea) => {
-            Ok(Value::Str(s.clone()))
-        }
-        (T::Boolean, Literal::Bool(b)) => Ok(Value::Bool(*b)),
-        (T::Boolean, _) => Err(type_error(field, "boolean", at)),
-        (T::Int | T::Long | T::Double | T::Currency | T::Percent, Literal::Num(n)) => n
-            .parse()
-            .map(Value::Num)
-            .map_err(|_| type_error(field, "double", at)),
-        (T::Int | T::Long, _) => Err(type_error(field, "integer", at)),
-        (T::Double | T::Currency | T::Percent, _) => Err(type_error(field, "double", at)),
-        (T::Date, Literal::Date(d)) => Ok(Value::Date(*d)),
-        (T::Datetime, Literal::DateTime(t)) => Ok(Value::DateTime(t.with_timezone(&Utc))),
-        (T::Date | T::Datetime, Literal::DateLiteral(n, k)) => Ok(Value::Range(n.clone(), *k)),
-        (T::Date, _) => Err(type_error(field, "date", at)),
-        (T::Datetime, _) => Err(type_error(field, "dateTime", at)),
-        _ => Err(type_error(field, "string", at)),
-    }
-}
-
-/// A string literal as plain text: escaped wildcards become the characters they stand for.
-pub fn plain(s: &str) -> String {
-    s.replace(ESCAPED_PERCENT, "%")
-        .replace(ESCAPED_UNDERSCORE, "_")
 }
