@@ -195,7 +195,6 @@ impl Schema {
         if depth > 32 {
             return Err(SchemaError("nested too deeply".into()));
         }
-        let err = |m: &str| SchemaError(m.to_owned());
         match j {
             Json::String(s) => Ok(match s.as_str() {
                 "null" => Schema::Null,
@@ -217,82 +216,97 @@ impl Schema {
                     .map(|b| Self::parse(b, named, depth + 1))
                     .collect::<Result<_, _>>()?,
             )),
-            Json::Object(m) => {
-                let name = || {
-                    m.get("name")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned)
-                        .ok_or_else(|| err("a named type has no name"))
-                };
-                match m.get("type") {
-                    Some(Json::String(t)) if t == "record" => {
-                        let name = name()?;
-                        let namespace =
-                            m.get("namespace").and_then(Json::as_str).map(str::to_owned);
-                        let mut fields = Vec::new();
-                        for f in m
-                            .get("fields")
-                            .and_then(Json::as_array)
-                            .ok_or_else(|| err("a record has no fields"))?
-                        {
-                            let fname = f["name"]
-                                .as_str()
-                                .ok_or_else(|| err("a field has no name"))?;
-                            let schema = Self::parse(&f["type"], named, depth + 1)?;
-                            fields.push(Field {
-                                name: fname.to_owned(),
-                                schema,
-                                doc: f.get("doc").and_then(Json::as_str).map(str::to_owned),
-                                default_null: f.get("default").is_some_and(Json::is_null),
-                            });
-                        }
-                        let full = match &namespace {
-                            Some(ns) => format!("{ns}.{name}"),
-                            None => name.clone(),
-                        };
-                        let s = Schema::Record(Arc::new(RecordSchema {
-                            name,
-                            namespace,
-                            fields,
-                        }));
-                        named.push((full, s.clone()));
-                        Ok(s)
-                    }
-                    Some(Json::String(t)) if t == "enum" => {
-                        let name = name()?;
-                        let symbols = m
-                            .get("symbols")
-                            .and_then(Json::as_array)
-                            .ok_or_else(|| err("an enum has no symbols"))?
-                            .iter()
-                            .map(|s| {
-                                s.as_str()
-                                    .map(str::to_owned)
-                                    .ok_or_else(|| err("an enum symbol is not a string"))
-                            })
-                            .collect::<Result<_, _>>()?;
-                        let s = Schema::Enum {
-                            name: name.clone(),
-                            symbols,
-                            doc: m.get("doc").and_then(Json::as_str).map(str::to_owned),
-                        };
-                        named.push((name, s.clone()));
-                        Ok(s)
-                    }
-                    Some(Json::String(t)) if t == "array" => {
-                        Ok(Schema::Array(Box::new(Self::parse(
-                            m.get("items").ok_or_else(|| err("an array has no items"))?,
-                            named,
-                            depth + 1,
-                        )?)))
-                    }
-                    Some(t @ Json::String(_)) => Self::parse(t, named, depth + 1),
-                    _ => Err(err("a type is missing")),
-                }
-            }
+            Json::Object(m) => match m.get("type") {
+                Some(Json::String(t)) if t == "record" => Self::parse_record(m, named, depth),
+                Some(Json::String(t)) if t == "enum" => Self::parse_enum(m, named),
+                Some(Json::String(t)) if t == "array" => Ok(Schema::Array(Box::new(Self::parse(
+                    m.get("items").ok_or_else(|| err("an array has no items"))?,
+                    named,
+                    depth + 1,
+                )?))),
+                Some(t @ Json::String(_)) => Self::parse(t, named, depth + 1),
+                _ => Err(err("a type is missing")),
+            },
             _ => Err(err("a schema is a string, an array or an object")),
         }
     }
+
+    /// A record type; its full name (namespace included) joins the named types later
+    /// references may use.
+    fn parse_record(
+        m: &serde_json::Map<String, Json>,
+        named: &mut Vec<(String, Schema)>,
+        depth: usize,
+    ) -> Result<Schema, SchemaError> {
+        let name = type_name(m)?;
+        let namespace = m.get("namespace").and_then(Json::as_str).map(str::to_owned);
+        let mut fields = Vec::new();
+        for f in m
+            .get("fields")
+            .and_then(Json::as_array)
+            .ok_or_else(|| err("a record has no fields"))?
+        {
+            let fname = f["name"]
+                .as_str()
+                .ok_or_else(|| err("a field has no name"))?;
+            let schema = Self::parse(&f["type"], named, depth + 1)?;
+            fields.push(Field {
+                name: fname.to_owned(),
+                schema,
+                doc: f.get("doc").and_then(Json::as_str).map(str::to_owned),
+                default_null: f.get("default").is_some_and(Json::is_null),
+            });
+        }
+        let full = match &namespace {
+            Some(ns) => format!("{ns}.{name}"),
+            None => name.clone(),
+        };
+        let s = Schema::Record(Arc::new(RecordSchema {
+            name,
+            namespace,
+            fields,
+        }));
+        named.push((full, s.clone()));
+        Ok(s)
+    }
+
+    /// An enum type and its symbols.
+    fn parse_enum(
+        m: &serde_json::Map<String, Json>,
+        named: &mut Vec<(String, Schema)>,
+    ) -> Result<Schema, SchemaError> {
+        let name = type_name(m)?;
+        let symbols = m
+            .get("symbols")
+            .and_then(Json::as_array)
+            .ok_or_else(|| err("an enum has no symbols"))?
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| err("an enum symbol is not a string"))
+            })
+            .collect::<Result<_, _>>()?;
+        let s = Schema::Enum {
+            name: name.clone(),
+            symbols,
+            doc: m.get("doc").and_then(Json::as_str).map(str::to_owned),
+        };
+        named.push((name, s.clone()));
+        Ok(s)
+    }
+}
+
+fn err(m: &str) -> SchemaError {
+    SchemaError(m.to_owned())
+}
+
+/// The `name` of a named type.
+fn type_name(m: &serde_json::Map<String, Json>) -> Result<String, SchemaError> {
+    m.get("name")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| err("a named type has no name"))
 }
 
 /// The schema id: 22 URL-safe base64 characters derived from the schema's JSON.

@@ -81,48 +81,11 @@ pub(crate) async fn run(
     }
     let stats = Arc::new(Stats::new());
     let stop = Arc::new(AtomicBool::new(false));
-    let joined = super::bounded((0..a.clients).collect(), 50, |i| {
-        let (http, url, auth, ch) = (
-            http.clone(),
-            url.clone(),
-            auth.clone(),
-            channel(i % a.rooms),
-        );
-        async move {
-            let mut c = Client::handshake(&http, &url, auth).await?;
-            c.subscribe(&ch, (!faye).then_some(-1)).await?;
-            // Salesforce answers the first connect after a handshake at once; Faye holds
-            // it like any other, so the loop below makes it.
-            if !faye {
-                c.connect().await?;
-            }
-            anyhow::Ok(c)
-        }
-    })
-    .await;
-    let mut tasks = Vec::new();
-    for c in joined {
-        let mut c = c.context("a client could not join")?;
-        let (stats, stop) = (stats.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                match c.connect().await {
-                    Ok(events) => {
-                        for e in &events {
-                            match sent_of(e) {
-                                Some(sent) => stats.delivered(sent),
-                                None => stats.error(format!("no timestamp in {e}")),
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        stats.error(e);
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-        }));
-    }
+    let clients = join(&http, &url, &auth, faye, a, &channel).await?;
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|c| tokio::spawn(listen(c, stats.clone(), stop.clone())))
+        .collect();
     // The publisher: REST publishes to forcebus, Bayeux publishes to Faye.
     let body = "x".repeat(a.size);
     let faye_pub = match &a.faye {
@@ -168,4 +131,58 @@ pub(crate) async fn run(
     let sent = out["sent"].as_u64().unwrap_or(0);
     out["expected_deliveries"] = json!(sent as f64 * a.clients as f64 / a.rooms as f64);
     Ok(out)
+}
+
+/// Every client handshaken and subscribed to its room (50 joining at a time).
+async fn join(
+    http: &reqwest::Client,
+    url: &str,
+    auth: &Option<String>,
+    faye: bool,
+    a: &Args,
+    channel: &dyn Fn(usize) -> String,
+) -> anyhow::Result<Vec<Client>> {
+    let joined = super::bounded((0..a.clients).collect(), 50, |i| {
+        let (http, url, auth, ch) = (
+            http.clone(),
+            url.to_owned(),
+            auth.clone(),
+            channel(i % a.rooms),
+        );
+        async move {
+            let mut c = Client::handshake(&http, &url, auth).await?;
+            c.subscribe(&ch, (!faye).then_some(-1)).await?;
+            // Salesforce answers the first connect after a handshake at once; Faye holds
+            // it like any other, so the loop below makes it.
+            if !faye {
+                c.connect().await?;
+            }
+            anyhow::Ok(c)
+        }
+    })
+    .await;
+    joined
+        .into_iter()
+        .map(|c| c.context("a client could not join"))
+        .collect()
+}
+
+/// One client's connect loop until `stop`: each delivery's latency recorded.
+async fn listen(mut c: Client, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        match c.connect().await {
+            Ok(events) => {
+                for e in &events {
+                    match sent_of(e) {
+                        Some(sent) => stats.delivered(sent),
+                        None => stats.error(format!("no timestamp in {e}")),
+                    }
+                }
+            }
+            Err(e) => {
+                stats.error(e);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }

@@ -176,47 +176,7 @@ pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyh
     let stop = Arc::new(AtomicBool::new(false));
     let mut subs = Vec::new();
     for _ in 0..a.subscribers {
-        let conn = Conn::open(t).await?;
-        let (tx, rx) = mpsc::channel::<FetchRequest>(16);
-        tx.send(FetchRequest {
-            topic_name: TOPIC.into(),
-            replay_preset: ReplayPreset::Latest as i32,
-            num_requested: 100,
-            ..Default::default()
-        })
-        .await?;
-        let mut stream = conn
-            .client
-            .clone()
-            .subscribe(conn.req(ReceiverStream::new(rx)))
-            .await?
-            .into_inner();
-        let (stats, schema) = (stats.clone(), schema.clone());
-        subs.push(tokio::spawn(async move {
-            while let Some(r) = stream.next().await {
-                let Ok(r) = r else {
-                    stats.error(format!("{r:?}"));
-                    break;
-                };
-                let n = r.events.len();
-                for e in &r.events {
-                    match e.event.as_ref().and_then(|p| sent_of(&schema, &p.payload)) {
-                        Some(sent) => stats.delivered(sent),
-                        None => stats.error("an event without a timestamp"),
-                    }
-                }
-                if n > 0 {
-                    let more = FetchRequest {
-                        topic_name: TOPIC.into(),
-                        num_requested: n as i32,
-                        ..Default::default()
-                    };
-                    if tx.send(more).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }));
+        subs.push(subscriber(t, schema.clone(), stats.clone()).await?);
     }
     // One publisher at the rate, a batch every 10 ms.
     let pub_task = {
@@ -266,6 +226,55 @@ pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyh
     let sent = out["sent"].as_u64().unwrap_or(0);
     out["expected_deliveries"] = json!(sent * a.subscribers as u64);
     Ok(out)
+}
+
+/// One subscriber to the topic from LATEST, asking for as many events as each batch
+/// delivered, recording each event's latency.
+async fn subscriber(
+    t: &Target,
+    schema: Arc<forcebus_avro::Schema>,
+    stats: Arc<Stats>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let conn = Conn::open(t).await?;
+    let (tx, rx) = mpsc::channel::<FetchRequest>(16);
+    tx.send(FetchRequest {
+        topic_name: TOPIC.into(),
+        replay_preset: ReplayPreset::Latest as i32,
+        num_requested: 100,
+        ..Default::default()
+    })
+    .await?;
+    let mut stream = conn
+        .client
+        .clone()
+        .subscribe(conn.req(ReceiverStream::new(rx)))
+        .await?
+        .into_inner();
+    Ok(tokio::spawn(async move {
+        while let Some(r) = stream.next().await {
+            let Ok(r) = r else {
+                stats.error(format!("{r:?}"));
+                break;
+            };
+            let n = r.events.len();
+            for e in &r.events {
+                match e.event.as_ref().and_then(|p| sent_of(&schema, &p.payload)) {
+                    Some(sent) => stats.delivered(sent),
+                    None => stats.error("an event without a timestamp"),
+                }
+            }
+            if n > 0 {
+                let more = FetchRequest {
+                    topic_name: TOPIC.into(),
+                    num_requested: n as i32,
+                    ..Default::default()
+                };
+                if tx.send(more).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }))
 }
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
