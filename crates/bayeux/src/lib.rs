@@ -9,7 +9,9 @@
 //!
 //! Layout:
 //! - [`session`]: sessions, subscriptions and their cursors.
-//! - [`protocol`]: meta channels, advice, error strings and event rendering.
+//! - [`protocol`]: the meta channels, one file each (handshake, connect, subscribe,
+//!   unsubscribe, disconnect), and request parsing; [`error`]: Salesforce's Bayeux errors.
+//! - `deliver`: event messages, rendered through `forcebus-events`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,8 @@ use forcebus_auth::Auth;
 use forcebus_org::Org;
 use forcebus_org::generic::Presence;
 
+mod deliver;
+pub mod error;
 pub mod protocol;
 pub mod session;
 
@@ -94,7 +98,7 @@ impl Bayeux {
         channel: &str,
         api: u32,
     ) -> Option<String> {
-        protocol::message(self, e, channel, api)
+        deliver::message(self, e, channel, api)
     }
 
     /// The server is shutting down: every parked connect is answered now (with what it
@@ -162,7 +166,7 @@ async fn probe() -> Response {
     (
         StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "text/plain")],
-        "400::Invalid connection type websocket",
+        error::BayeuxError::InvalidConnectionType(Some("websocket")).to_string(),
     )
         .into_response()
 }

@@ -1,0 +1,67 @@
+//! Event messages: a log event as a Streaming API message on a channel, rendered through
+//! `forcebus-events`. Standard channels share one encoding of `data` per event and API
+//! version, copied into every subscriber's reply as text.
+
+use serde_json::Value;
+
+use forcebus_eventlog::Event;
+
+use crate::Bayeux;
+
+/// The `data` of an event message on `channel`: a platform event, a PushTopic notification,
+/// or a change event (a custom `/data/…__chn` channel adds its enrichment).
+fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
+    use forcebus_events::{change, generic, platform, pushtopic};
+    if channel.starts_with("/event/") {
+        let mut d = platform::cometd_data(&e.payload, e.replay_id, bx.org.schemas())?;
+        if api < 52
+            && let Some(ev) = d.get_mut("event").and_then(Value::as_object_mut)
+        {
+            ev.remove("EventUuid");
+        }
+        return Some(d);
+    }
+    if channel.starts_with("/topic/") {
+        return pushtopic::cometd_data(&e.payload, e.replay_id);
+    }
+    if channel.starts_with("/u/") {
+        return generic::cometd_data(&e.payload, e.replay_id);
+    }
+    let doc = change::ChangeEvent::from_log(&e.payload).ok()?;
+    let object = bx.org.schema().object(&doc.header.entity_name)?;
+    let doc = match channel
+        .strip_prefix("/data/")
+        .filter(|c| c.ends_with("__chn"))
+    {
+        Some(custom) => doc.for_channel(custom),
+        None => doc,
+    };
+    Some(change::cometd_data(&doc, object, e.replay_id))
+}
+
+/// An event message as JSON text. Standard channels share one encoding of `data` per
+/// event, copied into every subscriber's reply as it is.
+pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
+    let channel_json = serde_json::to_string(channel).expect("strings serialise");
+    if channel.starts_with("/data/") && channel.ends_with("__chn") {
+        return Some(format!(
+            "{{\"channel\":{channel_json},\"data\":{}}}",
+            data(bx, e, channel, api)?
+        ));
+    }
+    // Platform events before API 52.0 leave out `EventUuid`: a second shared encoding.
+    let format = if api < 52 && channel.starts_with("/event/") {
+        "cometd-pre52"
+    } else {
+        "cometd"
+    };
+    let bytes = e.encoded(format, |e| {
+        data(bx, e, channel, api)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+            .into_bytes()
+            .into()
+    });
+    let data = std::str::from_utf8(&bytes).ok().filter(|d| !d.is_empty())?;
+    Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
+}

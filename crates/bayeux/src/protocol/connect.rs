@@ -1,0 +1,175 @@
+//! `/meta/connect`: the long poll. Answers at once with what the session's subscriptions
+//! have, or parks until events arrive, the hold time passes, the token is revoked or the
+//! server shuts down; a session the event log overtook is dropped.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::{base, failure, unknown_client};
+use crate::Bayeux;
+use crate::deliver::message;
+use crate::error::BayeuxError;
+use crate::session::{Session, lock};
+
+/// A subscription's position fell out of the log (retention or the size cap removed
+/// events it had not read yet): the session cannot go on without losing events silently.
+#[derive(Debug)]
+struct Overtaken;
+
+/// Takes what the session's cursors have, within the per-reply limits.
+fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    let mut subs = lock(&session.subs);
+    for sub in subs.iter_mut() {
+        while out.len() < bx.config.max_events_per_reply && bytes < bx.config.max_reply_bytes {
+            let room = (bx.config.max_events_per_reply - out.len()).min(100);
+            let events = match sub.cursor.poll(room) {
+                Ok(e) => e,
+                Err(forcebus_eventlog::LogError::Expired { .. }) => return Err(Overtaken),
+                Err(e) => {
+                    tracing::warn!(client_id = %session.id, channel = %sub.name, error = %e, "Subscription cursor failed.");
+                    break;
+                }
+            };
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                if let Some(m) = message(bx, &e, &sub.name, session.api) {
+                    bytes += m.len();
+                    out.push(m);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn connect(
+    bx: &Arc<Bayeux>,
+    session: &Arc<Session>,
+    msg: &Map<String, Value>,
+    batched: bool,
+    token: &str,
+) -> (Vec<String>, Value) {
+    let zero_timeout = msg
+        .get("advice")
+        .and_then(|a| a.get("timeout"))
+        .and_then(Value::as_i64)
+        == Some(0);
+    let (first, generation) = {
+        let mut c = lock(&session.connects);
+        c.generation += 1;
+        let first = !c.answered_once;
+        (first, c.generation)
+    };
+    // A newer connect releases an older parked one.
+    session.kick.notify_waiters();
+    let immediate = first || zero_timeout || batched;
+    let deadline = Instant::now() + bx.config.connect_hold;
+    let mut watch = bx.org.log().watch();
+    let mut revocations = bx.auth.revocations();
+    let events = loop {
+        let kicked = session.kick.notified();
+        tokio::pin!(kicked);
+        kicked.as_mut().enable();
+        let closing = bx.closing_wake.notified();
+        tokio::pin!(closing);
+        closing.as_mut().enable();
+        watch.borrow_and_update();
+        let Ok(events) = take(bx, session) else {
+            return overtaken(bx, session, msg);
+        };
+        let stale = lock(&session.connects).generation != generation;
+        if !events.is_empty()
+            || immediate
+            || stale
+            || session.gone.load(Ordering::SeqCst)
+            || bx.closing.load(Ordering::SeqCst)
+        {
+            break events;
+        }
+        let parked = Parked::start(session);
+        let woke = tokio::select! {
+            _ = watch.changed() => true,
+            _ = &mut kicked => true,
+            _ = &mut closing => true,
+            // The token was checked before this connect; a parked connect whose token
+            // is revoked (or found expired) while it waits gets the same 401 as the next
+            // connect would (issue 13, finding 6).
+            Ok(()) = revocations.changed() => {
+                if bx.auth.verify(token).is_none() {
+                    let advice = json!({"reconnect": "none", "interval": 0});
+                    let reply = failure(
+                        msg,
+                        "/meta/connect",
+                        &BayeuxError::AuthenticationInvalid,
+                        Some(advice),
+                    );
+                    return (Vec::new(), reply);
+                }
+                true
+            }
+            _ = tokio::time::sleep_until(deadline) => false,
+        };
+        drop(parked);
+        if !woke {
+            let Ok(events) = take(bx, session) else {
+                return overtaken(bx, session, msg);
+            };
+            break events;
+        }
+    };
+    let mut c = lock(&session.connects);
+    c.answered_once = true;
+    c.last_seen = Instant::now();
+    drop(c);
+    let mut r = base(msg, "/meta/connect");
+    r.insert("clientId".into(), json!(session.id));
+    if session.gone.load(Ordering::SeqCst) {
+        r.insert("advice".into(), json!({"reconnect": "none", "interval": 0}));
+    } else if first || bx.closing.load(Ordering::SeqCst) {
+        r.insert("advice".into(), json!({"interval": 0, "timeout": bx.config.connect_hold.as_millis() as u64, "reconnect": "retry"}));
+    }
+    r.insert("successful".into(), json!(true));
+    (events, Value::Object(r))
+}
+
+/// The answer to a connect whose session was overtaken by the log (issue 13, finding 8:
+/// it used to get `successful: true` and no events, for ever). The session is dropped and
+/// the connect fails with `403::Unknown client` and handshake advice, as when Salesforce
+/// loses a session; the client handshakes and resubscribes from its stored replay ids,
+/// and the subscribe answers with Salesforce's invalid-replay-id error, which clients
+/// handle (falling back to -2 or -1).
+fn overtaken(bx: &Bayeux, session: &Session, msg: &Map<String, Value>) -> (Vec<String>, Value) {
+    tracing::info!(client_id = %session.id, "Session overtaken by the event log; dropped.");
+    bx.sessions.remove(&session.id);
+    session.gone.store(true, Ordering::SeqCst);
+    (Vec::new(), unknown_client(msg, "/meta/connect"))
+}
+
+/// A connect parked on its session. Dropping it ends the parking however the connect
+/// ends: answered, or abandoned because the client hung up and the request future was
+/// dropped mid-wait. Either way the session's expiry clock starts again from now, so a
+/// client that vanishes during a long poll loses its session `session_timeout` later
+/// (issue 13, finding 3: the flag used to stay set for ever and the sweeper kept it).
+struct Parked<'a>(&'a Session);
+
+impl<'a> Parked<'a> {
+    fn start(session: &'a Session) -> Self {
+        lock(&session.connects).parked = true;
+        Self(session)
+    }
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        let mut c = lock(&self.0.connects);
+        c.parked = false;
+        c.last_seen = Instant::now();
+    }
+}

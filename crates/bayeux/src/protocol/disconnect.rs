@@ -1,0 +1,18 @@
+//! `/meta/disconnect`: the session ends; its clientId is unknown from now on.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::base;
+use crate::Bayeux;
+use crate::session::Session;
+
+/// Ends the session.
+pub(super) fn disconnect(bx: &Bayeux, session: &Arc<Session>, msg: &Map<String, Value>) -> Value {
+    bx.sessions.remove(&session.id);
+    let mut r = base(msg, "/meta/disconnect");
+    r.insert("clientId".into(), json!(session.id));
+    r.insert("successful".into(), json!(true));
+    Value::Object(r)
+}

@@ -1,0 +1,96 @@
+//! `/meta/subscribe`: a channel name resolved through the org (`/data`, `/event`,
+//! `/topic`, `/u`), and a cursor opened where the `replay` extension says: -1 new events
+//! only, -2 everything retained, or after a replay id.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use forcebus_eventlog::Start;
+
+use super::{base, failure};
+use crate::Bayeux;
+use crate::error::BayeuxError;
+use crate::session::{Session, Subscription, lock};
+
+pub(super) fn subscribe(
+    bx: &Arc<Bayeux>,
+    session: &Arc<Session>,
+    msg: &Map<String, Value>,
+) -> Value {
+    let name = msg
+        .get("subscription")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let fail = |e: BayeuxError| failure(msg, "/meta/subscribe", &e, None);
+    if name.is_empty() {
+        return fail(BayeuxError::ChannelNotSpecified);
+    }
+    if !name.starts_with('/') {
+        return fail(BayeuxError::NoLeadingSlash);
+    }
+    let resolved = if name.starts_with("/data/") {
+        bx.org.change_channel(&name)
+    } else if name.starts_with("/event/") {
+        bx.org.event_channel(&name)
+    } else if name.starts_with("/topic/") {
+        bx.org.topic_channel(&name)
+    } else if name.starts_with("/u/") {
+        bx.org.generic_channel(&name, session.user)
+    } else {
+        None
+    };
+    let Some(channel) = resolved else {
+        return fail(BayeuxError::NoSuchChannel(name));
+    };
+    let key = name.split('?').next().unwrap_or(&name);
+    let replay = match msg.get("ext").and_then(|e| e.get("replay")) {
+        None => -1,
+        // Salesforce keys the map by the channel without its filter; aiosfstream keys it by
+        // the whole subscription string. Either is accepted.
+        Some(Value::Object(map)) => match map
+            .get(key)
+            .or_else(|| map.get(&name))
+            .and_then(Value::as_i64)
+        {
+            Some(v) => v,
+            None => {
+                return fail(BayeuxError::ReplayIdNotInMap(key.to_owned(), map_text(map)));
+            }
+        },
+        Some(_) => -1,
+    };
+    let invalid = || fail(BayeuxError::InvalidReplayId(replay.to_string()));
+    let start = match replay {
+        -1 => Start::Latest,
+        -2 => Start::Earliest,
+        n if n >= 0 => Start::After(n as u64),
+        // Issue 13, finding 10: other negative values used to mean -1 silently.
+        _ => return invalid(),
+    };
+    let Ok(cursor) = bx.org.log().subscribe(channel, start) else {
+        return invalid();
+    };
+    {
+        let mut subs = lock(&session.subs);
+        subs.retain(|s| s.name != name);
+        subs.push(Subscription {
+            name: name.clone(),
+            cursor,
+        });
+    }
+    // A parked connect may now have something to deliver (a -2 replay).
+    session.kick.notify_waiters();
+    let mut r = base(msg, "/meta/subscribe");
+    r.insert("clientId".into(), json!(session.id));
+    r.insert("subscription".into(), json!(name));
+    r.insert("successful".into(), json!(true));
+    Value::Object(r)
+}
+
+/// Java's `Map.toString()` of the replay map a client sent, for the error text.
+pub(super) fn map_text(map: &Map<String, Value>) -> String {
+    let inner: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
