@@ -19,6 +19,8 @@ use crate::ctx::{Origin, Peer, bearer};
 use crate::error::json_response;
 use crate::login_page;
 
+/// An OAuth error as RFC 6749 §5.2 shapes it (`error`, `error_description`), status 400
+/// (the `error_description` is what clients show).
 fn oauth_error(e: &OAuthError) -> Response {
     json_response(
         StatusCode::BAD_REQUEST,
@@ -26,6 +28,8 @@ fn oauth_error(e: &OAuthError) -> Response {
     )
 }
 
+/// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1), which
+/// some clients send instead of the `client_id` / `client_secret` form fields.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let raw = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, b64) = raw.trim().split_once(' ')?;
@@ -127,6 +131,8 @@ pub async fn authorize_post(State(app): State<crate::State>, peer: Peer, body: B
     }
 }
 
+/// An HTML page (the sign-in page and its errors), never cached: it carries the
+/// authorization request's parameters.
 fn html(status: StatusCode, page: String) -> Response {
     (
         status,
@@ -139,6 +145,9 @@ fn html(status: StatusCode, page: String) -> Response {
         .into_response()
 }
 
+/// Revokes an access or refresh token, a refresh token's access tokens with it (RFC 7009):
+/// 200 with an empty body when it was live;
+/// `invalid_request` without a token, `invalid_token` for one that is unknown.
 async fn revoke_token(app: crate::State, token: Option<String>) -> Response {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return oauth_error(&OAuthError {
@@ -174,10 +183,14 @@ pub async fn revoke_get(
     revoke_token(app, q.get("token").cloned()).await
 }
 
+/// A user field as the identity response shows it: its stored value, `null` when unset.
 fn user_text(user: &Record, field: &str) -> Value {
     user.get(field).clone()
 }
 
+/// The identity response's `urls`: every API endpoint of the org at the origin the client
+/// used, with the literal `{version}` placeholder unless a version was asked for, as
+/// Salesforce returns them.
 fn urls(origin: &str, org: &str, user: &str, version: Option<&str>) -> Value {
     let v = version.unwrap_or("{version}");
     let data = format!("{origin}/services/data/v{v}");
@@ -202,10 +215,12 @@ fn urls(origin: &str, org: &str, user: &str, version: Option<&str>) -> Value {
     })
 }
 
+/// The identity response's `photos`: the default profile photo URLs (no photos are kept).
 fn photos(origin: &str) -> Value {
     json!({"picture": format!("{origin}/profilephoto/005/F"), "thumbnail": format!("{origin}/profilephoto/005/T")})
 }
 
+/// The identity URL's answer (`/id/{orgId}/{userId}`) in Salesforce's field order.
 fn identity_json(origin: &str, org: RecordId, user: &Record, version: Option<&str>) -> Value {
     let (o, u) = (org.to18(), user.id.to18());
     json!({
@@ -328,6 +343,8 @@ pub async fn identity(
     }
 }
 
+/// The identity response as XML (`format=xml`): each key an element, nulls `xsi:nil`,
+/// nested objects nested, text escaped.
 fn to_xml(v: &Value, out: &mut String) {
     if let Value::Object(m) = v {
         for (k, v) in m {

@@ -17,7 +17,9 @@ use forcebus_org::{Api, Caller, Op, OrgError, Record, RecordId, StatusCode as Co
 
 use crate::ctx::{Origin, Peer};
 
+/// Deepest element nesting accepted; a login envelope is four deep.
 const MAX_DEPTH: usize = 32;
+/// Most elements in one document (an `undelete` of 200 ids is about 210).
 const MAX_ELEMENTS: usize = 20_000;
 
 /// A parsed XML element: local name, text, children.
@@ -32,17 +34,22 @@ pub struct Element {
 }
 
 impl Element {
+    /// The first child with this local name.
     fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
+    /// Every child with this local name, in document order (`ids` of an `undelete`).
     fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
         self.children.iter().filter(move |c| c.name == name)
     }
+    /// The trimmed text of the first child with this local name.
     fn text_of(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.trim())
     }
 }
 
+/// The local part of a qualified name (`soapenv:Body` → `Body`): elements are matched
+/// whatever prefix the client bound to the namespace.
 fn local(name: &[u8]) -> String {
     let n = name.rsplit(|b| *b == b':').next().unwrap_or(name);
     String::from_utf8_lossy(n).into_owned()
@@ -120,6 +127,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A SOAP response as Salesforce sends it: `text/xml; charset=utf-8`.
 fn xml(status: StatusCode, body: String) -> Response {
     (
         status,
@@ -129,6 +137,8 @@ fn xml(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// A successful response's envelope, with the partner namespace as the default one (so
+/// `loginResponse` and its children are unprefixed, as clients' XPath expects).
 fn envelope(body: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
@@ -153,6 +163,8 @@ fn client_fault(message: &str) -> Response {
     xml(StatusCode::INTERNAL_SERVER_ERROR, body)
 }
 
+/// The fault for a missing, expired or revoked session id: `INVALID_SESSION_ID` with
+/// Salesforce's wording, which clients match to re-login.
 fn invalid_session() -> Response {
     fault(
         Code::InvalidSessionId,
@@ -233,6 +245,10 @@ pub async fn endpoint(
     }
 }
 
+/// `login`: the username and password (plus the security token from untrusted
+/// networks) checked by `auth`, then a new session. A failed check, locked-out users
+/// included, is the one `INVALID_LOGIN` fault, as Salesforce never says which part was
+/// wrong.
 async fn login(
     app: crate::State,
     origin: Origin,
@@ -266,6 +282,7 @@ async fn login(
     xml(StatusCode::OK, envelope(&body))
 }
 
+/// The `LoginFault` every failed login gets.
 fn invalid_login() -> Response {
     fault(
         Code::InvalidLogin,
@@ -380,6 +397,8 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
     xml(StatusCode::OK, envelope(&body))
 }
 
+/// A failed `undelete` / `emptyRecycleBin` result: the error's fields, message and status
+/// code, and the id as an 18-character id (`xsi:nil` when it was not an id at all).
 fn result_error(id: &str, e: &OrgError) -> String {
     let fields: String = e
         .fields
