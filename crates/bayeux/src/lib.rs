@@ -179,7 +179,7 @@ async fn handle(
     }
     let messages = match protocol::parse(&body) {
         Ok(m) => m,
-        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let token = bearer(&headers);
     json(protocol::process(&bx, messages, token.as_deref(), version).await)

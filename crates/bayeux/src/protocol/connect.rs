@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{base, failure, unknown_client};
+use super::{Message, base, failure, unknown_client};
 use crate::Bayeux;
 use crate::deliver::message;
 use crate::error::BayeuxError;
@@ -52,15 +52,11 @@ fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
 pub(super) async fn connect(
     bx: &Arc<Bayeux>,
     session: &Arc<Session>,
-    msg: &Map<String, Value>,
+    msg: &Message,
     batched: bool,
     token: &str,
 ) -> (Vec<String>, Value) {
-    let zero_timeout = msg
-        .get("advice")
-        .and_then(|a| a.get("timeout"))
-        .and_then(Value::as_i64)
-        == Some(0);
+    let zero_timeout = msg.advice_timeout == Some(0);
     let (first, generation) = {
         let mut c = lock(&session.connects);
         c.generation += 1;
@@ -145,7 +141,7 @@ pub(super) async fn connect(
 /// loses a session; the client handshakes and resubscribes from its stored replay ids,
 /// and the subscribe answers with Salesforce's invalid-replay-id error, which clients
 /// handle (falling back to -2 or -1).
-fn overtaken(bx: &Bayeux, session: &Session, msg: &Map<String, Value>) -> (Vec<String>, Value) {
+fn overtaken(bx: &Bayeux, session: &Session, msg: &Message) -> (Vec<String>, Value) {
     tracing::info!(client_id = %session.id, "Session overtaken by the event log; dropped.");
     bx.sessions.remove(&session.id);
     session.gone.store(true, Ordering::SeqCst);

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::base;
+use super::{Message, base};
 use crate::Bayeux;
 use crate::session::Session;
 
 /// Ends the session.
-pub(super) fn disconnect(bx: &Bayeux, session: &Arc<Session>, msg: &Map<String, Value>) -> Value {
+pub(super) fn disconnect(bx: &Bayeux, session: &Arc<Session>, msg: &Message) -> Value {
     bx.sessions.remove(&session.id);
     let mut r = base(msg, "/meta/disconnect");
     r.insert("clientId".into(), json!(session.id));

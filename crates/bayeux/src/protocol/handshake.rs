@@ -3,18 +3,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{base, failure};
+use super::{Message, base, failure};
 use crate::Bayeux;
 use crate::error::BayeuxError;
 
-pub(super) fn handshake(
-    bx: &Arc<Bayeux>,
-    msg: &Map<String, Value>,
-    token: Option<&str>,
-    api: u32,
-) -> Value {
+pub(super) fn handshake(bx: &Arc<Bayeux>, msg: &Message, token: Option<&str>, api: u32) -> Value {
     let denied = |reason: BayeuxError| {
         let mut r = base(msg, "/meta/handshake");
         r.insert(
@@ -36,8 +31,8 @@ pub(super) fn handshake(
         return denied(BayeuxError::AuthenticationInvalid);
     };
     let long_polling = msg
-        .get("supportedConnectionTypes")
-        .and_then(Value::as_array)
+        .connection_types
+        .as_ref()
         .is_none_or(|types| types.iter().any(|t| t == "long-polling"));
     if !long_polling {
         return failure(

@@ -14,9 +14,12 @@ use crate::error::BayeuxError;
 mod connect;
 mod disconnect;
 mod handshake;
+mod message;
 mod subscribe;
 #[cfg(test)]
 mod tests;
+
+pub use message::{Message, ParseError};
 mod unsubscribe;
 
 /// Whether `/cometd/{version}` names a version that supports durable streaming (37.0+).
@@ -28,42 +31,27 @@ pub fn version_ok(v: &str) -> bool {
 }
 
 /// The messages of a POST body: a JSON array, or one bare message object.
-pub fn parse(body: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
-    match serde_json::from_slice::<Value>(body).map_err(|e| format!("Invalid JSON: {e}"))? {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|m| match m {
-                Value::Object(o) => Ok(o),
-                _ => Err("Every Bayeux message must be an object".to_owned()),
-            })
-            .collect(),
-        Value::Object(o) => Ok(vec![o]),
-        _ => Err("The body must be a Bayeux message or an array of them".to_owned()),
-    }
+pub fn parse(body: &[u8]) -> Result<Vec<Message>, ParseError> {
+    Message::parse_body(body)
 }
 
 /// A reply's start: its channel and the message's `id`.
-fn base(msg: &Map<String, Value>, channel: &str) -> Map<String, Value> {
+fn base(msg: &Message, channel: &str) -> Map<String, Value> {
     let mut r = Map::new();
     r.insert("channel".into(), json!(channel));
-    if let Some(id) = msg.get("id") {
+    if let Some(id) = &msg.id {
         r.insert("id".into(), id.clone());
     }
     r
 }
 
 /// A failed reply: the message's `clientId` and `subscription` echoed, the error, advice.
-fn failure(
-    msg: &Map<String, Value>,
-    channel: &str,
-    error: &BayeuxError,
-    advice: Option<Value>,
-) -> Value {
+fn failure(msg: &Message, channel: &str, error: &BayeuxError, advice: Option<Value>) -> Value {
     let mut r = base(msg, channel);
-    if let Some(c) = msg.get("clientId") {
+    if let Some(c) = &msg.client_id {
         r.insert("clientId".into(), c.clone());
     }
-    if let Some(s) = msg.get("subscription") {
+    if let Some(s) = &msg.subscription {
         r.insert("subscription".into(), s.clone());
     }
     r.insert("error".into(), json!(error.to_string()));
@@ -74,7 +62,7 @@ fn failure(
     Value::Object(r)
 }
 
-fn unknown_client(msg: &Map<String, Value>, channel: &str) -> Value {
+fn unknown_client(msg: &Message, channel: &str) -> Value {
     failure(
         msg,
         channel,
@@ -89,7 +77,7 @@ const MAX_HANDSHAKES_PER_REQUEST: usize = 1;
 /// Processes one POST: replies (and, on connects, events first) as a JSON array text.
 pub async fn process(
     bx: &Arc<Bayeux>,
-    messages: Vec<Map<String, Value>>,
+    messages: Vec<Message>,
     token: Option<&str>,
     version: &str,
 ) -> String {
@@ -103,7 +91,7 @@ pub async fn process(
     let mut out: Vec<String> = Vec::new();
     let mut handshakes = 0;
     for msg in &messages {
-        let channel = msg.get("channel").and_then(Value::as_str).unwrap_or("");
+        let channel = msg.channel.as_str();
         match channel {
             "/meta/handshake" => {
                 // A client handshakes once per session; a batch of handshakes would let
@@ -131,7 +119,15 @@ pub async fn process(
         }
     }
     if out.is_empty() {
-        out.push(failure(&Map::new(), "/meta/connect", &BayeuxError::EmptyBatch, None).to_string());
+        out.push(
+            failure(
+                &Message::default(),
+                "/meta/connect",
+                &BayeuxError::EmptyBatch,
+                None,
+            )
+            .to_string(),
+        );
     }
     format!("[{}]", out.join(","))
 }
@@ -141,13 +137,13 @@ pub async fn process(
 /// nor end the session); then the channel's own handling.
 async fn session_message(
     bx: &Arc<Bayeux>,
-    msg: &Map<String, Value>,
+    msg: &Message,
     channel: &str,
     token: Option<&str>,
     batched: bool,
     out: &mut Vec<String>,
 ) {
-    let id = msg.get("clientId").and_then(Value::as_str).unwrap_or("");
+    let id = msg.client_id();
     let Some(session) = bx.sessions.get(id, bx.config.session_timeout) else {
         out.push(unknown_client(msg, channel).to_string());
         return;

@@ -8,21 +8,13 @@ use serde_json::{Map, Value, json};
 
 use forcebus_eventlog::Start;
 
-use super::{base, failure};
+use super::{Message, base, failure};
 use crate::Bayeux;
 use crate::error::BayeuxError;
 use crate::session::{Session, Subscription, lock};
 
-pub(super) fn subscribe(
-    bx: &Arc<Bayeux>,
-    session: &Arc<Session>,
-    msg: &Map<String, Value>,
-) -> Value {
-    let name = msg
-        .get("subscription")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
+pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message) -> Value {
+    let name = msg.subscription_name().to_owned();
     let fail = |e: BayeuxError| failure(msg, "/meta/subscribe", &e, None);
     if name.is_empty() {
         return fail(BayeuxError::ChannelNotSpecified);
@@ -45,7 +37,7 @@ pub(super) fn subscribe(
         return fail(BayeuxError::NoSuchChannel(name));
     };
     let key = name.split('?').next().unwrap_or(&name);
-    let replay = match msg.get("ext").and_then(|e| e.get("replay")) {
+    let replay = match &msg.replay {
         None => -1,
         // Salesforce keys the map by the channel without its filter; aiosfstream keys it by
         // the whole subscription string. Either is accepted.

@@ -44,3 +44,29 @@ proptest! {
         prop_assert!(braced, "not braced: {}", text);
     }
 }
+
+#[test]
+fn messages_keep_what_replies_echo_and_read_the_rest_leniently() {
+    let m = &parse(
+        br#"{"channel":"/meta/subscribe","id":7,"clientId":"abc","subscription":"/data/X",
+            "ext":{"replay":{"/data/X":-2}},"advice":{"timeout":0},
+            "supportedConnectionTypes":["long-polling"],"unknown":true}"#,
+    )
+    .unwrap()[0];
+    assert_eq!(m.channel, "/meta/subscribe");
+    assert_eq!(m.id, Some(json!(7)));
+    assert_eq!((m.client_id(), m.subscription_name()), ("abc", "/data/X"));
+    assert_eq!(m.replay, Some(json!({"/data/X": -2})));
+    assert_eq!(m.advice_timeout, Some(0));
+    assert_eq!(m.connection_types, Some(vec![json!("long-polling")]));
+    // Wrong types count as absent; echoed fields keep what was sent.
+    let odd = &parse(br#"{"channel":5,"clientId":9,"advice":"x","ext":[1]}"#).unwrap()[0];
+    assert_eq!(odd.channel, "");
+    assert_eq!(odd.client_id(), "");
+    assert_eq!(odd.client_id, Some(json!(9)));
+    assert_eq!((odd.advice_timeout, odd.replay.clone()), (None, None));
+    assert_eq!(
+        parse(b"[1]").unwrap_err().to_string(),
+        "Every Bayeux message must be an object"
+    );
+}

@@ -3,17 +3,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::base;
+use super::{Message, base};
 use crate::session::{Session, lock};
 
-pub(super) fn unsubscribe(session: &Arc<Session>, msg: &Map<String, Value>) -> Value {
-    let name = msg
-        .get("subscription")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
+pub(super) fn unsubscribe(session: &Arc<Session>, msg: &Message) -> Value {
+    let name = msg.subscription_name().to_owned();
     lock(&session.subs).retain(|s| s.name != name);
     let mut r = base(msg, "/meta/unsubscribe");
     r.insert("clientId".into(), json!(session.id));
