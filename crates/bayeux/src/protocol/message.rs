@@ -52,7 +52,10 @@ pub struct Message {
 impl Message {
     /// The fields of one JSON object.
     pub fn from_object(mut m: Map<String, Value>) -> Self {
-        let replay = m.get("ext").and_then(|e| e.get("replay")).cloned();
+        let replay = match m.remove("ext") {
+            Some(Value::Object(mut ext)) => ext.remove("replay"),
+            _ => None,
+        };
         let advice_timeout = m
             .get("advice")
             .and_then(|a| a.get("timeout"))

@@ -139,11 +139,17 @@ impl Org {
         let batch = staged.writes();
         let transaction_key = crate::new_uuid();
         let change_origin = caller.change_origin();
-        let events = self.derive(&state, &staged, caller, mode, now, &transaction_key);
+        let events = self.derive(
+            &state,
+            &staged,
+            caller,
+            mode,
+            now,
+            (&transaction_key, &change_origin),
+        );
         drop(state);
         let commit = self.log().commit(events, now.timestamp_millis(), batch)?;
-        let records = staged.order.clone();
-        self.apply(staged);
+        let records = self.apply(staged);
         drop(writer);
         let committed = Committed {
             transaction_key,
@@ -209,7 +215,7 @@ impl Org {
         caller: &Caller,
         mode: Mode,
         now: DateTime<Utc>,
-        transaction_key: &str,
+        (transaction_key, change_origin): (&str, &str),
     ) -> Vec<NewEvent> {
         let changes: Vec<crate::cdc::Change<'_>> = staged
             .order
@@ -228,13 +234,12 @@ impl Org {
                 })
             })
             .collect();
-        let change_origin = caller.change_origin();
         let info = crate::cdc::TxnInfo {
             schema: self.schema(),
             members: crate::cdc::Member::all(state),
             now,
             transaction_key,
-            change_origin: &change_origin,
+            change_origin,
             commit_timestamp: now.timestamp_millis(),
             commit_number: staged.commit_number,
             commit_user: caller.user_id.to18(),
@@ -250,8 +255,9 @@ impl Org {
         events
     }
 
-    /// Stage 5: the committed changes become the org's state.
-    fn apply(&self, staged: Staged) {
+    /// Stage 5: the committed changes become the org's state; the records they touched,
+    /// in first-touch order.
+    fn apply(&self, staged: Staged) -> Vec<RecordId> {
         let topics_changed = staged.order.iter().any(|id| {
             staged.overlay[id]
                 .as_ref()
@@ -273,6 +279,7 @@ impl Org {
         if topics_changed {
             self.rebuild_topics();
         }
+        staged.order
     }
 }
 
