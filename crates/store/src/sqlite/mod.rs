@@ -1,0 +1,318 @@
+//! The embedded default engine: one SQLite file (WAL) holding records and keyed values.
+//!
+//! One connection, owned behind a mutex: writes are serialised by the org above us anyway,
+//! and reads come from the org's in-memory state, so the store is only read at start-up.
+//! A file-backed store checkpoints the WAL into the database from a thread of its own (a
+//! second connection), so commits do not carry the checkpoints' copying.
+//!
+//! - [`checkpoint`]: that thread, and the backpressure that keeps the WAL bounded.
+//! - [`sync`]: group commit, one fsync of the WAL shared by every writer waiting on it.
+
+mod checkpoint;
+mod sync;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
+use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
+use sync::Syncer;
+
+/// How hard a commit pushes data to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync on every commit: survives power loss.
+    #[default]
+    Full,
+    /// WAL without fsync per commit: survives a killed process, not a power cut.
+    Normal,
+}
+
+/// SQLite-backed [`Store`].
+///
+/// With [`Durability::Full`], SQLite commits without its own fsync (WAL, `synchronous =
+/// NORMAL`) and [`Store::sync`] makes commits durable by fsyncing the WAL: one writer
+/// leads the fsync, and every commit that finished before it started is covered, so
+/// concurrent writers share it (group commit). SQLite fsyncs the WAL before each
+/// checkpoint and the database after it, so nothing reaches the database file unsynced.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: std::sync::Arc<Mutex<Connection>>,
+    syncer: Option<Syncer>,
+    checkpointer: Option<Checkpointer>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    object TEXT NOT NULL,
+    is_deleted INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    replay_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    class INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_class ON events (class, replay_id);
+CREATE TABLE IF NOT EXISTS kv (
+    space TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (space, key)
+);
+";
+
+impl SqliteStore {
+    /// Opens (creating if needed) `forcebus.db` in `dir`.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("forcebus.db");
+        make_private(&path).map_err(|source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Checkpoints run on the checkpointer's connection, not inside commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        // Full durability fsyncs the WAL in `sync` (group commit) rather than per commit.
+        let syncer =
+            (durability == Durability::Full).then(|| Syncer::new(dir.join("forcebus.db-wal")));
+        let durability = Durability::Normal;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        let mut s = Self::init(conn)?;
+        s.reclaim_space_from_now_on()?;
+        s.syncer = syncer;
+        // SQLite fsyncs the WAL before a checkpoint copies it and the database after it,
+        // at `synchronous = NORMAL` as on the writer's connection.
+        let checkpoint_conn = Connection::open(&path)?;
+        checkpoint_conn.pragma_update(None, "synchronous", sync)?;
+        checkpoint_conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        s.checkpointer = Some(Checkpointer::start(checkpoint_conn, s.conn.clone()));
+        Ok(s)
+    }
+
+    /// Makes the database give pages back to the file system: `auto_vacuum =
+    /// INCREMENTAL` (a database made before it is converted once, with `VACUUM`), and
+    /// every commit that expires events is followed by `incremental_vacuum`, so the file
+    /// shrinks as the event log does instead of keeping its largest size for ever.
+    fn reclaim_space_from_now_on(&self) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        if mode != 2 {
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            conn.execute_batch("VACUUM")?;
+        }
+        Ok(())
+    }
+
+    /// A store that lives in memory only, for tests and `--in-memory`.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: std::sync::Arc::new(Mutex::new(conn)),
+            syncer: None,
+            checkpointer: None,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls
+        // back on drop), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Store for SqliteStore {
+    fn load_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT id, object, is_deleted, body FROM records")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredRecord {
+                id: r.get(0)?,
+                object: r.get(1)?,
+                is_deleted: r.get(2)?,
+                body: r.get(3)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn load_values(&self, space: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT key, value FROM kv WHERE space = ?1 ORDER BY key")?;
+        let rows = stmt.query_map([space], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT replay_id, kind, class, time_ms, payload FROM events WHERE replay_id > ?1 ORDER BY replay_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
+            Ok(StoredEvent {
+                replay_id: r.get::<_, i64>(0)? as u64,
+                kind: r.get(1)?,
+                class: r.get(2)?,
+                time_ms: r.get(3)?,
+                payload: bytes::Bytes::from(r.get::<_, Vec<u8>>(4)?),
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT replay_id, class, time_ms, length(payload) FROM events ORDER BY replay_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)? as usize,
+            ))
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn sync(&self, ticket: u64) -> Result<(), StoreError> {
+        match &self.syncer {
+            Some(s) => s.sync(ticket),
+            None => Ok(()),
+        }
+    }
+
+    fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut bytes = 0u64;
+        for write in &batch.writes {
+            bytes += write_size(write);
+            match write {
+                Write::PutRecord(r) => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO records (id, object, is_deleted, body)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![r.id, r.object, r.is_deleted, r.body])?;
+                }
+                Write::AppendEvent(e) => {
+                    tx.prepare_cached(
+                        "INSERT INTO events (replay_id, kind, class, time_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![e.replay_id as i64, e.kind, e.class, e.time_ms, &e.payload[..]])?;
+                }
+                Write::ExpireEvents { class, through } => {
+                    tx.prepare_cached("DELETE FROM events WHERE class = ?1 AND replay_id <= ?2")?
+                        .execute(params![class, *through as i64])?;
+                }
+                Write::PurgeRecord { id } => {
+                    tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
+                        .execute([id])?;
+                }
+                Write::Put {
+                    space,
+                    key,
+                    value: Some(v),
+                } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![space, key, v])?;
+                }
+                Write::Put {
+                    space,
+                    key,
+                    value: None,
+                } => {
+                    tx.prepare_cached("DELETE FROM kv WHERE space = ?1 AND key = ?2")?
+                        .execute(params![space, key])?;
+                }
+            }
+        }
+        tx.commit()?;
+        let expired = batch
+            .writes
+            .iter()
+            .any(|w| matches!(w, Write::ExpireEvents { .. }));
+        if expired {
+            // Gives the pages the deleted events used back to the file system (the file
+            // shrinks at the next checkpoint); without it the file keeps its largest size.
+            // A failure here loses nothing: the pages stay free for later inserts.
+            if let Err(e) = incremental_vacuum(&conn) {
+                tracing::warn!(error = %e, "Could not give freed pages back.");
+            }
+            bytes += 64 * 1024;
+        }
+        drop(conn);
+        if let Some(c) = &self.checkpointer {
+            c.committed(bytes);
+        }
+        Ok(self
+            .syncer
+            .as_ref()
+            .map_or(0, |s| s.committed.fetch_add(1, Ordering::SeqCst) + 1))
+    }
+}
+
+/// About how many bytes a write adds to the WAL.
+/// Frees every page on the freelist. SQLite frees one page per step of this pragma (each
+/// step yields an empty row), so it is stepped to the end.
+fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum")?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Creates the database file owner-only (0600) before SQLite opens it, or tightens one an
+/// earlier version made 0644: it holds records and credentials. SQLite gives the `-wal`
+/// and `-shm` files it creates the database file's permissions.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    options.open(path).map(drop)
+}
+
+fn write_size(w: &Write) -> u64 {
+    let n = match w {
+        Write::PutRecord(r) => r.id.len() + r.object.len() + r.body.len(),
+        Write::AppendEvent(e) => e.kind.len() + e.payload.len() + 24,
+        Write::ExpireEvents { .. } | Write::PurgeRecord { .. } => 64,
+        Write::Put { key, value, .. } => key.len() + value.as_ref().map_or(0, String::len),
+    };
+    n as u64 + 16
+}
