@@ -1,8 +1,10 @@
 //! The org: what a Salesforce org holds and how a write becomes a transaction.
 //!
-//! Layout (each `impl Org` block lives with its concern):
 //! Two layers. The domain modules know nothing of [`Org`]; the [`org`] folder is the
-//! facade, one `impl Org` per concern over them, so no domain module imports it.
+//! facade, one `impl Org` per concern over them, so no domain module imports it and the
+//! crate has no import cycles.
+//!
+//! Layout:
 //!
 //! - [`org`]: the org, its identity and the parts it holds, and its operations:
 //!   [`commit`]: the one writer, in stages (validate, stage, derive events, append,
@@ -16,7 +18,7 @@
 //!   [`generic`]: generic streaming channels and pushes. What each event looks like on the
 //!   wire is `forcebus-events`' business, not the org's.
 //! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
-//! - `query`: SOQL over the committed state, and the equality indexes it uses.
+//! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
 //!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
@@ -31,10 +33,8 @@ mod derive;
 pub mod error;
 pub mod generic;
 mod indexes;
-/// Object metadata (the `forcebus-meta` crate).
-pub use forcebus_meta as meta;
-/// Record ids (from the `forcebus-meta` crate).
-pub use forcebus_meta::id;
+use forcebus_meta as meta;
+use forcebus_meta::id;
 pub mod org;
 pub mod platform;
 pub mod pushtopic;
