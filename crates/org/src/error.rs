@@ -14,6 +14,7 @@ use std::fmt;
 #[allow(missing_docs)] // Each variant is the upstream code of the same name.
 pub enum StatusCode {
     AllOrNoneOperationRolledBack,
+    BatchProcessingHalted,
     DuplicateExternalId,
     DuplicateValue,
     EntityIsDeleted,
@@ -44,6 +45,7 @@ pub enum StatusCode {
     NotFound,
     NumberOutsideValidRange,
     OperationEnqueued,
+    ProcessingHalted,
     RequestEntityTooLarge,
     RequestLimitExceeded,
     RequiredFieldMissing,
@@ -58,6 +60,7 @@ impl StatusCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AllOrNoneOperationRolledBack => "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            Self::BatchProcessingHalted => "BATCH_PROCESSING_HALTED",
             Self::DuplicateExternalId => "DUPLICATE_EXTERNAL_ID",
             Self::DuplicateValue => "DUPLICATE_VALUE",
             Self::EntityIsDeleted => "ENTITY_IS_DELETED",
@@ -88,6 +91,7 @@ impl StatusCode {
             Self::NotFound => "NOT_FOUND",
             Self::NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
             Self::OperationEnqueued => "OPERATION_ENQUEUED",
+            Self::ProcessingHalted => "PROCESSING_HALTED",
             Self::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             Self::RequiredFieldMissing => "REQUIRED_FIELD_MISSING",

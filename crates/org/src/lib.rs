@@ -48,7 +48,7 @@ pub use org::{channels, commit, subscriptions, users};
 
 pub use caller::{Api, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use commit::{Committed, Committing, Mode, TxnResult};
+pub use commit::{Committed, Committing, Mode, TxnResult, Work};
 pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;

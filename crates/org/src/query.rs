@@ -1,5 +1,8 @@
 //! The committed state as a [`forcebus_soql::Source`]: records as SOQL rows, lookups
-//! through the equality indexes ([`crate::indexes`]).
+//! through the equality indexes ([`crate::indexes`]); optionally with an interactive
+//! transaction's uncommitted changes laid over it.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -23,27 +26,52 @@ impl SoqlRecord for Record {
     }
 }
 
-/// The committed state, read-locked for one query.
+/// A transaction's changes: the new state of each touched record (`None`: purged), and
+/// the touched ids in first-touch order.
+pub(crate) type Overlay<'a> = (&'a HashMap<RecordId, Option<Record>>, &'a [RecordId]);
+
+/// The committed state, read-locked for one query, with an uncommitted overlay or not.
 pub(crate) struct View<'a> {
     pub(crate) state: &'a State,
     pub(crate) schema: &'a Schema,
+    pub(crate) overlay: Option<Overlay<'a>>,
 }
 
 impl Source for View<'_> {
     type Rec = Record;
 
     fn get(&self, id: RecordId) -> Option<&Record> {
-        self.state.records.get(&id)
-    }
-
-    fn scan<'a>(&'a self, object: &str) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
-        match self.state.by_object.get(object) {
-            Some(ids) => Box::new(ids.iter().filter_map(|id| self.state.records.get(id))),
-            None => Box::new(std::iter::empty()),
+        match self.overlay.and_then(|(o, _)| o.get(&id)) {
+            Some(touched) => touched.as_ref(),
+            None => self.state.records.get(&id),
         }
     }
 
+    fn scan<'a>(&'a self, object: &str) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
+        let ids = self.state.by_object.get(object).into_iter().flatten();
+        let Some((overlay, order)) = self.overlay else {
+            return Box::new(ids.filter_map(|id| self.state.records.get(id)));
+        };
+        // Committed records in creation order, as the transaction left them; then the
+        // ones it created.
+        let committed = ids.filter_map(move |id| match overlay.get(id) {
+            Some(touched) => touched.as_ref(),
+            None => self.state.records.get(id),
+        });
+        let object = object.to_owned();
+        let created = order
+            .iter()
+            .filter(|id| !self.state.records.contains_key(id))
+            .filter_map(move |id| overlay.get(id)?.as_ref())
+            .filter(move |r| r.object == object);
+        Box::new(committed.chain(created))
+    }
+
     fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
+        if self.overlay.is_some_and(|(o, _)| !o.is_empty()) {
+            // The indexes know only committed values: scan instead.
+            return None;
+        }
         let ids = self.state.indexes.get(self.schema, object, field, key)?;
         Some(
             ids.iter()
@@ -60,7 +88,15 @@ pub(crate) fn run(
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Output {
-    forcebus_soql::execute(plan, &View { state, schema }, ctx)
+    forcebus_soql::execute(
+        plan,
+        &View {
+            state,
+            schema,
+            overlay: None,
+        },
+        ctx,
+    )
 }
 
 /// The ids `plan` selects, in order (non-aggregate plans).
@@ -70,7 +106,15 @@ pub(crate) fn select_ids(
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Vec<crate::RecordId> {
-    forcebus_soql::select_ids(plan, &View { state, schema }, ctx)
+    forcebus_soql::select_ids(
+        plan,
+        &View {
+            state,
+            schema,
+            overlay: None,
+        },
+        ctx,
+    )
 }
 
 /// The rows of `ids` as `plan` shapes them.
@@ -81,5 +125,10 @@ pub(crate) fn shape_ids(
     ctx: &Context,
     ids: &[crate::RecordId],
 ) -> Vec<serde_json::Value> {
-    forcebus_soql::shape_ids(plan, &View { state, schema }, ctx, ids)
+    let view = View {
+        state,
+        schema,
+        overlay: None,
+    };
+    forcebus_soql::shape_ids(plan, &view, ctx, ids)
 }

@@ -451,3 +451,94 @@ fn committed_records_and_identity_survive_reopening() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_interactive_transaction_reads_its_own_writes_and_commits_once() {
+    let (org, c) = org();
+    let kept = create(&org, &c, "Account", json!({"Name": "Before"})).unwrap();
+    let ctx = org.query_context("59.0", false);
+    let ((seen, rolled), committed) = org
+        .transaction(&c, forcebus_org::Mode::ALL_OR_NONE, |work| {
+            let a = work
+                .apply(Op::Create {
+                    object: "Account".into(),
+                    fields: map(json!({"Name": "Inside", "Ext__c": "E1"})),
+                })
+                .unwrap()
+                .id();
+            work.apply(Op::Update {
+                object: None,
+                id: kept.to18(),
+                fields: map(json!({"Name": "Renamed"})),
+            })
+            .unwrap();
+            let q = work
+                .query("SELECT Name FROM Account ORDER BY Name", &ctx, &|_| true)
+                .unwrap();
+            let names: Vec<Value> = q.records.iter().map(|r| r["Name"].clone()).collect();
+            assert_eq!(
+                work.find_by_external_id("Account", "Ext__c", "E1").unwrap(),
+                [a]
+            );
+            // A group that fails leaves the transaction as it was.
+            let rolled = work.apply_all_or_none(vec![
+                Op::Create {
+                    object: "Account".into(),
+                    fields: map(json!({"Name": "Group"})),
+                },
+                Op::Create {
+                    object: "Account".into(),
+                    fields: map(json!({})),
+                },
+            ]);
+            ((names, rolled), true)
+        })
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(seen, [json!("Inside"), json!("Renamed")]);
+    assert_eq!(
+        rolled
+            .iter()
+            .map(|r| r.as_ref().map_err(|e| e.code).err())
+            .collect::<Vec<_>>(),
+        [
+            Some(StatusCode::AllOrNoneOperationRolledBack),
+            Some(StatusCode::RequiredFieldMissing)
+        ]
+    );
+    let committed = committed.unwrap();
+    assert_eq!(
+        committed.records.len(),
+        2,
+        "one transaction: the create and the update"
+    );
+    let names = org.scan("Account", |r| r.get_str("Name").map(str::to_owned));
+    assert_eq!(names, ["Renamed", "Inside"]);
+}
+
+#[test]
+fn an_interactive_transaction_not_kept_writes_nothing() {
+    let (org, c) = org();
+    let before = org.log().last_replay_id();
+    let (_, committed) = org
+        .transaction(&c, forcebus_org::Mode::ALL_OR_NONE, |work| {
+            work.apply(Op::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "Dropped"})),
+            })
+            .unwrap();
+            ((), false)
+        })
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(committed.is_none());
+    assert!(org.scan("Account", |r| Some(r.id)).is_empty());
+    assert_eq!(org.log().last_replay_id(), before, "no change event either");
+    create(&org, &c, "Account", json!({"Name": "Next"})).unwrap();
+    assert!(
+        org.log().last_replay_id() > before,
+        "the next write does publish"
+    );
+}

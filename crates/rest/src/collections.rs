@@ -19,9 +19,18 @@ use crate::sobjects::{field_list, object};
 
 const MAX_RECORDS: usize = 200;
 
-struct Request {
-    all_or_none: bool,
-    records: Vec<Map<String, Value>>,
+/// A collection call's body: `allOrNone` and the records.
+pub(crate) struct Request {
+    pub(crate) all_or_none: bool,
+    pub(crate) records: Vec<Map<String, Value>>,
+}
+
+/// A collection call's operations, ready to run in one transaction: each entry's
+/// operation or its rejection at the edge, the id each result echoes, and `allOrNone`.
+pub(crate) struct Prepared {
+    pub(crate) ops: Vec<Result<Op, OrgError>>,
+    pub(crate) ids: Vec<Option<String>>,
+    pub(crate) all_or_none: bool,
 }
 
 fn too_many() -> ApiError {
@@ -33,7 +42,11 @@ fn too_many() -> ApiError {
 }
 
 fn parse_request(headers: &HeaderMap, bytes: &[u8]) -> Result<Request, ApiError> {
-    let mut m = body::object(headers, bytes)?;
+    request_from(body::object(headers, bytes)?)
+}
+
+/// Reads a collection call's body.
+pub(crate) fn request_from(mut m: Map<String, Value>) -> Result<Request, ApiError> {
     let all_or_none = match m.remove("allOrNone") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => b,
@@ -84,14 +97,13 @@ fn record_type(r: &Map<String, Value>) -> Option<String> {
 
 /// Runs the operations (edge rejections included, as [`Op::Reject`]) as one transaction
 /// and renders the per-record results in request order.
-async fn run(
-    app: &crate::State,
-    call: &Call,
-    prepared: Vec<Result<Op, OrgError>>,
-    all_or_none: bool,
-    ids: Vec<Option<String>>,
-) -> Result<Response, ApiError> {
-    let ops: Vec<Op> = prepared
+async fn run(app: &crate::State, call: &Call, prepared: Prepared) -> Result<Response, ApiError> {
+    let Prepared {
+        ops,
+        ids,
+        all_or_none,
+    } = prepared;
+    let ops: Vec<Op> = ops
         .into_iter()
         .map(|p| p.unwrap_or_else(Op::Reject))
         .collect();
@@ -99,12 +111,21 @@ async fn run(
         .await?
         .map_err(|e| ApiError::internal(&e))?
         .results;
-    let out = results
-        .into_iter()
-        .zip(ids)
-        .map(|(r, id)| render(r, id))
-        .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(out)))
+    Ok(json_response(StatusCode::OK, &render_all(results, ids)))
+}
+
+/// The results of a collection call, in request order.
+pub(crate) fn render_all(
+    results: Vec<Result<Outcome, OrgError>>,
+    ids: Vec<Option<String>>,
+) -> Value {
+    Value::Array(
+        results
+            .into_iter()
+            .zip(ids)
+            .map(|(r, id)| render(r, id))
+            .collect(),
+    )
 }
 
 fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value {
@@ -144,7 +165,12 @@ pub async fn create(
     if req.records.iter().any(is_event) {
         return create_with_events(&app, &call, req).await;
     }
-    let prepared = req
+    run(&app, &call, prepare_create(req)).await
+}
+
+/// The operations of a create call.
+pub(crate) fn prepare_create(req: Request) -> Prepared {
+    let ops: Vec<_> = req
         .records
         .into_iter()
         .map(|r| {
@@ -158,9 +184,12 @@ pub async fn create(
             }
             Ok(Op::Create { object, fields: r })
         })
-        .collect::<Vec<_>>();
-    let ids = vec![None; prepared.len()];
-    run(&app, &call, prepared, req.all_or_none, ids).await
+        .collect();
+    Prepared {
+        ids: vec![None; ops.len()],
+        ops,
+        all_or_none: req.all_or_none,
+    }
 }
 
 fn record_id(r: &Map<String, Value>) -> Option<String> {
@@ -178,8 +207,13 @@ pub async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let req = parse_request(&headers, &bytes)?;
+    run(&app, &call, prepare_update(req)).await
+}
+
+/// The operations of an update call.
+pub(crate) fn prepare_update(req: Request) -> Prepared {
     let ids: Vec<Option<String>> = req.records.iter().map(record_id).collect();
-    let prepared = req
+    let ops = req
         .records
         .into_iter()
         .map(|r| {
@@ -194,7 +228,11 @@ pub async fn update(
             })
         })
         .collect();
-    run(&app, &call, prepared, req.all_or_none, ids).await
+    Prepared {
+        ops,
+        ids,
+        all_or_none: req.all_or_none,
+    }
 }
 
 /// `DELETE /composite/sobjects?ids=a,b[&allOrNone=true]`.
@@ -203,6 +241,11 @@ pub async fn delete(
     State(app): State<crate::State>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    run(&app, &call, prepare_delete(&q)?).await
+}
+
+/// The operations of a delete call (`ids=a,b[&allOrNone=true]`).
+pub(crate) fn prepare_delete(q: &HashMap<String, String>) -> Result<Prepared, ApiError> {
     let ids: Vec<String> = q
         .get("ids")
         .map(|s| {
@@ -225,7 +268,7 @@ pub async fn delete(
     let all_or_none = q
         .get("allOrNone")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let prepared = ids
+    let ops = ids
         .iter()
         .map(|id| match RecordId::parse(id) {
             Some(_) => Ok(Op::Delete {
@@ -238,23 +281,23 @@ pub async fn delete(
             )),
         })
         .collect();
-    run(
-        &app,
-        &call,
-        prepared,
+    Ok(Prepared {
+        ops,
+        ids: ids.into_iter().map(Some).collect(),
         all_or_none,
-        ids.into_iter().map(Some).collect(),
-    )
-    .await
+    })
 }
 
-fn retrieve_records(
+/// The records `ids` of `name` with `fields`, `null` for each not found; `get` reads a
+/// record (from the org, or from a composite request's transaction).
+pub(crate) fn retrieve_records(
     app: &crate::AppState,
     call: &Call,
     name: &str,
     ids: &[String],
     fields: Option<&str>,
-) -> Result<Response, ApiError> {
+    get: &dyn Fn(RecordId) -> Option<forcebus_org::Record>,
+) -> Result<Value, ApiError> {
     let o = object(app, name)?;
     let fields = field_list(o, fields)?.ok_or_else(|| {
         ApiError::new(
@@ -270,12 +313,12 @@ fn retrieve_records(
         .iter()
         .map(|id| {
             RecordId::parse(id)
-                .and_then(|rid| app.org.get(rid))
+                .and_then(get)
                 .filter(|r| r.object == o.name && !r.is_deleted)
                 .map_or(Value::Null, |r| r.to_rest(o, &call.version, Some(&fields)))
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(out)))
+    Ok(Value::Array(out))
 }
 
 /// `POST /composite/sobjects/{X}` with `{"ids": [...], "fields": [...]}` (jsforce).
@@ -299,7 +342,9 @@ pub async fn retrieve(
     };
     let (ids, fields) = (strings("ids"), strings("fields"));
     let fields = (!fields.is_empty()).then(|| fields.join(","));
-    retrieve_records(&app, &call, &name, &ids, fields.as_deref())
+    let get = |id| app.org.get(id);
+    let out = retrieve_records(&app, &call, &name, &ids, fields.as_deref(), &get)?;
+    Ok(json_response(StatusCode::OK, &out))
 }
 
 /// `GET /composite/sobjects/{X}?ids=..&fields=..`.
@@ -313,13 +358,10 @@ pub async fn retrieve_get(
         .get("ids")
         .map(|s| s.split(',').map(|i| i.trim().to_owned()).collect())
         .unwrap_or_default();
-    retrieve_records(
-        &app,
-        &call,
-        &name,
-        &ids,
-        q.get("fields").map(String::as_str),
-    )
+    let get = |id| app.org.get(id);
+    let fields = q.get("fields").map(String::as_str);
+    let out = retrieve_records(&app, &call, &name, &ids, fields, &get)?;
+    Ok(json_response(StatusCode::OK, &out))
 }
 
 /// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
@@ -332,7 +374,12 @@ pub async fn upsert(
 ) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let req = parse_request(&headers, &bytes)?;
-    let prepared = req
+    run(&app, &call, prepare_upsert(o, &field, req)).await
+}
+
+/// The operations of an upsert call by the external-id `field` of `o`.
+pub(crate) fn prepare_upsert(o: &forcebus_org::ObjectDef, field: &str, req: Request) -> Prepared {
+    let ops: Vec<_> = req
         .records
         .into_iter()
         .map(|mut r| {
@@ -342,7 +389,7 @@ pub async fn upsert(
                     format!("record type does not match {}", o.name),
                 ));
             }
-            let key = r.keys().find(|k| k.eq_ignore_ascii_case(&field)).cloned();
+            let key = r.keys().find(|k| k.eq_ignore_ascii_case(field)).cloned();
             let value = key.and_then(|k| r.remove(&k)).and_then(|v| match v {
                 Value::String(s) => Some(s),
                 Value::Number(n) => Some(n.to_string()),
@@ -352,27 +399,22 @@ pub async fn upsert(
                 OrgError::field(
                     Code::RequiredFieldMissing,
                     format!("Required fields are missing: [{field}]"),
-                    &field,
+                    field,
                 )
             })?;
             Ok(Op::Upsert {
                 object: o.name.clone(),
-                field: field.clone(),
+                field: field.to_owned(),
                 value,
                 fields: r,
             })
         })
-        .collect::<Vec<_>>();
-    let ids = vec![None; prepared.len()];
-    run(&app, &call, prepared, req.all_or_none, ids).await
-}
-
-fn rolled_back() -> OrgError {
-    OrgError::new(
-        Code::AllOrNoneOperationRolledBack,
-        "Record rolled back because not all records were valid and the request was using \
-         AllOrNone header",
-    )
+        .collect();
+    Prepared {
+        ids: vec![None; ops.len()],
+        ops,
+        all_or_none: req.all_or_none,
+    }
 }
 
 /// `POST /composite/sobjects` with platform events among the records: records are
@@ -417,7 +459,9 @@ async fn create_with_events(
             .is_err()
         });
     let record_results: Vec<Result<Outcome, OrgError>> = if invalid_event {
-        ops.iter().map(|_| Err(rolled_back())).collect()
+        ops.iter()
+            .map(|_| Err(forcebus_org::commit::rolled_back()))
+            .collect()
     } else if ops.is_empty() {
         Vec::new()
     } else {
@@ -428,7 +472,10 @@ async fn create_with_events(
     };
     let records_failed = record_results.iter().any(Result::is_err);
     let event_results = if req.all_or_none && records_failed && !invalid_event {
-        events.iter().map(|_| Err(rolled_back())).collect()
+        events
+            .iter()
+            .map(|_| Err(forcebus_org::commit::rolled_back()))
+            .collect()
     } else {
         crate::platform::publish(app, call, events.clone(), req.all_or_none).await?
     };

@@ -309,24 +309,32 @@ pub async fn basic(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    if let Some(o) = crate::events::change_event_object(&app, &name).filter(|o| app.org.selected(o))
-    {
-        return Ok(json_response(
-            StatusCode::OK,
-            &json!({"objectDescribe": change_entry(&call.base(), o), "recentItems": []}),
-        ));
+    let live = |object: &str| app.org.scan(object, |r| (!r.is_deleted).then(|| r.clone()));
+    Ok(json_response(
+        StatusCode::OK,
+        &basic_json(&app, &call, &name, &live)?,
+    ))
+}
+
+/// The body of `GET /sobjects/{X}`; `live` lists an object's live records (from the org,
+/// or from a composite request's transaction).
+pub(crate) fn basic_json(
+    app: &crate::AppState,
+    call: &Call,
+    name: &str,
+    live: &dyn Fn(&str) -> Vec<forcebus_org::Record>,
+) -> Result<Value, ApiError> {
+    if let Some(o) = crate::events::change_event_object(app, name).filter(|o| app.org.selected(o)) {
+        return Ok(json!({"objectDescribe": change_entry(&call.base(), o), "recentItems": []}));
     }
-    if let Some(def) = app.org.platform_event(&name) {
-        return Ok(json_response(
-            StatusCode::OK,
-            &json!({"objectDescribe": crate::platform::global_entry(&call.base(), &def), "recentItems": []}),
-        ));
+    if let Some(def) = app.org.platform_event(name) {
+        return Ok(
+            json!({"objectDescribe": crate::platform::global_entry(&call.base(), &def), "recentItems": []}),
+        );
     }
-    let o = lookup_object(app.org.schema(), &name)?;
+    let o = lookup_object(app.org.schema(), name)?;
     let name_field = o.name_field().map(|f| f.name.clone());
-    let mut recent = app
-        .org
-        .scan(&o.name, |r| (!r.is_deleted).then(|| r.clone()));
+    let mut recent = live(&o.name);
     recent.sort_by(|a, b| {
         b.get_str("LastModifiedDate")
             .cmp(&a.get_str("LastModifiedDate"))
@@ -337,10 +345,7 @@ pub async fn basic(
         .take(5)
         .map(|r| r.to_rest(o, &call.version, Some(&fields)))
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}),
-    ))
+    Ok(json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}))
 }
 
 /// `GET /sobjects/{X}/describe`.
@@ -349,21 +354,26 @@ pub async fn describe(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    Ok(json_response(
+        StatusCode::OK,
+        &describe_json(&app, &call, &name)?,
+    ))
+}
+
+/// The body of `GET /sobjects/{X}/describe`.
+pub(crate) fn describe_json(
+    app: &crate::AppState,
+    call: &Call,
+    name: &str,
+) -> Result<Value, ApiError> {
     let schema = app.org.schema();
-    if let Some(o) = crate::events::change_event_object(&app, &name).filter(|o| app.org.selected(o))
-    {
-        return Ok(json_response(
-            StatusCode::OK,
-            &change_describe(&call.base(), o),
-        ));
+    if let Some(o) = crate::events::change_event_object(app, name).filter(|o| app.org.selected(o)) {
+        return Ok(change_describe(&call.base(), o));
     }
-    if let Some(def) = app.org.platform_event(&name) {
-        return Ok(json_response(
-            StatusCode::OK,
-            &crate::platform::describe(&call.base(), &def),
-        ));
+    if let Some(def) = app.org.platform_event(name) {
+        return Ok(crate::platform::describe(&call.base(), &def));
     }
-    let o = lookup_object(schema, &name)?;
+    let o = lookup_object(schema, name)?;
     let base = call.base();
     let mut out = global_entry(&base, o);
     let master = "012000000000000AAA";
@@ -395,5 +405,5 @@ pub async fn describe(
     if let (Value::Object(out), Value::Object(extra)) = (&mut out, extra) {
         out.extend(extra);
     }
-    Ok(json_response(StatusCode::OK, &out))
+    Ok(out)
 }

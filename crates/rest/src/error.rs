@@ -39,6 +39,11 @@ impl ApiError {
         Self { status, body }
     }
 
+    /// The status and the body, for a composite subrequest's result.
+    pub(crate) fn into_parts(self) -> (StatusCode, Value) {
+        (self.status, self.body)
+    }
+
     /// `401 INVALID_SESSION_ID`.
     pub fn invalid_session() -> Self {
         Self::new(

@@ -12,6 +12,7 @@
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
 //! - [`query`]: SOQL over REST, cursors and locators.
 //! - [`collections`]: sObject collections (`/composite/sobjects`).
+//! - [`composite`]: `/composite`, `/composite/batch`, `/composite/tree`, `/composite/graph`.
 //! - [`platform`]: publishing platform events (`POST /sobjects/<Name>__e`) and their
 //!   definitions (`/forcebus/v1/platform-events`).
 //! - [`tooling`]: the Tooling API's sObjects (`PushTopic`, `PlatformEventChannel`,
@@ -45,6 +46,7 @@ use forcebus_org::{Org, StatusCode as Code};
 
 pub mod body;
 pub mod collections;
+pub mod composite;
 pub mod ctx;
 pub mod describe;
 pub mod error;
@@ -187,6 +189,22 @@ pub fn router(state: State) -> Router {
         .route(
             "/services/data/{v}/composite/sobjects/{o}/{field}",
             axum::routing::patch(collections::upsert),
+        )
+        .route(
+            "/services/data/{v}/composite",
+            get(composite::resources).post(composite::request::composite),
+        )
+        .route(
+            "/services/data/{v}/composite/batch",
+            post(composite::batch::batch),
+        )
+        .route(
+            "/services/data/{v}/composite/tree/{o}",
+            post(composite::tree::tree),
+        )
+        .route(
+            "/services/data/{v}/composite/graph",
+            post(composite::graph::graph_call),
         );
     Router::new()
         .route("/services/data", get(resources::versions))
@@ -249,23 +267,33 @@ fn request_span(req: &Request) -> tracing::Span {
     tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
-/// Routes `/x/` as `/x`: clients (simple-salesforce) add trailing slashes freely. Must run
-/// before routing, so the server wraps the router with it.
-pub fn strip_trailing_slash<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+/// Routes `/x/` as `/x` and `//a//b` as `/a/b`: clients add trailing slashes freely
+/// (simple-salesforce), and the sf CLI, after `sf org login access-token`, keeps the
+/// instance URL with a trailing `/` and asks for `//services/data/...`. Salesforce
+/// accepts both. Must run before routing, so the server wraps the router with it.
+pub fn normalize_path<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
     let path = req.uri().path();
-    if path.len() > 1 && path.ends_with('/') {
-        let trimmed = path.trim_end_matches('/');
-        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-        let pq = match req.uri().query() {
-            Some(q) => format!("{trimmed}?{q}"),
-            None => trimmed.to_owned(),
-        };
-        let mut parts = req.uri().clone().into_parts();
-        if let Ok(pq) = pq.parse() {
-            parts.path_and_query = Some(pq);
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *req.uri_mut() = uri;
-            }
+    let needed = (path.len() > 1 && path.ends_with('/')) || path.contains("//");
+    if !needed {
+        return req;
+    }
+    let mut clean = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        clean.push('/');
+        clean.push_str(segment);
+    }
+    if clean.is_empty() {
+        clean.push('/');
+    }
+    if let Some(q) = req.uri().query() {
+        clean.push('?');
+        clean.push_str(q);
+    }
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = clean.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
         }
     }
     req
@@ -283,6 +311,8 @@ fn allowed_methods(pattern: &str) -> &'static str {
         "/composite/sobjects" => "POST,PATCH,DELETE",
         "/composite/sobjects/{o}" => "GET,HEAD,POST",
         "/composite/sobjects/{o}/{field}" => "PATCH",
+        "/composite" => "GET,HEAD,POST",
+        "/composite/batch" | "/composite/tree/{o}" | "/composite/graph" => "POST",
         "/services/oauth2/token" | "/services/Soap/u/{v}" | "/services/Soap/u/{v}/{org}" => "POST",
         "/services/oauth2/userinfo" | "/services/oauth2/revoke" => "GET,HEAD,POST",
         _ => "GET,HEAD",
@@ -389,6 +419,31 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
+
+    fn normalized(uri: &str) -> String {
+        let req = axum::http::Request::builder().uri(uri).body(()).unwrap();
+        normalize_path(req).uri().to_string()
+    }
+
+    #[test]
+    fn repeated_and_trailing_slashes_are_dropped() {
+        for (given, want) in [
+            (
+                "//services/data/v59.0/sobjects",
+                "/services/data/v59.0/sobjects",
+            ),
+            (
+                "/services//data/v59.0/query/?q=a//b",
+                "/services/data/v59.0/query?q=a//b",
+            ),
+            ("/services/data/", "/services/data"),
+            ("/", "/"),
+            ("//", "/"),
+            ("/services/data/v59.0", "/services/data/v59.0"),
+        ] {
+            assert_eq!(normalized(given), want, "{given}");
+        }
+    }
 
     /// Log output, kept for the test to read.
     #[derive(Clone, Default)]

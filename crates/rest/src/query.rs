@@ -219,17 +219,7 @@ async fn run(
     all_rows: bool,
     tooling: bool,
 ) -> Result<Response, ApiError> {
-    let q = params
-        .get("q")
-        .cloned()
-        .filter(|q| !q.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                Code::MalformedQuery,
-                "A query string has to be specified",
-            )
-        })?;
+    let q = query_text(&params)?;
     let visible = visibility(tooling);
     if params
         .get("columns")
@@ -281,6 +271,67 @@ async fn run(
         StatusCode::OK,
         &page(&call, kind, cursor.as_deref(), rows, end, out.total_size),
     ))
+}
+
+/// A query's result shaped whole (inside a composite request's transaction), as the
+/// first page of `/query` or `/queryAll` shows it; rows past the first page wait in a
+/// cursor of their own.
+pub(crate) fn whole_result(
+    app: &crate::AppState,
+    call: &Call,
+    text: &str,
+    all_rows: bool,
+    out: Result<forcebus_soql::Output, SoqlError>,
+) -> Result<Value, ApiError> {
+    let out = out.map_err(|e| soql_error(&e, text))?;
+    let batch = DEFAULT_BATCH;
+    if out.aggregate && out.records.len() > batch {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::MalformedQuery,
+            "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch",
+        ));
+    }
+    let kind = if all_rows { "queryAll" } else { "query" };
+    let now = app.org.clock().now();
+    let mut rows = out.records;
+    for row in &mut rows {
+        page_children(call, &app.cursors, row, batch, now);
+    }
+    if rows.len() <= batch {
+        let end = if out.aggregate {
+            out.total_size
+        } else {
+            rows.len()
+        };
+        return Ok(page(call, kind, None, rows, end, out.total_size));
+    }
+    let all = Arc::new(rows);
+    let first = all[..batch].to_vec();
+    let cursor = app.cursors.open(Kept::Rows(all.clone()), batch, now);
+    Ok(page(
+        call,
+        kind,
+        Some(&cursor),
+        first,
+        batch,
+        out.total_size,
+    ))
+}
+
+/// The `q` parameter of a query call, which must not be empty.
+pub(crate) fn query_text(params: &HashMap<String, String>) -> Result<String, ApiError> {
+    params
+        .get("q")
+        .cloned()
+        .filter(|q| !q.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Code::MalformedQuery,
+                "A query string has to be specified",
+            )
+        })
 }
 
 /// The objects a query may name: the tooling API sees fewer.

@@ -169,7 +169,7 @@ pub async fn delete(
 }
 
 /// 300 with the record URLs, when an external id matches several records.
-fn multiple_choices(call: &Call, o: &ObjectDef, ids: &[RecordId]) -> ApiError {
+pub(crate) fn multiple_choices(call: &Call, o: &ObjectDef, ids: &[RecordId]) -> ApiError {
     let urls: Vec<String> = ids
         .iter()
         .map(|id| format!("{}/sobjects/{}/{}", call.base(), o.name, id.to18()))
@@ -255,22 +255,35 @@ pub async fn upsert(
     let Outcome::Upserted { id, created } = outcome else {
         return Err(ApiError::internal(&"upsert returned another outcome"));
     };
-    let new_shape = call.version.parse::<f32>().unwrap_or(59.0) >= 46.0;
-    Ok(match (created, new_shape) {
-        (true, true) => json_response(
-            StatusCode::CREATED,
-            &json!({"id": id.to18(), "success": true, "errors": [], "created": true}),
-        ),
-        (true, false) => json_response(
-            StatusCode::CREATED,
-            &json!({"id": id.to18(), "success": true, "errors": []}),
-        ),
-        (false, true) => json_response(
-            StatusCode::OK,
-            &json!({"id": id.to18(), "success": true, "errors": [], "created": false}),
-        ),
-        (false, false) => StatusCode::NO_CONTENT.into_response(),
+    Ok(match upsert_reply(&call.version, id, created) {
+        (status, Some(body)) => json_response(status, &body),
+        (status, None) => status.into_response(),
     })
+}
+
+/// An upsert's status and body: 201 on insert; on update 200 from API 46.0, 204 (no body)
+/// before; `created` from 46.0.
+pub(crate) fn upsert_reply(
+    version: &str,
+    id: RecordId,
+    created: bool,
+) -> (StatusCode, Option<Value>) {
+    let new_shape = version.parse::<f32>().unwrap_or(59.0) >= 46.0;
+    match (created, new_shape) {
+        (true, true) => (
+            StatusCode::CREATED,
+            Some(json!({"id": id.to18(), "success": true, "errors": [], "created": true})),
+        ),
+        (true, false) => (
+            StatusCode::CREATED,
+            Some(json!({"id": id.to18(), "success": true, "errors": []})),
+        ),
+        (false, true) => (
+            StatusCode::OK,
+            Some(json!({"id": id.to18(), "success": true, "errors": [], "created": false})),
+        ),
+        (false, false) => (StatusCode::NO_CONTENT, None),
+    }
 }
 
 fn window(app: &crate::AppState, q: &Params) -> Result<(String, String), ApiError> {

@@ -19,7 +19,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::Instrument;
 
-use forcebus_rest::{ConnInfo, strip_trailing_slash};
+use forcebus_rest::{ConnInfo, normalize_path};
 
 use crate::deadline::DeadlineBody;
 
@@ -129,7 +129,7 @@ async fn connection<I>(
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(conn);
         let req = req.map(|body| DeadlineBody::new(body, body_timeout));
-        let req = strip_trailing_slash(req);
+        let req = normalize_path(req);
         router.clone().oneshot(req)
     });
     let conn = http1::Builder::new()

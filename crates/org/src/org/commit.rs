@@ -1,9 +1,11 @@
 //! The one writer: operations become a committed transaction in stages, and the caller
 //! acknowledges it once the returned [`Committing`] is durable.
 //!
-//! [`Org::execute`] runs, under the writer lock:
-//! 1. **validate**: each operation against an overlay of the committed state ([`Txn`]);
-//!    with all-or-none, one failure rolls back every operation;
+//! [`Org::transaction`] runs, under the writer lock:
+//! 1. **validate**: each operation against an overlay of the committed state ([`Txn`]),
+//!    as the caller applies them through a [`Work`] (reading what earlier ones did); it
+//!    keeps them or drops them all ([`Org::execute`]: a list of operations, dropped with
+//!    all-or-none when one fails);
 //! 2. **stage**: the overlay's records and the counters as one storage batch;
 //! 3. **derive**: the transaction's change events and PushTopic notifications;
 //! 4. **append**: the events and the batch in one storage commit
@@ -81,6 +83,97 @@ impl<T> Committing<T> {
         self.commit.wait_async().await?;
         Ok(self.result)
     }
+
+    /// The same commit, with its result turned into another.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Committing<U> {
+        Committing {
+            result: f(self.result),
+            commit: self.commit,
+        }
+    }
+}
+
+/// The error every successful operation of a rolled-back all-or-none transaction gets.
+pub fn rolled_back() -> OrgError {
+    OrgError::new(
+        StatusCode::AllOrNoneOperationRolledBack,
+        "Record rolled back because not all records were valid and the request was using \
+         AllOrNone header",
+    )
+}
+
+/// An interactive transaction under way ([`Org::transaction`]): operations applied one at
+/// a time against an overlay of the committed state, and reads that see them.
+pub struct Work<'a> {
+    txn: Txn<'a>,
+}
+
+impl std::fmt::Debug for Work<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Work")
+            .field("touched", &self.txn.order.len())
+            .finish()
+    }
+}
+
+impl Work<'_> {
+    /// Applies one operation. A failed one leaves nothing behind.
+    pub fn apply(&mut self, op: Op) -> Result<Outcome, OrgError> {
+        self.txn.apply(op)
+    }
+
+    /// Applies `ops` together: if one fails, none of them stays (the others get
+    /// [`rolled_back`]), and the transaction is as it was before.
+    pub fn apply_all_or_none(&mut self, ops: Vec<Op>) -> Vec<Result<Outcome, OrgError>> {
+        let saved = self.txn.savepoint();
+        let mut results: Vec<Result<Outcome, OrgError>> =
+            ops.into_iter().map(|op| self.txn.apply(op)).collect();
+        if results.iter().any(Result::is_err) {
+            self.txn.rollback_to(saved);
+            for r in results.iter_mut().filter(|r| r.is_ok()) {
+                *r = Err(rolled_back());
+            }
+        }
+        results
+    }
+
+    /// A record as this transaction sees it, deleted or not.
+    pub fn get(&self, id: RecordId) -> Option<&Record> {
+        self.txn.current(&id)
+    }
+
+    /// Every record of `object` (canonical name) as this transaction sees it, deleted ones
+    /// included.
+    pub fn scan(&self, object: &str) -> impl Iterator<Item = &Record> {
+        self.txn.scan(object)
+    }
+
+    /// Live records of `object` whose external-id `field` equals `value`, as this
+    /// transaction sees them.
+    pub fn find_by_external_id(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<RecordId>, OrgError> {
+        self.txn.find_by_external_id(object, field, value)
+    }
+
+    /// Runs a SOQL query over the committed state with this transaction's changes.
+    pub fn query(
+        &self,
+        text: &str,
+        ctx: &forcebus_soql::Context,
+        visible: &dyn Fn(&forcebus_meta::ObjectDef) -> bool,
+    ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
+        let plan = forcebus_soql::prepare(text, self.txn.schema, visible)?;
+        let view = crate::query::View {
+            state: self.txn.state,
+            schema: self.txn.schema,
+            overlay: Some((&self.txn.overlay, &self.txn.order)),
+        };
+        Ok(forcebus_soql::execute(&plan, &view, ctx))
+    }
 }
 
 /// What a committed transaction was, for change events to join.
@@ -125,16 +218,49 @@ impl Org {
         ops: Vec<Op>,
         mode: Mode,
     ) -> Result<Committing<TxnResult>, StoreError> {
+        let committing = self.transaction(caller, mode, |work| {
+            let mut results: Vec<Result<Outcome, OrgError>> =
+                ops.into_iter().map(|op| work.apply(op)).collect();
+            if mode.all_or_none && results.iter().any(Result::is_err) {
+                for r in results.iter_mut().filter(|r| r.is_ok()) {
+                    *r = Err(rolled_back());
+                }
+                return (results, false);
+            }
+            (results, true)
+        })?;
+        Ok(committing.map(|(results, committed)| TxnResult { results, committed }))
+    }
+
+    /// Runs an interactive transaction: `f` applies operations one at a time through its
+    /// [`Work`], reading what they did (records, queries, external ids) before it applies
+    /// the next, and says whether to keep them. Kept work commits as one transaction
+    /// (one transaction key, one storage commit); otherwise nothing is written. The
+    /// writer lock is held while `f` runs, so `f` must not wait on anything but the org
+    /// (reading the org is fine: no writer can be waiting for its state meanwhile).
+    pub fn transaction<R>(
+        &self,
+        caller: &Caller,
+        mode: Mode,
+        f: impl FnOnce(&mut Work<'_>) -> (R, bool),
+    ) -> Result<Committing<(R, Option<Committed>)>, StoreError> {
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock().now();
         let state = self.read();
-        let (results, staged) = self.validate(&state, caller, ops, mode, now);
-        let Some(staged) = staged else {
-            let nothing = TxnResult {
-                results,
-                committed: None,
-            };
-            return Ok(Committing::new(nothing, Commit::nothing(self.log())));
+        let mut work = Work {
+            txn: Txn::new(self.schema(), &state, caller, now),
+        };
+        let (out, keep) = f(&mut work);
+        let txn = work.txn;
+        if !keep || txn.order.is_empty() {
+            return Ok(Committing::new((out, None), Commit::nothing(self.log())));
+        }
+        let staged = Staged {
+            overlay: txn.overlay,
+            order: txn.order,
+            next_id: txn.next_id,
+            next_case: txn.next_case,
+            commit_number: state.commit_number + 1,
         };
         let batch = staged.writes();
         let transaction_key = crate::new_uuid();
@@ -164,47 +290,7 @@ impl Org {
             records = committed.records.len(),
             "Transaction committed."
         );
-        let result = TxnResult {
-            results,
-            committed: Some(committed),
-        };
-        Ok(Committing::new(result, commit))
-    }
-
-    /// Stage 1: every operation against an overlay of `state`; the changes to commit, if
-    /// any remain.
-    fn validate(
-        &self,
-        state: &State,
-        caller: &Caller,
-        ops: Vec<Op>,
-        mode: Mode,
-        now: DateTime<Utc>,
-    ) -> (Vec<Result<Outcome, OrgError>>, Option<Staged>) {
-        let mut txn = Txn::new(self.schema(), state, caller, now);
-        let mut results: Vec<Result<Outcome, OrgError>> =
-            ops.into_iter().map(|op| txn.apply(op)).collect();
-        if mode.all_or_none && results.iter().any(Result::is_err) {
-            for r in results.iter_mut().filter(|r| r.is_ok()) {
-                *r = Err(OrgError::new(
-                    StatusCode::AllOrNoneOperationRolledBack,
-                    "Record rolled back because not all records were valid and the request \
-                     was using AllOrNone header",
-                ));
-            }
-            return (results, None);
-        }
-        if txn.order.is_empty() {
-            return (results, None);
-        }
-        let staged = Staged {
-            overlay: txn.overlay,
-            order: txn.order,
-            next_id: txn.next_id,
-            next_case: txn.next_case,
-            commit_number: state.commit_number + 1,
-        };
-        (results, Some(staged))
+        Ok(Committing::new((out, Some(committed)), commit))
     }
 
     /// Stage 3: the change events and PushTopic notifications of the staged changes.

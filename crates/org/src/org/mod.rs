@@ -193,20 +193,6 @@ impl Org {
         field: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, OrgError> {
-        let def = self
-            .schema
-            .object(object)
-            .ok_or_else(|| OrgError::no_such_object(object))?;
-        let f = def
-            .field(field)
-            .filter(|f| f.external_id || f.name == "Id")
-            .ok_or_else(|| OrgError::not_an_external_id(field))?;
-        if f.name == "Id" {
-            let live = RecordId::parse(value)
-                .and_then(|id| self.get(id))
-                .filter(|r| !r.is_deleted && r.object == def.name);
-            return Ok(live.map(|r| r.id).into_iter().collect());
-        }
         let caller = Caller {
             user_id: self.id,
             api: Api::Rest,
@@ -214,8 +200,8 @@ impl Org {
             client: None,
         };
         let state = self.read();
-        let txn = Txn::new(self.schema, &state, &caller, self.clock.now());
-        Ok(txn.matching(def, f, value))
+        Txn::new(self.schema, &state, &caller, self.clock.now())
+            .find_by_external_id(object, field, value)
     }
 
     /// Whether an object publishes change events: every non-tooling object when the config

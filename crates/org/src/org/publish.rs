@@ -1,7 +1,7 @@
 //! Publishing platform events through the org: validated, encoded once, appended in one
 //! storage commit, acknowledged once durable.
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::OrgError;
 use crate::platform::publish::{Prepared, prepare};
 use crate::platform::{CLASS, Published, ToPublish};
 
@@ -28,15 +28,7 @@ impl crate::Org {
         if all_or_none && results.iter().any(Result::is_err) {
             let results = results
                 .into_iter()
-                .map(|r| {
-                    r.and_then(|_| {
-                        Err(OrgError::new(
-                            StatusCode::AllOrNoneOperationRolledBack,
-                            "Record rolled back because not all records were valid and the \
-                             request was using AllOrNone header",
-                        ))
-                    })
-                })
+                .map(|r| r.and_then(|_| Err(crate::commit::rolled_back())))
                 .collect();
             return Ok(crate::Committing::new(
                 results,

@@ -9,7 +9,7 @@ use crate::id::RecordId;
 impl Org {
     /// What a query evaluates against: now, the API version of record URLs, and whether
     /// the Recycle Bin counts.
-    fn query_context(&self, version: &str, all_rows: bool) -> forcebus_soql::Context {
+    pub fn query_context(&self, version: &str, all_rows: bool) -> forcebus_soql::Context {
         forcebus_soql::Context {
             now: self.clock().now(),
             version: version.to_owned(),

@@ -11,6 +11,7 @@ mod auth;
 mod bayeux;
 mod channels;
 mod collections;
+mod composite;
 mod config;
 mod cross_protocol;
 mod describe;

@@ -1,0 +1,182 @@
+//! Upserts by external id, and the equality lookups behind them and behind unique fields:
+//! the committed indexes plus what the transaction touched.
+
+use serde_json::{Map, Value};
+
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::meta::{FieldDef, ObjectDef};
+use crate::record::Record;
+
+use super::{Outcome, Txn};
+
+impl Txn<'_> {
+    pub(super) fn upsert(
+        &mut self,
+        object: &str,
+        field: &str,
+        value: &str,
+        mut fields: Map<String, Value>,
+    ) -> Result<Outcome, OrgError> {
+        let def = self.object(object)?;
+        let f = def
+            .field(field)
+            .filter(|f| f.external_id || f.name == "Id")
+            .ok_or_else(|| OrgError::not_an_external_id(field))?;
+        if f.name == "Id" {
+            let rec = self.build_update(Some(&def.name), value, &fields)?;
+            let id = rec.id;
+            self.put(vec![rec]);
+            return Ok(Outcome::Upserted { id, created: false });
+        }
+        let matches = self.matching(def, f, value);
+        match matches.as_slice() {
+            [] => {
+                let key = Value::String(value.to_owned());
+                match fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(&f.name)) {
+                    Some((_, v)) if !same_value(f, v, &key) => {
+                        return Err(OrgError::field(
+                            StatusCode::InvalidField,
+                            format!(
+                                "The value of {} in the request body does not match the external ID in the URL",
+                                f.name
+                            ),
+                            &f.name,
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        fields.insert(f.name.clone(), key);
+                    }
+                }
+                let rec = self.build_create(def, &fields)?;
+                let id = rec.id;
+                self.put(vec![rec]);
+                Ok(Outcome::Upserted { id, created: true })
+            }
+            [one] => {
+                let rec = self.build_update(Some(&def.name), &one.to18(), &fields)?;
+                self.put(vec![rec]);
+                Ok(Outcome::Upserted {
+                    id: *one,
+                    created: false,
+                })
+            }
+            many => Err(OrgError::field(
+                StatusCode::DuplicateExternalId,
+                format!(
+                    "{}: more than one record found for external id field: [{}]",
+                    f.label,
+                    many.iter()
+                        .map(RecordId::to18)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                &f.name,
+            )),
+        }
+    }
+
+    /// Live records of `def` whose `field` equals `value` (text compared case-insensitively).
+    /// Live records of `object` whose external-id `field` (or `Id`) equals `value`, as an
+    /// upsert would match them.
+    pub(crate) fn find_by_external_id(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<RecordId>, OrgError> {
+        let def = self.object(object)?;
+        let f = def
+            .field(field)
+            .filter(|f| f.external_id || f.name == "Id")
+            .ok_or_else(|| OrgError::not_an_external_id(field))?;
+        if f.name == "Id" {
+            let live = RecordId::parse(value)
+                .and_then(|id| self.current(&id))
+                .filter(|r| !r.is_deleted && r.object == def.name);
+            return Ok(live.map(|r| r.id).into_iter().collect());
+        }
+        Ok(self.matching(def, f, value))
+    }
+
+    pub(crate) fn matching(&self, def: &ObjectDef, field: &FieldDef, value: &str) -> Vec<RecordId> {
+        let key = Value::String(value.to_owned());
+        self.equal(def, field, &key, None)
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// Live records of `def` other than `except` whose `field` equals `v`: through the
+    /// committed index when the field has one, plus what this transaction touched.
+    pub(super) fn equal(
+        &self,
+        def: &ObjectDef,
+        field: &FieldDef,
+        v: &Value,
+        except: Option<RecordId>,
+    ) -> Vec<&Record> {
+        let schema = self.schema;
+        let indexed = field.ftype.is_text() && crate::indexes::indexed(field);
+        let hits: Vec<&Record> = match crate::indexes::key_of(field, v).filter(|_| indexed) {
+            Some(k) => {
+                let committed = self
+                    .state
+                    .indexes
+                    .get(schema, &def.name, &field.name, &k)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|id| !self.overlay.contains_key(id))
+                    .filter_map(|id| self.state.records.get(&id));
+                let touched = self
+                    .order
+                    .iter()
+                    .filter_map(|id| self.overlay.get(id)?.as_ref())
+                    .filter(|r| r.object == def.name);
+                committed.chain(touched).collect()
+            }
+            None => self.scan(&def.name).collect(),
+        };
+        let mut out: Vec<&Record> = hits
+            .into_iter()
+            .filter(|r| {
+                Some(r.id) != except && !r.is_deleted && same_value(field, r.get(&field.name), v)
+            })
+            .collect();
+        out.sort_by_key(|r| r.id);
+        out
+    }
+
+    pub(super) fn check_unique(&self, def: &ObjectDef, rec: &Record) -> Result<(), OrgError> {
+        for f in def.fields.iter().filter(|f| f.unique) {
+            let v = rec.get(&f.name);
+            if v.is_null() {
+                continue;
+            }
+            if let Some(other) = self.equal(def, f, v, Some(rec.id)).first() {
+                return Err(OrgError::field(
+                    StatusCode::DuplicateValue,
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {}",
+                        f.name,
+                        other.id.to18()
+                    ),
+                    &f.name,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// External-id and unique comparisons: text case-insensitively, everything else exactly.
+fn same_value(f: &FieldDef, a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) if f.ftype.is_text() => x.eq_ignore_ascii_case(y),
+        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => {
+            y.parse::<f64>().ok() == x.as_f64()
+        }
+        _ => a == b,
+    }
+}

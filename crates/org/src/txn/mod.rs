@@ -1,0 +1,271 @@
+//! Org transactions: a list of operations validated and applied against an overlay of the
+//! committed state, then committed as one storage batch.
+//!
+//! Each operation computes every record it touches before changing the overlay, so a failed
+//! operation leaves nothing behind; with `allOrNone` one failure discards the whole overlay.
+
+mod external;
+mod recycle;
+mod write;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::caller::Caller;
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::meta::{ObjectDef, Schema};
+use crate::record::Record;
+use crate::state::State;
+
+/// One operation of a transaction.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Insert a record of `object`.
+    Create {
+        /// Object name (any case).
+        object: String,
+        /// Field values as the client sent them.
+        fields: Map<String, Value>,
+    },
+    /// Update a record.
+    Update {
+        /// The object the client named, checked against the id when given.
+        object: Option<String>,
+        /// The record id (15 or 18 characters).
+        id: String,
+        /// Field values as the client sent them.
+        fields: Map<String, Value>,
+    },
+    /// Insert or update by an external-id field.
+    Upsert {
+        /// Object name.
+        object: String,
+        /// External-id field name.
+        field: String,
+        /// The external id value.
+        value: String,
+        /// Field values as the client sent them.
+        fields: Map<String, Value>,
+    },
+    /// Move a record (and its cascade children) to the Recycle Bin.
+    Delete {
+        /// The object the client named, checked against the id when given.
+        object: Option<String>,
+        /// The record id.
+        id: String,
+    },
+    /// Restore a record (and what its deletion cascaded to) from the Recycle Bin.
+    Undelete {
+        /// The record id.
+        id: String,
+    },
+    /// Remove a Recycle Bin record for good.
+    Purge {
+        /// The record id.
+        id: String,
+    },
+    /// An operation the edge already rejected (no type, malformed id): it fails with this
+    /// error and, under `allOrNone`, takes the transaction down with it.
+    Reject(OrgError),
+}
+
+/// What a successful operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A record was inserted.
+    Created(RecordId),
+    /// A record was updated.
+    Updated(RecordId),
+    /// An upsert inserted (`created`) or updated the record.
+    Upserted {
+        /// The record.
+        id: RecordId,
+        /// Whether it was inserted.
+        created: bool,
+    },
+    /// A record went to the Recycle Bin.
+    Deleted(RecordId),
+    /// A record came back from the Recycle Bin.
+    Undeleted(RecordId),
+    /// A record was removed for good.
+    Purged(RecordId),
+}
+
+impl Outcome {
+    /// The record the operation was about.
+    pub fn id(&self) -> RecordId {
+        match *self {
+            Self::Created(id)
+            | Self::Updated(id)
+            | Self::Deleted(id)
+            | Self::Undeleted(id)
+            | Self::Purged(id)
+            | Self::Upserted { id, .. } => id,
+        }
+    }
+}
+
+/// A transaction's state at one moment, to go back to.
+pub(crate) struct Savepoint {
+    overlay: HashMap<RecordId, Option<Record>>,
+    touched: usize,
+    next_id: u64,
+    next_case: u64,
+}
+
+pub(crate) struct Txn<'a> {
+    pub(crate) schema: &'static Schema,
+    pub(crate) state: &'a State,
+    pub(crate) caller: &'a Caller,
+    /// New state of every touched record; `None` for purged.
+    pub(crate) overlay: HashMap<RecordId, Option<Record>>,
+    /// Touched ids in first-touch order.
+    pub(crate) order: Vec<RecordId>,
+    pub(crate) next_id: u64,
+    pub(crate) next_case: u64,
+    pub(crate) now: String,
+}
+
+impl<'a> Txn<'a> {
+    pub(crate) fn new(
+        schema: &'static Schema,
+        state: &'a State,
+        caller: &'a Caller,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            schema,
+            state,
+            caller,
+            overlay: HashMap::new(),
+            order: Vec::new(),
+            next_id: state.next_id,
+            next_case: state.next_case,
+            now: crate::clock::format_datetime(now),
+        }
+    }
+
+    /// What [`Txn::rollback_to`] needs to undo every operation applied after now.
+    pub(crate) fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            overlay: self.overlay.clone(),
+            touched: self.order.len(),
+            next_id: self.next_id,
+            next_case: self.next_case,
+        }
+    }
+
+    /// Undoes every operation applied since `saved` was taken.
+    pub(crate) fn rollback_to(&mut self, saved: Savepoint) {
+        self.overlay = saved.overlay;
+        self.order.truncate(saved.touched);
+        self.next_id = saved.next_id;
+        self.next_case = saved.next_case;
+    }
+
+    pub(crate) fn current(&self, id: &RecordId) -> Option<&Record> {
+        match self.overlay.get(id) {
+            Some(r) => r.as_ref(),
+            None => self.state.records.get(id),
+        }
+    }
+
+    pub(super) fn put(&mut self, records: Vec<Record>) {
+        for r in records {
+            if !self.overlay.contains_key(&r.id) {
+                self.order.push(r.id);
+            }
+            self.overlay.insert(r.id, Some(r));
+        }
+    }
+
+    /// Every record of `object` as this transaction sees it.
+    pub(crate) fn scan(&self, object: &str) -> impl Iterator<Item = &Record> {
+        let committed = self
+            .state
+            .by_object
+            .get(object)
+            .into_iter()
+            .flatten()
+            .filter(|id| !self.overlay.contains_key(id))
+            .filter_map(|id| self.state.records.get(id));
+        let touched = self
+            .order
+            .iter()
+            .filter_map(|id| self.overlay.get(id)?.as_ref());
+        committed.chain(touched.filter(move |r| r.object == object))
+    }
+
+    pub(crate) fn apply(&mut self, op: Op) -> Result<Outcome, OrgError> {
+        match op {
+            Op::Create { object, fields } => {
+                let def = self.object(&object)?;
+                let rec = self.build_create(def, &fields)?;
+                let id = rec.id;
+                self.put(vec![rec]);
+                Ok(Outcome::Created(id))
+            }
+            Op::Update { object, id, fields } => {
+                let rec = self.build_update(object.as_deref(), &id, &fields)?;
+                let id = rec.id;
+                self.put(vec![rec]);
+                Ok(Outcome::Updated(id))
+            }
+            Op::Upsert {
+                object,
+                field,
+                value,
+                fields,
+            } => self.upsert(&object, &field, &value, fields),
+            Op::Delete { object, id } => {
+                let records = self.build_delete(object.as_deref(), &id)?;
+                let id = records[0].id;
+                self.put(records);
+                Ok(Outcome::Deleted(id))
+            }
+            Op::Undelete { id } => {
+                let records = self.build_undelete(&id)?;
+                let id = records[0].id;
+                self.put(records);
+                Ok(Outcome::Undeleted(id))
+            }
+            Op::Reject(e) => Err(e),
+            Op::Purge { id } => {
+                let rid = self.existing(None, &id)?.id;
+                if !self.current(&rid).is_some_and(|r| r.is_deleted) {
+                    return Err(OrgError::new(
+                        StatusCode::InvalidId,
+                        "Entity is not in the recycle bin",
+                    ));
+                }
+                if !self.overlay.contains_key(&rid) {
+                    self.order.push(rid);
+                }
+                self.overlay.insert(rid, None);
+                Ok(Outcome::Purged(rid))
+            }
+        }
+    }
+
+    pub(super) fn object(&self, name: &str) -> Result<&'a ObjectDef, OrgError> {
+        self.schema
+            .object(name)
+            .ok_or_else(|| OrgError::no_such_object(name))
+    }
+
+    /// The live record `id` refers to, checked against the object the client named.
+    pub(super) fn existing(&self, object: Option<&str>, id: &str) -> Result<&Record, OrgError> {
+        let rid = RecordId::parse(id)
+            .ok_or_else(|| OrgError::new(StatusCode::MalformedId, format!("malformed id {id}")))?;
+        let rec = self.current(&rid).ok_or_else(OrgError::not_found)?;
+        if let Some(o) = object
+            && !rec.object.eq_ignore_ascii_case(o)
+        {
+            return Err(OrgError::not_found());
+        }
+        Ok(rec)
+    }
+}

@@ -1,0 +1,204 @@
+//! Building the record an insert or an update leaves: field values checked and coerced,
+//! derived fields, audit fields, and each object's own rules.
+
+use serde_json::{Map, Value};
+
+use crate::derive::derive;
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::meta::{FieldDef, FieldType, ObjectDef};
+use crate::record::Record;
+use crate::value::{coerce, not_writable};
+
+use super::Txn;
+
+impl Txn<'_> {
+    pub(super) fn build_create(
+        &mut self,
+        def: &ObjectDef,
+        input: &Map<String, Value>,
+    ) -> Result<Record, OrgError> {
+        if !def.createable {
+            return Err(OrgError::new(
+                StatusCode::InsufficientAccess,
+                format!("entity type cannot be inserted: {}", def.label),
+            ));
+        }
+        let mut fields = Map::new();
+        for (name, raw) in input {
+            if name == "attributes" {
+                continue;
+            }
+            let f = def
+                .field(name)
+                .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
+            if f.name == "Id" {
+                return Err(OrgError::field(
+                    StatusCode::InvalidFieldForInsertUpdate,
+                    "Record ID: cannot specify Id in an insert call",
+                    "Id",
+                ));
+            }
+            if !f.createable {
+                return Err(not_writable(f));
+            }
+            let v = self.value(f, raw)?;
+            fields.insert(f.name.clone(), v);
+        }
+        let user = Value::String(self.caller.user_id.to18());
+        for f in &def.fields {
+            if fields.get(&f.name).is_some_and(|v| !v.is_null()) {
+                continue;
+            }
+            let default = match f.name.as_str() {
+                "OwnerId" | "CreatedById" | "LastModifiedById" => Some(user.clone()),
+                "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => {
+                    Some(Value::from(self.now.as_str()))
+                }
+                "CaseNumber" => {
+                    self.next_case += 1;
+                    Some(Value::from(format!("{:08}", self.next_case)))
+                }
+                _ => f
+                    .default_value
+                    .clone()
+                    .or_else(|| f.default_picklist.clone().map(Value::from)),
+            };
+            if let Some(v) = default {
+                fields.insert(f.name.clone(), v);
+            } else if f.ftype == FieldType::Boolean {
+                fields.insert(f.name.clone(), Value::Bool(false));
+            }
+        }
+        let missing: Vec<String> = def
+            .fields
+            .iter()
+            .filter(|f| f.required_on_create() && fields.get(&f.name).is_none_or(Value::is_null))
+            .map(|f| f.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(OrgError {
+                code: StatusCode::RequiredFieldMissing,
+                message: format!("Required fields are missing: [{}]", missing.join(", ")),
+                fields: missing,
+            });
+        }
+        self.next_id += 1;
+        let id = RecordId::mint(&def.key_prefix, self.next_id);
+        derive(&def.name, &mut fields, &self.now);
+        let mut rec = Record {
+            id,
+            object: def.name.clone(),
+            fields,
+            is_deleted: false,
+            deleted_at: None,
+            deleted_with: None,
+        };
+        self.check_object_rules(&mut rec)?;
+        self.check_unique(def, &rec)?;
+        Ok(rec)
+    }
+
+    pub(super) fn build_update(
+        &self,
+        object: Option<&str>,
+        id: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Record, OrgError> {
+        let current = self.existing(object, id)?;
+        if current.is_deleted {
+            return Err(OrgError::deleted());
+        }
+        let def = self.object(&current.object)?;
+        let mut rec = current.clone();
+        for (name, raw) in input {
+            if name == "attributes" {
+                continue;
+            }
+            let f = def
+                .field(name)
+                .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
+            if f.name == "Id" {
+                // The id may be repeated in the body (collections require it); it must match.
+                if raw.as_str().and_then(RecordId::parse) != Some(rec.id) {
+                    return Err(OrgError::field(
+                        StatusCode::InvalidFieldForInsertUpdate,
+                        "Record ID: id value of incorrect type",
+                        "Id",
+                    ));
+                }
+                continue;
+            }
+            if !f.updateable {
+                return Err(not_writable(f));
+            }
+            let v = self.value(f, raw)?;
+            if v.is_null() && !f.nillable {
+                return Err(OrgError::field(
+                    StatusCode::RequiredFieldMissing,
+                    format!("Required fields are missing: [{}]", f.name),
+                    &f.name,
+                ));
+            }
+            rec.fields.insert(f.name.clone(), v);
+        }
+        let user = Value::String(self.caller.user_id.to18());
+        rec.fields.insert("LastModifiedById".into(), user);
+        rec.fields
+            .insert("LastModifiedDate".into(), Value::from(self.now.as_str()));
+        rec.fields
+            .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
+        derive(&def.name, &mut rec.fields, &self.now);
+        self.check_object_rules(&mut rec)?;
+        self.check_unique(def, &rec)?;
+        Ok(rec)
+    }
+
+    /// Rules particular to one object (a PushTopic's query).
+    pub(super) fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
+        if rec.object == crate::pushtopic::OBJECT {
+            crate::pushtopic::check(self.schema, rec)?;
+        }
+        if rec.object == crate::generic::OBJECT {
+            crate::generic::check(rec)?;
+        }
+        Ok(())
+    }
+
+    /// Coerces a value and, for references, checks the target exists and has a right type.
+    pub(super) fn value(&self, f: &FieldDef, raw: &Value) -> Result<Value, OrgError> {
+        let v = coerce(f, raw)?;
+        if f.ftype != FieldType::Reference {
+            return Ok(v);
+        }
+        let Some(target) = v.as_str().and_then(RecordId::parse) else {
+            return Ok(v);
+        };
+        let target_object = self.schema.object_by_prefix(target.prefix());
+        let allowed = target_object.is_some_and(|o| {
+            f.reference_to
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&o.name))
+        });
+        if !allowed && target_object.is_some() {
+            return Err(OrgError::field(
+                StatusCode::FieldIntegrityException,
+                format!("{}: id value of incorrect type: {}", f.label, target.to18()),
+                &f.name,
+            ));
+        }
+        match self.current(&target) {
+            Some(r) if r.is_deleted => Err(OrgError::field(
+                StatusCode::EntityIsDeleted,
+                "entity is deleted",
+                &f.name,
+            )),
+            Some(_) => Ok(v),
+            None => Err(OrgError::field(
+                StatusCode::InvalidCrossReferenceKey,
+                "invalid cross reference id".to_string(),
+                &f.name,
+            )),
+        }
+    }
+}
