@@ -12,6 +12,7 @@
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
 //! - [`query`]: SOQL over REST, cursors and locators.
 //! - [`collections`]: sObject collections (`/composite/sobjects`).
+//! - [`search`]: SOSL, `/search` and `/parameterizedSearch`.
 //! - [`composite`]: `/composite`, `/composite/batch`, `/composite/tree`, `/composite/graph`.
 //! - [`platform`]: publishing platform events (`POST /sobjects/<Name>__e`) and their
 //!   definitions (`/forcebus/v1/platform-events`).
@@ -58,6 +59,7 @@ pub mod oauth;
 pub mod platform;
 pub mod query;
 pub mod resources;
+pub mod search;
 pub mod soap;
 pub mod sobjects;
 pub mod tooling;
@@ -205,6 +207,11 @@ pub fn router(state: State) -> Router {
         .route(
             "/services/data/{v}/composite/graph",
             post(composite::graph::graph_call),
+        )
+        .route("/services/data/{v}/search", get(search::search))
+        .route(
+            "/services/data/{v}/parameterizedSearch",
+            get(search::parameterized_get).post(search::parameterized_post),
         );
     Router::new()
         .route("/services/data", get(resources::versions))
@@ -311,7 +318,7 @@ fn allowed_methods(pattern: &str) -> &'static str {
         "/composite/sobjects" => "POST,PATCH,DELETE",
         "/composite/sobjects/{o}" => "GET,HEAD,POST",
         "/composite/sobjects/{o}/{field}" => "PATCH",
-        "/composite" => "GET,HEAD,POST",
+        "/composite" | "/parameterizedSearch" => "GET,HEAD,POST",
         "/composite/batch" | "/composite/tree/{o}" | "/composite/graph" => "POST",
         "/services/oauth2/token" | "/services/Soap/u/{v}" | "/services/Soap/u/{v}/{org}" => "POST",
         "/services/oauth2/userinfo" | "/services/oauth2/revoke" => "GET,HEAD,POST",

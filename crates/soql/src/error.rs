@@ -17,6 +17,11 @@ pub enum ErrorKind {
     InvalidFilter,
     /// OFFSET past 2,000 and similar: `NUMBER_OUTSIDE_VALID_RANGE`.
     OutOfRange,
+    /// A SOSL statement that cannot be read: `MALFORMED_SEARCH`.
+    MalformedSearch,
+    /// A SOSL search term Salesforce refuses (too short, a leading wildcard):
+    /// `INVALID_SEARCH`.
+    InvalidSearch,
 }
 
 impl ErrorKind {
@@ -28,6 +33,8 @@ impl ErrorKind {
             Self::InvalidType => "INVALID_TYPE",
             Self::InvalidFilter => "INVALID_QUERY_FILTER_OPERATOR",
             Self::OutOfRange => "NUMBER_OUTSIDE_VALID_RANGE",
+            Self::MalformedSearch => "MALFORMED_SEARCH",
+            Self::InvalidSearch => "INVALID_SEARCH",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! SOQL for forcebus: lexer, parser, binder and evaluator. Pure: no I/O, no async.
+//! SOQL and SOSL for forcebus: lexer, parser, binder and evaluator. Pure: no I/O, no async.
 //!
 //! `parse` turns text into an [`ast::Query`]; [`bind`] resolves it against object metadata
 //! into a [`Plan`]; [`execute`] runs a plan over any [`Source`] of records and shapes the
@@ -11,6 +11,8 @@
 //!   HAVING; `bind/literals`: literal types); [`dates`]: date literals and functions.
 //! - [`eval`]: filtering, ordering and row shaping (`eval/values`: SOQL comparison;
 //!   `eval/aggregate`: grouping and aggregates); [`columns`]: the `columns=true` metadata.
+//! - [`sosl`]: SOSL searches (`parser/sosl`: the statement; `sosl/term`: the search
+//!   expression and matching), run as SOQL over the matching records.
 
 pub mod ast;
 pub mod bind;
@@ -20,6 +22,7 @@ pub mod error;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod sosl;
 
 pub use ast::Query;
 pub use bind::{Plan, bind};

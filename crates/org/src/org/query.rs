@@ -1,5 +1,5 @@
 //! SOQL over the org: a query parsed, bound against the schema and run over the committed
-//! state, whole or in pages.
+//! state, whole or in pages; and SOSL searches over the same state.
 
 use forcebus_meta::ObjectDef;
 
@@ -91,6 +91,24 @@ impl Org {
             &ctx,
             ids,
         ))
+    }
+
+    /// Runs a SOSL search over the committed state: each object's matching records, in
+    /// `RETURNING` order.
+    pub fn search(
+        &self,
+        search: &forcebus_soql::sosl::Search,
+        version: &str,
+        visible: &dyn Fn(&ObjectDef) -> bool,
+    ) -> Result<Vec<forcebus_soql::sosl::Found<'static>>, forcebus_soql::SoqlError> {
+        let ctx = self.query_context(version, false);
+        let state = self.read();
+        let view = crate::query::View {
+            state: &state,
+            schema: self.schema(),
+            overlay: None,
+        };
+        forcebus_soql::sosl::run(search, self.schema(), visible, &view, &ctx)
     }
 
     /// The `columns=true` description of a query.

@@ -23,6 +23,7 @@ mod pubsub;
 mod pushtopic;
 mod query;
 mod request_bounds;
+mod search;
 mod shutdown;
 mod soap;
 mod sobjects;

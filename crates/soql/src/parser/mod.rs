@@ -7,6 +7,8 @@ use crate::ast::*;
 use crate::error::{ErrorKind, SoqlError};
 use crate::lexer::{Tok, Token, lex};
 
+pub(crate) mod sosl;
+
 /// Longest query accepted, in characters (Salesforce's limit).
 pub const MAX_QUERY: usize = 100_000;
 
