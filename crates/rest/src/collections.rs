@@ -31,6 +31,20 @@ pub(crate) struct Prepared {
     pub(crate) ops: Vec<Result<Op, OrgError>>,
     pub(crate) ids: Vec<Option<String>>,
     pub(crate) all_or_none: bool,
+    /// For upserts, whether each record would be inserted (its external id matched
+    /// nothing): a failed upsert's result says so in `created`, as Salesforce's do.
+    pub(crate) created: Vec<Option<bool>>,
+}
+
+impl Prepared {
+    fn new(ops: Vec<Result<Op, OrgError>>, ids: Vec<Option<String>>, all_or_none: bool) -> Self {
+        Self {
+            created: vec![None; ops.len()],
+            ops,
+            ids,
+            all_or_none,
+        }
+    }
 }
 
 fn too_many() -> ApiError {
@@ -102,6 +116,7 @@ async fn run(app: &crate::State, call: &Call, prepared: Prepared) -> Result<Resp
         ops,
         ids,
         all_or_none,
+        created,
     } = prepared;
     let ops: Vec<Op> = ops
         .into_iter()
@@ -111,19 +126,29 @@ async fn run(app: &crate::State, call: &Call, prepared: Prepared) -> Result<Resp
         .await?
         .map_err(|e| ApiError::internal(&e))?
         .results;
-    Ok(json_response(StatusCode::OK, &render_all(results, ids)))
+    Ok(json_response(StatusCode::OK, &render_all(results, ids, created)))
 }
 
 /// The results of a collection call, in request order.
 pub(crate) fn render_all(
     results: Vec<Result<Outcome, OrgError>>,
     ids: Vec<Option<String>>,
+    created: Vec<Option<bool>>,
 ) -> Value {
     Value::Array(
         results
             .into_iter()
             .zip(ids)
-            .map(|(r, id)| render(r, id))
+            .zip(created)
+            .map(|((r, id), created)| {
+                let mut v = render(r, id);
+                if let Some(c) = created
+                    && v.get("created").is_none()
+                {
+                    v["created"] = json!(c);
+                }
+                v
+            })
             .collect(),
     )
 }
@@ -185,11 +210,8 @@ pub(crate) fn prepare_create(req: Request) -> Prepared {
             Ok(Op::Create { object, fields: r })
         })
         .collect();
-    Prepared {
-        ids: vec![None; ops.len()],
-        ops,
-        all_or_none: req.all_or_none,
-    }
+    let ids = vec![None; ops.len()];
+    Prepared::new(ops, ids, req.all_or_none)
 }
 
 fn record_id(r: &Map<String, Value>) -> Option<String> {
@@ -228,11 +250,7 @@ pub(crate) fn prepare_update(req: Request) -> Prepared {
             })
         })
         .collect();
-    Prepared {
-        ops,
-        ids,
-        all_or_none: req.all_or_none,
-    }
+    Prepared::new(ops, ids, req.all_or_none)
 }
 
 /// `DELETE /composite/sobjects?ids=a,b[&allOrNone=true]`.
@@ -281,11 +299,11 @@ pub(crate) fn prepare_delete(q: &HashMap<String, String>) -> Result<Prepared, Ap
             )),
         })
         .collect();
-    Ok(Prepared {
+    Ok(Prepared::new(
         ops,
-        ids: ids.into_iter().map(Some).collect(),
+        ids.into_iter().map(Some).collect(),
         all_or_none,
-    })
+    ))
 }
 
 /// The records `ids` of `name` with `fields`, `null` for each not found; `get` reads a
@@ -374,11 +392,22 @@ pub async fn upsert(
 ) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
     let req = parse_request(&headers, &bytes)?;
-    run(&app, &call, prepare_upsert(o, &field, req)).await
+    let exists = |v: &str| {
+        app.org
+            .find_by_external_id(&o.name, &field, v)
+            .is_ok_and(|ids| !ids.is_empty())
+    };
+    run(&app, &call, prepare_upsert(o, &field, req, &exists)).await
 }
 
-/// The operations of an upsert call by the external-id `field` of `o`.
-pub(crate) fn prepare_upsert(o: &forcebus_org::ObjectDef, field: &str, req: Request) -> Prepared {
+/// The operations of an upsert call by the external-id `field` of `o`; `exists` says
+/// whether a record has an external id value already.
+pub(crate) fn prepare_upsert(
+    o: &forcebus_org::ObjectDef,
+    field: &str,
+    req: Request,
+    exists: &dyn Fn(&str) -> bool,
+) -> Prepared {
     let ops: Vec<_> = req
         .records
         .into_iter()
@@ -410,11 +439,17 @@ pub(crate) fn prepare_upsert(o: &forcebus_org::ObjectDef, field: &str, req: Requ
             })
         })
         .collect();
-    Prepared {
-        ids: vec![None; ops.len()],
-        ops,
-        all_or_none: req.all_or_none,
-    }
+    let ids = vec![None; ops.len()];
+    let mut prepared = Prepared::new(ops, ids, req.all_or_none);
+    prepared.created = prepared
+        .ops
+        .iter()
+        .map(|op| match op {
+            Ok(Op::Upsert { value, .. }) => Some(!exists(value)),
+            _ => None,
+        })
+        .collect();
+    prepared
 }
 
 /// `POST /composite/sobjects` with platform events among the records: records are

@@ -365,7 +365,11 @@ fn collection(
             (&Method::DELETE, []) => collections::prepare_delete(&t.params)?,
             (&Method::PATCH, [name, field]) => {
                 let o = object(ctx.app, name)?;
-                collections::prepare_upsert(o, field, request(body)?)
+                let exists = |v: &str| {
+                    work.find_by_external_id(&o.name, field, v)
+                        .is_ok_and(|ids| !ids.is_empty())
+                };
+                collections::prepare_upsert(o, field, request(body)?, &exists)
             }
             (_, []) => return Ok(not_allowed(method, "POST,PATCH,DELETE")),
             (_, [_]) => return Ok(not_allowed(method, "GET,HEAD,POST")),
@@ -388,6 +392,7 @@ fn apply_collection(work: &mut Work<'_>, prepared: Prepared) -> Value {
         ops,
         ids,
         all_or_none,
+        created,
     } = prepared;
     let ops: Vec<Op> = ops
         .into_iter()
@@ -398,7 +403,7 @@ fn apply_collection(work: &mut Work<'_>, prepared: Prepared) -> Value {
     } else {
         ops.into_iter().map(|op| work.apply(op)).collect()
     };
-    collections::render_all(results, ids)
+    collections::render_all(results, ids, created)
 }
 
 fn retrieve(

@@ -162,6 +162,25 @@ fn upsert_by_external_id_reports_created() {
         get(&s, &format!("/sobjects/Account/{existing}")).1["Name"],
         "Updated"
     );
+    // Failed upserts say whether they would have inserted, as Salesforce's do (jsforce's
+    // own test reads `created` on rolled-back results).
+    let body = json!({"allOrNone": true, "records": [
+        {"attributes": {"type": "Account"}, "External_Id__c": "X1", "Name": "Again"},
+        {"attributes": {"type": "Account"}, "External_Id__c": "X3", "Name": "New"},
+        {"attributes": {"type": "Account"}, "External_Id__c": "X4", "Name": "Bad", "OwnerId": "INVALID_OWNER"},
+    ]});
+    let (st, res) = j(s
+        .http()
+        .patch(format!("{}/Account/External_Id__c", url(&s)))
+        .bearer(&s)
+        .json(&body)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{res}");
+    let created: Vec<&Value> = res.as_array().unwrap().iter().map(|r| &r["created"]).collect();
+    assert_eq!(created, [&json!(false), &json!(true), &json!(true)], "{res}");
+    assert_eq!(res[1]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(res[2]["errors"][0]["statusCode"], "MALFORMED_ID");
 }
 
 #[test]
