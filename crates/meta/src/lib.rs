@@ -248,6 +248,8 @@ pub struct ObjectDef {
     pub custom: bool,
     /// Whether records can be created through the API.
     pub createable: bool,
+    /// Whether records can be updated through the API.
+    pub updateable: bool,
     /// Whether records can be deleted through the API.
     pub deletable: bool,
     /// A Tooling API object: invisible to the data API, queried through `/tooling/query`.
@@ -269,6 +271,7 @@ impl ObjectDef {
             key_prefix: prefix.to_owned(),
             custom: name.ends_with("__c"),
             createable: true,
+            updateable: true,
             deletable: true,
             tooling: false,
             change_events: true,

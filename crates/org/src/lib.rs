@@ -53,6 +53,7 @@ pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
+pub use org::organization::{OrgKind, OrgProfile};
 pub use org::query::QueryPage;
 pub use org::{Org, OrgOptions};
 pub use record::Record;

@@ -126,7 +126,10 @@ async fn run(app: &crate::State, call: &Call, prepared: Prepared) -> Result<Resp
         .await?
         .map_err(|e| ApiError::internal(&e))?
         .results;
-    Ok(json_response(StatusCode::OK, &render_all(results, ids, created)))
+    Ok(json_response(
+        StatusCode::OK,
+        &render_all(results, ids, created),
+    ))
 }
 
 /// The results of a collection call, in request order.

@@ -63,7 +63,7 @@ pub fn global_entry(base: &str, o: &ObjectDef) -> Value {
         "searchable": true,
         "triggerable": true,
         "undeletable": !user,
-        "updateable": true,
+        "updateable": o.updateable,
         "urls": object_urls(base, o, false),
     })
 }

@@ -240,7 +240,7 @@ pub fn router(state: State) -> Router {
         .route("/services/Soap/u/{v}", post(soap::endpoint))
         .route("/services/Soap/u/{v}/{org}", post(soap::endpoint))
         .merge(data)
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(unknown_path)
         .layer(middleware::from_fn(method_not_allowed))
         .layer(middleware::from_fn_with_state(state.clone(), limits::count))
         .layer(middleware::from_fn_with_state(
@@ -250,6 +250,27 @@ pub fn router(state: State) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(request_spans())
         .with_state(state)
+}
+
+/// An unknown path: under the data APIs a request without a valid session gets
+/// `401 INVALID_SESSION_ID` first, as Salesforce answers; otherwise `404 NOT_FOUND`.
+async fn unknown_path(
+    axum::extract::State(app): axum::extract::State<State>,
+    headers: axum::http::HeaderMap,
+    uri: Uri,
+) -> ApiError {
+    let guarded = [
+        "/services/data/v",
+        "/services/apexrest/",
+        "/services/async/",
+    ]
+    .iter()
+    .any(|p| uri.path().starts_with(p));
+    let session = ctx::bearer(&headers).and_then(|t| app.auth.verify(t));
+    if guarded && session.is_none() {
+        return ApiError::invalid_session();
+    }
+    ApiError::not_found()
 }
 
 /// The layer giving each request a debug span `request{method, path}` with a debug event

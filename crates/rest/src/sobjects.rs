@@ -177,6 +177,16 @@ pub(crate) fn multiple_choices(call: &Call, o: &ObjectDef, ids: &[RecordId]) -> 
     ApiError::raw(StatusCode::MULTIPLE_CHOICES, json!(urls))
 }
 
+/// `/sobjects/{X}/{a}/{b}` names a resource only when `a` is a field of `X`: otherwise it is
+/// an unknown sub-resource, `NOT_FOUND` (a field that is not an external id gets
+/// Salesforce's "Provided external ID field does not exist" instead).
+pub(crate) fn field_segment(o: &ObjectDef, field: &str) -> Result<(), ApiError> {
+    match o.field(field) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found()),
+    }
+}
+
 fn by_external_id(
     app: &crate::AppState,
     call: &Call,
@@ -184,6 +194,7 @@ fn by_external_id(
     field: &str,
     value: &str,
 ) -> Result<Option<RecordId>, ApiError> {
+    field_segment(o, field)?;
     let ids = app.org.find_by_external_id(&o.name, field, value)?;
     match ids.as_slice() {
         [] => Ok(None),

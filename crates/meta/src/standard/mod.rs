@@ -9,6 +9,7 @@
 //! - `fields`: field constructors and the field groups objects share;
 //! - `sales`: Account, Contact, Lead, Opportunity;
 //! - `service`: Case, User, Task;
+//! - `setup`: Organization;
 //! - `tooling`: PushTopic, StreamingChannel and the Tooling API's event objects.
 
 use crate::ObjectDef;
@@ -16,13 +17,16 @@ use crate::ObjectDef;
 mod fields;
 mod sales;
 mod service;
+mod setup;
 mod tooling;
 
 pub use sales::STAGES;
+pub use setup::EDITIONS;
 pub use tooling::tooling_catalogue;
 
 use sales::{account, contact, lead, opportunity};
 use service::{case, task, user};
+use setup::organization;
 use tooling::{push_topic, streaming_channel};
 
 /// The standard objects, in describeGlobal order.
@@ -33,6 +37,7 @@ pub fn catalogue() -> Vec<ObjectDef> {
         contact(),
         lead(),
         opportunity(),
+        organization(),
         push_topic(),
         streaming_channel(),
         task(),

@@ -6,11 +6,13 @@
 //! domain modules of the crate, which know nothing of `Org` (so they import no facade):
 //! [`commit`] (the one writer), [`query`] (SOQL), [`channels`] (what a channel name
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
-//! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`].
+//! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
+//! [`organization`] (the org's own row).
 
 pub mod channels;
 pub mod commit;
 mod generic;
+pub mod organization;
 mod platform_events;
 mod publish;
 pub mod query;
@@ -45,6 +47,8 @@ pub struct OrgOptions {
     pub cdc: crate::cdc::CdcConfig,
     /// Platform events declared in the config file (created or replaced at start).
     pub platform_events: std::collections::BTreeMap<String, crate::platform::EventConfig>,
+    /// How the org describes itself (`Organization`).
+    pub profile: organization::OrgProfile,
 }
 
 /// One Salesforce org.
@@ -129,6 +133,7 @@ impl Org {
             org.ensure_user(seed)?;
         }
         org.load_platform_events(&options.platform_events)?;
+        org.install_organization_row(&options.profile);
         Ok(org)
     }
 

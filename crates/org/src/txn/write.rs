@@ -110,6 +110,12 @@ impl Txn<'_> {
             return Err(OrgError::deleted());
         }
         let def = self.object(&current.object)?;
+        if !def.updateable {
+            return Err(OrgError::new(
+                StatusCode::InsufficientAccess,
+                format!("entity type cannot be updated: {}", def.label),
+            ));
+        }
         let mut rec = current.clone();
         for (name, raw) in input {
             if name == "attributes" {

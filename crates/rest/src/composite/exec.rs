@@ -293,6 +293,7 @@ fn external(
 ) -> Reply {
     let result = (|| {
         let o = object(ctx.app, name)?;
+        crate::sobjects::field_segment(o, field)?;
         let ids = work.find_by_external_id(&o.name, field, value)?;
         let found = match ids.as_slice() {
             [] => None,

@@ -170,6 +170,10 @@ impl Config {
             log: self.event_log(),
             cdc: self.cdc(),
             platform_events: self.platform_events.clone(),
+            profile: forcebus_org::OrgProfile {
+                edition: self.org_edition.clone(),
+                kind: self.org_kind,
+            },
         }
     }
 

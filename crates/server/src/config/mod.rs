@@ -58,6 +58,11 @@ pub(crate) struct Config {
     pub(crate) tls_names: Vec<String>,
     /// The org's name.
     pub(crate) org_name: String,
+    /// The org's edition (`Organization.OrganizationType`), e.g. `Developer Edition`.
+    pub(crate) org_edition: String,
+    /// `production`, `sandbox` or `scratch` (`Organization.IsSandbox` and
+    /// `TrialExpirationDate`, which the sf CLI reads).
+    pub(crate) org_kind: forcebus_org::OrgKind,
     /// Newest REST API version served; every version from 20 up to it is accepted.
     pub(crate) api_version: u32,
     /// Seconds of inactivity after which an access token expires.
@@ -184,6 +189,8 @@ impl Default for Config {
             tls_key: None,
             tls_names: Vec::new(),
             org_name: "forcebus".to_owned(),
+            org_edition: "Developer Edition".to_owned(),
+            org_kind: forcebus_org::OrgKind::Production,
             api_version: 62,
             session_timeout_secs: 7200,
             trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],

@@ -23,6 +23,16 @@ impl Config {
                 format!("must be in 20..=99; got {}", self.api_version),
             );
         }
+        if !forcebus_meta::standard::EDITIONS.contains(&self.org_edition.as_str()) {
+            return fail(
+                "org_edition",
+                format!(
+                    "must be one of {}; got {:?}",
+                    forcebus_meta::standard::EDITIONS.join(", "),
+                    self.org_edition
+                ),
+            );
+        }
         if self.session_timeout_secs < 60 {
             return fail(
                 "session_timeout_secs",

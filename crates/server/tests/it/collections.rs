@@ -177,9 +177,21 @@ fn upsert_by_external_id_reports_created() {
         .send()
         .unwrap());
     assert_eq!(st, 200, "{res}");
-    let created: Vec<&Value> = res.as_array().unwrap().iter().map(|r| &r["created"]).collect();
-    assert_eq!(created, [&json!(false), &json!(true), &json!(true)], "{res}");
-    assert_eq!(res[1]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    let created: Vec<&Value> = res
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["created"])
+        .collect();
+    assert_eq!(
+        created,
+        [&json!(false), &json!(true), &json!(true)],
+        "{res}"
+    );
+    assert_eq!(
+        res[1]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
     assert_eq!(res[2]["errors"][0]["statusCode"], "MALFORMED_ID");
 }
 

@@ -18,6 +18,7 @@ mod describe;
 mod events;
 mod generic;
 mod lifecycle;
+mod organization;
 mod platform;
 mod pubsub;
 mod pushtopic;

@@ -473,3 +473,37 @@ fn custom_objects_and_deleted_and_updated_windows() {
     );
     assert_eq!((st, code(&body)), (400, "MISSING_ARGUMENT"));
 }
+
+#[test]
+fn unknown_paths_check_the_session_first_and_unknown_sub_resources_are_not_found() {
+    let s = crate::server();
+    let unknown = format!("{}/no/such/resource", s.data());
+    let (st, body) = crate::j(
+        s.http()
+            .get(&unknown)
+            .header("Authorization", "Bearer nope")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((st, crate::code(&body)), (401, "INVALID_SESSION_ID"));
+    let (st, body) = crate::j(s.http().get(&unknown).send().unwrap());
+    assert_eq!((st, crate::code(&body)), (401, "INVALID_SESSION_ID"));
+    let (st, body) = crate::get(&s, "/no/such/resource");
+    assert_eq!((st, crate::code(&body)), (404, "NOT_FOUND"));
+    let (st, body) = crate::get(&s, "/sobjects/Account/frobnicate/x");
+    assert_eq!((st, crate::code(&body)), (404, "NOT_FOUND"), "{body}");
+    assert_eq!(body[0]["message"], "The requested resource does not exist");
+    let (st, body) = crate::get(&s, "/sobjects/Account/Name/x");
+    assert_eq!(st, 404, "{body}");
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("external ID field"),
+        "{body}"
+    );
+    // Repeated slashes, as the sf CLI sends after `sf org login access-token`.
+    let doubled = format!("{}//services/data/v59.0//limits", s.base());
+    let (st, body) = crate::j(s.http().get(doubled).bearer(&s).send().unwrap());
+    assert_eq!(st, 200, "{body}");
+}
