@@ -12,12 +12,14 @@
 //! - [`grant`]: the OAuth grant types of `/services/oauth2/token`.
 //! - [`authorize`]: `/services/oauth2/authorize`: redirect URIs, sign-in, codes.
 //! - [`login`]: password logins: lockout and the security token from untrusted networks.
+//! - [`passwords`]: passwords set through the API, and the password policy.
 
 pub mod authorize;
 pub mod config;
 pub mod directory;
 pub mod grant;
 pub mod login;
+pub mod passwords;
 pub mod tokens;
 
 pub use authorize::AuthorizeRequest;

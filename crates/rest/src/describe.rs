@@ -273,6 +273,11 @@ fn change_describe(base: &str, o: &ObjectDef) -> Value {
 
 /// `GET /sobjects`.
 pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
+    json_response(StatusCode::OK, &global_json(&app, &call))
+}
+
+/// The body of `GET /sobjects` (describeGlobal).
+pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
     let base = call.base();
     let mut list: Vec<Value> = app
         .org
@@ -297,10 +302,7 @@ pub async fn global(call: Call, State(app): State<crate::State>) -> Response {
             .iter()
             .map(|d| crate::platform::global_entry(&base, d)),
     );
-    json_response(
-        StatusCode::OK,
-        &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
-    )
+    json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list})
 }
 
 /// `GET /sobjects/{X}`: the describeGlobal entry and the most recently changed records.
@@ -374,6 +376,11 @@ pub(crate) fn describe_json(
         return Ok(crate::platform::describe(&call.base(), &def));
     }
     let o = lookup_object(schema, name)?;
+    Ok(object_describe(schema, call, o))
+}
+
+/// The full describe of an object (data or tooling).
+pub(crate) fn object_describe(schema: &Schema, call: &Call, o: &ObjectDef) -> Value {
     let base = call.base();
     let mut out = global_entry(&base, o);
     let master = "012000000000000AAA";
@@ -405,5 +412,48 @@ pub(crate) fn describe_json(
     if let (Value::Object(out), Value::Object(extra)) = (&mut out, extra) {
         out.extend(extra);
     }
-    Ok(out)
+    out
+}
+
+/// The objects the Tooling API shows: its own, and the data objects it can query.
+fn tooling_objects(schema: &Schema) -> impl Iterator<Item = &ObjectDef> {
+    schema
+        .objects()
+        .iter()
+        .filter(|o| o.tooling || crate::query::TOOLING_OBJECTS.contains(&o.name.as_str()))
+}
+
+/// `GET /tooling/sobjects`: the Tooling API's describeGlobal.
+pub async fn tooling_global(call: Call, State(app): State<crate::State>) -> Response {
+    let base = format!("{}/tooling", call.base());
+    let list: Vec<Value> = tooling_objects(app.org.schema())
+        .map(|o| global_entry(&base, o))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
+    )
+}
+
+/// `GET /tooling/sobjects/{X}/describe`.
+pub async fn tooling_describe(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let schema = app.org.schema();
+    let o = tooling_objects(schema)
+        .find(|o| o.name.eq_ignore_ascii_case(&name))
+        .ok_or_else(ApiError::not_found)?;
+    let mut out = object_describe(schema, &call, o);
+    // Its URLs are the Tooling API's.
+    let tooling_base = format!("{}/tooling", call.base());
+    if let Some(urls) = out.get_mut("urls").and_then(Value::as_object_mut) {
+        for v in urls.values_mut() {
+            if let Some(s) = v.as_str() {
+                *v = json!(s.replacen(&call.base(), &tooling_base, 1));
+            }
+        }
+    }
+    Ok(json_response(StatusCode::OK, &out))
 }

@@ -62,6 +62,7 @@ fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Resul
                 ]}},
                 {"name": "channel", "type": "string"},
             ],
+            "uuid": id,
         })),
         other => Err(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -13,6 +13,9 @@
 //! - [`query`]: SOQL over REST, cursors and locators.
 //! - [`collections`]: sObject collections (`/composite/sobjects`).
 //! - [`search`]: SOSL, `/search` and `/parameterizedSearch`.
+//! - [`layouts`]: `describe/layouts`, named, compact and approval layouts;
+//!   [`listviews`]: list views and their results; [`recent`]: `/recent`;
+//!   [`password`]: `/sobjects/User/{id}/password`.
 //! - [`composite`]: `/composite`, `/composite/batch`, `/composite/tree`, `/composite/graph`.
 //! - [`platform`]: publishing platform events (`POST /sobjects/<Name>__e`) and their
 //!   definitions (`/forcebus/v1/platform-events`).
@@ -53,11 +56,15 @@ pub mod describe;
 pub mod error;
 pub mod events;
 pub mod generic;
+pub mod layouts;
 pub mod limits;
+pub mod listviews;
 pub mod login_page;
 pub mod oauth;
+pub mod password;
 pub mod platform;
 pub mod query;
+pub mod recent;
 pub mod resources;
 pub mod search;
 pub mod soap;
@@ -209,6 +216,57 @@ pub fn router(state: State) -> Router {
             post(composite::graph::graph_call),
         )
         .route("/services/data/{v}/search", get(search::search))
+        .route("/services/data/{v}/recent", get(recent::recent))
+        .route(
+            "/services/data/{v}/tooling/sobjects",
+            get(describe::tooling_global),
+        )
+        .route(
+            "/services/data/{v}/tooling/sobjects/{o}/describe",
+            get(describe::tooling_describe),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/describe/layouts",
+            get(layouts::layouts),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/describe/layouts/{rt}",
+            get(layouts::layout_for_record_type),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/describe/namedLayouts/{name}",
+            get(layouts::named),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/describe/compactLayouts",
+            get(layouts::compact),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/describe/approvalLayouts",
+            get(layouts::approval),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/listviews",
+            get(listviews::listviews),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/listviews/{id}",
+            get(listviews::listview),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/listviews/{id}/describe",
+            get(listviews::describe),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/listviews/{id}/results",
+            get(listviews::results),
+        )
+        .route(
+            "/services/data/{v}/sobjects/{o}/{id}/password",
+            get(password::status)
+                .post(password::set)
+                .delete(password::reset),
+        )
         .route(
             "/services/data/{v}/parameterizedSearch",
             get(search::parameterized_get).post(search::parameterized_post),
@@ -335,6 +393,7 @@ fn allowed_methods(pattern: &str) -> &'static str {
         "/sobjects/{o}/{id}" => "GET,HEAD,PATCH,DELETE",
         "/sobjects/{o}/{field}/{value}" => "GET,HEAD,PATCH,DELETE",
         "/sobjects/{o}/{id}/push" => "GET,HEAD,POST",
+        "/sobjects/{o}/{id}/password" => "GET,HEAD,POST,DELETE",
         "/forcebus/v1/platform-events/{name}" => "GET,HEAD,PUT,DELETE",
         "/composite/sobjects" => "POST,PATCH,DELETE",
         "/composite/sobjects/{o}" => "GET,HEAD,POST",

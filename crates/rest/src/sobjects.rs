@@ -326,6 +326,20 @@ fn window(app: &crate::AppState, q: &Params) -> Result<(String, String), ApiErro
     Ok((start, end.min(now)))
 }
 
+/// Calls its argument with every record of an object (the org's, or a composite
+/// request's transaction's).
+pub(crate) type Visit<'a> = dyn Fn(&str, &mut dyn FnMut(&Record)) + 'a;
+
+/// Every record of `object` in the org, for [`Visit`].
+fn visit_org(app: &crate::AppState) -> impl Fn(&str, &mut dyn FnMut(&Record)) + '_ {
+    move |object, f| {
+        app.org.scan(object, |r| {
+            f(r);
+            None::<()>
+        });
+    }
+}
+
 /// `GET /sobjects/{X}/deleted?start=..&end=..`.
 pub async fn deleted(
     _call: Call,
@@ -333,20 +347,35 @@ pub async fn deleted(
     Path((_, name)): Path<(String, String)>,
     Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
-    let (start, end) = window(&app, &q)?;
+    let body = deleted_json(&app, &name, &q, &visit_org(&app))?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The body of `/sobjects/{X}/deleted`.
+pub(crate) fn deleted_json(
+    app: &crate::AppState,
+    name: &str,
+    q: &Params,
+    visit: &Visit<'_>,
+) -> Result<Value, ApiError> {
+    let o = object(app, name)?;
+    let (start, end) = window(app, q)?;
     let mut earliest: Option<String> = None;
-    let records: Vec<Value> = app.org.scan(&o.name, |r| {
-        let at = r.deleted_at.as_ref().filter(|_| r.is_deleted)?;
+    let mut records = Vec::new();
+    visit(&o.name, &mut |r| {
+        let Some(at) = r.deleted_at.as_ref().filter(|_| r.is_deleted) else {
+            return;
+        };
         if earliest.as_ref().is_none_or(|e| at < e) {
             earliest = Some(at.clone());
         }
-        (*at >= start && *at <= end).then(|| json!({"id": r.id.to18(), "deletedDate": at}))
+        if *at >= start && *at <= end {
+            records.push(json!({"id": r.id.to18(), "deletedDate": at}));
+        }
     });
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"deletedRecords": records, "earliestDateAvailable": earliest.unwrap_or(start), "latestDateCovered": end}),
-    ))
+    Ok(
+        json!({"deletedRecords": records, "earliestDateAvailable": earliest.unwrap_or(start), "latestDateCovered": end}),
+    )
 }
 
 /// `GET /sobjects/{X}/updated?start=..&end=..`.
@@ -356,14 +385,28 @@ pub async fn updated(
     Path((_, name)): Path<(String, String)>,
     Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
-    let (start, end) = window(&app, &q)?;
-    let ids: Vec<String> = app.org.scan(&o.name, |r| {
-        let at = r.get_str("SystemModstamp")?;
-        (!r.is_deleted && at >= start.as_str() && at <= end.as_str()).then(|| r.id.to18())
+    let body = updated_json(&app, &name, &q, &visit_org(&app))?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The body of `/sobjects/{X}/updated`.
+pub(crate) fn updated_json(
+    app: &crate::AppState,
+    name: &str,
+    q: &Params,
+    visit: &Visit<'_>,
+) -> Result<Value, ApiError> {
+    let o = object(app, name)?;
+    let (start, end) = window(app, q)?;
+    let mut ids = Vec::new();
+    visit(&o.name, &mut |r| {
+        if let Some(at) = r.get_str("SystemModstamp")
+            && !r.is_deleted
+            && at >= start.as_str()
+            && at <= end.as_str()
+        {
+            ids.push(r.id.to18());
+        }
     });
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"ids": ids, "latestDateCovered": end}),
-    ))
+    Ok(json!({"ids": ids, "latestDateCovered": end}))
 }

@@ -26,6 +26,29 @@ pub const EDITIONS: &[&str] = &[
     "Base Edition",
 ];
 
+/// `Default{Object}Access`: the org-wide sharing defaults.
+fn org_wide_defaults() -> Vec<crate::FieldDef> {
+    [
+        "Account",
+        "Contact",
+        "Opportunity",
+        "Lead",
+        "Case",
+        "Calendar",
+        "Pricebook",
+        "Campaign",
+    ]
+    .iter()
+    .map(|object| {
+        pick(
+            &format!("Default{object}Access"),
+            &format!("Default {object} Access"),
+            ACCESS,
+        )
+    })
+    .collect()
+}
+
 pub(super) fn organization() -> ObjectDef {
     let mut v = head();
     v.pop(); // No IsDeleted: the org row is never deleted.
@@ -67,22 +90,7 @@ pub(super) fn organization() -> ObjectDef {
         "PreferencesRequireOpportunityProducts",
         "Require Opportunity Products",
     ));
-    for object in [
-        "Account",
-        "Contact",
-        "Opportunity",
-        "Lead",
-        "Case",
-        "Calendar",
-        "Pricebook",
-        "Campaign",
-    ] {
-        v.push(pick(
-            &format!("Default{object}Access"),
-            &format!("Default {object} Access"),
-            ACCESS,
-        ));
-    }
+    v.extend(org_wide_defaults());
     v.push(f("ComplianceBccEmail", "Compliance BCC Email", T::Email));
     v.push(pick(
         "UiSkin",

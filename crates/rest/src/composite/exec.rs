@@ -38,13 +38,17 @@ pub(crate) fn parse_url(url: &str, latest: u32) -> Option<Target> {
     let rest = path.strip_prefix("/services/data/")?;
     let mut parts = rest.split('/').filter(|s| !s.is_empty());
     let version = crate::ctx::parse_version(parts.next()?, latest)?;
-    let segments = parts
+    let mut segments: Vec<String> = parts
         .map(|s| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8_lossy()
                 .into_owned()
         })
         .collect();
+    // Salesforce's graph examples sometimes spell it `sobject/`; both are read.
+    if segments.first().is_some_and(|s| s == "sobject") {
+        segments[0] = "sobjects".into();
+    }
     let params = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -115,7 +119,21 @@ pub(crate) fn run(
 ) -> Reply {
     let segs: Vec<&str> = t.segments.iter().map(String::as_str).collect();
     match segs.as_slice() {
+        ["sobjects"] if *method == Method::GET => Reply::new(
+            StatusCode::OK,
+            crate::describe::global_json(ctx.app, ctx.call),
+        ),
         ["sobjects", name] => sobject(ctx, work, method, name, body),
+        ["sobjects", name, kind @ ("deleted" | "updated")] if *method == Method::GET => {
+            let visit = |object: &str, f: &mut dyn FnMut(&forcebus_org::Record)| {
+                work.scan(object).for_each(&mut *f);
+            };
+            Reply::of(if *kind == "deleted" {
+                crate::sobjects::deleted_json(ctx.app, name, &t.params, &visit)
+            } else {
+                crate::sobjects::updated_json(ctx.app, name, &t.params, &visit)
+            })
+        }
         ["sobjects", name, "describe"] if *method == Method::GET => {
             Reply::of(crate::describe::describe_json(ctx.app, ctx.call, name))
         }

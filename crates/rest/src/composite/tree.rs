@@ -44,6 +44,8 @@ struct Reader<'a> {
     schema: &'a forcebus_org::Schema,
     nodes: Vec<Node>,
     reference_ids: HashSet<String>,
+    /// Reference ids given more than once.
+    duplicates: HashSet<String>,
     types: HashSet<String>,
 }
 
@@ -83,11 +85,14 @@ impl Reader<'_> {
             .and_then(Value::as_str)
             .ok_or_else(|| bad("Each record needs attributes.referenceId"))?
             .to_owned();
-        if !valid_reference_id(&reference_id) || !self.reference_ids.insert(reference_id.clone()) {
+        if !valid_reference_id(&reference_id) {
             return Err(bad(format!(
-                "Invalid or duplicate referenceId: {reference_id}. A referenceId starts with \
-                 a letter or a number and contains only letters, numbers and underscores."
+                "Invalid referenceId: {reference_id}. A referenceId starts with a letter or a \
+                 number and contains only letters, numbers and underscores."
             )));
+        }
+        if !self.reference_ids.insert(reference_id.clone()) {
+            self.duplicates.insert(reference_id.clone());
         }
         self.types.insert(object.to_owned());
         if self.types.len() > MAX_TYPES {
@@ -169,12 +174,47 @@ fn read(
         schema: app.org.schema(),
         nodes: Vec::new(),
         reference_ids: HashSet::new(),
+        duplicates: HashSet::new(),
         types: HashSet::new(),
     };
     for r in records {
         reader.record(r, &o.name, 1, None)?;
     }
+    if !reader.duplicates.is_empty() {
+        // One result for each occurrence of a duplicated reference id, nothing written.
+        let failures: Vec<(String, Result<forcebus_org::RecordId, OrgError>)> = reader
+            .nodes
+            .iter()
+            .filter(|n| reader.duplicates.contains(&n.reference_id))
+            .map(|n| {
+                let e = OrgError::new(
+                    Code::DuplicateValue,
+                    format!(
+                        "Duplicate ReferenceId provided in the request: {}",
+                        n.reference_id
+                    ),
+                );
+                (n.reference_id.clone(), Err(e))
+            })
+            .collect();
+        return Err(failed(&failures));
+    }
     Ok(reader.nodes)
+}
+
+/// 400 listing the records that failed.
+fn failed(results: &[(String, Result<forcebus_org::RecordId, OrgError>)]) -> ApiError {
+    let failures: Vec<Value> = results
+        .iter()
+        .filter_map(|(reference_id, r)| {
+            let e = r.as_ref().err()?;
+            Some(json!({"referenceId": reference_id, "errors": [collection_error(e)]}))
+        })
+        .collect();
+    ApiError::raw(
+        StatusCode::BAD_REQUEST,
+        json!({"hasErrors": true, "results": failures}),
+    )
 }
 
 /// Inserts the nodes level by level in `work`: each node's result, in insertion order.
@@ -243,18 +283,21 @@ pub async fn tree(
     .map_err(|e| ApiError::internal(&e))??
     .map_err(|e| ApiError::internal(&e))?
     .0;
-    if results.iter().any(|(_, r)| r.is_err()) {
-        let failures: Vec<Value> = results
-            .iter()
-            .filter_map(|(reference_id, r)| {
-                let e = r.as_ref().err()?;
-                Some(json!({"referenceId": reference_id, "errors": [collection_error(e)]}))
-            })
-            .collect();
-        return Ok(json_response(
+    // A field the object does not have fails the whole request, as Salesforce reads the
+    // records before saving any (the sf CLI turns this answer into its FlsError hint).
+    if let Some(e) = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err())
+        .find(|e| e.code == Code::InvalidField)
+    {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            &json!({"hasErrors": true, "results": failures}),
+            Code::InvalidField,
+            e.message.clone(),
         ));
+    }
+    if results.iter().any(|(_, r)| r.is_err()) {
+        return Err(failed(&results));
     }
     let created: Vec<Value> = results
         .iter()

@@ -301,3 +301,68 @@ fn graphs_commit_or_roll_back_each_on_its_own() {
         "graph nodes are sObject resources"
     );
 }
+
+#[test]
+fn tree_duplicates_and_unknown_fields_are_answered_as_salesforce_does() {
+    let s = server();
+    let dup = json!({"records": [
+        {"attributes": {"type": "Account", "referenceId": "dup"}, "Name": "A"},
+        {"attributes": {"type": "Account", "referenceId": "ok"}, "Name": "B"},
+        {"attributes": {"type": "Account", "referenceId": "dup"}, "Name": "C"},
+    ]});
+    let (st, body) = post(&s, "/composite/tree/Account", &dup);
+    assert_eq!(st, 400, "{body}");
+    let refs: Vec<&str> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["referenceId"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, ["dup", "dup"], "one result per occurrence: {body}");
+    let unknown = json!({"records": [{"attributes": {"type": "Account", "referenceId": "r1"}, "Name": "X", "Bogus__c": "x"}]});
+    let (st, body) = post(&s, "/composite/tree/Account", &unknown);
+    assert_eq!(
+        (st, code(&body)),
+        (400, "INVALID_FIELD"),
+        "a top-level error: {body}"
+    );
+    assert!(live_ids(&s, "Account").is_empty());
+}
+
+#[test]
+fn composite_reads_describe_global_and_replication_resources() {
+    let s = server();
+    let b = base(&s);
+    let window = "start=2000-01-01T00:00:00Z&end=2099-01-01T00:00:00Z";
+    let req = json!({"compositeRequest": [
+        {"method": "POST", "url": format!("{b}/sobjects/Account"), "referenceId": "a", "body": {"Name": "R"}},
+        {"method": "GET", "url": format!("{b}/sobjects"), "referenceId": "global"},
+        {"method": "GET", "url": format!("{b}/sobjects/Account/updated?{window}"), "referenceId": "updated"},
+        {"method": "GET", "url": format!("{b}/sobjects/Account/deleted?{window}"), "referenceId": "deleted"},
+    ]});
+    let (st, body) = post(&s, "/composite", &req);
+    assert_eq!(st, 200, "{body}");
+    let r = body["compositeResponse"].as_array().unwrap();
+    let statuses: Vec<u64> = r
+        .iter()
+        .map(|e| e["httpStatusCode"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 200, 200, 200], "{body}");
+    assert!(
+        r[1]["body"]["sobjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "Account")
+    );
+    assert_eq!(r[2]["body"]["ids"], json!([r[0]["body"]["id"]]));
+    assert_eq!(r[3]["body"]["deletedRecords"], json!([]));
+    let graph = json!({"graphs": [{"graphId": "g", "compositeRequest": [
+        {"method": "POST", "url": format!("{b}/sobject/Account"), "referenceId": "n", "body": {"Name": "Singular"}}]}]});
+    let (st, body) = post(&s, "/composite/graph", &graph);
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        body["graphs"][0]["isSuccessful"], true,
+        "sobject/ is read as sobjects/: {body}"
+    );
+}

@@ -91,6 +91,7 @@ fn rest_writes_produce_change_events_with_their_schemas() {
     assert_eq!((st, &by_id), (200, &compact));
     let (_, expanded) = get(&s, &format!("/event/eventSchema/{schema_id}"));
     assert_eq!(expanded["type"], "expanded-record");
+    assert_eq!(expanded["uuid"], schema_id, "EXPANDED carries the id too");
     assert_eq!(
         expanded["fields"][0]["type"]["fields"][1]["type"]["fields"][0]["name"],
         "ChangeEventHeader"

@@ -26,6 +26,7 @@ mod query;
 mod request_bounds;
 mod search;
 mod shutdown;
+mod small_resources;
 mod soap;
 mod sobjects;
 mod startup;
