@@ -40,6 +40,7 @@ mod listener;
 mod secrets;
 mod shutdown;
 mod tls;
+mod trust;
 
 /// forcebus: a local, wire-compatible Salesforce org (REST, OAuth, SOAP login, and the event
 /// streaming APIs) in one binary.
@@ -63,6 +64,32 @@ enum Command {
     Env(EnvArgs),
     /// Exit 0 if the server at ADDR answers /forcebus/health (a container HEALTHCHECK).
     Health(HealthArgs),
+    /// Trust the data dir's generated CA: add it to the system store (needs root), write
+    /// ca-bundle.pem (the system bundle and the CA) into the data dir, and print the
+    /// export lines clients read: `eval "$(forcebus trust)"`.
+    Trust(TrustArgs),
+}
+
+#[derive(Debug, Args)]
+struct TrustArgs {
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory whose CA to trust [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Leave the system store alone: only write the bundle and print the exports.
+    #[arg(long)]
+    no_system: bool,
+    /// Take the CA out of the system store again.
+    #[arg(long)]
+    uninstall: bool,
+    /// Put the certificate in this directory instead of the system store (tests).
+    #[arg(long, value_name = "DIR", hide = true)]
+    system_dir: Option<PathBuf>,
+    /// Start the bundle from this file instead of the system bundle (tests).
+    #[arg(long, value_name = "FILE", hide = true)]
+    system_bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +213,22 @@ fn main() -> ExitCode {
                 .and_then(|c| env::print(&c.data_dir, args.format))
         }
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
+        Command::Trust(args) => {
+            let serve = ServeArgs {
+                config: args.config,
+                data_dir: args.data_dir,
+                ..ServeArgs::default()
+            };
+            let options = trust::Options {
+                no_system: args.no_system,
+                uninstall: args.uninstall,
+                system_dir: args.system_dir,
+                system_bundle: args.system_bundle,
+            };
+            serve
+                .load()
+                .and_then(|c| trust::trust(&c.data_dir, &options))
+        }
         Command::Serve(args) => {
             init_tracing(args.log_format);
             args.load().and_then(app::run)

@@ -364,3 +364,95 @@ fn an_unexpected_error_carries_an_error_id_that_the_log_has_too() {
     // Nothing was half-done, and the server goes on.
     create(&s, "Account", json!({"Name": "after"}));
 }
+
+#[test]
+fn trust_installs_the_ca_writes_a_bundle_and_prints_the_exports() {
+    let s = on_disk(None, &[]);
+    let data = s.dir().join("data").display().to_string();
+    let store = s.dir().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let system = s.dir().join("system.pem");
+    std::fs::write(&system, "# a system bundle\n").unwrap();
+    let (store_arg, system_arg) = (store.display().to_string(), system.display().to_string());
+    let o = run(
+        s.dir(),
+        &[
+            "trust",
+            "--data-dir",
+            &data,
+            "--system-dir",
+            &store_arg,
+            "--system-bundle",
+            &system_arg,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ca = std::fs::read_to_string(&s.ready.ca_cert).unwrap();
+    let installed: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(installed.len(), 1, "{installed:?}");
+    assert_eq!(std::fs::read_to_string(&installed[0]).unwrap(), ca);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let bundle = s
+        .dir()
+        .join("data")
+        .join("ca-bundle.pem")
+        .canonicalize()
+        .unwrap();
+    assert!(
+        text.contains(&format!("export REQUESTS_CA_BUNDLE='{}'", bundle.display())),
+        "{text}"
+    );
+    assert!(text.contains("export NODE_EXTRA_CA_CERTS="), "{text}");
+    let written = std::fs::read_to_string(&bundle).unwrap();
+    assert!(written.starts_with("# a system bundle") && written.contains(ca.trim()));
+    // A real TLS client verifies the server with the bundle.
+    let url = format!(
+        "{}/services/data/v59.0/limits",
+        s.base().replace("http://", "https://")
+    );
+    let curl = Command::new("curl")
+        .args(["-sS", "--fail", "--cacert"])
+        .arg(&bundle)
+        .args([
+            "-H",
+            &format!("Authorization: Bearer {}", s.ready.access_token),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    let o = run(
+        s.dir(),
+        &[
+            "trust",
+            "--data-dir",
+            &data,
+            "--system-dir",
+            &store_arg,
+            "--uninstall",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&store).unwrap().count(), 0, "uninstalled");
+    let o = run(
+        s.dir(),
+        &[
+            "trust",
+            "--data-dir",
+            &s.dir().join("nowhere").display().to_string(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("start `forcebus serve` once"),
+        "{}",
+        stderr(&o)
+    );
+}
