@@ -11,6 +11,8 @@ pub enum Api {
     Soap,
     /// The Pub/Sub API (publishing platform events; it changes no records).
     PubSub,
+    /// The Bulk APIs (1.0 and 2.0): `bulkapi` is the name Salesforce documents for both.
+    Bulk,
 }
 
 /// Who is making a change, and how.
@@ -43,6 +45,7 @@ impl Caller {
             Api::Rest => "rest",
             Api::Soap => "soap",
             Api::PubSub => "pubsub",
+            Api::Bulk => "bulkapi",
         };
         match &self.client {
             Some(c) => format!("com/salesforce/api/{api}/{};client={c}", self.version),

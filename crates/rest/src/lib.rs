@@ -39,7 +39,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use tower_http::LatencyUnit;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, TraceLayer};
@@ -49,6 +48,7 @@ use forcebus_auth::Auth;
 use forcebus_org::{Org, StatusCode as Code};
 
 pub mod body;
+pub mod bulk2;
 pub mod collections;
 pub mod composite;
 pub mod ctx;
@@ -66,9 +66,11 @@ pub mod platform;
 pub mod query;
 pub mod recent;
 pub mod resources;
+mod routes;
 pub mod search;
 pub mod soap;
 pub mod sobjects;
+pub mod stream;
 pub mod tooling;
 
 pub use ctx::ConnInfo;
@@ -113,199 +115,30 @@ pub struct AppState {
     pub cursors: query::Cursors,
     /// Who is subscribed to which generic streaming channel (the Streaming API knows).
     pub presence: Arc<dyn forcebus_org::generic::Presence>,
+    /// Bulk API jobs.
+    pub bulk: Arc<forcebus_bulk::Bulk>,
 }
 
 /// Shared state handle.
 pub type State = Arc<AppState>;
 
-/// Builds the router for every HTTP endpoint of this crate.
-// The route table: one statement per route, long by nature.
-#[allow(clippy::too_many_lines)]
+/// Builds the router for every HTTP endpoint of this crate: the route tables of
+/// [`routes`], each request's body read whole first (but Bulk uploads, which are streamed),
+/// errors in Salesforce's shapes, API requests counted, and a span per request.
 pub fn router(state: State) -> Router {
-    let data = Router::new()
-        .route("/services/data/{v}", get(resources::resources))
-        .route("/services/data/{v}/limits", get(resources::limits))
-        .route("/services/data/{v}/sobjects", get(describe::global))
-        .route("/services/data/{v}/query", get(query::query))
-        .route("/services/data/{v}/queryAll", get(query::query_all))
-        .route("/services/data/{v}/query/{locator}", get(query::more))
-        .route("/services/data/{v}/queryAll/{locator}", get(query::more))
-        .route("/services/data/{v}/tooling/query", get(query::tooling))
-        .route(
-            "/services/data/{v}/tooling/sobjects/{o}",
-            post(tooling::create),
-        )
-        .route(
-            "/services/data/{v}/tooling/sobjects/{o}/{id}",
-            get(tooling::retrieve)
-                .patch(tooling::update)
-                .delete(tooling::delete),
-        )
-        .route(
-            "/services/data/{v}/tooling/query/{locator}",
-            get(query::more),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}",
-            get(describe::basic).post(sobjects::create),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/describe",
-            get(describe::describe),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/eventSchema",
-            get(events::by_event),
-        )
-        .route(
-            "/services/data/{v}/event/eventSchema/{id}",
-            get(events::by_id),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/deleted",
-            get(sobjects::deleted),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/updated",
-            get(sobjects::updated),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/{id}",
-            get(sobjects::retrieve)
-                .patch(sobjects::update)
-                .delete(sobjects::delete),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/{id}/push",
-            get(generic::online).post(generic::push),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/{field}/{value}",
-            get(sobjects::retrieve_by_external_id)
-                .patch(sobjects::upsert)
-                .delete(sobjects::delete_by_external_id),
-        )
-        .route(
-            "/services/data/{v}/composite/sobjects",
-            post(collections::create)
-                .patch(collections::update)
-                .delete(collections::delete),
-        )
-        .route(
-            "/services/data/{v}/composite/sobjects/{o}",
-            post(collections::retrieve).get(collections::retrieve_get),
-        )
-        .route(
-            "/services/data/{v}/composite/sobjects/{o}/{field}",
-            axum::routing::patch(collections::upsert),
-        )
-        .route(
-            "/services/data/{v}/composite",
-            get(composite::resources).post(composite::request::composite),
-        )
-        .route(
-            "/services/data/{v}/composite/batch",
-            post(composite::batch::batch),
-        )
-        .route(
-            "/services/data/{v}/composite/tree/{o}",
-            post(composite::tree::tree),
-        )
-        .route(
-            "/services/data/{v}/composite/graph",
-            post(composite::graph::graph_call),
-        )
-        .route("/services/data/{v}/search", get(search::search))
-        .route("/services/data/{v}/recent", get(recent::recent))
-        .route(
-            "/services/data/{v}/tooling/sobjects",
-            get(describe::tooling_global),
-        )
-        .route(
-            "/services/data/{v}/tooling/sobjects/{o}/describe",
-            get(describe::tooling_describe),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/describe/layouts",
-            get(layouts::layouts),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/describe/layouts/{rt}",
-            get(layouts::layout_for_record_type),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/describe/namedLayouts/{name}",
-            get(layouts::named),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/describe/compactLayouts",
-            get(layouts::compact),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/describe/approvalLayouts",
-            get(layouts::approval),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/listviews",
-            get(listviews::listviews),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/listviews/{id}",
-            get(listviews::listview),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/listviews/{id}/describe",
-            get(listviews::describe),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/listviews/{id}/results",
-            get(listviews::results),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/{id}/password",
-            get(password::status)
-                .post(password::set)
-                .delete(password::reset),
-        )
-        .route(
-            "/services/data/{v}/parameterizedSearch",
-            get(search::parameterized_get).post(search::parameterized_post),
-        );
-    Router::new()
-        .route("/services/data", get(resources::versions))
-        .route("/forcebus/v1/events", get(events::inspect))
-        .route("/forcebus/v1/platform-events", get(platform::list))
-        .route(
-            "/forcebus/v1/platform-events/{name}",
-            get(platform::show)
-                .put(platform::put)
-                .delete(platform::remove),
-        )
-        .route("/services/oauth2/token", post(oauth::token))
-        .route(
-            "/services/oauth2/authorize",
-            get(oauth::authorize).post(oauth::authorize_post),
-        )
-        .route(
-            "/services/oauth2/userinfo",
-            get(oauth::userinfo).post(oauth::userinfo),
-        )
-        .route(
-            "/services/oauth2/revoke",
-            post(oauth::revoke).get(oauth::revoke_get),
-        )
-        .route("/id/{org}/{user}", get(oauth::identity))
-        .route("/services/Soap/u/{v}", post(soap::endpoint))
-        .route("/services/Soap/u/{v}/{org}", post(soap::endpoint))
-        .merge(data)
+    let buffered = routes::data()
+        .merge(routes::other())
         .fallback(unknown_path)
-        .layer(middleware::from_fn(method_not_allowed))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::count))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             read_body_first,
         ))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    let streamed = routes::uploads().layer(DefaultBodyLimit::disable());
+    buffered
+        .merge(streamed)
+        .layer(middleware::from_fn(method_not_allowed))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::count))
         .layer(request_spans())
         .with_state(state)
 }
@@ -385,27 +218,6 @@ pub fn normalize_path<B>(mut req: axum::http::Request<B>) -> axum::http::Request
     req
 }
 
-/// The methods each route answers, for 405 bodies (axum's own `Allow` header is lost once
-/// the router is layered). Keep in step with [`router`]; a test checks every route.
-fn allowed_methods(pattern: &str) -> &'static str {
-    match pattern.trim_start_matches("/services/data/{v}") {
-        "/sobjects/{o}" => "GET,HEAD,POST",
-        "/sobjects/{o}/{id}" => "GET,HEAD,PATCH,DELETE",
-        "/sobjects/{o}/{field}/{value}" => "GET,HEAD,PATCH,DELETE",
-        "/sobjects/{o}/{id}/push" => "GET,HEAD,POST",
-        "/sobjects/{o}/{id}/password" => "GET,HEAD,POST,DELETE",
-        "/forcebus/v1/platform-events/{name}" => "GET,HEAD,PUT,DELETE",
-        "/composite/sobjects" => "POST,PATCH,DELETE",
-        "/composite/sobjects/{o}" => "GET,HEAD,POST",
-        "/composite/sobjects/{o}/{field}" => "PATCH",
-        "/composite" | "/parameterizedSearch" => "GET,HEAD,POST",
-        "/composite/batch" | "/composite/tree/{o}" | "/composite/graph" => "POST",
-        "/services/oauth2/token" | "/services/Soap/u/{v}" | "/services/Soap/u/{v}/{org}" => "POST",
-        "/services/oauth2/userinfo" | "/services/oauth2/revoke" => "GET,HEAD,POST",
-        _ => "GET,HEAD",
-    }
-}
-
 /// Gives axum's bare 405 (and the body limit's 413) the Salesforce body.
 async fn method_not_allowed(req: Request, next: Next) -> Response {
     let method: Method = req.method().clone();
@@ -426,7 +238,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
     if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
         return resp;
     }
-    let allowed = allowed_methods(pattern.as_deref().unwrap_or(""));
+    let allowed = routes::allowed_methods(pattern.as_deref().unwrap_or(""));
     let mut out = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         Code::MethodNotAllowed,
@@ -563,7 +375,10 @@ mod tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let app = Router::new()
-            .route("/services/oauth2/revoke", post(|| async { "ok" }))
+            .route(
+                "/services/oauth2/revoke",
+                axum::routing::post(|| async { "ok" }),
+            )
             .layer(request_spans());
         let req = axum::http::Request::builder()
             .method("POST")

@@ -58,6 +58,7 @@ struct Bound {
 struct Core {
     org: Arc<Org>,
     auth: Arc<Auth>,
+    bulk: Arc<forcebus_bulk::Bulk>,
     /// The connected app, generated id and secret filled in.
     app: AppConfig,
     /// The default user, generated security token filled in.
@@ -77,6 +78,7 @@ struct Server {
     bayeux: Arc<Bayeux>,
     pubsub: Arc<PubSub>,
     org: Arc<Org>,
+    bulk: Arc<forcebus_bulk::Bulk>,
     /// What the banner and the ready line report.
     startup: Startup,
 }
@@ -123,6 +125,7 @@ async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
         bayeux,
         pubsub,
         org: core.org,
+        bulk: core.bulk,
         startup,
     })
 }
@@ -140,9 +143,18 @@ fn open_core(config: &Config, data_dir: &DataDir) -> anyhow::Result<Core> {
     let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);
     let admin_id = auth.default_user().context("the default user is missing")?;
     let access_token = auth.issue(admin_id, false)?.access_token;
+    let bulk = forcebus_bulk::Bulk::open(
+        org.clone(),
+        store.clone(),
+        forcebus_bulk::BulkConfig {
+            temporary: config.in_memory,
+            ..forcebus_bulk::BulkConfig::new(bulk_root(config, data_dir))
+        },
+    )?;
     Ok(Core {
         org,
         auth,
+        bulk,
         app,
         admin,
         admin_id: admin_id.to18(),
@@ -196,6 +208,7 @@ fn http_services(config: &Config, core: &Core) -> (Router, Arc<Bayeux>) {
         usage: Default::default(),
         cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
         presence: bayeux.clone(),
+        bulk: core.bulk.clone(),
     });
     let router = forcebus_rest::router(state)
         .merge(forcebus_bayeux::router(bayeux.clone()))
@@ -218,6 +231,7 @@ async fn serve_until_shutdown(
         bayeux,
         pubsub,
         org,
+        bulk,
         startup: _,
     } = server;
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -259,8 +273,21 @@ async fn serve_until_shutdown(
     grpc_server.await.context("gRPC listener task failed")?;
     sweeper.abort();
     session_sweeper.abort();
+    // A bulk job stops after its chunk and resumes at the next start.
+    tokio::task::block_in_place(|| bulk.shutdown());
     tracing::info!("Stopped.");
     Ok(())
+}
+
+/// Where Bulk API jobs keep their files: `bulk/` in the data dir, or, in memory, a
+/// temporary directory of this process (emptied at the next start of one).
+fn bulk_root(config: &Config, data_dir: &DataDir) -> std::path::PathBuf {
+    if !config.in_memory {
+        return data_dir.path().join("bulk");
+    }
+    let root = std::env::temp_dir().join(format!("forcebus-bulk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    root
 }
 
 /// The store: in memory, or `forcebus.db` in the data dir.

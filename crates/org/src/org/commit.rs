@@ -106,6 +106,8 @@ pub fn rolled_back() -> OrgError {
 /// a time against an overlay of the committed state, and reads that see them.
 pub struct Work<'a> {
     txn: Txn<'a>,
+    /// Keyed values to store with the transaction's records (`space`, `key`, value).
+    values: Vec<(String, String, Option<String>)>,
 }
 
 impl std::fmt::Debug for Work<'_> {
@@ -120,6 +122,12 @@ impl Work<'_> {
     /// Applies one operation. A failed one leaves nothing behind.
     pub fn apply(&mut self, op: Op) -> Result<Outcome, OrgError> {
         self.txn.apply(op)
+    }
+
+    /// Stores a keyed value with the transaction, in the same storage commit as its
+    /// records (a bulk job's progress, say): both are written, or neither.
+    pub fn put_value(&mut self, space: &str, key: &str, value: Option<String>) {
+        self.values.push((space.to_owned(), key.to_owned(), value));
     }
 
     /// Applies `ops` together: if one fails, none of them stays (the others get
@@ -249,10 +257,11 @@ impl Org {
         let state = self.read();
         let mut work = Work {
             txn: Txn::new(self.schema(), &state, caller, now),
+            values: Vec::new(),
         };
         let (out, keep) = f(&mut work);
-        let txn = work.txn;
-        if !keep || txn.order.is_empty() {
+        let Work { txn, values } = work;
+        if !keep || (txn.order.is_empty() && values.is_empty()) {
             return Ok(Committing::new((out, None), Commit::nothing(self.log())));
         }
         let staged = Staged {
@@ -262,7 +271,10 @@ impl Org {
             next_case: txn.next_case,
             commit_number: state.commit_number + 1,
         };
-        let batch = staged.writes();
+        let mut batch = staged.writes();
+        for (space, key, value) in values {
+            batch.put(&space, &key, value);
+        }
         let transaction_key = crate::new_uuid();
         let change_origin = caller.change_origin();
         let events = self.derive(

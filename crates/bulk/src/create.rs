@@ -1,0 +1,136 @@
+//! A new job, checked before it exists (`data-apis.md` §1.2, §2.3): its operation for its
+//! API, its object (or query), its external id for an upsert, its dialect.
+
+use chrono::Utc;
+
+use forcebus_meta::ObjectDef;
+
+use crate::error::{BulkError, Kind};
+use crate::job::{Job, JobType, Operation, Progress, State};
+use crate::registry::{Bulk, NewJob};
+
+fn invalid(message: String) -> BulkError {
+    BulkError::new(Kind::InvalidJob, message)
+}
+
+/// The operation, allowed for this type of job.
+fn operation(new: &NewJob, job_type: JobType) -> Result<Operation, BulkError> {
+    let operation = Operation::from_name(&new.operation)
+        .ok_or_else(|| invalid(format!("Invalid operation: {}", new.operation)))?;
+    let query_type = job_type == JobType::V2Query;
+    if operation.is_query() != query_type && job_type != JobType::Classic {
+        return Err(invalid(format!(
+            "The operation {} is not allowed for this job type",
+            operation.name()
+        )));
+    }
+    if job_type == JobType::V2Ingest
+        && new
+            .content_type
+            .as_deref()
+            .is_some_and(|c| !c.eq_ignore_ascii_case("CSV"))
+    {
+        return Err(invalid(format!(
+            "Invalid content type: {}; Bulk API 2.0 takes CSV",
+            new.content_type.clone().unwrap_or_default()
+        )));
+    }
+    Ok(operation)
+}
+
+/// The column delimiter and line ending, by their names.
+fn dialect(new: &NewJob) -> Result<(String, String), BulkError> {
+    let delimiter = new.delimiter.clone().unwrap_or_else(|| "COMMA".into());
+    if forcebus_csv::Delimiter::from_name(&delimiter).is_none() {
+        return Err(invalid(format!("Invalid column delimiter: {delimiter}")));
+    }
+    let line_ending = new.line_ending.clone().unwrap_or_else(|| "LF".into());
+    if forcebus_csv::LineEnding::from_name(&line_ending).is_none() {
+        return Err(invalid(format!("Invalid line ending: {line_ending}")));
+    }
+    Ok((
+        delimiter.to_ascii_uppercase(),
+        line_ending.to_ascii_uppercase(),
+    ))
+}
+
+/// The object an ingest job writes, and its upsert key (canonical names).
+fn target<'a>(
+    bulk: &'a Bulk,
+    new: &NewJob,
+    operation: Operation,
+) -> Result<(&'a ObjectDef, Option<String>), BulkError> {
+    let o = bulk
+        .org
+        .schema()
+        .object(&new.object)
+        .filter(|o| !o.tooling && o.name != "Organization")
+        .ok_or_else(|| invalid(format!("sObject type '{}' is not supported.", new.object)))?;
+    if operation != Operation::Upsert {
+        return Ok((o, None));
+    }
+    let field = new.external_id_field.as_deref().ok_or_else(|| {
+        invalid(format!(
+            "External ID was blank for {}. An External ID must be specified for upsert.",
+            o.name
+        ))
+    })?;
+    let f = o
+        .field(field)
+        .filter(|f| f.external_id || f.name == "Id")
+        .ok_or_else(|| {
+            invalid(format!(
+                "The field {field} is not an external id field of {}",
+                o.name
+            ))
+        })?;
+    Ok((o, Some(f.name.clone())))
+}
+
+/// A new job from `new`, checked.
+pub(crate) fn checked(
+    bulk: &Bulk,
+    new: NewJob,
+    job_type: JobType,
+    caller: &forcebus_org::Caller,
+    id: String,
+) -> Result<Job, BulkError> {
+    let operation = operation(&new, job_type)?;
+    let (delimiter, line_ending) = dialect(&new)?;
+    let (object, query, external_id_field) = if operation.is_query() {
+        let text = new
+            .query
+            .clone()
+            .filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| invalid("A query job needs a query".into()))?;
+        (crate::query::check(&bulk.org, &text)?, Some(text), None)
+    } else {
+        let (o, key) = target(bulk, &new, operation)?;
+        (o.name.clone(), None, key)
+    };
+    let now = Utc::now();
+    Ok(Job {
+        id,
+        operation,
+        object,
+        external_id_field,
+        query,
+        job_type,
+        api_version: caller.version.clone(),
+        created_by: caller.user_id.to18(),
+        client: caller.client.clone(),
+        created: now,
+        modified: now,
+        state: if job_type == JobType::V2Query {
+            State::UploadComplete
+        } else {
+            State::Open
+        },
+        error: None,
+        delimiter,
+        line_ending,
+        assignment_rule_id: new.assignment_rule_id,
+        uploaded: None,
+        progress: Progress::default(),
+    })
+}

@@ -1,0 +1,68 @@
+//! Where a job's data lives on disk: a directory per job under the bulk root, holding the
+//! upload (`data.csv`), the ingest results (`success.csv`, `failure.csv`) and a query's
+//! rows (`results.csv`). Files are streamed in and out, never held in memory whole.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The files of one job.
+#[derive(Debug, Clone)]
+pub struct JobFiles {
+    dir: PathBuf,
+}
+
+impl JobFiles {
+    /// The files of job `id` under `root`.
+    pub fn new(root: &Path, id: &str) -> Self {
+        Self { dir: root.join(id) }
+    }
+
+    /// Creates the job's directory.
+    pub fn create(&self) -> io::Result<()> {
+        std::fs::create_dir_all(&self.dir)
+    }
+
+    /// The uploaded CSV.
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("data.csv")
+    }
+
+    /// Successful results (ingest).
+    pub fn success(&self) -> PathBuf {
+        self.dir.join("success.csv")
+    }
+
+    /// Failed results (ingest).
+    pub fn failure(&self) -> PathBuf {
+        self.dir.join("failure.csv")
+    }
+
+    /// A query's rows, after the header line.
+    pub fn results(&self) -> PathBuf {
+        self.dir.join("results.csv")
+    }
+
+    /// Removes everything of the job.
+    pub fn remove(&self) -> io::Result<()> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Opens `path` for appending at exactly `len` bytes: anything past it (written for a
+/// chunk whose commit did not survive a crash) is cut off.
+pub fn append_at(path: &Path, len: u64) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)?;
+    file.set_len(len)?;
+    let mut file = file;
+    io::Seek::seek(&mut file, io::SeekFrom::Start(len))?;
+    Ok(file)
+}

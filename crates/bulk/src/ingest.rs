@@ -1,0 +1,352 @@
+//! Running an ingest job (`data-apis.md` §1.9): the upload is read once to check it is
+//! well-formed CSV (a malformed file fails the job before any record is written), then in
+//! chunks of [`CHUNK`] records, each one org transaction in which every row succeeds or
+//! fails on its own. Each chunk's results are appended to the result files inside its
+//! transaction and the job's progress (offset, counts, result file lengths) is committed
+//! with its records; result files are cut back to the committed lengths on resume and
+//! read only up to them, so a crash never shows a row twice or loses one.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom, Write};
+use std::time::Instant;
+
+use chrono::Utc;
+
+use forcebus_csv::{Reader, Record, Writer};
+use forcebus_org::{Api, Caller, Mode, Op, OrgError, Outcome, RecordId, Work};
+
+use crate::CHUNK;
+use crate::columns::{Column, columns, error_text, operations};
+use crate::error::BulkError;
+use crate::files::append_at;
+use crate::job::{Job, Operation, SPACE, State};
+use crate::registry::Bulk;
+
+/// The caller a job's chunks run as: its creator, through the Bulk API.
+pub(crate) fn caller(job: &Job) -> Caller {
+    Caller {
+        user_id: RecordId::parse(&job.created_by).unwrap_or(RecordId::mint("005", 0)),
+        api: Api::Bulk,
+        version: job.api_version.clone(),
+        client: job.client.clone(),
+    }
+}
+
+fn fail(bulk: &Bulk, job: &Job, message: String) -> Result<(), BulkError> {
+    bulk.update(&job.id, |j| {
+        j.state = State::Failed;
+        j.error = Some(message);
+    })
+    .map(drop)
+}
+
+/// The upload's header: its values and its bytes as uploaded (for the result files).
+pub(crate) struct Header {
+    pub(crate) values: Vec<String>,
+    pub(crate) raw: Vec<u8>,
+    /// Where the first row starts.
+    pub(crate) end: u64,
+}
+
+/// Reads the upload's header; `None`: the upload is empty (or there is none).
+pub(crate) fn read_header(job: &Job, path: &std::path::Path) -> Result<Option<Header>, String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("Unknown : the upload cannot be read: {e}")),
+    };
+    let mut reader = Reader::new(BufReader::new(file), job.dialect());
+    let header = match reader.next_record() {
+        None => return Ok(None),
+        Some(Err(e)) => return Err(e.message),
+        Some(Ok(h)) => h,
+    };
+    let end = reader.position();
+    let mut raw = Vec::new();
+    File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, end), &mut raw))
+        .map_err(|e| format!("Unknown : the upload cannot be read: {e}"))?;
+    while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        raw.pop();
+    }
+    Ok(Some(Header {
+        values: header.values,
+        raw,
+        end,
+    }))
+}
+
+/// Reads the header and checks every row is well-formed CSV; `Err` carries the job's
+/// `errorMessage`. `None`: the upload is empty.
+pub(crate) fn check_upload(job: &Job, path: &std::path::Path) -> Result<Option<Header>, String> {
+    let Some(header) = read_header(job, path)? else {
+        return Ok(None);
+    };
+    let file = File::open(path).map_err(|e| format!("Unknown : the upload cannot be read: {e}"))?;
+    let mut data = BufReader::new(file);
+    data.seek(SeekFrom::Start(header.end))
+        .map_err(|e| format!("Unknown : the upload cannot be read: {e}"))?;
+    for record in Reader::new(data, job.dialect()) {
+        // Lines count from the first row, after the header's.
+        record.map_err(|e| format!("{} (line {})", e.message, e.line + 1))?;
+    }
+    Ok(Some(header))
+}
+
+/// Runs (or resumes) an ingest job to its end, or until it is aborted or the worker stops.
+pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
+    if job.state.terminal() || job.state == State::Open {
+        return Ok(());
+    }
+    let files = bulk.files(&job.id);
+    let header = match check_upload(&job, &files.data()) {
+        Err(message) => return fail(bulk, &job, message),
+        Ok(None) => {
+            return bulk
+                .update(&job.id, |j| j.state = State::JobComplete)
+                .map(drop);
+        }
+        Ok(Some(h)) => h,
+    };
+    let schema = bulk.org.schema();
+    let Some(o) = schema.object(&job.object) else {
+        return fail(
+            bulk,
+            &job,
+            format!(
+                "InvalidJob : sObject type '{}' is not supported.",
+                job.object
+            ),
+        );
+    };
+    let cols = match columns(
+        schema,
+        o,
+        &header.values,
+        job.operation,
+        job.external_id_field.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(message) => return fail(bulk, &job, message),
+    };
+    let job = bulk.update(&job.id, |j| {
+        j.state = State::InProgress;
+        if j.progress.offset == 0 {
+            j.progress.offset = header.end;
+        }
+    })?;
+    Chunks::start(bulk, job, &header, cols)?.run()
+}
+
+/// The state of a job being run chunk by chunk.
+struct Chunks<'a> {
+    bulk: &'a Bulk,
+    job: Job,
+    columns: Vec<Column>,
+    reader: Reader<BufReader<File>>,
+    /// Where the reader started in the upload.
+    base: u64,
+    success: File,
+    failure: File,
+}
+
+impl<'a> Chunks<'a> {
+    fn start(
+        bulk: &'a Bulk,
+        job: Job,
+        header: &Header,
+        columns: Vec<Column>,
+    ) -> Result<Self, BulkError> {
+        let files = bulk.files(&job.id);
+        let io = |e: std::io::Error| BulkError::internal(&e);
+        let mut data = File::open(files.data()).map_err(io)?;
+        data.seek(SeekFrom::Start(job.progress.offset))
+            .map_err(io)?;
+        let mut success = append_at(&files.success(), job.progress.success_bytes).map_err(io)?;
+        let mut failure = append_at(&files.failure(), job.progress.failure_bytes).map_err(io)?;
+        let dialect = job.dialect();
+        let mut job = job;
+        if job.progress.success_bytes == 0 {
+            let mut w = Writer::new(Vec::new(), dialect);
+            w.prefixed(&["sf__Id", "sf__Created"], &header.raw)
+                .map_err(io)?;
+            let bytes = w.into_inner().map_err(io)?;
+            success.write_all(&bytes).map_err(io)?;
+            job.progress.success_bytes = bytes.len() as u64;
+        }
+        if job.progress.failure_bytes == 0 {
+            let mut w = Writer::new(Vec::new(), dialect);
+            w.prefixed(&["sf__Id", "sf__Error"], &header.raw)
+                .map_err(io)?;
+            let bytes = w.into_inner().map_err(io)?;
+            failure.write_all(&bytes).map_err(io)?;
+            job.progress.failure_bytes = bytes.len() as u64;
+        }
+        Ok(Self {
+            bulk,
+            reader: Reader::new(BufReader::new(data), dialect),
+            base: job.progress.offset,
+            job,
+            columns,
+            success,
+            failure,
+        })
+    }
+
+    fn run(mut self) -> Result<(), BulkError> {
+        loop {
+            if self.bulk.stopping() {
+                return Ok(());
+            }
+            let mut rows: Vec<Record> = Vec::with_capacity(CHUNK);
+            while rows.len() < CHUNK {
+                match self.reader.next_record() {
+                    Some(Ok(r)) => rows.push(r),
+                    // The upload was checked whole before the first chunk.
+                    Some(Err(e)) => return Err(BulkError::internal(&e)),
+                    None => break,
+                }
+            }
+            if rows.is_empty() {
+                return self.finish(State::JobComplete);
+            }
+            let next = self.base + self.reader.position();
+            if !self.chunk(&rows, next)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Commits one chunk; `false` when the job was aborted meanwhile (nothing written).
+    fn chunk(&mut self, rows: &[Record], next_offset: u64) -> Result<bool, BulkError> {
+        let started = Instant::now();
+        let _state = self
+            .bulk
+            .state_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if self.bulk.get(&self.job.id)?.state == State::Aborted {
+            return Ok(false);
+        }
+        let caller = caller(&self.job);
+        let job = &self.job;
+        let (success, failure) = (&mut self.success, &mut self.failure);
+        let columns = &self.columns;
+        let committing = self
+            .bulk
+            .org
+            .transaction(&caller, Mode::PARTIAL, |work| {
+                let written = apply_rows(work, job, columns, rows, success, failure);
+                match written {
+                    Ok(mut next) => {
+                        next.progress.offset = next_offset;
+                        next.progress.processing_ms += started.elapsed().as_millis() as u64;
+                        next.modified = Utc::now();
+                        work.put_value(SPACE, &next.id, Some(next.stored()));
+                        (Ok(next), true)
+                    }
+                    Err(e) => (Err(e), false),
+                }
+            })
+            .map_err(|e| BulkError::internal(&e))?;
+        // Results reach the disk before the commit can be durable.
+        self.success
+            .sync_data()
+            .map_err(|e| BulkError::internal(&e))?;
+        self.failure
+            .sync_data()
+            .map_err(|e| BulkError::internal(&e))?;
+        let (next, _) = committing.wait().map_err(|e| BulkError::internal(&e))?;
+        let next = next?;
+        self.bulk.lock().insert(next.id.clone(), next.clone());
+        self.job = next;
+        Ok(true)
+    }
+
+    fn finish(self, state: State) -> Result<(), BulkError> {
+        self.bulk
+            .update(&self.job.id, |j| j.state = state)
+            .map(drop)
+    }
+}
+
+/// Applies a chunk's rows in `work`, appending each row's result to the result files;
+/// the job with its counts and result file lengths advanced.
+fn apply_rows(
+    work: &mut Work<'_>,
+    job: &Job,
+    columns: &[Column],
+    rows: &[Record],
+    success: &mut File,
+    failure: &mut File,
+) -> Result<Job, BulkError> {
+    let dialect = job.dialect();
+    let mut ok = Writer::new(Vec::new(), dialect);
+    let mut bad = Writer::new(Vec::new(), dialect);
+    let mut next = job.clone();
+    for row in rows {
+        let given_id = columns
+            .iter()
+            .position(|c| matches!(c, Column::Field(n, _) if n == "Id"))
+            .and_then(|i| row.values.get(i).cloned())
+            .unwrap_or_default();
+        let result = operations(
+            work,
+            &job.object,
+            job.operation,
+            job.external_id_field.as_deref(),
+            columns,
+            &row.values,
+        )
+        .and_then(|ops| apply_row(work, ops));
+        let io = |e: std::io::Error| BulkError::internal(&e);
+        match result {
+            Ok(outcome) => {
+                let created = matches!(
+                    outcome,
+                    Outcome::Created(_) | Outcome::Upserted { created: true, .. }
+                );
+                let mut line = vec![outcome.id().to18(), created.to_string()];
+                line.extend(row.values.iter().cloned());
+                ok.record(&line).map_err(io)?;
+            }
+            Err(e) => {
+                let id = match job.operation {
+                    Operation::Insert | Operation::Upsert => String::new(),
+                    _ => RecordId::parse(&given_id).map_or(given_id, |r| r.to18()),
+                };
+                let mut line = vec![id, error_text(&e)];
+                line.extend(row.values.iter().cloned());
+                bad.record(&line).map_err(io)?;
+                next.progress.failed += 1;
+            }
+        }
+        next.progress.processed += 1;
+    }
+    let io = |e: std::io::Error| BulkError::internal(&e);
+    let ok = ok.into_inner().map_err(io)?;
+    let bad = bad.into_inner().map_err(io)?;
+    success.write_all(&ok).map_err(io)?;
+    failure.write_all(&bad).map_err(io)?;
+    next.progress.success_bytes += ok.len() as u64;
+    next.progress.failure_bytes += bad.len() as u64;
+    Ok(next)
+}
+
+/// One row's operations: alone, or together (a hard delete's delete and purge).
+fn apply_row(work: &mut Work<'_>, mut ops: Vec<Op>) -> Result<Outcome, OrgError> {
+    if ops.len() == 1 {
+        return work.apply(ops.remove(0));
+    }
+    let mut results = work.apply_all_or_none(ops).into_iter();
+    let first = results.next().unwrap_or_else(|| {
+        Err(OrgError::new(
+            forcebus_org::StatusCode::UnknownException,
+            "no operation",
+        ))
+    });
+    match results.find(Result::is_err) {
+        Some(Err(e)) => Err(e),
+        _ => first,
+    }
+}

@@ -1,0 +1,36 @@
+//! The Bulk APIs' jobs (`data-apis.md` §1 to §3): what Bulk API 2.0 and 1.0 share below
+//! their wire formats.
+//!
+//! A job is created, given its data (streamed to a file), then run in the background by
+//! one worker thread, in file order: an ingest job in chunks of [`CHUNK`] records, each
+//! chunk one org transaction (its change events share a `transactionKey`, with
+//! `changeOrigin` `com/salesforce/api/bulkapi/{v}`), a failed row failing only itself; a
+//! query job runs its SOQL once and writes its rows as CSV, served in pages. A job's state
+//! and progress are committed with the records of each chunk, so a restart resumes after
+//! the last chunk that committed, and results are never written twice.
+//!
+//! Layout:
+//! - [`job`]: jobs, their states and progress, as stored;
+//! - [`columns`]: a CSV header and rows to org operations;
+//! - [`ingest`]: running an ingest job; [`query`]: running a query job, and its pages;
+//! - [`registry`]: the jobs of the org, the calls on them, and the worker; `create`:
+//!   a new job's checks;
+//! - [`results`]: an ingest job's result files, as spans to stream;
+//! - [`files`]: where a job's data lives; [`error`]: the APIs' errors.
+
+pub mod columns;
+mod create;
+pub mod error;
+pub mod files;
+pub mod ingest;
+pub mod job;
+pub mod query;
+pub mod registry;
+pub mod results;
+
+pub use error::{BulkError, Kind};
+pub use job::{Job, JobType, Operation, State};
+pub use registry::{Bulk, BulkConfig, NewJob};
+
+/// Records per org transaction: Salesforce's chunk size (triggers fire per 200).
+pub const CHUNK: usize = 200;

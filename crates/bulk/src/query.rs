@@ -1,0 +1,280 @@
+//! Query jobs (`data-apis.md` §1.7): the SOQL is checked when the job is made (what Bulk
+//! API 2.0 cannot run is refused then), run once by the worker, and its rows written as
+//! CSV in the job's dialect, every value quoted, the header the SELECT list in order
+//! (parent fields as dotted paths). Results are served in pages: a locator is the
+//! base64 of the next row's number (`MTAwMDA` is row 10,000), the last page's is `null`.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use serde_json::Value;
+
+use forcebus_csv::{Reader, Writer};
+use forcebus_org::Org;
+use forcebus_soql::bind::Column;
+
+use crate::error::{BulkError, Kind};
+use crate::job::{Job, Operation, State};
+use crate::registry::Bulk;
+
+/// Rows per page when the client names no `maxRecords`.
+pub const DEFAULT_PAGE: u64 = 50_000;
+/// Rows shaped at a time while writing the results.
+const SHAPE: usize = 2_000;
+/// Every this many rows, the byte offset of a row is kept, to start a page near it.
+const INDEX_EVERY: u64 = 1_000;
+
+fn visible(o: &forcebus_meta::ObjectDef) -> bool {
+    !o.tooling
+}
+
+/// Checks a query Bulk API 2.0 can run; its object.
+pub(crate) fn check(org: &Org, text: &str) -> Result<String, BulkError> {
+    let plan = forcebus_soql::prepare(text, org.schema(), &visible)
+        .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
+    let unsupported = |what: &str| {
+        BulkError::new(
+            Kind::InvalidOperation,
+            format!("{what} is not supported by Bulk API 2.0 queries"),
+        )
+    };
+    if plan.aggregate {
+        return Err(unsupported("An aggregate function or GROUP BY"));
+    }
+    if plan.offset.is_some() {
+        return Err(unsupported("OFFSET"));
+    }
+    if plan.columns.iter().any(|c| !matches!(c, Column::Field(_))) {
+        return Err(unsupported("A parent-to-child (nested) query"));
+    }
+    Ok(plan.object.name.clone())
+}
+
+/// The header cells and the path of each value in a shaped row.
+fn columns(org: &Org, text: &str) -> Result<Vec<(String, Vec<String>)>, BulkError> {
+    let plan = forcebus_soql::prepare(text, org.schema(), &visible)
+        .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
+    Ok(plan
+        .columns
+        .iter()
+        .filter_map(|c| match c {
+            Column::Field(f) => {
+                let mut path: Vec<String> = f
+                    .hops
+                    .iter()
+                    .map(|h| {
+                        h.field
+                            .relationship_name
+                            .clone()
+                            .unwrap_or_else(|| h.field.name.clone())
+                    })
+                    .collect();
+                path.push(f.field.name.clone());
+                Some((f.display(), path))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// A value as the CSV shows it: text as is, datetimes in `Z` form, null empty.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => match s.strip_suffix("+0000") {
+            Some(base) if s.len() == 28 && s.as_bytes()[10] == b'T' => format!("{base}Z"),
+            _ => s.clone(),
+        },
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn value_at<'v>(row: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter().try_fold(row, |v, key| v.get(key))
+}
+
+/// Runs a query job: writes every row, then marks it complete.
+pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
+    if job.state.terminal() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let text = job.query.clone().unwrap_or_default();
+    let job = bulk.update(&job.id, |j| j.state = State::InProgress)?;
+    let all_rows = job.operation == Operation::QueryAll;
+    let page = match bulk
+        .org
+        .query_paged(&text, &job.api_version, all_rows, &visible, 0)
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return bulk
+                .update(&job.id, |j| {
+                    j.state = State::Failed;
+                    j.error = Some(e.render(&text));
+                })
+                .map(drop);
+        }
+    };
+    let columns = columns(&bulk.org, &text)?;
+    let io = |e: std::io::Error| BulkError::internal(&e);
+    let file = File::create(bulk.files(&job.id).results()).map_err(io)?;
+    let mut out = BufWriter::new(file);
+    let mut written = 0u64;
+    let mut index = Vec::new();
+    for ids in page.ids.chunks(SHAPE) {
+        if bulk.get(&job.id)?.state == State::Aborted || bulk.stopping() {
+            return Ok(());
+        }
+        let rows = bulk
+            .org
+            .query_rows(&text, &job.api_version, all_rows, &visible, ids)
+            .map_err(|e| BulkError::internal(&e))?;
+        for row in &rows {
+            if written.is_multiple_of(INDEX_EVERY) {
+                out.flush().map_err(io)?;
+                index.push(out.get_ref().stream_position().map_err(io)?);
+            }
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|(_, p)| cell(value_at(row, p)))
+                .collect();
+            let mut w = Writer::new(&mut out, job.dialect());
+            w.record(&cells).map_err(io)?;
+            written += 1;
+        }
+    }
+    out.flush().map_err(io)?;
+    let elapsed = started.elapsed().as_millis() as u64;
+    let _state = bulk.state_lock.lock().unwrap_or_else(|e| e.into_inner());
+    if bulk.get(&job.id)?.state == State::Aborted {
+        return Ok(());
+    }
+    bulk.update(&job.id, |j| {
+        j.state = State::JobComplete;
+        j.progress.rows = written;
+        j.progress.processed = written;
+        j.progress.row_index = index;
+        j.progress.processing_ms += elapsed;
+    })
+    .map(drop)
+}
+
+/// One page of a query job's results.
+#[derive(Debug)]
+pub struct Page {
+    /// The CSV: the header, then the rows.
+    pub csv: Vec<u8>,
+    /// Rows in it.
+    pub rows: u64,
+    /// The locator of the next page; `None` after the last.
+    pub next: Option<String>,
+}
+
+/// Reads a locator: the row it starts at.
+fn row_of(locator: &str) -> Result<u64, BulkError> {
+    let bad = || {
+        BulkError::new(
+            Kind::ClientInputError,
+            format!("Invalid locator: {locator}"),
+        )
+    };
+    let bytes = STANDARD_NO_PAD
+        .decode(locator.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    String::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)
+}
+
+/// The locator of the page starting at `row`.
+pub fn locator(row: u64) -> String {
+    STANDARD_NO_PAD.encode(row.to_string())
+}
+
+/// The page of job `id`'s results starting at `locator` (the first without one), at most
+/// `max` rows. Only a complete query job has results.
+pub fn page(
+    bulk: &Bulk,
+    id: &str,
+    locator: Option<&str>,
+    max: Option<u64>,
+) -> Result<Page, BulkError> {
+    let job = bulk.get(id)?;
+    if !job.operation.is_query() {
+        return Err(BulkError::not_found());
+    }
+    if job.state != State::JobComplete {
+        return Err(BulkError::new(
+            Kind::InvalidJobState,
+            format!(
+                "Results are available once the job is complete; its state is {}",
+                job.state.name()
+            ),
+        ));
+    }
+    let start = locator.map(row_of).transpose()?.unwrap_or(0);
+    let max = max.unwrap_or(DEFAULT_PAGE).max(1);
+    let io = |e: std::io::Error| BulkError::internal(&e);
+    let text = job.query.clone().unwrap_or_default();
+    let header: Vec<String> = columns(&bulk.org, &text)?
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    let mut w = Writer::new(Vec::new(), job.dialect());
+    w.record(&header).map_err(io)?;
+    let mut rows = 0;
+    if start < job.progress.rows {
+        let slot = (start / INDEX_EVERY) as usize;
+        let at = job.progress.row_index.get(slot).copied().unwrap_or(0);
+        let mut file = File::open(bulk.files(id).results()).map_err(io)?;
+        file.seek(SeekFrom::Start(at)).map_err(io)?;
+        let mut reader = Reader::new(BufReader::new(file), job.dialect());
+        let skip = start - slot as u64 * INDEX_EVERY;
+        for record in reader.by_ref().take(skip as usize) {
+            record.map_err(|e| BulkError::internal(&e))?;
+        }
+        for record in reader.take(max as usize) {
+            let record = record.map_err(|e| BulkError::internal(&e))?;
+            w.record(&record.values).map_err(io)?;
+            rows += 1;
+        }
+    }
+    let end = start + rows;
+    Ok(Page {
+        csv: w.into_inner().map_err(io)?,
+        rows,
+        next: (end < job.progress.rows).then(|| self::locator(end)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locators_are_base64_row_numbers() {
+        assert_eq!(locator(10_000), "MTAwMDA");
+        assert_eq!(row_of("MTAwMDA").unwrap(), 10_000);
+        assert_eq!(row_of("MTAwMDA=").unwrap(), 10_000);
+        assert!(row_of("!!").is_err());
+        assert!(row_of("YWJj").is_err(), "abc is no row number");
+    }
+
+    #[test]
+    fn cells_render_as_the_csv_shows_them() {
+        assert_eq!(
+            cell(Some(&Value::String("2024-05-02T08:55:27.000+0000".into()))),
+            "2024-05-02T08:55:27.000Z"
+        );
+        assert_eq!(cell(Some(&Value::Null)), "");
+        assert_eq!(cell(Some(&serde_json::json!(true))), "true");
+        assert_eq!(cell(Some(&serde_json::json!(12.5))), "12.5");
+        assert_eq!(cell(Some(&Value::String("+0000".into()))), "+0000");
+    }
+}

@@ -1,0 +1,395 @@
+//! CSV as Salesforce's Bulk APIs read and write it (`data-apis.md` §1.5, §1.6): one of
+//! six column delimiters, `LF` or `CRLF` line endings, RFC 4180 quoting with `""` for a
+//! quote inside a quoted value, UTF-8. Pure: no I/O beyond the `BufRead` and `Write` it is
+//! handed, and streamed, so a file of any size is read a record at a time.
+//!
+//! Salesforce's rules that go beyond RFC 4180, and that [`Reader`] enforces:
+//! - values are not trimmed; a quote may only open a value or close it (a space between a
+//!   closing quote and the delimiter is an error, as is a quote in an unquoted value);
+//! - the file's line endings must be the job's: with `LF`, a `\r` before a line break is
+//!   an error (`LineEnding is invalid on user data`); with `CRLF`, a bare `\n` is;
+//! - a record is at most [`MAX_RECORD`] bytes, a field at most [`MAX_FIELD`] characters.
+//!
+//! Layout: this file (the dialect, reading); [`write`] (writing).
+
+pub mod write;
+
+use std::fmt;
+use std::io::BufRead;
+
+pub use write::Writer;
+
+/// Longest field, in characters (Salesforce's 32,000 per field).
+pub const MAX_FIELD: usize = 32_000;
+/// Longest record, in bytes (Salesforce's 400,000 characters per record, as bytes).
+pub const MAX_RECORD: usize = 400_000;
+
+/// The column delimiter of a job (`columnDelimiter`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delimiter {
+    /// `` ` ``
+    Backquote,
+    /// `^`
+    Caret,
+    /// `,` (the default)
+    #[default]
+    Comma,
+    /// `|`
+    Pipe,
+    /// `;`
+    Semicolon,
+    /// a tab
+    Tab,
+}
+
+impl Delimiter {
+    /// The name a job gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Backquote => "BACKQUOTE",
+            Self::Caret => "CARET",
+            Self::Comma => "COMMA",
+            Self::Pipe => "PIPE",
+            Self::Semicolon => "SEMICOLON",
+            Self::Tab => "TAB",
+        }
+    }
+
+    /// The delimiter a job names, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Backquote,
+            Self::Caret,
+            Self::Comma,
+            Self::Pipe,
+            Self::Semicolon,
+            Self::Tab,
+        ]
+        .into_iter()
+        .find(|d| d.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The byte it is.
+    pub fn byte(self) -> u8 {
+        match self {
+            Self::Backquote => b'`',
+            Self::Caret => b'^',
+            Self::Comma => b',',
+            Self::Pipe => b'|',
+            Self::Semicolon => b';',
+            Self::Tab => b'\t',
+        }
+    }
+}
+
+/// The line ending of a job (`lineEnding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\n` (the default).
+    #[default]
+    Lf,
+    /// `\r\n`.
+    Crlf,
+}
+
+impl LineEnding {
+    /// The name a job gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Lf => "LF",
+            Self::Crlf => "CRLF",
+        }
+    }
+
+    /// The line ending a job names, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_uppercase().as_str() {
+            "LF" => Some(Self::Lf),
+            "CRLF" => Some(Self::Crlf),
+            _ => None,
+        }
+    }
+
+    /// Its bytes.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::Lf => b"\n",
+            Self::Crlf => b"\r\n",
+        }
+    }
+}
+
+/// A file's dialect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dialect {
+    /// Between values.
+    pub delimiter: Delimiter,
+    /// Between records.
+    pub line_ending: LineEnding,
+}
+
+/// Why a file cannot be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvError {
+    /// What is wrong, in Salesforce's words where it has them.
+    pub message: String,
+    /// The 1-based line the record starts on.
+    pub line: u64,
+}
+
+impl fmt::Display for CsvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (line {})", self.message, self.line)
+    }
+}
+
+impl std::error::Error for CsvError {}
+
+/// Reads records one at a time.
+#[derive(Debug)]
+pub struct Reader<R> {
+    input: R,
+    dialect: Dialect,
+    /// The line the next record starts on.
+    line: u64,
+    /// Bytes read so far.
+    offset: u64,
+    done: bool,
+}
+
+/// One record: its values, the line it starts on, and its bytes as read (without the line
+/// ending), which result files echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The values, unquoted.
+    pub values: Vec<String>,
+    /// The 1-based line it starts on.
+    pub line: u64,
+    /// Byte offset of its first byte in the input.
+    pub offset: u64,
+}
+
+enum State {
+    /// At the start of a value.
+    Start,
+    /// In an unquoted value.
+    Plain,
+    /// In a quoted value.
+    Quoted,
+    /// Just after a quote inside a quoted value: the end of it, or the first of `""`.
+    QuoteInQuoted,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// A reader of `input` in `dialect`.
+    pub fn new(input: R, dialect: Dialect) -> Self {
+        Self {
+            input,
+            dialect,
+            line: 1,
+            offset: 0,
+            done: false,
+        }
+    }
+
+    fn error(&self, line: u64, message: impl Into<String>) -> CsvError {
+        CsvError {
+            message: message.into(),
+            line,
+        }
+    }
+
+    fn line_ending_error(&self, line: u64) -> CsvError {
+        self.error(
+            line,
+            format!(
+                "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is {}",
+                self.dialect.line_ending.name()
+            ),
+        )
+    }
+
+    /// Bytes read so far: after a record, where the next one starts.
+    pub fn position(&self) -> u64 {
+        self.offset
+    }
+
+    /// The next record, `None` at the end of the input. A blank last line is no record.
+    pub fn next_record(&mut self) -> Option<Result<Record, CsvError>> {
+        if self.done {
+            return None;
+        }
+        let result = self.read_record();
+        match result {
+            Ok(Some(r)) => Some(Ok(r)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn byte(&mut self) -> Result<Option<u8>, CsvError> {
+        let buf = self.input.fill_buf().map_err(|e| CsvError {
+            message: format!("the file could not be read: {e}"),
+            line: self.line,
+        })?;
+        let Some(&b) = buf.first() else {
+            return Ok(None);
+        };
+        self.input.consume(1);
+        self.offset += 1;
+        Ok(Some(b))
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, CsvError> {
+        let buf = self.input.fill_buf().map_err(|e| CsvError {
+            message: format!("the file could not be read: {e}"),
+            line: self.line,
+        })?;
+        Ok(buf.first().copied())
+    }
+
+    /// Consumes a line ending that starts with `first` (`\r` or `\n`); checks it is the
+    /// dialect's.
+    fn line_end(&mut self, first: u8, start: u64) -> Result<(), CsvError> {
+        match (first, self.dialect.line_ending) {
+            (b'\n', LineEnding::Lf) => Ok(()),
+            (b'\r', LineEnding::Crlf) if self.peek()? == Some(b'\n') => {
+                self.byte()?;
+                Ok(())
+            }
+            _ => Err(self.line_ending_error(start)),
+        }
+    }
+
+    fn finish_value(&self, value: Vec<u8>, start: u64) -> Result<String, CsvError> {
+        let text = String::from_utf8(value)
+            .map_err(|_| self.error(start, "ClientInputError : The file is not valid UTF-8"))?;
+        if text.chars().count() > MAX_FIELD {
+            return Err(self.error(
+                start,
+                format!("ClientInputError : A value is longer than {MAX_FIELD} characters"),
+            ));
+        }
+        Ok(text)
+    }
+
+    #[allow(clippy::too_many_lines)] // one state machine; splitting it hides the states
+    fn read_record(&mut self) -> Result<Option<Record>, CsvError> {
+        let start_line = self.line;
+        let start_offset = self.offset;
+        let delimiter = self.dialect.delimiter.byte();
+        let mut values = Vec::new();
+        let mut value: Vec<u8> = Vec::new();
+        let mut state = State::Start;
+        let mut size = 0usize;
+        loop {
+            let Some(b) = self.byte()? else {
+                // End of input.
+                return match state {
+                    State::Quoted => Err(self.error(
+                        start_line,
+                        "ClientInputError : A quoted value is not closed before the end of the file",
+                    )),
+                    State::Start if values.is_empty() => Ok(None),
+                    _ => {
+                        values.push(self.finish_value(value, start_line)?);
+                        Ok(Some(Record {
+                            values,
+                            line: start_line,
+                            offset: start_offset,
+                        }))
+                    }
+                };
+            };
+            size += 1;
+            if size > MAX_RECORD {
+                return Err(self.error(
+                    start_line,
+                    format!("ClientInputError : A record is longer than {MAX_RECORD} bytes"),
+                ));
+            }
+            match state {
+                State::Start | State::Plain if b == delimiter => {
+                    values.push(self.finish_value(std::mem::take(&mut value), start_line)?);
+                    state = State::Start;
+                }
+                State::Start | State::Plain if b == b'\n' || b == b'\r' => {
+                    self.line_end(b, start_line)?;
+                    self.line += 1;
+                    if matches!(state, State::Start) && values.is_empty() {
+                        // A blank line: no record (only the last line may be blank).
+                        if self.peek()?.is_none() {
+                            return Ok(None);
+                        }
+                        return Err(self.error(start_line, "ClientInputError : A line is empty"));
+                    }
+                    values.push(self.finish_value(value, start_line)?);
+                    return Ok(Some(Record {
+                        values,
+                        line: start_line,
+                        offset: start_offset,
+                    }));
+                }
+                State::Start if b == b'"' => state = State::Quoted,
+                State::Start | State::Plain if b == b'"' => {
+                    return Err(self.error(
+                        start_line,
+                        "ClientInputError : A quote appears inside an unquoted value; quote the value and double the quote",
+                    ));
+                }
+                State::Start | State::Plain => {
+                    value.push(b);
+                    state = State::Plain;
+                }
+                State::Quoted if b == b'"' => state = State::QuoteInQuoted,
+                State::Quoted => {
+                    if b == b'\n' {
+                        self.line += 1;
+                    }
+                    value.push(b);
+                }
+                State::QuoteInQuoted if b == b'"' => {
+                    value.push(b'"');
+                    state = State::Quoted;
+                }
+                State::QuoteInQuoted if b == delimiter => {
+                    values.push(self.finish_value(std::mem::take(&mut value), start_line)?);
+                    state = State::Start;
+                }
+                State::QuoteInQuoted if b == b'\n' || b == b'\r' => {
+                    self.line_end(b, start_line)?;
+                    self.line += 1;
+                    values.push(self.finish_value(value, start_line)?);
+                    return Ok(Some(Record {
+                        values,
+                        line: start_line,
+                        offset: start_offset,
+                    }));
+                }
+                State::QuoteInQuoted => {
+                    return Err(self.error(
+                        start_line,
+                        "ClientInputError : Only a delimiter or a line ending may follow a closing quote",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Reader<R> {
+    type Item = Result<Record, CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,568 @@
+//! Bulk API 2.0: ingest jobs (every operation, dialect, malformed data, states, results),
+//! query jobs (paging), and the change events of chunked ingest.
+
+use std::time::{Duration, Instant};
+
+use forcebus_testkit::Server;
+use serde_json::{Value, json};
+
+use crate::{Authed, code, create, get, j, live_ids, server};
+
+pub(crate) fn new_job(s: &Server, kind: &str, body: Value) -> Value {
+    let (st, job) = j(s
+        .http()
+        .post(format!("{}/jobs/{kind}", s.data()))
+        .bearer(s)
+        .json(&body)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{job}");
+    job
+}
+
+fn upload(s: &Server, id: &str, csv: &str) -> (u16, Value) {
+    j(s.http()
+        .put(format!("{}/jobs/ingest/{id}/batches", s.data()))
+        .bearer(s)
+        .header("Content-Type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .unwrap())
+}
+
+fn patch_state(s: &Server, kind: &str, id: &str, state: &str) -> (u16, Value) {
+    j(s.http()
+        .patch(format!("{}/jobs/{kind}/{id}", s.data()))
+        .bearer(s)
+        .json(&json!({"state": state}))
+        .send()
+        .unwrap())
+}
+
+/// Polls a job until it leaves its running states.
+pub(crate) fn wait(s: &Server, kind: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, job) = get(s, &format!("/jobs/{kind}/{id}"));
+        if matches!(
+            job["state"].as_str(),
+            Some("JobComplete" | "Failed" | "Aborted")
+        ) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not finish: {job}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn csv(s: &Server, path: &str) -> String {
+    let r = s
+        .http()
+        .get(format!("{}{path}", s.data()))
+        .bearer(s)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/csv");
+    r.text().unwrap()
+}
+
+/// Runs an ingest job over `data` to its end.
+fn ingest(s: &Server, body: Value, data: &str) -> Value {
+    let job = new_job(s, "ingest", body);
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(job["state"], "Open");
+    let (st, _) = upload(s, &id, data);
+    assert_eq!(st, 201);
+    let (st, closed) = patch_state(s, "ingest", &id, "UploadComplete");
+    assert_eq!(st, 200, "{closed}");
+    wait(s, "ingest", &id)
+}
+
+#[test]
+fn insert_update_upsert_delete_and_hard_delete_with_their_results() {
+    let s = server();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "insert"}),
+        "Name,Phone,External_Id__c\nAcme,555,E1\n\"Globex, Inc.\",,E2\n,123,E3\n",
+    );
+    assert_eq!(job["state"], "JobComplete", "{job}");
+    assert_eq!(
+        (
+            job["numberRecordsProcessed"].as_u64(),
+            job["numberRecordsFailed"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    let id = job["id"].as_str().unwrap();
+    let ok = csv(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+    let lines: Vec<&str> = ok.lines().collect();
+    assert_eq!(
+        lines[0],
+        "\"sf__Id\",\"sf__Created\",Name,Phone,External_Id__c"
+    );
+    assert!(
+        lines[1].ends_with(",\"true\",\"Acme\",\"555\",\"E1\""),
+        "{ok}"
+    );
+    let failed = csv(&s, &format!("/jobs/ingest/{id}/failedResults"));
+    assert!(failed.contains("\"\",\"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --\",\"\",\"123\",\"E3\""), "{failed}");
+    let accounts = live_ids(&s, "Account");
+    assert_eq!(accounts.len(), 2);
+    let acme = lines[1]
+        .split(',')
+        .next()
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "update"}),
+        &format!("Id,Phone\n{acme},999\n001000000000000AAA,1\n"),
+    );
+    assert_eq!(job["numberRecordsFailed"], 1, "{job}");
+    assert_eq!(
+        get(&s, &format!("/sobjects/Account/{acme}")).1["Phone"],
+        "999"
+    );
+
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "upsert", "externalIdFieldName": "External_Id__c"}),
+        "External_Id__c,Name\nE1,Acme Renamed\nE9,Brand New\n",
+    );
+    let id = job["id"].as_str().unwrap();
+    let ok = csv(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+    assert!(ok.contains("\"false\",\"E1\",\"Acme Renamed\""), "{ok}");
+    assert!(ok.contains("\"true\",\"E9\",\"Brand New\""), "{ok}");
+    assert_eq!(live_ids(&s, "Account").len(), 3);
+
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "delete"}),
+        &format!("Id\n{acme}\n"),
+    );
+    assert_eq!(job["numberRecordsFailed"], 0, "{job}");
+    let (_, all) = get(
+        &s,
+        &format!("/queryAll?q=SELECT+Id,IsDeleted+FROM+Account+WHERE+Id='{acme}'"),
+    );
+    assert_eq!(
+        all["records"][0]["IsDeleted"], true,
+        "a delete goes to the Recycle Bin"
+    );
+    let other = live_ids(&s, "Account").into_iter().next().unwrap();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "hardDelete"}),
+        &format!("Id\n{other}\n"),
+    );
+    assert_eq!(job["numberRecordsFailed"], 0, "{job}");
+    let (_, all) = get(
+        &s,
+        &format!("/queryAll?q=SELECT+Id+FROM+Account+WHERE+Id='{other}'"),
+    );
+    assert_eq!(all["totalSize"], 0, "a hard delete skips the Recycle Bin");
+}
+
+#[test]
+fn every_delimiter_and_line_ending_is_read_and_written_back() {
+    let s = server();
+    for (name, sep) in [
+        ("BACKQUOTE", "`"),
+        ("CARET", "^"),
+        ("COMMA", ","),
+        ("PIPE", "|"),
+        ("SEMICOLON", ";"),
+        ("TAB", "\t"),
+    ] {
+        for (ending, nl) in [("LF", "\n"), ("CRLF", "\r\n")] {
+            let data = format!("Name{sep}Phone{nl}{name} {ending}{sep}1{nl}");
+            let job = ingest(
+                &s,
+                json!({"object": "Account", "operation": "insert", "columnDelimiter": name, "lineEnding": ending}),
+                &data,
+            );
+            assert_eq!(
+                (job["state"].as_str(), job["numberRecordsFailed"].as_u64()),
+                (Some("JobComplete"), Some(0)),
+                "{name} {ending}: {job}"
+            );
+            assert_eq!(
+                (job["columnDelimiter"].as_str(), job["lineEnding"].as_str()),
+                (Some(name), Some(ending))
+            );
+            let id = job["id"].as_str().unwrap();
+            let ok = csv(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+            assert!(
+                ok.starts_with(&format!(
+                    "\"sf__Id\"{sep}\"sf__Created\"{sep}Name{sep}Phone{nl}"
+                )),
+                "{name} {ending}: {ok:?}"
+            );
+        }
+    }
+    assert_eq!(live_ids(&s, "Account").len(), 12);
+}
+
+#[test]
+fn malformed_uploads_fail_the_job_and_write_nothing() {
+    let s = server();
+    for (body, data, words) in [
+        (
+            json!({"object": "Account", "operation": "insert"}),
+            "Name,Phone\nA,1\n\"B,2\n",
+            "not closed",
+        ),
+        (
+            json!({"object": "Account", "operation": "insert"}),
+            "Name,Nope__c\nA,1\n",
+            "Field name not found : Nope__c",
+        ),
+        (
+            json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}),
+            "Name\r\nA\r\n",
+            "LineEnding is invalid",
+        ),
+        (
+            json!({"object": "Account", "operation": "update"}),
+            "Name\nA\n",
+            "Field name not found : Id",
+        ),
+    ] {
+        let job = ingest(&s, body, data);
+        assert_eq!(job["state"], "Failed", "{job}");
+        assert!(
+            job["errorMessage"].as_str().unwrap().contains(words),
+            "{job}"
+        );
+        let id = job["id"].as_str().unwrap();
+        let rest = csv(&s, &format!("/jobs/ingest/{id}/unprocessedrecords"));
+        assert_eq!(
+            rest.lines().count(),
+            data.lines().count(),
+            "every row unprocessed: {rest:?}"
+        );
+    }
+    // Invalid UTF-8 and a wrong number of columns.
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    let r = s
+        .http()
+        .put(format!("{}/jobs/ingest/{id}/batches", s.data()))
+        .bearer(&s)
+        .header("Content-Type", "text/csv")
+        .body(b"Name\nA\n\xff\xfe\n".to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    patch_state(&s, "ingest", &id, "UploadComplete");
+    let job = wait(&s, "ingest", &id);
+    assert!(
+        job["errorMessage"].as_str().unwrap().contains("UTF-8"),
+        "{job}"
+    );
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "insert"}),
+        "Name,Phone\nA,1,extra\nB,2\n",
+    );
+    assert_eq!(
+        (
+            job["numberRecordsProcessed"].as_u64(),
+            job["numberRecordsFailed"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "{job}"
+    );
+    assert_eq!(live_ids(&s, "Account").len(), 1, "only the well-formed row");
+}
+
+#[test]
+fn job_calls_refuse_what_salesforce_refuses() {
+    let s = server();
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/jobs/ingest", s.data()))
+        .bearer(&s)
+        .json(&json!({"object": "Nope__c", "operation": "insert"}))
+        .send()
+        .unwrap());
+    assert_eq!((st, code(&body)), (400, "INVALIDJOB"));
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/jobs/ingest", s.data()))
+        .bearer(&s)
+        .json(&json!({"object": "Account", "operation": "upsert"}))
+        .send()
+        .unwrap());
+    assert_eq!((st, code(&body)), (400, "INVALIDJOB"));
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("External ID was blank")
+    );
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/jobs/ingest", s.data()))
+        .bearer(&s)
+        .json(&json!({"object": "Account", "operation": "insert", "columnDelimiter": "DASH"}))
+        .send()
+        .unwrap());
+    assert_eq!((st, code(&body)), (400, "INVALIDJOB"));
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(upload(&s, &id, "Name\nA\n").0, 201);
+    let (st, body) = upload(&s, &id, "Name\nB\n");
+    assert_eq!(
+        (st, code(&body)),
+        (400, "INVALIDJOBSTATE"),
+        "one upload per job"
+    );
+    let (st, body) = patch_state(&s, "ingest", &id, "Open");
+    assert_eq!((st, code(&body)), (400, "INVALIDJOBSTATE"));
+    let (st, body) = get(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+    assert_eq!(
+        (st, code(&body)),
+        (400, "INVALIDJOBSTATE"),
+        "no results while open"
+    );
+    let (st, _) = patch_state(&s, "ingest", &id, "Aborted");
+    assert_eq!(st, 200);
+    let (st, body) = patch_state(&s, "ingest", &id, "UploadComplete");
+    assert_eq!(
+        (st, code(&body)),
+        (400, "INVALIDJOBSTATE"),
+        "an aborted job stays aborted"
+    );
+    assert!(live_ids(&s, "Account").is_empty());
+    let (_, list) = get(&s, "/jobs/ingest");
+    assert!(
+        list["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == id.as_str())
+    );
+    let r = s
+        .http()
+        .delete(format!("{}/jobs/ingest/{id}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (st, body) = get(&s, &format!("/jobs/ingest/{id}"));
+    assert_eq!((st, code(&body)), (404, "NOT_FOUND"));
+    let r = s
+        .http()
+        .get(format!("{}/jobs/ingest/750000000000000AAA", s.data()))
+        .header("Authorization", "Bearer nope")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[test]
+fn query_jobs_page_with_locators() {
+    let s = server();
+    let rows: String = (0..2500).map(|i| format!("Q{i:05},{i}\n")).collect();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "insert"}),
+        &format!("Name,NumberOfEmployees\n{rows}"),
+    );
+    assert_eq!(job["numberRecordsFailed"], 0, "{job}");
+    let deleted = create(&s, "Account", json!({"Name": "Gone"}));
+    s.http()
+        .delete(format!("{}/sobjects/Account/{deleted}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap();
+    let job = new_job(
+        &s,
+        "query",
+        json!({"operation": "query", "query": "SELECT Name, NumberOfEmployees, Owner.Name FROM Account ORDER BY Name", "columnDelimiter": "PIPE"}),
+    );
+    assert_eq!(job["state"], "UploadComplete");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = wait(&s, "query", &id);
+    assert_eq!(job["numberRecordsProcessed"], 2500, "{job}");
+    let mut locator: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let mut url = format!("{}/jobs/query/{id}/results?maxRecords=1000", s.data());
+        if let Some(l) = &locator {
+            url.push_str(&format!("&locator={l}"));
+        }
+        let r = s.http().get(url).bearer(&s).send().unwrap();
+        assert_eq!(r.status(), 200);
+        let n: usize = r.headers()["sforce-numberofrecords"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let next = r.headers()["sforce-locator"].to_str().unwrap().to_owned();
+        let text = r.text().unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("\"Name\"|\"NumberOfEmployees\"|\"Owner.Name\""),
+            "every page starts with the header"
+        );
+        let page: Vec<String> = lines.map(str::to_owned).collect();
+        assert_eq!(page.len(), n);
+        seen.extend(page);
+        if next == "null" {
+            break;
+        }
+        locator = Some(next);
+    }
+    assert_eq!(seen.len(), 2500);
+    assert_eq!(seen[0], "\"Q00000\"|\"0\"|\"Admin User\"");
+    assert!(!seen.iter().any(|l| l.contains("Gone")));
+    let job = new_job(
+        &s,
+        "query",
+        json!({"operation": "queryAll", "query": "SELECT Id FROM Account WHERE Name = 'Gone'"}),
+    );
+    let job = wait(&s, "query", job["id"].as_str().unwrap());
+    assert_eq!(
+        job["numberRecordsProcessed"], 1,
+        "queryAll sees the Recycle Bin: {job}"
+    );
+    for (q, want) in [
+        ("SELECT COUNT() FROM Account", "INVALIDOPERATION"),
+        (
+            "SELECT Name, (SELECT Id FROM Contacts) FROM Account",
+            "INVALIDOPERATION",
+        ),
+        ("SELECT Nope FROM Account", "INVALIDJOB"),
+    ] {
+        let (st, body) = j(s
+            .http()
+            .post(format!("{}/jobs/query", s.data()))
+            .bearer(&s)
+            .json(&json!({"operation": "query", "query": q}))
+            .send()
+            .unwrap());
+        assert_eq!((st, code(&body)), (400, want), "{q}: {body}");
+    }
+}
+
+#[test]
+fn each_chunk_of_two_hundred_is_one_transaction_with_bulk_origin() {
+    let s = server();
+    let rows: String = (0..450).map(|i| format!("C{i}\n")).collect();
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    upload(&s, &id, &format!("Name\n{rows}"));
+    patch_state(&s, "ingest", &id, "UploadComplete");
+    let job = wait(&s, "ingest", &id);
+    assert_eq!(job["numberRecordsProcessed"], 450);
+    let (_, body) = j(s
+        .http()
+        .get(format!(
+            "{}/forcebus/v1/events?after=0&limit=1000",
+            s.base()
+        ))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    let creates: Vec<&Value> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "AccountChangeEvent")
+        .collect();
+    assert_eq!(creates.len(), 450);
+    let header = |e: &Value| e["event"]["ChangeEventHeader"].clone();
+    let mut keys: Vec<String> = creates
+        .iter()
+        .map(|e| header(e)["transactionKey"].as_str().unwrap().to_owned())
+        .collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "chunks of 200, 200 and 50");
+    assert_eq!(
+        header(creates[0])["changeOrigin"],
+        "com/salesforce/api/bulkapi/59.0"
+    );
+    assert_eq!(header(creates[199])["sequenceNumber"], 200);
+    assert_eq!(header(creates[200])["sequenceNumber"], 1);
+}
+
+#[test]
+fn a_job_killed_mid_way_resumes_after_its_last_chunk_with_nothing_twice() {
+    let mut s = Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: false,
+            ..Default::default()
+        },
+    );
+    let n = 6000;
+    let rows: String = (0..n).map(|i| format!("K{i:05},{i}\n")).collect();
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        upload(&s, &id, &format!("Name,NumberOfEmployees\n{rows}")).0,
+        201
+    );
+    patch_state(&s, "ingest", &id, "UploadComplete");
+    // Kill it once some chunks, but not all, have committed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, job) = get(&s, &format!("/jobs/ingest/{id}"));
+        let done = job["numberRecordsProcessed"].as_u64().unwrap();
+        if done > 0 {
+            assert!(
+                done < n,
+                "the job finished before it could be killed; make it longer"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    s.kill();
+    s.restart();
+    let job = wait(&s, "ingest", &id);
+    assert_eq!(job["state"], "JobComplete", "{job}");
+    assert_eq!(
+        (
+            job["numberRecordsProcessed"].as_u64(),
+            job["numberRecordsFailed"].as_u64()
+        ),
+        (Some(n), Some(0))
+    );
+    let (_, count) = get(&s, "/query?q=SELECT+COUNT()+FROM+Account");
+    assert_eq!(count["totalSize"], n, "every row once");
+    let ok = csv(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+    let mut names: Vec<&str> = ok
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(names.len() as u64, n, "one result per row");
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len() as u64, n, "no result twice");
+}
