@@ -35,6 +35,14 @@ fn operation(new: &NewJob, job_type: JobType) -> Result<Operation, BulkError> {
             new.content_type.clone().unwrap_or_default()
         )));
     }
+    if job_type == JobType::Classic
+        && let Some(c) = &new.content_type
+        && !["CSV", "XML", "JSON"].contains(&c.to_ascii_uppercase().as_str())
+    {
+        return Err(invalid(format!(
+            "Invalid content type: {c}; Bulk API 1.0 takes CSV, XML or JSON"
+        )));
+    }
     Ok(operation)
 }
 
@@ -97,7 +105,12 @@ pub(crate) fn checked(
 ) -> Result<Job, BulkError> {
     let operation = operation(&new, job_type)?;
     let (delimiter, line_ending) = dialect(&new)?;
-    let (object, query, external_id_field) = if operation.is_query() {
+    let (object, query, external_id_field) = if operation.is_query() && job_type == JobType::Classic
+    {
+        // A Bulk 1.0 query job's queries come in its batches.
+        let (o, _) = target(bulk, &new, Operation::Insert)?;
+        (o.name.clone(), None, None)
+    } else if operation.is_query() {
         let text = new
             .query
             .clone()
@@ -132,5 +145,13 @@ pub(crate) fn checked(
         assignment_rule_id: new.assignment_rule_id,
         uploaded: None,
         progress: Progress::default(),
+        parent: None,
+        content_type: (job_type == JobType::Classic).then(|| {
+            new.content_type
+                .clone()
+                .map_or_else(|| "XML".into(), |c| c.to_ascii_uppercase())
+        }),
+        concurrency: (job_type == JobType::Classic)
+            .then(|| new.concurrency.clone().unwrap_or_else(|| "Parallel".into())),
     })
 }

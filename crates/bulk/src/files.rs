@@ -28,6 +28,11 @@ impl JobFiles {
         self.dir.join("data.csv")
     }
 
+    /// A Bulk 1.0 batch as it was sent (its `request`).
+    pub fn request(&self) -> PathBuf {
+        self.dir.join("request")
+    }
+
     /// Successful results (ingest).
     pub fn success(&self) -> PathBuf {
         self.dir.join("success.csv")

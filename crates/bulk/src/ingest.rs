@@ -166,15 +166,20 @@ impl<'a> Chunks<'a> {
         let mut failure = append_at(&files.failure(), job.progress.failure_bytes).map_err(io)?;
         let dialect = job.dialect();
         let mut job = job;
+        let classic = job.job_type == crate::job::JobType::ClassicBatch;
         if job.progress.success_bytes == 0 {
             let mut w = Writer::new(Vec::new(), dialect);
-            w.prefixed(&["sf__Id", "sf__Created"], &header.raw)
-                .map_err(io)?;
+            if classic {
+                w.record(&["Id", "Success", "Created", "Error"])
+            } else {
+                w.prefixed(&["sf__Id", "sf__Created"], &header.raw)
+            }
+            .map_err(io)?;
             let bytes = w.into_inner().map_err(io)?;
             success.write_all(&bytes).map_err(io)?;
             job.progress.success_bytes = bytes.len() as u64;
         }
-        if job.progress.failure_bytes == 0 {
+        if job.progress.failure_bytes == 0 && !classic {
             let mut w = Writer::new(Vec::new(), dialect);
             w.prefixed(&["sf__Id", "sf__Error"], &header.raw)
                 .map_err(io)?;
@@ -300,6 +305,31 @@ fn apply_rows(
         )
         .and_then(|ops| apply_row(work, ops));
         let io = |e: std::io::Error| BulkError::internal(&e);
+        if job.job_type == crate::job::JobType::ClassicBatch {
+            // Bulk 1.0: every row, in order, in one file.
+            let line = match &result {
+                Ok(outcome) => {
+                    let created = matches!(
+                        outcome,
+                        Outcome::Created(_) | Outcome::Upserted { created: true, .. }
+                    );
+                    [
+                        outcome.id().to18(),
+                        "true".into(),
+                        created.to_string(),
+                        String::new(),
+                    ]
+                }
+                Err(e) => {
+                    next.progress.failed += 1;
+                    let id = RecordId::parse(&given_id).map_or(String::new(), |r| r.to18());
+                    [id, "false".into(), "false".into(), error_text(e)]
+                }
+            };
+            ok.record(&line).map_err(io)?;
+            next.progress.processed += 1;
+            continue;
+        }
         match result {
             Ok(outcome) => {
                 let created = matches!(

@@ -72,8 +72,10 @@ pub enum JobType {
     V2Ingest,
     /// Bulk API 2.0 query.
     V2Query,
-    /// Bulk API 1.0.
+    /// Bulk API 1.0: a job, which holds batches.
     Classic,
+    /// Bulk API 1.0: a batch of a job; it runs as a job of its own.
+    ClassicBatch,
 }
 
 /// A job's state. Bulk 2.0 and 1.0 name some alike and some not; each API shows its own.
@@ -110,6 +112,17 @@ impl State {
             Self::Aborted => "Aborted",
         }
     }
+}
+
+/// The format of a job's data and results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV in the job's dialect.
+    Csv,
+    /// Bulk 1.0 JSON.
+    Json,
+    /// Bulk 1.0 XML.
+    Xml,
 }
 
 /// How far a job's processing got: every count and offset is committed with the records
@@ -173,6 +186,15 @@ pub struct Job {
     pub uploaded: Option<u64>,
     /// Progress.
     pub progress: Progress,
+    /// A Bulk 1.0 batch's job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// A Bulk 1.0 job's `contentType`: `CSV`, `XML` or `JSON`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// A Bulk 1.0 job's `concurrencyMode`: `Parallel` or `Serial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<String>,
 }
 
 impl Job {
@@ -181,6 +203,20 @@ impl Job {
         Dialect {
             delimiter: Delimiter::from_name(&self.delimiter).unwrap_or_default(),
             line_ending: LineEnding::from_name(&self.line_ending).unwrap_or_default(),
+        }
+    }
+
+    /// The format of a Bulk 1.0 job's data and answers (`CSV` for every other job).
+    pub fn format(&self) -> Format {
+        match self
+            .content_type
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("JSON") => Format::Json,
+            Some("XML") => Format::Xml,
+            _ => Format::Csv,
         }
     }
 

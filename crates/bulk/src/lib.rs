@@ -16,9 +16,13 @@
 //! - [`registry`]: the jobs of the org, the calls on them, and the worker; `create`:
 //!   a new job's checks;
 //! - [`results`]: an ingest job's result files, as spans to stream;
+//! - [`classic`]: Bulk API 1.0 jobs and their batches; [`convert`]: XML and JSON batches
+//!   to CSV;
 //! - [`files`]: where a job's data lives; [`error`]: the APIs' errors.
 
+pub mod classic;
 pub mod columns;
+pub mod convert;
 mod create;
 pub mod error;
 pub mod files;

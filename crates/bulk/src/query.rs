@@ -124,6 +124,8 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     let io = |e: std::io::Error| BulkError::internal(&e);
     let file = File::create(bulk.files(&job.id).results()).map_err(io)?;
     let mut out = BufWriter::new(file);
+    let format = job.format();
+    let mut rows_out = Rows::start(&mut out, format, &job, &columns).map_err(io)?;
     let mut written = 0u64;
     let mut index = Vec::new();
     for ids in page.ids.chunks(SHAPE) {
@@ -136,18 +138,13 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
             .map_err(|e| BulkError::internal(&e))?;
         for row in &rows {
             if written.is_multiple_of(INDEX_EVERY) {
-                out.flush().map_err(io)?;
-                index.push(out.get_ref().stream_position().map_err(io)?);
+                index.push(rows_out.position().map_err(io)?);
             }
-            let cells: Vec<String> = columns
-                .iter()
-                .map(|(_, p)| cell(value_at(row, p)))
-                .collect();
-            let mut w = Writer::new(&mut out, job.dialect());
-            w.record(&cells).map_err(io)?;
+            rows_out.row(row, written, &columns).map_err(io)?;
             written += 1;
         }
     }
+    rows_out.end().map_err(io)?;
     out.flush().map_err(io)?;
     let elapsed = started.elapsed().as_millis() as u64;
     let _state = bulk.state_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -162,6 +159,117 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
         j.progress.processing_ms += elapsed;
     })
     .map(drop)
+}
+
+/// Where a query's rows go: CSV without a header for Bulk 2.0 (each page gets its own),
+/// and for Bulk 1.0 the whole result file in the job's format (CSV with its header, a
+/// JSON array of records, or an XML `queryResult`).
+struct Rows<'w> {
+    out: &'w mut BufWriter<File>,
+    format: crate::job::Format,
+    dialect: forcebus_csv::Dialect,
+}
+
+impl<'w> Rows<'w> {
+    fn start(
+        out: &'w mut BufWriter<File>,
+        format: crate::job::Format,
+        job: &Job,
+        columns: &[(String, Vec<String>)],
+    ) -> std::io::Result<Self> {
+        use crate::job::{Format, JobType};
+        match format {
+            Format::Csv if job.job_type == JobType::ClassicBatch => {
+                let header: Vec<&str> = columns.iter().map(|(h, _)| h.as_str()).collect();
+                Writer::new(&mut *out, job.dialect()).record(&header)?;
+            }
+            Format::Csv => {}
+            Format::Json => out.write_all(b"[")?,
+            Format::Xml => out.write_all(
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><queryResult xmlns=\"http://www.force.com/2009/06/asyncapi/dataload\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">",
+            )?,
+        }
+        Ok(Self {
+            out,
+            format,
+            dialect: job.dialect(),
+        })
+    }
+
+    fn position(&mut self) -> std::io::Result<u64> {
+        self.out.flush()?;
+        self.out.get_ref().stream_position()
+    }
+
+    fn row(
+        &mut self,
+        row: &Value,
+        n: u64,
+        columns: &[(String, Vec<String>)],
+    ) -> std::io::Result<()> {
+        use crate::job::Format;
+        match self.format {
+            Format::Csv => {
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|(_, p)| cell(value_at(row, p)))
+                    .collect();
+                Writer::new(&mut *self.out, self.dialect).record(&cells)
+            }
+            Format::Json => {
+                if n > 0 {
+                    self.out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *self.out, row).map_err(std::io::Error::other)
+            }
+            Format::Xml => {
+                let mut text = String::new();
+                xml_record(row, "records", &mut text);
+                self.out.write_all(text.as_bytes())
+            }
+        }
+    }
+
+    fn end(self) -> std::io::Result<()> {
+        use crate::job::Format;
+        match self.format {
+            Format::Csv => Ok(()),
+            Format::Json => self.out.write_all(b"]"),
+            Format::Xml => self.out.write_all(b"</queryResult>"),
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A record as a Bulk 1.0 XML `queryResult` shows it: `<type>`, then its fields, a parent
+/// nested as an `sObject`, a null as `xsi:nil`.
+fn xml_record(row: &Value, element: &str, out: &mut String) {
+    out.push_str(&format!("<{element} xsi:type=\"sObject\">"));
+    if let Some(t) = row.pointer("/attributes/type").and_then(Value::as_str) {
+        out.push_str(&format!("<type>{}</type>", escape(t)));
+    }
+    if let Some(m) = row.as_object() {
+        for (k, v) in m {
+            match v {
+                _ if k == "attributes" => {}
+                Value::Null => out.push_str(&format!("<{k} xsi:nil=\"true\"/>")),
+                Value::Object(_) => xml_record(v, k, out),
+                Value::String(s) => out.push_str(&format!("<{k}>{}</{k}>", escape(s))),
+                other => out.push_str(&format!("<{k}>{other}</{k}>")),
+            }
+        }
+    }
+    out.push_str(&format!("</{element}>"));
+}
+
+/// The id of a Bulk 1.0 query batch's one result file.
+pub fn result_id(batch_id: &str) -> String {
+    format!("752{}", batch_id.get(3..).unwrap_or_default())
 }
 
 /// One page of a query job's results.

@@ -58,8 +58,10 @@ pub struct NewJob {
     pub line_ending: Option<String>,
     /// `assignmentRuleId`.
     pub assignment_rule_id: Option<String>,
-    /// `contentType` (only `CSV` for Bulk 2.0).
+    /// `contentType` (only `CSV` for Bulk 2.0; `CSV`, `XML` or `JSON` for 1.0).
     pub content_type: Option<String>,
+    /// `concurrencyMode` (Bulk 1.0): `Parallel` or `Serial`.
+    pub concurrency: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -200,10 +202,20 @@ impl Bulk {
 
     /// Query jobs created in the last 24 hours (`DailyBulkV2QueryJobs`).
     pub fn query_jobs_today(&self) -> u64 {
+        self.made_today(&[JobType::V2Query])
+    }
+
+    /// Batches made in the last 24 hours (`DailyBulkApiBatches`: Bulk 1.0 batches, and
+    /// Bulk 2.0 ingest jobs, which Salesforce counts in batches too).
+    pub fn batches_today(&self) -> u64 {
+        self.made_today(&[JobType::ClassicBatch, JobType::V2Ingest])
+    }
+
+    fn made_today(&self, types: &[JobType]) -> u64 {
         let since = Utc::now() - chrono::Duration::hours(24);
         self.lock()
             .values()
-            .filter(|j| j.job_type == JobType::V2Query && j.created > since)
+            .filter(|j| types.contains(&j.job_type) && j.created > since)
             .count() as u64
     }
 
@@ -234,6 +246,11 @@ impl Bulk {
 
     /// A new job id, never given before (the counter is stored before it is used).
     fn next_id(&self) -> Result<String, BulkError> {
+        self.mint()
+    }
+
+    /// A new `750` id from the one counter of jobs and batches.
+    pub(crate) fn mint(&self) -> Result<String, BulkError> {
         let mut last = self.last_number.lock().unwrap_or_else(|e| e.into_inner());
         let next = *last + 1;
         let mut batch = Batch::new();

@@ -111,6 +111,7 @@ fn new_job(m: &Map<String, Value>) -> NewJob {
         line_ending: text(m, "lineEnding"),
         assignment_rule_id: text(m, "assignmentRuleId"),
         content_type: text(m, "contentType"),
+        concurrency: None,
     }
 }
 

@@ -13,6 +13,8 @@
 //! - [`query`]: SOQL over REST, cursors and locators.
 //! - [`collections`]: sObject collections (`/composite/sobjects`).
 //! - [`search`]: SOSL, `/search` and `/parameterizedSearch`.
+//! - [`bulk2`]: Bulk API 2.0 (`/jobs/ingest`, `/jobs/query`); [`bulk1`]: Bulk API 1.0
+//!   (`/services/async`), its results in [`bulk1_results`]; [`stream`]: file bodies.
 //! - [`layouts`]: `describe/layouts`, named, compact and approval layouts;
 //!   [`listviews`]: list views and their results; [`recent`]: `/recent`;
 //!   [`password`]: `/sobjects/User/{id}/password`.
@@ -48,6 +50,8 @@ use forcebus_auth::Auth;
 use forcebus_org::{Org, StatusCode as Code};
 
 pub mod body;
+pub mod bulk1;
+pub mod bulk1_results;
 pub mod bulk2;
 pub mod collections;
 pub mod composite;

@@ -174,9 +174,30 @@ pub(crate) fn data() -> Router<State> {
         )
 }
 
-/// OAuth, identity, SOAP and forcebus's own endpoints.
+/// OAuth, identity, SOAP, Bulk API 1.0 and forcebus's own endpoints.
 pub(crate) fn other() -> Router<State> {
     Router::new()
+        .route("/services/async/{v}/job", post(bulk1::create_job))
+        .route(
+            "/services/async/{v}/job/{id}",
+            get(bulk1::get_job).post(bulk1::update_job),
+        )
+        .route(
+            "/services/async/{v}/job/{id}/batch",
+            get(bulk1::list_batches).post(bulk1::add_batch),
+        )
+        .route(
+            "/services/async/{v}/job/{id}/batch/{batch}",
+            get(bulk1::batch),
+        )
+        .route(
+            "/services/async/{v}/job/{id}/batch/{batch}/{what}",
+            get(bulk1::batch),
+        )
+        .route(
+            "/services/async/{v}/job/{id}/batch/{batch}/{what}/{result}",
+            get(bulk1::batch),
+        )
         .route("/services/data", get(resources::versions))
         .route("/forcebus/v1/events", get(events::inspect))
         .route("/forcebus/v1/platform-events", get(platform::list))

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 mod auth;
 mod bayeux;
+mod bulk1;
 mod bulk2;
 mod channels;
 mod collections;

@@ -1,0 +1,577 @@
+//! Bulk API 1.0 (`data-apis.md` §2): `/services/async/{version}/job[/{id}[/batch[/{id}[/request
+//! |/result[/{id}]]]]]`, the session in `X-SFDC-Session` (or a bearer token), XML or JSON
+//! by the job's `contentType` (JSON jobs answer JSON, CSV and XML jobs XML), and errors in
+//! Bulk 1.0's own envelope (`exceptionCode`, `exceptionMessage`; an invalid session is a
+//! 400 `InvalidSessionId`, which jsforce looks for to log in again).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use forcebus_bulk::classic::{Counts, batch_results, batch_state, job_state};
+use forcebus_bulk::job::Format;
+use forcebus_bulk::{BulkError, Job, JobType, Kind, NewJob, State as JobState};
+
+use crate::ctx::bearer;
+
+const NS: &str = "http://www.force.com/2009/06/asyncapi/dataload";
+
+/// A Bulk 1.0 error, in XML or JSON.
+#[derive(Debug)]
+pub struct AsyncError {
+    code: String,
+    message: String,
+    json: bool,
+}
+
+impl AsyncError {
+    fn new(code: &str, message: impl Into<String>, json: bool) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            json,
+        }
+    }
+
+    fn bulk(e: BulkError, json: bool) -> Self {
+        if e.kind == Kind::Unknown {
+            return Self::new("Unknown", crate::error::unexpected(&e.message), json);
+        }
+        let code = match e.kind {
+            Kind::NotFound => "InvalidJob",
+            other => other.name(),
+        };
+        Self::new(code, e.message, json)
+    }
+}
+
+impl IntoResponse for AsyncError {
+    fn into_response(self) -> Response {
+        let message = forcebus_org::bounded_message(self.message);
+        if self.json {
+            let body = json!({"exceptionCode": self.code, "exceptionMessage": message});
+            return crate::error::json_response(StatusCode::BAD_REQUEST, &body);
+        }
+        xml_response(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "<error xmlns=\"{NS}\"><exceptionCode>{}</exceptionCode><exceptionMessage>{}</exceptionMessage></error>",
+                escape(&self.code),
+                escape(&message)
+            ),
+        )
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    let mut resp = (
+        status,
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}"),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
+/// Whether a request speaks JSON (by its content type).
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+}
+
+/// An authenticated Bulk 1.0 call.
+#[derive(Debug, Clone)]
+pub struct AsyncCall {
+    /// `59.0`.
+    pub version: String,
+    /// The caller.
+    pub caller: forcebus_org::Caller,
+}
+
+impl FromRequestParts<crate::State> for AsyncCall {
+    type Rejection = AsyncError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::State) -> Result<Self, AsyncError> {
+        let json = wants_json(&parts.headers);
+        let segment = parts
+            .uri
+            .path()
+            .strip_prefix("/services/async/")
+            .and_then(|p| p.split('/').next())
+            .unwrap_or("");
+        let version = crate::ctx::parse_version(&format!("v{segment}"), app.config.latest_version)
+            .ok_or_else(|| {
+                AsyncError::new(
+                    "InvalidVersion",
+                    format!("Invalid API version: {segment}"),
+                    json,
+                )
+            })?;
+        let token = parts
+            .headers
+            .get("x-sfdc-session")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .or_else(|| bearer(&parts.headers));
+        let session = token
+            .and_then(|t| app.auth.verify(t))
+            .ok_or_else(|| AsyncError::new("InvalidSessionId", "Invalid session id", json))?;
+        Ok(Self {
+            caller: forcebus_org::Caller {
+                user_id: session.user_id,
+                api: forcebus_org::Api::Bulk,
+                version: version.clone(),
+                client: crate::ctx::call_options_client(&parts.headers),
+            },
+            version,
+        })
+    }
+}
+
+fn xml_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A job's fields in Bulk 1.0's order, as (name, value, is a number).
+fn job_fields(job: &Job, c: &Counts) -> Vec<(&'static str, String, bool)> {
+    let mut v = vec![
+        ("id", job.id.clone(), false),
+        ("operation", job.operation.name().to_owned(), false),
+        ("object", job.object.clone(), false),
+        ("createdById", job.created_by.clone(), false),
+        ("createdDate", String::new(), false),
+        ("systemModstamp", String::new(), false),
+        ("state", job_state(job.state).to_owned(), false),
+    ];
+    if let Some(f) = &job.external_id_field {
+        v.push(("externalIdFieldName", f.clone(), false));
+    }
+    v.push((
+        "concurrencyMode",
+        job.concurrency.clone().unwrap_or_else(|| "Parallel".into()),
+        false,
+    ));
+    v.push((
+        "contentType",
+        job.content_type.clone().unwrap_or_default(),
+        false,
+    ));
+    for (k, n) in [
+        ("numberBatchesQueued", c.queued),
+        ("numberBatchesInProgress", c.in_progress),
+        ("numberBatchesCompleted", c.completed),
+        ("numberBatchesFailed", c.failed + c.not_processed),
+        ("numberBatchesTotal", c.total()),
+        ("numberRecordsProcessed", c.processed),
+        ("numberRetries", 0),
+    ] {
+        v.push((k, n.to_string(), true));
+    }
+    v.push(("apiVersion", job.api_version.clone(), true));
+    for (k, n) in [
+        ("numberRecordsFailed", c.records_failed),
+        ("totalProcessingTime", c.processing_ms),
+        ("apiActiveProcessingTime", c.processing_ms),
+        ("apexProcessingTime", 0),
+    ] {
+        v.push((k, n.to_string(), true));
+    }
+    v
+}
+
+/// Renders `fields` as the XML element `root` or a JSON object.
+fn render(
+    root: &str,
+    fields: Vec<(&'static str, String, bool)>,
+    json: bool,
+    dates: (String, String),
+) -> Response {
+    let value = |k: &str, v: String| match k {
+        "createdDate" => dates.0.clone(),
+        "systemModstamp" => dates.1.clone(),
+        _ => v,
+    };
+    if json {
+        let mut m = serde_json::Map::new();
+        for (k, v, number) in fields {
+            let v = value(k, v);
+            let v = match (number, v.parse::<f64>()) {
+                (true, Ok(n)) if k == "apiVersion" => json!(n),
+                (true, Ok(_)) => json!(v.parse::<u64>().unwrap_or(0)),
+                _ => json!(v),
+            };
+            m.insert(k.into(), v);
+        }
+        return crate::error::json_response(StatusCode::OK, &Value::Object(m));
+    }
+    xml_response(StatusCode::OK, xml_element(root, fields, &dates, true))
+}
+
+fn xml_element(
+    root: &str,
+    fields: Vec<(&'static str, String, bool)>,
+    dates: &(String, String),
+    ns: bool,
+) -> String {
+    let mut out = if ns {
+        format!("<{root} xmlns=\"{NS}\">")
+    } else {
+        format!("<{root}>")
+    };
+    for (k, v, _) in fields {
+        let v = match k {
+            "createdDate" => dates.0.clone(),
+            "systemModstamp" => dates.1.clone(),
+            _ => v,
+        };
+        out.push_str(&format!("<{k}>{}</{k}>", escape(&v)));
+    }
+    out.push_str(&format!("</{root}>"));
+    out
+}
+
+fn dates(job: &Job, json: bool) -> (String, String) {
+    if json {
+        (
+            forcebus_org::clock::format_datetime(job.created),
+            forcebus_org::clock::format_datetime(job.modified),
+        )
+    } else {
+        (xml_date(job.created), xml_date(job.modified))
+    }
+}
+
+fn job_response(app: &crate::AppState, job: &Job, status: StatusCode) -> Response {
+    let json = job.format() == Format::Json;
+    let counts = app.bulk.counts(&job.id);
+    let mut resp = render("jobInfo", job_fields(job, &counts), json, dates(job, json));
+    *resp.status_mut() = status;
+    resp
+}
+
+fn batch_fields(b: &Job) -> Vec<(&'static str, String, bool)> {
+    let mut v = vec![
+        ("id", b.id.clone(), false),
+        ("jobId", b.parent.clone().unwrap_or_default(), false),
+        ("state", batch_state(b.state).to_owned(), false),
+    ];
+    if let Some(e) = &b.error {
+        v.push(("stateMessage", e.clone(), false));
+    }
+    v.push(("createdDate", String::new(), false));
+    v.push(("systemModstamp", String::new(), false));
+    for (k, n) in [
+        ("numberRecordsProcessed", b.progress.processed),
+        ("numberRecordsFailed", b.progress.failed),
+        ("totalProcessingTime", b.progress.processing_ms),
+        ("apiActiveProcessingTime", b.progress.processing_ms),
+        ("apexProcessingTime", 0),
+    ] {
+        v.push((k, n.to_string(), true));
+    }
+    v
+}
+
+/// Reads a JobInfo (XML or JSON): its simple fields by name.
+fn job_info(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, AsyncError> {
+    let json = wants_json(headers);
+    let invalid = |m: String| AsyncError::new("InvalidJob", m, json);
+    if json {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| invalid(format!("Failed to parse the job: {e}")))?;
+        let m = v
+            .as_object()
+            .ok_or_else(|| invalid("The job must be a JSON object".into()))?;
+        return Ok(m
+            .iter()
+            .map(|(k, v)| {
+                let text = match (k.as_str(), v) {
+                    ("concurrencyMode", Value::Number(n)) => {
+                        if n.as_u64() == Some(1) {
+                            "Serial".into()
+                        } else {
+                            "Parallel".into()
+                        }
+                    }
+                    (_, Value::String(s)) => s.clone(),
+                    (_, other) => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect());
+    }
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut fields = HashMap::new();
+    let mut current: Option<String> = None;
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                depth += 1;
+                if depth > 8 {
+                    return Err(invalid("The job nests too deeply".into()));
+                }
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                current = (depth == 2).then_some(name);
+            }
+            Ok(quick_xml::events::Event::Text(t)) => {
+                if let Some(name) = &current {
+                    let text = t
+                        .unescape()
+                        .map_err(|e| invalid(format!("Failed to parse XML: {e}")))?;
+                    fields.insert(name.clone(), text.trim().to_owned());
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                current = None;
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Err(e) => return Err(invalid(format!("Failed to parse XML: {e}"))),
+            Ok(_) => {}
+        }
+    }
+    Ok(fields)
+}
+
+/// `POST /services/async/{v}/job`: a new job.
+pub async fn create_job(
+    call: AsyncCall,
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AsyncError> {
+    let json = wants_json(&headers);
+    let f = job_info(&headers, &body)?;
+    let get = |k: &str| f.get(k).cloned().filter(|v| !v.is_empty());
+    let new = NewJob {
+        object: get("object").unwrap_or_default(),
+        operation: get("operation").unwrap_or_default(),
+        external_id_field: get("externalIdFieldName"),
+        content_type: get("contentType"),
+        concurrency: get("concurrencyMode"),
+        assignment_rule_id: get("assignmentRuleId"),
+        ..NewJob::default()
+    };
+    let bulk = app.bulk.clone();
+    let caller = call.caller.clone();
+    let job = crate::blocking(move || bulk.create(new, JobType::Classic, &caller))
+        .await
+        .map_err(|_| AsyncError::new("Unknown", "The job could not be made", json))?
+        .map_err(|e| AsyncError::bulk(e, json))?;
+    Ok(job_response(&app, &job, StatusCode::CREATED))
+}
+
+fn job_of(app: &crate::AppState, id: &str, json: bool) -> Result<Job, AsyncError> {
+    app.bulk
+        .classic_job(id)
+        .map_err(|e| AsyncError::bulk(e, json))
+}
+
+/// `GET /services/async/{v}/job/{id}`.
+pub async fn get_job(
+    _call: AsyncCall,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AsyncError> {
+    let job = job_of(&app, &id, wants_json(&headers))?;
+    Ok(job_response(&app, &job, StatusCode::OK))
+}
+
+/// `POST /services/async/{v}/job/{id}` with `state` `Closed` or `Aborted`.
+pub async fn update_job(
+    _call: AsyncCall,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AsyncError> {
+    let json = wants_json(&headers);
+    let job = job_of(&app, &id, json)?;
+    let json = json || job.format() == Format::Json;
+    let f = job_info(&headers, &body)?;
+    let want = match f.get("state").map(String::as_str) {
+        Some("Closed") => JobState::UploadComplete,
+        Some("Aborted") => JobState::Aborted,
+        other => {
+            return Err(AsyncError::new(
+                "InvalidJobState",
+                format!("Invalid state: {}", other.unwrap_or("(none)")),
+                json,
+            ));
+        }
+    };
+    let job = app
+        .bulk
+        .set_classic_state(&id, want)
+        .map_err(|e| AsyncError::bulk(e, json))?;
+    Ok(job_response(&app, &job, StatusCode::OK))
+}
+
+/// `POST /services/async/{v}/job/{id}/batch`: a batch in the job's format (or a query).
+pub async fn add_batch(
+    _call: AsyncCall,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AsyncError> {
+    let job = job_of(&app, &id, wants_json(&headers))?;
+    let json = job.format() == Format::Json;
+    let bulk = app.bulk.clone();
+    let batch = crate::blocking(move || bulk.add_batch(&id, &body))
+        .await
+        .map_err(|_| AsyncError::new("Unknown", "The batch could not be added", json))?
+        .map_err(|e| AsyncError::bulk(e, json))?;
+    let mut resp = render("batchInfo", batch_fields(&batch), json, dates(&batch, json));
+    *resp.status_mut() = StatusCode::CREATED;
+    Ok(resp)
+}
+
+/// `GET /services/async/{v}/job/{id}/batch`: every batch of the job.
+pub async fn list_batches(
+    _call: AsyncCall,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AsyncError> {
+    let job = job_of(&app, &id, wants_json(&headers))?;
+    let json = job.format() == Format::Json;
+    let batches = app.bulk.batches(&job.id);
+    if json {
+        let list: Vec<Value> = batches
+            .iter()
+            .map(|b| {
+                let d = dates(b, true);
+                let mut m = serde_json::Map::new();
+                for (k, v, number) in batch_fields(b) {
+                    let v = match k {
+                        "createdDate" => d.0.clone(),
+                        "systemModstamp" => d.1.clone(),
+                        _ => v,
+                    };
+                    m.insert(
+                        k.into(),
+                        if number {
+                            json!(v.parse::<u64>().unwrap_or(0))
+                        } else {
+                            json!(v)
+                        },
+                    );
+                }
+                Value::Object(m)
+            })
+            .collect();
+        return Ok(crate::error::json_response(
+            StatusCode::OK,
+            &json!({"batchInfo": list}),
+        ));
+    }
+    let inner: String = batches
+        .iter()
+        .map(|b| xml_element("batchInfo", batch_fields(b), &dates(b, false), false))
+        .collect();
+    Ok(xml_response(
+        StatusCode::OK,
+        format!("<batchInfoList xmlns=\"{NS}\">{inner}</batchInfoList>"),
+    ))
+}
+
+/// `GET /services/async/{v}/job/{id}/batch/{batchId}[/request|/result[/{resultId}]]`.
+pub async fn batch(
+    _call: AsyncCall,
+    State(app): State<crate::State>,
+    Path(path): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, AsyncError> {
+    let get = |k: &str| path.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let (id, batch_id) = (
+        get("id").unwrap_or_default(),
+        get("batch").unwrap_or_default(),
+    );
+    let job = job_of(&app, &id, wants_json(&headers))?;
+    let json = job.format() == Format::Json;
+    let b = app
+        .bulk
+        .batch(&id, &batch_id)
+        .map_err(|e| AsyncError::bulk(e, json))?;
+    match (get("what").as_deref(), get("result")) {
+        (None, _) => Ok(render("batchInfo", batch_fields(&b), json, dates(&b, json))),
+        (Some("request"), _) => {
+            let body = std::fs::read(app.bulk.files(&b.id).request()).unwrap_or_default();
+            Ok(typed(&job, body))
+        }
+        (Some("result"), None) => results(&app, &job, &b, json),
+        (Some("result"), Some(rid)) => {
+            if !b.operation.is_query() || rid != forcebus_bulk::query::result_id(&b.id) {
+                return Err(AsyncError::new(
+                    "InvalidBatch",
+                    format!("Invalid result id: {rid}"),
+                    json,
+                ));
+            }
+            let body = std::fs::read(app.bulk.files(&b.id).results()).unwrap_or_default();
+            Ok(typed(&job, body))
+        }
+        _ => Err(AsyncError::new(
+            "InvalidUrl",
+            "Unknown batch resource",
+            json,
+        )),
+    }
+}
+
+/// A body in the job's format.
+fn typed(job: &Job, body: Vec<u8>) -> Response {
+    let ct = match job.format() {
+        Format::Csv => "text/csv",
+        Format::Json => "application/json",
+        Format::Xml => "application/xml",
+    };
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    resp
+}
+
+/// A batch's results: per-record results (ingest) or its result ids (query).
+fn results(app: &crate::AppState, job: &Job, b: &Job, json: bool) -> Result<Response, AsyncError> {
+    if b.operation.is_query() {
+        if b.state != JobState::JobComplete {
+            return Err(AsyncError::new(
+                "InvalidBatch",
+                format!("Batch not completed: its state is {}", batch_state(b.state)),
+                json,
+            ));
+        }
+        let rid = forcebus_bulk::query::result_id(&b.id);
+        if json {
+            return Ok(crate::error::json_response(StatusCode::OK, &json!([rid])));
+        }
+        return Ok(xml_response(
+            StatusCode::OK,
+            format!("<result-list xmlns=\"{NS}\"><result>{rid}</result></result-list>"),
+        ));
+    }
+    let rows = batch_results(&app.bulk, &job.id, &b.id).map_err(|e| AsyncError::bulk(e, json))?;
+    Ok(crate::bulk1_results::render(job.format(), &rows))
+}

@@ -1,0 +1,401 @@
+//! Bulk API 1.0: jobs and batches in CSV (with XML job info, as jsforce sends), JSON (as
+//! simple-salesforce sends) and XML, query batches, and the errors in Bulk 1.0's envelope.
+
+use std::time::{Duration, Instant};
+
+use forcebus_testkit::Server;
+use serde_json::{Value, json};
+
+use crate::{get, live_ids, server};
+
+fn base(s: &Server) -> String {
+    format!("{}/services/async/59.0", s.base())
+}
+
+fn send(s: &Server, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    let r = s
+        .http()
+        .request(method.parse().unwrap(), format!("{}{path}", base(s)))
+        .header("X-SFDC-Session", &s.ready.access_token)
+        .header("Content-Type", content_type)
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+/// The text of the first `<name>` element.
+fn xml(text: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let start = text
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{name}> in {text}"))
+        + open.len();
+    let end = text[start..].find(&format!("</{name}>")).unwrap() + start;
+    text[start..end].to_owned()
+}
+
+fn wait_batch(s: &Server, job: &str, batch: &str, json: bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ct = if json {
+            "application/json"
+        } else {
+            "application/xml"
+        };
+        let (_, info) = send(s, "GET", &format!("/job/{job}/batch/{batch}"), ct, "");
+        let state = if json {
+            serde_json::from_str::<Value>(&info).unwrap()["state"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        } else {
+            xml(&info, "state")
+        };
+        if matches!(state.as_str(), "Completed" | "Failed" | "NotProcessed") {
+            return info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "batch {batch} did not finish: {info}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const JOB_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload">
+  <operation>insert</operation>
+  <object>Account</object>
+
+  <contentType>CSV</contentType>
+</jobInfo>"#;
+
+#[test]
+fn a_csv_job_with_xml_job_info_as_jsforce_sends_it() {
+    let s = server();
+    let (st, job) = send(
+        &s,
+        "POST",
+        "/job",
+        "application/xml; charset=utf-8",
+        JOB_XML,
+    );
+    assert_eq!(st, 201, "{job}");
+    assert!(
+        job.contains("<jobInfo xmlns=\"http://www.force.com/2009/06/asyncapi/dataload\">"),
+        "{job}"
+    );
+    assert_eq!(xml(&job, "state"), "Open");
+    assert_eq!(xml(&job, "contentType"), "CSV");
+    let id = xml(&job, "id");
+    assert!(id.starts_with("750"));
+    let (st, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "text/csv",
+        "Name,Phone\nOne,1\n,2\nThree,3\n",
+    );
+    assert_eq!(st, 201, "{batch}");
+    let batch_id = xml(&batch, "id");
+    assert!(batch_id.starts_with("751"), "{batch}");
+    let (st, closed) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}"),
+        "application/xml",
+        "<jobInfo xmlns=\"http://www.force.com/2009/06/asyncapi/dataload\"><state>Closed</state></jobInfo>",
+    );
+    assert_eq!((st, xml(&closed, "state")), (200, "Closed".into()));
+    let info = wait_batch(&s, &id, &batch_id, false);
+    assert_eq!(xml(&info, "state"), "Completed", "{info}");
+    assert_eq!(
+        (
+            xml(&info, "numberRecordsProcessed"),
+            xml(&info, "numberRecordsFailed")
+        ),
+        ("3".into(), "1".into())
+    );
+    let r = s
+        .http()
+        .get(format!("{}/job/{id}/batch/{batch_id}/result", base(&s)))
+        .header("X-SFDC-Session", &s.ready.access_token)
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv");
+    let text = r.text().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "\"Id\",\"Success\",\"Created\",\"Error\"");
+    assert!(lines[1].ends_with(",\"true\",\"true\",\"\""), "{text}");
+    assert!(
+        lines[2].starts_with("\"\",\"false\",\"false\",\"REQUIRED_FIELD_MISSING:"),
+        "input order kept: {text}"
+    );
+    assert!(lines[3].ends_with(",\"true\",\"true\",\"\""));
+    let (_, job) = send(&s, "GET", &format!("/job/{id}"), "application/xml", "");
+    assert_eq!(
+        (
+            xml(&job, "numberBatchesCompleted"),
+            xml(&job, "numberRecordsProcessed")
+        ),
+        ("1".into(), "3".into())
+    );
+    let (_, list) = send(
+        &s,
+        "GET",
+        &format!("/job/{id}/batch"),
+        "application/xml",
+        "",
+    );
+    assert!(
+        list.starts_with("<?xml") && list.contains("<batchInfoList") && list.contains(&batch_id),
+        "{list}"
+    );
+    let (_, request) = send(
+        &s,
+        "GET",
+        &format!("/job/{id}/batch/{batch_id}/request"),
+        "application/xml",
+        "",
+    );
+    assert_eq!(request, "Name,Phone\nOne,1\n,2\nThree,3\n");
+    let (st, err) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "text/csv",
+        "Name\nLate\n",
+    );
+    assert_eq!(
+        (st, xml(&err, "exceptionCode")),
+        (400, "InvalidJobState".into()),
+        "a closed job takes no batch"
+    );
+    assert_eq!(live_ids(&s, "Account").len(), 2);
+}
+
+#[test]
+fn a_json_job_as_simple_salesforce_sends_it() {
+    let s = server();
+    create_account_with_ext(&s);
+    let (st, job) = send(
+        &s,
+        "POST",
+        "/job",
+        "application/json",
+        r#"{"operation": "upsert", "object": "Account", "externalIdFieldName": "External_Id__c", "contentType": "JSON", "concurrencyMode": 0}"#,
+    );
+    assert_eq!(st, 201, "{job}");
+    let job: Value = serde_json::from_str(&job).unwrap();
+    assert_eq!(
+        (job["state"].as_str(), job["concurrencyMode"].as_str()),
+        (Some("Open"), Some("Parallel"))
+    );
+    assert_eq!(job["apiVersion"], json!(59.0));
+    let id = job["id"].as_str().unwrap().to_owned();
+    let records = json!([
+        {"External_Id__c": "X1", "Name": "Updated"},
+        {"External_Id__c": "X2", "Name": "Created"},
+        {"External_Id__c": "X3"},
+    ]);
+    let (st, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "application/json",
+        &records.to_string(),
+    );
+    assert_eq!(st, 201, "{batch}");
+    let batch: Value = serde_json::from_str(&batch).unwrap();
+    let batch_id = batch["id"].as_str().unwrap().to_owned();
+    wait_batch(&s, &id, &batch_id, true);
+    let (_, results) = send(
+        &s,
+        "GET",
+        &format!("/job/{id}/batch/{batch_id}/result"),
+        "application/json",
+        "",
+    );
+    let results: Value = serde_json::from_str(&results).unwrap();
+    assert_eq!(results[0]["created"], false, "{results}");
+    assert_eq!(results[1]["created"], true);
+    assert_eq!(results[2]["success"], false);
+    assert_eq!(
+        results[2]["errors"][0]["statusCode"], "REQUIRED_FIELD_MISSING",
+        "{results}"
+    );
+    assert_eq!(results[2]["errors"][0]["fields"], json!(["Name"]));
+    let (st, _) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}"),
+        "application/json",
+        r#"{"state": "Closed"}"#,
+    );
+    assert_eq!(st, 200);
+    let (st, err) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "application/json",
+        "[]",
+    );
+    let err: Value = serde_json::from_str(&err).unwrap();
+    assert_eq!(
+        (st, err["exceptionCode"].as_str()),
+        (400, Some("InvalidJobState"))
+    );
+}
+
+fn create_account_with_ext(s: &Server) {
+    crate::create(
+        s,
+        "Account",
+        json!({"Name": "Before", "External_Id__c": "X1"}),
+    );
+}
+
+#[test]
+fn xml_batches_query_batches_and_errors() {
+    let s = server();
+    let (_, job) = send(
+        &s,
+        "POST",
+        "/job",
+        "application/xml",
+        &JOB_XML.replace("CSV", "XML"),
+    );
+    let id = xml(&job, "id");
+    let records = r#"<?xml version="1.0" encoding="UTF-8"?><sObjects xmlns="http://www.force.com/2009/06/asyncapi/dataload"><sObject><Name>X &amp; Co</Name></sObject><sObject><Phone>1</Phone></sObject></sObjects>"#;
+    let (_, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "application/xml",
+        records,
+    );
+    let batch_id = xml(&batch, "id");
+    wait_batch(&s, &id, &batch_id, false);
+    let (_, results) = send(
+        &s,
+        "GET",
+        &format!("/job/{id}/batch/{batch_id}/result"),
+        "application/xml",
+        "",
+    );
+    assert!(
+        results.contains(
+            "<results xmlns=\"http://www.force.com/2009/06/asyncapi/dataload\"><result><id>001"
+        ),
+        "{results}"
+    );
+    assert!(
+        results.contains("<statusCode>REQUIRED_FIELD_MISSING</statusCode>"),
+        "{results}"
+    );
+
+    let query_job = JOB_XML.replace(
+        "<operation>insert</operation>",
+        "<operation>query</operation>",
+    );
+    let (_, job) = send(&s, "POST", "/job", "application/xml", &query_job);
+    let qid = xml(&job, "id");
+    let (st, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{qid}/batch"),
+        "text/csv",
+        "SELECT Id, Name FROM Account",
+    );
+    assert_eq!(st, 201, "{batch}");
+    let qbatch = xml(&batch, "id");
+    wait_batch(&s, &qid, &qbatch, false);
+    let (_, list) = send(
+        &s,
+        "GET",
+        &format!("/job/{qid}/batch/{qbatch}/result"),
+        "application/xml",
+        "",
+    );
+    let rid = xml(&list, "result");
+    assert!(
+        rid.starts_with("752") && list.contains("<result-list"),
+        "{list}"
+    );
+    let (_, rows) = send(
+        &s,
+        "GET",
+        &format!("/job/{qid}/batch/{qbatch}/result/{rid}"),
+        "application/xml",
+        "",
+    );
+    assert!(
+        rows.starts_with("\"Id\",\"Name\"\n") && rows.contains("\"X & Co\""),
+        "{rows}"
+    );
+
+    let (st, body) = send(&s, "POST", &format!("/job/{id}/batch"), "text/csv", "");
+    assert_eq!(
+        (st, xml(&body, "exceptionCode")),
+        (400, "ClientInputError".into()),
+        "an empty batch"
+    );
+    let r = s
+        .http()
+        .post(format!("{}/job", base(&s)))
+        .header("X-SFDC-Session", "invalid")
+        .header("Content-Type", "application/xml")
+        .body(JOB_XML)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("<exceptionCode>InvalidSessionId</exceptionCode>"),
+        "jsforce relogs on exactly this"
+    );
+    let (st, body) = send(
+        &s,
+        "POST",
+        "/job",
+        "application/xml",
+        &JOB_XML.replace("Account", "Nope__c"),
+    );
+    assert_eq!(
+        (st, xml(&body, "exceptionCode")),
+        (400, "InvalidJob".into())
+    );
+    let (st, body) = send(&s, "GET", "/job/750000000000000AAA", "application/xml", "");
+    assert_eq!(
+        (st, xml(&body, "exceptionCode")),
+        (400, "InvalidJob".into())
+    );
+    let (st, body) = send(
+        &s,
+        "POST",
+        "/job",
+        "application/xml",
+        "<jobInfo><operation>upsert</operation><object>Account</object><contentType>CSV</contentType></jobInfo>",
+    );
+    assert_eq!(st, 400);
+    assert!(
+        xml(&body, "exceptionMessage").starts_with("External ID was blank"),
+        "{body}"
+    );
+    let (st, aborted) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}"),
+        "application/xml",
+        "<jobInfo><state>Aborted</state></jobInfo>",
+    );
+    assert_eq!((st, xml(&aborted, "state")), (200, "Aborted".into()));
+    let (_, lim) = get(&s, "/limits");
+    assert!(
+        lim["DailyBulkApiBatches"]["Remaining"].as_u64()
+            < lim["DailyBulkApiBatches"]["Max"].as_u64(),
+        "{lim}"
+    );
+}
