@@ -11,6 +11,7 @@
 //! target/release/loadgen pubsub-publish --publishers 4 --batch 100
 //! target/release/loadgen pubsub-fanout --subscribers 100 --rate 1000
 //! target/release/loadgen replay --events 1000000
+//! target/release/loadgen bulk-ingest --rows 1000000
 //! ```
 //!
 //! By default loadgen starts `target/release/forcebus` itself (fresh data dir, ephemeral
@@ -67,6 +68,8 @@ enum Scenario {
     PubsubFanout(scenarios::pubsub::FanoutArgs),
     /// Publish N events, then read them all from EARLIEST over one Subscribe stream.
     Replay(scenarios::pubsub::ReplayArgs),
+    /// One Bulk API 2.0 insert job of N rows, end to end, with the server's peak RSS.
+    BulkIngest(scenarios::bulk::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +84,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::PubsubPublish(a) => ("pubsub-publish", json!(a), String::new()),
         Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
         Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
+        Scenario::BulkIngest(a) => ("bulk-ingest", json!(a), String::new()),
     };
     let peer = match &cli.scenario {
         Scenario::BayeuxFanout(a) if a.faye.is_some() => Some("faye"),
@@ -129,6 +133,9 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::Replay(a) => {
                 scenarios::pubsub::replay(&run, target.as_ref().expect("a server"), a).await
+            }
+            Scenario::BulkIngest(a) => {
+                scenarios::bulk::run(target.as_ref().expect("a server"), a).await
             }
         }
     })?;

@@ -101,13 +101,18 @@ fn from_ready(v: &Value) -> anyhow::Result<Target> {
     })
 }
 
+/// The resident set size in bytes (`VmRSS`) of process `pid`, when known.
+pub(crate) fn rss_of(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 impl Target {
     /// The server's resident set size in bytes (`VmRSS`), when its pid is known.
     pub(crate) fn rss(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kb * 1024)
+        rss_of(self.pid)
     }
 
     /// `{base}/services/data/v59.0`.

@@ -148,6 +148,7 @@ fn open_core(config: &Config, data_dir: &DataDir) -> anyhow::Result<Core> {
         store.clone(),
         forcebus_bulk::BulkConfig {
             temporary: config.in_memory,
+            max_upload_bytes: config.bulk_max_upload_bytes,
             ..forcebus_bulk::BulkConfig::new(bulk_root(config, data_dir))
         },
     )?;

@@ -1,5 +1,6 @@
 //! The scenarios. Each measures from the publish timestamp its events carry.
 
+pub(crate) mod bulk;
 pub(crate) mod cdc;
 pub(crate) mod fanout;
 pub(crate) mod idle;

@@ -75,6 +75,8 @@ pub(crate) struct Config {
     /// recently used cursor goes and its locator answers `INVALID_QUERY_LOCATOR`. A cursor
     /// keeps the ids of its rows (15 bytes a row), not the rows.
     pub(crate) query_cursor_max_bytes: usize,
+    /// Largest Bulk API 2.0 upload, in bytes (Salesforce's 150 MB once base64-encoded).
+    pub(crate) bulk_max_upload_bytes: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub(crate) max_body_bytes: usize,
     /// Daily API request allocation reported by `/limits`.
@@ -195,6 +197,7 @@ impl Default for Config {
             session_timeout_secs: 7200,
             trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
             query_cursor_max_bytes: 64 << 20,
+            bulk_max_upload_bytes: 100_000_000,
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,

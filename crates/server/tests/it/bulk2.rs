@@ -566,3 +566,115 @@ fn a_job_killed_mid_way_resumes_after_its_last_chunk_with_nothing_twice() {
     names.dedup();
     assert_eq!(names.len() as u64, n, "no result twice");
 }
+
+#[test]
+fn a_ten_thousand_row_upsert_delivers_every_change_event_in_order_to_a_subscriber() {
+    use crate::bayeux::{connect, handshake, post};
+    let s = server();
+    // Half the rows exist already: the upsert updates them and creates the rest.
+    let existing: String = (0..5000).map(|i| format!("U{i:05},Old {i}\n")).collect();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "insert"}),
+        &format!("External_Id__c,Name\n{existing}"),
+    );
+    assert_eq!(job["numberRecordsFailed"], 0);
+    let client = handshake(&s);
+    let auth = format!("OAuth {}", s.ready.access_token);
+    let sub = post(
+        &s,
+        Some(&auth),
+        "",
+        json!([{"channel": "/meta/subscribe", "clientId": client, "subscription": "/data/AccountChangeEvent", "id": "2"}]),
+    );
+    assert_eq!(sub[0]["successful"], true, "{sub}");
+    let rows: String = (0..10_000).map(|i| format!("U{i:05},New {i}\n")).collect();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "upsert", "externalIdFieldName": "External_Id__c"}),
+        &format!("External_Id__c,Name\n{rows}"),
+    );
+    assert_eq!(
+        (
+            job["numberRecordsProcessed"].as_u64(),
+            job["numberRecordsFailed"].as_u64()
+        ),
+        (Some(10_000), Some(0)),
+        "{job}"
+    );
+    let mut events: Vec<Value> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut n = 10;
+    while events.len() < 10_000 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} events arrived",
+            events.len()
+        );
+        n += 1;
+        let reply = connect(&s, &client, &n.to_string(), json!({"timeout": 0}));
+        events.extend(
+            reply
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["channel"] == "/data/AccountChangeEvent")
+                .cloned(),
+        );
+    }
+    assert_eq!(events.len(), 10_000, "nothing lost, nothing twice");
+    let replay: Vec<u64> = events
+        .iter()
+        .map(|e| e["data"]["event"]["replayId"].as_u64().unwrap())
+        .collect();
+    assert!(replay.windows(2).all(|w| w[0] < w[1]), "in replay order");
+    let header = |e: &Value| e["data"]["payload"]["ChangeEventHeader"].clone();
+    let types: Vec<String> = events
+        .iter()
+        .map(|e| header(e)["changeType"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types.iter().filter(|t| *t == "UPDATE").count(), 5000);
+    assert_eq!(types.iter().filter(|t| *t == "CREATE").count(), 5000);
+    let mut keys: Vec<String> = events
+        .iter()
+        .map(|e| header(e)["transactionKey"].as_str().unwrap().to_owned())
+        .collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 50, "one transaction per 200-row chunk");
+    assert!(
+        events
+            .iter()
+            .all(|e| header(e)["changeOrigin"] == "com/salesforce/api/bulkapi/59.0")
+    );
+}
+
+#[test]
+fn an_upload_past_the_limit_is_refused_and_the_job_stays_open_for_another() {
+    let s = Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some("bulk_max_upload_bytes = 1000\n".into()),
+            ..Default::default()
+        },
+    );
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    let big: String = (0..200).map(|i| format!("Row {i}\n")).collect();
+    let (st, body) = upload(&s, &id, &format!("Name\n{big}"));
+    assert_eq!((st, code(&body)), (400, "EXCEEDEDQUOTA"), "{body}");
+    let (_, job) = get(&s, &format!("/jobs/ingest/{id}"));
+    assert_eq!(job["state"], "Open");
+    assert_eq!(
+        upload(&s, &id, "Name\nSmall\n").0,
+        201,
+        "nothing of the refused upload is kept"
+    );
+    patch_state(&s, "ingest", &id, "UploadComplete");
+    let job = wait(&s, "ingest", &id);
+    assert_eq!(job["numberRecordsProcessed"], 1, "{job}");
+}

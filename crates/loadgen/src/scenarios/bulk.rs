@@ -1,0 +1,131 @@
+//! `bulk-ingest`: one Bulk API 2.0 insert job of N rows, end to end: the CSV uploaded,
+//! the job closed, then polled until complete. Reports rows per second for the upload,
+//! for the processing (in chunks of 200, one org transaction each) and end to end, and the
+//! server's RSS before, at its peak while the job runs, and after: the upload is streamed
+//! to disk and processed a chunk at a time, so apart from the records the org keeps in
+//! memory (`--invalid` keeps none) the peak should not grow with N.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::server::Target;
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct Args {
+    /// Rows in the CSV.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Bytes of text in each row's Description (besides its Name).
+    #[arg(long, default_value_t = 64)]
+    row_bytes: usize,
+    /// Rows without a Name, so every row fails and no record is kept: what the job itself
+    /// costs (upload, processing, results), apart from the records the org holds.
+    #[arg(long)]
+    invalid: bool,
+}
+
+/// The CSV: a header, then `rows` Accounts with a unique Name and a Description.
+fn csv(a: &Args) -> Vec<u8> {
+    let filler = "x".repeat(a.row_bytes);
+    let mut out = Vec::with_capacity((a.rows as usize) * (a.row_bytes + 24));
+    out.extend_from_slice(b"Name,Description\n");
+    for i in 0..a.rows {
+        let name = if a.invalid {
+            String::new()
+        } else {
+            format!("Bulk {i}")
+        };
+        out.extend_from_slice(format!("{name},\"{filler} {i}\"\n").as_bytes());
+    }
+    out
+}
+
+pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let http = super::http()?;
+    let body = csv(a);
+    let upload_bytes = body.len();
+    let rss_before = t.rss();
+    let peak = Arc::new(AtomicU64::new(rss_before.unwrap_or(0)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop, pid) = (peak.clone(), stop.clone(), t.pid);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(rss) = crate::server::rss_of(pid) {
+                    peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let job: Value = http
+        .post(format!("{}/jobs/ingest", t.data()))
+        .bearer_auth(&t.token)
+        .json(&json!({"object": "Account", "operation": "insert"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = job["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no job: {job}"))?
+        .to_owned();
+    let started = Instant::now();
+    let r = http
+        .put(format!("{}/jobs/ingest/{id}/batches", t.data()))
+        .bearer_auth(&t.token)
+        .header("Content-Type", "text/csv")
+        .body(body)
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 201, "upload: {}", r.text().await?);
+    let uploaded = started.elapsed();
+    http.patch(format!("{}/jobs/ingest/{id}", t.data()))
+        .bearer_auth(&t.token)
+        .json(&json!({"state": "UploadComplete"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let done = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let job: Value = http
+            .get(format!("{}/jobs/ingest/{id}", t.data()))
+            .bearer_auth(&t.token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if matches!(
+            job["state"].as_str(),
+            Some("JobComplete" | "Failed" | "Aborted")
+        ) {
+            break job;
+        }
+    };
+    let total = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    let processing = total - uploaded;
+    let per_sec = |d: Duration| a.rows as f64 / d.as_secs_f64().max(1e-9);
+    Ok(json!({
+        "state": done["state"],
+        "rows_processed": done["numberRecordsProcessed"],
+        "rows_failed": done["numberRecordsFailed"],
+        "upload_bytes": upload_bytes,
+        "upload_secs": uploaded.as_secs_f64(),
+        "processing_secs": processing.as_secs_f64(),
+        "total_secs": total.as_secs_f64(),
+        "upload_rows_per_sec": per_sec(uploaded),
+        "processing_rows_per_sec": per_sec(processing),
+        "end_to_end_rows_per_sec": per_sec(total),
+        "server_rss_bytes": {
+            "before": rss_before,
+            "peak": peak.load(Ordering::Relaxed),
+            "after": t.rss(),
+        },
+    }))
+}
