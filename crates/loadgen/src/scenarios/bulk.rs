@@ -44,6 +44,26 @@ fn csv(a: &Args) -> Vec<u8> {
     out
 }
 
+/// Polls job `id` until it stops running.
+async fn finished(http: &reqwest::Client, t: &Target, id: &str) -> anyhow::Result<Value> {
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let job: Value = http
+            .get(format!("{}/jobs/ingest/{id}", t.data()))
+            .bearer_auth(&t.token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if matches!(
+            job["state"].as_str(),
+            Some("JobComplete" | "Failed" | "Aborted")
+        ) {
+            return Ok(job);
+        }
+    }
+}
+
 pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
     let http = super::http()?;
     let body = csv(a);
@@ -90,22 +110,7 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
         .send()
         .await?
         .error_for_status()?;
-    let done = loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let job: Value = http
-            .get(format!("{}/jobs/ingest/{id}", t.data()))
-            .bearer_auth(&t.token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if matches!(
-            job["state"].as_str(),
-            Some("JobComplete" | "Failed" | "Aborted")
-        ) {
-            break job;
-        }
-    };
+    let done = finished(&http, t, &id).await?;
     let total = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
