@@ -151,12 +151,19 @@ impl Bulk {
                 Format::Xml => crate::convert::xml_to_csv(body),
             }
         };
-        if matches!(&converted, Ok((_, 0))) {
-            return Err(BulkError::new(
-                Kind::ClientInputError,
-                "Failed to read request. The batch has no records.",
-            ));
-        }
+        let converted = match converted {
+            Ok((_, 0)) => {
+                return Err(BulkError::new(
+                    Kind::ClientInputError,
+                    "Failed to read request. The batch has no records.",
+                ));
+            }
+            Ok((_, n)) if n > crate::convert::MAX_RECORDS => Err(format!(
+                "InvalidBatch : Records in a batch exceeds {}",
+                crate::convert::MAX_RECORDS
+            )),
+            other => other,
+        };
         self.store_batch(&job, body, converted)
     }
 
@@ -177,7 +184,13 @@ impl Bulk {
             state: State::UploadComplete,
             error: None,
             delimiter: "COMMA".into(),
-            line_ending: "LF".into(),
+            // Bulk 1.0 jobs name no line ending: a CSV batch is read with its own.
+            line_ending: if job.format() == Format::Csv && crlf(body) {
+                "CRLF"
+            } else {
+                "LF"
+            }
+            .into(),
             uploaded: Some(body.len() as u64),
             progress: Progress::default(),
             ..job.clone()
@@ -252,13 +265,32 @@ impl Bulk {
     }
 }
 
-/// Records in a CSV batch: its lines after the header that hold anything (quoted line
-/// breaks count too; this only decides whether a batch is empty).
+/// Whether a CSV batch's first line ends with `\r\n`.
+fn crlf(body: &[u8]) -> bool {
+    body.iter()
+        .position(|b| *b == b'\n')
+        .is_some_and(|i| i > 0 && body[i - 1] == b'\r')
+}
+
+/// Records in a CSV batch (after its header), read as CSV in its own line ending; a
+/// malformed one counts what reads, and fails when the batch runs.
 fn count_csv(body: &[u8]) -> usize {
-    body.split(|b| *b == b'\n')
-        .skip(1)
-        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
-        .count()
+    let dialect = forcebus_csv::Dialect {
+        delimiter: forcebus_csv::Delimiter::Comma,
+        line_ending: if crlf(body) {
+            forcebus_csv::LineEnding::Crlf
+        } else {
+            forcebus_csv::LineEnding::Lf
+        },
+    };
+    let mut n = 0;
+    for record in forcebus_csv::Reader::new(body, dialect).skip(1) {
+        if record.is_err() {
+            return n.max(1);
+        }
+        n += 1;
+    }
+    n
 }
 
 /// A row of a Bulk 1.0 ingest result: `Id`, `Success`, `Created`, `Error`.

@@ -124,14 +124,19 @@ fn value(ftype: FieldType, text: &str) -> Option<Value> {
     })
 }
 
-/// The `sf__Error` text of a failure: `CODE:message:fields --`.
+/// The `sf__Error` text of a failure: `CODE:message:fields --`, or `CODE:message:--`
+/// with no fields. A record that is not there is, to a bulk load, an invalid cross
+/// reference, as Salesforce's DML says.
 pub fn error_text(e: &OrgError) -> String {
-    format!(
-        "{}:{}:{} --",
-        e.code.as_str(),
-        e.message,
-        e.fields.join(",")
-    )
+    let (code, message) = match e.code {
+        StatusCode::NotFound => ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"),
+        code => (code.as_str(), e.message.as_str()),
+    };
+    if e.fields.is_empty() {
+        format!("{code}:{message}:--")
+    } else {
+        format!("{code}:{message}:{} --", e.fields.join(","))
+    }
 }
 
 fn row_error(message: String) -> OrgError {

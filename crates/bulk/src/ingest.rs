@@ -337,7 +337,7 @@ fn apply_rows(
                     Outcome::Created(_) | Outcome::Upserted { created: true, .. }
                 );
                 let mut line = vec![outcome.id().to18(), created.to_string()];
-                line.extend(row.values.iter().cloned());
+                line.extend(fitted(&row.values, columns.len()));
                 ok.record(&line).map_err(io)?;
             }
             Err(e) => {
@@ -346,7 +346,7 @@ fn apply_rows(
                     _ => RecordId::parse(&given_id).map_or(given_id, |r| r.to18()),
                 };
                 let mut line = vec![id, error_text(&e)];
-                line.extend(row.values.iter().cloned());
+                line.extend(fitted(&row.values, columns.len()));
                 bad.record(&line).map_err(io)?;
                 next.progress.failed += 1;
             }
@@ -361,6 +361,16 @@ fn apply_rows(
     next.progress.success_bytes += ok.len() as u64;
     next.progress.failure_bytes += bad.len() as u64;
     Ok(next)
+}
+
+/// A row's values cut or padded to the header's width, so every line of a result file
+/// has as many cells as its header (a row with too many or too few values fails alone).
+fn fitted(values: &[String], width: usize) -> impl Iterator<Item = String> + '_ {
+    values
+        .iter()
+        .cloned()
+        .chain(std::iter::repeat(String::new()))
+        .take(width)
 }
 
 /// One row's operations: alone, or together (a hard delete's delete and purge).

@@ -33,28 +33,52 @@ fn visible(o: &forcebus_meta::ObjectDef) -> bool {
 
 /// Checks a query Bulk API 2.0 can run; its object.
 pub(crate) fn check(org: &Org, text: &str) -> Result<String, BulkError> {
+    check_for(org, text, false)
+}
+
+/// Checks a query the Bulk APIs can run (`nested`: Bulk 1.0 also runs parent-to-child
+/// subqueries); its object.
+pub(crate) fn check_for(org: &Org, text: &str, nested: bool) -> Result<String, BulkError> {
     let plan = forcebus_soql::prepare(text, org.schema(), &visible)
         .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
     let unsupported = |what: &str| {
         BulkError::new(
             Kind::InvalidOperation,
-            format!("{what} is not supported by Bulk API 2.0 queries"),
+            format!("{what} is not supported by the Bulk API"),
         )
     };
-    if plan.aggregate {
-        return Err(unsupported("An aggregate function or GROUP BY"));
+    if plan.aggregate || plan.count_only() {
+        return Err(unsupported(
+            "An aggregate function (COUNT(), GROUP BY, ...)",
+        ));
     }
     if plan.offset.is_some() {
         return Err(unsupported("OFFSET"));
     }
-    if plan.columns.iter().any(|c| !matches!(c, Column::Field(_))) {
+    let compound = |c: &Column<'_>| {
+        matches!(c, Column::Field(f) if matches!(
+            f.field.ftype,
+            forcebus_meta::FieldType::Address | forcebus_meta::FieldType::Location
+        ))
+    };
+    if let Some(Column::Field(f)) = plan.columns.iter().find(|c| compound(c)) {
+        return Err(unsupported(&format!(
+            "The compound field {} (select its parts instead)",
+            f.display()
+        )));
+    }
+    let child = |c: &Column<'_>| matches!(c, Column::Child { .. });
+    if !nested && plan.columns.iter().any(child) {
         return Err(unsupported("A parent-to-child (nested) query"));
     }
     Ok(plan.object.name.clone())
 }
 
+/// A column of a query's rows: its header, the path of its value in a shaped row, its type.
+type Col = (String, Vec<String>, forcebus_meta::FieldType);
+
 /// The header cells and the path of each value in a shaped row.
-fn columns(org: &Org, text: &str) -> Result<Vec<(String, Vec<String>)>, BulkError> {
+fn columns(org: &Org, text: &str) -> Result<Vec<Col>, BulkError> {
     let plan = forcebus_soql::prepare(text, org.schema(), &visible)
         .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
     Ok(plan
@@ -73,7 +97,7 @@ fn columns(org: &Org, text: &str) -> Result<Vec<(String, Vec<String>)>, BulkErro
                     })
                     .collect();
                 path.push(f.field.name.clone());
-                Some((f.display(), path))
+                Some((f.display(), path, f.field.ftype))
             }
             _ => None,
         })
@@ -93,6 +117,31 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
+/// Bulk 1.0 JSON gives dates and datetimes as milliseconds since the epoch (a date at
+/// midnight UTC), not as text.
+fn epoch_millis(row: &mut Value, columns: &[Col]) {
+    use forcebus_meta::FieldType;
+    for (_, path, ftype) in columns {
+        let Some(v) = path.iter().try_fold(&mut *row, |v, k| v.get_mut(k)) else {
+            continue;
+        };
+        let Some(text) = v.as_str() else { continue };
+        let ms = match ftype {
+            FieldType::Datetime => {
+                forcebus_org::value::parse_datetime(text).map(|t| t.timestamp_millis())
+            }
+            FieldType::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis()),
+            _ => None,
+        };
+        if let Some(ms) = ms {
+            *v = Value::from(ms);
+        }
+    }
+}
+
 fn value_at<'v>(row: &'v Value, path: &[String]) -> Option<&'v Value> {
     path.iter().try_fold(row, |v, key| v.get(key))
 }
@@ -104,6 +153,18 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     }
     let started = Instant::now();
     let text = job.query.clone().unwrap_or_default();
+    if job.job_type == crate::job::JobType::ClassicBatch
+        && let Err(e) = check_for(&bulk.org, &text, true)
+    {
+        // A Bulk 1.0 query is checked when its batch runs; the batch fails with why.
+        let name = e.kind.name();
+        return bulk
+            .update(&job.id, |j| {
+                j.state = State::Failed;
+                j.error = Some(format!("{name} : {}", e.message));
+            })
+            .map(drop);
+    }
     let job = bulk.update(&job.id, |j| j.state = State::InProgress)?;
     let all_rows = job.operation == Operation::QueryAll;
     let page = match bulk
@@ -147,10 +208,6 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     rows_out.end().map_err(io)?;
     out.flush().map_err(io)?;
     let elapsed = started.elapsed().as_millis() as u64;
-    let _state = bulk.state_lock.lock().unwrap_or_else(|e| e.into_inner());
-    if bulk.get(&job.id)?.state == State::Aborted {
-        return Ok(());
-    }
     bulk.update(&job.id, |j| {
         j.state = State::JobComplete;
         j.progress.rows = written;
@@ -175,12 +232,12 @@ impl<'w> Rows<'w> {
         out: &'w mut BufWriter<File>,
         format: crate::job::Format,
         job: &Job,
-        columns: &[(String, Vec<String>)],
+        columns: &[Col],
     ) -> std::io::Result<Self> {
         use crate::job::{Format, JobType};
         match format {
             Format::Csv if job.job_type == JobType::ClassicBatch => {
-                let header: Vec<&str> = columns.iter().map(|(h, _)| h.as_str()).collect();
+                let header: Vec<&str> = columns.iter().map(|(h, _, _)| h.as_str()).collect();
                 Writer::new(&mut *out, job.dialect()).record(&header)?;
             }
             Format::Csv => {}
@@ -201,18 +258,13 @@ impl<'w> Rows<'w> {
         self.out.get_ref().stream_position()
     }
 
-    fn row(
-        &mut self,
-        row: &Value,
-        n: u64,
-        columns: &[(String, Vec<String>)],
-    ) -> std::io::Result<()> {
+    fn row(&mut self, row: &Value, n: u64, columns: &[Col]) -> std::io::Result<()> {
         use crate::job::Format;
         match self.format {
             Format::Csv => {
                 let cells: Vec<String> = columns
                     .iter()
-                    .map(|(_, p)| cell(value_at(row, p)))
+                    .map(|(_, p, _)| cell(value_at(row, p)))
                     .collect();
                 Writer::new(&mut *self.out, self.dialect).record(&cells)
             }
@@ -220,7 +272,9 @@ impl<'w> Rows<'w> {
                 if n > 0 {
                     self.out.write_all(b",")?;
                 }
-                serde_json::to_writer(&mut *self.out, row).map_err(std::io::Error::other)
+                let mut row = row.clone();
+                epoch_millis(&mut row, columns);
+                serde_json::to_writer(&mut *self.out, &row).map_err(std::io::Error::other)
             }
             Format::Xml => {
                 let mut text = String::new();
@@ -332,7 +386,7 @@ pub fn page(
     let text = job.query.clone().unwrap_or_default();
     let header: Vec<String> = columns(&bulk.org, &text)?
         .into_iter()
-        .map(|(h, _)| h)
+        .map(|(h, _, _)| h)
         .collect();
     let mut w = Writer::new(Vec::new(), job.dialect());
     w.record(&header).map_err(io)?;

@@ -369,9 +369,16 @@ impl Bulk {
     }
 
     /// Changes a job through `f` and stores it (outside any chunk).
+    /// An abort is final: a change made meanwhile by the worker (starting the job,
+    /// failing it, completing it) keeps the job aborted.
     pub(crate) fn update(&self, id: &str, f: impl FnOnce(&mut Job)) -> Result<Job, BulkError> {
+        let _state = self.state_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut job = self.get(id)?;
+        let aborted = job.state == State::Aborted;
         f(&mut job);
+        if aborted {
+            job.state = State::Aborted;
+        }
         job.modified = Utc::now();
         self.save(&job)?;
         Ok(job)

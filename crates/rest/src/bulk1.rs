@@ -204,25 +204,29 @@ fn render(
     json: bool,
     dates: (String, String),
 ) -> Response {
-    let value = |k: &str, v: String| match k {
-        "createdDate" => dates.0.clone(),
-        "systemModstamp" => dates.1.clone(),
-        _ => v,
-    };
     if json {
-        let mut m = serde_json::Map::new();
-        for (k, v, number) in fields {
-            let v = value(k, v);
-            let v = match (number, v.parse::<f64>()) {
-                (true, Ok(n)) if k == "apiVersion" => json!(n),
-                (true, Ok(_)) => json!(v.parse::<u64>().unwrap_or(0)),
-                _ => json!(v),
-            };
-            m.insert(k.into(), v);
-        }
-        return crate::error::json_response(StatusCode::OK, &Value::Object(m));
+        return crate::error::json_response(StatusCode::OK, &json_object(fields, &dates));
     }
     xml_response(StatusCode::OK, xml_element(root, fields, &dates, true))
+}
+
+/// `fields` as a JSON object: numbers as numbers, the dates filled in.
+fn json_object(fields: Vec<(&'static str, String, bool)>, dates: &(String, String)) -> Value {
+    let mut m = serde_json::Map::new();
+    for (k, v, number) in fields {
+        let v = match k {
+            "createdDate" => dates.0.clone(),
+            "systemModstamp" => dates.1.clone(),
+            _ => v,
+        };
+        let v = match (number, v.parse::<f64>()) {
+            (true, Ok(n)) if k == "apiVersion" => json!(n),
+            (true, Ok(_)) => json!(v.parse::<u64>().unwrap_or(0)),
+            _ => json!(v),
+        };
+        m.insert(k.into(), v);
+    }
+    Value::Object(m)
 }
 
 fn xml_element(
@@ -300,8 +304,10 @@ fn job_info(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>,
         let m = v
             .as_object()
             .ok_or_else(|| invalid("The job must be a JSON object".into()))?;
+        // A null is no value: simple-salesforce sends `"externalIdFieldName": null`.
         return Ok(m
             .iter()
+            .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| {
                 let text = match (k.as_str(), v) {
                     ("concurrencyMode", Value::Number(n)) => {
@@ -460,26 +466,7 @@ pub async fn list_batches(
     if json {
         let list: Vec<Value> = batches
             .iter()
-            .map(|b| {
-                let d = dates(b, true);
-                let mut m = serde_json::Map::new();
-                for (k, v, number) in batch_fields(b) {
-                    let v = match k {
-                        "createdDate" => d.0.clone(),
-                        "systemModstamp" => d.1.clone(),
-                        _ => v,
-                    };
-                    m.insert(
-                        k.into(),
-                        if number {
-                            json!(v.parse::<u64>().unwrap_or(0))
-                        } else {
-                            json!(v)
-                        },
-                    );
-                }
-                Value::Object(m)
-            })
+            .map(|b| json_object(batch_fields(b), &dates(b, true)))
             .collect();
         return Ok(crate::error::json_response(
             StatusCode::OK,

@@ -24,7 +24,8 @@ pub const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
 /// Named layouts a standard org has (`UserAlt`, the user profile layout).
 const NAMED: &[(&str, &str)] = &[("User", "UserAlt")];
 
-fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
+/// An object with layouts and list views: a data object, not `Organization`.
+pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
     app.org
         .schema()
         .object(name)
@@ -168,14 +169,16 @@ pub async fn layouts(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let o = object(&app, &name)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "layouts": [layout(&app, o)],
-            "recordTypeMappings": [record_type_mapping(&call, o)],
-            "recordTypeSelectorRequired": [false],
-        }),
-    ))
+    Ok(json_response(StatusCode::OK, &layouts_json(&app, &call, o)))
+}
+
+/// The layouts of `o` and their record type mappings.
+fn layouts_json(app: &crate::AppState, call: &Call, o: &ObjectDef) -> Value {
+    json!({
+        "layouts": [layout(app, o)],
+        "recordTypeMappings": [record_type_mapping(call, o)],
+        "recordTypeSelectorRequired": [false],
+    })
 }
 
 /// `GET /sobjects/{X}/describe/layouts/{recordTypeId}`: the record type's layout.
@@ -202,14 +205,7 @@ pub async fn named(
     if !NAMED.contains(&(o.name.as_str(), layout_name.as_str())) {
         return Err(ApiError::not_found());
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "layouts": [layout(&app, o)],
-            "recordTypeMappings": [record_type_mapping(&call, o)],
-            "recordTypeSelectorRequired": [false],
-        }),
-    ))
+    Ok(json_response(StatusCode::OK, &layouts_json(&app, &call, o)))
 }
 
 /// `GET /sobjects/{X}/describe/compactLayouts`: the system default compact layout (the

@@ -17,6 +17,7 @@ use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use crate::layouts::object;
 
 /// Most rows a list view's results page holds, and the default.
 const MAX_RESULTS: usize = 2000;
@@ -161,14 +162,6 @@ pub(crate) fn find<'a>(app: &'a crate::AppState, id: &str) -> Option<ListView<'a
         .filter(|o| !o.tooling)
         .flat_map(views)
         .find(|v| RecordId::parse(&v.id()) == Some(want))
-}
-
-fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
-    app.org
-        .schema()
-        .object(name)
-        .filter(|o| !o.tooling && o.name != "Organization")
-        .ok_or_else(ApiError::not_found)
 }
 
 fn view<'a>(app: &'a crate::AppState, name: &str, id: &str) -> Result<ListView<'a>, ApiError> {

@@ -194,6 +194,14 @@ pub(crate) fn resolve(
     Ok((target, body))
 }
 
+/// The composite call as a subrequest makes it: the subrequest's API version.
+fn sub_call(call: &Call, target: &exec::Target) -> Call {
+    Call {
+        version: target.version.clone(),
+        ..call.clone()
+    }
+}
+
 /// Runs `subs` in order inside `work`, stopping at the first failure when `stop_on_error`.
 /// Returns each reply with its reference id, and whether all succeeded.
 pub(crate) fn run_in(
@@ -210,10 +218,7 @@ pub(crate) fn run_in(
         let reply = match resolve(sub, &results, latest) {
             Err(reply) => reply,
             Ok((target, body)) => {
-                let call = Call {
-                    version: target.version.clone(),
-                    ..call.clone()
-                };
+                let call = sub_call(call, &target);
                 let mut ctx = Run {
                     app,
                     call: &call,
@@ -267,10 +272,7 @@ fn one_by_one(
         let reply = match resolve(sub, &results, latest) {
             Err(reply) => reply,
             Ok((target, body)) => {
-                let call = Call {
-                    version: target.version.clone(),
-                    ..call.clone()
-                };
+                let call = sub_call(call, &target);
                 let mut after = AfterCommit::default();
                 let (reply, _) = app
                     .org

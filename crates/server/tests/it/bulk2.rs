@@ -678,3 +678,61 @@ fn an_upload_past_the_limit_is_refused_and_the_job_stays_open_for_another() {
     let job = wait(&s, "ingest", &id);
     assert_eq!(job["numberRecordsProcessed"], 1, "{job}");
 }
+
+#[test]
+fn an_abort_right_after_the_close_is_final() {
+    let s = server();
+    let rows: String = (0..20_000).map(|i| format!("A{i}\n")).collect();
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    upload(&s, &id, &format!("Name\n{rows}"));
+    patch_state(&s, "ingest", &id, "UploadComplete");
+    let (st, job) = patch_state(&s, "ingest", &id, "Aborted");
+    assert_eq!((st, job["state"].as_str()), (200, Some("Aborted")), "{job}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, job) = get(&s, &format!("/jobs/ingest/{id}"));
+    assert_eq!(
+        job["state"], "Aborted",
+        "the worker never takes an aborted job back: {job}"
+    );
+    let processed = job["numberRecordsProcessed"].as_u64().unwrap();
+    let (_, count) = get(&s, "/query?q=SELECT+COUNT()+FROM+Account");
+    assert_eq!(
+        count["totalSize"].as_u64(),
+        Some(processed),
+        "nothing written past what it reports"
+    );
+    let rest = csv(&s, &format!("/jobs/ingest/{id}/unprocessedrecords"));
+    assert_eq!(
+        rest.lines().count() as u64 - 1 + processed,
+        20_000,
+        "the rest is unprocessed"
+    );
+}
+
+#[test]
+fn failed_rows_keep_the_header_width_and_salesforces_error_text() {
+    let s = server();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "update"}),
+        "Id,Name\n001000000000000AAA,X\n001000000000001AAA,Y,extra\n",
+    );
+    let id = job["id"].as_str().unwrap();
+    let failed = csv(&s, &format!("/jobs/ingest/{id}/failedResults"));
+    let lines: Vec<&str> = failed.lines().collect();
+    assert_eq!(
+        lines[1],
+        "\"001000000000000AAA\",\"INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--\",\"001000000000000AAA\",\"X\"",
+        "{failed}"
+    );
+    assert_eq!(
+        lines[2].matches("\",\"").count(),
+        3,
+        "four cells like the header: {failed}"
+    );
+}
