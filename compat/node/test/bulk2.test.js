@@ -23,7 +23,7 @@ const http = require('node:http');
 const jsforce = require('jsforce');
 const { StreamingExtension } = require('jsforce/api/streaming');
 const { QueryJobV2 } = require('jsforce/lib/api/bulk2');
-const { startServer, rawRequest, uniq, API_VERSION } = require('./server');
+const { startServer, rawRequest, revokeToken, uniq, API_VERSION } = require('./server');
 const { TEST_TIMEOUT_MS, waitUntil, withTimeout, settle } = require('./helpers/streaming');
 const { disconnectFaye } = require('./helpers/faye');
 
@@ -178,6 +178,22 @@ describe('bulk2.loadAndWaitForResults: ingest jobs', () => {
     );
   });
 
+  it('insert Contacts with the parent looked up by external id (an Account.External_Id__c column)', async () => {
+    const p = uniq('b2rel');
+    const parent = await conn.sobject('Account').create({ Name: `${p}-parent`, External_Id__c: `${p}-px` });
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact',
+      operation: 'insert',
+      input: csv('LastName,Account.External_Id__c', [`${p}-kid,${p}-px`, `${p}-orphan,${p}-nope`]),
+    });
+    assert.deepEqual(res.successfulResults.map((r) => [r.sf__Created, r.LastName, r['Account.External_Id__c']]), [['true', `${p}-kid`, `${p}-px`]]);
+    assert.equal(res.failedResults.length, 1);
+    assert.equal(res.failedResults[0].LastName, `${p}-orphan`);
+    assert.match(res.failedResults[0].sf__Error, /^INVALID_CROSS_REFERENCE_KEY:.*--$/, res.failedResults[0].sf__Error);
+    const rows = await soql(`SELECT Id, AccountId FROM Contact WHERE LastName LIKE '${p}-%'`);
+    assert.deepEqual(rows.map((r) => [r.Id, r.AccountId]), [[res.successfulResults[0].sf__Id, parent.id]]);
+  });
+
   it('update: a changed field, a field nulled with #N/A, an id that does not exist in failedResults', async () => {
     const p = uniq('b2upd');
     const ins = await conn.bulk2.loadAndWaitForResults({
@@ -317,6 +333,15 @@ describe('bulk2 ingest errors as jsforce reports them', () => {
     assert.deepEqual(await soql(`SELECT Id FROM Account WHERE Name = '${p}'`), []);
   });
 
+  it('CRLF data in a job declared LF fails the job (ClientInputError), nothing written', async () => {
+    const p = uniq('b2crlf');
+    await assert.rejects(
+      conn.bulk2.loadAndWaitForResults({ object: 'Account', operation: 'insert', input: `Name\r\n${p}-1\r\n${p}-2\r\n` }),
+      { message: 'Ingest job failed to complete due to: ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF' },
+    );
+    assert.deepEqual(await soql(`SELECT Id FROM Account WHERE Name LIKE '${p}-%'`), []);
+  });
+
   it('aborted before processing: poll throws "Job has been aborted", closing it is INVALIDJOBSTATE, its rows are unprocessed', async () => {
     const p = uniq('b2abort');
     const job = conn.bulk2.createJob({ object: 'Account', operation: 'insert' });
@@ -380,6 +405,20 @@ describe('bulk2 ingest errors as jsforce reports them', () => {
     await assert.rejects(job.poll(), { message: 'Job has been aborted' });
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await job.check()).state, 'Aborted');
+  });
+
+  it('a revoked token: the 401 INVALID_SESSION_ID makes jsforce log in again and the job goes through', async () => {
+    const c = new jsforce.Connection({ loginUrl: srv.baseUrl, version: API_VERSION });
+    await c.login(srv.info.username, srv.info.password);
+    c.bulk2.pollInterval = 200;
+    const old = c.accessToken;
+    await revokeToken(srv, old);
+    const p = uniq('b2revoke');
+    const res = await c.bulk2.loadAndWaitForResults({ object: 'Account', operation: 'insert', input: csv('Name', [p]) });
+    assert.equal(res.successfulResults.length, 1);
+    assert.notEqual(c.accessToken, old, 'jsforce got a new session');
+    const rows = await (await c.bulk2.query(`SELECT Name FROM Account WHERE Name = '${p}'`)).toArray();
+    assert.deepEqual(rows, [{ Name: p }]);
   });
 
   it('results of a job still Open are refused', async () => {
@@ -607,6 +646,20 @@ describe('change events from bulk writes (jsforce streaming on /data/AccountChan
     assert.ok(commits[0] < commits[1] && commits[1] < commits[2], `chunks commit in order: ${commits}`);
     const replayIds = events.map((d) => d.event.replayId);
     assert.deepEqual(replayIds, [...replayIds].sort((a, b) => a - b), 'replay ids increase');
+    await disconnectFaye(client);
+  });
+
+  it('Sforce-Call-Options client= (jsforce callOptions) is carried into changeOrigin', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { client, received } = await subscribe();
+    const withClient = new jsforce.Connection({
+      instanceUrl: srv.baseUrl, accessToken: conn.accessToken, version: API_VERSION, callOptions: { client: 'compatBulk' },
+    });
+    withClient.bulk2.pollInterval = 200;
+    const p = uniq('b2client');
+    const res = await withClient.bulk2.loadAndWaitForResults({ object: 'Account', operation: 'insert', input: csv('Name', [p]) });
+    const id = res.successfulResults[0].sf__Id;
+    const ev = await waitUntil(() => received.find((d) => d.payload.ChangeEventHeader.recordIds.includes(id)), 'the CREATE event');
+    assert.equal(ev.payload.ChangeEventHeader.changeOrigin, `com/salesforce/api/bulkapi/${API_VERSION};client=compatBulk`);
     await disconnectFaye(client);
   });
 
