@@ -113,6 +113,26 @@ describe('layouts', () => {
   it("sobject('Account').approvalLayouts(): none", async () => {
     assert.deepEqual(await conn.sobject('Account').approvalLayouts(), { approvalLayouts: [] });
   });
+
+  it('every layout and list view URL a describe advertises answers (each layoutable sObject of describeGlobal)', async () => {
+    const global = await conn.describeGlobal();
+    const failures = [];
+    for (const { name, layoutable } of global.sobjects) {
+      if (!layoutable) continue;
+      const d = await conn.sobject(name).describe();
+      const calls = {
+        layouts: () => conn.sobject(name).layouts(),
+        compactLayouts: () => conn.sobject(name).compactLayouts(),
+        approvalLayouts: () => conn.sobject(name).approvalLayouts(),
+        listviews: () => conn.sobject(name).listviews(),
+      };
+      for (const [key, call] of Object.entries(calls)) {
+        if (!d.urls[key]) continue;
+        await call().catch((e) => failures.push(`${name}: ${key}() (GET ${d.urls[key]}) → ${e.errorCode}: ${e.message}`));
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
 });
 
 describe('list views', () => {
