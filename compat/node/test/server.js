@@ -23,13 +23,14 @@ const API_VERSION = '59.0';
 /**
  * Spawn the server and wait for its ready line.
  * @param {string} name used for the server log file name
- * @param {{prefix?: string, dataDir?: string, inMemory?: boolean}} [opts]
+ * @param {{prefix?: string, dataDir?: string, inMemory?: boolean, config?: string}} [opts]
  *   `prefix`: log/data-dir prefix naming the suite (default `jsforce`);
+ *   `config`: a server config file other than the suite's (default `CONFIG`);
  *   `dataDir`: a data directory of the caller's (kept by `stop()`; default a
  *   fresh temporary one, removed by `stop()`); `inMemory: false` keeps the data
  *   on disk so a second server on the same `dataDir` sees it.
  */
-async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemory = true } = {}) {
+async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemory = true, config = CONFIG } = {}) {
   const dataDir = givenDir || fs.mkdtempSync(path.join(os.tmpdir(), `forcebus-${prefix}-${name}-`));
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logPath = path.join(LOG_DIR, `${prefix}-${name}.log`);
@@ -39,7 +40,7 @@ async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemo
     '--data-dir', dataDir,
     '--listen', '127.0.0.1:0',
     '--grpc-listen', '127.0.0.1:0',
-    '--config', CONFIG,
+    '--config', config,
   ];
   log.write(`$ ${BIN} ${args.join(' ')}\n`);
   const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -137,4 +138,4 @@ function uniq(prefix) {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
 
-module.exports = { startServer, rawRequest, revokeToken, uniq, API_VERSION };
+module.exports = { startServer, rawRequest, revokeToken, uniq, API_VERSION, CONFIG };

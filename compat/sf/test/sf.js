@@ -29,10 +29,11 @@ const NODE = nodeForSf();
 
 /**
  * Run `sf <args>` with HOME = `home` (also the working directory) and
- * SF_ORG_INSTANCE_URL = `instanceUrl`; returns { code, stdout, stderr, json }.
+ * SF_ORG_INSTANCE_URL = `instanceUrl` (none when omitted), plus the variables in
+ * `env` (e.g. SF_ACCESS_TOKEN); returns { code, stdout, stderr, json }.
  * json is the parsed stdout when --json was passed.
  */
-function runSf(args, { home, instanceUrl }) {
+function runSf(args, { home, instanceUrl, env: extraEnv = {} }) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('SF_') && !k.startsWith('SFDX_')) env[k] = v;
@@ -47,9 +48,10 @@ function runSf(args, { home, instanceUrl }) {
     SF_DISABLE_AUTOUPDATE: 'true', // oclif's plugin-update would otherwise spawn `sf update` from PATH
     SF_SKIP_NEW_VERSION_CHECK: 'true',
     SF_USE_PROGRESS_BAR: 'false',
-    SF_ORG_INSTANCE_URL: instanceUrl,
     FORCE_COLOR: '0',
   });
+  if (instanceUrl !== undefined) env.SF_ORG_INSTANCE_URL = instanceUrl;
+  Object.assign(env, extraEnv);
   return new Promise((resolve) => {
     execFile(
       NODE,
