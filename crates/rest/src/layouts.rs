@@ -24,12 +24,13 @@ pub const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
 /// Named layouts a standard org has (`UserAlt`, the user profile layout).
 const NAMED: &[(&str, &str)] = &[("User", "UserAlt")];
 
-/// An object with layouts and list views: a data object, not `Organization`.
+/// An object with layouts and list views: every data object (its describe advertises
+/// their URLs).
 pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
     app.org
         .schema()
         .object(name)
-        .filter(|o| !o.tooling && o.name != "Organization")
+        .filter(|o| !o.tooling)
         .ok_or_else(ApiError::not_found)
 }
 

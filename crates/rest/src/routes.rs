@@ -20,7 +20,7 @@ pub(crate) fn data() -> Router<State> {
         .route("/services/data/{v}/tooling/query", get(query::tooling))
         .route(
             "/services/data/{v}/tooling/sobjects/{o}",
-            post(tooling::create),
+            get(tooling::basic).post(tooling::create),
         )
         .route(
             "/services/data/{v}/tooling/sobjects/{o}/{id}",
@@ -241,6 +241,8 @@ pub(crate) fn allowed_methods(pattern: &str) -> &'static str {
         "/sobjects/{o}/{id}" => "GET,HEAD,PATCH,DELETE",
         "/sobjects/{o}/{field}/{value}" => "GET,HEAD,PATCH,DELETE",
         "/sobjects/{o}/{id}/push" => "GET,HEAD,POST",
+        "/tooling/sobjects/{o}" => "GET,HEAD,POST",
+        "/tooling/sobjects/{o}/{id}" => "GET,HEAD,PATCH,DELETE",
         "/sobjects/{o}/{id}/password" => "GET,HEAD,POST,DELETE",
         "/forcebus/v1/platform-events/{name}" => "GET,HEAD,PUT,DELETE",
         "/composite/sobjects" => "POST,PATCH,DELETE",

@@ -264,14 +264,25 @@ fn render(call: &Call, r: &Record) -> Value {
     })
 }
 
-/// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember}`.
+/// A data object the Tooling API also reaches (`PushTopic`, `User`): its tooling
+/// sObject calls are its data API calls.
+fn data_object(name: &str) -> bool {
+    crate::query::TOOLING_OBJECTS
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(name))
+}
+
+/// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember|...}`.
 pub async fn create(
     call: Call,
     State(app): State<crate::State>,
-    Path((_, name)): Path<(String, String)>,
+    Path((v, name)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    if data_object(&name) {
+        return crate::sobjects::create(call, State(app), Path((v, name)), headers, bytes).await;
+    }
     let object = tooling_object(&name)?;
     let body = body::object(&headers, &bytes)?;
     let fields = fields_of(&app, object, &body, true)?;
@@ -308,12 +319,36 @@ fn existing(app: &crate::AppState, object: &str, id: &str) -> Result<Record, Api
         .ok_or_else(ApiError::not_found)
 }
 
+/// `GET /tooling/sobjects/{object}`: the object's describeGlobal entry (its URLs the
+/// Tooling API's) and no recent items.
+pub async fn basic(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let o = app
+        .org
+        .schema()
+        .object(&name)
+        .filter(|o| o.tooling || data_object(&o.name))
+        .ok_or_else(ApiError::not_found)?;
+    let base = format!("{}/tooling", call.base());
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"objectDescribe": crate::describe::global_entry(&base, o), "recentItems": []}),
+    ))
+}
+
 /// `GET /tooling/sobjects/{object}/{id}`.
 pub async fn retrieve(
     call: Call,
     State(app): State<crate::State>,
-    Path((_, name, id)): Path<(String, String, String)>,
+    Path((v, name, id)): Path<(String, String, String)>,
+    query: axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    if data_object(&name) {
+        return crate::sobjects::retrieve(call, State(app), Path((v, name, id)), query).await;
+    }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
     Ok(json_response(StatusCode::OK, &render(&call, &r)))
@@ -323,10 +358,14 @@ pub async fn retrieve(
 pub async fn update(
     call: Call,
     State(app): State<crate::State>,
-    Path((_, name, id)): Path<(String, String, String)>,
+    Path((v, name, id)): Path<(String, String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    if data_object(&name) {
+        return crate::sobjects::update(call, State(app), Path((v, name, id)), headers, bytes)
+            .await;
+    }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
     let body = body::object(&headers, &bytes)?;
@@ -353,8 +392,11 @@ pub async fn update(
 pub async fn delete(
     call: Call,
     State(app): State<crate::State>,
-    Path((_, name, id)): Path<(String, String, String)>,
+    Path((v, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
+    if data_object(&name) {
+        return crate::sobjects::delete(call, State(app), Path((v, name, id))).await;
+    }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
     if object == CHANNEL {

@@ -196,3 +196,31 @@ fn a_password_set_through_the_api_is_the_one_that_logs_in() {
     let (st, _) = get(&s, "/sobjects/Account/001000000000000AAA/password");
     assert_eq!(st, 404);
 }
+
+#[test]
+fn the_tooling_api_reaches_push_topics_and_basic_info() {
+    let s = server();
+    let (st, basic) = get(&s, "/tooling/sobjects/PlatformEventChannel");
+    assert_eq!(st, 200, "{basic}");
+    assert_eq!(basic["objectDescribe"]["name"], "PlatformEventChannel");
+    let (st, body) = j(s.http().post(format!("{}/tooling/sobjects/PushTopic", s.data())).bearer(&s)
+        .json(&json!({"Name": "ToolingTopic", "Query": "SELECT Id, Name FROM Account", "ApiVersion": 59.0}))
+        .send().unwrap());
+    assert_eq!(st, 201, "{body}");
+    let id = body["id"].as_str().unwrap();
+    let (st, topic) = get(&s, &format!("/tooling/sobjects/PushTopic/{id}"));
+    assert_eq!(
+        (st, &topic["Name"]),
+        (200, &json!("ToolingTopic")),
+        "{topic}"
+    );
+    let r = s
+        .http()
+        .delete(format!("{}/tooling/sobjects/PushTopic/{id}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (st, _) = get(&s, "/sobjects/Organization/describe/layouts");
+    assert_eq!(st, 200, "Organization's describe advertises its layouts");
+}

@@ -85,6 +85,32 @@ pub fn parse_search(src: &str) -> Result<Search, SoqlError> {
     p.search(term)
 }
 
+/// Largest SOSL `OFFSET`.
+const MAX_OFFSET: u64 = 2000;
+
+/// `OFFSET` is for one object at a time, and at most [`MAX_OFFSET`].
+fn check_offsets(returning: &[Returning]) -> Result<(), SoqlError> {
+    for r in returning {
+        let Some(offset) = r.query.as_ref().and_then(|q| q.offset) else {
+            continue;
+        };
+        if returning.len() > 1 {
+            return Err(malformed(
+                "OFFSET can be used only when RETURNING names one object",
+                Some(r.object.pos.0),
+            ));
+        }
+        if offset > MAX_OFFSET {
+            return Err(SoqlError::new(
+                ErrorKind::OutOfRange,
+                "SOSL offset should be between 0 to 2000",
+                Some(r.object.pos.0),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Parser<'_> {
     fn search(&mut self, term: term::Term) -> Result<Search, SoqlError> {
         let scope = if self.eat_kw("IN") {
@@ -110,6 +136,7 @@ impl Parser<'_> {
                 returning.push(self.object_spec()?);
             }
         }
+        check_offsets(&returning)?;
         let metadata_labels = self.with_clauses()?;
         let limit = if self.eat_kw("LIMIT") {
             Some(self.count()?)

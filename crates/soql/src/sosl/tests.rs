@@ -218,6 +218,14 @@ fn errors_are_salesforces() {
             "MALFORMED_SEARCH",
         ),
         ("FIND {acme} LIMIT 5 garbage", "MALFORMED_SEARCH"),
+        (
+            "FIND {acme} RETURNING Account(Name OFFSET 1), Contact(Name)",
+            "MALFORMED_SEARCH",
+        ),
+        (
+            "FIND {acme} RETURNING Account(Name OFFSET 2001)",
+            "NUMBER_OUTSIDE_VALID_RANGE",
+        ),
     ] {
         let e = search(bad).expect_err(bad);
         assert_eq!(e.kind.code(), code, "{bad}: {e}");
