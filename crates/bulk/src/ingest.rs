@@ -165,10 +165,11 @@ impl<'a> Chunks<'a> {
         let mut success = append_at(&files.success(), job.progress.success_bytes).map_err(io)?;
         let mut failure = append_at(&files.failure(), job.progress.failure_bytes).map_err(io)?;
         let dialect = job.dialect();
+        let results = results_dialect(&job);
         let mut job = job;
         let classic = job.job_type == crate::job::JobType::ClassicBatch;
         if job.progress.success_bytes == 0 {
-            let mut w = Writer::new(Vec::new(), dialect);
+            let mut w = Writer::new(Vec::new(), results);
             if classic {
                 w.record(&["Id", "Success", "Created", "Error"])
             } else {
@@ -180,7 +181,7 @@ impl<'a> Chunks<'a> {
             job.progress.success_bytes = bytes.len() as u64;
         }
         if job.progress.failure_bytes == 0 && !classic {
-            let mut w = Writer::new(Vec::new(), dialect);
+            let mut w = Writer::new(Vec::new(), results);
             w.prefixed(&["sf__Id", "sf__Error"], &header.raw)
                 .map_err(io)?;
             let bytes = w.into_inner().map_err(io)?;
@@ -285,7 +286,7 @@ fn apply_rows(
     success: &mut File,
     failure: &mut File,
 ) -> Result<Job, BulkError> {
-    let dialect = job.dialect();
+    let dialect = results_dialect(job);
     let mut ok = Writer::new(Vec::new(), dialect);
     let mut bad = Writer::new(Vec::new(), dialect);
     let mut next = job.clone();
@@ -361,6 +362,16 @@ fn apply_rows(
     next.progress.success_bytes += ok.len() as u64;
     next.progress.failure_bytes += bad.len() as u64;
     Ok(next)
+}
+
+/// The dialect of a job's result files: the job's own for Bulk 2.0; for a Bulk 1.0 batch
+/// (whose upload brings its own line ending) always LF, as its results are read back.
+fn results_dialect(job: &Job) -> forcebus_csv::Dialect {
+    if job.job_type == crate::job::JobType::ClassicBatch {
+        forcebus_csv::Dialect::default()
+    } else {
+        job.dialect()
+    }
 }
 
 /// A row's values cut or padded to the header's width, so every line of a result file

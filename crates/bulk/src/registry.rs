@@ -27,6 +27,9 @@ pub struct BulkConfig {
     pub keep_days: i64,
     /// The root is this process's alone (an in-memory org): removed at shutdown.
     pub temporary: bool,
+    /// How long a queued job waits before it starts: Salesforce never starts at once, and
+    /// tests that abort or watch a job in `UploadComplete` need the time (0: no wait).
+    pub start_delay: std::time::Duration,
 }
 
 impl BulkConfig {
@@ -37,6 +40,7 @@ impl BulkConfig {
             max_upload_bytes: 100_000_000,
             keep_days: 7,
             temporary: false,
+            start_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -466,6 +470,9 @@ fn work(bulk: &std::sync::Weak<Bulk>) {
             q.jobs.pop_front()
         };
         let Some(id) = next else { continue };
+        if !b.config.start_delay.is_zero() {
+            std::thread::sleep(b.config.start_delay);
+        }
         let outcome = match b.get(&id) {
             Ok(job) if job.operation.is_query() => crate::query::run(&b, job),
             Ok(job) => crate::ingest::run(&b, job),

@@ -149,6 +149,7 @@ fn open_core(config: &Config, data_dir: &DataDir) -> anyhow::Result<Core> {
         forcebus_bulk::BulkConfig {
             temporary: config.in_memory,
             max_upload_bytes: config.bulk_max_upload_bytes,
+            start_delay: std::time::Duration::from_millis(config.bulk_processing_delay_ms),
             ..forcebus_bulk::BulkConfig::new(bulk_root(config, data_dir))
         },
     )?;

@@ -77,6 +77,8 @@ pub(crate) struct Config {
     pub(crate) query_cursor_max_bytes: usize,
     /// Largest Bulk API 2.0 upload, in bytes (Salesforce's 150 MB once base64-encoded).
     pub(crate) bulk_max_upload_bytes: u64,
+    /// Milliseconds a queued bulk job (or 1.0 batch) waits before it starts.
+    pub(crate) bulk_processing_delay_ms: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub(crate) max_body_bytes: usize,
     /// Daily API request allocation reported by `/limits`.
@@ -198,6 +200,7 @@ impl Default for Config {
             trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
             query_cursor_max_bytes: 64 << 20,
             bulk_max_upload_bytes: 100_000_000,
+            bulk_processing_delay_ms: 0,
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,

@@ -399,3 +399,46 @@ fn xml_batches_query_batches_and_errors() {
         "{lim}"
     );
 }
+
+#[test]
+fn a_csv_batch_is_read_with_its_own_line_ending() {
+    let s = server();
+    let (_, job) = send(&s, "POST", "/job", "application/xml", JOB_XML);
+    let id = xml(&job, "id");
+    let (_, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "text/csv",
+        "Name,NumberOfEmployees\r\nWin #1,1\r\nWin #2,2\r\n",
+    );
+    let batch_id = xml(&batch, "id");
+    let info = wait_batch(&s, &id, &batch_id, false);
+    assert_eq!(
+        (xml(&info, "state"), xml(&info, "numberRecordsFailed")),
+        ("Completed".into(), "0".into()),
+        "{info}"
+    );
+    let (_, results) = send(
+        &s,
+        "GET",
+        &format!("/job/{id}/batch/{batch_id}/result"),
+        "application/xml",
+        "",
+    );
+    assert_eq!(
+        results.lines().count(),
+        3,
+        "a header and two rows: {results:?}"
+    );
+    let too_many: String = (0..10_001).map(|i| format!("Many {i}\n")).collect();
+    let (_, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "text/csv",
+        &format!("Name\n{too_many}"),
+    );
+    assert_eq!(xml(&batch, "state"), "Failed", "{batch}");
+    assert!(xml(&batch, "stateMessage").contains("10000"), "{batch}");
+}
