@@ -99,7 +99,8 @@ pub fn columns(
         }
         Operation::Upsert => {
             let field = external_id.unwrap_or("Id");
-            if has(field) {
+            // Upserting on `Id` without an `Id` column inserts every row, as Salesforce does.
+            if has(field) || field.eq_ignore_ascii_case("Id") {
                 Ok(columns)
             } else {
                 Err(not_found(field))
@@ -233,9 +234,16 @@ fn build(
         }],
         Operation::Upsert => {
             let key = external_id.unwrap_or("Id");
+            if key.eq_ignore_ascii_case("Id") && id.as_deref().is_none_or(str::is_empty) {
+                // A row with no `Id` upserted on `Id` is new.
+                return Ok(vec![Op::Create {
+                    object: object.to_owned(),
+                    fields,
+                }]);
+            }
             let value = match fields.remove(key) {
                 Some(Value::String(s)) => s,
-                _ if key == "Id" => id_or_missing()?,
+                _ if key.eq_ignore_ascii_case("Id") => id_or_missing()?,
                 _ => {
                     return Err(OrgError::field(
                         StatusCode::RequiredFieldMissing,

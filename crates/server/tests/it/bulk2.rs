@@ -736,3 +736,39 @@ fn failed_rows_keep_the_header_width_and_salesforces_error_text() {
         "four cells like the header: {failed}"
     );
 }
+
+#[test]
+fn an_upsert_on_id_inserts_rows_without_one_and_updates_rows_with_one() {
+    let s = server();
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "upsert", "externalIdFieldName": "Id"}),
+        "NAME,PHONE\nFirst,1\nSecond,2\n",
+    );
+    assert_eq!(job["state"], "JobComplete", "{job}");
+    assert_eq!(job["numberRecordsFailed"], 0, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let ok = csv(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+    assert_eq!(ok.matches("\"true\"").count(), 2, "both rows are new: {ok}");
+    let first = ok.lines().nth(1).unwrap().split(',').next().unwrap();
+    let first = first.trim_matches('"').to_owned();
+
+    let job = ingest(
+        &s,
+        json!({"object": "Account", "operation": "upsert", "externalIdFieldName": "Id"}),
+        &format!("Id,Name\n{first},First Renamed\n,Third\n"),
+    );
+    assert_eq!(job["numberRecordsFailed"], 0, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let ok = csv(&s, &format!("/jobs/ingest/{id}/successfulResults"));
+    assert!(
+        ok.contains(&format!("\"false\",\"{first}\",\"First Renamed\"")),
+        "{ok}"
+    );
+    assert!(ok.contains("\"true\",\"\",\"Third\""), "{ok}");
+    assert_eq!(live_ids(&s, "Account").len(), 3);
+    assert_eq!(
+        get(&s, &format!("/sobjects/Account/{first}")).1["Name"],
+        "First Renamed"
+    );
+}
