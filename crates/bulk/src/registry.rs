@@ -204,6 +204,11 @@ impl Bulk {
             .collect()
     }
 
+    /// The largest upload a job takes, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.config.max_upload_bytes
+    }
+
     /// Query jobs created in the last 24 hours (`DailyBulkV2QueryJobs`).
     pub fn query_jobs_today(&self) -> u64 {
         self.made_today(&[JobType::V2Query])

@@ -246,17 +246,39 @@ pub async fn upload(
     use futures_util::StreamExt as _;
     let mut upload = app.bulk.clone().begin_upload_owned(&id)?;
     let mut stream = req.into_body().into_data_stream();
+    let cut_off = || {
+        ApiError::from(BulkError::new(
+            Kind::ClientInputError,
+            "The upload was cut off before its end",
+        ))
+    };
     while let Some(piece) = stream.next().await {
-        let piece = piece.map_err(|_| {
-            ApiError::from(BulkError::new(
-                Kind::ClientInputError,
-                "The upload was cut off before its end",
-            ))
-        })?;
-        tokio::task::block_in_place(|| upload.write(&piece))?;
+        let piece = piece.map_err(|_| cut_off())?;
+        if let Err(e) = tokio::task::block_in_place(|| upload.write(&piece)) {
+            drop(upload);
+            drain(&mut stream, app.bulk.max_upload_bytes()).await;
+            return Err(e.into());
+        }
     }
     tokio::task::block_in_place(|| upload.finish())?;
     Ok(StatusCode::CREATED.into_response())
+}
+
+/// Reads and drops up to `most` more bytes of a refused upload, so that a client that
+/// sends its whole body before reading the answer (most do) reads the error rather than
+/// a closed connection; past that the connection closes.
+async fn drain(
+    stream: &mut (impl futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin),
+    most: u64,
+) {
+    use futures_util::StreamExt as _;
+    let mut read = 0u64;
+    while read <= most {
+        match stream.next().await {
+            Some(Ok(piece)) => read += piece.len() as u64,
+            _ => return,
+        }
+    }
 }
 
 /// `GET /jobs/ingest/{id}/{successfulResults|failedResults|unprocessedrecords}` and

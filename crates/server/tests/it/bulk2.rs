@@ -772,3 +772,81 @@ fn an_upsert_on_id_inserts_rows_without_one_and_updates_rows_with_one() {
         "First Renamed"
     );
 }
+
+/// A CSV of `Name` rows, `left` bytes of it, made as it is read.
+struct Rows {
+    left: u64,
+    next: u64,
+    pending: Vec<u8>,
+}
+
+impl std::io::Read for Rows {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() && self.left > 0 {
+            if self.pending.is_empty() {
+                self.pending = if self.next == 0 {
+                    b"Name\n".to_vec()
+                } else {
+                    format!("Account number {:012}\n", self.next).into_bytes()
+                };
+                self.next += 1;
+            }
+            let take = self.pending.len().min(buf.len() - n);
+            let take = take.min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            buf[n..n + take].copy_from_slice(&self.pending[..take]);
+            self.pending.drain(..take);
+            self.left -= take as u64;
+            n += take;
+        }
+        Ok(n)
+    }
+}
+
+fn peak_rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[test]
+fn a_150_mb_upload_is_refused_at_the_limit_without_being_held_in_memory() {
+    let s = server();
+    let job = new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    let before = peak_rss_bytes(s.pid());
+    let sent = s
+        .http()
+        .put(format!("{}/jobs/ingest/{id}/batches", s.data()))
+        .bearer(&s)
+        .header("Content-Type", "text/csv")
+        .body(reqwest::blocking::Body::new(Rows {
+            left: 150 * 1024 * 1024,
+            next: 0,
+            pending: Vec::new(),
+        }))
+        .send();
+    // The client sends all 150 MB before it reads: the server reads the rest, then answers.
+    let (st, body) = j(sent.expect("an answer, not a closed connection"));
+    assert_eq!((st, code(&body)), (400, "EXCEEDEDQUOTA"), "{body}");
+    let grew = peak_rss_bytes(s.pid()).saturating_sub(before);
+    assert!(
+        grew < 50 * 1024 * 1024,
+        "the upload is streamed to disk, not held: peak RSS grew {grew} bytes"
+    );
+    let (_, job) = get(&s, &format!("/jobs/ingest/{id}"));
+    assert_eq!(job["state"], "Open", "{job}");
+    let (st, body) = upload(&s, &id, "Name\nSmall\n");
+    assert_eq!(st, 201, "{body}");
+    patch_state(&s, "ingest", &id, "UploadComplete");
+    let job = wait(&s, "ingest", &id);
+    assert_eq!(
+        job["numberRecordsProcessed"], 1,
+        "nothing of the 150 MB: {job}"
+    );
+}
