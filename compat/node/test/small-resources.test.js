@@ -6,7 +6,7 @@
 //   sobject(X).listviews()       GET {base}/sobjects/X/listviews
 //   sobject(X).listview(id).describe() / .results()   .../listviews/{id}/describe | /results
 //   sobject(X).listview(id).explain() and conn.query(soql).explain()   GET {base}/query/?explain=...
-//   conn.recent([limit])         GET {base}/recent[?limit=n] (a bare array)
+//   conn.recent([limit])         GET {base}/recent[?limit=n] (a bare array: what FOR VIEW / FOR REFERENCE marked)
 //   sobject(X).recent()          GET {base}/sobjects/X, its `recentItems`
 //   conn.tooling.describeGlobal() / describe(X)   GET {base}/tooling/sobjects[/X/describe]
 // each returning the parsed body as is. Plus the Organization sObject through
@@ -209,22 +209,45 @@ describe('list views', () => {
 });
 
 describe('recent items', () => {
-  it('conn.recent(): what this user changed, newest first; conn.recent(n) asks for ?limit=n', async () => {
+  const pause = () => new Promise((r) => setTimeout(r, 5));
+
+  it('conn.recent(): nothing for records only created or changed through the API', async () => {
+    const res = await conn.recent();
+    assert.deepEqual(res, [], JSON.stringify(res));
+  });
+
+  it('SOQL FOR VIEW marks a record viewed: LastViewedDate and LastReferencedDate set, first in conn.recent()', async () => {
+    const viewed = accountIds[2];
+    const q = await conn.query(`SELECT Id, Name FROM Account WHERE Id = '${viewed}' FOR VIEW`);
+    assert.deepEqual(q.records.map((r) => r.Id), [viewed]);
+    const [row] = (await conn.query(`SELECT LastViewedDate, LastReferencedDate FROM Account WHERE Id = '${viewed}'`)).records;
+    assert.match(String(row.LastViewedDate), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/, JSON.stringify(row));
+    assert.equal(row.LastReferencedDate, row.LastViewedDate);
+    const res = await conn.recent();
+    assert.deepEqual(res, [{
+      attributes: { type: 'Account', url: `${BASE}/sobjects/Account/${viewed}` },
+      Id: viewed,
+      Name: 'Listview Gamma',
+    }]);
+  });
+
+  it('conn.recent(): what this user viewed or referenced, newest first; conn.recent(n) asks for ?limit=n', async () => {
+    await pause();
     const c = await conn.sobject('Contact').create({ LastName: 'Recentson' });
     assert.equal(c.success, true);
-    const upd = await conn.sobject('Account').update({ Id: accountIds[1], Description: 'touched' });
-    assert.equal(upd.success, true);
+    await conn.query(`SELECT Id FROM Contact WHERE Id = '${c.id}' FOR REFERENCE`);
+    const [contact] = (await conn.query(`SELECT LastViewedDate, LastReferencedDate FROM Contact WHERE Id = '${c.id}'`)).records;
+    assert.equal(contact.LastViewedDate, null, 'FOR REFERENCE does not view');
+    assert.notEqual(contact.LastReferencedDate, null);
+    await pause();
+    await conn.query(`SELECT Id FROM Account WHERE Id IN ('${accountIds[0]}', '${accountIds[1]}') FOR VIEW`);
 
     const res = await conn.recent();
-    assert.ok(Array.isArray(res), JSON.stringify(res));
-    assert.deepEqual(res.slice(0, 2).map((r) => r.Id), [accountIds[1], c.id], JSON.stringify(res));
-    assert.deepEqual(res[0], {
-      attributes: { type: 'Account', url: `${BASE}/sobjects/Account/${accountIds[1]}` },
-      Id: accountIds[1],
-      Name: 'Listview Alpha',
-    });
-    assert.equal(res[1].Name, 'Recentson');
-    for (const id of accountIds) assert.ok(res.some((r) => r.Id === id), `${id} in ${JSON.stringify(res)}`);
+    assert.equal(res.length, 4, JSON.stringify(res));
+    assert.deepEqual(new Set(res.slice(0, 2).map((r) => r.Id)), new Set([accountIds[0], accountIds[1]]), JSON.stringify(res));
+    assert.deepEqual(res.slice(2).map((r) => r.Id), [c.id, accountIds[2]], JSON.stringify(res));
+    assert.equal(res[2].Name, 'Recentson');
+    assert.equal(res[2].attributes.type, 'Contact');
 
     const two = await conn.recent(2);
     assert.deepEqual(two, res.slice(0, 2));
@@ -232,22 +255,9 @@ describe('recent items', () => {
 
   it("sobject('Account').recent(): the Accounts among them (recentItems of GET /sobjects/Account)", async () => {
     const res = await conn.sobject('Account').recent();
-    assert.ok(res.length >= 3);
     assert.ok(res.every((r) => r.attributes.type === 'Account'), JSON.stringify(res));
-    assert.equal(res[0].Id, accountIds[1]);
     assert.deepEqual(res.map((r) => r.Id).sort(), [...accountIds].sort());
-  });
-
-  // forcebus keeps no view history yet: FOR VIEW / FOR REFERENCE are read and change
-  // nothing, and /recent lists what the user changed. A todo test reports, not fails.
-  it('SOQL FOR VIEW marks a record viewed: LastViewedDate set, first in conn.recent()', { todo: 'no view history: FOR VIEW does not set LastViewedDate' }, async () => {
-    const viewed = accountIds[2]; // not the most recently changed one
-    const q = await conn.query(`SELECT Id, Name FROM Account WHERE Id = '${viewed}' FOR VIEW`);
-    assert.deepEqual(q.records.map((r) => r.Id), [viewed]);
-    const [row] = (await conn.query(`SELECT LastViewedDate, LastReferencedDate FROM Account WHERE Id = '${viewed}'`)).records;
-    assert.notEqual(row.LastViewedDate, null, `LastViewedDate after FOR VIEW: ${JSON.stringify(row)}`);
-    const res = await conn.recent();
-    assert.equal(res[0].Id, viewed, JSON.stringify(res));
+    assert.equal(res[2].Id, accountIds[2], 'the earliest viewed is last');
   });
 });
 

@@ -167,9 +167,10 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     }
     let job = bulk.update(&job.id, |j| j.state = State::InProgress)?;
     let all_rows = job.operation == Operation::QueryAll;
+    let viewer = forcebus_org::RecordId::parse(&job.created_by);
     let page = match bulk
         .org
-        .query_paged(&text, &job.api_version, all_rows, &visible, 0)
+        .query_paged(viewer, &text, &job.api_version, all_rows, &visible, 0)
     {
         Ok(p) => p,
         Err(e) => {
@@ -195,7 +196,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
         }
         let rows = bulk
             .org
-            .query_rows(&text, &job.api_version, all_rows, &visible, ids)
+            .query_rows(viewer, &text, &job.api_version, all_rows, &visible, ids)
             .map_err(|e| BulkError::internal(&e))?;
         for row in &rows {
             if written.is_multiple_of(INDEX_EVERY) {

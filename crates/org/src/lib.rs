@@ -9,7 +9,8 @@
 //! - [`org`]: the org, its identity and the parts it holds, and its operations:
 //!   [`commit`]: the one writer, in stages (validate, stage, derive events, append,
 //!   apply), acknowledged through [`Committing`] once durable; [`channels`]; [`users`];
-//!   [`subscriptions`]; SOQL; platform events; PushTopics; generic pushes.
+//!   [`subscriptions`]; SOQL; what each user viewed ([`seen`]: `FOR VIEW`, `/recent`);
+//!   platform events; PushTopics; generic pushes.
 //! - `state`: the committed records and counters; `indexes`: their equality indexes.
 //! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
 //!   validation against an overlay of the committed state.
@@ -44,7 +45,7 @@ mod state;
 pub mod txn;
 pub mod value;
 
-pub use org::{channels, commit, subscriptions, users};
+pub use org::{channels, commit, seen, subscriptions, users};
 
 pub use caller::{Api, Caller};
 pub use clock::{Clock, ManualClock, SystemClock};

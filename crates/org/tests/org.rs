@@ -456,7 +456,7 @@ fn committed_records_and_identity_survive_reopening() {
 fn an_interactive_transaction_reads_its_own_writes_and_commits_once() {
     let (org, c) = org();
     let kept = create(&org, &c, "Account", json!({"Name": "Before"})).unwrap();
-    let ctx = org.query_context("59.0", false);
+    let ctx = org.query_context(None, "59.0", false);
     let ((seen, rolled), committed) = org
         .transaction(&c, forcebus_org::Mode::ALL_OR_NONE, |work| {
             let a = work

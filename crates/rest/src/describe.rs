@@ -305,26 +305,24 @@ pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
     json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list})
 }
 
-/// `GET /sobjects/{X}`: the describeGlobal entry and the most recently changed records.
+/// `GET /sobjects/{X}`: the describeGlobal entry and the records of `X` the user most
+/// recently viewed or referenced.
 pub async fn basic(
     call: Call,
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let live = |object: &str| app.org.scan(object, |r| (!r.is_deleted).then(|| r.clone()));
     Ok(json_response(
         StatusCode::OK,
-        &basic_json(&app, &call, &name, &live)?,
+        &basic_json(&app, &call, &name)?,
     ))
 }
 
-/// The body of `GET /sobjects/{X}`; `live` lists an object's live records (from the org,
-/// or from a composite request's transaction).
+/// The body of `GET /sobjects/{X}`.
 pub(crate) fn basic_json(
     app: &crate::AppState,
     call: &Call,
     name: &str,
-    live: &dyn Fn(&str) -> Vec<forcebus_org::Record>,
 ) -> Result<Value, ApiError> {
     if let Some(o) = crate::events::change_event_object(app, name).filter(|o| app.org.selected(o)) {
         return Ok(json!({"objectDescribe": change_entry(&call.base(), o), "recentItems": []}));
@@ -335,18 +333,7 @@ pub(crate) fn basic_json(
         );
     }
     let o = lookup_object(app.org.schema(), name)?;
-    let name_field = o.name_field().map(|f| f.name.clone());
-    let mut recent = live(&o.name);
-    recent.sort_by(|a, b| {
-        b.get_str("LastModifiedDate")
-            .cmp(&a.get_str("LastModifiedDate"))
-    });
-    let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name_field).collect();
-    let recent: Vec<Value> = recent
-        .iter()
-        .take(5)
-        .map(|r| r.to_rest(o, &call.version, Some(&fields)))
-        .collect();
+    let recent = crate::recent::items(app, call, Some(&o.name), crate::recent::MAX_RECENT);
     Ok(json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}))
 }
 

@@ -270,6 +270,7 @@ pub async fn results(
     let out = app
         .org
         .query_paged(
+            Some(call.session.user_id),
             &v.query(),
             &call.version,
             false,

@@ -238,9 +238,12 @@ async fn run(
     let org = app.org.clone();
     let version = call.version.clone();
     let text = q.clone();
-    let out = crate::blocking(move || org.query_paged(&text, &version, all_rows, &visible, batch))
-        .await?
-        .map_err(|e| soql_error(&e, &q))?;
+    let viewer = Some(call.session.user_id);
+    let out = crate::blocking(move || {
+        org.query_paged(viewer, &text, &version, all_rows, &visible, batch)
+    })
+    .await?
+    .map_err(|e| soql_error(&e, &q))?;
     if out.aggregate && out.first.len() > batch {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -336,7 +339,7 @@ fn explain(app: &crate::AppState, target: &str, tooling: bool) -> Result<Respons
     let object = plan.object.name.clone();
     let rows = app
         .org
-        .query_paged(&text, "59.0", false, &visible, 0)
+        .query_paged(None, &text, "59.0", false, &visible, 0)
         .map_err(|e| soql_error(&e, &text))?
         .total_size;
     let all = app
@@ -500,8 +503,10 @@ pub async fn more(
             ids,
         } => {
             let org = app.org.clone();
+            let viewer = Some(call.session.user_id);
             let mut rows = crate::blocking(move || {
                 org.query_rows(
+                    viewer,
                     &text,
                     &version,
                     all_rows,

@@ -1,6 +1,7 @@
-//! `GET /recent[?limit=n]` (`data-apis.md` §6.1): the records the user worked with most
-//! recently, newest first, as `{"attributes", "Id", "Name"}`. forcebus keeps no view
-//! history, so "worked with" is "last changed by this user".
+//! `GET /recent[?limit=n]` (`data-apis.md` §6.1): the records the user most recently
+//! viewed or referenced, newest first, as `{"attributes", "Id", "Name"}`. As on
+//! Salesforce, only SOQL `FOR VIEW` and `FOR REFERENCE` add to the list through the API
+//! (there is no UI to view records in); creating or changing a record does not.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
 
-/// Most records `/recent` returns, and its default.
+/// Most records `/recent` returns, and its default (Salesforce's 200 in total).
 pub const MAX_RECENT: usize = 200;
 
 /// `GET /recent`.
@@ -32,23 +33,29 @@ pub async fn recent(
         })?,
     }
     .min(MAX_RECENT);
-    let me = call.session.user_id.to18();
-    let mut touched: Vec<(String, Value)> = Vec::new();
-    for o in app.org.schema().objects() {
-        if o.tooling || o.name == "Organization" {
-            continue;
-        }
-        let name = o.name_field().map(|f| f.name.clone());
-        let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
-        touched.extend(app.org.scan(&o.name, |r| {
-            if r.is_deleted || r.get_str("LastModifiedById") != Some(me.as_str()) {
-                return None;
-            }
-            let at = r.get_str("LastModifiedDate")?.to_owned();
-            Some((at, r.to_rest(o, &call.version, Some(&fields))))
-        }));
-    }
-    touched.sort_by(|a, b| b.0.cmp(&a.0));
-    let out: Vec<Value> = touched.into_iter().take(limit).map(|(_, v)| v).collect();
-    Ok(json_response(StatusCode::OK, &json!(out)))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!(items(&app, &call, None, limit)),
+    ))
+}
+
+/// The user's recently viewed records (of `object` only, if given), at most `limit`,
+/// each with its `Id` and name field.
+pub(crate) fn items(
+    app: &crate::AppState,
+    call: &Call,
+    object: Option<&str>,
+    limit: usize,
+) -> Vec<Value> {
+    let schema = app.org.schema();
+    app.org
+        .recently_seen(call.session.user_id, object, limit)
+        .iter()
+        .filter_map(|r| {
+            let o = schema.object(&r.object)?;
+            let name = o.name_field().map(|f| f.name.clone());
+            let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
+            Some(r.to_rest(o, &call.version, Some(&fields)))
+        })
+        .collect()
 }

@@ -31,7 +31,8 @@ async fn answer(app: crate::State, call: &Call, text: String) -> Result<Response
     let org = app.org.clone();
     let version = call.version.clone();
     let s = search.clone();
-    let found = crate::blocking(move || org.search(&s, &version, &|o| !o.tooling))
+    let viewer = Some(call.session.user_id);
+    let found = crate::blocking(move || org.search(viewer, &s, &version, &|o| !o.tooling))
         .await?
         .map_err(|e| search_error(&e, &text))?;
     let records: Vec<Value> = found.iter().flat_map(|f| f.rows.iter().cloned()).collect();

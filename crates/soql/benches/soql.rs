@@ -90,6 +90,7 @@ fn benches(c: &mut Criterion) {
         now: chrono::Utc::now(),
         version: "59.0".into(),
         all_rows: false,
+        seen: Default::default(),
     };
     c.bench_function("evaluate WHERE against one record", |b| {
         b.iter(|| assert_eq!(execute(black_box(&plan), &source, &ctx).total_size, 1))

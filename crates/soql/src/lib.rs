@@ -27,7 +27,9 @@ pub mod sosl;
 pub use ast::Query;
 pub use bind::{Plan, bind};
 pub use error::{ErrorKind, SoqlError};
-pub use eval::{Context, Output, Record, Source, execute, passes, select_ids, shape_ids};
+pub use eval::{
+    Context, Output, Record, Seen, SeenAt, Source, execute, passes, select_ids, shape_ids,
+};
 pub use parser::parse;
 
 use forcebus_meta::{ObjectDef, Schema};

@@ -423,7 +423,7 @@ proptest! {
         let schema = schema();
         let text = format!("SELECT Id FROM Thing__c WHERE {}", c.soql());
         let plan = prepare(&text, &schema, &|_| true).map_err(|e| TestCaseError::fail(e.render(&text)))?;
-        let ctx = Context { now: chrono::Utc::now(), version: "59.0".into(), all_rows: false };
+        let ctx = Context { now: chrono::Utc::now(), version: "59.0".into(), all_rows: false, seen: Default::default() };
         let got: Vec<String> = execute(&plan, &Rows(rows.clone()), &ctx).records.iter().map(|r| r["Id"].as_str().unwrap().to_owned()).collect();
         let want: Vec<String> = rows.iter().filter(|r| c.test(r)).map(|r| r.id.to18()).collect();
         prop_assert_eq!(got, want, "{}", text);

@@ -157,6 +157,7 @@ pub(crate) fn matches(
         now,
         version: "59.0".to_owned(),
         all_rows: true,
+        seen: Default::default(),
     };
     forcebus_soql::execute(&plan, &source, &ctx).total_size == 1
 }

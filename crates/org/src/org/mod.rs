@@ -16,6 +16,7 @@ pub mod organization;
 mod platform_events;
 mod publish;
 pub mod query;
+pub mod seen;
 pub mod subscriptions;
 mod topics;
 pub mod users;
@@ -75,6 +76,8 @@ pub struct Org {
     pub(crate) definer: Mutex<()>,
     /// Active PushTopics, compiled; rebuilt when a `PushTopic` changes.
     pub(crate) topics: RwLock<Arc<crate::pushtopic::Topics>>,
+    /// What each user has viewed and referenced.
+    views: Mutex<seen::Views>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -112,6 +115,7 @@ impl Org {
         )?);
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
         let change_schema_ids = register_change_schemas(store.as_ref(), schema, &schemas)?;
+        let views = seen::Views::load(store.load_values(seen::SEEN)?);
         let org = Self {
             id: identity(store.as_ref(), &values)?,
             name: name.to_owned(),
@@ -127,6 +131,7 @@ impl Org {
             platform: RwLock::new(Arc::default()),
             definer: Mutex::new(()),
             topics: RwLock::new(Arc::default()),
+            views: Mutex::new(views),
         };
         org.rebuild_topics();
         for seed in users {

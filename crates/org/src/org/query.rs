@@ -7,13 +7,19 @@ use crate::Org;
 use crate::id::RecordId;
 
 impl Org {
-    /// What a query evaluates against: now, the API version of record URLs, and whether
-    /// the Recycle Bin counts.
-    pub fn query_context(&self, version: &str, all_rows: bool) -> forcebus_soql::Context {
+    /// What a query evaluates against: now, the API version of record URLs, whether the
+    /// Recycle Bin counts, and what the querying user (`viewer`) has viewed.
+    pub fn query_context(
+        &self,
+        viewer: Option<RecordId>,
+        version: &str,
+        all_rows: bool,
+    ) -> forcebus_soql::Context {
         forcebus_soql::Context {
             now: self.clock().now(),
             version: version.to_owned(),
             all_rows,
+            seen: viewer.map(|u| self.seen_by(u)).unwrap_or_default(),
         }
     }
 
@@ -27,7 +33,7 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
-        let ctx = self.query_context(version, all_rows);
+        let ctx = self.query_context(None, version, all_rows);
         let state = self.read();
         Ok(crate::query::run(&state, self.schema(), &plan, &ctx))
     }
@@ -35,8 +41,11 @@ impl Org {
     /// Runs a SOQL query for paging: the first `batch` rows shaped, and the ids of all
     /// the rows in order, which is all a cursor needs to keep to shape later pages with
     /// [`Org::query_rows`]. Aggregate queries come back whole, as from [`Org::query`].
+    /// `viewer` is the querying user: `FOR VIEW` and `FOR REFERENCE` stamp the rows as
+    /// theirs, and `LastViewedDate` / `LastReferencedDate` read their stamps.
     pub fn query_paged(
         &self,
+        viewer: Option<RecordId>,
         text: &str,
         version: &str,
         all_rows: bool,
@@ -44,7 +53,7 @@ impl Org {
         batch: usize,
     ) -> Result<QueryPage, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
-        let ctx = self.query_context(version, all_rows);
+        let ctx = self.query_context(viewer, version, all_rows);
         let state = self.read();
         if plan.aggregate {
             let out = crate::query::run(&state, self.schema(), &plan, &ctx);
@@ -63,6 +72,10 @@ impl Org {
             &ctx,
             &ids[..batch.min(ids.len())],
         );
+        drop(state);
+        if let (Some(user), Some(clause)) = (viewer, plan.for_clause) {
+            self.mark_seen(user, &ids, clause);
+        }
         Ok(QueryPage {
             total_size: ids.len(),
             aggregate: false,
@@ -75,6 +88,7 @@ impl Org {
     /// [`Org::query_paged`]).
     pub fn query_rows(
         &self,
+        viewer: Option<RecordId>,
         text: &str,
         version: &str,
         all_rows: bool,
@@ -82,7 +96,7 @@ impl Org {
         ids: &[RecordId],
     ) -> Result<Vec<serde_json::Value>, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
-        let ctx = self.query_context(version, all_rows);
+        let ctx = self.query_context(viewer, version, all_rows);
         let state = self.read();
         Ok(crate::query::shape_ids(
             &state,
@@ -97,11 +111,12 @@ impl Org {
     /// `RETURNING` order.
     pub fn search(
         &self,
+        viewer: Option<RecordId>,
         search: &forcebus_soql::sosl::Search,
         version: &str,
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<Vec<forcebus_soql::sosl::Found<'static>>, forcebus_soql::SoqlError> {
-        let ctx = self.query_context(version, false);
+        let ctx = self.query_context(viewer, version, false);
         let state = self.read();
         let view = crate::query::View {
             state: &state,

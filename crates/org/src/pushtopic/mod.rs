@@ -371,6 +371,7 @@ impl Topic {
             now,
             version: String::new(),
             all_rows: true,
+            seen: Default::default(),
         };
         if !forcebus_soql::passes(&self.plan, &One(judged), judged, &ctx) {
             return None;

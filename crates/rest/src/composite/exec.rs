@@ -182,13 +182,7 @@ fn sobject(
     body: Option<Value>,
 ) -> Reply {
     if *method == Method::GET {
-        let live = |object: &str| {
-            work.scan(object)
-                .filter(|r| !r.is_deleted)
-                .cloned()
-                .collect()
-        };
-        return Reply::of(crate::describe::basic_json(ctx.app, ctx.call, name, &live));
+        return Reply::of(crate::describe::basic_json(ctx.app, ctx.call, name));
     }
     if *method != Method::POST {
         return not_allowed(method, "GET,HEAD,POST");
@@ -360,7 +354,8 @@ fn external(
 /// `query` and `queryAll`, seeing the transaction's changes.
 fn query(ctx: &Run<'_>, work: &Work<'_>, t: &Target, all_rows: bool) -> Result<Value, ApiError> {
     let text = crate::query::query_text(&t.params)?;
-    let qctx = ctx.app.org.query_context(&t.version, all_rows);
+    let viewer = Some(ctx.call.session.user_id);
+    let qctx = ctx.app.org.query_context(viewer, &t.version, all_rows);
     let out = work.query(&text, &qctx, &|o| !o.tooling);
     crate::query::whole_result(ctx.app, ctx.call, &text, all_rows, out)
 }

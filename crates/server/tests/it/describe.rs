@@ -265,12 +265,20 @@ fn describe_global_and_describe_carry_every_key_clients_read() {
 }
 
 #[test]
-fn basic_info_lists_recent_records() {
+fn basic_info_lists_recently_viewed_records() {
     let s = server();
     let id = create(&s, "Account", serde_json::json!({"Name": "Recent"}));
     let (st, info) = get(&s, "/sobjects/Account");
     assert_eq!(st, 200);
     assert_eq!(info["objectDescribe"]["keyPrefix"], "001");
+    assert_eq!(
+        info["recentItems"],
+        serde_json::json!([]),
+        "created, not viewed"
+    );
+    let (st, _) = get(&s, "/query?q=SELECT+Id+FROM+Account+FOR+VIEW");
+    assert_eq!(st, 200);
+    let (_, info) = get(&s, "/sobjects/Account");
     assert_eq!(info["recentItems"][0]["Id"], id);
     assert_eq!(info["recentItems"][0]["Name"], "Recent");
 }

@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use forcebus_testkit::Server;
+
 use crate::{Authed, code, create, get, j, server};
 
 #[test]
@@ -88,25 +90,179 @@ fn list_views_describe_and_run() {
     assert_eq!((st, code(&body)), (400, "INVALID_FIELD"));
 }
 
-#[test]
-fn recent_lists_what_the_user_changed_newest_first() {
-    let s = server();
-    let a = create(&s, "Account", json!({"Name": "First"}));
-    let c = create(&s, "Contact", json!({"LastName": "Second"}));
-    let (st, body) = get(&s, "/recent?limit=2");
-    assert_eq!(st, 200, "{body}");
-    let ids: Vec<&str> = body
-        .as_array()
-        .unwrap()
+fn ids(body: &Value) -> Vec<String> {
+    body.as_array()
+        .unwrap_or_else(|| panic!("not an array: {body}"))
         .iter()
-        .map(|r| r["Id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids.len(), 2);
-    assert!(
-        ids.contains(&a.as_str()) && ids.contains(&c.as_str()),
-        "{body}"
+        .map(|r| r["Id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn soql(s: &Server, q: &str) -> Value {
+    let (st, body) = get(s, &format!("/query?q={}", q.replace(' ', "+")));
+    assert_eq!(st, 200, "{q}: {body}");
+    body
+}
+
+/// `LastViewedDate` and `LastReferencedDate` of one record, as the user sees them.
+fn stamps(s: &Server, object: &str, id: &str) -> (Value, Value) {
+    let body = soql(
+        s,
+        &format!("SELECT LastViewedDate, LastReferencedDate FROM {object} WHERE Id = '{id}'"),
     );
-    assert!(body[0]["attributes"]["type"].is_string());
+    let row = &body["records"][0];
+    (
+        row["LastViewedDate"].clone(),
+        row["LastReferencedDate"].clone(),
+    )
+}
+
+#[test]
+fn for_view_and_for_reference_stamp_the_user_and_fill_recent() {
+    let mut s = Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: false,
+            config: Some(crate::CONFIG.into()),
+            ..Default::default()
+        },
+    );
+    let a = create(&s, "Account", json!({"Name": "Viewed"}));
+    let c = create(&s, "Contact", json!({"LastName": "Referenced"}));
+    let untouched = create(&s, "Account", json!({"Name": "Untouched"}));
+    let (st, body) = get(&s, "/recent");
+    assert_eq!((st, ids(&body)), (200, vec![]), "creating is not viewing");
+    let modstamp =
+        |s: &Server| get(s, &format!("/sobjects/Account/{a}")).1["SystemModstamp"].clone();
+    let before = modstamp(&s);
+
+    let q = soql(
+        &s,
+        &format!("SELECT Id, Name FROM Account WHERE Id = '{a}' FOR VIEW"),
+    );
+    assert_eq!(q["totalSize"], 1, "{q}");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    soql(
+        &s,
+        &format!("SELECT Id FROM Contact WHERE Id = '{c}' FOR REFERENCE"),
+    );
+
+    let (viewed, referenced) = stamps(&s, "Account", &a);
+    assert!(
+        viewed.is_string() && viewed == referenced,
+        "{viewed} {referenced}"
+    );
+    let (viewed, referenced) = stamps(&s, "Contact", &c);
+    assert!(
+        viewed.is_null() && referenced.is_string(),
+        "{viewed} {referenced}"
+    );
+    assert_eq!(
+        stamps(&s, "Account", &untouched),
+        (Value::Null, Value::Null)
+    );
+    let (_, filtered) = get(
+        &s,
+        "/query?q=SELECT+Id+FROM+Account+WHERE+LastViewedDate+!=+null",
+    );
+    assert_eq!(ids(&filtered["records"]), vec![a.clone()], "{filtered}");
+    assert_eq!(modstamp(&s), before, "a view changes no record");
+
+    let (_, body) = get(&s, "/recent");
+    assert_eq!(
+        ids(&body),
+        vec![c.clone(), a.clone()],
+        "newest first: {body}"
+    );
+    assert_eq!(body[1]["Name"], "Viewed");
+    assert_eq!(body[1]["attributes"]["type"], "Account");
+    let (_, body) = get(&s, "/recent?limit=1");
+    assert_eq!(ids(&body), vec![c.clone()]);
+    let (_, info) = get(&s, "/sobjects/Account");
+    assert_eq!(ids(&info["recentItems"]), vec![a.clone()], "{info}");
+
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    soql(
+        &s,
+        &format!("SELECT Id FROM Account WHERE Id = '{a}' FOR VIEW"),
+    );
+    s.restart();
+    let (_, body) = get(&s, "/recent");
+    assert_eq!(
+        ids(&body),
+        vec![a.clone(), c.clone()],
+        "kept across a restart: {body}"
+    );
+
+    let (st, _) = j(s
+        .http()
+        .delete(format!("{}/sobjects/Contact/{c}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 204);
+    let (_, body) = get(&s, "/recent");
+    assert_eq!(
+        ids(&body),
+        vec![a.clone()],
+        "deleted records leave the list: {body}"
+    );
+    let (st, body) = get(&s, "/recent?limit=x");
+    assert_eq!((st, code(&body)), (400, "INVALID_INPUT"));
+}
+
+#[test]
+fn what_one_user_viewed_is_not_another_users() {
+    let s = server();
+    let a = create(&s, "Account", json!({"Name": "Mine"}));
+    soql(
+        &s,
+        &format!("SELECT Id FROM Account WHERE Id = '{a}' FOR VIEW"),
+    );
+    let other = create(
+        &s,
+        "User",
+        json!({"Username": "viewer2@example.com", "LastName": "Two", "Email": "viewer2@example.com", "Alias": "two"}),
+    );
+    let (st, _) = j(s
+        .http()
+        .post(format!("{}/sobjects/User/{other}/password", s.data()))
+        .bearer(&s)
+        .json(&json!({"NewPassword": "Other4Viewer"}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 204);
+    let (st, token) = j(s
+        .http()
+        .post(format!("{}/services/oauth2/token", s.base()))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", s.ready.client_id.as_str()),
+            ("client_secret", s.ready.client_secret.as_str()),
+            ("username", "viewer2@example.com"),
+            ("password", "Other4Viewer"),
+        ])
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{token}");
+    let as_other = |path: &str| {
+        j(s.http()
+            .get(format!("{}{path}", s.data()))
+            .header(
+                "Authorization",
+                format!("Bearer {}", token["access_token"].as_str().unwrap()),
+            )
+            .send()
+            .unwrap())
+    };
+    let (_, body) = as_other("/recent");
+    assert_eq!(ids(&body), Vec::<String>::new(), "{body}");
+    let (_, q) = as_other(&format!(
+        "/query?q=SELECT+LastViewedDate+FROM+Account+WHERE+Id='{a}'"
+    ));
+    assert!(q["records"][0]["LastViewedDate"].is_null(), "{q}");
+    let (_, mine) = get(&s, "/recent");
+    assert_eq!(ids(&mine), vec![a]);
 }
 
 #[test]

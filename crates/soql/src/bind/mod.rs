@@ -179,6 +179,8 @@ pub struct Plan<'s> {
     pub offset: Option<u64>,
     /// Whether rows are aggregate results.
     pub aggregate: bool,
+    /// `FOR VIEW` / `FOR REFERENCE` / `FOR UPDATE`: what running the query records.
+    pub for_clause: Option<crate::ast::ForClause>,
 }
 
 impl Plan<'_> {
@@ -275,6 +277,7 @@ impl<'s> Binder<'s, '_> {
             limit: q.limit,
             offset: q.offset,
             aggregate,
+            for_clause: q.for_clause,
         })
     }
 

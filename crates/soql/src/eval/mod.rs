@@ -20,7 +20,10 @@ use crate::bind::{Column, Cond, FieldRef, Operand, Plan, Value, plain};
 use crate::dates::{self, FnValue};
 
 mod aggregate;
+mod seen;
 mod values;
+
+pub use seen::{Seen, SeenAt};
 
 pub use values::like;
 use values::{Cv, apply_op, compare, cv, cv_of_json, instant, lit, order};
@@ -57,6 +60,9 @@ pub struct Context {
     pub version: String,
     /// Include Recycle Bin rows (`queryAll`).
     pub all_rows: bool,
+    /// When the querying user last viewed and referenced records: their
+    /// `LastViewedDate` and `LastReferencedDate`, which are the user's, not the record's.
+    pub seen: std::sync::Arc<Seen>,
 }
 
 /// A query's rows.
@@ -165,7 +171,15 @@ impl<'a, S: Source> Eval<'a, S> {
             current = parent;
             object = hop.target;
         }
-        current.value(f.object, f.field)
+        self.value(current, f.object, f.field)
+    }
+
+    /// A field's value; the user's own for `LastViewedDate` and `LastReferencedDate`.
+    fn value(&self, r: &S::Rec, object: &ObjectDef, field: &FieldDef) -> Json {
+        match self.ctx.seen.stamp(r.id(), &field.name) {
+            Some(stamp) => stamp,
+            None => r.value(object, field),
+        }
     }
 
     fn field(&self, r: &S::Rec, f: &FieldRef<'_>, start: &ObjectDef) -> Cv {
@@ -467,7 +481,7 @@ impl<'a, S: Source> Eval<'a, S> {
             current = parent;
             object = hop.target;
         }
-        map.insert(f.field.name.clone(), current.value(object, f.field));
+        map.insert(f.field.name.clone(), self.value(current, object, f.field));
     }
 }
 

@@ -111,6 +111,7 @@ fn ctx() -> Context {
         now: "2024-05-01T12:00:00Z".parse().unwrap(),
         version: "59.0".into(),
         all_rows: false,
+        seen: Default::default(),
     }
 }
 
