@@ -57,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
         now: "2024-05-01T12:00:00Z".parse().expect("a datetime"),
         version: "59.0".into(),
         all_rows: false,
+        seen: Default::default(),
     };
     let _ = forcebus_soql::sosl::run(&search, &schema, &|_| true, &recs, &ctx);
 });

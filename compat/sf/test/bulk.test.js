@@ -26,69 +26,32 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, rawRequest, API_VERSION } = require('../../node/test/server');
-const { runSf, runSfOk, explain } = require('./sf');
+const { runSf, runSfOk, explain, startRecordingProxy } = require('./sf');
 
 let srv;
 let token;
 let home;
 let proxy;
 let proxyUrl;
-let calls = []; // {method, url, status, body (JSON requests), locator, records}
+const calls = []; // as startRecordingProxy records them
 let maxRecords = null; // added to GET .../jobs/query/{id}/results when set
 
 const sf = (args) => runSf(args, { home, instanceUrl: proxyUrl });
 const sfOk = (args) => runSfOk(args, { home, instanceUrl: proxyUrl });
 
-function startProxy(target) {
-  const server = http.createServer((req, res) => {
-    let url = req.url;
-    if (maxRecords && /\/jobs\/query\/\w+\/results/.test(url)) {
-      url += `${url.includes('?') ? '&' : '?'}maxRecords=${maxRecords}`;
-    }
-    const call = { method: req.method, url };
-    calls.push(call);
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (/json/.test(req.headers['content-type'] || '')) {
-        try {
-          call.body = JSON.parse(body.toString('utf8'));
-        } catch {
-          call.body = body.toString('utf8');
-        }
-      }
-      const headers = { ...req.headers };
-      if (headers['content-length'] !== undefined) headers['content-length'] = String(body.length);
-      const up = http.request(
-        { host: '127.0.0.1', port: target.port, method: req.method, path: url, headers },
-        (r) => {
-          call.status = r.statusCode;
-          call.locator = r.headers['sforce-locator'];
-          call.records = r.headers['sforce-numberofrecords'];
-          res.writeHead(r.statusCode, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', (e) => {
-        res.writeHead(502);
-        res.end(String(e));
-      });
-      up.end(body);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 before(async () => {
   srv = await startServer('bulk', { prefix: 'sf' });
   token = srv.info.access_token;
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'forcebus-sf-home-'));
-  proxy = await startProxy(srv);
+  // The paging tests add maxRecords to the results GETs, which sf never sends itself.
+  const addMaxRecords = (url) =>
+    maxRecords && /\/jobs\/query\/\w+\/results/.test(url)
+      ? `${url}${url.includes('?') ? '&' : '?'}maxRecords=${maxRecords}`
+      : url;
+  proxy = await startRecordingProxy(srv, calls, addMaxRecords);
   proxyUrl = `http://127.0.0.1:${proxy.address().port}`;
 });
 after(async () => {
@@ -97,7 +60,7 @@ after(async () => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 beforeEach(() => {
-  calls = [];
+  calls.length = 0;
   maxRecords = null;
 });
 
@@ -195,7 +158,7 @@ describe('sf data import bulk', () => {
     assert.equal(res.json.data.state, 'JobComplete');
     assert.ok(res.json.actions.some((a) => a.includes(`sf data bulk results`) && a.includes(jobId)), JSON.stringify(res.json.actions));
 
-    calls = [];
+    calls.length = 0;
     const results = await sfOk(['data', 'bulk', 'results', '--job-id', jobId, '-o', token]);
     assert.deepEqual(bulkCalls().sort(), ['GET ingest/{id}', 'GET ingest/{id}/failedResults', 'GET ingest/{id}/successfulResults']);
     assert.deepEqual(results, {
@@ -258,7 +221,7 @@ describe('sf data import bulk', () => {
     const started = await sfOk(['data', 'import', 'bulk', '--file', csv, '--sobject', 'Account', '-o', token]);
     assert.deepEqual(Object.keys(started), ['jobId']);
     assert.deepEqual(bulkCalls(), ['POST ingest', 'PUT ingest/{id}/batches', 'PATCH ingest/{id}']);
-    calls = [];
+    calls.length = 0;
     const resumed = await sfOk(['data', 'import', 'resume', '--job-id', started.jobId, '--wait', '1']);
     assert.deepEqual(resumed, { jobId: started.jobId, processedRecords: 2, successfulRecords: 2, failedRecords: 0 });
     assert.ok(bulkCalls().every((c) => c === 'GET ingest/{id}'), calls.map((c) => c.url).join('\n'));
@@ -284,7 +247,7 @@ describe('sf data upsert / update / delete bulk', () => {
     assert.deepEqual([first.records.failedResults, first.records.unprocessedRecords], [[], []]);
     const id1 = first.records.successfulResults[0].sf__Id;
 
-    calls = [];
+    calls.length = 0;
     const second = await sfOk(['data', 'upsert', 'bulk', '--file', file('up2.csv', 'External_Id__c,Name\nSFX-1,SfUp-one-renamed\nSFX-3,SfUp-three\n'),
       '--sobject', 'Account', '--external-id', 'External_Id__c', '--wait', '1', '-o', token]);
     assert.deepEqual(second.records.successfulResults.map((r) => [r.sf__Id === id1, r.sf__Created, r.External_Id__c]),
@@ -298,7 +261,7 @@ describe('sf data upsert / update / delete bulk', () => {
       '--sobject', 'Account', '--wait', '1', '-o', token]);
     assert.equal(made.successfulRecords, 2);
     const [a, b] = (await soql("SELECT Id FROM Account WHERE Name LIKE 'SfUpd-%' ORDER BY Name")).map((r) => r.Id);
-    calls = [];
+    calls.length = 0;
     const result = await sfOk(['data', 'update', 'bulk', '--file', file('upd.csv', `Id,Industry,Phone\n${a},#N/A,555-0301\n${b},Banking,\n`),
       '--sobject', 'Account', '--wait', '1', '-o', token]);
     assertIngestFlow(bulkCalls());
@@ -312,7 +275,7 @@ describe('sf data upsert / update / delete bulk', () => {
     await sfOk(['data', 'import', 'bulk', '--file', file('fordel.csv', 'Name\nSfDel-soft\nSfDel-hard\nSfDel-kept\n'),
       '--sobject', 'Account', '--wait', '1', '-o', token]);
     const [hard, kept, soft] = (await soql("SELECT Id FROM Account WHERE Name LIKE 'SfDel-%' ORDER BY Name")).map((r) => r.Id);
-    calls = [];
+    calls.length = 0;
     const del = await sfOk(['data', 'delete', 'bulk', '--file', file('del.csv', `Id\n${soft}\n`), '--sobject', 'Account', '--wait', '1', '-o', token]);
     assertIngestFlow(bulkCalls(), { results: true });
     assert.deepEqual(createBody('ingest'), { object: 'Account', operation: 'delete', lineEnding: 'LF', columnDelimiter: 'COMMA' });
@@ -321,7 +284,7 @@ describe('sf data upsert / update / delete bulk', () => {
       successfulResults: [{ sf__Id: soft, sf__Created: 'false', Id: soft }], failedResults: [], unprocessedRecords: [],
     });
 
-    calls = [];
+    calls.length = 0;
     const hd = await sfOk(['data', 'delete', 'bulk', '--hard-delete', '--file', file('hdel.csv', `Id\n${hard}\n`), '--sobject', 'Account', '--wait', '1', '-o', token]);
     assert.equal(createBody('ingest').operation, 'hardDelete');
     assert.deepEqual([hd.jobInfo.operation, hd.jobInfo.state], ['hardDelete', 'JobComplete']);
@@ -392,7 +355,7 @@ describe('sf data export bulk', () => {
     assert.equal(pages.at(-1).locator, 'null');
     assert.equal(read('paged.csv'), `"Id","Name","NumberOfEmployees"\n${ids.map((_, k) => csvRow(k)).join('\n')}\n`);
 
-    calls = [];
+    calls.length = 0;
     const j = await sfOk(['data', 'export', 'bulk', '--query', Q, '--output-file', 'paged.json', '--result-format', 'json', '--wait', '1', '-o', token]);
     assert.equal(j.totalSize, N);
     assert.equal(calls.filter((x) => /\/results/.test(x.url)).length, 3);
@@ -406,7 +369,7 @@ describe('sf data export bulk', () => {
     assert.equal(createBody('query').columnDelimiter, 'SEMICOLON');
     assert.equal(read('semi-out.csv'), '"Name";"Description"\n"SfSemi-1";"a,b"\n"SfSemi-2";"x;y"\n');
 
-    calls = [];
+    calls.length = 0;
     const all = await sfOk(['data', 'export', 'bulk', '--query', "SELECT Id, Name, IsDeleted FROM Account WHERE Name LIKE 'SfDel-%' ORDER BY Name",
       '--all-rows', '--output-file', 'all.json', '--result-format', 'json', '--wait', '1', '-o', token]);
     assert.equal(createBody('query').operation, 'queryAll');

@@ -19,40 +19,21 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer } = require('../../node/test/server');
-const { runSf, runSfOk, explain } = require('./sf');
+const { runSf, runSfOk, explain, startRecordingProxy } = require('./sf');
 
 let srv;
 let token;
 let home;
 let proxy;
 let proxyUrl;
-let calls = []; // "METHOD /path?query" as the proxy received them
+const calls = []; // as startRecordingProxy records them
+const lines = () => calls.map((c) => c.line).join('\n');
 
 const sf = (args, instanceUrl = proxyUrl) => runSf(args, { home, instanceUrl });
 const sfOk = (args, instanceUrl = proxyUrl) => runSfOk(args, { home, instanceUrl });
-
-function startProxy(target) {
-  const server = http.createServer((req, res) => {
-    calls.push(`${req.method} ${req.url}`);
-    const up = http.request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', (e) => {
-      res.writeHead(502);
-      res.end(String(e));
-    });
-    req.pipe(up);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 /** Write `files` ({name: object}) as JSON into a fresh directory under HOME; returns its path. */
 function writeFiles(dir, files) {
@@ -68,9 +49,9 @@ const TREE_POST = /^POST \/services\/data\/v\d+\.0\/composite\/tree\/(\w+)$/;
 
 /** The tree calls sf made since the last reset, as the object names posted to. */
 function treeCalls() {
-  return calls.filter((c) => c.startsWith('POST ')).map((c) => {
-    const m = TREE_POST.exec(c);
-    assert.ok(m, `sf made a write other than POST {base}/composite/tree/{X}: ${c}\nall calls: ${calls.join('\n')}`);
+  return calls.filter((c) => c.method === 'POST').map((c) => {
+    const m = TREE_POST.exec(c.line);
+    assert.ok(m, `sf made a write other than POST {base}/composite/tree/{X}: ${c.line}\nall calls: ${lines()}`);
     return m[1];
   });
 }
@@ -79,7 +60,7 @@ before(async () => {
   srv = await startServer('import-tree', { prefix: 'sf' });
   token = srv.info.access_token;
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'forcebus-sf-home-'));
-  proxy = await startProxy(srv);
+  proxy = await startRecordingProxy(srv, calls);
   proxyUrl = `http://127.0.0.1:${proxy.address().port}`;
 });
 after(async () => {
@@ -88,7 +69,7 @@ after(async () => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 beforeEach(() => {
-  calls = [];
+  calls.length = 0;
 });
 
 const ACCOUNTS_WITH_CONTACTS =
@@ -121,7 +102,7 @@ describe('sf data import tree', () => {
       },
     });
     const result = await sfOk(['data', 'import', 'tree', '--files', path.join(dir, 'accounts.json'), '-o', token]);
-    assert.deepEqual(treeCalls(), ['Account'], calls.join('\n'));
+    assert.deepEqual(treeCalls(), ['Account'], lines());
 
     // roots first, then the children, each with its type (from the file) and new id
     assert.deepEqual(
@@ -174,7 +155,7 @@ describe('sf data import tree', () => {
       ],
     });
     const result = await sfOk(['data', 'import', 'tree', '--plan', path.join(dir, 'plan.json'), '-o', token]);
-    assert.deepEqual(treeCalls(), ['Account', 'Account', 'Contact'], calls.join('\n'));
+    assert.deepEqual(treeCalls(), ['Account', 'Account', 'Contact'], lines());
     assert.deepEqual(
       result.map((r) => [r.refId, r.type]),
       [
@@ -210,9 +191,9 @@ describe('sf data import tree', () => {
     const contacts = JSON.parse(fs.readFileSync(path.join(out, 'rt-Contact.json'), 'utf8')).records;
     assert.ok(contacts.every((c) => /^@AccountRef\d+$/.test(c.AccountId)), JSON.stringify(contacts));
 
-    calls = [];
+    calls.length = 0;
     const result = await sfOk(['data', 'import', 'tree', '--plan', path.join(out, 'rt-Account-Contact-plan.json'), '-o', token]);
-    assert.deepEqual(treeCalls(), ['Account', 'Contact'], calls.join('\n'));
+    assert.deepEqual(treeCalls(), ['Account', 'Contact'], lines());
     assert.equal(result.length, 5, JSON.stringify(result));
     const newIds = new Set(result.map((r) => r.id));
 
@@ -250,7 +231,7 @@ describe('sf data import tree', () => {
     });
     const res = await sf(['data', 'import', 'tree', '--files', path.join(dir, 'bad.json'), '-o', token, '--json']);
     assert.equal(res.code, 1, explain(res));
-    assert.deepEqual(treeCalls(), ['Account'], calls.join('\n'));
+    assert.deepEqual(treeCalls(), ['Account'], lines());
     assert.ok(res.json, explain(res));
     // sf parsed the 400 tree body (jsforce's ERROR_HTTP_400 carries it) into a table of failures
     assert.equal(res.json.message, 'Data Import failed', explain(res));
@@ -280,7 +261,7 @@ describe('sf data import tree', () => {
     });
     const res = await sf(['data', 'import', 'tree', '--files', path.join(dir, 'nofield.json'), '-o', token, '--json']);
     assert.equal(res.code, 1, explain(res));
-    assert.deepEqual(treeCalls(), ['Account'], calls.join('\n'));
+    assert.deepEqual(treeCalls(), ['Account'], lines());
     assert.ok(res.json, explain(res));
     assert.equal(res.json.name, 'FlsError', explain(res));
     assert.match(
@@ -300,21 +281,21 @@ describe('an instance URL ending in "/"', () => {
     assert.equal(q.totalSize, 1, JSON.stringify(q));
     assert.equal(q.records[0].Name, 'TreePlan-Parent');
     assert.ok(calls.length > 0);
-    for (const c of calls) assert.match(c, /^GET \/\/services\/data/, calls.join('\n'));
+    for (const c of calls) assert.match(c.line, /^GET \/\/services\/data/, lines());
     assert.ok(
-      calls.some((c) => /^GET \/\/services\/data\/v\d+\.0\/query\?q=SELECT%20Id%2C%20Name%20FROM%20Account/.test(c)),
-      calls.join('\n'),
+      calls.some((c) => /^GET \/\/services\/data\/v\d+\.0\/query\?q=SELECT%20Id%2C%20Name%20FROM%20Account/.test(c.line)),
+      lines(),
     );
 
-    calls = [];
+    calls.length = 0;
     const dir = writeFiles('slash', {
       'one.json': { records: [{ attributes: { type: 'Account', referenceId: 'AccountRef1' }, Name: 'TreeSlash-A' }] },
     });
     const result = await sfOk(['data', 'import', 'tree', '--files', path.join(dir, 'one.json'), '-o', token], slashed);
     assert.equal(result.length, 1);
     assert.ok(
-      calls.some((c) => /^POST \/\/services\/data\/v\d+\.0\/composite\/tree\/Account$/.test(c)),
-      calls.join('\n'),
+      calls.some((c) => /^POST \/\/services\/data\/v\d+\.0\/composite\/tree\/Account$/.test(c.line)),
+      lines(),
     );
     const back = await sfOk(['data', 'get', 'record', '-s', 'Account', '-i', result[0].id, '-o', token], slashed);
     assert.equal(back.Name, 'TreeSlash-A');

@@ -24,42 +24,19 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer } = require('../../node/test/server');
-const { runSf, runSfOk, explain } = require('./sf');
+const { runSf, runSfOk, explain, startRecordingProxy } = require('./sf');
 
 const ALIAS = 'forcebus';
-
-/** A recording pass-through proxy to `target`: `calls` gets "METHOD /path?query" and the answer's status. */
-function startProxy(target, calls) {
-  const server = http.createServer((req, res) => {
-    const call = { line: `${req.method} ${req.url}`, status: null };
-    calls.push(call);
-    const up = http.request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        call.status = r.statusCode;
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', (e) => {
-      res.writeHead(502);
-      res.end(String(e));
-    });
-    req.pipe(up);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 /** A server (with `config` when given), a proxy in front of it and a fresh HOME for sf. */
 async function setUp(name, config) {
   const org = { calls: [] };
   org.srv = await startServer(name, { prefix: 'sf', ...(config ? { config } : {}) });
   org.home = fs.mkdtempSync(path.join(os.tmpdir(), 'forcebus-sf-home-'));
-  org.proxy = await startProxy(org.srv, org.calls);
+  org.proxy = await startRecordingProxy(org.srv, org.calls);
   org.url = `http://127.0.0.1:${org.proxy.address().port}`;
   return org;
 }

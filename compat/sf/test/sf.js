@@ -12,6 +12,7 @@
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 
 const SF_DIR = path.resolve(__dirname, '..');
@@ -86,4 +87,51 @@ async function runSfOk(args, opts) {
   return res.json.result;
 }
 
-module.exports = { runSf, runSfOk, explain };
+/**
+ * A recording pass-through proxy in front of `target` (a started server), so a test can
+ * assert which calls sf made. Each request is pushed onto `calls` as
+ * `{method, url, line: "METHOD url", body (JSON requests, parsed), status, locator,
+ * records}` (the last three from the answer's status and Sforce-Locator /
+ * Sforce-NumberOfRecords headers), then forwarded with its headers and body as they came;
+ * `rewrite(url)` may change the path first. Empty `calls` with `calls.length = 0`.
+ * Resolves to the listening http.Server.
+ */
+function startRecordingProxy(target, calls, rewrite = (url) => url) {
+  const server = http.createServer((req, res) => {
+    const url = rewrite(req.url);
+    const call = { method: req.method, url, line: `${req.method} ${url}`, status: null };
+    calls.push(call);
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (/json/.test(req.headers['content-type'] || '')) {
+        try {
+          call.body = JSON.parse(body.toString('utf8'));
+        } catch {
+          call.body = body.toString('utf8');
+        }
+      }
+      const headers = { ...req.headers };
+      if (headers['content-length'] !== undefined) headers['content-length'] = String(body.length);
+      const up = http.request(
+        { host: '127.0.0.1', port: target.port, method: req.method, path: url, headers },
+        (r) => {
+          call.status = r.statusCode;
+          call.locator = r.headers['sforce-locator'];
+          call.records = r.headers['sforce-numberofrecords'];
+          res.writeHead(r.statusCode, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', (e) => {
+        res.writeHead(502);
+        res.end(String(e));
+      });
+      up.end(body);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+module.exports = { runSf, runSfOk, explain, startRecordingProxy };

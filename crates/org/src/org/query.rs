@@ -73,6 +73,8 @@ impl Org {
             &ids[..batch.min(ids.len())],
         );
         drop(state);
+        // The context's share of the user's stamps goes first, so marking does not copy them.
+        drop(ctx);
         if let (Some(user), Some(clause)) = (viewer, plan.for_clause) {
             self.mark_seen(user, &ids, clause);
         }
