@@ -94,11 +94,37 @@ impl From<ApiError> for Reply {
     }
 }
 
-/// What running subrequests leaves to do once their transaction's fate is known: platform
-/// events to publish after it commits.
+/// What running subrequests leaves to do once their transaction's fate is known:
+/// platform events to publish if it commits, and the commits of events already published
+/// (`PublishImmediately`), to wait for outside the transaction, whose writer lock must not
+/// wait on the disk.
 #[derive(Debug, Default)]
 pub(crate) struct AfterCommit {
     pub(crate) events: Vec<ToPublish>,
+    pub(crate) published: Vec<forcebus_eventlog::Commit>,
+}
+
+impl AfterCommit {
+    /// Waits for the events published immediately, then publishes the rest if the
+    /// transaction was `kept`.
+    pub(crate) fn finish(
+        self,
+        app: &crate::AppState,
+        call: &Call,
+        kept: bool,
+    ) -> Result<(), ApiError> {
+        for commit in self.published {
+            commit.wait().map_err(|e| ApiError::internal(&e))?;
+        }
+        if !kept || self.events.is_empty() {
+            return Ok(());
+        }
+        app.org
+            .publish(&call.caller(), &self.events, false)
+            .and_then(forcebus_org::Committing::wait)
+            .map(drop)
+            .map_err(|e| ApiError::internal(&e))
+    }
 }
 
 /// The context of a run: the app, the caller, and what to do after the commit.
@@ -236,12 +262,13 @@ fn publish(
         ctx.after.events.push(item);
         Ok(forcebus_org::platform::Published { uuid, replay_id: 0 })
     } else {
-        let results = ctx
+        let (results, commit) = ctx
             .app
             .org
             .publish(&caller, &[item], true)
-            .and_then(forcebus_org::Committing::wait)
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(|e| ApiError::internal(&e))?
+            .into_parts();
+        ctx.after.published.push(commit);
         results.into_iter().next().expect("one event, one result")
     };
     let published = published.map_err(ApiError::from)?;

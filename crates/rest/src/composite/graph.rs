@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use forcebus_org::{Committing, Mode, StatusCode as Code};
+use forcebus_org::StatusCode as Code;
 
-use super::exec::{AfterCommit, Reply, Target};
-use super::request::{Subrequest, parse_subrequests, publish_after, run_in};
+use super::exec::Target;
+use super::request::{Subrequest, parse_subrequests, run_atomic};
 use super::{ROLLED_BACK, halted, malformed, refs, response_entry};
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
@@ -120,32 +120,6 @@ fn parse(headers: &HeaderMap, bytes: &[u8], latest: u32) -> Result<Vec<Graph>, A
     Ok(graphs)
 }
 
-/// Runs one graph in a transaction of its own: its replies, and whether it was kept.
-fn run_graph(
-    app: &crate::AppState,
-    call: &Call,
-    g: &Graph,
-) -> Result<(Vec<Reply>, bool), ApiError> {
-    let mut after = AfterCommit::default();
-    let mode = Mode {
-        all_or_none: true,
-        bulk_load: call.bulk_load,
-    };
-    let (out, _) = app
-        .org
-        .transaction(&call.caller(), mode, |work| {
-            let out = run_in(app, call, work, &g.nodes, &mut after);
-            let kept = out.1;
-            (out, kept)
-        })
-        .and_then(Committing::wait)
-        .map_err(|e| ApiError::internal(&e))?;
-    if out.1 {
-        publish_after(app, call, after)?;
-    }
-    Ok(out)
-}
-
 fn run_all(app: &crate::AppState, call: &Call, graphs: &[Graph]) -> Result<Vec<Value>, ApiError> {
     let mut failed = 0;
     let mut out = Vec::with_capacity(graphs.len());
@@ -153,7 +127,7 @@ fn run_all(app: &crate::AppState, call: &Call, graphs: &[Graph]) -> Result<Vec<V
         let (replies, ok) = if failed >= MAX_FAILED {
             (g.nodes.iter().map(|_| halted(ROLLED_BACK)).collect(), false)
         } else {
-            run_graph(app, call, g)?
+            run_atomic(app, call, &g.nodes)?
         };
         failed += usize::from(!ok);
         let entries: Vec<Value> = replies
@@ -178,9 +152,6 @@ pub async fn graph_call(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let graphs = parse(&headers, &bytes, app.config.latest_version)?;
-    let out =
-        tokio::spawn(async move { crate::blocking(move || run_all(&app, &call, &graphs)).await })
-            .await
-            .map_err(|e| ApiError::internal(&e))???;
+    let out = crate::blocking(move || run_all(&app, &call, &graphs)).await??;
     Ok(json_response(StatusCode::OK, &json!({"graphs": out})))
 }

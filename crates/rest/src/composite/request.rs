@@ -241,22 +241,25 @@ pub(crate) fn run_in(
     (replies, true)
 }
 
-/// Every subrequest in one transaction: kept whole or rolled back whole.
-fn all_or_none(
+/// Runs `subs` in one transaction, kept whole or rolled back whole: the replies, and
+/// whether it was kept. Its `PublishAfterCommit` events go out only if it was.
+pub(crate) fn run_atomic(
     app: &crate::AppState,
     call: &Call,
     subs: &[(Subrequest, exec::Target)],
-) -> Result<Vec<Reply>, ApiError> {
+) -> Result<(Vec<Reply>, bool), ApiError> {
     let mut after = AfterCommit::default();
-    let committing = app
+    let (out, _) = app
         .org
         .transaction(&call.caller(), mode(call), |work| {
-            run_in(app, call, work, subs, &mut after)
+            let out = run_in(app, call, work, subs, &mut after);
+            let kept = out.1;
+            (out, kept)
         })
+        .and_then(Committing::wait)
         .map_err(|e| ApiError::internal(&e))?;
-    let (replies, _) = committing.wait().map_err(|e| ApiError::internal(&e))?;
-    publish_after(app, call, after)?;
-    Ok(replies)
+    after.finish(app, call, out.1)?;
+    Ok(out)
 }
 
 /// Each subrequest in a transaction of its own, durable before the next one runs.
@@ -288,7 +291,7 @@ fn one_by_one(
                     })
                     .and_then(Committing::wait)
                     .map_err(|e| ApiError::internal(&e))?;
-                publish_after(app, &call, after)?;
+                after.finish(app, &call, reply.ok())?;
                 reply
             }
         };
@@ -301,27 +304,11 @@ fn one_by_one(
     Ok(replies)
 }
 
-fn mode(call: &Call) -> Mode {
+pub(crate) fn mode(call: &Call) -> Mode {
     Mode {
         all_or_none: true,
         bulk_load: call.bulk_load,
     }
-}
-
-/// Publishes the `PublishAfterCommit` events of a committed transaction.
-pub(crate) fn publish_after(
-    app: &crate::AppState,
-    call: &Call,
-    after: AfterCommit,
-) -> Result<(), ApiError> {
-    if after.events.is_empty() {
-        return Ok(());
-    }
-    app.org
-        .publish(&call.caller(), &after.events, false)
-        .and_then(Committing::wait)
-        .map(drop)
-        .map_err(|e| ApiError::internal(&e))
 }
 
 /// `POST /composite`.
@@ -337,18 +324,14 @@ pub async fn composite(
         .iter()
         .map(|(s, _)| s.reference_id.clone())
         .collect();
-    let replies = tokio::spawn(async move {
-        crate::blocking(move || {
-            if req.all_or_none {
-                all_or_none(&app, &call, &req.subrequests)
-            } else {
-                one_by_one(&app, &call, &req.subrequests)
-            }
-        })
-        .await
+    let replies = crate::blocking(move || {
+        if req.all_or_none {
+            run_atomic(&app, &call, &req.subrequests).map(|(replies, _)| replies)
+        } else {
+            one_by_one(&app, &call, &req.subrequests)
+        }
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))???;
+    .await??;
     let entries: Vec<Value> = replies
         .iter()
         .zip(&ids)

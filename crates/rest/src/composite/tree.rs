@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use forcebus_org::{Committing, Mode, Op, OrgError, StatusCode as Code};
+use forcebus_org::{Committing, Op, OrgError, StatusCode as Code};
 
 use super::refs::valid_reference_id;
 use crate::ctx::Call;
@@ -263,24 +263,17 @@ pub async fn tree(
     let body = crate::body::object(&headers, &bytes)?;
     let nodes = read(&app, &name, body)?;
     let caller = call.caller();
-    let mode = Mode {
-        all_or_none: true,
-        bulk_load: call.bulk_load,
-    };
+    let mode = super::request::mode(&call);
     let org = app.org.clone();
-    let results = tokio::spawn(async move {
-        crate::blocking(move || {
-            org.transaction(&caller, mode, |work| {
-                let results = insert(work, nodes);
-                let ok = results.iter().all(|(_, r)| r.is_ok());
-                (results, ok)
-            })
-            .and_then(Committing::wait)
+    let results = crate::blocking(move || {
+        org.transaction(&caller, mode, |work| {
+            let results = insert(work, nodes);
+            let ok = results.iter().all(|(_, r)| r.is_ok());
+            (results, ok)
         })
-        .await
+        .and_then(Committing::wait)
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??
+    .await?
     .map_err(|e| ApiError::internal(&e))?
     .0;
     // A field the object does not have fails the whole request, as Salesforce reads the

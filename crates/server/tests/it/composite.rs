@@ -160,6 +160,10 @@ fn composite_upserts_and_collections_carry_created() {
         {"method": "POST", "url": format!("{b}/composite/sobjects"), "referenceId": "coll",
          "body": {"records": [{"attributes": {"type": "Contact"}, "LastName": "C", "AccountId": "@{up.id}"}]}},
         {"method": "GET", "url": format!("{b}/sobjects/Account/External_Id__c/E-1?fields=Name"), "referenceId": "byExt"},
+        {"method": "PATCH", "url": format!("{b}/composite/sobjects/Account/External_Id__c"), "referenceId": "upColl",
+         "body": {"allOrNone": false, "records": [
+             {"attributes": {"type": "Account"}, "External_Id__c": "E-1", "Name": "Upserted Again"},
+             {"attributes": {"type": "Account"}, "External_Id__c": "E-2", "Name": "Second"}]}},
     ]});
     let (st, body) = post(&s, "/composite", &req);
     assert_eq!(st, 200, "{body}");
@@ -168,6 +172,14 @@ fn composite_upserts_and_collections_carry_created() {
     assert_eq!(r[0]["body"]["created"], true);
     assert_eq!(r[1]["body"][0]["success"], true, "{body}");
     assert_eq!(r[2]["body"]["Name"], "Upserted");
+    let upserts = &r[3]["body"];
+    assert_eq!(r[3]["httpStatusCode"], 200, "{body}");
+    assert_eq!(
+        (&upserts[0]["created"], &upserts[1]["created"]),
+        (&json!(false), &json!(true)),
+        "{body}"
+    );
+    assert_eq!(upserts[0]["id"], r[0]["body"]["id"]);
 }
 
 #[test]
@@ -364,5 +376,79 @@ fn composite_reads_describe_global_and_replication_resources() {
     assert_eq!(
         body["graphs"][0]["isSuccessful"], true,
         "sobject/ is read as sobjects/: {body}"
+    );
+}
+
+/// Two platform events, one published after its transaction commits.
+const EVENTS: &str = r#"
+[platform_events.After__e]
+publish_behavior = "PublishAfterCommit"
+fields = [{ name = "Note__c", type = "string", length = 20 }]
+
+[platform_events.Now__e]
+fields = [{ name = "Note__c", type = "string", length = 20 }]
+"#;
+
+/// The `Note__c` of every retained event on `/event/{name}`.
+fn notes(s: &forcebus_testkit::Server, name: &str) -> Vec<String> {
+    let (client, sub) = crate::platform::subscribe(s, &format!("/event/{name}"), -2);
+    assert_eq!(sub["successful"], true, "{sub}");
+    crate::platform::drain(s, &client)
+        .iter()
+        .map(|m| m["data"]["payload"]["Note__c"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn after_commit_events_go_out_only_if_the_transaction_is_kept() {
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some(format!("{}\n{EVENTS}", crate::CONFIG)),
+            ..Default::default()
+        },
+    );
+    let b = base(&s);
+    let composite = |note: &str, then_fail: bool| {
+        let mut subs = vec![
+            json!({"method": "POST", "url": format!("{b}/sobjects/After__e"), "referenceId": "after",
+                   "body": {"Note__c": note}}),
+            json!({"method": "POST", "url": format!("{b}/sobjects/Now__e"), "referenceId": "now",
+                   "body": {"Note__c": note}}),
+        ];
+        if then_fail {
+            subs.push(
+                json!({"method": "POST", "url": format!("{b}/sobjects/Account"),
+                             "referenceId": "bad", "body": {"Phone": "1"}}),
+            );
+        }
+        let (st, body) = post(
+            &s,
+            "/composite",
+            &json!({"allOrNone": true, "compositeRequest": subs}),
+        );
+        assert_eq!(st, 200, "{body}");
+        body
+    };
+    let body = composite("rolled back", true);
+    assert_eq!(
+        body["compositeResponse"][2]["httpStatusCode"], 400,
+        "{body}"
+    );
+    let body = composite("kept", false);
+    assert_eq!(
+        body["compositeResponse"][0]["httpStatusCode"], 201,
+        "{body}"
+    );
+    assert_eq!(
+        notes(&s, "After__e"),
+        ["kept"],
+        "an after-commit event of a rolled-back transaction is dropped"
+    );
+    assert_eq!(
+        notes(&s, "Now__e"),
+        ["rolled back", "kept"],
+        "an immediate event is published whatever becomes of the transaction"
     );
 }
