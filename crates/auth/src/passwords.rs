@@ -10,7 +10,6 @@ use std::sync::RwLock;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use forcebus_org::RecordId;
 use forcebus_store::{Batch, Store, StoreError};
@@ -31,8 +30,7 @@ pub(crate) struct StoredPassword {
 }
 
 fn digest(salt: &str, password: &str) -> String {
-    let d = Sha256::digest(format!("{salt}{password}").as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    crate::tokens::digest(&format!("{salt}{password}"))
 }
 
 impl StoredPassword {

@@ -76,7 +76,8 @@ pub struct Auth {
     passwords: crate::passwords::Passwords,
 }
 
-fn digest(token: &str) -> String {
+/// The SHA-256 of `token`, in lower-case hex.
+pub(crate) fn digest(token: &str) -> String {
     let d = Sha256::digest(token.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
 }

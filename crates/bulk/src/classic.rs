@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use forcebus_meta::RecordId;
-
 use crate::error::{BulkError, Kind};
 use crate::job::{Format, Job, JobType, Progress, State};
 use crate::registry::Bulk;
@@ -173,7 +171,7 @@ impl Bulk {
         body: &[u8],
         converted: Result<(Vec<u8>, usize), String>,
     ) -> Result<Job, BulkError> {
-        let id = self.next_batch_id()?;
+        let id = self.mint("751")?;
         let now = Utc::now();
         let mut batch = Job {
             id: id.clone(),
@@ -218,14 +216,6 @@ impl Bulk {
             self.enqueue(&batch.id);
         }
         Ok(batch)
-    }
-
-    fn next_batch_id(&self) -> Result<String, BulkError> {
-        let job_id = self.mint()?;
-        // The same counter as jobs, with the batch prefix.
-        Ok(RecordId::parse(&job_id)
-            .map(|r| format!("751{}", &r.to18()[3..]))
-            .unwrap_or(job_id))
     }
 
     /// Closes (`Closed`: its batches still run) or aborts (its queued batches will not

@@ -32,14 +32,6 @@ pub(crate) fn caller(job: &Job) -> Caller {
     }
 }
 
-fn fail(bulk: &Bulk, job: &Job, message: String) -> Result<(), BulkError> {
-    bulk.update(&job.id, |j| {
-        j.state = State::Failed;
-        j.error = Some(message);
-    })
-    .map(drop)
-}
-
 /// The upload's header: its values and its bytes as uploaded (for the result files).
 pub(crate) struct Header {
     pub(crate) values: Vec<String>,
@@ -100,7 +92,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     }
     let files = bulk.files(&job.id);
     let header = match check_upload(&job, &files.data()) {
-        Err(message) => return fail(bulk, &job, message),
+        Err(message) => return bulk.fail(&job.id, message),
         Ok(None) => {
             return bulk
                 .update(&job.id, |j| j.state = State::JobComplete)
@@ -110,9 +102,8 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     };
     let schema = bulk.org.schema();
     let Some(o) = schema.object(&job.object) else {
-        return fail(
-            bulk,
-            &job,
+        return bulk.fail(
+            &job.id,
             format!(
                 "InvalidJob : sObject type '{}' is not supported.",
                 job.object
@@ -127,7 +118,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
         job.external_id_field.as_deref(),
     ) {
         Ok(c) => c,
-        Err(message) => return fail(bulk, &job, message),
+        Err(message) => return bulk.fail(&job.id, message),
     };
     let job = bulk.update(&job.id, |j| {
         j.state = State::InProgress;
@@ -231,7 +222,7 @@ impl<'a> Chunks<'a> {
             .state_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if self.bulk.get(&self.job.id)?.state == State::Aborted {
+        if self.bulk.is_aborted(&self.job.id)? {
             return Ok(false);
         }
         let caller = caller(&self.job);

@@ -19,6 +19,7 @@ use forcebus_soql::bind::Column;
 use crate::error::{BulkError, Kind};
 use crate::job::{Job, Operation, State};
 use crate::registry::Bulk;
+use quick_xml::escape::partial_escape as escape;
 
 /// Rows per page when the client names no `maxRecords`.
 pub const DEFAULT_PAGE: u64 = 50_000;
@@ -158,12 +159,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     {
         // A Bulk 1.0 query is checked when its batch runs; the batch fails with why.
         let name = e.kind.name();
-        return bulk
-            .update(&job.id, |j| {
-                j.state = State::Failed;
-                j.error = Some(format!("{name} : {}", e.message));
-            })
-            .map(drop);
+        return bulk.fail(&job.id, format!("{name} : {}", e.message));
     }
     let job = bulk.update(&job.id, |j| j.state = State::InProgress)?;
     let all_rows = job.operation == Operation::QueryAll;
@@ -174,12 +170,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     {
         Ok(p) => p,
         Err(e) => {
-            return bulk
-                .update(&job.id, |j| {
-                    j.state = State::Failed;
-                    j.error = Some(e.render(&text));
-                })
-                .map(drop);
+            return bulk.fail(&job.id, e.render(&text));
         }
     };
     let columns = columns(&bulk.org, &text)?;
@@ -191,7 +182,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     let mut written = 0u64;
     let mut index = Vec::new();
     for ids in page.ids.chunks(SHAPE) {
-        if bulk.get(&job.id)?.state == State::Aborted || bulk.stopping() {
+        if bulk.is_aborted(&job.id)? || bulk.stopping() {
             return Ok(());
         }
         let rows = bulk
@@ -293,12 +284,6 @@ impl<'w> Rows<'w> {
             Format::Xml => self.out.write_all(b"</queryResult>"),
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A record as a Bulk 1.0 XML `queryResult` shows it: `<type>`, then its fields, a parent

@@ -194,6 +194,15 @@ impl Bulk {
             .ok_or_else(BulkError::not_found)
     }
 
+    /// Whether job `id` has been aborted (without copying the job, for the workers'
+    /// per-chunk check).
+    pub(crate) fn is_aborted(&self, id: &str) -> Result<bool, BulkError> {
+        self.lock()
+            .get(id)
+            .map(|j| j.state == State::Aborted)
+            .ok_or_else(BulkError::not_found)
+    }
+
     /// Every job of a type, oldest first, after dropping finished jobs past their keep.
     pub fn list(&self, types: &[JobType]) -> Vec<Job> {
         self.expire();
@@ -253,13 +262,9 @@ impl Bulk {
         self.files(id).remove().map_err(|e| BulkError::internal(&e))
     }
 
-    /// A new job id, never given before (the counter is stored before it is used).
-    fn next_id(&self) -> Result<String, BulkError> {
-        self.mint()
-    }
-
-    /// A new `750` id from the one counter of jobs and batches.
-    pub(crate) fn mint(&self) -> Result<String, BulkError> {
+    /// A new id with `prefix` (`750` jobs, `751` Bulk 1.0 batches) from the one counter
+    /// of jobs and batches, never given before (the counter is stored before it is used).
+    pub(crate) fn mint(&self, prefix: &str) -> Result<String, BulkError> {
         let mut last = self.last_number.lock().unwrap_or_else(|e| e.into_inner());
         let next = *last + 1;
         let mut batch = Batch::new();
@@ -268,7 +273,7 @@ impl Bulk {
             .commit(&batch)
             .map_err(|e| BulkError::internal(&e))?;
         *last = next;
-        Ok(RecordId::mint("750", next).to18())
+        Ok(RecordId::mint(prefix, next).to18())
     }
 
     /// Creates a job: checked, stored, `Open` (ingest and Bulk 1.0) or queued
@@ -280,7 +285,7 @@ impl Bulk {
         caller: &forcebus_org::Caller,
     ) -> Result<Job, BulkError> {
         self.expire();
-        let job = crate::create::checked(self, new, job_type, caller, self.next_id()?)?;
+        let job = crate::create::checked(self, new, job_type, caller, self.mint("750")?)?;
         self.files(&job.id)
             .create()
             .map_err(|e| BulkError::internal(&e))?;
@@ -375,6 +380,15 @@ impl Bulk {
             ));
         }
         self.remove(&job.id)
+    }
+
+    /// Fails job `id` with `message` as its `errorMessage` (an aborted job stays aborted).
+    pub(crate) fn fail(&self, id: &str, message: String) -> Result<(), BulkError> {
+        self.update(id, |j| {
+            j.state = State::Failed;
+            j.error = Some(message);
+        })
+        .map(drop)
     }
 
     /// Changes a job through `f` and stores it (outside any chunk).
@@ -485,10 +499,7 @@ fn work(bulk: &std::sync::Weak<Bulk>) {
         };
         if let Err(e) = outcome {
             tracing::error!(job = %id, error = %e, "A bulk job failed inside the server.");
-            let _ = b.update(&id, |j| {
-                j.state = State::Failed;
-                j.error = Some(format!("Unknown : {e}"));
-            });
+            let _ = b.fail(&id, format!("Unknown : {e}"));
         }
     }
 }

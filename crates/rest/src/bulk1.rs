@@ -426,9 +426,10 @@ pub async fn update_job(
             ));
         }
     };
-    let job = app
-        .bulk
-        .set_classic_state(&id, want)
+    let bulk = app.bulk.clone();
+    let job = crate::blocking(move || bulk.set_classic_state(&id, want))
+        .await
+        .map_err(|_| AsyncError::new("Unknown", "The job could not be changed", json))?
         .map_err(|e| AsyncError::bulk(e, json))?;
     Ok(job_response(&app, &job, StatusCode::OK))
 }
@@ -503,10 +504,7 @@ pub async fn batch(
         .map_err(|e| AsyncError::bulk(e, json))?;
     match (get("what").as_deref(), get("result")) {
         (None, _) => Ok(render("batchInfo", batch_fields(&b), json, dates(&b, json))),
-        (Some("request"), _) => {
-            let body = std::fs::read(app.bulk.files(&b.id).request()).unwrap_or_default();
-            Ok(typed(&job, body))
-        }
+        (Some("request"), _) => Ok(typed_file(&job, app.bulk.files(&b.id).request())),
         (Some("result"), None) => results(&app, &job, &b, json),
         (Some("result"), Some(rid)) => {
             if !b.operation.is_query() || rid != forcebus_bulk::query::result_id(&b.id) {
@@ -516,8 +514,7 @@ pub async fn batch(
                     json,
                 ));
             }
-            let body = std::fs::read(app.bulk.files(&b.id).results()).unwrap_or_default();
-            Ok(typed(&job, body))
+            Ok(typed_file(&job, app.bulk.files(&b.id).results()))
         }
         _ => Err(AsyncError::new(
             "InvalidUrl",
@@ -527,17 +524,24 @@ pub async fn batch(
     }
 }
 
-/// A body in the job's format.
-fn typed(job: &Job, body: Vec<u8>) -> Response {
-    let ct = match job.format() {
+/// A file of the job's (a batch's request or query results) in its format, streamed
+/// from disk; empty when there is no such file.
+fn typed_file(job: &Job, path: std::path::PathBuf) -> Response {
+    let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let body = crate::stream::file_body(Vec::new(), Some(path), 0, len);
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type(job));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp
+}
+
+fn content_type(job: &Job) -> HeaderValue {
+    HeaderValue::from_static(match job.format() {
         Format::Csv => "text/csv",
         Format::Json => "application/json",
         Format::Xml => "application/xml",
-    };
-    let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    resp
+    })
 }
 
 /// A batch's results: per-record results (ingest) or its result ids (query).

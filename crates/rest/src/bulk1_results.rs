@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use forcebus_bulk::classic::ResultRow;
 use forcebus_bulk::job::Format;
+use quick_xml::escape::partial_escape as escape;
 
 /// An `Error` cell (`CODE:message:fields --`) as its parts.
 fn error_parts(error: &str) -> (String, String, Vec<String>) {
@@ -20,12 +21,6 @@ fn error_parts(error: &str) -> (String, String, Vec<String>) {
         .map(str::to_owned)
         .collect();
     (code.to_owned(), message.to_owned(), fields)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The results, rendered.

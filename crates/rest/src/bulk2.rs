@@ -225,7 +225,8 @@ pub async fn list(
     State(app): State<crate::State>,
     Path((_, kind)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let jobs = app.bulk.list(&[job_type(&kind)]);
+    let kind = job_type(&kind);
+    let jobs = run(&app, move |b| Ok(b.list(&[kind]))).await?;
     let records: Vec<Value> = jobs.iter().map(info).collect();
     Ok(json_response(
         StatusCode::OK,

@@ -169,13 +169,6 @@ fn child_relationships(schema: &Schema, o: &ObjectDef) -> Vec<Value> {
         .collect()
 }
 
-fn lookup_object<'a>(schema: &'a Schema, name: &str) -> Result<&'a ObjectDef, ApiError> {
-    schema
-        .object(name)
-        .filter(|o| !o.tooling)
-        .ok_or_else(ApiError::not_found)
-}
-
 /// The describeGlobal entry of an object's change events.
 pub fn change_entry(base: &str, o: &ObjectDef) -> Value {
     let mut e = global_entry(base, o);
@@ -332,7 +325,7 @@ pub(crate) fn basic_json(
             json!({"objectDescribe": crate::platform::global_entry(&call.base(), &def), "recentItems": []}),
         );
     }
-    let o = lookup_object(app.org.schema(), name)?;
+    let o = crate::sobjects::object(app, name)?;
     let recent = crate::recent::items(app, call, Some(&o.name), crate::recent::MAX_RECENT);
     Ok(json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}))
 }
@@ -362,7 +355,7 @@ pub(crate) fn describe_json(
     if let Some(def) = app.org.platform_event(name) {
         return Ok(crate::platform::describe(&call.base(), &def));
     }
-    let o = lookup_object(schema, name)?;
+    let o = crate::sobjects::object(app, name)?;
     Ok(object_describe(schema, call, o))
 }
 
@@ -370,7 +363,7 @@ pub(crate) fn describe_json(
 pub(crate) fn object_describe(schema: &Schema, call: &Call, o: &ObjectDef) -> Value {
     let base = call.base();
     let mut out = global_entry(&base, o);
-    let master = "012000000000000AAA";
+    let master = crate::layouts::MASTER_RECORD_TYPE;
     let extra = json!({
         "actionOverrides": [],
         "childRelationships": child_relationships(schema, o),
@@ -407,7 +400,7 @@ fn tooling_objects(schema: &Schema) -> impl Iterator<Item = &ObjectDef> {
     schema
         .objects()
         .iter()
-        .filter(|o| o.tooling || crate::query::TOOLING_OBJECTS.contains(&o.name.as_str()))
+        .filter(|o| crate::query::tooling_visible(o))
 }
 
 /// `GET /tooling/sobjects`: the Tooling API's describeGlobal.
@@ -429,8 +422,9 @@ pub async fn tooling_describe(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let schema = app.org.schema();
-    let o = tooling_objects(schema)
-        .find(|o| o.name.eq_ignore_ascii_case(&name))
+    let o = schema
+        .object(&name)
+        .filter(|o| crate::query::tooling_visible(o))
         .ok_or_else(ApiError::not_found)?;
     let mut out = object_describe(schema, &call, o);
     // Its URLs are the Tooling API's.

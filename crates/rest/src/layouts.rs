@@ -17,22 +17,13 @@ use forcebus_meta::{FieldDef, ObjectDef, RecordId};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use crate::sobjects::object;
 
 /// The id of the Master record type, the only one.
 pub const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
 
 /// Named layouts a standard org has (`UserAlt`, the user profile layout).
 const NAMED: &[(&str, &str)] = &[("User", "UserAlt")];
-
-/// An object with layouts and list views: every data object (its describe advertises
-/// their URLs).
-pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
-    app.org
-        .schema()
-        .object(name)
-        .filter(|o| !o.tooling)
-        .ok_or_else(ApiError::not_found)
-}
 
 /// A stable id of `kind` (`00h` layouts, `0Ah` compact layouts, `01B` sections) for an
 /// object and an index.

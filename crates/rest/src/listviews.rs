@@ -17,7 +17,7 @@ use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
-use crate::layouts::object;
+use crate::sobjects::object;
 
 /// Most rows a list view's results page holds, and the default.
 const MAX_RESULTS: usize = 2000;

@@ -165,7 +165,9 @@ impl Cursors {
     }
 }
 
-fn soql_error(e: &SoqlError, q: &str) -> ApiError {
+/// A SOQL or SOSL error as Salesforce answers it: 400, its code, the message pointing
+/// into `q`.
+pub(crate) fn soql_error(e: &SoqlError, q: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, Code::from(e.kind), e.render(q))
 }
 
@@ -204,7 +206,8 @@ fn page(
     Value::Object(out)
 }
 
-fn tooling_visible(o: &ObjectDef) -> bool {
+/// Whether the Tooling API sees `o`: its own objects, and the data objects it can query.
+pub(crate) fn tooling_visible(o: &ObjectDef) -> bool {
     o.tooling || TOOLING_OBJECTS.contains(&o.name.as_str())
 }
 

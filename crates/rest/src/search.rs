@@ -15,34 +15,30 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use forcebus_org::StatusCode as Code;
-use forcebus_soql::SoqlError;
 use forcebus_soql::sosl::{Found, MAX_LIMIT, parse_search};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
 
-fn search_error(e: &SoqlError, text: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, Code::from(e.kind), e.render(text))
-}
-
 /// Runs a SOSL statement and shapes the answer.
 async fn answer(app: crate::State, call: &Call, text: String) -> Result<Response, ApiError> {
-    let search = parse_search(&text).map_err(|e| search_error(&e, &text))?;
+    let search = parse_search(&text).map_err(|e| crate::query::soql_error(&e, &text))?;
     let org = app.org.clone();
     let version = call.version.clone();
-    let s = search.clone();
+    let want_labels = search.metadata_labels;
     let viewer = Some(call.session.user_id);
-    let found = crate::blocking(move || org.search(viewer, &s, &version, &|o| !o.tooling))
+    let found = crate::blocking(move || org.search(viewer, &search, &version, &|o| !o.tooling))
         .await?
-        .map_err(|e| search_error(&e, &text))?;
-    let records: Vec<Value> = found.iter().flat_map(|f| f.rows.iter().cloned()).collect();
+        .map_err(|e| crate::query::soql_error(&e, &text))?;
+    let metadata = want_labels.then(|| json!({"entityMetadata": labels(&found)}));
+    let records: Vec<Value> = found.into_iter().flat_map(|f| f.rows).collect();
     let old_shape = call.version.parse::<f32>().unwrap_or(59.0) <= 35.0;
     if old_shape {
         return Ok(json_response(StatusCode::OK, &Value::Array(records)));
     }
     let mut out = json!({"searchRecords": records});
-    if search.metadata_labels {
-        out["metadata"] = json!({"entityMetadata": labels(&found)});
+    if let Some(metadata) = metadata {
+        out["metadata"] = metadata;
     }
     Ok(json_response(StatusCode::OK, &out))
 }

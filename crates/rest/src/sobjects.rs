@@ -18,6 +18,7 @@ use crate::error::{ApiError, json_response};
 
 type Params = HashMap<String, String>;
 
+/// A data object by name, any case (not a tooling one): `NOT_FOUND` otherwise.
 pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
     app.org
         .schema()

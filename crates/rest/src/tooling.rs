@@ -330,7 +330,7 @@ pub async fn basic(
         .org
         .schema()
         .object(&name)
-        .filter(|o| o.tooling || data_object(&o.name))
+        .filter(|o| crate::query::tooling_visible(o))
         .ok_or_else(ApiError::not_found)?;
     let base = format!("{}/tooling", call.base());
     Ok(json_response(

@@ -68,7 +68,8 @@ pub(crate) fn print(data_dir: &Path, format: EnvFormat) -> anyhow::Result<()> {
 }
 
 /// `value` in single quotes, safe for any shell word.
-fn sh_quote(value: &str) -> String {
+/// `value` quoted for a POSIX shell.
+pub(crate) fn sh_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 

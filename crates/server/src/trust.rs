@@ -157,7 +157,7 @@ fn bundle(pem: &str, system_bundle: Option<&Path>) -> String {
 }
 
 fn quoted(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+    crate::env::sh_quote(&path.display().to_string())
 }
 
 /// What `forcebus trust` was asked.

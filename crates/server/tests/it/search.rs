@@ -42,7 +42,12 @@ fn search_finds_text_across_objects_in_returning_order() {
         "Contact",
         json!({"LastName": "Acme-Smith", "Email": "smith@acme.example"}),
     );
-    let deleted = create(&s, "Account", json!({"Name": "Acme Gone"}));
+    // It would match the Account list's WHERE too: only its deletion keeps it out.
+    let deleted = create(
+        &s,
+        "Account",
+        json!({"Name": "Acme Gone", "Industry": "Energy"}),
+    );
     let (st, _) = j(s
         .http()
         .delete(format!("{}/sobjects/Account/{deleted}", s.data()))
@@ -69,17 +74,20 @@ fn search_finds_text_across_objects_in_returning_order() {
             .ends_with(&format!("/sobjects/Account/{acme}"))
     );
 
+    // "acme" is in both Accounts' names and the Contact's email: IN EMAIL FIELDS finds
+    // only the Contact.
     let (_, body) = search(
         &s,
-        "FIND {smith@acme.example} IN EMAIL FIELDS RETURNING Contact(Email)",
+        "FIND {acme} IN EMAIL FIELDS RETURNING Account(Name), Contact(Name, Email)",
     );
-    assert_eq!(body["searchRecords"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(names(&body), ["Contact:Acme-Smith"], "{body}");
     let (_, body) = search(
         &s,
         "FIND {acme} RETURNING Account(Name) WITH METADATA='LABELS'",
     );
     assert_eq!(
-        body["metadata"]["entityMetadata"][0]["entityName"], "Account",
+        body["metadata"]["entityMetadata"],
+        json!([{"entityName": "Account", "fieldMetadata": [{"name": "Name", "label": "Account Name"}]}]),
         "{body}"
     );
     let (_, body) = j(s

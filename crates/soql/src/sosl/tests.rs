@@ -103,6 +103,7 @@ fn table() -> Table {
             false,
         ),
         rec(6, "Account", json!({"Name": "Initech 12"}), false),
+        rec(7, "Account", json!({"Name": "Dial 555 Now"}), false),
     ])
 }
 
@@ -170,9 +171,17 @@ fn scopes_pick_the_fields_searched() {
         "Industry is not a name field"
     );
     let r = search("FIND {555*} IN PHONE FIELDS RETURNING Account(Name)").unwrap();
-    assert_eq!(names(&r[0].1), ["Acme Corporation"]);
-    let r = search("FIND {jo@acme.example} IN EMAIL FIELDS RETURNING Contact(Name)").unwrap();
-    assert_eq!(names(&r[0].1), ["Jo Acme"]);
+    assert_eq!(
+        names(&r[0].1),
+        ["Acme Corporation"],
+        "\"Dial 555 Now\" has 555 in its name, not its phone"
+    );
+    let r = search("FIND {acme} IN EMAIL FIELDS RETURNING Account(Name), Contact(Name)").unwrap();
+    assert_eq!(
+        (names(&r[0].1), names(&r[1].1)),
+        (vec![], vec!["Jo Acme"]),
+        "Accounts named Acme have no email"
+    );
     let r = search("FIND {12} RETURNING Account(Name)").unwrap();
     assert_eq!(
         names(&r[0].1),
