@@ -480,8 +480,14 @@ fn an_interactive_transaction_reads_its_own_writes_and_commits_once() {
                 work.find_by_external_id("Account", "Ext__c", "E1").unwrap(),
                 [a]
             );
-            // A group that fails leaves the transaction as it was.
+            // A group that fails leaves the transaction as it was, a record it changed
+            // that the transaction had touched before included.
             let rolled = work.apply_all_or_none(vec![
+                Op::Update {
+                    object: None,
+                    id: a.to18(),
+                    fields: map(json!({"Name": "Changed in the group"})),
+                },
                 Op::Create {
                     object: "Account".into(),
                     fields: map(json!({"Name": "Group"})),
@@ -491,6 +497,27 @@ fn an_interactive_transaction_reads_its_own_writes_and_commits_once() {
                     fields: map(json!({})),
                 },
             ]);
+            assert_eq!(work.get(a).unwrap().get_str("Name"), Some("Inside"));
+            // A group that succeeds stays, and a later failing one undoes only itself.
+            let kept_group = work.apply_all_or_none(vec![Op::Update {
+                object: None,
+                id: a.to18(),
+                fields: map(json!({"Phone": "1"})),
+            }]);
+            assert!(kept_group[0].is_ok());
+            let failed = work.apply_all_or_none(vec![
+                Op::Update {
+                    object: None,
+                    id: a.to18(),
+                    fields: map(json!({"Phone": "2"})),
+                },
+                Op::Create {
+                    object: "Account".into(),
+                    fields: map(json!({})),
+                },
+            ]);
+            assert!(failed[1].is_err());
+            assert_eq!(work.get(a).unwrap().get_str("Phone"), Some("1"));
             ((names, rolled), true)
         })
         .unwrap()
@@ -503,6 +530,7 @@ fn an_interactive_transaction_reads_its_own_writes_and_commits_once() {
             .map(|r| r.as_ref().map_err(|e| e.code).err())
             .collect::<Vec<_>>(),
         [
+            Some(StatusCode::AllOrNoneOperationRolledBack),
             Some(StatusCode::AllOrNoneOperationRolledBack),
             Some(StatusCode::RequiredFieldMissing)
         ]

@@ -488,12 +488,11 @@ async fn create_with_events(
     let caller = call.caller();
     let invalid_event = req.all_or_none
         && events.iter().any(|(def, fields)| {
-            def.prepare(
+            def.check(
                 fields,
                 &caller.user_id.to18(),
                 "2000-01-01T00:00:00.000+0000",
             )
-            .and_then(|s| def.log_form(&s))
             .is_err()
         });
     let record_results: Vec<Result<Outcome, OrgError>> = if invalid_event {

@@ -141,6 +141,8 @@ impl Work<'_> {
             for r in results.iter_mut().filter(|r| r.is_ok()) {
                 *r = Err(rolled_back());
             }
+        } else {
+            self.txn.release(saved);
         }
         results
     }

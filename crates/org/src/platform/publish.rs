@@ -26,6 +26,19 @@ pub struct Published {
     pub replay_id: u64,
 }
 
+impl EventDef {
+    /// Checks an event's values as publishing it would (its fields, then the size of its
+    /// log form), without publishing it: its document, with a new `EventUuid`.
+    pub fn check(
+        &self,
+        values: &Map<String, Value>,
+        created_by: &str,
+        created_date: &str,
+    ) -> Result<Stored, OrgError> {
+        prepare(self, values, created_by, created_date, &None).map(|(_, stored, _)| stored)
+    }
+}
+
 /// One event checked against its definition and encoded once: the size check and the
 /// stored form are the same bytes.
 pub(crate) fn prepare(

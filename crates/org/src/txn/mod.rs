@@ -110,7 +110,8 @@ impl Outcome {
 
 /// A transaction's state at one moment, to go back to.
 pub(crate) struct Savepoint {
-    overlay: HashMap<RecordId, Option<Record>>,
+    /// Where the undo log stood.
+    undo_from: usize,
     touched: usize,
     next_id: u64,
     next_case: u64,
@@ -127,6 +128,11 @@ pub(crate) struct Txn<'a> {
     pub(crate) next_id: u64,
     pub(crate) next_case: u64,
     pub(crate) now: String,
+    /// While a savepoint is open: each overlay entry replaced since, with what it
+    /// replaced (`None`: the id was not in the overlay), to put back on a rollback.
+    undo: Vec<(RecordId, Option<Option<Record>>)>,
+    /// Savepoints open.
+    saving: usize,
 }
 
 impl<'a> Txn<'a> {
@@ -145,25 +151,56 @@ impl<'a> Txn<'a> {
             next_id: state.next_id,
             next_case: state.next_case,
             now: crate::clock::format_datetime(now),
+            undo: Vec::new(),
+            saving: 0,
         }
     }
 
-    /// What [`Txn::rollback_to`] needs to undo every operation applied after now.
-    pub(crate) fn savepoint(&self) -> Savepoint {
+    /// Opens a savepoint: from now on the overlay entries replaced are kept, so that
+    /// [`Txn::rollback_to`] can undo every operation applied after now. Close it with
+    /// [`Txn::rollback_to`] or [`Txn::release`].
+    pub(crate) fn savepoint(&mut self) -> Savepoint {
+        self.saving += 1;
         Savepoint {
-            overlay: self.overlay.clone(),
+            undo_from: self.undo.len(),
             touched: self.order.len(),
             next_id: self.next_id,
             next_case: self.next_case,
         }
     }
 
-    /// Undoes every operation applied since `saved` was taken.
+    /// Undoes every operation applied since `saved` was taken, and closes it.
     pub(crate) fn rollback_to(&mut self, saved: Savepoint) {
-        self.overlay = saved.overlay;
+        for (id, before) in self.undo.drain(saved.undo_from..).rev() {
+            match before {
+                Some(before) => self.overlay.insert(id, before),
+                None => self.overlay.remove(&id),
+            };
+        }
         self.order.truncate(saved.touched);
         self.next_id = saved.next_id;
         self.next_case = saved.next_case;
+        self.release(saved);
+    }
+
+    /// Closes `saved`, keeping what was applied since.
+    pub(crate) fn release(&mut self, _saved: Savepoint) {
+        self.saving -= 1;
+        if self.saving == 0 {
+            self.undo.clear();
+        }
+    }
+
+    /// Sets the transaction's state of record `id` (`None`: purged), remembering what
+    /// it replaces while a savepoint is open.
+    fn set(&mut self, id: RecordId, value: Option<Record>) {
+        let before = self.overlay.insert(id, value);
+        if before.is_none() {
+            self.order.push(id);
+        }
+        if self.saving > 0 {
+            self.undo.push((id, before));
+        }
     }
 
     pub(crate) fn current(&self, id: &RecordId) -> Option<&Record> {
@@ -175,10 +212,7 @@ impl<'a> Txn<'a> {
 
     pub(super) fn put(&mut self, records: Vec<Record>) {
         for r in records {
-            if !self.overlay.contains_key(&r.id) {
-                self.order.push(r.id);
-            }
-            self.overlay.insert(r.id, Some(r));
+            self.set(r.id, Some(r));
         }
     }
 
@@ -241,10 +275,7 @@ impl<'a> Txn<'a> {
                         "Entity is not in the recycle bin",
                     ));
                 }
-                if !self.overlay.contains_key(&rid) {
-                    self.order.push(rid);
-                }
-                self.overlay.insert(rid, None);
+                self.set(rid, None);
                 Ok(Outcome::Purged(rid))
             }
         }

@@ -253,9 +253,7 @@ fn publish(
     let caller = ctx.call.caller();
     let created_by = caller.user_id.to18();
     let now = forcebus_org::clock::format_datetime(ctx.app.org.clock().now());
-    let prepared = def
-        .prepare(&fields, &created_by, &now)
-        .and_then(|s| def.log_form(&s).map(|_| s))?;
+    let prepared = def.check(&fields, &created_by, &now)?;
     let uuid = prepared.uuid.clone();
     let item: ToPublish = (def.clone(), fields, Some(uuid.clone()));
     let published = if def.config.publish_behavior == PublishBehavior::PublishAfterCommit {

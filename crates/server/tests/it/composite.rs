@@ -387,6 +387,19 @@ fields = [{ name = "Note__c", type = "string", length = 20 }]
 
 [platform_events.Now__e]
 fields = [{ name = "Note__c", type = "string", length = 20 }]
+
+[platform_events.Big__e]
+publish_behavior = "PublishAfterCommit"
+fields = [
+  { name = "A__c", type = "textarea", length = 131072 },
+  { name = "B__c", type = "textarea", length = 131072 },
+  { name = "C__c", type = "textarea", length = 131072 },
+  { name = "D__c", type = "textarea", length = 131072 },
+  { name = "E__c", type = "textarea", length = 131072 },
+  { name = "F__c", type = "textarea", length = 131072 },
+  { name = "G__c", type = "textarea", length = 131072 },
+  { name = "H__c", type = "textarea", length = 131072 },
+]
 "#;
 
 /// The `Note__c` of every retained event on `/event/{name}`.
@@ -451,4 +464,22 @@ fn after_commit_events_go_out_only_if_the_transaction_is_kept() {
         ["rolled back", "kept"],
         "an immediate event is published whatever becomes of the transaction"
     );
+
+    // An after-commit event past the size limit is refused when it is sent, as it would be
+    // when published, not accepted and then lost.
+    let long = "x".repeat(131_072);
+    let fields: serde_json::Map<String, Value> = ["A", "B", "C", "D", "E", "F", "G", "H"]
+        .iter()
+        .map(|f| (format!("{f}__c"), json!(long)))
+        .collect();
+    let (st, body) = post(
+        &s,
+        "/composite",
+        &json!({"allOrNone": false, "compositeRequest": [
+            {"method": "POST", "url": format!("{b}/sobjects/Big__e"), "referenceId": "big", "body": fields}]}),
+    );
+    assert_eq!(st, 200, "{body}");
+    let reply = &body["compositeResponse"][0];
+    assert_eq!(reply["httpStatusCode"], 400, "{reply}");
+    assert_eq!(code(&reply["body"]), "LIMIT_EXCEEDED");
 }
