@@ -53,6 +53,15 @@ impl ApiError {
         )
     }
 
+    /// `METHOD_NOT_ALLOWED` (405) for `method`, naming the methods `allowed`.
+    pub fn method_not_allowed(method: &impl std::fmt::Display, allowed: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Code::MethodNotAllowed,
+            format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+        )
+    }
+
     /// `404 NOT_FOUND`.
     pub fn not_found() -> Self {
         Self::new(

@@ -243,12 +243,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
         return resp;
     }
     let allowed = routes::allowed_methods(pattern.as_deref().unwrap_or(""));
-    let mut out = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        Code::MethodNotAllowed,
-        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
-    )
-    .into_response();
+    let mut out = ApiError::method_not_allowed(&method, allowed).into_response();
     if let Ok(v) = HeaderValue::from_str(allowed) {
         out.headers_mut().insert(header::ALLOW, v);
     }

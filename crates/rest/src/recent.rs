@@ -49,13 +49,13 @@ pub(crate) fn items(
 ) -> Vec<Value> {
     let schema = app.org.schema();
     app.org
-        .recently_seen(call.session.user_id, object, limit)
-        .iter()
-        .filter_map(|r| {
+        .recently_seen(call.session.user_id, object, limit, |r| {
             let o = schema.object(&r.object)?;
             let name = o.name_field().map(|f| f.name.clone());
             let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
             Some(r.to_rest(o, &call.version, Some(&fields)))
         })
+        .into_iter()
+        .flatten()
         .collect()
 }

@@ -105,9 +105,15 @@ impl Org {
         self.store.commit_unsynced(batch).map(|_| ())
     }
 
-    /// The live records `user` viewed or referenced, the most recent first, of `object`
-    /// only if given, at most `limit`.
-    pub fn recently_seen(&self, user: RecordId, object: Option<&str>, limit: usize) -> Vec<Record> {
+    /// `f` of the live records `user` viewed or referenced, the most recent first, of
+    /// `object` only if given, at most `limit`.
+    pub fn recently_seen<R>(
+        &self,
+        user: RecordId,
+        object: Option<&str>,
+        limit: usize,
+        f: impl FnMut(&Record) -> R,
+    ) -> Vec<R> {
         let seen = self.seen_by(user);
         let mut stamped: Vec<(&str, RecordId)> = seen
             .0
@@ -121,7 +127,7 @@ impl Org {
             .filter_map(|(_, id)| state.records.get(&id))
             .filter(|r| !r.is_deleted && object.is_none_or(|o| r.object == o))
             .take(limit)
-            .cloned()
+            .map(f)
             .collect()
     }
 }

@@ -14,7 +14,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
-use forcebus_org::{Op, Outcome, RecordId, StatusCode as Code, Work};
+use forcebus_org::{Op, Outcome, RecordId, Work};
 
 use crate::collections::{self, Prepared};
 use crate::ctx::Call;
@@ -175,13 +175,9 @@ pub(crate) fn run(
     }
 }
 
-fn not_allowed(method: &Method, allowed: &str) -> Reply {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        Code::MethodNotAllowed,
-        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
-    )
-    .into()
+/// 405 for a resource of the data API, naming the methods its route takes.
+fn not_allowed(method: &Method, pattern: &str) -> Reply {
+    ApiError::method_not_allowed(method, crate::routes::allowed_methods(pattern)).into()
 }
 
 fn fields_of(body: Option<Value>) -> Result<Map<String, Value>, ApiError> {
@@ -211,7 +207,7 @@ fn sobject(
         return Reply::of(crate::describe::basic_json(ctx.app, ctx.call, name));
     }
     if *method != Method::POST {
-        return not_allowed(method, "GET,HEAD,POST");
+        return not_allowed(method, "/sobjects/{o}");
     }
     let created = (|| {
         let fields = fields_of(body)?;
@@ -311,7 +307,7 @@ fn record(
                 object: Some(o.name.clone()),
                 id: id.to_owned(),
             },
-            _ => return Ok(not_allowed(method, "GET,HEAD,PATCH,DELETE")),
+            _ => return Ok(not_allowed(method, "/sobjects/{o}/{id}")),
         };
         apply(work, op)?;
         Ok(Reply::new(StatusCode::NO_CONTENT, Value::Null))
@@ -370,7 +366,7 @@ fn external(
                 let (status, body) = crate::sobjects::upsert_reply(&t.version, id, created);
                 Ok(Reply::new(status, body.unwrap_or(Value::Null)))
             }
-            _ => Ok(not_allowed(method, "GET,HEAD,PATCH,DELETE")),
+            _ => Ok(not_allowed(method, "/sobjects/{o}/{field}/{value}")),
         }
     })();
     result.unwrap_or_else(Reply::from)
@@ -410,9 +406,9 @@ fn collection(
                 };
                 collections::prepare_upsert(o, field, request(body)?, &exists)
             }
-            (_, []) => return Ok(not_allowed(method, "POST,PATCH,DELETE")),
-            (_, [_]) => return Ok(not_allowed(method, "GET,HEAD,POST")),
-            (_, [_, _]) => return Ok(not_allowed(method, "PATCH")),
+            (_, []) => return Ok(not_allowed(method, "/composite/sobjects")),
+            (_, [_]) => return Ok(not_allowed(method, "/composite/sobjects/{o}")),
+            (_, [_, _]) => return Ok(not_allowed(method, "/composite/sobjects/{o}/{field}")),
             _ => return Err(ApiError::not_found()),
         };
         Ok(Reply::new(StatusCode::OK, apply_collection(work, prepared)))
