@@ -68,16 +68,29 @@ impl Source for View<'_> {
     }
 
     fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
-        if self.overlay.is_some_and(|(o, _)| !o.is_empty()) {
-            // The indexes know only committed values: scan instead.
-            return None;
-        }
         let ids = self.state.indexes.get(self.schema, object, field, key)?;
-        Some(
-            ids.iter()
-                .filter_map(|id| self.state.records.get(id))
-                .collect(),
-        )
+        let Some((overlay, order)) = self.overlay else {
+            return Some(
+                ids.iter()
+                    .filter_map(|id| self.state.records.get(id))
+                    .collect(),
+            );
+        };
+        // The indexes know only committed values: the records the transaction touched
+        // are matched by their new values instead.
+        let f = self.schema.object(object)?.field(field)?;
+        let committed = ids
+            .iter()
+            .filter(|id| !overlay.contains_key(id))
+            .filter_map(|id| self.state.records.get(id));
+        let touched = order
+            .iter()
+            .filter_map(|id| overlay.get(id)?.as_ref())
+            .filter(|r| {
+                r.object == object
+                    && crate::indexes::key_of(f, r.get(&f.name)).as_deref() == Some(key)
+            });
+        Some(committed.chain(touched).collect())
     }
 }
 

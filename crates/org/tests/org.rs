@@ -570,3 +570,61 @@ fn an_interactive_transaction_not_kept_writes_nothing() {
         "the next write does publish"
     );
 }
+
+#[test]
+fn queries_in_a_transaction_see_its_changes_to_indexed_fields() {
+    let (org, c) = org();
+    let acct = create(&org, &c, "Account", json!({"Name": "Parent"})).unwrap();
+    let other = create(&org, &c, "Account", json!({"Name": "Other"})).unwrap();
+    let moved = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "Moved", "AccountId": acct.to18()}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "Stays", "AccountId": acct.to18()}),
+    )
+    .unwrap();
+    let ctx = org.query_context(None, "59.0", false);
+    let (rows, _) = org
+        .transaction(&c, forcebus_org::Mode::ALL_OR_NONE, |work| {
+            work.apply(Op::Create {
+                object: "Contact".into(),
+                fields: map(json!({"LastName": "New", "AccountId": acct.to18()})),
+            })
+            .unwrap();
+            work.apply(Op::Update {
+                object: None,
+                id: moved.to18(),
+                fields: map(json!({"AccountId": other.to18()})),
+            })
+            .unwrap();
+            let names = |q: &str| -> Vec<Value> {
+                work.query(q, &ctx, &|_| true)
+                    .unwrap()
+                    .records
+                    .iter()
+                    .map(|r| r["LastName"].clone())
+                    .collect()
+            };
+            let by_parent = names(&format!(
+                "SELECT LastName FROM Contact WHERE AccountId = '{}' ORDER BY LastName",
+                acct.to18()
+            ));
+            let by_other = names(&format!(
+                "SELECT LastName FROM Contact WHERE AccountId = '{}'",
+                other.to18()
+            ));
+            ((by_parent, by_other), false)
+        })
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(rows.0, [json!("New"), json!("Stays")]);
+    assert_eq!(rows.1, [json!("Moved")]);
+}
