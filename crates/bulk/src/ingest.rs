@@ -267,6 +267,14 @@ impl<'a> Chunks<'a> {
     }
 }
 
+/// Whether an operation inserted its record (`sf__Created`).
+fn created(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Created(_) | Outcome::Upserted { created: true, .. }
+    )
+}
+
 /// Applies a chunk's rows in `work`, appending each row's result to the result files;
 /// the job with its counts and result file lengths advanced.
 fn apply_rows(
@@ -281,12 +289,16 @@ fn apply_rows(
     let mut ok = Writer::new(Vec::new(), dialect);
     let mut bad = Writer::new(Vec::new(), dialect);
     let mut next = job.clone();
+    let id_column = columns
+        .iter()
+        .position(|c| matches!(c, Column::Field(n, _) if n == "Id"));
     for row in rows {
-        let given_id = columns
-            .iter()
-            .position(|c| matches!(c, Column::Field(n, _) if n == "Id"))
-            .and_then(|i| row.values.get(i).cloned())
-            .unwrap_or_default();
+        // The row's own Id, for its failure.
+        let given_id = || {
+            id_column
+                .and_then(|i| row.values.get(i))
+                .map_or("", String::as_str)
+        };
         let result = operations(
             work,
             &job.object,
@@ -300,21 +312,15 @@ fn apply_rows(
         if job.job_type == crate::job::JobType::ClassicBatch {
             // Bulk 1.0: every row, in order, in one file.
             let line = match &result {
-                Ok(outcome) => {
-                    let created = matches!(
-                        outcome,
-                        Outcome::Created(_) | Outcome::Upserted { created: true, .. }
-                    );
-                    [
-                        outcome.id().to18(),
-                        "true".into(),
-                        created.to_string(),
-                        String::new(),
-                    ]
-                }
+                Ok(outcome) => [
+                    outcome.id().to18(),
+                    "true".into(),
+                    created(outcome).to_string(),
+                    String::new(),
+                ],
                 Err(e) => {
                     next.progress.failed += 1;
-                    let id = RecordId::parse(&given_id).map_or(String::new(), |r| r.to18());
+                    let id = RecordId::parse(given_id()).map_or(String::new(), |r| r.to18());
                     [id, "false".into(), "false".into(), error_text(e)]
                 }
             };
@@ -324,18 +330,15 @@ fn apply_rows(
         }
         match result {
             Ok(outcome) => {
-                let created = matches!(
-                    outcome,
-                    Outcome::Created(_) | Outcome::Upserted { created: true, .. }
-                );
-                let mut line = vec![outcome.id().to18(), created.to_string()];
+                let mut line = vec![outcome.id().to18(), created(&outcome).to_string()];
                 line.extend(fitted(&row.values, columns.len()));
                 ok.record(&line).map_err(io)?;
             }
             Err(e) => {
                 let id = match job.operation {
                     Operation::Insert | Operation::Upsert => String::new(),
-                    _ => RecordId::parse(&given_id).map_or(given_id, |r| r.to18()),
+                    _ => RecordId::parse(given_id())
+                        .map_or_else(|| given_id().to_owned(), |r| r.to18()),
                 };
                 let mut line = vec![id, error_text(&e)];
                 line.extend(fitted(&row.values, columns.len()));

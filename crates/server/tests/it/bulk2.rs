@@ -67,6 +67,23 @@ fn csv(s: &Server, path: &str) -> String {
     r.text().unwrap()
 }
 
+/// A new Account insert job, `Open`: its id.
+fn open_insert(s: &Server) -> String {
+    let job = new_job(
+        s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    job["id"].as_str().unwrap().to_owned()
+}
+
+/// Closes ingest job `id` (`UploadComplete`) and waits for its end.
+fn close_and_wait(s: &Server, id: &str) -> Value {
+    let (st, closed) = patch_state(s, "ingest", id, "UploadComplete");
+    assert_eq!(st, 200, "{closed}");
+    wait(s, "ingest", id)
+}
+
 /// Runs an ingest job over `data` to its end.
 fn ingest(s: &Server, body: Value, data: &str) -> Value {
     let job = new_job(s, "ingest", body);
@@ -74,9 +91,7 @@ fn ingest(s: &Server, body: Value, data: &str) -> Value {
     assert_eq!(job["state"], "Open");
     let (st, _) = upload(s, &id, data);
     assert_eq!(st, 201);
-    let (st, closed) = patch_state(s, "ingest", &id, "UploadComplete");
-    assert_eq!(st, 200, "{closed}");
-    wait(s, "ingest", &id)
+    close_and_wait(s, &id)
 }
 
 #[test]
@@ -247,12 +262,7 @@ fn malformed_uploads_fail_the_job_and_write_nothing() {
         );
     }
     // Invalid UTF-8 and a wrong number of columns.
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     let r = s
         .http()
         .put(format!("{}/jobs/ingest/{id}/batches", s.data()))
@@ -262,8 +272,7 @@ fn malformed_uploads_fail_the_job_and_write_nothing() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 201);
-    patch_state(&s, "ingest", &id, "UploadComplete");
-    let job = wait(&s, "ingest", &id);
+    let job = close_and_wait(&s, &id);
     assert!(
         job["errorMessage"].as_str().unwrap().contains("UTF-8"),
         "{job}"
@@ -317,12 +326,7 @@ fn job_calls_refuse_what_salesforce_refuses() {
         .send()
         .unwrap());
     assert_eq!((st, code(&body)), (400, "INVALIDJOB"));
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     assert_eq!(upload(&s, &id, "Name\nA\n").0, 201);
     let (st, body) = upload(&s, &id, "Name\nB\n");
     assert_eq!(
@@ -473,15 +477,9 @@ fn query_jobs_page_with_locators() {
 fn each_chunk_of_two_hundred_is_one_transaction_with_bulk_origin() {
     let s = server();
     let rows: String = (0..450).map(|i| format!("C{i}\n")).collect();
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     upload(&s, &id, &format!("Name\n{rows}"));
-    patch_state(&s, "ingest", &id, "UploadComplete");
-    let job = wait(&s, "ingest", &id);
+    let job = close_and_wait(&s, &id);
     assert_eq!(job["numberRecordsProcessed"], 450);
     let (_, body) = j(s
         .http()
@@ -525,12 +523,7 @@ fn a_job_killed_mid_way_resumes_after_its_last_chunk_with_nothing_twice() {
     );
     let n = 6000;
     let rows: String = (0..n).map(|i| format!("K{i:05},{i}\n")).collect();
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     assert_eq!(
         upload(&s, &id, &format!("Name,NumberOfEmployees\n{rows}")).0,
         201
@@ -667,12 +660,7 @@ fn an_upload_past_the_limit_is_refused_and_the_job_stays_open_for_another() {
             ..Default::default()
         },
     );
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     let big: String = (0..200).map(|i| format!("Row {i}\n")).collect();
     let (st, body) = upload(&s, &id, &format!("Name\n{big}"));
     assert_eq!((st, code(&body)), (400, "EXCEEDEDQUOTA"), "{body}");
@@ -683,8 +671,7 @@ fn an_upload_past_the_limit_is_refused_and_the_job_stays_open_for_another() {
         201,
         "nothing of the refused upload is kept"
     );
-    patch_state(&s, "ingest", &id, "UploadComplete");
-    let job = wait(&s, "ingest", &id);
+    let job = close_and_wait(&s, &id);
     assert_eq!(job["numberRecordsProcessed"], 1, "{job}");
 }
 
@@ -692,12 +679,7 @@ fn an_upload_past_the_limit_is_refused_and_the_job_stays_open_for_another() {
 fn an_abort_right_after_the_close_is_final() {
     let s = server();
     let rows: String = (0..20_000).map(|i| format!("A{i}\n")).collect();
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     upload(&s, &id, &format!("Name\n{rows}"));
     patch_state(&s, "ingest", &id, "UploadComplete");
     let (st, job) = patch_state(&s, "ingest", &id, "Aborted");
@@ -822,12 +804,7 @@ fn peak_rss_bytes(pid: u32) -> u64 {
 #[test]
 fn a_150_mb_upload_is_refused_at_the_limit_without_being_held_in_memory() {
     let s = server();
-    let job = new_job(
-        &s,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
+    let id = open_insert(&s);
     let before = peak_rss_bytes(s.pid());
     let sent = s
         .http()
@@ -852,8 +829,7 @@ fn a_150_mb_upload_is_refused_at_the_limit_without_being_held_in_memory() {
     assert_eq!(job["state"], "Open", "{job}");
     let (st, body) = upload(&s, &id, "Name\nSmall\n");
     assert_eq!(st, 201, "{body}");
-    patch_state(&s, "ingest", &id, "UploadComplete");
-    let job = wait(&s, "ingest", &id);
+    let job = close_and_wait(&s, &id);
     assert_eq!(
         job["numberRecordsProcessed"], 1,
         "nothing of the 150 MB: {job}"
