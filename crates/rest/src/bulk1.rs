@@ -150,15 +150,17 @@ fn xml_date(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// A job's fields in Bulk 1.0's order, as (name, value, is a number).
-fn job_fields(job: &Job, c: &Counts) -> Vec<(&'static str, String, bool)> {
+/// A job's fields in Bulk 1.0's order, as (name, value, is a number); its dates as the
+/// JSON or the XML form writes them.
+fn job_fields(job: &Job, c: &Counts, json: bool) -> Vec<(&'static str, String, bool)> {
+    let (created, modified) = dates(job, json);
     let mut v = vec![
         ("id", job.id.clone(), false),
         ("operation", job.operation.name().to_owned(), false),
         ("object", job.object.clone(), false),
         ("createdById", job.created_by.clone(), false),
-        ("createdDate", String::new(), false),
-        ("systemModstamp", String::new(), false),
+        ("createdDate", created, false),
+        ("systemModstamp", modified, false),
         ("state", job_state(job.state).to_owned(), false),
     ];
     if let Some(f) = &job.external_id_field {
@@ -198,27 +200,17 @@ fn job_fields(job: &Job, c: &Counts) -> Vec<(&'static str, String, bool)> {
 }
 
 /// Renders `fields` as the XML element `root` or a JSON object.
-fn render(
-    root: &str,
-    fields: Vec<(&'static str, String, bool)>,
-    json: bool,
-    dates: (String, String),
-) -> Response {
+fn render(root: &str, fields: Vec<(&'static str, String, bool)>, json: bool) -> Response {
     if json {
-        return crate::error::json_response(StatusCode::OK, &json_object(fields, &dates));
+        return crate::error::json_response(StatusCode::OK, &json_object(fields));
     }
-    xml_response(StatusCode::OK, xml_element(root, fields, &dates, true))
+    xml_response(StatusCode::OK, xml_element(root, fields, true))
 }
 
-/// `fields` as a JSON object: numbers as numbers, the dates filled in.
-fn json_object(fields: Vec<(&'static str, String, bool)>, dates: &(String, String)) -> Value {
+/// `fields` as a JSON object: numbers as numbers.
+fn json_object(fields: Vec<(&'static str, String, bool)>) -> Value {
     let mut m = serde_json::Map::new();
     for (k, v, number) in fields {
-        let v = match k {
-            "createdDate" => dates.0.clone(),
-            "systemModstamp" => dates.1.clone(),
-            _ => v,
-        };
         let v = match (number, v.parse::<f64>()) {
             (true, Ok(n)) if k == "apiVersion" => json!(n),
             (true, Ok(_)) => json!(v.parse::<u64>().unwrap_or(0)),
@@ -229,23 +221,13 @@ fn json_object(fields: Vec<(&'static str, String, bool)>, dates: &(String, Strin
     Value::Object(m)
 }
 
-fn xml_element(
-    root: &str,
-    fields: Vec<(&'static str, String, bool)>,
-    dates: &(String, String),
-    ns: bool,
-) -> String {
+fn xml_element(root: &str, fields: Vec<(&'static str, String, bool)>, ns: bool) -> String {
     let mut out = if ns {
         format!("<{root} xmlns=\"{NS}\">")
     } else {
         format!("<{root}>")
     };
     for (k, v, _) in fields {
-        let v = match k {
-            "createdDate" => dates.0.clone(),
-            "systemModstamp" => dates.1.clone(),
-            _ => v,
-        };
         out.push_str(&format!("<{k}>{}</{k}>", escape(&v)));
     }
     out.push_str(&format!("</{root}>"));
@@ -266,12 +248,13 @@ fn dates(job: &Job, json: bool) -> (String, String) {
 fn job_response(app: &crate::AppState, job: &Job, status: StatusCode) -> Response {
     let json = job.format() == Format::Json;
     let counts = app.bulk.counts(&job.id);
-    let mut resp = render("jobInfo", job_fields(job, &counts), json, dates(job, json));
+    let mut resp = render("jobInfo", job_fields(job, &counts, json), json);
     *resp.status_mut() = status;
     resp
 }
 
-fn batch_fields(b: &Job) -> Vec<(&'static str, String, bool)> {
+fn batch_fields(b: &Job, json: bool) -> Vec<(&'static str, String, bool)> {
+    let (created, modified) = dates(b, json);
     let mut v = vec![
         ("id", b.id.clone(), false),
         ("jobId", b.parent.clone().unwrap_or_default(), false),
@@ -280,8 +263,8 @@ fn batch_fields(b: &Job) -> Vec<(&'static str, String, bool)> {
     if let Some(e) = &b.error {
         v.push(("stateMessage", e.clone(), false));
     }
-    v.push(("createdDate", String::new(), false));
-    v.push(("systemModstamp", String::new(), false));
+    v.push(("createdDate", created, false));
+    v.push(("systemModstamp", modified, false));
     for (k, n) in [
         ("numberRecordsProcessed", b.progress.processed),
         ("numberRecordsFailed", b.progress.failed),
@@ -449,7 +432,7 @@ pub async fn add_batch(
         .await
         .map_err(|_| AsyncError::new("Unknown", "The batch could not be added", json))?
         .map_err(|e| AsyncError::bulk(e, json))?;
-    let mut resp = render("batchInfo", batch_fields(&batch), json, dates(&batch, json));
+    let mut resp = render("batchInfo", batch_fields(&batch, json), json);
     *resp.status_mut() = StatusCode::CREATED;
     Ok(resp)
 }
@@ -467,7 +450,7 @@ pub async fn list_batches(
     if json {
         let list: Vec<Value> = batches
             .iter()
-            .map(|b| json_object(batch_fields(b), &dates(b, true)))
+            .map(|b| json_object(batch_fields(b, true)))
             .collect();
         return Ok(crate::error::json_response(
             StatusCode::OK,
@@ -476,7 +459,7 @@ pub async fn list_batches(
     }
     let inner: String = batches
         .iter()
-        .map(|b| xml_element("batchInfo", batch_fields(b), &dates(b, false), false))
+        .map(|b| xml_element("batchInfo", batch_fields(b, false), false))
         .collect();
     Ok(xml_response(
         StatusCode::OK,
@@ -503,7 +486,7 @@ pub async fn batch(
         .batch(&id, &batch_id)
         .map_err(|e| AsyncError::bulk(e, json))?;
     match (get("what").as_deref(), get("result")) {
-        (None, _) => Ok(render("batchInfo", batch_fields(&b), json, dates(&b, json))),
+        (None, _) => Ok(render("batchInfo", batch_fields(&b, json), json)),
         (Some("request"), _) => Ok(typed_file(&job, app.bulk.files(&b.id).request())),
         (Some("result"), None) => results(&app, &job, &b, json),
         (Some("result"), Some(rid)) => {
