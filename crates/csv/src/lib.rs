@@ -157,8 +157,7 @@ pub struct Reader<R> {
     done: bool,
 }
 
-/// One record: its values, the line it starts on, and its bytes as read (without the line
-/// ending), which result files echo.
+/// One record: its values, the line it starts on, and where its bytes start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The values, unquoted.
@@ -270,7 +269,8 @@ impl<R: BufRead> Reader<R> {
     fn finish_value(&self, value: Vec<u8>, start: u64) -> Result<String, CsvError> {
         let text = String::from_utf8(value)
             .map_err(|_| self.error(start, "ClientInputError : The file is not valid UTF-8"))?;
-        if text.chars().count() > MAX_FIELD {
+        // Counting characters only when there are more bytes than the limit allows chars.
+        if text.len() > MAX_FIELD && text.chars().count() > MAX_FIELD {
             return Err(self.error(
                 start,
                 format!("ClientInputError : A value is longer than {MAX_FIELD} characters"),

@@ -217,8 +217,8 @@ impl Parser {
         self.i += 1;
         match next {
             Some(Lexeme::Word(w)) => {
-                let parts = words(&w.replace(['*', '?'], "a"));
-                if parts.len() > 1 && !w.contains(['*', '?']) {
+                // A word the search splits in several is a phrase of its parts.
+                if !w.contains(['*', '?']) && words(&w).len() > 1 {
                     return Ok(Term::Phrase(
                         w.split(|c: char| !c.is_alphanumeric())
                             .filter(|p| !p.is_empty())
