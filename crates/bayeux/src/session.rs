@@ -54,6 +54,16 @@ pub struct Session {
     /// The API version of the endpoint it handshook on (`/cometd/45.0` → 45): platform
     /// events carry `EventUuid` from 52 on.
     pub api: u32,
+    /// The org's session epoch at the handshake: once the test controls drop sessions
+    /// (the epoch moves on), the session is unknown.
+    pub epoch: u64,
+}
+
+impl Session {
+    /// Whether the test controls dropped this session (`epoch` is the org's now).
+    pub fn dropped(&self, epoch: u64) -> bool {
+        self.epoch < epoch
+    }
 }
 
 /// Locks, tolerating poison (the data stays consistent: every writer finishes its update).
@@ -111,9 +121,10 @@ impl Sessions {
         token: &str,
         max: usize,
         timeout: Duration,
-        api: u32,
+        (api, epoch): (u32, u64),
     ) -> Option<Arc<Session>> {
         self.sweep(timeout);
+        lock(&self.0).retain(|_, s| !s.dropped(epoch));
         if lock(&self.0).values().filter(|s| s.user == user).count() >= max {
             return None;
         }
@@ -131,14 +142,19 @@ impl Sessions {
             kick: Notify::new(),
             gone: std::sync::atomic::AtomicBool::new(false),
             api,
+            epoch,
         });
         lock(&self.0).insert(s.id.clone(), s.clone());
         Some(s)
     }
 
-    /// The live session `id`, touching it.
-    pub fn get(&self, id: &str, timeout: Duration) -> Option<Arc<Session>> {
+    /// The live session `id`, touching it; a session dropped before `epoch` is forgotten.
+    pub fn get(&self, id: &str, timeout: Duration, epoch: u64) -> Option<Arc<Session>> {
         let s = lock(&self.0).get(id).cloned()?;
+        if s.dropped(epoch) {
+            self.forget(id);
+            return None;
+        }
         let mut c = lock(&s.connects);
         if !c.parked && c.last_seen.elapsed() >= timeout {
             drop(c);
@@ -148,6 +164,12 @@ impl Sessions {
         c.last_seen = Instant::now();
         drop(c);
         Some(s)
+    }
+
+    /// Forgets session `id` as Salesforce loses one: no advice to stop, the next request
+    /// gets `403::Unknown client` (a parked connect is answered as usual first).
+    pub fn forget(&self, id: &str) {
+        lock(&self.0).remove(id);
     }
 
     /// Ends session `id`, waking its parked connect.

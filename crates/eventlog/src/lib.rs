@@ -28,6 +28,7 @@ use tokio::sync::watch;
 use forcebus_store::{Batch, Store, StoreError, StoredEvent, Write};
 
 mod commit;
+mod delivery;
 mod durable;
 
 pub use commit::Commit;
@@ -263,7 +264,10 @@ pub struct EventLog {
     inner: Mutex<Inner>,
     /// Serialises appends from id assignment to publication.
     append: Mutex<()>,
+    /// The last replay id published (durable).
     last: watch::Sender<u64>,
+    /// What subscribers see: `last`, or behind it by a delivery delay.
+    delivery: delivery::Delivery,
     /// Woken when the retained bytes pass the size cap by a quarter, so the sweeper
     /// expires at once instead of at its next tick: at a high publish rate a minute of
     /// events can be many times the cap, on disk as in memory.
@@ -327,6 +331,7 @@ impl EventLog {
             }),
             append: Mutex::new(()),
             last: last_tx,
+            delivery: delivery::Delivery::new(next_id - 1),
             over_cap: tokio::sync::Notify::new(),
             sync: durable::SyncService::default(),
         })
@@ -341,9 +346,20 @@ impl EventLog {
         *self.last.borrow()
     }
 
-    /// A receiver that changes whenever events are appended.
+    /// A receiver that changes whenever events become visible to subscribers.
     pub fn watch(&self) -> watch::Receiver<u64> {
-        self.last.subscribe()
+        self.delivery.watch()
+    }
+
+    /// Shows events to subscribers no sooner than `delay` after their commit is durable
+    /// (zero: at once). Setting a delay needs a Tokio runtime.
+    pub fn set_delivery_delay(&self, delay: Duration) {
+        self.delivery.set_delay(delay, self.last_replay_id());
+    }
+
+    /// The delivery delay set.
+    pub fn delivery_delay(&self) -> Duration {
+        self.delivery.delay()
     }
 
     /// Appends `events` at `now_ms`. `commit` receives the writes that store them (plus the
@@ -433,7 +449,8 @@ impl EventLog {
         self.over_cap.notified().await;
     }
 
-    /// Makes every appended event up to `replay_id` visible and wakes subscribers.
+    /// Marks every appended event up to `replay_id` durable: it becomes visible to
+    /// subscribers, and they wake, now or after the delivery delay.
     pub fn publish_through(&self, replay_id: u64) {
         self.last.send_if_modified(|last| {
             let raise = replay_id > *last;
@@ -442,6 +459,7 @@ impl EventLog {
             }
             raise
         });
+        self.delivery.publish_through(replay_id);
     }
 
     /// Removes events past their retention at `now_ms`, and the oldest beyond the size
@@ -538,7 +556,7 @@ impl EventLog {
             log: self.clone(),
             channel,
             position,
-            wake: self.last.subscribe(),
+            wake: self.delivery.watch(),
         })
     }
 
@@ -558,8 +576,8 @@ impl EventLog {
         }
         let mut out = Vec::new();
         let mut pos = position;
-        // Appended but not yet published (not yet durable) events stay hidden.
-        let visible = self.last_replay_id();
+        // Appended but not yet published (not yet durable, or delayed) events stay hidden.
+        let visible = self.delivery.visible();
         {
             let inner = self.lock();
             let at = inner.index.partition_point(|m| m.replay_id <= pos);
@@ -582,7 +600,7 @@ impl EventLog {
             }
         }
         // Behind the tail: read from the store, a page at a time.
-        let last = self.last_replay_id();
+        let last = visible;
         while out.len() < max && pos < last {
             let page = self
                 .store

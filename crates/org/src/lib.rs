@@ -24,11 +24,13 @@
 //!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
 //!   [`subscriptions`]: managed subscriptions' committed replay ids.
-//! - [`error`]: Salesforce status codes; [`clock`]: injectable time.
+//! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
+//!   clock the test controls shift; [`control`]: the test controls' switches.
 
 pub mod caller;
 pub mod cdc;
 pub mod clock;
+pub mod control;
 pub mod custom;
 mod derive;
 pub mod error;
@@ -48,7 +50,7 @@ pub mod value;
 pub use org::{channels, commit, seen, subscriptions, users};
 
 pub use caller::{Api, Caller};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ControlledClock, ManualClock, Shift, SystemClock};
 pub use commit::{Committed, Committing, Mode, TxnResult, Work};
 pub use error::{OrgError, StatusCode, bounded_message};
 pub use forcebus_store::StoreError;

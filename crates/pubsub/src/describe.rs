@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use forcebus_org::control::Rpc;
+
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{SchemaInfo, SchemaRequest, TopicInfo, TopicRequest};
 use crate::{PubSub, auth};
@@ -15,6 +17,9 @@ pub(crate) fn get_topic(
     let rpc = rpc_id();
     auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
     let name = &request.get_ref().topic_name;
+    if let Some(e) = ps.injected(Rpc::GetTopic, name) {
+        return Err(e.status(&rpc));
+    }
     let topic = ps
         .topic(name)
         .ok_or_else(|| ps.topic_not_found(name).status(&rpc))?;
@@ -36,6 +41,9 @@ pub(crate) fn get_schema(
     let rpc = rpc_id();
     auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
     let id = &request.get_ref().schema_id;
+    if let Some(e) = ps.injected(Rpc::GetSchema, "") {
+        return Err(e.status(&rpc));
+    }
     let json = ps
         .org
         .schemas()

@@ -30,6 +30,11 @@ pub mod codes {
     pub const PUBLISH_NOT_ALLOWED: &str = "sfdc.platform.eventbus.grpc.publish.not.allowed";
     /// A publish request over the 4 MB limit.
     pub const REQUEST_TOO_LARGE: &str = "sfdc.platform.eventbus.grpc.publish.request.too.large";
+    /// The daily event delivery allocation is used up (`failure-modes.md` §5.1).
+    pub const DELIVERY_LIMIT: &str = "sfdc.platform.eventbus.grpc.subscription.limit.exceeded";
+    /// A managed subscription's previous stream still holds its slot (§6.3).
+    pub const MANAGED_ACTIVE: &str =
+        "sfdc.platform.eventbus.grpc.managed.subscription.already.active";
     /// Unknown managed subscription.
     pub const SUBSCRIPTION_NOT_FOUND: &str =
         "sfdc.platform.eventbus.grpc.managed.subscription.not.found";
@@ -100,14 +105,33 @@ pub enum PubSubError {
     /// The managed subscription is not in the RUN state.
     #[error("The managed subscription {0} isn't in the RUN state.")]
     SubscriptionStopped(String),
-    /// Storage failed.
+    /// Storage failed, or the service is down.
     #[error("The service is unavailable. Try again later")]
     Unavailable,
+    /// Too many connections (`failure-modes.md` §3.5; Salesforce sends no `error-code`).
+    #[error(
+        "The service received too many connections and doesn't have the resources to accept new connections."
+    )]
+    ResourceExhausted,
+    /// The proxy in front of the service reset the call before answering (§5.3; no
+    /// `error-code`).
+    #[error(
+        "upstream connect error or disconnect/reset before headers. reset reason: remote reset"
+    )]
+    Reset,
+    /// The daily delivery allocation is used up (§5.1).
+    #[error("You have exceeded the event delivery limit for your org.")]
+    DeliveryLimit,
+    /// The managed subscription's slot is still held (§6.3).
+    #[error(
+        "An active managed subscription with the same ID already exists. If a previous subscription with the same ID was stopped, there can be a delay before it expires. Try subscribing again later."
+    )]
+    ManagedAlreadyActive,
 }
 
 impl PubSubError {
-    fn code(&self) -> (Code, &'static str) {
-        match self {
+    fn code(&self) -> (Code, Option<&'static str>) {
+        let (code, error_code) = match self {
             Self::Auth => (Code::Unauthenticated, codes::AUTH),
             Self::TopicNotFound { .. } => (Code::NotFound, codes::TOPIC_NOT_FOUND),
             Self::ReplayCorrupted => (Code::InvalidArgument, codes::REPLAY_CORRUPTED),
@@ -121,14 +145,21 @@ impl PubSubError {
             Self::SubscriptionNotFound(_) => (Code::NotFound, codes::SUBSCRIPTION_NOT_FOUND),
             Self::SubscriptionStopped(_) => (Code::FailedPrecondition, codes::SUBSCRIPTION_STOPPED),
             Self::Unavailable => (Code::Internal, codes::UNAVAILABLE),
-        }
+            Self::ResourceExhausted => return (Code::ResourceExhausted, None),
+            Self::Reset => return (Code::Unavailable, None),
+            Self::DeliveryLimit => (Code::ResourceExhausted, codes::DELIVERY_LIMIT),
+            Self::ManagedAlreadyActive => (Code::AlreadyExists, codes::MANAGED_ACTIVE),
+        };
+        (code, Some(error_code))
     }
 
     /// The status of this error in the call `rpc_id`.
     pub fn status(&self, rpc_id: &str) -> Status {
         let (code, error_code) = self.code();
         let mut meta = MetadataMap::new();
-        meta.insert("error-code", MetadataValue::from_static(error_code));
+        if let Some(error_code) = error_code {
+            meta.insert("error-code", MetadataValue::from_static(error_code));
+        }
         if let Ok(v) = MetadataValue::try_from(rpc_id) {
             meta.insert("rpc-id", v);
         }

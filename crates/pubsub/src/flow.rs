@@ -10,8 +10,9 @@
 //! - Credentials: the stream ends with `UNAUTHENTICATED` once its token is revoked or
 //!   expires (checked when tokens are forgotten and before every delivery).
 //! - Idle: with no credit, the stream ends (status OK) after `idle_timeout` without a
-//!   request. A client half-close ends it too; a server shutdown ends it with
-//!   Salesforce's "service unavailable".
+//!   request. A client half-close ends it too; a server shutdown, or the test controls'
+//!   "end streams", ends it with Salesforce's "service unavailable".
+//! - The test controls may hold keepalives back.
 
 use std::sync::Arc;
 
@@ -104,6 +105,7 @@ impl<M: Mode> Flow<M> {
         let check_every = self.mode.check_every();
         let mut next_check = check_every.map(|d| Instant::now() + d);
         let mut revocations = self.ps.auth.revocations();
+        let mut ended = self.ps.streams_ended();
         loop {
             let keepalive_at = last_sent + config.keepalive;
             let idle_at = last_request + config.idle_timeout;
@@ -111,6 +113,11 @@ impl<M: Mode> Flow<M> {
             tokio::select! {
                 biased;
                 _ = self.ps.closed() => {
+                    let _ = self.fail(PubSubError::Unavailable).await;
+                    return;
+                }
+                Ok(()) = ended.changed() => {
+                    tracing::info!(rpc_id = %self.rpc_id, "Test control: stream ended.");
                     let _ = self.fail(PubSubError::Unavailable).await;
                     return;
                 }
@@ -238,6 +245,12 @@ impl<M: Mode> Flow<M> {
         self.deliver(last_sent).await?;
         if Instant::now() < *last_sent + self.ps.config.keepalive {
             // Events went out just now; they were the sign of life.
+            return Ok(());
+        }
+        if self.ps.keepalives_suppressed() {
+            // The test controls hold keepalives back: the stream stays silent, and the
+            // next one is due a period from now.
+            *last_sent = Instant::now();
             return Ok(());
         }
         let out = Out {

@@ -8,6 +8,8 @@
 //! - [`topic`]: topic names to log channels, and log events to Avro (one encoding per
 //!   event, shared by every subscriber).
 //! - [`replay`]: 8-byte big-endian replay ids.
+//! - `control`: what the org's test controls do to calls (armed failures, keepalives,
+//!   ending streams).
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
 //!   `publish`: Publish and PublishStream.
@@ -22,6 +24,7 @@ use forcebus_auth::Auth;
 use forcebus_org::Org;
 
 pub mod auth;
+mod control;
 mod describe;
 pub mod error;
 mod flow;

@@ -135,6 +135,10 @@ async fn start(
         Ok(Some(Ok(r))) => r,
         _ => return,
     };
+    if let Some(e) = ps.injected(forcebus_org::control::Rpc::ManagedSubscribe, "") {
+        let _ = tx.send(Err(e.status(&rpc))).await;
+        return;
+    }
     let (sub, topic, cursor) = match open(&ps, &first) {
         Ok(v) => v,
         Err(e) => {

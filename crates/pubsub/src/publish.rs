@@ -57,6 +57,9 @@ pub(crate) async fn publish(
         .map_err(|e| e.status(&rpc))?
         .user_id;
     let req = request.into_inner();
+    if let Some(e) = ps.injected(forcebus_org::control::Rpc::Publish, &req.topic_name) {
+        return Err(e.status(&rpc));
+    }
     let topic = ps.publish_topic(&req).map_err(|e| e.status(&rpc))?;
     // A task of its own: a caller that goes away cannot leave appended events unshown.
     let ps = ps.clone();
@@ -111,7 +114,14 @@ async fn stream(
     let (answers, ordered) = mpsc::channel::<Answer>(PIPELINE);
     let responder = tokio::spawn(respond_in_order(ordered, tx, rpc.clone()));
     let mut first_topic: Option<String> = None;
-    while let Some(mut req) = next_request(&ps, &mut inbound, &answers, &rpc).await {
+    let mut ended = ps.streams_ended();
+    while let Some(mut req) = next_request(&ps, &mut inbound, &answers, &rpc, &mut ended).await {
+        if first_topic.is_none()
+            && let Some(e) = ps.injected(forcebus_org::control::Rpc::PublishStream, &req.topic_name)
+        {
+            let _ = answers.send(ready(Err(e))).await;
+            break;
+        }
         let topic = match stream_topic(&ps, first_topic.as_deref(), &mut req) {
             Ok(t) => t,
             Err(e) => {
@@ -166,16 +176,22 @@ async fn respond_in_order(
 
 /// The stream's next request, or `None` once the stream is over: the client closed it
 /// or failed, it stayed idle past `publish_idle_timeout`, or the server is shutting down
-/// (then the client is answered UNAVAILABLE).
+/// or the test controls end the org's streams (then the client is answered
+/// "service unavailable").
 async fn next_request(
     ps: &PubSub,
     inbound: &mut Streaming<PublishRequest>,
     answers: &mpsc::Sender<Answer>,
     rpc: &str,
+    ended: &mut tokio::sync::watch::Receiver<u64>,
 ) -> Option<PublishRequest> {
     let idle: Duration = ps.config.publish_idle_timeout;
     let next = tokio::select! {
         _ = ps.closed() => {
+            let _ = answers.send(ready(Err(PubSubError::Unavailable))).await;
+            return None;
+        }
+        Ok(()) = ended.changed() => {
             let _ = answers.send(ready(Err(PubSubError::Unavailable))).await;
             return None;
         }

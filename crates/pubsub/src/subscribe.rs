@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_eventlog::{LogError, Start};
+use forcebus_org::control::Rpc;
 
 use crate::error::{PubSubError, rpc_id};
 use crate::flow::{Ask, Flow, Mode, Out};
@@ -50,6 +51,10 @@ async fn start(
         // Closed, broken, or silent: nothing to answer.
         _ => return,
     };
+    if let Some(e) = ps.injected(Rpc::Subscribe, &first.topic_name) {
+        let _ = tx.send(Err(e.status(&rpc))).await;
+        return;
+    }
     let (topic, cursor) = match open(&ps, &first) {
         Ok(v) => v,
         Err(e) => {

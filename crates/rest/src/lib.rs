@@ -25,6 +25,7 @@
 //!   `PlatformEventChannelMember`, `ManagedEventSubscription`).
 //! - [`generic`]: generic streaming pushes (`/sobjects/StreamingChannel/{id}/push`).
 //! - [`events`]: event schemas by id, and the event log as JSON (`/forcebus/v1/events`).
+//! - [`control`]: the test controls (`/forcebus/v1/control`).
 //! - [`body`]: request-body checks shared by the write endpoints.
 //! - [`limits`]: daily API request counting and `Sforce-Limit-Info`.
 //!
@@ -55,6 +56,7 @@ pub mod bulk1_results;
 pub mod bulk2;
 pub mod collections;
 pub mod composite;
+pub mod control;
 pub mod ctx;
 pub mod describe;
 pub mod error;
@@ -91,6 +93,9 @@ pub struct RestConfig {
     pub daily_api_requests: u64,
     /// Whether exhausting the allocation answers `403 REQUEST_LIMIT_EXCEEDED`.
     pub enforce_api_limit: bool,
+    /// The server's admin key (the admin endpoints also take an org access token); empty
+    /// for none.
+    pub admin_key: String,
 }
 
 impl Default for RestConfig {
@@ -100,6 +105,7 @@ impl Default for RestConfig {
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
+            admin_key: String::new(),
         }
     }
 }

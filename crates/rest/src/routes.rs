@@ -200,6 +200,14 @@ pub(crate) fn other() -> Router<State> {
         )
         .route("/services/data", get(resources::versions))
         .route("/forcebus/v1/events", get(events::inspect))
+        .route(
+            "/forcebus/v1/control",
+            get(control::show).delete(control::clear),
+        )
+        .route("/forcebus/v1/control/clock", post(control::clock))
+        .route("/forcebus/v1/control/gap", post(control::gap))
+        .route("/forcebus/v1/control/streaming", post(control::streaming))
+        .route("/forcebus/v1/control/pubsub", post(control::pubsub))
         .route("/forcebus/v1/platform-events", get(platform::list))
         .route(
             "/forcebus/v1/platform-events/{name}",

@@ -67,6 +67,8 @@ struct Core {
     admin_id: String,
     /// An access token of the default user, issued at start.
     access_token: String,
+    /// The admin endpoints' key: configured, or generated.
+    admin_key: String,
 }
 
 /// Everything built, bound and ready to serve.
@@ -109,6 +111,7 @@ async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
         client_id: core.app.client_id,
         client_secret: core.app.client_secret,
         access_token: core.access_token,
+        admin_key: core.admin_key,
         ca: shown(&tls_files.ca),
     };
     let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
@@ -153,6 +156,7 @@ fn open_core(config: &Config, data_dir: &DataDir) -> anyhow::Result<Core> {
             ..forcebus_bulk::BulkConfig::new(bulk_root(config, data_dir))
         },
     )?;
+    let admin_key = config.admin_key.clone().unwrap_or(secrets.admin_key);
     Ok(Core {
         org,
         auth,
@@ -161,6 +165,7 @@ fn open_core(config: &Config, data_dir: &DataDir) -> anyhow::Result<Core> {
         admin,
         admin_id: admin_id.to18(),
         access_token,
+        admin_key,
     })
 }
 
@@ -206,7 +211,10 @@ fn http_services(config: &Config, core: &Core) -> (Router, Arc<Bayeux>) {
     let state = Arc::new(AppState {
         auth: core.auth.clone(),
         org: core.org.clone(),
-        config: config.rest(),
+        config: forcebus_rest::RestConfig {
+            admin_key: core.admin_key.clone(),
+            ..config.rest()
+        },
         usage: Default::default(),
         cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
         presence: bayeux.clone(),

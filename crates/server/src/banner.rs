@@ -32,6 +32,8 @@ pub(crate) struct Startup {
     pub(crate) client_secret: String,
     /// An access token of the default user, issued at start.
     pub(crate) access_token: String,
+    /// The admin endpoints' key.
+    pub(crate) admin_key: String,
     /// The CA certificate clients should trust, as an absolute path where it exists.
     pub(crate) ca: String,
 }
@@ -48,7 +50,7 @@ pub(crate) fn print_banner(config: &Config, s: &Startup) {
         format!("{} (SQLite)", shown(&config.data_dir))
     };
     eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
+        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  Admin key           {admin_key}  (test controls: /forcebus/v1/control)\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
         env!("CARGO_PKG_VERSION"),
         org_id = s.org_id,
         user = s.user.username,
@@ -56,6 +58,7 @@ pub(crate) fn print_banner(config: &Config, s: &Startup) {
         st = s.user.security_token,
         cid = s.client_id,
         cs = s.client_secret,
+        admin_key = s.admin_key,
         v = config.api_version,
         dir_flag = if config.data_dir == Path::new(".forcebus") {
             String::new()
@@ -80,6 +83,7 @@ pub(crate) fn ready_line(config: &Config, s: &Startup) -> Value {
         "client_id": s.client_id,
         "client_secret": s.client_secret,
         "access_token": s.access_token,
+        "admin_key": s.admin_key,
         "ca_cert": s.ca,
         "api_version": format!("{}.0", config.api_version),
     })

@@ -16,6 +16,7 @@
 //! - [`shutdown`]: signals (a second one forces the exit).
 //! - [`health`]: `/forcebus/health`, `/forcebus/ready` and the `forcebus health` probe.
 //! - [`env`]: `forcebus env`, the variables that point clients at a running server.
+//! - [`control_cli`]: `forcebus control`, the test controls of a running server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod app;
 mod banner;
 mod config;
+mod control_cli;
 mod datadir;
 mod deadline;
 mod env;
@@ -68,6 +70,23 @@ enum Command {
     /// ca-bundle.pem (the system bundle and the CA) into the data dir, and print the
     /// export lines clients read: `eval "$(forcebus trust)"`.
     Trust(TrustArgs),
+    /// The test controls of a running server: move its clock, publish gap events, drop
+    /// CometD sessions, delay delivery, fail Pub/Sub calls (`/forcebus/v1/control`).
+    Control(ControlArgs),
+}
+
+#[derive(Debug, Args)]
+struct ControlArgs {
+    #[command(subcommand)]
+    control: control_cli::Control,
+    #[command(flatten)]
+    target: control_cli::Target,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +230,16 @@ fn main() -> ExitCode {
             serve
                 .load()
                 .and_then(|c| env::print(&c.data_dir, args.format))
+        }
+        Command::Control(args) => {
+            let serve = ServeArgs {
+                config: args.config,
+                data_dir: args.data_dir,
+                ..ServeArgs::default()
+            };
+            serve
+                .load()
+                .and_then(|c| control_cli::run(&args.control, &args.target, &c.data_dir))
         }
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {

@@ -1,5 +1,5 @@
 //! The development secrets a fresh org needs and the configuration may leave unset (the
-//! connected app's id and secret, the users' security token): generated on first start
+//! connected app's id and secret, the users' security token, the admin key): generated on first start
 //! and kept in the store, so they stay the same across restarts.
 
 use std::collections::HashMap;
@@ -16,6 +16,8 @@ pub(crate) struct Generated {
     pub(crate) client_secret: String,
     /// The security token of every user without one of their own.
     pub(crate) security_token: String,
+    /// The admin endpoints' key, unless the configuration sets one.
+    pub(crate) admin_key: String,
 }
 
 fn random(alphabet: &[u8], len: usize) -> String {
@@ -40,6 +42,7 @@ pub(crate) fn load_or_generate(store: &dyn Store) -> anyhow::Result<Generated> {
             Box::new(|| random(b"0123456789ABCDEF", 64)),
         ),
         ("security_token", Box::new(|| random(ALNUM, 24))),
+        ("admin_key", Box::new(|| format!("fbk_{}", random(ALNUM, 40)))),
     ] {
         if !values.contains_key(key) {
             let v = make();
@@ -54,5 +57,6 @@ pub(crate) fn load_or_generate(store: &dyn Store) -> anyhow::Result<Generated> {
         client_id: values.remove("client_id").expect("filled above"),
         client_secret: values.remove("client_secret").expect("filled above"),
         security_token: values.remove("security_token").expect("filled above"),
+        admin_key: values.remove("admin_key").expect("filled above"),
     })
 }

@@ -1,6 +1,7 @@
 //! `/meta/connect`: the long poll. Answers at once with what the session's subscriptions
-//! have, or parks until events arrive, the hold time passes, the token is revoked or the
-//! server shuts down; a session the event log overtook is dropped.
+//! have, or parks until events arrive, the hold time passes, the token is revoked, the
+//! test controls drop the org's sessions or the server shuts down; a session the event
+//! log overtook is dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -69,6 +70,8 @@ pub(super) async fn connect(
     let deadline = Instant::now() + bx.config.connect_hold;
     let mut watch = bx.org.log().watch();
     let mut revocations = bx.auth.revocations();
+    let mut drops = bx.org.controls().sessions_dropped();
+    let dropped = || session.dropped(bx.org.controls().session_epoch());
     let events = loop {
         let kicked = session.kick.notified();
         tokio::pin!(kicked);
@@ -84,6 +87,7 @@ pub(super) async fn connect(
         if !events.is_empty()
             || immediate
             || stale
+            || dropped()
             || session.gone.load(Ordering::SeqCst)
             || bx.closing.load(Ordering::SeqCst)
         {
@@ -94,6 +98,9 @@ pub(super) async fn connect(
             _ = watch.changed() => true,
             _ = &mut kicked => true,
             _ = &mut closing => true,
+            // The test controls dropped the sessions: this connect is answered as usual,
+            // the next request finds the session unknown (`failure-modes.md` §3.1).
+            Ok(()) = drops.changed() => true,
             // The token was checked before this connect; a parked connect whose token
             // is revoked (or found expired) while it waits gets the same 401 as the next
             // connect would (issue 13, finding 6).
@@ -120,6 +127,9 @@ pub(super) async fn connect(
             break events;
         }
     };
+    if dropped() {
+        bx.sessions.forget(&session.id);
+    }
     let mut c = lock(&session.connects);
     c.answered_once = true;
     c.last_seen = Instant::now();

@@ -47,7 +47,7 @@ pub(super) fn handshake(bx: &Arc<Bayeux>, msg: &Message, token: Option<&str>, ap
         token,
         bx.config.max_clients,
         bx.config.session_timeout,
-        api,
+        (api, bx.org.controls().session_epoch()),
     ) else {
         return denied(BayeuxError::ConcurrentUserLimit);
     };

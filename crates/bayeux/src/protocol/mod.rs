@@ -144,7 +144,8 @@ async fn session_message(
     out: &mut Vec<String>,
 ) {
     let id = msg.client_id();
-    let Some(session) = bx.sessions.get(id, bx.config.session_timeout) else {
+    let epoch = bx.org.controls().session_epoch();
+    let Some(session) = bx.sessions.get(id, bx.config.session_timeout, epoch) else {
         out.push(unknown_client(msg, channel).to_string());
         return;
     };

@@ -175,6 +175,41 @@ pub(crate) fn events(
     b.finish()
 }
 
+/// A header-only gap event of `object` for `record_ids` (`GAP_CREATE`, `GAP_UPDATE`,
+/// `GAP_DELETE`, `GAP_UNDELETE`, or `GAP_OVERFLOW` with the empty id), as a change applied
+/// below the application would raise it: sequence number 1, no change origin, sent to the
+/// standard channels and to every custom channel whose member of the entity has no filter
+/// (a filter needs the record's fields, which a gap event does not carry).
+pub(crate) fn gap_event(
+    object: &ObjectDef,
+    change_type: &str,
+    record_ids: Vec<String>,
+    txn: &TxnInfo<'_>,
+    schema_ids: &HashMap<String, String>,
+) -> forcebus_eventlog::NewEvent {
+    let mut header = txn.header(&object.name, change_type.to_owned(), record_ids);
+    header.sequence_number = 1;
+    let entity = entity_name_of(object);
+    let mut channels: Vec<String> = Vec::new();
+    for m in txn.members.iter().filter(|m| m.entity == entity && m.filter.is_none()) {
+        if !channels.contains(&m.channel) {
+            channels.push(m.channel.clone());
+        }
+    }
+    let event = ChangeEvent {
+        schema_id: schema_ids.get(&object.name).cloned().unwrap_or_default(),
+        header,
+        fields: Map::new(),
+        channels,
+        enriched: Map::new(),
+    };
+    forcebus_eventlog::NewEvent {
+        kind: entity_name(&object.name),
+        class: CLASS_EVENTS,
+        payload: serde_json::to_vec(&event).expect("change events serialise"),
+    }
+}
+
 /// The events of a transaction as they are built.
 struct Builder<'t, 'a> {
     txn: &'t TxnInfo<'a>,

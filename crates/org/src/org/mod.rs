@@ -7,10 +7,11 @@
 //! [`commit`] (the one writer), [`query`] (SOQL), [`channels`] (what a channel name
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
-//! [`organization`] (the org's own row).
+//! [`organization`] (the org's own row), [`control`] (the test controls).
 
 pub mod channels;
 pub mod commit;
+pub mod control;
 mod generic;
 pub mod organization;
 mod platform_events;
@@ -30,7 +31,7 @@ use forcebus_events::{EventSchema, Schemas};
 use forcebus_store::{Batch, Store, StoreError};
 
 use crate::caller::{Api, Caller};
-use crate::clock::Clock;
+use crate::clock::{Clock, ControlledClock};
 use crate::error::OrgError;
 use crate::id::{INSTANCE, RecordId};
 use crate::meta::{ObjectDef, Schema};
@@ -59,7 +60,11 @@ pub struct Org {
     name: String,
     schema: &'static Schema,
     pub(crate) store: Arc<dyn Store>,
+    /// The org's clock: `controlled_clock`, as the trait object callers share.
     clock: Arc<dyn Clock>,
+    controlled_clock: Arc<ControlledClock>,
+    /// The test controls' switches.
+    controls: crate::control::Controls,
     state: RwLock<State>,
     /// Serialises transactions: held from validation to the in-memory apply.
     pub(crate) writer: Mutex<()>,
@@ -116,12 +121,18 @@ impl Org {
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
         let change_schema_ids = register_change_schemas(store.as_ref(), schema, &schemas)?;
         let views = seen::Views::load(store.load_values(seen::SEEN)?);
+        let controlled_clock = Arc::new(ControlledClock::new(
+            clock,
+            control::stored_shift(store.as_ref())?,
+        ));
         let org = Self {
             id: identity(store.as_ref(), &values)?,
             name: name.to_owned(),
             schema,
             store,
-            clock,
+            clock: controlled_clock.clone(),
+            controlled_clock,
+            controls: crate::control::Controls::default(),
             state: RwLock::new(state),
             writer: Mutex::new(()),
             log,

@@ -109,6 +109,8 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             daily_api_requests: self.daily_api_requests,
             enforce_api_limit: self.enforce_api_limit,
+            // The generated key fills this in when the file sets none.
+            admin_key: self.admin_key.clone().unwrap_or_default(),
         }
     }
 

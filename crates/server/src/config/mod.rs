@@ -85,6 +85,9 @@ pub(crate) struct Config {
     pub(crate) daily_api_requests: u64,
     /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
     pub(crate) enforce_api_limit: bool,
+    /// The admin endpoints' key; generated and kept in the data dir when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) admin_key: Option<String>,
     /// Seconds a client has to send a request body once its headers arrived; past it the
     /// request fails and the connection closes.
     pub(crate) request_body_timeout_secs: u64,
@@ -204,6 +207,7 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
+            admin_key: None,
             request_body_timeout_secs: 60,
             shutdown_grace_secs: 10,
             event_retention_hours: 72,

@@ -1,0 +1,259 @@
+//! The test controls of one org ([`crate::control`]): its clock moved forward or held
+//! still (durably), events delivered late, gap and overflow change events published on
+//! demand, and a view of what is active.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use forcebus_eventlog::Event;
+use forcebus_events::change::OVERFLOW_ID;
+use forcebus_store::{Batch, StoreError};
+
+use crate::Org;
+use crate::caller::Caller;
+use crate::clock::{ControlledClock, Shift, format_datetime};
+use crate::commit::Committing;
+use crate::control::Controls;
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::state::ORG;
+
+/// Where the clock's shift is kept (space, key).
+pub(crate) const CLOCK_SHIFT: (&str, &str) = ("control", "clock");
+
+/// The gap change types a control may publish for chosen records.
+pub const GAP_TYPES: [&str; 4] = ["GAP_CREATE", "GAP_UPDATE", "GAP_DELETE", "GAP_UNDELETE"];
+
+/// Most record ids one gap event lists.
+pub const MAX_GAP_IDS: usize = 10_000;
+
+/// Longest delivery delay, milliseconds (ten minutes).
+pub const MAX_DELIVERY_DELAY_MS: u64 = 600_000;
+
+/// The clock's shift as stored, or none.
+pub(crate) fn stored_shift(store: &dyn forcebus_store::Store) -> Result<Shift, StoreError> {
+    Ok(store
+        .load_values(CLOCK_SHIFT.0)?
+        .into_iter()
+        .find(|(k, _)| k == CLOCK_SHIFT.1)
+        .and_then(|(_, v)| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// What a gap control publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gap {
+    /// A `GAP_*` event listing these records.
+    Records {
+        /// One of [`GAP_TYPES`].
+        change_type: String,
+        /// The records, of the event's object.
+        record_ids: Vec<String>,
+    },
+    /// A `GAP_OVERFLOW` event.
+    Overflow,
+}
+
+impl Org {
+    /// The org's test controls.
+    pub fn controls(&self) -> &Controls {
+        &self.controls
+    }
+
+    /// The org's clock, which the controls shift.
+    pub fn controlled_clock(&self) -> &ControlledClock {
+        &self.controlled_clock
+    }
+
+    /// Moves the org's clock forward by `by` (durably), then removes the events that aged
+    /// past retention meanwhile. Returns the new shift.
+    pub fn advance_clock(&self, by: Duration) -> Result<Shift, StoreError> {
+        let shift = self.set_shift(|c| c.advanced(by))?;
+        self.log.expire(self.clock.now().timestamp_millis())?;
+        Ok(shift)
+    }
+
+    /// Holds the org's clock still at the current time, or lets it run again from there.
+    pub fn freeze_clock(&self, freeze: bool) -> Result<Shift, StoreError> {
+        self.set_shift(|c| c.frozen(freeze))
+    }
+
+    /// Stores and applies a new shift, under the writer lock so that commit timestamps
+    /// follow commit order.
+    fn set_shift(&self, change: impl FnOnce(&ControlledClock) -> Shift) -> Result<Shift, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let shift = change(&self.controlled_clock);
+        let mut batch = Batch::new();
+        batch.put(
+            CLOCK_SHIFT.0,
+            CLOCK_SHIFT.1,
+            Some(serde_json::to_string(&shift).expect("a shift serialises")),
+        );
+        self.store.commit(&batch)?;
+        self.controlled_clock.set(shift);
+        Ok(shift)
+    }
+
+    /// Delivers events to subscribers of both protocols no sooner than `ms` after their
+    /// commit (0: at once). Fails over [`MAX_DELIVERY_DELAY_MS`].
+    pub fn set_delivery_delay(&self, ms: u64) -> Result<(), OrgError> {
+        if ms > MAX_DELIVERY_DELAY_MS {
+            return Err(OrgError::new(
+                StatusCode::InvalidInput,
+                format!("delivery_delay_ms must be between 0 and {MAX_DELIVERY_DELAY_MS}."),
+            ));
+        }
+        self.log.set_delivery_delay(std::time::Duration::from_millis(ms));
+        Ok(())
+    }
+
+    /// Turns every control off: failures disarmed, keepalives sent, delivery at once, the
+    /// clock running (time already passed stays passed).
+    pub fn clear_controls(&self) -> Result<(), StoreError> {
+        self.controls.clear();
+        self.log.set_delivery_delay(std::time::Duration::ZERO);
+        if self.controlled_clock.shift().frozen_at_ms.is_some() {
+            self.freeze_clock(false)?;
+        }
+        Ok(())
+    }
+
+    /// What the controls are set to, and which are active.
+    pub fn control_view(&self) -> Value {
+        let shift = self.controlled_clock.shift();
+        let delay = self.log.delivery_delay().as_millis() as u64;
+        let armed = self.controls.armed_failures();
+        let keepalives = self.controls.keepalives_suppressed();
+        let mut active = Vec::new();
+        if shift.offset_ms != 0 {
+            active.push("clock.advanced");
+        }
+        if shift.frozen_at_ms.is_some() {
+            active.push("clock.frozen");
+        }
+        if delay > 0 {
+            active.push("streaming.delivery_delay_ms");
+        }
+        if !armed.is_empty() {
+            active.push("pubsub.fail");
+        }
+        if keepalives {
+            active.push("pubsub.suppress_keepalives");
+        }
+        json!({
+            "active": active,
+            "clock": {
+                "now": format_datetime(self.clock.now()),
+                "offset_secs": shift.offset_ms as f64 / 1000.0,
+                "frozen": shift.frozen_at_ms.is_some(),
+            },
+            "streaming": {
+                "delivery_delay_ms": delay,
+                "sessions_dropped": self.controls.session_epoch(),
+            },
+            "pubsub": {
+                "fail": armed,
+                "suppress_keepalives": keepalives,
+            },
+        })
+    }
+
+    /// Publishes a gap (or overflow) change event of `object`, exactly as Salesforce
+    /// shapes them (`failure-modes.md` §7), through the change event channels: its own
+    /// commit number and transaction key, committed by `caller`. The object must publish
+    /// change events; gap record ids must be ids of it.
+    pub fn publish_gap(
+        &self,
+        caller: &Caller,
+        object: &str,
+        gap: Gap,
+    ) -> Result<Committing<Vec<Arc<Event>>>, OrgError> {
+        let def = self
+            .schema()
+            .object(object)
+            .ok_or_else(|| OrgError::no_such_object(object))?;
+        if !self.selected(def) {
+            return Err(OrgError::new(
+                StatusCode::InvalidInput,
+                format!("{} does not publish change events: select it for Change Data Capture first.", def.name),
+            ));
+        }
+        let (change_type, ids) = match gap {
+            Gap::Overflow => ("GAP_OVERFLOW".to_owned(), vec![OVERFLOW_ID.to_owned()]),
+            Gap::Records {
+                change_type,
+                record_ids,
+            } => (check_gap_type(&change_type)?, gap_ids(def, &record_ids)?),
+        };
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now();
+        let state = self.read();
+        let commit_number = state.commit_number + 1;
+        let transaction_key = crate::new_uuid();
+        let info = crate::cdc::TxnInfo {
+            schema: self.schema(),
+            members: crate::cdc::Member::all(&state),
+            now,
+            transaction_key: &transaction_key,
+            change_origin: "",
+            commit_timestamp: now.timestamp_millis(),
+            commit_number,
+            commit_user: caller.user_id.to18(),
+        };
+        let event =
+            crate::cdc::gap_event(def, &change_type, ids, &info, &self.change_schema_ids);
+        drop(state);
+        let mut batch = Batch::new();
+        batch.put(ORG, "commit_number", Some(commit_number.to_string()));
+        let commit = self
+            .log
+            .commit(vec![event], now.timestamp_millis(), batch)
+            .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+        self.write().commit_number = commit_number;
+        drop(writer);
+        let events = commit.events().clone();
+        Ok(Committing::new(events, commit))
+    }
+}
+
+fn check_gap_type(change_type: &str) -> Result<String, OrgError> {
+    GAP_TYPES
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(change_type))
+        .map(|t| (*t).to_owned())
+        .ok_or_else(|| {
+            OrgError::new(
+                StatusCode::InvalidInput,
+                format!(
+                    "changeType must be one of {} (or use \"overflow\": true for GAP_OVERFLOW).",
+                    GAP_TYPES.join(", ")
+                ),
+            )
+        })
+}
+
+/// The record ids of a gap event, 18 characters, each an id of `object`.
+fn gap_ids(object: &crate::meta::ObjectDef, ids: &[String]) -> Result<Vec<String>, OrgError> {
+    if ids.is_empty() || ids.len() > MAX_GAP_IDS {
+        return Err(OrgError::new(
+            StatusCode::InvalidInput,
+            format!("recordIds must list between 1 and {MAX_GAP_IDS} record ids."),
+        ));
+    }
+    ids.iter()
+        .map(|raw| {
+            let id = RecordId::parse(raw).ok_or_else(|| {
+                OrgError::new(StatusCode::MalformedId, format!("Invalid record id: {raw}"))
+            })?;
+            if id.prefix() != object.key_prefix {
+                return Err(OrgError::new(
+                    StatusCode::InvalidId,
+                    format!("{} is not an id of {}.", id.to18(), object.name),
+                ));
+            }
+            Ok(id.to18())
+        })
+        .collect()
+}

@@ -1,0 +1,245 @@
+//! `forcebus control ...`: the test controls (`/forcebus/v1/control`) from the command line,
+//! against the server running on a data dir (its address and admin key read from its
+//! `ready.json`) or at `--url` with `--key`. Prints the server's JSON answer; fails with
+//! the server's message on an error.
+//!
+//! ```sh
+//! forcebus control clock --advance-secs 259200
+//! forcebus control pubsub --fail replayid.corrupted --rpc Subscribe --times 1
+//! forcebus control clear
+//! ```
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+/// Where the server is and the key to use.
+#[derive(Debug, Args)]
+pub(crate) struct Target {
+    /// The server's HTTP address, `host:port` or `http://host:port` [default: from the
+    /// data dir's ready.json].
+    #[arg(long, value_name = "URL", global = true)]
+    url: Option<String>,
+    /// The admin key or an access token of the org [default: from ready.json].
+    #[arg(long, value_name = "KEY", global = true)]
+    key: Option<String>,
+}
+
+/// One control.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Control {
+    /// Show every control and which are active.
+    Show,
+    /// Turn every control off (time already passed stays passed).
+    Clear,
+    /// Move the org's clock forward, or hold it still.
+    Clock {
+        /// Seconds to move the clock forward.
+        #[arg(long, value_name = "SECS")]
+        advance_secs: Option<u64>,
+        /// Hold the clock still.
+        #[arg(long, conflicts_with = "unfreeze")]
+        freeze: bool,
+        /// Let a held clock run again, from where it stopped.
+        #[arg(long)]
+        unfreeze: bool,
+    },
+    /// Publish a gap or overflow change event.
+    Gap {
+        /// The object, e.g. Account.
+        #[arg(long)]
+        object: String,
+        /// GAP_CREATE, GAP_UPDATE, GAP_DELETE or GAP_UNDELETE.
+        #[arg(long, value_name = "TYPE", required_unless_present = "overflow")]
+        change_type: Option<String>,
+        /// A record id (repeatable).
+        #[arg(long = "record-id", value_name = "ID")]
+        record_ids: Vec<String>,
+        /// Publish a GAP_OVERFLOW event instead.
+        #[arg(long, conflicts_with_all = ["change_type", "record_ids"])]
+        overflow: bool,
+    },
+    /// Forget CometD sessions, or delay delivery on both streaming protocols.
+    Streaming {
+        /// Forget every CometD session (next request: 403::Unknown client).
+        #[arg(long)]
+        drop_sessions: bool,
+        /// Deliver events no sooner than this many milliseconds after commit (0: at once).
+        #[arg(long, value_name = "MS")]
+        delivery_delay_ms: Option<u64>,
+    },
+    /// Fail Pub/Sub calls, hold keepalives back, or end open streams.
+    Pubsub {
+        /// What the calls end with: replayid.corrupted, RESOURCE_EXHAUSTED, UNAVAILABLE,
+        /// service.unavailable, auth.error, topic.not.found, ...
+        #[arg(long, value_name = "WHAT")]
+        fail: Option<String>,
+        /// The RPC to fail (Subscribe, Publish, PublishStream, GetSchema, GetTopic,
+        /// ManagedSubscribe) [default: any].
+        #[arg(long, requires = "fail")]
+        rpc: Option<String>,
+        /// How many calls to fail [default: 1].
+        #[arg(long, requires = "fail")]
+        times: Option<u32>,
+        /// Hold keepalives back (true) or send them again (false).
+        #[arg(long, value_name = "BOOL")]
+        suppress_keepalives: Option<bool>,
+        /// End every open stream as a server-side disconnect does.
+        #[arg(long)]
+        end_streams: bool,
+    },
+}
+
+impl Control {
+    /// The method, path under `/forcebus/v1/control` and body of the request.
+    fn request(&self) -> (&'static str, &'static str, Option<Value>) {
+        let mut body = Map::new();
+        let mut put = |k: &str, v: Value| {
+            body.insert(k.to_owned(), v);
+        };
+        let path = match self {
+            Control::Show => return ("GET", "", None),
+            Control::Clear => return ("DELETE", "", None),
+            Control::Clock {
+                advance_secs,
+                freeze,
+                unfreeze,
+            } => {
+                if let Some(s) = advance_secs {
+                    put("advance_secs", json!(s));
+                }
+                if *freeze || *unfreeze {
+                    put("freeze", json!(*freeze));
+                }
+                "/clock"
+            }
+            Control::Gap {
+                object,
+                change_type,
+                record_ids,
+                overflow,
+            } => {
+                put("object", json!(object));
+                if *overflow {
+                    put("overflow", json!(true));
+                } else {
+                    put("changeType", json!(change_type));
+                    put("recordIds", json!(record_ids));
+                }
+                "/gap"
+            }
+            Control::Streaming {
+                drop_sessions,
+                delivery_delay_ms,
+            } => {
+                if *drop_sessions {
+                    put("drop_sessions", json!(true));
+                }
+                if let Some(ms) = delivery_delay_ms {
+                    put("delivery_delay_ms", json!(ms));
+                }
+                "/streaming"
+            }
+            Control::Pubsub {
+                fail,
+                rpc,
+                times,
+                suppress_keepalives,
+                end_streams,
+            } => {
+                for (k, v) in [("fail", fail), ("rpc", rpc)] {
+                    if let Some(v) = v {
+                        put(k, json!(v));
+                    }
+                }
+                if let Some(n) = times {
+                    put("times", json!(n));
+                }
+                if let Some(on) = suppress_keepalives {
+                    put("suppress_keepalives", json!(on));
+                }
+                if *end_streams {
+                    put("end_streams", json!(true));
+                }
+                "/pubsub"
+            }
+        };
+        ("POST", path, Some(Value::Object(body)))
+    }
+}
+
+/// Runs `control` against the server on `data_dir` (or `target`), printing the answer.
+pub(crate) fn run(control: &Control, target: &Target, data_dir: &Path) -> anyhow::Result<()> {
+    let (addr, key) = resolve(target, data_dir)?;
+    let (method, path, body) = control.request();
+    let (status, text) = send(&addr, method, &format!("/forcebus/v1/control{path}"), &key, body.as_ref())?;
+    let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if !(200..300).contains(&status) {
+        let message = answer[0]["message"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
+        bail!("the server answered {status}: {message}");
+    }
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
+}
+
+/// The server's `host:port` and the key: from the flags, else from the ready line.
+fn resolve(target: &Target, data_dir: &Path) -> anyhow::Result<(String, String)> {
+    let ready = || -> anyhow::Result<Value> {
+        let line = crate::datadir::running_ready_line(data_dir)?;
+        serde_json::from_str(&line).context("the ready file is damaged")
+    };
+    let (addr, key) = match (&target.url, &target.key) {
+        (Some(u), Some(k)) => (u.clone(), k.clone()),
+        _ => {
+            let r = ready()?;
+            let field = |k: &str| r[k].as_str().map(str::to_owned).with_context(|| format!("the ready line has no {k}"));
+            (
+                target.url.clone().map_or_else(|| field("http"), Ok)?,
+                target.key.clone().map_or_else(|| field("admin_key"), Ok)?,
+            )
+        }
+    };
+    let addr = addr.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    if addr.starts_with("https://") {
+        bail!("--url takes the plain HTTP address (host:port); TLS is served on the same port");
+    }
+    Ok((addr, key))
+}
+
+/// One HTTP/1.1 request over plain TCP; the status and the body.
+fn send(addr: &str, method: &str, path: &str, key: &str, body: Option<&Value>) -> anyhow::Result<(u16, String)> {
+    let timeout = Duration::from_secs(30);
+    let target = addr
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {addr}"))?
+        .next()
+        .with_context(|| format!("{addr} resolves to no address"))?;
+    let mut stream = TcpStream::connect_timeout(&target, timeout)
+        .with_context(|| format!("nothing answers at {addr}; is the server running?"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut reply = Vec::new();
+    stream
+        .take(16 << 20)
+        .read_to_end(&mut reply)
+        .with_context(|| format!("no answer from {addr}"))?;
+    let text = String::from_utf8_lossy(&reply);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("{addr} did not answer HTTP"))?;
+    Ok((status, body.to_owned()))
+}
