@@ -35,6 +35,8 @@ pub struct Ready {
     pub client_secret: String,
     /// A ready-to-use access token.
     pub access_token: String,
+    /// The admin endpoints' key (`/forcebus/v1/control`).
+    pub admin_key: String,
     /// Path of the CA certificate.
     pub ca_cert: String,
 }

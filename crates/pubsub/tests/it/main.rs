@@ -3,6 +3,7 @@
 //! keepalives and idle timeouts (no test sleeps in real time).
 
 mod auth;
+mod control;
 mod flow;
 mod managed;
 mod platform;

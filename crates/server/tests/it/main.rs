@@ -15,6 +15,7 @@ mod channels;
 mod collections;
 mod composite;
 mod config;
+mod control;
 mod cross_protocol;
 mod describe;
 mod events;
