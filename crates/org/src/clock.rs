@@ -149,9 +149,17 @@ mod tests {
         b.advance(Duration::minutes(5));
         assert_eq!(c.now(), held, "a frozen clock does not move with its base");
         c.set(c.advanced(Duration::seconds(30)));
-        assert_eq!(c.now() - held, Duration::seconds(30), "advancing moves a frozen clock");
+        assert_eq!(
+            c.now() - held,
+            Duration::seconds(30),
+            "advancing moves a frozen clock"
+        );
         c.set(c.frozen(false));
-        assert_eq!(c.now() - held, Duration::seconds(30), "unfreezing resumes, not jumps");
+        assert_eq!(
+            c.now() - held,
+            Duration::seconds(30),
+            "unfreezing resumes, not jumps"
+        );
         b.advance(Duration::seconds(1));
         assert_eq!(c.now() - held, Duration::seconds(31));
     }

@@ -100,7 +100,10 @@ impl PubSubFailure {
             PubSubFailure::AuthError,
             &["auth.error", "service.auth.error", "UNAUTHENTICATED"],
         ),
-        (PubSubFailure::TopicNotFound, &["topic.not.found", "NOT_FOUND"]),
+        (
+            PubSubFailure::TopicNotFound,
+            &["topic.not.found", "NOT_FOUND"],
+        ),
         (
             PubSubFailure::DeliveryLimit,
             &["subscription.limit.exceeded", "limit.exceeded"],
@@ -295,7 +298,9 @@ mod tests {
     #[test]
     fn names_parse_with_or_without_the_prefix_and_in_any_rpc_case() {
         assert_eq!(
-            PubSubFailure::parse("sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"),
+            PubSubFailure::parse(
+                "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+            ),
             Some(PubSubFailure::ReplayCorrupted)
         );
         assert_eq!(

@@ -10,7 +10,7 @@ use forcebus_events::change::ChangeEvent;
 use forcebus_meta::standard;
 use forcebus_org::control::{ArmedFailure, PubSubFailure, Rpc};
 use forcebus_org::org::control::Gap;
-use forcebus_org::{Api, Caller, Clock, ManualClock, Mode, Op, Org, Schema, StatusCode, UserSeed};
+use forcebus_org::{Api, Caller, ManualClock, Mode, Op, Org, Schema, StatusCode, UserSeed};
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::json;
 
@@ -23,7 +23,14 @@ fn open(store: Arc<dyn Store>, base: Arc<ManualClock>) -> (Org, Caller) {
         last_name: "B".into(),
         email: "a@b.c".into(),
     };
-    let org = Org::open(store, Schema::new(standard::catalogue()), base, "T", &[seed]).unwrap();
+    let org = Org::open(
+        store,
+        Schema::new(standard::catalogue()),
+        base,
+        "T",
+        &[seed],
+    )
+    .unwrap();
     let caller = Caller {
         user_id: org.user_by_username("a@b.c").unwrap().id,
         api: Api::Rest,
@@ -65,22 +72,31 @@ fn the_clock_shift_survives_a_restart_and_records_follow_it() {
         org.advance_clock(Duration::days(3)).unwrap();
         org.freeze_clock(true).unwrap();
         let id = account(&org, &c, "Later");
-        let created = org.get(forcebus_org::RecordId::parse(&id).unwrap()).unwrap();
-        assert_eq!(created.get_str("CreatedDate"), Some("2024-05-04T00:00:00.000+0000"));
+        let created = org
+            .get(forcebus_org::RecordId::parse(&id).unwrap())
+            .unwrap();
+        assert_eq!(
+            created.get_str("CreatedDate"),
+            Some("2024-05-04T00:00:00.000+0000")
+        );
     }
     b.advance(Duration::hours(1));
     let store = Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap());
     let (org, _) = open(store, b.clone());
     assert_eq!(
         org.clock().now(),
-        "2024-05-04T00:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+        "2024-05-04T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
         "still frozen where it was, three days on"
     );
     org.freeze_clock(false).unwrap();
     b.advance(Duration::seconds(5));
     assert_eq!(
         org.clock().now(),
-        "2024-05-04T00:00:05Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+        "2024-05-04T00:00:05Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
         "runs on from the frozen instant"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -94,9 +110,15 @@ fn advancing_past_retention_purges_events_and_old_replay_ids_fail() {
     let old = log.last_replay_id();
     let channel = org.change_channel("/data/AccountChangeEvent").unwrap();
     org.advance_clock(Duration::hours(71)).unwrap();
-    assert!(log.subscribe(channel.clone(), Start::After(old - 1)).is_ok(), "71 h: kept");
+    assert!(
+        log.subscribe(channel.clone(), Start::After(old - 1))
+            .is_ok(),
+        "71 h: kept"
+    );
     org.advance_clock(Duration::hours(1)).unwrap();
-    let e = log.subscribe(channel.clone(), Start::After(old - 1)).unwrap_err();
+    let e = log
+        .subscribe(channel.clone(), Start::After(old - 1))
+        .unwrap_err();
     assert!(
         matches!(e, forcebus_eventlog::LogError::Expired { .. }),
         "72 h: purged at once, not at the next sweep: {e:?}"
@@ -144,7 +166,11 @@ fn gap_and_overflow_events_are_header_only_with_salesforces_fields() {
     let o = gap(&org, &c, "Account", Gap::Overflow).unwrap();
     assert_eq!(o.header.change_type, "GAP_OVERFLOW");
     assert_eq!(o.header.record_ids, vec!["000000000000000AAA"]);
-    assert_eq!(o.header.commit_number, h.commit_number + 1, "each its own commit");
+    assert_eq!(
+        o.header.commit_number,
+        h.commit_number + 1,
+        "each its own commit"
+    );
     assert_ne!(o.header.transaction_key, h.transaction_key);
 }
 
@@ -159,12 +185,36 @@ fn bad_gap_requests_change_nothing() {
     };
     for (object, g, code) in [
         ("Nope__c", Gap::Overflow, StatusCode::NotFound),
-        ("Account", records("UPDATE", vec![a.clone()]), StatusCode::InvalidInput),
-        ("Account", records("GAP_OVERFLOW", vec![a.clone()]), StatusCode::InvalidInput),
-        ("Account", records("GAP_UPDATE", vec![]), StatusCode::InvalidInput),
-        ("Account", records("GAP_UPDATE", vec!["xyz".into()]), StatusCode::MalformedId),
-        ("Contact", records("GAP_UPDATE", vec![a.clone()]), StatusCode::InvalidId),
-        ("Account", records("GAP_UPDATE", vec![a.clone(); 10_001]), StatusCode::InvalidInput),
+        (
+            "Account",
+            records("UPDATE", vec![a.clone()]),
+            StatusCode::InvalidInput,
+        ),
+        (
+            "Account",
+            records("GAP_OVERFLOW", vec![a.clone()]),
+            StatusCode::InvalidInput,
+        ),
+        (
+            "Account",
+            records("GAP_UPDATE", vec![]),
+            StatusCode::InvalidInput,
+        ),
+        (
+            "Account",
+            records("GAP_UPDATE", vec!["xyz".into()]),
+            StatusCode::MalformedId,
+        ),
+        (
+            "Contact",
+            records("GAP_UPDATE", vec![a.clone()]),
+            StatusCode::InvalidId,
+        ),
+        (
+            "Account",
+            records("GAP_UPDATE", vec![a.clone(); 10_001]),
+            StatusCode::InvalidInput,
+        ),
     ] {
         let got = gap(&org, &c, object, g.clone()).unwrap_err();
         assert!(
@@ -193,14 +243,24 @@ fn one_orgs_controls_never_reach_another() {
     a.controls().drop_sessions();
     a.controls().end_streams();
     gap(&a, &ca, "Account", Gap::Overflow).unwrap();
-    assert_eq!(b.clock().now(), START.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+    assert_eq!(
+        b.clock().now(),
+        START.parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+    );
     assert_eq!(b.controls().take_failure(Rpc::Subscribe), None);
     assert!(!b.controls().keepalives_suppressed());
     assert_eq!(b.controls().session_epoch(), 0);
     assert_eq!(b.control_view()["active"], json!([]));
-    assert_eq!(b.log().last_replay_id(), b_last, "no event in the other org");
+    assert_eq!(
+        b.log().last_replay_id(),
+        b_last,
+        "no event in the other org"
+    );
     // And clearing one leaves the other's as they were.
     b.clear_controls().unwrap();
-    assert_eq!(a.controls().take_failure(Rpc::Subscribe), Some(PubSubFailure::AuthError));
+    assert_eq!(
+        a.controls().take_failure(Rpc::Subscribe),
+        Some(PubSubFailure::AuthError)
+    );
     assert!(a.controls().keepalives_suppressed());
 }

@@ -12,7 +12,11 @@ impl PubSub {
     /// reports it; `topic` is the topic the call names ("" when none).
     pub(crate) fn injected(&self, rpc: Rpc, topic: &str) -> Option<PubSubError> {
         let failure = self.org.controls().take_failure(rpc)?;
-        tracing::info!(rpc = rpc.name(), failure = failure.name(), "Test control: call failed on purpose.");
+        tracing::info!(
+            rpc = rpc.name(),
+            failure = failure.name(),
+            "Test control: call failed on purpose."
+        );
         Some(match failure {
             PubSubFailure::ReplayCorrupted => PubSubError::ReplayCorrupted,
             PubSubFailure::ResourceExhausted => PubSubError::ResourceExhausted,

@@ -34,7 +34,10 @@ const MAX_TIMES: u32 = 10_000;
 fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<RecordId, ApiError> {
     let token = bearer(headers).ok_or_else(ApiError::invalid_session)?;
     if !app.config.admin_key.is_empty() && same(token, &app.config.admin_key) {
-        return app.auth.default_user().ok_or_else(ApiError::invalid_session);
+        return app
+            .auth
+            .default_user()
+            .ok_or_else(ApiError::invalid_session);
     }
     app.auth
         .verify(token)
@@ -44,7 +47,11 @@ fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<RecordId, Ap
 
 /// Compares secrets in time independent of where they differ.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The body as `T`, every key known.
@@ -62,13 +69,19 @@ fn view(app: &crate::AppState) -> Response {
 }
 
 /// `GET /forcebus/v1/control`: every control and which are active.
-pub async fn show(State(app): State<crate::State>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn show(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authorised(&app, &headers)?;
     Ok(view(&app))
 }
 
 /// `DELETE /forcebus/v1/control`: every control off (time already passed stays passed).
-pub async fn clear(State(app): State<crate::State>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn clear(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authorised(&app, &headers)?;
     let org = app.org.clone();
     crate::blocking(move || org.clear_controls())
@@ -95,12 +108,16 @@ pub async fn clock(
     authorised(&app, &headers)?;
     let body: ClockBody = parse(&headers, &bytes)?;
     if body.advance_secs.is_none() && body.freeze.is_none() {
-        return Err(invalid("Give advance_secs (seconds to move the clock forward) or freeze (true or false)."));
+        return Err(invalid(
+            "Give advance_secs (seconds to move the clock forward) or freeze (true or false).",
+        ));
     }
     if let Some(s) = body.advance_secs
         && !(1..=MAX_ADVANCE_SECS).contains(&s)
     {
-        return Err(invalid(format!("advance_secs must be between 1 and {MAX_ADVANCE_SECS}.")));
+        return Err(invalid(format!(
+            "advance_secs must be between 1 and {MAX_ADVANCE_SECS}."
+        )));
     }
     let org = app.org.clone();
     crate::blocking(move || {
@@ -140,13 +157,19 @@ pub async fn gap(
     let body: GapBody = parse(&headers, &bytes)?;
     let gap = match (body.overflow, body.change_type) {
         (true, None) if body.record_ids.is_empty() => Gap::Overflow,
-        (true, _) => return Err(invalid("An overflow event names no changeType and no recordIds.")),
+        (true, _) => {
+            return Err(invalid(
+                "An overflow event names no changeType and no recordIds.",
+            ));
+        }
         (false, Some(change_type)) => Gap::Records {
             change_type,
             record_ids: body.record_ids,
         },
         (false, None) => {
-            return Err(invalid("Give changeType and recordIds, or \"overflow\": true."));
+            return Err(invalid(
+                "Give changeType and recordIds, or \"overflow\": true.",
+            ));
         }
     };
     let caller = Caller {
@@ -190,7 +213,9 @@ pub async fn streaming(
     authorised(&app, &headers)?;
     let body: StreamingBody = parse(&headers, &bytes)?;
     if !body.drop_sessions && body.delivery_delay_ms.is_none() {
-        return Err(invalid("Give \"drop_sessions\": true or delivery_delay_ms."));
+        return Err(invalid(
+            "Give \"drop_sessions\": true or delivery_delay_ms.",
+        ));
     }
     if let Some(ms) = body.delivery_delay_ms {
         app.org.set_delivery_delay(ms)?;
@@ -224,7 +249,9 @@ pub async fn pubsub(
     let body: PubSubBody = parse(&headers, &bytes)?;
     let armed = armed(&body)?;
     if armed.is_none() && body.suppress_keepalives.is_none() && !body.end_streams {
-        return Err(invalid("Give fail (with rpc and times), suppress_keepalives or \"end_streams\": true."));
+        return Err(invalid(
+            "Give fail (with rpc and times), suppress_keepalives or \"end_streams\": true.",
+        ));
     }
     let controls = app.org.controls();
     if let Some(a) = armed {
@@ -260,7 +287,10 @@ fn armed(body: &PubSubBody) -> Result<Option<ArmedFailure>, ApiError> {
         None => None,
         Some(r) => Some(Rpc::parse(r).ok_or_else(|| {
             let names: Vec<&str> = Rpc::ALL.iter().map(|(_, n)| *n).collect();
-            invalid(format!("Unknown rpc {r:?}; use one of {}.", names.join(", ")))
+            invalid(format!(
+                "Unknown rpc {r:?}; use one of {}.",
+                names.join(", ")
+            ))
         })?),
     };
     let times = body.times.unwrap_or(1);

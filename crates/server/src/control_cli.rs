@@ -177,10 +177,18 @@ impl Control {
 pub(crate) fn run(control: &Control, target: &Target, data_dir: &Path) -> anyhow::Result<()> {
     let (addr, key) = resolve(target, data_dir)?;
     let (method, path, body) = control.request();
-    let (status, text) = send(&addr, method, &format!("/forcebus/v1/control{path}"), &key, body.as_ref())?;
+    let (status, text) = send(
+        &addr,
+        method,
+        &format!("/forcebus/v1/control{path}"),
+        &key,
+        body.as_ref(),
+    )?;
     let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if !(200..300).contains(&status) {
-        let message = answer[0]["message"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
+        let message = answer[0]["message"]
+            .as_str()
+            .map_or_else(|| answer.to_string(), str::to_owned);
         bail!("the server answered {status}: {message}");
     }
     println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -197,14 +205,21 @@ fn resolve(target: &Target, data_dir: &Path) -> anyhow::Result<(String, String)>
         (Some(u), Some(k)) => (u.clone(), k.clone()),
         _ => {
             let r = ready()?;
-            let field = |k: &str| r[k].as_str().map(str::to_owned).with_context(|| format!("the ready line has no {k}"));
+            let field = |k: &str| {
+                r[k].as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("the ready line has no {k}"))
+            };
             (
                 target.url.clone().map_or_else(|| field("http"), Ok)?,
                 target.key.clone().map_or_else(|| field("admin_key"), Ok)?,
             )
         }
     };
-    let addr = addr.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let addr = addr
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
     if addr.starts_with("https://") {
         bail!("--url takes the plain HTTP address (host:port); TLS is served on the same port");
     }
@@ -212,7 +227,13 @@ fn resolve(target: &Target, data_dir: &Path) -> anyhow::Result<(String, String)>
 }
 
 /// One HTTP/1.1 request over plain TCP; the status and the body.
-fn send(addr: &str, method: &str, path: &str, key: &str, body: Option<&Value>) -> anyhow::Result<(u16, String)> {
+fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, String)> {
     let timeout = Duration::from_secs(30);
     let target = addr
         .to_socket_addrs()

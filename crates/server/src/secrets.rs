@@ -42,7 +42,10 @@ pub(crate) fn load_or_generate(store: &dyn Store) -> anyhow::Result<Generated> {
             Box::new(|| random(b"0123456789ABCDEF", 64)),
         ),
         ("security_token", Box::new(|| random(ALNUM, 24))),
-        ("admin_key", Box::new(|| format!("fbk_{}", random(ALNUM, 40)))),
+        (
+            "admin_key",
+            Box::new(|| format!("fbk_{}", random(ALNUM, 40))),
+        ),
     ] {
         if !values.contains_key(key) {
             let v = make();

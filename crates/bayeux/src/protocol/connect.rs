@@ -130,6 +130,12 @@ pub(super) async fn connect(
     if dropped() {
         bx.sessions.forget(&session.id);
     }
+    (events, answered(bx, session, msg, first))
+}
+
+/// The successful reply to a connect, with advice on the first one, at shutdown, and to
+/// stop after a disconnect.
+fn answered(bx: &Bayeux, session: &Session, msg: &Message, first: bool) -> Value {
     let mut c = lock(&session.connects);
     c.answered_once = true;
     c.last_seen = Instant::now();
@@ -142,7 +148,7 @@ pub(super) async fn connect(
         r.insert("advice".into(), json!({"interval": 0, "timeout": bx.config.connect_hold.as_millis() as u64, "reconnect": "retry"}));
     }
     r.insert("successful".into(), json!(true));
-    (events, Value::Object(r))
+    Value::Object(r)
 }
 
 /// The answer to a connect whose session was overtaken by the log (issue 13, finding 8:

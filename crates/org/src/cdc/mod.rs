@@ -191,7 +191,11 @@ pub(crate) fn gap_event(
     header.sequence_number = 1;
     let entity = entity_name_of(object);
     let mut channels: Vec<String> = Vec::new();
-    for m in txn.members.iter().filter(|m| m.entity == entity && m.filter.is_none()) {
+    for m in txn
+        .members
+        .iter()
+        .filter(|m| m.entity == entity && m.filter.is_none())
+    {
         if !channels.contains(&m.channel) {
             channels.push(m.channel.clone());
         }

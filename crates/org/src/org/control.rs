@@ -82,7 +82,10 @@ impl Org {
 
     /// Stores and applies a new shift, under the writer lock so that commit timestamps
     /// follow commit order.
-    fn set_shift(&self, change: impl FnOnce(&ControlledClock) -> Shift) -> Result<Shift, StoreError> {
+    fn set_shift(
+        &self,
+        change: impl FnOnce(&ControlledClock) -> Shift,
+    ) -> Result<Shift, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let shift = change(&self.controlled_clock);
         let mut batch = Batch::new();
@@ -105,7 +108,8 @@ impl Org {
                 format!("delivery_delay_ms must be between 0 and {MAX_DELIVERY_DELAY_MS}."),
             ));
         }
-        self.log.set_delivery_delay(std::time::Duration::from_millis(ms));
+        self.log
+            .set_delivery_delay(std::time::Duration::from_millis(ms));
         Ok(())
     }
 
@@ -177,7 +181,10 @@ impl Org {
         if !self.selected(def) {
             return Err(OrgError::new(
                 StatusCode::InvalidInput,
-                format!("{} does not publish change events: select it for Change Data Capture first.", def.name),
+                format!(
+                    "{} does not publish change events: select it for Change Data Capture first.",
+                    def.name
+                ),
             ));
         }
         let (change_type, ids) = match gap {
@@ -202,8 +209,7 @@ impl Org {
             commit_number,
             commit_user: caller.user_id.to18(),
         };
-        let event =
-            crate::cdc::gap_event(def, &change_type, ids, &info, &self.change_schema_ids);
+        let event = crate::cdc::gap_event(def, &change_type, ids, &info, &self.change_schema_ids);
         drop(state);
         let mut batch = Batch::new();
         batch.put(ORG, "commit_number", Some(commit_number.to_string()));

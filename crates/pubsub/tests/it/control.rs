@@ -89,12 +89,20 @@ async fn each_failure_ends_a_subscribe_with_salesforces_status_message_and_error
         let (_tx, mut s) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 1)).await;
         let e = error(&mut s).await;
         assert_eq!(e.code(), code, "{fail:?}");
-        assert!(e.message().starts_with(message), "{fail:?}: {}", e.message());
+        assert!(
+            e.message().starts_with(message),
+            "{fail:?}: {}",
+            e.message()
+        );
         assert!(e.message().contains(" rpcId: "), "{}", e.message());
         assert_eq!(error_code(&e), error_code_want, "{fail:?}");
         assert!(e.metadata().get("rpc-id").is_some());
         if fail == PubSubFailure::TopicNotFound {
-            assert!(e.message().contains(TOPIC), "names the topic: {}", e.message());
+            assert!(
+                e.message().contains(TOPIC),
+                "names the topic: {}",
+                e.message()
+            );
         }
     }
 }
@@ -124,7 +132,12 @@ async fn a_failure_fails_exactly_its_count_of_calls_of_its_rpc_and_no_other() {
     assert_eq!(r.events.len(), 1, "the third call works: {id}");
     assert!(w.org.controls().armed_failures().is_empty());
     // Unary calls fail too, and schema lookups.
-    arm(&w, PubSubFailure::ServiceUnavailable, Some(Rpc::GetSchema), 1);
+    arm(
+        &w,
+        PubSubFailure::ServiceUnavailable,
+        Some(Rpc::GetSchema),
+        1,
+    );
     let e = w
         .client
         .clone()
@@ -134,7 +147,10 @@ async fn a_failure_fails_exactly_its_count_of_calls_of_its_rpc_and_no_other() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Internal);
-    assert_eq!(error_code(&e), "sfdc.platform.eventbus.grpc.service.unavailable");
+    assert_eq!(
+        error_code(&e),
+        "sfdc.platform.eventbus.grpc.service.unavailable"
+    );
     w.client
         .clone()
         .get_schema(w.req(SchemaRequest {
@@ -187,7 +203,10 @@ async fn ending_streams_ends_every_open_stream_with_service_unavailable() {
     for s in [&mut a, &mut b] {
         let e = error(s).await;
         assert_eq!(e.code(), Code::Internal);
-        assert_eq!(error_code(&e), "sfdc.platform.eventbus.grpc.service.unavailable");
+        assert_eq!(
+            error_code(&e),
+            "sfdc.platform.eventbus.grpc.service.unavailable"
+        );
     }
     // A stream opened afterwards is not ended by it.
     let (_t3, mut c) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 5)).await;
@@ -202,7 +221,9 @@ async fn held_keepalives_never_come_and_resume_when_let_through() {
     w.org.controls().suppress_keepalives(true);
     let (_tx, mut s) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 3)).await;
     assert!(
-        timeout(Duration::from_secs(600), s.message()).await.is_err(),
+        timeout(Duration::from_secs(600), s.message())
+            .await
+            .is_err(),
         "no keepalive in ten minutes"
     );
     // Events still flow.

@@ -7,7 +7,7 @@ use forcebus_testkit::Server;
 use serde_json::{Value, json};
 
 use crate::bayeux::{connect, handshake, post};
-use crate::{Authed, bin, code, create, get, j, server};
+use crate::{bin, code, create, get, j, server};
 
 fn control(s: &Server, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}/forcebus/v1/control{path}", s.base());
@@ -15,7 +15,10 @@ fn control(s: &Server, key: &str, path: &str, body: Option<Value>) -> (u16, Valu
         Some(b) => s.http().post(url).json(&b),
         None => s.http().get(url),
     };
-    j(req.header("Authorization", format!("Bearer {key}")).send().unwrap())
+    j(req
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .unwrap())
 }
 
 fn admin(s: &Server, path: &str, body: Value) -> Value {
@@ -27,7 +30,11 @@ fn admin(s: &Server, path: &str, body: Value) -> Value {
 #[test]
 fn the_controls_take_the_admin_key_or_an_org_token_and_nothing_else() {
     let s = server();
-    assert!(s.ready.admin_key.starts_with("fbk_"), "{}", s.ready.admin_key);
+    assert!(
+        s.ready.admin_key.starts_with("fbk_"),
+        "{}",
+        s.ready.admin_key
+    );
     let (st, v) = control(&s, &s.ready.admin_key, "", None);
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["active"], json!([]), "everything off by default: {v}");
@@ -43,7 +50,10 @@ fn the_controls_take_the_admin_key_or_an_org_token_and_nothing_else() {
         .send()
         .unwrap());
     assert_eq!(st, 401, "no credentials, no control");
-    assert_eq!(control(&s, &s.ready.admin_key, "", None).1["active"], json!([]));
+    assert_eq!(
+        control(&s, &s.ready.admin_key, "", None).1["active"],
+        json!([])
+    );
 }
 
 #[test]
@@ -56,12 +66,18 @@ fn bad_control_bodies_get_salesforce_errors_and_change_nothing() {
         ("/clock", json!({"advance_secs": 60, "backwards": true})),
         ("/streaming", json!({"delivery_delay_ms": 600_001})),
         ("/streaming", json!({"drop_sessions": "yes"})),
-        ("/pubsub", json!({"fail": "replayid.corrupted", "rpc": "Nope"})),
+        (
+            "/pubsub",
+            json!({"fail": "replayid.corrupted", "rpc": "Nope"}),
+        ),
         ("/pubsub", json!({"fail": "teapot"})),
         ("/pubsub", json!({"fail": "auth.error", "times": 0})),
         ("/pubsub", json!({"rpc": "Subscribe"})),
         ("/gap", json!({"object": "Account"})),
-        ("/gap", json!({"object": "Account", "overflow": true, "changeType": "GAP_UPDATE"})),
+        (
+            "/gap",
+            json!({"object": "Account", "overflow": true, "changeType": "GAP_UPDATE"}),
+        ),
         ("/gap", json!({"object": "Nope__c", "overflow": true})),
         ("/gap", json!([1, 2])),
     ] {
@@ -137,17 +153,39 @@ fn the_clock_expires_tokens_and_moves_dates_and_soql_follows() {
         names.sort();
         names
     };
-    assert_eq!(q("SELECT Name FROM Account WHERE CreatedDate = LAST_N_DAYS:1"), ["After"]);
-    assert_eq!(q("SELECT Name FROM Account WHERE CreatedDate < LAST_N_DAYS:2"), ["Before"]);
+    assert_eq!(
+        q("SELECT Name FROM Account WHERE CreatedDate = LAST_N_DAYS:1"),
+        ["After"]
+    );
+    assert_eq!(
+        q("SELECT Name FROM Account WHERE CreatedDate < LAST_N_DAYS:2"),
+        ["Before"]
+    );
     // Frozen, the clock stands still: two records created apart share their CreatedDate.
     admin(&s, "/clock", json!({"freeze": true}));
-    let (_, a) = j(s.http().post(format!("{}/sobjects/Account", s.data())).header("Authorization", format!("Bearer {token}")).json(&json!({"Name": "F1"})).send().unwrap());
+    let (_, a) = j(s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Name": "F1"}))
+        .send()
+        .unwrap());
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let (_, b) = j(s.http().post(format!("{}/sobjects/Account", s.data())).header("Authorization", format!("Bearer {token}")).json(&json!({"Name": "F2"})).send().unwrap());
+    let (_, b) = j(s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Name": "F2"}))
+        .send()
+        .unwrap());
     let created = |id: &Value| {
         let (_, r) = j(s
             .http()
-            .get(format!("{}/sobjects/Account/{}", s.data(), id.as_str().unwrap()))
+            .get(format!(
+                "{}/sobjects/Account/{}",
+                s.data(),
+                id.as_str().unwrap()
+            ))
             .header("Authorization", format!("Bearer {token}"))
             .send()
             .unwrap());
@@ -161,7 +199,11 @@ fn the_clock_expires_tokens_and_moves_dates_and_soql_follows() {
         .send()
         .unwrap());
     assert_eq!(st, 200);
-    assert_eq!(v["active"], json!(["clock.advanced"]), "unfrozen; time passed stays passed");
+    assert_eq!(
+        v["active"],
+        json!(["clock.advanced"]),
+        "unfrozen; time passed stays passed"
+    );
 }
 
 #[test]
@@ -201,7 +243,10 @@ fn a_gap_event_reaches_the_change_event_channel() {
         .keys()
         .filter(|k| *k != "ChangeEventHeader")
         .collect();
-    assert!(body.is_empty(), "no record fields on the CometD form: {body:?}");
+    assert!(
+        body.is_empty(),
+        "no record fields on the CometD form: {body:?}"
+    );
 }
 
 #[test]
@@ -217,14 +262,24 @@ fn dropped_sessions_answer_the_parked_connect_then_are_unknown() {
         waiting.join().unwrap()
     });
     let reply = parked.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(reply["successful"], json!(true), "answered as usual: {reply}");
+    assert_eq!(
+        reply["successful"],
+        json!(true),
+        "answered as usual: {reply}"
+    );
     assert_ne!(reply["advice"]["reconnect"], json!("none"), "{reply}");
     let next = connect(&s, &client, "3", json!({"timeout": 0}));
     assert_eq!(next[0]["error"], "403::Unknown client", "{next}");
-    assert_eq!(next[0]["advice"], json!({"interval": 0, "reconnect": "handshake"}));
+    assert_eq!(
+        next[0]["advice"],
+        json!({"interval": 0, "reconnect": "handshake"})
+    );
     let again = handshake(&s);
     assert_ne!(again, client);
-    assert_eq!(connect(&s, &again, "4", json!({"timeout": 0}))[0]["successful"], json!(true));
+    assert_eq!(
+        connect(&s, &again, "4", json!({"timeout": 0}))[0]["successful"],
+        json!(true)
+    );
 }
 
 #[test]
@@ -243,7 +298,15 @@ fn the_cli_drives_a_running_servers_controls() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (ok, out, err) = run(&["pubsub", "--fail", "replayid.corrupted", "--rpc", "Subscribe", "--times", "2"]);
+    let (ok, out, err) = run(&[
+        "pubsub",
+        "--fail",
+        "replayid.corrupted",
+        "--rpc",
+        "Subscribe",
+        "--times",
+        "2",
+    ]);
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["pubsub"]["fail"][0]["remaining"], json!(2));
@@ -253,7 +316,13 @@ fn the_cli_drives_a_running_servers_controls() {
     let (ok, out, _) = run(&["clear"]);
     assert!(ok);
     assert!(out.contains("\"active\": []"), "{out}");
-    let (ok, out, err) = run(&["show", "--url", &s.ready.http, "--key", &s.ready.access_token]);
+    let (ok, out, err) = run(&[
+        "show",
+        "--url",
+        &s.ready.http,
+        "--key",
+        &s.ready.access_token,
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("\"clock\""));
 }
