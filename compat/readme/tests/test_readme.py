@@ -142,8 +142,9 @@ def check_shell(readme: Readme, block: Block) -> None:
     r = subprocess.run(["bash", "-c", script], cwd=readme.workdir, env=readme.env(),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
-    # Each curl of the README talks to the REST API: one JSON body each, none an error.
-    curls = len(re.findall(r"^\s*curl\b", block.code, re.M))
+    # Each curl of the README talks to the REST API, and each `forcebus control` to the
+    # test controls: one JSON body each, none an error.
+    curls = len(re.findall(r"^\s*(curl|forcebus control)\b", block.code, re.M))
     try:
         docs = json_documents(r.stdout)
     except json.JSONDecodeError as e:

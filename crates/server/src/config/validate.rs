@@ -42,6 +42,14 @@ impl Config {
         if let Err(e) = self.networks() {
             return fail("trusted_networks", e);
         }
+        if let Some(key) = &self.admin_key
+            && (key.len() < 16 || !key.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return fail(
+                "admin_key",
+                "must be at least 16 printable ASCII characters without spaces".into(),
+            );
+        }
         self.validate_users()?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return fail(

@@ -326,3 +326,38 @@ fn the_cli_drives_a_running_servers_controls() {
     assert!(ok, "{err}");
     assert!(out.contains("\"clock\""));
 }
+
+#[test]
+fn the_admin_key_can_be_set_in_the_config_and_a_weak_one_is_refused() {
+    let s = Server::start_with(
+        &bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some("admin_key = \"ci-admin-key-0123456789\"\n".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.ready.admin_key, "ci-admin-key-0123456789");
+    assert_eq!(control(&s, "ci-admin-key-0123456789", "", None).0, 200);
+    let dir = std::env::temp_dir().join(format!("fb-weak-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("weak.toml"), "admin_key = \"short\"\n").unwrap();
+    let out = Command::new(bin())
+        .current_dir(&dir)
+        .args([
+            "serve",
+            "--in-memory",
+            "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--config",
+            "weak.toml",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("admin_key: must be at least 16"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
