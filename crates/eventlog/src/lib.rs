@@ -12,7 +12,9 @@
 //!   by total payload size (oldest first). A cursor positioned before what was expired is
 //!   an error ([`LogError::Expired`]), never a silent skip.
 //! - **Reads** come from a bounded in-memory tail of recent events; older positions are
-//!   read from the store. **Wake-ups** go through a watch channel of the last replay id.
+//!   read from the store. **Wake-ups** go through a watch channel of the last visible
+//!   replay id: the last durable one, or, with a delivery delay set (a test control),
+//!   behind it by that delay ([`delivery`](crate::delivery)).
 //!
 //! The log knows nothing of Salesforce wire formats; time is passed in (epoch ms) so that
 //! tests control it.
