@@ -14,7 +14,7 @@
 //! - **Reads** come from a bounded in-memory tail of recent events; older positions are
 //!   read from the store. **Wake-ups** go through a watch channel of the last visible
 //!   replay id: the last durable one, or, with a delivery delay set (a test control),
-//!   behind it by that delay ([`delivery`](crate::delivery)).
+//!   behind it by that delay (`delivery`).
 //!
 //! The log knows nothing of Salesforce wire formats; time is passed in (epoch ms) so that
 //! tests control it.
