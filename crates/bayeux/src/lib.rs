@@ -111,17 +111,23 @@ impl Bayeux {
         self.closing_wake.notify_waiters();
     }
 
-    /// Drops sessions that stopped connecting; returns how many remain.
+    /// Drops sessions that stopped connecting, or that the test controls dropped; returns
+    /// how many remain.
     pub fn sweep(&self) -> usize {
-        self.sessions.sweep(self.config.session_timeout)
+        self.sessions.sweep(
+            self.config.session_timeout,
+            self.org.controls().session_epoch(),
+        )
     }
 }
 
 impl Presence for Bayeux {
     fn online_users(&self, channel: &str) -> Vec<forcebus_org::RecordId> {
-        let mut users = self
-            .sessions
-            .subscribers(channel, self.config.session_timeout);
+        let mut users = self.sessions.subscribers(
+            channel,
+            self.config.session_timeout,
+            self.org.controls().session_epoch(),
+        );
         users.sort();
         users.dedup();
         users

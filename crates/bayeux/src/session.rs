@@ -84,23 +84,28 @@ fn client_id() -> String {
 }
 
 impl Sessions {
-    /// Removes sessions idle longer than `timeout` (parked connects keep theirs alive);
-    /// returns how many remain.
-    pub fn sweep(&self, timeout: Duration) -> usize {
+    /// Removes sessions idle longer than `timeout` (parked connects keep theirs alive) and
+    /// sessions dropped before `epoch`; returns how many remain.
+    pub fn sweep(&self, timeout: Duration, epoch: u64) -> usize {
         let now = Instant::now();
         let mut map = lock(&self.0);
         map.retain(|_, s| {
+            if s.dropped(epoch) {
+                return false;
+            }
             let c = lock(&s.connects);
             c.parked || now.duration_since(c.last_seen) < timeout
         });
         map.len()
     }
 
-    /// Users of live sessions subscribed to `channel` (with or without a filter).
-    pub fn subscribers(&self, channel: &str, timeout: Duration) -> Vec<RecordId> {
+    /// Users of live sessions subscribed to `channel` (with or without a filter); sessions
+    /// dropped before `epoch` are not live.
+    pub fn subscribers(&self, channel: &str, timeout: Duration, epoch: u64) -> Vec<RecordId> {
         let sessions: Vec<Arc<Session>> = lock(&self.0).values().cloned().collect();
         sessions
             .into_iter()
+            .filter(|s| !s.dropped(epoch))
             .filter(|s| {
                 let c = lock(&s.connects);
                 c.parked || c.last_seen.elapsed() < timeout
@@ -123,8 +128,7 @@ impl Sessions {
         timeout: Duration,
         (api, epoch): (u32, u64),
     ) -> Option<Arc<Session>> {
-        self.sweep(timeout);
-        lock(&self.0).retain(|_, s| !s.dropped(epoch));
+        self.sweep(timeout, epoch);
         if lock(&self.0).values().filter(|s| s.user == user).count() >= max {
             return None;
         }
