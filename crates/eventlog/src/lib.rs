@@ -546,7 +546,8 @@ impl EventLog {
                     last,
                 });
             }
-            Start::After(id) if id < earliest => {
+            // The id must name a retained event: the last one retention removed is not.
+            Start::After(id) if id < earliest || (id == earliest && earliest > 0) => {
                 return Err(LogError::Expired {
                     requested: id,
                     earliest,

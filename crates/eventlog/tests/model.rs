@@ -144,7 +144,7 @@ proptest! {
                         StartAt::Latest => Ok(model.last),
                         StartAt::Earliest => Ok(earliest),
                         StartAt::After(id) if id > model.last => Err(LogError::Future { requested: id, last: model.last }),
-                        StartAt::After(id) if id < earliest => Err(LogError::Expired { requested: id, earliest }),
+                        StartAt::After(id) if id < earliest || (id == earliest && earliest > 0) => Err(LogError::Expired { requested: id, earliest }),
                         StartAt::After(id) => Ok(id),
                     };
                     match (log.subscribe(Channel::of(kinds, class), start_at), from) {

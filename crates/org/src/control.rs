@@ -175,6 +175,8 @@ pub struct Controls {
     suppress_keepalives: AtomicBool,
     /// Incremented by every "end streams": open Pub/Sub streams end when it changes.
     streams_ended: watch::Sender<u64>,
+    /// Incremented by every "reset streams": open Pub/Sub calls are reset (HTTP/2).
+    streams_reset: watch::Sender<u64>,
     /// Incremented by every "drop sessions": CometD sessions opened before are forgotten.
     sessions_dropped: watch::Sender<u64>,
 }
@@ -185,6 +187,7 @@ impl Default for Controls {
             armed: Mutex::default(),
             suppress_keepalives: AtomicBool::new(false),
             streams_ended: watch::channel(0).0,
+            streams_reset: watch::channel(0).0,
             sessions_dropped: watch::channel(0).0,
         }
     }
@@ -244,6 +247,16 @@ impl Controls {
     /// Changes whenever [`Controls::end_streams`] is called.
     pub fn streams_ended(&self) -> watch::Receiver<u64> {
         self.streams_ended.subscribe()
+    }
+
+    /// Resets every open Pub/Sub call at the transport (HTTP/2 `RST_STREAM`).
+    pub fn reset_streams(&self) {
+        self.streams_reset.send_modify(|n| *n += 1);
+    }
+
+    /// Changes whenever [`Controls::reset_streams`] is called.
+    pub fn streams_reset(&self) -> watch::Receiver<u64> {
+        self.streams_reset.subscribe()
     }
 
     /// Forgets every CometD session open now.

@@ -123,6 +123,10 @@ fn advancing_past_retention_purges_events_and_old_replay_ids_fail() {
         matches!(e, forcebus_eventlog::LogError::Expired { .. }),
         "72 h: purged at once, not at the next sweep: {e:?}"
     );
+    assert!(
+        log.subscribe(channel.clone(), Start::After(old)).is_err(),
+        "the replay id of the last purged event names no retained event"
+    );
     // Newer events are not touched.
     account(&org, &c, "New");
     let mut cursor = log.subscribe(channel, Start::Earliest).unwrap();

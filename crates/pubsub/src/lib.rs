@@ -9,7 +9,7 @@
 //!   event, shared by every subscriber).
 //! - [`replay`]: 8-byte big-endian replay ids.
 //! - `control`: what the org's test controls do to calls (armed failures, keepalives,
-//!   ending streams).
+//!   ending streams); `reset`: resetting open calls at the HTTP/2 layer ([`Grpc`]).
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
 //!   `publish`: Publish and PublishStream.
@@ -32,10 +32,12 @@ pub mod managed;
 pub mod proto;
 pub mod publish;
 pub mod replay;
+mod reset;
 mod subscribe;
 pub mod topic;
 
 pub use error::PubSubError;
+pub use reset::{Grpc, ResetBody};
 pub use topic::{Render, Topic};
 
 /// Settings. Salesforce's documented limits are the defaults.
@@ -111,13 +113,14 @@ impl PubSub {
         &self.config
     }
 
-    /// The gRPC service, ready to be served over HTTP/2. Requests may be up to twice the
-    /// publish limit so that an oversized publish gets Salesforce's answer rather than
-    /// tonic's.
-    pub fn service(self: &Arc<Self>) -> proto::pub_sub_server::PubSubServer<Service> {
-        proto::pub_sub_server::PubSubServer::new(Service(self.clone()))
+    /// The gRPC service, ready to be served over HTTP/2, its calls resettable by the test
+    /// controls. Requests may be up to twice the publish limit so that an oversized
+    /// publish gets Salesforce's answer rather than tonic's.
+    pub fn service(self: &Arc<Self>) -> Grpc {
+        let server = proto::pub_sub_server::PubSubServer::new(Service(self.clone()))
             .max_decoding_message_size(self.config.max_request_bytes * 2)
-            .max_encoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        Grpc::new(server, self.clone())
     }
 }
 

@@ -7,7 +7,7 @@
 //! - `POST /control/gap` `{"object", "changeType", "recordIds"}` or `{"object", "overflow": true}`.
 //! - `POST /control/streaming` `{"drop_sessions": true}` and/or `{"delivery_delay_ms": N}`.
 //! - `POST /control/pubsub` `{"fail", "rpc", "times"}`, `{"suppress_keepalives": b}`,
-//!   `{"end_streams": true}`.
+//!   `{"end_streams": true}`, `{"reset_streams": true}`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -236,10 +236,13 @@ struct PubSubBody {
     suppress_keepalives: Option<bool>,
     #[serde(default)]
     end_streams: bool,
+    #[serde(default)]
+    reset_streams: bool,
 }
 
 /// `POST /forcebus/v1/control/pubsub`: arms a failure for the next calls of an RPC, holds
-/// keepalives back, or ends every open stream.
+/// keepalives back, ends every open stream with Salesforce's "service unavailable", or
+/// resets every open call at the HTTP/2 layer.
 pub async fn pubsub(
     State(app): State<crate::State>,
     headers: HeaderMap,
@@ -248,9 +251,13 @@ pub async fn pubsub(
     authorised(&app, &headers)?;
     let body: PubSubBody = parse(&headers, &bytes)?;
     let armed = armed(&body)?;
-    if armed.is_none() && body.suppress_keepalives.is_none() && !body.end_streams {
+    if armed.is_none()
+        && body.suppress_keepalives.is_none()
+        && !body.end_streams
+        && !body.reset_streams
+    {
         return Err(invalid(
-            "Give fail (with rpc and times), suppress_keepalives or \"end_streams\": true.",
+            "Give fail (with rpc and times), suppress_keepalives, \"end_streams\": true or \"reset_streams\": true.",
         ));
     }
     let controls = app.org.controls();
@@ -265,7 +272,10 @@ pub async fn pubsub(
     if body.end_streams {
         controls.end_streams();
     }
-    tracing::info!(fail = ?body.fail, rpc = ?body.rpc, times = ?body.times, suppress_keepalives = ?body.suppress_keepalives, end_streams = body.end_streams, "Test control: pubsub.");
+    if body.reset_streams {
+        controls.reset_streams();
+    }
+    tracing::info!(fail = ?body.fail, rpc = ?body.rpc, times = ?body.times, suppress_keepalives = ?body.suppress_keepalives, end_streams = body.end_streams, reset_streams = body.reset_streams, "Test control: pubsub.");
     Ok(view(&app))
 }
 

@@ -92,6 +92,9 @@ pub(crate) enum Control {
         /// End every open stream as a server-side disconnect does.
         #[arg(long)]
         end_streams: bool,
+        /// Reset every open call at the HTTP/2 layer (RST_STREAM, no gRPC status).
+        #[arg(long)]
+        reset_streams: bool,
     },
 }
 
@@ -151,6 +154,7 @@ impl Control {
                 times,
                 suppress_keepalives,
                 end_streams,
+                reset_streams,
             } => {
                 for (k, v) in [("fail", fail), ("rpc", rpc)] {
                     if let Some(v) = v {
@@ -165,6 +169,9 @@ impl Control {
                 }
                 if *end_streams {
                     put("end_streams", json!(true));
+                }
+                if *reset_streams {
+                    put("reset_streams", json!(true));
                 }
                 "/pubsub"
             }

@@ -15,8 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use forcebus_pubsub::Service;
-use forcebus_pubsub::proto::pub_sub_server::PubSubServer;
+use forcebus_pubsub::Grpc;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -24,7 +23,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    service: PubSubServer<Service>,
+    service: Grpc,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
@@ -35,12 +34,7 @@ pub(crate) async fn serve(
     .await;
 }
 
-async fn handle(
-    stream: TcpStream,
-    acceptor: TlsAcceptor,
-    service: PubSubServer<Service>,
-    watcher: Watcher,
-) {
+async fn handle(stream: TcpStream, acceptor: TlsAcceptor, service: Grpc, watcher: Watcher) {
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {
@@ -58,7 +52,7 @@ async fn handle(
 }
 
 /// Serves one HTTP/2 connection.
-pub(crate) async fn connection<I>(io: I, service: PubSubServer<Service>, watcher: Watcher)
+pub(crate) async fn connection<I>(io: I, service: Grpc, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

@@ -258,3 +258,24 @@ async fn a_delivery_delay_holds_events_back_for_its_length_after_commit() {
     assert_eq!(next(&mut s).await.events.len(), 1);
     assert!(committed.elapsed() < Duration::from_millis(10));
 }
+
+#[tokio::test(start_paused = true)]
+async fn resetting_streams_resets_every_open_call_without_a_grpc_status() {
+    let w = world(PubSubConfig::default()).await;
+    let (_t1, mut a) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 5)).await;
+    tokio::task::yield_now().await;
+    w.org.controls().reset_streams();
+    let e = error(&mut a).await;
+    assert_ne!(e.code(), Code::Ok);
+    assert_eq!(
+        error_code(&e),
+        "",
+        "a transport reset carries no error-code: {e:?}"
+    );
+    assert!(e.metadata().get("rpc-id").is_none(), "nor an rpc id: {e:?}");
+    // Calls made afterwards are not reset.
+    let (_t2, mut b) = w.subscribe(fetch(TOPIC, ReplayPreset::Latest, 5)).await;
+    tokio::task::yield_now().await;
+    w.account("Acme");
+    assert_eq!(next(&mut b).await.events.len(), 1);
+}
