@@ -8,7 +8,8 @@
 //! Layout:
 //! - [`directory`]: what authentication needs of an org (id, clock, users by name).
 //! - [`config`]: users, the connected app, session timeout.
-//! - [`tokens`]: issuing, verifying, extending and revoking tokens.
+//! - [`tokens`]: issuing, verifying, extending and revoking tokens; [`hold`]: tokens held
+//!   by live streaming connections, which do not expire.
 //! - [`grant`]: the OAuth grant types of `/services/oauth2/token`.
 //! - [`authorize`]: `/services/oauth2/authorize`: redirect URIs, sign-in, codes.
 //! - [`login`]: password logins: lockout and the security token from untrusted networks.
@@ -18,6 +19,7 @@ pub mod authorize;
 pub mod config;
 pub mod directory;
 pub mod grant;
+pub mod hold;
 pub mod login;
 pub mod passwords;
 pub mod tokens;
@@ -26,6 +28,7 @@ pub use authorize::AuthorizeRequest;
 pub use config::{AppConfig, AuthConfig, UserCredentials};
 pub use directory::{Directory, DirectoryUser};
 pub use grant::{Grant, OAuthError};
+pub use hold::Hold;
 pub use login::Network;
 pub use tokens::{Auth, Issued, Session};
 

@@ -74,6 +74,8 @@ pub struct Auth {
     lockouts: crate::login::Lockouts,
     /// Passwords set through the API.
     passwords: crate::passwords::Passwords,
+    /// Tokens held by live streaming connections: they do not expire.
+    pub(crate) holds: crate::hold::Holds,
 }
 
 /// The SHA-256 of `token`, in lower-case hex.
@@ -126,6 +128,7 @@ impl Auth {
             codes: Mutex::new(HashMap::new()),
             forgotten: tokio::sync::watch::Sender::new(0),
             lockouts: Default::default(),
+            holds: Default::default(),
         })
     }
 
@@ -289,7 +292,8 @@ impl Auth {
         })
     }
 
-    /// Verifies an access token, extending its life when it is past half-way.
+    /// Verifies an access token, extending its life when it is past half-way (or past its
+    /// end while a live connection holds it).
     pub fn verify(&self, token: &str) -> Option<Session> {
         let key = digest(token);
         let now = self.directory.now();
@@ -299,7 +303,7 @@ impl Auth {
             tokens.get(&key).filter(|t| !t.refresh).cloned()?
         };
         let expires = rec.expires_at?;
-        if expires <= now {
+        if expires <= now && !self.holds.held(&key) {
             self.forget(&[key]);
             return None;
         }
@@ -308,25 +312,46 @@ impl Auth {
             issued_at: rec.issued_at,
         };
         if expires - now < timeout / 2 {
-            let extended = TokenRecord {
-                expires_at: Some(now + timeout),
-                ..rec
-            };
-            let mut batch = Batch::new();
-            batch.put(
-                SPACE,
-                &key,
-                Some(serde_json::to_string(&extended).expect("plain struct")),
-            );
-            if let Err(e) = self.store.commit(&batch) {
-                tracing::warn!(error = %e, "Could not persist a session extension.");
-            }
-            self.tokens
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key, extended);
+            self.extend(key, rec, now + timeout);
         }
         Some(session)
+    }
+
+    /// Gives the live access token with this digest a whole session timeout from now, unless
+    /// it has more (a streaming connection let go of it).
+    pub(crate) fn touch(&self, key: &str) {
+        let now = self.directory.now();
+        let until = now + self.timeout();
+        let rec = {
+            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            tokens.get(key).filter(|t| !t.refresh).cloned()
+        };
+        if let Some(rec) = rec
+            && rec.expires_at.is_some_and(|e| e < until)
+        {
+            self.extend(key.to_owned(), rec, until);
+        }
+    }
+
+    /// Stores and applies a token's new end.
+    fn extend(&self, key: String, rec: TokenRecord, until: DateTime<Utc>) {
+        let extended = TokenRecord {
+            expires_at: Some(until),
+            ..rec
+        };
+        let mut batch = Batch::new();
+        batch.put(
+            SPACE,
+            &key,
+            Some(serde_json::to_string(&extended).expect("plain struct")),
+        );
+        if let Err(e) = self.store.commit(&batch) {
+            tracing::warn!(error = %e, "Could not persist a session extension.");
+        }
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, extended);
     }
 
     /// The user of a live refresh token.
@@ -455,6 +480,39 @@ pub(crate) mod tests {
         clock.advance(Duration::minutes(60));
         assert!(auth.verify(&idle).is_none());
         assert!(auth.verify(&busy).is_some());
+    }
+
+    #[test]
+    fn a_held_token_outlives_a_clock_jump_and_has_a_whole_timeout_once_let_go() {
+        let clock = clock();
+        let auth = Arc::new(auth_with(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            clock.clone(),
+        ));
+        let user = auth.default_user().unwrap();
+        let held = auth.issue(user, false).unwrap().access_token;
+        let idle = auth.issue(user, false).unwrap().access_token;
+        let revoked = auth.issue(user, false).unwrap().access_token;
+        let (hold, twice, doomed) = (auth.hold(&held), auth.hold(&held), auth.hold(&revoked));
+        clock.advance(Duration::hours(73));
+        assert!(auth.verify(&idle).is_none(), "an idle token expires");
+        assert!(auth.verify(&held).is_some(), "a held one does not");
+        assert!(auth.revoke(&revoked).unwrap());
+        assert!(
+            auth.verify(&revoked).is_none(),
+            "holding never outlives a revoke"
+        );
+        drop((hold, doomed));
+        clock.advance(Duration::hours(3));
+        assert!(auth.verify(&held).is_some(), "still held once");
+        drop(twice);
+        clock.advance(Duration::minutes(119));
+        assert!(
+            auth.verify(&held).is_some(),
+            "a whole timeout from its release"
+        );
+        clock.advance(Duration::hours(3));
+        assert!(auth.verify(&held).is_none());
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub struct Session {
     pub id: String,
     /// The user who handshook.
     pub user: RecordId,
-    /// The token it handshook with (checked again on every request).
-    pub token: Mutex<String>,
+    /// The token it handshook with (checked again on every request), held for the life of
+    /// the session: Salesforce keeps a session alive while its client stays connected.
+    pub token: forcebus_auth::Hold,
     /// Subscriptions, by channel name.
     pub subs: Mutex<Vec<Subscription>>,
     /// Connect state.
@@ -123,7 +124,7 @@ impl Sessions {
     pub fn create(
         &self,
         user: RecordId,
-        token: &str,
+        token: forcebus_auth::Hold,
         max: usize,
         timeout: Duration,
         (api, epoch): (u32, u64),
@@ -135,7 +136,7 @@ impl Sessions {
         let s = Arc::new(Session {
             id: client_id(),
             user,
-            token: Mutex::new(token.to_owned()),
+            token,
             subs: Mutex::new(Vec::new()),
             connects: Mutex::new(Connects {
                 last_seen: Instant::now(),

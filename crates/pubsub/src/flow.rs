@@ -7,8 +7,9 @@
 //!   otherwise (which may be ahead of the last delivered event).
 //! - A response stays under `max_response_bytes`; a larger batch is split.
 //! - Keepalive: with credit outstanding, an empty response after `keepalive` without one.
-//! - Credentials: the stream ends with `UNAUTHENTICATED` once its token is revoked or
-//!   expires (checked when tokens are forgotten and before every delivery).
+//! - Credentials: the stream ends with `UNAUTHENTICATED` once its token is revoked
+//!   (checked when tokens are forgotten and before every delivery); the stream holds its
+//!   token, which does not expire while it is open.
 //! - Idle: with no credit, the stream ends (status OK) after `idle_timeout` without a
 //!   request. A client half-close ends it too; a server shutdown, or the test controls'
 //!   "end streams", ends it with Salesforce's "service unavailable".
@@ -77,9 +78,12 @@ pub(crate) struct Flow<M: Mode> {
     pub(crate) rpc_id: String,
     pub(crate) mode: M,
     pub(crate) tx: mpsc::Sender<Result<M::Response, Status>>,
-    /// The access token the stream was opened with: once it is revoked or expires the
-    /// stream ends with `UNAUTHENTICATED` (issue 13, finding 6).
+    /// The access token the stream was opened with: once it is revoked the stream ends
+    /// with `UNAUTHENTICATED` (issue 13, finding 6).
     pub(crate) token: String,
+    /// The token held while the stream is open: it does not expire meanwhile (as on
+    /// Salesforce, which does not cut an open stream when a session times out).
+    pub(crate) _hold: forcebus_auth::Hold,
 }
 
 /// Why the loop ended early: the client went away, or an error was sent.

@@ -165,6 +165,7 @@ async fn start(
         rpc_id: rpc,
         mode: Managed { id: sub.id },
         tx,
+        _hold: ps.auth.hold(&token),
         token,
     };
     // A commit may ride on the first request too.

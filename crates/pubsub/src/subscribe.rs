@@ -89,6 +89,7 @@ async fn start(
         rpc_id: rpc,
         mode: Plain,
         tx,
+        _hold: ps.auth.hold(&token),
         token,
     }
     .run(None, Box::pin(asks))

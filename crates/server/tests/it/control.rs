@@ -361,3 +361,44 @@ fn the_admin_key_can_be_set_in_the_config_and_a_weak_one_is_refused() {
     assert!(err.contains("admin_key: must be at least 16"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Salesforce keeps a session alive while its CometD client stays connected: a clock jump
+/// of days leaves a parked connect and its token working (an idle token expires), and after
+/// the session is dropped the client handshakes again with the same token.
+#[test]
+fn a_connected_clients_token_outlives_a_clock_jump() {
+    let s = server();
+    let client = handshake(&s);
+    assert_eq!(
+        connect(&s, &client, "1", json!({"timeout": 0}))[0]["successful"],
+        json!(true)
+    );
+    let idle = login(&s);
+    let parked = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| connect(&s, &client, "2", json!({})));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        admin(&s, "/clock", json!({"advance_secs": 3 * 24 * 3600}));
+        create_as(&s, &idle, 401);
+        admin(&s, "/streaming", json!({"drop_sessions": true}));
+        waiting.join().unwrap()
+    });
+    let reply = parked.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(reply["successful"], json!(true), "{reply}");
+    let again = handshake(&s);
+    assert_eq!(
+        connect(&s, &again, "3", json!({"timeout": 0}))[0]["successful"],
+        json!(true)
+    );
+    create_as(&s, &s.ready.access_token, 201);
+}
+
+fn create_as(s: &Server, token: &str, want: u16) {
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Name": "X"}))
+        .send()
+        .unwrap());
+    assert_eq!(st, want, "{body}");
+}
