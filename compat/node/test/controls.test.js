@@ -234,8 +234,8 @@ describe('jsforce (faye) and the test controls', () => {
     await waitUntil(() => findChange(received, idB), 'event B', { describe: () => summary(received) });
     const storedB = replay._replay;
     assert.equal(storedB, findChange(received, idB).event.replayId);
-    // A change elsewhere in the org after B. (forcebus answers the 400 only for an id
-    // below the newest purged event; see the todo test below.)
+    // A change elsewhere in the org after B, so that B is not the newest purged event
+    // (that case has a test of its own below).
     const later = await conn.sobject('Contact').create({ LastName: uniq('aged-contact') });
     assert.equal(later.success, true);
 
@@ -303,9 +303,6 @@ describe('jsforce (faye) and the test controls', () => {
 
   it('a stored replay id of the newest aged-out event gets the 400 too', {
     timeout: TEST_TIMEOUT_MS,
-    todo: 'forcebus bug: after the purge it accepts a replay id equal to the newest purged event '
-      + '(eventlog: valid iff expired_through <= id <= last), so a subscriber whose last event aged out '
-      + 'resubscribes successfully instead of getting 400::The replayId {N} you provided was invalid',
   }, async () => {
     const { client, replay, wire } = fayeClient(-1);
     const received = [];

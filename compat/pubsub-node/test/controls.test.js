@@ -241,6 +241,19 @@ describe('Pub/Sub API test controls: what the npm client reports', () => {
     assert.ok(tail[0].t >= lines[ctl].t, 'the error follows the control');
   });
 
+  it('reset_streams on an open subscription: grpc-js reports the RST_STREAM as 13 INTERNAL, no error-code', async () => {
+    const lines = await run(srv, 'resetStreams');
+    assertDone(lines);
+    const cbs = callbacks(lines).filter((c) => c.cb !== 'grpcKeepAlive');
+    const tail = cbs.slice(-3);
+    assert.deepEqual(kinds(tail), ['error', 'grpcStatus', 'end'], JSON.stringify(cbs));
+    assert.ok(kinds(cbs.slice(0, -3)).every((k) => k === 'event') && cbs.length > 3);
+    const err = tail[0].data;
+    assert.equal(err.code, 13, JSON.stringify(err));
+    assert.match(err.details, /^Received RST_STREAM with code 2/, JSON.stringify(err));
+    assert.equal(JSON.stringify(err).includes('error-code'), false, 'a transport reset has no trailers');
+  });
+
   it('suppress_keepalives: grpcKeepAlive callbacks stop (events still come), and resume after DELETE /control', async () => {
     const lines = await run(srv, 'keepalives');
     assertDone(lines);

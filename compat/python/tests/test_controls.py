@@ -391,7 +391,7 @@ def test_aged_out_replay_id_on_automatic_resubscribe(aged_server: Server) -> Non
     """A connected client whose stored replay id ages out (73 h jump; a Contact
     change newer than the stored id is purged too), then its session is
     dropped: the parked connect comes back ``successful``, the next one (with
-    the now expired token) gets ``403::Unknown client``, aiocometd
+    the old token) gets ``403::Unknown client``, aiocometd
     re-authenticates once, gets the 403 again, handshakes, and the automatic
     resubscribe (batched with the first connect) carries the stored id and is
     refused with the 400. aiocometd drops that reply (it queues only non-meta
@@ -450,8 +450,8 @@ def test_aged_out_replay_id_on_automatic_resubscribe(aged_server: Server) -> Non
     # The new session's first connect (batched with the refused resubscribe)
     # succeeded; the next one is parked (checked in the scenario).
     assert len(connects) == unknown + 3 and connects[-1]["successful"] is True, connects
-    # The first 403 answered the expired token (the session is looked up
-    # first), its resend went with the fresh one.
+    # The first 403 answered the old token (the session is looked up first),
+    # its resend went with the fresh one: aiocometd re-authenticates on any 403.
     old = auth.meta("/meta/handshake")[0]["clientId"]
     old_connects = [a for a, m in auth.sent_on("/meta/connect") if m["clientId"] == old]
     assert old_connects[-2:] == [f"Bearer {auth.tokens[0]}", f"Bearer {auth.tokens[1]}"], old_connects

@@ -203,6 +203,16 @@ const scenarios = {
     await sleep(500);
   },
 
+  /** A subscription that got one event is reset at the HTTP/2 layer by `reset_streams`. */
+  async resetStreams(client) {
+    const rec = recorder();
+    client.subscribeFromEarliestEvent(TOPIC, rec.callback);
+    await rec.until((s) => count(s, 'event') >= 1, 10000, 'the first event');
+    await control('POST', '/pubsub', { reset_streams: true });
+    await rec.until((s) => count(s, 'end') > 0, 10000, 'end');
+    await sleep(500);
+  },
+
   /**
    * Keepalives (the server sends one after every second without a response here) on an
    * open subscription: two, then none while suppressed for 2.5 s (an event still arrives),
