@@ -62,13 +62,19 @@ fn failure(msg: &Message, channel: &str, error: &BayeuxError, advice: Option<Val
     Value::Object(r)
 }
 
+/// `403::Unknown client` with handshake advice, and without the `clientId` (which names no
+/// session), as Salesforce answers it (`streaming-cometd.md` §2.3).
 fn unknown_client(msg: &Message, channel: &str) -> Value {
-    failure(
+    let mut reply = failure(
         msg,
         channel,
         &BayeuxError::UnknownClient,
         Some(json!({"interval": 0, "reconnect": "handshake"})),
-    )
+    );
+    if let Value::Object(r) = &mut reply {
+        r.remove("clientId");
+    }
+    reply
 }
 
 /// Handshakes one request may carry; further ones in the same batch are refused.

@@ -263,7 +263,8 @@ fn salesforce_error_strings() {
     );
     assert_eq!(
         r[0],
-        json!({"channel": "/meta/connect", "id": "304", "clientId": "nope", "error": "403::Unknown client", "advice": {"interval": 0, "reconnect": "handshake"}, "successful": false})
+        json!({"channel": "/meta/connect", "id": "304", "error": "403::Unknown client", "advice": {"interval": 0, "reconnect": "handshake"}, "successful": false}),
+        "Salesforce's reply, without the clientId"
     );
     // Disconnect ends the session.
     let r = post(
