@@ -97,7 +97,7 @@ describe('CometD JS and the test controls', () => {
 
     const was = await control(srv, 'GET');
     const view = await control(srv, 'POST', '/streaming', { drop_sessions: true });
-    assert.equal(view.streaming.sessions_dropped, was.streaming.sessions_dropped + 1);
+    assert.equal(view.streaming.session_drops, was.streaming.session_drops + 1);
 
     await waitUntil(() => app.subscribeReplies.length === 2, 'the resubscribe from the handshake listener',
       { describe: () => JSON.stringify(app.wire.in.filter((m) => m.channel.startsWith('/meta/'))) });

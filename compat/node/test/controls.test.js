@@ -82,7 +82,7 @@ describe('jsforce (faye) and the test controls', () => {
 
     const was = await control(srv, 'GET');
     const view = await control(srv, 'POST', '/streaming', { drop_sessions: true });
-    assert.equal(view.streaming.sessions_dropped, was.streaming.sessions_dropped + 1, 'the drop is counted');
+    assert.equal(view.streaming.session_drops, was.streaming.session_drops + 1, 'the drop is counted');
 
     // faye: 403::Unknown client with advice handshake → forget the clientId,
     // handshake, force-resubscribe every channel it knows.

@@ -272,9 +272,9 @@ def test_dropped_session_reauthenticates_rehandshakes_and_resubscribes(server: S
                     # Blocking calls: the event loop, and so the client, waits
                     # until both are done. The second Account is committed while
                     # the client has no session; only the replay can bring it.
-                    drops = control(server, "GET")["streaming"]["sessions_dropped"]
+                    drops = control(server, "GET")["streaming"]["session_drops"]
                     state = control(server, "POST", "/streaming", {"drop_sessions": True})
-                    assert state["streaming"]["sessions_dropped"] == drops + 1, state
+                    assert state["streaming"]["session_drops"] == drops + 1, state
                     ids.append(create(server, "Account", Name=uniq("ctl-drop-during")))
                 elif len(got) == 2:
                     await wait_until(lambda: [m.get("successful") for m in auth.meta("/meta/subscribe")] == [True, True],

@@ -155,7 +155,7 @@ impl Org {
             },
             "streaming": {
                 "delivery_delay_ms": delay,
-                "sessions_dropped": self.controls.session_epoch(),
+                "session_drops": self.controls.session_epoch(),
             },
             "pubsub": {
                 "fail": armed,
