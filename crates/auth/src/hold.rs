@@ -47,21 +47,23 @@ impl Auth {
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        let last = {
-            let mut holds = self.auth.holds.lock();
-            match holds.get_mut(&self.key) {
-                Some(n) if *n > 1 => {
-                    *n -= 1;
-                    false
-                }
-                _ => {
-                    holds.remove(&self.key);
-                    true
-                }
-            }
-        };
+        // The last hold extends the token before letting go, so no verify in between
+        // finds it neither held nor live.
+        let last = self
+            .auth
+            .holds
+            .lock()
+            .get(&self.key)
+            .is_none_or(|n| *n <= 1);
         if last {
             self.auth.touch(&self.key);
+        }
+        let mut holds = self.auth.holds.lock();
+        match holds.get_mut(&self.key) {
+            Some(n) if *n > 1 => *n -= 1,
+            _ => {
+                holds.remove(&self.key);
+            }
         }
     }
 }

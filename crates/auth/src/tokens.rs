@@ -317,19 +317,20 @@ impl Auth {
         Some(session)
     }
 
-    /// Gives the live access token with this digest a whole session timeout from now, unless
-    /// it has more (a streaming connection let go of it).
+    /// Uses the live access token with this digest, as [`Auth::verify`] does: past half-way
+    /// (or past its end) it gets a whole session timeout from now. A streaming connection
+    /// letting go of its token calls this.
     pub(crate) fn touch(&self, key: &str) {
         let now = self.directory.now();
-        let until = now + self.timeout();
+        let timeout = self.timeout();
         let rec = {
             let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
             tokens.get(key).filter(|t| !t.refresh).cloned()
         };
         if let Some(rec) = rec
-            && rec.expires_at.is_some_and(|e| e < until)
+            && rec.expires_at.is_some_and(|e| e - now < timeout / 2)
         {
-            self.extend(key.to_owned(), rec, until);
+            self.extend(key.to_owned(), rec, now + timeout);
         }
     }
 

@@ -41,9 +41,10 @@ pub struct Session {
     pub id: String,
     /// The user who handshook.
     pub user: RecordId,
-    /// The token it handshook with (checked again on every request), held for the life of
-    /// the session: Salesforce keeps a session alive while its client stays connected.
-    pub token: forcebus_auth::Hold,
+    /// The hold on the token it handshook with, for the life of the session: Salesforce
+    /// keeps a session alive while its client stays connected. (Every request's own token
+    /// is verified, and must be the same user's.)
+    pub hold: forcebus_auth::Hold,
     /// Subscriptions, by channel name.
     pub subs: Mutex<Vec<Subscription>>,
     /// Connect state.
@@ -90,14 +91,20 @@ impl Sessions {
     pub fn sweep(&self, timeout: Duration, epoch: u64) -> usize {
         let now = Instant::now();
         let mut map = lock(&self.0);
-        map.retain(|_, s| {
-            if s.dropped(epoch) {
-                return false;
-            }
-            let c = lock(&s.connects);
-            c.parked || now.duration_since(c.last_seen) < timeout
-        });
-        map.len()
+        let ended: Vec<String> = map
+            .iter()
+            .filter(|(_, s)| {
+                let c = lock(&s.connects);
+                s.dropped(epoch) || (!c.parked && now.duration_since(c.last_seen) >= timeout)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let removed: Vec<Arc<Session>> = ended.iter().filter_map(|id| map.remove(id)).collect();
+        let left = map.len();
+        drop(map);
+        // Ended sessions let go of their tokens outside the lock (that may write the store).
+        drop(removed);
+        left
     }
 
     /// Users of live sessions subscribed to `channel` (with or without a filter); sessions
@@ -124,7 +131,7 @@ impl Sessions {
     pub fn create(
         &self,
         user: RecordId,
-        token: forcebus_auth::Hold,
+        hold: impl FnOnce() -> forcebus_auth::Hold,
         max: usize,
         timeout: Duration,
         (api, epoch): (u32, u64),
@@ -136,7 +143,7 @@ impl Sessions {
         let s = Arc::new(Session {
             id: client_id(),
             user,
-            token,
+            hold: hold(),
             subs: Mutex::new(Vec::new()),
             connects: Mutex::new(Connects {
                 last_seen: Instant::now(),
@@ -174,7 +181,8 @@ impl Sessions {
     /// Forgets session `id` as Salesforce loses one: no advice to stop, the next request
     /// gets `403::Unknown client` (a parked connect is answered as usual first).
     pub fn forget(&self, id: &str) {
-        lock(&self.0).remove(id);
+        let removed = lock(&self.0).remove(id);
+        drop(removed);
     }
 
     /// Ends session `id`, waking its parked connect.

@@ -7,8 +7,6 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use crate::error::{BulkError, Kind};
 use crate::job::{Format, Job, JobType, Progress, State};
 use crate::registry::Bulk;
@@ -172,7 +170,7 @@ impl Bulk {
         converted: Result<(Vec<u8>, usize), String>,
     ) -> Result<Job, BulkError> {
         let id = self.mint("751")?;
-        let now = Utc::now();
+        let now = self.org.clock().now();
         let mut batch = Job {
             id: id.clone(),
             job_type: JobType::ClassicBatch,
@@ -242,14 +240,14 @@ impl Bulk {
                 if b.state == State::UploadComplete {
                     let mut b = b;
                     b.state = State::Aborted;
-                    b.modified = Utc::now();
+                    b.modified = self.org.clock().now();
                     self.save(&b)?;
                 }
             }
         }
         let mut job = job;
         job.state = next;
-        job.modified = Utc::now();
+        job.modified = self.org.clock().now();
         self.save(&job)?;
         Ok(job)
     }

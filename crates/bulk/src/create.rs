@@ -1,8 +1,6 @@
 //! A new job, checked before it exists (`data-apis.md` §1.2, §2.3): its operation for its
 //! API, its object (or query), its external id for an upsert, its dialect.
 
-use chrono::Utc;
-
 use forcebus_meta::ObjectDef;
 
 use crate::error::{BulkError, Kind};
@@ -121,7 +119,7 @@ pub(crate) fn checked(
         let (o, key) = target(bulk, &new, operation)?;
         (o.name.clone(), None, key)
     };
-    let now = Utc::now();
+    let now = bulk.org.clock().now();
     Ok(Job {
         id,
         operation,

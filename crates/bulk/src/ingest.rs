@@ -10,8 +10,6 @@ use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom, Write};
 use std::time::Instant;
 
-use chrono::Utc;
-
 use forcebus_csv::{Reader, Record, Writer};
 use forcebus_org::{Api, Caller, Mode, Op, OrgError, Outcome, RecordId, Work};
 
@@ -226,6 +224,7 @@ impl<'a> Chunks<'a> {
             return Ok(false);
         }
         let caller = caller(&self.job);
+        let now = self.bulk.org.clock().now();
         let job = &self.job;
         let (success, failure) = (&mut self.success, &mut self.failure);
         let columns = &self.columns;
@@ -238,7 +237,7 @@ impl<'a> Chunks<'a> {
                     Ok(mut next) => {
                         next.progress.offset = next_offset;
                         next.progress.processing_ms += started.elapsed().as_millis() as u64;
-                        next.modified = Utc::now();
+                        next.modified = now;
                         work.put_value(SPACE, &next.id, Some(next.stored()));
                         (Ok(next), true)
                     }

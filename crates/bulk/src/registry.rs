@@ -6,8 +6,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
-use chrono::Utc;
-
 use forcebus_meta::RecordId;
 use forcebus_org::Org;
 use forcebus_store::{Batch, Store};
@@ -230,7 +228,7 @@ impl Bulk {
     }
 
     fn made_today(&self, types: &[JobType]) -> u64 {
-        let since = Utc::now() - chrono::Duration::hours(24);
+        let since = self.org.clock().now() - chrono::Duration::hours(24);
         self.lock()
             .values()
             .filter(|j| types.contains(&j.job_type) && j.created > since)
@@ -238,7 +236,7 @@ impl Bulk {
     }
 
     fn expire(&self) {
-        let cutoff = Utc::now() - chrono::Duration::days(self.config.keep_days);
+        let cutoff = self.org.clock().now() - chrono::Duration::days(self.config.keep_days);
         let old: Vec<String> = self
             .lock()
             .values()
@@ -361,7 +359,7 @@ impl Bulk {
             State::Aborted if !job.state.terminal() => job.state = State::Aborted,
             _ => return Err(bad()),
         }
-        job.modified = Utc::now();
+        job.modified = self.org.clock().now();
         self.save(&job)?;
         if job.state == State::UploadComplete {
             self.enqueue(&job.id);
@@ -402,7 +400,7 @@ impl Bulk {
         if aborted {
             job.state = State::Aborted;
         }
-        job.modified = Utc::now();
+        job.modified = self.org.clock().now();
         self.save(&job)?;
         Ok(job)
     }

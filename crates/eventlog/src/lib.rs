@@ -267,7 +267,7 @@ pub struct EventLog {
     /// Serialises appends from id assignment to publication.
     append: Mutex<()>,
     /// The last replay id published (durable).
-    last: watch::Sender<u64>,
+    last: std::sync::atomic::AtomicU64,
     /// What subscribers see: `last`, or behind it by a delivery delay.
     delivery: delivery::Delivery,
     /// Woken when the retained bytes pass the size cap by a quarter, so the sweeper
@@ -320,7 +320,6 @@ impl EventLog {
             .into_iter()
             .map(|e| Arc::new(Event::from_stored(e)))
             .collect();
-        let (last_tx, _) = watch::channel(next_id - 1);
         Ok(Self {
             store,
             config,
@@ -332,7 +331,7 @@ impl EventLog {
                 next_id,
             }),
             append: Mutex::new(()),
-            last: last_tx,
+            last: std::sync::atomic::AtomicU64::new(next_id - 1),
             delivery: delivery::Delivery::new(next_id - 1),
             over_cap: tokio::sync::Notify::new(),
             sync: durable::SyncService::default(),
@@ -343,9 +342,16 @@ impl EventLog {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The last replay id assigned (0 when none).
+    /// The last replay id published: its commit is durable (0 when none). Subscribers
+    /// see events through [`EventLog::visible_replay_id`], which a delivery delay holds
+    /// back.
     pub fn last_replay_id(&self) -> u64 {
-        *self.last.borrow()
+        self.last.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The last replay id subscribers may see.
+    pub fn visible_replay_id(&self) -> u64 {
+        self.delivery.visible()
     }
 
     /// A receiver that changes whenever events become visible to subscribers.
@@ -356,7 +362,12 @@ impl EventLog {
     /// Shows events to subscribers no sooner than `delay` after their commit is durable
     /// (zero: at once). Setting a delay needs a Tokio runtime.
     pub fn set_delivery_delay(&self, delay: Duration) {
-        self.delivery.set_delay(delay, self.last_replay_id());
+        self.delivery.set_delay(delay);
+    }
+
+    /// Shows every event held back by the delivery delay now (the delay stays set).
+    pub fn flush_delivery(&self) {
+        self.delivery.flush();
     }
 
     /// The delivery delay set.
@@ -454,13 +465,8 @@ impl EventLog {
     /// Marks every appended event up to `replay_id` durable: it becomes visible to
     /// subscribers, and they wake, now or after the delivery delay.
     pub fn publish_through(&self, replay_id: u64) {
-        self.last.send_if_modified(|last| {
-            let raise = replay_id > *last;
-            if raise {
-                *last = replay_id;
-            }
-            raise
-        });
+        self.last
+            .fetch_max(replay_id, std::sync::atomic::Ordering::AcqRel);
         self.delivery.publish_through(replay_id);
     }
 
@@ -472,16 +478,23 @@ impl EventLog {
         let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
         let mut removed = 0;
         let mut bytes = inner.bytes;
+        // Each class expires a prefix, in replay-id order: the first event of a class still
+        // within retention keeps every later one of that class, even one stamped earlier
+        // (a publish that read the clock before a test control moved it forward).
+        let mut kept_from: HashSet<RetentionClass> = HashSet::new();
         let keep: VecDeque<Meta> = inner
             .index
             .iter()
             .copied()
             .filter(|m| {
-                let too_old = now_ms - m.time_ms >= self.config.retention_ms(m.class);
+                let too_old = !kept_from.contains(&m.class)
+                    && now_ms - m.time_ms >= self.config.retention_ms(m.class);
                 if too_old {
                     through.insert(m.class, m.replay_id);
                     bytes -= m.size as u64;
                     removed += 1;
+                } else {
+                    kept_from.insert(m.class);
                 }
                 !too_old
             })
@@ -538,7 +551,9 @@ impl EventLog {
         let last = self.last_replay_id();
         let earliest = self.earliest(channel.class);
         let position = match start {
-            Start::Latest => last,
+            // From what subscribers see now: events a delivery delay still holds back
+            // reach this subscriber too.
+            Start::Latest => self.delivery.visible().max(earliest),
             Start::Earliest => earliest,
             Start::After(id) if id > last => {
                 return Err(LogError::Future {

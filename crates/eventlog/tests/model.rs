@@ -266,3 +266,31 @@ fn unpublished_events_stay_hidden_until_published() {
     let ids: Vec<u64> = cur.poll(10).unwrap().iter().map(|e| e.replay_id).collect();
     assert_eq!(ids, [2, 3, 4]);
 }
+
+/// A class expires a prefix: an event stamped earlier than one before it (a publish that
+/// read the clock before the org's clock was moved forward) does not take the newer one
+/// with it.
+#[test]
+fn expiry_removes_a_prefix_of_each_class_even_when_stamps_go_back() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let log = Arc::new(EventLog::open(store.clone(), LogConfig::default()).unwrap());
+    let one = || {
+        vec![NewEvent {
+            kind: "A".into(),
+            class: 0,
+            payload: vec![1],
+        }]
+    };
+    let day = 24 * 3600 * 1000;
+    log.append(one(), 3 * day, |w| store.commit(&Batch { writes: w }))
+        .unwrap();
+    log.append(one(), 0, |w| store.commit(&Batch { writes: w }))
+        .unwrap();
+    assert_eq!(
+        log.expire(3 * day + 1).unwrap(),
+        0,
+        "the first is within retention"
+    );
+    assert_eq!(log.earliest(0), 0);
+    assert_eq!(log.expire(6 * day).unwrap(), 2, "then both go");
+}

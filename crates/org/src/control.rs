@@ -114,15 +114,15 @@ impl PubSubFailure {
         ),
     ];
 
-    /// The failure called `name` (exactly, or with the `sfdc.platform.eventbus.grpc.`
-    /// prefix).
+    /// The failure called `name` (any case, with or without the
+    /// `sfdc.platform.eventbus.grpc.` prefix).
     pub fn parse(name: &str) -> Option<Self> {
         let name = name
             .strip_prefix("sfdc.platform.eventbus.grpc.")
             .unwrap_or(name);
         Self::NAMES
             .iter()
-            .find(|(_, names)| names.contains(&name))
+            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
             .map(|(f, _)| *f)
     }
 

@@ -84,6 +84,9 @@ pub(crate) struct Flow<M: Mode> {
     /// The token held while the stream is open: it does not expire meanwhile (as on
     /// Salesforce, which does not cut an open stream when a session times out).
     pub(crate) _hold: forcebus_auth::Hold,
+    /// Changes when the test controls end every open stream (watched from the call's
+    /// start).
+    pub(crate) ended: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Why the loop ended early: the client went away, or an error was sent.
@@ -109,7 +112,7 @@ impl<M: Mode> Flow<M> {
         let check_every = self.mode.check_every();
         let mut next_check = check_every.map(|d| Instant::now() + d);
         let mut revocations = self.ps.auth.revocations();
-        let mut ended = self.ps.streams_ended();
+        let mut ended = self.ended.clone();
         loop {
             let keepalive_at = last_sent + config.keepalive;
             let idle_at = last_request + config.idle_timeout;

@@ -119,8 +119,9 @@ pub(crate) fn managed_subscribe(
         .map(|c| c.token.to_owned())
         .unwrap_or_default();
     let (tx, rx) = mpsc::channel(2);
+    let ended = ps.streams_ended();
     let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps.clone(), request.into_inner(), tx, rpc, token).instrument(span));
+    tokio::spawn(start(ps.clone(), request.into_inner(), tx, (rpc, token), ended).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -128,12 +129,18 @@ async fn start(
     ps: Arc<PubSub>,
     mut inbound: Streaming<ManagedFetchRequest>,
     tx: mpsc::Sender<Result<ManagedFetchResponse, Status>>,
-    rpc: String,
-    token: String,
+    (rpc, token): (String, String),
+    mut ended: tokio::sync::watch::Receiver<u64>,
 ) {
-    let first = match tokio::time::timeout(ps.config.idle_timeout, inbound.next()).await {
-        Ok(Some(Ok(r))) => r,
-        _ => return,
+    let first = tokio::select! {
+        first = tokio::time::timeout(ps.config.idle_timeout, inbound.next()) => match first {
+            Ok(Some(Ok(r))) => r,
+            _ => return,
+        },
+        Ok(()) = ended.changed() => {
+            let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
+            return;
+        }
     };
     if let Some(e) = ps.injected(forcebus_org::control::Rpc::ManagedSubscribe, "") {
         let _ = tx.send(Err(e.status(&rpc))).await;
@@ -167,6 +174,7 @@ async fn start(
         tx,
         _hold: ps.auth.hold(&token),
         token,
+        ended,
     };
     // A commit may ride on the first request too.
     let initial = first.commit_replay_id_request.map(|c| Ask {

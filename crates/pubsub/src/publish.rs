@@ -91,8 +91,9 @@ pub(crate) fn publish_stream(
         .map_err(|e| e.status(&rpc))?
         .user_id;
     let (tx, rx) = mpsc::channel(2);
+    let ended = ps.streams_ended();
     let span = tracing::debug_span!("publish_stream", rpc_id = %rpc);
-    tokio::spawn(stream(ps.clone(), user, request.into_inner(), tx, rpc).instrument(span));
+    tokio::spawn(stream(ps.clone(), (user, ended), request.into_inner(), tx, rpc).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -105,7 +106,7 @@ type Answer = tokio::task::JoinHandle<Result<PublishResponse, PubSubError>>;
 
 async fn stream(
     ps: Arc<PubSub>,
-    user: RecordId,
+    (user, mut ended): (RecordId, tokio::sync::watch::Receiver<u64>),
     mut inbound: Streaming<PublishRequest>,
     tx: mpsc::Sender<Result<PublishResponse, Status>>,
     rpc: String,
@@ -114,7 +115,6 @@ async fn stream(
     let (answers, ordered) = mpsc::channel::<Answer>(PIPELINE);
     let responder = tokio::spawn(respond_in_order(ordered, tx, rpc.clone()));
     let mut first_topic: Option<String> = None;
-    let mut ended = ps.streams_ended();
     while let Some(mut req) = next_request(&ps, &mut inbound, &answers, &rpc, &mut ended).await {
         if first_topic.is_none()
             && let Some(e) = ps.injected(forcebus_org::control::Rpc::PublishStream, &req.topic_name)

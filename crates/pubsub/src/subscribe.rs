@@ -34,8 +34,10 @@ pub(crate) fn subscribe(
     let (tx, rx) = mpsc::channel(2);
     let ps = ps.clone();
     let inbound = request.into_inner();
+    // Watched from the call's start: "end streams" reaches a stream still opening.
+    let ended = ps.streams_ended();
     let span = tracing::debug_span!("subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps, inbound, tx, rpc, token).instrument(span));
+    tokio::spawn(start(ps, inbound, tx, (rpc, token), ended).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -43,13 +45,19 @@ async fn start(
     ps: Arc<PubSub>,
     mut inbound: Streaming<FetchRequest>,
     tx: mpsc::Sender<Result<FetchResponse, Status>>,
-    rpc: String,
-    token: String,
+    (rpc, token): (String, String),
+    mut ended: tokio::sync::watch::Receiver<u64>,
 ) {
-    let first = match tokio::time::timeout(ps.config.idle_timeout, inbound.next()).await {
-        Ok(Some(Ok(r))) => r,
-        // Closed, broken, or silent: nothing to answer.
-        _ => return,
+    let first = tokio::select! {
+        first = tokio::time::timeout(ps.config.idle_timeout, inbound.next()) => match first {
+            Ok(Some(Ok(r))) => r,
+            // Closed, broken, or silent: nothing to answer.
+            _ => return,
+        },
+        Ok(()) = ended.changed() => {
+            let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
+            return;
+        }
     };
     if let Some(e) = ps.injected(Rpc::Subscribe, &first.topic_name) {
         let _ = tx.send(Err(e.status(&rpc))).await;
@@ -91,6 +99,7 @@ async fn start(
         tx,
         _hold: ps.auth.hold(&token),
         token,
+        ended,
     }
     .run(None, Box::pin(asks))
     .await;

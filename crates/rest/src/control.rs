@@ -125,12 +125,12 @@ pub async fn clock(
             org.advance_clock(chrono::Duration::seconds(s as i64))?;
         }
         if let Some(f) = body.freeze {
-            org.freeze_clock(f)?;
+            org.freeze_clock(f)
+                .map_err(|e| forcebus_org::OrgError::new(Code::UnknownException, e.to_string()))?;
         }
-        Ok::<_, forcebus_org::StoreError>(())
+        Ok::<_, forcebus_org::OrgError>(())
     })
-    .await?
-    .map_err(|e| ApiError::internal(&e))?;
+    .await??;
     tracing::info!(advance_secs = ?body.advance_secs, freeze = ?body.freeze, "Test control: clock.");
     Ok(view(&app))
 }

@@ -21,9 +21,9 @@ use serde_json::{Map, Value, json};
 /// Where the server is and the key to use.
 #[derive(Debug, Args)]
 pub(crate) struct Target {
-    /// The server's HTTP address, `host:port` or `http://host:port` [default: from the
-    /// data dir's ready.json].
-    #[arg(long, value_name = "URL", global = true)]
+    /// The server's HTTP address, `host:port` or `http://host:port`, with --key [default:
+    /// from the data dir's ready.json].
+    #[arg(long, value_name = "URL", global = true, requires = "key")]
     url: Option<String>,
     /// The admin key or an access token of the org [default: from ready.json].
     #[arg(long, value_name = "KEY", global = true)]

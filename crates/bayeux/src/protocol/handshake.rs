@@ -44,7 +44,7 @@ pub(super) fn handshake(bx: &Arc<Bayeux>, msg: &Message, token: Option<&str>, ap
     }
     let Some(session) = bx.sessions.create(
         user.user_id,
-        bx.auth.hold(token),
+        || bx.auth.hold(token),
         bx.config.max_clients,
         bx.config.session_timeout,
         (api, bx.org.controls().session_epoch()),

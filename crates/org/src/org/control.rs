@@ -29,17 +29,24 @@ pub const GAP_TYPES: [&str; 4] = ["GAP_CREATE", "GAP_UPDATE", "GAP_DELETE", "GAP
 /// Most record ids one gap event lists.
 pub const MAX_GAP_IDS: usize = 10_000;
 
+/// Furthest the org's clock may run ahead of its base: about a hundred years.
+pub const MAX_OFFSET_DAYS: i64 = 36_525;
+
 /// Longest delivery delay, milliseconds (ten minutes).
 pub const MAX_DELIVERY_DELAY_MS: u64 = 600_000;
 
-/// The clock's shift as stored, or none.
+/// The clock's shift as stored, or none; an unreadable one fails the open (time must
+/// not silently go back).
 pub(crate) fn stored_shift(store: &dyn forcebus_store::Store) -> Result<Shift, StoreError> {
-    Ok(store
+    match store
         .load_values(CLOCK_SHIFT.0)?
         .into_iter()
         .find(|(k, _)| k == CLOCK_SHIFT.1)
-        .and_then(|(_, v)| serde_json::from_str(&v).ok())
-        .unwrap_or_default())
+    {
+        Some((_, v)) => serde_json::from_str(&v)
+            .map_err(|e| StoreError::Corrupt(format!("the org clock's shift {v:?}: {e}"))),
+        None => Ok(Shift::default()),
+    }
 }
 
 /// What a gap control publishes.
@@ -68,10 +75,25 @@ impl Org {
     }
 
     /// Moves the org's clock forward by `by` (durably), then removes the events that aged
-    /// past retention meanwhile. Returns the new shift.
-    pub fn advance_clock(&self, by: Duration) -> Result<Shift, StoreError> {
-        let shift = self.set_shift(|c| c.advanced(by))?;
-        self.log.expire(self.clock.now().timestamp_millis())?;
+    /// past retention meanwhile (events a delivery delay held back are delivered first:
+    /// the delay passed too). Returns the new shift. The clock goes at most
+    /// [`MAX_OFFSET_DAYS`] ahead of its base.
+    pub fn advance_clock(&self, by: Duration) -> Result<Shift, OrgError> {
+        let shift = self.controlled_clock.advanced(by);
+        if shift.offset_ms > Duration::days(MAX_OFFSET_DAYS).num_milliseconds() {
+            return Err(OrgError::new(
+                StatusCode::InvalidInput,
+                format!(
+                    "The org's clock goes at most {MAX_OFFSET_DAYS} days ahead of the machine's."
+                ),
+            ));
+        }
+        let internal = |e: StoreError| OrgError::new(StatusCode::UnknownException, e.to_string());
+        let shift = self.set_shift(|c| c.advanced(by)).map_err(internal)?;
+        self.log.flush_delivery();
+        self.log
+            .expire(self.clock.now().timestamp_millis())
+            .map_err(internal)?;
         Ok(shift)
     }
 
@@ -131,8 +153,11 @@ impl Org {
         let armed = self.controls.armed_failures();
         let keepalives = self.controls.keepalives_suppressed();
         let mut active = Vec::new();
-        if shift.offset_ms != 0 {
+        // A clock frozen then let go runs on from where it stopped: behind the machine's.
+        if shift.offset_ms > 0 {
             active.push("clock.advanced");
+        } else if shift.offset_ms < 0 {
+            active.push("clock.behind");
         }
         if shift.frozen_at_ms.is_some() {
             active.push("clock.frozen");

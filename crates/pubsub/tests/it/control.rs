@@ -279,3 +279,36 @@ async fn resetting_streams_resets_every_open_call_without_a_grpc_status() {
     w.account("Acme");
     assert_eq!(next(&mut b).await.events.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn ending_streams_reaches_publish_streams_and_streams_still_opening() {
+    let w = world(PubSubConfig::default()).await;
+    // A PublishStream waiting for its first request.
+    let (ptx, prx) = mpsc::channel::<PublishRequest>(4);
+    let mut publishing = w
+        .client
+        .clone()
+        .publish_stream(w.req(ReceiverStream::new(prx)))
+        .await
+        .unwrap()
+        .into_inner();
+    // A Subscribe whose first FetchRequest has not come yet.
+    let (stx, srx) = mpsc::channel::<forcebus_pubsub::proto::FetchRequest>(4);
+    let mut opening = w
+        .client
+        .clone()
+        .subscribe(w.req(ReceiverStream::new(srx)))
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::task::yield_now().await;
+    w.org.controls().end_streams();
+    for e in [error(&mut publishing).await, error(&mut opening).await] {
+        assert_eq!(e.code(), Code::Internal, "{e:?}");
+        assert_eq!(
+            error_code(&e),
+            "sfdc.platform.eventbus.grpc.service.unavailable"
+        );
+    }
+    drop((stx, ptx));
+}
