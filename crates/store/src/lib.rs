@@ -139,4 +139,7 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A stored document could not be read back.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
