@@ -6,6 +6,7 @@
 //! The standard catalogue is [`standard`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub mod id;
 pub mod standard;
@@ -284,6 +285,18 @@ impl ObjectDef {
         def
     }
 
+    /// Removes a field; returns it, if there was one.
+    pub fn remove_field(&mut self, name: &str) -> Option<FieldDef> {
+        let i = self.index.remove(&name.to_ascii_lowercase())?;
+        let removed = self.fields.remove(i);
+        for slot in self.index.values_mut() {
+            if *slot > i {
+                *slot -= 1;
+            }
+        }
+        Some(removed)
+    }
+
     /// Appends a field (replacing one of the same name).
     pub fn push_field(&mut self, field: FieldDef) {
         let key = field.name.to_ascii_lowercase();
@@ -329,10 +342,11 @@ pub struct ChildRelationship {
     pub cascade_delete: bool,
 }
 
-/// Every object of the org.
+/// Every object of the org. Objects are shared between copies, so a copy (a new version
+/// of the schema, with one object changed) costs an index, not the catalogue.
 #[derive(Debug, Clone)]
 pub struct Schema {
-    objects: Vec<ObjectDef>,
+    objects: Vec<Arc<ObjectDef>>,
     by_name: HashMap<String, usize>,
     by_prefix: HashMap<String, usize>,
 }
@@ -352,6 +366,7 @@ impl Schema {
     }
 
     fn add(&mut self, object: ObjectDef) {
+        let object = Arc::new(object);
         let key = object.name.to_ascii_lowercase();
         let i = match self.by_name.get(&key) {
             Some(&i) => {
@@ -368,22 +383,22 @@ impl Schema {
     }
 
     /// All objects in catalogue order.
-    pub fn objects(&self) -> &[ObjectDef] {
-        &self.objects
+    pub fn objects(&self) -> impl ExactSizeIterator<Item = &ObjectDef> + Clone {
+        self.objects.iter().map(|o| &**o)
     }
 
     /// Looks an object up by name, case-insensitively.
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
         self.by_name
             .get(&name.to_ascii_lowercase())
-            .map(|&i| &self.objects[i])
+            .map(|&i| &*self.objects[i])
     }
 
-    /// Mutable access, for applying config to the catalogue at start-up.
+    /// Mutable access (the object is copied first when another version shares it).
     pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
         self.by_name
             .get(&name.to_ascii_lowercase())
-            .map(|&i| &mut self.objects[i])
+            .map(|&i| Arc::make_mut(&mut self.objects[i]))
     }
 
     /// Adds or replaces an object.
@@ -393,7 +408,7 @@ impl Schema {
 
     /// The object whose records have this key prefix.
     pub fn object_by_prefix(&self, prefix: &str) -> Option<&ObjectDef> {
-        self.by_prefix.get(prefix).map(|&i| &self.objects[i])
+        self.by_prefix.get(prefix).map(|&i| &*self.objects[i])
     }
 
     /// The child relationships pointing at `parent`, in catalogue order.

@@ -77,6 +77,10 @@ pub struct FieldConfig {
     /// Deleting the parent deletes the record (master-detail).
     #[serde(default)]
     pub master_detail: bool,
+    /// The child relationship's name as the parent sees it, without `__r` (default: the
+    /// object's name without `__c`, plus `s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship_name: Option<String>,
     /// Value used on insert when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
@@ -133,7 +137,10 @@ pub(crate) fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, Strin
             };
             f.reference_to = vec![to.clone()];
             f.relationship_name = Some(c.name.trim_end_matches("__c").to_owned() + "__r");
-            f.child_relationship = Some(format!("{}s__r", object.trim_end_matches("__c")));
+            f.child_relationship = Some(match &c.relationship_name {
+                Some(r) => format!("{r}__r"),
+                None => format!("{}s__r", object.trim_end_matches("__c")),
+            });
             f.cascade_delete = c.master_detail;
             f.nillable = !c.master_detail;
         }
@@ -170,7 +177,7 @@ pub(crate) fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, Strin
 }
 
 /// A new custom object with the standard fields every custom object has.
-fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> ObjectDef {
+pub(crate) fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> ObjectDef {
     let label = c.label.clone().unwrap_or_else(|| label_of(name));
     let plural = c
         .plural_label

@@ -15,6 +15,7 @@ use std::fmt;
 pub enum StatusCode {
     AllOrNoneOperationRolledBack,
     BatchProcessingHalted,
+    DuplicateDeveloperName,
     DuplicateExternalId,
     DuplicateValue,
     EntityIsDeleted,
@@ -64,6 +65,7 @@ impl StatusCode {
         match self {
             Self::AllOrNoneOperationRolledBack => "ALL_OR_NONE_OPERATION_ROLLED_BACK",
             Self::BatchProcessingHalted => "BATCH_PROCESSING_HALTED",
+            Self::DuplicateDeveloperName => "DUPLICATE_DEVELOPER_NAME",
             Self::DuplicateExternalId => "DUPLICATE_EXTERNAL_ID",
             Self::DuplicateValue => "DUPLICATE_VALUE",
             Self::EntityIsDeleted => "ENTITY_IS_DELETED",

@@ -43,6 +43,7 @@ pub mod platform;
 pub mod pushtopic;
 mod query;
 pub mod record;
+pub mod runtime_schema;
 mod state;
 pub mod txn;
 pub mod value;

@@ -61,7 +61,6 @@ impl PubSub {
                     .org
                     .schema()
                     .objects()
-                    .iter()
                     .find(|o| forcebus_events::change::entity_name_of(o) == **entity)
                     .and_then(|o| self.org.change_schema_id(&o.name))
                     .unwrap_or_default()

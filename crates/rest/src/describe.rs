@@ -276,7 +276,6 @@ pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
         .org
         .schema()
         .objects()
-        .iter()
         .filter(|o| !o.tooling)
         .map(|o| global_entry(&base, o))
         .collect();
@@ -285,7 +284,6 @@ pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
         app.org
             .schema()
             .objects()
-            .iter()
             .filter(|o| app.org.selected(o))
             .map(|o| change_entry(&base, o)),
     );
@@ -399,7 +397,6 @@ pub(crate) fn object_describe(schema: &Schema, call: &Call, o: &ObjectDef) -> Va
 fn tooling_objects(schema: &Schema) -> impl Iterator<Item = &ObjectDef> {
     schema
         .objects()
-        .iter()
         .filter(|o| crate::query::tooling_visible(o))
 }
 

@@ -22,7 +22,8 @@
 //! - [`platform`]: publishing platform events (`POST /sobjects/<Name>__e`) and their
 //!   definitions (`/forcebus/v1/platform-events`).
 //! - [`tooling`]: the Tooling API's sObjects (`PushTopic`, `PlatformEventChannel`,
-//!   `PlatformEventChannelMember`, `ManagedEventSubscription`).
+//!   `PlatformEventChannelMember`, `ManagedEventSubscription`); [`tooling_schema`]: its
+//!   schema objects `CustomField` and `CustomObject`, changing the schema live.
 //! - [`generic`]: generic streaming pushes (`/sobjects/StreamingChannel/{id}/push`).
 //! - [`events`]: event schemas by id, and the event log as JSON (`/forcebus/v1/events`).
 //! - [`control`]: the test controls (`/forcebus/v1/control`).
@@ -78,6 +79,7 @@ pub mod soap;
 pub mod sobjects;
 pub mod stream;
 pub mod tooling;
+pub mod tooling_schema;
 
 pub use ctx::ConnInfo;
 use error::ApiError;

@@ -158,7 +158,6 @@ pub(crate) fn find<'a>(app: &'a crate::AppState, id: &str) -> Option<ListView<'a
     app.org
         .schema()
         .objects()
-        .iter()
         .filter(|o| !o.tooling)
         .flat_map(views)
         .find(|v| RecordId::parse(&v.id()) == Some(want))

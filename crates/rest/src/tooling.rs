@@ -5,7 +5,8 @@
 //! Metadata travels in lower camel case; the stored sObject fields are upper camel case.
 //! `ManagedEventSubscription` (`{"FullName", "Metadata": {"label", "topicName",
 //! "defaultReplay", "errorRecoveryReplay", "state"}}`) stores Pub/Sub API managed
-//! subscriptions (`pubsub-api.md` §4.7).
+//! subscriptions (`pubsub-api.md` §4.7). The schema objects `CustomField` and
+//! `CustomObject` are [`crate::tooling_schema`]'s.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -283,6 +284,10 @@ pub async fn create(
     if data_object(&name) {
         return crate::sobjects::create(call, State(app), Path((v, name)), headers, bytes).await;
     }
+    if let Some(object) = crate::tooling_schema::schema_object(&name) {
+        let body = body::object(&headers, &bytes)?;
+        return crate::tooling_schema::create(&app, object, &body).await;
+    }
     let object = tooling_object(&name)?;
     let body = body::object(&headers, &bytes)?;
     let fields = fields_of(&app, object, &body, true)?;
@@ -349,6 +354,9 @@ pub async fn retrieve(
     if data_object(&name) {
         return crate::sobjects::retrieve(call, State(app), Path((v, name, id)), query).await;
     }
+    if let Some(object) = crate::tooling_schema::schema_object(&name) {
+        return crate::tooling_schema::retrieve(&call, &app, object, &id);
+    }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
     Ok(json_response(StatusCode::OK, &render(&call, &r)))
@@ -365,6 +373,12 @@ pub async fn update(
     if data_object(&name) {
         return crate::sobjects::update(call, State(app), Path((v, name, id)), headers, bytes)
             .await;
+    }
+    if crate::tooling_schema::schema_object(&name).is_some() {
+        return Err(ApiError::from(OrgError::new(
+            Code::InvalidInput,
+            "Changing a custom field or object is not supported yet; delete it and create it again.",
+        )));
     }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
@@ -396,6 +410,9 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
         return crate::sobjects::delete(call, State(app), Path((v, name, id))).await;
+    }
+    if let Some(object) = crate::tooling_schema::schema_object(&name) {
+        return crate::tooling_schema::delete(&app, object, &id).await;
     }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;

@@ -22,7 +22,6 @@ const HEADER_LINK: &str = "ChangeEventHeaderId__forcebus";
 fn filter_schema(schema: &Schema, entity: &str) -> Result<(Schema, String), String> {
     let object = schema
         .objects()
-        .iter()
         .find(|o| forcebus_events::change::entity_name_of(o) == entity)
         .ok_or_else(|| format!("unknown change event {entity}"))?;
     let mut o = object.clone();

@@ -16,7 +16,7 @@ use crate::id::RecordId;
 /// A channel showing every object's change events (`/data/ChangeEvents` before selection).
 pub fn all_change_events(schema: &Schema) -> Channel {
     Channel {
-        kinds: schema.objects().iter().map(entity_name_of).collect(),
+        kinds: schema.objects().map(entity_name_of).collect(),
         class: CLASS_EVENTS,
         filter: None,
     }
@@ -34,7 +34,6 @@ impl Org {
         let selected = self
             .schema()
             .objects()
-            .iter()
             .filter(|o| self.selected(o))
             .map(entity_name_of);
         let kinds: HashSet<String> = if entity == "ChangeEvents" {

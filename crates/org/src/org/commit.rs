@@ -347,7 +347,7 @@ impl Org {
         let mut events = crate::cdc::events(
             &changes,
             &info,
-            &self.change_schema_ids,
+            &self.change_schema_ids(),
             &self.cdc,
             mode.bulk_load,
         );

@@ -234,7 +234,7 @@ impl Org {
             commit_number,
             commit_user: caller.user_id.to18(),
         };
-        let event = crate::cdc::gap_event(def, &change_type, ids, &info, &self.change_schema_ids);
+        let event = crate::cdc::gap_event(def, &change_type, ids, &info, &self.change_schema_ids());
         drop(state);
         let mut batch = Batch::new();
         batch.put(ORG, "commit_number", Some(commit_number.to_string()));

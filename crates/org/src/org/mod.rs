@@ -13,6 +13,7 @@ pub mod channels;
 pub mod commit;
 pub mod control;
 mod generic;
+pub mod live_schema;
 pub mod organization;
 mod platform_events;
 mod publish;
@@ -58,7 +59,9 @@ pub struct OrgOptions {
 pub struct Org {
     id: RecordId,
     name: String,
-    schema: &'static Schema,
+    /// The current schema. Each version is kept for the life of the process (plans and
+    /// transactions borrow it); a version costs an index, the objects being shared.
+    schema: RwLock<&'static Schema>,
     pub(crate) store: Arc<dyn Store>,
     /// The org's clock: `controlled_clock`, as the trait object callers share.
     clock: Arc<dyn Clock>,
@@ -71,8 +74,8 @@ pub struct Org {
     /// The event log every event goes to.
     log: Arc<forcebus_eventlog::EventLog>,
     pub(crate) cdc: crate::cdc::CdcConfig,
-    /// Change-event schema id per object.
-    pub(crate) change_schema_ids: HashMap<String, String>,
+    /// Change-event schema id per object, for the current schema.
+    pub(crate) change_schema_ids: RwLock<HashMap<String, String>>,
     /// Every event schema ever issued, by id.
     schemas: Schemas,
     /// Platform event definitions; replaced whole when one changes.
@@ -83,6 +86,8 @@ pub struct Org {
     pub(crate) topics: RwLock<Arc<crate::pushtopic::Topics>>,
     /// What each user has viewed and referenced.
     views: Mutex<seen::Views>,
+    /// The schema changes made at runtime, as stored.
+    runtime_schema: Mutex<crate::runtime_schema::RuntimeSchema>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -109,8 +114,11 @@ impl Org {
         users: &[UserSeed],
         options: OrgOptions,
     ) -> Result<Self, StoreError> {
-        // The schema is fixed for the life of the process; SOQL plans kept across
+        // Every version of the schema lives as long as the process: SOQL plans kept across
         // transactions (PushTopic queries) borrow it.
+        let runtime = live_schema::stored_runtime(store.as_ref())?;
+        let mut schema = schema;
+        runtime.apply(&mut schema);
         let schema: &'static Schema = Box::leak(Box::new(schema));
         let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
         let state = State::load(store.as_ref(), schema, &values)?;
@@ -128,7 +136,7 @@ impl Org {
         let org = Self {
             id: identity(store.as_ref(), &values)?,
             name: name.to_owned(),
-            schema,
+            schema: RwLock::new(schema),
             store,
             clock: controlled_clock.clone(),
             controlled_clock,
@@ -137,12 +145,13 @@ impl Org {
             writer: Mutex::new(()),
             log,
             cdc: options.cdc,
-            change_schema_ids,
+            change_schema_ids: RwLock::new(change_schema_ids),
             schemas,
             platform: RwLock::new(Arc::default()),
             definer: Mutex::new(()),
             topics: RwLock::new(Arc::default()),
             views: Mutex::new(views),
+            runtime_schema: Mutex::new(runtime),
         };
         org.rebuild_topics();
         for seed in users {
@@ -163,9 +172,20 @@ impl Org {
         &self.schemas
     }
 
-    /// The change-event schema id of an object.
-    pub fn change_schema_id(&self, object: &str) -> Option<&str> {
-        self.change_schema_ids.get(object).map(String::as_str)
+    /// Every object's change-event schema id, in the current schema.
+    pub(crate) fn change_schema_ids(&self) -> RwLockReadGuard<'_, HashMap<String, String>> {
+        self.change_schema_ids
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The change-event schema id of an object, in the current schema.
+    pub fn change_schema_id(&self, object: &str) -> Option<String> {
+        self.change_schema_ids
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(object)
+            .cloned()
     }
 
     /// The org id.
@@ -178,9 +198,10 @@ impl Org {
         &self.name
     }
 
-    /// The object metadata.
+    /// The object metadata, as it is now (a schema change makes a new version; this one
+    /// stays valid).
     pub fn schema(&self) -> &'static Schema {
-        self.schema
+        *self.schema.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The clock.
@@ -221,7 +242,7 @@ impl Org {
             client: None,
         };
         let state = self.read();
-        Txn::new(self.schema, &state, &caller, self.clock.now())
+        Txn::new(self.schema(), &state, &caller, self.clock.now())
             .find_by_external_id(object, field, value)
     }
 

@@ -17,6 +17,27 @@ impl crate::Org {
         *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
     }
 
+    /// The names of the active PushTopics on `object` whose query names `field`.
+    pub(crate) fn topics_naming(&self, object: &str, field: &str) -> Vec<String> {
+        let topics = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(list) = topics
+            .by_object
+            .iter()
+            .find(|(o, _)| o.eq_ignore_ascii_case(object))
+            .map(|(_, l)| l)
+        else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter(|t| t.names_field(field))
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
     /// The PushTopic notifications of a transaction's changes.
     pub(crate) fn topic_notifications(
         &self,

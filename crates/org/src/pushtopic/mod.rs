@@ -321,6 +321,14 @@ impl Topic {
         &self.plan.object.name
     }
 
+    /// Whether the topic's query selects or filters on `field`.
+    pub fn names_field(&self, field: &str) -> bool {
+        self.select
+            .iter()
+            .chain(&self.filter)
+            .any(|f| f.eq_ignore_ascii_case(field))
+    }
+
     /// A field of the SELECT by name (any case), canonical.
     pub fn selected_field(&self, name: &str) -> Option<String> {
         self.select

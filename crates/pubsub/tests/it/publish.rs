@@ -131,7 +131,7 @@ fn publishable(w: &World) -> Topic {
 
 fn account_payload(w: &World, name: &str) -> Vec<u8> {
     let schema =
-        w.ps.schema(w.org.change_schema_id("Account").unwrap())
+        w.ps.schema(&w.org.change_schema_id("Account").unwrap())
             .unwrap();
     let rec = schema.as_record().unwrap();
     let header = A::Record(vec![
@@ -264,7 +264,7 @@ async fn each_event_is_checked_on_its_own_in_request_order() {
 
 fn topic_field_index(w: &World, name: &str) -> usize {
     let schema =
-        w.ps.schema(w.org.change_schema_id("Account").unwrap())
+        w.ps.schema(&w.org.change_schema_id("Account").unwrap())
             .unwrap();
     schema.as_record().unwrap().fields[1..]
         .iter()

@@ -21,6 +21,7 @@ mod describe;
 mod events;
 mod generic;
 mod lifecycle;
+mod live_schema;
 mod organization;
 mod platform;
 mod pubsub;

@@ -181,7 +181,6 @@ fn plans<'s>(
     if search.returning.is_empty() {
         return Ok(schema
             .objects()
-            .iter()
             .filter(|o| visible(o) && !searched_fields(o, search.scope).is_empty())
             .filter_map(|o| {
                 let id = Ident {

@@ -1,0 +1,275 @@
+//! Changing the schema while the org runs (`metadata-tooling.md` §12–§14): custom objects
+//! and fields created and deleted through the Tooling API. A change is one store commit
+//! (the runtime definitions, the new change-event schemas and, for a deleted field, the
+//! records it is cleared from), applied under the writer lock so no transaction straddles
+//! it; then describe, SOQL and writes see the new schema at once, the changed objects'
+//! change events get a new schema id (every old id stays resolvable), and PushTopics are
+//! recompiled.
+
+use std::collections::HashMap;
+
+use forcebus_events::EventSchema;
+use forcebus_store::{Batch, StoreError, StoredRecord, Write};
+
+use crate::Org;
+use crate::custom::{FieldConfig, ObjectConfig, custom_object};
+use crate::error::{OrgError, StatusCode};
+use crate::meta::Schema;
+use crate::org::SCHEMAS;
+use crate::runtime_schema::{
+    FIELD_PREFIX, OBJECT_PREFIX, RuntimeField, RuntimeObject, RuntimeSchema, STORED, add_field,
+};
+
+/// Most custom fields one object may have (Salesforce's Unlimited Edition allows 800).
+pub const MAX_CUSTOM_FIELDS: usize = 800;
+
+/// What a schema change did, for the change's own writes.
+struct Changed {
+    /// Objects whose fields changed (their change-event schemas are renewed).
+    objects: Vec<String>,
+    /// Records rewritten (a deleted field's values cleared).
+    records: Vec<crate::record::Record>,
+}
+
+/// The runtime schema as stored.
+pub(crate) fn stored_runtime(
+    store: &dyn forcebus_store::Store,
+) -> Result<RuntimeSchema, StoreError> {
+    match store
+        .load_values(STORED.0)?
+        .into_iter()
+        .find(|(k, _)| k == STORED.1)
+    {
+        Some((_, text)) => RuntimeSchema::parse(&text).map_err(StoreError::Corrupt),
+        None => Ok(RuntimeSchema::default()),
+    }
+}
+
+impl Org {
+    /// The schema changes made at runtime.
+    pub fn runtime_schema(&self) -> RuntimeSchema {
+        self.runtime_schema
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Adds the custom field `field` to `object`; returns its `CustomField` id.
+    pub fn add_custom_field(&self, object: &str, field: FieldConfig) -> Result<String, OrgError> {
+        check_api_name("Field", &field.name)?;
+        self.change_schema(|schema, runtime, _| {
+            add_field(schema, object, &field)?;
+            let def = schema.object(object).expect("the field was added to it");
+            if def.fields.iter().filter(|f| f.custom).count() > MAX_CUSTOM_FIELDS {
+                return Err(OrgError::new(
+                    StatusCode::LimitExceeded,
+                    format!(
+                        "{} has the most custom fields an object may have ({MAX_CUSTOM_FIELDS}).",
+                        def.name
+                    ),
+                ));
+            }
+            let name = def.name.clone();
+            let id = runtime.mint(FIELD_PREFIX);
+            runtime
+                .fields
+                .entry(name.clone())
+                .or_default()
+                .push(RuntimeField {
+                    id: id.clone(),
+                    config: FieldConfig {
+                        name: def.field(&field.name).expect("just added").name.clone(),
+                        ..field
+                    },
+                });
+            Ok((
+                id,
+                Changed {
+                    objects: vec![name],
+                    records: Vec::new(),
+                },
+            ))
+        })
+    }
+
+    /// Deletes a custom field added at runtime: it leaves describe, SOQL and writes at
+    /// once, and its values are cleared from every record (a field of that name created
+    /// later starts empty). A PushTopic whose query names it must be changed first.
+    pub fn delete_custom_field(&self, object: &str, field: &str) -> Result<(), OrgError> {
+        let topics = self.topics_naming(object, field);
+        if !topics.is_empty() {
+            return Err(OrgError::new(
+                StatusCode::FieldIntegrityException,
+                format!(
+                    "The field {object}.{field} is referenced by the PushTopic {}; change its query first.",
+                    topics.join(", ")
+                ),
+            ));
+        }
+        self.change_schema(|schema, runtime, state| {
+            let Some(known) = runtime.field(object, field).cloned() else {
+                return Err(match schema.object(object).and_then(|o| o.field(field)) {
+                    Some(_) => OrgError::new(
+                        StatusCode::InvalidInput,
+                        format!("{object}.{field} was not created through the API (it is standard, or declared in the config file) and cannot be deleted."),
+                    ),
+                    None => OrgError::not_found(),
+                });
+            };
+            let def = schema.object(object).expect("runtime fields are on known objects");
+            let name = def.name.clone();
+            schema.object_mut(&name).expect("known").remove_field(&known.config.name);
+            if let Some(list) = runtime.fields.get_mut(&name) {
+                list.retain(|f| f.id != known.id);
+            }
+            let records = state
+                .of(&name)
+                .filter(|r| !r.get(&known.config.name).is_null())
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.fields.remove(&known.config.name);
+                    r
+                })
+                .collect();
+            Ok(((), Changed { objects: vec![name], records }))
+        })
+    }
+
+    /// Creates a custom object (with the standard fields every custom object has); returns
+    /// its `CustomObject` id.
+    pub fn add_custom_object(&self, name: &str, config: ObjectConfig) -> Result<String, OrgError> {
+        check_api_name("Object", name)?;
+        self.change_schema(|schema, runtime, _| {
+            if schema.object(name).is_some() {
+                return Err(OrgError::new(
+                    StatusCode::DuplicateDeveloperName,
+                    format!("There is already an object named {name}."),
+                ));
+            }
+            let prefix = schema.next_custom_prefix().ok_or_else(|| {
+                OrgError::new(
+                    StatusCode::LimitExceeded,
+                    "The org has the most custom objects it may have.",
+                )
+            })?;
+            let fields = config.fields.clone();
+            let labels = ObjectConfig {
+                fields: Vec::new(),
+                ..config
+            };
+            schema.insert(custom_object(name, &labels, prefix.clone()));
+            let id = runtime.mint(OBJECT_PREFIX);
+            runtime.objects.insert(
+                name.to_owned(),
+                RuntimeObject {
+                    key_prefix: prefix,
+                    id: id.clone(),
+                    config: labels,
+                },
+            );
+            for f in fields {
+                add_field(schema, name, &f)?;
+                let field_id = runtime.mint(FIELD_PREFIX);
+                runtime
+                    .fields
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(RuntimeField {
+                        id: field_id,
+                        config: f,
+                    });
+            }
+            Ok((
+                id,
+                Changed {
+                    objects: vec![name.to_owned()],
+                    records: Vec::new(),
+                },
+            ))
+        })
+    }
+
+    /// Runs a schema change: `change` edits a copy of the schema and of the runtime
+    /// definitions (and may read the records); the result is stored in one commit, then
+    /// becomes the org's schema.
+    fn change_schema<T>(
+        &self,
+        change: impl FnOnce(
+            &mut Schema,
+            &mut RuntimeSchema,
+            &crate::state::State,
+        ) -> Result<(T, Changed), OrgError>,
+    ) -> Result<T, OrgError> {
+        let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut schema = self.schema().clone();
+        let mut runtime = self.runtime_schema();
+        let (out, changed) = {
+            let state = self.read();
+            change(&mut schema, &mut runtime, &state)?
+        };
+        let mut batch = Batch::new();
+        batch.put(STORED.0, STORED.1, Some(runtime.to_json()));
+        let mut ids = HashMap::new();
+        for name in &changed.objects {
+            let object = schema.object(name).expect("changed objects exist");
+            let s = EventSchema::for_change_events(object);
+            if let Some(text) = self.schemas().add(&s) {
+                batch.put(SCHEMAS, s.id(), Some(text));
+            }
+            ids.insert(object.name.clone(), s.id().to_owned());
+        }
+        for r in &changed.records {
+            batch.writes.push(Write::PutRecord(StoredRecord {
+                id: r.id.as15().to_owned(),
+                object: r.object.clone(),
+                is_deleted: r.is_deleted,
+                body: r.body(),
+            }));
+        }
+        self.store
+            .commit(&batch)
+            .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+        let schema: &'static Schema = Box::leak(Box::new(schema));
+        *self.schema.write().unwrap_or_else(|e| e.into_inner()) = schema;
+        self.change_schema_ids
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
+        {
+            let mut state = self.write();
+            for r in changed.records {
+                state.insert(schema, r);
+            }
+        }
+        *self
+            .runtime_schema
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = runtime;
+        self.rebuild_topics();
+        tracing::info!(objects = ?changed.objects, "Schema changed.");
+        Ok(out)
+    }
+}
+
+/// A custom field's or object's API name (`metadata-tooling.md` §11.2): letters, digits
+/// and single underscores, starting with a letter, not ending in an underscore, at most 40
+/// characters before `__c`. `what` is `Field` or `Object`, as Salesforce's message says.
+fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
+    let base = name.strip_suffix("__c").unwrap_or("");
+    let ok = !base.is_empty()
+        && base.len() <= 40
+        && base.starts_with(|c: char| c.is_ascii_alphabetic())
+        && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !base.contains("__")
+        && !base.ends_with('_');
+    if ok {
+        return Ok(());
+    }
+    Err(OrgError::new(
+        StatusCode::FieldIntegrityException,
+        format!(
+            "{name}: The {what} Name field can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, not contain two consecutive underscores, and end in __c."
+        ),
+    ))
+}

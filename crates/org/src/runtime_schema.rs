@@ -1,0 +1,160 @@
+//! Schema changes made while the org runs (the Tooling API's `CustomObject` and
+//! `CustomField`), in the config file's terms: kept in the store as one document, applied
+//! at start after the config file's objects, so a restart finds the schema as it was.
+//!
+//! The config file wins where both name the same object or field (a name the file took
+//! since is skipped, with a warning). Custom objects keep the key prefix and the ids they
+//! were given, so their records keep their ids across restarts and config changes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::custom::{FieldConfig, ObjectConfig, custom_object, field_def};
+use crate::error::{OrgError, StatusCode};
+use crate::id::RecordId;
+use crate::meta::Schema;
+
+/// Where the document is kept (space, key).
+pub(crate) const STORED: (&str, &str) = ("schema.runtime", "definitions");
+
+/// Key prefix of custom field ids (`CustomField`, `FieldDefinition`).
+pub const FIELD_PREFIX: &str = "00N";
+/// Key prefix of custom object ids (`CustomObject`, `EntityDefinition`).
+pub const OBJECT_PREFIX: &str = "01I";
+
+/// A custom object created at runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeObject {
+    /// Its records' key prefix.
+    pub key_prefix: String,
+    /// Its `CustomObject` id.
+    pub id: String,
+    /// Labels (its fields are kept with every other runtime field).
+    pub config: ObjectConfig,
+}
+
+/// A custom field added at runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeField {
+    /// Its `CustomField` id.
+    pub id: String,
+    /// The field.
+    pub config: FieldConfig,
+}
+
+/// Every runtime change, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeSchema {
+    /// Custom objects, by name.
+    #[serde(default)]
+    pub objects: BTreeMap<String, RuntimeObject>,
+    /// Fields, by object name, in the order they were added.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Vec<RuntimeField>>,
+    /// The counter behind the ids.
+    #[serde(default)]
+    pub next_id: u64,
+}
+
+impl RuntimeSchema {
+    /// The stored document; an unreadable one is reported, not ignored.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text)
+            .map_err(|e| format!("the stored schema changes are unreadable: {e}"))
+    }
+
+    /// The document to store.
+    pub(crate) fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data serialises")
+    }
+
+    /// A new id with `prefix`.
+    pub(crate) fn mint(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        RecordId::mint(prefix, self.next_id).as15().to_owned()
+    }
+
+    /// Applies every change to `schema` (which already holds the config file's objects).
+    pub(crate) fn apply(&self, schema: &mut Schema) {
+        for (name, o) in &self.objects {
+            if schema.object(name).is_some() {
+                tracing::warn!(object = %name, "An object created at runtime is now declared in the config file; the file's is used.");
+                continue;
+            }
+            schema.insert(custom_object(name, &o.config, o.key_prefix.clone()));
+        }
+        for (object, fields) in &self.fields {
+            for f in fields {
+                if let Err(e) = add_field(schema, object, &f.config) {
+                    tracing::warn!(object = %object, field = %f.config.name, error = %e.message, "A field added at runtime cannot be restored; skipped.");
+                }
+            }
+        }
+    }
+
+    /// The runtime field `object.field`, if it is one.
+    pub fn field(&self, object: &str, field: &str) -> Option<&RuntimeField> {
+        self.fields
+            .iter()
+            .find(|(o, _)| o.eq_ignore_ascii_case(object))?
+            .1
+            .iter()
+            .find(|f| f.config.name.eq_ignore_ascii_case(field))
+    }
+
+    /// The runtime field with this id, and its object.
+    pub fn field_by_id(&self, id: &str) -> Option<(&str, &RuntimeField)> {
+        self.fields.iter().find_map(|(o, fs)| {
+            fs.iter()
+                .find(|f| f.id.eq_ignore_ascii_case(id))
+                .map(|f| (o.as_str(), f))
+        })
+    }
+}
+
+/// Adds the custom field `c` to `object` in `schema`: the object must exist, the name be
+/// free, the definition valid.
+pub(crate) fn add_field(
+    schema: &mut Schema,
+    object: &str,
+    c: &FieldConfig,
+) -> Result<(), OrgError> {
+    let def = schema
+        .object(object)
+        .ok_or_else(|| OrgError::no_such_object(object))?;
+    if def.tooling {
+        return Err(OrgError::new(
+            StatusCode::InvalidType,
+            format!("Custom fields cannot be added to {}.", def.name),
+        ));
+    }
+    if def.field(&c.name).is_some() {
+        return Err(OrgError::new(
+            StatusCode::DuplicateDeveloperName,
+            format!("There is already a field named {} on {}.", c.name, def.name),
+        ));
+    }
+    let name = def.name.clone();
+    // The config file's messages start with where the mistake is (`objects.X.fields.Y: `).
+    let f = field_def(&name, c).map_err(|e| {
+        let why = e.split_once(": ").map_or(e.as_str(), |(_, why)| why);
+        OrgError::new(
+            StatusCode::InvalidInput,
+            format!("{name}.{}: {why}", c.name),
+        )
+    })?;
+    if let Some(to) = f.reference_to.first()
+        && schema.object(to).is_none()
+    {
+        return Err(OrgError::new(
+            StatusCode::InvalidInput,
+            format!("referenceTo names unknown object {to}"),
+        ));
+    }
+    schema
+        .object_mut(&name)
+        .expect("looked up above")
+        .push_field(f);
+    Ok(())
+}

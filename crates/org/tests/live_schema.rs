@@ -1,0 +1,278 @@
+//! Schema changes while the org runs: a custom field or object takes effect at once, its
+//! object's change events get a new schema id (the old one stays resolvable), everything
+//! survives a restart, a deleted field's values go, and bad changes change nothing.
+
+use std::sync::Arc;
+
+use forcebus_events::change::ChangeEvent;
+use forcebus_meta::{FieldType, standard};
+use forcebus_org::custom::{FieldConfig, ObjectConfig};
+use forcebus_org::{
+    Api, Caller, Mode, Op, Org, RecordId, Schema, StatusCode, SystemClock, UserSeed,
+};
+use forcebus_store::{Durability, SqliteStore, Store};
+use serde_json::{Value, json};
+
+fn open(store: Arc<dyn Store>) -> (Org, Caller) {
+    let seed = UserSeed {
+        username: "a@b.c".into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "a@b.c".into(),
+    };
+    let org = Org::open(
+        store,
+        Schema::new(standard::catalogue()),
+        Arc::new(SystemClock),
+        "T",
+        &[seed],
+    )
+    .unwrap();
+    let caller = Caller {
+        user_id: org.user_by_username("a@b.c").unwrap().id,
+        api: Api::Rest,
+        version: "62.0".into(),
+        client: None,
+    };
+    (org, caller)
+}
+
+fn field(name: &str, ftype: FieldType) -> FieldConfig {
+    serde_json::from_value(json!({"name": name, "type": ftype.name()})).unwrap()
+}
+
+fn create(org: &Org, c: &Caller, object: &str, fields: Value) -> (String, Option<ChangeEvent>) {
+    let r = org
+        .execute(
+            c,
+            vec![Op::Create {
+                object: object.into(),
+                fields: fields.as_object().unwrap().clone(),
+            }],
+            Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    let id = r.results[0]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .id()
+        .to18();
+    let events = &r.committed.unwrap().events;
+    (
+        id,
+        events
+            .first()
+            .map(|e| serde_json::from_slice(&e.payload).unwrap()),
+    )
+}
+
+#[test]
+fn a_new_field_is_live_at_once_with_a_new_change_event_schema() {
+    let (org, c) = open(Arc::new(SqliteStore::in_memory().unwrap()));
+    let before = org.change_schema_id("Account").unwrap();
+    let (_, old_event) = create(&org, &c, "Account", json!({"Name": "Before"}));
+    assert_eq!(old_event.unwrap().schema_id, before);
+    let score: FieldConfig = serde_json::from_value(
+        json!({"name": "Score__c", "type": "double", "precision": 5, "scale": 1}),
+    )
+    .unwrap();
+    let id = org.add_custom_field("account", score).unwrap();
+    assert!(id.starts_with("00N"), "{id}");
+    let after = org.change_schema_id("Account").unwrap();
+    assert_ne!(after, before, "a new field, a new schema id");
+    assert!(
+        org.schemas().json(&before).is_some(),
+        "the old id still resolves"
+    );
+    assert!(
+        org.schema()
+            .object("Account")
+            .unwrap()
+            .field("Score__c")
+            .is_some()
+    );
+    let e = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "After", "Score__c": 4.5}),
+    )
+    .1
+    .unwrap();
+    assert_eq!(e.schema_id, after);
+    assert_eq!(e.fields["Score__c"], json!(4.5));
+    let avro = org.schemas().json(&after).unwrap().to_string();
+    assert!(avro.contains("Score__c"), "the new schema names the field");
+    // Contact is untouched.
+    assert_eq!(
+        org.change_schema_id("Contact"),
+        open(Arc::new(SqliteStore::in_memory().unwrap()))
+            .0
+            .change_schema_id("Contact")
+    );
+}
+
+#[test]
+fn schema_changes_survive_a_restart_with_their_ids_and_records() {
+    let dir = std::env::temp_dir().join(format!("fb-live-schema-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = || Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()) as Arc<dyn Store>;
+    let (object_id, field_id, record, schema_id) = {
+        let (org, c) = open(store());
+        let object_id = org
+            .add_custom_object(
+                "Employee__c",
+                serde_json::from_value::<ObjectConfig>(json!({"label": "Employee"})).unwrap(),
+            )
+            .unwrap();
+        let field_id = org
+            .add_custom_field("Employee__c", field("Title__c", FieldType::String))
+            .unwrap();
+        let (record, _) = create(
+            &org,
+            &c,
+            "Employee__c",
+            json!({"Name": "Ada", "Title__c": "Engineer"}),
+        );
+        (
+            object_id,
+            field_id,
+            record,
+            org.change_schema_id("Employee__c").unwrap(),
+        )
+    };
+    let (org, _) = open(store());
+    let employee = org
+        .schema()
+        .object("Employee__c")
+        .expect("the object is back");
+    assert_eq!(
+        employee.key_prefix,
+        &record[..3],
+        "its records keep their key prefix"
+    );
+    assert!(employee.field("Title__c").is_some());
+    assert_eq!(org.change_schema_id("Employee__c").unwrap(), schema_id);
+    let r = org.get(RecordId::parse(&record).unwrap()).unwrap();
+    assert_eq!(r.get_str("Title__c"), Some("Engineer"));
+    let runtime = org.runtime_schema();
+    assert_eq!(runtime.objects["Employee__c"].id, object_id);
+    assert_eq!(
+        runtime.field("employee__c", "title__c").unwrap().id,
+        field_id
+    );
+    // Ids keep growing after a restart.
+    let next = org
+        .add_custom_field("Employee__c", field("Level__c", FieldType::Double))
+        .unwrap();
+    assert!(next > field_id, "{next} after {field_id}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_deleted_field_leaves_at_once_and_its_values_go_with_it() {
+    let (org, c) = open(Arc::new(SqliteStore::in_memory().unwrap()));
+    org.add_custom_field("Account", field("Tier__c", FieldType::String))
+        .unwrap();
+    let (id, _) = create(&org, &c, "Account", json!({"Name": "A", "Tier__c": "Gold"}));
+    let with = org.change_schema_id("Account").unwrap();
+    org.delete_custom_field("Account", "tier__c").unwrap();
+    assert!(
+        org.schema()
+            .object("Account")
+            .unwrap()
+            .field("Tier__c")
+            .is_none()
+    );
+    assert_ne!(org.change_schema_id("Account").unwrap(), with);
+    let rid = RecordId::parse(&id).unwrap();
+    assert!(
+        org.get(rid).unwrap().get("Tier__c").is_null(),
+        "cleared from the record"
+    );
+    // A field of the same name made later starts empty.
+    org.add_custom_field("Account", field("Tier__c", FieldType::String))
+        .unwrap();
+    assert!(org.get(rid).unwrap().get("Tier__c").is_null());
+    assert_eq!(
+        org.change_schema_id("Account").unwrap(),
+        with,
+        "the same fields, the same schema id"
+    );
+}
+
+#[test]
+fn bad_schema_changes_are_refused_and_change_nothing() {
+    let (org, c) = open(Arc::new(SqliteStore::in_memory().unwrap()));
+    org.add_custom_field("Account", field("Ok__c", FieldType::String))
+        .unwrap();
+    let before = (org.runtime_schema(), org.change_schema_id("Account"));
+    let code = |r: Result<String, forcebus_org::OrgError>| r.unwrap_err().code;
+    assert_eq!(
+        code(org.add_custom_field("Account", field("Ok__c", FieldType::String))),
+        StatusCode::DuplicateDeveloperName
+    );
+    assert_eq!(
+        code(org.add_custom_field("Account", field("Name__c", FieldType::Id))),
+        StatusCode::InvalidInput
+    );
+    for bad in ["Bad", "A__B__c", "_x__c", "x___c", "1x__c", "x y__c"] {
+        assert_eq!(
+            code(org.add_custom_field("Account", field(bad, FieldType::String))),
+            StatusCode::FieldIntegrityException,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        code(org.add_custom_field("Nope__c", field("X__c", FieldType::String))),
+        StatusCode::InvalidType
+    );
+    let lookup: FieldConfig = serde_json::from_value(
+        json!({"name": "P__c", "type": "reference", "reference_to": "Nope__c"}),
+    )
+    .unwrap();
+    assert_eq!(
+        code(org.add_custom_field("Account", lookup)),
+        StatusCode::InvalidInput
+    );
+    assert_eq!(
+        code(org.add_custom_object("Account", ObjectConfig::default())),
+        StatusCode::FieldIntegrityException
+    );
+    assert_eq!(
+        code(
+            org.add_custom_object("Thing__c", ObjectConfig::default())
+                .and_then(|_| org.add_custom_object("Thing__c", ObjectConfig::default()))
+        ),
+        StatusCode::DuplicateDeveloperName
+    );
+    // Standard fields are not the API's to delete.
+    assert_eq!(
+        org.delete_custom_field("Account", "Name").unwrap_err().code,
+        StatusCode::InvalidInput
+    );
+    assert_eq!(
+        org.delete_custom_field("Account", "Nope__c")
+            .unwrap_err()
+            .code,
+        StatusCode::NotFound
+    );
+    // A field a PushTopic names stays until the topic changes.
+    create(
+        &org,
+        &c,
+        "PushTopic",
+        json!({"Name": "OkTopic", "Query": "SELECT Id, Ok__c FROM Account", "ApiVersion": 62.0}),
+    );
+    let e = org.delete_custom_field("Account", "Ok__c").unwrap_err();
+    assert_eq!(e.code, StatusCode::FieldIntegrityException);
+    assert!(e.message.contains("OkTopic"), "{}", e.message);
+    let mut after = org.runtime_schema();
+    after.objects.remove("Thing__c");
+    after.next_id = before.0.next_id;
+    assert_eq!(after, before.0, "only the object that was valid was made");
+    assert_eq!(org.change_schema_id("Account"), before.1);
+}

@@ -1,0 +1,369 @@
+//! The Tooling API's schema objects (`metadata-tooling.md` §14.1): `CustomField`
+//! (`{"FullName": "Account.Tier__c", "Metadata": {"label", "type", "length", ...}}`) and
+//! `CustomObject` (`{"FullName": "Employee__c", "Metadata": {"label", "pluralLabel"}}`),
+//! created, read and deleted. A change takes effect at once (describe, SOQL, writes, the
+//! change events' schema id) and survives a restart; `org::live_schema` does the work,
+//! this module speaks the `Metadata` JSON (the Metadata API's types, lower camel case).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use forcebus_meta::FieldType;
+use forcebus_org::custom::{FieldConfig, ObjectConfig};
+use forcebus_org::runtime_schema::RuntimeField;
+use forcebus_org::{OrgError, StatusCode as Code};
+
+use crate::ctx::Call;
+use crate::error::{ApiError, json_response};
+
+/// `CustomField`.
+pub(crate) const CUSTOM_FIELD: &str = "CustomField";
+/// `CustomObject`.
+pub(crate) const CUSTOM_OBJECT: &str = "CustomObject";
+
+/// The schema object `name` names, if it is one.
+pub(crate) fn schema_object(name: &str) -> Option<&'static str> {
+    [CUSTOM_FIELD, CUSTOM_OBJECT]
+        .into_iter()
+        .find(|o| o.eq_ignore_ascii_case(name))
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::from(OrgError::new(Code::InvalidInput, message))
+}
+
+/// `POST /tooling/sobjects/{CustomField|CustomObject}`.
+pub(crate) async fn create(
+    app: &crate::AppState,
+    object: &'static str,
+    body: &Map<String, Value>,
+) -> Result<Response, ApiError> {
+    let full = body
+        .get("FullName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("FullName is required."))?
+        .to_owned();
+    let meta = body
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| invalid("Metadata is required."))?;
+    let org = app.org.clone();
+    let id = if object == CUSTOM_FIELD {
+        let (parent, field) = full.split_once('.').ok_or_else(|| {
+            invalid(format!(
+                "A CustomField's FullName is Object.Field__c: {full}"
+            ))
+        })?;
+        let config = field_config(field, &meta)?;
+        let parent = parent.to_owned();
+        crate::blocking(move || org.add_custom_field(&parent, config)).await??
+    } else {
+        let config = object_config(&meta)?;
+        crate::blocking(move || org.add_custom_object(&full, config)).await??
+    };
+    let id = forcebus_org::RecordId::parse(&id).map_or(id, |i| i.to18());
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id, "success": true, "errors": [], "warnings": [], "infos": []}),
+    ))
+}
+
+/// `GET /tooling/sobjects/{CustomField|CustomObject}/{id}`.
+pub(crate) fn retrieve(
+    call: &Call,
+    app: &crate::AppState,
+    object: &'static str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let runtime = app.org.runtime_schema();
+    let url = format!("{}/tooling/sobjects/{object}/{id}", call.base());
+    let body = if object == CUSTOM_FIELD {
+        let (parent, f) = runtime
+            .field_by_id(&id15(id)?)
+            .ok_or_else(ApiError::not_found)?;
+        let table = runtime
+            .objects
+            .get(parent)
+            .map_or_else(|| parent.to_owned(), |o| to18(&o.id));
+        let c = &f.config;
+        json!({
+            "attributes": {"type": CUSTOM_FIELD, "url": url},
+            "Id": to18(&f.id),
+            "DeveloperName": c.name.trim_end_matches("__c"),
+            "TableEnumOrId": table,
+            "NamespacePrefix": null,
+            "ManageableState": "unmanaged",
+            "FullName": format!("{parent}.{}", c.name),
+            "Length": c.length,
+            "Description": null,
+            "InlineHelpText": null,
+            "Metadata": field_metadata(f),
+        })
+    } else {
+        let (name, o) = runtime
+            .objects
+            .iter()
+            .find(|(_, o)| o.id.eq_ignore_ascii_case(&id15(id).unwrap_or_default()))
+            .ok_or_else(ApiError::not_found)?;
+        let label = o
+            .config
+            .label
+            .clone()
+            .unwrap_or_else(|| name.trim_end_matches("__c").replace('_', " "));
+        let plural = o
+            .config
+            .plural_label
+            .clone()
+            .unwrap_or_else(|| format!("{label}s"));
+        json!({
+            "attributes": {"type": CUSTOM_OBJECT, "url": url},
+            "Id": to18(&o.id),
+            "DeveloperName": name.trim_end_matches("__c"),
+            "NamespacePrefix": null,
+            "ManageableState": "unmanaged",
+            "SharingModel": "ReadWrite",
+            "ExternalSharingModel": "Private",
+            "FullName": name,
+            "Description": null,
+            "Metadata": {"label": label, "pluralLabel": plural, "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
+                         "nameField": {"label": format!("{label} Name"), "type": "Text"}},
+        })
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `DELETE /tooling/sobjects/CustomField/{id}`: 204.
+pub(crate) async fn delete(
+    app: &crate::AppState,
+    object: &'static str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    if object == CUSTOM_OBJECT {
+        return Err(ApiError::from(OrgError::new(
+            Code::InvalidInput,
+            "Deleting a custom object is not supported yet; delete its fields instead.",
+        )));
+    }
+    let runtime = app.org.runtime_schema();
+    let (parent, f) = runtime
+        .field_by_id(&id15(id)?)
+        .ok_or_else(ApiError::not_found)?;
+    let (parent, field) = (parent.to_owned(), f.config.name.clone());
+    let org = app.org.clone();
+    crate::blocking(move || org.delete_custom_field(&parent, &field)).await??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn id15(id: &str) -> Result<String, ApiError> {
+    forcebus_org::RecordId::parse(id)
+        .map(|i| i.as15().to_owned())
+        .ok_or_else(ApiError::not_found)
+}
+
+fn to18(id: &str) -> String {
+    forcebus_org::RecordId::parse(id).map_or_else(|| id.to_owned(), |i| i.to18())
+}
+
+/// A Metadata value as text: strings as they are, numbers and booleans printed.
+fn text(meta: &Map<String, Value>, key: &str) -> Option<String> {
+    match meta.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn flag(meta: &Map<String, Value>, key: &str) -> bool {
+    text(meta, key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn number(meta: &Map<String, Value>, key: &str) -> Result<Option<u32>, ApiError> {
+    text(meta, key)
+        .map(|v| {
+            v.trim_end_matches(".0")
+                .parse::<u32>()
+                .map_err(|_| invalid(format!("{key} must be a whole number; got {v}")))
+        })
+        .transpose()
+}
+
+/// The Metadata types forcebus creates, with the describe type each becomes.
+const TYPES: [(&str, FieldType); 17] = [
+    ("Text", FieldType::String),
+    ("TextArea", FieldType::Textarea),
+    ("LongTextArea", FieldType::Textarea),
+    ("Checkbox", FieldType::Boolean),
+    ("Number", FieldType::Double),
+    ("Currency", FieldType::Currency),
+    ("Percent", FieldType::Percent),
+    ("Date", FieldType::Date),
+    ("DateTime", FieldType::Datetime),
+    ("Time", FieldType::Time),
+    ("Email", FieldType::Email),
+    ("Phone", FieldType::Phone),
+    ("Url", FieldType::Url),
+    ("Picklist", FieldType::Picklist),
+    ("MultiselectPicklist", FieldType::Multipicklist),
+    ("Lookup", FieldType::Reference),
+    ("MasterDetail", FieldType::Reference),
+];
+
+/// A `CustomField`'s Metadata as a field declaration.
+fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig, ApiError> {
+    let kind = text(meta, "type").ok_or_else(|| invalid("Metadata.type is required."))?;
+    let (kind, ftype) = TYPES
+        .iter()
+        .find(|(t, _)| t.eq_ignore_ascii_case(&kind))
+        .copied()
+        .ok_or_else(|| {
+            let known: Vec<&str> = TYPES.iter().map(|(t, _)| *t).collect();
+            invalid(format!(
+                "Field type {kind} is not supported; use one of {}.",
+                known.join(", ")
+            ))
+        })?;
+    let mut length = number(meta, "length")?;
+    match kind {
+        "Text" if !length.is_some_and(|l| (1..=255).contains(&l)) => {
+            return Err(invalid("A Text field's length must be between 1 and 255."));
+        }
+        "TextArea" => length = Some(255),
+        "LongTextArea" if !length.is_some_and(|l| (256..=131_072).contains(&l)) => {
+            return Err(invalid(
+                "A LongTextArea field's length must be between 256 and 131072.",
+            ));
+        }
+        "Email" => length = Some(80),
+        "Phone" => length = Some(40),
+        "Url" => length = Some(255),
+        _ => {}
+    }
+    let (picklist, restricted, default_pick) = picklist_values(meta)?;
+    let default = match (ftype, text(meta, "defaultValue")) {
+        (FieldType::Boolean, Some(v)) => Some(Value::Bool(v.eq_ignore_ascii_case("true"))),
+        (_, Some(v)) if v.starts_with('"') && v.ends_with('"') && v.len() >= 2 => {
+            Some(Value::String(v[1..v.len() - 1].to_owned()))
+        }
+        (FieldType::Double | FieldType::Currency | FieldType::Percent, Some(v)) => {
+            Some(Value::from(v.parse::<f64>().map_err(|_| {
+                invalid(format!("defaultValue {v} is not a number"))
+            })?))
+        }
+        (_, Some(v)) => {
+            return Err(invalid(format!(
+                "defaultValue {v} is not supported; give a quoted text, a number or true/false"
+            )));
+        }
+        (_, None) => default_pick.map(Value::String),
+    };
+    let label = text(meta, "label");
+    if label.as_ref().is_some_and(|l| l.chars().count() > 40) {
+        return Err(invalid("A field's label is at most 40 characters."));
+    }
+    Ok(FieldConfig {
+        name: name.to_owned(),
+        ftype,
+        label,
+        length,
+        precision: number(meta, "precision")?,
+        scale: number(meta, "scale")?,
+        required: flag(meta, "required") || kind == "MasterDetail",
+        external_id: flag(meta, "externalId"),
+        unique: flag(meta, "unique"),
+        picklist,
+        restricted,
+        reference_to: text(meta, "referenceTo"),
+        master_detail: kind == "MasterDetail",
+        relationship_name: text(meta, "relationshipName"),
+        default,
+    })
+}
+
+/// Picklist values from `valueSet.valueSetDefinition.value[]` (`fullName` or
+/// `valueName`), whether the set is restricted, and the default value.
+fn picklist_values(
+    meta: &Map<String, Value>,
+) -> Result<(Vec<String>, bool, Option<String>), ApiError> {
+    let Some(set) = meta.get("valueSet").and_then(Value::as_object) else {
+        return Ok((Vec::new(), true, None));
+    };
+    let restricted = text(set, "restricted").is_none_or(|r| r.eq_ignore_ascii_case("true"));
+    let values = match set.get("valueSetDefinition").and_then(|d| d.get("value")) {
+        Some(Value::Array(v)) => v.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let mut names = Vec::new();
+    let mut default = None;
+    for v in values.iter().take(1_000) {
+        let v = v
+            .as_object()
+            .ok_or_else(|| invalid("Picklist values are objects with fullName."))?;
+        let name = text(v, "fullName")
+            .or_else(|| text(v, "valueName"))
+            .ok_or_else(|| invalid("A picklist value needs fullName."))?;
+        if flag(v, "default") {
+            default = Some(name.clone());
+        }
+        names.push(name);
+    }
+    Ok((names, restricted, default))
+}
+
+/// A field declaration as `CustomField` Metadata.
+fn field_metadata(f: &RuntimeField) -> Value {
+    let c = &f.config;
+    let kind = match c.ftype {
+        FieldType::Textarea if c.length.unwrap_or(255) > 255 => "LongTextArea",
+        FieldType::Reference if c.master_detail => "MasterDetail",
+        FieldType::Reference => "Lookup",
+        t => TYPES
+            .iter()
+            .find(|(_, ft)| *ft == t)
+            .map_or("Text", |(k, _)| k),
+    };
+    let mut m = json!({
+        "fullName": null,
+        "label": c.label.clone().unwrap_or_else(|| c.name.trim_end_matches("__c").replace('_', " ")),
+        "type": kind,
+        "length": c.length,
+        "precision": c.precision,
+        "scale": c.scale,
+        "required": c.required,
+        "unique": c.unique,
+        "externalId": c.external_id,
+        "referenceTo": c.reference_to,
+        "relationshipName": c.relationship_name,
+        "defaultValue": c.default.as_ref().map(|d| match d {
+            Value::String(s) => format!("\"{s}\""),
+            other => other.to_string(),
+        }),
+        "valueSet": null,
+    });
+    if !c.picklist.is_empty() {
+        let values: Vec<Value> = c
+            .picklist
+            .iter()
+            .map(|v| json!({"fullName": v, "label": v, "default": c.default.as_ref() == Some(&Value::String(v.clone()))}))
+            .collect();
+        m["valueSet"] = json!({"restricted": c.restricted, "valueSetDefinition": {"sorted": false, "value": values}});
+    }
+    m
+}
+
+/// A `CustomObject`'s Metadata as an object declaration (its fields come as
+/// `CustomField`s).
+fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, ApiError> {
+    let label = text(meta, "label").ok_or_else(|| invalid("Metadata.label is required."))?;
+    if label.chars().count() > 40 {
+        return Err(invalid("An object's label is at most 40 characters."));
+    }
+    Ok(ObjectConfig {
+        label: Some(label),
+        plural_label: text(meta, "pluralLabel"),
+        fields: Vec::new(),
+    })
+}
