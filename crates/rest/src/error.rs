@@ -34,6 +34,11 @@ impl ApiError {
         }
     }
 
+    /// The body sent: a JSON array of `{message, errorCode}` for most errors.
+    pub fn body(&self) -> &Value {
+        &self.body
+    }
+
     /// An error whose body is given whole (300 lists, OAuth objects).
     pub fn raw(status: StatusCode, body: Value) -> Self {
         Self { status, body }

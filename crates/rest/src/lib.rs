@@ -6,7 +6,8 @@
 //! - [`error`]: Salesforce's JSON-array error bodies.
 //! - [`oauth`]: `/services/oauth2/*` and the identity URL.
 //! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
-//! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin).
+//! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
+//!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`).
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
@@ -67,6 +68,7 @@ pub mod layouts;
 pub mod limits;
 pub mod listviews;
 pub mod login_page;
+pub mod metadata;
 pub mod oauth;
 pub mod password;
 pub mod platform;

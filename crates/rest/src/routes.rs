@@ -230,6 +230,8 @@ pub(crate) fn other() -> Router<State> {
         )
         .route("/id/{org}/{user}", get(oauth::identity))
         .route("/services/Soap/u/{v}", post(soap::endpoint))
+        .route("/services/Soap/m/{v}", post(metadata::endpoint))
+        .route("/services/Soap/m/{v}/{*rest}", post(metadata::endpoint))
         .route("/services/Soap/u/{v}/{org}", post(soap::endpoint))
 }
 
@@ -258,7 +260,11 @@ pub(crate) fn allowed_methods(pattern: &str) -> &'static str {
         "/composite/sobjects/{o}/{field}" => "PATCH",
         "/composite" | "/parameterizedSearch" => "GET,HEAD,POST",
         "/composite/batch" | "/composite/tree/{o}" | "/composite/graph" => "POST",
-        "/services/oauth2/token" | "/services/Soap/u/{v}" | "/services/Soap/u/{v}/{org}" => "POST",
+        "/services/oauth2/token"
+        | "/services/Soap/u/{v}"
+        | "/services/Soap/u/{v}/{org}"
+        | "/services/Soap/m/{v}"
+        | "/services/Soap/m/{v}/{*rest}" => "POST",
         "/services/oauth2/userinfo" | "/services/oauth2/revoke" => "GET,HEAD,POST",
         _ => "GET,HEAD",
     }

@@ -31,21 +31,43 @@ pub struct Element {
     pub text: String,
     /// Child elements in order.
     pub children: Vec<Element>,
+    /// The local part of its `xsi:type` attribute (`CustomObject` of `ns0:CustomObject`).
+    pub xsi_type: Option<String>,
+    /// `xsi:nil="true"`.
+    pub nil: bool,
 }
 
 impl Element {
     /// The first child with this local name.
-    fn child(&self, name: &str) -> Option<&Element> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
     /// Every child with this local name, in document order (`ids` of an `undelete`).
-    fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+    pub(crate) fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
         self.children.iter().filter(move |c| c.name == name)
     }
     /// The trimmed text of the first child with this local name.
-    fn text_of(&self, name: &str) -> Option<&str> {
+    pub(crate) fn text_of(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.trim())
     }
+}
+
+/// An element with its `xsi:type` and `xsi:nil` read (other attributes are ignored).
+fn element_of(e: &quick_xml::events::BytesStart<'_>) -> Element {
+    let mut el = Element {
+        name: local(e.name().as_ref()),
+        ..Default::default()
+    };
+    for a in e.attributes().flatten() {
+        let key = a.key.as_ref();
+        let value = String::from_utf8_lossy(&a.value);
+        if key.ends_with(b":type") {
+            el.xsi_type = Some(local(value.as_bytes()));
+        } else if key.ends_with(b":nil") {
+            el.nil = value.trim().eq_ignore_ascii_case("true");
+        }
+    }
+    el
 }
 
 /// The local part of a qualified name (`soapenv:Body` → `Body`): elements are matched
@@ -71,17 +93,11 @@ pub fn parse(bytes: &[u8]) -> Result<Element, String> {
                 if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
                     return Err("document too deep or too large".into());
                 }
-                stack.push(Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                });
+                stack.push(element_of(&e));
             }
             Event::Empty(e) => {
                 count += 1;
-                let el = Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                };
+                let el = element_of(&e);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => return Ok(el),
@@ -128,7 +144,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// A SOAP response as Salesforce sends it: `text/xml; charset=utf-8`.
-fn xml(status: StatusCode, body: String) -> Response {
+pub(crate) fn xml(status: StatusCode, body: String) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],

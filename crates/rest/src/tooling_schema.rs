@@ -9,9 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use forcebus_meta::FieldType;
+use forcebus_meta::{FieldDef, FieldType};
 use forcebus_org::custom::{FieldConfig, ObjectConfig};
-use forcebus_org::runtime_schema::RuntimeField;
 use forcebus_org::{OrgError, StatusCode as Code};
 
 use crate::ctx::Call;
@@ -99,7 +98,13 @@ pub(crate) fn retrieve(
             "Length": c.length,
             "Description": null,
             "InlineHelpText": null,
-            "Metadata": field_metadata(f),
+            "Metadata": app
+                .org
+                .schema()
+                .object(parent)
+                .and_then(|o| o.field(&c.name))
+                .map(field_metadata)
+                .unwrap_or(Value::Null),
         })
     } else {
         let (name, o) = runtime
@@ -212,7 +217,7 @@ const TYPES: [(&str, FieldType); 17] = [
 ];
 
 /// A `CustomField`'s Metadata as a field declaration.
-fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig, ApiError> {
+pub(crate) fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig, ApiError> {
     let kind = text(meta, "type").ok_or_else(|| invalid("Metadata.type is required."))?;
     let (kind, ftype) = TYPES
         .iter()
@@ -313,43 +318,62 @@ fn picklist_values(
     Ok((names, restricted, default))
 }
 
-/// A field declaration as `CustomField` Metadata.
-fn field_metadata(f: &RuntimeField) -> Value {
-    let c = &f.config;
-    let kind = match c.ftype {
-        FieldType::Textarea if c.length.unwrap_or(255) > 255 => "LongTextArea",
-        FieldType::Reference if c.master_detail => "MasterDetail",
+/// A field as `CustomField` Metadata (the short name as `fullName`), whether the config
+/// file, the API or the catalogue made it.
+pub(crate) fn field_metadata(f: &FieldDef) -> Value {
+    let kind = match f.ftype {
+        FieldType::Textarea if f.length > 255 => "LongTextArea",
+        FieldType::Reference if f.cascade_delete => "MasterDetail",
         FieldType::Reference => "Lookup",
         t => TYPES
             .iter()
             .find(|(_, ft)| *ft == t)
             .map_or("Text", |(k, _)| k),
     };
+    let numeric = matches!(
+        f.ftype,
+        FieldType::Double | FieldType::Currency | FieldType::Percent
+    );
+    let text = matches!(kind, "Text" | "LongTextArea");
     let mut m = json!({
-        "fullName": null,
-        "label": c.label.clone().unwrap_or_else(|| c.name.trim_end_matches("__c").replace('_', " ")),
+        "fullName": f.name,
+        "label": f.label,
         "type": kind,
-        "length": c.length,
-        "precision": c.precision,
-        "scale": c.scale,
-        "required": c.required,
-        "unique": c.unique,
-        "externalId": c.external_id,
-        "referenceTo": c.reference_to,
-        "relationshipName": c.relationship_name,
-        "defaultValue": c.default.as_ref().map(|d| match d {
+        "required": !f.nillable && f.ftype != FieldType::Boolean,
+        "unique": f.unique,
+        "externalId": f.external_id,
+    });
+    if text {
+        m["length"] = json!(f.length);
+    }
+    if numeric {
+        m["precision"] = json!(f.precision);
+        m["scale"] = json!(f.scale);
+    }
+    if let Some(to) = f.reference_to.first() {
+        m["referenceTo"] = json!(to);
+        if let Some(r) = &f.child_relationship {
+            m["relationshipName"] = json!(r.trim_end_matches("__r"));
+        }
+    }
+    if let Some(d) = f.default_value.as_ref().filter(|_| f.picklist.is_empty()) {
+        m["defaultValue"] = json!(match d {
             Value::String(s) => format!("\"{s}\""),
             other => other.to_string(),
-        }),
-        "valueSet": null,
-    });
-    if !c.picklist.is_empty() {
-        let values: Vec<Value> = c
+        });
+    }
+    if !f.picklist.is_empty() {
+        let chosen = f
+            .default_value
+            .as_ref()
+            .and_then(Value::as_str)
+            .or(f.default_picklist.as_deref());
+        let values: Vec<Value> = f
             .picklist
             .iter()
-            .map(|v| json!({"fullName": v, "label": v, "default": c.default.as_ref() == Some(&Value::String(v.clone()))}))
+            .map(|v| json!({"fullName": v, "label": v, "default": Some(v.as_str()) == chosen}))
             .collect();
-        m["valueSet"] = json!({"restricted": c.restricted, "valueSetDefinition": {"sorted": false, "value": values}});
+        m["valueSet"] = json!({"restricted": f.restricted_picklist, "valueSetDefinition": {"sorted": false, "value": values}});
     }
     m
 }

@@ -22,6 +22,7 @@ mod events;
 mod generic;
 mod lifecycle;
 mod live_schema;
+mod metadata;
 mod organization;
 mod platform;
 mod pubsub;

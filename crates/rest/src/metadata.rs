@@ -1,0 +1,489 @@
+//! The Metadata API's CRUD calls over SOAP, `/services/Soap/m/{v}` and any path below it
+//! (`metadata-tooling.md` §1–§4): `createMetadata`, `readMetadata`, `upsertMetadata`,
+//! `deleteMetadata`, `listMetadata` and `describeMetadata` for `CustomObject` (with its
+//! nested `fields`) and `CustomField`. Requests are dispatched by the local name of the
+//! Body's first child, whatever the path, prefix or `SOAPAction`; results come back one per
+//! component, in order, a failed component carrying its `errors` rather than faulting
+//! the call. A component's Metadata is read into the same JSON the Tooling API takes, so
+//! both APIs share one mapping ([`crate::tooling_schema`]).
+//!
+//! Not served yet: `updateMetadata` and `renameMetadata` (each component fails with
+//! `INVALID_OPERATION`), `upsertMetadata` of an existing component, deleting an object,
+//! `deploy` / `retrieve`, and every other type (`describeMetadata` lists only what works).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::{OrgError, StatusCode as Code};
+
+use crate::soap::{Element, escape, parse, xml};
+
+/// The Metadata API's namespace.
+const MD: &str = "http://soap.sforce.com/2006/04/metadata";
+
+/// Most components one CRUD call takes (Salesforce's limit).
+const MAX_COMPONENTS: usize = 10;
+
+/// The types this endpoint serves.
+const TYPES: [&str; 2] = ["CustomObject", "CustomField"];
+
+/// A response's envelope: the Metadata namespace the default one, so the operation's
+/// response and every descendant are unprefixed and qualified; no attribute on `Body`.
+fn envelope(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="{MD}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+/// A fault: HTTP 500, `sf:CODE` and `CODE: message`, no detail (the WSDL declares none).
+fn fault(code: &str, message: &str) -> Response {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="{MD}"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
+        escape(message)
+    );
+    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
+}
+
+/// A fault about the request itself (bad XML, unknown operation).
+fn client_fault(message: &str) -> Response {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
+        escape(message)
+    );
+    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
+}
+
+/// A fault that ends the whole call (what is wrong with one component is that
+/// component's `errors` instead).
+struct Fault {
+    code: &'static str,
+    message: String,
+}
+
+impl Fault {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn too_many() -> Self {
+        Self::new(
+            "EXCEEDED_ID_LIMIT",
+            format!("Too many components: at most {MAX_COMPONENTS} a call"),
+        )
+    }
+
+    fn response(&self) -> Response {
+        fault(self.code, &self.message)
+    }
+}
+
+/// `POST /services/Soap/m/{v}[/...]`.
+pub async fn endpoint(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let root = match parse(&body) {
+        Ok(r) if r.name == "Envelope" => r,
+        Ok(r) => return client_fault(&format!("Expected Envelope, found {}", r.name)),
+        Err(e) => return client_fault(&format!("Bad envelope: {e}")),
+    };
+    let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
+        return client_fault("Missing Body");
+    };
+    let token = root
+        .child("Header")
+        .and_then(|h| h.child("SessionHeader"))
+        .and_then(|s| s.text_of("sessionId"))
+        .map(str::to_owned)
+        .or_else(|| crate::ctx::bearer(&headers).map(str::to_owned));
+    if token.and_then(|t| app.auth.verify(&t)).is_none() {
+        return fault(
+            "INVALID_SESSION_ID",
+            "Invalid Session ID found in SessionHeader: Illegal Session",
+        );
+    }
+    let answer = match op.name.as_str() {
+        "createMetadata" | "upsertMetadata" => save(&app, op).await,
+        "readMetadata" => read(&app, op),
+        "deleteMetadata" => delete(&app, op).await,
+        "updateMetadata" | "renameMetadata" => not_yet(op),
+        "listMetadata" => Ok(list(&app, op)),
+        "describeMetadata" => Ok(describe()),
+        other => {
+            return client_fault(&format!(
+                "No operation available for request {{{MD}}}{other}"
+            ));
+        }
+    };
+    match answer {
+        Ok(body) => xml(StatusCode::OK, envelope(&body)),
+        Err(f) => f.response(),
+    }
+}
+
+/// A component's result: `SaveResult`, `UpsertResult` (`created`) or `DeleteResult`.
+fn result(full_name: &str, outcome: &Result<bool, OrgError>, upsert: bool) -> String {
+    let name = escape(full_name);
+    match outcome {
+        Ok(created) => {
+            let created = if upsert {
+                format!("<created>{created}</created>")
+            } else {
+                String::new()
+            };
+            format!("<result>{created}<fullName>{name}</fullName><success>true</success></result>")
+        }
+        Err(e) => {
+            let created = if upsert {
+                "<created>false</created>"
+            } else {
+                ""
+            };
+            format!(
+                "<result>{created}<errors><message>{}</message><statusCode>{}</statusCode></errors><fullName>{name}</fullName><success>false</success></result>",
+                escape(&e.message),
+                e.code.as_str()
+            )
+        }
+    }
+}
+
+/// The components of a create or upsert call, each with its `xsi:type`.
+fn components(op: &Element) -> Result<Vec<&Element>, Fault> {
+    let list: Vec<&Element> = op.children_named("metadata").collect();
+    if list.len() > MAX_COMPONENTS {
+        return Err(Fault::too_many());
+    }
+    Ok(list)
+}
+
+/// `createMetadata` and `upsertMetadata`: each component created (an upsert of an
+/// existing one fails, as changing components is not served yet).
+async fn save(app: &crate::State, op: &Element) -> Result<String, Fault> {
+    let upsert = op.name == "upsertMetadata";
+    let mut out = String::new();
+    for m in components(op)? {
+        let full = m.text_of("fullName").unwrap_or_default().to_owned();
+        let outcome = create_one(app, m, &full).await.map(|()| true);
+        out.push_str(&result(&full, &outcome, upsert));
+    }
+    Ok(format!("<{0}Response>{out}</{0}Response>", op.name))
+}
+
+async fn create_one(app: &crate::State, m: &Element, full: &str) -> Result<(), OrgError> {
+    let meta = to_json(m);
+    let org = app.org.clone();
+    let full = full.to_owned();
+    let done = match m.xsi_type.as_deref() {
+        Some("CustomField") => {
+            let (object, field) = full.split_once('.').ok_or_else(|| {
+                OrgError::new(
+                    Code::InvalidInput,
+                    format!("A CustomField's fullName is Object.Field__c: {full}"),
+                )
+            })?;
+            let config = crate::tooling_schema::field_config(field, &meta).map_err(api_to_org)?;
+            let object = object.to_owned();
+            crate::blocking(move || org.add_custom_field(&object, config)).await
+        }
+        Some("CustomObject") => {
+            let config = object_config(&meta)?;
+            crate::blocking(move || org.add_custom_object(&full, config)).await
+        }
+        other => return Err(unsupported(other.unwrap_or("(no xsi:type)"))),
+    };
+    done.map_err(|e| OrgError::new(Code::UnknownException, format!("{e:?}")))?
+        .map(|_| ())
+}
+
+/// A CustomObject's Metadata: its labels and nested `fields` (short names).
+fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError> {
+    let label = meta
+        .get("label")
+        .and_then(Value::as_str)
+        .ok_or_else(|| OrgError::new(Code::RequiredFieldMissing, "label is required"))?
+        .to_owned();
+    let fields = match meta.get("fields") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let fields = fields
+        .iter()
+        .map(|f| {
+            let f = f.as_object().cloned().unwrap_or_default();
+            let name = f
+                .get("fullName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            crate::tooling_schema::field_config(&name, &f).map_err(api_to_org)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ObjectConfig {
+        label: Some(label),
+        plural_label: meta
+            .get("pluralLabel")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        fields,
+    })
+}
+
+/// An API error as the component's error.
+fn api_to_org(e: crate::error::ApiError) -> OrgError {
+    let body = e.body();
+    OrgError::new(
+        Code::InvalidInput,
+        body[0]["message"]
+            .as_str()
+            .unwrap_or("invalid component")
+            .to_owned(),
+    )
+}
+
+fn unsupported(kind: &str) -> OrgError {
+    OrgError::new(
+        Code::InvalidType,
+        format!(
+            "Metadata type {kind} is not supported; this server serves {}.",
+            TYPES.join(" and ")
+        ),
+    )
+}
+
+/// `updateMetadata` and `renameMetadata`: each component fails, honestly.
+fn not_yet(op: &Element) -> Result<String, Fault> {
+    let names: Vec<String> = match op.name.as_str() {
+        "renameMetadata" => vec![op.text_of("newFullName").unwrap_or_default().to_owned()],
+        _ => components(op)?
+            .iter()
+            .map(|m| m.text_of("fullName").unwrap_or_default().to_owned())
+            .collect(),
+    };
+    let e = OrgError::new(
+        Code::InvalidInput,
+        format!(
+            "{} is not supported yet: delete the component and create it again.",
+            op.name
+        ),
+    );
+    let out: String = names
+        .iter()
+        .map(|n| result(n, &Err(e.clone()), false))
+        .collect();
+    Ok(format!("<{0}Response>{out}</{0}Response>", op.name))
+}
+
+/// `readMetadata`: one `records` per name, in order; `xsi:nil` for a missing one.
+fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
+    let kind = op.text_of("type").unwrap_or_default();
+    if !TYPES.contains(&kind) {
+        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+    }
+    let names: Vec<&str> = op
+        .children_named("fullNames")
+        .map(|e| e.text.trim())
+        .collect();
+    if names.len() > MAX_COMPONENTS {
+        return Err(Fault::too_many());
+    }
+    let schema = app.org.schema();
+    let mut out = String::new();
+    for name in names {
+        let record = if kind == "CustomObject" {
+            schema.object(name).filter(|o| !o.tooling).map(|o| {
+                let mut m = Map::new();
+                m.insert("fullName".into(), Value::String(o.name.clone()));
+                m.insert("label".into(), Value::String(o.label.clone()));
+                m.insert("pluralLabel".into(), Value::String(o.label_plural.clone()));
+                let fields: Vec<Value> = o
+                    .fields
+                    .iter()
+                    .filter(|f| f.custom)
+                    .map(crate::tooling_schema::field_metadata)
+                    .collect();
+                m.insert("fields".into(), Value::Array(fields));
+                Value::Object(m)
+            })
+        } else {
+            name.split_once('.').and_then(|(o, f)| {
+                let def = schema.object(o)?.field(f)?;
+                let mut m = crate::tooling_schema::field_metadata(def);
+                m["fullName"] = Value::String(format!("{}.{}", schema.object(o)?.name, def.name));
+                Some(m)
+            })
+        };
+        match record {
+            Some(r) => {
+                out.push_str(&format!(r#"<records xsi:type="{kind}">"#));
+                write_children(&mut out, &r);
+                out.push_str("</records>");
+            }
+            None => out.push_str(r#"<records xsi:nil="true"/>"#),
+        }
+    }
+    Ok(format!(
+        "<readMetadataResponse><result>{out}</result></readMetadataResponse>"
+    ))
+}
+
+/// `deleteMetadata`: custom fields made through the API.
+async fn delete(app: &crate::State, op: &Element) -> Result<String, Fault> {
+    let kind = op.text_of("type").unwrap_or_default().to_owned();
+    if !TYPES.contains(&kind.as_str()) {
+        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+    }
+    let names: Vec<String> = op
+        .children_named("fullNames")
+        .map(|e| e.text.trim().to_owned())
+        .collect();
+    if names.len() > MAX_COMPONENTS {
+        return Err(Fault::too_many());
+    }
+    let mut out = String::new();
+    for name in names {
+        let outcome = match (kind.as_str(), name.split_once('.')) {
+            ("CustomField", Some((object, field))) => {
+                let (org, object, field) = (app.org.clone(), object.to_owned(), field.to_owned());
+                match crate::blocking(move || org.delete_custom_field(&object, &field)).await {
+                    Ok(Err(e)) if e.code == Code::NotFound => Err(OrgError::new(
+                        Code::InvalidCrossReferenceKey,
+                        format!("In field: fullName - no CustomField named {name} found"),
+                    )),
+                    Ok(r) => r.map(|()| false),
+                    Err(e) => Err(OrgError::new(Code::UnknownException, format!("{e:?}"))),
+                }
+            }
+            ("CustomField", None) => Err(OrgError::new(
+                Code::InvalidInput,
+                format!("A CustomField's fullName is Object.Field__c: {name}"),
+            )),
+            _ => Err(OrgError::new(
+                Code::InvalidInput,
+                "Deleting a custom object is not supported yet; delete its fields instead.",
+            )),
+        };
+        out.push_str(&result(&name, &outcome, false));
+    }
+    Ok(format!(
+        "<deleteMetadataResponse>{out}</deleteMetadataResponse>"
+    ))
+}
+
+/// `listMetadata`: the custom objects and fields, as `FileProperties`.
+fn list(app: &crate::State, op: &Element) -> String {
+    let schema = app.org.schema();
+    let runtime = app.org.runtime_schema();
+    let mut out = String::new();
+    for q in op.children_named("queries").take(3) {
+        let kind = q.text_of("type").unwrap_or_default();
+        for o in schema.objects().filter(|o| o.custom && !o.tooling) {
+            let file = format!("objects/{}.object", o.name);
+            if kind == "CustomObject" {
+                let id = runtime
+                    .objects
+                    .get(&o.name)
+                    .map(|r| r.id.clone())
+                    .unwrap_or_default();
+                out.push_str(&file_properties(&o.name, &file, &id, kind));
+            }
+        }
+        if kind == "CustomField" {
+            for o in schema.objects().filter(|o| !o.tooling) {
+                for f in o.fields.iter().filter(|f| f.custom) {
+                    let id = runtime
+                        .field(&o.name, &f.name)
+                        .map(|r| r.id.clone())
+                        .unwrap_or_default();
+                    let file = format!("objects/{}.object", o.name);
+                    out.push_str(&file_properties(
+                        &format!("{}.{}", o.name, f.name),
+                        &file,
+                        &id,
+                        kind,
+                    ));
+                }
+            }
+        }
+    }
+    format!("<listMetadataResponse>{out}</listMetadataResponse>")
+}
+
+fn file_properties(full: &str, file: &str, id: &str, kind: &str) -> String {
+    let id = forcebus_org::RecordId::parse(id)
+        .map(|i| i.to18())
+        .unwrap_or_default();
+    format!(
+        "<result><createdById></createdById><createdByName></createdByName><createdDate>1970-01-01T00:00:00.000Z</createdDate><fileName>{}</fileName><fullName>{}</fullName><id>{id}</id><lastModifiedById></lastModifiedById><lastModifiedByName></lastModifiedByName><lastModifiedDate>1970-01-01T00:00:00.000Z</lastModifiedDate><manageableState>unmanaged</manageableState><type>{kind}</type></result>",
+        escape(file),
+        escape(full)
+    )
+}
+
+/// `describeMetadata`: only the types this server serves.
+fn describe() -> String {
+    "<describeMetadataResponse><result><metadataObjects><childXmlNames>CustomField</childXmlNames><directoryName>objects</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>object</suffix><xmlName>CustomObject</xmlName></metadataObjects><organizationNamespace></organizationNamespace><partialSaveAllowed>true</partialSaveAllowed><testRequired>false</testRequired></result></describeMetadataResponse>".to_owned()
+}
+
+/// An element's children as JSON, the way the Tooling API's `Metadata` looks: a leaf is
+/// its text, a repeated name an array, `xsi:nil` null.
+pub(crate) fn to_json(e: &Element) -> Map<String, Value> {
+    let mut out = Map::new();
+    for c in &e.children {
+        let v = if c.nil {
+            Value::Null
+        } else if c.children.is_empty() {
+            Value::String(c.text.trim().to_owned())
+        } else {
+            Value::Object(to_json(c))
+        };
+        match out.get_mut(&c.name) {
+            Some(Value::Array(list)) => list.push(v),
+            Some(first) => {
+                let first = first.take();
+                out.insert(c.name.clone(), Value::Array(vec![first, v]));
+            }
+            None => {
+                out.insert(c.name.clone(), v);
+            }
+        }
+    }
+    out
+}
+
+/// Writes a JSON value's fields as child elements, in name order (the WSDL's order is
+/// alphabetical); nulls are left out, arrays repeat their element.
+fn write_children(out: &mut String, v: &Value) {
+    let Some(map) = v.as_object() else {
+        return;
+    };
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    for k in keys {
+        let items: Vec<&Value> = match &map[k] {
+            Value::Array(list) => list.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            match item {
+                Value::Null => {}
+                Value::Object(_) => {
+                    out.push_str(&format!("<{k}>"));
+                    write_children(out, item);
+                    out.push_str(&format!("</{k}>"));
+                }
+                Value::String(s) => out.push_str(&format!("<{k}>{}</{k}>", escape(s))),
+                other => out.push_str(&format!("<{k}>{other}</{k}>")),
+            }
+        }
+    }
+}

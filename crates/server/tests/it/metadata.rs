@@ -1,0 +1,123 @@
+//! The Metadata API over raw SOAP: any envelope prefix (zeep's `soap-env:`/`ns0:`),
+//! `xsi:type` naming the component's type, results one per component, faults for a bad
+//! session, an unknown operation, bad XML and too many components.
+
+use forcebus_testkit::Server;
+
+use crate::{get, server};
+
+fn soap(s: &Server, path: &str, body: &str) -> (u16, String) {
+    let r = s
+        .http()
+        .post(format!("{}/services/Soap/m/62.0{path}", s.base()))
+        .header("content-type", "text/xml")
+        .header("SOAPAction", "\"\"")
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml")
+    );
+    (status, r.text().unwrap())
+}
+
+fn envelope(token: &str, op: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/"><soap-env:Header><ns0:SessionHeader xmlns:ns0="http://soap.sforce.com/2006/04/metadata"><ns0:sessionId>{token}</ns0:sessionId></ns0:SessionHeader></soap-env:Header><soap-env:Body>{op}</soap-env:Body></soap-env:Envelope>"#
+    )
+}
+
+#[test]
+fn zeep_style_create_read_and_delete() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let create = r#"<ns0:createMetadata xmlns:ns0="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><ns0:metadata xsi:type="ns0:CustomField"><ns0:fullName>Contact.Nickname__c</ns0:fullName><ns0:label>Nickname</ns0:label><ns0:length>40</ns0:length><ns0:type>Text</ns0:type></ns0:metadata><ns0:metadata xsi:type="ns0:CustomField"><ns0:fullName>Contact.Weird</ns0:fullName><ns0:type>Text</ns0:type><ns0:length>5</ns0:length></ns0:metadata></ns0:createMetadata>"#;
+    let (st, body) = soap(&s, "/", &envelope(t, create));
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains(r#"<soapenv:Body><createMetadataResponse><result><fullName>Contact.Nickname__c</fullName><success>true</success></result><result><errors>"#), "{body}");
+    assert!(body.contains("<statusCode>FIELD_INTEGRITY_EXCEPTION</statusCode></errors><fullName>Contact.Weird</fullName><success>false</success>"), "{body}");
+    assert!(body.contains(r#"xmlns="http://soap.sforce.com/2006/04/metadata""#));
+    let (_, d) = get(&s, "/sobjects/Contact/describe");
+    assert!(
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Nickname__c")
+    );
+    // read, posted where simple-salesforce's templates post (…/deployRequest/{id}).
+    let read = r#"<met:readMetadata xmlns:met="http://soap.sforce.com/2006/04/metadata"><met:type>CustomField</met:type><met:fullNames>Contact.Nickname__c</met:fullNames><met:fullNames>Contact.Nope__c</met:fullNames></met:readMetadata>"#;
+    let (st, body) = soap(&s, "/deployRequest/0Af000000000001", &envelope(t, read));
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains(r#"<records xsi:type="CustomField"><externalId>false</externalId><fullName>Contact.Nickname__c</fullName><label>Nickname</label><length>40</length><required>false</required><type>Text</type><unique>false</unique></records><records xsi:nil="true"/>"#), "{body}");
+    let delete = r#"<deleteMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomField</type><fullNames>Contact.Nickname__c</fullNames></deleteMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, delete));
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        body.contains(
+            "<result><fullName>Contact.Nickname__c</fullName><success>true</success></result>"
+        ),
+        "{body}"
+    );
+    let (st, _) = get(&s, "/query?q=SELECT+Nickname__c+FROM+Contact");
+    assert_eq!(st, 400);
+}
+
+#[test]
+fn faults_for_the_call_and_errors_for_components() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let describe = r#"<describeMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><asOfVersion>62.0</asOfVersion></describeMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope("00Dxx!nope", describe));
+    assert_eq!(st, 500);
+    assert!(body.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode><faultstring>INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session</faultstring>"), "{body}");
+    let (st, body) = soap(
+        &s,
+        "",
+        &envelope(
+            t,
+            "<teleport xmlns=\"http://soap.sforce.com/2006/04/metadata\"/>",
+        ),
+    );
+    assert_eq!(st, 500);
+    assert!(
+        body.contains("<faultcode>soapenv:Client</faultcode>"),
+        "{body}"
+    );
+    let (st, body) = soap(&s, "", "<not xml");
+    assert_eq!(st, 500);
+    assert!(body.contains("soapenv:Client"), "{body}");
+    let eleven: String = (0..11)
+        .map(|i| format!(r#"<metadata xsi:type="CustomField"><fullName>Account.F{i}__c</fullName><type>Text</type><length>5</length></metadata>"#))
+        .collect();
+    let create = format!(
+        r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{eleven}</createMetadata>"#
+    );
+    let (st, body) = soap(&s, "", &envelope(t, &create));
+    assert_eq!(st, 500, "{body}");
+    assert!(body.contains("EXCEEDED_ID_LIMIT"), "{body}");
+    let (_, d) = get(&s, "/sobjects/Account/describe");
+    assert!(
+        !d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "F0__c"),
+        "nothing made"
+    );
+    let unknown = r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="ApexClass"><fullName>Hello</fullName></metadata></createMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, unknown));
+    assert_eq!(st, 200);
+    assert!(
+        body.contains("<statusCode>INVALID_TYPE</statusCode>"),
+        "{body}"
+    );
+    let read = r#"<readMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>ApexClass</type><fullNames>Hello</fullNames></readMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, read));
+    assert_eq!(st, 500);
+    assert!(body.contains("sf:INVALID_TYPE"), "{body}");
+}
