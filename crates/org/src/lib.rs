@@ -21,7 +21,8 @@
 //! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
-//!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config.
+//!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config;
+//!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
 //!   [`subscriptions`]: managed subscriptions' committed replay ids.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
@@ -32,6 +33,7 @@ pub mod cdc;
 pub mod clock;
 pub mod control;
 pub mod custom;
+pub mod declarations;
 mod derive;
 pub mod error;
 pub mod generic;

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use forcebus_org::custom::ObjectConfig;
+use forcebus_org::declarations::{field_config, field_metadata, object_config};
 use forcebus_org::{OrgError, StatusCode as Code};
 
 use crate::soap::{Element, escape, parse, xml};
@@ -190,7 +190,7 @@ async fn create_one(app: &crate::State, m: &Element, full: &str) -> Result<(), O
                     format!("A CustomField's fullName is Object.Field__c: {full}"),
                 )
             })?;
-            let config = crate::tooling_schema::field_config(field, &meta).map_err(api_to_org)?;
+            let config = field_config(field, &meta)?;
             let object = object.to_owned();
             crate::blocking(move || org.add_custom_field(&object, config)).await
         }
@@ -202,52 +202,6 @@ async fn create_one(app: &crate::State, m: &Element, full: &str) -> Result<(), O
     };
     done.map_err(|e| OrgError::new(Code::UnknownException, format!("{e:?}")))?
         .map(|_| ())
-}
-
-/// A CustomObject's Metadata: its labels and nested `fields` (short names).
-fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError> {
-    let label = meta
-        .get("label")
-        .and_then(Value::as_str)
-        .ok_or_else(|| OrgError::new(Code::RequiredFieldMissing, "label is required"))?
-        .to_owned();
-    let fields = match meta.get("fields") {
-        Some(Value::Array(list)) => list.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    let fields = fields
-        .iter()
-        .map(|f| {
-            let f = f.as_object().cloned().unwrap_or_default();
-            let name = f
-                .get("fullName")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            crate::tooling_schema::field_config(&name, &f).map_err(api_to_org)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ObjectConfig {
-        label: Some(label),
-        plural_label: meta
-            .get("pluralLabel")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        fields,
-    })
-}
-
-/// An API error as the component's error.
-fn api_to_org(e: crate::error::ApiError) -> OrgError {
-    let body = e.body();
-    OrgError::new(
-        Code::InvalidInput,
-        body[0]["message"]
-            .as_str()
-            .unwrap_or("invalid component")
-            .to_owned(),
-    )
 }
 
 fn unsupported(kind: &str) -> OrgError {
@@ -309,7 +263,7 @@ fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
                     .fields
                     .iter()
                     .filter(|f| f.custom)
-                    .map(crate::tooling_schema::field_metadata)
+                    .map(field_metadata)
                     .collect();
                 m.insert("fields".into(), Value::Array(fields));
                 Value::Object(m)
@@ -317,7 +271,7 @@ fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
         } else {
             name.split_once('.').and_then(|(o, f)| {
                 let def = schema.object(o)?.field(f)?;
-                let mut m = crate::tooling_schema::field_metadata(def);
+                let mut m = field_metadata(def);
                 m["fullName"] = Value::String(format!("{}.{}", schema.object(o)?.name, def.name));
                 Some(m)
             })
@@ -436,7 +390,7 @@ fn describe() -> String {
 
 /// An element's children as JSON, the way the Tooling API's `Metadata` looks: a leaf is
 /// its text, a repeated name an array, `xsi:nil` null.
-pub(crate) fn to_json(e: &Element) -> Map<String, Value> {
+pub fn to_json(e: &Element) -> Map<String, Value> {
     let mut out = Map::new();
     for c in &e.children {
         let v = if c.nil {

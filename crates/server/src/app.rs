@@ -183,7 +183,8 @@ fn open_org(
             .chain(standard::tooling_catalogue())
             .collect(),
     );
-    custom::apply(&mut schema, &config.objects).map_err(anyhow::Error::msg)?;
+    let (objects, platform_events) = declared(config)?;
+    custom::apply(&mut schema, &objects).map_err(anyhow::Error::msg)?;
     let seeds: Vec<UserSeed> = credentials
         .iter()
         .map(|u| UserSeed {
@@ -199,10 +200,48 @@ fn open_org(
         Arc::new(SystemClock),
         &config.org_name,
         &seeds,
-        config.org_options(),
+        forcebus_org::OrgOptions {
+            platform_events,
+            ..config.org_options()
+        },
     )
     .map_err(|e| damaged(data_dir, e.into()))?;
     Ok(Arc::new(org))
+}
+
+/// The objects and platform events the org starts with: the sfdx project's (if the config
+/// names one), then the config file's (adding fields to, or replacing, the project's).
+fn declared(
+    config: &Config,
+) -> anyhow::Result<(
+    std::collections::BTreeMap<String, custom::ObjectConfig>,
+    std::collections::BTreeMap<String, forcebus_org::platform::EventConfig>,
+)> {
+    let Some(dir) = &config.project else {
+        return Ok((config.objects.clone(), config.platform_events.clone()));
+    };
+    let project = crate::project::load(dir)
+        .with_context(|| format!("cannot load the sfdx project {}", shown(dir)))?;
+    tracing::info!(
+        project = %shown(dir),
+        objects = project.objects.len(),
+        platform_events = project.platform_events.len(),
+        "sfdx project loaded."
+    );
+    let mut objects = project.objects;
+    for (name, c) in &config.objects {
+        let entry = objects.entry(name.clone()).or_default();
+        if c.label.is_some() {
+            entry.label.clone_from(&c.label);
+        }
+        if c.plural_label.is_some() {
+            entry.plural_label.clone_from(&c.plural_label);
+        }
+        entry.fields.extend(c.fields.iter().cloned());
+    }
+    let mut events = project.platform_events;
+    events.extend(config.platform_events.clone());
+    Ok((objects, events))
 }
 
 /// The HTTP side: REST, the Streaming API and the health endpoints on one router.

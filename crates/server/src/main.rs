@@ -16,6 +16,7 @@
 //! - [`shutdown`]: signals (a second one forces the exit).
 //! - [`health`]: `/forcebus/health`, `/forcebus/ready` and the `forcebus health` probe.
 //! - [`env`]: `forcebus env`, the variables that point clients at a running server.
+//! - [`project`]: an sfdx project's schema, loaded at start (`--project`).
 //! - [`control_cli`]: `forcebus control`, the test controls of a running server.
 
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ mod env;
 mod grpc;
 mod health;
 mod listener;
+mod project;
 mod secrets;
 mod shutdown;
 mod tls;
@@ -161,6 +163,10 @@ struct ServeArgs {
     /// Keep all data in memory; nothing survives a restart.
     #[arg(long)]
     in_memory: bool,
+    /// An sfdx project (the folder with sfdx-project.json): its custom objects, fields and
+    /// platform events are the org's from the start.
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
     /// PEM certificate chain to serve instead of the generated one (needs --tls-key).
     #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -189,6 +195,7 @@ impl ServeArgs {
             listen: self.listen,
             grpc_listen: self.grpc_listen,
             data_dir: self.data_dir.clone(),
+            project: self.project.clone(),
             in_memory: self.in_memory.then_some(true),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),

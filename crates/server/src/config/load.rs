@@ -201,6 +201,9 @@ impl Config {
         if let Some(p) = &mut self.tls_key {
             rebase("tls_key", p);
         }
+        if let Some(p) = &mut self.project {
+            rebase("project", p);
+        }
         if let Some(c) = &mut self.app.certificate
             && !c.contains("-----BEGIN")
             && source.set_in_file("app.certificate")

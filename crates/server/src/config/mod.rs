@@ -85,6 +85,9 @@ pub(crate) struct Config {
     pub(crate) daily_api_requests: u64,
     /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
     pub(crate) enforce_api_limit: bool,
+    /// An sfdx project whose objects, fields and platform events the org gets at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) project: Option<PathBuf>,
     /// The admin endpoints' key; generated and kept in the data dir when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) admin_key: Option<String>,
@@ -208,6 +211,7 @@ impl Default for Config {
             daily_api_requests: 15_000,
             enforce_api_limit: false,
             admin_key: None,
+            project: None,
             request_body_timeout_secs: 60,
             shutdown_grace_secs: 10,
             event_retention_hours: 72,
@@ -249,6 +253,8 @@ pub(crate) struct Overrides {
     pub(crate) grpc_listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) project: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) in_memory: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

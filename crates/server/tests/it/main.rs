@@ -25,6 +25,7 @@ mod live_schema;
 mod metadata;
 mod organization;
 mod platform;
+mod project;
 mod pubsub;
 mod pushtopic;
 mod query;

@@ -1,0 +1,197 @@
+//! An sfdx project's schema, loaded at start (`forcebus serve --project DIR`, or the config
+//! key `project`), so the emulated org has production's objects, fields and platform
+//! events as the team keeps them in source control (`metadata-tooling.md` §9).
+//!
+//! The project's `sfdx-project.json` names its package directories; every `objects`
+//! folder below them is read in source format: `objects/<Name>/<Name>.object-meta.xml`
+//! (a `CustomObject`) and `objects/<Name>/fields/*.field-meta.xml` (its `CustomField`s).
+//! `__c` folders are custom objects, `__e` folders platform events, others fields added to
+//! a standard object. What a file declares goes through the Metadata API's mapping
+//! ([`forcebus_org::declarations`]); a file it cannot read stops the start, naming the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value};
+
+use forcebus_org::custom::{FieldConfig, ObjectConfig};
+use forcebus_org::declarations::{field_config, object_config};
+use forcebus_org::platform::EventConfig;
+
+/// Largest metadata file read (a field file is a few hundred bytes).
+const MAX_FILE_BYTES: u64 = 1 << 20;
+/// Most folders walked looking for `objects` folders.
+const MAX_DIRS: usize = 10_000;
+
+/// What a project declares.
+#[derive(Debug, Default)]
+pub(crate) struct Project {
+    /// Custom objects and fields on standard objects, as the config file declares them.
+    pub(crate) objects: BTreeMap<String, ObjectConfig>,
+    /// Platform events.
+    pub(crate) platform_events: BTreeMap<String, EventConfig>,
+}
+
+/// Reads the project at `dir`.
+pub(crate) fn load(dir: &Path) -> anyhow::Result<Project> {
+    let manifest = dir.join("sfdx-project.json");
+    let text = std::fs::read_to_string(&manifest).with_context(|| {
+        format!(
+            "{} is not an sfdx project (no readable sfdx-project.json)",
+            dir.display()
+        )
+    })?;
+    let doc: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", manifest.display()))?;
+    let packages: Vec<PathBuf> = doc["packageDirectories"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| p["path"].as_str())
+                .map(|p| dir.join(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    if packages.is_empty() {
+        bail!("{} names no packageDirectories", manifest.display());
+    }
+    let mut project = Project::default();
+    let mut seen = 0;
+    for package in packages {
+        for objects in objects_dirs(&package, &mut seen)? {
+            read_objects(&objects, &mut project)?;
+        }
+    }
+    Ok(project)
+}
+
+/// Every folder named `objects` under `root`.
+fn objects_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        *seen += 1;
+        if *seen > MAX_DIRS {
+            bail!("the project has more than {MAX_DIRS} folders");
+        }
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if path.file_name().is_some_and(|n| n == "objects") {
+                out.push(path);
+            } else {
+                todo.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// One `objects` folder: each object folder's object file and field files.
+fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(objects)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    names.sort();
+    for folder in names {
+        let name = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let object_file = folder.join(format!("{name}.object-meta.xml"));
+        let meta = if object_file.exists() {
+            Some(read(&object_file, "CustomObject")?)
+        } else {
+            None
+        };
+        let fields = read_fields(&folder.join("fields"))?;
+        if name.ends_with("__e") {
+            let config = meta
+                .as_ref()
+                .map(object_config)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{}: {}", object_file.display(), e.message))?;
+            project.platform_events.insert(
+                name,
+                EventConfig {
+                    label: config.as_ref().and_then(|c| c.label.clone()),
+                    plural_label: config.and_then(|c| c.plural_label),
+                    fields,
+                    ..EventConfig::default()
+                },
+            );
+            continue;
+        }
+        let mut config = match (&meta, name.ends_with("__c")) {
+            (Some(m), true) => object_config(m)
+                .map_err(|e| anyhow::anyhow!("{}: {}", object_file.display(), e.message))?,
+            (None, true) => bail!(
+                "{} is missing: a custom object needs its object file",
+                object_file.display()
+            ),
+            _ => ObjectConfig::default(),
+        };
+        config.fields.extend(fields);
+        if !config.fields.is_empty() || name.ends_with("__c") {
+            project.objects.insert(name, config);
+        }
+    }
+    Ok(())
+}
+
+/// An object folder's `fields/*.field-meta.xml`, in name order.
+fn read_fields(dir: &Path) -> anyhow::Result<Vec<FieldConfig>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".field-meta.xml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let meta = read(file, "CustomField")?;
+            let stem = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".field-meta.xml"))
+                .unwrap_or_default();
+            let name = meta
+                .get("fullName")
+                .and_then(Value::as_str)
+                .unwrap_or(stem)
+                .to_owned();
+            field_config(&name, &meta)
+                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))
+        })
+        .collect()
+}
+
+/// A metadata file's root element (which must be `kind`) as Metadata JSON.
+fn read(file: &Path, kind: &str) -> anyhow::Result<Map<String, Value>> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        bail!("{} is larger than {MAX_FILE_BYTES} bytes", file.display());
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let root = forcebus_rest::soap::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not well-formed XML: {e}", file.display()))?;
+    if root.name != kind {
+        bail!("{} holds a {}, not a {kind}", file.display(), root.name);
+    }
+    Ok(forcebus_rest::metadata::to_json(&root))
+}

@@ -1,0 +1,158 @@
+//! `forcebus serve --project DIR`: an sfdx project's custom objects, fields on standard
+//! objects and platform events are the org's from the start; a broken project stops the
+//! start naming the file.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use forcebus_testkit::{Options, Server};
+use serde_json::json;
+
+use crate::{Authed, bin, get, j};
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../compat/fixtures/sfdx-project")
+}
+
+#[test]
+fn the_sample_projects_schema_is_there_from_the_start() {
+    let s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            args: vec!["--project".into(), sample().display().to_string()],
+            ..Default::default()
+        },
+    );
+    let (st, d) = get(&s, "/sobjects/Invoice__c/describe");
+    assert_eq!(st, 200, "{d}");
+    let types: Vec<(String, String)> = d["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["custom"] == true)
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for want in [
+        ("Amount__c", "currency"),
+        ("Status__c", "picklist"),
+        ("Due_Date__c", "date"),
+        ("Paid__c", "boolean"),
+        ("Account__c", "reference"),
+        ("Notes__c", "textarea"),
+        ("Billing_Email__c", "email"),
+    ] {
+        assert!(
+            types.iter().any(|(n, t)| n == want.0 && t == want.1),
+            "{want:?} in {types:?}"
+        );
+    }
+    let (st, a) = get(&s, "/sobjects/Account/describe");
+    assert_eq!(st, 200);
+    assert!(
+        a["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Region__c")
+    );
+    assert!(
+        a["childRelationships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["relationshipName"] == "Invoices__r")
+    );
+    let (st, made) = j(s
+        .http()
+        .post(format!("{}/sobjects/Invoice__c", s.data()))
+        .bearer(&s)
+        .json(&json!({"Name": "INV-1"}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 201, "{made}");
+    let (_, r) = get(
+        &s,
+        &format!("/sobjects/Invoice__c/{}", made["id"].as_str().unwrap()),
+    );
+    assert_eq!(
+        (r["Status__c"].as_str(), r["Paid__c"].as_bool()),
+        (Some("Draft"), Some(false)),
+        "defaults"
+    );
+    let (st, e) = j(s
+        .http()
+        .post(format!("{}/sobjects/Invoice_Paid__e", s.data()))
+        .bearer(&s)
+        .json(&json!({"Invoice_Number__c": "INV-1", "Amount__c": 10.5}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 201, "{e}");
+    let (st, e) = j(s
+        .http()
+        .post(format!("{}/sobjects/Invoice_Paid__e", s.data()))
+        .bearer(&s)
+        .json(&json!({"Amount__c": 1}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 400, "the project's required field: {e}");
+}
+
+#[test]
+fn a_broken_project_stops_the_start_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("fb-bad-project-{}", std::process::id()));
+    let fields = dir.join("force-app/main/default/objects/Account/fields");
+    std::fs::create_dir_all(&fields).unwrap();
+    std::fs::write(
+        dir.join("sfdx-project.json"),
+        r#"{"packageDirectories": [{"path": "force-app"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        fields.join("Broken__c.field-meta.xml"),
+        "<CustomField><label>x</label><type>Text",
+    )
+    .unwrap();
+    let serve = |project: &std::path::Path| {
+        let out = Command::new(bin())
+            .args([
+                "serve",
+                "--in-memory",
+                "--listen",
+                "127.0.0.1:0",
+                "--grpc-listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(dir.join("data"))
+            .arg("--project")
+            .arg(project)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = serve(&dir);
+    assert!(
+        err.contains("Broken__c.field-meta.xml is not well-formed XML"),
+        "{err}"
+    );
+    std::fs::write(
+        fields.join("Broken__c.field-meta.xml"),
+        "<CustomField><label>x</label><type>Hologram</type></CustomField>",
+    )
+    .unwrap();
+    let err = serve(&dir);
+    assert!(
+        err.contains("Broken__c.field-meta.xml: Field type Hologram is not supported"),
+        "{err}"
+    );
+    let err = serve(&dir.join("nowhere"));
+    assert!(err.contains("is not an sfdx project"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
