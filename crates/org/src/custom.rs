@@ -168,6 +168,14 @@ pub(crate) fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, Strin
     f.external_id = c.external_id;
     f.unique = c.unique;
     f.default_value = c.default.clone();
+    if matches!(c.ftype, FieldType::Picklist | FieldType::Multipicklist) {
+        // Describe shows a picklist's default on its value (`picklistValues[].defaultValue`).
+        f.default_picklist = c
+            .default
+            .as_ref()
+            .and_then(|d| d.as_str())
+            .map(str::to_owned);
+    }
     if c.ftype == FieldType::Boolean {
         f.nillable = false;
         f.defaulted_on_create = true;

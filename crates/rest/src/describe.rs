@@ -78,6 +78,8 @@ fn byte_length(f: &FieldDef) -> u32 {
 
 pub(crate) fn field_json(f: &FieldDef) -> Value {
     let text = f.ftype.is_text();
+    // A custom master-detail field (the catalogue's standard ones describe as lookups).
+    let master_detail = f.custom && f.ftype == FieldType::Reference && f.cascade_delete;
     let long_text = f.ftype == FieldType::Textarea && f.length > 255;
     let picklist: Vec<Value> = f
         .picklist
@@ -96,7 +98,7 @@ pub(crate) fn field_json(f: &FieldDef) -> Value {
         "byteLength": byte_length(f),
         "calculated": f.calculated,
         "calculatedFormula": null,
-        "cascadeDelete": false,
+        "cascadeDelete": master_detail,
         "caseSensitive": false,
         "compoundFieldName": f.compound_field_name,
         "controllerName": null,
@@ -136,7 +138,7 @@ pub(crate) fn field_json(f: &FieldDef) -> Value {
         "referenceTargetField": null,
         "referenceTo": f.reference_to,
         "relationshipName": f.relationship_name,
-        "relationshipOrder": null,
+        "relationshipOrder": master_detail.then_some(0),
         "restrictedDelete": false,
         "restrictedPicklist": f.restricted_picklist,
         "scale": f.scale,

@@ -209,27 +209,45 @@ fn open_org(
     Ok(Arc::new(org))
 }
 
-/// The objects and platform events the org starts with: the sfdx project's (if the config
-/// names one), then the config file's (adding fields to, or replacing, the project's).
+/// The objects and platform events the org starts with: the describes' (if the config names
+/// a folder of them), then the sfdx project's, then the config file's, each adding fields
+/// to (or replacing labels of) the ones before.
 fn declared(
     config: &Config,
 ) -> anyhow::Result<(
     std::collections::BTreeMap<String, custom::ObjectConfig>,
     std::collections::BTreeMap<String, forcebus_org::platform::EventConfig>,
 )> {
-    let Some(dir) = &config.project else {
-        return Ok((config.objects.clone(), config.platform_events.clone()));
+    let mut objects = match &config.describes {
+        Some(dir) => crate::describes::load(dir)
+            .with_context(|| format!("cannot load the describes in {}", shown(dir)))?,
+        None => std::collections::BTreeMap::new(),
     };
-    let project = crate::project::load(dir)
-        .with_context(|| format!("cannot load the sfdx project {}", shown(dir)))?;
-    tracing::info!(
-        project = %shown(dir),
-        objects = project.objects.len(),
-        platform_events = project.platform_events.len(),
-        "sfdx project loaded."
-    );
-    let mut objects = project.objects;
-    for (name, c) in &config.objects {
+    let mut events = std::collections::BTreeMap::new();
+    if let Some(dir) = &config.project {
+        let project = crate::project::load(dir)
+            .with_context(|| format!("cannot load the sfdx project {}", shown(dir)))?;
+        tracing::info!(
+            project = %shown(dir),
+            objects = project.objects.len(),
+            platform_events = project.platform_events.len(),
+            "sfdx project loaded."
+        );
+        merge(&mut objects, &project.objects);
+        events = project.platform_events;
+    }
+    merge(&mut objects, &config.objects);
+    events.extend(config.platform_events.clone());
+    Ok((objects, events))
+}
+
+/// Adds `more`'s objects to `objects`: labels replaced where given, fields appended (a
+/// field of the same name replaces the earlier one when the schema is built).
+fn merge(
+    objects: &mut std::collections::BTreeMap<String, custom::ObjectConfig>,
+    more: &std::collections::BTreeMap<String, custom::ObjectConfig>,
+) {
+    for (name, c) in more {
         let entry = objects.entry(name.clone()).or_default();
         if c.label.is_some() {
             entry.label.clone_from(&c.label);
@@ -239,9 +257,6 @@ fn declared(
         }
         entry.fields.extend(c.fields.iter().cloned());
     }
-    let mut events = project.platform_events;
-    events.extend(config.platform_events.clone());
-    Ok((objects, events))
 }
 
 /// The HTTP side: REST, the Streaming API and the health endpoints on one router.

@@ -16,7 +16,8 @@
 //! - [`shutdown`]: signals (a second one forces the exit).
 //! - [`health`]: `/forcebus/health`, `/forcebus/ready` and the `forcebus health` probe.
 //! - [`env`]: `forcebus env`, the variables that point clients at a running server.
-//! - [`project`]: an sfdx project's schema, loaded at start (`--project`).
+//! - [`project`]: an sfdx project's schema, loaded at start (`--project`); [`describes`]:
+//!   a real org's custom objects and fields mirrored from describe files (`--describes`).
 //! - [`control_cli`]: `forcebus control`, the test controls of a running server.
 
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ mod config;
 mod control_cli;
 mod datadir;
 mod deadline;
+mod describes;
 mod env;
 mod grpc;
 mod health;
@@ -167,6 +169,10 @@ struct ServeArgs {
     /// platform events are the org's from the start.
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// A folder of sObject describes (`sf sobject describe --sobject X --json > X.json`):
+    /// their custom objects and fields are the org's from the start.
+    #[arg(long, value_name = "DIR")]
+    describes: Option<PathBuf>,
     /// PEM certificate chain to serve instead of the generated one (needs --tls-key).
     #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -196,6 +202,7 @@ impl ServeArgs {
             grpc_listen: self.grpc_listen,
             data_dir: self.data_dir.clone(),
             project: self.project.clone(),
+            describes: self.describes.clone(),
             in_memory: self.in_memory.then_some(true),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),

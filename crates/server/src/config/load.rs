@@ -204,6 +204,9 @@ impl Config {
         if let Some(p) = &mut self.project {
             rebase("project", p);
         }
+        if let Some(p) = &mut self.describes {
+            rebase("describes", p);
+        }
         if let Some(c) = &mut self.app.certificate
             && !c.contains("-----BEGIN")
             && source.set_in_file("app.certificate")

@@ -85,6 +85,10 @@ pub(crate) struct Config {
     pub(crate) daily_api_requests: u64,
     /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
     pub(crate) enforce_api_limit: bool,
+    /// A folder of sObject describe files (`sf sobject describe --json`) whose custom
+    /// objects and fields the org gets at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) describes: Option<PathBuf>,
     /// An sfdx project whose objects, fields and platform events the org gets at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) project: Option<PathBuf>,
@@ -212,6 +216,7 @@ impl Default for Config {
             enforce_api_limit: false,
             admin_key: None,
             project: None,
+            describes: None,
             request_body_timeout_secs: 60,
             shutdown_grace_secs: 10,
             event_retention_hours: 72,
@@ -255,6 +260,8 @@ pub(crate) struct Overrides {
     pub(crate) data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) project: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) describes: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) in_memory: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

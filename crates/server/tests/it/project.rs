@@ -156,3 +156,84 @@ fn a_broken_project_stops_the_start_naming_the_file() {
     assert!(err.contains("is not an sfdx project"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Describes saved from one org (as `sf sobject describe --json` writes them) give another
+/// org the same custom objects and fields; a formula field is left out.
+#[test]
+fn describes_from_one_org_mirror_its_schema_in_another() {
+    let a = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            args: vec!["--project".into(), sample().display().to_string()],
+            ..Default::default()
+        },
+    );
+    let dir = std::env::temp_dir().join(format!("fb-describes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let custom = |d: &serde_json::Value| -> Vec<(String, String, Option<u64>)> {
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["custom"] == true && f["calculated"] != true)
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap().to_owned(),
+                    f["type"].as_str().unwrap().to_owned(),
+                    f["length"].as_u64(),
+                )
+            })
+            .collect()
+    };
+    let mut wanted = Vec::new();
+    for object in ["Invoice__c", "Account"] {
+        let (st, mut d) = get(&a, &format!("/sobjects/{object}/describe"));
+        assert_eq!(st, 200);
+        wanted.push((object, custom(&d)));
+        if object == "Account" {
+            d["fields"].as_array_mut().unwrap().push(json!({"name": "Score__c", "custom": true, "calculated": true, "type": "double", "label": "Score"}));
+        }
+        std::fs::write(
+            dir.join(format!("{object}.json")),
+            json!({"status": 0, "result": d}).to_string(),
+        )
+        .unwrap();
+    }
+    let b = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            args: vec!["--describes".into(), dir.display().to_string()],
+            ..Default::default()
+        },
+    );
+    for (object, fields) in wanted {
+        let (st, d) = get(&b, &format!("/sobjects/{object}/describe"));
+        assert_eq!(st, 200, "{object}");
+        assert_eq!(custom(&d), fields, "{object}");
+    }
+    let (_, d) = get(&b, "/sobjects/Account/describe");
+    assert!(
+        !d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Score__c"),
+        "the formula field is left out"
+    );
+    let (st, made) = j(b
+        .http()
+        .post(format!("{}/sobjects/Invoice__c", b.data()))
+        .bearer(&b)
+        .json(&json!({"Name": "INV-9"}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 201, "{made}");
+    let (_, r) = get(
+        &b,
+        &format!("/sobjects/Invoice__c/{}", made["id"].as_str().unwrap()),
+    );
+    assert_eq!(r["Status__c"], "Draft", "the picklist default came along");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

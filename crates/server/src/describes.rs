@@ -1,0 +1,180 @@
+//! A real org's schema mirrored offline from describe files (`forcebus serve --describes
+//! DIR`, config `describes`): every `*.json` in the folder is an sObject describe, as
+//! `sf sobject describe --sobject X --json > X.json` writes it (the describe under
+//! `result`) or as `GET /sobjects/X/describe` answers it. Custom objects and custom fields
+//! become the org's; standard fields are the catalogue's already.
+//!
+//! What forcebus cannot serve is left out and logged, never guessed: formula (calculated)
+//! and auto-number fields, compound, encrypted and other types without a declaration.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use forcebus_org::custom::{FieldConfig, ObjectConfig};
+
+/// Largest describe file read (Account's is about 150 KB).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+/// Most describe files read.
+const MAX_FILES: usize = 5_000;
+
+/// The objects the describes in `dir` declare, in the config file's terms.
+pub(crate) fn load(dir: &Path) -> anyhow::Result<BTreeMap<String, ObjectConfig>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the describes folder {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.len() > MAX_FILES {
+        bail!(
+            "{} holds more than {MAX_FILES} describe files",
+            dir.display()
+        );
+    }
+    let mut objects = BTreeMap::new();
+    for file in files {
+        let (name, config) = read(&file)?;
+        if config.fields.is_empty() && !name.ends_with("__c") {
+            continue;
+        }
+        objects.insert(name, config);
+    }
+    // A lookup to an object neither the catalogue nor the describes have cannot be made.
+    let known: Vec<String> = forcebus_meta::standard::catalogue()
+        .into_iter()
+        .map(|o| o.name)
+        .chain(objects.keys().cloned())
+        .collect();
+    for (name, config) in &mut objects {
+        config.fields.retain(|f| {
+            let ok = f
+                .reference_to
+                .as_ref()
+                .is_none_or(|to| known.iter().any(|k| k.eq_ignore_ascii_case(to)));
+            if !ok {
+                tracing::warn!(object = %name, field = %f.name, "A lookup to an object no describe declares; left out.");
+            }
+            ok
+        });
+    }
+    Ok(objects)
+}
+
+/// One describe file: its object's name and declaration.
+fn read(file: &Path) -> anyhow::Result<(String, ObjectConfig)> {
+    let size = std::fs::metadata(file)?.len();
+    if size > MAX_FILE_BYTES {
+        bail!("{} is larger than {MAX_FILE_BYTES} bytes", file.display());
+    }
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    // `sf ... --json` wraps the describe in {"status": 0, "result": {...}}.
+    let describe = if doc.get("fields").is_some() {
+        &doc
+    } else {
+        &doc["result"]
+    };
+    let name = describe["name"]
+        .as_str()
+        .with_context(|| format!("{} is not an sObject describe (no name)", file.display()))?
+        .to_owned();
+    let fields = describe["fields"]
+        .as_array()
+        .with_context(|| format!("{} is not an sObject describe (no fields)", file.display()))?;
+    let mut config = ObjectConfig {
+        label: describe["label"]
+            .as_str()
+            .map(str::to_owned)
+            .filter(|_| name.ends_with("__c")),
+        plural_label: describe["labelPlural"]
+            .as_str()
+            .map(str::to_owned)
+            .filter(|_| name.ends_with("__c")),
+        fields: Vec::new(),
+    };
+    for f in fields.iter().filter(|f| f["custom"] == true) {
+        match field(f) {
+            Ok(c) => config.fields.push(c),
+            Err(why) => {
+                tracing::warn!(file = %file.display(), field = %f["name"].as_str().unwrap_or("?"), "{why}; left out.")
+            }
+        }
+    }
+    Ok((name, config))
+}
+
+/// A describe's custom field as a declaration, or why it cannot be one.
+fn field(f: &Value) -> Result<FieldConfig, String> {
+    if f["calculated"] == true {
+        return Err("a formula field (forcebus computes no formulas)".into());
+    }
+    if f["autoNumber"] == true {
+        return Err("an auto-number field".into());
+    }
+    let kind = f["type"].as_str().unwrap_or_default();
+    let declarable = [
+        "string",
+        "textarea",
+        "boolean",
+        "int",
+        "double",
+        "currency",
+        "percent",
+        "date",
+        "datetime",
+        "time",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "multipicklist",
+        "reference",
+    ];
+    if !declarable.contains(&kind) {
+        return Err(format!("type {kind} cannot be declared"));
+    }
+    let n = |k: &str| f[k].as_u64().filter(|v| *v > 0).map(|v| v as u32);
+    let values: Vec<&Value> = f["picklistValues"]
+        .as_array()
+        .map(|v| v.iter().filter(|p| p["active"] != false).collect())
+        .unwrap_or_default();
+    let default = values
+        .iter()
+        .find(|p| p["defaultValue"] == true)
+        .and_then(|p| p["value"].as_str())
+        .map(|v| json!(v))
+        .or_else(|| {
+            (kind == "boolean").then(|| json!(f["defaultValueFormula"].as_str() == Some("true")))
+        });
+    let decl = json!({
+        "name": f["name"],
+        "type": kind,
+        "label": f["label"],
+        "length": if matches!(kind, "string" | "textarea" | "email" | "phone" | "url") { n("length").map(Value::from).unwrap_or(Value::Null) } else { Value::Null },
+        "precision": match kind { "double" | "currency" | "percent" => n("precision").map(Value::from).unwrap_or(Value::Null), "int" => n("digits").map(Value::from).unwrap_or(Value::Null), _ => Value::Null },
+        "scale": if matches!(kind, "double" | "currency" | "percent") { f["scale"].as_u64().map(Value::from).unwrap_or(Value::Null) } else { Value::Null },
+        "required": f["nillable"] == false && kind != "boolean" && f["createable"] != false,
+        "external_id": f["externalId"] == true,
+        "unique": f["unique"] == true,
+        "picklist": values.iter().filter_map(|p| p["value"].as_str()).collect::<Vec<_>>(),
+        "restricted": f["restrictedPicklist"] != false,
+        "reference_to": f["referenceTo"].as_array().and_then(|r| r.first()).cloned().unwrap_or(Value::Null),
+        "master_detail": kind == "reference" && f["cascadeDelete"] == true,
+        "default": default.unwrap_or(Value::Null),
+    });
+    // Nulls mean "not given": drop them so the declaration's defaults apply.
+    let decl: serde_json::Map<String, Value> = decl
+        .as_object()
+        .expect("an object literal")
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(decl)).map_err(|e| format!("cannot be declared: {e}"))
+}
