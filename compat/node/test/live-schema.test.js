@@ -228,7 +228,6 @@ describe('jsforce: a CustomField made through the Tooling API is live at once', 
 
   it('describe marks the default picklist value (picklistValues[].defaultValue)', {
     timeout: TEST_TIMEOUT_MS,
-    todo: 'forcebus bug: a custom picklist\'s default (valueSet value with default: true) is applied on create, but describe gives every picklistValues entry defaultValue: false (the custom field\'s default never reaches FieldDef.default_picklist)',
   }, async () => {
     const f = fieldOf(await conn.sobject('Account').describe(), 'Tier__c');
     assert.ok(f, 'Tier__c is described');

@@ -247,9 +247,6 @@ def test_a_custom_object_with_a_master_detail_field(sf: Salesforce):
     assert sf.Invoice__c.describe()["name"] == "Invoice__c"
 
 
-@pytest.mark.xfail(strict=True, reason="forcebus bug: a master-detail field's describe has cascadeDelete false and "
-                   "relationshipOrder null (describe.rs hard-codes both; the child relationship on the parent "
-                   "does say cascadeDelete true)")
 def test_a_master_detail_field_describes_as_one(sf: Salesforce):
     md = described(sf, "Invoice__c", "Account__c")
     assert md is not None, "the previous test made Invoice__c.Account__c"
