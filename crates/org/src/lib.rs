@@ -22,7 +22,8 @@
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
 //!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config;
-//!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those.
+//!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
+//!   [`runtime_schema`]: the schema changes made at runtime, as stored.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
 //!   [`subscriptions`]: managed subscriptions' committed replay ids.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's

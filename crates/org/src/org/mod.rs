@@ -7,7 +7,8 @@
 //! [`commit`] (the one writer), [`query`] (SOQL), [`channels`] (what a channel name
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
-//! [`organization`] (the org's own row), [`control`] (the test controls).
+//! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
+//! (custom objects and fields made and deleted while the org runs).
 
 pub mod channels;
 pub mod commit;
