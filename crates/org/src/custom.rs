@@ -155,20 +155,18 @@ pub(crate) fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, Strin
         }
         f.length = len;
     }
+    values(&mut f, c, &at)?;
+    Ok(f)
+}
+
+/// A declaration's values: picklist entries, required, uniqueness, defaults.
+fn values(f: &mut FieldDef, c: &FieldConfig, at: &str) -> Result<(), String> {
     if matches!(c.ftype, FieldType::Picklist | FieldType::Multipicklist) {
         if c.picklist.is_empty() {
             return Err(format!("{at}: picklist fields need picklist values"));
         }
         f.picklist = c.picklist.clone();
         f.restricted_picklist = c.restricted;
-    }
-    if c.required {
-        f.nillable = false;
-    }
-    f.external_id = c.external_id;
-    f.unique = c.unique;
-    f.default_value = c.default.clone();
-    if matches!(c.ftype, FieldType::Picklist | FieldType::Multipicklist) {
         // Describe shows a picklist's default on its value (`picklistValues[].defaultValue`).
         f.default_picklist = c
             .default
@@ -176,12 +174,18 @@ pub(crate) fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, Strin
             .and_then(|d| d.as_str())
             .map(str::to_owned);
     }
+    if c.required {
+        f.nillable = false;
+    }
+    f.external_id = c.external_id;
+    f.unique = c.unique;
+    f.default_value = c.default.clone();
     if c.ftype == FieldType::Boolean {
         f.nillable = false;
         f.defaulted_on_create = true;
         f.default_value = Some(c.default.clone().unwrap_or(serde_json::Value::Bool(false)));
     }
-    Ok(f)
+    Ok(())
 }
 
 /// A new custom object with the standard fields every custom object has.

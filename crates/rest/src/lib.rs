@@ -7,7 +7,8 @@
 //! - [`oauth`]: `/services/oauth2/*` and the identity URL.
 //! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
-//!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`).
+//!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`);
+//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus`.
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
@@ -69,6 +70,7 @@ pub mod limits;
 pub mod listviews;
 pub mod login_page;
 pub mod metadata;
+pub mod metadata_deploy;
 pub mod oauth;
 pub mod password;
 pub mod platform;
@@ -131,6 +133,8 @@ pub struct AppState {
     pub presence: Arc<dyn forcebus_org::generic::Presence>,
     /// Bulk API jobs.
     pub bulk: Arc<forcebus_bulk::Bulk>,
+    /// Metadata API deploys, for `checkDeployStatus`.
+    pub deploys: metadata_deploy::Deploys,
 }
 
 /// Shared state handle.

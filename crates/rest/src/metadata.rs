@@ -7,9 +7,10 @@
 //! the call. A component's Metadata is read into the same JSON the Tooling API takes, so
 //! both APIs share one mapping ([`crate::tooling_schema`]).
 //!
-//! Not served yet: `updateMetadata` and `renameMetadata` (each component fails with
-//! `INVALID_OPERATION`), `upsertMetadata` of an existing component, deleting an object,
-//! `deploy` / `retrieve`, and every other type (`describeMetadata` lists only what works).
+//! `deploy` and `checkDeployStatus` are [`crate::metadata_deploy`]'s. Not served yet:
+//! `updateMetadata` and `renameMetadata` (each component fails, saying so),
+//! `upsertMetadata` of an existing component, deleting an object, `retrieve`, and every
+//! other type (`describeMetadata` lists only what works).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -116,6 +117,9 @@ pub async fn endpoint(
         "deleteMetadata" => delete(&app, op).await,
         "updateMetadata" | "renameMetadata" => not_yet(op),
         "listMetadata" => Ok(list(&app, op)),
+        "deploy" => Ok(crate::metadata_deploy::deploy(&app, op).await),
+        "checkDeployStatus" => crate::metadata_deploy::check(&app, op)
+            .map_err(|e| Fault::new("INVALID_CROSS_REFERENCE_KEY", e.message)),
         "describeMetadata" => Ok(describe()),
         other => {
             return client_fault(&format!(

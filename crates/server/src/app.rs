@@ -273,6 +273,7 @@ fn http_services(config: &Config, core: &Core) -> (Router, Arc<Bayeux>) {
         cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
         presence: bayeux.clone(),
         bulk: core.bulk.clone(),
+        deploys: Default::default(),
     });
     let router = forcebus_rest::router(state)
         .merge(forcebus_bayeux::router(bayeux.clone()))

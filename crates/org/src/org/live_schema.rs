@@ -24,11 +24,11 @@ use crate::runtime_schema::{
 pub const MAX_CUSTOM_FIELDS: usize = 800;
 
 /// What a schema change did, for the change's own writes.
-struct Changed {
+pub(crate) struct Changed {
     /// Objects whose fields changed (their change-event schemas are renewed).
-    objects: Vec<String>,
+    pub(crate) objects: Vec<String>,
     /// Records rewritten (a deleted field's values cleared).
-    records: Vec<crate::record::Record>,
+    pub(crate) records: Vec<crate::record::Record>,
 }
 
 /// The runtime schema as stored.
@@ -192,7 +192,7 @@ impl Org {
     /// Runs a schema change: `change` edits a copy of the schema and of the runtime
     /// definitions (and may read the records); the result is stored in one commit, then
     /// becomes the org's schema.
-    fn change_schema<T>(
+    pub(crate) fn change_schema<T>(
         &self,
         change: impl FnOnce(
             &mut Schema,

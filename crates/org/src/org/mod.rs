@@ -8,11 +8,13 @@
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
 //! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
-//! (custom objects and fields made and deleted while the org runs).
+//! (custom objects and fields made and deleted while the org runs), [`deploy`] (a Metadata
+//! API deploy's objects and fields, applied whole or not at all).
 
 pub mod channels;
 pub mod commit;
 pub mod control;
+pub mod deploy;
 mod generic;
 pub mod live_schema;
 pub mod organization;

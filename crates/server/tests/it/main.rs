@@ -17,6 +17,7 @@ mod composite;
 mod config;
 mod control;
 mod cross_protocol;
+mod deploy;
 mod describe;
 mod events;
 mod generic;

@@ -1,0 +1,179 @@
+//! Deploying declarations (`metadata-tooling.md` §5.2): a set of objects and their fields,
+//! as a Metadata API deploy's `.object` files declare them, applied as one schema change.
+//! Deploys are additive and repeatable: a new object or field is created, one that exists
+//! with the same declaration is unchanged, and one that exists with another declaration
+//! fails (changing a field is not served yet). With `all_or_none` (Salesforce's
+//! `rollbackOnError`, the default) one failure applies nothing; `check_only` applies
+//! nothing either way. The deploy is whole or absent after a crash: one store commit.
+
+use crate::Org;
+use crate::custom::{ObjectConfig, custom_object, field_def};
+use crate::error::{OrgError, StatusCode};
+use crate::org::live_schema::Changed;
+use crate::runtime_schema::{FIELD_PREFIX, OBJECT_PREFIX, RuntimeField, RuntimeObject, add_field};
+
+/// One object a deploy declares.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// The object's API name.
+    pub name: String,
+    /// Its labels and fields.
+    pub config: ObjectConfig,
+    /// Whether the object itself is a member (else only its fields are).
+    pub whole: bool,
+}
+
+/// What became of one component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployed {
+    /// Made by this deploy.
+    Created,
+    /// Already so.
+    Unchanged,
+}
+
+/// One component's outcome: `CustomObject` or `CustomField`, its full name, what happened.
+#[derive(Debug, Clone)]
+pub struct Component {
+    /// `CustomObject` or `CustomField`.
+    pub kind: &'static str,
+    /// `Invoice__c` or `Invoice__c.Amount__c`.
+    pub full_name: String,
+    /// The object it came with (its file).
+    pub object: String,
+    /// What happened, or why not.
+    pub outcome: Result<Deployed, OrgError>,
+}
+
+impl Org {
+    /// Deploys `objects`; returns one outcome per component, objects before their fields,
+    /// and whether anything was applied.
+    pub fn deploy(
+        &self,
+        objects: &[Declared],
+        all_or_none: bool,
+        check_only: bool,
+    ) -> Result<(Vec<Component>, bool), OrgError> {
+        let mut report = Vec::new();
+        let applied = self.change_schema(|schema, runtime, _| {
+            let mut changed = Vec::new();
+            for d in objects {
+                let object = match schema.object(&d.name) {
+                    Some(o) => Ok((o.name.clone(), Deployed::Unchanged)),
+                    // A custom object is made from its own declaration (its label), not
+                    // from fields named without it.
+                    None if d.name.ends_with("__c") && d.config.label.is_some() => {
+                        let prefix = schema.next_custom_prefix().ok_or_else(|| {
+                            OrgError::new(
+                                StatusCode::LimitExceeded,
+                                "The org has the most custom objects it may have.",
+                            )
+                        });
+                        prefix.map(|prefix| {
+                            let labels = ObjectConfig {
+                                fields: Vec::new(),
+                                ..d.config.clone()
+                            };
+                            schema.insert(custom_object(&d.name, &labels, prefix.clone()));
+                            let id = runtime.mint(OBJECT_PREFIX);
+                            runtime.objects.insert(
+                                d.name.clone(),
+                                RuntimeObject {
+                                    key_prefix: prefix,
+                                    id,
+                                    config: labels,
+                                },
+                            );
+                            (d.name.clone(), Deployed::Created)
+                        })
+                    }
+                    None => Err(OrgError::new(
+                        StatusCode::InvalidCrossReferenceKey,
+                        format!(
+                            "In field: fullName - no CustomObject named {} found",
+                            d.name
+                        ),
+                    )),
+                };
+                let failed = object.is_err();
+                if d.whole || failed {
+                    report.push(Component {
+                        kind: "CustomObject",
+                        full_name: d.name.clone(),
+                        object: d.name.clone(),
+                        outcome: object.as_ref().map(|(_, how)| *how).map_err(Clone::clone),
+                    });
+                }
+                for f in &d.config.fields {
+                    let outcome = match &object {
+                        Err(_) => Err(OrgError::new(
+                            StatusCode::InvalidInput,
+                            "Parent entity failed to deploy",
+                        )),
+                        Ok((name, _)) => deploy_field(schema, runtime, name, f),
+                    };
+                    report.push(Component {
+                        kind: "CustomField",
+                        full_name: format!("{}.{}", d.name, f.name),
+                        object: d.name.clone(),
+                        outcome,
+                    });
+                }
+                if !failed {
+                    changed.push(object.map(|(n, _)| n).expect("not failed"));
+                }
+            }
+            let failures = report.iter().any(|c| c.outcome.is_err());
+            if check_only || (all_or_none && failures) {
+                return Err(OrgError::new(StatusCode::InvalidInput, "nothing applied"));
+            }
+            Ok((
+                (),
+                Changed {
+                    objects: changed,
+                    records: Vec::new(),
+                },
+            ))
+        });
+        Ok((report, applied.is_ok()))
+    }
+}
+
+/// One field of a deploy: created, unchanged (declared the same), or refused.
+fn deploy_field(
+    schema: &mut crate::meta::Schema,
+    runtime: &mut crate::runtime_schema::RuntimeSchema,
+    object: &str,
+    f: &crate::custom::FieldConfig,
+) -> Result<Deployed, OrgError> {
+    let existing = schema
+        .object(object)
+        .and_then(|o| o.field(&f.name))
+        .cloned();
+    if let Some(existing) = existing {
+        let wanted =
+            field_def(object, f).map_err(|e| OrgError::new(StatusCode::InvalidInput, e))?;
+        return if wanted == existing {
+            Ok(Deployed::Unchanged)
+        } else {
+            Err(OrgError::new(
+                StatusCode::InvalidInput,
+                format!(
+                    "{object}.{}: changing an existing field is not supported yet; delete it and deploy it again.",
+                    f.name
+                ),
+            ))
+        };
+    }
+    add_field(schema, object, f)?;
+    let id = runtime.mint(FIELD_PREFIX);
+    runtime
+        .fields
+        .entry(object.to_owned())
+        .or_default()
+        .push(RuntimeField {
+            id,
+            config: f.clone(),
+        });
+    Ok(Deployed::Created)
+}

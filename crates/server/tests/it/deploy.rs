@@ -1,0 +1,207 @@
+//! The Metadata API's `deploy` and `checkDeployStatus` over raw SOAP: a zip with
+//! `package.xml` and `.object` files deployed whole; redeploying is unchanged; a deploy
+//! with one bad component applies nothing (rollbackOnError) or the good ones (false);
+//! a zip without `package.xml` fails whole; checkOnly applies nothing.
+
+use std::io::Write as _;
+
+use base64::Engine;
+use forcebus_testkit::Server;
+
+use crate::{get, server};
+
+fn zip(files: &[(&str, &str)]) -> String {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        for (name, text) in files {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(text.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    base64::engine::general_purpose::STANDARD.encode(buf.into_inner())
+}
+
+fn call(s: &Server, op: &str) -> String {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header><met:SessionHeader><met:sessionId>{}</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body>{op}</soapenv:Body></soapenv:Envelope>"#,
+        s.ready.access_token
+    );
+    let r = s
+        .http()
+        .post(format!("{}/services/Soap/m/62.0/deployRequest", s.base()))
+        .header("content-type", "text/xml")
+        .body(body)
+        .send()
+        .unwrap();
+    r.text().unwrap()
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+    let start = text
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in {text}"))
+        + open.len();
+    &text[start..start + text[start..].find(close).unwrap()]
+}
+
+/// Deploys `files` with `options`; the checkDeployStatus result with details.
+fn deploy(s: &Server, files: &[(&str, &str)], options: &str) -> String {
+    let answer = call(
+        s,
+        &format!(
+            "<met:deploy><met:ZipFile>{}</met:ZipFile><met:DeployOptions>{options}</met:DeployOptions></met:deploy>",
+            zip(files)
+        ),
+    );
+    assert!(answer.contains("<state>Queued</state>"), "{answer}");
+    let id = between(&answer, "<id>", "</id>").to_owned();
+    assert!(id.starts_with("0Af"), "{id}");
+    call(
+        s,
+        &format!(
+            "<met:checkDeployStatus><met:asyncProcessId>{id}</met:asyncProcessId><met:includeDetails>true</met:includeDetails></met:checkDeployStatus>"
+        ),
+    )
+}
+
+const PACKAGE: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata"><types><members>Ticket__c</members><name>CustomObject</name></types><types><members>Account.Channel__c</members><name>CustomField</name></types><version>62.0</version></Package>"#;
+const TICKET: &str = r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata"><label>Ticket</label><pluralLabel>Tickets</pluralLabel><nameField><label>Ticket Name</label><type>Text</type></nameField><fields><fullName>Severity__c</fullName><label>Severity</label><type>Picklist</type><valueSet><valueSetDefinition><value><fullName>Low</fullName><default>true</default></value><value><fullName>High</fullName><default>false</default></value></valueSetDefinition></valueSet></fields><fields><fullName>Hours__c</fullName><label>Hours</label><type>Number</type><precision>6</precision><scale>1</scale></fields></CustomObject>"#;
+const ACCOUNT: &str = r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata"><fields><fullName>Channel__c</fullName><label>Channel</label><type>Text</type><length>30</length></fields><fields><fullName>Ignored__c</fullName><label>Not in the package</label><type>Text</type><length>5</length></fields></CustomObject>"#;
+
+#[test]
+fn a_deploy_applies_its_package_whole_and_again_is_unchanged() {
+    let s = server();
+    let files = [
+        ("package.xml", PACKAGE),
+        ("objects/Ticket__c.object", TICKET),
+        ("objects/Account.object", ACCOUNT),
+    ];
+    let r = deploy(
+        &s,
+        &files,
+        "<met:rollbackOnError>true</met:rollbackOnError>",
+    );
+    assert!(
+        r.contains("<status>Succeeded</status><success>true</success>"),
+        "{r}"
+    );
+    assert!(r.contains("<numberComponentErrors>0</numberComponentErrors><numberComponentsDeployed>4</numberComponentsDeployed><numberComponentsTotal>4</numberComponentsTotal>"), "{r}");
+    assert!(
+        r.contains("<componentType></componentType><created>false</created>"),
+        "the package.xml message: {r}"
+    );
+    assert!(r.contains("<changed>true</changed><componentType>CustomField</componentType><created>true</created>"), "{r}");
+    assert!(
+        r.contains(
+            "<fileName>objects/Ticket__c.object</fileName><fullName>Ticket__c.Hours__c</fullName>"
+        ),
+        "{r}"
+    );
+    let (st, d) = get(&s, "/sobjects/Ticket__c/describe");
+    assert_eq!(st, 200);
+    assert!(
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Severity__c")
+    );
+    let (_, a) = get(&s, "/sobjects/Account/describe");
+    let names: Vec<&str> = a["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Channel__c") && !names.contains(&"Ignored__c"),
+        "only the package's members"
+    );
+    // Again: unchanged, still a success.
+    let r = deploy(&s, &files, "");
+    assert!(r.contains("<status>Succeeded</status>"), "{r}");
+    assert!(r.contains("<changed>false</changed><componentType>CustomObject</componentType><created>false</created>"), "{r}");
+}
+
+#[test]
+fn a_failing_component_rolls_the_deploy_back_unless_asked_not_to() {
+    let s = server();
+    let bad_account = ACCOUNT.replace(
+        "<type>Text</type><length>30</length>",
+        "<type>Hologram</type>",
+    );
+    let files = [
+        ("package.xml", PACKAGE),
+        ("objects/Ticket__c.object", TICKET),
+        ("objects/Account.object", bad_account.as_str()),
+    ];
+    let r = deploy(
+        &s,
+        &files,
+        "<met:rollbackOnError>true</met:rollbackOnError>",
+    );
+    assert!(
+        r.contains("<status>Failed</status><success>false</success>"),
+        "{r}"
+    );
+    assert!(
+        r.contains("<problem>Field type Hologram is not supported"),
+        "{r}"
+    );
+    let (st, _) = get(&s, "/sobjects/Ticket__c/describe");
+    assert_eq!(st, 404, "rolled back: nothing made");
+    let r = deploy(
+        &s,
+        &files,
+        "<met:rollbackOnError>false</met:rollbackOnError>",
+    );
+    assert!(r.contains("<status>SucceededPartial</status>"), "{r}");
+    let (st, _) = get(&s, "/sobjects/Ticket__c/describe");
+    assert_eq!(st, 200, "the good component applied");
+    let r = deploy(&s, &[("objects/Ticket__c.object", TICKET)], "");
+    assert!(
+        r.contains("<errorMessage>No package.xml found</errorMessage>")
+            && r.contains("<status>Failed</status>"),
+        "{r}"
+    );
+    let check = PACKAGE.replace("Ticket__c", "Other__c");
+    let other = TICKET.replace("Ticket", "Other");
+    let r = deploy(
+        &s,
+        &[
+            ("package.xml", check.as_str()),
+            ("objects/Other__c.object", other.as_str()),
+            ("objects/Account.object", ACCOUNT),
+        ],
+        "<met:checkOnly>true</met:checkOnly>",
+    );
+    assert!(
+        r.contains("<checkOnly>true</checkOnly>") && r.contains("<status>Succeeded</status>"),
+        "{r}"
+    );
+    let (st, _) = get(&s, "/sobjects/Other__c/describe");
+    assert_eq!(st, 404, "checkOnly applies nothing");
+    let r = call(
+        &s,
+        "<met:checkDeployStatus><met:asyncProcessId>0Af000000000099AAA</met:asyncProcessId></met:checkDeployStatus>",
+    );
+    assert!(r.contains("sf:INVALID_CROSS_REFERENCE_KEY"), "{r}");
+    let garbage = call(
+        &s,
+        "<met:deploy><met:ZipFile>bm90IGEgemlw</met:ZipFile></met:deploy>",
+    );
+    let id = between(&garbage, "<id>", "</id>").to_owned();
+    let r = call(
+        &s,
+        &format!(
+            "<met:checkDeployStatus><met:asyncProcessId>{id}</met:asyncProcessId><met:includeDetails>true</met:includeDetails></met:checkDeployStatus>"
+        ),
+    );
+    assert!(
+        r.contains("The ZipFile is not a zip archive") && r.contains("<status>Failed</status>"),
+        "{r}"
+    );
+}
