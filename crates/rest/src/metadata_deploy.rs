@@ -288,7 +288,7 @@ fn declaration(name: &str, text: &str, only: Option<&[String]>) -> Result<Object
     let root = parse(text.as_bytes())
         .map_err(|e| OrgError::new(Code::InvalidInput, format!("Error parsing file: {e}")))?;
     let meta: Map<String, Value> = crate::metadata::to_json(&root);
-    let mut config = if name.ends_with("__c") && only.is_none() {
+    let mut config = if (name.ends_with("__c") || name.ends_with("__e")) && only.is_none() {
         object_config(&meta)?
     } else {
         let fields = match meta.get("fields") {

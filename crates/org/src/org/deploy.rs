@@ -10,6 +10,7 @@ use crate::Org;
 use crate::custom::{ObjectConfig, custom_object, field_def};
 use crate::error::{OrgError, StatusCode};
 use crate::org::live_schema::Changed;
+use crate::platform::{EventConfig, EventDef};
 use crate::runtime_schema::{FIELD_PREFIX, OBJECT_PREFIX, RuntimeField, RuntimeObject, add_field};
 
 /// One object a deploy declares.
@@ -50,51 +51,18 @@ impl Org {
     /// and whether anything was applied.
     pub fn deploy(
         &self,
-        objects: &[Declared],
+        declared: &[Declared],
         all_or_none: bool,
         check_only: bool,
     ) -> Result<(Vec<Component>, bool), OrgError> {
-        let mut report = Vec::new();
+        let (events, objects): (Vec<&Declared>, Vec<&Declared>) =
+            declared.iter().partition(|d| d.name.ends_with("__e"));
+        // Event failures are in the report first, so they count for all-or-none too.
+        let (mut report, to_define) = self.check_events(&events);
         let applied = self.change_schema(|schema, runtime, _| {
             let mut changed = Vec::new();
-            for d in objects {
-                let object = match schema.object(&d.name) {
-                    Some(o) => Ok((o.name.clone(), Deployed::Unchanged)),
-                    // A custom object is made from its own declaration (its label), not
-                    // from fields named without it.
-                    None if d.name.ends_with("__c") && d.config.label.is_some() => {
-                        let prefix = schema.next_custom_prefix().ok_or_else(|| {
-                            OrgError::new(
-                                StatusCode::LimitExceeded,
-                                "The org has the most custom objects it may have.",
-                            )
-                        });
-                        prefix.map(|prefix| {
-                            let labels = ObjectConfig {
-                                fields: Vec::new(),
-                                ..d.config.clone()
-                            };
-                            schema.insert(custom_object(&d.name, &labels, prefix.clone()));
-                            let id = runtime.mint(OBJECT_PREFIX);
-                            runtime.objects.insert(
-                                d.name.clone(),
-                                RuntimeObject {
-                                    key_prefix: prefix,
-                                    id,
-                                    config: labels,
-                                },
-                            );
-                            (d.name.clone(), Deployed::Created)
-                        })
-                    }
-                    None => Err(OrgError::new(
-                        StatusCode::InvalidCrossReferenceKey,
-                        format!(
-                            "In field: fullName - no CustomObject named {} found",
-                            d.name
-                        ),
-                    )),
-                };
+            for d in &objects {
+                let object = deploy_object(schema, runtime, d);
                 let failed = object.is_err();
                 if d.whole || failed {
                     report.push(Component {
@@ -135,8 +103,114 @@ impl Org {
                 },
             ))
         });
-        Ok((report, applied.is_ok()))
+        if applied.is_err() {
+            return Ok((report, false));
+        }
+        // Platform events live beside the schema: defined once the objects are in.
+        for (name, config) in to_define {
+            if let Err(e) = self.define_platform_event(&name, config) {
+                for c in report.iter_mut().filter(|c| c.object == name) {
+                    c.outcome = Err(OrgError::new(StatusCode::InvalidInput, e.clone()));
+                }
+            }
+        }
+        Ok((report, true))
     }
+
+    /// The platform events of a deploy, checked: their components' outcomes, and the
+    /// definitions to make (new or changed ones).
+    fn check_events(&self, events: &[&Declared]) -> (Vec<Component>, Vec<(String, EventConfig)>) {
+        let mut report = Vec::new();
+        let mut define = Vec::new();
+        for d in events {
+            let config = EventConfig {
+                label: d.config.label.clone(),
+                plural_label: d.config.plural_label.clone(),
+                fields: d.config.fields.clone(),
+                ..EventConfig::default()
+            };
+            let existing = self.platform_event(&d.name);
+            let outcome = match EventDef::build(&d.name, &config, "e00") {
+                Err(e) => Err(OrgError::new(StatusCode::InvalidInput, e)),
+                Ok(_) if existing.as_ref().is_some_and(|e| e.config == config) => {
+                    Ok(Deployed::Unchanged)
+                }
+                Ok(_) => {
+                    define.push((d.name.clone(), config));
+                    Ok(Deployed::Created)
+                }
+            };
+            let had = |name: &str| {
+                existing
+                    .as_ref()
+                    .is_some_and(|e| e.config.fields.iter().any(|f| f.name == name))
+            };
+            report.push(Component {
+                kind: "CustomObject",
+                full_name: d.name.clone(),
+                object: d.name.clone(),
+                outcome: outcome.clone(),
+            });
+            for f in &d.config.fields {
+                report.push(Component {
+                    kind: "CustomField",
+                    full_name: format!("{}.{}", d.name, f.name),
+                    object: d.name.clone(),
+                    outcome: match &outcome {
+                        Err(_) => Err(OrgError::new(
+                            StatusCode::InvalidInput,
+                            "Parent entity failed to deploy",
+                        )),
+                        Ok(_) if had(&f.name) => Ok(Deployed::Unchanged),
+                        Ok(_) => Ok(Deployed::Created),
+                    },
+                });
+            }
+        }
+        (report, define)
+    }
+}
+
+/// One object of a deploy: there already, made (a custom object, from its own declaration:
+/// not from fields named without it), or refused; its name as the schema spells it.
+fn deploy_object(
+    schema: &mut crate::meta::Schema,
+    runtime: &mut crate::runtime_schema::RuntimeSchema,
+    d: &Declared,
+) -> Result<(String, Deployed), OrgError> {
+    if let Some(o) = schema.object(&d.name) {
+        return Ok((o.name.clone(), Deployed::Unchanged));
+    }
+    if !d.name.ends_with("__c") || d.config.label.is_none() {
+        return Err(OrgError::new(
+            StatusCode::InvalidCrossReferenceKey,
+            format!(
+                "In field: fullName - no CustomObject named {} found",
+                d.name
+            ),
+        ));
+    }
+    let prefix = schema.next_custom_prefix().ok_or_else(|| {
+        OrgError::new(
+            StatusCode::LimitExceeded,
+            "The org has the most custom objects it may have.",
+        )
+    })?;
+    let labels = ObjectConfig {
+        fields: Vec::new(),
+        ..d.config.clone()
+    };
+    schema.insert(custom_object(&d.name, &labels, prefix.clone()));
+    let id = runtime.mint(OBJECT_PREFIX);
+    runtime.objects.insert(
+        d.name.clone(),
+        RuntimeObject {
+            key_prefix: prefix,
+            id,
+            config: labels,
+        },
+    );
+    Ok((d.name.clone(), Deployed::Created))
 }
 
 /// One field of a deploy: created, unchanged (declared the same), or refused.
