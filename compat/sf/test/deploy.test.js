@@ -10,7 +10,10 @@
 // is Node 20; compat/node's live-schema test shows jsforce itself doing the same after a
 // Tooling API change) gets the next Account event in the new schema, with the field. Deploying again reports every
 // component Unchanged; a broken field file fails the deploy and applies nothing.
-// (`sf project retrieve start` is not served yet.)
+// `sf project retrieve start --metadata ...` into an empty project brings the objects
+// back in source format (the CLI asks `retrieve`, then `checkRetrieveStatus`, after a
+// 404 from the tooling SourceMember describe: no source tracking), and the retrieved
+// project deploys back as Unchanged: what comes out is exactly what went in.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -114,6 +117,30 @@ describe('sf project deploy start', () => {
     assert.equal(res.code, 0, explain(res));
     const states = new Set(res.json.result.files.map((f) => f.state));
     assert.deepEqual([...states], ['Unchanged'], JSON.stringify(res.json.result.files));
+  });
+
+  it('retrieve start brings the objects back in source format, and they deploy back unchanged', { timeout: 120000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-retrieve-'));
+    fs.copyFileSync(path.join(SAMPLE, 'sfdx-project.json'), path.join(dir, 'sfdx-project.json'));
+    fs.mkdirSync(path.join(dir, 'force-app'));
+    const res = await runSf(['project', 'retrieve', 'start', '--metadata', 'CustomObject:Invoice__c', '--metadata', 'CustomObject:Invoice_Paid__e',
+      '--metadata', 'CustomField:Account.Region__c', '-o', srv.info.access_token, '--json'], { home: dir, instanceUrl: srv.baseUrl });
+    assert.equal(res.code, 0, explain(res));
+    const objects = path.join(dir, 'force-app/main/default/objects');
+    const walk = (d) => fs.readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.relative(objects, path.join(d, e.name))]));
+    const files = walk(objects).sort();
+    for (const want of ['Invoice__c/Invoice__c.object-meta.xml', 'Invoice__c/fields/Status__c.field-meta.xml',
+      'Invoice__c/fields/Account__c.field-meta.xml', 'Invoice_Paid__e/fields/Invoice_Number__c.field-meta.xml',
+      'Account/fields/Region__c.field-meta.xml']) {
+      assert.ok(files.includes(want), `${want} in ${files}`);
+    }
+    const status = fs.readFileSync(path.join(objects, 'Invoice__c/fields/Status__c.field-meta.xml'), 'utf8');
+    assert.match(status, /<type>Picklist<\/type>/);
+    assert.match(status, /<default>true<\/default>\s*<fullName>Draft<\/fullName>/);
+    const back = await deploy(dir);
+    assert.equal(back.code, 0, explain(back));
+    assert.deepEqual([...new Set(back.json.result.files.map((f) => f.state))], ['Unchanged'], JSON.stringify(back.json.result.files));
   });
 
   it('a broken field fails the deploy and applies nothing', { timeout: 120000 }, async () => {

@@ -8,7 +8,8 @@
 //! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
 //!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`);
-//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus`.
+//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus`; [`metadata_retrieve`]:
+//!   `retrieve` and `checkRetrieveStatus`.
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
@@ -71,6 +72,7 @@ pub mod listviews;
 pub mod login_page;
 pub mod metadata;
 pub mod metadata_deploy;
+pub mod metadata_retrieve;
 pub mod oauth;
 pub mod password;
 pub mod platform;
@@ -135,6 +137,8 @@ pub struct AppState {
     pub bulk: Arc<forcebus_bulk::Bulk>,
     /// Metadata API deploys, for `checkDeployStatus`.
     pub deploys: metadata_deploy::Deploys,
+    /// Metadata API retrieves, for `checkRetrieveStatus`.
+    pub retrieves: metadata_retrieve::Retrieves,
 }
 
 /// Shared state handle.

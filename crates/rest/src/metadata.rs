@@ -118,6 +118,10 @@ pub async fn endpoint(
         "updateMetadata" | "renameMetadata" => not_yet(op),
         "listMetadata" => Ok(list(&app, op)),
         "deploy" => Ok(crate::metadata_deploy::deploy(&app, op).await),
+        "retrieve" => crate::metadata_retrieve::retrieve(&app, op)
+            .map_err(|e| Fault::new("UNKNOWN_EXCEPTION", e)),
+        "checkRetrieveStatus" => crate::metadata_retrieve::check(&app, op)
+            .ok_or_else(|| Fault::new("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")),
         "checkDeployStatus" => crate::metadata_deploy::check(&app, op)
             .map_err(|e| Fault::new("INVALID_CROSS_REFERENCE_KEY", e.message)),
         "describeMetadata" => Ok(describe()),
@@ -420,7 +424,7 @@ pub fn to_json(e: &Element) -> Map<String, Value> {
 
 /// Writes a JSON value's fields as child elements, in name order (the WSDL's order is
 /// alphabetical); nulls are left out, arrays repeat their element.
-fn write_children(out: &mut String, v: &Value) {
+pub(crate) fn write_children(out: &mut String, v: &Value) {
     let Some(map) = v.as_object() else {
         return;
     };

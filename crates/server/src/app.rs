@@ -274,6 +274,7 @@ fn http_services(config: &Config, core: &Core) -> (Router, Arc<Bayeux>) {
         presence: bayeux.clone(),
         bulk: core.bulk.clone(),
         deploys: Default::default(),
+        retrieves: Default::default(),
     });
     let router = forcebus_rest::router(state)
         .merge(forcebus_bayeux::router(bayeux.clone()))

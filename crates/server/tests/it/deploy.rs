@@ -205,3 +205,91 @@ fn a_failing_component_rolls_the_deploy_back_unless_asked_not_to() {
         "{r}"
     );
 }
+
+fn unzip(b64: &str) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            (f.name().to_owned(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn retrieve_writes_back_what_a_deploy_made() {
+    let s = server();
+    let files = [
+        ("package.xml", PACKAGE),
+        ("objects/Ticket__c.object", TICKET),
+        ("objects/Account.object", ACCOUNT),
+    ];
+    assert!(deploy(&s, &files, "").contains("<status>Succeeded</status>"));
+    let answer = call(
+        &s,
+        "<met:retrieve><met:retrieveRequest><met:apiVersion>62.0</met:apiVersion><met:singlePackage>false</met:singlePackage><met:unpackaged><met:types><met:members>Ticket__c</met:members><met:members>Nope__c</met:members><met:name>CustomObject</met:name></met:types><met:types><met:members>Account.Channel__c</met:members><met:name>CustomField</met:name></met:types></met:unpackaged></met:retrieveRequest></met:retrieve>",
+    );
+    let id = between(&answer, "<id>", "</id>").to_owned();
+    assert!(id.starts_with("09S"), "{answer}");
+    let r = call(
+        &s,
+        &format!(
+            "<met:checkRetrieveStatus><met:asyncProcessId>{id}</met:asyncProcessId><met:includeZip>true</met:includeZip></met:checkRetrieveStatus>"
+        ),
+    );
+    assert!(
+        r.contains("<status>Succeeded</status><success>true</success>"),
+        "{r}"
+    );
+    assert!(r.contains("<problem>Entity of type &apos;CustomObject&apos; named &apos;Nope__c&apos; cannot be found</problem>"), "{r}");
+    assert!(r.contains("<fullName>Ticket__c.Hours__c</fullName>"), "{r}");
+    let zipped = unzip(between(&r, "<zipFile>", "</zipFile>"));
+    let names: Vec<&String> = zipped.keys().collect();
+    assert_eq!(
+        names,
+        [
+            "unpackaged/objects/Account.object",
+            "unpackaged/objects/Ticket__c.object",
+            "unpackaged/package.xml"
+        ]
+    );
+    let ticket = &zipped["unpackaged/objects/Ticket__c.object"];
+    assert!(ticket.contains("<label>Ticket</label>") && ticket.contains("<fullName>Severity__c</fullName>") && ticket.contains("<precision>6</precision><required>false</required><scale>1</scale><type>Number</type>"), "{ticket}");
+    let account = &zipped["unpackaged/objects/Account.object"];
+    assert!(
+        account.contains("<fullName>Channel__c</fullName>")
+            && !account.contains("<label>Account</label>"),
+        "only the field asked for: {account}"
+    );
+    let package = &zipped["unpackaged/package.xml"];
+    for member in [
+        "<members>Ticket__c</members>",
+        "<members>Account.Channel__c</members>",
+        "<name>CustomObject</name>",
+    ] {
+        assert!(package.contains(member), "{member} in {package}");
+    }
+    // What was retrieved deploys back unchanged.
+    let back: Vec<(&str, &str)> = vec![
+        ("package.xml", package.as_str()),
+        ("objects/Ticket__c.object", ticket.as_str()),
+        ("objects/Account.object", account.as_str()),
+    ];
+    let r2 = deploy(&s, &back, "");
+    assert!(
+        r2.contains("<status>Succeeded</status>")
+            && !r2.contains("<created>true</created><createdDate>"),
+        "{r2}"
+    );
+    let r = call(
+        &s,
+        "<met:checkRetrieveStatus><met:asyncProcessId>09S000000000099AAA</met:asyncProcessId></met:checkRetrieveStatus>",
+    );
+    assert!(r.contains("sf:INVALID_CROSS_REFERENCE_KEY"), "{r}");
+}
