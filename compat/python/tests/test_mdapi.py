@@ -1,0 +1,78 @@
+"""The Metadata API's CRUD calls through simple-salesforce's ``sf.mdapi`` (zeep, with the
+metadata WSDL simple-salesforce bundles, posting to ``/services/Soap/m/{v}/``):
+``describe_metadata``, ``CustomObject.create`` (a custom object with a nested field),
+``CustomField.create`` / ``read`` / ``delete``, ``list_metadata``. zeep reads the answers
+against the WSDL (``xsi:type`` picks the record type) and simple-salesforce raises a plain
+``Exception`` listing ``fullName: (statusCode, message)`` for a failed component.
+
+zeep's own HTTP session verifies TLS from ``REQUESTS_CA_BUNDLE``: it is pointed at the
+server's CA for this file. Runs its own server.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import requests
+from simple_salesforce import Salesforce
+
+from harness import API_VERSION, Server, start_server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    srv = start_server("mdapi")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def sf(server: Server) -> Iterator[Salesforce]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REQUESTS_CA_BUNDLE", server.ca_cert)
+    session = requests.Session()
+    session.verify = server.ca_cert
+    session.trust_env = False
+    yield Salesforce(session_id=server.info["access_token"], instance_url=server.https_base,
+                     session=session, version=API_VERSION)
+    mp.undo()
+
+
+def test_describe_metadata_lists_custom_object(sf: Salesforce) -> None:
+    d = sf.mdapi.describe_metadata()
+    types = [o.xmlName for o in d.metadataObjects]
+    assert types == ["CustomObject"], types
+    assert d.metadataObjects[0].childXmlNames == ["CustomField"]
+
+
+def test_create_read_list_delete(sf: Salesforce) -> None:
+    md = sf.mdapi
+    obj = md.CustomObject(
+        fullName="Voyage__c", label="Voyage", pluralLabel="Voyages",
+        nameField=md.CustomField(label="Voyage Name", type=md.FieldType("Text")),
+        deploymentStatus=md.DeploymentStatus("Deployed"), sharingModel=md.SharingModel("ReadWrite"),
+        fields=[md.CustomField(fullName="Miles__c", label="Miles", type=md.FieldType("Number"), precision=9, scale=0)],
+    )
+    md.CustomObject.create([obj])
+    md.CustomField.create([md.CustomField(fullName="Voyage__c.Port__c", label="Port", type=md.FieldType("Text"), length=60)])
+    assert "Port__c" in {f["name"] for f in sf.Voyage__c.describe()["fields"]}
+
+    back = md.CustomObject.read(["Voyage__c"])
+    assert back.fullName == "Voyage__c" and back.label == "Voyage"
+    assert sorted(f.fullName for f in back.fields) == ["Miles__c", "Port__c"]
+    field = md.CustomField.read(["Voyage__c.Port__c"])
+    assert (field.type, field.length) == ("Text", 60)
+
+    listed = md.list_metadata([md.ListMetadataQuery(type="CustomField")])
+    names = {p.fullName: p for p in listed}
+    assert names["Voyage__c.Port__c"].id.startswith("00N")
+    assert names["Voyage__c.Port__c"].fileName == "objects/Voyage__c.object"
+
+    with pytest.raises(Exception, match=r"Voyage__c\.Port__c: \(DUPLICATE_DEVELOPER_NAME"):
+        md.CustomField.create([md.CustomField(fullName="Voyage__c.Port__c", label="Port", type=md.FieldType("Text"), length=60)])
+
+    md.CustomField.delete(["Voyage__c.Port__c"])
+    assert "Port__c" not in {f["name"] for f in sf.Voyage__c.describe()["fields"]}
+    with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY"):
+        md.CustomField.delete(["Voyage__c.Port__c"])
