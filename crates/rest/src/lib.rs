@@ -282,6 +282,10 @@ async fn read_body_first(
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
+        // SOAP clients read faults, not JSON.
+        Err(_) if parts.uri.path().starts_with("/services/Soap/") => {
+            metadata::too_large(app.config.max_body_bytes)
+        }
         Err(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             Code::RequestEntityTooLarge,

@@ -49,6 +49,14 @@ fn fault(code: &str, message: &str) -> Response {
     xml(StatusCode::INTERNAL_SERVER_ERROR, body)
 }
 
+/// The fault for a SOAP request over the body limit (a deploy's zip, most often).
+pub(crate) fn too_large(max: usize) -> Response {
+    fault(
+        "EXCEEDED_MAX_SIZE_REQUEST",
+        &format!("Maximum size of request reached. Maximum size of request is {max} bytes."),
+    )
+}
+
 /// A fault about the request itself (bad XML, unknown operation).
 fn client_fault(message: &str) -> Response {
     let body = format!(

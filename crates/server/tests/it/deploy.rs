@@ -293,3 +293,100 @@ fn retrieve_writes_back_what_a_deploy_made() {
     );
     assert!(r.contains("sf:INVALID_CROSS_REFERENCE_KEY"), "{r}");
 }
+
+#[test]
+fn oversized_requests_and_zip_bombs_fail_with_the_org_unchanged() {
+    let s = server();
+    let big = "x".repeat(11 << 20);
+    let answer = call(
+        &s,
+        &format!("<met:deploy><met:ZipFile>{big}</met:ZipFile></met:deploy>"),
+    );
+    assert!(
+        answer.contains("<faultcode>sf:EXCEEDED_MAX_SIZE_REQUEST</faultcode>"),
+        "{}",
+        &answer[..answer.len().min(400)]
+    );
+    // 70 MB of zeros, compressed to a few KB.
+    let zeros = "0".repeat(70 << 20);
+    let r = deploy(
+        &s,
+        &[
+            ("package.xml", PACKAGE),
+            ("objects/Ticket__c.object", zeros.as_str()),
+        ],
+        "",
+    );
+    assert!(
+        r.contains("The zip unpacks to more than") && r.contains("<status>Failed</status>"),
+        "{}",
+        &r[..r.len().min(600)]
+    );
+    let (st, _) = get(&s, "/sobjects/Ticket__c/describe");
+    assert_eq!(st, 404);
+}
+
+/// A deploy is one store commit: killed with SIGKILL while it runs, the restarted org has
+/// all of it or none of it.
+#[test]
+fn a_deploy_killed_midway_is_whole_or_absent_after_the_restart() {
+    let mut s = Server::start_with(&crate::bin(), forcebus_testkit::Options::default());
+    let objects: Vec<(String, String)> = (0..150)
+        .map(|i| {
+            let fields: String = (0..8)
+                .map(|f| format!("<fields><fullName>F{f}__c</fullName><label>F{f}</label><type>Text</type><length>20</length></fields>"))
+                .collect();
+            (
+                format!("objects/Bulk{i}__c.object"),
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata"><label>Bulk {i}</label><pluralLabel>Bulk {i}s</pluralLabel>{fields}</CustomObject>"#),
+            )
+        })
+        .collect();
+    let members: String = (0..150)
+        .map(|i| format!("<members>Bulk{i}__c</members>"))
+        .collect();
+    let package = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata"><types>{members}<name>CustomObject</name></types><version>62.0</version></Package>"#
+    );
+    let mut files: Vec<(&str, &str)> = vec![("package.xml", package.as_str())];
+    files.extend(objects.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    let body = format!(
+        "<met:deploy><met:ZipFile>{}</met:ZipFile></met:deploy>",
+        zip(&files)
+    );
+    let base = s.base();
+    let token = s.ready.access_token.clone();
+    let sender = std::thread::spawn(move || {
+        let envelope = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header><met:SessionHeader><met:sessionId>{token}</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+        );
+        let _ = reqwest::blocking::Client::new()
+            .post(format!("{base}/services/Soap/m/62.0"))
+            .header("content-type", "text/xml")
+            .body(envelope)
+            .send();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    s.kill();
+    let _ = sender.join();
+    s.restart();
+    let made = (0..150)
+        .filter(|i| get(&s, &format!("/sobjects/Bulk{i}__c/describe")).0 == 200)
+        .count();
+    assert!(
+        made == 0 || made == 150,
+        "{made} of 150 objects: a deploy must be whole or absent"
+    );
+    if made == 150 {
+        let (_, d) = get(&s, "/sobjects/Bulk149__c/describe");
+        assert_eq!(
+            d["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["custom"] == true)
+                .count(),
+            8
+        );
+    }
+}
