@@ -348,7 +348,7 @@ describe('jsforce: a CustomObject made through the Tooling API', () => {
 });
 
 describe('jsforce: bad schema changes are jsforce errors with the errorCode', () => {
-  it('duplicate, bad name, unknown object, unsupported type, bad length, PATCH; nothing changes', { timeout: TEST_TIMEOUT_MS }, async () => {
+  it('duplicate, bad name, unknown object, unsupported type, bad length, a refused PATCH; nothing changes', { timeout: TEST_TIMEOUT_MS }, async () => {
     const fields = conn.tooling.sobject('CustomField');
     const dup = { FullName: 'Account.Dup_Check__c', Metadata: { label: 'Dup', type: 'Checkbox' } };
     const first = await fields.create(dup);
@@ -374,12 +374,16 @@ describe('jsforce: bad schema changes are jsforce errors with the errorCode', ()
     const objectErr = await rejection(conn.tooling.sobject('CustomObject').create({ FullName: 'Account', Metadata: { label: 'A' } }), 'a CustomObject named Account');
     assert.equal(objectErr.errorCode, 'FIELD_INTEGRITY_EXCEPTION', objectErr.message);
 
-    // PATCH is not supported yet: refused, the field unchanged.
-    const patch = await rejection(fields.update({ Id: first.id, Metadata: { label: 'Renamed', type: 'Checkbox' } }), 'PATCH of a CustomField');
-    assert.equal(patch.errorCode, 'INVALID_INPUT', patch.message);
+    // A checkbox never becomes a relationship: refused, the field unchanged.
+    const patch = await rejection(fields.update({ Id: first.id, Metadata: { label: 'Renamed', type: 'Lookup', referenceTo: 'Contact', relationshipName: 'Dups' } }), 'PATCH of a CustomField');
+    assert.equal(patch.errorCode, 'FIELD_INTEGRITY_EXCEPTION', patch.message);
+    assert.match(patch.message, /Cannot update a field to a Lookup, MasterDetail, or Hierarchy from something else/);
     assert.equal((await fields.retrieve(first.id)).Metadata.label, 'Dup');
 
     assert.equal(await schemaId(conn), before1, 'no refused change gave Account a new schema');
+    // A label change is a change that keeps every value: done.
+    await fields.update({ Id: first.id, Metadata: { label: 'Renamed', type: 'Checkbox' } });
+    assert.equal((await fields.retrieve(first.id)).Metadata.label, 'Renamed');
     const d = await conn.sobject('Account').describe();
     for (const n of ['Bad__Name__c', 'T__c', 'F__c', 'L__c', 'Trailing_c']) assert.equal(fieldOf(d, n), undefined, `no ${n}`);
     assert.equal(fieldOf(d, 'Dup_Check__c')?.type, 'boolean');

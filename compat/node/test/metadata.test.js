@@ -100,10 +100,18 @@ describe('jsforce conn.metadata', () => {
     await assert.rejects(conn.query('SELECT Segment__c FROM Account'), (e) => e.errorCode === 'INVALID_FIELD');
   });
 
-  it('update is answered per component as not yet served', async () => {
-    const r = await conn.metadata.update('CustomField', { fullName: 'Project__c.Budget__c', label: 'B', type: 'Currency', precision: 14, scale: 2 });
-    assert.equal(r.success, false);
-    assert.match(r.errors[0].message, /not supported yet/);
+  it('update replaces a field when every value fits, and refuses what would lose data', async () => {
+    const r = await conn.metadata.update('CustomField', { fullName: 'Project__c.Budget__c', label: 'Budget (EUR)', type: 'Currency', precision: 14, scale: 2 });
+    assert.deepEqual(r, { fullName: 'Project__c.Budget__c', success: true, errors: [] });
+    const d = await conn.request(`/services/data/v${API_VERSION}/sobjects/Project__c/describe`);
+    const budget = d.fields.find((f) => f.name === 'Budget__c');
+    assert.deepEqual([budget.label, budget.precision], ['Budget (EUR)', 14]);
+    const lossy = await conn.metadata.update('CustomField', { fullName: 'Project__c.Budget__c', label: 'B', type: 'Date' });
+    assert.equal(lossy.success, false);
+    assert.equal(lossy.errors[0].statusCode, 'FIELD_INTEGRITY_EXCEPTION');
+    assert.match(lossy.errors[0].message, /Cannot change type due to existing data/);
+    const missing = await conn.metadata.update('CustomField', { fullName: 'Project__c.Nope__c', label: 'N', type: 'Text', length: 5 });
+    assert.equal(missing.errors[0].statusCode, 'INVALID_CROSS_REFERENCE_KEY');
   });
 
   it('a bad session is the INVALID_SESSION_ID fault', async () => {

@@ -287,13 +287,19 @@ def test_refused_changes_raise_salesforce_malformed_request(sf: Salesforce, sobj
         sf.Gadget__c.describe()
 
 
-def test_patch_is_refused_for_now_and_changes_nothing(sf: Salesforce):
+def test_patch_changes_a_field_when_every_value_fits(sf: Salesforce):
     field_id = make_field(sf, "Account.Stage_Note__c", {"label": "Stage Note", "type": "Text", "length": 30})
-    with pytest.raises(SalesforceMalformedRequest) as exc:
-        sf.toolingexecute(f"sobjects/CustomField/{field_id}", method="PATCH",
-                          data={"Metadata": {"label": "Renamed", "type": "Text", "length": 60}})
-    assert error_code(exc) == "INVALID_INPUT"
+    sf.Account.create({"Name": "Noted", "Stage_Note__c": "twenty-five characters!!!"})
+    sf.toolingexecute(f"sobjects/CustomField/{field_id}", method="PATCH",
+                      data={"Metadata": {"label": "Renamed", "type": "Text", "length": 60}})
     f = described(sf, "Account", "Stage_Note__c")
-    assert (f["label"], f["length"]) == ("Stage Note", 30)
+    assert (f["label"], f["length"]) == ("Renamed", 60)
+    # Shorter than a stored value, or another type while values exist: refused.
+    for metadata in ({"label": "Short", "type": "Text", "length": 10}, {"label": "Day", "type": "Date"}):
+        with pytest.raises(SalesforceMalformedRequest) as exc:
+            sf.toolingexecute(f"sobjects/CustomField/{field_id}", method="PATCH", data={"Metadata": metadata})
+        assert error_code(exc) == "FIELD_INTEGRITY_EXCEPTION", metadata
+    f = described(sf, "Account", "Stage_Note__c")
+    assert (f["label"], f["length"], f["type"]) == ("Renamed", 60, "string")
     with pytest.raises(SalesforceResourceNotFound):
         sf.toolingexecute("sobjects/CustomField/00N000000000000AAA")

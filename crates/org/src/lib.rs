@@ -37,6 +37,7 @@ pub mod custom;
 pub mod declarations;
 mod derive;
 pub mod error;
+mod field_change;
 pub mod generic;
 mod indexes;
 use forcebus_meta as meta;

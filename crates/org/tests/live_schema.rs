@@ -276,3 +276,71 @@ fn bad_schema_changes_are_refused_and_change_nothing() {
     assert_eq!(after, before.0, "only the object that was valid was made");
     assert_eq!(org.change_schema_id("Account"), before.1);
 }
+
+#[test]
+fn a_field_changes_when_every_value_fits_and_its_schema_follows() {
+    let (org, c) = open(Arc::new(SqliteStore::in_memory().unwrap()));
+    org.add_custom_field("Account", field("Code__c", FieldType::String))
+        .unwrap();
+    let (_, _) = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "A", "Code__c": "ABCDEF"}),
+    );
+    let with_text = org.change_schema_id("Account").unwrap();
+    let relabel: FieldConfig =
+        serde_json::from_value(json!({"name": "Code__c", "type": "string", "label": "Code (new)"}))
+            .unwrap();
+    assert!(org.update_custom_field("Account", relabel.clone()).unwrap());
+    assert!(
+        !org.update_custom_field("Account", relabel).unwrap(),
+        "the same again: no change"
+    );
+    assert_eq!(
+        org.schema()
+            .object("Account")
+            .unwrap()
+            .field("Code__c")
+            .unwrap()
+            .label,
+        "Code (new)"
+    );
+    let short: FieldConfig =
+        serde_json::from_value(json!({"name": "Code__c", "type": "string", "length": 3})).unwrap();
+    assert_eq!(
+        org.update_custom_field("Account", short).unwrap_err().code,
+        StatusCode::FieldIntegrityException
+    );
+    let date: FieldConfig =
+        serde_json::from_value(json!({"name": "Code__c", "type": "date"})).unwrap();
+    let e = org
+        .update_custom_field("Account", date.clone())
+        .unwrap_err();
+    assert_eq!(e.message, "Cannot change type due to existing data");
+    // Without data, the type may change, and the change events' schema with it.
+    org.add_custom_field("Account", field("Empty__c", FieldType::String))
+        .unwrap();
+    let before = org.change_schema_id("Account").unwrap();
+    let empty_date: FieldConfig =
+        serde_json::from_value(json!({"name": "Empty__c", "type": "date"})).unwrap();
+    assert!(org.update_custom_field("Account", empty_date).unwrap());
+    assert_ne!(org.change_schema_id("Account").unwrap(), before);
+    assert_ne!(before, with_text);
+    assert_eq!(
+        org.schema()
+            .object("Account")
+            .unwrap()
+            .field("Empty__c")
+            .unwrap()
+            .ftype,
+        FieldType::Date
+    );
+    // Standard fields are not the API's to change.
+    let name: FieldConfig =
+        serde_json::from_value(json!({"name": "Name", "type": "string"})).unwrap();
+    assert_eq!(
+        org.update_custom_field("Account", name).unwrap_err().code,
+        StatusCode::InvalidInput
+    );
+}

@@ -185,11 +185,13 @@ fn render(r: &DeployResult, details: bool) -> String {
 
 /// A DeployMessage (`componentType` always present, as the sf CLI requires).
 fn message(element: &str, c: &Component, created: &str) -> String {
-    let (made, problem) = match &c.outcome {
-        Ok(Deployed::Created) => (true, String::new()),
-        Ok(Deployed::Unchanged) => (false, String::new()),
+    // (changed, created): new components are both, changed ones only changed.
+    let ((changed, made), problem) = match &c.outcome {
+        Ok(Deployed::Created) => ((true, true), String::new()),
+        Ok(Deployed::Changed) => ((true, false), String::new()),
+        Ok(Deployed::Unchanged) => ((false, false), String::new()),
         Err(e) => (
-            false,
+            (false, false),
             format!(
                 "<problem>{}</problem><problemType>Error</problemType>",
                 escape(&e.message)
@@ -198,7 +200,7 @@ fn message(element: &str, c: &Component, created: &str) -> String {
     };
     let ok = c.outcome.is_ok();
     format!(
-        "<{element}><changed>{made}</changed><componentType>{}</componentType><created>{made}</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>objects/{}.object</fileName><fullName>{}</fullName>{problem}<success>{ok}</success></{element}>",
+        "<{element}><changed>{changed}</changed><componentType>{}</componentType><created>{made}</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>objects/{}.object</fileName><fullName>{}</fullName>{problem}<success>{ok}</success></{element}>",
         c.kind,
         created.replace("+0000", "Z"),
         escape(&c.object),

@@ -374,11 +374,9 @@ pub async fn update(
         return crate::sobjects::update(call, State(app), Path((v, name, id)), headers, bytes)
             .await;
     }
-    if crate::tooling_schema::schema_object(&name).is_some() {
-        return Err(ApiError::from(OrgError::new(
-            Code::InvalidInput,
-            "Changing a custom field or object is not supported yet; delete it and create it again.",
-        )));
+    if let Some(object) = crate::tooling_schema::schema_object(&name) {
+        let body = body::object(&headers, &bytes)?;
+        return crate::tooling_schema::update(&app, object, &id, &body).await;
     }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;

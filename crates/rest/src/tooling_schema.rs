@@ -138,6 +138,35 @@ pub(crate) fn retrieve(
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// `PATCH /tooling/sobjects/CustomField/{id}` `{"Metadata": {...}}` (the whole new
+/// declaration): 204 when every record keeps its value, else the reason.
+pub(crate) async fn update(
+    app: &crate::AppState,
+    object: &'static str,
+    id: &str,
+    body: &Map<String, Value>,
+) -> Result<Response, ApiError> {
+    if object == CUSTOM_OBJECT {
+        return Err(ApiError::from(OrgError::new(
+            Code::InvalidInput,
+            "Changing a custom object is not supported yet; change its fields instead.",
+        )));
+    }
+    let runtime = app.org.runtime_schema();
+    let (parent, f) = runtime
+        .field_by_id(&id15(id)?)
+        .ok_or_else(ApiError::not_found)?;
+    let meta = body
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| invalid("Metadata is required."))?;
+    let config = field_config(&f.config.name, &meta)?;
+    let (org, parent) = (app.org.clone(), parent.to_owned());
+    crate::blocking(move || org.update_custom_field(&parent, config)).await??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// `DELETE /tooling/sobjects/CustomField/{id}`: 204.
 pub(crate) async fn delete(
     app: &crate::AppState,

@@ -1,15 +1,15 @@
 //! Deploying declarations (`metadata-tooling.md` §5.2): a set of objects and their fields,
 //! as a Metadata API deploy's `.object` files declare them, applied as one schema change.
 //! Deploys are additive and repeatable: a new object or field is created, one that exists
-//! with the same declaration is unchanged, and one that exists with another declaration
-//! fails (changing a field is not served yet). With `all_or_none` (Salesforce's
+//! with the same declaration is unchanged, and one declared differently is changed when
+//! the change keeps every record's value (`crate::field_change`), refused otherwise. With `all_or_none` (Salesforce's
 //! `rollbackOnError`, the default) one failure applies nothing; `check_only` applies
 //! nothing either way. The deploy is whole or absent after a crash: one store commit.
 
 use crate::Org;
 use crate::custom::{ObjectConfig, custom_object, field_def};
 use crate::error::{OrgError, StatusCode};
-use crate::org::live_schema::Changed;
+use crate::org::live_schema::{Changed, change_field};
 use crate::platform::{EventConfig, EventDef};
 use crate::runtime_schema::{FIELD_PREFIX, OBJECT_PREFIX, RuntimeField, RuntimeObject, add_field};
 
@@ -29,6 +29,8 @@ pub struct Declared {
 pub enum Deployed {
     /// Made by this deploy.
     Created,
+    /// Changed by this deploy.
+    Changed,
     /// Already so.
     Unchanged,
 }
@@ -59,7 +61,7 @@ impl Org {
             declared.iter().partition(|d| d.name.ends_with("__e"));
         // Event failures are in the report first, so they count for all-or-none too.
         let (mut report, to_define) = self.check_events(&events);
-        let applied = self.change_schema(|schema, runtime, _| {
+        let applied = self.change_schema(|schema, runtime, state| {
             let mut changed = Vec::new();
             for d in &objects {
                 let object = deploy_object(schema, runtime, d);
@@ -78,7 +80,7 @@ impl Org {
                             StatusCode::InvalidInput,
                             "Parent entity failed to deploy",
                         )),
-                        Ok((name, _)) => deploy_field(schema, runtime, name, f),
+                        Ok((name, _)) => deploy_field(schema, runtime, state, name, f),
                     };
                     report.push(Component {
                         kind: "CustomField",
@@ -213,10 +215,12 @@ fn deploy_object(
     Ok((d.name.clone(), Deployed::Created))
 }
 
-/// One field of a deploy: created, unchanged (declared the same), or refused.
+/// One field of a deploy: created, changed (when every record keeps its value), unchanged
+/// (declared the same), or refused.
 fn deploy_field(
     schema: &mut crate::meta::Schema,
     runtime: &mut crate::runtime_schema::RuntimeSchema,
+    state: &crate::state::State,
     object: &str,
     f: &crate::custom::FieldConfig,
 ) -> Result<Deployed, OrgError> {
@@ -227,17 +231,10 @@ fn deploy_field(
     if let Some(existing) = existing {
         let wanted =
             field_def(object, f).map_err(|e| OrgError::new(StatusCode::InvalidInput, e))?;
-        return if wanted == existing {
-            Ok(Deployed::Unchanged)
-        } else {
-            Err(OrgError::new(
-                StatusCode::InvalidInput,
-                format!(
-                    "{object}.{}: changing an existing field is not supported yet; delete it and deploy it again.",
-                    f.name
-                ),
-            ))
-        };
+        if wanted == existing {
+            return Ok(Deployed::Unchanged);
+        }
+        return change_field(schema, runtime, state, object, f).map(|_| Deployed::Changed);
     }
     add_field(schema, object, f)?;
     let id = runtime.mint(FIELD_PREFIX);

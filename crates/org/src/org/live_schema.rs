@@ -92,6 +92,27 @@ impl Org {
         })
     }
 
+    /// Changes a custom field added at runtime to `field` (its whole new declaration, as
+    /// the Metadata API's update replaces a component): allowed when every record keeps
+    /// its value ([`crate::field_change`]). Returns whether anything changed.
+    pub fn update_custom_field(&self, object: &str, field: FieldConfig) -> Result<bool, OrgError> {
+        self.change_schema(|schema, runtime, state| {
+            let changed = change_field(schema, runtime, state, object, &field)?;
+            let name = schema
+                .object(object)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            let objects = if changed { vec![name] } else { Vec::new() };
+            Ok((
+                changed,
+                Changed {
+                    objects,
+                    records: Vec::new(),
+                },
+            ))
+        })
+    }
+
     /// Deletes a custom field added at runtime: it leaves describe, SOQL and writes at
     /// once, and its values are cleared from every record (a field of that name created
     /// later starts empty). A PushTopic whose query names it must be changed first.
@@ -250,6 +271,59 @@ impl Org {
         tracing::info!(objects = ?changed.objects, "Schema changed.");
         Ok(out)
     }
+}
+
+/// Changes the runtime field `object.field` in `schema` and `runtime` to the declaration
+/// `field`, checked against the records; whether it differs from what it was.
+pub(crate) fn change_field(
+    schema: &mut Schema,
+    runtime: &mut RuntimeSchema,
+    state: &crate::state::State,
+    object: &str,
+    field: &FieldConfig,
+) -> Result<bool, OrgError> {
+    let def = schema
+        .object(object)
+        .ok_or_else(|| OrgError::no_such_object(object))?;
+    let old = def
+        .field(&field.name)
+        .cloned()
+        .ok_or_else(OrgError::not_found)?;
+    let name = def.name.clone();
+    let Some(known) = runtime.field(&name, &old.name).cloned() else {
+        return Err(OrgError::new(
+            StatusCode::InvalidInput,
+            format!(
+                "{name}.{} was not created through the API (it is standard, or declared in the config file) and cannot be changed.",
+                old.name
+            ),
+        ));
+    };
+    let config = FieldConfig {
+        name: old.name.clone(),
+        ..field.clone()
+    };
+    let new = crate::custom::field_def(&name, &config).map_err(|e| {
+        let why = e.split_once(": ").map_or(e.as_str(), |(_, why)| why);
+        OrgError::new(
+            StatusCode::InvalidInput,
+            format!("{name}.{}: {why}", old.name),
+        )
+    })?;
+    if new == old {
+        return Ok(false);
+    }
+    crate::field_change::check(&old, &new, state.of(&name))?;
+    schema
+        .object_mut(&name)
+        .expect("looked up above")
+        .push_field(new);
+    if let Some(list) = runtime.fields.get_mut(&name)
+        && let Some(f) = list.iter_mut().find(|f| f.id == known.id)
+    {
+        f.config = config;
+    }
+    Ok(true)
 }
 
 /// A custom field's or object's API name (`metadata-tooling.md` §11.2): letters, digits

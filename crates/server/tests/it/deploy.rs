@@ -123,6 +123,18 @@ fn a_deploy_applies_its_package_whole_and_again_is_unchanged() {
     // Again: unchanged, still a success.
     let r = deploy(&s, &files, "");
     assert!(r.contains("<status>Succeeded</status>"), "{r}");
+    // Redeclared with more digits: changed (not created); to another type with data: refused.
+    let more = TICKET.replace("<precision>6</precision>", "<precision>8</precision>");
+    let r2 = deploy(
+        &s,
+        &[
+            ("package.xml", PACKAGE),
+            ("objects/Ticket__c.object", more.as_str()),
+            ("objects/Account.object", ACCOUNT),
+        ],
+        "",
+    );
+    assert!(r2.contains("<status>Succeeded</status>") && r2.contains("<changed>true</changed><componentType>CustomField</componentType><created>false</created>"), "{r2}");
     assert!(r.contains("<changed>false</changed><componentType>CustomObject</componentType><created>false</created>"), "{r}");
 }
 
