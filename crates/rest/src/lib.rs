@@ -26,7 +26,9 @@
 //!   definitions (`/forcebus/v1/platform-events`).
 //! - [`tooling`]: the Tooling API's sObjects (`PushTopic`, `PlatformEventChannel`,
 //!   `PlatformEventChannelMember`, `ManagedEventSubscription`); [`tooling_schema`]: its
-//!   schema objects `CustomField` and `CustomObject`, changing the schema live.
+//!   schema objects `CustomField` and `CustomObject`, changing the schema live;
+//!   [`tooling_defs`]: `EntityDefinition`, `FieldDefinition`, `CustomObject`, `CustomField`
+//!   as tooling query results.
 //! - [`generic`]: generic streaming pushes (`/sobjects/StreamingChannel/{id}/push`).
 //! - [`events`]: event schemas by id, and the event log as JSON (`/forcebus/v1/events`).
 //! - [`control`]: the test controls (`/forcebus/v1/control`).
@@ -85,6 +87,7 @@ pub mod soap;
 pub mod sobjects;
 pub mod stream;
 pub mod tooling;
+pub mod tooling_defs;
 pub mod tooling_schema;
 
 pub use ctx::ConnInfo;

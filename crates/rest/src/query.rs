@@ -237,6 +237,9 @@ async fn run(
             .map_err(|e| soql_error(&e, &q))?;
         return Ok(json_response(StatusCode::OK, &cols));
     }
+    if tooling && let Some(answer) = crate::tooling_defs::query(&app, &call.base(), &q)? {
+        return Ok(json_response(StatusCode::OK, &answer));
+    }
     let batch = batch_size(&headers);
     let org = app.org.clone();
     let version = call.version.clone();

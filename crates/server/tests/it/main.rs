@@ -37,6 +37,7 @@ mod small_resources;
 mod soap;
 mod sobjects;
 mod startup;
+mod tooling_defs;
 
 /// The server under test: the one this build made, or `FORCEBUS_BIN` (to run these tests
 /// against another build, e.g. to see a regression test fail on the code before its fix).
