@@ -271,6 +271,27 @@ async fn create_one(app: &crate::State, m: &Element, full: &str) -> Result<(), O
             let object = object.to_owned();
             crate::blocking(move || org.add_custom_field(&object, config)).await
         }
+        Some("CustomObject") if full.ends_with("__e") => {
+            let c = object_config(&meta)?;
+            let config = forcebus_org::platform::EventConfig {
+                label: c.label,
+                plural_label: c.plural_label,
+                fields: c.fields,
+                ..Default::default()
+            };
+            crate::blocking(move || {
+                if org.platform_event(&full).is_some() {
+                    return Err(OrgError::new(
+                        Code::DuplicateDeveloperName,
+                        format!("There is already a platform event named {full}."),
+                    ));
+                }
+                org.define_platform_event(&full, config)
+                    .map(|_| String::new())
+                    .map_err(|e| OrgError::new(Code::InvalidInput, e))
+            })
+            .await
+        }
         Some("CustomObject") => {
             let config = object_config(&meta)?;
             crate::blocking(move || org.add_custom_object(&full, config)).await
@@ -331,19 +352,13 @@ fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let mut out = String::new();
     for name in names {
         let record = if kind == "CustomObject" {
-            schema.object(name).filter(|o| !o.tooling).map(|o| {
-                let mut m = Map::new();
-                m.insert("fullName".into(), Value::String(o.name.clone()));
-                m.insert("label".into(), Value::String(o.label.clone()));
-                m.insert("pluralLabel".into(), Value::String(o.label_plural.clone()));
-                let fields: Vec<Value> = o
-                    .fields
-                    .iter()
-                    .filter(|f| f.custom)
-                    .map(field_metadata)
-                    .collect();
-                m.insert("fields".into(), Value::Array(fields));
-                Value::Object(m)
+            // Objects and platform events alike, as a retrieve writes them.
+            crate::metadata_retrieve::document(app, name, None).map(|mut d| {
+                let canonical = schema
+                    .object(name)
+                    .map_or_else(|| name.to_owned(), |o| o.name.clone());
+                d["fullName"] = Value::String(canonical);
+                d
             })
         } else {
             name.split_once('.').and_then(|(o, f)| {

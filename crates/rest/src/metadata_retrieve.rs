@@ -133,7 +133,7 @@ type Files = Vec<(String, String, &'static str)>;
 
 /// An object as a `CustomObject` document: its custom fields (all, or the ones named), and
 /// unless only fields are named, its labels and settings. None for an unknown object.
-fn document(app: &crate::State, name: &str, only: Option<&[String]>) -> Option<Value> {
+pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) -> Option<Value> {
     let event = app.org.platform_event(name);
     let schema = app.org.schema();
     let object = match &event {

@@ -115,7 +115,8 @@ impl Org {
 
     /// Deletes a custom field added at runtime: it leaves describe, SOQL and writes at
     /// once, and its values are cleared from every record (a field of that name created
-    /// later starts empty). A PushTopic whose query names it must be changed first.
+    /// later starts empty). A PushTopic whose query names it, or a custom channel member
+    /// whose filter or enriched fields do, must be changed first.
     pub fn delete_custom_field(&self, object: &str, field: &str) -> Result<(), OrgError> {
         let topics = self.topics_naming(object, field);
         if !topics.is_empty() {
@@ -128,6 +129,24 @@ impl Org {
             ));
         }
         self.change_schema(|schema, runtime, state| {
+            // A custom channel member filtering on it, or enriching with it, likewise.
+            if let Some(def) = schema.object(object) {
+                let entity = forcebus_events::change::entity_name_of(def);
+                let members: Vec<String> = crate::cdc::Member::all(state)
+                    .into_iter()
+                    .filter(|m| m.entity == entity && m.enriched.iter().any(|f| f.eq_ignore_ascii_case(field)))
+                    .map(|m| m.channel)
+                    .collect();
+                if !members.is_empty() {
+                    return Err(OrgError::new(
+                        StatusCode::FieldIntegrityException,
+                        format!(
+                            "The field {object}.{field} is named by the filter or enriched fields of a member of {}; change the member first.",
+                            members.join(", ")
+                        ),
+                    ));
+                }
+            }
             let Some(known) = runtime.field(object, field).cloned() else {
                 return Err(match schema.object(object).and_then(|o| o.field(field)) {
                     Some(_) => OrgError::new(

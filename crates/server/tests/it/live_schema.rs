@@ -233,3 +233,52 @@ fn bad_schema_changes_get_salesforce_errors_and_change_nothing() {
     let (st, _) = get(&s, "/sobjects/Widget__c/describe");
     assert_eq!(st, 404);
 }
+
+#[test]
+fn a_field_a_channel_member_filters_on_stays_until_the_member_goes() {
+    let s = server();
+    let (st, f) = tooling(
+        &s,
+        "CustomField",
+        json!({"FullName": "Account.Grade__c", "Metadata": {"label": "Grade", "type": "Text", "length": 5}}),
+    );
+    assert_eq!(st, 201, "{f}");
+    let field_id = f["id"].as_str().unwrap().to_owned();
+    let (st, c) = tooling(
+        &s,
+        "PlatformEventChannel",
+        json!({"FullName": "Grades__chn", "Metadata": {"channelType": "data", "label": "Grades"}}),
+    );
+    assert_eq!(st, 201, "{c}");
+    let (st, m) = tooling(
+        &s,
+        "PlatformEventChannelMember",
+        json!({"FullName": "Grades_chn_AccountChangeEvent", "Metadata": {"eventChannel": "Grades__chn", "selectedEntity": "AccountChangeEvent", "filterExpression": "Grade__c = 'A'"}}),
+    );
+    assert_eq!(st, 201, "{m}");
+    let delete = |id: &str, object: &str| {
+        let r = s
+            .http()
+            .delete(format!("{}/tooling/sobjects/{object}/{id}", s.data()))
+            .bearer(&s)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (st, body) = delete(&field_id, "CustomField");
+    assert_eq!(
+        (st, code(&body)),
+        (400, "FIELD_INTEGRITY_EXCEPTION"),
+        "{body}"
+    );
+    assert!(
+        body[0]["message"].as_str().unwrap().contains("Grades__chn"),
+        "{body}"
+    );
+    assert_eq!(
+        delete(m["id"].as_str().unwrap(), "PlatformEventChannelMember").0,
+        204
+    );
+    assert_eq!(delete(&field_id, "CustomField").0, 204);
+}

@@ -121,3 +121,38 @@ fn faults_for_the_call_and_errors_for_components() {
     assert_eq!(st, 500);
     assert!(body.contains("sf:INVALID_TYPE"), "{body}");
 }
+
+#[test]
+fn a_platform_event_is_created_and_read_as_a_custom_object() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let create = r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomObject"><fullName>Alarm_Raised__e</fullName><label>Alarm Raised</label><pluralLabel>Alarms Raised</pluralLabel><eventType>HighVolume</eventType><fields><fullName>Level__c</fullName><label>Level</label><type>Number</type><precision>3</precision><scale>0</scale></fields></metadata></createMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, create));
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        body.contains("<fullName>Alarm_Raised__e</fullName><success>true</success>"),
+        "{body}"
+    );
+    let (st, again) = soap(&s, "", &envelope(t, create));
+    assert_eq!(st, 200);
+    assert!(
+        again.contains("<statusCode>DUPLICATE_DEVELOPER_NAME</statusCode>"),
+        "{again}"
+    );
+    let read = r#"<readMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomObject</type><fullNames>Alarm_Raised__e</fullNames></readMetadata>"#;
+    let (_, body) = soap(&s, "", &envelope(t, read));
+    assert!(
+        body.contains("<eventType>HighVolume</eventType>")
+            && body.contains("<fullName>Level__c</fullName>")
+            && body.contains("<label>Alarm Raised</label>"),
+        "{body}"
+    );
+    let r = s
+        .http()
+        .post(format!("{}/sobjects/Alarm_Raised__e", s.data()))
+        .header("Authorization", format!("Bearer {t}"))
+        .json(&serde_json::json!({"Level__c": 3}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
