@@ -11,8 +11,8 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { runScenario } from './helpers/scenario.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,26 +25,7 @@ const CLIENT = path.join(HERE, 'helpers', 'live-schema.mjs');
 
 /** Runs one scenario; resolves with the parsed JSON lines. */
 function run(srv, scenario, extra = {}) {
-  const args = JSON.stringify({ scenario, ready: srv.info, ...extra });
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: srv.info.ca_cert };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLIENT, args], { env, timeout: 45000 }, (err, stdout, stderr) => {
-      const lines = stdout
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => {
-          try {
-            return JSON.parse(l);
-          } catch {
-            return { type: 'unparsable', line: l };
-          }
-        });
-      if (!lines.some((l) => l.type === 'done')) {
-        lines.push({ type: 'failed', code: err?.code, stderr: stderr.slice(-4000) });
-      }
-      resolve(lines);
-    });
-  });
+  return runScenario(CLIENT, srv, scenario, extra);
 }
 
 const line = (lines, pred, what) => {

@@ -30,7 +30,7 @@ pub use directory::{Directory, DirectoryUser};
 pub use grant::{Grant, OAuthError};
 pub use hold::Hold;
 pub use login::Network;
-pub use tokens::{Auth, Issued, Session};
+pub use tokens::{Auth, Issued, Session, secret_eq};
 
 /// The token of an `Authorization` header value: `Bearer x`, `OAuth x` (jsforce), or a
 /// bare `x` (EMP Connector). Every front door reads tokens this way.

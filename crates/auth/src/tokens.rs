@@ -92,7 +92,7 @@ fn random_part(len: usize) -> String {
 }
 
 /// Compares secrets in time independent of where they differ.
-pub(crate) fn secret_eq(a: &str, b: &str) -> bool {
+pub fn secret_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -222,6 +222,23 @@ pub fn field_metadata(f: &FieldDef) -> Value {
     m
 }
 
+/// The `fields` nested in a `CustomObject`'s Metadata (one, or a list), each named by its
+/// short `fullName`.
+pub fn nested_fields(meta: &Map<String, Value>) -> Result<Vec<FieldConfig>, OrgError> {
+    let list = match meta.get("fields") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .map(|f| {
+            let f = f.as_object().cloned().unwrap_or_default();
+            let name = text(&f, "fullName").unwrap_or_default();
+            field_config(&name, &f)
+        })
+        .collect()
+}
+
 /// A `CustomObject`'s Metadata as an object declaration: its labels and the `fields`
 /// nested in it (short names), as the Metadata API and sfdx projects write them.
 pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError> {
@@ -229,19 +246,7 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError
     if label.chars().count() > 40 {
         return Err(invalid("An object's label is at most 40 characters."));
     }
-    let fields = match meta.get("fields") {
-        Some(Value::Array(list)) => list.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    let fields = fields
-        .iter()
-        .map(|f| {
-            let f = f.as_object().cloned().unwrap_or_default();
-            let name = text(&f, "fullName").unwrap_or_default();
-            field_config(&name, &f)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let fields = nested_fields(meta)?;
     Ok(ObjectConfig {
         label: Some(label),
         plural_label: text(meta, "pluralLabel"),

@@ -113,6 +113,102 @@ impl RuntimeSchema {
     }
 }
 
+/// Most custom fields one object may have (Salesforce's Unlimited Edition allows 800).
+pub const MAX_CUSTOM_FIELDS: usize = 800;
+
+impl RuntimeSchema {
+    /// Creates the custom object `name` (its labels; fields come through
+    /// [`RuntimeSchema::create_field`]) in `schema`, and records it; its `CustomObject` id.
+    pub(crate) fn create_object(
+        &mut self,
+        schema: &mut Schema,
+        name: &str,
+        labels: ObjectConfig,
+    ) -> Result<String, OrgError> {
+        check_api_name("Object", name)?;
+        if schema.object(name).is_some() {
+            return Err(OrgError::new(
+                StatusCode::DuplicateDeveloperName,
+                format!("There is already an object named {name}."),
+            ));
+        }
+        let prefix = schema.next_custom_prefix().ok_or_else(|| {
+            OrgError::new(
+                StatusCode::LimitExceeded,
+                "The org has the most custom objects it may have.",
+            )
+        })?;
+        schema.insert(custom_object(name, &labels, prefix.clone()));
+        let id = self.mint(OBJECT_PREFIX);
+        self.objects.insert(
+            name.to_owned(),
+            RuntimeObject {
+                key_prefix: prefix,
+                id: id.clone(),
+                config: labels,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Adds the custom field `field` to `object` in `schema`, and records it; its
+    /// `CustomField` id.
+    pub(crate) fn create_field(
+        &mut self,
+        schema: &mut Schema,
+        object: &str,
+        field: FieldConfig,
+    ) -> Result<String, OrgError> {
+        check_api_name("Field", &field.name)?;
+        add_field(schema, object, &field)?;
+        let def = schema.object(object).expect("the field was added to it");
+        if def.fields.iter().filter(|f| f.custom).count() > MAX_CUSTOM_FIELDS {
+            return Err(OrgError::new(
+                StatusCode::LimitExceeded,
+                format!(
+                    "{} has the most custom fields an object may have ({MAX_CUSTOM_FIELDS}).",
+                    def.name
+                ),
+            ));
+        }
+        let config = FieldConfig {
+            name: def.field(&field.name).expect("just added").name.clone(),
+            ..field
+        };
+        let id = self.mint(FIELD_PREFIX);
+        self.fields
+            .entry(def.name.clone())
+            .or_default()
+            .push(RuntimeField {
+                id: id.clone(),
+                config,
+            });
+        Ok(id)
+    }
+}
+
+/// A custom field's or object's API name (`metadata-tooling.md` §11.2): letters, digits
+/// and single underscores, starting with a letter, not ending in an underscore, at most 40
+/// characters before `__c`. `what` is `Field` or `Object`, as Salesforce's message says.
+fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
+    let base = name.strip_suffix("__c").unwrap_or("");
+    let ok = !base.is_empty()
+        && base.len() <= 40
+        && base.starts_with(|c: char| c.is_ascii_alphabetic())
+        && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !base.contains("__")
+        && !base.ends_with('_');
+    if ok {
+        return Ok(());
+    }
+    Err(OrgError::new(
+        StatusCode::FieldIntegrityException,
+        format!(
+            "{name}: The {what} Name field can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, not contain two consecutive underscores, and end in __c."
+        ),
+    ))
+}
+
 /// Adds the custom field `c` to `object` in `schema`: the object must exist, the name be
 /// free, the definition valid.
 pub(crate) fn add_field(

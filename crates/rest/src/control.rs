@@ -33,7 +33,7 @@ const MAX_TIMES: u32 = 10_000;
 /// The user the controls act as: the token's, or, with the admin key, the default user.
 fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<RecordId, ApiError> {
     let token = bearer(headers).ok_or_else(ApiError::invalid_session)?;
-    if !app.config.admin_key.is_empty() && same(token, &app.config.admin_key) {
+    if !app.config.admin_key.is_empty() && forcebus_auth::secret_eq(token, &app.config.admin_key) {
         return app
             .auth
             .default_user()
@@ -43,15 +43,6 @@ fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<RecordId, Ap
         .verify(token)
         .map(|s| s.user_id)
         .ok_or_else(ApiError::invalid_session)
-}
-
-/// Compares secrets in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// The body as `T`, every key known.

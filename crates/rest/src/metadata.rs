@@ -32,6 +32,47 @@ const MAX_COMPONENTS: usize = 10;
 /// The types this endpoint serves.
 const TYPES: [&str; 2] = ["CustomObject", "CustomField"];
 
+/// Finished asynchronous calls (deploys, retrieves) by id (`prefix` and a counter), the
+/// oldest dropped past `max`; they are answered whole at the first poll.
+#[derive(Debug)]
+pub struct AsyncResults<T> {
+    prefix: &'static str,
+    max: usize,
+    state: std::sync::Mutex<(std::collections::BTreeMap<String, T>, u64)>,
+}
+
+impl<T: Clone> AsyncResults<T> {
+    /// Results with ids `prefix…`, at most `max` kept.
+    pub fn new(prefix: &'static str, max: usize) -> Self {
+        Self {
+            prefix,
+            max,
+            state: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Keeps the result `make` builds for its new id; the id.
+    pub(crate) fn keep(&self, make: impl FnOnce(&str) -> T) -> String {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 += 1;
+        // Ids grow with the counter, so the first key is the oldest.
+        let id = forcebus_org::RecordId::mint(self.prefix, state.1).to18();
+        let result = make(&id);
+        state.0.insert(id.clone(), result);
+        while state.0.len() > self.max {
+            state.0.pop_first();
+        }
+        id
+    }
+
+    /// The result of `id` (15 or 18 characters).
+    pub(crate) fn get(&self, id: &str) -> Option<T> {
+        let id = forcebus_org::RecordId::parse(id)?.to18();
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0.get(&id).cloned()
+    }
+}
+
 /// A response's envelope: the Metadata namespace the default one, so the operation's
 /// response and every descendant are unprefixed and qualified; no attribute on `Body`.
 fn envelope(body: &str) -> String {
@@ -314,25 +355,15 @@ fn unsupported(kind: &str) -> OrgError {
 
 /// `renameMetadata`: the component fails, honestly.
 fn not_yet(op: &Element) -> Result<String, Fault> {
-    let names: Vec<String> = match op.name.as_str() {
-        "renameMetadata" => vec![op.text_of("newFullName").unwrap_or_default().to_owned()],
-        _ => components(op)?
-            .iter()
-            .map(|m| m.text_of("fullName").unwrap_or_default().to_owned())
-            .collect(),
-    };
+    let name = op.text_of("newFullName").unwrap_or_default();
     let e = OrgError::new(
         Code::InvalidInput,
-        format!(
-            "{} is not supported yet: delete the component and create it again.",
-            op.name
-        ),
+        "renameMetadata is not supported yet: delete the component and create it again.",
     );
-    let out: String = names
-        .iter()
-        .map(|n| result(n, &Err(e.clone()), false))
-        .collect();
-    Ok(format!("<{0}Response>{out}</{0}Response>", op.name))
+    Ok(format!(
+        "<renameMetadataResponse>{}</renameMetadataResponse>",
+        result(name, &Err(e), false)
+    ))
 }
 
 /// `readMetadata`: one `records` per name, in order; `xsi:nil` for a missing one.

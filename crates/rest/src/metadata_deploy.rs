@@ -9,14 +9,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
-use std::sync::Mutex;
 
 use base64::Engine;
 use serde_json::{Map, Value};
 
 use forcebus_org::clock::format_datetime;
 use forcebus_org::custom::ObjectConfig;
-use forcebus_org::declarations::{field_config, object_config};
+use forcebus_org::declarations::{nested_fields, object_config};
 use forcebus_org::org::deploy::{Component, Declared, Deployed};
 use forcebus_org::{OrgError, StatusCode as Code};
 
@@ -43,30 +42,13 @@ pub struct DeployResult {
     applied: bool,
 }
 
-/// The org's deploys, by id.
-#[derive(Debug, Default)]
-pub struct Deploys {
-    results: Mutex<(BTreeMap<String, DeployResult>, u64)>,
-}
+/// The org's deploys, by id (`0Af…`).
+#[derive(Debug)]
+pub struct Deploys(crate::metadata::AsyncResults<DeployResult>);
 
-impl Deploys {
-    fn keep(&self, mut r: DeployResult) -> String {
-        let mut state = self.results.lock().unwrap_or_else(|e| e.into_inner());
-        state.1 += 1;
-        r.id = forcebus_org::RecordId::mint("0Af", state.1).to18();
-        let id = r.id.clone();
-        state.0.insert(id.clone(), r);
-        while state.0.len() > MAX_KEPT {
-            let first = state.0.keys().next().cloned().expect("not empty");
-            state.0.remove(&first);
-        }
-        id
-    }
-
-    fn get(&self, id: &str) -> Option<DeployResult> {
-        let state = self.results.lock().unwrap_or_else(|e| e.into_inner());
-        let id18 = forcebus_org::RecordId::parse(id)?.to18();
-        state.0.get(&id18).cloned()
+impl Default for Deploys {
+    fn default() -> Self {
+        Self(crate::metadata::AsyncResults::new("0Af", MAX_KEPT))
     }
 }
 
@@ -121,7 +103,10 @@ pub(crate) async fn deploy(app: &crate::State, op: &Element) -> String {
             }
         }
     }
-    let id = app.deploys.keep(result);
+    let id = app.deploys.0.keep(|id| DeployResult {
+        id: id.to_owned(),
+        ..result
+    });
     format!(
         "<deployResponse><result><done>false</done><id>{id}</id><state>Queued</state></result></deployResponse>"
     )
@@ -133,7 +118,7 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Result<String, OrgError
         .text_of("asyncProcessId")
         .or_else(|| op.children.first().map(|c| c.text.trim()))
         .unwrap_or_default();
-    let r = app.deploys.get(id).ok_or_else(|| {
+    let r = app.deploys.0.get(id).ok_or_else(|| {
         OrgError::new(Code::InvalidCrossReferenceKey, "invalid cross reference id")
     })?;
     let details = op
@@ -293,23 +278,7 @@ fn declaration(name: &str, text: &str, only: Option<&[String]>) -> Result<Object
     let mut config = if (name.ends_with("__c") || name.ends_with("__e")) && only.is_none() {
         object_config(&meta)?
     } else {
-        let fields = match meta.get("fields") {
-            Some(Value::Array(list)) => list.clone(),
-            Some(one @ Value::Object(_)) => vec![one.clone()],
-            _ => Vec::new(),
-        };
-        let fields = fields
-            .iter()
-            .map(|f| {
-                let f = f.as_object().cloned().unwrap_or_default();
-                let n = f
-                    .get("fullName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                field_config(&n, &f)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let fields = nested_fields(&meta)?;
         ObjectConfig {
             fields,
             ..ObjectConfig::default()

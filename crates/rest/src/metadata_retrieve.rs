@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::sync::Mutex;
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -28,9 +27,15 @@ struct Retrieved {
     problems: Vec<String>,
 }
 
-/// The org's retrieves, by id.
-#[derive(Debug, Default)]
-pub struct Retrieves(Mutex<(BTreeMap<String, Retrieved>, u64)>);
+/// The org's retrieves, by id (`09S…`).
+#[derive(Debug)]
+pub struct Retrieves(crate::metadata::AsyncResults<Retrieved>);
+
+impl Default for Retrieves {
+    fn default() -> Self {
+        Self(crate::metadata::AsyncResults::new("09S", MAX_KEPT))
+    }
+}
 
 /// `retrieve`: builds the zip now, answers `Queued` with the id to poll.
 pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, String> {
@@ -68,21 +73,11 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
     }
     let version = request.text_of("apiVersion").unwrap_or("62.0").to_owned();
     let (files, zip) = build(app, &objects, single, &version, &mut problems)?;
-    let mut state = app.retrieves.0.lock().unwrap_or_else(|e| e.into_inner());
-    state.1 += 1;
-    let id = forcebus_org::RecordId::mint("09S", state.1).to18();
-    state.0.insert(
-        id.clone(),
-        Retrieved {
-            zip,
-            files,
-            problems,
-        },
-    );
-    while state.0.len() > MAX_KEPT {
-        let first = state.0.keys().next().cloned().expect("not empty");
-        state.0.remove(&first);
-    }
+    let id = app.retrieves.0.keep(|_| Retrieved {
+        zip,
+        files,
+        problems,
+    });
     Ok(format!(
         "<retrieveResponse><result><done>false</done><id>{id}</id><state>Queued</state></result></retrieveResponse>"
     ))
@@ -93,15 +88,8 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Option<String> {
     let id = op
         .text_of("asyncProcessId")
         .or_else(|| op.children.first().map(|c| c.text.trim()))?;
+    let r = app.retrieves.0.get(id)?;
     let id = forcebus_org::RecordId::parse(id)?.to18();
-    let r = app
-        .retrieves
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .0
-        .get(&id)
-        .cloned()?;
     let include_zip = op
         .text_of("includeZip")
         .is_none_or(|v| !v.eq_ignore_ascii_case("false"));

@@ -16,6 +16,7 @@ use forcebus_org::runtime_schema::RuntimeSchema;
 use forcebus_soql::ast::{CmpOp, Cond, InList, Literal, Operand, SelectItem};
 
 use crate::error::ApiError;
+use crate::tooling_schema::to18;
 
 /// The objects served here.
 const OBJECTS: [&str; 4] = [
@@ -237,10 +238,6 @@ fn rows(app: &crate::AppState, runtime: &RuntimeSchema, kind: &str) -> Vec<Value
             out
         }
     }
-}
-
-fn to18(id: &str) -> String {
-    forcebus_org::RecordId::parse(id).map_or_else(|| id.to_owned(), |i| i.to18())
 }
 
 fn entity(o: &ObjectDef, durable: &str) -> Value {

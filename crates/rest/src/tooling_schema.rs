@@ -195,6 +195,7 @@ fn id15(id: &str) -> Result<String, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
-fn to18(id: &str) -> String {
+/// An id in its 18-character form (as given when it is not an id).
+pub(crate) fn to18(id: &str) -> String {
     forcebus_org::RecordId::parse(id).map_or_else(|| id.to_owned(), |i| i.to18())
 }

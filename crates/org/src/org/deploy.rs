@@ -7,11 +7,10 @@
 //! nothing either way. The deploy is whole or absent after a crash: one store commit.
 
 use crate::Org;
-use crate::custom::{ObjectConfig, custom_object, field_def};
+use crate::custom::{ObjectConfig, field_def};
 use crate::error::{OrgError, StatusCode};
 use crate::org::live_schema::{Changed, change_field};
 use crate::platform::{EventConfig, EventDef};
-use crate::runtime_schema::{FIELD_PREFIX, OBJECT_PREFIX, RuntimeField, RuntimeObject, add_field};
 
 /// One object a deploy declares.
 #[derive(Debug, Clone)]
@@ -192,26 +191,11 @@ fn deploy_object(
             ),
         ));
     }
-    let prefix = schema.next_custom_prefix().ok_or_else(|| {
-        OrgError::new(
-            StatusCode::LimitExceeded,
-            "The org has the most custom objects it may have.",
-        )
-    })?;
     let labels = ObjectConfig {
         fields: Vec::new(),
         ..d.config.clone()
     };
-    schema.insert(custom_object(&d.name, &labels, prefix.clone()));
-    let id = runtime.mint(OBJECT_PREFIX);
-    runtime.objects.insert(
-        d.name.clone(),
-        RuntimeObject {
-            key_prefix: prefix,
-            id,
-            config: labels,
-        },
-    );
+    runtime.create_object(schema, &d.name, labels)?;
     Ok((d.name.clone(), Deployed::Created))
 }
 
@@ -236,15 +220,6 @@ fn deploy_field(
         }
         return change_field(schema, runtime, state, object, f).map(|_| Deployed::Changed);
     }
-    add_field(schema, object, f)?;
-    let id = runtime.mint(FIELD_PREFIX);
-    runtime
-        .fields
-        .entry(object.to_owned())
-        .or_default()
-        .push(RuntimeField {
-            id,
-            config: f.clone(),
-        });
+    runtime.create_field(schema, object, f.clone())?;
     Ok(Deployed::Created)
 }

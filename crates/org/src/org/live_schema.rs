@@ -12,16 +12,11 @@ use forcebus_events::EventSchema;
 use forcebus_store::{Batch, StoreError, StoredRecord, Write};
 
 use crate::Org;
-use crate::custom::{FieldConfig, ObjectConfig, custom_object};
+use crate::custom::{FieldConfig, ObjectConfig};
 use crate::error::{OrgError, StatusCode};
 use crate::meta::Schema;
 use crate::org::SCHEMAS;
-use crate::runtime_schema::{
-    FIELD_PREFIX, OBJECT_PREFIX, RuntimeField, RuntimeObject, RuntimeSchema, STORED, add_field,
-};
-
-/// Most custom fields one object may have (Salesforce's Unlimited Edition allows 800).
-pub const MAX_CUSTOM_FIELDS: usize = 800;
+use crate::runtime_schema::{RuntimeSchema, STORED};
 
 /// What a schema change did, for the change's own writes.
 pub(crate) struct Changed {
@@ -56,32 +51,13 @@ impl Org {
 
     /// Adds the custom field `field` to `object`; returns its `CustomField` id.
     pub fn add_custom_field(&self, object: &str, field: FieldConfig) -> Result<String, OrgError> {
-        check_api_name("Field", &field.name)?;
         self.change_schema(|schema, runtime, _| {
-            add_field(schema, object, &field)?;
-            let def = schema.object(object).expect("the field was added to it");
-            if def.fields.iter().filter(|f| f.custom).count() > MAX_CUSTOM_FIELDS {
-                return Err(OrgError::new(
-                    StatusCode::LimitExceeded,
-                    format!(
-                        "{} has the most custom fields an object may have ({MAX_CUSTOM_FIELDS}).",
-                        def.name
-                    ),
-                ));
-            }
-            let name = def.name.clone();
-            let id = runtime.mint(FIELD_PREFIX);
-            runtime
-                .fields
-                .entry(name.clone())
-                .or_default()
-                .push(RuntimeField {
-                    id: id.clone(),
-                    config: FieldConfig {
-                        name: def.field(&field.name).expect("just added").name.clone(),
-                        ..field
-                    },
-                });
+            let id = runtime.create_field(schema, object, field)?;
+            let name = schema
+                .object(object)
+                .expect("the field was added to it")
+                .name
+                .clone();
             Ok((
                 id,
                 Changed {
@@ -178,46 +154,15 @@ impl Org {
     /// Creates a custom object (with the standard fields every custom object has); returns
     /// its `CustomObject` id.
     pub fn add_custom_object(&self, name: &str, config: ObjectConfig) -> Result<String, OrgError> {
-        check_api_name("Object", name)?;
         self.change_schema(|schema, runtime, _| {
-            if schema.object(name).is_some() {
-                return Err(OrgError::new(
-                    StatusCode::DuplicateDeveloperName,
-                    format!("There is already an object named {name}."),
-                ));
-            }
-            let prefix = schema.next_custom_prefix().ok_or_else(|| {
-                OrgError::new(
-                    StatusCode::LimitExceeded,
-                    "The org has the most custom objects it may have.",
-                )
-            })?;
             let fields = config.fields.clone();
             let labels = ObjectConfig {
                 fields: Vec::new(),
                 ..config
             };
-            schema.insert(custom_object(name, &labels, prefix.clone()));
-            let id = runtime.mint(OBJECT_PREFIX);
-            runtime.objects.insert(
-                name.to_owned(),
-                RuntimeObject {
-                    key_prefix: prefix,
-                    id: id.clone(),
-                    config: labels,
-                },
-            );
+            let id = runtime.create_object(schema, name, labels)?;
             for f in fields {
-                add_field(schema, name, &f)?;
-                let field_id = runtime.mint(FIELD_PREFIX);
-                runtime
-                    .fields
-                    .entry(name.to_owned())
-                    .or_default()
-                    .push(RuntimeField {
-                        id: field_id,
-                        config: f,
-                    });
+                runtime.create_field(schema, name, f)?;
             }
             Ok((
                 id,
@@ -343,26 +288,4 @@ pub(crate) fn change_field(
         f.config = config;
     }
     Ok(true)
-}
-
-/// A custom field's or object's API name (`metadata-tooling.md` §11.2): letters, digits
-/// and single underscores, starting with a letter, not ending in an underscore, at most 40
-/// characters before `__c`. `what` is `Field` or `Object`, as Salesforce's message says.
-fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
-    let base = name.strip_suffix("__c").unwrap_or("");
-    let ok = !base.is_empty()
-        && base.len() <= 40
-        && base.starts_with(|c: char| c.is_ascii_alphabetic())
-        && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !base.contains("__")
-        && !base.ends_with('_');
-    if ok {
-        return Ok(());
-    }
-    Err(OrgError::new(
-        StatusCode::FieldIntegrityException,
-        format!(
-            "{name}: The {what} Name field can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, not contain two consecutive underscores, and end in __c."
-        ),
-    ))
 }

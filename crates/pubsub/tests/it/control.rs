@@ -174,20 +174,12 @@ async fn a_failure_for_any_rpc_hits_publish_and_publish_stream() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted);
-    let (tx, rx) = mpsc::channel(4);
-    tx.send(PublishRequest {
-        topic_name: TOPIC.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut s = w
-        .client
-        .clone()
-        .publish_stream(w.req(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_tx, mut s) = w
+        .publish_stream(Some(PublishRequest {
+            topic_name: TOPIC.into(),
+            ..Default::default()
+        }))
+        .await;
     assert_eq!(error(&mut s).await.code(), Code::ResourceExhausted);
 }
 
@@ -284,14 +276,7 @@ async fn resetting_streams_resets_every_open_call_without_a_grpc_status() {
 async fn ending_streams_reaches_publish_streams_and_streams_still_opening() {
     let w = world(PubSubConfig::default()).await;
     // A PublishStream waiting for its first request.
-    let (ptx, prx) = mpsc::channel::<PublishRequest>(4);
-    let mut publishing = w
-        .client
-        .clone()
-        .publish_stream(w.req(ReceiverStream::new(prx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let (ptx, mut publishing) = w.publish_stream(None).await;
     // A Subscribe whose first FetchRequest has not come yet.
     let (stx, srx) = mpsc::channel::<forcebus_pubsub::proto::FetchRequest>(4);
     let mut opening = w

@@ -5,8 +5,6 @@
 use forcebus_avro::Value as A;
 use forcebus_pubsub::proto::{ErrorCode, ProducerEvent, PublishRequest, TopicRequest};
 use forcebus_pubsub::{PubSubConfig, Topic};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
 use crate::world::{World, error, error_code, world};
@@ -88,35 +86,19 @@ async fn requests_over_4_mb_fail_and_end_the_stream() {
         "{}",
         e.message()
     );
-    let (tx, rx) = mpsc::channel(4);
-    tx.send(big(&w)).await.unwrap();
-    let mut s = w
-        .client
-        .clone()
-        .publish_stream(w.req(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_tx, mut s) = w.publish_stream(Some(big(&w))).await;
     assert_eq!(error(&mut s).await.code(), Code::Unavailable);
 }
 
 #[tokio::test]
 async fn publish_stream_answers_each_request_and_keeps_its_topic() {
     let w = world(PubSubConfig::default()).await;
-    let (tx, rx) = mpsc::channel(4);
-    tx.send(PublishRequest {
-        topic_name: "/data/ContactChangeEvent".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut s = w
-        .client
-        .clone()
-        .publish_stream(w.req(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_tx, mut s) = w
+        .publish_stream(Some(PublishRequest {
+            topic_name: "/data/ContactChangeEvent".into(),
+            ..Default::default()
+        }))
+        .await;
     // The topic exists but takes no publishes: the stream fails with that answer.
     let e = error(&mut s).await;
     assert_eq!(e.code(), Code::PermissionDenied);
@@ -275,15 +257,8 @@ fn topic_field_index(w: &World, name: &str) -> usize {
 #[tokio::test(start_paused = true)]
 async fn an_idle_publish_stream_ends_after_70_seconds() {
     let w = world(PubSubConfig::default()).await;
-    let (_tx, rx) = mpsc::channel::<PublishRequest>(1);
     let started = tokio::time::Instant::now();
-    let mut s = w
-        .client
-        .clone()
-        .publish_stream(w.req(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_tx, mut s) = w.publish_stream(None).await;
     assert!(s.message().await.unwrap().is_none());
     let waited = started.elapsed();
     assert!(

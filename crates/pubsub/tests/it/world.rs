@@ -7,7 +7,9 @@ use forcebus_auth::{AppConfig, Auth, AuthConfig, UserCredentials};
 use forcebus_meta::standard;
 use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed};
 use forcebus_pubsub::proto::pub_sub_client::PubSubClient;
-use forcebus_pubsub::proto::{FetchRequest, FetchResponse, ReplayPreset};
+use forcebus_pubsub::proto::{
+    FetchRequest, FetchResponse, PublishRequest, PublishResponse, ReplayPreset,
+};
 use forcebus_pubsub::{PubSub, PubSubConfig};
 use forcebus_store::SqliteStore;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -161,6 +163,26 @@ impl World {
             .wait()
             .unwrap();
         r.results.into_iter().next().unwrap().unwrap();
+    }
+
+    /// Opens a PublishStream, sending `first` when given; returns the request sender and
+    /// the response stream.
+    pub(crate) async fn publish_stream(
+        &self,
+        first: Option<PublishRequest>,
+    ) -> (mpsc::Sender<PublishRequest>, Streaming<PublishResponse>) {
+        let (tx, rx) = mpsc::channel(16);
+        if let Some(first) = first {
+            tx.send(first).await.unwrap();
+        }
+        let stream = self
+            .client
+            .clone()
+            .publish_stream(self.req(ReceiverStream::new(rx)))
+            .await
+            .unwrap()
+            .into_inner();
+        (tx, stream)
     }
 
     /// Opens a Subscribe stream; returns the request sender and the response stream.
