@@ -406,6 +406,19 @@ impl Schema {
         self.add(object);
     }
 
+    /// Removes an object; the rest keep their order.
+    pub fn remove(&mut self, name: &str) -> Option<Arc<ObjectDef>> {
+        let i = self.by_name.get(&name.to_ascii_lowercase()).copied()?;
+        let removed = self.objects.remove(i);
+        self.by_name.clear();
+        self.by_prefix.clear();
+        for (j, o) in self.objects.iter().enumerate() {
+            self.by_name.insert(o.name.to_ascii_lowercase(), j);
+            self.by_prefix.insert(o.key_prefix.clone(), j);
+        }
+        Some(removed)
+    }
+
     /// The object whose records have this key prefix.
     pub fn object_by_prefix(&self, prefix: &str) -> Option<&ObjectDef> {
         self.by_prefix.get(prefix).map(|&i| &*self.objects[i])
@@ -433,10 +446,10 @@ impl Schema {
     }
 
     /// The next free custom-object key prefix (`a00`, `a01`, ...), if any is left.
-    pub fn next_custom_prefix(&self) -> Option<String> {
+    pub fn next_custom_prefix(&self, retired: &[String]) -> Option<String> {
         const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         (0..62 * 62)
             .map(|n| format!("a{}{}", B62[n / 62] as char, B62[n % 62] as char))
-            .find(|p| !self.by_prefix.contains_key(p))
+            .find(|p| !self.by_prefix.contains_key(p) && !retired.contains(p))
     }
 }

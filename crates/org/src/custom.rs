@@ -237,7 +237,7 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
                 ));
             }
             let prefix = schema
-                .next_custom_prefix()
+                .next_custom_prefix(&[])
                 .ok_or("too many custom objects")?;
             schema.insert(custom_object(name, c, prefix));
         }

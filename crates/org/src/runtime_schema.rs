@@ -55,6 +55,10 @@ pub struct RuntimeSchema {
     /// The counter behind the ids.
     #[serde(default)]
     pub next_id: u64,
+    /// Key prefixes of deleted objects, never given again (Salesforce does not reuse
+    /// them, and events in the log still name their records).
+    #[serde(default)]
+    pub retired_prefixes: Vec<String>,
 }
 
 impl RuntimeSchema {
@@ -132,12 +136,14 @@ impl RuntimeSchema {
                 format!("There is already an object named {name}."),
             ));
         }
-        let prefix = schema.next_custom_prefix().ok_or_else(|| {
-            OrgError::new(
-                StatusCode::LimitExceeded,
-                "The org has the most custom objects it may have.",
-            )
-        })?;
+        let prefix = schema
+            .next_custom_prefix(&self.retired_prefixes)
+            .ok_or_else(|| {
+                OrgError::new(
+                    StatusCode::LimitExceeded,
+                    "The org has the most custom objects it may have.",
+                )
+            })?;
         schema.insert(custom_object(name, &labels, prefix.clone()));
         let id = self.mint(OBJECT_PREFIX);
         self.objects.insert(

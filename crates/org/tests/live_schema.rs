@@ -344,3 +344,67 @@ fn a_field_changes_when_every_value_fits_and_its_schema_follows() {
         StatusCode::InvalidInput
     );
 }
+
+#[test]
+fn a_deleted_object_takes_its_records_and_its_key_prefix_is_never_given_again() {
+    let dir = std::env::temp_dir().join(format!("fb-delete-object-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = || Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()) as Arc<dyn Store>;
+    let labels = || serde_json::from_value::<ObjectConfig>(json!({"label": "Employee"})).unwrap();
+    let (kept, gone, binned) = {
+        let (org, c) = open(store());
+        org.add_custom_object("Employee__c", labels()).unwrap();
+        let (kept, _) = create(&org, &c, "Account", json!({"Name": "Stays"}));
+        let (gone, _) = create(&org, &c, "Employee__c", json!({"Name": "Ada"}));
+        let (binned, _) = create(&org, &c, "Employee__c", json!({"Name": "Bin"}));
+        org.execute(
+            &c,
+            vec![Op::Delete {
+                object: None,
+                id: binned.clone(),
+            }],
+            Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+        // A lookup on another object names it: that goes first, and nothing changes.
+        let lookup: FieldConfig = serde_json::from_value(
+            json!({"name": "Mentor__c", "type": "reference", "reference_to": "Employee__c"}),
+        )
+        .unwrap();
+        org.add_custom_field("Contact", lookup).unwrap();
+        let e = org.delete_custom_object("Employee__c").unwrap_err();
+        assert_eq!(e.code, StatusCode::FieldIntegrityException, "{e:?}");
+        assert!(e.message.contains("Contact.Mentor__c"), "{}", e.message);
+        assert!(org.schema().object("Employee__c").is_some());
+        org.delete_custom_field("Contact", "Mentor__c").unwrap();
+        // Standard and config-file objects are not the API's to delete.
+        let e = org.delete_custom_object("Account").unwrap_err();
+        assert_eq!(e.code, StatusCode::InvalidInput, "{e:?}");
+        assert_eq!(
+            org.delete_custom_object("Nothing__c").unwrap_err().code,
+            StatusCode::NotFound
+        );
+        org.delete_custom_object("employee__c").unwrap();
+        assert!(org.schema().object("Employee__c").is_none());
+        assert!(org.change_schema_id("Employee__c").is_none());
+        assert!(org.get(RecordId::parse(&gone).unwrap()).is_none());
+        (kept, gone, binned)
+    };
+    let (org, c) = open(store());
+    assert!(org.schema().object("Employee__c").is_none(), "still gone");
+    for id in [&gone, &binned] {
+        assert!(
+            org.get(RecordId::parse(id).unwrap()).is_none(),
+            "{id}: its records (the recycle bin's too) are gone"
+        );
+    }
+    assert!(org.get(RecordId::parse(&kept).unwrap()).is_some());
+    // The name is free again; the old key prefix is not.
+    org.add_custom_object("Employee__c", labels()).unwrap();
+    let (again, _) = create(&org, &c, "Employee__c", json!({"Name": "New"}));
+    assert_ne!(&again[..3], &gone[..3], "a new key prefix");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -8,7 +8,8 @@
 //! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
 //!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`);
-//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus`; [`metadata_retrieve`]:
+//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus` (the zip read by
+//!   `metadata_package`); [`metadata_retrieve`]:
 //!   `retrieve` and `checkRetrieveStatus`.
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
@@ -74,6 +75,7 @@ pub mod listviews;
 pub mod login_page;
 pub mod metadata;
 pub mod metadata_deploy;
+mod metadata_package;
 pub mod metadata_retrieve;
 pub mod oauth;
 pub mod password;

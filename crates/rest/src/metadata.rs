@@ -444,10 +444,25 @@ async fn delete(app: &crate::State, op: &Element) -> Result<String, Fault> {
                 Code::InvalidInput,
                 format!("A CustomField's fullName is Object.Field__c: {name}"),
             )),
-            _ => Err(OrgError::new(
-                Code::InvalidInput,
-                "Deleting a custom object is not supported yet; delete its fields instead.",
-            )),
+            _ => {
+                let (org, object) = (app.org.clone(), name.clone());
+                let deleted = crate::blocking(move || {
+                    if object.ends_with("__e") {
+                        org.delete_platform_event(&object)
+                    } else {
+                        org.delete_custom_object(&object)
+                    }
+                })
+                .await;
+                match deleted {
+                    Ok(Err(e)) if e.code == Code::NotFound => Err(OrgError::new(
+                        Code::InvalidCrossReferenceKey,
+                        format!("In field: fullName - no CustomObject named {name} found"),
+                    )),
+                    Ok(r) => r.map(|()| false),
+                    Err(e) => Err(OrgError::new(Code::UnknownException, format!("{e:?}"))),
+                }
+            }
         };
         out.push_str(&result(&name, &outcome, false));
     }

@@ -7,24 +7,15 @@
 //! A deploy is applied before `deploy` answers (it is done at the first poll, which
 //! Salesforce allows). The zip is bounded: entries, each entry's and the total's size.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::Read as _;
-
 use base64::Engine;
-use serde_json::{Map, Value};
 
 use forcebus_org::clock::format_datetime;
-use forcebus_org::custom::ObjectConfig;
-use forcebus_org::declarations::{nested_fields, object_config};
-use forcebus_org::org::deploy::{Component, Declared, Deployed};
+use forcebus_org::org::deploy::{Component, DeployOptions, Deployed};
 use forcebus_org::{OrgError, StatusCode as Code};
 
-use crate::soap::{Element, escape, parse};
+use crate::metadata_package::read_package;
+use crate::soap::{Element, escape};
 
-/// Most entries a deploy zip may hold.
-const MAX_ENTRIES: usize = 10_000;
-/// Most bytes a deploy zip may unpack to.
-const MAX_UNPACKED: u64 = 64 << 20;
 /// Deploy results kept (the oldest go first).
 const MAX_KEPT: usize = 1_000;
 
@@ -80,18 +71,31 @@ pub(crate) async fn deploy(app: &crate::State, op: &Element) -> String {
         .text_of("ZipFile")
         .unwrap_or_default()
         .replace(char::is_whitespace, "");
-    match read_package(&zip) {
+    let package = base64::engine::general_purpose::STANDARD
+        .decode(zip)
+        .map_err(|e| format!("The ZipFile is not base64: {e}"))
+        .and_then(|bytes| read_package(&bytes));
+    match package {
         Err(e) => result.error = Some(e),
-        Ok((declared, mut refused)) => {
+        Ok(package) => {
             let org = app.org.clone();
+            let mut components = package.refused;
             // A component refused before the org saw it fails a rolled-back deploy too.
-            let check_only = check_only || (rollback && !refused.is_empty());
-            match crate::blocking(move || org.deploy(&declared, rollback, check_only)).await {
-                Ok(Ok((components, applied))) => {
-                    refused.extend(components);
-                    result.components = refused;
+            let options = DeployOptions {
+                all_or_none: rollback,
+                check_only: check_only || (rollback && !components.is_empty()),
+                ignore_warnings: result.ignore_warnings,
+            };
+            let (declared, deletions) = (package.declared, package.deletions);
+            match crate::blocking(move || org.deploy(&declared, &deletions, options)).await {
+                Ok(Ok((done, applied))) => {
+                    components.extend(done);
+                    result.components = components;
                     result.applied = applied;
-                    let failures = result.components.iter().any(|c| c.outcome.is_err());
+                    let failures = result
+                        .components
+                        .iter()
+                        .any(|c| c.fails(options.ignore_warnings));
                     result.status = match (failures, applied || check_only) {
                         (false, _) => "Succeeded",
                         (true, true) if !rollback => "SucceededPartial",
@@ -131,7 +135,8 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Result<String, OrgError
 }
 
 fn render(r: &DeployResult, details: bool) -> String {
-    let errors = r.components.iter().filter(|c| c.outcome.is_err()).count();
+    let fails = |c: &&Component| c.fails(r.ignore_warnings);
+    let errors = r.components.iter().filter(fails).count();
     let deployed = r.components.len() - errors;
     let mut out = format!(
         "<checkOnly>{}</checkOnly><completedDate>{c}</completedDate><createdBy>005000000000000</createdBy><createdByName>forcebus</createdByName><createdDate>{c}</createdDate><details>",
@@ -139,14 +144,14 @@ fn render(r: &DeployResult, details: bool) -> String {
         c = r.created.replace("+0000", "Z"),
     );
     if details {
-        for c in r.components.iter().filter(|c| c.outcome.is_err()) {
-            out.push_str(&message("componentFailures", c, &r.created));
+        for c in r.components.iter().filter(fails) {
+            out.push_str(&message("componentFailures", c, &r.created, false));
         }
         if r.error.is_none() {
             out.push_str(&format!("<componentSuccesses><changed>true</changed><componentType></componentType><created>false</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>package.xml</fileName><fullName>package.xml</fullName><success>true</success></componentSuccesses>", r.created.replace("+0000", "Z")));
         }
-        for c in r.components.iter().filter(|c| c.outcome.is_ok()) {
-            out.push_str(&message("componentSuccesses", c, &r.created));
+        for c in r.components.iter().filter(|c| !c.fails(r.ignore_warnings)) {
+            out.push_str(&message("componentSuccesses", c, &r.created, true));
         }
     }
     out.push_str("<runTestResult><numFailures>0</numFailures><numTestsRun>0</numTestsRun><totalTime>0.0</totalTime></runTestResult></details><done>true</done>");
@@ -168,158 +173,41 @@ fn render(r: &DeployResult, details: bool) -> String {
     out
 }
 
-/// A DeployMessage (`componentType` always present, as the sf CLI requires).
-fn message(element: &str, c: &Component, created: &str) -> String {
-    // (changed, created): new components are both, changed ones only changed.
-    let ((changed, made), problem) = match &c.outcome {
-        Ok(Deployed::Created) => ((true, true), String::new()),
-        Ok(Deployed::Changed) => ((true, false), String::new()),
-        Ok(Deployed::Unchanged) => ((false, false), String::new()),
-        Err(e) => (
-            (false, false),
-            format!(
-                "<problem>{}</problem><problemType>Error</problemType>",
-                escape(&e.message)
+/// A DeployMessage (`componentType` always present, as the sf CLI requires). A
+/// destructive manifest's missing member is a warning named after the manifest, whose
+/// problem the sf CLI parses (`No CustomField named: X found`).
+fn message(element: &str, c: &Component, created: &str, ok: bool) -> String {
+    let problem = |kind: &str, text: &str| {
+        format!(
+            "<problem>{}</problem><problemType>{kind}</problemType>",
+            escape(text)
+        )
+    };
+    // (changed, created, deleted): new components are changed and created.
+    let ((changed, made, deleted), problem) = match &c.outcome {
+        Ok(Deployed::Created) => ((true, true, false), String::new()),
+        Ok(Deployed::Changed) => ((true, false, false), String::new()),
+        Ok(Deployed::Unchanged) => ((false, false, false), String::new()),
+        Ok(Deployed::Deleted) => ((false, false, true), String::new()),
+        Ok(Deployed::Missing) => (
+            (false, false, false),
+            problem(
+                "Warning",
+                &format!("No {} named: {} found", c.kind, c.full_name),
             ),
         ),
+        Err(e) => ((false, false, false), problem("Error", &e.message)),
     };
-    let ok = c.outcome.is_ok();
+    let full_name = if c.outcome.as_ref().is_ok_and(|d| *d == Deployed::Missing) {
+        &c.file
+    } else {
+        &c.full_name
+    };
     format!(
-        "<{element}><changed>{changed}</changed><componentType>{}</componentType><created>{made}</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>objects/{}.object</fileName><fullName>{}</fullName>{problem}<success>{ok}</success></{element}>",
+        "<{element}><changed>{changed}</changed><componentType>{}</componentType><created>{made}</created><createdDate>{}</createdDate><deleted>{deleted}</deleted><fileName>{}</fileName><fullName>{}</fullName>{problem}<success>{ok}</success></{element}>",
         c.kind,
         created.replace("+0000", "Z"),
-        escape(&c.object),
-        escape(&c.full_name),
+        escape(&c.file),
+        escape(full_name),
     )
-}
-
-/// The zip's declarations, and the members it names but cannot deploy (each a failure).
-fn read_package(base64_zip: &str) -> Result<(Vec<Declared>, Vec<Component>), String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_zip)
-        .map_err(|e| format!("The ZipFile is not base64: {e}"))?;
-    let files = unzip(&bytes)?;
-    let (base, manifest) = files
-        .iter()
-        .find(|(name, _)| {
-            name.rsplit('/').next() == Some("package.xml") && name.matches('/').count() <= 1
-        })
-        .map(|(name, text)| {
-            (
-                name.trim_end_matches("package.xml").to_owned(),
-                text.clone(),
-            )
-        })
-        .ok_or("No package.xml found")?;
-    let package =
-        parse(manifest.as_bytes()).map_err(|e| format!("package.xml is not well-formed: {e}"))?;
-    let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
-    let mut refused = Vec::new();
-    for types in package.children_named("types") {
-        let kind = types.text_of("name").unwrap_or_default();
-        for m in types
-            .children_named("members")
-            .map(|m| m.text.trim().to_owned())
-        {
-            match (kind, m.split_once('.')) {
-                ("CustomObject", _) => {
-                    objects.insert(m, None);
-                }
-                ("CustomField", Some((o, f))) => {
-                    // A whole object (None) keeps all its fields.
-                    let entry = objects.entry(o.to_owned()).or_insert_with(|| Some(Vec::new()));
-                    if let Some(list) = entry {
-                        list.push(f.to_owned());
-                    }
-                }
-                _ => refused.push(Component {
-                    kind: "CustomObject",
-                    full_name: m.clone(),
-                    object: m.clone(),
-                    outcome: Err(OrgError::new(Code::InvalidType, format!("Metadata type {kind} is not deployed by this server (CustomObject and CustomField are)."))),
-                }),
-            }
-        }
-    }
-    let mut declared = Vec::new();
-    for (name, only) in objects {
-        let path = format!("{base}objects/{name}.object");
-        let Some(text) = files.get(&path) else {
-            refused.push(Component {
-                kind: "CustomObject",
-                full_name: name.clone(),
-                object: name.clone(),
-                outcome: Err(OrgError::new(Code::InvalidInput, format!("An object '{name}' of type CustomObject was named in package.xml, but was not found in zipped directory"))),
-            });
-            continue;
-        };
-        match declaration(&name, text, only.as_deref()) {
-            Ok(config) => declared.push(Declared {
-                name,
-                config,
-                whole: only.is_none(),
-            }),
-            Err(e) => refused.push(Component {
-                kind: "CustomObject",
-                full_name: name.clone(),
-                object: name,
-                outcome: Err(e),
-            }),
-        }
-    }
-    Ok((declared, refused))
-}
-
-/// An `.object` file as a declaration; with `only`, just those fields.
-fn declaration(name: &str, text: &str, only: Option<&[String]>) -> Result<ObjectConfig, OrgError> {
-    let root = parse(text.as_bytes())
-        .map_err(|e| OrgError::new(Code::InvalidInput, format!("Error parsing file: {e}")))?;
-    let meta: Map<String, Value> = crate::metadata::to_json(&root);
-    let mut config = if (name.ends_with("__c") || name.ends_with("__e")) && only.is_none() {
-        object_config(&meta)?
-    } else {
-        let fields = nested_fields(&meta)?;
-        ObjectConfig {
-            fields,
-            ..ObjectConfig::default()
-        }
-    };
-    if let Some(only) = only {
-        config
-            .fields
-            .retain(|f| only.iter().any(|o| o.eq_ignore_ascii_case(&f.name)));
-    }
-    Ok(config)
-}
-
-/// The zip's text files by path, within the bounds.
-fn unzip(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("The ZipFile is not a zip archive: {e}"))?;
-    if archive.len() > MAX_ENTRIES {
-        return Err(format!("The zip holds more than {MAX_ENTRIES} files"));
-    }
-    let mut total = 0u64;
-    let mut out = HashMap::new();
-    for i in 0..archive.len() {
-        let mut entry = archive
-            .by_index(i)
-            .map_err(|e| format!("The zip is damaged: {e}"))?;
-        if entry.is_dir() {
-            continue;
-        }
-        let name = entry.name().trim_start_matches("./").to_owned();
-        let mut text = String::new();
-        let room = MAX_UNPACKED.saturating_sub(total);
-        (&mut entry)
-            .take(room + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| format!("{name} cannot be read: {e}"))?;
-        total += text.len() as u64;
-        if total > MAX_UNPACKED {
-            return Err(format!("The zip unpacks to more than {MAX_UNPACKED} bytes"));
-        }
-        out.insert(name, text);
-    }
-    Ok(out)
 }

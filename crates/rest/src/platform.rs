@@ -181,25 +181,7 @@ pub async fn remove(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     authorised(&app, &headers)?;
-    let in_use = app.org.scan("PlatformEventChannelMember", |r| {
-        (!r.is_deleted
-            && r.get_str("SelectedEntity")
-                .is_some_and(|e| e.eq_ignore_ascii_case(&name)))
-        .then_some(())
-    });
-    if !in_use.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Code::FieldIntegrityException,
-            "A channel member selects this event; delete the member first",
-        ));
-    }
     let org = app.org.clone();
-    let removed = crate::blocking(move || org.remove_platform_event(&name))
-        .await?
-        .map_err(|e| ApiError::internal(&e))?;
-    if !removed {
-        return Err(ApiError::not_found());
-    }
+    crate::blocking(move || org.delete_platform_event(&name)).await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -167,19 +167,26 @@ pub(crate) async fn update(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `DELETE /tooling/sobjects/CustomField/{id}`: 204.
+/// `DELETE /tooling/sobjects/{CustomField|CustomObject}/{id}`: 204 (a custom object goes
+/// with its records).
 pub(crate) async fn delete(
     app: &crate::AppState,
     object: &'static str,
     id: &str,
 ) -> Result<Response, ApiError> {
-    if object == CUSTOM_OBJECT {
-        return Err(ApiError::from(OrgError::new(
-            Code::InvalidInput,
-            "Deleting a custom object is not supported yet; delete its fields instead.",
-        )));
-    }
     let runtime = app.org.runtime_schema();
+    if object == CUSTOM_OBJECT {
+        let id = id15(id)?;
+        let name = runtime
+            .objects
+            .iter()
+            .find(|(_, o)| o.id.eq_ignore_ascii_case(&id))
+            .map(|(name, _)| name.clone())
+            .ok_or_else(ApiError::not_found)?;
+        let org = app.org.clone();
+        crate::blocking(move || org.delete_custom_object(&name)).await??;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let (parent, f) = runtime
         .field_by_id(&id15(id)?)
         .ok_or_else(ApiError::not_found)?;

@@ -1,18 +1,29 @@
-//! Deploying declarations (`metadata-tooling.md` §5.2): a set of objects and their fields,
-//! as a Metadata API deploy's `.object` files declare them, applied as one schema change.
+//! Deploying declarations (`metadata-tooling.md` §5.2): the objects, fields and platform
+//! events a Metadata API deploy's `.object` files declare, and the components its
+//! destructive manifests name, applied as one schema change: deletions listed before
+//! (`destructiveChangesPre.xml`, `destructiveChanges.xml`), then the declarations, then
+//! deletions listed after (`destructiveChangesPost.xml`).
+//!
 //! Deploys are additive and repeatable: a new object or field is created, one that exists
 //! with the same declaration is unchanged, and one declared differently is changed when
-//! the change keeps every record's value (`crate::field_change`), refused otherwise. With `all_or_none` (Salesforce's
-//! `rollbackOnError`, the default) one failure applies nothing; `check_only` applies
-//! nothing either way. The deploy is whole or absent after a crash: one store commit.
+//! the change keeps every record's value (`crate::field_change`), refused otherwise. With
+//! `all_or_none` (Salesforce's `rollbackOnError`, the default) one failure applies
+//! nothing; `check_only` applies nothing either way. Deleting what is not there is a
+//! warning, which fails its component unless warnings are ignored. The deploy is whole or
+//! absent after a crash: one store commit, platform events included.
 
 use crate::Org;
 use crate::custom::{ObjectConfig, field_def};
 use crate::error::{OrgError, StatusCode};
+use crate::meta::Schema;
 use crate::org::live_schema::{Changed, change_field};
-use crate::platform::{EventConfig, EventDef};
+use crate::org::platform_events::build_definition;
+use crate::platform::EventConfig;
+use crate::platform::registry::Registry;
+use crate::runtime_schema::RuntimeSchema;
+use crate::state::State;
 
-/// One object a deploy declares.
+/// One object (or platform event) a deploy declares.
 #[derive(Debug, Clone)]
 pub struct Declared {
     /// The object's API name.
@@ -21,6 +32,32 @@ pub struct Declared {
     pub config: ObjectConfig,
     /// Whether the object itself is a member (else only its fields are).
     pub whole: bool,
+    /// The file it came in (`objects/Invoice__c.object`), for its messages.
+    pub file: String,
+}
+
+/// One component a destructive manifest names.
+#[derive(Debug, Clone)]
+pub struct Deletion {
+    /// `CustomObject` or `CustomField`.
+    pub kind: &'static str,
+    /// `Invoice__c`, `Order_Shipped__e` or `Invoice__c.Amount__c`.
+    pub full_name: String,
+    /// The manifest naming it (`destructiveChanges.xml`).
+    pub file: String,
+    /// Whether it goes after the declarations (`destructiveChangesPost.xml`).
+    pub post: bool,
+}
+
+/// How a deploy runs.
+#[derive(Debug, Clone, Copy)]
+pub struct DeployOptions {
+    /// One failure applies nothing (`rollbackOnError`).
+    pub all_or_none: bool,
+    /// Check, apply nothing (`checkOnly`).
+    pub check_only: bool,
+    /// A warning does not fail its component (`ignoreWarnings`).
+    pub ignore_warnings: bool,
 }
 
 /// What became of one component.
@@ -32,151 +69,237 @@ pub enum Deployed {
     Changed,
     /// Already so.
     Unchanged,
+    /// Deleted by this deploy.
+    Deleted,
+    /// Named for deletion but not there: a warning.
+    Missing,
 }
 
-/// One component's outcome: `CustomObject` or `CustomField`, its full name, what happened.
+/// One component's outcome: its type, its full name, its file, what happened.
 #[derive(Debug, Clone)]
 pub struct Component {
     /// `CustomObject` or `CustomField`.
     pub kind: &'static str,
     /// `Invoice__c` or `Invoice__c.Amount__c`.
     pub full_name: String,
-    /// The object it came with (its file).
-    pub object: String,
+    /// The file it came in.
+    pub file: String,
     /// What happened, or why not.
     pub outcome: Result<Deployed, OrgError>,
 }
 
+impl Component {
+    /// Whether it fails the deploy: an error, or a warning not ignored.
+    #[must_use]
+    pub fn fails(&self, ignore_warnings: bool) -> bool {
+        match self.outcome {
+            Err(_) => true,
+            Ok(Deployed::Missing) => !ignore_warnings,
+            Ok(_) => false,
+        }
+    }
+}
+
+/// A deploy's working copies: the schema change in progress and its report.
+struct Work<'a> {
+    schema: &'a mut Schema,
+    runtime: &'a mut RuntimeSchema,
+    state: &'a State,
+    registry: Registry,
+    changed: Changed,
+    report: Vec<Component>,
+}
+
 impl Org {
-    /// Deploys `objects`; returns one outcome per component, objects before their fields,
-    /// and whether anything was applied.
+    /// Deploys `declared` and `deletions`; returns one outcome per component (objects
+    /// before their fields) and whether anything was applied.
     pub fn deploy(
         &self,
         declared: &[Declared],
-        all_or_none: bool,
-        check_only: bool,
+        deletions: &[Deletion],
+        options: DeployOptions,
     ) -> Result<(Vec<Component>, bool), OrgError> {
-        let (events, objects): (Vec<&Declared>, Vec<&Declared>) =
-            declared.iter().partition(|d| d.name.ends_with("__e"));
-        // Event failures are in the report first, so they count for all-or-none too.
-        let (mut report, to_define) = self.check_events(&events);
+        let mut report = Vec::new();
         let applied = self.change_schema(|schema, runtime, state| {
-            let mut changed = Vec::new();
-            for d in &objects {
-                let object = deploy_object(schema, runtime, d);
-                let failed = object.is_err();
-                if d.whole || failed {
-                    report.push(Component {
-                        kind: "CustomObject",
-                        full_name: d.name.clone(),
-                        object: d.name.clone(),
-                        outcome: object.as_ref().map(|(_, how)| *how).map_err(Clone::clone),
-                    });
-                }
-                for f in &d.config.fields {
-                    let outcome = match &object {
-                        Err(_) => Err(OrgError::new(
-                            StatusCode::InvalidInput,
-                            "Parent entity failed to deploy",
-                        )),
-                        Ok((name, _)) => deploy_field(schema, runtime, state, name, f),
-                    };
-                    report.push(Component {
-                        kind: "CustomField",
-                        full_name: format!("{}.{}", d.name, f.name),
-                        object: d.name.clone(),
-                        outcome,
-                    });
-                }
-                if !failed {
-                    changed.push(object.map(|(n, _)| n).expect("not failed"));
+            let mut work = Work {
+                schema,
+                runtime,
+                state,
+                registry: self.definitions(),
+                changed: Changed::default(),
+                report: Vec::new(),
+            };
+            for d in deletions.iter().filter(|d| !d.post) {
+                self.deploy_deletion(&mut work, d);
+            }
+            for d in declared {
+                if d.name.ends_with("__e") {
+                    deploy_event(&mut work, d);
+                } else {
+                    deploy_object(&mut work, d);
                 }
             }
-            let failures = report.iter().any(|c| c.outcome.is_err());
-            if check_only || (all_or_none && failures) {
+            for d in deletions.iter().filter(|d| d.post) {
+                self.deploy_deletion(&mut work, d);
+            }
+            let failures = work.report.iter().any(|c| c.fails(options.ignore_warnings));
+            report = work.report;
+            if options.check_only || (options.all_or_none && failures) {
                 return Err(OrgError::new(StatusCode::InvalidInput, "nothing applied"));
             }
-            Ok((
-                (),
-                Changed {
-                    objects: changed,
-                    records: Vec::new(),
-                },
-            ))
+            Ok(((), work.changed))
         });
-        if applied.is_err() {
-            return Ok((report, false));
-        }
-        // Platform events live beside the schema: defined once the objects are in.
-        for (name, config) in to_define {
-            if let Err(e) = self.define_platform_event(&name, config) {
-                for c in report.iter_mut().filter(|c| c.object == name) {
-                    c.outcome = Err(OrgError::new(StatusCode::InvalidInput, e.clone()));
-                }
-            }
-        }
-        Ok((report, true))
+        Ok((report, applied.is_ok()))
     }
 
-    /// The platform events of a deploy, checked: their components' outcomes, and the
-    /// definitions to make (new or changed ones).
-    fn check_events(&self, events: &[&Declared]) -> (Vec<Component>, Vec<(String, EventConfig)>) {
-        let mut report = Vec::new();
-        let mut define = Vec::new();
-        for d in events {
-            let config = EventConfig {
-                label: d.config.label.clone(),
-                plural_label: d.config.plural_label.clone(),
-                fields: d.config.fields.clone(),
-                ..EventConfig::default()
-            };
-            let existing = self.platform_event(&d.name);
-            let outcome = match EventDef::build(&d.name, &config, "e00") {
-                Err(e) => Err(OrgError::new(StatusCode::InvalidInput, e)),
-                Ok(_) if existing.as_ref().is_some_and(|e| e.config == config) => {
-                    Ok(Deployed::Unchanged)
-                }
-                Ok(_) => {
-                    define.push((d.name.clone(), config));
-                    Ok(Deployed::Created)
-                }
-            };
-            let had = |name: &str| {
-                existing
-                    .as_ref()
-                    .is_some_and(|e| e.config.fields.iter().any(|f| f.name == name))
-            };
-            report.push(Component {
-                kind: "CustomObject",
-                full_name: d.name.clone(),
-                object: d.name.clone(),
-                outcome: outcome.clone(),
-            });
-            for f in &d.config.fields {
-                report.push(Component {
-                    kind: "CustomField",
-                    full_name: format!("{}.{}", d.name, f.name),
-                    object: d.name.clone(),
-                    outcome: match &outcome {
-                        Err(_) => Err(OrgError::new(
-                            StatusCode::InvalidInput,
-                            "Parent entity failed to deploy",
-                        )),
-                        Ok(_) if had(&f.name) => Ok(Deployed::Unchanged),
-                        Ok(_) => Ok(Deployed::Created),
-                    },
-                });
+    /// One component of a destructive manifest, removed from the change in progress.
+    fn deploy_deletion(&self, work: &mut Work<'_>, d: &Deletion) {
+        let w = &mut *work;
+        let outcome = match (d.kind, d.full_name.split_once('.')) {
+            ("CustomObject", None) if d.full_name.ends_with("__e") => {
+                self.remove_event(&mut w.registry, w.state, &d.full_name, &mut w.changed)
+            }
+            ("CustomObject", None) => {
+                self.remove_object(w.schema, w.runtime, w.state, &d.full_name, &mut w.changed)
+            }
+            ("CustomField", Some((object, field))) if object.ends_with("__e") => {
+                remove_event_field(w, object, field)
+            }
+            ("CustomField", Some((object, field))) => {
+                self.remove_field(w.schema, w.runtime, w.state, object, field, &mut w.changed)
+            }
+            _ => Err(OrgError::new(
+                StatusCode::InvalidInput,
+                format!("A {}'s full name cannot be {}", d.kind, d.full_name),
+            )),
+        };
+        let outcome = match outcome {
+            Ok(()) => Ok(Deployed::Deleted),
+            Err(e) if e.code == StatusCode::NotFound => Ok(Deployed::Missing),
+            Err(e) => Err(e),
+        };
+        work.report.push(Component {
+            kind: d.kind,
+            full_name: d.full_name.clone(),
+            file: d.file.clone(),
+            outcome,
+        });
+    }
+}
+
+/// A platform event's field removed: the event redefined without it (a new schema id).
+fn remove_event_field(w: &mut Work<'_>, event: &str, field: &str) -> Result<(), OrgError> {
+    let def = w
+        .registry
+        .get(event)
+        .cloned()
+        .ok_or_else(OrgError::not_found)?;
+    let mut config = def.config.clone();
+    let before = config.fields.len();
+    config
+        .fields
+        .retain(|f| !f.name.eq_ignore_ascii_case(field));
+    if config.fields.len() == before {
+        return Err(OrgError::not_found());
+    }
+    let name = def.name().to_owned();
+    let def = build_definition(&mut w.registry, w.schema, &name, config)
+        .map_err(|e| OrgError::new(StatusCode::InvalidInput, e))?;
+    w.changed.events.retain(|d| d.name() != name);
+    w.changed.events.push(def);
+    Ok(())
+}
+
+/// A platform event of a deploy: made, replaced or unchanged, with a message per field.
+fn deploy_event(w: &mut Work<'_>, d: &Declared) {
+    let config = EventConfig {
+        label: d.config.label.clone(),
+        plural_label: d.config.plural_label.clone(),
+        fields: d.config.fields.clone(),
+        ..EventConfig::default()
+    };
+    let existing = w.registry.get(&d.name).cloned();
+    let outcome = if existing.as_ref().is_some_and(|e| e.config == config) {
+        Ok(Deployed::Unchanged)
+    } else {
+        match build_definition(&mut w.registry, w.schema, &d.name, config) {
+            Err(e) => Err(OrgError::new(StatusCode::InvalidInput, e)),
+            Ok(def) => {
+                w.changed.events.retain(|e| e.name() != def.name());
+                w.changed.events.push(def);
+                Ok(if existing.is_some() {
+                    Deployed::Changed
+                } else {
+                    Deployed::Created
+                })
             }
         }
-        (report, define)
+    };
+    let had = |name: &str| {
+        existing
+            .as_ref()
+            .and_then(|e| e.config.fields.iter().find(|f| f.name == name))
+    };
+    w.report
+        .push(component("CustomObject", &d.name, d, outcome.clone()));
+    for f in &d.config.fields {
+        let field = match &outcome {
+            Err(_) => Err(parent_failed()),
+            Ok(_) => Ok(match had(&f.name) {
+                Some(old) if old == f => Deployed::Unchanged,
+                Some(_) => Deployed::Changed,
+                None => Deployed::Created,
+            }),
+        };
+        let full = format!("{}.{}", d.name, f.name);
+        w.report.push(component("CustomField", &full, d, field));
+    }
+}
+
+fn parent_failed() -> OrgError {
+    OrgError::new(StatusCode::InvalidInput, "Parent entity failed to deploy")
+}
+
+fn component(
+    kind: &'static str,
+    full_name: &str,
+    d: &Declared,
+    outcome: Result<Deployed, OrgError>,
+) -> Component {
+    Component {
+        kind,
+        full_name: full_name.to_owned(),
+        file: d.file.clone(),
+        outcome,
+    }
+}
+
+/// An object of a deploy and its fields, entered in the change in progress.
+fn deploy_object(w: &mut Work<'_>, d: &Declared) {
+    let object = object_of(w.schema, w.runtime, d);
+    if d.whole || object.is_err() {
+        let outcome = object.as_ref().map(|(_, how)| *how).map_err(Clone::clone);
+        w.report
+            .push(component("CustomObject", &d.name, d, outcome));
+    }
+    for f in &d.config.fields {
+        let outcome = match &object {
+            Err(_) => Err(parent_failed()),
+            Ok((name, _)) => deploy_field(w.schema, w.runtime, w.state, name, f),
+        };
+        let full = format!("{}.{}", d.name, f.name);
+        w.report.push(component("CustomField", &full, d, outcome));
+    }
+    if let Ok((name, _)) = object {
+        w.changed.objects.push(name);
     }
 }
 
 /// One object of a deploy: there already, made (a custom object, from its own declaration:
 /// not from fields named without it), or refused; its name as the schema spells it.
-fn deploy_object(
-    schema: &mut crate::meta::Schema,
-    runtime: &mut crate::runtime_schema::RuntimeSchema,
+fn object_of(
+    schema: &mut Schema,
+    runtime: &mut RuntimeSchema,
     d: &Declared,
 ) -> Result<(String, Deployed), OrgError> {
     if let Some(o) = schema.object(&d.name) {
@@ -202,9 +325,9 @@ fn deploy_object(
 /// One field of a deploy: created, changed (when every record keeps its value), unchanged
 /// (declared the same), or refused.
 fn deploy_field(
-    schema: &mut crate::meta::Schema,
-    runtime: &mut crate::runtime_schema::RuntimeSchema,
-    state: &crate::state::State,
+    schema: &mut Schema,
+    runtime: &mut RuntimeSchema,
+    state: &State,
     object: &str,
     f: &crate::custom::FieldConfig,
 ) -> Result<Deployed, OrgError> {

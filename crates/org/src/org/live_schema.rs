@@ -19,11 +19,20 @@ use crate::org::SCHEMAS;
 use crate::runtime_schema::{RuntimeSchema, STORED};
 
 /// What a schema change did, for the change's own writes.
+#[derive(Default)]
 pub(crate) struct Changed {
     /// Objects whose fields changed (their change-event schemas are renewed).
     pub(crate) objects: Vec<String>,
     /// Records rewritten (a deleted field's values cleared).
     pub(crate) records: Vec<crate::record::Record>,
+    /// Platform event definitions made or replaced (stored in the same commit).
+    pub(crate) events: Vec<std::sync::Arc<crate::platform::EventDef>>,
+    /// Platform events deleted.
+    pub(crate) removed_events: Vec<String>,
+    /// Objects deleted.
+    pub(crate) removed_objects: Vec<String>,
+    /// Records removed for good (a deleted object's).
+    pub(crate) purged: Vec<crate::id::RecordId>,
 }
 
 /// The runtime schema as stored.
@@ -62,7 +71,7 @@ impl Org {
                 id,
                 Changed {
                     objects: vec![name],
-                    records: Vec::new(),
+                    ..Changed::default()
                 },
             ))
         })
@@ -83,71 +92,9 @@ impl Org {
                 changed,
                 Changed {
                     objects,
-                    records: Vec::new(),
+                    ..Changed::default()
                 },
             ))
-        })
-    }
-
-    /// Deletes a custom field added at runtime: it leaves describe, SOQL and writes at
-    /// once, and its values are cleared from every record (a field of that name created
-    /// later starts empty). A PushTopic whose query names it, or a custom channel member
-    /// whose filter or enriched fields do, must be changed first.
-    pub fn delete_custom_field(&self, object: &str, field: &str) -> Result<(), OrgError> {
-        let topics = self.topics_naming(object, field);
-        if !topics.is_empty() {
-            return Err(OrgError::new(
-                StatusCode::FieldIntegrityException,
-                format!(
-                    "The field {object}.{field} is referenced by the PushTopic {}; change its query first.",
-                    topics.join(", ")
-                ),
-            ));
-        }
-        self.change_schema(|schema, runtime, state| {
-            // A custom channel member filtering on it, or enriching with it, likewise.
-            if let Some(def) = schema.object(object) {
-                let entity = forcebus_events::change::entity_name_of(def);
-                let members: Vec<String> = crate::cdc::Member::all(state)
-                    .into_iter()
-                    .filter(|m| m.entity == entity && m.enriched.iter().any(|f| f.eq_ignore_ascii_case(field)))
-                    .map(|m| m.channel)
-                    .collect();
-                if !members.is_empty() {
-                    return Err(OrgError::new(
-                        StatusCode::FieldIntegrityException,
-                        format!(
-                            "The field {object}.{field} is named by the filter or enriched fields of a member of {}; change the member first.",
-                            members.join(", ")
-                        ),
-                    ));
-                }
-            }
-            let Some(known) = runtime.field(object, field).cloned() else {
-                return Err(match schema.object(object).and_then(|o| o.field(field)) {
-                    Some(_) => OrgError::new(
-                        StatusCode::InvalidInput,
-                        format!("{object}.{field} was not created through the API (it is standard, or declared in the config file) and cannot be deleted."),
-                    ),
-                    None => OrgError::not_found(),
-                });
-            };
-            let def = schema.object(object).expect("runtime fields are on known objects");
-            let name = def.name.clone();
-            schema.object_mut(&name).expect("known").remove_field(&known.config.name);
-            if let Some(list) = runtime.fields.get_mut(&name) {
-                list.retain(|f| f.id != known.id);
-            }
-            let records = state
-                .of(&name)
-                .filter(|r| !r.get(&known.config.name).is_null())
-                .map(|r| {
-                    let mut r = r.clone();
-                    r.fields.remove(&known.config.name);
-                    r
-                })
-                .collect();
-            Ok(((), Changed { objects: vec![name], records }))
         })
     }
 
@@ -168,7 +115,7 @@ impl Org {
                 id,
                 Changed {
                     objects: vec![name.to_owned()],
-                    records: Vec::new(),
+                    ..Changed::default()
                 },
             ))
         })
@@ -189,21 +136,25 @@ impl Org {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut schema = self.schema().clone();
         let mut runtime = self.runtime_schema();
-        let (out, changed) = {
+        let (out, mut changed) = {
             let state = self.read();
             change(&mut schema, &mut runtime, &state)?
         };
         let mut batch = Batch::new();
         batch.put(STORED.0, STORED.1, Some(runtime.to_json()));
         let mut ids = HashMap::new();
+        // An object changed, then deleted, by one deploy has no new schema.
         for name in &changed.objects {
-            let object = schema.object(name).expect("changed objects exist");
+            let Some(object) = schema.object(name) else {
+                continue;
+            };
             let s = EventSchema::for_change_events(object);
             if let Some(text) = self.schemas().add(&s) {
                 batch.put(SCHEMAS, s.id(), Some(text));
             }
             ids.insert(object.name.clone(), s.id().to_owned());
         }
+        changed.records.retain(|r| !changed.purged.contains(&r.id));
         for r in &changed.records {
             batch.writes.push(Write::PutRecord(StoredRecord {
                 id: r.id.as15().to_owned(),
@@ -212,9 +163,21 @@ impl Org {
                 body: r.body(),
             }));
         }
+        for id in &changed.purged {
+            batch.writes.push(Write::PurgeRecord {
+                id: id.as15().to_owned(),
+            });
+        }
+        for def in &changed.events {
+            self.stage_definition(&mut batch, def);
+        }
+        for name in &changed.removed_events {
+            batch.put(crate::platform::registry::DEFINITIONS, name, None);
+        }
         self.store
             .commit(&batch)
             .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+        self.install_definitions(&changed.events, &changed.removed_events);
         let schema: &'static Schema = Box::leak(Box::new(schema));
         *self.schema.write().unwrap_or_else(|e| e.into_inner()) = schema;
         self.change_schema_ids
@@ -222,7 +185,19 @@ impl Org {
             .unwrap_or_else(|e| e.into_inner())
             .extend(ids);
         {
+            let mut ids = self
+                .change_schema_ids
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            for name in &changed.removed_objects {
+                ids.remove(name);
+            }
+        }
+        {
             let mut state = self.write();
+            for id in &changed.purged {
+                state.remove(schema, id);
+            }
             for r in changed.records {
                 state.insert(schema, r);
             }
@@ -232,7 +207,7 @@ impl Org {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = runtime;
         self.rebuild_topics();
-        tracing::info!(objects = ?changed.objects, "Schema changed.");
+        tracing::info!(objects = ?changed.objects, removed = ?changed.removed_objects, events = ?changed.removed_events, "Schema changed.");
         Ok(out)
     }
 }

@@ -77,72 +77,105 @@ impl crate::Org {
         config: EventConfig,
     ) -> Result<(Arc<EventDef>, bool), String> {
         let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
-        let current = self.registry();
-        let existing = current.get(name).cloned();
-        if let Some(e) = &existing
-            && e.name() != name
-        {
-            return Err(format!(
-                "platform_events.{name}: names differ only by case from {}",
-                e.name()
-            ));
-        }
-        if self.schema().object(name).is_some() {
-            return Err(format!("platform_events.{name}: an object has that name"));
-        }
-        if existing.is_none() && current.defs.len() >= MAX_EVENT_DEFINITIONS {
-            return Err(format!(
-                "platform_events.{name}: an org has at most {MAX_EVENT_DEFINITIONS} platform \
-                 event definitions"
-            ));
-        }
-        let prefix = match &existing {
-            Some(e) => e.object.key_prefix.clone(),
-            None => current
-                .next_prefix()
-                .ok_or_else(|| "too many platform events".to_owned())?,
-        };
-        let def = Arc::new(EventDef::build(name, &config, &prefix)?);
+        let mut registry = (*self.registry()).clone();
+        let existing = registry.get(name).is_some();
+        let def = build_definition(&mut registry, self.schema(), name, config)?;
         let mut batch = forcebus_store::Batch::new();
-        let persisted = Persisted { prefix, config };
+        self.stage_definition(&mut batch, &def);
+        self.store.commit(&batch).map_err(|e| e.to_string())?;
+        self.install_definitions(std::slice::from_ref(&def), &[]);
+        Ok((def, !existing))
+    }
+
+    /// Adds a definition's writes to `batch`: the definition, and its schema if new.
+    pub(crate) fn stage_definition(&self, batch: &mut forcebus_store::Batch, def: &EventDef) {
+        let persisted = Persisted {
+            prefix: def.object.key_prefix.clone(),
+            config: def.config.clone(),
+        };
         batch.put(
             DEFINITIONS,
-            name,
+            def.name(),
             Some(serde_json::to_string(&persisted).expect("config serialises")),
         );
-        let new_schema = !self.schemas().contains(&def.schema_id);
-        if new_schema {
+        if !self.schemas().contains(&def.schema_id) {
             batch.put(
                 crate::org::SCHEMAS,
                 &def.schema_id,
                 Some(def.schema.json_text()),
             );
         }
-        self.store.commit(&batch).map_err(|e| e.to_string())?;
-        if new_schema {
-            self.schemas().add(&def.schema);
-        }
-        let mut next = (*current).clone();
-        next.defs.insert(name.to_ascii_lowercase(), def.clone());
-        *self.platform.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-        tracing::info!(event = %name, schema_id = %def.schema_id, "Platform event defined.");
-        Ok((def, existing.is_none()))
     }
 
-    /// Removes a definition; its events stay in the log until retention takes them, but no
-    /// channel shows them. `Ok(false)` when there was none.
-    pub fn remove_platform_event(&self, name: &str) -> Result<bool, forcebus_store::StoreError> {
-        let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
-        let current = self.registry();
-        let Some(def) = current.get(name).cloned() else {
-            return Ok(false);
-        };
-        let mut batch = forcebus_store::Batch::new();
-        batch.put(DEFINITIONS, def.name(), None);
-        self.store.commit(&batch)?;
-        let mut next = (*current).clone();
-        next.defs.remove(&name.to_ascii_lowercase());
+    /// Makes stored definitions the org's, and forgets removed ones (after their commit).
+    pub(crate) fn install_definitions(&self, defs: &[Arc<EventDef>], removed: &[String]) {
+        if defs.is_empty() && removed.is_empty() {
+            return;
+        }
+        let mut next = (*self.registry()).clone();
+        for name in removed {
+            next.defs.remove(&name.to_ascii_lowercase());
+        }
+        for def in defs {
+            self.schemas().add(&def.schema);
+            next.defs
+                .insert(def.name().to_ascii_lowercase(), def.clone());
+            tracing::info!(event = %def.name(), schema_id = %def.schema_id, "Platform event defined.");
+        }
         *self.platform.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-        Ok(true)
     }
+
+    /// The definitions as they are now, to build changes on ([`build_definition`]).
+    pub(crate) fn definitions(&self) -> Registry {
+        (*self.registry()).clone()
+    }
+
+    /// Deletes a definition (a channel member selecting it must go first); its events
+    /// stay in the log until retention takes them, but no channel shows them.
+    pub fn delete_platform_event(&self, name: &str) -> Result<(), crate::OrgError> {
+        self.change_schema(|_, _, state| {
+            let mut registry = self.definitions();
+            let mut changed = crate::org::live_schema::Changed::default();
+            self.remove_event(&mut registry, state, name, &mut changed)?;
+            Ok(((), changed))
+        })
+    }
+}
+
+/// Builds the definition `name` (new, or replacing the one of that name) against
+/// `registry` and the object `schema`, and enters it in `registry`, so several built in a
+/// row get distinct key prefixes. Nothing is stored.
+pub(crate) fn build_definition(
+    registry: &mut Registry,
+    schema: &crate::meta::Schema,
+    name: &str,
+    config: EventConfig,
+) -> Result<Arc<EventDef>, String> {
+    let existing = registry.get(name).cloned();
+    if let Some(e) = &existing
+        && e.name() != name
+    {
+        return Err(format!(
+            "platform_events.{name}: names differ only by case from {}",
+            e.name()
+        ));
+    }
+    if schema.object(name).is_some() {
+        return Err(format!("platform_events.{name}: an object has that name"));
+    }
+    if existing.is_none() && registry.defs.len() >= MAX_EVENT_DEFINITIONS {
+        return Err(format!(
+            "platform_events.{name}: an org has at most {MAX_EVENT_DEFINITIONS} platform \
+             event definitions"
+        ));
+    }
+    let prefix = match &existing {
+        Some(e) => e.object.key_prefix.clone(),
+        None => registry
+            .next_prefix()
+            .ok_or_else(|| "too many platform events".to_owned())?,
+    };
+    let def = Arc::new(EventDef::build(name, &config, &prefix)?);
+    registry.defs.insert(name.to_ascii_lowercase(), def.clone());
+    Ok(def)
 }

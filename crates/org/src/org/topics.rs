@@ -17,6 +17,21 @@ impl crate::Org {
         *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
     }
 
+    /// The names of the active PushTopics on `object`.
+    pub(crate) fn topics_on(&self, object: &str) -> Vec<String> {
+        let topics = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        topics
+            .by_object
+            .iter()
+            .filter(|(o, _)| o.eq_ignore_ascii_case(object))
+            .flat_map(|(_, l)| l.iter().map(|t| t.name.clone()))
+            .collect()
+    }
+
     /// The names of the active PushTopics on `object` whose query names `field`.
     pub(crate) fn topics_naming(&self, object: &str, field: &str) -> Vec<String> {
         let topics = self

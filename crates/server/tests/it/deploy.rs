@@ -10,7 +10,7 @@ use forcebus_testkit::Server;
 
 use crate::{get, server};
 
-fn zip(files: &[(&str, &str)]) -> String {
+pub(crate) fn zip(files: &[(&str, &str)]) -> String {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
@@ -24,7 +24,7 @@ fn zip(files: &[(&str, &str)]) -> String {
     base64::engine::general_purpose::STANDARD.encode(buf.into_inner())
 }
 
-fn call(s: &Server, op: &str) -> String {
+pub(crate) fn call(s: &Server, op: &str) -> String {
     let body = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header><met:SessionHeader><met:sessionId>{}</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body>{op}</soapenv:Body></soapenv:Envelope>"#,
         s.ready.access_token
@@ -39,7 +39,7 @@ fn call(s: &Server, op: &str) -> String {
     r.text().unwrap()
 }
 
-fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+pub(crate) fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     let start = text
         .find(open)
         .unwrap_or_else(|| panic!("no {open} in {text}"))
@@ -48,7 +48,7 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
 }
 
 /// Deploys `files` with `options`; the checkDeployStatus result with details.
-fn deploy(s: &Server, files: &[(&str, &str)], options: &str) -> String {
+pub(crate) fn deploy(s: &Server, files: &[(&str, &str)], options: &str) -> String {
     let answer = call(
         s,
         &format!(
@@ -338,8 +338,8 @@ fn oversized_requests_and_zip_bombs_fail_with_the_org_unchanged() {
     assert_eq!(st, 404);
 }
 
-/// A deploy is one store commit: killed with SIGKILL while it runs, the restarted org has
-/// all of it or none of it.
+/// A deploy is one store commit, platform events included: killed with SIGKILL while it
+/// runs, the restarted org has all of it or none of it.
 #[test]
 fn a_deploy_killed_midway_is_whole_or_absent_after_the_restart() {
     let mut s = Server::start_with(&crate::bin(), forcebus_testkit::Options::default());
@@ -354,14 +354,29 @@ fn a_deploy_killed_midway_is_whole_or_absent_after_the_restart() {
             )
         })
         .collect();
+    // Platform events too: they are in the same commit.
+    let events: Vec<(String, String)> = (0..5)
+        .map(|i| {
+            (
+                format!("objects/Beat{i}__e.object"),
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata"><label>Beat {i}</label><pluralLabel>Beats</pluralLabel><eventType>HighVolume</eventType><fields><fullName>N__c</fullName><label>N</label><type>Text</type><length>9</length></fields></CustomObject>"#),
+            )
+        })
+        .collect();
     let members: String = (0..150)
         .map(|i| format!("<members>Bulk{i}__c</members>"))
+        .chain((0..5).map(|i| format!("<members>Beat{i}__e</members>")))
         .collect();
     let package = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata"><types>{members}<name>CustomObject</name></types><version>62.0</version></Package>"#
     );
     let mut files: Vec<(&str, &str)> = vec![("package.xml", package.as_str())];
-    files.extend(objects.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    files.extend(
+        objects
+            .iter()
+            .chain(&events)
+            .map(|(n, t)| (n.as_str(), t.as_str())),
+    );
     let body = format!(
         "<met:deploy><met:ZipFile>{}</met:ZipFile></met:deploy>",
         zip(&files)
@@ -385,9 +400,12 @@ fn a_deploy_killed_midway_is_whole_or_absent_after_the_restart() {
     let made = (0..150)
         .filter(|i| get(&s, &format!("/sobjects/Bulk{i}__c/describe")).0 == 200)
         .count();
+    let beats = (0..5)
+        .filter(|i| get(&s, &format!("/sobjects/Beat{i}__e/describe")).0 == 200)
+        .count();
     assert!(
-        made == 0 || made == 150,
-        "{made} of 150 objects: a deploy must be whole or absent"
+        (made, beats) == (0, 0) || (made, beats) == (150, 5),
+        "{made} of 150 objects, {beats} of 5 events: a deploy must be whole or absent"
     );
     if made == 150 {
         let (_, d) = get(&s, "/sobjects/Bulk149__c/describe");

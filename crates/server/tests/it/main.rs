@@ -19,6 +19,7 @@ mod control;
 mod cross_protocol;
 mod deploy;
 mod describe;
+mod destructive;
 mod events;
 mod generic;
 mod lifecycle;
