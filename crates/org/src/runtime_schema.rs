@@ -196,7 +196,7 @@ impl RuntimeSchema {
 /// A custom field's or object's API name (`metadata-tooling.md` §11.2): letters, digits
 /// and single underscores, starting with a letter, not ending in an underscore, at most 40
 /// characters before `__c`. `what` is `Field` or `Object`, as Salesforce's message says.
-fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
+pub(crate) fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
     let base = name.strip_suffix("__c").unwrap_or("");
     let ok = !base.is_empty()
         && base.len() <= 40

@@ -164,7 +164,7 @@ pub async fn endpoint(
         "createMetadata" | "upsertMetadata" | "updateMetadata" => save(&app, op).await,
         "readMetadata" => read(&app, op),
         "deleteMetadata" => delete(&app, op).await,
-        "renameMetadata" => not_yet(op),
+        "renameMetadata" => rename(&app, op).await,
         "listMetadata" => Ok(list(&app, op)),
         "deploy" => Ok(crate::metadata_deploy::deploy(&app, op).await),
         "retrieve" => crate::metadata_retrieve::retrieve(&app, op)
@@ -353,16 +353,44 @@ fn unsupported(kind: &str) -> OrgError {
     )
 }
 
-/// `renameMetadata`: the component fails, honestly.
-fn not_yet(op: &Element) -> Result<String, Fault> {
-    let name = op.text_of("newFullName").unwrap_or_default();
-    let e = OrgError::new(
-        Code::InvalidInput,
-        "renameMetadata is not supported yet: delete the component and create it again.",
-    );
+/// `renameMetadata` of a custom field made through the API (`Object.Old__c` to
+/// `Object.New__c`, the same object): one SaveResult named after the new name.
+async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
+    let kind = op.text_of("type").unwrap_or_default();
+    if !TYPES.contains(&kind) {
+        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+    }
+    let old = op.text_of("oldFullName").unwrap_or_default().to_owned();
+    let new = op.text_of("newFullName").unwrap_or_default().to_owned();
+    let outcome = match (kind, old.split_once('.'), new.split_once('.')) {
+        ("CustomField", Some((object, from)), Some((same, to)))
+            if object.eq_ignore_ascii_case(same) =>
+        {
+            let org = app.org.clone();
+            let (object, from, to) = (object.to_owned(), from.to_owned(), to.to_owned());
+            match crate::blocking(move || org.rename_custom_field(&object, &from, &to)).await {
+                Ok(Err(e)) if e.code == Code::NotFound => Err(OrgError::new(
+                    Code::InvalidCrossReferenceKey,
+                    format!("In field: fullName - no CustomField named {old} found"),
+                )),
+                Ok(r) => r.map(|()| false),
+                Err(e) => Err(OrgError::new(Code::UnknownException, format!("{e:?}"))),
+            }
+        }
+        ("CustomField", _, _) => Err(OrgError::new(
+            Code::InvalidInput,
+            format!(
+                "A field is renamed on its object: Object.Old__c to Object.New__c, not {old} to {new}"
+            ),
+        )),
+        _ => Err(OrgError::new(
+            Code::InvalidInput,
+            "Renaming a custom object is not served: deploy the new object and move its records, or rename its fields.",
+        )),
+    };
     Ok(format!(
         "<renameMetadataResponse>{}</renameMetadataResponse>",
-        result(name, &Err(e), false)
+        result(&new, &outcome, false)
     ))
 }
 

@@ -178,27 +178,27 @@ impl Org {
             .commit(&batch)
             .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
         self.install_definitions(&changed.events, &changed.removed_events);
+        let before = self.schema();
         let schema: &'static Schema = Box::leak(Box::new(schema));
         *self.schema.write().unwrap_or_else(|e| e.into_inner()) = schema;
-        self.change_schema_ids
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(ids);
         {
-            let mut ids = self
+            let mut known = self
                 .change_schema_ids
                 .write()
                 .unwrap_or_else(|e| e.into_inner());
+            known.extend(ids);
             for name in &changed.removed_objects {
-                ids.remove(name);
+                known.remove(name);
             }
         }
         {
+            // Out of the indexes as the old schema had them, in as the new one has them.
             let mut state = self.write();
             for id in &changed.purged {
-                state.remove(schema, id);
+                state.remove(before, id);
             }
             for r in changed.records {
+                state.remove(before, &r.id);
                 state.insert(schema, r);
             }
         }

@@ -8,7 +8,7 @@
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
 //! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
-//! (custom objects and fields made while the org runs), `schema_delete` (and deleted), [`deploy`] (a Metadata
+//! (custom objects and fields made while the org runs), `schema_delete` (and deleted), `rename` (and renamed), [`deploy`] (a Metadata
 //! API deploy's objects and fields, applied whole or not at all).
 
 pub mod channels;
@@ -21,6 +21,7 @@ pub mod organization;
 mod platform_events;
 mod publish;
 pub mod query;
+mod rename;
 mod schema_delete;
 pub mod seen;
 pub mod subscriptions;

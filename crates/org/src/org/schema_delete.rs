@@ -24,7 +24,69 @@ fn referenced(what: &str, by: &str) -> OrgError {
     )
 }
 
+/// The runtime field `object.field`, or why it cannot be `done` (`deleted`, `renamed`).
+pub(crate) fn runtime_field(
+    schema: &Schema,
+    runtime: &RuntimeSchema,
+    object: &str,
+    field: &str,
+    done: &str,
+) -> Result<crate::runtime_schema::RuntimeField, OrgError> {
+    if let Some(known) = runtime.field(object, field) {
+        return Ok(known.clone());
+    }
+    Err(match schema.object(object).and_then(|o| o.field(field)) {
+        Some(_) => OrgError::new(
+            StatusCode::InvalidInput,
+            format!(
+                "{object}.{field} was not created through the API (it is standard, or declared in the config file) and cannot be {done}."
+            ),
+        ),
+        None => OrgError::not_found(),
+    })
+}
+
 impl Org {
+    /// Refuses while a PushTopic's query names `object.field`, or a custom channel
+    /// member's filter or enriched fields do.
+    pub(crate) fn check_unreferenced(
+        &self,
+        state: &State,
+        schema: &Schema,
+        object: &str,
+        field: &str,
+    ) -> Result<(), OrgError> {
+        let what = format!("The field {object}.{field}");
+        let topics = self.topics_naming(object, field);
+        if !topics.is_empty() {
+            return Err(referenced(
+                &what,
+                &format!("the PushTopic {}", topics.join(", ")),
+            ));
+        }
+        let Some(def) = schema.object(object) else {
+            return Ok(());
+        };
+        let entity = forcebus_events::change::entity_name_of(def);
+        let members: Vec<String> = crate::cdc::Member::all(state)
+            .into_iter()
+            .filter(|m| {
+                m.entity == entity && m.enriched.iter().any(|f| f.eq_ignore_ascii_case(field))
+            })
+            .map(|m| m.channel)
+            .collect();
+        if members.is_empty() {
+            return Ok(());
+        }
+        Err(referenced(
+            &what,
+            &format!(
+                "the filter or enriched fields of a member of {}",
+                members.join(", ")
+            ),
+        ))
+    }
+
     /// Deletes a custom field added at runtime: it leaves describe, SOQL and writes at
     /// once, and its values are cleared from every record (a field of that name created
     /// later starts empty). A PushTopic whose query names it, or a custom channel member
@@ -57,43 +119,8 @@ impl Org {
         field: &str,
         changed: &mut Changed,
     ) -> Result<(), OrgError> {
-        let topics = self.topics_naming(object, field);
-        if !topics.is_empty() {
-            return Err(referenced(
-                &format!("The field {object}.{field}"),
-                &format!("the PushTopic {}", topics.join(", ")),
-            ));
-        }
-        if let Some(def) = schema.object(object) {
-            let entity = forcebus_events::change::entity_name_of(def);
-            let members: Vec<String> = crate::cdc::Member::all(state)
-                .into_iter()
-                .filter(|m| {
-                    m.entity == entity && m.enriched.iter().any(|f| f.eq_ignore_ascii_case(field))
-                })
-                .map(|m| m.channel)
-                .collect();
-            if !members.is_empty() {
-                return Err(referenced(
-                    &format!("The field {object}.{field}"),
-                    &format!(
-                        "the filter or enriched fields of a member of {}",
-                        members.join(", ")
-                    ),
-                ));
-            }
-        }
-        let Some(known) = runtime.field(object, field).cloned() else {
-            return Err(match schema.object(object).and_then(|o| o.field(field)) {
-                Some(_) => OrgError::new(
-                    StatusCode::InvalidInput,
-                    format!(
-                        "{object}.{field} was not created through the API (it is standard, or declared in the config file) and cannot be deleted."
-                    ),
-                ),
-                None => OrgError::not_found(),
-            });
-        };
+        self.check_unreferenced(state, schema, object, field)?;
+        let known = runtime_field(schema, runtime, object, field, "deleted")?;
         let def = schema
             .object(object)
             .expect("runtime fields are on known objects");

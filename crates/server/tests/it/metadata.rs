@@ -156,3 +156,91 @@ fn a_platform_event_is_created_and_read_as_a_custom_object() {
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+/// `renameMetadata` of a field: the values follow the new name, the old name is gone, the
+/// change-event schema is new; a taken name, a field a PushTopic names, a move to another
+/// object and an object are refused with the org unchanged.
+#[test]
+fn a_renamed_field_keeps_its_values_under_the_new_name() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let create = r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomField"><fullName>Lead.Source2__c</fullName><label>Source</label><length>40</length><type>Text</type></metadata><metadata xsi:type="CustomField"><fullName>Lead.Taken__c</fullName><label>Taken</label><length>4</length><type>Text</type></metadata></createMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, create));
+    assert_eq!(st, 200, "{body}");
+    let lead = crate::create(
+        &s,
+        "Lead",
+        serde_json::json!({"LastName": "L", "Company": "C", "Source2__c": "web"}),
+    );
+    let (_, before) = get(&s, "/sobjects/LeadChangeEvent/eventSchema");
+    let rename = |old: &str, new: &str, kind: &str| {
+        let op = format!(
+            r#"<renameMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>{kind}</type><oldFullName>{old}</oldFullName><newFullName>{new}</newFullName></renameMetadata>"#
+        );
+        soap(&s, "", &envelope(t, &op)).1
+    };
+    let body = rename("Lead.Source2__c", "Lead.Channel__c", "CustomField");
+    assert!(
+        body.contains("<renameMetadataResponse><result><fullName>Lead.Channel__c</fullName><success>true</success></result></renameMetadataResponse>"),
+        "{body}"
+    );
+    let (_, r) = get(&s, &format!("/sobjects/Lead/{lead}"));
+    assert_eq!(r["Channel__c"], "web", "{r}");
+    assert!(r.get("Source2__c").is_none(), "{r}");
+    let (st, _) = get(&s, "/query?q=SELECT+Source2__c+FROM+Lead");
+    assert_eq!(st, 400, "the old name is gone from SOQL");
+    let (_, after) = get(&s, "/sobjects/LeadChangeEvent/eventSchema");
+    assert_ne!(before["uuid"], after["uuid"], "a new change-event schema");
+
+    for (old, new, kind, problem) in [
+        (
+            "Lead.Channel__c",
+            "Lead.Taken__c",
+            "CustomField",
+            "DUPLICATE_DEVELOPER_NAME",
+        ),
+        (
+            "Lead.Channel__c",
+            "Contact.Channel__c",
+            "CustomField",
+            "INVALID_INPUT",
+        ),
+        (
+            "Lead.Nope__c",
+            "Lead.Other__c",
+            "CustomField",
+            "INVALID_CROSS_REFERENCE_KEY",
+        ),
+        (
+            "Lead.Company",
+            "Lead.Firm__c",
+            "CustomField",
+            "INVALID_INPUT",
+        ),
+        (
+            "Lead.Channel__c",
+            "Lead.Bad__name__c",
+            "CustomField",
+            "FIELD_INTEGRITY_EXCEPTION",
+        ),
+        ("Thing__c", "Other__c", "CustomObject", "INVALID_INPUT"),
+    ] {
+        let body = rename(old, new, kind);
+        assert!(
+            body.contains(&format!("<statusCode>{problem}</statusCode></errors><fullName>{new}</fullName><success>false</success>")),
+            "{old} -> {new}: {body}"
+        );
+    }
+    let topic = crate::create(
+        &s,
+        "PushTopic",
+        serde_json::json!({"Name": "Leads", "Query": "SELECT Id, Channel__c FROM Lead", "ApiVersion": 62.0}),
+    );
+    let body = rename("Lead.Channel__c", "Lead.Medium__c", "CustomField");
+    assert!(
+        body.contains("is referenced by the PushTopic Leads"),
+        "{body}"
+    );
+    let (_, r) = get(&s, &format!("/sobjects/Lead/{lead}"));
+    assert_eq!(r["Channel__c"], "web", "unchanged: {r} ({topic})");
+}
