@@ -7,7 +7,8 @@
 //! - [`oauth`]: `/services/oauth2/*` and the identity URL.
 //! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
-//!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`);
+//!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`), with
+//!   [`metadata_channels`] for platform event channels and their members;
 //!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus` (the zip read by
 //!   `metadata_package`); [`metadata_retrieve`]:
 //!   `retrieve` and `checkRetrieveStatus`.
@@ -74,6 +75,7 @@ pub mod limits;
 pub mod listviews;
 pub mod login_page;
 pub mod metadata;
+pub mod metadata_channels;
 pub mod metadata_deploy;
 mod metadata_package;
 pub mod metadata_retrieve;

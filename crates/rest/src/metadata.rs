@@ -19,8 +19,9 @@ use axum::response::Response;
 use serde_json::{Map, Value};
 
 use forcebus_org::declarations::{field_config, field_metadata, object_config};
-use forcebus_org::{OrgError, StatusCode as Code};
+use forcebus_org::{Api, Caller, OrgError, StatusCode as Code};
 
+use crate::metadata_channels as channels;
 use crate::soap::{Element, escape, parse, xml};
 
 /// The Metadata API's namespace.
@@ -29,8 +30,13 @@ const MD: &str = "http://soap.sforce.com/2006/04/metadata";
 /// Most components one CRUD call takes (Salesforce's limit).
 const MAX_COMPONENTS: usize = 10;
 
-/// The types this endpoint serves.
+/// The types this endpoint serves (and [`crate::metadata_channels`]' two).
 const TYPES: [&str; 2] = ["CustomObject", "CustomField"];
+
+/// Whether a type is served.
+fn served(kind: &str) -> bool {
+    TYPES.contains(&kind) || channels::object_of(kind).is_some()
+}
 
 /// Finished asynchronous calls (deploys, retrieves) by id (`prefix` and a counter), the
 /// oldest dropped past `max`; they are answered whole at the first poll.
@@ -137,9 +143,14 @@ impl Fault {
 /// `POST /services/Soap/m/{v}[/...]`.
 pub async fn endpoint(
     State(app): State<crate::State>,
+    axum::extract::Path(path): axum::extract::Path<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let version = path
+        .iter()
+        .find(|(k, _)| k == "v")
+        .map_or_else(|| "62.0".to_owned(), |(_, v)| v.clone());
     let root = match parse(&body) {
         Ok(r) if r.name == "Envelope" => r,
         Ok(r) => return client_fault(&format!("Expected Envelope, found {}", r.name)),
@@ -154,19 +165,25 @@ pub async fn endpoint(
         .and_then(|s| s.text_of("sessionId"))
         .map(str::to_owned)
         .or_else(|| crate::ctx::bearer(&headers).map(str::to_owned));
-    if token.and_then(|t| app.auth.verify(&t)).is_none() {
+    let Some(session) = token.and_then(|t| app.auth.verify(&t)) else {
         return fault(
             "INVALID_SESSION_ID",
             "Invalid Session ID found in SessionHeader: Illegal Session",
         );
-    }
+    };
+    let caller = Caller {
+        user_id: session.user_id,
+        api: Api::Soap,
+        version: version.clone(),
+        client: None,
+    };
     let answer = match op.name.as_str() {
-        "createMetadata" | "upsertMetadata" | "updateMetadata" => save(&app, op).await,
+        "createMetadata" | "upsertMetadata" | "updateMetadata" => save(&app, &caller, op).await,
         "readMetadata" => read(&app, op),
-        "deleteMetadata" => delete(&app, op).await,
+        "deleteMetadata" => delete(&app, &caller, op).await,
         "renameMetadata" => rename(&app, op).await,
         "listMetadata" => Ok(list(&app, op)),
-        "deploy" => Ok(crate::metadata_deploy::deploy(&app, op).await),
+        "deploy" => Ok(crate::metadata_deploy::deploy(&app, &caller, op).await),
         "retrieve" => crate::metadata_retrieve::retrieve(&app, op)
             .map_err(|e| Fault::new("UNKNOWN_EXCEPTION", e)),
         "checkRetrieveStatus" => crate::metadata_retrieve::check(&app, op)
@@ -224,11 +241,26 @@ fn components(op: &Element) -> Result<Vec<&Element>, Fault> {
 
 /// `createMetadata` and `upsertMetadata`: each component created (an upsert of an
 /// existing one fails, as changing components is not served yet).
-async fn save(app: &crate::State, op: &Element) -> Result<String, Fault> {
+async fn save(app: &crate::State, caller: &Caller, op: &Element) -> Result<String, Fault> {
     let upsert = op.name == "upsertMetadata";
     let mut out = String::new();
     for m in components(op)? {
         let full = m.text_of("fullName").unwrap_or_default().to_owned();
+        if let Some(kind) = m
+            .xsi_type
+            .as_deref()
+            .filter(|k| channels::object_of(k).is_some())
+        {
+            let allowed = match op.name.as_str() {
+                "createMetadata" => (true, false),
+                "updateMetadata" => (false, true),
+                _ => (true, true),
+            };
+            let meta = channels::metadata_json(m);
+            let outcome = channels::save(app, caller.clone(), kind, &full, meta, allowed).await;
+            out.push_str(&result(&full, &outcome, upsert));
+            continue;
+        }
         let exists = exists(app, m.xsi_type.as_deref(), &full);
         let outcome = match (op.name.as_str(), exists) {
             ("createMetadata", _) | ("upsertMetadata", false) => {
@@ -348,7 +380,12 @@ fn unsupported(kind: &str) -> OrgError {
         Code::InvalidType,
         format!(
             "Metadata type {kind} is not supported; this server serves {}.",
-            TYPES.join(" and ")
+            TYPES
+                .iter()
+                .chain(&channels::TYPES)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )
 }
@@ -357,7 +394,7 @@ fn unsupported(kind: &str) -> OrgError {
 /// `Object.New__c`, the same object): one SaveResult named after the new name.
 async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
-    if !TYPES.contains(&kind) {
+    if !served(kind) {
         return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
     }
     let old = op.text_of("oldFullName").unwrap_or_default().to_owned();
@@ -397,7 +434,7 @@ async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
 /// `readMetadata`: one `records` per name, in order; `xsi:nil` for a missing one.
 fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
-    if !TYPES.contains(&kind) {
+    if !served(kind) {
         return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
     }
     let names: Vec<&str> = op
@@ -410,7 +447,9 @@ fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let schema = app.org.schema();
     let mut out = String::new();
     for name in names {
-        let record = if kind == "CustomObject" {
+        let record = if channels::object_of(kind).is_some() {
+            channels::read(app, kind, name)
+        } else if kind == "CustomObject" {
             // Objects and platform events alike, as a retrieve writes them.
             crate::metadata_retrieve::document(app, name, None).map(|mut d| {
                 let canonical = schema
@@ -442,9 +481,9 @@ fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
 }
 
 /// `deleteMetadata`: custom fields made through the API.
-async fn delete(app: &crate::State, op: &Element) -> Result<String, Fault> {
+async fn delete(app: &crate::State, caller: &Caller, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default().to_owned();
-    if !TYPES.contains(&kind.as_str()) {
+    if !served(&kind) {
         return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
     }
     let names: Vec<String> = op
@@ -456,6 +495,11 @@ async fn delete(app: &crate::State, op: &Element) -> Result<String, Fault> {
     }
     let mut out = String::new();
     for name in names {
+        if channels::object_of(&kind).is_some() {
+            let outcome = channels::delete(app, caller.clone(), &kind, &name).await;
+            out.push_str(&result(&name, &outcome.map(|()| false), false));
+            continue;
+        }
         let outcome = match (kind.as_str(), name.split_once('.')) {
             ("CustomField", Some((object, field))) => {
                 let (org, object, field) = (app.org.clone(), object.to_owned(), field.to_owned());
@@ -506,6 +550,10 @@ fn list(app: &crate::State, op: &Element) -> String {
     let mut out = String::new();
     for q in op.children_named("queries").take(3) {
         let kind = q.text_of("type").unwrap_or_default();
+        for (full, id) in channels::list(app, kind) {
+            let file = channels::file_of(kind, &full);
+            out.push_str(&file_properties(&full, &file, &id, kind));
+        }
         for o in schema.objects().filter(|o| o.custom && !o.tooling) {
             let file = format!("objects/{}.object", o.name);
             if kind == "CustomObject" {
@@ -551,7 +599,7 @@ fn file_properties(full: &str, file: &str, id: &str, kind: &str) -> String {
 
 /// `describeMetadata`: only the types this server serves.
 fn describe() -> String {
-    "<describeMetadataResponse><result><metadataObjects><childXmlNames>CustomField</childXmlNames><directoryName>objects</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>object</suffix><xmlName>CustomObject</xmlName></metadataObjects><organizationNamespace></organizationNamespace><partialSaveAllowed>true</partialSaveAllowed><testRequired>false</testRequired></result></describeMetadataResponse>".to_owned()
+    "<describeMetadataResponse><result><metadataObjects><childXmlNames>CustomField</childXmlNames><directoryName>objects</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>object</suffix><xmlName>CustomObject</xmlName></metadataObjects><metadataObjects><directoryName>platformEventChannels</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>platformEventChannel</suffix><xmlName>PlatformEventChannel</xmlName></metadataObjects><metadataObjects><directoryName>platformEventChannelMembers</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>platformEventChannelMember</suffix><xmlName>PlatformEventChannelMember</xmlName></metadataObjects><organizationNamespace></organizationNamespace><partialSaveAllowed>true</partialSaveAllowed><testRequired>false</testRequired></result></describeMetadataResponse>".to_owned()
 }
 
 /// An element's children as JSON, the way the Tooling API's `Metadata` looks: a leaf is

@@ -13,6 +13,7 @@ use forcebus_org::clock::format_datetime;
 use forcebus_org::org::deploy::{Component, DeployOptions, Deployed};
 use forcebus_org::{OrgError, StatusCode as Code};
 
+use crate::metadata_channels as channels;
 use crate::metadata_package::read_package;
 use crate::soap::{Element, escape};
 
@@ -53,7 +54,11 @@ fn option(op: &Element, name: &str, default: bool) -> bool {
 }
 
 /// `deploy`: applies the zip now, answers `Queued` with the id to poll.
-pub(crate) async fn deploy(app: &crate::State, op: &Element) -> String {
+pub(crate) async fn deploy(
+    app: &crate::State,
+    caller: &forcebus_org::Caller,
+    op: &Element,
+) -> String {
     let check_only = option(op, "checkOnly", false);
     let rollback = option(op, "rollbackOnError", true);
     let mut result = DeployResult {
@@ -90,6 +95,20 @@ pub(crate) async fn deploy(app: &crate::State, op: &Element) -> String {
             match crate::blocking(move || org.deploy(&declared, &deletions, options)).await {
                 Ok(Ok((done, applied))) => {
                     components.extend(done);
+                    // Channels and members follow the schema they may name (each in its own
+                    // transaction): applied when the rest was, else only checked.
+                    let failed = components.iter().any(|c| c.fails(options.ignore_warnings));
+                    let apply = !(options.check_only || rollback && failed);
+                    let channels = channels::deploy(
+                        app,
+                        caller,
+                        &package.channels,
+                        &package.channel_deletions,
+                        apply,
+                    )
+                    .await;
+                    let applied = applied || (apply && !channels.is_empty());
+                    components.extend(channels);
                     result.components = components;
                     result.applied = applied;
                     let failures = result

@@ -1,6 +1,7 @@
 //! A deploy's zip read (`metadata-tooling.md` §5.2, §8): its `package.xml` (at the root or
 //! in one folder), the `objects/<Name>.object` files its `CustomObject` and `CustomField`
-//! members name, and the destructive manifests beside it (`destructiveChangesPre.xml`,
+//! members name, the files of its `PlatformEventChannel` and `PlatformEventChannelMember`
+//! members, and the destructive manifests beside it (`destructiveChangesPre.xml`,
 //! `destructiveChanges.xml`, `destructiveChangesPost.xml`). What it names but this server
 //! cannot deploy becomes a failed component, not a failed deploy. Unzipping is bounded:
 //! entries, and the total unpacked size.
@@ -15,6 +16,7 @@ use forcebus_org::declarations::{nested_fields, object_config};
 use forcebus_org::org::deploy::{Component, Declared, Deletion};
 use forcebus_org::{OrgError, StatusCode as Code};
 
+use crate::metadata_channels as channels;
 use crate::soap::{Element, parse};
 
 /// Most entries a deploy zip may hold.
@@ -38,6 +40,10 @@ pub(crate) struct Package {
     pub(crate) deletions: Vec<Deletion>,
     /// Members named that cannot be deployed, each a failure.
     pub(crate) refused: Vec<Component>,
+    /// Platform event channels and members.
+    pub(crate) channels: Vec<channels::Declared>,
+    /// Channels and members the destructive manifests name: type, full name, manifest.
+    pub(crate) channel_deletions: Vec<(&'static str, String, String)>,
 }
 
 /// Reads a deploy's zip.
@@ -73,7 +79,10 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
                     list.push(f.to_owned());
                 }
             }
-            _ => out.refused.push(not_deployed(kind, &member, "package.xml")),
+            _ => match channels::type_of(kind) {
+                Some(kind) => channel(&mut out, &files, &base, kind, member),
+                None => out.refused.push(not_deployed(kind, &member, "package.xml")),
+            },
         }
     }
     for (name, only) in objects {
@@ -131,7 +140,12 @@ fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Res
             "CustomObject" => "CustomObject",
             "CustomField" => "CustomField",
             other => {
-                out.refused.push(not_deployed(other, &member, manifest));
+                match channels::type_of(other) {
+                    Some(kind) => out
+                        .channel_deletions
+                        .push((kind, member, manifest.to_owned())),
+                    None => out.refused.push(not_deployed(other, &member, manifest)),
+                }
                 continue;
             }
         };
@@ -145,6 +159,39 @@ fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Res
     Ok(())
 }
 
+/// A channel or member of the package, read from its file.
+fn channel(
+    out: &mut Package,
+    files: &HashMap<String, String>,
+    base: &str,
+    kind: &'static str,
+    full: String,
+) {
+    let file = format!("{base}{}", channels::file_of(kind, &full));
+    let failed = |problem: String| Component {
+        kind,
+        full_name: full.clone(),
+        file: file.clone(),
+        outcome: Err(OrgError::new(Code::InvalidInput, problem)),
+    };
+    let Some(text) = files.get(&file) else {
+        let problem = format!(
+            "An object '{full}' of type {kind} was named in package.xml, but was not found in zipped directory"
+        );
+        out.refused.push(failed(problem));
+        return;
+    };
+    match parse(text.as_bytes()) {
+        Ok(root) => out.channels.push(channels::Declared {
+            kind,
+            meta: channels::metadata_json(&root),
+            full,
+            file,
+        }),
+        Err(e) => out.refused.push(failed(format!("Error parsing file: {e}"))),
+    }
+}
+
 /// A member of a type this server does not deploy.
 fn not_deployed(kind: &str, member: &str, file: &str) -> Component {
     Component {
@@ -154,7 +201,7 @@ fn not_deployed(kind: &str, member: &str, file: &str) -> Component {
         outcome: Err(OrgError::new(
             Code::InvalidType,
             format!(
-                "Metadata type {kind} is not deployed by this server (CustomObject and CustomField are)."
+                "Metadata type {kind} is not deployed by this server (CustomObject, CustomField, PlatformEventChannel and PlatformEventChannelMember are)."
             ),
         )),
     }

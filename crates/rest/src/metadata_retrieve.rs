@@ -1,5 +1,6 @@
 //! The Metadata API's `retrieve` and `checkRetrieveStatus` (`metadata-tooling.md` §7):
-//! the `CustomObject` and `CustomField` members of an `unpackaged` manifest written back
+//! the `CustomObject`, `CustomField`, `PlatformEventChannel` and
+//! `PlatformEventChannelMember` members of an `unpackaged` manifest written back
 //! as a zip in the Metadata API's format (`package.xml` and `objects/<Name>.object`, in
 //! `unpackaged/` unless `singlePackage`), so `sf project retrieve start` brings the org's
 //! objects, fields and platform events into a project. A retrieve is done at once.
@@ -14,6 +15,7 @@ use forcebus_org::clock::format_datetime;
 use forcebus_org::declarations::field_metadata;
 
 use crate::metadata::write_children;
+use crate::metadata_channels as channels;
 use crate::soap::{Element, escape};
 
 /// Retrieve results kept (the oldest go first).
@@ -45,6 +47,7 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     let mut problems = Vec::new();
+    let mut wanted = Vec::new();
     if let Some(unpackaged) = request.child("unpackaged") {
         for types in unpackaged.children_named("types") {
             let kind = types.text_of("name").unwrap_or_default();
@@ -64,15 +67,23 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
                             list.push(f.to_owned());
                         }
                     }
-                    _ => problems.push(format!(
-                        "Entity of type '{kind}' named '{m}' cannot be found"
-                    )),
+                    _ => match channels::type_of(kind) {
+                        Some(kind) if m == "*" => wanted.extend(
+                            channels::list(app, kind)
+                                .into_iter()
+                                .map(|(full, _)| (kind, full)),
+                        ),
+                        Some(kind) => wanted.push((kind, m)),
+                        None => problems.push(format!(
+                            "Entity of type '{kind}' named '{m}' cannot be found"
+                        )),
+                    },
                 }
             }
         }
     }
     let version = request.text_of("apiVersion").unwrap_or("62.0").to_owned();
-    let (files, zip) = build(app, &objects, single, &version, &mut problems)?;
+    let (files, zip) = build(app, (&objects, &wanted), single, &version, &mut problems)?;
     let id = app.retrieves.0.keep(|_| Retrieved {
         zip,
         files,
@@ -118,6 +129,9 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Option<String> {
 }
 
 type Files = Vec<(String, String, &'static str)>;
+
+/// The objects a retrieve names: each with every field (`None`) or the ones named.
+type Objects = BTreeMap<String, Option<Vec<String>>>;
 
 /// An object as a `CustomObject` document: its custom fields (all, or the ones named), and
 /// unless only fields are named, its labels and settings. None for an unknown object.
@@ -171,7 +185,7 @@ fn package_xml(members: &BTreeMap<&'static str, Vec<String>>, version: &str) -> 
 /// and its files' properties.
 fn build(
     app: &crate::State,
-    objects: &BTreeMap<String, Option<Vec<String>>>,
+    (objects, wanted): (&Objects, &[(&'static str, String)]),
     single: bool,
     version: &str,
     problems: &mut Vec<String>,
@@ -210,6 +224,25 @@ fn build(
         );
         write_children(&mut xml, &doc);
         xml.push_str("</CustomObject>");
+        put(&mut zip, file, &xml)?;
+    }
+    for (kind, full) in wanted {
+        let Some(doc) = channels::read(app, kind, full) else {
+            problems.push(format!(
+                "Entity of type '{kind}' named '{full}' cannot be found"
+            ));
+            continue;
+        };
+        let file = format!("{base}{}", channels::file_of(kind, full));
+        members.entry(kind).or_default().push(full.clone());
+        files.push((file.clone(), full.clone(), kind));
+        let mut settings = doc;
+        settings["fullName"] = Value::Null;
+        let mut xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><{kind} xmlns="http://soap.sforce.com/2006/04/metadata">"#
+        );
+        write_children(&mut xml, &settings);
+        xml.push_str(&format!("</{kind}>"));
         put(&mut zip, file, &xml)?;
     }
     put(

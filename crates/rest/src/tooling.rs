@@ -20,8 +20,8 @@ use crate::body;
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
 
-const CHANNEL: &str = "PlatformEventChannel";
-const MEMBER: &str = "PlatformEventChannelMember";
+pub(crate) const CHANNEL: &str = "PlatformEventChannel";
+pub(crate) const MEMBER: &str = "PlatformEventChannelMember";
 const MANAGED: &str = "ManagedEventSubscription";
 
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
@@ -31,8 +31,8 @@ fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
-fn invalid(msg: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, Code::FieldIntegrityException, msg)
+fn invalid(msg: impl Into<String>) -> OrgError {
+    OrgError::new(Code::FieldIntegrityException, msg)
 }
 
 /// Maps a request body onto the stored fields, checking what the org cannot.
@@ -41,7 +41,7 @@ fn fields_of(
     object: &str,
     body: &Map<String, Value>,
     creating: bool,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Map<String, Value>, OrgError> {
     let meta = body
         .get("Metadata")
         .and_then(Value::as_object)
@@ -62,7 +62,7 @@ fn fields_of(
 
 /// The `DeveloperName` a `FullName` stands for (a channel's without its `__chn`); it is
 /// set at creation only.
-fn developer_name(object: &str, full: &str, creating: bool) -> Result<String, ApiError> {
+fn developer_name(object: &str, full: &str, creating: bool) -> Result<String, OrgError> {
     if !creating {
         return Err(invalid("FullName cannot be changed"));
     }
@@ -97,7 +97,7 @@ fn member_fields(
     meta: &Map<String, Value>,
     text: &dyn Fn(&str) -> Option<String>,
     creating: bool,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Map<String, Value>, OrgError> {
     for (key, field) in [
         ("eventChannel", "EventChannel"),
         ("selectedEntity", "SelectedEntity"),
@@ -128,7 +128,7 @@ fn check_member_target(
     app: &crate::AppState,
     meta: &Map<String, Value>,
     text: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), OrgError> {
     let channel = text("eventChannel").unwrap_or_default();
     let Some(channel_type) = channel_type(app, &channel) else {
         return Err(invalid(format!(
@@ -176,7 +176,7 @@ fn channel_type(app: &crate::AppState, channel: &str) -> Option<String> {
 }
 
 /// `enrichedFields` (`[{"name": …}, …]`, at most 10) as the stored JSON list of names.
-fn enriched_fields(list: &Value) -> Result<Value, ApiError> {
+fn enriched_fields(list: &Value) -> Result<Value, OrgError> {
     let names: Vec<String> = list
         .as_array()
         .map(|a| {
@@ -199,7 +199,7 @@ fn managed_fields(
     mut out: Map<String, Value>,
     text: &dyn Fn(&str) -> Option<String>,
     creating: bool,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Map<String, Value>, OrgError> {
     if let Some(t) = text("topicName") {
         if !creating {
             return Err(invalid("topicName cannot be changed"));
@@ -248,20 +248,13 @@ fn render(call: &Call, r: &Record) -> Value {
         return json!({
             "attributes": {"type": CHANNEL, "url": url}, "Id": id, "DeveloperName": dev, "MasterLabel": text("MasterLabel"),
             "ChannelType": text("ChannelType"), "FullName": format!("{dev}__chn"),
-            "Metadata": {"channelType": text("ChannelType"), "label": text("MasterLabel")},
+            "Metadata": metadata_of(r),
         });
     }
-    let enriched: Vec<Value> = r
-        .get_str("EnrichedFields")
-        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|n| json!({"name": n}))
-        .collect();
     json!({
         "attributes": {"type": MEMBER, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
         "EventChannel": text("EventChannel"), "SelectedEntity": text("SelectedEntity"), "FilterExpression": text("FilterExpression"),
-        "Metadata": {"eventChannel": text("EventChannel"), "selectedEntity": text("SelectedEntity"), "filterExpression": text("FilterExpression"), "enrichedFields": enriched},
+        "Metadata": metadata_of(r),
     })
 }
 
@@ -290,7 +283,22 @@ pub async fn create(
     }
     let object = tooling_object(&name)?;
     let body = body::object(&headers, &bytes)?;
-    let fields = fields_of(&app, object, &body, true)?;
+    let id = create_record(&app, call.caller(), object, &body).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to18(), "success": true, "errors": [], "warnings": [], "infos": []}),
+    ))
+}
+
+/// Creates a channel, member or managed subscription from its Tooling body
+/// (`{"FullName", "Metadata"}`); the Metadata API's calls come here too.
+pub(crate) async fn create_record(
+    app: &crate::State,
+    caller: forcebus_org::Caller,
+    object: &'static str,
+    body: &Map<String, Value>,
+) -> Result<RecordId, OrgError> {
+    let fields = fields_of(app, object, body, true)?;
     if object == MEMBER
         && let Some(expr) = fields.get("FilterExpression").and_then(Value::as_str)
     {
@@ -301,20 +309,61 @@ pub async fn create(
         forcebus_org::cdc::filter::compile(app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
-    let id = crate::sobjects::run_one(
-        &app,
-        &call,
-        Op::Create {
-            object: object.into(),
-            fields,
-        },
-    )
-    .await?
-    .id();
-    Ok(json_response(
-        StatusCode::CREATED,
-        &json!({"id": id.to18(), "success": true, "errors": [], "warnings": [], "infos": []}),
-    ))
+    let op = Op::Create {
+        object: object.into(),
+        fields,
+    };
+    one(app, caller, vec![op]).await
+}
+
+/// Runs `ops` as one transaction; the first result's id, or the first error.
+async fn one(
+    app: &crate::State,
+    caller: forcebus_org::Caller,
+    ops: Vec<Op>,
+) -> Result<RecordId, OrgError> {
+    let failed = |e: String| OrgError::new(Code::UnknownException, e);
+    let result = crate::transact(&app.org, caller, ops, true, false)
+        .await
+        .map_err(|_| failed("the transaction could not run".into()))?
+        .map_err(|e| failed(e.to_string()))?;
+    let mut id = None;
+    for r in result.results {
+        let outcome = r?;
+        id.get_or_insert(outcome.id());
+    }
+    Ok(id.expect("at least one operation"))
+}
+
+/// A channel (`SalesEvents__chn`) or member (`SalesEvents_chn_AccountChangeEvent`) by its
+/// full name.
+pub(crate) fn by_full_name(app: &crate::AppState, object: &str, full: &str) -> Option<Record> {
+    let developer = if object == CHANNEL {
+        full.strip_suffix("__chn")?
+    } else {
+        full
+    };
+    app.org
+        .scan(object, |r| {
+            (!r.is_deleted && r.get_str("DeveloperName") == Some(developer)).then(|| r.clone())
+        })
+        .pop()
+}
+
+/// A channel's or member's `Metadata`, as the Tooling API shows it.
+pub(crate) fn metadata_of(r: &Record) -> Value {
+    let text = |f: &str| r.get(f).clone();
+    if r.object == CHANNEL {
+        return json!({"channelType": text("ChannelType"), "label": text("MasterLabel")});
+    }
+    let enriched: Vec<Value> = r
+        .get_str("EnrichedFields")
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| json!({"name": n}))
+        .collect();
+    json!({"eventChannel": text("EventChannel"), "selectedEntity": text("SelectedEntity"), "filterExpression": text("FilterExpression"), "enrichedFields": enriched})
 }
 
 fn existing(app: &crate::AppState, object: &str, id: &str) -> Result<Record, ApiError> {
@@ -381,23 +430,30 @@ pub async fn update(
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
     let body = body::object(&headers, &bytes)?;
-    let fields = fields_of(&app, object, &body, false)?;
+    update_record(&app, call.caller(), &r, &body).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Changes a channel, member or managed subscription from its Tooling body.
+pub(crate) async fn update_record(
+    app: &crate::State,
+    caller: forcebus_org::Caller,
+    r: &Record,
+    body: &Map<String, Value>,
+) -> Result<(), OrgError> {
+    let object = tooling_object(&r.object).map_err(|_| OrgError::not_found())?;
+    let fields = fields_of(app, object, body, false)?;
     if let Some(expr) = fields.get("FilterExpression").and_then(Value::as_str) {
         let entity = r.get_str("SelectedEntity").unwrap_or_default();
         forcebus_org::cdc::filter::compile(app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
-    crate::sobjects::run_one(
-        &app,
-        &call,
-        Op::Update {
-            object: Some(object.into()),
-            id: r.id.to18(),
-            fields,
-        },
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let op = Op::Update {
+        object: Some(object.into()),
+        id: r.id.to18(),
+        fields,
+    };
+    one(app, caller, vec![op]).await.map(|_| ())
 }
 
 /// `DELETE /tooling/sobjects/{object}/{id}`: 204.
@@ -414,21 +470,30 @@ pub async fn delete(
     }
     let object = tooling_object(&name)?;
     let r = existing(&app, object, &id)?;
+    delete_record(&app, call.caller(), &r).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Deletes a channel (once it has no members), member or managed subscription for good:
+/// Metadata deletes are permanent, so to the Recycle Bin and out of it in one transaction.
+pub(crate) async fn delete_record(
+    app: &crate::State,
+    caller: forcebus_org::Caller,
+    r: &Record,
+) -> Result<(), OrgError> {
+    let object = tooling_object(&r.object).map_err(|_| OrgError::not_found())?;
     if object == CHANNEL {
         let full = format!("{}__chn", r.get_str("DeveloperName").unwrap_or_default());
         let members = app.org.scan(MEMBER, |m| {
             (!m.is_deleted && m.get_str("EventChannel") == Some(full.as_str())).then_some(())
         });
         if !members.is_empty() {
-            return Err(ApiError::from(OrgError::new(
+            return Err(OrgError::new(
                 Code::FieldIntegrityException,
                 "Delete the channel's members first",
-            )));
+            ));
         }
     }
-    // Metadata deletes are permanent: to the Recycle Bin and out of it in one transaction.
-    let org = app.org.clone();
-    let caller = call.caller();
     let ops = vec![
         Op::Delete {
             object: Some(object.into()),
@@ -436,11 +501,5 @@ pub async fn delete(
         },
         Op::Purge { id: r.id.to18() },
     ];
-    let result = crate::transact(&org, caller, ops, true, false)
-        .await?
-        .map_err(|e| ApiError::internal(&e))?;
-    if let Some(Err(e)) = result.results.into_iter().find(Result::is_err) {
-        return Err(ApiError::from(e));
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    one(app, caller, ops).await.map(|_| ())
 }

@@ -218,7 +218,7 @@ fn a_failing_component_rolls_the_deploy_back_unless_asked_not_to() {
     );
 }
 
-fn unzip(b64: &str) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn unzip(b64: &str) -> std::collections::BTreeMap<String, String> {
     use std::io::Read as _;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64)

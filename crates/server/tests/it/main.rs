@@ -25,6 +25,7 @@ mod generic;
 mod lifecycle;
 mod live_schema;
 mod metadata;
+mod metadata_channels;
 mod organization;
 mod platform;
 mod project;
