@@ -8,8 +8,11 @@
 //! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
 //!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`);
-//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus`; [`metadata_retrieve`]:
-//!   `retrieve` and `checkRetrieveStatus`.
+//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus`, with their
+//!   [`metadata_options`]; [`metadata_quick`]: `deployRecentValidation` and
+//!   `cancelDeploy`; [`metadata_rest`]: the REST deploy (`/metadata/deployRequest`), its
+//!   bodies read by [`multipart`]; [`metadata_retrieve`]: `retrieve` and
+//!   `checkRetrieveStatus`.
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
 //! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
@@ -74,7 +77,11 @@ pub mod listviews;
 pub mod login_page;
 pub mod metadata;
 pub mod metadata_deploy;
+pub mod metadata_options;
+pub mod metadata_quick;
+pub mod metadata_rest;
 pub mod metadata_retrieve;
+pub mod multipart;
 pub mod oauth;
 pub mod password;
 pub mod platform;

@@ -2,7 +2,9 @@
 //! (`package.xml` and `objects/<Name>.object` files, at its root or in one folder) whose
 //! `CustomObject` and `CustomField` members are applied as one schema change
 //! ([`forcebus_org::org::deploy`]), answered by an id (`0Af…`) that `checkDeployStatus`
-//! reports on with one message per component and one for `package.xml`.
+//! reports on with one message per component and one for `package.xml`. [`start`] runs
+//! a deploy for SOAP, for the REST `deployRequest` resource ([`crate::metadata_rest`])
+//! and for quick deploys ([`crate::metadata_quick`]) alike.
 //!
 //! A deploy is applied before `deploy` answers (it is done at the first poll, which
 //! Salesforce allows). The zip is bounded: entries, each entry's and the total's size.
@@ -11,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
 
 use base64::Engine;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use forcebus_org::clock::format_datetime;
@@ -19,6 +22,7 @@ use forcebus_org::declarations::{nested_fields, object_config};
 use forcebus_org::org::deploy::{Component, Declared, Deployed};
 use forcebus_org::{OrgError, StatusCode as Code};
 
+use crate::metadata_options::DeployOptions;
 use crate::soap::{Element, escape, parse};
 
 /// Most entries a deploy zip may hold.
@@ -31,55 +35,162 @@ const MAX_KEPT: usize = 1_000;
 /// What a finished deploy reports.
 #[derive(Debug, Clone)]
 pub struct DeployResult {
-    id: String,
-    created: String,
-    check_only: bool,
-    rollback_on_error: bool,
-    ignore_warnings: bool,
-    status: &'static str,
-    error: Option<String>,
+    pub(crate) id: String,
+    /// When it was asked for (and, deploys being synchronous, done).
+    pub(crate) created: String,
+    pub(crate) options: DeployOptions,
+    /// The validation a quick deploy applied again (REST's `validatedDeployRequestId`).
+    pub(crate) validated: Option<String>,
+    pub(crate) status: &'static str,
+    pub(crate) error: Option<String>,
     components: Vec<Component>,
     applied: bool,
 }
 
-/// The org's deploys, by id (`0Af…`).
+/// A DeployMessage's fields (§5.4), whichever way it is written.
 #[derive(Debug)]
-pub struct Deploys(crate::metadata::AsyncResults<DeployResult>);
+pub(crate) struct Message<'a> {
+    pub(crate) changed: bool,
+    pub(crate) created: bool,
+    /// Empty for the `package.xml` message.
+    pub(crate) component_type: &'a str,
+    pub(crate) file_name: String,
+    pub(crate) full_name: &'a str,
+    pub(crate) problem: Option<&'a str>,
+    pub(crate) success: bool,
+}
 
-impl Default for Deploys {
-    fn default() -> Self {
-        Self(crate::metadata::AsyncResults::new("0Af", MAX_KEPT))
+impl DeployResult {
+    /// `numberComponentErrors`, `numberComponentsDeployed` (would-be successes of a
+    /// rolled-back deploy included) and `numberComponentsTotal`.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let errors = self
+            .components
+            .iter()
+            .filter(|c| c.outcome.is_err())
+            .count();
+        let total = self.components.len();
+        (errors, total - errors, total)
+    }
+
+    /// `success`: true but for `Failed`.
+    pub(crate) fn success(&self) -> bool {
+        self.status != "Failed"
+    }
+
+    /// `componentFailures`, then `componentSuccesses` (the `package.xml` message first,
+    /// unless the zip could not be read).
+    pub(crate) fn messages(&self) -> (Vec<Message<'_>>, Vec<Message<'_>>) {
+        let (failed, ok): (Vec<&Component>, Vec<&Component>) =
+            self.components.iter().partition(|c| c.outcome.is_err());
+        let package = self.error.is_none().then_some(Message {
+            changed: true,
+            created: false,
+            component_type: "",
+            file_name: "package.xml".into(),
+            full_name: "package.xml",
+            problem: None,
+            success: true,
+        });
+        let successes = package.into_iter().chain(ok.into_iter().map(message_of));
+        (
+            failed.into_iter().map(message_of).collect(),
+            successes.collect(),
+        )
     }
 }
 
-/// A DeployOptions flag (`true|false|1|0`, any case), or its default.
-fn option(op: &Element, name: &str, default: bool) -> bool {
-    op.child("DeployOptions")
-        .and_then(|o| o.text_of(name))
-        .map_or(default, |v| {
-            matches!(v.to_ascii_lowercase().as_str(), "true" | "1")
-        })
+/// A component's message: new components are created and changed, changed ones only
+/// changed, failed ones neither.
+fn message_of(c: &Component) -> Message<'_> {
+    let (changed, created) = match &c.outcome {
+        Ok(Deployed::Created) => (true, true),
+        Ok(Deployed::Changed) => (true, false),
+        Ok(Deployed::Unchanged) | Err(_) => (false, false),
+    };
+    Message {
+        changed,
+        created,
+        component_type: c.kind,
+        file_name: format!("objects/{}.object", c.object),
+        full_name: &c.full_name,
+        problem: c.outcome.as_ref().err().map(|e| e.message.as_str()),
+        success: c.outcome.is_ok(),
+    }
+}
+
+/// The org's deploys, by id (`0Af…`), and its recent validations.
+#[derive(Debug)]
+pub struct Deploys {
+    results: crate::metadata::AsyncResults<DeployResult>,
+    /// Successful validations, for quick deploys.
+    pub(crate) validations: crate::metadata_quick::Validations,
+}
+
+impl Default for Deploys {
+    fn default() -> Self {
+        Self {
+            results: crate::metadata::AsyncResults::new("0Af", MAX_KEPT),
+            validations: crate::metadata_quick::Validations::default(),
+        }
+    }
+}
+
+impl Deploys {
+    /// The result of deploy `id` (15 or 18 characters).
+    pub(crate) fn get(&self, id: &str) -> Option<DeployResult> {
+        self.results.get(id)
+    }
 }
 
 /// `deploy`: applies the zip now, answers `Queued` with the id to poll.
 pub(crate) async fn deploy(app: &crate::State, op: &Element) -> String {
-    let check_only = option(op, "checkOnly", false);
-    let rollback = option(op, "rollbackOnError", true);
-    let mut result = DeployResult {
-        id: String::new(),
-        created: format_datetime(app.org.clock().now()),
-        check_only,
-        rollback_on_error: rollback,
-        ignore_warnings: option(op, "ignoreWarnings", false),
-        status: "Failed",
-        error: None,
-        components: Vec::new(),
-        applied: false,
-    };
+    let options = DeployOptions::from_soap(op);
     let zip = op
         .text_of("ZipFile")
         .unwrap_or_default()
         .replace(char::is_whitespace, "");
+    let id = match base64::engine::general_purpose::STANDARD.decode(zip) {
+        Ok(bytes) => start(app, bytes.into(), options, None).await,
+        Err(e) => {
+            let mut result = DeployResult::new(app, options, None);
+            result.error = Some(format!("The ZipFile is not base64: {e}"));
+            keep(app, result, None)
+        }
+    };
+    format!(
+        "<deployResponse><result><done>false</done><id>{id}</id><state>Queued</state></result></deployResponse>"
+    )
+}
+
+impl DeployResult {
+    /// A deploy just asked for, failed until it runs.
+    fn new(app: &crate::State, options: DeployOptions, validated: Option<String>) -> Self {
+        Self {
+            id: String::new(),
+            created: format_datetime(app.org.clock().now()),
+            options,
+            validated,
+            status: "Failed",
+            error: None,
+            components: Vec::new(),
+            applied: false,
+        }
+    }
+}
+
+/// Runs a deploy of `zip` (the archive's bytes) with `options`, `validated` naming the
+/// validation a quick deploy applies again; keeps its result and returns its id. The
+/// deploy is applied (or refused) before this returns.
+pub(crate) async fn start(
+    app: &crate::State,
+    zip: Bytes,
+    options: DeployOptions,
+    validated: Option<String>,
+) -> String {
+    let check_only = options.check_only;
+    let rollback = options.rollback_on_error;
+    let mut result = DeployResult::new(app, options, validated);
     match read_package(&zip) {
         Err(e) => result.error = Some(e),
         Ok((declared, mut refused)) => {
@@ -103,13 +214,22 @@ pub(crate) async fn deploy(app: &crate::State, op: &Element) -> String {
             }
         }
     }
-    let id = app.deploys.0.keep(|id| DeployResult {
+    let validation = (result.options.check_only && result.status == "Succeeded").then_some(zip);
+    keep(app, result, validation)
+}
+
+/// Keeps `result` under a new id (and, for a successful validation, its `zip`); the id.
+fn keep(app: &crate::State, result: DeployResult, zip: Option<Bytes>) -> String {
+    let options = result.options.clone();
+    let id = app.deploys.results.keep(|id| DeployResult {
         id: id.to_owned(),
         ..result
     });
-    format!(
-        "<deployResponse><result><done>false</done><id>{id}</id><state>Queued</state></result></deployResponse>"
-    )
+    if let Some(zip) = zip {
+        let (schema, now) = (app.org.schema(), app.org.clock().now());
+        app.deploys.validations.keep(&id, zip, options, schema, now);
+    }
+    id
 }
 
 /// `checkDeployStatus`: the DeployResult, with its messages when asked for.
@@ -118,7 +238,7 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Result<String, OrgError
         .text_of("asyncProcessId")
         .or_else(|| op.children.first().map(|c| c.text.trim()))
         .unwrap_or_default();
-    let r = app.deploys.0.get(id).ok_or_else(|| {
+    let r = app.deploys.get(id).ok_or_else(|| {
         OrgError::new(Code::InvalidCrossReferenceKey, "invalid cross reference id")
     })?;
     let details = op
@@ -131,22 +251,19 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Result<String, OrgError
 }
 
 fn render(r: &DeployResult, details: bool) -> String {
-    let errors = r.components.iter().filter(|c| c.outcome.is_err()).count();
-    let deployed = r.components.len() - errors;
+    let (errors, deployed, total) = r.counts();
     let mut out = format!(
         "<checkOnly>{}</checkOnly><completedDate>{c}</completedDate><createdBy>005000000000000</createdBy><createdByName>forcebus</createdByName><createdDate>{c}</createdDate><details>",
-        r.check_only,
+        r.options.check_only,
         c = r.created.replace("+0000", "Z"),
     );
     if details {
-        for c in r.components.iter().filter(|c| c.outcome.is_err()) {
-            out.push_str(&message("componentFailures", c, &r.created));
+        let (failures, successes) = r.messages();
+        for m in &failures {
+            out.push_str(&message("componentFailures", m, &r.created));
         }
-        if r.error.is_none() {
-            out.push_str(&format!("<componentSuccesses><changed>true</changed><componentType></componentType><created>false</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>package.xml</fileName><fullName>package.xml</fullName><success>true</success></componentSuccesses>", r.created.replace("+0000", "Z")));
-        }
-        for c in r.components.iter().filter(|c| c.outcome.is_ok()) {
-            out.push_str(&message("componentSuccesses", c, &r.created));
+        for m in &successes {
+            out.push_str(&message("componentSuccesses", m, &r.created));
         }
     }
     out.push_str("<runTestResult><numFailures>0</numFailures><numTestsRun>0</numTestsRun><totalTime>0.0</totalTime></runTestResult></details><done>true</done>");
@@ -157,48 +274,39 @@ fn render(r: &DeployResult, details: bool) -> String {
         ));
     }
     out.push_str(&format!(
-        "<id>{}</id><ignoreWarnings>{}</ignoreWarnings><numberComponentErrors>{errors}</numberComponentErrors><numberComponentsDeployed>{deployed}</numberComponentsDeployed><numberComponentsTotal>{}</numberComponentsTotal><numberTestErrors>0</numberTestErrors><numberTestsCompleted>0</numberTestsCompleted><numberTestsTotal>0</numberTestsTotal><rollbackOnError>{}</rollbackOnError><runTestsEnabled>false</runTestsEnabled><status>{}</status><success>{}</success>",
+        "<id>{}</id><ignoreWarnings>{}</ignoreWarnings><numberComponentErrors>{errors}</numberComponentErrors><numberComponentsDeployed>{deployed}</numberComponentsDeployed><numberComponentsTotal>{total}</numberComponentsTotal><numberTestErrors>0</numberTestErrors><numberTestsCompleted>0</numberTestsCompleted><numberTestsTotal>0</numberTestsTotal><rollbackOnError>{}</rollbackOnError><runTestsEnabled>false</runTestsEnabled><status>{}</status><success>{}</success>",
         r.id,
-        r.ignore_warnings,
-        r.components.len(),
-        r.rollback_on_error,
+        r.options.ignore_warnings,
+        r.options.rollback_on_error,
         r.status,
-        r.status != "Failed",
+        r.success(),
     ));
     out
 }
 
 /// A DeployMessage (`componentType` always present, as the sf CLI requires).
-fn message(element: &str, c: &Component, created: &str) -> String {
-    // (changed, created): new components are both, changed ones only changed.
-    let ((changed, made), problem) = match &c.outcome {
-        Ok(Deployed::Created) => ((true, true), String::new()),
-        Ok(Deployed::Changed) => ((true, false), String::new()),
-        Ok(Deployed::Unchanged) => ((false, false), String::new()),
-        Err(e) => (
-            (false, false),
-            format!(
-                "<problem>{}</problem><problemType>Error</problemType>",
-                escape(&e.message)
-            ),
-        ),
-    };
-    let ok = c.outcome.is_ok();
+fn message(element: &str, m: &Message<'_>, created: &str) -> String {
+    let problem = m.problem.map_or(String::new(), |p| {
+        format!(
+            "<problem>{}</problem><problemType>Error</problemType>",
+            escape(p)
+        )
+    });
     format!(
-        "<{element}><changed>{changed}</changed><componentType>{}</componentType><created>{made}</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>objects/{}.object</fileName><fullName>{}</fullName>{problem}<success>{ok}</success></{element}>",
-        c.kind,
+        "<{element}><changed>{}</changed><componentType>{}</componentType><created>{}</created><createdDate>{}</createdDate><deleted>false</deleted><fileName>{}</fileName><fullName>{}</fullName>{problem}<success>{}</success></{element}>",
+        m.changed,
+        m.component_type,
+        m.created,
         created.replace("+0000", "Z"),
-        escape(&c.object),
-        escape(&c.full_name),
+        escape(&m.file_name),
+        escape(m.full_name),
+        m.success,
     )
 }
 
 /// The zip's declarations, and the members it names but cannot deploy (each a failure).
-fn read_package(base64_zip: &str) -> Result<(Vec<Declared>, Vec<Component>), String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_zip)
-        .map_err(|e| format!("The ZipFile is not base64: {e}"))?;
-    let files = unzip(&bytes)?;
+fn read_package(bytes: &[u8]) -> Result<(Vec<Declared>, Vec<Component>), String> {
+    let files = unzip(bytes)?;
     let (base, manifest) = files
         .iter()
         .find(|(name, _)| {
