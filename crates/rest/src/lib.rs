@@ -10,7 +10,9 @@
 //!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`), with
 //!   [`metadata_channels`] for platform event channels and their members;
 //!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus` (the zip read by
-//!   `metadata_package`); [`metadata_retrieve`]:
+//!   `metadata_package`), with their [`metadata_options`]; [`metadata_quick`]:
+//!   `deployRecentValidation` and `cancelDeploy`; [`metadata_rest`]: the REST deploy
+//!   (`/metadata/deployRequest`), its bodies read by [`multipart`]; [`metadata_retrieve`]:
 //!   `retrieve` and `checkRetrieveStatus`.
 //! - [`resources`]: the version list, the resource list and `/limits`.
 //! - [`describe`]: describeGlobal, basic info and describe.
@@ -77,8 +79,12 @@ pub mod login_page;
 pub mod metadata;
 pub mod metadata_channels;
 pub mod metadata_deploy;
+pub mod metadata_options;
 mod metadata_package;
+pub mod metadata_quick;
+pub mod metadata_rest;
 pub mod metadata_retrieve;
+pub mod multipart;
 pub mod oauth;
 pub mod password;
 pub mod platform;

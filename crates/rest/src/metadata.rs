@@ -7,7 +7,8 @@
 //! the call. A component's Metadata is read into the same JSON the Tooling API takes, so
 //! both APIs share one mapping ([`crate::tooling_schema`]).
 //!
-//! `deploy` and `checkDeployStatus` are [`crate::metadata_deploy`]'s. Not served yet:
+//! `deploy` and `checkDeployStatus` are [`crate::metadata_deploy`]'s, `cancelDeploy` and
+//! `deployRecentValidation` [`crate::metadata_quick`]'s. Not served yet:
 //! `updateMetadata` and `renameMetadata` (each component fails, saying so),
 //! `upsertMetadata` of an existing component, deleting an object, `retrieve`, and every
 //! other type (`describeMetadata` lists only what works).
@@ -190,6 +191,13 @@ pub async fn endpoint(
             .ok_or_else(|| Fault::new("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")),
         "checkDeployStatus" => crate::metadata_deploy::check(&app, op)
             .map_err(|e| Fault::new("INVALID_CROSS_REFERENCE_KEY", e.message)),
+        "cancelDeploy" => crate::metadata_quick::cancel_soap(&app, op)
+            .map_err(|e| Fault::new(e.code.as_str(), e.message)),
+        "deployRecentValidation" => {
+            crate::metadata_quick::deploy_recent_validation(&app, &caller, op)
+                .await
+                .map_err(|e| Fault::new(e.code.as_str(), e.message))
+        }
         "describeMetadata" => Ok(describe()),
         other => {
             return client_fault(&format!(

@@ -159,6 +159,16 @@ pub(crate) fn data() -> Router<State> {
             get(search::parameterized_get).post(search::parameterized_post),
         )
         .route(
+            "/services/data/{v}/metadata/deployRequest",
+            post(metadata_rest::create),
+        )
+        .route(
+            "/services/data/{v}/metadata/deployRequest/{id}",
+            get(metadata_rest::status)
+                .post(metadata_rest::create_validated)
+                .patch(metadata_rest::cancel),
+        )
+        .route(
             "/services/data/{v}/jobs/{kind}",
             post(bulk2::create).get(bulk2::list),
         )
@@ -260,6 +270,8 @@ pub(crate) fn allowed_methods(pattern: &str) -> &'static str {
         "/composite/sobjects/{o}/{field}" => "PATCH",
         "/composite" | "/parameterizedSearch" => "GET,HEAD,POST",
         "/composite/batch" | "/composite/tree/{o}" | "/composite/graph" => "POST",
+        "/metadata/deployRequest" => "POST",
+        "/metadata/deployRequest/{id}" => "GET,HEAD,POST,PATCH",
         "/services/oauth2/token"
         | "/services/Soap/u/{v}"
         | "/services/Soap/u/{v}/{org}"

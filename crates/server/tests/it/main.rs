@@ -18,6 +18,7 @@ mod config;
 mod control;
 mod cross_protocol;
 mod deploy;
+mod deploy_rest;
 mod describe;
 mod destructive;
 mod events;
