@@ -405,7 +405,12 @@ fn tooling_objects(schema: &Schema) -> impl Iterator<Item = &ObjectDef> {
 /// `GET /tooling/sobjects`: the Tooling API's describeGlobal.
 pub async fn tooling_global(call: Call, State(app): State<crate::State>) -> Response {
     let base = format!("{}/tooling", call.base());
-    let list: Vec<Value> = tooling_objects(app.org.schema())
+    let mut objects: Vec<&ObjectDef> = tooling_objects(app.org.schema())
+        .chain(crate::tooling_describe::objects())
+        .collect();
+    objects.sort_by(|a, b| a.name.cmp(&b.name));
+    let list: Vec<Value> = objects
+        .into_iter()
         .map(|o| global_entry(&base, o))
         .collect();
     json_response(
@@ -424,6 +429,7 @@ pub async fn tooling_describe(
     let o = schema
         .object(&name)
         .filter(|o| crate::query::tooling_visible(o))
+        .or_else(|| crate::tooling_describe::object_named(&name))
         .ok_or_else(ApiError::not_found)?;
     let mut out = object_describe(schema, &call, o);
     // Its URLs are the Tooling API's.

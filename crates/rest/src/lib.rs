@@ -32,7 +32,8 @@
 //!   `PlatformEventChannelMember`, `ManagedEventSubscription`); [`tooling_schema`]: its
 //!   schema objects `CustomField` and `CustomObject`, changing the schema live;
 //!   [`tooling_defs`]: `EntityDefinition`, `FieldDefinition`, `CustomObject`, `CustomField`
-//!   as tooling query results.
+//!   as tooling query results, and `tooling_describe`: their describeGlobal entries and
+//!   describes.
 //! - [`generic`]: generic streaming pushes (`/sobjects/StreamingChannel/{id}/push`).
 //! - [`events`]: event schemas by id, and the event log as JSON (`/forcebus/v1/events`).
 //! - [`control`]: the test controls (`/forcebus/v1/control`).
@@ -98,6 +99,7 @@ pub mod sobjects;
 pub mod stream;
 pub mod tooling;
 pub mod tooling_defs;
+mod tooling_describe;
 pub mod tooling_schema;
 
 pub use ctx::ConnInfo;

@@ -385,6 +385,7 @@ pub async fn basic(
         .schema()
         .object(&name)
         .filter(|o| crate::query::tooling_visible(o))
+        .or_else(|| crate::tooling_describe::object_named(&name))
         .ok_or_else(ApiError::not_found)?;
     let base = format!("{}/tooling", call.base());
     Ok(json_response(

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Authed, code, j, server};
+use crate::{Authed, code, get, j, server};
 
 fn tooling_query(s: &forcebus_testkit::Server, soql: &str) -> (u16, Value) {
     j(s.http()
@@ -106,4 +106,63 @@ fn schema_definitions_answer_tooling_queries_from_the_live_schema() {
         let (st, r) = tooling_query(&s, soql);
         assert_eq!((st, code(&r)), (400, want), "{soql}: {r}");
     }
+}
+
+/// The schema objects are in the Tooling describeGlobal and have describes whose columns
+/// are their rows' (writable ones take `FullName` and `Metadata`).
+#[test]
+fn schema_objects_are_described_by_the_tooling_api() {
+    let s = server();
+    let (st, global) = get(&s, "/tooling/sobjects");
+    assert_eq!(st, 200, "{global}");
+    let names: Vec<&str> = global["sobjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    for name in [
+        "CustomField",
+        "CustomObject",
+        "EntityDefinition",
+        "FieldDefinition",
+        "PlatformEventChannel",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "in name order");
+
+    let (st, d) = get(&s, "/tooling/sobjects/FieldDefinition/describe");
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["createable"], false);
+    let field = |d: &serde_json::Value, name: &str| {
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {d}"))
+    };
+    assert_eq!(field(&d, "DataType")["type"], "string");
+    assert_eq!(field(&d, "IsNillable")["type"], "boolean");
+    assert!(
+        d["urls"]["describe"]
+            .as_str()
+            .unwrap()
+            .contains("/tooling/sobjects/FieldDefinition/describe")
+    );
+
+    let (st, d) = get(&s, "/tooling/sobjects/CustomField/describe");
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["createable"], true);
+    assert_eq!(d["keyPrefix"], "00N");
+    assert_eq!(field(&d, "Metadata")["createable"], true);
+    assert_eq!(field(&d, "Id")["createable"], false);
+    let (st, basic) = get(&s, "/tooling/sobjects/EntityDefinition");
+    assert_eq!(st, 200, "{basic}");
+    assert_eq!(basic["objectDescribe"]["name"], "EntityDefinition");
+    assert_eq!(get(&s, "/tooling/sobjects/NoSuchThing/describe").0, 404);
 }
