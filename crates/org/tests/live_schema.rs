@@ -408,3 +408,59 @@ fn a_deleted_object_takes_its_records_and_its_key_prefix_is_never_given_again() 
     assert_ne!(&again[..3], &gone[..3], "a new key prefix");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_picklist_become_multiselect_keeps_known_values_and_announces_the_records() {
+    let (org, c) = open(Arc::new(SqliteStore::in_memory().unwrap()));
+    let tier: FieldConfig = serde_json::from_value(
+        json!({"name": "Tier__c", "type": "picklist", "picklist": ["Gold", "Silver"]}),
+    )
+    .unwrap();
+    org.add_custom_field("Account", tier).unwrap();
+    let (gold, _) = create(&org, &c, "Account", json!({"Name": "G", "Tier__c": "Gold"}));
+    let (silver, _) = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "S", "Tier__c": "Silver"}),
+    );
+    let (none, _) = create(&org, &c, "Account", json!({"Name": "N"}));
+    let before = org.change_schema_id("Account").unwrap();
+    let mut cursor = org
+        .log()
+        .subscribe(
+            org.change_channel("/data/AccountChangeEvent").unwrap(),
+            forcebus_eventlog::Start::Latest,
+        )
+        .unwrap();
+    let multi: FieldConfig = serde_json::from_value(
+        json!({"name": "Tier__c", "type": "multipicklist", "picklist": ["Gold", "Bronze"]}),
+    )
+    .unwrap();
+    assert!(org.update_custom_field("Account", multi).unwrap());
+    let value = |id: &str| {
+        org.get(RecordId::parse(id).unwrap())
+            .unwrap()
+            .get("Tier__c")
+            .clone()
+    };
+    assert_eq!(value(&gold), "Gold", "a value of the new set stays");
+    assert!(value(&silver).is_null(), "one outside it is cleared");
+    let events = cursor.poll(10).unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "one GAP_UPDATE for the records that held a value"
+    );
+    let event: ChangeEvent = serde_json::from_slice(&events[0].payload).unwrap();
+    assert_eq!(event.header.change_type, "GAP_UPDATE");
+    let mut ids = event.header.record_ids.clone();
+    ids.sort();
+    let mut want = vec![gold.clone(), silver.clone()];
+    want.sort();
+    assert_eq!(ids, want, "{none} held no value");
+    assert!(event.fields.is_empty());
+    // Both types are Avro strings: the schema (and its id) may stay; the event is in it.
+    assert_eq!(event.schema_id, org.change_schema_id("Account").unwrap());
+    assert_eq!(event.schema_id, before);
+}

@@ -285,7 +285,7 @@ fn deploy_object(w: &mut Work<'_>, d: &Declared) {
     for f in &d.config.fields {
         let outcome = match &object {
             Err(_) => Err(parent_failed()),
-            Ok((name, _)) => deploy_field(w.schema, w.runtime, w.state, name, f),
+            Ok((name, _)) => deploy_field(w, name, f),
         };
         let full = format!("{}.{}", d.name, f.name);
         w.report.push(component("CustomField", &full, d, outcome));
@@ -325,13 +325,12 @@ fn object_of(
 /// One field of a deploy: created, changed (when every record keeps its value), unchanged
 /// (declared the same), or refused.
 fn deploy_field(
-    schema: &mut Schema,
-    runtime: &mut RuntimeSchema,
-    state: &State,
+    w: &mut Work<'_>,
     object: &str,
     f: &crate::custom::FieldConfig,
 ) -> Result<Deployed, OrgError> {
-    let existing = schema
+    let existing = w
+        .schema
         .object(object)
         .and_then(|o| o.field(&f.name))
         .cloned();
@@ -341,8 +340,9 @@ fn deploy_field(
         if wanted == existing {
             return Ok(Deployed::Unchanged);
         }
-        return change_field(schema, runtime, state, object, f).map(|_| Deployed::Changed);
+        return change_field(w.schema, w.runtime, w.state, object, f, &mut w.changed)
+            .map(|_| Deployed::Changed);
     }
-    runtime.create_field(schema, object, f.clone())?;
+    w.runtime.create_field(w.schema, object, f.clone())?;
     Ok(Deployed::Created)
 }

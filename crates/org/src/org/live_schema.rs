@@ -14,7 +14,7 @@ use forcebus_store::{Batch, StoreError, StoredRecord, Write};
 use crate::Org;
 use crate::custom::{FieldConfig, ObjectConfig};
 use crate::error::{OrgError, StatusCode};
-use crate::meta::Schema;
+use crate::meta::{FieldType, Schema};
 use crate::org::SCHEMAS;
 use crate::runtime_schema::{RuntimeSchema, STORED};
 
@@ -33,7 +33,20 @@ pub(crate) struct Changed {
     pub(crate) removed_objects: Vec<String>,
     /// Records removed for good (a deleted object's).
     pub(crate) purged: Vec<crate::id::RecordId>,
+    /// Change events a field's conversion publishes (`metadata-tooling.md` §13).
+    pub(crate) conversions: Vec<Conversion>,
 }
+
+/// The change events of a field's conversion: `GAP_UPDATE` with the records whose values
+/// it changed.
+pub(crate) struct Conversion {
+    pub(crate) object: String,
+    pub(crate) change_type: &'static str,
+    pub(crate) ids: Vec<String>,
+}
+
+/// Most record ids one conversion event lists.
+const CONVERSION_IDS: usize = 500;
 
 /// The runtime schema as stored.
 pub(crate) fn stored_runtime(
@@ -82,19 +95,16 @@ impl Org {
     /// its value ([`crate::field_change`]). Returns whether anything changed.
     pub fn update_custom_field(&self, object: &str, field: FieldConfig) -> Result<bool, OrgError> {
         self.change_schema(|schema, runtime, state| {
-            let changed = change_field(schema, runtime, state, object, &field)?;
-            let name = schema
-                .object(object)
-                .map(|o| o.name.clone())
-                .unwrap_or_default();
-            let objects = if changed { vec![name] } else { Vec::new() };
-            Ok((
-                changed,
-                Changed {
-                    objects,
-                    ..Changed::default()
-                },
-            ))
+            let mut changed = Changed::default();
+            let differs = change_field(schema, runtime, state, object, &field, &mut changed)?;
+            if differs {
+                let name = schema
+                    .object(object)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default();
+                changed.objects.push(name);
+            }
+            Ok((differs, changed))
         })
     }
 
@@ -122,8 +132,8 @@ impl Org {
     }
 
     /// Runs a schema change: `change` edits a copy of the schema and of the runtime
-    /// definitions (and may read the records); the result is stored in one commit, then
-    /// becomes the org's schema.
+    /// definitions (and may read the records); the result is stored in one commit (with
+    /// the change events a conversion publishes), then becomes the org's schema.
     pub(crate) fn change_schema<T>(
         &self,
         change: impl FnOnce(
@@ -132,14 +142,34 @@ impl Org {
             &crate::state::State,
         ) -> Result<(T, Changed), OrgError>,
     ) -> Result<T, OrgError> {
-        let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut schema = self.schema().clone();
         let mut runtime = self.runtime_schema();
         let (out, mut changed) = {
             let state = self.read();
             change(&mut schema, &mut runtime, &state)?
         };
+        let (batch, ids) = self.stage_schema(&schema, &runtime, &mut changed);
+        let commit = self.commit_schema(&schema, &ids, &changed.conversions, batch)?;
+        self.install_schema(schema, runtime, ids, changed);
+        drop(writer);
+        drop(definer);
+        if let Some(commit) = commit {
+            commit
+                .wait()
+                .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+        }
+        Ok(out)
+    }
+
+    /// The writes of a schema change, and the changed objects' new change-event schema ids.
+    fn stage_schema(
+        &self,
+        schema: &Schema,
+        runtime: &RuntimeSchema,
+        changed: &mut Changed,
+    ) -> (Batch, HashMap<String, String>) {
         let mut batch = Batch::new();
         batch.put(STORED.0, STORED.1, Some(runtime.to_json()));
         let mut ids = HashMap::new();
@@ -154,7 +184,8 @@ impl Org {
             }
             ids.insert(object.name.clone(), s.id().to_owned());
         }
-        changed.records.retain(|r| !changed.purged.contains(&r.id));
+        let purged: std::collections::HashSet<_> = changed.purged.iter().copied().collect();
+        changed.records.retain(|r| !purged.contains(&r.id));
         for r in &changed.records {
             batch.writes.push(Write::PutRecord(StoredRecord {
                 id: r.id.as15().to_owned(),
@@ -174,9 +205,82 @@ impl Org {
         for name in &changed.removed_events {
             batch.put(crate::platform::registry::DEFINITIONS, name, None);
         }
-        self.store
-            .commit(&batch)
-            .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+        (batch, ids)
+    }
+
+    /// Commits `batch`: through the event log with the change events `conversions`
+    /// publish (for objects selected for Change Data Capture), else straight to the store.
+    fn commit_schema(
+        &self,
+        schema: &Schema,
+        ids: &HashMap<String, String>,
+        conversions: &[Conversion],
+        mut batch: Batch,
+    ) -> Result<Option<forcebus_eventlog::Commit>, OrgError> {
+        let failed = |e: forcebus_store::StoreError| {
+            OrgError::new(StatusCode::UnknownException, e.to_string())
+        };
+        let now = self.clock().now();
+        let mut state = self.write();
+        let mut schema_ids = self.change_schema_ids().clone();
+        schema_ids.extend(ids.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let commit_number = state.commit_number + 1;
+        let transaction_key = crate::new_uuid();
+        let info = crate::cdc::TxnInfo {
+            schema,
+            members: crate::cdc::Member::all(&state),
+            now,
+            transaction_key: &transaction_key,
+            change_origin: "",
+            commit_timestamp: now.timestamp_millis(),
+            commit_number,
+            // Schema changes are the administrator's: the org's first user.
+            commit_user: state
+                .of("User")
+                .next()
+                .map(|u| u.id.to18())
+                .unwrap_or_default(),
+        };
+        let events: Vec<_> = conversions
+            .iter()
+            .filter_map(|c| Some((c, schema.object(&c.object)?)))
+            .filter(|(_, def)| self.selected_in(&state, def))
+            .flat_map(|(c, def)| {
+                c.ids
+                    .chunks(CONVERSION_IDS)
+                    .map(|ids| {
+                        crate::cdc::gap_event(def, c.change_type, ids.to_vec(), &info, &schema_ids)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if events.is_empty() {
+            drop(state);
+            self.store.commit(&batch).map_err(failed)?;
+            return Ok(None);
+        }
+        batch.put(
+            crate::state::ORG,
+            "commit_number",
+            Some(commit_number.to_string()),
+        );
+        let commit = self
+            .log
+            .commit(events, now.timestamp_millis(), batch)
+            .map_err(failed)?;
+        state.commit_number = commit_number;
+        Ok(Some(commit))
+    }
+
+    /// Makes a committed schema change the org's: definitions, schema, schema ids, records,
+    /// runtime definitions, PushTopics.
+    fn install_schema(
+        &self,
+        schema: Schema,
+        runtime: RuntimeSchema,
+        ids: HashMap<String, String>,
+        changed: Changed,
+    ) {
         self.install_definitions(&changed.events, &changed.removed_events);
         let before = self.schema();
         let schema: &'static Schema = Box::leak(Box::new(schema));
@@ -208,7 +312,6 @@ impl Org {
             .unwrap_or_else(|e| e.into_inner()) = runtime;
         self.rebuild_topics();
         tracing::info!(objects = ?changed.objects, removed = ?changed.removed_objects, events = ?changed.removed_events, "Schema changed.");
-        Ok(out)
     }
 }
 
@@ -220,6 +323,7 @@ pub(crate) fn change_field(
     state: &crate::state::State,
     object: &str,
     field: &FieldConfig,
+    changed: &mut Changed,
 ) -> Result<bool, OrgError> {
     let def = schema
         .object(object)
@@ -253,6 +357,9 @@ pub(crate) fn change_field(
         return Ok(false);
     }
     crate::field_change::check(&old, &new, state.of(&name))?;
+    if old.ftype == FieldType::Picklist && new.ftype == FieldType::Multipicklist {
+        to_multiselect(&name, &new, state, changed);
+    }
     schema
         .object_mut(&name)
         .expect("looked up above")
@@ -263,4 +370,44 @@ pub(crate) fn change_field(
         f.config = config;
     }
     Ok(true)
+}
+
+/// A picklist become a multi-select picklist (`metadata-tooling.md` §12–§13): values in
+/// the new value set stay, the others are cleared, and the records that held a value are
+/// announced by `GAP_UPDATE` events.
+fn to_multiselect(
+    object: &str,
+    new: &crate::meta::FieldDef,
+    state: &crate::state::State,
+    changed: &mut Changed,
+) {
+    let mut ids = Vec::new();
+    for r in state.of(object) {
+        let Some(value) = r.get(&new.name).as_str() else {
+            continue;
+        };
+        if !r.is_deleted {
+            ids.push(r.id.to18());
+        }
+        if new.picklist.iter().any(|p| p == value) {
+            continue;
+        }
+        match changed.records.iter_mut().find(|c| c.id == r.id) {
+            Some(c) => {
+                c.fields.remove(&new.name);
+            }
+            None => {
+                let mut r = r.clone();
+                r.fields.remove(&new.name);
+                changed.records.push(r);
+            }
+        }
+    }
+    if !ids.is_empty() {
+        changed.conversions.push(Conversion {
+            object: object.to_owned(),
+            change_type: "GAP_UPDATE",
+            ids,
+        });
+    }
 }
