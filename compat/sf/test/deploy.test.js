@@ -7,8 +7,8 @@
 //
 // A CometD session already subscribed to /data/AccountChangeEvent before the deploy
 // (plain Bayeux over HTTP here: the jsforce the CLI ships needs Node 22, and this runner
-// is Node 20; compat/node's live-schema test shows jsforce itself doing the same after a
-// Tooling API change) gets the next Account event in the new schema, with the field. Deploying again reports every
+// is Node 20; deploy-subscribers.test.js does it with compat/node's jsforce and the npm
+// Pub/Sub client) gets the next Account event in the new schema, with the field. Deploying again reports every
 // component Unchanged; a broken field file fails the deploy and applies nothing.
 // `sf project retrieve start --metadata ...` into an empty project brings the objects
 // back in source format (the CLI asks `retrieve`, then `checkRetrieveStatus`, after a
