@@ -398,8 +398,8 @@ fn unsupported(kind: &str) -> OrgError {
     )
 }
 
-/// `renameMetadata` of a custom field made through the API (`Object.Old__c` to
-/// `Object.New__c`, the same object): one SaveResult named after the new name.
+/// `renameMetadata` of a custom field (`Object.Old__c` to `Object.New__c`, the same
+/// object) or custom object made through the API: one SaveResult named after the new name.
 async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
     if !served(kind) {
@@ -428,9 +428,23 @@ async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
                 "A field is renamed on its object: Object.Old__c to Object.New__c, not {old} to {new}"
             ),
         )),
+        ("CustomObject", None, None) if !old.ends_with("__e") => {
+            let org = app.org.clone();
+            let (from, to) = (old.clone(), new.clone());
+            match crate::blocking(move || org.rename_custom_object(&from, &to)).await {
+                Ok(Err(e)) if e.code == Code::NotFound => Err(OrgError::new(
+                    Code::InvalidCrossReferenceKey,
+                    format!("In field: fullName - no CustomObject named {old} found"),
+                )),
+                Ok(r) => r.map(|()| false),
+                Err(e) => Err(OrgError::new(Code::UnknownException, format!("{e:?}"))),
+            }
+        }
         _ => Err(OrgError::new(
             Code::InvalidInput,
-            "Renaming a custom object is not served: deploy the new object and move its records, or rename its fields.",
+            format!(
+                "{kind} {old} cannot be renamed to {new}: custom objects and fields are renamed here, platform events and channels are not."
+            ),
         )),
     };
     Ok(format!(

@@ -1,9 +1,11 @@
-//! Renaming a custom field made while the org runs (the Metadata API's `renameMetadata`,
-//! `metadata-tooling.md` §3): the field keeps its id, its definition and every record's
-//! value under the new API name; the old name leaves describe and SOQL at once, and the
-//! object's change events get a new schema id (§13: a rename is a field change). What
-//! names the field elsewhere (a PushTopic's query, a custom channel member's filter or
-//! enriched fields) must change first, as for a delete.
+//! Renaming a custom field or object made while the org runs (the Metadata API's
+//! `renameMetadata`, `metadata-tooling.md` §3). A field keeps its id, its definition and
+//! every record's value under the new API name; the old name leaves describe and SOQL at
+//! once, and the object's change events get a new schema id (§13: a rename is a field
+//! change). An object keeps its key prefix (so its records keep their ids), its fields and
+//! its records, lookups to it follow it, and its change events take the new entity name
+//! (`New__ChangeEvent`). What names the component elsewhere (a PushTopic's query, a
+//! channel member) must change first, as for a delete.
 
 use crate::Org;
 use crate::custom::{FieldConfig, field_def};
@@ -11,6 +13,7 @@ use crate::error::{OrgError, StatusCode};
 use crate::org::live_schema::Changed;
 use crate::org::schema_delete::runtime_field;
 use crate::runtime_schema::check_api_name;
+use crate::state::State;
 
 impl Org {
     /// Renames the runtime field `object.old` to `new`.
@@ -64,5 +67,107 @@ impl Org {
                 },
             ))
         })
+    }
+
+    /// Renames the runtime custom object `old` to `new`.
+    pub fn rename_custom_object(&self, old: &str, new: &str) -> Result<(), OrgError> {
+        self.change_schema(|schema, runtime, state| {
+            let def = schema.object(old).ok_or_else(OrgError::not_found)?;
+            let from = def.name.clone();
+            let Some(made) = runtime.objects.remove(&from) else {
+                return Err(OrgError::new(
+                    StatusCode::InvalidInput,
+                    format!("{from} was not created through the API (it is standard, or declared in the config file) and cannot be renamed."),
+                ));
+            };
+            check_api_name("Object", new)?;
+            if schema.object(new).is_some() || self.platform_event(new).is_some() {
+                return Err(OrgError::new(
+                    StatusCode::DuplicateDeveloperName,
+                    format!("There is already an object named {new}."),
+                ));
+            }
+            self.check_object_unnamed(state, def)?;
+            let mut renamed = def.clone();
+            renamed.name = new.to_owned();
+            schema.remove(&from);
+            schema.insert(renamed);
+            // Lookups to it (its own included) follow it.
+            let referring: Vec<String> = schema
+                .child_relationships(&from)
+                .into_iter()
+                .map(|c| c.child)
+                .collect();
+            for child in referring {
+                let o = schema.object_mut(&child).expect("a child is an object");
+                for f in &mut o.fields {
+                    for to in &mut f.reference_to {
+                        if to.eq_ignore_ascii_case(&from) {
+                            *to = new.to_owned();
+                        }
+                    }
+                }
+            }
+            for f in runtime.fields.values_mut().flatten() {
+                if f.config.reference_to.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(&from)) {
+                    f.config.reference_to = Some(new.to_owned());
+                }
+            }
+            runtime.objects.insert(new.to_owned(), made);
+            if let Some(fields) = runtime.fields.remove(&from) {
+                runtime.fields.insert(new.to_owned(), fields);
+            }
+            let records = state
+                .of(&from)
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.object = new.to_owned();
+                    r
+                })
+                .collect();
+            Ok((
+                (),
+                Changed {
+                    objects: vec![new.to_owned()],
+                    removed_objects: vec![from],
+                    records,
+                    ..Changed::default()
+                },
+            ))
+        })
+    }
+
+    /// Refuses while a PushTopic queries `object` or a channel member (its standard
+    /// selection included) selects its change events.
+    fn check_object_unnamed(
+        &self,
+        state: &State,
+        object: &crate::meta::ObjectDef,
+    ) -> Result<(), OrgError> {
+        let what = format!("The object {}", object.name);
+        let topics = self.topics_on(&object.name);
+        if !topics.is_empty() {
+            return Err(OrgError::new(
+                StatusCode::FieldIntegrityException,
+                format!(
+                    "{what} is referenced by the PushTopic {}; change or delete that first.",
+                    topics.join(", ")
+                ),
+            ));
+        }
+        let entity = forcebus_events::change::entity_name_of(object);
+        if let Some(m) = state
+            .of("PlatformEventChannelMember")
+            .find(|m| !m.is_deleted && m.get_str("SelectedEntity") == Some(entity.as_str()))
+        {
+            return Err(OrgError::new(
+                StatusCode::FieldIntegrityException,
+                format!(
+                    "{what} is referenced by the channel member {}; change or delete that first.",
+                    m.get_str("DeveloperName").unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(())
     }
 }

@@ -223,7 +223,13 @@ fn a_renamed_field_keeps_its_values_under_the_new_name() {
             "CustomField",
             "FIELD_INTEGRITY_EXCEPTION",
         ),
-        ("Thing__c", "Other__c", "CustomObject", "INVALID_INPUT"),
+        (
+            "Thing__c",
+            "Other__c",
+            "CustomObject",
+            "INVALID_CROSS_REFERENCE_KEY",
+        ),
+        ("Account", "Client__c", "CustomObject", "INVALID_INPUT"),
     ] {
         let body = rename(old, new, kind);
         assert!(
@@ -243,4 +249,60 @@ fn a_renamed_field_keeps_its_values_under_the_new_name() {
     );
     let (_, r) = get(&s, &format!("/sobjects/Lead/{lead}"));
     assert_eq!(r["Channel__c"], "web", "unchanged: {r} ({topic})");
+}
+
+/// `renameMetadata` of a custom object: its records keep their ids under the new name,
+/// lookups to it follow it, its change events take the new entity name.
+#[test]
+fn a_renamed_object_keeps_its_records_and_lookups_follow_it() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let create = r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomObject"><fullName>Gizmo__c</fullName><label>Gizmo</label><pluralLabel>Gizmos</pluralLabel><nameField><label>Gizmo Name</label><type>Text</type></nameField><deploymentStatus>Deployed</deploymentStatus><sharingModel>ReadWrite</sharingModel><fields><fullName>Size__c</fullName><label>Size</label><type>Text</type><length>9</length></fields></metadata></createMetadata>"#;
+    let (_, body) = soap(&s, "", &envelope(t, create));
+    assert!(body.contains("<success>true</success>"), "{body}");
+    let lookup = r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomField"><fullName>Contact.Gizmo__c</fullName><label>Gizmo</label><type>Lookup</type><referenceTo>Gizmo__c</referenceTo><relationshipName>Contacts</relationshipName></metadata></createMetadata>"#;
+    let (_, body) = soap(&s, "", &envelope(t, lookup));
+    assert!(body.contains("<success>true</success>"), "{body}");
+    let gizmo = crate::create(
+        &s,
+        "Gizmo__c",
+        serde_json::json!({"Name": "G", "Size__c": "XL"}),
+    );
+    let contact = crate::create(
+        &s,
+        "Contact",
+        serde_json::json!({"LastName": "C", "Gizmo__c": gizmo}),
+    );
+    let rename = r#"<renameMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomObject</type><oldFullName>Gizmo__c</oldFullName><newFullName>Widget__c</newFullName></renameMetadata>"#;
+    let (_, body) = soap(&s, "", &envelope(t, rename));
+    assert!(
+        body.contains("<result><fullName>Widget__c</fullName><success>true</success></result>"),
+        "{body}"
+    );
+    assert_eq!(get(&s, "/sobjects/Gizmo__c/describe").0, 404);
+    let (st, w) = get(&s, &format!("/sobjects/Widget__c/{gizmo}"));
+    assert_eq!(st, 200, "{w}");
+    assert_eq!(w["Size__c"], "XL");
+    assert_eq!(w["attributes"]["type"], "Widget__c");
+    let (_, d) = get(&s, "/sobjects/Contact/describe");
+    let field = d["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Gizmo__c")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        field["referenceTo"],
+        serde_json::json!(["Widget__c"]),
+        "{field}"
+    );
+    let (st, q) = get(
+        &s,
+        "/query?q=SELECT+Name,+Gizmo__r.Name+FROM+Contact+WHERE+Gizmo__c+!=+null",
+    );
+    assert_eq!(st, 200, "{q}");
+    assert_eq!(q["records"][0]["Gizmo__r"]["Name"], "G", "{q} ({contact})");
+    let (st, schema) = get(&s, "/sobjects/Widget__ChangeEvent/eventSchema");
+    assert_eq!(st, 200, "{schema}");
 }
