@@ -349,6 +349,15 @@ impl EventLog {
         self.last.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// How many events are retained.
+    pub fn retained(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .index
+            .len()
+    }
+
     /// The last replay id subscribers may see.
     pub fn visible_replay_id(&self) -> u64 {
         self.delivery.visible()

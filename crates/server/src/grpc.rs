@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use forcebus_pubsub::Grpc;
+use crate::dispatch::GrpcDispatch as Grpc;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

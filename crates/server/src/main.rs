@@ -38,13 +38,17 @@ mod control_cli;
 mod datadir;
 mod deadline;
 mod describes;
+mod dispatch;
 mod env;
 mod grpc;
 mod health;
 mod listener;
+mod orgs_api;
 mod project;
 mod secrets;
 mod shutdown;
+mod tenant;
+mod tenants;
 mod tls;
 mod trust;
 

@@ -20,6 +20,14 @@ pub(crate) struct Generated {
     pub(crate) admin_key: String,
 }
 
+/// `len` random letters and digits.
+pub(crate) fn random_text(len: usize) -> String {
+    random(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        len,
+    )
+}
+
 fn random(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)

@@ -57,6 +57,8 @@ pub struct OrgOptions {
     pub platform_events: std::collections::BTreeMap<String, crate::platform::EventConfig>,
     /// How the org describes itself (`Organization`).
     pub profile: organization::OrgProfile,
+    /// The id to take on first start (a random one when unset); a stored id wins.
+    pub id: Option<RecordId>,
 }
 
 /// One Salesforce org.
@@ -139,7 +141,7 @@ impl Org {
             control::stored_shift(store.as_ref())?,
         ));
         let org = Self {
-            id: identity(store.as_ref(), &values)?,
+            id: identity(store.as_ref(), &values, options.id)?,
             name: name.to_owned(),
             schema: RwLock::new(schema),
             store,
@@ -227,6 +229,15 @@ impl Org {
         self.read().records.get(&id).cloned()
     }
 
+    /// How many records the org holds (the recycle bin's left out).
+    pub fn record_count(&self) -> usize {
+        self.read()
+            .records
+            .values()
+            .filter(|r| !r.is_deleted)
+            .count()
+    }
+
     /// Applies `f` to every record of `object` (canonical name), in creation order,
     /// collecting what it returns.
     pub fn scan<R>(&self, object: &str, f: impl FnMut(&Record) -> Option<R>) -> Vec<R> {
@@ -277,18 +288,28 @@ impl Org {
 }
 
 /// The org id: stored on first start, read back after.
-fn identity(store: &dyn Store, values: &HashMap<String, String>) -> Result<RecordId, StoreError> {
+fn identity(
+    store: &dyn Store,
+    values: &HashMap<String, String>,
+    wanted: Option<RecordId>,
+) -> Result<RecordId, StoreError> {
     if let Some(id) = values.get("id").and_then(|v| RecordId::parse(v)) {
         return Ok(id);
     }
-    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::thread_rng();
-    let tail: String = (0..9).map(|_| B62[rng.gen_range(0..62)] as char).collect();
-    let id = RecordId::parse(&format!("00D{INSTANCE}{tail}")).expect("15 alphanumerics");
+    let id = wanted.unwrap_or_else(new_org_id);
     let mut b = Batch::new();
     b.put(ORG, "id", Some(id.to18()));
     store.commit(&b)?;
     Ok(id)
+}
+
+/// A new org id: `00D`, the instance, nine random characters.
+#[must_use]
+pub fn new_org_id() -> RecordId {
+    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..9).map(|_| B62[rng.gen_range(0..62)] as char).collect();
+    RecordId::parse(&format!("00D{INSTANCE}{tail}")).expect("15 alphanumerics")
 }
 
 /// Every object's change-event schema id, each schema stored once: every schema ever

@@ -176,6 +176,7 @@ impl Config {
                 edition: self.org_edition.clone(),
                 kind: self.org_kind,
             },
+            id: None,
         }
     }
 

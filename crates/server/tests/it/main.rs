@@ -28,6 +28,7 @@ mod live_schema;
 mod metadata;
 mod metadata_channels;
 mod organization;
+mod orgs;
 mod platform;
 mod project;
 mod pubsub;

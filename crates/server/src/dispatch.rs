@@ -1,0 +1,239 @@
+//! Which org a request is for, found from its credential as Salesforce's APIs say it
+//! (issue 17's isolation): an access token names its org (`00D…!…`), so REST, the
+//! Streaming API, SOAP calls with a session and the Pub/Sub API go by token; a sign-in
+//! goes by username (usernames are unique across the server) or by the connected app's
+//! client id. Anything else, and every request while the server holds only its default
+//! org, is the default org's. A token naming an org the server does not hold (a deleted
+//! one) gets `INVALID_SESSION_ID` at once.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower::{Service, ServiceExt};
+
+use forcebus_org::RecordId;
+use forcebus_pubsub::Grpc;
+
+use crate::tenant::Tenant;
+use crate::tenants::Tenants;
+
+/// The org an access token names: `Some(None)` when it names one the server lacks.
+fn by_token(tenants: &Tenants, token: &str) -> Option<Option<Arc<Tenant>>> {
+    let (org, _) = token.split_once('!')?;
+    let id = RecordId::parse(org).filter(|id| id.prefix() == "00D")?;
+    if id == tenants.default_org().org.id() {
+        return Some(Some(tenants.default_org().clone()));
+    }
+    Some(tenants.by_id(id.as15()).map(|m| m.tenant.clone()))
+}
+
+fn invalid_session() -> Response {
+    let body = serde_json::json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]);
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+/// Sign-ins and SOAP calls carry their credential in the body.
+fn credential_in_body(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && (path.starts_with("/services/oauth2/token")
+            || path.starts_with("/services/oauth2/authorize")
+            || path.starts_with("/services/Soap/"))
+}
+
+/// Routes one HTTP request to its org's router.
+pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) -> Response {
+    let (tenant, request) = match pick(&tenants, request).await {
+        Ok(picked) => picked,
+        Err(response) => return response,
+    };
+    let router = tenant.router.clone();
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Request), Response> {
+    let default = tenants.default_org().clone();
+    let token = forcebus_rest::ctx::bearer(request.headers()).map(str::to_owned);
+    if let Some(token) = token {
+        return match by_token(tenants, &token) {
+            Some(Some(tenant)) => Ok((tenant, request)),
+            Some(None) => Err(invalid_session()),
+            None => Ok((default, request)),
+        };
+    }
+    if tenants.made().is_empty() || !credential_in_body(request.method(), request.uri().path()) {
+        return Ok((default, request));
+    }
+    let (parts, body) = request.into_parts();
+    let limit = tenants.max_body();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        let body = serde_json::json!([{"message": format!("The request body is over {limit} bytes."), "errorCode": "REQUEST_ENTITY_TOO_LARGE"}]);
+        (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+    })?;
+    let tenant = match body_credential(&parts.headers, &bytes) {
+        Some(Credential::Token(t)) => match by_token(tenants, &t) {
+            Some(Some(tenant)) => tenant,
+            Some(None) => return Err(invalid_session()),
+            None => default,
+        },
+        Some(Credential::Username(u)) => tenants
+            .by_username(&u)
+            .map_or(default, |m| m.tenant.clone()),
+        Some(Credential::ClientId(c)) => tenants
+            .by_client_id(&c)
+            .map_or(default, |m| m.tenant.clone()),
+        None => default,
+    };
+    Ok((tenant, Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// What a body says of who is calling.
+#[derive(Debug, PartialEq)]
+enum Credential {
+    Token(String),
+    Username(String),
+    ClientId(String),
+}
+
+/// A form's `username` (or `client_id`), or a SOAP envelope's `sessionId` (or
+/// `username`).
+fn body_credential(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Credential> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        return get("username")
+            .map(Credential::Username)
+            .or_else(|| get("client_id").map(Credential::ClientId));
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    element_text(text, "sessionId")
+        .map(Credential::Token)
+        .or_else(|| element_text(text, "username").map(Credential::Username))
+}
+
+/// The text of the first element whose local name is `name` (`<name>` or
+/// `<prefix:name>`), unescaped enough for an id or a username.
+fn element_text(xml: &str, name: &str) -> Option<String> {
+    let open = format!("{name}>");
+    let mut from = 0;
+    while let Some(i) = xml[from..].find(&open) {
+        let at = from + i;
+        from = at + open.len();
+        let head = &xml[..at];
+        let opens = head.rfind('<').is_some_and(|lt| {
+            let between = &head[lt + 1..];
+            between.is_empty()
+                || between.strip_suffix(':').is_some_and(|prefix| {
+                    !prefix.is_empty()
+                        && prefix
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+        });
+        if !opens {
+            continue;
+        }
+        let tail = &xml[from..];
+        let value = tail[..tail.find('<')?].trim();
+        return (!value.is_empty()).then(|| value.replace("&amp;", "&"));
+    }
+    None
+}
+
+/// The Pub/Sub API, each call served by the org its `accesstoken` names (a wrong
+/// `tenantid` is that org's to refuse, as it always was).
+#[derive(Clone)]
+pub(crate) struct GrpcDispatch {
+    pub(crate) tenants: Arc<Tenants>,
+}
+
+impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
+    type Response = <Grpc as Service<axum::http::Request<hyper::body::Incoming>>>::Response;
+    type Error = Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>,
+    >;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        let token = request
+            .headers()
+            .get("accesstoken")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let tenant = by_token(&self.tenants, token)
+            .flatten()
+            .unwrap_or_else(|| self.tenants.default_org().clone());
+        Box::pin(tenant.grpc.clone().oneshot(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_read_from_forms_and_envelopes() {
+        let form = |b: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(
+                header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded".parse().unwrap(),
+            );
+            body_credential(&h, b.as_bytes())
+        };
+        assert_eq!(
+            form("grant_type=password&username=a%40b.c&password=x"),
+            Some(Credential::Username("a@b.c".into()))
+        );
+        assert_eq!(
+            form("grant_type=refresh_token&client_id=3MVG9x&refresh_token=r"),
+            Some(Credential::ClientId("3MVG9x".into()))
+        );
+        let soap = |b: &str| body_credential(&axum::http::HeaderMap::new(), b.as_bytes());
+        assert_eq!(
+            soap(
+                "<soapenv:Envelope><soapenv:Header><met:SessionHeader><met:sessionId>00DFb0000000001!abc</met:sessionId></met:SessionHeader></soapenv:Header></soapenv:Envelope>"
+            ),
+            Some(Credential::Token("00DFb0000000001!abc".into()))
+        );
+        assert_eq!(
+            soap(
+                "<Envelope><Body><login xmlns=\"urn:partner.soap.sforce.com\"><username>u@x.y</username><password>p</password></login></Body></Envelope>"
+            ),
+            Some(Credential::Username("u@x.y".into()))
+        );
+        assert_eq!(soap("<a><notusername>x</notusername></a>"), None);
+        assert_eq!(soap("not xml at all <sessionId"), None);
+    }
+
+    #[test]
+    fn element_text_never_panics() {
+        for s in [
+            "",
+            "<",
+            "sessionId",
+            "<sessionId",
+            "<sessionId>",
+            "<x:sessionId>a",
+            ":sessionId>é<",
+            "<é:sessionId>v</é:sessionId>",
+        ] {
+            let _ = element_text(s, "sessionId");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The admin API of a server of many orgs (`/forcebus/v1/orgs`), authorized by the
+//! server's admin key (an org's own access token also reaches that org's entry):
+//!
+//! - `POST /forcebus/v1/orgs` `{"name", "config": {"users", "app", "objects",
+//!   "platform_events", "cdc_entities"}}` (all optional) → 201 with the keys of the ready
+//!   line (`org_id`, `user_id`, `username`, `password`, `security_token`, `client_id`,
+//!   `client_secret`, `access_token`, `instance_url`, `api_version`) and `name`, `created`.
+//! - `GET /forcebus/v1/orgs` (the default org first), `GET /forcebus/v1/orgs/{orgId}`:
+//!   name, created, record and event counts.
+//! - `DELETE /forcebus/v1/orgs/{orgId}` → 204: its tokens answer 401 at once, its streams
+//!   end, its data leaves the disk. The default org is not deleted.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::tenant::Tenant;
+use crate::tenants::{OrgConfig, Tenants};
+
+/// What the API needs besides the orgs: how clients reach the server.
+pub(crate) struct OrgsApi {
+    pub(crate) tenants: Arc<Tenants>,
+    pub(crate) instance_url: String,
+    pub(crate) api_version: String,
+}
+
+/// The routes, with every other request dispatched to its org.
+pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
+    let dispatch = Router::new()
+        .fallback(crate::dispatch::http)
+        .with_state(api.tenants.clone());
+    Router::new()
+        .route("/forcebus/v1/orgs", get(list).post(create))
+        .route("/forcebus/v1/orgs/{id}", get(one).delete(remove))
+        .with_state(api)
+        .fallback_service(dispatch)
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!([{"message": message.into(), "errorCode": code}]);
+    (status, Json(body)).into_response()
+}
+
+/// The admin key, or (for `org`) that org's own token.
+fn authorized(api: &OrgsApi, headers: &HeaderMap, org: Option<&Tenant>) -> bool {
+    let token = forcebus_rest::ctx::bearer(headers).unwrap_or_default();
+    let key = &api.tenants.default_org().admin_key;
+    let by_key = !key.is_empty() && forcebus_auth::secret_eq(token, key);
+    by_key || org.is_some_and(|t| t.auth.verify(token).is_some())
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_SESSION_ID",
+        "The admin API takes the server's admin key (the ready line's admin_key) as a bearer token.",
+    )
+}
+
+/// `POST /forcebus/v1/orgs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOrg {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    config: OrgConfig,
+}
+
+async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&api, &headers, None) {
+        return unauthorized();
+    }
+    let wanted: NewOrg = if body.iter().all(u8::is_ascii_whitespace) {
+        NewOrg::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(w) => w,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", e.to_string()),
+        }
+    };
+    let tenants = api.tenants.clone();
+    let made =
+        tokio::task::spawn_blocking(move || tenants.create(wanted.name, wanted.config)).await;
+    let made = match made {
+        Ok(Ok(made)) => made,
+        Ok(Err(why)) => return error(StatusCode::BAD_REQUEST, "INVALID_INPUT", why),
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN_EXCEPTION",
+                "the org could not be made",
+            );
+        }
+    };
+    let t = &made.tenant;
+    let body = json!({
+        "org_id": t.org.id().to18(),
+        "name": made.info.name,
+        "created": made.info.created,
+        "user_id": t.admin_id,
+        "username": t.admin.username,
+        "password": t.admin.password,
+        "security_token": t.admin.security_token,
+        "client_id": t.app.client_id,
+        "client_secret": t.app.client_secret,
+        "access_token": t.access_token,
+        "instance_url": api.instance_url,
+        "api_version": api.api_version,
+    });
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// One org's entry.
+fn entry(t: &Tenant, name: &str, created: Option<&str>, default: bool) -> Value {
+    json!({
+        "org_id": t.org.id().to18(),
+        "name": name,
+        "created": created,
+        "default": default,
+        "username": t.admin.username,
+        "records": t.org.record_count(),
+        "events": t.org.log().retained(),
+    })
+}
+
+async fn list(State(api): State<Arc<OrgsApi>>, headers: HeaderMap) -> Response {
+    if !authorized(&api, &headers, None) {
+        return unauthorized();
+    }
+    let default = api.tenants.default_org();
+    let mut orgs = vec![entry(default, default.org.name(), None, true)];
+    orgs.extend(
+        api.tenants
+            .made()
+            .iter()
+            .map(|m| entry(&m.tenant, &m.info.name, Some(&m.info.created), false)),
+    );
+    Json(json!({"orgs": orgs})).into_response()
+}
+
+async fn one(
+    State(api): State<Arc<OrgsApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let default = api.tenants.default_org();
+    if api.tenants.is_default(&id) {
+        if !authorized(&api, &headers, Some(default)) {
+            return unauthorized();
+        }
+        return Json(entry(default, default.org.name(), None, true)).into_response();
+    }
+    let made = api.tenants.by_id(&id);
+    if !authorized(&api, &headers, made.as_ref().map(|m| &*m.tenant)) {
+        return unauthorized();
+    }
+    match made {
+        Some(m) => {
+            Json(entry(&m.tenant, &m.info.name, Some(&m.info.created), false)).into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        ),
+    }
+}
+
+async fn remove(
+    State(api): State<Arc<OrgsApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if api.tenants.is_default(&id) {
+        if !authorized(&api, &headers, None) {
+            return unauthorized();
+        }
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            "The server's default org cannot be deleted.",
+        );
+    }
+    let made = api.tenants.by_id(&id);
+    if !authorized(&api, &headers, made.as_ref().map(|m| &*m.tenant)) {
+        return unauthorized();
+    }
+    drop(made);
+    let tenants = api.tenants.clone();
+    match tokio::task::spawn_blocking(move || tenants.delete(&id)).await {
+        Ok(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(false)) => error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        ),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            format!("{e:#}"),
+        ),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "the org could not be deleted",
+        ),
+    }
+}

@@ -1,0 +1,294 @@
+//! One org and its front doors: the store, the org, authentication, Bulk jobs, the REST
+//! router, the Streaming API and the Pub/Sub service, with the background sweeps that
+//! keep them. The server's default org is one ([`crate::app`]), and so is every org made
+//! through the admin API ([`crate::tenants`]); a tenant's data lives in its own directory.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+
+use forcebus_auth::{AppConfig, Auth, UserCredentials};
+use forcebus_bayeux::Bayeux;
+use forcebus_org::platform::EventConfig;
+use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom};
+use forcebus_pubsub::{Grpc, PubSub};
+use forcebus_rest::AppState;
+use forcebus_store::{SqliteStore, Store};
+
+use crate::config::Config;
+use crate::datadir::shown;
+use crate::{health, secrets};
+
+/// How often Streaming API sessions without a connect are looked for and dropped.
+const SESSION_SWEEP: Duration = Duration::from_secs(10);
+
+/// The objects and platform events an org starts with (beyond the standard catalogue).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Declared {
+    pub(crate) objects: std::collections::BTreeMap<String, custom::ObjectConfig>,
+    pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
+}
+
+/// Where a tenant keeps its data: a directory (`forcebus.db`, `bulk/`), or memory.
+#[derive(Debug, Clone)]
+pub(crate) enum Home {
+    /// On disk, in this directory.
+    Dir(PathBuf),
+    /// In memory; Bulk files in this temporary directory.
+    Memory(PathBuf),
+}
+
+/// One org, served.
+pub(crate) struct Tenant {
+    pub(crate) org: Arc<Org>,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) bulk: Arc<forcebus_bulk::Bulk>,
+    pub(crate) bayeux: Arc<Bayeux>,
+    pub(crate) pubsub: Arc<PubSub>,
+    /// REST, OAuth, SOAP, the Streaming API and the health endpoints of this org.
+    pub(crate) router: Router,
+    /// Its Pub/Sub API.
+    pub(crate) grpc: Grpc,
+    /// The connected app, generated id and secret filled in.
+    pub(crate) app: AppConfig,
+    /// The default user, generated security token filled in.
+    pub(crate) admin: UserCredentials,
+    /// The default user's id, 18 characters.
+    pub(crate) admin_id: String,
+    /// An access token of the default user, issued at open.
+    pub(crate) access_token: String,
+    /// The admin endpoints' key (the default org's is the server's).
+    pub(crate) admin_key: String,
+    /// Where its data is.
+    pub(crate) home: Home,
+    /// Its background sweeps, once started.
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Tenant {
+    /// Opens the org of `config` at `home` with its declared schema, filling in the
+    /// generated secrets, and issues the default user's first token.
+    pub(crate) fn open(
+        config: &Config,
+        home: Home,
+        schema: &Schema,
+        declared: &Declared,
+        id: Option<forcebus_org::RecordId>,
+    ) -> anyhow::Result<Self> {
+        let store = open_store(config, &home)?;
+        let secrets = secrets::load_or_generate(store.as_ref())?;
+        let credentials = config.credentials(&secrets.security_token);
+        let admin = credentials[0].clone();
+        let org = open_org(
+            config,
+            &home,
+            store.clone(),
+            (schema, declared, id),
+            &credentials,
+        )?;
+        let app = config.app(&secrets.client_id, &secrets.client_secret)?;
+        let auth_config = config.auth(credentials, app.clone())?;
+        let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);
+        let admin_id = auth.default_user().context("the default user is missing")?;
+        let access_token = auth.issue(admin_id, false)?.access_token;
+        let bulk = forcebus_bulk::Bulk::open(
+            org.clone(),
+            store,
+            forcebus_bulk::BulkConfig {
+                temporary: matches!(home, Home::Memory(_)),
+                max_upload_bytes: config.bulk_max_upload_bytes,
+                start_delay: Duration::from_millis(config.bulk_processing_delay_ms),
+                ..forcebus_bulk::BulkConfig::new(bulk_root(&home))
+            },
+        )?;
+        let admin_key = config.admin_key.clone().unwrap_or(secrets.admin_key);
+        let bayeux = Bayeux::new(org.clone(), auth.clone(), config.bayeux());
+        let state = Arc::new(AppState {
+            auth: auth.clone(),
+            org: org.clone(),
+            config: forcebus_rest::RestConfig {
+                admin_key: admin_key.clone(),
+                ..config.rest()
+            },
+            usage: Default::default(),
+            cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
+            presence: bayeux.clone(),
+            bulk: bulk.clone(),
+            deploys: Default::default(),
+            retrieves: Default::default(),
+        });
+        let router = forcebus_rest::router(state)
+            .merge(forcebus_bayeux::router(bayeux.clone()))
+            .merge(health::router());
+        let pubsub = PubSub::new(org.clone(), auth.clone(), config.pubsub());
+        let grpc = pubsub.service();
+        Ok(Self {
+            org,
+            auth,
+            bulk,
+            bayeux,
+            pubsub,
+            router,
+            grpc,
+            app,
+            admin,
+            admin_id: admin_id.to18(),
+            access_token,
+            admin_key,
+            home,
+            tasks: Mutex::default(),
+        })
+    }
+
+    /// Starts its sweeps: retention every `retention_sweep`, Streaming API sessions.
+    pub(crate) fn start(&self, retention_sweep: Duration) {
+        let bayeux = self.bayeux.clone();
+        let sessions = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SESSION_SWEEP);
+            loop {
+                tick.tick().await;
+                bayeux.sweep();
+            }
+        });
+        let retention = tokio::spawn(sweep(self.org.clone(), retention_sweep));
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.extend([sessions, retention]);
+    }
+
+    /// Answers what is parked and ends open streams (the listeners then drain).
+    pub(crate) fn stop_streams(&self) {
+        self.bayeux.shutdown();
+        self.pubsub.shutdown();
+    }
+
+    /// Stops its sweeps and its Bulk worker (a job stops after its chunk and resumes at
+    /// the next start). Blocks while the worker finishes its chunk.
+    pub(crate) fn stop(&self) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            t.abort();
+        }
+        self.bulk.shutdown();
+    }
+}
+
+/// The org on `store`: `schema` (the standard catalogue) plus the declared objects, its
+/// users seeded from `credentials`.
+fn open_org(
+    config: &Config,
+    home: &Home,
+    store: Arc<dyn Store>,
+    (schema, declared, id): (&Schema, &Declared, Option<forcebus_org::RecordId>),
+    credentials: &[UserCredentials],
+) -> anyhow::Result<Arc<Org>> {
+    let mut schema = schema.clone();
+    custom::apply(&mut schema, &declared.objects).map_err(anyhow::Error::msg)?;
+    let seeds: Vec<UserSeed> = credentials
+        .iter()
+        .map(|u| UserSeed {
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone().unwrap_or_else(|| u.username.clone()),
+        })
+        .collect();
+    let org = Org::open_with(
+        store,
+        schema,
+        Arc::new(SystemClock),
+        &config.org_name,
+        &seeds,
+        forcebus_org::OrgOptions {
+            platform_events: declared.events.clone(),
+            id,
+            ..config.org_options()
+        },
+    )
+    .map_err(|e| damaged(home, e.into()))?;
+    Ok(Arc::new(org))
+}
+
+/// Where Bulk API jobs keep their files: `bulk/` in the tenant's directory, or, in
+/// memory, its temporary directory (emptied first).
+fn bulk_root(home: &Home) -> PathBuf {
+    match home {
+        Home::Dir(dir) => dir.join("bulk"),
+        Home::Memory(root) => {
+            let _ = std::fs::remove_dir_all(root);
+            root.clone()
+        }
+    }
+}
+
+/// The store: in memory, or `forcebus.db` in the tenant's directory.
+fn open_store(config: &Config, home: &Home) -> anyhow::Result<Arc<dyn Store>> {
+    match home {
+        Home::Memory(_) => Ok(Arc::new(SqliteStore::in_memory()?)),
+        Home::Dir(dir) => {
+            let store =
+                SqliteStore::open(dir, config.durability).map_err(|e| damaged(home, e.into()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A failure to open or load the database, with what to do about it when the file is
+/// not a database (or a damaged one).
+fn damaged(home: &Home, e: anyhow::Error) -> anyhow::Error {
+    let Home::Dir(dir) = home else {
+        return e;
+    };
+    let db = dir.join("forcebus.db");
+    let text = format!("{e:#}");
+    if text.contains("not a database") || text.contains("malformed") {
+        anyhow::anyhow!(
+            "the database {} is damaged or not a forcebus database ({}); move it aside, \
+             or start with another --data-dir, to begin with an empty org",
+            shown(&db),
+            e.root_cause()
+        )
+    } else {
+        e.context(format!("cannot open the database {}", shown(&db)))
+    }
+}
+
+/// Removes events past retention every `every`, and at once whenever the log passes its
+/// size cap by a quarter.
+async fn sweep(org: Arc<Org>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = org.log().over_cap() => {}
+        }
+        let org = org.clone();
+        let now = org.clock().now().timestamp_millis();
+        match tokio::task::spawn_blocking(move || org.log().expire(now)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(removed = n, "Expired events removed."),
+            Ok(Err(e)) => tracing::warn!(error = %e, "Retention sweep failed."),
+            Err(e) => tracing::warn!(error = %e, "Retention sweep panicked."),
+        }
+    }
+}
+
+/// The standard catalogue (data and tooling objects), built once and shared by every
+/// tenant's schema (objects are reference-counted, so a copy costs an index).
+pub(crate) fn catalogue() -> &'static Schema {
+    static CATALOGUE: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        Schema::new(
+            forcebus_meta::standard::catalogue()
+                .into_iter()
+                .chain(forcebus_meta::standard::tooling_catalogue())
+                .collect(),
+        )
+    })
+}

@@ -1,0 +1,385 @@
+//! The server's orgs: the default one (the data dir's own database, as a server of one org
+//! always had) and every org made through the admin API, each in `orgs/<orgId>/` of the
+//! data dir (or in memory) with its own database, users, schema, event log and limits.
+//!
+//! An org made at run time costs no process and no port: a database, the org (whose
+//! schema shares the standard catalogue's objects), its router and services. Its
+//! `org.json` (name, creation time, the config sections it was made with) is written
+//! before it opens, so a restart opens it again; a deleted org is marked `deleted` before
+//! its directory goes, so a crash midway still leaves it deleted.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use forcebus_org::RecordId;
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::platform::EventConfig;
+
+use crate::config::{AppSettings, Config, UserConfig};
+use crate::tenant::{Declared, Home, Tenant, catalogue};
+
+/// Most orgs one server holds besides its default one.
+pub(crate) const MAX_ORGS: usize = 10_000;
+
+/// The config sections an org is made with (`POST /forcebus/v1/orgs` `config`), as the
+/// config file spells them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrgConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) users: Option<Vec<UserConfig>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) app: Option<AppSettings>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) objects: BTreeMap<String, ObjectConfig>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) platform_events: BTreeMap<String, EventConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cdc_entities: Option<Vec<String>>,
+}
+
+/// What `org.json` keeps of an org.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrgInfo {
+    pub(crate) name: String,
+    /// When it was made (`2026-11-23T04:52:10.000+0000`).
+    pub(crate) created: String,
+    #[serde(default)]
+    pub(crate) config: OrgConfig,
+}
+
+/// An org made at run time.
+pub(crate) struct Made {
+    pub(crate) tenant: Arc<Tenant>,
+    pub(crate) info: OrgInfo,
+}
+
+/// Every org of the server.
+pub(crate) struct Tenants {
+    config: Config,
+    /// The server's declared schema (describes, project, config file): every org's start.
+    declared: Declared,
+    /// `orgs/` of the data dir; `None` in memory.
+    root: Option<PathBuf>,
+    default: Arc<Tenant>,
+    orgs: RwLock<BTreeMap<String, Arc<Made>>>,
+    /// Serialises creation (ids and usernames are checked against every org).
+    making: Mutex<()>,
+    /// Whether the sweeps run (a new org starts its own then).
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl Tenants {
+    /// The default org and every org made before, reopened.
+    pub(crate) fn open(
+        config: &Config,
+        declared: Declared,
+        default: Tenant,
+        data_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let tenants = Self {
+            config: config.clone(),
+            declared,
+            root: data_dir.map(|d| d.join("orgs")),
+            default: Arc::new(default),
+            orgs: RwLock::default(),
+            making: Mutex::default(),
+            started: std::sync::atomic::AtomicBool::new(false),
+        };
+        tenants.reopen()?;
+        Ok(tenants)
+    }
+
+    /// Opens the orgs under `orgs/`, finishing any deletion a crash interrupted.
+    fn reopen(&self) -> anyhow::Result<()> {
+        let Some(root) = &self.root else {
+            return Ok(());
+        };
+        let Ok(entries) = std::fs::read_dir(root) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if dir.join("deleted").exists() {
+                let _ = std::fs::remove_dir_all(&dir);
+                continue;
+            }
+            let Some(id) = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(RecordId::parse)
+            else {
+                continue;
+            };
+            let info: OrgInfo = match std::fs::read(dir.join("org.json"))
+                .map_err(anyhow::Error::from)
+                .and_then(|b| serde_json::from_slice(&b).map_err(Into::into))
+            {
+                Ok(info) => info,
+                Err(e) => {
+                    tracing::error!(org = %id.to18(), error = %e, "An org's org.json is unreadable; it is not served.");
+                    continue;
+                }
+            };
+            let tenant = self
+                .open_tenant(id, &info, Home::Dir(dir.clone()))
+                .with_context(|| format!("cannot open the org in {}", dir.display()))?;
+            self.insert(
+                id,
+                Made {
+                    tenant: Arc::new(tenant),
+                    info,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn insert(&self, id: RecordId, made: Made) {
+        self.orgs
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.as15().to_owned(), Arc::new(made));
+    }
+
+    /// The org's tenant as `info` says to make it.
+    fn open_tenant(&self, id: RecordId, info: &OrgInfo, home: Home) -> anyhow::Result<Tenant> {
+        let mut config = self.config.clone();
+        config.org_name.clone_from(&info.name);
+        config.admin_key = None;
+        config.users = info
+            .config
+            .users
+            .clone()
+            .unwrap_or_else(|| vec![default_user(id)]);
+        config.app = info.config.app.clone().unwrap_or_default();
+        if info.config.cdc_entities.is_some() {
+            config.cdc_entities.clone_from(&info.config.cdc_entities);
+        }
+        let mut declared = self.declared.clone();
+        crate::app::merge(&mut declared.objects, &info.config.objects);
+        declared.events.extend(info.config.platform_events.clone());
+        Tenant::open(&config, home, catalogue(), &declared, Some(id))
+    }
+
+    /// The largest request body a route takes.
+    pub(crate) fn max_body(&self) -> usize {
+        self.config.max_body_bytes
+    }
+
+    /// The default org.
+    pub(crate) fn default_org(&self) -> &Arc<Tenant> {
+        &self.default
+    }
+
+    /// The org with this id (15 or 18 characters), the default one included.
+    pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Made>> {
+        let id = RecordId::parse(id)?;
+        self.orgs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id.as15())
+            .cloned()
+    }
+
+    /// Every org made at run time, by id.
+    pub(crate) fn made(&self) -> Vec<Arc<Made>> {
+        self.orgs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `id` is the default org's.
+    pub(crate) fn is_default(&self, id: &str) -> bool {
+        RecordId::parse(id).is_some_and(|i| i == self.default.org.id())
+    }
+
+    /// Starts every org's sweeps, and those of orgs made from now on.
+    pub(crate) fn start(&self, retention_sweep: Duration) {
+        self.started
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.default.start(retention_sweep);
+        for m in self.made() {
+            m.tenant.start(retention_sweep);
+        }
+    }
+
+    /// Answers what every org has parked and ends their open streams.
+    pub(crate) fn stop_streams(&self) {
+        self.default.stop_streams();
+        for m in self.made() {
+            m.tenant.stop_streams();
+        }
+    }
+
+    /// Stops every org's sweeps and Bulk workers.
+    pub(crate) fn stop(&self) {
+        self.default.stop();
+        for m in self.made() {
+            m.tenant.stop();
+        }
+    }
+
+    /// The tenant a username signs in to: the org with a user of that name.
+    pub(crate) fn by_username(&self, username: &str) -> Option<Arc<Made>> {
+        self.made()
+            .into_iter()
+            .find(|m| m.tenant.org.user_by_username(username).is_some())
+    }
+
+    /// The tenant whose connected app has this client id.
+    pub(crate) fn by_client_id(&self, client_id: &str) -> Option<Arc<Made>> {
+        self.made()
+            .into_iter()
+            .find(|m| m.tenant.app.client_id == client_id)
+    }
+
+    /// Makes an org named `name` (its id when none) from `config`.
+    pub(crate) fn create(
+        &self,
+        name: Option<String>,
+        config: OrgConfig,
+    ) -> Result<Arc<Made>, String> {
+        let _making = self.making.lock().unwrap_or_else(|e| e.into_inner());
+        if self.orgs.read().unwrap_or_else(|e| e.into_inner()).len() >= MAX_ORGS {
+            return Err(format!(
+                "This server holds the most orgs it may ({MAX_ORGS}); delete one first."
+            ));
+        }
+        let id = forcebus_org::org::new_org_id();
+        let name = name.unwrap_or_else(|| id.to18());
+        if name.trim().is_empty() || name.chars().count() > 80 {
+            return Err("name must have 1 to 80 characters".into());
+        }
+        // A generated user is written down, so its password holds after a restart.
+        let users = config
+            .users
+            .clone()
+            .unwrap_or_else(|| vec![default_user(id)]);
+        let info = OrgInfo {
+            name,
+            created: forcebus_org::clock::format_datetime(self.default.org.clock().now()),
+            config: OrgConfig {
+                users: Some(users.clone()),
+                ..config
+            },
+        };
+        if users.is_empty() {
+            return Err("config.users must name at least one user".into());
+        }
+        for u in &users {
+            let taken = self.default.org.user_by_username(&u.username).is_some()
+                || self.by_username(&u.username).is_some();
+            if taken {
+                return Err(format!(
+                    "The username {} is taken by another org: usernames are unique across the server.",
+                    u.username
+                ));
+            }
+        }
+        let home = match &self.root {
+            Some(root) => {
+                let dir = root.join(id.to18());
+                write_info(&dir, &info)
+                    .map_err(|e| format!("cannot write the org's directory: {e:#}"))?;
+                Home::Dir(dir)
+            }
+            None => Home::Memory(std::env::temp_dir().join(format!(
+                "forcebus-bulk-{}-{}",
+                std::process::id(),
+                id.to18()
+            ))),
+        };
+        let tenant = self.open_tenant(id, &info, home.clone()).map_err(|e| {
+            if let Home::Dir(dir) = &home {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            format!("{e:#}")
+        })?;
+        if self.started.load(std::sync::atomic::Ordering::SeqCst) {
+            tenant.start(self.config.serve_times().retention_sweep);
+        }
+        self.insert(
+            id,
+            Made {
+                tenant: Arc::new(tenant),
+                info,
+            },
+        );
+        Ok(self.by_id(id.as15()).expect("just inserted"))
+    }
+
+    /// Deletes the org `id`: its tokens stop working at once, its streams end, its data
+    /// leaves the disk. `Ok(false)` when there is no such org made at run time.
+    pub(crate) fn delete(&self, id: &str) -> anyhow::Result<bool> {
+        let Some(key) = RecordId::parse(id).map(|i| i.as15().to_owned()) else {
+            return Ok(false);
+        };
+        let Some(made) = self
+            .orgs
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key)
+        else {
+            return Ok(false);
+        };
+        made.tenant.stop_streams();
+        if let Home::Dir(dir) = &made.tenant.home {
+            crate::datadir::private_options()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(dir.join("deleted"))
+                .and_then(|f| f.sync_all())
+                .context("cannot mark the org deleted")?;
+        }
+        made.tenant.stop();
+        let home = made.tenant.home.clone();
+        drop(made);
+        match home {
+            Home::Dir(dir) | Home::Memory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The user an org gets when its config names none: `admin@<orgId>.forcebus.local`, a
+/// random password.
+fn default_user(id: RecordId) -> UserConfig {
+    UserConfig {
+        username: format!("admin@{}.forcebus.local", id.as15().to_ascii_lowercase()),
+        password: crate::secrets::random_text(16),
+        security_token: None,
+        first_name: "Admin".to_owned(),
+        last_name: "User".to_owned(),
+        email: None,
+    }
+}
+
+/// Creates `dir` and writes `org.json` into it (whole, then renamed into place).
+fn write_info(dir: &std::path::Path, info: &OrgInfo) -> anyhow::Result<()> {
+    crate::datadir::create_private_dir(dir)?;
+    let tmp = dir.join("org.json.tmp");
+    {
+        use std::io::Write as _;
+        let mut f = crate::datadir::private_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(info)?)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join("org.json"))?;
+    Ok(())
+}
