@@ -166,7 +166,8 @@ pub type Filter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
 /// What a channel shows.
 #[derive(Clone)]
 pub struct Channel {
-    /// Event kinds shown.
+    /// Event kinds shown; [`ANY_KIND`] shows every kind of the class (the filter then
+    /// chooses).
     pub kinds: HashSet<String>,
     /// The retention class of those kinds (replay validity is judged by it).
     pub class: RetentionClass,
@@ -184,6 +185,9 @@ impl fmt::Debug for Channel {
     }
 }
 
+/// The kind that stands for every kind of a channel's class.
+pub const ANY_KIND: &str = "*";
+
 impl Channel {
     /// A channel of the given kinds, unfiltered.
     pub fn of(kinds: &[&str], class: RetentionClass) -> Self {
@@ -195,7 +199,8 @@ impl Channel {
     }
 
     fn shows(&self, e: &Event) -> bool {
-        self.kinds.contains(&e.kind) && self.filter.as_ref().is_none_or(|f| f(e))
+        (self.kinds.contains(&e.kind) || (e.class == self.class && self.kinds.contains(ANY_KIND)))
+            && self.filter.as_ref().is_none_or(|f| f(e))
     }
 }
 

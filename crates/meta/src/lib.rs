@@ -342,22 +342,23 @@ pub struct ChildRelationship {
     pub cascade_delete: bool,
 }
 
-/// Every object of the org. Objects are shared between copies, so a copy (a new version
-/// of the schema, with one object changed) costs an index, not the catalogue.
+/// Every object of the org. Objects and their indexes are shared between copies (copied
+/// on the first change), so a copy costs three reference counts, and a new version of
+/// the schema with one object changed costs its indexes, not the catalogue.
 #[derive(Debug, Clone)]
 pub struct Schema {
-    objects: Vec<Arc<ObjectDef>>,
-    by_name: HashMap<String, usize>,
-    by_prefix: HashMap<String, usize>,
+    objects: Arc<Vec<Arc<ObjectDef>>>,
+    by_name: Arc<HashMap<String, usize>>,
+    by_prefix: Arc<HashMap<String, usize>>,
 }
 
 impl Schema {
     /// Builds a schema; later objects replace earlier ones of the same name.
     pub fn new(objects: Vec<ObjectDef>) -> Self {
         let mut schema = Self {
-            objects: Vec::new(),
-            by_name: HashMap::new(),
-            by_prefix: HashMap::new(),
+            objects: Arc::default(),
+            by_name: Arc::default(),
+            by_prefix: Arc::default(),
         };
         for o in objects {
             schema.add(o);
@@ -368,18 +369,20 @@ impl Schema {
     fn add(&mut self, object: ObjectDef) {
         let object = Arc::new(object);
         let key = object.name.to_ascii_lowercase();
+        let objects = Arc::make_mut(&mut self.objects);
         let i = match self.by_name.get(&key) {
             Some(&i) => {
-                self.objects[i] = object;
+                objects[i] = object;
                 i
             }
             None => {
-                self.objects.push(object);
-                self.objects.len() - 1
+                objects.push(object);
+                objects.len() - 1
             }
         };
-        self.by_name.insert(key, i);
-        self.by_prefix.insert(self.objects[i].key_prefix.clone(), i);
+        let prefix = objects[i].key_prefix.clone();
+        Arc::make_mut(&mut self.by_name).insert(key, i);
+        Arc::make_mut(&mut self.by_prefix).insert(prefix, i);
     }
 
     /// All objects in catalogue order.
@@ -398,7 +401,7 @@ impl Schema {
     pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
         self.by_name
             .get(&name.to_ascii_lowercase())
-            .map(|&i| Arc::make_mut(&mut self.objects[i]))
+            .map(|&i| Arc::make_mut(&mut Arc::make_mut(&mut self.objects)[i]))
     }
 
     /// Adds or replaces an object.
@@ -409,12 +412,14 @@ impl Schema {
     /// Removes an object; the rest keep their order.
     pub fn remove(&mut self, name: &str) -> Option<Arc<ObjectDef>> {
         let i = self.by_name.get(&name.to_ascii_lowercase()).copied()?;
-        let removed = self.objects.remove(i);
-        self.by_name.clear();
-        self.by_prefix.clear();
+        let removed = Arc::make_mut(&mut self.objects).remove(i);
+        let by_name = Arc::make_mut(&mut self.by_name);
+        let by_prefix = Arc::make_mut(&mut self.by_prefix);
+        by_name.clear();
+        by_prefix.clear();
         for (j, o) in self.objects.iter().enumerate() {
-            self.by_name.insert(o.name.to_ascii_lowercase(), j);
-            self.by_prefix.insert(o.key_prefix.clone(), j);
+            by_name.insert(o.name.to_ascii_lowercase(), j);
+            by_prefix.insert(o.key_prefix.clone(), j);
         }
         Some(removed)
     }
@@ -427,7 +432,7 @@ impl Schema {
     /// The child relationships pointing at `parent`, in catalogue order.
     pub fn child_relationships(&self, parent: &str) -> Vec<ChildRelationship> {
         let mut out = Vec::new();
-        for o in &self.objects {
+        for o in self.objects.iter() {
             for f in &o.fields {
                 if f.reference_to
                     .iter()

@@ -13,7 +13,12 @@ use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::{Map, Value, json};
 
 fn schema() -> Schema {
-    let mut s = Schema::new(standard::catalogue());
+    let mut s = Schema::new(
+        standard::catalogue()
+            .into_iter()
+            .chain(standard::tooling_catalogue())
+            .collect(),
+    );
     let objects: BTreeMap<String, ObjectConfig> = serde_json::from_value(json!({
         "Account": {"fields": [{"name": "Ext__c", "type": "string", "external_id": true}]},
         "Invoice__c": {"label": "Invoice", "fields": [
@@ -841,4 +846,50 @@ fn the_first_user_creates_itself() {
         (Some(me.as_str()), Some(me.as_str()))
     );
     assert!(e.fields.get("OwnerId").is_none(), "User has no owner");
+}
+
+/// A custom channel's subscriber gets the events of members added after it subscribed.
+#[test]
+fn a_member_added_after_a_subscription_routes_its_events_to_it() {
+    let (org, c) = org();
+    run(
+        &org,
+        &c,
+        vec![create(
+            "PlatformEventChannel",
+            json!({"DeveloperName": "Sales", "ChannelType": "data", "MasterLabel": "Sales"}),
+        )],
+    );
+    let channel = org
+        .change_channel("/data/Sales__chn")
+        .expect("a declared channel");
+    let mut cursor = org
+        .log()
+        .subscribe(channel, forcebus_eventlog::Start::Latest)
+        .unwrap();
+    run(
+        &org,
+        &c,
+        vec![create(
+            "PlatformEventChannelMember",
+            json!({"DeveloperName": "Sales_chn_ContactChangeEvent", "EventChannel": "Sales__chn", "SelectedEntity": "ContactChangeEvent"}),
+        )],
+    );
+    run(
+        &org,
+        &c,
+        vec![create("Account", json!({"Name": "Not a member"}))],
+    );
+    run(
+        &org,
+        &c,
+        vec![create("Contact", json!({"LastName": "Late"}))],
+    );
+    let events = cursor.poll(10).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ContactChangeEvent"],
+        "only the member's entity, live"
+    );
 }

@@ -48,8 +48,8 @@ impl Org {
         })
     }
 
-    /// `/data/<Name>__chn`: its members' entities, filtered to the events the change
-    /// event builder routed to it.
+    /// `/data/<Name>__chn` (while it has members, or is declared): the change events the
+    /// change event builder routed to it, whichever members it has when they commit.
     fn custom_change_channel(&self, channel: &str) -> Option<Channel> {
         let members = self.scan("PlatformEventChannelMember", |r| {
             crate::cdc::Member::from_record(r).filter(|m| m.channel == channel)
@@ -78,8 +78,9 @@ impl Org {
                 .split(|b| *b == b'\n')
                 .any(|n| n == channel.as_bytes())
         });
+        // Any change event: members added after a client subscribed route theirs here too.
         Some(Channel {
-            kinds: members.into_iter().map(|m| m.entity).collect(),
+            kinds: [forcebus_eventlog::ANY_KIND.to_owned()].into(),
             class: CLASS_EVENTS,
             filter: Some(filter),
         })

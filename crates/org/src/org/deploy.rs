@@ -225,6 +225,8 @@ fn deploy_event(w: &mut Work<'_>, d: &Declared) {
         match build_definition(&mut w.registry, w.schema, &d.name, config) {
             Err(e) => Err(OrgError::new(StatusCode::InvalidInput, e)),
             Ok(def) => {
+                // Deleted before in this deploy (a pre-deletion), made again now.
+                w.changed.removed_events.retain(|n| n != def.name());
                 w.changed.events.retain(|e| e.name() != def.name());
                 w.changed.events.push(def);
                 Ok(if existing.is_some() {

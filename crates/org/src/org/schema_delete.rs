@@ -243,6 +243,8 @@ impl Org {
             ));
         }
         registry.defs.remove(&def.name().to_ascii_lowercase());
+        // A change this deploy made to it (a field deleted first) goes with it.
+        changed.events.retain(|d| d.name() != def.name());
         changed.removed_events.push(def.name().to_owned());
         Ok(())
     }

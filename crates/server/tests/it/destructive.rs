@@ -212,3 +212,27 @@ fn a_referenced_object_is_not_deleted_and_the_deploy_changes_nothing() {
     assert_eq!(get(&s, "/sobjects/Ticket__c/describe").0, 404);
     assert!(!fields(&s, "Contact").contains(&"Ticket__c".to_owned()));
 }
+
+/// What SDR sends when an event is deleted from a project: the event and its fields, in
+/// one manifest; the event is gone whole (and may be made again).
+#[test]
+fn an_event_deleted_with_its_fields_is_gone_whole() {
+    let s = crate::server();
+    deployed(&s);
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata"><types><members>Alarm__e.Level__c</members><name>CustomField</name></types><types><members>Alarm__e</members><name>CustomObject</name></types><version>62.0</version></Package>"#;
+    let r = deploy(
+        &s,
+        &[
+            ("package.xml", EMPTY),
+            ("destructiveChangesPre.xml", manifest),
+        ],
+        "",
+    );
+    assert!(r.contains("<status>Succeeded</status>"), "{r}");
+    assert_eq!(get(&s, "/sobjects/Alarm__e/describe").0, 404);
+    deployed(&s);
+    assert!(
+        fields(&s, "Alarm__e").contains(&"Level__c".to_owned()),
+        "made again whole"
+    );
+}
