@@ -42,7 +42,7 @@ def sf(server: Server) -> Iterator[Salesforce]:
 def test_describe_metadata_lists_custom_object(sf: Salesforce) -> None:
     d = sf.mdapi.describe_metadata()
     types = [o.xmlName for o in d.metadataObjects]
-    assert types == ["CustomObject"], types
+    assert types == ["CustomObject", "PlatformEventChannel", "PlatformEventChannelMember"], types
     assert d.metadataObjects[0].childXmlNames == ["CustomField"]
 
 
