@@ -7,7 +7,8 @@
 // PlatformEventChannelMember, the member's filtered, enriched change events on the
 // custom channel `/data/Sales__chn` through jsforce's faye client, and a `deploy` whose
 // destructiveChanges.xml names a missing field (the Warning `No CustomField named: …
-// found` fails the deploy unless `ignoreWarnings`).
+// found` fails the deploy unless `ignoreWarnings`), and one deleting a platform event with
+// its field.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -244,5 +245,24 @@ describe('jsforce conn.metadata.deploy with destructiveChanges.xml', () => {
     const names = await fieldNames();
     assert.ok(!names.includes('Doomed__c') && names.includes('Doomed2__c'), JSON.stringify(names.filter((n) => n.endsWith('__c'))));
     await assert.rejects(conn.query('SELECT Doomed__c FROM Account'), (e) => e.errorCode === 'INVALID_FIELD');
+  });
+
+  it('destructiveChangesPre naming a platform event and its field removes the event', async () => {
+    const made = await conn.metadata.create('CustomObject', {
+      fullName: 'Cargo_Loaded__e', label: 'Cargo Loaded', pluralLabel: 'Cargo Loaded', deploymentStatus: 'Deployed',
+      eventType: 'HighVolume', publishBehavior: 'PublishAfterCommit', fields: [{ fullName: 'Weight__c', label: 'Weight', type: 'Number', precision: 9, scale: 0 }],
+    });
+    assert.equal(made.success, true, JSON.stringify(made));
+    // What SDR sends for an event deleted from a project: the object and its fields.
+    const z = zip({
+      'package.xml': PACKAGE({}),
+      'destructiveChangesPre.xml': PACKAGE({ CustomField: ['Cargo_Loaded__e.Weight__c'], CustomObject: ['Cargo_Loaded__e'] }),
+    });
+    const r = await conn.metadata.deploy(z, { singlePackage: true, rollbackOnError: true }).complete(true);
+    assert.equal(r.status, 'Succeeded', JSON.stringify(r.details));
+    assert.deepEqual([r.details.componentSuccesses].flat().filter((m) => m.deleted).map((m) => m.fullName).sort(),
+      ['Cargo_Loaded__e', 'Cargo_Loaded__e.Weight__c']);
+    assert.equal(await describeStatus('Cargo_Loaded__e'), 'NOT_FOUND', 'the event is gone, not left without its fields');
+    await assert.rejects(conn.sobject('Cargo_Loaded__e').create({}), (e) => e.errorCode === 'NOT_FOUND', 'nothing to publish');
   });
 });
