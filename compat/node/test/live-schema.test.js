@@ -340,10 +340,12 @@ describe('jsforce: a CustomObject made through the Tooling API', () => {
     assert.equal(back.Metadata.label, 'Employee');
     assert.equal(back.Metadata.pluralLabel, 'Employees');
 
-    // Not supported yet: deleting the object is refused and changes nothing.
-    const del = await rejection(conn.tooling.sobject('CustomObject').destroy(made.id), 'deleting a custom object');
-    assert.equal(del.errorCode, 'INVALID_INPUT', del.message);
-    assert.equal((await conn.sobject('Employee__c').retrieve(ada.id)).Name, 'Ada');
+    // Deleting the object (DELETE → 204) takes its describe, SOQL and records with it.
+    const del = await conn.tooling.sobject('CustomObject').destroy(made.id);
+    assert.equal(del.success, true, JSON.stringify(del));
+    await assert.rejects(conn.request(`/services/data/v${API_VERSION}/sobjects/Employee__c/describe`), (e) => e.errorCode === 'NOT_FOUND');
+    await assert.rejects(conn.query('SELECT Id FROM Employee__c'), (e) => e.errorCode === 'INVALID_TYPE');
+    await assert.rejects(conn.tooling.sobject('CustomObject').retrieve(made.id), (e) => e.errorCode === 'NOT_FOUND');
   });
 });
 

@@ -24,9 +24,9 @@ after(async () => {
 });
 
 describe('jsforce conn.metadata', () => {
-  it('describe lists CustomObject with CustomField as its child', async () => {
+  it('describe lists CustomObject with CustomField as its child, and the channel types', async () => {
     const d = await conn.metadata.describe(API_VERSION);
-    assert.deepEqual(d.metadataObjects.map((o) => o.xmlName), ['CustomObject']);
+    assert.deepEqual(d.metadataObjects.map((o) => o.xmlName), ['CustomObject', 'PlatformEventChannel', 'PlatformEventChannelMember']);
     assert.deepEqual(d.metadataObjects[0].childXmlNames, ['CustomField']);
     assert.equal(d.metadataObjects[0].directoryName, 'objects');
     assert.equal(d.partialSaveAllowed, true);

@@ -240,17 +240,20 @@ def test_a_custom_object_with_a_master_detail_field(sf: Salesforce):
         sf.Invoice__c.get(inv)
     assert sf.query(f"SELECT COUNT() FROM Invoice__c WHERE Account__c = '{acct}'")["totalSize"] == 0
 
-    # Not supported yet: deleting the object is refused, and it stays.
-    with pytest.raises(SalesforceMalformedRequest) as exc:
-        sf.toolingexecute(f"sobjects/CustomObject/{res['id']}", method="DELETE")
-    assert error_code(exc) == "INVALID_INPUT"
-    assert sf.Invoice__c.describe()["name"] == "Invoice__c"
-
 
 def test_a_master_detail_field_describes_as_one(sf: Salesforce):
     md = described(sf, "Invoice__c", "Account__c")
     assert md is not None, "the previous test made Invoice__c.Account__c"
     assert (md["cascadeDelete"], md["relationshipOrder"]) == (True, 0)
+
+
+def test_deleting_the_custom_object_takes_its_describe(sf: Salesforce):
+    rows = sf.toolingexecute("query/", params={"q": "SELECT Id FROM CustomObject WHERE DeveloperName = 'Invoice'"})
+    assert rows["totalSize"] == 1, rows
+    # DELETE: 204, which simple-salesforce hands back as the empty response text.
+    assert sf.toolingexecute(f"sobjects/CustomObject/{rows['records'][0]['Id']}", method="DELETE") == ""
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Invoice__c.describe()
 
 
 @pytest.mark.parametrize(("sobject", "body", "code"), [
