@@ -529,6 +529,32 @@ impl EventLog {
         if removed == 0 {
             return Ok(0);
         }
+        self.remove_through(&mut inner, through, keep)
+    }
+
+    /// Removes every retained event (an org's reset): replay ids go on from where they
+    /// were. Returns how many were removed.
+    pub fn clear(&self) -> Result<usize, StoreError> {
+        let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
+        let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
+        for m in &inner.index {
+            let t = through.entry(m.class).or_insert(0);
+            *t = (*t).max(m.replay_id);
+        }
+        if through.is_empty() {
+            return Ok(0);
+        }
+        self.remove_through(&mut inner, through, VecDeque::new())
+    }
+
+    /// Stores and applies a removal: each class's events through its id go, `keep` stays.
+    fn remove_through(
+        &self,
+        inner: &mut Inner,
+        through: BTreeMap<RetentionClass, u64>,
+        keep: VecDeque<Meta>,
+    ) -> Result<usize, StoreError> {
         let mut batch = Batch::new();
         for (class, t) in &through {
             batch.writes.push(Write::ExpireEvents {

@@ -182,15 +182,30 @@ impl Control {
 
 /// Runs `control` against the server on `data_dir` (or `target`), printing the answer.
 pub(crate) fn run(control: &Control, target: &Target, data_dir: &Path) -> anyhow::Result<()> {
-    let (addr, key) = resolve(target, data_dir)?;
     let (method, path, body) = control.request();
-    let (status, text) = send(
-        &addr,
+    call(
+        target,
+        data_dir,
         method,
         &format!("/forcebus/v1/control{path}"),
-        &key,
         body.as_ref(),
-    )?;
+    )
+}
+
+/// One call of the server's admin endpoints; prints its JSON answer, or fails with the
+/// server's message.
+pub(crate) fn call(
+    target: &Target,
+    data_dir: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<()> {
+    let (addr, key) = resolve(target, data_dir)?;
+    let (status, text) = send(&addr, method, path, &key, body)?;
+    if status == 204 {
+        return Ok(());
+    }
     let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if !(200..300).contains(&status) {
         let message = answer[0]["message"]

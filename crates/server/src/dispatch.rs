@@ -3,8 +3,9 @@
 //! Streaming API, SOAP calls with a session and the Pub/Sub API go by token; a sign-in
 //! goes by username (usernames are unique across the server) or by the connected app's
 //! client id. Anything else, and every request while the server holds only its default
-//! org, is the default org's. A token naming an org the server does not hold (a deleted
-//! one) gets `INVALID_SESSION_ID` at once.
+//! org, is the default org's; so is a token naming an org the server does not hold (a
+//! deleted one), which the default org refuses in its protocol's own shape (REST's
+//! `INVALID_SESSION_ID`, the Streaming API's 401 or 403, Pub/Sub's `UNAUTHENTICATED`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -22,19 +23,14 @@ use forcebus_pubsub::Grpc;
 use crate::tenant::Tenant;
 use crate::tenants::Tenants;
 
-/// The org an access token names: `Some(None)` when it names one the server lacks.
-fn by_token(tenants: &Tenants, token: &str) -> Option<Option<Arc<Tenant>>> {
-    let (org, _) = token.split_once('!')?;
-    let id = RecordId::parse(org).filter(|id| id.prefix() == "00D")?;
-    if id == tenants.default_org().org.id() {
-        return Some(Some(tenants.default_org().clone()));
-    }
-    Some(tenants.by_id(id.as15()).map(|m| m.tenant.clone()))
-}
-
-fn invalid_session() -> Response {
-    let body = serde_json::json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]);
-    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+/// The org an access token names, if the server holds it (else the default org, which
+/// does not know the token either, answers).
+fn by_token(tenants: &Tenants, token: &str) -> Arc<Tenant> {
+    let named = token
+        .split_once('!')
+        .and_then(|(org, _)| RecordId::parse(org))
+        .and_then(|id| tenants.by_id(id.as15()));
+    named.map_or_else(|| tenants.default_org().clone(), |m| m.tenant.clone())
 }
 
 /// Sign-ins and SOAP calls carry their credential in the body.
@@ -62,11 +58,7 @@ async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Reque
     let default = tenants.default_org().clone();
     let token = forcebus_rest::ctx::bearer(request.headers()).map(str::to_owned);
     if let Some(token) = token {
-        return match by_token(tenants, &token) {
-            Some(Some(tenant)) => Ok((tenant, request)),
-            Some(None) => Err(invalid_session()),
-            None => Ok((default, request)),
-        };
+        return Ok((by_token(tenants, &token), request));
     }
     if tenants.made().is_empty() || !credential_in_body(request.method(), request.uri().path()) {
         return Ok((default, request));
@@ -78,11 +70,7 @@ async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Reque
         (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
     })?;
     let tenant = match body_credential(&parts.headers, &bytes) {
-        Some(Credential::Token(t)) => match by_token(tenants, &t) {
-            Some(Some(tenant)) => tenant,
-            Some(None) => return Err(invalid_session()),
-            None => default,
-        },
+        Some(Credential::Token(t)) => by_token(tenants, &t),
         Some(Credential::Username(u)) => tenants
             .by_username(&u)
             .map_or(default, |m| m.tenant.clone()),
@@ -175,9 +163,7 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
             .get("accesstoken")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let tenant = by_token(&self.tenants, token)
-            .flatten()
-            .unwrap_or_else(|| self.tenants.default_org().clone());
+        let tenant = by_token(&self.tenants, token);
         Box::pin(tenant.grpc.clone().oneshot(request))
     }
 }

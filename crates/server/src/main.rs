@@ -7,8 +7,11 @@
 //! - [`config`]: the layered configuration, and the crates' configurations composed from it.
 //! - [`tls`]: certificate generation and the rustls configuration.
 //! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
-//! - [`app`]: building the org and its front doors from the configuration, and running
-//!   them until shutdown.
+//! - [`app`]: building the orgs and their front doors from the configuration, and running
+//!   them until shutdown; [`tenant`]: one org with its router, Streaming and Pub/Sub
+//!   services; [`tenants`]: every org of the server (the default one, and those made at
+//!   run time in `orgs/`); [`dispatch`]: which org a request is for, by its credential;
+//!   [`orgs_api`]: `/forcebus/v1/orgs`.
 //! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
 //! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
@@ -18,7 +21,8 @@
 //! - [`env`]: `forcebus env`, the variables that point clients at a running server.
 //! - [`project`]: an sfdx project's schema, loaded at start (`--project`); [`describes`]:
 //!   a real org's custom objects and fields mirrored from describe files (`--describes`).
-//! - [`control_cli`]: `forcebus control`, the test controls of a running server.
+//! - [`control_cli`]: `forcebus control`, the test controls of a running server;
+//!   [`org_cli`]: `forcebus org`, its orgs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +47,7 @@ mod env;
 mod grpc;
 mod health;
 mod listener;
+mod org_cli;
 mod orgs_api;
 mod project;
 mod secrets;
@@ -81,6 +86,23 @@ enum Command {
     /// The test controls of a running server: move its clock, publish gap events, drop
     /// CometD sessions, delay delivery, fail Pub/Sub calls (`/forcebus/v1/control`).
     Control(ControlArgs),
+    /// The orgs of a running server: create, list, show, reset, delete
+    /// (`/forcebus/v1/orgs`).
+    Org(OrgArgs),
+}
+
+#[derive(Debug, Args)]
+struct OrgArgs {
+    #[command(subcommand)]
+    command: org_cli::OrgCommand,
+    #[command(flatten)]
+    target: control_cli::Target,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +280,16 @@ fn main() -> ExitCode {
             serve
                 .load()
                 .and_then(|c| control_cli::run(&args.control, &args.target, &c.data_dir))
+        }
+        Command::Org(args) => {
+            let serve = ServeArgs {
+                config: args.config,
+                data_dir: args.data_dir,
+                ..ServeArgs::default()
+            };
+            serve
+                .load()
+                .and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
         }
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {

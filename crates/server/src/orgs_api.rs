@@ -7,6 +7,8 @@
 //!   `client_secret`, `access_token`, `instance_url`, `api_version`) and `name`, `created`.
 //! - `GET /forcebus/v1/orgs` (the default org first), `GET /forcebus/v1/orgs/{orgId}`:
 //!   name, created, record and event counts.
+//! - `POST /forcebus/v1/orgs/{orgId}/reset` → 200 with its entry: records and events gone;
+//!   schema, users, credentials and tokens kept; replay ids go on growing; streams stay.
 //! - `DELETE /forcebus/v1/orgs/{orgId}` → 204: its tokens answer 401 at once, its streams
 //!   end, its data leaves the disk. The default org is not deleted.
 
@@ -39,6 +41,7 @@ pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
     Router::new()
         .route("/forcebus/v1/orgs", get(list).post(create))
         .route("/forcebus/v1/orgs/{id}", get(one).delete(remove))
+        .route("/forcebus/v1/orgs/{id}/reset", axum::routing::post(reset))
         .with_state(api)
         .fallback_service(dispatch)
 }
@@ -211,6 +214,54 @@ async fn remove(
             StatusCode::INTERNAL_SERVER_ERROR,
             "UNKNOWN_EXCEPTION",
             "the org could not be deleted",
+        ),
+    }
+}
+
+async fn reset(
+    State(api): State<Arc<OrgsApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (tenant, name, created) = if api.tenants.is_default(&id) {
+        let t = api.tenants.default_org().clone();
+        let name = t.org.name().to_owned();
+        (t, name, None)
+    } else {
+        match api.tenants.by_id(&id) {
+            Some(m) => (
+                m.tenant.clone(),
+                m.info.name.clone(),
+                Some(m.info.created.clone()),
+            ),
+            None if authorized(&api, &headers, None) => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "NOT_FOUND",
+                    "The requested resource does not exist",
+                );
+            }
+            None => return unauthorized(),
+        }
+    };
+    if !authorized(&api, &headers, Some(&tenant)) {
+        return unauthorized();
+    }
+    let org = tenant.org.clone();
+    match tokio::task::spawn_blocking(move || org.reset_data()).await {
+        Ok(Ok(_)) => {
+            let default = api.tenants.is_default(&id);
+            Json(entry(&tenant, &name, created.as_deref(), default)).into_response()
+        }
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            e.message,
+        ),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "the org could not be reset",
         ),
     }
 }

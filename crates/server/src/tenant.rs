@@ -32,6 +32,13 @@ pub(crate) struct Declared {
     pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
 }
 
+/// An org made at run time: its id, and where its record counter starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Identity {
+    pub(crate) id: forcebus_org::RecordId,
+    pub(crate) first_record: u64,
+}
+
 /// Where a tenant keeps its data: a directory (`forcebus.db`, `bulk/`), or memory.
 #[derive(Debug, Clone)]
 pub(crate) enum Home {
@@ -76,7 +83,7 @@ impl Tenant {
         home: Home,
         schema: &Schema,
         declared: &Declared,
-        id: Option<forcebus_org::RecordId>,
+        identity: Option<Identity>,
     ) -> anyhow::Result<Self> {
         let store = open_store(config, &home)?;
         let secrets = secrets::load_or_generate(store.as_ref())?;
@@ -86,7 +93,7 @@ impl Tenant {
             config,
             &home,
             store.clone(),
-            (schema, declared, id),
+            (schema, declared, identity),
             &credentials,
         )?;
         let app = config.app(&secrets.client_id, &secrets.client_secret)?;
@@ -185,7 +192,7 @@ fn open_org(
     config: &Config,
     home: &Home,
     store: Arc<dyn Store>,
-    (schema, declared, id): (&Schema, &Declared, Option<forcebus_org::RecordId>),
+    (schema, declared, identity): (&Schema, &Declared, Option<Identity>),
     credentials: &[UserCredentials],
 ) -> anyhow::Result<Arc<Org>> {
     let mut schema = schema.clone();
@@ -207,7 +214,8 @@ fn open_org(
         &seeds,
         forcebus_org::OrgOptions {
             platform_events: declared.events.clone(),
-            id,
+            id: identity.map(|i| i.id),
+            first_record: identity.map_or(0, |i| i.first_record),
             ..config.org_options()
         },
     )

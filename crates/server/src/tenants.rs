@@ -21,7 +21,7 @@ use forcebus_org::custom::ObjectConfig;
 use forcebus_org::platform::EventConfig;
 
 use crate::config::{AppSettings, Config, UserConfig};
-use crate::tenant::{Declared, Home, Tenant, catalogue};
+use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 
 /// Most orgs one server holds besides its default one.
 pub(crate) const MAX_ORGS: usize = 10_000;
@@ -51,7 +51,16 @@ pub(crate) struct OrgInfo {
     pub(crate) created: String,
     #[serde(default)]
     pub(crate) config: OrgConfig,
+    /// Its block of the record counter: records minted here never share an id with
+    /// another org's.
+    #[serde(default)]
+    pub(crate) block: u64,
 }
+
+/// Record ids per block (62⁶ of the 62⁹ a counter spans).
+const BLOCK: u64 = 62u64.pow(6);
+/// Blocks a counter spans; block 0 is the default org's.
+const BLOCKS: u64 = 62u64.pow(3);
 
 /// An org made at run time.
 pub(crate) struct Made {
@@ -164,7 +173,11 @@ impl Tenants {
         let mut declared = self.declared.clone();
         crate::app::merge(&mut declared.objects, &info.config.objects);
         declared.events.extend(info.config.platform_events.clone());
-        Tenant::open(&config, home, catalogue(), &declared, Some(id))
+        let identity = Identity {
+            id,
+            first_record: info.block * BLOCK,
+        };
+        Tenant::open(&config, home, catalogue(), &declared, Some(identity))
     }
 
     /// The largest request body a route takes.
@@ -271,6 +284,7 @@ impl Tenants {
                 users: Some(users.clone()),
                 ..config
             },
+            block: self.free_block(),
         };
         if users.is_empty() {
             return Err("config.users must name at least one user".into());
@@ -315,6 +329,20 @@ impl Tenants {
             },
         );
         Ok(self.by_id(id.as15()).expect("just inserted"))
+    }
+
+    /// A block of the record counter no org holds.
+    fn free_block(&self) -> u64 {
+        use rand::Rng as _;
+        let taken: std::collections::HashSet<u64> =
+            self.made().iter().map(|m| m.info.block).collect();
+        let mut rng = rand::thread_rng();
+        loop {
+            let b = rng.gen_range(1..BLOCKS);
+            if !taken.contains(&b) {
+                return b;
+            }
+        }
     }
 
     /// Deletes the org `id`: its tokens stop working at once, its streams end, its data

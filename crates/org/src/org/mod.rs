@@ -8,7 +8,7 @@
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
 //! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
-//! (custom objects and fields made while the org runs), `schema_delete` (and deleted), `rename` (and renamed), [`deploy`] (a Metadata
+//! (custom objects and fields made while the org runs), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`deploy`] (a Metadata
 //! API deploy's objects and fields, applied whole or not at all).
 
 pub mod channels;
@@ -22,6 +22,7 @@ mod platform_events;
 mod publish;
 pub mod query;
 mod rename;
+mod reset;
 mod schema_delete;
 pub mod seen;
 pub mod subscriptions;
@@ -59,6 +60,9 @@ pub struct OrgOptions {
     pub profile: organization::OrgProfile,
     /// The id to take on first start (a random one when unset); a stored id wins.
     pub id: Option<RecordId>,
+    /// Where the record counter starts on first start, so orgs of one server mint
+    /// distinct record ids (each its own block of the counter).
+    pub first_record: u64,
 }
 
 /// One Salesforce org.
@@ -128,7 +132,10 @@ impl Org {
         runtime.apply(&mut schema);
         let schema: &'static Schema = Box::leak(Box::new(schema));
         let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
-        let state = State::load(store.as_ref(), schema, &values)?;
+        let mut state = State::load(store.as_ref(), schema, &values)?;
+        if !values.contains_key("next_id") {
+            state.next_id = state.next_id.max(options.first_record);
+        }
         let log = Arc::new(forcebus_eventlog::EventLog::open(
             store.clone(),
             options.log,

@@ -177,6 +177,7 @@ impl Config {
                 kind: self.org_kind,
             },
             id: None,
+            first_record: 0,
         }
     }
 

@@ -108,6 +108,23 @@ fn orgs_are_made_isolated_signed_in_to_and_deleted() {
     let a_id = made["id"].as_str().unwrap().to_owned();
     assert_eq!(accounts(&s, ta), ["Only A"]);
     assert!(accounts(&s, tb).is_empty());
+    // Orgs mint from their own blocks: B's next Account is not A's id.
+    let (_, b_made) = rest(
+        &s,
+        reqwest::Method::POST,
+        tb,
+        "/sobjects/Account",
+        Some(json!({"Name": "B"})),
+    );
+    assert_ne!(b_made["id"], made["id"]);
+    rest(
+        &s,
+        reqwest::Method::DELETE,
+        tb,
+        &format!("/sobjects/Account/{}", b_made["id"].as_str().unwrap()),
+        None,
+    );
+    assert!(accounts(&s, tb).is_empty());
     assert!(!accounts(&s, &s.ready.access_token).contains(&"Only A".to_owned()));
     for (method, body) in [
         (reqwest::Method::GET, None),
@@ -380,4 +397,80 @@ fn the_admin_api_wants_the_admin_key_and_good_input() {
         None,
     );
     assert_eq!(st, 200);
+}
+
+/// A reset empties an org of records and events; its users, schema and tokens stay, and
+/// replay ids go on growing. `forcebus org` drives the same API.
+#[test]
+fn an_org_is_reset_and_driven_from_the_cli() {
+    let s = crate::server();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crate::bin())
+            .arg("org")
+            .args(["--data-dir", s.dir().join("data").to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let made: Value = serde_json::from_str(&run(&["create", "--name", "from-cli"])).unwrap();
+    let (id, token) = (
+        made["org_id"].as_str().unwrap(),
+        made["access_token"].as_str().unwrap(),
+    );
+    let (st, _) = rest(
+        &s,
+        reqwest::Method::POST,
+        token,
+        "/sobjects/Account",
+        Some(json!({"Name": "Before"})),
+    );
+    assert_eq!(st, 201);
+    let events = |t: &str| -> Value {
+        s.http()
+            .get(format!("{}/forcebus/v1/events", s.base()))
+            .query(&[("channel", "/data/AccountChangeEvent")])
+            .header("Authorization", format!("Bearer {t}"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let before = events(token);
+    let last = before["events"].as_array().unwrap().last().unwrap()["replayId"]
+        .as_u64()
+        .unwrap();
+    let list = run(&["list"]);
+    assert!(list.contains("from-cli"), "{list}");
+    let reset: Value = serde_json::from_str(&run(&["reset", id])).unwrap();
+    assert_eq!(reset["name"], "from-cli");
+    assert!(
+        accounts(&s, token).is_empty(),
+        "records gone, the token still good"
+    );
+    assert!(
+        events(token)["events"].as_array().unwrap().is_empty(),
+        "events gone"
+    );
+    rest(
+        &s,
+        reqwest::Method::POST,
+        token,
+        "/sobjects/Account",
+        Some(json!({"Name": "After"})),
+    );
+    let after = events(token);
+    let next = after["events"][0]["replayId"].as_u64().unwrap();
+    assert!(next > last, "replay ids go on: {next} after {last}");
+    assert!(run(&["show", id]).contains("\"records\""));
+    assert!(run(&["delete", id]).contains("Deleted"));
+    assert_eq!(
+        rest(&s, reqwest::Method::GET, token, "/limits", None).0,
+        401
+    );
 }
