@@ -48,12 +48,16 @@ class Block:
             if '"/topic/' in c:
                 return "pushtopic-notification"
         if self.lang == "js":
+            if "forcebus-test" in c:
+                return "vitest-helper"
             if "salesforce-pubsub-api-client" in c:
                 return "pubsub-client"
             if "streaming" in c:
                 return "jsforce-streaming"
             return "jsforce"
         if self.lang == "python":
+            if "forcebus_org" in c:
+                return "pytest-plugin"
             return "simple-salesforce"
         if self.lang == "toml":
             if re.search(r"^listen\s*=", c, re.M):

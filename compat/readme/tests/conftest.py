@@ -53,6 +53,7 @@ class Readme:
         env["PATH"] = f"{Path(BIN).parent}{os.pathsep}{env['PATH']}"
         env["TOKEN"] = self.info["access_token"]
         env["ORG_ID"] = self.info["org_id"]
+        env["ADMIN_KEY"] = self.info["admin_key"]
         env.update(extra)
         return env
 

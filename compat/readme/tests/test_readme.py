@@ -36,7 +36,7 @@ import pytest
 import requests
 
 from blocks import FIRST_COMMANDS, README, Block, blocks
-from conftest import COMPAT_DIR, REPO_DIR, Readme, start
+from conftest import BIN, COMPAT_DIR, REPO_DIR, Readme, start
 
 BLOCKS = blocks()
 
@@ -144,7 +144,7 @@ def check_shell(readme: Readme, block: Block) -> None:
     assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
     # Each curl of the README talks to the REST API, and each `forcebus control` to the
     # test controls: one JSON body each, none an error.
-    curls = len(re.findall(r"^\s*(curl|forcebus control)\b", block.code, re.M))
+    curls = len(re.findall(r"^\s*(curl|forcebus control|forcebus org)\b", block.code, re.M))
     try:
         docs = json_documents(r.stdout)
     except json.JSONDecodeError as e:
@@ -169,6 +169,38 @@ def check_python(readme: Readme, block: Block) -> None:
         r = subprocess.run([str(python), "-c", code], cwd=readme.workdir, env=env,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, f"{block.id} (REQUESTS_CA_BUNDLE={bundle})\n{r.stderr}"
+
+
+def check_pytest_plugin(readme: Readme, block: Block) -> None:
+    """A test module using the repository's pytest plugin (installed in the suite's venv):
+    run by pytest, the plugin starting its own server from FORCEBUS_BIN."""
+    python = COMPAT_DIR / ".work" / "venv" / "bin" / "python"
+    work = Path(tempfile.mkdtemp(prefix="forcebus-readme-pytest-"))
+    try:
+        (work / "test_readme_snippet.py").write_text(block.code)
+        env = readme.env(FORCEBUS_BIN=BIN)
+        r = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(work)],
+                           cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
+        assert re.search(r"\b[1-9]\d* passed", r.stdout), f"{block.id}: no test ran\n{r.stdout}"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_vitest_helper(readme: Readme, block: Block) -> None:
+    """A test file using the repository's test helper, run by Vitest with its globals (as
+    Jest runs it) where its packages resolve; the helper starts a server from FORCEBUS_BIN."""
+    node = COMPAT_DIR / "node"
+    path = node / "vitest" / f".readme-{uuid.uuid4().hex[:8]}.test.js"
+    path.write_text(block.code)
+    try:
+        env = readme.env(FORCEBUS_BIN=BIN)
+        r = subprocess.run([str(node / "node_modules" / ".bin" / "vitest"), "run", "--globals", str(path)],
+                           cwd=node, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
+        assert re.search(r"Tests +[1-9]\d* passed", r.stdout), f"{block.id}: no test ran\n{r.stdout}"
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def check_ready_line(readme: Readme, block: Block) -> None:
@@ -298,6 +330,10 @@ def test_readme_block(readme: Readme, block: Block):
         run_node(readme, block, esm=True, expect=r"changeType: 'CREATE'")
     elif kind == "simple-salesforce":
         check_python(readme, block)
+    elif kind == "pytest-plugin":
+        check_pytest_plugin(readme, block)
+    elif kind == "vitest-helper":
+        check_vitest_helper(readme, block)
     elif kind == "platform-event-config":
         check_platform_event_config(readme, block)
     elif kind == "config-sample":

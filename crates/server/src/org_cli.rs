@@ -78,7 +78,7 @@ pub(crate) fn run(command: &OrgCommand, target: &Target, data_dir: &Path) -> any
         ),
         OrgCommand::Delete { id } => {
             call(target, data_dir, "DELETE", &format!("{ORGS}/{id}"), None)?;
-            println!("Deleted {id}.");
+            println!("{}", json!({"deleted": id}));
             Ok(())
         }
     }

@@ -468,7 +468,7 @@ fn an_org_is_reset_and_driven_from_the_cli() {
     let next = after["events"][0]["replayId"].as_u64().unwrap();
     assert!(next > last, "replay ids go on: {next} after {last}");
     assert!(run(&["show", id]).contains("\"records\""));
-    assert!(run(&["delete", id]).contains("Deleted"));
+    assert!(run(&["delete", id]).contains("\"deleted\""));
     assert_eq!(
         rest(&s, reqwest::Method::GET, token, "/limits", None).0,
         401
