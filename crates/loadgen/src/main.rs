@@ -12,6 +12,7 @@
 //! target/release/loadgen pubsub-fanout --subscribers 100 --rate 1000
 //! target/release/loadgen replay --events 1000000
 //! target/release/loadgen bulk-ingest --rows 1000000
+//! target/release/loadgen org-churn --orgs 1000
 //! ```
 //!
 //! By default loadgen starts `target/release/forcebus` itself (fresh data dir, ephemeral
@@ -70,6 +71,9 @@ enum Scenario {
     Replay(scenarios::pubsub::ReplayArgs),
     /// One Bulk API 2.0 insert job of N rows, end to end, with the server's peak RSS.
     BulkIngest(scenarios::bulk::Args),
+    /// N orgs made, used and deleted through the admin API: ms per create, RSS per org,
+    /// and RSS after the deletes.
+    OrgChurn(scenarios::orgs::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -85,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
         Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
         Scenario::BulkIngest(a) => ("bulk-ingest", json!(a), String::new()),
+        Scenario::OrgChurn(a) => ("org-churn", json!(a), String::new()),
     };
     let peer = match &cli.scenario {
         Scenario::BayeuxFanout(a) if a.faye.is_some() => Some("faye"),
@@ -136,6 +141,9 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::BulkIngest(a) => {
                 scenarios::bulk::run(target.as_ref().expect("a server"), a).await
+            }
+            Scenario::OrgChurn(a) => {
+                scenarios::orgs::run(target.as_ref().expect("a server"), a).await
             }
         }
     })?;

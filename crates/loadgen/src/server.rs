@@ -15,6 +15,8 @@ pub(crate) struct Target {
     pub(crate) grpc: Option<String>,
     pub(crate) token: String,
     pub(crate) org_id: String,
+    /// The admin key (`/forcebus/v1/...`), when the ready line has one.
+    pub(crate) admin_key: Option<String>,
     pub(crate) pid: Option<u32>,
     pub(crate) config: Value,
     child: Option<Child>,
@@ -94,6 +96,7 @@ fn from_ready(v: &Value) -> anyhow::Result<Target> {
         grpc: s("grpc").map(|g| format!("http://{g}")),
         token: s("access_token").context("ready line without access_token")?,
         org_id: s("org_id").unwrap_or_default(),
+        admin_key: s("admin_key"),
         pid: None,
         config: Value::Null,
         child: None,

@@ -5,6 +5,7 @@ pub(crate) mod cdc;
 pub(crate) mod fanout;
 pub(crate) mod idle;
 pub(crate) mod nats;
+pub(crate) mod orgs;
 pub(crate) mod pubsub;
 
 use std::time::Duration;
