@@ -294,6 +294,10 @@ fn exists(app: &crate::State, kind: Option<&str>, full: &str) -> bool {
     match (kind, full.split_once('.')) {
         (Some("CustomField"), Some((o, f))) => {
             schema.object(o).is_some_and(|o| o.field(f).is_some())
+                || app
+                    .org
+                    .platform_event(o)
+                    .is_some_and(|e| e.object.field(f).is_some())
         }
         (Some("CustomObject"), _) => schema.object(full).is_some(),
         _ => false,
@@ -482,9 +486,11 @@ fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
             })
         } else {
             name.split_once('.').and_then(|(o, f)| {
-                let def = schema.object(o)?.field(f)?;
+                let event = app.org.platform_event(o);
+                let object = schema.object(o).or(event.as_ref().map(|e| &e.object))?;
+                let def = object.field(f)?;
                 let mut m = field_metadata(def);
-                m["fullName"] = Value::String(format!("{}.{}", schema.object(o)?.name, def.name));
+                m["fullName"] = Value::String(format!("{}.{}", object.name, def.name));
                 Some(m)
             })
         };
@@ -588,7 +594,9 @@ fn list(app: &crate::State, op: &Element) -> String {
             }
         }
         if kind == "CustomField" {
-            for o in schema.objects().filter(|o| !o.tooling) {
+            let events = app.org.platform_events();
+            let objects = schema.objects().filter(|o| !o.tooling);
+            for o in objects.chain(events.iter().map(|e| &e.object)) {
                 for f in o.fields.iter().filter(|f| f.custom) {
                     let id = runtime
                         .field(&o.name, &f.name)

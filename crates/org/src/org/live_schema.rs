@@ -73,6 +73,24 @@ impl Org {
 
     /// Adds the custom field `field` to `object`; returns its `CustomField` id.
     pub fn add_custom_field(&self, object: &str, field: FieldConfig) -> Result<String, OrgError> {
+        if self.platform_event(object).is_some() {
+            // A platform event's field has no CustomField id of its own here.
+            return self
+                .edit_event_fields(object, |fields| {
+                    if fields
+                        .iter()
+                        .any(|f| f.name.eq_ignore_ascii_case(&field.name))
+                    {
+                        return Err(OrgError::new(
+                            StatusCode::DuplicateDeveloperName,
+                            format!("There is already a field named {} on {object}.", field.name),
+                        ));
+                    }
+                    fields.push(field);
+                    Ok(true)
+                })
+                .map(|_| String::new());
+        }
         self.change_schema(|schema, runtime, _| {
             let id = runtime.create_field(schema, object, field)?;
             let name = schema
@@ -94,6 +112,21 @@ impl Org {
     /// the Metadata API's update replaces a component): allowed when every record keeps
     /// its value ([`crate::field_change`]). Returns whether anything changed.
     pub fn update_custom_field(&self, object: &str, field: FieldConfig) -> Result<bool, OrgError> {
+        if self.platform_event(object).is_some() {
+            return self.edit_event_fields(object, |fields| {
+                let known = fields
+                    .iter_mut()
+                    .find(|f| f.name.eq_ignore_ascii_case(&field.name))
+                    .ok_or_else(OrgError::not_found)?;
+                let field = FieldConfig {
+                    name: known.name.clone(),
+                    ..field
+                };
+                let differs = *known != field;
+                *known = field;
+                Ok(differs)
+            });
+        }
         self.change_schema(|schema, runtime, state| {
             let mut changed = Changed::default();
             let differs = change_field(schema, runtime, state, object, &field, &mut changed)?;

@@ -125,6 +125,33 @@ impl crate::Org {
         *self.platform.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
     }
 
+    /// Edits a platform event's fields (the Metadata API's `CustomField` calls on
+    /// `Event__e.Field__c`) as one schema change: changed fields give a new schema id.
+    /// `edit` says whether it changed anything.
+    pub(crate) fn edit_event_fields(
+        &self,
+        event: &str,
+        edit: impl FnOnce(&mut Vec<crate::custom::FieldConfig>) -> Result<bool, crate::OrgError>,
+    ) -> Result<bool, crate::OrgError> {
+        self.change_schema(|schema, _, _| {
+            let mut registry = self.definitions();
+            let def = registry
+                .get(event)
+                .cloned()
+                .ok_or_else(|| crate::OrgError::no_such_object(event))?;
+            let mut config = def.config.clone();
+            let mut changed = crate::org::live_schema::Changed::default();
+            if !edit(&mut config.fields)? {
+                return Ok((false, changed));
+            }
+            let name = def.name().to_owned();
+            let def = build_definition(&mut registry, schema, &name, config)
+                .map_err(|e| crate::OrgError::new(crate::StatusCode::InvalidInput, e))?;
+            changed.events.push(def);
+            Ok((true, changed))
+        })
+    }
+
     /// The definitions as they are now, to build changes on ([`build_definition`]).
     pub(crate) fn definitions(&self) -> Registry {
         (*self.registry()).clone()

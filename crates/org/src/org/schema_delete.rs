@@ -92,6 +92,18 @@ impl Org {
     /// later starts empty). A PushTopic whose query names it, or a custom channel member
     /// whose filter or enriched fields do, must be changed first.
     pub fn delete_custom_field(&self, object: &str, field: &str) -> Result<(), OrgError> {
+        if self.platform_event(object).is_some() {
+            return self
+                .edit_event_fields(object, |fields| {
+                    let before = fields.len();
+                    fields.retain(|f| !f.name.eq_ignore_ascii_case(field));
+                    if fields.len() == before {
+                        return Err(OrgError::not_found());
+                    }
+                    Ok(true)
+                })
+                .map(|_| ());
+        }
         self.change_schema(|schema, runtime, state| {
             let mut changed = Changed::default();
             self.remove_field(schema, runtime, state, object, field, &mut changed)?;

@@ -306,3 +306,75 @@ fn a_renamed_object_keeps_its_records_and_lookups_follow_it() {
     let (st, schema) = get(&s, "/sobjects/Widget__ChangeEvent/eventSchema");
     assert_eq!(st, 200, "{schema}");
 }
+
+/// `CustomField` calls on a platform event's field (`Event__e.Field__c`): made, read,
+/// listed, changed and deleted, each a new definition of the event.
+#[test]
+fn a_platform_events_fields_are_metadata_components_too() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let op = |body: &str| soap(&s, "", &envelope(t, body)).1;
+    let made = op(
+        r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomObject"><fullName>Beacon__e</fullName><label>Beacon</label><pluralLabel>Beacons</pluralLabel><eventType>HighVolume</eventType><fields><fullName>Where__c</fullName><label>Where</label><type>Text</type><length>20</length></fields></metadata></createMetadata>"#,
+    );
+    assert!(made.contains("<success>true</success>"), "{made}");
+    let (_, before) = get(&s, "/sobjects/Beacon__e/eventSchema");
+    let field = |label: &str| {
+        format!(
+            r#"<metadata xsi:type="CustomField"><fullName>Beacon__e.Level__c</fullName><label>{label}</label><type>Number</type><precision>3</precision><scale>0</scale></metadata>"#
+        )
+    };
+    let body = op(&format!(
+        r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{}</createMetadata>"#,
+        field("Level")
+    ));
+    assert!(
+        body.contains("<fullName>Beacon__e.Level__c</fullName><success>true</success>"),
+        "{body}"
+    );
+    let again = op(&format!(
+        r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{}</createMetadata>"#,
+        field("Level")
+    ));
+    assert!(again.contains("DUPLICATE_DEVELOPER_NAME"), "{again}");
+    let names = |s: &Server| -> Vec<String> {
+        get(s, "/sobjects/Beacon__e/describe").1["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(names(&s).contains(&"Level__c".to_owned()));
+    let (_, after) = get(&s, "/sobjects/Beacon__e/eventSchema");
+    assert_ne!(before["uuid"], after["uuid"], "a new schema id");
+    let read = op(
+        r#"<readMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomField</type><fullNames>Beacon__e.Level__c</fullNames></readMetadata>"#,
+    );
+    assert!(
+        read.contains("<fullName>Beacon__e.Level__c</fullName>")
+            && read.contains("<type>Number</type>"),
+        "{read}"
+    );
+    let list = op(
+        r#"<listMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><queries><type>CustomField</type></queries></listMetadata>"#,
+    );
+    assert!(
+        list.contains("<fullName>Beacon__e.Level__c</fullName>"),
+        "{list}"
+    );
+    let updated = op(&format!(
+        r#"<updateMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{}</updateMetadata>"#,
+        field("Severity")
+    ));
+    assert!(updated.contains("<success>true</success>"), "{updated}");
+    let deleted = op(
+        r#"<deleteMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomField</type><fullNames>Beacon__e.Level__c</fullNames></deleteMetadata>"#,
+    );
+    assert!(deleted.contains("<success>true</success>"), "{deleted}");
+    assert!(!names(&s).contains(&"Level__c".to_owned()));
+    let gone = op(
+        r#"<deleteMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomField</type><fullNames>Beacon__e.Level__c</fullNames></deleteMetadata>"#,
+    );
+    assert!(gone.contains("INVALID_CROSS_REFERENCE_KEY"), "{gone}");
+}
