@@ -76,12 +76,9 @@ enum Scenario {
     OrgChurn(scenarios::orgs::Args),
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let (name, params, config) = match &cli.scenario {
+/// A scenario's name, its parameters, and the config the started server needs.
+fn described(scenario: &Scenario) -> (&'static str, serde_json::Value, String) {
+    match scenario {
         Scenario::BayeuxFanout(a) => ("bayeux-fanout", json!(a), a.server_config()),
         Scenario::CdcE2e(a) => ("cdc-e2e", json!(a), String::new()),
         Scenario::Idle(a) => ("idle", json!(a), String::new()),
@@ -90,7 +87,15 @@ fn main() -> anyhow::Result<()> {
         Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
         Scenario::BulkIngest(a) => ("bulk-ingest", json!(a), String::new()),
         Scenario::OrgChurn(a) => ("org-churn", json!(a), String::new()),
-    };
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (name, params, config) = described(&cli.scenario);
     let peer = match &cli.scenario {
         Scenario::BayeuxFanout(a) if a.faye.is_some() => Some("faye"),
         Scenario::PubsubPublish(a) if a.nats.is_some() => Some("nats-jetstream"),
