@@ -10,6 +10,9 @@
 // --in-memory` started on free ports (the binary at FORCEBUS_BIN, else `forcebus` on PATH).
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 // Variables read here; a server started here does not see them (it reads FORCEBUS_* as
@@ -19,11 +22,12 @@ const READY_TIMEOUT_MS = 60_000;
 
 /** A running server and its admin API (`/forcebus/v1/orgs`). */
 export class ForcebusServer {
-  constructor(url, adminKey, child = null, ready = {}) {
+  constructor(url, adminKey, child = null, ready = {}, dataDir = null) {
     this.url = url.replace(/\/+$/, '');
     this.adminKey = adminKey;
     this.child = child;
     this.ready = ready;
+    this.dataDir = dataDir;
   }
 
   async #call(method, path, body) {
@@ -59,6 +63,7 @@ export class ForcebusServer {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
@@ -66,7 +71,9 @@ export class ForcebusServer {
 export function startForcebus({ bin = process.env.FORCEBUS_BIN || 'forcebus', args = [] } = {}) {
   const env = { ...process.env };
   for (const k of OWN) delete env[k];
-  const child = spawn(bin, ['serve', '--in-memory', '--listen', '127.0.0.1:0', '--grpc-listen', '127.0.0.1:0', ...args],
+  // Its certificates go to a directory of its own, removed when it stops.
+  const dataDir = mkdtempSync(join(tmpdir(), 'forcebus-'));
+  const child = spawn(bin, ['serve', '--in-memory', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--grpc-listen', '127.0.0.1:0', ...args],
     { env, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`forcebus did not print its ready line within ${READY_TIMEOUT_MS / 1000} s`)); }, READY_TIMEOUT_MS);
@@ -78,7 +85,7 @@ export function startForcebus({ bin = process.env.FORCEBUS_BIN || 'forcebus', ar
       clearTimeout(timer);
       child.removeAllListeners('exit');
       const ready = JSON.parse(line);
-      resolve(new ForcebusServer(ready.instance_url, ready.admin_key, child, ready));
+      resolve(new ForcebusServer(ready.instance_url, ready.admin_key, child, ready, dataDir));
     });
   });
 }

@@ -7,7 +7,7 @@
 import { before, after, beforeEach, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { useForcebusOrg } from 'forcebus-test';
+import { useForcebusOrg } from '../../../clients/js/index.js';
 
 const require = createRequire(import.meta.url);
 const jsforce = require('jsforce');

@@ -190,8 +190,8 @@ def check_pytest_plugin(readme: Readme, block: Block) -> None:
 def check_vitest_helper(readme: Readme, block: Block) -> None:
     """A test file using the repository's test helper, run by Vitest with its globals (as
     Jest runs it) where its packages resolve; the helper starts a server from FORCEBUS_BIN."""
-    node = COMPAT_DIR / "node"
-    path = node / "vitest" / f".readme-{uuid.uuid4().hex[:8]}.test.js"
+    node = COMPAT_DIR / "vitest"
+    path = node / "test" / f".readme-{uuid.uuid4().hex[:8]}.test.js"
     path.write_text(block.code)
     try:
         env = readme.env(FORCEBUS_BIN=BIN)

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -50,11 +51,12 @@ class ForcebusServer:
     """A running server and its admin API."""
 
     def __init__(self, url: str, admin_key: str, process: Optional[subprocess.Popen] = None,
-                 ready: Optional[Dict[str, Any]] = None) -> None:
+                 ready: Optional[Dict[str, Any]] = None, data_dir: Optional[str] = None) -> None:
         self.url = url.rstrip("/")
         self.admin_key = admin_key
         self.process = process
         self.ready = ready or {}
+        self.data_dir = data_dir
 
     def _call(self, method: str, path: str, body: Optional[dict] = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -96,6 +98,8 @@ class ForcebusServer:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_server(binary: Optional[str] = None, args: Optional[List[str]] = None) -> ForcebusServer:
@@ -105,7 +109,9 @@ def start_server(binary: Optional[str] = None, args: Optional[List[str]] = None)
         raise RuntimeError("no forcebus binary: set FORCEBUS_BIN, put forcebus on PATH, "
                            "or point FORCEBUS_URL and FORCEBUS_ADMIN_KEY at a running server")
     env = {k: v for k, v in os.environ.items() if k not in _OWN}
-    command = [binary, "serve", "--in-memory", "--listen", "127.0.0.1:0",
+    # Its certificates go to a directory of its own, removed when it stops.
+    data_dir = tempfile.mkdtemp(prefix="forcebus-")
+    command = [binary, "serve", "--in-memory", "--data-dir", data_dir, "--listen", "127.0.0.1:0",
                "--grpc-listen", "127.0.0.1:0", *(args or [])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                env=env, text=True)
@@ -123,8 +129,9 @@ def start_server(binary: Optional[str] = None, args: Optional[List[str]] = None)
     reader.join(_READY_TIMEOUT)
     if not ready:
         process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
         raise RuntimeError(f"forcebus did not print its ready line within {_READY_TIMEOUT:.0f} s")
-    return ForcebusServer(ready["instance_url"], ready["admin_key"], process, ready)
+    return ForcebusServer(ready["instance_url"], ready["admin_key"], process, ready, data_dir)
 
 
 @pytest.fixture(scope="session")
