@@ -221,6 +221,20 @@ enum LogFormat {
     Json,
 }
 
+/// The configuration a command other than `serve` reads to find the data dir (its
+/// `--config` and `--data-dir`), loaded the way `serve` loads it.
+fn configured(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<config::Config> {
+    ServeArgs {
+        config,
+        data_dir,
+        ..ServeArgs::default()
+    }
+    .load()
+}
+
 impl ServeArgs {
     fn load(&self) -> anyhow::Result<config::Config> {
         let overrides = config::Overrides {
@@ -262,51 +276,27 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Env(args) => {
-            let serve = ServeArgs {
-                config: args.config,
-                data_dir: args.data_dir,
-                ..ServeArgs::default()
-            };
-            serve
-                .load()
-                .and_then(|c| env::print(&c.data_dir, args.format))
+            let serve = configured(args.config, args.data_dir);
+            serve.and_then(|c| env::print(&c.data_dir, args.format))
         }
         Command::Control(args) => {
-            let serve = ServeArgs {
-                config: args.config,
-                data_dir: args.data_dir,
-                ..ServeArgs::default()
-            };
-            serve
-                .load()
-                .and_then(|c| control_cli::run(&args.control, &args.target, &c.data_dir))
+            let serve = configured(args.config, args.data_dir);
+            serve.and_then(|c| control_cli::run(&args.control, &args.target, &c.data_dir))
         }
         Command::Org(args) => {
-            let serve = ServeArgs {
-                config: args.config,
-                data_dir: args.data_dir,
-                ..ServeArgs::default()
-            };
-            serve
-                .load()
-                .and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
+            let serve = configured(args.config, args.data_dir);
+            serve.and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
         }
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
-            let serve = ServeArgs {
-                config: args.config,
-                data_dir: args.data_dir,
-                ..ServeArgs::default()
-            };
+            let serve = configured(args.config, args.data_dir);
             let options = trust::Options {
                 no_system: args.no_system,
                 uninstall: args.uninstall,
                 system_dir: args.system_dir,
                 system_bundle: args.system_bundle,
             };
-            serve
-                .load()
-                .and_then(|c| trust::trust(&c.data_dir, &options))
+            serve.and_then(|c| trust::trust(&c.data_dir, &options))
         }
         Command::Serve(args) => {
             init_tracing(args.log_format);

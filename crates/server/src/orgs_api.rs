@@ -149,31 +149,66 @@ async fn list(State(api): State<Arc<OrgsApi>>, headers: HeaderMap) -> Response {
     Json(json!({"orgs": orgs})).into_response()
 }
 
+/// The org a path names, as the caller may reach it.
+struct Named {
+    tenant: Arc<Tenant>,
+    name: String,
+    created: Option<String>,
+    default: bool,
+}
+
+/// Why a path's org is not the caller's to reach.
+enum Refused {
+    Unauthorized,
+    NotFound,
+}
+
+impl Refused {
+    fn response(self) -> Response {
+        match self {
+            Self::Unauthorized => unauthorized(),
+            Self::NotFound => error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "The requested resource does not exist",
+            ),
+        }
+    }
+}
+
+/// The org `id`, for the admin key or that org's own token (a missing org is the admin
+/// key's to learn of).
+fn named(api: &OrgsApi, id: &str, headers: &HeaderMap) -> Result<Named, Refused> {
+    let found = if api.tenants.is_default(id) {
+        let t = api.tenants.default_org().clone();
+        Some(Named {
+            name: t.org.name().to_owned(),
+            tenant: t,
+            created: None,
+            default: true,
+        })
+    } else {
+        api.tenants.by_id(id).map(|m| Named {
+            tenant: m.tenant.clone(),
+            name: m.info.name.clone(),
+            created: Some(m.info.created.clone()),
+            default: false,
+        })
+    };
+    if !authorized(api, headers, found.as_ref().map(|n| &*n.tenant)) {
+        return Err(Refused::Unauthorized);
+    }
+    found.ok_or(Refused::NotFound)
+}
+
 async fn one(
     State(api): State<Arc<OrgsApi>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let default = api.tenants.default_org();
-    if api.tenants.is_default(&id) {
-        if !authorized(&api, &headers, Some(default)) {
-            return unauthorized();
-        }
-        return Json(entry(default, default.org.name(), None, true)).into_response();
-    }
-    let made = api.tenants.by_id(&id);
-    if !authorized(&api, &headers, made.as_ref().map(|m| &*m.tenant)) {
-        return unauthorized();
-    }
-    match made {
-        Some(m) => {
-            Json(entry(&m.tenant, &m.info.name, Some(&m.info.created), false)).into_response()
-        }
-        None => error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested resource does not exist",
-        ),
+    match named(&api, &id, &headers) {
+        Ok(n) => Json(entry(&n.tenant, &n.name, n.created.as_deref(), n.default)).into_response(),
+        Err(r) => r.response(),
     }
 }
 
@@ -182,29 +217,21 @@ async fn remove(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if api.tenants.is_default(&id) {
-        if !authorized(&api, &headers, None) {
-            return unauthorized();
+    match named(&api, &id, &headers) {
+        Err(r) => return r.response(),
+        Ok(n) if n.default => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_INPUT",
+                "The server's default org cannot be deleted.",
+            );
         }
-        return error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_INPUT",
-            "The server's default org cannot be deleted.",
-        );
+        Ok(_) => {}
     }
-    let made = api.tenants.by_id(&id);
-    if !authorized(&api, &headers, made.as_ref().map(|m| &*m.tenant)) {
-        return unauthorized();
-    }
-    drop(made);
     let tenants = api.tenants.clone();
     match tokio::task::spawn_blocking(move || tenants.delete(&id)).await {
         Ok(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Ok(false)) => error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested resource does not exist",
-        ),
+        Ok(Ok(false)) => Refused::NotFound.response(),
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "UNKNOWN_EXCEPTION",
@@ -223,35 +250,14 @@ async fn reset(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (tenant, name, created) = if api.tenants.is_default(&id) {
-        let t = api.tenants.default_org().clone();
-        let name = t.org.name().to_owned();
-        (t, name, None)
-    } else {
-        match api.tenants.by_id(&id) {
-            Some(m) => (
-                m.tenant.clone(),
-                m.info.name.clone(),
-                Some(m.info.created.clone()),
-            ),
-            None if authorized(&api, &headers, None) => {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "NOT_FOUND",
-                    "The requested resource does not exist",
-                );
-            }
-            None => return unauthorized(),
-        }
+    let n = match named(&api, &id, &headers) {
+        Ok(n) => n,
+        Err(r) => return r.response(),
     };
-    if !authorized(&api, &headers, Some(&tenant)) {
-        return unauthorized();
-    }
-    let org = tenant.org.clone();
+    let org = n.tenant.org.clone();
     match tokio::task::spawn_blocking(move || org.reset_data()).await {
         Ok(Ok(_)) => {
-            let default = api.tenants.is_default(&id);
-            Json(entry(&tenant, &name, created.as_deref(), default)).into_response()
+            Json(entry(&n.tenant, &n.name, n.created.as_deref(), n.default)).into_response()
         }
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
