@@ -50,13 +50,20 @@ impl EventSchema {
 /// Schemas are only ever added: an event keeps the schema it was written with.
 #[derive(Debug, Default)]
 pub struct Schemas {
-    texts: RwLock<HashMap<String, String>>,
+    texts: RwLock<HashMap<String, Arc<str>>>,
     parsed: Mutex<HashMap<String, Arc<forcebus_avro::Schema>>>,
 }
 
 impl Schemas {
     /// The schemas read back from storage.
     pub fn new(texts: HashMap<String, String>) -> Self {
+        let texts = texts
+            .into_iter()
+            .map(|(id, text)| {
+                let shared = interned(&id, || text);
+                (id, shared)
+            })
+            .collect();
         Self {
             texts: RwLock::new(texts),
             parsed: Mutex::default(),
@@ -74,9 +81,9 @@ impl Schemas {
         if texts.contains_key(schema.id()) {
             return None;
         }
-        let text = schema.json_text();
+        let text = interned(schema.id(), || schema.json_text());
         texts.insert(schema.id().to_owned(), text.clone());
-        Some(text)
+        Some(text.to_string())
     }
 
     /// A schema as JSON, by id.
@@ -98,7 +105,30 @@ impl Schemas {
         Some(schema)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, String>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<str>>> {
         self.texts.read().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A schema's text, shared by every org holding that id (an id is the schema's
+/// fingerprint, so one id is one text): the orgs of a server share the standard objects'
+/// change-event schemas instead of holding a copy each. Held weakly here, so a text goes
+/// with the last org holding it.
+fn interned(id: &str, text: impl FnOnce() -> String) -> Arc<str> {
+    use std::sync::{OnceLock, Weak};
+    static TEXTS: OnceLock<Mutex<HashMap<String, Weak<str>>>> = OnceLock::new();
+    let mut texts = TEXTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(shared) = texts.get(id).and_then(Weak::upgrade) {
+        return shared;
+    }
+    let shared: Arc<str> = Arc::from(text());
+    // Forget the texts no org holds any more, now and then.
+    if texts.len() >= 1024 && texts.len().is_power_of_two() {
+        texts.retain(|_, t| t.strong_count() > 0);
+    }
+    texts.insert(id.to_owned(), Arc::downgrade(&shared));
+    shared
 }
