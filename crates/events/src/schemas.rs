@@ -116,19 +116,23 @@ impl Schemas {
 /// with the last org holding it.
 fn interned(id: &str, text: impl FnOnce() -> String) -> Arc<str> {
     use std::sync::{OnceLock, Weak};
-    static TEXTS: OnceLock<Mutex<HashMap<String, Weak<str>>>> = OnceLock::new();
-    let mut texts = TEXTS
-        .get_or_init(Mutex::default)
+    /// The texts by id, and the size past which the ones no org holds are forgotten (a
+    /// forgotten text's memory goes with its last weak reference).
+    type Interned = (HashMap<String, Weak<str>>, usize);
+    static TEXTS: OnceLock<Mutex<Interned>> = OnceLock::new();
+    let mut guard = TEXTS
+        .get_or_init(|| Mutex::new((HashMap::new(), 1024)))
         .lock()
         .unwrap_or_else(|e| e.into_inner());
+    let (texts, sweep_at) = &mut *guard;
     if let Some(shared) = texts.get(id).and_then(Weak::upgrade) {
         return shared;
     }
-    let shared: Arc<str> = Arc::from(text());
-    // Forget the texts no org holds any more, now and then.
-    if texts.len() >= 1024 && texts.len().is_power_of_two() {
+    if texts.len() >= *sweep_at {
         texts.retain(|_, t| t.strong_count() > 0);
+        *sweep_at = (texts.len() * 2).max(1024);
     }
+    let shared: Arc<str> = Arc::from(text());
     texts.insert(id.to_owned(), Arc::downgrade(&shared));
     shared
 }

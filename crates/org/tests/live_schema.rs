@@ -464,3 +464,48 @@ fn a_picklist_become_multiselect_keeps_known_values_and_announces_the_records() 
     assert_eq!(event.schema_id, org.change_schema_id("Account").unwrap());
     assert_eq!(event.schema_id, before);
 }
+
+/// One change deleting two fields a record holds writes that record once, without both.
+#[test]
+fn a_deploy_deleting_two_fields_clears_both_from_each_record() {
+    use forcebus_org::org::deploy::{Deletion, DeployOptions, Deployed};
+    let (org, c) = open(Arc::new(SqliteStore::in_memory().unwrap()));
+    for name in ["Tier__c", "Region__c"] {
+        org.add_custom_field("Account", field(name, FieldType::String))
+            .unwrap();
+    }
+    let (id, _) = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "A", "Tier__c": "Gold", "Region__c": "EMEA"}),
+    );
+    let deletions: Vec<Deletion> = ["Account.Tier__c", "Account.Region__c"]
+        .into_iter()
+        .map(|f| Deletion {
+            kind: "CustomField",
+            full_name: f.into(),
+            file: "destructiveChanges.xml".into(),
+            post: false,
+        })
+        .collect();
+    let options = DeployOptions {
+        all_or_none: true,
+        check_only: false,
+        ignore_warnings: false,
+    };
+    let (report, applied) = org.deploy(&[], &deletions, options).unwrap();
+    assert!(applied, "{report:?}");
+    assert!(
+        report
+            .iter()
+            .all(|c| matches!(c.outcome, Ok(Deployed::Deleted))),
+        "{report:?}"
+    );
+    let r = org.get(RecordId::parse(&id).unwrap()).unwrap();
+    assert!(
+        r.get("Tier__c").is_null() && r.get("Region__c").is_null(),
+        "{r:?}"
+    );
+    assert_eq!(r.get_str("Name"), Some("A"));
+}

@@ -60,7 +60,7 @@ async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Reque
     if let Some(token) = token {
         return Ok((by_token(tenants, &token), request));
     }
-    if tenants.made().is_empty() || !credential_in_body(request.method(), request.uri().path()) {
+    if !tenants.holds_made() || !credential_in_body(request.method(), request.uri().path()) {
         return Ok((default, request));
     }
     let (parts, body) = request.into_parts();

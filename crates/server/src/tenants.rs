@@ -200,6 +200,15 @@ impl Tenants {
             .cloned()
     }
 
+    /// Whether the server holds any org besides its default one.
+    pub(crate) fn holds_made(&self) -> bool {
+        !self
+            .orgs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Every org made at run time, by id.
     pub(crate) fn made(&self) -> Vec<Arc<Made>> {
         self.orgs

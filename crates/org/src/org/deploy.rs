@@ -17,7 +17,7 @@ use crate::custom::{ObjectConfig, field_def};
 use crate::error::{OrgError, StatusCode};
 use crate::meta::Schema;
 use crate::org::live_schema::{Changed, change_field};
-use crate::org::platform_events::build_definition;
+use crate::org::platform_events::{build_definition, edit_fields, without_field};
 use crate::platform::EventConfig;
 use crate::platform::registry::Registry;
 use crate::runtime_schema::RuntimeSchema;
@@ -189,23 +189,12 @@ impl Org {
 
 /// A platform event's field removed: the event redefined without it (a new schema id).
 fn remove_event_field(w: &mut Work<'_>, event: &str, field: &str) -> Result<(), OrgError> {
-    let def = w
-        .registry
-        .get(event)
-        .cloned()
-        .ok_or_else(OrgError::not_found)?;
-    let mut config = def.config.clone();
-    let before = config.fields.len();
-    config
-        .fields
-        .retain(|f| !f.name.eq_ignore_ascii_case(field));
-    if config.fields.len() == before {
+    if w.registry.get(event).is_none() {
         return Err(OrgError::not_found());
     }
-    let name = def.name().to_owned();
-    let def = build_definition(&mut w.registry, w.schema, &name, config)
-        .map_err(|e| OrgError::new(StatusCode::InvalidInput, e))?;
-    w.changed.events.retain(|d| d.name() != name);
+    let def =
+        edit_fields(&mut w.registry, w.schema, event, without_field(field))?.expect("a field went");
+    w.changed.events.retain(|d| d.name() != def.name());
     w.changed.events.push(def);
     Ok(())
 }

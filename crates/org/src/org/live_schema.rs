@@ -35,6 +35,20 @@ pub(crate) struct Changed {
     pub(crate) purged: Vec<crate::id::RecordId>,
     /// Change events a field's conversion publishes (`metadata-tooling.md` §13).
     pub(crate) conversions: Vec<Conversion>,
+    /// Where each rewritten record is in `records`.
+    rewritten: HashMap<crate::id::RecordId, usize>,
+}
+
+impl Changed {
+    /// The change's copy of `r`, made on first use, for it to edit: a record two steps
+    /// of one change rewrite (two fields deleted by one deploy) is written once.
+    pub(crate) fn rewrite(&mut self, r: &crate::record::Record) -> &mut crate::record::Record {
+        let at = *self.rewritten.entry(r.id).or_insert_with(|| {
+            self.records.push(r.clone());
+            self.records.len() - 1
+        });
+        &mut self.records[at]
+    }
 }
 
 /// The change events of a field's conversion: `GAP_UPDATE` with the records whose values
@@ -425,16 +439,7 @@ fn to_multiselect(
         if new.picklist.iter().any(|p| p == value) {
             continue;
         }
-        match changed.records.iter_mut().find(|c| c.id == r.id) {
-            Some(c) => {
-                c.fields.remove(&new.name);
-            }
-            None => {
-                let mut r = r.clone();
-                r.fields.remove(&new.name);
-                changed.records.push(r);
-            }
-        }
+        changed.rewrite(r).fields.remove(&new.name);
     }
     if !ids.is_empty() {
         changed.conversions.push(Conversion {

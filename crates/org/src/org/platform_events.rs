@@ -135,20 +135,11 @@ impl crate::Org {
     ) -> Result<bool, crate::OrgError> {
         self.change_schema(|schema, _, _| {
             let mut registry = self.definitions();
-            let def = registry
-                .get(event)
-                .cloned()
-                .ok_or_else(|| crate::OrgError::no_such_object(event))?;
-            let mut config = def.config.clone();
             let mut changed = crate::org::live_schema::Changed::default();
-            if !edit(&mut config.fields)? {
-                return Ok((false, changed));
-            }
-            let name = def.name().to_owned();
-            let def = build_definition(&mut registry, schema, &name, config)
-                .map_err(|e| crate::OrgError::new(crate::StatusCode::InvalidInput, e))?;
-            changed.events.push(def);
-            Ok((true, changed))
+            let edited = edit_fields(&mut registry, schema, event, edit)?;
+            let differs = edited.is_some();
+            changed.events.extend(edited);
+            Ok((differs, changed))
         })
     }
 
@@ -205,4 +196,40 @@ pub(crate) fn build_definition(
     let def = Arc::new(EventDef::build(name, &config, &prefix)?);
     registry.defs.insert(name.to_ascii_lowercase(), def.clone());
     Ok(def)
+}
+
+/// `event`'s definition with its fields edited by `edit` (which says whether it changed
+/// anything), entered in `registry`; `None` when nothing changed. Nothing is stored.
+pub(crate) fn edit_fields(
+    registry: &mut Registry,
+    schema: &crate::meta::Schema,
+    event: &str,
+    edit: impl FnOnce(&mut Vec<crate::custom::FieldConfig>) -> Result<bool, crate::OrgError>,
+) -> Result<Option<Arc<EventDef>>, crate::OrgError> {
+    let def = registry
+        .get(event)
+        .cloned()
+        .ok_or_else(|| crate::OrgError::no_such_object(event))?;
+    let mut config = def.config.clone();
+    if !edit(&mut config.fields)? {
+        return Ok(None);
+    }
+    let name = def.name().to_owned();
+    build_definition(registry, schema, &name, config)
+        .map(Some)
+        .map_err(|e| crate::OrgError::new(crate::StatusCode::InvalidInput, e))
+}
+
+/// An [`edit_fields`] edit removing `field` (`NOT_FOUND` when the event has none).
+pub(crate) fn without_field(
+    field: &str,
+) -> impl FnOnce(&mut Vec<crate::custom::FieldConfig>) -> Result<bool, crate::OrgError> + '_ {
+    move |fields| {
+        let before = fields.len();
+        fields.retain(|f| !f.name.eq_ignore_ascii_case(field));
+        if fields.len() == before {
+            return Err(crate::OrgError::not_found());
+        }
+        Ok(true)
+    }
 }

@@ -48,24 +48,17 @@ impl Org {
             {
                 f.config = config;
             }
-            let records = state
+            let mut changed = Changed::default();
+            for r in state
                 .of(&name)
-                .filter_map(|r| {
-                    let value = r.fields.get(&known.config.name)?.clone();
-                    let mut r = r.clone();
-                    r.fields.remove(&known.config.name);
-                    r.fields.insert(new.to_owned(), value);
-                    Some(r)
-                })
-                .collect();
-            Ok((
-                (),
-                Changed {
-                    objects: vec![name],
-                    records,
-                    ..Changed::default()
-                },
-            ))
+                .filter(|r| r.fields.contains_key(&known.config.name))
+            {
+                let copy = changed.rewrite(r);
+                let value = copy.fields.remove(&known.config.name).expect("held");
+                copy.fields.insert(new.to_owned(), value);
+            }
+            changed.objects.push(name);
+            Ok(((), changed))
         })
     }
 
@@ -117,23 +110,13 @@ impl Org {
             if let Some(fields) = runtime.fields.remove(&from) {
                 runtime.fields.insert(new.to_owned(), fields);
             }
-            let records = state
-                .of(&from)
-                .map(|r| {
-                    let mut r = r.clone();
-                    r.object = new.to_owned();
-                    r
-                })
-                .collect();
-            Ok((
-                (),
-                Changed {
-                    objects: vec![new.to_owned()],
-                    removed_objects: vec![from],
-                    records,
-                    ..Changed::default()
-                },
-            ))
+            let mut changed = Changed::default();
+            for r in state.of(&from) {
+                changed.rewrite(r).object = new.to_owned();
+            }
+            changed.objects.push(new.to_owned());
+            changed.removed_objects.push(from);
+            Ok(((), changed))
         })
     }
 

@@ -94,14 +94,7 @@ impl Org {
     pub fn delete_custom_field(&self, object: &str, field: &str) -> Result<(), OrgError> {
         if self.platform_event(object).is_some() {
             return self
-                .edit_event_fields(object, |fields| {
-                    let before = fields.len();
-                    fields.retain(|f| !f.name.eq_ignore_ascii_case(field));
-                    if fields.len() == before {
-                        return Err(OrgError::not_found());
-                    }
-                    Ok(true)
-                })
+                .edit_event_fields(object, crate::org::platform_events::without_field(field))
                 .map(|_| ());
         }
         self.change_schema(|schema, runtime, state| {
@@ -148,17 +141,7 @@ impl Org {
             if r.get(&known.config.name).is_null() {
                 continue;
             }
-            // A record this change already rewrote loses the field from that copy.
-            match changed.records.iter_mut().find(|c| c.id == r.id) {
-                Some(c) => {
-                    c.fields.remove(&known.config.name);
-                }
-                None => {
-                    let mut r = r.clone();
-                    r.fields.remove(&known.config.name);
-                    changed.records.push(r);
-                }
-            }
+            changed.rewrite(r).fields.remove(&known.config.name);
         }
         changed.objects.push(name);
         Ok(())
