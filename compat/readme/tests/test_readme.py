@@ -194,11 +194,13 @@ def check_vitest_helper(readme: Readme, block: Block) -> None:
     path = node / "test" / f".readme-{uuid.uuid4().hex[:8]}.test.js"
     path.write_text(block.code)
     try:
-        env = readme.env(FORCEBUS_BIN=BIN)
+        # NO_COLOR: Vitest colours its summary when CI is set (as on CI), which is read below.
+        env = readme.env(FORCEBUS_BIN=BIN, NO_COLOR="1")
         r = subprocess.run([str(node / "node_modules" / ".bin" / "vitest"), "run", "--globals", str(path)],
                            cwd=node, env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
-        assert re.search(r"Tests +[1-9]\d* passed", r.stdout), f"{block.id}: no test ran\n{r.stdout}"
+        summary = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
+        assert re.search(r"Tests +[1-9]\d* passed", summary), f"{block.id}: no test ran\n{r.stdout}"
     finally:
         path.unlink(missing_ok=True)
 
