@@ -31,7 +31,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// jemalloc: the event paths allocate and free many small buffers; glibc's allocator spent
-/// a quarter of the replay profile in malloc and free (see README, Performance).
+/// a quarter of the replay profile in malloc and free (see README, Performance). Built
+/// unprefixed, it serves the C code's malloc too (SQLite's caches), so a deleted org's
+/// memory goes back to the system instead of staying in glibc's per-thread arenas.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
