@@ -7,6 +7,7 @@
 //! forcebus control clock --advance-secs 259200
 //! forcebus control pubsub --fail replayid.corrupted --rpc Subscribe --times 1
 //! forcebus control clear
+//! forcebus control --org 00D000000000002AAA clock --freeze   # an org made by `org create`
 //! ```
 
 use std::io::{Read as _, Write as _};
@@ -180,14 +181,27 @@ impl Control {
     }
 }
 
-/// Runs `control` against the server on `data_dir` (or `target`), printing the answer.
-pub(crate) fn run(control: &Control, target: &Target, data_dir: &Path) -> anyhow::Result<()> {
+/// Runs `control` on `org` (else the default org) of the server on `data_dir` (or
+/// `target`), printing the answer.
+pub(crate) fn run(
+    control: &Control,
+    org: Option<&str>,
+    target: &Target,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
     let (method, path, body) = control.request();
+    if let Some(id) = org.filter(|id| !id.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        bail!("--org takes an org id (00D…), not {id:?}");
+    }
+    let base = org.map_or_else(
+        || "/forcebus/v1/control".to_owned(),
+        |id| format!("/forcebus/v1/orgs/{id}/control"),
+    );
     call(
         target,
         data_dir,
         method,
-        &format!("/forcebus/v1/control{path}"),
+        &format!("{base}{path}"),
         body.as_ref(),
     )
 }

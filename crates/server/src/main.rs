@@ -113,6 +113,10 @@ struct ControlArgs {
     control: control_cli::Control,
     #[command(flatten)]
     target: control_cli::Target,
+    /// The org whose controls to use (an org made with `forcebus org create`) [default:
+    /// the server's default org].
+    #[arg(long, value_name = "ORG_ID", global = true)]
+    org: Option<String>,
     /// TOML configuration file, to find the data dir the way `serve` does.
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
@@ -283,7 +287,10 @@ fn main() -> ExitCode {
         }
         Command::Control(args) => {
             let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| control_cli::run(&args.control, &args.target, &c.data_dir))
+            serve.and_then(|c| {
+                let org = args.org.as_deref();
+                control_cli::run(&args.control, org, &args.target, &c.data_dir)
+            })
         }
         Command::Org(args) => {
             let serve = configured(args.config, args.data_dir);

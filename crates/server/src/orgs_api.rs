@@ -11,14 +11,16 @@
 //!   schema, users, credentials and tokens kept; replay ids go on growing; streams stay.
 //! - `DELETE /forcebus/v1/orgs/{orgId}` → 204: its tokens answer 401 at once, its streams
 //!   end, its data leaves the disk. The default org is not deleted.
+//! - `/forcebus/v1/orgs/{orgId}/control[/…]`: that org's test controls
+//!   (`/forcebus/v1/control[/…]`, `failure-modes.md`), for the admin key as for its tokens.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -42,6 +44,8 @@ pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
         .route("/forcebus/v1/orgs", get(list).post(create))
         .route("/forcebus/v1/orgs/{id}", get(one).delete(remove))
         .route("/forcebus/v1/orgs/{id}/reset", axum::routing::post(reset))
+        .route("/forcebus/v1/orgs/{id}/control", any(control))
+        .route("/forcebus/v1/orgs/{id}/control/{what}", any(control))
         .with_state(api)
         .fallback_service(dispatch)
 }
@@ -269,5 +273,35 @@ async fn reset(
             "UNKNOWN_EXCEPTION",
             "the org could not be reset",
         ),
+    }
+}
+
+/// `/forcebus/v1/orgs/{id}/control[/{what}]`: the org's own `/forcebus/v1/control[/{what}]`,
+/// which takes the admin key (every org holds the server's) or a token of that org.
+async fn control(
+    State(api): State<Arc<OrgsApi>>,
+    Path(params): Path<Vec<(String, String)>>,
+    request: Request,
+) -> Response {
+    let id = params.first().map(|(_, v)| v.as_str()).unwrap_or_default();
+    let n = match named(&api, id, request.headers()) {
+        Ok(n) => n,
+        Err(r) => return r.response(),
+    };
+    let (mut parts, body) = request.into_parts();
+    // The path as sent from `/control` on (the id's segment holds no `/`).
+    let raw = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    let tail = raw
+        .strip_prefix("/forcebus/v1/orgs/")
+        .and_then(|r| r.split_once('/'))
+        .map_or("", |(_, tail)| tail);
+    parts.uri = match format!("/forcebus/v1/{tail}").parse() {
+        Ok(uri) => uri,
+        Err(_) => return Refused::NotFound.response(),
+    };
+    let router = n.tenant.router.clone();
+    match tower::ServiceExt::oneshot(router, Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
     }
 }

@@ -160,7 +160,9 @@ impl Tenants {
     fn open_tenant(&self, id: RecordId, info: &OrgInfo, home: Home) -> anyhow::Result<Tenant> {
         let mut config = self.config.clone();
         config.org_name.clone_from(&info.name);
-        config.admin_key = None;
+        // The server's admin key reaches every org's test controls
+        // (`/forcebus/v1/orgs/{id}/control`).
+        config.admin_key = Some(self.default.admin_key.clone());
         config.users = info
             .config
             .users

@@ -474,3 +474,69 @@ fn an_org_is_reset_and_driven_from_the_cli() {
         401
     );
 }
+
+/// An org's test controls (`/forcebus/v1/orgs/{id}/control`) answer the admin key and that
+/// org's tokens, act on that org alone, and are driven by `forcebus control --org`.
+#[test]
+fn an_orgs_controls_take_the_admin_key() {
+    let s = crate::server();
+    let (_, a) = new_org(&s, json!({"name": "controlled"}));
+    let (_, b) = new_org(&s, json!({"name": "other"}));
+    let (id, token) = (
+        a["org_id"].as_str().unwrap(),
+        a["access_token"].as_str().unwrap(),
+    );
+    let call = |method: reqwest::Method, path: &str, auth: &str, body: Option<Value>| {
+        let mut r = s
+            .http()
+            .request(method, format!("{}{path}", s.base()))
+            .header("Authorization", auth);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let clock = format!("/forcebus/v1/orgs/{id}/control/clock");
+    let (st, view) = call(
+        reqwest::Method::POST,
+        &clock,
+        &admin(&s),
+        Some(json!({"freeze": true})),
+    );
+    assert_eq!(st, 200, "{view}");
+    assert_eq!(view["clock"]["frozen"], true);
+    let shown = |path: &str, auth: &str| call(reqwest::Method::GET, path, auth, None);
+    let (st, own) = shown("/forcebus/v1/control", &format!("Bearer {token}"));
+    assert_eq!((st, &own["clock"]["frozen"]), (200, &json!(true)), "{own}");
+    let (_, default) = shown("/forcebus/v1/control", &admin(&s));
+    assert_eq!(
+        default["clock"]["frozen"], false,
+        "the default org's clock runs"
+    );
+    let other = format!("Bearer {}", b["access_token"].as_str().unwrap());
+    let (st, _) = shown(&format!("/forcebus/v1/orgs/{id}/control"), &other);
+    assert_eq!(st, 401, "another org's token does not reach these controls");
+    let (st, _) = shown(
+        &format!("/forcebus/v1/orgs/{id}/control"),
+        &format!("Bearer {token}"),
+    );
+    assert_eq!(st, 200, "the org's own token does");
+    let (st, _) = shown("/forcebus/v1/orgs/00D000000000zzzAAA/control", &admin(&s));
+    assert_eq!(st, 404);
+    let out = std::process::Command::new(crate::bin())
+        .args(["control", "--org", id, "clear"])
+        .args(["--data-dir", s.dir().join("data").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, own) = shown("/forcebus/v1/control", &format!("Bearer {token}"));
+    assert_eq!(own["clock"]["frozen"], false, "cleared by the CLI: {own}");
+}
