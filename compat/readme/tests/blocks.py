@@ -49,7 +49,7 @@ class Block:
                 return "pushtopic-notification"
         if self.lang == "js":
             if "forcebus-test" in c:
-                return "vitest-helper"
+                return "js-test-helper"
             if "salesforce-pubsub-api-client" in c:
                 return "pubsub-client"
             if "streaming" in c:

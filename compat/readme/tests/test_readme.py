@@ -187,20 +187,26 @@ def check_pytest_plugin(readme: Readme, block: Block) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def check_vitest_helper(readme: Readme, block: Block) -> None:
-    """A test file using the repository's test helper, run by Vitest with its globals (as
-    Jest runs it) where its packages resolve; the helper starts a server from FORCEBUS_BIN."""
-    node = COMPAT_DIR / "vitest"
-    path = node / "test" / f".readme-{uuid.uuid4().hex[:8]}.test.js"
+def check_js_test_helper(readme: Readme, block: Block) -> None:
+    """A test file using the repository's test helper, run by Vitest with its globals and by
+    Jest, where its packages resolve; the helper starts a server from FORCEBUS_BIN."""
+    node = COMPAT_DIR / "js-helper"
+    path = node / "test" / f"readme-{uuid.uuid4().hex[:8]}.test.js"
     path.write_text(block.code)
+    runners = {
+        "vitest": ([str(node / "node_modules" / ".bin" / "vitest"), "run", "--globals", str(path)], {}),
+        "jest": ([str(node / "node_modules" / ".bin" / "jest"), "--ci", "--runTestsByPath", str(path)],
+                 {"NODE_OPTIONS": "--experimental-vm-modules"}),
+    }
     try:
-        # NO_COLOR: Vitest colours its summary when CI is set (as on CI), which is read below.
-        env = readme.env(FORCEBUS_BIN=BIN, NO_COLOR="1")
-        r = subprocess.run([str(node / "node_modules" / ".bin" / "vitest"), "run", "--globals", str(path)],
-                           cwd=node, env=env, capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, f"{block.id}\n{r.stdout}\n{r.stderr}"
-        summary = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
-        assert re.search(r"Tests +[1-9]\d* passed", summary), f"{block.id}: no test ran\n{r.stdout}"
+        for name, (command, extra) in runners.items():
+            # NO_COLOR: both colour their summaries when CI is set (as on CI), read below.
+            env = readme.env(FORCEBUS_BIN=BIN, NO_COLOR="1", **extra)
+            r = subprocess.run(command, cwd=node, env=env, capture_output=True, text=True, timeout=300)
+            out = r.stdout + r.stderr  # Jest writes its summary to stderr
+            assert r.returncode == 0, f"{block.id} ({name})\n{out}"
+            summary = re.sub(r"\x1b\[[0-9;]*m", "", out)
+            assert re.search(r"Tests:? +[1-9]\d* passed", summary), f"{block.id} ({name}): no test ran\n{out}"
     finally:
         path.unlink(missing_ok=True)
 
@@ -334,8 +340,8 @@ def test_readme_block(readme: Readme, block: Block):
         check_python(readme, block)
     elif kind == "pytest-plugin":
         check_pytest_plugin(readme, block)
-    elif kind == "vitest-helper":
-        check_vitest_helper(readme, block)
+    elif kind == "js-test-helper":
+        check_js_test_helper(readme, block)
     elif kind == "platform-event-config":
         check_platform_event_config(readme, block)
     elif kind == "config-sample":

@@ -1,5 +1,5 @@
-// The repository's test helper (clients/js, `forcebus-test`) under Vitest with its globals
-// (as under Jest): `useForcebusOrg()` with no arguments finds beforeAll / afterAll /
+// The repository's test helper (clients/js, `forcebus-test`), run by Vitest with its globals
+// and by Jest (ESM mode): `useForcebusOrg()` with no arguments finds beforeAll / afterAll /
 // beforeEach / afterEach, starts a server from FORCEBUS_BIN, and gives each test an org.
 
 import jsforce from 'jsforce';
