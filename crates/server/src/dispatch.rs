@@ -33,6 +33,26 @@ fn by_token(tenants: &Tenants, token: &str) -> Arc<Tenant> {
     named.map_or_else(|| tenants.default_org().clone(), |m| m.tenant.clone())
 }
 
+/// The token a request carries in a header: `Authorization` (`Bearer` or `OAuth`), or
+/// Bulk API 1.0's `X-SFDC-Session`, which Bulk API 1.0 reads first.
+fn header_credential(request: &Request) -> Option<String> {
+    let headers = request.headers();
+    let session = || {
+        headers
+            .get("x-sfdc-session")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    };
+    let bearer = || forcebus_rest::ctx::bearer(headers);
+    let token = if request.uri().path().starts_with("/services/async/") {
+        session().or_else(bearer)
+    } else {
+        bearer().or_else(session)
+    };
+    token.map(str::to_owned)
+}
+
 /// Sign-ins and SOAP calls carry their credential in the body.
 fn credential_in_body(method: &Method, path: &str) -> bool {
     method == Method::POST
@@ -56,7 +76,7 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
 
 async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Request), Response> {
     let default = tenants.default_org().clone();
-    let token = forcebus_rest::ctx::bearer(request.headers()).map(str::to_owned);
+    let token = header_credential(&request);
     if let Some(token) = token {
         return Ok((by_token(tenants, &token), request));
     }
