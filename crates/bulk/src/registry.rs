@@ -165,6 +165,20 @@ impl Bulk {
         }
     }
 
+    /// Whether a job is being uploaded, waits to be processed or is being processed.
+    pub fn busy(&self) -> bool {
+        let uploading = !self
+            .uploading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        uploading
+            || self
+                .lock()
+                .values()
+                .any(|j| matches!(j.state, State::UploadComplete | State::InProgress))
+    }
+
     /// The files of job `id`.
     pub fn files(&self, id: &str) -> JobFiles {
         JobFiles::new(&self.config.root, id)

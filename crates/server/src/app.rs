@@ -178,6 +178,9 @@ async fn serve_until_shutdown(
     } = server;
     let (tx, rx) = tokio::sync::watch::channel(false);
     tenants.start(times.retention_sweep);
+    if let Some(idle) = times.org_idle_unload {
+        tenants.unload_when_idle(idle);
+    }
     let grpc_server = tokio::spawn(crate::grpc::serve(
         grpc.listener,
         grpc.tls,

@@ -18,19 +18,17 @@ use axum::response::{IntoResponse, Response};
 use tower::{Service, ServiceExt};
 
 use forcebus_org::RecordId;
-use forcebus_pubsub::Grpc;
 
-use crate::tenant::Tenant;
+use crate::made::{Guarded, Made};
 use crate::tenants::Tenants;
 
-/// The org an access token names, if the server holds it (else the default org, which
-/// does not know the token either, answers).
-fn by_token(tenants: &Tenants, token: &str) -> Arc<Tenant> {
-    let named = token
+/// The made org an access token names, if the server holds it (else the default org,
+/// which does not know the token either, answers).
+fn by_token(tenants: &Tenants, token: &str) -> Option<Arc<Made>> {
+    token
         .split_once('!')
         .and_then(|(org, _)| RecordId::parse(org))
-        .and_then(|id| tenants.by_id(id.as15()));
-    named.map_or_else(|| tenants.default_org().clone(), |m| m.tenant.clone())
+        .and_then(|id| tenants.by_id(id.as15()))
 }
 
 /// The token a request carries in a header: `Authorization` (`Bearer` or `OAuth`), or
@@ -61,27 +59,37 @@ fn credential_in_body(method: &Method, path: &str) -> bool {
             || path.starts_with("/services/Soap/"))
 }
 
-/// Routes one HTTP request to its org's router.
+/// Routes one HTTP request to its org's router (opening the org if it rests); the org
+/// counts as in use until the response has been sent.
 pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) -> Response {
-    let (tenant, request) = match pick(&tenants, request).await {
+    let (made, request) = match pick(&tenants, request).await {
         Ok(picked) => picked,
         Err(response) => return response,
     };
+    let (tenant, activity) = tenants.serve(made).await;
     let router = tenant.router.clone();
-    match router.oneshot(request).await {
+    drop(tenant);
+    let response = match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
+    };
+    match activity {
+        Some(a) => response.map(|body| Body::new(Guarded::new(body, Some(a)))),
+        None => response,
     }
 }
 
-async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Request), Response> {
-    let default = tenants.default_org().clone();
+/// The made org a request is for (`None`: the default org).
+async fn pick(
+    tenants: &Tenants,
+    request: Request,
+) -> Result<(Option<Arc<Made>>, Request), Response> {
     let token = header_credential(&request);
     if let Some(token) = token {
         return Ok((by_token(tenants, &token), request));
     }
     if !tenants.holds_made() || !credential_in_body(request.method(), request.uri().path()) {
-        return Ok((default, request));
+        return Ok((None, request));
     }
     let (parts, body) = request.into_parts();
     let limit = tenants.max_body();
@@ -89,17 +97,13 @@ async fn pick(tenants: &Tenants, request: Request) -> Result<(Arc<Tenant>, Reque
         let body = serde_json::json!([{"message": format!("The request body is over {limit} bytes."), "errorCode": "REQUEST_ENTITY_TOO_LARGE"}]);
         (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
     })?;
-    let tenant = match body_credential(&parts.headers, &bytes) {
+    let made = match body_credential(&parts.headers, &bytes) {
         Some(Credential::Token(t)) => by_token(tenants, &t),
-        Some(Credential::Username(u)) => tenants
-            .by_username(&u)
-            .map_or(default, |m| m.tenant.clone()),
-        Some(Credential::ClientId(c)) => tenants
-            .by_client_id(&c)
-            .map_or(default, |m| m.tenant.clone()),
-        None => default,
+        Some(Credential::Username(u)) => tenants.by_username(&u),
+        Some(Credential::ClientId(c)) => tenants.by_client_id(&c),
+        None => None,
     };
-    Ok((tenant, Request::from_parts(parts, Body::from(bytes))))
+    Ok((made, Request::from_parts(parts, Body::from(bytes))))
 }
 
 /// What a body says of who is calling.
@@ -167,7 +171,7 @@ pub(crate) struct GrpcDispatch {
 }
 
 impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
-    type Response = <Grpc as Service<axum::http::Request<hyper::body::Incoming>>>::Response;
+    type Response = axum::http::Response<Guarded<forcebus_pubsub::ResetBody>>;
     type Error = Infallible;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>,
@@ -183,8 +187,15 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
             .get("accesstoken")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let tenant = by_token(&self.tenants, token);
-        Box::pin(tenant.grpc.clone().oneshot(request))
+        let made = by_token(&self.tenants, token);
+        let tenants = self.tenants.clone();
+        Box::pin(async move {
+            let (tenant, activity) = tenants.serve(made).await;
+            let grpc = tenant.grpc.clone();
+            drop(tenant);
+            let response = grpc.oneshot(request).await?;
+            Ok(response.map(|body| Guarded::new(body, activity)))
+        })
     }
 }
 

@@ -49,6 +49,7 @@ mod env;
 mod grpc;
 mod health;
 mod listener;
+mod made;
 mod org_cli;
 mod orgs_api;
 mod project;

@@ -25,6 +25,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::made::{Activity, Made};
 use crate::tenant::Tenant;
 use crate::tenants::{OrgConfig, Tenants};
 
@@ -96,7 +97,7 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
     let tenants = api.tenants.clone();
     let made =
         tokio::task::spawn_blocking(move || tenants.create(wanted.name, wanted.config)).await;
-    let made = match made {
+    let (made, t) = match made {
         Ok(Ok(made)) => made,
         Ok(Err(why)) => return error(StatusCode::BAD_REQUEST, "INVALID_INPUT", why),
         Err(_) => {
@@ -107,7 +108,6 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
             );
         }
     };
-    let t = &made.tenant;
     let body = json!({
         "org_id": t.org.id().to18(),
         "name": made.info.name,
@@ -125,16 +125,39 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-/// One org's entry.
-fn entry(t: &Tenant, name: &str, created: Option<&str>, default: bool) -> Value {
+/// The default org's entry.
+fn default_entry(t: &Tenant) -> Value {
     json!({
         "org_id": t.org.id().to18(),
-        "name": name,
-        "created": created,
-        "default": default,
+        "name": t.org.name(),
+        "created": null,
+        "default": true,
         "username": t.admin.username,
         "records": t.org.record_count(),
         "events": t.org.log().retained(),
+        "loaded": true,
+    })
+}
+
+/// A made org's entry (a resting one stays at rest: its counts were kept).
+fn made_entry(m: &Made) -> Value {
+    let (records, events, loaded) = m.counts();
+    let username = m
+        .info
+        .config
+        .users
+        .as_ref()
+        .and_then(|u| u.first())
+        .map(|u| u.username.clone());
+    json!({
+        "org_id": m.id.to18(),
+        "name": m.info.name,
+        "created": m.info.created,
+        "default": false,
+        "username": username,
+        "records": records,
+        "events": events,
+        "loaded": loaded,
     })
 }
 
@@ -142,23 +165,25 @@ async fn list(State(api): State<Arc<OrgsApi>>, headers: HeaderMap) -> Response {
     if !authorized(&api, &headers, None) {
         return unauthorized();
     }
-    let default = api.tenants.default_org();
-    let mut orgs = vec![entry(default, default.org.name(), None, true)];
-    orgs.extend(
-        api.tenants
-            .made()
-            .iter()
-            .map(|m| entry(&m.tenant, &m.info.name, Some(&m.info.created), false)),
-    );
+    let mut orgs = vec![default_entry(api.tenants.default_org())];
+    orgs.extend(api.tenants.made().iter().map(|m| made_entry(m)));
     Json(json!({"orgs": orgs})).into_response()
 }
 
-/// The org a path names, as the caller may reach it.
+/// The org a path names, as the caller may reach it: open, and in use while this lives.
 struct Named {
     tenant: Arc<Tenant>,
-    name: String,
-    created: Option<String>,
-    default: bool,
+    /// `None` for the default org.
+    made: Option<Arc<Made>>,
+    _activity: Option<Activity>,
+}
+
+impl Named {
+    fn entry(&self) -> Value {
+        self.made
+            .as_deref()
+            .map_or_else(|| default_entry(&self.tenant), made_entry)
+    }
 }
 
 /// Why a path's org is not the caller's to reach.
@@ -182,22 +207,25 @@ impl Refused {
 
 /// The org `id`, for the admin key or that org's own token (a missing org is the admin
 /// key's to learn of).
-fn named(api: &OrgsApi, id: &str, headers: &HeaderMap) -> Result<Named, Refused> {
+async fn named(api: &OrgsApi, id: &str, headers: &HeaderMap) -> Result<Named, Refused> {
     let found = if api.tenants.is_default(id) {
-        let t = api.tenants.default_org().clone();
         Some(Named {
-            name: t.org.name().to_owned(),
-            tenant: t,
-            created: None,
-            default: true,
+            tenant: api.tenants.default_org().clone(),
+            made: None,
+            _activity: None,
         })
+    } else if let Some(m) = api.tenants.by_id(id) {
+        match api.tenants.serve(Some(m.clone())).await {
+            (tenant, Some(activity)) => Some(Named {
+                tenant,
+                made: Some(m),
+                _activity: Some(activity),
+            }),
+            // It could not be opened (or was deleted meanwhile).
+            (_, None) => None,
+        }
     } else {
-        api.tenants.by_id(id).map(|m| Named {
-            tenant: m.tenant.clone(),
-            name: m.info.name.clone(),
-            created: Some(m.info.created.clone()),
-            default: false,
-        })
+        None
     };
     if !authorized(api, headers, found.as_ref().map(|n| &*n.tenant)) {
         return Err(Refused::Unauthorized);
@@ -210,8 +238,8 @@ async fn one(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match named(&api, &id, &headers) {
-        Ok(n) => Json(entry(&n.tenant, &n.name, n.created.as_deref(), n.default)).into_response(),
+    match named(&api, &id, &headers).await {
+        Ok(n) => Json(n.entry()).into_response(),
         Err(r) => r.response(),
     }
 }
@@ -221,9 +249,9 @@ async fn remove(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match named(&api, &id, &headers) {
+    match named(&api, &id, &headers).await {
         Err(r) => return r.response(),
-        Ok(n) if n.default => {
+        Ok(n) if n.made.is_none() => {
             return error(
                 StatusCode::BAD_REQUEST,
                 "INVALID_INPUT",
@@ -254,15 +282,13 @@ async fn reset(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let n = match named(&api, &id, &headers) {
+    let n = match named(&api, &id, &headers).await {
         Ok(n) => n,
         Err(r) => return r.response(),
     };
     let org = n.tenant.org.clone();
     match tokio::task::spawn_blocking(move || org.reset_data()).await {
-        Ok(Ok(_)) => {
-            Json(entry(&n.tenant, &n.name, n.created.as_deref(), n.default)).into_response()
-        }
+        Ok(Ok(_)) => Json(n.entry()).into_response(),
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "UNKNOWN_EXCEPTION",
@@ -284,7 +310,7 @@ async fn control(
     request: Request,
 ) -> Response {
     let id = params.first().map(|(_, v)| v.as_str()).unwrap_or_default();
-    let n = match named(&api, id, request.headers()) {
+    let n = match named(&api, id, request.headers()).await {
         Ok(n) => n,
         Err(r) => return r.response(),
     };

@@ -69,8 +69,6 @@ pub(crate) struct Tenant {
     pub(crate) access_token: String,
     /// The admin endpoints' key (the default org's is the server's).
     pub(crate) admin_key: String,
-    /// Where its data is.
-    pub(crate) home: Home,
     /// Its background sweeps, once started.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -145,7 +143,6 @@ impl Tenant {
             admin_id: admin_id.to18(),
             access_token,
             admin_key,
-            home,
             tasks: Mutex::default(),
         })
     }
@@ -163,6 +160,19 @@ impl Tenant {
         let retention = tokio::spawn(sweep(self.org.clone(), retention_sweep));
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.extend([sessions, retention]);
+    }
+
+    /// Whether nothing of it lives between requests: no Streaming API session, no Bulk
+    /// job uploading or running, no test control on but the clock's (which is stored;
+    /// the others are kept in memory only).
+    pub(crate) fn quiet(&self) -> bool {
+        let controls = self.org.control_view();
+        let in_memory = controls["active"].as_array().is_some_and(|active| {
+            active
+                .iter()
+                .any(|c| c.as_str().is_some_and(|c| !c.starts_with("clock.")))
+        });
+        self.bayeux.sweep() == 0 && !self.bulk.busy() && !in_memory
     }
 
     /// Answers what is parked and ends open streams (the listeners then drain).

@@ -21,6 +21,7 @@ use forcebus_org::custom::ObjectConfig;
 use forcebus_org::platform::EventConfig;
 
 use crate::config::{AppSettings, Config, UserConfig};
+use crate::made::{Activity, Made, Resting, Slot};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 
 /// Most orgs one server holds besides its default one.
@@ -62,12 +63,6 @@ const BLOCK: u64 = 62u64.pow(6);
 /// Blocks a counter spans; block 0 is the default org's.
 const BLOCKS: u64 = 62u64.pow(3);
 
-/// An org made at run time.
-pub(crate) struct Made {
-    pub(crate) tenant: Arc<Tenant>,
-    pub(crate) info: OrgInfo,
-}
-
 /// Every org of the server.
 pub(crate) struct Tenants {
     config: Config,
@@ -81,6 +76,8 @@ pub(crate) struct Tenants {
     making: Mutex<()>,
     /// Whether the sweeps run (a new org starts its own then).
     started: std::sync::atomic::AtomicBool,
+    /// The server's own tasks over every org (unloading idle ones).
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Tenants {
@@ -99,6 +96,7 @@ impl Tenants {
             orgs: RwLock::default(),
             making: Mutex::default(),
             started: std::sync::atomic::AtomicBool::new(false),
+            tasks: Mutex::default(),
         };
         tenants.reopen()?;
         Ok(tenants)
@@ -138,13 +136,7 @@ impl Tenants {
             let tenant = self
                 .open_tenant(id, &info, Home::Dir(dir.clone()))
                 .with_context(|| format!("cannot open the org in {}", dir.display()))?;
-            self.insert(
-                id,
-                Made {
-                    tenant: Arc::new(tenant),
-                    info,
-                },
-            );
+            self.insert(id, Made::new(id, info, Home::Dir(dir), Arc::new(tenant)));
         }
         Ok(())
     }
@@ -226,44 +218,143 @@ impl Tenants {
         RecordId::parse(id).is_some_and(|i| i == self.default.org.id())
     }
 
-    /// Starts every org's sweeps, and those of orgs made from now on.
+    /// Starts every open org's sweeps, and those of orgs opened from now on.
     pub(crate) fn start(&self, retention_sweep: Duration) {
         self.started
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.default.start(retention_sweep);
-        for m in self.made() {
-            m.tenant.start(retention_sweep);
+        for t in self.made().iter().filter_map(|m| m.open()) {
+            t.start(retention_sweep);
         }
     }
 
     /// Answers what every org has parked and ends their open streams.
     pub(crate) fn stop_streams(&self) {
         self.default.stop_streams();
-        for m in self.made() {
-            m.tenant.stop_streams();
+        for t in self.made().iter().filter_map(|m| m.open()) {
+            t.stop_streams();
         }
     }
 
     /// Stops every org's sweeps and Bulk workers.
     pub(crate) fn stop(&self) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            t.abort();
+        }
         self.default.stop();
-        for m in self.made() {
-            m.tenant.stop();
+        for t in self.made().iter().filter_map(|m| m.open()) {
+            t.stop();
         }
     }
 
     /// The tenant a username signs in to: the org with a user of that name.
     pub(crate) fn by_username(&self, username: &str) -> Option<Arc<Made>> {
-        self.made()
-            .into_iter()
-            .find(|m| m.tenant.org.user_by_username(username).is_some())
+        self.made().into_iter().find(|m| m.has_username(username))
     }
 
     /// The tenant whose connected app has this client id.
     pub(crate) fn by_client_id(&self, client_id: &str) -> Option<Arc<Made>> {
-        self.made()
-            .into_iter()
-            .find(|m| m.tenant.app.client_id == client_id)
+        self.made().into_iter().find(|m| m.client_id == client_id)
+    }
+
+    /// The org to serve a request with (the default one for `None`), opened if it rests,
+    /// and the request's activity on it. An org that cannot be opened (its files damaged
+    /// or gone) is answered by the default org, which does not know its tokens.
+    pub(crate) async fn serve(
+        self: &Arc<Self>,
+        made: Option<Arc<Made>>,
+    ) -> (Arc<Tenant>, Option<Activity>) {
+        let Some(made) = made else {
+            return (self.default.clone(), None);
+        };
+        // Marked before opening, so an unload sweep leaves it be from here on.
+        let activity = made.activity();
+        let tenant = match made.open() {
+            Some(t) => Ok(t),
+            None => {
+                let (tenants, m) = (self.clone(), made.clone());
+                tokio::task::spawn_blocking(move || tenants.reopened(&m))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r)
+            }
+        };
+        match tenant {
+            Ok(t) => (t, Some(activity)),
+            Err(e) => {
+                tracing::error!(org = %made.id.to18(), error = %format!("{e:#}"), "An org could not be opened.");
+                (self.default.clone(), None)
+            }
+        }
+    }
+
+    /// The org `made`, opened (blocking) if it rests.
+    pub(crate) fn reopened(&self, made: &Made) -> anyhow::Result<Arc<Tenant>> {
+        let mut slot = made.slot();
+        match &*slot {
+            Slot::Open(t) => return Ok(t.clone()),
+            Slot::Deleted => anyhow::bail!("the org was deleted"),
+            Slot::Resting(_) => {}
+        }
+        let tenant = Arc::new(self.open_tenant(made.id, &made.info, made.home.clone())?);
+        if self.started.load(std::sync::atomic::Ordering::SeqCst) {
+            tenant.start(self.config.serve_times().retention_sweep);
+        }
+        *slot = Slot::Open(tenant.clone());
+        tracing::debug!(org = %made.id.to18(), "An idle org was opened again.");
+        Ok(tenant)
+    }
+
+    /// Unloads every org on disk that has been idle for `idle` with nothing under way
+    /// (no request, stream, Streaming API session, Bulk job or test control); how many.
+    pub(crate) fn unload_idle(&self, idle: Duration) -> usize {
+        let mut unloaded = 0;
+        for made in self.made() {
+            if matches!(made.home, Home::Memory(_)) || !made.idle_for(idle) {
+                continue;
+            }
+            let mut slot = made.slot();
+            let Slot::Open(tenant) = &*slot else {
+                continue;
+            };
+            // Only this slot holds it (a request's copy is taken under the same lock).
+            if Arc::strong_count(tenant) > 1 || !made.idle_for(idle) || !tenant.quiet() {
+                continue;
+            }
+            let resting = Resting::of(tenant);
+            tenant.stop_streams();
+            tenant.stop();
+            *slot = Slot::Resting(resting);
+            unloaded += 1;
+        }
+        if unloaded > 0 {
+            tracing::debug!(unloaded, "Idle orgs were unloaded.");
+        }
+        unloaded
+    }
+
+    /// Unloads idle orgs every quarter of `idle` (at least every second, at most every
+    /// minute), while the server runs.
+    pub(crate) fn unload_when_idle(self: &Arc<Self>, idle: Duration) {
+        let every = (idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let tenants = self.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let t = tenants.clone();
+                let _ = tokio::task::spawn_blocking(move || t.unload_idle(idle)).await;
+            }
+        });
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
     }
 
     /// Makes an org named `name` (its id when none) from `config`.
@@ -271,7 +362,7 @@ impl Tenants {
         &self,
         name: Option<String>,
         config: OrgConfig,
-    ) -> Result<Arc<Made>, String> {
+    ) -> Result<(Arc<Made>, Arc<Tenant>), String> {
         let _making = self.making.lock().unwrap_or_else(|e| e.into_inner());
         if self.orgs.read().unwrap_or_else(|e| e.into_inner()).len() >= MAX_ORGS {
             return Err(format!(
@@ -332,14 +423,9 @@ impl Tenants {
         if self.started.load(std::sync::atomic::Ordering::SeqCst) {
             tenant.start(self.config.serve_times().retention_sweep);
         }
-        self.insert(
-            id,
-            Made {
-                tenant: Arc::new(tenant),
-                info,
-            },
-        );
-        Ok(self.by_id(id.as15()).expect("just inserted"))
+        let tenant = Arc::new(tenant);
+        self.insert(id, Made::new(id, info, home, tenant.clone()));
+        Ok((self.by_id(id.as15()).expect("just inserted"), tenant))
     }
 
     /// A block of the record counter no org holds.
@@ -370,8 +456,16 @@ impl Tenants {
         else {
             return Ok(false);
         };
-        made.tenant.stop_streams();
-        if let Home::Dir(dir) = &made.tenant.home {
+        // Never opened again, even by a request that found it before.
+        let open = std::mem::replace(&mut *made.slot(), Slot::Deleted);
+        let tenant = match open {
+            Slot::Open(t) => Some(t),
+            Slot::Resting(_) | Slot::Deleted => None,
+        };
+        if let Some(t) = &tenant {
+            t.stop_streams();
+        }
+        if let Home::Dir(dir) = &made.home {
             crate::datadir::private_options()
                 .write(true)
                 .create(true)
@@ -380,9 +474,11 @@ impl Tenants {
                 .and_then(|f| f.sync_all())
                 .context("cannot mark the org deleted")?;
         }
-        made.tenant.stop();
-        let home = made.tenant.home.clone();
-        drop(made);
+        if let Some(t) = &tenant {
+            t.stop();
+        }
+        let home = made.home.clone();
+        drop((tenant, made));
         match home {
             Home::Dir(dir) | Home::Memory(dir) => {
                 let _ = std::fs::remove_dir_all(dir);

@@ -25,6 +25,8 @@ pub(crate) struct ServeTimes {
     pub(crate) request_body_timeout: Duration,
     /// How often the event log drops what is past retention.
     pub(crate) retention_sweep: Duration,
+    /// How long a made org may go unused before it is unloaded (`None`: never).
+    pub(crate) org_idle_unload: Option<Duration>,
 }
 
 /// `hours` as a duration (saturating: a huge value means "for ever", not a wrap).
@@ -187,6 +189,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             request_body_timeout: Duration::from_secs(self.request_body_timeout_secs),
             retention_sweep: Duration::from_secs(self.retention_sweep_secs),
+            org_idle_unload: (self.org_idle_unload_secs > 0)
+                .then(|| Duration::from_secs(self.org_idle_unload_secs)),
         }
     }
 }

@@ -108,6 +108,10 @@ pub(crate) struct Config {
     pub(crate) event_log_max_bytes: u64,
     /// Seconds between retention sweeps of the event log.
     pub(crate) retention_sweep_secs: u64,
+    /// Seconds an org made through the admin API may go unused (no request, stream,
+    /// session, Bulk job or test control) before it is unloaded from memory until its
+    /// next request; 0: never.
+    pub(crate) org_idle_unload_secs: u64,
     /// Streaming API: seconds a connect is held when nothing is pending (`advice.timeout`).
     pub(crate) streaming_connect_hold_secs: u64,
     /// Streaming API: seconds a session lives without a connect.
@@ -223,6 +227,7 @@ impl Default for Config {
             pushtopic_retention_hours: 24,
             event_log_max_bytes: 1 << 30,
             retention_sweep_secs: 60,
+            org_idle_unload_secs: 900,
             streaming_connect_hold_secs: 110,
             streaming_session_timeout_secs: 40,
             streaming_max_clients: 2000,

@@ -149,6 +149,7 @@ fn crate_configs_carry_the_file_values_in_their_units() {
         shutdown_grace_secs: 3,
         request_body_timeout_secs: 4,
         retention_sweep_secs: 9,
+        org_idle_unload_secs: 0,
         ..Config::default()
     };
     let secs = Duration::from_secs;
@@ -188,8 +189,14 @@ fn crate_configs_carry_the_file_values_in_their_units() {
             shutdown_grace: secs(3),
             request_body_timeout: secs(4),
             retention_sweep: secs(9),
+            org_idle_unload: None,
         }
     );
+    let unloading = Config {
+        org_idle_unload_secs: 30,
+        ..Config::default()
+    };
+    assert_eq!(unloading.serve_times().org_idle_unload, Some(secs(30)));
 }
 
 #[test]

@@ -29,6 +29,7 @@ mod metadata;
 mod metadata_channels;
 mod organization;
 mod orgs;
+mod orgs_idle;
 mod orgs_routes;
 mod platform;
 mod project;

@@ -1,0 +1,169 @@
+//! An org made at run time, open or resting: an org nobody has used for a while
+//! (`org_idle_unload_secs`), with no request, stream, Streaming API session, Bulk job or
+//! test control under way, is unloaded (its database closed, its threads and memory
+//! returned) and opened again by the next request that names it. What the admin API and
+//! sign-ins need of a resting org (its usernames, client id, record and event counts) is
+//! kept, so listing orgs or signing in to another org does not open it.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use forcebus_org::RecordId;
+
+use crate::tenant::{Home, Tenant};
+use crate::tenants::OrgInfo;
+
+/// An org made at run time.
+pub(crate) struct Made {
+    pub(crate) id: RecordId,
+    pub(crate) info: OrgInfo,
+    /// Its connected app's client id (fixed when the org is made).
+    pub(crate) client_id: String,
+    pub(crate) home: Home,
+    slot: Mutex<Slot>,
+    /// Requests and response streams under way.
+    active: AtomicUsize,
+    /// When it was last used, in milliseconds since the epoch.
+    last_used: AtomicU64,
+}
+
+/// An org open, or what is kept of it while it rests.
+pub(crate) enum Slot {
+    Open(Arc<Tenant>),
+    Resting(Resting),
+    /// Deleted: never opened again (a request that found it before still holds it).
+    Deleted,
+}
+
+/// What is kept of a resting org.
+pub(crate) struct Resting {
+    usernames: Vec<String>,
+    records: usize,
+    events: usize,
+}
+
+impl Resting {
+    /// What `tenant` leaves behind when it is unloaded.
+    pub(crate) fn of(tenant: &Tenant) -> Self {
+        let usernames = tenant.org.scan("User", |r| {
+            r.get_str("Username").map(str::to_ascii_lowercase)
+        });
+        Self {
+            usernames,
+            records: tenant.org.record_count(),
+            events: tenant.org.log().retained(),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Made {
+    pub(crate) fn new(id: RecordId, info: OrgInfo, home: Home, tenant: Arc<Tenant>) -> Self {
+        Self {
+            id,
+            info,
+            client_id: tenant.app.client_id.clone(),
+            home,
+            slot: Mutex::new(Slot::Open(tenant)),
+            active: AtomicUsize::new(0),
+            last_used: AtomicU64::new(now_ms()),
+        }
+    }
+
+    /// The slot, for opening and unloading (each under this lock, so an org is never
+    /// open twice).
+    pub(crate) fn slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The org, if it is open.
+    pub(crate) fn open(&self) -> Option<Arc<Tenant>> {
+        match &*self.slot() {
+            Slot::Open(t) => Some(t.clone()),
+            Slot::Resting(_) | Slot::Deleted => None,
+        }
+    }
+
+    /// Whether one of its users has this username (case-insensitive).
+    pub(crate) fn has_username(&self, username: &str) -> bool {
+        match &*self.slot() {
+            Slot::Open(t) => t.org.user_by_username(username).is_some(),
+            Slot::Resting(r) => r.usernames.contains(&username.to_ascii_lowercase()),
+            Slot::Deleted => false,
+        }
+    }
+
+    /// Its record and event counts, and whether it is open.
+    pub(crate) fn counts(&self) -> (usize, usize, bool) {
+        match &*self.slot() {
+            Slot::Open(t) => (t.org.record_count(), t.org.log().retained(), true),
+            Slot::Resting(r) => (r.records, r.events, false),
+            Slot::Deleted => (0, 0, false),
+        }
+    }
+
+    /// Marks a request or stream under way until the activity is dropped.
+    pub(crate) fn activity(self: &Arc<Self>) -> Activity {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        self.last_used.store(now_ms(), Ordering::SeqCst);
+        Activity(self.clone())
+    }
+
+    /// Whether nothing is under way and nothing has been for `idle`.
+    pub(crate) fn idle_for(&self, idle: Duration) -> bool {
+        let since = now_ms().saturating_sub(self.last_used.load(Ordering::SeqCst));
+        self.active.load(Ordering::SeqCst) == 0 && u128::from(since) >= idle.as_millis()
+    }
+}
+
+/// A request or response stream of an org under way.
+pub(crate) struct Activity(Arc<Made>);
+
+impl Drop for Activity {
+    fn drop(&mut self) {
+        self.0.last_used.store(now_ms(), Ordering::SeqCst);
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A response body that keeps its org's activity until it has been sent (or dropped):
+/// a Pub/Sub stream or a long download keeps its org open.
+pub(crate) struct Guarded<B> {
+    inner: std::pin::Pin<Box<B>>,
+    _activity: Option<Activity>,
+}
+
+impl<B> Guarded<B> {
+    pub(crate) fn new(inner: B, activity: Option<Activity>) -> Self {
+        Self {
+            inner: Box::pin(inner),
+            _activity: activity,
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for Guarded<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.get_mut().inner.as_mut().poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

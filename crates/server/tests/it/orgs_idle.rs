@@ -1,0 +1,247 @@
+//! Idle orgs (`org_idle_unload_secs`): an org made through the admin API that nobody uses
+//! is unloaded (the list says `loaded: false` and keeps its counts) and opened again by
+//! its next request, token or username, with its records; an open Pub/Sub stream or a
+//! Streaming API session keeps it loaded, and the stream goes on receiving events.
+
+use std::time::{Duration, Instant};
+
+use forcebus_testkit::{Options, Server};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
+
+use crate::pubsub::{plaintext, runtime};
+
+fn server() -> Server {
+    Server::start_with(
+        &crate::bin(),
+        Options {
+            config: Some("org_idle_unload_secs = 1\n".into()),
+            ..Default::default()
+        },
+    )
+}
+
+fn admin(s: &Server) -> String {
+    format!("Bearer {}", s.ready.admin_key)
+}
+
+/// The list's entry of org `id`.
+fn listed(s: &Server, id: &str) -> Value {
+    let list: Value = s
+        .http()
+        .get(format!("{}/forcebus/v1/orgs", s.base()))
+        .header("Authorization", admin(s))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    list["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org_id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not in {list}"))
+}
+
+/// Waits until org `id` is (un)loaded, up to `within`; whether it came to be.
+fn becomes(s: &Server, id: &str, loaded: bool, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if listed(s, id)["loaded"] == loaded {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn names(s: &Server, token: &str) -> (u16, Value) {
+    let r = s
+        .http()
+        .get(format!("{}/query?q=SELECT+Name+FROM+Account", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+fn create_account(s: &Server, token: &str, name: &str) {
+    let r = s
+        .http()
+        .post(format!("{}/sobjects/Account", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Name": name}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+}
+
+#[test]
+fn an_idle_org_is_unloaded_and_opened_again_by_its_next_request() {
+    let s = server();
+    let made: Value = s
+        .http()
+        .post(format!("{}/forcebus/v1/orgs", s.base()))
+        .header("Authorization", admin(&s))
+        .json(&json!({"name": "sleepy"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let (id, token) = (
+        made["org_id"].as_str().unwrap(),
+        made["access_token"].as_str().unwrap(),
+    );
+    create_account(&s, token, "Kept");
+    let before = listed(&s, id);
+    assert!(
+        becomes(&s, id, false, Duration::from_secs(15)),
+        "unloaded: {}",
+        listed(&s, id)
+    );
+    let resting = listed(&s, id);
+    assert_eq!(
+        (&resting["records"], &resting["events"]),
+        (&before["records"], &before["events"]),
+        "counts kept while it rests"
+    );
+    // Its token opens it again, its record there.
+    let (st, q) = names(&s, token);
+    assert_eq!((st, &q["records"][0]["Name"]), (200, &json!("Kept")), "{q}");
+    assert_eq!(listed(&s, id)["loaded"], true);
+
+    // Signing in by username opens a resting org too.
+    assert!(becomes(&s, id, false, Duration::from_secs(15)));
+    let r = s
+        .http()
+        .post(format!("{}/services/oauth2/token", s.base()))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", made["client_id"].as_str().unwrap()),
+            ("client_secret", made["client_secret"].as_str().unwrap()),
+            ("username", made["username"].as_str().unwrap()),
+            (
+                "password",
+                &format!(
+                    "{}{}",
+                    made["password"].as_str().unwrap(),
+                    made["security_token"].as_str().unwrap()
+                ),
+            ),
+        ])
+        .send()
+        .unwrap();
+    let signed: Value = r.json().unwrap();
+    let fresh = signed["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed}"));
+    assert!(fresh.starts_with(&id[..15]), "{fresh}");
+    assert_eq!(names(&s, fresh).0, 200);
+
+    // A deleted org is not opened again by its old token.
+    let r = s
+        .http()
+        .delete(format!("{}/forcebus/v1/orgs/{id}", s.base()))
+        .header("Authorization", admin(&s))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(names(&s, token).0, 401);
+    assert!(!s.dir().join("data").join("orgs").join(id).exists());
+}
+
+/// An open Pub/Sub stream keeps its org loaded past the idle time, and receives the
+/// next event; so does a Streaming API session (handshake only).
+#[test]
+fn streams_and_sessions_keep_an_org_loaded() {
+    let s = server();
+    let new_org = |name: &str| -> Value {
+        s.http()
+            .post(format!("{}/forcebus/v1/orgs", s.base()))
+            .header("Authorization", admin(&s))
+            .json(&json!({"name": name}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let (streamed, sessioned) = (new_org("streamed"), new_org("sessioned"));
+    let (id, token) = (
+        streamed["org_id"].as_str().unwrap().to_owned(),
+        streamed["access_token"].as_str().unwrap().to_owned(),
+    );
+    let rt = runtime();
+    let (tx, mut stream) = rt.block_on(async {
+        let (tx, rx) = mpsc::channel(2);
+        tx.send(forcebus_pubsub::proto::FetchRequest {
+            topic_name: "/data/AccountChangeEvent".into(),
+            num_requested: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut req = tonic::Request::new(ReceiverStream::new(rx));
+        let m = req.metadata_mut();
+        m.insert("accesstoken", MetadataValue::try_from(&token).unwrap());
+        m.insert("tenantid", MetadataValue::try_from(&id).unwrap());
+        m.insert(
+            "instanceurl",
+            MetadataValue::try_from(s.tls_base()).unwrap(),
+        );
+        let stream = plaintext(&s)
+            .await
+            .subscribe(req)
+            .await
+            .unwrap()
+            .into_inner();
+        (tx, stream)
+    });
+    let session_id = sessioned["org_id"].as_str().unwrap().to_owned();
+    let r = s
+        .http()
+        .post(format!("{}/cometd/59.0", s.base()))
+        .header(
+            "Authorization",
+            format!("OAuth {}", sessioned["access_token"].as_str().unwrap()),
+        )
+        .json(&json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]))
+        .send()
+        .unwrap();
+    let hs: Value = r.json().unwrap();
+    assert_eq!(hs[0]["successful"], true, "{hs}");
+
+    // Well past the idle time (1 s; the sweep runs every second) both stay loaded.
+    assert!(
+        !becomes(&s, &id, false, Duration::from_secs(4)),
+        "a Pub/Sub stream keeps its org"
+    );
+    assert_eq!(
+        listed(&s, &session_id)["loaded"],
+        true,
+        "a Streaming API session keeps its org"
+    );
+    create_account(&s, &token, "Streamed");
+    let got = rt.block_on(async {
+        loop {
+            let r = tokio::time::timeout(Duration::from_secs(10), stream.message())
+                .await
+                .expect("an event within 10 s")
+                .expect("the stream is open")
+                .expect("not ended");
+            if !r.events.is_empty() {
+                return r.events.len();
+            }
+        }
+    });
+    assert_eq!(got, 1);
+    // The client goes: its connection closes with its runtime.
+    rt.block_on(async move { drop((tx, stream)) });
+    drop(rt);
+    assert!(
+        becomes(&s, &id, false, Duration::from_secs(15)),
+        "unloaded once the stream ends"
+    );
+}
