@@ -10,7 +10,8 @@
 //! - [`app`]: building the orgs and their front doors from the configuration, and running
 //!   them until shutdown; [`tenant`]: one org with its router, Streaming and Pub/Sub
 //!   services; [`tenants`]: every org of the server (the default one, and those made at
-//!   run time in `orgs/`); [`dispatch`]: which org a request is for, by its credential;
+//!   run time in `orgs/`); [`made`]: a made org, open or resting while idle;
+//!   [`dispatch`]: which org a request is for, by its credential;
 //!   [`orgs_api`]: `/forcebus/v1/orgs`.
 //! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
 //! - [`secrets`]: the development secrets generated on first start.
