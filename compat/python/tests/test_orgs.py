@@ -84,3 +84,20 @@ def test_an_org_made_with_config_sections(forcebus_server, forcebus_org_factory)
     sf.session_id = token
     sf.Ticket__c.create({"Name": "T-1", "Hours__c": 2})
     assert sf.query("SELECT Hours__c FROM Ticket__c")["records"][0]["Hours__c"] == 2
+
+
+def test_bulk_apis_work_in_a_made_org(forcebus_server, forcebus_org_factory):
+    """simple-salesforce's Bulk API 1.0 (`sf.bulk`, its session in X-SFDC-Session) and 2.0
+    (`sf.bulk2`) in an org made at run time: the rows land in that org only. Bulk 1.0
+    reached the default org (401) until the dispatcher read X-SFDC-Session."""
+    mine, other = forcebus_org_factory("bulk-mine"), forcebus_org_factory("bulk-other")
+    sf = client(forcebus_server, mine)
+    res = sf.bulk.Account.insert([{"Name": f"bulk1-{i}"} for i in range(3)])
+    assert [r["success"] for r in res] == [True] * 3, res
+    queried = sf.bulk.Account.query("SELECT Name FROM Account WHERE Name LIKE 'bulk1-%'")
+    assert sorted(r["Name"] for r in queried) == ["bulk1-0", "bulk1-1", "bulk1-2"]
+    done = sf.bulk2.Account.insert(records=[{"Name": "bulk2-0"}, {"Name": "bulk2-1"}])
+    assert sum(int(j["numberRecordsProcessed"]) for j in done) == 2, done
+    names = sorted(r["Name"] for r in sf.query_all("SELECT Name FROM Account")["records"])
+    assert names == ["bulk1-0", "bulk1-1", "bulk1-2", "bulk2-0", "bulk2-1"]
+    assert client(forcebus_server, other).query("SELECT Id FROM Account")["totalSize"] == 0
