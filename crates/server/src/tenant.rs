@@ -184,15 +184,15 @@ impl Tenant {
     /// Stops its sweeps and its Bulk worker (a job stops after its chunk and resumes at
     /// the next start). Blocks while the worker finishes its chunk.
     pub(crate) fn stop(&self) {
-        for t in self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
-            t.abort();
-        }
+        abort_all(&self.tasks);
         self.bulk.shutdown();
+    }
+}
+
+/// Aborts every task of `tasks`.
+pub(crate) fn abort_all(tasks: &Mutex<Vec<tokio::task::JoinHandle<()>>>) {
+    for t in tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        t.abort();
     }
 }
 

@@ -238,14 +238,7 @@ impl Tenants {
 
     /// Stops every org's sweeps and Bulk workers.
     pub(crate) fn stop(&self) {
-        for t in self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
-            t.abort();
-        }
+        crate::tenant::abort_all(&self.tasks);
         self.default.stop();
         for t in self.made().iter().filter_map(|m| m.open()) {
             t.stop();

@@ -7,11 +7,8 @@ use std::time::{Duration, Instant};
 
 use forcebus_testkit::{Options, Server};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::metadata::MetadataValue;
 
-use crate::pubsub::{plaintext, runtime};
+use crate::pubsub::{runtime, subscribe_as};
 
 fn server() -> Server {
     Server::start_with(
@@ -174,31 +171,7 @@ fn streams_and_sessions_keep_an_org_loaded() {
         streamed["access_token"].as_str().unwrap().to_owned(),
     );
     let rt = runtime();
-    let (tx, mut stream) = rt.block_on(async {
-        let (tx, rx) = mpsc::channel(2);
-        tx.send(forcebus_pubsub::proto::FetchRequest {
-            topic_name: "/data/AccountChangeEvent".into(),
-            num_requested: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let mut req = tonic::Request::new(ReceiverStream::new(rx));
-        let m = req.metadata_mut();
-        m.insert("accesstoken", MetadataValue::try_from(&token).unwrap());
-        m.insert("tenantid", MetadataValue::try_from(&id).unwrap());
-        m.insert(
-            "instanceurl",
-            MetadataValue::try_from(s.tls_base()).unwrap(),
-        );
-        let stream = plaintext(&s)
-            .await
-            .subscribe(req)
-            .await
-            .unwrap()
-            .into_inner();
-        (tx, stream)
-    });
+    let (tx, mut stream) = subscribe_as(&rt, &s, &token, &id);
     let session_id = sessioned["org_id"].as_str().unwrap().to_owned();
     let r = s
         .http()

@@ -49,6 +49,19 @@ pub(crate) fn subscribe_to_account_changes(
     mpsc::Sender<forcebus_pubsub::proto::FetchRequest>,
     tonic::Streaming<forcebus_pubsub::proto::FetchResponse>,
 ) {
+    subscribe_as(rt, s, &s.ready.access_token, &s.ready.org_id)
+}
+
+/// The same, with `token` of org `tenant`.
+pub(crate) fn subscribe_as(
+    rt: &tokio::runtime::Runtime,
+    s: &Server,
+    token: &str,
+    tenant: &str,
+) -> (
+    mpsc::Sender<forcebus_pubsub::proto::FetchRequest>,
+    tonic::Streaming<forcebus_pubsub::proto::FetchResponse>,
+) {
     rt.block_on(async {
         let (tx, rx) = mpsc::channel(2);
         tx.send(forcebus_pubsub::proto::FetchRequest {
@@ -58,9 +71,17 @@ pub(crate) fn subscribe_to_account_changes(
         })
         .await
         .unwrap();
+        let mut req = tonic::Request::new(ReceiverStream::new(rx));
+        let m = req.metadata_mut();
+        m.insert("accesstoken", MetadataValue::try_from(token).unwrap());
+        m.insert("tenantid", MetadataValue::try_from(tenant).unwrap());
+        m.insert(
+            "instanceurl",
+            MetadataValue::try_from(s.tls_base()).unwrap(),
+        );
         let stream = plaintext(s)
             .await
-            .subscribe(request(s, ReceiverStream::new(rx)))
+            .subscribe(req)
             .await
             .unwrap()
             .into_inner();
