@@ -71,6 +71,9 @@ pub(crate) struct Tenant {
     pub(crate) admin_key: String,
     /// Its background sweeps, once started.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// References to its org once started: its own parts and sweeps. More means work
+    /// under way outside a request (a commit or deploy whose client hung up).
+    resting_refs: std::sync::atomic::AtomicUsize,
 }
 
 impl Tenant {
@@ -144,6 +147,7 @@ impl Tenant {
             access_token,
             admin_key,
             tasks: Mutex::default(),
+            resting_refs: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -160,12 +164,21 @@ impl Tenant {
         let retention = tokio::spawn(sweep(self.org.clone(), retention_sweep));
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.extend([sessions, retention]);
+        self.resting_refs.store(
+            Arc::strong_count(&self.org),
+            std::sync::atomic::Ordering::SeqCst,
+        );
     }
 
-    /// Whether nothing of it lives between requests: no Streaming API session, no Bulk
-    /// job uploading or running, no test control on but the clock's (which is stored;
-    /// the others are kept in memory only).
+    /// Whether nothing of it lives between requests: no work holding its org beyond its
+    /// own parts (counted once started; never quiet before), no Streaming API session, no
+    /// Bulk job uploading or running, no test control on but the clock's (which is
+    /// stored; the others are kept in memory only).
     pub(crate) fn quiet(&self) -> bool {
+        let refs = self.resting_refs.load(std::sync::atomic::Ordering::SeqCst);
+        if refs == 0 || Arc::strong_count(&self.org) > refs {
+            return false;
+        }
         let controls = self.org.control_view();
         let in_memory = controls["active"].as_array().is_some_and(|active| {
             active
