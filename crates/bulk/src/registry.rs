@@ -70,6 +70,9 @@ pub struct NewJob {
 struct Queue {
     jobs: VecDeque<String>,
     stop: bool,
+    /// Whether a worker thread runs (it ends after a second without jobs; the next job
+    /// starts another, so an org without Bulk work holds no thread for it).
+    running: bool,
 }
 
 /// The org's jobs.
@@ -89,6 +92,8 @@ pub struct Bulk {
     /// and a chunk's progress never overwrite each other.
     pub(crate) state_lock: Mutex<()>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Itself, for the worker threads it starts.
+    me: std::sync::Weak<Bulk>,
 }
 
 /// The key of the job id counter in the store.
@@ -126,30 +131,42 @@ impl Bulk {
             .filter(|j| matches!(j.state, State::UploadComplete | State::InProgress))
             .map(|j| j.id.clone())
             .collect();
-        let bulk = Arc::new(Self {
+        let bulk = Arc::new_cyclic(|me| Self {
             org,
             store,
             config,
             jobs: Mutex::new(jobs),
             uploading: Mutex::default(),
-            queue: Mutex::new(Queue {
-                jobs: resume,
-                stop: false,
-            }),
+            queue: Mutex::default(),
             wake: Condvar::new(),
             last_number: Mutex::new(last_number),
             state_lock: Mutex::new(()),
             worker: Mutex::new(None),
+            me: me.clone(),
         });
-        let worker = {
-            let bulk = Arc::downgrade(&bulk);
-            std::thread::Builder::new()
-                .name("forcebus-bulk".into())
-                .spawn(move || crate::registry::work(&bulk))
-                .map_err(|e| BulkError::internal(&e))?
-        };
-        *bulk.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
+        for id in resume {
+            bulk.enqueue(&id);
+        }
         Ok(bulk)
+    }
+
+    /// Starts a worker thread; whether it started.
+    fn start_worker(&self) -> bool {
+        let bulk = self.me.clone();
+        match std::thread::Builder::new()
+            .name("forcebus-bulk".into())
+            .spawn(move || crate::registry::work(&bulk))
+        {
+            Ok(worker) => {
+                // A worker that ended before is done; its handle goes.
+                *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "The Bulk worker could not be started.");
+                false
+            }
+        }
     }
 
     /// Stops the worker after the chunk it is on (the job resumes at the next start).
@@ -309,11 +326,12 @@ impl Bulk {
     }
 
     pub(crate) fn enqueue(&self, id: &str) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .jobs
-            .push_back(id.to_owned());
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.jobs.push_back(id.to_owned());
+        if !queue.running && !queue.stop {
+            queue.running = self.start_worker();
+        }
+        drop(queue);
         self.wake.notify_all();
     }
 
@@ -491,11 +509,14 @@ fn work(bulk: &std::sync::Weak<Bulk>) {
                     .wait_timeout(q, std::time::Duration::from_secs(1))
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
-                if q.jobs.is_empty() && std::sync::Arc::strong_count(&b) == 1 {
+                // Nothing for a second: the next job starts another worker.
+                if q.jobs.is_empty() {
+                    q.running = false;
                     return;
                 }
             }
             if q.stop {
+                q.running = false;
                 return;
             }
             q.jobs.pop_front()
