@@ -189,11 +189,12 @@ impl Bulk {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty();
+        // A Bulk 1.0 job stays UploadComplete once closed; its batches are the work.
         uploading
-            || self
-                .lock()
-                .values()
-                .any(|j| matches!(j.state, State::UploadComplete | State::InProgress))
+            || self.lock().values().any(|j| {
+                j.job_type != JobType::Classic
+                    && matches!(j.state, State::UploadComplete | State::InProgress)
+            })
     }
 
     /// The files of job `id`.
@@ -499,6 +500,7 @@ impl Drop for Upload {
 
 /// The worker: runs queued jobs one at a time until the registry goes away or stops it.
 fn work(bulk: &std::sync::Weak<Bulk>) {
+    let _unwinding = Unwinding(bulk.clone());
     loop {
         let Some(b) = bulk.upgrade() else { return };
         let next = {
@@ -533,6 +535,17 @@ fn work(bulk: &std::sync::Weak<Bulk>) {
         if let Err(e) = outcome {
             tracing::error!(job = %id, error = %e, "A bulk job failed inside the server.");
             let _ = b.fail(&id, format!("Unknown : {e}"));
+        }
+    }
+}
+
+/// Marks the worker gone if a job panics, so the next job starts another.
+struct Unwinding(std::sync::Weak<Bulk>);
+
+impl Drop for Unwinding {
+    fn drop(&mut self) {
+        if let (true, Some(b)) = (std::thread::panicking(), self.0.upgrade()) {
+            b.queue.lock().unwrap_or_else(|e| e.into_inner()).running = false;
         }
     }
 }

@@ -21,7 +21,11 @@ pub(crate) struct Made {
     /// Its connected app's client id (fixed when the org is made).
     pub(crate) client_id: String,
     pub(crate) home: Home,
+    /// Held only for moments (a request's copy of the open org, a look at what is kept).
     slot: Mutex<Slot>,
+    /// Held, on blocking threads only, while the org opens, closes or is deleted: one at
+    /// a time, and a close finishes before the next open begins.
+    transition: Mutex<()>,
     /// Requests and response streams under way.
     active: AtomicUsize,
     /// When it was last used, in milliseconds since the epoch.
@@ -71,15 +75,20 @@ impl Made {
             client_id: tenant.app.client_id.clone(),
             home,
             slot: Mutex::new(Slot::Open(tenant)),
+            transition: Mutex::new(()),
             active: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
         }
     }
 
-    /// The slot, for opening and unloading (each under this lock, so an org is never
-    /// open twice).
+    /// The slot, for a moment.
     pub(crate) fn slot(&self) -> MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The right to open, close or delete the org (blocking threads only).
+    pub(crate) fn transition(&self) -> MutexGuard<'_, ()> {
+        self.transition.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The org, if it is open.
@@ -92,19 +101,23 @@ impl Made {
 
     /// Whether one of its users has this username (case-insensitive).
     pub(crate) fn has_username(&self, username: &str) -> bool {
+        if let Some(t) = self.open() {
+            return t.org.user_by_username(username).is_some();
+        }
         match &*self.slot() {
-            Slot::Open(t) => t.org.user_by_username(username).is_some(),
             Slot::Resting(r) => r.usernames.contains(&username.to_ascii_lowercase()),
-            Slot::Deleted => false,
+            Slot::Open(_) | Slot::Deleted => false,
         }
     }
 
     /// Its record and event counts, and whether it is open.
     pub(crate) fn counts(&self) -> (usize, usize, bool) {
+        if let Some(t) = self.open() {
+            return (t.org.record_count(), t.org.log().retained(), true);
+        }
         match &*self.slot() {
-            Slot::Open(t) => (t.org.record_count(), t.org.log().retained(), true),
             Slot::Resting(r) => (r.records, r.events, false),
-            Slot::Deleted => (0, 0, false),
+            Slot::Open(_) | Slot::Deleted => (0, 0, false),
         }
     }
 

@@ -59,9 +59,14 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 /// The admin key, or (for `org`) that org's own token.
 fn authorized(api: &OrgsApi, headers: &HeaderMap, org: Option<&Tenant>) -> bool {
     let token = forcebus_rest::ctx::bearer(headers).unwrap_or_default();
+    by_admin_key(api, headers) || org.is_some_and(|t| t.auth.verify(token).is_some())
+}
+
+/// Whether the caller holds the server's admin key.
+fn by_admin_key(api: &OrgsApi, headers: &HeaderMap) -> bool {
+    let token = forcebus_rest::ctx::bearer(headers).unwrap_or_default();
     let key = &api.tenants.default_org().admin_key;
-    let by_key = !key.is_empty() && forcebus_auth::secret_eq(token, key);
-    by_key || org.is_some_and(|t| t.auth.verify(token).is_some())
+    !key.is_empty() && forcebus_auth::secret_eq(token, key)
 }
 
 fn unauthorized() -> Response {
@@ -172,7 +177,9 @@ async fn list(State(api): State<Arc<OrgsApi>>, headers: HeaderMap) -> Response {
 
 /// The org a path names, as the caller may reach it: open, and in use while this lives.
 struct Named {
-    tenant: Arc<Tenant>,
+    /// Open (always for the default org); `None` for a made org the admin key reaches
+    /// without opening it.
+    tenant: Option<Arc<Tenant>>,
     /// `None` for the default org.
     made: Option<Arc<Made>>,
     _activity: Option<Activity>,
@@ -180,10 +187,22 @@ struct Named {
 
 impl Named {
     fn entry(&self) -> Value {
-        self.made
-            .as_deref()
-            .map_or_else(|| default_entry(&self.tenant), made_entry)
+        match (&self.made, &self.tenant) {
+            (Some(m), _) => made_entry(m),
+            (None, Some(t)) => default_entry(t),
+            (None, None) => Value::Null,
+        }
     }
+}
+
+/// Whether a call needs the org open.
+#[derive(Clone, Copy, PartialEq)]
+enum Opening {
+    /// To act on it (reset, its controls).
+    Always,
+    /// Only to check an org token (showing or deleting it with the admin key leaves a
+    /// resting org at rest, so even one that no longer opens can be deleted).
+    ForToken,
 }
 
 /// Why a path's org is not the caller's to reach.
@@ -207,27 +226,41 @@ impl Refused {
 
 /// The org `id`, for the admin key or that org's own token (a missing org is the admin
 /// key's to learn of).
-async fn named(api: &OrgsApi, id: &str, headers: &HeaderMap) -> Result<Named, Refused> {
+async fn named(
+    api: &OrgsApi,
+    id: &str,
+    headers: &HeaderMap,
+    opening: Opening,
+) -> Result<Named, Refused> {
     let found = if api.tenants.is_default(id) {
         Some(Named {
-            tenant: api.tenants.default_org().clone(),
+            tenant: Some(api.tenants.default_org().clone()),
             made: None,
             _activity: None,
         })
     } else if let Some(m) = api.tenants.by_id(id) {
-        match api.tenants.serve(Some(m.clone())).await {
-            (tenant, Some(activity)) => Some(Named {
-                tenant,
+        if opening == Opening::ForToken && by_admin_key(api, headers) {
+            Some(Named {
+                tenant: None,
                 made: Some(m),
-                _activity: Some(activity),
-            }),
-            // It could not be opened (or was deleted meanwhile).
-            (_, None) => None,
+                _activity: None,
+            })
+        } else {
+            match api.tenants.serve(Some(m.clone())).await {
+                (tenant, Some(activity)) => Some(Named {
+                    tenant: Some(tenant),
+                    made: Some(m),
+                    _activity: Some(activity),
+                }),
+                // It could not be opened (or was deleted meanwhile).
+                (_, None) => None,
+            }
         }
     } else {
         None
     };
-    if !authorized(api, headers, found.as_ref().map(|n| &*n.tenant)) {
+    let open = found.as_ref().and_then(|n| n.tenant.as_deref());
+    if !authorized(api, headers, open) {
         return Err(Refused::Unauthorized);
     }
     found.ok_or(Refused::NotFound)
@@ -238,7 +271,7 @@ async fn one(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match named(&api, &id, &headers).await {
+    match named(&api, &id, &headers, Opening::ForToken).await {
         Ok(n) => Json(n.entry()).into_response(),
         Err(r) => r.response(),
     }
@@ -249,7 +282,7 @@ async fn remove(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match named(&api, &id, &headers).await {
+    match named(&api, &id, &headers, Opening::ForToken).await {
         Err(r) => return r.response(),
         Ok(n) if n.made.is_none() => {
             return error(
@@ -282,11 +315,13 @@ async fn reset(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let n = match named(&api, &id, &headers).await {
+    let n = match named(&api, &id, &headers, Opening::Always).await {
         Ok(n) => n,
         Err(r) => return r.response(),
     };
-    let org = n.tenant.org.clone();
+    let Some(org) = n.tenant.as_ref().map(|t| t.org.clone()) else {
+        return Refused::NotFound.response();
+    };
     match tokio::task::spawn_blocking(move || org.reset_data()).await {
         Ok(Ok(_)) => Json(n.entry()).into_response(),
         Ok(Err(e)) => error(
@@ -310,9 +345,12 @@ async fn control(
     request: Request,
 ) -> Response {
     let id = params.first().map(|(_, v)| v.as_str()).unwrap_or_default();
-    let n = match named(&api, id, request.headers()).await {
+    let n = match named(&api, id, request.headers(), Opening::Always).await {
         Ok(n) => n,
         Err(r) => return r.response(),
+    };
+    let Some(tenant) = n.tenant.clone() else {
+        return Refused::NotFound.response();
     };
     let (mut parts, body) = request.into_parts();
     // The path as sent from `/control` on (the id's segment holds no `/`).
@@ -325,7 +363,8 @@ async fn control(
         Ok(uri) => uri,
         Err(_) => return Refused::NotFound.response(),
     };
-    let router = n.tenant.router.clone();
+    let router = tenant.router.clone();
+    drop(tenant);
     match tower::ServiceExt::oneshot(router, Request::from_parts(parts, body)).await {
         Ok(response) => response,
         Err(never) => match never {},

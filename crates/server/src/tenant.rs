@@ -161,13 +161,15 @@ impl Tenant {
                 bayeux.sweep();
             }
         });
-        let retention = tokio::spawn(sweep(self.org.clone(), retention_sweep));
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.extend([sessions, retention]);
+        // Counted before the sweep runs, which takes passing copies of its own.
+        let org = self.org.clone();
         self.resting_refs.store(
             Arc::strong_count(&self.org),
             std::sync::atomic::Ordering::SeqCst,
         );
+        let retention = tokio::spawn(sweep(org, retention_sweep));
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.extend([sessions, retention]);
     }
 
     /// Whether nothing of it lives between requests: no work holding its org beyond its

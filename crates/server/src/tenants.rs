@@ -78,6 +78,8 @@ pub(crate) struct Tenants {
     started: std::sync::atomic::AtomicBool,
     /// The server's own tasks over every org (unloading idle ones).
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Whether the server is shutting down (no org is opened again then).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Tenants {
@@ -97,6 +99,7 @@ impl Tenants {
             making: Mutex::default(),
             started: std::sync::atomic::AtomicBool::new(false),
             tasks: Mutex::default(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         };
         tenants.reopen()?;
         Ok(tenants)
@@ -228,8 +231,11 @@ impl Tenants {
         }
     }
 
-    /// Answers what every org has parked and ends their open streams.
+    /// Answers what every org has parked and ends their open streams; resting orgs stay
+    /// at rest from now on.
     pub(crate) fn stop_streams(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.default.stop_streams();
         for t in self.made().iter().filter_map(|m| m.open()) {
             t.stop_streams();
@@ -286,19 +292,22 @@ impl Tenants {
         }
     }
 
-    /// The org `made`, opened (blocking) if it rests.
+    /// The org `made`, opened (blocking) if it rests: after any close under way.
     pub(crate) fn reopened(&self, made: &Made) -> anyhow::Result<Arc<Tenant>> {
-        let mut slot = made.slot();
-        match &*slot {
+        let _transition = made.transition();
+        match &*made.slot() {
             Slot::Open(t) => return Ok(t.clone()),
             Slot::Deleted => anyhow::bail!("the org was deleted"),
             Slot::Resting(_) => {}
+        }
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!("the server is stopping");
         }
         let tenant = Arc::new(self.open_tenant(made.id, &made.info, made.home.clone())?);
         if self.started.load(std::sync::atomic::Ordering::SeqCst) {
             tenant.start(self.config.serve_times().retention_sweep);
         }
-        *slot = Slot::Open(tenant.clone());
+        *made.slot() = Slot::Open(tenant.clone());
         tracing::debug!(org = %made.id.to18(), "An idle org was opened again.");
         Ok(tenant)
     }
@@ -311,18 +320,24 @@ impl Tenants {
             if matches!(made.home, Home::Memory(_)) || !made.idle_for(idle) {
                 continue;
             }
-            let mut slot = made.slot();
-            let Slot::Open(tenant) = &*slot else {
-                continue;
+            let _transition = made.transition();
+            let tenant = {
+                let mut slot = made.slot();
+                let Slot::Open(tenant) = &*slot else {
+                    continue;
+                };
+                // Only this slot holds it (a request's copy is taken under the same lock).
+                if Arc::strong_count(tenant) > 1 || !made.idle_for(idle) || !tenant.quiet() {
+                    continue;
+                }
+                let resting = Resting::of(tenant);
+                let Slot::Open(tenant) = std::mem::replace(&mut *slot, Slot::Resting(resting))
+                else {
+                    continue;
+                };
+                tenant
             };
-            // Only this slot holds it (a request's copy is taken under the same lock).
-            if Arc::strong_count(tenant) > 1 || !made.idle_for(idle) || !tenant.quiet() {
-                continue;
-            }
-            let resting = Resting::of(tenant);
-            tenant.stop_streams();
-            tenant.stop();
-            *slot = Slot::Resting(resting);
+            close(made.id, tenant);
             unloaded += 1;
         }
         if unloaded > 0 {
@@ -450,6 +465,7 @@ impl Tenants {
             return Ok(false);
         };
         // Never opened again, even by a request that found it before.
+        let transition = made.transition();
         let open = std::mem::replace(&mut *made.slot(), Slot::Deleted);
         let tenant = match open {
             Slot::Open(t) => Some(t),
@@ -471,6 +487,7 @@ impl Tenants {
             t.stop();
         }
         let home = made.home.clone();
+        drop(transition);
         drop((tenant, made));
         match home {
             Home::Dir(dir) | Home::Memory(dir) => {
@@ -478,6 +495,27 @@ impl Tenants {
             }
         }
         Ok(true)
+    }
+}
+
+/// Longest an unloaded org's last references (its aborted sweeps, dropped by the runtime)
+/// are waited for before the org may open again.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
+/// Stops an org taken out of its slot and waits until nothing holds it (its database
+/// closed), so the next open is the only one. Blocking.
+fn close(id: RecordId, tenant: Arc<Tenant>) {
+    tenant.stop_streams();
+    tenant.stop();
+    let org = Arc::downgrade(&tenant.org);
+    drop(tenant);
+    let deadline = std::time::Instant::now() + CLOSE_WAIT;
+    while org.strong_count() > 0 {
+        if std::time::Instant::now() > deadline {
+            tracing::warn!(org = %id.to18(), "An unloaded org is still held after {CLOSE_WAIT:?}.");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

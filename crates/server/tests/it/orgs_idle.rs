@@ -76,6 +76,40 @@ fn create_account(s: &Server, token: &str, name: &str) {
     assert_eq!(r.status().as_u16(), 201);
 }
 
+/// A Bulk API 1.0 job with one batch, run and closed (a closed job stays UploadComplete;
+/// its batch is the work).
+fn closed_bulk1_job(s: &Server, token: &str) {
+    let send = |method: &str, path: &str, body: &str| -> Value {
+        let r = s
+            .http()
+            .request(
+                method.parse().unwrap(),
+                format!("{}/services/async/59.0{path}", s.base()),
+            )
+            .header("X-SFDC-Session", token)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        assert!(r.status().as_u16() < 300);
+        r.json().unwrap()
+    };
+    let job = send(
+        "POST",
+        "/job",
+        r#"{"operation":"insert","object":"Account","contentType":"JSON"}"#,
+    );
+    let job = job["id"].as_str().unwrap();
+    let batch = send("POST", &format!("/job/{job}/batch"), r#"[{"Name":"Bulk"}]"#);
+    let batch = batch["id"].as_str().unwrap();
+    send("POST", &format!("/job/{job}"), r#"{"state":"Closed"}"#);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while send("GET", &format!("/job/{job}/batch/{batch}"), "")["state"] != "Completed" {
+        assert!(Instant::now() < deadline, "the batch did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn an_idle_org_is_unloaded_and_opened_again_by_its_next_request() {
     let s = server();
@@ -93,6 +127,7 @@ fn an_idle_org_is_unloaded_and_opened_again_by_its_next_request() {
         made["access_token"].as_str().unwrap(),
     );
     create_account(&s, token, "Kept");
+    closed_bulk1_job(&s, token);
     let before = listed(&s, id);
     assert!(
         becomes(&s, id, false, Duration::from_secs(15)),
@@ -105,9 +140,23 @@ fn an_idle_org_is_unloaded_and_opened_again_by_its_next_request() {
         (&before["records"], &before["events"]),
         "counts kept while it rests"
     );
+    // The admin key reads a resting org's entry without opening it.
+    let shown: Value = s
+        .http()
+        .get(format!("{}/forcebus/v1/orgs/{id}", s.base()))
+        .header("Authorization", admin(&s))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        (&shown["loaded"], &shown["records"]),
+        (&json!(false), &before["records"])
+    );
+    assert_eq!(listed(&s, id)["loaded"], false);
     // Its token opens it again, its record there.
     let (st, q) = names(&s, token);
-    assert_eq!((st, &q["records"][0]["Name"]), (200, &json!("Kept")), "{q}");
+    assert_eq!((st, &q["totalSize"]), (200, &json!(2)), "{q}");
     assert_eq!(listed(&s, id)["loaded"], true);
 
     // Signing in by username opens a resting org too.
