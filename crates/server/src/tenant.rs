@@ -65,7 +65,8 @@ pub(crate) struct Tenant {
     pub(crate) admin: UserCredentials,
     /// The default user's id, 18 characters.
     pub(crate) admin_id: String,
-    /// An access token of the default user, issued at open.
+    /// An access token of the default user: the default org's issued at every open, a
+    /// made org's when it is made (empty when it opens again).
     pub(crate) access_token: String,
     /// The admin endpoints' key (the default org's is the server's).
     pub(crate) admin_key: String,
@@ -101,7 +102,12 @@ impl Tenant {
         let auth_config = config.auth(credentials, app.clone())?;
         let auth = Arc::new(Auth::open(org.clone(), store.clone(), auth_config)?);
         let admin_id = auth.default_user().context("the default user is missing")?;
-        let access_token = auth.issue(admin_id, false)?.access_token;
+        // The default org's token is on the ready line at every start; a made org's is
+        // issued once, when it is made (not each time it opens again).
+        let access_token = match identity {
+            None => auth.issue(admin_id, false)?.access_token,
+            Some(_) => String::new(),
+        };
         let bulk = forcebus_bulk::Bulk::open(
             org.clone(),
             store,

@@ -422,12 +422,19 @@ impl Tenants {
                 id.to18()
             ))),
         };
-        let tenant = self.open_tenant(id, &info, home.clone()).map_err(|e| {
-            if let Home::Dir(dir) = &home {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            format!("{e:#}")
-        })?;
+        let tenant = self
+            .open_tenant(id, &info, home.clone())
+            .and_then(|mut t| {
+                let user = RecordId::parse(&t.admin_id).context("the default user's id")?;
+                t.access_token = t.auth.issue(user, false)?.access_token;
+                Ok(t)
+            })
+            .map_err(|e| {
+                if let Home::Dir(dir) = &home {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                format!("{e:#}")
+            })?;
         if self.started.load(std::sync::atomic::Ordering::SeqCst) {
             tenant.start(self.config.serve_times().retention_sweep);
         }
