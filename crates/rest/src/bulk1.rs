@@ -17,8 +17,6 @@ use forcebus_bulk::classic::{Counts, batch_results, batch_state, job_state};
 use forcebus_bulk::job::Format;
 use forcebus_bulk::{BulkError, Job, JobType, Kind, NewJob, State as JobState};
 
-use crate::ctx::bearer;
-
 const NS: &str = "http://www.force.com/2009/06/asyncapi/dataload";
 
 /// A Bulk 1.0 error, in XML or JSON.
@@ -124,14 +122,7 @@ impl FromRequestParts<crate::State> for AsyncCall {
                     json,
                 )
             })?;
-        let token = parts
-            .headers
-            .get("x-sfdc-session")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .or_else(|| bearer(&parts.headers));
-        let session = token
+        let session = crate::ctx::bulk_session(&parts.headers)
             .and_then(|t| app.auth.verify(t))
             .ok_or_else(|| AsyncError::new("InvalidSessionId", "Invalid session id", json))?;
         Ok(Self {

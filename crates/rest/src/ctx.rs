@@ -64,6 +64,16 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     forcebus_auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
+/// The session a Bulk API 1.0 call carries: `X-SFDC-Session`, else a bearer token.
+pub fn bulk_session(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-sfdc-session")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .or_else(|| bearer(headers))
+}
+
 /// Parses `v59.0` into `59.0` when it is a version we serve (20.0 up to the latest).
 pub fn parse_version(segment: &str, latest: u32) -> Option<String> {
     let v = segment.strip_prefix('v')?;

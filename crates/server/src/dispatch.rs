@@ -31,22 +31,14 @@ fn by_token(tenants: &Tenants, token: &str) -> Option<Arc<Made>> {
         .and_then(|id| tenants.by_id(id.as15()))
 }
 
-/// The token a request carries in a header: `Authorization` (`Bearer` or `OAuth`), or
-/// Bulk API 1.0's `X-SFDC-Session`, which Bulk API 1.0 reads first.
+/// The token a request carries in a header: Bulk API 1.0's session (`X-SFDC-Session`
+/// first, as Bulk API 1.0 reads it) under `/services/async/`, else `Authorization`.
 fn header_credential(request: &Request) -> Option<String> {
     let headers = request.headers();
-    let session = || {
-        headers
-            .get("x-sfdc-session")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-    };
-    let bearer = || forcebus_rest::ctx::bearer(headers);
     let token = if request.uri().path().starts_with("/services/async/") {
-        session().or_else(bearer)
+        forcebus_rest::ctx::bulk_session(headers)
     } else {
-        bearer().or_else(session)
+        forcebus_rest::ctx::bearer(headers)
     };
     token.map(str::to_owned)
 }

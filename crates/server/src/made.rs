@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use forcebus_org::RecordId;
 
@@ -28,7 +28,7 @@ pub(crate) struct Made {
     transition: Mutex<()>,
     /// Requests and response streams under way.
     active: AtomicUsize,
-    /// When it was last used, in milliseconds since the epoch.
+    /// When it was last used ([`now_ms`]).
     last_used: AtomicU64,
 }
 
@@ -61,10 +61,12 @@ impl Resting {
     }
 }
 
+/// Milliseconds on a monotonic clock (since the first call), so a change of the
+/// machine's time neither keeps an org open nor unloads it early.
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let elapsed = START.get_or_init(Instant::now).elapsed().as_millis();
+    u64::try_from(elapsed).unwrap_or(u64::MAX)
 }
 
 impl Made {

@@ -187,13 +187,7 @@ impl Tenant {
         if refs == 0 || Arc::strong_count(&self.org) > refs {
             return false;
         }
-        let controls = self.org.control_view();
-        let in_memory = controls["active"].as_array().is_some_and(|active| {
-            active
-                .iter()
-                .any(|c| c.as_str().is_some_and(|c| !c.starts_with("clock.")))
-        });
-        self.bayeux.sweep() == 0 && !self.bulk.busy() && !in_memory
+        self.bayeux.sweep() == 0 && !self.bulk.busy() && !self.org.volatile_controls_on()
     }
 
     /// Answers what is parked and ends open streams (the listeners then drain).

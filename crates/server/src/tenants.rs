@@ -187,7 +187,8 @@ impl Tenants {
         &self.default
     }
 
-    /// The org with this id (15 or 18 characters), the default one included.
+    /// The made org with this id (15 or 18 characters); the default one is not among
+    /// them ([`Self::is_default`]).
     pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Made>> {
         let id = RecordId::parse(id)?;
         self.orgs

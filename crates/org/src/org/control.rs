@@ -146,6 +146,14 @@ impl Org {
         Ok(())
     }
 
+    /// Whether a control kept in memory only is on (a delivery delay, an armed Pub/Sub
+    /// failure, suppressed keepalives); the clock's are stored.
+    pub fn volatile_controls_on(&self) -> bool {
+        !self.log.delivery_delay().is_zero()
+            || !self.controls.armed_failures().is_empty()
+            || self.controls.keepalives_suppressed()
+    }
+
     /// What the controls are set to, and which are active.
     pub fn control_view(&self) -> Value {
         let shift = self.controlled_clock.shift();

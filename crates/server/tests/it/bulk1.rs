@@ -13,15 +13,59 @@ fn base(s: &Server) -> String {
 }
 
 fn send(s: &Server, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    send_as(s, &s.ready.access_token, method, path, content_type, body)
+}
+
+/// A Bulk API 1.0 call with `token` in `X-SFDC-Session`: status and body.
+pub(crate) fn send_as(
+    s: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
     let r = s
         .http()
         .request(method.parse().unwrap(), format!("{}{path}", base(s)))
-        .header("X-SFDC-Session", &s.ready.access_token)
+        .header("X-SFDC-Session", token)
         .header("Content-Type", content_type)
         .body(body.to_owned())
         .send()
         .unwrap();
     (r.status().as_u16(), r.text().unwrap())
+}
+
+/// A JSON job of `token`'s org (`job` its JSON jobInfo) with one batch per `batches`,
+/// closed, every batch `Completed`: the job's id and the batches'.
+pub(crate) fn json_job(
+    s: &Server,
+    token: &str,
+    job: &str,
+    batches: &[&str],
+) -> (String, Vec<String>) {
+    let call = |method: &str, path: &str, body: &str| -> Value {
+        let (st, text) = send_as(s, token, method, path, "application/json", body);
+        assert!(st < 300, "{method} {path}: {st} {text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let job = call("POST", "/job", job)["id"].as_str().unwrap().to_owned();
+    let ids: Vec<String> = batches
+        .iter()
+        .map(|b| {
+            call("POST", &format!("/job/{job}/batch"), b)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    call("POST", &format!("/job/{job}"), r#"{"state":"Closed"}"#);
+    for batch in &ids {
+        let info: Value =
+            serde_json::from_str(&wait_batch_as(s, token, &job, batch, true)).unwrap();
+        assert_eq!(info["state"], "Completed", "{info}");
+    }
+    (job, ids)
 }
 
 /// The text of the first `<name>` element.
@@ -36,6 +80,10 @@ fn xml(text: &str, name: &str) -> String {
 }
 
 fn wait_batch(s: &Server, job: &str, batch: &str, json: bool) -> String {
+    wait_batch_as(s, &s.ready.access_token, job, batch, json)
+}
+
+fn wait_batch_as(s: &Server, token: &str, job: &str, batch: &str, json: bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let ct = if json {
@@ -43,7 +91,14 @@ fn wait_batch(s: &Server, job: &str, batch: &str, json: bool) -> String {
         } else {
             "application/xml"
         };
-        let (_, info) = send(s, "GET", &format!("/job/{job}/batch/{batch}"), ct, "");
+        let (_, info) = send_as(
+            s,
+            token,
+            "GET",
+            &format!("/job/{job}/batch/{batch}"),
+            ct,
+            "",
+        );
         let state = if json {
             serde_json::from_str::<Value>(&info).unwrap()["state"]
                 .as_str()

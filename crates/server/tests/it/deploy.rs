@@ -10,7 +10,13 @@ use forcebus_testkit::Server;
 
 use crate::{get, server};
 
+/// A zip of `files`, in base64 (as a SOAP deploy carries it).
 pub(crate) fn zip(files: &[(&str, &str)]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(zip_bytes(files))
+}
+
+/// A zip of `files` (name, text).
+pub(crate) fn zip_bytes(files: &[(&str, &str)]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
@@ -21,7 +27,7 @@ pub(crate) fn zip(files: &[(&str, &str)]) -> String {
         }
         w.finish().unwrap();
     }
-    base64::engine::general_purpose::STANDARD.encode(buf.into_inner())
+    buf.into_inner()
 }
 
 pub(crate) fn call(s: &Server, op: &str) -> String {

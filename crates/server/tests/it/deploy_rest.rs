@@ -4,11 +4,10 @@
 //! finished deploys refused (SOAP `cancelDeploy`, REST `PATCH`); unknown ids 404; bad
 //! bodies 400 and no session 401, each with a Salesforce error array.
 
-use std::io::Write as _;
-
 use forcebus_testkit::Server;
 use serde_json::{Value, json};
 
+use crate::deploy::zip_bytes;
 use crate::{Authed, code, get, j, server};
 
 const BOUNDARY: &str = "----forcebusTestBoundary7MA4YWxk";
@@ -18,20 +17,6 @@ fn account(field: &str, kind: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata"><fields><fullName>{field}</fullName><label>{field}</label><type>{kind}</type><length>20</length></fields></CustomObject>"#
     )
-}
-
-fn zip(files: &[(&str, &str)]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = zip::ZipWriter::new(&mut buf);
-        for (name, text) in files {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            w.write_all(text.as_bytes()).unwrap();
-        }
-        w.finish().unwrap();
-    }
-    buf.into_inner()
 }
 
 /// A multipart body: the zip as jsforce sends it, then the JSON part named `json`.
@@ -63,7 +48,7 @@ fn deploy(s: &Server, field: &str, options: &Value) -> String {
         s,
         "",
         &format!("multipart/form-data; boundary={BOUNDARY}"),
-        form(&zip(&files), options),
+        form(&zip_bytes(&files), options),
     );
     assert_eq!(st, 201, "{body}");
     assert_eq!(body["deployResult"]["status"], "Pending", "{body}");
@@ -265,7 +250,7 @@ fn bad_deploy_requests_are_salesforce_errors() {
         .http()
         .post(format!("{}/metadata/deployRequest", s.data()))
         .header("content-type", multipart.as_str())
-        .body(form(&zip(&[]), &json!({})))
+        .body(form(&zip_bytes(&[]), &json!({})))
         .send()
         .unwrap());
     assert_eq!((st, code(&e)), (401, "INVALID_SESSION_ID"), "{e}");

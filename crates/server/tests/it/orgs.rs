@@ -6,9 +6,8 @@
 use forcebus_pubsub::proto::TopicRequest;
 use forcebus_testkit::Server;
 use serde_json::{Value, json};
-use tonic::metadata::MetadataValue;
 
-use crate::pubsub::{plaintext, runtime};
+use crate::pubsub::{plaintext, request_as, runtime};
 
 fn admin(s: &Server) -> String {
     format!("Bearer {}", s.ready.admin_key)
@@ -233,15 +232,13 @@ fn orgs_are_made_isolated_signed_in_to_and_deleted() {
     let topic = |token: &str, tenant: &str| {
         rt.block_on(async {
             let mut client = plaintext(&s).await;
-            let mut req = tonic::Request::new(TopicRequest {
-                topic_name: "/data/AccountChangeEvent".into(),
-            });
-            let m = req.metadata_mut();
-            m.insert("accesstoken", MetadataValue::try_from(token).unwrap());
-            m.insert("tenantid", MetadataValue::try_from(tenant).unwrap());
-            m.insert(
-                "instanceurl",
-                MetadataValue::try_from(s.tls_base()).unwrap(),
+            let req = request_as(
+                &s,
+                TopicRequest {
+                    topic_name: "/data/AccountChangeEvent".into(),
+                },
+                token,
+                tenant,
             );
             client
                 .get_topic(req)

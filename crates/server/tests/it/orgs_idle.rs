@@ -79,35 +79,12 @@ fn create_account(s: &Server, token: &str, name: &str) {
 /// A Bulk API 1.0 job with one batch, run and closed (a closed job stays UploadComplete;
 /// its batch is the work).
 fn closed_bulk1_job(s: &Server, token: &str) {
-    let send = |method: &str, path: &str, body: &str| -> Value {
-        let r = s
-            .http()
-            .request(
-                method.parse().unwrap(),
-                format!("{}/services/async/59.0{path}", s.base()),
-            )
-            .header("X-SFDC-Session", token)
-            .header("Content-Type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .unwrap();
-        assert!(r.status().as_u16() < 300);
-        r.json().unwrap()
-    };
-    let job = send(
-        "POST",
-        "/job",
+    crate::bulk1::json_job(
+        s,
+        token,
         r#"{"operation":"insert","object":"Account","contentType":"JSON"}"#,
+        &[r#"[{"Name":"Bulk"}]"#],
     );
-    let job = job["id"].as_str().unwrap();
-    let batch = send("POST", &format!("/job/{job}/batch"), r#"[{"Name":"Bulk"}]"#);
-    let batch = batch["id"].as_str().unwrap();
-    send("POST", &format!("/job/{job}"), r#"{"state":"Closed"}"#);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while send("GET", &format!("/job/{job}/batch/{batch}"), "")["state"] != "Completed" {
-        assert!(Instant::now() < deadline, "the batch did not finish");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -215,6 +192,20 @@ fn streams_and_sessions_keep_an_org_loaded() {
             .unwrap()
     };
     let (streamed, sessioned) = (new_org("streamed"), new_org("sessioned"));
+    let controlled = new_org("controlled");
+    let controls = format!(
+        "{}/forcebus/v1/orgs/{}/control",
+        s.base(),
+        controlled["org_id"].as_str().unwrap()
+    );
+    let r = s
+        .http()
+        .post(format!("{controls}/streaming"))
+        .header("Authorization", admin(&s))
+        .json(&json!({"delivery_delay_ms": 10}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     let (id, token) = (
         streamed["org_id"].as_str().unwrap().to_owned(),
         streamed["access_token"].as_str().unwrap().to_owned(),
@@ -244,6 +235,23 @@ fn streams_and_sessions_keep_an_org_loaded() {
         listed(&s, &session_id)["loaded"],
         true,
         "a Streaming API session keeps its org"
+    );
+    let controlled_id = controlled["org_id"].as_str().unwrap();
+    assert_eq!(
+        listed(&s, controlled_id)["loaded"],
+        true,
+        "a test control kept in memory keeps its org"
+    );
+    let r = s
+        .http()
+        .delete(&controls)
+        .header("Authorization", admin(&s))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        becomes(&s, controlled_id, false, Duration::from_secs(15)),
+        "it rests once the control is cleared"
     );
     create_account(&s, &token, "Streamed");
     let got = rt.block_on(async {

@@ -335,48 +335,16 @@ fn org_b(s: &Server) -> OrgB {
 
 /// A Bulk 1.0 query job of B's, its batch done: job, batch and result ids.
 fn bulk1_query(s: &Server, token: &str) -> (String, String, String) {
-    let send = |method: &str, path: &str, body: &str| {
-        let r = s
-            .http()
-            .request(
-                method.parse().unwrap(),
-                format!("{}/services/async/59.0{path}", s.base()),
-            )
-            .header("X-SFDC-Session", token)
-            .header("Content-Type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .unwrap();
-        let status = r.status().as_u16();
-        let v: Value = r.json().unwrap();
-        assert!(status < 300, "{method} {path}: {v}");
-        v
-    };
-    let job = send(
-        "POST",
-        "/job",
+    let (job, batches) = crate::bulk1::json_job(
+        s,
+        token,
         r#"{"operation":"query","object":"Account","contentType":"JSON"}"#,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let batch = send(
-        "POST",
-        &format!("/job/{job}/batch"),
-        "SELECT Name FROM Account",
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while send("GET", &format!("/job/{job}/batch/{batch}"), "")["state"] != "Completed" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "B's Bulk 1.0 batch did not finish"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let results = send("GET", &format!("/job/{job}/batch/{batch}/result"), "");
+        &["SELECT Name FROM Account"],
+    );
+    let batch = batches[0].clone();
+    let path = format!("/job/{job}/batch/{batch}/result");
+    let (_, text) = crate::bulk1::send_as(s, token, "GET", &path, "application/json", "");
+    let results: Value = serde_json::from_str(&text).unwrap();
     let result = results[0]
         .as_str()
         .unwrap_or_else(|| panic!("{results}"))

@@ -23,16 +23,15 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 }
 
 pub(crate) fn request<T>(s: &Server, msg: T) -> tonic::Request<T> {
+    request_as(s, msg, &s.ready.access_token, &s.ready.org_id)
+}
+
+/// `msg` with `token` of org `tenant` in its metadata.
+pub(crate) fn request_as<T>(s: &Server, msg: T, token: &str, tenant: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     let m = r.metadata_mut();
-    m.insert(
-        "accesstoken",
-        MetadataValue::try_from(&s.ready.access_token).unwrap(),
-    );
-    m.insert(
-        "tenantid",
-        MetadataValue::try_from(&s.ready.org_id).unwrap(),
-    );
+    m.insert("accesstoken", MetadataValue::try_from(token).unwrap());
+    m.insert("tenantid", MetadataValue::try_from(tenant).unwrap());
     m.insert(
         "instanceurl",
         MetadataValue::try_from(s.tls_base()).unwrap(),
@@ -71,14 +70,7 @@ pub(crate) fn subscribe_as(
         })
         .await
         .unwrap();
-        let mut req = tonic::Request::new(ReceiverStream::new(rx));
-        let m = req.metadata_mut();
-        m.insert("accesstoken", MetadataValue::try_from(token).unwrap());
-        m.insert("tenantid", MetadataValue::try_from(tenant).unwrap());
-        m.insert(
-            "instanceurl",
-            MetadataValue::try_from(s.tls_base()).unwrap(),
-        );
+        let req = request_as(s, ReceiverStream::new(rx), token, tenant);
         let stream = plaintext(s)
             .await
             .subscribe(req)
