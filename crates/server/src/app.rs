@@ -1,5 +1,6 @@
 //! Building the orgs (the default one, and those made through the admin API before) and
-//! their front doors from the configuration, and running them until a shutdown signal: [`run`] builds ([`build`]), reports ([`crate::banner`]), then serves
+//! their front doors from the configuration, and running them until a shutdown signal:
+//! [`run`] builds ([`build`]), reports ([`crate::banner`]), then serves
 //! ([`serve_until_shutdown`]).
 
 use std::sync::Arc;

@@ -13,8 +13,8 @@ use crate::server::Target;
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub(crate) struct Args {
-    /// Orgs made, used and deleted.
-    #[arg(long, default_value_t = 1000)]
+    /// Orgs made, used and deleted (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     orgs: usize,
     /// Seconds to wait after the deletes before reading the RSS (the allocator returns
     /// freed pages to the system over a few seconds).
