@@ -28,7 +28,8 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
         return generic::cometd_data(&e.payload, e.replay_id);
     }
     let doc = change::ChangeEvent::from_log(&e.payload).ok()?;
-    let object = bx.org.schema().object(&doc.header.entity_name)?;
+    let schema = bx.org.schema();
+    let object = schema.object(&doc.header.entity_name)?;
     let doc = match channel
         .strip_prefix("/data/")
         .filter(|c| c.ends_with("__chn"))

@@ -30,8 +30,10 @@ pub struct Connects {
     pub answered_once: bool,
     /// Incremented by every connect; a parked connect whose number is stale yields.
     pub generation: u64,
-    /// A connect is parked right now.
-    pub parked: bool,
+    /// How many connects are parked right now. A count, not a flag: a newer connect parks
+    /// before the older one it released has let go, and the session must not look idle
+    /// in between (or once the older one has gone) while the newer one waits.
+    pub parked: u32,
 }
 
 /// A client session.
@@ -95,7 +97,7 @@ impl Sessions {
             .iter()
             .filter(|(_, s)| {
                 let c = lock(&s.connects);
-                s.dropped(epoch) || (!c.parked && now.duration_since(c.last_seen) >= timeout)
+                s.dropped(epoch) || (c.parked == 0 && now.duration_since(c.last_seen) >= timeout)
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -116,7 +118,7 @@ impl Sessions {
             .filter(|s| !s.dropped(epoch))
             .filter(|s| {
                 let c = lock(&s.connects);
-                c.parked || c.last_seen.elapsed() < timeout
+                c.parked > 0 || c.last_seen.elapsed() < timeout
             })
             .filter(|s| {
                 lock(&s.subs)
@@ -149,7 +151,7 @@ impl Sessions {
                 last_seen: Instant::now(),
                 answered_once: false,
                 generation: 0,
-                parked: false,
+                parked: 0,
             }),
             kick: Notify::new(),
             gone: std::sync::atomic::AtomicBool::new(false),
@@ -168,7 +170,7 @@ impl Sessions {
             return None;
         }
         let mut c = lock(&s.connects);
-        if !c.parked && c.last_seen.elapsed() >= timeout {
+        if c.parked == 0 && c.last_seen.elapsed() >= timeout {
             drop(c);
             self.remove(id);
             return None;

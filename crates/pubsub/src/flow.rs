@@ -11,7 +11,9 @@
 //!   (checked when tokens are forgotten and before every delivery); the stream holds its
 //!   token, which does not expire while it is open.
 //! - Idle: with no credit, the stream ends (status OK) after `idle_timeout` without a
-//!   request. A client half-close ends it too; a server shutdown, or the test controls'
+//!   request. The clock starts when the client has nothing outstanding: at its last
+//!   request or when its credit ran out, whichever is later (a stream whose credit runs
+//!   out after a long quiet waits for the client's top-up). A client half-close ends it too; a server shutdown, or the test controls'
 //!   "end streams", ends it with Salesforce's "service unavailable".
 //! - The test controls may hold keepalives back.
 
@@ -101,7 +103,6 @@ impl<M: Mode> Flow<M> {
     {
         let config = self.ps.config.clone();
         let mut last_sent = Instant::now();
-        let mut last_request = Instant::now();
         let opened = match first {
             Some(ask) => self.request(ask, &mut last_sent).await,
             None => self.deliver(&mut last_sent).await,
@@ -109,13 +110,16 @@ impl<M: Mode> Flow<M> {
         if opened.is_err() {
             return;
         }
+        // When the client last had nothing outstanding to wait for: its last request, or
+        // the moment its credit ran out.
+        let mut idle_since = Instant::now();
         let check_every = self.mode.check_every();
         let mut next_check = check_every.map(|d| Instant::now() + d);
         let mut revocations = self.ps.auth.revocations();
         let mut ended = self.ended.clone();
         loop {
             let keepalive_at = last_sent + config.keepalive;
-            let idle_at = last_request + config.idle_timeout;
+            let idle_at = idle_since + config.idle_timeout;
             let credit = self.pending > 0;
             tokio::select! {
                 biased;
@@ -138,7 +142,7 @@ impl<M: Mode> Flow<M> {
                         return;
                     }
                     Some(Ok(ask)) => {
-                        last_request = Instant::now();
+                        idle_since = Instant::now();
                         if self.request(ask, &mut last_sent).await.is_err() {
                             return;
                         }
@@ -171,6 +175,9 @@ impl<M: Mode> Flow<M> {
                     tracing::debug!(rpc_id = %self.rpc_id, "Subscription idle without credit; closed.");
                     return;
                 }
+            }
+            if credit && self.pending == 0 {
+                idle_since = Instant::now();
             }
         }
     }

@@ -80,13 +80,16 @@ pub(super) async fn connect(
         tokio::pin!(closing);
         closing.as_mut().enable();
         watch.borrow_and_update();
+        // A newer connect holds the client now: this one is answered empty, and the
+        // events stay for the newer one (the client may have abandoned this request).
+        if stale(session, generation) {
+            break Vec::new();
+        }
         let Ok(events) = take(bx, session) else {
             return overtaken(bx, session, msg);
         };
-        let stale = lock(&session.connects).generation != generation;
         if !events.is_empty()
             || immediate
-            || stale
             || dropped()
             || session.gone.load(Ordering::SeqCst)
             || bx.closing.load(Ordering::SeqCst)
@@ -121,6 +124,9 @@ pub(super) async fn connect(
         };
         drop(parked);
         if !woke {
+            if stale(session, generation) {
+                break Vec::new();
+            }
             let Ok(events) = take(bx, session) else {
                 return overtaken(bx, session, msg);
             };
@@ -131,6 +137,11 @@ pub(super) async fn connect(
         bx.sessions.forget(&session.id);
     }
     (events, answered(bx, session, msg, first))
+}
+
+/// Whether a newer connect of the session arrived after the one numbered `generation`.
+fn stale(session: &Session, generation: u64) -> bool {
+    lock(&session.connects).generation != generation
 }
 
 /// The successful reply to a connect, with advice on the first one, at shutdown, and to
@@ -173,7 +184,7 @@ struct Parked<'a>(&'a Session);
 
 impl<'a> Parked<'a> {
     fn start(session: &'a Session) -> Self {
-        lock(&session.connects).parked = true;
+        lock(&session.connects).parked += 1;
         Self(session)
     }
 }
@@ -181,7 +192,7 @@ impl<'a> Parked<'a> {
 impl Drop for Parked<'_> {
     fn drop(&mut self) {
         let mut c = lock(&self.0.connects);
-        c.parked = false;
+        c.parked = c.parked.saturating_sub(1);
         c.last_seen = Instant::now();
     }
 }

@@ -30,7 +30,7 @@ pub(crate) fn post(s: &Server, auth: Option<&str>, path: &str, body: Value) -> V
     v
 }
 
-fn oauth(s: &Server) -> String {
+pub(crate) fn oauth(s: &Server) -> String {
     format!("OAuth {}", s.ready.access_token)
 }
 

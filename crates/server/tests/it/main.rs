@@ -9,6 +9,7 @@ use serde_json::Value;
 
 mod auth;
 mod bayeux;
+mod bayeux_overlap;
 mod bulk1;
 mod bulk2;
 mod channels;
@@ -34,6 +35,7 @@ mod orgs_routes;
 mod platform;
 mod project;
 mod pubsub;
+mod pubsub_credit;
 mod pushtopic;
 mod query;
 mod request_bounds;
