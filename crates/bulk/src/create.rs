@@ -1,8 +1,6 @@
 //! A new job, checked before it exists (`data-apis.md` §1.2, §2.3): its operation for its
 //! API, its object (or query), its external id for an upsert, its dialect.
 
-use forcebus_meta::ObjectDef;
-
 use crate::error::{BulkError, Kind};
 use crate::job::{Job, JobType, Operation, Progress, State};
 use crate::registry::{Bulk, NewJob};
@@ -61,19 +59,18 @@ fn dialect(new: &NewJob) -> Result<(String, String), BulkError> {
 }
 
 /// The object an ingest job writes, and its upsert key (canonical names).
-fn target<'a>(
-    bulk: &'a Bulk,
+fn target(
+    bulk: &Bulk,
     new: &NewJob,
     operation: Operation,
-) -> Result<(&'a ObjectDef, Option<String>), BulkError> {
-    let o = bulk
-        .org
-        .schema()
+) -> Result<(String, Option<String>), BulkError> {
+    let schema = bulk.org.schema();
+    let o = schema
         .object(&new.object)
         .filter(|o| !o.tooling && o.name != "Organization")
         .ok_or_else(|| invalid(format!("sObject type '{}' is not supported.", new.object)))?;
     if operation != Operation::Upsert {
-        return Ok((o, None));
+        return Ok((o.name.clone(), None));
     }
     let field = new.external_id_field.as_deref().ok_or_else(|| {
         invalid(format!(
@@ -90,7 +87,7 @@ fn target<'a>(
                 o.name
             ))
         })?;
-    Ok((o, Some(f.name.clone())))
+    Ok((o.name.clone(), Some(f.name.clone())))
 }
 
 /// A new job from `new`, checked.
@@ -106,8 +103,8 @@ pub(crate) fn checked(
     let (object, query, external_id_field) = if operation.is_query() && job_type == JobType::Classic
     {
         // A Bulk 1.0 query job's queries come in its batches.
-        let (o, _) = target(bulk, &new, Operation::Insert)?;
-        (o.name.clone(), None, None)
+        let (object, _) = target(bulk, &new, Operation::Insert)?;
+        (object, None, None)
     } else if operation.is_query() {
         let text = new
             .query
@@ -116,8 +113,8 @@ pub(crate) fn checked(
             .ok_or_else(|| invalid("A query job needs a query".into()))?;
         (crate::query::check(&bulk.org, &text)?, Some(text), None)
     } else {
-        let (o, key) = target(bulk, &new, operation)?;
-        (o.name.clone(), None, key)
+        let (object, key) = target(bulk, &new, operation)?;
+        (object, None, key)
     };
     let now = bulk.org.clock().now();
     Ok(Job {

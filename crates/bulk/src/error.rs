@@ -21,6 +21,8 @@ pub enum Kind {
     ExceededQuota,
     /// A query the Bulk APIs do not run.
     InvalidOperation,
+    /// The store is full (`STORAGE_LIMIT_EXCEEDED`, as Salesforce names a full org).
+    StorageLimitExceeded,
     /// Storage failed inside the server.
     Unknown,
 }
@@ -36,6 +38,7 @@ impl Kind {
             Self::InvalidBatch => "InvalidBatch",
             Self::ExceededQuota => "ExceededQuota",
             Self::InvalidOperation => "InvalidOperation",
+            Self::StorageLimitExceeded => "STORAGE_LIMIT_EXCEEDED",
             Self::Unknown => "Unknown",
         }
     }
@@ -72,9 +75,29 @@ impl BulkError {
         Self::new(Kind::NotFound, "The requested resource does not exist")
     }
 
-    /// A storage or file failure.
-    pub fn internal(cause: &dyn fmt::Display) -> Self {
+    /// A storage or file failure: `STORAGE_LIMIT_EXCEEDED` when the store or the disk is
+    /// full (the engine's text goes to the log), `Unknown` otherwise.
+    pub fn internal<E: fmt::Display + 'static>(cause: &E) -> Self {
+        let any = cause as &dyn std::any::Any;
+        let full = any
+            .downcast_ref::<forcebus_store::StoreError>()
+            .is_some_and(forcebus_store::StoreError::is_full)
+            || any
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(forcebus_store::io_is_full);
+        if full {
+            tracing::error!(error = %cause, "The store is full: a Bulk API write was refused.");
+            return Self::new(
+                Kind::StorageLimitExceeded,
+                forcebus_org::error::STORAGE_FULL,
+            );
+        }
         Self::new(Kind::Unknown, cause.to_string())
+    }
+
+    /// The job's `errorMessage` when this ends it: `Code : message`.
+    pub fn job_message(&self) -> String {
+        format!("{} : {}", self.kind.name(), self.message)
     }
 }
 
@@ -85,3 +108,24 @@ impl fmt::Display for BulkError {
 }
 
 impl std::error::Error for BulkError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_store_fails_a_job_with_salesforces_code_and_message() {
+        let full = forcebus_store::StoreError::Io {
+            path: "the data directory".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let e = BulkError::internal(&full);
+        assert_eq!(e.kind, Kind::StorageLimitExceeded);
+        assert_eq!(
+            e.job_message(),
+            "STORAGE_LIMIT_EXCEEDED : storage limit exceeded"
+        );
+        let other = BulkError::internal(&"something else");
+        assert_eq!(other.job_message(), "Unknown : something else");
+    }
+}

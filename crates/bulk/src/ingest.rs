@@ -109,7 +109,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
         );
     };
     let cols = match columns(
-        schema,
+        &schema,
         o,
         &header.values,
         job.operation,

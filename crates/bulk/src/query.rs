@@ -40,7 +40,8 @@ pub(crate) fn check(org: &Org, text: &str) -> Result<String, BulkError> {
 /// Checks a query the Bulk APIs can run (`nested`: Bulk 1.0 also runs parent-to-child
 /// subqueries); its object.
 pub(crate) fn check_for(org: &Org, text: &str, nested: bool) -> Result<String, BulkError> {
-    let plan = forcebus_soql::prepare(text, org.schema(), &visible)
+    let schema = org.schema();
+    let plan = forcebus_soql::prepare(text, &schema, &visible)
         .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
     let unsupported = |what: &str| {
         BulkError::new(
@@ -80,7 +81,8 @@ type Col = (String, Vec<String>, forcebus_meta::FieldType);
 
 /// The header cells and the path of each value in a shaped row.
 fn columns(org: &Org, text: &str) -> Result<Vec<Col>, BulkError> {
-    let plan = forcebus_soql::prepare(text, org.schema(), &visible)
+    let schema = org.schema();
+    let plan = forcebus_soql::prepare(text, &schema, &visible)
         .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
     Ok(plan
         .columns

@@ -303,7 +303,7 @@ impl Bulk {
             .commit(&batch)
             .map_err(|e| BulkError::internal(&e))?;
         *last = next;
-        Ok(RecordId::mint(prefix, next).to18())
+        Ok(self.org.mint(prefix, next).to18())
     }
 
     /// Creates a job: checked, stored, `Open` (ingest and Bulk 1.0) or queued
@@ -534,7 +534,7 @@ fn work(bulk: &std::sync::Weak<Bulk>) {
         };
         if let Err(e) = outcome {
             tracing::error!(job = %id, error = %e, "A bulk job failed inside the server.");
-            let _ = b.fail(&id, format!("Unknown : {e}"));
+            let _ = b.fail(&id, e.job_message());
         }
     }
 }

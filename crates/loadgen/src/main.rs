@@ -13,6 +13,7 @@
 //! target/release/loadgen replay --events 1000000
 //! target/release/loadgen bulk-ingest --rows 1000000
 //! target/release/loadgen org-churn --orgs 1000
+//! target/release/loadgen schema-soak --orgs 50 --wakes 3000 --field-pairs 2000
 //! ```
 //!
 //! By default loadgen starts `target/release/forcebus` itself (fresh data dir, ephemeral
@@ -74,6 +75,9 @@ enum Scenario {
     /// N orgs made, used and deleted through the admin API: ms per create, RSS per org,
     /// and RSS after the deletes.
     OrgChurn(scenarios::orgs::Args),
+    /// Orgs with a runtime field resting and waking, then fields added and deleted: the
+    /// server's RSS slope per wake and per pair.
+    SchemaSoak(scenarios::schema_soak::Args),
 }
 
 /// A scenario's name, its parameters, and the config the started server needs.
@@ -87,6 +91,7 @@ fn described(scenario: &Scenario) -> (&'static str, serde_json::Value, String) {
         Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
         Scenario::BulkIngest(a) => ("bulk-ingest", json!(a), String::new()),
         Scenario::OrgChurn(a) => ("org-churn", json!(a), String::new()),
+        Scenario::SchemaSoak(a) => ("schema-soak", json!(a), a.server_config()),
     }
 }
 
@@ -149,6 +154,9 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::OrgChurn(a) => {
                 scenarios::orgs::run(target.as_ref().expect("a server"), a).await
+            }
+            Scenario::SchemaSoak(a) => {
+                scenarios::schema_soak::run(target.as_ref().expect("a server"), a).await
             }
         }
     })?;

@@ -397,6 +397,14 @@ impl Schema {
             .map(|&i| &*self.objects[i])
     }
 
+    /// Looks an object up by name, case-insensitively, as a handle that keeps it alive
+    /// after this version of the schema is gone.
+    pub fn object_shared(&self, name: &str) -> Option<Arc<ObjectDef>> {
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| self.objects[i].clone())
+    }
+
     /// Mutable access (the object is copied first when another version shares it).
     pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
         self.by_name

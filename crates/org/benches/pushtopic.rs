@@ -21,7 +21,7 @@ fn record(id: RecordId, object: &str, fields: Value) -> Record {
     }
 }
 
-fn topics(schema: &'static Schema) -> Vec<Topic> {
+fn topics(schema: &Schema) -> Vec<Topic> {
     let industries = ["Energy", "Finance", "Technology", "Retail"];
     (0..100)
         .map(|i| {
@@ -42,8 +42,8 @@ fn topics(schema: &'static Schema) -> Vec<Topic> {
 }
 
 fn benches(c: &mut Criterion) {
-    let schema: &'static Schema = Box::leak(Box::new(Schema::new(standard::catalogue())));
-    let topics = topics(schema);
+    let schema = Schema::new(standard::catalogue());
+    let topics = topics(&schema);
     let id = RecordId::mint("001", 42);
     let before = record(
         id,

@@ -54,6 +54,7 @@ pub enum StatusCode {
     RequestEntityTooLarge,
     RequestLimitExceeded,
     RequiredFieldMissing,
+    StorageLimitExceeded,
     StringTooLong,
     UndeleteFailed,
     UnknownException,
@@ -105,6 +106,7 @@ impl StatusCode {
             Self::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             Self::RequiredFieldMissing => "REQUIRED_FIELD_MISSING",
+            Self::StorageLimitExceeded => "STORAGE_LIMIT_EXCEEDED",
             Self::StringTooLong => "STRING_TOO_LONG",
             Self::UndeleteFailed => "UNDELETE_FAILED",
             Self::UnknownException => "UNKNOWN_EXCEPTION",
@@ -166,6 +168,9 @@ pub fn bounded_message(message: String) -> String {
     }
 }
 
+/// Salesforce's message for `STORAGE_LIMIT_EXCEEDED`.
+pub const STORAGE_FULL: &str = "storage limit exceeded";
+
 impl OrgError {
     /// An error without fields.
     pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
@@ -183,6 +188,17 @@ impl OrgError {
             message: bounded_message(message.into()),
             fields: vec![field.to_owned()],
         }
+    }
+
+    /// A storage failure as the client sees it: `STORAGE_LIMIT_EXCEEDED` when the store is
+    /// full (Salesforce's full org), else `UNKNOWN_EXCEPTION`. The engine's text goes to
+    /// the log, not to the client, for a full store.
+    pub fn storage(e: &forcebus_store::StoreError) -> Self {
+        if e.is_full() {
+            tracing::error!(error = %e, "The store is full: a write was refused.");
+            return Self::new(StatusCode::StorageLimitExceeded, STORAGE_FULL);
+        }
+        Self::new(StatusCode::UnknownException, e.to_string())
     }
 
     /// `NOT_FOUND` for a record path.

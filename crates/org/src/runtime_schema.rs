@@ -59,6 +59,9 @@ pub struct RuntimeSchema {
     /// them, and events in the log still name their records).
     #[serde(default)]
     pub retired_prefixes: Vec<String>,
+    /// Where the org's range of ids starts: added to `next_id` when an id is minted.
+    #[serde(skip)]
+    pub(crate) id_base: u64,
 }
 
 impl RuntimeSchema {
@@ -76,7 +79,9 @@ impl RuntimeSchema {
     /// A new id with `prefix`.
     pub(crate) fn mint(&mut self, prefix: &str) -> String {
         self.next_id += 1;
-        RecordId::mint(prefix, self.next_id).as15().to_owned()
+        RecordId::mint(prefix, self.id_base + self.next_id)
+            .as15()
+            .to_owned()
     }
 
     /// Applies every change to `schema` (which already holds the config file's objects).

@@ -486,7 +486,8 @@ fn the_avro_form_decodes_to_the_worked_example() {
         )],
     );
     let id = r.results[0].as_ref().unwrap().id().to18();
-    let account = org.schema().object("Account").unwrap();
+    let metadata = org.schema();
+    let account = metadata.object("Account").unwrap();
     let schema = change_event_schema(account);
     let (_, ev) = run(
         &org,
@@ -643,7 +644,8 @@ fn long_text_updates_travel_as_diffs() {
 #[test]
 fn golden_cometd_json_forms() {
     let (org, c) = org();
-    let account = org.schema().object("Account").unwrap();
+    let metadata = org.schema();
+    let account = metadata.object("Account").unwrap();
     let user = c.user_id.to18();
     let (r, ev) = run(
         &org,

@@ -145,10 +145,8 @@ fn schema_changes_survive_a_restart_with_their_ids_and_records() {
         )
     };
     let (org, _) = open(store());
-    let employee = org
-        .schema()
-        .object("Employee__c")
-        .expect("the object is back");
+    let schema = org.schema();
+    let employee = schema.object("Employee__c").expect("the object is back");
     assert_eq!(
         employee.key_prefix,
         &record[..3],

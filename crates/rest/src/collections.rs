@@ -319,7 +319,7 @@ pub(crate) fn retrieve_records(
     fields: Option<&str>,
     get: &dyn Fn(RecordId) -> Option<forcebus_org::Record>,
 ) -> Result<Value, ApiError> {
-    let o = object(app, name)?;
+    let o = &*object(app, name)?;
     let fields = field_list(o, fields)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -393,7 +393,7 @@ pub async fn upsert(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let req = parse_request(&headers, &bytes)?;
     let exists = |v: &str| {
         app.org

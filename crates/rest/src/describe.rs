@@ -318,14 +318,14 @@ pub(crate) fn basic_json(
     name: &str,
 ) -> Result<Value, ApiError> {
     if let Some(o) = crate::events::change_event_object(app, name).filter(|o| app.org.selected(o)) {
-        return Ok(json!({"objectDescribe": change_entry(&call.base(), o), "recentItems": []}));
+        return Ok(json!({"objectDescribe": change_entry(&call.base(), &o), "recentItems": []}));
     }
     if let Some(def) = app.org.platform_event(name) {
         return Ok(
             json!({"objectDescribe": crate::platform::global_entry(&call.base(), &def), "recentItems": []}),
         );
     }
-    let o = crate::sobjects::object(app, name)?;
+    let o = &*crate::sobjects::object(app, name)?;
     let recent = crate::recent::items(app, call, Some(&o.name), crate::recent::MAX_RECENT);
     Ok(json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}))
 }
@@ -350,13 +350,13 @@ pub(crate) fn describe_json(
 ) -> Result<Value, ApiError> {
     let schema = app.org.schema();
     if let Some(o) = crate::events::change_event_object(app, name).filter(|o| app.org.selected(o)) {
-        return Ok(change_describe(&call.base(), o));
+        return Ok(change_describe(&call.base(), &o));
     }
     if let Some(def) = app.org.platform_event(name) {
         return Ok(crate::platform::describe(&call.base(), &def));
     }
-    let o = crate::sobjects::object(app, name)?;
-    Ok(object_describe(schema, call, o))
+    let o = &*crate::sobjects::object(app, name)?;
+    Ok(object_describe(&schema, call, o))
 }
 
 /// The full describe of an object (data or tooling).
@@ -405,7 +405,8 @@ fn tooling_objects(schema: &Schema) -> impl Iterator<Item = &ObjectDef> {
 /// `GET /tooling/sobjects`: the Tooling API's describeGlobal.
 pub async fn tooling_global(call: Call, State(app): State<crate::State>) -> Response {
     let base = format!("{}/tooling", call.base());
-    let mut objects: Vec<&ObjectDef> = tooling_objects(app.org.schema())
+    let schema = app.org.schema();
+    let mut objects: Vec<&ObjectDef> = tooling_objects(&schema)
         .chain(crate::tooling_describe::objects())
         .collect();
     objects.sort_by(|a, b| a.name.cmp(&b.name));
@@ -431,7 +432,7 @@ pub async fn tooling_describe(
         .filter(|o| crate::query::tooling_visible(o))
         .or_else(|| crate::tooling_describe::object_named(&name))
         .ok_or_else(ApiError::not_found)?;
-    let mut out = object_describe(schema, &call, o);
+    let mut out = object_describe(&schema, &call, o);
     // Its URLs are the Tooling API's.
     let tooling_base = format!("{}/tooling", call.base());
     if let Some(urls) = out.get_mut("urls").and_then(Value::as_object_mut) {

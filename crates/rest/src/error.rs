@@ -83,7 +83,13 @@ impl ApiError {
 
     /// `500 UNKNOWN_EXCEPTION` with a fresh ErrorId; the id and the cause are logged
     /// together, so the id a client reports finds the log line.
-    pub fn internal(what: &dyn std::fmt::Display) -> Self {
+    /// A store that is full is Salesforce's full org instead: `STORAGE_LIMIT_EXCEEDED`.
+    pub fn internal<E: std::fmt::Display + 'static>(what: &E) -> Self {
+        if let Some(e) = (what as &dyn std::any::Any).downcast_ref::<forcebus_org::StoreError>()
+            && e.is_full()
+        {
+            return OrgError::storage(e).into();
+        }
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             Code::UnknownException,
@@ -159,4 +165,26 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
         HeaderValue::from_static("application/json;charset=UTF-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_store_is_storage_limit_exceeded_and_other_failures_unknown() {
+        let full = forcebus_org::StoreError::Io {
+            path: "the data directory".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let e = ApiError::internal(&full);
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            e.body,
+            json!([{"message": "storage limit exceeded", "errorCode": "STORAGE_LIMIT_EXCEEDED"}])
+        );
+        let other = ApiError::internal(&forcebus_org::StoreError::Corrupt("x".into()));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(other.body[0]["errorCode"], "UNKNOWN_EXCEPTION");
+    }
 }

@@ -3,6 +3,7 @@
 //! of the event log at `/forcebus/v1/events`, for tests and debugging.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,14 +20,14 @@ use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, json_response};
 
 /// The object behind a change-event entity name (`AccountChangeEvent`, `Invoice__ChangeEvent`).
-pub fn change_event_object<'a>(app: &'a crate::AppState, entity: &str) -> Option<&'a ObjectDef> {
+pub fn change_event_object(app: &crate::AppState, entity: &str) -> Option<Arc<ObjectDef>> {
     let object = match entity.strip_suffix("__ChangeEvent") {
         Some(base) => format!("{base}__c"),
         None => entity.strip_suffix("ChangeEvent")?.to_owned(),
     };
     app.org
         .schema()
-        .object(&object)
+        .object_shared(&object)
         .filter(|o| forcebus_events::change::entity_name_of(o).eq_ignore_ascii_case(entity))
 }
 
@@ -149,7 +150,7 @@ pub async fn inspect(
     let name = q.get("channel").cloned();
     let channel = match &name {
         Some(n) => app.org.change_channel(n).ok_or_else(ApiError::not_found)?,
-        None => forcebus_org::channels::all_change_events(app.org.schema()),
+        None => forcebus_org::channels::all_change_events(&app.org.schema()),
     };
     let start = if after < log.earliest(channel.class) {
         forcebus_eventlog::Start::Earliest

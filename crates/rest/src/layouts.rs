@@ -83,14 +83,13 @@ fn layout(app: &crate::AppState, o: &ObjectDef) -> Value {
     let id = stable_id("00h", o, 0);
     let main: Vec<&FieldDef> = o.fields.iter().filter(|f| f.createable).collect();
     let audit: Vec<&FieldDef> = AUDIT.iter().filter_map(|n| o.field(n)).collect();
-    let related: Vec<Value> = app
-        .org
-        .schema()
+    let schema = app.org.schema();
+    let related: Vec<Value> = schema
         .child_relationships(&o.name)
         .into_iter()
         .filter_map(|r| {
             let name = r.name?;
-            let child = app.org.schema().object(&r.child)?;
+            let child = schema.object(&r.child)?;
             let column = child.name_field().map_or("Id", |f| f.name.as_str());
             Some(json!({
                 "accessLevelRequiredForCreate": null,
@@ -160,7 +159,7 @@ pub async fn layouts(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     Ok(json_response(StatusCode::OK, &layouts_json(&app, &call, o)))
 }
 
@@ -179,7 +178,7 @@ pub async fn layout_for_record_type(
     State(app): State<crate::State>,
     Path((_, name, record_type)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let master = RecordId::parse(MASTER_RECORD_TYPE);
     if RecordId::parse(&record_type).is_none() || RecordId::parse(&record_type) != master {
         return Err(ApiError::not_found());
@@ -193,7 +192,7 @@ pub async fn named(
     State(app): State<crate::State>,
     Path((_, name, layout_name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     if !NAMED.contains(&(o.name.as_str(), layout_name.as_str())) {
         return Err(ApiError::not_found());
     }
@@ -207,7 +206,7 @@ pub async fn compact(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let fields: Vec<Value> = o
         .name_field()
         .into_iter()

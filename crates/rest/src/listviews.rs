@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId};
+use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
@@ -153,19 +153,23 @@ fn views(o: &ObjectDef) -> [ListView<'_>; 2] {
 }
 
 /// The list view with `id`, on any object of the org.
-pub(crate) fn find<'a>(app: &'a crate::AppState, id: &str) -> Option<ListView<'a>> {
+pub(crate) fn find<'a>(schema: &'a Schema, id: &str) -> Option<ListView<'a>> {
     let want = RecordId::parse(id)?;
-    app.org
-        .schema()
+    schema
         .objects()
         .filter(|o| !o.tooling)
         .flat_map(views)
         .find(|v| RecordId::parse(&v.id()) == Some(want))
 }
 
-fn view<'a>(app: &'a crate::AppState, name: &str, id: &str) -> Result<ListView<'a>, ApiError> {
-    let o = object(app, name)?;
-    find(app, id)
+fn view<'a>(
+    app: &crate::AppState,
+    schema: &'a Schema,
+    name: &str,
+    id: &str,
+) -> Result<ListView<'a>, ApiError> {
+    let o = &*object(app, name)?;
+    find(schema, id)
         .filter(|v| v.object.name == o.name)
         .ok_or_else(ApiError::not_found)
 }
@@ -181,7 +185,7 @@ pub async fn listviews(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     Ok(json_response(StatusCode::OK, &list(&call, o)))
 }
 
@@ -192,10 +196,11 @@ pub async fn listview(
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     if id == "recent" {
-        let o = object(&app, &name)?;
+        let o = &*object(&app, &name)?;
         return Ok(json_response(StatusCode::OK, &list(&call, o)));
     }
-    let v = view(&app, &name, &id)?;
+    let schema = app.org.schema();
+    let v = view(&app, &schema, &name, &id)?;
     Ok(json_response(StatusCode::OK, &v.entry(&call)))
 }
 
@@ -205,7 +210,8 @@ pub async fn describe(
     State(app): State<crate::State>,
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let v = view(&app, &name, &id)?;
+    let schema = app.org.schema();
+    let v = view(&app, &schema, &name, &id)?;
     let order = if v.recent {
         json!([{"fieldNameOrPath": "LastModifiedDate", "nullsPosition": "last", "sortDirection": "descending"}])
     } else {
@@ -252,7 +258,8 @@ pub async fn results(
     Path((_, name, id)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let v = view(&app, &name, &id)?;
+    let schema = app.org.schema();
+    let v = view(&app, &schema, &name, &id)?;
     let number = |key: &str, default: usize| match q.get(key) {
         None => Ok(default),
         Some(s) => s.parse::<usize>().map_err(|_| {

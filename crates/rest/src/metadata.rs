@@ -59,11 +59,12 @@ impl<T: Clone> AsyncResults<T> {
     }
 
     /// Keeps the result `make` builds for its new id; the id.
-    pub(crate) fn keep(&self, make: impl FnOnce(&str) -> T) -> String {
+    /// The id is in `org`'s range: no other org's result has it.
+    pub(crate) fn keep(&self, org: &forcebus_org::Org, make: impl FnOnce(&str) -> T) -> String {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.1 += 1;
         // Ids grow with the counter, so the first key is the oldest.
-        let id = forcebus_org::RecordId::mint(self.prefix, state.1).to18();
+        let id = org.mint(self.prefix, state.1).to18();
         let result = make(&id);
         state.0.insert(id.clone(), result);
         while state.0.len() > self.max {

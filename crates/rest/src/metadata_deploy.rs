@@ -255,7 +255,7 @@ async fn run(
 /// Keeps `result` under a new id (and, for a successful validation, its `zip`); the id.
 fn keep(app: &crate::State, result: DeployResult, zip: Option<Bytes>) -> String {
     let options = result.options.clone();
-    let id = app.deploys.results.keep(|id| DeployResult {
+    let id = app.deploys.results.keep(&app.org, |id| DeployResult {
         id: id.to_owned(),
         ..result
     });

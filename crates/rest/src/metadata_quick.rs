@@ -8,7 +8,7 @@
 //! would invalidate Salesforce's tests).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -30,8 +30,9 @@ struct Validation {
     id: String,
     zip: Bytes,
     options: DeployOptions,
-    /// The schema it was validated against: any change since voids it.
-    schema: &'static Schema,
+    /// The schema version it was validated against (held, so its identity is not reused):
+    /// any change since voids it.
+    schema: Arc<Schema>,
     at: DateTime<Utc>,
 }
 
@@ -55,7 +56,7 @@ impl Validations {
         id: &str,
         zip: Bytes,
         options: DeployOptions,
-        schema: &'static Schema,
+        schema: Arc<Schema>,
         at: DateTime<Utc>,
     ) {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -76,7 +77,7 @@ impl Validations {
     fn take(
         &self,
         id: &str,
-        schema: &'static Schema,
+        schema: &Arc<Schema>,
         now: DateTime<Utc>,
     ) -> Result<Validation, OrgError> {
         let id18 = RecordId::parse(id).map(|i| i.to18());
@@ -85,7 +86,7 @@ impl Validations {
             .iter()
             .position(|v| Some(&v.id) == id18.as_ref())
             .filter(|&i| {
-                std::ptr::eq(kept[i].schema, schema)
+                Arc::ptr_eq(&kept[i].schema, schema)
                     && now - kept[i].at < chrono::Duration::days(VALIDATION_DAYS)
             });
         usable.and_then(|i| kept.remove(i)).ok_or_else(|| {
@@ -109,7 +110,7 @@ pub(crate) async fn deploy_validated(
     let v = app
         .deploys
         .validations
-        .take(id, app.org.schema(), app.org.clock().now())?;
+        .take(id, &app.org.schema(), app.org.clock().now())?;
     let options = DeployOptions {
         check_only: false,
         ..v.options
@@ -169,13 +170,13 @@ pub(crate) async fn deploy_recent_validation(
 mod tests {
     use super::*;
 
-    fn kept(v: &Validations, n: u64, schema: &'static Schema, at: DateTime<Utc>) -> String {
+    fn kept(v: &Validations, n: u64, schema: &Arc<Schema>, at: DateTime<Utc>) -> String {
         let id = RecordId::mint("0Af", n).to18();
         v.keep(
             &id,
             Bytes::from_static(b"zip"),
             DeployOptions::default(),
-            schema,
+            schema.clone(),
             at,
         );
         id
@@ -183,42 +184,42 @@ mod tests {
 
     #[test]
     fn a_validation_is_taken_once_within_ten_days_on_its_schema() {
-        let one: &'static Schema = Box::leak(Box::new(Schema::new(Vec::new())));
-        let two: &'static Schema = Box::leak(Box::new(Schema::new(Vec::new())));
+        let one = Arc::new(Schema::new(Vec::new()));
+        let two = Arc::new(Schema::new(Vec::new()));
         let t0 = DateTime::parse_from_rfc3339("2024-05-02T09:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
         let v = Validations::default();
-        let a = kept(&v, 1, one, t0);
-        assert!(v.take(&a, one, t0).is_ok());
-        let Err(again) = v.take(&a, one, t0) else {
+        let a = kept(&v, 1, &one, t0);
+        assert!(v.take(&a, &one, t0).is_ok());
+        let Err(again) = v.take(&a, &one, t0) else {
             panic!("taken twice")
         };
         assert_eq!(again.code, Code::InvalidId);
-        let b = kept(&v, 2, one, t0);
-        assert!(v.take(&b, two, t0).is_err(), "the schema changed since");
-        let c = kept(&v, 3, one, t0);
+        let b = kept(&v, 2, &one, t0);
+        assert!(v.take(&b, &two, t0).is_err(), "the schema changed since");
+        let c = kept(&v, 3, &one, t0);
         assert!(
-            v.take(&c[..15], one, t0 + chrono::Duration::days(10))
+            v.take(&c[..15], &one, t0 + chrono::Duration::days(10))
                 .is_err()
         );
         assert!(
-            v.take(&c[..15], one, t0 + chrono::Duration::days(9))
+            v.take(&c[..15], &one, t0 + chrono::Duration::days(9))
                 .is_ok(),
             "15 characters"
         );
-        assert!(v.take("nonsense", one, t0).is_err());
+        assert!(v.take("nonsense", &one, t0).is_err());
     }
 
     #[test]
     fn only_the_newest_validations_are_kept() {
-        let one: &'static Schema = Box::leak(Box::new(Schema::new(Vec::new())));
+        let one = Arc::new(Schema::new(Vec::new()));
         let now = Utc::now();
         let v = Validations::default();
         let ids: Vec<String> = (1..=MAX_VALIDATIONS as u64 + 1)
-            .map(|n| kept(&v, n, one, now))
+            .map(|n| kept(&v, n, &one, now))
             .collect();
-        assert!(v.take(&ids[0], one, now).is_err(), "the oldest went");
-        assert!(v.take(&ids[MAX_VALIDATIONS], one, now).is_ok());
+        assert!(v.take(&ids[0], &one, now).is_err(), "the oldest went");
+        assert!(v.take(&ids[MAX_VALIDATIONS], &one, now).is_ok());
     }
 }

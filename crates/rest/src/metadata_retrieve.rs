@@ -84,7 +84,7 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
     }
     let version = request.text_of("apiVersion").unwrap_or("62.0").to_owned();
     let (files, zip) = build(app, (&objects, &wanted), single, &version, &mut problems)?;
-    let id = app.retrieves.0.keep(|_| Retrieved {
+    let id = app.retrieves.0.keep(&app.org, |_| Retrieved {
         zip,
         files,
         problems,

@@ -335,13 +335,14 @@ pub(crate) fn whole_result(
 /// forcebus keeps indexes on ids, references and external ids; a query whose filter
 /// compares one of them with `=` leads with an index, any other with a table scan.
 fn explain(app: &crate::AppState, target: &str, tooling: bool) -> Result<Response, ApiError> {
-    let text = match crate::listviews::find(app, target) {
+    let schema = app.org.schema();
+    let text = match crate::listviews::find(&schema, target) {
         Some(view) => view.query(),
         None => target.to_owned(),
     };
     let visible = visibility(tooling);
-    let plan = forcebus_soql::prepare(&text, app.org.schema(), &visible)
-        .map_err(|e| soql_error(&e, &text))?;
+    let plan =
+        forcebus_soql::prepare(&text, &schema, &visible).map_err(|e| soql_error(&e, &text))?;
     let object = plan.object.name.clone();
     let rows = app
         .org

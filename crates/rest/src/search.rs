@@ -27,11 +27,15 @@ async fn answer(app: crate::State, call: &Call, text: String) -> Result<Response
     let version = call.version.clone();
     let want_labels = search.metadata_labels;
     let viewer = Some(call.session.user_id);
-    let found = crate::blocking(move || org.search(viewer, &search, &version, &|o| !o.tooling))
-        .await?
-        .map_err(|e| crate::query::soql_error(&e, &text))?;
-    let metadata = want_labels.then(|| json!({"entityMetadata": labels(&found)}));
-    let records: Vec<Value> = found.into_iter().flat_map(|f| f.rows).collect();
+    let (records, metadata) = crate::blocking(move || {
+        let schema = org.schema();
+        let found = org.search(&schema, viewer, &search, &version, &|o| !o.tooling)?;
+        let metadata = want_labels.then(|| json!({"entityMetadata": labels(&found)}));
+        let records: Vec<Value> = found.into_iter().flat_map(|f| f.rows).collect();
+        Ok::<_, forcebus_soql::SoqlError>((records, metadata))
+    })
+    .await?
+    .map_err(|e| crate::query::soql_error(&e, &text))?;
     let old_shape = call.version.parse::<f32>().unwrap_or(59.0) <= 35.0;
     if old_shape {
         return Ok(json_response(StatusCode::OK, &Value::Array(records)));

@@ -1,6 +1,7 @@
 //! Single-record endpoints under `/sobjects/{X}` (`org-rest-cdc.md` §2.4).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,10 +20,10 @@ use crate::error::{ApiError, json_response};
 type Params = HashMap<String, String>;
 
 /// A data object by name, any case (not a tooling one): `NOT_FOUND` otherwise.
-pub(crate) fn object<'a>(app: &'a crate::AppState, name: &str) -> Result<&'a ObjectDef, ApiError> {
+pub(crate) fn object(app: &crate::AppState, name: &str) -> Result<Arc<ObjectDef>, ApiError> {
     app.org
         .schema()
-        .object(name)
+        .object_shared(name)
         .filter(|o| !o.tooling)
         .ok_or_else(ApiError::not_found)
 }
@@ -87,7 +88,7 @@ pub async fn create(
         let fields = body::object(&headers, &bytes)?;
         return crate::platform::create(&app, &call, def, fields).await;
     }
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
     let id = run_one(
         &app,
@@ -112,7 +113,7 @@ pub async fn retrieve(
     Path((_, name, id)): Path<(String, String, String)>,
     Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let fields = field_list(o, q.get("fields").map(String::as_str))?;
     let rec = live_record(&app, o, &id)?;
     Ok(json_response(
@@ -129,7 +130,7 @@ pub async fn update(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
     if RecordId::parse(&id).is_none() {
         return Err(live_record(&app, o, &id).expect_err("unparsable ids are never live"));
@@ -153,7 +154,7 @@ pub async fn delete(
     State(app): State<crate::State>,
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     if RecordId::parse(&id).is_none() {
         return Err(live_record(&app, o, &id).expect_err("unparsable ids are never live"));
     }
@@ -211,7 +212,7 @@ pub async fn retrieve_by_external_id(
     Path((_, name, field, value)): Path<(String, String, String, String)>,
     Query(q): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let fields = field_list(o, q.get("fields").map(String::as_str))?;
     let id = by_external_id(&app, &call, o, &field, &value)?.ok_or_else(ApiError::not_found)?;
     let rec = app.org.get(id).ok_or_else(ApiError::not_found)?;
@@ -227,7 +228,7 @@ pub async fn delete_by_external_id(
     State(app): State<crate::State>,
     Path((_, name, field, value)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let id = by_external_id(&app, &call, o, &field, &value)?.ok_or_else(ApiError::not_found)?;
     run_one(
         &app,
@@ -250,7 +251,7 @@ pub async fn upsert(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let o = object(&app, &name)?;
+    let o = &*object(&app, &name)?;
     let fields = body::object(&headers, &bytes)?;
     by_external_id(&app, &call, o, &field, &value)?;
     let outcome = run_one(
@@ -359,7 +360,7 @@ pub(crate) fn deleted_json(
     q: &Params,
     visit: &Visit<'_>,
 ) -> Result<Value, ApiError> {
-    let o = object(app, name)?;
+    let o = &*object(app, name)?;
     let (start, end) = window(app, q)?;
     let mut earliest: Option<String> = None;
     let mut records = Vec::new();
@@ -397,7 +398,7 @@ pub(crate) fn updated_json(
     q: &Params,
     visit: &Visit<'_>,
 ) -> Result<Value, ApiError> {
-    let o = object(app, name)?;
+    let o = &*object(app, name)?;
     let (start, end) = window(app, q)?;
     let mut ids = Vec::new();
     visit(&o.name, &mut |r| {

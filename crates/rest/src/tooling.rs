@@ -306,7 +306,7 @@ pub(crate) async fn create_record(
             .get("SelectedEntity")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        forcebus_org::cdc::filter::compile(app.org.schema(), entity, expr)
+        forcebus_org::cdc::filter::compile(&app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
     let op = Op::Create {
@@ -380,9 +380,8 @@ pub async fn basic(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = app
-        .org
-        .schema()
+    let schema = app.org.schema();
+    let o = schema
         .object(&name)
         .filter(|o| crate::query::tooling_visible(o))
         .or_else(|| crate::tooling_describe::object_named(&name))
@@ -446,7 +445,7 @@ pub(crate) async fn update_record(
     let fields = fields_of(app, object, body, false)?;
     if let Some(expr) = fields.get("FilterExpression").and_then(Value::as_str) {
         let entity = r.get_str("SelectedEntity").unwrap_or_default();
-        forcebus_org::cdc::filter::compile(app.org.schema(), entity, expr)
+        forcebus_org::cdc::filter::compile(&app.org.schema(), entity, expr)
             .map_err(|e| invalid(format!("Invalid filterExpression: {e}")))?;
     }
     let op = Op::Update {

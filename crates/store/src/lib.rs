@@ -143,3 +143,62 @@ pub enum StoreError {
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
 }
+
+impl StoreError {
+    /// Whether the store failed because it is full: the disk, the user's quota, or the
+    /// engine's page limit. Salesforce answers that as a full org
+    /// (`STORAGE_LIMIT_EXCEEDED`), not as an internal error.
+    pub fn is_full(&self) -> bool {
+        match self {
+            Self::Engine(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            Self::Io { source, .. } => io_is_full(source),
+            _ => false,
+        }
+    }
+}
+
+/// Whether an I/O error is a full disk (`ENOSPC`) or an exhausted quota (`EDQUOT`).
+pub fn io_is_full(e: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    e.kind() == std::io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's own "full" (`SQLITE_FULL`), from a database that reached its page limit.
+    #[test]
+    fn a_store_that_reached_its_limit_is_full() {
+        let db = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+        db.execute_batch("PRAGMA max_page_count = 4; CREATE TABLE t (b BLOB);")
+            .expect("set up");
+        let full = (0..64)
+            .find_map(|_| {
+                db.execute("INSERT INTO t VALUES (zeroblob(4096))", [])
+                    .err()
+            })
+            .expect("the page limit is reached");
+        assert!(StoreError::Engine(full).is_full());
+        let other = db
+            .execute("INSERT INTO missing VALUES (1)", [])
+            .unwrap_err();
+        assert!(!StoreError::Engine(other).is_full());
+    }
+
+    #[test]
+    fn a_full_disk_or_quota_is_full_and_other_io_errors_are_not() {
+        let io = |source| StoreError::Io {
+            path: "x".into(),
+            source,
+        };
+        assert!(io(std::io::Error::from_raw_os_error(28)).is_full());
+        assert!(io(std::io::Error::from_raw_os_error(122)).is_full());
+        assert!(io(std::io::Error::from(std::io::ErrorKind::StorageFull)).is_full());
+        assert!(!io(std::io::Error::from_raw_os_error(13)).is_full());
+        assert!(!StoreError::Corrupt("x".into()).is_full());
+    }
+}

@@ -167,6 +167,29 @@ const scenarios = {
     });
   },
 
+  /**
+   * Five events of credit, then a quiet longer than the server's idle timeout, then ten
+   * changes: the five, lastEvent, requestAdditionalEvents for five more, the other five.
+   */
+  async quietCredit(client) {
+    let asked = 0;
+    const subscribed = collect(client, 10, (cb) => client.subscribe(TOPIC, cb, 5), {
+      ms: args.quietMs + 15000,
+      onLast: () => {
+        if (asked === 0) {
+          asked += 1;
+          print({ type: 'requestAdditionalEvents', n: 5 });
+          client.requestAdditionalEvents(TOPIC, 5);
+        }
+      },
+    });
+    await new Promise((r) => setTimeout(r, args.quietMs));
+    for (let i = 1; i <= 10; i += 1) {
+      await rest('POST', '/sobjects/Account', { Name: `Quiet ${i}` });
+    }
+    await subscribed;
+  },
+
   /** Everything retained, printing the last replay id (for a resume after a restart). */
   async earliest(client) {
     await collect(client, args.count, (cb) => client.subscribeFromEarliestEvent(TOPIC, cb, args.count));

@@ -35,7 +35,7 @@ fn percentiles(mut samples: Vec<f64>) -> Value {
 }
 
 /// Makes an org; its id and token, and how long the call took.
-async fn create(
+pub(crate) async fn create(
     http: &reqwest::Client,
     t: &Target,
     key: &str,

@@ -31,8 +31,8 @@ impl Org {
         if entity.ends_with("__chn") {
             return self.custom_change_channel(entity);
         }
-        let selected = self
-            .schema()
+        let schema = self.schema();
+        let selected = schema
             .objects()
             .filter(|o| self.selected(o))
             .map(entity_name_of);
@@ -131,7 +131,7 @@ impl Org {
         let kind = forcebus_events::pushtopic::kind(name);
         let mut channel = Channel::of(&[kind.as_str()], CLASS_NOTIFICATIONS);
         if let Some(q) = query {
-            let compiled = crate::pushtopic::compile(self.schema(), &topic).ok()?;
+            let compiled = crate::pushtopic::compile(&self.schema(), &topic).ok()?;
             let mut pairs = Vec::new();
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
                 let field = compiled.selected_field(&k)?;

@@ -256,9 +256,10 @@ impl Org {
     ) -> Result<Committing<(R, Option<Committed>)>, StoreError> {
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock().now();
+        let schema = self.schema();
         let state = self.read();
         let mut work = Work {
-            txn: Txn::new(self.schema(), &state, caller, now),
+            txn: Txn::new(&schema, &state, caller, now),
             values: Vec::new(),
         };
         let (out, keep) = f(&mut work);
@@ -317,14 +318,14 @@ impl Org {
         now: DateTime<Utc>,
         (transaction_key, change_origin): (&str, &str),
     ) -> Vec<NewEvent> {
+        let schema = self.schema();
         let changes: Vec<crate::cdc::Change<'_>> = staged
             .order
             .iter()
             .filter_map(|id| {
                 let after = staged.overlay[id].as_ref();
                 let before = state.records.get(id);
-                let object = self
-                    .schema()
+                let object = schema
                     .object(&after.or(before)?.object)
                     .filter(|o| self.selected_in(state, o))?;
                 Some(crate::cdc::Change {
@@ -334,8 +335,9 @@ impl Org {
                 })
             })
             .collect();
+        let schema = self.schema();
         let info = crate::cdc::TxnInfo {
-            schema: self.schema(),
+            schema: &schema,
             members: crate::cdc::Member::all(state),
             now,
             transaction_key,
@@ -364,6 +366,7 @@ impl Org {
                 .is_none_or(|r| r.object == crate::pushtopic::OBJECT)
         });
         {
+            let schema = self.schema();
             let mut state = self.write();
             state.next_id = staged.next_id;
             state.next_case = staged.next_case;
@@ -371,8 +374,8 @@ impl Org {
             let mut overlay = staged.overlay;
             for id in &staged.order {
                 match overlay.remove(id).flatten() {
-                    Some(r) => state.insert(self.schema(), r),
-                    None => state.remove(self.schema(), id),
+                    Some(r) => state.insert(&schema, r),
+                    None => state.remove(&schema, id),
                 }
             }
         }

@@ -88,7 +88,7 @@ impl Org {
                 ),
             ));
         }
-        let internal = |e: StoreError| OrgError::new(StatusCode::UnknownException, e.to_string());
+        let internal = |e: StoreError| OrgError::storage(&e);
         let shift = self.set_shift(|c| c.advanced(by)).map_err(internal)?;
         self.log.flush_delivery();
         self.log
@@ -207,8 +207,8 @@ impl Org {
         object: &str,
         gap: Gap,
     ) -> Result<Committing<Vec<Arc<Event>>>, OrgError> {
-        let def = self
-            .schema()
+        let schema = self.schema();
+        let def = schema
             .object(object)
             .ok_or_else(|| OrgError::no_such_object(object))?;
         if !self.selected(def) {
@@ -232,8 +232,9 @@ impl Org {
         let state = self.read();
         let commit_number = state.commit_number + 1;
         let transaction_key = crate::new_uuid();
+        let schema = self.schema();
         let info = crate::cdc::TxnInfo {
-            schema: self.schema(),
+            schema: &schema,
             members: crate::cdc::Member::all(&state),
             now,
             transaction_key: &transaction_key,
@@ -249,7 +250,7 @@ impl Org {
         let commit = self
             .log
             .commit(vec![event], now.timestamp_millis(), batch)
-            .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+            .map_err(|e| OrgError::storage(&e))?;
         self.write().commit_number = commit_number;
         drop(writer);
         let events = commit.events().clone();

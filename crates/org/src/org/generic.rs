@@ -54,7 +54,7 @@ impl crate::Org {
             .log()
             .commit(events, now.timestamp_millis(), batch)
             .and_then(forcebus_eventlog::Commit::wait)
-            .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+            .map_err(|e| OrgError::storage(&e))?;
         Ok(appended.iter().map(|e| e.replay_id).collect())
     }
 }

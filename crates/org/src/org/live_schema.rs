@@ -7,6 +7,7 @@
 //! recompiled.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use forcebus_events::EventSchema;
 use forcebus_store::{Batch, StoreError, StoredRecord, Write};
@@ -191,7 +192,7 @@ impl Org {
     ) -> Result<T, OrgError> {
         let definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut schema = self.schema().clone();
+        let mut schema = Schema::clone(&self.schema());
         let mut runtime = self.runtime_schema();
         let (out, mut changed) = {
             let state = self.read();
@@ -203,9 +204,7 @@ impl Org {
         drop(writer);
         drop(definer);
         if let Some(commit) = commit {
-            commit
-                .wait()
-                .map_err(|e| OrgError::new(StatusCode::UnknownException, e.to_string()))?;
+            commit.wait().map_err(|e| OrgError::storage(&e))?;
         }
         Ok(out)
     }
@@ -264,9 +263,7 @@ impl Org {
         conversions: &[Conversion],
         mut batch: Batch,
     ) -> Result<Option<forcebus_eventlog::Commit>, OrgError> {
-        let failed = |e: forcebus_store::StoreError| {
-            OrgError::new(StatusCode::UnknownException, e.to_string())
-        };
+        let failed = |e: forcebus_store::StoreError| OrgError::storage(&e);
         let now = self.clock().now();
         let mut state = self.write();
         let mut schema_ids = self.change_schema_ids().clone();
@@ -330,8 +327,8 @@ impl Org {
     ) {
         self.install_definitions(&changed.events, &changed.removed_events);
         let before = self.schema();
-        let schema: &'static Schema = Box::leak(Box::new(schema));
-        *self.schema.write().unwrap_or_else(|e| e.into_inner()) = schema;
+        let schema = Arc::new(schema);
+        *self.schema.write().unwrap_or_else(|e| e.into_inner()) = schema.clone();
         {
             let mut known = self
                 .change_schema_ids
@@ -346,11 +343,11 @@ impl Org {
             // Out of the indexes as the old schema had them, in as the new one has them.
             let mut state = self.write();
             for id in &changed.purged {
-                state.remove(before, id);
+                state.remove(&before, id);
             }
             for r in changed.records {
-                state.remove(before, &r.id);
-                state.insert(schema, r);
+                state.remove(&before, &r.id);
+                state.insert(&schema, r);
             }
         }
         *self

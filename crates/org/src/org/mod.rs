@@ -70,9 +70,10 @@ pub struct OrgOptions {
 pub struct Org {
     id: RecordId,
     name: String,
-    /// The current schema. Each version is kept for the life of the process (plans and
-    /// transactions borrow it); a version costs an index, the objects being shared.
-    schema: RwLock<&'static Schema>,
+    /// The current schema, swapped whole on a change. A version lives while anything holds
+    /// it (a transaction, a compiled PushTopic, a request); a version costs an index, the
+    /// objects being shared.
+    schema: RwLock<Arc<Schema>>,
     pub(crate) store: Arc<dyn Store>,
     /// The org's clock: `controlled_clock`, as the trait object callers share.
     clock: Arc<dyn Clock>,
@@ -99,6 +100,9 @@ pub struct Org {
     views: Mutex<seen::Views>,
     /// The schema changes made at runtime, as stored.
     runtime_schema: Mutex<crate::runtime_schema::RuntimeSchema>,
+    /// Where this org's range of the id counters starts (`OrgOptions::first_record`): ids
+    /// it mints from counters of its own are no other org's.
+    id_base: u64,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -125,14 +129,13 @@ impl Org {
         users: &[UserSeed],
         options: OrgOptions,
     ) -> Result<Self, StoreError> {
-        // Every version of the schema lives as long as the process: SOQL plans kept across
-        // transactions (PushTopic queries) borrow it.
-        let runtime = live_schema::stored_runtime(store.as_ref())?;
+        let mut runtime = live_schema::stored_runtime(store.as_ref())?;
+        runtime.id_base = options.first_record;
         let mut schema = schema;
         runtime.apply(&mut schema);
-        let schema: &'static Schema = Box::leak(Box::new(schema));
+        let schema = Arc::new(schema);
         let values: HashMap<String, String> = store.load_values(ORG)?.into_iter().collect();
-        let mut state = State::load(store.as_ref(), schema, &values)?;
+        let mut state = State::load(store.as_ref(), &schema, &values)?;
         if !values.contains_key("next_id") {
             state.next_id = state.next_id.max(options.first_record);
         }
@@ -141,7 +144,7 @@ impl Org {
             options.log,
         )?);
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
-        let change_schema_ids = register_change_schemas(store.as_ref(), schema, &schemas)?;
+        let change_schema_ids = register_change_schemas(store.as_ref(), &schema, &schemas)?;
         let views = seen::Views::load(store.load_values(seen::SEEN)?);
         let controlled_clock = Arc::new(ControlledClock::new(
             clock,
@@ -166,6 +169,7 @@ impl Org {
             topics: RwLock::new(Arc::default()),
             views: Mutex::new(views),
             runtime_schema: Mutex::new(runtime),
+            id_base: options.first_record,
         };
         org.rebuild_topics();
         for seed in users {
@@ -207,15 +211,24 @@ impl Org {
         self.id
     }
 
+    /// The `n`-th id with `prefix` of a counter of the caller's (Bulk jobs, deploys): in
+    /// this org's range, so no other org of the server mints the same id.
+    pub fn mint(&self, prefix: &str, n: u64) -> RecordId {
+        RecordId::mint(prefix, self.id_base + n)
+    }
+
     /// The org's name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The object metadata, as it is now (a schema change makes a new version; this one
-    /// stays valid).
-    pub fn schema(&self) -> &'static Schema {
-        *self.schema.read().unwrap_or_else(|e| e.into_inner())
+    /// The object metadata, as it is now (a schema change makes a new version; the one
+    /// returned stays valid while it is held).
+    pub fn schema(&self) -> Arc<Schema> {
+        self.schema
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The clock.
@@ -264,8 +277,9 @@ impl Org {
             version: String::new(),
             client: None,
         };
+        let schema = self.schema();
         let state = self.read();
-        Txn::new(self.schema(), &state, &caller, self.clock.now())
+        Txn::new(&schema, &state, &caller, self.clock.now())
             .find_by_external_id(object, field, value)
     }
 

@@ -111,7 +111,7 @@ impl Org {
             deleted_with: None,
         };
         if self.schema().object("Organization").is_some() {
-            self.write().insert(self.schema(), row);
+            self.write().insert(&self.schema(), row);
         }
     }
 }

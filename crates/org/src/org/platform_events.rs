@@ -79,7 +79,7 @@ impl crate::Org {
         let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
         let mut registry = (*self.registry()).clone();
         let existing = registry.get(name).is_some();
-        let def = build_definition(&mut registry, self.schema(), name, config)?;
+        let def = build_definition(&mut registry, &self.schema(), name, config)?;
         let mut batch = forcebus_store::Batch::new();
         self.stage_definition(&mut batch, &def);
         self.store.commit(&batch).map_err(|e| e.to_string())?;

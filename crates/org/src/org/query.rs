@@ -32,10 +32,11 @@ impl Org {
         all_rows: bool,
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let schema = self.schema();
+        let plan = forcebus_soql::prepare(text, &schema, visible)?;
         let ctx = self.query_context(None, version, all_rows);
         let state = self.read();
-        Ok(crate::query::run(&state, self.schema(), &plan, &ctx))
+        Ok(crate::query::run(&state, &schema, &plan, &ctx))
     }
 
     /// Runs a SOQL query for paging: the first `batch` rows shaped, and the ids of all
@@ -52,11 +53,12 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
         batch: usize,
     ) -> Result<QueryPage, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let schema = self.schema();
+        let plan = forcebus_soql::prepare(text, &schema, visible)?;
         let ctx = self.query_context(viewer, version, all_rows);
         let state = self.read();
         if plan.aggregate {
-            let out = crate::query::run(&state, self.schema(), &plan, &ctx);
+            let out = crate::query::run(&state, &schema, &plan, &ctx);
             return Ok(QueryPage {
                 total_size: out.total_size,
                 aggregate: true,
@@ -64,14 +66,9 @@ impl Org {
                 ids: Vec::new(),
             });
         }
-        let ids = crate::query::select_ids(&state, self.schema(), &plan, &ctx);
-        let first = crate::query::shape_ids(
-            &state,
-            self.schema(),
-            &plan,
-            &ctx,
-            &ids[..batch.min(ids.len())],
-        );
+        let ids = crate::query::select_ids(&state, &schema, &plan, &ctx);
+        let first =
+            crate::query::shape_ids(&state, &schema, &plan, &ctx, &ids[..batch.min(ids.len())]);
         drop(state);
         // The context's share of the user's stamps goes first, so marking does not copy them.
         drop(ctx);
@@ -97,35 +94,33 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
         ids: &[RecordId],
     ) -> Result<Vec<serde_json::Value>, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let schema = self.schema();
+        let plan = forcebus_soql::prepare(text, &schema, visible)?;
         let ctx = self.query_context(viewer, version, all_rows);
         let state = self.read();
-        Ok(crate::query::shape_ids(
-            &state,
-            self.schema(),
-            &plan,
-            &ctx,
-            ids,
-        ))
+        Ok(crate::query::shape_ids(&state, &schema, &plan, &ctx, ids))
     }
 
     /// Runs a SOSL search over the committed state: each object's matching records, in
     /// `RETURNING` order.
-    pub fn search(
+    /// `schema` is the org's (from [`Org::schema`]), held by the caller for as long as it
+    /// keeps what was found.
+    pub fn search<'s>(
         &self,
+        schema: &'s forcebus_meta::Schema,
         viewer: Option<RecordId>,
         search: &forcebus_soql::sosl::Search,
         version: &str,
         visible: &dyn Fn(&ObjectDef) -> bool,
-    ) -> Result<Vec<forcebus_soql::sosl::Found<'static>>, forcebus_soql::SoqlError> {
+    ) -> Result<Vec<forcebus_soql::sosl::Found<'s>>, forcebus_soql::SoqlError> {
         let ctx = self.query_context(viewer, version, false);
         let state = self.read();
         let view = crate::query::View {
             state: &state,
-            schema: self.schema(),
+            schema,
             overlay: None,
         };
-        forcebus_soql::sosl::run(search, self.schema(), visible, &view, &ctx)
+        forcebus_soql::sosl::run(search, schema, visible, &view, &ctx)
     }
 
     /// The `columns=true` description of a query.
@@ -134,7 +129,8 @@ impl Org {
         text: &str,
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<serde_json::Value, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, self.schema(), visible)?;
+        let schema = self.schema();
+        let plan = forcebus_soql::prepare(text, &schema, visible)?;
         Ok(forcebus_soql::columns::metadata(&plan))
     }
 }

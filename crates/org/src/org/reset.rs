@@ -6,7 +6,7 @@
 use forcebus_store::{Batch, Write};
 
 use crate::Org;
-use crate::error::{OrgError, StatusCode};
+use crate::error::OrgError;
 
 /// Objects whose records a reset keeps besides the tooling objects'.
 const KEPT: [&str; 4] = ["User", "PushTopic", "StreamingChannel", "Organization"];
@@ -14,9 +14,7 @@ const KEPT: [&str; 4] = ["User", "PushTopic", "StreamingChannel", "Organization"
 impl Org {
     /// Empties the org of records and events; how many records went.
     pub fn reset_data(&self) -> Result<usize, OrgError> {
-        let failed = |e: forcebus_store::StoreError| {
-            OrgError::new(StatusCode::UnknownException, e.to_string())
-        };
+        let failed = |e: forcebus_store::StoreError| OrgError::storage(&e);
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let schema = self.schema();
         let gone: Vec<crate::id::RecordId> = self
@@ -39,7 +37,7 @@ impl Org {
         {
             let mut state = self.write();
             for id in &gone {
-                state.remove(schema, id);
+                state.remove(&schema, id);
             }
         }
         self.log.clear().map_err(failed)?;

@@ -13,7 +13,7 @@ use crate::record::Record;
 impl crate::Org {
     /// Recompiles the active PushTopics from the committed state.
     pub(crate) fn rebuild_topics(&self) {
-        let topics = Topics::build(self.schema(), self.read().of(OBJECT));
+        let topics = Topics::build(&self.schema(), self.read().of(OBJECT));
         *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
     }
 

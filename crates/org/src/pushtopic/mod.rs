@@ -3,9 +3,11 @@
 //! object, and each match becomes a notification on `/topic/{Name}`, committed with the
 //! change and retained 24 hours.
 //!
-//! Topics are compiled once (a bound SOQL plan) and kept per object until a `PushTopic`
-//! changes. Matching a change runs the plan over that one record: its `WHERE` decides, its
-//! `SELECT` shapes the notification's `sobject`.
+//! Topics are compiled once (parsed, checked, their fields listed) and kept per object
+//! until a `PushTopic` or the schema changes. Each holds the schema version it was
+//! compiled against; matching a change binds its query to that version and runs the plan
+//! over that one record: its `WHERE` decides, its `SELECT` shapes the notification's
+//! `sobject`.
 
 use std::collections::HashSet;
 
@@ -16,6 +18,7 @@ mod topics;
 pub(crate) use topics::{Topics, changed_fields};
 
 use forcebus_meta::{FieldType, ObjectDef, Schema};
+use forcebus_soql::ast::SelectItem;
 use forcebus_soql::bind::{Column, Cond, Operand, Value as Lit};
 use forcebus_soql::{Context, Plan, Source};
 
@@ -97,7 +100,13 @@ impl Operation {
 pub struct Topic {
     /// The topic's `Name` (its channel is `/topic/{Name}`).
     pub name: String,
-    plan: Plan<'static>,
+    /// The schema version the query was compiled against (a copy shares its objects), held
+    /// while the topic is.
+    schema: Schema,
+    /// The parsed query with only `Id` selected, bound to `schema` when a change is judged.
+    query: forcebus_soql::Query,
+    /// The object it watches, as the schema names it.
+    object: String,
     notify_for: NotifyFor,
     /// Create, update, delete, undelete.
     operations: [bool; 4],
@@ -145,12 +154,10 @@ fn has_relative_date(c: &Cond<'_>) -> bool {
 
 /// Compiles a `PushTopic` record's query, checking the PushTopic rules; the error is the
 /// one a save gets.
-pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
+pub fn compile(schema: &Schema, r: &Record) -> Result<Topic, OrgError> {
     let text = r.get_str("Query").unwrap_or_default();
-    let plan = forcebus_soql::prepare(text, schema, &|o: &ObjectDef| {
-        !o.tooling && o.name != OBJECT
-    })
-    .map_err(|e| invalid(e.message))?;
+    let query = forcebus_soql::parse(text).map_err(|e| invalid(e.message))?;
+    let plan = bind(&query, schema).map_err(|e| invalid(e.message))?;
     let notify_for = NotifyFor::parse(r.get_str("NotifyForFields"));
     check_clauses(&plan)?;
     let (select, columns) = selected_fields(&plan, notify_for)?;
@@ -163,9 +170,19 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
             "With NotifyForFields Referenced, the query must reference a field other than Id",
         ));
     }
+    let object = plan.object.name.clone();
+    // What matching binds: the WHERE, and the SELECT cut to its Id (the notification's
+    // fields are `columns`), so that binding costs little.
+    let mut query = query;
+    query.select.retain(|item| {
+        matches!(item, SelectItem::Field(p) if p.parts.len() == 1 && p.parts[0].name.eq_ignore_ascii_case("Id"))
+    });
+    query.select.truncate(1);
     Ok(Topic {
         name: r.get_str("Name").unwrap_or_default().to_owned(),
-        plan,
+        schema: schema.clone(),
+        query,
+        object,
         notify_for,
         operations: [
             flag(r, "NotifyForOperationCreate"),
@@ -176,6 +193,16 @@ pub fn compile(schema: &'static Schema, r: &Record) -> Result<Topic, OrgError> {
         select,
         columns,
         filter,
+    })
+}
+
+/// Binds a topic's query: the data objects, PushTopic itself left out.
+fn bind<'s>(
+    query: &forcebus_soql::Query,
+    schema: &'s Schema,
+) -> Result<Plan<'s>, forcebus_soql::SoqlError> {
+    forcebus_soql::bind(query, schema, &|o: &ObjectDef| {
+        !o.tooling && o.name != OBJECT
     })
 }
 
@@ -272,7 +299,7 @@ fn where_fields(cond: &Cond<'_>) -> Result<HashSet<String>, OrgError> {
 }
 
 /// Checks a `PushTopic` about to be saved and fills its derived fields.
-pub(crate) fn check(schema: &'static Schema, r: &mut Record) -> Result<(), OrgError> {
+pub(crate) fn check(schema: &Schema, r: &mut Record) -> Result<(), OrgError> {
     if let Some(v) = r.fields.get("ApiVersion").and_then(Value::as_f64)
         && v <= 20.0
     {
@@ -318,7 +345,7 @@ impl Source for One<'_> {
 impl Topic {
     /// The object the topic watches.
     pub fn object(&self) -> &str {
-        &self.plan.object.name
+        &self.object
     }
 
     /// Whether the topic's query selects or filters on `field`.
@@ -381,7 +408,15 @@ impl Topic {
             all_rows: true,
             seen: Default::default(),
         };
-        if !forcebus_soql::passes(&self.plan, &One(judged), judged, &ctx) {
+        // It bound when compiled, against this very schema version.
+        let plan = match bind(&self.query, &self.schema) {
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::warn!(topic = %self.name, error = %e.message, "PushTopic query no longer binds; skipped.");
+                return None;
+            }
+        };
+        if !forcebus_soql::passes(&plan, &One(judged), judged, &ctx) {
             return None;
         }
         let mut sobject = Map::new();
@@ -390,7 +425,7 @@ impl Topic {
             return Some(sobject);
         }
         for f in &self.columns {
-            sobject.insert(f.clone(), judged.rest_value(self.plan.object, f));
+            sobject.insert(f.clone(), judged.rest_value(plan.object, f));
         }
         Some(sobject)
     }

@@ -17,10 +17,7 @@ pub(crate) struct Topics {
 
 impl Topics {
     /// Compiles every active, live `PushTopic`.
-    pub(crate) fn build<'r>(
-        schema: &'static Schema,
-        records: impl Iterator<Item = &'r Record>,
-    ) -> Self {
+    pub(crate) fn build<'r>(schema: &Schema, records: impl Iterator<Item = &'r Record>) -> Self {
         let mut by_object: HashMap<String, Vec<Arc<Topic>>> = HashMap::new();
         for r in records {
             if r.is_deleted

@@ -118,7 +118,7 @@ pub(crate) struct Savepoint {
 }
 
 pub(crate) struct Txn<'a> {
-    pub(crate) schema: &'static Schema,
+    pub(crate) schema: &'a Schema,
     pub(crate) state: &'a State,
     pub(crate) caller: &'a Caller,
     /// New state of every touched record; `None` for purged.
@@ -137,7 +137,7 @@ pub(crate) struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     pub(crate) fn new(
-        schema: &'static Schema,
+        schema: &'a Schema,
         state: &'a State,
         caller: &'a Caller,
         now: DateTime<Utc>,

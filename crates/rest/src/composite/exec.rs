@@ -214,7 +214,7 @@ fn sobject(
         if let Some(def) = ctx.app.org.platform_event(name) {
             return publish(ctx, def, fields).map(|v| (v, None));
         }
-        let o = object(ctx.app, name)?;
+        let o = &*object(ctx.app, name)?;
         let id = apply(
             work,
             Op::Create {
@@ -280,7 +280,7 @@ fn record(
     body: Option<Value>,
 ) -> Reply {
     let result = (|| {
-        let o = object(ctx.app, name)?;
+        let o = &*object(ctx.app, name)?;
         let live = RecordId::parse(id)
             .and_then(|rid| work.get(rid))
             .filter(|r| r.object == o.name && !r.is_deleted);
@@ -325,7 +325,7 @@ fn external(
     body: Option<Value>,
 ) -> Reply {
     let result = (|| {
-        let o = object(ctx.app, name)?;
+        let o = &*object(ctx.app, name)?;
         crate::sobjects::field_segment(o, field)?;
         let ids = work.find_by_external_id(&o.name, field, value)?;
         let found = match ids.as_slice() {
@@ -399,7 +399,7 @@ fn collection(
             (&Method::PATCH, []) => collections::prepare_update(request(body)?),
             (&Method::DELETE, []) => collections::prepare_delete(&t.params)?,
             (&Method::PATCH, [name, field]) => {
-                let o = object(ctx.app, name)?;
+                let o = &*object(ctx.app, name)?;
                 let exists = |v: &str| {
                     work.find_by_external_id(&o.name, field, v)
                         .is_ok_and(|ids| !ids.is_empty())

@@ -162,7 +162,7 @@ fn read(
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Vec<Node>, ApiError> {
-    let o = crate::sobjects::object(app, name)?;
+    let o = &*crate::sobjects::object(app, name)?;
     let mut body = body;
     let Some(Value::Array(records)) = body.remove("records") else {
         return Err(ApiError::json_parser("The records array is required"));
@@ -170,8 +170,9 @@ fn read(
     if let Some(k) = body.keys().next() {
         return Err(ApiError::json_parser(format!("Unrecognized field \"{k}\"")));
     }
+    let schema = app.org.schema();
     let mut reader = Reader {
-        schema: app.org.schema(),
+        schema: &schema,
         nodes: Vec::new(),
         reference_ids: HashSet::new(),
         duplicates: HashSet::new(),

@@ -31,6 +31,7 @@ mod metadata_channels;
 mod organization;
 mod orgs;
 mod orgs_idle;
+mod orgs_ids;
 mod orgs_routes;
 mod platform;
 mod project;

@@ -13,7 +13,7 @@ fn admin(s: &Server) -> String {
     format!("Bearer {}", s.ready.admin_key)
 }
 
-fn new_org(s: &Server, body: Value) -> (u16, Value) {
+pub(crate) fn new_org(s: &Server, body: Value) -> (u16, Value) {
     let r = s
         .http()
         .post(format!("{}/forcebus/v1/orgs", s.base()))
@@ -25,7 +25,7 @@ fn new_org(s: &Server, body: Value) -> (u16, Value) {
 }
 
 /// A REST call with `token`.
-fn rest(
+pub(crate) fn rest(
     s: &Server,
     method: reqwest::Method,
     token: &str,

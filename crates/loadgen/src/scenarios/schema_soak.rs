@@ -1,0 +1,216 @@
+//! `schema-soak`: whether memory stays level while orgs with runtime schema rest and wake,
+//! and while fields come and go. Two phases, each sampled for RSS:
+//!
+//! 1. Wakes: N orgs made through the admin API, each given a runtime field on Account (a
+//!    Tooling `CustomField`) and a record; then, round after round, every org is queried
+//!    (which opens a resting one) and left until the server has unloaded it again
+//!    (`org_idle_unload_secs = 1`), until the wakes are done.
+//! 2. Field churn: in the default org, a `CustomField` on Account added and deleted, pair
+//!    after pair.
+//!
+//! Each phase reports its RSS samples and their least-squares slope (bytes per wake, per
+//! pair) over the samples after the first: a leak is a slope far above noise.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::server::Target;
+
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub(crate) struct Args {
+    /// Orgs that rest and wake (at least 1).
+    #[arg(long, default_value_t = 50, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    orgs: usize,
+    /// Wakes in all (rounded up to whole rounds of every org); 0 skips the phase.
+    #[arg(long, default_value_t = 3000)]
+    wakes: usize,
+    /// Field add/delete pairs in the default org; 0 skips the phase.
+    #[arg(long, default_value_t = 2000)]
+    field_pairs: usize,
+    /// RSS samples per phase (at least 2).
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
+    samples: usize,
+}
+
+impl Args {
+    /// Orgs rest after a second idle.
+    pub(crate) fn server_config(&self) -> String {
+        "org_idle_unload_secs = 1\n".to_owned()
+    }
+}
+
+/// Least-squares slope of `(x, y)` points.
+fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let (num, den) = points.iter().fold((0.0, 0.0), |(num, den), (x, y)| {
+        (num + (x - mx) * (y - my), den + (x - mx) * (x - mx))
+    });
+    (den > 0.0).then(|| num / den)
+}
+
+/// The phase's report: samples, and the slope over those after the first.
+fn phase(unit: &str, samples: &[(usize, u64)], secs: f64) -> Value {
+    let points: Vec<(f64, f64)> = samples
+        .iter()
+        .skip(1)
+        .map(|&(x, y)| (x as f64, y as f64))
+        .collect();
+    json!({
+        "rss_samples": samples.iter().map(|(x, y)| json!({unit: x, "rss_bytes": y})).collect::<Vec<_>>(),
+        format!("rss_slope_bytes_per_{unit}"): slope(&points),
+        "secs": secs,
+    })
+}
+
+async fn send_ok(req: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Value> {
+    let r = req.send().await?;
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(status.is_success(), "{what}: HTTP {status}: {body}");
+    Ok(body)
+}
+
+/// Adds a number field `Account.{name}` with `token`; its id.
+async fn add_field(
+    http: &reqwest::Client,
+    t: &Target,
+    token: &str,
+    name: &str,
+) -> anyhow::Result<String> {
+    let made = send_ok(
+        http.post(format!("{}/tooling/sobjects/CustomField", t.data()))
+            .bearer_auth(token)
+            .json(&json!({"FullName": format!("Account.{name}"),
+                "Metadata": {"label": name, "type": "Number", "precision": 8, "scale": 0}})),
+        "add a field",
+    )
+    .await?;
+    made["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no id in {made}"))
+}
+
+/// How many of `ids` are loaded now.
+async fn loaded(
+    http: &reqwest::Client,
+    t: &Target,
+    key: &str,
+    ids: &[String],
+) -> anyhow::Result<usize> {
+    let list = send_ok(
+        http.get(format!("{}/forcebus/v1/orgs", t.http))
+            .bearer_auth(key),
+        "list the orgs",
+    )
+    .await?;
+    Ok(list["orgs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| {
+            o["loaded"] == true
+                && o["org_id"]
+                    .as_str()
+                    .is_some_and(|id| ids.iter().any(|i| i == id))
+        })
+        .count())
+}
+
+async fn wakes(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let key = t
+        .admin_key
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the ready line has no admin_key"))?;
+    let mut orgs = Vec::with_capacity(a.orgs);
+    for i in 0..a.orgs {
+        let (id, token, _) = super::orgs::create(http, t, &key, i).await?;
+        add_field(http, t, &token, "Soak_Score__c").await?;
+        send_ok(
+            http.post(format!("{}/sobjects/Account", t.data()))
+                .bearer_auth(&token)
+                .json(&json!({"Name": format!("Soak {i}"), "Soak_Score__c": i})),
+            "write",
+        )
+        .await?;
+        orgs.push((id, token));
+    }
+    let ids: Vec<String> = orgs.iter().map(|(id, _)| id.clone()).collect();
+    let rounds = a.wakes.div_ceil(a.orgs);
+    let every = (rounds / a.samples).max(1);
+    let (mut samples, started) = (Vec::new(), Instant::now());
+    for round in 0..=rounds {
+        // Every org at rest (the first round: as soon as each has been idle a second).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while loaded(http, t, &key, &ids).await? > 0 {
+            anyhow::ensure!(Instant::now() < deadline, "orgs did not rest within 60 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if round % every == 0 || round == rounds {
+            samples.push((round * a.orgs, t.rss().unwrap_or(0)));
+        }
+        if round == rounds {
+            break;
+        }
+        let queries = super::bounded(orgs.clone(), 16, |(_, token)| async move {
+            send_ok(
+                http.get(format!("{}/query", t.data()))
+                    .query(&[("q", "SELECT Id, Soak_Score__c FROM Account")])
+                    .bearer_auth(token),
+                "query a resting org",
+            )
+            .await
+        })
+        .await;
+        for q in queries {
+            anyhow::ensure!(q?["totalSize"] == 1, "each org has its one Account");
+        }
+    }
+    Ok(phase("wake", &samples, started.elapsed().as_secs_f64()))
+}
+
+async fn field_churn(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let every = (a.field_pairs / a.samples).max(1);
+    let (mut samples, started) = (vec![(0, t.rss().unwrap_or(0))], Instant::now());
+    for pair in 1..=a.field_pairs {
+        let id = add_field(http, t, &t.token, &format!("Churn_{pair}__c")).await?;
+        let r = http
+            .delete(format!("{}/tooling/sobjects/CustomField/{id}", t.data()))
+            .bearer_auth(&t.token)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status() == 204, "delete a field: {}", r.text().await?);
+        if pair % every == 0 || pair == a.field_pairs {
+            samples.push((pair, t.rss().unwrap_or(0)));
+        }
+    }
+    Ok(phase("pair", &samples, started.elapsed().as_secs_f64()))
+}
+
+pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let http = super::http()?;
+    let rss_start = t.rss();
+    let wakes = if a.wakes > 0 {
+        wakes(&http, t, a).await?
+    } else {
+        Value::Null
+    };
+    let pairs = if a.field_pairs > 0 {
+        field_churn(&http, t, a).await?
+    } else {
+        Value::Null
+    };
+    Ok(json!({
+        "server_rss_bytes_at_start": rss_start,
+        "wakes": wakes,
+        "field_pairs": pairs,
+    }))
+}
