@@ -458,16 +458,8 @@ fn a_request_makes_at_most_one_session() {
 #[test]
 fn a_client_that_hangs_up_mid_poll_loses_its_session_after_the_timeout() {
     use std::io::Write as _;
-    let s = forcebus_testkit::Server::start_with(
-        &crate::bin(),
-        forcebus_testkit::Options {
-            in_memory: true,
-            config: Some(
-                "streaming_session_timeout_secs = 1\nstreaming_connect_hold_secs = 3\n".into(),
-            ),
-            ..Default::default()
-        },
-    );
+    let s =
+        crate::server_with("streaming_session_timeout_secs = 1\nstreaming_connect_hold_secs = 3\n");
     let client = handshake(&s);
     connect(&s, &client, "2", json!({"timeout": 0}));
     let body = json!([{"channel": "/meta/connect", "clientId": client,
@@ -521,14 +513,7 @@ fn a_negative_replay_id_other_than_minus_one_or_two_is_refused() {
 /// gets Salesforce's invalid-replay error, so the client can fall back.
 #[test]
 fn a_subscriber_overtaken_by_the_size_cap_is_told_so() {
-    let s = forcebus_testkit::Server::start_with(
-        &crate::bin(),
-        forcebus_testkit::Options {
-            in_memory: true,
-            config: Some("event_log_max_bytes = 20000\nretention_sweep_secs = 1\n".into()),
-            ..Default::default()
-        },
-    );
+    let s = crate::server_with("event_log_max_bytes = 20000\nretention_sweep_secs = 1\n");
     let client = handshake(&s);
     let r = post(
         &s,

@@ -5,7 +5,7 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use forcebus_testkit::{Options, Server};
+use forcebus_testkit::Server;
 use serde_json::{Value, json};
 
 use crate::bayeux::{connect, handshake, oauth, post};
@@ -51,16 +51,8 @@ fn parked_connect(s: &Server, client: &str, id: &str) -> std::thread::JoinHandle
 /// `403::Unknown client`, losing every event in between.
 #[test]
 fn a_session_whose_connects_overlap_survives_a_quiet_channel() {
-    let s = Server::start_with(
-        &crate::bin(),
-        Options {
-            in_memory: true,
-            config: Some(
-                "streaming_session_timeout_secs = 1\nstreaming_connect_hold_secs = 5\n".into(),
-            ),
-            ..Default::default()
-        },
-    );
+    let s =
+        crate::server_with("streaming_session_timeout_secs = 1\nstreaming_connect_hold_secs = 5\n");
     let client = handshake(&s);
     connect(&s, &client, "1", json!({"timeout": 0}));
     let r = post(

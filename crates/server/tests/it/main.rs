@@ -95,6 +95,18 @@ pub(crate) fn server() -> Server {
     )
 }
 
+/// An in-memory server with `config` (TOML) alone.
+pub(crate) fn server_with(config: &str) -> Server {
+    Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            config: Some(config.into()),
+            ..Default::default()
+        },
+    )
+}
+
 pub(crate) trait Authed {
     fn bearer(self, s: &Server) -> Self;
 }

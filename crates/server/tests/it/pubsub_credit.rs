@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use forcebus_pubsub::proto::{FetchRequest, FetchResponse};
-use forcebus_testkit::{Options, Server};
 use serde_json::json;
 
 use crate::create;
@@ -34,14 +33,7 @@ fn receive(
 /// closed (status OK) in the same turn, before the client's top-up could arrive.
 #[test]
 fn a_stream_whose_credit_runs_out_after_a_quiet_waits_for_the_top_up() {
-    let s = Server::start_with(
-        &crate::bin(),
-        Options {
-            in_memory: true,
-            config: Some("pubsub_idle_timeout_secs = 2\n".into()),
-            ..Default::default()
-        },
-    );
+    let s = crate::server_with("pubsub_idle_timeout_secs = 2\n");
     let rt = runtime();
     // 5 events of credit, then a quiet longer than the idle timeout.
     let (tx, mut stream) = subscribe_to_account_changes(&rt, &s);
