@@ -81,7 +81,7 @@ pub(crate) struct Flow<M: Mode> {
     pub(crate) mode: M,
     pub(crate) tx: mpsc::Sender<Result<M::Response, Status>>,
     /// The access token the stream was opened with: once it is revoked the stream ends
-    /// with `UNAUTHENTICATED` (issue 13, finding 6).
+    /// with `UNAUTHENTICATED`.
     pub(crate) token: String,
     /// The token held while the stream is open: it does not expire meanwhile (as on
     /// Salesforce, which does not cut an open stream when a session times out).

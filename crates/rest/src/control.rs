@@ -60,7 +60,7 @@ fn view(app: &crate::AppState) -> Response {
 }
 
 /// `GET /forcebus/v1/control`: every control and which are active.
-pub async fn show(
+pub(crate) async fn show(
     State(app): State<crate::State>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -69,7 +69,7 @@ pub async fn show(
 }
 
 /// `DELETE /forcebus/v1/control`: every control off (time already passed stays passed).
-pub async fn clear(
+pub(crate) async fn clear(
     State(app): State<crate::State>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -91,7 +91,7 @@ struct ClockBody {
 
 /// `POST /forcebus/v1/control/clock`: moves the org's clock forward (tokens expire,
 /// events age past retention and are purged, dates follow) or holds it still.
-pub async fn clock(
+pub(crate) async fn clock(
     State(app): State<crate::State>,
     headers: HeaderMap,
     bytes: Bytes,
@@ -139,7 +139,7 @@ struct GapBody {
 
 /// `POST /forcebus/v1/control/gap`: publishes a gap (`GAP_CREATE`, `GAP_UPDATE`,
 /// `GAP_DELETE`, `GAP_UNDELETE`) or overflow change event, as Salesforce shapes them.
-pub async fn gap(
+pub(crate) async fn gap(
     State(app): State<crate::State>,
     headers: HeaderMap,
     bytes: Bytes,
@@ -196,7 +196,7 @@ struct StreamingBody {
 
 /// `POST /forcebus/v1/control/streaming`: forgets every CometD session (next request:
 /// `403::Unknown client` with handshake advice), and/or delays delivery on both protocols.
-pub async fn streaming(
+pub(crate) async fn streaming(
     State(app): State<crate::State>,
     headers: HeaderMap,
     bytes: Bytes,
@@ -234,7 +234,7 @@ struct PubSubBody {
 /// `POST /forcebus/v1/control/pubsub`: arms a failure for the next calls of an RPC, holds
 /// keepalives back, ends every open stream with Salesforce's "service unavailable", or
 /// resets every open call at the HTTP/2 layer.
-pub async fn pubsub(
+pub(crate) async fn pubsub(
     State(app): State<crate::State>,
     headers: HeaderMap,
     bytes: Bytes,

@@ -101,7 +101,7 @@ impl ApiError {
 /// Logs `cause` under a new ErrorId and returns Salesforce's message naming that id:
 /// "An unexpected error occurred. Please include this ErrorId if you contact support:
 /// 1093245563-27181 (-1625430541)".
-pub fn unexpected(cause: &dyn std::fmt::Display) -> String {
+pub(crate) fn unexpected(cause: &dyn std::fmt::Display) -> String {
     use rand::Rng as _;
     let mut rng = rand::thread_rng();
     let id = format!(
@@ -117,7 +117,7 @@ pub fn unexpected(cause: &dyn std::fmt::Display) -> String {
 }
 
 /// The HTTP status a single-resource call answers with for an org error.
-pub fn status_of(code: Code) -> StatusCode {
+pub(crate) fn status_of(code: Code) -> StatusCode {
     match code {
         Code::NotFound | Code::EntityIsDeleted => StatusCode::NOT_FOUND,
         Code::DuplicateExternalId => StatusCode::MULTIPLE_CHOICES,
@@ -143,7 +143,7 @@ impl From<OrgError> for ApiError {
 }
 
 /// A collection entry's error: `statusCode`, not `errorCode`.
-pub fn collection_error(e: &OrgError) -> Value {
+pub(crate) fn collection_error(e: &OrgError) -> Value {
     if e.code == Code::UnknownException {
         return json!({"statusCode": e.code.as_str(), "message": unexpected(&e.message), "fields": e.fields});
     }
@@ -157,7 +157,7 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON response with the content type jsforce requires to parse it.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).expect("JSON values serialise");
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(

@@ -1,44 +1,21 @@
 //! The HTTP front door of forcebus: OAuth, SOAP login and calls, identity, and the REST
 //! sObject API, as an axum [`Router`].
 //!
-//! Layout:
-//! - [`ctx`]: origin, API version and authenticated caller of a request.
-//! - [`error`]: Salesforce's JSON-array error bodies.
-//! - [`oauth`]: `/services/oauth2/*` and the identity URL.
-//! - [`login_page`]: the sign-in page of `/services/oauth2/authorize`.
+//! Layout: one folder per protocol family, each with a narrow surface, over the shared
+//! plumbing at the top.
+//!
+//! - [`oauth`]: `/services/oauth2/*`, the identity URL and the sign-in page;
 //! - [`soap`]: the partner SOAP endpoint (login, logout, undelete, emptyRecycleBin);
-//!   [`metadata`]: the Metadata API's CRUD calls over SOAP (`/services/Soap/m`), with
-//!   [`metadata_channels`] for platform event channels and their members;
-//!   [`metadata_deploy`]: its `deploy` and `checkDeployStatus` (the zip read by
-//!   `metadata_package`), with their [`metadata_options`]; [`metadata_quick`]:
-//!   `deployRecentValidation` and `cancelDeploy`; [`metadata_rest`]: the REST deploy
-//!   (`/metadata/deployRequest`), its bodies read by [`multipart`]; [`metadata_retrieve`]:
-//!   `retrieve` and `checkRetrieveStatus`.
-//! - [`resources`]: the version list, the resource list and `/limits`.
-//! - [`describe`]: describeGlobal, basic info and describe.
-//! - [`sobjects`]: single-record create, retrieve, update, delete, upsert.
-//! - [`query`]: SOQL over REST, cursors and locators.
-//! - [`collections`]: sObject collections (`/composite/sobjects`).
-//! - [`search`]: SOSL, `/search` and `/parameterizedSearch`.
-//! - [`bulk2`]: Bulk API 2.0 (`/jobs/ingest`, `/jobs/query`); [`bulk1`]: Bulk API 1.0
-//!   (`/services/async`), its results in [`bulk1_results`]; [`stream`]: file bodies.
-//! - [`layouts`]: `describe/layouts`, named, compact and approval layouts;
-//!   [`listviews`]: list views and their results; [`recent`]: `/recent`;
-//!   [`password`]: `/sobjects/User/{id}/password`.
-//! - [`composite`]: `/composite`, `/composite/batch`, `/composite/tree`, `/composite/graph`.
-//! - [`platform`]: publishing platform events (`POST /sobjects/<Name>__e`) and their
-//!   definitions (`/forcebus/v1/platform-events`).
-//! - [`tooling`]: the Tooling API's sObjects (`PushTopic`, `PlatformEventChannel`,
-//!   `PlatformEventChannelMember`, `ManagedEventSubscription`); [`tooling_schema`]: its
-//!   schema objects `CustomField` and `CustomObject`, changing the schema live;
-//!   [`tooling_defs`]: `EntityDefinition`, `FieldDefinition`, `CustomObject`, `CustomField`
-//!   as tooling query results, and `tooling_describe`: their describeGlobal entries and
-//!   describes.
-//! - [`generic`]: generic streaming pushes (`/sobjects/StreamingChannel/{id}/push`).
-//! - [`events`]: event schemas by id, and the event log as JSON (`/forcebus/v1/events`).
-//! - [`control`]: the test controls (`/forcebus/v1/control`).
-//! - [`body`]: request-body checks shared by the write endpoints.
-//! - [`limits`]: daily API request counting and `Sforce-Limit-Info`.
+//! - [`metadata`]: the Metadata API (SOAP calls, deploys over SOAP and REST, retrieves);
+//! - [`data`]: the REST data API (sObjects, collections, composite, SOQL, SOSL, describe,
+//!   layouts, list views, platform events, event schemas);
+//! - [`tooling`]: the Tooling API's sObjects and schema objects;
+//! - [`bulk`]: the Bulk API 2.0 and 1.0 wire forms;
+//! - [`control`]: forcebus's test controls (`/forcebus/v1/control`);
+//! - the plumbing every family shares: [`ctx`] (origin, API version and caller of a
+//!   request), [`error`] (Salesforce's JSON error bodies), [`body`] (request-body checks),
+//!   [`multipart`] (`multipart/form-data` bodies), [`limits`] (API request counting and
+//!   `Sforce-Limit-Info`), and [`routes`] (every path and its handlers).
 //!
 //! Every error code comes from the one table, [`forcebus_org::StatusCode`]; every request
 //! runs in a debug span ([`request_spans`]) that records no token.
@@ -61,46 +38,19 @@ use tracing::Level;
 use forcebus_auth::Auth;
 use forcebus_org::{Org, StatusCode as Code};
 
-pub mod body;
-pub mod bulk1;
-pub mod bulk1_results;
-pub mod bulk2;
-pub mod collections;
-pub mod composite;
-pub mod control;
+mod body;
+mod bulk;
+mod control;
 pub mod ctx;
-pub mod describe;
-pub mod error;
-pub mod events;
-pub mod generic;
-pub mod layouts;
-pub mod limits;
-pub mod listviews;
-pub mod login_page;
+pub mod data;
+mod error;
+mod limits;
 pub mod metadata;
-pub mod metadata_channels;
-pub mod metadata_deploy;
-pub mod metadata_options;
-mod metadata_package;
-pub mod metadata_quick;
-pub mod metadata_rest;
-pub mod metadata_retrieve;
 pub mod multipart;
-pub mod oauth;
-pub mod password;
-pub mod platform;
-pub mod query;
-pub mod recent;
-pub mod resources;
+mod oauth;
 mod routes;
-pub mod search;
-pub mod soap;
-pub mod sobjects;
-pub mod stream;
-pub mod tooling;
-pub mod tooling_defs;
-mod tooling_describe;
-pub mod tooling_schema;
+mod soap;
+mod tooling;
 
 pub use ctx::ConnInfo;
 use error::ApiError;
@@ -145,15 +95,15 @@ pub struct AppState {
     /// API request counting.
     pub usage: limits::Usage,
     /// Open query cursors.
-    pub cursors: query::Cursors,
+    pub cursors: data::Cursors,
     /// Who is subscribed to which generic streaming channel (the Streaming API knows).
     pub presence: Arc<dyn forcebus_org::generic::Presence>,
     /// Bulk API jobs.
     pub bulk: Arc<forcebus_bulk::Bulk>,
     /// Metadata API deploys, for `checkDeployStatus`.
-    pub deploys: metadata_deploy::Deploys,
+    pub deploys: metadata::Deploys,
     /// Metadata API retrieves, for `checkRetrieveStatus`.
-    pub retrieves: metadata_retrieve::Retrieves,
+    pub retrieves: metadata::Retrieves,
 }
 
 /// Shared state handle.
@@ -299,7 +249,7 @@ async fn read_body_first(
         }
         // SOAP clients read faults, not JSON.
         Err(_) if parts.uri.path().starts_with("/services/Soap/") => {
-            metadata::too_large(app.config.max_body_bytes)
+            metadata::calls::too_large(app.config.max_body_bytes)
         }
         Err(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -4,7 +4,9 @@
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use crate::*;
+use crate::bulk::{v1 as bulk1, v2 as bulk2};
+use crate::data::*;
+use crate::{State, control, metadata, oauth, soap, tooling};
 
 /// The data API: `/services/data/vXX.X/...`.
 #[allow(clippy::too_many_lines)]
@@ -20,13 +22,13 @@ pub(crate) fn data() -> Router<State> {
         .route("/services/data/{v}/tooling/query", get(query::tooling))
         .route(
             "/services/data/{v}/tooling/sobjects/{o}",
-            get(tooling::basic).post(tooling::create),
+            get(tooling::sobjects::basic).post(tooling::sobjects::create),
         )
         .route(
             "/services/data/{v}/tooling/sobjects/{o}/{id}",
-            get(tooling::retrieve)
-                .patch(tooling::update)
-                .delete(tooling::delete),
+            get(tooling::sobjects::retrieve)
+                .patch(tooling::sobjects::update)
+                .delete(tooling::sobjects::delete),
         )
         .route(
             "/services/data/{v}/tooling/query/{locator}",
@@ -160,13 +162,13 @@ pub(crate) fn data() -> Router<State> {
         )
         .route(
             "/services/data/{v}/metadata/deployRequest",
-            post(metadata_rest::create),
+            post(metadata::rest_deploy::create),
         )
         .route(
             "/services/data/{v}/metadata/deployRequest/{id}",
-            get(metadata_rest::status)
-                .post(metadata_rest::create_validated)
-                .patch(metadata_rest::cancel),
+            get(metadata::rest_deploy::status)
+                .post(metadata::rest_deploy::create_validated)
+                .patch(metadata::rest_deploy::cancel),
         )
         .route(
             "/services/data/{v}/jobs/{kind}",
@@ -240,8 +242,11 @@ pub(crate) fn other() -> Router<State> {
         )
         .route("/id/{org}/{user}", get(oauth::identity))
         .route("/services/Soap/u/{v}", post(soap::endpoint))
-        .route("/services/Soap/m/{v}", post(metadata::endpoint))
-        .route("/services/Soap/m/{v}/{*rest}", post(metadata::endpoint))
+        .route("/services/Soap/m/{v}", post(metadata::calls::endpoint))
+        .route(
+            "/services/Soap/m/{v}/{*rest}",
+            post(metadata::calls::endpoint),
+        )
         .route("/services/Soap/u/{v}/{org}", post(soap::endpoint))
 }
 

@@ -9,8 +9,6 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use forcebus_org::custom;
-
 use crate::banner::{self, Startup};
 use crate::config::{Config, ServeTimes};
 use crate::datadir::{DataDir, shown};
@@ -136,30 +134,12 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
             platform_events = project.platform_events.len(),
             "sfdx project loaded."
         );
-        merge(&mut objects, &project.objects);
+        crate::tenant::merge(&mut objects, &project.objects);
         events = project.platform_events;
     }
-    merge(&mut objects, &config.objects);
+    crate::tenant::merge(&mut objects, &config.objects);
     events.extend(config.platform_events.clone());
     Ok(Declared { objects, events })
-}
-
-/// Adds `more`'s objects to `objects`: labels replaced where given, fields appended (a
-/// field of the same name replaces the earlier one when the schema is built).
-pub(crate) fn merge(
-    objects: &mut std::collections::BTreeMap<String, custom::ObjectConfig>,
-    more: &std::collections::BTreeMap<String, custom::ObjectConfig>,
-) {
-    for (name, c) in more {
-        let entry = objects.entry(name.clone()).or_default();
-        if c.label.is_some() {
-            entry.label.clone_from(&c.label);
-        }
-        if c.plural_label.is_some() {
-            entry.plural_label.clone_from(&c.plural_label);
-        }
-        entry.fields.extend(c.fields.iter().cloned());
-    }
 }
 
 /// Serves until the first SIGINT or SIGTERM, then stops taking work, answers what is

@@ -1,7 +1,6 @@
 //! A deadline on reading a request body. hyper bounds the wait for a request's headers
 //! (`header_read_timeout`) but not for its body: a client that sends headers and part of
-//! a body could hold a connection, a task and a parked buffer for ever (issue 13, finding
-//! 9). [`DeadlineBody`] fails the body once the deadline passes; the handler then answers
+//! a body could hold a connection, a task and a parked buffer for ever. [`DeadlineBody`] fails the body once the deadline passes; the handler then answers
 //! with an error and hyper closes the connection, since the body was never read whole.
 
 use std::pin::Pin;

@@ -1,5 +1,5 @@
 //! Which org a request is for, found from its credential as Salesforce's APIs say it
-//! (issue 17's isolation): an access token names its org (`00D…!…`), so REST, the
+//! (orgs are isolated from one another): an access token names its org (`00D…!…`), so REST, the
 //! Streaming API, SOAP calls with a session and the Pub/Sub API go by token; a sign-in
 //! goes by username (usernames are unique across the server) or by the connected app's
 //! client id. Anything else, and every request while the server holds only its default
@@ -120,39 +120,20 @@ fn body_credential(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Crede
             .map(Credential::Username)
             .or_else(|| get("client_id").map(Credential::ClientId));
     }
-    let text = std::str::from_utf8(body).ok()?;
-    element_text(text, "sessionId")
+    let root = forcebus_xml::parse(body).ok()?;
+    element_text(&root, "sessionId")
         .map(Credential::Token)
-        .or_else(|| element_text(text, "username").map(Credential::Username))
+        .or_else(|| element_text(&root, "username").map(Credential::Username))
 }
 
-/// The text of the first element whose local name is `name` (`<name>` or
-/// `<prefix:name>`), unescaped enough for an id or a username.
-fn element_text(xml: &str, name: &str) -> Option<String> {
-    let open = format!("{name}>");
-    let mut from = 0;
-    while let Some(i) = xml[from..].find(&open) {
-        let at = from + i;
-        from = at + open.len();
-        let head = &xml[..at];
-        let opens = head.rfind('<').is_some_and(|lt| {
-            let between = &head[lt + 1..];
-            between.is_empty()
-                || between.strip_suffix(':').is_some_and(|prefix| {
-                    !prefix.is_empty()
-                        && prefix
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                })
-        });
-        if !opens {
-            continue;
-        }
-        let tail = &xml[from..];
-        let value = tail[..tail.find('<')?].trim();
-        return (!value.is_empty()).then(|| value.replace("&amp;", "&"));
+/// The trimmed text of the first element (in document order) whose local name is
+/// `name`, if it has any.
+fn element_text(e: &forcebus_xml::Element, name: &str) -> Option<String> {
+    if e.name == name {
+        let text = e.text.trim();
+        return (!text.is_empty()).then(|| text.to_owned());
     }
-    None
+    e.children.iter().find_map(|c| element_text(c, name))
 }
 
 /// The Pub/Sub API, each call served by the org its `accesstoken` names (a wrong
@@ -231,7 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn element_text_never_panics() {
+    fn a_soap_credential_is_read_as_xml_and_bad_xml_has_none() {
+        let soap = |b: &str| body_credential(&axum::http::HeaderMap::new(), b.as_bytes());
+        assert_eq!(
+            soap("<Envelope><username><![CDATA[a&b@x.y]]></username></Envelope>"),
+            Some(Credential::Username("a&b@x.y".into()))
+        );
+        assert_eq!(
+            soap("<e:Envelope xmlns:e=\"x\"><e:username> a&amp;b@x.y </e:username></e:Envelope>"),
+            Some(Credential::Username("a&b@x.y".into()))
+        );
         for s in [
             "",
             "<",
@@ -240,9 +230,13 @@ mod tests {
             "<sessionId>",
             "<x:sessionId>a",
             ":sessionId>é<",
-            "<é:sessionId>v</é:sessionId>",
+            "<sessionId></sessionId>",
         ] {
-            let _ = element_text(s, "sessionId");
+            assert_eq!(soap(s), None, "{s}");
         }
+        assert_eq!(
+            soap("<é:sessionId>v</é:sessionId>"),
+            Some(Credential::Token("v".into()))
+        );
     }
 }

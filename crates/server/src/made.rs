@@ -5,14 +5,50 @@
 //! sign-ins need of a resting org (its usernames, client id, record and event counts) is
 //! kept, so listing orgs or signing in to another org does not open it.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use forcebus_org::RecordId;
+use serde::{Deserialize, Serialize};
 
+use forcebus_org::RecordId;
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::platform::EventConfig;
+
+use crate::config::{AppSettings, UserConfig};
 use crate::tenant::{Home, Tenant};
-use crate::tenants::OrgInfo;
+
+/// The config sections an org is made with (`POST /forcebus/v1/orgs` `config`), as the
+/// config file spells them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrgConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) users: Option<Vec<UserConfig>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) app: Option<AppSettings>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) objects: BTreeMap<String, ObjectConfig>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) platform_events: BTreeMap<String, EventConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cdc_entities: Option<Vec<String>>,
+}
+
+/// What `org.json` keeps of an org.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrgInfo {
+    pub(crate) name: String,
+    /// When it was made (`2026-11-23T04:52:10.000+0000`).
+    pub(crate) created: String,
+    #[serde(default)]
+    pub(crate) config: OrgConfig,
+    /// Its block of the record counter: records minted here never share an id with
+    /// another org's.
+    #[serde(default)]
+    pub(crate) block: u64,
+}
 
 /// An org made at run time.
 pub(crate) struct Made {

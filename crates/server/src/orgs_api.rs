@@ -25,9 +25,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::made::{Activity, Made};
+use crate::made::{Activity, Made, OrgConfig};
 use crate::tenant::Tenant;
-use crate::tenants::{OrgConfig, Tenants};
+use crate::tenants::Tenants;
 
 /// What the API needs besides the orgs: how clients reach the server.
 pub(crate) struct OrgsApi {

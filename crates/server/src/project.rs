@@ -188,10 +188,10 @@ fn read(file: &Path, kind: &str) -> anyhow::Result<Map<String, Value>> {
         bail!("{} is larger than {MAX_FILE_BYTES} bytes", file.display());
     }
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let root = forcebus_rest::soap::parse(&bytes)
+    let root = forcebus_xml::parse(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not well-formed XML: {e}", file.display()))?;
     if root.name != kind {
         bail!("{} holds a {}, not a {kind}", file.display(), root.name);
     }
-    Ok(forcebus_rest::metadata::to_json(&root))
+    Ok(forcebus_xml::json::to_json(&root))
 }

@@ -32,6 +32,24 @@ pub(crate) struct Declared {
     pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
 }
 
+/// Adds `more`'s objects to `objects`: labels replaced where given, fields appended (a
+/// field of the same name replaces the earlier one when the schema is built).
+pub(crate) fn merge(
+    objects: &mut std::collections::BTreeMap<String, custom::ObjectConfig>,
+    more: &std::collections::BTreeMap<String, custom::ObjectConfig>,
+) {
+    for (name, c) in more {
+        let entry = objects.entry(name.clone()).or_default();
+        if c.label.is_some() {
+            entry.label.clone_from(&c.label);
+        }
+        if c.plural_label.is_some() {
+            entry.plural_label.clone_from(&c.plural_label);
+        }
+        entry.fields.extend(c.fields.iter().cloned());
+    }
+}
+
 /// An org made at run time: its id, and where its record counter starts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Identity {
@@ -128,7 +146,7 @@ impl Tenant {
                 ..config.rest()
             },
             usage: Default::default(),
-            cursors: forcebus_rest::query::Cursors::new(config.query_cursor_max_bytes),
+            cursors: forcebus_rest::data::Cursors::new(config.query_cursor_max_bytes),
             presence: bayeux.clone(),
             bulk: bulk.clone(),
             deploys: Default::default(),

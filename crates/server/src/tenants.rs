@@ -14,49 +14,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 
 use forcebus_org::RecordId;
-use forcebus_org::custom::ObjectConfig;
-use forcebus_org::platform::EventConfig;
 
-use crate::config::{AppSettings, Config, UserConfig};
-use crate::made::{Activity, Made, Resting, Slot};
+use crate::config::{Config, UserConfig};
+use crate::made::{Activity, Made, OrgConfig, OrgInfo, Resting, Slot};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 
 /// Most orgs one server holds besides its default one.
 pub(crate) const MAX_ORGS: usize = 10_000;
-
-/// The config sections an org is made with (`POST /forcebus/v1/orgs` `config`), as the
-/// config file spells them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct OrgConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) users: Option<Vec<UserConfig>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) app: Option<AppSettings>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) objects: BTreeMap<String, ObjectConfig>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) platform_events: BTreeMap<String, EventConfig>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cdc_entities: Option<Vec<String>>,
-}
-
-/// What `org.json` keeps of an org.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct OrgInfo {
-    pub(crate) name: String,
-    /// When it was made (`2026-11-23T04:52:10.000+0000`).
-    pub(crate) created: String,
-    #[serde(default)]
-    pub(crate) config: OrgConfig,
-    /// Its block of the record counter: records minted here never share an id with
-    /// another org's.
-    #[serde(default)]
-    pub(crate) block: u64,
-}
 
 /// Record ids per block (62⁶ of the 62⁹ a counter spans).
 const BLOCK: u64 = 62u64.pow(6);
@@ -168,7 +134,7 @@ impl Tenants {
             config.cdc_entities.clone_from(&info.config.cdc_entities);
         }
         let mut declared = self.declared.clone();
-        crate::app::merge(&mut declared.objects, &info.config.objects);
+        crate::tenant::merge(&mut declared.objects, &info.config.objects);
         declared.events.extend(info.config.platform_events.clone());
         let identity = Identity {
             id,

@@ -106,7 +106,7 @@ pub(super) async fn connect(
             Ok(()) = drops.changed() => true,
             // The token was checked before this connect; a parked connect whose token
             // is revoked (or found expired) while it waits gets the same 401 as the next
-            // connect would (issue 13, finding 6).
+            // connect would.
             Ok(()) = revocations.changed() => {
                 if bx.auth.verify(token).is_none() {
                     let advice = json!({"reconnect": "none", "interval": 0});
@@ -162,8 +162,8 @@ fn answered(bx: &Bayeux, session: &Session, msg: &Message, first: bool) -> Value
     Value::Object(r)
 }
 
-/// The answer to a connect whose session was overtaken by the log (issue 13, finding 8:
-/// it used to get `successful: true` and no events, for ever). The session is dropped and
+/// The answer to a connect whose session was overtaken by the log (rather than
+/// `successful: true` and no events, for ever). The session is dropped and
 /// the connect fails with `403::Unknown client` and handshake advice, as when Salesforce
 /// loses a session; the client handshakes and resubscribes from its stored replay ids,
 /// and the subscribe answers with Salesforce's invalid-replay-id error, which clients
@@ -178,8 +178,10 @@ fn overtaken(bx: &Bayeux, session: &Session, msg: &Message) -> (Vec<String>, Val
 /// A connect parked on its session. Dropping it ends the parking however the connect
 /// ends: answered, or abandoned because the client hung up and the request future was
 /// dropped mid-wait. Either way the session's expiry clock starts again from now, so a
-/// client that vanishes during a long poll loses its session `session_timeout` later
-/// (issue 13, finding 3: the flag used to stay set for ever and the sweeper kept it).
+/// client that vanishes during a long poll loses its session `session_timeout` later.
+/// The mark is a count, not a flag: when a newer connect releases an older one, the
+/// older one's end must not clear the newer one's mark, or the session would expire
+/// under the parked newer connect.
 struct Parked<'a>(&'a Session);
 
 impl<'a> Parked<'a> {

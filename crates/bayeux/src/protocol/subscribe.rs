@@ -58,7 +58,7 @@ pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message)
         -1 => Start::Latest,
         -2 => Start::Earliest,
         n if n >= 0 => Start::After(n as u64),
-        // Issue 13, finding 10: other negative values used to mean -1 silently.
+        // Other negative values are refused, never taken silently as -1.
         _ => return invalid(),
     };
     let Ok(cursor) = bx.org.log().subscribe(channel, start) else {

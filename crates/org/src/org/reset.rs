@@ -1,4 +1,4 @@
-//! Emptying an org (the admin API's reset, issue 17): every record goes (the recycle
+//! Emptying an org (the admin API's reset): every record goes (the recycle
 //! bin's too) but its users and its streaming settings (PushTopics, channels and their
 //! members, managed subscriptions, generic streaming channels), and every event; the
 //! schema, users, credentials and tokens stay, and replay ids go on from where they were.

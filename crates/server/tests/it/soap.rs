@@ -33,7 +33,7 @@ fn post(s: &Server, path: &str, xml: String) -> (u16, String) {
 
 /// Element children by local name and position, as the Pub/Sub Python sample reads them.
 fn children(xml: &str, path: &[&str]) -> Vec<(String, String)> {
-    let root = forcebus_rest::soap::parse(xml.as_bytes()).unwrap();
+    let root = forcebus_xml::parse(xml.as_bytes()).unwrap();
     let mut el = &root;
     for name in path {
         el = el
@@ -209,10 +209,9 @@ fn undelete_restores_and_empty_recycle_bin_purges() {
     );
     let (st, xml) = post(&s, "/services/Soap/u/59.0", body);
     assert_eq!(st, 200, "{xml}");
-    let results: Vec<_> = forcebus_rest::soap::parse(xml.as_bytes()).unwrap().children[0].children
-        [0]
-    .children
-    .clone();
+    let results: Vec<_> = forcebus_xml::parse(xml.as_bytes()).unwrap().children[0].children[0]
+        .children
+        .clone();
     assert_eq!(results.len(), 3);
     assert_eq!(
         results[0]

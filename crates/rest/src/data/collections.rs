@@ -1,0 +1,527 @@
+//! sObject collections, `/composite/sobjects` (`org-rest-cdc.md` §2.6): up to 200 records
+//! per call, one org transaction per call, per-record results in request order with
+//! `statusCode` errors.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use forcebus_org::{Op, OrgError, Outcome, RecordId, StatusCode as Code};
+
+use crate::body;
+use crate::ctx::Call;
+use crate::data::sobjects::{field_list, object};
+use crate::error::{ApiError, collection_error, json_response};
+
+const MAX_RECORDS: usize = 200;
+
+/// A collection call's body: `allOrNone` and the records.
+pub(crate) struct Request {
+    pub(crate) all_or_none: bool,
+    pub(crate) records: Vec<Map<String, Value>>,
+}
+
+/// A collection call's operations, ready to run in one transaction: each entry's
+/// operation or its rejection at the edge, the id each result echoes, and `allOrNone`.
+pub(crate) struct Prepared {
+    pub(crate) ops: Vec<Result<Op, OrgError>>,
+    pub(crate) ids: Vec<Option<String>>,
+    pub(crate) all_or_none: bool,
+    /// For upserts, whether each record would be inserted (its external id matched
+    /// nothing): a failed upsert's result says so in `created`, as Salesforce's do.
+    pub(crate) created: Vec<Option<bool>>,
+}
+
+impl Prepared {
+    fn new(ops: Vec<Result<Op, OrgError>>, ids: Vec<Option<String>>, all_or_none: bool) -> Self {
+        Self {
+            created: vec![None; ops.len()],
+            ops,
+            ids,
+            all_or_none,
+        }
+    }
+}
+
+fn too_many() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        Code::ExceededIdLimit,
+        "record limit reached. cannot submit more than 200 records into this call",
+    )
+}
+
+fn parse_request(headers: &HeaderMap, bytes: &[u8]) -> Result<Request, ApiError> {
+    request_from(body::object(headers, bytes)?)
+}
+
+/// Reads a collection call's body.
+pub(crate) fn request_from(mut m: Map<String, Value>) -> Result<Request, ApiError> {
+    let all_or_none = match m.remove("allOrNone") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(other) => {
+            return Err(ApiError::json_parser(format!(
+                "Cannot deserialize instance of boolean from {} value",
+                body::token_name(&other)
+            )));
+        }
+    };
+    let records = match m.remove("records") {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(o) => Ok(o),
+                other => Err(ApiError::json_parser(format!(
+                    "Cannot deserialize instance of sObject from {} value",
+                    body::token_name(&other)
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidField,
+                "records is required",
+            ));
+        }
+    };
+    if let Some(k) = m.keys().next() {
+        return Err(ApiError::json_parser(format!("Unrecognized field \"{k}\"")));
+    }
+    if records.len() > MAX_RECORDS {
+        return Err(too_many());
+    }
+    Ok(Request {
+        all_or_none,
+        records,
+    })
+}
+
+fn record_type(r: &Map<String, Value>) -> Option<String> {
+    r.get("attributes")?
+        .get("type")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Runs the operations (edge rejections included, as [`Op::Reject`]) as one transaction
+/// and renders the per-record results in request order.
+async fn run(app: &crate::State, call: &Call, prepared: Prepared) -> Result<Response, ApiError> {
+    let Prepared {
+        ops,
+        ids,
+        all_or_none,
+        created,
+    } = prepared;
+    let ops: Vec<Op> = ops
+        .into_iter()
+        .map(|p| p.unwrap_or_else(Op::Reject))
+        .collect();
+    let results = crate::transact(&app.org, call.caller(), ops, all_or_none, call.bulk_load)
+        .await?
+        .map_err(|e| ApiError::internal(&e))?
+        .results;
+    Ok(json_response(
+        StatusCode::OK,
+        &render_all(results, ids, created),
+    ))
+}
+
+/// The results of a collection call, in request order.
+pub(crate) fn render_all(
+    results: Vec<Result<Outcome, OrgError>>,
+    ids: Vec<Option<String>>,
+    created: Vec<Option<bool>>,
+) -> Value {
+    Value::Array(
+        results
+            .into_iter()
+            .zip(ids)
+            .zip(created)
+            .map(|((r, id), created)| {
+                let mut v = render(r, id);
+                if let Some(c) = created
+                    && v.get("created").is_none()
+                {
+                    v["created"] = json!(c);
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value {
+    match result {
+        Ok(Outcome::Upserted { id, created }) => {
+            json!({"id": id.to18(), "success": true, "errors": [], "created": created})
+        }
+        Ok(o) => json!({"id": o.id().to18(), "success": true, "errors": []}),
+        Err(e) => {
+            let mut v = json!({"success": false, "errors": [collection_error(&e)]});
+            if let Some(id) = given_id {
+                v["id"] = json!(RecordId::parse(&id).map_or(id, |i| i.to18()));
+            }
+            v
+        }
+    }
+}
+
+fn missing_type() -> OrgError {
+    OrgError::new(
+        Code::InvalidType,
+        "Must specify a type in attributes for each record",
+    )
+}
+
+/// `POST /composite/sobjects`: create.
+pub(crate) async fn create(
+    call: Call,
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req = parse_request(&headers, &bytes)?;
+    let is_event = |r: &Map<String, Value>| {
+        record_type(r).is_some_and(|t| app.org.platform_event(&t).is_some())
+    };
+    if req.records.iter().any(is_event) {
+        return create_with_events(&app, &call, req).await;
+    }
+    run(&app, &call, prepare_create(req)).await
+}
+
+/// The operations of a create call.
+pub(crate) fn prepare_create(req: Request) -> Prepared {
+    let ops: Vec<_> = req
+        .records
+        .into_iter()
+        .map(|r| {
+            let object = record_type(&r).ok_or_else(missing_type)?;
+            if r.keys().any(|k| k.eq_ignore_ascii_case("id")) {
+                return Err(OrgError::field(
+                    Code::InvalidFieldForInsertUpdate,
+                    "cannot specify Id in an insert call",
+                    "Id",
+                ));
+            }
+            Ok(Op::Create { object, fields: r })
+        })
+        .collect();
+    let ids = vec![None; ops.len()];
+    Prepared::new(ops, ids, req.all_or_none)
+}
+
+fn record_id(r: &Map<String, Value>) -> Option<String> {
+    r.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("id"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned)
+}
+
+/// `PATCH /composite/sobjects`: update; each record carries `attributes.type` and `id`.
+pub(crate) async fn update(
+    call: Call,
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req = parse_request(&headers, &bytes)?;
+    run(&app, &call, prepare_update(req)).await
+}
+
+/// The operations of an update call.
+pub(crate) fn prepare_update(req: Request) -> Prepared {
+    let ids: Vec<Option<String>> = req.records.iter().map(record_id).collect();
+    let ops = req
+        .records
+        .into_iter()
+        .map(|r| {
+            let object = record_type(&r).ok_or_else(missing_type)?;
+            let id = record_id(&r).ok_or_else(|| {
+                OrgError::new(Code::InvalidId, "Id not specified in an update call")
+            })?;
+            Ok(Op::Update {
+                object: Some(object),
+                id,
+                fields: r,
+            })
+        })
+        .collect();
+    Prepared::new(ops, ids, req.all_or_none)
+}
+
+/// `DELETE /composite/sobjects?ids=a,b[&allOrNone=true]`.
+pub(crate) async fn delete(
+    call: Call,
+    State(app): State<crate::State>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    run(&app, &call, prepare_delete(&q)?).await
+}
+
+/// The operations of a delete call (`ids=a,b[&allOrNone=true]`).
+pub(crate) fn prepare_delete(q: &HashMap<String, String>) -> Result<Prepared, ApiError> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| {
+            s.split(',')
+                .map(|i| i.trim().to_owned())
+                .filter(|i| !i.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::MissingArgument,
+            "ids parameter must be specified",
+        ));
+    }
+    if ids.len() > MAX_RECORDS {
+        return Err(too_many());
+    }
+    let all_or_none = q
+        .get("allOrNone")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let ops = ids
+        .iter()
+        .map(|id| match RecordId::parse(id) {
+            Some(_) => Ok(Op::Delete {
+                object: None,
+                id: id.clone(),
+            }),
+            None => Err(OrgError::new(
+                Code::MalformedId,
+                format!("malformed id {id}"),
+            )),
+        })
+        .collect();
+    Ok(Prepared::new(
+        ops,
+        ids.into_iter().map(Some).collect(),
+        all_or_none,
+    ))
+}
+
+/// The records `ids` of `name` with `fields`, `null` for each not found; `get` reads a
+/// record (from the org, or from a composite request's transaction).
+pub(crate) fn retrieve_records(
+    app: &crate::AppState,
+    call: &Call,
+    name: &str,
+    ids: &[String],
+    fields: Option<&str>,
+    get: &dyn Fn(RecordId) -> Option<forcebus_org::Record>,
+) -> Result<Value, ApiError> {
+    let o = &*object(app, name)?;
+    let fields = field_list(o, fields)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::MissingArgument,
+            "fields parameter must be specified",
+        )
+    })?;
+    if ids.len() > 2000 {
+        return Err(too_many());
+    }
+    let out: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            RecordId::parse(id)
+                .and_then(get)
+                .filter(|r| r.object == o.name && !r.is_deleted)
+                .map_or(Value::Null, |r| r.to_rest(o, &call.version, Some(&fields)))
+        })
+        .collect();
+    Ok(Value::Array(out))
+}
+
+/// `POST /composite/sobjects/{X}` with `{"ids": [...], "fields": [...]}` (jsforce).
+pub(crate) async fn retrieve(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let m = body::object(&headers, &bytes)?;
+    let strings = |key: &str| -> Vec<String> {
+        m.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ids, fields) = (strings("ids"), strings("fields"));
+    let fields = (!fields.is_empty()).then(|| fields.join(","));
+    let get = |id| app.org.get(id);
+    let out = retrieve_records(&app, &call, &name, &ids, fields.as_deref(), &get)?;
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+/// `GET /composite/sobjects/{X}?ids=..&fields=..`.
+pub(crate) async fn retrieve_get(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| s.split(',').map(|i| i.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let get = |id| app.org.get(id);
+    let fields = q.get("fields").map(String::as_str);
+    let out = retrieve_records(&app, &call, &name, &ids, fields, &get)?;
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+/// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
+pub(crate) async fn upsert(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, name, field)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let o = &*object(&app, &name)?;
+    let req = parse_request(&headers, &bytes)?;
+    let exists = |v: &str| {
+        app.org
+            .find_by_external_id(&o.name, &field, v)
+            .is_ok_and(|ids| !ids.is_empty())
+    };
+    run(&app, &call, prepare_upsert(o, &field, req, &exists)).await
+}
+
+/// The operations of an upsert call by the external-id `field` of `o`; `exists` says
+/// whether a record has an external id value already.
+pub(crate) fn prepare_upsert(
+    o: &forcebus_org::ObjectDef,
+    field: &str,
+    req: Request,
+    exists: &dyn Fn(&str) -> bool,
+) -> Prepared {
+    let ops: Vec<_> = req
+        .records
+        .into_iter()
+        .map(|mut r| {
+            if record_type(&r).is_some_and(|t| !t.eq_ignore_ascii_case(&o.name)) {
+                return Err(OrgError::new(
+                    Code::InvalidType,
+                    format!("record type does not match {}", o.name),
+                ));
+            }
+            let key = r.keys().find(|k| k.eq_ignore_ascii_case(field)).cloned();
+            let value = key.and_then(|k| r.remove(&k)).and_then(|v| match v {
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            let value = value.ok_or_else(|| {
+                OrgError::field(
+                    Code::RequiredFieldMissing,
+                    format!("Required fields are missing: [{field}]"),
+                    field,
+                )
+            })?;
+            Ok(Op::Upsert {
+                object: o.name.clone(),
+                field: field.to_owned(),
+                value,
+                fields: r,
+            })
+        })
+        .collect();
+    let ids = vec![None; ops.len()];
+    let mut prepared = Prepared::new(ops, ids, req.all_or_none);
+    prepared.created = prepared
+        .ops
+        .iter()
+        .map(|op| match op {
+            Ok(Op::Upsert { value, .. }) => Some(!exists(value)),
+            _ => None,
+        })
+        .collect();
+    prepared
+}
+
+/// `POST /composite/sobjects` with platform events among the records: records are
+/// written in one transaction and events published, each result in request order. With
+/// `allOrNone`, events are checked before anything is written, and a failed record
+/// publishes no event.
+async fn create_with_events(
+    app: &crate::State,
+    call: &Call,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let mut events = Vec::new();
+    let mut ops = Vec::new();
+    // Where each request entry went: Ok(index into events) or Err(index into ops).
+    let mut slots = Vec::new();
+    for mut r in req.records {
+        let t = record_type(&r);
+        match t.as_deref().and_then(|t| app.org.platform_event(t)) {
+            Some(def) => {
+                r.remove("attributes");
+                slots.push(Ok(events.len()));
+                events.push((def, r));
+            }
+            None => {
+                slots.push(Err(ops.len()));
+                ops.push(match t {
+                    None => Op::Reject(missing_type()),
+                    Some(object) => Op::Create { object, fields: r },
+                });
+            }
+        }
+    }
+    let caller = call.caller();
+    let invalid_event = req.all_or_none
+        && events.iter().any(|(def, fields)| {
+            def.check(
+                fields,
+                &caller.user_id.to18(),
+                "2000-01-01T00:00:00.000+0000",
+            )
+            .is_err()
+        });
+    let record_results: Vec<Result<Outcome, OrgError>> = if invalid_event {
+        ops.iter()
+            .map(|_| Err(forcebus_org::commit::rolled_back()))
+            .collect()
+    } else if ops.is_empty() {
+        Vec::new()
+    } else {
+        crate::transact(&app.org, caller, ops, req.all_or_none, call.bulk_load)
+            .await?
+            .map_err(|e| ApiError::internal(&e))?
+            .results
+    };
+    let records_failed = record_results.iter().any(Result::is_err);
+    let event_results = if req.all_or_none && records_failed && !invalid_event {
+        events
+            .iter()
+            .map(|_| Err(forcebus_org::commit::rolled_back()))
+            .collect()
+    } else {
+        crate::data::platform::publish(app, call, events.clone(), req.all_or_none).await?
+    };
+    let out = slots
+        .into_iter()
+        .map(|s| match s {
+            Ok(i) => crate::data::platform::result_json(&events[i].0, &event_results[i]),
+            Err(i) => render(record_results[i].clone(), None),
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &Value::Array(out)))
+}

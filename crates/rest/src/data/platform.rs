@@ -1,0 +1,153 @@
+//! Platform events over REST (`org-rest-cdc.md` §5): publishing with `POST
+//! /sobjects/{Name}__e` and through `/composite/sobjects`, their describe, and forcebus's
+//! metadata endpoint for definitions, `/forcebus/v1/platform-events[/{Name}__e]`:
+//!
+//! - `GET` lists the definitions (or shows one): name, key prefix, schema id, config;
+//! - `PUT` creates (201) or replaces (200) one from the body the config file takes
+//!   (`{"label", "plural_label", "publish_behavior", "fields": [{"name", "type", ...}]}`);
+//!   a field change gives a new schema id, and events already published keep theirs;
+//! - `DELETE` removes one (204); its published events stay in the log until retention.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use forcebus_org::platform::{EventConfig, EventDef, Published, ToPublish, rest_id};
+use forcebus_org::{OrgError, StatusCode as Code};
+
+use crate::ctx::{Call, bearer};
+use crate::error::{ApiError, collection_error, json_response};
+
+/// Publishes events (any mix of definitions) as the caller.
+pub(crate) async fn publish(
+    app: &crate::State,
+    call: &Call,
+    items: Vec<(Arc<EventDef>, Map<String, Value>)>,
+    all_or_none: bool,
+) -> Result<Vec<Result<Published, OrgError>>, ApiError> {
+    let org = app.org.clone();
+    let caller = call.caller();
+    let items: Vec<ToPublish> = items.into_iter().map(|(d, m)| (d, m, None)).collect();
+    // Appended and made durable on the blocking thread, as before the commit handle: the
+    // thread that appended syncs at once (bench/compare's fan-out p99 doubled when the
+    // wait went through the syncing thread instead).
+    crate::blocking(move || {
+        org.publish(&caller, &items, all_or_none)
+            .and_then(forcebus_org::Committing::wait)
+    })
+    .await?
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// The save result of a published event: success, with the `OPERATION_ENQUEUED` entry
+/// carrying its `EventUuid`.
+pub(crate) fn result_json(def: &EventDef, r: &Result<Published, OrgError>) -> Value {
+    match r {
+        Ok(p) => json!({
+            "id": rest_id(def).to18(), "success": true,
+            "errors": [{"statusCode": Code::OperationEnqueued.as_str(), "message": p.uuid, "fields": []}],
+        }),
+        Err(e) => json!({"success": false, "errors": [collection_error(e)]}),
+    }
+}
+
+/// `POST /sobjects/{Name}__e`: 201 with the save result, or 400 with the errors.
+pub(crate) async fn create(
+    app: &crate::State,
+    call: &Call,
+    def: Arc<EventDef>,
+    fields: Map<String, Value>,
+) -> Result<Response, ApiError> {
+    let mut results = publish(app, call, vec![(def.clone(), fields)], true).await?;
+    match results.pop().expect("one event, one result") {
+        Err(e) => Err(ApiError::from(e)),
+        ok => Ok(json_response(StatusCode::CREATED, &result_json(&def, &ok))),
+    }
+}
+
+fn definition_json(def: &EventDef) -> Value {
+    json!({
+        "name": def.name(),
+        "keyPrefix": def.object.key_prefix,
+        "schemaId": def.schema_id,
+        "config": def.config,
+    })
+}
+
+fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    bearer(headers)
+        .and_then(|t| app.auth.verify(t))
+        .map(|_| ())
+        .ok_or_else(ApiError::invalid_session)
+}
+
+/// `GET /forcebus/v1/platform-events`.
+pub(crate) async fn list(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorised(&app, &headers)?;
+    let defs: Vec<Value> = app
+        .org
+        .platform_events()
+        .iter()
+        .map(|d| definition_json(d))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"platformEvents": defs}),
+    ))
+}
+
+/// `GET /forcebus/v1/platform-events/{name}`.
+pub(crate) async fn show(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    authorised(&app, &headers)?;
+    let def = app
+        .org
+        .platform_event(&name)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(json_response(StatusCode::OK, &definition_json(&def)))
+}
+
+/// `PUT /forcebus/v1/platform-events/{name}`.
+pub(crate) async fn put(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    authorised(&app, &headers)?;
+    let body = crate::body::object(&headers, &bytes)?;
+    let config: EventConfig = serde_json::from_value(Value::Object(body))
+        .map_err(|e| ApiError::json_parser(e.to_string()))?;
+    let org = app.org.clone();
+    let (def, created) = crate::blocking(move || org.define_platform_event(&name, config))
+        .await?
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidInput, e))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, &definition_json(&def)))
+}
+
+/// `DELETE /forcebus/v1/platform-events/{name}`.
+pub(crate) async fn remove(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    authorised(&app, &headers)?;
+    let org = app.org.clone();
+    crate::blocking(move || org.delete_platform_event(&name)).await??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

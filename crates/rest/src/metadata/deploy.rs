@@ -1,0 +1,341 @@
+//! The Metadata API's `deploy` and `checkDeployStatus` (`metadata-tooling.md` §5): a zip
+//! (read by `metadata_package`) whose objects, fields, platform events and destructive
+//! manifests are applied as one schema change ([`forcebus_org::org::deploy`]), then its
+//! channels and members ([`crate::metadata::channels`]), answered by an id (`0Af…`) that `checkDeployStatus`
+//! reports on with one message per component and one for `package.xml`. [`start`] runs
+//! a deploy for SOAP, for the REST `deployRequest` resource ([`crate::metadata::rest_deploy`])
+//! and for quick deploys ([`crate::metadata::quick`]) alike.
+//!
+//! A deploy is applied before `deploy` answers (it is done at the first poll, which
+//! Salesforce allows). The zip is bounded: entries, each entry's and the total's size.
+
+use base64::Engine;
+use bytes::Bytes;
+
+use forcebus_org::clock::format_datetime;
+use forcebus_org::org::deploy::{Component, Deployed};
+use forcebus_org::{Caller, OrgError, StatusCode as Code};
+
+use crate::metadata::channels;
+use crate::metadata::options::DeployOptions;
+use crate::metadata::package::read_package;
+use forcebus_xml::{Element, escape};
+
+/// Deploy results kept (the oldest go first).
+const MAX_KEPT: usize = 1_000;
+
+/// What a finished deploy reports.
+#[derive(Debug, Clone)]
+pub(crate) struct DeployResult {
+    pub(crate) id: String,
+    /// When it was asked for (and, deploys being synchronous, done).
+    pub(crate) created: String,
+    pub(crate) options: DeployOptions,
+    /// The validation a quick deploy applied again (REST's `validatedDeployRequestId`).
+    pub(crate) validated: Option<String>,
+    pub(crate) status: &'static str,
+    pub(crate) error: Option<String>,
+    components: Vec<Component>,
+    applied: bool,
+}
+
+/// A DeployMessage's fields (§5.4), whichever way it is written.
+#[derive(Debug)]
+pub(crate) struct Message<'a> {
+    pub(crate) changed: bool,
+    pub(crate) created: bool,
+    pub(crate) deleted: bool,
+    /// Empty for the `package.xml` message.
+    pub(crate) component_type: &'a str,
+    pub(crate) file_name: String,
+    pub(crate) full_name: &'a str,
+    pub(crate) problem: Option<String>,
+    /// `Error` or `Warning`, with a problem.
+    pub(crate) problem_type: &'static str,
+    pub(crate) success: bool,
+}
+
+impl DeployResult {
+    /// `numberComponentErrors`, `numberComponentsDeployed` (would-be successes of a
+    /// rolled-back deploy included) and `numberComponentsTotal`.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let ignore = self.options.ignore_warnings;
+        let errors = self.components.iter().filter(|c| c.fails(ignore)).count();
+        let total = self.components.len();
+        (errors, total - errors, total)
+    }
+
+    /// `success`: true but for `Failed`.
+    pub(crate) fn success(&self) -> bool {
+        self.status != "Failed"
+    }
+
+    /// `componentFailures`, then `componentSuccesses` (the `package.xml` message first,
+    /// unless the zip could not be read).
+    pub(crate) fn messages(&self) -> (Vec<Message<'_>>, Vec<Message<'_>>) {
+        let ignore = self.options.ignore_warnings;
+        let (failed, ok): (Vec<&Component>, Vec<&Component>) =
+            self.components.iter().partition(|c| c.fails(ignore));
+        let package = self.error.is_none().then_some(Message {
+            changed: true,
+            created: false,
+            deleted: false,
+            component_type: "",
+            file_name: "package.xml".into(),
+            full_name: "package.xml",
+            problem: None,
+            problem_type: "",
+            success: true,
+        });
+        let successes = package
+            .into_iter()
+            .chain(ok.into_iter().map(|c| message_of(c, true)));
+        (
+            failed.into_iter().map(|c| message_of(c, false)).collect(),
+            successes.collect(),
+        )
+    }
+}
+
+/// A component's message: new components are created and changed, changed ones only
+/// changed, deleted ones deleted, failed ones none of these. A destructive manifest's
+/// missing member is a warning named after the manifest, whose problem the sf CLI parses
+/// (`No CustomField named: X found`).
+fn message_of(c: &Component, success: bool) -> Message<'_> {
+    let (changed, created, deleted) = match &c.outcome {
+        Ok(Deployed::Created) => (true, true, false),
+        Ok(Deployed::Changed) => (true, false, false),
+        Ok(Deployed::Deleted) => (false, false, true),
+        Ok(Deployed::Unchanged | Deployed::Missing) | Err(_) => (false, false, false),
+    };
+    let (problem, problem_type, full_name) = match &c.outcome {
+        Ok(Deployed::Missing) => (
+            Some(format!("No {} named: {} found", c.kind, c.full_name)),
+            "Warning",
+            c.file.as_str(),
+        ),
+        Err(e) => (Some(e.message.clone()), "Error", c.full_name.as_str()),
+        Ok(_) => (None, "", c.full_name.as_str()),
+    };
+    Message {
+        changed,
+        created,
+        deleted,
+        component_type: c.kind,
+        file_name: c.file.clone(),
+        full_name,
+        problem,
+        problem_type,
+        success,
+    }
+}
+
+/// The org's deploys, by id (`0Af…`), and its recent validations.
+#[derive(Debug)]
+pub struct Deploys {
+    results: crate::metadata::async_results::AsyncResults<DeployResult>,
+    /// Successful validations, for quick deploys.
+    pub(crate) validations: crate::metadata::validations::Validations,
+}
+
+impl Default for Deploys {
+    fn default() -> Self {
+        Self {
+            results: crate::metadata::async_results::AsyncResults::new("0Af", MAX_KEPT),
+            validations: crate::metadata::validations::Validations::default(),
+        }
+    }
+}
+
+impl Deploys {
+    /// The result of deploy `id` (15 or 18 characters).
+    pub(crate) fn get(&self, id: &str) -> Option<DeployResult> {
+        self.results.get(id)
+    }
+}
+
+/// `deploy`: applies the zip now, answers `Queued` with the id to poll.
+pub(crate) async fn deploy(app: &crate::State, caller: &Caller, op: &Element) -> String {
+    let options = DeployOptions::from_soap(op);
+    let zip = op
+        .text_of("ZipFile")
+        .unwrap_or_default()
+        .replace(char::is_whitespace, "");
+    let id = match base64::engine::general_purpose::STANDARD.decode(zip) {
+        Ok(bytes) => start(app, caller, bytes.into(), options, None).await,
+        Err(e) => {
+            let mut result = DeployResult::new(app, options, None);
+            result.error = Some(format!("The ZipFile is not base64: {e}"));
+            keep(app, result, None)
+        }
+    };
+    format!(
+        "<deployResponse><result><done>false</done><id>{id}</id><state>Queued</state></result></deployResponse>"
+    )
+}
+
+impl DeployResult {
+    /// A deploy just asked for, failed until it runs.
+    fn new(app: &crate::State, options: DeployOptions, validated: Option<String>) -> Self {
+        Self {
+            id: String::new(),
+            created: format_datetime(app.org.clock().now()),
+            options,
+            validated,
+            status: "Failed",
+            error: None,
+            components: Vec::new(),
+            applied: false,
+        }
+    }
+}
+
+/// Runs a deploy of `zip` (the archive's bytes) with `options`, `validated` naming the
+/// validation a quick deploy applies again; keeps its result and returns its id. The
+/// deploy is applied (or refused) before this returns.
+pub(crate) async fn start(
+    app: &crate::State,
+    caller: &Caller,
+    zip: Bytes,
+    options: DeployOptions,
+    validated: Option<String>,
+) -> String {
+    let mut result = DeployResult::new(app, options, validated);
+    match read_package(&zip) {
+        Err(e) => result.error = Some(e),
+        Ok(package) => run(app, caller, package, &mut result).await,
+    }
+    let validation = (result.options.check_only && result.status == "Succeeded").then_some(zip);
+    keep(app, result, validation)
+}
+
+/// Applies a package: the schema change whole (or not at all), then its channels and
+/// members, which may name the schema it made (each in its own transaction), when the
+/// rest was applied; else they are only checked.
+async fn run(
+    app: &crate::State,
+    caller: &Caller,
+    package: crate::metadata::package::Package,
+    result: &mut DeployResult,
+) {
+    let rollback = result.options.rollback_on_error;
+    let ignore = result.options.ignore_warnings;
+    let mut components = package.refused;
+    // A component refused before the org saw it fails a rolled-back deploy too.
+    let options = forcebus_org::org::deploy::DeployOptions {
+        all_or_none: rollback,
+        check_only: result.options.check_only || (rollback && !components.is_empty()),
+        ignore_warnings: ignore,
+    };
+    let org = app.org.clone();
+    let (declared, deletions) = (package.declared, package.deletions);
+    let (done, applied) =
+        match crate::blocking(move || org.deploy(&declared, &deletions, options)).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return result.error = Some(e.message),
+            Err(_) => return result.error = Some("the deploy could not run".into()),
+        };
+    components.extend(done);
+    let failed = components.iter().any(|c| c.fails(ignore));
+    let apply = !(options.check_only || rollback && failed);
+    let made = package.channels;
+    let channels = channels::deploy(app, caller, &made, &package.channel_deletions, apply).await;
+    let applied = applied || (apply && !channels.is_empty());
+    components.extend(channels);
+    let failures = components.iter().any(|c| c.fails(ignore));
+    result.components = components;
+    result.applied = applied;
+    result.status = match (failures, applied || result.options.check_only) {
+        (false, _) => "Succeeded",
+        (true, true) if !rollback => "SucceededPartial",
+        _ => "Failed",
+    };
+}
+
+/// Keeps `result` under a new id (and, for a successful validation, its `zip`); the id.
+fn keep(app: &crate::State, result: DeployResult, zip: Option<Bytes>) -> String {
+    let options = result.options.clone();
+    let id = app.deploys.results.keep(&app.org, |id| DeployResult {
+        id: id.to_owned(),
+        ..result
+    });
+    if let Some(zip) = zip {
+        let (schema, now) = (app.org.schema(), app.org.clock().now());
+        app.deploys.validations.keep(&id, zip, options, schema, now);
+    }
+    id
+}
+
+/// `checkDeployStatus`: the DeployResult, with its messages when asked for.
+pub(crate) fn check(app: &crate::State, op: &Element) -> Result<String, OrgError> {
+    let id = op
+        .text_of("asyncProcessId")
+        .or_else(|| op.children.first().map(|c| c.text.trim()))
+        .unwrap_or_default();
+    let r = app.deploys.get(id).ok_or_else(|| {
+        OrgError::new(Code::InvalidCrossReferenceKey, "invalid cross reference id")
+    })?;
+    let details = op
+        .text_of("includeDetails")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(format!(
+        "<checkDeployStatusResponse><result>{}</result></checkDeployStatusResponse>",
+        render(&r, details)
+    ))
+}
+
+fn render(r: &DeployResult, details: bool) -> String {
+    let (errors, deployed, total) = r.counts();
+    let mut out = format!(
+        "<checkOnly>{}</checkOnly><completedDate>{c}</completedDate><createdBy>005000000000000</createdBy><createdByName>forcebus</createdByName><createdDate>{c}</createdDate><details>",
+        r.options.check_only,
+        c = r.created.replace("+0000", "Z"),
+    );
+    if details {
+        let (failures, successes) = r.messages();
+        for m in &failures {
+            out.push_str(&message("componentFailures", m, &r.created));
+        }
+        for m in &successes {
+            out.push_str(&message("componentSuccesses", m, &r.created));
+        }
+    }
+    out.push_str("<runTestResult><numFailures>0</numFailures><numTestsRun>0</numTestsRun><totalTime>0.0</totalTime></runTestResult></details><done>true</done>");
+    if let Some(e) = &r.error {
+        out.push_str(&format!(
+            "<errorMessage>{}</errorMessage><errorStatusCode>UNKNOWN_EXCEPTION</errorStatusCode>",
+            escape(e)
+        ));
+    }
+    out.push_str(&format!(
+        "<id>{}</id><ignoreWarnings>{}</ignoreWarnings><numberComponentErrors>{errors}</numberComponentErrors><numberComponentsDeployed>{deployed}</numberComponentsDeployed><numberComponentsTotal>{total}</numberComponentsTotal><numberTestErrors>0</numberTestErrors><numberTestsCompleted>0</numberTestsCompleted><numberTestsTotal>0</numberTestsTotal><rollbackOnError>{}</rollbackOnError><runTestsEnabled>false</runTestsEnabled><status>{}</status><success>{}</success>",
+        r.id,
+        r.options.ignore_warnings,
+        r.options.rollback_on_error,
+        r.status,
+        r.success(),
+    ));
+    out
+}
+
+/// A DeployMessage (`componentType` always present, as the sf CLI requires).
+fn message(element: &str, m: &Message<'_>, created: &str) -> String {
+    let problem = m.problem.as_deref().map_or(String::new(), |p| {
+        format!(
+            "<problem>{}</problem><problemType>{}</problemType>",
+            escape(p),
+            m.problem_type
+        )
+    });
+    format!(
+        "<{element}><changed>{}</changed><componentType>{}</componentType><created>{}</created><createdDate>{}</createdDate><deleted>{}</deleted><fileName>{}</fileName><fullName>{}</fullName>{problem}<success>{}</success></{element}>",
+        m.changed,
+        m.component_type,
+        m.created,
+        created.replace("+0000", "Z"),
+        m.deleted,
+        escape(&m.file_name),
+        escape(m.full_name),
+        m.success,
+    )
+}

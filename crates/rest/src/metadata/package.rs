@@ -1,0 +1,262 @@
+//! A deploy's zip read (`metadata-tooling.md` §5.2, §8): its `package.xml` (at the root or
+//! in one folder), the `objects/<Name>.object` files its `CustomObject` and `CustomField`
+//! members name, the files of its `PlatformEventChannel` and `PlatformEventChannelMember`
+//! members, and the destructive manifests beside it (`destructiveChangesPre.xml`,
+//! `destructiveChanges.xml`, `destructiveChangesPost.xml`). What it names but this server
+//! cannot deploy becomes a failed component, not a failed deploy. Unzipping is bounded:
+//! entries, and the total unpacked size.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read as _;
+
+use serde_json::{Map, Value};
+
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::declarations::{nested_fields, object_config};
+use forcebus_org::org::deploy::{Component, Declared, Deletion};
+use forcebus_org::{OrgError, StatusCode as Code};
+
+use crate::metadata::channels;
+use forcebus_xml::{Element, parse};
+
+/// Most entries a deploy zip may hold.
+const MAX_ENTRIES: usize = 10_000;
+/// Most bytes a deploy zip may unpack to.
+const MAX_UNPACKED: u64 = 64 << 20;
+
+/// The destructive manifests, and whether each goes after the declarations.
+const DESTRUCTIVE: [(&str, bool); 3] = [
+    ("destructiveChangesPre.xml", false),
+    ("destructiveChanges.xml", false),
+    ("destructiveChangesPost.xml", true),
+];
+
+/// What a deploy's zip asks for.
+#[derive(Debug, Default)]
+pub(crate) struct Package {
+    /// Objects and platform events, with the fields named.
+    pub(crate) declared: Vec<Declared>,
+    /// Components the destructive manifests name.
+    pub(crate) deletions: Vec<Deletion>,
+    /// Members named that cannot be deployed, each a failure.
+    pub(crate) refused: Vec<Component>,
+    /// Platform event channels and members.
+    pub(crate) channels: Vec<channels::Declared>,
+    /// Channels and members the destructive manifests name: type, full name, manifest.
+    pub(crate) channel_deletions: Vec<(&'static str, String, String)>,
+}
+
+/// Reads a deploy's zip.
+pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
+    let files = unzip(bytes)?;
+    let (base, manifest) = files
+        .iter()
+        .find(|(name, _)| {
+            name.rsplit('/').next() == Some("package.xml") && name.matches('/').count() <= 1
+        })
+        .map(|(name, text)| {
+            (
+                name.trim_end_matches("package.xml").to_owned(),
+                text.clone(),
+            )
+        })
+        .ok_or("No package.xml found")?;
+    let package =
+        parse(manifest.as_bytes()).map_err(|e| format!("package.xml is not well-formed: {e}"))?;
+    let mut out = Package::default();
+    let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+    for (kind, member) in members(&package) {
+        match (kind, member.split_once('.')) {
+            ("CustomObject", _) => {
+                objects.insert(member, None);
+            }
+            ("CustomField", Some((o, f))) => {
+                // A whole object (None) keeps all its fields.
+                let entry = objects
+                    .entry(o.to_owned())
+                    .or_insert_with(|| Some(Vec::new()));
+                if let Some(list) = entry {
+                    list.push(f.to_owned());
+                }
+            }
+            _ => match channels::type_of(kind) {
+                Some(kind) => channel(&mut out, &files, &base, kind, member),
+                None => out.refused.push(not_deployed(kind, &member, "package.xml")),
+            },
+        }
+    }
+    for (name, only) in objects {
+        let file = format!("{base}objects/{name}.object");
+        let Some(text) = files.get(&file) else {
+            out.refused.push(Component {
+                kind: "CustomObject",
+                full_name: name.clone(),
+                file,
+                outcome: Err(OrgError::new(Code::InvalidInput, format!("An object '{name}' of type CustomObject was named in package.xml, but was not found in zipped directory"))),
+            });
+            continue;
+        };
+        match declaration(&name, text, only.as_deref()) {
+            Ok(config) => out.declared.push(Declared {
+                name,
+                config,
+                whole: only.is_none(),
+                file,
+            }),
+            Err(e) => out.refused.push(Component {
+                kind: "CustomObject",
+                full_name: name,
+                file,
+                outcome: Err(e),
+            }),
+        }
+    }
+    for (manifest, post) in DESTRUCTIVE {
+        if let Some(text) = files.get(&format!("{base}{manifest}")) {
+            destructive(&mut out, manifest, text, post)?;
+        }
+    }
+    Ok(out)
+}
+
+/// A manifest's `(type, member)` pairs, in order.
+fn members(package: &Element) -> Vec<(&str, String)> {
+    package
+        .children_named("types")
+        .flat_map(|types| {
+            let kind = types.text_of("name").unwrap_or_default();
+            types
+                .children_named("members")
+                .map(move |m| (kind, m.text.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// A destructive manifest's members, as deletions.
+fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Result<(), String> {
+    let root = parse(text.as_bytes()).map_err(|e| format!("{manifest} is not well-formed: {e}"))?;
+    for (kind, member) in members(&root) {
+        let kind = match kind {
+            "CustomObject" => "CustomObject",
+            "CustomField" => "CustomField",
+            other => {
+                match channels::type_of(other) {
+                    Some(kind) => out
+                        .channel_deletions
+                        .push((kind, member, manifest.to_owned())),
+                    None => out.refused.push(not_deployed(other, &member, manifest)),
+                }
+                continue;
+            }
+        };
+        out.deletions.push(Deletion {
+            kind,
+            full_name: member,
+            file: manifest.to_owned(),
+            post,
+        });
+    }
+    Ok(())
+}
+
+/// A channel or member of the package, read from its file.
+fn channel(
+    out: &mut Package,
+    files: &HashMap<String, String>,
+    base: &str,
+    kind: &'static str,
+    full: String,
+) {
+    let file = format!("{base}{}", channels::file_of(kind, &full));
+    let failed = |problem: String| Component {
+        kind,
+        full_name: full.clone(),
+        file: file.clone(),
+        outcome: Err(OrgError::new(Code::InvalidInput, problem)),
+    };
+    let Some(text) = files.get(&file) else {
+        let problem = format!(
+            "An object '{full}' of type {kind} was named in package.xml, but was not found in zipped directory"
+        );
+        out.refused.push(failed(problem));
+        return;
+    };
+    match parse(text.as_bytes()) {
+        Ok(root) => out.channels.push(channels::Declared {
+            kind,
+            meta: channels::metadata_json(&root),
+            full,
+            file,
+        }),
+        Err(e) => out.refused.push(failed(format!("Error parsing file: {e}"))),
+    }
+}
+
+/// A member of a type this server does not deploy.
+fn not_deployed(kind: &str, member: &str, file: &str) -> Component {
+    Component {
+        kind: "CustomObject",
+        full_name: member.to_owned(),
+        file: file.to_owned(),
+        outcome: Err(OrgError::new(
+            Code::InvalidType,
+            format!(
+                "Metadata type {kind} is not deployed by this server (CustomObject, CustomField, PlatformEventChannel and PlatformEventChannelMember are)."
+            ),
+        )),
+    }
+}
+
+/// An `.object` file as a declaration; with `only`, just those fields.
+fn declaration(name: &str, text: &str, only: Option<&[String]>) -> Result<ObjectConfig, OrgError> {
+    let root = parse(text.as_bytes())
+        .map_err(|e| OrgError::new(Code::InvalidInput, format!("Error parsing file: {e}")))?;
+    let meta: Map<String, Value> = forcebus_xml::json::to_json(&root);
+    let mut config = if (name.ends_with("__c") || name.ends_with("__e")) && only.is_none() {
+        object_config(&meta)?
+    } else {
+        let fields = nested_fields(&meta)?;
+        ObjectConfig {
+            fields,
+            ..ObjectConfig::default()
+        }
+    };
+    if let Some(only) = only {
+        config
+            .fields
+            .retain(|f| only.iter().any(|o| o.eq_ignore_ascii_case(&f.name)));
+    }
+    Ok(config)
+}
+
+/// The zip's text files by path, within the bounds.
+fn unzip(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("The ZipFile is not a zip archive: {e}"))?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(format!("The zip holds more than {MAX_ENTRIES} files"));
+    }
+    let mut total = 0u64;
+    let mut out = HashMap::new();
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| format!("The zip is damaged: {e}"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().trim_start_matches("./").to_owned();
+        let mut text = String::new();
+        let room = MAX_UNPACKED.saturating_sub(total);
+        (&mut entry)
+            .take(room + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("{name} cannot be read: {e}"))?;
+        total += text.len() as u64;
+        if total > MAX_UNPACKED {
+            return Err(format!("The zip unpacks to more than {MAX_UNPACKED} bytes"));
+        }
+        out.insert(name, text);
+    }
+    Ok(out)
+}

@@ -1,0 +1,273 @@
+//! The Metadata API's REST deploy (`metadata-tooling.md` §6),
+//! `{base}/metadata/deployRequest[/{id}]`, the resource SDR uses when the sf CLI's
+//! `org-metadata-rest-deploy` is set, and jsforce's `metadata.deployRest`:
+//!
+//! - `POST` `multipart/form-data`: the zip in the part named `file`, the options in the
+//!   JSON part (`entity_content` from jsforce, `json` in the docs: picked by its content
+//!   type) → 201 with the deploy request;
+//! - `POST` JSON `{"validatedDeployRequestId": "0Af…"}`, the id also accepted in the path:
+//!   a quick deploy of that validation → 201 with the new request;
+//! - `GET …/{id}[?includeDetails=true]` → 200, the request with its `deployResult` in
+//!   JSON (real booleans and numbers, `null` for absent, `details` an object);
+//! - `PATCH …/{id}` `{"deployResult": {"status": "Canceling"}}`: a cancel.
+//!
+//! The deploys are the SOAP API's ([`crate::metadata::deploy`]): a deploy made through one
+//! is read or canceled through the other (the sf CLI cancels REST deploys over SOAP).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use forcebus_org::StatusCode as Code;
+
+use crate::ctx::Call;
+use crate::error::{ApiError, json_response};
+use crate::metadata::deploy::{DeployResult, Message, start};
+use crate::metadata::options::DeployOptions;
+use crate::multipart;
+
+/// The media type of a request, lowercased, without parameters.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// A `400 INVALID_INPUT` about the request.
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidInput, message)
+}
+
+/// `POST {base}/metadata/deployRequest`: a deploy (multipart) or a quick deploy (JSON).
+pub(crate) async fn create(
+    call: Call,
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if media_type(&headers).starts_with("multipart/") {
+        let (zip, options) = deploy_parts(&headers, &body)?;
+        let id = start(&app, &call.caller(), zip, options, None).await;
+        return created(&app, &call, &id);
+    }
+    quick_deploy(&call, &app, &headers, &body, None).await
+}
+
+/// `POST {base}/metadata/deployRequest/{id}`: a quick deploy of the validation `id`.
+pub(crate) async fn create_validated(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    quick_deploy(&call, &app, &headers, &body, Some(&id)).await
+}
+
+/// `GET {base}/metadata/deployRequest/{id}[?includeDetails=true]`.
+pub(crate) async fn status(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let details = q
+        .get("includeDetails")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let r = app.deploys.get(&id).ok_or_else(ApiError::not_found)?;
+    let result = deploy_result(&r, details);
+    Ok(json_response(StatusCode::OK, &request(&call, &r, result)))
+}
+
+/// `PATCH {base}/metadata/deployRequest/{id}` with `{"deployResult": {"status":
+/// "Canceling"}}`: a cancel, answered 202 with the request were there a deploy still
+/// running; every deploy here is done, so a known id is refused as Salesforce refuses
+/// to cancel a completed deploy (`metadata_quick::cancel`).
+pub(crate) async fn cancel(
+    call: Call,
+    State(app): State<crate::State>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = crate::body::json(&headers, &body)?;
+    if body.pointer("/deployResult/status").and_then(Value::as_str) != Some("Canceling") {
+        return Err(bad_request(
+            "The only change a deploy request takes is {\"deployResult\": {\"status\": \"Canceling\"}}",
+        ));
+    }
+    let r = app.deploys.get(&id).ok_or_else(ApiError::not_found)?;
+    crate::metadata::quick::cancel(&app, &r.id)?;
+    let result = deploy_result(&r, false);
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &request(&call, &r, result),
+    ))
+}
+
+/// The zip (the part named `file`) and the options (the JSON part, if any) of a
+/// multipart deploy.
+fn deploy_parts(headers: &HeaderMap, body: &Bytes) -> Result<(Bytes, DeployOptions), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let parts = multipart::boundary(content_type)
+        .and_then(|b| multipart::parse(body, &b))
+        .map_err(|e| bad_request(e.to_string()))?;
+    let zip = parts
+        .iter()
+        .find(|p| p.name.as_deref() == Some("file"))
+        .ok_or_else(|| bad_request("The request has no zip file: send it in a part named file"))?;
+    let json = parts.iter().find(|p| {
+        p.content_type
+            .as_deref()
+            .is_some_and(|c| c.contains("json"))
+    });
+    let options = match json {
+        None => DeployOptions::default(),
+        Some(part) => {
+            let value: Value = serde_json::from_slice(part.body).map_err(|e| {
+                ApiError::json_parser(format!(
+                    "The JSON part is not valid JSON: {e} (line:{}, column:{})",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            DeployOptions::from_json(&value).map_err(ApiError::json_parser)?
+        }
+    };
+    Ok((body.slice_ref(zip.body), options))
+}
+
+/// A quick deploy: the validation named in the JSON body (`validatedDeployRequestId`)
+/// or the path (`in_path`); both, if given, must agree.
+async fn quick_deploy(
+    call: &Call,
+    app: &crate::State,
+    headers: &HeaderMap,
+    body: &[u8],
+    in_path: Option<&str>,
+) -> Result<Response, ApiError> {
+    let in_body = if body.iter().all(u8::is_ascii_whitespace) && in_path.is_some() {
+        None
+    } else {
+        let v = crate::body::json(headers, body)?;
+        match v.get("validatedDeployRequestId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                return Err(ApiError::json_parser(
+                    "validatedDeployRequestId must be a string",
+                ));
+            }
+        }
+    };
+    let id = match (in_path, in_body.as_deref()) {
+        (Some(p), Some(b)) if !p.eq_ignore_ascii_case(b) => {
+            return Err(bad_request(
+                "The validatedDeployRequestId of the body is not the one in the path",
+            ));
+        }
+        (Some(id), _) | (None, Some(id)) => id.to_owned(),
+        (None, None) => {
+            return Err(bad_request(
+                "A deploy request is multipart/form-data with the zip in a part named file, or JSON with a validatedDeployRequestId",
+            ));
+        }
+    };
+    let new = crate::metadata::quick::deploy_validated(app, &call.caller(), &id).await?;
+    created(app, call, &new)
+}
+
+/// The answer to a new deploy request, 201: the request with its result as it was asked
+/// for (`Pending`, no details yet; a poll reads the rest, as from Salesforce).
+fn created(app: &crate::State, call: &Call, id: &str) -> Result<Response, ApiError> {
+    let r = app.deploys.get(id).ok_or_else(|| {
+        ApiError::internal(&format!("the deploy {id} was kept and is gone already"))
+    })?;
+    let (created, options) = (&r.created, &r.options);
+    let result = json!({
+        "id": r.id, "status": "Pending", "done": false, "success": false,
+        "checkOnly": options.check_only, "ignoreWarnings": options.ignore_warnings,
+        "rollbackOnError": options.rollback_on_error, "numberComponentsDeployed": 0,
+        "numberComponentsTotal": 0, "numberComponentErrors": 0, "numberTestsCompleted": 0,
+        "numberTestsTotal": 0, "numberTestErrors": 0, "details": null, "createdDate": created,
+    });
+    Ok(json_response(
+        StatusCode::CREATED,
+        &request(call, &r, result),
+    ))
+}
+
+/// A deploy request: its id, the validation it applies, its URL, options and result.
+fn request(call: &Call, r: &DeployResult, result: Value) -> Value {
+    json!({
+        "id": r.id,
+        "validatedDeployRequestId": r.validated,
+        "url": format!("{}/metadata/deployRequest/{}", call.base(), r.id),
+        "deployOptions": r.options.to_json(),
+        "deployResult": result,
+    })
+}
+
+/// A finished deploy's `deployResult`: the SOAP DeployResult's names and counts with
+/// JSON types; `details` always an object (SDR reads `details.componentFailures`
+/// unguarded), with the messages when asked for.
+fn deploy_result(r: &DeployResult, details: bool) -> Value {
+    let (errors, deployed, total) = r.counts();
+    let (failures, successes) = if details {
+        r.messages()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let failures: Vec<Value> = failures.iter().map(|m| message(m, &r.created)).collect();
+    let successes: Vec<Value> = successes.iter().map(|m| message(m, &r.created)).collect();
+    let all: Vec<Value> = failures.iter().chain(&successes).cloned().collect();
+    json!({
+        "id": r.id, "status": r.status, "done": true, "success": r.success(),
+        "checkOnly": r.options.check_only, "ignoreWarnings": r.options.ignore_warnings,
+        "rollbackOnError": r.options.rollback_on_error, "runTestsEnabled": false,
+        "numberComponentsDeployed": deployed, "numberComponentsTotal": total,
+        "numberComponentErrors": errors, "numberTestsCompleted": 0, "numberTestsTotal": 0,
+        "numberTestErrors": 0,
+        "createdBy": "005000000000000", "createdByName": "forcebus",
+        "createdDate": r.created, "startDate": r.created, "completedDate": r.created,
+        "lastModifiedDate": r.created, "canceledBy": null, "canceledByName": null,
+        "errorMessage": r.error, "errorStatusCode": r.error.as_ref().map(|_| "UNKNOWN_EXCEPTION"),
+        "stateDetail": null, "messages": [], "retrieveResult": null, "runTestResult": null,
+        "details": {
+            "allComponentMessages": all,
+            "componentFailures": failures,
+            "componentSuccesses": successes,
+            "retrieveResult": null,
+            "runTestResult": {
+                "numFailures": 0, "numTestsRun": 0, "totalTime": 0.0, "successes": [],
+                "failures": [], "codeCoverage": [], "codeCoverageWarnings": [],
+                "flowCoverage": [], "flowCoverageWarnings": [],
+            },
+        },
+    })
+}
+
+/// A DeployMessage in JSON: the SOAP fields (`null` for absent ones) and the four a
+/// REST answer adds.
+fn message(m: &Message<'_>, created: &str) -> Value {
+    json!({
+        "changed": m.changed, "columnNumber": null, "componentType": m.component_type,
+        "created": m.created, "createdDate": created, "deleted": m.deleted,
+        "fileName": m.file_name, "forPackageManifestFile": m.component_type.is_empty(),
+        "fullName": m.full_name, "id": null, "knownPackagingProblem": false,
+        "lineNumber": null, "problem": m.problem,
+        "problemType": m.problem.as_ref().map(|_| m.problem_type), "requiresProductionTestRun": false,
+        "success": m.success, "warning": m.problem_type == "Warning",
+    })
+}

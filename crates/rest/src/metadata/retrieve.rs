@@ -1,0 +1,265 @@
+//! The Metadata API's `retrieve` and `checkRetrieveStatus` (`metadata-tooling.md` §7):
+//! the `CustomObject`, `CustomField`, `PlatformEventChannel` and
+//! `PlatformEventChannelMember` members of an `unpackaged` manifest written back
+//! as a zip in the Metadata API's format (`package.xml` and `objects/<Name>.object`, in
+//! `unpackaged/` unless `singlePackage`), so `sf project retrieve start` brings the org's
+//! objects, fields and platform events into a project. A retrieve is done at once.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use forcebus_org::clock::format_datetime;
+use forcebus_org::declarations::field_metadata;
+
+use crate::metadata::channels;
+use forcebus_xml::json::write_children;
+use forcebus_xml::{Element, escape};
+
+/// Retrieve results kept (the oldest go first).
+const MAX_KEPT: usize = 100;
+
+/// A finished retrieve.
+#[derive(Debug, Clone)]
+struct Retrieved {
+    zip: String,
+    files: Vec<(String, String, &'static str)>,
+    problems: Vec<String>,
+}
+
+/// The org's retrieves, by id (`09S…`).
+#[derive(Debug)]
+pub struct Retrieves(crate::metadata::async_results::AsyncResults<Retrieved>);
+
+impl Default for Retrieves {
+    fn default() -> Self {
+        Self(crate::metadata::async_results::AsyncResults::new(
+            "09S", MAX_KEPT,
+        ))
+    }
+}
+
+/// `retrieve`: builds the zip now, answers `Queued` with the id to poll.
+pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, String> {
+    let request = op.children.first().ok_or("retrieve needs a request")?;
+    let single = request
+        .text_of("singlePackage")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut wanted = Vec::new();
+    if let Some(unpackaged) = request.child("unpackaged") {
+        for types in unpackaged.children_named("types") {
+            let kind = types.text_of("name").unwrap_or_default();
+            for m in types
+                .children_named("members")
+                .map(|m| m.text.trim().to_owned())
+            {
+                match (kind, m.split_once('.')) {
+                    ("CustomObject", _) => {
+                        objects.insert(m, None);
+                    }
+                    ("CustomField", Some((o, f))) => {
+                        if let Some(list) = objects
+                            .entry(o.to_owned())
+                            .or_insert_with(|| Some(Vec::new()))
+                        {
+                            list.push(f.to_owned());
+                        }
+                    }
+                    _ => match channels::type_of(kind) {
+                        Some(kind) if m == "*" => wanted.extend(
+                            channels::list(app, kind)
+                                .into_iter()
+                                .map(|(full, _)| (kind, full)),
+                        ),
+                        Some(kind) => wanted.push((kind, m)),
+                        None => problems.push(format!(
+                            "Entity of type '{kind}' named '{m}' cannot be found"
+                        )),
+                    },
+                }
+            }
+        }
+    }
+    let version = request.text_of("apiVersion").unwrap_or("62.0").to_owned();
+    let (files, zip) = build(app, (&objects, &wanted), single, &version, &mut problems)?;
+    let id = app.retrieves.0.keep(&app.org, |_| Retrieved {
+        zip,
+        files,
+        problems,
+    });
+    Ok(format!(
+        "<retrieveResponse><result><done>false</done><id>{id}</id><state>Queued</state></result></retrieveResponse>"
+    ))
+}
+
+/// `checkRetrieveStatus`: the RetrieveResult, with the zip unless `includeZip` is false.
+pub(crate) fn check(app: &crate::State, op: &Element) -> Option<String> {
+    let id = op
+        .text_of("asyncProcessId")
+        .or_else(|| op.children.first().map(|c| c.text.trim()))?;
+    let r = app.retrieves.0.get(id)?;
+    let id = forcebus_org::RecordId::parse(id)?.to18();
+    let include_zip = op
+        .text_of("includeZip")
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let now = format_datetime(app.org.clock().now()).replace("+0000", "Z");
+    let mut out = String::from("<checkRetrieveStatusResponse><result><done>true</done>");
+    for (file, full, kind) in &r.files {
+        out.push_str(&format!(
+            "<fileProperties><createdById>005000000000000AAA</createdById><createdByName>forcebus</createdByName><createdDate>{now}</createdDate><fileName>{}</fileName><fullName>{}</fullName><id></id><lastModifiedById>005000000000000AAA</lastModifiedById><lastModifiedByName>forcebus</lastModifiedByName><lastModifiedDate>{now}</lastModifiedDate><manageableState>unmanaged</manageableState><type>{kind}</type></fileProperties>",
+            escape(file),
+            escape(full)
+        ));
+    }
+    out.push_str(&format!("<id>{id}</id>"));
+    for p in &r.problems {
+        out.push_str(&format!(
+            "<messages><fileName>package.xml</fileName><problem>{}</problem></messages>",
+            escape(p)
+        ));
+    }
+    out.push_str("<status>Succeeded</status><success>true</success>");
+    if include_zip {
+        out.push_str(&format!("<zipFile>{}</zipFile>", r.zip));
+    }
+    out.push_str("</result></checkRetrieveStatusResponse>");
+    Some(out)
+}
+
+type Files = Vec<(String, String, &'static str)>;
+
+/// The objects a retrieve names: each with every field (`None`) or the ones named.
+type Objects = BTreeMap<String, Option<Vec<String>>>;
+
+/// An object as a `CustomObject` document: its custom fields (all, or the ones named), and
+/// unless only fields are named, its labels and settings. None for an unknown object.
+pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) -> Option<Value> {
+    let event = app.org.platform_event(name);
+    let schema = app.org.schema();
+    let object = match &event {
+        Some(e) => &e.object,
+        None => schema.object(name).filter(|o| !o.tooling)?,
+    };
+    let fields: Vec<Value> = object
+        .fields
+        .iter()
+        .filter(|f| f.custom)
+        .filter(|f| only.is_none_or(|o| o.iter().any(|n| n.eq_ignore_ascii_case(&f.name))))
+        .map(field_metadata)
+        .collect();
+    let mut doc = json!({"fields": fields});
+    if only.is_none() {
+        doc["label"] = json!(object.label);
+        doc["pluralLabel"] = json!(object.label_plural);
+        doc["deploymentStatus"] = json!("Deployed");
+        if event.is_some() {
+            doc["eventType"] = json!("HighVolume");
+            doc["publishBehavior"] = json!("PublishImmediately");
+        } else if name.ends_with("__c") {
+            doc["nameField"] = json!({"label": format!("{} Name", object.label), "type": "Text"});
+            doc["sharingModel"] = json!("ReadWrite");
+        }
+    }
+    Some(doc)
+}
+
+/// `package.xml` naming `members` by type.
+fn package_xml(members: &BTreeMap<&'static str, Vec<String>>, version: &str) -> String {
+    let mut package = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">"#,
+    );
+    for (kind, list) in members {
+        package.push_str("<types>");
+        for m in list {
+            package.push_str(&format!("<members>{}</members>", escape(m)));
+        }
+        package.push_str(&format!("<name>{kind}</name></types>"));
+    }
+    package.push_str(&format!("<version>{}</version></Package>", escape(version)));
+    package
+}
+
+/// The zip (base64) of `objects` (all of an object's custom fields, or the named ones),
+/// and its files' properties.
+fn build(
+    app: &crate::State,
+    (objects, wanted): (&Objects, &[(&'static str, String)]),
+    single: bool,
+    version: &str,
+    problems: &mut Vec<String>,
+) -> Result<(Files, String), String> {
+    let base = if single { "" } else { "unpackaged/" };
+    let mut files: Files = Vec::new();
+    let mut members: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let put = |zip: &mut zip::ZipWriter<_>, path: String, text: &str| -> Result<(), String> {
+        zip.start_file(path, options).map_err(|e| e.to_string())?;
+        zip.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    };
+    for (name, only) in objects {
+        let Some(doc) = document(app, name, only.as_deref()) else {
+            problems.push(format!(
+                "Entity of type 'CustomObject' named '{name}' cannot be found"
+            ));
+            continue;
+        };
+        let file = format!("{base}objects/{name}.object");
+        if only.is_none() {
+            members
+                .entry("CustomObject")
+                .or_default()
+                .push(name.clone());
+            files.push((file.clone(), name.clone(), "CustomObject"));
+        }
+        for f in doc["fields"].as_array().into_iter().flatten() {
+            let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
+            members.entry("CustomField").or_default().push(full.clone());
+            files.push((file.clone(), full, "CustomField"));
+        }
+        let mut xml = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">"#,
+        );
+        write_children(&mut xml, &doc);
+        xml.push_str("</CustomObject>");
+        put(&mut zip, file, &xml)?;
+    }
+    for (kind, full) in wanted {
+        let Some(doc) = channels::read(app, kind, full) else {
+            problems.push(format!(
+                "Entity of type '{kind}' named '{full}' cannot be found"
+            ));
+            continue;
+        };
+        let file = format!("{base}{}", channels::file_of(kind, full));
+        members.entry(kind).or_default().push(full.clone());
+        files.push((file.clone(), full.clone(), kind));
+        let mut settings = doc;
+        settings["fullName"] = Value::Null;
+        let mut xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><{kind} xmlns="http://soap.sforce.com/2006/04/metadata">"#
+        );
+        write_children(&mut xml, &settings);
+        xml.push_str(&format!("</{kind}>"));
+        put(&mut zip, file, &xml)?;
+    }
+    put(
+        &mut zip,
+        format!("{base}package.xml"),
+        &package_xml(&members, version),
+    )?;
+    files.push((
+        format!("{base}package.xml"),
+        format!("{base}package.xml"),
+        "Package",
+    ));
+    let bytes = zip.finish().map_err(|e| e.to_string())?.into_inner();
+    Ok((
+        files,
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
+}
