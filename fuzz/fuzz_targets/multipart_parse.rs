@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(boundary) = std::str::from_utf8(boundary) else {
         return;
     };
-    if let Ok(parts) = forcebus_rest::multipart::parse(body, boundary) {
+    if let Ok(parts) = forcebus_http::multipart::parse(body, boundary) {
         let delimiter = format!("\r\n--{boundary}");
         for p in parts {
             let range = body.as_ptr_range();

@@ -32,6 +32,9 @@ pub mod query;
 pub mod registry;
 pub mod results;
 
+/// Bulk API 2.0 query jobs an org may make a day (`DailyBulkV2QueryJobs`).
+pub const DAILY_QUERY_JOBS: u64 = 10_000;
+
 pub use error::{BulkError, Kind};
 pub use job::{Job, JobType, Operation, State};
 pub use registry::{Bulk, BulkConfig, NewJob};

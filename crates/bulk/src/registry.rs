@@ -248,7 +248,8 @@ impl Bulk {
         self.config.max_upload_bytes
     }
 
-    /// Query jobs created in the last 24 hours (`DailyBulkV2QueryJobs`).
+    /// Query jobs created in the last 24 hours (`DailyBulkV2QueryJobs`, at most
+    /// [`crate::DAILY_QUERY_JOBS`]).
     pub fn query_jobs_today(&self) -> u64 {
         self.made_today(&[JobType::V2Query])
     }

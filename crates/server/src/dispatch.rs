@@ -36,9 +36,9 @@ fn by_token(tenants: &Tenants, token: &str) -> Option<Arc<Made>> {
 fn header_credential(request: &Request) -> Option<String> {
     let headers = request.headers();
     let token = if request.uri().path().starts_with("/services/async/") {
-        forcebus_rest::ctx::bulk_session(headers)
+        forcebus_http::ctx::bulk_session(headers)
     } else {
-        forcebus_rest::ctx::bearer(headers)
+        forcebus_http::ctx::bearer(headers)
     };
     token.map(str::to_owned)
 }

@@ -20,7 +20,7 @@ pub(crate) fn router() -> Router {
     Router::new()
         .route("/forcebus/health", get(health))
         .route("/forcebus/ready", get(ready))
-        .layer(forcebus_rest::request_spans())
+        .layer(forcebus_http::request_spans())
 }
 
 fn json(body: &'static str) -> axum::response::Response {

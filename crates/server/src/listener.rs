@@ -19,7 +19,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::Instrument;
 
-use forcebus_rest::{ConnInfo, normalize_path};
+use forcebus_http::{ConnInfo, normalize_path};
 
 use crate::deadline::DeadlineBody;
 

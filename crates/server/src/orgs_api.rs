@@ -58,13 +58,13 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 
 /// The admin key, or (for `org`) that org's own token.
 fn authorized(api: &OrgsApi, headers: &HeaderMap, org: Option<&Tenant>) -> bool {
-    let token = forcebus_rest::ctx::bearer(headers).unwrap_or_default();
+    let token = forcebus_http::ctx::bearer(headers).unwrap_or_default();
     by_admin_key(api, headers) || org.is_some_and(|t| t.auth.verify(token).is_some())
 }
 
 /// Whether the caller holds the server's admin key.
 fn by_admin_key(api: &OrgsApi, headers: &HeaderMap) -> bool {
-    let token = forcebus_rest::ctx::bearer(headers).unwrap_or_default();
+    let token = forcebus_http::ctx::bearer(headers).unwrap_or_default();
     let key = &api.tenants.default_org().admin_key;
     !key.is_empty() && forcebus_auth::secret_eq(token, key)
 }

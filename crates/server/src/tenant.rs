@@ -15,7 +15,6 @@ use forcebus_bayeux::Bayeux;
 use forcebus_org::platform::EventConfig;
 use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom};
 use forcebus_pubsub::{Grpc, PubSub};
-use forcebus_rest::AppState;
 use forcebus_store::{SqliteStore, Store};
 
 use crate::config::Config;
@@ -138,21 +137,18 @@ impl Tenant {
         )?;
         let admin_key = config.admin_key.clone().unwrap_or(secrets.admin_key);
         let bayeux = Bayeux::new(org.clone(), auth.clone(), config.bayeux());
-        let state = Arc::new(AppState {
+        let core = Arc::new(forcebus_http::Core {
             auth: auth.clone(),
             org: org.clone(),
-            config: forcebus_rest::RestConfig {
+            config: forcebus_http::RestConfig {
                 admin_key: admin_key.clone(),
                 ..config.rest()
             },
             usage: Default::default(),
-            cursors: forcebus_rest::data::Cursors::new(config.query_cursor_max_bytes),
             presence: bayeux.clone(),
             bulk: bulk.clone(),
-            deploys: Default::default(),
-            retrieves: Default::default(),
         });
-        let router = forcebus_rest::router(state)
+        let router = http_router(core, config.query_cursor_max_bytes)
             .merge(forcebus_bayeux::router(bayeux.clone()))
             .merge(health::router());
         let pubsub = PubSub::new(org.clone(), auth.clone(), config.pubsub());
@@ -220,6 +216,19 @@ impl Tenant {
         abort_all(&self.tasks);
         self.bulk.shutdown();
     }
+}
+
+/// Every HTTP protocol family of one org, merged and layered: the REST data and Tooling
+/// APIs, the SOAP APIs, the Bulk APIs' wire, OAuth.
+fn http_router(core: Arc<forcebus_http::Core>, cursor_max_bytes: usize) -> Router {
+    let cursors = forcebus_rest::Cursors::new(cursor_max_bytes);
+    let soap = Arc::new(forcebus_soap::AppState::new(core.clone()));
+    let buffered = forcebus_rest::router(core.clone(), cursors)
+        .merge(forcebus_soap::router(soap))
+        .merge(forcebus_bulk_api::router(core.clone()))
+        .merge(forcebus_oauth::router(core.clone()));
+    let streamed = forcebus_bulk_api::uploads(core.clone());
+    forcebus_http::serve(core, buffered, streamed)
 }
 
 /// Aborts every task of `tasks`.

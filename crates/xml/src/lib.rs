@@ -1,13 +1,15 @@
 //! The XML that SOAP clients send and read, for every SOAP front door (the partner API,
 //! the Metadata API) and for the metadata files of an sfdx project: a reader that parses
 //! a document into [`Element`]s matched by local name (any prefix, any namespace style),
-//! [`escape`] for the writers, and [`json`]: Metadata XML as the Tooling API's JSON.
+//! [`escape`] and [`soap`] (envelopes and faults) for the writers, and [`json`]: Metadata
+//! XML as the Tooling API's JSON.
 //!
 //! The reader never expands entities beyond the XML built-ins and caps depth and element
 //! count, so hostile XML costs little; a fuzz target and property tests feed it arbitrary
 //! bytes.
 
 pub mod json;
+pub mod soap;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use forcebus_eventlog::{Channel, Event, Filter};
 use forcebus_events::change::{ChangeEvent, entity_name_of};
 use forcebus_events::{CLASS_EVENTS, CLASS_NOTIFICATIONS};
-use forcebus_meta::Schema;
+use forcebus_meta::{ObjectDef, Schema};
 
 use crate::Org;
 use crate::id::RecordId;
@@ -23,6 +23,18 @@ pub fn all_change_events(schema: &Schema) -> Channel {
 }
 
 impl Org {
+    /// The object behind a change-event entity name (`AccountChangeEvent`,
+    /// `Invoice__ChangeEvent`).
+    pub fn change_event_object(&self, entity: &str) -> Option<Arc<ObjectDef>> {
+        let object = match entity.strip_suffix("__ChangeEvent") {
+            Some(base) => format!("{base}__c"),
+            None => entity.strip_suffix("ChangeEvent")?.to_owned(),
+        };
+        self.schema()
+            .object_shared(&object)
+            .filter(|o| entity_name_of(o).eq_ignore_ascii_case(entity))
+    }
+
     /// The log channel behind a CDC channel name: `/data/ChangeEvents` (every selected
     /// entity), `/data/<Entity>ChangeEvent` (one selected entity) or a custom
     /// `/data/<Name>__chn`.

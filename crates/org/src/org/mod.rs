@@ -8,13 +8,15 @@
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
 //! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
-//! (custom objects and fields made while the org runs), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`deploy`] (a Metadata
+//! (custom objects and fields made while the org runs), [`event_settings`] (channels, their
+//! members and managed subscriptions, from their Metadata), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`deploy`] (a Metadata
 //! API deploy's objects and fields, applied whole or not at all).
 
 pub mod channels;
 pub mod commit;
 pub mod control;
 pub mod deploy;
+pub mod event_settings;
 mod generic;
 pub mod live_schema;
 pub mod organization;

@@ -3,7 +3,6 @@
 //! of the event log at `/forcebus/v1/events`, for tests and debugging.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,23 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use forcebus_events::change::{self, ChangeEvent};
-use forcebus_meta::ObjectDef;
 use forcebus_org::StatusCode as Code;
 
 use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, json_response};
-
-/// The object behind a change-event entity name (`AccountChangeEvent`, `Invoice__ChangeEvent`).
-pub(crate) fn change_event_object(app: &crate::AppState, entity: &str) -> Option<Arc<ObjectDef>> {
-    let object = match entity.strip_suffix("__ChangeEvent") {
-        Some(base) => format!("{base}__c"),
-        None => entity.strip_suffix("ChangeEvent")?.to_owned(),
-    };
-    app.org
-        .schema()
-        .object_shared(&object)
-        .filter(|o| forcebus_events::change::entity_name_of(o).eq_ignore_ascii_case(entity))
-}
 
 fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Result<Value, ApiError> {
     let expanded_default = version.parse::<f32>().unwrap_or(59.0) >= 43.0;
@@ -83,7 +69,10 @@ pub(crate) async fn by_event(
     let id = match app.org.platform_event(&entity) {
         Some(def) => def.schema_id.clone(),
         None => {
-            let object = change_event_object(&app, &entity).ok_or_else(ApiError::not_found)?;
+            let object = app
+                .org
+                .change_event_object(&entity)
+                .ok_or_else(ApiError::not_found)?;
             app.org
                 .change_schema_id(&object.name)
                 .ok_or_else(ApiError::not_found)?

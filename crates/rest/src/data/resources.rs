@@ -99,8 +99,8 @@ pub(crate) async fn limits(
         "DailyBulkApiBatches": entry(15000, 15000u64.saturating_sub(app.bulk.batches_today())),
         "DailyBulkV2QueryFileStorageMB": full(976562),
         "DailyBulkV2QueryJobs": entry(
-            crate::bulk::v2::DAILY_QUERY_JOBS,
-            crate::bulk::v2::DAILY_QUERY_JOBS.saturating_sub(app.bulk.query_jobs_today()),
+            forcebus_bulk::DAILY_QUERY_JOBS,
+            forcebus_bulk::DAILY_QUERY_JOBS.saturating_sub(app.bulk.query_jobs_today()),
         ),
         "DailyDeliveredPlatformEvents": full(10000),
         "DailyDurableGenericStreamingApiEvents": full(10000),

@@ -9,10 +9,10 @@ use anyhow::Context;
 use forcebus_auth::{AppConfig, AuthConfig, Network, UserCredentials};
 use forcebus_bayeux::BayeuxConfig;
 use forcebus_eventlog::LogConfig;
+use forcebus_http::RestConfig;
 use forcebus_org::OrgOptions;
 use forcebus_org::cdc::CdcConfig;
 use forcebus_pubsub::PubSubConfig;
-use forcebus_rest::RestConfig;
 
 use super::Config;
 

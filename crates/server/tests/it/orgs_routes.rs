@@ -1,6 +1,6 @@
-//! Isolation, route by route (issue 17): every route of the REST crate's tables
-//! (`crates/rest/src/routes.rs`, read here so a route added later is covered too), the
-//! Streaming API's and the server's own, called with every method it answers, with org A's
+//! Isolation, route by route: every route of the HTTP families' tables (`routes.rs` of
+//! `crates/rest`, the routers of `crates/soap`, `crates/bulk-api` and `crates/oauth`, read
+//! here so a route added later is covered too), the Streaming API's and the server's own, called with every method it answers, with org A's
 //! token and org B's ids (records, Bulk jobs and batches, a query locator, a deploy, its
 //! org and user ids); then composite, SOAP and Metadata API calls aimed at B's records.
 //! Nothing A gets back holds B's data, and B is unchanged afterwards.
@@ -73,6 +73,9 @@ fn all_routes() -> Vec<Route> {
     let mut routes = Vec::new();
     for file in [
         "rest/src/routes.rs",
+        "soap/src/lib.rs",
+        "bulk-api/src/lib.rs",
+        "oauth/src/lib.rs",
         "bayeux/src/lib.rs",
         "server/src/health.rs",
         "server/src/orgs_api.rs",

@@ -122,10 +122,10 @@ async fn send(router: Router, outer: &axum::http::request::Parts, sub: Subreques
             json!([{"errorCode": "MALFORMED_URL", "message": "Invalid batch subrequest url"}]),
         );
     };
-    if let Some(conn) = outer.extensions.get::<crate::ConnInfo>() {
+    if let Some(conn) = outer.extensions.get::<forcebus_http::ConnInfo>() {
         req.extensions_mut().insert(*conn);
     }
-    let req = crate::normalize_path(req);
+    let req = forcebus_http::normalize_path(req);
     let resp: Response = match router.oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
@@ -155,7 +155,12 @@ pub(crate) async fn batch(
         .map_err(|_| ApiError::json_parser("The request body could not be read"))?;
     let mut m = crate::body::object(&parts.headers, &bytes)?;
     let (halt, subs) = parse(&call, &mut m)?;
-    let router = crate::router(app.clone());
+    // The whole REST API with every layer, as a request of its own would meet it.
+    let router = forcebus_http::serve(
+        app.core.clone(),
+        crate::routes_of(app.clone()),
+        Router::new(),
+    );
     let mut results = Vec::with_capacity(subs.len());
     let mut failed = false;
     for sub in subs {

@@ -175,9 +175,11 @@ pub(crate) fn run(
     }
 }
 
-/// 405 for a resource of the data API, naming the methods its route takes.
-fn not_allowed(method: &Method, pattern: &str) -> Reply {
-    ApiError::method_not_allowed(method, crate::routes::allowed_methods(pattern)).into()
+/// 405 for a resource of the data API, naming the methods its route takes (as its route
+/// table says).
+fn not_allowed(app: &crate::AppState, method: &Method, resource: &str) -> Reply {
+    let allowed = app.allowed(&format!("/services/data/{{v}}{resource}"));
+    ApiError::method_not_allowed(method, allowed).into()
 }
 
 fn fields_of(body: Option<Value>) -> Result<Map<String, Value>, ApiError> {
@@ -207,7 +209,7 @@ fn sobject(
         return Reply::of(crate::data::describe::basic_json(ctx.app, ctx.call, name));
     }
     if *method != Method::POST {
-        return not_allowed(method, "/sobjects/{o}");
+        return not_allowed(ctx.app, method, "/sobjects/{o}");
     }
     let created = (|| {
         let fields = fields_of(body)?;
@@ -307,7 +309,7 @@ fn record(
                 object: Some(o.name.clone()),
                 id: id.to_owned(),
             },
-            _ => return Ok(not_allowed(method, "/sobjects/{o}/{id}")),
+            _ => return Ok(not_allowed(ctx.app, method, "/sobjects/{o}/{id}")),
         };
         apply(work, op)?;
         Ok(Reply::new(StatusCode::NO_CONTENT, Value::Null))
@@ -366,7 +368,11 @@ fn external(
                 let (status, body) = crate::data::sobjects::upsert_reply(&t.version, id, created);
                 Ok(Reply::new(status, body.unwrap_or(Value::Null)))
             }
-            _ => Ok(not_allowed(method, "/sobjects/{o}/{field}/{value}")),
+            _ => Ok(not_allowed(
+                ctx.app,
+                method,
+                "/sobjects/{o}/{field}/{value}",
+            )),
         }
     })();
     result.unwrap_or_else(Reply::from)
@@ -406,9 +412,15 @@ fn collection(
                 };
                 collections::prepare_upsert(o, field, request(body)?, &exists)
             }
-            (_, []) => return Ok(not_allowed(method, "/composite/sobjects")),
-            (_, [_]) => return Ok(not_allowed(method, "/composite/sobjects/{o}")),
-            (_, [_, _]) => return Ok(not_allowed(method, "/composite/sobjects/{o}/{field}")),
+            (_, []) => return Ok(not_allowed(ctx.app, method, "/composite/sobjects")),
+            (_, [_]) => return Ok(not_allowed(ctx.app, method, "/composite/sobjects/{o}")),
+            (_, [_, _]) => {
+                return Ok(not_allowed(
+                    ctx.app,
+                    method,
+                    "/composite/sobjects/{o}/{field}",
+                ));
+            }
             _ => return Err(ApiError::not_found()),
         };
         Ok(Reply::new(StatusCode::OK, apply_collection(work, prepared)))

@@ -89,8 +89,10 @@ pub(crate) fn basic_json(
     call: &Call,
     name: &str,
 ) -> Result<Value, ApiError> {
-    if let Some(o) =
-        crate::data::events::change_event_object(app, name).filter(|o| app.org.selected(o))
+    if let Some(o) = app
+        .org
+        .change_event_object(name)
+        .filter(|o| app.org.selected(o))
     {
         return Ok(json!({"objectDescribe": change_entry(&call.base(), &o), "recentItems": []}));
     }
@@ -124,8 +126,10 @@ pub(crate) fn describe_json(
     name: &str,
 ) -> Result<Value, ApiError> {
     let schema = app.org.schema();
-    if let Some(o) =
-        crate::data::events::change_event_object(app, name).filter(|o| app.org.selected(o))
+    if let Some(o) = app
+        .org
+        .change_event_object(name)
+        .filter(|o| app.org.selected(o))
     {
         return Ok(change_describe(&call.base(), &o));
     }

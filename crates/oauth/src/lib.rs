@@ -1,7 +1,7 @@
 //! `/services/oauth2/{token,authorize,userinfo,revoke}` and the identity URL
 //! `/id/{orgId}/{userId}` (`org-rest-cdc.md` §1.1, §1.4).
 
-pub(crate) mod login_page;
+mod login_page;
 
 use std::collections::HashMap;
 
@@ -17,8 +17,30 @@ use serde_json::{Map, Value, json};
 use forcebus_auth::OAuthError;
 use forcebus_org::{Record, RecordId};
 
-use crate::ctx::{Origin, Peer, bearer};
-use crate::error::json_response;
+use forcebus_http::Core;
+use forcebus_http::ctx::{Origin, Peer, bearer};
+use forcebus_http::error::json_response;
+use forcebus_http::routing::{Table, get, post};
+
+pub(crate) use forcebus_http::{blocking, error};
+
+/// OAuth's state: the core every family shares.
+pub(crate) type Shared = std::sync::Arc<Core>;
+
+/// OAuth's routes and the identity URL.
+pub fn router(state: std::sync::Arc<Core>) -> axum::Router {
+    Table::new()
+        .route("/services/oauth2/token", post(token))
+        .route(
+            "/services/oauth2/authorize",
+            get(authorize).post(authorize_post),
+        )
+        .route("/services/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route("/services/oauth2/revoke", get(revoke_get).post(revoke))
+        .route("/id/{org}/{user}", get(identity))
+        .into_router()
+        .with_state(state)
+}
 
 /// An OAuth error as RFC 6749 §5.2 shapes it (`error`, `error_description`), status 400
 /// (the `error_description` is what clients show).
@@ -44,7 +66,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// `POST /services/oauth2/token`.
 pub(crate) async fn token(
-    State(app): State<crate::State>,
+    State(app): State<Shared>,
     origin: Origin,
     peer: Peer,
     headers: HeaderMap,
@@ -94,7 +116,7 @@ pub(crate) async fn token(
 /// `GET /services/oauth2/authorize`: the sign-in page, once the request is checked (a bad
 /// client id or `redirect_uri` is answered here, never sent to the app).
 pub(crate) async fn authorize(
-    State(app): State<crate::State>,
+    State(app): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match app.auth.authorize_request(&q) {
@@ -105,11 +127,7 @@ pub(crate) async fn authorize(
 
 /// `POST /services/oauth2/authorize`: the sign-in form. Success redirects to the app
 /// with a code; a failure shows the page again with Salesforce's message.
-pub(crate) async fn authorize_post(
-    State(app): State<crate::State>,
-    peer: Peer,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn authorize_post(State(app): State<Shared>, peer: Peer, body: Bytes) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let request = match app.auth.authorize_request(&form) {
         Ok(r) => r,
@@ -153,7 +171,7 @@ fn html(status: StatusCode, page: String) -> Response {
 /// Revokes an access or refresh token, a refresh token's access tokens with it (RFC 7009):
 /// 200 with an empty body when it was live;
 /// `invalid_request` without a token, `invalid_token` for one that is unknown.
-async fn revoke_token(app: crate::State, token: Option<String>) -> Response {
+async fn revoke_token(app: Shared, token: Option<String>) -> Response {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return oauth_error(&OAuthError {
             error: "invalid_request",
@@ -173,7 +191,7 @@ async fn revoke_token(app: crate::State, token: Option<String>) -> Response {
 }
 
 /// `POST /services/oauth2/revoke` with form field `token`.
-pub(crate) async fn revoke(State(app): State<crate::State>, body: Bytes) -> Response {
+pub(crate) async fn revoke(State(app): State<Shared>, body: Bytes) -> Response {
     let token = form_urlencoded::parse(&body)
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned());
@@ -182,7 +200,7 @@ pub(crate) async fn revoke(State(app): State<crate::State>, body: Bytes) -> Resp
 
 /// `GET /services/oauth2/revoke?token=...`.
 pub(crate) async fn revoke_get(
-    State(app): State<crate::State>,
+    State(app): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     revoke_token(app, q.get("token").cloned()).await
@@ -264,7 +282,7 @@ fn identity_json(origin: &str, org: RecordId, user: &Record, version: Option<&st
 
 /// `GET /services/oauth2/userinfo`: the OpenID Connect view of the token's user.
 pub(crate) async fn userinfo(
-    State(app): State<crate::State>,
+    State(app): State<Shared>,
     origin: Origin,
     headers: HeaderMap,
 ) -> Response {
@@ -305,7 +323,7 @@ pub(crate) async fn userinfo(
 
 /// `GET /id/{orgId}/{userId}`: token in `Authorization` or `oauth_token`; `format=json|xml`.
 pub(crate) async fn identity(
-    State(app): State<crate::State>,
+    State(app): State<Shared>,
     origin: Origin,
     headers: HeaderMap,
     Path((org, user)): Path<(String, String)>,

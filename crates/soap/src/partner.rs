@@ -8,10 +8,10 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use forcebus_xml::{Element, escape, parse};
+use forcebus_xml::{Element, escape, parse, soap};
 
 use forcebus_org::{Api, Caller, Op, OrgError, Record, RecordId, StatusCode as Code};
 
@@ -19,38 +19,27 @@ use crate::ctx::{Origin, Peer};
 
 /// A SOAP response as Salesforce sends it: `text/xml; charset=utf-8`.
 pub(crate) fn xml(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    forcebus_http::soap_response(status, body)
 }
 
 /// A successful response's envelope, with the partner namespace as the default one (so
 /// `loginResponse` and its children are unprefixed, as clients' XPath expects).
 fn envelope(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
-    )
+    soap::envelope(soap::PARTNER_NS, body)
 }
 
 /// A SOAP fault; `kind` is the fault detail type (`LoginFault`, `UnexpectedErrorFault`).
 fn fault(code: Code, message: &str, kind: &str) -> Response {
-    let (code, message) = (code.as_str(), escape(message));
-    let body = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring><detail><sf:{kind} xsi:type="sf:{kind}"><sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{message}</sf:exceptionMessage></sf:{kind}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#
-    );
+    let body = soap::partner_fault(code.as_str(), message, kind);
     xml(StatusCode::INTERNAL_SERVER_ERROR, body)
 }
 
 /// A fault about the request itself (bad XML, unknown operation).
 fn client_fault(message: &str) -> Response {
-    let body = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
-        escape(message)
-    );
-    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
+    xml(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        soap::client_fault(message),
+    )
 }
 
 /// The fault for a missing, expired or revoked session id: `INVALID_SESSION_ID` with

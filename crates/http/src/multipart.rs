@@ -1,7 +1,7 @@
 //! `multipart/form-data` bodies (RFC 7578 over RFC 2046's multipart syntax), read whole:
 //! the parts of a buffered request body, each with its field name, file name, content
-//! type and bytes (borrowed from the body). The Metadata API's REST deploy takes one
-//! (a zip and a JSON part, [`crate::metadata::rest_deploy`]).
+//! type and bytes (borrowed from the body). The Metadata API's REST deploy takes one (a
+//! zip and a JSON part).
 //!
 //! The body is already bounded by the request limit; the parser bounds the rest a client
 //! controls: the boundary's length (70, RFC 2046's limit), the number of parts and the

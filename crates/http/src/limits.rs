@@ -36,7 +36,11 @@ impl Usage {
 
 /// Counts a data API request (`/services/data/vXX.X/...`) and reports usage in
 /// `Sforce-Limit-Info`.
-pub(crate) async fn count(State(app): State<crate::State>, req: Request, next: Next) -> Response {
+pub(crate) async fn count(
+    State(app): State<std::sync::Arc<crate::Core>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !req.uri().path().starts_with("/services/data/v") {
         return next.run(req).await;
     }

@@ -8,7 +8,7 @@ use forcebus_org::StatusCode as Code;
 use crate::error::ApiError;
 
 /// Parses a JSON body, answering as Salesforce does for other media types and bad JSON.
-pub(crate) fn json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+pub fn json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
     if let Some(ct) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -44,7 +44,7 @@ pub(crate) fn json(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError>
 }
 
 /// A JSON object body (record fields).
-pub(crate) fn object(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub fn object(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match json(headers, bytes)? {
         Value::Object(m) => Ok(m),
         other => Err(ApiError::json_parser(format!(
@@ -55,7 +55,7 @@ pub(crate) fn object(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Va
 }
 
 /// Jackson's name for the first token of a value.
-pub(crate) fn token_name(v: &Value) -> &'static str {
+pub fn token_name(v: &Value) -> &'static str {
     match v {
         Value::Array(_) => "START_ARRAY",
         Value::Object(_) => "START_OBJECT",

@@ -477,7 +477,7 @@ pub(crate) async fn batch(
 /// from disk; empty when there is no such file.
 fn typed_file(job: &Job, path: std::path::PathBuf) -> Response {
     let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-    let body = crate::bulk::stream::file_body(Vec::new(), Some(path), 0, len);
+    let body = crate::stream::file_body(Vec::new(), Some(path), 0, len);
     let mut resp = (StatusCode::OK, body).into_response();
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type(job));
@@ -513,5 +513,5 @@ fn results(app: &crate::AppState, job: &Job, b: &Job, json: bool) -> Result<Resp
         ));
     }
     let rows = batch_results(&app.bulk, &job.id, &b.id).map_err(|e| AsyncError::bulk(e, json))?;
-    Ok(crate::bulk::v1_results::render(job.format(), &rows))
+    Ok(crate::v1_results::render(job.format(), &rows))
 }

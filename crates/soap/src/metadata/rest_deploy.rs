@@ -20,6 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use forcebus_org::StatusCode as Code;
@@ -229,45 +230,159 @@ fn deploy_result(r: &DeployResult, details: bool) -> Value {
     } else {
         (Vec::new(), Vec::new())
     };
-    let failures: Vec<Value> = failures.iter().map(|m| message(m, &r.created)).collect();
-    let successes: Vec<Value> = successes.iter().map(|m| message(m, &r.created)).collect();
-    let all: Vec<Value> = failures.iter().chain(&successes).cloned().collect();
-    json!({
-        "id": r.id, "status": r.status, "done": true, "success": r.success(),
-        "checkOnly": r.options.check_only, "ignoreWarnings": r.options.ignore_warnings,
-        "rollbackOnError": r.options.rollback_on_error, "runTestsEnabled": false,
-        "numberComponentsDeployed": deployed, "numberComponentsTotal": total,
-        "numberComponentErrors": errors, "numberTestsCompleted": 0, "numberTestsTotal": 0,
-        "numberTestErrors": 0,
-        "createdBy": "005000000000000", "createdByName": "forcebus",
-        "createdDate": r.created, "startDate": r.created, "completedDate": r.created,
-        "lastModifiedDate": r.created, "canceledBy": null, "canceledByName": null,
-        "errorMessage": r.error, "errorStatusCode": r.error.as_ref().map(|_| "UNKNOWN_EXCEPTION"),
-        "stateDetail": null, "messages": [], "retrieveResult": null, "runTestResult": null,
-        "details": {
-            "allComponentMessages": all,
-            "componentFailures": failures,
-            "componentSuccesses": successes,
-            "retrieveResult": null,
-            "runTestResult": {
-                "numFailures": 0, "numTestsRun": 0, "totalTime": 0.0, "successes": [],
-                "failures": [], "codeCoverage": [], "codeCoverageWarnings": [],
-                "flowCoverage": [], "flowCoverageWarnings": [],
-            },
+    let failures: Vec<JsonMessage<'_>> = failures
+        .iter()
+        .map(|m| JsonMessage::of(m, &r.created))
+        .collect();
+    let successes: Vec<JsonMessage<'_>> = successes
+        .iter()
+        .map(|m| JsonMessage::of(m, &r.created))
+        .collect();
+    let result = RestDeployResult {
+        id: &r.id,
+        status: r.status,
+        done: true,
+        success: r.success(),
+        check_only: r.options.check_only,
+        ignore_warnings: r.options.ignore_warnings,
+        rollback_on_error: r.options.rollback_on_error,
+        run_tests_enabled: false,
+        number_components_deployed: deployed,
+        number_components_total: total,
+        number_component_errors: errors,
+        number_tests_completed: 0,
+        number_tests_total: 0,
+        number_test_errors: 0,
+        created_by: "005000000000000",
+        created_by_name: "forcebus",
+        created_date: &r.created,
+        start_date: &r.created,
+        completed_date: &r.created,
+        last_modified_date: &r.created,
+        canceled_by: None,
+        canceled_by_name: None,
+        error_message: r.error.as_deref(),
+        error_status_code: r.error.as_ref().map(|_| "UNKNOWN_EXCEPTION"),
+        state_detail: None,
+        messages: [],
+        retrieve_result: None,
+        run_test_result: None,
+        details: Details {
+            all_component_messages: failures.iter().chain(&successes).collect(),
+            component_failures: &failures,
+            component_successes: &successes,
+            retrieve_result: None,
+            run_test_result: RunTestResult::default(),
         },
-    })
+    };
+    serde_json::to_value(result).unwrap_or(Value::Null)
+}
+
+/// The REST deploy's `deployResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestDeployResult<'a> {
+    id: &'a str,
+    status: &'a str,
+    done: bool,
+    success: bool,
+    check_only: bool,
+    ignore_warnings: bool,
+    rollback_on_error: bool,
+    run_tests_enabled: bool,
+    number_components_deployed: usize,
+    number_components_total: usize,
+    number_component_errors: usize,
+    number_tests_completed: u32,
+    number_tests_total: u32,
+    number_test_errors: u32,
+    created_by: &'a str,
+    created_by_name: &'a str,
+    created_date: &'a str,
+    start_date: &'a str,
+    completed_date: &'a str,
+    last_modified_date: &'a str,
+    canceled_by: Option<&'a str>,
+    canceled_by_name: Option<&'a str>,
+    error_message: Option<&'a str>,
+    error_status_code: Option<&'a str>,
+    state_detail: Option<&'a str>,
+    messages: [(); 0],
+    retrieve_result: Option<()>,
+    run_test_result: Option<()>,
+    details: Details<'a>,
+}
+
+/// `deployResult.details`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Details<'a> {
+    all_component_messages: Vec<&'a JsonMessage<'a>>,
+    component_failures: &'a [JsonMessage<'a>],
+    component_successes: &'a [JsonMessage<'a>],
+    retrieve_result: Option<()>,
+    run_test_result: RunTestResult,
+}
+
+/// An empty `runTestResult` (no Apex tests run).
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RunTestResult {
+    num_failures: u32,
+    num_tests_run: u32,
+    total_time: f64,
+    successes: [(); 0],
+    failures: [(); 0],
+    code_coverage: [(); 0],
+    code_coverage_warnings: [(); 0],
+    flow_coverage: [(); 0],
+    flow_coverage_warnings: [(); 0],
 }
 
 /// A DeployMessage in JSON: the SOAP fields (`null` for absent ones) and the four a
 /// REST answer adds.
-fn message(m: &Message<'_>, created: &str) -> Value {
-    json!({
-        "changed": m.changed, "columnNumber": null, "componentType": m.component_type,
-        "created": m.created, "createdDate": created, "deleted": m.deleted,
-        "fileName": m.file_name, "forPackageManifestFile": m.component_type.is_empty(),
-        "fullName": m.full_name, "id": null, "knownPackagingProblem": false,
-        "lineNumber": null, "problem": m.problem,
-        "problemType": m.problem.as_ref().map(|_| m.problem_type), "requiresProductionTestRun": false,
-        "success": m.success, "warning": m.problem_type == "Warning",
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonMessage<'a> {
+    changed: bool,
+    column_number: Option<u32>,
+    component_type: &'a str,
+    created: bool,
+    created_date: &'a str,
+    deleted: bool,
+    file_name: &'a str,
+    for_package_manifest_file: bool,
+    full_name: &'a str,
+    id: Option<&'a str>,
+    known_packaging_problem: bool,
+    line_number: Option<u32>,
+    problem: Option<&'a str>,
+    problem_type: Option<&'a str>,
+    requires_production_test_run: bool,
+    success: bool,
+    warning: bool,
+}
+
+impl<'a> JsonMessage<'a> {
+    fn of(m: &'a Message<'a>, created: &'a str) -> Self {
+        Self {
+            changed: m.changed,
+            column_number: None,
+            component_type: m.component_type,
+            created: m.created,
+            created_date: created,
+            deleted: m.deleted,
+            file_name: &m.file_name,
+            for_package_manifest_file: m.component_type.is_empty(),
+            full_name: m.full_name,
+            id: None,
+            known_packaging_problem: false,
+            line_number: None,
+            problem: m.problem.as_deref(),
+            problem_type: m.problem.as_ref().map(|_| m.problem_type),
+            requires_production_test_run: false,
+            success: m.success,
+            warning: m.problem_type == "Warning",
+        }
+    }
 }

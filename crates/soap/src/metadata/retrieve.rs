@@ -31,7 +31,7 @@ struct Retrieved {
 
 /// The org's retrieves, by id (`09S…`).
 #[derive(Debug)]
-pub struct Retrieves(crate::metadata::async_results::AsyncResults<Retrieved>);
+pub(crate) struct Retrieves(crate::metadata::async_results::AsyncResults<Retrieved>);
 
 impl Default for Retrieves {
     fn default() -> Self {

@@ -5,7 +5,7 @@
 //! Body's first child, whatever the path, prefix or `SOAPAction`; results come back one per
 //! component, in order, a failed component carrying its `errors` rather than faulting
 //! the call. A component's Metadata is read into the same JSON the Tooling API takes, so
-//! both APIs share one mapping ([`crate::tooling::schema`]).
+//! both APIs share one mapping ([`forcebus_org::declarations`]).
 //!
 //! `deploy` and `checkDeployStatus` are [`crate::metadata::deploy`]'s, `cancelDeploy` and
 //! `deployRecentValidation` [`crate::metadata::quick`]'s, `retrieve` and
@@ -22,12 +22,13 @@ use forcebus_org::declarations::{field_config, field_metadata, object_config};
 use forcebus_org::{Api, Caller, OrgError, StatusCode as Code};
 
 use crate::metadata::channels;
-use crate::soap::xml;
+use crate::partner::xml;
 use forcebus_xml::json::{to_json, write_children};
+use forcebus_xml::soap;
 use forcebus_xml::{Element, escape, parse};
 
 /// The Metadata API's namespace.
-const MD: &str = "http://soap.sforce.com/2006/04/metadata";
+const MD: &str = soap::METADATA_NS;
 
 /// Most components one CRUD call takes (Salesforce's limit).
 const MAX_COMPONENTS: usize = 10;
@@ -43,35 +44,23 @@ fn served(kind: &str) -> bool {
 /// A response's envelope: the Metadata namespace the default one, so the operation's
 /// response and every descendant are unprefixed and qualified; no attribute on `Body`.
 fn envelope(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="{MD}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
-    )
+    soap::envelope(MD, body)
 }
 
 /// A fault: HTTP 500, `sf:CODE` and `CODE: message`, no detail (the WSDL declares none).
 fn fault(code: &str, message: &str) -> Response {
-    let body = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="{MD}"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
-        escape(message)
-    );
-    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
-}
-
-/// The fault for a SOAP request over the body limit (a deploy's zip, most often).
-pub(crate) fn too_large(max: usize) -> Response {
-    fault(
-        "EXCEEDED_MAX_SIZE_REQUEST",
-        &format!("Maximum size of request reached. Maximum size of request is {max} bytes."),
+    xml(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        soap::fault(MD, code, message),
     )
 }
 
 /// A fault about the request itself (bad XML, unknown operation).
 fn client_fault(message: &str) -> Response {
-    let body = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#,
-        escape(message)
-    );
-    xml(StatusCode::INTERNAL_SERVER_ERROR, body)
+    xml(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        soap::client_fault(message),
+    )
 }
 
 /// A fault that ends the whole call (what is wrong with one component is that

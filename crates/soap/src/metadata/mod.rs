@@ -25,5 +25,5 @@ pub(crate) mod rest_deploy;
 pub(crate) mod retrieve;
 mod validations;
 
-pub use deploy::Deploys;
-pub use retrieve::Retrieves;
+pub(crate) use deploy::Deploys;
+pub(crate) use retrieve::Retrieves;

@@ -1,16 +1,14 @@
 //! What every handler needs to know about a request: the origin the client used, the API
 //! version of the path, and the authenticated caller.
 
-use std::sync::Arc;
-
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 use forcebus_auth::Session;
 use forcebus_org::{Api, Caller};
 
-use crate::AppState;
+use crate::HasCore;
 use crate::error::ApiError;
 
 /// Per-connection facts the listener attaches to each request.
@@ -126,13 +124,12 @@ pub fn call_options_client(headers: &HeaderMap) -> Option<String> {
 
 impl<S> FromRequestParts<S> for Call
 where
-    Arc<AppState>: FromRef<S>,
-    S: Send + Sync,
+    S: HasCore + Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = Arc::<AppState>::from_ref(state);
+        let app = state.core();
         let segment = parts
             .uri
             .path()

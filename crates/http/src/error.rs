@@ -45,7 +45,7 @@ impl ApiError {
     }
 
     /// The status and the body, for a composite subrequest's result.
-    pub(crate) fn into_parts(self) -> (StatusCode, Value) {
+    pub fn into_parts(self) -> (StatusCode, Value) {
         (self.status, self.body)
     }
 
@@ -101,7 +101,7 @@ impl ApiError {
 /// Logs `cause` under a new ErrorId and returns Salesforce's message naming that id:
 /// "An unexpected error occurred. Please include this ErrorId if you contact support:
 /// 1093245563-27181 (-1625430541)".
-pub(crate) fn unexpected(cause: &dyn std::fmt::Display) -> String {
+pub fn unexpected(cause: &dyn std::fmt::Display) -> String {
     use rand::Rng as _;
     let mut rng = rand::thread_rng();
     let id = format!(
@@ -117,7 +117,7 @@ pub(crate) fn unexpected(cause: &dyn std::fmt::Display) -> String {
 }
 
 /// The HTTP status a single-resource call answers with for an org error.
-pub(crate) fn status_of(code: Code) -> StatusCode {
+pub fn status_of(code: Code) -> StatusCode {
     match code {
         Code::NotFound | Code::EntityIsDeleted => StatusCode::NOT_FOUND,
         Code::DuplicateExternalId => StatusCode::MULTIPLE_CHOICES,
@@ -143,11 +143,26 @@ impl From<OrgError> for ApiError {
 }
 
 /// A collection entry's error: `statusCode`, not `errorCode`.
-pub(crate) fn collection_error(e: &OrgError) -> Value {
+pub fn collection_error(e: &OrgError) -> Value {
     if e.code == Code::UnknownException {
         return json!({"statusCode": e.code.as_str(), "message": unexpected(&e.message), "fields": e.fields});
     }
     json!({"statusCode": e.code.as_str(), "message": e.message, "fields": e.fields})
+}
+
+/// A Bulk API job's error, as Bulk API 2.0 answers it.
+impl From<forcebus_bulk::BulkError> for ApiError {
+    fn from(e: forcebus_bulk::BulkError) -> Self {
+        let status = match e.kind {
+            forcebus_bulk::Kind::NotFound => StatusCode::NOT_FOUND,
+            forcebus_bulk::Kind::Unknown => return ApiError::internal(&e.message),
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::raw(
+            status,
+            json!([{"errorCode": e.kind.code(), "message": forcebus_org::bounded_message(e.message)}]),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -157,7 +172,7 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON response with the content type jsforce requires to parse it.
-pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).expect("JSON values serialise");
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(

@@ -132,7 +132,7 @@ fn message_of(c: &Component, success: bool) -> Message<'_> {
 
 /// The org's deploys, by id (`0Af…`), and its recent validations.
 #[derive(Debug)]
-pub struct Deploys {
+pub(crate) struct Deploys {
     results: crate::metadata::async_results::AsyncResults<DeployResult>,
     /// Successful validations, for quick deploys.
     pub(crate) validations: crate::metadata::validations::Validations,

@@ -1,6 +1,6 @@
 //! `PlatformEventChannel` and `PlatformEventChannelMember` through the Metadata API
 //! (`metadata-tooling.md` §11.3): the same records the Tooling API writes
-//! ([`crate::tooling::sobjects`]), named by full name (`SalesEvents__chn`,
+//! ([`forcebus_org::org::event_settings`]), named by full name (`SalesEvents__chn`,
 //! `SalesEvents_chn_AccountChangeEvent`, `ChangeEvents_Employee_ChangeEvent`), in the
 //! Metadata API's XML. A member's channel and entity are fixed once it exists; its filter
 //! and enriched fields may change.
@@ -10,9 +10,7 @@ use serde_json::{Map, Value, json};
 use forcebus_org::org::deploy::{Component, Deployed};
 use forcebus_org::{Caller, OrgError, Record, StatusCode as Code};
 
-use crate::tooling::sobjects::{
-    CHANNEL, MEMBER, by_full_name, create_record, delete_record, metadata_of, update_record,
-};
+use forcebus_org::org::event_settings::{CHANNEL, MEMBER, setting_metadata};
 use forcebus_xml::Element;
 
 /// The Metadata types served here.
@@ -56,7 +54,7 @@ pub(crate) async fn deploy(
     deletions.sort_by_key(|(kind, _, _)| *kind != "PlatformEventChannelMember");
     for (kind, full, file) in deletions {
         let there = object_of(kind)
-            .and_then(|o| by_full_name(app, o, &full))
+            .and_then(|o| app.org.setting_by_full_name(o, &full))
             .is_some();
         let outcome = match (there, apply) {
             (false, _) => Ok(Deployed::Missing),
@@ -156,11 +154,13 @@ pub(crate) async fn save(
     (create, update): (bool, bool),
 ) -> Result<bool, OrgError> {
     let object = object_of(kind).ok_or_else(OrgError::not_found)?;
-    match by_full_name(app, object, full) {
+    match app.org.setting_by_full_name(object, full) {
         None if create => {
             let body = json!({"FullName": full, "Metadata": meta});
             let body = body.as_object().expect("an object");
-            create_record(app, caller, object, body).await.map(|_| true)
+            create_setting(app, caller, object, body)
+                .await
+                .map(|_| true)
         }
         None => Err(OrgError::new(
             Code::InvalidCrossReferenceKey,
@@ -174,7 +174,7 @@ pub(crate) async fn save(
             fixed_once_made(&r, &mut meta)?;
             let body = json!({"Metadata": meta});
             let body = body.as_object().expect("an object");
-            update_record(app, caller, &r, body).await.map(|()| false)
+            update_setting(app, caller, &r, body).await.map(|()| false)
         }
     }
 }
@@ -207,19 +207,22 @@ pub(crate) async fn delete(
     full: &str,
 ) -> Result<(), OrgError> {
     let object = object_of(kind).ok_or_else(OrgError::not_found)?;
-    let r = by_full_name(app, object, full).ok_or_else(|| {
+    let r = app.org.setting_by_full_name(object, full).ok_or_else(|| {
         OrgError::new(
             Code::InvalidCrossReferenceKey,
             format!("In field: fullName - no {kind} named {full} found"),
         )
     })?;
-    delete_record(app, caller, &r).await
+    let ops = app.org.setting_delete(&r)?;
+    forcebus_http::transact_one(&app.org, caller, ops)
+        .await
+        .map(drop)
 }
 
 /// The component `full` as a Metadata record (`fullName` and its settings).
 pub(crate) fn read(app: &crate::AppState, kind: &str, full: &str) -> Option<Value> {
-    let r = by_full_name(app, object_of(kind)?, full)?;
-    let mut meta = metadata_of(&r);
+    let r = app.org.setting_by_full_name(object_of(kind)?, full)?;
+    let mut meta = setting_metadata(&r);
     meta["fullName"] = json!(full_name(&r));
     if meta["enrichedFields"].as_array().is_some_and(Vec::is_empty) {
         meta["enrichedFields"] = Value::Null;
@@ -245,4 +248,28 @@ pub(crate) fn list(app: &crate::AppState, kind: &str) -> Vec<(String, String)> {
     app.org.scan(object, |r| {
         (!r.is_deleted).then(|| (full_name(r), r.id.to18()))
     })
+}
+
+/// Creates a channel or member from its Metadata.
+async fn create_setting(
+    app: &crate::State,
+    caller: Caller,
+    object: &str,
+    body: &Map<String, Value>,
+) -> Result<forcebus_org::RecordId, OrgError> {
+    let op = app.org.setting_create(object, body)?;
+    forcebus_http::transact_one(&app.org, caller, vec![op]).await
+}
+
+/// Changes a channel or member from its Metadata.
+async fn update_setting(
+    app: &crate::State,
+    caller: Caller,
+    r: &Record,
+    body: &Map<String, Value>,
+) -> Result<(), OrgError> {
+    let op = app.org.setting_update(r, body)?;
+    forcebus_http::transact_one(&app.org, caller, vec![op])
+        .await
+        .map(drop)
 }

@@ -11,25 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use forcebus_bulk::DAILY_QUERY_JOBS;
 use forcebus_bulk::results::{Which, download};
 use forcebus_bulk::{BulkError, Job, JobType, Kind, NewJob, State as JobState};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
-
-impl From<BulkError> for ApiError {
-    fn from(e: BulkError) -> Self {
-        let status = match e.kind {
-            Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::Unknown => return ApiError::internal(&e.message),
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::raw(
-            status,
-            json!([{"errorCode": e.kind.code(), "message": forcebus_org::bounded_message(e.message)}]),
-        )
-    }
-}
 
 fn datetime(t: chrono::DateTime<chrono::Utc>) -> String {
     forcebus_org::clock::format_datetime(t)
@@ -145,9 +132,7 @@ pub(crate) async fn create(
     let m = crate::body::object(&headers, &bytes)?;
     let new = new_job(&m);
     let job_type = job_type(&kind);
-    if job_type == JobType::V2Query
-        && app.bulk.query_jobs_today() >= crate::bulk::v2::DAILY_QUERY_JOBS
-    {
+    if job_type == JobType::V2Query && app.bulk.query_jobs_today() >= DAILY_QUERY_JOBS {
         return Err(ApiError::from(BulkError::new(
             Kind::ExceededQuota,
             format!("Daily limit of {DAILY_QUERY_JOBS} Bulk API 2.0 query jobs exceeded"),
@@ -160,9 +145,6 @@ pub(crate) async fn create(
     let job = run(&app, move |b| b.create(new, job_type, &caller)).await?;
     Ok(json_response(StatusCode::OK, &info(&job)))
 }
-
-/// Query jobs a day (`DailyBulkV2QueryJobs`).
-pub(crate) const DAILY_QUERY_JOBS: u64 = 10_000;
 
 fn check_type(job: &Job, kind: &str) -> Result<(), ApiError> {
     if job.job_type == job_type(kind) {
@@ -302,7 +284,7 @@ pub(crate) async fn results(
     };
     let d = run(&app, move |b| download(b, &id, which)).await?;
     Ok(csv_response(
-        crate::bulk::stream::file_body(d.prefix, d.path, d.from, d.len),
+        crate::stream::file_body(d.prefix, d.path, d.from, d.len),
         HeaderMap::new(),
     ))
 }
