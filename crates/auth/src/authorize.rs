@@ -15,8 +15,8 @@ use rand::Rng;
 
 use forcebus_org::RecordId;
 
+use crate::Auth;
 use crate::grant::{Form, OAuthError, param};
-use crate::tokens::Auth;
 
 /// Most codes waiting to be exchanged at once.
 pub const MAX_PENDING_CODES: usize = 1_000;

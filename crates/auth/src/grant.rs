@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 
 use forcebus_org::RecordId;
 
-use crate::tokens::{Auth, Issued, secret_eq};
+use crate::Auth;
+use crate::secret::secret_eq;
+use crate::tokens::Issued;
 
 /// A failed grant: the `error` / `error_description` pair of the response body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::tokens::{Auth, digest};
+use crate::Auth;
+use crate::secret::digest;
 
 /// How many live connections hold each token (by digest).
 #[derive(Debug, Default)]

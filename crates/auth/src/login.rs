@@ -21,6 +21,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use forcebus_org::RecordId;
 
+use crate::secret::secret_eq;
+
 /// Consecutive failures that lock a user out (Salesforce's default: 10).
 pub const MAX_FAILED_LOGINS: u32 = 10;
 
@@ -190,5 +192,54 @@ mod tests {
         // After the period the count starts again.
         l.failed(user, t0 + Duration::minutes(16));
         assert!(!l.is_locked(user, t0 + Duration::minutes(16)));
+    }
+}
+
+impl crate::Auth {
+    /// Checks a username and a password for a login from `from` (`None`: no network
+    /// peer, an in-process call). From a trusted network the password may be followed by
+    /// the security token; from elsewhere it must be. Counts failures and refuses a user
+    /// who is locked out ([`crate::login`]).
+    pub fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        from: Option<std::net::IpAddr>,
+    ) -> Option<RecordId> {
+        let creds = self
+            .config
+            .users
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username));
+        let user = self.directory.user(username)?;
+        let stored = self.passwords.get(user.id);
+        if creds.is_none() && stored.is_none() {
+            return None;
+        }
+        let now = self.directory.now();
+        if self.lockouts.is_locked(user.id, now) {
+            return None;
+        }
+        let trusted =
+            from.is_none_or(|ip| self.config.trusted_networks.iter().any(|n| n.contains(ip)));
+        // A password set through the API counts instead of the config's.
+        let is_password = |candidate: &str| match (&stored, creds) {
+            (Some(p), _) => p.matches(candidate),
+            (None, Some(c)) => secret_eq(candidate, &c.password),
+            (None, None) => false,
+        };
+        let token = creds.map_or("", |c| c.security_token.as_str());
+        let with_token = !token.is_empty()
+            && password.len() > token.len()
+            && password.is_char_boundary(password.len() - token.len())
+            && secret_eq(&password[password.len() - token.len()..], token)
+            && is_password(&password[..password.len() - token.len()]);
+        let ok = with_token || (trusted && is_password(password));
+        if !ok {
+            self.lockouts.failed(user.id, now);
+            return None;
+        }
+        self.lockouts.succeeded(user.id);
+        (user.active != Some(false)).then_some(user.id)
     }
 }

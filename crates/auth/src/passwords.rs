@@ -30,7 +30,7 @@ pub(crate) struct StoredPassword {
 }
 
 fn digest(salt: &str, password: &str) -> String {
-    crate::tokens::digest(&format!("{salt}{password}"))
+    crate::secret::digest(&format!("{salt}{password}"))
 }
 
 impl StoredPassword {
@@ -50,7 +50,7 @@ impl StoredPassword {
 
     /// Whether `password` is this one.
     pub(crate) fn matches(&self, password: &str) -> bool {
-        crate::tokens::secret_eq(&digest(&self.salt, password), &self.digest)
+        crate::secret::secret_eq(&digest(&self.salt, password), &self.digest)
     }
 }
 
@@ -132,6 +132,36 @@ impl Passwords {
             .unwrap_or_else(|e| e.into_inner())
             .insert(user, stored);
         Ok(())
+    }
+}
+
+impl crate::Auth {
+    /// Sets `user`'s password (policy-checked), durably; it counts from the next login.
+    pub fn set_password(
+        &self,
+        user: RecordId,
+        password: &str,
+    ) -> Result<Result<(), crate::passwords::PolicyError>, StoreError> {
+        if let Err(e) = crate::passwords::check_policy(password) {
+            return Ok(Err(e));
+        }
+        self.passwords
+            .set(self.store.as_ref(), user, password, false)
+            .map(Ok)
+    }
+
+    /// Gives `user` a new generated password, to be changed at the next login
+    /// (`isExpired`), and returns it.
+    pub fn reset_password(&self, user: RecordId) -> Result<String, StoreError> {
+        let password = crate::passwords::generate();
+        self.passwords
+            .set(self.store.as_ref(), user, &password, true)?;
+        Ok(password)
+    }
+
+    /// Whether `user`'s password was reset and not changed since.
+    pub fn password_expired(&self, user: RecordId) -> bool {
+        self.passwords.get(user).is_some_and(|p| p.expired)
     }
 }
 

@@ -7,26 +7,23 @@
 //! also revokes the access tokens issued from it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use forcebus_org::RecordId;
 
-use crate::directory::Directory;
 use forcebus_store::{Batch, Store, StoreError};
 
-use crate::authorize::PendingCode;
-use crate::config::AuthConfig;
+use crate::Auth;
+use crate::secret::digest;
 
 const SPACE: &str = "token";
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct TokenRecord {
+pub(crate) struct TokenRecord {
     user: String,
     refresh: bool,
     issued_at: DateTime<Utc>,
@@ -59,31 +56,6 @@ pub struct Issued {
     pub issued_at: DateTime<Utc>,
 }
 
-/// Users, the app, and every live token.
-#[derive(Debug)]
-pub struct Auth {
-    pub(crate) directory: Arc<dyn Directory>,
-    store: Arc<dyn Store>,
-    pub(crate) config: AuthConfig,
-    tokens: RwLock<HashMap<String, TokenRecord>>,
-    pub(crate) codes: Mutex<HashMap<String, PendingCode>>,
-    /// Counts the times tokens were forgotten (revoked, or found expired): streams opened
-    /// with a token watch it and check their token again when it moves.
-    forgotten: tokio::sync::watch::Sender<u64>,
-    /// Failed password logins per user.
-    lockouts: crate::login::Lockouts,
-    /// Passwords set through the API.
-    passwords: crate::passwords::Passwords,
-    /// Tokens held by live streaming connections: they do not expire.
-    pub(crate) holds: crate::hold::Holds,
-}
-
-/// The SHA-256 of `token`, in lower-case hex.
-pub(crate) fn digest(token: &str) -> String {
-    let d = Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn random_part(len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
@@ -91,149 +63,25 @@ fn random_part(len: usize) -> String {
         .collect()
 }
 
-/// Compares secrets in time independent of where they differ.
-pub fn secret_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// The live tokens kept in `store` (those not expired by `now`).
+pub(crate) fn load(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, TokenRecord>, StoreError> {
+    let mut tokens = HashMap::new();
+    for (key, value) in store.load_values(SPACE)? {
+        match serde_json::from_str::<TokenRecord>(&value) {
+            Ok(t) if t.expires_at.is_none_or(|e| e > now) => {
+                tokens.insert(key, t);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "Stored token is unreadable; skipped."),
+        }
+    }
+    Ok(tokens)
 }
 
 impl Auth {
-    /// Loads live tokens from the store.
-    pub fn open(
-        directory: Arc<dyn Directory>,
-        store: Arc<dyn Store>,
-        config: AuthConfig,
-    ) -> Result<Self, StoreError> {
-        let now = directory.now();
-        let mut tokens = HashMap::new();
-        for (key, value) in store.load_values(SPACE)? {
-            match serde_json::from_str::<TokenRecord>(&value) {
-                Ok(t) if t.expires_at.is_none_or(|e| e > now) => {
-                    tokens.insert(key, t);
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "Stored token is unreadable; skipped."),
-            }
-        }
-        let passwords = crate::passwords::Passwords::load(store.as_ref())?;
-        Ok(Self {
-            directory,
-            passwords,
-            store,
-            config,
-            tokens: RwLock::new(tokens),
-            codes: Mutex::new(HashMap::new()),
-            forgotten: tokio::sync::watch::Sender::new(0),
-            lockouts: Default::default(),
-            holds: Default::default(),
-        })
-    }
-
-    /// Moves whenever tokens are revoked or found expired. A stream opened with a token
-    /// waits on it and ends once [`Auth::verify`] no longer accepts its token, so no
-    /// stream outlives its credentials.
-    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.forgotten.subscribe()
-    }
-
-    /// The org's identity, time and users.
-    pub fn directory(&self) -> &Arc<dyn Directory> {
-        &self.directory
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &AuthConfig {
-        &self.config
-    }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_std(self.config.session_timeout).unwrap_or(Duration::hours(2))
-    }
-
-    /// The default user's id.
-    pub fn default_user(&self) -> Option<RecordId> {
-        let first = self.config.users.first()?;
-        self.directory.user(&first.username).map(|u| u.id)
-    }
-
-    /// Checks a username and a password for a login from `from` (`None`: no network
-    /// peer, an in-process call). From a trusted network the password may be followed by
-    /// the security token; from elsewhere it must be. Counts failures and refuses a user
-    /// who is locked out ([`crate::login`]).
-    pub fn check_password(
-        &self,
-        username: &str,
-        password: &str,
-        from: Option<std::net::IpAddr>,
-    ) -> Option<RecordId> {
-        let creds = self
-            .config
-            .users
-            .iter()
-            .find(|u| u.username.eq_ignore_ascii_case(username));
-        let user = self.directory.user(username)?;
-        let stored = self.passwords.get(user.id);
-        if creds.is_none() && stored.is_none() {
-            return None;
-        }
-        let now = self.directory.now();
-        if self.lockouts.is_locked(user.id, now) {
-            return None;
-        }
-        let trusted =
-            from.is_none_or(|ip| self.config.trusted_networks.iter().any(|n| n.contains(ip)));
-        // A password set through the API counts instead of the config's.
-        let is_password = |candidate: &str| match (&stored, creds) {
-            (Some(p), _) => p.matches(candidate),
-            (None, Some(c)) => secret_eq(candidate, &c.password),
-            (None, None) => false,
-        };
-        let token = creds.map_or("", |c| c.security_token.as_str());
-        let with_token = !token.is_empty()
-            && password.len() > token.len()
-            && password.is_char_boundary(password.len() - token.len())
-            && secret_eq(&password[password.len() - token.len()..], token)
-            && is_password(&password[..password.len() - token.len()]);
-        let ok = with_token || (trusted && is_password(password));
-        if !ok {
-            self.lockouts.failed(user.id, now);
-            return None;
-        }
-        self.lockouts.succeeded(user.id);
-        (user.active != Some(false)).then_some(user.id)
-    }
-
-    /// Sets `user`'s password (policy-checked), durably; it counts from the next login.
-    pub fn set_password(
-        &self,
-        user: RecordId,
-        password: &str,
-    ) -> Result<Result<(), crate::passwords::PolicyError>, StoreError> {
-        if let Err(e) = crate::passwords::check_policy(password) {
-            return Ok(Err(e));
-        }
-        self.passwords
-            .set(self.store.as_ref(), user, password, false)
-            .map(Ok)
-    }
-
-    /// Gives `user` a new generated password, to be changed at the next login
-    /// (`isExpired`), and returns it.
-    pub fn reset_password(&self, user: RecordId) -> Result<String, StoreError> {
-        let password = crate::passwords::generate();
-        self.passwords
-            .set(self.store.as_ref(), user, &password, true)?;
-        Ok(password)
-    }
-
-    /// Whether `user`'s password was reset and not changed since.
-    pub fn password_expired(&self, user: RecordId) -> bool {
-        self.passwords.get(user).is_some_and(|p| p.expired)
-    }
-
     /// Issues an access token (and a refresh token when asked) for `user_id`.
     pub fn issue(&self, user_id: RecordId, with_refresh: bool) -> Result<Issued, StoreError> {
         self.issue_from(user_id, with_refresh, None)
@@ -401,10 +249,12 @@ impl Auth {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::{AppConfig, UserCredentials};
+    use crate::config::{AppConfig, AuthConfig, UserCredentials};
+    use chrono::Duration;
     use forcebus_meta::standard;
     use forcebus_org::{ManualClock, Org, Schema, UserSeed};
     use forcebus_store::SqliteStore;
+    use std::sync::Arc;
 
     pub(crate) fn auth_with(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Auth {
         let user = UserCredentials {

@@ -150,3 +150,25 @@ pub(crate) fn checked(
             .then(|| new.concurrency.clone().unwrap_or_else(|| "Parallel".into())),
     })
 }
+
+impl Bulk {
+    /// Creates a job: checked, stored, `Open` (ingest and Bulk 1.0) or queued
+    /// (`UploadComplete`, queries).
+    pub fn create(
+        &self,
+        new: NewJob,
+        job_type: JobType,
+        caller: &forcebus_org::Caller,
+    ) -> Result<Job, BulkError> {
+        self.expire();
+        let job = checked(self, new, job_type, caller, self.mint("750")?)?;
+        self.files(&job.id)
+            .create()
+            .map_err(|e| BulkError::internal(&e))?;
+        self.save(&job)?;
+        if job.state == State::UploadComplete {
+            self.enqueue(&job.id);
+        }
+        Ok(job)
+    }
+}

@@ -13,8 +13,8 @@
 //! - [`job`]: jobs, their states and progress, as stored;
 //! - [`columns`]: a CSV header and rows to org operations;
 //! - [`ingest`]: running an ingest job; [`query`]: running a query job, and its pages;
-//! - [`registry`]: the jobs of the org, the calls on them, and the worker; `create`:
-//!   a new job's checks;
+//! - [`registry`]: the jobs of the org and the calls on them; `create`: a new job's
+//!   checks; `upload`: a 2.0 ingest job's upload; `worker`: the thread that runs jobs;
 //! - [`results`]: an ingest job's result files, as spans to stream;
 //! - [`classic`]: Bulk API 1.0 jobs and their batches; [`convert`]: XML and JSON batches
 //!   to CSV;
@@ -31,6 +31,8 @@ pub mod job;
 pub mod query;
 pub mod registry;
 pub mod results;
+mod upload;
+mod worker;
 
 /// Bulk API 2.0 query jobs an org may make a day (`DailyBulkV2QueryJobs`).
 pub const DAILY_QUERY_JOBS: u64 = 10_000;
@@ -38,6 +40,7 @@ pub const DAILY_QUERY_JOBS: u64 = 10_000;
 pub use error::{BulkError, Kind};
 pub use job::{Job, JobType, Operation, State};
 pub use registry::{Bulk, BulkConfig, NewJob};
+pub use upload::Upload;
 
 /// Records per org transaction: Salesforce's chunk size (triggers fire per 200).
 pub const CHUNK: usize = 200;

@@ -2,7 +2,6 @@
 //! deleting them, and the worker thread that runs them in order.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -92,19 +91,26 @@ pub struct Bulk {
     /// and a chunk's progress never overwrite each other.
     pub(crate) state_lock: Mutex<()>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Starts a worker thread.
+    spawn: Spawn,
     /// Itself, for the worker threads it starts.
     me: std::sync::Weak<Bulk>,
 }
+
+/// Starts a worker thread over the registry.
+pub(crate) type Spawn = fn(std::sync::Weak<Bulk>) -> std::io::Result<std::thread::JoinHandle<()>>;
 
 /// The key of the job id counter in the store.
 const NEXT: &str = "next";
 
 impl Bulk {
-    /// Loads the org's jobs and starts the worker, which resumes any job left running.
-    pub fn open(
+    /// Loads the org's jobs and queues any left running; `spawn` starts a worker thread
+    /// (the worker's module gives it: the registry knows no job's running).
+    pub(crate) fn load(
         org: Arc<Org>,
         store: Arc<dyn Store>,
         config: BulkConfig,
+        spawn: Spawn,
     ) -> Result<Arc<Self>, BulkError> {
         std::fs::create_dir_all(&config.root).map_err(|e| BulkError::internal(&e))?;
         let mut jobs = BTreeMap::new();
@@ -142,6 +148,7 @@ impl Bulk {
             last_number: Mutex::new(last_number),
             state_lock: Mutex::new(()),
             worker: Mutex::new(None),
+            spawn,
             me: me.clone(),
         });
         for id in resume {
@@ -152,11 +159,7 @@ impl Bulk {
 
     /// Starts a worker thread; whether it started.
     fn start_worker(&self) -> bool {
-        let bulk = self.me.clone();
-        match std::thread::Builder::new()
-            .name("forcebus-bulk".into())
-            .spawn(move || crate::registry::work(&bulk))
-        {
+        match (self.spawn)(self.me.clone()) {
             Ok(worker) => {
                 // A worker that ended before is done; its handle goes.
                 *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
@@ -268,7 +271,7 @@ impl Bulk {
             .count() as u64
     }
 
-    fn expire(&self) {
+    pub(crate) fn expire(&self) {
         let cutoff = self.org.clock().now() - chrono::Duration::days(self.config.keep_days);
         let old: Vec<String> = self
             .lock()
@@ -307,26 +310,6 @@ impl Bulk {
         Ok(self.org.mint(prefix, next).to18())
     }
 
-    /// Creates a job: checked, stored, `Open` (ingest and Bulk 1.0) or queued
-    /// (`UploadComplete`, queries).
-    pub fn create(
-        &self,
-        new: NewJob,
-        job_type: JobType,
-        caller: &forcebus_org::Caller,
-    ) -> Result<Job, BulkError> {
-        self.expire();
-        let job = crate::create::checked(self, new, job_type, caller, self.mint("750")?)?;
-        self.files(&job.id)
-            .create()
-            .map_err(|e| BulkError::internal(&e))?;
-        self.save(&job)?;
-        if job.state == State::UploadComplete {
-            self.enqueue(&job.id);
-        }
-        Ok(job)
-    }
-
     pub(crate) fn enqueue(&self, id: &str) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.jobs.push_back(id.to_owned());
@@ -335,41 +318,6 @@ impl Bulk {
         }
         drop(queue);
         self.wake.notify_all();
-    }
-
-    /// Starts the one upload of job `id`: the file to stream it into. A second upload, or
-    /// one to a job that is not `Open`, is refused.
-    pub fn begin_upload_owned(self: Arc<Self>, id: &str) -> Result<Upload, BulkError> {
-        let job = self.get(id)?;
-        if job.state != State::Open || job.job_type != JobType::V2Ingest {
-            return Err(BulkError::new(
-                Kind::InvalidJobState,
-                format!(
-                    "The job is not open for uploads: its state is {}",
-                    job.state.name()
-                ),
-            ));
-        }
-        let mut uploading = self.uploading.lock().unwrap_or_else(|e| e.into_inner());
-        if job.uploaded.is_some() || !uploading.insert(job.id.clone()) {
-            return Err(BulkError::new(
-                Kind::InvalidJobState,
-                format!(
-                    "Found multiple contents for job: <{}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
-                    job.id
-                ),
-            ));
-        }
-        drop(uploading);
-        let file = std::fs::File::create(self.files(&job.id).data())
-            .map_err(|e| BulkError::internal(&e))?;
-        let file = std::io::BufWriter::new(file);
-        Ok(Upload {
-            bulk: self,
-            id: job.id,
-            file,
-            bytes: 0,
-        })
     }
 
     /// Closes (`UploadComplete`, queued to run) or aborts a job.
@@ -438,122 +386,42 @@ impl Bulk {
         self.save(&job)?;
         Ok(job)
     }
-}
 
-/// An upload under way: bytes go to the job's data file; [`Upload::finish`] records it.
-#[derive(Debug)]
-pub struct Upload {
-    bulk: Arc<Bulk>,
-    id: String,
-    file: std::io::BufWriter<std::fs::File>,
-    bytes: u64,
-}
-
-impl Upload {
-    /// Appends a piece of the upload; refuses what goes past the size limit.
-    pub fn write(&mut self, piece: &[u8]) -> Result<(), BulkError> {
-        self.bytes += piece.len() as u64;
-        if self.bytes > self.bulk.config.max_upload_bytes {
-            return Err(BulkError::new(
-                Kind::ExceededQuota,
-                format!(
-                    "The upload is larger than the 150 MB ({} bytes before base64 encoding) a job takes",
-                    self.bulk.config.max_upload_bytes
-                ),
-            ));
-        }
-        self.file
-            .write_all(piece)
-            .map_err(|e| BulkError::internal(&e))
-    }
-
-    /// Records the upload: its data is the job's from now on.
-    pub fn finish(mut self) -> Result<Job, BulkError> {
-        self.file.flush().map_err(|e| BulkError::internal(&e))?;
-        self.file
-            .get_ref()
-            .sync_data()
-            .map_err(|e| BulkError::internal(&e))?;
-        let bytes = self.bytes;
-        self.bulk.update(&self.id, |j| j.uploaded = Some(bytes))
-    }
-}
-
-impl Drop for Upload {
-    fn drop(&mut self) {
-        let mut uploading = self
-            .bulk
-            .uploading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        uploading.remove(&self.id);
-        let finished = self
-            .bulk
-            .lock()
-            .get(&self.id)
-            .is_some_and(|j| j.uploaded.is_some());
-        if !finished {
-            // A failed or abandoned upload leaves nothing: the job may be uploaded again.
-            let _ = std::fs::remove_file(self.bulk.files(&self.id).data());
-        }
-    }
-}
-
-/// The worker: runs queued jobs one at a time until the registry goes away or stops it.
-fn work(bulk: &std::sync::Weak<Bulk>) {
-    let _unwinding = Unwinding(bulk.clone());
-    loop {
-        let Some(b) = bulk.upgrade() else { return };
-        let next = {
-            let mut q = b.queue.lock().unwrap_or_else(|e| e.into_inner());
-            while q.jobs.is_empty() && !q.stop {
-                q = b
-                    .wake
-                    .wait_timeout(q, std::time::Duration::from_secs(1))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-                // Nothing for a second: the next job starts another worker.
-                if q.jobs.is_empty() {
-                    q.running = false;
-                    return;
-                }
-            }
-            if q.stop {
-                q.running = false;
-                return;
-            }
-            q.jobs.pop_front()
-        };
-        let Some(id) = next else { continue };
-        if !b.config.start_delay.is_zero() {
-            std::thread::sleep(b.config.start_delay);
-        }
-        let outcome = match b.get(&id) {
-            Ok(job) if job.operation.is_query() => crate::query::run(&b, job),
-            Ok(job) => crate::ingest::run(&b, job),
-            Err(_) => Ok(()),
-        };
-        if let Err(e) = outcome {
-            tracing::error!(job = %id, error = %e, "A bulk job failed inside the server.");
-            let _ = b.fail(&id, e.job_message());
-        }
-    }
-}
-
-/// Marks the worker gone if a job panics, so the next job starts another.
-struct Unwinding(std::sync::Weak<Bulk>);
-
-impl Drop for Unwinding {
-    fn drop(&mut self) {
-        if let (true, Some(b)) = (std::thread::panicking(), self.0.upgrade()) {
-            b.queue.lock().unwrap_or_else(|e| e.into_inner()).running = false;
-        }
-    }
-}
-
-impl Bulk {
     /// Whether the worker was asked to stop.
     pub(crate) fn stopping(&self) -> bool {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).stop
+    }
+
+    /// The next queued job, waiting up to a second for one; `None` when the worker should
+    /// end (nothing came, or it was asked to stop), marked so the next job starts another.
+    pub(crate) fn next_job(&self) -> Option<String> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        while q.jobs.is_empty() && !q.stop {
+            q = self
+                .wake
+                .wait_timeout(q, std::time::Duration::from_secs(1))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            // Nothing for a second: the next job starts another worker.
+            if q.jobs.is_empty() {
+                q.running = false;
+                return None;
+            }
+        }
+        if q.stop {
+            q.running = false;
+            return None;
+        }
+        q.jobs.pop_front()
+    }
+
+    /// Marks the worker gone (it panicked), so the next job starts another.
+    pub(crate) fn worker_gone(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+    }
+
+    /// The jobs whose upload is under way.
+    pub(crate) fn uploading(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.uploading.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -14,7 +14,8 @@
 use crate::ast::*;
 use crate::error::{ErrorKind, SoqlError};
 use crate::lexer::{Tok, lex};
-use crate::sosl::{Returning, Scope, Search, term};
+use crate::sosl::statement::{Returning, Scope, Search};
+use crate::sosl::term;
 
 use super::Parser;
 

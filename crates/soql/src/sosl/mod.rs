@@ -6,9 +6,10 @@
 //! match the search expression ([`term`]), ranked by how often they match when there is
 //! no `ORDER BY`. Without `RETURNING` every searchable object answers with `Id` only.
 //!
-//! Layout: [`term`] (the expression between the braces, and matching);
-//! `crate::parser::sosl` (the statement).
+//! Layout: [`statement`] (a parsed statement), [`term`] (the expression between the
+//! braces, and matching); `crate::parser::sosl` (reading the statement).
 
+pub mod statement;
 pub mod term;
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, Schema};
@@ -19,49 +20,11 @@ use crate::bind::{Plan, bind};
 use crate::error::SoqlError;
 use crate::eval::{Context, Record, Source, select_ids, shape_ids};
 pub use crate::parser::sosl::{MAX_STATEMENT, parse_search};
-use term::{Term, words};
+pub use statement::{Returning, Scope, Search};
+use term::words;
 
 /// Largest overall `LIMIT`, and the default.
 pub const MAX_LIMIT: u64 = 2000;
-
-/// Which fields a search looks in (`IN ... FIELDS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every searchable text field (the default).
-    All,
-    /// Name fields, and a few others per object (Account's `Website` and `Site`, ...).
-    Name,
-    /// Email fields.
-    Email,
-    /// Phone fields.
-    Phone,
-    /// As `ALL` here.
-    Sidebar,
-}
-
-/// One object of `RETURNING`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Returning {
-    /// The object as written.
-    pub object: Ident,
-    /// Its field list and clauses as a SOQL query on it, when a field list is given.
-    pub query: Option<Query>,
-}
-
-/// A parsed SOSL statement.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Search {
-    /// What to look for.
-    pub term: Term,
-    /// Where to look.
-    pub scope: Scope,
-    /// The objects to return, in order; all searchable objects when empty.
-    pub returning: Vec<Returning>,
-    /// The overall `LIMIT`.
-    pub limit: Option<u64>,
-    /// `WITH METADATA = 'LABELS'`.
-    pub metadata_labels: bool,
-}
 
 /// The records one object contributed, in rank order.
 #[derive(Debug, Clone)]
