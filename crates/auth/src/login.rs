@@ -151,50 +151,6 @@ impl std::fmt::Display for Network {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn networks_contain_their_addresses_only() {
-        let n: Network = "10.1.0.0/16".parse().unwrap();
-        assert!(n.contains("10.1.200.3".parse().unwrap()));
-        assert!(!n.contains("10.2.0.1".parse().unwrap()));
-        assert!(n.contains("::ffff:10.1.0.9".parse().unwrap()));
-        let lo = Network::loopback();
-        assert!(lo.iter().any(|n| n.contains("127.0.0.2".parse().unwrap())));
-        assert!(lo.iter().any(|n| n.contains("::1".parse().unwrap())));
-        assert!(
-            !lo.iter()
-                .any(|n| n.contains("192.168.1.1".parse().unwrap()))
-        );
-        let all: Network = "0.0.0.0/0".parse().unwrap();
-        assert!(all.contains("8.8.8.8".parse().unwrap()));
-        let host: Network = "192.0.2.7".parse().unwrap();
-        assert_eq!(host.to_string(), "192.0.2.7/32");
-        assert!("10.0.0.0/33".parse::<Network>().is_err());
-        assert!("nonsense".parse::<Network>().is_err());
-    }
-
-    #[test]
-    fn ten_failures_lock_a_user_out_for_fifteen_minutes() {
-        let l = Lockouts::default();
-        let user = RecordId::parse("005000000000001AAA").unwrap();
-        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
-        for _ in 0..MAX_FAILED_LOGINS - 1 {
-            l.failed(user, t0);
-        }
-        assert!(!l.is_locked(user, t0));
-        l.failed(user, t0);
-        assert!(l.is_locked(user, t0));
-        assert!(l.is_locked(user, t0 + Duration::minutes(14)));
-        assert!(!l.is_locked(user, t0 + Duration::minutes(15)));
-        // After the period the count starts again.
-        l.failed(user, t0 + Duration::minutes(16));
-        assert!(!l.is_locked(user, t0 + Duration::minutes(16)));
-    }
-}
-
 impl crate::Auth {
     /// Checks a username and a password for a login from `from` (`None`: no network
     /// peer, an in-process call). From a trusted network the password may be followed by
@@ -241,5 +197,49 @@ impl crate::Auth {
         }
         self.lockouts.succeeded(user.id);
         (user.active != Some(false)).then_some(user.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_contain_their_addresses_only() {
+        let n: Network = "10.1.0.0/16".parse().unwrap();
+        assert!(n.contains("10.1.200.3".parse().unwrap()));
+        assert!(!n.contains("10.2.0.1".parse().unwrap()));
+        assert!(n.contains("::ffff:10.1.0.9".parse().unwrap()));
+        let lo = Network::loopback();
+        assert!(lo.iter().any(|n| n.contains("127.0.0.2".parse().unwrap())));
+        assert!(lo.iter().any(|n| n.contains("::1".parse().unwrap())));
+        assert!(
+            !lo.iter()
+                .any(|n| n.contains("192.168.1.1".parse().unwrap()))
+        );
+        let all: Network = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        let host: Network = "192.0.2.7".parse().unwrap();
+        assert_eq!(host.to_string(), "192.0.2.7/32");
+        assert!("10.0.0.0/33".parse::<Network>().is_err());
+        assert!("nonsense".parse::<Network>().is_err());
+    }
+
+    #[test]
+    fn ten_failures_lock_a_user_out_for_fifteen_minutes() {
+        let l = Lockouts::default();
+        let user = RecordId::parse("005000000000001AAA").unwrap();
+        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        for _ in 0..MAX_FAILED_LOGINS - 1 {
+            l.failed(user, t0);
+        }
+        assert!(!l.is_locked(user, t0));
+        l.failed(user, t0);
+        assert!(l.is_locked(user, t0));
+        assert!(l.is_locked(user, t0 + Duration::minutes(14)));
+        assert!(!l.is_locked(user, t0 + Duration::minutes(15)));
+        // After the period the count starts again.
+        l.failed(user, t0 + Duration::minutes(16));
+        assert!(!l.is_locked(user, t0 + Duration::minutes(16)));
     }
 }

@@ -1,6 +1,6 @@
 //! The Bulk APIs' wire forms over [`forcebus_bulk`]'s jobs, as axum routers: Bulk API 2.0
 //! ([`v2`]: `/jobs/ingest`, `/jobs/query`) and Bulk API 1.0 ([`v1`]: `/services/async`,
-//! its result lists in [`v1_results`]), their result files sent by [`stream`]. Uploads
+//! its wire shapes in `v1/wire`, its result lists in `v1/results`), their result files sent by [`stream`]. Uploads
 //! to a 2.0 ingest job are streamed ([`uploads`]); every other body is read whole.
 
 use std::sync::Arc;
@@ -11,7 +11,6 @@ use forcebus_http::routing::{Table, get, post, put};
 
 mod stream;
 mod v1;
-mod v1_results;
 mod v2;
 
 pub(crate) use forcebus_http::{blocking, body, ctx, error};

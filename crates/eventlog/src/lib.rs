@@ -19,9 +19,12 @@
 //!
 //! The log knows nothing of Salesforce wire formats; time is passed in (epoch ms) so that
 //! tests control it.
+//!
+//! Layout: [`EventLog`] (here: opening, appending, publishing), `event` (events and
+//! channels), `cursor` (reading a channel), `commit` (appends joined to a storage
+//! transaction), `durable`, `delivery` (what subscribers may see, and when), `retention`.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::fmt;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,11 +34,15 @@ use tokio::sync::watch;
 use forcebus_store::{Batch, Store, StoreError, StoredEvent, Write};
 
 mod commit;
+mod cursor;
 mod delivery;
 mod durable;
+mod event;
 mod retention;
 
 pub use commit::Commit;
+pub use cursor::Cursor;
+pub use event::{ANY_KIND, Channel, Event, Filter, NewEvent};
 
 /// Retention classes: how long an event is kept.
 pub type RetentionClass = u8;
@@ -76,133 +83,6 @@ impl LogConfig {
             .copied()
             .unwrap_or(DEFAULT_RETENTION);
         i64::try_from(keep.as_millis()).unwrap_or(i64::MAX)
-    }
-}
-
-/// An event in the log.
-pub struct Event {
-    /// Position in the log.
-    pub replay_id: u64,
-    /// What it is; channels select on it.
-    pub kind: String,
-    /// Retention class.
-    pub class: RetentionClass,
-    /// Append time, epoch milliseconds.
-    pub time_ms: i64,
-    /// Opaque payload.
-    pub payload: Bytes,
-    /// Per-format encodings, computed once and shared by every subscriber.
-    encoded: Mutex<Vec<(&'static str, Bytes)>>,
-}
-
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("replay_id", &self.replay_id)
-            .field("kind", &self.kind)
-            .field("bytes", &self.payload.len())
-            .finish()
-    }
-}
-
-/// A copy of the event without its cached encodings (they are derived data).
-impl Clone for Event {
-    fn clone(&self) -> Self {
-        Self {
-            replay_id: self.replay_id,
-            kind: self.kind.clone(),
-            class: self.class,
-            time_ms: self.time_ms,
-            payload: self.payload.clone(),
-            encoded: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl Event {
-    fn from_stored(e: StoredEvent) -> Self {
-        Self {
-            replay_id: e.replay_id,
-            kind: e.kind,
-            class: e.class,
-            time_ms: e.time_ms,
-            payload: e.payload,
-            encoded: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The event encoded for `format`, computing it the first time it is asked for.
-    pub fn encoded(&self, format: &'static str, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
-        if let Some((_, b)) = self
-            .encoded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|(f, _)| *f == format)
-        {
-            return b.clone();
-        }
-        let bytes = encode(self);
-        let mut cache = self.encoded.lock().unwrap_or_else(|e| e.into_inner());
-        if !cache.iter().any(|(f, _)| *f == format) {
-            cache.push((format, bytes.clone()));
-        }
-        bytes
-    }
-}
-
-/// An event to append.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    /// What it is.
-    pub kind: String,
-    /// Retention class.
-    pub class: RetentionClass,
-    /// Opaque payload.
-    pub payload: Vec<u8>,
-}
-
-/// A channel's extra selection over events (a custom channel's filter expression).
-pub type Filter = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
-
-/// What a channel shows.
-#[derive(Clone)]
-pub struct Channel {
-    /// Event kinds shown; [`ANY_KIND`] shows every kind of the class (the filter then
-    /// chooses).
-    pub kinds: HashSet<String>,
-    /// The retention class of those kinds (replay validity is judged by it).
-    pub class: RetentionClass,
-    /// Further selection, e.g. a custom channel's filter expression.
-    pub filter: Option<Filter>,
-}
-
-impl fmt::Debug for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Channel")
-            .field("kinds", &self.kinds)
-            .field("class", &self.class)
-            .field("filtered", &self.filter.is_some())
-            .finish()
-    }
-}
-
-/// The kind that stands for every kind of a channel's class.
-pub const ANY_KIND: &str = "*";
-
-impl Channel {
-    /// A channel of the given kinds, unfiltered.
-    pub fn of(kinds: &[&str], class: RetentionClass) -> Self {
-        Self {
-            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
-            class,
-            filter: None,
-        }
-    }
-
-    fn shows(&self, e: &Event) -> bool {
-        (self.kinds.contains(&e.kind) || (e.class == self.class && self.kinds.contains(ANY_KIND)))
-            && self.filter.as_ref().is_none_or(|f| f(e))
     }
 }
 
@@ -493,133 +373,5 @@ impl EventLog {
             .get(&class)
             .copied()
             .unwrap_or(0)
-    }
-
-    /// Opens a cursor on `channel`.
-    pub fn subscribe(self: &Arc<Self>, channel: Channel, start: Start) -> Result<Cursor, LogError> {
-        let last = self.last_replay_id();
-        let earliest = self.earliest(channel.class);
-        let position = match start {
-            // From what subscribers see now: events a delivery delay still holds back
-            // reach this subscriber too.
-            Start::Latest => self.delivery.visible().max(earliest),
-            Start::Earliest => earliest,
-            Start::After(id) if id > last => {
-                return Err(LogError::Future {
-                    requested: id,
-                    last,
-                });
-            }
-            // The id must name a retained event: the last one retention removed is not.
-            Start::After(id) if id < earliest || (id == earliest && earliest > 0) => {
-                return Err(LogError::Expired {
-                    requested: id,
-                    earliest,
-                });
-            }
-            Start::After(id) => id,
-        };
-        Ok(Cursor {
-            log: self.clone(),
-            channel,
-            position,
-            wake: self.delivery.watch(),
-        })
-    }
-
-    /// Up to `max` events after `position` shown by `channel`, and the position reached.
-    fn read(
-        &self,
-        channel: &Channel,
-        position: u64,
-        max: usize,
-    ) -> Result<(Vec<Arc<Event>>, u64), LogError> {
-        let earliest = self.earliest(channel.class);
-        if position < earliest {
-            return Err(LogError::Expired {
-                requested: position,
-                earliest,
-            });
-        }
-        let mut out = Vec::new();
-        let mut pos = position;
-        // Appended but not yet published (not yet durable, or delayed) events stay hidden.
-        let visible = self.delivery.visible();
-        {
-            let inner = self.lock();
-            let at = inner.index.partition_point(|m| m.replay_id <= pos);
-            let Some(next) = inner.index.get(at).map(|m| m.replay_id) else {
-                return Ok((out, pos));
-            };
-            // The tail holds every retained event from its first id on.
-            if inner.tail.front().is_some_and(|t| t.replay_id <= next) {
-                let start = inner.tail.partition_point(|e| e.replay_id <= pos);
-                for e in inner.tail.range(start..) {
-                    if out.len() >= max || e.replay_id > visible {
-                        break;
-                    }
-                    if channel.shows(e) {
-                        out.push(e.clone());
-                    }
-                    pos = e.replay_id;
-                }
-                return Ok((out, pos));
-            }
-        }
-        // Behind the tail: read from the store, a page at a time.
-        let last = visible;
-        while out.len() < max && pos < last {
-            let page = self
-                .store
-                .load_events(pos, 512)
-                .map_err(|e| LogError::Store(e.to_string()))?;
-            if page.is_empty() {
-                pos = last;
-                break;
-            }
-            for e in page {
-                if out.len() >= max || e.replay_id > last {
-                    return Ok((out, pos));
-                }
-                pos = e.replay_id;
-                let e = Event::from_stored(e);
-                if channel.shows(&e) {
-                    out.push(Arc::new(e));
-                }
-            }
-        }
-        Ok((out, pos))
-    }
-}
-
-/// A subscription's position in the log.
-#[derive(Debug)]
-pub struct Cursor {
-    log: Arc<EventLog>,
-    channel: Channel,
-    position: u64,
-    wake: watch::Receiver<u64>,
-}
-
-impl Cursor {
-    /// The replay id of the last event read or skipped.
-    pub fn position(&self) -> u64 {
-        self.position
-    }
-
-    /// Takes up to `max` events without waiting.
-    pub fn poll(&mut self, max: usize) -> Result<Vec<Arc<Event>>, LogError> {
-        let (events, pos) = self.log.read(&self.channel, self.position, max)?;
-        self.position = pos;
-        Ok(events)
-    }
-
-    /// Waits until the log has grown past this cursor's position.
-    pub async fn changed(&mut self) {
-        while *self.wake.borrow_and_update() <= self.position {
-            if self.wake.changed().await.is_err() {
-                return;
-            }
-        }
     }
 }

@@ -9,7 +9,7 @@
 //!   [`parser`]: tokens to tree; [`error`]: Salesforce-rendered errors.
 //! - [`bind`]: names, paths, SELECT, GROUP BY and ORDER BY (`bind/cond`: WHERE and
 //!   HAVING; `bind/literals`: literal types); [`dates`]: date literals and functions.
-//! - [`eval`]: filtering, ordering and row shaping (`eval/values`: SOQL comparison;
+//! - [`eval`]: filtering (`eval/shape`: ordering and row shaping; `eval/values`: SOQL comparison;
 //!   `eval/aggregate`: grouping and aggregates); [`columns`]: the `columns=true` metadata.
 //! - [`sosl`]: SOSL searches (`parser/sosl`: the statement; `sosl/term`: the search
 //!   expression and matching), run as SOQL over the matching records.

@@ -6,7 +6,7 @@
 //! - [`sobjects`]: one record's create, retrieve, update, delete, upsert, and the
 //!   `deleted` / `updated` lists; [`collections`]: `/composite/sobjects`;
 //!   [`composite`]: `/composite`, `/composite/batch`, `/composite/tree`, `/composite/graph`;
-//! - [`query`]: SOQL, cursors and locators; [`search`]: SOSL; [`listviews`]: list views
+//! - [`query`]: SOQL and locators, over the [`cursors`] kept; [`search`]: SOSL; [`listviews`]: list views
 //!   and their results; [`recent`]: `/recent`;
 //! - [`platform`]: publishing platform events and their definitions
 //!   (`/forcebus/v1/platform-events`); [`events`]: event schemas by id and the event log
@@ -15,6 +15,7 @@
 
 pub(crate) mod collections;
 pub(crate) mod composite;
+pub(crate) mod cursors;
 pub(crate) mod describe;
 pub(crate) mod events;
 pub(crate) mod generic;
@@ -28,4 +29,4 @@ pub(crate) mod resources;
 pub(crate) mod search;
 pub(crate) mod sobjects;
 
-pub use query::Cursors;
+pub use cursors::Cursors;

@@ -1,8 +1,9 @@
 //! The Metadata API: its SOAP calls at `/services/Soap/m/{v}` and its REST deploy.
 //!
-//! - [`calls`]: the endpoint and the CRUD calls (`createMetadata`, `readMetadata`,
-//!   `upsertMetadata`, `deleteMetadata`, `listMetadata`, `describeMetadata`), and the
-//!   mapping between Metadata XML and the JSON the Tooling API takes;
+//! - [`calls`]: the endpoint, which dispatches each call; `crud`: `createMetadata`,
+//!   `upsertMetadata`, `updateMetadata`, `renameMetadata`, `deleteMetadata`; `reads`:
+//!   `readMetadata`, `listMetadata`, `describeMetadata`; `faults`: what they share
+//!   (envelopes, faults, the types served);
 //! - [`channels`]: platform event channels and their members as Metadata components;
 //! - [`deploy`]: `deploy` and `checkDeployStatus`, a package read by [`package`], its
 //!   options read by [`options`]; [`quick`]: `deployRecentValidation` and `cancelDeploy`
@@ -17,10 +18,13 @@
 mod async_results;
 pub(crate) mod calls;
 pub(crate) mod channels;
+mod crud;
 pub(crate) mod deploy;
+mod faults;
 pub(crate) mod options;
 mod package;
 pub(crate) mod quick;
+mod reads;
 pub(crate) mod rest_deploy;
 pub(crate) mod retrieve;
 mod validations;

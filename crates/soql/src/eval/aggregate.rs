@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use forcebus_meta::ObjectDef;
 use serde_json::{Map, Value as Json, json};
 
+use super::shape::{sort_keys, window};
 use super::values::{Cv, cv, order};
-use super::{Ctx, Eval, Output, Source, sort_keys, window};
+use super::{Ctx, Eval, Output, Source};
 use crate::ast::AggFunc;
 use crate::bind::{Column, FieldRef, Plan};
 

@@ -14,8 +14,13 @@ use forcebus_org::{Op, OrgError, Outcome, RecordId, StatusCode as Code};
 
 use crate::body;
 use crate::ctx::Call;
-use crate::data::sobjects::{field_list, object};
+use crate::data::sobjects::object;
 use crate::error::{ApiError, collection_error, json_response};
+
+mod events;
+mod retrieve;
+
+pub(crate) use retrieve::{retrieve, retrieve_get, retrieve_records};
 
 const MAX_RECORDS: usize = 200;
 
@@ -47,7 +52,7 @@ impl Prepared {
     }
 }
 
-fn too_many() -> ApiError {
+pub(crate) fn too_many() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         Code::ExceededIdLimit,
@@ -102,7 +107,7 @@ pub(crate) fn request_from(mut m: Map<String, Value>) -> Result<Request, ApiErro
     })
 }
 
-fn record_type(r: &Map<String, Value>) -> Option<String> {
+pub(crate) fn record_type(r: &Map<String, Value>) -> Option<String> {
     r.get("attributes")?
         .get("type")?
         .as_str()
@@ -156,7 +161,7 @@ pub(crate) fn render_all(
     )
 }
 
-fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value {
+pub(crate) fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value {
     match result {
         Ok(Outcome::Upserted { id, created }) => {
             json!({"id": id.to18(), "success": true, "errors": [], "created": created})
@@ -172,7 +177,7 @@ fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value 
     }
 }
 
-fn missing_type() -> OrgError {
+pub(crate) fn missing_type() -> OrgError {
     OrgError::new(
         Code::InvalidType,
         "Must specify a type in attributes for each record",
@@ -191,7 +196,7 @@ pub(crate) async fn create(
         record_type(r).is_some_and(|t| app.org.platform_event(&t).is_some())
     };
     if req.records.iter().any(is_event) {
-        return create_with_events(&app, &call, req).await;
+        return events::create_with_events(&app, &call, req).await;
     }
     run(&app, &call, prepare_create(req)).await
 }
@@ -309,82 +314,6 @@ pub(crate) fn prepare_delete(q: &HashMap<String, String>) -> Result<Prepared, Ap
     ))
 }
 
-/// The records `ids` of `name` with `fields`, `null` for each not found; `get` reads a
-/// record (from the org, or from a composite request's transaction).
-pub(crate) fn retrieve_records(
-    app: &crate::AppState,
-    call: &Call,
-    name: &str,
-    ids: &[String],
-    fields: Option<&str>,
-    get: &dyn Fn(RecordId) -> Option<forcebus_org::Record>,
-) -> Result<Value, ApiError> {
-    let o = &*object(app, name)?;
-    let fields = field_list(o, fields)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Code::MissingArgument,
-            "fields parameter must be specified",
-        )
-    })?;
-    if ids.len() > 2000 {
-        return Err(too_many());
-    }
-    let out: Vec<Value> = ids
-        .iter()
-        .map(|id| {
-            RecordId::parse(id)
-                .and_then(get)
-                .filter(|r| r.object == o.name && !r.is_deleted)
-                .map_or(Value::Null, |r| r.to_rest(o, &call.version, Some(&fields)))
-        })
-        .collect();
-    Ok(Value::Array(out))
-}
-
-/// `POST /composite/sobjects/{X}` with `{"ids": [...], "fields": [...]}` (jsforce).
-pub(crate) async fn retrieve(
-    call: Call,
-    State(app): State<crate::State>,
-    Path((_, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let m = body::object(&headers, &bytes)?;
-    let strings = |key: &str| -> Vec<String> {
-        m.get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (ids, fields) = (strings("ids"), strings("fields"));
-    let fields = (!fields.is_empty()).then(|| fields.join(","));
-    let get = |id| app.org.get(id);
-    let out = retrieve_records(&app, &call, &name, &ids, fields.as_deref(), &get)?;
-    Ok(json_response(StatusCode::OK, &out))
-}
-
-/// `GET /composite/sobjects/{X}?ids=..&fields=..`.
-pub(crate) async fn retrieve_get(
-    call: Call,
-    State(app): State<crate::State>,
-    Path((_, name)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let ids: Vec<String> = q
-        .get("ids")
-        .map(|s| s.split(',').map(|i| i.trim().to_owned()).collect())
-        .unwrap_or_default();
-    let get = |id| app.org.get(id);
-    let fields = q.get("fields").map(String::as_str);
-    let out = retrieve_records(&app, &call, &name, &ids, fields, &get)?;
-    Ok(json_response(StatusCode::OK, &out))
-}
-
 /// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
 pub(crate) async fn upsert(
     call: Call,
@@ -453,75 +382,4 @@ pub(crate) fn prepare_upsert(
         })
         .collect();
     prepared
-}
-
-/// `POST /composite/sobjects` with platform events among the records: records are
-/// written in one transaction and events published, each result in request order. With
-/// `allOrNone`, events are checked before anything is written, and a failed record
-/// publishes no event.
-async fn create_with_events(
-    app: &crate::State,
-    call: &Call,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let mut events = Vec::new();
-    let mut ops = Vec::new();
-    // Where each request entry went: Ok(index into events) or Err(index into ops).
-    let mut slots = Vec::new();
-    for mut r in req.records {
-        let t = record_type(&r);
-        match t.as_deref().and_then(|t| app.org.platform_event(t)) {
-            Some(def) => {
-                r.remove("attributes");
-                slots.push(Ok(events.len()));
-                events.push((def, r));
-            }
-            None => {
-                slots.push(Err(ops.len()));
-                ops.push(match t {
-                    None => Op::Reject(missing_type()),
-                    Some(object) => Op::Create { object, fields: r },
-                });
-            }
-        }
-    }
-    let caller = call.caller();
-    let invalid_event = req.all_or_none
-        && events.iter().any(|(def, fields)| {
-            def.check(
-                fields,
-                &caller.user_id.to18(),
-                "2000-01-01T00:00:00.000+0000",
-            )
-            .is_err()
-        });
-    let record_results: Vec<Result<Outcome, OrgError>> = if invalid_event {
-        ops.iter()
-            .map(|_| Err(forcebus_org::commit::rolled_back()))
-            .collect()
-    } else if ops.is_empty() {
-        Vec::new()
-    } else {
-        crate::transact(&app.org, caller, ops, req.all_or_none, call.bulk_load)
-            .await?
-            .map_err(|e| ApiError::internal(&e))?
-            .results
-    };
-    let records_failed = record_results.iter().any(Result::is_err);
-    let event_results = if req.all_or_none && records_failed && !invalid_event {
-        events
-            .iter()
-            .map(|_| Err(forcebus_org::commit::rolled_back()))
-            .collect()
-    } else {
-        crate::data::platform::publish(app, call, events.clone(), req.all_or_none).await?
-    };
-    let out = slots
-        .into_iter()
-        .map(|s| match s {
-            Ok(i) => crate::data::platform::result_json(&events[i].0, &event_results[i]),
-            Err(i) => render(record_results[i].clone(), None),
-        })
-        .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(out)))
 }

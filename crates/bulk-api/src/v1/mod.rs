@@ -13,86 +13,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use forcebus_bulk::classic::{Counts, batch_results, batch_state, job_state};
+use forcebus_bulk::classic::{batch_results, batch_state};
 use forcebus_bulk::job::Format;
-use forcebus_bulk::{BulkError, Job, JobType, Kind, NewJob, State as JobState};
+use forcebus_bulk::{Job, JobType, NewJob, State as JobState};
 
-const NS: &str = "http://www.force.com/2009/06/asyncapi/dataload";
+mod results;
+mod wire;
 
-/// A Bulk 1.0 error, in XML or JSON.
-#[derive(Debug)]
-pub(crate) struct AsyncError {
-    code: String,
-    message: String,
-    json: bool,
-}
-
-impl AsyncError {
-    fn new(code: &str, message: impl Into<String>, json: bool) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            json,
-        }
-    }
-
-    fn bulk(e: BulkError, json: bool) -> Self {
-        if e.kind == Kind::Unknown {
-            return Self::new("Unknown", crate::error::unexpected(&e.message), json);
-        }
-        let code = match e.kind {
-            Kind::NotFound => "InvalidJob",
-            other => other.name(),
-        };
-        Self::new(code, e.message, json)
-    }
-}
-
-impl IntoResponse for AsyncError {
-    fn into_response(self) -> Response {
-        let message = forcebus_org::bounded_message(self.message);
-        if self.json {
-            let body = json!({"exceptionCode": self.code, "exceptionMessage": message});
-            return crate::error::json_response(StatusCode::BAD_REQUEST, &body);
-        }
-        xml_response(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "<error xmlns=\"{NS}\"><exceptionCode>{}</exceptionCode><exceptionMessage>{}</exceptionMessage></error>",
-                escape(&self.code),
-                escape(&message)
-            ),
-        )
-    }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn xml_response(status: StatusCode, body: String) -> Response {
-    let mut resp = (
-        status,
-        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}"),
-    )
-        .into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    resp
-}
-
-/// Whether a request speaks JSON (by its content type).
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
-}
+use wire::{
+    AsyncError, NS, batch_fields, job_fields, json_object, render, wants_json, xml_element,
+    xml_response,
+};
 
 /// An authenticated Bulk 1.0 call.
 #[derive(Debug, Clone)]
@@ -134,135 +65,12 @@ impl FromRequestParts<crate::State> for AsyncCall {
     }
 }
 
-fn xml_date(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-/// A job's fields in Bulk 1.0's order, as (name, value, is a number); its dates as the
-/// JSON or the XML form writes them.
-fn job_fields(job: &Job, c: &Counts, json: bool) -> Vec<(&'static str, String, bool)> {
-    let (created, modified) = dates(job, json);
-    let mut v = vec![
-        ("id", job.id.clone(), false),
-        ("operation", job.operation.name().to_owned(), false),
-        ("object", job.object.clone(), false),
-        ("createdById", job.created_by.clone(), false),
-        ("createdDate", created, false),
-        ("systemModstamp", modified, false),
-        ("state", job_state(job.state).to_owned(), false),
-    ];
-    if let Some(f) = &job.external_id_field {
-        v.push(("externalIdFieldName", f.clone(), false));
-    }
-    v.push((
-        "concurrencyMode",
-        job.concurrency.clone().unwrap_or_else(|| "Parallel".into()),
-        false,
-    ));
-    v.push((
-        "contentType",
-        job.content_type.clone().unwrap_or_default(),
-        false,
-    ));
-    for (k, n) in [
-        ("numberBatchesQueued", c.queued),
-        ("numberBatchesInProgress", c.in_progress),
-        ("numberBatchesCompleted", c.completed),
-        ("numberBatchesFailed", c.failed + c.not_processed),
-        ("numberBatchesTotal", c.total()),
-        ("numberRecordsProcessed", c.processed),
-        ("numberRetries", 0),
-    ] {
-        v.push((k, n.to_string(), true));
-    }
-    v.push(("apiVersion", job.api_version.clone(), true));
-    for (k, n) in [
-        ("numberRecordsFailed", c.records_failed),
-        ("totalProcessingTime", c.processing_ms),
-        ("apiActiveProcessingTime", c.processing_ms),
-        ("apexProcessingTime", 0),
-    ] {
-        v.push((k, n.to_string(), true));
-    }
-    v
-}
-
-/// Renders `fields` as the XML element `root` or a JSON object.
-fn render(root: &str, fields: Vec<(&'static str, String, bool)>, json: bool) -> Response {
-    if json {
-        return crate::error::json_response(StatusCode::OK, &json_object(fields));
-    }
-    xml_response(StatusCode::OK, xml_element(root, fields, true))
-}
-
-/// `fields` as a JSON object: numbers as numbers.
-fn json_object(fields: Vec<(&'static str, String, bool)>) -> Value {
-    let mut m = serde_json::Map::new();
-    for (k, v, number) in fields {
-        let v = match (number, v.parse::<f64>()) {
-            (true, Ok(n)) if k == "apiVersion" => json!(n),
-            (true, Ok(_)) => json!(v.parse::<u64>().unwrap_or(0)),
-            _ => json!(v),
-        };
-        m.insert(k.into(), v);
-    }
-    Value::Object(m)
-}
-
-fn xml_element(root: &str, fields: Vec<(&'static str, String, bool)>, ns: bool) -> String {
-    let mut out = if ns {
-        format!("<{root} xmlns=\"{NS}\">")
-    } else {
-        format!("<{root}>")
-    };
-    for (k, v, _) in fields {
-        out.push_str(&format!("<{k}>{}</{k}>", escape(&v)));
-    }
-    out.push_str(&format!("</{root}>"));
-    out
-}
-
-fn dates(job: &Job, json: bool) -> (String, String) {
-    if json {
-        (
-            forcebus_org::clock::format_datetime(job.created),
-            forcebus_org::clock::format_datetime(job.modified),
-        )
-    } else {
-        (xml_date(job.created), xml_date(job.modified))
-    }
-}
-
 fn job_response(app: &crate::AppState, job: &Job, status: StatusCode) -> Response {
     let json = job.format() == Format::Json;
     let counts = app.bulk.counts(&job.id);
     let mut resp = render("jobInfo", job_fields(job, &counts, json), json);
     *resp.status_mut() = status;
     resp
-}
-
-fn batch_fields(b: &Job, json: bool) -> Vec<(&'static str, String, bool)> {
-    let (created, modified) = dates(b, json);
-    let mut v = vec![
-        ("id", b.id.clone(), false),
-        ("jobId", b.parent.clone().unwrap_or_default(), false),
-        ("state", batch_state(b.state).to_owned(), false),
-    ];
-    if let Some(e) = &b.error {
-        v.push(("stateMessage", e.clone(), false));
-    }
-    v.push(("createdDate", created, false));
-    v.push(("systemModstamp", modified, false));
-    for (k, n) in [
-        ("numberRecordsProcessed", b.progress.processed),
-        ("numberRecordsFailed", b.progress.failed),
-        ("totalProcessingTime", b.progress.processing_ms),
-        ("apiActiveProcessingTime", b.progress.processing_ms),
-        ("apexProcessingTime", 0),
-    ] {
-        v.push((k, n.to_string(), true));
-    }
-    v
 }
 
 /// Reads a JobInfo (XML or JSON): its simple fields by name.
@@ -513,5 +321,5 @@ fn results(app: &crate::AppState, job: &Job, b: &Job, json: bool) -> Result<Resp
         ));
     }
     let rows = batch_results(&app.bulk, &job.id, &b.id).map_err(|e| AsyncError::bulk(e, json))?;
-    Ok(crate::v1_results::render(job.format(), &rows))
+    Ok(results::render(job.format(), &rows))
 }

@@ -1,0 +1,139 @@
+//! Reading the log: a [`Cursor`] on a channel, from a start the log checks against
+//! retention, reading the in-memory tail or, behind it, the store, and woken when the
+//! visible replay id moves past it.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::{Channel, Event, EventLog, LogError, Start};
+
+impl EventLog {
+    /// Opens a cursor on `channel`.
+    pub fn subscribe(self: &Arc<Self>, channel: Channel, start: Start) -> Result<Cursor, LogError> {
+        let last = self.last_replay_id();
+        let earliest = self.earliest(channel.class);
+        let position = match start {
+            // From what subscribers see now: events a delivery delay still holds back
+            // reach this subscriber too.
+            Start::Latest => self.delivery.visible().max(earliest),
+            Start::Earliest => earliest,
+            Start::After(id) if id > last => {
+                return Err(LogError::Future {
+                    requested: id,
+                    last,
+                });
+            }
+            // The id must name a retained event: the last one retention removed is not.
+            Start::After(id) if id < earliest || (id == earliest && earliest > 0) => {
+                return Err(LogError::Expired {
+                    requested: id,
+                    earliest,
+                });
+            }
+            Start::After(id) => id,
+        };
+        Ok(Cursor {
+            log: self.clone(),
+            channel,
+            position,
+            wake: self.delivery.watch(),
+        })
+    }
+
+    /// Up to `max` events after `position` shown by `channel`, and the position reached.
+    fn read(
+        &self,
+        channel: &Channel,
+        position: u64,
+        max: usize,
+    ) -> Result<(Vec<Arc<Event>>, u64), LogError> {
+        let earliest = self.earliest(channel.class);
+        if position < earliest {
+            return Err(LogError::Expired {
+                requested: position,
+                earliest,
+            });
+        }
+        let mut out = Vec::new();
+        let mut pos = position;
+        // Appended but not yet published (not yet durable, or delayed) events stay hidden.
+        let visible = self.delivery.visible();
+        {
+            let inner = self.lock();
+            let at = inner.index.partition_point(|m| m.replay_id <= pos);
+            let Some(next) = inner.index.get(at).map(|m| m.replay_id) else {
+                return Ok((out, pos));
+            };
+            // The tail holds every retained event from its first id on.
+            if inner.tail.front().is_some_and(|t| t.replay_id <= next) {
+                let start = inner.tail.partition_point(|e| e.replay_id <= pos);
+                for e in inner.tail.range(start..) {
+                    if out.len() >= max || e.replay_id > visible {
+                        break;
+                    }
+                    if channel.shows(e) {
+                        out.push(e.clone());
+                    }
+                    pos = e.replay_id;
+                }
+                return Ok((out, pos));
+            }
+        }
+        // Behind the tail: read from the store, a page at a time.
+        let last = visible;
+        while out.len() < max && pos < last {
+            let page = self
+                .store
+                .load_events(pos, 512)
+                .map_err(|e| LogError::Store(e.to_string()))?;
+            if page.is_empty() {
+                pos = last;
+                break;
+            }
+            for e in page {
+                if out.len() >= max || e.replay_id > last {
+                    return Ok((out, pos));
+                }
+                pos = e.replay_id;
+                let e = Event::from_stored(e);
+                if channel.shows(&e) {
+                    out.push(Arc::new(e));
+                }
+            }
+        }
+        Ok((out, pos))
+    }
+}
+
+/// A subscription's position in the log.
+#[derive(Debug)]
+pub struct Cursor {
+    log: Arc<EventLog>,
+    channel: Channel,
+    position: u64,
+    wake: watch::Receiver<u64>,
+}
+
+impl Cursor {
+    /// The replay id of the last event read or skipped.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Takes up to `max` events without waiting.
+    pub fn poll(&mut self, max: usize) -> Result<Vec<Arc<Event>>, LogError> {
+        let (events, pos) = self.log.read(&self.channel, self.position, max)?;
+        self.position = pos;
+        Ok(events)
+    }
+
+    /// Waits until the log has grown past this cursor's position.
+    pub async fn changed(&mut self) {
+        while *self.wake.borrow_and_update() <= self.position {
+            if self.wake.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The Metadata API's reading calls: `readMetadata`, `listMetadata` and
+//! `describeMetadata`.
+
+use serde_json::Value;
+
+use forcebus_org::declarations::field_metadata;
+
+use crate::metadata::channels;
+use crate::metadata::faults::{Fault, MAX_COMPONENTS, served};
+use forcebus_xml::json::write_children;
+use forcebus_xml::{Element, escape};
+
+/// `readMetadata`: one `records` per name, in order; `xsi:nil` for a missing one.
+pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
+    let kind = op.text_of("type").unwrap_or_default();
+    if !served(kind) {
+        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+    }
+    let names: Vec<&str> = op
+        .children_named("fullNames")
+        .map(|e| e.text.trim())
+        .collect();
+    if names.len() > MAX_COMPONENTS {
+        return Err(Fault::too_many());
+    }
+    let schema = app.org.schema();
+    let mut out = String::new();
+    for name in names {
+        let record = if channels::object_of(kind).is_some() {
+            channels::read(app, kind, name)
+        } else if kind == "CustomObject" {
+            // Objects and platform events alike, as a retrieve writes them.
+            crate::metadata::retrieve::document(app, name, None).map(|mut d| {
+                let canonical = schema
+                    .object(name)
+                    .map_or_else(|| name.to_owned(), |o| o.name.clone());
+                d["fullName"] = Value::String(canonical);
+                d
+            })
+        } else {
+            name.split_once('.').and_then(|(o, f)| {
+                let event = app.org.platform_event(o);
+                let object = schema.object(o).or(event.as_ref().map(|e| &e.object))?;
+                let def = object.field(f)?;
+                let mut m = field_metadata(def);
+                m["fullName"] = Value::String(format!("{}.{}", object.name, def.name));
+                Some(m)
+            })
+        };
+        match record {
+            Some(r) => {
+                out.push_str(&format!(r#"<records xsi:type="{kind}">"#));
+                write_children(&mut out, &r);
+                out.push_str("</records>");
+            }
+            None => out.push_str(r#"<records xsi:nil="true"/>"#),
+        }
+    }
+    Ok(format!(
+        "<readMetadataResponse><result>{out}</result></readMetadataResponse>"
+    ))
+}
+
+/// `listMetadata`: the custom objects and fields, as `FileProperties`.
+pub(crate) fn list(app: &crate::State, op: &Element) -> String {
+    let schema = app.org.schema();
+    let runtime = app.org.runtime_schema();
+    let mut out = String::new();
+    for q in op.children_named("queries").take(3) {
+        let kind = q.text_of("type").unwrap_or_default();
+        for (full, id) in channels::list(app, kind) {
+            let file = channels::file_of(kind, &full);
+            out.push_str(&file_properties(&full, &file, &id, kind));
+        }
+        for o in schema.objects().filter(|o| o.custom && !o.tooling) {
+            let file = format!("objects/{}.object", o.name);
+            if kind == "CustomObject" {
+                let id = runtime
+                    .objects
+                    .get(&o.name)
+                    .map(|r| r.id.clone())
+                    .unwrap_or_default();
+                out.push_str(&file_properties(&o.name, &file, &id, kind));
+            }
+        }
+        if kind == "CustomField" {
+            let events = app.org.platform_events();
+            let objects = schema.objects().filter(|o| !o.tooling);
+            for o in objects.chain(events.iter().map(|e| &e.object)) {
+                for f in o.fields.iter().filter(|f| f.custom) {
+                    let id = runtime
+                        .field(&o.name, &f.name)
+                        .map(|r| r.id.clone())
+                        .unwrap_or_default();
+                    let file = format!("objects/{}.object", o.name);
+                    out.push_str(&file_properties(
+                        &format!("{}.{}", o.name, f.name),
+                        &file,
+                        &id,
+                        kind,
+                    ));
+                }
+            }
+        }
+    }
+    format!("<listMetadataResponse>{out}</listMetadataResponse>")
+}
+
+fn file_properties(full: &str, file: &str, id: &str, kind: &str) -> String {
+    let id = forcebus_org::RecordId::parse(id)
+        .map(|i| i.to18())
+        .unwrap_or_default();
+    format!(
+        "<result><createdById></createdById><createdByName></createdByName><createdDate>1970-01-01T00:00:00.000Z</createdDate><fileName>{}</fileName><fullName>{}</fullName><id>{id}</id><lastModifiedById></lastModifiedById><lastModifiedByName></lastModifiedByName><lastModifiedDate>1970-01-01T00:00:00.000Z</lastModifiedDate><manageableState>unmanaged</manageableState><type>{kind}</type></result>",
+        escape(file),
+        escape(full)
+    )
+}
+
+/// `describeMetadata`: only the types this server serves.
+pub(crate) fn describe() -> String {
+    "<describeMetadataResponse><result><metadataObjects><childXmlNames>CustomField</childXmlNames><directoryName>objects</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>object</suffix><xmlName>CustomObject</xmlName></metadataObjects><metadataObjects><directoryName>platformEventChannels</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>platformEventChannel</suffix><xmlName>PlatformEventChannel</xmlName></metadataObjects><metadataObjects><directoryName>platformEventChannelMembers</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>platformEventChannelMember</suffix><xmlName>PlatformEventChannelMember</xmlName></metadataObjects><organizationNamespace></organizationNamespace><partialSaveAllowed>true</partialSaveAllowed><testRequired>false</testRequired></result></describeMetadataResponse>".to_owned()
+}
