@@ -287,7 +287,10 @@ pub async fn transact(
         all_or_none,
         bulk_load,
     };
+    // Under way from now, so the org is not unloaded before the task reaches the writer.
+    let underway = org.underway();
     tokio::spawn(async move {
+        let _underway = underway;
         let committing = blocking(move || org.execute(&caller, ops, mode)).await?;
         Ok(match committing {
             Ok(committing) => committing.wait_async().await,

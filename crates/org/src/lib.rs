@@ -63,6 +63,7 @@ pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
 pub use org::organization::{OrgKind, OrgProfile};
 pub use org::query::QueryPage;
+pub use org::underway::Underway;
 pub use org::{Org, OrgOptions};
 pub use record::Record;
 pub use txn::{Op, Outcome};

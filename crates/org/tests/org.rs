@@ -628,3 +628,66 @@ fn queries_in_a_transaction_see_its_changes_to_indexed_fields() {
     assert_eq!(rows.0, [json!("New"), json!("Stays")]);
     assert_eq!(rows.1, [json!("Moved")]);
 }
+
+#[test]
+fn a_write_is_under_way_until_its_commit_is_waited_for_and_the_org_says_when_it_goes() {
+    let (org, c) = org();
+    assert!(!org.busy());
+    let committing = org
+        .execute(
+            &c,
+            vec![Op::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "Busy"})),
+            }],
+            forcebus_org::Mode::ALL_OR_NONE,
+        )
+        .unwrap();
+    assert!(org.busy(), "a commit not yet waited for is under way");
+    assert!(!org.settle(std::time::Duration::from_millis(50)));
+    committing.wait().unwrap();
+    assert!(!org.busy());
+    assert!(org.settle(std::time::Duration::ZERO));
+    // A guard held elsewhere keeps it busy until dropped, and settle wakes then.
+    let org = Arc::new(org);
+    let underway = org.underway();
+    let waiter = {
+        let org = org.clone();
+        std::thread::spawn(move || org.settle(std::time::Duration::from_secs(10)))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    drop(underway);
+    assert!(waiter.join().unwrap());
+    // The org's close is heard once its last holder lets it go.
+    let closed = org.on_close();
+    assert_eq!(closed.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty));
+    drop(org);
+    assert_eq!(
+        closed.recv_timeout(std::time::Duration::from_secs(1)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+    );
+}
+
+#[test]
+fn a_username_watch_hears_the_users_of_the_org_after_each_change() {
+    let (org, c) = org();
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let h = heard.clone();
+    org.watch_usernames(move |names| h.lock().unwrap().push(names));
+    assert_eq!(
+        heard.lock().unwrap().last().unwrap(),
+        &vec!["admin@example.com".to_owned()]
+    );
+    create(&org, &c, "Account", json!({"Name": "Not a user"})).unwrap();
+    assert_eq!(heard.lock().unwrap().len(), 1, "no user changed");
+    create(
+        &org,
+        &c,
+        "User",
+        json!({"Username": "New@Example.com", "LastName": "N", "Email": "n@example.com", "Alias": "n"}),
+    )
+    .unwrap();
+    let last = heard.lock().unwrap().last().unwrap().clone();
+    assert_eq!(last.len(), 2);
+    assert!(last.contains(&"new@example.com".to_owned()), "{last:?}");
+}

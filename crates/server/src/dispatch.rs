@@ -86,8 +86,12 @@ async fn pick(
     let (parts, body) = request.into_parts();
     let limit = tenants.max_body();
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        let body = serde_json::json!([{"message": format!("The request body is over {limit} bytes."), "errorCode": "REQUEST_ENTITY_TOO_LARGE"}]);
-        (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+        forcebus_http::error::ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            forcebus_org::StatusCode::RequestEntityTooLarge,
+            format!("The request body is over {limit} bytes."),
+        )
+        .into_response()
     })?;
     let made = match body_credential(&parts.headers, &bytes) {
         Some(Credential::Token(t)) => by_token(tenants, &t),

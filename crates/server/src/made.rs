@@ -1,9 +1,10 @@
 //! An org made at run time, open or resting: an org nobody has used for a while
 //! (`org_idle_unload_secs`), with no request, stream, Streaming API session, Bulk job or
 //! test control under way, is unloaded (its database closed, its threads and memory
-//! returned) and opened again by the next request that names it. What the admin API and
-//! sign-ins need of a resting org (its usernames, client id, record and event counts) is
-//! kept, so listing orgs or signing in to another org does not open it.
+//! returned) and opened again by the next request that names it. What the admin API needs
+//! of a resting org (its client id, record and event counts) is kept here and its
+//! usernames in the server's sign-in index, so listing orgs or signing in to another org
+//! does not open it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -76,9 +77,9 @@ pub(crate) enum Slot {
     Deleted,
 }
 
-/// What is kept of a resting org.
+/// What is kept of a resting org for the admin API (sign-ins find it by the server's
+/// index).
 pub(crate) struct Resting {
-    usernames: Vec<String>,
     records: usize,
     events: usize,
 }
@@ -86,11 +87,7 @@ pub(crate) struct Resting {
 impl Resting {
     /// What `tenant` leaves behind when it is unloaded.
     pub(crate) fn of(tenant: &Tenant) -> Self {
-        let usernames = tenant.org.scan("User", |r| {
-            r.get_str("Username").map(str::to_ascii_lowercase)
-        });
         Self {
-            usernames,
             records: tenant.org.record_count(),
             events: tenant.org.log().retained(),
         }
@@ -134,17 +131,6 @@ impl Made {
         match &*self.slot() {
             Slot::Open(t) => Some(t.clone()),
             Slot::Resting(_) | Slot::Deleted => None,
-        }
-    }
-
-    /// Whether one of its users has this username (case-insensitive).
-    pub(crate) fn has_username(&self, username: &str) -> bool {
-        if let Some(t) = self.open() {
-            return t.org.user_by_username(username).is_some();
-        }
-        match &*self.slot() {
-            Slot::Resting(r) => r.usernames.contains(&username.to_ascii_lowercase()),
-            Slot::Open(_) | Slot::Deleted => false,
         }
     }
 

@@ -25,6 +25,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use forcebus_http::error::ApiError;
+use forcebus_org::StatusCode as Code;
+
 use crate::made::{Activity, Made, OrgConfig};
 use crate::tenant::Tenant;
 use crate::tenants::Tenants;
@@ -51,9 +54,9 @@ pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
         .fallback_service(dispatch)
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!([{"message": message.into(), "errorCode": code}]);
-    (status, Json(body)).into_response()
+/// An error in Salesforce's shape, its code from the one table.
+fn error(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
+    ApiError::new(status, code, message).into_response()
 }
 
 /// The admin key, or (for `org`) that org's own token.
@@ -72,7 +75,7 @@ fn by_admin_key(api: &OrgsApi, headers: &HeaderMap) -> bool {
 fn unauthorized() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
-        "INVALID_SESSION_ID",
+        Code::InvalidSessionId,
         "The admin API takes the server's admin key (the ready line's admin_key) as a bearer token.",
     )
 }
@@ -96,7 +99,13 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
     } else {
         match serde_json::from_slice(&body) {
             Ok(w) => w,
-            Err(e) => return error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", e.to_string()),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    Code::JsonParserError,
+                    e.to_string(),
+                );
+            }
         }
     };
     let tenants = api.tenants.clone();
@@ -104,11 +113,21 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
         tokio::task::spawn_blocking(move || tenants.create(wanted.name, wanted.config)).await;
     let (made, t) = match made {
         Ok(Ok(made)) => made,
-        Ok(Err(why)) => return error(StatusCode::BAD_REQUEST, "INVALID_INPUT", why),
+        Ok(Err(why)) if why.is_input() => {
+            return error(StatusCode::BAD_REQUEST, Code::InvalidInput, why.to_string());
+        }
+        Ok(Err(why)) => {
+            tracing::error!(error = %why, "An org could not be made.");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::UnknownException,
+                why.to_string(),
+            );
+        }
         Err(_) => {
             return error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN_EXCEPTION",
+                Code::UnknownException,
                 "the org could not be made",
             );
         }
@@ -217,7 +236,7 @@ impl Refused {
             Self::Unauthorized => unauthorized(),
             Self::NotFound => error(
                 StatusCode::NOT_FOUND,
-                "NOT_FOUND",
+                Code::NotFound,
                 "The requested resource does not exist",
             ),
         }
@@ -287,7 +306,7 @@ async fn remove(
         Ok(n) if n.made.is_none() => {
             return error(
                 StatusCode::BAD_REQUEST,
-                "INVALID_INPUT",
+                Code::InvalidInput,
                 "The server's default org cannot be deleted.",
             );
         }
@@ -299,12 +318,12 @@ async fn remove(
         Ok(Ok(false)) => Refused::NotFound.response(),
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
+            Code::UnknownException,
             format!("{e:#}"),
         ),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
+            Code::UnknownException,
             "the org could not be deleted",
         ),
     }
@@ -326,12 +345,12 @@ async fn reset(
         Ok(Ok(_)) => Json(n.entry()).into_response(),
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
+            Code::UnknownException,
             e.message,
         ),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_EXCEPTION",
+            Code::UnknownException,
             "the org could not be reset",
         ),
     }

@@ -89,9 +89,6 @@ pub(crate) struct Tenant {
     pub(crate) admin_key: String,
     /// Its background sweeps, once started.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    /// References to its org once started: its own parts and sweeps. More means work
-    /// under way outside a request (a commit or deploy whose client hung up).
-    resting_refs: std::sync::atomic::AtomicUsize,
 }
 
 impl Tenant {
@@ -167,7 +164,6 @@ impl Tenant {
             access_token,
             admin_key,
             tasks: Mutex::default(),
-            resting_refs: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -181,27 +177,20 @@ impl Tenant {
                 bayeux.sweep();
             }
         });
-        // Counted before the sweep runs, which takes passing copies of its own.
-        let org = self.org.clone();
-        self.resting_refs.store(
-            Arc::strong_count(&self.org),
-            std::sync::atomic::Ordering::SeqCst,
-        );
-        let retention = tokio::spawn(sweep(org, retention_sweep));
+        let retention = tokio::spawn(sweep(self.org.clone(), retention_sweep));
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.extend([sessions, retention]);
     }
 
-    /// Whether nothing of it lives between requests: no work holding its org beyond its
-    /// own parts (counted once started; never quiet before), no Streaming API session, no
-    /// Bulk job uploading or running, no test control on but the clock's (which is
-    /// stored; the others are kept in memory only).
+    /// Whether nothing of it lives between requests, as its parts say: no write under way
+    /// in its org (a commit or deploy whose client hung up runs on), no Streaming API
+    /// session, no Bulk job uploading or running, no test control on but the clock's
+    /// (which is stored; the others are kept in memory only).
     pub(crate) fn quiet(&self) -> bool {
-        let refs = self.resting_refs.load(std::sync::atomic::Ordering::SeqCst);
-        if refs == 0 || Arc::strong_count(&self.org) > refs {
-            return false;
-        }
-        self.bayeux.sweep() == 0 && !self.bulk.busy() && !self.org.volatile_controls_on()
+        !self.org.busy()
+            && self.bayeux.sweep() == 0
+            && !self.bulk.busy()
+            && !self.org.volatile_controls_on()
     }
 
     /// Answers what is parked and ends open streams (the listeners then drain).
@@ -330,7 +319,13 @@ async fn sweep(org: Arc<Org>, every: Duration) {
         }
         let org = org.clone();
         let now = org.clock().now().timestamp_millis();
-        match tokio::task::spawn_blocking(move || org.log().expire(now)).await {
+        // A write: under way until done, so closing the org waits for it.
+        let underway = org.underway();
+        let expire = move || {
+            let _underway = underway;
+            org.log().expire(now)
+        };
+        match tokio::task::spawn_blocking(expire).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::debug!(removed = n, "Expired events removed."),
             Ok(Err(e)) => tracing::warn!(error = %e, "Retention sweep failed."),

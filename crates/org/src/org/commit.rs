@@ -59,11 +59,23 @@ impl Mode {
 pub struct Committing<T> {
     result: T,
     commit: Commit,
+    /// The write, under way until its commit is durable.
+    underway: Option<crate::org::underway::Underway>,
 }
 
 impl<T> Committing<T> {
     pub(crate) fn new(result: T, commit: Commit) -> Self {
-        Self { result, commit }
+        Self {
+            result,
+            commit,
+            underway: None,
+        }
+    }
+
+    /// The same, with the write under way until its commit is durable.
+    pub(crate) fn holding(mut self, underway: crate::org::underway::Underway) -> Self {
+        self.underway = Some(underway);
+        self
     }
 
     /// The result now, and the commit to wait for before acknowledging it (for a caller
@@ -89,6 +101,7 @@ impl<T> Committing<T> {
         Committing {
             result: f(self.result),
             commit: self.commit,
+            underway: self.underway,
         }
     }
 }
@@ -254,7 +267,7 @@ impl Org {
         mode: Mode,
         f: impl FnOnce(&mut Work<'_>) -> (R, bool),
     ) -> Result<Committing<(R, Option<Committed>)>, StoreError> {
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (underway, writer) = self.begin_write();
         let now = self.clock().now();
         let schema = self.schema();
         let state = self.read();
@@ -305,7 +318,7 @@ impl Org {
             records = committed.records.len(),
             "Transaction committed."
         );
-        Ok(Committing::new((out, Some(committed)), commit))
+        Ok(Committing::new((out, Some(committed)), commit).holding(underway))
     }
 
     /// Stage 3: the change events and PushTopic notifications of the staged changes.
@@ -360,11 +373,15 @@ impl Org {
     /// Stage 5: the committed changes become the org's state; the records they touched,
     /// in first-touch order.
     fn apply(&self, staged: Staged) -> Vec<RecordId> {
-        let topics_changed = staged.order.iter().any(|id| {
-            staged.overlay[id]
-                .as_ref()
-                .is_none_or(|r| r.object == crate::pushtopic::OBJECT)
-        });
+        let touches = |object: &str| {
+            staged.order.iter().any(|id| {
+                staged.overlay[id]
+                    .as_ref()
+                    .is_none_or(|r| r.object == object)
+            })
+        };
+        let topics_changed = touches(crate::pushtopic::OBJECT);
+        let users_changed = touches("User");
         {
             let schema = self.schema();
             let mut state = self.write();
@@ -381,6 +398,9 @@ impl Org {
         }
         if topics_changed {
             self.rebuild_topics();
+        }
+        if users_changed {
+            self.users_changed();
         }
         staged.order
     }

@@ -108,7 +108,7 @@ impl Org {
         &self,
         change: impl FnOnce(&ControlledClock) -> Shift,
     ) -> Result<Shift, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (_underway, _writer) = self.begin_write();
         let shift = change(&self.controlled_clock);
         let mut batch = Batch::new();
         batch.put(
@@ -227,7 +227,7 @@ impl Org {
                 record_ids,
             } => (check_gap_type(&change_type)?, gap_ids(def, &record_ids)?),
         };
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (underway, writer) = self.begin_write();
         let now = self.clock.now();
         let state = self.read();
         let commit_number = state.commit_number + 1;
@@ -254,7 +254,7 @@ impl Org {
         self.write().commit_number = commit_number;
         drop(writer);
         let events = commit.events().clone();
-        Ok(Committing::new(events, commit))
+        Ok(Committing::new(events, commit).holding(underway))
     }
 }
 

@@ -191,7 +191,7 @@ impl Org {
         ) -> Result<(T, Changed), OrgError>,
     ) -> Result<T, OrgError> {
         let definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (_underway, writer) = self.begin_write();
         let mut schema = Schema::clone(&self.schema());
         let mut runtime = self.runtime_schema();
         let (out, mut changed) = {

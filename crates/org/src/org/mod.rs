@@ -9,7 +9,8 @@
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
 //! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
 //! (custom objects and fields made while the org runs), [`event_settings`] (channels, their
-//! members and managed subscriptions, from their Metadata), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`deploy`] (a Metadata
+//! members and managed subscriptions, from their Metadata), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`underway`] (writes under way, the org's close, its
+//! usernames for a watcher), [`deploy`] (a Metadata
 //! API deploy's objects and fields, applied whole or not at all).
 
 pub mod channels;
@@ -29,6 +30,7 @@ mod schema_delete;
 pub mod seen;
 pub mod subscriptions;
 mod topics;
+pub mod underway;
 pub mod users;
 
 use std::collections::HashMap;
@@ -105,6 +107,8 @@ pub struct Org {
     /// Where this org's range of the id counters starts (`OrgOptions::first_record`): ids
     /// it mints from counters of its own are no other org's.
     id_base: u64,
+    /// Writes under way, and who hears when the org closes or its users change.
+    lifecycle: underway::Lifecycle,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -172,6 +176,7 @@ impl Org {
             views: Mutex::new(views),
             runtime_schema: Mutex::new(runtime),
             id_base: options.first_record,
+            lifecycle: underway::Lifecycle::default(),
         };
         org.rebuild_topics();
         for seed in users {

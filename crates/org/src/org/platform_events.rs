@@ -82,6 +82,7 @@ impl crate::Org {
         let def = build_definition(&mut registry, &self.schema(), name, config)?;
         let mut batch = forcebus_store::Batch::new();
         self.stage_definition(&mut batch, &def);
+        let _underway = self.underway();
         self.store.commit(&batch).map_err(|e| e.to_string())?;
         self.install_definitions(std::slice::from_ref(&def), &[]);
         Ok((def, !existing))

@@ -44,6 +44,7 @@ impl crate::Org {
                 payload: std::mem::take(bytes),
             })
             .collect();
+        let underway = self.underway();
         let commit = if new_events.is_empty() {
             forcebus_eventlog::Commit::nothing(self.log())
         } else {
@@ -61,6 +62,6 @@ impl crate::Org {
                 })
             })
             .collect();
-        Ok(crate::Committing::new(results, commit))
+        Ok(crate::Committing::new(results, commit).holding(underway))
     }
 }

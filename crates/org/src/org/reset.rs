@@ -15,7 +15,7 @@ impl Org {
     /// Empties the org of records and events; how many records went.
     pub fn reset_data(&self) -> Result<usize, OrgError> {
         let failed = |e: forcebus_store::StoreError| OrgError::storage(&e);
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (_underway, _writer) = self.begin_write();
         let schema = self.schema();
         let gone: Vec<crate::id::RecordId> = self
             .read()

@@ -102,6 +102,7 @@ impl Org {
     }
 
     fn keep(&self, batch: &Batch) -> Result<(), StoreError> {
+        let _underway = self.underway();
         self.store.commit_unsynced(batch).map(|_| ())
     }
 

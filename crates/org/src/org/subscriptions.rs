@@ -34,6 +34,7 @@ impl Org {
             &subscription.to18(),
             replay_id.map(|r| r.to_string()),
         );
+        let _underway = self.underway();
         self.store.commit(&b)
     }
 }

@@ -275,3 +275,88 @@ fn streams_and_sessions_keep_an_org_loaded() {
         "unloaded once the stream ends"
     );
 }
+
+/// An OAuth password grant with `username`, answered by whichever org the server picks.
+fn sign_in(s: &Server, made: &Value, username: &str, password: &str) -> (u16, Value) {
+    let r = s
+        .http()
+        .post(format!("{}/services/oauth2/token", s.base()))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", made["client_id"].as_str().unwrap()),
+            ("client_secret", made["client_secret"].as_str().unwrap()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_user_made_at_run_time_signs_in_to_its_org_awake_or_resting() {
+    let s = server();
+    let made: Value = s
+        .http()
+        .post(format!("{}/forcebus/v1/orgs", s.base()))
+        .header("Authorization", admin(&s))
+        .json(&json!({"name": "staffed"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let (id, token) = (
+        made["org_id"].as_str().unwrap(),
+        made["access_token"].as_str().unwrap(),
+    );
+    let created: Value = s
+        .http()
+        .post(format!("{}/sobjects/User", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Username": "Late.Hire@staffed.test", "LastName": "Hire", "Email": "late@staffed.test", "Alias": "late"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let user = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"));
+    let r = s
+        .http()
+        .post(format!("{}/sobjects/User/{user}/password", s.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"NewPassword": "Hired4Sure"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    // Found by the new username (any case) while the org is open: a token of that org.
+    let (st, grant) = sign_in(&s, &made, "late.hire@staffed.test", "Hired4Sure");
+    assert_eq!(st, 200, "{grant}");
+    let org15 = &id[..15];
+    assert!(
+        grant["access_token"].as_str().unwrap().starts_with(org15),
+        "{grant}"
+    );
+    // And once it rests.
+    assert!(becomes(&s, id, false, Duration::from_secs(15)));
+    let (st, grant) = sign_in(&s, &made, "Late.Hire@staffed.test", "Hired4Sure");
+    assert_eq!(st, 200, "{grant}");
+    assert!(grant["access_token"].as_str().unwrap().starts_with(org15));
+    assert_eq!(listed(&s, id)["loaded"], true);
+    // A username the org no longer has signs in nowhere.
+    let r = s
+        .http()
+        .patch(format!("{}/sobjects/User/{user}", s.data()))
+        .header(
+            "Authorization",
+            format!("Bearer {}", grant["access_token"].as_str().unwrap()),
+        )
+        .json(&json!({"Username": "renamed@staffed.test"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (st, _) = sign_in(&s, &made, "late.hire@staffed.test", "Hired4Sure");
+    assert_eq!(st, 400);
+    let (st, grant) = sign_in(&s, &made, "renamed@staffed.test", "Hired4Sure");
+    assert_eq!(st, 200, "{grant}");
+}

@@ -117,10 +117,13 @@ async fn send(router: Router, outer: &axum::http::request::Parts, sub: Subreques
         );
     }
     let Ok(mut req) = req.body(Body::from(sub.body.unwrap_or_default())) else {
-        return (
-            400,
-            json!([{"errorCode": "MALFORMED_URL", "message": "Invalid batch subrequest url"}]),
-        );
+        let (status, body) = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::MalformedUrl,
+            "Invalid batch subrequest url",
+        )
+        .into_parts();
+        return (status.as_u16(), body);
     };
     if let Some(conn) = outer.extensions.get::<forcebus_http::ConnInfo>() {
         req.extensions_mut().insert(*conn);
