@@ -30,10 +30,7 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
     let doc = change::ChangeEvent::from_log(&e.payload).ok()?;
     let schema = bx.org.schema();
     let object = schema.object(&doc.header.entity_name)?;
-    let doc = match channel
-        .strip_prefix("/data/")
-        .filter(|c| c.ends_with("__chn"))
-    {
+    let doc = match forcebus_org::channels::custom_data_channel(channel) {
         Some(custom) => doc.for_channel(custom),
         None => doc,
     };
@@ -44,7 +41,7 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
 /// event, copied into every subscriber's reply as it is.
 pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
     let channel_json = serde_json::to_string(channel).expect("strings serialise");
-    if channel.starts_with("/data/") && channel.ends_with("__chn") {
+    if forcebus_org::channels::custom_data_channel(channel).is_some() {
         return Some(format!(
             "{{\"channel\":{channel_json},\"data\":{}}}",
             data(bx, e, channel, api)?

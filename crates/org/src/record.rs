@@ -69,37 +69,6 @@ impl Record {
         }
     }
 
-    /// The REST representation: `attributes`, then the requested fields (all when `None`)
-    /// in describe order.
-    pub fn to_rest(&self, object: &ObjectDef, version: &str, fields: Option<&[String]>) -> Value {
-        let mut out = Map::new();
-        out.insert(
-            "attributes".into(),
-            serde_json::json!({
-                "type": object.name,
-                "url": format!("/services/data/v{version}/sobjects/{}/{}", object.name, self.id.to18()),
-            }),
-        );
-        match fields {
-            None => {
-                for f in &object.fields {
-                    out.insert(f.name.clone(), self.rest_value(object, &f.name));
-                }
-            }
-            Some(names) => {
-                for name in names {
-                    if let Some(def) = object.field(name) {
-                        out.insert(def.name.clone(), self.rest_value(object, &def.name));
-                    }
-                }
-                // Salesforce appends the Id to field-limited reads.
-                out.entry("Id")
-                    .or_insert_with(|| Value::String(self.id.to18()));
-            }
-        }
-        Value::Object(out)
-    }
-
     pub(crate) fn body(&self) -> String {
         serde_json::to_string(&Body {
             fields: self.fields.clone(),

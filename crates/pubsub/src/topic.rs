@@ -67,10 +67,8 @@ impl PubSub {
                     .to_owned(),
                 _ => String::new(),
             };
-            let custom_channel = name
-                .strip_prefix("/data/")
-                .filter(|c| c.ends_with("__chn"))
-                .map(str::to_owned);
+            let custom_channel =
+                forcebus_org::channels::custom_data_channel(name).map(str::to_owned);
             // Change events are produced by the platform from record changes
             // (`pubsub-api.md` §4.2): they cannot be published.
             return Some(Topic {

@@ -13,8 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use forcebus_org::control::{ArmedFailure, PubSubFailure, Rpc};
@@ -55,8 +55,56 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidInput, message)
 }
 
+/// The controls as `GET /forcebus/v1/control` shows them.
+#[derive(Serialize)]
+struct View<'a> {
+    active: &'a [&'static str],
+    clock: ClockView,
+    streaming: StreamingView,
+    pubsub: PubSubView<'a>,
+}
+
+#[derive(Serialize)]
+struct ClockView {
+    now: String,
+    offset_secs: f64,
+    frozen: bool,
+}
+
+#[derive(Serialize)]
+struct StreamingView {
+    delivery_delay_ms: u64,
+    session_drops: u64,
+}
+
+#[derive(Serialize)]
+struct PubSubView<'a> {
+    fail: &'a [forcebus_org::control::ArmedFailure],
+    suppress_keepalives: bool,
+}
+
 fn view(app: &crate::AppState) -> Response {
-    json_response(StatusCode::OK, &app.org.control_view())
+    let state = app.org.control_state();
+    let view = View {
+        active: &state.active,
+        clock: ClockView {
+            now: forcebus_org::clock::format_datetime(state.now),
+            offset_secs: state.offset_ms as f64 / 1000.0,
+            frozen: state.frozen,
+        },
+        streaming: StreamingView {
+            delivery_delay_ms: state.delivery_delay_ms,
+            session_drops: state.session_drops,
+        },
+        pubsub: PubSubView {
+            fail: &state.armed,
+            suppress_keepalives: state.keepalives_suppressed,
+        },
+    };
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(view).unwrap_or(Value::Null),
+    )
 }
 
 /// `GET /forcebus/v1/control`: every control and which are active.

@@ -13,6 +13,25 @@ use forcebus_meta::{ObjectDef, Schema};
 use crate::Org;
 use crate::id::RecordId;
 
+/// The suffix of a custom channel's full name (`Sales__chn`).
+const CUSTOM: &str = "__chn";
+
+/// The custom channel a `/data/…` name names, by its full name (`Sales__chn` of
+/// `/data/Sales__chn`); `None` for a standard channel.
+pub fn custom_data_channel(name: &str) -> Option<&str> {
+    name.strip_prefix("/data/").filter(|c| c.ends_with(CUSTOM))
+}
+
+/// A custom channel's full name from its developer name (`Sales` → `Sales__chn`).
+pub fn channel_full_name(developer: &str) -> String {
+    format!("{developer}{CUSTOM}")
+}
+
+/// A custom channel's developer name from its full name (`Sales__chn` → `Sales`).
+pub fn channel_developer_name(full: &str) -> Option<&str> {
+    full.strip_suffix(CUSTOM)
+}
+
 /// A channel showing every object's change events (`/data/ChangeEvents` before selection).
 pub fn all_change_events(schema: &Schema) -> Channel {
     Channel {
@@ -40,7 +59,7 @@ impl Org {
     /// `/data/<Name>__chn`.
     pub fn change_channel(&self, name: &str) -> Option<Channel> {
         let entity = name.strip_prefix("/data/")?;
-        if entity.ends_with("__chn") {
+        if entity.ends_with(CUSTOM) {
             return self.custom_change_channel(entity);
         }
         let schema = self.schema();
@@ -69,7 +88,7 @@ impl Org {
         let declared = || {
             !self
                 .scan("PlatformEventChannel", |r| {
-                    (!r.is_deleted && channel.strip_suffix("__chn") == r.get_str("DeveloperName"))
+                    (!r.is_deleted && channel_developer_name(channel) == r.get_str("DeveloperName"))
                         .then_some(())
                 })
                 .is_empty()
@@ -101,7 +120,7 @@ impl Org {
     /// The log channel behind `/event/<Name>__e` or a custom `/event/<Name>__chn`.
     pub fn event_channel(&self, name: &str) -> Option<Channel> {
         let rest = name.strip_prefix("/event/")?;
-        if let Some(dev) = rest.strip_suffix("__chn") {
+        if let Some(dev) = channel_developer_name(rest) {
             let channel = self.scan("PlatformEventChannel", |r| {
                 (!r.is_deleted
                     && r.get_str("DeveloperName") == Some(dev)

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use serde_json::{Value, json};
 
 use forcebus_eventlog::Event;
 use forcebus_events::change::OVERFLOW_ID;
@@ -13,7 +12,7 @@ use forcebus_store::{Batch, StoreError};
 
 use crate::Org;
 use crate::caller::Caller;
-use crate::clock::{ControlledClock, Shift, format_datetime};
+use crate::clock::{ControlledClock, Shift};
 use crate::commit::Committing;
 use crate::control::Controls;
 use crate::error::{OrgError, StatusCode};
@@ -155,11 +154,11 @@ impl Org {
     }
 
     /// What the controls are set to, and which are active.
-    pub fn control_view(&self) -> Value {
+    pub fn control_state(&self) -> ControlState {
         let shift = self.controlled_clock.shift();
-        let delay = self.log.delivery_delay().as_millis() as u64;
+        let delivery_delay_ms = self.log.delivery_delay().as_millis() as u64;
         let armed = self.controls.armed_failures();
-        let keepalives = self.controls.keepalives_suppressed();
+        let keepalives_suppressed = self.controls.keepalives_suppressed();
         let mut active = Vec::new();
         // A clock frozen then let go runs on from where it stopped: behind the machine's.
         if shift.offset_ms > 0 {
@@ -170,31 +169,25 @@ impl Org {
         if shift.frozen_at_ms.is_some() {
             active.push("clock.frozen");
         }
-        if delay > 0 {
+        if delivery_delay_ms > 0 {
             active.push("streaming.delivery_delay_ms");
         }
         if !armed.is_empty() {
             active.push("pubsub.fail");
         }
-        if keepalives {
+        if keepalives_suppressed {
             active.push("pubsub.suppress_keepalives");
         }
-        json!({
-            "active": active,
-            "clock": {
-                "now": format_datetime(self.clock.now()),
-                "offset_secs": shift.offset_ms as f64 / 1000.0,
-                "frozen": shift.frozen_at_ms.is_some(),
-            },
-            "streaming": {
-                "delivery_delay_ms": delay,
-                "session_drops": self.controls.session_epoch(),
-            },
-            "pubsub": {
-                "fail": armed,
-                "suppress_keepalives": keepalives,
-            },
-        })
+        ControlState {
+            active,
+            now: self.clock.now(),
+            offset_ms: shift.offset_ms,
+            frozen: shift.frozen_at_ms.is_some(),
+            delivery_delay_ms,
+            session_drops: self.controls.session_epoch(),
+            armed,
+            keepalives_suppressed,
+        }
     }
 
     /// Publishes a gap (or overflow) change event of `object`, exactly as Salesforce
@@ -296,4 +289,26 @@ fn gap_ids(object: &crate::meta::ObjectDef, ids: &[String]) -> Result<Vec<String
             Ok(id.to18())
         })
         .collect()
+}
+
+/// The test controls' settings: the clock, the delivery delay, dropped sessions, armed
+/// Pub/Sub failures and held keepalives, and the names of those that are on.
+#[derive(Debug, Clone)]
+pub struct ControlState {
+    /// The controls on, by name (`clock.advanced`, `pubsub.fail`, ...).
+    pub active: Vec<&'static str>,
+    /// The org's time now.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// How far the org's clock is from the machine's.
+    pub offset_ms: i64,
+    /// Whether the clock stands still.
+    pub frozen: bool,
+    /// How long events are held back from subscribers.
+    pub delivery_delay_ms: u64,
+    /// How many times sessions were dropped.
+    pub session_drops: u64,
+    /// The Pub/Sub failures armed.
+    pub armed: Vec<crate::control::ArmedFailure>,
+    /// Whether Pub/Sub keepalives are held back.
+    pub keepalives_suppressed: bool,
 }

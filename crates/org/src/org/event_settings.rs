@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Org;
 use crate::error::{OrgError, StatusCode as Code};
+use crate::org::channels::{channel_developer_name, channel_full_name};
 use crate::record::Record;
 use crate::txn::Op;
 
@@ -87,7 +88,7 @@ impl Org {
     pub fn setting_delete(&self, r: &Record) -> Result<Vec<Op>, OrgError> {
         let object = setting_object(&r.object).ok_or_else(OrgError::not_found)?;
         if object == CHANNEL {
-            let full = format!("{}__chn", r.get_str("DeveloperName").unwrap_or_default());
+            let full = channel_full_name(r.get_str("DeveloperName").unwrap_or_default());
             let members = self.scan(MEMBER, |m| {
                 (!m.is_deleted && m.get_str("EventChannel") == Some(full.as_str())).then_some(())
             });
@@ -108,7 +109,7 @@ impl Org {
     /// its full name.
     pub fn setting_by_full_name(&self, object: &str, full: &str) -> Option<Record> {
         let developer = if object == CHANNEL {
-            full.strip_suffix("__chn")?
+            channel_developer_name(full)?
         } else {
             full
         };
@@ -226,7 +227,7 @@ impl Org {
         if channel == "ChangeEvents" {
             return Some("data".to_owned());
         }
-        let dev = channel.strip_suffix("__chn")?;
+        let dev = channel_developer_name(channel)?;
         self.scan(CHANNEL, |r| {
             (!r.is_deleted && r.get_str("DeveloperName") == Some(dev))
                 .then(|| r.get_str("ChannelType").unwrap_or("data").to_owned())
@@ -242,8 +243,7 @@ fn developer_name(object: &str, full: &str, creating: bool) -> Result<String, Or
         return Err(invalid("FullName cannot be changed"));
     }
     if object == CHANNEL {
-        return full
-            .strip_suffix("__chn")
+        return channel_developer_name(full)
             .map(str::to_owned)
             .ok_or_else(|| invalid(format!("A channel's FullName ends in __chn: {full}")));
     }

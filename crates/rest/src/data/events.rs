@@ -158,7 +158,7 @@ pub(crate) async fn inspect(
         .iter()
         .map(|e| {
             let mut doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
-            if let Some(custom) = name.as_deref().and_then(|n| n.strip_prefix("/data/")).filter(|n| n.ends_with("__chn"))
+            if let Some(custom) = name.as_deref().and_then(forcebus_org::channels::custom_data_channel)
                 && let Ok(ce) = serde_json::from_value::<ChangeEvent>(doc.clone()) {
                     doc = serde_json::to_value(ce.for_channel(custom)).unwrap_or(doc);
                 }

@@ -25,6 +25,7 @@ pub(crate) mod password;
 pub(crate) mod platform;
 pub(crate) mod query;
 pub(crate) mod recent;
+pub(crate) mod record;
 pub(crate) mod resources;
 pub(crate) mod search;
 pub(crate) mod sobjects;

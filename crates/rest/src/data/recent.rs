@@ -53,7 +53,12 @@ pub(crate) fn items(
             let o = schema.object(&r.object)?;
             let name = o.name_field().map(|f| f.name.clone());
             let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
-            Some(r.to_rest(o, &call.version, Some(&fields)))
+            Some(crate::data::record::json(
+                &r,
+                o,
+                &call.version,
+                Some(&fields),
+            ))
         })
         .into_iter()
         .flatten()

@@ -118,7 +118,7 @@ pub(crate) async fn retrieve(
     let rec = live_record(&app, o, &id)?;
     Ok(json_response(
         StatusCode::OK,
-        &rec.to_rest(o, &call.version, fields.as_deref()),
+        &crate::data::record::json(&rec, o, &call.version, fields.as_deref()),
     ))
 }
 
@@ -218,7 +218,7 @@ pub(crate) async fn retrieve_by_external_id(
     let rec = app.org.get(id).ok_or_else(ApiError::not_found)?;
     Ok(json_response(
         StatusCode::OK,
-        &rec.to_rest(o, &call.version, fields.as_deref()),
+        &crate::data::record::json(&rec, o, &call.version, fields.as_deref()),
     ))
 }
 

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use forcebus_org::channels::channel_full_name;
 use forcebus_org::org::event_settings::{
     CHANNEL, MANAGED, MEMBER, setting_metadata, setting_object,
 };
@@ -41,7 +42,7 @@ fn render(call: &Call, r: &Record) -> Value {
         let dev = r.get_str("DeveloperName").unwrap_or_default();
         return json!({
             "attributes": {"type": CHANNEL, "url": url}, "Id": id, "DeveloperName": dev, "MasterLabel": text("MasterLabel"),
-            "ChannelType": text("ChannelType"), "FullName": format!("{dev}__chn"),
+            "ChannelType": text("ChannelType"), "FullName": channel_full_name(dev),
             "Metadata": setting_metadata(r),
         });
     }

@@ -234,7 +234,7 @@ pub(crate) fn read(app: &crate::AppState, kind: &str, full: &str) -> Option<Valu
 fn full_name(r: &Record) -> String {
     let dev = r.get_str("DeveloperName").unwrap_or_default();
     if r.object == CHANNEL {
-        format!("{dev}__chn")
+        forcebus_org::channels::channel_full_name(dev)
     } else {
         dev.to_owned()
     }

@@ -45,7 +45,9 @@ pub(crate) fn retrieve_records(
             RecordId::parse(id)
                 .and_then(get)
                 .filter(|r| r.object == o.name && !r.is_deleted)
-                .map_or(Value::Null, |r| r.to_rest(o, &call.version, Some(&fields)))
+                .map_or(Value::Null, |r| {
+                    crate::data::record::json(&r, o, &call.version, Some(&fields))
+                })
         })
         .collect();
     Ok(Value::Array(out))

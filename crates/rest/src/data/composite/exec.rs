@@ -291,7 +291,7 @@ fn record(
             let rec = live.ok_or_else(ApiError::not_found)?;
             return Ok(Reply::new(
                 StatusCode::OK,
-                rec.to_rest(o, &t.version, fields.as_deref()),
+                crate::data::record::json(&rec, o, &t.version, fields.as_deref()),
             ));
         }
         if RecordId::parse(id).is_none() {
@@ -343,7 +343,7 @@ fn external(
                     .ok_or_else(ApiError::not_found)?;
                 Ok(Reply::new(
                     StatusCode::OK,
-                    rec.to_rest(o, &t.version, fields.as_deref()),
+                    crate::data::record::json(&rec, o, &t.version, fields.as_deref()),
                 ))
             }
             Method::DELETE => {

@@ -1,0 +1,59 @@
+//! A record as the REST API shows it: `attributes` (its type and URL) first, then the
+//! requested fields (all when none are named) in describe order, each as
+//! [`forcebus_org::Record::rest_value`] gives it.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use forcebus_org::{ObjectDef, Record};
+
+/// A record's `attributes`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Attributes<'a> {
+    #[serde(rename = "type")]
+    pub(crate) kind: &'a str,
+    pub(crate) url: String,
+}
+
+impl<'a> Attributes<'a> {
+    /// The attributes of record `id` of `object`, its URL under API `version`.
+    pub(crate) fn of(object: &'a str, id: &str, version: &str) -> Self {
+        Self {
+            kind: object,
+            url: format!("/services/data/v{version}/sobjects/{object}/{id}"),
+        }
+    }
+}
+
+/// `r` as a REST read shows it.
+pub(crate) fn json(
+    r: &Record,
+    object: &ObjectDef,
+    version: &str,
+    fields: Option<&[String]>,
+) -> Value {
+    let mut out = Map::new();
+    let attributes = Attributes::of(&object.name, &r.id.to18(), version);
+    out.insert(
+        "attributes".into(),
+        serde_json::to_value(attributes).unwrap_or(Value::Null),
+    );
+    match fields {
+        None => {
+            for f in &object.fields {
+                out.insert(f.name.clone(), r.rest_value(object, &f.name));
+            }
+        }
+        Some(names) => {
+            for name in names {
+                if let Some(def) = object.field(name) {
+                    out.insert(def.name.clone(), r.rest_value(object, &def.name));
+                }
+            }
+            // Salesforce appends the Id to field-limited reads.
+            out.entry("Id")
+                .or_insert_with(|| Value::String(r.id.to18()));
+        }
+    }
+    Value::Object(out)
+}
