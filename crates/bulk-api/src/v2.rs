@@ -9,6 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use forcebus_bulk::DAILY_QUERY_JOBS;
@@ -24,64 +25,82 @@ fn datetime(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// A job as Bulk API 2.0 shows it.
 pub(crate) fn info(job: &Job) -> Value {
-    let mut out = Map::new();
-    let version: f64 = job.api_version.parse().unwrap_or(59.0);
-    for (k, v) in [
-        ("id", json!(job.id)),
-        ("operation", json!(job.operation.name())),
-        ("object", json!(job.object)),
-        ("createdById", json!(job.created_by)),
-        ("createdDate", json!(datetime(job.created))),
-        ("systemModstamp", json!(datetime(job.modified))),
-        ("state", json!(job.state.name())),
-        ("concurrencyMode", json!("Parallel")),
-        ("contentType", json!("CSV")),
-        ("apiVersion", json!(version)),
-        (
-            "jobType",
-            json!(if job.job_type == JobType::V2Query {
-                "V2Query"
-            } else {
-                "V2Ingest"
-            }),
-        ),
-        ("lineEnding", json!(job.line_ending)),
-        ("columnDelimiter", json!(job.delimiter)),
-    ] {
-        out.insert(k.into(), v);
-    }
-    if job.job_type == JobType::V2Ingest && job.state == JobState::Open {
-        out.insert(
-            "contentUrl".into(),
-            json!(format!(
+    let ingest = job.job_type == JobType::V2Ingest;
+    let p = &job.progress;
+    let info = JobInfo {
+        id: &job.id,
+        operation: job.operation.name(),
+        object: &job.object,
+        created_by_id: &job.created_by,
+        created_date: datetime(job.created),
+        system_modstamp: datetime(job.modified),
+        state: job.state.name(),
+        concurrency_mode: "Parallel",
+        content_type: "CSV",
+        api_version: job.api_version.parse().unwrap_or(59.0),
+        job_type: if job.job_type == JobType::V2Query {
+            "V2Query"
+        } else {
+            "V2Ingest"
+        },
+        line_ending: &job.line_ending,
+        column_delimiter: &job.delimiter,
+        content_url: (ingest && job.state == JobState::Open).then(|| {
+            format!(
                 "services/data/v{}/jobs/ingest/{}/batches",
                 job.api_version, job.id
-            )),
-        );
-    }
-    if let Some(f) = &job.external_id_field {
-        out.insert("externalIdFieldName".into(), json!(f));
-    }
-    if let Some(r) = &job.assignment_rule_id {
-        out.insert("assignmentRuleId".into(), json!(r));
-    }
-    let p = &job.progress;
-    out.insert("numberRecordsProcessed".into(), json!(p.processed));
-    if job.job_type == JobType::V2Ingest {
-        out.insert("numberRecordsFailed".into(), json!(p.failed));
-    }
-    out.insert("retries".into(), json!(0));
-    out.insert("totalProcessingTime".into(), json!(p.processing_ms));
-    if job.job_type == JobType::V2Ingest {
-        out.insert("apiActiveProcessingTime".into(), json!(p.processing_ms));
-        out.insert("apexProcessingTime".into(), json!(0));
-    } else {
-        out.insert("isPkChunkingSupported".into(), json!(false));
-    }
-    if let Some(e) = &job.error {
-        out.insert("errorMessage".into(), json!(e));
-    }
-    Value::Object(out)
+            )
+        }),
+        external_id_field_name: job.external_id_field.as_deref(),
+        assignment_rule_id: job.assignment_rule_id.as_deref(),
+        number_records_processed: p.processed,
+        number_records_failed: ingest.then_some(p.failed),
+        retries: 0,
+        total_processing_time: p.processing_ms,
+        api_active_processing_time: ingest.then_some(p.processing_ms),
+        apex_processing_time: ingest.then_some(0),
+        is_pk_chunking_supported: (!ingest).then_some(false),
+        error_message: job.error.as_deref(),
+    };
+    serde_json::to_value(info).unwrap_or(Value::Null)
+}
+
+/// A Bulk API 2.0 job's info, in Salesforce's key order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobInfo<'a> {
+    id: &'a str,
+    operation: &'a str,
+    object: &'a str,
+    created_by_id: &'a str,
+    created_date: String,
+    system_modstamp: String,
+    state: &'a str,
+    concurrency_mode: &'a str,
+    content_type: &'a str,
+    api_version: f64,
+    job_type: &'a str,
+    line_ending: &'a str,
+    column_delimiter: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id_field_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignment_rule_id: Option<&'a str>,
+    number_records_processed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    number_records_failed: Option<u64>,
+    retries: u32,
+    total_processing_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_active_processing_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    apex_processing_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_pk_chunking_supported: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
 }
 
 fn text(m: &Map<String, Value>, key: &str) -> Option<String> {

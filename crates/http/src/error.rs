@@ -17,6 +17,26 @@ impl From<Code> for ErrorCode {
     }
 }
 
+/// One entry of a REST error body.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEntry {
+    /// What went wrong.
+    pub message: String,
+    /// The code, from the one table.
+    pub error_code: &'static str,
+    /// The fields concerned, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+impl ErrorEntry {
+    /// The body of one error: a one-entry array.
+    fn body(self) -> Value {
+        serde_json::to_value([self]).unwrap_or(Value::Null)
+    }
+}
+
 /// A failed REST call.
 #[derive(Debug)]
 pub struct ApiError {
@@ -27,10 +47,14 @@ pub struct ApiError {
 impl ApiError {
     /// An error with one entry.
     pub fn new(status: StatusCode, code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
-        let message = forcebus_org::bounded_message(message.into());
+        let entry = ErrorEntry {
+            message: forcebus_org::bounded_message(message.into()),
+            error_code: code.into().0,
+            fields: Vec::new(),
+        };
         Self {
             status,
-            body: json!([{"message": message, "errorCode": code.into().0}]),
+            body: entry.body(),
         }
     }
 
@@ -131,23 +155,16 @@ impl From<OrgError> for ApiError {
         if e.code == Code::UnknownException {
             return Self::internal(&e.message);
         }
-        let mut entry = json!({"message": e.message, "errorCode": e.code.as_str()});
-        if !e.fields.is_empty() {
-            entry["fields"] = json!(e.fields);
-        }
+        let entry = ErrorEntry {
+            message: e.message,
+            error_code: e.code.as_str(),
+            fields: e.fields,
+        };
         Self {
             status: status_of(e.code),
-            body: json!([entry]),
+            body: entry.body(),
         }
     }
-}
-
-/// A collection entry's error: `statusCode`, not `errorCode`.
-pub fn collection_error(e: &OrgError) -> Value {
-    if e.code == Code::UnknownException {
-        return json!({"statusCode": e.code.as_str(), "message": unexpected(&e.message), "fields": e.fields});
-    }
-    json!({"statusCode": e.code.as_str(), "message": e.message, "fields": e.fields})
 }
 
 /// A Bulk API job's error, as Bulk API 2.0 answers it.

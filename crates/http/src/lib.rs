@@ -1,7 +1,8 @@
 //! What every HTTP protocol family of forcebus shares (the REST data API, the SOAP APIs,
 //! the Bulk APIs' wire, OAuth): the state their handlers start from ([`Core`]), the
 //! request context ([`ctx`]: origin, API version, caller), Salesforce's JSON error bodies
-//! ([`error`]), request-body checks ([`body`], [`multipart`]), API request counting
+//! ([`error`]) and the bodies clients parse ([`shapes`]), request-body checks ([`body`],
+//! [`multipart`]), API request counting
 //! ([`limits`]), running org work off the async workers ([`blocking`], [`transact`]), and
 //! the layers around the merged routers of every family ([`serve`]): each body read whole
 //! first, 405 and 413 in Salesforce's shapes, an unknown path's answer, a span per
@@ -31,6 +32,7 @@ pub mod error;
 pub mod limits;
 pub mod multipart;
 pub mod routing;
+pub mod shapes;
 
 pub use ctx::ConnInfo;
 use error::ApiError;

@@ -20,7 +20,8 @@ use forcebus_org::platform::{EventConfig, EventDef, Published, ToPublish, rest_i
 use forcebus_org::{OrgError, StatusCode as Code};
 
 use crate::ctx::{Call, bearer};
-use crate::error::{ApiError, collection_error, json_response};
+use crate::error::{ApiError, json_response};
+use forcebus_http::shapes::{SaveError, SaveResult};
 
 /// Publishes events (any mix of definitions) as the caller.
 pub(crate) async fn publish(
@@ -47,11 +48,12 @@ pub(crate) async fn publish(
 /// carrying its `EventUuid`.
 pub(crate) fn result_json(def: &EventDef, r: &Result<Published, OrgError>) -> Value {
     match r {
-        Ok(p) => json!({
-            "id": rest_id(def).to18(), "success": true,
-            "errors": [{"statusCode": Code::OperationEnqueued.as_str(), "message": p.uuid, "fields": []}],
-        }),
-        Err(e) => json!({"success": false, "errors": [collection_error(e)]}),
+        Ok(p) => SaveResult {
+            errors: vec![SaveError::enqueued(&p.uuid)],
+            ..SaveResult::ok(rest_id(def))
+        }
+        .to_value(),
+        Err(e) => SaveResult::failed(e, None).to_value(),
     }
 }
 

@@ -17,6 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use forcebus_meta::ObjectDef;
@@ -59,17 +60,28 @@ fn page(
     total: usize,
 ) -> Value {
     let done = end >= total;
-    let mut out = serde_json::Map::new();
-    out.insert("totalSize".into(), json!(total));
-    out.insert("done".into(), json!(done));
-    if let (false, Some(c)) = (done, cursor) {
-        out.insert(
-            "nextRecordsUrl".into(),
-            json!(format!("{}/{kind}/{c}-{end}", call.base())),
-        );
-    }
-    out.insert("records".into(), Value::Array(rows));
-    Value::Object(out)
+    let next_records_url = match (done, cursor) {
+        (false, Some(c)) => Some(format!("{}/{kind}/{c}-{end}", call.base())),
+        _ => None,
+    };
+    let page = QueryPage {
+        total_size: total,
+        done,
+        next_records_url,
+        records: rows,
+    };
+    serde_json::to_value(page).unwrap_or(Value::Null)
+}
+
+/// A page of query results, as `/query`, `/queryAll` and their locators answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage {
+    total_size: usize,
+    done: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_records_url: Option<String>,
+    records: Vec<Value>,
 }
 
 /// Whether the Tooling API sees `o`: its own objects, and the data objects it can query.

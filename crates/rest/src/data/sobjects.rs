@@ -16,6 +16,7 @@ use forcebus_org::{ObjectDef, Op, Outcome, Record, RecordId, StatusCode as Code,
 use crate::body;
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use forcebus_http::shapes::SaveResult;
 
 type Params = HashMap<String, String>;
 
@@ -102,7 +103,7 @@ pub(crate) async fn create(
     .id();
     Ok(json_response(
         StatusCode::CREATED,
-        &json!({"id": id.to18(), "success": true, "errors": []}),
+        &SaveResult::ok(id).to_value(),
     ))
 }
 
@@ -285,15 +286,12 @@ pub(crate) fn upsert_reply(
     match (created, new_shape) {
         (true, true) => (
             StatusCode::CREATED,
-            Some(json!({"id": id.to18(), "success": true, "errors": [], "created": true})),
+            Some(SaveResult::upserted(id, true).to_value()),
         ),
-        (true, false) => (
-            StatusCode::CREATED,
-            Some(json!({"id": id.to18(), "success": true, "errors": []})),
-        ),
+        (true, false) => (StatusCode::CREATED, Some(SaveResult::ok(id).to_value())),
         (false, true) => (
             StatusCode::OK,
-            Some(json!({"id": id.to18(), "success": true, "errors": [], "created": false})),
+            Some(SaveResult::upserted(id, false).to_value()),
         ),
         (false, false) => (StatusCode::NO_CONTENT, None),
     }

@@ -14,6 +14,7 @@ use forcebus_org::{OrgError, StatusCode as Code};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use forcebus_http::shapes::SaveResult;
 
 /// `CustomField`.
 pub(crate) const CUSTOM_FIELD: &str = "CustomField";
@@ -64,7 +65,7 @@ pub(crate) async fn create(
     let id = forcebus_org::RecordId::parse(&id).map_or(id, |i| i.to18());
     Ok(json_response(
         StatusCode::CREATED,
-        &json!({"id": id, "success": true, "errors": [], "warnings": [], "infos": []}),
+        &SaveResult::tooling(id.to_string()).to_value(),
     ))
 }
 

@@ -23,6 +23,7 @@ use forcebus_org::{OrgError, Record, RecordId};
 use crate::body;
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use forcebus_http::shapes::SaveResult;
 
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
     setting_object(name).ok_or_else(ApiError::not_found)
@@ -82,7 +83,7 @@ pub(crate) async fn create(
     let id = create_record(&app, call.caller(), object, &body).await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &json!({"id": id.to18(), "success": true, "errors": [], "warnings": [], "infos": []}),
+        &SaveResult::tooling(id.to18()).to_value(),
     ))
 }
 

@@ -75,7 +75,7 @@ pub(super) async fn create_with_events(
         .into_iter()
         .map(|s| match s {
             Ok(i) => crate::data::platform::result_json(&events[i].0, &event_results[i]),
-            Err(i) => render(record_results[i].clone(), None),
+            Err(i) => render(record_results[i].clone(), None).to_value(),
         })
         .collect();
     Ok(json_response(StatusCode::OK, &Value::Array(out)))

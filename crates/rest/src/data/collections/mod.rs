@@ -8,14 +8,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::{Op, OrgError, Outcome, RecordId, StatusCode as Code};
 
 use crate::body;
 use crate::ctx::Call;
 use crate::data::sobjects::object;
-use crate::error::{ApiError, collection_error, json_response};
+use crate::error::{ApiError, json_response};
+use forcebus_http::shapes::SaveResult;
 
 mod events;
 mod retrieve;
@@ -149,30 +150,21 @@ pub(crate) fn render_all(
             .zip(ids)
             .zip(created)
             .map(|((r, id), created)| {
-                let mut v = render(r, id);
-                if let Some(c) = created
-                    && v.get("created").is_none()
-                {
-                    v["created"] = json!(c);
-                }
-                v
+                let mut result = render(r, id);
+                result.created = result.created.or(created);
+                result.to_value()
             })
             .collect(),
     )
 }
 
-pub(crate) fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> Value {
+pub(crate) fn render(result: Result<Outcome, OrgError>, given_id: Option<String>) -> SaveResult {
     match result {
-        Ok(Outcome::Upserted { id, created }) => {
-            json!({"id": id.to18(), "success": true, "errors": [], "created": created})
-        }
-        Ok(o) => json!({"id": o.id().to18(), "success": true, "errors": []}),
+        Ok(Outcome::Upserted { id, created }) => SaveResult::upserted(id, created),
+        Ok(o) => SaveResult::ok(o.id()),
         Err(e) => {
-            let mut v = json!({"success": false, "errors": [collection_error(&e)]});
-            if let Some(id) = given_id {
-                v["id"] = json!(RecordId::parse(&id).map_or(id, |i| i.to18()));
-            }
-            v
+            let id = given_id.map(|id| RecordId::parse(&id).map_or(id, |i| i.to18()));
+            SaveResult::failed(&e, id)
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
 use forcebus_org::{Op, Outcome, RecordId, Work};
@@ -20,6 +20,7 @@ use crate::ctx::Call;
 use crate::data::collections::{self, Prepared};
 use crate::data::sobjects::{field_list, object};
 use crate::error::ApiError;
+use forcebus_http::shapes::SaveResult;
 
 /// A subrequest's target: the API version of its URL, the path after it, its parameters.
 #[derive(Debug, Clone)]
@@ -226,10 +227,7 @@ fn sobject(
         )?
         .id();
         let location = format!("{}/sobjects/{}/{}", ctx.call.base(), o.name, id.to18());
-        Ok((
-            json!({"id": id.to18(), "success": true, "errors": []}),
-            Some(location),
-        ))
+        Ok((SaveResult::ok(id).to_value(), Some(location)))
     })();
     match created {
         Ok((body, location)) => Reply {

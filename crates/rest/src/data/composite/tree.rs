@@ -16,7 +16,8 @@ use forcebus_org::{Committing, Op, OrgError, StatusCode as Code};
 
 use super::refs::valid_reference_id;
 use crate::ctx::Call;
-use crate::error::{ApiError, collection_error, json_response};
+use crate::error::{ApiError, json_response};
+use forcebus_http::shapes::SaveError;
 
 /// Most records in one call, across every tree.
 pub(crate) const MAX_RECORDS: usize = 200;
@@ -209,7 +210,7 @@ fn failed(results: &[(String, Result<forcebus_org::RecordId, OrgError>)]) -> Api
         .iter()
         .filter_map(|(reference_id, r)| {
             let e = r.as_ref().err()?;
-            Some(json!({"referenceId": reference_id, "errors": [collection_error(e)]}))
+            Some(json!({"referenceId": reference_id, "errors": [SaveError::of(e)]}))
         })
         .collect();
     ApiError::raw(
