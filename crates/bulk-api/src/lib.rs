@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::routing::{get, post, put};
 use forcebus_http::Core;
-use forcebus_http::routing::{Table, get, post, put};
 
 mod stream;
 mod v1;
@@ -22,7 +22,7 @@ pub(crate) type AppState = Core;
 
 /// The Bulk API routes whose bodies are read whole.
 pub fn router(state: Arc<Core>) -> Router {
-    Table::new()
+    Router::new()
         .route(
             "/services/data/{v}/jobs/{kind}",
             get(v2::list).post(v2::create),
@@ -53,18 +53,16 @@ pub fn router(state: Arc<Core>) -> Router {
             "/services/async/{v}/job/{id}/batch/{batch}/{what}/{result}",
             get(v1::batch),
         )
-        .into_router()
         .with_state(state)
 }
 
 /// The routes whose request bodies are streamed rather than read whole: a 2.0 ingest
 /// job's uploads.
 pub fn uploads(state: Arc<Core>) -> Router {
-    Table::new()
+    Router::new()
         .route(
             "/services/data/{v}/jobs/{kind}/{id}/batches",
             put(v2::upload),
         )
-        .into_router()
         .with_state(state)
 }

@@ -31,7 +31,6 @@ pub mod ctx;
 pub mod error;
 pub mod limits;
 pub mod multipart;
-pub mod routing;
 pub mod shapes;
 
 pub use ctx::ConnInfo;

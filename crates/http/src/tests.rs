@@ -88,14 +88,13 @@ async fn request_spans_record_method_path_status_and_latency_and_no_secret() {
 
 #[tokio::test]
 async fn a_405_names_the_methods_of_the_route_through_every_layer() {
-    let routes = routing::Table::<()>::new()
+    let routes = Router::new()
         .route(
             "/services/data/{v}/thing/{id}",
-            routing::get(|| async { "ok" })
+            axum::routing::get(|| async { "ok" })
                 .patch(|| async { "ok" })
                 .delete(|| async { "ok" }),
         )
-        .into_router()
         .layer(middleware::from_fn_with_state(1024, read_body_first));
     let routes = with_salesforce_statuses(routes);
     let req = axum::http::Request::builder()

@@ -17,10 +17,11 @@ use serde_json::{Map, Value, json};
 use forcebus_auth::OAuthError;
 use forcebus_org::{Record, RecordId};
 
+use axum::Router;
+use axum::routing::{get, post};
 use forcebus_http::Core;
 use forcebus_http::ctx::{Origin, Peer, bearer};
 use forcebus_http::error::json_response;
-use forcebus_http::routing::{Table, get, post};
 
 pub(crate) use forcebus_http::{blocking, error};
 
@@ -28,8 +29,8 @@ pub(crate) use forcebus_http::{blocking, error};
 pub(crate) type Shared = std::sync::Arc<Core>;
 
 /// OAuth's routes and the identity URL.
-pub fn router(state: std::sync::Arc<Core>) -> axum::Router {
-    Table::new()
+pub fn router(state: std::sync::Arc<Core>) -> Router {
+    Router::new()
         .route("/services/oauth2/token", post(token))
         .route(
             "/services/oauth2/authorize",
@@ -38,7 +39,6 @@ pub fn router(state: std::sync::Arc<Core>) -> axum::Router {
         .route("/services/oauth2/userinfo", get(userinfo).post(userinfo))
         .route("/services/oauth2/revoke", get(revoke_get).post(revoke))
         .route("/id/{org}/{user}", get(identity))
-        .into_router()
         .with_state(state)
 }
 

@@ -14,7 +14,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use forcebus_http::routing::Allowed;
 use forcebus_http::{Core, HasCore};
 
 mod control;
@@ -22,26 +21,17 @@ mod data;
 mod routes;
 mod tooling;
 
-pub(crate) use forcebus_http::{blocking, body, ctx, error, transact};
+pub(crate) use forcebus_http::{blocking, body, ctx, error};
 
 pub use data::Cursors;
 
-/// The REST API's state: the core every family shares, the open query cursors, and the
-/// methods each data resource answers (for a composite subrequest's 405).
+/// The REST API's state: the core every family shares, and the open query cursors.
 #[derive(Debug)]
 pub struct AppState {
     /// What every family shares.
     pub core: Arc<Core>,
     /// Open query cursors.
     pub cursors: Cursors,
-    allowed: Allowed,
-}
-
-impl AppState {
-    /// The methods the data API's route `pattern` answers (`GET,HEAD,POST`).
-    pub(crate) fn allowed(&self, pattern: &str) -> &str {
-        self.allowed.of(pattern)
-    }
 }
 
 impl std::ops::Deref for AppState {
@@ -62,20 +52,11 @@ pub type State = Arc<AppState>;
 
 /// Every route of the REST API, with the state made of `core` and `cursors`.
 pub fn router(core: Arc<Core>, cursors: Cursors) -> Router {
-    let (data, allowed) = routes::data().into_parts();
-    let state = Arc::new(AppState {
-        core,
-        cursors,
-        allowed,
-    });
-    data.merge(routes::other().into_router()).with_state(state)
+    routes_of(Arc::new(AppState { core, cursors }))
 }
 
 /// Every route of the REST API over `state` (a composite batch's subrequests go through
 /// them).
 pub(crate) fn routes_of(state: State) -> Router {
-    routes::data()
-        .into_router()
-        .merge(routes::other().into_router())
-        .with_state(state)
+    routes::data().merge(routes::other()).with_state(state)
 }

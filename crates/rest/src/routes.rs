@@ -1,16 +1,17 @@
 //! The route tables: every path this crate answers and its handlers, one statement a
-//! route (long by nature). A table keeps which methods each path answers, for the 405s
-//! of composite subrequests.
+//! route (long by nature); the record resources' routes come from their own table
+//! ([`crate::data::records::TABLE`]).
 
-use forcebus_http::routing::{Table, get, post};
+use axum::Router;
+use axum::routing::{get, post};
 
 use crate::data::*;
 use crate::{State, control, tooling};
 
 /// The data API: `/services/data/vXX.X/...`.
 #[allow(clippy::too_many_lines)]
-pub(crate) fn data() -> Table<State> {
-    Table::new()
+pub(crate) fn data() -> Router<State> {
+    crate::data::records::routes(Router::new())
         .route("/services/data/{v}", get(resources::resources))
         .route("/services/data/{v}/limits", get(resources::limits))
         .route("/services/data/{v}/sobjects", get(describe::global))
@@ -34,10 +35,6 @@ pub(crate) fn data() -> Table<State> {
             get(query::more),
         )
         .route(
-            "/services/data/{v}/sobjects/{o}",
-            get(describe::basic).post(sobjects::create),
-        )
-        .route(
             "/services/data/{v}/sobjects/{o}/describe",
             get(describe::describe),
         )
@@ -58,34 +55,8 @@ pub(crate) fn data() -> Table<State> {
             get(sobjects::updated),
         )
         .route(
-            "/services/data/{v}/sobjects/{o}/{id}",
-            get(sobjects::retrieve)
-                .patch(sobjects::update)
-                .delete(sobjects::delete),
-        )
-        .route(
             "/services/data/{v}/sobjects/{o}/{id}/push",
             get(generic::online).post(generic::push),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/{field}/{value}",
-            get(sobjects::retrieve_by_external_id)
-                .patch(sobjects::upsert)
-                .delete(sobjects::delete_by_external_id),
-        )
-        .route(
-            "/services/data/{v}/composite/sobjects",
-            post(collections::create)
-                .patch(collections::update)
-                .delete(collections::delete),
-        )
-        .route(
-            "/services/data/{v}/composite/sobjects/{o}",
-            get(collections::retrieve_get).post(collections::retrieve),
-        )
-        .route(
-            "/services/data/{v}/composite/sobjects/{o}/{field}",
-            forcebus_http::routing::patch(collections::upsert),
         )
         .route(
             "/services/data/{v}/composite",
@@ -162,8 +133,8 @@ pub(crate) fn data() -> Table<State> {
 }
 
 /// The version list and forcebus's own endpoints.
-pub(crate) fn other() -> Table<State> {
-    Table::new()
+pub(crate) fn other() -> Router<State> {
+    Router::new()
         .route("/services/data", get(resources::versions))
         .route("/forcebus/v1/events", get(events::inspect))
         .route(

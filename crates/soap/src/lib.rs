@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use forcebus_http::routing::{Table, get, post};
+use axum::routing::{get, post};
 use forcebus_http::{Core, HasCore};
 
 mod metadata;
@@ -57,7 +57,7 @@ pub type State = Arc<AppState>;
 
 /// Every route of the SOAP APIs.
 pub fn router(state: State) -> Router {
-    Table::new()
+    Router::new()
         .route("/services/Soap/u/{v}", post(partner::endpoint))
         .route("/services/Soap/u/{v}/{org}", post(partner::endpoint))
         .route("/services/Soap/m/{v}", post(metadata::calls::endpoint))
@@ -75,6 +75,5 @@ pub fn router(state: State) -> Router {
                 .post(metadata::rest_deploy::create_validated)
                 .patch(metadata::rest_deploy::cancel),
         )
-        .into_router()
         .with_state(state)
 }

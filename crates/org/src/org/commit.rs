@@ -321,6 +321,20 @@ impl Org {
         Ok(Committing::new((out, Some(committed)), commit).holding(underway))
     }
 
+    /// Runs `f` over a view of the committed state: it reads as a transaction's work does,
+    /// without taking the writer, and whatever it applies is dropped (a read resource
+    /// shared with composite requests runs here on its own).
+    pub fn view<R>(&self, caller: &Caller, f: impl FnOnce(&mut Work<'_>) -> R) -> R {
+        let now = self.clock().now();
+        let schema = self.schema();
+        let state = self.read();
+        let mut work = Work {
+            txn: Txn::new(&schema, &state, caller, now),
+            values: Vec::new(),
+        };
+        f(&mut work)
+    }
+
     /// Stage 3: the change events and PushTopic notifications of the staged changes.
     fn derive(
         &self,

@@ -3,8 +3,11 @@
 //! - [`resources`]: the version list, a version's resource list, `/limits`;
 //! - [`describe`]: describeGlobal, basic info and describe (Tooling's too);
 //!   [`layouts`]: `describe/layouts`, named, compact and approval layouts;
-//! - [`sobjects`]: one record's create, retrieve, update, delete, upsert, and the
-//!   `deleted` / `updated` lists; [`collections`]: `/composite/sobjects`;
+//! - [`records`]: the record resources, each declared once for its own route and for
+//!   composite subrequests: one record's create, retrieve, update, delete and upsert, and
+//!   the sObject collections (`/composite/sobjects`), over [`sobjects`] and
+//!   [`collections`]; [`record`]: a record as REST shows it; [`sobjects`] also serves the
+//!   `deleted` / `updated` lists;
 //!   [`composite`]: `/composite`, `/composite/batch`, `/composite/tree`, `/composite/graph`;
 //! - [`query`]: SOQL and locators, over the [`cursors`] kept; [`search`]: SOSL; [`listviews`]: list views
 //!   and their results; [`recent`]: `/recent`;
@@ -26,6 +29,7 @@ pub(crate) mod platform;
 pub(crate) mod query;
 pub(crate) mod recent;
 pub(crate) mod record;
+pub(crate) mod records;
 pub(crate) mod resources;
 pub(crate) mod search;
 pub(crate) mod sobjects;

@@ -8,41 +8,18 @@
 //!   a field change gives a new schema id, and events already published keep theirs;
 //! - `DELETE` removes one (204); its published events stay in the log until retention.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use forcebus_org::platform::{EventConfig, EventDef, Published, ToPublish, rest_id};
+use forcebus_org::platform::{EventConfig, EventDef, Published, rest_id};
 use forcebus_org::{OrgError, StatusCode as Code};
 
-use crate::ctx::{Call, bearer};
+use crate::ctx::bearer;
 use crate::error::{ApiError, json_response};
 use forcebus_http::shapes::{SaveError, SaveResult};
-
-/// Publishes events (any mix of definitions) as the caller.
-pub(crate) async fn publish(
-    app: &crate::State,
-    call: &Call,
-    items: Vec<(Arc<EventDef>, Map<String, Value>)>,
-    all_or_none: bool,
-) -> Result<Vec<Result<Published, OrgError>>, ApiError> {
-    let org = app.org.clone();
-    let caller = call.caller();
-    let items: Vec<ToPublish> = items.into_iter().map(|(d, m)| (d, m, None)).collect();
-    // Appended and made durable on the blocking thread, as before the commit handle: the
-    // thread that appended syncs at once (bench/compare's fan-out p99 doubled when the
-    // wait went through the syncing thread instead).
-    crate::blocking(move || {
-        org.publish(&caller, &items, all_or_none)
-            .and_then(forcebus_org::Committing::wait)
-    })
-    .await?
-    .map_err(|e| ApiError::internal(&e))
-}
 
 /// The save result of a published event: success, with the `OPERATION_ENQUEUED` entry
 /// carrying its `EventUuid`.
@@ -54,20 +31,6 @@ pub(crate) fn result_json(def: &EventDef, r: &Result<Published, OrgError>) -> Va
         }
         .to_value(),
         Err(e) => SaveResult::failed(e, None).to_value(),
-    }
-}
-
-/// `POST /sobjects/{Name}__e`: 201 with the save result, or 400 with the errors.
-pub(crate) async fn create(
-    app: &crate::State,
-    call: &Call,
-    def: Arc<EventDef>,
-    fields: Map<String, Value>,
-) -> Result<Response, ApiError> {
-    let mut results = publish(app, call, vec![(def.clone(), fields)], true).await?;
-    match results.pop().expect("one event, one result") {
-        Err(e) => Err(ApiError::from(e)),
-        ok => Ok(json_response(StatusCode::CREATED, &result_json(&def, &ok))),
     }
 }
 

@@ -54,7 +54,7 @@ pub(crate) fn items(
             let name = o.name_field().map(|f| f.name.clone());
             let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
             Some(crate::data::record::json(
-                &r,
+                r,
                 o,
                 &call.version,
                 Some(&fields),

@@ -10,7 +10,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -22,6 +24,7 @@ use forcebus_org::{OrgError, Record, RecordId};
 
 use crate::body;
 use crate::ctx::Call;
+use crate::data::records::{self, Body};
 use crate::error::{ApiError, json_response};
 use forcebus_http::shapes::SaveResult;
 
@@ -66,13 +69,16 @@ fn data_object(name: &str) -> bool {
 pub(crate) async fn create(
     call: Call,
     State(app): State<crate::State>,
-    Path((v, name)): Path<(String, String)>,
+    Path((_, name)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
-        return crate::data::sobjects::create(call, State(app), Path((v, name)), headers, bytes)
-            .await;
+        let segments = vec!["sobjects".to_owned(), name];
+        let body = Body::Http(headers, bytes);
+        return Ok(
+            records::delegate(call, app, Method::POST, segments, HashMap::new(), body).await,
+        );
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -130,11 +136,13 @@ pub(crate) async fn basic(
 pub(crate) async fn retrieve(
     call: Call,
     State(app): State<crate::State>,
-    Path((v, name, id)): Path<(String, String, String)>,
+    Path((_, name, id)): Path<(String, String, String)>,
     query: axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
-        return crate::data::sobjects::retrieve(call, State(app), Path((v, name, id)), query).await;
+        let segments = vec!["sobjects".to_owned(), name, id];
+        let body = Body::Json(None);
+        return Ok(records::delegate(call, app, Method::GET, segments, query.0, body).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::retrieve(&call, &app, object, &id);
@@ -148,19 +156,16 @@ pub(crate) async fn retrieve(
 pub(crate) async fn update(
     call: Call,
     State(app): State<crate::State>,
-    Path((v, name, id)): Path<(String, String, String)>,
+    Path((_, name, id)): Path<(String, String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
-        return crate::data::sobjects::update(
-            call,
-            State(app),
-            Path((v, name, id)),
-            headers,
-            bytes,
-        )
-        .await;
+        let segments = vec!["sobjects".to_owned(), name, id];
+        let body = Body::Http(headers, bytes);
+        return Ok(
+            records::delegate(call, app, Method::PATCH, segments, HashMap::new(), body).await,
+        );
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -178,10 +183,14 @@ pub(crate) async fn update(
 pub(crate) async fn delete(
     call: Call,
     State(app): State<crate::State>,
-    Path((v, name, id)): Path<(String, String, String)>,
+    Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
-        return crate::data::sobjects::delete(call, State(app), Path((v, name, id))).await;
+        let segments = vec!["sobjects".to_owned(), name, id];
+        let body = Body::Json(None);
+        return Ok(
+            records::delegate(call, app, Method::DELETE, segments, HashMap::new(), body).await,
+        );
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::delete(&app, object, &id).await;

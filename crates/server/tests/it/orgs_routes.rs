@@ -1,6 +1,6 @@
 //! Isolation, route by route: every route of the HTTP families' tables (`routes.rs` of
-//! `crates/rest`, the routers of `crates/soap`, `crates/bulk-api` and `crates/oauth`, read
-//! here so a route added later is covered too), the Streaming API's and the server's own, called with every method it answers, with org A's
+//! `crates/rest` and its record resources' table, the routers of `crates/soap`,
+//! `crates/bulk-api` and `crates/oauth`, read here so a route added later is covered too), the Streaming API's and the server's own, called with every method it answers, with org A's
 //! token and org B's ids (records, Bulk jobs and batches, a query locator, a deploy, its
 //! org and user ids); then composite, SOAP and Metadata API calls aimed at B's records.
 //! Nothing A gets back holds B's data, and B is unchanged afterwards.
@@ -68,6 +68,34 @@ fn routes_in(source: &str) -> Vec<Route> {
     routes
 }
 
+/// Every resource of the record resources' table (`pattern: "/…"` and its
+/// `Method::…` entries), under `/services/data/{v}`.
+fn resources_in(source: &str) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for chunk in source.split("pattern: \"").skip(1) {
+        let Some((pattern, rest)) = chunk.split_once('"') else {
+            continue;
+        };
+        let methods_text = rest.split("Resource {").next().unwrap_or_default();
+        let methods: Vec<&'static str> = [
+            ("Method::GET", "get"),
+            ("Method::POST", "post"),
+            ("Method::PUT", "put"),
+            ("Method::PATCH", "patch"),
+            ("Method::DELETE", "delete"),
+        ]
+        .into_iter()
+        .filter(|(m, _)| methods_text.contains(m))
+        .map(|(_, name)| name)
+        .collect();
+        routes.push(Route {
+            pattern: format!("/services/data/{{v}}{pattern}"),
+            methods,
+        });
+    }
+    routes
+}
+
 fn all_routes() -> Vec<Route> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut routes = Vec::new();
@@ -83,6 +111,9 @@ fn all_routes() -> Vec<Route> {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         routes.extend(routes_in(&text));
     }
+    let records = std::fs::read_to_string(root.join("rest/src/data/records/mod.rs")).unwrap();
+    let table = &records[records.find("pub(crate) const TABLE").unwrap()..];
+    routes.extend(resources_in(&table[..table.find("\n];").unwrap()]));
     routes
 }
 

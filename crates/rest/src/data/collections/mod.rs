@@ -1,27 +1,21 @@
-//! sObject collections, `/composite/sobjects` (`org-rest-cdc.md` §2.6): up to 200 records
-//! per call, one org transaction per call, per-record results in request order with
-//! `statusCode` errors.
+//! What the sObject collections' resources ([`crate::data::records`]) build on: a call's
+//! body read, its records turned into operations (each rejected at the edge where it
+//! must be), and its per-record results in request order with `statusCode` errors.
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use forcebus_org::{Op, OrgError, Outcome, RecordId, StatusCode as Code};
 
 use crate::body;
-use crate::ctx::Call;
-use crate::data::sobjects::object;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
 use forcebus_http::shapes::SaveResult;
 
-mod events;
 mod retrieve;
 
-pub(crate) use retrieve::{retrieve, retrieve_get, retrieve_records};
+pub(crate) use retrieve::retrieve_records;
 
 const MAX_RECORDS: usize = 200;
 
@@ -59,10 +53,6 @@ pub(crate) fn too_many() -> ApiError {
         Code::ExceededIdLimit,
         "record limit reached. cannot submit more than 200 records into this call",
     )
-}
-
-fn parse_request(headers: &HeaderMap, bytes: &[u8]) -> Result<Request, ApiError> {
-    request_from(body::object(headers, bytes)?)
 }
 
 /// Reads a collection call's body.
@@ -115,29 +105,6 @@ pub(crate) fn record_type(r: &Map<String, Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Runs the operations (edge rejections included, as [`Op::Reject`]) as one transaction
-/// and renders the per-record results in request order.
-async fn run(app: &crate::State, call: &Call, prepared: Prepared) -> Result<Response, ApiError> {
-    let Prepared {
-        ops,
-        ids,
-        all_or_none,
-        created,
-    } = prepared;
-    let ops: Vec<Op> = ops
-        .into_iter()
-        .map(|p| p.unwrap_or_else(Op::Reject))
-        .collect();
-    let results = crate::transact(&app.org, call.caller(), ops, all_or_none, call.bulk_load)
-        .await?
-        .map_err(|e| ApiError::internal(&e))?
-        .results;
-    Ok(json_response(
-        StatusCode::OK,
-        &render_all(results, ids, created),
-    ))
-}
-
 /// The results of a collection call, in request order.
 pub(crate) fn render_all(
     results: Vec<Result<Outcome, OrgError>>,
@@ -176,23 +143,6 @@ pub(crate) fn missing_type() -> OrgError {
     )
 }
 
-/// `POST /composite/sobjects`: create.
-pub(crate) async fn create(
-    call: Call,
-    State(app): State<crate::State>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let req = parse_request(&headers, &bytes)?;
-    let is_event = |r: &Map<String, Value>| {
-        record_type(r).is_some_and(|t| app.org.platform_event(&t).is_some())
-    };
-    if req.records.iter().any(is_event) {
-        return events::create_with_events(&app, &call, req).await;
-    }
-    run(&app, &call, prepare_create(req)).await
-}
-
 /// The operations of a create call.
 pub(crate) fn prepare_create(req: Request) -> Prepared {
     let ops: Vec<_> = req
@@ -221,17 +171,6 @@ fn record_id(r: &Map<String, Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `PATCH /composite/sobjects`: update; each record carries `attributes.type` and `id`.
-pub(crate) async fn update(
-    call: Call,
-    State(app): State<crate::State>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let req = parse_request(&headers, &bytes)?;
-    run(&app, &call, prepare_update(req)).await
-}
-
 /// The operations of an update call.
 pub(crate) fn prepare_update(req: Request) -> Prepared {
     let ids: Vec<Option<String>> = req.records.iter().map(record_id).collect();
@@ -251,15 +190,6 @@ pub(crate) fn prepare_update(req: Request) -> Prepared {
         })
         .collect();
     Prepared::new(ops, ids, req.all_or_none)
-}
-
-/// `DELETE /composite/sobjects?ids=a,b[&allOrNone=true]`.
-pub(crate) async fn delete(
-    call: Call,
-    State(app): State<crate::State>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    run(&app, &call, prepare_delete(&q)?).await
 }
 
 /// The operations of a delete call (`ids=a,b[&allOrNone=true]`).
@@ -304,24 +234,6 @@ pub(crate) fn prepare_delete(q: &HashMap<String, String>) -> Result<Prepared, Ap
         ids.into_iter().map(Some).collect(),
         all_or_none,
     ))
-}
-
-/// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
-pub(crate) async fn upsert(
-    call: Call,
-    State(app): State<crate::State>,
-    Path((_, name, field)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let o = &*object(&app, &name)?;
-    let req = parse_request(&headers, &bytes)?;
-    let exists = |v: &str| {
-        app.org
-            .find_by_external_id(&o.name, &field, v)
-            .is_ok_and(|ids| !ids.is_empty())
-    };
-    run(&app, &call, prepare_upsert(o, &field, req, &exists)).await
 }
 
 /// The operations of an upsert call by the external-id `field` of `o`; `exists` says

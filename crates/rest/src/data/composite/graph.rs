@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 
 use forcebus_org::StatusCode as Code;
 
-use super::exec::Target;
 use super::request::{Subrequest, parse_subrequests, run_atomic};
 use super::{ROLLED_BACK, halted, malformed, refs, response_entry};
 use crate::ctx::Call;
+use crate::data::records::Target;
 use crate::error::{ApiError, json_response};
 
 /// Most graphs in one call.

@@ -17,10 +17,11 @@ use serde_json::{Map, Value, json};
 
 use forcebus_org::{Committing, Mode};
 
-use super::exec::{self, AfterCommit, Reply, Run};
+use super::exec;
 use super::refs::{self, Results};
 use super::{ROLLED_BACK, halted, malformed, response_entry};
 use crate::ctx::Call;
+use crate::data::records::{self, AfterCommit, Reply, Run, Target};
 use crate::error::{ApiError, json_response};
 
 /// Most subrequests in one call.
@@ -85,7 +86,7 @@ pub(crate) fn subrequest(v: Value) -> Result<Subrequest, ApiError> {
 }
 
 /// Whether a subrequest counts against [`MAX_QUERIES`].
-fn is_query_or_collection(t: &exec::Target) -> bool {
+fn is_query_or_collection(t: &Target) -> bool {
     matches!(
         t.segments.first().map(String::as_str),
         Some("query" | "queryAll")
@@ -96,7 +97,7 @@ fn is_query_or_collection(t: &exec::Target) -> bool {
 
 struct Request {
     all_or_none: bool,
-    subrequests: Vec<(Subrequest, exec::Target)>,
+    subrequests: Vec<(Subrequest, Target)>,
 }
 
 fn parse(headers: &HeaderMap, bytes: &[u8], latest: u32) -> Result<Request, ApiError> {
@@ -127,7 +128,7 @@ pub(crate) fn parse_subrequests(
     max: usize,
     latest: u32,
     max_queries: Option<usize>,
-) -> Result<Vec<(Subrequest, exec::Target)>, ApiError> {
+) -> Result<Vec<(Subrequest, Target)>, ApiError> {
     if items.is_empty() {
         return Err(malformed("The compositeRequest array must not be empty"));
     }
@@ -151,7 +152,7 @@ pub(crate) fn parse_subrequests(
         // References are resolved before the URL is read; a reference in the version
         // part is not allowed.
         let probe = sub.url.replace("@{", "x").replace('}', "");
-        let target = exec::parse_url(&probe, latest).ok_or_else(|| {
+        let target = records::parse_url(&probe, latest).ok_or_else(|| {
             malformed(format!(
                 "The url of subrequest {} must start with /services/data/vXX.X/",
                 sub.reference_id
@@ -183,19 +184,20 @@ pub(crate) fn resolve(
     sub: &Subrequest,
     results: &Results,
     latest: u32,
-) -> Result<(exec::Target, Option<Value>), Reply> {
+) -> Result<(Target, Option<Value>), Reply> {
     let unresolved = |e: refs::Unresolved| halted(e.message());
     let url = refs::substitute(&sub.url, results, true).map_err(unresolved)?;
     let body = match &sub.body {
         Some(b) => Some(refs::substitute_json(b, results).map_err(unresolved)?),
         None => None,
     };
-    let target = exec::parse_url(&url, latest).ok_or_else(|| Reply::from(ApiError::not_found()))?;
+    let target =
+        records::parse_url(&url, latest).ok_or_else(|| Reply::from(ApiError::not_found()))?;
     Ok((target, body))
 }
 
 /// The composite call as a subrequest makes it: the subrequest's API version.
-fn sub_call(call: &Call, target: &exec::Target) -> Call {
+fn sub_call(call: &Call, target: &Target) -> Call {
     Call {
         version: target.version.clone(),
         ..call.clone()
@@ -208,7 +210,7 @@ pub(crate) fn run_in(
     app: &crate::AppState,
     call: &Call,
     work: &mut forcebus_org::Work<'_>,
-    subs: &[(Subrequest, exec::Target)],
+    subs: &[(Subrequest, Target)],
     after: &mut AfterCommit,
 ) -> (Vec<Reply>, bool) {
     let latest = app.config.latest_version;
@@ -246,7 +248,7 @@ pub(crate) fn run_in(
 pub(crate) fn run_atomic(
     app: &crate::AppState,
     call: &Call,
-    subs: &[(Subrequest, exec::Target)],
+    subs: &[(Subrequest, Target)],
 ) -> Result<(Vec<Reply>, bool), ApiError> {
     let mut after = AfterCommit::default();
     let (out, _) = app
@@ -266,7 +268,7 @@ pub(crate) fn run_atomic(
 fn one_by_one(
     app: &crate::AppState,
     call: &Call,
-    subs: &[(Subrequest, exec::Target)],
+    subs: &[(Subrequest, Target)],
 ) -> Result<Vec<Reply>, ApiError> {
     let latest = app.config.latest_version;
     let mut results = Results::new();

@@ -70,19 +70,6 @@ pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
     json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list})
 }
 
-/// `GET /sobjects/{X}`: the describeGlobal entry and the records of `X` the user most
-/// recently viewed or referenced.
-pub(crate) async fn basic(
-    call: Call,
-    State(app): State<crate::State>,
-    Path((_, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    Ok(json_response(
-        StatusCode::OK,
-        &basic_json(&app, &call, &name)?,
-    ))
-}
-
 /// The body of `GET /sobjects/{X}`.
 pub(crate) fn basic_json(
     app: &crate::AppState,
