@@ -11,6 +11,7 @@
 //!   time (the oldest goes first).
 
 use chrono::{DateTime, Duration, Utc};
+use forcebus_sync::prelude::*;
 use rand::Rng;
 
 use forcebus_org::RecordId;
@@ -169,7 +170,7 @@ impl Auth {
             expires_at: now + code_lifetime(),
         };
         {
-            let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+            let mut codes = self.codes.locked();
             codes.retain(|_, c| c.expires_at > now);
             while codes.len() >= MAX_PENDING_CODES {
                 let oldest = codes
@@ -202,7 +203,7 @@ impl Auth {
 
     /// How many codes wait to be exchanged (for tests of the bound).
     pub fn pending_codes(&self) -> usize {
-        self.codes.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.codes.locked().len()
     }
 }
 

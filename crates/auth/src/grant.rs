@@ -4,6 +4,7 @@
 //! Error pairs follow `org-rest-cdc.md` §1.1: clients read `error` and
 //! `error_description`, and simple-salesforce and jsforce show them to users.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -172,8 +173,7 @@ impl Auth {
             .ok_or_else(|| OAuthError::new("invalid_request", "code required"))?;
         let pending = self
             .codes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .locked()
             .remove(code)
             .filter(|p| p.expires_at > self.directory.now())
             .ok_or_else(|| OAuthError::new("invalid_grant", "invalid authorization code"))?;

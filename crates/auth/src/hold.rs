@@ -5,6 +5,7 @@
 //! time jumps (the test controls move the org's clock forward by days): a connected client
 //! stays signed in, as it would have through those days; an idle token expires.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +18,7 @@ pub(crate) struct Holds(Mutex<HashMap<String, usize>>);
 
 impl Holds {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.locked()
     }
 
     /// Whether a live connection holds the token with this digest.

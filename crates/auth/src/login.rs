@@ -12,6 +12,7 @@
 //! Failures are counted only for users that exist, so the table is bounded by the number
 //! of users, whatever usernames a client tries.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -44,7 +45,7 @@ struct Failures {
 impl Lockouts {
     /// Whether `user` is locked out at `now`.
     pub(crate) fn is_locked(&self, user: RecordId, now: DateTime<Utc>) -> bool {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.0.locked();
         map.get(&user)
             .and_then(|f| f.locked_until)
             .is_some_and(|until| until > now)
@@ -52,7 +53,7 @@ impl Lockouts {
 
     /// Records a failed login; locks the user out at the tenth in a row.
     pub(crate) fn failed(&self, user: RecordId, now: DateTime<Utc>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.0.locked();
         let f = map.entry(user).or_default();
         if f.locked_until.is_some_and(|until| until <= now) {
             *f = Failures::default();
@@ -66,10 +67,7 @@ impl Lockouts {
 
     /// Records a successful login: the count starts again.
     pub(crate) fn succeeded(&self, user: RecordId) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&user);
+        self.0.locked().remove(&user);
     }
 }
 

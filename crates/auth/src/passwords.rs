@@ -5,6 +5,7 @@
 //! The policy is Salesforce's default: at least eight characters, letters and numbers
 //! mixed.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -107,11 +108,7 @@ impl Passwords {
     }
 
     pub(crate) fn get(&self, user: RecordId) -> Option<StoredPassword> {
-        self.0
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&user)
-            .cloned()
+        self.0.read_locked().get(&user).cloned()
     }
 
     /// Stores `password` for `user`, durably, then makes it the one that counts.
@@ -127,10 +124,7 @@ impl Passwords {
         let text = serde_json::to_string(&stored).expect("a password record serialises");
         batch.put(SPACE, &user.to18(), Some(text));
         store.commit(&batch)?;
-        self.0
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(user, stored);
+        self.0.write_locked().insert(user, stored);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! then is the new expiry written to the store. Refresh tokens do not expire; revoking one
 //! also revokes the access tokens issued from it.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -130,7 +131,7 @@ impl Auth {
             );
         }
         self.store.commit(&batch)?;
-        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        let mut tokens = self.tokens.write_locked();
         tokens.extend(new);
         Ok(Issued {
             access_token,
@@ -147,7 +148,7 @@ impl Auth {
         let now = self.directory.now();
         let timeout = self.timeout();
         let rec = {
-            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            let tokens = self.tokens.read_locked();
             tokens.get(&key).filter(|t| !t.refresh).cloned()?
         };
         let expires = rec.expires_at?;
@@ -172,7 +173,7 @@ impl Auth {
         let now = self.directory.now();
         let timeout = self.timeout();
         let rec = {
-            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            let tokens = self.tokens.read_locked();
             tokens.get(key).filter(|t| !t.refresh).cloned()
         };
         if let Some(rec) = rec
@@ -197,16 +198,13 @@ impl Auth {
         if let Err(e) = self.store.commit(&batch) {
             tracing::warn!(error = %e, "Could not persist a session extension.");
         }
-        self.tokens
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, extended);
+        self.tokens.write_locked().insert(key, extended);
     }
 
     /// The user of a live refresh token.
     pub(crate) fn verify_refresh(&self, token: &str) -> Option<(RecordId, String)> {
         let key = digest(token);
-        let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+        let tokens = self.tokens.read_locked();
         let rec = tokens.get(&key).filter(|t| t.refresh)?;
         Some((RecordId::parse(&rec.user)?, key))
     }
@@ -216,7 +214,7 @@ impl Auth {
     pub fn revoke(&self, token: &str) -> Result<bool, StoreError> {
         let key = digest(token);
         let doomed: Vec<String> = {
-            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            let tokens = self.tokens.read_locked();
             if !tokens.contains_key(&key) {
                 return Ok(false);
             }
@@ -237,7 +235,7 @@ impl Auth {
 
     fn forget(&self, keys: &[String]) {
         {
-            let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+            let mut tokens = self.tokens.write_locked();
             for k in keys {
                 tokens.remove(k);
             }

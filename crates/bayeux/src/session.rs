@@ -1,6 +1,7 @@
 //! Bayeux sessions: one per handshake, found by `clientId`, each holding its
 //! subscriptions (cursors into the event log) and the bookkeeping of its connects.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,7 +73,7 @@ impl Session {
 
 /// Locks, tolerating poison (the data stays consistent: every writer finishes its update).
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.locked()
 }
 
 /// Every live session.

@@ -4,6 +4,7 @@
 //! ([`crate::convert`]), so every batch runs through the same chunked ingest. A batch's
 //! results keep its input order: `Id`, `Success`, `Created`, `Error` per record.
 
+use forcebus_sync::prelude::*;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -220,7 +221,7 @@ impl Bulk {
     /// run) a Bulk 1.0 job.
     pub fn set_classic_state(&self, job_id: &str, want: State) -> Result<Job, BulkError> {
         let job = self.classic_job(job_id)?;
-        let _state = self.state_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _state = self.state_lock.locked();
         let next = match (job.state, want) {
             (State::Open, State::UploadComplete) => State::UploadComplete,
             (State::Open | State::UploadComplete, State::Aborted) => State::Aborted,

@@ -6,6 +6,7 @@
 //! with its records; result files are cut back to the committed lengths on resume and
 //! read only up to them, so a crash never shows a row twice or loses one.
 
+use forcebus_sync::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom, Write};
 use std::time::Instant;
@@ -215,11 +216,7 @@ impl<'a> Chunks<'a> {
     /// Commits one chunk; `false` when the job was aborted meanwhile (nothing written).
     fn chunk(&mut self, rows: &[Record], next_offset: u64) -> Result<bool, BulkError> {
         let started = Instant::now();
-        let _state = self
-            .bulk
-            .state_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _state = self.bulk.state_lock.locked();
         if self.bulk.is_aborted(&self.job.id)? {
             return Ok(false);
         }

@@ -1,6 +1,7 @@
 //! The org's jobs: creating them, taking their data, changing their state, listing and
 //! deleting them, and the worker thread that runs them in order.
 
+use forcebus_sync::prelude::*;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
@@ -162,7 +163,7 @@ impl Bulk {
         match (self.spawn)(self.me.clone()) {
             Ok(worker) => {
                 // A worker that ended before is done; its handle goes.
-                *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
+                *self.worker.locked() = Some(worker);
                 true
             }
             Err(e) => {
@@ -174,9 +175,9 @@ impl Bulk {
 
     /// Stops the worker after the chunk it is on (the job resumes at the next start).
     pub fn shutdown(&self) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        self.queue.locked().stop = true;
         self.wake.notify_all();
-        let worker = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let worker = self.worker.locked().take();
         if let Some(w) = worker {
             let _ = w.join();
         }
@@ -187,11 +188,7 @@ impl Bulk {
 
     /// Whether a job is being uploaded, waits to be processed or is being processed.
     pub fn busy(&self) -> bool {
-        let uploading = !self
-            .uploading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty();
+        let uploading = !self.uploading.locked().is_empty();
         // A Bulk 1.0 job stays UploadComplete once closed; its batches are the work.
         uploading
             || self.lock().values().any(|j| {
@@ -206,7 +203,7 @@ impl Bulk {
     }
 
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Job>> {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+        self.jobs.locked()
     }
 
     /// Stores `job` and makes it the one the registry shows.
@@ -299,7 +296,7 @@ impl Bulk {
     /// A new id with `prefix` (`750` jobs, `751` Bulk 1.0 batches) from the one counter
     /// of jobs and batches, never given before (the counter is stored before it is used).
     pub(crate) fn mint(&self, prefix: &str) -> Result<String, BulkError> {
-        let mut last = self.last_number.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = self.last_number.locked();
         let next = *last + 1;
         let mut batch = Batch::new();
         batch.put(SPACE, NEXT, Some(next.to_string()));
@@ -311,7 +308,7 @@ impl Bulk {
     }
 
     pub(crate) fn enqueue(&self, id: &str) {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut queue = self.queue.locked();
         queue.jobs.push_back(id.to_owned());
         if !queue.running && !queue.stop {
             queue.running = self.start_worker();
@@ -322,7 +319,7 @@ impl Bulk {
 
     /// Closes (`UploadComplete`, queued to run) or aborts a job.
     pub fn set_state(&self, id: &str, want: State) -> Result<Job, BulkError> {
-        let _state = self.state_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _state = self.state_lock.locked();
         let mut job = self.get(id)?;
         let bad = || {
             BulkError::new(
@@ -375,7 +372,7 @@ impl Bulk {
     /// An abort is final: a change made meanwhile by the worker (starting the job,
     /// failing it, completing it) keeps the job aborted.
     pub(crate) fn update(&self, id: &str, f: impl FnOnce(&mut Job)) -> Result<Job, BulkError> {
-        let _state = self.state_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _state = self.state_lock.locked();
         let mut job = self.get(id)?;
         let aborted = job.state == State::Aborted;
         f(&mut job);
@@ -389,13 +386,13 @@ impl Bulk {
 
     /// Whether the worker was asked to stop.
     pub(crate) fn stopping(&self) -> bool {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).stop
+        self.queue.locked().stop
     }
 
     /// The next queued job, waiting up to a second for one; `None` when the worker should
     /// end (nothing came, or it was asked to stop), marked so the next job starts another.
     pub(crate) fn next_job(&self) -> Option<String> {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.queue.locked();
         while q.jobs.is_empty() && !q.stop {
             q = self
                 .wake
@@ -417,11 +414,11 @@ impl Bulk {
 
     /// Marks the worker gone (it panicked), so the next job starts another.
     pub(crate) fn worker_gone(&self) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+        self.queue.locked().running = false;
     }
 
     /// The jobs whose upload is under way.
     pub(crate) fn uploading(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-        self.uploading.lock().unwrap_or_else(|e| e.into_inner())
+        self.uploading.locked()
     }
 }

@@ -8,6 +8,7 @@
 //! entry per [`BUCKET`] of the delay (6,000 for the longest, ten minutes) however fast
 //! commits come. One task per log releases them; it re-arms when the delay changes.
 
+use forcebus_sync::prelude::*;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,7 +40,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.locked()
     }
 
     /// Raises the visible replay id to `replay_id` (it never goes down).

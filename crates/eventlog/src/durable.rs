@@ -7,6 +7,7 @@
 //! requests waiting for the same fsync are a hundred parked tasks, not a hundred parked
 //! threads woken together.
 
+use forcebus_sync::prelude::*;
 use std::sync::{Arc, Condvar, Mutex};
 
 use forcebus_store::{Store, StoreError};
@@ -79,11 +80,7 @@ impl SyncService {
 
     fn request(&self, store: &Arc<dyn Store>, ticket: u64) {
         {
-            let mut r = self
-                .shared
-                .requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut r = self.shared.requests.locked();
             r.requested = r.requested.max(ticket);
         }
         self.shared.wake.notify_one();
@@ -100,7 +97,7 @@ impl SyncService {
 fn run(shared: &Shared, store: &dyn Store) {
     loop {
         let target = {
-            let mut r = shared.requests.lock().unwrap_or_else(|e| e.into_inner());
+            let mut r = shared.requests.locked();
             while r.requested <= r.done && !r.stop {
                 r = shared.wake.wait(r).unwrap_or_else(|e| e.into_inner());
             }
@@ -120,21 +117,13 @@ fn run(shared: &Shared, store: &dyn Store) {
                 s.failed = Some((target, e.to_string()));
             }
         });
-        shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .done = target;
+        shared.requests.locked().done = target;
     }
 }
 
 impl Drop for SyncService {
     fn drop(&mut self) {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop = true;
+        self.shared.requests.locked().stop = true;
         self.shared.wake.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

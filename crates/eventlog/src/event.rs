@@ -1,6 +1,7 @@
 //! Events and channels: an event as the log keeps it (opaque bytes with a kind and a
 //! retention class, its encodings cached), one to append, and what a channel shows.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -65,17 +66,11 @@ impl Event {
 
     /// The event encoded for `format`, computing it the first time it is asked for.
     pub fn encoded(&self, format: &'static str, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
-        if let Some((_, b)) = self
-            .encoded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|(f, _)| *f == format)
-        {
+        if let Some((_, b)) = self.encoded.locked().iter().find(|(f, _)| *f == format) {
             return b.clone();
         }
         let bytes = encode(self);
-        let mut cache = self.encoded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.encoded.locked();
         if !cache.iter().any(|(f, _)| *f == format) {
             cache.push((format, bytes.clone()));
         }

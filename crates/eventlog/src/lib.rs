@@ -24,6 +24,7 @@
 //! channels), `cursor` (reading a channel), `commit` (appends joined to a storage
 //! transaction), `durable`, `delivery` (what subscribers may see, and when), `retention`.
 
+use forcebus_sync::prelude::*;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -226,7 +227,7 @@ impl EventLog {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.locked()
     }
 
     /// The last replay id published: its commit is durable (0 when none). Subscribers
@@ -238,11 +239,7 @@ impl EventLog {
 
     /// How many events are retained.
     pub fn retained(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .index
-            .len()
+        self.inner.locked().index.len()
     }
 
     /// The last replay id subscribers may see.
@@ -297,7 +294,7 @@ impl EventLog {
         now_ms: i64,
         commit: impl FnOnce(Vec<Write>) -> Result<(), E>,
     ) -> Result<Appended, E> {
-        let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
+        let _serial = self.append.locked();
         let first = self.lock().next_id;
         let next = first + events.len() as u64;
         let stored: Vec<StoredEvent> = events

@@ -1,6 +1,7 @@
 //! Retention: events past their class's retention or beyond the size cap go, a prefix of
 //! each class at a time; an org's reset removes them all. Replay ids are never reused.
 
+use forcebus_sync::prelude::*;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use forcebus_store::{Batch, StoreError, Write};
@@ -11,7 +12,7 @@ impl EventLog {
     /// Removes events past their retention at `now_ms`, and the oldest beyond the size
     /// limit. Returns how many were removed.
     pub fn expire(&self, now_ms: i64) -> Result<usize, StoreError> {
-        let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
+        let _serial = self.append.locked();
         let mut inner = self.lock();
         let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
         let mut removed = 0;
@@ -59,7 +60,7 @@ impl EventLog {
     /// Removes every retained event (an org's reset): replay ids go on from where they
     /// were. Returns how many were removed.
     pub fn clear(&self) -> Result<usize, StoreError> {
-        let _serial = self.append.lock().unwrap_or_else(|e| e.into_inner());
+        let _serial = self.append.locked();
         let mut inner = self.lock();
         let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
         for m in &inner.index {

@@ -1,6 +1,7 @@
 //! Event schemas: the Avro schema of each event type, its id, and every schema an org
 //! ever issued, kept by id so an event renders in the schema it was written with.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -77,7 +78,7 @@ impl Schemas {
 
     /// Adds a schema; its text, for the caller to store, when it was not known.
     pub fn add(&self, schema: &EventSchema) -> Option<String> {
-        let mut texts = self.texts.write().unwrap_or_else(|e| e.into_inner());
+        let mut texts = self.texts.write_locked();
         if texts.contains_key(schema.id()) {
             return None;
         }
@@ -95,7 +96,7 @@ impl Schemas {
 
     /// A schema as Avro, by id, parsed once.
     pub fn avro(&self, id: &str) -> Option<Arc<forcebus_avro::Schema>> {
-        let mut cache = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.parsed.locked();
         if let Some(s) = cache.get(id) {
             return Some(s.clone());
         }
@@ -106,7 +107,7 @@ impl Schemas {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<str>>> {
-        self.texts.read().unwrap_or_else(|e| e.into_inner())
+        self.texts.read_locked()
     }
 }
 
@@ -122,8 +123,7 @@ fn interned(id: &str, text: impl FnOnce() -> String) -> Arc<str> {
     static TEXTS: OnceLock<Mutex<Interned>> = OnceLock::new();
     let mut guard = TEXTS
         .get_or_init(|| Mutex::new((HashMap::new(), 1024)))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+        .locked();
     let (texts, sweep_at) = &mut *guard;
     if let Some(shared) = texts.get(id).and_then(Weak::upgrade) {
         return shared;

@@ -1,5 +1,6 @@
 //! Daily API request counting, `Sforce-Limit-Info`, and the allocation check.
 
+use forcebus_sync::prelude::*;
 use std::sync::Mutex;
 
 use axum::extract::{Request, State};
@@ -19,7 +20,7 @@ pub struct Usage(Mutex<(Option<NaiveDate>, u64)>);
 impl Usage {
     /// Counts one request made on `day`; returns the count so far today.
     pub fn hit(&self, day: NaiveDate) -> u64 {
-        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.0.locked();
         if g.0 != Some(day) {
             *g = (Some(day), 0);
         }
@@ -29,7 +30,7 @@ impl Usage {
 
     /// Requests counted on `day`.
     pub fn used(&self, day: NaiveDate) -> u64 {
-        let g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let g = self.0.locked();
         if g.0 == Some(day) { g.1 } else { 0 }
     }
 }

@@ -1,5 +1,6 @@
 //! Latency histograms, counters and the JSON report.
 
+use forcebus_sync::prelude::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -54,11 +55,7 @@ impl Stats {
         }
         let lat = now_us().saturating_sub(sent_us).max(1);
         self.delivered.fetch_add(1, Ordering::Relaxed);
-        let _ = self
-            .hist
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(lat);
+        let _ = self.hist.locked().record(lat);
     }
 
     /// Many latencies at once (a batch acknowledged together).
@@ -68,11 +65,7 @@ impl Stats {
         }
         let lat = now_us().saturating_sub(sent_us).max(1);
         self.delivered.fetch_add(n, Ordering::Relaxed);
-        let _ = self
-            .hist
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record_n(lat, n);
+        let _ = self.hist.locked().record_n(lat, n);
     }
 
     /// A publish sent at `sent_us` was accepted.
@@ -91,12 +84,12 @@ impl Stats {
 
     pub(crate) fn error(&self, what: impl ToString) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(what.to_string());
+        *self.last_error.locked() = Some(what.to_string());
     }
 
     /// The measured part: throughput over `window`, latency percentiles in milliseconds.
     pub(crate) fn summary(&self, window: Duration) -> Value {
-        let h = self.hist.lock().unwrap_or_else(|e| e.into_inner());
+        let h = self.hist.locked();
         let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
         let delivered = self.delivered.load(Ordering::Relaxed);
         json!({
@@ -109,7 +102,7 @@ impl Stats {
                 "max": h.max() as f64 / 1000.0, "mean": h.mean() / 1000.0, "samples": h.len(),
             },
             "errors": self.errors.load(Ordering::Relaxed),
-            "last_error": *self.last_error.lock().unwrap_or_else(|e| e.into_inner()),
+            "last_error": *self.last_error.locked(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The clock every timestamp reads, injectable so tests control time, and the org's own
 //! clock over it ([`ControlledClock`]), which the test controls move forward or hold still.
 
+use forcebus_sync::prelude::*;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
@@ -34,14 +35,14 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = self.0.locked();
         *now += by;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        *self.0.locked()
     }
 }
 
@@ -74,7 +75,7 @@ impl ControlledClock {
 
     /// The current shift.
     pub fn shift(&self) -> Shift {
-        *self.shift.lock().unwrap_or_else(|e| e.into_inner())
+        *self.shift.locked()
     }
 
     /// The shift after moving the clock forward by `by` (a frozen clock stays frozen, at
@@ -105,7 +106,7 @@ impl ControlledClock {
     /// Applies a shift computed by [`ControlledClock::advanced`] or
     /// [`ControlledClock::frozen`].
     pub fn set(&self, shift: Shift) {
-        *self.shift.lock().unwrap_or_else(|e| e.into_inner()) = shift;
+        *self.shift.locked() = shift;
     }
 }
 

@@ -4,6 +4,7 @@
 //! passed stays passed). The org keeps the switches; each protocol reads the ones that
 //! concern it and renders their effect in its own wire terms.
 
+use forcebus_sync::prelude::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -195,7 +196,7 @@ impl Default for Controls {
 
 impl Controls {
     fn armed(&self) -> std::sync::MutexGuard<'_, Vec<ArmedFailure>> {
-        self.armed.lock().unwrap_or_else(|e| e.into_inner())
+        self.armed.locked()
     }
 
     /// Arms `failure` for the next `times` calls of `rpc` (any RPC when `None`). Fails when

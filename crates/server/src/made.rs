@@ -6,6 +6,7 @@
 //! usernames in the server's sign-in index, so listing orgs or signing in to another org
 //! does not open it.
 
+use forcebus_sync::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -118,12 +119,12 @@ impl Made {
 
     /// The slot, for a moment.
     pub(crate) fn slot(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+        self.slot.locked()
     }
 
     /// The right to open, close or delete the org (blocking threads only).
     pub(crate) fn transition(&self) -> MutexGuard<'_, ()> {
-        self.transition.lock().unwrap_or_else(|e| e.into_inner())
+        self.transition.locked()
     }
 
     /// The org, if it is open.

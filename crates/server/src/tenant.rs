@@ -3,6 +3,7 @@
 //! keep them. The server's default org is one ([`crate::app`]), and so is every org made
 //! through the admin API ([`crate::tenants`]); a tenant's data lives in its own directory.
 
+use forcebus_sync::prelude::*;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -178,7 +179,7 @@ impl Tenant {
             }
         });
         let retention = tokio::spawn(sweep(self.org.clone(), retention_sweep));
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tasks = self.tasks.locked();
         tasks.extend([sessions, retention]);
     }
 
@@ -222,7 +223,7 @@ fn http_router(core: Arc<forcebus_http::Core>, cursor_max_bytes: usize) -> Route
 
 /// Aborts every task of `tasks`.
 pub(crate) fn abort_all(tasks: &Mutex<Vec<tokio::task::JoinHandle<()>>>) {
-    for t in tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+    for t in tasks.locked().drain(..) {
         t.abort();
     }
 }

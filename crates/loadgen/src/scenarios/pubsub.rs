@@ -2,6 +2,7 @@
 //! (Subscribe streams with num_requested 100) and `replay` (reading retained events from
 //! EARLIEST).
 
+use forcebus_sync::prelude::*;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,11 +79,7 @@ async fn publisher(
                     stats.error(format!("{r:?}"));
                     break;
                 };
-                let sent = sent_times
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .pop_front()
-                    .unwrap_or(0);
+                let sent = sent_times.locked().pop_front().unwrap_or(0);
                 let ok = r.results.iter().filter(|x| x.error.is_none()).count() as u64;
                 for _ in 0..(r.results.len() as u64 - ok) {
                     stats.error("a publish result carried an error");
@@ -103,10 +100,7 @@ async fn publisher(
         gate.acquire().await?.forget();
         let sent = now_us();
         let request = batch(&schema, &schema_id, sent, a.size, a.batch)?;
-        sent_times
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(sent);
+        sent_times.locked().push_back(sent);
         if tx.send(request).await.is_err() {
             break;
         }

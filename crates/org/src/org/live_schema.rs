@@ -6,6 +6,7 @@
 //! change events get a new schema id (every old id stays resolvable), and PushTopics are
 //! recompiled.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -80,10 +81,7 @@ pub(crate) fn stored_runtime(
 impl Org {
     /// The schema changes made at runtime.
     pub fn runtime_schema(&self) -> RuntimeSchema {
-        self.runtime_schema
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.runtime_schema.locked().clone()
     }
 
     /// Adds the custom field `field` to `object`; returns its `CustomField` id.
@@ -190,7 +188,7 @@ impl Org {
             &crate::state::State,
         ) -> Result<(T, Changed), OrgError>,
     ) -> Result<T, OrgError> {
-        let definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
+        let definer = self.definer.locked();
         let (_underway, writer) = self.begin_write();
         let mut schema = Schema::clone(&self.schema());
         let mut runtime = self.runtime_schema();
@@ -328,12 +326,9 @@ impl Org {
         self.install_definitions(&changed.events, &changed.removed_events);
         let before = self.schema();
         let schema = Arc::new(schema);
-        *self.schema.write().unwrap_or_else(|e| e.into_inner()) = schema.clone();
+        *self.schema.write_locked() = schema.clone();
         {
-            let mut known = self
-                .change_schema_ids
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut known = self.change_schema_ids.write_locked();
             known.extend(ids);
             for name in &changed.removed_objects {
                 known.remove(name);
@@ -350,10 +345,7 @@ impl Org {
                 state.insert(&schema, r);
             }
         }
-        *self
-            .runtime_schema
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = runtime;
+        *self.runtime_schema.locked() = runtime;
         self.rebuild_topics();
         tracing::info!(objects = ?changed.objects, removed = ?changed.removed_objects, events = ?changed.removed_events, "Schema changed.");
     }

@@ -33,6 +33,7 @@ mod topics;
 pub mod underway;
 pub mod users;
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -199,18 +200,12 @@ impl Org {
 
     /// Every object's change-event schema id, in the current schema.
     pub(crate) fn change_schema_ids(&self) -> RwLockReadGuard<'_, HashMap<String, String>> {
-        self.change_schema_ids
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+        self.change_schema_ids.read_locked()
     }
 
     /// The change-event schema id of an object, in the current schema.
     pub fn change_schema_id(&self, object: &str) -> Option<String> {
-        self.change_schema_ids
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(object)
-            .cloned()
+        self.change_schema_ids.read_locked().get(object).cloned()
     }
 
     /// The org id.
@@ -232,10 +227,7 @@ impl Org {
     /// The object metadata, as it is now (a schema change makes a new version; the one
     /// returned stays valid while it is held).
     pub fn schema(&self) -> Arc<Schema> {
-        self.schema
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.schema.read_locked().clone()
     }
 
     /// The clock.
@@ -244,11 +236,11 @@ impl Org {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
+        self.state.read_locked()
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
+        self.state.write_locked()
     }
 
     /// A record by id, deleted or not.

@@ -2,6 +2,7 @@
 //! file's), created, replaced and removed at run time; every schema a definition ever had
 //! stays resolvable.
 
+use forcebus_sync::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ impl crate::Org {
                 }
             }
         }
-        *self.platform.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+        *self.platform.write_locked() = Arc::new(registry);
         for (name, config) in declared {
             let unchanged = self
                 .platform_event(name)
@@ -43,30 +44,17 @@ impl crate::Org {
     }
 
     fn registry(&self) -> Arc<Registry> {
-        self.platform
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.platform.read_locked().clone()
     }
 
     /// A platform event definition by name (any case).
     pub fn platform_event(&self, name: &str) -> Option<Arc<EventDef>> {
-        self.platform
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned()
+        self.platform.read_locked().get(name).cloned()
     }
 
     /// Every platform event definition, by name.
     pub fn platform_events(&self) -> Vec<Arc<EventDef>> {
-        self.platform
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .defs
-            .values()
-            .cloned()
-            .collect()
+        self.platform.read_locked().defs.values().cloned().collect()
     }
 
     /// Creates or replaces a definition; `Ok(true)` when it is new. A field change gives a
@@ -76,7 +64,7 @@ impl crate::Org {
         name: &str,
         config: EventConfig,
     ) -> Result<(Arc<EventDef>, bool), String> {
-        let _definer = self.definer.lock().unwrap_or_else(|e| e.into_inner());
+        let _definer = self.definer.locked();
         let mut registry = (*self.registry()).clone();
         let existing = registry.get(name).is_some();
         let def = build_definition(&mut registry, &self.schema(), name, config)?;
@@ -123,7 +111,7 @@ impl crate::Org {
                 .insert(def.name().to_ascii_lowercase(), def.clone());
             tracing::info!(event = %def.name(), schema_id = %def.schema_id, "Platform event defined.");
         }
-        *self.platform.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        *self.platform.write_locked() = Arc::new(next);
     }
 
     /// Edits a platform event's fields (the Metadata API's `CustomField` calls on

@@ -6,6 +6,7 @@
 //! an fsync: a stamp is not worth one), at most [`MAX_PER_USER`] records a user, the
 //! oldest dropped first.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -69,7 +70,7 @@ fn value(at: &SeenAt) -> String {
 impl Org {
     /// What `user` has viewed and referenced, for a query's context.
     pub fn seen_by(&self, user: RecordId) -> Arc<Seen> {
-        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        let views = self.views.locked();
         views.0.get(&user).cloned().unwrap_or_default()
     }
 
@@ -81,7 +82,7 @@ impl Org {
         }
         let now = format_datetime(self.clock().now());
         let mut batch = Batch::new();
-        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        let mut views = self.views.locked();
         let seen = Arc::make_mut(views.0.entry(user).or_default());
         for &id in ids.iter().take(MAX_PER_USER) {
             let at = seen.0.entry(id).or_default();

@@ -1,6 +1,7 @@
 //! The org's active PushTopics: recompiled when a `PushTopic` changes, matched against
 //! every committed change.
 
+use forcebus_sync::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -14,16 +15,12 @@ impl crate::Org {
     /// Recompiles the active PushTopics from the committed state.
     pub(crate) fn rebuild_topics(&self) {
         let topics = Topics::build(&self.schema(), self.read().of(OBJECT));
-        *self.topics.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(topics);
+        *self.topics.write_locked() = Arc::new(topics);
     }
 
     /// The names of the active PushTopics on `object`.
     pub(crate) fn topics_on(&self, object: &str) -> Vec<String> {
-        let topics = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let topics = self.topics.read_locked().clone();
         topics
             .by_object
             .iter()
@@ -34,11 +31,7 @@ impl crate::Org {
 
     /// The names of the active PushTopics on `object` whose query names `field`.
     pub(crate) fn topics_naming(&self, object: &str, field: &str) -> Vec<String> {
-        let topics = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let topics = self.topics.read_locked().clone();
         let Some(list) = topics
             .by_object
             .iter()
@@ -61,11 +54,7 @@ impl crate::Org {
         order: &[RecordId],
         now: DateTime<Utc>,
     ) -> Vec<forcebus_eventlog::NewEvent> {
-        let topics = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let topics = self.topics.read_locked().clone();
         if topics.by_object.is_empty() {
             return Vec::new();
         }

@@ -9,6 +9,7 @@
 //! - [`Org::watch_usernames`] tells a listener the org's usernames whenever a write
 //!   changes its users, so a server can find an org by username without asking each.
 
+use forcebus_sync::prelude::*;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ pub struct Underway(Arc<Tracker>);
 
 impl Drop for Underway {
     fn drop(&mut self) {
-        let mut count = self.0.count.lock().unwrap_or_else(|e| e.into_inner());
+        let mut count = self.0.count.locked();
         *count = count.saturating_sub(1);
         if *count == 0 {
             self.0.settled.notify_all();
@@ -61,26 +62,20 @@ impl Org {
     /// Marks work under way until the returned guard is dropped.
     pub fn underway(&self) -> Underway {
         let tracker = self.lifecycle.tracker.clone();
-        *tracker.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        *tracker.count.locked() += 1;
         Underway(tracker)
     }
 
     /// The writer, taken for one write, with the write marked under way.
     pub(crate) fn begin_write(&self) -> (Underway, MutexGuard<'_, ()>) {
         let underway = self.underway();
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self.writer.locked();
         (underway, writer)
     }
 
     /// Whether any write is under way.
     pub fn busy(&self) -> bool {
-        *self
-            .lifecycle
-            .tracker
-            .count
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            > 0
+        *self.lifecycle.tracker.count.locked() > 0
     }
 
     /// Waits (blocking this thread) until no write is under way, at most `timeout`;
@@ -88,7 +83,7 @@ impl Org {
     pub fn settle(&self, timeout: Duration) -> bool {
         let tracker = &self.lifecycle.tracker;
         let deadline = Instant::now() + timeout;
-        let mut count = tracker.count.lock().unwrap_or_else(|e| e.into_inner());
+        let mut count = tracker.count.locked();
         while *count > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -106,11 +101,7 @@ impl Org {
     /// A receiver that hears (its `recv` fails with `Disconnected`) once the org is gone.
     pub fn on_close(&self) -> Receiver<()> {
         let (tx, rx) = channel();
-        self.lifecycle
-            .closed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(tx);
+        self.lifecycle.closed.locked().push(tx);
         rx
     }
 
@@ -119,21 +110,12 @@ impl Org {
     pub fn watch_usernames(&self, watch: impl Fn(Vec<String>) + Send + Sync + 'static) {
         let watch: UsernameWatch = Arc::new(watch);
         watch(self.usernames());
-        *self
-            .lifecycle
-            .usernames
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(watch);
+        *self.lifecycle.usernames.locked() = Some(watch);
     }
 
     /// Tells the username watch, if any, the usernames now.
     pub(crate) fn users_changed(&self) {
-        let watch = self
-            .lifecycle
-            .usernames
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let watch = self.lifecycle.usernames.locked().clone();
         if let Some(watch) = watch {
             watch(self.usernames());
         }

@@ -3,6 +3,7 @@
 //! after 15 minutes; at most [`MAX_CURSORS`] are kept and their total size is bounded by
 //! `query_cursor_max_bytes`, the least recently used going first.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -102,7 +103,7 @@ impl Cursors {
         };
         let id = format!("01g{id}");
         let bytes = kept.bytes();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.locked();
         map.retain(|_, c| now - c.last_used < Duration::minutes(IDLE));
         let mut held: usize = map.values().map(|c| c.bytes).sum();
         while !map.is_empty() && (map.len() >= MAX_CURSORS || held + bytes > self.max_bytes) {
@@ -130,7 +131,7 @@ impl Cursors {
     }
 
     pub(crate) fn take(&self, id: &str, now: DateTime<Utc>) -> Option<(Kept, usize)> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.locked();
         let c = map
             .get_mut(id)
             .filter(|c| now - c.last_used < Duration::minutes(IDLE))?;
@@ -140,7 +141,7 @@ impl Cursors {
 
     /// The memory the open cursors hold, roughly.
     pub fn held_bytes(&self) -> usize {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.locked();
         map.values().map(|c| c.bytes).sum()
     }
 }

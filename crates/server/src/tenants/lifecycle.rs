@@ -2,6 +2,7 @@
 //! unloaded when idle with nothing under way, and closed by waiting for what the org
 //! says is under way and for the org itself to go.
 
+use forcebus_sync::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,10 +112,7 @@ impl Tenants {
                 let _ = tokio::task::spawn_blocking(move || t.unload_idle(idle)).await;
             }
         });
-        self.tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(task);
+        self.tasks.locked().push(task);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Making and deleting orgs at run time.
 
+use forcebus_sync::prelude::*;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -48,8 +49,8 @@ impl Tenants {
         name: Option<String>,
         config: OrgConfig,
     ) -> Result<(Arc<Made>, Arc<Tenant>), CreateError> {
-        let _making = self.making.lock().unwrap_or_else(|e| e.into_inner());
-        if self.orgs.read().unwrap_or_else(|e| e.into_inner()).len() >= MAX_ORGS {
+        let _making = self.making.locked();
+        if self.orgs.read_locked().len() >= MAX_ORGS {
             return Err(CreateError::Full);
         }
         let id = forcebus_org::org::new_org_id();
@@ -134,12 +135,7 @@ impl Tenants {
         let Some(key) = RecordId::parse(id).map(|i| i.as15().to_owned()) else {
             return Ok(false);
         };
-        let Some(made) = self
-            .orgs
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key)
-        else {
+        let Some(made) = self.orgs.write_locked().remove(&key) else {
             return Ok(false);
         };
         self.signins.forget(&key);

@@ -12,6 +12,7 @@ mod lifecycle;
 mod making;
 mod signins;
 
+use forcebus_sync::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -124,8 +125,7 @@ impl Tenants {
         let made = Arc::new(made);
         self.signins.set_client_id(id.as15(), &made.client_id);
         self.orgs
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .write_locked()
             .insert(id.as15().to_owned(), made.clone());
         made
     }
@@ -175,30 +175,17 @@ impl Tenants {
     /// them ([`Self::is_default`]).
     pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Made>> {
         let id = RecordId::parse(id)?;
-        self.orgs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id.as15())
-            .cloned()
+        self.orgs.read_locked().get(id.as15()).cloned()
     }
 
     /// Whether the server holds any org besides its default one.
     pub(crate) fn holds_made(&self) -> bool {
-        !self
-            .orgs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        !self.orgs.read_locked().is_empty()
     }
 
     /// Every org made at run time, by id.
     pub(crate) fn made(&self) -> Vec<Arc<Made>> {
-        self.orgs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.orgs.read_locked().values().cloned().collect()
     }
 
     /// Whether `id` is the default org's.

@@ -3,6 +3,7 @@
 //! again whenever a write changes its users ([`forcebus_org::Org::watch_usernames`]),
 //! and kept while it rests; its client id is fixed when it is made.
 
+use forcebus_sync::prelude::*;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -16,7 +17,7 @@ pub(crate) struct SignIns {
 impl SignIns {
     /// Makes `usernames` the usernames of the org `key`.
     pub(crate) fn set_usernames(&self, key: &str, usernames: Vec<String>) {
-        let mut map = self.usernames.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.usernames.write_locked();
         map.retain(|_, org| org != key);
         for name in usernames {
             map.insert(name.to_ascii_lowercase(), key.to_owned());
@@ -26,39 +27,27 @@ impl SignIns {
     /// Makes `client_id` the connected app of the org `key`.
     pub(crate) fn set_client_id(&self, key: &str, client_id: &str) {
         self.client_ids
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .write_locked()
             .insert(client_id.to_owned(), key.to_owned());
     }
 
     /// Forgets the org `key`.
     pub(crate) fn forget(&self, key: &str) {
-        self.usernames
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, org| org != key);
-        self.client_ids
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, org| org != key);
+        self.usernames.write_locked().retain(|_, org| org != key);
+        self.client_ids.write_locked().retain(|_, org| org != key);
     }
 
     /// The key of the org with a user of this name (any case).
     pub(crate) fn by_username(&self, username: &str) -> Option<String> {
         self.usernames
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_locked()
             .get(&username.to_ascii_lowercase())
             .cloned()
     }
 
     /// The key of the org whose connected app has this client id.
     pub(crate) fn by_client_id(&self, client_id: &str) -> Option<String> {
-        self.client_ids
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(client_id)
-            .cloned()
+        self.client_ids.read_locked().get(client_id).cloned()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The results of the Metadata API's asynchronous calls (deploys, retrieves), kept by id
 //! until polled.
 
+use forcebus_sync::prelude::*;
+
 /// Finished asynchronous calls (deploys, retrieves) by id (`prefix` and a counter), the
 /// oldest dropped past `max`; they are answered whole at the first poll.
 #[derive(Debug)]
@@ -23,7 +25,7 @@ impl<T: Clone> AsyncResults<T> {
     /// Keeps the result `make` builds for its new id; the id.
     /// The id is in `org`'s range: no other org's result has it.
     pub(crate) fn keep(&self, org: &forcebus_org::Org, make: impl FnOnce(&str) -> T) -> String {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.locked();
         state.1 += 1;
         // Ids grow with the counter, so the first key is the oldest.
         let id = org.mint(self.prefix, state.1).to18();
@@ -38,7 +40,7 @@ impl<T: Clone> AsyncResults<T> {
     /// The result of `id` (15 or 18 characters).
     pub(crate) fn get(&self, id: &str) -> Option<T> {
         let id = forcebus_org::RecordId::parse(id)?.to18();
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.locked();
         state.0.get(&id).cloned()
     }
 }

@@ -4,6 +4,7 @@
 //! the org would invalidate Salesforce's tests). Validations are kept with their zips, so
 //! few are: the newest [`MAX_VALIDATIONS`].
 
+use forcebus_sync::prelude::*;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -37,7 +38,7 @@ pub(crate) struct Validations(Mutex<VecDeque<Validation>>);
 
 impl std::fmt::Debug for Validations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = self.0.locked();
         f.debug_list()
             .entries(kept.iter().map(|v| (&v.id, v.zip.len(), v.at)))
             .finish()
@@ -54,7 +55,7 @@ impl Validations {
         schema: Arc<Schema>,
         at: DateTime<Utc>,
     ) {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = self.0.locked();
         kept.push_back(Validation {
             id: id.to_owned(),
             zip,
@@ -76,7 +77,7 @@ impl Validations {
         now: DateTime<Utc>,
     ) -> Result<Validation, OrgError> {
         let id18 = RecordId::parse(id).map(|i| i.to18());
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = self.0.locked();
         let usable = kept
             .iter()
             .position(|v| Some(&v.id) == id18.as_ref())

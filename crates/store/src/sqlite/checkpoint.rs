@@ -2,6 +2,7 @@
 //! so commits do not carry the copying, and holds writers back when it falls behind, so
 //! the WAL stays bounded however busy the machine is.
 
+use forcebus_sync::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -88,7 +89,7 @@ impl Checkpointer {
     fn run(conn: &Connection, writer: &Mutex<Connection>, shared: &CheckpointShared) {
         loop {
             {
-                let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut s = shared.state.locked();
                 while !s.requested && !s.stop {
                     let (next, _) = shared
                         .wake
@@ -109,11 +110,7 @@ impl Checkpointer {
             if let Err(e) = Self::round(conn, writer, shared) {
                 tracing::warn!(error = %e, "A WAL checkpoint failed.");
             }
-            shared
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .rounds += 1;
+            shared.state.locked().rounds += 1;
             shared.finished.notify_all();
         }
     }
@@ -131,7 +128,7 @@ impl Checkpointer {
         }
         // No commit can add frames while this holds the writer's lock: the pass completes,
         // and the next commit restarts the WAL from its beginning.
-        let _writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _writer = writer.locked();
         checkpoint(conn)?;
         shared.unfinished.store(0, Ordering::Relaxed);
         Ok(())
@@ -149,7 +146,7 @@ impl Checkpointer {
         let unfinished = self.shared.unfinished.fetch_add(pages, Ordering::Relaxed) + pages;
         let wake = before < CHECKPOINT_PAGES && before + pages >= CHECKPOINT_PAGES;
         if wake || unfinished >= STALL_PAGES {
-            let mut s = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut s = self.shared.state.locked();
             s.requested = true;
             self.shared.wake.notify_one();
             if unfinished >= STALL_PAGES {
@@ -177,11 +174,7 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop = true;
+        self.shared.state.locked().stop = true;
         self.shared.wake.notify_one();
         self.shared.finished.notify_all();
         if let Some(t) = self.thread.take() {

@@ -13,6 +13,7 @@ mod sync;
 #[cfg(test)]
 mod tests;
 
+use forcebus_sync::prelude::*;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
@@ -141,7 +142,7 @@ impl SqliteStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (the transaction rolls
         // back on drop), so a poisoned lock is safe to reuse.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        self.conn.locked()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Group commit: one writer leads an fsync of the WAL and every commit that finished
 //! before it started is covered by it, so concurrent writers share it.
 
+use forcebus_sync::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
@@ -41,7 +42,7 @@ impl Syncer {
     /// Returns once commit number `ticket` is durable: leads an fsync, or waits for one
     /// that covers it.
     pub(super) fn sync(&self, ticket: u64) -> Result<(), StoreError> {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.locked();
         loop {
             if let Some(why) = &s.failed {
                 return Err(StoreError::Io {
@@ -65,7 +66,7 @@ impl Syncer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         };
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.locked();
         s.running = false;
         match &result {
             Ok(()) => s.synced = s.synced.max(target),
