@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use forcebus_meta::{FieldType, ObjectDef, Schema};
-use forcebus_org::{Op, OrgError, StatusCode, Work};
+use forcebus_org::{Code, Op, OrgError, Work};
 
 use crate::job::Operation;
 
@@ -130,7 +130,7 @@ fn value(ftype: FieldType, text: &str) -> Option<Value> {
 /// reference, as Salesforce's DML says.
 pub fn error_text(e: &OrgError) -> String {
     let (code, message) = match e.code {
-        StatusCode::NotFound => ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"),
+        Code::NotFound => ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"),
         code => (code.as_str(), e.message.as_str()),
     };
     if e.fields.is_empty() {
@@ -141,7 +141,7 @@ pub fn error_text(e: &OrgError) -> String {
 }
 
 fn row_error(message: String) -> OrgError {
-    OrgError::new(StatusCode::InvalidInput, message)
+    OrgError::new(Code::InvalidInput, message)
 }
 
 /// The operations of one row (one, or a delete then a purge for `hardDelete`), with its
@@ -195,7 +195,7 @@ fn row_fields(
                 let found = work.find_by_external_id(parent, field, text)?;
                 let [one] = found.as_slice() else {
                     return Err(OrgError::field(
-                        StatusCode::InvalidCrossReferenceKey,
+                        Code::InvalidCrossReferenceKey,
                         format!(
                             "Foreign key external ID: {text} not found for field {field} in entity {parent}"
                         ),
@@ -218,9 +218,9 @@ fn build(
     id: Option<String>,
 ) -> Result<Vec<Op>, OrgError> {
     let id_or_missing = || {
-        id.clone().filter(|i| !i.is_empty()).ok_or_else(|| {
-            OrgError::new(StatusCode::InvalidId, "Id not specified in an update call")
-        })
+        id.clone()
+            .filter(|i| !i.is_empty())
+            .ok_or_else(|| OrgError::new(Code::InvalidId, "Id not specified in an update call"))
     };
     Ok(match operation {
         Operation::Insert => vec![Op::Create {
@@ -246,7 +246,7 @@ fn build(
                 _ if key.eq_ignore_ascii_case("Id") => id_or_missing()?,
                 _ => {
                     return Err(OrgError::field(
-                        StatusCode::RequiredFieldMissing,
+                        Code::RequiredFieldMissing,
                         format!("Required fields are missing: [{key}]"),
                         key,
                     ));

@@ -382,7 +382,7 @@ fn apply_row(work: &mut Work<'_>, mut ops: Vec<Op>) -> Result<Outcome, OrgError>
     let mut results = work.apply_all_or_none(ops).into_iter();
     let first = results.next().unwrap_or_else(|| {
         Err(OrgError::new(
-            forcebus_org::StatusCode::UnknownException,
+            forcebus_org::Code::UnknownException,
             "no operation",
         ))
     });

@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use crate::error::ApiError;
 

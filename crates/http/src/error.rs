@@ -1,11 +1,11 @@
 //! Errors as the REST API renders them: a JSON array of `{"message", "errorCode"[, "fields"]}`.
-//! Every code comes from the one table, [`forcebus_org::StatusCode`].
+//! Every code comes from the one table, [`forcebus_org::Code`].
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use forcebus_org::{OrgError, StatusCode as Code};
+use forcebus_org::{Code, OrgError};
 
 /// The `errorCode` of an error body: a code of the one table, [`Code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! first, 405 and 413 in Salesforce's shapes, an unknown path's answer, a span per
 //! request.
 //!
-//! Every error code comes from the one table, [`forcebus_org::StatusCode`]; every request
+//! Every error code comes from the one table, [`forcebus_org::Code`]; every request
 //! runs in a debug span ([`request_spans`]) that records no token.
 
 use std::sync::Arc;
@@ -24,7 +24,7 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, T
 use tracing::Level;
 
 use forcebus_auth::Auth;
-use forcebus_org::{Org, StatusCode as Code};
+use forcebus_org::{Code, Org};
 
 pub mod body;
 pub mod ctx;

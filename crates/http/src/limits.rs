@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use crate::error::ApiError;
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use forcebus_org::{OrgError, RecordId, StatusCode as Code};
+use forcebus_org::{Code, OrgError, RecordId};
 
 /// One entry of a save result's `errors`.
 #[derive(Debug, Clone, Serialize)]

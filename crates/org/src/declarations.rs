@@ -9,10 +9,10 @@ use serde_json::{Map, Value, json};
 use forcebus_meta::{FieldDef, FieldType};
 
 use crate::custom::{FieldConfig, ObjectConfig};
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 
 fn invalid(message: impl Into<String>) -> OrgError {
-    OrgError::new(StatusCode::InvalidInput, message)
+    OrgError::new(Code::InvalidInput, message)
 }
 
 /// A Metadata value as text: strings as they are, numbers and booleans printed.

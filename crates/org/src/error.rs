@@ -1,8 +1,8 @@
 //! Org errors: Salesforce status codes with their message and the fields involved.
 //!
-//! [`StatusCode`] is the one table of Salesforce error codes: every front door (REST,
+//! [`Code`] is the one table of Salesforce error codes: every front door (REST,
 //! SOAP, the SOQL errors they render) names its codes from it, and their wire text comes
-//! from [`StatusCode::as_str`] alone. The codes are the exact upstream strings clients
+//! from [`Code::as_str`] alone. The codes are the exact upstream strings clients
 //! match on; the REST and SOAP edges pick the HTTP status and body shape, the org only
 //! says what went wrong.
 
@@ -12,7 +12,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[allow(missing_docs)] // Each variant is the upstream code of the same name.
-pub enum StatusCode {
+pub enum Code {
     AllOrNoneOperationRolledBack,
     BatchProcessingHalted,
     DuplicateDeveloperName,
@@ -62,7 +62,7 @@ pub enum StatusCode {
     UnsupportedMediaType,
 }
 
-impl StatusCode {
+impl Code {
     /// The wire string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -117,7 +117,7 @@ impl StatusCode {
     }
 }
 
-impl From<forcebus_soql::ErrorKind> for StatusCode {
+impl From<forcebus_soql::ErrorKind> for Code {
     /// The code a SOQL error is reported with.
     fn from(kind: forcebus_soql::ErrorKind) -> Self {
         use forcebus_soql::ErrorKind as K;
@@ -135,7 +135,7 @@ impl From<forcebus_soql::ErrorKind> for StatusCode {
     }
 }
 
-impl fmt::Display for StatusCode {
+impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -146,7 +146,7 @@ impl fmt::Display for StatusCode {
 #[error("{code}: {message}")]
 pub struct OrgError {
     /// The Salesforce code.
-    pub code: StatusCode,
+    pub code: Code,
     /// Human text, as Salesforce words it.
     pub message: String,
     /// The fields involved, if any.
@@ -175,7 +175,7 @@ pub const STORAGE_FULL: &str = "storage limit exceeded";
 
 impl OrgError {
     /// An error without fields.
-    pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
             message: bounded_message(message.into()),
@@ -184,7 +184,7 @@ impl OrgError {
     }
 
     /// An error about one field.
-    pub fn field(code: StatusCode, message: impl Into<String>, field: &str) -> Self {
+    pub fn field(code: Code, message: impl Into<String>, field: &str) -> Self {
         Self {
             code,
             message: bounded_message(message.into()),
@@ -198,28 +198,25 @@ impl OrgError {
     pub fn storage(e: &forcebus_store::StoreError) -> Self {
         if e.is_full() {
             tracing::error!(error = %e, "The store is full: a write was refused.");
-            return Self::new(StatusCode::StorageLimitExceeded, STORAGE_FULL);
+            return Self::new(Code::StorageLimitExceeded, STORAGE_FULL);
         }
-        Self::new(StatusCode::UnknownException, e.to_string())
+        Self::new(Code::UnknownException, e.to_string())
     }
 
     /// `NOT_FOUND` for a record path.
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NotFound,
-            "The requested resource does not exist",
-        )
+        Self::new(Code::NotFound, "The requested resource does not exist")
     }
 
     /// `ENTITY_IS_DELETED`.
     pub fn deleted() -> Self {
-        Self::new(StatusCode::EntityIsDeleted, "entity is deleted")
+        Self::new(Code::EntityIsDeleted, "entity is deleted")
     }
 
     /// `INVALID_FIELD` for an unknown field name.
     pub fn no_such_field(object: &str, field: &str) -> Self {
         Self::new(
-            StatusCode::InvalidField,
+            Code::InvalidField,
             format!("No such column '{field}' on sobject of type {object}"),
         )
     }
@@ -228,7 +225,7 @@ impl OrgError {
     /// retrieval by external id.
     pub fn not_an_external_id(field: &str) -> Self {
         Self::new(
-            StatusCode::NotFound,
+            Code::NotFound,
             format!("Provided external ID field does not exist or is not accessible: {field}"),
         )
     }
@@ -236,7 +233,7 @@ impl OrgError {
     /// `INVALID_TYPE` for an unknown object name.
     pub fn no_such_object(object: &str) -> Self {
         Self::new(
-            StatusCode::InvalidType,
+            Code::InvalidType,
             format!("sObject type '{object}' is not supported."),
         )
     }
@@ -256,17 +253,17 @@ mod tests {
             K::InvalidFilter,
             K::OutOfRange,
         ] {
-            assert_eq!(StatusCode::from(kind).as_str(), kind.code());
+            assert_eq!(Code::from(kind).as_str(), kind.code());
         }
     }
 
     #[test]
     fn long_messages_are_cut_at_a_character_boundary() {
         let long = "é".repeat(MAX_MESSAGE_CHARS + 5);
-        let cut = OrgError::new(StatusCode::InvalidField, long).message;
+        let cut = OrgError::new(Code::InvalidField, long).message;
         assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
         assert!(cut.ends_with('…'));
-        let short = OrgError::new(StatusCode::InvalidField, "short").message;
+        let short = OrgError::new(Code::InvalidField, "short").message;
         assert_eq!(short, "short");
     }
 }

@@ -11,12 +11,12 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::meta::{FieldDef, FieldType};
 use crate::record::Record;
 
 fn refused(message: impl Into<String>) -> OrgError {
-    OrgError::new(StatusCode::FieldIntegrityException, message)
+    OrgError::new(Code::FieldIntegrityException, message)
 }
 
 fn text_like(t: FieldType) -> bool {
@@ -87,7 +87,7 @@ pub(crate) fn check<'a>(
             .any(|v| !seen.insert(v.to_string().to_lowercase()))
         {
             return Err(OrgError::new(
-                StatusCode::DuplicateValue,
+                Code::DuplicateValue,
                 format!(
                     "{}: records share a value, so the field cannot be unique",
                     new.name
@@ -228,7 +228,7 @@ mod tests {
             check(&field(FieldType::String, 10), &unique, dups.iter())
                 .unwrap_err()
                 .code,
-            StatusCode::DuplicateValue
+            Code::DuplicateValue
         );
     }
 }

@@ -2,7 +2,7 @@
 //! `/u/{Name}` is a channel; `push` appends strings to it, for every subscriber or for
 //! listed users, kept 24 hours like PushTopic notifications.
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::record::Record;
 
@@ -34,7 +34,7 @@ pub(crate) fn check(r: &Record) -> Result<(), OrgError> {
         })
     {
         return Err(OrgError::field(
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Streaming channel names start with /u/ followed by letters, digits, underscores and slashes",
             "Name",
         ));

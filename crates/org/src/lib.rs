@@ -57,7 +57,7 @@ pub use org::{channels, commit, seen, subscriptions, users};
 pub use caller::{Api, Caller};
 pub use clock::{Clock, ControlledClock, ManualClock, Shift, SystemClock};
 pub use commit::{Committed, Committing, Mode, TxnResult, Work};
-pub use error::{OrgError, StatusCode, bounded_message};
+pub use error::{Code, OrgError, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::custom::{FieldConfig, ObjectConfig, custom_object, field_def};
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::meta::Schema;
 
@@ -137,7 +137,7 @@ impl RuntimeSchema {
         check_api_name("Object", name)?;
         if schema.object(name).is_some() {
             return Err(OrgError::new(
-                StatusCode::DuplicateDeveloperName,
+                Code::DuplicateDeveloperName,
                 format!("There is already an object named {name}."),
             ));
         }
@@ -145,7 +145,7 @@ impl RuntimeSchema {
             .next_custom_prefix(&self.retired_prefixes)
             .ok_or_else(|| {
                 OrgError::new(
-                    StatusCode::LimitExceeded,
+                    Code::LimitExceeded,
                     "The org has the most custom objects it may have.",
                 )
             })?;
@@ -175,7 +175,7 @@ impl RuntimeSchema {
         let def = schema.object(object).expect("the field was added to it");
         if def.fields.iter().filter(|f| f.custom).count() > MAX_CUSTOM_FIELDS {
             return Err(OrgError::new(
-                StatusCode::LimitExceeded,
+                Code::LimitExceeded,
                 format!(
                     "{} has the most custom fields an object may have ({MAX_CUSTOM_FIELDS}).",
                     def.name
@@ -213,7 +213,7 @@ pub(crate) fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
         return Ok(());
     }
     Err(OrgError::new(
-        StatusCode::FieldIntegrityException,
+        Code::FieldIntegrityException,
         format!(
             "{name}: The {what} Name field can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, not contain two consecutive underscores, and end in __c."
         ),
@@ -232,13 +232,13 @@ pub(crate) fn add_field(
         .ok_or_else(|| OrgError::no_such_object(object))?;
     if def.tooling {
         return Err(OrgError::new(
-            StatusCode::InvalidType,
+            Code::InvalidType,
             format!("Custom fields cannot be added to {}.", def.name),
         ));
     }
     if def.field(&c.name).is_some() {
         return Err(OrgError::new(
-            StatusCode::DuplicateDeveloperName,
+            Code::DuplicateDeveloperName,
             format!("There is already a field named {} on {}.", c.name, def.name),
         ));
     }
@@ -246,16 +246,13 @@ pub(crate) fn add_field(
     // The config file's messages start with where the mistake is (`objects.X.fields.Y: `).
     let f = field_def(&name, c).map_err(|e| {
         let why = e.split_once(": ").map_or(e.as_str(), |(_, why)| why);
-        OrgError::new(
-            StatusCode::InvalidInput,
-            format!("{name}.{}: {why}", c.name),
-        )
+        OrgError::new(Code::InvalidInput, format!("{name}.{}: {why}", c.name))
     })?;
     if let Some(to) = f.reference_to.first()
         && schema.object(to).is_none()
     {
         return Err(OrgError::new(
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
             format!("referenceTo names unknown object {to}"),
         ));
     }

@@ -10,7 +10,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::Value;
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::meta::{FieldDef, FieldType};
 
@@ -61,7 +61,7 @@ pub fn coerce(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
                 .map(|id| Value::String(id.to18()))
                 .ok_or_else(|| {
                     OrgError::field(
-                        StatusCode::MalformedId,
+                        Code::MalformedId,
                         format!("{}: id value of incorrect type: {s}", field.label),
                         &field.name,
                     )
@@ -86,7 +86,7 @@ pub fn coerce(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
 /// `INVALID_FIELD_FOR_INSERT_UPDATE` for a field that cannot be written.
 pub fn not_writable(field: &FieldDef) -> OrgError {
     OrgError::field(
-        StatusCode::InvalidFieldForInsertUpdate,
+        Code::InvalidFieldForInsertUpdate,
         format!(
             "Unable to create/update fields: {}. Please check the security settings of this \
              field and verify that it is read/write for your profile or permission set.",
@@ -107,7 +107,7 @@ fn cannot_deserialize(type_name: &str, v: &Value) -> OrgError {
         Value::Null => ("VALUE_NULL", "null".to_owned()),
     };
     OrgError::new(
-        StatusCode::JsonParserError,
+        Code::JsonParserError,
         format!(
             "Cannot deserialize instance of {type_name} from {token} value {shown} or request \
              may be missing a required field"
@@ -132,7 +132,7 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
     }
     if field.length > 0 && s.chars().count() > field.length as usize {
         return Err(OrgError::field(
-            StatusCode::StringTooLong,
+            Code::StringTooLong,
             format!(
                 "{}: data value too large: {s} (max length={})",
                 field.label, field.length
@@ -142,7 +142,7 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
     }
     match field.ftype {
         FieldType::Email if !is_email(&s) => Err(OrgError::field(
-            StatusCode::InvalidEmailAddress,
+            Code::InvalidEmailAddress,
             format!("{}: invalid email address: {s}", field.label),
             &field.name,
         )),
@@ -165,7 +165,7 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
 
 fn bad_picklist(field: &FieldDef, value: &str) -> OrgError {
     OrgError::field(
-        StatusCode::InvalidOrNullForRestrictedPicklist,
+        Code::InvalidOrNullForRestrictedPicklist,
         format!(
             "{}: bad value for restricted picklist field: {value}",
             field.label
@@ -207,7 +207,7 @@ pub(crate) fn out_of_range(field: &FieldDef, v: &Value) -> OrgError {
         other => other.to_string(),
     };
     OrgError::field(
-        StatusCode::NumberOutsideValidRange,
+        Code::NumberOutsideValidRange,
         format!(
             "{}: value outside of valid range on numeric field: {shown}",
             field.label
@@ -330,11 +330,11 @@ mod tests {
         assert_eq!(coerce(&f, &json!("")).unwrap(), json!(null));
         assert_eq!(coerce(&f, &json!(12)).unwrap(), json!("12"));
         let e = coerce(&f, &json!("abcd")).unwrap_err();
-        assert_eq!(e.code, StatusCode::StringTooLong);
+        assert_eq!(e.code, Code::StringTooLong);
         assert_eq!(e.message, "F: data value too large: abcd (max length=3)");
         assert_eq!(
             coerce(&f, &json!({"a": 1})).unwrap_err().code,
-            StatusCode::JsonParserError
+            Code::JsonParserError
         );
     }
 
@@ -345,22 +345,22 @@ mod tests {
         assert_eq!(coerce(&f, &json!("999.994")).unwrap(), json!(999.99));
         assert_eq!(
             coerce(&f, &json!(1000)).unwrap_err().code,
-            StatusCode::NumberOutsideValidRange
+            Code::NumberOutsideValidRange
         );
         assert_eq!(
             coerce(&f, &json!("abc")).unwrap_err().code,
-            StatusCode::JsonParserError
+            Code::JsonParserError
         );
         let mut i = field(FieldType::Int);
         i.digits = 3;
         assert_eq!(coerce(&i, &json!("42")).unwrap(), json!(42));
         assert_eq!(
             coerce(&i, &json!(1.5)).unwrap_err().code,
-            StatusCode::JsonParserError
+            Code::JsonParserError
         );
         assert_eq!(
             coerce(&i, &json!(1000)).unwrap_err().code,
-            StatusCode::NumberOutsideValidRange
+            Code::NumberOutsideValidRange
         );
     }
 
@@ -379,7 +379,7 @@ mod tests {
         }
         assert_eq!(
             coerce(&f, &json!("yesterday")).unwrap_err().code,
-            StatusCode::JsonParserError
+            Code::JsonParserError
         );
         let d = field(FieldType::Date);
         assert_eq!(
@@ -388,7 +388,7 @@ mod tests {
         );
         assert_eq!(
             coerce(&d, &json!("2023-02-29")).unwrap_err().code,
-            StatusCode::JsonParserError
+            Code::JsonParserError
         );
     }
 
@@ -398,7 +398,7 @@ mod tests {
         assert!(coerce(&e, &json!("a@b.co")).is_ok());
         assert_eq!(
             coerce(&e, &json!("a@b")).unwrap_err().code,
-            StatusCode::InvalidEmailAddress
+            Code::InvalidEmailAddress
         );
         let mut p = field(FieldType::Picklist);
         p.picklist = vec!["Hot".into()];
@@ -409,7 +409,7 @@ mod tests {
         p.restricted_picklist = true;
         assert_eq!(
             coerce(&p, &json!("Other")).unwrap_err().code,
-            StatusCode::InvalidOrNullForRestrictedPicklist
+            Code::InvalidOrNullForRestrictedPicklist
         );
         let r = field(FieldType::Reference);
         assert_eq!(
@@ -418,13 +418,13 @@ mod tests {
         );
         assert_eq!(
             coerce(&r, &json!("nope")).unwrap_err().code,
-            StatusCode::MalformedId
+            Code::MalformedId
         );
         let b = field(FieldType::Boolean);
         assert_eq!(coerce(&b, &json!(null)).unwrap(), json!(false));
         assert_eq!(
             coerce(&b, &json!(3)).unwrap_err().code,
-            StatusCode::JsonParserError
+            Code::JsonParserError
         );
     }
 }

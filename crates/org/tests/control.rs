@@ -10,7 +10,7 @@ use forcebus_events::change::ChangeEvent;
 use forcebus_meta::standard;
 use forcebus_org::control::{ArmedFailure, PubSubFailure, Rpc};
 use forcebus_org::org::control::Gap;
-use forcebus_org::{Api, Caller, ManualClock, Mode, Op, Org, Schema, StatusCode, UserSeed};
+use forcebus_org::{Api, Caller, Code, ManualClock, Mode, Op, Org, Schema, UserSeed};
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::json;
 
@@ -133,7 +133,7 @@ fn advancing_past_retention_purges_events_and_old_replay_ids_fail() {
     assert_eq!(cursor.poll(10).unwrap().len(), 1);
 }
 
-fn gap(org: &Org, c: &Caller, object: &str, gap: Gap) -> Result<ChangeEvent, StatusCode> {
+fn gap(org: &Org, c: &Caller, object: &str, gap: Gap) -> Result<ChangeEvent, Code> {
     let events = org
         .publish_gap(c, object, gap)
         .map_err(|e| e.code)?
@@ -188,41 +188,37 @@ fn bad_gap_requests_change_nothing() {
         record_ids: ids,
     };
     for (object, g, code) in [
-        ("Nope__c", Gap::Overflow, StatusCode::NotFound),
+        ("Nope__c", Gap::Overflow, Code::NotFound),
         (
             "Account",
             records("UPDATE", vec![a.clone()]),
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
         ),
         (
             "Account",
             records("GAP_OVERFLOW", vec![a.clone()]),
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
         ),
-        (
-            "Account",
-            records("GAP_UPDATE", vec![]),
-            StatusCode::InvalidInput,
-        ),
+        ("Account", records("GAP_UPDATE", vec![]), Code::InvalidInput),
         (
             "Account",
             records("GAP_UPDATE", vec!["xyz".into()]),
-            StatusCode::MalformedId,
+            Code::MalformedId,
         ),
         (
             "Contact",
             records("GAP_UPDATE", vec![a.clone()]),
-            StatusCode::InvalidId,
+            Code::InvalidId,
         ),
         (
             "Account",
             records("GAP_UPDATE", vec![a.clone(); 10_001]),
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
         ),
     ] {
         let got = gap(&org, &c, object, g.clone()).unwrap_err();
         assert!(
-            got == code || (code == StatusCode::NotFound && got == StatusCode::InvalidType),
+            got == code || (code == Code::NotFound && got == Code::InvalidType),
             "{object} {g:?}: {got:?}"
         );
     }

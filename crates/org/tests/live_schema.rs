@@ -7,9 +7,7 @@ use std::sync::Arc;
 use forcebus_events::change::ChangeEvent;
 use forcebus_meta::{FieldType, standard};
 use forcebus_org::custom::{FieldConfig, ObjectConfig};
-use forcebus_org::{
-    Api, Caller, Mode, Op, Org, RecordId, Schema, StatusCode, SystemClock, UserSeed,
-};
+use forcebus_org::{Api, Caller, Code, Mode, Op, Org, RecordId, Schema, SystemClock, UserSeed};
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::{Value, json};
 
@@ -211,22 +209,22 @@ fn bad_schema_changes_are_refused_and_change_nothing() {
     let code = |r: Result<String, forcebus_org::OrgError>| r.unwrap_err().code;
     assert_eq!(
         code(org.add_custom_field("Account", field("Ok__c", FieldType::String))),
-        StatusCode::DuplicateDeveloperName
+        Code::DuplicateDeveloperName
     );
     assert_eq!(
         code(org.add_custom_field("Account", field("Name__c", FieldType::Id))),
-        StatusCode::InvalidInput
+        Code::InvalidInput
     );
     for bad in ["Bad", "A__B__c", "_x__c", "x___c", "1x__c", "x y__c"] {
         assert_eq!(
             code(org.add_custom_field("Account", field(bad, FieldType::String))),
-            StatusCode::FieldIntegrityException,
+            Code::FieldIntegrityException,
             "{bad}"
         );
     }
     assert_eq!(
         code(org.add_custom_field("Nope__c", field("X__c", FieldType::String))),
-        StatusCode::InvalidType
+        Code::InvalidType
     );
     let lookup: FieldConfig = serde_json::from_value(
         json!({"name": "P__c", "type": "reference", "reference_to": "Nope__c"}),
@@ -234,29 +232,29 @@ fn bad_schema_changes_are_refused_and_change_nothing() {
     .unwrap();
     assert_eq!(
         code(org.add_custom_field("Account", lookup)),
-        StatusCode::InvalidInput
+        Code::InvalidInput
     );
     assert_eq!(
         code(org.add_custom_object("Account", ObjectConfig::default())),
-        StatusCode::FieldIntegrityException
+        Code::FieldIntegrityException
     );
     assert_eq!(
         code(
             org.add_custom_object("Thing__c", ObjectConfig::default())
                 .and_then(|_| org.add_custom_object("Thing__c", ObjectConfig::default()))
         ),
-        StatusCode::DuplicateDeveloperName
+        Code::DuplicateDeveloperName
     );
     // Standard fields are not the API's to delete.
     assert_eq!(
         org.delete_custom_field("Account", "Name").unwrap_err().code,
-        StatusCode::InvalidInput
+        Code::InvalidInput
     );
     assert_eq!(
         org.delete_custom_field("Account", "Nope__c")
             .unwrap_err()
             .code,
-        StatusCode::NotFound
+        Code::NotFound
     );
     // A field a PushTopic names stays until the topic changes.
     create(
@@ -266,7 +264,7 @@ fn bad_schema_changes_are_refused_and_change_nothing() {
         json!({"Name": "OkTopic", "Query": "SELECT Id, Ok__c FROM Account", "ApiVersion": 62.0}),
     );
     let e = org.delete_custom_field("Account", "Ok__c").unwrap_err();
-    assert_eq!(e.code, StatusCode::FieldIntegrityException);
+    assert_eq!(e.code, Code::FieldIntegrityException);
     assert!(e.message.contains("OkTopic"), "{}", e.message);
     let mut after = org.runtime_schema();
     after.objects.remove("Thing__c");
@@ -308,7 +306,7 @@ fn a_field_changes_when_every_value_fits_and_its_schema_follows() {
         serde_json::from_value(json!({"name": "Code__c", "type": "string", "length": 3})).unwrap();
     assert_eq!(
         org.update_custom_field("Account", short).unwrap_err().code,
-        StatusCode::FieldIntegrityException
+        Code::FieldIntegrityException
     );
     let date: FieldConfig =
         serde_json::from_value(json!({"name": "Code__c", "type": "date"})).unwrap();
@@ -339,7 +337,7 @@ fn a_field_changes_when_every_value_fits_and_its_schema_follows() {
         serde_json::from_value(json!({"name": "Name", "type": "string"})).unwrap();
     assert_eq!(
         org.update_custom_field("Account", name).unwrap_err().code,
-        StatusCode::InvalidInput
+        Code::InvalidInput
     );
 }
 
@@ -374,16 +372,16 @@ fn a_deleted_object_takes_its_records_and_its_key_prefix_is_never_given_again() 
         .unwrap();
         org.add_custom_field("Contact", lookup).unwrap();
         let e = org.delete_custom_object("Employee__c").unwrap_err();
-        assert_eq!(e.code, StatusCode::FieldIntegrityException, "{e:?}");
+        assert_eq!(e.code, Code::FieldIntegrityException, "{e:?}");
         assert!(e.message.contains("Contact.Mentor__c"), "{}", e.message);
         assert!(org.schema().object("Employee__c").is_some());
         org.delete_custom_field("Contact", "Mentor__c").unwrap();
         // Standard and config-file objects are not the API's to delete.
         let e = org.delete_custom_object("Account").unwrap_err();
-        assert_eq!(e.code, StatusCode::InvalidInput, "{e:?}");
+        assert_eq!(e.code, Code::InvalidInput, "{e:?}");
         assert_eq!(
             org.delete_custom_object("Nothing__c").unwrap_err().code,
-            StatusCode::NotFound
+            Code::NotFound
         );
         org.delete_custom_object("employee__c").unwrap();
         assert!(org.schema().object("Employee__c").is_none());

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use forcebus_meta::standard;
 use forcebus_meta::{FieldDef, FieldType};
-use forcebus_org::{
-    Api, Caller, ManualClock, Op, Org, Outcome, RecordId, Schema, StatusCode, UserSeed,
-};
+use forcebus_org::{Api, Caller, Code, ManualClock, Op, Org, Outcome, RecordId, Schema, UserSeed};
 use forcebus_store::{Durability, SqliteStore, Store};
 use serde_json::{Map, Value, json};
 
@@ -53,7 +51,7 @@ fn map(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
-fn create(org: &Org, c: &Caller, object: &str, fields: Value) -> Result<RecordId, StatusCode> {
+fn create(org: &Org, c: &Caller, object: &str, fields: Value) -> Result<RecordId, Code> {
     let r = org
         .execute(
             c,
@@ -100,53 +98,53 @@ fn create_fills_system_fields_defaults_and_derived_values() {
 fn validation_errors_carry_salesforce_codes_and_change_nothing() {
     let (org, c) = org();
     let cases = [
-        ("Account", json!({}), StatusCode::RequiredFieldMissing),
+        ("Account", json!({}), Code::RequiredFieldMissing),
         (
             "Account",
             json!({"Name": "x", "Bogus__c": 1}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
         ),
         (
             "Account",
             json!({"Name": "x", "CreatedDate": "2024-01-01"}),
-            StatusCode::InvalidFieldForInsertUpdate,
+            Code::InvalidFieldForInsertUpdate,
         ),
         (
             "Account",
             json!({"Name": "x".repeat(256)}),
-            StatusCode::StringTooLong,
+            Code::StringTooLong,
         ),
         (
             "Account",
             json!({"Name": "x", "NumberOfEmployees": "many"}),
-            StatusCode::JsonParserError,
+            Code::JsonParserError,
         ),
         (
             "Account",
             json!({"Name": "x", "ParentId": "junk"}),
-            StatusCode::MalformedId,
+            Code::MalformedId,
         ),
         (
             "Account",
             json!({"Name": "x", "ParentId": "001Fb0000000999"}),
-            StatusCode::InvalidCrossReferenceKey,
+            Code::InvalidCrossReferenceKey,
         ),
         (
             "Account",
             json!({"Name": "x", "ParentId": c.user_id.to18()}),
-            StatusCode::FieldIntegrityException,
+            Code::FieldIntegrityException,
         ),
         (
             "Contact",
             json!({"LastName": "x", "Email": "nope"}),
-            StatusCode::InvalidEmailAddress,
+            Code::InvalidEmailAddress,
         ),
         (
             "Opportunity",
             json!({"Name": "x", "StageName": "Prospecting"}),
-            StatusCode::RequiredFieldMissing,
+            Code::RequiredFieldMissing,
         ),
-        ("Nope__c", json!({"Name": "x"}), StatusCode::InvalidType),
+        ("Nope__c", json!({"Name": "x"}), Code::InvalidType),
     ];
     for (object, fields, code) in cases {
         assert_eq!(
@@ -197,7 +195,7 @@ fn update_changes_values_and_audit_fields() {
         .unwrap();
     assert_eq!(
         bad.results[0].as_ref().unwrap_err().code,
-        StatusCode::RequiredFieldMissing
+        Code::RequiredFieldMissing
     );
     assert!(bad.committed.is_none());
 }
@@ -259,7 +257,7 @@ fn delete_cascades_and_undelete_restores_only_the_cascade() {
         .unwrap();
     assert_eq!(
         again.results[0].as_ref().unwrap_err().code,
-        StatusCode::EntityIsDeleted
+        Code::EntityIsDeleted
     );
     org.execute(
         &c,
@@ -325,7 +323,7 @@ fn upsert_inserts_then_updates_and_reports_duplicates() {
     );
     assert_eq!(
         create(&org, &c, "Account", json!({"Name": "Dup", "Ext__c": "k-1"})),
-        Err(StatusCode::DuplicateValue)
+        Err(Code::DuplicateValue)
     );
     let wrong_field = org
         .execute(
@@ -343,7 +341,7 @@ fn upsert_inserts_then_updates_and_reports_duplicates() {
         .unwrap();
     assert_eq!(
         wrong_field.results[0].as_ref().unwrap_err().code,
-        StatusCode::NotFound
+        Code::NotFound
     );
 }
 
@@ -367,11 +365,11 @@ fn all_or_none_rolls_back_every_record() {
         .unwrap();
     assert_eq!(
         r.results[0].as_ref().unwrap_err().code,
-        StatusCode::AllOrNoneOperationRolledBack
+        Code::AllOrNoneOperationRolledBack
     );
     assert_eq!(
         r.results[1].as_ref().unwrap_err().code,
-        StatusCode::RequiredFieldMissing
+        Code::RequiredFieldMissing
     );
     assert!(org.scan("Account", |r| Some(r.id)).is_empty());
     let r = org
@@ -530,9 +528,9 @@ fn an_interactive_transaction_reads_its_own_writes_and_commits_once() {
             .map(|r| r.as_ref().map_err(|e| e.code).err())
             .collect::<Vec<_>>(),
         [
-            Some(StatusCode::AllOrNoneOperationRolledBack),
-            Some(StatusCode::AllOrNoneOperationRolledBack),
-            Some(StatusCode::RequiredFieldMissing)
+            Some(Code::AllOrNoneOperationRolledBack),
+            Some(Code::AllOrNoneOperationRolledBack),
+            Some(Code::RequiredFieldMissing)
         ]
     );
     let committed = committed.unwrap();

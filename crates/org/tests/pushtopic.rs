@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use forcebus_meta::standard;
-use forcebus_org::{Api, Caller, ManualClock, Op, Org, OrgError, Schema, StatusCode, UserSeed};
+use forcebus_org::{Api, Caller, Code, ManualClock, Op, Org, OrgError, Schema, UserSeed};
 use forcebus_store::SqliteStore;
 use serde_json::{Map, Value, json};
 
@@ -102,143 +102,138 @@ fn update(org: &Org, c: &Caller, id: &str, fields: Value) -> Vec<Value> {
 #[test]
 fn queries_are_checked_on_save() {
     let (org, c) = org();
-    let cases: &[(&str, Value, StatusCode, &str)] = &[
+    let cases: &[(&str, Value, Code, &str)] = &[
         (
             "no Id",
             json!({"Query": "SELECT Name FROM Account"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Id must be selected",
         ),
         (
             "limit",
             json!({"Query": "SELECT Id, Name FROM Account LIMIT 5"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "LIMIT",
         ),
         (
             "order",
             json!({"Query": "SELECT Id, Name FROM Account ORDER BY Name"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "ORDER BY",
         ),
         (
             "offset",
             json!({"Query": "SELECT Id, Name FROM Account OFFSET 5"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "OFFSET",
         ),
         (
             "aggregate",
             json!({"Query": "SELECT COUNT() FROM Account"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Aggregate",
         ),
         (
             "group by",
             json!({"Query": "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Aggregate",
         ),
         (
             "relationship",
             json!({"Query": "SELECT Id, Account.Name FROM Contact"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Relationships",
         ),
         (
             "relationship in where",
             json!({"Query": "SELECT Id, Name FROM Contact WHERE Account.Name = 'x'"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Relationships",
         ),
         (
             "subquery",
             json!({"Query": "SELECT Id, (SELECT Id FROM Contacts) FROM Account"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Subqueries",
         ),
         (
             "semi-join",
             json!({"Query": "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Semi-join",
         ),
         (
             "not",
             json!({"Query": "SELECT Id, Name FROM Account WHERE NOT Name = 'x'"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "NOT is not supported",
         ),
         (
             "text area",
             json!({"Query": "SELECT Id FROM Account WHERE Description = 'x'"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "can not be filtered",
         ),
         (
             "date literal",
             json!({"Query": "SELECT Id, Name FROM Account WHERE CreatedDate = TODAY"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Date literals",
         ),
         (
             "compound",
             json!({"Query": "SELECT Id, BillingAddress FROM Account"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Compound",
         ),
         (
             "only Id, Referenced",
             json!({"Query": "SELECT Id FROM Account"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "other than Id",
         ),
         (
             "bad soql",
             json!({"Query": "SELECT Id FROM"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "unexpected",
         ),
         (
             "unknown object",
             json!({"Query": "SELECT Id FROM Nope"}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "Nope",
         ),
         (
             "api version",
             json!({"Query": "SELECT Id, Name FROM Account", "ApiVersion": 20.0}),
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "ApiVersion",
         ),
         (
             "notify for",
             json!({"Query": "SELECT Id, Name FROM Account", "NotifyForFields": "Some"}),
-            StatusCode::InvalidOrNullForRestrictedPicklist,
+            Code::InvalidOrNullForRestrictedPicklist,
             "",
         ),
         (
             "name length",
             json!({"Query": "SELECT Id, Name FROM Account", "Name": "A".repeat(26)}),
-            StatusCode::StringTooLong,
+            Code::StringTooLong,
             "",
         ),
         (
             "query length",
             json!({"Query": format!("SELECT Id, Name FROM Account WHERE Name = '{}'", "x".repeat(1300))}),
-            StatusCode::StringTooLong,
+            Code::StringTooLong,
             "",
         ),
-        (
-            "no query",
-            json!({}),
-            StatusCode::RequiredFieldMissing,
-            "Query",
-        ),
+        ("no query", json!({}), Code::RequiredFieldMissing, "Query"),
         (
             "read-only",
             json!({"Query": "SELECT Id, Name FROM Account", "NotifyForOperations": "All"}),
-            StatusCode::InvalidFieldForInsertUpdate,
+            Code::InvalidFieldForInsertUpdate,
             "",
         ),
     ];
@@ -254,7 +249,7 @@ fn queries_are_checked_on_save() {
     // Allowed: NOT IN, !=, a reference id, formula-free WHERE, compound with All.
     topic(&org, &c, json!({"Query": "SELECT Id, Name, ParentId FROM Account WHERE Industry NOT IN ('x') AND Name != 'y'"})).unwrap();
     let err = topic(&org, &c, json!({"Query": "SELECT Id, Name FROM Account"})).unwrap_err();
-    assert_eq!(err.code, StatusCode::DuplicateValue, "names are unique");
+    assert_eq!(err.code, Code::DuplicateValue, "names are unique");
     let id = topic(&org, &c, json!({"Name": "All", "Query": "SELECT Id, BillingAddress FROM Account", "NotifyForFields": "All",
         "NotifyForOperationDelete": false})).unwrap();
     let r = org
@@ -271,7 +266,7 @@ fn queries_are_checked_on_save() {
             fields: map(json!({"Query": "SELECT Name FROM Account"})),
         },
     );
-    assert_eq!(res.unwrap_err().code, StatusCode::InvalidField);
+    assert_eq!(res.unwrap_err().code, Code::InvalidField);
     let r = org
         .get(forcebus_org::RecordId::parse(&id).unwrap())
         .unwrap();

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use forcebus_org::control::{ArmedFailure, PubSubFailure, Rpc};
 use forcebus_org::org::control::Gap;
-use forcebus_org::{Api, Caller, RecordId, StatusCode as Code};
+use forcebus_org::{Api, Caller, Code, RecordId};
 
 use crate::ctx::bearer;
 use crate::error::{ApiError, json_response};

@@ -6,7 +6,7 @@
 //!
 //! What every HTTP family shares (the request context, error bodies, body checks, the
 //! layers) is [`forcebus_http`]'s. Every error code comes from the one table,
-//! [`forcebus_org::StatusCode`].
+//! [`forcebus_org::Code`].
 
 // describe's field objects are large `json!` literals.
 #![recursion_limit = "256"]

@@ -88,7 +88,7 @@ async fn pick(
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         forcebus_http::error::ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            forcebus_org::StatusCode::RequestEntityTooLarge,
+            forcebus_org::Code::RequestEntityTooLarge,
             format!("The request body is over {limit} bytes."),
         )
         .into_response()

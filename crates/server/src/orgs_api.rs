@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use forcebus_http::error::ApiError;
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use crate::made::{Activity, Made, OrgConfig};
 use crate::tenant::Tenant;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use forcebus_xml::{Element, escape, parse, soap};
 
-use forcebus_org::{Api, Caller, Op, OrgError, Record, RecordId, StatusCode as Code};
+use forcebus_org::{Api, Caller, Code, Op, OrgError, Record, RecordId};
 
 use crate::ctx::{Origin, Peer};
 

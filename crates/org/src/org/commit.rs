@@ -25,7 +25,7 @@ use forcebus_store::{Batch, StoreError, StoredRecord, Write};
 
 use crate::Org;
 use crate::caller::Caller;
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::record::Record;
 use crate::state::{ORG, State};
@@ -109,7 +109,7 @@ impl<T> Committing<T> {
 /// The error every successful operation of a rolled-back all-or-none transaction gets.
 pub fn rolled_back() -> OrgError {
     OrgError::new(
-        StatusCode::AllOrNoneOperationRolledBack,
+        Code::AllOrNoneOperationRolledBack,
         "Record rolled back because not all records were valid and the request was using \
          AllOrNone header",
     )

@@ -15,7 +15,7 @@ use crate::caller::Caller;
 use crate::clock::{ControlledClock, Shift};
 use crate::commit::Committing;
 use crate::control::Controls;
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::state::ORG;
 
@@ -81,7 +81,7 @@ impl Org {
         let shift = self.controlled_clock.advanced(by);
         if shift.offset_ms > Duration::days(MAX_OFFSET_DAYS).num_milliseconds() {
             return Err(OrgError::new(
-                StatusCode::InvalidInput,
+                Code::InvalidInput,
                 format!(
                     "The org's clock goes at most {MAX_OFFSET_DAYS} days ahead of the machine's."
                 ),
@@ -125,7 +125,7 @@ impl Org {
     pub fn set_delivery_delay(&self, ms: u64) -> Result<(), OrgError> {
         if ms > MAX_DELIVERY_DELAY_MS {
             return Err(OrgError::new(
-                StatusCode::InvalidInput,
+                Code::InvalidInput,
                 format!("delivery_delay_ms must be between 0 and {MAX_DELIVERY_DELAY_MS}."),
             ));
         }
@@ -206,7 +206,7 @@ impl Org {
             .ok_or_else(|| OrgError::no_such_object(object))?;
         if !self.selected(def) {
             return Err(OrgError::new(
-                StatusCode::InvalidInput,
+                Code::InvalidInput,
                 format!(
                     "{} does not publish change events: select it for Change Data Capture first.",
                     def.name
@@ -258,7 +258,7 @@ fn check_gap_type(change_type: &str) -> Result<String, OrgError> {
         .map(|t| (*t).to_owned())
         .ok_or_else(|| {
             OrgError::new(
-                StatusCode::InvalidInput,
+                Code::InvalidInput,
                 format!(
                     "changeType must be one of {} (or use \"overflow\": true for GAP_OVERFLOW).",
                     GAP_TYPES.join(", ")
@@ -271,18 +271,18 @@ fn check_gap_type(change_type: &str) -> Result<String, OrgError> {
 fn gap_ids(object: &crate::meta::ObjectDef, ids: &[String]) -> Result<Vec<String>, OrgError> {
     if ids.is_empty() || ids.len() > MAX_GAP_IDS {
         return Err(OrgError::new(
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
             format!("recordIds must list between 1 and {MAX_GAP_IDS} record ids."),
         ));
     }
     ids.iter()
         .map(|raw| {
             let id = RecordId::parse(raw).ok_or_else(|| {
-                OrgError::new(StatusCode::MalformedId, format!("Invalid record id: {raw}"))
+                OrgError::new(Code::MalformedId, format!("Invalid record id: {raw}"))
             })?;
             if id.prefix() != object.key_prefix {
                 return Err(OrgError::new(
-                    StatusCode::InvalidId,
+                    Code::InvalidId,
                     format!("{} is not an id of {}.", id.to18(), object.name),
                 ));
             }

@@ -14,7 +14,7 @@
 
 use crate::Org;
 use crate::custom::{ObjectConfig, field_def};
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::meta::Schema;
 use crate::org::live_schema::{Changed, change_field};
 use crate::org::platform_events::{build_definition, edit_fields, without_field};
@@ -145,7 +145,7 @@ impl Org {
             let failures = work.report.iter().any(|c| c.fails(options.ignore_warnings));
             report = work.report;
             if options.check_only || (options.all_or_none && failures) {
-                return Err(OrgError::new(StatusCode::InvalidInput, "nothing applied"));
+                return Err(OrgError::new(Code::InvalidInput, "nothing applied"));
             }
             Ok(((), work.changed))
         });
@@ -169,13 +169,13 @@ impl Org {
                 self.remove_field(w.schema, w.runtime, w.state, object, field, &mut w.changed)
             }
             _ => Err(OrgError::new(
-                StatusCode::InvalidInput,
+                Code::InvalidInput,
                 format!("A {}'s full name cannot be {}", d.kind, d.full_name),
             )),
         };
         let outcome = match outcome {
             Ok(()) => Ok(Deployed::Deleted),
-            Err(e) if e.code == StatusCode::NotFound => Ok(Deployed::Missing),
+            Err(e) if e.code == Code::NotFound => Ok(Deployed::Missing),
             Err(e) => Err(e),
         };
         work.report.push(Component {
@@ -212,7 +212,7 @@ fn deploy_event(w: &mut Work<'_>, d: &Declared) {
         Ok(Deployed::Unchanged)
     } else {
         match build_definition(&mut w.registry, w.schema, &d.name, config) {
-            Err(e) => Err(OrgError::new(StatusCode::InvalidInput, e)),
+            Err(e) => Err(OrgError::new(Code::InvalidInput, e)),
             Ok(def) => {
                 // Deleted before in this deploy (a pre-deletion), made again now.
                 w.changed.removed_events.retain(|n| n != def.name());
@@ -248,7 +248,7 @@ fn deploy_event(w: &mut Work<'_>, d: &Declared) {
 }
 
 fn parent_failed() -> OrgError {
-    OrgError::new(StatusCode::InvalidInput, "Parent entity failed to deploy")
+    OrgError::new(Code::InvalidInput, "Parent entity failed to deploy")
 }
 
 fn component(
@@ -298,7 +298,7 @@ fn object_of(
     }
     if !d.name.ends_with("__c") || d.config.label.is_none() {
         return Err(OrgError::new(
-            StatusCode::InvalidCrossReferenceKey,
+            Code::InvalidCrossReferenceKey,
             format!(
                 "In field: fullName - no CustomObject named {} found",
                 d.name
@@ -326,8 +326,7 @@ fn deploy_field(
         .and_then(|o| o.field(&f.name))
         .cloned();
     if let Some(existing) = existing {
-        let wanted =
-            field_def(object, f).map_err(|e| OrgError::new(StatusCode::InvalidInput, e))?;
+        let wanted = field_def(object, f).map_err(|e| OrgError::new(Code::InvalidInput, e))?;
         if wanted == existing {
             return Ok(Deployed::Unchanged);
         }

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::Org;
-use crate::error::{OrgError, StatusCode as Code};
+use crate::error::{Code, OrgError};
 use crate::org::channels::{channel_developer_name, channel_full_name};
 use crate::record::Record;
 use crate::txn::Op;

@@ -1,6 +1,6 @@
 //! Generic streaming on the org: the channel records, and pushes appended to the log.
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::generic::{CLASS, MAX_PAYLOAD, OBJECT, Push};
 use crate::id::RecordId;
 use crate::record::Record;
@@ -19,7 +19,7 @@ impl crate::Org {
         for p in pushes {
             if p.payload.chars().count() > MAX_PAYLOAD {
                 return Err(OrgError::new(
-                    StatusCode::StringTooLong,
+                    Code::StringTooLong,
                     format!("payload: data value too large (max length={MAX_PAYLOAD})"),
                 ));
             }
@@ -27,7 +27,7 @@ impl crate::Org {
                 RecordId::parse(u).is_none_or(|id| self.get(id).is_none_or(|r| r.object != "User"))
             }) {
                 return Err(OrgError::new(
-                    StatusCode::InvalidId,
+                    Code::InvalidId,
                     format!("Invalid user id: {bad}"),
                 ));
             }

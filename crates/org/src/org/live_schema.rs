@@ -15,7 +15,7 @@ use forcebus_store::{Batch, StoreError, StoredRecord, Write};
 
 use crate::Org;
 use crate::custom::{FieldConfig, ObjectConfig};
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::meta::{FieldType, Schema};
 use crate::org::SCHEMAS;
 use crate::runtime_schema::{RuntimeSchema, STORED};
@@ -95,7 +95,7 @@ impl Org {
                         .any(|f| f.name.eq_ignore_ascii_case(&field.name))
                     {
                         return Err(OrgError::new(
-                            StatusCode::DuplicateDeveloperName,
+                            Code::DuplicateDeveloperName,
                             format!("There is already a field named {} on {object}.", field.name),
                         ));
                     }
@@ -371,7 +371,7 @@ pub(crate) fn change_field(
     let name = def.name.clone();
     let Some(known) = runtime.field(&name, &old.name).cloned() else {
         return Err(OrgError::new(
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
             format!(
                 "{name}.{} was not created through the API (it is standard, or declared in the config file) and cannot be changed.",
                 old.name
@@ -384,10 +384,7 @@ pub(crate) fn change_field(
     };
     let new = crate::custom::field_def(&name, &config).map_err(|e| {
         let why = e.split_once(": ").map_or(e.as_str(), |(_, why)| why);
-        OrgError::new(
-            StatusCode::InvalidInput,
-            format!("{name}.{}: {why}", old.name),
-        )
+        OrgError::new(Code::InvalidInput, format!("{name}.{}: {why}", old.name))
     })?;
     if new == old {
         return Ok(false);

@@ -206,7 +206,7 @@ pub(crate) fn edit_fields(
     let name = def.name().to_owned();
     build_definition(registry, schema, &name, config)
         .map(Some)
-        .map_err(|e| crate::OrgError::new(crate::StatusCode::InvalidInput, e))
+        .map_err(|e| crate::OrgError::new(crate::Code::InvalidInput, e))
 }
 
 /// An [`edit_fields`] edit removing `field` (`NOT_FOUND` when the event has none).

@@ -9,7 +9,7 @@
 
 use crate::Org;
 use crate::custom::{FieldConfig, field_def};
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::org::live_schema::Changed;
 use crate::org::schema_delete::runtime_field;
 use crate::runtime_schema::check_api_name;
@@ -28,7 +28,7 @@ impl Org {
             let name = def.name.clone();
             if def.field(new).is_some() {
                 return Err(OrgError::new(
-                    StatusCode::DuplicateDeveloperName,
+                    Code::DuplicateDeveloperName,
                     format!("There is already a field named {new} on {name}."),
                 ));
             }
@@ -36,8 +36,8 @@ impl Org {
                 name: new.to_owned(),
                 ..known.config.clone()
             };
-            let renamed = field_def(&name, &config)
-                .map_err(|e| OrgError::new(StatusCode::InvalidInput, e))?;
+            let renamed =
+                field_def(&name, &config).map_err(|e| OrgError::new(Code::InvalidInput, e))?;
             let target = schema.object_mut(&name).expect("looked up above");
             target.remove_field(&known.config.name);
             target.push_field(renamed);
@@ -69,14 +69,14 @@ impl Org {
             let from = def.name.clone();
             let Some(made) = runtime.objects.remove(&from) else {
                 return Err(OrgError::new(
-                    StatusCode::InvalidInput,
+                    Code::InvalidInput,
                     format!("{from} was not created through the API (it is standard, or declared in the config file) and cannot be renamed."),
                 ));
             };
             check_api_name("Object", new)?;
             if schema.object(new).is_some() || self.platform_event(new).is_some() {
                 return Err(OrgError::new(
-                    StatusCode::DuplicateDeveloperName,
+                    Code::DuplicateDeveloperName,
                     format!("There is already an object named {new}."),
                 ));
             }
@@ -131,7 +131,7 @@ impl Org {
         let topics = self.topics_on(&object.name);
         if !topics.is_empty() {
             return Err(OrgError::new(
-                StatusCode::FieldIntegrityException,
+                Code::FieldIntegrityException,
                 format!(
                     "{what} is referenced by the PushTopic {}; change or delete that first.",
                     topics.join(", ")
@@ -144,7 +144,7 @@ impl Org {
             .find(|m| !m.is_deleted && m.get_str("SelectedEntity") == Some(entity.as_str()))
         {
             return Err(OrgError::new(
-                StatusCode::FieldIntegrityException,
+                Code::FieldIntegrityException,
                 format!(
                     "{what} is referenced by the channel member {}; change or delete that first.",
                     m.get_str("DeveloperName").unwrap_or_default()

@@ -9,7 +9,7 @@
 //! deploy's destructive manifests and its other components are one commit.
 
 use crate::Org;
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::meta::Schema;
 use crate::org::live_schema::Changed;
 use crate::platform::registry::Registry;
@@ -19,7 +19,7 @@ use crate::state::State;
 /// What names a component, so it cannot go yet (`FIELD_INTEGRITY_EXCEPTION`).
 fn referenced(what: &str, by: &str) -> OrgError {
     OrgError::new(
-        StatusCode::FieldIntegrityException,
+        Code::FieldIntegrityException,
         format!("{what} is referenced by {by}; change or delete that first."),
     )
 }
@@ -37,7 +37,7 @@ pub(crate) fn runtime_field(
     }
     Err(match schema.object(object).and_then(|o| o.field(field)) {
         Some(_) => OrgError::new(
-            StatusCode::InvalidInput,
+            Code::InvalidInput,
             format!(
                 "{object}.{field} was not created through the API (it is standard, or declared in the config file) and cannot be {done}."
             ),
@@ -162,7 +162,7 @@ impl Org {
         let canonical = def.name.clone();
         let Some(made) = runtime.objects.get(&canonical).cloned() else {
             return Err(OrgError::new(
-                StatusCode::InvalidInput,
+                Code::InvalidInput,
                 format!(
                     "{canonical} was not created through the API (it is standard, or declared in the config file) and cannot be deleted."
                 ),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::MAX_EVENT_FIELDS;
 use crate::custom::FieldConfig;
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::meta::{FieldDef, FieldType, ObjectDef};
 
 /// When REST publishing makes an event visible (both publish on success here).
@@ -187,7 +187,7 @@ impl EventDef {
         }
         if !missing.is_empty() {
             return Err(OrgError {
-                code: StatusCode::RequiredFieldMissing,
+                code: Code::RequiredFieldMissing,
                 message: format!("Required fields are missing: [{}]", missing.join(", ")),
                 fields: missing,
             });
@@ -209,7 +209,7 @@ impl EventDef {
             match (field, field.and_then(|f| stored.payload.get(&f.name))) {
                 (Some(f), Some(v)) => crate::value::out_of_range(f, v),
                 _ => OrgError::new(
-                    StatusCode::UnknownException,
+                    Code::UnknownException,
                     "The event cannot be encoded in its schema",
                 ),
             }

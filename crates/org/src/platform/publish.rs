@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use forcebus_events::platform::Stored;
 
 use super::{EventDef, MAX_EVENT_BYTES};
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 
 /// An event to publish: its definition, its field values, and its `EventUuid` when the
 /// publisher chose one.
@@ -52,7 +52,7 @@ pub(crate) fn prepare(
     let bytes = def.log_form(&stored)?;
     if bytes.len() > MAX_EVENT_BYTES {
         return Err(OrgError::new(
-            StatusCode::LimitExceeded,
+            Code::LimitExceeded,
             format!(
                 "The event is {} bytes; the maximum is {MAX_EVENT_BYTES}",
                 bytes.len()

@@ -5,7 +5,7 @@ use forcebus_events::platform::{LOG_FORM, avro_event, read_log, values_from_avro
 use serde_json::{Value, json};
 
 use super::*;
-use crate::error::StatusCode;
+use crate::error::Code;
 
 fn config(toml_fields: Value) -> EventConfig {
     serde_json::from_value(json!({"fields": toml_fields})).expect("config")
@@ -126,7 +126,7 @@ fn the_log_form_reads_back_as_the_json_form_did() {
         )
         .expect("valid for the field");
     let err = wide.log_form(&big).unwrap_err();
-    assert_eq!(err.code, StatusCode::NumberOutsideValidRange, "{err:?}");
+    assert_eq!(err.code, Code::NumberOutsideValidRange, "{err:?}");
     assert_eq!(err.fields, vec!["N__c".to_owned()]);
     let fits = wide
         .prepare(
@@ -195,16 +195,16 @@ fn publishing_validates_and_renders_both_forms() {
     assert_eq!(data["payload"]["Note__c"], looks_like);
     assert_eq!(data["payload"]["CreatedDate"], "2024-05-02T09:15:27.481Z");
     let cases = [
-        (json!({"Nope__c": 1}), StatusCode::InvalidField),
-        (json!({"Pct__c": 1}), StatusCode::RequiredFieldMissing),
-        (json!({"Model__c": "TOO LONG"}), StatusCode::StringTooLong),
+        (json!({"Nope__c": 1}), Code::InvalidField),
+        (json!({"Pct__c": 1}), Code::RequiredFieldMissing),
+        (json!({"Model__c": "TOO LONG"}), Code::StringTooLong),
         (
             json!({"Model__c": "a", "CreatedDate": now}),
-            StatusCode::InvalidFieldForInsertUpdate,
+            Code::InvalidFieldForInsertUpdate,
         ),
         (
             json!({"Model__c": "a", "Pct__c": "x"}),
-            StatusCode::JsonParserError,
+            Code::JsonParserError,
         ),
     ];
     for (body, code) in cases {

@@ -22,7 +22,7 @@ use forcebus_soql::ast::SelectItem;
 use forcebus_soql::bind::{Column, Cond, Operand, Value as Lit};
 use forcebus_soql::{Context, Plan, Source};
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::record::Record;
 
@@ -118,7 +118,7 @@ pub struct Topic {
 
 /// Why a query cannot be a PushTopic query.
 fn invalid(reason: impl Into<String>) -> OrgError {
-    OrgError::field(StatusCode::InvalidField, reason, "Query")
+    OrgError::field(Code::InvalidField, reason, "Query")
 }
 
 fn flag(r: &Record, name: &str) -> bool {
@@ -304,7 +304,7 @@ pub(crate) fn check(schema: &Schema, r: &mut Record) -> Result<(), OrgError> {
         && v <= 20.0
     {
         return Err(OrgError::field(
-            StatusCode::InvalidField,
+            Code::InvalidField,
             "ApiVersion must be greater than 20.0",
             "ApiVersion",
         ));

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::meta::{FieldDef, ObjectDef};
 use crate::record::Record;
@@ -36,7 +36,7 @@ impl Txn<'_> {
                 match fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(&f.name)) {
                     Some((_, v)) if !same_value(f, v, &key) => {
                         return Err(OrgError::field(
-                            StatusCode::InvalidField,
+                            Code::InvalidField,
                             format!(
                                 "The value of {} in the request body does not match the external ID in the URL",
                                 f.name
@@ -63,7 +63,7 @@ impl Txn<'_> {
                 })
             }
             many => Err(OrgError::field(
-                StatusCode::DuplicateExternalId,
+                Code::DuplicateExternalId,
                 format!(
                     "{}: more than one record found for external id field: [{}]",
                     f.label,
@@ -156,7 +156,7 @@ impl Txn<'_> {
             }
             if let Some(other) = self.equal(def, f, v, Some(rec.id)).first() {
                 return Err(OrgError::field(
-                    StatusCode::DuplicateValue,
+                    Code::DuplicateValue,
                     format!(
                         "duplicate value found: {} duplicates value on record with id: {}",
                         f.name,

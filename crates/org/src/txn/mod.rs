@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::caller::Caller;
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::meta::{ObjectDef, Schema};
 use crate::record::Record;
@@ -271,7 +271,7 @@ impl<'a> Txn<'a> {
                 let rid = self.existing(None, &id)?.id;
                 if !self.current(&rid).is_some_and(|r| r.is_deleted) {
                     return Err(OrgError::new(
-                        StatusCode::InvalidId,
+                        Code::InvalidId,
                         "Entity is not in the recycle bin",
                     ));
                 }
@@ -290,7 +290,7 @@ impl<'a> Txn<'a> {
     /// The live record `id` refers to, checked against the object the client named.
     pub(super) fn existing(&self, object: Option<&str>, id: &str) -> Result<&Record, OrgError> {
         let rid = RecordId::parse(id)
-            .ok_or_else(|| OrgError::new(StatusCode::MalformedId, format!("malformed id {id}")))?;
+            .ok_or_else(|| OrgError::new(Code::MalformedId, format!("malformed id {id}")))?;
         let rec = self.current(&rid).ok_or_else(OrgError::not_found)?;
         if let Some(o) = object
             && !rec.object.eq_ignore_ascii_case(o)

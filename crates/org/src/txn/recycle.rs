@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::record::Record;
 
@@ -21,7 +21,7 @@ impl Txn<'_> {
         let def = self.object(&root.object)?;
         if !def.deletable {
             return Err(OrgError::new(
-                StatusCode::InsufficientAccess,
+                Code::InsufficientAccess,
                 format!("entity type cannot be deleted: {}", def.label),
             ));
         }
@@ -62,10 +62,10 @@ impl Txn<'_> {
     pub(super) fn build_undelete(&self, id: &str) -> Result<Vec<Record>, OrgError> {
         let root = self
             .existing(None, id)
-            .map_err(|e| OrgError::new(StatusCode::UndeleteFailed, e.message))?;
+            .map_err(|e| OrgError::new(Code::UndeleteFailed, e.message))?;
         if !root.is_deleted {
             return Err(OrgError::new(
-                StatusCode::UndeleteFailed,
+                Code::UndeleteFailed,
                 "Entity is not in the recycle bin",
             ));
         }

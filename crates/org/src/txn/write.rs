@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::derive::derive;
-use crate::error::{OrgError, StatusCode};
+use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::record::Record;
@@ -20,7 +20,7 @@ impl Txn<'_> {
     ) -> Result<Record, OrgError> {
         if !def.createable {
             return Err(OrgError::new(
-                StatusCode::InsufficientAccess,
+                Code::InsufficientAccess,
                 format!("entity type cannot be inserted: {}", def.label),
             ));
         }
@@ -34,7 +34,7 @@ impl Txn<'_> {
                 .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
             if f.name == "Id" {
                 return Err(OrgError::field(
-                    StatusCode::InvalidFieldForInsertUpdate,
+                    Code::InvalidFieldForInsertUpdate,
                     "Record ID: cannot specify Id in an insert call",
                     "Id",
                 ));
@@ -78,7 +78,7 @@ impl Txn<'_> {
             .collect();
         if !missing.is_empty() {
             return Err(OrgError {
-                code: StatusCode::RequiredFieldMissing,
+                code: Code::RequiredFieldMissing,
                 message: format!("Required fields are missing: [{}]", missing.join(", ")),
                 fields: missing,
             });
@@ -112,7 +112,7 @@ impl Txn<'_> {
         let def = self.object(&current.object)?;
         if !def.updateable {
             return Err(OrgError::new(
-                StatusCode::InsufficientAccess,
+                Code::InsufficientAccess,
                 format!("entity type cannot be updated: {}", def.label),
             ));
         }
@@ -128,7 +128,7 @@ impl Txn<'_> {
                 // The id may be repeated in the body (collections require it); it must match.
                 if raw.as_str().and_then(RecordId::parse) != Some(rec.id) {
                     return Err(OrgError::field(
-                        StatusCode::InvalidFieldForInsertUpdate,
+                        Code::InvalidFieldForInsertUpdate,
                         "Record ID: id value of incorrect type",
                         "Id",
                     ));
@@ -141,7 +141,7 @@ impl Txn<'_> {
             let v = self.value(f, raw)?;
             if v.is_null() && !f.nillable {
                 return Err(OrgError::field(
-                    StatusCode::RequiredFieldMissing,
+                    Code::RequiredFieldMissing,
                     format!("Required fields are missing: [{}]", f.name),
                     &f.name,
                 ));
@@ -188,20 +188,20 @@ impl Txn<'_> {
         });
         if !allowed && target_object.is_some() {
             return Err(OrgError::field(
-                StatusCode::FieldIntegrityException,
+                Code::FieldIntegrityException,
                 format!("{}: id value of incorrect type: {}", f.label, target.to18()),
                 &f.name,
             ));
         }
         match self.current(&target) {
             Some(r) if r.is_deleted => Err(OrgError::field(
-                StatusCode::EntityIsDeleted,
+                Code::EntityIsDeleted,
                 "entity is deleted",
                 &f.name,
             )),
             Some(_) => Ok(v),
             None => Err(OrgError::field(
-                StatusCode::InvalidCrossReferenceKey,
+                Code::InvalidCrossReferenceKey,
                 "invalid cross reference id".to_string(),
                 &f.name,
             )),

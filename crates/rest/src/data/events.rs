@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use forcebus_events::change::{self, ChangeEvent};
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, json_response};

@@ -265,7 +265,7 @@ pub(crate) async fn results(
         Some(s) => s.parse::<usize>().map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                forcebus_org::StatusCode::InvalidInput,
+                forcebus_org::Code::InvalidInput,
                 format!("{key} must be a number: {s}"),
             )
         }),

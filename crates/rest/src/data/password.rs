@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use forcebus_org::{RecordId, StatusCode as Code};
+use forcebus_org::{Code, RecordId};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};

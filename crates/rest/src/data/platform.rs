@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use forcebus_org::platform::{EventConfig, EventDef, Published, rest_id};
-use forcebus_org::{OrgError, StatusCode as Code};
+use forcebus_org::{Code, OrgError};
 
 use crate::ctx::bearer;
 use crate::error::{ApiError, json_response};

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use forcebus_meta::ObjectDef;
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 use forcebus_soql::SoqlError;
 
 use crate::ctx::Call;

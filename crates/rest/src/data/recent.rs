@@ -27,7 +27,7 @@ pub(crate) async fn recent(
         Some(s) => s.trim().parse::<usize>().map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                forcebus_org::StatusCode::InvalidInput,
+                forcebus_org::Code::InvalidInput,
                 format!("limit must be a number: {s}"),
             )
         })?,

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 use forcebus_soql::sosl::{Found, MAX_LIMIT, parse_search};
 
 use crate::ctx::Call;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use forcebus_org::clock::format_datetime;
 use forcebus_org::value::parse_datetime;
-use forcebus_org::{ObjectDef, Record, RecordId, StatusCode as Code};
+use forcebus_org::{Code, ObjectDef, Record, RecordId};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};

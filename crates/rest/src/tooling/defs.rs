@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef};
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 use forcebus_org::declarations::field_metadata;
 use forcebus_org::runtime_schema::RuntimeSchema;
 use forcebus_soql::ast::{CmpOp, Cond, InList, Literal, Operand, SelectItem};

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use forcebus_org::declarations::{field_config, field_metadata, object_config};
-use forcebus_org::{OrgError, StatusCode as Code};
+use forcebus_org::{Code, OrgError};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use forcebus_org::org::deploy::{Component, Deployed};
-use forcebus_org::{Caller, OrgError, Record, StatusCode as Code};
+use forcebus_org::{Caller, Code, OrgError, Record};
 
 use forcebus_org::org::event_settings::{CHANNEL, MEMBER, setting_metadata};
 use forcebus_xml::Element;

@@ -3,7 +3,7 @@
 //! component carries its `errors` rather than faulting the call.
 
 use forcebus_org::declarations::{field_config, object_config};
-use forcebus_org::{Caller, OrgError, StatusCode as Code};
+use forcebus_org::{Caller, Code, OrgError};
 
 use crate::metadata::channels;
 use crate::metadata::faults::{Fault, MAX_COMPONENTS, TYPES, components, served};

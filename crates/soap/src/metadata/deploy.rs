@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use forcebus_org::clock::format_datetime;
 use forcebus_org::org::deploy::{Component, Deployed};
-use forcebus_org::{Caller, OrgError, StatusCode as Code};
+use forcebus_org::{Caller, Code, OrgError};
 
 use crate::metadata::channels;
 use crate::metadata::options::DeployOptions;

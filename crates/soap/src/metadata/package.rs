@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use forcebus_org::custom::ObjectConfig;
 use forcebus_org::declarations::{nested_fields, object_config};
 use forcebus_org::org::deploy::{Component, Declared, Deletion};
-use forcebus_org::{OrgError, StatusCode as Code};
+use forcebus_org::{Code, OrgError};
 
 use crate::metadata::channels;
 use forcebus_xml::{Element, parse};

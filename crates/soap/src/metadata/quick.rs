@@ -4,7 +4,7 @@
 //!
 //! The validations a quick deploy takes are [`crate::metadata::validations`]'.
 
-use forcebus_org::{OrgError, StatusCode as Code};
+use forcebus_org::{Code, OrgError};
 
 use crate::metadata::deploy::start;
 use crate::metadata::options::DeployOptions;

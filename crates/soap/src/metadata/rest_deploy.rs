@@ -23,7 +23,7 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};

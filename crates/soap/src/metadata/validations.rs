@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use forcebus_org::{OrgError, RecordId, Schema, StatusCode as Code};
+use forcebus_org::{Code, OrgError, RecordId, Schema};
 
 use crate::metadata::options::DeployOptions;
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use forcebus_org::{Op, OrgError, Outcome, RecordId, StatusCode as Code};
+use forcebus_org::{Code, Op, OrgError, Outcome, RecordId};
 
 use crate::body;
 use crate::error::ApiError;

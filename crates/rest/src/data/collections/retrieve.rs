@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use forcebus_org::{RecordId, StatusCode as Code};
+use forcebus_org::{Code, RecordId};
 
 use super::too_many;
 use crate::ctx::Call;

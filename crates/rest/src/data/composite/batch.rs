@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt as _;
 
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use super::malformed;
 use crate::ctx::Call;

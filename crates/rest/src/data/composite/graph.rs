@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use forcebus_org::StatusCode as Code;
+use forcebus_org::Code;
 
 use super::request::{Subrequest, parse_subrequests, run_atomic};
 use super::{ROLLED_BACK, halted, malformed, refs, response_entry};

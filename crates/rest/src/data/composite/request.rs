@@ -135,7 +135,7 @@ pub(crate) fn parse_subrequests(
     if items.len() > max {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            forcebus_org::StatusCode::LimitExceeded,
+            forcebus_org::Code::LimitExceeded,
             format!("A composite request can contain at most {max} subrequests"),
         ));
     }
@@ -169,7 +169,7 @@ pub(crate) fn parse_subrequests(
     {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            forcebus_org::StatusCode::LimitExceeded,
+            forcebus_org::Code::LimitExceeded,
             format!(
                 "A composite request can contain at most {most} query or sObject collection \
                  subrequests"

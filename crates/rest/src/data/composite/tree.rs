@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use forcebus_org::{Committing, Op, OrgError, StatusCode as Code};
+use forcebus_org::{Code, Committing, Op, OrgError};
 
 use super::refs::valid_reference_id;
 use crate::ctx::Call;
