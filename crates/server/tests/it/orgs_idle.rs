@@ -55,6 +55,18 @@ fn becomes(s: &Server, id: &str, loaded: bool, within: Duration) -> bool {
     false
 }
 
+/// An org made through the admin API, as its answer describes it.
+fn make_org(s: &Server, name: &str) -> Value {
+    s.http()
+        .post(format!("{}/forcebus/v1/orgs", s.base()))
+        .header("Authorization", admin(s))
+        .json(&json!({"name": name}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
 fn names(s: &Server, token: &str) -> (u16, Value) {
     let r = s
         .http()
@@ -90,15 +102,7 @@ fn closed_bulk1_job(s: &Server, token: &str) {
 #[test]
 fn an_idle_org_is_unloaded_and_opened_again_by_its_next_request() {
     let s = server();
-    let made: Value = s
-        .http()
-        .post(format!("{}/forcebus/v1/orgs", s.base()))
-        .header("Authorization", admin(&s))
-        .json(&json!({"name": "sleepy"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let made = make_org(&s, "sleepy");
     let (id, token) = (
         made["org_id"].as_str().unwrap(),
         made["access_token"].as_str().unwrap(),
@@ -181,16 +185,7 @@ fn an_idle_org_is_unloaded_and_opened_again_by_its_next_request() {
 #[test]
 fn streams_and_sessions_keep_an_org_loaded() {
     let s = server();
-    let new_org = |name: &str| -> Value {
-        s.http()
-            .post(format!("{}/forcebus/v1/orgs", s.base()))
-            .header("Authorization", admin(&s))
-            .json(&json!({"name": name}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    };
+    let new_org = |name: &str| make_org(&s, name);
     let (streamed, sessioned) = (new_org("streamed"), new_org("sessioned"));
     let controlled = new_org("controlled");
     let controls = format!(
@@ -296,15 +291,7 @@ fn sign_in(s: &Server, made: &Value, username: &str, password: &str) -> (u16, Va
 #[test]
 fn a_user_made_at_run_time_signs_in_to_its_org_awake_or_resting() {
     let s = server();
-    let made: Value = s
-        .http()
-        .post(format!("{}/forcebus/v1/orgs", s.base()))
-        .header("Authorization", admin(&s))
-        .json(&json!({"name": "staffed"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let made = make_org(&s, "staffed");
     let (id, token) = (
         made["org_id"].as_str().unwrap(),
         made["access_token"].as_str().unwrap(),
