@@ -75,7 +75,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
         let segments = vec!["sobjects".to_owned(), name];
-        let body = Body::Http(headers, bytes);
+        let body = Body::http(&headers, &bytes);
         return Ok(
             records::delegate(call, app, Method::POST, segments, HashMap::new(), body).await,
         );
@@ -141,7 +141,7 @@ pub(crate) async fn retrieve(
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::Json(None);
+        let body = Body::none();
         return Ok(records::delegate(call, app, Method::GET, segments, query.0, body).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
@@ -162,7 +162,7 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::Http(headers, bytes);
+        let body = Body::http(&headers, &bytes);
         return Ok(
             records::delegate(call, app, Method::PATCH, segments, HashMap::new(), body).await,
         );
@@ -187,7 +187,7 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     if data_object(&name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::Json(None);
+        let body = Body::none();
         return Ok(
             records::delegate(call, app, Method::DELETE, segments, HashMap::new(), body).await,
         );

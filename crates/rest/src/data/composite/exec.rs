@@ -49,7 +49,7 @@ pub(crate) fn run(
                 let sub = Sub {
                     method: method.clone(),
                     target: t.clone(),
-                    body: Body::Json(body),
+                    body: Body::json(body),
                 };
                 records::run(ctx, work, resource, &sub)
             }

@@ -15,9 +15,9 @@ mod collection;
 mod sobject;
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use forcebus_org::platform::ToPublish;
 use forcebus_org::{Committing, Mode, Work};
+use forcebus_sync::prelude::*;
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
@@ -181,27 +182,42 @@ impl Sub {
     }
 }
 
-/// A request's body, as its front door read it.
+/// A request's body as record fields, read by its front door's rules before the
+/// resource runs (so no JSON is parsed under the org's writer lock), and taken by the
+/// resource when it comes to it (so an earlier check's error still wins).
 #[derive(Debug)]
-pub(crate) enum Body {
-    /// A request of its own: its bytes, read by the JSON rules of a REST body.
-    Http(HeaderMap, Bytes),
-    /// A composite subrequest: its `body`, already JSON (absent when not given).
-    Json(Option<Value>),
-}
+pub(crate) struct Body(Mutex<Option<Result<Map<String, Value>, ApiError>>>);
 
 impl Body {
-    /// The body as record fields: a JSON object.
-    pub(crate) fn object(&self) -> Result<Map<String, Value>, ApiError> {
-        match self {
-            Self::Http(headers, bytes) => crate::body::object(headers, bytes),
-            Self::Json(Some(Value::Object(m))) => Ok(m.clone()),
-            Self::Json(None | Some(Value::Null)) => Ok(Map::new()),
-            Self::Json(Some(other)) => Err(ApiError::json_parser(format!(
+    /// A request of its own: its bytes, read by the JSON rules of a REST body.
+    pub(crate) fn http(headers: &HeaderMap, bytes: &[u8]) -> Self {
+        Self::of(crate::body::object(headers, bytes))
+    }
+
+    /// A composite subrequest's `body`, already JSON (absent when not given).
+    pub(crate) fn json(body: Option<Value>) -> Self {
+        Self::of(match body {
+            Some(Value::Object(m)) => Ok(m),
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(other) => Err(ApiError::json_parser(format!(
                 "Cannot deserialize instance of sObject from {} value",
-                crate::body::token_name(other)
+                crate::body::token_name(&other)
             ))),
-        }
+        })
+    }
+
+    /// No body (a read).
+    pub(crate) fn none() -> Self {
+        Self::of(Ok(Map::new()))
+    }
+
+    fn of(read: Result<Map<String, Value>, ApiError>) -> Self {
+        Self(Mutex::new(Some(read)))
+    }
+
+    /// The body as record fields (a JSON object), taken: a resource reads it once.
+    pub(crate) fn object(&self) -> Result<Map<String, Value>, ApiError> {
+        self.0.locked().take().unwrap_or_else(|| Ok(Map::new()))
     }
 }
 
@@ -356,7 +372,7 @@ async fn serve(handler: Handler, call: Call, app: crate::State, req: Request) ->
     let sub = Sub {
         method: parts.method,
         target,
-        body: Body::Http(parts.headers, bytes),
+        body: Body::http(&parts.headers, &bytes),
     };
     answer(handler, call, app, sub).await
 }
