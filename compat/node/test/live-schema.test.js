@@ -1,5 +1,5 @@
 'use strict';
-// Live schema (issue 16) through jsforce's Tooling API calls: a CustomField made
+// Live schema through jsforce's Tooling API calls: a CustomField made
 // with `conn.tooling.sobject('CustomField').create({FullName, Metadata})` is at once
 // in describe, SOQL and record writes (picklist default, restricted values), read
 // back with `retrieve(id)` and removed with `destroy(id)`; Account's change-event

@@ -1,4 +1,4 @@
-// The npm Pub/Sub client's flow control on a quiet channel (issue 30, bug 2): a stream
+// The npm Pub/Sub client's flow control on a quiet channel: a stream
 // whose credit runs out after a quiet longer than the idle timeout must wait for the
 // client's requestAdditionalEvents, not end. One server with pubsub_idle_timeout_secs = 2
 // (fixtures/forcebus-pubsub-idle.toml); the scenario runs in a child process

@@ -1,4 +1,4 @@
-// Live schema (issue 16) through the Salesforce Pub/Sub API client for Node (npm
+// Live schema through the Salesforce Pub/Sub API client for Node (npm
 // salesforce-pubsub-api-client) over TLS: a client subscribed to /data/AccountChangeEvent
 // BEFORE a CustomField is made (Tooling API over https REST) receives the next events
 // under the NEW schema id — which it has never seen, so it fetches it with GetSchema —

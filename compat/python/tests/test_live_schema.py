@@ -1,4 +1,4 @@
-"""Live schema (issue 16) through simple-salesforce: custom fields and objects made
+"""Live schema through simple-salesforce: custom fields and objects made
 with ``sf.toolingexecute('sobjects/CustomField', method='POST', data={...})``
 (simple-salesforce ``json.dumps`` the ``data`` dict as the body and hands back the
 parsed 201 body), read back with ``toolingexecute('sobjects/CustomField/{id}')`` and

@@ -1,4 +1,4 @@
-//! Disk use stays within a stated factor of the size cap (issue 13, finding 10: the file
+//! Disk use stays within a stated factor of the size cap (a review found: the file
 //! reached 6 to 14 times `event_log_max_bytes` and never shrank). The log wakes its
 //! sweeper once it passes the cap by a quarter, and the store gives the pages of expired
 //! events back to the file system.

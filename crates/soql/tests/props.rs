@@ -430,7 +430,7 @@ proptest! {
     }
 }
 
-/// Issue 13, finding 1: about 1,800 `NOT`s in a 7 KB query overflowed the stack and took
+/// A review found: about 1,800 `NOT`s in a 7 KB query overflowed the stack and took
 /// the process down. Deep nesting is refused with `MALFORMED_QUERY` instead.
 #[test]
 fn a_thousand_nots_are_refused_not_a_stack_overflow() {

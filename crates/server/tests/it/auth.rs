@@ -192,7 +192,7 @@ fn sign_in(s: &Server, params: &[(&str, &str)], password: &str) -> reqwest::bloc
         .unwrap()
 }
 
-/// Issue 13, finding 4: authorize returned a code (an admin token) to anyone who knew the
+/// A review found: authorize returned a code (an admin token) to anyone who knew the
 /// client id, and redirected anywhere when no callback was configured.
 #[test]
 fn authorize_needs_a_sign_in_and_a_loopback_or_configured_redirect() {
@@ -611,7 +611,7 @@ fn a_rejected_request_with_a_body_keeps_the_connection_usable() {
     }
 }
 
-/// Issue 13, finding 5: 200 wrong passwords in a row, then the right one worked. Ten
+/// A review found: 200 wrong passwords in a row, then the right one worked. Ten
 /// failures lock the user out (Salesforce's default policy) for OAuth and SOAP alike.
 #[test]
 fn ten_wrong_passwords_lock_the_user_out() {
@@ -647,7 +647,7 @@ fn ten_wrong_passwords_lock_the_user_out() {
     assert_eq!(get(&s, "/limits").0, 200);
 }
 
-/// Issue 13, finding 5: outside the trusted networks (loopback by default) a password
+/// A review found: outside the trusted networks (loopback by default) a password
 /// login needs the security token after the password, as Salesforce requires.
 #[test]
 fn untrusted_networks_need_the_security_token() {

@@ -369,7 +369,7 @@ fn a_parked_connect_never_blocks_the_same_clients_subscribe() {
     assert_eq!(r.as_array().unwrap().last().unwrap()["id"], "2");
 }
 
-/// Issue 13, finding 7: another user's token could subscribe on, read from and
+/// A review found: another user's token could subscribe on, read from and
 /// disconnect the admin's clientId. To anyone but its user a clientId is unknown.
 #[test]
 fn a_client_id_is_usable_only_by_the_user_who_made_it() {
@@ -430,7 +430,7 @@ fn a_client_id_is_usable_only_by_the_user_who_made_it() {
     );
 }
 
-/// Issue 13, finding 10: one 29 KB POST of 1,000 handshakes took half a user's 2,000
+/// A review found: one 29 KB POST of 1,000 handshakes took half a user's 2,000
 /// sessions. One handshake per request; the rest are refused and make no session.
 #[test]
 fn a_request_makes_at_most_one_session() {
@@ -452,7 +452,7 @@ fn a_request_makes_at_most_one_session() {
     assert_eq!(r[1]["error"], "400::Only one handshake per request", "{r}");
 }
 
-/// Issue 13, finding 3: a client that hung up during a parked `/meta/connect` kept its
+/// A review found: a client that hung up during a parked `/meta/connect` kept its
 /// session for ever (the parked flag was never cleared, and the sweeper skips parked
 /// sessions). The session now expires `session_timeout` after the connect ended.
 #[test]
@@ -482,7 +482,7 @@ fn a_client_that_hangs_up_mid_poll_loses_its_session_after_the_timeout() {
     assert_eq!(r[0]["advice"]["reconnect"], "handshake", "{r}");
 }
 
-/// Issue 13, finding 10: replay values other than -1, -2 and stored ids were taken as -1.
+/// A review found: replay values other than -1, -2 and stored ids were taken as -1.
 #[test]
 fn a_negative_replay_id_other_than_minus_one_or_two_is_refused() {
     let s = server();
@@ -507,7 +507,7 @@ fn a_negative_replay_id_other_than_minus_one_or_two_is_refused() {
     }
 }
 
-/// Issue 13, finding 8: a subscriber overtaken by the log's size cap got
+/// A review found: a subscriber overtaken by the log's size cap got
 /// `successful: true` and no events, for ever. Now its connect fails with
 /// `403::Unknown client` (handshake advice), and resubscribing from its last replay id
 /// gets Salesforce's invalid-replay error, so the client can fall back.
@@ -566,7 +566,7 @@ fn a_subscriber_overtaken_by_the_size_cap_is_told_so() {
     );
 }
 
-/// Issue 13, finding 6: a parked connect kept its session after the token was revoked.
+/// A review found: a parked connect kept its session after the token was revoked.
 /// It is answered at once with `401::Authentication invalid` (advice `none`).
 #[test]
 fn a_parked_connect_ends_when_its_token_is_revoked() {

@@ -45,7 +45,7 @@ fn parked_connect(s: &Server, client: &str, id: &str) -> std::thread::JoinHandle
     })
 }
 
-/// Issue 30, bug 1: the session's "parked" mark was a flag that the released older
+/// A review found: the session's "parked" mark was a flag that the released older
 /// connect cleared while the newer one was still parked; on a quiet channel the session
 /// then expired under the parked connect, and the client's next connect got
 /// `403::Unknown client`, losing every event in between.

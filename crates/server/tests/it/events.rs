@@ -383,7 +383,7 @@ fn bulk_load_mode_emits_merged_gap_events() {
     assert_eq!(st, 200, "the records themselves are written");
 }
 
-/// Issue 13, finding 10: the size cap was enforced only at each retention sweep (every
+/// A review found: the size cap was enforced only at each retention sweep (every
 /// minute), so a busy log grew many times past it. Passing the cap by a quarter wakes the
 /// sweep at once.
 #[test]

@@ -33,7 +33,7 @@ fn first_ids(s: &Server, token: &str) -> (String, String) {
     )
 }
 
-/// Issue 30: every org's first Bulk job was `750Fb0000000001IAA`.
+/// A review found: every org's first Bulk job was `750Fb0000000001IAA`.
 #[test]
 fn the_first_job_and_field_of_each_org_have_ids_of_their_own() {
     let s = Server::start_with(&crate::bin(), forcebus_testkit::Options::default());

@@ -440,7 +440,7 @@ fn runtime_definitions_new_schema_ids_channels_and_restart() {
     assert_eq!(sub["successful"], false);
 }
 
-/// Issue 13, finding 10: a platform event definition took 5,000 fields. Salesforce's
+/// A review found: a platform event definition took 5,000 fields. Salesforce's
 /// allocations hold: 800 custom fields an event, 100 definitions an org.
 #[test]
 fn definitions_keep_salesforces_limits() {

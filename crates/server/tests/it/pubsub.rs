@@ -293,7 +293,7 @@ fn garbage_on_the_grpc_port_closes_that_connection_only() {
     });
 }
 
-/// Issue 13, finding 6: a Subscribe kept delivering after its token was revoked. The
+/// A review found: a Subscribe kept delivering after its token was revoked. The
 /// stream now ends with UNAUTHENTICATED and Salesforce's `error-code` trailer.
 #[test]
 fn a_subscription_ends_when_its_token_is_revoked() {

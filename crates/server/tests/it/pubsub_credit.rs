@@ -28,7 +28,7 @@ fn receive(
     got
 }
 
-/// Issue 30, bug 2: the idle deadline ran from the last `FetchRequest` only, so a stream
+/// A review found: the idle deadline ran from the last `FetchRequest` only, so a stream
 /// whose credit ran out more than `pubsub_idle_timeout_secs` after its last request was
 /// closed (status OK) in the same turn, before the client's top-up could arrive.
 #[test]

@@ -315,7 +315,7 @@ fn large_child_results_page_on_their_own() {
     assert_eq!(seen, 450);
 }
 
-/// Issue 13, finding 2: each paged query kept its whole result for 15 minutes (50 queries
+/// A review found: each paged query kept its whole result for 15 minutes (50 queries
 /// over a large table took 2 GB). A cursor keeps the ids of its rows, and all cursors
 /// together stay within `query_cursor_max_bytes`: past it the least recently used goes,
 /// and its locator answers INVALID_QUERY_LOCATOR.

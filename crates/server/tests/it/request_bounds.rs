@@ -1,5 +1,5 @@
 //! Bounds on reading a request: a client that sends headers and part of a body cannot hold
-//! its connection for ever (issue 13, finding 9).
+//! its connection for ever.
 
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
@@ -50,7 +50,7 @@ fn a_body_that_never_finishes_is_cut_off_at_the_deadline() {
     assert_eq!((st, body["totalSize"].as_u64()), (200, Some(0)), "{body}");
 }
 
-/// Issue 13, finding 10: an error quoted the bad value whole (a 10 MB field value came
+/// A review found: an error quoted the bad value whole (a 10 MB field value came
 /// back in the error body). Messages are cut to 1,000 characters.
 #[test]
 fn an_error_does_not_echo_a_huge_value_back() {
