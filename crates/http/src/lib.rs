@@ -252,7 +252,7 @@ async fn read_body_first(
             StatusCode::INTERNAL_SERVER_ERROR,
             forcebus_xml::soap::fault(
                 forcebus_xml::soap::METADATA_NS,
-                "EXCEEDED_MAX_SIZE_REQUEST",
+                Code::ExceededMaxSizeRequest.as_str(),
                 &format!(
                     "Maximum size of request reached. Maximum size of request is {max} bytes."
                 ),

@@ -11,7 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use forcebus_xml::{Element, escape, parse, soap};
+use forcebus_xml::write::Writer;
+use forcebus_xml::{Element, parse, soap};
 
 use forcebus_org::{Api, Caller, Code, Op, OrgError, Record, RecordId};
 
@@ -181,54 +182,50 @@ fn login_response(
     session: &str,
 ) -> String {
     let org = app.org.id().to18();
-    let text = |f: &str| escape(user.get_str(f).unwrap_or(""));
+    let text = |f: &str| user.get_str(f).unwrap_or("");
     let o = &origin.0;
-    let seconds = app.auth.config().session_timeout.as_secs();
-    let profile = RecordId::mint("00e", 1).to18();
-    format!(
-        "<loginResponse><result>\
-<metadataServerUrl>{o}/services/Soap/m/{version}/{org}</metadataServerUrl>\
-<passwordExpired>false</passwordExpired>\
-<sandbox>false</sandbox>\
-<serverUrl>{o}/services/Soap/u/{version}/{org}</serverUrl>\
-<sessionId>{session}</sessionId>\
-<userId>{uid}</userId>\
-<userInfo>\
-<accessibilityMode>false</accessibilityMode>\
-<chatterExternal>false</chatterExternal>\
-<currencySymbol>$</currencySymbol>\
-<orgAttachmentFileSizeLimit>5242880</orgAttachmentFileSizeLimit>\
-<orgDefaultCurrencyIsoCode>USD</orgDefaultCurrencyIsoCode>\
-<orgDefaultCurrencyLocale>en_US</orgDefaultCurrencyLocale>\
-<orgDisallowHtmlAttachments>false</orgDisallowHtmlAttachments>\
-<orgHasPersonAccounts>false</orgHasPersonAccounts>\
-<organizationId>{org}</organizationId>\
-<organizationMultiCurrency>false</organizationMultiCurrency>\
-<organizationName>{org_name}</organizationName>\
-<profileId>{profile}</profileId>\
-<roleId xsi:nil=\"true\"/>\
-<sessionSecondsValid>{seconds}</sessionSecondsValid>\
-<userDefaultCurrencyIsoCode xsi:nil=\"true\"/>\
-<userEmail>{email}</userEmail>\
-<userFullName>{full}</userFullName>\
-<userId>{uid}</userId>\
-<userLanguage>{lang}</userLanguage>\
-<userLocale>{locale}</userLocale>\
-<userName>{uname}</userName>\
-<userTimeZone>{tz}</userTimeZone>\
-<userType>Standard</userType>\
-<userUiSkin>Theme3</userUiSkin>\
-</userInfo></result></loginResponse>",
-        session = escape(session),
-        uid = user.id.to18(),
-        org_name = escape(app.org.name()),
-        email = text("Email"),
-        full = text("Name"),
-        lang = text("LanguageLocaleKey"),
-        locale = text("LocaleSidKey"),
-        uname = text("Username"),
-        tz = text("TimeZoneSidKey"),
-    )
+    let uid = user.id.to18();
+    let mut w = Writer::new();
+    w.open("loginResponse")
+        .open("result")
+        .text(
+            "metadataServerUrl",
+            &format!("{o}/services/Soap/m/{version}/{org}"),
+        )
+        .value("passwordExpired", false)
+        .value("sandbox", false)
+        .text("serverUrl", &format!("{o}/services/Soap/u/{version}/{org}"))
+        .text("sessionId", session)
+        .text("userId", &uid)
+        .open("userInfo")
+        .value("accessibilityMode", false)
+        .value("chatterExternal", false)
+        .text("currencySymbol", "$")
+        .value("orgAttachmentFileSizeLimit", 5_242_880)
+        .text("orgDefaultCurrencyIsoCode", "USD")
+        .text("orgDefaultCurrencyLocale", "en_US")
+        .value("orgDisallowHtmlAttachments", false)
+        .value("orgHasPersonAccounts", false)
+        .text("organizationId", &org)
+        .value("organizationMultiCurrency", false)
+        .text("organizationName", app.org.name())
+        .text("profileId", &RecordId::mint("00e", 1).to18())
+        .nil("roleId")
+        .value(
+            "sessionSecondsValid",
+            app.auth.config().session_timeout.as_secs(),
+        )
+        .nil("userDefaultCurrencyIsoCode")
+        .text("userEmail", text("Email"))
+        .text("userFullName", text("Name"))
+        .text("userId", &uid)
+        .text("userLanguage", text("LanguageLocaleKey"))
+        .text("userLocale", text("LocaleSidKey"))
+        .text("userName", text("Username"))
+        .text("userTimeZone", text("TimeZoneSidKey"))
+        .text("userType", "Standard")
+        .text("userUiSkin", "Theme3");
+    w.finish()
 }
 
 /// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.
@@ -262,34 +259,34 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
         }
         Err(e) => return e.into_response(),
     };
-    let mut body = format!("<{name}Response>");
+    let mut w = Writer::new();
+    w.open(&format!("{name}Response"));
     for (id, r) in ids.iter().zip(result.results) {
         match r {
-            Ok(outcome) => body.push_str(&format!(
-                "<result><id>{}</id><success>true</success></result>",
-                outcome.id().to18()
-            )),
-            Err(e) => body.push_str(&result_error(id, &e)),
+            Ok(outcome) => {
+                w.open("result")
+                    .text("id", &outcome.id().to18())
+                    .value("success", true)
+                    .close();
+            }
+            Err(e) => result_error(&mut w, id, &e),
         }
     }
-    body.push_str(&format!("</{name}Response>"));
-    xml(StatusCode::OK, envelope(&body))
+    xml(StatusCode::OK, envelope(&w.finish()))
 }
 
 /// A failed `undelete` / `emptyRecycleBin` result: the error's fields, message and status
 /// code, and the id as an 18-character id (`xsi:nil` when it was not an id at all).
-fn result_error(id: &str, e: &OrgError) -> String {
-    let fields: String = e
-        .fields
-        .iter()
-        .map(|f| format!("<fields>{}</fields>", escape(f)))
-        .collect();
-    let id = RecordId::parse(id)
-        .map(|i| format!("<id>{}</id>", i.to18()))
-        .unwrap_or_else(|| "<id xsi:nil=\"true\"/>".to_owned());
-    format!(
-        "<result><errors>{fields}<message>{}</message><statusCode>{}</statusCode></errors>{id}<success>false</success></result>",
-        escape(&e.message),
-        e.code.as_str()
-    )
+fn result_error(w: &mut Writer, id: &str, e: &OrgError) {
+    w.open("result").open("errors");
+    for f in &e.fields {
+        w.text("fields", f);
+    }
+    w.text("message", &e.message)
+        .text("statusCode", e.code.as_str())
+        .close();
+    let id = RecordId::parse(id).map(|i| i.to18());
+    w.text_or_nil("id", id.as_deref())
+        .value("success", false)
+        .close();
 }

@@ -1,8 +1,8 @@
 //! The XML that SOAP clients send and read, for every SOAP front door (the partner API,
 //! the Metadata API) and for the metadata files of an sfdx project: a reader that parses
 //! a document into [`Element`]s matched by local name (any prefix, any namespace style),
-//! [`escape`] and [`soap`] (envelopes and faults) for the writers, and [`json`]: Metadata
-//! XML as the Tooling API's JSON.
+//! [`write`] (a [`write::Writer`] that escapes every text it takes), [`soap`] (envelopes
+//! and faults), [`escape`], and [`json`]: Metadata XML as the Tooling API's JSON.
 //!
 //! The reader never expands entities beyond the XML built-ins and caps depth and element
 //! count, so hostile XML costs little; a fuzz target and property tests feed it arbitrary
@@ -10,6 +10,7 @@
 
 pub mod json;
 pub mod soap;
+pub mod write;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;

@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use forcebus_org::{Api, Caller};
+use forcebus_org::{Api, Caller, Code};
 
 use crate::metadata::faults::{Fault, MD, client_fault, envelope, fault};
 use crate::metadata::{crud, reads};
@@ -52,7 +52,7 @@ pub(crate) async fn endpoint(
         .or_else(|| crate::ctx::bearer(&headers).map(str::to_owned));
     let Some(session) = token.and_then(|t| app.auth.verify(&t)) else {
         return fault(
-            "INVALID_SESSION_ID",
+            Code::InvalidSessionId,
             "Invalid Session ID found in SessionHeader: Illegal Session",
         );
     };
@@ -72,17 +72,19 @@ pub(crate) async fn endpoint(
         "listMetadata" => Ok(reads::list(&app, op)),
         "deploy" => Ok(crate::metadata::deploy::deploy(&app, &caller, op).await),
         "retrieve" => crate::metadata::retrieve::retrieve(&app, op)
-            .map_err(|e| Fault::new("UNKNOWN_EXCEPTION", e)),
-        "checkRetrieveStatus" => crate::metadata::retrieve::check(&app, op)
-            .ok_or_else(|| Fault::new("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")),
+            .map_err(|e| Fault::new(Code::UnknownException, e)),
+        "checkRetrieveStatus" => crate::metadata::retrieve::check(&app, op).ok_or_else(|| {
+            Fault::new(Code::InvalidCrossReferenceKey, "invalid cross reference id")
+        }),
         "checkDeployStatus" => crate::metadata::deploy::check(&app, op)
-            .map_err(|e| Fault::new("INVALID_CROSS_REFERENCE_KEY", e.message)),
-        "cancelDeploy" => crate::metadata::quick::cancel_soap(&app, op)
-            .map_err(|e| Fault::new(e.code.as_str(), e.message)),
+            .map_err(|e| Fault::new(Code::InvalidCrossReferenceKey, e.message)),
+        "cancelDeploy" => {
+            crate::metadata::quick::cancel_soap(&app, op).map_err(|e| Fault::new(e.code, e.message))
+        }
         "deployRecentValidation" => {
             crate::metadata::quick::deploy_recent_validation(&app, &caller, op)
                 .await
-                .map_err(|e| Fault::new(e.code.as_str(), e.message))
+                .map_err(|e| Fault::new(e.code, e.message))
         }
         "describeMetadata" => Ok(reads::describe()),
         other => {

@@ -7,34 +7,33 @@ use forcebus_org::{Caller, Code, OrgError};
 
 use crate::metadata::channels;
 use crate::metadata::faults::{Fault, MAX_COMPONENTS, TYPES, components, served};
+use forcebus_xml::Element;
 use forcebus_xml::json::to_json;
-use forcebus_xml::{Element, escape};
+use forcebus_xml::write::Writer;
 
 /// A component's result: `SaveResult`, `UpsertResult` (`created`) or `DeleteResult`.
 pub(crate) fn result(full_name: &str, outcome: &Result<bool, OrgError>, upsert: bool) -> String {
-    let name = escape(full_name);
-    match outcome {
-        Ok(created) => {
-            let created = if upsert {
-                format!("<created>{created}</created>")
-            } else {
-                String::new()
-            };
-            format!("<result>{created}<fullName>{name}</fullName><success>true</success></result>")
-        }
-        Err(e) => {
-            let created = if upsert {
-                "<created>false</created>"
-            } else {
-                ""
-            };
-            format!(
-                "<result>{created}<errors><message>{}</message><statusCode>{}</statusCode></errors><fullName>{name}</fullName><success>false</success></result>",
-                escape(&e.message),
-                e.code.as_str()
-            )
-        }
+    let mut w = Writer::new();
+    w.open("result");
+    if upsert {
+        w.value("created", matches!(outcome, Ok(true)));
     }
+    if let Err(e) = outcome {
+        w.open("errors")
+            .text("message", &e.message)
+            .text("statusCode", e.code.as_str())
+            .close();
+    }
+    w.text("fullName", full_name)
+        .value("success", outcome.is_ok());
+    w.finish()
+}
+
+/// A call's response element around its results (already XML).
+fn response(call: &str, results: &str) -> String {
+    let mut w = Writer::new();
+    w.open(&format!("{call}Response")).fragment(results);
+    w.finish()
 }
 
 /// `createMetadata` and `upsertMetadata`: each component created (an upsert of an
@@ -79,7 +78,7 @@ pub(crate) async fn save(
         };
         out.push_str(&result(&full, &outcome, upsert));
     }
-    Ok(format!("<{0}Response>{out}</{0}Response>", op.name))
+    Ok(response(&op.name, &out))
 }
 
 /// Whether the component `full` of type `kind` is in the org.
@@ -201,7 +200,10 @@ fn unsupported(kind: &str) -> OrgError {
 pub(crate) async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
     if !served(kind) {
-        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+        return Err(Fault::new(
+            Code::InvalidType,
+            format!("Unknown type: {kind}"),
+        ));
     }
     let old = op.text_of("oldFullName").unwrap_or_default().to_owned();
     let new = op.text_of("newFullName").unwrap_or_default().to_owned();
@@ -245,10 +247,7 @@ pub(crate) async fn rename(app: &crate::State, op: &Element) -> Result<String, F
             ),
         )),
     };
-    Ok(format!(
-        "<renameMetadataResponse>{}</renameMetadataResponse>",
-        result(&new, &outcome, false)
-    ))
+    Ok(response("renameMetadata", &result(&new, &outcome, false)))
 }
 
 /// `deleteMetadata`: custom fields made through the API.
@@ -259,7 +258,10 @@ pub(crate) async fn delete(
 ) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default().to_owned();
     if !served(&kind) {
-        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+        return Err(Fault::new(
+            Code::InvalidType,
+            format!("Unknown type: {kind}"),
+        ));
     }
     let names: Vec<String> = op
         .children_named("fullNames")
@@ -313,7 +315,5 @@ pub(crate) async fn delete(
         };
         out.push_str(&result(&name, &outcome, false));
     }
-    Ok(format!(
-        "<deleteMetadataResponse>{out}</deleteMetadataResponse>"
-    ))
+    Ok(response("deleteMetadata", &out))
 }

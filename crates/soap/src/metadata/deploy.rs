@@ -19,7 +19,8 @@ use forcebus_org::{Caller, Code, OrgError};
 use crate::metadata::channels;
 use crate::metadata::options::DeployOptions;
 use crate::metadata::package::read_package;
-use forcebus_xml::{Element, escape};
+use forcebus_xml::Element;
+use forcebus_xml::write::Writer;
 
 /// Deploy results kept (the oldest go first).
 const MAX_KEPT: usize = 1_000;
@@ -286,56 +287,61 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Result<String, OrgError
 
 fn render(r: &DeployResult, details: bool) -> String {
     let (errors, deployed, total) = r.counts();
-    let mut out = format!(
-        "<checkOnly>{}</checkOnly><completedDate>{c}</completedDate><createdBy>005000000000000</createdBy><createdByName>forcebus</createdByName><createdDate>{c}</createdDate><details>",
-        r.options.check_only,
-        c = r.created.replace("+0000", "Z"),
-    );
+    let created = r.created.replace("+0000", "Z");
+    let mut w = Writer::new();
+    w.value("checkOnly", r.options.check_only)
+        .text("completedDate", &created)
+        .text("createdBy", "005000000000000")
+        .text("createdByName", "forcebus")
+        .text("createdDate", &created)
+        .open("details");
     if details {
         let (failures, successes) = r.messages();
         for m in &failures {
-            out.push_str(&message("componentFailures", m, &r.created));
+            message(&mut w, "componentFailures", m, &created);
         }
         for m in &successes {
-            out.push_str(&message("componentSuccesses", m, &r.created));
+            message(&mut w, "componentSuccesses", m, &created);
         }
     }
-    out.push_str("<runTestResult><numFailures>0</numFailures><numTestsRun>0</numTestsRun><totalTime>0.0</totalTime></runTestResult></details><done>true</done>");
+    w.open("runTestResult")
+        .value("numFailures", 0)
+        .value("numTestsRun", 0)
+        .text("totalTime", "0.0")
+        .close()
+        .close()
+        .value("done", true);
     if let Some(e) = &r.error {
-        out.push_str(&format!(
-            "<errorMessage>{}</errorMessage><errorStatusCode>UNKNOWN_EXCEPTION</errorStatusCode>",
-            escape(e)
-        ));
+        w.text("errorMessage", e)
+            .text("errorStatusCode", Code::UnknownException.as_str());
     }
-    out.push_str(&format!(
-        "<id>{}</id><ignoreWarnings>{}</ignoreWarnings><numberComponentErrors>{errors}</numberComponentErrors><numberComponentsDeployed>{deployed}</numberComponentsDeployed><numberComponentsTotal>{total}</numberComponentsTotal><numberTestErrors>0</numberTestErrors><numberTestsCompleted>0</numberTestsCompleted><numberTestsTotal>0</numberTestsTotal><rollbackOnError>{}</rollbackOnError><runTestsEnabled>false</runTestsEnabled><status>{}</status><success>{}</success>",
-        r.id,
-        r.options.ignore_warnings,
-        r.options.rollback_on_error,
-        r.status,
-        r.success(),
-    ));
-    out
+    w.text("id", &r.id)
+        .value("ignoreWarnings", r.options.ignore_warnings)
+        .value("numberComponentErrors", errors)
+        .value("numberComponentsDeployed", deployed)
+        .value("numberComponentsTotal", total)
+        .value("numberTestErrors", 0)
+        .value("numberTestsCompleted", 0)
+        .value("numberTestsTotal", 0)
+        .value("rollbackOnError", r.options.rollback_on_error)
+        .value("runTestsEnabled", false)
+        .text("status", r.status)
+        .value("success", r.success());
+    w.finish()
 }
 
 /// A DeployMessage (`componentType` always present, as the sf CLI requires).
-fn message(element: &str, m: &Message<'_>, created: &str) -> String {
-    let problem = m.problem.as_deref().map_or(String::new(), |p| {
-        format!(
-            "<problem>{}</problem><problemType>{}</problemType>",
-            escape(p),
-            m.problem_type
-        )
-    });
-    format!(
-        "<{element}><changed>{}</changed><componentType>{}</componentType><created>{}</created><createdDate>{}</createdDate><deleted>{}</deleted><fileName>{}</fileName><fullName>{}</fullName>{problem}<success>{}</success></{element}>",
-        m.changed,
-        m.component_type,
-        m.created,
-        created.replace("+0000", "Z"),
-        m.deleted,
-        escape(&m.file_name),
-        escape(m.full_name),
-        m.success,
-    )
+fn message(w: &mut Writer, element: &str, m: &Message<'_>, created: &str) {
+    w.open(element)
+        .value("changed", m.changed)
+        .text("componentType", m.component_type)
+        .value("created", m.created)
+        .text("createdDate", created)
+        .value("deleted", m.deleted)
+        .text("fileName", &m.file_name)
+        .text("fullName", m.full_name);
+    if let Some(p) = &m.problem {
+        w.text("problem", p).text("problemType", m.problem_type);
+    }
+    w.value("success", m.success).close();
 }

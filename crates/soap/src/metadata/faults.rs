@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use forcebus_org::Code;
 use forcebus_xml::Element;
 use forcebus_xml::soap;
 
@@ -31,10 +32,10 @@ pub(crate) fn envelope(body: &str) -> String {
 }
 
 /// A fault: HTTP 500, `sf:CODE` and `CODE: message`, no detail (the WSDL declares none).
-pub(crate) fn fault(code: &str, message: &str) -> Response {
+pub(crate) fn fault(code: Code, message: &str) -> Response {
     xml(
         StatusCode::INTERNAL_SERVER_ERROR,
-        soap::fault(MD, code, message),
+        soap::fault(MD, code.as_str(), message),
     )
 }
 
@@ -49,12 +50,12 @@ pub(crate) fn client_fault(message: &str) -> Response {
 /// A fault that ends the whole call (what is wrong with one component is that
 /// component's `errors` instead).
 pub(crate) struct Fault {
-    pub(crate) code: &'static str,
+    pub(crate) code: Code,
     pub(crate) message: String,
 }
 
 impl Fault {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -63,7 +64,7 @@ impl Fault {
 
     pub(crate) fn too_many() -> Self {
         Self::new(
-            "EXCEEDED_ID_LIMIT",
+            Code::ExceededIdLimit,
             format!("Too many components: at most {MAX_COMPONENTS} a call"),
         )
     }

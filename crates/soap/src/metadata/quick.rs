@@ -8,7 +8,8 @@ use forcebus_org::{Code, OrgError};
 
 use crate::metadata::deploy::start;
 use crate::metadata::options::DeployOptions;
-use forcebus_xml::{Element, escape};
+use forcebus_xml::Element;
+use forcebus_xml::write::Writer;
 
 /// A quick deploy of the validation `id`: its zip applied again with its options, not
 /// `checkOnly`; the new deploy's id.
@@ -52,10 +53,12 @@ pub(crate) fn cancel(app: &crate::State, id: &str) -> Result<(), OrgError> {
 pub(crate) fn cancel_soap(app: &crate::State, op: &Element) -> Result<String, OrgError> {
     let id = op.children.first().map_or("", |c| c.text.trim());
     cancel(app, id)?;
-    Ok(format!(
-        "<cancelDeployResponse><result><done>false</done><id>{}</id></result></cancelDeployResponse>",
-        escape(id)
-    ))
+    let mut w = Writer::new();
+    w.open("cancelDeployResponse")
+        .open("result")
+        .value("done", false)
+        .text("id", id);
+    Ok(w.finish())
 }
 
 /// `deployRecentValidation` (`<validationId>`, or the first child): the new deploy's id,

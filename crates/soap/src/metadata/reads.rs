@@ -3,18 +3,23 @@
 
 use serde_json::Value;
 
+use forcebus_org::Code;
 use forcebus_org::declarations::field_metadata;
 
 use crate::metadata::channels;
 use crate::metadata::faults::{Fault, MAX_COMPONENTS, served};
+use forcebus_xml::Element;
 use forcebus_xml::json::write_children;
-use forcebus_xml::{Element, escape};
+use forcebus_xml::write::Writer;
 
 /// `readMetadata`: one `records` per name, in order; `xsi:nil` for a missing one.
 pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
     if !served(kind) {
-        return Err(Fault::new("INVALID_TYPE", format!("Unknown type: {kind}")));
+        return Err(Fault::new(
+            Code::InvalidType,
+            format!("Unknown type: {kind}"),
+        ));
     }
     let names: Vec<&str> = op
         .children_named("fullNames")
@@ -24,7 +29,8 @@ pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
         return Err(Fault::too_many());
     }
     let schema = app.org.schema();
-    let mut out = String::new();
+    let mut w = Writer::new();
+    w.open("readMetadataResponse").open("result");
     for name in names {
         let record = if channels::object_of(kind).is_some() {
             channels::read(app, kind, name)
@@ -49,28 +55,29 @@ pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
         };
         match record {
             Some(r) => {
-                out.push_str(&format!(r#"<records xsi:type="{kind}">"#));
-                write_children(&mut out, &r);
-                out.push_str("</records>");
+                let mut fields = String::new();
+                write_children(&mut fields, &r);
+                w.open_typed("records", kind).fragment(&fields).close();
             }
-            None => out.push_str(r#"<records xsi:nil="true"/>"#),
+            None => {
+                w.nil("records");
+            }
         }
     }
-    Ok(format!(
-        "<readMetadataResponse><result>{out}</result></readMetadataResponse>"
-    ))
+    Ok(w.finish())
 }
 
 /// `listMetadata`: the custom objects and fields, as `FileProperties`.
 pub(crate) fn list(app: &crate::State, op: &Element) -> String {
     let schema = app.org.schema();
     let runtime = app.org.runtime_schema();
-    let mut out = String::new();
+    let mut w = Writer::new();
+    w.open("listMetadataResponse");
     for q in op.children_named("queries").take(3) {
         let kind = q.text_of("type").unwrap_or_default();
         for (full, id) in channels::list(app, kind) {
             let file = channels::file_of(kind, &full);
-            out.push_str(&file_properties(&full, &file, &id, kind));
+            file_properties(&mut w, &full, &file, &id, kind);
         }
         for o in schema.objects().filter(|o| o.custom && !o.tooling) {
             let file = format!("objects/{}.object", o.name);
@@ -80,7 +87,7 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
                     .get(&o.name)
                     .map(|r| r.id.clone())
                     .unwrap_or_default();
-                out.push_str(&file_properties(&o.name, &file, &id, kind));
+                file_properties(&mut w, &o.name, &file, &id, kind);
             }
         }
         if kind == "CustomField" {
@@ -93,28 +100,34 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
                         .map(|r| r.id.clone())
                         .unwrap_or_default();
                     let file = format!("objects/{}.object", o.name);
-                    out.push_str(&file_properties(
-                        &format!("{}.{}", o.name, f.name),
-                        &file,
-                        &id,
-                        kind,
-                    ));
+                    let full = format!("{}.{}", o.name, f.name);
+                    file_properties(&mut w, &full, &file, &id, kind);
                 }
             }
         }
     }
-    format!("<listMetadataResponse>{out}</listMetadataResponse>")
+    w.finish()
 }
 
-fn file_properties(full: &str, file: &str, id: &str, kind: &str) -> String {
+/// A component's `FileProperties`.
+fn file_properties(w: &mut Writer, full: &str, file: &str, id: &str, kind: &str) {
     let id = forcebus_org::RecordId::parse(id)
         .map(|i| i.to18())
         .unwrap_or_default();
-    format!(
-        "<result><createdById></createdById><createdByName></createdByName><createdDate>1970-01-01T00:00:00.000Z</createdDate><fileName>{}</fileName><fullName>{}</fullName><id>{id}</id><lastModifiedById></lastModifiedById><lastModifiedByName></lastModifiedByName><lastModifiedDate>1970-01-01T00:00:00.000Z</lastModifiedDate><manageableState>unmanaged</manageableState><type>{kind}</type></result>",
-        escape(file),
-        escape(full)
-    )
+    let epoch = "1970-01-01T00:00:00.000Z";
+    w.open("result")
+        .text("createdById", "")
+        .text("createdByName", "")
+        .text("createdDate", epoch)
+        .text("fileName", file)
+        .text("fullName", full)
+        .text("id", &id)
+        .text("lastModifiedById", "")
+        .text("lastModifiedByName", "")
+        .text("lastModifiedDate", epoch)
+        .text("manageableState", "unmanaged")
+        .text("type", kind)
+        .close();
 }
 
 /// `describeMetadata`: only the types this server serves.

@@ -262,7 +262,7 @@ fn deploy_result(r: &DeployResult, details: bool) -> Value {
         canceled_by: None,
         canceled_by_name: None,
         error_message: r.error.as_deref(),
-        error_status_code: r.error.as_ref().map(|_| "UNKNOWN_EXCEPTION"),
+        error_status_code: r.error.as_ref().map(|_| Code::UnknownException.as_str()),
         state_detail: None,
         messages: [],
         retrieve_result: None,

@@ -15,8 +15,9 @@ use forcebus_org::clock::format_datetime;
 use forcebus_org::declarations::field_metadata;
 
 use crate::metadata::channels;
+use forcebus_xml::Element;
 use forcebus_xml::json::write_children;
-use forcebus_xml::{Element, escape};
+use forcebus_xml::write::Writer;
 
 /// Retrieve results kept (the oldest go first).
 const MAX_KEPT: usize = 100;
@@ -107,27 +108,37 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Option<String> {
         .text_of("includeZip")
         .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
     let now = format_datetime(app.org.clock().now()).replace("+0000", "Z");
-    let mut out = String::from("<checkRetrieveStatusResponse><result><done>true</done>");
+    let mut w = Writer::new();
+    w.open("checkRetrieveStatusResponse")
+        .open("result")
+        .value("done", true);
     for (file, full, kind) in &r.files {
-        out.push_str(&format!(
-            "<fileProperties><createdById>005000000000000AAA</createdById><createdByName>forcebus</createdByName><createdDate>{now}</createdDate><fileName>{}</fileName><fullName>{}</fullName><id></id><lastModifiedById>005000000000000AAA</lastModifiedById><lastModifiedByName>forcebus</lastModifiedByName><lastModifiedDate>{now}</lastModifiedDate><manageableState>unmanaged</manageableState><type>{kind}</type></fileProperties>",
-            escape(file),
-            escape(full)
-        ));
+        w.open("fileProperties")
+            .text("createdById", "005000000000000AAA")
+            .text("createdByName", "forcebus")
+            .text("createdDate", &now)
+            .text("fileName", file)
+            .text("fullName", full)
+            .text("id", "")
+            .text("lastModifiedById", "005000000000000AAA")
+            .text("lastModifiedByName", "forcebus")
+            .text("lastModifiedDate", &now)
+            .text("manageableState", "unmanaged")
+            .text("type", kind)
+            .close();
     }
-    out.push_str(&format!("<id>{id}</id>"));
+    w.text("id", &id);
     for p in &r.problems {
-        out.push_str(&format!(
-            "<messages><fileName>package.xml</fileName><problem>{}</problem></messages>",
-            escape(p)
-        ));
+        w.open("messages")
+            .text("fileName", "package.xml")
+            .text("problem", p)
+            .close();
     }
-    out.push_str("<status>Succeeded</status><success>true</success>");
+    w.text("status", "Succeeded").value("success", true);
     if include_zip {
-        out.push_str(&format!("<zipFile>{}</zipFile>", r.zip));
+        w.text("zipFile", &r.zip);
     }
-    out.push_str("</result></checkRetrieveStatusResponse>");
-    Some(out)
+    Some(w.finish())
 }
 
 type Files = Vec<(String, String, &'static str)>;
@@ -169,18 +180,17 @@ pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) 
 
 /// `package.xml` naming `members` by type.
 fn package_xml(members: &BTreeMap<&'static str, Vec<String>>, version: &str) -> String {
-    let mut package = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">"#,
-    );
+    let mut w = Writer::new();
+    w.fragment(r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">"#);
     for (kind, list) in members {
-        package.push_str("<types>");
+        w.open("types");
         for m in list {
-            package.push_str(&format!("<members>{}</members>", escape(m)));
+            w.text("members", m);
         }
-        package.push_str(&format!("<name>{kind}</name></types>"));
+        w.text("name", kind).close();
     }
-    package.push_str(&format!("<version>{}</version></Package>", escape(version)));
-    package
+    w.text("version", version).fragment("</Package>");
+    w.finish()
 }
 
 /// The zip (base64) of `objects` (all of an object's custom fields, or the named ones),

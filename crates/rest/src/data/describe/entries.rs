@@ -1,6 +1,7 @@
 //! An object's describeGlobal entry and the URLs it lists, and the entries and describes
 //! of change events and platform events, which describe builds from them.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use forcebus_org::platform::EventDef;
@@ -31,38 +32,79 @@ pub(super) fn object_urls(base: &str, o: &ObjectDef, full: bool) -> Value {
 
 /// The describeGlobal entry of an object.
 pub(crate) fn global_entry(base: &str, o: &ObjectDef) -> Value {
-    let user = o.name == "User";
-    json!({
-        "activateable": false,
-        "associateEntityType": null,
-        "associateParentEntity": null,
-        "createable": o.createable,
-        "custom": o.custom,
-        "customSetting": false,
-        "deepCloneable": false,
-        "deletable": o.deletable,
-        "deprecatedAndHidden": false,
-        "feedEnabled": !o.custom,
-        "hasSubtypes": false,
-        "idEnabled": true,
-        "isInterface": false,
-        "isSubtype": false,
-        "keyPrefix": o.key_prefix,
-        "label": o.label,
-        "labelPlural": o.label_plural,
-        "layoutable": true,
-        "mergeable": matches!(o.name.as_str(), "Account" | "Contact" | "Lead" | "Case"),
-        "mruEnabled": true,
-        "name": o.name,
-        "queryable": true,
-        "replicateable": true,
-        "retrieveable": true,
-        "searchable": true,
-        "triggerable": true,
-        "undeletable": !user,
-        "updateable": o.updateable,
-        "urls": object_urls(base, o, false),
-    })
+    serde_json::to_value(GlobalEntry::of(base, o)).unwrap_or(Value::Null)
+}
+
+/// An object's describeGlobal entry (the start of its describe), in Salesforce's key
+/// order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GlobalEntry<'a> {
+    activateable: bool,
+    associate_entity_type: Option<&'a str>,
+    associate_parent_entity: Option<&'a str>,
+    createable: bool,
+    custom: bool,
+    custom_setting: bool,
+    deep_cloneable: bool,
+    deletable: bool,
+    deprecated_and_hidden: bool,
+    feed_enabled: bool,
+    has_subtypes: bool,
+    id_enabled: bool,
+    is_interface: bool,
+    is_subtype: bool,
+    key_prefix: &'a str,
+    label: &'a str,
+    label_plural: &'a str,
+    layoutable: bool,
+    mergeable: bool,
+    mru_enabled: bool,
+    name: &'a str,
+    queryable: bool,
+    replicateable: bool,
+    retrieveable: bool,
+    searchable: bool,
+    triggerable: bool,
+    undeletable: bool,
+    updateable: bool,
+    urls: Value,
+}
+
+impl<'a> GlobalEntry<'a> {
+    fn of(base: &str, o: &'a ObjectDef) -> Self {
+        Self {
+            activateable: false,
+            associate_entity_type: None,
+            associate_parent_entity: None,
+            createable: o.createable,
+            custom: o.custom,
+            custom_setting: false,
+            deep_cloneable: false,
+            deletable: o.deletable,
+            deprecated_and_hidden: false,
+            feed_enabled: !o.custom,
+            has_subtypes: false,
+            id_enabled: true,
+            is_interface: false,
+            is_subtype: false,
+            key_prefix: &o.key_prefix,
+            label: &o.label,
+            label_plural: &o.label_plural,
+            layoutable: true,
+            mergeable: matches!(o.name.as_str(), "Account" | "Contact" | "Lead" | "Case"),
+            mru_enabled: true,
+            name: &o.name,
+            queryable: true,
+            replicateable: true,
+            retrieveable: true,
+            searchable: true,
+            triggerable: true,
+            undeletable: o.name != "User",
+            updateable: o.updateable,
+            urls: object_urls(base, o, false),
+        }
+    }
 }
 
 /// The describeGlobal entry of an object's change events.
