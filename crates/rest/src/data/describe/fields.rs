@@ -93,47 +93,84 @@ struct FieldDescribe<'a> {
     write_requires_master_read: bool,
 }
 
-impl<'a> FieldDescribe<'a> {
-    fn of(f: &'a FieldDef) -> Self {
-        let text = f.ftype.is_text();
-        // A custom master-detail field (the catalogue's standard ones describe as lookups).
-        let master_detail = f.custom && f.ftype == FieldType::Reference && f.cascade_delete;
-        let long_text = f.ftype == FieldType::Textarea && f.length > 255;
-        let picklist_values = f
-            .picklist
-            .iter()
-            .map(|v| PicklistEntry {
-                active: true,
-                default_value: f.default_picklist.as_deref() == Some(v.as_str()),
-                label: v,
-                valid_for: None,
-                value: v,
-            })
-            .collect();
-        let default_value = match (&f.default_value, f.ftype) {
-            (Some(v), _) => v.clone(),
-            (None, FieldType::Boolean) => Value::Bool(false),
-            _ => Value::Null,
-        };
+/// What describe derives from a field's type and length: which operations it supports.
+struct Capabilities {
+    aggregatable: bool,
+    filterable: bool,
+    groupable: bool,
+    sortable: bool,
+    id_lookup: bool,
+    master_detail: bool,
+}
+
+impl Capabilities {
+    fn of(f: &FieldDef) -> Self {
         use FieldType as T;
+        let long_text = f.ftype == T::Textarea && f.length > 255;
         Self {
             aggregatable: !long_text
                 && !matches!(
                     f.ftype,
                     T::Boolean | T::Address | T::Location | T::Multipicklist
                 ),
+            filterable: !long_text && f.ftype != T::Address,
+            groupable: !long_text
+                && !matches!(
+                    f.ftype,
+                    T::Double | T::Currency | T::Percent | T::Datetime | T::Address | T::Location
+                ),
+            sortable: !long_text && !matches!(f.ftype, T::Address | T::Location | T::Multipicklist),
+            id_lookup: f.name == "Id"
+                || f.external_id
+                || f.name == "Username"
+                || (f.name_field && f.ftype.is_text()),
+            // A custom master-detail field (the catalogue's standard ones describe as
+            // lookups).
+            master_detail: f.custom && f.ftype == T::Reference && f.cascade_delete,
+        }
+    }
+}
+
+/// A field's picklist values as describe shows them.
+fn picklist_values(f: &FieldDef) -> Vec<PicklistEntry<'_>> {
+    f.picklist
+        .iter()
+        .map(|v| PicklistEntry {
+            active: true,
+            default_value: f.default_picklist.as_deref() == Some(v.as_str()),
+            label: v,
+            valid_for: None,
+            value: v,
+        })
+        .collect()
+}
+
+/// A field's default value: the declared one, `false` for a checkbox, else null.
+fn default_value(f: &FieldDef) -> Value {
+    match (&f.default_value, f.ftype) {
+        (Some(v), _) => v.clone(),
+        (None, FieldType::Boolean) => Value::Bool(false),
+        _ => Value::Null,
+    }
+}
+
+impl<'a> FieldDescribe<'a> {
+    fn of(f: &'a FieldDef) -> Self {
+        let c = Capabilities::of(f);
+        Self {
+            aggregatable: c.aggregatable,
             ai_prediction_field: false,
             auto_number: f.name == "CaseNumber",
             byte_length: byte_length(f),
             calculated: f.calculated,
             calculated_formula: None,
-            cascade_delete: master_detail,
+            cascade_delete: c.master_detail,
             case_sensitive: false,
             compound_field_name: f.compound_field_name.as_deref(),
             controller_name: None,
             createable: f.createable,
             custom: f.custom,
-            default_value,
+            default_value: default_value(f),
             default_value_formula: None,
             defaulted_on_create: f.defaulted_on_create,
             dependent_picklist: false,
@@ -143,20 +180,13 @@ impl<'a> FieldDescribe<'a> {
             encrypted: false,
             external_id: f.external_id,
             extra_type_info: f.extra_type_info.as_deref(),
-            filterable: !long_text && f.ftype != T::Address,
+            filterable: c.filterable,
             filtered_lookup_info: None,
             formula_treat_null_number_as_zero: false,
-            groupable: !long_text
-                && !matches!(
-                    f.ftype,
-                    T::Double | T::Currency | T::Percent | T::Datetime | T::Address | T::Location
-                ),
+            groupable: c.groupable,
             high_scale_number: false,
             html_formatted: false,
-            id_lookup: f.name == "Id"
-                || f.external_id
-                || f.name == "Username"
-                || (f.name_field && text),
+            id_lookup: c.id_lookup,
             inline_help_text: None,
             label: &f.label,
             length: f.length,
@@ -167,20 +197,20 @@ impl<'a> FieldDescribe<'a> {
             name_pointing: f.reference_to.len() > 1,
             nillable: f.nillable,
             permissionable: f.nillable && f.createable && !f.name_field,
-            picklist_values,
+            picklist_values: picklist_values(f),
             polymorphic_foreign_key: f.reference_to.len() > 1,
             precision: f.precision,
             query_by_distance: false,
             reference_target_field: None,
             reference_to: &f.reference_to,
             relationship_name: f.relationship_name.as_deref(),
-            relationship_order: master_detail.then_some(0),
+            relationship_order: c.master_detail.then_some(0),
             restricted_delete: false,
             restricted_picklist: f.restricted_picklist,
             scale: f.scale,
-            search_prefilterable: f.ftype == T::Reference,
+            search_prefilterable: f.ftype == FieldType::Reference,
             soap_type: f.ftype.soap_type(),
-            sortable: !long_text && !matches!(f.ftype, T::Address | T::Location | T::Multipicklist),
+            sortable: c.sortable,
             kind: f.ftype.name(),
             unique: f.unique,
             updateable: f.updateable,
