@@ -74,10 +74,35 @@ pub fn bulk_session(headers: &HeaderMap) -> Option<&str> {
 
 /// Parses `v59.0` into `59.0` when it is a version we serve (20.0 up to the latest).
 pub fn parse_version(segment: &str, latest: u32) -> Option<String> {
-    let v = segment.strip_prefix('v')?;
-    let (major, minor) = v.split_once('.')?;
-    let major: u32 = major.parse().ok()?;
-    (minor == "0" && (20..=latest).contains(&major)).then(|| format!("{major}.0"))
+    version_of(segment, latest).ok()
+}
+
+/// The oldest API version Salesforce still serves: 21.0 to 30.0 were retired in Summer
+/// '25 (7.0 to 20.0 before).
+pub const OLDEST_VERSION: u32 = 31;
+
+/// Why a version segment names no served version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionError {
+    /// A version Salesforce served once and has retired (below [`OLDEST_VERSION`]).
+    Retired,
+    /// Not a version (`v38`, `vx.0`), or one newer than the newest served.
+    Unknown,
+}
+
+/// The version a path segment (`v59.0`) names, if it is served: from
+/// [`OLDEST_VERSION`] to `latest`.
+pub fn version_of(segment: &str, latest: u32) -> Result<String, VersionError> {
+    let parsed = segment.strip_prefix('v').and_then(|v| {
+        let (major, minor) = v.split_once('.')?;
+        let major: u32 = major.parse().ok()?;
+        (minor == "0").then_some(major)
+    });
+    match parsed {
+        Some(major) if (OLDEST_VERSION..=latest).contains(&major) => Ok(format!("{major}.0")),
+        Some(major) if (1..OLDEST_VERSION).contains(&major) => Err(VersionError::Retired),
+        _ => Err(VersionError::Unknown),
+    }
 }
 
 /// An authenticated call under `/services/data/vXX.X/...`.
@@ -136,8 +161,10 @@ where
             .strip_prefix("/services/data/")
             .and_then(|p| p.split('/').next())
             .unwrap_or("");
-        let version =
-            parse_version(segment, app.config.latest_version).ok_or_else(ApiError::not_found)?;
+        let version = version_of(segment, app.config.latest_version).map_err(|e| match e {
+            VersionError::Retired => ApiError::retired_version(),
+            VersionError::Unknown => ApiError::not_found(),
+        })?;
         let token = bearer(&parts.headers).ok_or_else(ApiError::invalid_session)?;
         let session = app
             .auth
@@ -167,10 +194,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_from_20_to_latest_are_served() {
-        assert_eq!(parse_version("v20.0", 59).as_deref(), Some("20.0"));
+    fn versions_from_31_to_latest_are_served_and_older_ones_are_retired() {
+        assert_eq!(parse_version("v31.0", 59).as_deref(), Some("31.0"));
         assert_eq!(parse_version("v59.0", 59).as_deref(), Some("59.0"));
-        for bad in ["v19.0", "v60.0", "59.0", "v59.1", "v59", "vx.0", ""] {
+        for retired in ["v30.0", "v20.0", "v7.0"] {
+            assert_eq!(
+                version_of(retired, 59),
+                Err(VersionError::Retired),
+                "{retired}"
+            );
+        }
+        for bad in ["v30.0", "v60.0", "59.0", "v59.1", "v59", "vx.0", "v0.0", ""] {
             assert_eq!(parse_version(bad, 59), None, "{bad}");
         }
     }

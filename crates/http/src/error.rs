@@ -91,6 +91,15 @@ impl ApiError {
         )
     }
 
+    /// `410 GONE`: a version Salesforce has retired.
+    pub fn retired_version() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            Code::Gone,
+            "This API version is no longer supported. Use API version 31.0 or later.",
+        )
+    }
+
     /// `404 NOT_FOUND`.
     pub fn not_found() -> Self {
         Self::new(

@@ -39,7 +39,7 @@ use error::ApiError;
 /// HTTP settings every family reads.
 #[derive(Debug, Clone)]
 pub struct RestConfig {
-    /// The newest API version served (and listed last), e.g. 59.
+    /// The newest API version served (and listed last): 66 (Spring '26) by default.
     pub latest_version: u32,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
@@ -55,7 +55,7 @@ pub struct RestConfig {
 impl Default for RestConfig {
     fn default() -> Self {
         Self {
-            latest_version: 62,
+            latest_version: 66,
             max_body_bytes: 10 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,

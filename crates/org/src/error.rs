@@ -23,6 +23,7 @@ pub enum Code {
     ExceededMaxSizeRequest,
     ExternalObjectUnsupported,
     FieldIntegrityException,
+    Gone,
     InsufficientAccess,
     InvalidCrossReferenceKey,
     InvalidDateFormat,
@@ -33,6 +34,7 @@ pub enum Code {
     InvalidInput,
     InvalidLogin,
     InvalidNewPassword,
+    InvalidOperation,
     InvalidOrNullForRestrictedPicklist,
     InvalidQueryFilterOperator,
     InvalidQueryLocator,
@@ -60,6 +62,7 @@ pub enum Code {
     StringTooLong,
     UndeleteFailed,
     UnknownException,
+    UnsupportedApiVersion,
     UnsupportedMediaType,
 }
 
@@ -77,6 +80,7 @@ impl Code {
             Self::ExceededMaxSizeRequest => "EXCEEDED_MAX_SIZE_REQUEST",
             Self::ExternalObjectUnsupported => "EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION",
             Self::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
+            Self::Gone => "GONE",
             Self::InsufficientAccess => "INSUFFICIENT_ACCESS_OR_READONLY",
             Self::InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
             Self::InvalidDateFormat => "INVALID_DATE_FORMAT",
@@ -87,6 +91,7 @@ impl Code {
             Self::InvalidInput => "INVALID_INPUT",
             Self::InvalidLogin => "INVALID_LOGIN",
             Self::InvalidNewPassword => "INVALID_NEW_PASSWORD",
+            Self::InvalidOperation => "INVALID_OPERATION",
             Self::InvalidOrNullForRestrictedPicklist => "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
             Self::InvalidQueryFilterOperator => "INVALID_QUERY_FILTER_OPERATOR",
             Self::InvalidQueryLocator => "INVALID_QUERY_LOCATOR",
@@ -114,6 +119,7 @@ impl Code {
             Self::StringTooLong => "STRING_TOO_LONG",
             Self::UndeleteFailed => "UNDELETE_FAILED",
             Self::UnknownException => "UNKNOWN_EXCEPTION",
+            Self::UnsupportedApiVersion => "UNSUPPORTED_API_VERSION",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         }
     }

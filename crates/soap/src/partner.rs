@@ -53,6 +53,19 @@ fn invalid_session() -> Response {
     )
 }
 
+/// The first API version whose partner API has no `login()` (65.0, Winter '26): clients
+/// sign in through OAuth, or call `login()` at 64.0 and below.
+const LOGIN_RETIRED: u32 = 65;
+
+/// The major number of a served version (`59` of `59.0`).
+fn major(version: &str) -> u32 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
 /// `POST /services/Soap/u/{version}[/{orgId}]`.
 pub(crate) async fn endpoint(
     State(app): State<crate::State>,
@@ -62,12 +75,16 @@ pub(crate) async fn endpoint(
     body: Bytes,
 ) -> Response {
     let version = params.first().map(|(_, v)| v.clone()).unwrap_or_default();
-    if version
-        .parse::<f32>()
-        .map_or(true, |v| !(20.0..=100.0).contains(&v))
-    {
-        return client_fault(&format!("Unsupported API version: {version}"));
-    }
+    let latest = app.config.latest_version;
+    let Ok(version) = forcebus_http::ctx::version_of(&format!("v{version}"), latest) else {
+        // Retired, unknown or newer than served alike: tools that look for the newest
+        // version step down on this fault.
+        return fault(
+            Code::UnsupportedApiVersion,
+            "Invalid Api version specified on URL",
+            "UnexpectedErrorFault",
+        );
+    };
     let root = match parse(&body) {
         Ok(r) if r.name == "Envelope" => r,
         Ok(r) => return client_fault(&format!("Expected Envelope, found {}", r.name)),
@@ -87,6 +104,13 @@ pub(crate) async fn endpoint(
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
     match op.name.as_str() {
+        "login" if major(&version) >= LOGIN_RETIRED => fault(
+            Code::InvalidOperation,
+            &format!(
+                "The SOAP Login operation is not available in the API version specified ({version}). Refer to the documentation for supported versions."
+            ),
+            "UnexpectedErrorFault",
+        ),
         "login" => login(app, origin, peer, &version, op).await,
         "logout" => {
             let Some(token) = session.filter(|t| app.auth.verify(t).is_some()) else {

@@ -15,9 +15,10 @@ fn label(version: u32) -> String {
     format!("{season} '{:02}", 24 + k.div_euclid(3))
 }
 
-/// `GET /services/data`: every served version, oldest first (the sf CLI picks the max).
+/// `GET /services/data`: every served version, oldest first (the sf CLI picks the max):
+/// 31.0 (Summer '14) to the newest.
 pub(crate) async fn versions(State(app): State<crate::State>) -> Response {
-    let list: Vec<Value> = (20..=app.config.latest_version)
+    let list: Vec<Value> = (forcebus_http::ctx::OLDEST_VERSION..=app.config.latest_version)
         .map(|v| json!({"label": label(v), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")}))
         .collect();
     json_response(StatusCode::OK, &Value::Array(list))

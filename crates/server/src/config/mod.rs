@@ -63,7 +63,7 @@ pub(crate) struct Config {
     /// `production`, `sandbox` or `scratch` (`Organization.IsSandbox` and
     /// `TrialExpirationDate`, which the sf CLI reads).
     pub(crate) org_kind: forcebus_org::OrgKind,
-    /// Newest REST API version served; every version from 20 up to it is accepted.
+    /// Newest API version served; every version from 31 up to it is accepted.
     pub(crate) api_version: u32,
     /// Seconds of inactivity after which an access token expires.
     pub(crate) session_timeout_secs: u64,
@@ -209,7 +209,7 @@ impl Default for Config {
             org_name: "forcebus".to_owned(),
             org_edition: "Developer Edition".to_owned(),
             org_kind: forcebus_org::OrgKind::Production,
-            api_version: 62,
+            api_version: 66,
             session_timeout_secs: 7200,
             trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
             query_cursor_max_bytes: 64 << 20,

@@ -34,7 +34,7 @@ fn flags_override_the_file() {
         "{:#}",
         Config::load(Some(&file), &Overrides::default()).unwrap_err()
     );
-    assert!(err.contains("api_version: must be in 20..=99"), "{err}");
+    assert!(err.contains("api_version: must be in 31..=99"), "{err}");
     std::fs::write(&file, "bogus = 1\n").unwrap();
     assert!(Config::load(Some(&file), &Overrides::default()).is_err());
     std::fs::remove_dir_all(&dir).unwrap();

@@ -17,10 +17,13 @@ fn fail(key: &'static str, message: String) -> Result<(), Invalid> {
 impl Config {
     /// The first value that is out of range, missing or inconsistent, if any.
     pub(super) fn validate(&self) -> Result<(), Invalid> {
-        if !(20..=99).contains(&self.api_version) {
+        if !(31..=99).contains(&self.api_version) {
             return fail(
                 "api_version",
-                format!("must be in 20..=99; got {}", self.api_version),
+                format!(
+                    "must be in 31..=99 (older versions are retired); got {}",
+                    self.api_version
+                ),
             );
         }
         if !forcebus_meta::standard::EDITIONS.contains(&self.org_edition.as_str()) {

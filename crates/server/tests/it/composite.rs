@@ -214,7 +214,7 @@ fn batch_runs_each_subrequest_alone_and_halts_on_request() {
     let (st, body) = post(
         &s,
         "/composite/batch",
-        &json!({"batchRequests": [{"method": "GET", "url": "v20.0/limits"}]}),
+        &json!({"batchRequests": [{"method": "GET", "url": "v33.0/limits"}]}),
     );
     assert_eq!(
         (st, code(&body)),

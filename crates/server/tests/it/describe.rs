@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
-use crate::{Authed, create, get, j, server};
+use crate::{Authed, code, create, get, j, server};
 
 #[test]
-fn versions_need_no_token_and_run_from_20_to_the_latest() {
+fn versions_need_no_token_and_run_from_31_to_the_latest() {
     let s = server();
     let (st, body) = j(s
         .http()
@@ -14,15 +14,18 @@ fn versions_need_no_token_and_run_from_20_to_the_latest() {
         .unwrap());
     assert_eq!(st, 200);
     let list = body.as_array().unwrap();
-    assert_eq!(list.len(), 43);
-    assert_eq!(list[0]["version"], "20.0");
+    assert_eq!(list.len(), 36, "31.0 to 66.0");
     assert_eq!(
-        list[39],
+        list[0],
+        serde_json::json!({"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"})
+    );
+    assert_eq!(
+        list[28],
         serde_json::json!({"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"})
     );
     assert_eq!(
-        list[42],
-        serde_json::json!({"label": "Winter '25", "url": "/services/data/v62.0", "version": "62.0"})
+        list[35],
+        serde_json::json!({"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"})
     );
     let (st, res) = get(&s, "");
     assert_eq!(st, 200);
@@ -31,7 +34,7 @@ fn versions_need_no_token_and_run_from_20_to_the_latest() {
         res["identity"],
         format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id)
     );
-    for v in ["20.0", "42.0", "59.0"] {
+    for v in ["31.0", "42.0", "59.0", "66.0"] {
         let st = s
             .http()
             .get(format!("{}/services/data/v{v}/sobjects/", s.base()))
@@ -41,6 +44,74 @@ fn versions_need_no_token_and_run_from_20_to_the_latest() {
             .status();
         assert_eq!(st, 200, "v{v}");
     }
+}
+
+/// Versions as Salesforce serves them since Summer '25: 31.0 to the newest on every API;
+/// a retired one is 410 `GONE` over REST, `UNSUPPORTED_API_VERSION` over SOAP and
+/// `InvalidVersion` over Bulk 1.0; an unknown newer one is 404 over REST; SOAP `login()`
+/// is gone from 65.0 on.
+#[test]
+fn retired_and_newest_versions_answer_as_salesforce_does() {
+    let s = server();
+    let rest = |v: &str| {
+        j(s.http()
+            .get(format!("{}/services/data/v{v}/sobjects", s.base()))
+            .bearer(&s)
+            .send()
+            .unwrap())
+    };
+    assert_eq!(rest("66.0").0, 200);
+    let (st, body) = rest("30.0");
+    assert_eq!((st, code(&body)), (410, "GONE"), "{body}");
+    let (st, body) = rest("67.0");
+    assert_eq!((st, code(&body)), (404, "NOT_FOUND"), "{body}");
+    let login = |v: &str| {
+        let envelope = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>{}</username><password>{}{}</password></login></se:Body></se:Envelope>"#,
+            s.ready.username, s.ready.password, s.ready.security_token
+        );
+        let r = s
+            .http()
+            .post(format!("{}/services/Soap/u/{v}", s.base()))
+            .header("Content-Type", "text/xml")
+            .header("SOAPAction", "login")
+            .body(envelope)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (st, xml) = login("64.0");
+    assert!(st == 200 && xml.contains("<sessionId>"), "{st} {xml}");
+    let (st, xml) = login("66.0");
+    assert_eq!(st, 500, "{xml}");
+    assert!(
+        xml.contains("<faultcode>sf:INVALID_OPERATION</faultcode>")
+            && xml.contains("not available in the API version specified (66.0)"),
+        "{xml}"
+    );
+    for v in ["30.0", "67.0"] {
+        let (st, xml) = login(v);
+        assert_eq!(st, 500, "{xml}");
+        assert!(
+            xml.contains("<faultcode>sf:UNSUPPORTED_API_VERSION</faultcode>"),
+            "{v}: {xml}"
+        );
+    }
+    let r = s
+        .http()
+        .post(format!("{}/services/async/30.0/job", s.base()))
+        .header("X-SFDC-Session", s.ready.access_token.as_str())
+        .header("Content-Type", "application/json")
+        .body(r#"{"operation":"insert","object":"Account","contentType":"JSON"}"#)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(
+        (status, body["exceptionCode"].as_str()),
+        (400, Some("InvalidVersion")),
+        "{body}"
+    );
 }
 
 #[test]

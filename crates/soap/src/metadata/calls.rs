@@ -32,10 +32,10 @@ pub(crate) async fn endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let version = path
-        .iter()
-        .find(|(k, _)| k == "v")
-        .map_or_else(|| "62.0".to_owned(), |(_, v)| v.clone());
+    let version = path.iter().find(|(k, _)| k == "v").map_or_else(
+        || format!("{}.0", app.config.latest_version),
+        |(_, v)| v.clone(),
+    );
     let root = match parse(&body) {
         Ok(r) if r.name == "Envelope" => r,
         Ok(r) => return client_fault(&format!("Expected Envelope, found {}", r.name)),
