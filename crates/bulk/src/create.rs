@@ -58,7 +58,9 @@ fn dialect(new: &NewJob) -> Result<(String, String), BulkError> {
     ))
 }
 
-/// The object an ingest job writes, and its upsert key (canonical names).
+/// The object a job reads or writes, and an upsert's key (canonical names): a query reads
+/// any object the REST API queries (`Organization` too), an ingest job writes only the
+/// ones records can be written to.
 fn target(
     bulk: &Bulk,
     new: &NewJob,
@@ -67,7 +69,7 @@ fn target(
     let schema = bulk.org.schema();
     let o = schema
         .object(&new.object)
-        .filter(|o| !o.tooling && o.name != "Organization")
+        .filter(|o| !o.tooling && (operation.is_query() || o.name != "Organization"))
         .ok_or_else(|| invalid(format!("sObject type '{}' is not supported.", new.object)))?;
     if operation != Operation::Upsert {
         return Ok((o.name.clone(), None));
@@ -103,7 +105,7 @@ pub(crate) fn checked(
     let (object, query, external_id_field) = if operation.is_query() && job_type == JobType::Classic
     {
         // A Bulk 1.0 query job's queries come in its batches.
-        let (object, _) = target(bulk, &new, Operation::Insert)?;
+        let (object, _) = target(bulk, &new, operation)?;
         (object, None, None)
     } else if operation.is_query() {
         let text = new

@@ -21,8 +21,8 @@ mod results;
 mod wire;
 
 use wire::{
-    AsyncError, NS, batch_fields, job_fields, json_object, render, wants_json, xml_element,
-    xml_response,
+    AsyncError, NS, answers_json, batch_fields, job_fields, json_object, render, wants_json,
+    xml_element, xml_response,
 };
 
 /// An authenticated Bulk 1.0 call.
@@ -65,8 +65,13 @@ impl FromRequestParts<crate::State> for AsyncCall {
     }
 }
 
-fn job_response(app: &crate::AppState, job: &Job, status: StatusCode) -> Response {
-    let json = job.format() == Format::Json;
+fn job_response(
+    app: &crate::AppState,
+    headers: &HeaderMap,
+    job: &Job,
+    status: StatusCode,
+) -> Response {
+    let json = answers_json(headers, job);
     let counts = app.bulk.counts(&job.id);
     let mut resp = render("jobInfo", job_fields(job, &counts, json), json);
     *resp.status_mut() = status;
@@ -140,7 +145,7 @@ pub(crate) async fn create_job(
         .await
         .map_err(|_| AsyncError::new("Unknown", "The job could not be made", json))?
         .map_err(|e| AsyncError::bulk(e, json))?;
-    Ok(job_response(&app, &job, StatusCode::CREATED))
+    Ok(job_response(&app, &headers, &job, StatusCode::CREATED))
 }
 
 fn job_of(app: &crate::AppState, id: &str, json: bool) -> Result<Job, AsyncError> {
@@ -157,7 +162,7 @@ pub(crate) async fn get_job(
     headers: HeaderMap,
 ) -> Result<Response, AsyncError> {
     let job = job_of(&app, &id, wants_json(&headers))?;
-    Ok(job_response(&app, &job, StatusCode::OK))
+    Ok(job_response(&app, &headers, &job, StatusCode::OK))
 }
 
 /// `POST /services/async/{v}/job/{id}` with `state` `Closed` or `Aborted`.
@@ -168,9 +173,8 @@ pub(crate) async fn update_job(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AsyncError> {
-    let json = wants_json(&headers);
-    let job = job_of(&app, &id, json)?;
-    let json = json || job.format() == Format::Json;
+    let job = job_of(&app, &id, wants_json(&headers))?;
+    let json = answers_json(&headers, &job);
     let f = job_info(&headers, &body)?;
     let want = match f.get("state").map(String::as_str) {
         Some("Closed") => JobState::UploadComplete,
@@ -188,7 +192,7 @@ pub(crate) async fn update_job(
         .await
         .map_err(|_| AsyncError::new("Unknown", "The job could not be changed", json))?
         .map_err(|e| AsyncError::bulk(e, json))?;
-    Ok(job_response(&app, &job, StatusCode::OK))
+    Ok(job_response(&app, &headers, &job, StatusCode::OK))
 }
 
 /// `POST /services/async/{v}/job/{id}/batch`: a batch in the job's format (or a query).
@@ -200,7 +204,7 @@ pub(crate) async fn add_batch(
     body: Bytes,
 ) -> Result<Response, AsyncError> {
     let job = job_of(&app, &id, wants_json(&headers))?;
-    let json = job.format() == Format::Json;
+    let json = answers_json(&headers, &job);
     let bulk = app.bulk.clone();
     let batch = crate::blocking(move || bulk.add_batch(&id, &body))
         .await
@@ -219,7 +223,7 @@ pub(crate) async fn list_batches(
     headers: HeaderMap,
 ) -> Result<Response, AsyncError> {
     let job = job_of(&app, &id, wants_json(&headers))?;
-    let json = job.format() == Format::Json;
+    let json = answers_json(&headers, &job);
     let batches = app.bulk.batches(&job.id);
     if json {
         let list: Vec<Value> = batches
@@ -254,7 +258,7 @@ pub(crate) async fn batch(
         get("batch").unwrap_or_default(),
     );
     let job = job_of(&app, &id, wants_json(&headers))?;
-    let json = job.format() == Format::Json;
+    let json = answers_json(&headers, &job);
     let b = app
         .bulk
         .batch(&id, &batch_id)
@@ -262,7 +266,7 @@ pub(crate) async fn batch(
     match (get("what").as_deref(), get("result")) {
         (None, _) => Ok(render("batchInfo", batch_fields(&b, json), json)),
         (Some("request"), _) => Ok(typed_file(&job, app.bulk.files(&b.id).request())),
-        (Some("result"), None) => results(&app, &job, &b, json),
+        (Some("result"), None) => results(&app, &job, &b, job.format() == Format::Json),
         (Some("result"), Some(rid)) => {
             if !b.operation.is_query() || rid != forcebus_bulk::query::result_id(&b.id) {
                 return Err(AsyncError::new(

@@ -78,6 +78,25 @@ pub(super) fn xml_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
+/// Whether to answer about `job` in JSON: as the request speaks (`Content-Type` JSON or
+/// XML), whatever the job's own `contentType` (a JSON client may run a CSV job, and
+/// Salesforce answers it in JSON); the job's format when the request names neither (a
+/// batch of CSV rows, a body-less read).
+pub(super) fn answers_json(headers: &HeaderMap, job: &Job) -> bool {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if media.contains("json") {
+        true
+    } else if media.contains("xml") {
+        false
+    } else {
+        job.format() == forcebus_bulk::job::Format::Json
+    }
+}
+
 /// Whether a request speaks JSON (by its content type).
 pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers

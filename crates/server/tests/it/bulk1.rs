@@ -497,3 +497,60 @@ fn a_csv_batch_is_read_with_its_own_line_ending() {
     assert_eq!(xml(&batch, "state"), "Failed", "{batch}");
     assert!(xml(&batch, "stateMessage").contains("10000"), "{batch}");
 }
+
+/// Salesforce answers a Bulk 1.0 request in the request's own format: a JSON client (a
+/// Singer tap) that makes a CSV job gets its jobInfo in JSON, and the same job read as
+/// XML comes back in XML. A query job may read any object the REST API queries,
+/// `Organization` among them.
+#[test]
+fn a_request_is_answered_in_its_own_format_whatever_the_jobs() {
+    let s = server();
+    let (st, job) = send(
+        &s,
+        "POST",
+        "/job",
+        "application/json",
+        r#"{"operation":"query","object":"Organization","contentType":"CSV"}"#,
+    );
+    assert_eq!(st, 201, "{job}");
+    let job: Value = serde_json::from_str(&job).unwrap_or_else(|e| panic!("{e}: {job}"));
+    assert_eq!(
+        (job["contentType"].as_str(), job["object"].as_str()),
+        (Some("CSV"), Some("Organization"))
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    let (st, read) = send(&s, "GET", &format!("/job/{id}"), "application/json", "");
+    assert_eq!(st, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&read).unwrap()["id"],
+        id.as_str()
+    );
+    let (st, read) = send(&s, "GET", &format!("/job/{id}"), "application/xml", "");
+    assert_eq!(st, 200);
+    assert_eq!(xml(&read, "id"), id);
+    let (st, batch) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}/batch"),
+        "text/csv",
+        "SELECT Id, Name FROM Organization",
+    );
+    assert_eq!(st, 201, "{batch}");
+    let batch = xml(&batch, "id");
+    let info = wait_batch(&s, &id, &batch, true);
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["state"], "Completed", "{info}");
+    assert_eq!(info["numberRecordsProcessed"], 1, "{info}");
+    let (st, closed) = send(
+        &s,
+        "POST",
+        &format!("/job/{id}"),
+        "application/json",
+        r#"{"state":"Closed"}"#,
+    );
+    assert_eq!(st, 200, "{closed}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&closed).unwrap()["state"],
+        "Closed"
+    );
+}

@@ -311,7 +311,7 @@ fn bad_requests_get_salesforce_errors() {
         .bearer(&s)
         .send()
         .unwrap());
-    assert_eq!((st, code(&body)), (404, "NOT_FOUND"));
+    assert_eq!((st, code(&body)), (410, "GONE"), "a retired version");
     let (st, body) = j(s
         .http()
         .get(format!("{}/services/nothing/here", s.base()))

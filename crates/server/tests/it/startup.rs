@@ -322,7 +322,7 @@ fn everyday_mistakes_get_a_clear_message() {
         .env("FORCEBUS_API_VERSION", "5")
         .output()
         .unwrap();
-    assert!(stderr(&o).contains("FORCEBUS_API_VERSION: api_version must be in 20..=99"));
+    assert!(stderr(&o).contains("FORCEBUS_API_VERSION: api_version must be in 31..=99"));
     let err = serve(&["--config", "missing.toml"]);
     assert!(
         err.contains("cannot read the config file missing.toml"),
