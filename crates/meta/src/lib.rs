@@ -149,6 +149,8 @@ pub struct FieldDef {
     pub name_field: bool,
     /// A formula or otherwise computed field: never writable, never in change events.
     pub calculated: bool,
+    /// Numbered by the org on insert (`CaseNumber`, `OrderNumber`): read-only.
+    pub auto_number: bool,
     /// Allowed picklist values, in order; the first flagged default (if any) is the default.
     pub picklist: Vec<String>,
     /// Picklist value used on insert when none is given.
@@ -199,6 +201,7 @@ impl FieldDef {
             unique: false,
             name_field: false,
             calculated: false,
+            auto_number: false,
             picklist: Vec::new(),
             default_picklist: None,
             restricted_picklist: false,
@@ -255,6 +258,9 @@ pub struct ObjectDef {
     pub deletable: bool,
     /// A Tooling API object: invisible to the data API, queried through `/tooling/query`.
     pub tooling: bool,
+    /// A data object the Tooling API serves too (`User`, `ApexClass`): its tooling calls
+    /// are its data API calls.
+    pub also_tooling: bool,
     /// Whether Change Data Capture can select it (not for PushTopic and tooling objects).
     pub change_events: bool,
     /// Fields in describe order.
@@ -275,6 +281,7 @@ impl ObjectDef {
             updateable: true,
             deletable: true,
             tooling: false,
+            also_tooling: false,
             change_events: true,
             fields: Vec::new(),
             index: HashMap::new(),

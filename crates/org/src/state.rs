@@ -23,7 +23,9 @@ pub(crate) struct State {
     /// Ids per canonical object name, in id (creation) order.
     pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
     pub(crate) next_id: u64,
-    pub(crate) next_case: u64,
+    /// The last auto number given (`CaseNumber`, `OrderNumber`, ...: one sequence per org;
+    /// stored under its first name, `next_case`).
+    pub(crate) next_number: u64,
     /// The last transaction's commit number.
     pub(crate) commit_number: i64,
 }
@@ -43,7 +45,7 @@ impl State {
         }
         let number = |key: &str| values.get(key).and_then(|v| v.parse().ok());
         state.next_id = number("next_id").unwrap_or(0);
-        state.next_case = number("next_case").unwrap_or(0);
+        state.next_number = number("next_case").unwrap_or(0);
         state.commit_number = values
             .get("commit_number")
             .and_then(|v| v.parse().ok())

@@ -1,11 +1,14 @@
-//! The standard object catalogue: Account, Contact, Lead, Opportunity, Case, User, Task,
-//! and the objects that configure the event side.
+//! The standard object catalogue: the objects built here by hand (Account, Contact, Lead,
+//! Opportunity, Case, User, Task, Organization, and the objects that configure the event
+//! side), and the generated ones (`generated`: Campaign, Product2, ContentVersion,
+//! ApexClass, ...), read from `crates/meta/catalogue/standard.json`.
 //!
 //! Field lists, order, types, lengths and picklist values follow a Developer Edition org's
 //! describe results (the order matters: change-event schemas number fields in this order,
 //! see `pubsub-api.md` §5.5). Fields of features forcebus does not emulate (Data.com,
 //! territories, person accounts) are kept where change events carry them.
 //!
+//! - `generated`: the objects of the generated data file;
 //! - `fields`: field constructors and the field groups objects share;
 //! - `sales`: Account, Contact, Lead, Opportunity;
 //! - `service`: Case, User, Task;
@@ -15,6 +18,7 @@
 use crate::ObjectDef;
 
 mod fields;
+mod generated;
 mod sales;
 mod service;
 mod setup;
@@ -29,8 +33,21 @@ use service::{case, task, user};
 use setup::organization;
 use tooling::{push_topic, streaming_channel};
 
-/// The standard objects, in describeGlobal order.
+/// The standard objects, in describeGlobal order (by name); a hand-built object wins over
+/// a generated one of the same name.
 pub fn catalogue() -> Vec<ObjectDef> {
+    let mut all = built();
+    let generated: Vec<ObjectDef> = generated::objects()
+        .into_iter()
+        .filter(|g| !all.iter().any(|b| b.name == g.name))
+        .collect();
+    all.extend(generated);
+    all.sort_by_key(|o| o.name.to_ascii_lowercase());
+    all
+}
+
+/// The objects built here by hand.
+fn built() -> Vec<ObjectDef> {
     vec![
         account(),
         case(),
@@ -50,8 +67,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_object_has_its_audit_fields_and_a_name_field() {
-        for o in catalogue() {
+    fn every_built_object_has_its_audit_fields_and_a_name_field() {
+        for o in built() {
             for f in [
                 "Id",
                 "CreatedDate",
@@ -62,6 +79,35 @@ mod tests {
                 assert!(o.field(f).is_some(), "{}.{f}", o.name);
             }
             assert!(o.name_field().is_some(), "{} has no name field", o.name);
+        }
+    }
+
+    #[test]
+    fn names_and_key_prefixes_are_unique_across_the_catalogue() {
+        let all: Vec<ObjectDef> = catalogue().into_iter().chain(tooling_catalogue()).collect();
+        let mut names = std::collections::HashSet::new();
+        let mut prefixes = std::collections::HashMap::new();
+        for o in &all {
+            assert!(
+                names.insert(o.name.to_ascii_lowercase()),
+                "{} twice",
+                o.name
+            );
+            if let Some(other) = prefixes.insert(o.key_prefix.clone(), o.name.clone()) {
+                panic!(
+                    "{} and {other} share the key prefix {}",
+                    o.name, o.key_prefix
+                );
+            }
+        }
+        for needed in [
+            "Campaign",
+            "Product2",
+            "Pricebook2",
+            "ContentVersion",
+            "ApexClass",
+        ] {
+            assert!(names.contains(&needed.to_ascii_lowercase()), "{needed}");
         }
     }
 }

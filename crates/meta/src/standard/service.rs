@@ -9,6 +9,7 @@ pub(super) fn case() -> ObjectDef {
     let mut number = name_field(readonly(text("CaseNumber", "Case Number", 30)));
     number.nillable = false;
     number.defaulted_on_create = true;
+    number.auto_number = true;
     v.push(number);
     v.push(lookup(
         "ContactId",
@@ -139,6 +140,7 @@ pub(super) fn user() -> ObjectDef {
     v.push(readonly(f("LastLoginDate", "Last Login", T::Datetime)));
     let mut o = ObjectDef::new("User", "User", "Users", "005", v);
     o.deletable = false;
+    o.also_tooling = true;
     o
 }
 

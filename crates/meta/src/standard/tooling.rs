@@ -47,6 +47,7 @@ pub(super) fn push_topic() -> ObjectDef {
     v.extend(audit());
     let mut o = ObjectDef::new("PushTopic", "Push Topic", "Push Topics", "0IF", v);
     o.change_events = false;
+    o.also_tooling = true;
     for f in &mut o.fields {
         f.custom = false;
     }

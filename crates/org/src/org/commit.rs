@@ -228,7 +228,7 @@ struct Staged {
     overlay: HashMap<RecordId, Option<Record>>,
     order: Vec<RecordId>,
     next_id: u64,
-    next_case: u64,
+    next_number: u64,
     commit_number: i64,
 }
 
@@ -284,7 +284,7 @@ impl Org {
             overlay: txn.overlay,
             order: txn.order,
             next_id: txn.next_id,
-            next_case: txn.next_case,
+            next_number: txn.next_number,
             commit_number: state.commit_number + 1,
         };
         let mut batch = staged.writes();
@@ -400,7 +400,7 @@ impl Org {
             let schema = self.schema();
             let mut state = self.write();
             state.next_id = staged.next_id;
-            state.next_case = staged.next_case;
+            state.next_number = staged.next_number;
             state.commit_number = staged.commit_number;
             let mut overlay = staged.overlay;
             for id in &staged.order {
@@ -438,7 +438,7 @@ impl Staged {
             });
         }
         batch.put(ORG, "next_id", Some(self.next_id.to_string()));
-        batch.put(ORG, "next_case", Some(self.next_case.to_string()));
+        batch.put(ORG, "next_case", Some(self.next_number.to_string()));
         batch.put(ORG, "commit_number", Some(self.commit_number.to_string()));
         batch
     }

@@ -332,8 +332,8 @@ pub fn new_org_id() -> RecordId {
     RecordId::parse(&format!("00D{INSTANCE}{tail}")).expect("15 alphanumerics")
 }
 
-/// Every object's change-event schema id, each schema stored once: every schema ever
-/// written stays resolvable by id, across config changes.
+/// The change-event schema id of every object that has change events, each schema stored
+/// once: every schema ever written stays resolvable by id, across config changes.
 fn register_change_schemas(
     store: &dyn Store,
     schema: &Schema,
@@ -341,7 +341,7 @@ fn register_change_schemas(
 ) -> Result<HashMap<String, String>, StoreError> {
     let mut ids = HashMap::new();
     let mut new_schemas = Batch::new();
-    for o in schema.objects() {
+    for o in schema.objects().filter(|o| o.change_events && !o.tooling) {
         let s = EventSchema::for_change_events(o);
         if let Some(text) = schemas.add(&s) {
             new_schemas.put(SCHEMAS, s.id(), Some(text));

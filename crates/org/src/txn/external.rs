@@ -49,9 +49,7 @@ impl Txn<'_> {
                         fields.insert(f.name.clone(), key);
                     }
                 }
-                let rec = self.build_create(def, &fields)?;
-                let id = rec.id;
-                self.put(vec![rec]);
+                let id = self.insert(def, &fields)?;
                 Ok(Outcome::Upserted { id, created: true })
             }
             [one] => {

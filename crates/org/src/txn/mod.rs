@@ -5,6 +5,7 @@
 //! operation leaves nothing behind; with `allOrNone` one failure discards the whole overlay.
 
 mod external;
+mod files;
 mod recycle;
 mod write;
 
@@ -114,7 +115,7 @@ pub(crate) struct Savepoint {
     undo_from: usize,
     touched: usize,
     next_id: u64,
-    next_case: u64,
+    next_number: u64,
 }
 
 pub(crate) struct Txn<'a> {
@@ -126,7 +127,7 @@ pub(crate) struct Txn<'a> {
     /// Touched ids in first-touch order.
     pub(crate) order: Vec<RecordId>,
     pub(crate) next_id: u64,
-    pub(crate) next_case: u64,
+    pub(crate) next_number: u64,
     pub(crate) now: String,
     /// While a savepoint is open: each overlay entry replaced since, with what it
     /// replaced (`None`: the id was not in the overlay), to put back on a rollback.
@@ -149,7 +150,7 @@ impl<'a> Txn<'a> {
             overlay: HashMap::new(),
             order: Vec::new(),
             next_id: state.next_id,
-            next_case: state.next_case,
+            next_number: state.next_number,
             now: crate::clock::format_datetime(now),
             undo: Vec::new(),
             saving: 0,
@@ -165,7 +166,7 @@ impl<'a> Txn<'a> {
             undo_from: self.undo.len(),
             touched: self.order.len(),
             next_id: self.next_id,
-            next_case: self.next_case,
+            next_number: self.next_number,
         }
     }
 
@@ -179,7 +180,7 @@ impl<'a> Txn<'a> {
         }
         self.order.truncate(saved.touched);
         self.next_id = saved.next_id;
-        self.next_case = saved.next_case;
+        self.next_number = saved.next_number;
         self.release(saved);
     }
 
@@ -237,10 +238,7 @@ impl<'a> Txn<'a> {
         match op {
             Op::Create { object, fields } => {
                 let def = self.object(&object)?;
-                let rec = self.build_create(def, &fields)?;
-                let id = rec.id;
-                self.put(vec![rec]);
-                Ok(Outcome::Created(id))
+                self.insert(def, &fields).map(Outcome::Created)
             }
             Op::Update { object, id, fields } => {
                 let rec = self.build_update(object.as_deref(), &id, &fields)?;
@@ -279,6 +277,23 @@ impl<'a> Txn<'a> {
                 Ok(Outcome::Purged(rid))
             }
         }
+    }
+
+    /// Inserts a record with what its insert brings along (a file version, its document).
+    pub(super) fn insert(
+        &mut self,
+        def: &ObjectDef,
+        fields: &Map<String, Value>,
+    ) -> Result<RecordId, OrgError> {
+        let rec = self.build_create(def, fields)?;
+        let id = rec.id;
+        let records = if def.name == files::VERSION {
+            self.with_document(rec)?
+        } else {
+            vec![rec]
+        };
+        self.put(records);
+        Ok(id)
     }
 
     pub(super) fn object(&self, name: &str) -> Result<&'a ObjectDef, OrgError> {

@@ -45,6 +45,17 @@ impl Txn<'_> {
             let v = self.value(f, raw)?;
             fields.insert(f.name.clone(), v);
         }
+        self.complete(def, fields)
+    }
+
+    /// A new record of `def` from checked field values: defaults, audit fields and auto
+    /// numbers filled in, required fields checked, an id minted, the object's rules run.
+    /// Records the org makes itself (a file's `ContentDocument`) start here.
+    pub(super) fn complete(
+        &mut self,
+        def: &ObjectDef,
+        mut fields: Map<String, Value>,
+    ) -> Result<Record, OrgError> {
         let user = Value::String(self.caller.user_id.to18());
         for f in &def.fields {
             if fields.get(&f.name).is_some_and(|v| !v.is_null()) {
@@ -55,9 +66,9 @@ impl Txn<'_> {
                 "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => {
                     Some(Value::from(self.now.as_str()))
                 }
-                "CaseNumber" => {
-                    self.next_case += 1;
-                    Some(Value::from(format!("{:08}", self.next_case)))
+                _ if f.auto_number => {
+                    self.next_number += 1;
+                    Some(Value::from(format!("{:08}", self.next_number)))
                 }
                 _ => f
                     .default_value

@@ -86,11 +86,8 @@ struct QueryPage {
 
 /// Whether the Tooling API sees `o`: its own objects, and the data objects it can query.
 pub(crate) fn tooling_visible(o: &ObjectDef) -> bool {
-    o.tooling || TOOLING_OBJECTS.contains(&o.name.as_str())
+    o.tooling || o.also_tooling
 }
-
-/// Objects the tooling API can query (more arrive with the streaming metadata objects).
-pub(crate) const TOOLING_OBJECTS: &[&str] = &["PushTopic", "User"];
 
 async fn run(
     call: Call,

@@ -57,12 +57,13 @@ fn render(call: &Call, r: &Record) -> Value {
     })
 }
 
-/// A data object the Tooling API also reaches (`PushTopic`, `User`): its tooling
-/// sObject calls are its data API calls.
-fn data_object(name: &str) -> bool {
-    crate::data::query::TOOLING_OBJECTS
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(name))
+/// A data object the Tooling API also reaches (`PushTopic`, `User`, `ApexClass`): its
+/// tooling sObject calls are its data API calls.
+fn data_object(app: &crate::AppState, name: &str) -> bool {
+    app.org
+        .schema()
+        .object(name)
+        .is_some_and(|o| o.also_tooling && !o.tooling)
 }
 
 /// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember|...}`.
@@ -73,7 +74,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    if data_object(&name) {
+    if data_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name];
         let body = Body::http(&headers, &bytes);
         return Ok(
@@ -139,7 +140,7 @@ pub(crate) async fn retrieve(
     Path((_, name, id)): Path<(String, String, String)>,
     query: axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if data_object(&name) {
+    if data_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::none();
         return Ok(records::delegate(call, app, Method::GET, segments, query.0, body).await);
@@ -160,7 +161,7 @@ pub(crate) async fn update(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    if data_object(&name) {
+    if data_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::http(&headers, &bytes);
         return Ok(
@@ -185,7 +186,7 @@ pub(crate) async fn delete(
     State(app): State<crate::State>,
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    if data_object(&name) {
+    if data_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::none();
         return Ok(

@@ -160,7 +160,7 @@ impl<'a> FieldDescribe<'a> {
         Self {
             aggregatable: c.aggregatable,
             ai_prediction_field: false,
-            auto_number: f.name == "CaseNumber",
+            auto_number: f.auto_number,
             byte_length: byte_length(f),
             calculated: f.calculated,
             calculated_formula: None,

