@@ -46,6 +46,11 @@ class Org:
             return self.server.info["user_id"]
         if name in self.made:
             return self.made[name]
+        if name == "ContentDocument":
+            # A document is made by its first version.
+            version = self.record("ContentVersion", depth + 1)
+            self.made[name] = self.call("GET", f"/sobjects/ContentVersion/{version}")["ContentDocumentId"]
+            return self.made[name]
         d = self.describe(name)
         if d is None or not d["createable"] or depth > 4:
             return None
@@ -86,11 +91,11 @@ def test_every_change_event_object_publishes_a_create_the_avro_reader_decodes(fr
     }
     assert {"CampaignChangeEvent", "Product2ChangeEvent", "ContentVersionChangeEvent",
             "OrderChangeEvent", "EventChangeEvent"} <= set(entities.values())
-    made = {name: org.record(name) for name in sorted(entities)}
+    made = {name: org.record(name) for name in sorted(entities) if name != "User"}
+    # Approval processes are not createable through the data API; everything else was
+    # made (User is the org's own user: no CREATE to wait for).
+    assert sorted(name for name, rid in made.items() if not rid) == ["ProcessInstance", "ProcessInstanceStep"]
     made = {name: rid for name, rid in made.items() if rid}
-    # Everything createable was made (User is the org's own user: no CREATE to wait for).
-    made.pop("User", None)
-    assert len(made) >= 40, sorted(made)
 
     channel = grpc.insecure_channel(fresh.info["grpc"])
     stub = pb2_grpc.PubSubStub(channel)
