@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import queue
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -46,6 +47,11 @@ class Org:
             return self.server.info["user_id"]
         if name in self.made:
             return self.made[name]
+        if name == "Pricebook2":
+            # Prices start in the Standard Price Book.
+            q = urllib.parse.quote("SELECT Id FROM Pricebook2 WHERE IsStandard = true")
+            self.made[name] = self.call("GET", f"/query?q={q}")["records"][0]["Id"]
+            return self.made[name]
         if name == "ContentDocument":
             # A document is made by its first version.
             version = self.record("ContentVersion", depth + 1)
@@ -67,6 +73,10 @@ class Org:
             else:
                 value = SAMPLES.get(f["type"], "Catalogue!"[: max(1, min(10, f["length"] or 10))])
             body[f["name"]] = value
+        if name == "OpportunityLineItem":
+            # Its entry is nillable in describe (a product id may stand for it), but one of
+            # them must be given.
+            body.update(PricebookEntryId=self.record("PricebookEntry", depth + 1), UnitPrice=1)
         self.made[name] = self.call("POST", f"/sobjects/{name}", body)["id"]
         return self.made[name]
 
@@ -96,11 +106,13 @@ def test_every_change_event_object_publishes_a_create_the_avro_reader_decodes(fr
     # made (User is the org's own user: no CREATE to wait for).
     assert sorted(name for name, rid in made.items() if not rid) == ["ProcessInstance", "ProcessInstanceStep"]
     made = {name: rid for name, rid in made.items() if rid}
+    # The Standard Price Book was born with the org (no event): a custom book has one.
+    made["Pricebook2"] = org.call("POST", "/sobjects/Pricebook2", {"Name": "Catalogue"})["id"]
 
     channel = grpc.insecure_channel(fresh.info["grpc"])
     stub = pb2_grpc.PubSubStub(channel)
     schemas = Schemas(stub, pb2, fresh.metadata())
-    wanted = {rid: name for name, rid in org.made.items()}
+    wanted = {rid: name for name, rid in made.items()}
     seen: dict[str, str] = {}
     more: queue.Queue[bool] = queue.Queue()
     more.put(True)

@@ -287,6 +287,7 @@ pub async fn transact(
     let mode = forcebus_org::Mode {
         all_or_none,
         bulk_load,
+        seed: false,
     };
     // Under way from now, so the org is not unloaded before the task reaches the writer.
     let underway = org.underway();

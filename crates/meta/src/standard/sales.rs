@@ -274,7 +274,21 @@ pub(super) fn opportunity() -> ObjectDef {
         "Forecast Category",
         &["Omitted", "Pipeline", "Best Case", "Commit", "Closed"],
     ));
+    v.push(lookup(
+        "CampaignId",
+        "Campaign ID",
+        &["Campaign"],
+        "Campaign",
+        Some("Opportunities"),
+    ));
     v.push(calculated(flag("HasOpportunityLineItem", "Has Line Item")));
+    v.push(lookup(
+        "Pricebook2Id",
+        "Price Book ID",
+        &["Pricebook2"],
+        "Pricebook2",
+        Some("Opportunities"),
+    ));
     v.push(owner());
     v.extend(audit());
     v.push(calculated(f("LastActivityDate", "Last Activity", T::Date)));

@@ -38,6 +38,9 @@ pub struct Mode {
     pub all_or_none: bool,
     /// Changes bypass change tracking: subscribers get header-only `GAP_*` events.
     pub bulk_load: bool,
+    /// Records the org makes itself when it is born (the Standard Price Book): no change
+    /// events, as on Salesforce, where they predate every retained event.
+    pub seed: bool,
 }
 
 impl Mode {
@@ -45,11 +48,13 @@ impl Mode {
     pub const PARTIAL: Mode = Mode {
         all_or_none: false,
         bulk_load: false,
+        seed: false,
     };
     /// One failure fails them all.
     pub const ALL_OR_NONE: Mode = Mode {
         all_or_none: true,
         bulk_load: false,
+        seed: false,
     };
 }
 
@@ -373,6 +378,9 @@ impl Org {
             commit_number: staged.commit_number,
             commit_user: caller.user_id.to18(),
         };
+        if mode.seed {
+            return Vec::new();
+        }
         let mut events = crate::cdc::events(
             &changes,
             &info,

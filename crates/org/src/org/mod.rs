@@ -27,6 +27,7 @@ pub mod query;
 mod rename;
 mod reset;
 mod schema_delete;
+pub mod seeds;
 pub mod seen;
 pub mod subscriptions;
 mod topics;
@@ -183,6 +184,7 @@ impl Org {
         for seed in users {
             org.ensure_user(seed)?;
         }
+        org.ensure_standard_price_book()?;
         org.load_platform_events(&options.platform_events)?;
         org.install_organization_row(&options.profile);
         Ok(org)

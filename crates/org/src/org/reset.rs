@@ -1,5 +1,5 @@
 //! Emptying an org (the admin API's reset): every record goes (the recycle
-//! bin's too) but its users and its streaming settings (PushTopics, channels and their
+//! bin's too) but its users, its Standard Price Book and its streaming settings (PushTopics, channels and their
 //! members, managed subscriptions, generic streaming channels), and every event; the
 //! schema, users, credentials and tokens stay, and replay ids go on from where they were.
 
@@ -24,6 +24,7 @@ impl Org {
             .filter(|r| {
                 !KEPT.contains(&r.object.as_str())
                     && !schema.object(&r.object).is_some_and(|o| o.tooling)
+                    && r.get("IsStandard") != &serde_json::Value::Bool(true)
             })
             .map(|r| r.id)
             .collect();

@@ -6,6 +6,7 @@
 
 mod external;
 mod files;
+mod pricebooks;
 mod recycle;
 mod write;
 
@@ -62,6 +63,14 @@ pub enum Op {
     Undelete {
         /// The record id.
         id: String,
+    },
+    /// A record the org makes itself (the Standard Price Book), its read-only fields
+    /// included: never built from a client's input.
+    Seed {
+        /// Object name.
+        object: String,
+        /// Field values, already in their stored form.
+        fields: Map<String, Value>,
     },
     /// Remove a Recycle Bin record for good.
     Purge {
@@ -211,9 +220,17 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// Writes records into the transaction, with what follows from them (the
+    /// opportunities of changed opportunity products).
     pub(super) fn put(&mut self, records: Vec<Record>) {
+        let opportunities = Self::opportunities_of(&records);
         for r in records {
             self.set(r.id, Some(r));
+        }
+        if !opportunities.is_empty() {
+            for r in self.roll_up(&opportunities) {
+                self.set(r.id, Some(r));
+            }
         }
     }
 
@@ -263,6 +280,13 @@ impl<'a> Txn<'a> {
                 let id = records[0].id;
                 self.put(records);
                 Ok(Outcome::Undeleted(id))
+            }
+            Op::Seed { object, fields } => {
+                let def = self.object(&object)?;
+                let rec = self.complete(def, fields)?;
+                let id = rec.id;
+                self.put(vec![rec]);
+                Ok(Outcome::Created(id))
             }
             Op::Reject(e) => Err(e),
             Op::Purge { id } => {

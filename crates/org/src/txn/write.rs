@@ -10,7 +10,7 @@ use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::record::Record;
 use crate::value::{coerce, not_writable};
 
-use super::Txn;
+use super::{Txn, pricebooks};
 
 impl Txn<'_> {
     pub(super) fn build_create(
@@ -173,6 +173,14 @@ impl Txn<'_> {
 
     /// Rules particular to one object (a PushTopic's query).
     pub(super) fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
+        // The record as it stands before this write (none for an insert).
+        let before = self.current(&rec.id).cloned();
+        match rec.object.as_str() {
+            pricebooks::ENTRY => self.check_entry(rec, before.as_ref())?,
+            pricebooks::LINE => self.check_line(rec, before.as_ref())?,
+            pricebooks::OPPORTUNITY => self.keep_amount(rec, before.as_ref()),
+            _ => {}
+        }
         if rec.object == crate::pushtopic::OBJECT {
             crate::pushtopic::check(self.schema, rec)?;
         }

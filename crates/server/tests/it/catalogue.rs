@@ -80,6 +80,20 @@ impl Walk<'_> {
         if let Some(made) = self.made.get(object) {
             return made.clone();
         }
+        if object == "Pricebook2" {
+            // Prices start in the Standard Price Book.
+            let (_, res) = j(self
+                .s
+                .http()
+                .get(format!("{}/query", self.s.data()))
+                .query(&[("q", "SELECT Id FROM Pricebook2 WHERE IsStandard = true")])
+                .bearer(self.s)
+                .send()
+                .unwrap());
+            let id = res["records"][0]["Id"].as_str().map(str::to_owned);
+            self.made.insert(object.to_owned(), id.clone());
+            return id;
+        }
         if object == "ContentDocument" {
             // A document is made by its first version.
             let version = self.record("ContentVersion", depth + 1)?;
@@ -105,6 +119,13 @@ impl Walk<'_> {
         }
         if let Value::Object(extra) = valid(object) {
             body.extend(extra);
+        }
+        if object == "OpportunityLineItem" {
+            // Its entry is nillable in describe (a product id may stand for it), but one of
+            // them must be given.
+            let entry = self.record("PricebookEntry", depth + 1)?;
+            body.insert("PricebookEntryId".into(), json!(entry));
+            body.insert("UnitPrice".into(), json!(1));
         }
         let (st, res) = j(self
             .s
@@ -200,5 +221,47 @@ fn every_object_describes_queries_and_takes_a_record_with_its_required_fields() 
         not_made.keys().collect::<Vec<_>>(),
         Vec::<&String>::new(),
         "not made"
+    );
+}
+
+/// The Tooling API serves the code and setup objects its describeGlobal lists: an org
+/// without Apex answers an empty list (as jsforce's `tooling.sobject('ApexClass').find()`).
+#[test]
+fn the_tooling_api_queries_and_describes_apex_classes() {
+    let s = server();
+    for object in [
+        "ApexClass",
+        "ApexTrigger",
+        "ApexPage",
+        "StaticResource",
+        "RecordType",
+    ] {
+        let (st, body) = j(s
+            .http()
+            .get(format!("{}/tooling/query", s.data()))
+            .query(&[("q", format!("SELECT Id, Name FROM {object}"))])
+            .bearer(&s)
+            .send()
+            .unwrap());
+        assert_eq!(st, 200, "{object}: {body}");
+        assert_eq!(body["totalSize"], 0, "{object}");
+        let (st, d) = get(&s, &format!("/tooling/sobjects/{object}/describe"));
+        assert_eq!(st, 200, "{object}: {d}");
+        assert_eq!(d["name"], object);
+    }
+    let (_, global) = get(&s, "/tooling/sobjects");
+    let names: Vec<&str> = global["sobjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"ApexClass") && names.contains(&"User"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"Campaign"),
+        "Campaign is not a Tooling object"
     );
 }

@@ -36,6 +36,7 @@ mod orgs_idle;
 mod orgs_ids;
 mod orgs_routes;
 mod platform;
+mod pricebooks;
 mod project;
 mod pubsub;
 mod pubsub_credit;

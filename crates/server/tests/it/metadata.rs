@@ -363,6 +363,17 @@ fn a_platform_events_fields_are_metadata_components_too() {
         list.contains("<fullName>Beacon__e.Level__c</fullName>"),
         "{list}"
     );
+    // CustomObject lists standard objects (without an id) and platform events too.
+    let objects = op(
+        r#"<listMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><queries><type>CustomObject</type></queries></listMetadata>"#,
+    );
+    for listed in [
+        "<fileName>objects/Beacon__e.object</fileName><fullName>Beacon__e</fullName>",
+        "<fileName>objects/Account.object</fileName><fullName>Account</fullName><id></id>",
+        "<fileName>objects/Campaign.object</fileName><fullName>Campaign</fullName><id></id>",
+    ] {
+        assert!(objects.contains(listed), "{listed} in {objects}");
+    }
     let updated = op(&format!(
         r#"<updateMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{}</updateMetadata>"#,
         field("Severity")

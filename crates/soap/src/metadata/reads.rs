@@ -79,9 +79,13 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
             let file = channels::file_of(kind, &full);
             file_properties(&mut w, &full, &file, &id, kind);
         }
-        for o in schema.objects().filter(|o| o.custom && !o.tooling) {
-            let file = format!("objects/{}.object", o.name);
-            if kind == "CustomObject" {
+        if kind == "CustomObject" {
+            // Standard and custom objects and platform events together; a standard
+            // object has no id (`metadata-tooling.md` §4, `standard-objects.md` §4.13).
+            let events = app.org.platform_events();
+            let objects = schema.objects().filter(|o| !o.tooling);
+            for o in objects.chain(events.iter().map(|e| &e.object)) {
+                let file = format!("objects/{}.object", o.name);
                 let id = runtime
                     .objects
                     .get(&o.name)

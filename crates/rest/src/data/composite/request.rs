@@ -310,6 +310,7 @@ pub(crate) fn mode(call: &Call) -> Mode {
     Mode {
         all_or_none: true,
         bulk_load: call.bulk_load,
+        seed: false,
     }
 }
 

@@ -438,6 +438,7 @@ async fn write(
     let mode = Mode {
         all_or_none: true,
         bulk_load: call.bulk_load,
+        seed: false,
     };
     let (a, c) = (app.clone(), call.clone());
     let (committing, after): (Committing<_>, AfterCommit) = crate::blocking(move || {
