@@ -26,6 +26,30 @@ impl EventSchema {
         Self::new(forcebus_avro::change::change_event_schema(object))
     }
 
+    /// [`EventSchema::for_change_events`] of an object the orgs of a server share (a
+    /// catalogue object): made once while the object lives, not once per org.
+    pub fn for_shared_object(object: &Arc<ObjectDef>) -> Arc<Self> {
+        use std::sync::{OnceLock, Weak};
+        /// By the object's address, with a weak handle telling whether the address is
+        /// still that object; entries of dropped objects are swept past a size.
+        type Made = HashMap<usize, (Weak<ObjectDef>, Arc<EventSchema>)>;
+        static MADE: OnceLock<Mutex<Made>> = OnceLock::new();
+        let key = Arc::as_ptr(object) as usize;
+        let made = MADE.get_or_init(Mutex::default);
+        if let Some((weak, schema)) = made.locked().get(&key)
+            && weak.upgrade().is_some_and(|o| Arc::ptr_eq(&o, object))
+        {
+            return schema.clone();
+        }
+        let schema = Arc::new(Self::for_change_events(object));
+        let mut made = made.locked();
+        if made.len() >= 4096 {
+            made.retain(|_, (weak, _)| weak.strong_count() > 0);
+        }
+        made.insert(key, (Arc::downgrade(object), schema.clone()));
+        schema
+    }
+
     /// The schema of a platform event (COMPACT: the standard fields, then the custom ones).
     pub fn for_platform_event(event: &ObjectDef) -> Self {
         Self::new(forcebus_avro::platform::event_schema(event))
@@ -49,10 +73,16 @@ impl EventSchema {
 
 /// Every schema an org has issued, as JSON text by id, with the parsed form cached.
 /// Schemas are only ever added: an event keeps the schema it was written with.
+///
+/// A schema is stored by the org either at once ([`Schemas::add`]: its caller stores the
+/// text) or with the first event that names it ([`Schemas::add_unstored`], then
+/// [`Schemas::take_unstored`] into that event's commit): an org stores the change-event
+/// schemas of the standard objects it uses, not of the whole catalogue.
 #[derive(Debug, Default)]
 pub struct Schemas {
     texts: RwLock<HashMap<String, Arc<str>>>,
     parsed: Mutex<HashMap<String, Arc<forcebus_avro::Schema>>>,
+    unstored: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Schemas {
@@ -68,6 +98,7 @@ impl Schemas {
         Self {
             texts: RwLock::new(texts),
             parsed: Mutex::default(),
+            unstored: Mutex::default(),
         }
     }
 
@@ -85,6 +116,45 @@ impl Schemas {
         let text = interned(schema.id(), || schema.json_text());
         texts.insert(schema.id().to_owned(), text.clone());
         Some(text.to_string())
+    }
+
+    /// Adds a schema the store does not hold yet: it is stored with the first event that
+    /// names it.
+    pub fn add_unstored(&self, schema: &EventSchema) {
+        if self.add(schema).is_some() {
+            self.unstored.locked().insert(schema.id().to_owned());
+        }
+    }
+
+    /// The texts among `ids` the store does not hold yet, for the commit that writes the
+    /// first events naming them; they count as stored from now on (a commit that fails
+    /// gives them back with [`Schemas::give_back`]).
+    pub fn take_unstored<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<(String, Arc<str>)> {
+        let mut unstored = self.unstored.locked();
+        if unstored.is_empty() {
+            return Vec::new();
+        }
+        let texts = self.read();
+        let mut out = Vec::new();
+        for id in ids {
+            if unstored.remove(id)
+                && let Some(text) = texts.get(id)
+            {
+                out.push((id.to_owned(), text.clone()));
+            }
+        }
+        out
+    }
+
+    /// Marks taken texts unstored again: the commit that was to store them failed.
+    pub fn give_back(&self, taken: &[(String, Arc<str>)]) {
+        let mut unstored = self.unstored.locked();
+        for (id, _) in taken {
+            unstored.insert(id.clone());
+        }
     }
 
     /// A schema as JSON, by id.

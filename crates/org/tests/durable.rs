@@ -88,3 +88,59 @@ async fn events_show_only_once_finished_and_concurrent_finishes_all_complete() {
     drop(org);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An org stores a change-event schema with the first event that names it, not before
+/// (a fresh org: its first user's); the schema an event was written with resolves after
+/// a reopen in which the object changed.
+#[test]
+fn change_event_schemas_are_stored_with_the_first_event_that_names_them() {
+    use forcebus_store::Store;
+    let dir = std::env::temp_dir().join(format!("fb-org-schemas-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let stored = |dir: &std::path::Path| {
+        let store = SqliteStore::open(dir, Durability::Full).unwrap();
+        store.load_values("schema").unwrap().len()
+    };
+    let (fresh, _) = org(&dir);
+    let id = fresh
+        .change_schema_id("Campaign")
+        .expect("Campaign has change events");
+    assert!(fresh.schemas().contains(&id), "known at once");
+    drop(fresh);
+    assert_eq!(
+        stored(&dir),
+        1,
+        "the User schema, with the first user's CREATE"
+    );
+    let (org, caller) = org(&dir);
+    let ops = vec![Op::Create {
+        object: "Campaign".into(),
+        fields: json!({"Name": "Spring"}).as_object().unwrap().clone(),
+    }];
+    let result = org
+        .execute(&caller, ops, Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(result.results[0].is_ok(), "{:?}", result.results[0]);
+    drop(org);
+    assert_eq!(
+        stored(&dir),
+        2,
+        "and the Campaign schema, with its first event"
+    );
+    // Reopened with Campaign changed: a new id, and the old one still resolves.
+    let mut schema = Schema::new(standard::catalogue());
+    let mut field =
+        forcebus_meta::FieldDef::new("Region__c", "Region", forcebus_meta::FieldType::String);
+    field.length = 20;
+    schema.object_mut("Campaign").unwrap().push_field(field);
+    let store = Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap());
+    let org = Org::open(store, schema, Arc::new(SystemClock), "T", &[]).unwrap();
+    assert_ne!(org.change_schema_id("Campaign").unwrap(), id);
+    assert!(
+        org.schemas().json(&id).is_some(),
+        "the event's schema resolves"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -307,7 +307,26 @@ impl Org {
             (&transaction_key, &change_origin),
         );
         drop(state);
-        let commit = self.log().commit(events, now.timestamp_millis(), batch)?;
+        let schemas = if events.is_empty() {
+            Vec::new()
+        } else {
+            self.unstored_schemas(
+                staged
+                    .order
+                    .iter()
+                    .filter_map(|id| staged.overlay[id].as_ref().map(|r| r.object.as_str())),
+            )
+        };
+        for (id, text) in &schemas {
+            batch.put(super::SCHEMAS, id, Some(text.to_string()));
+        }
+        let commit = match self.log().commit(events, now.timestamp_millis(), batch) {
+            Ok(commit) => commit,
+            Err(e) => {
+                self.schemas().give_back(&schemas);
+                return Err(e);
+            }
+        };
         let records = self.apply(staged);
         drop(writer);
         let committed = Committed {
@@ -390,6 +409,21 @@ impl Org {
         );
         events.extend(self.topic_notifications(state, &staged.overlay, &staged.order, now));
         events
+    }
+
+    /// The change-event schemas of `objects` the store does not hold yet, to be stored
+    /// with the events that name them.
+    pub(crate) fn unstored_schemas<'a>(
+        &self,
+        objects: impl Iterator<Item = &'a str>,
+    ) -> Vec<(String, std::sync::Arc<str>)> {
+        let ids = self.change_schema_ids();
+        let mut wanted: Vec<&str> = objects
+            .filter_map(|o| ids.get(o).map(String::as_str))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.schemas().take_unstored(wanted)
     }
 
     /// Stage 5: the committed changes become the org's state; the records they touched,

@@ -240,10 +240,17 @@ impl Org {
         drop(state);
         let mut batch = Batch::new();
         batch.put(ORG, "commit_number", Some(commit_number.to_string()));
+        let schemas = self.unstored_schemas(std::iter::once(def.name.as_str()));
+        for (id, text) in &schemas {
+            batch.put(super::SCHEMAS, id, Some(text.to_string()));
+        }
         let commit = self
             .log
             .commit(vec![event], now.timestamp_millis(), batch)
-            .map_err(|e| OrgError::storage(&e))?;
+            .map_err(|e| {
+                self.schemas.give_back(&schemas);
+                OrgError::storage(&e)
+            })?;
         self.write().commit_number = commit_number;
         drop(writer);
         let events = commit.events().clone();

@@ -152,7 +152,7 @@ impl Org {
             options.log,
         )?);
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
-        let change_schema_ids = register_change_schemas(store.as_ref(), &schema, &schemas)?;
+        let change_schema_ids = register_change_schemas(&schema, &schemas);
         let views = seen::Views::load(store.load_values(seen::SEEN)?);
         let controlled_clock = Arc::new(ControlledClock::new(
             clock,
@@ -334,24 +334,18 @@ pub fn new_org_id() -> RecordId {
     RecordId::parse(&format!("00D{INSTANCE}{tail}")).expect("15 alphanumerics")
 }
 
-/// The change-event schema id of every object that has change events, each schema stored
-/// once: every schema ever written stays resolvable by id, across config changes.
-fn register_change_schemas(
-    store: &dyn Store,
-    schema: &Schema,
-    schemas: &Schemas,
-) -> Result<HashMap<String, String>, StoreError> {
+/// The change-event schema id of every object that has change events. The texts are
+/// known at once and stored with the first event that names them (a schema ever written
+/// with an event stays resolvable by id, across config changes).
+fn register_change_schemas(schema: &Schema, schemas: &Schemas) -> HashMap<String, String> {
     let mut ids = HashMap::new();
-    let mut new_schemas = Batch::new();
     for o in schema.objects().filter(|o| o.change_events && !o.tooling) {
-        let s = EventSchema::for_change_events(o);
-        if let Some(text) = schemas.add(&s) {
-            new_schemas.put(SCHEMAS, s.id(), Some(text));
-        }
+        let Some(shared) = schema.object_shared(&o.name) else {
+            continue;
+        };
+        let s = EventSchema::for_shared_object(&shared);
+        schemas.add_unstored(&s);
         ids.insert(o.name.clone(), s.id().to_owned());
     }
-    if !new_schemas.is_empty() {
-        store.commit(&new_schemas)?;
-    }
-    Ok(ids)
+    ids
 }

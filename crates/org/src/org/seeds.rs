@@ -51,7 +51,10 @@ impl Org {
             bulk_load: false,
             seed: true,
         };
-        let result = self.execute(&caller, ops, mode)?.wait()?;
+        // Not waited for: if it is lost with the process before it is durable, the next
+        // start makes it again (the org's first durable commit after this one makes both
+        // durable).
+        let (result, _commit) = self.execute(&caller, ops, mode)?.into_parts();
         if let Some(Err(e)) = result.results.into_iter().next() {
             panic!("the Standard Price Book is invalid: {e:?}");
         }
