@@ -54,6 +54,54 @@ pub fn object(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, A
     }
 }
 
+/// A write's record fields: a JSON object, or a `multipart/form-data` body holding the
+/// record as a JSON part and blob fields as binary parts (`standard-objects.md` §4.5): each
+/// part with a `filename` is the blob field its `name` names (`VersionData`, `Body`), in
+/// any order; the blob becomes the field's base64 value.
+pub fn record_fields(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return object(headers, bytes);
+    }
+    let bad = |what: &str| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::JsonParserError,
+            format!("Multipart message: {what}"),
+        )
+    };
+    let parts = crate::multipart::boundary(content_type)
+        .and_then(|b| crate::multipart::parse(bytes, &b))
+        .map_err(|e| bad(&e.to_string()))?;
+    let entity = parts
+        .iter()
+        .find(|p| p.filename.is_none())
+        .ok_or_else(|| bad("no part holds the record's fields as JSON"))?;
+    let mut json_headers = HeaderMap::new();
+    json_headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    let mut fields = object(&json_headers, entity.body)?;
+    for blob in parts.iter().filter(|p| p.filename.is_some()) {
+        let name = blob
+            .name
+            .clone()
+            .ok_or_else(|| bad("a binary part has no name"))?;
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(blob.body);
+        fields.insert(name, Value::String(encoded));
+    }
+    Ok(fields)
+}
+
 /// Jackson's name for the first token of a value.
 pub fn token_name(v: &Value) -> &'static str {
     match v {
@@ -75,6 +123,17 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn a_multipart_record_takes_its_binary_part_as_the_blob_field_in_any_order() {
+        let body = b"--XX\r\nContent-Disposition: form-data; name=\"VersionData\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XX\r\nContent-Disposition: form-data; name=\"entity_content\"\r\nContent-Type: application/json\r\n\r\n{\"Title\": \"A\"}\r\n--XX--\r\n";
+        let fields = record_fields(&headers("multipart/form-data; boundary=XX"), body).unwrap();
+        assert_eq!(fields["Title"], "A");
+        assert_eq!(fields["VersionData"], "aGVsbG8=");
+        let no_entity = b"--XX\r\nContent-Disposition: form-data; name=\"Body\"; filename=\"a\"\r\n\r\nx\r\n--XX--\r\n";
+        let e = record_fields(&headers("multipart/form-data; boundary=XX"), no_entity).unwrap_err();
+        assert!(format!("{e:?}").contains("JSON_PARSER_ERROR"), "{e:?}");
     }
 
     #[test]

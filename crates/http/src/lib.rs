@@ -56,7 +56,7 @@ impl Default for RestConfig {
     fn default() -> Self {
         Self {
             latest_version: 66,
-            max_body_bytes: 10 * 1024 * 1024,
+            max_body_bytes: 50 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
             admin_key: String::new(),

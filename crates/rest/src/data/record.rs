@@ -38,16 +38,28 @@ pub(crate) fn json(
         "attributes".into(),
         serde_json::to_value(attributes).unwrap_or(Value::Null),
     );
+    // A blob field reads as the URL of its bytes, as Salesforce answers it.
+    let value = |def: &forcebus_meta::FieldDef| match r.rest_value(object, &def.name) {
+        Value::String(_) if def.ftype == forcebus_meta::FieldType::Base64 => {
+            Value::String(format!(
+                "/services/data/v{version}/sobjects/{}/{}/{}",
+                object.name,
+                r.id.to18(),
+                def.name
+            ))
+        }
+        other => other,
+    };
     match fields {
         None => {
             for f in &object.fields {
-                out.insert(f.name.clone(), r.rest_value(object, &f.name));
+                out.insert(f.name.clone(), value(f));
             }
         }
         Some(names) => {
             for name in names {
                 if let Some(def) = object.field(name) {
-                    out.insert(def.name.clone(), r.rest_value(object, &def.name));
+                    out.insert(def.name.clone(), value(def));
                 }
             }
             // Salesforce appends the Id to field-limited reads.

@@ -215,7 +215,7 @@ impl Default for Config {
             query_cursor_max_bytes: 64 << 20,
             bulk_max_upload_bytes: 100_000_000,
             bulk_processing_delay_ms: 0,
-            max_body_bytes: 10 * 1024 * 1024,
+            max_body_bytes: 50 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
             admin_key: None,

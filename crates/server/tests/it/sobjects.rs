@@ -269,7 +269,7 @@ fn bad_requests_get_salesforce_errors() {
         .send()
         .unwrap());
     assert_eq!((st, code(&body)), (415, "UNSUPPORTED_MEDIA_TYPE"));
-    let huge = format!("{{\"Name\": \"{}\"}}", "x".repeat(11 * 1024 * 1024));
+    let huge = format!("{{\"Name\": \"{}\"}}", "x".repeat(51 * 1024 * 1024));
     let (st, body) = j(s
         .http()
         .post(&url)

@@ -191,7 +191,7 @@ pub(crate) struct Body(Mutex<Option<Result<Map<String, Value>, ApiError>>>);
 impl Body {
     /// A request of its own: its bytes, read by the JSON rules of a REST body.
     pub(crate) fn http(headers: &HeaderMap, bytes: &[u8]) -> Self {
-        Self::of(crate::body::object(headers, bytes))
+        Self::of(crate::body::record_fields(headers, bytes))
     }
 
     /// A composite subrequest's `body`, already JSON (absent when not given).
@@ -266,6 +266,9 @@ pub(crate) struct Reply {
     /// `Location` of a created record.
     pub(crate) location: Option<String>,
     pub(crate) body: Value,
+    /// A blob's bytes and content type, answered as they are (its `body` is null: a
+    /// composite request cannot read a blob).
+    pub(crate) raw: Option<(String, Vec<u8>)>,
 }
 
 impl Reply {
@@ -274,6 +277,15 @@ impl Reply {
             status,
             location: None,
             body,
+            raw: None,
+        }
+    }
+
+    /// A blob, 200.
+    pub(crate) fn blob(content_type: String, bytes: Vec<u8>) -> Self {
+        Self {
+            raw: Some((content_type, bytes)),
+            ..Self::new(StatusCode::OK, Value::Null)
         }
     }
 
@@ -298,6 +310,14 @@ impl From<ApiError> for Reply {
 /// also names the `Location` of a created record).
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
+        if let Some((content_type, bytes)) = self.raw {
+            return (
+                self.status,
+                [(axum::http::header::CONTENT_TYPE, content_type)],
+                bytes,
+            )
+                .into_response();
+        }
         if self.status == StatusCode::NO_CONTENT || self.body.is_null() {
             return self.status.into_response();
         }

@@ -49,9 +49,8 @@ pub(super) fn create(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
     })();
     match created {
         Ok((body, location)) => Reply {
-            status: StatusCode::CREATED,
             location,
-            body,
+            ..Reply::new(StatusCode::CREATED, body)
         },
         Err(e) => e.into(),
     }
@@ -185,6 +184,9 @@ fn by_external_id(
 
 /// `GET /sobjects/{X}/{Field}/{value}`.
 pub(super) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
+    if let Some(reply) = blob(run, work, sub) {
+        return reply;
+    }
     let result = (|| {
         let o = &*object(run.app, sub.segment(1))?;
         let fields = field_list(o, sub.param("fields"))?;
@@ -199,6 +201,33 @@ pub(super) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, su
         ))
     })();
     Reply::of(result)
+}
+
+/// `GET /sobjects/{X}/{id}/{BlobField}` (`standard-objects.md` §4.6): the bytes of a
+/// record's blob field (`ContentVersion.VersionData`, `Attachment.Body`), with the record's
+/// `ContentType` when it has one; `None` when the path names no blob field (an external
+/// id read).
+fn blob(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Option<Reply> {
+    let o = object(run.app, sub.segment(1)).ok()?;
+    let field = o
+        .field(sub.segment(3))
+        .filter(|f| f.ftype == forcebus_meta::FieldType::Base64)?;
+    let id =
+        forcebus_org::RecordId::parse(sub.segment(2)).filter(|id| id.prefix() == o.key_prefix)?;
+    let reply = (|| -> Result<Reply, ApiError> {
+        let rec = live(work, &o, &id.to18())?;
+        let data = rec.get_str(&field.name).ok_or_else(ApiError::not_found)?;
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| ApiError::internal(&e))?;
+        let content_type = rec
+            .get_str("ContentType")
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        Ok(Reply::blob(content_type, bytes))
+    })();
+    Some(reply.unwrap_or_else(Reply::from))
 }
 
 /// `DELETE /sobjects/{X}/{Field}/{value}`.
