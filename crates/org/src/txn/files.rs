@@ -2,8 +2,8 @@
 //! inserted without a `ContentDocumentId` makes its `ContentDocument`, whose latest
 //! published version it is, and shares it with its owner and its first publish location
 //! (`ContentDocumentLink`s); one inserted with a `ContentDocumentId` becomes that
-//! document's latest version. Deleting the document deletes its versions and links (their
-//! references cascade).
+//! document's latest version; one without a `Title` is titled after its file. Deleting
+//! the document deletes its versions and links (their references cascade).
 
 use serde_json::{Map, Value};
 
@@ -21,7 +21,7 @@ impl Txn<'_> {
     /// The records a new version brings with it, in the order they change: the document,
     /// the versions it replaces as latest, the version, the links.
     pub(super) fn with_document(&mut self, mut version: Record) -> Result<Vec<Record>, OrgError> {
-        let path = version.get_str("PathOnClient").unwrap_or_default();
+        let path = version.get_str("PathOnClient").unwrap_or_default().to_owned();
         let extension = path
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
@@ -39,6 +39,11 @@ impl Txn<'_> {
         ];
         for (name, value) in &file {
             version.fields.insert((*name).to_owned(), value.clone());
+        }
+        if version.get("Title").is_null() {
+            let name = path.rsplit(['/', '\\']).next().unwrap_or_default();
+            let title = name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_owned();
+            version.fields.insert("Title".into(), Value::from(title));
         }
         version.fields.insert("IsLatest".into(), Value::Bool(true));
         let owner = version.get("OwnerId").clone();
