@@ -21,7 +21,10 @@ impl Txn<'_> {
     /// The records a new version brings with it, in the order they change: the document,
     /// the versions it replaces as latest, the version, the links.
     pub(super) fn with_document(&mut self, mut version: Record) -> Result<Vec<Record>, OrgError> {
-        let path = version.get_str("PathOnClient").unwrap_or_default().to_owned();
+        let path = version
+            .get_str("PathOnClient")
+            .unwrap_or_default()
+            .to_owned();
         let extension = path
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
@@ -42,7 +45,10 @@ impl Txn<'_> {
         }
         if version.get("Title").is_null() {
             let name = path.rsplit(['/', '\\']).next().unwrap_or_default();
-            let title = name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_owned();
+            let title = name
+                .rsplit_once('.')
+                .map_or(name, |(stem, _)| stem)
+                .to_owned();
             version.fields.insert("Title".into(), Value::from(title));
         }
         version.fields.insert("IsLatest".into(), Value::Bool(true));
