@@ -315,7 +315,7 @@ fn retrieve_writes_back_what_a_deploy_made() {
 #[test]
 fn oversized_requests_and_zip_bombs_fail_with_the_org_unchanged() {
     let s = server();
-    let big = "x".repeat(11 << 20);
+    let big = "x".repeat(51 << 20);
     let answer = call(
         &s,
         &format!("<met:deploy><met:ZipFile>{big}</met:ZipFile></met:deploy>"),

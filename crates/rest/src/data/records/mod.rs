@@ -268,7 +268,7 @@ pub(crate) struct Reply {
     pub(crate) body: Value,
     /// A blob's bytes and content type, answered as they are (its `body` is null: a
     /// composite request cannot read a blob).
-    pub(crate) raw: Option<(String, Vec<u8>)>,
+    pub(crate) raw: Option<Box<(String, Vec<u8>)>>,
 }
 
 impl Reply {
@@ -284,7 +284,7 @@ impl Reply {
     /// A blob, 200.
     pub(crate) fn blob(content_type: String, bytes: Vec<u8>) -> Self {
         Self {
-            raw: Some((content_type, bytes)),
+            raw: Some(Box::new((content_type, bytes))),
             ..Self::new(StatusCode::OK, Value::Null)
         }
     }
@@ -310,7 +310,7 @@ impl From<ApiError> for Reply {
 /// also names the `Location` of a created record).
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        if let Some((content_type, bytes)) = self.raw {
+        if let Some((content_type, bytes)) = self.raw.map(|raw| *raw) {
             return (
                 self.status,
                 [(axum::http::header::CONTENT_TYPE, content_type)],
