@@ -73,6 +73,9 @@ class Org:
             else:
                 value = SAMPLES.get(f["type"], "Catalogue!"[: max(1, min(10, f["length"] or 10))])
             body[f["name"]] = value
+        if name == "Event":
+            # A start and a duration (or an end), which describe cannot say.
+            body.update(StartDateTime="2026-12-01T09:00:00.000Z", DurationInMinutes=30)
         if name == "OpportunityLineItem":
             # Its entry is nillable in describe (a product id may stand for it), but one of
             # them must be given.

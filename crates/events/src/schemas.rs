@@ -149,6 +149,15 @@ impl Schemas {
         out
     }
 
+    /// The text of `id` when the store does not hold it yet, left unstored (for a write
+    /// that may fail, after which storing it again is harmless).
+    pub fn unstored_text(&self, id: &str) -> Option<Arc<str>> {
+        if !self.unstored.locked().contains(id) {
+            return None;
+        }
+        self.read().get(id).cloned()
+    }
+
     /// Marks taken texts unstored again: the commit that was to store them failed.
     pub fn give_back(&self, taken: &[(String, Arc<str>)]) {
         let mut unstored = self.unstored.locked();

@@ -200,7 +200,7 @@ pub(crate) fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> Obj
         "",
         "",
         "",
-        forcebus_meta::standard::catalogue().remove(0).fields,
+        forcebus_meta::standard::account_fields(),
     );
     base.fields.retain(|f| {
         matches!(
@@ -221,6 +221,8 @@ pub(crate) fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> Obj
     name_field.length = 80;
     name_field.name_field = true;
     name_field.nillable = false;
+    // Required in the UI only: a record saved without one is named after its Id.
+    name_field.defaulted_on_create = true;
     name_field.custom = false;
     fields.insert(2, name_field);
     ObjectDef::new(name, &label, &plural, &prefix, fields)

@@ -505,3 +505,28 @@ fn a_deploy_deleting_two_fields_clears_both_from_each_record() {
     );
     assert_eq!(r.get_str("Name"), Some("A"));
 }
+
+/// A schema id a client may have seen (describe, GetTopic) stays resolvable after a field
+/// change replaces it, across a restart, though no event ever named it.
+#[test]
+fn a_replaced_schema_id_no_event_named_resolves_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("fb-org-replaced-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store =
+        || -> Arc<dyn Store> { Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()) };
+    let before = {
+        let (org, _) = open(store());
+        let before = org.change_schema_id("Contact").unwrap();
+        org.add_custom_field("Contact", field("Nickname__c", FieldType::String))
+            .unwrap();
+        assert_ne!(org.change_schema_id("Contact").unwrap(), before);
+        before
+    };
+    let (org, _) = open(store());
+    assert!(
+        org.schemas().json(&before).is_some(),
+        "the replaced id resolves"
+    );
+    drop(org);
+    let _ = std::fs::remove_dir_all(&dir);
+}

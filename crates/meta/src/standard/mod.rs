@@ -46,6 +46,11 @@ pub fn catalogue() -> Vec<ObjectDef> {
     all
 }
 
+/// Account's fields: the system fields a custom object starts from are taken from them.
+pub fn account_fields() -> Vec<crate::FieldDef> {
+    account().fields
+}
+
 /// The objects built here by hand.
 fn built() -> Vec<ObjectDef> {
     vec![

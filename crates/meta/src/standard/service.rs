@@ -131,11 +131,15 @@ pub(super) fn user() -> ObjectDef {
         "Manager",
         None,
     ));
-    v.push(readonly(pick(
+    let mut user_type = readonly(pick(
         "UserType",
         "User Type",
         &["Standard", "PowerPartner", "CsnOnly", "Guest"],
-    )));
+    ));
+    // The org's own users are internal ones (`standard-objects.md` §4.12).
+    user_type.default_picklist = Some("Standard".into());
+    user_type.defaulted_on_create = true;
+    v.push(user_type);
     v.extend(audit());
     v.push(readonly(f("LastLoginDate", "Last Login", T::Datetime)));
     let mut o = ObjectDef::new("User", "User", "Users", "005", v);

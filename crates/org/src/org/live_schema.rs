@@ -219,6 +219,13 @@ impl Org {
         let mut ids = HashMap::new();
         // An object changed, then deleted, by one deploy has no new schema.
         for name in &changed.objects {
+            // The id it replaces stays resolvable: a client may have seen it (describe,
+            // GetTopic) though no event named it.
+            if let Some(old) = self.change_schema_id(name)
+                && let Some(text) = self.schemas().unstored_text(&old)
+            {
+                batch.put(SCHEMAS, &old, Some(text.to_string()));
+            }
             let Some(object) = schema.object(name) else {
                 continue;
             };

@@ -4,6 +4,7 @@
 //! Each operation computes every record it touches before changing the overlay, so a failed
 //! operation leaves nothing behind; with `allOrNone` one failure discards the whole overlay.
 
+mod activities;
 mod external;
 mod files;
 mod pricebooks;

@@ -10,7 +10,7 @@ use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::record::Record;
 use crate::value::{coerce, not_writable};
 
-use super::{Txn, pricebooks};
+use super::{Txn, activities, pricebooks};
 
 impl Txn<'_> {
     pub(super) fn build_create(
@@ -96,6 +96,13 @@ impl Txn<'_> {
         }
         self.next_id += 1;
         let id = RecordId::mint(&def.key_prefix, self.next_id);
+        if def.custom
+            && def.name_field().is_some_and(|f| f.name == "Name")
+            && fields.get("Name").is_none_or(Value::is_null)
+        {
+            // A custom record saved without a name is named after its Id.
+            fields.insert("Name".into(), Value::from(id.as15()));
+        }
         derive(&def.name, &mut fields, &self.now);
         let mut rec = Record {
             id,
@@ -179,6 +186,7 @@ impl Txn<'_> {
             pricebooks::ENTRY => self.check_entry(rec, before.as_ref())?,
             pricebooks::LINE => self.check_line(rec, before.as_ref())?,
             pricebooks::OPPORTUNITY => self.keep_amount(rec, before.as_ref()),
+            activities::EVENT => self.check_event(rec, before.as_ref())?,
             _ => {}
         }
         if rec.object == crate::pushtopic::OBJECT {

@@ -45,6 +45,7 @@ fn valid(object: &str) -> Value {
     match object {
         "PushTopic" => json!({"Query": "SELECT Id, Name FROM Account", "ApiVersion": 66.0}),
         "StreamingChannel" => json!({"Name": "/u/Catalogue"}),
+        "Event" => json!({"StartDateTime": "2026-12-01T09:00:00.000Z", "DurationInMinutes": 30}),
         _ => json!({}),
     }
 }
@@ -266,4 +267,83 @@ fn the_tooling_api_queries_and_describes_apex_classes() {
         !names.contains(&"Campaign"),
         "Campaign is not a Tooling object"
     );
+}
+
+/// Small differences real suites found: a custom record saved without a name is named
+/// after its Id; `HAVING MAX(text) LIKE` is valid SOQL; the org's users are `Standard`.
+#[test]
+fn a_nameless_custom_record_a_text_aggregate_like_and_the_users_type() {
+    let s = server();
+    let account = crate::create(&s, "Account", json!({"Name": "Quiet Co"}));
+    let invoice = crate::create(&s, "Invoice__c", json!({"Account__c": account}));
+    let (_, rec) = get(&s, &format!("/sobjects/Invoice__c/{invoice}"));
+    assert_eq!(
+        rec["Name"],
+        json!(&invoice[..15]),
+        "named after its Id: {rec}"
+    );
+    let soql = "SELECT Name, COUNT(Id) FROM Account GROUP BY Name HAVING MAX(Name) LIKE '%Quiet%'";
+    let (st, body) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .query(&[("q", soql)])
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["records"][0]["Name"], "Quiet Co");
+    let (_, me) = get(&s, &format!("/sobjects/User/{}", s.ready.user_id));
+    assert_eq!(me["UserType"], "Standard");
+}
+
+/// An event needs a start and a duration or an end, and the org keeps them consistent.
+#[test]
+fn an_event_has_a_start_and_a_duration_or_an_end() {
+    let s = server();
+    let post = |body: serde_json::Value| {
+        j(s.http()
+            .post(format!("{}/sobjects/Event", s.data()))
+            .bearer(&s)
+            .json(&body)
+            .send()
+            .unwrap())
+    };
+    let (st, body) =
+        post(json!({"Subject": "No time", "StartDateTime": "2026-12-01T09:00:00.000Z"}));
+    assert_eq!(
+        (st, crate::code(&body)),
+        (400, "REQUIRED_FIELD_MISSING"),
+        "{body}"
+    );
+    assert_eq!(body[0]["fields"], json!(["DurationInMinutes"]));
+    let (st, body) = post(
+        json!({"Subject": "Half hour", "StartDateTime": "2026-12-01T09:00:00.000Z", "DurationInMinutes": 30}),
+    );
+    assert_eq!(st, 201, "{body}");
+    let (_, e) = get(
+        &s,
+        &format!("/sobjects/Event/{}", body["id"].as_str().unwrap()),
+    );
+    assert_eq!(
+        (
+            &e["EndDateTime"],
+            &e["ActivityDateTime"],
+            &e["ActivityDate"]
+        ),
+        (
+            &json!("2026-12-01T09:30:00.000+0000"),
+            &json!("2026-12-01T09:00:00.000+0000"),
+            &json!("2026-12-01")
+        ),
+        "{e}"
+    );
+    let (st, body) = post(
+        json!({"Subject": "Till ten", "StartDateTime": "2026-12-01T09:00:00.000Z", "EndDateTime": "2026-12-01T10:00:00.000Z"}),
+    );
+    assert_eq!(st, 201, "{body}");
+    let (_, e) = get(
+        &s,
+        &format!("/sobjects/Event/{}", body["id"].as_str().unwrap()),
+    );
+    assert_eq!(e["DurationInMinutes"], json!(60));
 }

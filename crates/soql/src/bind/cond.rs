@@ -50,6 +50,9 @@ impl<'s> Binder<'s, '_> {
                 let operand = self.operand(object, alias, o, having)?;
                 match &operand {
                     Operand::Field(f) if f.field.ftype.is_text() && !is_long_text(f.field) => {}
+                    // `HAVING MAX(Name) LIKE 'A%'`: the largest or smallest text is text.
+                    Operand::Agg(crate::ast::AggFunc::Max | crate::ast::AggFunc::Min, f)
+                        if f.field.ftype.is_text() && !is_long_text(f.field) => {}
                     _ => {
                         return Err(SoqlError::new(
                             ErrorKind::InvalidFilter,
