@@ -62,6 +62,15 @@ describe('standard objects through jsforce', () => {
     assert.equal(e.What.Name.startsWith('evented'), true, JSON.stringify(e.What));
   });
 
+  it('the Tooling API: ApexClass describes, and findOne finds nothing in an org without Apex (jsforce\'s tooling tests)', async () => {
+    const so = await conn.tooling.sobject('ApexClass').describe();
+    assert.equal(so.name, 'ApexClass');
+    assert.ok(so.fields.some((f) => f.name === 'Body'), 'its fields');
+    assert.equal(await conn.tooling.sobject('ApexClass').findOne(), null);
+    const global = await conn.tooling.describeGlobal();
+    assert.ok(global.sobjects.some((o) => o.name === 'ApexClass'));
+  });
+
   it('a 10 MB ContentVersion through multipart, downloaded back byte for byte', async () => {
     const bytes = crypto.randomBytes(10 * 1024 * 1024);
     const created = await conn.sobject('ContentVersion').create(

@@ -126,8 +126,8 @@ fn change_event_schemas_are_stored_with_the_first_event_that_names_them() {
     drop(org);
     assert_eq!(
         stored(&dir),
-        2,
-        "and the Campaign schema, with its first event"
+        3,
+        "and the schemas of Campaign and CampaignMemberStatus (a campaign makes two), with their first events"
     );
     // Reopened with Campaign changed: a new id, and the old one still resolves.
     let mut schema = Schema::new(standard::catalogue());

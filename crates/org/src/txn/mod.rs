@@ -5,6 +5,7 @@
 //! operation leaves nothing behind; with `allOrNone` one failure discards the whole overlay.
 
 mod activities;
+mod campaigns;
 mod external;
 mod files;
 mod pricebooks;
@@ -225,11 +226,27 @@ impl<'a> Txn<'a> {
     /// opportunities of changed opportunity products).
     pub(super) fn put(&mut self, records: Vec<Record>) {
         let opportunities = Self::opportunities_of(&records);
+        // Campaigns counted before and after: a record may leave one for another.
+        let before: Vec<Record> = records
+            .iter()
+            .filter_map(|r| self.current(&r.id).cloned())
+            .collect();
+        let mut campaigns = Self::campaigns_of(&records);
+        campaigns.extend(Self::campaigns_of(&before));
         for r in records {
             self.set(r.id, Some(r));
         }
         if !opportunities.is_empty() {
-            for r in self.roll_up(&opportunities) {
+            let rolled = self.roll_up(&opportunities);
+            campaigns.extend(Self::campaigns_of(&rolled));
+            for r in rolled {
+                self.set(r.id, Some(r));
+            }
+        }
+        campaigns.sort();
+        campaigns.dedup();
+        if !campaigns.is_empty() {
+            for r in self.count_campaigns(&campaigns) {
                 self.set(r.id, Some(r));
             }
         }
@@ -312,10 +329,13 @@ impl<'a> Txn<'a> {
     ) -> Result<RecordId, OrgError> {
         let rec = self.build_create(def, fields)?;
         let id = rec.id;
-        let records = if def.name == files::VERSION {
-            self.with_document(rec)?
-        } else {
-            vec![rec]
+        let records = match def.name.as_str() {
+            files::VERSION => self.with_document(rec)?,
+            campaigns::CAMPAIGN => {
+                let statuses = self.default_statuses(id)?;
+                std::iter::once(rec).chain(statuses).collect()
+            }
+            _ => vec![rec],
         };
         self.put(records);
         Ok(id)

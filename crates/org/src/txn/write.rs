@@ -10,7 +10,7 @@ use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::record::Record;
 use crate::value::{coerce, not_writable};
 
-use super::{Txn, activities, pricebooks};
+use super::{Txn, activities, campaigns, pricebooks};
 
 impl Txn<'_> {
     pub(super) fn build_create(
@@ -187,6 +187,7 @@ impl Txn<'_> {
             pricebooks::LINE => self.check_line(rec, before.as_ref())?,
             pricebooks::OPPORTUNITY => self.keep_amount(rec, before.as_ref()),
             activities::EVENT => self.check_event(rec, before.as_ref())?,
+            campaigns::MEMBER => self.check_member(rec),
             _ => {}
         }
         if rec.object == crate::pushtopic::OBJECT {

@@ -347,3 +347,116 @@ fn an_event_has_a_start_and_a_duration_or_an_end() {
     );
     assert_eq!(e["DurationInMinutes"], json!(60));
 }
+
+/// A campaign starts with the statuses Sent (default) and Responded; its members take a
+/// status, a response and their person's details; its counts follow members and
+/// opportunities.
+#[test]
+fn a_campaign_its_statuses_members_and_counts() {
+    let s = server();
+    let campaign = crate::create(&s, "Campaign", json!({"Name": "Launch"}));
+    let (_, statuses) = j(s
+        .http()
+        .get(format!("{}/query", s.data()))
+        .query(&[("q", format!("SELECT Label, IsDefault, HasResponded FROM CampaignMemberStatus WHERE CampaignId = '{campaign}' ORDER BY SortOrder"))])
+        .bearer(&s)
+        .send()
+        .unwrap());
+    let seen: Vec<(&serde_json::Value, &serde_json::Value, &serde_json::Value)> =
+        statuses["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (&r["Label"], &r["IsDefault"], &r["HasResponded"]))
+            .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (&json!("Sent"), &json!(true), &json!(false)),
+            (&json!("Responded"), &json!(false), &json!(true))
+        ]
+    );
+    let account = crate::create(&s, "Account", json!({"Name": "Members Inc"}));
+    let contact = crate::create(
+        &s,
+        "Contact",
+        json!({"LastName": "Ada", "Email": "ada@example.com", "AccountId": account}),
+    );
+    let lead = crate::create(
+        &s,
+        "Lead",
+        json!({"LastName": "Bo", "Company": "Leads Ltd"}),
+    );
+    let m1 = crate::create(
+        &s,
+        "CampaignMember",
+        json!({"CampaignId": campaign, "ContactId": contact}),
+    );
+    let m2 = crate::create(
+        &s,
+        "CampaignMember",
+        json!({"CampaignId": campaign, "LeadId": lead, "Status": "Responded"}),
+    );
+    let (_, one) = get(&s, &format!("/sobjects/CampaignMember/{m1}"));
+    assert_eq!(
+        (
+            &one["Status"],
+            &one["HasResponded"],
+            &one["Type"],
+            &one["Email"],
+            &one["CompanyOrAccount"]
+        ),
+        (
+            &json!("Sent"),
+            &json!(false),
+            &json!("Contact"),
+            &json!("ada@example.com"),
+            &json!("Members Inc")
+        ),
+        "{one}"
+    );
+    let (_, two) = get(&s, &format!("/sobjects/CampaignMember/{m2}"));
+    assert_eq!(
+        (&two["HasResponded"], &two["Type"], &two["CompanyOrAccount"]),
+        (&json!(true), &json!("Lead"), &json!("Leads Ltd"))
+    );
+    assert!(two["FirstRespondedDate"].is_string(), "{two}");
+    crate::create(
+        &s,
+        "Opportunity",
+        json!({"Name": "From launch", "StageName": "Closed Won", "CloseDate": "2026-12-01", "Amount": 500, "CampaignId": campaign}),
+    );
+    let (_, c) = get(&s, &format!("/sobjects/Campaign/{campaign}"));
+    assert_eq!(
+        (
+            &c["NumberOfContacts"],
+            &c["NumberOfLeads"],
+            &c["NumberOfResponses"],
+            &c["NumberOfOpportunities"],
+            &c["NumberOfWonOpportunities"],
+            &c["AmountWonOpportunities"]
+        ),
+        (
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(500.0)
+        ),
+        "{c}"
+    );
+    let st = s
+        .http()
+        .delete(format!("{}/sobjects/CampaignMember/{m2}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st, 204);
+    let (_, c) = get(&s, &format!("/sobjects/Campaign/{campaign}"));
+    assert_eq!(
+        (&c["NumberOfLeads"], &c["NumberOfResponses"]),
+        (&json!(0), &json!(0))
+    );
+}
