@@ -3,6 +3,13 @@
 //!
 //! Each operation computes every record it touches before changing the overlay, so a failed
 //! operation leaves nothing behind; with `allOrNone` one failure discards the whole overlay.
+//!
+//! - `write`: a record built from a client's fields (checks, defaults, audit fields, auto
+//!   numbers) and the object rules;
+//! - `external`: upsert and lookup by external id; `recycle`: delete, undelete, purge;
+//! - what a write of a standard object does to others: `files` (a version's document and
+//!   links), `pricebooks` (prices, opportunity products, the opportunity's Amount),
+//!   `campaigns` (statuses, members, counts), `activities` (an event's times).
 
 mod activities;
 mod campaigns;
