@@ -71,6 +71,36 @@ describe('standard objects through jsforce', () => {
     assert.ok(global.sobjects.some((o) => o.name === 'ApexClass'));
   });
 
+  it("the queries of jsforce's standard-schema test: finds with sorts, parent fields, ActivityHistories, counts", async () => {
+    const acc = await conn.sobject('Account').create({ Name: uniq('A-schema'), Type: 'Customer' });
+    await conn.sobject('Task').create({ Subject: 'Closed call', Status: 'Completed', WhatId: acc.id });
+    await conn.sobject('Task').create({ Subject: 'Open call', Status: 'Not Started', WhatId: acc.id });
+    assert.ok((await conn.query('SELECT Id, Name FROM Account')).totalSize >= 1);
+    const owned = await conn.sobject('Account').find({ OwnerId: { $ne: null } }).sort('LastModifiedDate', 'DESC').limit(10);
+    assert.ok(owned.length >= 1);
+    await conn.sobject('Account').find(null, ['Id', 'Name', 'NumberOfEmployees']).sort({ LastActivityDate: 'DESC' }).limit(10);
+    assert.equal(await conn.sobject('Contact').findOne({ Email: 'abc@example.org' }), null);
+    await conn.sobject('Contact').findOne({ Email: 'abc@example.org' }, ['Id', 'LastName', 'FirstName', 'Email', 'MailingAddress', 'CreatedDate']);
+    const open = await conn
+      .sobject('Task')
+      .select(['Id', 'Subject', 'ActivityDate', 'IsClosed', { Owner: ['Id', 'Username', 'Email'], What: ['Name'] }])
+      .where({ IsClosed: false })
+      .limit(10);
+    const call = open.find((t) => t.Subject === 'Open call');
+    assert.equal(call.What.Name, (await conn.sobject('Account').retrieve(acc.id)).Name);
+    const withHistory = await conn
+      .sobject('Account')
+      .find({ Type: ['Customer', 'Partner'] })
+      .include('ActivityHistories')
+      .select(['Id', 'Subject', 'ActivityDate', 'IsClosed', { Owner: ['Id', 'Username', 'Email'], What: ['Name'] }])
+      .end();
+    const mine = withHistory.find((a) => a.Id === acc.id);
+    assert.equal(mine.ActivityHistories.totalSize, 1, JSON.stringify(mine));
+    assert.equal(mine.ActivityHistories.records[0].Subject, 'Closed call');
+    await conn.sobject('Account').find({ Name: { $like: 'A%' } }, ['Id', 'Name', { Owner: ['Id', 'Username'] }]);
+    assert.ok((await conn.sobject('Task').count({ IsClosed: false })) >= 1);
+  });
+
   it('a 10 MB ContentVersion through multipart, downloaded back byte for byte', async () => {
     const bytes = crypto.randomBytes(10 * 1024 * 1024);
     const created = await conn.sobject('ContentVersion').create(

@@ -256,6 +256,9 @@ pub struct ObjectDef {
     pub updateable: bool,
     /// Whether records can be deleted through the API.
     pub deletable: bool,
+    /// Whether a query may name it in `FROM` (not `ActivityHistory`, whose rows are only
+    /// its parents' `ActivityHistories`).
+    pub queryable: bool,
     /// A Tooling API object: invisible to the data API, queried through `/tooling/query`.
     pub tooling: bool,
     /// A data object the Tooling API serves too (`User`, `ApexClass`): its tooling calls
@@ -280,6 +283,7 @@ impl ObjectDef {
             createable: true,
             updateable: true,
             deletable: true,
+            queryable: true,
             tooling: false,
             also_tooling: false,
             change_events: true,

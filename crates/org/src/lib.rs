@@ -11,7 +11,9 @@
 //!   apply), acknowledged through [`Committing`] once durable; [`channels`]; [`users`];
 //!   [`subscriptions`]; SOQL; what each user viewed ([`seen`]: `FOR VIEW`, `/recent`);
 //!   platform events; PushTopics; generic pushes.
-//! - `state`: the committed records and counters; `indexes`: their equality indexes.
+//! - `state`: the committed records and counters; `indexes`: their equality indexes;
+//!   `query`: the state as SOQL's source; `activities`: the rows of `ActivityHistory` and
+//!   `OpenActivity`, made from tasks and events.
 //! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
 //!   validation against an overlay of the committed state.
 //! - [`cdc`]: the change events of a transaction; [`pushtopic`]: PushTopic queries and
@@ -29,6 +31,7 @@
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
 //!   clock the test controls shift; [`control`]: the test controls' switches.
 
+mod activities;
 pub mod caller;
 pub mod cdc;
 pub mod clock;

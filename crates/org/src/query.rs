@@ -35,6 +35,20 @@ pub(crate) struct View<'a> {
     pub(crate) state: &'a State,
     pub(crate) schema: &'a Schema,
     pub(crate) overlay: Option<Overlay<'a>>,
+    /// The rows of the activity objects, made when first scanned.
+    activities: std::cell::OnceCell<HashMap<&'static str, Vec<Record>>>,
+}
+
+impl<'a> View<'a> {
+    /// A view of `state`, with a transaction's changes laid over it or not.
+    pub(crate) fn new(state: &'a State, schema: &'a Schema, overlay: Option<Overlay<'a>>) -> Self {
+        Self {
+            state,
+            schema,
+            overlay,
+            activities: std::cell::OnceCell::new(),
+        }
+    }
 }
 
 impl Source for View<'_> {
@@ -48,6 +62,15 @@ impl Source for View<'_> {
     }
 
     fn scan<'a>(&'a self, object: &str) -> Box<dyn Iterator<Item = &'a Record> + 'a> {
+        if crate::activities::is_virtual(object) {
+            let rows = self.activities.get_or_init(|| {
+                crate::activities::OBJECTS
+                    .into_iter()
+                    .map(|o| (o, crate::activities::rows(self, o)))
+                    .collect()
+            });
+            return Box::new(rows.get(object).into_iter().flatten());
+        }
         let ids = self.state.by_object.get(object).into_iter().flatten();
         let Some((overlay, order)) = self.overlay else {
             return Box::new(ids.filter_map(|id| self.state.records.get(id)));
@@ -68,6 +91,10 @@ impl Source for View<'_> {
     }
 
     fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
+        if crate::activities::is_virtual(object) {
+            // No index: their rows are made, then filtered.
+            return None;
+        }
         let ids = self.state.indexes.get(self.schema, object, field, key)?;
         let Some((overlay, order)) = self.overlay else {
             return Some(
@@ -101,15 +128,7 @@ pub(crate) fn run(
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Output {
-    forcebus_soql::execute(
-        plan,
-        &View {
-            state,
-            schema,
-            overlay: None,
-        },
-        ctx,
-    )
+    forcebus_soql::execute(plan, &View::new(state, schema, None), ctx)
 }
 
 /// The ids `plan` selects, in order (non-aggregate plans).
@@ -119,15 +138,7 @@ pub(crate) fn select_ids(
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Vec<crate::RecordId> {
-    forcebus_soql::select_ids(
-        plan,
-        &View {
-            state,
-            schema,
-            overlay: None,
-        },
-        ctx,
-    )
+    forcebus_soql::select_ids(plan, &View::new(state, schema, None), ctx)
 }
 
 /// The rows of `ids` as `plan` shapes them.
@@ -138,10 +149,6 @@ pub(crate) fn shape_ids(
     ctx: &Context,
     ids: &[crate::RecordId],
 ) -> Vec<serde_json::Value> {
-    let view = View {
-        state,
-        schema,
-        overlay: None,
-    };
+    let view = View::new(state, schema, None);
     forcebus_soql::shape_ids(plan, &view, ctx, ids)
 }

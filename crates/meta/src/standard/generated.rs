@@ -22,6 +22,8 @@ struct Object {
     change_events: bool,
     #[serde(default)]
     also_tooling: bool,
+    #[serde(default = "yes")]
+    queryable: bool,
     fields: Vec<Field>,
 }
 
@@ -110,6 +112,7 @@ impl Object {
         o.deletable = self.deletable;
         o.change_events = self.change_events;
         o.also_tooling = self.also_tooling;
+        o.queryable = self.queryable;
         o
     }
 }
@@ -131,7 +134,7 @@ mod tests {
         assert!(objects.len() >= 60, "{} objects", objects.len());
         for o in &objects {
             assert!(o.field("Id").is_some(), "{} has an Id", o.name);
-            assert_eq!(o.key_prefix.len(), 3, "{}", o.name);
+            assert!(o.key_prefix.len() == 3 || !o.queryable, "{}", o.name);
             assert!(
                 o.fields.iter().filter(|f| f.name_field).count() <= 1,
                 "{}",

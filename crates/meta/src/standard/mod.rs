@@ -98,6 +98,9 @@ mod tests {
                 "{} twice",
                 o.name
             );
+            if o.key_prefix.is_empty() {
+                continue;
+            }
             if let Some(other) = prefixes.insert(o.key_prefix.clone(), o.name.clone()) {
                 panic!(
                     "{} and {other} share the key prefix {}",

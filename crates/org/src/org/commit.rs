@@ -195,11 +195,11 @@ impl Work<'_> {
         visible: &dyn Fn(&forcebus_meta::ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let plan = forcebus_soql::prepare(text, self.txn.schema, visible)?;
-        let view = crate::query::View {
-            state: self.txn.state,
-            schema: self.txn.schema,
-            overlay: Some((&self.txn.overlay, &self.txn.order)),
-        };
+        let view = crate::query::View::new(
+            self.txn.state,
+            self.txn.schema,
+            Some((&self.txn.overlay, &self.txn.order)),
+        );
         Ok(forcebus_soql::execute(&plan, &view, ctx))
     }
 }

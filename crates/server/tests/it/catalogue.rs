@@ -195,6 +195,10 @@ fn every_object_describes_queries_and_takes_a_record_with_its_required_fields() 
             .iter()
             .map(|f| f["name"].as_str().unwrap())
             .collect();
+        if d["queryable"] != true {
+            // ActivityHistory, OpenActivity: read through their parents only.
+            continue;
+        }
         let soql = format!("SELECT {} FROM {object}", fields.join(", "));
         let (st, res) = j(s
             .http()
@@ -459,4 +463,73 @@ fn a_campaign_its_statuses_members_and_counts() {
         (&c["NumberOfLeads"], &c["NumberOfResponses"]),
         (&json!(0), &json!(0))
     );
+}
+
+/// An account's activities: closed tasks and past events as `ActivityHistories`, open
+/// tasks and events to come as `OpenActivities`; neither object answers a query of its own.
+#[test]
+fn an_accounts_activity_history_and_open_activities() {
+    let s = server();
+    let account = crate::create(&s, "Account", json!({"Name": "Busy Co"}));
+    let contact = crate::create(
+        &s,
+        "Contact",
+        json!({"LastName": "Caller", "AccountId": account}),
+    );
+    crate::create(
+        &s,
+        "Task",
+        json!({"Subject": "Done call", "Status": "Completed", "WhatId": account}),
+    );
+    crate::create(
+        &s,
+        "Task",
+        json!({"Subject": "Follow up", "Status": "Not Started", "WhoId": contact}),
+    );
+    crate::create(
+        &s,
+        "Event",
+        json!({"Subject": "Past demo", "WhatId": account, "StartDateTime": "2020-01-01T09:00:00.000Z", "DurationInMinutes": 60}),
+    );
+    crate::create(
+        &s,
+        "Event",
+        json!({"Subject": "Next demo", "WhoId": contact, "StartDateTime": "2099-01-01T09:00:00.000Z", "DurationInMinutes": 60}),
+    );
+    let query = |soql: &str| {
+        j(s.http()
+            .get(format!("{}/query", s.data()))
+            .query(&[("q", soql)])
+            .bearer(&s)
+            .send()
+            .unwrap())
+    };
+    let (st, body) = query(&format!(
+        "SELECT Name, (SELECT Subject, IsTask FROM ActivityHistories ORDER BY Subject), (SELECT Subject, IsTask, Owner.Name FROM OpenActivities ORDER BY Subject) FROM Account WHERE Id = '{account}'"
+    ));
+    assert_eq!(st, 200, "{body}");
+    let rows = |rel: &str| -> Vec<(serde_json::Value, serde_json::Value)> {
+        body["records"][0][rel]["records"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{rel}: {body}"))
+            .iter()
+            .map(|r| (r["Subject"].clone(), r["IsTask"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        rows("ActivityHistories"),
+        vec![
+            (json!("Done call"), json!(true)),
+            (json!("Past demo"), json!(false))
+        ]
+    );
+    assert_eq!(
+        rows("OpenActivities"),
+        vec![
+            (json!("Follow up"), json!(true)),
+            (json!("Next demo"), json!(false))
+        ]
+    );
+    let (st, body) = query("SELECT Id FROM ActivityHistory");
+    assert_eq!((st, crate::code(&body)), (400, "INVALID_TYPE"), "{body}");
 }

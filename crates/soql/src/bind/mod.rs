@@ -210,7 +210,10 @@ pub fn bind<'s>(
     schema: &'s Schema,
     visible: &dyn Fn(&ObjectDef) -> bool,
 ) -> Result<Plan<'s>, SoqlError> {
-    let object = schema.object(&q.from.name).filter(|o| visible(o)).ok_or_else(|| {
+    let object = schema
+        .object(&q.from.name)
+        .filter(|o| visible(o) && o.queryable)
+        .ok_or_else(|| {
         SoqlError::new(
             ErrorKind::InvalidType,
             format!(
@@ -486,7 +489,7 @@ impl<'s> Binder<'s, '_> {
         }
         let mut current = object;
         let mut hops = Vec::new();
-        for rel in rels {
+        for (hop, rel) in rels.iter().enumerate() {
             let field = current
                 .fields
                 .iter()
@@ -500,10 +503,17 @@ impl<'s> Binder<'s, '_> {
                         rel.pos.0,
                     )
                 })?;
-            let target = field
+            let targets = field
                 .reference_to
                 .iter()
-                .find_map(|t| self.schema.object(t).filter(|o| (self.visible)(o)))
+                .filter_map(|t| self.schema.object(t).filter(|o| (self.visible)(o)));
+            // A polymorphic reference (`Owner` → Group or User) reads the last field from
+            // the first of its objects that has it (`Owner.Username`).
+            let last_hop = hop + 1 == rels.len();
+            let target = targets
+                .clone()
+                .find(|o| !last_hop || o.field(&last.name).is_some())
+                .or_else(|| targets.clone().next())
                 .ok_or_else(|| no_such_column(&rel.name, &current.name, rel.pos.0))?;
             hops.push(Hop { field, target });
             current = target;
