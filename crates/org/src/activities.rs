@@ -5,7 +5,7 @@
 //! `IsTask` and the account it belongs to (its own, else its `WhatId`'s, else its
 //! `WhoId`'s).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use forcebus_soql::Source;
@@ -21,10 +21,14 @@ pub(crate) fn is_virtual(object: &str) -> bool {
     OBJECTS.contains(&object)
 }
 
-/// The rows of `object` (one of [`OBJECTS`]) over the tasks and events of `view`.
-pub(crate) fn rows(view: &impl Source<Rec = Record>, object: &str) -> Vec<Record> {
+/// The rows of `object` (one of [`OBJECTS`]) over the tasks and events of `view`, as of
+/// `now` (an event that ended before it is history).
+pub(crate) fn rows(
+    view: &impl Source<Rec = Record>,
+    object: &str,
+    now: DateTime<Utc>,
+) -> Vec<Record> {
     let history = object == OBJECTS[0];
-    let now = Utc::now();
     let mut out = Vec::new();
     for source in ["Task", "Event"] {
         for r in view.scan(source) {

@@ -39,6 +39,17 @@ impl Caller {
         }
     }
 
+    /// The org itself as `user_id`, making what it is born with (its users, the Standard
+    /// Price Book): a REST caller at 59.0 in the change events it writes.
+    pub(crate) fn org_setup(user_id: RecordId) -> Self {
+        Self {
+            user_id,
+            api: Api::Rest,
+            version: "59.0".into(),
+            client: None,
+        }
+    }
+
     /// The CDC `changeOrigin`: `com/salesforce/api/rest/59.0;client=etl`.
     pub fn change_origin(&self) -> String {
         let api = match self.api {

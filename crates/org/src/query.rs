@@ -35,17 +35,26 @@ pub(crate) struct View<'a> {
     pub(crate) state: &'a State,
     pub(crate) schema: &'a Schema,
     pub(crate) overlay: Option<Overlay<'a>>,
+    /// The query's "now" (the org's clock, test controls included): what has ended.
+    pub(crate) now: chrono::DateTime<chrono::Utc>,
     /// The rows of the activity objects, made when first scanned.
     activities: std::cell::OnceCell<HashMap<&'static str, Vec<Record>>>,
 }
 
 impl<'a> View<'a> {
-    /// A view of `state`, with a transaction's changes laid over it or not.
-    pub(crate) fn new(state: &'a State, schema: &'a Schema, overlay: Option<Overlay<'a>>) -> Self {
+    /// A view of `state`, with a transaction's changes laid over it or not, for a query
+    /// run in `ctx`.
+    pub(crate) fn new(
+        state: &'a State,
+        schema: &'a Schema,
+        overlay: Option<Overlay<'a>>,
+        ctx: &Context,
+    ) -> Self {
         Self {
             state,
             schema,
             overlay,
+            now: ctx.now,
             activities: std::cell::OnceCell::new(),
         }
     }
@@ -66,7 +75,7 @@ impl Source for View<'_> {
             let rows = self.activities.get_or_init(|| {
                 crate::activities::OBJECTS
                     .into_iter()
-                    .map(|o| (o, crate::activities::rows(self, o)))
+                    .map(|o| (o, crate::activities::rows(self, o, self.now)))
                     .collect()
             });
             return Box::new(rows.get(object).into_iter().flatten());
@@ -128,7 +137,7 @@ pub(crate) fn run(
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Output {
-    forcebus_soql::execute(plan, &View::new(state, schema, None), ctx)
+    forcebus_soql::execute(plan, &View::new(state, schema, None, ctx), ctx)
 }
 
 /// The ids `plan` selects, in order (non-aggregate plans).
@@ -138,7 +147,7 @@ pub(crate) fn select_ids(
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Vec<crate::RecordId> {
-    forcebus_soql::select_ids(plan, &View::new(state, schema, None), ctx)
+    forcebus_soql::select_ids(plan, &View::new(state, schema, None, ctx), ctx)
 }
 
 /// The rows of `ids` as `plan` shapes them.
@@ -149,6 +158,6 @@ pub(crate) fn shape_ids(
     ctx: &Context,
     ids: &[crate::RecordId],
 ) -> Vec<serde_json::Value> {
-    let view = View::new(state, schema, None);
+    let view = View::new(state, schema, None, ctx);
     forcebus_soql::shape_ids(plan, &view, ctx, ids)
 }

@@ -199,6 +199,7 @@ impl Work<'_> {
             self.txn.state,
             self.txn.schema,
             Some((&self.txn.overlay, &self.txn.order)),
+            ctx,
         );
         Ok(forcebus_soql::execute(&plan, &view, ctx))
     }

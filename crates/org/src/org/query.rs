@@ -115,7 +115,7 @@ impl Org {
     ) -> Result<Vec<forcebus_soql::sosl::Found<'s>>, forcebus_soql::SoqlError> {
         let ctx = self.query_context(viewer, version, false);
         let state = self.read();
-        let view = crate::query::View::new(&state, schema, None);
+        let view = crate::query::View::new(&state, schema, None, &ctx);
         forcebus_soql::sosl::run(search, schema, visible, &view, &ctx)
     }
 

@@ -6,7 +6,7 @@ use forcebus_store::StoreError;
 use serde_json::{Map, Value};
 
 use crate::Org;
-use crate::caller::{Api, Caller};
+use crate::caller::Caller;
 use crate::txn::Op;
 
 const BOOK: &str = "Pricebook2";
@@ -28,12 +28,7 @@ impl Org {
         let Some(owner) = self.scan("User", |r| Some(r.id)).into_iter().next() else {
             return Ok(());
         };
-        let caller = Caller {
-            user_id: owner,
-            api: Api::Rest,
-            version: "59.0".into(),
-            client: None,
-        };
+        let caller = Caller::org_setup(owner);
         let mut fields = Map::new();
         for (k, v) in [
             ("Name", Value::from(STANDARD_PRICE_BOOK)),

@@ -4,7 +4,7 @@ use forcebus_store::StoreError;
 use serde_json::{Map, Value};
 
 use crate::Org;
-use crate::caller::{Api, Caller};
+use crate::caller::Caller;
 use crate::id::RecordId;
 use crate::record::Record;
 use crate::txn::Op;
@@ -51,12 +51,7 @@ impl Org {
             .into_iter()
             .next()
             .unwrap_or(own_id);
-        let caller = Caller {
-            user_id: actor,
-            api: Api::Rest,
-            version: "59.0".into(),
-            client: None,
-        };
+        let caller = Caller::org_setup(actor);
         let ops = vec![Op::Create {
             object: "User".into(),
             fields: seed_fields(seed),

@@ -35,11 +35,6 @@ const PERSON: [&str; 13] = [
 ];
 
 impl Txn<'_> {
-    fn live_record(&self, id: Option<&str>) -> Option<&Record> {
-        let id = RecordId::parse(id?)?;
-        self.current(&id).filter(|r| !r.is_deleted)
-    }
-
     /// The two statuses every new campaign starts with.
     pub(super) fn default_statuses(&mut self, campaign: RecordId) -> Result<Vec<Record>, OrgError> {
         let Ok(def) = self.object(STATUS) else {
@@ -93,8 +88,8 @@ impl Txn<'_> {
                 .insert("FirstRespondedDate".into(), Value::from(today));
         }
         let (person, kind) = match (member.get_str("ContactId"), member.get_str("LeadId")) {
-            (Some(c), _) => (self.live_record(Some(c)), "Contact"),
-            (None, Some(l)) => (self.live_record(Some(l)), "Lead"),
+            (Some(c), _) => (self.live(Some(c)), "Contact"),
+            (None, Some(l)) => (self.live(Some(l)), "Lead"),
             (None, None) => (None, ""),
         };
         let Some(person) = person.cloned() else {
@@ -108,7 +103,7 @@ impl Txn<'_> {
         let company = match kind {
             "Lead" => person.get("Company").clone(),
             _ => self
-                .live_record(person.get_str("AccountId"))
+                .live(person.get_str("AccountId"))
                 .map_or(Value::Null, |a| a.get("Name").clone()),
         };
         for (field, value) in [
@@ -122,9 +117,8 @@ impl Txn<'_> {
     }
 
     /// The campaigns whose members or opportunities are among `records`.
-    pub(super) fn campaigns_of(records: &[Record]) -> Vec<String> {
+    pub(super) fn campaigns_of<'r>(records: impl Iterator<Item = &'r Record>) -> Vec<String> {
         let mut ids: Vec<String> = records
-            .iter()
             .filter(|r| r.object == MEMBER || r.object == OPPORTUNITY)
             .filter_map(|r| r.get_str("CampaignId").map(str::to_owned))
             .collect();
@@ -137,7 +131,7 @@ impl Txn<'_> {
     pub(super) fn count_campaigns(&self, campaigns: &[String]) -> Vec<Record> {
         let mut out = Vec::new();
         for id in campaigns {
-            let Some(mut campaign) = self.live_record(Some(id)).cloned() else {
+            let Some(mut campaign) = self.live(Some(id)).cloned() else {
                 continue;
             };
             let of = |object: &'static str| {

@@ -222,6 +222,12 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// The live (not deleted) record a reference value names, as this transaction sees it.
+    pub(super) fn live(&self, id: Option<&str>) -> Option<&Record> {
+        let id = RecordId::parse(id?)?;
+        self.current(&id).filter(|r| !r.is_deleted)
+    }
+
     pub(crate) fn current(&self, id: &RecordId) -> Option<&Record> {
         match self.overlay.get(id) {
             Some(r) => r.as_ref(),
@@ -234,18 +240,14 @@ impl<'a> Txn<'a> {
     pub(super) fn put(&mut self, records: Vec<Record>) {
         let opportunities = Self::opportunities_of(&records);
         // Campaigns counted before and after: a record may leave one for another.
-        let before: Vec<Record> = records
-            .iter()
-            .filter_map(|r| self.current(&r.id).cloned())
-            .collect();
-        let mut campaigns = Self::campaigns_of(&records);
-        campaigns.extend(Self::campaigns_of(&before));
+        let before = records.iter().filter_map(|r| self.current(&r.id));
+        let mut campaigns = Self::campaigns_of(records.iter().chain(before));
         for r in records {
             self.set(r.id, Some(r));
         }
         if !opportunities.is_empty() {
             let rolled = self.roll_up(&opportunities);
-            campaigns.extend(Self::campaigns_of(&rolled));
+            campaigns.extend(Self::campaigns_of(rolled.iter()));
             for r in rolled {
                 self.set(r.id, Some(r));
             }

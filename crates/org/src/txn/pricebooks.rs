@@ -35,11 +35,6 @@ fn money(v: f64) -> Value {
 }
 
 impl Txn<'_> {
-    fn live(&self, id: Option<&str>) -> Option<&Record> {
-        let id = RecordId::parse(id?)?;
-        self.current(&id).filter(|r| !r.is_deleted)
-    }
-
     /// The org's Standard Price Book.
     fn standard_book(&self) -> Option<RecordId> {
         self.scan(BOOK)

@@ -181,12 +181,12 @@ impl Txn<'_> {
     /// Rules particular to one object (a PushTopic's query).
     pub(super) fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
         // The record as it stands before this write (none for an insert).
-        let before = self.current(&rec.id).cloned();
+        let before = self.current(&rec.id);
         match rec.object.as_str() {
-            pricebooks::ENTRY => self.check_entry(rec, before.as_ref())?,
-            pricebooks::LINE => self.check_line(rec, before.as_ref())?,
-            pricebooks::OPPORTUNITY => self.keep_amount(rec, before.as_ref()),
-            activities::EVENT => self.check_event(rec, before.as_ref())?,
+            pricebooks::ENTRY => self.check_entry(rec, before)?,
+            pricebooks::LINE => self.check_line(rec, before)?,
+            pricebooks::OPPORTUNITY => self.keep_amount(rec, before),
+            activities::EVENT => self.check_event(rec, before)?,
             campaigns::MEMBER => self.check_member(rec),
             _ => {}
         }

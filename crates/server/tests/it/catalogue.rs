@@ -83,15 +83,11 @@ impl Walk<'_> {
         }
         if object == "Pricebook2" {
             // Prices start in the Standard Price Book.
-            let (_, res) = j(self
-                .s
-                .http()
-                .get(format!("{}/query", self.s.data()))
-                .query(&[("q", "SELECT Id FROM Pricebook2 WHERE IsStandard = true")])
-                .bearer(self.s)
-                .send()
-                .unwrap());
-            let id = res["records"][0]["Id"].as_str().map(str::to_owned);
+            let books = crate::records(self.s, "SELECT Id FROM Pricebook2 WHERE IsStandard = true");
+            let id = books
+                .first()
+                .and_then(|b| b["Id"].as_str())
+                .map(str::to_owned);
             self.made.insert(object.to_owned(), id.clone());
             return id;
         }
@@ -200,14 +196,7 @@ fn every_object_describes_queries_and_takes_a_record_with_its_required_fields() 
             continue;
         }
         let soql = format!("SELECT {} FROM {object}", fields.join(", "));
-        let (st, res) = j(s
-            .http()
-            .get(format!("{}/query", s.data()))
-            .query(&[("q", &soql)])
-            .bearer(&s)
-            .send()
-            .unwrap());
-        assert_eq!(st, 200, "{soql}: {res}");
+        crate::records(&s, &soql);
         if d["createable"] != true {
             continue;
         }
@@ -287,15 +276,7 @@ fn a_nameless_custom_record_a_text_aggregate_like_and_the_users_type() {
         "named after its Id: {rec}"
     );
     let soql = "SELECT Name, COUNT(Id) FROM Account GROUP BY Name HAVING MAX(Name) LIKE '%Quiet%'";
-    let (st, body) = j(s
-        .http()
-        .get(format!("{}/query", s.data()))
-        .query(&[("q", soql)])
-        .bearer(&s)
-        .send()
-        .unwrap());
-    assert_eq!(st, 200, "{body}");
-    assert_eq!(body["records"][0]["Name"], "Quiet Co");
+    assert_eq!(crate::records(&s, soql)[0]["Name"], "Quiet Co");
     let (_, me) = get(&s, &format!("/sobjects/User/{}", s.ready.user_id));
     assert_eq!(me["UserType"], "Standard");
 }
@@ -359,20 +340,16 @@ fn an_event_has_a_start_and_a_duration_or_an_end() {
 fn a_campaign_its_statuses_members_and_counts() {
     let s = server();
     let campaign = crate::create(&s, "Campaign", json!({"Name": "Launch"}));
-    let (_, statuses) = j(s
-        .http()
-        .get(format!("{}/query", s.data()))
-        .query(&[("q", format!("SELECT Label, IsDefault, HasResponded FROM CampaignMemberStatus WHERE CampaignId = '{campaign}' ORDER BY SortOrder"))])
-        .bearer(&s)
-        .send()
-        .unwrap());
-    let seen: Vec<(&serde_json::Value, &serde_json::Value, &serde_json::Value)> =
-        statuses["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (&r["Label"], &r["IsDefault"], &r["HasResponded"]))
-            .collect();
+    let statuses = crate::records(
+        &s,
+        &format!(
+            "SELECT Label, IsDefault, HasResponded FROM CampaignMemberStatus WHERE CampaignId = '{campaign}' ORDER BY SortOrder"
+        ),
+    );
+    let seen: Vec<(&serde_json::Value, &serde_json::Value, &serde_json::Value)> = statuses
+        .iter()
+        .map(|r| (&r["Label"], &r["IsDefault"], &r["HasResponded"]))
+        .collect();
     assert_eq!(
         seen,
         vec![
@@ -466,7 +443,8 @@ fn a_campaign_its_statuses_members_and_counts() {
 }
 
 /// An account's activities: closed tasks and past events as `ActivityHistories`, open
-/// tasks and events to come as `OpenActivities`; neither object answers a query of its own.
+/// tasks and events to come as `OpenActivities` (by the org's clock, which the test
+/// controls move); neither object answers a query of its own.
 #[test]
 fn an_accounts_activity_history_and_open_activities() {
     let s = server();
@@ -494,27 +472,21 @@ fn an_accounts_activity_history_and_open_activities() {
     crate::create(
         &s,
         "Event",
-        json!({"Subject": "Next demo", "WhoId": contact, "StartDateTime": "2099-01-01T09:00:00.000Z", "DurationInMinutes": 60}),
+        json!({"Subject": "Next demo", "WhoId": contact, "StartDateTime": crate::an_hour_from_now(), "DurationInMinutes": 30}),
     );
-    let query = |soql: &str| {
-        j(s.http()
-            .get(format!("{}/query", s.data()))
-            .query(&[("q", soql)])
-            .bearer(&s)
-            .send()
-            .unwrap())
-    };
-    let (st, body) = query(&format!(
+    let activities = format!(
         "SELECT Name, (SELECT Subject, IsTask FROM ActivityHistories ORDER BY Subject), (SELECT Subject, IsTask, Owner.Name FROM OpenActivities ORDER BY Subject) FROM Account WHERE Id = '{account}'"
-    ));
-    assert_eq!(st, 200, "{body}");
+    );
     let rows = |rel: &str| -> Vec<(serde_json::Value, serde_json::Value)> {
-        body["records"][0][rel]["records"]
+        let account = &crate::records(&s, &activities)[0];
+        account[rel]["records"]
             .as_array()
-            .unwrap_or_else(|| panic!("{rel}: {body}"))
-            .iter()
-            .map(|r| (r["Subject"].clone(), r["IsTask"].clone()))
-            .collect()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r["Subject"].clone(), r["IsTask"].clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     assert_eq!(
         rows("ActivityHistories"),
@@ -530,6 +502,27 @@ fn an_accounts_activity_history_and_open_activities() {
             (json!("Next demo"), json!(false))
         ]
     );
-    let (st, body) = query("SELECT Id FROM ActivityHistory");
+    // 100 minutes on by the org's clock (within the session's two hours), the demo is history.
+    let (st, body) = j(s
+        .http()
+        .post(format!("{}/forcebus/v1/control/clock", s.base()))
+        .header("Authorization", format!("Bearer {}", s.ready.admin_key))
+        .json(&json!({"advance_secs": 6000}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        rows("ActivityHistories"),
+        vec![
+            (json!("Done call"), json!(true)),
+            (json!("Next demo"), json!(false)),
+            (json!("Past demo"), json!(false))
+        ]
+    );
+    assert_eq!(
+        rows("OpenActivities"),
+        vec![(json!("Follow up"), json!(true))]
+    );
+    let (st, body) = crate::soql(&s, "SELECT Id FROM ActivityHistory");
     assert_eq!((st, crate::code(&body)), (400, "INVALID_TYPE"), "{body}");
 }

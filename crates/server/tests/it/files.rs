@@ -3,19 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Authed, create, get, j, server};
-
-fn query(s: &forcebus_testkit::Server, soql: &str) -> Vec<Value> {
-    let (st, body) = j(s
-        .http()
-        .get(format!("{}/query", s.data()))
-        .query(&[("q", soql)])
-        .bearer(s)
-        .send()
-        .unwrap());
-    assert_eq!(st, 200, "{soql}: {body}");
-    body["records"].as_array().unwrap().clone()
-}
+use crate::{Authed, create, get, j, records, server};
 
 #[test]
 fn a_version_makes_its_document_and_links_and_a_second_version_becomes_the_latest() {
@@ -53,7 +41,7 @@ fn a_version_makes_its_document_and_links_and_a_second_version_becomes_the_lates
     assert_eq!(st, 200, "{doc}");
     assert_eq!(doc["LatestPublishedVersionId"], first.as_str());
     assert_eq!(doc["Title"], "Hello");
-    let links = query(
+    let links = records(
         &s,
         &format!(
             "SELECT ContentDocumentId, ShareType FROM ContentDocumentLink WHERE LinkedEntityId = '{account}'"
@@ -61,7 +49,7 @@ fn a_version_makes_its_document_and_links_and_a_second_version_becomes_the_lates
     );
     assert_eq!(links.len(), 1, "{links:?}");
     assert_eq!(links[0]["ContentDocumentId"], document.as_str());
-    let owner = query(
+    let owner = records(
         &s,
         &format!(
             "SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{}'",
@@ -82,7 +70,7 @@ fn a_version_makes_its_document_and_links_and_a_second_version_becomes_the_lates
         (&doc["Title"], &doc["FileType"]),
         (&json!("Hello again"), &json!("PDF"))
     );
-    let versions = query(
+    let versions = records(
         &s,
         &format!(
             "SELECT Id, IsLatest, VersionNumber FROM ContentVersion WHERE ContentDocumentId = '{document}' ORDER BY VersionNumber"
@@ -106,14 +94,14 @@ fn a_version_makes_its_document_and_links_and_a_second_version_becomes_the_lates
         .status();
     assert_eq!(st, 204);
     assert!(
-        query(
+        records(
             &s,
             &format!("SELECT Id FROM ContentVersion WHERE ContentDocumentId = '{document}'")
         )
         .is_empty()
     );
     assert!(
-        query(
+        records(
             &s,
             &format!("SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId = '{document}'")
         )

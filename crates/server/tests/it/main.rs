@@ -155,12 +155,29 @@ pub(crate) fn get(s: &Server, path: &str) -> (u16, Value) {
         .unwrap())
 }
 
+/// A SOQL query's status and body.
+pub(crate) fn soql(s: &Server, query: &str) -> (u16, Value) {
+    j(s.http()
+        .get(format!("{}/query", s.data()))
+        .query(&[("q", query)])
+        .bearer(s)
+        .send()
+        .unwrap())
+}
+
+/// The records a SOQL query answers, asserting it succeeds.
+pub(crate) fn records(s: &Server, query: &str) -> Vec<Value> {
+    let (st, body) = soql(s, query);
+    assert_eq!(st, 200, "{query}: {body}");
+    body["records"].as_array().unwrap().clone()
+}
+
 /// Ids of live records of `object` changed in the last day (the `updated` resource).
 pub(crate) fn live_ids(s: &Server, object: &str) -> Vec<String> {
-    let now = chrono_now();
+    let end = an_hour_from_now();
     let (st, body) = get(
         s,
-        &format!("/sobjects/{object}/updated?start=2000-01-01T00:00:00Z&end={now}"),
+        &format!("/sobjects/{object}/updated?start=2000-01-01T00:00:00Z&end={end}"),
     );
     assert_eq!(st, 200, "{body}");
     body["ids"]
@@ -171,13 +188,14 @@ pub(crate) fn live_ids(s: &Server, object: &str) -> Vec<String> {
         .collect()
 }
 
-fn chrono_now() -> String {
+/// An hour from now, UTC, as Salesforce writes a datetime (without milliseconds).
+pub(crate) fn an_hour_from_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
         + 3600;
-    // Good enough for a query window: an hour ahead, in UTC, formatted by hand.
+    // Formatted by hand: the tests take no date crate.
     let days = secs / 86400;
     let (y, m, d) = civil_from_days(days as i64);
     let rem = secs % 86400;

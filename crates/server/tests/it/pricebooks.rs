@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Authed, code, create, get, j, server};
+use crate::{Authed, code, create, get, j, records, server};
 
 fn post(s: &forcebus_testkit::Server, object: &str, body: Value) -> (u16, Value) {
     j(s.http()
@@ -31,22 +31,10 @@ fn send(
     r.send().unwrap().status().as_u16()
 }
 
-fn query(s: &forcebus_testkit::Server, soql: &str) -> Vec<Value> {
-    let (st, body) = j(s
-        .http()
-        .get(format!("{}/query", s.data()))
-        .query(&[("q", soql)])
-        .bearer(s)
-        .send()
-        .unwrap());
-    assert_eq!(st, 200, "{soql}: {body}");
-    body["records"].as_array().unwrap().clone()
-}
-
 #[test]
 fn price_books_entries_and_opportunity_products_follow_salesforces_rules() {
     let s = server();
-    let books = query(
+    let books = records(
         &s,
         "SELECT Id, Name, IsActive FROM Pricebook2 WHERE IsStandard = true",
     );

@@ -9,17 +9,21 @@
 //!
 //! - [`sobject`]: a record's create (or a platform event's publish), read, update,
 //!   delete, and the same by an external id;
-//! - [`collection`]: the collections' create, update, upsert, delete and retrieve.
+//! - [`collection`]: the collections' create, update, upsert, delete and retrieve;
+//! - `reply`: a resource's answer (JSON, or a blob's bytes).
 
 mod collection;
+mod reply;
 mod sobject;
+
+pub(crate) use reply::Reply;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use serde_json::{Map, Value};
@@ -29,7 +33,7 @@ use forcebus_org::{Committing, Mode, Work};
 use forcebus_sync::prelude::*;
 
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
 
 /// A record resource's function: what it answers to a request, in a transaction's work.
 pub(crate) type Handler = fn(&mut Run<'_>, &mut Work<'_>, &Sub) -> Reply;
@@ -257,72 +261,6 @@ pub(crate) fn parse_url(url: &str, latest: u32) -> Option<Target> {
         segments,
         params,
     })
-}
-
-/// A resource's answer.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    /// `Location` of a created record.
-    pub(crate) location: Option<String>,
-    pub(crate) body: Value,
-    /// A blob's bytes and content type, answered as they are (its `body` is null: a
-    /// composite request cannot read a blob).
-    pub(crate) raw: Option<Box<(String, Vec<u8>)>>,
-}
-
-impl Reply {
-    pub(crate) fn new(status: StatusCode, body: Value) -> Self {
-        Self {
-            status,
-            location: None,
-            body,
-            raw: None,
-        }
-    }
-
-    /// A blob, 200.
-    pub(crate) fn blob(content_type: String, bytes: Vec<u8>) -> Self {
-        Self {
-            raw: Some(Box::new((content_type, bytes))),
-            ..Self::new(StatusCode::OK, Value::Null)
-        }
-    }
-
-    pub(crate) fn of(result: Result<Value, ApiError>) -> Self {
-        result.map_or_else(Self::from, |body| Self::new(StatusCode::OK, body))
-    }
-
-    /// Whether it succeeded (2xx).
-    pub(crate) fn ok(&self) -> bool {
-        self.status.is_success()
-    }
-}
-
-impl From<ApiError> for Reply {
-    fn from(e: ApiError) -> Self {
-        let (status, body) = e.into_parts();
-        Self::new(status, body)
-    }
-}
-
-/// A request of its own answers with the status and body (a composite request's entry
-/// also names the `Location` of a created record).
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        if let Some((content_type, bytes)) = self.raw.map(|raw| *raw) {
-            return (
-                self.status,
-                [(axum::http::header::CONTENT_TYPE, content_type)],
-                bytes,
-            )
-                .into_response();
-        }
-        if self.status == StatusCode::NO_CONTENT || self.body.is_null() {
-            return self.status.into_response();
-        }
-        json_response(self.status, &self.body)
-    }
 }
 
 /// What running resources leaves to do once their transaction's fate is known: platform
