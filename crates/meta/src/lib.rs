@@ -237,6 +237,19 @@ impl FieldDef {
     }
 }
 
+/// The picklist an object's rows are made from (`LeadStatus`: `Lead.Status`), with the
+/// fields each value sets beyond its label, order and default (`IsConverted`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ValuesOf {
+    /// The object of the picklist field.
+    pub object: String,
+    /// The picklist field.
+    pub field: String,
+    /// Per value, its other fields' values; a value not listed has them false.
+    #[serde(default)]
+    pub flags: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
 /// One object (sObject type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectDef {
@@ -266,6 +279,9 @@ pub struct ObjectDef {
     pub also_tooling: bool,
     /// Whether Change Data Capture can select it (not for PushTopic and tooling objects).
     pub change_events: bool,
+    /// For an object whose rows are a picklist's values (`LeadStatus`): which picklist,
+    /// and each value's flags.
+    pub values_of: Option<ValuesOf>,
     /// Fields in describe order.
     pub fields: Vec<FieldDef>,
     index: HashMap<String, usize>,
@@ -287,6 +303,7 @@ impl ObjectDef {
             tooling: false,
             also_tooling: false,
             change_events: true,
+            values_of: None,
             fields: Vec::new(),
             index: HashMap::new(),
         };

@@ -13,7 +13,8 @@
 //!   platform events; PushTopics; generic pushes.
 //! - `state`: the committed records and counters; `indexes`: their equality indexes;
 //!   `query`: the state as SOQL's source; `activities`: the rows of `ActivityHistory` and
-//!   `OpenActivity`, made from tasks and events.
+//!   `OpenActivity`, made from tasks and events; `picklists`: the rows of `LeadStatus`
+//!   and the other picklist-value objects, made from their picklists.
 //! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
 //!   validation against an overlay of the committed state.
 //! - [`cdc`]: the change events of a transaction; [`pushtopic`]: PushTopic queries and
@@ -46,6 +47,7 @@ mod indexes;
 use forcebus_meta as meta;
 use forcebus_meta::id;
 pub mod org;
+pub mod picklists;
 pub mod platform;
 pub mod pushtopic;
 mod query;

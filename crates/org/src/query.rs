@@ -39,6 +39,8 @@ pub(crate) struct View<'a> {
     pub(crate) now: chrono::DateTime<chrono::Utc>,
     /// The rows of the activity objects, made when first scanned.
     activities: std::cell::OnceCell<HashMap<&'static str, Vec<Record>>>,
+    /// The rows of the picklist-value objects (`LeadStatus`), made when first scanned.
+    values: std::cell::OnceCell<HashMap<String, Vec<Record>>>,
 }
 
 impl<'a> View<'a> {
@@ -56,7 +58,40 @@ impl<'a> View<'a> {
             overlay,
             now: ctx.now,
             activities: std::cell::OnceCell::new(),
+            values: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Whether `object`'s rows are made rather than stored.
+    fn made(&self, object: &str) -> bool {
+        crate::activities::is_virtual(object)
+            || self
+                .schema
+                .object(object)
+                .is_some_and(|o| o.values_of.is_some())
+    }
+
+    /// The rows of every picklist-value object, stamped as made by the org's first user
+    /// when it was made.
+    fn value_rows(&self) -> &HashMap<String, Vec<Record>> {
+        self.values.get_or_init(|| {
+            let first = self
+                .state
+                .by_object
+                .get("User")
+                .and_then(|ids| ids.iter().next())
+                .and_then(|id| self.state.records.get(id));
+            let admin = first.map_or(Value::Null, |u| Value::from(u.id.to18()));
+            let created = first.map_or(Value::Null, |u| u.get("CreatedDate").clone());
+            self.schema
+                .objects()
+                .filter(|o| o.values_of.is_some())
+                .map(|o| {
+                    let rows = crate::picklists::rows(self.schema, o, &admin, &created);
+                    (o.name.clone(), rows)
+                })
+                .collect()
+        })
     }
 }
 
@@ -66,7 +101,12 @@ impl Source for View<'_> {
     fn get(&self, id: RecordId) -> Option<&Record> {
         match self.overlay.and_then(|(o, _)| o.get(&id)) {
             Some(touched) => touched.as_ref(),
-            None => self.state.records.get(&id),
+            None => self.state.records.get(&id).or_else(|| {
+                // A picklist value's row (they are made, not stored).
+                let def = self.schema.object_by_prefix(id.prefix())?;
+                def.values_of.as_ref()?;
+                self.value_rows().values().flatten().find(|r| r.id == id)
+            }),
         }
     }
 
@@ -79,6 +119,9 @@ impl Source for View<'_> {
                     .collect()
             });
             return Box::new(rows.get(object).into_iter().flatten());
+        }
+        if self.made(object) {
+            return Box::new(self.value_rows().get(object).into_iter().flatten());
         }
         let ids = self.state.by_object.get(object).into_iter().flatten();
         let Some((overlay, order)) = self.overlay else {
@@ -100,7 +143,7 @@ impl Source for View<'_> {
     }
 
     fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
-        if crate::activities::is_virtual(object) {
+        if self.made(object) {
             // No index: their rows are made, then filtered.
             return None;
         }

@@ -1,5 +1,6 @@
 //! The SOAP APIs of forcebus, as an axum [`Router`]: the partner API
-//! (`/services/Soap/u/{v}`: `login`, `logout`, `undelete`, `emptyRecycleBin`; [`partner`])
+//! (`/services/Soap/u/{v}`: `login`, `logout`, `undelete`, `emptyRecycleBin`, `convertLead`,
+//! `merge`, `getUserInfo`, `getServerTimestamp`, `describeTabs`; [`partner`])
 //! and the Metadata API ([`metadata`]: its SOAP calls at `/services/Soap/m/{v}`, deploys
 //! over SOAP and over REST `/metadata/deployRequest`, retrieves). Envelopes are read and
 //! faults written by [`forcebus_xml`]; what every HTTP family shares comes from

@@ -24,6 +24,7 @@ struct Object {
     also_tooling: bool,
     #[serde(default = "yes")]
     queryable: bool,
+    values_of: Option<crate::ValuesOf>,
     fields: Vec<Field>,
 }
 
@@ -113,6 +114,7 @@ impl Object {
         o.change_events = self.change_events;
         o.also_tooling = self.also_tooling;
         o.queryable = self.queryable;
+        o.values_of = self.values_of;
         o
     }
 }

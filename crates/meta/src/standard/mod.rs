@@ -98,7 +98,8 @@ mod tests {
                 "{} twice",
                 o.name
             );
-            if o.key_prefix.is_empty() {
+            if o.key_prefix.is_empty() || o.values_of.is_some() {
+                // Picklist-value objects share Salesforce's picklist-master prefix.
                 continue;
             }
             if let Some(other) = prefixes.insert(o.key_prefix.clone(), o.name.clone()) {

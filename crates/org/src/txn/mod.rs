@@ -9,12 +9,15 @@
 //! - `external`: upsert and lookup by external id; `recycle`: delete, undelete, purge;
 //! - what a write of a standard object does to others: `files` (a version's document and
 //!   links), `pricebooks` (prices, opportunity products, the opportunity's Amount),
-//!   `campaigns` (statuses, members, counts), `activities` (an event's times).
+//!   `campaigns` (statuses, members, counts), `activities` (an event's times);
+//! - operations of several records: `leads` (lead conversion), `merge`.
 
 mod activities;
 mod campaigns;
 mod external;
 mod files;
+mod leads;
+mod merge;
 mod pricebooks;
 mod recycle;
 mod write;
@@ -30,6 +33,9 @@ use crate::id::RecordId;
 use crate::meta::{ObjectDef, Schema};
 use crate::record::Record;
 use crate::state::State;
+
+pub use leads::LeadConvert;
+pub use merge::MergeRequest;
 
 /// One operation of a transaction.
 #[derive(Debug, Clone)]
@@ -81,6 +87,10 @@ pub enum Op {
         /// Field values, already in their stored form.
         fields: Map<String, Value>,
     },
+    /// Convert a lead into an account, a contact and an opportunity.
+    ConvertLead(LeadConvert),
+    /// Merge records into a master record.
+    Merge(MergeRequest),
     /// Remove a Recycle Bin record for good.
     Purge {
         /// The record id.
@@ -92,7 +102,7 @@ pub enum Op {
 }
 
 /// What a successful operation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A record was inserted.
     Created(RecordId),
@@ -111,6 +121,26 @@ pub enum Outcome {
     Undeleted(RecordId),
     /// A record was removed for good.
     Purged(RecordId),
+    /// A lead was converted.
+    Converted {
+        /// The lead.
+        lead: RecordId,
+        /// The account it was converted into.
+        account: RecordId,
+        /// The contact.
+        contact: RecordId,
+        /// The opportunity, unless none was made.
+        opportunity: Option<RecordId>,
+    },
+    /// Records were merged into a master.
+    Merged {
+        /// The master.
+        master: RecordId,
+        /// The records merged into it (now deleted).
+        merged: Vec<RecordId>,
+        /// The records whose references moved to the master.
+        updated: Vec<RecordId>,
+    },
 }
 
 impl Outcome {
@@ -123,6 +153,8 @@ impl Outcome {
             | Self::Undeleted(id)
             | Self::Purged(id)
             | Self::Upserted { id, .. } => id,
+            Self::Converted { lead, .. } => lead,
+            Self::Merged { master, .. } => master,
         }
     }
 }
@@ -315,6 +347,8 @@ impl<'a> Txn<'a> {
                 self.put(vec![rec]);
                 Ok(Outcome::Created(id))
             }
+            Op::ConvertLead(c) => self.convert_lead(&c),
+            Op::Merge(m) => self.merge(&m),
             Op::Reject(e) => Err(e),
             Op::Purge { id } => {
                 let rid = self.existing(None, &id)?.id;

@@ -127,6 +127,9 @@ impl Txn<'_> {
         if current.is_deleted {
             return Err(OrgError::deleted());
         }
+        if current.object == "Lead" && current.get("IsConverted") == &Value::Bool(true) {
+            return Err(super::leads::converted_lead());
+        }
         let def = self.object(&current.object)?;
         if !def.updateable {
             return Err(OrgError::new(
@@ -166,12 +169,7 @@ impl Txn<'_> {
             }
             rec.fields.insert(f.name.clone(), v);
         }
-        let user = Value::String(self.caller.user_id.to18());
-        rec.fields.insert("LastModifiedById".into(), user);
-        rec.fields
-            .insert("LastModifiedDate".into(), Value::from(self.now.as_str()));
-        rec.fields
-            .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
+        self.touch(&mut rec);
         derive(&def.name, &mut rec.fields, &self.now);
         self.check_object_rules(&mut rec)?;
         self.check_unique(def, &rec)?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::{Authed, bin, code, get, j, server};
 
 /// Every event after `after`, paging through the log view.
-fn all_events(s: &Server, mut after: u64) -> Vec<Value> {
+pub(crate) fn all_events(s: &Server, mut after: u64) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
         let (st, body) = j(s

@@ -26,6 +26,7 @@ mod destructive;
 mod events;
 mod files;
 mod generic;
+mod leads;
 mod lifecycle;
 mod live_schema;
 mod metadata;

@@ -66,7 +66,7 @@ pub(crate) async fn endpoint(
         "createMetadata" | "upsertMetadata" | "updateMetadata" => {
             crud::save(&app, &caller, op).await
         }
-        "readMetadata" => reads::read(&app, op),
+        "readMetadata" => reads::read(&app, op, &version),
         "deleteMetadata" => crud::delete(&app, &caller, op).await,
         "renameMetadata" => crud::rename(&app, op).await,
         "listMetadata" => Ok(reads::list(&app, op)),

@@ -13,7 +13,7 @@ use forcebus_xml::json::write_children;
 use forcebus_xml::write::Writer;
 
 /// `readMetadata`: one `records` per name, in order; `xsi:nil` for a missing one.
-pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
+pub(crate) fn read(app: &crate::State, op: &Element, version: &str) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
     if !served(kind) {
         return Err(Fault::new(
@@ -50,6 +50,9 @@ pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
                 let def = object.field(f)?;
                 let mut m = field_metadata(def);
                 m["fullName"] = Value::String(format!("{}.{}", object.name, def.name));
+                if !def.custom && !def.picklist.is_empty() && major(version) < STANDARD_VALUE_SETS {
+                    old_picklist(&schema, &object.name, def, &mut m);
+                }
                 Some(m)
             })
         };
@@ -65,6 +68,68 @@ pub(crate) fn read(app: &crate::State, op: &Element) -> Result<String, Fault> {
         }
     }
     Ok(w.finish())
+}
+
+/// The first API version whose standard picklist fields keep their values in a
+/// `StandardValueSet` rather than in the field.
+const STANDARD_VALUE_SETS: u32 = 38;
+
+/// The major number of `version` (`37` of `37.0`).
+fn major(version: &str) -> u32 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// A standard picklist field as versions before 38.0 read it: `picklist` with each
+/// value's `fullName`, `default` and its flags (`converted` for lead statuses, `closed`,
+/// `won`, `probability` and `forecastCategory` for stages, ...), instead of `valueSet`.
+fn old_picklist(
+    schema: &forcebus_org::Schema,
+    object: &str,
+    def: &forcebus_org::FieldDef,
+    m: &mut Value,
+) {
+    let values: Vec<Value> = def
+        .picklist
+        .iter()
+        .map(|v| {
+            let mut out = serde_json::Map::new();
+            out.insert("fullName".into(), Value::from(v.as_str()));
+            let flags = forcebus_org::picklists::value_flags(schema, object, &def.name, v);
+            for (flag, name) in [
+                ("IsClosed", "closed"),
+                ("IsConverted", "converted"),
+                ("IsReviewed", "reviewed"),
+            ] {
+                if let Some(b) = flags.get(flag) {
+                    out.insert(name.into(), b.clone());
+                }
+            }
+            let default = def.default_picklist.as_deref() == Some(v.as_str());
+            out.insert("default".into(), Value::Bool(default));
+            for (flag, name) in [
+                ("ForecastCategory", "forecastCategory"),
+                ("IsHighPriority", "highPriority"),
+                ("DefaultProbability", "probability"),
+                ("IsWon", "won"),
+            ] {
+                if let Some(x) = flags.get(flag) {
+                    out.insert(name.into(), x.clone());
+                }
+            }
+            Value::Object(out)
+        })
+        .collect();
+    if let Some(o) = m.as_object_mut() {
+        o.remove("valueSet");
+        o.insert(
+            "picklist".into(),
+            serde_json::json!({"picklistValues": values, "sorted": false}),
+        );
+    }
 }
 
 /// `listMetadata`: the custom objects and fields, as `FileProperties`.

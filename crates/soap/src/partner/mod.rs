@@ -1,5 +1,7 @@
-//! The partner SOAP endpoint `/services/Soap/u/{v}`: `login`, `logout`, `undelete` and
-//! `emptyRecycleBin` (`org-rest-cdc.md` §1.3, §2.9).
+//! The partner SOAP endpoint `/services/Soap/u/{v}` (`org-rest-cdc.md` §1.3, §2.9):
+//! `login` and `logout` here; `records`: the calls that write (`undelete`,
+//! `emptyRecycleBin`, `convertLead`, `merge`); `about`: the calls that describe the
+//! session and the org (`getUserInfo`, `getServerTimestamp`, `describeTabs`).
 //!
 //! Requests are matched by local element names, so any envelope prefix and any namespace
 //! style works. Responses follow the partner WSDL's element order exactly: clients read
@@ -14,9 +16,12 @@ use axum::response::{IntoResponse, Response};
 use forcebus_xml::write::Writer;
 use forcebus_xml::{Element, parse, soap};
 
-use forcebus_org::{Api, Caller, Code, Op, OrgError, Record, RecordId};
+use forcebus_org::{Api, Caller, Code, Record, RecordId};
 
 use crate::ctx::{Origin, Peer};
+
+mod about;
+mod records;
 
 /// A SOAP response as Salesforce sends it: `text/xml; charset=utf-8`.
 pub(crate) fn xml(status: StatusCode, body: String) -> Response {
@@ -127,28 +132,37 @@ pub(crate) async fn endpoint(
                 Err(e) => e.into_response(),
             }
         }
-        name @ ("undelete" | "emptyRecycleBin") => {
+        name => {
             let Some(s) = session.and_then(|t| app.auth.verify(&t)) else {
-                return invalid_session();
+                return if records::CALLS.contains(&name) || about::CALLS.contains(&name) {
+                    invalid_session()
+                } else {
+                    unknown_call(name)
+                };
             };
             let caller = Caller {
                 user_id: s.user_id,
                 api: Api::Soap,
-                version,
+                version: version.clone(),
                 client,
             };
-            let ids: Vec<String> = op
-                .children_named("ids")
-                .map(|e| e.text.trim().to_owned())
-                .collect();
-            recycle(app, caller, name, ids).await
+            if records::CALLS.contains(&name) {
+                records::call(app, caller, name, op).await
+            } else if about::CALLS.contains(&name) {
+                about::call(&app, &origin, &caller, name)
+            } else {
+                unknown_call(name)
+            }
         }
-        other => client_fault(&format!(
-            "No operation available for request {{urn:partner.soap.sforce.com}}{other}"
-        )),
     }
 }
 
+/// The fault for an operation the endpoint does not have.
+fn unknown_call(name: &str) -> Response {
+    client_fault(&format!(
+        "No operation available for request {{urn:partner.soap.sforce.com}}{name}"
+    ))
+}
 /// `login`: the username and password (plus the security token from untrusted
 /// networks) checked by `auth`, then a new session. A failed check, locked-out users
 /// included, is the one `INVALID_LOGIN` fault, as Salesforce never says which part was
@@ -206,7 +220,6 @@ fn login_response(
     session: &str,
 ) -> String {
     let org = app.org.id().to18();
-    let text = |f: &str| user.get_str(f).unwrap_or("");
     let o = &origin.0;
     let uid = user.id.to18();
     let mut w = Writer::new();
@@ -221,8 +234,17 @@ fn login_response(
         .text("serverUrl", &format!("{o}/services/Soap/u/{version}/{org}"))
         .text("sessionId", session)
         .text("userId", &uid)
-        .open("userInfo")
-        .value("accessibilityMode", false)
+        .open("userInfo");
+    user_info(&mut w, app, user);
+    w.finish()
+}
+
+/// The `GetUserInfoResult` fields of `user`, in the WSDL's order.
+pub(crate) fn user_info(w: &mut Writer, app: &crate::AppState, user: &Record) {
+    let org = app.org.id().to18();
+    let text = |f: &str| user.get_str(f).unwrap_or("");
+    let uid = user.id.to18();
+    w.value("accessibilityMode", false)
         .value("chatterExternal", false)
         .text("currencySymbol", "$")
         .value("orgAttachmentFileSizeLimit", 5_242_880)
@@ -249,68 +271,4 @@ fn login_response(
         .text("userTimeZone", text("TimeZoneSidKey"))
         .text("userType", "Standard")
         .text("userUiSkin", "Theme3");
-    w.finish()
-}
-
-/// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.
-async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>) -> Response {
-    if ids.len() > 200 {
-        return fault(
-            Code::ExceededIdLimit,
-            "record limit reached. cannot submit more than 200 records into this call",
-            "UnexpectedErrorFault",
-        );
-    }
-    let purge = name == "emptyRecycleBin";
-    let ops: Vec<Op> = ids
-        .iter()
-        .map(|id| {
-            if purge {
-                Op::Purge { id: id.clone() }
-            } else {
-                Op::Undelete { id: id.clone() }
-            }
-        })
-        .collect();
-    let result = match crate::transact(&app.org, caller, ops, false, false).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            return fault(
-                Code::UnknownException,
-                &crate::error::unexpected(&e),
-                "UnexpectedErrorFault",
-            );
-        }
-        Err(e) => return e.into_response(),
-    };
-    let mut w = Writer::new();
-    w.open(&format!("{name}Response"));
-    for (id, r) in ids.iter().zip(result.results) {
-        match r {
-            Ok(outcome) => {
-                w.open("result")
-                    .text("id", &outcome.id().to18())
-                    .value("success", true)
-                    .close();
-            }
-            Err(e) => result_error(&mut w, id, &e),
-        }
-    }
-    xml(StatusCode::OK, envelope(&w.finish()))
-}
-
-/// A failed `undelete` / `emptyRecycleBin` result: the error's fields, message and status
-/// code, and the id as an 18-character id (`xsi:nil` when it was not an id at all).
-fn result_error(w: &mut Writer, id: &str, e: &OrgError) {
-    w.open("result").open("errors");
-    for f in &e.fields {
-        w.text("fields", f);
-    }
-    w.text("message", &e.message)
-        .text("statusCode", e.code.as_str())
-        .close();
-    let id = RecordId::parse(id).map(|i| i.to18());
-    w.text_or_nil("id", id.as_deref())
-        .value("success", false)
-        .close();
 }
