@@ -337,6 +337,24 @@ impl ObjectDef {
         }
     }
 
+    /// Inserts a field at position `at` (at most the number of fields), or replaces one
+    /// of the same name where it is.
+    pub fn insert_field(&mut self, at: usize, field: FieldDef) {
+        let key = field.name.to_ascii_lowercase();
+        if let Some(&i) = self.index.get(&key) {
+            self.fields[i] = field;
+            return;
+        }
+        let at = at.min(self.fields.len());
+        for slot in self.index.values_mut() {
+            if *slot >= at {
+                *slot += 1;
+            }
+        }
+        self.index.insert(key, at);
+        self.fields.insert(at, field);
+    }
+
     /// Looks a field up by name, case-insensitively.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         self.index

@@ -31,6 +31,47 @@ pub struct ObjectConfig {
     /// Fields to add.
     #[serde(default)]
     pub fields: Vec<FieldConfig>,
+    /// Record types the org has from the start (the first active one is the default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_types: Vec<RecordTypeConfig>,
+}
+
+/// One record type of an object, declared in the config file (or a project, or mirrored
+/// describes).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordTypeConfig {
+    /// Its label (`Name`).
+    pub name: String,
+    /// Its API name; defaults to the name with non-alphanumerics as underscores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer_name: Option<String>,
+    /// Whether records may take it (default true).
+    #[serde(default = "active")]
+    pub active: bool,
+    /// Its description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+fn active() -> bool {
+    true
+}
+
+impl RecordTypeConfig {
+    /// The API name: given, else made from the label.
+    pub fn developer_name(&self) -> String {
+        self.developer_name.clone().unwrap_or_else(|| {
+            let mut out = String::new();
+            for c in self.name.trim().chars() {
+                let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+                if !(c == '_' && out.ends_with('_')) {
+                    out.push(c);
+                }
+            }
+            out.trim_matches('_').to_owned()
+        })
+    }
 }
 
 /// One custom field.

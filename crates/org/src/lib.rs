@@ -27,6 +27,7 @@
 //!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config;
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
+//! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
 //!   [`subscriptions`]: managed subscriptions' committed replay ids.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
@@ -52,6 +53,7 @@ pub mod platform;
 pub mod pushtopic;
 mod query;
 pub mod record;
+mod record_types;
 pub mod runtime_schema;
 mod state;
 pub mod txn;

@@ -59,6 +59,9 @@ pub struct RuntimeSchema {
     /// them, and events in the log still name their records).
     #[serde(default)]
     pub retired_prefixes: Vec<String>,
+    /// Objects that have had a record type: they have the `RecordTypeId` field.
+    #[serde(default)]
+    pub record_types: std::collections::BTreeSet<String>,
     /// Where the org's range of ids starts: added to `next_id` when an id is minted.
     #[serde(skip)]
     pub(crate) id_base: u64,
@@ -99,6 +102,9 @@ impl RuntimeSchema {
                     tracing::warn!(object = %object, field = %f.config.name, error = %e.message, "A field added at runtime cannot be restored; skipped.");
                 }
             }
+        }
+        for object in &self.record_types {
+            crate::record_types::add_field(schema, object);
         }
     }
 

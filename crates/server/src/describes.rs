@@ -38,7 +38,7 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<BTreeMap<String, ObjectConfig>>
     let mut objects = BTreeMap::new();
     for file in files {
         let (name, config) = read(&file)?;
-        if config.fields.is_empty() && !name.ends_with("__c") {
+        if config.fields.is_empty() && config.record_types.is_empty() && !name.ends_with("__c") {
             continue;
         }
         objects.insert(name, config);
@@ -97,6 +97,7 @@ fn read(file: &Path) -> anyhow::Result<(String, ObjectConfig)> {
             .map(str::to_owned)
             .filter(|_| name.ends_with("__c")),
         fields: Vec::new(),
+        record_types: record_types(describe),
     };
     for f in fields.iter().filter(|f| f["custom"] == true) {
         match field(f) {
@@ -107,6 +108,25 @@ fn read(file: &Path) -> anyhow::Result<(String, ObjectConfig)> {
         }
     }
     Ok((name, config))
+}
+
+/// A describe's record types but Master, as declarations (the org makes them at start;
+/// they get ids of its own).
+fn record_types(describe: &Value) -> Vec<forcebus_org::custom::RecordTypeConfig> {
+    describe["recordTypeInfos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["master"] != true)
+        .filter_map(|i| {
+            Some(forcebus_org::custom::RecordTypeConfig {
+                name: i["name"].as_str()?.to_owned(),
+                developer_name: i["developerName"].as_str().map(str::to_owned),
+                active: i["active"] != false,
+                description: None,
+            })
+        })
+        .collect()
 }
 
 /// A describe's custom field as a declaration, or why it cannot be one.

@@ -4,7 +4,8 @@
 //!
 //! The project's `sfdx-project.json` names its package directories; every `objects`
 //! folder below them is read in source format: `objects/<Name>/<Name>.object-meta.xml`
-//! (a `CustomObject`) and `objects/<Name>/fields/*.field-meta.xml` (its `CustomField`s).
+//! (a `CustomObject`), `objects/<Name>/fields/*.field-meta.xml` (its `CustomField`s) and
+//! `objects/<Name>/recordTypes/*.recordType-meta.xml` (its record types).
 //! `__c` folders are custom objects, `__e` folders platform events, others fields added to
 //! a standard object. What a file declares goes through the Metadata API's mapping
 //! ([`forcebus_org::declarations`]); a file it cannot read stops the start, naming the file.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
-use forcebus_org::custom::{FieldConfig, ObjectConfig};
+use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig};
 use forcebus_org::declarations::{field_config, object_config};
 use forcebus_org::platform::EventConfig;
 
@@ -141,7 +142,8 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
             _ => ObjectConfig::default(),
         };
         config.fields.extend(fields);
-        if !config.fields.is_empty() || name.ends_with("__c") {
+        config.record_types = read_record_types(&folder.join("recordTypes"))?;
+        if !config.fields.is_empty() || !config.record_types.is_empty() || name.ends_with("__c") {
             project.objects.insert(name, config);
         }
     }
@@ -175,6 +177,40 @@ fn read_fields(dir: &Path) -> anyhow::Result<Vec<FieldConfig>> {
                 .to_owned();
             field_config(&name, &meta)
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))
+        })
+        .collect()
+}
+
+/// An object folder's `recordTypes/*.recordType-meta.xml`, in name order: each one's
+/// API name (its `fullName`, else the file's), label, whether it is active, description.
+fn read_record_types(dir: &Path) -> anyhow::Result<Vec<RecordTypeConfig>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".recordType-meta.xml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let meta = read(file, "RecordType")?;
+            let text = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
+            let stem = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".recordType-meta.xml"))
+                .unwrap_or_default()
+                .to_owned();
+            let developer = text("fullName").unwrap_or(stem);
+            Ok(RecordTypeConfig {
+                name: text("label").unwrap_or_else(|| developer.clone()),
+                developer_name: Some(developer),
+                active: text("active").is_none_or(|a| a == "true"),
+                description: text("description"),
+            })
         })
         .collect()
 }

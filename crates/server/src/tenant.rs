@@ -47,6 +47,7 @@ pub(crate) fn merge(
             entry.plural_label.clone_from(&c.plural_label);
         }
         entry.fields.extend(c.fields.iter().cloned());
+        entry.record_types.extend(c.record_types.iter().cloned());
     }
 }
 
@@ -256,6 +257,12 @@ fn open_org(
         &seeds,
         forcebus_org::OrgOptions {
             platform_events: declared.events.clone(),
+            record_types: declared
+                .objects
+                .iter()
+                .filter(|(_, o)| !o.record_types.is_empty())
+                .map(|(name, o)| (name.clone(), o.record_types.clone()))
+                .collect(),
             id: identity.map(|i| i.id),
             first_record: identity.map_or(0, |i| i.first_record),
             ..config.org_options()

@@ -328,8 +328,16 @@ impl Org {
                 return Err(e);
             }
         };
+        let gaining = crate::record_types::objects_gaining(
+            &schema,
+            staged
+                .order
+                .iter()
+                .filter_map(|id| staged.overlay[id].as_ref()),
+        );
         let records = self.apply(staged);
         drop(writer);
+        self.after_first_record_types(&gaining);
         let committed = Committed {
             transaction_key,
             change_origin,

@@ -24,6 +24,7 @@ pub mod organization;
 mod platform_events;
 mod publish;
 pub mod query;
+mod record_types;
 mod rename;
 mod reset;
 mod schema_delete;
@@ -69,6 +70,9 @@ pub struct OrgOptions {
     /// Where the record counter starts on first start, so orgs of one server mint
     /// distinct record ids (each its own block of the counter).
     pub first_record: u64,
+    /// Record types declared for objects (config, project, mirrored describes): made at
+    /// start when the org has none of that developer name.
+    pub record_types: std::collections::BTreeMap<String, Vec<crate::custom::RecordTypeConfig>>,
 }
 
 /// One Salesforce org.
@@ -185,6 +189,8 @@ impl Org {
             org.ensure_user(seed)?;
         }
         org.ensure_standard_price_book()?;
+        org.ensure_record_types(&options.record_types)?;
+        org.heal_record_types()?;
         org.load_platform_events(&options.platform_events)?;
         org.install_organization_row(&options.profile);
         Ok(org)

@@ -188,6 +188,19 @@ impl Txn<'_> {
             campaigns::MEMBER => self.check_member(rec),
             _ => {}
         }
+        if rec.object == crate::record_types::OBJECT {
+            let others: Vec<&Record> = self.scan(crate::record_types::OBJECT).collect();
+            crate::record_types::check(self.schema, rec, others.into_iter())?;
+        }
+        if self
+            .schema
+            .object(&rec.object)
+            .is_some_and(|d| d.field(crate::record_types::FIELD).is_some())
+        {
+            let active =
+                crate::record_types::active_of(self.scan(crate::record_types::OBJECT), &rec.object);
+            crate::record_types::assign(rec, &active, before)?;
+        }
         if rec.object == crate::pushtopic::OBJECT {
             crate::pushtopic::check(self.schema, rec)?;
         }

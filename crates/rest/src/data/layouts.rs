@@ -126,7 +126,14 @@ fn layout(app: &crate::AppState, o: &ObjectDef) -> Value {
     })
 }
 
-fn record_type_mapping(call: &Call, o: &ObjectDef) -> Value {
+/// The mapping of one record type (`None`: Master) to the object's layout, with every
+/// picklist's values.
+fn record_type_mapping(
+    call: &Call,
+    o: &ObjectDef,
+    record_type: Option<&forcebus_org::Record>,
+    default: bool,
+) -> Value {
     let picklists: Vec<Value> = o
         .fields
         .iter()
@@ -140,16 +147,28 @@ fn record_type_mapping(call: &Call, o: &ObjectDef) -> Value {
             json!({"picklistName": f.name, "picklistValues": values})
         })
         .collect();
+    let (id, name, developer) = match record_type {
+        Some(t) => (
+            t.id.to18(),
+            t.get_str("Name").unwrap_or_default().to_owned(),
+            t.get_str("DeveloperName").unwrap_or_default().to_owned(),
+        ),
+        None => (
+            MASTER_RECORD_TYPE.to_owned(),
+            "Master".to_owned(),
+            "Master".to_owned(),
+        ),
+    };
     json!({
         "available": true,
-        "defaultRecordTypeMapping": true,
-        "developerName": "Master",
+        "defaultRecordTypeMapping": default,
+        "developerName": developer,
         "layoutId": stable_id("00h", o, 0),
-        "master": true,
-        "name": "Master",
+        "master": record_type.is_none(),
+        "name": name,
         "picklistsForRecordType": picklists,
-        "recordTypeId": MASTER_RECORD_TYPE,
-        "urls": {"layout": format!("{}/sobjects/{}/describe/layouts/{MASTER_RECORD_TYPE}", call.base(), o.name)},
+        "recordTypeId": id,
+        "urls": {"layout": format!("{}/sobjects/{}/describe/layouts/{id}", call.base(), o.name)},
     })
 }
 
@@ -165,9 +184,16 @@ pub(crate) async fn layouts(
 
 /// The layouts of `o` and their record type mappings.
 fn layouts_json(app: &crate::AppState, call: &Call, o: &ObjectDef) -> Value {
+    let types = app.org.record_types_of(&o.name);
+    let mut mappings: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| record_type_mapping(call, o, Some(t), i == 0))
+        .collect();
+    mappings.push(record_type_mapping(call, o, None, types.is_empty()));
     json!({
         "layouts": [layout(app, o)],
-        "recordTypeMappings": [record_type_mapping(call, o)],
+        "recordTypeMappings": mappings,
         "recordTypeSelectorRequired": [false],
     })
 }
@@ -179,8 +205,16 @@ pub(crate) async fn layout_for_record_type(
     Path((_, name, record_type)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let o = &*object(&app, &name)?;
-    let master = RecordId::parse(MASTER_RECORD_TYPE);
-    if RecordId::parse(&record_type).is_none() || RecordId::parse(&record_type) != master {
+    let Some(asked) = RecordId::parse(&record_type) else {
+        return Err(ApiError::not_found());
+    };
+    let known = RecordId::parse(MASTER_RECORD_TYPE) == Some(asked)
+        || app
+            .org
+            .record_types_of(&o.name)
+            .iter()
+            .any(|t| t.id == asked);
+    if !known {
         return Err(ApiError::not_found());
     }
     Ok(json_response(StatusCode::OK, &layout(&app, o)))

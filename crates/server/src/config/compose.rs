@@ -180,6 +180,7 @@ impl Config {
             },
             id: None,
             first_record: 0,
+            record_types: std::collections::BTreeMap::new(),
         }
     }
 

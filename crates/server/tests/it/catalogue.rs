@@ -46,6 +46,7 @@ fn valid(object: &str) -> Value {
         "PushTopic" => json!({"Query": "SELECT Id, Name FROM Account", "ApiVersion": 66.0}),
         "StreamingChannel" => json!({"Name": "/u/Catalogue"}),
         "Event" => json!({"StartDateTime": "2026-12-01T09:00:00.000Z", "DurationInMinutes": 30}),
+        "RecordType" => json!({"DeveloperName": "Catalogue"}),
         _ => json!({}),
     }
 }

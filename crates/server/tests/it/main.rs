@@ -43,6 +43,7 @@ mod pubsub;
 mod pubsub_credit;
 mod pushtopic;
 mod query;
+mod record_types;
 mod request_bounds;
 mod search;
 mod shutdown;

@@ -124,7 +124,44 @@ pub(crate) fn describe_json(
         return Ok(event_describe(&call.base(), &def));
     }
     let o = &*crate::data::sobjects::object(app, name)?;
-    Ok(object_describe(&schema, call, o))
+    let mut out = object_describe(&schema, call, o);
+    out["recordTypeInfos"] = record_type_infos(call, o, &app.org.record_types_of(&o.name));
+    Ok(out)
+}
+
+/// An object's `recordTypeInfos`: its active record types by name (the first made is the
+/// default), then Master, the default when there is no other.
+pub(crate) fn record_type_infos(
+    call: &Call,
+    o: &ObjectDef,
+    types: &[forcebus_org::Record],
+) -> Value {
+    let base = call.base();
+    let info = |id: &str, name: &str, developer: &str, default: bool, master: bool| {
+        json!({
+            "active": true, "available": true, "defaultRecordTypeMapping": default,
+            "developerName": developer, "master": master, "name": name, "recordTypeId": id,
+            "urls": {"layout": format!("{base}/sobjects/{}/describe/layouts/{id}", o.name)},
+        })
+    };
+    let default = types.first().map(|t| t.id);
+    let mut sorted: Vec<&forcebus_org::Record> = types.iter().collect();
+    sorted.sort_by(|a, b| a.get_str("Name").cmp(&b.get_str("Name")));
+    let mut out: Vec<Value> = sorted
+        .into_iter()
+        .map(|t| {
+            info(
+                &t.id.to18(),
+                t.get_str("Name").unwrap_or_default(),
+                t.get_str("DeveloperName").unwrap_or_default(),
+                Some(t.id) == default,
+                false,
+            )
+        })
+        .collect();
+    let master = crate::data::layouts::MASTER_RECORD_TYPE;
+    out.push(info(master, "Master", "Master", default.is_none(), true));
+    Value::Array(out)
 }
 
 /// The full describe of an object (data or tooling).
