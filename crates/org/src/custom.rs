@@ -34,6 +34,21 @@ pub struct ObjectConfig {
     /// Record types the org has from the start (the first active one is the default).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub record_types: Vec<RecordTypeConfig>,
+    /// A standard picklist field's values as the org has them (a real org's, mirrored),
+    /// by field name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub picklists: BTreeMap<String, PicklistConfig>,
+}
+
+/// The values of a standard picklist field.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PicklistConfig {
+    /// The values, in order.
+    pub values: Vec<String>,
+    /// The default value, one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 /// One record type of an object, declared in the config file (or a project, or mirrored
@@ -305,7 +320,40 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
         for f in defs {
             o.push_field(f);
         }
+        for (field, p) in &c.picklists {
+            set_picklist(o, field, p)
+                .map_err(|why| format!("objects.{name}.picklists.{field}: {why}"))?;
+        }
     }
+    Ok(())
+}
+
+/// Most values a picklist takes from a declaration (Salesforce's limit is 1,000).
+const MAX_PICKLIST_VALUES: usize = 1_000;
+
+/// Gives a standard picklist field of `o` the values `p`.
+fn set_picklist(o: &mut ObjectDef, field: &str, p: &PicklistConfig) -> Result<(), String> {
+    let Some(at) = o
+        .fields
+        .iter()
+        .position(|f| f.name.eq_ignore_ascii_case(field))
+    else {
+        return Err("no such field".into());
+    };
+    let f = &mut o.fields[at];
+    if !matches!(f.ftype, FieldType::Picklist | FieldType::Multipicklist) {
+        return Err("not a picklist field".into());
+    }
+    if p.values.is_empty() || p.values.len() > MAX_PICKLIST_VALUES {
+        return Err(format!("between 1 and {MAX_PICKLIST_VALUES} values"));
+    }
+    if let Some(d) = &p.default
+        && !p.values.contains(d)
+    {
+        return Err(format!("the default {d} is not one of the values"));
+    }
+    f.picklist.clone_from(&p.values);
+    f.default_picklist.clone_from(&p.default);
     Ok(())
 }
 

@@ -251,6 +251,6 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError
         label: Some(label),
         plural_label: text(meta, "pluralLabel"),
         fields,
-        record_types: Vec::new(),
+        ..ObjectConfig::default()
     })
 }

@@ -38,7 +38,11 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<BTreeMap<String, ObjectConfig>>
     let mut objects = BTreeMap::new();
     for file in files {
         let (name, config) = read(&file)?;
-        if config.fields.is_empty() && config.record_types.is_empty() && !name.ends_with("__c") {
+        if config.fields.is_empty()
+            && config.record_types.is_empty()
+            && config.picklists.is_empty()
+            && !name.ends_with("__c")
+        {
             continue;
         }
         objects.insert(name, config);
@@ -98,6 +102,7 @@ fn read(file: &Path) -> anyhow::Result<(String, ObjectConfig)> {
             .filter(|_| name.ends_with("__c")),
         fields: Vec::new(),
         record_types: record_types(describe),
+        picklists: standard_picklists(fields),
     };
     for f in fields.iter().filter(|f| f["custom"] == true) {
         match field(f) {
@@ -108,6 +113,34 @@ fn read(file: &Path) -> anyhow::Result<(String, ObjectConfig)> {
         }
     }
     Ok((name, config))
+}
+
+/// The values of a describe's standard picklist fields (a real org's may differ from a
+/// Developer Edition org's), the active ones in order.
+fn standard_picklists(fields: &[Value]) -> BTreeMap<String, forcebus_org::custom::PicklistConfig> {
+    fields
+        .iter()
+        .filter(|f| {
+            f["custom"] != true && matches!(f["type"].as_str(), Some("picklist" | "multipicklist"))
+        })
+        .filter_map(|f| {
+            let listed = f["picklistValues"].as_array()?;
+            let active = || listed.iter().filter(|v| v["active"] != false);
+            let values: Vec<String> = active()
+                .filter_map(|v| v["value"].as_str().map(str::to_owned))
+                .collect();
+            if values.is_empty() {
+                return None;
+            }
+            let default = active()
+                .find(|v| v["defaultValue"] == true)
+                .and_then(|v| v["value"].as_str().map(str::to_owned));
+            Some((
+                f["name"].as_str()?.to_owned(),
+                forcebus_org::custom::PicklistConfig { values, default },
+            ))
+        })
+        .collect()
 }
 
 /// A describe's record types but Master, as declarations (the org makes them at start;

@@ -48,6 +48,9 @@ pub(crate) fn merge(
         }
         entry.fields.extend(c.fields.iter().cloned());
         entry.record_types.extend(c.record_types.iter().cloned());
+        entry
+            .picklists
+            .extend(c.picklists.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
 

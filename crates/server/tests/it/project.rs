@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use forcebus_testkit::{Options, Server};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{Authed, bin, get, j};
 
@@ -236,4 +236,98 @@ fn describes_from_one_org_mirror_its_schema_in_another() {
     );
     assert_eq!(r["Status__c"], "Draft", "the picklist default came along");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_standard_picklists_values_come_from_mirrored_describes_or_the_config() {
+    let a = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            ..Default::default()
+        },
+    );
+    let (st, mut lead) = get(&a, "/sobjects/Lead/describe");
+    assert_eq!(st, 200);
+    let status = lead["fields"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["name"] == "Status")
+        .unwrap();
+    // The real org's statuses: one more, one retired (inactive), another default.
+    let values = status["picklistValues"].as_array_mut().unwrap();
+    for v in values.iter_mut() {
+        v["defaultValue"] = json!(v["value"] == "Working - Contacted");
+        if v["value"] == "Closed - Not Converted" {
+            v["active"] = json!(false);
+        }
+    }
+    values.push(json!({"active": true, "defaultValue": false, "label": "Nurturing", "validFor": null, "value": "Nurturing"}));
+    let dir = std::env::temp_dir().join(format!("fb-picklists-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Lead.json"),
+        json!({"status": 0, "result": lead}).to_string(),
+    )
+    .unwrap();
+    let config = dir.join("forcebus.toml");
+    std::fs::write(
+        &config,
+        "[objects.Account.picklists.Rating]\nvalues = [\"Platinum\", \"Gold\"]\ndefault = \"Gold\"\n",
+    )
+    .unwrap();
+    let b = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: true,
+            args: vec![
+                "--describes".into(),
+                dir.display().to_string(),
+                "--config".into(),
+                config.display().to_string(),
+            ],
+            ..Default::default()
+        },
+    );
+    let statuses: Vec<String> = crate::records(
+        &b,
+        "SELECT ApiName, IsDefault FROM LeadStatus ORDER BY SortOrder",
+    )
+    .iter()
+    .map(|r| {
+        format!(
+            "{}{}",
+            r["ApiName"].as_str().unwrap(),
+            if r["IsDefault"] == true { "*" } else { "" }
+        )
+    })
+    .collect();
+    assert_eq!(
+        statuses,
+        [
+            "Open - Not Contacted",
+            "Working - Contacted*",
+            "Closed - Converted",
+            "Nurturing"
+        ]
+    );
+    let l = crate::create(&b, "Lead", json!({"LastName": "L", "Company": "C"}));
+    let (_, l) = get(&b, &format!("/sobjects/Lead/{l}"));
+    assert_eq!(l["Status"], "Working - Contacted", "the mirrored default");
+    let (_, account) = get(&b, "/sobjects/Account/describe");
+    let rating = account["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Rating")
+        .unwrap();
+    let values: Vec<&Value> = rating["picklistValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["value"])
+        .collect();
+    assert_eq!(values, [&json!("Platinum"), &json!("Gold")]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
