@@ -28,12 +28,14 @@
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
 //! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
+//! - [`blobs`]: blob fields' bytes kept in the store, apart from their records.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
 //!   [`subscriptions`]: managed subscriptions' committed replay ids.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
 //!   clock the test controls shift; [`control`]: the test controls' switches.
 
 mod activities;
+pub mod blobs;
 pub mod caller;
 pub mod cdc;
 pub mod clock;

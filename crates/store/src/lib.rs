@@ -47,6 +47,14 @@ pub enum Write {
         /// Highest replay id to drop.
         through: u64,
     },
+    /// Store (`Some`) or remove (`None`) the bytes of a record's blob field. Keys start
+    /// with the record's 15-character id and a `/`: purging the record removes them.
+    PutBlob {
+        /// `{record id}/{field}/{n}`.
+        key: String,
+        /// The bytes.
+        data: Option<bytes::Bytes>,
+    },
     /// Set (`Some`) or remove (`None`) a keyed value in a named space.
     Put {
         /// The space, e.g. `org`, `token`.
@@ -111,6 +119,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     /// Reads `(replay_id, class, time_ms, payload size)` of every stored event, in order.
     fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError>;
+    /// The size of a stored blob, if there is one under `key`.
+    fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// Up to `len` bytes of the blob under `key` from `offset` (fewer at its end; none
+    /// past it), so a large blob is read a piece at a time.
+    fn read_blob(&self, key: &str, offset: u64, len: usize) -> Result<Vec<u8>, StoreError>;
     /// Writes a batch atomically and durably (per the engine's durability setting).
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let ticket = self.commit_unsynced(batch)?;

@@ -40,7 +40,11 @@ pub(super) fn describe(c: &Change<'_>) -> Option<Described> {
         _ => return None,
     };
     let mut out = Described::new(kind);
-    let fields = event_fields(c.object);
+    // A blob's bytes are not in change events (the record holds only their store key).
+    let fields: Vec<EventField<'_>> = event_fields(c.object)
+        .into_iter()
+        .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
+        .collect();
     match kind {
         "CREATE" | "UNDELETE" => {
             let after = c.after.filter(|r| !r.is_deleted)?;

@@ -286,14 +286,16 @@ impl Org {
         if !keep || (txn.order.is_empty() && values.is_empty()) {
             return Ok(Committing::new((out, None), Commit::nothing(self.log())));
         }
-        let staged = Staged {
+        let mut staged = Staged {
             overlay: txn.overlay,
             order: txn.order,
             next_id: txn.next_id,
             next_number: txn.next_number,
             commit_number: state.commit_number + 1,
         };
+        let blobs = staged.take_blobs(&schema, &state);
         let mut batch = staged.writes();
+        batch.writes.extend(blobs);
         for (space, key, value) in values {
             batch.put(&space, &key, value);
         }
@@ -473,6 +475,28 @@ impl Org {
 
 impl Staged {
     /// Stage 2: the records (or their purges) and the counters, as one batch.
+    /// The blob fields' bytes, out of the records and into writes of their own
+    /// ([`crate::blobs`]).
+    fn take_blobs(
+        &mut self,
+        schema: &crate::meta::Schema,
+        state: &crate::state::State,
+    ) -> Vec<Write> {
+        let mut writes = Vec::new();
+        for id in &self.order {
+            if let Some(Some(rec)) = self.overlay.get_mut(id) {
+                crate::blobs::take(
+                    schema,
+                    rec,
+                    state.records.get(id),
+                    self.commit_number,
+                    &mut writes,
+                );
+            }
+        }
+        writes
+    }
+
     fn writes(&self) -> Batch {
         let mut batch = Batch::new();
         for id in &self.order {

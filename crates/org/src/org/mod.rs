@@ -13,6 +13,7 @@
 //! usernames for a watcher), [`deploy`] (a Metadata
 //! API deploy's objects and fields, applied whole or not at all).
 
+mod blobs;
 pub mod channels;
 pub mod commit;
 pub mod control;

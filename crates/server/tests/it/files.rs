@@ -1,5 +1,6 @@
 //! Files: a ContentVersion makes its ContentDocument and shares it; a second version
-//! becomes the latest; deleting the document takes its versions and links.
+//! becomes the latest; deleting the document takes its versions and links; blobs are kept
+//! apart from their records and streamed back.
 
 use serde_json::{Value, json};
 
@@ -173,4 +174,125 @@ fn blobs_go_in_through_multipart_and_come_back_raw_from_their_url() {
         st, 404,
         "not a blob field: an external id read that finds nothing"
     );
+}
+
+#[test]
+fn blobs_are_kept_apart_from_their_records_and_go_when_they_do() {
+    let mut s =
+        forcebus_testkit::Server::start_with(&crate::bin(), forcebus_testkit::Options::default());
+    let account = create(&s, "Account", json!({"Name": "Blobs"}));
+    // "first!" then "second", base64.
+    let att = create(
+        &s,
+        "Attachment",
+        json!({"ParentId": account, "Name": "a.txt", "ContentType": "text/plain", "Body": "Zmlyc3Qh"}),
+    );
+    let version = create(
+        &s,
+        "ContentVersion",
+        json!({"Title": "V", "PathOnClient": "v.txt", "VersionData": "dmVyc2lvbiBieXRlcw=="}),
+    );
+    let st = s
+        .http()
+        .patch(format!("{}/sobjects/Attachment/{att}", s.data()))
+        .bearer(&s)
+        .json(&json!({"Body": "c2Vjb25k"}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st, 204);
+    let rows = records(
+        &s,
+        &format!("SELECT Body FROM Attachment WHERE Id = '{att}'"),
+    );
+    assert!(
+        rows[0]["Body"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/sobjects/Attachment/{att}/Body"))),
+        "SOQL answers the URL: {rows:?}"
+    );
+    let events = crate::events::all_events(&s, 0);
+    let created = events
+        .iter()
+        .find(|e| e["kind"] == "ContentVersionChangeEvent")
+        .expect("the version's CREATE");
+    assert!(
+        created["event"]["fields"].get("VersionData").is_none(),
+        "no bytes in change events: {created}"
+    );
+
+    s.kill();
+    s.restart();
+    let read = |path: &str| {
+        s.http()
+            .get(format!("{}{path}", s.data()))
+            .bearer(&s)
+            .send()
+            .unwrap()
+    };
+    let back = read(&format!("/sobjects/Attachment/{att}/Body"));
+    assert_eq!(back.headers()["content-length"], "6");
+    assert_eq!(back.text().unwrap(), "second");
+    assert_eq!(
+        read(&format!("/sobjects/ContentVersion/{version}/VersionData"))
+            .text()
+            .unwrap(),
+        "version bytes"
+    );
+
+    // In the database: the record holds a key, the bytes are in a table of their own,
+    // the replaced ones are gone.
+    let db = rusqlite::Connection::open(s.dir().join("data/forcebus.db")).unwrap();
+    let att15 = &att[..15];
+    let body: String = db
+        .query_row("SELECT body FROM records WHERE id = ?1", [att15], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        !body.contains("c2Vjb25k") && body.contains("blob:"),
+        "{body}"
+    );
+    let blobs = |db: &rusqlite::Connection| -> Vec<(String, Vec<u8>)> {
+        let mut stmt = db
+            .prepare("SELECT key, data FROM blobs WHERE key LIKE ?1 ORDER BY key")
+            .unwrap();
+        stmt.query_map([format!("{att15}/%")], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let kept = blobs(&db);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].1, b"second");
+    drop(db);
+
+    // Deleted, the bytes stay for an undelete; emptied from the Recycle Bin, they go.
+    let st = s
+        .http()
+        .delete(format!("{}/sobjects/Attachment/{att}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st, 204);
+    let db = rusqlite::Connection::open(s.dir().join("data/forcebus.db")).unwrap();
+    assert_eq!(blobs(&db).len(), 1, "in the Recycle Bin, still there");
+    drop(db);
+    let purge = format!(
+        r#"<?xml version="1.0"?><se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header><SessionHeader xmlns="urn:partner.soap.sforce.com"><sessionId>{}</sessionId></SessionHeader></se:Header><se:Body><emptyRecycleBin xmlns="urn:partner.soap.sforce.com"><ids>{att}</ids></emptyRecycleBin></se:Body></se:Envelope>"#,
+        s.ready.access_token
+    );
+    let r = s
+        .http()
+        .post(format!("{}/services/Soap/u/66.0", s.base()))
+        .header("Content-Type", "text/xml")
+        .header("SOAPAction", "x")
+        .body(purge)
+        .send()
+        .unwrap();
+    let text = r.text().unwrap();
+    assert!(text.contains("<success>true</success>"), "{text}");
+    let db = rusqlite::Connection::open(s.dir().join("data/forcebus.db")).unwrap();
+    assert!(blobs(&db).is_empty(), "purged with the record");
 }

@@ -175,10 +175,21 @@ impl<'a, S: Source> Eval<'a, S> {
         self.value(current, f.object, f.field)
     }
 
-    /// A field's value; the user's own for `LastViewedDate` and `LastReferencedDate`.
+    /// A field's value; the user's own for `LastViewedDate` and `LastReferencedDate`; a
+    /// blob field's, the URL of its bytes (as the REST API answers a query).
     fn value(&self, r: &S::Rec, object: &ObjectDef, field: &FieldDef) -> Json {
         match self.ctx.seen.stamp(r.id(), &field.name) {
             Some(stamp) => stamp,
+            None if field.ftype == FieldType::Base64 => match r.value(object, field) {
+                Json::Null => Json::Null,
+                _ => Json::String(format!(
+                    "/services/data/v{}/sobjects/{}/{}/{}",
+                    self.ctx.version,
+                    object.name,
+                    r.id().to18(),
+                    field.name
+                )),
+            },
             None => r.value(object, field),
         }
     }

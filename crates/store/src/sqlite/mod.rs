@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS events (
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_class ON events (class, replay_id);
+CREATE TABLE IF NOT EXISTS blobs (
+    key TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kv (
     space TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -201,6 +205,28 @@ impl Store for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
+    fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT length(data) FROM blobs WHERE key = ?1")?;
+        let mut rows = stmt.query([key])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(r.get::<_, i64>(0)? as u64)),
+            None => Ok(None),
+        }
+    }
+
+    fn read_blob(&self, key: &str, offset: u64, len: usize) -> Result<Vec<u8>, StoreError> {
+        let conn = self.lock();
+        // substr of a blob counts bytes from 1, and reads only the pages it returns.
+        let mut stmt =
+            conn.prepare_cached("SELECT substr(data, ?2 + 1, ?3) FROM blobs WHERE key = ?1")?;
+        let mut rows = stmt.query(params![key, offset as i64, len as i64])?;
+        match rows.next()? {
+            Some(r) => Ok(r.get::<_, Option<Vec<u8>>>(0)?.unwrap_or_default()),
+            None => Ok(Vec::new()),
+        }
+    }
+
     fn sync(&self, ticket: u64) -> Result<(), StoreError> {
         match &self.syncer {
             Some(s) => s.sync(ticket),
@@ -235,6 +261,17 @@ impl Store for SqliteStore {
                 Write::PurgeRecord { id } => {
                     tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
                         .execute([id])?;
+                    // Its blobs: keys `{id}/...` (`/` sorts just below `0`).
+                    tx.prepare_cached("DELETE FROM blobs WHERE key > ?1 AND key < ?2")?
+                        .execute(params![format!("{id}/"), format!("{id}0")])?;
+                }
+                Write::PutBlob { key, data: Some(d) } => {
+                    tx.prepare_cached("INSERT OR REPLACE INTO blobs (key, data) VALUES (?1, ?2)")?
+                        .execute(params![key, &d[..]])?;
+                }
+                Write::PutBlob { key, data: None } => {
+                    tx.prepare_cached("DELETE FROM blobs WHERE key = ?1")?
+                        .execute([key])?;
                 }
                 Write::Put {
                     space,
@@ -314,6 +351,7 @@ fn write_size(w: &Write) -> u64 {
         Write::AppendEvent(e) => e.kind.len() + e.payload.len() + 24,
         Write::ExpireEvents { .. } | Write::PurgeRecord { .. } => 64,
         Write::Put { key, value, .. } => key.len() + value.as_ref().map_or(0, String::len),
+        Write::PutBlob { key, data } => key.len() + data.as_ref().map_or(0, bytes::Bytes::len),
     };
     n as u64 + 16
 }

@@ -159,3 +159,62 @@ fn failed_batch_changes_nothing() {
     assert!(store.load_records().unwrap().is_empty());
     assert!(store.load_values("org").unwrap().is_empty());
 }
+
+#[test]
+fn blobs_are_read_a_piece_at_a_time_and_go_with_their_record() {
+    let dir = std::env::temp_dir().join(format!("fb-store-blobs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    {
+        let s = SqliteStore::open(&dir, Durability::Full).unwrap();
+        let mut b = Batch::new();
+        b.writes
+            .push(Write::PutRecord(record("068000000000001", false)));
+        for (key, bytes) in [
+            ("068000000000001/VersionData/1", data.clone()),
+            ("068000000000002/VersionData/1", vec![7u8; 10]),
+        ] {
+            b.writes.push(Write::PutBlob {
+                key: key.into(),
+                data: Some(bytes::Bytes::from(bytes)),
+            });
+        }
+        s.commit(&b).unwrap();
+    }
+    let s = SqliteStore::open(&dir, Durability::Full).unwrap();
+    let key = "068000000000001/VersionData/1";
+    assert_eq!(s.blob_size(key).unwrap(), Some(300_000));
+    assert_eq!(s.blob_size("nothing/here/1").unwrap(), None);
+    let mut read = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        let piece = s.read_blob(key, offset, 65_536).unwrap();
+        if piece.is_empty() {
+            break;
+        }
+        offset += piece.len() as u64;
+        read.extend(piece);
+    }
+    assert_eq!(read, data);
+    assert!(s.read_blob(key, 400_000, 10).unwrap().is_empty());
+    let mut purge = Batch::new();
+    purge.writes.push(Write::PurgeRecord {
+        id: "068000000000001".into(),
+    });
+    s.commit(&purge).unwrap();
+    assert_eq!(s.blob_size(key).unwrap(), None, "purged with its record");
+    assert_eq!(
+        s.blob_size("068000000000002/VersionData/1").unwrap(),
+        Some(10),
+        "another record's stays"
+    );
+    let mut gone = Batch::new();
+    gone.writes.push(Write::PutBlob {
+        key: "068000000000002/VersionData/1".into(),
+        data: None,
+    });
+    s.commit(&gone).unwrap();
+    assert_eq!(s.blob_size("068000000000002/VersionData/1").unwrap(), None);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

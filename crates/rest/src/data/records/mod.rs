@@ -16,7 +16,7 @@ mod collection;
 mod reply;
 mod sobject;
 
-pub(crate) use reply::Reply;
+pub(crate) use reply::{Blob, Reply};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

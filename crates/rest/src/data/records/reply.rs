@@ -14,9 +14,60 @@ pub(crate) struct Reply {
     /// `Location` of a created record.
     pub(crate) location: Option<String>,
     pub(crate) body: Value,
-    /// A blob's bytes and content type, answered as they are (its `body` is null: a
+    /// A blob's content type and bytes, answered as they are (its `body` is null: a
     /// composite request cannot read a blob).
-    pub(crate) raw: Option<Box<(String, Vec<u8>)>>,
+    pub(crate) raw: Option<Box<(String, Blob)>>,
+}
+
+/// A blob's bytes: in hand (a record stored by an earlier version holds them), or in the
+/// org's store, read and sent a piece at a time.
+#[derive(Debug, Clone)]
+pub(crate) enum Blob {
+    /// The bytes.
+    Held(Vec<u8>),
+    /// Where they are, and how many.
+    Stored {
+        org: std::sync::Arc<forcebus_org::Org>,
+        key: String,
+        size: u64,
+    },
+}
+
+/// How much of a stored blob is read and sent at a time.
+const PIECE: usize = 256 * 1024;
+
+impl Blob {
+    /// The response body: a stored blob streamed from the store, one piece per blocking
+    /// read, so the whole file is never in memory.
+    fn body(self) -> (Option<u64>, axum::body::Body) {
+        match self {
+            Self::Held(bytes) => (None, axum::body::Body::from(bytes)),
+            Self::Stored { org, key, size } => {
+                let pieces = futures_util::stream::unfold(0u64, move |offset| {
+                    let (org, key) = (org.clone(), key.clone());
+                    async move {
+                        if offset >= size {
+                            return None;
+                        }
+                        let read =
+                            tokio::task::spawn_blocking(move || org.read_blob(&key, offset, PIECE))
+                                .await;
+                        let piece = match read {
+                            Ok(Ok(p)) if !p.is_empty() => p,
+                            Ok(Ok(_)) => return None,
+                            Ok(Err(e)) => {
+                                return Some((Err(std::io::Error::other(e.to_string())), size));
+                            }
+                            Err(e) => return Some((Err(std::io::Error::other(e)), size)),
+                        };
+                        let next = offset + piece.len() as u64;
+                        Some((Ok(axum::body::Bytes::from(piece)), next))
+                    }
+                });
+                (Some(size), axum::body::Body::from_stream(pieces))
+            }
+        }
+    }
 }
 
 impl Reply {
@@ -30,7 +81,7 @@ impl Reply {
     }
 
     /// A blob, 200.
-    pub(crate) fn blob(content_type: String, bytes: Vec<u8>) -> Self {
+    pub(crate) fn blob(content_type: String, bytes: Blob) -> Self {
         Self {
             raw: Some(Box::new((content_type, bytes))),
             ..Self::new(StatusCode::OK, Value::Null)
@@ -58,13 +109,20 @@ impl From<ApiError> for Reply {
 /// also names the `Location` of a created record).
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        if let Some((content_type, bytes)) = self.raw.map(|raw| *raw) {
-            return (
+        if let Some((content_type, blob)) = self.raw.map(|raw| *raw) {
+            let (size, body) = blob.body();
+            let mut response = (
                 self.status,
                 [(axum::http::header::CONTENT_TYPE, content_type)],
-                bytes,
+                body,
             )
                 .into_response();
+            if let Some(size) = size {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_LENGTH, size.into());
+            }
+            return response;
         }
         if self.status == StatusCode::NO_CONTENT || self.body.is_null() {
             return self.status.into_response();

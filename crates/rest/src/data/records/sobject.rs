@@ -11,7 +11,7 @@ use forcebus_http::shapes::SaveResult;
 use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
 use forcebus_org::{ObjectDef, Op, OrgError, Outcome, Record, RecordId, Work};
 
-use super::{Reply, Run, Sub};
+use super::{Blob, Reply, Run, Sub};
 use crate::data::sobjects::{field_list, field_segment, multiple_choices, object, upsert_reply};
 use crate::error::ApiError;
 
@@ -216,15 +216,38 @@ fn blob(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Option<Reply> {
         forcebus_org::RecordId::parse(sub.segment(2)).filter(|id| id.prefix() == o.key_prefix)?;
     let reply = (|| -> Result<Reply, ApiError> {
         let rec = live(work, &o, &id.to18())?;
-        let data = rec.get_str(&field.name).ok_or_else(ApiError::not_found)?;
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .map_err(|e| ApiError::internal(&e))?;
+        let value = rec.get(&field.name);
+        if value.is_null() {
+            return Err(ApiError::not_found());
+        }
         let content_type = rec
             .get_str("ContentType")
             .unwrap_or("application/octet-stream")
             .to_owned();
+        let bytes = match forcebus_org::blobs::key_of(value) {
+            Some(key) => {
+                let size = run
+                    .app
+                    .org
+                    .blob_size(key)
+                    .map_err(|e| ApiError::internal(&e))?
+                    .ok_or_else(ApiError::not_found)?;
+                Blob::Stored {
+                    org: run.app.org.clone(),
+                    key: key.to_owned(),
+                    size,
+                }
+            }
+            None => {
+                use base64::Engine as _;
+                let text = value.as_str().unwrap_or_default();
+                Blob::Held(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|e| ApiError::internal(&e))?,
+                )
+            }
+        };
         Ok(Reply::blob(content_type, bytes))
     })();
     Some(reply.unwrap_or_else(Reply::from))

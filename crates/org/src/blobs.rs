@@ -1,0 +1,116 @@
+//! Blob fields (`ContentVersion.VersionData`, `Attachment.Body`, `Document.Body`,
+//! `StaticResource.Body`) kept apart from their records: a write's base64 text is decoded
+//! when its transaction is staged, the bytes go to the store under a key of their own in
+//! the same commit, and the record holds only that key (`blob:{id}/{field}/{commit}`),
+//! so the org's memory holds no file. A value replaced or cleared has its bytes removed
+//! in the same commit; a record purged takes its blobs with it (the store removes keys
+//! under its id). Records stored by earlier versions hold base64 text, read as it is.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use forcebus_store::Write;
+
+use crate::meta::{FieldType, Schema};
+use crate::record::Record;
+
+/// How a stored field value names its blob.
+const PREFIX: &str = "blob:";
+
+/// The store key a stored blob-field value names, if it names one (not base64 text).
+pub fn key_of(value: &Value) -> Option<&str> {
+    value.as_str()?.strip_prefix(PREFIX)
+}
+
+/// Moves the bytes of `rec`'s blob fields into `writes`: each field whose value is base64
+/// text gets the key of its new bytes instead; the bytes `before` (the committed record)
+/// had under a key that `rec` no longer names are removed. `commit` makes each key new.
+/// Text that does not decode (writes check it first) stays in the record as it is.
+pub(crate) fn take(
+    schema: &Schema,
+    rec: &mut Record,
+    before: Option<&Record>,
+    commit: i64,
+    writes: &mut Vec<Write>,
+) {
+    let Some(def) = schema.object(&rec.object) else {
+        return;
+    };
+    for f in def.fields.iter().filter(|f| f.ftype == FieldType::Base64) {
+        let old = before
+            .and_then(|b| key_of(b.get(&f.name)))
+            .map(str::to_owned);
+        if let Some(text) = rec.get_str(&f.name).filter(|t| !t.starts_with(PREFIX)) {
+            let Ok(data) = base64::engine::general_purpose::STANDARD.decode(text.trim()) else {
+                continue;
+            };
+            let key = format!("{}/{}/{commit}", rec.id.as15(), f.name);
+            writes.push(Write::PutBlob {
+                key: key.clone(),
+                data: Some(bytes::Bytes::from(data)),
+            });
+            rec.fields
+                .insert(f.name.clone(), Value::from(format!("{PREFIX}{key}")));
+        }
+        if let Some(old) = old
+            && key_of(rec.get(&f.name)) != Some(old.as_str())
+        {
+            writes.push(Write::PutBlob {
+                key: old,
+                data: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(data: Value) -> Record {
+        let mut fields = serde_json::Map::new();
+        fields.insert("VersionData".into(), data);
+        fields.insert("Title".into(), Value::from("t"));
+        Record {
+            id: crate::RecordId::mint("068", 1),
+            object: "ContentVersion".into(),
+            fields,
+            is_deleted: false,
+            deleted_at: None,
+            deleted_with: None,
+        }
+    }
+
+    #[test]
+    fn base64_becomes_a_key_and_a_replaced_blob_goes() {
+        let schema = Schema::new(forcebus_meta::standard::catalogue());
+        let mut rec = version(Value::from("aGVsbG8="));
+        let mut writes = Vec::new();
+        take(&schema, &mut rec, None, 7, &mut writes);
+        let key = key_of(rec.get("VersionData")).unwrap().to_owned();
+        assert!(key.ends_with("/VersionData/7"), "{key}");
+        assert_eq!(
+            writes,
+            [Write::PutBlob {
+                key: key.clone(),
+                data: Some(bytes::Bytes::from_static(b"hello"))
+            }]
+        );
+        // Kept as it is: nothing written.
+        let mut again = rec.clone();
+        let mut none = Vec::new();
+        take(&schema, &mut again, Some(&rec), 8, &mut none);
+        assert!(none.is_empty());
+        // Cleared: the old bytes go.
+        let mut cleared = version(Value::Null);
+        let mut gone = Vec::new();
+        take(&schema, &mut cleared, Some(&rec), 9, &mut gone);
+        assert_eq!(gone, [Write::PutBlob { key, data: None }]);
+        // Not base64: left as it is.
+        let mut bad = version(Value::from("not base64!"));
+        let mut nothing = Vec::new();
+        take(&schema, &mut bad, None, 10, &mut nothing);
+        assert!(nothing.is_empty());
+        assert_eq!(bad.get("VersionData"), &Value::from("not base64!"));
+    }
+}
