@@ -293,9 +293,7 @@ impl Org {
             next_number: txn.next_number,
             commit_number: state.commit_number + 1,
         };
-        let blobs = staged.take_blobs(&schema, &state);
-        let mut batch = staged.writes();
-        batch.writes.extend(blobs);
+        let mut batch = staged.writes(&schema, &state);
         for (space, key, value) in values {
             batch.put(&space, &key, value);
         }
@@ -497,7 +495,9 @@ impl Staged {
         writes
     }
 
-    fn writes(&self) -> Batch {
+    /// The commit's writes: the records (their blobs taken out first), the counters.
+    fn writes(&mut self, schema: &crate::meta::Schema, state: &crate::state::State) -> Batch {
+        let blobs = self.take_blobs(schema, state);
         let mut batch = Batch::new();
         for id in &self.order {
             batch.writes.push(match &self.overlay[id] {
@@ -515,6 +515,7 @@ impl Staged {
         batch.put(ORG, "next_id", Some(self.next_id.to_string()));
         batch.put(ORG, "next_case", Some(self.next_number.to_string()));
         batch.put(ORG, "commit_number", Some(self.commit_number.to_string()));
+        batch.writes.extend(blobs);
         batch
     }
 }
