@@ -255,7 +255,7 @@ fn blobs_are_kept_apart_from_their_records_and_go_when_they_do() {
     );
     let blobs = |db: &rusqlite::Connection| -> Vec<(String, Vec<u8>)> {
         let mut stmt = db
-            .prepare("SELECT key, data FROM blobs WHERE key LIKE ?1 ORDER BY key")
+            .prepare("SELECT key, CAST(group_concat(data, '') AS BLOB) FROM blob_pieces WHERE key LIKE ?1 GROUP BY key ORDER BY key")
             .unwrap();
         stmt.query_map([format!("{att15}/%")], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()

@@ -50,6 +50,9 @@ pub struct SqliteStore {
     checkpointer: Option<Checkpointer>,
 }
 
+/// The size of the pieces a blob is stored in.
+const BLOB_PIECE: usize = 256 * 1024;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY,
@@ -65,10 +68,12 @@ CREATE TABLE IF NOT EXISTS events (
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_class ON events (class, replay_id);
-CREATE TABLE IF NOT EXISTS blobs (
-    key TEXT PRIMARY KEY,
-    data BLOB NOT NULL
-);
+CREATE TABLE IF NOT EXISTS blob_pieces (
+    key TEXT NOT NULL,
+    piece INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (key, piece)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kv (
     space TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -207,24 +212,38 @@ impl Store for SqliteStore {
 
     fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT length(data) FROM blobs WHERE key = ?1")?;
-        let mut rows = stmt.query([key])?;
-        match rows.next()? {
-            Some(r) => Ok(Some(r.get::<_, i64>(0)? as u64)),
-            None => Ok(None),
-        }
+        let mut stmt =
+            conn.prepare_cached("SELECT sum(length(data)) FROM blob_pieces WHERE key = ?1")?;
+        let size: Option<i64> = stmt.query_row([key], |r| r.get(0))?;
+        Ok(size.map(|n| n as u64))
     }
 
     fn read_blob(&self, key: &str, offset: u64, len: usize) -> Result<Vec<u8>, StoreError> {
-        let conn = self.lock();
-        // substr of a blob counts bytes from 1, and reads only the pages it returns.
-        let mut stmt =
-            conn.prepare_cached("SELECT substr(data, ?2 + 1, ?3) FROM blobs WHERE key = ?1")?;
-        let mut rows = stmt.query(params![key, offset as i64, len as i64])?;
-        match rows.next()? {
-            Some(r) => Ok(r.get::<_, Option<Vec<u8>>>(0)?.unwrap_or_default()),
-            None => Ok(Vec::new()),
+        if len == 0 {
+            return Ok(Vec::new());
         }
+        let piece = BLOB_PIECE as u64;
+        let (first, last) = (offset / piece, (offset + len as u64 - 1) / piece);
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT piece, data FROM blob_pieces WHERE key = ?1 AND piece BETWEEN ?2 AND ?3 ORDER BY piece",
+        )?;
+        let mut rows = stmt.query(params![key, first as i64, last as i64])?;
+        let mut out = Vec::with_capacity(len);
+        while let Some(r) = rows.next()? {
+            let n = r.get::<_, i64>(0)? as u64;
+            let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let start = offset.saturating_sub(n * piece) as usize;
+            if start >= data.len() {
+                continue;
+            }
+            let take = (len - out.len()).min(data.len() - start);
+            out.extend_from_slice(&data[start..start + take]);
+            if out.len() == len {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn sync(&self, ticket: u64) -> Result<(), StoreError> {
@@ -262,16 +281,20 @@ impl Store for SqliteStore {
                     tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
                         .execute([id])?;
                     // Its blobs: keys `{id}/...` (`/` sorts just below `0`).
-                    tx.prepare_cached("DELETE FROM blobs WHERE key > ?1 AND key < ?2")?
+                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key > ?1 AND key < ?2")?
                         .execute(params![format!("{id}/"), format!("{id}0")])?;
                 }
-                Write::PutBlob { key, data: Some(d) } => {
-                    tx.prepare_cached("INSERT OR REPLACE INTO blobs (key, data) VALUES (?1, ?2)")?
-                        .execute(params![key, &d[..]])?;
-                }
-                Write::PutBlob { key, data: None } => {
-                    tx.prepare_cached("DELETE FROM blobs WHERE key = ?1")?
+                Write::PutBlob { key, data } => {
+                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
                         .execute([key])?;
+                    // In pieces, so a read from any offset finds its piece by key, not by
+                    // walking the blob's overflow pages from its start.
+                    for (n, piece) in data.iter().flat_map(|d| d.chunks(BLOB_PIECE)).enumerate() {
+                        tx.prepare_cached(
+                            "INSERT INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![key, n as i64, piece])?;
+                    }
                 }
                 Write::Put {
                     space,

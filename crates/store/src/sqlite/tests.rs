@@ -196,6 +196,18 @@ fn blobs_are_read_a_piece_at_a_time_and_go_with_their_record() {
         read.extend(piece);
     }
     assert_eq!(read, data);
+    // Reads that start and end anywhere, across the pieces it is stored in.
+    for (offset, len) in [
+        (0, 1),
+        (262_000, 1_000),
+        (262_143, 2),
+        (1, 299_999),
+        (299_990, 100),
+    ] {
+        let got = s.read_blob(key, offset, len).unwrap();
+        let end = (offset as usize + len).min(data.len());
+        assert_eq!(got, &data[offset as usize..end], "{offset}+{len}");
+    }
     assert!(s.read_blob(key, 400_000, 10).unwrap().is_empty());
     let mut purge = Batch::new();
     purge.writes.push(Write::PurgeRecord {
