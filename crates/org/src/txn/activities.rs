@@ -1,7 +1,9 @@
 //! Events (`standard-objects.md` §4.7): one that is not all-day has a start
 //! (`StartDateTime` or `ActivityDateTime`) and a `DurationInMinutes` or an `EndDateTime`,
 //! and the org keeps the four consistent, with `ActivityDate` and `EndDate` the start's
-//! and end's dates; an all-day event without either lasts a day.
+//! and end's dates; an all-day event without either lasts a day. Tasks and events alike
+//! get the `AccountId` they belong to (§4.8): their `WhatId` when it is an account, else
+//! its record's account, else their `WhoId` contact's.
 
 use chrono::Duration;
 use serde_json::Value;
@@ -13,6 +15,7 @@ use crate::value::parse_datetime;
 use super::Txn;
 
 pub(super) const EVENT: &str = "Event";
+pub(super) const TASK: &str = "Task";
 const DAY_MINUTES: i64 = 24 * 60;
 
 fn missing(field: &str) -> OrgError {
@@ -28,6 +31,25 @@ fn changed(event: &Record, before: Option<&Record>, field: &str) -> bool {
 }
 
 impl Txn<'_> {
+    /// The account an activity belongs to, from its `WhatId`, else its `WhoId`.
+    pub(super) fn activity_account(&self, activity: &mut Record) {
+        let mut account = Value::Null;
+        for field in ["WhatId", "WhoId"] {
+            let Some(target) = self.live(activity.get_str(field)) else {
+                continue;
+            };
+            if target.object == "Account" {
+                account = Value::from(target.id.to18());
+                break;
+            }
+            if let Some(a) = target.get_str("AccountId") {
+                account = Value::from(a);
+                break;
+            }
+        }
+        activity.fields.insert("AccountId".into(), account);
+    }
+
     /// An event before it is written: its start, end and duration made consistent.
     pub(super) fn check_event(
         &self,

@@ -184,7 +184,11 @@ impl Txn<'_> {
             pricebooks::ENTRY => self.check_entry(rec, before)?,
             pricebooks::LINE => self.check_line(rec, before)?,
             pricebooks::OPPORTUNITY => self.keep_amount(rec, before),
-            activities::EVENT => self.check_event(rec, before)?,
+            activities::EVENT => {
+                self.check_event(rec, before)?;
+                self.activity_account(rec);
+            }
+            activities::TASK => self.activity_account(rec),
             campaigns::MEMBER => self.check_member(rec),
             _ => {}
         }

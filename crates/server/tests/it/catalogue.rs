@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use crate::{Authed, get, j, server};
+use crate::{Authed, create, get, j, records, server};
 
 /// A value of a field's type that Salesforce accepts.
 fn sample(field: &Value, parents: &mut dyn FnMut(&str) -> Option<String>) -> Option<Value> {
@@ -526,4 +526,52 @@ fn an_accounts_activity_history_and_open_activities() {
     );
     let (st, body) = crate::soql(&s, "SELECT Id FROM ActivityHistory");
     assert_eq!((st, crate::code(&body)), (400, "INVALID_TYPE"), "{body}");
+}
+
+/// A task or an event belongs to the account of what it is about: its `WhatId` account,
+/// else that record's account, else its `WhoId` contact's.
+#[test]
+fn an_activity_belongs_to_its_account() {
+    let s = server();
+    let account = create(&s, "Account", json!({"Name": "Owner Co"}));
+    let other = create(&s, "Account", json!({"Name": "Other Co"}));
+    let contact = create(
+        &s,
+        "Contact",
+        json!({"LastName": "Person", "AccountId": other}),
+    );
+    let opportunity = create(
+        &s,
+        "Opportunity",
+        json!({"Name": "Deal", "AccountId": account, "StageName": "Prospecting", "CloseDate": "2026-12-31"}),
+    );
+    let lead = create(&s, "Lead", json!({"LastName": "L", "Company": "C"}));
+    let cases = [
+        (json!({"WhatId": account}), json!(account)),
+        (
+            json!({"WhatId": opportunity, "WhoId": contact}),
+            json!(account),
+        ),
+        (json!({"WhoId": contact}), json!(other)),
+        (json!({"WhoId": lead}), Value::Null),
+    ];
+    for (i, (links, want)) in cases.into_iter().enumerate() {
+        let mut body = json!({"Subject": format!("Task {i}")});
+        body.as_object_mut()
+            .unwrap()
+            .extend(links.as_object().unwrap().clone());
+        let task = create(&s, "Task", body.clone());
+        let (_, t) = get(&s, &format!("/sobjects/Task/{task}"));
+        assert_eq!(t["AccountId"], want, "task {body}");
+        body["StartDateTime"] = json!("2026-12-01T09:00:00.000Z");
+        body["DurationInMinutes"] = json!(30);
+        let event = create(&s, "Event", body.clone());
+        let (_, e) = get(&s, &format!("/sobjects/Event/{event}"));
+        assert_eq!(e["AccountId"], want, "event {body}");
+    }
+    let rows = records(
+        &s,
+        &format!("SELECT Subject FROM Task WHERE AccountId = '{account}' ORDER BY Subject"),
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
 }
