@@ -233,37 +233,61 @@ pub(crate) fn call(
 
 /// The server's `host:port` and the key: from the flags, else from the ready line.
 fn resolve(target: &Target, data_dir: &Path) -> anyhow::Result<(String, String)> {
-    let ready = || -> anyhow::Result<Value> {
-        let line = crate::datadir::running_ready_line(data_dir)?;
-        serde_json::from_str(&line).context("the ready file is damaged")
-    };
-    let (addr, key) = match (&target.url, &target.key) {
-        (Some(u), Some(k)) => (u.clone(), k.clone()),
-        _ => {
-            let r = ready()?;
-            let field = |k: &str| {
-                r[k].as_str()
-                    .map(str::to_owned)
-                    .with_context(|| format!("the ready line has no {k}"))
-            };
-            (
-                target.url.clone().map_or_else(|| field("http"), Ok)?,
-                target.key.clone().map_or_else(|| field("admin_key"), Ok)?,
-            )
+    let found = Resolved::find(
+        target.url.as_deref(),
+        target.key.as_deref(),
+        "admin_key",
+        data_dir,
+    )?;
+    Ok((found.addr, found.key))
+}
+
+/// A running server found from flags or its data dir's ready line.
+pub(crate) struct Resolved {
+    /// Its plain HTTP `host:port`.
+    pub(crate) addr: String,
+    /// The key or token to send.
+    pub(crate) key: String,
+    /// The ready line, when it was read.
+    pub(crate) ready: Option<Value>,
+}
+
+impl Resolved {
+    /// `url` and `key` when given, else the ready line's `http` and `key_field`.
+    pub(crate) fn find(
+        url: Option<&str>,
+        key: Option<&str>,
+        key_field: &str,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let ready = if url.is_some() && key.is_some() {
+            None
+        } else {
+            let line = crate::datadir::running_ready_line(data_dir)?;
+            Some(serde_json::from_str::<Value>(&line).context("the ready file is damaged")?)
+        };
+        let field = |k: &str| {
+            ready
+                .as_ref()
+                .and_then(|r| r[k].as_str())
+                .map(str::to_owned)
+                .with_context(|| format!("the ready line has no {k}"))
+        };
+        let addr = url.map_or_else(|| field("http"), |u| Ok(u.to_owned()))?;
+        let key = key.map_or_else(|| field(key_field), |k| Ok(k.to_owned()))?;
+        let addr = addr
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        if addr.starts_with("https://") {
+            bail!("--url takes the plain HTTP address (host:port); TLS is served on the same port");
         }
-    };
-    let addr = addr
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    if addr.starts_with("https://") {
-        bail!("--url takes the plain HTTP address (host:port); TLS is served on the same port");
+        Ok(Self { addr, key, ready })
     }
-    Ok((addr, key))
 }
 
 /// One HTTP/1.1 request over plain TCP; the status and the body.
-fn send(
+pub(crate) fn send(
     addr: &str,
     method: &str,
     path: &str,

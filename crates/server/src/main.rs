@@ -23,7 +23,8 @@
 //! - [`project`]: an sfdx project's schema, loaded at start (`--project`); [`describes`]:
 //!   a real org's custom objects and fields mirrored from describe files (`--describes`).
 //! - [`control_cli`]: `forcebus control`, the test controls of a running server;
-//!   [`org_cli`]: `forcebus org`, its orgs.
+//!   [`org_cli`]: `forcebus org`, its orgs; [`data_cli`]: `forcebus query`, `search`,
+//!   `publish`, its default org's data.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ mod app;
 mod banner;
 mod config;
 mod control_cli;
+mod data_cli;
 mod datadir;
 mod deadline;
 mod describes;
@@ -93,6 +95,63 @@ enum Command {
     /// The orgs of a running server: create, list, show, reset, delete
     /// (`/forcebus/v1/orgs`).
     Org(OrgArgs),
+    /// Run a SOQL query on a running server's default org; every page, as a table or
+    /// (--json) the API's records.
+    ///
+    /// forcebus query "SELECT Id, Name, Owner.Name FROM Account ORDER BY Name"
+    ///
+    /// forcebus query --all-rows --json "SELECT Id FROM Account WHERE IsDeleted = true"
+    Query(QueryArgs),
+    /// Run a SOSL search on a running server's default org.
+    ///
+    /// forcebus search "FIND {Acme} RETURNING Account(Name), Contact(Name, Email)"
+    Search(SearchArgs),
+    /// Publish a platform event on a running server's default org.
+    ///
+    /// forcebus publish Order_Shipped__e '{"Order_Number__c": "A-1"}'
+    Publish(PublishArgs),
+}
+
+/// Where a data command finds the running server.
+#[derive(Debug, Args)]
+struct Running {
+    #[command(flatten)]
+    target: data_cli::DataTarget,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// The SOQL query.
+    soql: String,
+    /// Include deleted records (queryAll).
+    #[arg(long)]
+    all_rows: bool,
+    #[command(flatten)]
+    running: Running,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// The SOSL search.
+    sosl: String,
+    #[command(flatten)]
+    running: Running,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// The platform event's API name, e.g. Order_Shipped__e.
+    event: String,
+    /// Its fields, as a JSON object.
+    fields: String,
+    #[command(flatten)]
+    running: Running,
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +356,21 @@ fn main() -> ExitCode {
         Command::Org(args) => {
             let serve = configured(args.config, args.data_dir);
             serve.and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
+        }
+        Command::Query(args) => {
+            let r = &args.running;
+            configured(r.config.clone(), r.data_dir.clone())
+                .and_then(|c| data_cli::query(&args.soql, args.all_rows, &r.target, &c.data_dir))
+        }
+        Command::Search(args) => {
+            let r = &args.running;
+            configured(r.config.clone(), r.data_dir.clone())
+                .and_then(|c| data_cli::search(&args.sosl, &r.target, &c.data_dir))
+        }
+        Command::Publish(args) => {
+            let r = &args.running;
+            configured(r.config.clone(), r.data_dir.clone())
+                .and_then(|c| data_cli::publish(&args.event, &args.fields, &r.target, &c.data_dir))
         }
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {

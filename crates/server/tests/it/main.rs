@@ -19,6 +19,7 @@ mod composite;
 mod config;
 mod control;
 mod cross_protocol;
+mod data_cli;
 mod deploy;
 mod deploy_rest;
 mod describe;
