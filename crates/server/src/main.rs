@@ -24,7 +24,7 @@
 //!   a real org's custom objects and fields mirrored from describe files (`--describes`).
 //! - [`control_cli`]: `forcebus control`, the test controls of a running server;
 //!   [`org_cli`]: `forcebus org`, its orgs; [`data_cli`]: `forcebus query`, `search`,
-//!   `publish`, its default org's data.
+//!   `publish`, its default org's data; [`tail_cli`]: `forcebus tail`, its events.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +58,7 @@ mod orgs_api;
 mod project;
 mod secrets;
 mod shutdown;
+mod tail_cli;
 mod tenant;
 mod tenants;
 mod tls;
@@ -110,6 +111,28 @@ enum Command {
     ///
     /// forcebus publish Order_Shipped__e '{"Order_Number__c": "A-1"}'
     Publish(PublishArgs),
+    /// Print a running server's events as they arrive, over its Pub/Sub API, decoded:
+    /// change events, platform events, custom channels. Without --follow it stops once
+    /// no event has come for a second.
+    ///
+    /// forcebus tail                                  # /data/ChangeEvents, new events
+    ///
+    /// forcebus tail /data/AccountChangeEvent --replay -2
+    ///
+    /// forcebus tail /event/Order_Shipped__e --follow --json
+    Tail(TailCommand),
+}
+
+#[derive(Debug, Args)]
+struct TailCommand {
+    #[command(flatten)]
+    tail: tail_cli::TailArgs,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// Where a data command finds the running server.
@@ -372,6 +395,8 @@ fn main() -> ExitCode {
             configured(r.config.clone(), r.data_dir.clone())
                 .and_then(|c| data_cli::publish(&args.event, &args.fields, &r.target, &c.data_dir))
         }
+        Command::Tail(args) => configured(args.config.clone(), args.data_dir.clone())
+            .and_then(|c| tail_cli::run(&args.tail, &c.data_dir)),
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
             let serve = configured(args.config, args.data_dir);
@@ -394,5 +419,17 @@ fn main() -> ExitCode {
             eprintln!("forcebus: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Every subcommand's definition is consistent (clap checks names, groups and
+    /// conflicts only when a command is built, which a wrong one panics on at run time).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

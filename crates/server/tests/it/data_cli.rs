@@ -1,6 +1,6 @@
-//! `forcebus query`, `search` and `publish` against a running server, found from its data
-//! dir (or `--url` and `--token`): tables for people, `--json` for scripts, Salesforce's
-//! errors as the command's failure.
+//! `forcebus query`, `search`, `publish` and `tail` against a running server, found from
+//! its data dir (or `--url` and `--token`): tables and lines for people, `--json` for
+//! scripts, Salesforce's errors as the command's failure.
 
 use std::process::Command;
 
@@ -144,4 +144,122 @@ fn query_search_and_publish_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5");
+}
+
+#[test]
+fn tail_prints_events_as_they_come_over_pubsub() {
+    let s = server_with(&format!("{CONFIG}{EVENT}"));
+    let acme = create(&s, "Account", json!({"Name": "Tailed"}));
+    let (st, _) = crate::j(
+        s.http()
+            .post(format!("{}/sobjects/Order_Shipped__e", s.data()))
+            .header("Authorization", format!("Bearer {}", s.ready.access_token))
+            .json(&json!({"Order_Number__c": "A-1"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(st, 201);
+
+    let (ok, out, err) = cli(
+        &s,
+        &[
+            "tail",
+            "/data/AccountChangeEvent",
+            "/event/Order_Shipped__e",
+            "--replay",
+            "-2",
+        ],
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let change = lines
+        .iter()
+        .find(|l| l.contains("/data/AccountChangeEvent"))
+        .unwrap();
+    assert!(
+        change.contains(&format!("CREATE Account {acme}")),
+        "{change}"
+    );
+    assert!(change.contains(r#""Name":"Tailed""#), "{change}");
+    let event = lines
+        .iter()
+        .find(|l| l.contains("/event/Order_Shipped__e"))
+        .unwrap();
+    assert!(event.contains(r#""Order_Number__c":"A-1""#), "{event}");
+
+    let (ok, out, err) = cli(
+        &s,
+        &[
+            "tail",
+            "/data/AccountChangeEvent",
+            "--replay",
+            "-2",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["event"]["ChangeEventHeader"]["changeType"], "CREATE");
+    assert_eq!(v["channel"], "/data/AccountChangeEvent");
+    let replay = v["replayId"].as_u64().unwrap();
+    assert_eq!(v["schemaId"].as_str().unwrap().len(), 22);
+
+    // After a replay id: only later events (none yet).
+    let (ok, out, _) = cli(
+        &s,
+        &[
+            "tail",
+            "/data/AccountChangeEvent",
+            "--replay",
+            &replay.to_string(),
+        ],
+    );
+    assert!(ok);
+    assert!(out.is_empty(), "{out}");
+    let (ok, _, err) = cli(&s, &["tail", "/data/NoSuchChangeEvent", "--replay", "-2"]);
+    assert!(!ok, "an unknown channel fails");
+    assert!(!err.is_empty());
+
+    // --follow: an event made after it started.
+    let mut child = Command::new(bin())
+        .args(["tail", "/data/AccountChangeEvent", "--follow", "--json"])
+        .args(["--data-dir", s.dir().join("data").to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // It takes new events only: write until one arrives (the first writes may come
+    // before its subscription is in place).
+    let mut made = Vec::new();
+    let mut line = None;
+    for i in 0..20 {
+        made.push(json!(create(
+            &s,
+            "Account",
+            json!({"Name": format!("Later {i}")})
+        )));
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            line = Some(l);
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let v: Value = serde_json::from_str(&line.expect("an event while tail follows")).unwrap();
+    let ids = v["event"]["ChangeEventHeader"]["recordIds"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(made.contains(&ids[0]), "{v}");
+    assert_ne!(ids[0], json!(acme), "not a retained one");
 }
