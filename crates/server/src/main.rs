@@ -24,7 +24,8 @@
 //!   a real org's custom objects and fields mirrored from describe files (`--describes`).
 //! - [`control_cli`]: `forcebus control`, the test controls of a running server;
 //!   [`org_cli`]: `forcebus org`, its orgs; [`data_cli`]: `forcebus query`, `search`,
-//!   `publish`, its default org's data; [`tail_cli`]: `forcebus tail`, its events.
+//!   `publish`, its default org's data; [`tail_cli`]: `forcebus tail`, its events;
+//!   [`bulk_cli`]: `forcebus load` and `export`, its records through Bulk API 2.0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod app;
 mod banner;
+mod bulk_cli;
 mod config;
 mod control_cli;
 mod data_cli;
@@ -121,6 +123,44 @@ enum Command {
     ///
     /// forcebus tail /event/Order_Shipped__e --follow --json
     Tail(TailCommand),
+    /// Load records into a running server's default org through Bulk API 2.0: a CSV file
+    /// (a header row of field names) or a JSON array of records, inserted or upserted.
+    ///
+    /// forcebus load Account accounts.csv
+    ///
+    /// forcebus load Contact contacts.json --upsert External_Id__c
+    Load(LoadCommand),
+    /// Export records of a running server's default org through Bulk API 2.0, as CSV: an
+    /// object (every field Bulk can query) or a SOQL query.
+    ///
+    /// forcebus export Account accounts.csv
+    ///
+    /// forcebus export "SELECT Id, Name FROM Contact WHERE LastName LIKE 'A%'" > a.csv
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Args)]
+struct LoadCommand {
+    #[command(flatten)]
+    load: bulk_cli::LoadArgs,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ExportCommand {
+    #[command(flatten)]
+    export: bulk_cli::ExportArgs,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +437,10 @@ fn main() -> ExitCode {
         }
         Command::Tail(args) => configured(args.config.clone(), args.data_dir.clone())
             .and_then(|c| tail_cli::run(&args.tail, &c.data_dir)),
+        Command::Load(args) => configured(args.config.clone(), args.data_dir.clone())
+            .and_then(|c| bulk_cli::load(&args.load, &c.data_dir)),
+        Command::Export(args) => configured(args.config.clone(), args.data_dir.clone())
+            .and_then(|c| bulk_cli::export(&args.export, &c.data_dir)),
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
             let serve = configured(args.config, args.data_dir);

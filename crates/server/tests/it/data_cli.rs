@@ -263,3 +263,101 @@ fn tail_prints_events_as_they_come_over_pubsub() {
     assert!(made.contains(&ids[0]), "{v}");
     assert_ne!(ids[0], json!(acme), "not a retained one");
 }
+
+#[test]
+fn load_and_export_100000_rows_through_bulk_api_2() {
+    let s = crate::server();
+    let dir = std::env::temp_dir().join(format!("fb-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("Name,External_Id__c\n");
+    for i in 0..100_000 {
+        csv.push_str(&format!("\"Account {i}, Ltd\",EXT-{i}\n"));
+    }
+    let file = dir.join("accounts.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let (ok, out, err) = cli(&s, &["load", "Account", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("JobComplete: 100000 rows, 0 failed"), "{out}");
+
+    let exported = dir.join("back.csv");
+    let (ok, out, err) = cli(
+        &s,
+        &[
+            "export",
+            "SELECT Name, External_Id__c FROM Account",
+            exported.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("100000 rows"), "{out}");
+    let back = std::fs::read_to_string(&exported).unwrap();
+    let mut lines: Vec<&str> = back.lines().collect();
+    assert_eq!(lines.remove(0), "\"Name\",\"External_Id__c\"");
+    // The export quotes every cell: compare the values.
+    let values = |l: &str| -> (String, String) {
+        let (name, ext) = l.rsplit_once(',').unwrap();
+        (
+            name.trim_matches('"').to_owned(),
+            ext.trim_matches('"').to_owned(),
+        )
+    };
+    let mut sent_values: Vec<_> = csv.lines().skip(1).map(values).collect();
+    let mut got_values: Vec<_> = lines.iter().map(|l| values(l)).collect();
+    sent_values.sort();
+    got_values.sort();
+    assert_eq!(got_values.len(), 100_000);
+    assert_eq!(got_values, sent_values);
+
+    // JSON records, upserted on the external id: one updated, one new.
+    let json_file = dir.join("more.json");
+    std::fs::write(
+        &json_file,
+        r#"[{"External_Id__c": "EXT-1", "Name": "Renamed"}, {"External_Id__c": "EXT-NEW", "Name": "New One"}]"#,
+    )
+    .unwrap();
+    let (ok, out, err) = cli(
+        &s,
+        &[
+            "load",
+            "Account",
+            json_file.to_str().unwrap(),
+            "--upsert",
+            "External_Id__c",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("upsert job") && out.contains("2 rows, 0 failed"),
+        "{out}"
+    );
+    let (_, out, _) = cli(&s, &["query", "SELECT COUNT() FROM Account"]);
+    assert_eq!(out.trim(), "100001");
+    let (_, out, _) = cli(
+        &s,
+        &[
+            "query",
+            "SELECT Name FROM Account WHERE External_Id__c = 'EXT-1'",
+        ],
+    );
+    assert!(out.contains("Renamed"), "{out}");
+
+    // A row that fails: the command fails, naming the error.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "Name,Phone\n,555\nGood,556\n").unwrap();
+    let (ok, out, err) = cli(&s, &["load", "Account", bad.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("REQUIRED_FIELD_MISSING") && err.contains("1 of 2 rows failed"),
+        "{err}"
+    );
+
+    // An object name exports every field Bulk can query.
+    let (ok, out, err) = cli(&s, &["export", "Account"]);
+    assert!(ok, "{err}");
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.starts_with("\"Id\",\"IsDeleted\"") && !header.contains("BillingAddress"),
+        "{header}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
