@@ -137,6 +137,20 @@ enum Command {
     ///
     /// forcebus export "SELECT Id, Name FROM Contact WHERE LastName LIKE 'A%'" > a.csv
     Export(ExportCommand),
+    /// Print a shell's completions for forcebus.
+    ///
+    /// forcebus completions bash > /etc/bash_completion.d/forcebus
+    ///
+    /// forcebus completions zsh > "${fpath[1]}/_forcebus"
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print forcebus's man page (roff), made from this command line's definition.
+    ///
+    /// forcebus man > /usr/local/share/man/man1/forcebus.1 && man forcebus
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -441,6 +455,18 @@ fn main() -> ExitCode {
             .and_then(|c| bulk_cli::load(&args.load, &c.data_dir)),
         Command::Export(args) => configured(args.config.clone(), args.data_dir.clone())
             .and_then(|c| bulk_cli::export(&args.export, &c.data_dir)),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "forcebus", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script).map_err(anyhow::Error::from)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .map_err(anyhow::Error::from)
+        }
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
             let serve = configured(args.config, args.data_dir);
@@ -475,5 +501,39 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Completions and the man page know every subcommand.
+    #[test]
+    fn completions_and_the_man_page_name_every_subcommand() {
+        let mut command = super::Cli::command();
+        let names: Vec<String> = command
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "forcebus", &mut script);
+            let script = String::from_utf8(script).unwrap();
+            for name in &names {
+                assert!(script.contains(name.as_str()), "{shell:?} lacks {name}");
+            }
+        }
+        let mut page = Vec::new();
+        clap_mangen::Man::new(super::Cli::command())
+            .render(&mut page)
+            .unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.starts_with(".ie") && page.contains(".TH forcebus 1"));
+        for name in &names {
+            assert!(
+                page.contains(&format!("forcebus\\-{name}")),
+                "man lacks {name}"
+            );
+        }
     }
 }
