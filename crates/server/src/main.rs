@@ -408,32 +408,10 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Config(args) if args.example => {
-            print!("{}", config::EXAMPLE);
-            Ok(())
-        }
-        Command::Config(args) => args.serve.load().and_then(|c| {
-            print!("{}", toml::to_string_pretty(&c)?);
-            Ok(())
-        }),
-        Command::Env(args) => {
-            let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| env::print(&c.data_dir, args.format))
-        }
-        Command::Control(args) => {
-            let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| {
-                let org = args.org.as_deref();
-                control_cli::run(&args.control, org, &args.target, &c.data_dir)
-            })
-        }
-        Command::Org(args) => {
-            let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
-        }
+/// The commands that talk to a running server's org as a client does, and the ones that
+/// describe the command line itself.
+fn client(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Query(args) => {
             let r = &args.running;
             configured(r.config.clone(), r.data_dir.clone())
@@ -467,6 +445,44 @@ fn main() -> ExitCode {
                 .render(&mut std::io::stdout())
                 .map_err(anyhow::Error::from)
         }
+        _ => unreachable!("main hands only client commands here"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config(args) if args.example => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config(args) => args.serve.load().and_then(|c| {
+            print!("{}", toml::to_string_pretty(&c)?);
+            Ok(())
+        }),
+        Command::Env(args) => {
+            let serve = configured(args.config, args.data_dir);
+            serve.and_then(|c| env::print(&c.data_dir, args.format))
+        }
+        Command::Control(args) => {
+            let serve = configured(args.config, args.data_dir);
+            serve.and_then(|c| {
+                let org = args.org.as_deref();
+                control_cli::run(&args.control, org, &args.target, &c.data_dir)
+            })
+        }
+        Command::Org(args) => {
+            let serve = configured(args.config, args.data_dir);
+            serve.and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
+        }
+        command @ (Command::Query(_)
+        | Command::Search(_)
+        | Command::Publish(_)
+        | Command::Tail(_)
+        | Command::Load(_)
+        | Command::Export(_)
+        | Command::Completions { .. }
+        | Command::Man) => client(command),
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
             let serve = configured(args.config, args.data_dir);
