@@ -121,6 +121,11 @@ pub struct Call {
 }
 
 impl Call {
+    /// The major number of the path's API version (`59` of `59.0`).
+    pub fn major(&self) -> u32 {
+        forcebus_meta::major_version(&self.version)
+    }
+
     /// The caller for org transactions.
     pub fn caller(&self) -> Caller {
         Caller {

@@ -171,9 +171,17 @@ pub struct FieldDef {
     pub extra_type_info: Option<String>,
     /// The default value given on insert when the field is absent.
     pub default_value: Option<serde_json::Value>,
+    /// The major API version the field came in (0: every served version has it); a call
+    /// at an older version does not see it.
+    pub since: u32,
 }
 
 impl FieldDef {
+    /// Whether a call at API version `major` (66 of 66.0) sees the field.
+    pub fn exists_at(&self, major: u32) -> bool {
+        self.since <= major
+    }
+
     /// A field with the common defaults: nillable, createable, updateable.
     pub fn new(name: &str, label: &str, ftype: FieldType) -> Self {
         let length = match ftype {
@@ -212,6 +220,7 @@ impl FieldDef {
             compound_field_name: None,
             extra_type_info: None,
             default_value: None,
+            since: 0,
         }
     }
 
@@ -248,6 +257,17 @@ pub struct ValuesOf {
     /// Per value, its other fields' values; a value not listed has them false.
     #[serde(default)]
     pub flags: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The major number of an API version (`59` of `59.0` or `v59.0`); one that does not read
+/// as a version is the newest (no field is hidden from it).
+pub fn major_version(version: &str) -> u32 {
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(u32::MAX)
 }
 
 /// One object (sObject type).

@@ -42,3 +42,14 @@ pub fn prepare<'s>(
 ) -> Result<Plan<'s>, SoqlError> {
     bind(&parse(text)?, schema, visible)
 }
+
+/// [`prepare`] at API version `major` (59 of 59.0): a field that came in a later version
+/// is no column.
+pub fn prepare_at<'s>(
+    text: &str,
+    schema: &'s Schema,
+    visible: &dyn Fn(&ObjectDef) -> bool,
+    major: u32,
+) -> Result<Plan<'s>, SoqlError> {
+    bind::bind_at(&parse(text)?, schema, visible, major)
+}

@@ -8,6 +8,8 @@ use serde::Deserialize;
 use crate::{FieldDef, FieldType, ObjectDef};
 
 const CATALOGUE: &str = include_str!("../../catalogue/standard.json");
+/// The API version fields came in, where later than the oldest served (`since.json`).
+const SINCE: &str = include_str!("../../catalogue/since.json");
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -116,6 +118,22 @@ impl Object {
         o.queryable = self.queryable;
         o.values_of = self.values_of;
         o
+    }
+}
+
+/// Gives the fields of `objects` the version they came in.
+pub(super) fn set_field_versions(objects: &mut [ObjectDef]) {
+    let since: std::collections::HashMap<String, std::collections::HashMap<String, u32>> =
+        serde_json::from_str(SINCE).expect("the field versions are valid");
+    for o in objects {
+        let Some(fields) = since.get(&o.name) else {
+            continue;
+        };
+        for f in &mut o.fields {
+            if let Some(v) = fields.get(&f.name) {
+                f.since = *v;
+            }
+        }
     }
 }
 

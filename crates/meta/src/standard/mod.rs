@@ -43,6 +43,7 @@ pub fn catalogue() -> Vec<ObjectDef> {
         .collect();
     all.extend(generated);
     all.sort_by_key(|o| o.name.to_ascii_lowercase());
+    generated::set_field_versions(&mut all);
     all
 }
 

@@ -194,7 +194,8 @@ impl Work<'_> {
         ctx: &forcebus_soql::Context,
         visible: &dyn Fn(&forcebus_meta::ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
-        let plan = forcebus_soql::prepare(text, self.txn.schema, visible)?;
+        let major = crate::meta::major_version(&ctx.version);
+        let plan = forcebus_soql::prepare_at(text, self.txn.schema, visible, major)?;
         let view = crate::query::View::new(
             self.txn.state,
             self.txn.schema,

@@ -33,7 +33,8 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let schema = self.schema();
-        let plan = forcebus_soql::prepare(text, &schema, visible)?;
+        let plan =
+            forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(None, version, all_rows);
         let state = self.read();
         Ok(crate::query::run(&state, &schema, &plan, &ctx))
@@ -54,7 +55,8 @@ impl Org {
         batch: usize,
     ) -> Result<QueryPage, forcebus_soql::SoqlError> {
         let schema = self.schema();
-        let plan = forcebus_soql::prepare(text, &schema, visible)?;
+        let plan =
+            forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
         let state = self.read();
         if plan.aggregate {
@@ -95,7 +97,8 @@ impl Org {
         ids: &[RecordId],
     ) -> Result<Vec<serde_json::Value>, forcebus_soql::SoqlError> {
         let schema = self.schema();
-        let plan = forcebus_soql::prepare(text, &schema, visible)?;
+        let plan =
+            forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
         let state = self.read();
         Ok(crate::query::shape_ids(&state, &schema, &plan, &ctx, ids))

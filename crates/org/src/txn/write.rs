@@ -29,8 +29,8 @@ impl Txn<'_> {
             if name == "attributes" {
                 continue;
             }
-            let f = def
-                .field(name)
+            let f = self
+                .field_of(def, name)
                 .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
             if f.name == "Id" {
                 return Err(OrgError::field(
@@ -142,8 +142,8 @@ impl Txn<'_> {
             if name == "attributes" {
                 continue;
             }
-            let f = def
-                .field(name)
+            let f = self
+                .field_of(def, name)
                 .ok_or_else(|| OrgError::no_such_field(&def.name, name))?;
             if f.name == "Id" {
                 // The id may be repeated in the body (collections require it); it must match.
@@ -174,6 +174,12 @@ impl Txn<'_> {
         self.check_object_rules(&mut rec)?;
         self.check_unique(def, &rec)?;
         Ok(rec)
+    }
+
+    /// Field `name` of `def` as the caller's API version has it (none when it came later).
+    fn field_of<'d>(&self, def: &'d ObjectDef, name: &str) -> Option<&'d FieldDef> {
+        let major = crate::meta::major_version(&self.caller.version);
+        def.field(name).filter(|f| f.exists_at(major))
     }
 
     /// Rules particular to one object (a PushTopic's query).

@@ -52,7 +52,8 @@ pub(crate) fn json(
     };
     match fields {
         None => {
-            for f in &object.fields {
+            let major = forcebus_meta::major_version(version);
+            for f in object.fields.iter().filter(|f| f.exists_at(major)) {
                 out.insert(f.name.clone(), value(f));
             }
         }

@@ -575,3 +575,52 @@ fn an_activity_belongs_to_its_account() {
     );
     assert_eq!(rows.len(), 2, "{rows:?}");
 }
+
+/// A field that came in a later API version (the Object Reference's "available in API
+/// version 42.0 and later": Campaign.CampaignImageId) is not there for a call at an older
+/// one: describe, SOQL, record reads and writes.
+#[test]
+fn a_field_is_there_from_the_version_it_came_in() {
+    let s = server();
+    let at = |version: &str, path: &str| {
+        j(s.http()
+            .get(format!("{}/services/data/v{version}{path}", s.base()))
+            .bearer(&s)
+            .send()
+            .unwrap())
+    };
+    let has_field = |version: &str| {
+        let (st, d) = at(version, "/sobjects/Campaign/describe");
+        assert_eq!(st, 200);
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "CampaignImageId")
+    };
+    assert!(!has_field("41.0"));
+    assert!(has_field("42.0"));
+    let campaign = create(&s, "Campaign", json!({"Name": "Versions"}));
+    let (st, body) = at("41.0", "/query?q=SELECT+CampaignImageId+FROM+Campaign");
+    assert_eq!((st, crate::code(&body)), (400, "INVALID_FIELD"), "{body}");
+    let (st, _) = at("42.0", "/query?q=SELECT+CampaignImageId+FROM+Campaign");
+    assert_eq!(st, 200);
+    let (_, r) = at("41.0", &format!("/sobjects/Campaign/{campaign}"));
+    assert!(
+        r.get("CampaignImageId").is_none() && r.get("Name").is_some(),
+        "{r}"
+    );
+    let (_, r) = at("66.0", &format!("/sobjects/Campaign/{campaign}"));
+    assert!(r.get("CampaignImageId").is_some(), "{r}");
+    let (st, body) = j(s
+        .http()
+        .post(format!(
+            "{}/services/data/v41.0/sobjects/Campaign",
+            s.base()
+        ))
+        .bearer(&s)
+        .json(&json!({"Name": "Old client", "CampaignImageId": null}))
+        .send()
+        .unwrap());
+    assert_eq!((st, crate::code(&body)), (400, "INVALID_FIELD"), "{body}");
+}

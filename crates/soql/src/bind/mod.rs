@@ -210,6 +210,16 @@ pub fn bind<'s>(
     schema: &'s Schema,
     visible: &dyn Fn(&ObjectDef) -> bool,
 ) -> Result<Plan<'s>, SoqlError> {
+    bind_at(q, schema, visible, u32::MAX)
+}
+
+/// [`bind`] at API version `major`: a field that came in a later version is no column.
+pub fn bind_at<'s>(
+    q: &Query,
+    schema: &'s Schema,
+    visible: &dyn Fn(&ObjectDef) -> bool,
+    major: u32,
+) -> Result<Plan<'s>, SoqlError> {
     let object = schema
         .object(&q.from.name)
         .filter(|o| visible(o) && o.queryable)
@@ -223,12 +233,19 @@ pub fn bind<'s>(
             Some(q.from.pos.0),
         )
     })?;
-    Binder { schema, visible }.plan(q, object)
+    Binder {
+        schema,
+        visible,
+        major,
+    }
+    .plan(q, object)
 }
 
 pub(super) struct Binder<'s, 'v> {
     schema: &'s Schema,
     visible: &'v dyn Fn(&ObjectDef) -> bool,
+    /// The API version asked: fields that came later are not there.
+    major: u32,
 }
 
 impl<'s> Binder<'s, '_> {
@@ -493,6 +510,7 @@ impl<'s> Binder<'s, '_> {
             let field = current
                 .fields
                 .iter()
+                .filter(|f| f.exists_at(self.major))
                 .find(|f| f.ftype == FieldType::Reference && f.relationship_name.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&rel.name)))
                 .ok_or_else(|| {
                     invalid_field(
@@ -520,6 +538,7 @@ impl<'s> Binder<'s, '_> {
         }
         let field = current
             .field(&last.name)
+            .filter(|f| f.exists_at(self.major))
             .ok_or_else(|| no_such_column(&last.name, &current.name, last.pos.0))?;
         Ok(FieldRef {
             hops,

@@ -176,7 +176,7 @@ pub(crate) fn object_describe(schema: &Schema, call: &Call, o: &ObjectDef) -> Va
         "defaultImplementation": null,
         "extendedBy": null,
         "extendsInterfaces": null,
-        "fields": o.fields.iter().map(field_json).collect::<Vec<_>>(),
+        "fields": o.fields.iter().filter(|f| f.exists_at(call.major())).map(field_json).collect::<Vec<_>>(),
         "implementedBy": null,
         "implementsInterfaces": null,
         "isInterface": false,
