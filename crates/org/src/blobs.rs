@@ -16,6 +16,8 @@ use crate::record::Record;
 
 /// How a stored field value names its blob.
 const PREFIX: &str = "blob:";
+/// The field that holds a file's MD5 (ContentVersion's).
+const CHECKSUM: &str = "Checksum";
 
 /// The store key a stored blob-field value names, if it names one (not base64 text).
 pub fn key_of(value: &Value) -> Option<&str> {
@@ -44,6 +46,13 @@ pub(crate) fn take(
             let Ok(data) = base64::engine::general_purpose::STANDARD.decode(text.trim()) else {
                 continue;
             };
+            if def.field(CHECKSUM).is_some() {
+                // A file's MD5, as ContentVersion's Checksum shows it.
+                use md5::Digest as _;
+                let digest = md5::Md5::digest(&data);
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                rec.fields.insert(CHECKSUM.into(), Value::from(hex));
+            }
             let key = format!("{}/{}/{commit}", rec.id.as15(), f.name);
             writes.push(Write::PutBlob {
                 key: key.clone(),
@@ -89,6 +98,11 @@ mod tests {
         take(&schema, &mut rec, None, 7, &mut writes);
         let key = key_of(rec.get("VersionData")).unwrap().to_owned();
         assert!(key.ends_with("/VersionData/7"), "{key}");
+        assert_eq!(
+            rec.get("Checksum"),
+            &Value::from("5d41402abc4b2a76b9719d911017c592"),
+            "md5 of hello"
+        );
         assert_eq!(
             writes,
             [Write::PutBlob {

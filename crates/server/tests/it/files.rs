@@ -239,6 +239,12 @@ fn blobs_are_kept_apart_from_their_records_and_go_when_they_do() {
             .unwrap(),
         "version bytes"
     );
+    let (_, v) = get(&s, &format!("/sobjects/ContentVersion/{version}"));
+    assert_eq!(
+        v["Checksum"],
+        json!("9e621a22157c1195f813239c30b9ab01"),
+        "the file's MD5"
+    );
 
     // In the database: the record holds a key, the bytes are in a table of their own,
     // the replaced ones are gone.
