@@ -23,12 +23,21 @@ pub(crate) struct State {
     /// Ids per canonical object name, in id (creation) order.
     pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
     pub(crate) next_id: u64,
-    /// The last auto number given (`CaseNumber`, `OrderNumber`, ...: one sequence per org;
-    /// stored under its first name, `next_case`).
-    pub(crate) next_number: u64,
+    /// The last auto number given per object (`CaseNumber`, `OrderNumber`, ...: one
+    /// sequence per object, as Salesforce keeps them; stored as `next_number.{Object}`).
+    pub(crate) next_numbers: Numbers,
+    /// Where every object's sequence starts: the one org-wide sequence earlier versions
+    /// kept (`next_case`), so numbers they gave are not given again.
+    pub(crate) number_floor: u64,
     /// The last transaction's commit number.
     pub(crate) commit_number: i64,
 }
+
+/// The last auto number given, per object.
+pub(crate) type Numbers = std::collections::BTreeMap<String, u64>;
+
+/// The stored key of an object's auto-number sequence, before the object's name.
+pub(crate) const NUMBER_KEY: &str = "next_number.";
 
 impl State {
     /// Reads the records and counters from `store`; `values` are the org's stored values.
@@ -45,7 +54,11 @@ impl State {
         }
         let number = |key: &str| values.get(key).and_then(|v| v.parse().ok());
         state.next_id = number("next_id").unwrap_or(0);
-        state.next_number = number("next_case").unwrap_or(0);
+        state.number_floor = number("next_case").unwrap_or(0);
+        state.next_numbers = values
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(NUMBER_KEY)?.to_owned(), v.parse().ok()?)))
+            .collect();
         state.commit_number = values
             .get("commit_number")
             .and_then(|v| v.parse().ok())

@@ -689,3 +689,38 @@ fn a_username_watch_hears_the_users_of_the_org_after_each_change() {
     assert_eq!(last.len(), 2);
     assert!(last.contains(&"new@example.com".to_owned()), "{last:?}");
 }
+
+#[test]
+fn each_object_numbers_its_records_and_goes_on_after_reopening() {
+    let dir = std::env::temp_dir().join(format!("fb-org-numbers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let number = |org: &Org, id: RecordId, field: &str| {
+        org.get(id).unwrap().get(field).as_str().unwrap().to_owned()
+    };
+    {
+        let org = open(Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()));
+        let c = caller(&org);
+        let first = create(&org, &c, "Case", json!({"Subject": "One"})).unwrap();
+        let account = create(&org, &c, "Account", json!({"Name": "A"})).unwrap();
+        let contract = create(
+            &org,
+            &c,
+            "Contract",
+            json!({"AccountId": account.to18(), "Status": "Draft", "StartDate": "2024-05-01", "ContractTerm": 12}),
+        )
+        .unwrap();
+        let second = create(&org, &c, "Case", json!({"Subject": "Two"})).unwrap();
+        assert_eq!(number(&org, first, "CaseNumber"), "00000001");
+        assert_eq!(
+            number(&org, contract, "ContractNumber"),
+            "00000001",
+            "a sequence of its own"
+        );
+        assert_eq!(number(&org, second, "CaseNumber"), "00000002");
+    }
+    let org = open(Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()));
+    let c = caller(&org);
+    let third = create(&org, &c, "Case", json!({"Subject": "Three"})).unwrap();
+    assert_eq!(number(&org, third, "CaseNumber"), "00000003");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

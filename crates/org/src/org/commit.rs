@@ -235,7 +235,7 @@ struct Staged {
     overlay: HashMap<RecordId, Option<Record>>,
     order: Vec<RecordId>,
     next_id: u64,
-    next_number: u64,
+    next_numbers: crate::state::Numbers,
     commit_number: i64,
 }
 
@@ -291,7 +291,7 @@ impl Org {
             overlay: txn.overlay,
             order: txn.order,
             next_id: txn.next_id,
-            next_number: txn.next_number,
+            next_numbers: txn.next_numbers,
             commit_number: state.commit_number + 1,
         };
         let mut batch = staged.writes(&schema, &state);
@@ -452,7 +452,7 @@ impl Org {
             let schema = self.schema();
             let mut state = self.write();
             state.next_id = staged.next_id;
-            state.next_number = staged.next_number;
+            state.next_numbers = staged.next_numbers;
             state.commit_number = staged.commit_number;
             let mut overlay = staged.overlay;
             for id in &staged.order {
@@ -514,7 +514,10 @@ impl Staged {
             });
         }
         batch.put(ORG, "next_id", Some(self.next_id.to_string()));
-        batch.put(ORG, "next_case", Some(self.next_number.to_string()));
+        for (object, n) in &self.next_numbers {
+            let key = format!("{}{object}", crate::state::NUMBER_KEY);
+            batch.put(ORG, &key, Some(n.to_string()));
+        }
         batch.put(ORG, "commit_number", Some(self.commit_number.to_string()));
         batch.writes.extend(blobs);
         batch

@@ -165,7 +165,7 @@ pub(crate) struct Savepoint {
     undo_from: usize,
     touched: usize,
     next_id: u64,
-    next_number: u64,
+    next_numbers: crate::state::Numbers,
 }
 
 pub(crate) struct Txn<'a> {
@@ -177,7 +177,9 @@ pub(crate) struct Txn<'a> {
     /// Touched ids in first-touch order.
     pub(crate) order: Vec<RecordId>,
     pub(crate) next_id: u64,
-    pub(crate) next_number: u64,
+    pub(crate) next_numbers: crate::state::Numbers,
+    /// Where a sequence not yet in `next_numbers` starts.
+    pub(crate) number_floor: u64,
     pub(crate) now: String,
     /// While a savepoint is open: each overlay entry replaced since, with what it
     /// replaced (`None`: the id was not in the overlay), to put back on a rollback.
@@ -200,7 +202,8 @@ impl<'a> Txn<'a> {
             overlay: HashMap::new(),
             order: Vec::new(),
             next_id: state.next_id,
-            next_number: state.next_number,
+            next_numbers: state.next_numbers.clone(),
+            number_floor: state.number_floor,
             now: crate::clock::format_datetime(now),
             undo: Vec::new(),
             saving: 0,
@@ -216,12 +219,12 @@ impl<'a> Txn<'a> {
             undo_from: self.undo.len(),
             touched: self.order.len(),
             next_id: self.next_id,
-            next_number: self.next_number,
+            next_numbers: self.next_numbers.clone(),
         }
     }
 
     /// Undoes every operation applied since `saved` was taken, and closes it.
-    pub(crate) fn rollback_to(&mut self, saved: Savepoint) {
+    pub(crate) fn rollback_to(&mut self, mut saved: Savepoint) {
         for (id, before) in self.undo.drain(saved.undo_from..).rev() {
             match before {
                 Some(before) => self.overlay.insert(id, before),
@@ -230,7 +233,7 @@ impl<'a> Txn<'a> {
         }
         self.order.truncate(saved.touched);
         self.next_id = saved.next_id;
-        self.next_number = saved.next_number;
+        self.next_numbers = std::mem::take(&mut saved.next_numbers);
         self.release(saved);
     }
 

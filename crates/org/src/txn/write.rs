@@ -67,8 +67,10 @@ impl Txn<'_> {
                     Some(Value::from(self.now.as_str()))
                 }
                 _ if f.auto_number => {
-                    self.next_number += 1;
-                    Some(Value::from(format!("{:08}", self.next_number)))
+                    let floor = self.number_floor;
+                    let n = self.next_numbers.entry(def.name.clone()).or_insert(floor);
+                    *n += 1;
+                    Some(Value::from(format!("{:08}", *n)))
                 }
                 _ => f
                     .default_value
