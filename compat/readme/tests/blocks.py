@@ -59,6 +59,8 @@ class Block:
             if "forcebus_org" in c:
                 return "pytest-plugin"
             return "simple-salesforce"
+        if self.lang == "text" and c.lstrip().startswith("$ forcebus "):
+            return "cli-session"
         if self.lang == "toml":
             if re.search(r"^listen\s*=", c, re.M):
                 return "config-sample"

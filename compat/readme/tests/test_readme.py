@@ -293,6 +293,51 @@ def check_config_sample(readme: Readme, block: Block) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def normalized(line: str) -> str:
+    """A line with what differs from run to run made alike: record ids, numbers."""
+    line = re.sub(r"\b[0-9a-zA-Z]{3}Fb[0-9a-zA-Z]{10}(?:[0-9a-zA-Z]{3})?\b", "<ID>", line)
+    return re.sub(r"\d+", "<N>", line)
+
+
+def check_cli_session(block: Block) -> None:
+    """A terminal session with the forcebus CLI: its records made first on a server of its
+    own (an Account Acme in Energy, then its Phone set to 555-0100, as the session shows
+    them), then each `$ forcebus ...` line run in that server's directory; what each
+    prints must read as the README shows it (ids and numbers aside; a line ending in
+    `...}` only has to start as shown)."""
+    root = Path(tempfile.mkdtemp(prefix="forcebus-readme-cli-"))
+    proc, info = start(["--in-memory", "--data-dir", str(root / ".forcebus"), "--listen",
+                        "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"], root, "cli-session")
+    try:
+        base = f"http://{info['http']}/services/data/v66.0/sobjects/Account"
+        auth = {"Authorization": f"Bearer {info['access_token']}"}
+        made = requests.post(base, json={"Name": "Acme", "Industry": "Energy"}, headers=auth,
+                             timeout=30).json()["id"]
+        r = requests.patch(f"{base}/{made}", json={"Phone": "555-0100"}, headers=auth, timeout=30)
+        assert r.status_code == 204, r.text
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FORCEBUS_")}
+        env["PATH"] = f"{Path(BIN).parent}{os.pathsep}{env['PATH']}"
+        sessions = re.split(r"^\$ ", block.code, flags=re.M)[1:]
+        assert sessions, f"{block.id}: no command"
+        for session in sessions:
+            command, *shown = session.rstrip("\n").split("\n")
+            r = subprocess.run(["bash", "-c", command], cwd=root, env=env,
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, f"{block.id}: {command}\n{r.stderr}"
+            got = r.stdout.rstrip("\n").split("\n")
+            assert len(got) == len(shown), f"{block.id}: {command}\n{r.stdout}"
+            for want, line in zip(shown, got):
+                want, line = normalized(want), normalized(line)
+                if want.endswith("...}"):
+                    assert line.startswith(want[:-4]), f"{block.id}: {line!r} is not {want!r}"
+                else:
+                    assert line == want, f"{block.id}: {line!r} is not {want!r}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def docker_engine() -> bool:
     return shutil.which("docker") is not None and subprocess.run(
         ["docker", "info"], capture_output=True).returncode == 0
@@ -346,6 +391,8 @@ def test_readme_block(readme: Readme, block: Block):
         check_platform_event_config(readme, block)
     elif kind == "config-sample":
         check_config_sample(readme, block)
+    elif kind == "cli-session":
+        check_cli_session(block)
     else:
         pytest.fail(f"{block.id}: no check knows how to run a {block.lang!r} block like this; "
                     "teach compat/readme/tests/blocks.py and test_readme.py")
