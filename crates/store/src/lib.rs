@@ -8,12 +8,23 @@
 //!
 //! Layout:
 //! - [`sqlite`]: the embedded default engine (bundled SQLite, WAL), on disk or in memory.
+//! - [`postgres`]: every org in one PostgreSQL database.
+//! - [`group_commit`]: one flush shared by every writer waiting on it, for both.
 
 use std::fmt;
 
+#[cfg(test)]
+mod conformance;
+mod group_commit;
+pub mod postgres;
 pub mod sqlite;
 
+pub use postgres::{Database, PostgresStore};
 pub use sqlite::{Durability, SqliteStore};
+
+/// The size of the pieces a blob is stored in, so a read from any offset finds its piece
+/// by key.
+pub(crate) const BLOB_PIECE: usize = 256 * 1024;
 
 /// One stored record: its id, object, deletion flag and field values as JSON text.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +154,16 @@ pub enum StoreError {
     /// The engine reported an error.
     #[error("storage engine error: {0}")]
     Engine(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error, or could not be reached.
+    #[error("database error: {}", postgres_error(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// The store is misconfigured: a URL that is not one, a database of a newer version.
+    #[error("{0}")]
+    Config(String),
+    /// A commit was lost before it was durable: nothing more is acknowledged until the
+    /// server restarts and serves what is durable.
+    #[error("an earlier commit could not be made durable: {0}")]
+    Lost(String),
     /// The data directory could not be used.
     #[error("cannot use {path}: {source}")]
     Io {
@@ -166,9 +187,22 @@ impl StoreError {
             Self::Engine(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.code == rusqlite::ErrorCode::DiskFull
             }
+            Self::Postgres(e) => e.code() == Some(&::postgres::error::SqlState::DISK_FULL),
             Self::Io { source, .. } => io_is_full(source),
             _ => false,
         }
+    }
+}
+
+/// A PostgreSQL error with the server's message and detail when it sent one (the
+/// client's own text is only "db error").
+fn postgres_error(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => e.to_string(),
     }
 }
 

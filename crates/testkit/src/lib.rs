@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub mod pg;
+
 /// The ready line the server prints on stdout.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Ready {

@@ -6,24 +6,24 @@
 //! second connection), so commits do not carry the checkpoints' copying.
 //!
 //! - [`checkpoint`]: that thread, and the backpressure that keeps the WAL bounded.
-//! - [`sync`]: group commit, one fsync of the WAL shared by every writer waiting on it.
+//!
+//! Group commit ([`crate::group_commit`]) shares one fsync of the WAL among every writer
+//! waiting on it.
 
 mod checkpoint;
-mod sync;
 #[cfg(test)]
 mod tests;
 
 use forcebus_sync::prelude::*;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
+use crate::group_commit::{Flush, Syncer};
+use crate::{BLOB_PIECE, Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
 use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
-use sync::Syncer;
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,12 +46,11 @@ pub enum Durability {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: std::sync::Arc<Mutex<Connection>>,
+    /// The WAL file fsynced by group commit (with [`Durability::Full`]).
+    wal: Option<std::path::PathBuf>,
     syncer: Option<Syncer>,
     checkpointer: Option<Checkpointer>,
 }
-
-/// The size of the pieces a blob is stored in.
-const BLOB_PIECE: usize = 256 * 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -100,8 +99,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         // Full durability fsyncs the WAL in `sync` (group commit) rather than per commit.
-        let syncer =
-            (durability == Durability::Full).then(|| Syncer::new(dir.join("forcebus.db-wal")));
+        let full = durability == Durability::Full;
         let durability = Durability::Normal;
         let sync = match durability {
             Durability::Full => "FULL",
@@ -110,7 +108,10 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", sync)?;
         let mut s = Self::init(conn)?;
         s.reclaim_space_from_now_on()?;
-        s.syncer = syncer;
+        if full {
+            s.syncer = Some(Syncer::default());
+            s.wal = Some(dir.join("forcebus.db-wal"));
+        }
         // SQLite fsyncs the WAL before a checkpoint copies it and the database after it,
         // at `synchronous = NORMAL` as on the writer's connection.
         let checkpoint_conn = Connection::open(&path)?;
@@ -143,6 +144,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: std::sync::Arc::new(Mutex::new(conn)),
+            wal: None,
             syncer: None,
             checkpointer: None,
         })
@@ -247,10 +249,10 @@ impl Store for SqliteStore {
     }
 
     fn sync(&self, ticket: u64) -> Result<(), StoreError> {
-        match &self.syncer {
-            Some(s) => s.sync(ticket),
-            None => Ok(()),
-        }
+        let (Some(syncer), Some(wal)) = (&self.syncer, &self.wal) else {
+            return Ok(());
+        };
+        syncer.sync(ticket, &|| fsync(wal))
     }
 
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
@@ -334,14 +336,27 @@ impl Store for SqliteStore {
         if let Some(c) = &self.checkpointer {
             c.committed(bytes);
         }
-        Ok(self
-            .syncer
-            .as_ref()
-            .map_or(0, |s| s.committed.fetch_add(1, Ordering::SeqCst) + 1))
+        Ok(self.syncer.as_ref().map_or(0, Syncer::committed))
     }
 }
 
-/// About how many bytes a write adds to the WAL.
+/// Fsyncs the WAL; a failure is for good (the kernel may have dropped the pages it could
+/// not write), and the server recovers from what is on disk when it restarts.
+fn fsync(wal: &Path) -> Flush {
+    let result = match std::fs::File::open(wal) {
+        Ok(f) => f.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Flush::Done,
+        Err(source) => Flush::Lost(StoreError::Io {
+            path: wal.display().to_string(),
+            source,
+        }),
+    }
+}
+
 /// Frees every page on the freelist. SQLite frees one page per step of this pragma (each
 /// step yields an empty row), so it is stepped to the end.
 fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
@@ -368,6 +383,7 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     options.open(path).map(drop)
 }
 
+/// About how many bytes a write adds to the WAL.
 fn write_size(w: &Write) -> u64 {
     let n = match w {
         Write::PutRecord(r) => r.id.len() + r.object.len() + r.body.len(),

@@ -70,7 +70,7 @@ fn concurrent_writers_share_fsyncs_and_lose_nothing() {
                         b.put("t", &format!("{t}-{i}"), Some("v".into()));
                         let ticket = store.commit_unsynced(&b).unwrap();
                         store.sync(ticket).unwrap();
-                        let synced = store.syncer.as_ref().unwrap().state.lock().unwrap().synced;
+                        let synced = store.syncer.as_ref().unwrap().synced();
                         assert!(synced >= ticket, "acknowledged only once durable");
                     }
                 })
@@ -86,36 +86,14 @@ fn concurrent_writers_share_fsyncs_and_lose_nothing() {
 }
 
 #[test]
-fn committed_batch_is_loaded_back_from_disk() {
-    let dir = std::env::temp_dir().join(format!("fb-store-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    {
-        let store = SqliteStore::open(&dir, Durability::Full).unwrap();
-        let mut b = Batch::new();
-        b.writes
-            .push(Write::PutRecord(record("001000000000001", false)));
-        b.writes
-            .push(Write::PutRecord(record("001000000000002", true)));
-        b.put("org", "id", Some("00D".into()));
-        store.commit(&b).unwrap();
-        let mut b = Batch::new();
-        b.writes.push(Write::PurgeRecord {
-            id: "001000000000002".into(),
-        });
-        b.put("org", "gone", Some("x".into()));
-        b.put("org", "gone", None);
-        store.commit(&b).unwrap();
-    }
-    let store = SqliteStore::open(&dir, Durability::Full).unwrap();
-    assert_eq!(
-        store.load_records().unwrap(),
-        vec![record("001000000000001", false)]
-    );
-    assert_eq!(
-        store.load_values("org").unwrap(),
-        vec![("id".into(), "00D".into())]
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
+fn the_sqlite_engine_keeps_what_every_engine_keeps() {
+    let root = std::env::temp_dir().join(format!("fb-store-conf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    crate::conformance::all(&|name| {
+        let dir = root.join(name);
+        Box::new(move || std::sync::Arc::new(SqliteStore::open(&dir, Durability::Full).unwrap()))
+    });
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[cfg(unix)]
@@ -158,75 +136,4 @@ fn failed_batch_changes_nothing() {
     assert!(store.commit(&b).is_err());
     assert!(store.load_records().unwrap().is_empty());
     assert!(store.load_values("org").unwrap().is_empty());
-}
-
-#[test]
-fn blobs_are_read_a_piece_at_a_time_and_go_with_their_record() {
-    let dir = std::env::temp_dir().join(format!("fb-store-blobs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    {
-        let s = SqliteStore::open(&dir, Durability::Full).unwrap();
-        let mut b = Batch::new();
-        b.writes
-            .push(Write::PutRecord(record("068000000000001", false)));
-        for (key, bytes) in [
-            ("068000000000001/VersionData/1", data.clone()),
-            ("068000000000002/VersionData/1", vec![7u8; 10]),
-        ] {
-            b.writes.push(Write::PutBlob {
-                key: key.into(),
-                data: Some(bytes::Bytes::from(bytes)),
-            });
-        }
-        s.commit(&b).unwrap();
-    }
-    let s = SqliteStore::open(&dir, Durability::Full).unwrap();
-    let key = "068000000000001/VersionData/1";
-    assert_eq!(s.blob_size(key).unwrap(), Some(300_000));
-    assert_eq!(s.blob_size("nothing/here/1").unwrap(), None);
-    let mut read = Vec::new();
-    let mut offset = 0u64;
-    loop {
-        let piece = s.read_blob(key, offset, 65_536).unwrap();
-        if piece.is_empty() {
-            break;
-        }
-        offset += piece.len() as u64;
-        read.extend(piece);
-    }
-    assert_eq!(read, data);
-    // Reads that start and end anywhere, across the pieces it is stored in.
-    for (offset, len) in [
-        (0, 1),
-        (262_000, 1_000),
-        (262_143, 2),
-        (1, 299_999),
-        (299_990, 100),
-    ] {
-        let got = s.read_blob(key, offset, len).unwrap();
-        let end = (offset as usize + len).min(data.len());
-        assert_eq!(got, &data[offset as usize..end], "{offset}+{len}");
-    }
-    assert!(s.read_blob(key, 400_000, 10).unwrap().is_empty());
-    let mut purge = Batch::new();
-    purge.writes.push(Write::PurgeRecord {
-        id: "068000000000001".into(),
-    });
-    s.commit(&purge).unwrap();
-    assert_eq!(s.blob_size(key).unwrap(), None, "purged with its record");
-    assert_eq!(
-        s.blob_size("068000000000002/VersionData/1").unwrap(),
-        Some(10),
-        "another record's stays"
-    );
-    let mut gone = Batch::new();
-    gone.writes.push(Write::PutBlob {
-        key: "068000000000002/VersionData/1".into(),
-        data: None,
-    });
-    s.commit(&gone).unwrap();
-    assert_eq!(s.blob_size("068000000000002/VersionData/1").unwrap(), None);
-    drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }

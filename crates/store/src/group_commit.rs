@@ -1,0 +1,96 @@
+//! Group commit: one writer leads a flush (an fsync of SQLite's WAL, a synchronous commit
+//! on PostgreSQL) and every commit that finished before it started is covered by it, so
+//! concurrent writers share it.
+
+use forcebus_sync::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use crate::StoreError;
+
+#[derive(Debug, Default)]
+pub(crate) struct Syncer {
+    /// Commits finished so far (each one written, not yet known durable).
+    pub(crate) committed: AtomicU64,
+    state: Mutex<SyncState>,
+    done: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Every commit up to this count is durable.
+    synced: u64,
+    /// A flush is under way.
+    running: bool,
+    /// A failed flush that no later one can make good (see [`Flush::Lost`]): every later
+    /// sync fails until the server restarts and recovers from what is durable.
+    failed: Option<String>,
+}
+
+/// What a flush found.
+#[derive(Debug)]
+pub(crate) enum Flush {
+    /// Every commit finished before it started is durable.
+    Done,
+    /// It failed, and the commits it was to cover may be lost for good (a failed fsync:
+    /// the kernel may have dropped the pages it could not write, so a later fsync that
+    /// succeeds proves nothing about them).
+    Lost(StoreError),
+    /// It failed, but a later one may still cover the same commits (the database was out
+    /// of reach; nothing is known lost).
+    Failed(StoreError),
+}
+
+impl Syncer {
+    /// Counts a finished commit; returns its ticket.
+    pub(crate) fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Every commit up to this ticket is durable.
+    #[cfg(test)]
+    pub(crate) fn synced(&self) -> u64 {
+        self.state.locked().synced
+    }
+
+    /// Returns once commit number `ticket` is durable: leads a flush, or waits for one
+    /// that covers it.
+    pub(crate) fn sync(&self, ticket: u64, flush: &dyn Fn() -> Flush) -> Result<(), StoreError> {
+        loop {
+            let mut s = self.state.locked();
+            loop {
+                if let Some(why) = &s.failed {
+                    return Err(StoreError::Lost(why.clone()));
+                }
+                if s.synced >= ticket {
+                    return Ok(());
+                }
+                if !s.running {
+                    break;
+                }
+                s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            s.running = true;
+            drop(s);
+            let target = self.committed.load(Ordering::SeqCst);
+            let result = flush();
+            let mut s = self.state.locked();
+            s.running = false;
+            let outcome = match result {
+                Flush::Done => {
+                    s.synced = s.synced.max(target);
+                    Ok(())
+                }
+                Flush::Lost(e) => {
+                    s.failed = Some(e.to_string());
+                    Err(e)
+                }
+                Flush::Failed(e) => Err(e),
+            };
+            drop(s);
+            self.done.notify_all();
+            // A leader that started before `ticket` committed covers it on the next round.
+            outcome?;
+        }
+    }
+}

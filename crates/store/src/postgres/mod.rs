@@ -1,0 +1,270 @@
+//! The PostgreSQL engine: every org's records, values, events and blobs in one database
+//! that the team already runs, backs up and monitors (`--store postgres://...`).
+//!
+//! Each table holds every org's rows, keyed by the org. A commit is one PostgreSQL
+//! transaction, committed without waiting for its WAL to reach disk; [`Store::sync`] then
+//! makes it durable with one small synchronous commit of its own (PostgreSQL writes WAL in
+//! order, so that commit's flush covers every commit before it), led by one writer and
+//! shared by every writer waiting (group commit, as on SQLite). Each commit also counts
+//! itself in the org's row of `fb_commits`, so a flush that fails (the database went
+//! away) is followed by reading that count back: if the latest commit is there, nothing
+//! was lost and the next flush covers it; if it is not (the database crashed before the
+//! commit reached its disk), the store fails every later sync, so nothing is acknowledged
+//! that the database does not hold.
+//!
+//! - [`pool`]: the connections, each on a thread of its own, made again when broken.
+//! - [`schema`]: the tables and their versioned migrations.
+//! - [`writes`]: a batch as a few statements.
+
+mod pool;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod writes;
+
+use forcebus_sync::prelude::*;
+use std::sync::{Arc, Mutex};
+
+pub(crate) use pool::Conn;
+pub use pool::Database;
+
+use crate::group_commit::{Flush, Syncer};
+use crate::{Batch, Durability, Store, StoreError, StoredEvent, StoredRecord};
+
+/// One org's storage in a PostgreSQL [`Database`].
+#[derive(Debug)]
+pub struct PostgresStore {
+    db: Arc<Database>,
+    org: Arc<str>,
+    durability: Durability,
+    /// Held through each commit: commits reach the database in the order their replay ids
+    /// were given.
+    writing: Mutex<()>,
+    syncer: Syncer,
+    /// The org's commit count after the latest commit, to look for after a failed flush.
+    latest: Mutex<Option<i64>>,
+}
+
+/// Counts a commit (the flush is one too).
+const COUNT: &str = "INSERT INTO fb_commits (org, n) VALUES ($1, 1)
+    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1 RETURNING n";
+
+impl PostgresStore {
+    /// The storage of the org keyed `org` in `db`.
+    pub fn open(db: Arc<Database>, org: &str, durability: Durability) -> Self {
+        Self {
+            db,
+            org: org.into(),
+            durability,
+            writing: Mutex::new(()),
+            syncer: Syncer::default(),
+            latest: Mutex::new(None),
+        }
+    }
+
+    /// Removes everything stored for the org, for good.
+    pub fn erase(&self) -> Result<(), StoreError> {
+        let org = self.org.clone();
+        self.db.run(move |c| {
+            let mut tx = c.client.transaction()?;
+            for table in [
+                "fb_records",
+                "fb_values",
+                "fb_events",
+                "fb_blob_pieces",
+                "fb_commits",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE org = $1"), &[&&*org])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` with the org's key on a connection.
+    fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn, &str) -> Result<T, StoreError> + Send + 'static,
+    {
+        let org = self.org.clone();
+        self.db.run(move |c| f(c, &org))
+    }
+
+    /// A synchronous commit that makes every earlier commit durable (see the module's
+    /// documentation); after a failure, whether the latest commit survived.
+    fn flush(&self) -> Flush {
+        let Err(e) = self.run(|c, org| {
+            let (client, prepared) = c.parts();
+            let stmt = Conn::prepare(prepared, client, COUNT)?;
+            client.query_one(&stmt, &[&org])?;
+            Ok(())
+        }) else {
+            return Flush::Done;
+        };
+        let Some(latest) = *self.latest.locked() else {
+            return Flush::Failed(e);
+        };
+        let count = self.run(|c, org| {
+            let row = c
+                .client
+                .query_opt("SELECT n FROM fb_commits WHERE org = $1", &[&org])?;
+            Ok(row.map_or(0, |r| r.get::<_, i64>(0)))
+        });
+        match count {
+            // Still there: a later flush makes it durable.
+            Ok(n) if n >= latest => Flush::Failed(e),
+            Ok(_) => Flush::Lost(StoreError::Lost(format!(
+                "the database lost commits that were not yet durable ({e}); restart \
+                 forcebus to serve what the database holds"
+            ))),
+            Err(_) => Flush::Failed(e),
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn load_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
+        self.run(|c, org| {
+            let rows = c.client.query(
+                "SELECT id, object, is_deleted, body FROM fb_records WHERE org = $1",
+                &[&org],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| StoredRecord {
+                    id: r.get(0),
+                    object: r.get(1),
+                    is_deleted: r.get(2),
+                    body: r.get(3),
+                })
+                .collect())
+        })
+    }
+
+    fn load_values(&self, space: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let space = space.to_owned();
+        self.run(move |c, org| {
+            let rows = c.client.query(
+                "SELECT key, value FROM fb_values WHERE org = $1 AND space = $2 ORDER BY key",
+                &[&org, &space],
+            )?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.run(move |c, org| {
+            let (client, prepared) = c.parts();
+            let stmt = Conn::prepare(
+                prepared,
+                client,
+                "SELECT replay_id, kind, class, time_ms, payload FROM fb_events
+                 WHERE org = $1 AND replay_id > $2 ORDER BY replay_id LIMIT $3",
+            )?;
+            let rows = client.query(&stmt, &[&org, &(after as i64), &(limit as i64)])?;
+            Ok(rows
+                .iter()
+                .map(|r| StoredEvent {
+                    replay_id: r.get::<_, i64>(0) as u64,
+                    kind: r.get(1),
+                    class: r.get::<_, i16>(2) as u8,
+                    time_ms: r.get(3),
+                    payload: bytes::Bytes::from(r.get::<_, Vec<u8>>(4)),
+                })
+                .collect())
+        })
+    }
+
+    fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError> {
+        self.run(|c, org| {
+            let rows = c.client.query(
+                "SELECT replay_id, class, time_ms, length(payload) FROM fb_events
+                 WHERE org = $1 ORDER BY replay_id",
+                &[&org],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(0) as u64,
+                        r.get::<_, i16>(1) as u8,
+                        r.get(2),
+                        r.get::<_, i32>(3) as usize,
+                    )
+                })
+                .collect())
+        })
+    }
+
+    fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |c, org| {
+            let row = c.client.query_one(
+                "SELECT sum(length(data))::int8 FROM fb_blob_pieces WHERE org = $1 AND key = $2",
+                &[&org, &key],
+            )?;
+            Ok(row.get::<_, Option<i64>>(0).map(|n| n as u64))
+        })
+    }
+
+    fn read_blob(&self, key: &str, offset: u64, len: usize) -> Result<Vec<u8>, StoreError> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let piece = crate::BLOB_PIECE as u64;
+        let (first, last) = (offset / piece, (offset + len as u64 - 1) / piece);
+        let key = key.to_owned();
+        self.run(move |c, org| {
+            let rows = c.client.query(
+                "SELECT piece, data FROM fb_blob_pieces
+                 WHERE org = $1 AND key = $2 AND piece BETWEEN $3 AND $4 ORDER BY piece",
+                &[&org, &key, &(first as i32), &(last as i32)],
+            )?;
+            let mut out = Vec::with_capacity(len);
+            for r in &rows {
+                let n = r.get::<_, i32>(0) as u64;
+                let data: &[u8] = r.get(1);
+                let start = offset.saturating_sub(n * piece) as usize;
+                if start >= data.len() {
+                    continue;
+                }
+                let take = (len - out.len()).min(data.len() - start);
+                out.extend_from_slice(&data[start..start + take]);
+                if out.len() == len {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
+        let writing = self.writing.locked();
+        let batch = Arc::new(batch.clone());
+        let count = self.run(move |c, org| {
+            let (client, prepared) = c.parts();
+            let mut tx = client.transaction()?;
+            // Durable once `sync` flushes (or never waited for, with `normal`).
+            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+            writes::apply(&mut tx, prepared, org, &batch.writes)?;
+            let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
+            let count: i64 = tx.query_one(&stmt, &[&org])?.get(0);
+            tx.commit()?;
+            Ok(count)
+        })?;
+        *self.latest.locked() = Some(count);
+        drop(writing);
+        Ok(match self.durability {
+            Durability::Full => self.syncer.committed(),
+            Durability::Normal => 0,
+        })
+    }
+
+    fn sync(&self, ticket: u64) -> Result<(), StoreError> {
+        if ticket == 0 {
+            return Ok(());
+        }
+        self.syncer.sync(ticket, &|| self.flush())
+    }
+}

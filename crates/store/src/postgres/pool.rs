@@ -1,0 +1,239 @@
+//! The connections to one PostgreSQL database, shared by every org stored in it.
+//!
+//! Each connection lives on a thread of its own that runs the jobs sent to it, so a store
+//! can be called from anywhere (an async task included: the synchronous client must not
+//! run on an async worker) and a caller only waits on a channel. A connection that broke
+//! (the database restarted, the network dropped) is made again for the next job, so the
+//! service recovers by itself once the database is back.
+
+use forcebus_sync::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, GenericClient, NoTls, Statement};
+
+use crate::StoreError;
+
+/// A job for a connection: given the connection, or why there is none.
+type Job = Box<dyn FnOnce(Result<&mut Conn, StoreError>) + Send>;
+
+/// One connection and the statements prepared on it.
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    prepared: std::collections::HashMap<&'static str, Statement>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("prepared", &self.prepared.len())
+            .finish()
+    }
+}
+
+impl Conn {
+    /// `sql` prepared on this connection (once: prepared statements outlive transactions,
+    /// rolled back ones included).
+    pub(crate) fn prepare(
+        prepared: &mut std::collections::HashMap<&'static str, Statement>,
+        on: &mut impl GenericClient,
+        sql: &'static str,
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(s) = prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = on.prepare(sql)?;
+        prepared.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    /// The client and the prepared statements, borrowed apart (a transaction borrows the
+    /// one while statements are prepared into the other).
+    pub(crate) fn parts(
+        &mut self,
+    ) -> (
+        &mut Client,
+        &mut std::collections::HashMap<&'static str, Statement>,
+    ) {
+        (&mut self.client, &mut self.prepared)
+    }
+}
+
+/// How long making a connection may take unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection idle this long is checked before it is used again.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// A PostgreSQL database and a fixed set of connections to it.
+pub struct Database {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// Connections found broken so far.
+    broken: Arc<AtomicU64>,
+    /// The URL with its password hidden, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &self.shown)
+            .finish()
+    }
+}
+
+impl Database {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or
+    /// libpq's `key=value` form) with `connections` connections, and brings its tables up
+    /// to this version's (refusing a database a newer forcebus wrote).
+    pub fn connect(url: &str, connections: usize) -> Result<Arc<Self>, StoreError> {
+        let mut config: postgres::Config = url.parse().map_err(|e| {
+            StoreError::Config(format!("the store URL is not a PostgreSQL URL: {e}"))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("forcebus");
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let broken = Arc::new(AtomicU64::new(0));
+        for n in 0..connections.max(1) {
+            let (rx, config, broken) = (rx.clone(), config.clone(), broken.clone());
+            std::thread::Builder::new()
+                .name(format!("forcebus-pg-{n}"))
+                .spawn(move || serve(&config, &rx, &broken))
+                .map_err(|source| StoreError::Io {
+                    path: "a PostgreSQL connection thread".into(),
+                    source,
+                })?;
+        }
+        let db = Arc::new(Self {
+            shown: shown(url),
+            jobs: Mutex::new(tx),
+            broken,
+        });
+        db.run(|c| super::schema::migrate(&mut c.client))?;
+        Ok(db)
+    }
+
+    /// The URL, password hidden.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs `f` on one of the connections and returns what it returned.
+    pub(crate) fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let broken = self.broken.clone();
+        let job: Job = Box::new(move |conn| {
+            let result = conn.and_then(|c| {
+                let result = f(c);
+                // Counted before the caller hears of it, so its next call checks.
+                if c.client.is_closed() {
+                    broken.fetch_add(1, Ordering::SeqCst);
+                }
+                result
+            });
+            let _ = tx.send(result);
+        });
+        self.jobs
+            .locked()
+            .send(job)
+            .map_err(|_| StoreError::Config("the PostgreSQL connections are gone".into()))?;
+        rx.recv()
+            .map_err(|_| StoreError::Config("a PostgreSQL connection thread ended".into()))?
+    }
+}
+
+/// A connection's thread: runs jobs until the pool is dropped, connecting when it has no
+/// live connection. A connection found broken counts in `broken`, and every other thread
+/// then checks its own before its next job (a restarted database broke them all), as it
+/// does after being idle a while, so one failed call is the most a restart costs.
+fn serve(config: &postgres::Config, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU64) {
+    let mut client: Option<Conn> = None;
+    let mut seen = broken.load(Ordering::SeqCst);
+    let mut used = Instant::now();
+    loop {
+        let Ok(job) = jobs.locked().recv() else {
+            return;
+        };
+        let now = broken.load(Ordering::SeqCst);
+        if let Some(c) = client.as_mut()
+            && (now != seen || used.elapsed() > IDLE_CHECK)
+            && c.client.is_valid(CONNECT_TIMEOUT).is_err()
+        {
+            client = None;
+        }
+        seen = now;
+        used = Instant::now();
+        if client.as_ref().is_none_or(|c| c.client.is_closed()) {
+            client = None;
+            match config.connect(NoTls) {
+                Ok(c) => {
+                    client = Some(Conn {
+                        client: c,
+                        prepared: std::collections::HashMap::new(),
+                    });
+                }
+                Err(e) => {
+                    job(Err(StoreError::Postgres(e)));
+                    continue;
+                }
+            }
+        }
+        if let Some(c) = client.as_mut() {
+            job(Ok(c));
+            if c.client.is_closed() {
+                client = None;
+                seen = broken.load(Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// `url` with the password replaced by `***`.
+fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url
+            .split_whitespace()
+            .map(|kv| {
+                if kv.starts_with("password=") {
+                    "password=***"
+                } else {
+                    kv
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    let Some((auth, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            super::shown("postgres://u:secret@h:5/db"),
+            "postgres://u:***@h:5/db"
+        );
+        assert_eq!(super::shown("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            super::shown("host=h password=secret user=u"),
+            "host=h password=*** user=u"
+        );
+    }
+}

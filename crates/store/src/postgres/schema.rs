@@ -1,0 +1,87 @@
+//! The tables, and the migrations that bring a database up to this version's.
+//!
+//! Every migration runs in one transaction under an advisory lock, so nodes starting
+//! together on one database migrate it once. The database's version is kept in
+//! `fb_schema`; a database a newer forcebus wrote is refused rather than misread.
+
+use postgres::Client;
+
+use crate::StoreError;
+
+/// The migrations, in order: the database's version is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: records, values, the event log, blobs; one row per org in each, keys compared
+    // byte by byte as SQLite compares them.
+    r#"
+    CREATE TABLE fb_records (
+        org TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        object TEXT NOT NULL,
+        is_deleted BOOLEAN NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (org, id)
+    );
+    CREATE TABLE fb_values (
+        org TEXT COLLATE "C" NOT NULL,
+        space TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (org, space, key)
+    );
+    CREATE TABLE fb_events (
+        org TEXT COLLATE "C" NOT NULL,
+        replay_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        class SMALLINT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        payload BYTEA NOT NULL,
+        PRIMARY KEY (org, replay_id)
+    );
+    CREATE INDEX fb_events_by_class ON fb_events (org, class, replay_id);
+    CREATE TABLE fb_blob_pieces (
+        org TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        piece INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (org, key, piece)
+    );
+    CREATE TABLE fb_commits (
+        org TEXT COLLATE "C" PRIMARY KEY,
+        n BIGINT NOT NULL
+    );
+    "#,
+];
+
+/// The version this forcebus writes.
+pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An arbitrary key for the advisory lock migrations take.
+const MIGRATION_LOCK: i64 = 0x666f_7263_6562_7573;
+
+/// Brings the database up to [`VERSION`], or refuses one of a newer version.
+pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS fb_schema (version BIGINT NOT NULL)")?;
+    let found: Option<i64> = tx
+        .query_opt("SELECT version FROM fb_schema", &[])?
+        .map(|r| r.get(0));
+    let found = found.unwrap_or(0);
+    if found > VERSION {
+        return Err(StoreError::Config(format!(
+            "the database was written by a newer forcebus (schema version {found}; this one \
+             knows up to {VERSION}); upgrade forcebus, or point it at another database"
+        )));
+    }
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.batch_execute(sql)?;
+        tracing::info!(version = n + 1, "Migrated the database.");
+    }
+    if found == 0 {
+        tx.execute("INSERT INTO fb_schema (version) VALUES ($1)", &[&VERSION])?;
+    } else if found < VERSION {
+        tx.execute("UPDATE fb_schema SET version = $1", &[&VERSION])?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The PostgreSQL engine's tests, on a real PostgreSQL server started for them.
+
+use std::sync::Arc;
+
+use forcebus_testkit::pg::Postgres;
+
+use super::*;
+use crate::{Write, conformance};
+
+fn store(db: &Arc<Database>, org: &str) -> PostgresStore {
+    PostgresStore::open(db.clone(), org, Durability::Full)
+}
+
+fn put(store: &PostgresStore, key: &str) -> Result<(), StoreError> {
+    let mut b = Batch::new();
+    b.put("org", key, Some("v".into()));
+    store.commit(&b)
+}
+
+/// One server for every check (starting one takes a few seconds).
+#[test]
+fn the_postgres_engine() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let db = Database::connect(&url, 4).unwrap();
+    conformance::all(&|name| {
+        let (db, name) = (db.clone(), name.to_owned());
+        Box::new(move || Arc::new(store(&db, &name)))
+    });
+    orgs_are_kept_apart_and_erased_alone(&db);
+    migrations_run_once_and_a_newer_database_is_refused(&pg, &url);
+    the_service_recovers_by_itself_after_the_database_restarts(&pg, &db);
+    normal_durability_commits_without_waiting(&db);
+}
+
+fn orgs_are_kept_apart_and_erased_alone(db: &Arc<Database>) {
+    let (a, b) = (store(db, "00Da"), store(db, "00Db"));
+    let mut batch = Batch::new();
+    batch.writes.push(Write::PutRecord(conformance::record(
+        "001000000000001",
+        false,
+    )));
+    batch.writes.push(Write::PutBlob {
+        key: "001000000000001/Body/1".into(),
+        data: Some(bytes::Bytes::from_static(b"bytes")),
+    });
+    batch.put("org", "name", Some("A".into()));
+    a.commit(&batch).unwrap();
+    b.commit(&batch).unwrap();
+    a.erase().unwrap();
+    assert!(a.load_records().unwrap().is_empty());
+    assert!(a.load_values("org").unwrap().is_empty());
+    assert_eq!(a.blob_size("001000000000001/Body/1").unwrap(), None);
+    assert_eq!(b.load_records().unwrap().len(), 1);
+    assert_eq!(b.blob_size("001000000000001/Body/1").unwrap(), Some(5));
+}
+
+fn migrations_run_once_and_a_newer_database_is_refused(pg: &Postgres, url: &str) {
+    // Connecting again (a second node, a restart) finds the tables made.
+    Database::connect(url, 1).unwrap();
+    let other = pg.database();
+    Database::connect(&other, 1).unwrap();
+    run_sql(
+        &other,
+        &format!("UPDATE fb_schema SET version = {}", schema::VERSION + 1),
+    );
+    let e = Database::connect(&other, 1).unwrap_err().to_string();
+    assert!(e.contains("newer forcebus"), "{e}");
+}
+
+fn run_sql(url: &str, sql: &str) {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.batch_execute(sql).unwrap();
+}
+
+fn the_service_recovers_by_itself_after_the_database_restarts(pg: &Postgres, db: &Arc<Database>) {
+    let s = store(db, "00Drestart");
+    put(&s, "before").unwrap();
+    pg.stop_server("fast");
+    let e = put(&s, "while down").unwrap_err().to_string();
+    assert!(e.starts_with("database error"), "{e}");
+    pg.start_server();
+    put(&s, "after").unwrap();
+    let keys: Vec<String> = s
+        .load_values("org")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, vec!["after", "before"]);
+}
+
+fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
+    let s = PostgresStore::open(db.clone(), "00Dnormal", Durability::Normal);
+    let mut b = Batch::new();
+    b.put("org", "k", Some("v".into()));
+    assert_eq!(s.commit_unsynced(&b).unwrap(), 0, "nothing to wait for");
+    assert_eq!(s.load_values("org").unwrap().len(), 1);
+}
+
+/// A commit the database loses in a crash before it reached its disk is never
+/// acknowledged: the flush fails, the count read back is short, and every later sync
+/// fails. (The WAL writer is told to wait 10 s, so the commit is still in memory when the
+/// server is killed.)
+#[test]
+fn a_commit_lost_in_a_crash_is_never_acknowledged() {
+    let pg = Postgres::start_with("-c wal_writer_delay=10000");
+    let db = Database::connect(&pg.database(), 2).unwrap();
+    let s = store(&db, "00Dcrash");
+    put(&s, "durable").unwrap();
+    let mut b = Batch::new();
+    b.put("org", "lost", Some("v".into()));
+    let ticket = s.commit_unsynced(&b).unwrap();
+    pg.stop_server("immediate");
+    pg.start_server();
+    let e = s.sync(ticket).unwrap_err();
+    assert!(matches!(e, StoreError::Lost(_)), "{e}");
+    let keys: Vec<String> = s
+        .load_values("org")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, vec!["durable"], "the unflushed commit is gone");
+    assert!(
+        matches!(put(&s, "later"), Err(StoreError::Lost(_))),
+        "nothing more is acknowledged"
+    );
+}

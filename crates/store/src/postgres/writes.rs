@@ -1,0 +1,157 @@
+//! A batch's writes as statements of one transaction. Runs of record and event writes go
+//! in one statement each (arrays unnested), so a Bulk chunk of 200 records and their
+//! change events costs a few round trips, not hundreds.
+
+use std::collections::HashMap;
+
+use postgres::{Statement, Transaction};
+
+use crate::{StoredEvent, StoredRecord, Write};
+
+type Prepared = HashMap<&'static str, Statement>;
+
+const PUT_RECORDS: &str = "INSERT INTO fb_records (org, id, object, is_deleted, body)
+    SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bool[], $5::text[])
+    ON CONFLICT (org, id) DO UPDATE
+    SET object = EXCLUDED.object, is_deleted = EXCLUDED.is_deleted, body = EXCLUDED.body";
+const APPEND_EVENTS: &str = "INSERT INTO fb_events (org, replay_id, kind, class, time_ms, payload)
+    SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::int2[], $5::int8[], $6::bytea[])";
+const EXPIRE_EVENTS: &str =
+    "DELETE FROM fb_events WHERE org = $1 AND class = $2 AND replay_id <= $3";
+const PURGE_RECORD: &str = "DELETE FROM fb_records WHERE org = $1 AND id = $2";
+/// A record's blobs: keys `{id}/...` (`/` sorts just below `0`, bytewise).
+const PURGE_BLOBS: &str = "DELETE FROM fb_blob_pieces WHERE org = $1 AND key > $2 AND key < $3";
+const DELETE_BLOB: &str = "DELETE FROM fb_blob_pieces WHERE org = $1 AND key = $2";
+const PUT_BLOB: &str = "INSERT INTO fb_blob_pieces (org, key, piece, data)
+    SELECT $1, $2, * FROM unnest($3::int4[], $4::bytea[])";
+const PUT_VALUE: &str = "INSERT INTO fb_values (org, space, key, value) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (org, space, key) DO UPDATE SET value = EXCLUDED.value";
+const DELETE_VALUE: &str = "DELETE FROM fb_values WHERE org = $1 AND space = $2 AND key = $3";
+
+/// Applies `writes`, in order, for `org`.
+pub(super) fn apply(
+    tx: &mut Transaction<'_>,
+    prepared: &mut Prepared,
+    org: &str,
+    writes: &[Write],
+) -> Result<(), postgres::Error> {
+    let mut rest = writes;
+    while let Some(first) = rest.first() {
+        let run = rest
+            .iter()
+            .take_while(|w| std::mem::discriminant(*w) == std::mem::discriminant(first))
+            .count();
+        let (now, later) = rest.split_at(run);
+        rest = later;
+        match first {
+            Write::PutRecord(_) => put_records(tx, prepared, org, now)?,
+            Write::AppendEvent(_) => append_events(tx, prepared, org, now)?,
+            _ => {
+                for w in now {
+                    one(tx, prepared, org, w)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn put_records(
+    tx: &mut Transaction<'_>,
+    prepared: &mut Prepared,
+    org: &str,
+    run: &[Write],
+) -> Result<(), postgres::Error> {
+    // One statement may not touch a row twice: the last write of a record wins, as it
+    // would one statement at a time.
+    let records: Vec<&StoredRecord> = run
+        .iter()
+        .filter_map(|w| match w {
+            Write::PutRecord(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let last: HashMap<&str, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(n, r)| (r.id.as_str(), n))
+        .collect();
+    let records: Vec<&StoredRecord> = records
+        .iter()
+        .enumerate()
+        .filter(|(n, r)| last.get(r.id.as_str()) == Some(n))
+        .map(|(_, r)| *r)
+        .collect();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let objects: Vec<&str> = records.iter().map(|r| r.object.as_str()).collect();
+    let deleted: Vec<bool> = records.iter().map(|r| r.is_deleted).collect();
+    let bodies: Vec<&str> = records.iter().map(|r| r.body.as_str()).collect();
+    let stmt = super::Conn::prepare(prepared, tx, PUT_RECORDS)?;
+    tx.execute(&stmt, &[&org, &ids, &objects, &deleted, &bodies])?;
+    Ok(())
+}
+
+fn append_events(
+    tx: &mut Transaction<'_>,
+    prepared: &mut Prepared,
+    org: &str,
+    run: &[Write],
+) -> Result<(), postgres::Error> {
+    let events: Vec<&StoredEvent> = run
+        .iter()
+        .filter_map(|w| match w {
+            Write::AppendEvent(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<i64> = events.iter().map(|e| e.replay_id as i64).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let classes: Vec<i16> = events.iter().map(|e| i16::from(e.class)).collect();
+    let times: Vec<i64> = events.iter().map(|e| e.time_ms).collect();
+    let payloads: Vec<&[u8]> = events.iter().map(|e| &e.payload[..]).collect();
+    let stmt = super::Conn::prepare(prepared, tx, APPEND_EVENTS)?;
+    tx.execute(&stmt, &[&org, &ids, &kinds, &classes, &times, &payloads])?;
+    Ok(())
+}
+
+fn one(
+    tx: &mut Transaction<'_>,
+    prepared: &mut Prepared,
+    org: &str,
+    write: &Write,
+) -> Result<(), postgres::Error> {
+    let mut run = |sql: &'static str, params: &[&(dyn postgres::types::ToSql + Sync)]| {
+        let stmt = super::Conn::prepare(prepared, tx, sql)?;
+        tx.execute(&stmt, params).map(drop)
+    };
+    match write {
+        Write::PutRecord(_) | Write::AppendEvent(_) => unreachable!("written in runs"),
+        Write::ExpireEvents { class, through } => run(
+            EXPIRE_EVENTS,
+            &[&org, &i16::from(*class), &(*through as i64)],
+        ),
+        Write::PurgeRecord { id } => {
+            run(PURGE_RECORD, &[&org, id])?;
+            run(PURGE_BLOBS, &[&org, &format!("{id}/"), &format!("{id}0")])
+        }
+        Write::PutBlob { key, data } => {
+            run(DELETE_BLOB, &[&org, key])?;
+            let Some(data) = data else {
+                return Ok(());
+            };
+            let pieces: Vec<&[u8]> = data.chunks(crate::BLOB_PIECE).collect();
+            let numbers: Vec<i32> = (0..pieces.len() as i32).collect();
+            run(PUT_BLOB, &[&org, key, &numbers, &pieces])
+        }
+        Write::Put {
+            space,
+            key,
+            value: Some(v),
+        } => run(PUT_VALUE, &[&org, space, key, v]),
+        Write::Put {
+            space,
+            key,
+            value: None,
+        } => run(DELETE_VALUE, &[&org, space, key]),
+    }
+}
