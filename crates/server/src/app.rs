@@ -58,6 +58,27 @@ struct Server {
     startup: Startup,
 }
 
+/// Connections to the PostgreSQL database at `url`, its tables brought up to date.
+async fn connect(url: &str) -> anyhow::Result<Arc<forcebus_store::Database>> {
+    let owned = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let url = owned;
+        let db = forcebus_store::Database::connect(&url, DATABASE_CONNECTIONS)?;
+        db.claim_sole_use()?;
+        Ok::<_, forcebus_store::StoreError>(db)
+    })
+    .await?
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot use the PostgreSQL database {}: {e}",
+            forcebus_store::postgres::shown(url)
+        )
+    })
+}
+
+/// Connections to the PostgreSQL database, shared by every org.
+const DATABASE_CONNECTIONS: usize = 8;
+
 /// Builds the orgs and their front doors from `config` and binds both ports, in this
 /// order, so that a mistake is reported before anything listens.
 async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
@@ -71,14 +92,24 @@ async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
     };
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
     let declared = declared(config)?;
-    let home = if config.in_memory {
-        Home::Memory(std::env::temp_dir().join(format!("forcebus-bulk-{}", std::process::id())))
-    } else {
-        Home::Dir(data_dir.path().to_path_buf())
+    let db = match &config.store {
+        Some(url) => Some(connect(url).await?),
+        None => None,
+    };
+    let home = match (&db, config.in_memory) {
+        (Some(db), _) => Home::Database {
+            db: db.clone(),
+            key: crate::tenants::DEFAULT_KEY.to_owned(),
+            dir: data_dir.path().to_path_buf(),
+        },
+        (None, true) => {
+            Home::Memory(std::env::temp_dir().join(format!("forcebus-bulk-{}", std::process::id())))
+        }
+        (None, false) => Home::Dir(data_dir.path().to_path_buf()),
     };
     let default = Tenant::open(config, home, catalogue(), &declared, None)?;
     let disk = (!config.in_memory).then(|| data_dir.path().to_path_buf());
-    let tenants = Arc::new(Tenants::open(config, declared, default, disk)?);
+    let tenants = Arc::new(Tenants::open(config, declared, default, disk, db)?);
     let http = bind(config.listen, "HTTP", "--listen").await?;
     let grpc = bind(config.grpc_listen, "gRPC", "--grpc-listen").await?;
     let router = crate::orgs_api::router(Arc::new(OrgsApi {

@@ -44,10 +44,10 @@ pub(crate) fn print_banner(config: &Config, s: &Startup) {
     let grpc = s.grpc;
     let token = &s.access_token;
     let ca = &s.ca;
-    let data = if config.in_memory {
-        "in memory".to_owned()
-    } else {
-        format!("{} (SQLite)", shown(&config.data_dir))
+    let data = match &config.store {
+        Some(url) => format!("{} (PostgreSQL)", forcebus_store::postgres::shown(url)),
+        None if config.in_memory => "in memory".to_owned(),
+        None => format!("{} (SQLite)", shown(&config.data_dir)),
     };
     eprintln!(
         "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  Admin key           {admin_key}  (test controls: /forcebus/v1/control)\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",

@@ -335,6 +335,10 @@ struct ServeArgs {
     /// Keep all data in memory; nothing survives a restart.
     #[arg(long)]
     in_memory: bool,
+    /// Keep every org's data in this PostgreSQL database instead of the data dir, e.g.
+    /// postgres://forcebus:secret@db.internal:5432/forcebus (env FORCEBUS_STORE).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     /// An sfdx project (the folder with sfdx-project.json): its custom objects, fields and
     /// platform events are the org's from the start.
     #[arg(long, value_name = "DIR")]
@@ -388,6 +392,7 @@ impl ServeArgs {
             project: self.project.clone(),
             describes: self.describes.clone(),
             in_memory: self.in_memory.then_some(true),
+            store: self.store.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             tls_names: (!self.tls_names.is_empty()).then(|| self.tls_names.clone()),

@@ -61,13 +61,40 @@ pub(crate) struct Identity {
     pub(crate) first_record: u64,
 }
 
-/// Where a tenant keeps its data: a directory (`forcebus.db`, `bulk/`), or memory.
+/// Where a tenant keeps its data: a directory (`forcebus.db`, `bulk/`), a PostgreSQL
+/// database, or memory.
 #[derive(Debug, Clone)]
 pub(crate) enum Home {
     /// On disk, in this directory.
     Dir(PathBuf),
+    /// In a PostgreSQL database under this key; Bulk files in this directory.
+    Database {
+        /// The database.
+        db: Arc<forcebus_store::Database>,
+        /// The org's key in it (`default`, or a made org's 18-character id).
+        key: String,
+        /// Where its Bulk files go.
+        dir: PathBuf,
+    },
     /// In memory; Bulk files in this temporary directory.
     Memory(PathBuf),
+}
+
+impl Home {
+    /// The org's store, in `home`, kept in the same place the next time it opens.
+    pub(crate) fn store(
+        &self,
+        durability: forcebus_store::Durability,
+    ) -> Option<forcebus_store::PostgresStore> {
+        match self {
+            Self::Database { db, key, .. } => Some(forcebus_store::PostgresStore::open(
+                db.clone(),
+                key,
+                durability,
+            )),
+            Self::Dir(_) | Self::Memory(_) => None,
+        }
+    }
 }
 
 /// One org, served.
@@ -279,7 +306,7 @@ fn open_org(
 /// memory, its temporary directory (emptied first).
 fn bulk_root(home: &Home) -> PathBuf {
     match home {
-        Home::Dir(dir) => dir.join("bulk"),
+        Home::Dir(dir) | Home::Database { dir, .. } => dir.join("bulk"),
         Home::Memory(root) => {
             let _ = std::fs::remove_dir_all(root);
             root.clone()
@@ -287,10 +314,14 @@ fn bulk_root(home: &Home) -> PathBuf {
     }
 }
 
-/// The store: in memory, or `forcebus.db` in the tenant's directory.
+/// The store: in memory, `forcebus.db` in the tenant's directory, or its rows in the
+/// database.
 fn open_store(config: &Config, home: &Home) -> anyhow::Result<Arc<dyn Store>> {
     match home {
         Home::Memory(_) => Ok(Arc::new(SqliteStore::in_memory()?)),
+        Home::Database { .. } => Ok(Arc::new(
+            home.store(config.durability).context("a database home")?,
+        )),
         Home::Dir(dir) => {
             let store =
                 SqliteStore::open(dir, config.durability).map_err(|e| damaged(home, e.into()))?;

@@ -143,6 +143,11 @@ impl Postgres {
 
     /// Runs `sql` in the `postgres` database with `psql`; its output.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_on(&self.url(), sql)
+    }
+
+    /// Runs `sql` in the database at `url` with `psql`; its output, trimmed.
+    pub fn psql_on(&self, url: &str, sql: &str) -> String {
         let psql = self.bin.join("psql");
         let out = Command::new(if psql.exists() { psql } else { "psql".into() })
             .args([
@@ -152,7 +157,7 @@ impl Postgres {
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-d",
-                &self.url(),
+                url,
                 "-c",
                 sql,
             ])

@@ -46,6 +46,10 @@ pub(crate) struct Config {
     pub(crate) in_memory: bool,
     /// `full`: fsync every commit; `normal`: survive a killed process but not a power cut.
     pub(crate) durability: Durability,
+    /// A PostgreSQL database (`postgres://user:password@host:port/db`) holding every org's
+    /// data instead of the data dir's SQLite files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) store: Option<String>,
     /// PEM certificate chain to serve instead of the generated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tls_cert: Option<PathBuf>,
@@ -203,6 +207,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".forcebus"),
             in_memory: false,
             durability: Durability::Full,
+            store: None,
             tls_cert: None,
             tls_key: None,
             tls_names: Vec::new(),
@@ -269,6 +274,8 @@ pub(crate) struct Overrides {
     pub(crate) describes: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) in_memory: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) store: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) tls_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -54,6 +54,20 @@ impl Config {
             );
         }
         self.validate_users()?;
+        if let Some(store) = &self.store {
+            if !(store.starts_with("postgres://") || store.starts_with("postgresql://")) {
+                return fail(
+                    "store",
+                    "must be a PostgreSQL URL: postgres://user:password@host:port/database".into(),
+                );
+            }
+            if self.in_memory {
+                return fail(
+                    "store",
+                    "keeps the data in PostgreSQL; in_memory keeps it nowhere: choose one".into(),
+                );
+            }
+        }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return fail(
                 "tls_cert",

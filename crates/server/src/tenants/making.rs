@@ -10,7 +10,7 @@ use forcebus_org::RecordId;
 use super::{BLOCKS, MAX_ORGS, Tenants};
 use crate::config::UserConfig;
 use crate::made::{Made, OrgConfig, OrgInfo, Slot};
-use crate::tenant::{Home, Tenant};
+use crate::tenant::Tenant;
 
 /// Why an org was not made.
 #[derive(Debug, thiserror::Error)]
@@ -82,18 +82,10 @@ impl Tenants {
                 return Err(CreateError::UsernameTaken(u.username.clone()));
             }
         }
-        let home = match &self.root {
-            Some(root) => {
-                let dir = root.join(id.to18());
-                write_info(&dir, &info).map_err(CreateError::Directory)?;
-                Home::Dir(dir)
-            }
-            None => Home::Memory(std::env::temp_dir().join(format!(
-                "forcebus-bulk-{}-{}",
-                std::process::id(),
-                id.to18()
-            ))),
-        };
+        let home = self
+            .registry
+            .add(id, &info)
+            .map_err(CreateError::Directory)?;
         let tenant = self
             .open_tenant(id, &info, home.clone())
             .and_then(|mut t| {
@@ -102,8 +94,8 @@ impl Tenants {
                 Ok(t)
             })
             .map_err(|e| {
-                if let Home::Dir(dir) = &home {
-                    let _ = std::fs::remove_dir_all(dir);
+                if self.registry.mark_deleted(id, &home).is_ok() {
+                    self.registry.purge(&home);
                 }
                 CreateError::Open(e)
             })?;
@@ -149,26 +141,14 @@ impl Tenants {
         if let Some(t) = &tenant {
             t.stop_streams();
         }
-        if let Home::Dir(dir) = &made.home {
-            crate::datadir::private_options()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(dir.join("deleted"))
-                .and_then(|f| f.sync_all())
-                .context("cannot mark the org deleted")?;
-        }
+        self.registry.mark_deleted(made.id, &made.home)?;
         if let Some(t) = &tenant {
             t.stop();
         }
         let home = made.home.clone();
         drop(transition);
         drop((tenant, made));
-        match home {
-            Home::Dir(dir) | Home::Memory(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
+        self.registry.purge(&home);
         Ok(true)
     }
 }
@@ -184,22 +164,4 @@ pub(super) fn default_user(id: RecordId) -> UserConfig {
         last_name: "User".to_owned(),
         email: None,
     }
-}
-
-/// Creates `dir` and writes `org.json` into it (whole, then renamed into place).
-fn write_info(dir: &std::path::Path, info: &OrgInfo) -> anyhow::Result<()> {
-    crate::datadir::create_private_dir(dir)?;
-    let tmp = dir.join("org.json.tmp");
-    {
-        use std::io::Write as _;
-        let mut f = crate::datadir::private_options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(info)?)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join("org.json"))?;
-    Ok(())
 }

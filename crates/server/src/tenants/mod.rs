@@ -1,15 +1,17 @@
 //! The server's orgs: the default one (the data dir's own database, as a server of one org
-//! always had) and every org made through the admin API, each in `orgs/<orgId>/` of the
-//! data dir (or in memory) with its own database, users, schema, event log and limits.
+//! always had) and every org made through the admin API, each with its own database (in
+//! `orgs/<orgId>/` of the data dir, under its id in the PostgreSQL database with
+//! `--store`, or in memory), users, schema, event log and limits.
 //!
 //! An org made at run time costs no process and no port: a database, the org (whose
-//! schema shares the standard catalogue's objects), its router and services. Its
-//! `org.json` (name, creation time, the config sections it was made with) is written
-//! before it opens, so a restart opens it again; a deleted org is marked `deleted` before
-//! its directory goes, so a crash midway still leaves it deleted.
+//! schema shares the standard catalogue's objects), its router and services. It is listed
+//! ([`registry`]: name, creation time, the config sections it was made with) before it
+//! opens, so a restart opens it again; a deleted org is unlisted before its data goes, so
+//! a crash midway still leaves it deleted.
 
 mod lifecycle;
 mod making;
+mod registry;
 mod signins;
 
 use forcebus_sync::prelude::*;
@@ -27,6 +29,8 @@ use crate::made::{Made, OrgInfo};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 
 use making::default_user;
+pub(crate) use registry::DEFAULT_KEY;
+use registry::Registry;
 use signins::SignIns;
 
 /// Most orgs one server holds besides its default one.
@@ -42,8 +46,8 @@ pub(crate) struct Tenants {
     config: Config,
     /// The server's declared schema (describes, project, config file): every org's start.
     declared: Declared,
-    /// `orgs/` of the data dir; `None` in memory.
-    root: Option<PathBuf>,
+    /// Where the made orgs are listed.
+    registry: Registry,
     default: Arc<Tenant>,
     orgs: RwLock<BTreeMap<String, Arc<Made>>>,
     /// Serialises creation (ids and usernames are checked against every org).
@@ -65,11 +69,12 @@ impl Tenants {
         declared: Declared,
         default: Tenant,
         data_dir: Option<PathBuf>,
+        db: Option<Arc<forcebus_store::Database>>,
     ) -> anyhow::Result<Self> {
         let tenants = Self {
             config: config.clone(),
             declared,
-            root: data_dir.map(|d| d.join("orgs")),
+            registry: Registry::new(data_dir, db),
             default: Arc::new(default),
             orgs: RwLock::default(),
             making: Mutex::default(),
@@ -82,41 +87,13 @@ impl Tenants {
         Ok(tenants)
     }
 
-    /// Opens the orgs under `orgs/`, finishing any deletion a crash interrupted.
+    /// Opens the orgs listed, finishing any deletion a crash interrupted.
     fn reopen(&self) -> anyhow::Result<()> {
-        let Some(root) = &self.root else {
-            return Ok(());
-        };
-        let Ok(entries) = std::fs::read_dir(root) else {
-            return Ok(());
-        };
-        for entry in entries.flatten() {
-            let dir = entry.path();
-            if dir.join("deleted").exists() {
-                let _ = std::fs::remove_dir_all(&dir);
-                continue;
-            }
-            let Some(id) = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(RecordId::parse)
-            else {
-                continue;
-            };
-            let info: OrgInfo = match std::fs::read(dir.join("org.json"))
-                .map_err(anyhow::Error::from)
-                .and_then(|b| serde_json::from_slice(&b).map_err(Into::into))
-            {
-                Ok(info) => info,
-                Err(e) => {
-                    tracing::error!(org = %id.to18(), error = %e, "An org's org.json is unreadable; it is not served.");
-                    continue;
-                }
-            };
+        for (id, info, home) in self.registry.list()? {
             let tenant = self
-                .open_tenant(id, &info, Home::Dir(dir.clone()))
-                .with_context(|| format!("cannot open the org in {}", dir.display()))?;
-            self.insert(id, Made::new(id, info, Home::Dir(dir), Arc::new(tenant)));
+                .open_tenant(id, &info, home.clone())
+                .with_context(|| format!("cannot open the org {}", id.to18()))?;
+            self.insert(id, Made::new(id, info, home, Arc::new(tenant)));
         }
         Ok(())
     }

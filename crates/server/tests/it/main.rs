@@ -38,6 +38,7 @@ mod orgs_idle;
 mod orgs_ids;
 mod orgs_routes;
 mod platform;
+mod postgres;
 mod pricebooks;
 mod project;
 mod pubsub;

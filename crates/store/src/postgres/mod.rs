@@ -26,7 +26,7 @@ use forcebus_sync::prelude::*;
 use std::sync::{Arc, Mutex};
 
 pub(crate) use pool::Conn;
-pub use pool::Database;
+pub use pool::{Database, shown};
 
 use crate::group_commit::{Flush, Syncer};
 use crate::{Batch, Durability, Store, StoreError, StoredEvent, StoredRecord};

@@ -68,6 +68,7 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A PostgreSQL database and a fixed set of connections to it.
 pub struct Database {
+    config: postgres::Config,
     jobs: Mutex<mpsc::Sender<Job>>,
     /// Connections found broken so far.
     broken: Arc<AtomicU64>,
@@ -102,6 +103,7 @@ impl Database {
         let broken = Arc::new(AtomicU64::new(0));
         for n in 0..connections.max(1) {
             let (rx, config, broken) = (rx.clone(), config.clone(), broken.clone());
+
             std::thread::Builder::new()
                 .name(format!("forcebus-pg-{n}"))
                 .spawn(move || serve(&config, &rx, &broken))
@@ -112,6 +114,7 @@ impl Database {
         }
         let db = Arc::new(Self {
             shown: shown(url),
+            config,
             jobs: Mutex::new(tx),
             broken,
         });
@@ -122,6 +125,40 @@ impl Database {
     /// The URL, password hidden.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Makes this process the database's only user for as long as it runs: a session
+    /// advisory lock held on a connection of its own (taken again if the connection
+    /// breaks). Until orgs are leased to nodes, two servers writing one org would give
+    /// out the same replay ids; the second is refused at start instead.
+    pub fn claim_sole_use(&self) -> Result<(), StoreError> {
+        let mut client = self.config.connect(NoTls)?;
+        if !try_lock(&mut client)? {
+            return Err(StoreError::Config(
+                "another forcebus server is using this database; one server per database \
+                 (stop the other, or give this one a database of its own)"
+                    .into(),
+            ));
+        }
+        let config = self.config.clone();
+        std::thread::Builder::new()
+            .name("forcebus-pg-claim".into())
+            .spawn(move || hold(&config, client))
+            .map_err(|source| StoreError::Io {
+                path: "a PostgreSQL connection thread".into(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// The key of every org that has committed anything here.
+    pub fn orgs(&self) -> Result<Vec<String>, StoreError> {
+        self.run(|c| {
+            let rows = c
+                .client
+                .query("SELECT org FROM fb_commits ORDER BY org", &[])?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
     }
 
     /// Runs `f` on one of the connections and returns what it returned.
@@ -198,8 +235,41 @@ fn serve(config: &postgres::Config, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &
     }
 }
 
+/// The advisory lock's key ("forcebus" in ASCII, as a number).
+const SOLE_USE: i64 = 0x0066_6f72_6365_6275;
+
+fn try_lock(client: &mut Client) -> Result<bool, postgres::Error> {
+    Ok(client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&SOLE_USE])?
+        .get(0))
+}
+
+/// Keeps the lock: checks the connection every few seconds and, when it broke (the
+/// database restarted), takes the lock again on a new one.
+fn hold(config: &postgres::Config, mut client: Client) {
+    loop {
+        std::thread::sleep(Duration::from_secs(2));
+        if client.is_valid(CONNECT_TIMEOUT).is_ok() {
+            continue;
+        }
+        let Ok(mut c) = config.connect(NoTls) else {
+            continue;
+        };
+        match try_lock(&mut c) {
+            Ok(true) => client = c,
+            Ok(false) => {
+                tracing::error!(
+                    "Another forcebus server took this database while the connection to it was down; stop one of them."
+                );
+                client = c;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// `url` with the password replaced by `***`.
-fn shown(url: &str) -> String {
+pub fn shown(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url
             .split_whitespace()

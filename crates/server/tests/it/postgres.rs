@@ -1,0 +1,181 @@
+//! The server on PostgreSQL (`--store`): the crash test every engine passes, and a node
+//! that keeps nothing of its own (a new server with an empty data dir on the same database
+//! serves the same orgs, records, files, events, users and tokens).
+
+use forcebus_testkit::pg::Postgres;
+use forcebus_testkit::{Options, Server};
+use serde_json::{Value, json};
+
+use crate::orgs::{new_org, rest};
+use crate::{bin, get};
+
+fn on(url: &str) -> Server {
+    Server::start_with(
+        &bin(),
+        Options {
+            in_memory: false,
+            args: vec!["--store".into(), url.into()],
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn every_acknowledged_write_has_exactly_one_event_across_sigkills_on_postgres() {
+    let pg = Postgres::start();
+    let mut s = on(&pg.database());
+    crate::events::acknowledged_writes_survive_sigkills(&mut s);
+}
+
+#[test]
+fn a_new_node_with_an_empty_data_dir_serves_everything_from_the_database() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let mut first = on(&url);
+    let token = first.ready.access_token.clone();
+    let (st, account) = rest(
+        &first,
+        reqwest::Method::POST,
+        &token,
+        "/sobjects/Account",
+        Some(json!({"Name": "Kept in PostgreSQL"})),
+    );
+    assert_eq!(st, 201, "{account}");
+    let bytes: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
+    let (st, file) = rest(
+        &first,
+        reqwest::Method::POST,
+        &token,
+        "/sobjects/ContentVersion",
+        Some(json!({
+            "Title": "big", "PathOnClient": "big.bin",
+            "VersionData": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes)
+        })),
+    );
+    assert_eq!(st, 201, "{file}");
+    let (st, made) = new_org(&first, json!({"name": "team-pg"}));
+    assert_eq!(st, 201, "{made}");
+    let made_token = made["access_token"].as_str().unwrap().to_owned();
+    let (st, _) = rest(
+        &first,
+        reqwest::Method::POST,
+        &made_token,
+        "/sobjects/Contact",
+        Some(json!({"LastName": "In the made org"})),
+    );
+    assert_eq!(st, 201);
+    let events_before = crate::events::all_events(&first, 0);
+    assert!(!events_before.is_empty());
+
+    // A second server on the same database is refused while the first runs.
+    let second = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(first.dir().join("other"))
+        .args(["--store", &url])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("another forcebus server is using this database"),
+        "{said}"
+    );
+
+    // The node dies with its disk; a new one starts with an empty data dir.
+    first.kill();
+    let node = on(&url);
+    assert_eq!(node.ready.org_id, first.ready.org_id, "the same org");
+    assert_eq!(node.ready.password, first.ready.password);
+    assert_eq!(node.ready.client_secret, first.ready.client_secret);
+    let id = account["id"].as_str().unwrap();
+    let (st, got) = rest(
+        &node,
+        reqwest::Method::GET,
+        &token,
+        &format!("/sobjects/Account/{id}"),
+        None,
+    );
+    assert_eq!(st, 200, "the old token and the record: {got}");
+    assert_eq!(got["Name"], "Kept in PostgreSQL");
+    let version = file["id"].as_str().unwrap();
+    let read = node
+        .http()
+        .get(format!(
+            "{}/sobjects/ContentVersion/{version}/VersionData",
+            node.data()
+        ))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    assert_eq!(
+        read.bytes().unwrap().as_ref(),
+        &bytes[..],
+        "the file's bytes"
+    );
+    let events_after = crate::events::all_events(&node, 0);
+    let ids = |events: &[Value]| -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| e["replayId"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&events_after), ids(&events_before), "the event log");
+    let (st, q) = rest(
+        &node,
+        reqwest::Method::GET,
+        &made_token,
+        "/query?q=SELECT+LastName+FROM+Contact",
+        None,
+    );
+    assert_eq!(st, 200, "the made org and its token: {q}");
+    assert_eq!(q["records"][0]["LastName"], "In the made org");
+    // New writes go on from where the old node stopped.
+    let (st, _) = get(&node, "/sobjects/Account");
+    assert_eq!(st, 200);
+    let (st, _) = rest(
+        &node,
+        reqwest::Method::POST,
+        &token,
+        "/sobjects/Account",
+        Some(json!({"Name": "After the move"})),
+    );
+    assert_eq!(st, 201);
+    let last = ids(&crate::events::all_events(&node, 0));
+    assert!(
+        last.last() > ids(&events_before).last(),
+        "replay ids go on increasing"
+    );
+    // Deleting the made org removes its rows.
+    let gone = node
+        .http()
+        .delete(format!(
+            "{}/forcebus/v1/orgs/{}",
+            node.base(),
+            made["org_id"].as_str().unwrap()
+        ))
+        .header("Authorization", format!("Bearer {}", node.ready.admin_key))
+        .send()
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 204);
+    let made_id = made["org_id"].as_str().unwrap();
+    for table in ["fb_records", "fb_values", "fb_events"] {
+        let left = pg.psql_on(
+            &url,
+            &format!("SELECT count(*) FROM {table} WHERE org = '{made_id}'"),
+        );
+        assert_eq!(left, "0", "{table} keeps nothing of the deleted org");
+    }
+    let listed = pg.psql_on(
+        &url,
+        &format!("SELECT count(*) FROM fb_values WHERE org = '' AND key = '{made_id}'"),
+    );
+    assert_eq!(listed, "0");
+}
