@@ -116,10 +116,11 @@ impl ApiError {
 
     /// `500 UNKNOWN_EXCEPTION` with a fresh ErrorId; the id and the cause are logged
     /// together, so the id a client reports finds the log line.
-    /// A store that is full is Salesforce's full org instead: `STORAGE_LIMIT_EXCEEDED`.
+    /// A store that is full is Salesforce's full org instead: `STORAGE_LIMIT_EXCEEDED`;
+    /// one whose database cannot be reached `503 SERVER_UNAVAILABLE`.
     pub fn internal<E: std::fmt::Display + 'static>(what: &E) -> Self {
         if let Some(e) = (what as &dyn std::any::Any).downcast_ref::<forcebus_org::StoreError>()
-            && e.is_full()
+            && (e.is_full() || e.is_unavailable())
         {
             return OrgError::storage(e).into();
         }
@@ -155,6 +156,7 @@ pub fn status_of(code: Code) -> StatusCode {
         Code::NotFound | Code::EntityIsDeleted => StatusCode::NOT_FOUND,
         Code::DuplicateExternalId => StatusCode::MULTIPLE_CHOICES,
         Code::UnknownException => StatusCode::INTERNAL_SERVER_ERROR,
+        Code::ServerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -61,6 +61,7 @@ pub enum Code {
     RequestEntityTooLarge,
     RequestLimitExceeded,
     RequiredFieldMissing,
+    ServerUnavailable,
     StandardPriceNotDefined,
     StorageLimitExceeded,
     StringTooLong,
@@ -122,6 +123,7 @@ impl Code {
             Self::RequestEntityTooLarge => "REQUEST_ENTITY_TOO_LARGE",
             Self::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             Self::RequiredFieldMissing => "REQUIRED_FIELD_MISSING",
+            Self::ServerUnavailable => "SERVER_UNAVAILABLE",
             Self::StandardPriceNotDefined => "STANDARD_PRICE_NOT_DEFINED",
             Self::StorageLimitExceeded => "STORAGE_LIMIT_EXCEEDED",
             Self::StringTooLong => "STRING_TOO_LONG",
@@ -189,6 +191,10 @@ pub fn bounded_message(message: String) -> String {
 /// Salesforce's message for `STORAGE_LIMIT_EXCEEDED`.
 pub const STORAGE_FULL: &str = "storage limit exceeded";
 
+/// The message of `SERVER_UNAVAILABLE` (503), as Salesforce words an unavailable server.
+pub const SERVER_UNAVAILABLE: &str =
+    "The server is unavailable to handle the request; try again later.";
+
 impl OrgError {
     /// An error without fields.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
@@ -209,12 +215,17 @@ impl OrgError {
     }
 
     /// A storage failure as the client sees it: `STORAGE_LIMIT_EXCEEDED` when the store is
-    /// full (Salesforce's full org), else `UNKNOWN_EXCEPTION`. The engine's text goes to
+    /// full (Salesforce's full org), `SERVER_UNAVAILABLE` (503) while its database cannot
+    /// be reached, else `UNKNOWN_EXCEPTION`. The engine's text goes to
     /// the log, not to the client, for a full store.
     pub fn storage(e: &forcebus_store::StoreError) -> Self {
         if e.is_full() {
             tracing::error!(error = %e, "The store is full: a write was refused.");
             return Self::new(Code::StorageLimitExceeded, STORAGE_FULL);
+        }
+        if e.is_unavailable() {
+            tracing::error!(error = %e, "The database cannot be reached: a call was refused.");
+            return Self::new(Code::ServerUnavailable, SERVER_UNAVAILABLE);
         }
         Self::new(Code::UnknownException, e.to_string())
     }

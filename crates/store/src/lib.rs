@@ -206,6 +206,25 @@ fn postgres_error(e: &::postgres::Error) -> String {
     }
 }
 
+impl StoreError {
+    /// Whether the store's database cannot be reached now (down, restarting, the network
+    /// between): the call may succeed later.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Postgres(e) = self else {
+            return false;
+        };
+        match e.code() {
+            // No answer from the server at all: it could not be reached.
+            None => e.as_db_error().is_none(),
+            // connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now.
+            Some(code) => {
+                let code = code.code();
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+            }
+        }
+    }
+}
+
 /// Whether an I/O error is a full disk (`ENOSPC`) or an exhausted quota (`EDQUOT`).
 pub fn io_is_full(e: &std::io::Error) -> bool {
     const ENOSPC: i32 = 28;

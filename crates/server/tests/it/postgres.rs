@@ -179,3 +179,37 @@ fn a_new_node_with_an_empty_data_dir_serves_everything_from_the_database() {
     );
     assert_eq!(listed, "0");
 }
+
+#[test]
+fn while_the_database_is_down_writes_are_refused_503_and_then_work_again() {
+    let pg = Postgres::start();
+    let s = on(&pg.database());
+    let token = s.ready.access_token.clone();
+    let write = |name: &str| {
+        rest(
+            &s,
+            reqwest::Method::POST,
+            &token,
+            "/sobjects/Account",
+            Some(json!({"Name": name})),
+        )
+    };
+    assert_eq!(write("before").0, 201);
+    pg.stop_server("fast");
+    let (st, body) = write("while down");
+    assert_eq!(st, 503, "{body}");
+    assert_eq!(body[0]["errorCode"], "SERVER_UNAVAILABLE", "{body}");
+    // Reads come from the org in memory.
+    let (st, _) = get(&s, "/query?q=SELECT+Name+FROM+Account");
+    assert_eq!(st, 200);
+    pg.start_server();
+    assert_eq!(write("after").0, 201, "back by itself");
+    let (_, q) = get(&s, "/query?q=SELECT+Name+FROM+Account+ORDER+BY+Name");
+    let names: Vec<&str> = q["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["after", "before"], "the refused write left nothing");
+}
