@@ -31,6 +31,38 @@ impl Postgres {
     /// [`Postgres::start`] with server settings added to its command line (`-c name=value
     /// ...`).
     pub fn start_with(settings: &str) -> Self {
+        Self::start_inner(|_| settings.to_owned())
+    }
+
+    /// A server that takes TLS (and plain) connections with a self-signed certificate for
+    /// `localhost` and `127.0.0.1`; the certificate's PEM file, to trust, with it.
+    pub fn start_tls() -> (Self, PathBuf) {
+        let mut ca = PathBuf::new();
+        let pg = Self::start_inner(|dir| {
+            let key = rcgen::KeyPair::generate().expect("a key");
+            let cert = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+                .and_then(|p| p.self_signed(&key))
+                .expect("a certificate");
+            let (crt, pem) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::write(&crt, cert.pem()).expect("the certificate");
+            std::fs::write(&pem, key.serialize_pem()).expect("the key");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&pem, std::fs::Permissions::from_mode(0o600))
+                    .expect("the key private");
+            }
+            ca.clone_from(&crt);
+            format!(
+                "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                crt.display(),
+                pem.display()
+            )
+        });
+        (pg, ca)
+    }
+
+    fn start_inner(settings: impl FnOnce(&Path) -> String) -> Self {
         let bin = bin_dir().unwrap_or_else(|| {
             panic!(
                 "PostgreSQL's server binaries (initdb, pg_ctl) are not on this machine: \
@@ -47,17 +79,18 @@ impl Postgres {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a directory for PostgreSQL");
         let as_postgres = is_root();
+        let settings = settings(&dir);
         let pg = Self {
             bin,
             dir,
             port: free_port(),
             as_postgres,
             databases: AtomicU32::new(0),
-            settings: settings.to_owned(),
+            settings,
         };
         if as_postgres {
             let ok = Command::new("chown")
-                .args(["postgres:postgres"])
+                .args(["-R", "postgres:postgres"])
                 .arg(&pg.dir)
                 .status()
                 .is_ok_and(|s| s.success());

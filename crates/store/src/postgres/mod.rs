@@ -15,11 +15,13 @@
 //! - [`pool`]: the connections, each on a thread of its own, made again when broken.
 //! - [`schema`]: the tables and their versioned migrations.
 //! - [`writes`]: a batch as a few statements.
+//! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
 mod pool;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod writes;
 
 use forcebus_sync::prelude::*;

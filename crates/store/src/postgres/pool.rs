@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, GenericClient, NoTls, Statement};
 
+use super::tls::Tls;
+
 use crate::StoreError;
 
 /// A job for a connection: given the connection, or why there is none.
@@ -68,7 +70,7 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A PostgreSQL database and a fixed set of connections to it.
 pub struct Database {
-    config: postgres::Config,
+    config: Connector,
     jobs: Mutex<mpsc::Sender<Job>>,
     /// Connections found broken so far.
     broken: Arc<AtomicU64>,
@@ -89,21 +91,23 @@ impl Database {
     /// libpq's `key=value` form) with `connections` connections, and brings its tables up
     /// to this version's (refusing a database a newer forcebus wrote).
     pub fn connect(url: &str, connections: usize) -> Result<Arc<Self>, StoreError> {
-        let mut config: postgres::Config = url.parse().map_err(|e| {
+        let (rest, ssl, tls) = super::tls::parse(url)?;
+        let mut config: postgres::Config = rest.parse().map_err(|e| {
             StoreError::Config(format!("the store URL is not a PostgreSQL URL: {e}"))
         })?;
+        config.ssl_mode(ssl);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("forcebus");
         }
+        let config = Connector { config, tls };
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let broken = Arc::new(AtomicU64::new(0));
         for n in 0..connections.max(1) {
             let (rx, config, broken) = (rx.clone(), config.clone(), broken.clone());
-
             std::thread::Builder::new()
                 .name(format!("forcebus-pg-{n}"))
                 .spawn(move || serve(&config, &rx, &broken))
@@ -132,7 +136,7 @@ impl Database {
     /// breaks). Until orgs are leased to nodes, two servers writing one org would give
     /// out the same replay ids; the second is refused at start instead.
     pub fn claim_sole_use(&self) -> Result<(), StoreError> {
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = self.config.connect()?;
         if !try_lock(&mut client)? {
             return Err(StoreError::Config(
                 "another forcebus server is using this database; one server per database \
@@ -193,7 +197,7 @@ impl Database {
 /// live connection. A connection found broken counts in `broken`, and every other thread
 /// then checks its own before its next job (a restarted database broke them all), as it
 /// does after being idle a while, so one failed call is the most a restart costs.
-fn serve(config: &postgres::Config, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU64) {
+fn serve(config: &Connector, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU64) {
     let mut client: Option<Conn> = None;
     let mut seen = broken.load(Ordering::SeqCst);
     let mut used = Instant::now();
@@ -212,7 +216,7 @@ fn serve(config: &postgres::Config, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &
         used = Instant::now();
         if client.as_ref().is_none_or(|c| c.client.is_closed()) {
             client = None;
-            match config.connect(NoTls) {
+            match config.connect() {
                 Ok(c) => {
                     client = Some(Conn {
                         client: c,
@@ -235,6 +239,22 @@ fn serve(config: &postgres::Config, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &
     }
 }
 
+/// How to make a connection: where, as whom, and with which TLS.
+#[derive(Clone)]
+struct Connector {
+    config: postgres::Config,
+    tls: Tls,
+}
+
+impl Connector {
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            Tls::Off => self.config.connect(NoTls),
+            Tls::On(tls) => self.config.connect(tls.clone()),
+        }
+    }
+}
+
 /// The advisory lock's key ("forcebus" in ASCII, as a number).
 const SOLE_USE: i64 = 0x0066_6f72_6365_6275;
 
@@ -246,13 +266,13 @@ fn try_lock(client: &mut Client) -> Result<bool, postgres::Error> {
 
 /// Keeps the lock: checks the connection every few seconds and, when it broke (the
 /// database restarted), takes the lock again on a new one.
-fn hold(config: &postgres::Config, mut client: Client) {
+fn hold(config: &Connector, mut client: Client) {
     loop {
         std::thread::sleep(Duration::from_secs(2));
         if client.is_valid(CONNECT_TIMEOUT).is_ok() {
             continue;
         }
-        let Ok(mut c) = config.connect(NoTls) else {
+        let Ok(mut c) = config.connect() else {
             continue;
         };
         match try_lock(&mut c) {

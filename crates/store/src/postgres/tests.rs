@@ -127,3 +127,43 @@ fn a_commit_lost_in_a_crash_is_never_acknowledged() {
         "nothing more is acknowledged"
     );
 }
+
+/// TLS as libpq's `sslmode` asks: `require` encrypts without checking the certificate,
+/// `verify-full` checks it against `sslrootcert` and refuses one it does not trust.
+#[test]
+fn connections_are_encrypted_as_sslmode_asks() {
+    let (pg, ca) = Postgres::start_tls();
+    let url = pg.database();
+    let encrypted = |url: &str| -> bool {
+        let db = Database::connect(url, 1).unwrap();
+        db.run(|c| {
+            let row = c.client.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )?;
+            Ok(row.get::<_, bool>(0))
+        })
+        .unwrap()
+    };
+    assert!(encrypted(&format!("{url}?sslmode=require")));
+    assert!(
+        encrypted(&url),
+        "prefer, the default, encrypts when offered"
+    );
+    assert!(!encrypted(&format!("{url}?sslmode=disable")));
+    let ca = ca.display().to_string();
+    assert!(encrypted(&format!(
+        "{url}?sslmode=verify-full&sslrootcert={ca}"
+    )));
+    let (_another, other) = Postgres::start_tls();
+    let e = Database::connect(
+        &format!("{url}?sslmode=verify-full&sslrootcert={}", other.display()),
+        1,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("certificate") || e.contains("error performing TLS"),
+        "{e}"
+    );
+}
