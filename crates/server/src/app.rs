@@ -29,15 +29,44 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
 
 /// Builds the server, prints the banner and the ready line, then serves until shutdown.
 /// The data dir stays locked until everything has stopped.
+/// With `--store`, the database's lease is taken first: a standby waits here (until a
+/// signal ends it) and builds once the lease is its own.
 async fn serve(config: Config) -> anyhow::Result<()> {
     let data_dir = DataDir::acquire(&config.data_dir)?;
-    let server = build(&config, &data_dir).await?;
+    let mut signals = ShutdownSignal::listen();
+    let (db, lease) = match &config.store {
+        Some(url) => {
+            let db = connect(url).await?;
+            let node = crate::cluster::node_id(config.node_id.as_deref());
+            let lease = crate::cluster::acquire(
+                db.clone(),
+                node,
+                config.listen.to_string(),
+                std::time::Duration::from_secs(config.lease_secs),
+            );
+            let lease = tokio::select! {
+                lease = lease => Arc::new(lease?),
+                () = signals.recv() => return Ok(()),
+            };
+            (Some(db), Some(lease))
+        }
+        None => (None, None),
+    };
+    let server = build(&config, &data_dir, db).await?;
+    let keeper = match &lease {
+        Some(lease) => Some(lease.keep(server.http.listener.local_addr()?.to_string())),
+        None => None,
+    };
     banner::print_banner(&config, &server.startup);
-    let signals = ShutdownSignal::listen();
     let ready = banner::ready_line(&config, &server.startup);
     data_dir.write_ready(&ready.to_string())?;
     banner::print_ready(&ready)?;
-    serve_until_shutdown(server, &data_dir, config.serve_times(), signals).await
+    serve_until_shutdown(server, &data_dir, config.serve_times(), signals).await?;
+    if let (Some(lease), Some(keeper)) = (lease, keeper) {
+        keeper.abort();
+        tokio::task::block_in_place(|| lease.release());
+    }
+    Ok(())
 }
 
 /// A listener bound to its port, with the TLS configuration it serves.
@@ -63,9 +92,7 @@ async fn connect(url: &str) -> anyhow::Result<Arc<forcebus_store::Database>> {
     let owned = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let url = owned;
-        let db = forcebus_store::Database::connect(&url, DATABASE_CONNECTIONS)?;
-        db.claim_sole_use()?;
-        Ok::<_, forcebus_store::StoreError>(db)
+        forcebus_store::Database::connect(&url, DATABASE_CONNECTIONS)
     })
     .await?
     .map_err(|e| {
@@ -81,7 +108,11 @@ const DATABASE_CONNECTIONS: usize = 8;
 
 /// Builds the orgs and their front doors from `config` and binds both ports, in this
 /// order, so that a mistake is reported before anything listens.
-async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
+async fn build(
+    config: &Config,
+    data_dir: &DataDir,
+    db: Option<Arc<forcebus_store::Database>>,
+) -> anyhow::Result<Server> {
     let tls_files = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => tls::TlsFiles {
             ca: cert.clone(),
@@ -92,10 +123,6 @@ async fn build(config: &Config, data_dir: &DataDir) -> anyhow::Result<Server> {
     };
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
     let declared = declared(config)?;
-    let db = match &config.store {
-        Some(url) => Some(connect(url).await?),
-        None => None,
-    };
     let home = match (&db, config.in_memory) {
         (Some(db), _) => Home::Database {
             db: db.clone(),

@@ -226,7 +226,7 @@ fn compact(v: &Value) -> String {
 }
 
 /// The rows as an aligned table; `lead` columns first (when any row has them).
-fn table(records: &[Value], lead: &[&str]) -> String {
+pub(crate) fn table(records: &[Value], lead: &[&str]) -> String {
     let rows: Vec<Map<String, Value>> = records
         .iter()
         .map(|r| {

@@ -43,6 +43,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod app;
 mod banner;
 mod bulk_cli;
+mod cluster;
+mod cluster_cli;
 mod config;
 mod control_cli;
 mod data_cli;
@@ -98,6 +100,10 @@ enum Command {
     /// The orgs of a running server: create, list, show, reset, delete
     /// (`/forcebus/v1/orgs`).
     Org(OrgArgs),
+    /// The servers on one PostgreSQL database (`--store`): which serves, which stand by.
+    ///
+    /// forcebus cluster status --store postgres://forcebus@db:5432/forcebus
+    Cluster(cluster_cli::ClusterCommand),
     /// Run a SOQL query on a running server's default org; every page, as a table or
     /// (--json) the API's records.
     ///
@@ -488,6 +494,7 @@ fn main() -> ExitCode {
         | Command::Export(_)
         | Command::Completions { .. }
         | Command::Man) => client(command),
+        Command::Cluster(args) => cluster_cli::run(&args),
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
             let serve = configured(args.config, args.data_dir);

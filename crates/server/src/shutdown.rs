@@ -41,7 +41,7 @@ impl ShutdownSignal {
         });
     }
 
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         match &mut self.signals {
             Some((term, int)) => {

@@ -19,7 +19,7 @@ mod group_commit;
 pub mod postgres;
 pub mod sqlite;
 
-pub use postgres::{Database, PostgresStore};
+pub use postgres::{Database, NodeRow, PostgresStore, SERVER_SCOPE};
 pub use sqlite::{Durability, SqliteStore};
 
 /// The size of the pieces a blob is stored in, so a read from any offset finds its piece
@@ -160,6 +160,10 @@ pub enum StoreError {
     /// The store is misconfigured: a URL that is not one, a database of a newer version.
     #[error("{0}")]
     Config(String),
+    /// This node no longer holds the lease on writing: another took it (this one was
+    /// paused or cut off past its expiry), and nothing more is committed here.
+    #[error("this node lost its lease on the database to another node; it commits nothing more")]
+    Fenced,
     /// A commit was lost before it was durable: nothing more is acknowledged until the
     /// server restarts and serves what is durable.
     #[error("an earlier commit could not be made durable: {0}")]
@@ -210,8 +214,11 @@ impl StoreError {
     /// Whether the store's database cannot be reached now (down, restarting, the network
     /// between): the call may succeed later.
     pub fn is_unavailable(&self) -> bool {
-        let Self::Postgres(e) = self else {
-            return false;
+        let e = match self {
+            Self::Postgres(e) => e,
+            // The node is going away; another serves the org.
+            Self::Fenced => return true,
+            _ => return false,
         };
         match e.code() {
             // No answer from the server at all: it could not be reached.

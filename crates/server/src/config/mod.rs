@@ -50,6 +50,13 @@ pub(crate) struct Config {
     /// data instead of the data dir's SQLite files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) store: Option<String>,
+    /// With `store`: seconds after its holder last renewed it that the database's lease
+    /// expires and a standby node takes over.
+    pub(crate) lease_secs: u64,
+    /// This node's id among the servers on one database; the host name and process id
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) node_id: Option<String>,
     /// PEM certificate chain to serve instead of the generated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tls_cert: Option<PathBuf>,
@@ -208,6 +215,8 @@ impl Default for Config {
             in_memory: false,
             durability: Durability::Full,
             store: None,
+            lease_secs: 5,
+            node_id: None,
             tls_cert: None,
             tls_key: None,
             tls_names: Vec::new(),

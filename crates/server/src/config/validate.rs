@@ -54,20 +54,7 @@ impl Config {
             );
         }
         self.validate_users()?;
-        if let Some(store) = &self.store {
-            if !(store.starts_with("postgres://") || store.starts_with("postgresql://")) {
-                return fail(
-                    "store",
-                    "must be a PostgreSQL URL: postgres://user:password@host:port/database".into(),
-                );
-            }
-            if self.in_memory {
-                return fail(
-                    "store",
-                    "keeps the data in PostgreSQL; in_memory keeps it nowhere: choose one".into(),
-                );
-            }
-        }
+        self.validate_store()?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return fail(
                 "tls_cert",
@@ -99,6 +86,31 @@ impl Config {
     }
 
     /// At least one user; each with an email-like name and a password.
+    /// `store` and what goes with it.
+    fn validate_store(&self) -> Result<(), Invalid> {
+        if !(1..=3600).contains(&self.lease_secs) {
+            return fail(
+                "lease_secs",
+                format!("must be in 1..=3600; got {}", self.lease_secs),
+            );
+        }
+        if let Some(store) = &self.store {
+            if !(store.starts_with("postgres://") || store.starts_with("postgresql://")) {
+                return fail(
+                    "store",
+                    "must be a PostgreSQL URL: postgres://user:password@host:port/database".into(),
+                );
+            }
+            if self.in_memory {
+                return fail(
+                    "store",
+                    "keeps the data in PostgreSQL; in_memory keeps it nowhere: choose one".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn validate_users(&self) -> Result<(), Invalid> {
         if self.users.is_empty() {
             return fail("users", "must list at least one user".into());

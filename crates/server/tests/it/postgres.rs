@@ -10,14 +10,44 @@ use crate::orgs::{new_org, rest};
 use crate::{bin, get};
 
 fn on(url: &str) -> Server {
+    on_with(url, 5)
+}
+
+/// A server on the database at `url` whose lease lasts `lease_secs`; returns once it
+/// holds the lease and is ready.
+fn on_with(url: &str, lease_secs: u64) -> Server {
     Server::start_with(
         &bin(),
         Options {
             in_memory: false,
             args: vec!["--store".into(), url.into()],
+            env: vec![("FORCEBUS_LEASE_SECS".into(), lease_secs.to_string())],
             ..Default::default()
         },
     )
+}
+
+/// A server started on another thread: a standby until the lease is its own.
+fn standby(url: &str, lease_secs: u64) -> std::thread::JoinHandle<Server> {
+    let url = url.to_owned();
+    std::thread::spawn(move || on_with(&url, lease_secs))
+}
+
+fn account_names(s: &Server, token: &str) -> Vec<String> {
+    let (st, q) = rest(
+        s,
+        reqwest::Method::GET,
+        token,
+        "/query?q=SELECT+Name+FROM+Account+ORDER+BY+Name",
+        None,
+    );
+    assert_eq!(st, 200, "{q}");
+    q["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -66,27 +96,6 @@ fn a_new_node_with_an_empty_data_dir_serves_everything_from_the_database() {
     assert_eq!(st, 201);
     let events_before = crate::events::all_events(&first, 0);
     assert!(!events_before.is_empty());
-
-    // A second server on the same database is refused while the first runs.
-    let second = std::process::Command::new(bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--grpc-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(first.dir().join("other"))
-        .args(["--store", &url])
-        .output()
-        .unwrap();
-    assert!(!second.status.success());
-    let said = String::from_utf8_lossy(&second.stderr);
-    assert!(
-        said.contains("another forcebus server is using this database"),
-        "{said}"
-    );
 
     // The node dies with its disk; a new one starts with an empty data dir.
     first.kill();
@@ -212,4 +221,105 @@ fn while_the_database_is_down_writes_are_refused_503_and_then_work_again() {
         .map(|r| r["Name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["after", "before"], "the refused write left nothing");
+}
+
+/// Two nodes on one database: the second stands by while the first holds the lease, takes
+/// over once the first is paused past its lease, and the paused one, woken, commits
+/// nothing and stops (exit status 3).
+#[test]
+fn a_standby_takes_over_and_a_paused_holder_commits_nothing() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let mut a = on_with(&url, 2);
+    let token = a.ready.access_token.clone();
+    let write = |s: &Server, name: &str| {
+        rest(
+            s,
+            reqwest::Method::POST,
+            &token,
+            "/sobjects/Account",
+            Some(json!({"Name": name})),
+        )
+        .0
+    };
+    assert_eq!(write(&a, "by a"), 201);
+    let b = standby(&url, 2);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!b.is_finished(), "b waits while a renews its lease");
+    a.signal("STOP");
+    let b = b.join().unwrap();
+    assert_eq!(b.ready.org_id, a.ready.org_id);
+    assert_eq!(account_names(&b, &token), ["by a"]);
+    assert_eq!(write(&b, "by b"), 201);
+    a.signal("CONT");
+    // Refused (503, fenced), or the connection dropped as it stops: never acknowledged.
+    let late = a
+        .http()
+        .post(format!("{}/sobjects/Account", a.data()))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Name": "by a, after its lease"}))
+        .send()
+        .map(|r| r.status().as_u16());
+    assert!(
+        !matches!(late, Ok(201)),
+        "a paused node that lost its lease commits nothing"
+    );
+    let exit = a.wait_for_exit(std::time::Duration::from_secs(10));
+    assert_eq!(
+        exit.and_then(|e| e.code()),
+        Some(3),
+        "it stops; log: {}",
+        a.log()
+    );
+    assert_eq!(account_names(&b, &token), ["by a", "by b"]);
+    let events = crate::events::all_events(&b, 0);
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e["replayId"].as_u64().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "replay ids strictly increase: {ids:?}"
+    );
+}
+
+/// A node that shuts down (SIGTERM) gives its lease up: the standby takes over at once,
+/// long before the lease (30 s) would have expired.
+#[test]
+fn a_draining_node_hands_over_at_once() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let mut first = on_with(&url, 30);
+    let next = standby(&url, 30);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(!next.is_finished());
+    let status = std::process::Command::new(bin())
+        .args(["cluster", "status", "--json", "--store", &url])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let nodes: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let roles: Vec<(&str, &str)> = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["Address"].as_str().unwrap(), n["Role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles.len(), 2, "{nodes}");
+    assert_eq!(roles[0], (first.ready.http.as_str(), "serving"), "{nodes}");
+    assert_eq!(roles[1].1, "standby", "{nodes}");
+    assert_eq!(nodes[0]["Epoch"], 1);
+    let started = std::time::Instant::now();
+    assert!(first.terminate().success());
+    let next = next.join().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took over after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(next.ready.org_id, first.ready.org_id);
 }

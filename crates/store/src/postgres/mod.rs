@@ -13,10 +13,12 @@
 //! that the database does not hold.
 //!
 //! - [`pool`]: the connections, each on a thread of its own, made again when broken.
+//! - [`lease`]: which node may write, and the epoch every commit checks (fencing).
 //! - [`schema`]: the tables and their versioned migrations.
 //! - [`writes`]: a batch as a few statements.
 //! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
+mod lease;
 mod pool;
 mod schema;
 #[cfg(test)]
@@ -27,6 +29,7 @@ mod writes;
 use forcebus_sync::prelude::*;
 use std::sync::{Arc, Mutex};
 
+pub use lease::{NodeRow, SERVER_SCOPE};
 pub(crate) use pool::Conn;
 pub use pool::{Database, shown};
 
@@ -49,6 +52,12 @@ pub struct PostgresStore {
 
 /// Counts a commit (the flush is one too).
 const COUNT: &str = "INSERT INTO fb_commits (org, n) VALUES ($1, 1)
+    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1 RETURNING n";
+/// Counts a commit if the server lease is still at the epoch given, holding its row shared
+/// until the commit ends (a takeover waits for it); no row when it is not.
+const COUNT_FENCED: &str = "INSERT INTO fb_commits (org, n)
+    SELECT $1, 1 WHERE EXISTS (
+        SELECT 1 FROM fb_leases WHERE scope = 'server' AND epoch = $2 FOR SHARE)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1 RETURNING n";
 
 impl PostgresStore {
@@ -244,16 +253,26 @@ impl Store for PostgresStore {
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let writing = self.writing.locked();
         let batch = Arc::new(batch.clone());
+        let fence = self.db.fenced_at();
         let count = self.run(move |c, org| {
             let (client, prepared) = c.parts();
             let mut tx = client.transaction()?;
             // Durable once `sync` flushes (or never waited for, with `normal`).
             tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             writes::apply(&mut tx, prepared, org, &batch.writes)?;
-            let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
-            let count: i64 = tx.query_one(&stmt, &[&org])?.get(0);
+            let row = if fence == 0 {
+                let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
+                tx.query_opt(&stmt, &[&org])?
+            } else {
+                let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
+                tx.query_opt(&stmt, &[&org, &fence])?
+            };
+            // Rolled back when dropped.
+            let Some(row) = row else {
+                return Err(StoreError::Fenced);
+            };
             tx.commit()?;
-            Ok(count)
+            Ok(row.get::<_, i64>(0))
         })?;
         *self.latest.locked() = Some(count);
         drop(writing);

@@ -70,10 +70,11 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A PostgreSQL database and a fixed set of connections to it.
 pub struct Database {
-    config: Connector,
     jobs: Mutex<mpsc::Sender<Job>>,
     /// Connections found broken so far.
     broken: Arc<AtomicU64>,
+    /// The server lease's epoch every commit checks; 0 when commits check none.
+    pub(super) fence: std::sync::atomic::AtomicI64,
     /// The URL with its password hidden, for messages.
     shown: String,
 }
@@ -118,9 +119,9 @@ impl Database {
         }
         let db = Arc::new(Self {
             shown: shown(url),
-            config,
             jobs: Mutex::new(tx),
             broken,
+            fence: std::sync::atomic::AtomicI64::new(0),
         });
         db.run(|c| super::schema::migrate(&mut c.client))?;
         Ok(db)
@@ -129,30 +130,6 @@ impl Database {
     /// The URL, password hidden.
     pub fn shown(&self) -> &str {
         &self.shown
-    }
-
-    /// Makes this process the database's only user for as long as it runs: a session
-    /// advisory lock held on a connection of its own (taken again if the connection
-    /// breaks). Until orgs are leased to nodes, two servers writing one org would give
-    /// out the same replay ids; the second is refused at start instead.
-    pub fn claim_sole_use(&self) -> Result<(), StoreError> {
-        let mut client = self.config.connect()?;
-        if !try_lock(&mut client)? {
-            return Err(StoreError::Config(
-                "another forcebus server is using this database; one server per database \
-                 (stop the other, or give this one a database of its own)"
-                    .into(),
-            ));
-        }
-        let config = self.config.clone();
-        std::thread::Builder::new()
-            .name("forcebus-pg-claim".into())
-            .spawn(move || hold(&config, client))
-            .map_err(|source| StoreError::Io {
-                path: "a PostgreSQL connection thread".into(),
-                source,
-            })?;
-        Ok(())
     }
 
     /// The key of every org that has committed anything here.
@@ -251,39 +228,6 @@ impl Connector {
         match &self.tls {
             Tls::Off => self.config.connect(NoTls),
             Tls::On(tls) => self.config.connect(tls.clone()),
-        }
-    }
-}
-
-/// The advisory lock's key ("forcebus" in ASCII, as a number).
-const SOLE_USE: i64 = 0x0066_6f72_6365_6275;
-
-fn try_lock(client: &mut Client) -> Result<bool, postgres::Error> {
-    Ok(client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&SOLE_USE])?
-        .get(0))
-}
-
-/// Keeps the lock: checks the connection every few seconds and, when it broke (the
-/// database restarted), takes the lock again on a new one.
-fn hold(config: &Connector, mut client: Client) {
-    loop {
-        std::thread::sleep(Duration::from_secs(2));
-        if client.is_valid(CONNECT_TIMEOUT).is_ok() {
-            continue;
-        }
-        let Ok(mut c) = config.connect() else {
-            continue;
-        };
-        match try_lock(&mut c) {
-            Ok(true) => client = c,
-            Ok(false) => {
-                tracing::error!(
-                    "Another forcebus server took this database while the connection to it was down; stop one of them."
-                );
-                client = c;
-            }
-            Err(_) => {}
         }
     }
 }

@@ -50,6 +50,21 @@ const MIGRATIONS: &[&str] = &[
         n BIGINT NOT NULL
     );
     "#,
+    // 2: the lease on writing (see `lease`), and the nodes' heartbeats.
+    r#"
+    CREATE TABLE fb_leases (
+        scope TEXT COLLATE "C" PRIMARY KEY,
+        node TEXT NOT NULL,
+        epoch BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE fb_nodes (
+        node TEXT COLLATE "C" PRIMARY KEY,
+        address TEXT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        seen_at TIMESTAMPTZ NOT NULL
+    );
+    "#,
 ];
 
 /// The version this forcebus writes.
@@ -61,6 +76,8 @@ const MIGRATION_LOCK: i64 = 0x666f_7263_6562_7573;
 /// Brings the database up to [`VERSION`], or refuses one of a newer version.
 pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
+    // Not the notice that the table exists already, at every start.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS fb_schema (version BIGINT NOT NULL)")?;
     let found: Option<i64> = tx

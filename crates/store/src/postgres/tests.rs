@@ -5,6 +5,7 @@ use std::sync::Arc;
 use forcebus_testkit::pg::Postgres;
 
 use super::*;
+use crate::SERVER_SCOPE;
 use crate::{Write, conformance};
 
 fn store(db: &Arc<Database>, org: &str) -> PostgresStore {
@@ -166,4 +167,62 @@ fn connections_are_encrypted_as_sslmode_asks() {
         e.contains("certificate") || e.contains("error performing TLS"),
         "{e}"
     );
+}
+
+/// One node at a time holds the lease; another takes it only once it expired (or was
+/// given up), with a new epoch; from then on the old holder's commits fail, and a commit
+/// under way when the lease changed hands is either before the change or fails.
+#[test]
+fn a_node_that_lost_its_lease_commits_nothing() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let (a, b) = (
+        Database::connect(&url, 2).unwrap(),
+        Database::connect(&url, 2).unwrap(),
+    );
+    let ttl = std::time::Duration::from_millis(400);
+    let ea = a
+        .try_acquire(SERVER_SCOPE, "a", ttl)
+        .unwrap()
+        .expect("free");
+    assert_eq!(b.try_acquire(SERVER_SCOPE, "b", ttl).unwrap(), None, "held");
+    a.fence(ea);
+    let sa = store(&a, "00Dfence");
+    put(&sa, "by a").unwrap();
+    assert!(a.renew(SERVER_SCOPE, "a", ea, ttl).unwrap());
+    std::thread::sleep(ttl + std::time::Duration::from_millis(100));
+    // a did not renew in time: b takes over, and a is fenced off.
+    let eb = b
+        .try_acquire(SERVER_SCOPE, "b", ttl)
+        .unwrap()
+        .expect("expired");
+    assert_eq!(eb, ea + 1);
+    b.fence(eb);
+    assert!(!a.renew(SERVER_SCOPE, "a", ea, ttl).unwrap(), "lost");
+    assert!(matches!(put(&sa, "by a, late"), Err(StoreError::Fenced)));
+    let sb = store(&b, "00Dfence");
+    put(&sb, "by b").unwrap();
+    let keys: Vec<String> = sb
+        .load_values("org")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        keys,
+        vec!["by a", "by b"],
+        "nothing of a's after the takeover"
+    );
+    // Given up on purpose, it is taken at once.
+    b.release(SERVER_SCOPE, "b", eb).unwrap();
+    assert_eq!(a.try_acquire(SERVER_SCOPE, "a", ttl).unwrap(), Some(eb + 1));
+    a.heartbeat("a", "127.0.0.1:1").unwrap();
+    b.heartbeat("b", "127.0.0.1:2").unwrap();
+    let nodes = a.nodes().unwrap();
+    assert_eq!(nodes.len(), 2);
+    assert_eq!(nodes[0].leases.len() + nodes[1].leases.len(), 1);
+    let holder = nodes.iter().find(|n| !n.leases.is_empty()).unwrap();
+    assert_eq!(holder.node, "a");
+    b.forget_node("b").unwrap();
+    assert_eq!(a.nodes().unwrap().len(), 1);
 }

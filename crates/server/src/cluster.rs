@@ -1,0 +1,132 @@
+//! Several servers on one PostgreSQL database: one writes (it holds the database's lease),
+//! the others wait as standbys and take over when it goes.
+//!
+//! A server started with `--store` takes the lease before it opens any org; while another
+//! node holds it, this one waits (it does not listen, so a load balancer's health check
+//! sends nobody to it) and takes the lease once it expires (`lease_secs` after the holder
+//! last renewed it: a killed or cut-off node) or is given up (a node draining on SIGTERM).
+//! The holder renews it several times per lease period; every commit checks the lease's
+//! epoch inside its transaction ([`forcebus_store::postgres`]), so a node that lost it
+//! (paused past its expiry) commits nothing more. A holder that finds it lost stops, with
+//! exit status 3, for its supervisor to start it again, as a standby.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use forcebus_store::{Database, SERVER_SCOPE};
+
+/// Exit status of a node that lost its lease.
+const LOST_LEASE_EXIT: i32 = 3;
+
+/// The lease this node holds.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    db: Arc<Database>,
+    node: String,
+    epoch: i64,
+    ttl: Duration,
+}
+
+/// This node's id: `node_id` from the config, else the host's name and the process id.
+pub(crate) fn node_id(configured: Option<&str>) -> String {
+    if let Some(id) = configured {
+        return id.to_owned();
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Blocks `f` off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, forcebus_store::StoreError> + Send + 'static,
+) -> anyhow::Result<T> {
+    Ok(tokio::task::spawn_blocking(f).await??)
+}
+
+/// Takes the database's lease, waiting as a standby while another node holds it.
+pub(crate) async fn acquire(
+    db: Arc<Database>,
+    node: String,
+    address: String,
+    ttl: Duration,
+) -> anyhow::Result<Lease> {
+    let mut said = false;
+    loop {
+        let (d, n, a) = (db.clone(), node.clone(), address.clone());
+        let taken = blocking(move || {
+            d.heartbeat(&n, &a)?;
+            d.try_acquire(SERVER_SCOPE, &n, ttl)
+        })
+        .await;
+        match taken {
+            Ok(Some(epoch)) => {
+                db.fence(epoch);
+                tracing::info!(node = %node, epoch, "This node holds the database's lease: it serves every org.");
+                return Ok(Lease {
+                    db,
+                    node,
+                    epoch,
+                    ttl,
+                });
+            }
+            Ok(None) if !said => {
+                tracing::info!(node = %node, "Another node holds the database's lease: standing by to take over.");
+                said = true;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "Cannot reach the database; trying again.")
+            }
+        }
+        tokio::time::sleep(ttl / 5).await;
+    }
+}
+
+impl Lease {
+    /// Renews the lease (and the heartbeat) until the process ends; stops the process when
+    /// the lease is found lost.
+    pub(crate) fn keep(self: &Arc<Self>, address: String) -> tokio::task::JoinHandle<()> {
+        let lease = self.clone();
+        tokio::spawn(async move {
+            // At once, then every fifth of the lease: the heartbeat says where it serves.
+            let mut tick = tokio::time::interval(lease.ttl / 5);
+            loop {
+                tick.tick().await;
+                let l = lease.clone();
+                let address = address.clone();
+                let renewed = blocking(move || {
+                    let held = l.db.renew(SERVER_SCOPE, &l.node, l.epoch, l.ttl)?;
+                    l.db.heartbeat(&l.node, &address)?;
+                    Ok(held)
+                })
+                .await;
+                match renewed {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::error!(node = %lease.node, epoch = lease.epoch, "Another node took the database's lease: this one commits nothing more and stops.");
+                        std::process::exit(LOST_LEASE_EXIT);
+                    }
+                    // The database is out of reach: commits fail meanwhile; the lease is
+                    // still this node's unless another took it when it is back.
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "Cannot renew the database's lease; trying again.")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Gives the lease up (the node is draining), so a standby takes over at once.
+    pub(crate) fn release(&self) {
+        if let Err(e) = self.db.release(SERVER_SCOPE, &self.node, self.epoch) {
+            tracing::warn!(error = %e, "Cannot give the database's lease up; it expires by itself.");
+        }
+        let _ = self.db.forget_node(&self.node);
+        tracing::info!(node = %self.node, "Gave the database's lease up.");
+    }
+}

@@ -1,0 +1,171 @@
+//! Which node may write: a lease row per scope in the database, with an epoch that grows
+//! at every change of hands (the fencing token). A node writes only while it holds the
+//! lease: every commit checks the epoch inside its own transaction (holding the row
+//! shared, so a takeover waits for commits under way and every later commit of the old
+//! holder fails), so a node that lost its lease (paused past its expiry, cut off) can
+//! never commit again, whatever its clock says. Expiry is measured by the database's
+//! clock, so the nodes' clocks need not agree.
+//!
+//! Nodes also write a heartbeat row each, for `forcebus cluster status`.
+
+use std::time::Duration;
+
+use crate::StoreError;
+
+use super::Database;
+
+/// The scope of the lease on the whole database (every org): the only one for now.
+pub const SERVER_SCOPE: &str = "server";
+
+/// One node as the database last heard of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRow {
+    /// Its id.
+    pub node: String,
+    /// Where it serves HTTP.
+    pub address: String,
+    /// When it started, RFC 3339.
+    pub started: String,
+    /// Seconds since its last heartbeat.
+    pub silent_secs: f64,
+    /// The scopes it holds the lease of, with their epochs and seconds left.
+    pub leases: Vec<(String, i64, f64)>,
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Database {
+    /// Takes the lease of `scope` for `ttl` if it is free or expired: its new epoch, or
+    /// `None` while another node holds it.
+    pub fn try_acquire(
+        &self,
+        scope: &str,
+        node: &str,
+        ttl: Duration,
+    ) -> Result<Option<i64>, StoreError> {
+        let (scope, node, ttl) = (scope.to_owned(), node.to_owned(), millis(ttl));
+        self.run(move |c| {
+            let row = c.client.query_opt(
+                "INSERT INTO fb_leases (scope, node, epoch, expires_at)
+                 VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
+                 ON CONFLICT (scope) DO UPDATE
+                 SET node = EXCLUDED.node, epoch = fb_leases.epoch + 1,
+                     expires_at = EXCLUDED.expires_at
+                 WHERE fb_leases.expires_at < clock_timestamp()
+                 RETURNING epoch",
+                &[&scope, &node, &(ttl as f64)],
+            )?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    /// Extends the lease `node` holds at `epoch`; `false` when it no longer holds it.
+    pub fn renew(
+        &self,
+        scope: &str,
+        node: &str,
+        epoch: i64,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let (scope, node, ttl) = (scope.to_owned(), node.to_owned(), millis(ttl));
+        self.run(move |c| {
+            let n = c.client.execute(
+                "UPDATE fb_leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+                 WHERE scope = $1 AND node = $2 AND epoch = $3",
+                &[&scope, &node, &epoch, &(ttl as f64)],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Gives the lease up at once (a draining node), so another takes it without waiting
+    /// for it to expire.
+    pub fn release(&self, scope: &str, node: &str, epoch: i64) -> Result<(), StoreError> {
+        let (scope, node) = (scope.to_owned(), node.to_owned());
+        self.run(move |c| {
+            c.client.execute(
+                "UPDATE fb_leases SET expires_at = clock_timestamp() - interval '1 second'
+                 WHERE scope = $1 AND node = $2 AND epoch = $3",
+                &[&scope, &node, &epoch],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Makes every commit from now on check that the server lease is still at `epoch`.
+    pub fn fence(&self, epoch: i64) {
+        self.fence.store(epoch, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The epoch commits check (0: none).
+    pub(crate) fn fenced_at(&self) -> i64 {
+        self.fence.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records that `node` (serving at `address`) is alive, and forgets nodes not heard
+    /// of for an hour.
+    pub fn heartbeat(&self, node: &str, address: &str) -> Result<(), StoreError> {
+        let (node, address) = (node.to_owned(), address.to_owned());
+        self.run(move |c| {
+            c.client.execute(
+                "INSERT INTO fb_nodes (node, address, started_at, seen_at)
+                 VALUES ($1, $2, clock_timestamp(), clock_timestamp())
+                 ON CONFLICT (node) DO UPDATE SET address = EXCLUDED.address,
+                     seen_at = EXCLUDED.seen_at",
+                &[&node, &address],
+            )?;
+            c.client.execute(
+                "DELETE FROM fb_nodes WHERE seen_at < clock_timestamp() - interval '1 hour'",
+                &[],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Removes `node`'s heartbeat row (it stopped).
+    pub fn forget_node(&self, node: &str) -> Result<(), StoreError> {
+        let node = node.to_owned();
+        self.run(move |c| {
+            c.client
+                .execute("DELETE FROM fb_nodes WHERE node = $1", &[&node])?;
+            Ok(())
+        })
+    }
+
+    /// Every node that has a heartbeat row, with the leases it holds unexpired.
+    pub fn nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
+        self.run(|c| {
+            let nodes = c.client.query(
+                "SELECT node, address, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        extract(epoch FROM clock_timestamp() - seen_at)::float8
+                 FROM fb_nodes ORDER BY started_at, node",
+                &[],
+            )?;
+            let leases = c.client.query(
+                "SELECT node, scope, epoch,
+                        extract(epoch FROM expires_at - clock_timestamp())::float8
+                 FROM fb_leases WHERE expires_at > clock_timestamp()",
+                &[],
+            )?;
+            Ok(nodes
+                .iter()
+                .map(|n| {
+                    let node: String = n.get(0);
+                    NodeRow {
+                        leases: leases
+                            .iter()
+                            .filter(|l| l.get::<_, String>(0) == node)
+                            .map(|l| (l.get(1), l.get(2), l.get(3)))
+                            .collect(),
+                        node,
+                        address: n.get(1),
+                        started: n.get(2),
+                        silent_secs: n.get(3),
+                    }
+                })
+                .collect())
+        })
+    }
+}
