@@ -119,7 +119,10 @@ async fn build(
             cert: cert.clone(),
             key: key.clone(),
         },
-        _ => tls::ensure_generated(data_dir.path(), &config.tls_names)?,
+        _ => match &db {
+            Some(db) => crate::cluster::shared_tls(db, data_dir.path(), &config.tls_names)?,
+            None => tls::ensure_generated(data_dir.path(), &config.tls_names)?,
+        },
     };
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
     let declared = declared(config)?;

@@ -130,3 +130,53 @@ impl Lease {
         tracing::info!(node = %self.node, "Gave the database's lease up.");
     }
 }
+
+/// The generated TLS files, kept in the database too.
+const TLS_FILES: [&str; 5] = [
+    "ca.pem",
+    "ca-key.pem",
+    "server.pem",
+    "server-key.pem",
+    "server.names",
+];
+
+/// The generated CA and server certificate, shared through the database: a node writes
+/// the ones stored there into its data dir before generating (so it only makes what is
+/// missing, or a server certificate for other names, signed by the same CA) and stores
+/// what it then has. Clients that trust the CA trust every node.
+pub(crate) fn shared_tls(
+    db: &Arc<Database>,
+    dir: &std::path::Path,
+    names: &[String],
+) -> anyhow::Result<crate::tls::TlsFiles> {
+    use forcebus_store::{Batch, Durability, PostgresStore, Store as _};
+    use std::io::Write as _;
+    let store = PostgresStore::open(db.clone(), "", Durability::Full);
+    let stored: std::collections::BTreeMap<String, String> =
+        store.load_values("tls")?.into_iter().collect();
+    std::fs::create_dir_all(dir)?;
+    for name in TLS_FILES {
+        if let Some(text) = stored.get(name) {
+            let mut f = crate::datadir::private_options()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(dir.join(name))?;
+            f.write_all(text.as_bytes())?;
+        }
+    }
+    let files = crate::tls::ensure_generated(dir, names)?;
+    let mut batch = Batch::new();
+    for name in TLS_FILES {
+        let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            continue;
+        };
+        if stored.get(name) != Some(&text) {
+            batch.put("tls", name, Some(text));
+        }
+    }
+    if !batch.is_empty() {
+        store.commit(&batch)?;
+    }
+    Ok(files)
+}

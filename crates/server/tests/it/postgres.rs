@@ -103,6 +103,11 @@ fn a_new_node_with_an_empty_data_dir_serves_everything_from_the_database() {
     assert_eq!(node.ready.org_id, first.ready.org_id, "the same org");
     assert_eq!(node.ready.password, first.ready.password);
     assert_eq!(node.ready.client_secret, first.ready.client_secret);
+    assert_eq!(
+        std::fs::read(&node.ready.ca_cert).unwrap(),
+        std::fs::read(&first.ready.ca_cert).unwrap(),
+        "the same CA: clients that trust it trust every node"
+    );
     let id = account["id"].as_str().unwrap();
     let (st, got) = rest(
         &node,
