@@ -85,11 +85,14 @@ class Server:
 
 
 def start_server(name: str, config: str | None = None, *, data_dir: str | None = None,
-                 in_memory: bool = True) -> Server:
+                 in_memory: bool = True, listen: tuple[str, str] | None = None,
+                 extra: list[str] | None = None, env: dict[str, str] | None = None) -> Server:
     """Spawn forcebus and wait for its ready line (``config``: a server config
     file other than the suite's default ``CONFIG``; ``data_dir``: a data
     directory of the caller's, which ``stop()`` keeps; ``in_memory=False``: keep
-    the data on disk, so a later server on the same ``data_dir`` sees it)."""
+    the data on disk, so a later server on the same ``data_dir`` sees it;
+    ``listen``: the HTTP and gRPC addresses instead of free ports; ``extra``:
+    more flags; ``env``: more environment variables)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"python-{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed when the process ends
@@ -98,14 +101,16 @@ def start_server(name: str, config: str | None = None, *, data_dir: str | None =
     args = [
         BIN, "serve", *(["--in-memory"] if in_memory else []),
         "--data-dir", data_dir,
-        "--listen", "127.0.0.1:0",
-        "--grpc-listen", "127.0.0.1:0",
+        "--listen", (listen or ("127.0.0.1:0", ""))[0],
+        "--grpc-listen", (listen or ("", "127.0.0.1:0"))[1],
         "--config", config or CONFIG,
+        *(extra or []),
     ]
     log.write(("$ " + " ".join(args) + "\n").encode())
     log.flush()
     try:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                env={**os.environ, **(env or {})})
     except OSError as exc:
         raise RuntimeError(f"cannot start {BIN}: {exc}") from exc
 
@@ -182,3 +187,57 @@ def revoke(server: Server, token: str) -> None:
         timeout=10,
     )
     assert resp.status_code == 200, f"revoke answered {resp.status_code}: {resp.text}"
+
+
+class Postgres:
+    """A real PostgreSQL server in a temporary directory (``initdb``, ``pg_ctl``
+    on a free port), stopped and removed by ``stop()``. As root it runs as the
+    ``postgres`` user (PostgreSQL refuses root)."""
+
+    def __init__(self) -> None:
+        import glob
+        import socket
+
+        found = shutil.which("initdb")
+        bindir = str(Path(found).parent) if found else None
+        if bindir is None:
+            versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                              key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+            bindir = str(Path(versions[-1]).parent) if versions else None
+        if bindir is None:
+            raise RuntimeError("PostgreSQL's initdb is not installed (apt-get install postgresql)")
+        self.bindir = bindir
+        self.dir = tempfile.mkdtemp(prefix="forcebus-python-pg-")
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._run("initdb", "-D", f"{self.dir}/data", "-U", "forcebus", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self._run("pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://forcebus@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program: str, *args: str) -> None:
+        cmd = [f"{self.bindir}/{program}", *args]
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, cwd=self.dir)
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
