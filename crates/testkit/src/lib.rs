@@ -54,6 +54,9 @@ pub struct Options {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// Keep the SQLite engine even when the suite runs on PostgreSQL ([`STORE_VAR`]): the
+    /// test reads the SQLite file itself.
+    pub sqlite: bool,
 }
 
 /// A running forcebus process.
@@ -62,6 +65,9 @@ pub struct Server {
     bin: PathBuf,
     dir: PathBuf,
     options: Options,
+    /// The PostgreSQL database it keeps its data in, when the tests run on one
+    /// ([`STORE_VAR`]).
+    store: Option<String>,
     child: Option<Child>,
     /// The current ready line.
     pub ready: Ready,
@@ -87,11 +93,13 @@ impl Server {
         let dir = std::env::temp_dir().join(format!("forcebus-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let (child, ready) = spawn(bin, &dir, &options);
+        let store = test_database(&options, n);
+        let (child, ready) = spawn(bin, &dir, &options, store.as_deref());
         Self {
             bin: bin.to_path_buf(),
             dir,
             options,
+            store,
             child: Some(child),
             ready,
         }
@@ -213,13 +221,41 @@ impl Server {
     /// Starts the server again on the same data directory (new port).
     pub fn restart(&mut self) {
         self.kill();
-        let (child, ready) = spawn(&self.bin, &self.dir, &self.options);
+        let (child, ready) = spawn(&self.bin, &self.dir, &self.options, self.store.as_deref());
         self.child = Some(child);
         self.ready = ready;
     }
 }
 
-fn spawn(bin: &Path, dir: &Path, options: &Options) -> (Child, Ready) {
+/// An environment variable naming a PostgreSQL server (`postgres://user@host:port/db`):
+/// when set, every server a test starts without a `--store` of its own keeps its data in
+/// a new database there instead of in memory or in its data dir, so the whole suite runs
+/// on the PostgreSQL store (`scripts/test` does that once).
+pub const STORE_VAR: &str = "FORCEBUS_TEST_STORE";
+
+/// A new database on the [`STORE_VAR`] server for server number `n`, unless the test
+/// chose its store itself.
+fn test_database(options: &Options, n: u32) -> Option<String> {
+    let base = std::env::var(STORE_VAR).ok().filter(|v| !v.is_empty())?;
+    if options.sqlite || options.args.iter().any(|a| a == "--store") {
+        return None;
+    }
+    let name = format!("fbt_{}_{n}", std::process::id());
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &base, "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "cannot make a test database on {base}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (server, _) = base.rsplit_once('/').expect("a database URL");
+    Some(format!("{server}/{name}"))
+}
+
+fn spawn(bin: &Path, dir: &Path, options: &Options, store: Option<&str>) -> (Child, Ready) {
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .arg("--listen")
@@ -228,8 +264,14 @@ fn spawn(bin: &Path, dir: &Path, options: &Options) -> (Child, Ready) {
         .arg("127.0.0.1:0")
         .arg("--data-dir")
         .arg(dir.join("data"));
-    if options.in_memory {
-        cmd.arg("--in-memory");
+    match store {
+        Some(url) => {
+            cmd.arg("--store").arg(url);
+        }
+        None if options.in_memory => {
+            cmd.arg("--in-memory");
+        }
+        None => {}
     }
     if let Some(toml) = &options.config {
         let path = dir.join("forcebus.toml");

@@ -178,8 +178,14 @@ fn blobs_go_in_through_multipart_and_come_back_raw_from_their_url() {
 
 #[test]
 fn blobs_are_kept_apart_from_their_records_and_go_when_they_do() {
-    let mut s =
-        forcebus_testkit::Server::start_with(&crate::bin(), forcebus_testkit::Options::default());
+    // Reads the SQLite file itself.
+    let mut s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            sqlite: true,
+            ..Default::default()
+        },
+    );
     let account = create(&s, "Account", json!({"Name": "Blobs"}));
     // "first!" then "second", base64.
     let att = create(

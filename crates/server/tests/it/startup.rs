@@ -333,7 +333,15 @@ fn everyday_mistakes_get_a_clear_message() {
 
 #[test]
 fn an_unexpected_error_carries_an_error_id_that_the_log_has_too() {
-    let s = on_disk(None, &[]);
+    // Locks the SQLite file itself.
+    let s = Server::start_with(
+        &bin(),
+        Options {
+            in_memory: false,
+            sqlite: true,
+            ..Default::default()
+        },
+    );
     create(&s, "Account", json!({"Name": "before"}));
     // Another process takes SQLite's write lock, so the server's next write fails.
     let db = rusqlite::Connection::open(s.dir().join("data/forcebus.db")).unwrap();
