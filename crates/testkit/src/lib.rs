@@ -54,6 +54,9 @@ pub struct Options {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// The HTTP and gRPC addresses to listen on instead of free ports (servers that take
+    /// over from one another on the same ports).
+    pub listen: Option<(String, String)>,
     /// Keep the SQLite engine even when the suite runs on PostgreSQL ([`STORE_VAR`]): the
     /// test reads the SQLite file itself.
     pub sqlite: bool,
@@ -257,11 +260,15 @@ fn test_database(options: &Options, n: u32) -> Option<String> {
 
 fn spawn(bin: &Path, dir: &Path, options: &Options, store: Option<&str>) -> (Child, Ready) {
     let mut cmd = Command::new(bin);
+    let (http, grpc) = options
+        .listen
+        .clone()
+        .unwrap_or_else(|| ("127.0.0.1:0".into(), "127.0.0.1:0".into()));
     cmd.arg("serve")
         .arg("--listen")
-        .arg("127.0.0.1:0")
+        .arg(http)
         .arg("--grpc-listen")
-        .arg("127.0.0.1:0")
+        .arg(grpc)
         .arg("--data-dir")
         .arg(dir.join("data"));
     match store {
