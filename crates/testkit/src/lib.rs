@@ -259,6 +259,17 @@ fn test_database(options: &Options, n: u32) -> Option<String> {
 }
 
 fn spawn(bin: &Path, dir: &Path, options: &Options, store: Option<&str>) -> (Child, Ready) {
+    let (child, line) = launch(bin, dir, options, store);
+    ready_within(child, &line, dir, Duration::from_secs(30))
+}
+
+/// Starts the process; the channel gets its first stdout line.
+fn launch(
+    bin: &Path,
+    dir: &Path,
+    options: &Options,
+    store: Option<&str>,
+) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut cmd = Command::new(bin);
     let (http, grpc) = options
         .listen
@@ -305,7 +316,17 @@ fn spawn(bin: &Path, dir: &Path, options: &Options, store: Option<&str>) -> (Chi
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = match rx.recv_timeout(Duration::from_secs(30)) {
+    (child, rx)
+}
+
+/// Waits up to `within` for the ready line.
+fn ready_within(
+    mut child: Child,
+    rx: &std::sync::mpsc::Receiver<String>,
+    dir: &Path,
+    within: Duration,
+) -> (Child, Ready) {
+    let line = match rx.recv_timeout(within) {
         Ok(l) if !l.trim().is_empty() => l,
         _ => {
             let _ = child.kill();
@@ -316,6 +337,86 @@ fn spawn(bin: &Path, dir: &Path, options: &Options, store: Option<&str>) -> (Chi
     let ready: Ready =
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line {line:?}: {e}"));
     (child, ready)
+}
+
+/// A server started but not yet ready: a standby waiting for the database's lease.
+/// Dropped before it is ready, it is killed.
+#[derive(Debug)]
+pub struct Pending {
+    server: Option<Server>,
+    line: std::sync::mpsc::Receiver<String>,
+    /// The ready line, once seen by [`Pending::is_waiting`].
+    got: Option<String>,
+}
+
+impl Pending {
+    /// Starts a server without waiting for its ready line.
+    pub fn start(bin: &Path, options: Options) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("forcebus-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let store = test_database(&options, n);
+        let (child, line) = launch(bin, &dir, &options, store.as_deref());
+        let placeholder = Ready {
+            http: String::new(),
+            grpc: String::new(),
+            org_id: String::new(),
+            user_id: String::new(),
+            username: String::new(),
+            password: String::new(),
+            security_token: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            access_token: String::new(),
+            admin_key: String::new(),
+            ca_cert: String::new(),
+        };
+        Self {
+            server: Some(Server {
+                bin: bin.to_path_buf(),
+                dir,
+                options,
+                store,
+                child: Some(child),
+                ready: placeholder,
+            }),
+            line,
+            got: None,
+        }
+    }
+
+    /// Whether it is still waiting (has printed no ready line yet); does not wait.
+    pub fn is_waiting(&mut self) -> bool {
+        if self.got.is_none() {
+            self.got = self.line.try_recv().ok();
+        }
+        self.got.is_none()
+    }
+
+    /// Waits up to `within` for its ready line.
+    pub fn ready(mut self, within: Duration) -> Server {
+        let mut server = self.server.take().expect("not yet taken");
+        let child = server.child.take().expect("running");
+        let line = match self.got.take() {
+            Some(got) => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let _ = tx.send(got);
+                rx
+            }
+            None => std::mem::replace(&mut self.line, std::sync::mpsc::channel().1),
+        };
+        let (child, ready) = ready_within(child, &line, &server.dir, within);
+        server.child = Some(child);
+        server.ready = ready;
+        server
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        drop(self.server.take());
+    }
 }
 
 impl Drop for Server {

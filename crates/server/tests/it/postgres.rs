@@ -3,7 +3,7 @@
 //! serves the same orgs, records, files, events, users and tokens).
 
 use forcebus_testkit::pg::Postgres;
-use forcebus_testkit::{Options, Server};
+use forcebus_testkit::{Options, Pending, Server};
 use serde_json::{Value, json};
 
 use crate::orgs::{new_org, rest};
@@ -27,11 +27,21 @@ fn on_with(url: &str, lease_secs: u64) -> Server {
     )
 }
 
-/// A server started on another thread: a standby until the lease is its own.
-fn standby(url: &str, lease_secs: u64) -> std::thread::JoinHandle<Server> {
-    let url = url.to_owned();
-    std::thread::spawn(move || on_with(&url, lease_secs))
+/// A server started without waiting: a standby until the lease is its own (killed if
+/// dropped before).
+fn standby(url: &str, lease_secs: u64) -> Pending {
+    Pending::start(
+        &bin(),
+        Options {
+            in_memory: false,
+            args: vec!["--store".into(), url.into()],
+            env: vec![("FORCEBUS_LEASE_SECS".into(), lease_secs.to_string())],
+            ..Default::default()
+        },
+    )
 }
+
+const TAKEOVER: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn account_names(s: &Server, token: &str) -> Vec<String> {
     let (st, q) = rest(
@@ -248,11 +258,11 @@ fn a_standby_takes_over_and_a_paused_holder_commits_nothing() {
         .0
     };
     assert_eq!(write(&a, "by a"), 201);
-    let b = standby(&url, 2);
+    let mut b = standby(&url, 2);
     std::thread::sleep(std::time::Duration::from_secs(4));
-    assert!(!b.is_finished(), "b waits while a renews its lease");
+    assert!(b.is_waiting(), "b waits while a renews its lease");
     a.signal("STOP");
-    let b = b.join().unwrap();
+    let b = b.ready(TAKEOVER);
     assert_eq!(b.ready.org_id, a.ready.org_id);
     assert_eq!(account_names(&b, &token), ["by a"]);
     assert_eq!(write(&b, "by b"), 201);
@@ -295,9 +305,9 @@ fn a_draining_node_hands_over_at_once() {
     let pg = Postgres::start();
     let url = pg.database();
     let mut first = on_with(&url, 30);
-    let next = standby(&url, 30);
+    let mut next = standby(&url, 30);
     std::thread::sleep(std::time::Duration::from_secs(2));
-    assert!(!next.is_finished());
+    assert!(next.is_waiting());
     let status = std::process::Command::new(bin())
         .args(["cluster", "status", "--json", "--store", &url])
         .output()
@@ -320,7 +330,7 @@ fn a_draining_node_hands_over_at_once() {
     assert_eq!(nodes[0]["Epoch"], 1);
     let started = std::time::Instant::now();
     assert!(first.terminate().success());
-    let next = next.join().unwrap();
+    let next = next.ready(TAKEOVER);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "took over after {:?}",
@@ -348,25 +358,19 @@ fn ten_takeovers_under_load_lose_nothing() {
             .to_string()
     };
     let listen = (port(0), port(1));
-    let start = {
-        let (url, listen) = (url.clone(), listen.clone());
-        move || {
-            let (url, listen) = (url.clone(), listen.clone());
-            std::thread::spawn(move || {
-                Server::start_with(
-                    &bin(),
-                    Options {
-                        in_memory: false,
-                        listen: Some(listen),
-                        args: vec!["--store".into(), url],
-                        env: vec![("FORCEBUS_LEASE_SECS".into(), "1".into())],
-                        ..Default::default()
-                    },
-                )
-            })
-        }
+    let start = || {
+        Pending::start(
+            &bin(),
+            Options {
+                in_memory: false,
+                listen: Some(listen.clone()),
+                args: vec!["--store".into(), url.clone()],
+                env: vec![("FORCEBUS_LEASE_SECS".into(), "1".into())],
+                ..Default::default()
+            },
+        )
     };
-    let mut serving = start().join().unwrap();
+    let mut serving = start().ready(TAKEOVER);
     let token = serving.ready.access_token.clone();
     let endpoint = format!("{}/sobjects/Account", serving.data());
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -404,7 +408,7 @@ fn ten_takeovers_under_load_lose_nothing() {
             .collect();
         std::thread::sleep(std::time::Duration::from_millis(300));
         serving.kill();
-        let next = standby.join().unwrap();
+        let next = standby.ready(TAKEOVER);
         std::thread::sleep(std::time::Duration::from_millis(200));
         stop.store(true, Ordering::Relaxed);
         for w in writers {
