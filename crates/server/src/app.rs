@@ -24,7 +24,16 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(serve(config))
+    // On a shared database, every log line says which node wrote it (the requests'
+    // and connections' spans sit inside this one).
+    let span = match &config.store {
+        Some(_) => tracing::info_span!(
+            "node",
+            id = %crate::cluster::node_id(config.node_id.as_deref())
+        ),
+        None => tracing::Span::none(),
+    };
+    runtime.block_on(tracing::Instrument::instrument(serve(config), span))
 }
 
 /// Builds the server, prints the banner and the ready line, then serves until shutdown.
