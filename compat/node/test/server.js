@@ -28,9 +28,14 @@ const API_VERSION = '59.0';
  *   `config`: a server config file other than the suite's (default `CONFIG`);
  *   `dataDir`: a data directory of the caller's (kept by `stop()`; default a
  *   fresh temporary one, removed by `stop()`); `inMemory: false` keeps the data
- *   on disk so a second server on the same `dataDir` sees it.
+ *   on disk so a second server on the same `dataDir` sees it; `listen`: the HTTP
+ *   and gRPC addresses (default free ports); `extraArgs`: more flags; `env`: more
+ *   environment variables.
  */
-async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemory = true, config = CONFIG } = {}) {
+async function startServer(name, {
+  prefix = 'jsforce', dataDir: givenDir, inMemory = true, config = CONFIG,
+  listen = ['127.0.0.1:0', '127.0.0.1:0'], extraArgs = [], env = {},
+} = {}) {
   const dataDir = givenDir || fs.mkdtempSync(path.join(os.tmpdir(), `forcebus-${prefix}-${name}-`));
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logPath = path.join(LOG_DIR, `${prefix}-${name}.log`);
@@ -38,12 +43,13 @@ async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemo
   const args = [
     'serve', ...(inMemory ? ['--in-memory'] : []),
     '--data-dir', dataDir,
-    '--listen', '127.0.0.1:0',
-    '--grpc-listen', '127.0.0.1:0',
+    '--listen', listen[0],
+    '--grpc-listen', listen[1],
     '--config', config,
+    ...extraArgs,
   ];
   log.write(`$ ${BIN} ${args.join(' ')}\n`);
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   child.stderr.on('data', (d) => log.write(d));
   let exited = null;
   const exitPromise = new Promise((resolve) => {
@@ -101,7 +107,7 @@ async function startServer(name, { prefix = 'jsforce', dataDir: givenDir, inMemo
     if (!givenDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
-  return { info, baseUrl, port, stop, kill, logPath, dataDir };
+  return { info, baseUrl, port, stop, kill, logPath, dataDir, pid: child.pid };
 }
 
 /**

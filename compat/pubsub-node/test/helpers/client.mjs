@@ -129,7 +129,80 @@ function collect(client, want, start, { onEvent = () => {}, onLast = () => {}, m
   });
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A REST write retried until a server answers it (while no node serves, none does). */
+async function writeWhenServed(name) {
+  for (let i = 0; i < 120; i += 1) {
+    try {
+      return await rest('POST', '/sobjects/Account', { Name: name });
+    } catch {
+      await sleep(500);
+    }
+  }
+  throw new Error(`no server took the write of ${name}`);
+}
+
+/**
+ * Subscribed, one event received, then the serving node (args.killPid) is killed: the
+ * stream fails; a standby on the same ports takes over; the subscriber, as a user's
+ * code does, makes a new client and resubscribes from the last replay id it got (again
+ * until the new node answers), and receives what was written meanwhile and after.
+ */
+async function failoverScenario(first) {
+  let last = null;
+  // The first stream: one event, then the error the kill makes (the client passes the
+  // stream's error to the callback; closing the client before it comes would leave the
+  // stream's error unhandled).
+  let failed;
+  const streamFailed = new Promise((resolve) => { failed = resolve; });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no first event')), 15000);
+    // From the earliest: the write below may commit before the stream is open.
+    first.subscribeFromEarliestEvent(TOPIC, (_sub, type, data) => {
+      if (type === 'event') {
+        last = data.replayId;
+        print(summary(data));
+        clearTimeout(timer);
+        resolve();
+      } else if (type === 'error' || type === 'end') {
+        print({ type: 'streamEnded', how: type });
+        failed();
+      }
+    }, 100);
+    rest('POST', '/sobjects/Account', { Name: 'Before' }).catch(reject);
+  });
+  print({ type: 'killing', pid: args.killPid });
+  process.kill(args.killPid, 'SIGKILL');
+  await Promise.race([streamFailed, sleep(10000)]);
+  first.close();
+  // Written once the standby serves, before the subscriber is back.
+  await writeWhenServed('While away');
+  for (let attempt = 1; attempt <= 60; attempt += 1) {
+    const client = new PubSubApiClient(config(args.auth), quiet);
+    try {
+      await client.connect();
+      print({ type: 'resubscribing', from: last, attempt });
+      const stored = last;
+      await collect(client, 2, (cb) => {
+        const r = client.subscribeFromReplayId(TOPIC, cb, 100, stored);
+        writeWhenServed('After').catch((err) => print({ type: 'error', causes: [err.message] }));
+        return r;
+      }, { onEvent: (e) => { last = e.replayId; }, ms: 20000 });
+      client.close();
+      return;
+    } catch (err) {
+      print({ type: 'retry', attempt, cause: err.message });
+      client.close();
+      await sleep(500);
+    }
+  }
+  throw new Error('never resubscribed');
+}
+
 const scenarios = {
+  failover: failoverScenario,
+
   /** CREATE, UPDATE (Name + Phone), UPDATE (Phone to null, BillingCity), DELETE, UNDELETE. */
   async crud(client) {
     const { id } = await rest('POST', '/sobjects/Account', { Name: 'Pubsub Co', Phone: '555-0100' });
