@@ -64,6 +64,13 @@ pub struct Session {
     pub epoch: u64,
 }
 
+/// A session counts in `/metrics` from its handshake until it is gone.
+impl Drop for Session {
+    fn drop(&mut self) {
+        metrics::gauge!("forcebus_subscribers", "protocol" => "cometd").decrement(1.0);
+    }
+}
+
 impl Session {
     /// Whether the test controls dropped this session (`epoch` is the org's now).
     pub fn dropped(&self, epoch: u64) -> bool {
@@ -159,6 +166,7 @@ impl Sessions {
             api,
             epoch,
         });
+        metrics::gauge!("forcebus_subscribers", "protocol" => "cometd").increment(1.0);
         lock(&self.0).insert(s.id.clone(), s.clone());
         Some(s)
     }

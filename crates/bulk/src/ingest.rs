@@ -344,6 +344,11 @@ fn apply_rows(
         }
         next.progress.processed += 1;
     }
+    metrics::counter!("forcebus_bulk_rows_total").increment(
+        next.progress
+            .processed
+            .saturating_sub(job.progress.processed),
+    );
     let io = |e: std::io::Error| BulkError::internal(&e);
     let ok = ok.into_inner().map_err(io)?;
     let bad = bad.into_inner().map_err(io)?;

@@ -237,6 +237,11 @@ impl EventLog {
         self.last.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The retained events' payload bytes.
+    pub fn retained_bytes(&self) -> u64 {
+        self.lock().bytes
+    }
+
     /// How many events are retained.
     pub fn retained(&self) -> usize {
         self.inner.locked().index.len()
@@ -316,6 +321,10 @@ impl EventLog {
         // Reserve the ids before committing: a failed commit burns them.
         self.lock().next_id = next;
         commit(writes)?;
+        for e in &stored {
+            metrics::counter!("forcebus_events_appended_total", "class" => e.class.to_string())
+                .increment(1);
+        }
         let published: Appended = stored
             .into_iter()
             .map(|e| Arc::new(Event::from_stored(e)))

@@ -101,6 +101,7 @@ impl<M: Mode> Flow<M> {
     where
         S: Stream<Item = Result<Ask, PubSubError>> + Unpin + Send,
     {
+        let _counted = Counted::new();
         let config = self.ps.config.clone();
         let mut last_sent = Instant::now();
         let opened = match first {
@@ -239,6 +240,8 @@ impl<M: Mode> Flow<M> {
                 .collect();
             for batch in split(rendered, self.ps.config.max_response_bytes) {
                 self.pending -= batch.len() as u32;
+                metrics::counter!("forcebus_deliveries_total", "protocol" => "pubsub")
+                    .increment(batch.len() as u64);
                 let latest = batch
                     .last()
                     .map(|e| e.replay_id.clone())
@@ -308,6 +311,22 @@ fn split(events: Vec<ConsumerEvent>, max_bytes: usize) -> Vec<Vec<ConsumerEvent>
         }
     }
     out
+}
+
+/// A stream counted in `/metrics` (`forcebus_subscribers`) while it runs.
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").decrement(1.0);
+    }
 }
 
 #[cfg(test)]

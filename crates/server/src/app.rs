@@ -41,6 +41,7 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
 /// With `--store`, the database's lease is taken first: a standby waits here (until a
 /// signal ends it) and builds once the lease is its own.
 async fn serve(config: Config) -> anyhow::Result<()> {
+    crate::metrics::install()?;
     let data_dir = DataDir::acquire(&config.data_dir)?;
     let mut signals = ShutdownSignal::listen();
     let (db, lease) = match &config.store {
@@ -155,7 +156,8 @@ async fn build(
         tenants: tenants.clone(),
         instance_url: format!("http://{}", http.local_addr()?),
         api_version: format!("{}.0", config.api_version),
-    }));
+    }))
+    .layer(axum::middleware::from_fn(crate::metrics::count));
     let t = tenants.default_org();
     let startup = Startup {
         http: http.local_addr()?,

@@ -57,6 +57,7 @@ mod grpc;
 mod health;
 mod listener;
 mod made;
+mod metrics;
 mod org_cli;
 mod orgs_api;
 mod project;

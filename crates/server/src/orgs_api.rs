@@ -50,8 +50,14 @@ pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
         .route("/forcebus/v1/orgs/{id}/reset", axum::routing::post(reset))
         .route("/forcebus/v1/orgs/{id}/control", any(control))
         .route("/forcebus/v1/orgs/{id}/control/{what}", any(control))
+        .route("/metrics", get(metrics))
         .with_state(api)
         .fallback_service(dispatch)
+}
+
+/// `GET /metrics` (Prometheus), open like the health endpoints: counts only, no data.
+async fn metrics(State(api): State<Arc<OrgsApi>>) -> Response {
+    crate::metrics::serve(State(api.tenants.clone())).await
 }
 
 /// An error in Salesforce's shape, its code from the one table.

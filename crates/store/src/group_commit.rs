@@ -73,11 +73,16 @@ impl Syncer {
             s.running = true;
             drop(s);
             let target = self.committed.load(Ordering::SeqCst);
+            let started = std::time::Instant::now();
             let result = flush();
+            metrics::histogram!("forcebus_store_flush_seconds").record(started.elapsed());
             let mut s = self.state.locked();
             s.running = false;
             let outcome = match result {
                 Flush::Done => {
+                    // How many commits this one flush made durable (group commit).
+                    metrics::histogram!("forcebus_store_group_commit_size")
+                        .record(target.saturating_sub(s.synced) as f64);
                     s.synced = s.synced.max(target);
                     Ok(())
                 }

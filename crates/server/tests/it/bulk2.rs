@@ -20,7 +20,7 @@ pub(crate) fn new_job(s: &Server, kind: &str, body: Value) -> Value {
     job
 }
 
-fn upload(s: &Server, id: &str, csv: &str) -> (u16, Value) {
+pub(crate) fn upload(s: &Server, id: &str, csv: &str) -> (u16, Value) {
     j(s.http()
         .put(format!("{}/jobs/ingest/{id}/batches", s.data()))
         .bearer(s)
@@ -30,7 +30,7 @@ fn upload(s: &Server, id: &str, csv: &str) -> (u16, Value) {
         .unwrap())
 }
 
-fn patch_state(s: &Server, kind: &str, id: &str, state: &str) -> (u16, Value) {
+pub(crate) fn patch_state(s: &Server, kind: &str, id: &str, state: &str) -> (u16, Value) {
     j(s.http()
         .patch(format!("{}/jobs/{kind}/{id}", s.data()))
         .bearer(s)

@@ -32,6 +32,7 @@ mod lifecycle;
 mod live_schema;
 mod metadata;
 mod metadata_channels;
+mod metrics;
 mod organization;
 mod orgs;
 mod orgs_idle;

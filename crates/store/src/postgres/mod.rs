@@ -275,6 +275,7 @@ impl Store for PostgresStore {
             Ok(row.get::<_, i64>(0))
         })?;
         *self.latest.locked() = Some(count);
+        metrics::counter!("forcebus_store_commits_total", "engine" => "postgres").increment(1);
         drop(writing);
         Ok(match self.durability {
             Durability::Full => self.syncer.committed(),

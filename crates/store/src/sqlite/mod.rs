@@ -319,6 +319,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
+        metrics::counter!("forcebus_store_commits_total", "engine" => "sqlite").increment(1);
         let expired = batch
             .writes
             .iter()

@@ -1,0 +1,297 @@
+//! `GET /metrics`: Prometheus's text format, through the `metrics` facade and its
+//! Prometheus exporter. The crates count what they do (`forcebus_store_*` commits and
+//! group-commit flushes, `forcebus_events_appended_total`, `forcebus_deliveries_total`
+//! and `forcebus_subscribers` by protocol, `forcebus_bulk_rows_total`); this module adds
+//! the HTTP requests (by route family and status, with latency) and, at each scrape,
+//! what is read rather than counted: orgs open and resting, the event logs' size, the
+//! process's memory and CPU. Every label set is bounded: no org id, path or user.
+//!
+//! [`DASHBOARD`] is a Grafana dashboard over these names; a test checks that every
+//! metric it queries is served.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::tenants::Tenants;
+
+/// The Grafana dashboard in the repository (`deploy/grafana/forcebus.json`).
+#[cfg(test)]
+pub(crate) const DASHBOARD: &str = include_str!("../../../deploy/grafana/forcebus.json");
+
+/// Latency buckets, in seconds: 100 µs to 2 min (long polls park for up to 110 s).
+const BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+    30.0, 120.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the recorder (once per process); every `metrics::` call records from then on.
+pub(crate) fn install() -> anyhow::Result<()> {
+    if HANDLE.get().is_some() {
+        return Ok(());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&BUCKETS)?
+        .install_recorder()?;
+    let _ = HANDLE.set(handle);
+    describe();
+    Ok(())
+}
+
+/// Each metric's `# HELP` line, and zeros for the series a quiet server has not touched
+/// yet (so a dashboard shows 0, not "no data").
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "forcebus_http_requests_total",
+        "HTTP requests by route family and status."
+    );
+    describe_histogram!(
+        "forcebus_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by route family (CometD connects park up to 110 s)."
+    );
+    describe_counter!(
+        "forcebus_store_commits_total",
+        "Storage transactions committed, by engine."
+    );
+    describe_histogram!(
+        "forcebus_store_flush_seconds",
+        metrics::Unit::Seconds,
+        "One group-commit flush: an fsync of SQLite's WAL, or PostgreSQL's synchronous commit."
+    );
+    describe_histogram!(
+        "forcebus_store_group_commit_size",
+        "Commits one flush made durable."
+    );
+    describe_counter!(
+        "forcebus_events_appended_total",
+        "Events appended to the logs, by retention class (0: change and platform events; 1: PushTopic and generic notifications)."
+    );
+    describe_counter!(
+        "forcebus_deliveries_total",
+        "Events delivered to subscribers, by protocol."
+    );
+    describe_gauge!(
+        "forcebus_subscribers",
+        "Streaming API sessions and Pub/Sub API streams open."
+    );
+    describe_counter!(
+        "forcebus_bulk_rows_total",
+        "Bulk API ingest rows processed."
+    );
+    describe_gauge!(
+        "forcebus_orgs",
+        "Orgs open (in memory) and resting (unloaded while idle)."
+    );
+    describe_gauge!(
+        "forcebus_event_log_bytes",
+        metrics::Unit::Bytes,
+        "Retained event payload bytes, every open org."
+    );
+    describe_gauge!(
+        "forcebus_event_log_events",
+        "Retained events, every open org."
+    );
+    describe_gauge!(
+        "process_resident_memory_bytes",
+        metrics::Unit::Bytes,
+        "Resident memory."
+    );
+    describe_gauge!(
+        "process_cpu_seconds_total",
+        metrics::Unit::Seconds,
+        "CPU time used, user and system."
+    );
+    for protocol in ["cometd", "pubsub"] {
+        metrics::counter!("forcebus_deliveries_total", "protocol" => protocol).absolute(0);
+        metrics::gauge!("forcebus_subscribers", "protocol" => protocol).increment(0.0);
+    }
+    metrics::counter!("forcebus_bulk_rows_total").absolute(0);
+}
+
+/// The route family of a path: a bounded label.
+fn family(path: &str) -> &'static str {
+    const FAMILIES: [(&str, &str); 14] = [
+        ("/services/data/v", "rest"),
+        ("/services/async/", "bulk1"),
+        ("/services/Soap/m/", "metadata"),
+        ("/services/Soap/", "soap"),
+        ("/services/oauth2/", "oauth"),
+        ("/services/apexrest/", "apexrest"),
+        ("/cometd/", "cometd"),
+        ("/forcebus/v1/orgs", "admin"),
+        ("/forcebus/v1/control", "control"),
+        ("/forcebus/v1/events", "inspector"),
+        ("/forcebus/health", "health"),
+        ("/forcebus/ready", "health"),
+        ("/metrics", "metrics"),
+        ("/id/", "oauth"),
+    ];
+    if path.starts_with("/services/data/v") {
+        if path.contains("/jobs/") {
+            return "bulk2";
+        }
+        if path.contains("/tooling/") {
+            return "tooling";
+        }
+        if path.contains("/composite") {
+            return "composite";
+        }
+    }
+    FAMILIES
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map_or("other", |(_, f)| f)
+}
+
+/// Counts and times every HTTP request.
+pub(crate) async fn count(req: Request, next: Next) -> Response {
+    let family = family(req.uri().path());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("forcebus_http_requests_total", "family" => family, "status" => status)
+        .increment(1);
+    metrics::histogram!("forcebus_http_request_duration_seconds", "family" => family)
+        .record(started.elapsed());
+    response
+}
+
+/// `GET /metrics`.
+pub(crate) async fn serve(State(tenants): State<Arc<Tenants>>) -> Response {
+    let Some(handle) = HANDLE.get() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    read_now(&tenants);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// What is read at each scrape rather than counted.
+fn read_now(tenants: &Tenants) {
+    let made = tenants.made();
+    let open: Vec<_> = made.iter().filter_map(|m| m.open()).collect();
+    // The default org is always open.
+    metrics::gauge!("forcebus_orgs", "state" => "open").set((open.len() + 1) as f64);
+    metrics::gauge!("forcebus_orgs", "state" => "resting").set((made.len() - open.len()) as f64);
+    let logs = std::iter::once(tenants.default_org().org.log().clone())
+        .chain(open.iter().map(|t| t.org.log().clone()));
+    let (mut bytes, mut events) = (0u64, 0usize);
+    for log in logs {
+        bytes += log.retained_bytes();
+        events += log.retained();
+    }
+    metrics::gauge!("forcebus_event_log_bytes").set(bytes as f64);
+    metrics::gauge!("forcebus_event_log_events").set(events as f64);
+    if let Some((rss, cpu)) = process() {
+        metrics::gauge!("process_resident_memory_bytes").set(rss);
+        metrics::gauge!("process_cpu_seconds_total").set(cpu);
+    }
+}
+
+/// The process's resident memory (bytes) and CPU time (seconds), from `/proc`.
+fn process() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let pages: f64 = fields.get(21)?.parse().ok()?;
+    // Linux's usual clock tick and page size.
+    Some((pages * 4096.0, ticks / 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_fall_in_bounded_families() {
+        for (path, want) in [
+            ("/services/data/v62.0/sobjects/Account", "rest"),
+            ("/services/data/v62.0/jobs/ingest/750x", "bulk2"),
+            ("/services/data/v62.0/tooling/query", "tooling"),
+            ("/services/data/v62.0/composite/sobjects", "composite"),
+            ("/services/async/62.0/job", "bulk1"),
+            ("/services/Soap/u/62.0", "soap"),
+            ("/services/Soap/m/62.0", "metadata"),
+            ("/cometd/62.0", "cometd"),
+            ("/services/oauth2/token", "oauth"),
+            ("/forcebus/v1/orgs/00D", "admin"),
+            ("/nothing", "other"),
+        ] {
+            assert_eq!(family(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_process_reads_itself() {
+        let (rss, cpu) = process().expect("/proc/self/stat");
+        assert!(rss > 1_000_000.0, "{rss}");
+        assert!(cpu >= 0.0);
+    }
+
+    /// Every metric the dashboard queries is one the server serves (or Prometheus derives:
+    /// a histogram's `_bucket`, `_sum`, `_count`).
+    #[test]
+    fn the_dashboard_queries_only_served_metrics() {
+        let served = [
+            "forcebus_http_requests_total",
+            "forcebus_http_request_duration_seconds",
+            "forcebus_store_commits_total",
+            "forcebus_store_flush_seconds",
+            "forcebus_store_group_commit_size",
+            "forcebus_events_appended_total",
+            "forcebus_deliveries_total",
+            "forcebus_subscribers",
+            "forcebus_bulk_rows_total",
+            "forcebus_orgs",
+            "forcebus_event_log_bytes",
+            "forcebus_event_log_events",
+            "process_resident_memory_bytes",
+            "process_cpu_seconds_total",
+        ];
+        let dashboard: serde_json::Value = serde_json::from_str(DASHBOARD).unwrap();
+        let mut queried = Vec::new();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                    if word.starts_with("forcebus_") || word.starts_with("process_") {
+                        queried.push(word.to_owned());
+                    }
+                }
+            }
+        }
+        assert!(queried.len() >= served.len(), "{queried:?}");
+        for q in &queried {
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| q.strip_suffix(s))
+                .unwrap_or(q);
+            assert!(
+                served.contains(&base),
+                "the dashboard queries {q}, which nothing serves"
+            );
+        }
+        for s in served {
+            assert!(
+                queried.iter().any(|q| q.starts_with(s)),
+                "the dashboard shows nothing of {s}"
+            );
+        }
+    }
+}
