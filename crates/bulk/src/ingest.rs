@@ -43,6 +43,14 @@ pub(crate) struct Header {
 pub(crate) fn read_header(job: &Job, path: &std::path::Path) -> Result<Option<Header>, String> {
     let file = match File::open(path) {
         Ok(f) => f,
+        // Uploaded, but to a server that stopped before the job ran (servers sharing a
+        // PostgreSQL database keep Bulk uploads on their own disk).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && job.uploaded.unwrap_or(0) > 0 => {
+            return Err(format!(
+                "Unknown : the upload is gone: it was kept by a server that stopped before \
+                 the job ran; upload the data again in a new job ({e})"
+            ));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("Unknown : the upload cannot be read: {e}")),
     };

@@ -466,3 +466,40 @@ fn ten_takeovers_under_load_lose_nothing() {
     }
     drop(standby);
 }
+
+/// A Bulk API 2.0 upload lives on the disk of the server that took it: when another
+/// server takes over before the job ran, the job fails saying why (nothing is half done),
+/// rather than completing with none of the rows.
+#[test]
+fn a_bulk_upload_left_on_a_dead_server_fails_its_job_clearly() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let mut first = on_with(&url, 1);
+    let job = crate::bulk2::new_job(
+        &first,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(crate::bulk2::upload(&first, &id, "Name\nA\nB\n").0, 201);
+    first.kill();
+    let mut next = on_with(&url, 1);
+    // The ready line's token of the first server works on the next.
+    next.ready
+        .access_token
+        .clone_from(&first.ready.access_token);
+    assert_eq!(
+        crate::bulk2::patch_state(&next, "ingest", &id, "UploadComplete").0,
+        200
+    );
+    let done = crate::bulk2::wait(&next, "ingest", &id);
+    assert_eq!(done["state"], "Failed", "{done}");
+    assert!(
+        done["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("upload the data again"),
+        "{done}"
+    );
+    assert_eq!(done["numberRecordsProcessed"], 0);
+}
