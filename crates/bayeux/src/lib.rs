@@ -76,6 +76,11 @@ pub struct Bayeux {
 }
 
 impl Bayeux {
+    /// How many Streaming API sessions are open.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// A server over `org`. It answers who is subscribed where ([`Presence`], for the
     /// generic streaming push resource).
     pub fn new(org: Arc<Org>, auth: Arc<Auth>, config: BayeuxConfig) -> Arc<Self> {

@@ -96,6 +96,16 @@ fn client_id() -> String {
 }
 
 impl Sessions {
+    /// How many sessions there are.
+    pub fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Removes sessions idle longer than `timeout` (parked connects keep theirs alive) and
     /// sessions dropped before `epoch`; returns how many remain.
     pub fn sweep(&self, timeout: Duration, epoch: u64) -> usize {

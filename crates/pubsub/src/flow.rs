@@ -101,7 +101,7 @@ impl<M: Mode> Flow<M> {
     where
         S: Stream<Item = Result<Ask, PubSubError>> + Unpin + Send,
     {
-        let _counted = Counted::new();
+        let _counted = Counted::new(&self.ps);
         let config = self.ps.config.clone();
         let mut last_sent = Instant::now();
         let opened = match first {
@@ -313,18 +313,24 @@ fn split(events: Vec<ConsumerEvent>, max_bytes: usize) -> Vec<Vec<ConsumerEvent>
     out
 }
 
-/// A stream counted in `/metrics` (`forcebus_subscribers`) while it runs.
-struct Counted;
+/// A stream counted (its org's [`PubSub::stream_count`], `/metrics`'
+/// `forcebus_subscribers`) while it runs.
+struct Counted(Arc<PubSub>);
 
 impl Counted {
-    fn new() -> Self {
+    fn new(ps: &Arc<PubSub>) -> Self {
+        ps.streams
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").increment(1.0);
-        Self
+        Self(ps.clone())
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        self.0
+            .streams
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").decrement(1.0);
     }
 }

@@ -83,6 +83,8 @@ pub struct PubSub {
     config: PubSubConfig,
     /// Flips to true when the server shuts down: open streams end at once.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Subscribe streams (plain and managed) running now.
+    pub(crate) streams: std::sync::atomic::AtomicUsize,
 }
 
 impl PubSub {
@@ -93,7 +95,13 @@ impl PubSub {
             auth,
             config,
             closing: tokio::sync::watch::channel(false).0,
+            streams: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// How many Subscribe streams (plain and managed) are open.
+    pub fn stream_count(&self) -> usize {
+        self.streams.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Ends every open stream with Salesforce's "service unavailable" status (clients

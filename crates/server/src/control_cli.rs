@@ -215,10 +215,24 @@ pub(crate) fn call(
     path: &str,
     body: Option<&Value>,
 ) -> anyhow::Result<()> {
+    if let Some(answer) = answer(target, data_dir, method, path, body)? {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    }
+    Ok(())
+}
+
+/// The server's JSON answer to `method path` (`None` for a 204), or why it failed.
+pub(crate) fn answer(
+    target: &Target,
+    data_dir: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<Option<Value>> {
     let (addr, key) = resolve(target, data_dir)?;
     let (status, text) = send(&addr, method, path, &key, body)?;
     if status == 204 {
-        return Ok(());
+        return Ok(None);
     }
     let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if !(200..300).contains(&status) {
@@ -227,8 +241,7 @@ pub(crate) fn call(
             .map_or_else(|| answer.to_string(), str::to_owned);
         bail!("the server answered {status}: {message}");
     }
-    println!("{}", serde_json::to_string_pretty(&answer)?);
-    Ok(())
+    Ok(Some(answer))
 }
 
 /// The server's `host:port` and the key: from the flags, else from the ready line.

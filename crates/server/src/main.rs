@@ -101,6 +101,13 @@ enum Command {
     /// The orgs of a running server: create, list, show, reset, delete
     /// (`/forcebus/v1/orgs`).
     Org(OrgArgs),
+    /// A running server's orgs: records, events, event log size, last replay id and
+    /// open subscribers (Streaming API sessions, Pub/Sub streams) of each.
+    ///
+    /// forcebus status
+    ///
+    /// forcebus status --json --url 127.0.0.1:8080 --key "$ADMIN_KEY"
+    Status(StatusArgs),
     /// The servers on one PostgreSQL database (`--store`): which serves, which stand by.
     ///
     /// forcebus cluster status --store postgres://forcebus@db:5432/forcebus
@@ -249,6 +256,21 @@ struct OrgArgs {
     config: Option<PathBuf>,
     /// Data directory of the running server [default: ./.forcebus].
     #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    target: control_cli::Target,
+    /// The orgs API's answer as JSON.
+    #[arg(long)]
+    json: bool,
+    /// TOML configuration file, to find the data dir the way `serve` does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the running server [default: ./.forcebus].
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
 
@@ -496,6 +518,8 @@ fn main() -> ExitCode {
         | Command::Completions { .. }
         | Command::Man) => client(command),
         Command::Cluster(args) => cluster_cli::run(&args),
+        Command::Status(args) => configured(args.config, args.data_dir)
+            .and_then(|c| org_cli::status(&args.target, &c.data_dir, args.json)),
         Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
         Command::Trust(args) => {
             let serve = configured(args.config, args.data_dir);

@@ -1,6 +1,7 @@
 //! `forcebus org ...`: the orgs of a running server (`/forcebus/v1/orgs`), as
 //! `forcebus control` reaches it (the data dir's ready.json, or `--url` with `--key`).
-//! Prints the server's JSON answer.
+//! Prints the server's JSON answer. `forcebus status` shows the same list as a table, with
+//! each open org's event log and subscribers.
 //!
 //! ```sh
 //! forcebus org create --name ci-42 --config org.json   # {"users": [...], "objects": {...}}
@@ -15,7 +16,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use crate::control_cli::{Target, call};
+use crate::control_cli::{Target, answer, call};
 
 /// One org command.
 #[derive(Debug, Subcommand)]
@@ -82,4 +83,35 @@ pub(crate) fn run(command: &OrgCommand, target: &Target, data_dir: &Path) -> any
             Ok(())
         }
     }
+}
+
+/// `forcebus status`: every org of the running server with its records, event log and
+/// subscribers, as a table or (`json`) the orgs API's answer.
+pub(crate) fn status(target: &Target, data_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let orgs = answer(target, data_dir, "GET", "/forcebus/v1/orgs", None)?.unwrap_or(Value::Null);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&orgs)?);
+        return Ok(());
+    }
+    let rows: Vec<Value> = orgs["orgs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|o| {
+            json!({
+                "Org": o["org_id"],
+                "Name": o["name"],
+                "Loaded": if o["loaded"] == true { "yes" } else { "resting" },
+                "Records": o["records"],
+                "Events": o["events"],
+                "LogBytes": o["log"]["bytes"],
+                "LastReplayId": o["log"]["last_replay_id"],
+                "CometD": o["subscribers"]["cometd"],
+                "PubSub": o["subscribers"]["pubsub"],
+            })
+        })
+        .collect();
+    print!("{}", crate::data_cli::table(&rows, &["Org"]));
+    Ok(())
 }

@@ -157,7 +157,7 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
 
 /// The default org's entry.
 fn default_entry(t: &Tenant) -> Value {
-    json!({
+    let mut entry = json!({
         "org_id": t.org.id().to18(),
         "name": t.org.name(),
         "created": null,
@@ -166,7 +166,22 @@ fn default_entry(t: &Tenant) -> Value {
         "records": t.org.record_count(),
         "events": t.org.log().retained(),
         "loaded": true,
-    })
+    });
+    activity(&mut entry, t);
+    entry
+}
+
+/// An open org's event log and subscribers, added to its entry.
+fn activity(entry: &mut Value, t: &Tenant) {
+    let log = t.org.log();
+    entry["log"] = json!({
+        "bytes": log.retained_bytes(),
+        "last_replay_id": log.last_replay_id(),
+    });
+    entry["subscribers"] = json!({
+        "cometd": t.bayeux.session_count(),
+        "pubsub": t.pubsub.stream_count(),
+    });
 }
 
 /// A made org's entry (a resting one stays at rest: its counts were kept).
@@ -179,7 +194,7 @@ fn made_entry(m: &Made) -> Value {
         .as_ref()
         .and_then(|u| u.first())
         .map(|u| u.username.clone());
-    json!({
+    let mut entry = json!({
         "org_id": m.id.to18(),
         "name": m.info.name,
         "created": m.info.created,
@@ -188,7 +203,11 @@ fn made_entry(m: &Made) -> Value {
         "records": records,
         "events": events,
         "loaded": loaded,
-    })
+    });
+    if let Some(t) = m.open() {
+        activity(&mut entry, &t);
+    }
+    entry
 }
 
 async fn list(State(api): State<Arc<OrgsApi>>, headers: HeaderMap) -> Response {

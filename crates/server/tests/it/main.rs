@@ -54,6 +54,7 @@ mod small_resources;
 mod soap;
 mod sobjects;
 mod startup;
+mod status;
 mod tooling_defs;
 
 /// The server under test: the one this build made, or `FORCEBUS_BIN` (to run these tests
