@@ -60,8 +60,10 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
     };
     let (tenant, activity) = tenants.serve(made).await;
     let router = tenant.router.clone();
+    // Every log line of the request names its org.
+    let span = tracing::info_span!("org", id = %tenant.org.id().to18());
     drop(tenant);
-    let response = match router.oneshot(request).await {
+    let response = match tracing::Instrument::instrument(router.oneshot(request), span).await {
         Ok(response) => response,
         Err(never) => match never {},
     };
