@@ -206,7 +206,11 @@ fn postgres_error(e: &::postgres::Error) -> String {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         },
-        None => e.to_string(),
+        // "error connecting to server", and why (refused, timed out, ...).
+        None => match std::error::Error::source(e) {
+            Some(why) if !e.to_string().contains(&why.to_string()) => format!("{e}: {why}"),
+            _ => e.to_string(),
+        },
     }
 }
 
