@@ -73,20 +73,23 @@ fn parent(schema: &Schema, o: &ObjectDef, name: &str) -> Result<Column, String> 
 }
 
 /// The columns a header names, checked against the object and the operation: every name
-/// known, `Id` present for updates and deletes, the external id for upserts.
+/// known at the job's API version (`major`), `Id` present for updates and deletes, the
+/// external id for upserts.
 pub fn columns(
     schema: &Schema,
     o: &ObjectDef,
     header: &[String],
     operation: Operation,
-    external_id: Option<&str>,
+    (external_id, major): (Option<&str>, u32),
 ) -> Result<Vec<Column>, String> {
     let columns = header
         .iter()
-        .map(|name| match o.field(name.trim()) {
-            Some(f) => Ok(Column::Field(f.name.clone(), f.ftype)),
-            None => parent(schema, o, name.trim()),
-        })
+        .map(
+            |name| match o.field(name.trim()).filter(|f| f.exists_at(major)) {
+                Some(f) => Ok(Column::Field(f.name.clone(), f.ftype)),
+                None => parent(schema, o, name.trim()),
+            },
+        )
         .collect::<Result<Vec<_>, _>>()?;
     let has = |field: &str| {
         columns

@@ -113,7 +113,12 @@ pub(crate) fn checked(
             .clone()
             .filter(|q| !q.trim().is_empty())
             .ok_or_else(|| invalid("A query job needs a query".into()))?;
-        (crate::query::check(&bulk.org, &text)?, Some(text), None)
+        let major = forcebus_meta::major_version(&caller.version);
+        (
+            crate::query::check(&bulk.org, &text, major)?,
+            Some(text),
+            None,
+        )
     } else {
         let (object, key) = target(bulk, &new, operation)?;
         (object, None, key)

@@ -122,7 +122,10 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
         o,
         &header.values,
         job.operation,
-        job.external_id_field.as_deref(),
+        (
+            job.external_id_field.as_deref(),
+            forcebus_meta::major_version(&job.api_version),
+        ),
     ) {
         Ok(c) => c,
         Err(message) => return bulk.fail(&job.id, message),

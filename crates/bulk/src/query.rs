@@ -32,8 +32,12 @@ fn visible(o: &forcebus_meta::ObjectDef) -> bool {
     !o.tooling
 }
 
-/// Checks a query Bulk API 2.0 can run; its object.
-pub(crate) fn check(org: &Org, text: &str) -> Result<String, BulkError> {
+/// Checks a query Bulk API 2.0 can run at API version `major` (a field that came later is
+/// unknown); its object.
+pub(crate) fn check(org: &Org, text: &str, major: u32) -> Result<String, BulkError> {
+    let schema = org.schema();
+    forcebus_soql::prepare_at(text, &schema, &visible, major)
+        .map_err(|e| BulkError::new(Kind::InvalidJob, e.render(text)))?;
     check_for(org, text, false)
 }
 

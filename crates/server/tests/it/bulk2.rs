@@ -835,3 +835,65 @@ fn a_150_mb_upload_is_refused_at_the_limit_without_being_held_in_memory() {
         "nothing of the 150 MB: {job}"
     );
 }
+
+/// Fields by API version in Bulk API 2.0 as in REST: `ServiceContract.AdditionalDiscount`
+/// came in 55.0, so a 54.0 job does not know it (the ingest job fails, the query job is
+/// refused) and a 62.0 job does.
+#[test]
+fn bulk_jobs_see_the_fields_of_their_api_version() {
+    let s = server();
+    let at = |version: &str, path: &str| format!("{}/services/data/v{version}{path}", s.base());
+    let ingest = |version: &str| {
+        let (st, job) = j(s
+            .http()
+            .post(at(version, "/jobs/ingest"))
+            .bearer(&s)
+            .json(&json!({"object": "ServiceContract", "operation": "insert"}))
+            .send()
+            .unwrap());
+        assert_eq!(st, 200, "{job}");
+        let id = job["id"].as_str().unwrap().to_owned();
+        let r = s
+            .http()
+            .put(at(version, &format!("/jobs/ingest/{id}/batches")))
+            .bearer(&s)
+            .header("Content-Type", "text/csv")
+            .body("Name,AdditionalDiscount\nP,5\n")
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let r = s
+            .http()
+            .patch(at(version, &format!("/jobs/ingest/{id}")))
+            .bearer(&s)
+            .json(&json!({"state": "UploadComplete"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        wait(&s, "ingest", &id)
+    };
+    let old = ingest("54.0");
+    assert_eq!(old["state"], "Failed", "{old}");
+    assert_eq!(
+        old["errorMessage"],
+        "InvalidBatch : Field name not found : AdditionalDiscount"
+    );
+    let new = ingest("62.0");
+    assert_eq!(new["state"], "JobComplete", "{new}");
+    assert_eq!(new["numberRecordsProcessed"], 1);
+    let query = |version: &str| {
+        j(s.http()
+            .post(at(version, "/jobs/query"))
+            .bearer(&s)
+            .json(&json!({"operation": "query", "query": "SELECT Id, AdditionalDiscount FROM ServiceContract"}))
+            .send()
+            .unwrap())
+    };
+    let (st, refused) = query("54.0");
+    assert_eq!(st, 400, "{refused}");
+    assert!(
+        refused.to_string().contains("AdditionalDiscount"),
+        "{refused}"
+    );
+    assert_eq!(query("62.0").0, 200);
+}
