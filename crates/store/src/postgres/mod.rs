@@ -6,11 +6,12 @@
 //! makes it durable with one small synchronous commit of its own (PostgreSQL writes WAL in
 //! order, so that commit's flush covers every commit before it), led by one writer and
 //! shared by every writer waiting (group commit, as on SQLite). Each commit also counts
-//! itself in the org's row of `fb_commits`, so a flush that fails (the database went
-//! away) is followed by reading that count back: if the latest commit is there, nothing
-//! was lost and the next flush covers it; if it is not (the database crashed before the
-//! commit reached its disk), the store fails every later sync, so nothing is acknowledged
-//! that the database does not hold.
+//! itself in the org's row of `fb_commits` and reads when the database server started: a
+//! commit or flush that finds the database restarted with the count gone back below what
+//! this server saw knows the database lost commits it held in memory only, and the store
+//! fails it and everything after (`Lost`), so nothing is acknowledged, or covered by a
+//! later flush, that the database does not hold. A flush that fails (the database went
+//! away) reads the count back for the same reason.
 //!
 //! - [`pool`]: the connections, each on a thread of its own, made again when broken.
 //! - [`lease`]: which node may write, and the epoch every commit checks (fencing).
@@ -46,19 +47,59 @@ pub struct PostgresStore {
     /// were given.
     writing: Mutex<()>,
     syncer: Syncer,
-    /// The org's commit count after the latest commit, to look for after a failed flush.
-    latest: Mutex<Option<i64>>,
+    /// What this node last saw of the org's commit count and of the database's start.
+    seen: Arc<Mutex<Seen>>,
+    /// Why nothing more is committed: the database lost commits not yet durable.
+    lost: Arc<Mutex<Option<String>>>,
 }
 
-/// Counts a commit (the flush is one too).
+/// The org's commit count (every commit and flush adds one) and when the database server
+/// started, as last seen: a database that restarted with a count back below what was seen
+/// lost commits it held in memory only (`synchronous_commit = off`), and the org's state in
+/// this server's memory is ahead of it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    n: i64,
+    started: Option<i64>,
+}
+
+const LOST: &str = "the database restarted and lost commits that were not yet durable; \
+    restart forcebus to serve what the database holds";
+
+/// Checks a count and the database's start from a commit or a flush before it commits:
+/// `Lost` (for good) when the database restarted and the count went back.
+fn check(
+    seen: &Mutex<Seen>,
+    lost: &Mutex<Option<String>>,
+    n: i64,
+    started: i64,
+) -> Result<(), StoreError> {
+    let s = seen.locked();
+    if s.started.is_some_and(|was| was != started) && n <= s.n {
+        *lost.locked() = Some(LOST.to_owned());
+        return Err(StoreError::Lost(LOST.to_owned()));
+    }
+    Ok(())
+}
+
+/// Counts a commit (the flush is one too); the count and when the database started.
 const COUNT: &str = "INSERT INTO fb_commits (org, n) VALUES ($1, 1)
-    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1 RETURNING n";
+    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
+    RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8";
 /// Counts a commit if the server lease is still at the epoch given, holding its row shared
 /// until the commit ends (a takeover waits for it); no row when it is not.
 const COUNT_FENCED: &str = "INSERT INTO fb_commits (org, n)
     SELECT $1, 1 WHERE EXISTS (
         SELECT 1 FROM fb_leases WHERE scope = 'server' AND epoch = $2 FOR SHARE)
-    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1 RETURNING n";
+    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
+    RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8";
+
+/// Takes in a count and the database's start once its commit committed.
+fn record(seen: &Mutex<Seen>, n: i64, started: i64) {
+    let mut s = seen.locked();
+    s.n = s.n.max(n);
+    s.started = Some(started);
+}
 
 impl PostgresStore {
     /// The storage of the org keyed `org` in `db`.
@@ -69,7 +110,8 @@ impl PostgresStore {
             durability,
             writing: Mutex::new(()),
             syncer: Syncer::default(),
-            latest: Mutex::new(None),
+            seen: Arc::default(),
+            lost: Arc::default(),
         }
     }
 
@@ -105,17 +147,27 @@ impl PostgresStore {
     /// A synchronous commit that makes every earlier commit durable (see the module's
     /// documentation); after a failure, whether the latest commit survived.
     fn flush(&self) -> Flush {
-        let Err(e) = self.run(|c, org| {
+        if let Some(why) = self.lost.locked().clone() {
+            return Flush::Lost(StoreError::Lost(why));
+        }
+        let (seen, lost) = (self.seen.clone(), self.lost.clone());
+        let flushed = self.run(move |c, org| {
             let (client, prepared) = c.parts();
             let stmt = Conn::prepare(prepared, client, COUNT)?;
-            client.query_one(&stmt, &[&org])?;
+            // One statement, committed by itself: checked after, which is as good (a
+            // flush writes nothing of the org's but its count).
+            let row = client.query_one(&stmt, &[&org])?;
+            let (n, started) = (row.get(0), row.get(1));
+            check(&seen, &lost, n, started)?;
+            record(&seen, n, started);
             Ok(())
-        }) else {
-            return Flush::Done;
+        });
+        let e = match flushed {
+            Ok(()) => return Flush::Done,
+            Err(e @ StoreError::Lost(_)) => return Flush::Lost(e),
+            Err(e) => e,
         };
-        let Some(latest) = *self.latest.locked() else {
-            return Flush::Failed(e);
-        };
+        let latest = self.seen.locked().n;
         let count = self.run(|c, org| {
             let row = c
                 .client
@@ -123,12 +175,13 @@ impl PostgresStore {
             Ok(row.map_or(0, |r| r.get::<_, i64>(0)))
         });
         match count {
-            // Still there: a later flush makes it durable.
+            // Still there: a later flush makes it durable (and a restart of the database
+            // before it is caught by the next commit or flush, see `Seen`).
             Ok(n) if n >= latest => Flush::Failed(e),
-            Ok(_) => Flush::Lost(StoreError::Lost(format!(
-                "the database lost commits that were not yet durable ({e}); restart \
-                 forcebus to serve what the database holds"
-            ))),
+            Ok(_) => {
+                *self.lost.locked() = Some(LOST.to_owned());
+                Flush::Lost(StoreError::Lost(format!("{LOST} ({e})")))
+            }
             Err(_) => Flush::Failed(e),
         }
     }
@@ -252,9 +305,13 @@ impl Store for PostgresStore {
 
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let writing = self.writing.locked();
+        if let Some(why) = self.lost.locked().clone() {
+            return Err(StoreError::Lost(why));
+        }
         let batch = Arc::new(batch.clone());
         let fence = self.db.fenced_at();
-        let count = self.run(move |c, org| {
+        let (seen, lost) = (self.seen.clone(), self.lost.clone());
+        self.run(move |c, org| {
             let (client, prepared) = c.parts();
             let mut tx = client.transaction()?;
             // Durable once `sync` flushes (or never waited for, with `normal`).
@@ -267,14 +324,16 @@ impl Store for PostgresStore {
                 let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
                 tx.query_opt(&stmt, &[&org, &fence])?
             };
-            // Rolled back when dropped.
+            // Rolled back when dropped (fenced off, or the database lost earlier commits).
             let Some(row) = row else {
                 return Err(StoreError::Fenced);
             };
+            let (n, started) = (row.get(0), row.get(1));
+            check(&seen, &lost, n, started)?;
             tx.commit()?;
-            Ok(row.get::<_, i64>(0))
+            record(&seen, n, started);
+            Ok(())
         })?;
-        *self.latest.locked() = Some(count);
         metrics::counter!("forcebus_store_commits_total", "engine" => "postgres").increment(1);
         drop(writing);
         Ok(match self.durability {

@@ -226,3 +226,39 @@ fn a_node_that_lost_its_lease_commits_nothing() {
     b.forget_node("b").unwrap();
     assert_eq!(a.nodes().unwrap().len(), 1);
 }
+
+/// The database crashes with a commit not yet durable, and the next thing this server
+/// does is another commit (not the flush): that commit finds the database restarted with
+/// the count gone back, and fails (as does everything after), so the lost commit is never
+/// covered by a later flush.
+#[test]
+fn a_commit_after_the_database_lost_one_fails_for_good() {
+    let pg = Postgres::start_with("-c wal_writer_delay=10000");
+    let db = Database::connect(&pg.database(), 2).unwrap();
+    let s = store(&db, "00Dcrash2");
+    put(&s, "durable").unwrap();
+    let mut b = Batch::new();
+    b.put("org", "lost", Some("v".into()));
+    let ticket = s.commit_unsynced(&b).unwrap();
+    pg.stop_server("immediate");
+    pg.start_server();
+    let mut outcomes = Vec::new();
+    for n in 0..3 {
+        let mut b = Batch::new();
+        b.put("org", &format!("after {n}"), Some("v".into()));
+        outcomes.push(s.commit_unsynced(&b));
+    }
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+    assert!(
+        matches!(outcomes.last(), Some(Err(StoreError::Lost(_)))),
+        "{outcomes:?}"
+    );
+    assert!(matches!(s.sync(ticket), Err(StoreError::Lost(_))));
+    let keys: Vec<String> = s
+        .load_values("org")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, vec!["durable"]);
+}
