@@ -30,6 +30,9 @@ pub(crate) struct LoadArgs {
     /// Upsert on this external id field instead of inserting.
     #[arg(long, value_name = "FIELD")]
     upsert: Option<String>,
+    /// An org made with `forcebus org create` instead of the default one.
+    #[arg(long, value_name = "ORG_ID")]
+    org: Option<String>,
 }
 
 /// What `forcebus export` reads and where it writes.
@@ -42,6 +45,9 @@ pub(crate) struct ExportArgs {
     /// Include deleted records (queryAll).
     #[arg(long)]
     all_rows: bool,
+    /// An org made with `forcebus org create` instead of the default one.
+    #[arg(long, value_name = "ORG_ID")]
+    org: Option<String>,
 }
 
 /// Largest file `load` reads (Bulk API 2.0 takes 150 MB per upload).
@@ -62,8 +68,11 @@ struct Bulk {
 }
 
 impl Bulk {
-    fn new(data_dir: &Path) -> anyhow::Result<Self> {
-        let server = Resolved::find(None, None, "access_token", data_dir)?;
+    fn new(data_dir: &Path, org: Option<&str>) -> anyhow::Result<Self> {
+        let token = org
+            .map(|o| crate::control_cli::org_token(data_dir, o))
+            .transpose()?;
+        let server = Resolved::find(None, token.as_deref(), "access_token", data_dir)?;
         let version = server
             .ready
             .as_ref()
@@ -176,7 +185,7 @@ pub(crate) fn load(args: &LoadArgs, data_dir: &Path) -> anyhow::Result<()> {
         text
     };
     let rows = csv.lines().count().saturating_sub(1) as u64;
-    let bulk = Bulk::new(data_dir)?;
+    let bulk = Bulk::new(data_dir, args.org.as_deref())?;
     let mut job = json!({"object": args.object, "operation": "insert", "contentType": "CSV", "lineEnding": "LF"});
     if let Some(field) = &args.upsert {
         job["operation"] = json!("upsert");
@@ -227,7 +236,7 @@ pub(crate) fn load(args: &LoadArgs, data_dir: &Path) -> anyhow::Result<()> {
 
 /// `forcebus export`: one query job; its CSV, every page, one header row.
 pub(crate) fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<()> {
-    let bulk = Bulk::new(data_dir)?;
+    let bulk = Bulk::new(data_dir, args.org.as_deref())?;
     let soql = if args.what.trim().contains(char::is_whitespace) {
         args.what.clone()
     } else {

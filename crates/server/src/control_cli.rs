@@ -221,6 +221,25 @@ pub(crate) fn call(
     Ok(())
 }
 
+/// A new access token of org `org` (an org made with `forcebus org create`), through the
+/// admin API with the data dir's admin key.
+pub(crate) fn org_token(data_dir: &Path, org: &str) -> anyhow::Result<String> {
+    let admin = Resolved::find(None, None, "admin_key", data_dir)?;
+    let path = format!("/forcebus/v1/orgs/{org}/token");
+    let (status, text) = send(&admin.addr, "POST", &path, &admin.key, None)?;
+    let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if status != 200 {
+        let message = answer[0]["message"]
+            .as_str()
+            .map_or_else(|| answer.to_string(), str::to_owned);
+        bail!("no token for the org {org}: the server answered {status}: {message}");
+    }
+    answer["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the server's answer has no access_token")
+}
+
 /// The server's JSON answer to `method path` (`None` for a 204), or why it failed.
 pub(crate) fn answer(
     target: &Target,

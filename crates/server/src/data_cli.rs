@@ -29,6 +29,10 @@ pub(crate) struct DataTarget {
     /// An access token of the org [default: the default org's, from ready.json].
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
+    /// An org made with `forcebus org create` instead of the default one (a token is
+    /// issued for it with the data dir's admin key).
+    #[arg(long, value_name = "ORG_ID", conflicts_with_all = ["token", "url"])]
+    org: Option<String>,
     /// Print the API's JSON answer instead of a table.
     #[arg(long)]
     json: bool,
@@ -47,9 +51,13 @@ struct Api {
 
 impl Api {
     fn new(target: &DataTarget, data_dir: &Path) -> anyhow::Result<Self> {
+        let token = match &target.org {
+            Some(org) => Some(crate::control_cli::org_token(data_dir, org)?),
+            None => target.token.clone(),
+        };
         let server = Resolved::find(
             target.url.as_deref(),
-            target.token.as_deref(),
+            token.as_deref(),
             "access_token",
             data_dir,
         )?;

@@ -48,6 +48,7 @@ pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
         .route("/forcebus/v1/orgs", get(list).post(create))
         .route("/forcebus/v1/orgs/{id}", get(one).delete(remove))
         .route("/forcebus/v1/orgs/{id}/reset", axum::routing::post(reset))
+        .route("/forcebus/v1/orgs/{id}/token", axum::routing::post(token))
         .route("/forcebus/v1/orgs/{id}/control", any(control))
         .route("/forcebus/v1/orgs/{id}/control/{what}", any(control))
         .route("/metrics", get(metrics))
@@ -377,6 +378,49 @@ async fn reset(
             StatusCode::INTERNAL_SERVER_ERROR,
             Code::UnknownException,
             "the org could not be reset",
+        ),
+    }
+}
+
+/// `POST /forcebus/v1/orgs/{id}/token`: a new access token of the org's first user, for
+/// the admin key only (which reaches the org's controls already): how `forcebus query
+/// --org` and the other data commands reach a made org.
+async fn token(
+    State(api): State<Arc<OrgsApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !by_admin_key(&api, &headers) {
+        return unauthorized();
+    }
+    let n = match named(&api, &id, &headers, Opening::Always).await {
+        Ok(n) => n,
+        Err(r) => return r.response(),
+    };
+    let Some(t) = n.tenant.clone() else {
+        return Refused::NotFound.response();
+    };
+    let Some(user) = forcebus_org::RecordId::parse(&t.admin_id) else {
+        return Refused::NotFound.response();
+    };
+    let issued = tokio::task::spawn_blocking(move || {
+        t.auth
+            .issue(user, false)
+            .map(|g| (g.access_token, t.org.id().to18(), t.admin_id.clone()))
+    })
+    .await;
+    match issued {
+        Ok(Ok((access_token, org_id, user_id))) => Json(json!({
+            "access_token": access_token,
+            "org_id": org_id,
+            "user_id": user_id,
+            "instance_url": api.instance_url,
+        }))
+        .into_response(),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::UnknownException,
+            "no token could be issued",
         ),
     }
 }

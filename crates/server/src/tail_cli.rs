@@ -57,6 +57,10 @@ pub(crate) struct TailArgs {
     /// The org id the token belongs to [default: from ready.json].
     #[arg(long, value_name = "ORG_ID")]
     tenant: Option<String>,
+    /// An org made with `forcebus org create` instead of the default one (a token is
+    /// issued for it with the data dir's admin key).
+    #[arg(long, value_name = "ORG_ID", conflicts_with_all = ["token", "tenant"])]
+    org: Option<String>,
 }
 
 /// Events asked for at a time; more are asked for when half are in.
@@ -151,7 +155,11 @@ fn find(args: &TailArgs, data_dir: &Path) -> anyhow::Result<Server> {
             instance_url: String::new(),
         });
     }
-    let found = Resolved::find(None, args.token.as_deref(), "access_token", data_dir)?;
+    let token = match &args.org {
+        Some(org) => Some(crate::control_cli::org_token(data_dir, org)?),
+        None => args.token.clone(),
+    };
+    let found = Resolved::find(None, token.as_deref(), "access_token", data_dir)?;
     let ready = found.ready.context("no ready line")?;
     let field = |k: &str| {
         ready[k]
@@ -162,7 +170,11 @@ fn find(args: &TailArgs, data_dir: &Path) -> anyhow::Result<Server> {
     Ok(Server {
         endpoint: format!("http://{}", field("grpc")?),
         token: found.key,
-        tenant: args.tenant.clone().map_or_else(|| field("org_id"), Ok)?,
+        tenant: args
+            .tenant
+            .clone()
+            .or_else(|| args.org.clone())
+            .map_or_else(|| field("org_id"), Ok)?,
         instance_url: field("instance_url")?,
     })
 }

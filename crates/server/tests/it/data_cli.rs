@@ -361,3 +361,75 @@ fn load_and_export_100000_rows_through_bulk_api_2() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--org`: the data commands reach an org made with `forcebus org create` (a token is
+/// issued for it with the data dir's admin key), and only that org.
+#[test]
+fn the_data_commands_reach_a_made_org() {
+    let s = server_with(CONFIG);
+    let (st, made) = crate::orgs::new_org(&s, json!({"name": "cli-org"}));
+    assert_eq!(st, 201, "{made}");
+    let org = made["org_id"].as_str().unwrap();
+    let token = made["access_token"].as_str().unwrap();
+    let (st, _) = crate::orgs::rest(
+        &s,
+        reqwest::Method::POST,
+        token,
+        "/sobjects/Account",
+        Some(json!({"Name": "Made Only"})),
+    );
+    assert_eq!(st, 201);
+    create(&s, "Account", json!({"Name": "Default Only"}));
+    let names = |out: &str| -> Vec<String> {
+        let v: Value = serde_json::from_str(out).unwrap();
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (ok, out, err) = cli(
+        &s,
+        &["query", "--org", org, "--json", "SELECT Name FROM Account"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(names(&out), ["Made Only"]);
+    let (ok, out, err) = cli(&s, &["query", "--json", "SELECT Name FROM Account"]);
+    assert!(ok, "{err}");
+    assert_eq!(names(&out), ["Default Only"]);
+    let (ok, out, err) = cli(&s, &["export", "Account", "--org", org]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Made Only") && !out.contains("Default Only"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(
+        &s,
+        &[
+            "tail",
+            "--org",
+            org,
+            "/data/AccountChangeEvent",
+            "--replay",
+            "-2",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Made Only") && !out.contains("Default Only"),
+        "{out}"
+    );
+    let (ok, _, err) = cli(
+        &s,
+        &[
+            "query",
+            "--org",
+            "00DFb0000000000AAA",
+            "SELECT Id FROM Account",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("no token for the org"), "{err}");
+}
