@@ -26,6 +26,50 @@ pub use sqlite::{Durability, SqliteStore};
 /// by key.
 pub(crate) const BLOB_PIECE: usize = 256 * 1024;
 
+/// A read of `len` bytes from `offset` of a blob stored in pieces: the pieces it needs
+/// (first and last number), and the bytes gathered from them, for every engine.
+pub(crate) struct BlobRead {
+    offset: u64,
+    len: usize,
+    out: Vec<u8>,
+}
+
+impl BlobRead {
+    /// A read of `len` (more than 0) bytes from `offset`.
+    pub(crate) fn new(offset: u64, len: usize) -> Self {
+        Self {
+            offset,
+            len,
+            out: Vec::with_capacity(len),
+        }
+    }
+
+    /// The numbers of the first and the last piece the read needs.
+    pub(crate) fn pieces(&self) -> (u64, u64) {
+        let piece = BLOB_PIECE as u64;
+        (
+            self.offset / piece,
+            (self.offset + self.len as u64 - 1) / piece,
+        )
+    }
+
+    /// Takes what it needs of piece number `n`, given in order; whether it has all it
+    /// needs (no later piece is wanted).
+    pub(crate) fn take(&mut self, n: u64, data: &[u8]) -> bool {
+        let start = self.offset.saturating_sub(n * BLOB_PIECE as u64) as usize;
+        if start < data.len() {
+            let take = (self.len - self.out.len()).min(data.len() - start);
+            self.out.extend_from_slice(&data[start..start + take]);
+        }
+        self.out.len() == self.len
+    }
+
+    /// The bytes read (fewer than asked at the blob's end; none past it).
+    pub(crate) fn bytes(self) -> Vec<u8> {
+        self.out
+    }
+}
+
 /// One stored record: its id, object, deletion flag and field values as JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecord {

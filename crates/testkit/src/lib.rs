@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub mod pg;
 
 /// The ready line the server prints on stdout.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Ready {
     /// `127.0.0.1:PORT` of the HTTP listener.
     pub http: String,
@@ -92,20 +92,7 @@ impl Server {
 
     /// Starts a server with options.
     pub fn start_with(bin: &Path, options: Options) -> Self {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("forcebus-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let store = test_database(&options, n);
-        let (child, ready) = spawn(bin, &dir, &options, store.as_deref());
-        Self {
-            bin: bin.to_path_buf(),
-            dir,
-            options,
-            store,
-            child: Some(child),
-            ready,
-        }
+        Pending::start(bin, options).ready(READY_WITHIN)
     }
 
     /// The server's data directory.
@@ -258,9 +245,12 @@ fn test_database(options: &Options, n: u32) -> Option<String> {
     Some(format!("{server}/{name}"))
 }
 
+/// How long a started server may take to print its ready line.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
 fn spawn(bin: &Path, dir: &Path, options: &Options, store: Option<&str>) -> (Child, Ready) {
     let (child, line) = launch(bin, dir, options, store);
-    ready_within(child, &line, dir, Duration::from_secs(30))
+    ready_within(child, &line, dir, READY_WITHIN)
 }
 
 /// Starts the process; the channel gets its first stdout line.
@@ -358,20 +348,6 @@ impl Pending {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let store = test_database(&options, n);
         let (child, line) = launch(bin, &dir, &options, store.as_deref());
-        let placeholder = Ready {
-            http: String::new(),
-            grpc: String::new(),
-            org_id: String::new(),
-            user_id: String::new(),
-            username: String::new(),
-            password: String::new(),
-            security_token: String::new(),
-            client_id: String::new(),
-            client_secret: String::new(),
-            access_token: String::new(),
-            admin_key: String::new(),
-            ca_cert: String::new(),
-        };
         Self {
             server: Some(Server {
                 bin: bin.to_path_buf(),
@@ -379,7 +355,8 @@ impl Pending {
                 options,
                 store,
                 child: Some(child),
-                ready: placeholder,
+                // Filled in by `ready`.
+                ready: Ready::default(),
             }),
             line,
             got: None,

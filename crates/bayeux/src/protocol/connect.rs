@@ -43,12 +43,12 @@ fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
                 if let Some(m) = message(bx, &e, &sub.name, session.api) {
                     bytes += m.len();
                     out.push(m);
-                    metrics::counter!("forcebus_deliveries_total", "protocol" => "cometd")
-                        .increment(1);
                 }
             }
         }
     }
+    metrics::counter!("forcebus_deliveries_total", "protocol" => "cometd")
+        .increment(out.len() as u64);
     Ok(out)
 }
 

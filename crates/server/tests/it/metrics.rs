@@ -2,7 +2,7 @@
 //! served, and counts that move with what the server does.
 
 use forcebus_testkit::{Options, Server};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::bayeux::{connect, handshake, oauth, post};
 use crate::bulk2::{new_job, patch_state, upload, wait};
@@ -62,34 +62,34 @@ fn metrics_are_served_for_everything_the_dashboard_shows() {
     assert_eq!(patch_state(&s, "ingest", id, "UploadComplete").0, 200);
     wait(&s, "ingest", id);
     let after = scrape(&s);
-    for name in [
-        "forcebus_http_requests_total",
-        "forcebus_http_request_duration_seconds_bucket",
-        "forcebus_store_commits_total",
-        "forcebus_store_flush_seconds_bucket",
-        "forcebus_store_group_commit_size_count",
-        "forcebus_events_appended_total",
-        "forcebus_deliveries_total",
-        "forcebus_subscribers",
-        "forcebus_bulk_rows_total",
-        "forcebus_orgs",
-        "forcebus_event_log_bytes",
-        "forcebus_event_log_events",
-        "process_resident_memory_bytes",
-        "process_cpu_seconds_total",
-    ] {
-        assert!(
-            after.lines().any(|l| l.starts_with(name)),
-            "{name} is not served:\n{after}"
-        );
-        assert!(
-            after.contains(&format!(
-                "# HELP {}",
-                name.trim_end_matches("_bucket").trim_end_matches("_count")
-            )),
-            "{name} has no HELP line"
-        );
+    // Every metric the Grafana dashboard queries, served by this server.
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../../../../deploy/grafana/forcebus.json")).unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("forcebus_") || w.starts_with("process_"))
+            {
+                queried += 1;
+                assert!(
+                    after.lines().any(|l| l.starts_with(name)),
+                    "the dashboard queries {name}, which is not served:\n{after}"
+                );
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                assert!(
+                    after.contains(&format!("# HELP {base} ")),
+                    "{base} has no HELP line"
+                );
+            }
+        }
     }
+    assert!(queried >= 14, "the dashboard queries {queried} metrics");
     let grew = |series: &str| {
         let (a, b) = (
             value(&before, series).unwrap_or(0.0),

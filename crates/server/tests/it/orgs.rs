@@ -43,12 +43,13 @@ pub(crate) fn rest(
     (r.status().as_u16(), r.json().unwrap_or(Value::Null))
 }
 
-fn accounts(s: &Server, token: &str) -> Vec<String> {
+/// The names of the org's accounts (the org of `token`), by name.
+pub(crate) fn accounts(s: &Server, token: &str) -> Vec<String> {
     let (st, q) = rest(
         s,
         reqwest::Method::GET,
         token,
-        "/query?q=SELECT+Name+FROM+Account",
+        "/query?q=SELECT+Name+FROM+Account+ORDER+BY+Name",
         None,
     );
     assert_eq!(st, 200, "{q}");

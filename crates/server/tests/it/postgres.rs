@@ -6,7 +6,7 @@ use forcebus_testkit::pg::Postgres;
 use forcebus_testkit::{Options, Pending, Server};
 use serde_json::{Value, json};
 
-use crate::orgs::{new_org, rest};
+use crate::orgs::{accounts, new_org, rest};
 use crate::{bin, get};
 
 fn on(url: &str) -> Server {
@@ -16,49 +16,26 @@ fn on(url: &str) -> Server {
 /// A server on the database at `url` whose lease lasts `lease_secs`; returns once it
 /// holds the lease and is ready.
 fn on_with(url: &str, lease_secs: u64) -> Server {
-    Server::start_with(
-        &bin(),
-        Options {
-            in_memory: false,
-            args: vec!["--store".into(), url.into()],
-            env: vec![("FORCEBUS_LEASE_SECS".into(), lease_secs.to_string())],
-            ..Default::default()
-        },
-    )
+    Server::start_with(&bin(), options(url, lease_secs))
 }
 
 /// A server started without waiting: a standby until the lease is its own (killed if
 /// dropped before).
 fn standby(url: &str, lease_secs: u64) -> Pending {
-    Pending::start(
-        &bin(),
-        Options {
-            in_memory: false,
-            args: vec!["--store".into(), url.into()],
-            env: vec![("FORCEBUS_LEASE_SECS".into(), lease_secs.to_string())],
-            ..Default::default()
-        },
-    )
+    Pending::start(&bin(), options(url, lease_secs))
+}
+
+/// A server keeping its data in the database at `url`, with a lease of `lease_secs`.
+fn options(url: &str, lease_secs: u64) -> Options {
+    Options {
+        in_memory: false,
+        args: vec!["--store".into(), url.into()],
+        env: vec![("FORCEBUS_LEASE_SECS".into(), lease_secs.to_string())],
+        ..Default::default()
+    }
 }
 
 const TAKEOVER: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn account_names(s: &Server, token: &str) -> Vec<String> {
-    let (st, q) = rest(
-        s,
-        reqwest::Method::GET,
-        token,
-        "/query?q=SELECT+Name+FROM+Account+ORDER+BY+Name",
-        None,
-    );
-    assert_eq!(st, 200, "{q}");
-    q["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Name"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 #[test]
 fn every_acknowledged_write_has_exactly_one_event_across_sigkills_on_postgres() {
@@ -264,7 +241,7 @@ fn a_standby_takes_over_and_a_paused_holder_commits_nothing() {
     a.signal("STOP");
     let b = b.ready(TAKEOVER);
     assert_eq!(b.ready.org_id, a.ready.org_id);
-    assert_eq!(account_names(&b, &token), ["by a"]);
+    assert_eq!(accounts(&b, &token), ["by a"]);
     assert_eq!(write(&b, "by b"), 201);
     a.signal("CONT");
     // Refused (503, fenced), or the connection dropped as it stops: never acknowledged.
@@ -286,7 +263,7 @@ fn a_standby_takes_over_and_a_paused_holder_commits_nothing() {
         "it stops; log: {}",
         a.log()
     );
-    assert_eq!(account_names(&b, &token), ["by a", "by b"]);
+    assert_eq!(accounts(&b, &token), ["by a", "by b"]);
     let events = crate::events::all_events(&b, 0);
     let ids: Vec<u64> = events
         .iter()
@@ -345,8 +322,7 @@ fn a_draining_node_hands_over_at_once() {
 /// disappears, and every event has its record.
 #[test]
 fn ten_takeovers_under_load_lose_nothing() {
-    use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex};
     let pg = Postgres::start();
     let url = pg.database();
@@ -362,82 +338,35 @@ fn ten_takeovers_under_load_lose_nothing() {
         Pending::start(
             &bin(),
             Options {
-                in_memory: false,
                 listen: Some(listen.clone()),
-                args: vec!["--store".into(), url.clone()],
-                env: vec![("FORCEBUS_LEASE_SECS".into(), "1".into())],
-                ..Default::default()
+                ..options(&url, 1)
             },
         )
     };
     let mut serving = start().ready(TAKEOVER);
     let token = serving.ready.access_token.clone();
-    let endpoint = format!("{}/sobjects/Account", serving.data());
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut seen: BTreeSet<u64> = BTreeSet::new();
+    let mut acked_before = 0;
     let mut standby = start();
     for round in 0..10 {
-        let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..2)
-            .map(|w| {
-                let (endpoint, token, acked, stop) =
-                    (endpoint.clone(), token.clone(), acked.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let client = reqwest::blocking::Client::new();
-                    let mut i = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        let r = client
-                            .post(&endpoint)
-                            .header("Authorization", format!("Bearer {token}"))
-                            .json(&json!({"Name": format!("R{round} W{w} #{i}")}))
-                            .send();
-                        match r {
-                            Ok(r) if r.status() == 201 => {
-                                let body: Value = r.json().unwrap();
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .push(body["id"].as_str().unwrap().to_owned());
-                            }
-                            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
-                        }
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
+        let writers = crate::events::Writers::start(2, &serving, &token, &acked, round);
         std::thread::sleep(std::time::Duration::from_millis(300));
         serving.kill();
         let next = standby.ready(TAKEOVER);
         std::thread::sleep(std::time::Duration::from_millis(200));
-        stop.store(true, Ordering::Relaxed);
-        for w in writers {
-            w.join().unwrap();
-        }
+        writers.stop();
         drop(serving);
         serving = next;
         standby = start();
-        let events = crate::events::all_events(&serving, 0);
-        let mut creates: BTreeMap<String, usize> = BTreeMap::new();
-        let mut last = 0;
-        for e in &events {
-            let id = e["replayId"].as_u64().unwrap();
-            assert!(id > last, "round {round}: replay ids strictly increase");
-            last = id;
-            let header = &e["event"]["ChangeEventHeader"];
-            if e["kind"] == "AccountChangeEvent" && header["changeType"] == "CREATE" {
-                for r in header["recordIds"].as_array().unwrap() {
-                    *creates.entry(r.as_str().unwrap().to_owned()).or_default() += 1;
-                }
-            }
-        }
-        let now: BTreeSet<u64> = events
-            .iter()
-            .map(|e| e["replayId"].as_u64().unwrap())
-            .collect();
-        assert!(seen.is_subset(&now), "round {round}: no event disappears");
+        let (creates, now) = crate::events::account_creates(&serving, &seen, round);
         seen = now;
         let acked = acked.lock().unwrap().clone();
+        assert!(
+            acked.len() > acked_before,
+            "round {round} acknowledged nothing"
+        );
+        acked_before = acked.len();
         for id in &acked {
             assert_eq!(
                 creates.get(id),
@@ -461,7 +390,7 @@ fn ten_takeovers_under_load_lose_nothing() {
         eprintln!(
             "round {round}: {} acknowledged, {} events",
             acked.len(),
-            events.len()
+            seen.len()
         );
     }
     drop(standby);

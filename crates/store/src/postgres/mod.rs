@@ -276,8 +276,8 @@ impl Store for PostgresStore {
         if len == 0 {
             return Ok(Vec::new());
         }
-        let piece = crate::BLOB_PIECE as u64;
-        let (first, last) = (offset / piece, (offset + len as u64 - 1) / piece);
+        let mut read = crate::BlobRead::new(offset, len);
+        let (first, last) = read.pieces();
         let key = key.to_owned();
         self.run(move |c, org| {
             let rows = c.client.query(
@@ -285,21 +285,12 @@ impl Store for PostgresStore {
                  WHERE org = $1 AND key = $2 AND piece BETWEEN $3 AND $4 ORDER BY piece",
                 &[&org, &key, &(first as i32), &(last as i32)],
             )?;
-            let mut out = Vec::with_capacity(len);
             for r in &rows {
-                let n = r.get::<_, i32>(0) as u64;
-                let data: &[u8] = r.get(1);
-                let start = offset.saturating_sub(n * piece) as usize;
-                if start >= data.len() {
-                    continue;
-                }
-                let take = (len - out.len()).min(data.len() - start);
-                out.extend_from_slice(&data[start..start + take]);
-                if out.len() == len {
+                if read.take(r.get::<_, i32>(0) as u64, r.get(1)) {
                     break;
                 }
             }
-            Ok(out)
+            Ok(read.bytes())
         })
     }
 

@@ -70,7 +70,7 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A PostgreSQL database and a fixed set of connections to it.
 pub struct Database {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     /// Connections found broken so far.
     broken: Arc<AtomicU64>,
     /// The server lease's epoch every commit checks; 0 when commits check none.
@@ -119,7 +119,7 @@ impl Database {
         }
         let db = Arc::new(Self {
             shown: shown(url),
-            jobs: Mutex::new(tx),
+            jobs: tx,
             broken,
             fence: std::sync::atomic::AtomicI64::new(0),
         });
@@ -162,7 +162,6 @@ impl Database {
             let _ = tx.send(result);
         });
         self.jobs
-            .locked()
             .send(job)
             .map_err(|_| StoreError::Config("the PostgreSQL connections are gone".into()))?;
         rx.recv()

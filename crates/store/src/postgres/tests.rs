@@ -12,6 +12,31 @@ fn store(db: &Arc<Database>, org: &str) -> PostgresStore {
     PostgresStore::open(db.clone(), org, Durability::Full)
 }
 
+/// The keys of the org's `org` values.
+fn keys(store: &PostgresStore) -> Vec<String> {
+    store
+        .load_values("org")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// A store that committed `durable` (synced) then `lost` (not yet flushed: the WAL writer
+/// waits 10 s), and its database killed and started again: `lost` is gone from it.
+fn crashed_with_a_commit_in_memory() -> (Postgres, PostgresStore, u64) {
+    let pg = Postgres::start_with("-c wal_writer_delay=10000");
+    let db = Database::connect(&pg.database(), 2).unwrap();
+    let s = store(&db, "00Dcrash");
+    put(&s, "durable").unwrap();
+    let mut b = Batch::new();
+    b.put("org", "lost", Some("v".into()));
+    let ticket = s.commit_unsynced(&b).unwrap();
+    pg.stop_server("immediate");
+    pg.start_server();
+    (pg, s, ticket)
+}
+
 fn put(store: &PostgresStore, key: &str) -> Result<(), StoreError> {
     let mut b = Batch::new();
     b.put("org", key, Some("v".into()));
@@ -82,13 +107,7 @@ fn the_service_recovers_by_itself_after_the_database_restarts(pg: &Postgres, db:
     assert!(e.starts_with("database error"), "{e}");
     pg.start_server();
     put(&s, "after").unwrap();
-    let keys: Vec<String> = s
-        .load_values("org")
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(keys, vec!["after", "before"]);
+    assert_eq!(keys(&s), vec!["after", "before"]);
 }
 
 fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
@@ -105,24 +124,10 @@ fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
 /// server is killed.)
 #[test]
 fn a_commit_lost_in_a_crash_is_never_acknowledged() {
-    let pg = Postgres::start_with("-c wal_writer_delay=10000");
-    let db = Database::connect(&pg.database(), 2).unwrap();
-    let s = store(&db, "00Dcrash");
-    put(&s, "durable").unwrap();
-    let mut b = Batch::new();
-    b.put("org", "lost", Some("v".into()));
-    let ticket = s.commit_unsynced(&b).unwrap();
-    pg.stop_server("immediate");
-    pg.start_server();
+    let (_pg, s, ticket) = crashed_with_a_commit_in_memory();
     let e = s.sync(ticket).unwrap_err();
     assert!(matches!(e, StoreError::Lost(_)), "{e}");
-    let keys: Vec<String> = s
-        .load_values("org")
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(keys, vec!["durable"], "the unflushed commit is gone");
+    assert_eq!(keys(&s), vec!["durable"], "the unflushed commit is gone");
     assert!(
         matches!(put(&s, "later"), Err(StoreError::Lost(_))),
         "nothing more is acknowledged"
@@ -202,14 +207,8 @@ fn a_node_that_lost_its_lease_commits_nothing() {
     assert!(matches!(put(&sa, "by a, late"), Err(StoreError::Fenced)));
     let sb = store(&b, "00Dfence");
     put(&sb, "by b").unwrap();
-    let keys: Vec<String> = sb
-        .load_values("org")
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
     assert_eq!(
-        keys,
+        keys(&sb),
         vec!["by a", "by b"],
         "nothing of a's after the takeover"
     );
@@ -233,15 +232,7 @@ fn a_node_that_lost_its_lease_commits_nothing() {
 /// covered by a later flush.
 #[test]
 fn a_commit_after_the_database_lost_one_fails_for_good() {
-    let pg = Postgres::start_with("-c wal_writer_delay=10000");
-    let db = Database::connect(&pg.database(), 2).unwrap();
-    let s = store(&db, "00Dcrash2");
-    put(&s, "durable").unwrap();
-    let mut b = Batch::new();
-    b.put("org", "lost", Some("v".into()));
-    let ticket = s.commit_unsynced(&b).unwrap();
-    pg.stop_server("immediate");
-    pg.start_server();
+    let (_pg, s, ticket) = crashed_with_a_commit_in_memory();
     let mut outcomes = Vec::new();
     for n in 0..3 {
         let mut b = Batch::new();
@@ -254,11 +245,5 @@ fn a_commit_after_the_database_lost_one_fails_for_good() {
         "{outcomes:?}"
     );
     assert!(matches!(s.sync(ticket), Err(StoreError::Lost(_))));
-    let keys: Vec<String> = s
-        .load_values("org")
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    assert_eq!(keys, vec!["durable"]);
+    assert_eq!(keys(&s), vec!["durable"]);
 }

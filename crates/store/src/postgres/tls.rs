@@ -65,7 +65,7 @@ fn strip(url: &str, mut take: impl FnMut(&str, &str) -> bool) -> String {
             .split('&')
             .filter(|kv| {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                let v = percent_decode(v);
+                let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
                 !take(k, &v)
             })
             .collect();
@@ -86,26 +86,6 @@ fn strip(url: &str, mut take: impl FnMut(&str, &str) -> bool) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     }
-}
-
-fn percent_decode(v: &str) -> String {
-    let bytes = v.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

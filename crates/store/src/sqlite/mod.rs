@@ -224,28 +224,21 @@ impl Store for SqliteStore {
         if len == 0 {
             return Ok(Vec::new());
         }
-        let piece = BLOB_PIECE as u64;
-        let (first, last) = (offset / piece, (offset + len as u64 - 1) / piece);
+        let mut read = crate::BlobRead::new(offset, len);
+        let (first, last) = read.pieces();
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT piece, data FROM blob_pieces WHERE key = ?1 AND piece BETWEEN ?2 AND ?3 ORDER BY piece",
         )?;
         let mut rows = stmt.query(params![key, first as i64, last as i64])?;
-        let mut out = Vec::with_capacity(len);
         while let Some(r) = rows.next()? {
             let n = r.get::<_, i64>(0)? as u64;
             let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            let start = offset.saturating_sub(n * piece) as usize;
-            if start >= data.len() {
-                continue;
-            }
-            let take = (len - out.len()).min(data.len() - start);
-            out.extend_from_slice(&data[start..start + take]);
-            if out.len() == len {
+            if read.take(n, data) {
                 break;
             }
         }
-        Ok(out)
+        Ok(read.bytes())
     }
 
     fn sync(&self, ticket: u64) -> Result<(), StoreError> {
