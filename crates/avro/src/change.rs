@@ -121,6 +121,8 @@ pub fn event_fields(object: &ObjectDef) -> Vec<EventField<'_>> {
                 name: f.name.clone(),
                 parts,
             });
+        } else if excluded(f) {
+            // A part of a compound, or a field change events never carry.
         } else if f.extra_type_info.as_deref() == Some("personname") {
             let parts = NAME_PARTS
                 .iter()
@@ -130,7 +132,7 @@ pub fn event_fields(object: &ObjectDef) -> Vec<EventField<'_>> {
                 name: f.name.clone(),
                 parts,
             });
-        } else if !excluded(f) {
+        } else {
             out.push(EventField::Scalar(f));
         }
     }

@@ -5,8 +5,6 @@
 
 use serde_json::{Map, Value};
 
-use forcebus_meta::standard::STAGES;
-
 /// Recomputes the derived fields of a record of `object` in place.
 pub(crate) fn derive(object: &str, fields: &mut Map<String, Value>, now: &str) {
     match object {
@@ -49,9 +47,7 @@ fn person_name(fields: &mut Map<String, Value>) {
 
 fn opportunity(fields: &mut Map<String, Value>) {
     let stage = text(fields, "StageName").map(str::to_owned);
-    let known = stage
-        .as_deref()
-        .and_then(|s| STAGES.iter().find(|(n, _, _)| *n == s));
+    let known = stage.as_deref().and_then(forcebus_meta::standard::stage);
     let (closed, won) = match stage.as_deref() {
         Some("Closed Won") => (true, true),
         Some("Closed Lost") => (true, false),
@@ -59,16 +55,16 @@ fn opportunity(fields: &mut Map<String, Value>) {
     };
     fields.insert("IsClosed".into(), Value::Bool(closed));
     fields.insert("IsWon".into(), Value::Bool(won));
-    if let Some((_, probability, forecast)) = known {
+    if let Some((probability, forecast)) = known {
         if fields.get("Probability").is_none_or(Value::is_null) {
-            fields.insert("Probability".into(), Value::from(*probability));
+            fields.insert("Probability".into(), Value::from(probability));
         }
-        fields.insert("ForecastCategory".into(), Value::from(*forecast));
+        fields.insert("ForecastCategory".into(), Value::from(forecast));
         if fields
             .get("ForecastCategoryName")
             .is_none_or(Value::is_null)
         {
-            fields.insert("ForecastCategoryName".into(), Value::from(*forecast));
+            fields.insert("ForecastCategoryName".into(), Value::from(forecast));
         }
     }
     let amount = fields.get("Amount").and_then(Value::as_f64);

@@ -4,7 +4,7 @@
 //! Queryable, never written: each row is one value of the field as the org's schema holds
 //! it now (a value added to the picklist is a new row), with its order, whether it is the
 //! default, and the flags the catalogue gives it (`IsConverted`, `IsClosed`, ...).
-//! Opportunity stages take their probability and forecast category from the stage table.
+//! A stage the catalogue does not list is an open stage of the pipeline.
 
 use serde_json::{Map, Value};
 
@@ -91,7 +91,7 @@ pub fn value_flags(schema: &Schema, object: &str, field: &str, value: &str) -> M
     };
     let mut fields = Map::new();
     if def.name == "OpportunityStage" {
-        stage_fields(value, &mut fields);
+        stage_fields(&mut fields);
     }
     if let Some(flags) = def.values_of.as_ref().and_then(|v| v.flags.get(value)) {
         fields.extend(flags.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -115,20 +115,16 @@ pub(crate) fn is_converted_status(schema: &Schema, value: &str) -> bool {
         .is_some_and(|f| f.picklist.iter().any(|p| p == value))
 }
 
-/// An opportunity stage's probability, forecast category and whether it is closed or won.
-fn stage_fields(stage: &str, fields: &mut Map<String, Value>) {
-    let known = forcebus_meta::standard::STAGES
-        .iter()
-        .find(|(name, _, _)| *name == stage);
-    let (probability, forecast) = known.map_or((0, "Pipeline"), |(_, p, f)| (*p, *f));
-    let closed = forecast != "Pipeline";
+/// What an opportunity stage's row has when the catalogue does not list the stage (a
+/// mirrored org's own stage): an open stage of the pipeline.
+fn stage_fields(fields: &mut Map<String, Value>) {
     for (name, v) in [
-        ("DefaultProbability", Value::from(probability)),
-        ("ForecastCategory", Value::from(forecast)),
-        ("ForecastCategoryName", Value::from(forecast)),
+        ("DefaultProbability", Value::from(0)),
+        ("ForecastCategory", Value::from("Pipeline")),
+        ("ForecastCategoryName", Value::from("Pipeline")),
         ("IsActive", Value::Bool(true)),
-        ("IsClosed", Value::Bool(closed)),
-        ("IsWon", Value::Bool(closed && probability == 100)),
+        ("IsClosed", Value::Bool(false)),
+        ("IsWon", Value::Bool(false)),
     ] {
         fields.insert(name.to_owned(), v);
     }

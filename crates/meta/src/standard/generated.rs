@@ -1,7 +1,7 @@
-//! The generated part of the catalogue: `crates/meta/catalogue/standard.json`, written by
+//! The catalogue's data: `crates/meta/catalogue/standard.json`, written by
 //! `scripts/catalogue/generate` from public describe data (the objects it holds are listed
-//! in `scripts/catalogue/objects.txt`). Read once; every entry says only what differs from
-//! [`FieldDef::new`]'s defaults.
+//! in `scripts/catalogue/objects.txt` and `core-objects.json`). Parsed once per process;
+//! every entry says only what differs from [`FieldDef::new`]'s defaults.
 
 use serde::Deserialize;
 
@@ -24,6 +24,8 @@ struct Object {
     change_events: bool,
     #[serde(default)]
     also_tooling: bool,
+    #[serde(default)]
+    tooling: bool,
     #[serde(default = "yes")]
     queryable: bool,
     values_of: Option<crate::ValuesOf>,
@@ -40,6 +42,7 @@ struct Field {
     length: Option<u32>,
     precision: Option<u32>,
     scale: Option<u32>,
+    digits: Option<u32>,
     #[serde(default = "yes")]
     nillable: bool,
     #[serde(default = "yes")]
@@ -55,8 +58,14 @@ struct Field {
     #[serde(default)]
     name_field: bool,
     #[serde(default)]
+    unique: bool,
+    #[serde(default)]
+    external_id: bool,
+    #[serde(default)]
     picklist: Vec<String>,
     default_picklist: Option<String>,
+    #[serde(default)]
+    restricted_picklist: bool,
     default_value: Option<serde_json::Value>,
     #[serde(default)]
     reference_to: Vec<String>,
@@ -80,6 +89,9 @@ impl Field {
         }
         d.precision = self.precision.unwrap_or(0);
         d.scale = self.scale.unwrap_or(0);
+        if let Some(digits) = self.digits {
+            d.digits = digits;
+        }
         d.nillable = self.nillable;
         d.createable = self.createable;
         d.updateable = self.updateable;
@@ -87,8 +99,11 @@ impl Field {
         d.auto_number = self.auto_number;
         d.calculated = self.calculated;
         d.name_field = self.name_field;
+        d.unique = self.unique;
+        d.external_id = self.external_id;
         d.picklist = self.picklist;
         d.default_picklist = self.default_picklist;
+        d.restricted_picklist = self.restricted_picklist;
         d.default_value = self.default_value;
         d.reference_to = self.reference_to;
         d.relationship_name = self.relationship_name;
@@ -115,6 +130,7 @@ impl Object {
         o.deletable = self.deletable;
         o.change_events = self.change_events;
         o.also_tooling = self.also_tooling;
+        o.tooling = self.tooling;
         o.queryable = self.queryable;
         o.values_of = self.values_of;
         o
@@ -122,7 +138,7 @@ impl Object {
 }
 
 /// Gives the fields of `objects` the version they came in.
-pub(super) fn set_field_versions(objects: &mut [ObjectDef]) {
+fn set_field_versions(objects: &mut [ObjectDef]) {
     let since: std::collections::HashMap<String, std::collections::HashMap<String, u32>> =
         serde_json::from_str(SINCE).expect("the field versions are valid");
     for o in objects {
@@ -137,11 +153,17 @@ pub(super) fn set_field_versions(objects: &mut [ObjectDef]) {
     }
 }
 
-/// The generated objects, in the file's order.
-pub(super) fn objects() -> Vec<ObjectDef> {
-    let objects: Vec<Object> =
-        serde_json::from_str(CATALOGUE).expect("the generated catalogue is valid");
-    objects.into_iter().map(Object::into_def).collect()
+/// Every object of the data file, in the file's order, with the version each field came
+/// in; parsed on the first call.
+pub(super) fn objects() -> &'static [ObjectDef] {
+    static OBJECTS: std::sync::OnceLock<Vec<ObjectDef>> = std::sync::OnceLock::new();
+    OBJECTS.get_or_init(|| {
+        let objects: Vec<Object> =
+            serde_json::from_str(CATALOGUE).expect("the generated catalogue is valid");
+        let mut objects: Vec<ObjectDef> = objects.into_iter().map(Object::into_def).collect();
+        set_field_versions(&mut objects);
+        objects
+    })
 }
 
 #[cfg(test)]
@@ -152,7 +174,7 @@ mod tests {
     fn every_generated_object_reads_with_an_id_and_at_most_one_name_field() {
         let objects = objects();
         assert!(objects.len() >= 60, "{} objects", objects.len());
-        for o in &objects {
+        for o in objects {
             assert!(o.field("Id").is_some(), "{} has an Id", o.name);
             assert!(o.key_prefix.len() == 3 || !o.queryable, "{}", o.name);
             assert!(

@@ -1,71 +1,73 @@
-//! The standard object catalogue: the objects built here by hand (Account, Contact, Lead,
-//! Opportunity, Case, User, Task, Organization, and the objects that configure the event
-//! side), and the generated ones (`generated`: Campaign, Product2, ContentVersion,
-//! ApexClass, ...), read from `crates/meta/catalogue/standard.json`.
+//! The standard object catalogue, as data: `crates/meta/catalogue/standard.json`, written
+//! by `scripts/catalogue/generate` from public describe data. It holds the objects of
+//! `scripts/catalogue/objects.txt` (Campaign, Product2, ContentVersion, ApexClass, ...) as
+//! the sources describe them, and the core objects of `scripts/catalogue/core-objects.json`
+//! (Account, Contact, Lead, Opportunity, Case, Task, User, Organization, PushTopic,
+//! StreamingChannel, and the Tooling API's PlatformEventChannel,
+//! PlatformEventChannelMember and ManagedEventSubscription) with their fields pinned.
 //!
 //! Field lists, order, types, lengths and picklist values follow a Developer Edition org's
 //! describe results (the order matters: change-event schemas number fields in this order,
 //! see `pubsub-api.md` §5.5). Fields of features forcebus does not emulate (Data.com,
 //! territories, person accounts) are kept where change events carry them.
-//!
-//! - `generated`: the objects of the generated data file;
-//! - `fields`: field constructors and the field groups objects share;
-//! - `sales`: Account, Contact, Lead, Opportunity;
-//! - `service`: Case, User, Task;
-//! - `setup`: Organization;
-//! - `tooling`: PushTopic, StreamingChannel and the Tooling API's event objects.
 
 use crate::ObjectDef;
 
-mod fields;
 mod generated;
-mod sales;
-mod service;
-mod setup;
-mod tooling;
 
-pub use sales::STAGES;
-pub use setup::EDITIONS;
-pub use tooling::tooling_catalogue;
-
-use sales::{account, contact, lead, opportunity};
-use service::{case, task, user};
-use setup::organization;
-use tooling::{push_topic, streaming_channel};
-
-/// The standard objects, in describeGlobal order (by name); a hand-built object wins over
-/// a generated one of the same name.
+/// The standard objects of the data API, in describeGlobal order (by name).
 pub fn catalogue() -> Vec<ObjectDef> {
-    let mut all = built();
-    let generated: Vec<ObjectDef> = generated::objects()
-        .into_iter()
-        .filter(|g| !all.iter().any(|b| b.name == g.name))
+    let mut all: Vec<ObjectDef> = generated::objects()
+        .iter()
+        .filter(|o| !o.tooling)
+        .cloned()
         .collect();
-    all.extend(generated);
     all.sort_by_key(|o| o.name.to_ascii_lowercase());
-    generated::set_field_versions(&mut all);
     all
+}
+
+/// The Tooling API's own objects that select change events and define channels and
+/// managed subscriptions (`org-rest-cdc.md` §4.1, `pubsub-api.md` §4.7).
+pub fn tooling_catalogue() -> Vec<ObjectDef> {
+    generated::objects()
+        .iter()
+        .filter(|o| o.tooling)
+        .cloned()
+        .collect()
 }
 
 /// Account's fields: the system fields a custom object starts from are taken from them.
 pub fn account_fields() -> Vec<crate::FieldDef> {
-    account().fields
+    object("Account").fields.clone()
 }
 
-/// The objects built here by hand.
-fn built() -> Vec<ObjectDef> {
-    vec![
-        account(),
-        case(),
-        contact(),
-        lead(),
-        opportunity(),
-        organization(),
-        push_topic(),
-        streaming_channel(),
-        task(),
-        user(),
-    ]
+/// The editions an org may say it is (`Organization.OrganizationType`'s values).
+pub fn editions() -> &'static [String] {
+    &object("Organization")
+        .field("OrganizationType")
+        .expect("Organization has OrganizationType")
+        .picklist
+}
+
+/// An opportunity stage's default probability and forecast category, as the catalogue's
+/// `OpportunityStage` rows give them; `None` for a stage the catalogue does not know.
+pub fn stage(name: &str) -> Option<(u32, &'static str)> {
+    let flags = object("OpportunityStage")
+        .values_of
+        .as_ref()?
+        .flags
+        .get(name)?;
+    let probability = flags.get("DefaultProbability")?.as_u64()?;
+    let forecast = flags.get("ForecastCategory")?.as_str()?;
+    Some((u32::try_from(probability).ok()?, forecast))
+}
+
+/// A standard object of the data file; every caller names one the file always holds.
+fn object(name: &str) -> &'static ObjectDef {
+    generated::objects()
+        .iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("the catalogue holds {name}"))
 }
 
 #[cfg(test)]
@@ -73,8 +75,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_built_object_has_its_audit_fields_and_a_name_field() {
-        for o in built() {
+    fn every_core_object_has_its_audit_fields_and_a_name_field() {
+        let core = [
+            "Account",
+            "Case",
+            "Contact",
+            "Lead",
+            "Opportunity",
+            "PushTopic",
+            "StreamingChannel",
+            "Task",
+            "User",
+        ];
+        for o in catalogue()
+            .iter()
+            .filter(|o| core.contains(&o.name.as_str()))
+        {
             for f in [
                 "Id",
                 "CreatedDate",
@@ -86,6 +102,15 @@ mod tests {
             }
             assert!(o.name_field().is_some(), "{} has no name field", o.name);
         }
+        assert_eq!(tooling_catalogue().len(), 3);
+    }
+
+    #[test]
+    fn stages_and_editions_come_from_the_data() {
+        assert_eq!(stage("Closed Won"), Some((100, "Closed")));
+        assert_eq!(stage("Prospecting"), Some((10, "Pipeline")));
+        assert_eq!(stage("Nonesuch"), None);
+        assert!(editions().iter().any(|e| e == "Developer Edition"));
     }
 
     #[test]

@@ -26,12 +26,12 @@ impl Config {
                 ),
             );
         }
-        if !forcebus_meta::standard::EDITIONS.contains(&self.org_edition.as_str()) {
+        if !forcebus_meta::standard::editions().contains(&self.org_edition) {
             return fail(
                 "org_edition",
                 format!(
                     "must be one of {}; got {:?}",
-                    forcebus_meta::standard::EDITIONS.join(", "),
+                    forcebus_meta::standard::editions().join(", "),
                     self.org_edition
                 ),
             );
