@@ -32,6 +32,7 @@ pub mod error;
 pub mod limits;
 pub mod multipart;
 pub mod shapes;
+pub mod upload;
 
 pub use ctx::ConnInfo;
 use error::ApiError;
@@ -43,6 +44,8 @@ pub struct RestConfig {
     pub latest_version: u32,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest file a multipart record write streams in ([`upload`]), in bytes.
+    pub max_file_bytes: u64,
     /// The daily API request allocation shown by `/limits` and `Sforce-Limit-Info`.
     pub daily_api_requests: u64,
     /// Whether exhausting the allocation answers `403 REQUEST_LIMIT_EXCEEDED`.
@@ -57,6 +60,7 @@ impl Default for RestConfig {
         Self {
             latest_version: 66,
             max_body_bytes: 50 * 1024 * 1024,
+            max_file_bytes: 2 * 1024 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
             admin_key: String::new(),
@@ -107,7 +111,10 @@ pub fn serve(core: Arc<Core>, buffered: Router, streamed: Router) -> Router {
     let max = core.config.max_body_bytes;
     let buffered = buffered
         .fallback_service(axum::routing::any(unknown_path).with_state(core.clone()))
-        .layer(middleware::from_fn_with_state(max, read_body_first))
+        .layer(middleware::from_fn_with_state(
+            core.clone(),
+            read_body_first,
+        ))
         .layer(DefaultBodyLimit::max(max));
     let streamed = streamed.layer(DefaultBodyLimit::disable());
     with_salesforce_statuses(buffered.merge(streamed))
@@ -200,7 +207,7 @@ pub fn normalize_path<B>(mut req: axum::http::Request<B>) -> axum::http::Request
 }
 
 /// The body of a request over the size limit.
-fn too_large() -> ApiError {
+pub(crate) fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         Code::RequestEntityTooLarge,
@@ -235,12 +242,24 @@ async fn salesforce_statuses(req: Request, next: Next) -> Response {
 
 /// Reads every request body before routing. A handler that fails before reading its body
 /// (a 401 on a PATCH, say) would otherwise leave bytes on the connection, and hyper would
-/// close a keep-alive connection the client is about to reuse.
+/// close a keep-alive connection the client is about to reuse. A record write with files
+/// ([`upload`]) has them streamed to the store instead, and only its JSON read.
 async fn read_body_first(
-    axum::extract::State(max): axum::extract::State<usize>,
+    axum::extract::State(core): axum::extract::State<Arc<Core>>,
     req: Request,
     next: Next,
 ) -> Response {
+    if let Some(limit) = upload::limit(&core, &req) {
+        return match upload::spool(core, req, limit).await {
+            Ok(req) => next.run(req).await,
+            Err(refused) => refused,
+        };
+    }
+    buffer_body(core.config.max_body_bytes, req, next).await
+}
+
+/// Reads the body of `req` whole (at most `max` bytes) before passing it on.
+async fn buffer_body(max: usize, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, max).await {
         Ok(bytes) => {

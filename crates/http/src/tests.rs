@@ -86,6 +86,15 @@ async fn request_spans_record_method_path_status_and_latency_and_no_secret() {
     assert!(!text.contains("SECRET"), "{text}");
 }
 
+/// [`read_body_first`] for a request that is no upload.
+async fn buffered(
+    axum::extract::State(max): axum::extract::State<usize>,
+    req: Request,
+    next: Next,
+) -> Response {
+    buffer_body(max, req, next).await
+}
+
 #[tokio::test]
 async fn a_405_names_the_methods_of_the_route_through_every_layer() {
     let routes = Router::new()
@@ -95,7 +104,7 @@ async fn a_405_names_the_methods_of_the_route_through_every_layer() {
                 .patch(|| async { "ok" })
                 .delete(|| async { "ok" }),
         )
-        .layer(middleware::from_fn_with_state(1024, read_body_first));
+        .layer(middleware::from_fn_with_state(1024, buffered));
     let routes = with_salesforce_statuses(routes);
     let req = axum::http::Request::builder()
         .method("PUT")

@@ -16,6 +16,43 @@ use crate::record::Record;
 
 /// How a stored field value names its blob.
 const PREFIX: &str = "blob:";
+/// How a write's field value names a file uploaded ahead of it ([`Uploaded::marker`]).
+pub(crate) const UPLOAD_MARKER: &str = "blob:upload/";
+/// Where uploads wait in the store until a write takes them.
+pub(crate) const UPLOAD_KEYS: &str = "upload/";
+
+/// A file uploaded ahead of its record (a multipart REST write), waiting to be named by
+/// the write: [`crate::Org::upload`] makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// The blob field it is for (`VersionData`, `Body`).
+    pub field: String,
+    /// Its random name: the store key is `upload/{token}`.
+    pub token: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its MD5, in lowercase hex.
+    pub md5: String,
+}
+
+impl Uploaded {
+    /// The value its field takes in the write's record fields; a transaction honours it
+    /// only when given this upload.
+    pub fn marker(&self) -> String {
+        format!("{UPLOAD_MARKER}{}", self.token)
+    }
+}
+
+/// The store key of the upload named `token`.
+pub(crate) fn upload_key(token: &str) -> String {
+    format!("{UPLOAD_KEYS}{token}")
+}
+
+/// The upload of `uploads` a field value names, if it names one of them.
+pub(crate) fn upload_named<'a>(value: &Value, uploads: &'a [Uploaded]) -> Option<&'a Uploaded> {
+    let token = value.as_str()?.strip_prefix(UPLOAD_MARKER)?;
+    uploads.iter().find(|u| u.token == token)
+}
 /// The field that holds a file's MD5 (ContentVersion's).
 const CHECKSUM: &str = "Checksum";
 
@@ -25,14 +62,14 @@ pub fn key_of(value: &Value) -> Option<&str> {
 }
 
 /// Moves the bytes of `rec`'s blob fields into `writes`: each field whose value is base64
-/// text gets the key of its new bytes instead; the bytes `before` (the committed record)
+/// text, or names one of `uploads`, gets the key of its new bytes instead; the bytes `before` (the committed record)
 /// had under a key that `rec` no longer names are removed. `commit` makes each key new.
 /// Text that does not decode (writes check it first) stays in the record as it is.
 pub(crate) fn take(
     schema: &Schema,
     rec: &mut Record,
     before: Option<&Record>,
-    commit: i64,
+    (commit, uploads): (i64, &[Uploaded]),
     writes: &mut Vec<Write>,
 ) {
     let Some(def) = schema.object(&rec.object) else {
@@ -42,7 +79,19 @@ pub(crate) fn take(
         let old = before
             .and_then(|b| key_of(b.get(&f.name)))
             .map(str::to_owned);
-        if let Some(text) = rec.get_str(&f.name).filter(|t| !t.starts_with(PREFIX)) {
+        if let Some(upload) = upload_named(rec.get(&f.name), uploads) {
+            if def.field(CHECKSUM).is_some() {
+                rec.fields
+                    .insert(CHECKSUM.into(), Value::from(upload.md5.clone()));
+            }
+            let key = format!("{}/{}/{commit}", rec.id.as15(), f.name);
+            writes.push(Write::MoveBlob {
+                from: upload_key(&upload.token),
+                to: key.clone(),
+            });
+            rec.fields
+                .insert(f.name.clone(), Value::from(format!("{PREFIX}{key}")));
+        } else if let Some(text) = rec.get_str(&f.name).filter(|t| !t.starts_with(PREFIX)) {
             let Ok(data) = base64::engine::general_purpose::STANDARD.decode(text.trim()) else {
                 continue;
             };
@@ -95,7 +144,7 @@ mod tests {
         let schema = Schema::new(forcebus_meta::standard::catalogue());
         let mut rec = version(Value::from("aGVsbG8="));
         let mut writes = Vec::new();
-        take(&schema, &mut rec, None, 7, &mut writes);
+        take(&schema, &mut rec, None, (7, &[]), &mut writes);
         let key = key_of(rec.get("VersionData")).unwrap().to_owned();
         assert!(key.ends_with("/VersionData/7"), "{key}");
         assert_eq!(
@@ -113,18 +162,53 @@ mod tests {
         // Kept as it is: nothing written.
         let mut again = rec.clone();
         let mut none = Vec::new();
-        take(&schema, &mut again, Some(&rec), 8, &mut none);
+        take(&schema, &mut again, Some(&rec), (8, &[]), &mut none);
         assert!(none.is_empty());
         // Cleared: the old bytes go.
         let mut cleared = version(Value::Null);
         let mut gone = Vec::new();
-        take(&schema, &mut cleared, Some(&rec), 9, &mut gone);
+        take(&schema, &mut cleared, Some(&rec), (9, &[]), &mut gone);
         assert_eq!(gone, [Write::PutBlob { key, data: None }]);
         // Not base64: left as it is.
         let mut bad = version(Value::from("not base64!"));
         let mut nothing = Vec::new();
-        take(&schema, &mut bad, None, 10, &mut nothing);
+        take(&schema, &mut bad, None, (10, &[]), &mut nothing);
         assert!(nothing.is_empty());
         assert_eq!(bad.get("VersionData"), &Value::from("not base64!"));
+    }
+
+    #[test]
+    fn an_upload_named_by_its_marker_moves_to_the_record_and_others_are_not_taken() {
+        let schema = Schema::new(forcebus_meta::standard::catalogue());
+        let upload = Uploaded {
+            field: "VersionData".into(),
+            token: "0123456789abcdef0123456789abcdef".into(),
+            size: 5,
+            md5: "5d41402abc4b2a76b9719d911017c592".into(),
+        };
+        let mut rec = version(Value::from(upload.marker()));
+        let mut writes = Vec::new();
+        take(
+            &schema,
+            &mut rec,
+            None,
+            (3, std::slice::from_ref(&upload)),
+            &mut writes,
+        );
+        let key = format!("{}/VersionData/3", rec.id.as15());
+        assert_eq!(
+            writes,
+            [Write::MoveBlob {
+                from: format!("upload/{}", upload.token),
+                to: key.clone()
+            }]
+        );
+        assert_eq!(rec.get("VersionData"), &Value::from(format!("blob:{key}")));
+        assert_eq!(rec.get("Checksum"), &Value::from(upload.md5.clone()));
+        // A marker of an upload the transaction was not given is not one.
+        let mut forged = version(Value::from(upload.marker()));
+        let mut none = Vec::new();
+        take(&schema, &mut forged, None, (4, &[]), &mut none);
+        assert!(none.is_empty());
     }
 }

@@ -63,6 +63,7 @@ pub mod value;
 
 pub use org::{channels, commit, seen, subscriptions, users};
 
+pub use blobs::Uploaded;
 pub use caller::{Api, Caller};
 pub use clock::{Clock, ControlledClock, ManualClock, Shift, SystemClock};
 pub use commit::{Committed, Committing, Mode, TxnResult, Work};
@@ -70,6 +71,7 @@ pub use error::{Code, OrgError, bounded_message};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
+pub use org::blobs::Upload;
 pub use org::organization::{OrgKind, OrgProfile};
 pub use org::query::QueryPage;
 pub use org::underway::Underway;

@@ -215,6 +215,57 @@ pub(crate) fn blobs_are_read_in_pieces_and_go_with_their_record(open: Open<'_>) 
     assert_eq!(s.blob_size("068000000000002/VersionData/1").unwrap(), None);
 }
 
+/// An upload written a piece at a time reads back whole, takes its record's key (the
+/// key's old bytes gone), and what is left under the upload prefix is dropped.
+pub(crate) fn uploads_written_in_pieces_move_to_their_record(open: Open<'_>) {
+    let s = open();
+    let data: Vec<u8> = (0..(crate::BLOB_PIECE * 2 + 1000) as u32)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    for (n, piece) in data.chunks(crate::BLOB_PIECE).enumerate() {
+        let mut b = Batch::new();
+        b.writes.push(Write::PutBlobPiece {
+            key: "upload/a".into(),
+            piece: n as u32,
+            data: bytes::Bytes::copy_from_slice(piece),
+        });
+        s.commit(&b).unwrap();
+    }
+    let mut b = Batch::new();
+    b.writes.push(Write::PutBlobPiece {
+        key: "upload/b".into(),
+        piece: 0,
+        data: bytes::Bytes::from_static(b"left behind"),
+    });
+    b.writes.push(Write::PutBlob {
+        key: "068000000000001/VersionData/1".into(),
+        data: Some(bytes::Bytes::from_static(b"old bytes")),
+    });
+    s.commit(&b).unwrap();
+    assert_eq!(s.blob_size("upload/a").unwrap(), Some(data.len() as u64));
+    let mut moved = Batch::new();
+    moved.writes.push(Write::MoveBlob {
+        from: "upload/a".into(),
+        to: "068000000000001/VersionData/1".into(),
+    });
+    s.commit(&moved).unwrap();
+    assert_eq!(s.blob_size("upload/a").unwrap(), None);
+    let key = "068000000000001/VersionData/1";
+    assert_eq!(s.blob_size(key).unwrap(), Some(data.len() as u64));
+    let at = crate::BLOB_PIECE as u64 - 3;
+    assert_eq!(
+        s.read_blob(key, at, 10).unwrap(),
+        &data[at as usize..at as usize + 10]
+    );
+    let mut drop = Batch::new();
+    drop.writes.push(Write::DropBlobs {
+        prefix: "upload/".into(),
+    });
+    s.commit(&drop).unwrap();
+    assert_eq!(s.blob_size("upload/b").unwrap(), None);
+    assert_eq!(s.blob_size(key).unwrap(), Some(data.len() as u64));
+}
+
 /// Writers committing at once (group commit) lose nothing and see their commits durable.
 pub(crate) fn concurrent_writers_lose_nothing(open: Open<'_>) {
     let store = open();
@@ -252,5 +303,6 @@ pub(crate) fn all(fresh: Fresh<'_>) {
     events_expire_by_class(&*fresh("expire"));
     a_failed_batch_changes_nothing(&*fresh("failed"));
     blobs_are_read_in_pieces_and_go_with_their_record(&*fresh("blobs"));
+    uploads_written_in_pieces_move_to_their_record(&*fresh("uploads"));
     concurrent_writers_lose_nothing(&*fresh("concurrent"));
 }

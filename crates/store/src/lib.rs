@@ -24,7 +24,7 @@ pub use sqlite::{Durability, SqliteStore};
 
 /// The size of the pieces a blob is stored in, so a read from any offset finds its piece
 /// by key.
-pub(crate) const BLOB_PIECE: usize = 256 * 1024;
+pub const BLOB_PIECE: usize = 256 * 1024;
 
 /// A read of `len` bytes from `offset` of a blob stored in pieces: the pieces it needs
 /// (first and last number), and the bytes gathered from them, for every engine.
@@ -110,6 +110,30 @@ pub enum Write {
         /// The bytes.
         data: Option<bytes::Bytes>,
     },
+    /// Store one piece of a blob written a piece at a time (an upload streamed in before
+    /// its record): piece `n` holds the blob's bytes from `n` × the piece size; every
+    /// piece but the last is whole.
+    PutBlobPiece {
+        /// The blob's key.
+        key: String,
+        /// Its number, from 0.
+        piece: u32,
+        /// Its bytes.
+        data: bytes::Bytes,
+    },
+    /// Give the blob under `from` the key `to` (whatever `to` held is removed): an upload
+    /// becomes its record's field in the record's own commit.
+    MoveBlob {
+        /// The key it has.
+        from: String,
+        /// The key it takes.
+        to: String,
+    },
+    /// Remove every blob whose key starts with `prefix` (uploads a stopped server left).
+    DropBlobs {
+        /// The keys' start.
+        prefix: String,
+    },
     /// Set (`Some`) or remove (`None`) a keyed value in a named space.
     Put {
         /// The space, e.g. `org`, `token`.
@@ -119,6 +143,19 @@ pub enum Write {
         /// The value, or `None` to delete.
         value: Option<String>,
     },
+}
+
+/// The first key above every key that starts with `prefix` (its last byte plus one), for
+/// a range delete.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0x7f {
+            end.push(last + 1);
+            break;
+        }
+    }
+    String::from_utf8(end).unwrap_or_default()
 }
 
 /// One event of the log, as stored.

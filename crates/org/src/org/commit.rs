@@ -231,12 +231,14 @@ pub struct TxnResult {
 }
 
 /// A validated transaction's changes, ready to commit.
-struct Staged {
+struct Staged<'u> {
     overlay: HashMap<RecordId, Option<Record>>,
     order: Vec<RecordId>,
     next_id: u64,
     next_numbers: crate::state::Numbers,
     commit_number: i64,
+    /// The uploads the transaction was given: a blob field naming one takes its bytes.
+    uploads: &'u [crate::blobs::Uploaded],
 }
 
 impl Org {
@@ -274,12 +276,26 @@ impl Org {
         mode: Mode,
         f: impl FnOnce(&mut Work<'_>) -> (R, bool),
     ) -> Result<Committing<(R, Option<Committed>)>, StoreError> {
+        self.transaction_with(caller, mode, &[], f)
+    }
+
+    /// [`Org::transaction`] with files uploaded ahead of it ([`Org::upload`]): a blob
+    /// field whose value is one's [`crate::blobs::Uploaded::marker`] takes its bytes.
+    pub fn transaction_with<R>(
+        &self,
+        caller: &Caller,
+        mode: Mode,
+        uploads: &[crate::blobs::Uploaded],
+        f: impl FnOnce(&mut Work<'_>) -> (R, bool),
+    ) -> Result<Committing<(R, Option<Committed>)>, StoreError> {
         let (underway, writer) = self.begin_write();
         let now = self.clock().now();
         let schema = self.schema();
         let state = self.read();
+        let mut txn = Txn::new(&schema, &state, caller, now);
+        txn.uploads = uploads;
         let mut work = Work {
-            txn: Txn::new(&schema, &state, caller, now),
+            txn,
             values: Vec::new(),
         };
         let (out, keep) = f(&mut work);
@@ -293,6 +309,7 @@ impl Org {
             next_id: txn.next_id,
             next_numbers: txn.next_numbers,
             commit_number: state.commit_number + 1,
+            uploads,
         };
         let mut batch = staged.writes(&schema, &state);
         for (space, key, value) in values {
@@ -472,7 +489,7 @@ impl Org {
     }
 }
 
-impl Staged {
+impl Staged<'_> {
     /// Stage 2: the records (or their purges) and the counters, as one batch.
     /// The blob fields' bytes, out of the records and into writes of their own
     /// ([`crate::blobs`]).
@@ -488,7 +505,7 @@ impl Staged {
                     schema,
                     rec,
                     state.records.get(id),
-                    self.commit_number,
+                    (self.commit_number, self.uploads),
                     &mut writes,
                 );
             }

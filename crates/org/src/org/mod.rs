@@ -13,7 +13,7 @@
 //! usernames for a watcher), [`deploy`] (a Metadata
 //! API deploy's objects and fields, applied whole or not at all).
 
-mod blobs;
+pub(crate) mod blobs;
 pub mod channels;
 pub mod commit;
 pub mod control;
@@ -142,6 +142,7 @@ impl Org {
         users: &[UserSeed],
         options: OrgOptions,
     ) -> Result<Self, StoreError> {
+        Self::drop_stale_uploads(store.as_ref())?;
         let mut runtime = live_schema::stored_runtime(store.as_ref())?;
         runtime.id_base = options.first_record;
         let mut schema = schema;

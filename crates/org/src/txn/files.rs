@@ -34,9 +34,12 @@ impl Txn<'_> {
             ("FileExtension", extension.map_or(Value::Null, Value::from)),
             (
                 "ContentSize",
-                version
-                    .get_str("VersionData")
-                    .map_or(Value::Null, |d| Value::from(decoded_len(d))),
+                match crate::blobs::upload_named(version.get("VersionData"), self.uploads) {
+                    Some(upload) => Value::from(upload.size),
+                    None => version
+                        .get_str("VersionData")
+                        .map_or(Value::Null, |d| Value::from(decoded_len(d))),
+                },
             ),
             ("PublishStatus", Value::from("P")),
         ];

@@ -186,6 +186,9 @@ pub(crate) struct Txn<'a> {
     undo: Vec<(RecordId, Option<Option<Record>>)>,
     /// Savepoints open.
     saving: usize,
+    /// Files uploaded ahead of this transaction's write: a blob field may name one
+    /// ([`crate::blobs::Uploaded::marker`]).
+    pub(crate) uploads: &'a [crate::blobs::Uploaded],
 }
 
 impl<'a> Txn<'a> {
@@ -207,6 +210,7 @@ impl<'a> Txn<'a> {
             now: crate::clock::format_datetime(now),
             undo: Vec::new(),
             saving: 0,
+            uploads: &[],
         }
     }
 

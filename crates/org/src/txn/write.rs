@@ -224,6 +224,11 @@ impl Txn<'_> {
 
     /// Coerces a value and, for references, checks the target exists and has a right type.
     pub(super) fn value(&self, f: &FieldDef, raw: &Value) -> Result<Value, OrgError> {
+        if f.ftype == FieldType::Base64
+            && crate::blobs::upload_named(raw, self.uploads).is_some_and(|u| u.field == f.name)
+        {
+            return Ok(raw.clone());
+        }
         let v = coerce(f, raw)?;
         if f.ftype != FieldType::Reference {
             return Ok(v);

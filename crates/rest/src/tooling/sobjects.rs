@@ -76,7 +76,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     if data_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name];
-        let body = Body::http(&headers, &bytes);
+        let body = Body::http(&headers, &bytes, &[]);
         return Ok(
             records::delegate(call, app, Method::POST, segments, HashMap::new(), body).await,
         );
@@ -163,7 +163,7 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     if data_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::http(&headers, &bytes);
+        let body = Body::http(&headers, &bytes, &[]);
         return Ok(
             records::delegate(call, app, Method::PATCH, segments, HashMap::new(), body).await,
         );

@@ -109,6 +109,7 @@ impl Config {
         RestConfig {
             latest_version: self.api_version,
             max_body_bytes: self.max_body_bytes,
+            max_file_bytes: self.max_file_bytes,
             daily_api_requests: self.daily_api_requests,
             enforce_api_limit: self.enforce_api_limit,
             // The generated key fills this in when the file sets none.

@@ -92,6 +92,9 @@ pub(crate) struct Config {
     pub(crate) bulk_processing_delay_ms: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub(crate) max_body_bytes: usize,
+    /// Largest file a multipart record write streams in, in bytes (Salesforce's own
+    /// limits, 2 GB for a ContentVersion and 500 MB for other objects, apply below it).
+    pub(crate) max_file_bytes: u64,
     /// Daily API request allocation reported by `/limits`.
     pub(crate) daily_api_requests: u64,
     /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
@@ -230,6 +233,7 @@ impl Default for Config {
             bulk_max_upload_bytes: 100_000_000,
             bulk_processing_delay_ms: 0,
             max_body_bytes: 50 * 1024 * 1024,
+            max_file_bytes: 2 * 1024 * 1024 * 1024,
             daily_api_requests: 15_000,
             enforce_api_limit: false,
             admin_key: None,

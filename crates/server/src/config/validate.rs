@@ -76,6 +76,12 @@ impl Config {
                 ),
             );
         }
+        if self.max_file_bytes < 1024 {
+            return fail(
+                "max_file_bytes",
+                format!("must be at least 1024; got {}", self.max_file_bytes),
+            );
+        }
         if self.max_body_bytes < 1024 {
             return fail(
                 "max_body_bytes",

@@ -24,6 +24,11 @@ const PURGE_BLOBS: &str = "DELETE FROM fb_blob_pieces WHERE org = $1 AND key > $
 const DELETE_BLOB: &str = "DELETE FROM fb_blob_pieces WHERE org = $1 AND key = $2";
 const PUT_BLOB: &str = "INSERT INTO fb_blob_pieces (org, key, piece, data)
     SELECT $1, $2, * FROM unnest($3::int4[], $4::bytea[])";
+const PUT_BLOB_PIECE: &str =
+    "INSERT INTO fb_blob_pieces (org, key, piece, data) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (org, key, piece) DO UPDATE SET data = EXCLUDED.data";
+const MOVE_BLOB: &str = "UPDATE fb_blob_pieces SET key = $3 WHERE org = $1 AND key = $2";
+const DROP_BLOBS: &str = "DELETE FROM fb_blob_pieces WHERE org = $1 AND key >= $2 AND key < $3";
 const PUT_VALUE: &str = "INSERT INTO fb_values (org, space, key, value) VALUES ($1, $2, $3, $4)
     ON CONFLICT (org, space, key) DO UPDATE SET value = EXCLUDED.value";
 const DELETE_VALUE: &str = "DELETE FROM fb_values WHERE org = $1 AND space = $2 AND key = $3";
@@ -143,6 +148,15 @@ fn one(
             let numbers: Vec<i32> = (0..pieces.len() as i32).collect();
             run(PUT_BLOB, &[&org, key, &numbers, &pieces])
         }
+        Write::PutBlobPiece { key, piece, data } => {
+            let piece = i32::try_from(*piece).unwrap_or(i32::MAX);
+            run(PUT_BLOB_PIECE, &[&org, key, &piece, &data.as_ref()])
+        }
+        Write::MoveBlob { from, to } => {
+            run(DELETE_BLOB, &[&org, to])?;
+            run(MOVE_BLOB, &[&org, from, to])
+        }
+        Write::DropBlobs { prefix } => run(DROP_BLOBS, &[&org, prefix, &crate::prefix_end(prefix)]),
         Write::Put {
             space,
             key,

@@ -291,6 +291,22 @@ impl Store for SqliteStore {
                         .execute(params![key, n as i64, piece])?;
                     }
                 }
+                Write::PutBlobPiece { key, piece, data } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![key, piece, data.as_ref()])?;
+                }
+                Write::MoveBlob { from, to } => {
+                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
+                        .execute([to])?;
+                    tx.prepare_cached("UPDATE blob_pieces SET key = ?2 WHERE key = ?1")?
+                        .execute([from, to])?;
+                }
+                Write::DropBlobs { prefix } => {
+                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key >= ?1 AND key < ?2")?
+                        .execute([prefix.as_str(), crate::prefix_end(prefix).as_str()])?;
+                }
                 Write::Put {
                     space,
                     key,
@@ -385,6 +401,9 @@ fn write_size(w: &Write) -> u64 {
         Write::ExpireEvents { .. } | Write::PurgeRecord { .. } => 64,
         Write::Put { key, value, .. } => key.len() + value.as_ref().map_or(0, String::len),
         Write::PutBlob { key, data } => key.len() + data.as_ref().map_or(0, bytes::Bytes::len),
+        Write::PutBlobPiece { key, data, .. } => key.len() + data.len(),
+        Write::MoveBlob { from, to } => from.len() + to.len(),
+        Write::DropBlobs { prefix } => prefix.len(),
     };
     n as u64 + 16
 }

@@ -50,6 +50,7 @@ pub(crate) fn run(
                     method: method.clone(),
                     target: t.clone(),
                     body: Body::json(body),
+                    uploads: forcebus_http::upload::Uploads::default(),
                 };
                 records::run(ctx, work, resource, &sub)
             }

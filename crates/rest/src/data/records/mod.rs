@@ -29,7 +29,7 @@ use axum::routing::MethodRouter;
 use serde_json::{Map, Value};
 
 use forcebus_org::platform::ToPublish;
-use forcebus_org::{Committing, Mode, Work};
+use forcebus_org::{Committing, Mode, Uploaded, Work};
 use forcebus_sync::prelude::*;
 
 use crate::ctx::Call;
@@ -172,6 +172,9 @@ pub(crate) struct Sub {
     pub(crate) method: Method,
     pub(crate) target: Target,
     pub(crate) body: Body,
+    /// Files its request uploaded with it (a multipart write of its own; none in a
+    /// composite subrequest), for its transaction to take.
+    pub(crate) uploads: forcebus_http::upload::Uploads,
 }
 
 impl Sub {
@@ -193,9 +196,17 @@ impl Sub {
 pub(crate) struct Body(Mutex<Option<Result<Map<String, Value>, ApiError>>>);
 
 impl Body {
-    /// A request of its own: its bytes, read by the JSON rules of a REST body.
-    pub(crate) fn http(headers: &HeaderMap, bytes: &[u8]) -> Self {
-        Self::of(crate::body::record_fields(headers, bytes))
+    /// A request of its own: its bytes, read by the JSON rules of a REST body, with each
+    /// file it uploaded named in its field.
+    pub(crate) fn http(headers: &HeaderMap, bytes: &[u8], uploads: &[Uploaded]) -> Self {
+        Self::of(
+            crate::body::record_fields(headers, bytes).map(|mut fields| {
+                for upload in uploads {
+                    fields.insert(upload.field.clone(), Value::from(upload.marker()));
+                }
+                fields
+            }),
+        )
     }
 
     /// A composite subrequest's `body`, already JSON (absent when not given).
@@ -327,10 +338,16 @@ async fn serve(handler: Handler, call: Call, app: crate::State, req: Request) ->
             })
             .unwrap_or_default(),
     };
+    let uploads = parts
+        .extensions
+        .get::<forcebus_http::upload::Uploads>()
+        .cloned()
+        .unwrap_or_default();
     let sub = Sub {
         method: parts.method,
         target,
-        body: Body::http(&parts.headers, &bytes),
+        body: Body::http(&parts.headers, &bytes, uploads.files()),
+        uploads,
     };
     answer(handler, call, app, sub).await
 }
@@ -361,6 +378,7 @@ pub(crate) async fn delegate(
         method,
         target,
         body,
+        uploads: forcebus_http::upload::Uploads::default(),
     };
     answer(handler, call, app, sub).await
 }
@@ -401,16 +419,19 @@ async fn write(
     let (a, c) = (app.clone(), call.clone());
     let (committing, after): (Committing<_>, AfterCommit) = crate::blocking(move || {
         let mut after = AfterCommit::default();
-        let committing = a.org.transaction(&c.caller(), mode, |work| {
-            let mut run = Run {
-                app: &a,
-                call: &c,
-                after: &mut after,
-            };
-            let reply = handler(&mut run, work, &sub);
-            let keep = reply.ok();
-            (reply, keep)
-        });
+        let uploads = sub.uploads.clone();
+        let committing = a
+            .org
+            .transaction_with(&c.caller(), mode, uploads.files(), |work| {
+                let mut run = Run {
+                    app: &a,
+                    call: &c,
+                    after: &mut after,
+                };
+                let reply = handler(&mut run, work, &sub);
+                let keep = reply.ok();
+                (reply, keep)
+            });
         committing.map(|c| (c, after))
     })
     .await?
