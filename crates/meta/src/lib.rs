@@ -174,6 +174,9 @@ pub struct FieldDef {
     /// The major API version the field came in (0: every served version has it); a call
     /// at an older version does not see it.
     pub since: u32,
+    /// How an auto-number field shows its number (`A-{0000}`, `{YYYY}-{0}`); none: eight
+    /// digits, as standard numbers (`OrderNumber`) read.
+    pub display_format: Option<String>,
 }
 
 impl FieldDef {
@@ -221,6 +224,7 @@ impl FieldDef {
             extra_type_info: None,
             default_value: None,
             since: 0,
+            display_format: None,
         }
     }
 

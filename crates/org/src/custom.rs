@@ -38,6 +38,42 @@ pub struct ObjectConfig {
     /// by field name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub picklists: BTreeMap<String, PicklistConfig>,
+    /// A custom object's description (Metadata API `description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `Deployed` (the default) or `InDevelopment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_status: Option<String>,
+    /// The org-wide sharing default: `ReadWrite` (the default), `Read`, `Private`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing_model: Option<String>,
+    /// A custom object's `Name` field: its label, and whether it is text or numbered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_field: Option<NameFieldConfig>,
+}
+
+/// A custom object's `Name` field (Metadata API `nameField`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NameFieldConfig {
+    /// Its label; `{Object label} Name` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `Text` (the default) or `AutoNumber`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// An auto number's format (`A-{0000}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_format: Option<String>,
+}
+
+impl NameFieldConfig {
+    /// Whether the name is numbered by the org.
+    pub fn auto_number(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("AutoNumber"))
+    }
 }
 
 /// The values of a standard picklist field.
@@ -273,15 +309,82 @@ pub(crate) fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> Obj
         )
     });
     let mut fields: Vec<FieldDef> = base.fields.clone();
-    let mut name_field = FieldDef::new("Name", &format!("{label} Name"), FieldType::String);
+    if let Some(id) = fields.iter_mut().find(|f| f.name == "Id") {
+        id.label = "Record ID".into();
+    }
+    fields.insert(2, name_field(&label, c.name_field.as_ref()));
+    ObjectDef::new(name, &label, &plural, &prefix, fields)
+}
+
+/// A custom object's `Name`: text (80 characters), or numbered by the org.
+fn name_field(object_label: &str, config: Option<&NameFieldConfig>) -> FieldDef {
+    let label = config
+        .and_then(|c| c.label.clone())
+        .unwrap_or_else(|| format!("{object_label} Name"));
+    let mut name_field = FieldDef::new("Name", &label, FieldType::String);
     name_field.length = 80;
     name_field.name_field = true;
     name_field.nillable = false;
     // Required in the UI only: a record saved without one is named after its Id.
     name_field.defaulted_on_create = true;
     name_field.custom = false;
-    fields.insert(2, name_field);
-    ObjectDef::new(name, &label, &plural, &prefix, fields)
+    if let Some(c) = config.filter(|c| c.auto_number()) {
+        name_field.length = 30;
+        name_field.auto_number = true;
+        name_field.createable = false;
+        name_field.updateable = false;
+        name_field.display_format = Some(c.display_format.clone().unwrap_or_else(|| "{0}".into()));
+    }
+    name_field
+}
+
+/// An auto number as its display format shows it: `{000}` the number, zero-padded to
+/// as many digits; `{YYYY}`, `{YY}`, `{MM}`, `{DD}` the date of `now` (RFC 3339).
+pub(crate) fn auto_number(format: &str, n: u64, now: &str) -> String {
+    let date = |from: usize, len: usize| now.get(from..from + len).unwrap_or_default();
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let Some(close) = rest.find('}') else {
+            break;
+        };
+        match &rest[1..close] {
+            "YYYY" => out.push_str(date(0, 4)),
+            "YY" => out.push_str(date(2, 2)),
+            "MM" => out.push_str(date(5, 2)),
+            "DD" => out.push_str(date(8, 2)),
+            zeros if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => {
+                out.push_str(&format!("{n:0width$}", width = zeros.len()));
+            }
+            _ => out.push_str(&rest[..=close]),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Gives `def` the labels and name field of `c` (an object-level Metadata API update):
+/// its fields and records are untouched.
+pub(crate) fn relabel(def: &mut ObjectDef, c: &ObjectConfig) {
+    if let Some(label) = &c.label {
+        def.label.clone_from(label);
+        def.label_plural = c
+            .plural_label
+            .clone()
+            .unwrap_or_else(|| format!("{label}s"));
+    }
+    let label = def.label.clone();
+    if let Some(name) = def.fields.iter_mut().find(|f| f.name == "Name") {
+        let new = name_field(&label, c.name_field.as_ref());
+        if new.auto_number {
+            *name = new;
+        } else {
+            name.label = new.label;
+        }
+    }
 }
 
 /// Applies the config's objects to `schema`, validating every entry.
@@ -377,11 +480,24 @@ mod tests {
     }
 
     #[test]
+    fn auto_numbers_follow_their_display_format() {
+        let now = "2026-11-24T13:00:00.000+0000";
+        assert_eq!(auto_number("A-{0000}", 7, now), "A-0007");
+        assert_eq!(auto_number("{0}", 12345, now), "12345");
+        assert_eq!(
+            auto_number("INV-{YYYY}{MM}{DD}-{00}", 3, now),
+            "INV-20261124-03"
+        );
+        assert_eq!(auto_number("{YY}/{x}/{00", 3, now), "26/{x}/{00");
+        assert_eq!(auto_number("", 3, now), "");
+    }
+
+    #[test]
     fn custom_objects_and_fields_are_added() {
         let objects = parse(
             r#"{"objects": {
             "Account": {"fields": [{"name": "Ext__c", "type": "string", "length": 20, "external_id": true}]},
-            "Invoice__c": {"label": "Invoice", "fields": [
+            "Invoice__c": {"label": "Invoice", "name_field": {"type": "AutoNumber", "display_format": "INV-{0000}"}, "fields": [
                 {"name": "Account__c", "type": "reference", "reference_to": "Account", "master_detail": true},
                 {"name": "Status__c", "type": "picklist", "picklist": ["Open", "Paid"]}
             ]}
@@ -393,6 +509,11 @@ mod tests {
         assert_eq!(inv.key_prefix, "a00");
         assert_eq!(inv.label_plural, "Invoices");
         assert!(inv.field("Name").unwrap().name_field);
+        let name = inv.field("Name").unwrap();
+        assert!(name.auto_number && !name.createable);
+        assert_eq!(name.display_format.as_deref(), Some("INV-{0000}"));
+        assert_eq!(name.label, "Invoice Name");
+        assert_eq!(inv.field("Id").unwrap().label, "Record ID");
         assert!(inv.field("Account__c").unwrap().cascade_delete);
         assert!(inv.field("Status__c").unwrap().restricted_picklist);
         assert_eq!(

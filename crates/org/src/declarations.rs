@@ -247,10 +247,75 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError
         return Err(invalid("An object's label is at most 40 characters."));
     }
     let fields = nested_fields(meta)?;
+    let one_of = |key: &str, allowed: &[&str]| -> Result<Option<String>, OrgError> {
+        match text(meta, key) {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(invalid(format!(
+                "{key} must be one of {}; got {v}",
+                allowed.join(", ")
+            ))),
+            v => Ok(v),
+        }
+    };
+    let name_field = match meta.get("nameField") {
+        Some(Value::Object(n)) => {
+            let kind = match text(n, "type") {
+                Some(t) if t != "Text" && t != "AutoNumber" => {
+                    return Err(invalid(format!(
+                        "nameField.type must be Text or AutoNumber; got {t}"
+                    )));
+                }
+                t => t,
+            };
+            Some(crate::custom::NameFieldConfig {
+                label: text(n, "label"),
+                kind,
+                display_format: text(n, "displayFormat"),
+            })
+        }
+        _ => None,
+    };
     Ok(ObjectConfig {
         label: Some(label),
         plural_label: text(meta, "pluralLabel"),
         fields,
+        description: text(meta, "description"),
+        deployment_status: one_of("deploymentStatus", &["Deployed", "InDevelopment"])?,
+        sharing_model: one_of(
+            "sharingModel",
+            &[
+                "Private",
+                "Read",
+                "ReadWrite",
+                "ReadWriteTransfer",
+                "FullAccess",
+                "ControlledByParent",
+            ],
+        )?,
+        name_field,
         ..ObjectConfig::default()
     })
+}
+
+/// A custom object's object-level Metadata (labels, description, settings, name field),
+/// as `readMetadata` and a retrieve write it.
+pub fn object_metadata(label: &str, plural: &str, c: Option<&ObjectConfig>) -> Value {
+    let name = c.and_then(|c| c.name_field.as_ref());
+    let mut name_field = json!({
+        "label": name.and_then(|n| n.label.clone()).unwrap_or_else(|| format!("{label} Name")),
+        "type": if name.is_some_and(crate::custom::NameFieldConfig::auto_number) { "AutoNumber" } else { "Text" },
+    });
+    if let Some(format) = name.and_then(|n| n.display_format.clone()) {
+        name_field["displayFormat"] = json!(format);
+    }
+    let mut out = json!({
+        "label": label,
+        "pluralLabel": plural,
+        "deploymentStatus": c.and_then(|c| c.deployment_status.clone()).unwrap_or_else(|| "Deployed".into()),
+        "nameField": name_field,
+        "sharingModel": c.and_then(|c| c.sharing_model.clone()).unwrap_or_else(|| "ReadWrite".into()),
+    });
+    if let Some(d) = c.and_then(|c| c.description.clone()) {
+        out["description"] = json!(d);
+    }
+    out
 }

@@ -103,6 +103,8 @@ fn read(file: &Path) -> anyhow::Result<(String, ObjectConfig)> {
         fields: Vec::new(),
         record_types: record_types(describe),
         picklists: standard_picklists(fields),
+        name_field: name_field(&name, fields),
+        ..ObjectConfig::default()
     };
     for f in fields.iter().filter(|f| f["custom"] == true) {
         match field(f) {
@@ -230,4 +232,18 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     serde_json::from_value(Value::Object(decl)).map_err(|e| format!("cannot be declared: {e}"))
+}
+
+/// A custom object's `Name` as its describe shows it: its label, and whether the org
+/// numbers it (describe gives no display format; the number alone is shown).
+fn name_field(object: &str, fields: &[Value]) -> Option<forcebus_org::custom::NameFieldConfig> {
+    if !object.ends_with("__c") {
+        return None;
+    }
+    let name = fields.iter().find(|f| f["name"] == "Name")?;
+    Some(forcebus_org::custom::NameFieldConfig {
+        label: name["label"].as_str().map(str::to_owned),
+        kind: (name["autoNumber"] == true).then(|| "AutoNumber".to_owned()),
+        display_format: None,
+    })
 }

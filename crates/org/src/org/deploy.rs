@@ -78,8 +78,9 @@ pub enum Deployed {
 /// One component's outcome: its type, its full name, its file, what happened.
 #[derive(Debug, Clone)]
 pub struct Component {
-    /// `CustomObject` or `CustomField`.
-    pub kind: &'static str,
+    /// Its metadata type: `CustomObject`, `CustomField`, or a type this server refuses
+    /// (`ApexClass`).
+    pub kind: String,
     /// `Invoice__c` or `Invoice__c.Amount__c`.
     pub full_name: String,
     /// The file it came in.
@@ -179,7 +180,7 @@ impl Org {
             Err(e) => Err(e),
         };
         work.report.push(Component {
-            kind: d.kind,
+            kind: d.kind.to_owned(),
             full_name: d.full_name.clone(),
             file: d.file.clone(),
             outcome,
@@ -258,7 +259,7 @@ fn component(
     outcome: Result<Deployed, OrgError>,
 ) -> Component {
     Component {
-        kind,
+        kind: kind.to_owned(),
         full_name: full_name.to_owned(),
         file: d.file.clone(),
         outcome,
@@ -294,7 +295,32 @@ fn object_of(
     d: &Declared,
 ) -> Result<(String, Deployed), OrgError> {
     if let Some(o) = schema.object(&d.name) {
-        return Ok((o.name.clone(), Deployed::Unchanged));
+        let name = o.name.clone();
+        // A custom object made at runtime takes the declaration's labels and settings.
+        let wanted = ObjectConfig {
+            fields: Vec::new(),
+            ..d.config.clone()
+        };
+        let how = match runtime.objects.get_mut(&name) {
+            Some(rt) if d.whole && d.config.label.is_some() => {
+                let wanted = ObjectConfig {
+                    record_types: rt.config.record_types.clone(),
+                    picklists: rt.config.picklists.clone(),
+                    ..wanted
+                };
+                if rt.config == wanted {
+                    Deployed::Unchanged
+                } else {
+                    rt.config = wanted;
+                    if let Some(def) = schema.object_mut(&name) {
+                        crate::custom::relabel(def, &rt.config);
+                    }
+                    Deployed::Changed
+                }
+            }
+            _ => Deployed::Unchanged,
+        };
+        return Ok((name, how));
     }
     if !d.name.ends_with("__c") || d.config.label.is_none() {
         return Err(OrgError::new(

@@ -177,6 +177,45 @@ impl Org {
         })
     }
 
+    /// Updates a custom object made at runtime as the Metadata API's `updateMetadata`
+    /// does (the component replaced): its labels, description, settings and name field,
+    /// then its nested fields, made or changed; one schema change. An object the org was
+    /// not given at runtime (a standard one, or the config file's) has its fields only.
+    pub fn update_custom_object(&self, name: &str, config: ObjectConfig) -> Result<(), OrgError> {
+        self.change_schema(|schema, runtime, state| {
+            let canonical = schema
+                .object(name)
+                .map(|o| o.name.clone())
+                .ok_or_else(OrgError::not_found)?;
+            let mut changed = Changed {
+                objects: vec![canonical.clone()],
+                ..Changed::default()
+            };
+            if let Some(rt) = runtime.objects.get_mut(&canonical) {
+                rt.config = ObjectConfig {
+                    fields: Vec::new(),
+                    record_types: rt.config.record_types.clone(),
+                    picklists: rt.config.picklists.clone(),
+                    ..config.clone()
+                };
+                if let Some(def) = schema.object_mut(&canonical) {
+                    crate::custom::relabel(def, &rt.config);
+                }
+            }
+            for f in config.fields {
+                let known = schema
+                    .object(&canonical)
+                    .is_some_and(|o| o.field(&f.name).is_some());
+                if known {
+                    change_field(schema, runtime, state, &canonical, &f, &mut changed)?;
+                } else {
+                    runtime.create_field(schema, &canonical, f)?;
+                }
+            }
+            Ok(((), changed))
+        })
+    }
+
     /// Runs a schema change: `change` edits a copy of the schema and of the runtime
     /// definitions (and may read the records); the result is stored in one commit (with
     /// the change events a conversion publishes), then becomes the org's schema.

@@ -70,7 +70,10 @@ impl Txn<'_> {
                     let floor = self.number_floor;
                     let n = self.next_numbers.entry(def.name.clone()).or_insert(floor);
                     *n += 1;
-                    Some(Value::from(format!("{:08}", *n)))
+                    Some(Value::from(match &f.display_format {
+                        Some(format) => crate::custom::auto_number(format, *n, &self.now),
+                        None => format!("{:08}", *n),
+                    }))
                 }
                 _ => f
                     .default_value

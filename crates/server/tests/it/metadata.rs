@@ -4,7 +4,7 @@
 
 use forcebus_testkit::Server;
 
-use crate::{get, server};
+use crate::{Authed, get, server};
 
 fn soap(s: &Server, path: &str, body: &str) -> (u16, String) {
     let r = s
@@ -388,4 +388,76 @@ fn a_platform_events_fields_are_metadata_components_too() {
         r#"<deleteMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomField</type><fullNames>Beacon__e.Level__c</fullNames></deleteMetadata>"#,
     );
     assert!(gone.contains("INVALID_CROSS_REFERENCE_KEY"), "{gone}");
+}
+
+/// An object's own settings go in with it and come back (description, sharing,
+/// deployment status, an auto-numbered name), and an update replaces them: its label in
+/// describe too, a description given as nil gone.
+#[test]
+fn an_objects_settings_are_kept_and_an_update_replaces_them() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let create = r#"<createMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomObject"><fullName>Ticket__c</fullName><label>Ticket</label><pluralLabel>Tickets</pluralLabel><description>Support tickets</description><deploymentStatus>InDevelopment</deploymentStatus><sharingModel>Private</sharingModel><nameField><type>AutoNumber</type><label>Ticket Number</label><displayFormat>T-{0000}</displayFormat></nameField></metadata></createMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, create));
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("<success>true</success>"), "{body}");
+    let read = r#"<readMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomObject</type><fullNames>Ticket__c</fullNames></readMetadata>"#;
+    let (_, body) = soap(&s, "", &envelope(t, read));
+    for part in [
+        "<description>Support tickets</description>",
+        "<deploymentStatus>InDevelopment</deploymentStatus>",
+        "<nameField><displayFormat>T-{0000}</displayFormat><label>Ticket Number</label><type>AutoNumber</type></nameField>",
+        "<sharingModel>Private</sharingModel>",
+    ] {
+        assert!(body.contains(part), "{part} in {body}");
+    }
+    // Records are numbered, and their name is not theirs to write.
+    let first = crate::create(&s, "Ticket__c", serde_json::json!({}));
+    let (_, rec) = get(&s, &format!("/sobjects/Ticket__c/{first}"));
+    assert_eq!(rec["Name"], "T-0001", "{rec}");
+    let (st, err) = crate::j(
+        s.http()
+            .post(format!("{}/sobjects/Ticket__c", s.data()))
+            .bearer(&s)
+            .json(&serde_json::json!({"Name": "Mine"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(st, 400, "{err}");
+    let (_, d) = get(&s, "/sobjects/Ticket__c/describe");
+    let name = d["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Name")
+        .unwrap();
+    assert_eq!(name["autoNumber"], true);
+    assert_eq!(name["label"], "Ticket Number");
+
+    let update = r#"<updateMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="CustomObject"><fullName>Ticket__c</fullName><label>Case File</label><pluralLabel>Case Files</pluralLabel><description xsi:nil="true"/><deploymentStatus>Deployed</deploymentStatus><sharingModel>ReadWrite</sharingModel><nameField><type>AutoNumber</type><label>File Number</label><displayFormat>T-{0000}</displayFormat></nameField></metadata></updateMetadata>"#;
+    let (st, body) = soap(&s, "", &envelope(t, update));
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("<success>true</success>"), "{body}");
+    let (_, body) = soap(&s, "", &envelope(t, read));
+    assert!(body.contains("<label>Case File</label>"), "{body}");
+    assert!(
+        body.contains("<deploymentStatus>Deployed</deploymentStatus>"),
+        "{body}"
+    );
+    assert!(!body.contains("<description>"), "{body}");
+    let (_, d) = get(&s, "/sobjects/Ticket__c/describe");
+    assert_eq!(d["label"], "Case File");
+    assert_eq!(d["labelPlural"], "Case Files");
+    let second = crate::create(&s, "Ticket__c", serde_json::json!({}));
+    let (_, rec) = get(&s, &format!("/sobjects/Ticket__c/{second}"));
+    assert_eq!(rec["Name"], "T-0002", "the numbering goes on: {rec}");
+
+    // A setting outside Salesforce's values is refused, and changes nothing.
+    let bad = update.replace(
+        "<sharingModel>ReadWrite</sharingModel>",
+        "<sharingModel>Everyone</sharingModel>",
+    );
+    let (_, body) = soap(&s, "", &envelope(t, &bad));
+    assert!(body.contains("<success>false</success>"), "{body}");
+    assert!(body.contains("sharingModel must be one of"), "{body}");
 }

@@ -64,7 +64,7 @@ pub(crate) async fn deploy(
                 .map(|()| Deployed::Deleted),
         };
         report.push(Component {
-            kind,
+            kind: kind.to_owned(),
             full_name: full,
             file,
             outcome,
@@ -99,7 +99,7 @@ pub(crate) async fn deploy(
             }),
         };
         report.push(Component {
-            kind: d.kind,
+            kind: d.kind.to_owned(),
             full_name: d.full,
             file: d.file,
             outcome,

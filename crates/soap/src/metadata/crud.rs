@@ -98,7 +98,8 @@ fn exists(app: &crate::State, kind: Option<&str>, full: &str) -> bool {
 }
 
 /// `updateMetadata` of one component (it replaces the component): a field changed when
-/// every record keeps its value; an object's nested fields created or changed.
+/// every record keeps its value; an object's labels, settings and name field replaced,
+/// its nested fields created or changed.
 async fn update_one(app: &crate::State, m: &Element, full: &str) -> Result<(), OrgError> {
     let meta = to_json(m);
     let org = app.org.clone();
@@ -111,22 +112,8 @@ async fn update_one(app: &crate::State, m: &Element, full: &str) -> Result<(), O
             crate::blocking(move || org.update_custom_field(&object, config).map(|_| ())).await
         }
         Some("CustomObject") => {
-            let fields = object_config(&meta)?.fields;
-            crate::blocking(move || {
-                let schema = org.schema();
-                for f in fields {
-                    let known = schema
-                        .object(&full)
-                        .is_some_and(|o| o.field(&f.name).is_some());
-                    if known {
-                        org.update_custom_field(&full, f)?;
-                    } else {
-                        org.add_custom_field(&full, f)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+            let config = object_config(&meta)?;
+            crate::blocking(move || org.update_custom_object(&full, config)).await
         }
         other => return Err(unsupported(other.unwrap_or("(no xsi:type)"))),
     };

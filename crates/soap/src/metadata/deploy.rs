@@ -38,6 +38,8 @@ pub(crate) struct DeployResult {
     pub(crate) error: Option<String>,
     components: Vec<Component>,
     applied: bool,
+    /// Who asked for it: the user's 18-character id and name.
+    pub(crate) created_by: (String, String),
 }
 
 /// A DeployMessage's fields (§5.4), whichever way it is written.
@@ -122,7 +124,7 @@ fn message_of(c: &Component, success: bool) -> Message<'_> {
         changed,
         created,
         deleted,
-        component_type: c.kind,
+        component_type: &c.kind,
         file_name: c.file.clone(),
         full_name,
         problem,
@@ -165,7 +167,7 @@ pub(crate) async fn deploy(app: &crate::State, caller: &Caller, op: &Element) ->
     let id = match base64::engine::general_purpose::STANDARD.decode(zip) {
         Ok(bytes) => start(app, caller, bytes.into(), options, None).await,
         Err(e) => {
-            let mut result = DeployResult::new(app, options, None);
+            let mut result = DeployResult::new(app, caller, options, None);
             result.error = Some(format!("The ZipFile is not base64: {e}"));
             keep(app, result, None)
         }
@@ -176,9 +178,20 @@ pub(crate) async fn deploy(app: &crate::State, caller: &Caller, op: &Element) ->
 }
 
 impl DeployResult {
-    /// A deploy just asked for, failed until it runs.
-    fn new(app: &crate::State, options: DeployOptions, validated: Option<String>) -> Self {
+    /// A deploy just asked for by `caller`, failed until it runs.
+    fn new(
+        app: &crate::State,
+        caller: &Caller,
+        options: DeployOptions,
+        validated: Option<String>,
+    ) -> Self {
+        let name = app
+            .org
+            .get(caller.user_id)
+            .and_then(|u| u.get_str("Name").map(str::to_owned))
+            .unwrap_or_default();
         Self {
+            created_by: (caller.user_id.to18(), name),
             id: String::new(),
             created: format_datetime(app.org.clock().now()),
             options,
@@ -201,7 +214,7 @@ pub(crate) async fn start(
     options: DeployOptions,
     validated: Option<String>,
 ) -> String {
-    let mut result = DeployResult::new(app, options, validated);
+    let mut result = DeployResult::new(app, caller, options, validated);
     match read_package(&zip) {
         Err(e) => result.error = Some(e),
         Ok(package) => run(app, caller, package, &mut result).await,
@@ -291,8 +304,8 @@ fn render(r: &DeployResult, details: bool) -> String {
     let mut w = Writer::new();
     w.value("checkOnly", r.options.check_only)
         .text("completedDate", &created)
-        .text("createdBy", "005000000000000")
-        .text("createdByName", "forcebus")
+        .text("createdBy", &r.created_by.0)
+        .text("createdByName", &r.created_by.1)
         .text("createdDate", &created)
         .open("details");
     if details {

@@ -81,7 +81,9 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             }
             _ => match channels::type_of(kind) {
                 Some(kind) => channel(&mut out, &files, &base, kind, member),
-                None => out.refused.push(not_deployed(kind, &member, "package.xml")),
+                None => out
+                    .refused
+                    .push(not_deployed(kind, &member, "package.xml", &files)),
             },
         }
     }
@@ -89,7 +91,7 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
         let file = format!("{base}objects/{name}.object");
         let Some(text) = files.get(&file) else {
             out.refused.push(Component {
-                kind: "CustomObject",
+                kind: "CustomObject".to_owned(),
                 full_name: name.clone(),
                 file,
                 outcome: Err(OrgError::new(Code::InvalidInput, format!("An object '{name}' of type CustomObject was named in package.xml, but was not found in zipped directory"))),
@@ -104,7 +106,7 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
                 file,
             }),
             Err(e) => out.refused.push(Component {
-                kind: "CustomObject",
+                kind: "CustomObject".to_owned(),
                 full_name: name,
                 file,
                 outcome: Err(e),
@@ -144,7 +146,10 @@ fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Res
                     Some(kind) => out
                         .channel_deletions
                         .push((kind, member, manifest.to_owned())),
-                    None => out.refused.push(not_deployed(other, &member, manifest)),
+                    None => {
+                        out.refused
+                            .push(not_deployed(other, &member, manifest, &HashMap::new()))
+                    }
                 }
                 continue;
             }
@@ -169,7 +174,7 @@ fn channel(
 ) {
     let file = format!("{base}{}", channels::file_of(kind, &full));
     let failed = |problem: String| Component {
-        kind,
+        kind: kind.to_owned(),
         full_name: full.clone(),
         file: file.clone(),
         outcome: Err(OrgError::new(Code::InvalidInput, problem)),
@@ -192,12 +197,30 @@ fn channel(
     }
 }
 
-/// A member of a type this server does not deploy.
-fn not_deployed(kind: &str, member: &str, file: &str) -> Component {
+/// A member of a type this server does not deploy, reported against its own file when
+/// the zip has one of its name (`classes/Hello.cls`), else against its manifest.
+fn not_deployed(
+    kind: &str,
+    member: &str,
+    manifest: &str,
+    files: &HashMap<String, String>,
+) -> Component {
+    let mut named: Vec<&String> = files
+        .keys()
+        .filter(|path| {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            let file = file.strip_suffix("-meta.xml").unwrap_or(file);
+            file.rsplit_once('.')
+                .is_some_and(|(stem, _)| stem == member)
+        })
+        .collect();
+    named.sort_by_key(|p| (p.ends_with("-meta.xml"), (*p).clone()));
     Component {
-        kind: "CustomObject",
+        kind: kind.to_owned(),
         full_name: member.to_owned(),
-        file: file.to_owned(),
+        file: named
+            .first()
+            .map_or_else(|| manifest.to_owned(), |p| (*p).clone()),
         outcome: Err(OrgError::new(
             Code::InvalidType,
             format!(

@@ -171,8 +171,16 @@ pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) 
             doc["eventType"] = json!("HighVolume");
             doc["publishBehavior"] = json!("PublishImmediately");
         } else if name.ends_with("__c") {
-            doc["nameField"] = json!({"label": format!("{} Name", object.label), "type": "Text"});
-            doc["sharingModel"] = json!("ReadWrite");
+            let runtime = app.org.runtime_schema();
+            let config = runtime.objects.get(&object.name).map(|o| &o.config);
+            let settings = forcebus_org::declarations::object_metadata(
+                &object.label,
+                &object.label_plural,
+                config,
+            );
+            if let (Value::Object(doc), Value::Object(settings)) = (&mut doc, settings) {
+                doc.extend(settings);
+            }
         }
     }
     Some(doc)
