@@ -102,7 +102,7 @@ mod tests {
             }
             assert!(o.name_field().is_some(), "{} has no name field", o.name);
         }
-        assert_eq!(tooling_catalogue().len(), 3);
+        assert_eq!(tooling_catalogue().len(), 5);
     }
 
     #[test]

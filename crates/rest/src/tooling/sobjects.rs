@@ -57,13 +57,20 @@ fn render(call: &Call, r: &Record) -> Value {
     })
 }
 
-/// A data object the Tooling API also reaches (`PushTopic`, `User`, `ApexClass`): its
-/// tooling sObject calls are its data API calls.
-fn data_object(app: &crate::AppState, name: &str) -> bool {
-    app.org
-        .schema()
-        .object(name)
-        .is_some_and(|o| o.also_tooling && !o.tooling)
+/// An object whose tooling sObject calls are the record resources' calls: a data object
+/// the Tooling API also reaches (`PushTopic`, `User`, `ApexClass`), or a Tooling API
+/// object of plain records (`DebugLevel`, `TraceFlag`: `Some(true)`, which the data API
+/// does not serve).
+fn records_object(app: &crate::AppState, name: &str) -> Option<bool> {
+    let schema = app.org.schema();
+    let o = schema.object(name)?;
+    if o.also_tooling && !o.tooling {
+        return Some(false);
+    }
+    let plain = o.tooling
+        && setting_object(&o.name).is_none()
+        && crate::tooling::schema::schema_object(&o.name).is_none();
+    plain.then_some(true)
 }
 
 /// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember|...}`.
@@ -74,12 +81,19 @@ pub(crate) async fn create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    if data_object(&app, &name) {
+    if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name];
         let body = Body::http(&headers, &bytes, &[]);
-        return Ok(
-            records::delegate(call, app, Method::POST, segments, HashMap::new(), body).await,
-        );
+        return Ok(records::delegate(
+            call,
+            app,
+            Method::POST,
+            segments,
+            HashMap::new(),
+            body,
+            tooling,
+        )
+        .await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -140,10 +154,12 @@ pub(crate) async fn retrieve(
     Path((_, name, id)): Path<(String, String, String)>,
     query: axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if data_object(&app, &name) {
+    if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::none();
-        return Ok(records::delegate(call, app, Method::GET, segments, query.0, body).await);
+        return Ok(
+            records::delegate(call, app, Method::GET, segments, query.0, body, tooling).await,
+        );
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::retrieve(&call, &app, object, &id);
@@ -161,12 +177,19 @@ pub(crate) async fn update(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    if data_object(&app, &name) {
+    if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::http(&headers, &bytes, &[]);
-        return Ok(
-            records::delegate(call, app, Method::PATCH, segments, HashMap::new(), body).await,
-        );
+        return Ok(records::delegate(
+            call,
+            app,
+            Method::PATCH,
+            segments,
+            HashMap::new(),
+            body,
+            tooling,
+        )
+        .await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -186,12 +209,19 @@ pub(crate) async fn delete(
     State(app): State<crate::State>,
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    if data_object(&app, &name) {
+    if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::none();
-        return Ok(
-            records::delegate(call, app, Method::DELETE, segments, HashMap::new(), body).await,
-        );
+        return Ok(records::delegate(
+            call,
+            app,
+            Method::DELETE,
+            segments,
+            HashMap::new(),
+            body,
+            tooling,
+        )
+        .await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::delete(&app, object, &id).await;

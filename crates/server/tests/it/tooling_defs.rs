@@ -166,3 +166,87 @@ fn schema_objects_are_described_by_the_tooling_api() {
     assert_eq!(basic["objectDescribe"]["name"], "EntityDefinition");
     assert_eq!(get(&s, "/tooling/sobjects/NoSuchThing/describe").0, 404);
 }
+
+/// The Tooling API's plain record objects (`DebugLevel`, `TraceFlag`, as `sf apex tail
+/// log` and jsforce's own suite use them): created, read, queried, updated and deleted
+/// through `/tooling/sobjects`, checked as any record (levels from their picklist), and
+/// unknown to the data API.
+#[test]
+fn debug_levels_and_trace_flags_are_tooling_records() {
+    let s = server();
+    let tooling = |path: &str| format!("{}/tooling/sobjects/{path}", s.data());
+    let levels = json!({"DeveloperName": "jsforce_testing", "MasterLabel": "jsforce Testing",
+        "ApexCode": "ERROR", "ApexProfiling": "ERROR", "Callout": "ERROR", "Database": "ERROR",
+        "System": "ERROR", "Validation": "ERROR", "Visualforce": "ERROR", "Workflow": "ERROR"});
+    let (st, made) = j(s
+        .http()
+        .post(tooling("DebugLevel"))
+        .bearer(&s)
+        .json(&levels)
+        .send()
+        .unwrap());
+    assert_eq!(st, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("7dl"), "{id}");
+    let (st, got) = j(s
+        .http()
+        .get(tooling(&format!("DebugLevel/{id}")))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(got["DeveloperName"], "jsforce_testing");
+    assert_eq!(got["Language"], "en_US");
+    let st = s
+        .http()
+        .patch(tooling(&format!("DebugLevel/{id}")))
+        .bearer(&s)
+        .json(&json!({"ApexCode": "DEBUG"}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st, 204);
+    let (st, bad) = j(s
+        .http()
+        .patch(tooling(&format!("DebugLevel/{id}")))
+        .bearer(&s)
+        .json(&json!({"ApexCode": "LOUD"}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 400, "{bad}");
+    assert_eq!(code(&bad), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+    let user = s.ready.user_id.clone();
+    let (st, flag) = j(s
+        .http()
+        .post(tooling("TraceFlag"))
+        .bearer(&s)
+        .json(
+            &json!({"TracedEntityId": user, "DebugLevelId": id, "LogType": "DEVELOPER_LOG",
+            "ExpirationDate": crate::an_hour_from_now()}),
+        )
+        .send()
+        .unwrap());
+    assert_eq!(st, 201, "{flag}");
+    let (st, r) = tooling_query(
+        &s,
+        "SELECT Id, LogType, DebugLevel.DeveloperName, DebugLevel.ApexCode FROM TraceFlag",
+    );
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["records"][0]["DebugLevel"]["ApexCode"], "DEBUG", "{r}");
+    // The data API does not serve them.
+    let (st, _) = get(&s, &format!("/sobjects/DebugLevel/{id}"));
+    assert_eq!(st, 404);
+    let flag_id = flag["id"].as_str().unwrap();
+    for path in [format!("TraceFlag/{flag_id}"), format!("DebugLevel/{id}")] {
+        let st = s
+            .http()
+            .delete(tooling(&path))
+            .bearer(&s)
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(st, 204, "{path}");
+    }
+    let (_, r) = tooling_query(&s, "SELECT Id FROM DebugLevel");
+    assert_eq!(r["totalSize"], 0, "{r}");
+}

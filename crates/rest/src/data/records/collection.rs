@@ -14,7 +14,6 @@ use super::{Reply, Run, Sub};
 use crate::data::collections::{
     self, Prepared, Request, missing_type, record_type, render, render_all,
 };
-use crate::data::sobjects::object;
 use crate::error::ApiError;
 
 fn request(sub: &Sub) -> Result<Request, ApiError> {
@@ -73,7 +72,7 @@ pub(super) fn delete(_run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Repl
 /// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
 pub(super) fn upsert(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     answer((|| {
-        let o = &*object(run.app, sub.segment(2))?;
+        let o = &*sub.object(run.app, sub.segment(2))?;
         let field = sub.segment(3);
         let req = request(sub)?;
         let exists = |v: &str| {

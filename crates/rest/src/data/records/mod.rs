@@ -187,6 +187,20 @@ impl Sub {
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.target.params.get(name).map(String::as_str)
     }
+
+    /// The object named in its path, as its API serves it: the data API's, or the Tooling
+    /// API's too when it came that way.
+    pub(crate) fn object(
+        &self,
+        app: &crate::AppState,
+        name: &str,
+    ) -> Result<std::sync::Arc<forcebus_org::ObjectDef>, ApiError> {
+        app.org
+            .schema()
+            .object_shared(name)
+            .filter(|o| !o.tooling || self.target.tooling)
+            .ok_or_else(ApiError::not_found)
+    }
 }
 
 /// A request's body as record fields, read by its front door's rules before the
@@ -245,6 +259,9 @@ pub(crate) struct Target {
     pub(crate) segments: Vec<String>,
     /// Query parameters, decoded.
     pub(crate) params: HashMap<String, String>,
+    /// Reached through the Tooling API (`/tooling/sobjects/DebugLevel`): its own objects
+    /// are served too.
+    pub(crate) tooling: bool,
 }
 
 /// Reads a URL: `/services/data/vXX.X/...` with an optional query string.
@@ -271,6 +288,7 @@ pub(crate) fn parse_url(url: &str, latest: u32) -> Option<Target> {
         version,
         segments,
         params,
+        tooling: false,
     })
 }
 
@@ -326,6 +344,7 @@ async fn serve(handler: Handler, call: Call, app: crate::State, req: Request) ->
         .await
         .unwrap_or_default();
     let target = Target {
+        tooling: false,
         version: call.version.clone(),
         segments: segments_of(parts.uri.path()),
         params: parts
@@ -362,6 +381,7 @@ pub(crate) async fn delegate(
     segments: Vec<String>,
     params: HashMap<String, String>,
     body: Body,
+    tooling: bool,
 ) -> Response {
     let Some(resource) = find(&segments) else {
         return ApiError::not_found().into_response();
@@ -373,6 +393,7 @@ pub(crate) async fn delegate(
         version: call.version.clone(),
         segments,
         params,
+        tooling,
     };
     let sub = Sub {
         method,

@@ -12,7 +12,7 @@ use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
 use forcebus_org::{ObjectDef, Op, OrgError, Outcome, Record, RecordId, Work};
 
 use super::{Blob, Reply, Run, Sub};
-use crate::data::sobjects::{field_list, field_segment, multiple_choices, object, upsert_reply};
+use crate::data::sobjects::{field_list, field_segment, multiple_choices, upsert_reply};
 use crate::error::ApiError;
 
 fn apply(work: &mut Work<'_>, op: Op) -> Result<Outcome, ApiError> {
@@ -37,7 +37,7 @@ pub(super) fn create(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
             let fields = sub.body.object()?;
             return publish(run, def, fields).map(|v| (v, None));
         }
-        let o = &*object(run.app, name)?;
+        let o = &*sub.object(run.app, name)?;
         let fields = sub.body.object()?;
         let op = Op::Create {
             object: o.name.clone(),
@@ -111,7 +111,7 @@ fn checked_id(id: &str) -> Result<(), ApiError> {
 /// `GET /sobjects/{X}/{id}[?fields=A,B]`.
 pub(super) fn retrieve(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run.app, sub.segment(1))?;
         let fields = field_list(o, sub.param("fields"))?;
         let rec = live(work, o, sub.segment(2))?;
         Ok(crate::data::record::json(
@@ -127,7 +127,7 @@ pub(super) fn retrieve(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Rep
 /// `PATCH /sobjects/{X}/{id}`: 204.
 pub(super) fn update(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run.app, sub.segment(1))?;
         let fields = sub.body.object()?;
         let id = sub.segment(2);
         checked_id(id)?;
@@ -144,7 +144,7 @@ pub(super) fn update(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
 /// `DELETE /sobjects/{X}/{id}`: 204; the record goes to the Recycle Bin.
 pub(super) fn delete(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run.app, sub.segment(1))?;
         let id = sub.segment(2);
         checked_id(id)?;
         let op = Op::Delete {
@@ -188,7 +188,7 @@ pub(super) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, su
         return reply;
     }
     let result = (|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run.app, sub.segment(1))?;
         let fields = field_list(o, sub.param("fields"))?;
         let id = by_external_id(run, work, o, sub.segment(2), sub.segment(3))?
             .ok_or_else(ApiError::not_found)?;
@@ -208,7 +208,7 @@ pub(super) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, su
 /// `ContentType` when it has one; `None` when the path names no blob field (an external
 /// id read).
 fn blob(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Option<Reply> {
-    let o = object(run.app, sub.segment(1)).ok()?;
+    let o = sub.object(run.app, sub.segment(1)).ok()?;
     let field = o
         .field(sub.segment(3))
         .filter(|f| f.ftype == forcebus_meta::FieldType::Base64)?;
@@ -256,7 +256,7 @@ fn blob(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Option<Reply> {
 /// `DELETE /sobjects/{X}/{Field}/{value}`.
 pub(super) fn delete_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run.app, sub.segment(1))?;
         let id = by_external_id(run, work, o, sub.segment(2), sub.segment(3))?
             .ok_or_else(ApiError::not_found)?;
         let op = Op::Delete {
@@ -272,7 +272,7 @@ pub(super) fn delete_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, sub:
 /// API 46.0 (204 before), both with `created`.
 pub(super) fn upsert(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run.app, sub.segment(1))?;
         let fields = sub.body.object()?;
         let (field, value) = (sub.segment(2), sub.segment(3));
         by_external_id(run, work, o, field, value)?;
