@@ -32,6 +32,7 @@ pub mod error;
 pub mod limits;
 pub mod multipart;
 pub mod shapes;
+pub mod tabs;
 pub mod upload;
 
 pub use ctx::ConnInfo;

@@ -14,6 +14,8 @@ pub(crate) fn data() -> Router<State> {
     crate::data::records::routes(Router::new())
         .route("/services/data/{v}", get(resources::resources))
         .route("/services/data/{v}/limits", get(resources::limits))
+        .route("/services/data/{v}/tabs", get(resources::tabs))
+        .route("/services/data/{v}/theme", get(resources::theme))
         .route("/services/data/{v}/sobjects", get(describe::global))
         .route("/services/data/{v}/query", get(query::query))
         .route("/services/data/{v}/queryAll", get(query::query_all))

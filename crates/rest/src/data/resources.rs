@@ -1,4 +1,4 @@
-//! The version list (no auth), a version's resource list, and `/limits`.
+//! The version list (no auth), a version's resource list, `/limits`, `/tabs` and `/theme`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -120,6 +120,22 @@ pub(crate) async fn limits(
         "StreamingApiConcurrentClients": full(20),
     });
     json_response(StatusCode::OK, &body)
+}
+
+/// `GET /tabs`: every tab of the org's apps, each object's once.
+pub(crate) async fn tabs(call: Call, State(app): State<crate::State>) -> Response {
+    let tabs = forcebus_http::tabs::all(&app.org.schema(), &call.origin.0);
+    json_response(StatusCode::OK, &json!(tabs))
+}
+
+/// `GET /theme`: a theme item per tab's object, with its icons; no colors (Salesforce
+/// gives none where a theme has none).
+pub(crate) async fn theme(call: Call, State(app): State<crate::State>) -> Response {
+    let items: Vec<Value> = forcebus_http::tabs::all(&app.org.schema(), &call.origin.0)
+        .into_iter()
+        .map(|t| json!({"colors": null, "icons": t.icons, "name": t.sobject_name}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"themeItems": items}))
 }
 
 #[cfg(test)]

@@ -380,3 +380,36 @@ fn the_tooling_api_reaches_push_topics_and_basic_info() {
     let (st, _) = get(&s, "/sobjects/Organization/describe/layouts");
     assert_eq!(st, 200, "Organization's describe advertises its layouts");
 }
+
+/// `/tabs` and `/theme`: the tabs of the org's apps (`describeTabs`' own), each object's
+/// once, the org's custom objects among them, with their icons' URLs on this server.
+#[test]
+fn tabs_and_theme_list_the_apps_objects() {
+    let s = crate::server_with("[objects.Invoice__c]\nlabel = \"Invoice\"\n");
+    let (st, tabs) = get(&s, "/tabs");
+    assert_eq!(st, 200, "{tabs}");
+    let tabs = tabs.as_array().unwrap();
+    let names: Vec<&str> = tabs.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names[0], "standard-Account");
+    assert!(
+        names.contains(&"standard-Case") && names.contains(&"Invoice__c"),
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| **n == "standard-Account").count(),
+        1,
+        "in both apps, listed once"
+    );
+    let account = &tabs[0];
+    assert_eq!(account["label"], "Accounts");
+    assert_eq!(account["sobjectName"], "Account");
+    assert_eq!(account["url"], format!("{}/001/o", s.base()));
+    assert_eq!(account["icons"][0]["contentType"], "image/png");
+    let (st, theme) = get(&s, "/theme");
+    assert_eq!(st, 200, "{theme}");
+    let items = theme["themeItems"].as_array().unwrap();
+    assert_eq!(items.len(), tabs.len());
+    assert_eq!(items[0]["name"], "Account");
+    assert!(items[0]["colors"].is_null());
+    assert!(items[0]["icons"].as_array().is_some_and(|i| !i.is_empty()));
+}

@@ -6,7 +6,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use forcebus_org::{Caller, ObjectDef, Schema};
+use forcebus_http::tabs::{APPS, Tab};
+use forcebus_org::{Caller, Schema};
 use forcebus_xml::write::Writer;
 
 use super::{envelope, invalid_session, unknown_call, user_info, xml};
@@ -14,42 +15,6 @@ use crate::ctx::Origin;
 
 /// The calls of this module.
 pub(super) const CALLS: [&str; 3] = ["getUserInfo", "getServerTimestamp", "describeTabs"];
-
-/// The apps of `describeTabs`: label, description, tab set id, and the objects with a tab.
-const APPS: [(&str, &str, &str, &[&str]); 2] = [
-    (
-        "Sales",
-        "Manage your sales process with accounts, leads, opportunities, and more",
-        "02u000000000001",
-        &[
-            "Account",
-            "Contact",
-            "Lead",
-            "Opportunity",
-            "Campaign",
-            "Product2",
-            "Pricebook2",
-            "Contract",
-            "Order",
-            "Quote",
-            "Asset",
-            "ContentDocument",
-        ],
-    ),
-    (
-        "Service",
-        "Manage customer service with accounts, contacts, cases, and more",
-        "02u000000000002",
-        &[
-            "Account",
-            "Contact",
-            "Case",
-            "Solution",
-            "Entitlement",
-            "Asset",
-        ],
-    ),
-];
 
 /// Runs the call `name` (one of [`CALLS`]).
 pub(super) fn call(
@@ -83,51 +48,38 @@ pub(super) fn call(
 
 /// One `result` per app; the first is the selected one.
 fn describe_tabs(w: &mut Writer, schema: &Schema, origin: &str) {
-    for (i, (label, description, id, objects)) in APPS.into_iter().enumerate() {
+    for (i, app) in APPS.iter().enumerate() {
         w.open("result")
-            .text("description", description)
-            .text("label", label)
-            .text(
-                "logoUrl",
-                &format!("{origin}/img/seasonLogos/{}_logo.png", label.to_lowercase()),
-            )
+            .text("description", app.description)
+            .text("label", app.label)
+            .text("logoUrl", &app.logo_url(origin))
             .value("selected", i == 0)
-            .text("tabSetId", id);
-        let mut tabs: Vec<&ObjectDef> = objects.iter().filter_map(|o| schema.object(o)).collect();
-        if i == 0 {
-            tabs.extend(schema.objects().filter(|o| o.custom));
-        }
-        for o in tabs {
-            tab(w, o, origin);
+            .text("tabSetId", app.tab_set_id);
+        for o in app.objects(schema) {
+            tab(w, &Tab::of(o, origin));
         }
         w.close();
     }
 }
 
-/// A `DescribeTab` of object `o`.
-fn tab(w: &mut Writer, o: &ObjectDef, origin: &str) {
-    let icon = o.name.to_lowercase();
-    let name = if o.custom {
-        o.name.clone()
-    } else {
-        format!("standard-{}", o.name)
-    };
+/// A `DescribeTab`.
+fn tab(w: &mut Writer, t: &Tab) {
     w.open("tabs")
-        .value("custom", o.custom)
-        .text("iconUrl", &format!("{origin}/img/icon/{icon}32.png"));
-    for (size, theme) in [(32, "theme3"), (16, "theme3")] {
+        .value("custom", t.custom)
+        .text("iconUrl", &t.icon_url);
+    for icon in &t.icons {
         w.open("icons")
-            .text("contentType", "image/png")
-            .value("height", size)
-            .text("theme", theme)
-            .text("url", &format!("{origin}/img/icon/{icon}{size}.png"))
-            .value("width", size)
+            .text("contentType", &icon.content_type)
+            .value("height", icon.height)
+            .text("theme", &icon.theme)
+            .text("url", &icon.url)
+            .value("width", icon.width)
             .close();
     }
-    w.text("label", &o.label_plural)
-        .text("miniIconUrl", &format!("{origin}/img/icon/{icon}16.png"))
-        .text("name", &name)
-        .text("sobjectName", &o.name)
-        .text("url", &format!("{origin}/{}/o", o.key_prefix))
+    w.text("label", &t.label)
+        .text("miniIconUrl", &t.mini_icon_url)
+        .text("name", &t.name)
+        .text("sobjectName", &t.sobject_name)
+        .text("url", &t.url)
         .close();
 }
