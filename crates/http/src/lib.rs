@@ -41,7 +41,7 @@ use error::ApiError;
 /// HTTP settings every family reads.
 #[derive(Debug, Clone)]
 pub struct RestConfig {
-    /// The newest API version served (and listed last): 66 (Spring '26) by default.
+    /// The newest API version served (and listed last): 68 (Winter '27) by default.
     pub latest_version: u32,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
@@ -59,7 +59,7 @@ pub struct RestConfig {
 impl Default for RestConfig {
     fn default() -> Self {
         Self {
-            latest_version: 66,
+            latest_version: 68,
             max_body_bytes: 50 * 1024 * 1024,
             max_file_bytes: 2 * 1024 * 1024 * 1024,
             daily_api_requests: 15_000,

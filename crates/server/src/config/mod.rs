@@ -226,7 +226,7 @@ impl Default for Config {
             org_name: "forcebus".to_owned(),
             org_edition: "Developer Edition".to_owned(),
             org_kind: forcebus_org::OrgKind::Production,
-            api_version: 66,
+            api_version: 68,
             session_timeout_secs: 7200,
             trusted_networks: vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()],
             query_cursor_max_bytes: 64 << 20,

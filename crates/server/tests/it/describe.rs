@@ -14,7 +14,7 @@ fn versions_need_no_token_and_run_from_31_to_the_latest() {
         .unwrap());
     assert_eq!(st, 200);
     let list = body.as_array().unwrap();
-    assert_eq!(list.len(), 36, "31.0 to 66.0");
+    assert_eq!(list.len(), 38, "31.0 to 68.0");
     assert_eq!(
         list[0],
         serde_json::json!({"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"})
@@ -27,6 +27,10 @@ fn versions_need_no_token_and_run_from_31_to_the_latest() {
         list[35],
         serde_json::json!({"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"})
     );
+    assert_eq!(
+        list[37],
+        serde_json::json!({"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"})
+    );
     let (st, res) = get(&s, "");
     assert_eq!(st, 200);
     assert_eq!(res["sobjects"], "/services/data/v59.0/sobjects");
@@ -34,7 +38,7 @@ fn versions_need_no_token_and_run_from_31_to_the_latest() {
         res["identity"],
         format!("{}/id/{}/{}", s.base(), s.ready.org_id, s.ready.user_id)
     );
-    for v in ["31.0", "42.0", "59.0", "66.0"] {
+    for v in ["31.0", "42.0", "59.0", "66.0", "68.0"] {
         let st = s
             .http()
             .get(format!("{}/services/data/v{v}/sobjects/", s.base()))
@@ -60,10 +64,10 @@ fn retired_and_newest_versions_answer_as_salesforce_does() {
             .send()
             .unwrap())
     };
-    assert_eq!(rest("66.0").0, 200);
+    assert_eq!(rest("68.0").0, 200);
     let (st, body) = rest("30.0");
     assert_eq!((st, code(&body)), (410, "GONE"), "{body}");
-    let (st, body) = rest("67.0");
+    let (st, body) = rest("69.0");
     assert_eq!((st, code(&body)), (404, "NOT_FOUND"), "{body}");
     let login = |v: &str| {
         let envelope = format!(
@@ -89,7 +93,7 @@ fn retired_and_newest_versions_answer_as_salesforce_does() {
             && xml.contains("not available in the API version specified (66.0)"),
         "{xml}"
     );
-    for v in ["30.0", "67.0"] {
+    for v in ["30.0", "69.0"] {
         let (st, xml) = login(v);
         assert_eq!(st, 500, "{xml}");
         assert!(
