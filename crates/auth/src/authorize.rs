@@ -8,7 +8,12 @@
 //! - Signing in checks the username and password as every password login does (lockout,
 //!   the security token from untrusted networks).
 //! - Codes live 15 minutes, are used once, and at most [`MAX_PENDING_CODES`] wait at a
-//!   time (the oldest goes first).
+//!   time (the oldest goes first). A code names its org as a token does (`00D…!…`), so a
+//!   server of many orgs exchanges it at the org that issued it.
+//! - forcebus's own web console signs in as the public client [`CONSOLE_CLIENT`], which
+//!   every org knows: its `redirect_uri` must be the console on the very server and
+//!   origin that shows the sign-in page, and it must use PKCE (S256), which stands in for
+//!   a secret when its code is exchanged.
 
 use chrono::{DateTime, Duration, Utc};
 use forcebus_sync::prelude::*;
@@ -22,6 +27,11 @@ use crate::grant::{Form, OAuthError, param};
 /// Most codes waiting to be exchanged at once.
 pub const MAX_PENDING_CODES: usize = 1_000;
 
+/// The client id of forcebus's web console, a public client of every org.
+pub const CONSOLE_CLIENT: &str = "forcebus-console";
+/// Where the console takes its code back, under the server's own origin.
+pub const CONSOLE_PATH: &str = "/forcebus/console/";
+
 /// How long a code may wait to be exchanged.
 fn code_lifetime() -> Duration {
     Duration::minutes(15)
@@ -31,6 +41,8 @@ fn code_lifetime() -> Duration {
 #[derive(Debug, Clone)]
 pub(crate) struct PendingCode {
     pub(crate) user: RecordId,
+    /// The client it was issued to.
+    pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
     pub(crate) challenge: Option<(String, String)>,
     pub(crate) expires_at: DateTime<Utc>,
@@ -92,22 +104,31 @@ pub fn is_loopback_uri(uri: &str) -> bool {
 }
 
 impl Auth {
-    /// Checks an authorization request (`GET` or the sign-in page's `POST`).
-    pub fn authorize_request(&self, query: &Form) -> Result<AuthorizeRequest, OAuthError> {
+    /// Checks an authorization request (`GET` or the sign-in page's `POST`) that reached
+    /// the server at `origin` (`http://127.0.0.1:8080`).
+    pub fn authorize_request(
+        &self,
+        query: &Form,
+        origin: &str,
+    ) -> Result<AuthorizeRequest, OAuthError> {
         if param(query, "response_type") != Some("code") {
             return Err(OAuthError::new(
                 "unsupported_response_type",
                 "response type not supported",
             ));
         }
-        if param(query, "client_id") != Some(self.config.app.client_id.as_str()) {
+        let client_id = param(query, "client_id").unwrap_or_default();
+        let console = client_id == CONSOLE_CLIENT;
+        if client_id != self.config.app.client_id && !console {
             return Err(OAuthError::bad_client_id());
         }
         let redirect_uri = param(query, "redirect_uri").ok_or_else(|| {
             OAuthError::new("invalid_request", "missing required redirect_uri parameter")
         })?;
         let callbacks = &self.config.app.callback_urls;
-        let allowed = if callbacks.is_empty() {
+        let allowed = if console {
+            redirect_uri == format!("{origin}{CONSOLE_PATH}")
+        } else if callbacks.is_empty() {
             is_loopback_uri(redirect_uri)
         } else {
             callbacks.iter().any(|c| c == redirect_uri)
@@ -132,8 +153,14 @@ impl Auth {
             }
             (None, _) => None,
         };
+        if console && challenge.as_ref().is_none_or(|(_, m)| m != "S256") {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "the console signs in with PKCE (code_challenge_method S256)",
+            ));
+        }
         Ok(AuthorizeRequest {
-            client_id: self.config.app.client_id.clone(),
+            client_id: client_id.to_owned(),
             redirect_uri: redirect_uri.to_owned(),
             state: param(query, "state").map(str::to_owned),
             challenge,
@@ -151,7 +178,7 @@ impl Auth {
         from: Option<std::net::IpAddr>,
     ) -> Option<String> {
         let user = self.check_password(username, password, from)?;
-        let code: String = {
+        let random: String = {
             let mut rng = rand::thread_rng();
             (0..48)
                 .map(|_| {
@@ -162,9 +189,11 @@ impl Auth {
                 })
                 .collect()
         };
+        let code = format!("{}!{random}", self.directory.org_id().to18());
         let now = self.directory.now();
         let pending = PendingCode {
             user,
+            client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             challenge: request.challenge.clone(),
             expires_at: now + code_lifetime(),
@@ -256,7 +285,9 @@ mod bound_tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let request = auth.authorize_request(&query).unwrap();
+        let request = auth
+            .authorize_request(&query, "http://localhost:8080")
+            .unwrap();
         for _ in 0..MAX_PENDING_CODES + 50 {
             auth.authorize_sign_in(&request, "admin@example.com", "pw", None)
                 .unwrap();

@@ -178,12 +178,20 @@ impl Auth {
             .filter(|p| p.expires_at > self.directory.now())
             .ok_or_else(|| OAuthError::new("invalid_grant", "invalid authorization code"))?;
         let verifier = param(form, "code_verifier");
-        // A PKCE verifier stands in for the secret (public clients); otherwise the secret is due.
-        self.check_client(
-            client_id,
-            secret,
-            pending.challenge.is_none() || verifier.is_none(),
-        )?;
+        if pending.client_id == crate::authorize::CONSOLE_CLIENT {
+            // The console is a public client: its PKCE verifier (checked below) is all.
+            if client_id != Some(crate::authorize::CONSOLE_CLIENT) || verifier.is_none() {
+                return Err(OAuthError::bad_client_id());
+            }
+        } else {
+            // A PKCE verifier stands in for the secret (public clients); otherwise the
+            // secret is due.
+            self.check_client(
+                client_id,
+                secret,
+                pending.challenge.is_none() || verifier.is_none(),
+            )?;
+        }
         if let Some(uri) = param(form, "redirect_uri")
             && uri != pending.redirect_uri
         {
@@ -324,9 +332,94 @@ mod tests {
         assert_eq!(Some(g.issued.user_id), auth.default_user());
     }
 
+    #[test]
+    fn the_console_is_a_public_client_of_its_own_server_only() {
+        let auth = auth();
+        let verifier = "the-console-verifier-with-plenty-of-entropy-0123456789";
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let origin = "http://127.0.0.1:8080";
+        let ask = |redirect: &str, method: Option<&str>| {
+            let mut pairs = vec![
+                ("response_type", "code"),
+                ("client_id", "forcebus-console"),
+                ("redirect_uri", redirect),
+                ("code_challenge", challenge.as_str()),
+            ];
+            if let Some(m) = method {
+                pairs.push(("code_challenge_method", m));
+            }
+            auth.authorize_request(&form(&pairs), origin)
+        };
+        let home = "http://127.0.0.1:8080/forcebus/console/";
+        for bad in [
+            "http://evil.example/forcebus/console/",
+            "http://127.0.0.1:9999/forcebus/console/",
+            "http://127.0.0.1:8080/elsewhere",
+        ] {
+            assert_eq!(
+                ask(bad, Some("S256")).unwrap_err().error,
+                "redirect_uri_mismatch"
+            );
+        }
+        assert_eq!(
+            ask(home, Some("plain")).unwrap_err().error,
+            "invalid_request"
+        );
+        let request = ask(home, None).expect("S256 by default");
+        let location = auth
+            .authorize_sign_in(&request, "admin@example.com", "pw", None)
+            .unwrap();
+        let query = location.split_once('?').unwrap().1;
+        let code = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let exchange = |client: &str, v: Option<&str>| {
+            let mut pairs = vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", client),
+                ("code", code.as_str()),
+            ];
+            if let Some(v) = v {
+                pairs.push(("code_verifier", v));
+            }
+            auth.token_grant(&form(&pairs), None, None)
+        };
+        assert_eq!(
+            exchange("cid", Some(verifier)).unwrap_err().error,
+            "invalid_client_id"
+        );
+        // A failed exchange uses the code up, as any: sign in again.
+        let location = auth
+            .authorize_sign_in(&request, "admin@example.com", "pw", None)
+            .unwrap();
+        let query = location.split_once('?').unwrap().1;
+        let code = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let g = auth
+            .token_grant(
+                &form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "forcebus-console"),
+                    ("code", &code),
+                    ("code_verifier", verifier),
+                ]),
+                None,
+                None,
+            )
+            .expect("the verifier is all the console needs");
+        assert_eq!(Some(g.issued.user_id), auth.default_user());
+    }
+
     /// Checks an authorization request and signs the test user in for it.
     fn sign_in(auth: &Auth, pairs: &[(&str, &str)]) -> String {
-        let request = auth.authorize_request(&form(pairs)).unwrap();
+        let request = auth
+            .authorize_request(&form(pairs), "http://localhost:8080")
+            .unwrap();
         auth.authorize_sign_in(&request, "admin@example.com", "pw", None)
             .expect("signed in")
     }
@@ -380,7 +473,13 @@ mod tests {
                 ("code_challenge", &challenge),
             ],
         );
-        let code = location.split_once("code=").unwrap().1.to_owned();
+        let query = location.split_once('?').unwrap().1;
+        let code = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        assert!(code.starts_with("00D"), "a code names its org: {code}");
         let g = auth
             .token_grant(
                 &form(&[

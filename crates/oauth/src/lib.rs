@@ -117,9 +117,10 @@ pub(crate) async fn token(
 /// client id or `redirect_uri` is answered here, never sent to the app).
 pub(crate) async fn authorize(
     State(app): State<Shared>,
+    origin: Origin,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match app.auth.authorize_request(&q) {
+    match app.auth.authorize_request(&q, &origin.0) {
         Ok(request) => html(StatusCode::OK, login_page::render(&request, "", None)),
         Err(e) => oauth_error(&e),
     }
@@ -127,9 +128,14 @@ pub(crate) async fn authorize(
 
 /// `POST /services/oauth2/authorize`: the sign-in form. Success redirects to the app
 /// with a code; a failure shows the page again with Salesforce's message.
-pub(crate) async fn authorize_post(State(app): State<Shared>, peer: Peer, body: Bytes) -> Response {
+pub(crate) async fn authorize_post(
+    State(app): State<Shared>,
+    peer: Peer,
+    origin: Origin,
+    body: Bytes,
+) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let request = match app.auth.authorize_request(&form) {
+    let request = match app.auth.authorize_request(&form, &origin.0) {
         Ok(r) => r,
         Err(e) => return oauth_error(&e),
     };

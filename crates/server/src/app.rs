@@ -157,6 +157,7 @@ async fn build(
         instance_url: format!("http://{}", http.local_addr()?),
         api_version: format!("{}.0", config.api_version),
     }))
+    .merge(forcebus_console::router(config.console_dir.clone()))
     .layer(axum::middleware::from_fn(crate::metrics::count));
     let t = tenants.default_org();
     let startup = Startup {

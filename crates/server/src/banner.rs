@@ -50,7 +50,7 @@ pub(crate) fn print_banner(config: &Config, s: &Startup) {
         None => format!("{} (SQLite)", shown(&config.data_dir)),
     };
     eprintln!(
-        "\nforcebus {} — a local Salesforce org\n\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  Admin key           {admin_key}  (test controls: /forcebus/v1/control)\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
+        "\nforcebus {} — a local Salesforce org\n\n  Console             http://{http}/forcebus/console/  (sign in as below, or with the admin key)\n  REST, OAuth, SOAP   http://{http}  (TLS on the same port: https://{http})\n  Streaming API       http://{http}/cometd/{v}.0\n  Pub/Sub API (gRPC)  {grpc}  (TLS and plaintext HTTP/2 on the same port)\n  Org id              {org_id}\n  Username            {user}\n  Password            {pw}  (security token {st})\n  Client id           {cid}\n  Client secret       {cs}\n  Access token        {token}\n  Admin key           {admin_key}  (test controls: /forcebus/v1/control)\n  CA certificate      {ca}\n  Data                {data}\n\n  Try: curl -H 'Authorization: Bearer {token}' http://{http}/services/data/v{v}.0/sobjects/Account/describe\n  Or:  eval \"$(forcebus env{dir_flag})\"   (exports SF_INSTANCE_URL, SF_ACCESS_TOKEN and the CA for clients)\n",
         env!("CARGO_PKG_VERSION"),
         org_id = s.org_id,
         user = s.user.username,
@@ -75,6 +75,7 @@ pub(crate) fn ready_line(config: &Config, s: &Startup) -> Value {
         "http": s.http.to_string(),
         "grpc": s.grpc.to_string(),
         "instance_url": format!("http://{}", s.http),
+        "console": format!("http://{}{}", s.http, forcebus_console::PATH),
         "org_id": s.org_id,
         "user_id": s.user_id,
         "username": s.user.username,

@@ -1,8 +1,8 @@
 //! Which org a request is for, found from its credential as Salesforce's APIs say it
 //! (orgs are isolated from one another): an access token names its org (`00D…!…`), so REST, the
 //! Streaming API, SOAP calls with a session and the Pub/Sub API go by token; a sign-in
-//! goes by username (usernames are unique across the server) or by the connected app's
-//! client id. Anything else, and every request while the server holds only its default
+//! goes by username (usernames are unique across the server), by the org an authorization
+//! code names (`00D…!…`, as a token), or by the connected app's client id. Anything else, and every request while the server holds only its default
 //! org, is the default org's; so is a token naming an org the server does not hold (a
 //! deleted one), which the default org refuses in its protocol's own shape (REST's
 //! `INVALID_SESSION_ID`, the Streaming API's 401 or 403, Pub/Sub's `UNAUTHENTICATED`).
@@ -112,8 +112,8 @@ enum Credential {
     ClientId(String),
 }
 
-/// A form's `username` (or `client_id`), or a SOAP envelope's `sessionId` (or
-/// `username`).
+/// A form's `username` (or authorization `code`, or `client_id`), or a SOAP envelope's
+/// `sessionId` (or `username`).
 fn body_credential(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Credential> {
     let form = headers
         .get(header::CONTENT_TYPE)
@@ -122,8 +122,10 @@ fn body_credential(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Crede
     if form {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        // An authorization code names its org as a token does.
         return get("username")
             .map(Credential::Username)
+            .or_else(|| get("code").map(Credential::Token))
             .or_else(|| get("client_id").map(Credential::ClientId));
     }
     let root = forcebus_xml::parse(body).ok()?;

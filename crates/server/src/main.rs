@@ -389,6 +389,9 @@ struct ServeArgs {
     /// Log format on stderr; the level comes from RUST_LOG (default info).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
+    /// Serve the web console's files from this folder (work on the console).
+    #[arg(long, value_name = "DIR", hide = true)]
+    console_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Copy, ValueEnum)]
@@ -426,7 +429,9 @@ impl ServeArgs {
             tls_key: self.tls_key.clone(),
             tls_names: (!self.tls_names.is_empty()).then(|| self.tls_names.clone()),
         };
-        config::Config::load(self.config.as_deref(), &overrides)
+        let mut config = config::Config::load(self.config.as_deref(), &overrides)?;
+        config.console_dir.clone_from(&self.console_dir);
+        Ok(config)
     }
 }
 

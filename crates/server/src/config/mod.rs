@@ -44,6 +44,10 @@ pub(crate) struct Config {
     pub(crate) data_dir: PathBuf,
     /// Keep all data in memory (certificates still go to `data_dir`).
     pub(crate) in_memory: bool,
+    /// Serve the web console's files from this folder instead of the embedded ones (work
+    /// on the console); the `--console-dir` flag only, not a file key.
+    #[serde(skip)]
+    pub(crate) console_dir: Option<PathBuf>,
     /// `full`: fsync every commit; `normal`: survive a killed process but not a power cut.
     pub(crate) durability: Durability,
     /// A PostgreSQL database (`postgres://user:password@host:port/db`) holding every org's
@@ -216,6 +220,7 @@ impl Default for Config {
             grpc_listen: "127.0.0.1:7443".parse().expect("valid address"),
             data_dir: PathBuf::from(".forcebus"),
             in_memory: false,
+            console_dir: None,
             durability: Durability::Full,
             store: None,
             lease_secs: 5,

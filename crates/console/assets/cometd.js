@@ -1,0 +1,1 @@
+// cometd.js: filled in by the console's views.

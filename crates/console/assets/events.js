@@ -1,0 +1,1 @@
+// events.js: filled in by the console's views.

@@ -1,0 +1,1 @@
+// forms.js: filled in by the console's views.

@@ -1,0 +1,1 @@
+// orgs.js: filled in by the console's views.

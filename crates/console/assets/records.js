@@ -1,0 +1,1 @@
+// records.js: filled in by the console's views.

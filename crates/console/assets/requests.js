@@ -1,0 +1,1 @@
+// requests.js: filled in by the console's views.

@@ -1,0 +1,1 @@
+// schema.js: filled in by the console's views.

@@ -1,0 +1,1 @@
+// subscribers.js: filled in by the console's views.
