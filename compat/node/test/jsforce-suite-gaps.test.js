@@ -1,9 +1,9 @@
 'use strict';
 // What jsforce's own integration suite (its repository's test/*.test.ts, run against this
 // server) found missing, as that suite's tests call it: REST /tabs and /theme
-// (connection-meta.test.ts), the Tooling API's DebugLevel records (tooling.test.ts), and
+// (connection-meta.test.ts), the Tooling API's DebugLevel records (tooling.test.ts),
 // updateMetadata of a custom object's label and description (metadata.test.ts), which
-// was answered success and changed nothing.
+// was answered success and changed nothing, and renameMetadata's result (the old name).
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -47,6 +47,7 @@ describe('jsforce: what its own suite found', () => {
     const levels = {
       ApexCode: 'ERROR', ApexProfiling: 'ERROR', Callout: 'ERROR', Database: 'ERROR',
       System: 'ERROR', Validation: 'ERROR', Visualforce: 'ERROR', Workflow: 'ERROR',
+      Nba: 'ERROR',
     };
     const made = await DebugLevel.create({
       DeveloperName: 'jsforce_testing', MasterLabel: 'jsforce Testing', ...levels,
@@ -95,5 +96,15 @@ describe('jsforce: what its own suite found', () => {
     const made = await conn.sobject('JSforceTestObjectSync1__c').create({});
     const record = await conn.sobject('JSforceTestObjectSync1__c').retrieve(made.id);
     assert.equal(record.Name, 'S-001');
+  });
+
+  it('renameMetadata answers with the old name, as real orgs do', async () => {
+    const result = await conn.metadata.rename(
+      'CustomObject', 'JSforceTestObjectSync1__c', 'JSforceTestObjectSync1Updated__c',
+    );
+    assert.ok(result.success === true);
+    assert.equal(result.fullName, 'JSforceTestObjectSync1__c');
+    const read = await conn.metadata.read('CustomObject', 'JSforceTestObjectSync1Updated__c');
+    assert.equal(read.fullName, 'JSforceTestObjectSync1Updated__c');
   });
 });

@@ -174,6 +174,7 @@ async fn probe() -> Response {
 async fn handle(
     State(bx): State<Arc<Bayeux>>,
     axum::extract::Path(params): axum::extract::Path<Vec<(String, String)>>,
+    conn: Option<axum::Extension<forcebus_http::ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -193,11 +194,40 @@ async fn handle(
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let token = bearer(&headers);
-    json(protocol::process(&bx, messages, token.as_deref(), version).await)
+    let peer = conn.and_then(|c| c.peer);
+    json(protocol::process(&bx, messages, (token.as_deref(), peer), version).await)
 }
 
 /// The token of the `Authorization` header, in any of its three forms.
 fn bearer(headers: &HeaderMap) -> Option<String> {
     forcebus_auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
         .map(str::to_owned)
+}
+
+/// Each live session's subscriptions, for the console.
+impl forcebus_org::subscribers::Subscribers for Bayeux {
+    fn subscribers(&self) -> Vec<forcebus_org::subscribers::Subscriber> {
+        let epoch = self.org.controls().session_epoch();
+        let mut out = Vec::new();
+        let mut sessions = self.sessions.all();
+        sessions.sort_by_key(|s| s.since_ms);
+        for s in sessions {
+            if s.gone.load(std::sync::atomic::Ordering::Relaxed) || s.dropped(epoch) {
+                continue;
+            }
+            for sub in session::lock(&s.subs).iter() {
+                out.push(forcebus_org::subscribers::Subscriber {
+                    protocol: "cometd",
+                    id: s.id.clone(),
+                    user: s.user,
+                    address: s.address.clone(),
+                    channel: sub.name.clone(),
+                    replay_id: sub.cursor.position(),
+                    lag: sub.cursor.lag(),
+                    since_ms: s.since_ms,
+                });
+            }
+        }
+        out
+    }
 }

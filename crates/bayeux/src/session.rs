@@ -62,6 +62,10 @@ pub struct Session {
     /// The org's session epoch at the handshake: once the test controls drop sessions
     /// (the epoch moves on), the session is unknown.
     pub epoch: u64,
+    /// The client's address at the handshake, where the server knows it.
+    pub address: Option<String>,
+    /// When it handshook (epoch milliseconds, the org's clock).
+    pub since_ms: i64,
 }
 
 /// A session counts in `/metrics` from its handshake until it is gone.
@@ -96,6 +100,11 @@ fn client_id() -> String {
 }
 
 impl Sessions {
+    /// Every session there is now.
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        lock(&self.0).values().cloned().collect()
+    }
+
     /// How many sessions there are.
     pub fn len(&self) -> usize {
         lock(&self.0).len()
@@ -155,6 +164,7 @@ impl Sessions {
         max: usize,
         timeout: Duration,
         (api, epoch): (u32, u64),
+        (address, since_ms): (Option<String>, i64),
     ) -> Option<Arc<Session>> {
         self.sweep(timeout, epoch);
         if lock(&self.0).values().filter(|s| s.user == user).count() >= max {
@@ -175,6 +185,8 @@ impl Sessions {
             gone: std::sync::atomic::AtomicBool::new(false),
             api,
             epoch,
+            address,
+            since_ms,
         });
         metrics::gauge!("forcebus_subscribers", "protocol" => "cometd").increment(1.0);
         lock(&self.0).insert(s.id.clone(), s.clone());

@@ -106,6 +106,58 @@ impl EventLog {
     }
 }
 
+/// How far a subscriber is behind: the events its channel shows after its position, and
+/// the append time of the first of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lag {
+    /// Events waiting (counted over the in-memory tail; behind it, every event of the
+    /// channel's retention class counts, so the figure is an upper bound there).
+    pub events: u64,
+    /// When the oldest of them was appended (epoch milliseconds).
+    pub oldest_ms: Option<i64>,
+}
+
+/// Most events [`EventLog::lag`] looks at: past them the count stops.
+const LAG_SCAN: usize = 100_000;
+
+impl EventLog {
+    /// How far behind a subscriber of `channel` at `position` is, counting what
+    /// subscribers can see now.
+    pub fn lag(&self, channel: &Channel, position: u64) -> Lag {
+        let visible = self.delivery.visible();
+        let inner = self.lock();
+        let mut lag = Lag::default();
+        let in_tail = inner
+            .tail
+            .front()
+            .is_some_and(|t| t.replay_id <= position + 1);
+        if in_tail {
+            let start = inner.tail.partition_point(|e| e.replay_id <= position);
+            for e in inner.tail.range(start..).take(LAG_SCAN) {
+                if e.replay_id > visible {
+                    break;
+                }
+                if channel.shows(e) {
+                    lag.events += 1;
+                    lag.oldest_ms.get_or_insert(e.time_ms);
+                }
+            }
+        } else {
+            let start = inner.index.partition_point(|m| m.replay_id <= position);
+            for m in inner.index.range(start..).take(LAG_SCAN) {
+                if m.replay_id > visible {
+                    break;
+                }
+                if m.class == channel.class {
+                    lag.events += 1;
+                    lag.oldest_ms.get_or_insert(m.time_ms);
+                }
+            }
+        }
+        lag
+    }
+}
+
 /// A subscription's position in the log.
 #[derive(Debug)]
 pub struct Cursor {
@@ -119,6 +171,16 @@ impl Cursor {
     /// The replay id of the last event read or skipped.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// The channel it reads.
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// How far behind the log it is.
+    pub fn lag(&self) -> Lag {
+        self.log.lag(&self.channel, self.position)
     }
 
     /// Takes up to `max` events without waiting.

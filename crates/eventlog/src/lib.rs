@@ -42,7 +42,7 @@ mod event;
 mod retention;
 
 pub use commit::Commit;
-pub use cursor::Cursor;
+pub use cursor::{Cursor, Lag};
 pub use event::{ANY_KIND, Channel, Event, Filter, NewEvent};
 
 /// Retention classes: how long an event is kept.

@@ -166,6 +166,22 @@ impl Schemas {
         }
     }
 
+    /// Every schema id held, with the name of the record it describes
+    /// (`AccountChangeEvent`, `Order_Shipped__e`).
+    pub fn named(&self) -> Vec<(String, String)> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            name: String,
+        }
+        self.read()
+            .iter()
+            .filter_map(|(id, text)| {
+                let n: Named = serde_json::from_str(text).ok()?;
+                Some((id.clone(), n.name))
+            })
+            .collect()
+    }
+
     /// A schema as JSON, by id.
     pub fn json(&self, id: &str) -> Option<Value> {
         self.read()

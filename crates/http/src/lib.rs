@@ -29,6 +29,7 @@ use forcebus_org::{Code, Org};
 pub mod body;
 pub mod ctx;
 pub mod error;
+pub mod journal;
 pub mod limits;
 pub mod multipart;
 pub mod shapes;
@@ -84,6 +85,10 @@ pub struct Core {
     pub presence: Arc<dyn forcebus_org::generic::Presence>,
     /// Bulk API jobs.
     pub bulk: Arc<forcebus_bulk::Bulk>,
+    /// Who is subscribed and how far behind (the streaming edges know).
+    pub subscribers: Arc<dyn forcebus_org::subscribers::Subscribers>,
+    /// The org's recent API calls.
+    pub journal: Arc<journal::Journal>,
 }
 
 /// A family's state, which holds the [`Core`]: what the shared extractors ([`ctx::Call`])
@@ -118,7 +123,9 @@ pub fn serve(core: Arc<Core>, buffered: Router, streamed: Router) -> Router {
         ))
         .layer(DefaultBodyLimit::max(max));
     let streamed = streamed.layer(DefaultBodyLimit::disable());
+    let journal = core.journal.clone();
     with_salesforce_statuses(buffered.merge(streamed))
+        .layer(middleware::from_fn_with_state(journal, journal::record))
         .layer(middleware::from_fn_with_state(core, limits::count))
         .layer(request_spans())
 }

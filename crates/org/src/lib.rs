@@ -58,6 +58,7 @@ pub mod record;
 mod record_types;
 pub mod runtime_schema;
 mod state;
+pub mod subscribers;
 pub mod txn;
 pub mod value;
 

@@ -53,6 +53,8 @@ pub(crate) struct Out {
 
 /// What differs between Subscribe and ManagedSubscribe.
 pub(crate) trait Mode: Send + 'static {
+    /// How the console names its streams: `pubsub` or `managed`.
+    const PROTOCOL: &'static str;
     /// The response message.
     type Response: Send + 'static;
     /// Builds the response message.
@@ -89,6 +91,10 @@ pub(crate) struct Flow<M: Mode> {
     /// Changes when the test controls end every open stream (watched from the call's
     /// start).
     pub(crate) ended: tokio::sync::watch::Receiver<u64>,
+    /// The client's address, where the server knows it.
+    pub(crate) address: Option<String>,
+    /// Its entry in the list of open streams, while it runs.
+    pub(crate) watched: Option<crate::watch::Registered>,
 }
 
 /// Why the loop ended early: the client went away, or an error was sent.
@@ -102,6 +108,23 @@ impl<M: Mode> Flow<M> {
         S: Stream<Item = Result<Ask, PubSubError>> + Unpin + Send,
     {
         let _counted = Counted::new(&self.ps);
+        self.watched = Some(crate::watch::Registered::new(
+            &self.ps,
+            crate::watch::Watched {
+                protocol: M::PROTOCOL,
+                id: self.rpc_id.clone(),
+                user: self
+                    .ps
+                    .auth
+                    .verify(&self.token)
+                    .map_or(forcebus_org::RecordId::mint("005", 0), |s| s.user_id),
+                address: self.address.take(),
+                topic: self.topic.name.clone(),
+                channel: self.topic.channel.clone(),
+                position: self.cursor.position().into(),
+                since_ms: self.ps.org.clock().now().timestamp_millis(),
+            },
+        ));
         let config = self.ps.config.clone();
         let mut last_sent = Instant::now();
         let opened = match first {
@@ -226,6 +249,9 @@ impl<M: Mode> Flow<M> {
                 Ok(e) => e,
                 Err(e) => return Err(self.fail(log_error(&e)).await),
             };
+            if let Some(w) = &self.watched {
+                w.at(self.cursor.position());
+            }
             if events.is_empty() {
                 return Ok(());
             }

@@ -35,10 +35,12 @@ pub mod replay;
 mod reset;
 mod subscribe;
 pub mod topic;
+mod watch;
 
 pub use error::PubSubError;
 pub use reset::{Grpc, ResetBody};
 pub use topic::{Render, Topic};
+pub use watch::ClientAddress;
 
 /// Settings. Salesforce's documented limits are the defaults.
 #[derive(Debug, Clone)]
@@ -85,6 +87,8 @@ pub struct PubSub {
     closing: tokio::sync::watch::Sender<bool>,
     /// Subscribe streams (plain and managed) running now.
     pub(crate) streams: std::sync::atomic::AtomicUsize,
+    /// Those streams, for the console's list.
+    pub(crate) open: watch::Open,
 }
 
 impl PubSub {
@@ -96,6 +100,7 @@ impl PubSub {
             config,
             closing: tokio::sync::watch::channel(false).0,
             streams: std::sync::atomic::AtomicUsize::new(0),
+            open: watch::Open::default(),
         })
     }
 

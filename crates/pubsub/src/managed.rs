@@ -118,10 +118,23 @@ pub(crate) fn managed_subscribe(
     let token = auth::credentials(request.metadata())
         .map(|c| c.token.to_owned())
         .unwrap_or_default();
+    let address = request
+        .extensions()
+        .get::<crate::ClientAddress>()
+        .map(|a| a.0.to_string());
     let (tx, rx) = mpsc::channel(2);
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps.clone(), request.into_inner(), tx, (rpc, token), ended).instrument(span));
+    tokio::spawn(
+        start(
+            ps.clone(),
+            request.into_inner(),
+            tx,
+            (rpc, token, address),
+            ended,
+        )
+        .instrument(span),
+    );
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -129,7 +142,7 @@ async fn start(
     ps: Arc<PubSub>,
     mut inbound: Streaming<ManagedFetchRequest>,
     tx: mpsc::Sender<Result<ManagedFetchResponse, Status>>,
-    (rpc, token): (String, String),
+    (rpc, token, address): (String, String, Option<String>),
     mut ended: tokio::sync::watch::Receiver<u64>,
 ) {
     let first = tokio::select! {
@@ -175,6 +188,8 @@ async fn start(
         _hold: ps.auth.hold(&token),
         token,
         ended,
+        address,
+        watched: None,
     };
     // A commit may ride on the first request too.
     let initial = first.commit_replay_id_request.map(|c| Ask {
@@ -244,6 +259,7 @@ fn commit_error(r: CommitReplayRequest, msg: &str, now: i64) -> CommitReplayResp
 }
 
 impl Mode for Managed {
+    const PROTOCOL: &'static str = "managed";
     type Response = ManagedFetchResponse;
 
     fn wrap(&self, out: Out, rpc_id: &str) -> ManagedFetchResponse {

@@ -31,13 +31,17 @@ pub(crate) fn subscribe(
     let token = auth::credentials(request.metadata())
         .map(|c| c.token.to_owned())
         .unwrap_or_default();
+    let address = request
+        .extensions()
+        .get::<crate::ClientAddress>()
+        .map(|a| a.0.to_string());
     let (tx, rx) = mpsc::channel(2);
     let ps = ps.clone();
     let inbound = request.into_inner();
     // Watched from the call's start: "end streams" reaches a stream still opening.
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps, inbound, tx, (rpc, token), ended).instrument(span));
+    tokio::spawn(start(ps, inbound, tx, (rpc, token, address), ended).instrument(span));
     Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
 }
 
@@ -45,7 +49,7 @@ async fn start(
     ps: Arc<PubSub>,
     mut inbound: Streaming<FetchRequest>,
     tx: mpsc::Sender<Result<FetchResponse, Status>>,
-    (rpc, token): (String, String),
+    (rpc, token, address): (String, String, Option<String>),
     mut ended: tokio::sync::watch::Receiver<u64>,
 ) {
     let first = tokio::select! {
@@ -100,6 +104,8 @@ async fn start(
         _hold: ps.auth.hold(&token),
         token,
         ended,
+        address,
+        watched: None,
     }
     .run(None, Box::pin(asks))
     .await;
@@ -144,6 +150,7 @@ fn open(
 struct Plain;
 
 impl Mode for Plain {
+    const PROTOCOL: &'static str = "pubsub";
     type Response = FetchResponse;
 
     fn wrap(&self, out: Out, rpc_id: &str) -> FetchResponse {

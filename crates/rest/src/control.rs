@@ -31,7 +31,7 @@ const MAX_ADVANCE_SECS: u64 = 10 * 365 * 24 * 3600;
 const MAX_TIMES: u32 = 10_000;
 
 /// The user the controls act as: the token's, or, with the admin key, the default user.
-fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<RecordId, ApiError> {
+pub(crate) fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<RecordId, ApiError> {
     let token = bearer(headers).ok_or_else(ApiError::invalid_session)?;
     if !app.config.admin_key.is_empty() && forcebus_auth::secret_eq(token, &app.config.admin_key) {
         return app

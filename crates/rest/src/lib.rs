@@ -20,6 +20,7 @@ mod control;
 mod data;
 mod routes;
 mod tooling;
+mod watch;
 
 pub(crate) use forcebus_http::{blocking, body, ctx, error};
 

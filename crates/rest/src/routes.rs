@@ -139,6 +139,9 @@ pub(crate) fn other() -> Router<State> {
     Router::new()
         .route("/services/data", get(resources::versions))
         .route("/forcebus/v1/events", get(events::inspect))
+        .route("/forcebus/v1/subscribers", get(crate::watch::subscribers))
+        .route("/forcebus/v1/schemas", get(crate::watch::schemas))
+        .route("/forcebus/v1/requests", get(crate::watch::requests))
         .route(
             "/forcebus/v1/control",
             get(control::show).delete(control::clear),

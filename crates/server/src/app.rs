@@ -240,6 +240,7 @@ async fn serve_until_shutdown(
         grpc.tls,
         crate::dispatch::GrpcDispatch {
             tenants: tenants.clone(),
+            peer: None,
         },
         rx.clone(),
         times.shutdown_grace,

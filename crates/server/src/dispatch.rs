@@ -149,6 +149,8 @@ fn element_text(e: &forcebus_xml::Element, name: &str) -> Option<String> {
 #[derive(Clone)]
 pub(crate) struct GrpcDispatch {
     pub(crate) tenants: Arc<Tenants>,
+    /// The client of this connection, put on each call for the list of subscribers.
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
@@ -162,7 +164,12 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+    fn call(&mut self, mut request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        if let Some(peer) = self.peer {
+            request
+                .extensions_mut()
+                .insert(forcebus_pubsub::ClientAddress(peer));
+        }
         let token = request
             .headers()
             .get("accesstoken")

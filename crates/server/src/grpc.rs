@@ -35,6 +35,10 @@ pub(crate) async fn serve(
 }
 
 async fn handle(stream: TcpStream, acceptor: TlsAcceptor, service: Grpc, watcher: Watcher) {
+    let service = Grpc {
+        peer: stream.peer_addr().ok(),
+        ..service
+    };
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {

@@ -166,6 +166,7 @@ impl Tenant {
         )?;
         let admin_key = config.admin_key.clone().unwrap_or(secrets.admin_key);
         let bayeux = Bayeux::new(org.clone(), auth.clone(), config.bayeux());
+        let pubsub = PubSub::new(org.clone(), auth.clone(), config.pubsub());
         let core = Arc::new(forcebus_http::Core {
             auth: auth.clone(),
             org: org.clone(),
@@ -176,11 +177,15 @@ impl Tenant {
             usage: Default::default(),
             presence: bayeux.clone(),
             bulk: bulk.clone(),
+            subscribers: Arc::new(forcebus_org::subscribers::All(vec![
+                bayeux.clone(),
+                pubsub.clone(),
+            ])),
+            journal: Arc::default(),
         });
         let router = http_router(core, config.query_cursor_max_bytes)
             .merge(forcebus_bayeux::router(bayeux.clone()))
             .merge(health::router());
-        let pubsub = PubSub::new(org.clone(), auth.clone(), config.pubsub());
         let grpc = pubsub.service();
         Ok(Self {
             org,

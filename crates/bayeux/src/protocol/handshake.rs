@@ -9,7 +9,12 @@ use super::{Message, base, failure};
 use crate::Bayeux;
 use crate::error::BayeuxError;
 
-pub(super) fn handshake(bx: &Arc<Bayeux>, msg: &Message, token: Option<&str>, api: u32) -> Value {
+pub(super) fn handshake(
+    bx: &Arc<Bayeux>,
+    msg: &Message,
+    (token, peer): (Option<&str>, Option<std::net::SocketAddr>),
+    api: u32,
+) -> Value {
     let denied = |reason: BayeuxError| {
         let mut r = base(msg, "/meta/handshake");
         r.insert(
@@ -48,6 +53,10 @@ pub(super) fn handshake(bx: &Arc<Bayeux>, msg: &Message, token: Option<&str>, ap
         bx.config.max_clients,
         bx.config.session_timeout,
         (api, bx.org.controls().session_epoch()),
+        (
+            peer.map(|p| p.to_string()),
+            bx.org.clock().now().timestamp_millis(),
+        ),
     ) else {
         return denied(BayeuxError::ConcurrentUserLimit);
     };

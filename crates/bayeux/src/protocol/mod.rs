@@ -84,7 +84,7 @@ const MAX_HANDSHAKES_PER_REQUEST: usize = 1;
 pub async fn process(
     bx: &Arc<Bayeux>,
     messages: Vec<Message>,
-    token: Option<&str>,
+    (token, peer): (Option<&str>, Option<std::net::SocketAddr>),
     version: &str,
 ) -> String {
     let api: u32 = version
@@ -111,7 +111,7 @@ pub async fn process(
                         Some(json!({"reconnect": "none"})),
                     )
                 } else {
-                    handshake::handshake(bx, msg, token, api)
+                    handshake::handshake(bx, msg, (token, peer), api)
                 };
                 out.push(reply.to_string());
             }

@@ -57,6 +57,7 @@ mod startup;
 mod status;
 mod tooling_defs;
 mod uploads;
+mod watch;
 
 /// The server under test: the one this build made, or `FORCEBUS_BIN` (to run these tests
 /// against another build, e.g. to see a regression test fail on the code before its fix).

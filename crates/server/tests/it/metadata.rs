@@ -181,7 +181,7 @@ fn a_renamed_field_keeps_its_values_under_the_new_name() {
     };
     let body = rename("Lead.Source2__c", "Lead.Channel__c", "CustomField");
     assert!(
-        body.contains("<renameMetadataResponse><result><fullName>Lead.Channel__c</fullName><success>true</success></result></renameMetadataResponse>"),
+        body.contains("<renameMetadataResponse><result><fullName>Lead.Source2__c</fullName><success>true</success></result></renameMetadataResponse>"),
         "{body}"
     );
     let (_, r) = get(&s, &format!("/sobjects/Lead/{lead}"));
@@ -276,7 +276,7 @@ fn a_renamed_object_keeps_its_records_and_lookups_follow_it() {
     let rename = r#"<renameMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomObject</type><oldFullName>Gizmo__c</oldFullName><newFullName>Widget__c</newFullName></renameMetadata>"#;
     let (_, body) = soap(&s, "", &envelope(t, rename));
     assert!(
-        body.contains("<result><fullName>Widget__c</fullName><success>true</success></result>"),
+        body.contains("<result><fullName>Gizmo__c</fullName><success>true</success></result>"),
         "{body}"
     );
     assert_eq!(get(&s, "/sobjects/Gizmo__c/describe").0, 404);

@@ -183,7 +183,9 @@ fn unsupported(kind: &str) -> OrgError {
 }
 
 /// `renameMetadata` of a custom field (`Object.Old__c` to `Object.New__c`, the same
-/// object) or custom object made through the API: one SaveResult named after the new name.
+/// object) or custom object made through the API: one SaveResult named after the old
+/// name, as real orgs answer (jsforce's own suite asserts it; the Metadata API guide
+/// says the new name).
 pub(crate) async fn rename(app: &crate::State, op: &Element) -> Result<String, Fault> {
     let kind = op.text_of("type").unwrap_or_default();
     if !served(kind) {
@@ -234,7 +236,7 @@ pub(crate) async fn rename(app: &crate::State, op: &Element) -> Result<String, F
             ),
         )),
     };
-    Ok(response("renameMetadata", &result(&new, &outcome, false)))
+    Ok(response("renameMetadata", &result(&old, &outcome, false)))
 }
 
 /// `deleteMetadata`: custom fields made through the API.
