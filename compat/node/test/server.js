@@ -144,4 +144,4 @@ function uniq(prefix) {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
 
-module.exports = { startServer, rawRequest, revokeToken, uniq, API_VERSION, CONFIG };
+module.exports = { startServer, rawRequest, revokeToken, uniq, API_VERSION, CONFIG, BIN };

@@ -83,6 +83,15 @@ fn describe() {
         "forcebus_subscribers",
         "Streaming API sessions and Pub/Sub API streams open."
     );
+    describe_gauge!(
+        "forcebus_subscriber_lag_events",
+        "Events the furthest-behind subscriber has yet to receive, by protocol."
+    );
+    describe_gauge!(
+        "forcebus_subscriber_lag_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest event a subscriber has yet to receive, by protocol."
+    );
     describe_counter!(
         "forcebus_bulk_rows_total",
         "Bulk API ingest rows processed."
@@ -197,6 +206,31 @@ fn read_now(tenants: &Tenants) {
     }
     metrics::gauge!("forcebus_event_log_bytes").set(bytes as f64);
     metrics::gauge!("forcebus_event_log_events").set(events as f64);
+    let tenants_open = std::iter::once(tenants.default_org()).chain(open.iter());
+    let mut lag: std::collections::HashMap<&'static str, (u64, f64)> =
+        [("cometd", (0, 0.0)), ("pubsub", (0, 0.0))].into();
+    for t in tenants_open {
+        let now = t.org.clock().now().timestamp_millis();
+        for s in crate::tenant::subscribers(&t) {
+            let protocol = if s.protocol == "cometd" {
+                "cometd"
+            } else {
+                "pubsub"
+            };
+            let entry = lag.entry(protocol).or_default();
+            entry.0 = entry.0.max(s.lag.events);
+            let age = s
+                .lag
+                .oldest_ms
+                .map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
+            entry.1 = entry.1.max(age);
+        }
+    }
+    for (protocol, (events, secs)) in lag {
+        metrics::gauge!("forcebus_subscriber_lag_events", "protocol" => protocol)
+            .set(events as f64);
+        metrics::gauge!("forcebus_subscriber_lag_seconds", "protocol" => protocol).set(secs);
+    }
     if let Some((rss, cpu)) = process() {
         metrics::gauge!("process_resident_memory_bytes").set(rss);
         metrics::gauge!("process_cpu_seconds_total").set(cpu);
@@ -257,6 +291,8 @@ mod tests {
             "forcebus_events_appended_total",
             "forcebus_deliveries_total",
             "forcebus_subscribers",
+            "forcebus_subscriber_lag_events",
+            "forcebus_subscriber_lag_seconds",
             "forcebus_bulk_rows_total",
             "forcebus_orgs",
             "forcebus_event_log_bytes",

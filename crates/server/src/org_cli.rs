@@ -109,6 +109,7 @@ pub(crate) fn status(target: &Target, data_dir: &Path, json: bool) -> anyhow::Re
                 "LastReplayId": o["log"]["last_replay_id"],
                 "CometD": o["subscribers"]["cometd"],
                 "PubSub": o["subscribers"]["pubsub"],
+                "Lag": o["subscribers"]["lag_events"],
             })
         })
         .collect();

@@ -179,9 +179,11 @@ fn activity(entry: &mut Value, t: &Tenant) {
         "bytes": log.retained_bytes(),
         "last_replay_id": log.last_replay_id(),
     });
+    let subscribers = crate::tenant::subscribers(t);
     entry["subscribers"] = json!({
         "cometd": t.bayeux.session_count(),
         "pubsub": t.pubsub.stream_count(),
+        "lag_events": subscribers.iter().map(|s| s.lag.events).max().unwrap_or(0),
     });
 }
 

@@ -85,6 +85,48 @@ struct Arrived {
     replay_id: u64,
     schema_id: String,
     event: Value,
+    /// Its date and datetime fields (by their schema's `doc`), which its human line shows
+    /// as dates rather than Avro's numbers.
+    dates: Vec<(String, When)>,
+}
+
+/// How Avro carries a date or a datetime.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum When {
+    /// Days since 1970-01-01.
+    Date,
+    /// Milliseconds since the epoch.
+    DateTime,
+}
+
+/// The date and datetime fields of a record schema, by their docs (`Data:DateTime`,
+/// `CreatedDate:DateTime`, `Data:Date`).
+fn dates(schema: &forcebus_avro::Schema) -> Vec<(String, When)> {
+    schema
+        .as_record()
+        .into_iter()
+        .flat_map(|r| r.fields.iter())
+        .filter_map(|f| match f.doc.as_deref()?.rsplit(':').next()? {
+            "DateTime" => Some((f.name.clone(), When::DateTime)),
+            "Date" => Some((f.name.clone(), When::Date)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `v` as a person reads it: a number of days or milliseconds as a date.
+fn readable(v: &Value, when: When) -> Value {
+    let Some(n) = v.as_i64() else {
+        return v.clone();
+    };
+    let shown = match when {
+        When::DateTime => chrono::DateTime::from_timestamp_millis(n)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        When::Date => chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|d| d.checked_add_signed(chrono::Duration::days(n)))
+            .map(|d| d.to_string()),
+    };
+    shown.map_or_else(|| v.clone(), Value::String)
 }
 
 /// Runs `tail` until the events stop (or, with --follow, until interrupted).
@@ -251,6 +293,7 @@ async fn subscribe(
                 replay_id,
                 schema_id: event.schema_id.clone(),
                 event: forcebus_avro::to_json(schema, &value),
+                dates: dates(schema),
             };
             if out.send(Ok(arrived)).await.is_err() {
                 return Ok(());
@@ -307,7 +350,13 @@ fn line(a: &Arrived) -> String {
         .into_iter()
         .flatten()
         .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| {
+            let shown = match a.dates.iter().find(|(name, _)| name == k) {
+                Some((_, when)) => readable(v, *when),
+                None => v.clone(),
+            };
+            (k.clone(), shown)
+        })
         .collect();
     let mut shown = Value::Object(body).to_string();
     if shown.chars().count() > MAX_LINE_FIELDS {

@@ -394,3 +394,11 @@ pub(crate) fn catalogue() -> &'static Schema {
         )
     })
 }
+
+/// Every streaming subscription of `t`'s org, both protocols.
+pub(crate) fn subscribers(t: &Tenant) -> Vec<forcebus_org::subscribers::Subscriber> {
+    use forcebus_org::subscribers::Subscribers as _;
+    let mut all = t.bayeux.subscribers();
+    all.extend(t.pubsub.subscribers());
+    all
+}

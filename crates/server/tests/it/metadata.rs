@@ -233,7 +233,7 @@ fn a_renamed_field_keeps_its_values_under_the_new_name() {
     ] {
         let body = rename(old, new, kind);
         assert!(
-            body.contains(&format!("<statusCode>{problem}</statusCode></errors><fullName>{new}</fullName><success>false</success>")),
+            body.contains(&format!("<statusCode>{problem}</statusCode></errors><fullName>{old}</fullName><success>false</success>")),
             "{old} -> {new}: {body}"
         );
     }

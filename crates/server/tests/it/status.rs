@@ -40,14 +40,20 @@ fn status_shows_each_org_with_its_log_and_subscribers() {
     assert_eq!(orgs.len(), 2);
     let default = &orgs[0];
     assert_eq!(default["org_id"], s.ready.org_id.as_str());
-    assert_eq!(default["subscribers"], json!({"cometd": 1, "pubsub": 0}));
+    assert_eq!(
+        default["subscribers"],
+        json!({"cometd": 1, "pubsub": 0, "lag_events": 0})
+    );
     assert!(
         default["log"]["last_replay_id"].as_u64().unwrap() >= 2,
         "{default}"
     );
     assert!(default["log"]["bytes"].as_u64().unwrap() > 0);
     assert_eq!(orgs[1]["org_id"], made["org_id"]);
-    assert_eq!(orgs[1]["subscribers"], json!({"cometd": 0, "pubsub": 0}));
+    assert_eq!(
+        orgs[1]["subscribers"],
+        json!({"cometd": 0, "pubsub": 0, "lag_events": 0})
+    );
     let table = status(&s, false);
     let header = table.lines().next().unwrap();
     for column in [
