@@ -211,7 +211,7 @@ fn read_now(tenants: &Tenants) {
         [("cometd", (0, 0.0)), ("pubsub", (0, 0.0))].into();
     for t in tenants_open {
         let now = t.org.clock().now().timestamp_millis();
-        for s in crate::tenant::subscribers(&t) {
+        for s in crate::tenant::subscribers(t) {
             let protocol = if s.protocol == "cometd" {
                 "cometd"
             } else {
