@@ -24,6 +24,9 @@ pub struct Event {
     pub time_ms: i64,
     /// Opaque payload.
     pub payload: Bytes,
+    /// The trace context of the commit that appended it, while spans are exported (in
+    /// memory only: an event read back from the store has none).
+    pub trace: Option<forcebus_trace::Context>,
     /// Per-format encodings, computed once and shared by every subscriber.
     encoded: Mutex<Vec<(&'static str, Bytes)>>,
 }
@@ -47,6 +50,7 @@ impl Clone for Event {
             class: self.class,
             time_ms: self.time_ms,
             payload: self.payload.clone(),
+            trace: self.trace.clone(),
             encoded: Mutex::new(Vec::new()),
         }
     }
@@ -60,6 +64,7 @@ impl Event {
             class: e.class,
             time_ms: e.time_ms,
             payload: e.payload,
+            trace: None,
             encoded: Mutex::new(Vec::new()),
         }
     }

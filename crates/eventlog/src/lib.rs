@@ -322,9 +322,14 @@ impl EventLog {
         self.lock().next_id = next;
         commit(writes)?;
         count_appended(&stored);
+        let trace = forcebus_trace::current();
         let published: Appended = stored
             .into_iter()
-            .map(|e| Arc::new(Event::from_stored(e)))
+            .map(|e| {
+                let mut e = Event::from_stored(e);
+                e.trace.clone_from(&trace);
+                Arc::new(e)
+            })
             .collect();
         {
             let mut inner = self.lock();

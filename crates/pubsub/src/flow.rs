@@ -252,6 +252,16 @@ impl<M: Mode> Flow<M> {
             if let Some(w) = &self.watched {
                 w.at(self.cursor.position());
             }
+            if events.iter().any(|e| e.trace.is_some()) {
+                let span = tracing::info_span!(
+                    "deliver",
+                    protocol = "pubsub",
+                    rpc_id = %self.rpc_id,
+                    topic = %self.topic.name,
+                    events = events.len(),
+                );
+                forcebus_trace::link(&span, events.iter().filter_map(|e| e.trace.as_ref()));
+            }
             if events.is_empty() {
                 return Ok(());
             }

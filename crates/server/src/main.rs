@@ -435,16 +435,40 @@ impl ServeArgs {
     }
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+/// Logs on stderr (the level from RUST_LOG, info by default) and, with `otlp` (a
+/// collector's OTLP/HTTP endpoint), the request, commit and delivery spans exported there;
+/// what keeps them exporting.
+fn init_tracing(
+    format: LogFormat,
+    otlp: Option<&str>,
+) -> anyhow::Result<Option<forcebus_trace::Exporting>> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let (spans, exporting) = match otlp {
+        Some(endpoint) => {
+            let (layer, exporting) =
+                forcebus_trace::layer(endpoint, "forcebus").map_err(anyhow::Error::msg)?;
+            // The spans a write is followed by, whatever the log level: the request (its
+            // org's), its commit, each delivery.
+            let only = tracing_subscriber::filter::filter_fn(|m| {
+                m.is_span() && matches!(m.name(), "org" | "request" | "commit" | "deliver")
+            });
+            (Some(layer.with_filter(only)), Some(exporting))
+        }
+        None => (None, None),
+    };
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(spans);
     match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => registry.with(logs.with_filter(filter())).init(),
+        LogFormat::Json => registry.with(logs.json().with_filter(filter())).init(),
     }
+    Ok(exporting)
 }
 
 /// The commands that talk to a running server's org as a client does, and the ones that
@@ -536,10 +560,10 @@ fn main() -> ExitCode {
             };
             serve.and_then(|c| trust::trust(&c.data_dir, &options))
         }
-        Command::Serve(args) => {
-            init_tracing(args.log_format);
-            args.load().and_then(app::run)
-        }
+        Command::Serve(args) => args.load().and_then(|config| {
+            let _exporting = init_tracing(args.log_format, config.otlp_endpoint.as_deref())?;
+            app::run(config)
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

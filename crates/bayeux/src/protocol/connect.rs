@@ -39,6 +39,7 @@ fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
             if events.is_empty() {
                 break;
             }
+            deliver_span(session, &sub.name, &events);
             for e in events {
                 if let Some(m) = message(bx, &e, &sub.name, session.api) {
                     bytes += m.len();
@@ -50,6 +51,26 @@ fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
     metrics::counter!("forcebus_deliveries_total", "protocol" => "cometd")
         .increment(out.len() as u64);
     Ok(out)
+}
+
+/// A span for events going to a session, linked to each one's commit (when spans are
+/// exported).
+fn deliver_span(
+    session: &Session,
+    channel: &str,
+    events: &[std::sync::Arc<forcebus_eventlog::Event>],
+) {
+    if events.iter().all(|e| e.trace.is_none()) {
+        return;
+    }
+    let span = tracing::info_span!(
+        "deliver",
+        protocol = "cometd",
+        client_id = %session.id,
+        channel = %channel,
+        events = events.len(),
+    );
+    forcebus_trace::link(&span, events.iter().filter_map(|e| e.trace.as_ref()));
 }
 
 pub(super) async fn connect(

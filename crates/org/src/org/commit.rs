@@ -339,7 +339,15 @@ impl Org {
         for (id, text) in &schemas {
             batch.put(super::SCHEMAS, id, Some(text.to_string()));
         }
-        let commit = match self.log().commit(events, now.timestamp_millis(), batch) {
+        let commit_span = tracing::info_span!(
+            "commit",
+            records = staged.order.len(),
+            events = events.len(),
+            transaction_key = %transaction_key,
+        );
+        let committed =
+            commit_span.in_scope(|| self.log().commit(events, now.timestamp_millis(), batch));
+        let commit = match committed {
             Ok(commit) => commit,
             Err(e) => {
                 self.schemas().give_back(&schemas);

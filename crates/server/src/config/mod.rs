@@ -57,6 +57,10 @@ pub(crate) struct Config {
     /// With `store`: seconds after its holder last renewed it that the database's lease
     /// expires and a standby node takes over.
     pub(crate) lease_secs: u64,
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://127.0.0.1:4318`): the
+    /// request, commit and delivery spans are exported there. Off when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) otlp_endpoint: Option<String>,
     /// This node's id among the servers on one database; the host name and process id
     /// when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,6 +228,7 @@ impl Default for Config {
             durability: Durability::Full,
             store: None,
             lease_secs: 5,
+            otlp_endpoint: None,
             node_id: None,
             tls_cert: None,
             tls_key: None,

@@ -56,6 +56,7 @@ mod sobjects;
 mod startup;
 mod status;
 mod tooling_defs;
+mod traces;
 mod uploads;
 mod watch;
 
