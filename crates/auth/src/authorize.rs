@@ -21,16 +21,11 @@ use rand::Rng;
 
 use forcebus_org::RecordId;
 
-use crate::Auth;
 use crate::grant::{Form, OAuthError, param};
+use crate::{Auth, CONSOLE_CLIENT, CONSOLE_PATH};
 
 /// Most codes waiting to be exchanged at once.
 pub const MAX_PENDING_CODES: usize = 1_000;
-
-/// The client id of forcebus's web console, a public client of every org.
-pub const CONSOLE_CLIENT: &str = "forcebus-console";
-/// Where the console takes its code back, under the server's own origin.
-pub const CONSOLE_PATH: &str = "/forcebus/console/";
 
 /// How long a code may wait to be exchanged.
 fn code_lifetime() -> Duration {

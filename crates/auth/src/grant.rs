@@ -178,9 +178,9 @@ impl Auth {
             .filter(|p| p.expires_at > self.directory.now())
             .ok_or_else(|| OAuthError::new("invalid_grant", "invalid authorization code"))?;
         let verifier = param(form, "code_verifier");
-        if pending.client_id == crate::authorize::CONSOLE_CLIENT {
+        if pending.client_id == crate::CONSOLE_CLIENT {
             // The console is a public client: its PKCE verifier (checked below) is all.
-            if client_id != Some(crate::authorize::CONSOLE_CLIENT) || verifier.is_none() {
+            if client_id != Some(crate::CONSOLE_CLIENT) || verifier.is_none() {
                 return Err(OAuthError::bad_client_id());
             }
         } else {

@@ -17,6 +17,12 @@
 //! - [`login`]: password logins: lockout and the security token from untrusted networks.
 //! - [`passwords`]: passwords set through the API, and the password policy.
 
+/// The client id of forcebus's web console, a public client of every org
+/// ([`authorize`]: its code goes back only to the console on the server's own origin).
+pub const CONSOLE_CLIENT: &str = "forcebus-console";
+/// Where the console takes its code back, under the server's own origin.
+pub const CONSOLE_PATH: &str = "/forcebus/console/";
+
 pub mod authorize;
 pub mod config;
 pub mod directory;

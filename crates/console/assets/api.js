@@ -162,9 +162,10 @@ export function tokenExchange(form) {
   return send('/services/oauth2/token', { method: 'POST', form });
 }
 
-export function query(soql, { tooling = false, all = false } = {}) {
+export function query(soql, { tooling = false, all = false, batchSize } = {}) {
   const base = tooling ? `${DATA}/tooling/query` : `${DATA}/${all ? 'queryAll' : 'query'}`;
-  return api(`${base}?q=${encodeURIComponent(soql)}`);
+  const headers = batchSize ? { 'Sforce-Query-Options': `batchSize=${batchSize}` } : {};
+  return api(`${base}?q=${encodeURIComponent(soql)}`, { headers });
 }
 
 export function search(sosl) {

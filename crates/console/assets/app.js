@@ -261,7 +261,7 @@ function route() {
   const host = h('div.view', { dataset: { view: r.view } });
   main.replaceChildren(host);
   const ctx = { switchOrg, setOrgs: (list) => { orgs = list; syncSwitcher(); } };
-  Promise.resolve(fn(host, r, ctx)).then((u) => {
+  Promise.resolve().then(() => fn(host, r, ctx)).then((u) => {
     if (typeof u === 'function') {
       if (host.isConnected) unmount = u;
       else u();
@@ -279,19 +279,24 @@ function syncSwitcher() {
 /** The admin's org switch: a token of that org, then every view and the stream use it. */
 async function switchOrg(orgId) {
   const banner = document.getElementById('banner');
+  let t;
   try {
-    const t = await orgToken(orgId);
-    session.update({ token: t.access_token, orgId: t.org_id || orgId });
-    await describeSession();
+    t = await orgToken(orgId);
   } catch (e) {
     fill(banner, errorBox(e));
     return;
   }
-  fill(banner);
+  stopStream(); // with the old org's token, which made the session
+  session.update({ token: t.access_token, orgId: t.org_id || orgId, orgName: '', userName: '', userId: t.user_id });
   forget();
   sessionStorage.removeItem('forcebus.console.channels.off');
   sessionStorage.removeItem('forcebus.console.channels.extra');
-  stopStream();
+  try {
+    await describeSession();
+    fill(banner);
+  } catch (e) {
+    fill(banner, errorBox(e));
+  }
   refreshTopBar();
   startStream();
   route();

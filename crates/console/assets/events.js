@@ -119,13 +119,18 @@ async function replayOption() {
   }
 }
 
+let starts = 0;
+
 /** (Re)starts the stream: channels found again, every selected one subscribed. */
 export async function startStream({ rediscover = true } = {}) {
   if (!session.current) return;
+  const mine = ++starts;
   client?.stop();
+  client = null;
   if (rediscover) {
     setStatus('connecting', 'finding channels');
     await discover();
+    if (mine !== starts) return; // a newer start (or a stop) came meanwhile
   }
   let replay;
   try {
@@ -134,6 +139,7 @@ export async function startStream({ rediscover = true } = {}) {
     setStatus('stopped', e.message);
     return;
   }
+  if (mine !== starts) return;
   const off = offChannels();
   const channels = new Map(state.channels.filter((c) => !off.has(c.channel)).map((c) => [c.channel, replay]));
   state.events = [];
@@ -170,7 +176,11 @@ export async function startStream({ rediscover = true } = {}) {
   client.start(channels);
 }
 
+/** The Streaming API client id of this console's own session (null when none). */
+export const streamClientId = () => client?.clientId || null;
+
 export function stopStream() {
+  starts += 1;
   client?.stop();
   client = null;
   state.events = [];
@@ -181,6 +191,8 @@ export function stopStream() {
 }
 
 window.addEventListener('pagehide', () => client?.stop());
+// Back from the browser's page cache: the session was ended on the way out.
+window.addEventListener('pageshow', (ev) => { if (ev.persisted && session.current) startStream({ rediscover: false }); });
 
 // ---------------------------------------------------------------- one event
 
@@ -234,23 +246,46 @@ function parseTime(v) {
   return Number.isFinite(t) ? t : 0;
 }
 
+/** Order of the list: the org's time, then the replay id, then arrival. */
+function before(a, b) {
+  if (a.time !== b.time) return a.time < b.time;
+  if (a.replayId !== null && b.replayId !== null && a.replayId !== b.replayId) return a.replayId < b.replayId;
+  return a.seq < b.seq;
+}
+
+const eventListeners = new Set();
+
+/** Calls `fn(event)` for each event received; returns the unsubscribe function. */
+export function onEvent(fn) {
+  eventListeners.add(fn);
+  return () => eventListeners.delete(fn);
+}
+
+/** The newest events kept on a channel. */
+export function recent(channel, n = 10) {
+  return state.events.filter((e) => e.channel === channel).slice(-n).reverse();
+}
+
 function receive(m) {
   const e = classify(m);
   if (state.minTime !== null && e.time < state.minTime) {
     state.skipped += 1;
-    view?.renderCounts();
+    view?.later();
     return;
   }
   e.seq = ++state.seq;
   state.received += 1;
-  state.events.push(e);
+  let i = state.events.length;
+  while (i > 0 && before(e, state.events[i - 1])) i -= 1;
+  state.events.splice(i, 0, e);
   if (e.entity) state.entities.add(e.entity);
   let evicted = null;
   if (state.events.length > MAX) {
     evicted = state.events.splice(0, state.events.length - MAX);
     for (const x of evicted) state.expanded.delete(x.seq);
   }
-  view?.added(e, evicted);
+  view?.added(e, evicted, i === state.events.length - 1);
+  for (const fn of eventListeners) fn(e);
 }
 
 function matches(e) {
@@ -282,6 +317,9 @@ function ids(list, entity) {
   return [shown, list.length > 2 ? h('span.muted', ` +${list.length - 2}`) : null];
 }
 
+/** The object of a PushTopic notification's record, when the message names it. */
+const d0 = (e) => e.data.sobject?.attributes?.type || null;
+
 function recordLink(entity, id) {
   if (/^0{15}/.test(id)) return h('code', id);
   return h('a.mono', { href: `#records/${entity && /^[A-Za-z]\w*$/.test(entity) ? `${entity}/` : ''}${id}` }, id);
@@ -302,7 +340,7 @@ function row(e) {
     h('td.num', e.replayId ?? ''),
     h('td', h(`span.kind.k-${e.kind}`, KIND_LABEL[e.kind]), ' ', h('span.entity', e.entity)),
     h('td', changeChip(e.changeType)),
-    h('td.ids', ids(e.recordIds, e.entity)));
+    h('td.ids', ids(e.recordIds, e.kind === 'change' ? e.entity : d0(e))));
   return tr;
 }
 
@@ -357,11 +395,11 @@ function detail(e) {
   const fields = e.kind === 'pushtopic' ? d.sobject : e.kind === 'generic' ? null : d.payload;
   if (fields && typeof fields === 'object') {
     const body = Object.entries(fields).filter(([k]) => k !== 'ChangeEventHeader' && k !== 'attributes');
-    parts.push(h('section', h('h3', `Fields (${body.length})`),
+    parts.push(h('section.payload-box', { 'aria-label': 'Fields' }, h('h3', `${e.kind === 'pushtopic' ? 'sobject' : 'Fields'} (${body.length})`),
       h('table.fields-table', h('tbody', body.map(([k, v]) => h('tr', { class: changed.has(k) ? 'changed' : undefined },
         h('th', { scope: 'row' }, k), h('td', valueCell(k, v))))))));
   } else if (e.kind === 'generic') {
-    parts.push(h('section', h('h3', 'Payload'), h('pre.json', String(d.payload ?? ''))));
+    parts.push(h('section.payload-box', h('h3', 'Payload'), h('pre.json', String(d.payload ?? ''))));
   }
   const raw = jsonBlock({ channel: e.channel, data: d });
   const copy = h('button.small', { type: 'button', on: { click: () => copyText(JSON.stringify({ channel: e.channel, data: d }, null, 2), copy) } }, 'Copy JSON');
@@ -369,7 +407,10 @@ function detail(e) {
     e.recordIds.length && !/^0{15}/.test(e.recordIds[0]) ? h('button.small', { type: 'button', on: { click: () => setFilter('text', e.recordIds[0]) } }, 'Only this record') : null,
     e.entity ? h('button.small', { type: 'button', on: { click: () => setFilter('object', e.entity) } }, `Only ${e.entity}`) : null,
     copy);
-  return h('div.detail', h('div.detail-top', dl(ident), actions), parts, h('details.raw', { open: true }, h('summary', 'Whole message'), raw));
+  return h('div.detail',
+    h('div.detail-top', h('div.ident', ident.filter(Boolean).map(([k, v]) => h('span', h('span.muted', `${k} `), v))), actions),
+    h('div.detail-body', parts),
+    h('details.raw', h('summary', 'Whole message (JSON)'), raw));
 }
 
 function valueCell(k, v) {
@@ -476,7 +517,7 @@ export function eventsView(root, route) {
   }
 
   function renderCounts() {
-    const shown = tbody.querySelectorAll('tr.ev').length;
+    const shown = rows.size;
     const total = state.events.length;
     const waiting = state.paused ? state.events.filter((e) => e.seq > state.pausedAt).length : 0;
     fill(counts, h('strong', String(shown)), ` shown of ${total} kept`,
@@ -575,7 +616,23 @@ export function eventsView(root, route) {
     renderCounts();
   }
 
-  function added(e, evicted) {
+  let pending = null;
+  /** A full redraw (or just the counts) soon, once for a burst of events. */
+  function later(full = false) {
+    if (pending) {
+      pending.full ||= full;
+      return;
+    }
+    pending = { full };
+    setTimeout(() => {
+      const p = pending;
+      pending = null;
+      if (p.full) renderAll();
+      else renderCounts();
+    }, 30);
+  }
+
+  function added(e, evicted, newest) {
     for (const x of evicted || []) {
       const r = rows.get(x.seq);
       if (r) {
@@ -585,11 +642,15 @@ export function eventsView(root, route) {
       }
     }
     if (!state.paused && matches(e)) {
+      if (!newest) {
+        later(true); // a replayed event older than some shown: redraw in order
+        return;
+      }
       const r = rowsFor(e);
       rows.set(e.seq, r);
       tbody.prepend(r.tr, r.detailTr);
     }
-    renderCounts();
+    later();
   }
 
   function syncFilters() {
@@ -599,7 +660,7 @@ export function eventsView(root, route) {
     fText.value = state.filters.text;
   }
 
-  view = { renderAll, renderStatus, renderCounts, renderChannels, added, syncFilters };
+  view = { renderAll, renderStatus, renderCounts, renderChannels, added, syncFilters, later };
   renderStatus();
   renderChannels();
   renderAll();

@@ -2,7 +2,8 @@
 // generated from field definitions (describe, or a platform event's fields) with errors
 // shown field by field, and the Publish view (a form per platform event).
 
-import { api, ApiError, DATA, platformEvents } from './api.js';
+import { api, ApiError, DATA, platformEvents, describe } from './api.js';
+import { onEvent, recent } from './events.js';
 
 /**
  * h('tag.class#id', {attr: value, on: {click}}, ...children). Strings become text nodes.
@@ -108,7 +109,7 @@ export function fieldForm(fields, { values = {}, submitLabel = 'Save', onSubmit,
     const label = h('label', { for: id },
       f.label && f.label !== f.name ? f.label : f.name,
       required ? h('span.req', { title: 'required' }, ' *') : null,
-      h('span.api', f.name), h('span.type', typeLabel(f)));
+      f.label && f.label !== f.name ? h('span.api', f.name) : null, h('span.type', typeLabel(f)));
     const row = h('div.form-row', label, input, err);
     rows.set(f.name, { field: f, input, err, row });
     grid.append(row);
@@ -284,10 +285,10 @@ function toLocalInput(v) {
 // ---------------------------------------------------------------- the Publish view
 
 /** Platform event fields as describe-shaped fields for fieldForm. */
-function eventFields(def) {
+function eventFields(def, labels) {
   return (def.config?.fields || []).map((f) => ({
     name: f.name,
-    label: f.label || f.name,
+    label: labels.get(f.name) || f.label || f.name,
     type: f.type === 'string' ? 'string' : f.type,
     length: f.length,
     required: !!f.required,
@@ -319,23 +320,44 @@ export async function publishView(root, route) {
     list.append(h('a', { href: `#publish/${d.name}`, 'aria-current': d === current ? 'page' : undefined },
       h('span', d.config?.label || d.name), h('span.api', d.name)));
   }
+  const labels = new Map();
+  try {
+    for (const f of (await describe(current.name)).fields) labels.set(f.name, f.label);
+  } catch { /* the definition's names will do */ }
   const result = h('div.result', { 'aria-live': 'polite' });
-  const form = fieldForm(eventFields(current), {
+  const form = fieldForm(eventFields(current, labels), {
     submitLabel: `Publish ${current.name}`,
     async onSubmit(values, f) {
       const r = await api(`${DATA}/sobjects/${encodeURIComponent(current.name)}`, { method: 'POST', body: values });
-      f.setStatus('Published.');
       const uuid = (r.errors || []).find((e) => e.statusCode === 'OPERATION_ENQUEUED')?.message;
       fill(result, notice('ok', h('strong', 'Published. '), 'Id ', h('code', r.id || '?'),
         uuid ? [', EventUuid ', h('code', uuid)] : null, '. ',
-        link('events', 'See it in Events'), '.'), jsonBlock(r));
+        link(`events?object=${current.name}`, 'See it in Events'), '.'), jsonBlock(r));
     },
   });
   form.form.addEventListener('submit', () => result.replaceChildren());
+  const channel = `/event/${current.name}`;
+  const recentBox = h('div.table-wrap');
+  const drawRecent = () => {
+    const list = recent(channel, 8);
+    fill(recentBox, list.length ? h('table.grid', { id: 'published-recent' },
+      h('thead', h('tr', ['Time', 'Replay id', 'EventUuid', 'Fields'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', list.map((e) => h('tr',
+        h('td.time', clock(e.time)),
+        h('td.num', e.replayId ?? ''),
+        h('td.mono', e.data.event?.EventUuid || ''),
+        h('td.mono', Object.entries(e.data.payload || {}).filter(([k, v]) => v !== null && k !== 'CreatedById' && k !== 'CreatedDate')
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('  '))))))
+      : h('p.empty', `No event on ${channel} yet (the Events view's subscription shows them here as they arrive).`));
+  };
+  drawRecent();
+  const off = onEvent((e) => { if (e.channel === channel) drawRecent(); });
   fill(pane,
     h('header.pane-head',
       h('h2', current.config?.label || current.name),
-      h('span.chip', 'channel ', h('code', `/event/${current.name}`)),
+      h('span.chip', 'channel ', h('code', channel)),
       h('span.chip', 'schema ', link(`schema/id/${current.schemaId}`, h('code', current.schemaId || '?')))),
-    form.form, result);
+    form.form, result,
+    h('h2', 'Received on ', h('code', channel)), recentBox);
+  return off;
 }

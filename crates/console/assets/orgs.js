@@ -58,7 +58,7 @@ function orgsSection(box, ctx) {
       fill(list, h('table.grid', { id: 'orgs' },
         h('thead', h('tr', ['Name', 'Org id', 'Username', 'Records', 'Events', 'Log', 'Last replay id', 'Sessions', 'Streams', ''].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', orgs.map((o) => h('tr', { class: o.org_id === cur ? 'current' : undefined, dataset: { org: o.org_id } },
-          h('td', o.name, o.default ? h('span.chip', ' default') : null, o.loaded === false ? h('span.chip.muted', ' resting') : null),
+          h('td', o.name, o.default ? [' ', h('span.chip', 'default')] : null, o.loaded === false ? [' ', h('span.chip.muted', 'resting')] : null),
           h('td.mono', o.org_id),
           h('td.mono', o.username || ''),
           h('td.num', fmt(o.records)),

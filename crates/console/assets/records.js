@@ -40,13 +40,16 @@ function queryPage(root, route) {
   const history0 = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || '[]');
   const q0 = route.params.get('q') || history0[0]?.q || DEFAULT_SOQL;
   const kind0 = route.params.get('api') || (/^\s*FIND\b/i.test(q0) ? 'search' : history0.find((x) => x.q === q0)?.kind || 'query');
-  const box = h('textarea.code', { id: 'soql', rows: 4, spellcheck: 'false', 'aria-label': 'SOQL or SOSL', value: q0 });
+  const box = h('textarea.code', { id: 'soql', rows: 3, spellcheck: 'false', 'aria-label': 'SOQL or SOSL', value: q0 });
   const kind = h('select', { id: 'query-api', 'aria-label': 'API' },
     h('option', { value: 'query' }, 'SOQL — query'),
     h('option', { value: 'queryAll' }, 'SOQL — queryAll (with deleted)'),
     h('option', { value: 'tooling' }, 'SOQL — Tooling API'),
     h('option', { value: 'search' }, 'SOSL — search'));
   kind.value = kind0;
+  const batch = h('select', { id: 'batch-size', 'aria-label': 'Page size' },
+    h('option', { value: '' }, '2000 a page'), ['200', '500', '1000'].map((n) => h('option', { value: n }, `${n} a page`)));
+  batch.value = route.params.get('batch') || '';
   box.addEventListener('input', () => {
     if (/^\s*FIND\b/i.test(box.value)) kind.value = 'search';
     else if (kind.value === 'search' && /^\s*SELECT\b/i.test(box.value)) kind.value = 'query';
@@ -66,13 +69,14 @@ function queryPage(root, route) {
         if (!q) return;
         remember(q, kind.value);
         const p = new URLSearchParams({ q, api: kind.value });
+        if (batch.value) p.set('batch', batch.value);
         history.replaceState(null, '', `#records?${p}`);
-        run(out, q, kind.value);
+        run(out, q, kind.value, batch.value);
       },
     },
   },
   box,
-  h('div.form-actions', kind, h('button.primary', { type: 'submit', id: 'run-query' }, 'Run'),
+  h('div.form-actions', kind, batch, h('button.primary', { type: 'submit', id: 'run-query' }, 'Run'),
     h('span.muted', 'Ctrl+Enter runs. Ids link to their records.')));
 
   const recent = history0.length ? h('details.recent', h('summary', 'Recent queries'),
@@ -91,16 +95,16 @@ function queryPage(root, route) {
   }, h('label', { for: 'new-object' }, 'New record of'), objInput, objList, h('button', { type: 'submit' }, 'New'));
 
   fill(root, h('div.page-head', h('h1', 'Records'), create), flashNotice(), form, recent, out);
-  if (route.params.get('q')) run(out, q0, kind0);
+  run(out, q0, kind0, batch.value);
   return undefined;
 }
 
-async function run(out, q, kind) {
+async function run(out, q, kind, batchSize) {
   fill(out, h('p.muted', 'Running…'));
   const started = performance.now();
   let page;
   try {
-    page = kind === 'search' ? await search(q) : await query(q, { tooling: kind === 'tooling', all: kind === 'queryAll' });
+    page = kind === 'search' ? await search(q) : await query(q, { tooling: kind === 'tooling', all: kind === 'queryAll', batchSize });
   } catch (e) {
     fill(out, errorBox(e));
     return;
@@ -118,12 +122,13 @@ async function run(out, q, kind) {
     const total = kind === 'search' ? all.length : page.totalSize;
     fill(info, `${all.length}${total !== all.length ? ` of ${total}` : ''} record${total === 1 ? '' : 's'}`, h('span.muted', ` · ${ms} ms`));
     more.hidden = !page.nextRecordsUrl || page.done;
-    more.textContent = `Load ${Math.min(2000, (page.totalSize || 0) - all.length) || 'more'} more`;
+    const left = (page.totalSize || 0) - all.length;
+    more.textContent = left > 0 ? `Load the next page (${left} more)` : 'Load the next page';
   };
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
-      page = await api(page.nextRecordsUrl);
+      page = await api(page.nextRecordsUrl, batchSize ? { headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` } } : {});
       all.push(...page.records);
       draw();
     } catch (e) {
@@ -254,9 +259,9 @@ async function recordPage(root, obj, id) {
     h('div.two-col',
       h('section.record-fields',
         h('div.section-head', h('h2', 'Fields'), filter, h('label', hideEmpty, ' Hide empty')),
-        h('table.grid.kv-table', { id: 'record-fields' },
+        h('div.table-wrap', h('table.grid.kv-table', { id: 'record-fields' },
           h('thead', h('tr', ['Label', 'API name', 'Value', 'Type'].map((c) => h('th', { scope: 'col' }, c)))),
-          fieldsBody)),
+          fieldsBody))),
       related));
   loadRelated(related, d, id, prefixes);
   return undefined;
@@ -328,7 +333,7 @@ async function loadRelated(section, d, id, prefixes) {
     lists.push(h('div.related-list',
       h('h3', rel.relationshipName, ' ', h('span.muted', `${rel.childSObject}.${rel.field}`), ' ',
         h('span.count', n > 5 ? '5+' : String(n))),
-      resultsTable(rows, prefixes, false),
+      h('div.table-wrap', resultsTable(rows, prefixes, false)),
       n > 5 ? h('a', { href: `#records?${new URLSearchParams({ q: soql })}` }, 'All of them →') : null));
   }
   const emptyNames = rels.map((r) => r.relationshipName).filter((n) => !found.some((f) => f.rel.relationshipName === n) && !failed.includes(n));

@@ -73,11 +73,11 @@ export function requestsView(root, route) {
       const tr = h('tr.req', { tabindex: hasBody ? '0' : undefined, 'aria-expanded': hasBody ? String(expanded.has(key)) : undefined },
         h('td.time', { title: r.time }, clock(r.time)),
         h('td', h('span.method', r.method)),
-        h('td.mono.path', r.path),
+        h('td.mono.path', { title: readable(r.path) }, readable(r.path)),
         h('td', h(`span.status.s${String(r.status)[0]}`, String(r.status))),
         h('td.num', `${Number(r.millis).toFixed(1)} ms`),
-        h('td', hasBody ? h('span.muted', expanded.has(key) ? '▾ error' : '▸ error') : ''));
-      const detail = h('tr.detail-row', h('td', { colspan: '6' }, hasBody ? errorDetail(r.error) : null));
+        h('td.nowrap', hasBody ? h('span.muted', expanded.has(key) ? '▾ error' : '▸ error') : ''));
+      const detail = h('tr.detail-row', h('td', { colspan: '6' }, hasBody ? errorDetail(r) : null));
       detail.hidden = !expanded.has(key);
       if (hasBody) {
         const toggle = (ev) => {
@@ -105,10 +105,23 @@ export function requestsView(root, route) {
   };
 }
 
-function errorDetail(err) {
-  if (Array.isArray(err)) {
-    return h('div.detail', h('ul.errors', err.map((e) => h('li', h('code', e.errorCode || e.statusCode || ''), ' ', e.message || JSON.stringify(e)))), jsonBlock(err));
+/** A path with its query string decoded, as it was written. */
+function readable(path) {
+  const i = path.indexOf('?');
+  if (i < 0) return path;
+  try {
+    return `${path.slice(0, i)}?${decodeURIComponent(path.slice(i + 1).replace(/\+/g, ' '))}`;
+  } catch {
+    return path;
   }
-  if (typeof err === 'string') return h('div.detail', h('pre.json', err));
-  return h('div.detail', jsonBlock(err));
+}
+
+function errorDetail(r) {
+  const err = r.error;
+  const head = h('p.mono', h('strong', r.method), ' ', readable(r.path));
+  if (Array.isArray(err)) {
+    return h('div.detail', head, h('ul.errors', err.map((e) => h('li', h('code', e.errorCode || e.statusCode || ''), ' ', e.message || JSON.stringify(e)))), jsonBlock(err));
+  }
+  if (typeof err === 'string') return h('div.detail', head, h('pre.json', err));
+  return h('div.detail', head, jsonBlock(err));
 }

@@ -60,7 +60,7 @@ async function objectList(side, selected) {
 }
 
 const FLAGS = [
-  ['createable', 'C', 'createable'], ['updateable', 'U', 'updateable'], ['nillable', 'N', 'nillable'],
+  ['required', 'R', 'required on create'], ['createable', 'C', 'createable'], ['updateable', 'U', 'updateable'], ['nillable', 'N', 'nillable'],
   ['unique', 'Q', 'unique'], ['externalId', 'X', 'external id'], ['filterable', 'F', 'filterable'],
   ['calculated', 'ƒ', 'formula'], ['custom', '★', 'custom'],
 ];
@@ -83,8 +83,11 @@ async function objectPane(pane, name) {
         h('td.mono', f.name),
         h('td', f.label),
         h('td', typeText(f)),
-        h('td.flags', FLAGS.map(([k, letter, title]) => h('span', { class: f[k] ? 'on' : 'off', title: `${title}: ${f[k] ? 'yes' : 'no'}` }, letter))),
-        h('td.muted', f.picklistValues?.length ? f.picklistValues.map((p) => p.value).join(', ') : f.referenceTo?.length ? `relationship ${f.relationshipName || '—'}` : ''))));
+        h('td.flags', FLAGS.map(([k, letter, title]) => {
+          const on = k === 'required' ? f.createable && !f.nillable && !f.defaultedOnCreate : f[k];
+          return h('span', { class: on ? 'on' : 'off', title: `${title}: ${on ? 'yes' : 'no'}` }, letter);
+        })),
+        valuesCell(f))));
   };
   filter.addEventListener('input', draw);
   draw();
@@ -101,7 +104,7 @@ async function objectPane(pane, name) {
         d.createable ? h('a.button', { href: `#records/${d.name}/new` }, 'New record') : null,
         cdc ? h('a.button', { href: `#schema/events/${cdc.name}` }, 'Change event schema') : null)),
     h('div.section-head', h('h2', 'Fields'), filter,
-      h('span.muted.small', 'C createable · U updateable · N nillable · Q unique · X external id · F filterable · ƒ formula · ★ custom')),
+      h('span.muted.small', 'R required · C createable · U updateable · N nillable · Q unique · X external id · F filterable · ƒ formula · ★ custom')),
     h('div.table-wrap', h('table.grid', { id: 'schema-fields' },
       h('thead', h('tr', ['Name', 'Label', 'Type', 'Flags', 'Values / relationship'].map((c) => h('th', { scope: 'col' }, c)))), body)),
     children.length ? [h('h2', `Child relationships (${children.length})`),
@@ -110,6 +113,13 @@ async function objectPane(pane, name) {
         h('tbody', children.map((r) => h('tr', h('td.mono', r.relationshipName), h('td', link(`schema/${r.childSObject}`, r.childSObject)),
           h('td.mono', r.field), h('td', r.cascadeDelete ? 'yes' : '')))))),
     ] : null);
+}
+
+function valuesCell(f) {
+  const text = f.picklistValues?.length ? f.picklistValues.map((p) => p.value).join(', ')
+    : f.referenceTo?.length ? `relationship ${f.relationshipName || '—'}`
+      : f.calculatedFormula || f.defaultValueFormula || '';
+  return h('td.muted.clip', { title: text || undefined }, text);
 }
 
 function typeText(f) {
@@ -153,7 +163,8 @@ async function eventSchemas(side, pane) {
     return { schemas: [], full: false };
   }
   if (!loaded.full) fill(note, notAvailable('/forcebus/v1/schemas'), h('p.muted.small', 'Showing each event type\'s current schema only.'));
-  const current = decodeURIComponent(location.hash.split('/')[2] || '');
+  const [, kind, key] = location.hash.slice(1).split('/').map((x) => decodeURIComponent(x || ''));
+  const current = kind === 'id' ? loaded.schemas.find((x) => x.ids.includes(key) || x.current === key)?.name : key;
   const draw = () => {
     eventFilter = input.value.trim();
     const q = eventFilter.toLowerCase();
@@ -186,9 +197,10 @@ async function eventPane(pane, name, loaded) {
     h('h1', name, ' ', h('span.chip', s.kind === 'change' ? 'change event' : 'platform event')),
     h('p.muted', `Channel ${s.kind === 'change' ? `/data/${name}` : `/event/${name}`}. `,
       `${s.ids.length} schema id${s.ids.length === 1 ? '' : 's'}${loaded.full ? '' : ' shown (the server lists only the current one)'}, newest first.`),
-    h('table.grid', { id: 'schema-ids' },
-      h('thead', h('tr', h('th', { scope: 'col' }, 'Schema id'), h('th', { scope: 'col' }, ''))),
-      h('tbody', ids.map((id) => h('tr', h('td', link(`schema/id/${id}`, h('code', id))), h('td', id === s.current ? h('span.chip.ok', 'current') : ''))))),
+    h('div.table-wrap', h('table.grid', { id: 'schema-ids' },
+      h('thead', h('tr', h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Schema id'), h('th', { scope: 'col' }, ''))),
+      h('tbody', ids.map((id, i) => h('tr', h('td.rownum', String(ids.length - i)), h('td', link(`schema/id/${id}`, h('code', id))),
+        h('td', id === s.current ? h('span.chip.ok', 'current') : h('span.muted', 'older: events published with it keep it'))))))),
     s.current ? h('div.avro-current', h('p.muted', 'Loading the current schema…')) : null);
   const box = pane.querySelector('.avro-current');
   if (box) avroPane(box, s.current, false);

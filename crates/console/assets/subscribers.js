@@ -4,6 +4,7 @@
 
 import { api, ApiError, listOrgs, session } from './api.js';
 import { h, fill, link, errorBox, notAvailable, clock } from './forms.js';
+import { streamClientId } from './events.js';
 
 const EVERY_MS = 2000;
 
@@ -72,7 +73,7 @@ export function subscribersView(root) {
         h('td.mono', s.address || '—'),
         h('td', s.user ? link(`records/User/${s.user}`, h('span.mono', s.user)) : '—'),
         h('td', { title: s.since || '' }, s.since ? clock(s.since) : '—'),
-        h('td.mono.muted', s.id))))));
+        h('td.mono.muted', s.id, s.id === streamClientId() ? [' ', h('span.chip', 'this console')] : null))))));
   }
 
   refresh();
