@@ -60,6 +60,14 @@ pub struct LogConfig {
     pub max_bytes: u64,
     /// Events kept in memory for fast reads.
     pub tail_capacity: usize,
+    /// What family an event kind belongs to, for the count of appended events by family
+    /// (the log knows no kinds; its owner does).
+    pub family: fn(&str) -> &'static str,
+}
+
+/// Every kind in one family, unless the log's owner says otherwise.
+fn no_family(_: &str) -> &'static str {
+    "event"
 }
 
 /// How long a class not listed in [`LogConfig::retention`] keeps its events: 72 hours.
@@ -71,6 +79,7 @@ impl Default for LogConfig {
             retention: BTreeMap::new(),
             max_bytes: 1 << 30,
             tail_capacity: 10_000,
+            family: no_family,
         }
     }
 }
@@ -242,6 +251,11 @@ impl EventLog {
         self.lock().bytes
     }
 
+    /// When the oldest retained event was appended (epoch milliseconds).
+    pub fn oldest_time_ms(&self) -> Option<i64> {
+        self.lock().index.front().map(|m| m.time_ms)
+    }
+
     /// How many events are retained.
     pub fn retained(&self) -> usize {
         self.inner.locked().index.len()
@@ -321,7 +335,7 @@ impl EventLog {
         // Reserve the ids before committing: a failed commit burns them.
         self.lock().next_id = next;
         commit(writes)?;
-        count_appended(&stored);
+        count_appended(&stored, self.config.family);
         let trace = forcebus_trace::current();
         let published: Appended = stored
             .into_iter()
@@ -386,14 +400,18 @@ impl EventLog {
 
 /// Counts appended events by retention class (`/metrics`): one counter update per run of
 /// one class (a batch is mostly one), its label not allocated.
-fn count_appended(events: &[StoredEvent]) {
+fn count_appended(events: &[StoredEvent], family: fn(&str) -> &'static str) {
     const CLASSES: [&str; 4] = ["0", "1", "2", "3"];
-    for run in events.chunk_by(|a, b| a.class == b.class) {
+    for run in events.chunk_by(|a, b| a.class == b.class && family(&a.kind) == family(&b.kind)) {
         let class = run[0].class;
         let label: std::borrow::Cow<'static, str> = CLASSES
             .get(usize::from(class))
             .map_or_else(|| class.to_string().into(), |c| (*c).into());
-        metrics::counter!("forcebus_events_appended_total", "class" => label)
-            .increment(run.len() as u64);
+        metrics::counter!(
+            "forcebus_events_appended_total",
+            "class" => label,
+            "kind" => family(&run[0].kind)
+        )
+        .increment(run.len() as u64);
     }
 }

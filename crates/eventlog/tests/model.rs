@@ -95,6 +95,7 @@ fn config() -> LogConfig {
         .into(),
         max_bytes: MAX_BYTES,
         tail_capacity: 4,
+        ..LogConfig::default()
     }
 }
 

@@ -101,14 +101,9 @@ pub(crate) struct Flow<M: Mode> {
 struct Stop;
 
 impl<M: Mode> Flow<M> {
-    /// Runs the stream until the client leaves, the idle timeout, or an error.
-    /// `first` is what the first request asked beyond its credit (a commit).
-    pub(crate) async fn run<S>(mut self, first: Option<Ask>, mut inbound: S)
-    where
-        S: Stream<Item = Result<Ask, PubSubError>> + Unpin + Send,
-    {
-        let _counted = Counted::new(&self.ps);
-        self.watched = Some(crate::watch::Registered::new(
+    /// Its entry in the list of open streams (counted in `/metrics` while it runs).
+    fn register(&mut self) -> crate::watch::Registered {
+        crate::watch::Registered::new(
             &self.ps,
             crate::watch::Watched {
                 protocol: M::PROTOCOL,
@@ -124,7 +119,16 @@ impl<M: Mode> Flow<M> {
                 position: self.cursor.position().into(),
                 since_ms: self.ps.org.clock().now().timestamp_millis(),
             },
-        ));
+        )
+    }
+
+    /// Runs the stream until the client leaves, the idle timeout, or an error.
+    /// `first` is what the first request asked beyond its credit (a commit).
+    pub(crate) async fn run<S>(mut self, first: Option<Ask>, mut inbound: S)
+    where
+        S: Stream<Item = Result<Ask, PubSubError>> + Unpin + Send,
+    {
+        self.watched = Some(self.register());
         let config = self.ps.config.clone();
         let mut last_sent = Instant::now();
         let opened = match first {
@@ -351,26 +355,6 @@ fn split(events: Vec<ConsumerEvent>, max_bytes: usize) -> Vec<Vec<ConsumerEvent>
 
 /// A stream counted (its org's [`PubSub::stream_count`], `/metrics`'
 /// `forcebus_subscribers`) while it runs.
-struct Counted(Arc<PubSub>);
-
-impl Counted {
-    fn new(ps: &Arc<PubSub>) -> Self {
-        ps.streams
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").increment(1.0);
-        Self(ps.clone())
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0
-            .streams
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").decrement(1.0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ pub(crate) struct Watched {
 #[derive(Debug, Default)]
 pub(crate) struct Open(Mutex<HashMap<String, Arc<Watched>>>);
 
-/// A stream's place in [`Open`], given up when the flow ends.
+/// A stream's place in [`Open`] and in the stream count, given up when the flow ends.
 #[derive(Debug)]
 pub(crate) struct Registered {
     ps: Arc<PubSub>,
@@ -43,6 +43,8 @@ pub(crate) struct Registered {
 
 impl Registered {
     pub(crate) fn new(ps: &Arc<PubSub>, watched: Watched) -> Self {
+        ps.streams.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").increment(1.0);
         let watched = Arc::new(watched);
         ps.open
             .0
@@ -63,6 +65,8 @@ impl Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         self.ps.open.0.locked().remove(&self.watched.id);
+        self.ps.streams.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("forcebus_subscribers", "protocol" => "pubsub").decrement(1.0);
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) fn install() -> anyhow::Result<()> {
 /// Each metric's `# HELP` line, and zeros for the series a quiet server has not touched
 /// yet (so a dashboard shows 0, not "no data").
 fn describe() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    use metrics::{describe_counter, describe_histogram};
     describe_counter!(
         "forcebus_http_requests_total",
         "HTTP requests by route family and status."
@@ -71,9 +71,15 @@ fn describe() {
         "forcebus_store_group_commit_size",
         "Commits one flush made durable."
     );
+    describe_events();
+}
+
+/// The `# HELP` lines of the event, subscriber, org and process metrics, and their zeros.
+fn describe_events() {
+    use metrics::{describe_counter, describe_gauge};
     describe_counter!(
         "forcebus_events_appended_total",
-        "Events appended to the logs, by retention class (0: change and platform events; 1: PushTopic and generic notifications)."
+        "Events appended to the logs, by retention class (0: change and platform events; 1: PushTopic and generic notifications) and kind (change, platform, pushtopic, generic)."
     );
     describe_counter!(
         "forcebus_deliveries_total",
@@ -82,6 +88,11 @@ fn describe() {
     describe_gauge!(
         "forcebus_subscribers",
         "Streaming API sessions and Pub/Sub API streams open."
+    );
+    describe_gauge!(
+        "forcebus_event_log_oldest_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest retained event, every open org: what retention keeps."
     );
     describe_gauge!(
         "forcebus_subscriber_lag_events",
@@ -209,8 +220,12 @@ fn read_now(tenants: &Tenants) {
     let tenants_open = std::iter::once(tenants.default_org()).chain(open.iter());
     let mut lag: std::collections::HashMap<&'static str, (u64, f64)> =
         [("cometd", (0, 0.0)), ("pubsub", (0, 0.0))].into();
+    let mut oldest = 0.0f64;
     for t in tenants_open {
         let now = t.org.clock().now().timestamp_millis();
+        if let Some(first) = t.org.log().oldest_time_ms() {
+            oldest = oldest.max((now - first).max(0) as f64 / 1000.0);
+        }
         for s in crate::tenant::subscribers(t) {
             let protocol = if s.protocol == "cometd" {
                 "cometd"
@@ -226,6 +241,7 @@ fn read_now(tenants: &Tenants) {
             entry.1 = entry.1.max(age);
         }
     }
+    metrics::gauge!("forcebus_event_log_oldest_seconds").set(oldest);
     for (protocol, (events, secs)) in lag {
         metrics::gauge!("forcebus_subscriber_lag_events", "protocol" => protocol)
             .set(events as f64);
@@ -297,6 +313,7 @@ mod tests {
             "forcebus_orgs",
             "forcebus_event_log_bytes",
             "forcebus_event_log_events",
+            "forcebus_event_log_oldest_seconds",
             "process_resident_memory_bytes",
             "process_cpu_seconds_total",
         ];

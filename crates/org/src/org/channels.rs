@@ -204,3 +204,18 @@ impl Org {
         Some(channel)
     }
 }
+
+/// The family of an event kind, as metrics count appended events: `change` (a change
+/// event), `pushtopic` (a PushTopic notification), `generic` (a generic streaming push),
+/// or `platform` (a platform event).
+pub fn family(kind: &str) -> &'static str {
+    if kind.starts_with("/topic/") {
+        "pushtopic"
+    } else if kind.starts_with("/u/") {
+        "generic"
+    } else if kind.ends_with("ChangeEvent") {
+        "change"
+    } else {
+        "platform"
+    }
+}

@@ -326,34 +326,13 @@ impl Org {
             (&transaction_key, &change_origin),
         );
         drop(state);
-        let schemas = if events.is_empty() {
-            Vec::new()
-        } else {
-            self.unstored_schemas(
-                staged
-                    .order
-                    .iter()
-                    .filter_map(|id| staged.overlay[id].as_ref().map(|r| r.object.as_str())),
-            )
-        };
-        for (id, text) in &schemas {
-            batch.put(super::SCHEMAS, id, Some(text.to_string()));
-        }
-        let commit_span = tracing::info_span!(
-            "commit",
-            records = staged.order.len(),
-            events = events.len(),
-            transaction_key = %transaction_key,
-        );
-        let committed =
-            commit_span.in_scope(|| self.log().commit(events, now.timestamp_millis(), batch));
-        let commit = match committed {
-            Ok(commit) => commit,
-            Err(e) => {
-                self.schemas().give_back(&schemas);
-                return Err(e);
-            }
-        };
+        let commit = self.commit_events(
+            &staged,
+            events,
+            batch,
+            now.timestamp_millis(),
+            &transaction_key,
+        )?;
         let gaining = crate::record_types::objects_gaining(
             &schema,
             staged
@@ -378,6 +357,39 @@ impl Org {
             "Transaction committed."
         );
         Ok(Committing::new((out, Some(committed)), commit).holding(underway))
+    }
+
+    /// Commits `batch` with `events`, and the change-event schemas they name that the
+    /// store does not hold yet, as one storage transaction under a `commit` span.
+    fn commit_events(
+        &self,
+        staged: &Staged<'_>,
+        events: Vec<forcebus_eventlog::NewEvent>,
+        mut batch: Batch,
+        now_ms: i64,
+        transaction_key: &str,
+    ) -> Result<Commit, StoreError> {
+        let schemas = if events.is_empty() {
+            Vec::new()
+        } else {
+            self.unstored_schemas(
+                staged
+                    .order
+                    .iter()
+                    .filter_map(|id| staged.overlay[id].as_ref().map(|r| r.object.as_str())),
+            )
+        };
+        for (id, text) in &schemas {
+            batch.put(super::SCHEMAS, id, Some(text.to_string()));
+        }
+        let span = tracing::info_span!(
+            "commit",
+            records = staged.order.len(),
+            events = events.len(),
+            transaction_key = %transaction_key,
+        );
+        span.in_scope(|| self.log().commit(events, now_ms, batch))
+            .inspect_err(|_| self.schemas().give_back(&schemas))
     }
 
     /// Runs `f` over a view of the committed state: it reads as a transaction's work does,

@@ -155,7 +155,10 @@ impl Org {
         }
         let log = Arc::new(forcebus_eventlog::EventLog::open(
             store.clone(),
-            options.log,
+            forcebus_eventlog::LogConfig {
+                family: crate::channels::family,
+                ..options.log
+            },
         )?);
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
         let change_schema_ids = register_change_schemas(&schema, &schemas);

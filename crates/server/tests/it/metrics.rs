@@ -107,7 +107,7 @@ fn metrics_are_served_for_everything_the_dashboard_shows() {
     grew(&format!(
         r#"forcebus_store_commits_total{{engine="{engine}"}}"#
     ));
-    grew(r#"forcebus_events_appended_total{class="0"}"#);
+    grew(r#"forcebus_events_appended_total{class="0",kind="change"}"#);
     grew(r#"forcebus_deliveries_total{protocol="cometd"}"#);
     assert_eq!(value(&after, "forcebus_bulk_rows_total"), Some(3.0));
     assert_eq!(
@@ -116,4 +116,12 @@ fn metrics_are_served_for_everything_the_dashboard_shows() {
     );
     assert_eq!(value(&after, r#"forcebus_orgs{state="open"}"#), Some(1.0));
     assert!(value(&after, "process_resident_memory_bytes").unwrap() > 1e6);
+    assert!(value(&after, "forcebus_event_log_oldest_seconds").is_some_and(|s| s >= 0.0));
+    assert_eq!(
+        value(
+            &after,
+            r#"forcebus_subscriber_lag_events{protocol="pubsub"}"#
+        ),
+        Some(0.0)
+    );
 }

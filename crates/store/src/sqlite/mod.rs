@@ -279,34 +279,10 @@ impl Store for SqliteStore {
                     tx.prepare_cached("DELETE FROM blob_pieces WHERE key > ?1 AND key < ?2")?
                         .execute(params![format!("{id}/"), format!("{id}0")])?;
                 }
-                Write::PutBlob { key, data } => {
-                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
-                        .execute([key])?;
-                    // In pieces, so a read from any offset finds its piece by key, not by
-                    // walking the blob's overflow pages from its start.
-                    for (n, piece) in data.iter().flat_map(|d| d.chunks(BLOB_PIECE)).enumerate() {
-                        tx.prepare_cached(
-                            "INSERT INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
-                        )?
-                        .execute(params![key, n as i64, piece])?;
-                    }
-                }
-                Write::PutBlobPiece { key, piece, data } => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![key, piece, data.as_ref()])?;
-                }
-                Write::MoveBlob { from, to } => {
-                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
-                        .execute([to])?;
-                    tx.prepare_cached("UPDATE blob_pieces SET key = ?2 WHERE key = ?1")?
-                        .execute([from, to])?;
-                }
-                Write::DropBlobs { prefix } => {
-                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key >= ?1 AND key < ?2")?
-                        .execute([prefix.as_str(), crate::prefix_end(prefix).as_str()])?;
-                }
+                Write::PutBlob { .. }
+                | Write::PutBlobPiece { .. }
+                | Write::MoveBlob { .. }
+                | Write::DropBlobs { .. } => write_blob(&tx, write)?,
                 Write::Put {
                     space,
                     key,
@@ -391,6 +367,42 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     options.open(path).map(drop)
+}
+
+/// A write of blob pieces, in `tx`.
+fn write_blob(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
+    match write {
+        Write::PutBlob { key, data } => {
+            tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
+                .execute([key])?;
+            // In pieces, so a read from any offset finds its piece by key, not by walking
+            // the blob's overflow pages from its start.
+            for (n, piece) in data.iter().flat_map(|d| d.chunks(BLOB_PIECE)).enumerate() {
+                tx.prepare_cached(
+                    "INSERT INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![key, n as i64, piece])?;
+            }
+        }
+        Write::PutBlobPiece { key, piece, data } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, piece, data.as_ref()])?;
+        }
+        Write::MoveBlob { from, to } => {
+            tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
+                .execute([to])?;
+            tx.prepare_cached("UPDATE blob_pieces SET key = ?2 WHERE key = ?1")?
+                .execute([from, to])?;
+        }
+        Write::DropBlobs { prefix } => {
+            tx.prepare_cached("DELETE FROM blob_pieces WHERE key >= ?1 AND key < ?2")?
+                .execute([prefix.as_str(), crate::prefix_end(prefix).as_str()])?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// About how many bytes a write adds to the WAL.
