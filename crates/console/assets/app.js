@@ -179,7 +179,10 @@ function parseRoute() {
       return p;
     }
   });
-  if (!VIEWS.some(([k]) => k === parts[0])) parts.unshift('events');
+  // A part is a view, an object, an id or a word: never a path of its own (`..`), so a
+  // crafted link cannot aim the console's API calls elsewhere on the server.
+  const safe = parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p));
+  if (!safe || !VIEWS.some(([k]) => k === parts[0])) return { view: 'events', parts: ['events'], params: new URLSearchParams() };
   return { view: parts[0], parts, params: new URLSearchParams(qs) };
 }
 

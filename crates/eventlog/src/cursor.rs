@@ -110,49 +110,61 @@ impl EventLog {
 /// the append time of the first of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Lag {
-    /// Events waiting (counted over the in-memory tail; behind it, every event of the
-    /// channel's retention class counts, so the figure is an upper bound there).
+    /// Events waiting (counted over the in-memory tail, at most 10,000; behind the tail,
+    /// every event of the channel's retention class counts, so the figure is an upper
+    /// bound there).
     pub events: u64,
     /// When the oldest of them was appended (epoch milliseconds).
     pub oldest_ms: Option<i64>,
 }
 
-/// Most events [`EventLog::lag`] looks at: past them the count stops.
-const LAG_SCAN: usize = 100_000;
+/// Most events [`EventLog::lag`] counts: past them it stops (a subscriber that far behind
+/// is that far behind at least).
+pub(crate) const LAG_SCAN: usize = 10_000;
 
 impl EventLog {
     /// How far behind a subscriber of `channel` at `position` is, counting what
-    /// subscribers can see now.
+    /// subscribers can see now (at most [`LAG_SCAN`] events). The log is locked only to
+    /// copy what is counted: channel filters run outside it.
     pub fn lag(&self, channel: &Channel, position: u64) -> Lag {
         let visible = self.delivery.visible();
-        let inner = self.lock();
+        let (events, metas): (Vec<Arc<Event>>, Vec<(crate::RetentionClass, i64)>) = {
+            let inner = self.lock();
+            if inner
+                .tail
+                .front()
+                .is_some_and(|t| t.replay_id <= position + 1)
+            {
+                let start = inner.tail.partition_point(|e| e.replay_id <= position);
+                let events = inner
+                    .tail
+                    .range(start..)
+                    .take_while(|e| e.replay_id <= visible)
+                    .take(LAG_SCAN)
+                    .cloned()
+                    .collect();
+                (events, Vec::new())
+            } else {
+                let start = inner.index.partition_point(|m| m.replay_id <= position);
+                let metas = inner
+                    .index
+                    .range(start..)
+                    .take_while(|m| m.replay_id <= visible)
+                    .take(LAG_SCAN)
+                    .map(|m| (m.class, m.time_ms))
+                    .collect();
+                (Vec::new(), metas)
+            }
+        };
         let mut lag = Lag::default();
-        let in_tail = inner
-            .tail
-            .front()
-            .is_some_and(|t| t.replay_id <= position + 1);
-        if in_tail {
-            let start = inner.tail.partition_point(|e| e.replay_id <= position);
-            for e in inner.tail.range(start..).take(LAG_SCAN) {
-                if e.replay_id > visible {
-                    break;
-                }
-                if channel.shows(e) {
-                    lag.events += 1;
-                    lag.oldest_ms.get_or_insert(e.time_ms);
-                }
-            }
-        } else {
-            let start = inner.index.partition_point(|m| m.replay_id <= position);
-            for m in inner.index.range(start..).take(LAG_SCAN) {
-                if m.replay_id > visible {
-                    break;
-                }
-                if m.class == channel.class {
-                    lag.events += 1;
-                    lag.oldest_ms.get_or_insert(m.time_ms);
-                }
-            }
+        for e in events.iter().filter(|e| channel.shows(e)) {
+            lag.events += 1;
+            lag.oldest_ms.get_or_insert(e.time_ms);
+        }
+        // Behind the tail, every event of the channel's class counts.
+        for (_, time_ms) in metas.iter().filter(|m| m.0 == channel.class) {
+            lag.events += 1;
+            lag.oldest_ms.get_or_insert(*time_ms);
         }
         lag
     }

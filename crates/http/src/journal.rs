@@ -22,9 +22,10 @@ pub const KEPT: usize = 500;
 pub const ERROR_BYTES: usize = 4096;
 
 /// Query parameters whose values never enter the journal.
-const SECRET_PARAMS: [&str; 9] = [
+const SECRET_PARAMS: [&str; 13] = [
     "token",
     "access_token",
+    "oauth_token",
     "refresh_token",
     "code",
     "code_verifier",
@@ -32,6 +33,9 @@ const SECRET_PARAMS: [&str; 9] = [
     "pw",
     "client_secret",
     "assertion",
+    "client_assertion",
+    "sid",
+    "session_id",
 ];
 
 /// One call.
@@ -84,18 +88,23 @@ fn shown(uri: &axum::http::Uri) -> String {
     format!("{}?{}", uri.path(), out.finish())
 }
 
-/// Journals each call through the org's routes.
+/// Journals each call through the org's routes, timed by the org's clock.
 pub(crate) async fn record(
-    State(journal): State<Arc<Journal>>,
+    State(core): State<Arc<crate::Core>>,
     req: Request,
     next: Next,
 ) -> Response {
+    let journal = &core.journal;
     let own_read = req.method() == Method::GET && req.uri().path().starts_with("/forcebus/");
     if own_read {
         return next.run(req).await;
     }
     let started = Instant::now();
-    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let time = core
+        .org
+        .clock()
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let method = req.method().to_string();
     let path = shown(req.uri());
     let response = next.run(req).await;
@@ -147,6 +156,10 @@ mod tests {
     fn secrets_stay_out_of_the_journal() {
         let uri: axum::http::Uri = "/services/oauth2/revoke?token=00D!abc&x=1".parse().unwrap();
         assert_eq!(shown(&uri), "/services/oauth2/revoke?token=%E2%80%A6&x=1");
+        let uri: axum::http::Uri = "/id/00D/005?oauth_token=00D!abc&format=json"
+            .parse()
+            .unwrap();
+        assert_eq!(shown(&uri), "/id/00D/005?oauth_token=%E2%80%A6&format=json");
         let uri: axum::http::Uri = "/services/data/v68.0/query?q=SELECT+Id+FROM+Account"
             .parse()
             .unwrap();

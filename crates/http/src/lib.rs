@@ -123,9 +123,11 @@ pub fn serve(core: Arc<Core>, buffered: Router, streamed: Router) -> Router {
         ))
         .layer(DefaultBodyLimit::max(max));
     let streamed = streamed.layer(DefaultBodyLimit::disable());
-    let journal = core.journal.clone();
     with_salesforce_statuses(buffered.merge(streamed))
-        .layer(middleware::from_fn_with_state(journal, journal::record))
+        .layer(middleware::from_fn_with_state(
+            core.clone(),
+            journal::record,
+        ))
         .layer(middleware::from_fn_with_state(core, limits::count))
         .layer(request_spans())
 }
@@ -257,8 +259,8 @@ async fn read_body_first(
     req: Request,
     next: Next,
 ) -> Response {
-    if let Some(limit) = upload::limit(&core, &req) {
-        return match upload::spool(core, req, limit).await {
+    if let Some(limits) = upload::limit(&core, &req) {
+        return match upload::spool(core, req, limits).await {
             Ok(req) => next.run(req).await,
             Err(refused) => refused,
         };

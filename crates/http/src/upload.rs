@@ -45,9 +45,9 @@ impl Uploads {
 #[derive(Debug, Default)]
 struct Held {
     org: Option<Arc<Org>>,
+    /// The finished uploads: what the write does not take goes at the end (an upload
+    /// not finished removes itself when dropped).
     files: Vec<Uploaded>,
-    /// Every upload begun, finished or not: what is left of each goes at the end.
-    tokens: Vec<String>,
 }
 
 impl Drop for Held {
@@ -55,7 +55,7 @@ impl Drop for Held {
         let Some(org) = self.org.take() else {
             return;
         };
-        let tokens = std::mem::take(&mut self.tokens);
+        let tokens: Vec<String> = self.files.iter().map(|f| f.token.clone()).collect();
         if tokens.is_empty() {
             return;
         }
@@ -85,9 +85,9 @@ impl FileSink for Upload {
     }
 }
 
-/// The most an upload `req` may carry, if it is one: a multipart write of a record of an
-/// object with a blob field.
-pub(crate) fn limit(core: &Core, req: &Request) -> Option<u64> {
+/// The most an upload `req` may carry, if it is one (a multipart write of a record of an
+/// object with a blob field): bytes a file, and files (one a blob field).
+pub(crate) fn limit(core: &Core, req: &Request) -> Option<(u64, usize)> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -110,7 +110,12 @@ pub(crate) fn limit(core: &Core, req: &Request) -> Option<u64> {
     };
     let schema = core.org.schema();
     let def = schema.object(object)?;
-    if !def.fields.iter().any(|f| f.ftype == FieldType::Base64) {
+    let blob_fields = def
+        .fields
+        .iter()
+        .filter(|f| f.ftype == FieldType::Base64)
+        .count();
+    if blob_fields == 0 {
         return None;
     }
     let salesforce = if def.name == "ContentVersion" {
@@ -118,13 +123,17 @@ pub(crate) fn limit(core: &Core, req: &Request) -> Option<u64> {
     } else {
         MAX_OTHER
     };
-    Some(salesforce.min(core.config.max_file_bytes))
+    Some((salesforce.min(core.config.max_file_bytes), blob_fields))
 }
 
 /// Reads the multipart upload `req`: its files into the store, its JSON part into the
 /// body of the request it returns (with [`Uploads`] as an extension); or the response
 /// that ends it (a bad caller, a bad body, a file over `limit`).
-pub(crate) async fn spool(core: Arc<Core>, req: Request, limit: u64) -> Result<Request, Response> {
+pub(crate) async fn spool(
+    core: Arc<Core>,
+    req: Request,
+    (limit, max_files): (u64, usize),
+) -> Result<Request, Response> {
     let (mut parts, body) = req.into_parts();
     Call::from_request_parts(&mut parts, &core)
         .await
@@ -141,22 +150,16 @@ pub(crate) async fn spool(core: Arc<Core>, req: Request, limit: u64) -> Result<R
     let mut held = Held {
         org: Some(core.org.clone()),
         files: Vec::new(),
-        tokens: Vec::new(),
     };
     let mut files: Vec<(String, Option<Upload>)> = Vec::new();
-    let received = receive(
+    let entity = receive(
         body,
         &boundary,
-        (limit, max_entity),
+        (limit, max_entity, max_files),
         || core.org.upload(),
         &mut files,
     )
-    .await;
-    held.tokens = files
-        .iter()
-        .filter_map(|(_, u)| u.as_ref().map(|u| u.token().to_owned()))
-        .collect();
-    let entity = received?;
+    .await?;
     for (field, upload) in files {
         let upload = upload.expect("a file received whole is back in its slot");
         let uploaded = crate::blocking(move || upload.finish(&field))
@@ -181,12 +184,13 @@ pub(crate) async fn spool(core: Arc<Core>, req: Request, limit: u64) -> Result<R
 }
 
 /// Reads a multipart body: returns its JSON part (within `max_entity`); each file part
-/// (within `limit`) goes to a sink of `start`'s, pushed to `files` with its field name as
-/// soon as it begins, so a caller whose read fails still has every sink begun.
+/// (within `limit`, at most `max_files` of them) goes to a sink of `start`'s, pushed to
+/// `files` with its field name as soon as it begins, so a caller whose read fails still
+/// has every sink begun.
 pub(crate) async fn receive<W: FileSink>(
     body: axum::body::Body,
     boundary: &str,
-    (limit, max_entity): (u64, usize),
+    (limit, max_entity, max_files): (u64, usize, usize),
     mut start: impl FnMut() -> W,
     files: &mut Vec<(String, Option<W>)>,
 ) -> Result<Vec<u8>, Response> {
@@ -208,6 +212,9 @@ pub(crate) async fn receive<W: FileSink>(
             .name()
             .ok_or_else(|| bad("a binary part has no name").into_response())?
             .to_owned();
+        if files.len() == max_files {
+            return Err(bad("more binary parts than the object has blob fields").into_response());
+        }
         files.push((field, Some(start())));
         let slot = &mut files.last_mut().expect("just pushed").1;
         write_file(part, slot).await?;
@@ -298,7 +305,7 @@ mod tests {
 
     type Received = (Result<Vec<u8>, u16>, Vec<(String, Option<Vec<u8>>)>);
 
-    fn run(body: Vec<u8>, boundary: &str, limits: (u64, usize)) -> Received {
+    fn run(body: Vec<u8>, boundary: &str, (limit, max_entity): (u64, usize)) -> Received {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -307,7 +314,7 @@ mod tests {
         let got = rt.block_on(receive(
             axum::body::Body::from(body),
             boundary,
-            limits,
+            (limit, max_entity, 2),
             Vec::new,
             &mut files,
         ));

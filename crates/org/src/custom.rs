@@ -378,12 +378,8 @@ pub(crate) fn relabel(def: &mut ObjectDef, c: &ObjectConfig) {
     }
     let label = def.label.clone();
     if let Some(name) = def.fields.iter_mut().find(|f| f.name == "Name") {
-        let new = name_field(&label, c.name_field.as_ref());
-        if new.auto_number {
-            *name = new;
-        } else {
-            name.label = new.label;
-        }
+        // Text or numbered, either way round: the records keep the names they have.
+        *name = name_field(&label, c.name_field.as_ref());
     }
 }
 

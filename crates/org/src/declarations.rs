@@ -266,10 +266,19 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError
                 }
                 t => t,
             };
+            let display_format = text(n, "displayFormat");
+            if kind.as_deref() == Some("AutoNumber")
+                && let Some(f) = &display_format
+                && (f.chars().count() > 30 || !f.contains("{0"))
+            {
+                return Err(invalid(format!(
+                    "nameField.displayFormat is at most 30 characters with a number such as {{0000}}; got {f}"
+                )));
+            }
             Some(crate::custom::NameFieldConfig {
                 label: text(n, "label"),
                 kind,
-                display_format: text(n, "displayFormat"),
+                display_format,
             })
         }
         _ => None,

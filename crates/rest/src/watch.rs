@@ -7,7 +7,8 @@
 //!   to, how far behind the log it is (events and seconds), its client and user.
 //! - `GET /forcebus/v1/schemas`: every change-event and platform-event type with every
 //!   schema id it has had (the current one last).
-//! - `GET /forcebus/v1/requests[?limit=N]`: the org's recent API calls, newest first.
+//! - `GET /forcebus/v1/requests[?limit=N]`: the org's recent API calls, newest first
+//!   (the administrator's: the admin key or the org's admin user).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -102,13 +103,21 @@ pub(crate) async fn schemas(
     Ok(json_response(StatusCode::OK, &json!({"schemas": list})))
 }
 
-/// `GET /forcebus/v1/requests[?limit=N]` (at most the journal's size).
+/// `GET /forcebus/v1/requests[?limit=N]` (at most the journal's size): for the admin key
+/// or the org's admin user, since the journal shows every user's calls.
 pub(crate) async fn requests(
     State(app): State<crate::State>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    crate::control::authorised(&app, &headers)?;
+    let user = crate::control::authorised(&app, &headers)?;
+    if app.auth.default_user() != Some(user) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            forcebus_org::Code::InsufficientAccess,
+            "The request journal is for the org's administrator.",
+        ));
+    }
     let limit = q
         .get("limit")
         .and_then(|l| l.parse().ok())

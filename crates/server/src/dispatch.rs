@@ -43,11 +43,22 @@ fn header_credential(request: &Request) -> Option<String> {
     token.map(str::to_owned)
 }
 
+/// `GET /services/oauth2/revoke?token=…` names the token it revokes in its query.
+fn revoked_in_query(request: &Request) -> Option<String> {
+    if !request.uri().path().starts_with("/services/oauth2/revoke") {
+        return None;
+    }
+    form_urlencoded::parse(request.uri().query()?.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+}
+
 /// Sign-ins and SOAP calls carry their credential in the body.
 fn credential_in_body(method: &Method, path: &str) -> bool {
     method == Method::POST
         && (path.starts_with("/services/oauth2/token")
             || path.starts_with("/services/oauth2/authorize")
+            || path.starts_with("/services/oauth2/revoke")
             || path.starts_with("/services/Soap/"))
 }
 
@@ -78,7 +89,7 @@ async fn pick(
     tenants: &Tenants,
     request: Request,
 ) -> Result<(Option<Arc<Made>>, Request), Response> {
-    let token = header_credential(&request);
+    let token = header_credential(&request).or_else(|| revoked_in_query(&request));
     if let Some(token) = token {
         return Ok((by_token(tenants, &token), request));
     }
@@ -122,10 +133,11 @@ fn body_credential(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Crede
     if form {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        // An authorization code names its org as a token does.
+        // An authorization code names its org as a token does; so does a token to revoke.
         return get("username")
             .map(Credential::Username)
             .or_else(|| get("code").map(Credential::Token))
+            .or_else(|| get("token").map(Credential::Token))
             .or_else(|| get("client_id").map(Credential::ClientId));
     }
     let root = forcebus_xml::parse(body).ok()?;

@@ -104,6 +104,8 @@ pub(crate) struct Tenant {
     pub(crate) bulk: Arc<forcebus_bulk::Bulk>,
     pub(crate) bayeux: Arc<Bayeux>,
     pub(crate) pubsub: Arc<PubSub>,
+    /// Both streaming APIs' subscribers (what REST's `/forcebus/v1/subscribers` lists).
+    pub(crate) subscribers: Arc<dyn forcebus_org::subscribers::Subscribers>,
     /// REST, OAuth, SOAP, the Streaming API and the health endpoints of this org.
     pub(crate) router: Router,
     /// Its Pub/Sub API.
@@ -167,6 +169,11 @@ impl Tenant {
         let admin_key = config.admin_key.clone().unwrap_or(secrets.admin_key);
         let bayeux = Bayeux::new(org.clone(), auth.clone(), config.bayeux());
         let pubsub = PubSub::new(org.clone(), auth.clone(), config.pubsub());
+        let subscribers: Arc<dyn forcebus_org::subscribers::Subscribers> =
+            Arc::new(forcebus_org::subscribers::All(vec![
+                bayeux.clone(),
+                pubsub.clone(),
+            ]));
         let core = Arc::new(forcebus_http::Core {
             auth: auth.clone(),
             org: org.clone(),
@@ -177,10 +184,7 @@ impl Tenant {
             usage: Default::default(),
             presence: bayeux.clone(),
             bulk: bulk.clone(),
-            subscribers: Arc::new(forcebus_org::subscribers::All(vec![
-                bayeux.clone(),
-                pubsub.clone(),
-            ])),
+            subscribers: subscribers.clone(),
             journal: Arc::default(),
         });
         let router = http_router(core, config.query_cursor_max_bytes)
@@ -193,6 +197,7 @@ impl Tenant {
             bulk,
             bayeux,
             pubsub,
+            subscribers,
             router,
             grpc,
             app,
@@ -397,8 +402,5 @@ pub(crate) fn catalogue() -> &'static Schema {
 
 /// Every streaming subscription of `t`'s org, both protocols.
 pub(crate) fn subscribers(t: &Tenant) -> Vec<forcebus_org::subscribers::Subscriber> {
-    use forcebus_org::subscribers::Subscribers as _;
-    let mut all = t.bayeux.subscribers();
-    all.extend(t.pubsub.subscribers());
-    all
+    t.subscribers.subscribers()
 }

@@ -19,11 +19,14 @@ use crate::blobs::{Uploaded, upload_key};
 const PIECES_PER_COMMIT: usize = 16;
 
 /// A file being uploaded: bytes in, pieces committed as they fill. Dropped before
-/// [`Upload::finish`], it leaves its pieces for [`Org::discard_upload`] (or the next
-/// start) to remove.
+/// [`Upload::finish`] (a client gone mid-body, a refused request), it removes its pieces
+/// (off the async workers when there are some); a server stopped mid-upload leaves them
+/// for its next start.
 #[derive(Debug)]
 pub struct Upload {
     store: std::sync::Arc<dyn forcebus_store::Store>,
+    /// Set once it has finished: its pieces are the write's to take.
+    finished: bool,
     token: String,
     /// The piece being filled.
     piece: Vec<u8>,
@@ -49,6 +52,9 @@ impl Upload {
 
     /// Appends bytes; full pieces are committed in runs.
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
+        if self.piece.capacity() == 0 && !data.is_empty() {
+            self.piece.reserve_exact(BLOB_PIECE);
+        }
         self.size += data.len() as u64;
         self.md5.update(data);
         while !data.is_empty() {
@@ -82,6 +88,7 @@ impl Upload {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
+        self.finished = true;
         Ok(Uploaded {
             field: field.to_owned(),
             token: self.token.clone(),
@@ -91,10 +98,7 @@ impl Upload {
     }
 
     fn seal_piece(&mut self) {
-        let data = bytes::Bytes::from(std::mem::replace(
-            &mut self.piece,
-            Vec::with_capacity(BLOB_PIECE),
-        ));
+        let data = bytes::Bytes::from(std::mem::take(&mut self.piece));
         self.batch.writes.push(Write::PutBlobPiece {
             key: upload_key(&self.token),
             piece: self.next_piece,
@@ -113,6 +117,26 @@ impl Upload {
     }
 }
 
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if self.finished || self.next_piece == 0 {
+            return;
+        }
+        let (store, key) = (self.store.clone(), upload_key(&self.token));
+        let discard = move || {
+            let mut b = Batch::new();
+            b.writes.push(Write::PutBlob { key, data: None });
+            if let Err(e) = store.commit_unsynced(&b) {
+                tracing::warn!(error = %e, "An unfinished upload's bytes could not be removed.");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(discard)),
+            Err(_) => discard(),
+        }
+    }
+}
+
 impl Org {
     /// How many bytes the blob under `key` holds, if it is there.
     pub fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
@@ -128,8 +152,9 @@ impl Org {
     pub fn upload(&self) -> Upload {
         Upload {
             store: self.store.clone(),
+            finished: false,
             token: crate::new_uuid().replace('-', ""),
-            piece: Vec::with_capacity(BLOB_PIECE),
+            piece: Vec::new(),
             batch: Batch::new(),
             next_piece: 0,
             size: 0,

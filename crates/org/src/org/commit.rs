@@ -382,7 +382,8 @@ impl Org {
         for (id, text) in &schemas {
             batch.put(super::SCHEMAS, id, Some(text.to_string()));
         }
-        let span = tracing::info_span!(
+        // Debug: no cost at the default log level; exported whenever traces are.
+        let span = tracing::debug_span!(
             "commit",
             records = staged.order.len(),
             events = events.len(),

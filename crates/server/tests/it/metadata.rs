@@ -452,6 +452,19 @@ fn an_objects_settings_are_kept_and_an_update_replaces_them() {
     let (_, rec) = get(&s, &format!("/sobjects/Ticket__c/{second}"));
     assert_eq!(rec["Name"], "T-0002", "the numbering goes on: {rec}");
 
+    // Back to a text name: writable again, the records keep their numbers.
+    let text = update.replace(
+        "<nameField><type>AutoNumber</type><label>File Number</label><displayFormat>T-{0000}</displayFormat></nameField>",
+        "<nameField><type>Text</type><label>File Name</label></nameField>",
+    );
+    let (_, body) = soap(&s, "", &envelope(t, &text));
+    assert!(body.contains("<success>true</success>"), "{body}");
+    let named = crate::create(&s, "Ticket__c", serde_json::json!({"Name": "By hand"}));
+    let (_, rec) = get(&s, &format!("/sobjects/Ticket__c/{named}"));
+    assert_eq!(rec["Name"], "By hand");
+    let (_, rec) = get(&s, &format!("/sobjects/Ticket__c/{first}"));
+    assert_eq!(rec["Name"], "T-0001");
+
     // A setting outside Salesforce's values is refused, and changes nothing.
     let bad = update.replace(
         "<sharingModel>ReadWrite</sharingModel>",

@@ -570,3 +570,36 @@ fn org_as_token_reaches_nothing_of_org_b_on_any_route() {
     assert_eq!(st, 200, "A's token still good at the end");
     assert_eq!(snapshot(&s, &b), before, "org B unchanged");
 }
+
+/// A made org's token is revoked where it was issued, by POST (its body) or GET (its
+/// query): the request names the token, and the token its org.
+#[test]
+fn a_made_orgs_token_is_revoked_in_its_own_org() {
+    let s = crate::server();
+    for how in ["post", "get"] {
+        let (st, made) = crate::orgs::new_org(&s, serde_json::json!({"name": how}));
+        assert_eq!(st, 201, "{made}");
+        let token = made["access_token"].as_str().unwrap().to_owned();
+        let (st, _) = crate::orgs::rest(&s, reqwest::Method::GET, &token, "/sobjects", None);
+        assert_eq!(st, 200);
+        let url = format!("{}/services/oauth2/revoke", s.base());
+        let r = match how {
+            "post" => s
+                .http()
+                .post(&url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!("token={}", token.replace('!', "%21")))
+                .send()
+                .unwrap(),
+            _ => s
+                .http()
+                .get(&url)
+                .query(&[("token", &token)])
+                .send()
+                .unwrap(),
+        };
+        assert_eq!(r.status(), 200, "{how}: {}", r.text().unwrap_or_default());
+        let (st, _) = crate::orgs::rest(&s, reqwest::Method::GET, &token, "/sobjects", None);
+        assert_eq!(st, 401, "{how}: revoked");
+    }
+}

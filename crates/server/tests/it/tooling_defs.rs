@@ -233,9 +233,25 @@ fn debug_levels_and_trace_flags_are_tooling_records() {
     );
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["records"][0]["DebugLevel"]["ApexCode"], "DEBUG", "{r}");
-    // The data API does not serve them.
+    // The data API does not serve them, one at a time or in a collection.
     let (st, _) = get(&s, &format!("/sobjects/DebugLevel/{id}"));
     assert_eq!(st, 404);
+    let (st, r) = j(s
+        .http()
+        .post(format!("{}/composite/sobjects", s.data()))
+        .bearer(&s)
+        .json(&json!({"records": [{"attributes": {"type": "DebugLevel"}, "DeveloperName": "x", "MasterLabel": "x"}]}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r[0]["errors"][0]["statusCode"], "INVALID_TYPE", "{r}");
+    let (_, r) = j(s
+        .http()
+        .delete(format!("{}/composite/sobjects?ids={id}", s.data()))
+        .bearer(&s)
+        .send()
+        .unwrap());
+    assert_eq!(r[0]["errors"][0]["statusCode"], "INVALID_TYPE", "{r}");
     let flag_id = flag["id"].as_str().unwrap();
     for path in [format!("TraceFlag/{flag_id}"), format!("DebugLevel/{id}")] {
         let st = s

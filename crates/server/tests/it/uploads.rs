@@ -240,3 +240,68 @@ fn an_upload_refused_leaves_nothing_behind() {
     assert!(rows.is_empty(), "{rows:?}");
     assert_eq!(no_uploads_left(&s), Vec::<String>::new());
 }
+
+/// Sends the headers and the first `sent` bytes of a multipart ContentVersion write of a
+/// larger file, then leaves the connection as it is (the caller drops or keeps it).
+fn half_upload(s: &Server, sent: usize) -> std::net::TcpStream {
+    use std::io::Write as _;
+    let body = multipart(
+        &json!({"Title": "Half", "PathOnClient": "half.bin"}),
+        "VersionData",
+        &file(sent * 2),
+    );
+    let addr = s.base().trim_start_matches("http://").to_owned();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        tcp,
+        "POST /services/data/v68.0/sobjects/ContentVersion HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+         Content-Length: {}\r\n\r\n",
+        s.base().trim_start_matches("http://"),
+        s.ready.access_token,
+        body.len()
+    )
+    .unwrap();
+    tcp.write_all(&body[..sent]).unwrap();
+    tcp.flush().unwrap();
+    tcp
+}
+
+/// Waits until the store holds an upload in progress.
+fn an_upload_is_stored(s: &Server) {
+    let start = Instant::now();
+    while !blob_keys(s).iter().any(|k| k.starts_with("upload/")) {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "no upload reached the store"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_client_gone_mid_upload_leaves_nothing_behind() {
+    let s = sqlite_server("");
+    // More than one run of pieces (4 MB): some are in the store when the client goes.
+    let tcp = half_upload(&s, 9 << 20);
+    an_upload_is_stored(&s);
+    drop(tcp);
+    assert_eq!(no_uploads_left(&s), Vec::<String>::new());
+    let rows = records(&s, "SELECT Id FROM ContentVersion");
+    assert!(rows.is_empty(), "{rows:?}");
+}
+
+#[test]
+fn a_server_stopped_mid_upload_drops_it_at_its_next_start() {
+    let mut s = sqlite_server("");
+    let tcp = half_upload(&s, 9 << 20);
+    an_upload_is_stored(&s);
+    s.kill();
+    drop(tcp);
+    assert!(
+        blob_keys(&s).iter().any(|k| k.starts_with("upload/")),
+        "the killed server left its upload"
+    );
+    s.restart();
+    assert_eq!(blob_keys(&s), Vec::<String>::new());
+}

@@ -22,16 +22,17 @@ fn request(sub: &Sub) -> Result<Request, ApiError> {
 
 /// The call's operations in `work`, rolled back together on a failure when it says
 /// `allOrNone`.
-fn apply(work: &mut Work<'_>, prepared: Prepared) -> Value {
+fn apply(run: &Run<'_>, work: &mut Work<'_>, prepared: Prepared) -> Value {
     let Prepared {
         ops,
         ids,
         all_or_none,
         created,
     } = prepared;
+    let schema = run.app.org.schema();
     let ops: Vec<Op> = ops
         .into_iter()
-        .map(|p| p.unwrap_or_else(Op::Reject))
+        .map(|p| p.map_or_else(Op::Reject, |op| data_api_only(&schema, op)))
         .collect();
     let results = if all_or_none {
         work.apply_all_or_none(ops)
@@ -39,6 +40,28 @@ fn apply(work: &mut Work<'_>, prepared: Prepared) -> Value {
         ops.into_iter().map(|op| work.apply(op)).collect()
     };
     render_all(results, ids, created)
+}
+
+/// `op`, or its refusal when it names a Tooling API object (`DebugLevel`), which the data
+/// API does not serve.
+fn data_api_only(schema: &forcebus_org::Schema, op: Op) -> Op {
+    let named = match &op {
+        Op::Create { object, .. } | Op::Upsert { object, .. } => schema.object(object),
+        Op::Update { object, id, .. } | Op::Delete { object, id } => match object {
+            Some(o) => schema.object(o),
+            None => {
+                forcebus_org::RecordId::parse(id).and_then(|i| schema.object_by_prefix(i.prefix()))
+            }
+        },
+        _ => None,
+    };
+    match named {
+        Some(o) if o.tooling => Op::Reject(forcebus_org::OrgError::new(
+            forcebus_org::Code::InvalidType,
+            format!("sObject type '{}' is not supported.", o.name),
+        )),
+        _ => op,
+    }
 }
 
 fn answer(result: Result<Value, ApiError>) -> Reply {
@@ -55,18 +78,18 @@ pub(super) fn create(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
         if req.records.iter().any(is_event) {
             return Ok(create_with_events(run, work, req));
         }
-        Ok(apply(work, collections::prepare_create(req)))
+        Ok(apply(run, work, collections::prepare_create(req)))
     })())
 }
 
 /// `PATCH /composite/sobjects`: update; each record carries `attributes.type` and `id`.
-pub(super) fn update(_run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
-    answer(request(sub).map(|req| apply(work, collections::prepare_update(req))))
+pub(super) fn update(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
+    answer(request(sub).map(|req| apply(run, work, collections::prepare_update(req))))
 }
 
 /// `DELETE /composite/sobjects?ids=a,b[&allOrNone=true]`.
-pub(super) fn delete(_run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
-    answer(collections::prepare_delete(&sub.target.params).map(|p| apply(work, p)))
+pub(super) fn delete(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
+    answer(collections::prepare_delete(&sub.target.params).map(|p| apply(run, work, p)))
 }
 
 /// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
@@ -80,7 +103,7 @@ pub(super) fn upsert(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
                 .is_ok_and(|ids| !ids.is_empty())
         };
         let prepared = collections::prepare_upsert(o, field, req, &exists);
-        Ok(apply(work, prepared))
+        Ok(apply(run, work, prepared))
     })())
 }
 
