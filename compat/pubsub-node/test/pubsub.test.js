@@ -217,3 +217,46 @@ describe('Pub/Sub API: failover on PostgreSQL', () => {
     }
   });
 });
+
+describe('Pub/Sub API: through a node that does not serve the org', () => {
+  it('logs in, subscribes and gets every change through a standby that passes it all on', async () => {
+    const { startPostgres, freePort } = require('../../node/test/postgres.js');
+    const pg = await startPostgres();
+    const opts = (listen) => ({
+      prefix: 'pubsub', inMemory: false, listen,
+      extraArgs: ['--store', pg.url], env: { FORCEBUS_LEASE_SECS: '2' },
+    });
+    const servers = [];
+    try {
+      const serving = await startServer('pubsub-via-1', opts(['127.0.0.1:0', '127.0.0.1:0']));
+      servers.push(serving);
+      const listen = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+      const standby = startServer('pubsub-via-2', opts(listen));
+      standby.then((s) => servers.push(s), () => {});
+      const deadline = Date.now() + 30000;
+      for (;;) {
+        const res = await fetch(`http://${listen[0]}/forcebus/ready`).catch(() => null);
+        if (res?.status === 200) {
+          assert.equal((await res.json()).role, 'standby');
+          break;
+        }
+        assert.ok(Date.now() < deadline, 'the standby never answered ready');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Every call of the scenario (SOAP login over TLS, REST, SOAP undelete, the gRPC
+      // stream over TLS) goes to the standby.
+      const through = { ...serving, info: { ...serving.info, http: listen[0], grpc: listen[1] } };
+      const lines = await run(through, 'crud', { auth: 'username-password' });
+      assertDone(lines);
+      assert.deepEqual(
+        events(lines).map((e) => e.changeType),
+        ['CREATE', 'UPDATE', 'UPDATE', 'DELETE', 'UNDELETE', 'UPDATE'],
+      );
+      await serving.kill('SIGKILL');
+      await standby;
+    } finally {
+      for (const s of servers) await s.stop();
+      pg.stop();
+    }
+  });
+});

@@ -38,33 +38,27 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
 
 /// Builds the server, prints the banner and the ready line, then serves until shutdown.
 /// The data dir stays locked until everything has stopped.
-/// With `--store`, the database's lease is taken first: a standby waits here (until a
-/// signal ends it) and builds once the lease is its own.
+/// With `--store`, the database's lease is taken first: a standby waits here (passing
+/// requests on to the holder, until a signal ends it) and builds once the lease is its
+/// own, on the listeners it already has.
 async fn serve(config: Config) -> anyhow::Result<()> {
     crate::metrics::install()?;
     let data_dir = DataDir::acquire(&config.data_dir)?;
     let mut signals = ShutdownSignal::listen();
-    let (db, lease) = match &config.store {
+    let (joined, lease) = match &config.store {
         Some(url) => {
             let db = connect(url).await?;
-            let node = crate::cluster::node_id(config.node_id.as_deref());
-            let lease = crate::cluster::acquire(
-                db.clone(),
-                node,
-                config.listen.to_string(),
-                std::time::Duration::from_secs(config.lease_secs),
-            );
-            let lease = tokio::select! {
-                lease = lease => Arc::new(lease?),
+            let (lease, joined) = tokio::select! {
+                joined = join(&config, &data_dir, db) => joined?,
                 () = signals.recv() => return Ok(()),
             };
-            (Some(db), Some(lease))
+            (Some(joined), Some(lease))
         }
         None => (None, None),
     };
-    let server = build(&config, &data_dir, db).await?;
+    let server = build(&config, &data_dir, joined).await?;
     let keeper = match &lease {
-        Some(lease) => Some(lease.keep(server.http.listener.local_addr()?.to_string())),
+        Some(lease) => Some(lease.keep(server.advertised.clone())),
         None => None,
     };
     banner::print_banner(&config, &server.startup);
@@ -77,6 +71,57 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::task::block_in_place(|| lease.release());
     }
     Ok(())
+}
+
+/// What a node on a shared database brings to [`build`]: the database, the listeners it
+/// already has as a standby, the cluster's key.
+type Joined = (
+    Arc<forcebus_store::Database>,
+    Option<(TcpListener, TcpListener)>,
+    Arc<str>,
+);
+
+/// Joins the nodes on `db`: stands by ([`crate::standby`]) until the lease is this
+/// node's; returns it, with what [`build`] needs of the cluster.
+async fn join(
+    config: &Config,
+    data_dir: &DataDir,
+    db: Arc<forcebus_store::Database>,
+) -> anyhow::Result<(Arc<crate::cluster::Lease>, Joined)> {
+    let proposed = crate::secrets::random_text(40);
+    let d = db.clone();
+    let key: Arc<str> = tokio::task::spawn_blocking(move || d.cluster_key(&proposed))
+        .await??
+        .into();
+    let files = tls_files(config, data_dir, Some(&db))?;
+    let tls = (
+        tls::server_config(&files, &[b"http/1.1"])?,
+        tls::server_config(&files, &[b"h2"])?,
+    );
+    let host = crate::advertise::host(config.advertise.as_deref(), &db);
+    let mut standby = crate::standby::Standby::new(
+        (config.listen, config.grpc_listen),
+        host,
+        tls,
+        config.serve_times(),
+        key.clone(),
+    );
+    let node = crate::cluster::node_id(config.node_id.as_deref());
+    let lease = crate::cluster::acquire(
+        db.clone(),
+        node,
+        std::time::Duration::from_secs(config.lease_secs),
+        &mut standby,
+    )
+    .await?;
+    let (http, grpc) = standby.addresses();
+    let own = forcebus_store::Holder {
+        node: lease.node().to_owned(),
+        http,
+        grpc,
+    };
+    let listeners = standby.hand_over(own).await;
+    Ok((Arc::new(lease), (db, listeners, key)))
 }
 
 /// A listener bound to its port, with the TLS configuration it serves.
@@ -95,6 +140,10 @@ struct Server {
     tenants: Arc<Tenants>,
     /// What the banner and the ready line report.
     startup: Startup,
+    /// Where other nodes reach this one (HTTP, gRPC).
+    advertised: (String, String),
+    /// The cluster's key, with which requests other nodes pass on are believed.
+    forward_key: Option<Arc<str>>,
 }
 
 /// Connections to the PostgreSQL database at `url`, its tables brought up to date.
@@ -116,23 +165,42 @@ async fn connect(url: &str) -> anyhow::Result<Arc<forcebus_store::Database>> {
 /// Connections to the PostgreSQL database, shared by every org.
 const DATABASE_CONNECTIONS: usize = 8;
 
-/// Builds the orgs and their front doors from `config` and binds both ports, in this
-/// order, so that a mistake is reported before anything listens.
-async fn build(
+/// The certificate to serve: the configured one, else the generated one (shared through
+/// the database when there is one).
+fn tls_files(
     config: &Config,
     data_dir: &DataDir,
-    db: Option<Arc<forcebus_store::Database>>,
-) -> anyhow::Result<Server> {
-    let tls_files = match (&config.tls_cert, &config.tls_key) {
+    db: Option<&Arc<forcebus_store::Database>>,
+) -> anyhow::Result<tls::TlsFiles> {
+    Ok(match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => tls::TlsFiles {
             ca: cert.clone(),
             cert: cert.clone(),
             key: key.clone(),
         },
-        _ => match &db {
+        _ => match db {
             Some(db) => crate::cluster::shared_tls(db, data_dir.path(), &config.tls_names)?,
             None => tls::ensure_generated(data_dir.path(), &config.tls_names)?,
         },
+    })
+}
+
+/// Builds the orgs and their front doors from `config` and binds both ports (unless a
+/// standby's are given), in this order, so that a mistake is reported before anything
+/// listens.
+async fn build(
+    config: &Config,
+    data_dir: &DataDir,
+    cluster: Option<Joined>,
+) -> anyhow::Result<Server> {
+    let (db, listeners, forward_key) = match cluster {
+        Some((db, listeners, key)) => (Some(db), listeners, Some(key)),
+        None => (None, None, None),
+    };
+    let tls_files = tls_files(config, data_dir, db.as_ref())?;
+    let advertise = match &db {
+        Some(db) => crate::advertise::host(config.advertise.as_deref(), db),
+        None => String::new(),
     };
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
     let declared = declared(config)?;
@@ -150,8 +218,17 @@ async fn build(
     let default = Tenant::open(config, home, catalogue(), &declared, None)?;
     let disk = (!config.in_memory).then(|| data_dir.path().to_path_buf());
     let tenants = Arc::new(Tenants::open(config, declared, default, disk, db)?);
-    let http = bind(config.listen, "HTTP", "--listen").await?;
-    let grpc = bind(config.grpc_listen, "gRPC", "--grpc-listen").await?;
+    let (http, grpc) = match listeners {
+        Some(both) => both,
+        None => (
+            bind(config.listen, "HTTP", "--listen").await?,
+            bind(config.grpc_listen, "gRPC", "--grpc-listen").await?,
+        ),
+    };
+    let advertised = (
+        crate::advertise::advertised(http.local_addr()?, &advertise),
+        crate::advertise::advertised(grpc.local_addr()?, &advertise),
+    );
     let router = crate::orgs_api::router(Arc::new(OrgsApi {
         tenants: tenants.clone(),
         instance_url: format!("http://{}", http.local_addr()?),
@@ -185,6 +262,8 @@ async fn build(
         },
         tenants,
         startup,
+        advertised,
+        forward_key,
     })
 }
 
@@ -229,30 +308,34 @@ async fn serve_until_shutdown(
         grpc,
         tenants,
         startup: _,
+        advertised: _,
+        forward_key,
     } = server;
     let (tx, rx) = tokio::sync::watch::channel(false);
     tenants.start(times.retention_sweep);
     if let Some(idle) = times.org_idle_unload {
         tenants.unload_when_idle(idle);
     }
-    let grpc_server = tokio::spawn(crate::grpc::serve(
+    let grpc_server = tokio::spawn(stop_then_drain(crate::grpc::serve(
         grpc.listener,
         grpc.tls,
         crate::dispatch::GrpcDispatch {
             tenants: tenants.clone(),
             peer: None,
+            forward_key: forward_key.clone(),
         },
         rx.clone(),
         times.shutdown_grace,
-    ));
-    let http_server = tokio::spawn(crate::listener::serve(
+    )));
+    let http_server = tokio::spawn(stop_then_drain(crate::listener::serve(
         http.listener,
         http.tls,
         router,
         rx,
         times.shutdown_grace,
         times.request_body_timeout,
-    ));
+        forward_key,
+    )));
     signals.recv_then_force_on_second().await;
     tracing::info!("Shutting down.");
     data_dir.clear_ready();
@@ -266,6 +349,15 @@ async fn serve_until_shutdown(
     tokio::task::block_in_place(|| tenants.stop());
     tracing::info!("Stopped.");
     Ok(())
+}
+
+/// Serves until the listener stops, closes it, then lets its connections finish.
+async fn stop_then_drain(
+    serving: impl std::future::Future<Output = (TcpListener, crate::listener::Draining)>,
+) {
+    let (listener, draining) = serving.await;
+    drop(listener);
+    draining.finish().await;
 }
 
 /// Binds `addr`, or fails saying what to change (`flag` is the flag that sets it).

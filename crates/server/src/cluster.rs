@@ -2,9 +2,10 @@
 //! the others wait as standbys and take over when it goes.
 //!
 //! A server started with `--store` takes the lease before it opens any org; while another
-//! node holds it, this one waits (it does not listen, so a load balancer's health check
-//! sends nobody to it) and takes the lease once it expires (`lease_secs` after the holder
-//! last renewed it: a killed or cut-off node) or is given up (a node draining on SIGTERM).
+//! node holds it, this one stands by ([`crate::standby`]: it listens and passes every
+//! request on to the holder) and takes the lease once it expires (`lease_secs` after the
+//! holder last renewed it: a killed or cut-off node) or is given up (a node draining on
+//! SIGTERM).
 //! The holder renews it several times per lease period; every commit checks the lease's
 //! epoch inside its transaction ([`forcebus_store::postgres`]), so a node that lost it
 //! (paused past its expiry) commits nothing more. A holder that finds it lost stops, with
@@ -48,23 +49,26 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f).await??)
 }
 
-/// Takes the database's lease, waiting as a standby while another node holds it.
+/// Takes the database's lease, waiting as `standby` while another node holds it.
 pub(crate) async fn acquire(
     db: Arc<Database>,
     node: String,
-    address: String,
     ttl: Duration,
+    standby: &mut crate::standby::Standby,
 ) -> anyhow::Result<Lease> {
     let mut said = false;
     loop {
-        let (d, n, a) = (db.clone(), node.clone(), address.clone());
+        let (d, n, (http, grpc)) = (db.clone(), node.clone(), standby.addresses());
         let taken = blocking(move || {
-            d.heartbeat(&n, &a)?;
-            d.try_acquire(SERVER_SCOPE, &n, ttl)
+            d.heartbeat(&n, &http, &grpc)?;
+            match d.try_acquire(SERVER_SCOPE, &n, ttl)? {
+                Some(epoch) => Ok(Ok(epoch)),
+                None => Ok(Err(d.holder(SERVER_SCOPE)?)),
+            }
         })
         .await;
         match taken {
-            Ok(Some(epoch)) => {
+            Ok(Ok(epoch)) => {
                 db.fence(epoch);
                 tracing::info!(node = %node, epoch, "This node holds the database's lease: it serves every org.");
                 return Ok(Lease {
@@ -74,11 +78,13 @@ pub(crate) async fn acquire(
                     ttl,
                 });
             }
-            Ok(None) if !said => {
-                tracing::info!(node = %node, "Another node holds the database's lease: standing by to take over.");
-                said = true;
+            Ok(Err(holder)) => {
+                if !said {
+                    tracing::info!(node = %node, "Another node holds the database's lease: standing by to take over.");
+                    said = true;
+                }
+                standby.round(holder).await;
             }
-            Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "Cannot reach the database; trying again.")
             }
@@ -90,7 +96,10 @@ pub(crate) async fn acquire(
 impl Lease {
     /// Renews the lease (and the heartbeat) until the process ends; stops the process when
     /// the lease is found lost.
-    pub(crate) fn keep(self: &Arc<Self>, address: String) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn keep(
+        self: &Arc<Self>,
+        (http, grpc): (String, String),
+    ) -> tokio::task::JoinHandle<()> {
         let lease = self.clone();
         tokio::spawn(async move {
             // At once, then every fifth of the lease: the heartbeat says where it serves.
@@ -98,10 +107,10 @@ impl Lease {
             loop {
                 tick.tick().await;
                 let l = lease.clone();
-                let address = address.clone();
+                let (http, grpc) = (http.clone(), grpc.clone());
                 let renewed = blocking(move || {
                     let held = l.db.renew(SERVER_SCOPE, &l.node, l.epoch, l.ttl)?;
-                    l.db.heartbeat(&l.node, &address)?;
+                    l.db.heartbeat(&l.node, &http, &grpc)?;
                     Ok(held)
                 })
                 .await;
@@ -128,6 +137,13 @@ impl Lease {
         }
         let _ = self.db.forget_node(&self.node);
         tracing::info!(node = %self.node, "Gave the database's lease up.");
+    }
+}
+
+impl Lease {
+    /// This node's id.
+    pub(crate) fn node(&self) -> &str {
+        &self.node
     }
 }
 

@@ -63,6 +63,7 @@ pub(crate) fn run(args: &ClusterCommand) -> anyhow::Result<()> {
             json!({
                 "Node": n.node,
                 "Address": n.address,
+                "GrpcAddress": n.grpc_address,
                 "Role": match lease {
                     Some(_) => "serving",
                     None if n.silent_secs > SILENT_SECS => "silent",

@@ -163,6 +163,19 @@ pub(crate) struct GrpcDispatch {
     pub(crate) tenants: Arc<Tenants>,
     /// The client of this connection, put on each call for the list of subscribers.
     pub(crate) peer: Option<std::net::SocketAddr>,
+    /// The cluster's key: a call another node passed on names its own client with it.
+    pub(crate) forward_key: Option<Arc<str>>,
+}
+
+impl crate::grpc::PerConnection for GrpcDispatch {
+    type Body = Guarded<forcebus_pubsub::ResetBody>;
+
+    fn for_peer(&self, peer: Option<std::net::SocketAddr>) -> Self {
+        Self {
+            peer,
+            ..self.clone()
+        }
+    }
 }
 
 impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
@@ -177,7 +190,13 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
     }
 
     fn call(&mut self, mut request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
-        if let Some(peer) = self.peer {
+        let forwarded =
+            crate::forwarded::believe(request.headers_mut(), self.forward_key.as_deref());
+        let peer = match forwarded {
+            Some(client) => client.peer,
+            None => self.peer,
+        };
+        if let Some(peer) = peer {
             request
                 .extensions_mut()
                 .insert(forcebus_pubsub::ClientAddress(peer));

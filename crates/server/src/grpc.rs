@@ -1,11 +1,14 @@
 //! The gRPC listener: one port, TLS (ALPN `h2`) and plaintext HTTP/2 (prior knowledge),
 //! told apart by the first byte (0x16 opens a TLS handshake), each connection served by
-//! hyper's HTTP/2 server with the Pub/Sub service. On shutdown it stops accepting and open
-//! streams get the grace period.
+//! hyper's HTTP/2 server with the Pub/Sub service (or, on a standby, the service passing
+//! calls on to the serving node). On shutdown it stops accepting and open streams get the
+//! grace period.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::Watcher;
@@ -15,30 +18,54 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::dispatch::GrpcDispatch as Grpc;
+use crate::listener::Draining;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts connections until `shutdown` flips, then drains for at most `grace`.
-pub(crate) async fn serve(
+/// A gRPC service, made for each connection with the client's address.
+pub(crate) trait PerConnection:
+    tower::Service<
+        Request<Incoming>,
+        Response = Response<Self::Body>,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    /// What its responses carry.
+    type Body: http_body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+
+    /// The service for the connection of the client at `peer`.
+    fn for_peer(&self, peer: Option<std::net::SocketAddr>) -> Self;
+}
+
+/// Accepts connections until `shutdown` flips; then returns the listener and the open
+/// connections, which get at most `grace` to finish.
+pub(crate) async fn serve<S: PerConnection>(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    service: Grpc,
+    service: S,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
-) {
+) -> (TcpListener, Draining) {
     let acceptor = TlsAcceptor::from(tls);
     crate::listener::accept_loop(listener, shutdown, grace, "gRPC", move |stream, watcher| {
         handle(stream, acceptor.clone(), service.clone(), watcher)
     })
-    .await;
+    .await
 }
 
-async fn handle(stream: TcpStream, acceptor: TlsAcceptor, service: Grpc, watcher: Watcher) {
-    let service = Grpc {
-        peer: stream.peer_addr().ok(),
-        ..service
-    };
+async fn handle<S: PerConnection>(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    service: S,
+    watcher: Watcher,
+) {
+    let service = service.for_peer(stream.peer_addr().ok());
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {
@@ -56,7 +83,7 @@ async fn handle(stream: TcpStream, acceptor: TlsAcceptor, service: Grpc, watcher
 }
 
 /// Serves one HTTP/2 connection.
-pub(crate) async fn connection<I>(io: I, service: Grpc, watcher: Watcher)
+pub(crate) async fn connection<I, S: PerConnection>(io: I, service: S, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

@@ -2,7 +2,9 @@
 //! opens a TLS handshake). Each connection is served by hyper with the axum router; on
 //! shutdown the listener stops accepting and in-flight requests get a grace period.
 //! Reading a request is bounded twice: its headers by hyper's `header_read_timeout`, its
-//! body by [`DeadlineBody`].
+//! body by [`DeadlineBody`]. A request another node of the cluster passed on carries
+//! what that node says of the client ([`crate::forwarded`]), believed with the cluster's
+//! key only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +27,9 @@ use crate::deadline::DeadlineBody;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts connections until `shutdown` flips, then drains for at most `grace`.
+/// Accepts connections until `shutdown` flips; then returns the listener (to close, or
+/// to hand over) and the open connections, which get at most `grace` to finish.
+/// `forward_key`: the cluster's key, with which forwarded requests are believed.
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
@@ -33,30 +37,59 @@ pub(crate) async fn serve(
     shutdown: watch::Receiver<bool>,
     grace: Duration,
     body_timeout: Duration,
-) {
+    forward_key: Option<Arc<str>>,
+) -> (TcpListener, Draining) {
     let acceptor = TlsAcceptor::from(tls);
     accept_loop(listener, shutdown, grace, "HTTP", move |stream, watcher| {
         handle(
             stream,
             acceptor.clone(),
-            router.clone(),
-            body_timeout,
+            Serving {
+                router: router.clone(),
+                body_timeout,
+                forward_key: forward_key.clone(),
+            },
             watcher,
         )
     })
-    .await;
+    .await
+}
+
+/// What each connection serves requests with.
+struct Serving {
+    router: Router,
+    body_timeout: Duration,
+    forward_key: Option<Arc<str>>,
+}
+
+/// A listener's connections still open after it stopped accepting.
+pub(crate) struct Draining {
+    graceful: GracefulShutdown,
+    grace: Duration,
+    what: &'static str,
+}
+
+impl Draining {
+    /// Lets them finish, for at most the grace period.
+    pub(crate) async fn finish(self) {
+        let what = self.what;
+        tokio::select! {
+            _ = self.graceful.shutdown() => tracing::debug!(listener = what, "Connections drained."),
+            _ = tokio::time::sleep(self.grace) => tracing::warn!(listener = what, "Grace period over; closing open connections."),
+        }
+    }
 }
 
 /// The accept loop both listeners share: each connection is handed to `handle` on its
-/// own task with a graceful-shutdown watcher; once `shutdown` flips, the listener closes
-/// and open connections get at most `grace` to finish.
+/// own task with a graceful-shutdown watcher, until `shutdown` flips.
 pub(crate) async fn accept_loop<F, Fut>(
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
     what: &'static str,
     handle: F,
-) where
+) -> (TcpListener, Draining)
+where
     F: Fn(TcpStream, Watcher) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -83,20 +116,17 @@ pub(crate) async fn accept_loop<F, Fut>(
             _ = shutdown.changed() => break,
         }
     }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => tracing::debug!(listener = what, "Connections drained."),
-        _ = tokio::time::sleep(grace) => tracing::warn!(listener = what, "Grace period over; closing open connections."),
-    }
+    (
+        listener,
+        Draining {
+            graceful,
+            grace,
+            what,
+        },
+    )
 }
 
-async fn handle(
-    stream: TcpStream,
-    acceptor: TlsAcceptor,
-    router: Router,
-    body_timeout: Duration,
-    watcher: Watcher,
-) {
+async fn handle(stream: TcpStream, acceptor: TlsAcceptor, serving: Serving, watcher: Watcher) {
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {
@@ -107,26 +137,33 @@ async fn handle(
     if first[0] == 0x16 {
         let conn = ConnInfo { tls: true, peer };
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => connection(tls, router, conn, body_timeout, watcher).await,
+            Ok(Ok(tls)) => connection(tls, serving, conn, watcher).await,
             Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
             Err(_) => tracing::debug!("TLS handshake timed out."),
         }
     } else {
         let conn = ConnInfo { tls: false, peer };
-        connection(stream, router, conn, body_timeout, watcher).await;
+        connection(stream, serving, conn, watcher).await;
     }
 }
 
-async fn connection<I>(
-    io: I,
-    router: Router,
-    conn: ConnInfo,
-    body_timeout: Duration,
-    watcher: Watcher,
-) where
+async fn connection<I>(io: I, serving: Serving, conn: ConnInfo, watcher: Watcher)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Serving {
+        router,
+        body_timeout,
+        forward_key,
+    } = serving;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let conn = match crate::forwarded::believe(req.headers_mut(), forward_key.as_deref()) {
+            Some(client) => {
+                req.extensions_mut().insert(crate::forwarded::PassedOn);
+                client
+            }
+            None => conn,
+        };
         req.extensions_mut().insert(conn);
         let req = req.map(|body| DeadlineBody::new(body, body_timeout));
         let req = normalize_path(req);

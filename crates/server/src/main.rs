@@ -40,6 +40,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+mod advertise;
 mod app;
 mod banner;
 mod bulk_cli;
@@ -53,6 +54,7 @@ mod deadline;
 mod describes;
 mod dispatch;
 mod env;
+mod forwarded;
 mod grpc;
 mod health;
 mod listener;
@@ -63,6 +65,7 @@ mod orgs_api;
 mod project;
 mod secrets;
 mod shutdown;
+mod standby;
 mod tail_cli;
 mod tenant;
 mod tenants;

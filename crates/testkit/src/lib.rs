@@ -371,6 +371,11 @@ impl Pending {
         self.got.is_none()
     }
 
+    /// Its stderr so far.
+    pub fn log(&self) -> String {
+        self.server.as_ref().map(Server::log).unwrap_or_default()
+    }
+
     /// Waits up to `within` for its ready line.
     pub fn ready(mut self, within: Duration) -> Server {
         let mut server = self.server.take().expect("not yet taken");

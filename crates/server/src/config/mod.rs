@@ -65,6 +65,11 @@ pub(crate) struct Config {
     /// when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) node_id: Option<String>,
+    /// With `store`: the host name or address other nodes reach this one at, when it
+    /// listens on every address (`0.0.0.0`); else the address this machine reaches the
+    /// database from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) advertise: Option<String>,
     /// PEM certificate chain to serve instead of the generated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tls_cert: Option<PathBuf>,
@@ -230,6 +235,7 @@ impl Default for Config {
             lease_secs: 5,
             otlp_endpoint: None,
             node_id: None,
+            advertise: None,
             tls_cert: None,
             tls_key: None,
             tls_names: Vec::new(),

@@ -90,7 +90,7 @@ pub(crate) async fn plaintext(s: &Server) -> PubSubClient<Channel> {
     PubSubClient::new(ch)
 }
 
-async fn tls(s: &Server) -> PubSubClient<Channel> {
+pub(crate) async fn tls(s: &Server) -> PubSubClient<Channel> {
     let port = s.ready.grpc.rsplit(':').next().unwrap();
     let ca = std::fs::read_to_string(&s.ready.ca_cert).unwrap();
     let ch = Endpoint::from_shared(format!("https://localhost:{port}"))

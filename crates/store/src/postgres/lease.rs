@@ -6,7 +6,8 @@
 //! never commit again, whatever its clock says. Expiry is measured by the database's
 //! clock, so the nodes' clocks need not agree.
 //!
-//! Nodes also write a heartbeat row each, for `forcebus cluster status`.
+//! Nodes also write a heartbeat row each, with the addresses they serve at: for `forcebus
+//! cluster status`, and for standbys, which pass the requests they get on to the holder.
 
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub struct NodeRow {
     pub node: String,
     /// Where it serves HTTP.
     pub address: String,
+    /// Where it serves the Pub/Sub API (gRPC); empty for a node of an older version.
+    pub grpc_address: String,
     /// When it started, RFC 3339.
     pub started: String,
     /// Seconds since its last heartbeat.
@@ -104,17 +107,17 @@ impl Database {
         self.fence.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Records that `node` (serving at `address`) is alive, and forgets nodes not heard
-    /// of for an hour.
-    pub fn heartbeat(&self, node: &str, address: &str) -> Result<(), StoreError> {
-        let (node, address) = (node.to_owned(), address.to_owned());
+    /// Records that `node` (serving HTTP at `address` and gRPC at `grpc`) is alive, and
+    /// forgets nodes not heard of for an hour.
+    pub fn heartbeat(&self, node: &str, address: &str, grpc: &str) -> Result<(), StoreError> {
+        let (node, address, grpc) = (node.to_owned(), address.to_owned(), grpc.to_owned());
         self.run(move |c| {
             c.client.execute(
-                "INSERT INTO fb_nodes (node, address, started_at, seen_at)
-                 VALUES ($1, $2, clock_timestamp(), clock_timestamp())
+                "INSERT INTO fb_nodes (node, address, grpc_address, started_at, seen_at)
+                 VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp())
                  ON CONFLICT (node) DO UPDATE SET address = EXCLUDED.address,
-                     seen_at = EXCLUDED.seen_at",
-                &[&node, &address],
+                     grpc_address = EXCLUDED.grpc_address, seen_at = EXCLUDED.seen_at",
+                &[&node, &address, &grpc],
             )?;
             c.client.execute(
                 "DELETE FROM fb_nodes WHERE seen_at < clock_timestamp() - interval '1 hour'",
@@ -138,7 +141,7 @@ impl Database {
     pub fn nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
         self.run(|c| {
             let nodes = c.client.query(
-                "SELECT node, address, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                "SELECT node, address, grpc_address, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                         extract(epoch FROM clock_timestamp() - seen_at)::float8
                  FROM fb_nodes ORDER BY started_at, node",
                 &[],
@@ -161,11 +164,64 @@ impl Database {
                             .collect(),
                         node,
                         address: n.get(1),
-                        started: n.get(2),
-                        silent_secs: n.get(3),
+                        grpc_address: n.get(2),
+                        started: n.get(3),
+                        silent_secs: n.get(4),
                     }
                 })
                 .collect())
+        })
+    }
+}
+
+/// The node holding a lease, and where it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// Its id.
+    pub node: String,
+    /// Where it serves HTTP.
+    pub http: String,
+    /// Where it serves the Pub/Sub API.
+    pub grpc: String,
+}
+
+impl Database {
+    /// The node holding the lease of `scope` unexpired, with the addresses of its last
+    /// heartbeat; `None` while nobody does (a takeover under way).
+    pub fn holder(&self, scope: &str) -> Result<Option<Holder>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |c| {
+            let row = c.client.query_opt(
+                "SELECT l.node, n.address, n.grpc_address FROM fb_leases l
+                 JOIN fb_nodes n ON n.node = l.node
+                 WHERE l.scope = $1 AND l.expires_at > clock_timestamp()",
+                &[&scope],
+            )?;
+            Ok(row.map(|r| Holder {
+                node: r.get(0),
+                http: r.get(1),
+                grpc: r.get(2),
+            }))
+        })
+    }
+
+    /// The secret the nodes on this database share: the first node to ask stores
+    /// `proposed`, every later one gets that. A node passing a request on shows it, so
+    /// the node it reaches believes what it says of the client (its address, whether it
+    /// came over TLS) and nobody else is believed.
+    pub fn cluster_key(&self, proposed: &str) -> Result<String, StoreError> {
+        let made = proposed.to_owned();
+        self.run(move |c| {
+            c.client.execute(
+                "INSERT INTO fb_cluster (name, value) VALUES ('forward_key', $1)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&made],
+            )?;
+            let row = c.client.query_one(
+                "SELECT value FROM fb_cluster WHERE name = 'forward_key'",
+                &[],
+            )?;
+            Ok(row.get(0))
         })
     }
 }

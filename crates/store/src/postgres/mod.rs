@@ -30,7 +30,7 @@ mod writes;
 use forcebus_sync::prelude::*;
 use std::sync::{Arc, Mutex};
 
-pub use lease::{NodeRow, SERVER_SCOPE};
+pub use lease::{Holder, NodeRow, SERVER_SCOPE};
 pub(crate) use pool::Conn;
 pub use pool::{Database, shown};
 

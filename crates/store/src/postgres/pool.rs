@@ -77,6 +77,8 @@ pub struct Database {
     pub(super) fence: std::sync::atomic::AtomicI64,
     /// The URL with its password hidden, for messages.
     shown: String,
+    /// The database server's first TCP host and port (none for a Unix socket).
+    tcp: Option<(String, u16)>,
 }
 
 impl std::fmt::Debug for Database {
@@ -103,6 +105,12 @@ impl Database {
         if config.get_application_name().is_none() {
             config.application_name("forcebus");
         }
+        let tcp = config.get_hosts().iter().find_map(|h| match h {
+            postgres::config::Host::Tcp(host) => Some(host.clone()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        });
+        let tcp = tcp.map(|h| (h, config.get_ports().first().copied().unwrap_or(5432)));
         let config = Connector { config, tls };
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
@@ -119,6 +127,7 @@ impl Database {
         }
         let db = Arc::new(Self {
             shown: shown(url),
+            tcp,
             jobs: tx,
             broken,
             fence: std::sync::atomic::AtomicI64::new(0),
@@ -130,6 +139,11 @@ impl Database {
     /// The URL, password hidden.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// The database server's host and port, when reached over TCP.
+    pub fn tcp_address(&self) -> Option<(&str, u16)> {
+        self.tcp.as_ref().map(|(h, p)| (h.as_str(), *p))
     }
 
     /// The key of every org that has committed anything here.

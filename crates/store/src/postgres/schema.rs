@@ -65,6 +65,15 @@ const MIGRATIONS: &[&str] = &[
         seen_at TIMESTAMPTZ NOT NULL
     );
     "#,
+    // 3: where each node serves the Pub/Sub API (standbys pass requests on to the
+    // holder's addresses), and the key a node shows on what it passes on.
+    r#"
+    ALTER TABLE fb_nodes ADD COLUMN grpc_address TEXT NOT NULL DEFAULT '';
+    CREATE TABLE fb_cluster (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The version this forcebus writes.

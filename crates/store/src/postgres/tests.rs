@@ -215,13 +215,25 @@ fn a_node_that_lost_its_lease_commits_nothing() {
     // Given up on purpose, it is taken at once.
     b.release(SERVER_SCOPE, "b", eb).unwrap();
     assert_eq!(a.try_acquire(SERVER_SCOPE, "a", ttl).unwrap(), Some(eb + 1));
-    a.heartbeat("a", "127.0.0.1:1").unwrap();
-    b.heartbeat("b", "127.0.0.1:2").unwrap();
+    a.heartbeat("a", "127.0.0.1:1", "127.0.0.1:11").unwrap();
+    b.heartbeat("b", "127.0.0.1:2", "127.0.0.1:12").unwrap();
     let nodes = a.nodes().unwrap();
     assert_eq!(nodes.len(), 2);
     assert_eq!(nodes[0].leases.len() + nodes[1].leases.len(), 1);
     let holder = nodes.iter().find(|n| !n.leases.is_empty()).unwrap();
     assert_eq!(holder.node, "a");
+    assert_eq!(
+        b.holder(SERVER_SCOPE).unwrap(),
+        Some(crate::Holder {
+            node: "a".into(),
+            http: "127.0.0.1:1".into(),
+            grpc: "127.0.0.1:11".into(),
+        }),
+        "a standby finds where the holder serves"
+    );
+    // The first node to propose the shared key sets it; the others get that one.
+    assert_eq!(a.cluster_key("k1").unwrap(), "k1");
+    assert_eq!(b.cluster_key("k2").unwrap(), "k1");
     b.forget_node("b").unwrap();
     assert_eq!(a.nodes().unwrap().len(), 1);
 }

@@ -2,6 +2,8 @@
 //! that keeps nothing of its own (a new server with an empty data dir on the same database
 //! serves the same orgs, records, files, events, users and tokens).
 
+mod forwarding;
+
 use forcebus_testkit::pg::Postgres;
 use forcebus_testkit::{Options, Pending, Server};
 use serde_json::{Value, json};

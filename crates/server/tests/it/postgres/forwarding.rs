@@ -1,0 +1,238 @@
+//! A standby passes every request on to the node that serves: clients may reach any node
+//! (a load balancer in front of them all) and change nothing.
+
+use std::time::{Duration, Instant};
+
+use forcebus_testkit::pg::Postgres;
+use forcebus_testkit::{Options, Pending, Server};
+use serde_json::{Value, json};
+
+use super::{TAKEOVER, on_with, options};
+use crate::{bin, create, records};
+
+fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+/// Waits until the standby at `http` answers `/forcebus/ready` 200, and returns that.
+fn standby_ready(http: &str) -> Value {
+    let client = reqwest::blocking::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("http://{http}/forcebus/ready")).send()
+            && r.status() == 200
+        {
+            return r.json().unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the standby at {http} never answered ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A password login, over TLS when `tls`, at `http`: its `instance_url`.
+fn login(s: &Server, http: &str, tls: bool, claims: &[(&str, &str)]) -> String {
+    let (client, base) = if tls {
+        let port = http.rsplit(':').next().unwrap();
+        (s.https(), format!("https://localhost:{port}"))
+    } else {
+        (s.http(), format!("http://{http}"))
+    };
+    let mut request = client.post(format!("{base}/services/oauth2/token")).form(&[
+        ("grant_type", "password"),
+        ("client_id", s.ready.client_id.as_str()),
+        ("client_secret", s.ready.client_secret.as_str()),
+        ("username", s.ready.username.as_str()),
+        ("password", s.ready.password.as_str()),
+    ]);
+    for (name, value) in claims {
+        request = request.header(*name, *value);
+    }
+    let r = request.send().unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().unwrap();
+    body["instance_url"].as_str().unwrap().to_owned()
+}
+
+/// Node b stands by while a serves: REST, OAuth (plain and TLS), the Streaming API's long
+/// polls and a Pub/Sub stream all work through b, served by a; the URLs a hands out
+/// point back at b, over TLS when the client used it. What a client claims of itself
+/// with the nodes' own headers is not believed. When a dies, b takes over on the ports
+/// it already listens on.
+#[test]
+fn a_standby_passes_every_request_on_to_the_serving_node() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let mut a = on_with(&url, 2);
+    let listen = (free_port(), free_port());
+    let mut b = Pending::start(
+        &bin(),
+        Options {
+            listen: Some(listen.clone()),
+            ..options(&url, 2)
+        },
+    );
+
+    let ready = standby_ready(&listen.0);
+    assert_eq!(ready["role"], "standby", "{ready}");
+    assert!(b.is_waiting(), "b stands by");
+    let a_http = a.ready.http.clone();
+
+    // OAuth through b: the instance URL is b's, https when the client came over TLS.
+    assert_eq!(
+        login(&a, &listen.0, false, &[]),
+        format!("http://{}", listen.0)
+    );
+    let port_b = listen.0.rsplit(':').next().unwrap();
+    assert_eq!(
+        login(&a, &listen.0, true, &[]),
+        format!("https://localhost:{port_b}")
+    );
+    // A client's own claims are dropped, on a and through b alike.
+    let claims = [
+        ("x-forcebus-proto", "https"),
+        ("x-forcebus-forward-key", "a guess"),
+    ];
+    assert_eq!(
+        login(&a, &a_http, false, &claims),
+        format!("http://{a_http}")
+    );
+    assert_eq!(
+        login(&a, &listen.0, false, &claims),
+        format!("http://{}", listen.0)
+    );
+
+    // With the nodes' key (read from the database), the claims are believed by a; b,
+    // finding a request already passed on, sends it round no more.
+    let key = forcebus_store::Database::connect(&url, 1)
+        .unwrap()
+        .cluster_key("not the first")
+        .unwrap();
+    assert_ne!(key, "not the first");
+    let claims = [
+        ("x-forcebus-proto", "https"),
+        ("x-forcebus-forward-key", key.as_str()),
+    ];
+    assert_eq!(
+        login(&a, &a_http, false, &claims),
+        format!("https://{a_http}")
+    );
+    let looped = a
+        .http()
+        .get(format!("http://{}/services/data/", listen.0))
+        .header("x-forcebus-forward-key", key.as_str())
+        .send()
+        .unwrap();
+    assert_eq!(looped.status(), 503);
+    let body: Value = looped.json().unwrap();
+    assert_eq!(body[0]["errorCode"], "SERVER_UNAVAILABLE", "{body}");
+
+    // From here on the helpers reach a through b.
+    a.ready.http.clone_from(&listen.0);
+    a.ready.grpc.clone_from(&listen.1);
+    let id = create(&a, "Account", json!({"Name": "through b"}));
+    let names: Vec<Value> = records(&a, "SELECT Name FROM Account")
+        .into_iter()
+        .map(|r| r["Name"].clone())
+        .collect();
+    assert_eq!(names, [json!("through b")]);
+
+    // The Streaming API: a long poll parked through b gets the change made next.
+    let client = crate::bayeux::handshake(&a);
+    let subscribed = crate::bayeux::post(
+        &a,
+        Some(&crate::bayeux::oauth(&a)),
+        "",
+        json!([{"channel": "/meta/subscribe", "clientId": client, "subscription": "/data/AccountChangeEvent", "id": "2"}]),
+    );
+    assert_eq!(subscribed[0]["successful"], true, "{subscribed}");
+    crate::bayeux::connect(&a, &client, "3", json!({"timeout": 0}));
+    let poll = {
+        let (a_ready, client) = (a.ready.clone(), client.clone());
+        std::thread::spawn(move || {
+            reqwest::blocking::Client::new()
+                .post(format!("http://{}/cometd/59.0", a_ready.http))
+                .header("Authorization", format!("OAuth {}", a_ready.access_token))
+                .json(&json!([{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling", "id": "4"}]))
+                .timeout(Duration::from_secs(60))
+                .send()
+                .unwrap()
+                .json::<Value>()
+                .unwrap()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Pub/Sub through b, plaintext and TLS: a stream opened through b gets it too.
+    let rt = crate::pubsub::runtime();
+    let (_keep, mut stream) = crate::pubsub::subscribe_to_account_changes(&rt, &a);
+    let topic = rt.block_on(async {
+        crate::pubsub::tls(&a)
+            .await
+            .get_topic(crate::pubsub::request(
+                &a,
+                forcebus_pubsub::proto::TopicRequest {
+                    topic_name: "/data/AccountChangeEvent".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    });
+    assert!(topic.can_subscribe, "{topic:?}");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let updated = a
+        .http()
+        .patch(format!("{}/sobjects/Account/{id}", a.data()))
+        .header("Authorization", format!("Bearer {}", a.ready.access_token))
+        .json(&json!({"Name": "changed through b"}))
+        .send()
+        .unwrap();
+    assert_eq!(updated.status(), 204);
+    let delivered = poll.join().unwrap();
+    let event = delivered
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["channel"] == "/data/AccountChangeEvent")
+        .unwrap_or_else(|| panic!("no event in {delivered}"));
+    assert_eq!(
+        event["data"]["payload"]["ChangeEventHeader"]["changeType"],
+        "UPDATE"
+    );
+    let got = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(20), stream.message())
+            .await
+            .expect("an event within 20 s")
+            .unwrap()
+            .expect("the stream stays open")
+    });
+    assert_eq!(got.events.len(), 1, "{got:?}");
+
+    // a dies: b takes over on the ports it already listens on.
+    a.kill();
+    let b = b.ready(TAKEOVER);
+    assert_eq!(b.ready.http, listen.0);
+    assert_eq!(b.ready.grpc, listen.1);
+    let names: Vec<Value> = records(&b, "SELECT Name FROM Account")
+        .into_iter()
+        .map(|r| r["Name"].clone())
+        .collect();
+    assert_eq!(names, [json!("changed through b")]);
+    let ready: Value = b
+        .http()
+        .get(format!("{}/forcebus/ready", b.base()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_ne!(ready["role"], "standby", "b serves now: {ready}");
+}
