@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const jsforce = require('jsforce');
 const { startServer, API_VERSION } = require('./server');
 const { startPostgres, freePort } = require('./postgres');
+const { disconnectFaye } = require('./helpers/faye');
 const { waitUntil, withTimeout, findChange, summary, TEST_TIMEOUT_MS } = require('./helpers/streaming');
 
 const CHANNEL = '/data/AccountChangeEvent';
@@ -50,13 +51,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) {
-    try {
-      c.disconnect();
-    } catch {
-      // gone with its server
-    }
-  }
+  for (const c of clients) await disconnectFaye(c);
   await a?.stop();
   await bServer?.stop();
   pg?.stop();

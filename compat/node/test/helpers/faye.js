@@ -18,6 +18,10 @@ async function disconnectFaye(client) {
     .catch(() => {});
   try {
     client._dispatcher.close();
+    // A request whose server died holds a timer of its own (the connect's timeout,
+    // minutes long): with the transport closed it would only end in a no-op.
+    for (const envelope of client._dispatcher._envelopes.values()) clearTimeout(envelope.timer);
+    client._dispatcher._envelopes.clear();
   } catch {
     // ignore
   }
