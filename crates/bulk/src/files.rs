@@ -71,3 +71,22 @@ pub fn append_at(path: &Path, len: u64) -> io::Result<File> {
     io::Seek::seek(&mut file, io::SeekFrom::Start(len))?;
     Ok(file)
 }
+
+// Where the files are kept in a store other nodes share (`mirror`).
+
+/// The key of a whole file of job `id`.
+pub(crate) fn whole_key(id: &str, name: &str) -> String {
+    format!("bulk/{id}/{name}")
+}
+
+/// The key of the run of results appended at `offset` of file `name` of job `id`.
+pub(crate) fn run_key(id: &str, name: &str, offset: u64) -> String {
+    format!("bulk/{id}/{name}/{offset:020}")
+}
+
+/// What goes with a job's removal: every copy of its files.
+pub(crate) fn drop_all(id: &str) -> forcebus_store::Write {
+    forcebus_store::Write::DropBlobs {
+        prefix: format!("bulk/{id}/"),
+    }
+}

@@ -43,8 +43,8 @@ pub(crate) struct Header {
 pub(crate) fn read_header(job: &Job, path: &std::path::Path) -> Result<Option<Header>, String> {
     let file = match File::open(path) {
         Ok(f) => f,
-        // Uploaded, but to a server that stopped before the job ran (servers sharing a
-        // PostgreSQL database keep Bulk uploads on their own disk).
+        // Uploaded, but its file is gone (on PostgreSQL, an upload made before uploads
+        // were kept in the database, on the disk of a server that stopped).
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && job.uploaded.unwrap_or(0) > 0 => {
             return Err(format!(
                 "Unknown : the upload is gone: it was kept by a server that stopped before \
@@ -97,7 +97,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     if job.state.terminal() || job.state == State::Open {
         return Ok(());
     }
-    let files = bulk.files(&job.id);
+    let files = bulk.local_files(&job)?;
     let header = match check_upload(&job, &files.data()) {
         Err(message) => return bulk.fail(&job.id, message),
         Ok(None) => {
@@ -149,6 +149,9 @@ struct Chunks<'a> {
     base: u64,
     success: File,
     failure: File,
+    /// The result files' header lines, written to the files but not yet kept in the
+    /// store with a chunk (success, failure).
+    unkept: (Vec<u8>, Vec<u8>),
 }
 
 impl<'a> Chunks<'a> {
@@ -169,6 +172,7 @@ impl<'a> Chunks<'a> {
         let results = results_dialect(&job);
         let mut job = job;
         let classic = job.job_type == crate::job::JobType::ClassicBatch;
+        let mut unkept = (Vec::new(), Vec::new());
         if job.progress.success_bytes == 0 {
             let mut w = Writer::new(Vec::new(), results);
             if classic {
@@ -180,6 +184,7 @@ impl<'a> Chunks<'a> {
             let bytes = w.into_inner().map_err(io)?;
             success.write_all(&bytes).map_err(io)?;
             job.progress.success_bytes = bytes.len() as u64;
+            unkept.0 = bytes;
         }
         if job.progress.failure_bytes == 0 && !classic {
             let mut w = Writer::new(Vec::new(), results);
@@ -188,6 +193,7 @@ impl<'a> Chunks<'a> {
             let bytes = w.into_inner().map_err(io)?;
             failure.write_all(&bytes).map_err(io)?;
             job.progress.failure_bytes = bytes.len() as u64;
+            unkept.1 = bytes;
         }
         Ok(Self {
             bulk,
@@ -197,6 +203,7 @@ impl<'a> Chunks<'a> {
             columns,
             success,
             failure,
+            unkept,
         })
     }
 
@@ -234,13 +241,20 @@ impl<'a> Chunks<'a> {
         let caller = caller(&self.job);
         let now = self.bulk.org.clock().now();
         let job = &self.job;
-        let (success, failure) = (&mut self.success, &mut self.failure);
+        let files = (&mut self.success, &mut self.failure);
         let columns = &self.columns;
+        let (mirrored, unkept) = (self.bulk.mirrored(), &self.unkept);
         let committing = self
             .bulk
             .org
             .transaction(&caller, Mode::PARTIAL, |work| {
-                let written = apply_rows(work, job, columns, rows, success, failure);
+                let written = apply_rows(work, job, columns, rows).and_then(|(next, ok, bad)| {
+                    write_results(files, (&ok, &bad))?;
+                    if mirrored {
+                        keep_results(work, job, unkept, (ok, bad));
+                    }
+                    Ok(next)
+                });
                 match written {
                     Ok(mut next) => {
                         next.progress.offset = next_offset;
@@ -264,6 +278,7 @@ impl<'a> Chunks<'a> {
         let next = next?;
         self.bulk.lock().insert(next.id.clone(), next.clone());
         self.job = next;
+        self.unkept = (Vec::new(), Vec::new());
         Ok(true)
     }
 
@@ -282,16 +297,48 @@ fn created(outcome: &Outcome) -> bool {
     )
 }
 
-/// Applies a chunk's rows in `work`, appending each row's result to the result files;
-/// the job with its counts and result file lengths advanced.
+/// Appends a chunk's results (success, failure) to the result files.
+fn write_results(
+    files: (&mut File, &mut File),
+    (ok, bad): (&[u8], &[u8]),
+) -> Result<(), BulkError> {
+    let io = |e: std::io::Error| BulkError::internal(&e);
+    files.0.write_all(ok).map_err(io)?;
+    files.1.write_all(bad).map_err(io)
+}
+
+/// Keeps a chunk's results in the store with the chunk (a store other nodes share): each
+/// file's run from where the committed runs end, with the header lines not kept yet.
+fn keep_results(
+    work: &mut Work<'_>,
+    job: &Job,
+    unkept: &(Vec<u8>, Vec<u8>),
+    (ok, bad): (Vec<u8>, Vec<u8>),
+) {
+    let p = &job.progress;
+    let runs = [
+        ("success", p.success_bytes, &unkept.0, ok),
+        ("failure", p.failure_bytes, &unkept.1, bad),
+    ];
+    for (name, end, head, body) in runs {
+        if head.is_empty() && body.is_empty() {
+            continue;
+        }
+        let start = end - head.len() as u64;
+        let mut run = head.clone();
+        run.extend_from_slice(&body);
+        work.put_blob(&crate::files::run_key(&job.id, name, start), run);
+    }
+}
+
+/// Applies a chunk's rows in `work`: the job with its counts and result file lengths
+/// advanced, and each file's new results (success, failure).
 fn apply_rows(
     work: &mut Work<'_>,
     job: &Job,
     columns: &[Column],
     rows: &[Record],
-    success: &mut File,
-    failure: &mut File,
-) -> Result<Job, BulkError> {
+) -> Result<(Job, Vec<u8>, Vec<u8>), BulkError> {
     let dialect = results_dialect(job);
     let mut ok = Writer::new(Vec::new(), dialect);
     let mut bad = Writer::new(Vec::new(), dialect);
@@ -363,11 +410,9 @@ fn apply_rows(
     let io = |e: std::io::Error| BulkError::internal(&e);
     let ok = ok.into_inner().map_err(io)?;
     let bad = bad.into_inner().map_err(io)?;
-    success.write_all(&ok).map_err(io)?;
-    failure.write_all(&bad).map_err(io)?;
     next.progress.success_bytes += ok.len() as u64;
     next.progress.failure_bytes += bad.len() as u64;
-    Ok(next)
+    Ok((next, ok, bad))
 }
 
 /// The dialect of a job's result files: the job's own for Bulk 2.0; for a Bulk 1.0 batch

@@ -18,7 +18,8 @@
 //! - [`results`]: an ingest job's result files, as spans to stream;
 //! - [`classic`]: Bulk API 1.0 jobs and their batches; [`convert`]: XML and JSON batches
 //!   to CSV;
-//! - [`files`]: where a job's data lives; [`error`]: the APIs' errors.
+//! - [`files`]: where a job's data lives; `mirror`: the same files kept in a store other
+//!   nodes share, and copied back by the node serving the org; [`error`]: the APIs' errors.
 
 pub mod classic;
 pub mod columns;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod files;
 pub mod ingest;
 pub mod job;
+mod mirror;
 pub mod query;
 pub mod registry;
 pub mod results;

@@ -205,6 +205,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     }
     rows_out.end().map_err(io)?;
     out.flush().map_err(io)?;
+    bulk.keep_file(&job.id, "results", &bulk.files(&job.id).results())?;
     let elapsed = started.elapsed().as_millis() as u64;
     bulk.update(&job.id, |j| {
         j.state = State::JobComplete;
@@ -386,7 +387,7 @@ pub fn page(
     if start < job.progress.rows {
         let slot = (start / INDEX_EVERY) as usize;
         let at = job.progress.row_index.get(slot).copied().unwrap_or(0);
-        let mut file = File::open(bulk.files(id).results()).map_err(io)?;
+        let mut file = File::open(bulk.local_files(&job)?.results()).map_err(io)?;
         file.seek(SeekFrom::Start(at)).map_err(io)?;
         let mut reader = Reader::new(BufReader::new(file), job.dialect());
         let skip = start - slot as u64 * INDEX_EVERY;

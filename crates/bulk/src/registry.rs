@@ -84,6 +84,8 @@ pub struct Bulk {
     jobs: Mutex<BTreeMap<String, Job>>,
     /// Jobs whose upload is under way.
     uploading: Mutex<std::collections::HashSet<String>>,
+    /// Held while job files are copied back from the store ([`crate::mirror`]).
+    pub(crate) restoring: Mutex<()>,
     queue: Mutex<Queue>,
     wake: Condvar,
     /// The number of the last job id minted.
@@ -113,6 +115,11 @@ impl Bulk {
         config: BulkConfig,
         spawn: Spawn,
     ) -> Result<Arc<Self>, BulkError> {
+        if store.shared() {
+            // Copies this node kept from an earlier time it served the org: another node
+            // may have written since; what is needed comes back from the store.
+            let _ = std::fs::remove_dir_all(&config.root);
+        }
         std::fs::create_dir_all(&config.root).map_err(|e| BulkError::internal(&e))?;
         let mut jobs = BTreeMap::new();
         let mut last_number = 0;
@@ -144,6 +151,7 @@ impl Bulk {
             config,
             jobs: Mutex::new(jobs),
             uploading: Mutex::default(),
+            restoring: Mutex::default(),
             queue: Mutex::default(),
             wake: Condvar::new(),
             last_number: Mutex::new(last_number),
@@ -286,6 +294,9 @@ impl Bulk {
     fn remove(&self, id: &str) -> Result<(), BulkError> {
         let mut batch = Batch::new();
         batch.put(SPACE, id, None);
+        if self.mirrored() {
+            batch.writes.push(crate::files::drop_all(id));
+        }
         self.store
             .commit(&batch)
             .map_err(|e| BulkError::internal(&e))?;

@@ -61,7 +61,7 @@ pub fn download(bulk: &Bulk, id: &str, which: Which) -> Result<Download, BulkErr
             ),
         ));
     }
-    let files = bulk.files(&job.id);
+    let files = bulk.local_files(&job)?;
     // A header that cannot be read leaves the whole upload unprocessed, as uploaded.
     let read = crate::ingest::read_header(&job, &files.data());
     let unreadable = read.is_err();

@@ -45,6 +45,10 @@ struct Cli {
     /// Durability of the started server: `full` (fsync per commit) or `normal`.
     #[arg(long, global = true, default_value = "full")]
     durability: String,
+    /// The started server keeps its data in this PostgreSQL database (its `store`) instead
+    /// of SQLite files: give each run a database of its own.
+    #[arg(long, global = true)]
+    store: Option<String>,
     /// Seconds measured (after the warm-up).
     #[arg(long, global = true, default_value_t = 10)]
     duration: u64,
@@ -108,15 +112,7 @@ fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let faye = peer.is_some();
-    let target = match (&cli.ready, faye) {
-        (_, true) => None,
-        (Some(ready), _) => Some(server::attach(ready, cli.pid)?),
-        (None, _) => Some(server::spawn(
-            &cli.bin,
-            &format!("durability = \"{}\"\n{config}", cli.durability),
-            false,
-        )?),
-    };
+    let target = target(&cli, &config, faye)?;
     let run = scenarios::Run {
         duration: std::time::Duration::from_secs(cli.duration),
         warmup: std::time::Duration::from_secs(cli.warmup),
@@ -165,6 +161,11 @@ fn main() -> anyhow::Result<()> {
         "parameters": params,
         "durability": if faye { json!(null) } else { json!(cli.durability) },
         "server": peer.unwrap_or("forcebus"),
+        "store": match (peer, &cli.store) {
+            (Some(_), _) => json!(null),
+            (None, Some(_)) => json!("postgresql"),
+            (None, None) => json!("sqlite"),
+        },
         "machine": report::machine(),
         "commit": report::commit(),
         "result": result,
@@ -173,4 +174,23 @@ fn main() -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&doc)?);
     drop(target);
     Ok(())
+}
+
+/// The server measured: none for a peer, the one `--ready` names, or one started here.
+fn target(cli: &Cli, config: &str, peer: bool) -> anyhow::Result<Option<server::Target>> {
+    Ok(match (&cli.ready, peer) {
+        (_, true) => None,
+        (Some(ready), _) => Some(server::attach(ready, cli.pid)?),
+        (None, _) => {
+            let store = match &cli.store {
+                Some(url) => format!("store = {}\n", serde_json::to_string(url)?),
+                None => String::new(),
+            };
+            Some(server::spawn(
+                &cli.bin,
+                &format!("durability = \"{}\"\n{store}{config}", cli.durability),
+                false,
+            )?)
+        }
+    })
 }

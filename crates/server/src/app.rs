@@ -106,6 +106,8 @@ async fn join(
         config.serve_times(),
         key.clone(),
     );
+    let claim = crate::cluster::admin_key_claim(config.admin_key.as_deref());
+    crate::cluster::check_admin_key(&db, &claim).await?;
     let node = crate::cluster::node_id(config.node_id.as_deref());
     let lease = crate::cluster::acquire(
         db.clone(),
@@ -114,6 +116,7 @@ async fn join(
         &mut standby,
     )
     .await?;
+    crate::cluster::claim_admin_key(&db, claim).await?;
     let (http, grpc) = standby.addresses();
     let own = forcebus_store::Holder {
         node: lease.node().to_owned(),

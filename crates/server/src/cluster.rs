@@ -140,6 +140,53 @@ impl Lease {
     }
 }
 
+/// The shared value naming the serving node's admin key.
+const ADMIN_KEY: &str = "admin_key";
+
+/// What a node says of its admin key in the database: the key's SHA-256 when the config
+/// sets one, `generated` when it uses the one generated and kept in the database (the
+/// same on every node).
+pub(crate) fn admin_key_claim(configured: Option<&str>) -> String {
+    use sha2::Digest as _;
+    configured.map_or_else(
+        || "generated".to_owned(),
+        |key| {
+            let digest = sha2::Sha256::digest(key.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        },
+    )
+}
+
+/// Refuses to join while the serving node uses another admin key: the admin API, the
+/// test controls and `forcebus org` sent to this node are passed on to it, and it would
+/// refuse this node's key (after a takeover, the other way round).
+pub(crate) async fn check_admin_key(db: &Arc<Database>, claim: &str) -> anyhow::Result<()> {
+    let d = db.clone();
+    let (stored, holder) =
+        blocking(move || Ok((d.cluster_value(ADMIN_KEY)?, d.holder(SERVER_SCOPE)?))).await?;
+    match (stored, holder) {
+        (Some(stored), Some(holder)) if stored != claim => {
+            let theirs = if stored == "generated" {
+                "the generated one kept in the database"
+            } else {
+                "one set in its configuration"
+            };
+            anyhow::bail!(
+                "admin_key: this node's admin key is not the one node {} (serving this database) uses, {theirs}; give every node on the database the same admin_key, or none to share the generated one",
+                holder.node
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Records the admin key of the node that now serves.
+pub(crate) async fn claim_admin_key(db: &Arc<Database>, claim: String) -> anyhow::Result<()> {
+    let d = db.clone();
+    blocking(move || d.set_cluster_value(ADMIN_KEY, &claim)).await
+}
+
 impl Lease {
     /// This node's id.
     pub(crate) fn node(&self) -> &str {

@@ -226,6 +226,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError>;
     /// Waits until every commit up to `ticket` is durable.
     fn sync(&self, ticket: u64) -> Result<(), StoreError>;
+    /// Whether other nodes read this store too (PostgreSQL): then what a node keeps in its
+    /// own files (a Bulk job's upload and results) is kept in the store as well, for the
+    /// node that serves the org next.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// A storage failure.

@@ -263,9 +263,19 @@ pub(crate) async fn batch(
         .bulk
         .batch(&id, &batch_id)
         .map_err(|e| AsyncError::bulk(e, json))?;
+    // Its files, copied back first when another node wrote them (off the async workers).
+    let files = if get("what").is_some() {
+        let (bulk, batch) = (app.bulk.clone(), b.clone());
+        crate::blocking(move || bulk.local_files(&batch))
+            .await
+            .map_err(|_| AsyncError::new("Unknown", "The batch's files could not be read", json))?
+            .map_err(|e| AsyncError::bulk(e, json))?
+    } else {
+        app.bulk.files(&b.id)
+    };
     match (get("what").as_deref(), get("result")) {
         (None, _) => Ok(render("batchInfo", batch_fields(&b, json), json)),
-        (Some("request"), _) => Ok(typed_file(&job, app.bulk.files(&b.id).request())),
+        (Some("request"), _) => Ok(typed_file(&job, files.request())),
         (Some("result"), None) => results(&app, &job, &b, job.format() == Format::Json),
         (Some("result"), Some(rid)) => {
             if !b.operation.is_query() || rid != forcebus_bulk::query::result_id(&b.id) {
@@ -275,7 +285,7 @@ pub(crate) async fn batch(
                     json,
                 ));
             }
-            Ok(typed_file(&job, app.bulk.files(&b.id).results()))
+            Ok(typed_file(&job, files.results()))
         }
         _ => Err(AsyncError::new(
             "InvalidUrl",

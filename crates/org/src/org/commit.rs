@@ -124,8 +124,8 @@ pub fn rolled_back() -> OrgError {
 /// a time against an overlay of the committed state, and reads that see them.
 pub struct Work<'a> {
     txn: Txn<'a>,
-    /// Keyed values to store with the transaction's records (`space`, `key`, value).
-    values: Vec<(String, String, Option<String>)>,
+    /// Other writes to store with the transaction's records: keyed values and blobs.
+    extra: Vec<Write>,
 }
 
 impl std::fmt::Debug for Work<'_> {
@@ -145,7 +145,20 @@ impl Work<'_> {
     /// Stores a keyed value with the transaction, in the same storage commit as its
     /// records (a bulk job's progress, say): both are written, or neither.
     pub fn put_value(&mut self, space: &str, key: &str, value: Option<String>) {
-        self.values.push((space.to_owned(), key.to_owned(), value));
+        self.extra.push(Write::Put {
+            space: space.to_owned(),
+            key: key.to_owned(),
+            value,
+        });
+    }
+
+    /// Stores a blob with the transaction, in the same storage commit as its records (a
+    /// bulk chunk's results on a store other nodes read too).
+    pub fn put_blob(&mut self, key: &str, data: Vec<u8>) {
+        self.extra.push(Write::PutBlob {
+            key: key.to_owned(),
+            data: Some(data.into()),
+        });
     }
 
     /// Applies `ops` together: if one fails, none of them stays (the others get
@@ -296,11 +309,11 @@ impl Org {
         txn.uploads = uploads;
         let mut work = Work {
             txn,
-            values: Vec::new(),
+            extra: Vec::new(),
         };
         let (out, keep) = f(&mut work);
-        let Work { txn, values } = work;
-        if !keep || (txn.order.is_empty() && values.is_empty()) {
+        let Work { txn, extra } = work;
+        if !keep || (txn.order.is_empty() && extra.is_empty()) {
             return Ok(Committing::new((out, None), Commit::nothing(self.log())));
         }
         let mut staged = Staged {
@@ -312,9 +325,7 @@ impl Org {
             uploads,
         };
         let mut batch = staged.writes(&schema, &state);
-        for (space, key, value) in values {
-            batch.put(&space, &key, value);
-        }
+        batch.writes.extend(extra);
         let transaction_key = crate::new_uuid();
         let change_origin = caller.change_origin();
         let events = self.derive(
@@ -402,7 +413,7 @@ impl Org {
         let state = self.read();
         let mut work = Work {
             txn: Txn::new(&schema, &state, caller, now),
-            values: Vec::new(),
+            extra: Vec::new(),
         };
         f(&mut work)
     }

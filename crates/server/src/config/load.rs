@@ -11,26 +11,42 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use super::validate::Invalid;
 use super::{Config, Overrides};
 
-/// The top-level keys of the configuration, as environment variables may name them.
+/// The top-level keys of the configuration, as environment variables may name them: every
+/// field `Config` deserialises, those unset by default (`store`, `admin_key`, ...) too.
 fn top_level_keys() -> Vec<String> {
-    match toml::Value::try_from(Config::default()) {
-        Ok(toml::Value::Table(t)) => t
-            .keys()
-            .cloned()
-            .chain(
-                [
-                    "tls_cert",
-                    "tls_key",
-                    "tls_names",
-                    "cdc_entities",
-                    "objects",
-                    "platform_events",
-                ]
-                .map(String::from),
-            )
-            .collect(),
-        _ => Vec::new(),
+    field_names::<Config>()
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect()
+}
+
+/// The field names a struct's `Deserialize` asks for (it names them all when it starts).
+pub(super) fn field_names<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Names<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Names<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only a struct's field names are read"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("only a struct's field names are read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
     }
+    let mut names: &'static [&'static str] = &[];
+    let _ = T::deserialize(Names(&mut names));
+    names
 }
 
 /// Where the merged values came from, to say where a bad one was written.

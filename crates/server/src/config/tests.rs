@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
 
 use super::*;
 
@@ -49,39 +48,12 @@ fn the_example_parses_to_exactly_the_defaults() {
     example.validate().unwrap();
 }
 
-/// The field names a derived `Deserialize` asks for: its `deserialize_struct` call carries
-/// them, so a key added to a struct is seen here without a list to keep.
-struct FieldNames(Vec<&'static str>);
-
-impl<'de> Deserializer<'de> for &mut FieldNames {
-    type Error = de::value::Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(de::Error::custom("only a struct's field names are read"))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.0.extend_from_slice(fields);
-        Err(de::Error::custom("field names read"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-        ignored_any
-    }
-}
-
+/// The field names a derived `Deserialize` asks for (so a key added to a struct is seen
+/// here without a list to keep).
 fn field_names<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
-    let mut names = FieldNames(Vec::new());
-    let _ = T::deserialize(&mut names);
-    assert!(!names.0.is_empty(), "not a struct with named fields");
-    names.0
+    let names = super::load::field_names::<T>().to_vec();
+    assert!(!names.is_empty(), "not a struct with named fields");
+    names
 }
 
 /// The lines of `text` from the table header `header` to the next header, or every line
@@ -232,4 +204,24 @@ fn default_crate_configs_match_the_crates_own_defaults() {
         c.event_log().retention[&forcebus_events::CLASS_EVENTS],
         forcebus_eventlog::DEFAULT_RETENTION
     );
+}
+
+/// Every key can come from a `FORCEBUS_*` variable, those unset by default too (`store`,
+/// `admin_key`, ...: they are not in the serialised defaults).
+#[test]
+fn every_top_level_key_is_known_to_the_environment() {
+    let known = super::load::field_names::<Config>();
+    for key in [
+        "store",
+        "admin_key",
+        "advertise",
+        "node_id",
+        "otlp_endpoint",
+        "describes",
+        "project",
+        "tls_cert",
+        "listen",
+    ] {
+        assert!(known.contains(&key), "{key}");
+    }
 }

@@ -55,7 +55,7 @@ pub(crate) fn wait(s: &Server, kind: &str, id: &str) -> Value {
     }
 }
 
-fn csv(s: &Server, path: &str) -> String {
+pub(crate) fn csv(s: &Server, path: &str) -> String {
     let r = s
         .http()
         .get(format!("{}{path}", s.data()))

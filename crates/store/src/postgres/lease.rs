@@ -225,3 +225,29 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// A value the nodes on this database share, by name (`None`: never set).
+    pub fn cluster_value(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let name = name.to_owned();
+        self.run(move |c| {
+            let row = c
+                .client
+                .query_opt("SELECT value FROM fb_cluster WHERE name = $1", &[&name])?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    /// Sets a value the nodes on this database share.
+    pub fn set_cluster_value(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.run(move |c| {
+            c.client.execute(
+                "INSERT INTO fb_cluster (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                &[&name, &value],
+            )?;
+            Ok(())
+        })
+    }
+}

@@ -188,6 +188,10 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn load_records(&self) -> Result<Vec<StoredRecord>, StoreError> {
         self.run(|c, org| {
             let rows = c.client.query(

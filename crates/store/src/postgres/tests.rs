@@ -234,6 +234,11 @@ fn a_node_that_lost_its_lease_commits_nothing() {
     // The first node to propose the shared key sets it; the others get that one.
     assert_eq!(a.cluster_key("k1").unwrap(), "k1");
     assert_eq!(b.cluster_key("k2").unwrap(), "k1");
+    // Named values: none until set, then the last one set, whichever node reads.
+    assert_eq!(a.cluster_value("admin_key").unwrap(), None);
+    a.set_cluster_value("admin_key", "x").unwrap();
+    b.set_cluster_value("admin_key", "y").unwrap();
+    assert_eq!(a.cluster_value("admin_key").unwrap().as_deref(), Some("y"));
     b.forget_node("b").unwrap();
     assert_eq!(a.nodes().unwrap().len(), 1);
 }

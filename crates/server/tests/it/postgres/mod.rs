@@ -2,6 +2,7 @@
 //! that keeps nothing of its own (a new server with an empty data dir on the same database
 //! serves the same orgs, records, files, events, users and tokens).
 
+mod bulk;
 mod forwarding;
 
 use forcebus_testkit::pg::Postgres;
@@ -398,39 +399,48 @@ fn ten_takeovers_under_load_lose_nothing() {
     drop(standby);
 }
 
-/// A Bulk API 2.0 upload lives on the disk of the server that took it: when another
-/// server takes over before the job ran, the job fails saying why (nothing is half done),
-/// rather than completing with none of the rows.
+/// A node whose admin key is not the serving node's is refused at start, saying why (the
+/// admin API sent to it would be passed on to a node that refuses its key); so is one
+/// without a key of its own when the serving node has one.
 #[test]
-fn a_bulk_upload_left_on_a_dead_server_fails_its_job_clearly() {
+fn a_node_with_another_admin_key_is_refused() {
     let pg = Postgres::start();
     let url = pg.database();
-    let mut first = on_with(&url, 1);
-    let job = crate::bulk2::new_job(
-        &first,
-        "ingest",
-        json!({"object": "Account", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
-    assert_eq!(crate::bulk2::upload(&first, &id, "Name\nA\nB\n").0, 201);
-    first.kill();
-    let mut next = on_with(&url, 1);
-    // The ready line's token of the first server works on the next.
-    next.ready
-        .access_token
-        .clone_from(&first.ready.access_token);
-    assert_eq!(
-        crate::bulk2::patch_state(&next, "ingest", &id, "UploadComplete").0,
-        200
-    );
-    let done = crate::bulk2::wait(&next, "ingest", &id);
-    assert_eq!(done["state"], "Failed", "{done}");
-    assert!(
-        done["errorMessage"]
-            .as_str()
-            .unwrap()
-            .contains("upload the data again"),
-        "{done}"
-    );
-    assert_eq!(done["numberRecordsProcessed"], 0);
+    let mut opts = options(&url, 5);
+    opts.env.push((
+        "FORCEBUS_ADMIN_KEY".into(),
+        "fbk_the_clusters_own_key".into(),
+    ));
+    let _serving = Server::start_with(&bin(), opts);
+    let dir = std::env::temp_dir().join(format!("fb-admin-key-{}", std::process::id()));
+    for key in [Some("fbk_another_key_entirely"), None] {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(["serve", "--store", &url, "--listen", "127.0.0.1:0"])
+            .args(["--grpc-listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .env_remove("FORCEBUS_ADMIN_KEY")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if let Some(key) = key {
+            cmd.env("FORCEBUS_ADMIN_KEY", key);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("a node with admin key {key:?} joined");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("admin_key: this node's admin key is not the one node")
+                && err.contains("one set in its configuration"),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
