@@ -196,7 +196,7 @@ impl Bulk {
         let io = |e: std::io::Error| BulkError::internal(&e);
         files.create().map_err(io)?;
         std::fs::write(files.request(), body).map_err(io)?;
-        self.keep_file(&id, "request", &files.request())?;
+        self.keep_file(&batch, "request", &files.request())?;
         match converted {
             Ok((csv, _)) if job.operation.is_query() => {
                 batch.query = Some(String::from_utf8_lossy(&csv).trim().to_owned());
@@ -205,7 +205,7 @@ impl Bulk {
                 let mut f = std::fs::File::create(files.data()).map_err(io)?;
                 f.write_all(&csv).map_err(io)?;
                 f.sync_data().map_err(io)?;
-                self.keep_file(&id, "data", &files.data())?;
+                self.keep_file(&batch, "data", &files.data())?;
             }
             Err(message) => {
                 batch.state = State::Failed;

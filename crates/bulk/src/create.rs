@@ -155,6 +155,7 @@ pub(crate) fn checked(
         }),
         concurrency: (job_type == JobType::Classic)
             .then(|| new.concurrency.clone().unwrap_or_else(|| "Parallel".into())),
+        kept: bulk.mirrored(),
     })
 }
 

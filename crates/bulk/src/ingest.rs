@@ -243,7 +243,7 @@ impl<'a> Chunks<'a> {
         let job = &self.job;
         let files = (&mut self.success, &mut self.failure);
         let columns = &self.columns;
-        let (mirrored, unkept) = (self.bulk.mirrored(), &self.unkept);
+        let (mirrored, unkept) = (self.bulk.mirrored() && job.kept, &self.unkept);
         let committing = self
             .bulk
             .org

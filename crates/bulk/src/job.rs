@@ -195,6 +195,11 @@ pub struct Job {
     /// A Bulk 1.0 job's `concurrencyMode`: `Parallel` or `Serial`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<String>,
+    /// Its files are kept in a store other nodes share as well (made on PostgreSQL by a
+    /// version that keeps them); otherwise they are on the disk of the node that made
+    /// them only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
 }
 
 impl Job {

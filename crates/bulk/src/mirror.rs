@@ -54,13 +54,13 @@ impl Bulk {
         self.store.shared()
     }
 
-    /// Stores the file at `path` as job `id`'s `name` (what an earlier attempt stored is
-    /// replaced); nothing on a store of this node's alone.
-    pub(crate) fn keep_file(&self, id: &str, name: &str, path: &Path) -> Result<(), BulkError> {
-        if !self.mirrored() {
+    /// Stores the file at `path` as `job`'s `name` (what an earlier attempt stored is
+    /// replaced); nothing for a job whose files are not kept in the store.
+    pub(crate) fn keep_file(&self, job: &Job, name: &str, path: &Path) -> Result<(), BulkError> {
+        if !self.mirrored() || !job.kept {
             return Ok(());
         }
-        let key = whole_key(id, name);
+        let key = whole_key(&job.id, name);
         let mut file = File::open(path).map_err(io)?;
         let mut batch = Batch::new();
         batch.writes.push(Write::PutBlob {
@@ -93,12 +93,18 @@ impl Bulk {
     /// first (a job another node ran, or took in).
     pub fn local_files(&self, job: &Job) -> Result<JobFiles, BulkError> {
         let files = self.files(&job.id);
-        if !self.mirrored() {
+        if !self.mirrored() || !job.kept {
             return Ok(files);
         }
-        let _one_at_a_time = self.restoring.locked();
+        let lock = self
+            .restoring
+            .locked()
+            .entry(job.id.clone())
+            .or_default()
+            .clone();
+        let _one_at_a_time = lock.locked();
         files.create().map_err(io)?;
-        if job.uploaded.is_some() {
+        if job.uploaded.is_some_and(|n| n > 0) && !job.operation.is_query() {
             self.restore_whole(&job.id, "data", &files.data())?;
         }
         if job.job_type == JobType::ClassicBatch {
@@ -140,16 +146,20 @@ impl Bulk {
         let mut out = append_at(path, at).map_err(io)?;
         while at < len {
             let key = run_key(id, name, at);
-            let size = match self.store.blob_size(&key).map_err(store)? {
-                Some(n) if n > 0 => n,
-                _ => {
-                    return Err(BulkError::internal(&format!(
-                        "the job's {name} results from byte {at} are missing from the store"
-                    )));
-                }
+            let copied = match self.store.blob_size(&key).map_err(store)? {
+                Some(n) if n > 0 => self.copy_blob(&key, n, &mut out).map(|()| n),
+                _ => Err(BulkError::internal(&format!(
+                    "the job's {name} results from byte {at} are missing from the store"
+                ))),
             };
-            self.copy_blob(&key, size, &mut out)?;
-            at += size;
+            match copied {
+                Ok(n) => at += n,
+                Err(e) => {
+                    // A run copied in part is cut off, so the next try starts at a run.
+                    let _ = out.set_len(at);
+                    return Err(e);
+                }
+            }
         }
         out.sync_data().map_err(io)
     }

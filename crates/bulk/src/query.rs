@@ -205,7 +205,7 @@ pub(crate) fn run(bulk: &Bulk, job: Job) -> Result<(), BulkError> {
     }
     rows_out.end().map_err(io)?;
     out.flush().map_err(io)?;
-    bulk.keep_file(&job.id, "results", &bulk.files(&job.id).results())?;
+    bulk.keep_file(&job, "results", &bulk.files(&job.id).results())?;
     let elapsed = started.elapsed().as_millis() as u64;
     bulk.update(&job.id, |j| {
         j.state = State::JobComplete;

@@ -84,8 +84,9 @@ pub struct Bulk {
     jobs: Mutex<BTreeMap<String, Job>>,
     /// Jobs whose upload is under way.
     uploading: Mutex<std::collections::HashSet<String>>,
-    /// Held while job files are copied back from the store ([`crate::mirror`]).
-    pub(crate) restoring: Mutex<()>,
+    /// A lock per job, held while its files are copied back from the store
+    /// ([`crate::mirror`]).
+    pub(crate) restoring: Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
     queue: Mutex<Queue>,
     wake: Condvar,
     /// The number of the last job id minted.
@@ -115,11 +116,6 @@ impl Bulk {
         config: BulkConfig,
         spawn: Spawn,
     ) -> Result<Arc<Self>, BulkError> {
-        if store.shared() {
-            // Copies this node kept from an earlier time it served the org: another node
-            // may have written since; what is needed comes back from the store.
-            let _ = std::fs::remove_dir_all(&config.root);
-        }
         std::fs::create_dir_all(&config.root).map_err(|e| BulkError::internal(&e))?;
         let mut jobs = BTreeMap::new();
         let mut last_number = 0;
@@ -138,6 +134,14 @@ impl Bulk {
                 Err(e) => {
                     tracing::warn!(job = %key, error = %e, "Stored bulk job is unreadable; skipped.")
                 }
+            }
+        }
+        if store.shared() {
+            // Copies this node kept from an earlier time it served the org: another node
+            // may have written since; what is needed comes back from the store. (A job
+            // whose files were never kept there keeps its only copy.)
+            for job in jobs.values().filter(|j| j.kept) {
+                let _ = JobFiles::new(&config.root, &job.id).remove();
             }
         }
         let resume: VecDeque<String> = jobs
@@ -301,6 +305,7 @@ impl Bulk {
             .commit(&batch)
             .map_err(|e| BulkError::internal(&e))?;
         self.lock().remove(id);
+        self.restoring.locked().remove(id);
         self.files(id).remove().map_err(|e| BulkError::internal(&e))
     }
 

@@ -80,7 +80,8 @@ impl Upload {
             .map_err(|e| BulkError::internal(&e))?;
         let bytes = self.bytes;
         let path = self.bulk.files(&self.id).data();
-        self.bulk.keep_file(&self.id, "data", &path)?;
+        self.bulk
+            .keep_file(&self.bulk.get(&self.id)?, "data", &path)?;
         self.bulk.update(&self.id, |j| j.uploaded = Some(bytes))
     }
 }

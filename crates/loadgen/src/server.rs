@@ -52,6 +52,13 @@ pub(crate) fn spawn(bin: &str, config: &str, in_memory: bool) -> anyhow::Result<
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    // The run's config is the config file alone: FORCEBUS_* variables of the shell (a
+    // FORCEBUS_STORE exported for `forcebus cluster status`, say) would override it.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("FORCEBUS_") {
+            cmd.env_remove(key);
+        }
+    }
     if in_memory {
         cmd.arg("--in-memory");
     }

@@ -264,7 +264,7 @@ pub(crate) async fn batch(
         .batch(&id, &batch_id)
         .map_err(|e| AsyncError::bulk(e, json))?;
     // Its files, copied back first when another node wrote them (off the async workers).
-    let files = if get("what").is_some() {
+    let files = if matches!(get("what").as_deref(), Some("request" | "result")) {
         let (bulk, batch) = (app.bulk.clone(), b.clone());
         crate::blocking(move || bulk.local_files(&batch))
             .await
@@ -276,7 +276,7 @@ pub(crate) async fn batch(
     match (get("what").as_deref(), get("result")) {
         (None, _) => Ok(render("batchInfo", batch_fields(&b, json), json)),
         (Some("request"), _) => Ok(typed_file(&job, files.request())),
-        (Some("result"), None) => results(&app, &job, &b, job.format() == Format::Json),
+        (Some("result"), None) => results(&app, &job, &b, job.format() == Format::Json).await,
         (Some("result"), Some(rid)) => {
             if !b.operation.is_query() || rid != forcebus_bulk::query::result_id(&b.id) {
                 return Err(AsyncError::new(
@@ -316,7 +316,12 @@ fn content_type(job: &Job) -> HeaderValue {
 }
 
 /// A batch's results: per-record results (ingest) or its result ids (query).
-fn results(app: &crate::AppState, job: &Job, b: &Job, json: bool) -> Result<Response, AsyncError> {
+async fn results(
+    app: &crate::AppState,
+    job: &Job,
+    b: &Job,
+    json: bool,
+) -> Result<Response, AsyncError> {
     if b.operation.is_query() {
         if b.state != JobState::JobComplete {
             return Err(AsyncError::new(
@@ -334,6 +339,10 @@ fn results(app: &crate::AppState, job: &Job, b: &Job, json: bool) -> Result<Resp
             format!("<result-list xmlns=\"{NS}\"><result>{rid}</result></result-list>"),
         ));
     }
-    let rows = batch_results(&app.bulk, &job.id, &b.id).map_err(|e| AsyncError::bulk(e, json))?;
+    let (bulk, job_id, batch_id) = (app.bulk.clone(), job.id.clone(), b.id.clone());
+    let rows = crate::blocking(move || batch_results(&bulk, &job_id, &batch_id))
+        .await
+        .map_err(|_| AsyncError::new("Unknown", "The batch's results could not be read", json))?
+        .map_err(|e| AsyncError::bulk(e, json))?;
     Ok(results::render(job.format(), &rows))
 }

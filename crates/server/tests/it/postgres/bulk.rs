@@ -135,4 +135,36 @@ fn a_bulk_job_resumes_on_the_next_server_and_every_result_reads_the_same() {
         Value::from(ROWS),
         "each row inserted once"
     );
+
+    // The first server back on its own data dir, which still holds the big job's results
+    // as they were when it died: it serves what the next one wrote, not its stale copy.
+    next.kill();
+    // As if it had written a chunk's results it never committed before it died.
+    let stale = find(first.dir(), &format!("{big}/success.csv")).expect("the first server's copy");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&stale)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"\"uncommitted\",true,Stale\n"))
+        .unwrap();
+    first.restart();
+    first.ready.access_token.clone_from(&token);
+    assert_eq!(
+        csv(&first, &format!("/jobs/ingest/{big}/successfulResults")),
+        ok
+    );
+    assert_eq!(files(&first), before);
+}
+
+/// The file under `dir` whose path ends with `tail`.
+fn find(dir: &std::path::Path, tail: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        if path.to_string_lossy().ends_with(tail) {
+            return Some(path);
+        }
+        if let Some(found) = path.is_dir().then(|| find(&path, tail)).flatten() {
+            return Some(found);
+        }
+    }
+    None
 }
