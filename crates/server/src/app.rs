@@ -47,7 +47,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mut signals = ShutdownSignal::listen();
     let (joined, lease) = match &config.store {
         Some(url) => {
-            let db = connect(url).await?;
+            let db = tokio::select! {
+                db = connect(url) => db?,
+                () = signals.recv() => return Ok(()),
+            };
             let (lease, joined) = tokio::select! {
                 joined = join(&config, &data_dir, db) => joined?,
                 () = signals.recv() => return Ok(()),
@@ -149,20 +152,32 @@ struct Server {
     forward_key: Option<Arc<str>>,
 }
 
-/// Connections to the PostgreSQL database at `url`, its tables brought up to date.
+/// Connections to the PostgreSQL database at `url`, its tables brought up to date. While
+/// the database cannot be reached (not started yet, restarting, the network between) it
+/// says so and tries again, every 1, 2, 4 ... up to 10 seconds; any other failure (a wrong
+/// password, a database that does not exist or a newer forcebus wrote) ends the start.
 async fn connect(url: &str) -> anyhow::Result<Arc<forcebus_store::Database>> {
-    let owned = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let url = owned;
-        forcebus_store::Database::connect(&url, DATABASE_CONNECTIONS)
-    })
-    .await?
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "cannot use the PostgreSQL database {}: {e}",
-            forcebus_store::postgres::shown(url)
-        )
-    })
+    let shown = forcebus_store::postgres::shown(url);
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        let owned = url.to_owned();
+        let tried = tokio::task::spawn_blocking(move || {
+            forcebus_store::Database::connect(&owned, DATABASE_CONNECTIONS)
+        })
+        .await?;
+        match tried {
+            Ok(db) => return Ok(db),
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(
+                    "Cannot reach the PostgreSQL database {shown}: {e}; trying again in {} s.",
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(10));
+            }
+            Err(e) => anyhow::bail!("cannot use the PostgreSQL database {shown}: {e}"),
+        }
+    }
 }
 
 /// Connections to the PostgreSQL database, shared by every org.

@@ -444,3 +444,33 @@ fn a_node_with_another_admin_key_is_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A server started while its database is down says so, naming the URL without its
+/// password, and keeps trying: it is ready once the database is up.
+#[test]
+fn a_server_started_before_its_database_waits_for_it() {
+    let pg = Postgres::start();
+    let url = pg
+        .database()
+        .replace("postgres://forcebus@", "postgres://forcebus:s3cret@");
+    pg.stop_server("fast");
+    let mut pending = standby(&url, 5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !pending
+        .log()
+        .contains("Cannot reach the PostgreSQL database")
+    {
+        assert!(pending.is_waiting(), "ready without its database");
+        assert!(std::time::Instant::now() < deadline, "{}", pending.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = pending.log();
+    assert!(
+        log.contains("forcebus:***@") && !log.contains("s3cret"),
+        "{log}"
+    );
+    assert!(pending.is_waiting());
+    pg.start_server();
+    let s = pending.ready(TAKEOVER);
+    assert_eq!(get(&s, "/query?q=SELECT+Name+FROM+Account").0, 200);
+}
