@@ -30,7 +30,8 @@ fn event(replay_id: u64, class: u8) -> StoredEvent {
 }
 
 /// Records, values and events committed are read back by a new handle; purged records
-/// and removed values are gone; a record written twice in a batch keeps its last write.
+/// and removed values are gone; a record or value written twice in a batch keeps its last
+/// write.
 pub(crate) fn committed_batches_are_read_back(open: Open<'_>) {
     {
         let store = open();
@@ -60,6 +61,19 @@ pub(crate) fn committed_batches_are_read_back(open: Open<'_>) {
         b.put("org", "b", Some("3".into()));
         b.writes.push(Write::AppendEvent(event(4, 1)));
         store.commit(&b).unwrap();
+        // Records, values and events only (PostgreSQL's one-statement commit): the last
+        // write of each key wins whichever way round.
+        let mut b = Batch::new();
+        b.put("org", "a", None);
+        b.writes
+            .push(Write::PutRecord(record("001000000000004", true)));
+        b.put("org", "a", Some("4".into()));
+        b.put("org", "gone2", Some("x".into()));
+        b.writes
+            .push(Write::PutRecord(record("001000000000004", false)));
+        b.put("org", "gone2", None);
+        b.put("other", "z", None);
+        store.commit(&b).unwrap();
     }
     let store = open();
     let mut records = store.load_records().unwrap();
@@ -68,20 +82,21 @@ pub(crate) fn committed_batches_are_read_back(open: Open<'_>) {
         records,
         vec![
             record("001000000000001", false),
-            record("001000000000003", true)
+            record("001000000000003", true),
+            record("001000000000004", false)
         ]
     );
     let values = |space| store.load_values(space).unwrap();
     assert_eq!(
         values("org"),
         vec![
-            ("a".into(), "1".into()),
+            ("a".into(), "4".into()),
             ("b".into(), "3".into()),
             ("id".into(), "00D".into())
         ],
         "in key order"
     );
-    assert_eq!(values("other"), vec![("z".into(), "9".into())]);
+    assert!(values("other").is_empty());
     assert!(values("none").is_empty());
     assert_eq!(
         store.load_events(0, 10).unwrap(),

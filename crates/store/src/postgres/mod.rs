@@ -16,10 +16,12 @@
 //! - [`pool`]: the connections, each on a thread of its own, made again when broken.
 //! - [`lease`]: which node may write, and the epoch every commit checks (fencing).
 //! - [`schema`]: the tables and their versioned migrations.
-//! - [`writes`]: a batch as a few statements.
+//! - [`writes`]: a batch as a few statements; [`one_statement`]: the common batch (records,
+//!   events, keyed values) as one.
 //! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
 mod lease;
+mod one_statement;
 mod pool;
 mod schema;
 #[cfg(test)]
@@ -309,15 +311,20 @@ impl Store for PostgresStore {
         self.run(move |c, org| {
             let (client, prepared) = c.parts();
             let mut tx = client.transaction()?;
-            // Durable once `sync` flushes (or never waited for, with `normal`).
-            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-            writes::apply(&mut tx, prepared, org, &batch.writes)?;
-            let row = if fence == 0 {
-                let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
-                tx.query_opt(&stmt, &[&org])?
+            // Durable once `sync` flushes (or never waited for, with `normal`): the
+            // transaction does not wait for its WAL (`synchronous_commit = off`).
+            let row = if one_statement::fits(&batch.writes) {
+                one_statement::commit(&mut tx, prepared, org, &batch.writes, fence)?
             } else {
-                let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
-                tx.query_opt(&stmt, &[&org, &fence])?
+                tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+                writes::apply(&mut tx, prepared, org, &batch.writes)?;
+                if fence == 0 {
+                    let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
+                    tx.query_opt(&stmt, &[&org])?
+                } else {
+                    let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
+                    tx.query_opt(&stmt, &[&org, &fence])?
+                }
             };
             // Rolled back when dropped (fenced off, or the database lost earlier commits).
             let Some(row) = row else {

@@ -1,0 +1,17 @@
+WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)),
+records AS (
+    INSERT INTO fb_records (org, id, object, is_deleted, body)
+    SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bool[], $5::text[])
+    ON CONFLICT (org, id) DO UPDATE
+    SET object = EXCLUDED.object, is_deleted = EXCLUDED.is_deleted, body = EXCLUDED.body),
+events AS (
+    INSERT INTO fb_events (org, replay_id, kind, class, time_ms, payload)
+    SELECT $1, * FROM unnest($6::int8[], $7::text[], $8::int2[], $9::int8[], $10::bytea[])),
+put_values AS (
+    INSERT INTO fb_values (org, space, key, value)
+    SELECT $1, * FROM unnest($11::text[], $12::text[], $13::text[])
+    ON CONFLICT (org, space, key) DO UPDATE SET value = EXCLUDED.value),
+gone_values AS (
+    DELETE FROM fb_values WHERE org = $1
+    AND (space, key) IN (SELECT * FROM unnest($14::text[], $15::text[])))
+INSERT INTO fb_commits (org, n)
