@@ -186,8 +186,10 @@ pub(crate) fn acknowledged_writes_survive_sigkills(s: &mut Server) {
     }
 }
 
-/// Threads creating Accounts through `s`'s REST API until stopped; the ids answered 201
-/// go to `acked` (a failed call, the server being down, waits a little).
+/// Threads creating Accounts through `s`'s REST API until stopped, one at a time (even
+/// writers) or five per call through the composite collections API, all or none (odd
+/// ones); the ids answered go to `acked` (a failed call, the server being down, waits a
+/// little).
 pub(crate) struct Writers {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -204,28 +206,22 @@ impl Writers {
         let stop = Arc::new(AtomicBool::new(false));
         let threads = (0..n)
             .map(|w| {
-                let (url, token, acked, stop) = (
-                    format!("{}/sobjects/Account", s.data()),
-                    token.to_owned(),
-                    acked.clone(),
-                    stop.clone(),
-                );
+                let (data, token, acked, stop) =
+                    (s.data(), token.to_owned(), acked.clone(), stop.clone());
                 std::thread::spawn(move || {
                     let client = reqwest::blocking::Client::new();
                     let mut i = 0;
                     while !stop.load(Ordering::Relaxed) {
-                        let r = client
-                            .post(&url)
-                            .header("Authorization", format!("Bearer {token}"))
-                            .json(&json!({"Name": format!("R{round} W{w} #{i}")}))
-                            .send();
-                        match r {
-                            Ok(r) if r.status() == 201 => {
-                                let body: Value = r.json().unwrap();
-                                let id = body["id"].as_str().unwrap().to_owned();
-                                acked.lock().unwrap().push(id);
-                            }
-                            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+                        let ids = if w % 2 == 0 {
+                            create_one(&client, &data, &token, &format!("R{round} W{w} #{i}"))
+                        } else {
+                            let names: Vec<String> =
+                                (0..5).map(|k| format!("R{round} W{w} #{i}.{k}")).collect();
+                            create_five(&client, &data, &token, &names)
+                        };
+                        match ids {
+                            Some(ids) => acked.lock().unwrap().extend(ids),
+                            None => std::thread::sleep(std::time::Duration::from_millis(20)),
                         }
                         i += 1;
                     }
@@ -242,6 +238,58 @@ impl Writers {
             t.join().unwrap();
         }
     }
+}
+
+/// One Account created through `POST /sobjects/Account`: its id, once answered 201.
+fn create_one(
+    client: &reqwest::blocking::Client,
+    data: &str,
+    token: &str,
+    name: &str,
+) -> Option<Vec<String>> {
+    let r = client
+        .post(format!("{data}/sobjects/Account"))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"Name": name}))
+        .send()
+        .ok()?;
+    if r.status() != 201 {
+        return None;
+    }
+    let body: Value = r.json().ok()?;
+    Some(vec![body["id"].as_str()?.to_owned()])
+}
+
+/// Accounts created in one `POST /composite/sobjects` (all or none): their ids, once
+/// every one succeeded.
+fn create_five(
+    client: &reqwest::blocking::Client,
+    data: &str,
+    token: &str,
+    names: &[String],
+) -> Option<Vec<String>> {
+    let records: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"attributes": {"type": "Account"}, "Name": n}))
+        .collect();
+    let r = client
+        .post(format!("{data}/composite/sobjects"))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(&json!({"allOrNone": true, "records": records}))
+        .send()
+        .ok()?;
+    if r.status() != 200 {
+        return None;
+    }
+    let body: Value = r.json().ok()?;
+    let results = body.as_array()?;
+    if results.len() != names.len() || results.iter().any(|x| x["success"] != true) {
+        return None;
+    }
+    results
+        .iter()
+        .map(|x| x["id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// The log's Account CREATE events by record id, after checking that replay ids strictly
