@@ -72,6 +72,51 @@ fn describe() {
         "Commits one flush made durable."
     );
     describe_events();
+    describe_cluster();
+}
+
+/// The `# HELP` lines of a node's part in a cluster (`--store`), and their zeros.
+fn describe_cluster() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_gauge!(
+        "forcebus_standby",
+        "1 while this node stands by, passing requests on to the serving node; 0 while it serves."
+    );
+    describe_counter!(
+        "forcebus_forwarded_requests_total",
+        "Requests a standby passed on to the serving node, by protocol (http, grpc) and outcome (passed, unavailable: no node to pass them to)."
+    );
+    for protocol in ["http", "grpc"] {
+        for outcome in ["passed", "unavailable"] {
+            metrics::counter!("forcebus_forwarded_requests_total", "protocol" => protocol, "outcome" => outcome)
+                .absolute(0);
+        }
+    }
+}
+
+/// Counts a request a standby passed on, or could not.
+pub(crate) fn forwarded(protocol: &'static str, passed: bool) {
+    let outcome = if passed { "passed" } else { "unavailable" };
+    metrics::counter!("forcebus_forwarded_requests_total", "protocol" => protocol, "outcome" => outcome)
+        .increment(1);
+}
+
+/// `GET /metrics` on a standby: its own process and what it passed on (the serving
+/// node's metrics are the serving node's to answer).
+pub(crate) async fn serve_standby() -> Response {
+    let Some(handle) = HANDLE.get() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    metrics::gauge!("forcebus_standby").set(1.0);
+    read_process();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
 }
 
 /// The `# HELP` lines of the event, subscriber, org and process metrics, and their zeros.
@@ -247,6 +292,12 @@ fn read_now(tenants: &Tenants) {
             .set(events as f64);
         metrics::gauge!("forcebus_subscriber_lag_seconds", "protocol" => protocol).set(secs);
     }
+    metrics::gauge!("forcebus_standby").set(0.0);
+    read_process();
+}
+
+/// The process's memory and CPU, as gauges.
+fn read_process() {
     if let Some((rss, cpu)) = process() {
         metrics::gauge!("process_resident_memory_bytes").set(rss);
         metrics::gauge!("process_cpu_seconds_total").set(cpu);

@@ -259,6 +259,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/forcebus/health", get(health))
         .route("/forcebus/ready", get(ready))
+        .route("/metrics", get(crate::metrics::serve_standby))
         .fallback(forward)
         .with_state(shared)
 }
@@ -301,16 +302,25 @@ fn unavailable(why: &str) -> Response {
 /// Passes an HTTP request on to the holder, as the client sent it (its `Host` too, so the
 /// URLs the holder hands out point back here).
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let passed = pass_on(&shared, request).await;
+    crate::metrics::forwarded("http", passed.is_ok());
+    passed.unwrap_or_else(|unavailable| unavailable)
+}
+
+/// The serving node's answer, or this one's when there is none to pass the request to.
+async fn pass_on(shared: &Arc<Shared>, request: Request) -> Result<Response, Response> {
     if request
         .extensions()
         .get::<crate::forwarded::PassedOn>()
         .is_some()
     {
         // Another node passed it here, believing this one serves: never round again.
-        return unavailable("the nodes disagree on which of them serves (a takeover is under way)");
+        return Err(unavailable(
+            "the nodes disagree on which of them serves (a takeover is under way)",
+        ));
     }
     let Some(holder) = shared.holder() else {
-        return unavailable("no node serves yet (a takeover is under way)");
+        return Err(unavailable("no node serves yet (a takeover is under way)"));
     };
     let conn = request
         .extensions()
@@ -319,7 +329,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         .unwrap_or_default();
     let (mut parts, body) = request.into_parts();
     let Ok(uri) = target(&holder.http, &parts.uri) else {
-        return unavailable("the serving node's address is not usable");
+        return Err(unavailable("the serving node's address is not usable"));
     };
     if !parts.headers.contains_key(header::HOST)
         && let Some(authority) = parts.uri.authority()
@@ -335,11 +345,11 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             drop_hop_by_hop(&mut parts.headers);
-            Response::from_parts(parts, Body::new(body))
+            Ok(Response::from_parts(parts, Body::new(body)))
         }
         Err(e) => {
             tracing::debug!(error = %e, holder = %holder.node, "Cannot pass a request on.");
-            unavailable("the node serving this org cannot be reached")
+            Err(unavailable("the node serving this org cannot be reached"))
         }
     }
 }
@@ -422,15 +432,18 @@ impl tower::Service<axum::http::Request<Incoming>> for GrpcForward {
         };
         Box::pin(async move {
             let Some(holder) = shared.holder() else {
+                crate::metrics::forwarded("grpc", false);
                 return Ok(grpc_unavailable("no node serves yet"));
             };
             let (mut parts, body) = request.into_parts();
             if crate::forwarded::believe(&mut parts.headers, Some(&shared.key)).is_some() {
+                crate::metrics::forwarded("grpc", false);
                 return Ok(grpc_unavailable(
                     "the nodes disagree on which of them serves",
                 ));
             }
             let Ok(uri) = target(&holder.grpc, &parts.uri) else {
+                crate::metrics::forwarded("grpc", false);
                 return Ok(grpc_unavailable("the serving node's address is not usable"));
             };
             parts.uri = uri;
@@ -440,8 +453,12 @@ impl tower::Service<axum::http::Request<Incoming>> for GrpcForward {
                 .request(axum::http::Request::from_parts(parts, body))
                 .await
             {
-                Ok(response) => Ok(response.map(|b| b.boxed_unsync())),
+                Ok(response) => {
+                    crate::metrics::forwarded("grpc", true);
+                    Ok(response.map(|b| b.boxed_unsync()))
+                }
                 Err(e) => {
+                    crate::metrics::forwarded("grpc", false);
                     tracing::debug!(error = %e, holder = %holder.node, "Cannot pass a gRPC call on.");
                     Ok(grpc_unavailable(
                         "the node serving this org cannot be reached",

@@ -216,6 +216,32 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
     });
     assert_eq!(got.events.len(), 1, "{got:?}");
 
+    // b's /metrics are its own: it stands by and has passed requests on (HTTP and gRPC);
+    // a's say it serves.
+    let scrape = |http: &str| {
+        reqwest::blocking::get(format!("http://{http}/metrics"))
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let counted = |text: &str, protocol: &str| -> f64 {
+        text.lines()
+            .find(|l| {
+                l.starts_with("forcebus_forwarded_requests_total{")
+                    && l.contains(&format!("protocol=\"{protocol}\""))
+                    && l.contains("outcome=\"passed\"")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let on_b = scrape(&listen.0);
+    assert!(on_b.contains("\nforcebus_standby 1"), "{on_b}");
+    assert!(on_b.contains("process_resident_memory_bytes"), "{on_b}");
+    assert!(counted(&on_b, "http") >= 5.0, "{on_b}");
+    assert!(counted(&on_b, "grpc") >= 1.0, "{on_b}");
+    let on_a = scrape(&a_http);
+    assert!(on_a.contains("\nforcebus_standby 0"), "{on_a}");
+
     // a dies: b takes over on the ports it already listens on.
     a.kill();
     let b = b.ready(TAKEOVER);
