@@ -45,21 +45,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crate::metrics::install()?;
     let data_dir = DataDir::acquire(&config.data_dir)?;
     let mut signals = ShutdownSignal::listen();
-    let (joined, lease) = match &config.store {
+    let (joined, lease, renewing) = match &config.store {
         Some(url) => {
             let db = tokio::select! {
                 db = connect(url) => db?,
                 () = signals.recv() => return Ok(()),
             };
-            let (lease, joined) = tokio::select! {
+            let (lease, joined, renewing) = tokio::select! {
                 joined = join(&config, &data_dir, db) => joined?,
                 () = signals.recv() => return Ok(()),
             };
-            (Some(joined), Some(lease))
+            (Some(joined), Some(lease), Some(renewing))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let server = build(&config, &data_dir, joined).await?;
+    // Renewed from the moment it was taken (opening the orgs may outlast the lease), now
+    // with the addresses the server serves at.
+    if let Some(renewing) = renewing {
+        renewing.abort();
+    }
     let keeper = match &lease {
         Some(lease) => Some(lease.keep(server.advertised.clone())),
         None => None,
@@ -85,12 +90,16 @@ type Joined = (
 );
 
 /// Joins the nodes on `db`: stands by ([`crate::standby`]) until the lease is this
-/// node's; returns it, with what [`build`] needs of the cluster.
+/// node's; returns it (already being renewed), with what [`build`] needs of the cluster.
 async fn join(
     config: &Config,
     data_dir: &DataDir,
     db: Arc<forcebus_store::Database>,
-) -> anyhow::Result<(Arc<crate::cluster::Lease>, Joined)> {
+) -> anyhow::Result<(
+    Arc<crate::cluster::Lease>,
+    Joined,
+    tokio::task::JoinHandle<()>,
+)> {
     let proposed = crate::secrets::random_text(40);
     let d = db.clone();
     let key: Arc<str> = tokio::task::spawn_blocking(move || d.cluster_key(&proposed))
@@ -119,6 +128,9 @@ async fn join(
         &mut standby,
     )
     .await?;
+    // Renewed at once: what follows (and opening the orgs) may outlast the lease.
+    let lease = Arc::new(lease);
+    let renewing = lease.keep(standby.addresses());
     crate::cluster::claim_admin_key(&db, claim).await?;
     let (http, grpc) = standby.addresses();
     let own = forcebus_store::Holder {
@@ -127,7 +139,7 @@ async fn join(
         grpc,
     };
     let listeners = standby.hand_over(own).await;
-    Ok((Arc::new(lease), (db, listeners, key)))
+    Ok((lease, (db, listeners, key), renewing))
 }
 
 /// A listener bound to its port, with the TLS configuration it serves.

@@ -203,20 +203,37 @@ impl Writers {
         acked: &Arc<Mutex<Vec<String>>>,
         round: u64,
     ) -> Self {
+        Self::start_at(n, &s.data(), token, acked, &format!("R{round}"))
+    }
+
+    /// Writers through the data API at `data` (`http://host:port/services/data/vNN.0`),
+    /// naming their Accounts after `tag`.
+    pub(crate) fn start_at(
+        n: usize,
+        data: &str,
+        token: &str,
+        acked: &Arc<Mutex<Vec<String>>>,
+        tag: &str,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let threads = (0..n)
             .map(|w| {
-                let (data, token, acked, stop) =
-                    (s.data(), token.to_owned(), acked.clone(), stop.clone());
+                let (data, token, acked, stop, tag) = (
+                    data.to_owned(),
+                    token.to_owned(),
+                    acked.clone(),
+                    stop.clone(),
+                    tag.to_owned(),
+                );
                 std::thread::spawn(move || {
                     let client = reqwest::blocking::Client::new();
                     let mut i = 0;
                     while !stop.load(Ordering::Relaxed) {
                         let ids = if w % 2 == 0 {
-                            create_one(&client, &data, &token, &format!("R{round} W{w} #{i}"))
+                            create_one(&client, &data, &token, &format!("{tag} W{w} #{i}"))
                         } else {
                             let names: Vec<String> =
-                                (0..5).map(|k| format!("R{round} W{w} #{i}.{k}")).collect();
+                                (0..5).map(|k| format!("{tag} W{w} #{i}.{k}")).collect();
                             create_five(&client, &data, &token, &names)
                         };
                         match ids {

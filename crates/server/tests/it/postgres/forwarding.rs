@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{TAKEOVER, on_with, options};
 use crate::{bin, create, records};
 
-fn free_port() -> String {
+pub(super) fn free_port() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -19,7 +19,7 @@ fn free_port() -> String {
 }
 
 /// Waits until the standby at `http` answers `/forcebus/ready` 200, and returns that.
-fn standby_ready(http: &str) -> Value {
+pub(super) fn standby_ready(http: &str) -> Value {
     let client = reqwest::blocking::Client::new();
     let started = Instant::now();
     loop {

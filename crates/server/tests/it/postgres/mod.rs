@@ -4,6 +4,7 @@
 
 mod bulk;
 mod forwarding;
+mod takeovers;
 
 use forcebus_testkit::pg::Postgres;
 use forcebus_testkit::{Options, Pending, Server};
@@ -317,141 +318,6 @@ fn a_draining_node_hands_over_at_once() {
         started.elapsed()
     );
     assert_eq!(next.ready.org_id, first.ready.org_id);
-}
-
-/// Ten rounds of SIGKILL of the serving server under writers (REST one record a call, and
-/// the composite collections API five a call) and a Bulk 2.0 job, servers taking turns on
-/// the same ports (a standby always waiting): every acknowledged write is there after
-/// each takeover with exactly one CREATE event, replay ids strictly increase, no event
-/// disappears, every event has its record, and each round's Bulk job completes on the
-/// next server with each of its rows once.
-#[test]
-fn ten_takeovers_under_load_lose_nothing() {
-    use std::collections::BTreeSet;
-    use std::sync::{Arc, Mutex};
-    let pg = Postgres::start();
-    let url = pg.database();
-    let port = |_| {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .to_string()
-    };
-    let listen = (port(0), port(1));
-    let start = || {
-        Pending::start(
-            &bin(),
-            Options {
-                listen: Some(listen.clone()),
-                ..options(&url, 1)
-            },
-        )
-    };
-    let mut serving = start().ready(TAKEOVER);
-    let token = serving.ready.access_token.clone();
-    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut seen: BTreeSet<u64> = BTreeSet::new();
-    let mut acked_before = 0;
-    let mut standby = start();
-    for round in 0..10 {
-        // A Bulk job of 25 chunks under way when the node dies, or done.
-        let job = bulk_contacts(&serving, round, BULK_ROWS);
-        let writers = crate::events::Writers::start(2, &serving, &token, &acked, round);
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let at_kill =
-            get(&serving, &format!("/jobs/ingest/{job}")).1["numberRecordsProcessed"].clone();
-        serving.kill();
-        let next = standby.ready(TAKEOVER);
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        writers.stop();
-        drop(serving);
-        serving = next;
-        standby = start();
-        let (creates, now) = crate::events::account_creates(&serving, &seen, round);
-        seen = now;
-        let acked = acked.lock().unwrap().clone();
-        assert!(
-            acked.len() > acked_before,
-            "round {round} acknowledged nothing"
-        );
-        acked_before = acked.len();
-        for id in &acked {
-            assert_eq!(
-                creates.get(id),
-                Some(&1),
-                "round {round}: {id} has exactly one CREATE"
-            );
-        }
-        let (st, count) = rest(
-            &serving,
-            reqwest::Method::GET,
-            &token,
-            "/query?q=SELECT+COUNT()+FROM+Account",
-            None,
-        );
-        assert_eq!(st, 200, "{count}");
-        assert_eq!(
-            count["totalSize"].as_u64(),
-            Some(creates.len() as u64),
-            "round {round}: every event has its record, and no record lacks its event"
-        );
-        let done = crate::bulk2::wait(&serving, "ingest", &job);
-        assert_eq!(done["state"], "JobComplete", "round {round}: {done}");
-        assert_eq!(
-            done["numberRecordsProcessed"], BULK_ROWS,
-            "round {round}: {done}"
-        );
-        assert_eq!(done["numberRecordsFailed"], 0, "round {round}: {done}");
-        let ok = crate::bulk2::csv(&serving, &format!("/jobs/ingest/{job}/successfulResults"));
-        assert_eq!(
-            ok.lines().count(),
-            BULK_ROWS + 1,
-            "round {round}: each row's result once"
-        );
-        let (st, count) = rest(
-            &serving,
-            reqwest::Method::GET,
-            &token,
-            &format!("/query?q=SELECT+COUNT()+FROM+Contact+WHERE+LastName+LIKE+'B{round}+%25'"),
-            None,
-        );
-        assert_eq!(st, 200, "{count}");
-        assert_eq!(
-            count["totalSize"], BULK_ROWS,
-            "round {round}: each row inserted once"
-        );
-        eprintln!(
-            "round {round}: {} acknowledged, {} events, the Bulk job at {at_kill} of {BULK_ROWS} rows when the node died",
-            acked.len(),
-            seen.len(),
-        );
-    }
-    drop(standby);
-}
-
-/// Rows of each round's Bulk job in the takeover test.
-const BULK_ROWS: usize = 5_000;
-
-/// A Bulk API 2.0 insert of `rows` Contacts named `B{round} {n}`, uploaded and closed on
-/// `s`: its id.
-fn bulk_contacts(s: &Server, round: u64, rows: usize) -> String {
-    let job = crate::bulk2::new_job(
-        s,
-        "ingest",
-        json!({"object": "Contact", "operation": "insert"}),
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
-    let mut csv = String::from("LastName\n");
-    for n in 0..rows {
-        csv.push_str(&format!("B{round} {n}\n"));
-    }
-    assert_eq!(crate::bulk2::upload(s, &id, &csv).0, 201);
-    assert_eq!(
-        crate::bulk2::patch_state(s, "ingest", &id, "UploadComplete").0,
-        200
-    );
-    id
 }
 
 /// A node whose admin key is not the serving node's is refused at start, saying why (the
