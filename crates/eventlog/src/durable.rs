@@ -18,8 +18,9 @@ use tokio::sync::watch;
 struct Synced {
     /// Every ticket up to this is durable.
     through: u64,
-    /// The last failure: every ticket up to the first number waited for it, and failed.
-    failed: Option<(u64, String)>,
+    /// The last failure: every ticket up to the first number waited for it, and failed
+    /// (whether the database could not be reached, and why).
+    failed: Option<(u64, bool, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -65,7 +66,7 @@ impl SyncService {
         self.request(store, ticket);
         let state = rx
             .wait_for(|s| {
-                s.through >= ticket || s.failed.as_ref().is_some_and(|(t, _)| *t >= ticket)
+                s.through >= ticket || s.failed.as_ref().is_some_and(|(t, ..)| *t >= ticket)
             })
             .await
             .map(|s| s.clone())
@@ -73,8 +74,11 @@ impl SyncService {
         if state.through >= ticket {
             Ok(())
         } else {
-            let why = state.failed.map(|(_, e)| e).unwrap_or_default();
-            Err(failure(why))
+            match state.failed {
+                // Every waiter gets what the flush got: a database out of reach stays one.
+                Some((_, true, why)) => Err(StoreError::Unavailable(why)),
+                other => Err(failure(other.map(|(.., why)| why).unwrap_or_default())),
+            }
         }
     }
 
@@ -114,7 +118,7 @@ fn run(shared: &Shared, store: &dyn Store) {
             Ok(()) => s.through = s.through.max(target),
             Err(e) => {
                 tracing::error!(error = %e, "Committed transactions could not be made durable.");
-                s.failed = Some((target, e.to_string()));
+                s.failed = Some((target, e.is_unavailable(), e.to_string()));
             }
         });
         shared.requests.locked().done = target;

@@ -251,6 +251,10 @@ pub enum StoreError {
     /// paused or cut off past its expiry), and nothing more is committed here.
     #[error("this node lost its lease on the database to another node; it commits nothing more")]
     Fenced,
+    /// The database could not be reached for a call made on this one's behalf (a group
+    /// commit's flush another writer led): it may succeed later.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     /// A commit was lost before it was durable: nothing more is acknowledged until the
     /// server restarts and serves what is durable.
     #[error("an earlier commit could not be made durable: {0}")]
@@ -308,7 +312,7 @@ impl StoreError {
         let e = match self {
             Self::Postgres(e) => e,
             // The node is going away; another serves the org.
-            Self::Fenced => return true,
+            Self::Fenced | Self::Unavailable(_) => return true,
             _ => return false,
         };
         match e.code() {

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod forwarding;
+mod restart;
 mod takeovers;
 
 use forcebus_testkit::pg::Postgres;

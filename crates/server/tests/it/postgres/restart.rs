@@ -1,0 +1,112 @@
+//! PostgreSQL restarted under load: while it is down every write is refused with
+//! Salesforce's `SERVER_UNAVAILABLE` (nothing else: no 500, no hang), writes succeed again
+//! by themselves once it is back, and every write acknowledged before, during or after is
+//! there with exactly one CREATE event.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use forcebus_testkit::pg::Postgres;
+use serde_json::{Value, json};
+
+use super::on;
+
+/// What one writer saw: the ids acknowledged, and every refusal's status and error code.
+#[derive(Default)]
+struct Seen {
+    acked: Vec<String>,
+    refused: Vec<(u16, String)>,
+}
+
+#[test]
+fn a_database_restarted_under_writers_loses_nothing_acknowledged() {
+    let pg = Postgres::start();
+    let s = on(&pg.database());
+    let (url, token) = (
+        format!("{}/sobjects/Account", s.data()),
+        s.ready.access_token.clone(),
+    );
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (url, token, seen, stop) = (url.clone(), token.clone(), seen.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"Name": format!("W{w} #{i}")}))
+                        .send()
+                        .expect("the server answers while its database is down");
+                    let status = r.status().as_u16();
+                    let body: Value = r.json().unwrap();
+                    let mut seen = seen.lock().unwrap();
+                    if status == 201 {
+                        seen.acked.push(body["id"].as_str().unwrap().to_owned());
+                    } else {
+                        let code = body[0]["errorCode"].as_str().unwrap_or("").to_owned();
+                        seen.refused.push((status, code));
+                        drop(seen);
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let acked = || seen.lock().unwrap().acked.len();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = acked();
+    pg.stop_server("fast");
+    std::thread::sleep(Duration::from_secs(2));
+    let down = acked();
+    pg.start_server();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acked() < down + 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writes did not come back"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    assert!(before > 0, "writes went through before the restart");
+    assert!(
+        !seen.refused.is_empty(),
+        "writes were refused while it was down"
+    );
+    for (status, code) in &seen.refused {
+        assert_eq!(
+            (*status, code.as_str()),
+            (503, "SERVER_UNAVAILABLE"),
+            "a write refused while the database was down"
+        );
+    }
+    let (creates, _) = crate::events::account_creates(&s, &Default::default(), 0);
+    for id in &seen.acked {
+        assert_eq!(creates.get(id), Some(&1), "{id} has exactly one CREATE");
+    }
+    let (st, count) = crate::get(&s, "/query?q=SELECT+COUNT()+FROM+Account");
+    assert_eq!(st, 200, "{count}");
+    assert_eq!(
+        count["totalSize"].as_u64(),
+        Some(creates.len() as u64),
+        "every event has its record, and no record lacks its event"
+    );
+    eprintln!(
+        "{before} acknowledged before the restart, {} in all, {} refused while down",
+        seen.acked.len(),
+        seen.refused.len()
+    );
+}
