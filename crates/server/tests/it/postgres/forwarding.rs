@@ -8,7 +8,7 @@ use forcebus_testkit::{Options, Pending, Server};
 use serde_json::{Value, json};
 
 use super::{TAKEOVER, on_with, options};
-use crate::{bin, create, records};
+use crate::{bin, create, j, records};
 
 pub(super) fn free_port() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -215,6 +215,41 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
             .expect("the stream stays open")
     });
     assert_eq!(got.events.len(), 1, "{got:?}");
+
+    // The admin API and `forcebus org` through b, with the cluster's admin key: an org
+    // made through b is a's, and its token works through b.
+    let org = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .arg("org")
+            .args([
+                "--url",
+                &format!("http://{}", listen.0),
+                "--key",
+                &a.ready.admin_key,
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let made = org(&["create", "--name", "made-through-b"]);
+    let made_token = made["access_token"].as_str().unwrap().to_owned();
+    let listed = org(&["list"]).to_string();
+    assert!(listed.contains("made-through-b"), "{listed}");
+    let (st, body) = j(reqwest::blocking::Client::new()
+        .get(format!(
+            "http://{}/services/data/v59.0/query?q=SELECT+Id+FROM+Account",
+            listen.0
+        ))
+        .bearer_auth(&made_token)
+        .send()
+        .unwrap());
+    assert_eq!((st, body["totalSize"].clone()), (200, json!(0)), "{body}");
 
     // b's /metrics are its own: it stands by and has passed requests on (HTTP and gRPC);
     // a's say it serves.
