@@ -80,12 +80,16 @@ impl EventLog {
                 return Ok((out, pos));
             }
         }
-        // Behind the tail: read from the store, a page at a time.
+        // Behind the tail: read from the store, a page at a time: as many as are still
+        // wanted (what is read past them would be read again by the next call), twice as
+        // many each time the channel's filter leaves the page short, at most 512.
         let last = visible;
+        let mut page_size = 0;
         while out.len() < max && pos < last {
+            page_size = (max - out.len()).max(page_size * 2).clamp(1, 512);
             let page = self
                 .store
-                .load_events(pos, 512)
+                .load_events(pos, page_size)
                 .map_err(|e| LogError::Store(e.to_string()))?;
             if page.is_empty() {
                 pos = last;
