@@ -343,7 +343,7 @@ pub async fn transact_one(
     let result = transact(org, caller, ops, true, false)
         .await
         .map_err(|_| failed("the transaction could not run".into()))?
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| forcebus_org::OrgError::storage(&e))?;
     let mut id = None;
     for r in result.results {
         let outcome = r?;

@@ -138,13 +138,7 @@ fn merge_op(e: &Element) -> Op {
 async fn run(app: crate::State, caller: Caller, name: &str, ops: Vec<Op>) -> Response {
     let result = match crate::transact(&app.org, caller, ops, false, false).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            return fault(
-                Code::UnknownException,
-                &crate::error::unexpected(&e),
-                "UnexpectedErrorFault",
-            );
-        }
+        Ok(Err(e)) => return store_fault(&e),
         Err(e) => return e.into_response(),
     };
     let mut w = Writer::new();
@@ -244,13 +238,7 @@ async fn recycle(app: crate::State, caller: Caller, name: &str, ids: Vec<String>
         .collect();
     let result = match crate::transact(&app.org, caller, ops, false, false).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            return fault(
-                Code::UnknownException,
-                &crate::error::unexpected(&e),
-                "UnexpectedErrorFault",
-            );
-        }
+        Ok(Err(e)) => return store_fault(&e),
         Err(e) => return e.into_response(),
     };
     let mut w = Writer::new();
@@ -278,4 +266,19 @@ fn result_error(w: &mut Writer, id: &str, e: &OrgError) {
     w.text_or_nil("id", id.as_deref())
         .value("success", false)
         .close();
+}
+
+/// The fault of a transaction the store refused: `SERVER_UNAVAILABLE` while its database
+/// cannot be reached (the call may succeed later; logged), else an unexpected error with
+/// its id.
+fn store_fault(e: &forcebus_org::StoreError) -> Response {
+    if e.is_unavailable() {
+        let refused = OrgError::storage(e);
+        return fault(refused.code, &refused.message, "UnexpectedErrorFault");
+    }
+    fault(
+        Code::UnknownException,
+        &crate::error::unexpected(e),
+        "UnexpectedErrorFault",
+    )
 }

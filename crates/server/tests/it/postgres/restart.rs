@@ -1,5 +1,6 @@
 //! PostgreSQL restarted under load: while it is down every write is refused with
-//! Salesforce's `SERVER_UNAVAILABLE` (nothing else: no 500, no hang), writes succeed again
+//! Salesforce's `SERVER_UNAVAILABLE` (REST, Tooling, a SOAP fault; no 500, no hang),
+//! writes succeed again
 //! by themselves once it is back, and every write acknowledged before, during or after is
 //! there with exactly one CREATE event.
 
@@ -62,9 +63,46 @@ fn a_database_restarted_under_writers_loses_nothing_acknowledged() {
         })
         .collect();
     let acked = || seen.lock().unwrap().acked.len();
+    // A Contact in the Recycle Bin, to undelete while the database is down.
+    let binned = crate::create(&s, "Contact", json!({"LastName": "Binned"}));
+    let st = s
+        .http()
+        .delete(format!("{}/sobjects/Contact/{binned}", s.data()))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(st, 204);
     std::thread::sleep(Duration::from_millis(500));
     let before = acked();
     pg.stop_server("fast");
+    // Other kinds of write are refused the same way: a Tooling record, a SOAP call.
+    let (st, body) = crate::j(s
+        .http()
+        .post(format!("{}/tooling/sobjects/PlatformEventChannel", s.data()))
+        .bearer_auth(&token)
+        .json(&json!({"FullName": "Down__chn", "Metadata": {"channelType": "event", "label": "Down"}}))
+        .send()
+        .unwrap());
+    assert_eq!(
+        (st, body[0]["errorCode"].clone()),
+        (503, json!("SERVER_UNAVAILABLE")),
+        "{body}"
+    );
+    let undelete = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header><SessionHeader xmlns="urn:partner.soap.sforce.com"><sessionId>{token}</sessionId></SessionHeader></se:Header><se:Body><undelete xmlns="urn:partner.soap.sforce.com"><ids>{binned}</ids></undelete></se:Body></se:Envelope>"#
+    );
+    let fault = s
+        .http()
+        .post(format!("{}/services/Soap/u/59.0", s.base()))
+        .header("Content-Type", "text/xml")
+        .header("SOAPAction", "undelete")
+        .body(undelete)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(fault.contains("SERVER_UNAVAILABLE"), "{fault}");
     std::thread::sleep(Duration::from_secs(2));
     let down = acked();
     pg.start_server();
