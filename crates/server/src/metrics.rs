@@ -109,14 +109,7 @@ pub(crate) async fn serve_standby() -> Response {
     };
     metrics::gauge!("forcebus_standby").set(1.0);
     read_process();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        handle.render(),
-    )
-        .into_response()
+    render(handle)
 }
 
 /// The `# HELP` lines of the event, subscriber, org and process metrics, and their zeros.
@@ -236,6 +229,11 @@ pub(crate) async fn serve(State(tenants): State<Arc<Tenants>>) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     read_now(&tenants);
+    render(handle)
+}
+
+/// Everything recorded, in Prometheus's text format.
+fn render(handle: &PrometheusHandle) -> Response {
     (
         [(
             header::CONTENT_TYPE,

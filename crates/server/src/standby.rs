@@ -431,41 +431,45 @@ impl tower::Service<axum::http::Request<Incoming>> for GrpcForward {
             peer: self.peer,
         };
         Box::pin(async move {
-            let Some(holder) = shared.holder() else {
-                crate::metrics::forwarded("grpc", false);
-                return Ok(grpc_unavailable("no node serves yet"));
-            };
-            let (mut parts, body) = request.into_parts();
-            if crate::forwarded::believe(&mut parts.headers, Some(&shared.key)).is_some() {
-                crate::metrics::forwarded("grpc", false);
-                return Ok(grpc_unavailable(
-                    "the nodes disagree on which of them serves",
-                ));
-            }
-            let Ok(uri) = target(&holder.grpc, &parts.uri) else {
-                crate::metrics::forwarded("grpc", false);
-                return Ok(grpc_unavailable("the serving node's address is not usable"));
-            };
-            parts.uri = uri;
-            crate::forwarded::mark(&mut parts.headers, &shared.key, conn);
-            match shared
-                .grpc
-                .request(axum::http::Request::from_parts(parts, body))
-                .await
-            {
-                Ok(response) => {
-                    crate::metrics::forwarded("grpc", true);
-                    Ok(response.map(|b| b.boxed_unsync()))
-                }
-                Err(e) => {
-                    crate::metrics::forwarded("grpc", false);
-                    tracing::debug!(error = %e, holder = %holder.node, "Cannot pass a gRPC call on.");
-                    Ok(grpc_unavailable(
-                        "the node serving this org cannot be reached",
-                    ))
-                }
-            }
+            let passed = pass_grpc_on(&shared, conn, request).await;
+            crate::metrics::forwarded("grpc", passed.is_ok());
+            Ok(passed.unwrap_or_else(|unavailable| unavailable))
         })
+    }
+}
+
+/// The serving node's answer to a gRPC call, or this one's when there is none to pass it to.
+async fn pass_grpc_on(
+    shared: &Arc<Shared>,
+    conn: ConnInfo,
+    request: axum::http::Request<Incoming>,
+) -> Result<axum::http::Response<GrpcBody>, axum::http::Response<GrpcBody>> {
+    let Some(holder) = shared.holder() else {
+        return Err(grpc_unavailable("no node serves yet"));
+    };
+    let (mut parts, body) = request.into_parts();
+    if crate::forwarded::believe(&mut parts.headers, Some(&shared.key)).is_some() {
+        return Err(grpc_unavailable(
+            "the nodes disagree on which of them serves",
+        ));
+    }
+    let Ok(uri) = target(&holder.grpc, &parts.uri) else {
+        return Err(grpc_unavailable("the serving node's address is not usable"));
+    };
+    parts.uri = uri;
+    crate::forwarded::mark(&mut parts.headers, &shared.key, conn);
+    match shared
+        .grpc
+        .request(axum::http::Request::from_parts(parts, body))
+        .await
+    {
+        Ok(response) => Ok(response.map(|b| b.boxed_unsync())),
+        Err(e) => {
+            tracing::debug!(error = %e, holder = %holder.node, "Cannot pass a gRPC call on.");
+            Err(grpc_unavailable(
+                "the node serving this org cannot be reached",
+            ))
+        }
     }
 }
 

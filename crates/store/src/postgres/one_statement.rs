@@ -7,13 +7,10 @@
 //! does not matter. The part setting `synchronous_commit` for the transaction saves the
 //! round trip of a `SET LOCAL`.
 
-use std::collections::HashMap;
-
 use postgres::{Row, Transaction};
 
-use crate::{StoredEvent, StoredRecord, Write};
-
-type Prepared = HashMap<&'static str, postgres::Statement>;
+use super::writes::{Events, Prepared, Records, last_wins};
+use crate::Write;
 
 /// The statement, counting the commit whatever the lease.
 const COMMIT: &str = concat!(
@@ -42,22 +39,6 @@ pub(super) fn fits(writes: &[Write]) -> bool {
     })
 }
 
-/// The last write of each key, in the order of their first writes.
-fn last_wins<K: std::hash::Hash + Eq, T>(items: Vec<(K, &T)>) -> Vec<&T> {
-    let mut at: HashMap<K, usize> = HashMap::new();
-    let mut out: Vec<&T> = Vec::new();
-    for (key, item) in items {
-        match at.get(&key) {
-            Some(&i) => out[i] = item,
-            None => {
-                at.insert(key, out.len());
-                out.push(item);
-            }
-        }
-    }
-    out
-}
-
 /// Runs `writes` (which [`fits`]) and counts the commit (checking the lease at `fence`
 /// unless it is 0): the count's row, `None` when the lease is another node's.
 pub(super) fn commit(
@@ -67,22 +48,6 @@ pub(super) fn commit(
     writes: &[Write],
     fence: i64,
 ) -> Result<Option<Row>, postgres::Error> {
-    let records = last_wins(
-        writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::PutRecord(r) => Some((r.id.as_str(), r)),
-                _ => None,
-            })
-            .collect(),
-    );
-    let events: Vec<&StoredEvent> = writes
-        .iter()
-        .filter_map(|w| match w {
-            Write::AppendEvent(e) => Some(e),
-            _ => None,
-        })
-        .collect();
     let values = last_wins(
         writes
             .iter()
@@ -92,8 +57,8 @@ pub(super) fn commit(
             })
             .collect(),
     );
-    let r = Records::of(&records);
-    let (ids, kinds, classes, times, payloads) = events_columns(&events);
+    let r = Records::last_of(writes);
+    let e = Events::of(writes);
     let (mut put, mut gone) = ((vec![], vec![], vec![]), (vec![], vec![]));
     for w in values {
         if let Write::Put { space, key, value } = w {
@@ -113,44 +78,24 @@ pub(super) fn commit(
     let sql = if fence == 0 { COMMIT } else { COMMIT_FENCED };
     let stmt = super::Conn::prepare(prepared, tx, sql)?;
     let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![
-        &org, &r.ids, &r.objects, &r.deleted, &r.bodies, &ids, &kinds, &classes, &times, &payloads,
-        &put.0, &put.1, &put.2, &gone.0, &gone.1,
+        &org,
+        &r.ids,
+        &r.objects,
+        &r.deleted,
+        &r.bodies,
+        &e.ids,
+        &e.kinds,
+        &e.classes,
+        &e.times,
+        &e.payloads,
+        &put.0,
+        &put.1,
+        &put.2,
+        &gone.0,
+        &gone.1,
     ];
     if fence != 0 {
         params.push(&fence);
     }
     tx.query_opt(&stmt, &params)
-}
-
-/// Records as the statement's arrays.
-struct Records<'a> {
-    ids: Vec<&'a str>,
-    objects: Vec<&'a str>,
-    deleted: Vec<bool>,
-    bodies: Vec<&'a str>,
-}
-
-impl<'a> Records<'a> {
-    fn of(records: &[&'a StoredRecord]) -> Self {
-        Self {
-            ids: records.iter().map(|r| r.id.as_str()).collect(),
-            objects: records.iter().map(|r| r.object.as_str()).collect(),
-            deleted: records.iter().map(|r| r.is_deleted).collect(),
-            bodies: records.iter().map(|r| r.body.as_str()).collect(),
-        }
-    }
-}
-
-/// Events as the statement's arrays: replay ids, kinds, classes, times, payloads.
-#[allow(clippy::type_complexity)]
-fn events_columns<'a>(
-    events: &[&'a StoredEvent],
-) -> (Vec<i64>, Vec<&'a str>, Vec<i16>, Vec<i64>, Vec<&'a [u8]>) {
-    (
-        events.iter().map(|e| e.replay_id as i64).collect(),
-        events.iter().map(|e| e.kind.as_str()).collect(),
-        events.iter().map(|e| i16::from(e.class)).collect(),
-        events.iter().map(|e| e.time_ms).collect(),
-        events.iter().map(|e| &e.payload[..]).collect(),
-    )
 }

@@ -8,7 +8,7 @@ use postgres::{Statement, Transaction};
 
 use crate::{StoredEvent, StoredRecord, Write};
 
-type Prepared = HashMap<&'static str, Statement>;
+pub(super) type Prepared = HashMap<&'static str, Statement>;
 
 const PUT_RECORDS: &str = "INSERT INTO fb_records (org, id, object, is_deleted, body)
     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bool[], $5::text[])
@@ -67,32 +67,9 @@ fn put_records(
     org: &str,
     run: &[Write],
 ) -> Result<(), postgres::Error> {
-    // One statement may not touch a row twice: the last write of a record wins, as it
-    // would one statement at a time.
-    let records: Vec<&StoredRecord> = run
-        .iter()
-        .filter_map(|w| match w {
-            Write::PutRecord(r) => Some(r),
-            _ => None,
-        })
-        .collect();
-    let last: HashMap<&str, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(n, r)| (r.id.as_str(), n))
-        .collect();
-    let records: Vec<&StoredRecord> = records
-        .iter()
-        .enumerate()
-        .filter(|(n, r)| last.get(r.id.as_str()) == Some(n))
-        .map(|(_, r)| *r)
-        .collect();
-    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-    let objects: Vec<&str> = records.iter().map(|r| r.object.as_str()).collect();
-    let deleted: Vec<bool> = records.iter().map(|r| r.is_deleted).collect();
-    let bodies: Vec<&str> = records.iter().map(|r| r.body.as_str()).collect();
+    let r = Records::last_of(run);
     let stmt = super::Conn::prepare(prepared, tx, PUT_RECORDS)?;
-    tx.execute(&stmt, &[&org, &ids, &objects, &deleted, &bodies])?;
+    tx.execute(&stmt, &[&org, &r.ids, &r.objects, &r.deleted, &r.bodies])?;
     Ok(())
 }
 
@@ -102,21 +79,86 @@ fn append_events(
     org: &str,
     run: &[Write],
 ) -> Result<(), postgres::Error> {
-    let events: Vec<&StoredEvent> = run
-        .iter()
-        .filter_map(|w| match w {
-            Write::AppendEvent(e) => Some(e),
-            _ => None,
-        })
-        .collect();
-    let ids: Vec<i64> = events.iter().map(|e| e.replay_id as i64).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    let classes: Vec<i16> = events.iter().map(|e| i16::from(e.class)).collect();
-    let times: Vec<i64> = events.iter().map(|e| e.time_ms).collect();
-    let payloads: Vec<&[u8]> = events.iter().map(|e| &e.payload[..]).collect();
+    let e = Events::of(run);
     let stmt = super::Conn::prepare(prepared, tx, APPEND_EVENTS)?;
-    tx.execute(&stmt, &[&org, &ids, &kinds, &classes, &times, &payloads])?;
+    tx.execute(
+        &stmt,
+        &[&org, &e.ids, &e.kinds, &e.classes, &e.times, &e.payloads],
+    )?;
     Ok(())
+}
+
+/// The last write of each key, in the order of their first writes: one statement may not
+/// touch a row twice, and the last write wins, as it would one statement at a time.
+pub(super) fn last_wins<K: std::hash::Hash + Eq, T>(items: Vec<(K, &T)>) -> Vec<&T> {
+    let mut at: HashMap<K, usize> = HashMap::new();
+    let mut out: Vec<&T> = Vec::new();
+    for (key, item) in items {
+        match at.get(&key) {
+            Some(&i) => out[i] = item,
+            None => {
+                at.insert(key, out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+/// The records `writes` put (the last write of each), as a statement's arrays.
+pub(super) struct Records<'a> {
+    pub(super) ids: Vec<&'a str>,
+    pub(super) objects: Vec<&'a str>,
+    pub(super) deleted: Vec<bool>,
+    pub(super) bodies: Vec<&'a str>,
+}
+
+impl<'a> Records<'a> {
+    pub(super) fn last_of(writes: &'a [Write]) -> Self {
+        let records: Vec<&StoredRecord> = last_wins(
+            writes
+                .iter()
+                .filter_map(|w| match w {
+                    Write::PutRecord(r) => Some((r.id.as_str(), r)),
+                    _ => None,
+                })
+                .collect(),
+        );
+        Self {
+            ids: records.iter().map(|r| r.id.as_str()).collect(),
+            objects: records.iter().map(|r| r.object.as_str()).collect(),
+            deleted: records.iter().map(|r| r.is_deleted).collect(),
+            bodies: records.iter().map(|r| r.body.as_str()).collect(),
+        }
+    }
+}
+
+/// The events `writes` append, as a statement's arrays.
+pub(super) struct Events<'a> {
+    pub(super) ids: Vec<i64>,
+    pub(super) kinds: Vec<&'a str>,
+    pub(super) classes: Vec<i16>,
+    pub(super) times: Vec<i64>,
+    pub(super) payloads: Vec<&'a [u8]>,
+}
+
+impl<'a> Events<'a> {
+    pub(super) fn of(writes: &'a [Write]) -> Self {
+        let events: Vec<&StoredEvent> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::AppendEvent(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        Self {
+            ids: events.iter().map(|e| e.replay_id as i64).collect(),
+            kinds: events.iter().map(|e| e.kind.as_str()).collect(),
+            classes: events.iter().map(|e| i16::from(e.class)).collect(),
+            times: events.iter().map(|e| e.time_ms).collect(),
+            payloads: events.iter().map(|e| &e.payload[..]).collect(),
+        }
+    }
 }
 
 fn one(
