@@ -4,7 +4,8 @@
 //! Sessions are found by `clientId` alone (no cookie needed). Each subscription is a cursor
 //! into the org's event log, so nothing queues per session: a connect reply takes what its
 //! cursors have (bounded per reply) and the next connect continues from there. A parked
-//! connect waits for the log to grow, for its session to be kicked (a newer connect, a
+//! connect waits for an event its subscriptions' channels may show (the log's bells of
+//! their kinds), for its session to be kicked (a newer connect, a subscribe, a
 //! disconnect), or for the hold timeout.
 //!
 //! Layout:

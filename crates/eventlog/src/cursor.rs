@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use crate::{Channel, Event, EventLog, LogError, Start};
 
 impl EventLog {
@@ -33,11 +31,12 @@ impl EventLog {
             }
             Start::After(id) => id,
         };
+        let wake = self.waker([&channel]);
         Ok(Cursor {
             log: self.clone(),
             channel,
             position,
-            wake: self.delivery.watch(),
+            wake,
         })
     }
 
@@ -180,7 +179,7 @@ pub struct Cursor {
     log: Arc<EventLog>,
     channel: Channel,
     position: u64,
-    wake: watch::Receiver<u64>,
+    wake: crate::Waker,
 }
 
 impl Cursor {
@@ -206,12 +205,15 @@ impl Cursor {
         Ok(events)
     }
 
-    /// Waits until the log has grown past this cursor's position.
+    /// Waits until an event its channel may show is visible past this cursor's position
+    /// (events of other kinds leave it waiting).
     pub async fn changed(&mut self) {
-        while *self.wake.borrow_and_update() <= self.position {
-            if self.wake.changed().await.is_err() {
+        loop {
+            self.wake.seen();
+            if self.wake.last_rung() > self.position {
                 return;
             }
+            self.wake.rung().await;
         }
     }
 }

@@ -36,6 +36,8 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the release task: a commit queued, or the delay changed.
     wake: Notify,
+    /// Wakes subscribers of the kinds that became visible.
+    bells: crate::bells::Bells,
 }
 
 impl Shared {
@@ -43,15 +45,19 @@ impl Shared {
         self.state.locked()
     }
 
-    /// Raises the visible replay id to `replay_id` (it never goes down).
+    /// Raises the visible replay id to `replay_id` (it never goes down), ringing the
+    /// bells of what became visible.
     fn raise(&self, replay_id: u64) {
-        self.visible.send_if_modified(|v| {
+        let raised = self.visible.send_if_modified(|v| {
             let up = replay_id > *v;
             if up {
                 *v = replay_id;
             }
             up
         });
+        if raised {
+            self.bells.ring_through(replay_id);
+        }
     }
 }
 
@@ -66,7 +72,13 @@ impl Delivery {
             visible: watch::channel(last).0,
             state: Mutex::default(),
             wake: Notify::new(),
+            bells: crate::bells::Bells::default(),
         }))
+    }
+
+    /// The subscribers' bells.
+    pub(crate) fn bells(&self) -> &crate::bells::Bells {
+        &self.0.bells
     }
 
     /// The last visible replay id.

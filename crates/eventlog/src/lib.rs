@@ -13,7 +13,9 @@
 //!   A cursor positioned before what was expired is an error ([`LogError::Expired`]),
 //!   never a silent skip.
 //! - **Reads** come from a bounded in-memory tail of recent events; older positions are
-//!   read from the store. **Wake-ups** go through a watch channel of the last visible
+//!   read from the store. **Wake-ups** ring the bells of the kinds that became visible
+//!   (`bells`: a parked subscriber wakes only for events its channels may show); what is
+//!   visible is a watch channel of the last visible
 //!   replay id: the last durable one, or, with a delivery delay set (a test control),
 //!   behind it by that delay (`delivery`).
 //!
@@ -34,6 +36,7 @@ use tokio::sync::watch;
 
 use forcebus_store::{Batch, Store, StoreError, StoredEvent, Write};
 
+mod bells;
 mod commit;
 mod cursor;
 mod delivery;
@@ -41,6 +44,7 @@ mod durable;
 mod event;
 mod retention;
 
+pub use bells::Waker;
 pub use commit::Commit;
 pub use cursor::{Cursor, Lag};
 pub use event::{ANY_KIND, Channel, Event, Filter, NewEvent};
@@ -271,6 +275,14 @@ impl EventLog {
         self.delivery.watch()
     }
 
+    /// A wake-up for a subscriber of `channels`: it rings when an event of a kind one of
+    /// them shows becomes visible (only then: events of other kinds leave it parked).
+    pub fn waker<'a>(&self, channels: impl IntoIterator<Item = &'a Channel>) -> Waker {
+        self.delivery
+            .bells()
+            .waker(channels, || self.delivery.visible())
+    }
+
     /// Shows events to subscribers no sooner than `delay` after their commit is durable
     /// (zero: at once). Setting a delay needs a Tokio runtime.
     pub fn set_delivery_delay(&self, delay: Duration) {
@@ -336,6 +348,11 @@ impl EventLog {
         self.lock().next_id = next;
         commit(writes)?;
         count_appended(&stored, self.config.family);
+        self.delivery.bells().appended(
+            stored
+                .iter()
+                .map(|e| (e.replay_id, e.kind.as_str(), e.class)),
+        );
         let trace = forcebus_trace::current();
         let published: Appended = stored
             .into_iter()

@@ -91,7 +91,6 @@ pub(super) async fn connect(
     session.kick.notify_waiters();
     let immediate = first || zero_timeout || batched;
     let deadline = Instant::now() + bx.config.connect_hold;
-    let mut watch = bx.org.log().watch();
     let mut revocations = bx.auth.revocations();
     let mut drops = bx.org.controls().sessions_dropped();
     let dropped = || session.dropped(bx.org.controls().session_epoch());
@@ -102,7 +101,14 @@ pub(super) async fn connect(
         let closing = bx.closing_wake.notified();
         tokio::pin!(closing);
         closing.as_mut().enable();
-        watch.borrow_and_update();
+        // Rings only for events the session's channels may show (a subscribe kicks this
+        // loop, which then waits on the new set); made before looking, so an event that
+        // becomes visible after the look rings it.
+        let mut waker = {
+            let subs = lock(&session.subs);
+            bx.org.log().waker(subs.iter().map(|s| s.cursor.channel()))
+        };
+        waker.seen();
         // A newer connect holds the client now: this one is answered empty, and the
         // events stay for the newer one (the client may have abandoned this request).
         if stale(session, generation) {
@@ -121,7 +127,7 @@ pub(super) async fn connect(
         }
         let parked = Parked::start(session);
         let woke = tokio::select! {
-            _ = watch.changed() => true,
+            () = waker.rung() => true,
             _ = &mut kicked => true,
             _ = &mut closing => true,
             // The test controls dropped the sessions: this connect is answered as usual,

@@ -10,6 +10,7 @@ use serde_json::Value;
 mod auth;
 mod bayeux;
 mod bayeux_overlap;
+mod bayeux_wakes;
 mod bulk1;
 mod bulk2;
 mod catalogue;
