@@ -39,7 +39,7 @@ struct Cli {
     /// Attach to a running server: its JSON ready line.
     #[arg(long, global = true)]
     ready: Option<String>,
-    /// The pid of the attached server (for RSS).
+    /// The pid of the attached server, or of the peer (`--faye`) (for RSS and CPU time).
     #[arg(long, global = true)]
     pid: Option<u32>,
     /// Durability of the started server: `full` (fsync per commit) or `normal`.
@@ -76,6 +76,8 @@ enum Scenario {
     Replay(scenarios::pubsub::ReplayArgs),
     /// One Bulk API 2.0 insert job of N rows, end to end, with the server's peak RSS.
     BulkIngest(scenarios::bulk::Args),
+    /// Memory per record: N typical Accounts loaded, the server restarted on them.
+    RecordMemory(scenarios::records::Args),
     /// N orgs made, used and deleted through the admin API: ms per create, RSS per org,
     /// and RSS after the deletes.
     OrgChurn(scenarios::orgs::Args),
@@ -94,6 +96,7 @@ fn described(scenario: &Scenario) -> (&'static str, serde_json::Value, String) {
         Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
         Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
         Scenario::BulkIngest(a) => ("bulk-ingest", json!(a), String::new()),
+        Scenario::RecordMemory(a) => ("record-memory", json!(a), String::new()),
         Scenario::OrgChurn(a) => ("org-churn", json!(a), String::new()),
         Scenario::SchemaSoak(a) => ("schema-soak", json!(a), a.server_config()),
     }
@@ -112,14 +115,17 @@ fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let faye = peer.is_some();
-    let target = target(&cli, &config, faye)?;
+    let mut target = target(&cli, &config, faye)?;
     let run = scenarios::Run {
         duration: std::time::Duration::from_secs(cli.duration),
         warmup: std::time::Duration::from_secs(cli.warmup),
     };
     let result = rt.block_on(async {
         match &cli.scenario {
-            Scenario::BayeuxFanout(a) => scenarios::fanout::run(&run, target.as_ref(), a).await,
+            Scenario::BayeuxFanout(a) => {
+                let pid = target.as_ref().and_then(|t| t.pid).or(cli.pid);
+                scenarios::fanout::run(&run, target.as_ref(), pid, a).await
+            }
             Scenario::CdcE2e(a) => {
                 scenarios::cdc::run(&run, target.as_ref().expect("a server"), a).await
             }
@@ -147,6 +153,9 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::BulkIngest(a) => {
                 scenarios::bulk::run(target.as_ref().expect("a server"), a).await
+            }
+            Scenario::RecordMemory(a) => {
+                scenarios::records::run(target.as_mut().expect("a server"), &cli.bin, a).await
             }
             Scenario::OrgChurn(a) => {
                 scenarios::orgs::run(target.as_ref().expect("a server"), a).await

@@ -42,6 +42,28 @@ pub(crate) fn spawn(bin: &str, config: &str, in_memory: bool) -> anyhow::Result<
     std::fs::create_dir_all(&dir)?;
     let config_path = dir.join("forcebus.toml");
     std::fs::write(&config_path, config)?;
+    start_in(bin, dir, config, in_memory)
+}
+
+impl Target {
+    /// Stops the server loadgen started (SIGKILL: what it acknowledged is on disk) and
+    /// starts it again on the same data dir and config: the org as it loads from disk,
+    /// without what the run before left in memory.
+    pub(crate) fn restart(&mut self, bin: &str) -> anyhow::Result<()> {
+        let (Some(mut child), Some(dir)) = (self.child.take(), self.dir.take()) else {
+            bail!("only a server loadgen started can be restarted");
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        let config = self.config.as_str().unwrap_or_default().to_owned();
+        *self = start_in(bin, dir, &config, false)?;
+        Ok(())
+    }
+}
+
+/// Starts `bin serve` on the data dir in `dir` with the config file there.
+fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::Result<Target> {
+    let config_path = dir.join("forcebus.toml");
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
@@ -117,6 +139,18 @@ pub(crate) fn rss_of(pid: Option<u32>) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// CPU time (user and system, seconds) process `pid` has used so far, from
+/// `/proc/{pid}/stat` (in USER_HZ ticks, 100 a second on Linux: a 10 ms resolution).
+pub(crate) fn cpu_secs_of(pid: Option<u32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // The command name (field 2) may hold spaces: the fields after it follow its `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12th and 13th after `)`.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 impl Target {

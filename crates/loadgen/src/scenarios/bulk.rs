@@ -64,10 +64,26 @@ async fn finished(http: &reqwest::Client, t: &Target, id: &str) -> anyhow::Resul
     }
 }
 
-pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
-    let http = super::http()?;
-    let body = csv(a);
-    let upload_bytes = body.len();
+/// One Bulk API 2.0 insert job of `object` rows, end to end.
+pub(crate) struct Ingested {
+    /// The job as it ended.
+    pub(crate) job: Value,
+    /// The upload's time.
+    pub(crate) uploaded: Duration,
+    /// From the upload's start until the job ended.
+    pub(crate) total: Duration,
+    /// The server's RSS before, and at its peak while the job ran (sampled every 50 ms).
+    pub(crate) rss_before: Option<u64>,
+    pub(crate) rss_peak: u64,
+}
+
+/// Uploads `body` (CSV) as an insert job of `object`, closes it and waits until it ends.
+pub(crate) async fn ingest(
+    http: &reqwest::Client,
+    t: &Target,
+    object: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<Ingested> {
     let rss_before = t.rss();
     let peak = Arc::new(AtomicU64::new(rss_before.unwrap_or(0)));
     let stop = Arc::new(AtomicBool::new(false));
@@ -85,7 +101,7 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
     let job: Value = http
         .post(format!("{}/jobs/ingest", t.data()))
         .bearer_auth(&t.token)
-        .json(&json!({"object": "Account", "operation": "insert"}))
+        .json(&json!({"object": object, "operation": "insert"}))
         .send()
         .await?
         .json()
@@ -110,10 +126,30 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
         .send()
         .await?
         .error_for_status()?;
-    let done = finished(&http, t, &id).await?;
+    let job = finished(http, t, &id).await?;
     let total = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
+    Ok(Ingested {
+        job,
+        uploaded,
+        total,
+        rss_before,
+        rss_peak: peak.load(Ordering::Relaxed),
+    })
+}
+
+pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
+    let http = super::http()?;
+    let body = csv(a);
+    let upload_bytes = body.len();
+    let Ingested {
+        job: done,
+        uploaded,
+        total,
+        rss_before,
+        rss_peak,
+    } = ingest(&http, t, "Account", body).await?;
     let processing = total - uploaded;
     let per_sec = |d: Duration| a.rows as f64 / d.as_secs_f64().max(1e-9);
     Ok(json!({
@@ -129,7 +165,7 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
         "end_to_end_rows_per_sec": per_sec(total),
         "server_rss_bytes": {
             "before": rss_before,
-            "peak": peak.load(Ordering::Relaxed),
+            "peak": rss_peak,
             "after": t.rss(),
         },
     }))

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::bayeux::Client;
 use crate::report::Stats;
-use crate::server::Target;
+use crate::server::{Target, cpu_secs_of};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub(crate) struct Args {
@@ -52,9 +52,12 @@ fn sent_of(m: &Value) -> Option<u64> {
         .or_else(|| d["sent"].as_u64())
 }
 
+/// `pid`: the server's process (forcebus's when loadgen started it, a peer's when
+/// `--pid` names it), whose CPU time over the measured window is reported per delivery.
 pub(crate) async fn run(
     run: &super::Run,
     target: Option<&Target>,
+    pid: Option<u32>,
     a: &Args,
 ) -> anyhow::Result<Value> {
     let http = super::http()?;
@@ -119,17 +122,31 @@ pub(crate) async fn run(
     ));
     tokio::time::sleep(run.warmup).await;
     stats.start();
+    let cpu_before = cpu_secs_of(pid);
     tokio::time::sleep(run.duration).await;
     stop.store(true, Ordering::SeqCst);
     let _ = publisher.await;
-    // Let in-flight deliveries land.
+    // Let in-flight deliveries land (the messages published in the window are counted
+    // when they arrive, so the server's CPU time spans their delivery too).
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu = cpu_secs_of(pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     for t in &tasks {
         t.abort();
     }
     let mut out = stats.summary(run.duration);
     let sent = out["sent"].as_u64().unwrap_or(0);
+    let delivered = out["delivered"].as_u64().unwrap_or(0);
     out["expected_deliveries"] = json!(sent as f64 * a.clients as f64 / a.rooms as f64);
+    // The server's own CPU time (user + system, from /proc) over the window and the
+    // drain after it, per message delivered in that window: publishing included, the
+    // load generator's CPU not.
+    out["server_cpu_secs"] = json!(cpu);
+    out["server_cpu_us_per_delivery"] = json!(
+        cpu.filter(|_| delivered > 0)
+            .map(|c| c * 1e6 / delivered as f64)
+    );
     Ok(out)
 }
 

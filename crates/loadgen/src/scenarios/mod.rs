@@ -7,6 +7,7 @@ pub(crate) mod idle;
 pub(crate) mod nats;
 pub(crate) mod orgs;
 pub(crate) mod pubsub;
+pub(crate) mod records;
 pub(crate) mod schema_soak;
 
 use std::time::Duration;
