@@ -215,12 +215,32 @@ pub(crate) async fn count(req: Request, next: Next) -> Response {
     let family = family(req.uri().path());
     let started = Instant::now();
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("forcebus_http_requests_total", "family" => family, "status" => status)
-        .increment(1);
-    metrics::histogram!("forcebus_http_request_duration_seconds", "family" => family)
-        .record(started.elapsed());
+    let (counter, histogram) = request_metrics(family, response.status().as_u16());
+    counter.increment(1);
+    histogram.record(started.elapsed());
     response
+}
+
+/// The request counter and duration histogram of a family and status, looked up in the
+/// registry once per worker thread (the lookup hashes the labels and allocated the status
+/// text, at every request).
+fn request_metrics(family: &'static str, status: u16) -> (metrics::Counter, metrics::Histogram) {
+    type Handles =
+        std::collections::HashMap<(&'static str, u16), (metrics::Counter, metrics::Histogram)>;
+    thread_local! {
+        static HANDLES: std::cell::RefCell<Handles> = std::cell::RefCell::default();
+    }
+    HANDLES.with_borrow_mut(|handles| {
+        handles
+            .entry((family, status))
+            .or_insert_with(|| {
+                (
+                    metrics::counter!("forcebus_http_requests_total", "family" => family, "status" => status.to_string()),
+                    metrics::histogram!("forcebus_http_request_duration_seconds", "family" => family),
+                )
+            })
+            .clone()
+    })
 }
 
 /// `GET /metrics`.
