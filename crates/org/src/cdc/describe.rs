@@ -30,8 +30,19 @@ impl Described {
     }
 }
 
-/// Change type, body, changed and nulled fields of one change; `None` when nothing is emitted.
-pub(super) fn describe(c: &Change<'_>) -> Option<Described> {
+/// The fields a change event of `object` may carry: its [`event_fields`] but blobs (a
+/// blob's bytes are not in change events: the record holds only their store key). The
+/// same for every change of the object: worked out once per transaction.
+pub(super) fn carried(object: &forcebus_meta::ObjectDef) -> Vec<EventField<'_>> {
+    event_fields(object)
+        .into_iter()
+        .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
+        .collect()
+}
+
+/// Change type, body, changed and nulled fields of one change, whose object's event
+/// fields are `fields` ([`carried`]); `None` when nothing is emitted.
+pub(super) fn describe(c: &Change<'_>, fields: &[EventField<'_>]) -> Option<Described> {
     let kind = match (c.before, c.after) {
         (None, Some(a)) if !a.is_deleted => "CREATE",
         (Some(b), Some(a)) if !b.is_deleted && !a.is_deleted => "UPDATE",
@@ -40,21 +51,16 @@ pub(super) fn describe(c: &Change<'_>) -> Option<Described> {
         _ => return None,
     };
     let mut out = Described::new(kind);
-    // A blob's bytes are not in change events (the record holds only their store key).
-    let fields: Vec<EventField<'_>> = event_fields(c.object)
-        .into_iter()
-        .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
-        .collect();
     match kind {
         "CREATE" | "UNDELETE" => {
             let after = c.after.filter(|r| !r.is_deleted)?;
-            for ef in &fields {
+            for ef in fields {
                 whole(after, ef, &mut out.body);
             }
         }
         "UPDATE" => {
             let (before, after) = (c.before?, c.after?);
-            for ef in &fields {
+            for ef in fields {
                 match ef {
                     EventField::Scalar(f) => changed_scalar(before, after, f, &mut out),
                     EventField::Compound { name, parts } => {

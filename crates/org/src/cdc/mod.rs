@@ -157,8 +157,21 @@ pub(crate) fn events(
         counted: 0,
         overflowed: Vec::new(),
     };
+    // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
+    // of one object).
+    let mut fields_of: Vec<(&str, Vec<forcebus_events::change::EventField<'_>>)> = Vec::new();
     for c in changes {
-        let Some(d) = describe(c) else {
+        let at = match fields_of
+            .iter()
+            .position(|(name, _)| *name == c.object.name)
+        {
+            Some(at) => at,
+            None => {
+                fields_of.push((&c.object.name, describe::carried(c.object)));
+                fields_of.len() - 1
+            }
+        };
+        let Some(d) = describe(c, &fields_of[at].1) else {
             continue;
         };
         let id = c
