@@ -34,6 +34,17 @@ pub(crate) struct Body {
 }
 
 impl Record {
+    /// Gives back what the field map holds beyond its entries (a map grown one insert at a
+    /// time has room for up to twice as many): the committed state keeps every record of
+    /// the org in memory.
+    pub(crate) fn compact(&mut self) {
+        // The map does not tell its capacity: rebuilt at its size (its keys and values
+        // are moved, not copied).
+        let mut fields = Map::with_capacity(self.fields.len());
+        fields.extend(std::mem::take(&mut self.fields));
+        self.fields = fields;
+    }
+
     /// A field's value; `Null` when unset.
     pub fn get(&self, field: &str) -> &Value {
         self.fields.get(field).unwrap_or(&Value::Null)

@@ -66,7 +66,8 @@ impl State {
         Ok(state)
     }
 
-    pub(crate) fn insert(&mut self, schema: &Schema, r: Record) {
+    pub(crate) fn insert(&mut self, schema: &Schema, mut r: Record) {
+        r.compact();
         self.remove(schema, &r.id);
         self.by_object
             .entry(r.object.clone())
