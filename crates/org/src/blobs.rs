@@ -132,7 +132,7 @@ mod tests {
         Record {
             id: crate::RecordId::mint("068", 1),
             object: "ContentVersion".into(),
-            fields,
+            fields: fields.into(),
             is_deleted: false,
             deleted_at: None,
             deleted_with: None,

@@ -3,10 +3,12 @@
 //! These mirror what Salesforce itself maintains so that reads (and later, change events
 //! and SOQL filters) see the same values a real org would show.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::fields::Fields;
 
 /// Recomputes the derived fields of a record of `object` in place.
-pub(crate) fn derive(object: &str, fields: &mut Map<String, Value>, now: &str) {
+pub(crate) fn derive(object: &str, fields: &mut Fields, now: &str) {
     match object {
         "Contact" | "Lead" | "User" => person_name(fields),
         "Opportunity" => opportunity(fields),
@@ -16,14 +18,14 @@ pub(crate) fn derive(object: &str, fields: &mut Map<String, Value>, now: &str) {
     }
 }
 
-fn text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+fn text<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
         .get(name)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
 }
 
-fn person_name(fields: &mut Map<String, Value>) {
+fn person_name(fields: &mut Fields) {
     let name = [
         "Salutation",
         "FirstName",
@@ -45,7 +47,7 @@ fn person_name(fields: &mut Map<String, Value>) {
     );
 }
 
-fn opportunity(fields: &mut Map<String, Value>) {
+fn opportunity(fields: &mut Fields) {
     let stage = text(fields, "StageName").map(str::to_owned);
     let known = stage.as_deref().and_then(forcebus_meta::standard::stage);
     let (closed, won) = match stage.as_deref() {
@@ -90,7 +92,7 @@ fn year_month(date: &str) -> Option<(i64, i64)> {
     Some((year, month))
 }
 
-fn case(fields: &mut Map<String, Value>, now: &str) {
+fn case(fields: &mut Fields, now: &str) {
     let closed = text(fields, "Status") == Some("Closed");
     fields.insert("IsClosed".into(), Value::Bool(closed));
     match (
@@ -107,7 +109,7 @@ fn case(fields: &mut Map<String, Value>, now: &str) {
     }
 }
 
-fn task(fields: &mut Map<String, Value>) {
+fn task(fields: &mut Fields) {
     let closed = text(fields, "Status") == Some("Completed");
     fields.insert("IsClosed".into(), Value::Bool(closed));
     let high = text(fields, "Priority") == Some("High");

@@ -146,7 +146,7 @@ mod tests {
         Record {
             id: RecordId::mint("001", 1),
             object: "Account".into(),
-            fields,
+            fields: fields.into(),
             is_deleted: false,
             deleted_at: None,
             deleted_with: None,

@@ -69,7 +69,7 @@ pub(crate) fn rows(
             Record {
                 id,
                 object: def.name.clone(),
-                fields,
+                fields: fields.into(),
                 is_deleted: false,
                 deleted_at: None,
                 deleted_with: None,

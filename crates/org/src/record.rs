@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::fields::Fields;
 use crate::id::RecordId;
 use crate::meta::{FieldType, ObjectDef};
 
@@ -14,7 +15,7 @@ pub struct Record {
     /// Canonical object name.
     pub object: String,
     /// Field values by canonical name; absent means null.
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
     /// In the Recycle Bin.
     pub is_deleted: bool,
     /// When it went to the Recycle Bin (REST datetime form).
@@ -26,7 +27,7 @@ pub struct Record {
 /// The stored JSON body of a record.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Body {
-    pub(crate) fields: Map<String, Value>,
+    pub(crate) fields: Fields,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deleted_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,11 +39,7 @@ impl Record {
     /// time has room for up to twice as many): the committed state keeps every record of
     /// the org in memory.
     pub(crate) fn compact(&mut self) {
-        // The map does not tell its capacity: rebuilt at its size (its keys and values
-        // are moved, not copied).
-        let mut fields = Map::with_capacity(self.fields.len());
-        fields.extend(std::mem::take(&mut self.fields));
-        self.fields = fields;
+        self.fields.shrink_to_fit();
     }
 
     /// A field's value; `Null` when unset.

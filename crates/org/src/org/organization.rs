@@ -105,7 +105,7 @@ impl Org {
         let row = Record {
             id: self.id(),
             object: "Organization".into(),
-            fields,
+            fields: fields.into(),
             is_deleted: false,
             deleted_at: None,
             deleted_with: None,

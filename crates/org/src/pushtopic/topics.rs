@@ -48,15 +48,15 @@ pub(crate) fn changed_fields(before: &Record, after: &Record) -> HashSet<String>
     let mut out: HashSet<String> = after
         .fields
         .iter()
-        .filter(|(k, v)| before.fields.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
+        .filter(|(k, v)| before.fields.get(k) != Some(v))
+        .map(|(k, _)| k.to_owned())
         .collect();
     out.extend(
         before
             .fields
             .keys()
-            .filter(|k| !after.fields.contains_key(*k))
-            .cloned(),
+            .filter(|k| !after.fields.contains_key(k))
+            .map(str::to_owned),
     );
     out
 }

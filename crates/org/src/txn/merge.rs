@@ -167,7 +167,7 @@ impl Txn<'_> {
                         .and_then(RecordId::parse)
                         .is_some_and(|id| merged.contains(&id))
                 {
-                    rec.fields.insert(name.clone(), Value::Null);
+                    rec.fields.set(name, Value::Null);
                     refers = true;
                 }
             }

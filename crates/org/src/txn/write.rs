@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::derive::derive;
 use crate::error::{Code, OrgError};
+use crate::fields::Fields;
 use crate::id::RecordId;
 use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::record::Record;
@@ -54,8 +55,9 @@ impl Txn<'_> {
     pub(super) fn complete(
         &mut self,
         def: &ObjectDef,
-        mut fields: Map<String, Value>,
+        fields: Map<String, Value>,
     ) -> Result<Record, OrgError> {
+        let mut fields = Fields::from(fields);
         let user = Value::String(self.caller.user_id.to18());
         for f in &def.fields {
             if fields.get(&f.name).is_some_and(|v| !v.is_null()) {
@@ -81,9 +83,9 @@ impl Txn<'_> {
                     .or_else(|| f.default_picklist.clone().map(Value::from)),
             };
             if let Some(v) = default {
-                fields.insert(f.name.clone(), v);
+                fields.set(&f.name, v);
             } else if f.ftype == FieldType::Boolean {
-                fields.insert(f.name.clone(), Value::Bool(false));
+                fields.set(&f.name, Value::Bool(false));
             }
         }
         let missing: Vec<String> = def
