@@ -135,19 +135,23 @@ pub(crate) async fn run(
     for t in &tasks {
         t.abort();
     }
+    Ok(report(&stats, run, a, cpu))
+}
+
+/// The run's figures: `cpu` is the server's own CPU time (user + system, from /proc) over
+/// the window and the drain after it, reported per message delivered in that window
+/// (publishing included, the load generator's CPU not).
+fn report(stats: &Stats, run: &super::Run, a: &Args, cpu: Option<f64>) -> Value {
     let mut out = stats.summary(run.duration);
     let sent = out["sent"].as_u64().unwrap_or(0);
     let delivered = out["delivered"].as_u64().unwrap_or(0);
     out["expected_deliveries"] = json!(sent as f64 * a.clients as f64 / a.rooms as f64);
-    // The server's own CPU time (user + system, from /proc) over the window and the
-    // drain after it, per message delivered in that window: publishing included, the
-    // load generator's CPU not.
     out["server_cpu_secs"] = json!(cpu);
     out["server_cpu_us_per_delivery"] = json!(
         cpu.filter(|_| delivered > 0)
             .map(|c| c * 1e6 / delivered as f64)
     );
-    Ok(out)
+    out
 }
 
 /// Every client handshaken and subscribed to its room (50 joining at a time).
