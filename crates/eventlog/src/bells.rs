@@ -18,6 +18,9 @@ use tokio::sync::watch;
 
 use crate::{ANY_KIND, Channel, RetentionClass};
 
+/// Kinds past which a channel waits on its class's bell instead of one per kind.
+const MAX_KIND_BELLS: usize = 8;
+
 /// Queued runs past which the queue keeps one run that rings every bell (only a long
 /// delivery delay at a high rate queues this many).
 const MAX_RUNS: usize = 4096;
@@ -124,16 +127,21 @@ impl Bells {
         visible: impl FnOnce() -> u64,
     ) -> Waker {
         let mut keys: Vec<Key> = Vec::new();
+        let mut add = |key: Key| {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        };
         for channel in channels {
+            // A channel of many kinds (`/data/ChangeEvents` names every selected object's)
+            // waits on its class's bell: a wake-up too many now and then costs less than
+            // a bell per kind at every park.
+            if channel.kinds.len() > MAX_KIND_BELLS || channel.kinds.contains(ANY_KIND) {
+                add(Key::Class(channel.class));
+                continue;
+            }
             for kind in &channel.kinds {
-                let key = if kind == ANY_KIND {
-                    Key::Class(channel.class)
-                } else {
-                    Key::Kind(kind.clone())
-                };
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
+                add(Key::Kind(kind.clone()));
             }
         }
         let mut state = self.0.locked();
@@ -225,6 +233,21 @@ mod tests {
         assert!(rang(&mut any));
         bells.ring_through(4);
         assert!(!rang(&mut any), "C is of another class");
+    }
+
+    #[test]
+    fn a_channel_of_many_kinds_waits_on_its_class() {
+        let bells = Bells::default();
+        let kinds: Vec<String> = (0..=MAX_KIND_BELLS).map(|i| format!("K{i}")).collect();
+        let names: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        let mut w = bells.waker([&channel(&names)], || 0);
+        assert_eq!(w.bells.len(), 1);
+        bells.appended([(1, "K3", 1)].into_iter());
+        bells.ring_through(1);
+        assert!(rang(&mut w));
+        bells.appended([(2, "Other", 2)].into_iter());
+        bells.ring_through(2);
+        assert!(!rang(&mut w), "another class");
     }
 
     #[test]

@@ -24,7 +24,8 @@
 //!
 //! Layout: [`EventLog`] (here: opening, appending, publishing), `event` (events and
 //! channels), `cursor` (reading a channel), `commit` (appends joined to a storage
-//! transaction), `durable`, `delivery` (what subscribers may see, and when), `retention`.
+//! transaction), `durable`, `delivery` (what subscribers may see, and when), `bells`
+//! (whom it wakes), `retention`.
 
 use forcebus_sync::prelude::*;
 use std::collections::{BTreeMap, VecDeque};

@@ -24,7 +24,8 @@
 //! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
-//!   [`record`]: records and their REST shape; [`custom`]: custom objects from the config;
+//!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
+//!   [`custom`]: custom objects from the config;
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
 //! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
