@@ -142,7 +142,14 @@ impl Fields {
         if self.entries.len() <= LINEAR {
             self.sorted = Vec::new();
         } else {
-            self.index();
+            // The entries after `i` moved down one.
+            let i = i as u32;
+            self.sorted.retain(|&j| j != i);
+            for j in &mut self.sorted {
+                if *j > i {
+                    *j -= 1;
+                }
+            }
         }
         Some(value)
     }

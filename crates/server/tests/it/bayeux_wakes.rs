@@ -118,3 +118,43 @@ fn a_channel_of_every_change_event_wakes_for_any_object() {
         assert!(secs < 5.0, "parked {secs} s");
     }
 }
+
+/// A review found: runs of one kind grew across commits and rang only once wholly
+/// visible, so while writes of that kind kept coming, a parked connect was never woken.
+/// With a delivery delay each release shows all but the newest commits: the first event
+/// must still answer the parked connect about a delay after it, while writes go on.
+#[test]
+fn a_parked_connect_wakes_while_writes_of_its_kind_keep_coming() {
+    let s = server();
+    let r = s
+        .http()
+        .post(format!("{}/forcebus/v1/control/streaming", s.base()))
+        .header("Authorization", format!("Bearer {}", s.ready.admin_key))
+        .json(&json!({"delivery_delay_ms": 500}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let client = handshake(&s);
+    connect(&s, &client, "1", json!({}));
+    subscribe(&s, &client, "/data/AccountChangeEvent");
+    let parked = park(&s, &client, "p");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let mut n = 0;
+    // Writes every 150 ms for 4 s: one always waits out the delay behind the shown ones.
+    while started.elapsed() < Duration::from_secs(4) && !parked.is_finished() {
+        create(&s, "Account", json!({"Name": format!("Steady {n}")}));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let answered_after = started.elapsed();
+    let (r, _) = parked.join().unwrap();
+    assert!(
+        channels(&r).iter().all(|c| c == "/data/AccountChangeEvent") && !channels(&r).is_empty(),
+        "{r}"
+    );
+    assert!(
+        answered_after < Duration::from_millis(2500),
+        "answered {answered_after:?} after the first write, {n} writes in"
+    );
+}
