@@ -115,15 +115,28 @@ impl Fields {
         match self.find(name) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(at) => {
-                let i = self.entries.len();
-                self.entries.push((intern(name), value));
-                if !self.sorted.is_empty() {
-                    self.sorted.insert(at, i as u32);
-                } else if self.entries.len() > LINEAR {
-                    self.index();
-                }
+                self.push(intern(name), value, at);
                 None
             }
+        }
+    }
+
+    /// [`Fields::set`] with a name already interned.
+    fn set_name(&mut self, name: Arc<str>, value: Value) {
+        match self.find(&name) {
+            Ok(i) => self.entries[i].1 = value,
+            Err(at) => self.push(name, value, at),
+        }
+    }
+
+    /// Adds an entry of a name it lacks; `at`: the name's place in the sorted index.
+    fn push(&mut self, name: Arc<str>, value: Value, at: usize) {
+        let i = self.entries.len();
+        self.entries.push((name, value));
+        if !self.sorted.is_empty() {
+            self.sorted.insert(at, i as u32);
+        } else if self.entries.len() > LINEAR {
+            self.index();
         }
     }
 
@@ -288,6 +301,29 @@ impl Serialize for Fields {
     }
 }
 
+/// A field name read from a document: interned as it is read, without a `String` first
+/// (a `Cow<str>` is always owned once deserialised; every stored record is decoded at
+/// start).
+struct Key(Arc<str>);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(Key(intern(name)))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
 impl<'de> Deserialize<'de> for Fields {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Entries;
@@ -304,10 +340,8 @@ impl<'de> Deserialize<'de> for Fields {
                 // to shrink: every stored record is decoded at start).
                 let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
                 scratch.clear();
-                while let Some((name, value)) =
-                    map.next_entry::<std::borrow::Cow<'de, str>, Value>()?
-                {
-                    scratch.set(&name, value);
+                while let Some(name) = map.next_key::<Key>()? {
+                    scratch.set_name(name.0, map.next_value()?);
                 }
                 let out = Fields {
                     entries: scratch.entries.drain(..).collect(),
