@@ -262,15 +262,16 @@ mod tests {
         assert!(bells.0.locked().runs.is_empty());
     }
 
+    /// Events 1 to `MAX_RUNS + 10`, of kinds X and Y in turn: a run each, past the cap.
+    fn past_the_run_limit() -> impl Iterator<Item = (u64, &'static str, RetentionClass)> {
+        (1..=(MAX_RUNS as u64 + 10)).map(|id| (id, ["X", "Y"][id as usize % 2], 1))
+    }
+
     #[test]
     fn a_merged_run_rings_every_bell_for_its_visible_part() {
         let bells = Bells::default();
         let mut a = bells.waker([&channel(&["A"])], || 0);
-        let kinds = ["X", "Y"];
-        let events: Vec<(u64, &str, RetentionClass)> = (1..=(MAX_RUNS as u64 + 10))
-            .map(|id| (id, kinds[id as usize % 2], 1))
-            .collect();
-        bells.appended(events.iter().copied());
+        bells.appended(past_the_run_limit());
         bells.ring_through(MAX_RUNS as u64 + 5);
         assert!(rang(&mut a));
         assert_eq!(
@@ -311,11 +312,7 @@ mod tests {
     fn past_the_run_limit_every_bell_rings() {
         let bells = Bells::default();
         let mut a = bells.waker([&channel(&["A"])], || 0);
-        let kinds = ["X", "Y"];
-        let events: Vec<(u64, &str, RetentionClass)> = (1..=(MAX_RUNS as u64 + 10))
-            .map(|id| (id, kinds[id as usize % 2], 1))
-            .collect();
-        bells.appended(events.iter().copied());
+        bells.appended(past_the_run_limit());
         assert!(bells.0.locked().runs.len() <= MAX_RUNS);
         bells.ring_through(MAX_RUNS as u64 + 10);
         assert!(rang(&mut a), "the merged run rings every bell");
