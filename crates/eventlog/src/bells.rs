@@ -25,8 +25,8 @@ const MAX_KIND_BELLS: usize = 8;
 /// delivery delay at a high rate queues this many).
 const MAX_RUNS: usize = 4096;
 
-/// What a bell is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What a waker's bell is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
     /// Events of one kind.
     Kind(String),
@@ -46,7 +46,9 @@ struct Run {
 
 #[derive(Debug, Default)]
 struct State {
-    bells: HashMap<Key, watch::Sender<u64>>,
+    /// Bells by kind, and by class (looked up by reference when events ring them).
+    kinds: HashMap<String, watch::Sender<u64>>,
+    classes: HashMap<RetentionClass, watch::Sender<u64>>,
     runs: VecDeque<Run>,
     /// The bell count after the last sweep of bells nobody waits on.
     swept_at: usize,
@@ -91,37 +93,34 @@ impl Bells {
     /// rings, and keeps its part still hidden).
     pub(crate) fn ring_through(&self, visible: u64) {
         let mut state = self.0.locked();
-        let mut every = false;
-        let mut keys: Vec<Key> = Vec::new();
-        while let Some(run) = state.runs.front_mut().filter(|r| r.from <= visible) {
+        let State {
+            kinds,
+            classes,
+            runs,
+            ..
+        } = &mut *state;
+        while let Some(run) = runs.front_mut().filter(|r| r.from <= visible) {
             match &run.kind {
                 Some((kind, class)) => {
-                    let kind = Key::Kind(kind.clone());
-                    if !keys.contains(&kind) {
-                        keys.push(kind);
-                    }
-                    if !keys.contains(&Key::Class(*class)) {
-                        keys.push(Key::Class(*class));
+                    for bell in kinds
+                        .get(kind.as_str())
+                        .into_iter()
+                        .chain(classes.get(class))
+                    {
+                        ring(bell, visible);
                     }
                 }
-                None => every = true,
+                None => {
+                    for bell in kinds.values().chain(classes.values()) {
+                        ring(bell, visible);
+                    }
+                }
             }
             if run.through > visible {
                 run.from = visible + 1;
                 break;
             }
-            state.runs.pop_front();
-        }
-        if every {
-            for bell in state.bells.values() {
-                bell.send_replace(visible);
-            }
-            return;
-        }
-        for key in &keys {
-            if let Some(bell) = state.bells.get(key) {
-                bell.send_replace(visible);
-            }
+            runs.pop_front();
         }
     }
 
@@ -153,22 +152,34 @@ impl Bells {
         }
         let mut state = self.0.locked();
         let visible = visible();
-        if state.bells.len() > 64 && state.bells.len() > 2 * state.swept_at {
-            state.bells.retain(|_, b| b.receiver_count() > 0);
-            state.swept_at = state.bells.len();
+        let count = state.kinds.len() + state.classes.len();
+        if count > 64 && count > 2 * state.swept_at {
+            state.kinds.retain(|_, b| b.receiver_count() > 0);
+            state.classes.retain(|_, b| b.receiver_count() > 0);
+            state.swept_at = state.kinds.len() + state.classes.len();
         }
+        let new = || watch::channel(visible).0;
         let bells = keys
             .into_iter()
-            .map(|key| {
-                state
-                    .bells
-                    .entry(key)
-                    .or_insert_with(|| watch::channel(visible).0)
-                    .subscribe()
+            .map(|key| match key {
+                Key::Kind(kind) => state.kinds.entry(kind).or_insert_with(new).subscribe(),
+                Key::Class(class) => state.classes.entry(class).or_insert_with(new).subscribe(),
             })
             .collect();
         Waker { bells }
     }
+}
+
+/// Rings `bell` at `visible` unless it rang there already (several runs of a raise share
+/// a bell: a waiter woken once is not woken again for the same events).
+fn ring(bell: &watch::Sender<u64>, visible: u64) {
+    bell.send_if_modified(|at| {
+        let later = visible > *at;
+        if later {
+            *at = visible;
+        }
+        later
+    });
 }
 
 /// What a parked subscriber waits on: the bells of its channels.
@@ -325,6 +336,7 @@ mod tests {
         for i in 0..200 {
             drop(bells.waker([&channel(&[&format!("K{i}")])], || 0));
         }
-        assert!(bells.0.locked().bells.len() < 200);
+        let state = bells.0.locked();
+        assert!(state.kinds.len() + state.classes.len() < 200);
     }
 }

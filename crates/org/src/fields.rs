@@ -216,18 +216,6 @@ impl Fields {
         self.entries.shrink_to_fit();
         self.sorted.shrink_to_fit();
     }
-
-    /// As a JSON object.
-    pub fn to_map(&self) -> Map<String, Value> {
-        self.iter()
-            .map(|(n, v)| (n.to_owned(), v.clone()))
-            .collect()
-    }
-
-    /// Into a JSON object.
-    pub fn into_map(self) -> Map<String, Value> {
-        self.into_iter().collect()
-    }
 }
 
 impl PartialEq for Fields {

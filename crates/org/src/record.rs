@@ -35,13 +35,6 @@ pub(crate) struct Body {
 }
 
 impl Record {
-    /// Gives back what the field map holds beyond its entries (a map grown one insert at a
-    /// time has room for up to twice as many): the committed state keeps every record of
-    /// the org in memory.
-    pub(crate) fn compact(&mut self) {
-        self.fields.shrink_to_fit();
-    }
-
     /// A field's value; `Null` when unset.
     pub fn get(&self, field: &str) -> &Value {
         self.fields.get(field).unwrap_or(&Value::Null)
