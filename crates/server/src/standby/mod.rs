@@ -12,11 +12,11 @@
 //! carry and close, and their clients reconnect to the server itself. A standby on the
 //! same ports as the holder (one machine, the ports taken) cannot listen: it waits without
 //! listening and binds them once they are free.
+//!
+//! Layout: here the front door and its HTTP/1.1 side; `grpc`: its gRPC side.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -25,11 +25,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
 use forcebus_http::ConnInfo;
 use forcebus_store::Holder;
-use http_body_util::BodyExt as _;
-use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -39,6 +36,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeTimes;
+
+mod grpc;
+
+use grpc::GrpcForward;
 
 /// How long reaching the holder may take before the request is answered 503.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -390,106 +391,6 @@ fn drop_hop_by_hop(headers: &mut HeaderMap) {
     ] {
         headers.remove(name);
     }
-}
-
-/// The front door's gRPC side: every call passed on to the holder's gRPC port.
-#[derive(Clone)]
-pub(crate) struct GrpcForward {
-    shared: Arc<Shared>,
-    peer: Option<SocketAddr>,
-}
-
-/// A response body from the holder or made here.
-type GrpcBody = UnsyncBoxBody<Bytes, hyper::Error>;
-
-impl crate::grpc::PerConnection for GrpcForward {
-    type Body = GrpcBody;
-
-    fn for_peer(&self, peer: Option<SocketAddr>) -> Self {
-        Self {
-            shared: self.shared.clone(),
-            peer,
-        }
-    }
-}
-
-impl tower::Service<axum::http::Request<Incoming>> for GrpcForward {
-    type Response = axum::http::Response<GrpcBody>;
-    type Error = Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>,
-    >;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: axum::http::Request<Incoming>) -> Self::Future {
-        let shared = self.shared.clone();
-        let conn = ConnInfo {
-            tls: false,
-            peer: self.peer,
-        };
-        Box::pin(async move {
-            let passed = pass_grpc_on(&shared, conn, request).await;
-            crate::metrics::forwarded("grpc", passed.is_ok());
-            Ok(passed.unwrap_or_else(|unavailable| unavailable))
-        })
-    }
-}
-
-/// The serving node's answer to a gRPC call, or this one's when there is none to pass it to.
-async fn pass_grpc_on(
-    shared: &Arc<Shared>,
-    conn: ConnInfo,
-    request: axum::http::Request<Incoming>,
-) -> Result<axum::http::Response<GrpcBody>, axum::http::Response<GrpcBody>> {
-    let Some(holder) = shared.holder() else {
-        return Err(grpc_unavailable("no node serves yet"));
-    };
-    let (mut parts, body) = request.into_parts();
-    if crate::forwarded::believe(&mut parts.headers, Some(&shared.key)).is_some() {
-        return Err(grpc_unavailable(
-            "the nodes disagree on which of them serves",
-        ));
-    }
-    let Ok(uri) = target(&holder.grpc, &parts.uri) else {
-        return Err(grpc_unavailable("the serving node's address is not usable"));
-    };
-    parts.uri = uri;
-    crate::forwarded::mark(&mut parts.headers, &shared.key, conn);
-    match shared
-        .grpc
-        .request(axum::http::Request::from_parts(parts, body))
-        .await
-    {
-        Ok(response) => Ok(response.map(|b| b.boxed_unsync())),
-        Err(e) => {
-            tracing::debug!(error = %e, holder = %holder.node, "Cannot pass a gRPC call on.");
-            Err(grpc_unavailable(
-                "the node serving this org cannot be reached",
-            ))
-        }
-    }
-}
-
-/// A trailers-only gRPC answer: status 14 (UNAVAILABLE), which clients retry.
-fn grpc_unavailable(why: &str) -> axum::http::Response<GrpcBody> {
-    let mut response = axum::http::Response::new(
-        http_body_util::Empty::<Bytes>::new()
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/grpc"),
-    );
-    headers.insert("grpc-status", HeaderValue::from_static("14"));
-    if let Ok(message) = HeaderValue::from_str(&why.replace(' ', "%20")) {
-        headers.insert("grpc-message", message);
-    }
-    response
 }
 
 #[cfg(test)]
