@@ -214,7 +214,7 @@ pub(crate) async fn revoke_get(
 
 /// A user field as the identity response shows it: its stored value, `null` when unset.
 fn user_text(user: &Record, field: &str) -> Value {
-    user.get(field).clone()
+    user.get(field).to_value()
 }
 
 /// The identity response's `urls`: every API endpoint of the org at the origin the client
@@ -276,7 +276,7 @@ fn identity_json(origin: &str, org: RecordId, user: &Record, version: Option<&st
         "is_lightning_login_user": false,
         "status": {"created_date": null, "body": null},
         "urls": urls(origin, &o, &u, version),
-        "active": user.get("IsActive") != &Value::Bool(false),
+        "active": user.get("IsActive") != false,
         "user_type": "STANDARD",
         "language": user_text(user, "LanguageLocaleKey"),
         "locale": user_text(user, "LocaleSidKey"),
@@ -316,7 +316,7 @@ pub(crate) async fn userinfo(
         "picture": format!("{}/profilephoto/005/F", origin.0),
         "address": {"street_address": user_text(&user, "Street"), "locality": user_text(&user, "City"), "region": user_text(&user, "State"), "country": user_text(&user, "Country"), "postal_code": user_text(&user, "PostalCode")},
         "urls": urls(&origin.0, &o, &u, None),
-        "active": user.get("IsActive") != &Value::Bool(false),
+        "active": user.get("IsActive") != false,
         "user_type": "STANDARD",
         "language": user_text(&user, "LanguageLocaleKey"),
         "locale": user_text(&user, "LocaleSidKey"),

@@ -5,6 +5,7 @@
 //! `IsTask` and the account it belongs to (its own, else its `WhatId`'s, else its
 //! `WhoId`'s).
 
+use crate::fields::FieldRef;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -33,7 +34,7 @@ pub(crate) fn rows(
     for source in ["Task", "Event"] {
         for r in view.scan(source) {
             let closed = if source == "Task" {
-                r.get("IsClosed") == &Value::Bool(true)
+                r.get("IsClosed") == true
             } else {
                 r.get_str("EndDateTime")
                     .or_else(|| r.get_str("ActivityDateTime"))
@@ -46,7 +47,7 @@ pub(crate) fn rows(
             let mut fields = r.fields.clone();
             fields.insert("IsTask".into(), Value::Bool(source == "Task"));
             fields.insert("ActivityType".into(), Value::from(source));
-            if fields.get("AccountId").is_none_or(Value::is_null) {
+            if fields.get("AccountId").is_none_or(FieldRef::is_null) {
                 fields.insert("AccountId".into(), account_of(view, r));
             }
             out.push(Record {

@@ -6,6 +6,7 @@
 //! in the same commit; a record purged takes its blobs with it (the store removes keys
 //! under its id). Records stored by earlier versions hold base64 text, read as it is.
 
+use crate::fields::FieldRef;
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -49,7 +50,10 @@ pub(crate) fn upload_key(token: &str) -> String {
 }
 
 /// The upload of `uploads` a field value names, if it names one of them.
-pub(crate) fn upload_named<'a>(value: &Value, uploads: &'a [Uploaded]) -> Option<&'a Uploaded> {
+pub(crate) fn upload_named<'a>(
+    value: FieldRef<'_>,
+    uploads: &'a [Uploaded],
+) -> Option<&'a Uploaded> {
     let token = value.as_str()?.strip_prefix(UPLOAD_MARKER)?;
     uploads.iter().find(|u| u.token == token)
 }
@@ -57,7 +61,7 @@ pub(crate) fn upload_named<'a>(value: &Value, uploads: &'a [Uploaded]) -> Option
 const CHECKSUM: &str = "Checksum";
 
 /// The store key a stored blob-field value names, if it names one (not base64 text).
-pub fn key_of(value: &Value) -> Option<&str> {
+pub fn key_of<'a>(value: FieldRef<'a>) -> Option<&'a str> {
     value.as_str()?.strip_prefix(PREFIX)
 }
 

@@ -3,6 +3,7 @@
 //! These mirror what Salesforce itself maintains so that reads (and later, change events
 //! and SOQL filters) see the same values a real org would show.
 
+use crate::fields::FieldRef;
 use serde_json::Value;
 
 use crate::fields::Fields;
@@ -21,7 +22,7 @@ pub(crate) fn derive(object: &str, fields: &mut Fields, now: &str) {
 fn text<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
         .get(name)
-        .and_then(Value::as_str)
+        .and_then(FieldRef::as_str)
         .filter(|s| !s.is_empty())
 }
 
@@ -58,19 +59,19 @@ fn opportunity(fields: &mut Fields) {
     fields.insert("IsClosed".into(), Value::Bool(closed));
     fields.insert("IsWon".into(), Value::Bool(won));
     if let Some((probability, forecast)) = known {
-        if fields.get("Probability").is_none_or(Value::is_null) {
+        if fields.get("Probability").is_none_or(FieldRef::is_null) {
             fields.insert("Probability".into(), Value::from(probability));
         }
         fields.insert("ForecastCategory".into(), Value::from(forecast));
         if fields
             .get("ForecastCategoryName")
-            .is_none_or(Value::is_null)
+            .is_none_or(FieldRef::is_null)
         {
             fields.insert("ForecastCategoryName".into(), Value::from(forecast));
         }
     }
-    let amount = fields.get("Amount").and_then(Value::as_f64);
-    let probability = fields.get("Probability").and_then(Value::as_f64);
+    let amount = fields.get("Amount").and_then(FieldRef::as_f64);
+    let probability = fields.get("Probability").and_then(FieldRef::as_f64);
     let expected = match (amount, probability) {
         (Some(a), Some(p)) => serde_json::Number::from_f64((a * p / 100.0 * 100.0).round() / 100.0)
             .map_or(Value::Null, Value::Number),

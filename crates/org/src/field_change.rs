@@ -7,9 +7,8 @@
 //! then with "Cannot change type due to existing data"); a field never becomes, or stops
 //! being, a relationship, and a relationship never changes its target.
 
+use crate::fields::FieldRef;
 use std::collections::HashSet;
-
-use serde_json::Value;
 
 use crate::error::{Code, OrgError};
 use crate::meta::{FieldDef, FieldType};
@@ -62,11 +61,11 @@ pub(crate) fn check<'a>(
             "Cannot change which object a relationship field refers to",
         ));
     }
-    let values: Vec<&Value> = records
+    let values: Vec<FieldRef<'_>> = records
         .filter(|r| !r.is_deleted)
         .map(|r| r.get(&old.name))
         .collect();
-    let held: Vec<&Value> = values.iter().copied().filter(|v| !v.is_null()).collect();
+    let held: Vec<FieldRef<'_>> = values.iter().copied().filter(|v| !v.is_null()).collect();
     if !preserving(old.ftype, new.ftype) || (relationship(old) && !relationship(new)) {
         return if held.is_empty() {
             Ok(())
@@ -127,6 +126,7 @@ pub(crate) fn check<'a>(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
     use serde_json::json;
 
     use super::*;

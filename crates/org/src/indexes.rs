@@ -2,9 +2,8 @@
 //! lookups by parent id (child subqueries, cascades) and by external id (upserts, SOQL
 //! equality filters) without scanning.
 
+use crate::fields::FieldRef;
 use std::collections::{BTreeSet, HashMap};
-
-use serde_json::Value;
 
 use forcebus_meta::{FieldDef, FieldType, RecordId, Schema};
 
@@ -21,13 +20,13 @@ pub(crate) fn indexed(f: &FieldDef) -> bool {
 }
 
 /// The index key of a stored value.
-pub(crate) fn key_of(f: &FieldDef, v: &Value) -> Option<String> {
+pub(crate) fn key_of(f: &FieldDef, v: FieldRef<'_>) -> Option<String> {
     match v {
-        Value::String(s) if f.ftype == FieldType::Reference => {
+        FieldRef::Str(s) if f.ftype == FieldType::Reference => {
             RecordId::parse(s).map(|id| id.to18())
         }
-        Value::String(s) => Some(s.to_lowercase()),
-        Value::Number(n) => Some(n.to_string()),
+        FieldRef::Str(s) => Some(s.to_lowercase()),
+        FieldRef::U64(_) | FieldRef::I64(_) | FieldRef::F64(_) => Some(v.to_string()),
         _ => None,
     }
 }

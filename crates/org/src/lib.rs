@@ -71,7 +71,7 @@ pub use caller::{Api, Caller};
 pub use clock::{Clock, ControlledClock, ManualClock, Shift, SystemClock};
 pub use commit::{Committed, Committing, Mode, TxnResult, Work};
 pub use error::{Code, OrgError, bounded_message};
-pub use fields::Fields;
+pub use fields::{FieldRef, Fields};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};

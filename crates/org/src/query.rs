@@ -82,7 +82,7 @@ impl<'a> View<'a> {
                 .and_then(|ids| ids.iter().next())
                 .and_then(|id| self.state.records.get(id));
             let admin = first.map_or(Value::Null, |u| Value::from(u.id.to18()));
-            let created = first.map_or(Value::Null, |u| u.get("CreatedDate").clone());
+            let created = first.map_or(Value::Null, |u| u.get("CreatedDate").to_value());
             self.schema
                 .objects()
                 .filter(|o| o.values_of.is_some())

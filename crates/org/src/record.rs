@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::fields::Fields;
+use crate::fields::{FieldRef, Fields};
 use crate::id::RecordId;
 use crate::meta::{FieldType, ObjectDef};
 
@@ -36,8 +36,8 @@ pub(crate) struct Body {
 
 impl Record {
     /// A field's value; `Null` when unset.
-    pub fn get(&self, field: &str) -> &Value {
-        self.fields.get(field).unwrap_or(&Value::Null)
+    pub fn get(&self, field: &str) -> FieldRef<'_> {
+        self.fields.get(field).unwrap_or(FieldRef::Null)
     }
 
     /// A field's value as text, if it is a string.
@@ -58,7 +58,7 @@ impl Record {
                 let mut any = false;
                 for part in object.compound_parts(&def.name) {
                     let key = lower_camel(part.name.strip_prefix(prefix).unwrap_or(&part.name));
-                    let v = self.get(&part.name).clone();
+                    let v = self.get(&part.name).to_value();
                     any |= !v.is_null();
                     out.insert(key, v);
                 }
@@ -66,7 +66,7 @@ impl Record {
             }
             FieldType::Id => Value::String(self.id.to18()),
             FieldType::Boolean if def.name == "IsDeleted" => Value::Bool(self.is_deleted),
-            _ => self.get(&def.name).clone(),
+            _ => self.get(&def.name).to_value(),
         }
     }
 

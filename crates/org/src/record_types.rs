@@ -134,7 +134,7 @@ pub(crate) fn active_of<'a>(
         .filter(|r| {
             !r.is_deleted
                 && r.get_str("SobjectType") == Some(object)
-                && r.get("IsActive") == &Value::Bool(true)
+                && r.get("IsActive") == true
         })
         .collect();
     out.sort_by_key(|r| r.id);

@@ -67,9 +67,8 @@ impl State {
     }
 
     pub(crate) fn insert(&mut self, schema: &Schema, mut r: Record) {
-        // Every record of the org stays in memory: no room beyond its fields (a map grown
-        // one insert at a time has room for up to twice as many).
-        r.fields.shrink_to_fit();
+        // Every record of the org stays in memory: packed, its names shared.
+        r.fields.pack();
         self.remove(schema, &r.id);
         self.by_object
             .entry(r.object.clone())

@@ -438,7 +438,7 @@ fn a_picklist_become_multiselect_keeps_known_values_and_announces_the_records() 
         org.get(RecordId::parse(id).unwrap())
             .unwrap()
             .get("Tier__c")
-            .clone()
+            .to_value()
     };
     assert_eq!(value(&gold), "Gold", "a value of the new set stays");
     assert!(value(&silver).is_null(), "one outside it is cleared");

@@ -1,6 +1,7 @@
 //! What one record change amounts to in a change event: its change type, the body fields
 //! present, and the changed, nulled and diffed field sets (`org-rest-cdc.md` §4.2–4.6).
 
+use crate::fields::FieldRef;
 use forcebus_events::change::{EventField, event_fields};
 use forcebus_meta::{FieldDef, FieldType};
 use serde_json::{Map, Value};
@@ -75,7 +76,7 @@ pub(super) fn describe(c: &Change<'_>, fields: &[EventField<'_>]) -> Option<Desc
 }
 
 fn part_value(rec: &Record, f: Option<&FieldDef>) -> Value {
-    f.map_or(Value::Null, |f| rec.get(&f.name).clone())
+    f.map_or(Value::Null, |f| rec.get(&f.name).to_value())
 }
 
 /// A created or undeleted record's field in the body: every non-null value, compounds
@@ -85,7 +86,7 @@ fn whole(after: &Record, ef: &EventField<'_>, body: &mut Map<String, Value>) {
         EventField::Scalar(f) => {
             let v = after.get(&f.name);
             if !v.is_null() {
-                body.insert(f.name.clone(), v.clone());
+                body.insert(f.name.clone(), v.to_value());
             }
         }
         EventField::Compound { name, parts } => {
@@ -113,7 +114,7 @@ fn changed_scalar(before: &Record, after: &Record, f: &FieldDef, out: &mut Descr
         out.nulled.push(f.name.clone());
     }
     let diff = match (f.ftype, old, new) {
-        (FieldType::Textarea, Value::String(o), Value::String(n)) if f.length > 255 => {
+        (FieldType::Textarea, FieldRef::Str(o), FieldRef::Str(n)) if f.length > 255 => {
             super::textdiff::diff(o, n)
         }
         _ => None,
@@ -124,7 +125,7 @@ fn changed_scalar(before: &Record, after: &Record, f: &FieldDef, out: &mut Descr
             out.body.insert(f.name.clone(), Value::String(d));
         }
         None => {
-            out.body.insert(f.name.clone(), new.clone());
+            out.body.insert(f.name.clone(), new.to_value());
         }
     }
 }

@@ -1,14 +1,16 @@
 //! A record's field values: a compact map from field name to value, in the order set.
 //!
-//! The org keeps every record in memory, so a record's map is most of what the org costs:
-//! a `serde_json::Map` (an `IndexMap` of owned `String` keys) spent 104 bytes per entry
-//! (a hash, the key, and a `Value`, which is 72 bytes with `preserve_order`) plus its
-//! hash index, plus a copy of every field name in every record, and hashed the name
-//! (SipHash) at every lookup. Here an entry is a shared name and a value (88 bytes),
-//! names are interned (one copy per name and thread, however many records), and a map of
-//! more than [`LINEAR`] entries keeps a sorted index for lookups; smaller ones are
-//! searched in order. The values are still `serde_json::Value`s: most of what a record
-//! costs now (a compact value type is the next step).
+//! The org keeps every record in memory, so a record's map is most of what the org costs.
+//! A map is open while it is built or changed: entries of a shared name and a
+//! `serde_json::Value` (names are interned, one copy per name and thread; a map of more
+//! than [`LINEAR`] entries keeps a sorted index for lookups, smaller ones are searched in
+//! order). The committed state [`Fields::pack`]s every record it keeps: its names become a
+//! shape shared with every record of the same names, and its values are packed one after
+//! another in one allocation ([`packed`]). Reads answer [`FieldRef`]s, the same from
+//! both forms; a change opens a packed map again.
+
+mod field_ref;
+mod packed;
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -20,6 +22,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+pub use field_ref::FieldRef;
+use packed::Packed;
+
 /// Entries searched in order; past this many, through the sorted index.
 const LINEAR: usize = 16;
 
@@ -30,7 +35,7 @@ const MAX_NAMES: usize = 65_536;
 thread_local! {
     static NAMES: RefCell<HashSet<Arc<str>>> = RefCell::default();
     /// The map a deserialisation gathers entries in before sizing the result.
-    static SCRATCH: RefCell<Fields> = RefCell::default();
+    static SCRATCH: RefCell<Open> = RefCell::default();
 }
 
 /// The shared copy of `name`.
@@ -49,11 +54,27 @@ fn intern(name: &str) -> Arc<str> {
 }
 
 /// Field values by canonical name; absent means null.
+#[derive(Clone)]
+pub struct Fields(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Open(Box<Open>),
+    Packed(Packed),
+}
+
+/// A map being built or changed.
 #[derive(Clone, Default)]
-pub struct Fields {
+struct Open {
     entries: Vec<(Arc<str>, Value)>,
     /// Positions in `entries` ordered by name, when there are more than [`LINEAR`].
     sorted: Vec<u32>,
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields(Repr::Packed(Packed::default()))
+    }
 }
 
 impl Fields {
@@ -64,22 +85,143 @@ impl Fields {
 
     /// An empty map with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
-        Self {
+        Fields(Repr::Open(Box::new(Open {
             entries: Vec::with_capacity(n),
             sorted: Vec::new(),
+        })))
+    }
+
+    /// The map, open to change.
+    fn open(&mut self) -> &mut Open {
+        if let Repr::Packed(p) = &self.0 {
+            let mut o = Open {
+                entries: p
+                    .shape
+                    .names
+                    .iter()
+                    .cloned()
+                    .zip(p.values().map(FieldRef::to_value))
+                    .collect(),
+                sorted: Vec::new(),
+            };
+            if o.entries.len() > LINEAR {
+                o.index();
+            }
+            self.0 = Repr::Open(Box::new(o));
+        }
+        match &mut self.0 {
+            Repr::Open(o) => o,
+            Repr::Packed(_) => unreachable!("opened above"),
+        }
+    }
+
+    /// Packs the map into one allocation with its names shared (the committed state keeps
+    /// every record); reads answer the same.
+    pub fn pack(&mut self) {
+        if let Repr::Open(o) = &self.0 {
+            self.0 = Repr::Packed(Packed::new(o.entries.iter().map(|(n, v)| (n, v))));
         }
     }
 
     /// Entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.0 {
+            Repr::Open(o) => o.entries.len(),
+            Repr::Packed(p) => p.len(),
+        }
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<FieldRef<'_>> {
+        match &self.0 {
+            Repr::Open(o) => o.find(name).ok().map(|i| FieldRef::of(&o.entries[i].1)),
+            Repr::Packed(p) => p.shape.find(name).map(|i| p.value(i)),
+        }
+    }
+
+    /// The value of `name`, to change.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        let o = self.open();
+        o.find(name).ok().map(|i| &mut o.entries[i].1)
+    }
+
+    /// Whether `name` has an entry (null included).
+    pub fn contains_key(&self, name: &str) -> bool {
+        match &self.0 {
+            Repr::Open(o) => o.find(name).is_ok(),
+            Repr::Packed(p) => p.shape.find(name).is_some(),
+        }
+    }
+
+    /// Sets `name`, keeping its place if it was set; the value it had.
+    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
+        self.set(&name, value)
+    }
+
+    /// [`Fields::insert`] by reference.
+    pub fn set(&mut self, name: &str, value: Value) -> Option<Value> {
+        self.open().set(name, value)
+    }
+
+    /// Removes `name`; the value it had. The others keep their order.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        if !self.contains_key(name) {
+            return None;
+        }
+        self.open().remove(name)
+    }
+
+    /// Keeps the entries `keep` says to.
+    pub fn retain(&mut self, keep: impl FnMut(&str, &mut Value) -> bool) {
+        self.open().retain(keep);
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Entries in the order set.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(match &self.0 {
+            Repr::Open(o) => IterRepr::Open(o.entries.iter()),
+            Repr::Packed(p) => IterRepr::Packed(p.shape.names.iter(), p.values()),
+        })
+    }
+
+    /// Entries in the order set, values to change.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
+        self.open().entries.iter_mut().map(|(n, v)| (&**n, v))
+    }
+
+    /// Names in the order set.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let (open, packed) = match &self.0 {
+            Repr::Open(o) => (&o.entries[..], &[][..]),
+            Repr::Packed(p) => (&[][..], &p.shape.names[..]),
+        };
+        open.iter()
+            .map(|(n, _)| &**n)
+            .chain(packed.iter().map(|n| &**n))
+    }
+
+    /// Values in the order set.
+    pub fn values(&self) -> impl Iterator<Item = FieldRef<'_>> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// Values in the order set, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.open().entries.iter_mut().map(|(_, v)| v)
+    }
+}
+
+impl Open {
     /// Where `name` is in `entries`; else where its position goes in `sorted` (`Err`).
     fn find(&self, name: &str) -> Result<usize, usize> {
         if self.sorted.is_empty() {
@@ -90,28 +232,7 @@ impl Fields {
             .map(|at| self.sorted[at] as usize)
     }
 
-    /// The value of `name`.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.find(name).ok().map(|i| &self.entries[i].1)
-    }
-
-    /// The value of `name`, to change.
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
-        self.find(name).ok().map(|i| &mut self.entries[i].1)
-    }
-
-    /// Whether `name` has an entry (null included).
-    pub fn contains_key(&self, name: &str) -> bool {
-        self.find(name).is_ok()
-    }
-
-    /// Sets `name`, keeping its place if it was set; the value it had.
-    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
-        self.set(&name, value)
-    }
-
-    /// [`Fields::insert`] by reference.
-    pub fn set(&mut self, name: &str, value: Value) -> Option<Value> {
+    fn set(&mut self, name: &str, value: Value) -> Option<Value> {
         match self.find(name) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(at) => {
@@ -121,7 +242,7 @@ impl Fields {
         }
     }
 
-    /// [`Fields::set`] with a name already interned.
+    /// [`Open::set`] with a name already interned.
     fn set_name(&mut self, name: Arc<str>, value: Value) {
         match self.find(&name) {
             Ok(i) => self.entries[i].1 = value,
@@ -148,8 +269,7 @@ impl Fields {
         self.sorted = sorted;
     }
 
-    /// Removes `name`; the value it had. The others keep their order.
-    pub fn remove(&mut self, name: &str) -> Option<Value> {
+    fn remove(&mut self, name: &str) -> Option<Value> {
         let i = self.find(name).ok()?;
         let (_, value) = self.entries.remove(i);
         if self.entries.len() <= LINEAR {
@@ -167,8 +287,7 @@ impl Fields {
         Some(value)
     }
 
-    /// Keeps the entries `keep` says to.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
+    fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
         let before = self.entries.len();
         self.entries.retain_mut(|(n, v)| keep(n, v));
         if self.entries.len() != before {
@@ -179,44 +298,37 @@ impl Fields {
             }
         }
     }
+}
 
-    /// Removes every entry.
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        self.sorted.clear();
+/// The entries of a [`Fields`], in the order set.
+#[derive(Clone, Debug)]
+pub struct Iter<'a>(IterRepr<'a>);
+
+#[derive(Clone, Debug)]
+enum IterRepr<'a> {
+    Open(std::slice::Iter<'a, (Arc<str>, Value)>),
+    Packed(std::slice::Iter<'a, Arc<str>>, packed::Values<'a>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, FieldRef<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterRepr::Open(it) => it.next().map(|(n, v)| (&**n, FieldRef::of(v))),
+            IterRepr::Packed(names, values) => Some((&**names.next()?, values.next()?)),
+        }
     }
 
-    /// Entries in the order set.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value)> + ExactSizeIterator {
-        self.entries.iter().map(|(n, v)| (&**n, v))
-    }
-
-    /// Entries in the order set, values to change.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
-        self.entries.iter_mut().map(|(n, v)| (&**n, v))
-    }
-
-    /// Names in the order set.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(n, _)| &**n)
-    }
-
-    /// Values in the order set.
-    pub fn values(&self) -> impl Iterator<Item = &Value> {
-        self.entries.iter().map(|(_, v)| v)
-    }
-
-    /// Values in the order set, to change.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        self.entries.iter_mut().map(|(_, v)| v)
-    }
-
-    /// Gives back room beyond the entries (the committed state keeps every record).
-    pub fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
-        self.sorted.shrink_to_fit();
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IterRepr::Open(it) => it.size_hint(),
+            IterRepr::Packed(names, _) => names.size_hint(),
+        }
     }
 }
+
+impl ExactSizeIterator for Iter<'_> {}
 
 impl PartialEq for Fields {
     /// The same names with the same values, in any order.
@@ -233,15 +345,16 @@ impl fmt::Debug for Fields {
 
 impl Extend<(String, Value)> for Fields {
     fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
+        let o = self.open();
         for (n, v) in iter {
-            self.set(&n, v);
+            o.set(&n, v);
         }
     }
 }
 
 impl FromIterator<(String, Value)> for Fields {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        let mut out = Self::new();
+        let mut out = Self::with_capacity(0);
         out.extend(iter);
         out
     }
@@ -262,20 +375,19 @@ impl IntoIterator for Fields {
         fn((Arc<str>, Value)) -> (String, Value),
     >;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter().map(|(n, v)| (n.to_string(), v))
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(&mut self.open().entries)
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
     }
 }
 
 impl<'a> IntoIterator for &'a Fields {
-    type Item = (&'a str, &'a Value);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (Arc<str>, Value)>,
-        fn(&'a (Arc<str>, Value)) -> (&'a str, &'a Value),
-    >;
+    type Item = (&'a str, FieldRef<'a>);
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(n, v)| (&**n, v))
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 
@@ -283,7 +395,7 @@ impl Serialize for Fields {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.len()))?;
         for (n, v) in self.iter() {
-            map.serialize_entry(n, v)?;
+            map.serialize_entry(n, &v)?;
         }
         map.end()
     }
@@ -327,16 +439,17 @@ impl<'de> Deserialize<'de> for Fields {
                 // size (a map grown entry by entry reallocates as it grows, then once more
                 // to shrink: every stored record is decoded at start).
                 let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
-                scratch.clear();
+                scratch.entries.clear();
+                scratch.sorted.clear();
                 while let Some(name) = map.next_key::<Key>()? {
                     scratch.set_name(name.0, map.next_value()?);
                 }
-                let out = Fields {
+                let out = Open {
                     entries: scratch.entries.drain(..).collect(),
                     sorted: std::mem::take(&mut scratch.sorted),
                 };
                 SCRATCH.with_borrow_mut(|s| *s = scratch);
-                Ok(out)
+                Ok(Fields(Repr::Open(Box::new(out))))
             }
         }
         d.deserialize_map(Entries)
@@ -344,78 +457,4 @@ impl<'de> Deserialize<'de> for Fields {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn keeps_the_order_set_and_finds_by_name_past_the_index_threshold() {
-        let mut f = Fields::new();
-        let names: Vec<String> = (0..40).rev().map(|i| format!("F{i:02}")).collect();
-        for (i, n) in names.iter().enumerate() {
-            assert_eq!(f.insert(n.clone(), Value::from(i)), None);
-        }
-        assert_eq!(
-            f.keys().collect::<Vec<_>>(),
-            names.iter().map(String::as_str).collect::<Vec<_>>()
-        );
-        for (i, n) in names.iter().enumerate() {
-            assert_eq!(f.get(n), Some(&Value::from(i)), "{n}");
-        }
-        assert_eq!(f.insert("F10".into(), Value::Null), Some(Value::from(29)));
-        assert_eq!(f.remove("F39"), Some(Value::from(0)));
-        assert!(f.get("F39").is_none() && f.get("F38").is_some());
-        f.retain(|n, _| n < "F20");
-        assert_eq!(f.len(), 20);
-        assert!(f.get("F05").is_some() && f.get("F25").is_none());
-    }
-
-    #[test]
-    fn names_are_shared_between_maps() {
-        let a: Fields = [("Name".to_owned(), Value::from("a"))]
-            .into_iter()
-            .collect();
-        let b: Fields = [("Name".to_owned(), Value::from("b"))]
-            .into_iter()
-            .collect();
-        assert!(Arc::ptr_eq(&a.entries[0].0, &b.entries[0].0));
-    }
-
-    #[test]
-    fn round_trips_through_json() {
-        let json = r#"{"Name":"Acme","Amount":12.5,"Flag":true,"Gone":null,"Nested":{"a":[1,2]}}"#;
-        let f: Fields = serde_json::from_str(json).unwrap();
-        assert_eq!(serde_json::to_string(&f).unwrap(), json);
-        assert_eq!(f.get("Gone"), Some(&Value::Null));
-    }
-
-    proptest! {
-        /// Against a `serde_json::Map` (an insertion-ordered map): the same answers to
-        /// every operation, in the same order.
-        #[test]
-        fn behaves_as_an_ordered_map(ops in proptest::collection::vec((0u8..3, 0u8..40, any::<i32>()), 0..200)) {
-            let mut model: Map<String, Value> = Map::new();
-            let mut f = Fields::new();
-            for (op, name, v) in ops {
-                let name = format!("N{name}");
-                match op {
-                    0 | 1 => {
-                        let had = model.get(&name).cloned();
-                        if had.is_some() {
-                            *model.get_mut(&name).unwrap() = Value::from(v);
-                        } else {
-                            model.insert(name.clone(), Value::from(v));
-                        }
-                        prop_assert_eq!(f.insert(name, Value::from(v)), had);
-                    }
-                    _ => prop_assert_eq!(f.remove(&name), model.shift_remove(&name)),
-                }
-                prop_assert_eq!(f.len(), model.len());
-                prop_assert!(f.iter().eq(model.iter().map(|(k, v)| (k.as_str(), v))));
-                for k in model.keys() {
-                    prop_assert_eq!(f.get(k), model.get(k));
-                }
-            }
-        }
-    }
-}
+mod tests;

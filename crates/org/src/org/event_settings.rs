@@ -33,7 +33,7 @@ fn invalid(msg: impl Into<String>) -> OrgError {
 
 /// A channel's or member's `Metadata`, as the Tooling API shows it.
 pub fn setting_metadata(r: &Record) -> Value {
-    let text = |f: &str| r.get(f).clone();
+    let text = |f: &str| r.get(f);
     if r.object == CHANNEL {
         return json!({"channelType": text("ChannelType"), "label": text("MasterLabel")});
     }

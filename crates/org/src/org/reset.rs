@@ -24,7 +24,7 @@ impl Org {
             .filter(|r| {
                 !KEPT.contains(&r.object.as_str())
                     && !schema.object(&r.object).is_some_and(|o| o.tooling)
-                    && r.get("IsStandard") != &serde_json::Value::Bool(true)
+                    && r.get("IsStandard") != true
             })
             .map(|r| r.id)
             .collect();

@@ -20,7 +20,7 @@ impl Org {
             return Ok(());
         }
         let has = self.scan(BOOK, |r| {
-            (r.get("IsStandard") == &Value::Bool(true)).then_some(())
+            (r.get("IsStandard") == true).then_some(())
         });
         if !has.is_empty() {
             return Ok(());

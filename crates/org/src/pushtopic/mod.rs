@@ -9,6 +9,7 @@
 //! over that one record: its `WHERE` decides, its `SELECT` shapes the notification's
 //! `sobject`.
 
+use crate::fields::FieldRef;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
@@ -122,7 +123,10 @@ fn invalid(reason: impl Into<String>) -> OrgError {
 }
 
 fn flag(r: &Record, name: &str) -> bool {
-    r.fields.get(name).and_then(Value::as_bool).unwrap_or(true)
+    r.fields
+        .get(name)
+        .and_then(FieldRef::as_bool)
+        .unwrap_or(true)
 }
 
 fn walk<'a, 's>(c: &'a Cond<'s>, out: &mut Vec<&'a Operand<'s>>, not: &mut bool, semi: &mut bool) {
@@ -300,7 +304,7 @@ fn where_fields(cond: &Cond<'_>) -> Result<HashSet<String>, OrgError> {
 
 /// Checks a `PushTopic` about to be saved and fills its derived fields.
 pub(crate) fn check(schema: &Schema, r: &mut Record) -> Result<(), OrgError> {
-    if let Some(v) = r.fields.get("ApiVersion").and_then(Value::as_f64)
+    if let Some(v) = r.fields.get("ApiVersion").and_then(FieldRef::as_f64)
         && v <= 20.0
     {
         return Err(OrgError::field(

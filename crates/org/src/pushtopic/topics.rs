@@ -1,10 +1,10 @@
 //! The active topics of an org, compiled, by object; and which fields a change touched.
 
+use crate::fields::FieldRef;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use forcebus_meta::Schema;
-use serde_json::Value;
 
 use super::{Topic, compile};
 use crate::record::Record;
@@ -24,7 +24,7 @@ impl Topics {
                 || !r
                     .fields
                     .get("IsActive")
-                    .and_then(Value::as_bool)
+                    .and_then(FieldRef::as_bool)
                     .unwrap_or(true)
             {
                 continue;
@@ -48,7 +48,7 @@ pub(crate) fn changed_fields(before: &Record, after: &Record) -> HashSet<String>
     let mut out: HashSet<String> = after
         .fields
         .iter()
-        .filter(|(k, v)| before.fields.get(k) != Some(v))
+        .filter(|(k, v)| before.fields.get(k) != Some(*v))
         .map(|(k, _)| k.to_owned())
         .collect();
     out.extend(

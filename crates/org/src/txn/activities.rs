@@ -67,7 +67,7 @@ impl Txn<'_> {
             .get_str(start_field)
             .or_else(|| event.get_str("ActivityDateTime"))
             .and_then(parse_datetime);
-        let all_day = event.get("IsAllDayEvent") == &Value::Bool(true);
+        let all_day = event.get("IsAllDayEvent") == true;
         let end = event.get_str("EndDateTime").and_then(parse_datetime);
         let duration = event.get("DurationInMinutes").as_i64();
         let Some(start) = start else {

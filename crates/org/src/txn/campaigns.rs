@@ -69,14 +69,14 @@ impl Txn<'_> {
         if member.get("Status").is_null()
             && let Some(default) = statuses
                 .iter()
-                .find(|s| s.get("IsDefault") == &Value::Bool(true))
+                .find(|s| s.get("IsDefault") == true)
         {
             member
                 .fields
-                .insert("Status".into(), default.get("Label").clone());
+                .insert("Status".into(), default.get("Label").to_value());
         }
         let responded = statuses.iter().any(|s| {
-            s.get("Label") == member.get("Status") && s.get("HasResponded") == &Value::Bool(true)
+            s.get("Label") == member.get("Status") && s.get("HasResponded") == true
         });
         member
             .fields
@@ -98,18 +98,18 @@ impl Txn<'_> {
         for field in PERSON {
             member
                 .fields
-                .insert(field.into(), person.get(field).clone());
+                .insert(field.into(), person.get(field).to_value());
         }
         let company = match kind {
-            "Lead" => person.get("Company").clone(),
+            "Lead" => person.get("Company").to_value(),
             _ => self
                 .live(person.get_str("AccountId"))
-                .map_or(Value::Null, |a| a.get("Name").clone()),
+                .map_or(Value::Null, |a| a.get("Name").to_value()),
         };
         for (field, value) in [
             ("Type", Value::from(kind)),
             ("LeadOrContactId", Value::from(person.id.to18())),
-            ("LeadOrContactOwnerId", person.get("OwnerId").clone()),
+            ("LeadOrContactOwnerId", person.get("OwnerId").to_value()),
             ("CompanyOrAccount", company),
         ] {
             member.fields.insert(field.into(), value);
@@ -145,7 +145,7 @@ impl Txn<'_> {
                 |f: &dyn Fn(&&Record) -> bool| Value::from(members.iter().filter(|r| f(r)).count());
             let won: Vec<&&Record> = opportunities
                 .iter()
-                .filter(|o| o.get("IsWon") == &Value::Bool(true))
+                .filter(|o| o.get("IsWon") == true)
                 .collect();
             let amount = |rs: &mut dyn Iterator<Item = &&Record>| {
                 let total: f64 = rs.filter_map(|o| o.get("Amount").as_f64()).sum();
@@ -159,7 +159,7 @@ impl Txn<'_> {
                 ),
                 (
                     "NumberOfResponses",
-                    count(&|m| m.get("HasResponded") == &Value::Bool(true)),
+                    count(&|m| m.get("HasResponded") == true),
                 ),
                 ("NumberOfOpportunities", Value::from(opportunities.len())),
                 ("NumberOfWonOpportunities", Value::from(won.len())),

@@ -1,6 +1,7 @@
 //! Upserts by external id, and the equality lookups behind them and behind unique fields:
 //! the committed indexes plus what the transaction touched.
 
+use crate::fields::FieldRef;
 use serde_json::{Map, Value};
 
 use crate::error::{Code, OrgError};
@@ -32,9 +33,8 @@ impl Txn<'_> {
         let matches = self.matching(def, f, value);
         match matches.as_slice() {
             [] => {
-                let key = Value::String(value.to_owned());
                 match fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(&f.name)) {
-                    Some((_, v)) if !same_value(f, v, &key) => {
+                    Some((_, v)) if !same_value(f, FieldRef::of(v), FieldRef::Str(value)) => {
                         return Err(OrgError::field(
                             Code::InvalidField,
                             format!(
@@ -46,7 +46,7 @@ impl Txn<'_> {
                     }
                     Some(_) => {}
                     None => {
-                        fields.insert(f.name.clone(), key);
+                        fields.insert(f.name.clone(), Value::String(value.to_owned()));
                     }
                 }
                 let id = self.insert(def, &fields)?;
@@ -99,8 +99,7 @@ impl Txn<'_> {
     }
 
     pub(crate) fn matching(&self, def: &ObjectDef, field: &FieldDef, value: &str) -> Vec<RecordId> {
-        let key = Value::String(value.to_owned());
-        self.equal(def, field, &key, None)
+        self.equal(def, field, FieldRef::Str(value), None)
             .into_iter()
             .map(|r| r.id)
             .collect()
@@ -112,7 +111,7 @@ impl Txn<'_> {
         &self,
         def: &ObjectDef,
         field: &FieldDef,
-        v: &Value,
+        v: FieldRef<'_>,
         except: Option<RecordId>,
     ) -> Vec<&Record> {
         let schema = self.schema;
@@ -169,10 +168,10 @@ impl Txn<'_> {
 }
 
 /// External-id and unique comparisons: text case-insensitively, everything else exactly.
-fn same_value(f: &FieldDef, a: &Value, b: &Value) -> bool {
+fn same_value(f: &FieldDef, a: FieldRef<'_>, b: FieldRef<'_>) -> bool {
     match (a, b) {
-        (Value::String(x), Value::String(y)) if f.ftype.is_text() => x.eq_ignore_ascii_case(y),
-        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => {
+        (FieldRef::Str(x), FieldRef::Str(y)) if f.ftype.is_text() => x.eq_ignore_ascii_case(y),
+        (x, FieldRef::Str(y)) | (FieldRef::Str(y), x) if x.is_number() => {
             y.parse::<f64>().ok() == x.as_f64()
         }
         _ => a == b,

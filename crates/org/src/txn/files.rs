@@ -55,7 +55,7 @@ impl Txn<'_> {
             version.fields.insert("Title".into(), Value::from(title));
         }
         version.fields.insert("IsLatest".into(), Value::Bool(true));
-        let owner = version.get("OwnerId").clone();
+        let owner = version.get("OwnerId").to_value();
         if version.get("FirstPublishLocationId").is_null() {
             version
                 .fields
@@ -66,7 +66,7 @@ impl Txn<'_> {
         }
         let mut fields: Map<String, Value> =
             file.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
-        fields.insert("Title".into(), version.get("Title").clone());
+        fields.insert("Title".into(), version.get("Title").to_value());
         fields.insert("OwnerId".into(), owner.clone());
         fields.insert(
             "LatestPublishedVersionId".into(),
@@ -80,7 +80,7 @@ impl Txn<'_> {
             .fields
             .insert("VersionNumber".into(), Value::from("1"));
         let mut targets = vec![owner];
-        let first = version.get("FirstPublishLocationId").clone();
+        let first = version.get("FirstPublishLocationId").to_value();
         if !targets.contains(&first) {
             targets.push(first);
         }
@@ -116,7 +116,7 @@ impl Txn<'_> {
             Value::from((older.len() + 1).to_string()),
         );
         for name in ["Title", "FileType", "FileExtension", "ContentSize"] {
-            doc.fields.insert(name.into(), version.get(name).clone());
+            doc.fields.insert(name.into(), version.get(name).to_value());
         }
         doc.fields.insert(
             "LatestPublishedVersionId".into(),
@@ -129,7 +129,7 @@ impl Txn<'_> {
         let mut out = vec![doc];
         for mut v in older
             .into_iter()
-            .filter(|v| v.get("IsLatest") == &Value::Bool(true))
+            .filter(|v| v.get("IsLatest") == true)
         {
             v.fields.insert("IsLatest".into(), Value::Bool(false));
             out.push(v);

@@ -6,6 +6,7 @@
 //! activities, notes and attachments move to the contact (an activity without a `WhatId`
 //! to the opportunity, else the account).
 
+use crate::fields::FieldRef;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
@@ -142,7 +143,7 @@ impl Txn<'_> {
         if lead.is_deleted {
             return Err(OrgError::deleted());
         }
-        if lead.get("IsConverted") == &Value::Bool(true) {
+        if lead.get("IsConverted") == true {
             return Err(converted_lead());
         }
         let lead = lead.clone();
@@ -214,7 +215,7 @@ impl Txn<'_> {
         fields.insert("OwnerId".into(), owner.clone());
         if fields.get("Name").is_none_or(Value::is_null) {
             // A lead without a company makes an account named after the person.
-            fields.insert("Name".into(), lead.get("Name").clone());
+            fields.insert("Name".into(), lead.get("Name").to_value());
         }
         let def = self.object(ACCOUNT)?;
         self.insert(def, &fields)
@@ -275,7 +276,7 @@ impl Txn<'_> {
             .opportunity_name
             .clone()
             .map(Value::from)
-            .unwrap_or_else(|| lead.get("Company").clone());
+            .unwrap_or_else(|| lead.get("Company").to_value());
         let stage = def
             .field("StageName")
             .and_then(|f| {
@@ -293,7 +294,7 @@ impl Txn<'_> {
                 "CloseDate",
                 Value::from(quarter_end(self.today()).format("%Y-%m-%d").to_string()),
             ),
-            ("LeadSource", lead.get("LeadSource").clone()),
+            ("LeadSource", lead.get("LeadSource").to_value()),
             ("CampaignId", self.latest_campaign(lead)),
             ("OwnerId", owner.clone()),
         ] {
@@ -345,18 +346,18 @@ impl Txn<'_> {
         for (from, to) in map {
             let value = lead.get(from);
             let blank = match rec.get(to) {
-                Value::Null => true,
-                Value::Bool(b) => !b,
+                FieldRef::Null => true,
+                FieldRef::Bool(b) => !b,
                 _ => false,
             };
             let overwrite = overwrite_source && *to == "LeadSource";
             if (blank || overwrite)
                 && !value.is_null()
-                && value != &Value::Bool(false)
+                && value != FieldRef::Bool(false)
                 && def.field(to).is_some()
                 && rec.get(to) != value
             {
-                rec.fields.insert((*to).to_owned(), value.clone());
+                rec.fields.insert((*to).to_owned(), value.to_value());
                 changed = true;
             }
         }
@@ -418,7 +419,7 @@ impl Txn<'_> {
                     .cmp(&b.get_str("CreatedDate"))
                     .then(a.id.cmp(&b.id))
             })
-            .map_or(Value::Null, |m| m.get("CampaignId").clone())
+            .map_or(Value::Null, |m| m.get("CampaignId").to_value())
     }
 
     /// Today's date in the transaction's clock.
@@ -444,7 +445,7 @@ impl Txn<'_> {
 fn mapped(lead: &Record, map: &[(&str, &str)]) -> Map<String, Value> {
     map.iter()
         .filter(|(from, _)| !lead.get(from).is_null())
-        .map(|(from, to)| ((*to).to_owned(), lead.get(from).clone()))
+        .map(|(from, to)| ((*to).to_owned(), lead.get(from).to_value()))
         .collect()
 }
 

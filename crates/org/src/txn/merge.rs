@@ -89,7 +89,7 @@ impl Txn<'_> {
                     "a record cannot be merged twice or into itself: {id}"
                 )));
             }
-            if object == "Lead" && rec.get("IsConverted") == &Value::Bool(true) {
+            if object == "Lead" && rec.get("IsConverted") == true {
                 return Err(super::leads::converted_lead());
             }
             merged.push(rec.id);
@@ -99,7 +99,7 @@ impl Txn<'_> {
         if object == "Lead"
             && self
                 .current(&master)
-                .is_some_and(|r| r.get("IsConverted") == &Value::Bool(true))
+                .is_some_and(|r| r.get("IsConverted") == true)
         {
             return Err(super::leads::converted_lead());
         }

@@ -38,7 +38,7 @@ impl Txn<'_> {
     /// The org's Standard Price Book.
     fn standard_book(&self) -> Option<RecordId> {
         self.scan(BOOK)
-            .find(|b| !b.is_deleted && b.get("IsStandard") == &Value::Bool(true))
+            .find(|b| !b.is_deleted && b.get("IsStandard") == true)
             .map(|b| b.id)
     }
 
@@ -78,15 +78,15 @@ impl Txn<'_> {
                     "No standard price defined for this product",
                 ));
             };
-            if entry.get("UseStandardPrice") == &Value::Bool(true) {
-                let price = standard_entry.get("UnitPrice").clone();
+            if entry.get("UseStandardPrice") == true {
+                let price = standard_entry.get("UnitPrice").to_value();
                 entry.fields.insert("UnitPrice".into(), price);
             }
         }
         if let Some(product) = self.live(product_id.as_deref()) {
             let (name, code) = (
-                product.get("Name").clone(),
-                product.get("ProductCode").clone(),
+                product.get("Name").to_value(),
+                product.get("ProductCode").to_value(),
             );
             entry.fields.insert("Name".into(), name);
             entry.fields.insert("ProductCode".into(), code);
@@ -142,9 +142,9 @@ impl Txn<'_> {
             _ => Value::Null,
         };
         let fields = [
-            ("Product2Id", entry.get("Product2Id").clone()),
-            ("ProductCode", entry.get("ProductCode").clone()),
-            ("ListPrice", entry.get("UnitPrice").clone()),
+            ("Product2Id", entry.get("Product2Id").to_value()),
+            ("ProductCode", entry.get("ProductCode").to_value()),
+            ("ListPrice", entry.get("UnitPrice").to_value()),
             ("Name", name),
             ("UnitPrice", money(unit)),
             ("TotalPrice", money(unit * quantity)),
@@ -158,9 +158,9 @@ impl Txn<'_> {
     /// An opportunity's `Amount` is its products' while it has any.
     pub(super) fn keep_amount(&self, opportunity: &mut Record, before: Option<&Record>) {
         if let Some(before) = before
-            && before.get("HasOpportunityLineItem") == &Value::Bool(true)
+            && before.get("HasOpportunityLineItem") == true
         {
-            let amount = before.get("Amount").clone();
+            let amount = before.get("Amount").to_value();
             opportunity.fields.insert("Amount".into(), amount);
         }
     }
@@ -195,7 +195,7 @@ impl Txn<'_> {
             let book = lines
                 .first()
                 .and_then(|l| self.live(l.get_str("PricebookEntryId")))
-                .map(|e| e.get("Pricebook2Id").clone());
+                .map(|e| e.get("Pricebook2Id").to_value());
             let mut set = vec![
                 ("Amount", money(amount)),
                 (

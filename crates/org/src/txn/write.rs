@@ -1,6 +1,7 @@
 //! Building the record an insert or an update leaves: field values checked and coerced,
 //! derived fields, audit fields, and each object's own rules.
 
+use crate::fields::FieldRef;
 use serde_json::{Map, Value};
 
 use crate::derive::derive;
@@ -91,7 +92,7 @@ impl Txn<'_> {
         let missing: Vec<String> = def
             .fields
             .iter()
-            .filter(|f| f.required_on_create() && fields.get(&f.name).is_none_or(Value::is_null))
+            .filter(|f| f.required_on_create() && fields.get(&f.name).is_none_or(FieldRef::is_null))
             .map(|f| f.name.clone())
             .collect();
         if !missing.is_empty() {
@@ -105,7 +106,7 @@ impl Txn<'_> {
         let id = RecordId::mint(&def.key_prefix, self.next_id);
         if def.custom
             && def.name_field().is_some_and(|f| f.name == "Name")
-            && fields.get("Name").is_none_or(Value::is_null)
+            && fields.get("Name").is_none_or(FieldRef::is_null)
         {
             // A custom record saved without a name is named after its Id.
             fields.insert("Name".into(), Value::from(id.as15()));
@@ -134,7 +135,7 @@ impl Txn<'_> {
         if current.is_deleted {
             return Err(OrgError::deleted());
         }
-        if current.object == "Lead" && current.get("IsConverted") == &Value::Bool(true) {
+        if current.object == "Lead" && current.get("IsConverted") == true {
             return Err(super::leads::converted_lead());
         }
         let def = self.object(&current.object)?;
@@ -230,7 +231,8 @@ impl Txn<'_> {
     /// Coerces a value and, for references, checks the target exists and has a right type.
     pub(super) fn value(&self, f: &FieldDef, raw: &Value) -> Result<Value, OrgError> {
         if f.ftype == FieldType::Base64
-            && crate::blobs::upload_named(raw, self.uploads).is_some_and(|u| u.field == f.name)
+            && crate::blobs::upload_named(FieldRef::of(raw), self.uploads)
+                .is_some_and(|u| u.field == f.name)
         {
             return Ok(raw.clone());
         }

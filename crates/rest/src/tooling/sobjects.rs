@@ -35,7 +35,7 @@ fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
 fn render(call: &Call, r: &Record) -> Value {
     let id = r.id.to18();
     let url = format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object);
-    let text = |f: &str| r.get(f).clone();
+    let text = |f: &str| r.get(f);
     if r.object == MANAGED {
         return json!({
             "attributes": {"type": MANAGED, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
