@@ -16,8 +16,7 @@ fn record(id: RecordId, object: &str, fields: Value) -> Record {
         object: object.into(),
         fields: fields.as_object().cloned().unwrap_or_else(Map::new).into(),
         is_deleted: false,
-        deleted_at: None,
-        deleted_with: None,
+        deleted: None,
     }
 }
 

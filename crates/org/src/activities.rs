@@ -55,8 +55,7 @@ pub(crate) fn rows(
                 object: object.to_owned(),
                 fields,
                 is_deleted: r.is_deleted,
-                deleted_at: None,
-                deleted_with: None,
+                deleted: None,
             });
         }
     }

@@ -138,8 +138,7 @@ mod tests {
             object: "ContentVersion".into(),
             fields: fields.into(),
             is_deleted: false,
-            deleted_at: None,
-            deleted_with: None,
+            deleted: None,
         }
     }
 

@@ -148,8 +148,7 @@ mod tests {
             object: "Account".into(),
             fields: fields.into(),
             is_deleted: false,
-            deleted_at: None,
-            deleted_with: None,
+            deleted: None,
         }
     }
 

@@ -25,6 +25,7 @@
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
 //!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
+//!   `record_set`: the committed records by id;
 //!   [`custom`]: custom objects from the config;
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
@@ -57,6 +58,7 @@ pub mod platform;
 pub mod pushtopic;
 mod query;
 pub mod record;
+mod record_set;
 mod record_types;
 pub mod runtime_schema;
 mod state;
@@ -80,7 +82,7 @@ pub use org::organization::{OrgKind, OrgProfile};
 pub use org::query::QueryPage;
 pub use org::underway::Underway;
 pub use org::{Org, OrgOptions};
-pub use record::Record;
+pub use record::{Deletion, Record};
 pub use txn::{Op, Outcome};
 pub use users::UserSeed;
 

@@ -71,8 +71,7 @@ pub(crate) fn rows(
                 object: def.name.clone(),
                 fields: fields.into(),
                 is_deleted: false,
-                deleted_at: None,
-                deleted_with: None,
+                deleted: None,
             }
         })
         .collect()

@@ -18,14 +18,29 @@ pub struct Record {
     pub fields: Fields,
     /// In the Recycle Bin.
     pub is_deleted: bool,
-    /// When it went to the Recycle Bin (REST datetime form).
-    pub deleted_at: Option<String>,
-    /// The record whose deletion cascaded to this one (itself when deleted directly).
-    pub deleted_with: Option<RecordId>,
+    /// When and with which record it went to the Recycle Bin (boxed: most records never
+    /// go, and every record of the org is kept in memory).
+    pub deleted: Option<Box<Deletion>>,
 }
 
-/// The stored JSON body of a record.
-#[derive(Serialize, Deserialize)]
+/// How a record went to the Recycle Bin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// When (REST datetime form).
+    pub at: Option<String>,
+    /// The record whose deletion cascaded to this one (itself when deleted directly).
+    pub with: Option<RecordId>,
+}
+
+impl Deletion {
+    /// The deletion of `at` and `with`, if either is known.
+    pub fn of(at: Option<String>, with: Option<RecordId>) -> Option<Box<Self>> {
+        (at.is_some() || with.is_some()).then(|| Box::new(Self { at, with }))
+    }
+}
+
+/// The stored JSON body of a record, as read.
+#[derive(Deserialize)]
 pub(crate) struct Body {
     pub(crate) fields: Fields,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,7 +49,27 @@ pub(crate) struct Body {
     pub(crate) deleted_with: Option<String>,
 }
 
+/// [`Body`], as written from a record.
+#[derive(Serialize)]
+struct BodyOf<'a> {
+    fields: &'a Fields,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_with: Option<String>,
+}
+
 impl Record {
+    /// When it went to the Recycle Bin (REST datetime form).
+    pub fn deleted_at(&self) -> Option<&str> {
+        self.deleted.as_ref()?.at.as_deref()
+    }
+
+    /// The record whose deletion cascaded to this one (itself when deleted directly).
+    pub fn deleted_with(&self) -> Option<RecordId> {
+        self.deleted.as_ref()?.with
+    }
+
     /// A field's value; `Null` when unset.
     pub fn get(&self, field: &str) -> FieldRef<'_> {
         self.fields.get(field).unwrap_or(FieldRef::Null)
@@ -71,10 +106,10 @@ impl Record {
     }
 
     pub(crate) fn body(&self) -> String {
-        serde_json::to_string(&Body {
-            fields: self.fields.clone(),
-            deleted_at: self.deleted_at.clone(),
-            deleted_with: self.deleted_with.map(|id| id.to18()),
+        serde_json::to_string(&BodyOf {
+            fields: &self.fields,
+            deleted_at: self.deleted_at(),
+            deleted_with: self.deleted_with().map(|id| id.to18()),
         })
         .expect("a JSON map always serialises")
     }

@@ -7,7 +7,7 @@ use forcebus_store::{Store, StoreError, StoredRecord};
 
 use crate::id::RecordId;
 use crate::meta::Schema;
-use crate::record::{Body, Record};
+use crate::record::{Body, Deletion, Record};
 
 /// Where the org's identity and counters are kept in the store.
 pub(crate) const ORG: &str = "org";
@@ -17,7 +17,7 @@ const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) records: HashMap<RecordId, Record>,
+    pub(crate) records: crate::record_set::RecordSet,
     /// Equality indexes on reference and external-id fields.
     pub(crate) indexes: crate::indexes::Indexes,
     /// Ids per canonical object name, in id (creation) order.
@@ -75,7 +75,7 @@ impl State {
             .or_default()
             .insert(r.id);
         self.indexes.add(schema, &r);
-        self.records.insert(r.id, r);
+        self.records.insert(r);
     }
 
     pub(crate) fn remove(&mut self, schema: &Schema, id: &RecordId) {
@@ -110,7 +110,9 @@ fn decode(row: &StoredRecord) -> Option<Record> {
         object: row.object.clone(),
         fields: body.fields,
         is_deleted: row.is_deleted,
-        deleted_at: body.deleted_at,
-        deleted_with: body.deleted_with.as_deref().and_then(RecordId::parse),
+        deleted: Deletion::of(
+            body.deleted_at,
+            body.deleted_with.as_deref().and_then(RecordId::parse),
+        ),
     })
 }

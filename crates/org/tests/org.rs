@@ -438,7 +438,7 @@ fn committed_records_and_identity_survive_reopening() {
     assert_eq!(org.id(), org_id);
     let r = org.get(acct).unwrap();
     assert!(r.is_deleted);
-    assert_eq!(r.deleted_with, Some(acct));
+    assert_eq!(r.deleted_with(), Some(acct));
     let c = caller(&org);
     let next = create(&org, &c, "Account", json!({"Name": "Next"})).unwrap();
     assert!(next > acct, "ids are never reused after a restart");

@@ -5,8 +5,11 @@
 //! that has it. The values follow one another, each a tag byte and what the tag needs:
 //! nothing for `null`, `true` and `false`; an unsigned LEB128 varint for an integer (the
 //! complement of a negative one); eight bytes for a float; a varint length and the UTF-8
-//! bytes for text, and for an array or object its JSON text. Every [`CHECKPOINT`]th value's
-//! offset is kept at the front, so reading a value walks past fewer than that many.
+//! bytes for text, and for an array or object its JSON text. Text a record already holds in
+//! an earlier field (a new record's `CreatedDate`, `LastModifiedDate` and `SystemModstamp`;
+//! its `OwnerId`, `CreatedById` and `LastModifiedById`) is kept once: the later fields name
+//! where the first is. Every [`CHECKPOINT`]th value's offset is kept at the front, so
+//! reading a value walks past fewer than that many.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -29,6 +32,11 @@ const NEG_INT: u8 = 4;
 const FLOAT: u8 = 5;
 const TEXT: u8 = 6;
 const JSON: u8 = 7;
+/// The text at an earlier offset.
+const SAME: u8 = 8;
+
+/// Text shorter than this is kept again rather than named (naming costs up to 4 bytes).
+const SHARED_TEXT: usize = 8;
 
 /// The names of a packed record's fields, in the order set; shared by every record with
 /// the same ones.
@@ -108,7 +116,7 @@ fn shape(names: &[Arc<str>]) -> Arc<Shape> {
 #[derive(Clone, Debug)]
 pub(super) struct Packed {
     pub(super) shape: Arc<Shape>,
-    data: Box<[u8]>,
+    pub(super) data: Box<[u8]>,
 }
 
 impl Default for Packed {
@@ -133,6 +141,8 @@ impl Packed {
         let n = entries.len();
         let mut names = Vec::with_capacity(n);
         let mut data = vec![0; header(n)];
+        // Where each text worth sharing starts (its tag), and its bytes' range.
+        let mut texts: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
         for (i, (name, value)) in entries.enumerate() {
             if i > 0 && i % CHECKPOINT == 0 {
                 let at = (i / CHECKPOINT - 1) * 4;
@@ -140,7 +150,20 @@ impl Packed {
                 data[at..at + 4].copy_from_slice(&offset.to_le_bytes());
             }
             names.push(name.clone());
-            encode(&mut data, value);
+            match value {
+                Value::String(t) if t.len() >= SHARED_TEXT => {
+                    let earlier = texts.iter().find(|(_, r)| &data[r.clone()] == t.as_bytes());
+                    if let Some(&(at, _)) = earlier {
+                        data.push(SAME);
+                        put_varint(&mut data, at as u64);
+                    } else {
+                        let at = data.len();
+                        encode(&mut data, value);
+                        texts.push((at, data.len() - t.len()..data.len()));
+                    }
+                }
+                _ => encode(&mut data, value),
+            }
         }
         Self {
             shape: shape(&names),
@@ -251,7 +274,7 @@ fn encode(out: &mut Vec<u8>, v: &Value) {
 fn skip(data: &[u8], at: usize) -> usize {
     match data[at] {
         NULL | FALSE | TRUE => at + 1,
-        UINT | NEG_INT => varint(data, at + 1).1,
+        UINT | NEG_INT | SAME => varint(data, at + 1).1,
         FLOAT => at + 9,
         _ => {
             let (len, from) = varint(data, at + 1);
@@ -277,6 +300,10 @@ fn decode(data: &[u8], at: usize) -> (FieldRef<'_>, usize) {
         FLOAT => {
             let f = f64::from_le_bytes(data[at + 1..at + 9].try_into().expect("eight bytes"));
             (FieldRef::F64(f), at + 9)
+        }
+        SAME => {
+            let (earlier, next) = varint(data, at + 1);
+            (decode(data, earlier as usize).0, next)
         }
         tag => {
             let (len, from) = varint(data, at + 1);

@@ -107,8 +107,7 @@ impl Org {
             object: "Organization".into(),
             fields: fields.into(),
             is_deleted: false,
-            deleted_at: None,
-            deleted_with: None,
+            deleted: None,
         };
         if self.schema().object("Organization").is_some() {
             self.write().insert(&self.schema(), row);

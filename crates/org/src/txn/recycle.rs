@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::error::{Code, OrgError};
 use crate::id::RecordId;
-use crate::record::Record;
+use crate::record::{Deletion, Record};
 
 use super::Txn;
 
@@ -51,8 +51,7 @@ impl Txn<'_> {
         }
         for r in &mut out {
             r.is_deleted = true;
-            r.deleted_at = Some(self.now.clone());
-            r.deleted_with = Some(root_id);
+            r.deleted = Deletion::of(Some(self.now.clone()), Some(root_id));
             r.fields
                 .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         }
@@ -79,7 +78,7 @@ impl Txn<'_> {
             .chain(self.order.iter())
             .filter(|rid| **rid != root_id)
             .filter_map(|rid| self.current(rid))
-            .filter(|r| r.is_deleted && r.deleted_with == Some(root_id))
+            .filter(|r| r.is_deleted && r.deleted_with() == Some(root_id))
             .cloned()
             .collect();
         for r in cascaded {
@@ -89,8 +88,7 @@ impl Txn<'_> {
         }
         for r in &mut out {
             r.is_deleted = false;
-            r.deleted_at = None;
-            r.deleted_with = None;
+            r.deleted = None;
             r.fields
                 .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         }

@@ -117,8 +117,7 @@ impl Txn<'_> {
             object: def.name.clone(),
             fields,
             is_deleted: false,
-            deleted_at: None,
-            deleted_with: None,
+            deleted: None,
         };
         self.check_object_rules(&mut rec)?;
         self.check_unique(def, &rec)?;

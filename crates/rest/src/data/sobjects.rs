@@ -162,13 +162,13 @@ pub(crate) fn deleted_json(
     let mut earliest: Option<String> = None;
     let mut records = Vec::new();
     visit(&o.name, &mut |r| {
-        let Some(at) = r.deleted_at.as_ref().filter(|_| r.is_deleted) else {
+        let Some(at) = r.deleted_at().filter(|_| r.is_deleted) else {
             return;
         };
-        if earliest.as_ref().is_none_or(|e| at < e) {
-            earliest = Some(at.clone());
+        if earliest.as_deref().is_none_or(|e| at < e) {
+            earliest = Some(at.to_owned());
         }
-        if *at >= start && *at <= end {
+        if at >= start.as_str() && at <= end.as_str() {
             records.push(json!({"id": r.id.to18(), "deletedDate": at}));
         }
     });
