@@ -2,17 +2,19 @@
 //! lookups by parent id (child subqueries, cascades) and by external id (upserts, SOQL
 //! equality filters) without scanning.
 
+use std::collections::HashMap;
+
+use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
+
 use crate::fields::FieldRef;
-use std::collections::{BTreeSet, HashMap};
-
-use forcebus_meta::{FieldDef, FieldType, RecordId, Schema};
-
+use crate::id_set::IdSet;
 use crate::record::Record;
 
-/// Equality indexes: (object, field) → key → ids. Keys are 18-character ids for
-/// references and lower-case text for external ids.
+/// Equality indexes: object → field → key → ids. Keys are 18-character ids for
+/// references and lower-case text for external ids; a key no record has any more is let
+/// go.
 #[derive(Debug, Default)]
-pub(crate) struct Indexes(HashMap<(String, String), HashMap<String, BTreeSet<RecordId>>>);
+pub(crate) struct Indexes(HashMap<String, HashMap<String, HashMap<String, IdSet>>>);
 
 /// Whether a field gets an equality index.
 pub(crate) fn indexed(f: &FieldDef) -> bool {
@@ -33,33 +35,38 @@ pub(crate) fn key_of(f: &FieldDef, v: FieldRef<'_>) -> Option<String> {
 
 impl Indexes {
     pub(crate) fn add(&mut self, schema: &Schema, r: &Record) {
-        self.each(schema, r, |set, id| {
-            set.insert(id);
-        });
-    }
-
-    pub(crate) fn remove(&mut self, schema: &Schema, r: &Record) {
-        self.each(schema, r, |set, id| {
-            set.remove(&id);
-        });
-    }
-
-    fn each(
-        &mut self,
-        schema: &Schema,
-        r: &Record,
-        mut f: impl FnMut(&mut BTreeSet<RecordId>, RecordId),
-    ) {
         let Some(object) = schema.object(&r.object) else {
             return;
         };
-        for field in object.fields.iter().filter(|f| indexed(f)) {
-            if let Some(key) = key_of(field, r.get(&field.name)) {
-                let slot = self
-                    .0
-                    .entry((object.name.clone(), field.name.clone()))
-                    .or_default();
-                f(slot.entry(key).or_default(), r.id);
+        for (field, key) in keys(object, r) {
+            if !self.0.contains_key(&object.name) {
+                self.0.insert(object.name.clone(), HashMap::new());
+            }
+            let fields = self.0.get_mut(&object.name).expect("added above");
+            if !fields.contains_key(&field.name) {
+                fields.insert(field.name.clone(), HashMap::new());
+            }
+            let by_key = fields.get_mut(&field.name).expect("added above");
+            by_key.entry(key).or_default().insert(r.id);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, schema: &Schema, r: &Record) {
+        let Some(object) = schema.object(&r.object) else {
+            return;
+        };
+        let Some(fields) = self.0.get_mut(&object.name) else {
+            return;
+        };
+        for (field, key) in keys(object, r) {
+            let Some(by_key) = fields.get_mut(&field.name) else {
+                continue;
+            };
+            if let Some(ids) = by_key.get_mut(&key) {
+                ids.remove(&r.id);
+                if ids.is_empty() {
+                    by_key.remove(&key);
+                }
             }
         }
     }
@@ -72,11 +79,22 @@ impl Indexes {
         field: &str,
         key: &str,
     ) -> Option<Vec<RecordId>> {
-        let f = schema.object(object)?.field(field).filter(|f| indexed(f))?;
+        let o = schema.object(object)?;
+        let f = o.field(field).filter(|f| indexed(f))?;
         let ids = self
             .0
-            .get(&(object.to_owned(), f.name.clone()))
+            .get(&o.name)
+            .and_then(|fields| fields.get(&f.name))
             .and_then(|m| m.get(key));
         Some(ids.map(|s| s.iter().copied().collect()).unwrap_or_default())
     }
+}
+
+/// The indexed fields of `r` that have a key, and their keys.
+fn keys<'o>(object: &'o ObjectDef, r: &Record) -> impl Iterator<Item = (&'o FieldDef, String)> {
+    object
+        .fields
+        .iter()
+        .filter(|f| indexed(f))
+        .filter_map(|f| Some((f, key_of(f, r.get(&f.name))?)))
 }

@@ -25,7 +25,8 @@
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
 //!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
-//!   `record_set`: the committed records by id;
+//!   `record_set`: the committed records by id; `id_set`: sets of ids in order (an
+//!   object's records, an index key's);
 //!   [`custom`]: custom objects from the config;
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
@@ -49,6 +50,7 @@ pub mod error;
 mod field_change;
 pub mod fields;
 pub mod generic;
+mod id_set;
 mod indexes;
 use forcebus_meta as meta;
 use forcebus_meta::id;

@@ -1,11 +1,12 @@
 //! The committed state of an org: its records, their indexes, and the counters a
 //! transaction advances. Read under the org's lock; changed only by a commit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use forcebus_store::{Store, StoreError, StoredRecord};
 
 use crate::id::RecordId;
+use crate::id_set::IdSet;
 use crate::meta::Schema;
 use crate::record::{Body, Deletion, Record};
 
@@ -21,7 +22,7 @@ pub(crate) struct State {
     /// Equality indexes on reference and external-id fields.
     pub(crate) indexes: crate::indexes::Indexes,
     /// Ids per canonical object name, in id (creation) order.
-    pub(crate) by_object: HashMap<String, BTreeSet<RecordId>>,
+    pub(crate) by_object: HashMap<String, IdSet>,
     pub(crate) next_id: u64,
     /// The last auto number given per object (`CaseNumber`, `OrderNumber`, ...: one
     /// sequence per object, as Salesforce keeps them; stored as `next_number.{Object}`).
@@ -70,10 +71,16 @@ impl State {
         // Every record of the org stays in memory: packed, its names shared.
         r.fields.pack();
         self.remove(schema, &r.id);
-        self.by_object
-            .entry(r.object.clone())
-            .or_default()
-            .insert(r.id);
+        match self.by_object.get_mut(&r.object) {
+            Some(ids) => {
+                ids.insert(r.id);
+            }
+            None => {
+                let mut ids = IdSet::default();
+                ids.insert(r.id);
+                self.by_object.insert(r.object.clone(), ids);
+            }
+        }
         self.indexes.add(schema, &r);
         self.records.insert(r);
     }
