@@ -144,7 +144,8 @@ struct Meta {
     replay_id: u64,
     class: RetentionClass,
     time_ms: i64,
-    size: usize,
+    /// Payload bytes (an event is far smaller than 4 GB: 24 bytes a retained event, not 32).
+    size: u32,
 }
 
 #[derive(Debug, Default)]
@@ -193,7 +194,7 @@ impl EventLog {
                 replay_id,
                 class,
                 time_ms,
-                size,
+                size: u32::try_from(size).unwrap_or(u32::MAX),
             })
             .collect();
         let stored_next: u64 = store
@@ -370,7 +371,7 @@ impl EventLog {
                     replay_id: e.replay_id,
                     class: e.class,
                     time_ms: e.time_ms,
-                    size: e.payload.len(),
+                    size: u32::try_from(e.payload.len()).unwrap_or(u32::MAX),
                 });
                 inner.bytes += e.payload.len() as u64;
                 inner.tail.push_back(e.clone());

@@ -52,7 +52,7 @@ pub(crate) fn rows(
             }
             out.push(Record {
                 id: r.id,
-                object: object.to_owned(),
+                object: object.into(),
                 fields,
                 is_deleted: r.is_deleted,
                 deleted: None,

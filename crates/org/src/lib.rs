@@ -25,6 +25,7 @@
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
 //!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
+//!   [`object_name`]: the object a record is of, one shared copy per name;
 //!   `record_set`: the committed records by id; `id_set`: sets of ids in order (an
 //!   object's records, an index key's);
 //!   [`custom`]: custom objects from the config;
@@ -51,6 +52,7 @@ mod field_change;
 pub mod fields;
 pub mod generic;
 mod id_set;
+pub mod object_name;
 mod indexes;
 use forcebus_meta as meta;
 use forcebus_meta::id;
@@ -84,6 +86,7 @@ pub use org::organization::{OrgKind, OrgProfile};
 pub use org::query::QueryPage;
 pub use org::underway::Underway;
 pub use org::{Org, OrgOptions};
+pub use object_name::ObjectName;
 pub use record::{Deletion, Record};
 pub use txn::{Op, Outcome};
 pub use users::UserSeed;

@@ -68,7 +68,7 @@ pub(crate) fn rows(
             fields.extend(value_flags(schema, &values.object, &values.field, value));
             Record {
                 id,
-                object: def.name.clone(),
+                object: (&def.name).into(),
                 fields: fields.into(),
                 is_deleted: false,
                 deleted: None,

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::fields::{FieldRef, Fields};
 use crate::id::RecordId;
+use crate::object_name::ObjectName;
 use crate::meta::{FieldType, ObjectDef};
 
 /// One record: field values in stored form (see [`crate::value`]) plus Recycle Bin data.
@@ -13,7 +14,7 @@ pub struct Record {
     /// The record's id.
     pub id: RecordId,
     /// Canonical object name.
-    pub object: String,
+    pub object: ObjectName,
     /// Field values by canonical name; absent means null.
     pub fields: Fields,
     /// In the Recycle Bin.

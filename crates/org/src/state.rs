@@ -71,14 +71,14 @@ impl State {
         // Every record of the org stays in memory: packed, its names shared.
         r.fields.pack();
         self.remove(schema, &r.id);
-        match self.by_object.get_mut(&r.object) {
+        match self.by_object.get_mut(r.object.as_str()) {
             Some(ids) => {
                 ids.insert(r.id);
             }
             None => {
                 let mut ids = IdSet::default();
                 ids.insert(r.id);
-                self.by_object.insert(r.object.clone(), ids);
+                self.by_object.insert(r.object.to_string(), ids);
             }
         }
         self.indexes.add(schema, &r);
@@ -88,7 +88,7 @@ impl State {
     pub(crate) fn remove(&mut self, schema: &Schema, id: &RecordId) {
         if let Some(r) = self.records.remove(id) {
             self.indexes.remove(schema, &r);
-            if let Some(ids) = self.by_object.get_mut(&r.object) {
+            if let Some(ids) = self.by_object.get_mut(r.object.as_str()) {
                 ids.remove(id);
             }
         }
@@ -114,7 +114,7 @@ fn decode(row: &StoredRecord) -> Option<Record> {
     };
     Some(Record {
         id: RecordId::parse(&row.id)?,
-        object: row.object.clone(),
+        object: (&row.object).into(),
         fields: body.fields,
         is_deleted: row.is_deleted,
         deleted: Deletion::of(

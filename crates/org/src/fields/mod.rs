@@ -38,8 +38,8 @@ thread_local! {
     static SCRATCH: RefCell<Open> = RefCell::default();
 }
 
-/// The shared copy of `name`.
-fn intern(name: &str) -> Arc<str> {
+/// The shared copy of `name` (field and object names).
+pub(crate) fn intern(name: &str) -> Arc<str> {
     NAMES.with_borrow_mut(|names| {
         if let Some(n) = names.get(name) {
             return n.clone();

@@ -4,8 +4,9 @@
 //! the same order, so the list of names (the record's [`Shape`]) is shared by every record
 //! that has it. The values follow one another, each a tag byte and what the tag needs:
 //! nothing for `null`, `true` and `false`; an unsigned LEB128 varint for an integer (the
-//! complement of a negative one); eight bytes for a float; a varint length and the UTF-8
-//! bytes for text, and for an array or object its JSON text. Text a record already holds in
+//! complement of a negative one); eight bytes for a float; the UTF-8 bytes for text, their
+//! length in the tag itself when it is short, else a varint after it; an array or object
+//! as its JSON text. Text a record already holds in
 //! an earlier field (a new record's `CreatedDate`, `LastModifiedDate` and `SystemModstamp`;
 //! its `OwnerId`, `CreatedById` and `LastModifiedById`) is kept once: the later fields name
 //! where the first is. Every [`CHECKPOINT`]th value's offset is kept at the front, so
@@ -34,6 +35,9 @@ const TEXT: u8 = 6;
 const JSON: u8 = 7;
 /// The text at an earlier offset.
 const SAME: u8 = 8;
+
+/// Text of `tag - SHORT_TEXT` bytes (tags from here up: text shorter than 240 bytes).
+const SHORT_TEXT: u8 = 16;
 
 /// Text shorter than this is kept again rather than named (naming costs up to 4 bytes).
 const SHARED_TEXT: usize = 8;
@@ -265,7 +269,13 @@ fn encode(out: &mut Vec<u8>, v: &Value) {
                 out.extend_from_slice(&f.as_f64().unwrap_or(0.0).to_le_bytes());
             }
         },
-        Value::String(s) => put_bytes(out, TEXT, s.as_bytes()),
+        Value::String(s) => match u8::try_from(s.len()) {
+            Ok(len) if len <= u8::MAX - SHORT_TEXT => {
+                out.push(SHORT_TEXT + len);
+                out.extend_from_slice(s.as_bytes());
+            }
+            _ => put_bytes(out, TEXT, s.as_bytes()),
+        },
         _ => put_bytes(out, JSON, v.to_string().as_bytes()),
     }
 }
@@ -276,6 +286,7 @@ fn skip(data: &[u8], at: usize) -> usize {
         NULL | FALSE | TRUE => at + 1,
         UINT | NEG_INT | SAME => varint(data, at + 1).1,
         FLOAT => at + 9,
+        short if short >= SHORT_TEXT => at + 1 + usize::from(short - SHORT_TEXT),
         _ => {
             let (len, from) = varint(data, at + 1);
             from + len as usize
@@ -305,17 +316,21 @@ fn decode(data: &[u8], at: usize) -> (FieldRef<'_>, usize) {
             let (earlier, next) = varint(data, at + 1);
             (decode(data, earlier as usize).0, next)
         }
+        short if short >= SHORT_TEXT => {
+            let end = at + 1 + usize::from(short - SHORT_TEXT);
+            (FieldRef::Str(text(&data[at + 1..end])), end)
+        }
         tag => {
             let (len, from) = varint(data, at + 1);
             let end = from + len as usize;
-            // Packed from a `String` and a serialised `Value`: always UTF-8 and valid JSON.
-            let text = std::str::from_utf8(&data[from..end]).unwrap_or_default();
-            let v = if tag == TEXT {
-                FieldRef::Str(text)
-            } else {
-                FieldRef::JsonText(text)
-            };
+            let text = text(&data[from..end]);
+            let v = if tag == TEXT { FieldRef::Str(text) } else { FieldRef::JsonText(text) };
             (v, end)
         }
     }
+}
+
+/// Packed text: from a `String` or a serialised `Value`, so always UTF-8 (and JSON).
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }

@@ -91,7 +91,7 @@ fn value() -> impl Strategy<Value = Value> {
         any::<u64>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
-        ".{0,200}".prop_map(Value::from),
+        ".{0,300}".prop_map(Value::from),
         // Text several fields hold (packed once).
         prop_oneof![Just("2026-11-25T02:17:08.000+0000"), Just("0055f000000AbCdAAK")].prop_map(Value::from),
         proptest::collection::vec(any::<i32>(), 0..4).prop_map(Value::from),

@@ -553,7 +553,7 @@ impl Staged<'_> {
             batch.writes.push(match &self.overlay[id] {
                 Some(r) => Write::PutRecord(StoredRecord {
                     id: r.id.as15().to_owned(),
-                    object: r.object.clone(),
+                    object: r.object.to_string(),
                     is_deleted: r.is_deleted,
                     body: r.body(),
                 }),

@@ -279,7 +279,7 @@ impl Org {
         for r in &changed.records {
             batch.writes.push(Write::PutRecord(StoredRecord {
                 id: r.id.as15().to_owned(),
-                object: r.object.clone(),
+                object: r.object.to_string(),
                 is_deleted: r.is_deleted,
                 body: r.body(),
             }));

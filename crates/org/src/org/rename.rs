@@ -112,7 +112,7 @@ impl Org {
             }
             let mut changed = Changed::default();
             for r in state.of(&from) {
-                changed.rewrite(r).object = new.to_owned();
+                changed.rewrite(r).object = new.into();
             }
             changed.objects.push(new.to_owned());
             changed.removed_objects.push(from);

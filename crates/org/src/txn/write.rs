@@ -114,7 +114,7 @@ impl Txn<'_> {
         derive(&def.name, &mut fields, &self.now);
         let mut rec = Record {
             id,
-            object: def.name.clone(),
+            object: (&def.name).into(),
             fields,
             is_deleted: false,
             deleted: None,
