@@ -86,7 +86,7 @@ impl Indexes {
             .get(&o.name)
             .and_then(|fields| fields.get(&f.name))
             .and_then(|m| m.get(key));
-        Some(ids.map(|s| s.iter().copied().collect()).unwrap_or_default())
+        Some(ids.map(|s| s.iter().collect()).unwrap_or_default())
     }
 }
 

@@ -118,8 +118,9 @@ mod tests {
         let a = ObjectName::from("Account");
         let b = ObjectName::from(String::from("Account"));
         assert!(Arc::ptr_eq(&a.0, &b.0));
-        assert!(a == "Account" && a == *"Account" && a == String::from("Account"));
-        assert!("Account" == a && String::from("Account") == a);
+        let text = String::from("Account");
+        assert!(a == "Account" && a == *"Account" && a == text);
+        assert!("Account" == a && text == a);
         assert_ne!(a, ObjectName::from("Contact"));
         assert_eq!(format!("{a} {a:?}"), "Account \"Account\"");
     }

@@ -80,7 +80,7 @@ impl<'a> View<'a> {
                 .by_object
                 .get("User")
                 .and_then(|ids| ids.iter().next())
-                .and_then(|id| self.state.records.get(id));
+                .and_then(|id| self.state.records.get(&id));
             let admin = first.map_or(Value::Null, |u| Value::from(u.id.to18()));
             let created = first.map_or(Value::Null, |u| u.get("CreatedDate").to_value());
             self.schema
@@ -125,13 +125,13 @@ impl Source for View<'_> {
         }
         let ids = self.state.by_object.get(object).into_iter().flatten();
         let Some((overlay, order)) = self.overlay else {
-            return Box::new(ids.filter_map(|id| self.state.records.get(id)));
+            return Box::new(ids.filter_map(|id| self.state.records.get(&id)));
         };
         // Committed records in creation order, as the transaction left them; then the
         // ones it created.
-        let committed = ids.filter_map(move |id| match overlay.get(id) {
+        let committed = ids.filter_map(move |id| match overlay.get(&id) {
             Some(touched) => touched.as_ref(),
-            None => self.state.records.get(id),
+            None => self.state.records.get(&id),
         });
         let object = object.to_owned();
         let created = order

@@ -100,7 +100,7 @@ impl State {
             .get(object)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.records.get(id))
+            .filter_map(|id| self.records.get(&id))
     }
 }
 

@@ -19,7 +19,7 @@ impl Org {
         crate::record_types::active_of(
             ids.into_iter()
                 .flatten()
-                .filter_map(|id| state.records.get(id)),
+                .filter_map(|id| state.records.get(&id)),
             object,
         )
         .into_iter()
@@ -130,7 +130,7 @@ impl Org {
                 &schema,
                 ids.into_iter()
                     .flatten()
-                    .filter_map(|id| state.records.get(id)),
+                    .filter_map(|id| state.records.get(&id)),
             )
         };
         if gaining.is_empty() {

@@ -309,7 +309,7 @@ impl<'a> Txn<'a> {
             .into_iter()
             .flatten()
             .filter(|id| !self.overlay.contains_key(id))
-            .filter_map(|id| self.state.records.get(id));
+            .filter_map(|id| self.state.records.get(&id));
         let touched = self
             .order
             .iter()
