@@ -13,6 +13,7 @@
 //! parent hold few).
 
 use crate::id::RecordId;
+use crate::varint::{get as varint, put as put_varint};
 
 /// Ids per chunk, at most.
 const CHUNK: usize = 64;
@@ -38,28 +39,6 @@ struct Chunk {
     len: u16,
     /// The varint of `first`, then of each id's distance from the one before.
     bytes: Vec<u8>,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: u128) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn varint(bytes: &[u8], at: &mut usize) -> u128 {
-    let mut n = 0u128;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*at];
-        *at += 1;
-        n |= u128::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return n;
-        }
-        shift += 7;
-    }
 }
 
 impl Chunk {
@@ -270,8 +249,16 @@ mod tests {
             panic!("many ids are kept in chunks")
         };
         assert_eq!(chunks.len(), 1000usize.div_ceil(CHUNK));
-        assert!(chunks[..chunks.len() - 1].iter().all(|c| usize::from(c.len) == CHUNK));
-        assert!(chunks[1].bytes.len() < CHUNK + 16, "{}", chunks[1].bytes.len());
+        assert!(
+            chunks[..chunks.len() - 1]
+                .iter()
+                .all(|c| usize::from(c.len) == CHUNK)
+        );
+        assert!(
+            chunks[1].bytes.len() < CHUNK + 16,
+            "{}",
+            chunks[1].bytes.len()
+        );
         assert!(set.iter().eq((0..1000).map(id)));
     }
 

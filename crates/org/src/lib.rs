@@ -27,7 +27,8 @@
 //!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
 //!   [`object_name`]: the object a record is of, one shared copy per name;
 //!   `record_set`: the committed records by id; `id_set`: sets of ids in order (an
-//!   object's records, an index key's);
+//!   object's records, an index key's); `varint`: what packed fields and id sets are
+//!   made of;
 //!   [`custom`]: custom objects from the config;
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
@@ -52,8 +53,8 @@ mod field_change;
 pub mod fields;
 pub mod generic;
 mod id_set;
-pub mod object_name;
 mod indexes;
+pub mod object_name;
 use forcebus_meta as meta;
 use forcebus_meta::id;
 pub mod org;
@@ -69,6 +70,7 @@ mod state;
 pub mod subscribers;
 pub mod txn;
 pub mod value;
+mod varint;
 
 pub use org::{channels, commit, seen, subscriptions, users};
 
@@ -81,12 +83,12 @@ pub use fields::{FieldRef, Fields};
 pub use forcebus_store::StoreError;
 pub use id::RecordId;
 pub use meta::{FieldDef, FieldType, ObjectDef, Schema};
+pub use object_name::ObjectName;
 pub use org::blobs::Upload;
 pub use org::organization::{OrgKind, OrgProfile};
 pub use org::query::QueryPage;
 pub use org::underway::Underway;
 pub use org::{Org, OrgOptions};
-pub use object_name::ObjectName;
 pub use record::{Deletion, Record};
 pub use txn::{Op, Outcome};
 pub use users::UserSeed;

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::fields::{FieldRef, Fields};
 use crate::id::RecordId;
-use crate::object_name::ObjectName;
 use crate::meta::{FieldType, ObjectDef};
+use crate::object_name::ObjectName;
 
 /// One record: field values in stored form (see [`crate::value`]) plus Recycle Bin data.
 #[derive(Debug, Clone, PartialEq)]

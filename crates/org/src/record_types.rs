@@ -132,9 +132,7 @@ pub(crate) fn active_of<'a>(
 ) -> Vec<&'a Record> {
     let mut out: Vec<&Record> = records
         .filter(|r| {
-            !r.is_deleted
-                && r.get_str("SobjectType") == Some(object)
-                && r.get("IsActive") == true
+            !r.is_deleted && r.get_str("SobjectType") == Some(object) && r.get("IsActive") == true
         })
         .collect();
     out.sort_by_key(|r| r.id);

@@ -222,26 +222,14 @@ impl<'a> Iterator for Values<'a> {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+fn put_varint(out: &mut Vec<u8>, n: u64) {
+    crate::varint::put(out, n.into());
 }
 
+/// The varint at `at`, and where it ends.
 fn varint(data: &[u8], mut at: usize) -> (u64, usize) {
-    let mut n = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = data[at];
-        at += 1;
-        n |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return (n, at);
-        }
-        shift += 7;
-    }
+    let n = crate::varint::get(data, &mut at);
+    (u64::try_from(n).unwrap_or(u64::MAX), at)
 }
 
 fn put_bytes(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
@@ -324,7 +312,11 @@ fn decode(data: &[u8], at: usize) -> (FieldRef<'_>, usize) {
             let (len, from) = varint(data, at + 1);
             let end = from + len as usize;
             let text = text(&data[from..end]);
-            let v = if tag == TEXT { FieldRef::Str(text) } else { FieldRef::JsonText(text) };
+            let v = if tag == TEXT {
+                FieldRef::Str(text)
+            } else {
+                FieldRef::JsonText(text)
+            };
             (v, end)
         }
     }

@@ -93,7 +93,11 @@ fn value() -> impl Strategy<Value = Value> {
         any::<f64>().prop_map(Value::from),
         ".{0,300}".prop_map(Value::from),
         // Text several fields hold (packed once).
-        prop_oneof![Just("2026-11-25T02:17:08.000+0000"), Just("0055f000000AbCdAAK")].prop_map(Value::from),
+        prop_oneof![
+            Just("2026-11-25T02:17:08.000+0000"),
+            Just("0055f000000AbCdAAK")
+        ]
+        .prop_map(Value::from),
         proptest::collection::vec(any::<i32>(), 0..4).prop_map(Value::from),
     ]
 }
@@ -136,7 +140,13 @@ proptest! {
 fn text_held_twice_is_packed_once() {
     let stamp = "2026-11-25T02:17:08.000+0000";
     let mut f = Fields::new();
-    for name in ["CreatedDate", "Short", "LastModifiedDate", "Again", "SystemModstamp"] {
+    for name in [
+        "CreatedDate",
+        "Short",
+        "LastModifiedDate",
+        "Again",
+        "SystemModstamp",
+    ] {
         let v = if name.len() == 5 { "abc" } else { stamp };
         f.set(name, Value::from(v));
     }
@@ -150,8 +160,15 @@ fn text_held_twice_is_packed_once() {
         unreachable!()
     };
     // The stamp's bytes once, each later one a tag and an offset; short text kept again.
-    assert!(pp.data.len() < po.data.len() + 2 * 4 + 2 * 5, "{}", pp.data.len());
+    assert!(
+        pp.data.len() < po.data.len() + 2 * 4 + 2 * 5,
+        "{}",
+        pp.data.len()
+    );
     assert_eq!(p.get("SystemModstamp"), Some(FieldRef::Str(stamp)));
     assert_eq!(p.get("Again"), Some(FieldRef::Str("abc")));
-    assert_eq!(serde_json::to_string(&p).unwrap(), serde_json::to_string(&f).unwrap());
+    assert_eq!(
+        serde_json::to_string(&p).unwrap(),
+        serde_json::to_string(&f).unwrap()
+    );
 }

@@ -19,9 +19,7 @@ impl Org {
         if self.schema().object(BOOK).is_none() {
             return Ok(());
         }
-        let has = self.scan(BOOK, |r| {
-            (r.get("IsStandard") == true).then_some(())
-        });
+        let has = self.scan(BOOK, |r| (r.get("IsStandard") == true).then_some(()));
         if !has.is_empty() {
             return Ok(());
         }

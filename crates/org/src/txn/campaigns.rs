@@ -67,17 +67,15 @@ impl Txn<'_> {
             .filter(|s| !s.is_deleted && s.get_str("CampaignId") == campaign.as_deref())
             .collect();
         if member.get("Status").is_null()
-            && let Some(default) = statuses
-                .iter()
-                .find(|s| s.get("IsDefault") == true)
+            && let Some(default) = statuses.iter().find(|s| s.get("IsDefault") == true)
         {
             member
                 .fields
                 .insert("Status".into(), default.get("Label").to_value());
         }
-        let responded = statuses.iter().any(|s| {
-            s.get("Label") == member.get("Status") && s.get("HasResponded") == true
-        });
+        let responded = statuses
+            .iter()
+            .any(|s| s.get("Label") == member.get("Status") && s.get("HasResponded") == true);
         member
             .fields
             .insert("HasResponded".into(), Value::Bool(responded));

@@ -127,10 +127,7 @@ impl Txn<'_> {
                 .insert(stamp.into(), Value::from(self.now.as_str()));
         }
         let mut out = vec![doc];
-        for mut v in older
-            .into_iter()
-            .filter(|v| v.get("IsLatest") == true)
-        {
+        for mut v in older.into_iter().filter(|v| v.get("IsLatest") == true) {
             v.fields.insert("IsLatest".into(), Value::Bool(false));
             out.push(v);
         }
