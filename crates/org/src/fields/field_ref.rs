@@ -1,6 +1,5 @@
 //! A field's value as read from a record: text borrowed from the record, numbers and
-//! flags by value, arrays and objects borrowed (from an open map) or as the JSON text a
-//! packed map keeps them in. The same answers as the `serde_json::Value` it stands for.
+//! flags by value, arrays and objects borrowed (only an open map holds them). The same answers as the `serde_json::Value` it stands for.
 
 use std::fmt;
 
@@ -24,8 +23,6 @@ pub enum FieldRef<'a> {
     Str(&'a str),
     /// An array or an object.
     Json(&'a Value),
-    /// An array or an object, as its JSON text (from a packed map).
-    JsonText(&'a str),
 }
 
 impl<'a> FieldRef<'a> {
@@ -124,8 +121,6 @@ impl<'a> FieldRef<'a> {
             FieldRef::F64(f) => Value::from(f),
             FieldRef::Str(s) => Value::String(s.to_owned()),
             FieldRef::Json(v) => v.clone(),
-            // Packed from a serialised `Value`: always valid JSON.
-            FieldRef::JsonText(t) => serde_json::from_str(t).unwrap_or_default(),
         }
     }
 }
@@ -138,13 +133,12 @@ impl PartialEq for FieldRef<'_> {
             (Bool(a), Bool(b)) => a == b,
             (U64(a), U64(b)) => a == b,
             (I64(a), I64(b)) => a == b,
+            // Built only as `number` builds them, an integer is one or the other; made by
+            // hand, the same integer is equal either way.
+            (U64(a), I64(b)) | (I64(b), U64(a)) => i64::try_from(a) == Ok(b),
             (F64(a), F64(b)) => a == b,
             (Str(a), Str(b)) => a == b,
             (Json(a), Json(b)) => a == b,
-            (JsonText(a), JsonText(b)) if a == b => true,
-            (a @ (Json(_) | JsonText(_)), b @ (Json(_) | JsonText(_))) => {
-                a.to_value() == b.to_value()
-            }
             _ => false,
         }
     }
@@ -194,7 +188,14 @@ macro_rules! eq_numbers {
 eq_numbers! {
     as_i64 -> i64: i8, i16, i32, i64, isize;
     as_u64 -> u64: u8, u16, u32, u64, usize;
-    as_f64 -> f64: f32, f64;
+    as_f64 -> f64: f64;
+}
+
+impl PartialEq<f32> for FieldRef<'_> {
+    /// As `serde_json` compares: the number narrowed to an `f32`.
+    fn eq(&self, other: &f32) -> bool {
+        self.as_f64().is_some_and(|n| n as f32 == *other)
+    }
 }
 
 impl PartialEq<FieldRef<'_>> for Value {
@@ -225,7 +226,6 @@ impl Serialize for FieldRef<'_> {
             FieldRef::F64(f) => s.serialize_f64(f),
             FieldRef::Str(t) => s.serialize_str(t),
             FieldRef::Json(v) => v.serialize(s),
-            FieldRef::JsonText(_) => self.to_value().serialize(s),
         }
     }
 }

@@ -116,9 +116,13 @@ impl Fields {
     }
 
     /// Packs the map into one allocation with its names shared (the committed state keeps
-    /// every record); reads answer the same.
+    /// every record); reads answer the same. A map holding an array or an object stays
+    /// open: no field of a record holds one today, and their text form would not give
+    /// every float back exactly (`serde_json` parses floats to within a unit).
     pub fn pack(&mut self) {
-        if let Repr::Open(o) = &self.0 {
+        if let Repr::Open(o) = &self.0
+            && !o.entries.iter().any(|(_, v)| v.is_array() || v.is_object())
+        {
             self.0 = Repr::Packed(Packed::new(o.entries.iter().map(|(n, v)| (n, v))));
         }
     }

@@ -5,8 +5,8 @@
 //! that has it. The values follow one another, each a tag byte and what the tag needs:
 //! nothing for `null`, `true` and `false`; an unsigned LEB128 varint for an integer (the
 //! complement of a negative one); eight bytes for a float; the UTF-8 bytes for text, their
-//! length in the tag itself when it is short, else a varint after it; an array or object
-//! as its JSON text. Text a record already holds in
+//! length in the tag itself when it is short, else a varint after it. A map holding an
+//! array or an object is not packed (see [`Packed::new`]). Text a record already holds in
 //! an earlier field (a new record's `CreatedDate`, `LastModifiedDate` and `SystemModstamp`;
 //! its `OwnerId`, `CreatedById` and `LastModifiedById`) is kept once: the later fields name
 //! where the first is. Every [`CHECKPOINT`]th value's offset is kept at the front, so
@@ -32,7 +32,6 @@ const UINT: u8 = 3;
 const NEG_INT: u8 = 4;
 const FLOAT: u8 = 5;
 const TEXT: u8 = 6;
-const JSON: u8 = 7;
 /// The text at an earlier offset.
 const SAME: u8 = 8;
 
@@ -264,7 +263,7 @@ fn encode(out: &mut Vec<u8>, v: &Value) {
             }
             _ => put_bytes(out, TEXT, s.as_bytes()),
         },
-        _ => put_bytes(out, JSON, v.to_string().as_bytes()),
+        Value::Array(_) | Value::Object(_) => unreachable!("maps holding these stay open"),
     }
 }
 
@@ -308,21 +307,16 @@ fn decode(data: &[u8], at: usize) -> (FieldRef<'_>, usize) {
             let end = at + 1 + usize::from(short - SHORT_TEXT);
             (FieldRef::Str(text(&data[at + 1..end])), end)
         }
-        tag => {
+        _ => {
+            // TEXT: a varint length, then the bytes.
             let (len, from) = varint(data, at + 1);
             let end = from + len as usize;
-            let text = text(&data[from..end]);
-            let v = if tag == TEXT {
-                FieldRef::Str(text)
-            } else {
-                FieldRef::JsonText(text)
-            };
-            (v, end)
+            (FieldRef::Str(text(&data[from..end])), end)
         }
     }
 }
 
-/// Packed text: from a `String` or a serialised `Value`, so always UTF-8 (and JSON).
+/// Packed text: from a `String`, so always UTF-8.
 fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
