@@ -63,11 +63,6 @@ impl<'a> FieldRef<'a> {
         matches!(self, FieldRef::U64(_) | FieldRef::I64(_) | FieldRef::F64(_))
     }
 
-    /// Whether it is `true` or `false`.
-    pub fn is_boolean(self) -> bool {
-        matches!(self, FieldRef::Bool(_))
-    }
-
     /// The text, if it is text.
     pub fn as_str(self) -> Option<&'a str> {
         match self {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::bayeux::{connect, handshake, oauth, post};
+use crate::control::control;
 use crate::{create, server};
 
 fn subscribe(s: &forcebus_testkit::Server, client: &str, channel: &str) {
@@ -126,14 +127,14 @@ fn a_channel_of_every_change_event_wakes_for_any_object() {
 #[test]
 fn a_parked_connect_wakes_while_writes_of_its_kind_keep_coming() {
     let s = server();
-    let r = s
-        .http()
-        .post(format!("{}/forcebus/v1/control/streaming", s.base()))
-        .header("Authorization", format!("Bearer {}", s.ready.admin_key))
-        .json(&json!({"delivery_delay_ms": 500}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    let key = s.ready.admin_key.clone();
+    let (status, r) = control(
+        &s,
+        &key,
+        "/streaming",
+        Some(json!({"delivery_delay_ms": 500})),
+    );
+    assert_eq!(status, 200, "{r}");
     let client = handshake(&s);
     connect(&s, &client, "1", json!({}));
     subscribe(&s, &client, "/data/AccountChangeEvent");

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::bayeux::{connect, handshake, post};
 use crate::{bin, code, create, get, j, server};
 
-fn control(s: &Server, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) fn control(s: &Server, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}/forcebus/v1/control{path}", s.base());
     let req = match body {
         Some(b) => s.http().post(url).json(&b),
