@@ -1,5 +1,5 @@
 //! Where the other nodes on one database reach this one: written in its heartbeat, and
-//! where standbys pass requests on to ([`crate::standby`]).
+//! where they pass on the requests for the orgs it serves ([`crate::cluster`]).
 
 use forcebus_store::Database;
 

@@ -6,6 +6,9 @@
 //! org, is the default org's; so is a token naming an org the server does not hold (a
 //! deleted one), which the default org refuses in its protocol's own shape (REST's
 //! `INVALID_SESSION_ID`, the Streaming API's 401 or 403, Pub/Sub's `UNAUTHENTICATED`).
+//!
+//! Once its org is found, a request is served here or, on a shared database, passed on to
+//! the node serving that org ([`crate::tenants::Route`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,15 +23,18 @@ use tower::{Service, ServiceExt};
 use forcebus_org::RecordId;
 
 use crate::made::{Guarded, Made};
-use crate::tenants::Tenants;
+use crate::tenants::{Route, Tenants};
 
 /// The made org an access token names, if the server holds it (else the default org,
 /// which does not know the token either, answers).
-fn by_token(tenants: &Tenants, token: &str) -> Option<Arc<Made>> {
-    token
+async fn by_token(tenants: &Arc<Tenants>, token: &str) -> Option<Arc<Made>> {
+    let id = token
         .split_once('!')
-        .and_then(|(org, _)| RecordId::parse(org))
-        .and_then(|id| tenants.by_id(id.as15()))
+        .and_then(|(org, _)| RecordId::parse(org))?;
+    if tenants.is_default(id.as15()) {
+        return None;
+    }
+    tenants.find(id.as15()).await
 }
 
 /// The token a request carries in a header: Bulk API 1.0's session (`X-SFDC-Session`
@@ -62,14 +68,41 @@ fn credential_in_body(method: &Method, path: &str) -> bool {
             || path.starts_with("/services/Soap/"))
 }
 
-/// Routes one HTTP request to its org's router (opening the org if it rests); the org
-/// counts as in use until the response has been sent.
+/// Routes one HTTP request to its org's router (opening the org if it rests), or on to
+/// the node serving its org; the org counts as in use until the response has been sent.
 pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) -> Response {
     let (made, request) = match pick(&tenants, request).await {
         Ok(picked) => picked,
         Err(response) => return response,
     };
-    let (tenant, activity) = tenants.serve(made).await;
+    let hops = request
+        .extensions()
+        .get::<crate::forwarded::PassedOn>()
+        .map_or(0, |p| p.hops);
+    let made = made.unwrap_or_else(|| tenants.default_made().clone());
+    let mut route = tenants.route(&made, hops).await;
+    if matches!(route, Route::Gone) {
+        // A deleted org's token: the default org refuses it.
+        route = tenants.route(tenants.default_made(), hops).await;
+    }
+    let (tenant, activity) = match route {
+        Route::Here(tenant, activity) => (tenant, activity),
+        Route::There(holder) => {
+            let forward = tenants.cluster().map(|c| &c.forward);
+            let Some(f) = forward else {
+                return crate::cluster::unavailable("no node to pass the request on to");
+            };
+            let span = tracing::info_span!("org", id = %made.key(), to = %holder.node);
+            let passed = tracing::Instrument::instrument(f.http(request, &holder), span).await;
+            return passed.unwrap_or_else(|unreachable| {
+                // Asked of the database again next time: the node may have died.
+                made.forget_holder();
+                unreachable
+            });
+        }
+        Route::Unavailable(why) => return crate::cluster::unavailable(&why),
+        Route::Gone => return crate::cluster::unavailable("the org cannot be opened"),
+    };
     let router = tenant.router.clone();
     // Every log line of the request names its org.
     let span = tracing::info_span!("org", id = %tenant.org.id().to18());
@@ -78,20 +111,17 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
         Ok(response) => response,
         Err(never) => match never {},
     };
-    match activity {
-        Some(a) => response.map(|body| Body::new(Guarded::new(body, Some(a)))),
-        None => response,
-    }
+    response.map(|body| Body::new(Guarded::new(body, Some(activity))))
 }
 
 /// The made org a request is for (`None`: the default org).
 async fn pick(
-    tenants: &Tenants,
+    tenants: &Arc<Tenants>,
     request: Request,
 ) -> Result<(Option<Arc<Made>>, Request), Response> {
     let token = header_credential(&request).or_else(|| revoked_in_query(&request));
     if let Some(token) = token {
-        return Ok((by_token(tenants, &token), request));
+        return Ok((by_token(tenants, &token).await, request));
     }
     if !tenants.holds_made() || !credential_in_body(request.method(), request.uri().path()) {
         return Ok((None, request));
@@ -107,9 +137,9 @@ async fn pick(
         .into_response()
     })?;
     let made = match body_credential(&parts.headers, &bytes) {
-        Some(Credential::Token(t)) => by_token(tenants, &t),
-        Some(Credential::Username(u)) => tenants.by_username(&u),
-        Some(Credential::ClientId(c)) => tenants.by_client_id(&c),
+        Some(Credential::Token(t)) => by_token(tenants, &t).await,
+        Some(Credential::Username(u)) => tenants.by_username(&u).await,
+        Some(Credential::ClientId(c)) => tenants.by_client_id(&c).await,
         None => None,
     };
     Ok((made, Request::from_parts(parts, Body::from(bytes))))
@@ -168,7 +198,7 @@ pub(crate) struct GrpcDispatch {
 }
 
 impl crate::grpc::PerConnection for GrpcDispatch {
-    type Body = Guarded<forcebus_pubsub::ResetBody>;
+    type Body = GrpcBody;
 
     fn for_peer(&self, peer: Option<std::net::SocketAddr>) -> Self {
         Self {
@@ -178,8 +208,12 @@ impl crate::grpc::PerConnection for GrpcDispatch {
     }
 }
 
+/// A Pub/Sub response: from this node's org, or passed back from the node serving it.
+type GrpcBody =
+    http_body_util::Either<Guarded<forcebus_pubsub::ResetBody>, crate::cluster::GrpcBody>;
+
 impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
-    type Response = axum::http::Response<Guarded<forcebus_pubsub::ResetBody>>;
+    type Response = axum::http::Response<GrpcBody>;
     type Error = Infallible;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>,
@@ -192,11 +226,17 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
     fn call(&mut self, mut request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
         let forwarded =
             crate::forwarded::believe(request.headers_mut(), self.forward_key.as_deref());
-        let peer = match forwarded {
-            Some(client) => client.peer,
-            None => self.peer,
+        let (conn, hops) = match forwarded {
+            Some((client, passed)) => (client, passed.hops),
+            None => (
+                forcebus_http::ConnInfo {
+                    tls: false,
+                    peer: self.peer,
+                },
+                0,
+            ),
         };
-        if let Some(peer) = peer {
+        if let Some(peer) = conn.peer {
             request
                 .extensions_mut()
                 .insert(forcebus_pubsub::ClientAddress(peer));
@@ -205,15 +245,43 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
             .headers()
             .get("accesstoken")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let made = by_token(&self.tenants, token);
+            .unwrap_or_default()
+            .to_owned();
         let tenants = self.tenants.clone();
         Box::pin(async move {
-            let (tenant, activity) = tenants.serve(made).await;
-            let grpc = tenant.grpc.clone();
-            drop(tenant);
-            let response = grpc.oneshot(request).await?;
-            Ok(response.map(|body| Guarded::new(body, activity)))
+            let made = by_token(&tenants, &token)
+                .await
+                .unwrap_or_else(|| tenants.default_made().clone());
+            let mut route = tenants.route(&made, hops).await;
+            if matches!(route, Route::Gone) {
+                route = tenants.route(tenants.default_made(), hops).await;
+            }
+            let unavailable = |why: &str| {
+                crate::cluster::grpc_unavailable(why).map(http_body_util::Either::Right)
+            };
+            match route {
+                Route::Here(tenant, activity) => {
+                    let grpc = tenant.grpc.clone();
+                    drop(tenant);
+                    let response = grpc.oneshot(request).await?;
+                    Ok(response.map(|body| {
+                        http_body_util::Either::Left(Guarded::new(body, Some(activity)))
+                    }))
+                }
+                Route::There(holder) => match tenants.cluster() {
+                    Some(c) => {
+                        let passed = c.forward.grpc(request, conn, hops + 1, &holder).await;
+                        let response = passed.unwrap_or_else(|unreachable| {
+                            made.forget_holder();
+                            unreachable
+                        });
+                        Ok(response.map(http_body_util::Either::Right))
+                    }
+                    None => Ok(unavailable("no node to pass the call on to")),
+                },
+                Route::Unavailable(why) => Ok(unavailable(&why)),
+                Route::Gone => Ok(unavailable("the org cannot be opened")),
+            }
         })
     }
 }

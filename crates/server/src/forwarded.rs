@@ -3,15 +3,23 @@
 //! ([`forcebus_store::Database::cluster_key`]). The node that serves the request then sees
 //! the client's own address and whether it came over TLS (so the URLs it hands out say
 //! `https` and point back where the client connected), as if it had taken the connection
-//! itself. Anyone else's claims are dropped, never believed.
+//! itself. Anyone else's claims are dropped, never believed. A request says how many
+//! nodes passed it on: a node that does not serve its org passes it on again at most once
+//! (the org changed hands meanwhile), so no request goes round.
 
 use axum::http::{HeaderMap, HeaderValue};
 
 use forcebus_http::ConnInfo;
 
-/// On a request another node of the cluster passed on (the key was right).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PassedOn;
+/// On a request another node of the cluster passed on (the key was right): how many
+/// nodes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PassedOn {
+    pub(crate) hops: u8,
+}
+
+/// The most nodes a request is passed on by.
+pub(crate) const MOST_HOPS: u8 = 2;
 
 /// The shared key, shown by the node that passes the request on.
 const KEY: &str = "x-forcebus-forward-key";
@@ -19,13 +27,17 @@ const KEY: &str = "x-forcebus-forward-key";
 const CLIENT: &str = "x-forcebus-client";
 /// `https` when the client's connection was TLS, else `http`.
 const PROTO: &str = "x-forcebus-proto";
+/// How many nodes passed the request on.
+const HOPS: &str = "x-forcebus-hops";
 
-/// Marks `headers` as passed on by a node holding `key`, for the client of `conn`.
-pub(crate) fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo) {
+/// Marks `headers` as passed on by a node holding `key`, for the client of `conn`, the
+/// request's `hops`-th time.
+pub(crate) fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8) {
     drop_claims(headers);
     if let Ok(key) = HeaderValue::from_str(key) {
         headers.insert(KEY, key);
     }
+    headers.insert(HOPS, HeaderValue::from(i32::from(hops)));
     if let Some(peer) = conn.peer
         && let Ok(v) = HeaderValue::from_str(&peer.to_string())
     {
@@ -37,18 +49,27 @@ pub(crate) fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo) {
     );
 }
 
-/// The client a request was passed on for, when it carries this cluster's `key`; the
-/// claims are removed from `headers` either way.
-pub(crate) fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<ConnInfo> {
+/// The client a request was passed on for, and how many times it was, when it carries
+/// this cluster's `key`; the claims are removed from `headers` either way.
+pub(crate) fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<(ConnInfo, PassedOn)> {
     let shown = headers.get(KEY).map(|v| v.as_bytes().to_vec());
     let believed = match (key, shown) {
-        (Some(key), Some(shown)) if same(key.as_bytes(), &shown) => Some(ConnInfo {
-            tls: headers.get(PROTO).is_some_and(|v| v == "https"),
-            peer: headers
-                .get(CLIENT)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok()),
-        }),
+        (Some(key), Some(shown)) if same(key.as_bytes(), &shown) => Some((
+            ConnInfo {
+                tls: headers.get(PROTO).is_some_and(|v| v == "https"),
+                peer: headers
+                    .get(CLIENT)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok()),
+            },
+            PassedOn {
+                hops: headers
+                    .get(HOPS)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+            },
+        )),
         _ => None,
     };
     drop_claims(headers);
@@ -56,7 +77,7 @@ pub(crate) fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<Conn
 }
 
 fn drop_claims(headers: &mut HeaderMap) {
-    for name in [KEY, CLIENT, PROTO] {
+    for name in [KEY, CLIENT, PROTO, HOPS] {
         headers.remove(name);
     }
 }
@@ -80,9 +101,10 @@ mod tests {
     #[test]
     fn a_marked_request_is_believed_with_the_key_only() {
         let mut h = HeaderMap::new();
-        mark(&mut h, "k3y", conn(true));
+        mark(&mut h, "k3y", conn(true), 2);
         let mut copy = h.clone();
-        let c = believe(&mut h, Some("k3y")).expect("believed");
+        let (c, passed) = believe(&mut h, Some("k3y")).expect("believed");
+        assert_eq!(passed.hops, 2);
         assert!(c.tls);
         assert_eq!(c.peer, conn(true).peer);
         assert!(h.is_empty(), "the claims are gone: {h:?}");
@@ -96,14 +118,14 @@ mod tests {
         h.insert(CLIENT, HeaderValue::from_static("6.6.6.6:1"));
         h.insert(PROTO, HeaderValue::from_static("https"));
         assert!(believe(&mut h.clone(), Some("k")).is_none());
-        mark(&mut h, "k", conn(false));
+        mark(&mut h, "k", conn(false), 1);
         assert!(
             believe(&mut h, None).is_none(),
             "a node outside a cluster believes nobody"
         );
         let mut h = HeaderMap::new();
-        mark(&mut h, "k", ConnInfo::default());
-        let c = believe(&mut h, Some("k")).unwrap();
+        mark(&mut h, "k", ConnInfo::default(), 1);
+        let (c, _) = believe(&mut h, Some("k")).unwrap();
         assert!(!c.tls && c.peer.is_none());
     }
 
@@ -112,8 +134,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(CLIENT, HeaderValue::from_static("6.6.6.6:1"));
         h.insert(KEY, HeaderValue::from_static("guess"));
-        mark(&mut h, "k", conn(false));
-        let c = believe(&mut h, Some("k")).unwrap();
+        h.insert(HOPS, HeaderValue::from_static("0"));
+        mark(&mut h, "k", conn(false), 1);
+        let (c, passed) = believe(&mut h, Some("k")).unwrap();
+        assert_eq!(passed.hops, 1);
         assert_eq!(c.peer, conn(false).peer);
         assert!(!c.tls);
     }

@@ -1,7 +1,7 @@
 //! The gRPC listener: one port, TLS (ALPN `h2`) and plaintext HTTP/2 (prior knowledge),
 //! told apart by the first byte (0x16 opens a TLS handshake), each connection served by
-//! hyper's HTTP/2 server with the Pub/Sub service (or, on a standby, the service passing
-//! calls on to the serving node). On shutdown it stops accepting and open streams get the
+//! hyper's HTTP/2 server with the Pub/Sub service (which passes a call on to the node
+//! serving its org, on a shared database). On shutdown it stops accepting and open streams get the
 //! grace period.
 
 use std::sync::Arc;

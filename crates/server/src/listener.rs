@@ -158,8 +158,8 @@ where
     } = serving;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         let conn = match crate::forwarded::believe(req.headers_mut(), forward_key.as_deref()) {
-            Some(client) => {
-                req.extensions_mut().insert(crate::forwarded::PassedOn);
+            Some((client, passed)) => {
+                req.extensions_mut().insert(passed);
                 client
             }
             None => conn,

@@ -1,10 +1,15 @@
-//! An org made at run time, open or resting: an org nobody has used for a while
-//! (`org_idle_unload_secs`), with no request, stream, Streaming API session, Bulk job or
-//! test control under way, is unloaded (its database closed, its threads and memory
-//! returned) and opened again by the next request that names it. What the admin API needs
-//! of a resting org (its client id, record and event counts) is kept here and its
-//! usernames in the server's sign-in index, so listing orgs or signing in to another org
-//! does not open it.
+//! An org of the server, open or resting, and who serves it. An org made at run time
+//! that nobody has used for a while (`org_idle_unload_secs`), with no request, stream,
+//! Streaming API session, Bulk job or test control under way, is unloaded (its database
+//! closed, its threads and memory returned) and opened again by the next request that
+//! names it. What the admin API needs of a resting org (its client id, record and event
+//! counts) is kept here and its usernames in the server's sign-in index, so listing orgs
+//! or signing in to another org does not open it. The default org is one too
+//! ([`Kind::Default`]): never unloaded while this node serves it.
+//!
+//! On a shared database ([`crate::cluster`]) each org is served by one node at a time:
+//! [`Owner`] is what this node knows of which, and [`Made::fence`] the epoch of the
+//! org's lease its commits check while it is this node's.
 
 use forcebus_sync::prelude::*;
 use std::collections::BTreeMap;
@@ -17,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use forcebus_org::RecordId;
 use forcebus_org::custom::ObjectConfig;
 use forcebus_org::platform::EventConfig;
+
+use forcebus_store::{Fence, Holder};
 
 use crate::config::{AppSettings, UserConfig};
 use crate::tenant::{Home, Tenant};
@@ -50,15 +57,53 @@ pub(crate) struct OrgInfo {
     /// another org's.
     #[serde(default)]
     pub(crate) block: u64,
+    /// Its connected app's client id, once known (on a shared database, so a node that
+    /// never opened the org knows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_id: Option<String>,
 }
 
-/// An org made at run time.
+/// The default org's key in the database and among the cluster's leases.
+pub(crate) const DEFAULT_KEY: &str = "default";
+
+/// Which org of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The server's default org (the data dir's own, `default` in the database).
+    Default,
+    /// An org made through the admin API.
+    Made,
+}
+
+/// Who serves an org, as this node knows.
+#[derive(Debug, Clone)]
+pub(crate) enum Owner {
+    /// This node (it holds the org's lease, or there is no cluster).
+    Here,
+    /// This node is handing it to another: requests wait until it has.
+    Leaving,
+    /// Another node, as the database said at `seen`.
+    There { holder: Holder, seen: Instant },
+    /// Not known (never asked, or lost): the database is asked at the next request.
+    Unknown,
+}
+
+/// An org of the server: the default one, or one made at run time.
 pub(crate) struct Made {
     pub(crate) id: RecordId,
+    pub(crate) kind: Kind,
     pub(crate) info: OrgInfo,
-    /// Its connected app's client id (fixed when the org is made).
-    pub(crate) client_id: String,
     pub(crate) home: Home,
+    /// Who serves it, and when that last changed here.
+    owner: Mutex<(Owner, Instant)>,
+    /// The epoch its commits check while this node serves it: a fence of its own for each
+    /// time the org becomes this node's, so a tenant of an earlier time commits nothing.
+    fence: Mutex<Fence>,
+    /// The epoch the open tenant was opened at: one of an earlier epoch is stale (the org
+    /// was this node's, then not) and serves nothing.
+    opened_at: std::sync::atomic::AtomicI64,
+    /// Told when a hand-over ends (requests waiting on [`Owner::Leaving`]).
+    pub(crate) handed: tokio::sync::Notify,
     /// Held only for moments (a request's copy of the open org, a look at what is kept).
     slot: Mutex<Slot>,
     /// Held, on blocking threads only, while the org opens, closes or is deleted: one at
@@ -104,17 +149,116 @@ fn now_ms() -> u64 {
 }
 
 impl Made {
-    pub(crate) fn new(id: RecordId, info: OrgInfo, home: Home, tenant: Arc<Tenant>) -> Self {
+    /// An org open here, served by this node at `fence`.
+    pub(crate) fn new(
+        id: RecordId,
+        kind: Kind,
+        info: OrgInfo,
+        (home, fence): (Home, Fence),
+        tenant: Arc<Tenant>,
+    ) -> Self {
+        let opened_at = fence.load(Ordering::SeqCst);
         Self {
             id,
+            kind,
             info,
-            client_id: tenant.app.client_id.clone(),
             home,
+            owner: Mutex::new((Owner::Here, Instant::now())),
+            fence: Mutex::new(fence),
+            opened_at: std::sync::atomic::AtomicI64::new(opened_at),
+            handed: tokio::sync::Notify::new(),
             slot: Mutex::new(Slot::Open(tenant)),
             transition: Mutex::new(()),
             active: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
         }
+    }
+
+    /// An org not open here, whose server is not known yet.
+    pub(crate) fn resting(id: RecordId, kind: Kind, info: OrgInfo, home: Home) -> Self {
+        Self {
+            id,
+            kind,
+            info,
+            home,
+            owner: Mutex::new((Owner::Unknown, Instant::now())),
+            fence: Mutex::new(forcebus_store::postgres::fence(forcebus_store::NOT_HELD)),
+            opened_at: std::sync::atomic::AtomicI64::new(forcebus_store::NOT_HELD),
+            handed: tokio::sync::Notify::new(),
+            slot: Mutex::new(Slot::Resting(Resting {
+                records: 0,
+                events: 0,
+            })),
+            transition: Mutex::new(()),
+            active: AtomicUsize::new(0),
+            last_used: AtomicU64::new(now_ms()),
+        }
+    }
+
+    /// Its key in the database and the cluster's leases: `default`, or its 18-character
+    /// id.
+    pub(crate) fn key(&self) -> String {
+        match self.kind {
+            Kind::Default => DEFAULT_KEY.to_owned(),
+            Kind::Made => self.id.to18(),
+        }
+    }
+
+    /// Who serves it, as this node knows.
+    pub(crate) fn owner(&self) -> Owner {
+        self.owner.locked().0.clone()
+    }
+
+    /// When what this node knows of who serves it last changed.
+    pub(crate) fn owner_changed(&self) -> Instant {
+        self.owner.locked().1
+    }
+
+    /// Forgets which other node serves it (it could not be reached: it may have died),
+    /// so the next request asks the database.
+    pub(crate) fn forget_holder(&self) {
+        let mut owner = self.owner.locked();
+        if matches!(owner.0, Owner::There { .. }) {
+            *owner = (Owner::Unknown, Instant::now());
+        }
+    }
+
+    /// Records who serves it.
+    pub(crate) fn set_owner(&self, owner: Owner) {
+        *self.owner.locked() = (owner, Instant::now());
+    }
+
+    /// The fence its commits check now.
+    pub(crate) fn fence(&self) -> Fence {
+        self.fence.locked().clone()
+    }
+
+    /// The epoch its commits check now ([`forcebus_store::NOT_HELD`]: not this node's).
+    pub(crate) fn epoch(&self) -> i64 {
+        self.fence.locked().load(Ordering::SeqCst)
+    }
+
+    /// The org becomes this node's at `epoch`: a new fence, so that a tenant opened
+    /// before (of an earlier time it was this node's) commits nothing more.
+    pub(crate) fn hold(&self, epoch: i64) {
+        let mut fence = self.fence.locked();
+        fence.store(forcebus_store::NOT_HELD, Ordering::SeqCst);
+        *fence = forcebus_store::postgres::fence(epoch);
+        drop(fence);
+        self.set_owner(Owner::Here);
+    }
+
+    /// The org is no longer this node's: its commits fail from now on.
+    pub(crate) fn let_go(&self, owner: Owner) {
+        self.fence
+            .locked()
+            .store(forcebus_store::NOT_HELD, Ordering::SeqCst);
+        self.set_owner(owner);
+    }
+
+    /// Where to open it: its home, its commits checking the fence of now.
+    pub(crate) fn fenced_home(&self) -> Home {
+        self.home.with_fence(self.fence())
     }
 
     /// The slot, for a moment.
@@ -127,7 +271,20 @@ impl Made {
         self.transition.locked()
     }
 
-    /// The org, if it is open.
+    /// The org, if it is open here at the epoch this node holds it at now (not a tenant
+    /// left from an earlier time, still being closed).
+    pub(crate) fn current(&self) -> Option<Arc<Tenant>> {
+        let tenant = self.open()?;
+        (self.opened_at.load(Ordering::SeqCst) == self.epoch()).then_some(tenant)
+    }
+
+    /// Puts the org open at `epoch` in the slot (whose lock the caller holds).
+    pub(crate) fn opened(&self, slot: &mut Slot, tenant: Arc<Tenant>, epoch: i64) {
+        self.opened_at.store(epoch, Ordering::SeqCst);
+        *slot = Slot::Open(tenant);
+    }
+
+    /// The org, if it is open (at whatever epoch).
     pub(crate) fn open(&self) -> Option<Arc<Tenant>> {
         match &*self.slot() {
             Slot::Open(t) => Some(t.clone()),

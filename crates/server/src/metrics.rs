@@ -79,12 +79,12 @@ fn describe() {
 fn describe_cluster() {
     use metrics::{describe_counter, describe_gauge};
     describe_gauge!(
-        "forcebus_standby",
-        "1 while this node stands by, passing requests on to the serving node; 0 while it serves."
+        "forcebus_cluster_orgs",
+        "Orgs this node serves (on a shared database; every org otherwise)."
     );
     describe_counter!(
         "forcebus_forwarded_requests_total",
-        "Requests a standby passed on to the serving node, by protocol (http, grpc) and outcome (passed, unavailable: no node to pass them to)."
+        "Requests this node passed on to the node serving their org, by protocol (http, grpc) and outcome (passed, unavailable: that node could not be reached)."
     );
     for protocol in ["http", "grpc"] {
         for outcome in ["passed", "unavailable"] {
@@ -94,22 +94,11 @@ fn describe_cluster() {
     }
 }
 
-/// Counts a request a standby passed on, or could not.
+/// Counts a request passed on to another node, or that could not be.
 pub(crate) fn forwarded(protocol: &'static str, passed: bool) {
     let outcome = if passed { "passed" } else { "unavailable" };
     metrics::counter!("forcebus_forwarded_requests_total", "protocol" => protocol, "outcome" => outcome)
         .increment(1);
-}
-
-/// `GET /metrics` on a standby: its own process and what it passed on (the serving
-/// node's metrics are the serving node's to answer).
-pub(crate) async fn serve_standby() -> Response {
-    let Some(handle) = HANDLE.get() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    metrics::gauge!("forcebus_standby").set(1.0);
-    read_process();
-    render(handle)
 }
 
 /// The `# HELP` lines of the event, subscriber, org and process metrics, and their zeros.
@@ -266,13 +255,16 @@ fn render(handle: &PrometheusHandle) -> Response {
 
 /// What is read at each scrape rather than counted.
 fn read_now(tenants: &Tenants) {
-    let made = tenants.made();
-    let open: Vec<_> = made.iter().filter_map(|m| m.open()).collect();
-    // The default org is always open.
-    metrics::gauge!("forcebus_orgs", "state" => "open").set((open.len() + 1) as f64);
-    metrics::gauge!("forcebus_orgs", "state" => "resting").set((made.len() - open.len()) as f64);
-    let logs = std::iter::once(tenants.default_org().org.log().clone())
-        .chain(open.iter().map(|t| t.org.log().clone()));
+    let here: Vec<_> = tenants
+        .all()
+        .into_iter()
+        .filter(|m| matches!(m.owner(), crate::made::Owner::Here))
+        .collect();
+    let open: Vec<_> = here.iter().filter_map(|m| m.current()).collect();
+    metrics::gauge!("forcebus_orgs", "state" => "open").set(open.len() as f64);
+    metrics::gauge!("forcebus_orgs", "state" => "resting").set((here.len() - open.len()) as f64);
+    metrics::gauge!("forcebus_cluster_orgs").set(here.len() as f64);
+    let logs = open.iter().map(|t| t.org.log().clone());
     let (mut bytes, mut events) = (0u64, 0usize);
     for log in logs {
         bytes += log.retained_bytes();
@@ -280,7 +272,7 @@ fn read_now(tenants: &Tenants) {
     }
     metrics::gauge!("forcebus_event_log_bytes").set(bytes as f64);
     metrics::gauge!("forcebus_event_log_events").set(events as f64);
-    let tenants_open = std::iter::once(tenants.default_org()).chain(open.iter());
+    let tenants_open = open.iter();
     let mut lag: std::collections::HashMap<&'static str, (u64, f64)> =
         [("cometd", (0, 0.0)), ("pubsub", (0, 0.0))].into();
     let mut oldest = 0.0f64;
@@ -310,27 +302,15 @@ fn read_now(tenants: &Tenants) {
             .set(events as f64);
         metrics::gauge!("forcebus_subscriber_lag_seconds", "protocol" => protocol).set(secs);
     }
-    metrics::gauge!("forcebus_standby").set(0.0);
     read_process();
 }
 
 /// The process's memory and CPU, as gauges.
 fn read_process() {
-    if let Some((rss, cpu)) = process() {
+    if let Some((rss, cpu)) = crate::process::usage() {
         metrics::gauge!("process_resident_memory_bytes").set(rss);
         metrics::gauge!("process_cpu_seconds_total").set(cpu);
     }
-}
-
-/// The process's resident memory (bytes) and CPU time (seconds), from `/proc`.
-fn process() -> Option<(f64, f64)> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces), from field 3 on.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let pages: f64 = fields.get(21)?.parse().ok()?;
-    // Linux's usual clock tick and page size.
-    Some((pages * 4096.0, ticks / 100.0))
 }
 
 #[cfg(test)]
@@ -354,13 +334,6 @@ mod tests {
         ] {
             assert_eq!(family(path), want, "{path}");
         }
-    }
-
-    #[test]
-    fn the_process_reads_itself() {
-        let (rss, cpu) = process().expect("/proc/self/stat");
-        assert!(rss > 1_000_000.0, "{rss}");
-        assert!(cpu >= 0.0);
     }
 
     /// Every metric the dashboard queries is one the server serves (or Prometheus derives:

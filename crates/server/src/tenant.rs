@@ -75,6 +75,8 @@ pub(crate) enum Home {
         key: String,
         /// Where its Bulk files go.
         dir: PathBuf,
+        /// The epoch of the org's lease its commits check ([`crate::made::Made::fence`]).
+        fence: forcebus_store::Fence,
     },
     /// In memory; Bulk files in this temporary directory.
     Memory(PathBuf),
@@ -87,12 +89,26 @@ impl Home {
         durability: forcebus_store::Durability,
     ) -> Option<forcebus_store::PostgresStore> {
         match self {
-            Self::Database { db, key, .. } => Some(forcebus_store::PostgresStore::open(
+            Self::Database { db, key, fence, .. } => Some(forcebus_store::PostgresStore::fenced(
                 db.clone(),
                 key,
                 durability,
+                fence.clone(),
             )),
             Self::Dir(_) | Self::Memory(_) => None,
+        }
+    }
+
+    /// The same home, its commits checking `fence`.
+    pub(crate) fn with_fence(&self, fence: forcebus_store::Fence) -> Self {
+        match self {
+            Self::Database { db, key, dir, .. } => Self::Database {
+                db: db.clone(),
+                key: key.clone(),
+                dir: dir.clone(),
+                fence,
+            },
+            other => other.clone(),
         }
     }
 }

@@ -19,7 +19,10 @@ mod group_commit;
 pub mod postgres;
 pub mod sqlite;
 
-pub use postgres::{Database, Holder, NodeRow, PostgresStore, SERVER_SCOPE};
+pub use postgres::{
+    Beat, Database, Fence, Holder, LeaseView, LiveNode, NOBODY, NOT_HELD, NodeRow, OrgLease,
+    PostgresStore, UNFENCED, kinds,
+};
 pub use sqlite::{Durability, SqliteStore};
 
 /// The size of the pieces a blob is stored in, so a read from any offset finds its piece

@@ -54,8 +54,8 @@ pub(crate) struct Config {
     /// data instead of the data dir's SQLite files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) store: Option<String>,
-    /// With `store`: seconds after its holder last renewed it that the database's lease
-    /// expires and a standby node takes over.
+    /// With `store`: seconds after a node last renewed its lease that it expires, and the
+    /// live nodes take over the orgs it served.
     pub(crate) lease_secs: u64,
     /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://127.0.0.1:4318`): the
     /// request, commit and delivery spans are exported there. Off when unset.

@@ -1,6 +1,6 @@
-//! An org made at run time over its life: served (opened again first if it rests),
-//! unloaded when idle with nothing under way, and closed by waiting for what the org
-//! says is under way and for the org itself to go.
+//! An org over its life on this node: opened (again, if it rests; on a shared database
+//! only while this node holds its lease), unloaded when idle with nothing under way, and
+//! closed by waiting for what the org says is under way and for the org itself to go.
 
 use forcebus_sync::prelude::*;
 use std::sync::Arc;
@@ -9,63 +9,90 @@ use std::time::Duration;
 use forcebus_org::RecordId;
 
 use super::Tenants;
-use crate::made::{Activity, Made, Resting, Slot};
+use crate::made::{Made, Owner, Resting, Slot};
 use crate::tenant::{Home, Tenant};
 
-impl Tenants {
-    /// The org to serve a request with (the default one for `None`), opened if it rests,
-    /// and the request's activity on it. An org that cannot be opened (its files damaged
-    /// or gone) is answered by the default org, which does not know its tokens.
-    pub(crate) async fn serve(
-        self: &Arc<Self>,
-        made: Option<Arc<Made>>,
-    ) -> (Arc<Tenant>, Option<Activity>) {
-        let Some(made) = made else {
-            return (self.default.clone(), None);
-        };
-        // Marked before opening, so an unload sweep leaves it be from here on.
-        let activity = made.activity();
-        let tenant = match made.open() {
-            Some(t) => Ok(t),
-            None => {
-                let (tenants, m) = (self.clone(), made.clone());
-                tokio::task::spawn_blocking(move || tenants.reopened(&m))
-                    .await
-                    .map_err(anyhow::Error::from)
-                    .and_then(|r| r)
-            }
-        };
-        match tenant {
-            Ok(t) => (t, Some(activity)),
-            Err(e) => {
-                tracing::error!(org = %made.id.to18(), error = %format!("{e:#}"), "An org could not be opened.");
-                (self.default.clone(), None)
-            }
-        }
-    }
+/// Why an org is not opened here.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NotOpened {
+    /// Another node serves it now (or none does).
+    #[error("the org is not this node's to serve")]
+    NotHere,
+    /// It was deleted.
+    #[error("the org was deleted")]
+    Deleted,
+    /// The server is stopping.
+    #[error("the server is stopping")]
+    Stopping,
+    /// Opening it failed (its files damaged or gone, its database out of reach).
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
 
-    /// The org `made`, opened (blocking) if it rests: after any close under way.
-    pub(crate) fn reopened(&self, made: &Made) -> anyhow::Result<Arc<Tenant>> {
+impl Tenants {
+    /// The org `made`, opened (blocking) if it rests here: after any close under way, and
+    /// only while this node serves it.
+    pub(crate) fn reopened(&self, made: &Made) -> Result<Arc<Tenant>, NotOpened> {
         let _transition = made.transition();
-        match &*made.slot() {
-            Slot::Open(t) => return Ok(t.clone()),
-            Slot::Deleted => anyhow::bail!("the org was deleted"),
-            Slot::Resting(_) => {}
+        if let Some(t) = made.current() {
+            return Ok(t);
+        }
+        self.close_stale(made);
+        if matches!(&*made.slot(), Slot::Deleted) {
+            return Err(NotOpened::Deleted);
         }
         if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-            anyhow::bail!("the server is stopping");
+            return Err(NotOpened::Stopping);
         }
-        let tenant = Arc::new(self.open_tenant(made.id, &made.info, made.home.clone())?);
+        if !matches!(made.owner(), Owner::Here) {
+            return Err(NotOpened::NotHere);
+        }
+        let epoch = made.epoch();
+        let tenant = Arc::new(self.open_tenant(made).map_err(NotOpened::Failed)?);
         if self.started.load(std::sync::atomic::Ordering::SeqCst) {
             tenant.start(self.config.serve_times().retention_sweep);
         }
-        *made.slot() = Slot::Open(tenant.clone());
-        tracing::debug!(org = %made.id.to18(), "An idle org was opened again.");
+        made.opened(&mut made.slot(), tenant.clone(), epoch);
+        self.say_open(made, true);
+        tracing::debug!(org = %made.id.to18(), "An org was opened.");
         Ok(tenant)
     }
 
-    /// Unloads every org on disk that has been idle for `idle` with nothing under way
-    /// (no request, stream, Streaming API session, Bulk job or test control); how many.
+    /// Closes the org's tenant if it is left from an earlier time this node held the org
+    /// (the caller holds the org's transition).
+    pub(super) fn close_stale(&self, made: &Made) {
+        if made.open().is_none() || made.current().is_some() {
+            return;
+        }
+        let tenant = {
+            let mut slot = made.slot();
+            let Slot::Open(tenant) = &*slot else {
+                return;
+            };
+            let resting = Resting::of(tenant);
+            let Slot::Open(tenant) = std::mem::replace(&mut *slot, Slot::Resting(resting)) else {
+                return;
+            };
+            tenant
+        };
+        close(made.id, tenant);
+        tracing::debug!(org = %made.id.to18(), "An org this node no longer serves was closed.");
+    }
+
+    /// On a shared database, records whether the org is loaded here: a node taking it
+    /// over loads it at once if it was.
+    fn say_open(&self, made: &Made, open: bool) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        if let Err(e) = cluster.db.set_open(&made.key(), &cluster.node, open) {
+            tracing::debug!(error = %e, "Cannot record whether an org is loaded.");
+        }
+    }
+
+    /// Unloads every made org on disk or in the database that has been idle for `idle`
+    /// with nothing under way (no request, stream, Streaming API session, Bulk job or test
+    /// control); how many.
     pub(crate) fn unload_idle(&self, idle: Duration) -> usize {
         let mut unloaded = 0;
         for made in self.made() {
@@ -91,6 +118,9 @@ impl Tenants {
                 tenant
             };
             close(made.id, tenant);
+            if matches!(made.owner(), Owner::Here) {
+                self.say_open(&made, false);
+            }
             unloaded += 1;
         }
         if unloaded > 0 {
@@ -117,22 +147,22 @@ impl Tenants {
 }
 
 /// Longest a closing org's writes under way, and then the org itself, are waited for.
-const CLOSE_WAIT: Duration = Duration::from_secs(30);
+pub(super) const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 /// Stops an org taken out of its slot, waits until no write is under way, and then until
 /// the org is gone (its database closed), so the next open is the only one. Blocking;
 /// nothing polls: the org signals both.
-fn close(id: RecordId, tenant: Arc<Tenant>) {
+pub(super) fn close(id: RecordId, tenant: Arc<Tenant>) {
     let started = std::time::Instant::now();
     tenant.stop_streams();
     tenant.stop();
     let closed = tenant.org.on_close();
     if !tenant.org.settle(CLOSE_WAIT) {
-        tracing::warn!(org = %id.to18(), "An unloaded org still has writes under way after {CLOSE_WAIT:?}.");
+        tracing::warn!(org = %id.to18(), "A closing org still has writes under way after {CLOSE_WAIT:?}.");
     }
     drop(tenant);
     let left = CLOSE_WAIT.saturating_sub(started.elapsed());
     if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = closed.recv_timeout(left) {
-        tracing::warn!(org = %id.to18(), "An unloaded org is still held after {CLOSE_WAIT:?}.");
+        tracing::warn!(org = %id.to18(), "A closing org is still held after {CLOSE_WAIT:?}.");
     }
 }

@@ -7,9 +7,11 @@ use anyhow::Context;
 
 use forcebus_org::RecordId;
 
+use forcebus_store::kinds;
+
 use super::{BLOCKS, MAX_ORGS, Tenants};
 use crate::config::UserConfig;
-use crate::made::{Made, OrgConfig, OrgInfo, Slot};
+use crate::made::{Kind, Made, OrgConfig, OrgInfo, Slot};
 use crate::tenant::Tenant;
 
 /// Why an org was not made.
@@ -43,12 +45,12 @@ impl CreateError {
 }
 
 impl Tenants {
-    /// Makes an org named `name` (its id when none) from `config`.
+    /// Makes an org named `name` (its id when none) from `config`, served by this node.
     pub(crate) fn create(
         &self,
         name: Option<String>,
         config: OrgConfig,
-    ) -> Result<(Arc<Made>, Arc<Tenant>), CreateError> {
+    ) -> Result<(Arc<Made>, Arc<Tenant>, String), CreateError> {
         let _making = self.making.locked();
         if self.orgs.read_locked().len() >= MAX_ORGS {
             return Err(CreateError::Full);
@@ -63,48 +65,139 @@ impl Tenants {
             .users
             .clone()
             .unwrap_or_else(|| vec![default_user(id)]);
-        let info = OrgInfo {
-            name,
-            created: forcebus_org::clock::format_datetime(self.default.org.clock().now()),
-            config: OrgConfig {
-                users: Some(users.clone()),
-                ..config
-            },
-            block: self.free_block(),
-        };
         if users.is_empty() {
             return Err(CreateError::NoUsers);
         }
-        for u in &users {
-            let taken = self.default.org.user_by_username(&u.username).is_some()
-                || self.by_username(&u.username).is_some();
-            if taken {
-                return Err(CreateError::UsernameTaken(u.username.clone()));
-            }
-        }
-        let home = self
+        let block = self.take_names(id, &users)?;
+        let created = match self.default.current() {
+            Some(t) => t.org.clock().now(),
+            None => chrono::Utc::now(),
+        };
+        let mut info = OrgInfo {
+            name,
+            created: forcebus_org::clock::format_datetime(created),
+            client_id: config.app.as_ref().and_then(|a| a.client_id.clone()),
+            config: OrgConfig {
+                users: Some(users),
+                ..config
+            },
+            block,
+        };
+        let epoch = self.lease_new(id)?;
+        // Known (and this node's) before it is listed, so a node's round that finds it
+        // listed finds it here, being made.
+        let home = self.registry.home_of(id);
+        let made = Made::resting(id, Kind::Made, info.clone(), home.clone());
+        made.hold(epoch);
+        let made = self.insert(id, made);
+        let opened = self
             .registry
             .add(id, &info)
-            .map_err(CreateError::Directory)?;
-        let tenant = self
-            .open_tenant(id, &info, home.clone())
-            .and_then(|mut t| {
-                let user = RecordId::parse(&t.admin_id).context("the default user's id")?;
-                t.access_token = t.auth.issue(user, false)?.access_token;
-                Ok(t)
+            .map_err(CreateError::Directory)
+            .and_then(|()| {
+                self.reopened(&made)
+                    .map_err(|e| CreateError::Open(e.into()))
             })
-            .map_err(|e| {
+            .and_then(|t| {
+                let user = RecordId::parse(&t.admin_id)
+                    .context("the default user's id")
+                    .and_then(|u| Ok(t.auth.issue(u, false)?.access_token))
+                    .map_err(CreateError::Open)?;
+                Ok((t, user))
+            });
+        let (tenant, token) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.forget(&made);
                 if self.registry.mark_deleted(id, &home).is_ok() {
-                    self.registry.purge(&home);
+                    self.registry.purge(&made.fenced_home());
                 }
-                CreateError::Open(e)
-            })?;
-        if self.started.load(std::sync::atomic::Ordering::SeqCst) {
-            tenant.start(self.config.serve_times().retention_sweep);
+                return Err(e);
+            }
+        };
+        if self.cluster.is_some() {
+            info.client_id = Some(tenant.app.client_id.clone());
+            self.remember_client_id(id, &info);
         }
-        let tenant = Arc::new(tenant);
-        let made = self.insert(id, Made::new(id, info, home, tenant.clone()));
-        Ok((made, tenant))
+        Ok((made, tenant, token))
+    }
+
+    /// The new org's block of the record counter, its usernames checked against every
+    /// org's (on a shared database, taken there with the block, all or none).
+    fn take_names(&self, id: RecordId, users: &[UserConfig]) -> Result<u64, CreateError> {
+        let Some(cluster) = &self.cluster else {
+            for u in users {
+                let taken = self
+                    .default
+                    .open()
+                    .is_some_and(|d| d.org.user_by_username(&u.username).is_some())
+                    || self
+                        .signins
+                        .by_username(&u.username)
+                        .and_then(|key| self.by_id(&key))
+                        .is_some();
+                if taken {
+                    return Err(CreateError::UsernameTaken(u.username.clone()));
+                }
+            }
+            return Ok(self.free_block());
+        };
+        for _ in 0..8 {
+            let block = self.free_block();
+            let mut names: Vec<(&str, String)> = users
+                .iter()
+                .map(|u| (kinds::USERNAME, u.username.to_ascii_lowercase()))
+                .collect();
+            names.push((kinds::BLOCK, block.to_string()));
+            match cluster.db.take_names(&id.to18(), &names) {
+                Ok(Ok(())) => return Ok(block),
+                Ok(Err((kind, _))) if kind == kinds::BLOCK => {}
+                Ok(Err((_, name))) => {
+                    let shown = users
+                        .iter()
+                        .find(|u| u.username.eq_ignore_ascii_case(&name))
+                        .map_or(name, |u| u.username.clone());
+                    return Err(CreateError::UsernameTaken(shown));
+                }
+                Err(e) => return Err(CreateError::Directory(e.into())),
+            }
+        }
+        Err(CreateError::Directory(anyhow::anyhow!(
+            "no free block of record ids was found"
+        )))
+    }
+
+    /// The epoch a new org's commits check: on a shared database, of the lease this node
+    /// makes for it (1), before it is listed.
+    fn lease_new(&self, id: RecordId) -> Result<i64, CreateError> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(forcebus_store::UNFENCED);
+        };
+        match cluster.db.create_lease(&id.to18(), &cluster.node) {
+            Ok(true) => Ok(1),
+            Ok(false) => Err(CreateError::Directory(anyhow::anyhow!(
+                "the org id {} has a lease already",
+                id.to18()
+            ))),
+            Err(e) => Err(CreateError::Directory(e.into())),
+        }
+    }
+
+    /// On a shared database, writes the org's client id down (in its listing, and among
+    /// the names), so sign-ins with it find the org on any node.
+    fn remember_client_id(&self, id: RecordId, info: &OrgInfo) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let client_id = info.client_id.clone().unwrap_or_default();
+        let written = self.registry.add(id, info).and_then(|()| {
+            Ok(cluster
+                .db
+                .set_names(&id.to18(), kinds::CLIENT_ID, &[client_id])?)
+        });
+        if let Err(e) = written {
+            tracing::warn!(org = %id.to18(), error = %format!("{e:#}"), "Cannot record the org's client id.");
+        }
     }
 
     /// A block of the record counter no org holds.
@@ -122,7 +215,8 @@ impl Tenants {
     }
 
     /// Deletes the org `id`: its tokens stop working at once, its streams end, its data
-    /// leaves the disk. `Ok(false)` when there is no such org made at run time.
+    /// leaves the disk (or the database, with its lease and names). `Ok(false)` when there
+    /// is no such org made at run time.
     pub(crate) fn delete(&self, id: &str) -> anyhow::Result<bool> {
         let Some(key) = RecordId::parse(id).map(|i| i.as15().to_owned()) else {
             return Ok(false);
@@ -145,7 +239,7 @@ impl Tenants {
         if let Some(t) = &tenant {
             t.stop();
         }
-        let home = made.home.clone();
+        let home = made.fenced_home();
         drop(transition);
         drop((tenant, made));
         self.registry.purge(&home);

@@ -8,10 +8,23 @@
 //! ([`registry`]: name, creation time, the config sections it was made with) before it
 //! opens, so a restart opens it again; a deleted org is unlisted before its data goes, so
 //! a crash midway still leaves it deleted.
+//!
+//! On a shared database ([`crate::cluster`]) a node knows every org but serves only those
+//! whose lease it holds: [`route`] says where a request goes (served here, opened first if
+//! it rests; passed on to the node serving it; or taken, when nobody serves it), and
+//! [`ownership`] keeps what this node serves in step with the leases (taking the orgs of
+//! nodes that died, handing its own over when asked or draining).
+//!
+//! - [`lifecycle`]: opening, unloading when idle, closing; [`making`]: making and deleting;
+//!   [`registry`]: the list of made orgs; [`signins`]: which org a username or client id
+//!   signs in to; [`route`], [`ownership`], [`drain`]: orgs across nodes.
 
+mod drain;
 mod lifecycle;
 mod making;
+mod ownership;
 mod registry;
+mod route;
 mod signins;
 
 use forcebus_sync::prelude::*;
@@ -24,13 +37,15 @@ use anyhow::Context;
 
 use forcebus_org::RecordId;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::made::{Made, OrgInfo};
+use crate::made::{Kind, Made, OrgInfo};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 
 use making::default_user;
 pub(crate) use registry::DEFAULT_KEY;
 use registry::Registry;
+pub(crate) use route::{FRESH, Located, Route};
 use signins::SignIns;
 
 /// Most orgs one server holds besides its default one.
@@ -41,6 +56,24 @@ const BLOCK: u64 = 62u64.pow(6);
 /// Blocks a counter spans; block 0 is the default org's.
 const BLOCKS: u64 = 62u64.pow(3);
 
+/// The orgs listed, and which node serves each (by key).
+pub(crate) type Listed = (
+    Vec<(RecordId, OrgInfo)>,
+    std::collections::HashMap<String, String>,
+);
+
+/// The default org as the server starts with it.
+pub(crate) enum DefaultOrg {
+    /// Open here (always, without a cluster), at its home with the fence it holds.
+    Open(Box<Tenant>, Home, forcebus_store::Fence),
+    /// Served by another node, or by none yet: its id, its home, the admin key.
+    Elsewhere {
+        id: RecordId,
+        home: Home,
+        admin_key: String,
+    },
+}
+
 /// Every org of the server.
 pub(crate) struct Tenants {
     config: Config,
@@ -48,7 +81,9 @@ pub(crate) struct Tenants {
     declared: Declared,
     /// Where the made orgs are listed.
     registry: Registry,
-    default: Arc<Tenant>,
+    default: Arc<Made>,
+    /// The admin endpoints' key: the config's, or the default org's generated one.
+    admin_key: String,
     orgs: RwLock<BTreeMap<String, Arc<Made>>>,
     /// Serialises creation (ids and usernames are checked against every org).
     making: Mutex<()>,
@@ -58,62 +93,122 @@ pub(crate) struct Tenants {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Whether the server is shutting down (no org is opened again then).
     stopping: std::sync::atomic::AtomicBool,
-    /// Which org a sign-in by username or client id is for.
+    /// Which org a sign-in by username or client id is for (without a cluster; a
+    /// cluster's are in its database).
     signins: Arc<SignIns>,
+    /// This node's part in a cluster, on a shared database.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Tenants {
-    /// The default org and every org made before, reopened.
+    /// The default org and every org made before: reopened, or, on a shared database,
+    /// known (each opens on the node that takes it).
     pub(crate) fn open(
         config: &Config,
         declared: Declared,
-        default: Tenant,
+        default: DefaultOrg,
         data_dir: Option<PathBuf>,
-        db: Option<Arc<forcebus_store::Database>>,
+        cluster: Option<Arc<Cluster>>,
     ) -> anyhow::Result<Self> {
+        let default_info = OrgInfo {
+            name: config.org_name.clone(),
+            created: String::new(),
+            config: crate::made::OrgConfig::default(),
+            block: 0,
+            client_id: None,
+        };
+        let (default, admin_key) = match default {
+            DefaultOrg::Open(tenant, home, fence) => {
+                let key = tenant.admin_key.clone();
+                let id = tenant.org.id();
+                let made = Made::new(
+                    id,
+                    Kind::Default,
+                    default_info,
+                    (home, fence),
+                    Arc::from(tenant),
+                );
+                (made, key)
+            }
+            DefaultOrg::Elsewhere {
+                id,
+                home,
+                admin_key,
+            } => (
+                Made::resting(id, Kind::Default, default_info, home),
+                admin_key,
+            ),
+        };
+        let db = cluster.as_ref().map(|c| c.db.clone());
         let tenants = Self {
             config: config.clone(),
             declared,
             registry: Registry::new(data_dir, db),
             default: Arc::new(default),
+            admin_key,
             orgs: RwLock::default(),
             making: Mutex::default(),
             started: std::sync::atomic::AtomicBool::new(false),
             tasks: Mutex::default(),
             stopping: std::sync::atomic::AtomicBool::new(false),
             signins: Arc::default(),
+            cluster,
         };
+        if let Some(t) = tenants.default.open() {
+            tenants.watch_usernames(&tenants.default, &t);
+        }
         tenants.reopen()?;
         Ok(tenants)
     }
 
-    /// Opens the orgs listed, finishing any deletion a crash interrupted.
+    /// Opens the orgs listed (on a shared database: knows them), finishing any deletion a
+    /// crash interrupted.
     fn reopen(&self) -> anyhow::Result<()> {
         for (id, info, home) in self.registry.list()? {
+            if self.cluster.is_some() {
+                self.insert(id, Made::resting(id, Kind::Made, info, home));
+                continue;
+            }
+            let fence = forcebus_store::postgres::fence(forcebus_store::UNFENCED);
             let tenant = self
-                .open_tenant(id, &info, home.clone())
+                .open_made(id, &info, home.clone())
                 .with_context(|| format!("cannot open the org {}", id.to18()))?;
-            self.insert(id, Made::new(id, info, home, Arc::new(tenant)));
+            let made = Made::new(id, Kind::Made, info, (home, fence), Arc::new(tenant));
+            let made = self.insert(id, made);
+            if let Some(t) = made.open() {
+                self.watch_usernames(&made, &t);
+            }
         }
         Ok(())
     }
 
     fn insert(&self, id: RecordId, made: Made) -> Arc<Made> {
         let made = Arc::new(made);
-        self.signins.set_client_id(id.as15(), &made.client_id);
         self.orgs
             .write_locked()
-            .insert(id.as15().to_owned(), made.clone());
-        made
+            .entry(id.as15().to_owned())
+            .or_insert(made)
+            .clone()
     }
 
-    /// The org's tenant as `info` says to make it.
-    fn open_tenant(&self, id: RecordId, info: &OrgInfo, home: Home) -> anyhow::Result<Tenant> {
+    /// The org `made` opened at its home of now (the fence it holds now).
+    fn open_tenant(&self, made: &Made) -> anyhow::Result<Tenant> {
+        let home = made.fenced_home();
+        let tenant = match made.kind {
+            Kind::Default => Tenant::open(&self.config, home, catalogue(), &self.declared, None)?,
+            Kind::Made => self.open_made(made.id, &made.info, home)?,
+        };
+        self.watch_usernames(made, &tenant);
+        Ok(tenant)
+    }
+
+    /// The made org `id` as `info` says to make it.
+    fn open_made(&self, id: RecordId, info: &OrgInfo, home: Home) -> anyhow::Result<Tenant> {
         let mut config = self.config.clone();
         config.org_name.clone_from(&info.name);
         // The server's admin key reaches every org's test controls
         // (`/forcebus/v1/orgs/{id}/control`).
-        config.admin_key = Some(self.default.admin_key.clone());
+        config.admin_key = Some(self.admin_key.clone());
         config.users = info
             .config
             .users
@@ -130,12 +225,33 @@ impl Tenants {
             id,
             first_record: info.block * BLOCK,
         };
-        let tenant = Tenant::open(&config, home, catalogue(), &declared, Some(identity))?;
-        let (signins, key) = (self.signins.clone(), id.as15().to_owned());
-        tenant
-            .org
-            .watch_usernames(move |names| signins.set_usernames(&key, names));
-        Ok(tenant)
+        Tenant::open(&config, home, catalogue(), &declared, Some(identity))
+    }
+
+    /// Keeps the sign-in index (or, on a shared database, its names) current with the
+    /// org's usernames and client id.
+    fn watch_usernames(&self, made: &Made, tenant: &Tenant) {
+        if self.cluster.is_none() && made.kind == Kind::Made {
+            self.signins
+                .set_client_id(made.id.as15(), &tenant.app.client_id);
+        }
+        match &self.cluster {
+            Some(cluster) => {
+                let (db, key) = (cluster.db.clone(), made.key());
+                tenant.org.watch_usernames(move |names| {
+                    if let Err(e) = db.set_names(&key, forcebus_store::kinds::USERNAME, &names) {
+                        tracing::warn!(error = %e, "Cannot record the org's usernames for sign-ins.");
+                    }
+                });
+            }
+            None if made.kind == Kind::Made => {
+                let (signins, key) = (self.signins.clone(), made.id.as15().to_owned());
+                tenant
+                    .org
+                    .watch_usernames(move |names| signins.set_usernames(&key, names));
+            }
+            None => {}
+        }
     }
 
     /// The largest request body a route takes.
@@ -143,39 +259,140 @@ impl Tenants {
         self.config.max_body_bytes
     }
 
-    /// The default org.
-    pub(crate) fn default_org(&self) -> &Arc<Tenant> {
+    /// The default org, if it is open here (always without a cluster).
+    pub(crate) fn default_org(&self) -> Option<Arc<Tenant>> {
+        self.default.open()
+    }
+
+    /// The default org as an org of the server.
+    pub(crate) fn default_made(&self) -> &Arc<Made> {
         &self.default
     }
 
-    /// The made org with this id (15 or 18 characters); the default one is not among
-    /// them ([`Self::is_default`]).
+    /// The server's admin key.
+    pub(crate) fn admin_key(&self) -> &str {
+        &self.admin_key
+    }
+
+    /// This node's part in a cluster, if it is in one.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    /// The made org with this id (15 or 18 characters) this node knows; the default one is
+    /// not among them ([`Self::is_default`]).
     pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Made>> {
         let id = RecordId::parse(id)?;
         self.orgs.read_locked().get(id.as15()).cloned()
     }
 
-    /// Whether the server holds any org besides its default one.
-    pub(crate) fn holds_made(&self) -> bool {
-        !self.orgs.read_locked().is_empty()
+    /// The made org with this id, known here or, on a shared database, made by another
+    /// node since this one started.
+    pub(crate) async fn find(self: &Arc<Self>, id: &str) -> Option<Arc<Made>> {
+        if let Some(made) = self.by_id(id) {
+            return Some(made);
+        }
+        self.cluster.as_ref()?;
+        let id = RecordId::parse(id)?;
+        let tenants = self.clone();
+        tokio::task::spawn_blocking(move || tenants.learn(id))
+            .await
+            .ok()
+            .flatten()
     }
 
-    /// Every org made at run time, by id.
+    /// The org `key` (`default` or an 18-character id), known here or learnt from the
+    /// database (blocking).
+    fn by_key(&self, key: &str) -> Option<Arc<Made>> {
+        if key == DEFAULT_KEY {
+            return Some(self.default.clone());
+        }
+        let id = RecordId::parse(key)?;
+        self.by_id(id.as15()).or_else(|| self.learn(id))
+    }
+
+    /// A made org this node did not know, read from the list in the database (blocking).
+    fn learn(&self, id: RecordId) -> Option<Arc<Made>> {
+        let (info, home) = match self.registry.lookup(id) {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::warn!(error = %e, org = %id.to18(), "Cannot read the list of orgs.");
+                return None;
+            }
+        };
+        Some(self.insert(id, Made::resting(id, Kind::Made, info, home)))
+    }
+
+    /// On a shared database (blocking): the orgs listed now, this node learning those
+    /// made elsewhere and forgetting those deleted, and which node holds each org's lease.
+    pub(crate) fn refresh_list(&self) -> anyhow::Result<Listed> {
+        let listed = self.registry.list()?;
+        let ids: std::collections::HashSet<&str> =
+            listed.iter().map(|(id, ..)| id.as15()).collect();
+        for made in self.made() {
+            if !ids.contains(made.id.as15()) {
+                self.forget(&made);
+            }
+        }
+        for (id, info, home) in &listed {
+            if self.by_id(id.as15()).is_none() {
+                self.insert(
+                    *id,
+                    Made::resting(*id, Kind::Made, info.clone(), home.clone()),
+                );
+            }
+        }
+        let leases = match &self.cluster {
+            Some(c) => {
+                c.db.org_leases()?
+                    .into_iter()
+                    .map(|(scope, node, ..)| (scope, node))
+                    .collect()
+            }
+            None => std::collections::HashMap::new(),
+        };
+        Ok((
+            listed.into_iter().map(|(id, info, _)| (id, info)).collect(),
+            leases,
+        ))
+    }
+
+    /// Forgets a made org deleted by another node.
+    fn forget(&self, made: &Made) {
+        if made.kind == Kind::Made {
+            self.orgs.write_locked().remove(made.id.as15());
+            self.signins.forget(made.id.as15());
+        }
+    }
+
+    /// Whether the server may hold orgs besides its default one (so sign-ins are read
+    /// for their username).
+    pub(crate) fn holds_made(&self) -> bool {
+        self.cluster.is_some() || !self.orgs.read_locked().is_empty()
+    }
+
+    /// Every org made at run time this node knows, by id.
     pub(crate) fn made(&self) -> Vec<Arc<Made>> {
         self.orgs.read_locked().values().cloned().collect()
     }
 
+    /// Every org this node knows, the default one first.
+    pub(crate) fn all(&self) -> Vec<Arc<Made>> {
+        std::iter::once(self.default.clone())
+            .chain(self.made())
+            .collect()
+    }
+
     /// Whether `id` is the default org's.
     pub(crate) fn is_default(&self, id: &str) -> bool {
-        RecordId::parse(id).is_some_and(|i| i == self.default.org.id())
+        RecordId::parse(id).is_some_and(|i| i == self.default.id)
     }
 
     /// Starts every open org's sweeps, and those of orgs opened from now on.
     pub(crate) fn start(&self, retention_sweep: Duration) {
         self.started
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.default.start(retention_sweep);
-        for t in self.made().iter().filter_map(|m| m.open()) {
+        for t in self.all().iter().filter_map(|m| m.open()) {
             t.start(retention_sweep);
         }
     }
@@ -185,8 +402,7 @@ impl Tenants {
     pub(crate) fn stop_streams(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.default.stop_streams();
-        for t in self.made().iter().filter_map(|m| m.open()) {
+        for t in self.all().iter().filter_map(|m| m.open()) {
             t.stop_streams();
         }
     }
@@ -194,19 +410,43 @@ impl Tenants {
     /// Stops every org's sweeps and Bulk workers.
     pub(crate) fn stop(&self) {
         crate::tenant::abort_all(&self.tasks);
-        self.default.stop();
-        for t in self.made().iter().filter_map(|m| m.open()) {
+        for t in self.all().iter().filter_map(|m| m.open()) {
             t.stop();
         }
     }
 
-    /// The made org a username signs in to: the one with a user of that name.
-    pub(crate) fn by_username(&self, username: &str) -> Option<Arc<Made>> {
-        self.by_id(&self.signins.by_username(username)?)
+    /// The org a username signs in to (`None`: the default org, which knows it or refuses).
+    pub(crate) async fn by_username(self: &Arc<Self>, username: &str) -> Option<Arc<Made>> {
+        match &self.cluster {
+            None => self.by_id(&self.signins.by_username(username)?),
+            Some(_) => {
+                let name = username.to_ascii_lowercase();
+                self.by_name(forcebus_store::kinds::USERNAME, name).await
+            }
+        }
     }
 
-    /// The made org whose connected app has this client id.
-    pub(crate) fn by_client_id(&self, client_id: &str) -> Option<Arc<Made>> {
-        self.by_id(&self.signins.by_client_id(client_id)?)
+    /// The org whose connected app has this client id (`None`: the default org).
+    pub(crate) async fn by_client_id(self: &Arc<Self>, client_id: &str) -> Option<Arc<Made>> {
+        match &self.cluster {
+            None => self.by_id(&self.signins.by_client_id(client_id)?),
+            Some(_) => {
+                self.by_name(forcebus_store::kinds::CLIENT_ID, client_id.to_owned())
+                    .await
+            }
+        }
+    }
+
+    /// The made org a name of the database's is for.
+    async fn by_name(self: &Arc<Self>, kind: &'static str, name: String) -> Option<Arc<Made>> {
+        let cluster = self.cluster.clone()?;
+        let key = tokio::task::spawn_blocking(move || cluster.db.name_owner(kind, &name))
+            .await
+            .ok()?
+            .ok()??;
+        if key == DEFAULT_KEY {
+            return None;
+        }
+        self.find(&key).await
     }
 }

@@ -17,8 +17,7 @@ use crate::tenant::Home;
 
 /// The database key under which the list is kept (no org has it).
 const LIST: &str = "";
-/// The default org's key in the database.
-pub(crate) const DEFAULT_KEY: &str = "default";
+pub(crate) use crate::made::DEFAULT_KEY;
 
 /// Where the list of made orgs is kept.
 #[derive(Debug)]
@@ -72,9 +71,8 @@ impl Registry {
                 for key in db.orgs()? {
                     let listed = orgs.iter().any(|(id, ..)| id.to18() == key);
                     if !listed && key != LIST && key != DEFAULT_KEY {
-                        PostgresStore::open(db.clone(), &key, Durability::Full).erase()?;
+                        erase_unlisted(db, &key, "")?;
                         let _ = std::fs::remove_dir_all(dir.join(&key));
-                        tracing::info!(org = %key, "Removed what a deleted org left.");
                     }
                 }
                 Ok(orgs)
@@ -83,25 +81,44 @@ impl Registry {
         }
     }
 
-    /// Lists a new org; where it lives.
-    pub(crate) fn add(&self, id: RecordId, info: &OrgInfo) -> anyhow::Result<Home> {
+    /// The org `id` as listed, with its home: `None` when it is not (deleted, or never
+    /// made). Only a shared database lists orgs another node made.
+    pub(crate) fn lookup(&self, id: RecordId) -> anyhow::Result<Option<(OrgInfo, Home)>> {
+        let Self::Database { db, list, dir } = self else {
+            return Ok(None);
+        };
+        let Some(value) = list.load_value("orgs", &id.to18())? else {
+            return Ok(None);
+        };
+        let info = serde_json::from_str::<OrgInfo>(&value)
+            .with_context(|| format!("the listing of the org {} is unreadable", id.to18()))?;
+        Ok(Some((info, database_home(db, dir, id))))
+    }
+
+    /// Where the org `id` lives (once listed).
+    pub(crate) fn home_of(&self, id: RecordId) -> Home {
         match self {
-            Self::Files(root) => {
-                let dir = root.join(id.to18());
-                write_info(&dir, info)?;
-                Ok(Home::Dir(dir))
-            }
-            Self::Database { db, list, dir } => {
-                let mut b = Batch::new();
-                b.put("orgs", &id.to18(), Some(serde_json::to_string(info)?));
-                list.commit(&b)?;
-                Ok(database_home(db, dir, id))
-            }
-            Self::Memory => Ok(Home::Memory(std::env::temp_dir().join(format!(
+            Self::Files(root) => Home::Dir(root.join(id.to18())),
+            Self::Database { db, dir, .. } => database_home(db, dir, id),
+            Self::Memory => Home::Memory(std::env::temp_dir().join(format!(
                 "forcebus-bulk-{}-{}",
                 std::process::id(),
                 id.to18()
-            )))),
+            ))),
+        }
+    }
+
+    /// Lists a new org (or its listing again, changed).
+    pub(crate) fn add(&self, id: RecordId, info: &OrgInfo) -> anyhow::Result<()> {
+        match self {
+            Self::Files(root) => write_info(&root.join(id.to18()), info),
+            Self::Database { list, .. } => {
+                let mut b = Batch::new();
+                b.put("orgs", &id.to18(), Some(serde_json::to_string(info)?));
+                list.commit(&b)?;
+                Ok(())
+            }
+            Self::Memory => Ok(()),
         }
     }
 
@@ -151,7 +168,34 @@ fn database_home(db: &Arc<Database>, dir: &std::path::Path, id: RecordId) -> Hom
         db: db.clone(),
         key: id.to18(),
         dir: dir.join(id.to18()),
+        fence: forcebus_store::postgres::fence(forcebus_store::NOT_HELD),
     }
+}
+
+/// Removes what an org no longer listed left in the database (a deletion cut short), for
+/// `node` (`""`: outside a cluster's run, at start): unless a live node holds its lease
+/// (it is making or deleting the org right now), its lease is taken first, so nothing
+/// removes rows a node serving it writes.
+pub(crate) fn erase_unlisted(db: &Arc<Database>, key: &str, node: &str) -> anyhow::Result<()> {
+    let epoch = match db.lease(key)? {
+        None => forcebus_store::UNFENCED,
+        Some(view) if view.live => return Ok(()),
+        Some(_) => {
+            let taker = if node.is_empty() {
+                "forcebus-cleanup"
+            } else {
+                node
+            };
+            match db.claim(key, taker)? {
+                Some((epoch, _)) => epoch,
+                None => return Ok(()),
+            }
+        }
+    };
+    let fence = forcebus_store::postgres::fence(epoch);
+    PostgresStore::fenced(db.clone(), key, Durability::Full, fence).erase()?;
+    tracing::info!(org = %key, "Removed what a deleted org left.");
+    Ok(())
 }
 
 /// The orgs under `root`, finishing any deletion a crash interrupted.

@@ -106,7 +106,7 @@ fn all_routes() -> Vec<Route> {
         "oauth/src/lib.rs",
         "bayeux/src/lib.rs",
         "server/src/health.rs",
-        "server/src/orgs_api.rs",
+        "server/src/orgs_api/mod.rs",
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         routes.extend(routes_in(&text));

@@ -14,13 +14,15 @@
 //! away) reads the count back for the same reason.
 //!
 //! - [`pool`]: the connections, each on a thread of its own, made again when broken.
-//! - [`lease`]: which node may write, and the epoch every commit checks (fencing).
+//! - [`lease`]: which node serves which org, and the epoch every commit checks (fencing).
+//! - [`names`]: usernames, client ids and record blocks, unique across the orgs.
 //! - [`schema`]: the tables and their versioned migrations.
 //! - [`writes`]: a batch as a few statements; [`one_statement`]: the common batch (records,
 //!   events, keyed values) as one.
 //! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
 mod lease;
+mod names;
 mod one_statement;
 mod pool;
 mod schema;
@@ -30,14 +32,33 @@ mod tls;
 mod writes;
 
 use forcebus_sync::prelude::*;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use lease::{Holder, NodeRow, SERVER_SCOPE};
+pub use lease::{Beat, Holder, LeaseView, LiveNode, NOBODY, NodeRow, OrgLease};
+pub use names::kinds;
 pub(crate) use pool::Conn;
 pub use pool::{Database, shown};
 
 use crate::group_commit::{Flush, Syncer};
 use crate::{Batch, Durability, Store, StoreError, StoredEvent, StoredRecord};
+
+/// The epoch an org's commits check: [`UNFENCED`] for rows no node serves alone (the list
+/// of orgs, the shared certificate), [`NOT_HELD`] while this node holds no lease of the
+/// org (every commit fails), else the epoch of the lease this node holds. Shared with the
+/// node, which sets it when the org's lease becomes its own, before the org opens.
+pub type Fence = Arc<AtomicI64>;
+
+/// Commits check no lease.
+pub const UNFENCED: i64 = 0;
+/// No lease of the org is held here: every commit fails.
+pub const NOT_HELD: i64 = -1;
+
+/// A fence at `epoch`.
+#[must_use]
+pub fn fence(epoch: i64) -> Fence {
+    Arc::new(AtomicI64::new(epoch))
+}
 
 /// One org's storage in a PostgreSQL [`Database`].
 #[derive(Debug)]
@@ -45,6 +66,8 @@ pub struct PostgresStore {
     db: Arc<Database>,
     org: Arc<str>,
     durability: Durability,
+    /// The lease epoch every commit checks.
+    fence: Fence,
     /// Held through each commit: commits reach the database in the order their replay ids
     /// were given.
     writing: Mutex<()>,
@@ -88,11 +111,11 @@ fn check(
 const COUNT: &str = "INSERT INTO fb_commits (org, n) VALUES ($1, 1)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
     RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8";
-/// Counts a commit if the server lease is still at the epoch given, holding its row shared
-/// until the commit ends (a takeover waits for it); no row when it is not.
+/// Counts a commit if the org's lease is still at the epoch given, holding its row shared
+/// until the commit ends (a change of hands waits for it); no row when it is not.
 const COUNT_FENCED: &str = "INSERT INTO fb_commits (org, n)
     SELECT $1, 1 WHERE EXISTS (
-        SELECT 1 FROM fb_leases WHERE scope = 'server' AND epoch = $2 FOR SHARE)
+        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $2 FOR SHARE)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
     RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8";
 
@@ -104,12 +127,19 @@ fn record(seen: &Mutex<Seen>, n: i64, started: i64) {
 }
 
 impl PostgresStore {
-    /// The storage of the org keyed `org` in `db`.
+    /// The storage of the org keyed `org` in `db`, its commits checking no lease.
     pub fn open(db: Arc<Database>, org: &str, durability: Durability) -> Self {
+        Self::fenced(db, org, durability, fence(UNFENCED))
+    }
+
+    /// The storage of the org keyed `org` in `db`, every commit checking that the org's
+    /// lease is at the epoch `fence` holds then.
+    pub fn fenced(db: Arc<Database>, org: &str, durability: Durability, fence: Fence) -> Self {
         Self {
             db,
             org: org.into(),
             durability,
+            fence,
             writing: Mutex::new(()),
             syncer: Syncer::default(),
             seen: Arc::default(),
@@ -117,22 +147,48 @@ impl PostgresStore {
         }
     }
 
-    /// Removes everything stored for the org, for good.
+    /// Removes everything stored for the org, for good: its rows, its names and its
+    /// lease. `Fenced` (and nothing removed) when its lease is no longer at this store's
+    /// epoch.
     pub fn erase(&self) -> Result<(), StoreError> {
         let org = self.org.clone();
+        let fence = self.fence.load(Ordering::SeqCst);
         self.db.run(move |c| {
             let mut tx = c.client.transaction()?;
+            if fence != UNFENCED {
+                let held = tx.query_opt(
+                    "SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $2 FOR UPDATE",
+                    &[&&*org, &fence],
+                )?;
+                if held.is_none() {
+                    return Err(StoreError::Fenced);
+                }
+            }
             for table in [
                 "fb_records",
                 "fb_values",
                 "fb_events",
                 "fb_blob_pieces",
                 "fb_commits",
+                "fb_names",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE org = $1"), &[&&*org])?;
             }
+            tx.execute("DELETE FROM fb_leases WHERE scope = $1", &[&&*org])?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    /// One value of the org's, if it is there.
+    pub fn load_value(&self, space: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let (space, key) = (space.to_owned(), key.to_owned());
+        self.run(move |c, org| {
+            let row = c.client.query_opt(
+                "SELECT value FROM fb_values WHERE org = $1 AND space = $2 AND key = $3",
+                &[&org, &space, &key],
+            )?;
+            Ok(row.map(|r| r.get(0)))
         })
     }
 
@@ -306,7 +362,7 @@ impl Store for PostgresStore {
             return Err(StoreError::Lost(why));
         }
         let batch = Arc::new(batch.clone());
-        let fence = self.db.fenced_at();
+        let fence = self.fence.load(Ordering::SeqCst);
         let (seen, lost) = (self.seen.clone(), self.lost.clone());
         self.run(move |c, org| {
             let (client, prepared) = c.parts();
@@ -318,7 +374,7 @@ impl Store for PostgresStore {
             } else {
                 tx.batch_execute("SET LOCAL synchronous_commit = off")?;
                 writes::apply(&mut tx, prepared, org, &batch.writes)?;
-                if fence == 0 {
+                if fence == UNFENCED {
                     let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
                     tx.query_opt(&stmt, &[&org])?
                 } else {

@@ -19,12 +19,12 @@ const COMMIT: &str = concat!(
     RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8"
 );
 
-/// The statement, counting the commit only while the server lease is at epoch `$16`
-/// (its row held shared until the commit ends, so a takeover waits for it).
+/// The statement, counting the commit only while the org's lease is at epoch `$16` (its
+/// row held shared until the commit ends, so a change of hands waits for it).
 const COMMIT_FENCED: &str = concat!(
     include_str!("one_statement.sql"),
     "SELECT $1, 1 FROM sync WHERE EXISTS (
-        SELECT 1 FROM fb_leases WHERE scope = 'server' AND epoch = $16 FOR SHARE)
+        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $16 FOR SHARE)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
     RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8"
 );
@@ -39,8 +39,9 @@ pub(super) fn fits(writes: &[Write]) -> bool {
     })
 }
 
-/// Runs `writes` (which [`fits`]) and counts the commit (checking the lease at `fence`
-/// unless it is 0): the count's row, `None` when the lease is another node's.
+/// Runs `writes` (which [`fits`]) and counts the commit (checking the org's lease at
+/// `fence` unless it is [`super::UNFENCED`]): the count's row, `None` when the lease is at
+/// another epoch.
 pub(super) fn commit(
     tx: &mut Transaction<'_>,
     prepared: &mut Prepared,
@@ -75,7 +76,11 @@ pub(super) fn commit(
             }
         }
     }
-    let sql = if fence == 0 { COMMIT } else { COMMIT_FENCED };
+    let sql = if fence == super::UNFENCED {
+        COMMIT
+    } else {
+        COMMIT_FENCED
+    };
     let stmt = super::Conn::prepare(prepared, tx, sql)?;
     let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![
         &org,
@@ -94,7 +99,7 @@ pub(super) fn commit(
         &gone.0,
         &gone.1,
     ];
-    if fence != 0 {
+    if fence != super::UNFENCED {
         params.push(&fence);
     }
     tx.query_opt(&stmt, &params)

@@ -73,8 +73,6 @@ pub struct Database {
     jobs: mpsc::Sender<Job>,
     /// Connections found broken so far.
     broken: Arc<AtomicU64>,
-    /// The server lease's epoch every commit checks; 0 when commits check none.
-    pub(super) fence: std::sync::atomic::AtomicI64,
     /// The URL with its password hidden, for messages.
     shown: String,
     /// The database server's first TCP host and port (none for a Unix socket).
@@ -130,7 +128,6 @@ impl Database {
             tcp,
             jobs: tx,
             broken,
-            fence: std::sync::atomic::AtomicI64::new(0),
         });
         db.run(|c| super::schema::migrate(&mut c.client))?;
         Ok(db)

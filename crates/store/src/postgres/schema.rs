@@ -74,6 +74,39 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 4: orgs spread over the nodes. A node holds a lease of its own (its row, renewed);
+    // each org's lease names the node serving it, with the epoch its commits check, so an
+    // org changes hands alone. Every org listed (and the default one) gets a lease nobody
+    // holds, for the first live node to take. `fb_names`: usernames, client ids and record
+    // blocks, unique across the orgs of the database, so any node finds an org by them.
+    r#"
+    DELETE FROM fb_leases WHERE scope = 'server';
+    ALTER TABLE fb_leases DROP COLUMN expires_at;
+    ALTER TABLE fb_leases ADD COLUMN open BOOLEAN NOT NULL DEFAULT false;
+    ALTER TABLE fb_leases ADD COLUMN move_to TEXT;
+    CREATE INDEX fb_leases_by_node ON fb_leases (node);
+    ALTER TABLE fb_nodes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+    ALTER TABLE fb_nodes ADD COLUMN expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity';
+    ALTER TABLE fb_nodes ADD COLUMN draining BOOLEAN NOT NULL DEFAULT false;
+    ALTER TABLE fb_nodes ADD COLUMN open_orgs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE fb_nodes ADD COLUMN rss_bytes BIGINT NOT NULL DEFAULT 0;
+    INSERT INTO fb_leases (scope, node, epoch)
+        SELECT key, '', 0 FROM fb_values WHERE org = '' AND space = 'orgs'
+        ON CONFLICT DO NOTHING;
+    INSERT INTO fb_leases (scope, node, epoch) VALUES ('default', '', 0)
+        ON CONFLICT DO NOTHING;
+    CREATE TABLE fb_names (
+        kind TEXT COLLATE "C" NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        org TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (kind, name)
+    );
+    CREATE INDEX fb_names_by_org ON fb_names (org);
+    INSERT INTO fb_names (kind, name, org)
+        SELECT 'client_id', value, org FROM fb_values
+        WHERE space = 'setup' AND key = 'client_id' AND org <> ''
+        ON CONFLICT DO NOTHING;
+    "#,
 ];
 
 /// The version this forcebus writes.

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use forcebus_testkit::pg::Postgres;
 
 use super::*;
-use crate::SERVER_SCOPE;
 use crate::{Write, conformance};
 
 fn store(db: &Arc<Database>, org: &str) -> PostgresStore {
@@ -174,63 +173,163 @@ fn connections_are_encrypted_as_sslmode_asks() {
     );
 }
 
-/// One node at a time holds the lease; another takes it only once it expired (or was
-/// given up), with a new epoch; from then on the old holder's commits fail, and a commit
-/// under way when the lease changed hands is either before the change or fails.
+fn beat(node: &str, instance: &str, port: u16) -> Beat {
+    Beat {
+        node: node.into(),
+        instance: instance.into(),
+        http: format!("127.0.0.1:{port}"),
+        grpc: format!("127.0.0.1:{}", port + 1),
+        ..Beat::default()
+    }
+}
+
+/// An org's store as node `db` serves it at `epoch`.
+fn fenced(db: &Arc<Database>, org: &str, epoch: i64) -> PostgresStore {
+    PostgresStore::fenced(db.clone(), org, Durability::Full, fence(epoch))
+}
+
+/// Each org's lease names one live node at a time. A node's own lease keeps every org it
+/// holds; once it expires, another takes an org with a new epoch, and from then on the
+/// old holder's commits of that org fail (and only that org's: another org it still
+/// holds commits on). A node id belongs to one live instance; a restart of the id fences
+/// what its previous process held.
 #[test]
-fn a_node_that_lost_its_lease_commits_nothing() {
+fn an_org_taken_over_is_fenced_off_from_its_old_holder_and_no_other_is() {
     let pg = Postgres::start();
     let url = pg.database();
     let (a, b) = (
         Database::connect(&url, 2).unwrap(),
         Database::connect(&url, 2).unwrap(),
     );
-    let ttl = std::time::Duration::from_millis(400);
-    let ea = a
-        .try_acquire(SERVER_SCOPE, "a", ttl)
-        .unwrap()
-        .expect("free");
-    assert_eq!(b.try_acquire(SERVER_SCOPE, "b", ttl).unwrap(), None, "held");
-    a.fence(ea);
-    let sa = store(&a, "00Dfence");
-    put(&sa, "by a").unwrap();
-    assert!(a.renew(SERVER_SCOPE, "a", ea, ttl).unwrap());
-    std::thread::sleep(ttl + std::time::Duration::from_millis(100));
-    // a did not renew in time: b takes over, and a is fenced off.
-    let eb = b
-        .try_acquire(SERVER_SCOPE, "b", ttl)
-        .unwrap()
-        .expect("expired");
-    assert_eq!(eb, ea + 1);
-    b.fence(eb);
-    assert!(!a.renew(SERVER_SCOPE, "a", ea, ttl).unwrap(), "lost");
-    assert!(matches!(put(&sa, "by a, late"), Err(StoreError::Fenced)));
-    let sb = store(&b, "00Dfence");
-    put(&sb, "by b").unwrap();
-    assert_eq!(
-        keys(&sb),
-        vec!["by a", "by b"],
-        "nothing of a's after the takeover"
+    let ttl = std::time::Duration::from_millis(500);
+    assert!(a.join(&beat("a", "a1", 1), ttl).unwrap());
+    assert!(b.join(&beat("b", "b1", 3), ttl).unwrap());
+    assert!(
+        !b.join(&beat("a", "a2", 5), ttl).unwrap(),
+        "the id is a live instance's"
     );
-    // Given up on purpose, it is taken at once.
-    b.release(SERVER_SCOPE, "b", eb).unwrap();
-    assert_eq!(a.try_acquire(SERVER_SCOPE, "a", ttl).unwrap(), Some(eb + 1));
-    a.heartbeat("a", "127.0.0.1:1", "127.0.0.1:11").unwrap();
-    b.heartbeat("b", "127.0.0.1:2", "127.0.0.1:12").unwrap();
+    // The migration gave the default org a lease nobody holds.
+    assert_eq!(a.orphans().unwrap(), vec!["default"]);
+    assert_eq!(a.claim("default", "a").unwrap(), Some((1, false)));
+    assert_eq!(
+        b.claim("default", "b").unwrap(),
+        None,
+        "held by a live node"
+    );
+    assert!(a.create_lease("00Dtwo", "a").unwrap());
+    assert!(!b.create_lease("00Dtwo", "b").unwrap(), "it has one");
+    assert_eq!(a.orphans().unwrap(), Vec::<String>::new());
+    let (one, two) = (fenced(&a, "default", 1), fenced(&a, "00Dtwo", 1));
+    put(&one, "by a").unwrap();
+    put(&two, "by a").unwrap();
+    assert!(matches!(
+        put(&fenced(&b, "default", 7), "by b, unheld"),
+        Err(StoreError::Fenced)
+    ));
+    let mut leases = a.leases_of("a").unwrap();
+    leases.sort_by(|x, y| x.scope.cmp(&y.scope));
+    assert_eq!(
+        leases,
+        vec![
+            OrgLease {
+                scope: "00Dtwo".into(),
+                epoch: 1,
+                open: true,
+                move_to: None
+            },
+            OrgLease {
+                scope: "default".into(),
+                epoch: 1,
+                open: false,
+                move_to: None
+            }
+        ]
+    );
+    assert_eq!(
+        b.lease("default").unwrap(),
+        Some(LeaseView {
+            node: "a".into(),
+            epoch: 1,
+            http: "127.0.0.1:1".into(),
+            grpc: "127.0.0.1:2".into(),
+            live: true
+        })
+    );
+    // a stops renewing; b keeps its own lease alive.
+    for _ in 0..3 {
+        std::thread::sleep(ttl / 4);
+        assert!(b.beat(&beat("b", "b1", 3), ttl).unwrap());
+    }
+    std::thread::sleep(ttl / 2);
+    assert!(b.beat(&beat("b", "b1", 3), ttl).unwrap());
+    let mut orphans = b.orphans().unwrap();
+    orphans.sort();
+    assert_eq!(orphans, vec!["00Dtwo", "default"]);
+    assert_eq!(b.claim("default", "b").unwrap(), Some((2, false)));
+    assert!(matches!(put(&one, "by a, late"), Err(StoreError::Fenced)));
+    put(&two, "by a, still its own").unwrap();
+    put(&fenced(&b, "default", 2), "by b").unwrap();
+    assert_eq!(keys(&one), vec!["by a", "by b"], "nothing of a's after");
+    // a is back: it renews, holds 00Dtwo still, and learns it lost the default org.
+    assert!(a.beat(&beat("a", "a1", 1), ttl).unwrap());
+    assert_eq!(
+        a.leases_of("a")
+            .unwrap()
+            .iter()
+            .map(|l| l.scope.as_str())
+            .collect::<Vec<_>>(),
+        vec!["00Dtwo"]
+    );
+    // Handing over: a new epoch, the old holder fenced.
+    assert_eq!(
+        a.hand_over(&["00Dtwo".into()], "a", "b").unwrap(),
+        vec![("00Dtwo".to_owned(), 2)]
+    );
+    assert!(matches!(put(&two, "by a, handed"), Err(StoreError::Fenced)));
+    assert_eq!(
+        a.hand_over(&["00Dtwo".into()], "a", "b").unwrap(),
+        vec![],
+        "not a's to hand"
+    );
+    // A move asked of a live holder waits for it; of nobody, it is done at once.
+    assert_eq!(a.request_move("00Dtwo", "a").unwrap(), Some("b".into()));
+    assert_eq!(
+        b.leases_of("b")
+            .unwrap()
+            .iter()
+            .find(|l| l.scope == "00Dtwo")
+            .unwrap()
+            .move_to,
+        Some("a".into())
+    );
+    a.hand_over(&["00Dtwo".into()], "b", NOBODY).unwrap();
+    assert_eq!(a.request_move("00Dtwo", "a").unwrap(), Some("a".into()));
+    assert_eq!(a.lease("00Dtwo").unwrap().unwrap().epoch, 4);
+    let live = a.live_nodes().unwrap();
+    assert_eq!(
+        live.iter()
+            .map(|n| (n.node.as_str(), n.orgs))
+            .collect::<Vec<_>>(),
+        vec![("a", 1), ("b", 1)]
+    );
+    // A restart of id a: a new instance once the old one's lease is out (or at once
+    // when it left); every lease naming a gets a new epoch.
+    a.forget_node("a", "a1").unwrap();
+    assert!(b.join(&beat("a", "a2", 5), ttl).unwrap());
+    assert_eq!(a.lease("00Dtwo").unwrap().unwrap().epoch, 5);
+    assert!(!a.beat(&beat("a", "a1", 1), ttl).unwrap(), "superseded");
     let nodes = a.nodes().unwrap();
     assert_eq!(nodes.len(), 2);
-    assert_eq!(nodes[0].leases.len() + nodes[1].leases.len(), 1);
-    let holder = nodes.iter().find(|n| !n.leases.is_empty()).unwrap();
-    assert_eq!(holder.node, "a");
-    assert_eq!(
-        b.holder(SERVER_SCOPE).unwrap(),
-        Some(crate::Holder {
-            node: "a".into(),
-            http: "127.0.0.1:1".into(),
-            grpc: "127.0.0.1:11".into(),
-        }),
-        "a standby finds where the holder serves"
-    );
+    assert_eq!(nodes.iter().map(|n| n.orgs).sum::<i64>(), 2);
+    // Erasing an org takes its lease and names, and only while its lease is held.
+    let erased = fenced(&a, "00Dtwo", 4);
+    assert!(matches!(erased.erase(), Err(StoreError::Fenced)));
+    a.take_names("00Dtwo", &[(kinds::USERNAME, "x@y.z".into())])
+        .unwrap()
+        .unwrap();
+    fenced(&a, "00Dtwo", 5).erase().unwrap();
+    assert_eq!(a.lease("00Dtwo").unwrap(), None);
+    assert_eq!(a.name_owner(kinds::USERNAME, "x@y.z").unwrap(), None);
     // The first node to propose the shared key sets it; the others get that one.
     assert_eq!(a.cluster_key("k1").unwrap(), "k1");
     assert_eq!(b.cluster_key("k2").unwrap(), "k1");
@@ -239,8 +338,55 @@ fn a_node_that_lost_its_lease_commits_nothing() {
     a.set_cluster_value("admin_key", "x").unwrap();
     b.set_cluster_value("admin_key", "y").unwrap();
     assert_eq!(a.cluster_value("admin_key").unwrap().as_deref(), Some("y"));
-    b.forget_node("b").unwrap();
-    assert_eq!(a.nodes().unwrap().len(), 1);
+}
+
+/// Usernames, client ids and blocks are each one org's: taken all or none, replaced
+/// whole, found by any node.
+#[test]
+fn names_are_unique_across_orgs_and_taken_all_or_none() {
+    let pg = Postgres::start();
+    let db = Database::connect(&pg.database(), 2).unwrap();
+    let names = |v: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        v.iter().map(|(k, n)| (*k, (*n).to_owned())).collect()
+    };
+    db.take_names(
+        "A",
+        &names(&[(kinds::USERNAME, "ada@x.y"), (kinds::BLOCK, "7")]),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        db.take_names(
+            "B",
+            &names(&[(kinds::USERNAME, "bob@x.y"), (kinds::BLOCK, "7")])
+        )
+        .unwrap(),
+        Err((kinds::BLOCK.to_owned(), "7".to_owned()))
+    );
+    assert_eq!(
+        db.name_owner(kinds::USERNAME, "bob@x.y").unwrap(),
+        None,
+        "none taken"
+    );
+    db.take_names("A", &names(&[(kinds::USERNAME, "ada@x.y")]))
+        .unwrap()
+        .expect("its own already");
+    db.set_names("A", kinds::USERNAME, &["cy@x.y".into(), "ada@x.y".into()])
+        .unwrap();
+    db.set_names("B", kinds::USERNAME, &["cy@x.y".into(), "bob@x.y".into()])
+        .unwrap();
+    assert_eq!(
+        db.names_of("A", kinds::USERNAME).unwrap(),
+        ["ada@x.y", "cy@x.y"]
+    );
+    assert_eq!(db.names_of("B", kinds::USERNAME).unwrap(), ["bob@x.y"]);
+    db.set_names("A", kinds::USERNAME, &["ada@x.y".into()])
+        .unwrap();
+    assert_eq!(db.name_owner(kinds::USERNAME, "cy@x.y").unwrap(), None);
+    assert_eq!(
+        db.name_owner(kinds::BLOCK, "7").unwrap().as_deref(),
+        Some("A")
+    );
 }
 
 /// The database crashes with a commit not yet durable, and the next thing this server

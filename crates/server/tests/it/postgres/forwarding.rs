@@ -1,10 +1,10 @@
-//! A standby passes every request on to the node that serves: clients may reach any node
-//! (a load balancer in front of them all) and change nothing.
+//! A node passes every request for an org it does not serve on to the node that does:
+//! clients may reach any node (a load balancer in front of them all) and change nothing.
 
 use std::time::{Duration, Instant};
 
 use forcebus_testkit::pg::Postgres;
-use forcebus_testkit::{Options, Pending, Server};
+use forcebus_testkit::{Options, Server};
 use serde_json::{Value, json};
 
 use super::{TAKEOVER, on_with, options};
@@ -18,8 +18,8 @@ pub(super) fn free_port() -> String {
         .to_string()
 }
 
-/// Waits until the standby at `http` answers `/forcebus/ready` 200, and returns that.
-pub(super) fn standby_ready(http: &str) -> Value {
+/// Waits until the node at `http` answers `/forcebus/ready` 200, and returns that.
+pub(super) fn ready_at(http: &str) -> Value {
     let client = reqwest::blocking::Client::new();
     let started = Instant::now();
     loop {
@@ -30,7 +30,7 @@ pub(super) fn standby_ready(http: &str) -> Value {
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "the standby at {http} never answered ready"
+            "the node at {http} never answered ready"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -60,18 +60,18 @@ fn login(s: &Server, http: &str, tls: bool, claims: &[(&str, &str)]) -> String {
     body["instance_url"].as_str().unwrap().to_owned()
 }
 
-/// Node b stands by while a serves: REST, OAuth (plain and TLS), the Streaming API's long
-/// polls and a Pub/Sub stream all work through b, served by a; the URLs a hands out
-/// point back at b, over TLS when the client used it. What a client claims of itself
-/// with the nodes' own headers is not believed. When a dies, b takes over on the ports
-/// it already listens on.
+/// Node a serves the default org, node b does not: REST, OAuth (plain and TLS), the
+/// Streaming API's long polls and a Pub/Sub stream all work through b, served by a; the
+/// URLs a hands out point back at b, over TLS when the client used it. What a client
+/// claims of itself with the nodes' own headers is not believed. When a dies, b takes
+/// the org over and serves it on the ports it already listens on.
 #[test]
-fn a_standby_passes_every_request_on_to_the_serving_node() {
+fn a_node_passes_every_request_on_to_the_node_serving_the_org() {
     let pg = Postgres::start();
     let url = pg.database();
     let mut a = on_with(&url, 2);
     let listen = (free_port(), free_port());
-    let mut b = Pending::start(
+    let b = Server::start_with(
         &bin(),
         Options {
             listen: Some(listen.clone()),
@@ -79,9 +79,15 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
         },
     );
 
-    let ready = standby_ready(&listen.0);
-    assert_eq!(ready["role"], "standby", "{ready}");
-    assert!(b.is_waiting(), "b stands by");
+    let ready = ready_at(&listen.0);
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["node"], super::node_of(&b).as_str(), "{ready}");
+    assert_eq!(super::serving(&url, "default"), super::node_of(&a));
+    assert_eq!(
+        b.ready.org_id, a.ready.org_id,
+        "the same org on every ready line"
+    );
+    assert_eq!(b.ready.password, a.ready.password);
     let a_http = a.ready.http.clone();
 
     // OAuth through b: the instance URL is b's, https when the client came over TLS.
@@ -109,7 +115,7 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
     );
 
     // With the nodes' key (read from the database), the claims are believed by a; b,
-    // finding a request already passed on, sends it round no more.
+    // finding a request passed on twice already, sends it round no more.
     let key = forcebus_store::Database::connect(&url, 1)
         .unwrap()
         .cluster_key("not the first")
@@ -127,6 +133,7 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
         .http()
         .get(format!("http://{}/services/data/", listen.0))
         .header("x-forcebus-forward-key", key.as_str())
+        .header("x-forcebus-hops", "2")
         .send()
         .unwrap();
     assert_eq!(looped.status(), 503);
@@ -217,7 +224,8 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
     assert_eq!(got.events.len(), 1, "{got:?}");
 
     // The admin API and `forcebus org` through b, with the cluster's admin key: an org
-    // made through b is a's, and its token works through b.
+    // made through b goes to the node serving fewer (b), and its token works through
+    // either node.
     let org = |args: &[&str]| {
         let out = std::process::Command::new(bin())
             .arg("org")
@@ -250,9 +258,19 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
         .send()
         .unwrap());
     assert_eq!((st, body["totalSize"].clone()), (200, json!(0)), "{body}");
+    let made_id = made["org_id"].as_str().unwrap();
+    assert_eq!(super::serving(&url, made_id), super::node_of(&b));
+    let (st, body) = j(reqwest::blocking::Client::new()
+        .get(format!(
+            "http://{a_http}/services/data/v59.0/query?q=SELECT+Id+FROM+Account"
+        ))
+        .bearer_auth(&made_token)
+        .send()
+        .unwrap());
+    assert_eq!((st, body["totalSize"].clone()), (200, json!(0)), "{body}");
 
-    // b's /metrics are its own: it stands by and has passed requests on (HTTP and gRPC);
-    // a's say it serves.
+    // b's /metrics are its own: it serves one org and has passed requests on (HTTP and
+    // gRPC); a's say it serves the default org.
     let scrape = |http: &str| {
         reqwest::blocking::get(format!("http://{http}/metrics"))
             .unwrap()
@@ -270,30 +288,33 @@ fn a_standby_passes_every_request_on_to_the_serving_node() {
             .unwrap_or(0.0)
     };
     let on_b = scrape(&listen.0);
-    assert!(on_b.contains("\nforcebus_standby 1"), "{on_b}");
+    assert!(on_b.contains("\nforcebus_cluster_orgs 1"), "{on_b}");
     assert!(on_b.contains("process_resident_memory_bytes"), "{on_b}");
     assert!(counted(&on_b, "http") >= 5.0, "{on_b}");
     assert!(counted(&on_b, "grpc") >= 1.0, "{on_b}");
     let on_a = scrape(&a_http);
-    assert!(on_a.contains("\nforcebus_standby 0"), "{on_a}");
+    assert!(on_a.contains("\nforcebus_cluster_orgs 1"), "{on_a}");
 
-    // a dies: b takes over on the ports it already listens on.
+    // a dies: b takes the default org over and serves it where it already listens.
     a.kill();
-    let b = b.ready(TAKEOVER);
-    assert_eq!(b.ready.http, listen.0);
-    assert_eq!(b.ready.grpc, listen.1);
-    let names: Vec<Value> = records(&b, "SELECT Name FROM Account")
-        .into_iter()
-        .map(|r| r["Name"].clone())
-        .collect();
-    assert_eq!(names, [json!("changed through b")]);
-    let ready: Value = b
-        .http()
-        .get(format!("{}/forcebus/ready", b.base()))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(ready["status"], "ready", "{ready}");
-    assert_ne!(ready["role"], "standby", "b serves now: {ready}");
+    let deadline = Instant::now() + TAKEOVER;
+    let names = loop {
+        let (st, body) = j(reqwest::blocking::Client::new()
+            .get(format!(
+                "http://{}/services/data/v59.0/query?q=SELECT+Name+FROM+Account",
+                listen.0
+            ))
+            .bearer_auth(&b.ready.access_token)
+            .send()
+            .unwrap());
+        if st == 200 {
+            break body["records"].clone();
+        }
+        assert_eq!(st, 503, "{body}");
+        assert!(Instant::now() < deadline, "b never took over");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(names[0]["Name"], "changed through b", "{names}");
+    assert_eq!(super::serving(&url, "default"), super::node_of(&b));
+    assert_eq!(ready_at(&listen.0)["status"], "ready");
 }

@@ -1,9 +1,9 @@
 //! Servers killed under load on PostgreSQL, ten times over: two taking turns on the same
-//! ports, and three on ports of their own with writers reaching every one (the standbys
-//! pass their calls on). After each takeover every acknowledged write is there with
-//! exactly one CREATE event, replay ids strictly increase, no event disappears, every
-//! event has its record, and the round's Bulk job, killed in the middle, completes on the
-//! next server with each of its rows once.
+//! ports, and three on ports of their own with writers reaching every one (a node that
+//! does not serve the org passes their calls on). After each takeover every acknowledged
+//! write is there with exactly one CREATE event, replay ids strictly increase, no event
+//! disappears, every event has its record, and the round's Bulk job, killed in the
+//! middle, completes on the next server with each of its rows once.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -13,8 +13,8 @@ use forcebus_testkit::pg::Postgres;
 use forcebus_testkit::{Options, Pending, Server};
 use serde_json::json;
 
-use super::forwarding::{free_port, standby_ready};
-use super::{TAKEOVER, options};
+use super::forwarding::{free_port, ready_at};
+use super::{TAKEOVER, node_of, options, serving};
 use crate::events::Writers;
 use crate::orgs::rest;
 use crate::{bin, get};
@@ -127,8 +127,8 @@ impl Tally {
     }
 }
 
-/// Two servers taking turns on the same ports (a standby always waiting), writers (REST
-/// one record a call, composite five) through them.
+/// Two servers taking turns on the same ports (the next one waiting for them), writers
+/// (REST one record a call, composite five) through them.
 #[test]
 fn ten_takeovers_under_load_lose_nothing() {
     let pg = Postgres::start();
@@ -163,10 +163,10 @@ fn ten_takeovers_under_load_lose_nothing() {
     drop(standby);
 }
 
-/// Three servers on ports of their own; writers reach each of them (two standbys pass
-/// their calls on to the serving one), and the serving one is killed ten times: one of
-/// the standbys takes over, the other passes calls on to it, the killed one comes back as
-/// a standby on its own ports.
+/// Three nodes on ports of their own; writers reach each of them (the two that do not
+/// serve the org pass their calls on), and the node serving the org is killed ten times:
+/// one of the others takes it over, the other passes calls on to it, the killed one comes
+/// back as a new node on its own ports.
 #[test]
 fn three_servers_on_their_own_ports_lose_nothing_across_ten_kills() {
     let pg = Postgres::start();
@@ -180,15 +180,20 @@ fn three_servers_on_their_own_ports_lose_nothing_across_ten_kills() {
                 ..options(&url, 1)
             },
         )
+        .ready(TAKEOVER)
     };
-    let mut serving = (0, start(0).ready(TAKEOVER));
-    let mut standbys: Vec<(usize, Pending)> = vec![(1, start(1)), (2, start(2))];
-    for (n, _) in &standbys {
-        assert_eq!(standby_ready(&ports[*n].0)["role"], "standby");
+    let mut nodes: Vec<Server> = (0..3).map(start).collect();
+    for (http, _) in &ports {
+        assert_eq!(ready_at(http)["status"], "ready");
     }
-    let mut tally = Tally::new(&serving.1.ready.access_token);
+    let mut tally = Tally::new(&nodes[0].ready.access_token);
     for round in 0..10 {
-        let job = bulk_contacts(&serving.1, round);
+        let owner = serving(&url, "default");
+        let dead = nodes
+            .iter()
+            .position(|n| node_of(n) == owner)
+            .unwrap_or_else(|| panic!("round {round}: nobody serves the org ({owner:?})"));
+        let job = bulk_contacts(&nodes[dead], round);
         let writers: Vec<Writers> = ports
             .iter()
             .enumerate()
@@ -204,29 +209,19 @@ fn three_servers_on_their_own_ports_lose_nothing_across_ten_kills() {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(300));
-        let at_kill = Tally::at_kill(&serving.1, &job);
-        let (dead, mut killed) = serving;
-        killed.kill();
+        let at_kill = Tally::at_kill(&nodes[dead], &job);
+        nodes[dead].kill();
+        let survivor = (dead + 1) % 3;
         let deadline = Instant::now() + TAKEOVER;
-        let next = loop {
-            if let Some(k) = standbys.iter_mut().position(|(_, p)| !p.is_waiting()) {
-                break k;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: no standby took over"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let (n, pending) = standbys.remove(next);
-        serving = (n, pending.ready(TAKEOVER));
-        std::thread::sleep(Duration::from_millis(200));
+        while serving(&url, "default") == owner {
+            assert!(Instant::now() < deadline, "round {round}: nobody took over");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         for w in writers {
             w.stop();
         }
-        drop(killed);
-        standbys.push((dead, start(dead)));
-        assert_eq!(standby_ready(&ports[dead].0)["role"], "standby");
-        tally.check(&serving.1, round, &job, &at_kill);
+        nodes[dead] = start(dead);
+        tally.check(&nodes[survivor], round, &job, &at_kill);
     }
 }

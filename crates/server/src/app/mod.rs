@@ -1,7 +1,7 @@
 //! Building the orgs (the default one, and those made through the admin API before) and
 //! their front doors from the configuration, and running them until a shutdown signal:
 //! [`run`] builds ([`build`]), reports ([`crate::banner`]), then serves
-//! ([`serve_until_shutdown`]).
+//! ([`serve_until_shutdown`]). A node of a cluster joins the others first ([`cluster`]).
 
 use std::sync::Arc;
 
@@ -15,8 +15,10 @@ use crate::datadir::{DataDir, shown};
 use crate::orgs_api::OrgsApi;
 use crate::shutdown::ShutdownSignal;
 use crate::tenant::{Declared, Home, Tenant, catalogue};
-use crate::tenants::Tenants;
+use crate::tenants::{DefaultOrg, Tenants};
 use crate::tls;
+
+mod cluster;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) fn run(config: Config) -> anyhow::Result<()> {
@@ -38,108 +40,35 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
 
 /// Builds the server, prints the banner and the ready line, then serves until shutdown.
 /// The data dir stays locked until everything has stopped.
-/// With `--store`, the database's lease is taken first: a standby waits here (passing
-/// requests on to the holder, until a signal ends it) and builds once the lease is its
-/// own, on the listeners it already has.
+/// With `--store`, the node joins the others on the database first ([`cluster::join`]),
+/// listening as soon as its ports are free.
 async fn serve(config: Config) -> anyhow::Result<()> {
     crate::metrics::install()?;
     let data_dir = DataDir::acquire(&config.data_dir)?;
     let mut signals = ShutdownSignal::listen();
-    let (joined, lease, renewing) = match &config.store {
+    let joined = match &config.store {
         Some(url) => {
             let db = tokio::select! {
                 db = connect(url) => db?,
                 () = signals.recv() => return Ok(()),
             };
-            let (lease, joined, renewing) = tokio::select! {
-                joined = join(&config, &data_dir, db) => joined?,
+            let joined = tokio::select! {
+                joined = cluster::join(&config, &data_dir, db) => joined?,
                 () = signals.recv() => return Ok(()),
             };
-            (Some(joined), Some(lease), Some(renewing))
+            Some(joined)
         }
-        None => (None, None, None),
-    };
-    let server = build(&config, &data_dir, joined).await?;
-    // Renewed from the moment it was taken (opening the orgs may outlast the lease), now
-    // with the addresses the server serves at.
-    if let Some(renewing) = renewing {
-        renewing.abort();
-    }
-    let keeper = match &lease {
-        Some(lease) => Some(lease.keep(server.advertised.clone())),
         None => None,
+    };
+    let server = tokio::select! {
+        server = build(&config, &data_dir, joined) => server?,
+        () = signals.recv() => return Ok(()),
     };
     banner::print_banner(&config, &server.startup);
     let ready = banner::ready_line(&config, &server.startup);
     data_dir.write_ready(&ready.to_string())?;
     banner::print_ready(&ready)?;
-    serve_until_shutdown(server, &data_dir, config.serve_times(), signals).await?;
-    if let (Some(lease), Some(keeper)) = (lease, keeper) {
-        keeper.abort();
-        tokio::task::block_in_place(|| lease.release());
-    }
-    Ok(())
-}
-
-/// What a node on a shared database brings to [`build`]: the database, the listeners it
-/// already has as a standby, the cluster's key.
-type Joined = (
-    Arc<forcebus_store::Database>,
-    Option<(TcpListener, TcpListener)>,
-    Arc<str>,
-);
-
-/// Joins the nodes on `db`: stands by ([`crate::standby`]) until the lease is this
-/// node's; returns it (already being renewed), with what [`build`] needs of the cluster.
-async fn join(
-    config: &Config,
-    data_dir: &DataDir,
-    db: Arc<forcebus_store::Database>,
-) -> anyhow::Result<(
-    Arc<crate::cluster::Lease>,
-    Joined,
-    tokio::task::JoinHandle<()>,
-)> {
-    let proposed = crate::secrets::random_text(40);
-    let d = db.clone();
-    let key: Arc<str> = tokio::task::spawn_blocking(move || d.cluster_key(&proposed))
-        .await??
-        .into();
-    let files = tls_files(config, data_dir, Some(&db))?;
-    let tls = (
-        tls::server_config(&files, &[b"http/1.1"])?,
-        tls::server_config(&files, &[b"h2"])?,
-    );
-    let host = crate::advertise::host(config.advertise.as_deref(), &db);
-    let mut standby = crate::standby::Standby::new(
-        (config.listen, config.grpc_listen),
-        host,
-        tls,
-        config.serve_times(),
-        key.clone(),
-    );
-    let claim = crate::cluster::admin_key_claim(config.admin_key.as_deref());
-    crate::cluster::check_admin_key(&db, &claim).await?;
-    let node = crate::cluster::node_id(config.node_id.as_deref());
-    let lease = crate::cluster::acquire(
-        db.clone(),
-        node,
-        std::time::Duration::from_secs(config.lease_secs),
-        &mut standby,
-    )
-    .await?;
-    // Renewed at once: what follows (and opening the orgs) may outlast the lease.
-    let lease = Arc::new(lease);
-    let renewing = lease.keep(standby.addresses());
-    crate::cluster::claim_admin_key(&db, claim).await?;
-    let (http, grpc) = standby.addresses();
-    let own = forcebus_store::Holder {
-        node: lease.node().to_owned(),
-        http,
-        grpc,
-    };
-    let listeners = standby.hand_over(own).await;
-    Ok((lease, (db, listeners, key), renewing))
+    serve_until_shutdown(server, &data_dir, config.serve_times(), signals).await
 }
 
 /// A listener bound to its port, with the TLS configuration it serves.
@@ -158,10 +87,8 @@ struct Server {
     tenants: Arc<Tenants>,
     /// What the banner and the ready line report.
     startup: Startup,
-    /// Where other nodes reach this one (HTTP, gRPC).
-    advertised: (String, String),
-    /// The cluster's key, with which requests other nodes pass on are believed.
-    forward_key: Option<Arc<str>>,
+    /// On a shared database: the task keeping this node's lease and orgs.
+    keeper: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Connections to the PostgreSQL database at `url`, its tables brought up to date. While
@@ -216,38 +143,47 @@ fn tls_files(
 }
 
 /// Builds the orgs and their front doors from `config` and binds both ports (unless a
-/// standby's are given), in this order, so that a mistake is reported before anything
-/// listens.
+/// cluster's node has them already), in this order, so that a mistake is reported before
+/// anything listens.
 async fn build(
     config: &Config,
     data_dir: &DataDir,
-    cluster: Option<Joined>,
+    joined: Option<cluster::Joined>,
 ) -> anyhow::Result<Server> {
-    let (db, listeners, forward_key) = match cluster {
-        Some((db, listeners, key)) => (Some(db), listeners, Some(key)),
-        None => (None, None, None),
+    let (node, listeners) = match joined {
+        Some(j) => (Some(j.cluster), Some(j.listeners)),
+        None => (None, None),
     };
-    let tls_files = tls_files(config, data_dir, db.as_ref())?;
-    let advertise = match &db {
-        Some(db) => crate::advertise::host(config.advertise.as_deref(), db),
-        None => String::new(),
-    };
+    let tls_files = tls_files(config, data_dir, node.as_ref().map(|c| &c.db))?;
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
     let declared = declared(config)?;
-    let home = match (&db, config.in_memory) {
-        (Some(db), _) => Home::Database {
-            db: db.clone(),
-            key: crate::tenants::DEFAULT_KEY.to_owned(),
-            dir: data_dir.path().to_path_buf(),
-        },
-        (None, true) => {
-            Home::Memory(std::env::temp_dir().join(format!("forcebus-bulk-{}", std::process::id())))
+    let default = match &node {
+        Some(c) => cluster::default_org(c, config, data_dir, &declared).await?,
+        None => {
+            let home = if config.in_memory {
+                Home::Memory(
+                    std::env::temp_dir().join(format!("forcebus-bulk-{}", std::process::id())),
+                )
+            } else {
+                Home::Dir(data_dir.path().to_path_buf())
+            };
+            let tenant = Tenant::open(config, home.clone(), catalogue(), &declared, None)?;
+            let fence = forcebus_store::postgres::fence(forcebus_store::UNFENCED);
+            DefaultOrg::Open(Box::new(tenant), home, fence)
         }
-        (None, false) => Home::Dir(data_dir.path().to_path_buf()),
     };
-    let default = Tenant::open(config, home, catalogue(), &declared, None)?;
     let disk = (!config.in_memory).then(|| data_dir.path().to_path_buf());
-    let tenants = Arc::new(Tenants::open(config, declared, default, disk, db)?);
+    let tenants = Arc::new(Tenants::open(
+        config,
+        declared,
+        default,
+        disk,
+        node.clone(),
+    )?);
+    let keeper = match &node {
+        Some(_) => Some(cluster::first_round(&tenants).await?),
+        None => None,
+    };
     let (http, grpc) = match listeners {
         Some(both) => both,
         None => (
@@ -255,29 +191,27 @@ async fn build(
             bind(config.grpc_listen, "gRPC", "--grpc-listen").await?,
         ),
     };
-    let advertised = (
-        crate::advertise::advertised(http.local_addr()?, &advertise),
-        crate::advertise::advertised(grpc.local_addr()?, &advertise),
-    );
     let router = crate::orgs_api::router(Arc::new(OrgsApi {
         tenants: tenants.clone(),
-        instance_url: format!("http://{}", http.local_addr()?),
         api_version: format!("{}.0", config.api_version),
     }))
     .merge(forcebus_console::router(config.console_dir.clone()))
     .layer(axum::middleware::from_fn(crate::metrics::count));
-    let t = tenants.default_org();
-    let startup = Startup {
-        http: http.local_addr()?,
-        grpc: grpc.local_addr()?,
-        org_id: t.org.id().to18(),
-        user_id: t.admin_id.clone(),
-        user: t.admin.clone(),
-        client_id: t.app.client_id.clone(),
-        client_secret: t.app.client_secret.clone(),
-        access_token: t.access_token.clone(),
-        admin_key: t.admin_key.clone(),
-        ca: shown(&tls_files.ca),
+    let at = (http.local_addr()?, grpc.local_addr()?);
+    let startup = match tenants.default_org() {
+        Some(t) => Startup {
+            http: at.0,
+            grpc: at.1,
+            org_id: t.org.id().to18(),
+            user_id: t.admin_id.clone(),
+            user: t.admin.clone(),
+            client_id: t.app.client_id.clone(),
+            client_secret: t.app.client_secret.clone(),
+            access_token: t.access_token.clone(),
+            admin_key: t.admin_key.clone(),
+            ca: shown(&tls_files.ca),
+        },
+        None => cluster::remote_startup(&tenants, config, at, shown(&tls_files.ca)).await?,
     };
     let grpc_tls = tls::server_config(&tls_files, &[b"h2"])?;
     Ok(Server {
@@ -292,8 +226,7 @@ async fn build(
         },
         tenants,
         startup,
-        advertised,
-        forward_key,
+        keeper,
     })
 }
 
@@ -325,7 +258,8 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
 }
 
 /// Serves until the first SIGINT or SIGTERM, then stops taking work, answers what is
-/// parked, and lets in-flight requests finish within the grace period.
+/// parked, and lets in-flight requests finish within the grace period. A node of a
+/// cluster first hands its orgs to the others, passing their requests on meanwhile.
 async fn serve_until_shutdown(
     server: Server,
     data_dir: &DataDir,
@@ -338,9 +272,9 @@ async fn serve_until_shutdown(
         grpc,
         tenants,
         startup: _,
-        advertised: _,
-        forward_key,
+        keeper,
     } = server;
+    let forward_key = tenants.cluster().map(|c| c.forward.key().clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
     tenants.start(times.retention_sweep);
     if let Some(idle) = times.org_idle_unload {
@@ -369,6 +303,14 @@ async fn serve_until_shutdown(
     signals.recv_then_force_on_second().await;
     tracing::info!("Shutting down.");
     data_dir.clear_ready();
+    if tenants.cluster().is_some() {
+        let t = tenants.clone();
+        if tokio::task::spawn_blocking(move || t.drain()).await? > 0 {
+            // Other nodes may still pass this one requests for the orgs it served, as
+            // they knew it a moment ago: it passes them on to the new nodes meanwhile.
+            tokio::time::sleep(crate::tenants::FRESH).await;
+        }
+    }
     let _ = tx.send(true);
     // Parked long-polls and open streams are answered now, so the listeners drain at
     // once instead of waiting out the grace period.
@@ -377,6 +319,13 @@ async fn serve_until_shutdown(
     grpc_server.await.context("gRPC listener task failed")?;
     // A bulk job stops after its chunk and resumes at the next start.
     tokio::task::block_in_place(|| tenants.stop());
+    if let Some(keeper) = keeper {
+        keeper.abort();
+    }
+    if let Some(c) = tenants.cluster() {
+        let c = c.clone();
+        tokio::task::spawn_blocking(move || c.leave()).await?;
+    }
     tracing::info!("Stopped.");
     Ok(())
 }

@@ -13,6 +13,13 @@
 //!   end, its data leaves the disk. The default org is not deleted.
 //! - `/forcebus/v1/orgs/{orgId}/control[/…]`: that org's test controls
 //!   (`/forcebus/v1/control[/…]`, `failure-modes.md`), for the admin key as for its tokens.
+//!
+//! Also the node's own `/forcebus/health`, `/forcebus/ready` and `/metrics`. On a shared
+//! database every call about one org is passed on to the node serving it, a new org is
+//! made on the node serving the fewest, and the list gathers every live node's orgs
+//! ([`across`]).
+
+mod across;
 
 use std::sync::Arc;
 
@@ -25,17 +32,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use forcebus_http::ctx::Origin;
 use forcebus_http::error::ApiError;
 use forcebus_org::Code;
 
-use crate::made::{Activity, Made, OrgConfig};
+use crate::made::{Activity, Kind, Made, OrgConfig};
 use crate::tenant::Tenant;
 use crate::tenants::Tenants;
 
-/// What the API needs besides the orgs: how clients reach the server.
+/// What the API needs besides the orgs.
 pub(crate) struct OrgsApi {
     pub(crate) tenants: Arc<Tenants>,
-    pub(crate) instance_url: String,
     pub(crate) api_version: String,
 }
 
@@ -44,14 +51,20 @@ pub(crate) fn router(api: Arc<OrgsApi>) -> Router {
     let dispatch = Router::new()
         .fallback(crate::dispatch::http)
         .with_state(api.tenants.clone());
-    Router::new()
+    let orgs = Router::new()
         .route("/forcebus/v1/orgs", get(list).post(create))
         .route("/forcebus/v1/orgs/{id}", get(one).delete(remove))
         .route("/forcebus/v1/orgs/{id}/reset", axum::routing::post(reset))
         .route("/forcebus/v1/orgs/{id}/token", axum::routing::post(token))
         .route("/forcebus/v1/orgs/{id}/control", any(control))
         .route("/forcebus/v1/orgs/{id}/control/{what}", any(control))
-        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            across::pass_on,
+        ));
+    orgs.route("/metrics", get(metrics))
+        .route("/forcebus/health", get(across::health))
+        .route("/forcebus/ready", get(across::ready))
         .with_state(api)
         .fallback_service(dispatch)
 }
@@ -75,7 +88,7 @@ fn authorized(api: &OrgsApi, headers: &HeaderMap, org: Option<&Tenant>) -> bool 
 /// Whether the caller holds the server's admin key.
 fn by_admin_key(api: &OrgsApi, headers: &HeaderMap) -> bool {
     let token = forcebus_http::ctx::bearer(headers).unwrap_or_default();
-    let key = &api.tenants.default_org().admin_key;
+    let key = api.tenants.admin_key();
     !key.is_empty() && forcebus_auth::secret_eq(token, key)
 }
 
@@ -97,7 +110,12 @@ struct NewOrg {
     config: OrgConfig,
 }
 
-async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    State(api): State<Arc<OrgsApi>>,
+    Origin(origin): Origin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorized(&api, &headers, None) {
         return unauthorized();
     }
@@ -118,7 +136,7 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
     let tenants = api.tenants.clone();
     let made =
         tokio::task::spawn_blocking(move || tenants.create(wanted.name, wanted.config)).await;
-    let (made, t) = match made {
+    let (made, t, access_token) = match made {
         Ok(Ok(made)) => made,
         Ok(Err(why)) if why.is_input() => {
             return error(StatusCode::BAD_REQUEST, Code::InvalidInput, why.to_string());
@@ -149,14 +167,14 @@ async fn create(State(api): State<Arc<OrgsApi>>, headers: HeaderMap, body: Bytes
         "security_token": t.admin.security_token,
         "client_id": t.app.client_id,
         "client_secret": t.app.client_secret,
-        "access_token": t.access_token,
-        "instance_url": api.instance_url,
+        "access_token": access_token,
+        "instance_url": origin,
         "api_version": api.api_version,
     });
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-/// The default org's entry.
+/// The default org's entry, when it is open here.
 fn default_entry(t: &Tenant) -> Value {
     let mut entry = json!({
         "org_id": t.org.id().to18(),
@@ -170,6 +188,15 @@ fn default_entry(t: &Tenant) -> Value {
     });
     activity(&mut entry, t);
     entry
+}
+
+/// An org's entry: the default one's when it is open here, a made one's (open or
+/// resting) otherwise.
+fn entry_of(m: &Made) -> Option<Value> {
+    match m.kind {
+        Kind::Default => m.current().map(|t| default_entry(&t)),
+        Kind::Made => Some(made_entry(m)),
+    }
 }
 
 /// An open org's event log and subscribers, added to its entry.
@@ -213,31 +240,43 @@ fn made_entry(m: &Made) -> Value {
     entry
 }
 
-async fn list(State(api): State<Arc<OrgsApi>>, headers: HeaderMap) -> Response {
+/// `GET /forcebus/v1/orgs[?here=true]` (`here`: only the orgs this node serves, as
+/// another node gathering the list asks).
+async fn list(
+    State(api): State<Arc<OrgsApi>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     if !authorized(&api, &headers, None) {
         return unauthorized();
     }
-    let mut orgs = vec![default_entry(api.tenants.default_org())];
-    orgs.extend(api.tenants.made().iter().map(|m| made_entry(m)));
+    if api.tenants.cluster().is_some() {
+        let here = query.get("here").is_some_and(|v| v == "true");
+        return across::list(&api, here).await;
+    }
+    let orgs: Vec<Value> = api
+        .tenants
+        .all()
+        .iter()
+        .filter_map(|m| entry_of(m))
+        .collect();
     Json(json!({"orgs": orgs})).into_response()
 }
 
 /// The org a path names, as the caller may reach it: open, and in use while this lives.
 struct Named {
-    /// Open (always for the default org); `None` for a made org the admin key reaches
-    /// without opening it.
+    /// Open; `None` for a made org the admin key reaches without opening it.
     tenant: Option<Arc<Tenant>>,
-    /// `None` for the default org.
-    made: Option<Arc<Made>>,
+    made: Arc<Made>,
     _activity: Option<Activity>,
 }
 
 impl Named {
     fn entry(&self) -> Value {
-        match (&self.made, &self.tenant) {
-            (Some(m), _) => made_entry(m),
-            (None, Some(t)) => default_entry(t),
-            (None, None) => Value::Null,
+        match (self.made.kind, &self.tenant) {
+            (Kind::Default, Some(t)) => default_entry(t),
+            (Kind::Default, None) => Value::Null,
+            (Kind::Made, _) => made_entry(&self.made),
         }
     }
 }
@@ -272,39 +311,38 @@ impl Refused {
 }
 
 /// The org `id`, for the admin key or that org's own token (a missing org is the admin
-/// key's to learn of).
+/// key's to learn of). On a shared database, this node serves it (the call was passed on
+/// here otherwise).
 async fn named(
     api: &OrgsApi,
     id: &str,
     headers: &HeaderMap,
     opening: Opening,
 ) -> Result<Named, Refused> {
-    let found = if api.tenants.is_default(id) {
-        Some(Named {
-            tenant: Some(api.tenants.default_org().clone()),
-            made: None,
-            _activity: None,
-        })
-    } else if let Some(m) = api.tenants.by_id(id) {
-        if opening == Opening::ForToken && by_admin_key(api, headers) {
+    let made = if api.tenants.is_default(id) {
+        Some(api.tenants.default_made().clone())
+    } else {
+        api.tenants.find(id).await
+    };
+    let default = made.as_ref().is_some_and(|m| m.kind == Kind::Default);
+    let found = match made {
+        None => None,
+        Some(m) if opening == Opening::ForToken && !default && by_admin_key(api, headers) => {
             Some(Named {
                 tenant: None,
-                made: Some(m),
+                made: m,
                 _activity: None,
             })
-        } else {
-            match api.tenants.serve(Some(m.clone())).await {
-                (tenant, Some(activity)) => Some(Named {
-                    tenant: Some(tenant),
-                    made: Some(m),
-                    _activity: Some(activity),
-                }),
-                // It could not be opened (or was deleted meanwhile).
-                (_, None) => None,
-            }
         }
-    } else {
-        None
+        // It could not be opened (or was deleted meanwhile).
+        Some(m) => match api.tenants.serve_here(&m).await {
+            Ok((tenant, activity)) => Some(Named {
+                tenant: Some(tenant),
+                made: m,
+                _activity: Some(activity),
+            }),
+            Err(_) => None,
+        },
     };
     let open = found.as_ref().and_then(|n| n.tenant.as_deref());
     if !authorized(api, headers, open) {
@@ -331,7 +369,7 @@ async fn remove(
 ) -> Response {
     match named(&api, &id, &headers, Opening::ForToken).await {
         Err(r) => return r.response(),
-        Ok(n) if n.made.is_none() => {
+        Ok(n) if n.made.kind == Kind::Default => {
             return error(
                 StatusCode::BAD_REQUEST,
                 Code::InvalidInput,
@@ -390,6 +428,7 @@ async fn reset(
 async fn token(
     State(api): State<Arc<OrgsApi>>,
     Path(id): Path<String>,
+    Origin(origin): Origin,
     headers: HeaderMap,
 ) -> Response {
     if !by_admin_key(&api, &headers) {
@@ -416,7 +455,7 @@ async fn token(
             "access_token": access_token,
             "org_id": org_id,
             "user_id": user_id,
-            "instance_url": api.instance_url,
+            "instance_url": origin,
         }))
         .into_response(),
         _ => error(
