@@ -20,6 +20,10 @@ use crate::datadir::DataDir;
 use crate::tenant::{Declared, Home, Tenant, catalogue};
 use crate::tenants::{DEFAULT_KEY, DefaultOrg, Located, Tenants};
 
+/// Connections kept for the leases: one renewing, one for the requests that ask who
+/// serves an org.
+const LEASE_CONNECTIONS: usize = 2;
+
 /// A node that joined: its part in the cluster, and its listeners (HTTP, gRPC).
 pub(super) struct Joined {
     pub(super) cluster: Arc<Cluster>,
@@ -47,7 +51,9 @@ pub(super) async fn join(
     );
     let node = crate::cluster::node_id(config.node_id.as_deref());
     let ttl = Duration::from_secs(config.lease_secs);
-    let cluster = Cluster::join(db.clone(), node, ttl, addresses, key).await?;
+    let url = config.store.clone().unwrap_or_default();
+    let leases = blocking(move || Database::connect(&url, LEASE_CONNECTIONS)).await?;
+    let cluster = Cluster::join((leases, db.clone()), node, ttl, addresses, key).await?;
     crate::cluster::claim_admin_key(&db, claim).await?;
     Ok(Joined { cluster, listeners })
 }
@@ -100,7 +106,7 @@ pub(super) async fn default_org(
         if let Some((epoch, _)) = blocking(move || c.db.claim(DEFAULT_KEY, &c.node)).await? {
             let fence = forcebus_store::postgres::fence(epoch);
             let home = Home::Database {
-                db: cluster.db.clone(),
+                db: cluster.data.clone(),
                 key: DEFAULT_KEY.to_owned(),
                 dir: dir.clone(),
                 fence: fence.clone(),
@@ -113,7 +119,7 @@ pub(super) async fn default_org(
             tracing::info!(epoch, "This node serves the default org.");
             return Ok(DefaultOrg::Open(Box::new(tenant), home, fence));
         }
-        let db = cluster.db.clone();
+        let db = cluster.data.clone();
         let known = blocking(move || {
             let store = PostgresStore::open(db, DEFAULT_KEY, Durability::Full);
             let id = store.load_value("org", "id")?;
@@ -128,7 +134,7 @@ pub(super) async fn default_org(
             admin_key,
         ) {
             let home = Home::Database {
-                db: cluster.db.clone(),
+                db: cluster.data.clone(),
                 key: DEFAULT_KEY.to_owned(),
                 dir,
                 fence: forcebus_store::postgres::fence(forcebus_store::NOT_HELD),

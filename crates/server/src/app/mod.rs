@@ -154,7 +154,7 @@ async fn build(
         Some(j) => (Some(j.cluster), Some(j.listeners)),
         None => (None, None),
     };
-    let tls_files = tls_files(config, data_dir, node.as_ref().map(|c| &c.db))?;
+    let tls_files = tls_files(config, data_dir, node.as_ref().map(|c| &c.data))?;
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
     let declared = declared(config)?;
     let default = match &node {

@@ -32,7 +32,11 @@ const SUPERSEDED_EXIT: i32 = 3;
 
 /// This node's part in a cluster.
 pub(crate) struct Cluster {
+    /// Connections of their own for the leases (this node's renewal never waits behind
+    /// the orgs' commits or an org loading).
     pub(crate) db: Arc<Database>,
+    /// The connections the orgs' stores share.
+    pub(crate) data: Arc<Database>,
     /// This node's id.
     pub(crate) node: String,
     /// This process.
@@ -52,6 +56,18 @@ pub(crate) struct Cluster {
     draining: AtomicBool,
     /// The live nodes, as the last round read them.
     live: tokio::sync::watch::Sender<Arc<std::collections::HashSet<String>>>,
+    /// When this node last renewed its lease, and from when it may take orgs nobody
+    /// serves: after the database was out of reach longer than a lease, every node's lease
+    /// looks expired at once, so each waits a lease for the others to renew theirs before
+    /// taking anything (no reshuffle after a database restart).
+    renewals: Mutex<Renewals>,
+}
+
+/// This node's renewals, as [`Cluster::renewals`] keeps them.
+#[derive(Debug, Default)]
+struct Renewals {
+    last: Option<Instant>,
+    claims_from: Option<Instant>,
 }
 
 /// This node's id: `node_id` from the config, else the host's name and the process id.
@@ -80,7 +96,7 @@ impl Cluster {
     /// live process has that id (a restart before the last one's lease ran out, or two
     /// nodes given one `node_id`).
     pub(crate) async fn join(
-        db: Arc<Database>,
+        (db, data): (Arc<Database>, Arc<Database>),
         node: String,
         ttl: Duration,
         addresses: (String, String),
@@ -89,6 +105,7 @@ impl Cluster {
         let (live, seen) = tokio::sync::watch::channel(Arc::default());
         let cluster = Arc::new(Self {
             db,
+            data,
             node,
             instance: crate::secrets::random_text(16),
             ttl,
@@ -98,6 +115,7 @@ impl Cluster {
             renewed: tokio::sync::Notify::new(),
             draining: AtomicBool::new(false),
             live,
+            renewals: Mutex::default(),
         });
         let mut said = false;
         loop {
@@ -137,6 +155,13 @@ impl Cluster {
     pub(crate) fn beat(&self, open_orgs: usize) -> Result<(), forcebus_store::StoreError> {
         let beat = self.beat_of(open_orgs);
         if self.db.beat(&beat, self.ttl)? || self.db.join(&beat, self.ttl)? {
+            let now = Instant::now();
+            let mut r = self.renewals.locked();
+            if r.last.is_some_and(|last| now.duration_since(last) > self.ttl) {
+                tracing::info!("Back in touch with the database: taking no org for a lease, while the other nodes renew theirs.");
+                r.claims_from = Some(now + self.ttl);
+            }
+            r.last = Some(now);
             return Ok(());
         }
         tracing::error!(node = %self.node, "Another process joined with this node's id while this one was cut off: it serves nothing more and stops.");
@@ -183,6 +208,17 @@ impl Cluster {
     /// an earlier process on the same ports, gone (this one holds them now).
     pub(crate) fn listens_at(&self, http: &str, grpc: &str) -> bool {
         self.addresses.0 == http || self.addresses.1 == grpc
+    }
+
+    /// Whether this node may take orgs nobody serves now (not while draining, nor for a
+    /// lease after being out of touch with the database).
+    pub(crate) fn may_claim(&self) -> bool {
+        !self.draining()
+            && self
+                .renewals
+                .locked()
+                .claims_from
+                .is_none_or(|from| Instant::now() >= from)
     }
 
     /// Whether this node is draining.

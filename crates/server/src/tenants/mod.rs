@@ -48,6 +48,9 @@ use registry::Registry;
 pub(crate) use route::{FRESH, Located, Route};
 use signins::SignIns;
 
+/// Most orgs taken over that open at once.
+const OPENING_AT_ONCE: usize = 4;
+
 /// Most orgs one server holds besides its default one.
 pub(crate) const MAX_ORGS: usize = 10_000;
 
@@ -98,6 +101,9 @@ pub(crate) struct Tenants {
     signins: Arc<SignIns>,
     /// This node's part in a cluster, on a shared database.
     cluster: Option<Arc<Cluster>>,
+    /// Bounds how many orgs taken over open at once (a node taking a dead node's orgs
+    /// loads them a few at a time, not all together).
+    opening: Arc<tokio::sync::Semaphore>,
 }
 
 impl Tenants {
@@ -139,7 +145,7 @@ impl Tenants {
                 admin_key,
             ),
         };
-        let db = cluster.as_ref().map(|c| c.db.clone());
+        let db = cluster.as_ref().map(|c| c.data.clone());
         let tenants = Self {
             config: config.clone(),
             declared,
@@ -153,6 +159,7 @@ impl Tenants {
             stopping: std::sync::atomic::AtomicBool::new(false),
             signins: Arc::default(),
             cluster,
+            opening: Arc::new(tokio::sync::Semaphore::new(OPENING_AT_ONCE)),
         };
         if let Some(t) = tenants.default.open() {
             tenants.watch_usernames(&tenants.default, &t);

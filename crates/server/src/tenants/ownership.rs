@@ -60,7 +60,7 @@ impl Tenants {
         cluster.renewed(since);
         let live = cluster.db.live_nodes()?;
         cluster.set_live(live.iter().map(|n| n.node.clone()));
-        if !cluster.draining() {
+        if cluster.may_claim() {
             opening.extend(self.take_orphans(&live)?);
         }
         Ok(opening)
@@ -184,10 +184,13 @@ impl Tenants {
         made.handed.notify_waiters();
     }
 
-    /// Opens `made` on a blocking thread of its own, if it is still this node's then.
+    /// Opens `made` on a blocking thread of its own (a few at a time), if it is still
+    /// this node's then.
     fn open_in_background(self: &Arc<Self>, made: Arc<Made>) -> tokio::task::JoinHandle<()> {
         let tenants = self.clone();
-        tokio::runtime::Handle::current().spawn_blocking(move || {
+        let runtime = tokio::runtime::Handle::current();
+        runtime.clone().spawn_blocking(move || {
+            let _turn = runtime.block_on(tenants.opening.clone().acquire_owned());
             if let Err(e) = tenants.reopened(&made) {
                 tracing::debug!(org = %made.key(), error = %e, "An org taken over was not opened.");
             }
@@ -208,7 +211,7 @@ impl Tenants {
         };
         let fence = forcebus_store::postgres::fence(epoch);
         let store = forcebus_store::PostgresStore::fenced(
-            cluster.db.clone(),
+            cluster.data.clone(),
             key,
             forcebus_store::Durability::Full,
             fence,

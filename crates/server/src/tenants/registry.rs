@@ -71,7 +71,7 @@ impl Registry {
                 for key in db.orgs()? {
                     let listed = orgs.iter().any(|(id, ..)| id.to18() == key);
                     if !listed && key != LIST && key != DEFAULT_KEY {
-                        erase_unlisted(db, &key, "")?;
+                        erase_unlisted(db, &key)?;
                         let _ = std::fs::remove_dir_all(dir.join(&key));
                     }
                 }
@@ -172,25 +172,17 @@ fn database_home(db: &Arc<Database>, dir: &std::path::Path, id: RecordId) -> Hom
     }
 }
 
-/// Removes what an org no longer listed left in the database (a deletion cut short), for
-/// `node` (`""`: outside a cluster's run, at start): unless a live node holds its lease
-/// (it is making or deleting the org right now), its lease is taken first, so nothing
-/// removes rows a node serving it writes.
-pub(crate) fn erase_unlisted(db: &Arc<Database>, key: &str, node: &str) -> anyhow::Result<()> {
+/// Removes what an org no longer listed left in the database (a deletion cut short):
+/// unless a live node holds its lease (it is making or deleting the org right now), its
+/// lease is taken first, so nothing removes rows a node serving it writes.
+fn erase_unlisted(db: &Arc<Database>, key: &str) -> anyhow::Result<()> {
     let epoch = match db.lease(key)? {
         None => forcebus_store::UNFENCED,
         Some(view) if view.live => return Ok(()),
-        Some(_) => {
-            let taker = if node.is_empty() {
-                "forcebus-cleanup"
-            } else {
-                node
-            };
-            match db.claim(key, taker)? {
-                Some((epoch, _)) => epoch,
-                None => return Ok(()),
-            }
-        }
+        Some(_) => match db.claim(key, "forcebus-cleanup")? {
+            Some((epoch, _)) => epoch,
+            None => return Ok(()),
+        },
     };
     let fence = forcebus_store::postgres::fence(epoch);
     PostgresStore::fenced(db.clone(), key, Durability::Full, fence).erase()?;

@@ -204,8 +204,9 @@ impl Tenants {
                 });
                 return Ok(Refreshed::Theirs(holder));
             }
-            if cluster.draining() {
-                // Not taking orgs: whoever the database gives it to next.
+            if !cluster.may_claim() {
+                // Not taking orgs now (draining, or just back in touch with the
+                // database): whoever the database gives it to next.
                 std::thread::sleep(cluster.ttl / 5);
                 continue;
             }

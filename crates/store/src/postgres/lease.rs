@@ -118,13 +118,21 @@ const UNHELD: &str = "(l.node = '' OR NOT EXISTS (
 
 impl Database {
     /// Joins the nodes as `beat.instance` of `beat.node`: `false` while another live
-    /// instance holds that id (its lease unexpired). Once joined, every org lease still
-    /// naming this id (a previous process of it) gets a new epoch, so that process, were
-    /// it only paused, commits nothing more; this one then serves them.
+    /// instance holds that id (its lease unexpired). A node that said it serves where this
+    /// one now listens is gone (this process holds its ports): its lease ends at once, so
+    /// its orgs are free. Once joined, every org lease still naming this id (a previous
+    /// process of it) gets a new epoch, so that process, were it only paused, commits
+    /// nothing more; this one then serves them.
     pub fn join(&self, beat: &Beat, ttl: Duration) -> Result<bool, StoreError> {
         let b = beat.clone();
         self.run(move |c| {
             let mut tx = c.client.transaction()?;
+            tx.execute(
+                "UPDATE fb_nodes SET expires_at = clock_timestamp() - interval '1 second'
+                 WHERE (address = $1 OR grpc_address = $2) AND instance <> $3
+                     AND expires_at > clock_timestamp()",
+                &[&b.http, &b.grpc, &b.instance],
+            )?;
             let joined = tx.query_opt(
                 "INSERT INTO fb_nodes (node, instance, address, grpc_address, started_at,
                      seen_at, expires_at, draining, open_orgs, rss_bytes)
@@ -382,7 +390,8 @@ impl Database {
                 "SELECT n.node, n.address, n.grpc_address,
                         to_char(n.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                         extract(epoch FROM clock_timestamp() - n.seen_at)::float8,
-                        extract(epoch FROM n.expires_at - clock_timestamp())::float8,
+                        extract(epoch FROM greatest(n.expires_at,
+                            clock_timestamp() - interval '1 day') - clock_timestamp())::float8,
                         n.draining,
                         (SELECT count(*) FROM fb_leases l WHERE l.node = n.node),
                         n.open_orgs, n.rss_bytes

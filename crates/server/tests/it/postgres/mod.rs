@@ -7,6 +7,7 @@ mod bulk;
 mod forwarding;
 mod restart;
 mod spread;
+mod subscribers;
 mod takeovers;
 
 use forcebus_testkit::pg::Postgres;

@@ -148,3 +148,77 @@ fn a_database_restarted_under_writers_loses_nothing_acknowledged() {
         seen.refused.len()
     );
 }
+
+/// PostgreSQL restarted under three nodes' load, for longer than a node's lease: every
+/// node's writes are refused with `SERVER_UNAVAILABLE` while it is down and come back by
+/// themselves; no org changes hands for it (every node's lease looked expired when the
+/// database came back, and each waited for the others to renew theirs); every write
+/// acknowledged has exactly one CREATE in its org.
+#[test]
+fn a_database_restarted_under_a_cluster_loses_nothing_and_moves_nothing() {
+    use crate::orgs::new_org;
+    let pg = Postgres::start();
+    let url = pg.database();
+    let nodes: Vec<forcebus_testkit::Server> = (0..3).map(|_| super::on_with(&url, 2)).collect();
+    let mut tokens = vec![nodes[0].ready.access_token.clone()];
+    for n in 0..2 {
+        let (st, made) = new_org(&nodes[0], json!({"name": format!("restart-{n}")}));
+        assert_eq!(st, 201, "{made}");
+        tokens.push(made["access_token"].as_str().unwrap().to_owned());
+    }
+    let leases_before = super::cluster_status(&url)["orgs"].clone();
+    let acked: Vec<Arc<Mutex<Vec<String>>>> = tokens.iter().map(|_| Arc::default()).collect();
+    let writers: Vec<crate::events::Writers> = tokens
+        .iter()
+        .zip(&acked)
+        .enumerate()
+        .map(|(n, (token, acked))| {
+            let data = nodes[n % 3].data();
+            crate::events::Writers::start_at(1, &data, token, acked, &format!("O{n}"))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    pg.stop_server("fast");
+    std::thread::sleep(Duration::from_secs(3));
+    let down: Vec<usize> = acked.iter().map(|a| a.lock().unwrap().len()).collect();
+    pg.start_server();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acked
+        .iter()
+        .zip(&down)
+        .any(|(a, d)| a.lock().unwrap().len() < d + 20)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writes did not come back to every org"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for w in writers {
+        w.stop();
+    }
+    let leases_after = super::cluster_status(&url)["orgs"].clone();
+    assert_eq!(leases_after, leases_before, "no org changed hands");
+    for (n, (token, acked)) in tokens.iter().zip(&acked).enumerate() {
+        let through = &nodes[(n + 1) % 3];
+        let (st, q) = crate::orgs::rest(
+            through,
+            reqwest::Method::GET,
+            token,
+            "/query?q=SELECT+Id+FROM+Account",
+            None,
+        );
+        assert_eq!(st, 200, "{q}");
+        let ids: std::collections::HashSet<&str> = q["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Id"].as_str().unwrap())
+            .collect();
+        let acked = acked.lock().unwrap();
+        for id in acked.iter() {
+            assert!(ids.contains(id.as_str()), "org {n}: {id} acknowledged and kept");
+        }
+        eprintln!("org {n}: {} acknowledged, {} records", acked.len(), ids.len());
+    }
+}
