@@ -13,6 +13,7 @@
 //! target/release/loadgen replay --events 1000000
 //! target/release/loadgen bulk-ingest --rows 1000000
 //! target/release/loadgen org-churn --orgs 1000
+//! target/release/loadgen --store postgres://... cluster-orgs --orgs 10000 --nodes 3
 //! target/release/loadgen schema-soak --orgs 50 --wakes 3000 --field-pairs 2000
 //! ```
 //!
@@ -84,6 +85,9 @@ enum Scenario {
     /// Orgs with a runtime field resting and waking, then fields added and deleted: the
     /// server's RSS slope per wake and per pair.
     SchemaSoak(scenarios::schema_soak::Args),
+    /// Several nodes on one PostgreSQL database (`--store`): N orgs made and used through
+    /// them, left to rest, then a node killed: placement, each node's RSS, takeover time.
+    ClusterOrgs(scenarios::cluster::Args),
 }
 
 /// A scenario's name, its parameters, and the config the started server needs.
@@ -99,6 +103,7 @@ fn described(scenario: &Scenario) -> (&'static str, serde_json::Value, String) {
         Scenario::RecordMemory(a) => ("record-memory", json!(a), String::new()),
         Scenario::OrgChurn(a) => ("org-churn", json!(a), String::new()),
         Scenario::SchemaSoak(a) => ("schema-soak", json!(a), a.server_config()),
+        Scenario::ClusterOrgs(a) => ("cluster-orgs", json!(a), a.server_config()),
     }
 }
 
@@ -162,6 +167,10 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::SchemaSoak(a) => {
                 scenarios::schema_soak::run(target.as_ref().expect("a server"), a).await
+            }
+            Scenario::ClusterOrgs(a) => {
+                let first = target.take().expect("a server");
+                scenarios::cluster::run(first, &cli.bin, cli.store.as_deref(), a).await
             }
         }
     })?;

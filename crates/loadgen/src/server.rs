@@ -37,7 +37,17 @@ impl Drop for Target {
 
 /// Starts `bin serve` on ephemeral ports with `config` (TOML text) in a fresh data dir.
 pub(crate) fn spawn(bin: &str, config: &str, in_memory: bool) -> anyhow::Result<Target> {
-    let dir = std::env::temp_dir().join(format!("forcebus-loadgen-{}", std::process::id()));
+    spawn_named(bin, config, in_memory, "")
+}
+
+/// [`spawn`], the data dir's name ending in `name` (several servers of one run).
+pub(crate) fn spawn_named(
+    bin: &str,
+    config: &str,
+    in_memory: bool,
+    name: &str,
+) -> anyhow::Result<Target> {
+    let dir = std::env::temp_dir().join(format!("forcebus-loadgen-{}{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let config_path = dir.join("forcebus.toml");
@@ -154,6 +164,16 @@ pub(crate) fn cpu_secs_of(pid: Option<u32>) -> Option<f64> {
 }
 
 impl Target {
+    /// Kills the server loadgen started (SIGKILL), keeping nothing of it.
+    pub(crate) fn kill(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.child = None;
+        self.pid = None;
+    }
+
     /// The server's resident set size in bytes (`VmRSS`), when its pid is known.
     pub(crate) fn rss(&self) -> Option<u64> {
         rss_of(self.pid)

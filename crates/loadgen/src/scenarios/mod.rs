@@ -2,6 +2,7 @@
 
 pub(crate) mod bulk;
 pub(crate) mod cdc;
+pub(crate) mod cluster;
 pub(crate) mod fanout;
 pub(crate) mod idle;
 pub(crate) mod nats;

@@ -27,7 +27,7 @@ pub(crate) struct Args {
 }
 
 /// Percentiles (ms) of `samples`.
-fn percentiles(mut samples: Vec<f64>) -> Value {
+pub(crate) fn percentiles(mut samples: Vec<f64>) -> Value {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     let mean = samples.iter().sum::<f64>() / samples.len() as f64;

@@ -157,8 +157,12 @@ impl Cluster {
         if self.db.beat(&beat, self.ttl)? || self.db.join(&beat, self.ttl)? {
             let now = Instant::now();
             let mut r = self.renewals.locked();
-            if r.last.is_some_and(|last| now.duration_since(last) > self.ttl) {
-                tracing::info!("Back in touch with the database: taking no org for a lease, while the other nodes renew theirs.");
+            if r.last
+                .is_some_and(|last| now.duration_since(last) > self.ttl)
+            {
+                tracing::info!(
+                    "Back in touch with the database: taking no org for a lease, while the other nodes renew theirs."
+                );
                 r.claims_from = Some(now + self.ttl);
             }
             r.last = Some(now);

@@ -217,8 +217,15 @@ fn a_database_restarted_under_a_cluster_loses_nothing_and_moves_nothing() {
             .collect();
         let acked = acked.lock().unwrap();
         for id in acked.iter() {
-            assert!(ids.contains(id.as_str()), "org {n}: {id} acknowledged and kept");
+            assert!(
+                ids.contains(id.as_str()),
+                "org {n}: {id} acknowledged and kept"
+            );
         }
-        eprintln!("org {n}: {} acknowledged, {} records", acked.len(), ids.len());
+        eprintln!(
+            "org {n}: {} acknowledged, {} records",
+            acked.len(),
+            ids.len()
+        );
     }
 }

@@ -118,15 +118,23 @@ fn pubsub(grpc: String, token: String, org: String, got: Received, stop: Arc<Ato
                 } else {
                     ReplayPreset::Latest as i32
                 },
-                replay_id: last.map(forcebus_pubsub::replay::encode).unwrap_or_default(),
+                replay_id: last
+                    .map(forcebus_pubsub::replay::encode)
+                    .unwrap_or_default(),
                 ..Default::default()
             };
             tx.send(first).await.unwrap();
             let mut request = tonic::Request::new(ReceiverStream::new(rx));
             let m = request.metadata_mut();
-            m.insert("accesstoken", MetadataValue::try_from(token.as_str()).unwrap());
+            m.insert(
+                "accesstoken",
+                MetadataValue::try_from(token.as_str()).unwrap(),
+            );
             m.insert("tenantid", MetadataValue::try_from(org.as_str()).unwrap());
-            m.insert("instanceurl", MetadataValue::from_static("http://localhost"));
+            m.insert(
+                "instanceurl",
+                MetadataValue::from_static("http://localhost"),
+            );
             let Ok(stream) = PubSubClient::new(channel).subscribe(request).await else {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
@@ -198,8 +206,12 @@ fn subscribers_through_other_nodes_miss_nothing_across_kills() {
     let (by_cometd, by_pubsub): (Received, Received) = (Arc::default(), Arc::default());
     let subscribers = [
         {
-            let (http, token, got, stop) =
-                (ports[1].0.clone(), token.clone(), by_cometd.clone(), stop.clone());
+            let (http, token, got, stop) = (
+                ports[1].0.clone(),
+                token.clone(),
+                by_cometd.clone(),
+                stop.clone(),
+            );
             std::thread::spawn(move || cometd(http, token, got, stop))
         },
         {
