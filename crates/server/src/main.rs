@@ -11,14 +11,19 @@
 //!   them until shutdown; [`tenant`]: one org with its router, Streaming and Pub/Sub
 //!   services; [`tenants`]: every org of the server (the default one, and those made at
 //!   run time in `orgs/`); [`made`]: a made org, open or resting while idle;
-//!   [`dispatch`]: which org a request is for, by its credential;
-//!   [`orgs_api`]: `/forcebus/v1/orgs`.
+//!   [`dispatch`]: which org a request is for, by its credential, served here or passed on
+//!   to the node serving it; [`orgs_api`]: `/forcebus/v1/orgs`, the node's own health.
+//! - [`cluster`]: a node among several on one PostgreSQL database (its lease, passing
+//!   requests on); [`forwarded`]: what a node passing a request on says of the client;
+//!   [`advertise`]: where the other nodes reach this one; [`cluster_cli`]: `forcebus
+//!   cluster status` and `move`; [`process`]: this process's memory and CPU.
 //! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
 //! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
 //! - [`deadline`]: the deadline on reading a request body.
 //! - [`shutdown`]: signals (a second one forces the exit).
-//! - [`health`]: `/forcebus/health`, `/forcebus/ready` and the `forcebus health` probe.
+//! - [`health`]: each org's `/forcebus/health` and `/forcebus/ready` (the node's own answer
+//!   them first, in [`orgs_api`]) and the `forcebus health` probe.
 //! - [`env`]: `forcebus env`, the variables that point clients at a running server.
 //! - [`project`]: an sfdx project's schema, loaded at start (`--project`); [`describes`]:
 //!   a real org's custom objects and fields mirrored from describe files (`--describes`).
@@ -111,9 +116,9 @@ enum Command {
     ///
     /// forcebus status --json --url 127.0.0.1:8080 --key "$ADMIN_KEY"
     Status(StatusArgs),
-    /// The servers on one PostgreSQL database (`--store`): which serves, which stand by.
+    /// The nodes on one PostgreSQL database (`--store`): which serves which org; moving one.
     ///
-    /// forcebus cluster status --store postgres://forcebus@db:5432/forcebus
+    /// forcebus cluster status --orgs --store postgres://forcebus@db:5432/forcebus
     Cluster(cluster_cli::ClusterCommand),
     /// Run a SOQL query on a running server's default org; every page, as a table or
     /// (--json) the API's records.
