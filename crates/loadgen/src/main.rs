@@ -125,55 +125,7 @@ fn main() -> anyhow::Result<()> {
         duration: std::time::Duration::from_secs(cli.duration),
         warmup: std::time::Duration::from_secs(cli.warmup),
     };
-    let result = rt.block_on(async {
-        match &cli.scenario {
-            Scenario::BayeuxFanout(a) => {
-                let pid = target.as_ref().and_then(|t| t.pid).or(cli.pid);
-                scenarios::fanout::run(&run, target.as_ref(), pid, a).await
-            }
-            Scenario::CdcE2e(a) => {
-                scenarios::cdc::run(&run, target.as_ref().expect("a server"), a).await
-            }
-            Scenario::Idle(a) => {
-                scenarios::idle::run(&run, target.as_ref().expect("a server"), a).await
-            }
-            Scenario::PubsubPublish(
-                a @ PublishArgs {
-                    nats: Some(url), ..
-                },
-            ) => scenarios::nats::publish(&run, url, a).await,
-            Scenario::Replay(
-                a @ ReplayArgs {
-                    nats: Some(url), ..
-                },
-            ) => scenarios::nats::replay(url, a).await,
-            Scenario::PubsubPublish(a) => {
-                scenarios::pubsub::publish(&run, target.as_ref().expect("a server"), a).await
-            }
-            Scenario::PubsubFanout(a) => {
-                scenarios::pubsub::fanout(&run, target.as_ref().expect("a server"), a).await
-            }
-            Scenario::Replay(a) => {
-                scenarios::pubsub::replay(&run, target.as_ref().expect("a server"), a).await
-            }
-            Scenario::BulkIngest(a) => {
-                scenarios::bulk::run(target.as_ref().expect("a server"), a).await
-            }
-            Scenario::RecordMemory(a) => {
-                scenarios::records::run(target.as_mut().expect("a server"), &cli.bin, a).await
-            }
-            Scenario::OrgChurn(a) => {
-                scenarios::orgs::run(target.as_ref().expect("a server"), a).await
-            }
-            Scenario::SchemaSoak(a) => {
-                scenarios::schema_soak::run(target.as_ref().expect("a server"), a).await
-            }
-            Scenario::ClusterOrgs(a) => {
-                let first = target.take().expect("a server");
-                scenarios::cluster::run(first, &cli.bin, cli.store.as_deref(), a).await
-            }
-        }
-    })?;
+    let result = rt.block_on(measure(&cli, &run, &mut target))?;
     let doc = json!({
         "scenario": name,
         "parameters": params,
@@ -192,6 +144,58 @@ fn main() -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&doc)?);
     drop(target);
     Ok(())
+}
+
+/// Runs the chosen scenario against `target` (taken by the scenarios that start servers
+/// of their own beside it).
+async fn measure(
+    cli: &Cli,
+    run: &scenarios::Run,
+    target: &mut Option<server::Target>,
+) -> anyhow::Result<serde_json::Value> {
+    match &cli.scenario {
+        Scenario::BayeuxFanout(a) => {
+            let pid = target.as_ref().and_then(|t| t.pid).or(cli.pid);
+            scenarios::fanout::run(run, target.as_ref(), pid, a).await
+        }
+        Scenario::CdcE2e(a) => {
+            scenarios::cdc::run(run, target.as_ref().expect("a server"), a).await
+        }
+        Scenario::Idle(a) => scenarios::idle::run(run, target.as_ref().expect("a server"), a).await,
+        Scenario::PubsubPublish(
+            a @ PublishArgs {
+                nats: Some(url), ..
+            },
+        ) => scenarios::nats::publish(run, url, a).await,
+        Scenario::Replay(
+            a @ ReplayArgs {
+                nats: Some(url), ..
+            },
+        ) => scenarios::nats::replay(url, a).await,
+        Scenario::PubsubPublish(a) => {
+            scenarios::pubsub::publish(run, target.as_ref().expect("a server"), a).await
+        }
+        Scenario::PubsubFanout(a) => {
+            scenarios::pubsub::fanout(run, target.as_ref().expect("a server"), a).await
+        }
+        Scenario::Replay(a) => {
+            scenarios::pubsub::replay(run, target.as_ref().expect("a server"), a).await
+        }
+        Scenario::BulkIngest(a) => {
+            scenarios::bulk::run(target.as_ref().expect("a server"), a).await
+        }
+        Scenario::RecordMemory(a) => {
+            scenarios::records::run(target.as_mut().expect("a server"), &cli.bin, a).await
+        }
+        Scenario::OrgChurn(a) => scenarios::orgs::run(target.as_ref().expect("a server"), a).await,
+        Scenario::SchemaSoak(a) => {
+            scenarios::schema_soak::run(target.as_ref().expect("a server"), a).await
+        }
+        Scenario::ClusterOrgs(a) => {
+            let first = target.take().expect("a server");
+            scenarios::cluster::run(first, &cli.bin, cli.store.as_deref(), a).await
+        }
+    }
 }
 
 /// The server measured: none for a peer, the one `--ready` names, or one started here.

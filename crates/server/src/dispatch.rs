@@ -80,6 +80,14 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
         .get::<crate::forwarded::PassedOn>()
         .map_or(0, |p| p.hops);
     let made = made.unwrap_or_else(|| tenants.default_made().clone());
+    let bayeux = request.uri().path().starts_with("/cometd/");
+    let unavailable = |why: &str| {
+        if bayeux {
+            crate::cluster::unavailable_to_bayeux(why)
+        } else {
+            crate::cluster::unavailable(why)
+        }
+    };
     let mut route = tenants.route(&made, hops).await;
     if matches!(route, Route::Gone) {
         // A deleted org's token: the default org refuses it.
@@ -90,18 +98,22 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
         Route::There(holder) => {
             let forward = tenants.cluster().map(|c| &c.forward);
             let Some(f) = forward else {
-                return crate::cluster::unavailable("no node to pass the request on to");
+                return unavailable("no node to pass the request on to");
             };
             let span = tracing::info_span!("org", id = %made.key(), to = %holder.node);
             let passed = tracing::Instrument::instrument(f.http(request, &holder), span).await;
             return passed.unwrap_or_else(|unreachable| {
                 // Asked of the database again next time: the node may have died.
                 made.forget_holder();
-                unreachable
+                if bayeux {
+                    unavailable("the node serving this org cannot be reached")
+                } else {
+                    unreachable
+                }
             });
         }
-        Route::Unavailable(why) => return crate::cluster::unavailable(&why),
-        Route::Gone => return crate::cluster::unavailable("the org cannot be opened"),
+        Route::Unavailable(why) => return unavailable(&why),
+        Route::Gone => return unavailable("the org cannot be opened"),
     };
     let router = tenant.router.clone();
     // Every log line of the request names its org.

@@ -63,6 +63,7 @@ mod forwarded;
 mod grpc;
 mod health;
 mod listener;
+mod logline;
 mod made;
 mod metrics;
 mod org_cli;
@@ -472,9 +473,21 @@ fn init_tracing(
     };
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let registry = tracing_subscriber::registry().with(spans);
+    let human = tracing_subscriber::fmt::format();
     match format {
-        LogFormat::Human => registry.with(logs.with_filter(filter())).init(),
-        LogFormat::Json => registry.with(logs.json().with_filter(filter())).init(),
+        LogFormat::Human => registry
+            .with(
+                logs.event_format(logline::WithNode::new(human, false))
+                    .with_filter(filter()),
+            )
+            .init(),
+        LogFormat::Json => registry
+            .with(
+                logs.json()
+                    .event_format(logline::WithNode::new(human.json(), true))
+                    .with_filter(filter()),
+            )
+            .init(),
     }
     Ok(exporting)
 }

@@ -329,7 +329,7 @@ fn ready_within(
     (child, ready)
 }
 
-/// A server started but not yet ready: a standby waiting for the database's lease.
+/// A server started but not yet ready (one waiting for ports another node holds).
 /// Dropped before it is ready, it is killed.
 #[derive(Debug)]
 pub struct Pending {

@@ -144,10 +144,12 @@ async function writeWhenServed(name) {
 }
 
 /**
- * Subscribed, one event received, then the serving node (args.killPid) is killed: the
- * stream fails; a standby on the same ports takes over; the subscriber, as a user's
- * code does, makes a new client and resubscribes from the last replay id it got (again
- * until the new node answers), and receives what was written meanwhile and after.
+ * Subscribed, one event received, then the node serving the org (args.killPid) is killed:
+ * the stream fails (whether it went to that node or through another that passed it on);
+ * another node takes the org over (one waiting for the same ports, or one already
+ * running); the subscriber, as a user's code does, makes a new client and resubscribes
+ * from the last replay id it got (again until a node serves the org), and receives what
+ * was written meanwhile and after.
  */
 async function failoverScenario(first) {
   let last = null;
@@ -176,7 +178,7 @@ async function failoverScenario(first) {
   process.kill(args.killPid, 'SIGKILL');
   await Promise.race([streamFailed, sleep(10000)]);
   first.close();
-  // Written once the standby serves, before the subscriber is back.
+  // Written once another node serves the org, before the subscriber is back.
   await writeWhenServed('While away');
   for (let attempt = 1; attempt <= 60; attempt += 1) {
     const client = new PubSubApiClient(config(args.auth), quiet);

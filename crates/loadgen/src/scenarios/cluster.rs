@@ -89,12 +89,40 @@ pub(crate) async fn run(
     let rested = rest(&http, &nodes, Duration::from_secs(a.idle_secs * 4 + 60)).await;
     let rss_resting: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
     // The last node dies: its orgs go to the others (loaded only if they were).
+    let takeover = kill_last(&http, &mut nodes, &key, &spread, &made[made.len() - 1], a).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
+    Ok(json!({
+        "orgs": a.orgs,
+        "nodes": a.nodes,
+        "create_ms": super::orgs::percentiles(made.iter().map(|m| m.ms).collect()),
+        "made_and_used_secs": made_secs,
+        "orgs_per_node": spread,
+        "resting_within_secs": rested,
+        "rss_bytes": {
+            "made_and_used": rss_used,
+            "resting": rss_resting,
+            "after_takeover": rss_after,
+        },
+        "takeover": takeover,
+    }))
+}
+
+/// Kills the last of `nodes`: how long until an org of its (`sample`) answers through the
+/// first node, and until no org is left on it.
+async fn kill_last(
+    http: &reqwest::Client,
+    nodes: &mut [Target],
+    key: &str,
+    spread: &std::collections::BTreeMap<String, usize>,
+    sample: &Made,
+    a: &Args,
+) -> anyhow::Result<Value> {
     let dead = nodes.len() - 1;
-    let dead_node = node_id(&http, &nodes[dead]).await?;
+    let dead_node = node_id(http, &nodes[dead]).await?;
     let orgs_of_dead = spread.get(&dead_node).copied().unwrap_or(0);
     nodes[dead].kill();
     let killed = Instant::now();
-    let sample = &made[made.len() - 1];
     let survivor = &nodes[0];
     loop {
         let r = http
@@ -115,33 +143,18 @@ pub(crate) async fn run(
     }
     let first_answer_secs = killed.elapsed().as_secs_f64();
     let after = loop {
-        let now = placement(&http, survivor, &key).await?;
+        let now = placement(http, survivor, key).await?;
         if !now.contains_key(&dead_node) || killed.elapsed() > Duration::from_secs(120) {
             break now;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let all_taken_secs = killed.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
     Ok(json!({
-        "orgs": a.orgs,
-        "nodes": a.nodes,
-        "create_ms": super::orgs::percentiles(made.iter().map(|m| m.ms).collect()),
-        "made_and_used_secs": made_secs,
-        "orgs_per_node": spread,
-        "resting_within_secs": rested,
-        "rss_bytes": {
-            "made_and_used": rss_used,
-            "resting": rss_resting,
-            "after_takeover": rss_after,
-        },
-        "takeover": {
-            "orgs_of_the_killed_node": orgs_of_dead,
-            "first_answer_secs": first_answer_secs,
-            "all_taken_secs": all_taken_secs,
-            "orgs_per_node_after": after,
-        },
+        "orgs_of_the_killed_node": orgs_of_dead,
+        "first_answer_secs": first_answer_secs,
+        "all_taken_secs": all_taken_secs,
+        "orgs_per_node_after": after,
     }))
 }
 

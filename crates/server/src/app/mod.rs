@@ -27,12 +27,14 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
         .build()
         .context("cannot start the runtime")?;
     // On a shared database, every log line says which node wrote it (the requests'
-    // and connections' spans sit inside this one).
+    // and connections' spans sit inside this one; lines logged elsewhere get the node
+    // from [`crate::logline`]).
     let span = match &config.store {
-        Some(_) => tracing::info_span!(
-            "node",
-            id = %crate::cluster::node_id(config.node_id.as_deref())
-        ),
+        Some(_) => {
+            let id = crate::cluster::node_id(config.node_id.as_deref());
+            crate::logline::name_node(&id);
+            tracing::info_span!("node", %id)
+        }
         None => tracing::Span::none(),
     };
     runtime.block_on(tracing::Instrument::instrument(serve(config), span))

@@ -194,6 +194,20 @@ pub(crate) fn unavailable(why: &str) -> Response {
         .into_response()
 }
 
+/// The same answer to a Streaming API request: a plain-text body. Bayeux clients read any
+/// JSON body as the server's replies whatever its status (faye, aiocometd), and would wait
+/// for ever for the reply to the connect they sent; a body that is not JSON they take as
+/// the transport failing, and retry: the connect, which the org's next node answers
+/// `403::Unknown client`, then a handshake and their subscriptions again.
+pub(crate) fn unavailable_to_bayeux(why: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("The server is unavailable: {why}. Try again shortly."),
+    )
+        .into_response()
+}
+
 /// `uri`'s path and query on `address`.
 pub(super) fn target(address: &str, uri: &Uri) -> Result<Uri, axum::http::Error> {
     let path = uri.path_and_query().map_or("/", |p| p.as_str());

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use forcebus_store::{Beat, Database};
 use forcebus_sync::prelude::*;
 
-pub(crate) use forward::{Forward, unavailable};
+pub(crate) use forward::{Forward, unavailable, unavailable_to_bayeux};
 pub(crate) use forward_grpc::{GrpcBody, grpc_unavailable};
 
 /// Exit status of a node whose id another instance took (it was cut off long enough).

@@ -65,7 +65,7 @@ const MIGRATIONS: &[&str] = &[
         seen_at TIMESTAMPTZ NOT NULL
     );
     "#,
-    // 3: where each node serves the Pub/Sub API (standbys pass requests on to the
+    // 3: where each node serves the Pub/Sub API (other nodes pass requests on to the
     // holder's addresses), and the key a node shows on what it passes on.
     r#"
     ALTER TABLE fb_nodes ADD COLUMN grpc_address TEXT NOT NULL DEFAULT '';

@@ -297,6 +297,27 @@ fn a_node_passes_every_request_on_to_the_node_serving_the_org() {
 
     // a dies: b takes the default org over and serves it where it already listens.
     a.kill();
+    // A Streaming API request before the takeover: 503 with a body that is not JSON, which
+    // Bayeux clients take as the transport failing (and retry) where they would read JSON
+    // as the server's replies and wait for ever on the one they sent.
+    let connect = reqwest::blocking::Client::new()
+        .post(format!("http://{}/cometd/59.0/connect", listen.0))
+        .bearer_auth(&b.ready.access_token)
+        .json(&json!([{"channel": "/meta/connect", "clientId": "gone",
+            "connectionType": "long-polling", "id": "1"}]))
+        .send()
+        .unwrap();
+    assert_eq!(connect.status(), 503);
+    let kind = connect.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(kind.starts_with("text/plain"), "{kind}");
+    let text = connect.text().unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "{text}"
+    );
     let deadline = Instant::now() + TAKEOVER;
     let names = loop {
         let (st, body) = j(reqwest::blocking::Client::new()
@@ -317,4 +338,20 @@ fn a_node_passes_every_request_on_to_the_node_serving_the_org() {
     assert_eq!(names[0]["Name"], "changed through b", "{names}");
     assert_eq!(super::serving(&url, "default"), super::node_of(&b));
     assert_eq!(ready_at(&listen.0)["status"], "ready");
+
+    // Every line b logged names it, the takeover's (logged outside any request) too.
+    let node = super::node_of(&b);
+    let log = b.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(lines.iter().any(|l| l.contains("org=default")), "{log}");
+    for line in lines {
+        assert!(
+            line.contains(&format!("node{{id={node}}}"))
+                || line.ends_with(&format!(" node={node}")),
+            "{line}"
+        );
+    }
 }

@@ -145,22 +145,22 @@ fn ten_takeovers_under_load_lose_nothing() {
     };
     let mut serving = start().ready(TAKEOVER);
     let mut tally = Tally::new(&serving.ready.access_token);
-    let mut standby = start();
+    let mut waiting = start();
     for round in 0..10 {
         let job = bulk_contacts(&serving, round);
         let writers = Writers::start(2, &serving, &tally.token, &tally.acked, round);
         std::thread::sleep(Duration::from_millis(300));
         let at_kill = Tally::at_kill(&serving, &job);
         serving.kill();
-        let next = standby.ready(TAKEOVER);
+        let next = waiting.ready(TAKEOVER);
         std::thread::sleep(Duration::from_millis(200));
         writers.stop();
         drop(serving);
         serving = next;
-        standby = start();
+        waiting = start();
         tally.check(&serving, round, &job, &at_kill);
     }
-    drop(standby);
+    drop(waiting);
 }
 
 /// Three nodes on ports of their own; writers reach each of them (the two that do not
