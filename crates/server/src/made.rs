@@ -239,11 +239,15 @@ impl Made {
     }
 
     /// The org becomes this node's at `epoch`: a new fence, so that a tenant opened
-    /// before (of an earlier time it was this node's) commits nothing more.
+    /// before (of an earlier time it was this node's) commits nothing more. Held at
+    /// `epoch` already (two requests, or a request and the keeper, finding the same
+    /// claim), the fence stays: a tenant opening with it must go on committing.
     pub(crate) fn hold(&self, epoch: i64) {
         let mut fence = self.fence.locked();
-        fence.store(forcebus_store::NOT_HELD, Ordering::SeqCst);
-        *fence = forcebus_store::postgres::fence(epoch);
+        if fence.load(Ordering::SeqCst) != epoch {
+            fence.store(forcebus_store::NOT_HELD, Ordering::SeqCst);
+            *fence = forcebus_store::postgres::fence(epoch);
+        }
         drop(fence);
         self.set_owner(Owner::Here);
     }
@@ -360,5 +364,44 @@ impl<B: http_body::Body> http_body::Body for Guarded<B> {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn made() -> Made {
+        let info = OrgInfo {
+            name: "held".into(),
+            created: String::new(),
+            config: OrgConfig::default(),
+            block: 0,
+            client_id: None,
+        };
+        let id = forcebus_org::org::new_org_id();
+        Made::resting(id, Kind::Made, info, Home::Dir("unused".into()))
+    }
+
+    #[test]
+    fn holding_again_at_the_same_epoch_keeps_the_fence() {
+        let made = made();
+        made.hold(3);
+        // A request opening the org with this fence...
+        let opening = made.fence();
+        // ...while the keeper (or another request) finds the same claim.
+        made.hold(3);
+        assert_eq!(
+            opening.load(Ordering::SeqCst),
+            3,
+            "the tenant being opened still commits"
+        );
+        assert!(Arc::ptr_eq(&opening, &made.fence()));
+        // Held again at a later epoch: a tenant of the earlier one commits nothing more.
+        made.hold(4);
+        assert_eq!(opening.load(Ordering::SeqCst), forcebus_store::NOT_HELD);
+        assert_eq!(made.epoch(), 4);
+        made.let_go(Owner::Unknown);
+        assert_eq!(made.epoch(), forcebus_store::NOT_HELD);
     }
 }

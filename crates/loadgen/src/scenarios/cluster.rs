@@ -3,8 +3,8 @@
 //! the fewest), each used once through another node (an Account written, then read back
 //! through a third), then left to rest (`org_idle_unload_secs`); then one node is killed
 //! and its orgs are taken over by the others. Reports where the orgs went, the
-//! milliseconds per create, every node's RSS when the orgs were made and used, when they
-//! rest, and after the takeover, and how long the takeover took.
+//! milliseconds per create, every node's RSS at start, when the orgs were made and used,
+//! when they rest, and after the takeover, and how long the takeover took.
 
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,7 @@ pub(crate) async fn run(
         .admin_key
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the ready line has no admin_key"))?;
+    let rss_start: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
     let started = Instant::now();
     let bases: Vec<String> = nodes.iter().map(|n| n.http.clone()).collect();
     let made = super::bounded((0..a.orgs).collect(), a.parallel, |i| {
@@ -89,7 +90,7 @@ pub(crate) async fn run(
     let rested = rest(&http, &nodes, Duration::from_secs(a.idle_secs * 4 + 60)).await;
     let rss_resting: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
     // The last node dies: its orgs go to the others (loaded only if they were).
-    let takeover = kill_last(&http, &mut nodes, &key, &spread, &made[made.len() - 1], a).await?;
+    let takeover = kill_last(&http, &mut nodes, &key, &spread, &made, a).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
     Ok(json!({
@@ -97,9 +98,10 @@ pub(crate) async fn run(
         "nodes": a.nodes,
         "create_ms": super::orgs::percentiles(made.iter().map(|m| m.ms).collect()),
         "made_and_used_secs": made_secs,
-        "orgs_per_node": spread,
+        "orgs_per_node": counts(&spread),
         "resting_within_secs": rested,
         "rss_bytes": {
+            "at_start": rss_start,
             "made_and_used": rss_used,
             "resting": rss_resting,
             "after_takeover": rss_after,
@@ -108,19 +110,28 @@ pub(crate) async fn run(
     }))
 }
 
-/// Kills the last of `nodes`: how long until an org of its (`sample`) answers through the
-/// first node, and until no org is left on it.
+/// Kills the last of `nodes`: how long until an org it served answers through the first
+/// node, and until no org is left on it.
 async fn kill_last(
     http: &reqwest::Client,
     nodes: &mut [Target],
     key: &str,
-    spread: &std::collections::BTreeMap<String, usize>,
-    sample: &Made,
+    spread: &Placement,
+    made: &[Made],
     a: &Args,
 ) -> anyhow::Result<Value> {
     let dead = nodes.len() - 1;
     let dead_node = node_id(http, &nodes[dead]).await?;
-    let orgs_of_dead = spread.get(&dead_node).copied().unwrap_or(0);
+    let of_dead = spread
+        .get(&dead_node)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let orgs_of_dead = of_dead.len();
+    // An org of the dead node's, made (and so its token known) here.
+    let sample = made
+        .iter()
+        .find(|m| of_dead.iter().any(|id| same_org(id, &m.id)))
+        .ok_or_else(|| anyhow::anyhow!("no org made here is on {dead_node}"))?;
     nodes[dead].kill();
     let killed = Instant::now();
     let survivor = &nodes[0];
@@ -143,7 +154,7 @@ async fn kill_last(
     }
     let first_answer_secs = killed.elapsed().as_secs_f64();
     let after = loop {
-        let now = placement(http, survivor, key).await?;
+        let now = counts(&placement(http, survivor, key).await?);
         if !now.contains_key(&dead_node) || killed.elapsed() > Duration::from_secs(120) {
             break now;
         }
@@ -200,12 +211,14 @@ async fn make_and_use(
     Ok(Made { id, token, ms })
 }
 
-/// How many orgs each node serves, from the org list any node gathers.
+/// The ids of the orgs each node serves, from the org list any node gathers.
+type Placement = std::collections::BTreeMap<String, Vec<String>>;
+
 async fn placement(
     http: &reqwest::Client,
     through: &Target,
     key: &str,
-) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+) -> anyhow::Result<Placement> {
     let list: Value = http
         .get(format!("{}/forcebus/v1/orgs", through.http))
         .bearer_auth(key)
@@ -213,12 +226,26 @@ async fn placement(
         .await?
         .json()
         .await?;
-    let mut per = std::collections::BTreeMap::new();
+    let mut per = Placement::new();
     for o in list["orgs"].as_array().into_iter().flatten() {
         let node = o["node"].as_str().unwrap_or("(none)").to_owned();
-        *per.entry(node).or_insert(0) += 1;
+        let id = o["org_id"].as_str().unwrap_or_default().to_owned();
+        per.entry(node).or_default().push(id);
     }
     Ok(per)
+}
+
+/// How many orgs each node serves.
+fn counts(placement: &Placement) -> std::collections::BTreeMap<String, usize> {
+    placement
+        .iter()
+        .map(|(node, ids)| (node.clone(), ids.len()))
+        .collect()
+}
+
+/// Two ids of one org (15 or 18 characters).
+fn same_org(a: &str, b: &str) -> bool {
+    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
 }
 
 /// A node's id, from its `/forcebus/health`.

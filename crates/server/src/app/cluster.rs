@@ -52,7 +52,10 @@ pub(super) async fn join(
     let node = crate::cluster::node_id(config.node_id.as_deref());
     let ttl = Duration::from_secs(config.lease_secs);
     let url = config.store.clone().unwrap_or_default();
-    let leases = blocking(move || Database::connect(&url, LEASE_CONNECTIONS)).await?;
+    // A lease row another transaction holds (a node cut off mid-commit) is waited for a
+    // fifth of a lease at most: the round moves on, and tries again at the next.
+    let leases =
+        blocking(move || Database::connect_waiting(&url, LEASE_CONNECTIONS, Some(ttl / 5))).await?;
     let cluster = Cluster::join((leases, db.clone()), node, ttl, addresses, key).await?;
     crate::cluster::claim_admin_key(&db, claim).await?;
     Ok(Joined { cluster, listeners })

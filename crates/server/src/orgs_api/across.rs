@@ -210,9 +210,13 @@ pub(super) async fn list(api: &Arc<OrgsApi>, here: bool) -> Response {
     };
     let mut orgs = mine;
     orgs.extend(from_other_nodes(api, &cluster).await);
+    let mut seen: std::collections::HashSet<String> = orgs
+        .iter()
+        .filter_map(|e| e["org_id"].as_str().map(str::to_owned))
+        .collect();
     for (id, info) in listed {
         let key = id.to18();
-        if orgs.iter().any(|e| e["org_id"] == key.as_str()) {
+        if !seen.insert(key.clone()) {
             continue;
         }
         let node = leases.get(&key).cloned().unwrap_or_default();

@@ -39,7 +39,7 @@ use forcebus_org::RecordId;
 
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::made::{Kind, Made, OrgInfo};
+use crate::made::{Kind, Made, OrgInfo, Owner};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 
 use making::default_user;
@@ -302,32 +302,40 @@ impl Tenants {
         self.cluster.as_ref()?;
         let id = RecordId::parse(id)?;
         let tenants = self.clone();
-        tokio::task::spawn_blocking(move || tenants.learn(id))
-            .await
-            .ok()
-            .flatten()
+        match tokio::task::spawn_blocking(move || tenants.learn(id)).await {
+            Ok(Ok(made)) => made,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %format!("{e:#}"), org = %id.to18(), "Cannot read the list of orgs.");
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     /// The org `key` (`default` or an 18-character id), known here or learnt from the
-    /// database (blocking).
-    fn by_key(&self, key: &str) -> Option<Arc<Made>> {
+    /// database (blocking): `Ok(None)` only when the list says there is no such org (an
+    /// error reading it is not that: its data must not be taken for leftovers).
+    fn by_key(&self, key: &str) -> anyhow::Result<Option<Arc<Made>>> {
         if key == DEFAULT_KEY {
-            return Some(self.default.clone());
+            return Ok(Some(self.default.clone()));
         }
-        let id = RecordId::parse(key)?;
-        self.by_id(id.as15()).or_else(|| self.learn(id))
+        let Some(id) = RecordId::parse(key) else {
+            return Ok(None);
+        };
+        match self.by_id(id.as15()) {
+            Some(made) => Ok(Some(made)),
+            None => self.learn(id),
+        }
     }
 
     /// A made org this node did not know, read from the list in the database (blocking).
-    fn learn(&self, id: RecordId) -> Option<Arc<Made>> {
-        let (info, home) = match self.registry.lookup(id) {
-            Ok(found) => found?,
-            Err(e) => {
-                tracing::warn!(error = %e, org = %id.to18(), "Cannot read the list of orgs.");
-                return None;
-            }
+    fn learn(&self, id: RecordId) -> anyhow::Result<Option<Arc<Made>>> {
+        let Some((info, home)) = self.registry.lookup(id)? else {
+            return Ok(None);
         };
-        Some(self.insert(id, Made::resting(id, Kind::Made, info, home)))
+        Ok(Some(
+            self.insert(id, Made::resting(id, Kind::Made, info, home)),
+        ))
     }
 
     /// On a shared database (blocking): the orgs listed now, this node learning those
@@ -337,7 +345,9 @@ impl Tenants {
         let ids: std::collections::HashSet<&str> =
             listed.iter().map(|(id, ..)| id.as15()).collect();
         for made in self.made() {
-            if !ids.contains(made.id.as15()) {
+            // One this node serves is deleted only here; one it is making now is not
+            // listed yet.
+            if !ids.contains(made.id.as15()) && !matches!(made.owner(), Owner::Here) {
                 self.forget(&made);
             }
         }

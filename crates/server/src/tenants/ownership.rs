@@ -89,8 +89,7 @@ impl Tenants {
         }
         let mut opening = Vec::new();
         for lease in mine {
-            let Some(made) = self.by_key(&lease.scope) else {
-                self.erase_leftovers(&lease.scope, lease.epoch);
+            let Some(made) = self.known(&lease.scope, lease.epoch) else {
                 continue;
             };
             let owner = made.owner();
@@ -114,6 +113,23 @@ impl Tenants {
         opening
     }
 
+    /// The org whose lease (`scope`) this node holds at `epoch` (blocking): what is left
+    /// of one the list no longer has is erased; when the list cannot be read, nothing is
+    /// (the next round tries again).
+    fn known(&self, scope: &str, epoch: i64) -> Option<Arc<Made>> {
+        match self.by_key(scope) {
+            Ok(Some(made)) => Some(made),
+            Ok(None) => {
+                self.erase_leftovers(scope, epoch);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(org = %scope, error = %format!("{e:#}"), "Cannot read the list of orgs; trying again next round.");
+                None
+            }
+        }
+    }
+
     /// Takes this node's share of the orgs no live node serves (blocking), among the
     /// `live` nodes.
     fn take_orphans(
@@ -132,17 +148,30 @@ impl Tenants {
             .filter(|n| !n.draining)
             .map(|n| n.node.clone())
             .collect();
+        // A round claims for at most a quarter of a lease (one claim, and learning the
+        // org, each a round trip): the rest are the next round's, so this node's own
+        // renewal never waits long enough on thousands of a dead node's orgs to lapse.
+        let until = Instant::now() + cluster.ttl / 4;
         let mut opening = Vec::new();
         for scope in orphans {
+            if Instant::now() > until {
+                break;
+            }
             let chosen = crate::cluster::chosen(&scope, live.iter().map(String::as_str));
             if chosen != Some(cluster.node.as_str()) {
                 continue;
             }
-            let Some((epoch, open)) = cluster.db.claim(&scope, &cluster.node)? else {
-                continue;
+            let (epoch, open) = match cluster.db.claim(&scope, &cluster.node) {
+                Ok(Some(claimed)) => claimed,
+                Ok(None) => continue,
+                // Its row held by a transaction of a node cut off: the next one.
+                Err(e) if !e.is_unavailable() => {
+                    tracing::warn!(org = %scope, error = %e, "Cannot take an org over now; trying again next round.");
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
-            let Some(made) = self.by_key(&scope) else {
-                self.erase_leftovers(&scope, epoch);
+            let Some(made) = self.known(&scope, epoch) else {
                 continue;
             };
             tracing::info!(org = %scope, epoch, "Took an org whose node stopped serving it.");
@@ -184,16 +213,22 @@ impl Tenants {
         made.handed.notify_waiters();
     }
 
-    /// Opens `made` on a blocking thread of its own (a few at a time), if it is still
-    /// this node's then.
+    /// Opens `made` on a blocking thread (a few at a time: the others wait for their turn
+    /// without holding one, so thousands taken over leave the blocking pool to the
+    /// renewals and requests), if it is still this node's then.
     fn open_in_background(self: &Arc<Self>, made: Arc<Made>) -> tokio::task::JoinHandle<()> {
         let tenants = self.clone();
-        let runtime = tokio::runtime::Handle::current();
-        runtime.clone().spawn_blocking(move || {
-            let _turn = runtime.block_on(tenants.opening.clone().acquire_owned());
-            if let Err(e) = tenants.reopened(&made) {
-                tracing::debug!(org = %made.key(), error = %e, "An org taken over was not opened.");
-            }
+        tokio::runtime::Handle::current().spawn(async move {
+            let Ok(turn) = tenants.opening.clone().acquire_owned().await else {
+                return;
+            };
+            let _ = tokio::task::spawn_blocking(move || {
+                let _turn = turn;
+                if let Err(e) = tenants.reopened(&made) {
+                    tracing::debug!(org = %made.key(), error = %e, "An org taken over was not opened.");
+                }
+            })
+            .await;
         })
     }
 

@@ -92,6 +92,17 @@ impl Database {
     /// libpq's `key=value` form) with `connections` connections, and brings its tables up
     /// to this version's (refusing a database a newer forcebus wrote).
     pub fn connect(url: &str, connections: usize) -> Result<Arc<Self>, StoreError> {
+        Self::connect_waiting(url, connections, None)
+    }
+
+    /// [`Database::connect`], each statement waiting at most `lock_wait` for a row
+    /// another transaction holds (`lock_timeout`; then it fails, and the caller moves
+    /// on): for the connections a node renews its leases on.
+    pub fn connect_waiting(
+        url: &str,
+        connections: usize,
+        lock_wait: Option<Duration>,
+    ) -> Result<Arc<Self>, StoreError> {
         let (rest, ssl, tls) = super::tls::parse(url)?;
         let mut config: postgres::Config = rest.parse().map_err(|e| {
             StoreError::Config(format!("the store URL is not a PostgreSQL URL: {e}"))
@@ -103,6 +114,7 @@ impl Database {
         if config.get_application_name().is_none() {
             config.application_name("forcebus");
         }
+        bound_sessions(&mut config, lock_wait);
         let tcp = config.get_hosts().iter().find_map(|h| match h {
             postgres::config::Host::Tcp(host) => Some(host.clone()),
             #[allow(unreachable_patterns)]
@@ -225,6 +237,32 @@ fn serve(config: &Connector, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU
         }
     }
 }
+
+/// What a node cut off mid-transaction may hold, bounded: the server ends a session
+/// idle inside a transaction after [`IDLE_IN_TRANSACTION`] (its locks, the rows of a
+/// lease another node must claim, go with it; forcebus never pauses inside one), and TCP
+/// keepalives notice a peer gone; unless the URL sets them. `lock_wait`: `lock_timeout`.
+fn bound_sessions(config: &mut postgres::Config, lock_wait: Option<Duration>) {
+    if config.get_keepalives_idle() == postgres::Config::new().get_keepalives_idle() {
+        config.keepalives(true).keepalives_idle(KEEPALIVE_IDLE);
+    }
+    let mut options = config.get_options().unwrap_or_default().to_owned();
+    if !options.contains("idle_in_transaction_session_timeout") {
+        let ms = IDLE_IN_TRANSACTION.as_millis();
+        options.push_str(&format!(" -c idle_in_transaction_session_timeout={ms}"));
+    }
+    if let Some(wait) = lock_wait
+        && !options.contains("lock_timeout")
+    {
+        options.push_str(&format!(" -c lock_timeout={}", wait.as_millis().max(1)));
+    }
+    config.options(options.trim());
+}
+
+/// How long a session may sit idle inside a transaction before the server ends it.
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(30);
+/// Idle time before TCP keepalive probes start.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 
 /// How to make a connection: where, as whom, and with which TLS.
 #[derive(Clone)]

@@ -1,6 +1,7 @@
 //! The PostgreSQL engine's tests, on a real PostgreSQL server started for them.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use forcebus_testkit::pg::Postgres;
 
@@ -409,4 +410,47 @@ fn a_commit_after_the_database_lost_one_fails_for_good() {
     );
     assert!(matches!(s.sync(ticket), Err(StoreError::Lost(_))));
     assert_eq!(keys(&s), vec!["durable"]);
+}
+
+/// A lease row held by a transaction left open (a node cut off between its commit's
+/// statement and `COMMIT`): a claim on connections with a lock wait gives up after it
+/// (an error the caller moves past, not the database being out of reach) instead of
+/// waiting with the row, and every session's idle transaction is ended by the server
+/// within a bound, so the row is not held for the hours TCP takes to notice.
+#[test]
+fn a_lease_row_held_by_a_node_cut_off_is_waited_for_a_bounded_time() {
+    let pg = Postgres::start();
+    let url = pg.database();
+    let leases = Database::connect_waiting(&url, 1, Some(Duration::from_millis(200))).unwrap();
+    run_sql(
+        &url,
+        "INSERT INTO fb_leases (scope, node, epoch) VALUES ('00Dheld', '', 1)",
+    );
+    let mut cut_off = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = cut_off.transaction().unwrap();
+    tx.execute(
+        "SELECT 1 FROM fb_leases WHERE scope = '00Dheld' FOR SHARE",
+        &[],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let e = leases.claim("00Dheld", "b").unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!e.is_unavailable(), "{e}");
+    tx.rollback().unwrap();
+    assert_eq!(leases.claim("00Dheld", "b").unwrap(), Some((2, false)));
+    for db in [&leases, &Database::connect(&url, 1).unwrap()] {
+        let shown: String = db
+            .run(|c| {
+                Ok(c.client
+                    .query_one("SHOW idle_in_transaction_session_timeout", &[])?
+                    .get(0))
+            })
+            .unwrap();
+        assert_eq!(shown, "30s");
+    }
 }
