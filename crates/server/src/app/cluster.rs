@@ -50,6 +50,16 @@ pub(super) async fn join(
         crate::advertise::advertised(listeners.1.local_addr()?, &host),
     );
     let node = crate::cluster::node_id(config.node_id.as_deref());
+    if config.advertise.is_none()
+        && listeners.0.local_addr()?.ip().is_unspecified()
+        && host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+    {
+        // Through a local proxy to the database (pgbouncer, a cloud SQL proxy), every
+        // node would say it is at 127.0.0.1: only nodes on this machine reach it there.
+        tracing::warn!(address = %addresses.0, "This node reaches the database over loopback, so the other nodes are told it is at a loopback address: set advertise (FORCEBUS_ADVERTISE) to where they reach it unless they all run on this machine.");
+    }
     let ttl = Duration::from_secs(config.lease_secs);
     let url = config.store.clone().unwrap_or_default();
     // A lease row another transaction holds (a node cut off mid-commit) is waited for a

@@ -83,7 +83,7 @@ impl Tenants {
             },
             block,
         };
-        let epoch = self.lease_new(id)?;
+        let epoch = self.lease_new(id).inspect_err(|_| self.release_names(id))?;
         // Known (and this node's) before it is listed, so a node's round that finds it
         // listed finds it here, being made.
         let home = self.registry.home_of(id);
@@ -165,6 +165,19 @@ impl Tenants {
         Err(CreateError::Directory(anyhow::anyhow!(
             "no free block of record ids was found"
         )))
+    }
+
+    /// On a shared database, lets go of the names [`Self::take_names`] took for an org
+    /// that was not made after all (best effort: what stays is only refused to others).
+    fn release_names(&self, id: RecordId) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        for kind in [kinds::USERNAME, kinds::BLOCK] {
+            if let Err(e) = cluster.db.set_names(&id.to18(), kind, &[]) {
+                tracing::warn!(org = %id.to18(), error = %e, "Cannot let go of an unmade org's names.");
+            }
+        }
     }
 
     /// The epoch a new org's commits check: on a shared database, of the lease this node
