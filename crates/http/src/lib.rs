@@ -277,7 +277,15 @@ async fn buffer_body(max: usize, req: Request, next: Next) -> Response {
                 .await
         }
         // SOAP clients read faults, not JSON.
-        Err(_) if parts.uri.path().starts_with("/services/Soap/") => soap_response(
+        Err(_) => body_too_large(parts.uri.path(), max),
+    }
+}
+
+/// The answer to a request to `path` whose body is over `max` bytes, in the shape its
+/// client reads: SOAP clients read faults, not JSON.
+pub fn body_too_large(path: &str, max: usize) -> Response {
+    if path.starts_with("/services/Soap/") {
+        return soap_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             forcebus_xml::soap::fault(
                 forcebus_xml::soap::METADATA_NS,
@@ -286,9 +294,9 @@ async fn buffer_body(max: usize, req: Request, next: Next) -> Response {
                     "Maximum size of request reached. Maximum size of request is {max} bytes."
                 ),
             ),
-        ),
-        Err(_) => too_large().into_response(),
+        );
     }
+    too_large().into_response()
 }
 
 /// A SOAP response as Salesforce sends it: `text/xml; charset=utf-8`.

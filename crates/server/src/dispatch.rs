@@ -16,8 +16,8 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, header};
+use axum::response::Response;
 use tower::{Service, ServiceExt};
 
 use forcebus_org::RecordId;
@@ -140,14 +140,9 @@ async fn pick(
     }
     let (parts, body) = request.into_parts();
     let limit = tenants.max_body();
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        forcebus_http::error::ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            forcebus_org::Code::RequestEntityTooLarge,
-            format!("The request body is over {limit} bytes."),
-        )
-        .into_response()
-    })?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| forcebus_http::body_too_large(parts.uri.path(), limit))?;
     let made = match body_credential(&parts.headers, &bytes) {
         Some(Credential::Token(t)) => by_token(tenants, &t).await,
         Some(Credential::Username(u)) => tenants.by_username(&u).await,

@@ -28,6 +28,21 @@ const LEASE_CONNECTIONS: usize = 2;
 pub(super) struct Joined {
     pub(super) cluster: Arc<Cluster>,
     pub(super) listeners: (TcpListener, TcpListener),
+    /// Renews this node's lease while it starts (opening the default org, learning the
+    /// orgs may outlast a lease), until its rounds begin ([`first_round`]).
+    pub(super) starting: tokio::task::JoinHandle<()>,
+}
+
+/// Renews `cluster`'s node lease every fifth of a lease, for ever (aborted once the
+/// rounds keep it).
+async fn beat_while_starting(cluster: Arc<Cluster>) {
+    loop {
+        tokio::time::sleep(cluster.ttl / 5).await;
+        let c = cluster.clone();
+        if let Err(e) = blocking(move || c.beat(0)).await {
+            tracing::warn!(error = %format!("{e:#}"), "Cannot renew this node's lease while it starts; trying again.");
+        }
+    }
 }
 
 /// Joins the nodes on `db`.
@@ -68,7 +83,14 @@ pub(super) async fn join(
         blocking(move || Database::connect_waiting(&url, LEASE_CONNECTIONS, Some(ttl / 5))).await?;
     let cluster = Cluster::join((leases, db.clone()), node, ttl, addresses, key).await?;
     crate::cluster::claim_admin_key(&db, claim).await?;
-    Ok(Joined { cluster, listeners })
+    let starting = tokio::spawn(tracing::Instrument::in_current_span(beat_while_starting(
+        cluster.clone(),
+    )));
+    Ok(Joined {
+        cluster,
+        listeners,
+        starting,
+    })
 }
 
 /// Both ports, bound: a port another process holds is waited for (a node started on the
@@ -164,9 +186,10 @@ pub(super) async fn default_org(
 
 /// The node's first round: renews its lease, takes the orgs no live node serves that are
 /// its share (all of them, for the first node) and waits for those that were loaded to
-/// open; then keeps doing so in the background.
+/// open; then keeps doing so in the background (in place of `starting`'s renewals).
 pub(super) async fn first_round(
     tenants: &Arc<Tenants>,
+    starting: tokio::task::JoinHandle<()>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let t = tenants.clone();
     let opening = tokio::task::spawn_blocking(move || t.tick()).await??;
@@ -174,6 +197,7 @@ pub(super) async fn first_round(
     let keeper = tenants
         .keep_cluster()
         .ok_or_else(|| anyhow::anyhow!("not in a cluster"))?;
+    starting.abort();
     for open in opening {
         let _ = open.await;
     }

@@ -152,9 +152,9 @@ async fn build(
     data_dir: &DataDir,
     joined: Option<cluster::Joined>,
 ) -> anyhow::Result<Server> {
-    let (node, listeners) = match joined {
-        Some(j) => (Some(j.cluster), Some(j.listeners)),
-        None => (None, None),
+    let (node, listeners, starting) = match joined {
+        Some(j) => (Some(j.cluster), Some(j.listeners), Some(j.starting)),
+        None => (None, None, None),
     };
     let tls_files = tls_files(config, data_dir, node.as_ref().map(|c| &c.data))?;
     let http_tls = tls::server_config(&tls_files, &[b"http/1.1"])?;
@@ -182,8 +182,8 @@ async fn build(
         disk,
         node.clone(),
     )?);
-    let keeper = match &node {
-        Some(_) => Some(cluster::first_round(&tenants).await?),
+    let keeper = match starting {
+        Some(starting) => Some(cluster::first_round(&tenants, starting).await?),
         None => None,
     };
     let (http, grpc) = match listeners {

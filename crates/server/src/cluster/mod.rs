@@ -32,8 +32,10 @@ const SUPERSEDED_EXIT: i32 = 3;
 
 /// This node's part in a cluster.
 pub(crate) struct Cluster {
-    /// Connections of their own for the leases (this node's renewal never waits behind
-    /// the orgs' commits or an org loading).
+    /// Connections of their own for the leases: this node's renewal, its rounds' claims
+    /// and hand-overs, and claims a request makes (waiting a fifth of a lease at most for
+    /// a row), never behind the orgs' commits, an org loading or a burst of sign-ins,
+    /// whose lookups go to [`Cluster::data`].
     pub(crate) db: Arc<Database>,
     /// The connections the orgs' stores share.
     pub(crate) data: Arc<Database>,

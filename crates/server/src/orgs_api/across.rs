@@ -81,7 +81,7 @@ pub(super) async fn pass_on(
 async fn placement(api: &OrgsApi) -> Option<Holder> {
     let cluster = api.tenants.cluster()?.clone();
     let me = cluster.node.clone();
-    let nodes = crate::cluster::blocking(move || cluster.db.live_nodes())
+    let nodes = crate::cluster::blocking(move || cluster.data.live_nodes())
         .await
         .ok()?;
     nodes
@@ -133,7 +133,7 @@ async fn from_other_nodes(
 ) -> Vec<Value> {
     let nodes = {
         let c = cluster.clone();
-        crate::cluster::blocking(move || c.db.live_nodes())
+        crate::cluster::blocking(move || c.data.live_nodes())
             .await
             .unwrap_or_default()
     };

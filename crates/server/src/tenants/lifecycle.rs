@@ -85,7 +85,7 @@ impl Tenants {
         let Some(cluster) = &self.cluster else {
             return;
         };
-        if let Err(e) = cluster.db.set_open(&made.key(), &cluster.node, open) {
+        if let Err(e) = cluster.data.set_open(&made.key(), &cluster.node, open) {
             tracing::debug!(error = %e, "Cannot record whether an org is loaded.");
         }
     }

@@ -29,6 +29,9 @@ pub(crate) enum CreateError {
     /// Another org has a user of this name.
     #[error("The username {0} is taken by another org: usernames are unique across the server.")]
     UsernameTaken(String),
+    /// On a shared database, another org's connected app has this client id.
+    #[error("The client id {0} is taken by another org: client ids are unique across the server.")]
+    ClientIdTaken(String),
     /// The org's directory could not be written.
     #[error("cannot write the org's directory: {0:#}")]
     Directory(anyhow::Error),
@@ -68,7 +71,8 @@ impl Tenants {
         if users.is_empty() {
             return Err(CreateError::NoUsers);
         }
-        let block = self.take_names(id, &users)?;
+        let client_id = config.app.as_ref().and_then(|a| a.client_id.clone());
+        let block = self.take_names(id, &users, client_id.as_deref())?;
         let created = match self.default.current() {
             Some(t) => t.org.clock().now(),
             None => chrono::Utc::now(),
@@ -123,8 +127,14 @@ impl Tenants {
     }
 
     /// The new org's block of the record counter, its usernames checked against every
-    /// org's (on a shared database, taken there with the block, all or none).
-    fn take_names(&self, id: RecordId, users: &[UserConfig]) -> Result<u64, CreateError> {
+    /// org's (on a shared database, taken there with the block and the client id its
+    /// config gives, all or none).
+    fn take_names(
+        &self,
+        id: RecordId,
+        users: &[UserConfig],
+        client_id: Option<&str>,
+    ) -> Result<u64, CreateError> {
         let Some(cluster) = &self.cluster else {
             for u in users {
                 let taken = self
@@ -149,9 +159,13 @@ impl Tenants {
                 .map(|u| (kinds::USERNAME, u.username.to_ascii_lowercase()))
                 .collect();
             names.push((kinds::BLOCK, block.to_string()));
-            match cluster.db.take_names(&id.to18(), &names) {
+            names.extend(client_id.map(|c| (kinds::CLIENT_ID, c.to_owned())));
+            match cluster.data.take_names(&id.to18(), &names) {
                 Ok(Ok(())) => return Ok(block),
                 Ok(Err((kind, _))) if kind == kinds::BLOCK => {}
+                Ok(Err((kind, name))) if kind == kinds::CLIENT_ID => {
+                    return Err(CreateError::ClientIdTaken(name));
+                }
                 Ok(Err((_, name))) => {
                     let shown = users
                         .iter()
@@ -173,8 +187,8 @@ impl Tenants {
         let Some(cluster) = &self.cluster else {
             return;
         };
-        for kind in [kinds::USERNAME, kinds::BLOCK] {
-            if let Err(e) = cluster.db.set_names(&id.to18(), kind, &[]) {
+        for kind in [kinds::USERNAME, kinds::BLOCK, kinds::CLIENT_ID] {
+            if let Err(e) = cluster.data.set_names(&id.to18(), kind, &[]) {
                 tracing::warn!(org = %id.to18(), error = %e, "Cannot let go of an unmade org's names.");
             }
         }
@@ -186,7 +200,7 @@ impl Tenants {
         let Some(cluster) = &self.cluster else {
             return Ok(forcebus_store::UNFENCED);
         };
-        match cluster.db.create_lease(&id.to18(), &cluster.node) {
+        match cluster.data.create_lease(&id.to18(), &cluster.node) {
             Ok(true) => Ok(1),
             Ok(false) => Err(CreateError::Directory(anyhow::anyhow!(
                 "the org id {} has a lease already",
@@ -205,7 +219,7 @@ impl Tenants {
         let client_id = info.client_id.clone().unwrap_or_default();
         let written = self.registry.add(id, info).and_then(|()| {
             Ok(cluster
-                .db
+                .data
                 .set_names(&id.to18(), kinds::CLIENT_ID, &[client_id])?)
         });
         if let Err(e) = written {

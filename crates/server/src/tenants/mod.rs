@@ -244,7 +244,7 @@ impl Tenants {
         }
         match &self.cluster {
             Some(cluster) => {
-                let (db, key) = (cluster.db.clone(), made.key());
+                let (db, key) = (cluster.data.clone(), made.key());
                 tenant.org.watch_usernames(move |names| {
                     if let Err(e) = db.set_names(&key, forcebus_store::kinds::USERNAME, &names) {
                         tracing::warn!(error = %e, "Cannot record the org's usernames for sign-ins.");
@@ -360,12 +360,12 @@ impl Tenants {
             }
         }
         let leases = match &self.cluster {
-            Some(c) => {
-                c.db.org_leases()?
-                    .into_iter()
-                    .map(|(scope, node, ..)| (scope, node))
-                    .collect()
-            }
+            Some(c) => c
+                .data
+                .org_leases()?
+                .into_iter()
+                .map(|(scope, node, ..)| (scope, node))
+                .collect(),
             None => std::collections::HashMap::new(),
         };
         Ok((
@@ -457,7 +457,7 @@ impl Tenants {
     /// The made org a name of the database's is for.
     async fn by_name(self: &Arc<Self>, kind: &'static str, name: String) -> Option<Arc<Made>> {
         let cluster = self.cluster.clone()?;
-        let key = tokio::task::spawn_blocking(move || cluster.db.name_owner(kind, &name))
+        let key = tokio::task::spawn_blocking(move || cluster.data.name_owner(kind, &name))
             .await
             .ok()?
             .ok()??;

@@ -174,7 +174,7 @@ impl Tenants {
         };
         let key = made.key();
         for _ in 0..3 {
-            let Some(view) = cluster.db.lease(&key)? else {
+            let Some(view) = cluster.data.lease(&key)? else {
                 // No lease: the org was deleted (every org listed has one).
                 if made.kind == Kind::Made {
                     self.forget(made);

@@ -208,4 +208,20 @@ fn orgs_spread_over_nodes_are_reached_through_any_moved_and_taken_over_alone() {
         assert_eq!(accounts(&all[2], token).len(), want, "{org}");
         assert_eq!(write(&all[0], token, "after the kill"), 201, "{org}");
     }
+
+    // A client id is one org's across the nodes: a second org asking for it through
+    // another node is refused, and makes nothing.
+    let app = |name: &str| json!({"name": name, "config": {"app": {"client_id": "spread-app"}}});
+    let (st, made) = new_org(&all[0], app("with-app"));
+    assert_eq!(st, 201, "{made}");
+    let listed = leases(&url).len();
+    let (st, refused) = new_org(&all[2], app("same-app"));
+    assert_eq!(st, 400, "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("client id spread-app is taken"),
+        "{refused}"
+    );
+    assert_eq!(leases(&url).len(), listed, "nothing made");
 }
