@@ -16,7 +16,8 @@
 //! - [`cluster`]: a node among several on one PostgreSQL database (its lease, passing
 //!   requests on); [`forwarded`]: what a node passing a request on says of the client;
 //!   [`advertise`]: where the other nodes reach this one; [`cluster_cli`]: `forcebus
-//!   cluster status` and `move`; [`process`]: this process's memory and CPU.
+//!   cluster status` and `move`; [`process`]: this process's memory and CPU;
+//!   [`logline`]: the node named on every log line.
 //! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
 //! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
