@@ -338,8 +338,10 @@ impl Tenants {
         ))
     }
 
-    /// On a shared database (blocking): the orgs listed now, this node learning those
-    /// made elsewhere and forgetting those deleted, and which node holds each org's lease.
+    /// On a shared database (blocking): the orgs listed now, this node forgetting those
+    /// deleted, and which node holds each org's lease. Listing teaches this node no org:
+    /// it learns one when a request for it comes ([`Self::find`]), so a node that lists
+    /// ten thousand orgs keeps no entry for those it never serves or passes requests on for.
     pub(crate) fn refresh_list(&self) -> anyhow::Result<Listed> {
         let listed = self.registry.list()?;
         let ids: std::collections::HashSet<&str> =
@@ -349,14 +351,6 @@ impl Tenants {
             // listed yet.
             if !ids.contains(made.id.as15()) && !matches!(made.owner(), Owner::Here) {
                 self.forget(&made);
-            }
-        }
-        for (id, info, home) in &listed {
-            if self.by_id(id.as15()).is_none() {
-                self.insert(
-                    *id,
-                    Made::resting(*id, Kind::Made, info.clone(), home.clone()),
-                );
             }
         }
         let leases = match &self.cluster {
