@@ -109,11 +109,13 @@ fn status(db: &forcebus_store::Database, orgs: bool, as_json: bool) -> anyhow::R
         db.org_leases()?
             .into_iter()
             .map(|(org, node, epoch, open)| {
+                // The default org is loaded wherever it is served (it never rests).
+                let loaded = open || (org == crate::made::DEFAULT_KEY && !node.is_empty());
                 json!({
                     "Org": org,
                     "Node": if node.is_empty() { Value::Null } else { json!(node) },
                     "Epoch": epoch,
-                    "Loaded": open,
+                    "Loaded": loaded,
                 })
             })
             .collect()

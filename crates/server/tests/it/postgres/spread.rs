@@ -68,6 +68,19 @@ fn orgs_spread_over_nodes_are_reached_through_any_moved_and_taken_over_alone() {
     let mut all: Vec<Server> = (0..3).map(|_| node(&url)).collect();
     let ids: Vec<String> = all.iter().map(node_of).collect();
 
+    // The default org is loaded where it is served (it never rests).
+    let status = cluster_status(&url);
+    let default = status["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["Org"] == "default");
+    assert_eq!(
+        default.map(|o| &o["Loaded"]),
+        Some(&json!(true)),
+        "{status}"
+    );
+
     // Six orgs made through the first node: each goes to the node serving the fewest.
     let mut orgs: Vec<(String, String)> = Vec::new();
     for n in 0..6 {
