@@ -7,6 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(["pubsub.proto"], ["../../proto"])?;
     tonic_prost_build::configure()
         .bytes(".")
+        // prost's codec with small starting buffers (src/codec.rs).
+        .codec_path("crate::codec::Codec")
         .build_client(true)
         .build_transport(false)
         .build_server(true)

@@ -24,6 +24,7 @@ use forcebus_auth::Auth;
 use forcebus_org::Org;
 
 pub mod auth;
+pub mod codec;
 mod control;
 mod describe;
 pub mod error;
