@@ -196,7 +196,12 @@ async fn handle(
     };
     let token = bearer(&headers);
     let peer = conn.and_then(|c| c.peer);
-    json(protocol::process(&bx, messages, (token.as_deref(), peer), version).await)
+    let version = version.to_owned();
+    // A parked connect holds nothing of its request: the header values and a small body
+    // are slices of the connection's read buffer, which would stay allocated beside the
+    // next one hyper reserves to notice the client leaving.
+    drop((headers, body, params));
+    json(protocol::process(&bx, messages, (token.as_deref(), peer), &version).await)
 }
 
 /// The token of the `Authorization` header, in any of its three forms.

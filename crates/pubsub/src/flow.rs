@@ -21,13 +21,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prost::Message;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tokio_stream::{Stream, StreamExt};
-use tonic::Status;
 
 use forcebus_eventlog::{Cursor, LogError};
 
+use crate::responses::Responses;
 use crate::error::PubSubError;
 use crate::proto::{CommitReplayRequest, CommitReplayResponse, ConsumerEvent};
 use crate::topic::Topic;
@@ -81,7 +80,7 @@ pub(crate) struct Flow<M: Mode> {
     pub(crate) pending: u32,
     pub(crate) rpc_id: String,
     pub(crate) mode: M,
-    pub(crate) tx: mpsc::Sender<Result<M::Response, Status>>,
+    pub(crate) tx: Responses<M::Response>,
     /// The access token the stream was opened with: once it is revoked the stream ends
     /// with `UNAUTHENTICATED`.
     pub(crate) token: String,

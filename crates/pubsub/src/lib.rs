@@ -34,6 +34,7 @@ pub mod proto;
 pub mod publish;
 pub mod replay;
 mod reset;
+mod responses;
 mod subscribe;
 pub mod topic;
 mod watch;
@@ -142,7 +143,7 @@ impl PubSub {
 #[derive(Debug, Clone)]
 pub struct Service(Arc<PubSub>);
 
-type Stream<T> =
+pub(crate) type Stream<T> =
     std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
 
 #[tonic::async_trait]

@@ -17,15 +17,14 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_eventlog::{Cursor, LogError, Start};
 use forcebus_org::{Record, RecordId};
 
+use crate::responses::Responses;
 use crate::error::{PubSubError, rpc_id};
 use crate::flow::{Ask, Flow, Mode, Out};
 use crate::proto::{
@@ -122,7 +121,7 @@ pub(crate) fn managed_subscribe(
         .extensions()
         .get::<crate::ClientAddress>()
         .map(|a| a.0.to_string());
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, stream) = Responses::channel();
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
     tokio::spawn(
@@ -135,13 +134,13 @@ pub(crate) fn managed_subscribe(
         )
         .instrument(span),
     );
-    Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    Ok(Response::new(stream))
 }
 
 async fn start(
     ps: Arc<PubSub>,
     mut inbound: Streaming<ManagedFetchRequest>,
-    tx: mpsc::Sender<Result<ManagedFetchResponse, Status>>,
+    tx: Responses<ManagedFetchResponse>,
     (rpc, token, address): (String, String, Option<String>),
     mut ended: tokio::sync::watch::Receiver<u64>,
 ) {

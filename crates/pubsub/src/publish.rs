@@ -14,12 +14,12 @@ use std::time::Duration;
 use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_org::RecordId;
 
+use crate::responses::Responses;
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{
     Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult,
@@ -90,11 +90,11 @@ pub(crate) fn publish_stream(
     let user = auth::authenticate(&ps.auth, request.metadata())
         .map_err(|e| e.status(&rpc))?
         .user_id;
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, responses) = Responses::channel();
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("publish_stream", rpc_id = %rpc);
     tokio::spawn(stream(ps.clone(), (user, ended), request.into_inner(), tx, rpc).instrument(span));
-    Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    Ok(Response::new(responses))
 }
 
 /// PublishRequests of one stream whose events are appended and that wait for durability
@@ -108,7 +108,7 @@ async fn stream(
     ps: Arc<PubSub>,
     (user, mut ended): (RecordId, tokio::sync::watch::Receiver<u64>),
     mut inbound: Streaming<PublishRequest>,
-    tx: mpsc::Sender<Result<PublishResponse, Status>>,
+    tx: Responses<PublishResponse>,
     rpc: String,
 ) {
     // Responses go out in request order from here; a failed one ends the stream.
@@ -159,7 +159,7 @@ fn ready(r: Result<PublishResponse, PubSubError>) -> Answer {
 /// first failed one (which ends the stream) or when the client has gone.
 async fn respond_in_order(
     mut ordered: mpsc::Receiver<Answer>,
-    tx: mpsc::Sender<Result<PublishResponse, Status>>,
+    tx: Responses<PublishResponse>,
     rpc: String,
 ) {
     while let Some(answer) = ordered.recv().await {

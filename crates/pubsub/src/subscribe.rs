@@ -5,15 +5,14 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_eventlog::{LogError, Start};
 use forcebus_org::control::Rpc;
 
+use crate::responses::Responses;
 use crate::error::{PubSubError, rpc_id};
 use crate::flow::{Ask, Flow, Mode, Out};
 use crate::proto::{
@@ -35,20 +34,20 @@ pub(crate) fn subscribe(
         .extensions()
         .get::<crate::ClientAddress>()
         .map(|a| a.0.to_string());
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, stream) = Responses::channel();
     let ps = ps.clone();
     let inbound = request.into_inner();
     // Watched from the call's start: "end streams" reaches a stream still opening.
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("subscribe", rpc_id = %rpc);
     tokio::spawn(start(ps, inbound, tx, (rpc, token, address), ended).instrument(span));
-    Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    Ok(Response::new(stream))
 }
 
 async fn start(
     ps: Arc<PubSub>,
     mut inbound: Streaming<FetchRequest>,
-    tx: mpsc::Sender<Result<FetchResponse, Status>>,
+    tx: Responses<FetchResponse>,
     (rpc, token, address): (String, String, Option<String>),
     mut ended: tokio::sync::watch::Receiver<u64>,
 ) {

@@ -71,7 +71,10 @@ fn credential_in_body(method: &Method, path: &str) -> bool {
 /// Routes one HTTP request to its org's router (opening the org if it rests), or on to
 /// the node serving its org; the org counts as in use until the response has been sent.
 pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) -> Response {
-    let (made, request) = match pick(&tenants, request).await {
+    // The rare and large steps (reading a body for its credential, looking an org up in
+    // the database, passing the request on) are boxed: the future of a request parked
+    // for a long poll keeps only what serving it here needs.
+    let (made, request) = match Box::pin(pick(&tenants, request)).await {
         Ok(picked) => picked,
         Err(response) => return response,
     };
@@ -88,10 +91,10 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
             crate::cluster::unavailable(why)
         }
     };
-    let mut route = tenants.route(&made, hops).await;
+    let mut route = Box::pin(tenants.route(&made, hops)).await;
     if matches!(route, Route::Gone) {
         // A deleted org's token: the default org refuses it.
-        route = tenants.route(tenants.default_made(), hops).await;
+        route = Box::pin(tenants.route(tenants.default_made(), hops)).await;
     }
     let (tenant, activity) = match route {
         Route::Here(tenant, activity) => (tenant, activity),
@@ -101,7 +104,8 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
                 return unavailable("no node to pass the request on to");
             };
             let span = tracing::info_span!("org", id = %made.key(), to = %holder.node);
-            let passed = tracing::Instrument::instrument(f.http(request, &holder), span).await;
+            let passed =
+                Box::pin(tracing::Instrument::instrument(f.http(request, &holder), span)).await;
             return passed.unwrap_or_else(|unreachable| {
                 // Asked of the database again next time: the node may have died.
                 made.forget_holder();

@@ -72,11 +72,16 @@ async fn handle<S: PerConnection>(
         return;
     }
     if first[0] == 0x16 {
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => connection(tls, service, watcher).await,
-            Ok(Err(e)) => tracing::debug!(error = %e, "gRPC TLS handshake failed."),
-            Err(_) => tracing::debug!("gRPC TLS handshake timed out."),
-        }
+        // Boxed, as in the HTTP listener: TLS state inline would size every plain
+        // connection's task too.
+        Box::pin(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => connection(tls, service, watcher).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, "gRPC TLS handshake failed."),
+                Err(_) => tracing::debug!("gRPC TLS handshake timed out."),
+            }
+        })
+        .await;
     } else {
         connection(stream, service, watcher).await;
     }

@@ -135,12 +135,17 @@ async fn handle(stream: TcpStream, acceptor: TlsAcceptor, serving: Serving, watc
     let peer = stream.peer_addr().ok();
     tracing::Span::current().record("tls", first[0] == 0x16);
     if first[0] == 0x16 {
-        let conn = ConnInfo { tls: true, peer };
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => connection(tls, serving, conn, watcher).await,
-            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
-            Err(_) => tracing::debug!("TLS handshake timed out."),
-        }
+        // Boxed: a TLS session's state is kilobytes, and inline it would size the task of
+        // every plain connection too (a parked long-poll is mostly this task).
+        Box::pin(async move {
+            let conn = ConnInfo { tls: true, peer };
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => connection(tls, serving, conn, watcher).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
+                Err(_) => tracing::debug!("TLS handshake timed out."),
+            }
+        })
+        .await;
     } else {
         let conn = ConnInfo { tls: false, peer };
         connection(stream, serving, conn, watcher).await;

@@ -43,6 +43,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// a quarter of the replay profile in malloc and free (see README, Performance). Built
 /// unprefixed, it serves the C code's malloc too (SQLite's caches), so a deleted org's
 /// memory goes back to the system instead of staying in glibc's per-thread arenas.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
