@@ -4,7 +4,8 @@
 //! fails on its own. Each chunk's results are appended to the result files inside its
 //! transaction and the job's progress (offset, counts, result file lengths) is committed
 //! with its records; result files are cut back to the committed lengths on resume and
-//! read only up to them, so a crash never shows a row twice or loses one.
+//! read only up to them, so a crash never shows a row twice or loses one. A committed
+//! chunk is made durable by [`crate::durable`] while the next one is applied.
 
 use forcebus_sync::prelude::*;
 use std::fs::File;
@@ -12,10 +13,11 @@ use std::io::{BufReader, Seek, SeekFrom, Write};
 use std::time::Instant;
 
 use forcebus_csv::{Reader, Record, Writer};
-use forcebus_org::{Api, Caller, Mode, Op, OrgError, Outcome, RecordId, Work};
+use forcebus_org::{Api, Caller, Committed, Mode, Op, OrgError, Outcome, RecordId, Work};
 
 use crate::CHUNK;
 use crate::columns::{Column, columns, error_text, operations};
+use crate::durable::Durability;
 use crate::error::BulkError;
 use crate::files::append_at;
 use crate::job::{Job, Operation, SPACE, State};
@@ -152,7 +154,12 @@ struct Chunks<'a> {
     /// The result files' header lines, written to the files but not yet kept in the
     /// store with a chunk (success, failure).
     unkept: (Vec<u8>, Vec<u8>),
+    /// The chunks committed, made durable in order while the next ones are applied.
+    durable: Durability<ChunkResult>,
 }
+
+/// What a chunk's transaction gives back: the job advanced past it.
+type ChunkResult = (Result<Job, BulkError>, Option<Committed>);
 
 impl<'a> Chunks<'a> {
     fn start(
@@ -195,8 +202,13 @@ impl<'a> Chunks<'a> {
             job.progress.failure_bytes = bytes.len() as u64;
             unkept.1 = bytes;
         }
+        let durable = Durability::start((
+            success.try_clone().map_err(io)?,
+            failure.try_clone().map_err(io)?,
+        ))?;
         Ok(Self {
             bulk,
+            durable,
             reader: Reader::new(BufReader::new(data), dialect),
             base: job.progress.offset,
             job,
@@ -210,7 +222,7 @@ impl<'a> Chunks<'a> {
     fn run(mut self) -> Result<(), BulkError> {
         loop {
             if self.bulk.stopping() {
-                return Ok(());
+                return self.durable.drain();
             }
             let mut rows: Vec<Record> = Vec::with_capacity(CHUNK);
             while rows.len() < CHUNK {
@@ -222,19 +234,21 @@ impl<'a> Chunks<'a> {
                 }
             }
             if rows.is_empty() {
+                self.durable.drain()?;
                 return self.finish(State::JobComplete);
             }
             let next = self.base + self.reader.position();
             if !self.chunk(&rows, next)? {
-                return Ok(());
+                return self.durable.drain();
             }
         }
     }
 
-    /// Commits one chunk; `false` when the job was aborted meanwhile (nothing written).
+    /// Commits one chunk and hands it to [`Durability`]; `false` when the job was aborted
+    /// meanwhile (nothing written).
     fn chunk(&mut self, rows: &[Record], next_offset: u64) -> Result<bool, BulkError> {
         let started = Instant::now();
-        let _state = self.bulk.state_lock.locked();
+        let state = self.bulk.state_lock.locked();
         if self.bulk.is_aborted(&self.job.id)? {
             return Ok(false);
         }
@@ -267,18 +281,19 @@ impl<'a> Chunks<'a> {
                 }
             })
             .map_err(|e| BulkError::internal(&e))?;
-        // Results reach the disk before the commit can be durable.
-        self.success
-            .sync_data()
-            .map_err(|e| BulkError::internal(&e))?;
-        self.failure
-            .sync_data()
-            .map_err(|e| BulkError::internal(&e))?;
-        let (next, _) = committing.wait().map_err(|e| BulkError::internal(&e))?;
-        let next = next?;
+        let next = match &committing.result().0 {
+            Ok(next) => next.clone(),
+            // Nothing was kept: there is nothing to wait for.
+            Err(_) => {
+                let (failed, _) = committing.wait().map_err(|e| BulkError::internal(&e))?;
+                return failed.map(|_| false);
+            }
+        };
         self.bulk.lock().insert(next.id.clone(), next.clone());
+        drop(state);
         self.job = next;
         self.unkept = (Vec::new(), Vec::new());
+        self.durable.push(committing)?;
         Ok(true)
     }
 

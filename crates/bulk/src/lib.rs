@@ -15,6 +15,7 @@
 //! - [`ingest`]: running an ingest job; [`query`]: running a query job, and its pages;
 //! - [`registry`]: the jobs of the org and the calls on them; `create`: a new job's
 //!   checks; `upload`: a 2.0 ingest job's upload; `worker`: the thread that runs jobs;
+//!   `durable`: the thread that makes an ingest job's committed chunks durable;
 //! - [`results`]: an ingest job's result files, as spans to stream;
 //! - [`classic`]: Bulk API 1.0 jobs and their batches; [`convert`]: XML and JSON batches
 //!   to CSV;
@@ -25,6 +26,7 @@ pub mod classic;
 pub mod columns;
 pub mod convert;
 mod create;
+mod durable;
 pub mod error;
 pub mod files;
 pub mod ingest;

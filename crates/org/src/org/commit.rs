@@ -89,6 +89,12 @@ impl<T> Committing<T> {
         (self.result, self.commit)
     }
 
+    /// The result, before the commit is durable (to go on with work that builds on it
+    /// while another thread waits; it may be acknowledged only once that wait returns).
+    pub fn result(&self) -> &T {
+        &self.result
+    }
+
     /// Waits (blocking this thread) until the commit is durable.
     pub fn wait(self) -> Result<T, StoreError> {
         self.commit.wait()?;
