@@ -65,6 +65,8 @@ pub struct LogConfig {
     pub max_bytes: u64,
     /// Events kept in memory for fast reads.
     pub tail_capacity: usize,
+    /// Events one storage commit of an expiry removes at most (see `retention`).
+    pub expire_step: usize,
     /// What family an event kind belongs to, for the count of appended events by family
     /// (the log knows no kinds; its owner does).
     pub family: fn(&str) -> &'static str,
@@ -84,6 +86,7 @@ impl Default for LogConfig {
             retention: BTreeMap::new(),
             max_bytes: 1 << 30,
             tail_capacity: 10_000,
+            expire_step: 4096,
             family: no_family,
         }
     }
@@ -387,7 +390,7 @@ impl EventLog {
     }
 
     /// The size past which the sweeper is woken: the cap and a quarter.
-    fn cap_with_slack(&self) -> u64 {
+    pub(crate) fn cap_with_slack(&self) -> u64 {
         self.config
             .max_bytes
             .saturating_add(self.config.max_bytes / 4)

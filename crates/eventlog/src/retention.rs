@@ -2,59 +2,100 @@
 //! each class at a time; an org's reset removes them all. Replay ids are never reused.
 
 use forcebus_sync::prelude::*;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 
 use forcebus_store::{Batch, StoreError, Write};
 
-use crate::{EventLog, Inner, Meta, RetentionClass};
+use crate::{EventLog, Inner, RetentionClass};
+
+/// Payload bytes one storage commit of an expiry removes at most, as it removes at most
+/// [`crate::LogConfig::expire_step`] events: a sweep that removes more (a busy log passing
+/// its size cap by a quarter, a quarter of a GiB by default) takes several commits, and
+/// appends go on between them instead of waiting seconds for one long delete (and the
+/// freeing of its pages) to end.
+const STEP_BYTES: u64 = 4 << 20;
 
 impl EventLog {
     /// Removes events past their retention at `now_ms`, and the oldest beyond the size
-    /// limit. Returns how many were removed.
+    /// limit, a step of at most [`crate::LogConfig::expire_step`] events or [`STEP_BYTES`]
+    /// at a time.
+    /// Returns how many were removed.
     pub fn expire(&self, now_ms: i64) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let (n, more) = self.expire_step(now_ms)?;
+            let took = started.elapsed();
+            removed += n;
+            if !more {
+                return Ok(removed);
+            }
+            // Appends first: while the log is back within its slack, the sweep holds it
+            // at most about half the time; past it, it hurries (the appends are outrunning
+            // it), and appends wait a step at a time.
+            if self.retained_bytes() <= self.cap_with_slack() {
+                std::thread::sleep(took);
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// One step of [`EventLog::expire`]: how many events it removed, and whether it
+    /// stopped at its limit with more to remove.
+    fn expire_step(&self, now_ms: i64) -> Result<(usize, bool), StoreError> {
         let _serial = self.append.locked();
         let mut inner = self.lock();
         let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
-        let mut removed = 0;
         let mut bytes = inner.bytes;
+        let (mut counted, mut counted_bytes) = (0usize, 0u64);
+        let step = self.config.expire_step.max(1);
+        let full =
+            |counted: usize, counted_bytes: u64| counted >= step || counted_bytes >= STEP_BYTES;
+        let mut stopped = false;
         // Each class expires a prefix, in replay-id order: the first event of a class still
         // within retention keeps every later one of that class, even one stamped earlier
         // (a publish that read the clock before a test control moved it forward).
         let mut kept_from: HashSet<RetentionClass> = HashSet::new();
-        let keep: VecDeque<Meta> = inner
-            .index
-            .iter()
-            .copied()
-            .filter(|m| {
-                let too_old = !kept_from.contains(&m.class)
-                    && now_ms - m.time_ms >= self.config.retention_ms(m.class);
-                if too_old {
-                    through.insert(m.class, m.replay_id);
-                    bytes -= m.size as u64;
-                    removed += 1;
-                } else {
-                    kept_from.insert(m.class);
-                }
-                !too_old
-            })
-            .collect();
-        let mut keep = keep;
-        while bytes > self.config.max_bytes {
-            let Some(m) = keep.pop_front() else { break };
-            let t = through.entry(m.class).or_insert(0);
-            *t = (*t).max(m.replay_id);
+        for m in &inner.index {
+            if kept_from.contains(&m.class) {
+                continue;
+            }
+            if now_ms - m.time_ms < self.config.retention_ms(m.class) {
+                kept_from.insert(m.class);
+                continue;
+            }
+            if full(counted, counted_bytes) {
+                stopped = true;
+                break;
+            }
+            through.insert(m.class, m.replay_id);
             bytes -= m.size as u64;
-            removed += 1;
+            (counted, counted_bytes) = (counted + 1, counted_bytes + m.size as u64);
         }
-        // Within a class, expiry is in replay-id order; size-based removal can leave later
-        // events of another class alive, so anything at or below `through` goes.
-        for (class, t) in &through {
-            keep.retain(|m| !(m.class == *class && m.replay_id <= *t));
+        // Then the oldest left, whatever their class, while past the size cap. Within a
+        // class removal stays a prefix: anything of it at or below its `through` goes.
+        for m in &inner.index {
+            if stopped || bytes <= self.config.max_bytes {
+                break;
+            }
+            if through.get(&m.class).is_some_and(|t| m.replay_id <= *t) {
+                continue;
+            }
+            if full(counted, counted_bytes) {
+                stopped = true;
+                break;
+            }
+            through.insert(m.class, m.replay_id);
+            bytes -= m.size as u64;
+            (counted, counted_bytes) = (counted + 1, counted_bytes + m.size as u64);
         }
-        if removed == 0 {
-            return Ok(0);
+        if through.is_empty() {
+            return Ok((0, false));
         }
-        self.remove_through(&mut inner, through, keep)
+        // Not waited for: were it lost, the events and the mark of their expiry both
+        // come back, and a later sweep removes them again.
+        Ok((self.remove_through(&mut inner, through, false)?, stopped))
     }
 
     /// Removes every retained event (an org's reset): replay ids go on from where they
@@ -70,15 +111,16 @@ impl EventLog {
         if through.is_empty() {
             return Ok(0);
         }
-        self.remove_through(&mut inner, through, VecDeque::new())
+        self.remove_through(&mut inner, through, true)
     }
 
-    /// Stores and applies a removal: each class's events through its id go, `keep` stays.
+    /// Stores and applies a removal: each class's events through its id go, durably
+    /// before this returns when `durable`. Returns how many went.
     fn remove_through(
         &self,
         inner: &mut Inner,
         through: BTreeMap<RetentionClass, u64>,
-        keep: VecDeque<Meta>,
+        durable: bool,
     ) -> Result<usize, StoreError> {
         let mut batch = Batch::new();
         for (class, t) in &through {
@@ -88,17 +130,29 @@ impl EventLog {
             });
             batch.put("eventlog.expired", &class.to_string(), Some(t.to_string()));
         }
-        self.store.commit(&batch)?;
-        let removed = inner.index.len() - keep.len();
-        inner.bytes = keep.iter().map(|m| m.size as u64).sum();
-        inner.index = keep;
+        if durable {
+            self.store.commit(&batch)?;
+        } else {
+            self.store.commit_unsynced(&batch)?;
+        }
+        let gone = |class: RetentionClass, replay_id: u64| {
+            through.get(&class).is_some_and(|t| replay_id <= *t)
+        };
+        let before = inner.index.len();
+        let mut freed = 0u64;
+        inner.index.retain(|m| {
+            let goes = gone(m.class, m.replay_id);
+            if goes {
+                freed += m.size as u64;
+            }
+            !goes
+        });
+        inner.bytes -= freed;
+        inner.tail.retain(|ev| !gone(ev.class, ev.replay_id));
         for (class, t) in through {
             let e = inner.expired_through.entry(class).or_insert(0);
             *e = (*e).max(t);
-            inner
-                .tail
-                .retain(|ev| !(ev.class == class && ev.replay_id <= t));
         }
-        Ok(removed)
+        Ok(before - inner.index.len())
     }
 }

@@ -95,6 +95,9 @@ fn config() -> LogConfig {
         .into(),
         max_bytes: MAX_BYTES,
         tail_capacity: 4,
+        // Expiries in steps of two events: the model removes all at once, as a whole
+        // expiry must.
+        expire_step: 2,
         ..LogConfig::default()
     }
 }
