@@ -63,8 +63,11 @@ pub struct LogConfig {
     pub retention: BTreeMap<RetentionClass, Duration>,
     /// Total payload bytes kept; the oldest events go first past this.
     pub max_bytes: u64,
-    /// Events kept in memory for fast reads.
+    /// Events kept in memory for fast reads, at most.
     pub tail_capacity: usize,
+    /// Payload bytes the events kept in memory hold, at most (the newest event is kept
+    /// whatever its size): 10,000 events of 1 MB would otherwise be 10 GB.
+    pub tail_max_bytes: u64,
     /// Events one storage commit of an expiry removes at most (see `retention`).
     pub expire_step: usize,
     /// What family an event kind belongs to, for the count of appended events by family
@@ -86,6 +89,7 @@ impl Default for LogConfig {
             retention: BTreeMap::new(),
             max_bytes: 1 << 30,
             tail_capacity: 10_000,
+            tail_max_bytes: 8 << 20,
             expire_step: 4096,
             family: no_family,
         }
@@ -157,11 +161,27 @@ struct Inner {
     index: VecDeque<Meta>,
     /// The most recent events with their payloads.
     tail: VecDeque<Arc<Event>>,
+    /// The tail's payload bytes.
+    tail_bytes: u64,
     /// Per class, the highest replay id removed by retention.
     expired_through: BTreeMap<RetentionClass, u64>,
     /// Payload bytes retained.
     bytes: u64,
     next_id: u64,
+}
+
+impl Inner {
+    /// Drops the oldest events of the tail past its count or its bytes, keeping the newest.
+    fn trim_tail(&mut self, config: &LogConfig) {
+        while self.tail.len() > config.tail_capacity
+            || (self.tail.len() > 1 && self.tail_bytes > config.tail_max_bytes)
+        {
+            let Some(e) = self.tail.pop_front() else {
+                break;
+            };
+            self.tail_bytes -= e.payload.len() as u64;
+        }
+    }
 }
 
 /// The log.
@@ -215,23 +235,36 @@ impl EventLog {
                 expired_through.insert(class, through);
             }
         }
-        let skip = index.len().saturating_sub(config.tail_capacity);
+        // The newest events, as many as the tail holds.
+        let (mut kept, mut tail_bytes) = (0usize, 0u64);
+        for m in index.iter().rev() {
+            let size = u64::from(m.size);
+            if kept == config.tail_capacity
+                || (kept > 0 && tail_bytes + size > config.tail_max_bytes)
+            {
+                break;
+            }
+            (kept, tail_bytes) = (kept + 1, tail_bytes + size);
+        }
+        let skip = index.len() - kept;
         let after = if skip == 0 {
             0
         } else {
             index[skip - 1].replay_id
         };
         let tail: VecDeque<Arc<Event>> = store
-            .load_events(after, config.tail_capacity)?
+            .load_events(after, kept)?
             .into_iter()
             .map(|e| Arc::new(Event::from_stored(e)))
             .collect();
+        let tail_bytes = tail.iter().map(|e| e.payload.len() as u64).sum();
         Ok(Self {
             store,
             config,
             inner: Mutex::new(Inner {
                 index,
                 tail,
+                tail_bytes,
                 expired_through,
                 bytes,
                 next_id,
@@ -258,6 +291,12 @@ impl EventLog {
     /// The retained events' payload bytes.
     pub fn retained_bytes(&self) -> u64 {
         self.lock().bytes
+    }
+
+    /// The payload bytes of the events held in memory (the tail), and how many they are.
+    pub fn tail_held(&self) -> (u64, usize) {
+        let inner = self.lock();
+        (inner.tail_bytes, inner.tail.len())
     }
 
     /// When the oldest retained event was appended (epoch milliseconds).
@@ -378,10 +417,9 @@ impl EventLog {
                 });
                 inner.bytes += e.payload.len() as u64;
                 inner.tail.push_back(e.clone());
+                inner.tail_bytes += e.payload.len() as u64;
             }
-            while inner.tail.len() > self.config.tail_capacity {
-                inner.tail.pop_front();
-            }
+            inner.trim_tail(&self.config);
             if inner.bytes > self.cap_with_slack() {
                 self.over_cap.notify_one();
             }

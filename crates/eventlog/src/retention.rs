@@ -149,6 +149,7 @@ impl EventLog {
         });
         inner.bytes -= freed;
         inner.tail.retain(|ev| !gone(ev.class, ev.replay_id));
+        inner.tail_bytes = inner.tail.iter().map(|e| e.payload.len() as u64).sum();
         for (class, t) in through {
             let e = inner.expired_through.entry(class).or_insert(0);
             *e = (*e).max(t);

@@ -95,6 +95,9 @@ fn config() -> LogConfig {
         .into(),
         max_bytes: MAX_BYTES,
         tail_capacity: 4,
+        // Three or four typical events: reads cross from the store to the tail by bytes
+        // as well as by count.
+        tail_max_bytes: 150,
         // Expiries in steps of two events: the model removes all at once, as a whole
         // expiry must.
         expire_step: 2,
