@@ -60,8 +60,7 @@ impl EventLog {
         let visible = self.delivery.visible();
         {
             let inner = self.lock();
-            let at = inner.index.partition_point(|m| m.replay_id <= pos);
-            let Some(next) = inner.index.get(at).map(|m| m.replay_id) else {
+            let Some(next) = inner.index.after(pos).next().map(|m| m.replay_id) else {
                 return Ok((out, pos));
             };
             // The tail holds every retained event from its first id on.
@@ -148,10 +147,9 @@ impl EventLog {
                     .collect();
                 (events, Vec::new())
             } else {
-                let start = inner.index.partition_point(|m| m.replay_id <= position);
                 let metas = inner
                     .index
-                    .range(start..)
+                    .after(position)
                     .take_while(|m| m.replay_id <= visible)
                     .take(LAG_SCAN)
                     .map(|m| (m.class, m.time_ms))

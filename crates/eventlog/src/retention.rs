@@ -57,7 +57,7 @@ impl EventLog {
         // within retention keeps every later one of that class, even one stamped earlier
         // (a publish that read the clock before a test control moved it forward).
         let mut kept_from: HashSet<RetentionClass> = HashSet::new();
-        for m in &inner.index {
+        for m in inner.index.iter() {
             if kept_from.contains(&m.class) {
                 continue;
             }
@@ -75,7 +75,7 @@ impl EventLog {
         }
         // Then the oldest left, whatever their class, while past the size cap. Within a
         // class removal stays a prefix: anything of it at or below its `through` goes.
-        for m in &inner.index {
+        for m in inner.index.iter() {
             if stopped || bytes <= self.config.max_bytes {
                 break;
             }
@@ -104,7 +104,7 @@ impl EventLog {
         let _serial = self.append.locked();
         let mut inner = self.lock();
         let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
-        for m in &inner.index {
+        for m in inner.index.iter() {
             let t = through.entry(m.class).or_insert(0);
             *t = (*t).max(m.replay_id);
         }
