@@ -26,9 +26,9 @@ use tokio_stream::{Stream, StreamExt};
 
 use forcebus_eventlog::{Cursor, LogError};
 
-use crate::responses::Responses;
 use crate::error::PubSubError;
 use crate::proto::{CommitReplayRequest, CommitReplayResponse, ConsumerEvent};
+use crate::responses::Responses;
 use crate::topic::Topic;
 use crate::{PubSub, replay};
 

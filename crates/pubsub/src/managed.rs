@@ -24,13 +24,13 @@ use tracing::Instrument;
 use forcebus_eventlog::{Cursor, LogError, Start};
 use forcebus_org::{Record, RecordId};
 
-use crate::responses::Responses;
 use crate::error::{PubSubError, rpc_id};
 use crate::flow::{Ask, Flow, Mode, Out};
 use crate::proto::{
     CommitReplayRequest, CommitReplayResponse, Error, ErrorCode, ManagedFetchRequest,
     ManagedFetchResponse,
 };
+use crate::responses::Responses;
 use crate::{PubSub, Stream, Topic, auth, replay};
 
 /// The tooling sObject that stores managed subscriptions.

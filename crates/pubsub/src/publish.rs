@@ -19,11 +19,11 @@ use tracing::Instrument;
 
 use forcebus_org::RecordId;
 
-use crate::responses::Responses;
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{
     Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult,
 };
+use crate::responses::Responses;
 use crate::topic::Topic;
 use crate::{PubSub, Stream, auth, replay};
 

@@ -18,7 +18,10 @@ impl<T: Send + 'static> Responses<T> {
     /// The sender and the stream tonic sends from; two responses may wait in between.
     pub(crate) fn channel() -> (Self, Stream<T>) {
         let (tx, rx) = mpsc::channel(2);
-        (Self(tx), Box::pin(ReceiverStream::new(rx).map(|boxed| *boxed)))
+        (
+            Self(tx),
+            Box::pin(ReceiverStream::new(rx).map(|boxed| *boxed)),
+        )
     }
 
     /// Sends one response; `Err` when the stream has ended (the client went away).

@@ -12,13 +12,13 @@ use tracing::Instrument;
 use forcebus_eventlog::{LogError, Start};
 use forcebus_org::control::Rpc;
 
-use crate::responses::Responses;
 use crate::error::{PubSubError, rpc_id};
 use crate::flow::{Ask, Flow, Mode, Out};
 use crate::proto::{
     CommitReplayRequest, CommitReplayResponse, FetchRequest, FetchResponse, ReplayPreset,
 };
 use crate::replay::{self, ReplayIdError};
+use crate::responses::Responses;
 use crate::{PubSub, Stream, auth};
 
 pub(crate) fn subscribe(

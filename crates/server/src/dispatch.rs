@@ -104,8 +104,11 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
                 return unavailable("no node to pass the request on to");
             };
             let span = tracing::info_span!("org", id = %made.key(), to = %holder.node);
-            let passed =
-                Box::pin(tracing::Instrument::instrument(f.http(request, &holder), span)).await;
+            let passed = Box::pin(tracing::Instrument::instrument(
+                f.http(request, &holder),
+                span,
+            ))
+            .await;
             return passed.unwrap_or_else(|unreachable| {
                 // Asked of the database again next time: the node may have died.
                 made.forget_holder();

@@ -205,7 +205,10 @@ async fn load_contacts(
     let restart_secs = restart(t, bin).await?;
     let restarted = t.rss();
     let counted = count(http, t, "Contact").await?;
-    anyhow::ensure!(counted == made, "COUNT() says {counted} Contacts, not {made}");
+    anyhow::ensure!(
+        counted == made,
+        "COUNT() says {counted} Contacts, not {made}"
+    );
     Ok(json!({
         "records": made,
         "load_secs": load_secs,
