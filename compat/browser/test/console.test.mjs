@@ -258,6 +258,10 @@ describe('the browser console in Chromium', { timeout: 180000 }, () => {
       assert.equal(await page.locator('#schema-ids tbody tr').count(), 2);
       await shot('schema-events');
       await page.click(`#schema-ids a[href="#schema/id/${oldId}"]`);
+      // The new schema's fields stay on the page until the old one's replace them: wait
+      // for the page to be the old schema's (a timeout here if it still shows Carrier__c).
+      await page.waitForURL(new RegExp(`#schema/id/${oldId}$`));
+      await page.locator('#avro-fields td', { hasText: 'Carrier__c' }).waitFor({ state: 'detached', timeout: 10000 });
       await page.locator('#avro-fields td', { hasText: 'Order_Number__c' }).waitFor();
       assert.equal(await page.locator('#avro-fields td', { hasText: 'Carrier__c' }).count(), 0, 'the old schema has no Carrier__c');
     } else {
