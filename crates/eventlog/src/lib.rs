@@ -371,6 +371,20 @@ impl EventLog {
         now_ms: i64,
         commit: impl FnOnce(Vec<Write>) -> Result<(), E>,
     ) -> Result<Appended, E> {
+        let published = self.append_serially(events, now_ms, commit)?;
+        if self.retained_bytes() > self.hard_cap() {
+            self.catch_up_with_the_cap(now_ms);
+        }
+        Ok(published)
+    }
+
+    /// The appending itself, one caller at a time.
+    fn append_serially<E>(
+        &self,
+        events: Vec<NewEvent>,
+        now_ms: i64,
+        commit: impl FnOnce(Vec<Write>) -> Result<(), E>,
+    ) -> Result<Appended, E> {
         let _serial = self.append.locked();
         let first = self.lock().next_id;
         let next = first + events.len() as u64;
@@ -434,6 +448,16 @@ impl EventLog {
         self.config
             .max_bytes
             .saturating_add(self.config.max_bytes / 4)
+    }
+
+    /// The size past which an append sweeps the log itself before it returns: the cap and
+    /// a half. The sweeper keeps the log below it by far (a 40 s flood of 1 KB events
+    /// peaked at 1.28 GB against a 1 GiB cap); this bounds the log, on disk and in memory,
+    /// should the appends ever outrun it (a slow disk).
+    pub(crate) fn hard_cap(&self) -> u64 {
+        self.config
+            .max_bytes
+            .saturating_add(self.config.max_bytes / 2)
     }
 
     /// Waits until the retained bytes pass the size cap by a quarter (the sweeper calls

@@ -41,6 +41,28 @@ impl EventLog {
         }
     }
 
+    /// A whole sweep without pauses, run by an append that found the log past its hard
+    /// cap (the sweeper fell behind): that append returns once the log is back within its
+    /// cap (others append between the steps). A failure is logged; the sweeper tries
+    /// again.
+    pub(crate) fn catch_up_with_the_cap(&self, now_ms: i64) {
+        tracing::warn!(
+            retained_bytes = self.retained_bytes(),
+            cap = self.config.max_bytes,
+            "The event log passed its size cap by half: appends wait for a sweep."
+        );
+        loop {
+            match self.expire_step(now_ms) {
+                Ok((_, true)) => {}
+                Ok((_, false)) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Sweep after an append failed.");
+                    return;
+                }
+            }
+        }
+    }
+
     /// One step of [`EventLog::expire`]: how many events it removed, and whether it
     /// stopped at its limit with more to remove.
     fn expire_step(&self, now_ms: i64) -> Result<(usize, bool), StoreError> {

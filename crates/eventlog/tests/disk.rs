@@ -74,3 +74,39 @@ fn disk_stays_within_three_times_the_cap_and_shrinks_when_events_expire() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn appends_keep_the_log_within_the_cap_and_a_half_when_no_sweeper_runs() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let log = EventLog::open(
+        store.clone(),
+        LogConfig {
+            max_bytes: CAP,
+            expire_step: 64,
+            ..LogConfig::default()
+        },
+    )
+    .unwrap();
+    // 10 MB of 1 KB events, five times the cap, and nobody sweeping.
+    let mut largest = 0;
+    for batch in 0..100u64 {
+        let events = (0..100)
+            .map(|i| NewEvent {
+                kind: "E".into(),
+                class: 0,
+                payload: vec![(batch + i) as u8; 1000],
+            })
+            .collect();
+        log.append(events, 0, |w| store.commit(&Batch { writes: w }))
+            .unwrap();
+        largest = largest.max(log.retained_bytes());
+    }
+    assert!(
+        largest <= CAP + CAP / 2,
+        "the log held {largest} bytes against a cap of {CAP}"
+    );
+    // The oldest went: what is kept is every event after the last one expired.
+    assert_eq!(log.last_replay_id(), 10_000);
+    assert!(log.earliest(0) > 0);
+    assert_eq!(log.earliest(0) + log.retained() as u64, 10_000);
+}

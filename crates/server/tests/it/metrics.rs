@@ -8,7 +8,7 @@ use crate::bayeux::{connect, handshake, oauth, post};
 use crate::bulk2::{new_job, patch_state, upload, wait};
 use crate::{bin, create};
 
-fn scrape(s: &Server) -> String {
+pub(crate) fn scrape(s: &Server) -> String {
     let r = s
         .http()
         .get(format!("{}/metrics", s.base()))
@@ -25,7 +25,7 @@ fn scrape(s: &Server) -> String {
 }
 
 /// The value of the series `name{labels}` (exactly as written), if served.
-fn value(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn value(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
