@@ -443,23 +443,6 @@ impl EventLog {
         Ok(published)
     }
 
-    /// The size past which the sweeper is woken: the cap and a quarter.
-    pub(crate) fn cap_with_slack(&self) -> u64 {
-        self.config
-            .max_bytes
-            .saturating_add(self.config.max_bytes / 4)
-    }
-
-    /// The size past which an append sweeps the log itself before it returns: the cap and
-    /// a half. The sweeper keeps the log below it by far (a 40 s flood of 1 KB events
-    /// peaked at 1.28 GB against a 1 GiB cap); this bounds the log, on disk and in memory,
-    /// should the appends ever outrun it (a slow disk).
-    pub(crate) fn hard_cap(&self) -> u64 {
-        self.config
-            .max_bytes
-            .saturating_add(self.config.max_bytes / 2)
-    }
-
     /// Waits until the retained bytes pass the size cap by a quarter (the sweeper calls
     /// [`EventLog::expire`] then).
     pub async fn over_cap(&self) {

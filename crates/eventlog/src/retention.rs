@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use forcebus_store::{Batch, StoreError, Write};
 
-use crate::{EventLog, Inner, RetentionClass};
+use crate::{EventLog, Inner, Meta, RetentionClass};
 
 /// Payload bytes one storage commit of an expiry removes at most, as it removes at most
 /// [`crate::LogConfig::expire_step`] events: a sweep that removes more (a busy log passing
@@ -14,6 +14,32 @@ use crate::{EventLog, Inner, RetentionClass};
 /// appends go on between them instead of waiting seconds for one long delete (and the
 /// freeing of its pages) to end.
 const STEP_BYTES: u64 = 4 << 20;
+
+/// What one step of a sweep removes: each class's events through an id, within the step's
+/// limits.
+struct Step {
+    through: BTreeMap<RetentionClass, u64>,
+    /// The step's events and their payload bytes.
+    events: usize,
+    freed: u64,
+    max_events: usize,
+    /// Whether the step reached a limit with more to remove.
+    stopped: bool,
+}
+
+impl Step {
+    /// Takes `m` into the step; `false`, and stopped, when the step is full.
+    fn take(&mut self, m: Meta) -> bool {
+        if self.events >= self.max_events || self.freed >= STEP_BYTES {
+            self.stopped = true;
+            return false;
+        }
+        self.through.insert(m.class, m.replay_id);
+        self.events += 1;
+        self.freed += u64::from(m.size);
+        true
+    }
+}
 
 impl EventLog {
     /// Removes events past their retention at `now_ms`, and the oldest beyond the size
@@ -63,18 +89,35 @@ impl EventLog {
         }
     }
 
+    /// The size past which the sweeper is woken: the cap and a quarter.
+    pub(crate) fn cap_with_slack(&self) -> u64 {
+        self.config
+            .max_bytes
+            .saturating_add(self.config.max_bytes / 4)
+    }
+
+    /// The size past which an append sweeps the log itself before it returns: the cap and
+    /// a half. The sweeper keeps the log below it by far (a 40 s flood of 1 KB events
+    /// peaked at 1.28 GB against a 1 GiB cap); this bounds the log, on disk and in memory,
+    /// should the appends ever outrun it (a slow disk).
+    pub(crate) fn hard_cap(&self) -> u64 {
+        self.config
+            .max_bytes
+            .saturating_add(self.config.max_bytes / 2)
+    }
+
     /// One step of [`EventLog::expire`]: how many events it removed, and whether it
     /// stopped at its limit with more to remove.
     fn expire_step(&self, now_ms: i64) -> Result<(usize, bool), StoreError> {
         let _serial = self.append.locked();
         let mut inner = self.lock();
-        let mut through: BTreeMap<RetentionClass, u64> = BTreeMap::new();
-        let mut bytes = inner.bytes;
-        let (mut counted, mut counted_bytes) = (0usize, 0u64);
-        let step = self.config.expire_step.max(1);
-        let full =
-            |counted: usize, counted_bytes: u64| counted >= step || counted_bytes >= STEP_BYTES;
-        let mut stopped = false;
+        let mut step = Step {
+            through: BTreeMap::new(),
+            events: 0,
+            freed: 0,
+            max_events: self.config.expire_step.max(1),
+            stopped: false,
+        };
         // Each class expires a prefix, in replay-id order: the first event of a class still
         // within retention keeps every later one of that class, even one stamped earlier
         // (a publish that read the clock before a test control moved it forward).
@@ -87,37 +130,34 @@ impl EventLog {
                 kept_from.insert(m.class);
                 continue;
             }
-            if full(counted, counted_bytes) {
-                stopped = true;
+            if !step.take(m) {
                 break;
             }
-            through.insert(m.class, m.replay_id);
-            bytes -= m.size as u64;
-            (counted, counted_bytes) = (counted + 1, counted_bytes + m.size as u64);
         }
         // Then the oldest left, whatever their class, while past the size cap. Within a
         // class removal stays a prefix: anything of it at or below its `through` goes.
         for m in inner.index.iter() {
-            if stopped || bytes <= self.config.max_bytes {
+            if step.stopped || inner.bytes - step.freed <= self.config.max_bytes {
                 break;
             }
-            if through.get(&m.class).is_some_and(|t| m.replay_id <= *t) {
+            if step
+                .through
+                .get(&m.class)
+                .is_some_and(|t| m.replay_id <= *t)
+            {
                 continue;
             }
-            if full(counted, counted_bytes) {
-                stopped = true;
+            if !step.take(m) {
                 break;
             }
-            through.insert(m.class, m.replay_id);
-            bytes -= m.size as u64;
-            (counted, counted_bytes) = (counted + 1, counted_bytes + m.size as u64);
         }
-        if through.is_empty() {
+        if step.through.is_empty() {
             return Ok((0, false));
         }
         // Not waited for: were it lost, the events and the mark of their expiry both
         // come back, and a later sweep removes them again.
-        Ok((self.remove_through(&mut inner, through, false)?, stopped))
+        let removed = self.remove_through(&mut inner, step.through, false)?;
+        Ok((removed, step.stopped))
     }
 
     /// Removes every retained event (an org's reset): replay ids go on from where they
