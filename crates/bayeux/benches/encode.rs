@@ -113,7 +113,7 @@ fn world() -> World {
     let fields = json!({"Sent__c": "1732262400000000", "Body__c": "x".repeat(100)});
     org.publish(
         &caller,
-        &[(def, fields.as_object().unwrap().clone(), None)],
+        &[(def, fields.as_object().unwrap().clone().into(), None)],
         true,
     )
     .unwrap()

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use forcebus_avro::{Schema as S, Value as A};
-use forcebus_meta::{FieldType, ObjectDef};
+use forcebus_avro::{Field, Schema as S, Value as A};
+use forcebus_meta::{FieldDef, FieldType, ObjectDef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -80,14 +80,7 @@ impl Stored {
         let schema = schema.avro();
         let avro =
             forcebus_avro::encode(schema, &self.avro_record(schema, true)?).map_err(|_| None)?;
-        let mut out = Vec::with_capacity(5 + self.schema.len() + self.uuid.len() + avro.len());
-        out.push(LOG_FORM);
-        for part in [self.schema.as_bytes(), self.uuid.as_bytes()] {
-            out.extend_from_slice(&u16::try_from(part.len()).map_err(|_| None)?.to_le_bytes());
-            out.extend_from_slice(part);
-        }
-        out.extend_from_slice(&avro);
-        Ok(out)
+        log_entry(&self.schema, &self.uuid, &avro).ok_or(None)
     }
 
     /// The Avro payload against `schema` (the schema this event was published with). A
@@ -105,22 +98,41 @@ impl Stored {
         let values = rec
             .fields
             .iter()
-            .map(|f| {
-                let v = self.payload.get(&f.name);
-                match (&f.schema, v.filter(|v| !v.is_null())) {
-                    (S::Union(branches), Some(v)) if strict => branches
-                        .get(1)
-                        .and_then(|inner| avro_scalar(inner, v))
-                        .map(|a| A::Union(1, Box::new(a)))
-                        .ok_or_else(|| Some(f.name.clone())),
-                    (S::Union(_), _) => Ok(nullable(&f.schema, v)),
-                    (scalar, v) => v
-                        .and_then(|v| avro_scalar(scalar, v))
-                        .ok_or_else(|| Some(f.name.clone())),
-                }
-            })
+            .map(|f| avro_field(f, self.payload.get(&f.name), strict))
             .collect::<Result<Vec<A>, Option<String>>>()?;
         Ok(A::Record(values))
+    }
+}
+
+/// A platform event's log entry ([`LOG_FORM`]): the schema id and the `EventUuid`, each
+/// a little-endian `u16` length and its bytes, then the Avro payload. `None` when either
+/// is longer than a `u16` can say.
+pub fn log_entry(schema_id: &str, uuid: &str, avro: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(5 + schema_id.len() + uuid.len() + avro.len());
+    out.push(LOG_FORM);
+    for part in [schema_id.as_bytes(), uuid.as_bytes()] {
+        out.extend_from_slice(&u16::try_from(part.len()).ok()?.to_le_bytes());
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(avro);
+    Some(out)
+}
+
+/// One field of an event's Avro record from its stored value (`None`: the event has
+/// none). A nullable field's value that its type cannot hold is an error naming the field
+/// when `strict`, and null otherwise; a value a required field's type cannot hold is
+/// always an error.
+pub fn avro_field(f: &Field, v: Option<&Value>, strict: bool) -> Result<A, Option<String>> {
+    match (&f.schema, v.filter(|v| !v.is_null())) {
+        (S::Union(branches), Some(v)) if strict => branches
+            .get(1)
+            .and_then(|inner| avro_scalar(inner, v))
+            .map(|a| A::Union(1, Box::new(a)))
+            .ok_or_else(|| Some(f.name.clone())),
+        (S::Union(_), _) => Ok(nullable(&f.schema, v)),
+        (scalar, v) => v
+            .and_then(|v| avro_scalar(scalar, v))
+            .ok_or_else(|| Some(f.name.clone())),
     }
 }
 
@@ -254,30 +266,37 @@ pub fn values_from_avro(event: &ObjectDef, schema: &S, value: &A) -> Map<String,
         }
     }
     for f in event.fields.iter().filter(|f| f.custom) {
-        // `to_json` shows a union's value under its branch name, as Avro's JSON does.
-        let v = match m.get(&f.name) {
-            Some(Value::Object(branch)) if branch.len() == 1 => {
-                branch.values().next().cloned().unwrap_or(Value::Null)
-            }
-            Some(v) => v.clone(),
-            None => Value::Null,
-        };
-        let v = match (f.ftype, v) {
-            (FieldType::Datetime, Value::Number(n)) => n
-                .as_i64()
-                .and_then(time::datetime_text)
-                .map_or(Value::Null, Value::String),
-            (FieldType::Date, Value::Number(n)) => n
-                .as_i64()
-                .and_then(time::date_text)
-                .map_or(Value::Null, Value::String),
-            (_, v) => v,
-        };
+        let v = field_from_json(f, m.get(&f.name).cloned());
         if !v.is_null() {
             out.insert(f.name.clone(), v);
         }
     }
     out
+}
+
+/// A custom field's value as a client would have sent it over REST, from the JSON of its
+/// Avro value ([`forcebus_avro::to_json`]; `None` when the record has no such field):
+/// datetimes and dates, which Avro holds as numbers, as text.
+pub fn field_from_json(f: &FieldDef, json: Option<Value>) -> Value {
+    // `to_json` shows a union's value under its branch name, as Avro's JSON does.
+    let v = match json {
+        Some(Value::Object(branch)) if branch.len() == 1 => {
+            branch.into_iter().next().map_or(Value::Null, |(_, v)| v)
+        }
+        Some(v) => v,
+        None => Value::Null,
+    };
+    match (f.ftype, v) {
+        (FieldType::Datetime, Value::Number(n)) => n
+            .as_i64()
+            .and_then(time::datetime_text)
+            .map_or(Value::Null, Value::String),
+        (FieldType::Date, Value::Number(n)) => n
+            .as_i64()
+            .and_then(time::date_text)
+            .map_or(Value::Null, Value::String),
+        (_, v) => v,
+    }
 }
 
 #[cfg(test)]

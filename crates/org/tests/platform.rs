@@ -47,7 +47,7 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
     let fields = fields.as_object().unwrap().clone();
 
     // The current form, through the org.
-    org.publish(&caller, &[(def.clone(), fields.clone(), None)], true)
+    org.publish(&caller, &[(def.clone(), fields.clone().into(), None)], true)
         .unwrap()
         .wait()
         .unwrap()

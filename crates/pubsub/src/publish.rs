@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use forcebus_org::RecordId;
+use forcebus_org::platform::Fields;
 
 use crate::error::{PubSubError, rpc_id};
 use crate::proto::{
@@ -445,15 +446,22 @@ impl PubSub {
             return Err(PubSubError::PublishNotAllowed(topic.name.clone()));
         };
         let mut inputs = Vec::with_capacity(accepted.len());
-        for a in &accepted {
-            let schema = self
-                .schema(&a.schema_id)
-                .ok_or_else(|| PubSubError::SchemaNotFound(a.schema_id.clone()))?;
-            inputs.push((
-                def.clone(),
-                forcebus_events::platform::values_from_avro(&def.object, &schema, &a.value),
-                Some(a.id.clone()),
-            ));
+        for a in accepted {
+            // In the definition's current schema, the record is checked and encoded as
+            // it is; in an older one, through the field values it gives.
+            let fields = if a.schema_id == def.schema_id {
+                Fields::Avro(a.value)
+            } else {
+                let schema = self
+                    .schema(&a.schema_id)
+                    .ok_or_else(|| PubSubError::SchemaNotFound(a.schema_id.clone()))?;
+                Fields::Json(forcebus_events::platform::values_from_avro(
+                    &def.object,
+                    &schema,
+                    &a.value,
+                ))
+            };
+            inputs.push((def.clone(), fields, Some(a.id)));
         }
         let caller = forcebus_org::Caller::pubsub(user);
         // Pub/Sub publishes each event on its own: one bad event fails only itself.

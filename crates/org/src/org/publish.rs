@@ -56,8 +56,8 @@ impl crate::Org {
         let results = results
             .into_iter()
             .map(|r| {
-                r.map(|(_, s, _)| Published {
-                    uuid: s.uuid,
+                r.map(|(_, uuid, _)| Published {
+                    uuid,
                     replay_id: ids.next().unwrap_or(0),
                 })
             })

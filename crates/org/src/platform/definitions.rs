@@ -163,34 +163,21 @@ impl EventDef {
                 .object
                 .field(name)
                 .ok_or_else(|| OrgError::no_such_field(&self.object.name, name))?;
-            if !f.createable {
-                return Err(crate::value::not_writable(f));
-            }
-            values.insert(f.name.clone(), crate::value::coerce(f, raw)?);
+            values.insert(f.name.clone(), given(f, raw)?);
         }
         let mut payload = Map::new();
         payload.insert("CreatedDate".into(), json!(created_date));
         payload.insert("CreatedById".into(), json!(created_by));
         let mut missing = Vec::new();
         for f in self.object.fields.iter().filter(|f| f.custom) {
-            let v = match values.remove(&f.name) {
-                Some(v) => v,
-                None if f.ftype == FieldType::Boolean => {
-                    f.default_value.clone().unwrap_or(Value::Bool(false))
-                }
-                None => Value::Null,
-            };
+            let v = or_default(f, values.remove(&f.name));
             if v.is_null() && !f.nillable {
                 missing.push(f.name.clone());
             }
             payload.insert(f.name.clone(), v);
         }
         if !missing.is_empty() {
-            return Err(OrgError {
-                code: Code::RequiredFieldMissing,
-                message: format!("Required fields are missing: [{}]", missing.join(", ")),
-                fields: missing,
-            });
+            return Err(missing_fields(missing));
         }
         let stored = Stored {
             schema: self.schema_id.clone(),
@@ -205,15 +192,53 @@ impl EventDef {
     /// refused here rather than stored as null.
     pub fn log_form(&self, stored: &Stored) -> Result<Vec<u8>, OrgError> {
         stored.to_log(&self.schema).map_err(|misfit| {
-            let field = misfit.as_deref().and_then(|name| self.object.field(name));
-            match (field, field.and_then(|f| stored.payload.get(&f.name))) {
-                (Some(f), Some(v)) => crate::value::out_of_range(f, v),
-                _ => OrgError::new(
-                    Code::UnknownException,
-                    "The event cannot be encoded in its schema",
-                ),
-            }
+            let value = misfit.as_deref().and_then(|name| {
+                let f = self.object.field(name)?;
+                stored.payload.get(&f.name)
+            });
+            self.misfit(misfit.as_deref(), value)
         })
+    }
+
+    /// Why an event could not be encoded: `field`'s value `value` is out of its Avro
+    /// type's range, or (neither known) the schema refused it.
+    pub(super) fn misfit(&self, field: Option<&str>, value: Option<&Value>) -> OrgError {
+        match (field.and_then(|name| self.object.field(name)), value) {
+            (Some(f), Some(v)) => crate::value::out_of_range(f, v),
+            _ => OrgError::new(
+                Code::UnknownException,
+                "The event cannot be encoded in its schema",
+            ),
+        }
+    }
+}
+
+/// A value a publisher gave field `f`, as stored: refused when the field cannot be
+/// written or the value does not fit it.
+pub(super) fn given(f: &FieldDef, raw: &Value) -> Result<Value, OrgError> {
+    if !f.createable {
+        return Err(crate::value::not_writable(f));
+    }
+    crate::value::coerce(f, raw)
+}
+
+/// Custom field `f`'s stored value: the one given, else a checkbox's default, else null.
+pub(super) fn or_default(f: &FieldDef, given: Option<Value>) -> Value {
+    match given {
+        Some(v) => v,
+        None if f.ftype == FieldType::Boolean => {
+            f.default_value.clone().unwrap_or(Value::Bool(false))
+        }
+        None => Value::Null,
+    }
+}
+
+/// The error of an event whose required fields were left empty.
+pub(super) fn missing_fields(missing: Vec<String>) -> OrgError {
+    OrgError {
+        code: Code::RequiredFieldMissing,
+        message: format!("Required fields are missing: [{}]", missing.join(", ")),
+        fields: missing,
     }
 }
 

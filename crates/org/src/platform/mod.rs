@@ -21,6 +21,7 @@
 //! the Streaming API shows it as `{"schema", "payload", "event": {"EventUuid", "replayId"}}`
 
 mod definitions;
+mod from_avro;
 pub(crate) mod publish;
 pub(crate) mod registry;
 #[cfg(test)]
@@ -28,7 +29,7 @@ mod tests;
 
 pub use definitions::{EventConfig, EventDef, PublishBehavior, rest_id};
 pub use forcebus_events::platform::Stored;
-pub use publish::{Published, ToPublish};
+pub use publish::{Fields, Published, ToPublish};
 pub(crate) use registry::Registry;
 
 /// Retention class of platform events (72 hours, like change events).

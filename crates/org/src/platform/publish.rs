@@ -12,10 +12,25 @@ use crate::error::{Code, OrgError};
 
 /// An event to publish: its definition, its field values, and its `EventUuid` when the
 /// publisher chose one.
-pub type ToPublish = (Arc<EventDef>, Map<String, Value>, Option<String>);
+pub type ToPublish = (Arc<EventDef>, Fields, Option<String>);
 
-/// An event ready to append: its kind, its document and that document serialised.
-pub(crate) type Prepared = (String, Stored, Vec<u8>);
+/// An event's field values as its publisher sent them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fields {
+    /// Field names and values, as a REST client sends them.
+    Json(Map<String, Value>),
+    /// A Pub/Sub client's Avro record, in the definition's current schema.
+    Avro(forcebus_avro::Value),
+}
+
+impl From<Map<String, Value>> for Fields {
+    fn from(values: Map<String, Value>) -> Self {
+        Self::Json(values)
+    }
+}
+
+/// An event ready to append: its kind, its `EventUuid` and its log form.
+pub(crate) type Prepared = (String, String, Vec<u8>);
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +50,9 @@ impl EventDef {
         created_by: &str,
         created_date: &str,
     ) -> Result<Stored, OrgError> {
-        prepare(self, values, created_by, created_date, &None).map(|(_, stored, _)| stored)
+        let stored = self.prepare_as(values, created_by, created_date, None)?;
+        fits(&self.log_form(&stored)?)?;
+        Ok(stored)
     }
 }
 
@@ -43,13 +60,27 @@ impl EventDef {
 /// stored form are the same bytes.
 pub(crate) fn prepare(
     def: &EventDef,
-    values: &Map<String, Value>,
+    fields: &Fields,
     created_by: &str,
     created_date: &str,
     uuid: &Option<String>,
 ) -> Result<Prepared, OrgError> {
-    let stored = def.prepare_as(values, created_by, created_date, uuid.as_deref())?;
-    let bytes = def.log_form(&stored)?;
+    let (uuid, bytes) = match fields {
+        Fields::Json(values) => {
+            let stored = def.prepare_as(values, created_by, created_date, uuid.as_deref())?;
+            let bytes = def.log_form(&stored)?;
+            (stored.uuid, bytes)
+        }
+        Fields::Avro(record) => {
+            def.prepare_avro(record, created_by, created_date, uuid.as_deref())?
+        }
+    };
+    fits(&bytes)?;
+    Ok((def.name().to_owned(), uuid, bytes))
+}
+
+/// Refuses an event whose log form is past [`MAX_EVENT_BYTES`].
+fn fits(bytes: &[u8]) -> Result<(), OrgError> {
     if bytes.len() > MAX_EVENT_BYTES {
         return Err(OrgError::new(
             Code::LimitExceeded,
@@ -59,5 +90,5 @@ pub(crate) fn prepare(
             ),
         ));
     }
-    Ok((def.name().to_owned(), stored, bytes))
+    Ok(())
 }

@@ -166,7 +166,8 @@ async fn publish_and_subscribe_platform_events() {
                 json!({"Order_Number__c": "ORD-3", "Carrier__c": "UPS"})
                     .as_object()
                     .unwrap()
-                    .clone(),
+                    .clone()
+                    .into(),
                 None,
             )],
             true,
@@ -248,7 +249,11 @@ async fn custom_event_channels_subscribe_only() {
             &w.caller,
             &[(
                 def,
-                json!({"Order_Number__c": "A"}).as_object().unwrap().clone(),
+                json!({"Order_Number__c": "A"})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+                    .into(),
                 None,
             )],
             true,

@@ -205,7 +205,7 @@ fn create_with_events(run: &mut Run<'_>, work: &mut Work<'_>, req: Request) -> V
                     let uuid = uuid?;
                     run.after
                         .events
-                        .push((def.clone(), fields.clone(), Some(uuid.clone())));
+                        .push((def.clone(), fields.clone().into(), Some(uuid.clone())));
                     Ok(Published { uuid, replay_id: 0 })
                 })
                 .collect()

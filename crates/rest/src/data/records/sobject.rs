@@ -68,7 +68,7 @@ fn publish(
     let now = forcebus_org::clock::format_datetime(run.app.org.clock().now());
     let prepared = def.check(&fields, &created_by, &now)?;
     let uuid = prepared.uuid.clone();
-    let item: ToPublish = (def.clone(), fields, Some(uuid.clone()));
+    let item: ToPublish = (def.clone(), fields.into(), Some(uuid.clone()));
     let published = if def.config.publish_behavior == PublishBehavior::PublishAfterCommit {
         run.after.events.push(item);
         Ok(forcebus_org::platform::Published { uuid, replay_id: 0 })
