@@ -165,15 +165,22 @@ pub(crate) fn log_view(b: &[u8]) -> Option<LogView<'_>> {
     })
 }
 
+/// [`avro_event`] of an entry in the log form, read in place (its payload a slice of the
+/// entry); `None` for an entry in an earlier version's JSON form.
+pub fn avro_event_in_place(entry: &Bytes) -> Option<AvroEvent> {
+    let v = log_view(entry)?;
+    Some(AvroEvent {
+        uuid: v.uuid.to_owned(),
+        schema_id: v.schema.to_owned(),
+        payload: entry.slice(v.avro_at..),
+    })
+}
+
 /// A platform event's log entry as the Pub/Sub API delivers it: its `EventUuid`, the
 /// schema id it was published with, and its payload in that schema.
 pub fn avro_event(entry: &Bytes, schemas: &Schemas) -> Option<AvroEvent> {
-    if let Some(v) = log_view(entry) {
-        return Some(AvroEvent {
-            uuid: v.uuid.to_owned(),
-            schema_id: v.schema.to_owned(),
-            payload: entry.slice(v.avro_at..),
-        });
+    if let Some(event) = avro_event_in_place(entry) {
+        return Some(event);
     }
     let stored: Stored = serde_json::from_slice(entry).ok()?;
     let schema = schemas.avro(&stored.schema)?;

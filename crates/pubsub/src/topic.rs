@@ -98,10 +98,11 @@ impl PubSub {
         None
     }
 
-    /// A log event as delivered on `topic`: its UUID, schema id and Avro payload. The
-    /// rendering is computed once per event and shared by every subscriber (a custom
-    /// channel's enriched events excepted: their payload is the channel's own). `None`
-    /// when the stored event cannot be rendered (logged).
+    /// A log event as delivered on `topic`: its UUID, schema id and Avro payload. A
+    /// platform event's is read from its log form in place; a change event's is computed
+    /// once per event and shared by every subscriber (a custom channel's enriched events
+    /// excepted: their payload is the channel's own). `None` when the stored event cannot
+    /// be rendered (logged).
     pub fn render(&self, topic: &Topic, e: &Event) -> Option<ProducerEvent> {
         let bytes = match &topic.render {
             Render::Change {
@@ -117,7 +118,19 @@ impl PubSub {
             Render::Change {
                 custom_channel: None,
             } => self.shared(e),
-            Render::Platform => e.encoded(FORMAT, |e| self.encode_platform(e)),
+            Render::Platform => {
+                // The log form holds the payload as delivered: read in place, with no
+                // encoding to compute or to keep beside the event.
+                if let Some(a) = forcebus_events::platform::avro_event_in_place(&e.payload) {
+                    return Some(ProducerEvent {
+                        id: a.uuid,
+                        schema_id: a.schema_id,
+                        payload: a.payload,
+                        headers: Vec::new(),
+                    });
+                }
+                e.encoded(FORMAT, |e| self.encode_platform(e))
+            }
         };
         if bytes.is_empty() {
             return None;
