@@ -16,6 +16,12 @@
 //! validates while this one's fsync runs. Its result may be acknowledged, and its events
 //! are shown, only once [`Committing::wait`] or [`Committing::wait_async`] returns.
 
+mod committing;
+mod work;
+
+pub use committing::{Committing, rolled_back};
+pub use work::Work;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -25,7 +31,7 @@ use forcebus_store::{Batch, StoreError, StoredRecord, Write};
 
 use crate::Org;
 use crate::caller::Caller;
-use crate::error::{Code, OrgError};
+use crate::error::OrgError;
 use crate::id::RecordId;
 use crate::record::Record;
 use crate::state::{ORG, State};
@@ -56,173 +62,6 @@ impl Mode {
         bulk_load: false,
         seed: false,
     };
-}
-
-/// A result that may be acknowledged only once its commit is durable.
-#[derive(Debug)]
-#[must_use = "a write may be acknowledged, and its events are shown, only once waited for"]
-pub struct Committing<T> {
-    result: T,
-    commit: Commit,
-    /// The write, under way until its commit is durable.
-    underway: Option<crate::org::underway::Underway>,
-}
-
-impl<T> Committing<T> {
-    pub(crate) fn new(result: T, commit: Commit) -> Self {
-        Self {
-            result,
-            commit,
-            underway: None,
-        }
-    }
-
-    /// The same, with the write under way until its commit is durable.
-    pub(crate) fn holding(mut self, underway: crate::org::underway::Underway) -> Self {
-        self.underway = Some(underway);
-        self
-    }
-
-    /// The result now, and the commit to wait for before acknowledging it (for a caller
-    /// that hands the waiting to another task).
-    pub fn into_parts(self) -> (T, Commit) {
-        (self.result, self.commit)
-    }
-
-    /// The result, before the commit is durable (to go on with work that builds on it
-    /// while another thread waits; it may be acknowledged only once that wait returns).
-    pub fn result(&self) -> &T {
-        &self.result
-    }
-
-    /// Waits (blocking this thread) until the commit is durable.
-    pub fn wait(self) -> Result<T, StoreError> {
-        self.commit.wait()?;
-        Ok(self.result)
-    }
-
-    /// Waits, without blocking a thread, until the commit is durable.
-    pub async fn wait_async(self) -> Result<T, StoreError> {
-        self.commit.wait_async().await?;
-        Ok(self.result)
-    }
-
-    /// The same commit, with its result turned into another.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Committing<U> {
-        Committing {
-            result: f(self.result),
-            commit: self.commit,
-            underway: self.underway,
-        }
-    }
-}
-
-/// The error every successful operation of a rolled-back all-or-none transaction gets.
-pub fn rolled_back() -> OrgError {
-    OrgError::new(
-        Code::AllOrNoneOperationRolledBack,
-        "Record rolled back because not all records were valid and the request was using \
-         AllOrNone header",
-    )
-}
-
-/// An interactive transaction under way ([`Org::transaction`]): operations applied one at
-/// a time against an overlay of the committed state, and reads that see them.
-pub struct Work<'a> {
-    txn: Txn<'a>,
-    /// Other writes to store with the transaction's records: keyed values and blobs.
-    extra: Vec<Write>,
-}
-
-impl std::fmt::Debug for Work<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Work")
-            .field("touched", &self.txn.order.len())
-            .finish()
-    }
-}
-
-impl Work<'_> {
-    /// Applies one operation. A failed one leaves nothing behind.
-    pub fn apply(&mut self, op: Op) -> Result<Outcome, OrgError> {
-        self.txn.apply(op)
-    }
-
-    /// Stores a keyed value with the transaction, in the same storage commit as its
-    /// records (a bulk job's progress, say): both are written, or neither.
-    pub fn put_value(&mut self, space: &str, key: &str, value: Option<String>) {
-        self.extra.push(Write::Put {
-            space: space.to_owned(),
-            key: key.to_owned(),
-            value,
-        });
-    }
-
-    /// Stores a blob with the transaction, in the same storage commit as its records (a
-    /// bulk chunk's results on a store other nodes read too).
-    pub fn put_blob(&mut self, key: &str, data: Vec<u8>) {
-        self.extra.push(Write::PutBlob {
-            key: key.to_owned(),
-            data: Some(data.into()),
-        });
-    }
-
-    /// Applies `ops` together: if one fails, none of them stays (the others get
-    /// [`rolled_back`]), and the transaction is as it was before.
-    pub fn apply_all_or_none(&mut self, ops: Vec<Op>) -> Vec<Result<Outcome, OrgError>> {
-        let saved = self.txn.savepoint();
-        let mut results: Vec<Result<Outcome, OrgError>> =
-            ops.into_iter().map(|op| self.txn.apply(op)).collect();
-        if results.iter().any(Result::is_err) {
-            self.txn.rollback_to(saved);
-            for r in results.iter_mut().filter(|r| r.is_ok()) {
-                *r = Err(rolled_back());
-            }
-        } else {
-            self.txn.release(saved);
-        }
-        results
-    }
-
-    /// A record as this transaction sees it, deleted or not.
-    pub fn get(&self, id: RecordId) -> Option<&Record> {
-        self.txn.current(&id)
-    }
-
-    /// Every record of `object` (canonical name) as this transaction sees it, deleted ones
-    /// included.
-    pub fn scan(&self, object: &str) -> impl Iterator<Item = &Record> {
-        self.txn.scan(object)
-    }
-
-    /// Live records of `object` whose external-id `field` equals `value`, as this
-    /// transaction sees them.
-    pub fn find_by_external_id(
-        &self,
-        object: &str,
-        field: &str,
-        value: &str,
-    ) -> Result<Vec<RecordId>, OrgError> {
-        self.txn.find_by_external_id(object, field, value)
-    }
-
-    /// Runs a SOQL query over the committed state with this transaction's changes.
-    pub fn query(
-        &self,
-        text: &str,
-        ctx: &forcebus_soql::Context,
-        visible: &dyn Fn(&forcebus_meta::ObjectDef) -> bool,
-    ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
-        let major = crate::meta::major_version(&ctx.version);
-        let plan = forcebus_soql::prepare_at(text, self.txn.schema, visible, major)?;
-        let view = crate::query::View::new(
-            self.txn.state,
-            self.txn.schema,
-            Some((&self.txn.overlay, &self.txn.order)),
-            ctx,
-        );
-        Ok(forcebus_soql::execute(&plan, &view, ctx))
-    }
 }
 
 /// What a committed transaction was, for change events to join.
