@@ -276,17 +276,17 @@ fn every_type() -> EventDef {
     .expect("valid")
 }
 
+/// The fields of a definition's schema.
+fn schema_fields(def: &EventDef) -> &[forcebus_avro::Field] {
+    &def.schema.avro().as_record().expect("a record").fields
+}
+
 proptest::proptest! {
     /// A Pub/Sub record in the definition's own schema, checked and encoded in place,
     /// gives the bytes (or the error) the general path gives through field maps.
     #[test]
     fn avro_and_json_publishing_agree(
-        values in every_type()
-            .schema
-            .avro()
-            .as_record()
-            .expect("a record")
-            .fields
+        values in schema_fields(&every_type())
             .iter()
             .map(|f| arb_avro(&f.schema))
             .collect::<Vec<_>>()
@@ -312,12 +312,7 @@ fn a_definitions_schema_has_its_fields_in_order() {
     // What publishing in place relies on (else it takes the general path): the schema's
     // fields are the definition's, less `ReplayId` and `EventUuid`, in order.
     let def = every_type();
-    let schema: Vec<&str> = def
-        .schema
-        .avro()
-        .as_record()
-        .expect("a record")
-        .fields
+    let schema: Vec<&str> = schema_fields(&def)
         .iter()
         .map(|f| f.name.as_str())
         .collect();
