@@ -122,12 +122,7 @@ impl PubSub {
                 // The log form holds the payload as delivered: read in place, with no
                 // encoding to compute or to keep beside the event.
                 if let Some(a) = forcebus_events::platform::avro_event_in_place(&e.payload) {
-                    return Some(ProducerEvent {
-                        id: a.uuid,
-                        schema_id: a.schema_id,
-                        payload: a.payload,
-                        headers: Vec::new(),
-                    });
+                    return Some(producer_event(a));
                 }
                 e.encoded(FORMAT, |e| self.encode_platform(e))
             }
@@ -173,14 +168,7 @@ impl PubSub {
             );
             return Bytes::new();
         };
-        ProducerEvent {
-            id: a.uuid,
-            schema_id: a.schema_id,
-            payload: a.payload,
-            headers: Vec::new(),
-        }
-        .encode_to_vec()
-        .into()
+        producer_event(a).encode_to_vec().into()
     }
 
     /// A stable UUID for the event at `replay_id` of this org: the same on every delivery
@@ -196,6 +184,17 @@ impl PubSub {
     /// The schema model of a schema id the org knows (parsed once).
     pub fn schema(&self, id: &str) -> Option<Arc<forcebus_avro::Schema>> {
         self.org.schemas().avro(id)
+    }
+}
+
+/// A platform event as a `ProducerEvent`: its `EventUuid` as id, the schema it was
+/// published with, its payload.
+fn producer_event(a: forcebus_events::platform::AvroEvent) -> ProducerEvent {
+    ProducerEvent {
+        id: a.uuid,
+        schema_id: a.schema_id,
+        payload: a.payload,
+        headers: Vec::new(),
     }
 }
 

@@ -2,8 +2,8 @@
 //! into its log form field by field.
 //!
 //! The general path turns the record into the field map a REST client would have sent
-//! (`values_from_avro`), checks that map ([`EventDef::prepare_as`]) and encodes the
-//! stored map again ([`EventDef::log_form`]): three maps keyed by field name for every
+//! (`values_from_avro`), checks that map and encodes the stored map again
+//! ([`EventDef::prepare_json`]): three maps keyed by field name for every
 //! event, most of a publish's work on the server. When the record's fields are the
 //! definition's own, in the same order (always so for the schema a definition builds,
 //! which leaves out `ReplayId` and `EventUuid`),
@@ -41,14 +41,12 @@ impl EventDef {
         };
         let Some((rec, values, at)) = in_place else {
             // Not this definition's own record shape: the general path.
-            let stored = self.prepare_as(
+            return self.prepare_json(
                 &values_from_avro(&self.object, schema, record),
                 created_by,
                 created_date,
                 uuid,
-            )?;
-            let bytes = self.log_form(&stored)?;
-            return Ok((stored.uuid, bytes));
+            );
         };
         // The custom fields' stored values, checked in the definition's order, kept by
         // schema field.

@@ -54,6 +54,20 @@ impl EventDef {
         fits(&self.log_form(&stored)?)?;
         Ok(stored)
     }
+
+    /// The `EventUuid` and log form of an event given as field values: checked as a map
+    /// ([`EventDef::prepare_as`]), then encoded ([`EventDef::log_form`]).
+    pub(crate) fn prepare_json(
+        &self,
+        values: &Map<String, Value>,
+        created_by: &str,
+        created_date: &str,
+        uuid: Option<&str>,
+    ) -> Result<(String, Vec<u8>), OrgError> {
+        let stored = self.prepare_as(values, created_by, created_date, uuid)?;
+        let bytes = self.log_form(&stored)?;
+        Ok((stored.uuid, bytes))
+    }
 }
 
 /// One event checked against its definition and encoded once: the size check and the
@@ -67,9 +81,7 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, OrgError> {
     let (uuid, bytes) = match fields {
         Fields::Json(values) => {
-            let stored = def.prepare_as(values, created_by, created_date, uuid.as_deref())?;
-            let bytes = def.log_form(&stored)?;
-            (stored.uuid, bytes)
+            def.prepare_json(values, created_by, created_date, uuid.as_deref())?
         }
         Fields::Avro(record) => {
             def.prepare_avro(record, created_by, created_date, uuid.as_deref())?

@@ -294,14 +294,12 @@ proptest::proptest! {
         let def = every_type();
         let record = forcebus_avro::Value::Record(values);
         let (by, now, uuid) = ("005000000000001AAA", "2024-05-02T09:15:27.481+0000", "u-1");
-        let general = def
-            .prepare_as(
-                &values_from_avro(&def.object, def.schema.avro(), &record),
-                by,
-                now,
-                Some(uuid),
-            )
-            .and_then(|stored| def.log_form(&stored).map(|bytes| (stored.uuid, bytes)));
+        let general = def.prepare_json(
+            &values_from_avro(&def.object, def.schema.avro(), &record),
+            by,
+            now,
+            Some(uuid),
+        );
         let in_place = def.prepare_avro(&record, by, now, Some(uuid));
         proptest::prop_assert_eq!(in_place, general);
     }
@@ -324,4 +322,53 @@ fn a_definitions_schema_has_its_fields_in_order() {
         .filter(|n| !["ReplayId", "EventUuid"].contains(n))
         .collect();
     assert_eq!(schema, fields);
+}
+
+#[test]
+fn a_schema_in_another_order_takes_the_general_path() {
+    use forcebus_avro::Value as A;
+    // A definition whose schema lists its custom fields in another order: publishing in
+    // place does not apply, and the general path maps the record's fields by name.
+    let fields = json!([
+        {"name": "A__c", "type": "string", "length": 20, "required": true},
+        {"name": "B__c", "type": "int", "precision": 9},
+    ]);
+    let swapped = json!([fields[1].clone(), fields[0].clone()]);
+    let mut def = EventDef::build("Order__e", &config(fields), "e00").expect("valid");
+    def.schema = EventDef::build("Order__e", &config(swapped), "e00")
+        .expect("valid")
+        .schema;
+    let names: Vec<&str> = schema_fields(&def)
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(names, ["CreatedDate", "CreatedById", "B__c", "A__c"]);
+    let record = A::Record(vec![
+        A::Long(0),
+        A::String("005000000000001AAA".into()),
+        A::Union(1, Box::new(A::Int(7))),
+        A::Union(1, Box::new(A::String("first".into()))),
+    ]);
+    let (by, now) = ("005000000000001AAA", "2024-05-02T09:15:27.481+0000");
+    let (uuid, bytes) = def
+        .prepare_avro(&record, by, now, Some("u-1"))
+        .expect("valid");
+    assert_eq!(
+        (uuid.clone(), bytes.clone()),
+        def.prepare_json(
+            &values_from_avro(&def.object, def.schema.avro(), &record),
+            by,
+            now,
+            Some("u-1"),
+        )
+        .expect("valid")
+    );
+    assert_eq!(uuid, "u-1");
+    let entry = forcebus_events::platform::avro_event_in_place(&bytes.into()).expect("log form");
+    let back = forcebus_avro::decode(def.schema.avro(), &entry.payload).expect("decodes");
+    let A::Record(values) = back else {
+        panic!("a record: {back:?}")
+    };
+    assert_eq!(values[2], A::Union(1, Box::new(A::Int(7))));
+    assert_eq!(values[3], A::Union(1, Box::new(A::String("first".into()))));
 }
