@@ -5,6 +5,7 @@ use crate::fields::FieldRef;
 use forcebus_events::change::{EventField, event_fields};
 use forcebus_meta::{FieldDef, FieldType};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 use super::Change;
 use crate::record::Record;
@@ -31,19 +32,52 @@ impl Described {
     }
 }
 
-/// The fields a change event of `object` may carry: its [`event_fields`] but blobs (a
+/// The fields a change event of an object may carry: its [`event_fields`] but blobs (a
 /// blob's bytes are not in change events: the record holds only their store key). The
 /// same for every change of the object: worked out once per transaction.
-pub(super) fn carried(object: &forcebus_meta::ObjectDef) -> Vec<EventField<'_>> {
-    event_fields(object)
-        .into_iter()
-        .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
-        .collect()
+pub(super) struct Carried<'o> {
+    fields: Vec<EventField<'o>>,
+    /// Where each record field goes: its event field's index and its part's, [`WHOLE`]
+    /// for a plain field. A created record has a dozen fields where its object's events
+    /// may carry a hundred: its body is made from the record's own fields. `None` if a
+    /// record field went to two places (then a body looks up every event field).
+    places: Option<HashMap<&'o str, (u32, u32)>>,
+}
+
+/// The part index of a plain field in [`Carried::places`].
+const WHOLE: u32 = u32::MAX;
+
+impl<'o> Carried<'o> {
+    pub(super) fn of(object: &'o forcebus_meta::ObjectDef) -> Self {
+        let fields: Vec<EventField<'o>> = event_fields(object)
+            .into_iter()
+            .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
+            .collect();
+        let mut places = HashMap::new();
+        let mut twice = false;
+        for (i, ef) in fields.iter().enumerate() {
+            let named: Vec<(&'o str, u32)> = match ef {
+                EventField::Scalar(f) => vec![(f.name.as_str(), WHOLE)],
+                EventField::Compound { parts, .. } => parts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(p, (_, f))| Some((f.as_ref()?.name.as_str(), p as u32)))
+                    .collect(),
+            };
+            for (name, part) in named {
+                twice |= places.insert(name, (i as u32, part)).is_some();
+            }
+        }
+        Self {
+            fields,
+            places: (!twice).then_some(places),
+        }
+    }
 }
 
 /// Change type, body, changed and nulled fields of one change, whose object's event
-/// fields are `fields` ([`carried`]); `None` when nothing is emitted.
-pub(super) fn describe(c: &Change<'_>, fields: &[EventField<'_>]) -> Option<Described> {
+/// fields are `carried`; `None` when nothing is emitted.
+pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Described> {
     let kind = match (c.before, c.after) {
         (None, Some(a)) if !a.is_deleted => "CREATE",
         (Some(b), Some(a)) if !b.is_deleted && !a.is_deleted => "UPDATE",
@@ -55,13 +89,18 @@ pub(super) fn describe(c: &Change<'_>, fields: &[EventField<'_>]) -> Option<Desc
     match kind {
         "CREATE" | "UNDELETE" => {
             let after = c.after.filter(|r| !r.is_deleted)?;
-            for ef in fields {
-                whole(after, ef, &mut out.body);
+            match &carried.places {
+                Some(places) => from_record(after, &carried.fields, places, &mut out.body),
+                None => {
+                    for ef in &carried.fields {
+                        whole(after, ef, &mut out.body);
+                    }
+                }
             }
         }
         "UPDATE" => {
             let (before, after) = (c.before?, c.after?);
-            for ef in fields {
+            for ef in &carried.fields {
                 match ef {
                     EventField::Scalar(f) => changed_scalar(before, after, f, &mut out),
                     EventField::Compound { name, parts } => {
@@ -73,6 +112,39 @@ pub(super) fn describe(c: &Change<'_>, fields: &[EventField<'_>]) -> Option<Desc
         _ => {}
     }
     Some(out)
+}
+
+/// A created or undeleted record's body, made from its own fields: what [`whole`] makes
+/// of every event field, in the same order.
+fn from_record(
+    after: &Record,
+    fields: &[EventField<'_>],
+    places: &HashMap<&str, (u32, u32)>,
+    body: &mut Map<String, Value>,
+) {
+    let mut found: Vec<(u32, u32, FieldRef<'_>)> = after
+        .fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .filter_map(|(name, v)| places.get(name).map(|&(i, part)| (i, part, v)))
+        .collect();
+    found.sort_unstable_by_key(|&(i, part, _)| (i, part));
+    let mut found = found.into_iter().peekable();
+    while let Some((i, part, v)) = found.next() {
+        match &fields[i as usize] {
+            EventField::Scalar(f) => {
+                body.insert(f.name.clone(), v.to_value());
+            }
+            EventField::Compound { name, parts } => {
+                let mut m = Map::new();
+                m.insert(parts[part as usize].0.clone(), v.to_value());
+                while let Some((_, part, v)) = found.next_if(|&(next, ..)| next == i) {
+                    m.insert(parts[part as usize].0.clone(), v.to_value());
+                }
+                body.insert(name.clone(), Value::Object(m));
+            }
+        }
+    }
 }
 
 fn part_value(rec: &Record, f: Option<&FieldDef>) -> Value {
@@ -152,5 +224,67 @@ fn changed_compound(
     }
     if !m.is_empty() {
         out.body.insert(name.to_owned(), Value::Object(m));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::Fields;
+    use crate::id::RecordId;
+    use proptest::prelude::*;
+
+    /// Objects with both compounds: addresses (Account, Lead) and a person's name
+    /// (Contact, Lead).
+    const OBJECTS: [&str; 3] = ["Account", "Contact", "Lead"];
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            "[a-z]{0,6}".prop_map(Value::String),
+            any::<i32>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::Bool),
+        ]
+    }
+
+    proptest! {
+        /// A body made from a record's own fields is the one made by looking up every
+        /// event field, in the same order: whatever fields the record has, in whatever
+        /// order it set them, nulls included, and packed or not.
+        #[test]
+        fn a_body_from_the_records_fields_is_the_walk_of_the_event_fields(
+            object in 0..OBJECTS.len(),
+            picks in proptest::collection::vec((any::<prop::sample::Index>(), value()), 0..40),
+            pack in any::<bool>(),
+        ) {
+            let catalogue = forcebus_meta::standard::catalogue();
+            let def = catalogue.iter().find(|o| o.name == OBJECTS[object]).unwrap();
+            let mut fields = Fields::new();
+            for (at, v) in picks {
+                fields.insert(at.get(&def.fields).name.clone(), v);
+            }
+            if pack {
+                fields.pack();
+            }
+            let record = Record {
+                id: RecordId::mint(&def.key_prefix, 1),
+                object: def.name.as_str().into(),
+                fields,
+                is_deleted: false,
+                deleted: None,
+            };
+            let carried = Carried::of(def);
+            let places = carried.places.as_ref().expect("each record field has one place");
+            let mut walked = Map::new();
+            for ef in &carried.fields {
+                whole(&record, ef, &mut walked);
+            }
+            let mut made = Map::new();
+            from_record(&record, &carried.fields, places, &mut made);
+            prop_assert_eq!(
+                serde_json::to_string(&made).unwrap(),
+                serde_json::to_string(&walked).unwrap()
+            );
+        }
     }
 }

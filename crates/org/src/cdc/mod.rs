@@ -159,7 +159,7 @@ pub(crate) fn events(
     };
     // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
     // of one object).
-    let mut fields_of: Vec<(&str, Vec<forcebus_events::change::EventField<'_>>)> = Vec::new();
+    let mut fields_of: Vec<(&str, describe::Carried<'_>)> = Vec::new();
     for c in changes {
         let at = match fields_of
             .iter()
@@ -167,7 +167,7 @@ pub(crate) fn events(
         {
             Some(at) => at,
             None => {
-                fields_of.push((&c.object.name, describe::carried(c.object)));
+                fields_of.push((&c.object.name, describe::Carried::of(c.object)));
                 fields_of.len() - 1
             }
         };
