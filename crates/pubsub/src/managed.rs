@@ -121,20 +121,12 @@ pub(crate) fn managed_subscribe(
         .extensions()
         .get::<crate::ClientAddress>()
         .map(|a| a.0.to_string());
-    let (tx, stream) = Responses::channel();
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
-    tokio::spawn(
-        start(
-            ps.clone(),
-            request.into_inner(),
-            tx,
-            (rpc, token, address),
-            ended,
-        )
-        .instrument(span),
-    );
-    Ok(Response::new(stream))
+    let (ps, inbound) = (ps.clone(), request.into_inner());
+    Ok(Response::new(Responses::driven(|tx| {
+        start(ps, inbound, tx, (rpc, token, address), ended).instrument(span)
+    })))
 }
 
 async fn start(
