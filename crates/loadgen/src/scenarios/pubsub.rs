@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::pubsub::{Conn, TOPIC, batch, define, sent_of};
 use crate::report::{Stats, now_us};
-use crate::server::Target;
+use crate::server::{Target, cpu_secs_of, cpu_us_per_event};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub(crate) struct PublishArgs {
@@ -137,14 +137,19 @@ pub(crate) async fn publish(
     }
     tokio::time::sleep(run.warmup).await;
     stats.start();
+    let cpu_before = cpu_secs_of(t.pid);
     tokio::time::sleep(run.duration).await;
     stop.store(true, Ordering::SeqCst);
     for t in tasks {
         t.await?.context("a publisher failed")?;
     }
     let mut out = stats.summary(run.duration);
+    // Over the window and the acknowledgements still due at its end (those events are
+    // counted), per event acknowledged.
+    let acked = out["delivered"].as_u64().unwrap_or(0);
+    out["server_cpu_us_per_event"] = json!(cpu_us_per_event(t.pid, cpu_before, acked));
     out["note"] = json!(
-        "throughput = events acknowledged per second; latency = PublishRequest sent to its PublishResponse"
+        "throughput = events acknowledged per second; latency = PublishRequest sent to its PublishResponse; server CPU (user + system, /proc) per event acknowledged"
     );
     Ok(out)
 }
@@ -209,14 +214,18 @@ pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyh
     };
     tokio::time::sleep(run.warmup).await;
     stats.start();
+    let cpu_before = cpu_secs_of(t.pid);
     tokio::time::sleep(run.duration).await;
     stop.store(true, Ordering::SeqCst);
     pub_task.await??;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // Over the window and the drain after it (publishing included), per delivery.
+    let mut out = stats.summary(run.duration);
+    let delivered = out["delivered"].as_u64().unwrap_or(0);
+    out["server_cpu_us_per_delivery"] = json!(cpu_us_per_event(t.pid, cpu_before, delivered));
     for s in &subs {
         s.abort();
     }
-    let mut out = stats.summary(run.duration);
     let sent = out["sent"].as_u64().unwrap_or(0);
     out["expected_deliveries"] = json!(sent * a.subscribers as u64);
     Ok(out)
@@ -337,6 +346,7 @@ pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> any
     })
     .await?;
     let started = Instant::now();
+    let cpu_before = cpu_secs_of(t.pid);
     let mut stream = conn
         .client
         .clone()
@@ -361,6 +371,7 @@ pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> any
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let cpu_per_event = cpu_us_per_event(t.pid, cpu_before, read);
     Ok(json!({
         "published": published,
         "publish_secs": fill_secs,
@@ -368,6 +379,7 @@ pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> any
         "read": read,
         "read_secs": secs,
         "read_per_sec": read as f64 / secs,
+        "read_server_cpu_us_per_event": cpu_per_event,
         "errors": fill.errors.load(Ordering::Relaxed),
     }))
 }
