@@ -75,6 +75,8 @@ pub(crate) struct Ingested {
     /// The server's RSS before, and at its peak while the job ran (sampled every 50 ms).
     pub(crate) rss_before: Option<u64>,
     pub(crate) rss_peak: u64,
+    /// The server's CPU time over the job (user + system, from /proc), when known.
+    pub(crate) cpu_secs: Option<f64>,
 }
 
 /// Uploads `body` (CSV) as an insert job of `object`, closes it and waits until it ends.
@@ -111,6 +113,7 @@ pub(crate) async fn ingest(
         .ok_or_else(|| anyhow::anyhow!("no job: {job}"))?
         .to_owned();
     let started = Instant::now();
+    let cpu_before = crate::server::cpu_secs_of(t.pid);
     let r = http
         .put(format!("{}/jobs/ingest/{id}/batches", t.data()))
         .bearer_auth(&t.token)
@@ -128,6 +131,9 @@ pub(crate) async fn ingest(
         .error_for_status()?;
     let job = finished(http, t, &id).await?;
     let total = started.elapsed();
+    let cpu_secs = crate::server::cpu_secs_of(t.pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     Ok(Ingested {
@@ -136,6 +142,7 @@ pub(crate) async fn ingest(
         total,
         rss_before,
         rss_peak: peak.load(Ordering::Relaxed),
+        cpu_secs,
     })
 }
 
@@ -149,6 +156,7 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
         total,
         rss_before,
         rss_peak,
+        cpu_secs,
     } = ingest(&http, t, "Account", body).await?;
     let processing = total - uploaded;
     let per_sec = |d: Duration| a.rows as f64 / d.as_secs_f64().max(1e-9);
@@ -163,6 +171,7 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
         "upload_rows_per_sec": per_sec(uploaded),
         "processing_rows_per_sec": per_sec(processing),
         "end_to_end_rows_per_sec": per_sec(total),
+        "server_cpu_us_per_row": cpu_secs.map(|c| c * 1e6 / a.rows.max(1) as f64),
         "server_rss_bytes": {
             "before": rss_before,
             "peak": rss_peak,
