@@ -12,7 +12,9 @@
 //!   ending streams); `reset`: resetting open calls at the HTTP/2 layer ([`Grpc`]).
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
-//!   `publish`: Publish and PublishStream.
+//!   `publish`: Publish and PublishStream; `responses`: how a streaming call's responses
+//!   reach tonic (the subscriptions run inside their response stream; PublishStream's
+//!   tasks send through a channel).
 //!
 //! The service is a tower service ([`PubSub::service`]); the server crate owns the
 //! listener (TLS and plaintext HTTP/2 on one port).
