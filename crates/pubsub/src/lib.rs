@@ -12,9 +12,8 @@
 //!   ending streams); `reset`: resetting open calls at the HTTP/2 layer ([`Grpc`]).
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
-//!   `publish`: Publish and PublishStream; `responses`: how a streaming call's responses
-//!   reach tonic (the subscriptions run inside their response stream; PublishStream's
-//!   tasks send through a channel).
+//!   `publish`: Publish and PublishStream; `responses`: the channel from a streaming
+//!   call's task to the stream tonic sends from.
 //!
 //! The service is a tower service ([`PubSub::service`]); the server crate owns the
 //! listener (TLS and plaintext HTTP/2 on one port).

@@ -121,12 +121,20 @@ pub(crate) fn managed_subscribe(
         .extensions()
         .get::<crate::ClientAddress>()
         .map(|a| a.0.to_string());
+    let (tx, stream) = Responses::channel();
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
-    let (ps, inbound) = (ps.clone(), request.into_inner());
-    Ok(Response::new(Responses::driven(|tx| {
-        start(ps, inbound, tx, (rpc, token, address), ended).instrument(span)
-    })))
+    tokio::spawn(
+        start(
+            ps.clone(),
+            request.into_inner(),
+            tx,
+            (rpc, token, address),
+            ended,
+        )
+        .instrument(span),
+    );
+    Ok(Response::new(stream))
 }
 
 async fn start(

@@ -34,14 +34,14 @@ pub(crate) fn subscribe(
         .extensions()
         .get::<crate::ClientAddress>()
         .map(|a| a.0.to_string());
+    let (tx, stream) = Responses::channel();
     let ps = ps.clone();
     let inbound = request.into_inner();
     // Watched from the call's start: "end streams" reaches a stream still opening.
     let ended = ps.streams_ended();
     let span = tracing::debug_span!("subscribe", rpc_id = %rpc);
-    Ok(Response::new(Responses::driven(|tx| {
-        start(ps, inbound, tx, (rpc, token, address), ended).instrument(span)
-    })))
+    tokio::spawn(start(ps, inbound, tx, (rpc, token, address), ended).instrument(span));
+    Ok(Response::new(stream))
 }
 
 async fn start(
