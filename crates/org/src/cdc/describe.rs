@@ -5,6 +5,7 @@ use crate::fields::FieldRef;
 use forcebus_events::change::{EventField, event_fields};
 use forcebus_meta::{FieldDef, FieldType};
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use super::Change;
@@ -39,39 +40,51 @@ pub(super) struct Carried<'o> {
     fields: Vec<EventField<'o>>,
     /// Where each record field goes: its event field's index and its part's, [`WHOLE`]
     /// for a plain field. A created record has a dozen fields where its object's events
-    /// may carry a hundred: its body is made from the record's own fields. `None` if a
-    /// record field went to two places (then a body looks up every event field).
-    places: Option<HashMap<&'o str, (u32, u32)>>,
+    /// may carry a hundred: its body is made from the record's own fields. Worked out at
+    /// the transaction's first create or undelete; `None` if a record field went to two
+    /// places (then a body looks up every event field).
+    places: OnceCell<Option<Places<'o>>>,
 }
+
+type Places<'o> = HashMap<&'o str, (u32, u32)>;
 
 /// The part index of a plain field in [`Carried::places`].
 const WHOLE: u32 = u32::MAX;
 
 impl<'o> Carried<'o> {
     pub(super) fn of(object: &'o forcebus_meta::ObjectDef) -> Self {
-        let fields: Vec<EventField<'o>> = event_fields(object)
-            .into_iter()
-            .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
-            .collect();
-        let mut places = HashMap::new();
-        let mut twice = false;
-        for (i, ef) in fields.iter().enumerate() {
-            let named: Vec<(&'o str, u32)> = match ef {
-                EventField::Scalar(f) => vec![(f.name.as_str(), WHOLE)],
-                EventField::Compound { parts, .. } => parts
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(p, (_, f))| Some((f.as_ref()?.name.as_str(), p as u32)))
-                    .collect(),
-            };
-            for (name, part) in named {
-                twice |= places.insert(name, (i as u32, part)).is_some();
-            }
-        }
         Self {
-            fields,
-            places: (!twice).then_some(places),
+            fields: event_fields(object)
+                .into_iter()
+                .filter(|ef| !matches!(ef, EventField::Scalar(f) if f.ftype == FieldType::Base64))
+                .collect(),
+            places: OnceCell::new(),
         }
+    }
+
+    fn places(&self) -> Option<&Places<'o>> {
+        self.places
+            .get_or_init(|| {
+                let mut places = HashMap::new();
+                let mut twice = false;
+                let mut place = |name: &'o str, at: (usize, u32)| {
+                    twice |= places.insert(name, (at.0 as u32, at.1)).is_some();
+                };
+                for (i, ef) in self.fields.iter().enumerate() {
+                    match ef {
+                        EventField::Scalar(f) => place(&f.name, (i, WHOLE)),
+                        EventField::Compound { parts, .. } => {
+                            for (p, (_, f)) in parts.iter().enumerate() {
+                                if let Some(f) = f {
+                                    place(&f.name, (i, p as u32));
+                                }
+                            }
+                        }
+                    }
+                }
+                (!twice).then_some(places)
+            })
+            .as_ref()
     }
 }
 
@@ -89,13 +102,9 @@ pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Describe
     match kind {
         "CREATE" | "UNDELETE" => {
             let after = c.after.filter(|r| !r.is_deleted)?;
-            match &carried.places {
+            match carried.places() {
                 Some(places) => from_record(after, &carried.fields, places, &mut out.body),
-                None => {
-                    for ef in &carried.fields {
-                        whole(after, ef, &mut out.body);
-                    }
-                }
+                None => walk(after, &carried.fields, &mut out.body),
             }
         }
         "UPDATE" => {
@@ -114,8 +123,8 @@ pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Describe
     Some(out)
 }
 
-/// A created or undeleted record's body, made from its own fields: what [`whole`] makes
-/// of every event field, in the same order.
+/// A created or undeleted record's body, made from its own fields: what [`walk`] makes,
+/// in the same order.
 fn from_record(
     after: &Record,
     fields: &[EventField<'_>],
@@ -149,6 +158,13 @@ fn from_record(
 
 fn part_value(rec: &Record, f: Option<&FieldDef>) -> Value {
     f.map_or(Value::Null, |f| rec.get(&f.name).to_value())
+}
+
+/// A created or undeleted record's body, made by looking up each event field in it.
+fn walk(after: &Record, fields: &[EventField<'_>], body: &mut Map<String, Value>) {
+    for ef in fields {
+        whole(after, ef, body);
+    }
 }
 
 /// A created or undeleted record's field in the body: every non-null value, compounds
@@ -229,56 +245,68 @@ fn changed_compound(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
     use super::*;
     use crate::fields::Fields;
     use crate::id::RecordId;
+    use forcebus_meta::ObjectDef;
     use proptest::prelude::*;
 
-    /// Objects with both compounds: addresses (Account, Lead) and a person's name
-    /// (Contact, Lead).
-    const OBJECTS: [&str; 3] = ["Account", "Contact", "Lead"];
+    static CATALOGUE: LazyLock<Vec<ObjectDef>> = LazyLock::new(forcebus_meta::standard::catalogue);
 
     fn value() -> impl Strategy<Value = Value> {
         prop_oneof![
             Just(Value::Null),
             "[a-z]{0,6}".prop_map(Value::String),
             any::<i32>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
             any::<bool>().prop_map(Value::Bool),
         ]
     }
 
+    /// A record of `def` holding `fields`.
+    fn record(def: &ObjectDef, fields: Fields) -> Record {
+        Record {
+            id: RecordId::mint("001", 1),
+            object: def.name.as_str().into(),
+            fields,
+            is_deleted: false,
+            deleted: None,
+        }
+    }
+
+    /// Names a record may hold that are no field of its object.
+    const STRANGERS: [&str; 3] = ["Gone__c", "name", "BillingAddress"];
+
     proptest! {
         /// A body made from a record's own fields is the one made by looking up every
-        /// event field, in the same order: whatever fields the record has, in whatever
-        /// order it set them, nulls included, and packed or not.
+        /// event field, in the same order: for every standard object, whatever fields the
+        /// record has (names that are no field of the object included), in whatever order
+        /// it set them, nulls included, and packed or not.
         #[test]
         fn a_body_from_the_records_fields_is_the_walk_of_the_event_fields(
-            object in 0..OBJECTS.len(),
+            object in any::<prop::sample::Index>(),
             picks in proptest::collection::vec((any::<prop::sample::Index>(), value()), 0..40),
+            strangers in proptest::collection::vec((0..STRANGERS.len(), value()), 0..3),
             pack in any::<bool>(),
         ) {
-            let catalogue = forcebus_meta::standard::catalogue();
-            let def = catalogue.iter().find(|o| o.name == OBJECTS[object]).unwrap();
+            let def = object.get(&CATALOGUE);
             let mut fields = Fields::new();
-            for (at, v) in picks {
+            for (at, v) in picks.into_iter().filter(|_| !def.fields.is_empty()) {
                 fields.insert(at.get(&def.fields).name.clone(), v);
+            }
+            for (at, v) in strangers {
+                fields.insert(STRANGERS[at].to_owned(), v);
             }
             if pack {
                 fields.pack();
             }
-            let record = Record {
-                id: RecordId::mint(&def.key_prefix, 1),
-                object: def.name.as_str().into(),
-                fields,
-                is_deleted: false,
-                deleted: None,
-            };
+            let record = record(def, fields);
             let carried = Carried::of(def);
-            let places = carried.places.as_ref().expect("each record field has one place");
+            let places = carried.places().expect("each record field has one place");
             let mut walked = Map::new();
-            for ef in &carried.fields {
-                whole(&record, ef, &mut walked);
-            }
+            walk(&record, &carried.fields, &mut walked);
             let mut made = Map::new();
             from_record(&record, &carried.fields, places, &mut made);
             prop_assert_eq!(
@@ -286,5 +314,47 @@ mod tests {
                 serde_json::to_string(&walked).unwrap()
             );
         }
+    }
+
+    /// An object where a field is both an event field of its own and an address's part
+    /// (`MyStreet`) has no one place per field: its creates look up every event field.
+    #[test]
+    fn a_field_in_two_places_takes_the_walk() {
+        let mut fields = CATALOGUE
+            .iter()
+            .find(|o| o.name == "Account")
+            .unwrap()
+            .fields
+            .iter()
+            .filter(|f| matches!(f.name.as_str(), "Id" | "Name"))
+            .cloned()
+            .collect::<Vec<_>>();
+        fields.push(forcebus_meta::FieldDef::new(
+            "MyAddress",
+            "My",
+            FieldType::Address,
+        ));
+        fields.push(forcebus_meta::FieldDef::new(
+            "MyStreet",
+            "Street",
+            FieldType::String,
+        ));
+        let def = ObjectDef::new("Thing__c", "Thing", "Things", "a00", fields);
+        let carried = Carried::of(&def);
+        assert!(carried.places().is_none());
+        let mut values = Fields::new();
+        values.insert("Name".into(), "n".into());
+        values.insert("MyStreet".into(), "s".into());
+        let after = record(&def, values);
+        let change = Change {
+            object: &def,
+            before: None,
+            after: Some(&after),
+        };
+        let body = describe(&change, &carried).unwrap().body;
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"Name":"n","MyAddress":{"Street":"s"},"MyStreet":"s"}"#
+        );
     }
 }

@@ -159,19 +159,19 @@ pub(crate) fn events(
     };
     // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
     // of one object).
-    let mut fields_of: Vec<(&str, describe::Carried<'_>)> = Vec::new();
+    let mut carried_of: Vec<(&str, describe::Carried<'_>)> = Vec::new();
     for c in changes {
-        let at = match fields_of
+        let at = match carried_of
             .iter()
             .position(|(name, _)| *name == c.object.name)
         {
             Some(at) => at,
             None => {
-                fields_of.push((&c.object.name, describe::Carried::of(c.object)));
-                fields_of.len() - 1
+                carried_of.push((&c.object.name, describe::Carried::of(c.object)));
+                carried_of.len() - 1
             }
         };
-        let Some(d) = describe(c, &fields_of[at].1) else {
+        let Some(d) = describe(c, &carried_of[at].1) else {
             continue;
         };
         let id = c
