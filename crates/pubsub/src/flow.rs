@@ -352,8 +352,6 @@ fn split(events: Vec<ConsumerEvent>, max_bytes: usize) -> Vec<Vec<ConsumerEvent>
     out
 }
 
-/// A stream counted (its org's [`PubSub::stream_count`], `/metrics`'
-/// `forcebus_subscribers`) while it runs.
 #[cfg(test)]
 mod tests {
     use super::*;
