@@ -163,10 +163,15 @@ pub(crate) fn cpu_secs_of(pid: Option<u32>) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
-/// The server's CPU time from `since` (a [`cpu_secs_of`] reading) to now, in
-/// microseconds per event for `events` events: `None` without a pid or events.
+/// The server's CPU time (seconds) from `since` (a [`cpu_secs_of`] reading) to now.
+pub(crate) fn cpu_secs_since(pid: Option<u32>, since: Option<f64>) -> Option<f64> {
+    Some(cpu_secs_of(pid)? - since?)
+}
+
+/// [`cpu_secs_since`] in microseconds per event for `events` events: `None` without a
+/// pid or events.
 pub(crate) fn cpu_us_per_event(pid: Option<u32>, since: Option<f64>, events: u64) -> Option<f64> {
-    let spent = cpu_secs_of(pid)? - since?;
+    let spent = cpu_secs_since(pid, since)?;
     (events > 0).then(|| spent * 1e6 / events as f64)
 }
 

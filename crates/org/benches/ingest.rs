@@ -2,35 +2,14 @@
 //! checks, the records applied, their change events made and appended to the log (an
 //! in-memory store: the CPU the org spends, without the disk).
 
-use std::sync::Arc;
-
 use criterion::{BatchSize, Criterion, Throughput, criterion_main};
-use forcebus_meta::standard;
-use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed};
-use forcebus_store::SqliteStore;
+use forcebus_org::Op;
 use serde_json::json;
 
+mod support;
+
 fn benches(c: &mut Criterion) {
-    let seed = UserSeed {
-        username: "a@b.c".into(),
-        first_name: "A".into(),
-        last_name: "B".into(),
-        email: "a@b.c".into(),
-    };
-    let org = Org::open(
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        Schema::new(standard::catalogue()),
-        Arc::new(SystemClock),
-        "B",
-        &[seed],
-    )
-    .unwrap();
-    let caller = Caller {
-        user_id: org.user_by_username("a@b.c").unwrap().id,
-        api: Api::Rest,
-        version: "59.0".into(),
-        client: None,
-    };
+    let (org, caller) = support::org();
     // The rows `loadgen bulk-ingest` sends: a name and 64 bytes of description.
     let chunk = |from: usize| -> Vec<Op> {
         (from..from + 1000)

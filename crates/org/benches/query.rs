@@ -1,35 +1,13 @@
 //! SOQL over 100,000 Accounts in the org: a filtered scan, and an indexed equality.
 
-use std::sync::Arc;
-
 use criterion::{Criterion, criterion_main};
-use forcebus_meta::standard;
-use forcebus_org::{Api, Caller, Op, Org, Schema, SystemClock, UserSeed};
-use forcebus_store::SqliteStore;
+use forcebus_org::{Op, Org};
 use serde_json::json;
 
+mod support;
+
 fn org_with(n: usize) -> Org {
-    let seed = UserSeed {
-        username: "a@b.c".into(),
-        first_name: "A".into(),
-        last_name: "B".into(),
-        email: "a@b.c".into(),
-    };
-    let org = Org::open(
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        Schema::new(standard::catalogue()),
-        Arc::new(SystemClock),
-        "B",
-        &[seed],
-    )
-    .unwrap();
-    let user = org.user_by_username("a@b.c").unwrap().id;
-    let caller = Caller {
-        user_id: user,
-        api: Api::Rest,
-        version: "59.0".into(),
-        client: None,
-    };
+    let (org, caller) = support::org();
     let industries = ["Energy", "Finance", "Technology", "Retail"];
     let mut parent = None;
     for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {

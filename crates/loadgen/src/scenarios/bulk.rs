@@ -131,9 +131,7 @@ pub(crate) async fn ingest(
         .error_for_status()?;
     let job = finished(http, t, &id).await?;
     let total = started.elapsed();
-    let cpu_secs = crate::server::cpu_secs_of(t.pid)
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
+    let cpu_secs = crate::server::cpu_secs_since(t.pid, cpu_before);
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     Ok(Ingested {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::bayeux::Client;
 use crate::report::Stats;
-use crate::server::{Target, cpu_secs_of};
+use crate::server::{Target, cpu_secs_of, cpu_secs_since};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub(crate) struct Args {
@@ -129,9 +129,7 @@ pub(crate) async fn run(
     // Let in-flight deliveries land (the messages published in the window are counted
     // when they arrive, so the server's CPU time spans their delivery too).
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu = cpu_secs_of(pid)
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
+    let cpu = cpu_secs_since(pid, cpu_before);
     for t in &tasks {
         t.abort();
     }

@@ -128,7 +128,7 @@ pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Describe
 fn from_record(
     after: &Record,
     fields: &[EventField<'_>],
-    places: &HashMap<&str, (u32, u32)>,
+    places: &Places<'_>,
     body: &mut Map<String, Value>,
 ) {
     let mut found: Vec<(u32, u32, FieldRef<'_>)> = after

@@ -1,0 +1,33 @@
+//! What the org's benchmarks share: an org of the standard catalogue on an in-memory
+//! store, and a REST caller of its one user.
+
+use std::sync::Arc;
+
+use forcebus_meta::standard;
+use forcebus_org::{Api, Caller, Org, Schema, SystemClock, UserSeed};
+use forcebus_store::SqliteStore;
+
+/// An empty org and its user as a REST caller.
+pub(crate) fn org() -> (Org, Caller) {
+    let seed = UserSeed {
+        username: "a@b.c".into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        email: "a@b.c".into(),
+    };
+    let org = Org::open(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        Schema::new(standard::catalogue()),
+        Arc::new(SystemClock),
+        "B",
+        &[seed],
+    )
+    .unwrap();
+    let caller = Caller {
+        user_id: org.user_by_username("a@b.c").unwrap().id,
+        api: Api::Rest,
+        version: "59.0".into(),
+        client: None,
+    };
+    (org, caller)
+}
