@@ -24,8 +24,9 @@ use prost::Message;
 use tokio::time::{Instant, sleep_until};
 use tokio_stream::{Stream, StreamExt};
 
-use forcebus_eventlog::{Cursor, LogError};
+use forcebus_eventlog::LogError;
 
+use crate::ahead::Reader;
 use crate::error::PubSubError;
 use crate::proto::{CommitReplayRequest, CommitReplayResponse, ConsumerEvent};
 use crate::responses::Responses;
@@ -76,7 +77,7 @@ pub(crate) trait Mode: Send + 'static {
 pub(crate) struct Flow<M: Mode> {
     pub(crate) ps: Arc<PubSub>,
     pub(crate) topic: Topic,
-    pub(crate) cursor: Cursor,
+    pub(crate) reader: Reader,
     pub(crate) pending: u32,
     pub(crate) rpc_id: String,
     pub(crate) mode: M,
@@ -115,7 +116,7 @@ impl<M: Mode> Flow<M> {
                 address: self.address.take(),
                 topic: self.topic.name.clone(),
                 channel: self.topic.channel.clone(),
-                position: self.cursor.position().into(),
+                position: self.reader.position().into(),
                 since_ms: self.ps.org.clock().now().timestamp_millis(),
             },
         )
@@ -181,7 +182,7 @@ impl<M: Mode> Flow<M> {
                         return;
                     }
                 }
-                _ = self.cursor.changed(), if credit => {
+                _ = self.reader.changed(), if credit => {
                     if self.deliver(&mut last_sent).await.is_err() {
                         return;
                     }
@@ -218,7 +219,7 @@ impl<M: Mode> Flow<M> {
             let answer = self.mode.commit(&self.ps, c).await;
             let out = Out {
                 events: Vec::new(),
-                latest_replay_id: replay::encode(self.cursor.position()),
+                latest_replay_id: replay::encode(self.reader.position()),
                 pending: self.pending as i32,
                 commit: Some(answer),
             };
@@ -247,44 +248,39 @@ impl<M: Mode> Flow<M> {
         if let Err(e) = self.mode.check(&self.ps) {
             return Err(self.fail(e).await);
         }
+        let mut sent = 0;
         while self.pending > 0 {
-            let events = match self.cursor.poll(self.pending as usize) {
-                Ok(e) => e,
+            let read = match self
+                .reader
+                .next(&self.ps, &self.topic, self.pending as usize)
+            {
+                Ok(Some(read)) => read,
+                Ok(None) => break,
                 Err(e) => return Err(self.fail(log_error(&e)).await),
             };
             if let Some(w) = &self.watched {
-                w.at(self.cursor.position());
+                w.at(self.reader.position());
             }
-            if events.iter().any(|e| e.trace.is_some()) {
+            if read.iter().any(|r| r.trace.is_some()) {
                 let span = tracing::info_span!(
                     "deliver",
                     protocol = "pubsub",
                     rpc_id = %self.rpc_id,
                     topic = %self.topic.name,
-                    events = events.len(),
+                    events = read.len(),
                 );
-                forcebus_trace::link(&span, events.iter().filter_map(|e| e.trace.as_ref()));
+                forcebus_trace::link(&span, read.iter().filter_map(|r| r.trace.as_ref()));
             }
-            if events.is_empty() {
-                return Ok(());
-            }
-            let rendered: Vec<ConsumerEvent> = events
-                .iter()
-                .filter_map(|e| {
-                    Some(ConsumerEvent {
-                        event: Some(self.ps.render(&self.topic, e)?),
-                        replay_id: replay::encode(e.replay_id),
-                    })
-                })
-                .collect();
+            let rendered = read.into_iter().map(|r| r.event).collect();
             for batch in split(rendered, self.ps.config.max_response_bytes) {
                 self.pending -= batch.len() as u32;
+                sent += batch.len();
                 metrics::counter!("forcebus_deliveries_total", "protocol" => "pubsub")
                     .increment(batch.len() as u64);
                 let latest = batch
                     .last()
                     .map(|e| e.replay_id.clone())
-                    .unwrap_or_else(|| replay::encode(self.cursor.position()));
+                    .unwrap_or_else(|| replay::encode(self.reader.position()));
                 let out = Out {
                     events: batch,
                     latest_replay_id: latest,
@@ -293,6 +289,13 @@ impl<M: Mode> Flow<M> {
                 };
                 self.send(out, last_sent).await?;
             }
+        }
+        if self.pending == 0 && sent > 0 {
+            // The credit is used up: read the client's next window while it takes this
+            // one in. Yield first, so the connection sends what is queued meanwhile.
+            tokio::task::yield_now().await;
+            let max = sent.min(self.ps.config.max_requested as usize);
+            self.reader.read_ahead(&self.ps, &self.topic, max);
         }
         Ok(())
     }
@@ -311,7 +314,7 @@ impl<M: Mode> Flow<M> {
         }
         let out = Out {
             events: Vec::new(),
-            latest_replay_id: replay::encode(self.cursor.position()),
+            latest_replay_id: replay::encode(self.reader.position()),
             pending: self.pending as i32,
             commit: None,
         };

@@ -12,6 +12,7 @@
 //!   ending streams); `reset`: resetting open calls at the HTTP/2 layer ([`Grpc`]).
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
+//!   `ahead`: a stream's cursor, and the window it reads before the client asks for it;
 //!   `publish`: Publish and PublishStream; `responses`: the channel from a streaming
 //!   call's task to the stream tonic sends from.
 //!
@@ -24,6 +25,7 @@ use std::time::Duration;
 use forcebus_auth::Auth;
 use forcebus_org::Org;
 
+mod ahead;
 pub mod auth;
 pub mod codec;
 mod control;

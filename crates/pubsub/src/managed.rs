@@ -179,7 +179,7 @@ async fn start(
     let flow = Flow {
         ps: ps.clone(),
         topic,
-        cursor,
+        reader: crate::ahead::Reader::new(cursor),
         pending,
         rpc_id: rpc,
         mode: Managed { id: sub.id },

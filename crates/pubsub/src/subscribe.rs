@@ -95,7 +95,7 @@ async fn start(
     Flow {
         ps: ps.clone(),
         topic,
-        cursor,
+        reader: crate::ahead::Reader::new(cursor),
         pending,
         rpc_id: rpc,
         mode: Plain,

@@ -44,6 +44,7 @@ mod postgres;
 mod pricebooks;
 mod project;
 mod pubsub;
+mod pubsub_ahead;
 mod pubsub_credit;
 mod pushtopic;
 mod query;

@@ -131,7 +131,7 @@ fn the_grpc_port_answers_plaintext_and_tls() {
     });
 }
 
-async fn managed(
+pub(crate) async fn managed(
     s: &Server,
     name: &str,
     n: i32,
