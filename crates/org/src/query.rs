@@ -158,6 +158,7 @@ impl Source for View<'_> {
         // The indexes know only committed values: the records the transaction touched
         // are matched by their new values instead.
         let f = self.schema.object(object)?.field(field)?;
+        let key = crate::indexes::Key::parse(f, key);
         let committed = ids
             .iter()
             .filter(|id| !overlay.contains_key(id))
@@ -167,7 +168,8 @@ impl Source for View<'_> {
             .filter_map(|id| overlay.get(id)?.as_ref())
             .filter(|r| {
                 r.object == object
-                    && crate::indexes::key_of(f, r.get(&f.name)).as_deref() == Some(key)
+                    && key.is_some()
+                    && crate::indexes::key_of(f, r.get(&f.name)) == key
             });
         Some(committed.chain(touched).collect())
     }

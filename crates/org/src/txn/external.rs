@@ -114,15 +114,13 @@ impl Txn<'_> {
         v: FieldRef<'_>,
         except: Option<RecordId>,
     ) -> Vec<&Record> {
-        let schema = self.schema;
         let indexed = field.ftype.is_text() && crate::indexes::indexed(field);
         let hits: Vec<&Record> = match crate::indexes::key_of(field, v).filter(|_| indexed) {
             Some(k) => {
                 let committed = self
                     .state
                     .indexes
-                    .get(schema, &def.name, &field.name, &k)
-                    .unwrap_or_default()
+                    .get_key(&def.name, &field.name, &k)
                     .into_iter()
                     .filter(|id| !self.overlay.contains_key(id))
                     .filter_map(|id| self.state.records.get(&id));
