@@ -9,11 +9,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub mod id;
+mod lowercase;
 pub mod standard;
 
 pub use id::RecordId;
 
 use serde::{Deserialize, Serialize};
+
+/// Objects and fields by lower-case name (or key prefix), hashed with foldhash: the keys
+/// are the schema's own names, looked up on every record an org touches, where SipHash
+/// was most of a lookup's cost.
+type NameMap = HashMap<String, usize, foldhash::fast::RandomState>;
 
 /// A field's type, by its describe name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -308,7 +314,7 @@ pub struct ObjectDef {
     pub values_of: Option<ValuesOf>,
     /// Fields in describe order.
     pub fields: Vec<FieldDef>,
-    index: HashMap<String, usize>,
+    index: NameMap,
 }
 
 impl ObjectDef {
@@ -329,7 +335,7 @@ impl ObjectDef {
             change_events: true,
             values_of: None,
             fields: Vec::new(),
-            index: HashMap::new(),
+            index: NameMap::default(),
         };
         for f in fields {
             def.push_field(f);
@@ -339,7 +345,7 @@ impl ObjectDef {
 
     /// Removes a field; returns it, if there was one.
     pub fn remove_field(&mut self, name: &str) -> Option<FieldDef> {
-        let i = self.index.remove(&name.to_ascii_lowercase())?;
+        let i = lowercase::with(name, |key| self.index.remove(key))?;
         let removed = self.fields.remove(i);
         for slot in self.index.values_mut() {
             if *slot > i {
@@ -381,9 +387,7 @@ impl ObjectDef {
 
     /// Looks a field up by name, case-insensitively.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
-        self.index
-            .get(&name.to_ascii_lowercase())
-            .map(|&i| &self.fields[i])
+        lowercase::with(name, |key| self.index.get(key).copied()).map(|i| &self.fields[i])
     }
 
     /// The parts of a compound field, in order.
@@ -418,8 +422,8 @@ pub struct ChildRelationship {
 #[derive(Debug, Clone)]
 pub struct Schema {
     objects: Arc<Vec<Arc<ObjectDef>>>,
-    by_name: Arc<HashMap<String, usize>>,
-    by_prefix: Arc<HashMap<String, usize>>,
+    by_name: Arc<NameMap>,
+    by_prefix: Arc<NameMap>,
 }
 
 impl Schema {
@@ -460,26 +464,28 @@ impl Schema {
         self.objects.iter().map(|o| &**o)
     }
 
+    /// Where the object of `name` (any case) is in `objects`.
+    fn index_of(&self, name: &str) -> Option<usize> {
+        lowercase::with(name, |key| self.by_name.get(key).copied())
+    }
+
     /// Looks an object up by name, case-insensitively.
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
-        self.by_name
-            .get(&name.to_ascii_lowercase())
-            .map(|&i| &*self.objects[i])
+        let i = self.index_of(name)?;
+        Some(&*self.objects[i])
     }
 
     /// Looks an object up by name, case-insensitively, as a handle that keeps it alive
     /// after this version of the schema is gone.
     pub fn object_shared(&self, name: &str) -> Option<Arc<ObjectDef>> {
-        self.by_name
-            .get(&name.to_ascii_lowercase())
-            .map(|&i| self.objects[i].clone())
+        let i = self.index_of(name)?;
+        Some(self.objects[i].clone())
     }
 
     /// Mutable access (the object is copied first when another version shares it).
     pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
-        self.by_name
-            .get(&name.to_ascii_lowercase())
-            .map(|&i| Arc::make_mut(&mut Arc::make_mut(&mut self.objects)[i]))
+        let i = self.index_of(name)?;
+        Some(Arc::make_mut(&mut Arc::make_mut(&mut self.objects)[i]))
     }
 
     /// Adds or replaces an object.
@@ -489,7 +495,7 @@ impl Schema {
 
     /// Removes an object; the rest keep their order.
     pub fn remove(&mut self, name: &str) -> Option<Arc<ObjectDef>> {
-        let i = self.by_name.get(&name.to_ascii_lowercase()).copied()?;
+        let i = lowercase::with(name, |key| self.by_name.get(key).copied())?;
         let removed = Arc::make_mut(&mut self.objects).remove(i);
         let by_name = Arc::make_mut(&mut self.by_name);
         let by_prefix = Arc::make_mut(&mut self.by_prefix);
