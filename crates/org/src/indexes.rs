@@ -6,13 +6,14 @@ use std::collections::HashMap;
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
+use crate::FastMap;
 use crate::fields::FieldRef;
 use crate::id_set::IdSet;
 use crate::record::Record;
 
 /// Equality indexes: object → field → key → ids. A key no record has any more is let go.
 #[derive(Debug, Default)]
-pub(crate) struct Indexes(HashMap<String, HashMap<String, HashMap<Key, IdSet>>>);
+pub(crate) struct Indexes(FastMap<String, FastMap<String, HashMap<Key, IdSet>>>);
 
 /// An index key: a reference's id, or an external id's lower-case text (a number's
 /// decimal text).
@@ -59,7 +60,7 @@ impl Indexes {
             return;
         }
         if !self.0.contains_key(&object.name) {
-            self.0.insert(object.name.clone(), HashMap::new());
+            self.0.insert(object.name.clone(), FastMap::default());
         }
         let fields = self.0.get_mut(&object.name).expect("added above");
         for (field, key) in keys {

@@ -39,6 +39,15 @@
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
 //!   clock the test controls shift; [`control`]: the test controls' switches.
 
+/// A map whose keys the server makes or the schema names (record ids, object and field
+/// names), on the paths every record takes: hashed with foldhash, seeded per process,
+/// where SipHash was a tenth of the instructions a created record cost.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The set of [`FastMap`]'s kind.
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+/// What a transaction wrote, by id: the new record, or `None` for a record it deleted.
+pub(crate) type Writes = FastMap<RecordId, Option<Record>>;
+
 mod activities;
 pub mod blobs;
 pub mod caller;

@@ -28,7 +28,7 @@ impl SoqlRecord for Record {
 
 /// A transaction's changes: the new state of each touched record (`None`: purged), and
 /// the touched ids in first-touch order.
-pub(crate) type Overlay<'a> = (&'a HashMap<RecordId, Option<Record>>, &'a [RecordId]);
+pub(crate) type Overlay<'a> = (&'a crate::Writes, &'a [RecordId]);
 
 /// The committed state, read-locked for one query, with an uncommitted overlay or not.
 pub(crate) struct View<'a> {

@@ -3,7 +3,6 @@
 //! each id twice (its key, and the record's own).
 
 use std::borrow::Borrow;
-use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use crate::id::RecordId;
@@ -11,7 +10,7 @@ use crate::record::Record;
 
 /// Records by id.
 #[derive(Debug, Default)]
-pub(crate) struct RecordSet(HashSet<ById>);
+pub(crate) struct RecordSet(crate::FastSet<ById>);
 
 /// A record, hashed and compared by its id alone.
 #[derive(Debug)]

@@ -22,7 +22,7 @@ pub(crate) struct State {
     /// Equality indexes on reference and external-id fields.
     pub(crate) indexes: crate::indexes::Indexes,
     /// Ids per canonical object name, in id (creation) order.
-    pub(crate) by_object: HashMap<String, IdSet>,
+    pub(crate) by_object: crate::FastMap<String, IdSet>,
     pub(crate) next_id: u64,
     /// The last auto number given per object (`CaseNumber`, `OrderNumber`, ...: one
     /// sequence per object, as Salesforce keeps them; stored as `next_number.{Object}`).

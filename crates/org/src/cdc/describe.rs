@@ -6,7 +6,6 @@ use forcebus_events::change::{EventField, event_fields};
 use forcebus_meta::{FieldDef, FieldType};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
-use std::collections::HashMap;
 
 use super::Change;
 use crate::record::Record;
@@ -46,7 +45,7 @@ pub(super) struct Carried<'o> {
     places: OnceCell<Option<Places<'o>>>,
 }
 
-type Places<'o> = HashMap<&'o str, (u32, u32)>;
+type Places<'o> = crate::FastMap<&'o str, (u32, u32)>;
 
 /// The part index of a plain field in [`Carried::places`].
 const WHOLE: u32 = u32::MAX;
@@ -65,7 +64,7 @@ impl<'o> Carried<'o> {
     fn places(&self) -> Option<&Places<'o>> {
         self.places
             .get_or_init(|| {
-                let mut places = HashMap::new();
+                let mut places = Places::default();
                 let mut twice = false;
                 let mut place = |name: &'o str, at: (usize, u32)| {
                     twice |= places.insert(name, (at.0 as u32, at.1)).is_some();

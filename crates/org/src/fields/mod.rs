@@ -13,7 +13,6 @@ mod field_ref;
 mod packed;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -33,7 +32,7 @@ const LINEAR: usize = 16;
 const MAX_NAMES: usize = 65_536;
 
 thread_local! {
-    static NAMES: RefCell<HashSet<Arc<str>>> = RefCell::default();
+    static NAMES: RefCell<crate::FastSet<Arc<str>>> = RefCell::default();
     /// The map a deserialisation gathers entries in before sizing the result.
     static SCRATCH: RefCell<Open> = RefCell::default();
 }

@@ -12,7 +12,6 @@
 //! where the first is. Every [`CHECKPOINT`]th value's offset is kept at the front, so
 //! reading a value walks past fewer than that many.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use serde_json::Value;
@@ -65,14 +64,14 @@ impl Shape {
 
 /// The shapes in use, so records with the same names share one.
 struct Shapes {
-    by_names: HashMap<Box<[Arc<str>]>, Weak<Shape>>,
+    by_names: crate::FastMap<Box<[Arc<str>]>, Weak<Shape>>,
     /// Shapes kept after the last sweep of those no record uses.
     live: usize,
 }
 
 static SHAPES: LazyLock<Mutex<Shapes>> = LazyLock::new(|| {
     Mutex::new(Shapes {
-        by_names: HashMap::new(),
+        by_names: crate::FastMap::default(),
         live: 0,
     })
 });

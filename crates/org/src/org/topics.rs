@@ -2,14 +2,13 @@
 //! every committed change.
 
 use forcebus_sync::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::id::RecordId;
 use crate::pushtopic::{CLASS, OBJECT, Operation, Topics, changed_fields};
-use crate::record::Record;
 
 impl crate::Org {
     /// Recompiles the active PushTopics from the committed state.
@@ -50,7 +49,7 @@ impl crate::Org {
     pub(crate) fn topic_notifications(
         &self,
         state: &crate::state::State,
-        overlay: &HashMap<RecordId, Option<Record>>,
+        overlay: &crate::Writes,
         order: &[RecordId],
         now: DateTime<Utc>,
     ) -> Vec<forcebus_eventlog::NewEvent> {

@@ -22,8 +22,6 @@ mod pricebooks;
 mod recycle;
 mod write;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -173,7 +171,7 @@ pub(crate) struct Txn<'a> {
     pub(crate) state: &'a State,
     pub(crate) caller: &'a Caller,
     /// New state of every touched record; `None` for purged.
-    pub(crate) overlay: HashMap<RecordId, Option<Record>>,
+    pub(crate) overlay: crate::Writes,
     /// Touched ids in first-touch order.
     pub(crate) order: Vec<RecordId>,
     pub(crate) next_id: u64,
@@ -202,7 +200,7 @@ impl<'a> Txn<'a> {
             schema,
             state,
             caller,
-            overlay: HashMap::new(),
+            overlay: crate::Writes::default(),
             order: Vec::new(),
             next_id: state.next_id,
             next_numbers: state.next_numbers.clone(),

@@ -22,7 +22,6 @@ mod work;
 pub use committing::{Committing, rolled_back};
 pub use work::Work;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -33,7 +32,6 @@ use crate::Org;
 use crate::caller::Caller;
 use crate::error::OrgError;
 use crate::id::RecordId;
-use crate::record::Record;
 use crate::state::{ORG, State};
 use crate::txn::{Op, Outcome, Txn};
 
@@ -90,7 +88,7 @@ pub struct TxnResult {
 
 /// A validated transaction's changes, ready to commit.
 struct Staged<'u> {
-    overlay: HashMap<RecordId, Option<Record>>,
+    overlay: crate::Writes,
     order: Vec<RecordId>,
     next_id: u64,
     next_numbers: crate::state::Numbers,
