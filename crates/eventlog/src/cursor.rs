@@ -196,6 +196,25 @@ impl Cursor {
         self.log.lag(&self.channel, self.position)
     }
 
+    /// `Expired` once retention (or an org's reset) has passed `position`, as a read from
+    /// there would be.
+    pub fn retained(&self, position: u64) -> Result<(), LogError> {
+        let earliest = self.log.earliest(self.channel.class);
+        if position < earliest {
+            return Err(LogError::Expired {
+                requested: position,
+                earliest,
+            });
+        }
+        Ok(())
+    }
+
+    /// Moves back to `position` when it is behind the cursor: what was read past it is
+    /// read again.
+    pub fn rewind(&mut self, position: u64) {
+        self.position = self.position.min(position);
+    }
+
     /// Takes up to `max` events without waiting.
     pub fn poll(&mut self, max: usize) -> Result<Vec<Arc<Event>>, LogError> {
         let (events, pos) = self.log.read(&self.channel, self.position, max)?;

@@ -8,13 +8,20 @@
 //! last one, and the client's next request is answered from it.
 //!
 //! What is held is bounded: at most one window (what the last delivery sent, itself at
-//! most `max_requested`), kept until the client asks or the stream ends. Events read
-//! ahead are rendered then; the token and a managed subscription's state are checked when
-//! they go out, as for any delivery.
+//! most `max_requested`) and at most [`AHEAD_BYTES`] (what would go past them is left in
+//! the log, read again when asked for), kept until the client asks or the stream ends.
+//! Events read ahead are rendered then; the token and a managed subscription's state are
+//! checked when they go out, as for any delivery, and retention too: a window whose
+//! position expired (or an org's reset removed) meanwhile is dropped, and the stream
+//! fails as a read from that position would.
+
+/// Most bytes of events (as encoded) a stream holds read ahead.
+pub(crate) const AHEAD_BYTES: usize = 256 << 10;
 
 use std::collections::VecDeque;
 
 use forcebus_eventlog::{Cursor, LogError};
+use prost::Message;
 
 use crate::proto::ConsumerEvent;
 use crate::topic::Topic;
@@ -76,6 +83,10 @@ impl Reader {
         if self.ahead.is_empty() {
             return self.read(ps, topic, max);
         }
+        if let Err(e) = self.cursor.retained(self.served) {
+            self.ahead.clear();
+            return Err(e);
+        }
         let n = max.min(self.ahead.len());
         let mut batch: Vec<Read> = self.ahead.drain(..n).collect();
         if let Some(last) = batch.last() {
@@ -126,7 +137,21 @@ impl Reader {
             return;
         }
         let served = self.cursor.position();
-        if let Ok(Some(batch)) = self.read(ps, topic, max) {
+        if let Ok(Some(mut batch)) = self.read(ps, topic, max) {
+            let mut bytes = 0;
+            let keep = batch
+                .iter()
+                .take_while(|r| {
+                    bytes += r.event.encoded_len();
+                    bytes <= AHEAD_BYTES
+                })
+                .count();
+            if keep < batch.len() {
+                // Past the budget: left in the log for the client's request to read.
+                self.cursor
+                    .rewind(keep.checked_sub(1).map_or(served, |i| batch[i].replay_id));
+                batch.truncate(keep);
+            }
             self.ahead.extend(batch);
             self.served = served;
         }

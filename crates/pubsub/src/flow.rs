@@ -3,8 +3,11 @@
 //! - Credit: every request adds its `num_requested` (non-positive adds nothing); the
 //!   outstanding credit is capped at `max_requested`. Each delivered event uses one.
 //! - Responses carry `pending_num_requested` = the credit left after that response, and
-//!   always `latest_replay_id`: the last event's id in a batch, the cursor's position
-//!   otherwise (which may be ahead of the last delivered event).
+//!   always `latest_replay_id`: the last event's id in a batch, the stream's position
+//!   otherwise (which may be ahead of the last delivered event, past events its channel
+//!   does not show, but never past a window read ahead and not yet delivered).
+//! - Read-ahead: once a delivery uses up the credit, the next window is read before the
+//!   client asks (`ahead`).
 //! - A response stays under `max_response_bytes`; a larger batch is split.
 //! - Keepalive: with credit outstanding, an empty response after `keepalive` without one.
 //! - Credentials: the stream ends with `UNAUTHENTICATED` once its token is revoked
@@ -250,17 +253,17 @@ impl<M: Mode> Flow<M> {
         }
         let mut sent = 0;
         while self.pending > 0 {
-            let read = match self
+            let read = self
                 .reader
-                .next(&self.ps, &self.topic, self.pending as usize)
-            {
+                .next(&self.ps, &self.topic, self.pending as usize);
+            if let Some(w) = &self.watched {
+                w.at(self.reader.position());
+            }
+            let read = match read {
                 Ok(Some(read)) => read,
                 Ok(None) => break,
                 Err(e) => return Err(self.fail(log_error(&e)).await),
             };
-            if let Some(w) = &self.watched {
-                w.at(self.reader.position());
-            }
             if read.iter().any(|r| r.trace.is_some()) {
                 let span = tracing::info_span!(
                     "deliver",

@@ -2,6 +2,7 @@
 //! service over `tokio::io::duplex`, an in-memory org, and tokio's paused clock for
 //! keepalives and idle timeouts (no test sleeps in real time).
 
+mod ahead;
 mod auth;
 mod control;
 mod flow;

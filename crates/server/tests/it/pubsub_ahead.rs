@@ -35,6 +35,13 @@ async fn next_events(stream: &mut tonic::Streaming<FetchResponse>, n: usize) -> 
     ids
 }
 
+/// `f`'s output, failing the test after 5 s.
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), f)
+        .await
+        .expect("a response in time")
+}
+
 fn id(bytes: &[u8]) -> u64 {
     forcebus_pubsub::replay::decode(bytes).unwrap()
 }
@@ -105,7 +112,7 @@ fn a_commit_answered_while_a_window_waits_reports_the_delivered_position() {
         let (tx, mut stream) = managed(&s, "Ahead_Sub", 4).await;
         let mut first = Vec::new();
         while first.len() < 4 {
-            first.extend(stream.message().await.unwrap().unwrap().events);
+            first.extend(within(stream.message()).await.unwrap().unwrap().events);
         }
         // The stream has read the next 4 by now; the commit's answer still names the
         // last event delivered.
@@ -118,7 +125,7 @@ fn a_commit_answered_while_a_window_waits_reports_the_delivered_position() {
         })
         .await
         .unwrap();
-        let answer = stream.message().await.unwrap().unwrap();
+        let answer = within(stream.message()).await.unwrap().unwrap();
         assert!(answer.events.is_empty());
         assert_eq!(answer.commit_response.unwrap().commit_request_id, "c1");
         assert_eq!(
@@ -134,7 +141,7 @@ fn a_commit_answered_while_a_window_waits_reports_the_delivered_position() {
         .unwrap();
         let mut rest = Vec::new();
         while rest.len() < 6 {
-            rest.extend(stream.message().await.unwrap().unwrap().events);
+            rest.extend(within(stream.message()).await.unwrap().unwrap().events);
         }
         let mut ids: Vec<u64> = first
             .iter()
