@@ -131,6 +131,25 @@ fn the_grpc_port_answers_plaintext_and_tls() {
     });
 }
 
+/// A managed subscription `name` to Account change events from EARLIEST, made through
+/// the Tooling API; its id.
+pub(crate) fn account_changes_subscription(s: &Server, name: &str) -> String {
+    let (st, body) = j(s
+        .http()
+        .post(format!(
+            "{}/tooling/sobjects/ManagedEventSubscription",
+            s.data()
+        ))
+        .bearer(s)
+        .json(&json!({"FullName": name, "Metadata": {
+            "label": name, "topicName": "/data/AccountChangeEvent",
+            "defaultReplay": "EARLIEST", "errorRecoveryReplay": "LATEST", "state": "RUN"}}))
+        .send()
+        .unwrap());
+    assert_eq!(st, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
 pub(crate) async fn managed(
     s: &Server,
     name: &str,
@@ -165,20 +184,7 @@ fn a_managed_subscription_resumes_from_its_commit_after_a_restart() {
             ..Default::default()
         },
     );
-    let (st, body) = j(s
-        .http()
-        .post(format!(
-            "{}/tooling/sobjects/ManagedEventSubscription",
-            s.data()
-        ))
-        .bearer(&s)
-        .json(&json!({"FullName": "Accounts_Sub", "Metadata": {
-            "label": "Accounts", "topicName": "/data/AccountChangeEvent",
-            "defaultReplay": "EARLIEST", "errorRecoveryReplay": "LATEST", "state": "RUN"}}))
-        .send()
-        .unwrap());
-    assert_eq!(st, 201, "{body}");
-    let sub_id = body["id"].as_str().unwrap().to_owned();
+    let sub_id = account_changes_subscription(&s, "Accounts_Sub");
     assert!(sub_id.starts_with("18x"));
     // The shape the npm client reads before it subscribes.
     let q = "SELECT Id, DeveloperName, Metadata FROM ManagedEventSubscription WHERE DeveloperName='Accounts_Sub' LIMIT 1";

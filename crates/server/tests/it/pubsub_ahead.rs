@@ -12,8 +12,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::pubsub::{managed, plaintext, request, runtime};
-use crate::{Authed, create, j};
+use crate::create;
+use crate::pubsub::{account_changes_subscription, managed, plaintext, request, runtime};
 
 /// The replay ids of the next `n` events, each response within 5 s.
 async fn next_events(stream: &mut tonic::Streaming<FetchResponse>, n: usize) -> Vec<u64> {
@@ -92,19 +92,7 @@ fn a_replay_in_windows_of_any_size_gets_every_event_once_in_order() {
 #[test]
 fn a_commit_answered_while_a_window_waits_reports_the_delivered_position() {
     let s = crate::server();
-    let (st, body) = j(s
-        .http()
-        .post(format!(
-            "{}/tooling/sobjects/ManagedEventSubscription",
-            s.data()
-        ))
-        .bearer(&s)
-        .json(&json!({"FullName": "Ahead_Sub", "Metadata": {
-            "label": "Ahead", "topicName": "/data/AccountChangeEvent",
-            "defaultReplay": "EARLIEST", "errorRecoveryReplay": "LATEST", "state": "RUN"}}))
-        .send()
-        .unwrap());
-    assert_eq!(st, 201, "{body}");
+    account_changes_subscription(&s, "Ahead_Sub");
     for i in 0..10 {
         create(&s, "Account", json!({"Name": format!("Account {i}")}));
     }
