@@ -13,6 +13,7 @@
 //! - [`protocol`]: the meta channels, one file each (handshake, connect, subscribe,
 //!   unsubscribe, disconnect), and request parsing; [`error`]: Salesforce's Bayeux errors.
 //! - `deliver`: event messages, rendered through `forcebus-events`.
+//! - `later`: a connect's reply as a body ready later, on connections that allow it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use forcebus_org::generic::Presence;
 
 mod deliver;
 pub mod error;
+mod later;
 pub mod protocol;
 pub mod session;
 
@@ -153,13 +155,10 @@ pub fn router(state: Arc<Bayeux>) -> Router {
         .with_state(state)
 }
 
+const JSON_TYPE: &str = "application/json;charset=UTF-8";
+
 fn json(body: String) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, JSON_TYPE)], body).into_response()
 }
 
 /// WebSocket upgrade probes (faye, CometD JS) get a prompt refusal.
@@ -195,13 +194,30 @@ async fn handle(
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let token = bearer(&headers);
-    let peer = conn.and_then(|c| c.peer);
+    let conn = conn.map(|c| c.0).unwrap_or_default();
     let version = version.to_owned();
     // A parked connect holds nothing of its request: the header values and a small body
     // are slices of the connection's read buffer, which would stay allocated beside the
     // next one hyper reserves to notice the client leaving.
     drop((headers, body, params));
-    json(protocol::process(&bx, messages, (token.as_deref(), peer), &version).await)
+    let may_park = messages.iter().any(|m| m.channel == "/meta/connect");
+    let reply = async move {
+        protocol::process(&bx, messages, (token.as_deref(), conn.peer), &version).await
+    };
+    if may_park && conn.whole_replies {
+        // The handler and the middleware around it end here; only the connect waits.
+        let later = later::Later::new(tracing::Instrument::in_current_span(reply));
+        let mut response = Response::new(axum::body::Body::new(later));
+        // Sized for its one header: the response waits as long as the connect.
+        let mut headers = HeaderMap::with_capacity(1);
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(JSON_TYPE),
+        );
+        *response.headers_mut() = headers;
+        return response;
+    }
+    json(reply.await)
 }
 
 /// The token of the `Authorization` header, in any of its three forms.

@@ -18,6 +18,10 @@ pub struct ConnInfo {
     pub tls: bool,
     /// The client's address.
     pub peer: Option<std::net::SocketAddr>,
+    /// The connection reads a response's whole body before it writes any of it (the
+    /// listener's lean path, which then writes it with its length): a handler may answer
+    /// with a body that is ready only later without changing a byte on the wire.
+    pub whole_replies: bool,
 }
 
 /// The client's IP address, when the request came over the network (`None` for

@@ -246,6 +246,7 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
                 forcebus_http::ConnInfo {
                     tls: false,
                     peer: self.peer,
+                    whole_replies: false,
                 },
                 0,
             ),

@@ -61,6 +61,7 @@ pub(crate) fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<(Con
                     .get(CLIENT)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok()),
+                whole_replies: false,
             },
             PassedOn {
                 hops: headers
@@ -95,6 +96,7 @@ mod tests {
         ConnInfo {
             tls,
             peer: Some("10.1.2.3:4567".parse().unwrap()),
+            whole_replies: false,
         }
     }
 

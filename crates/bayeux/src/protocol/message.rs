@@ -41,8 +41,9 @@ pub struct Message {
     pub client_id: Option<Value>,
     /// `subscription` as sent (failures echo it).
     pub subscription: Option<Value>,
-    /// `ext.replay`: a subscribe's replay map, as sent.
-    pub replay: Option<Value>,
+    /// `ext.replay`: a subscribe's replay map, as sent (boxed: only a subscribe has one,
+    /// and a parked connect keeps its message).
+    pub replay: Option<Box<Value>>,
     /// `advice.timeout` of a connect, when it is a number (0 asks for an immediate reply).
     pub advice_timeout: Option<i64>,
     /// `supportedConnectionTypes` of a handshake, when it is an array.
@@ -53,7 +54,7 @@ impl Message {
     /// The fields of one JSON object.
     pub fn from_object(mut m: Map<String, Value>) -> Self {
         let replay = match m.remove("ext") {
-            Some(Value::Object(mut ext)) => ext.remove("replay"),
+            Some(Value::Object(mut ext)) => ext.remove("replay").map(Box::new),
             _ => None,
         };
         let advice_timeout = m
@@ -84,13 +85,18 @@ impl Message {
         let value = serde_json::from_slice::<Value>(body)
             .map_err(|e| ParseError::InvalidJson(e.to_string()))?;
         match value {
-            Value::Array(items) => items
-                .into_iter()
-                .map(|m| match m {
-                    Value::Object(o) => Ok(Self::from_object(o)),
-                    _ => Err(ParseError::NotAnObject),
-                })
-                .collect(),
+            Value::Array(items) => {
+                // Sized exactly: a parked connect keeps its messages, and a collect through
+                // `Result` would reserve room for four.
+                let mut messages = Vec::with_capacity(items.len());
+                for m in items {
+                    match m {
+                        Value::Object(o) => messages.push(Self::from_object(o)),
+                        _ => return Err(ParseError::NotAnObject),
+                    }
+                }
+                Ok(messages)
+            }
             Value::Object(o) => Ok(vec![Self::from_object(o)]),
             _ => Err(ParseError::NotMessages),
         }

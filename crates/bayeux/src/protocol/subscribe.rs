@@ -37,7 +37,7 @@ pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message)
         return fail(BayeuxError::NoSuchChannel(name));
     };
     let key = name.split('?').next().unwrap_or(&name);
-    let replay = match &msg.replay {
+    let replay = match msg.replay.as_deref() {
         None => -1,
         // Salesforce keys the map by the channel without its filter; aiosfstream keys it by
         // the whole subscription string. Either is accepted.
@@ -67,6 +67,11 @@ pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message)
     {
         let mut subs = lock(&session.subs);
         subs.retain(|s| s.name != name);
+        // Most sessions hold one or two subscriptions: room grows from one, not four.
+        let held = subs.len();
+        if held == subs.capacity() {
+            subs.reserve_exact(held.max(1));
+        }
         subs.push(Subscription {
             name: name.clone(),
             cursor,

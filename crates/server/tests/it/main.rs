@@ -57,6 +57,7 @@ mod soap;
 mod sobjects;
 mod startup;
 mod status;
+mod streaming_connections;
 mod tooling_defs;
 mod traces;
 mod uploads;

@@ -1,29 +1,30 @@
 //! The HTTP listener: one port, plain HTTP and TLS, told apart by the first byte (0x16
-//! opens a TLS handshake). Each connection is served by hyper with the axum router; on
-//! shutdown the listener stops accepting and in-flight requests get a grace period.
-//! Reading a request is bounded twice: its headers by hyper's `header_read_timeout`, its
-//! body by [`DeadlineBody`]. A request another node of the cluster passed on carries
-//! what that node says of the client ([`crate::forwarded`]), believed with the cluster's
-//! key only.
+//! opens a TLS handshake). A plain connection starts on the lean path ([`lean`]), which
+//! serves Streaming API requests itself and hands anything else to hyper; a TLS
+//! connection is hyper's ([`served`]). Both serve requests with the axum router; on
+//! shutdown the listener stops accepting and in-flight requests get a grace period. A
+//! request another node of the cluster passed on carries what that node says of the
+//! client ([`crate::forwarded`]), believed with the cluster's key only.
+//!
+//! - [`lean`]: plain connections while their requests are the Streaming API's.
+//! - [`served`]: what connections serve requests with, and hyper's connection.
+
+mod lean;
+mod served;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 use tracing::Instrument;
 
-use forcebus_http::{ConnInfo, normalize_path};
+use forcebus_http::ConnInfo;
 
-use crate::deadline::DeadlineBody;
+use served::{Serving, connection};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -40,6 +41,7 @@ pub(crate) async fn serve(
     forward_key: Option<Arc<str>>,
 ) -> (TcpListener, Draining) {
     let acceptor = TlsAcceptor::from(tls);
+    let closing = shutdown.clone();
     accept_loop(listener, shutdown, grace, "HTTP", move |stream, watcher| {
         handle(
             stream,
@@ -50,16 +52,10 @@ pub(crate) async fn serve(
                 forward_key: forward_key.clone(),
             },
             watcher,
+            closing.clone(),
         )
     })
     .await
-}
-
-/// What each connection serves requests with.
-struct Serving {
-    router: Router,
-    body_timeout: Duration,
-    forward_key: Option<Arc<str>>,
 }
 
 /// A listener's connections still open after it stopped accepting.
@@ -126,7 +122,13 @@ where
     )
 }
 
-async fn handle(stream: TcpStream, acceptor: TlsAcceptor, serving: Serving, watcher: Watcher) {
+async fn handle(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    serving: Serving,
+    watcher: Watcher,
+    closing: watch::Receiver<bool>,
+) {
     let mut first = [0u8; 1];
     let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
     if !matches!(peeked, Ok(Ok(1))) {
@@ -138,7 +140,11 @@ async fn handle(stream: TcpStream, acceptor: TlsAcceptor, serving: Serving, watc
         // Boxed: a TLS session's state is kilobytes, and inline it would size the task of
         // every plain connection too (a parked long-poll is mostly this task).
         Box::pin(async move {
-            let conn = ConnInfo { tls: true, peer };
+            let conn = ConnInfo {
+                tls: true,
+                peer,
+                whole_replies: false,
+            };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => connection(tls, serving, conn, watcher).await,
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
@@ -147,38 +153,11 @@ async fn handle(stream: TcpStream, acceptor: TlsAcceptor, serving: Serving, watc
         })
         .await;
     } else {
-        let conn = ConnInfo { tls: false, peer };
-        connection(stream, serving, conn, watcher).await;
-    }
-}
-
-async fn connection<I>(io: I, serving: Serving, conn: ConnInfo, watcher: Watcher)
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let Serving {
-        router,
-        body_timeout,
-        forward_key,
-    } = serving;
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        let conn = match crate::forwarded::believe(req.headers_mut(), forward_key.as_deref()) {
-            Some((client, passed)) => {
-                req.extensions_mut().insert(passed);
-                client
-            }
-            None => conn,
+        let conn = ConnInfo {
+            tls: false,
+            peer,
+            whole_replies: false,
         };
-        req.extensions_mut().insert(conn);
-        let req = req.map(|body| DeadlineBody::new(body, body_timeout));
-        let req = normalize_path(req);
-        router.clone().oneshot(req)
-    });
-    let conn = http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(error = %e, "Connection ended with an error.");
+        lean::serve(stream, serving, conn, watcher, closing).await;
     }
 }

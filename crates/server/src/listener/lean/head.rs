@@ -1,0 +1,121 @@
+//! A request's head as the lean path reads it: which requests it serves (the Streaming
+//! API's plain ones), and the `http::Request` it makes of them. Everything else (another
+//! path, HTTP/1.0, a chunked or `Expect`ing body, an upgrade, a head or body past the
+//! bounds below, anything malformed) is hyper's, which then serves the connection.
+
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING, UPGRADE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+
+/// The largest head read here; a longer one is hyper's.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
+/// The largest body read here; a larger one is hyper's (a Bayeux request is a few hundred
+/// bytes; the Streaming API's own limit answers anything bigger, through hyper).
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+/// Headers read here; a request with more is hyper's.
+const MAX_HEADERS: usize = 32;
+
+/// What the bytes read so far of a request say.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// The head is not all here yet.
+    Partial,
+    /// Not for the lean path: hyper serves the connection from this request on.
+    Hyper,
+    /// A request the lean path serves (boxed: it moves through the connection's future,
+    /// which would otherwise keep room for it at every step).
+    Lean(Box<Head>),
+}
+
+/// A complete head the lean path serves.
+#[derive(Debug)]
+pub(crate) struct Head {
+    /// Method, path, version and headers; the body is read next.
+    pub(crate) request: Request<()>,
+    /// Bytes of the head, blank line included: the body starts here.
+    pub(crate) len: usize,
+    /// Bytes of the body (`Content-Length`, 0 without one).
+    pub(crate) body_len: usize,
+    /// The client asked for the connection to close after this request.
+    pub(crate) close: bool,
+}
+
+/// Reads a request's head from the start of `buf`.
+pub(crate) fn parse(buf: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => {
+            lean(&req, len).map_or(Parsed::Hyper, |h| Parsed::Lean(Box::new(h)))
+        }
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => Parsed::Partial,
+        _ => Parsed::Hyper,
+    }
+}
+
+fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
+    if req.version != Some(1) {
+        return None;
+    }
+    let method = match req.method? {
+        "POST" => Method::POST,
+        "GET" => Method::GET,
+        _ => return None,
+    };
+    let path = req.path?;
+    if !path.starts_with("/cometd/") {
+        return None;
+    }
+    let uri: Uri = path.parse().ok()?;
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut body_len = None;
+    let mut close = false;
+    for h in req.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
+        if name == TRANSFER_ENCODING || name == EXPECT || name == UPGRADE {
+            return None;
+        }
+        if name == CONTENT_LENGTH {
+            if body_len.is_some() {
+                return None;
+            }
+            body_len = Some(content_length(h.value)?);
+        }
+        if name == CONNECTION {
+            close |= asks_to_close(h.value);
+        }
+        headers.append(name, HeaderValue::from_bytes(h.value).ok()?);
+    }
+    let body_len = body_len.unwrap_or(0);
+    if body_len > MAX_BODY {
+        return None;
+    }
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Some(Head {
+        request,
+        len,
+        body_len,
+        close,
+    })
+}
+
+/// A `Content-Length` of digits only (a list, a sign or anything else is hyper's to judge).
+fn content_length(value: &[u8]) -> Option<usize> {
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// `Connection: close` among the header's tokens.
+pub(crate) fn asks_to_close(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+}
+
+#[cfg(test)]
+mod tests;

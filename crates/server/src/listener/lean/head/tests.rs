@@ -1,0 +1,138 @@
+//! Which heads the lean path takes, and a property test over what a client can send.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn lean_head(bytes: &[u8]) -> Head {
+    match parse(bytes) {
+        Parsed::Lean(h) => *h,
+        other => panic!("not lean: {other:?} for {}", String::from_utf8_lossy(bytes)),
+    }
+}
+
+fn is_hyper(bytes: &[u8]) -> bool {
+    matches!(parse(bytes), Parsed::Hyper)
+}
+
+#[test]
+fn a_streaming_api_post_is_read_here() {
+    let bytes = b"POST /cometd/62.0 HTTP/1.1\r\nHost: x\r\nAuthorization: OAuth 00Dx!y\r\n\
+        Content-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive, Close\r\n\r\n[]";
+    let h = lean_head(bytes);
+    assert_eq!(h.len, bytes.len() - 2);
+    assert_eq!(h.body_len, 2);
+    assert!(h.close);
+    assert_eq!(h.request.method(), Method::POST);
+    assert_eq!(h.request.uri(), "/cometd/62.0");
+    assert_eq!(h.request.headers()["authorization"], "OAuth 00Dx!y");
+    assert_eq!(h.request.headers().len(), 5);
+}
+
+#[test]
+fn a_get_without_a_body_is_read_here() {
+    let h = lean_head(b"GET /cometd/62.0/handshake?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((h.body_len, h.close), (0, false));
+    assert_eq!(h.request.uri().query(), Some("x=1"));
+}
+
+#[test]
+fn everything_else_is_hyper_s() {
+    for bytes in [
+        &b"POST /services/data/v62.0/sobjects/Account HTTP/1.1\r\n\r\n"[..],
+        b"POST /cometd/62.0 HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]",
+        b"PUT /cometd/62.0 HTTP/1.1\r\n\r\n",
+        b"HEAD /cometd/62.0 HTTP/1.1\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        b"GET /cometd/62.0 HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n[]",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: +2\r\n\r\n[]",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n[]",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 65537\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nBad Header: x\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"\x00\x01garbage\r\n\r\n",
+    ] {
+        assert!(is_hyper(bytes), "{}", String::from_utf8_lossy(bytes));
+    }
+    let many: String = (0..40).map(|i| format!("X-H{i}: v\r\n")).collect();
+    assert!(is_hyper(
+        format!("POST /cometd/62.0 HTTP/1.1\r\n{many}\r\n").as_bytes()
+    ));
+    let long = "a".repeat(MAX_HEAD);
+    assert!(is_hyper(
+        format!("POST /cometd/62.0 HTTP/1.1\r\nX: {long}\r\n\r\n").as_bytes()
+    ));
+    // A head that never ends is hyper's (to refuse) once it passes the bound.
+    assert!(is_hyper(
+        format!("POST /cometd/62.0 HTTP/1.1\r\nX: {long}").as_bytes()
+    ));
+    assert!(matches!(
+        parse(b"POST /cometd/62.0 HTTP/1.1\r\nX: 1"),
+        Parsed::Partial
+    ));
+}
+
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z][A-Za-z0-9-]{0,20}".prop_filter("framing headers are tested above", |n| {
+        let n = n.to_ascii_lowercase();
+        ![
+            "content-length",
+            "transfer-encoding",
+            "expect",
+            "upgrade",
+            "connection",
+        ]
+        .contains(&n.as_str())
+    })
+}
+
+proptest! {
+    /// Whatever the bytes, reading them never panics, and what is taken here is
+    /// consistent with them: a head no longer than the bytes and the bound, and a body
+    /// within its bound.
+    #[test]
+    fn any_bytes_are_judged_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        if let Parsed::Lean(h) = parse(&bytes) {
+            prop_assert!(h.len <= bytes.len() && h.len <= MAX_HEAD);
+            prop_assert!(h.body_len <= MAX_BODY);
+            prop_assert!(h.request.uri().path().starts_with("/cometd/"));
+        }
+    }
+
+    /// A well-formed Streaming API request comes back as sent, and every shorter prefix
+    /// of its head asks for more bytes.
+    #[test]
+    fn a_request_reads_back_as_sent(
+        version in "[0-9]{2}\\.0",
+        headers in proptest::collection::vec((token(), "[ -~&&[^ ]]([ -~]{0,40}[!-~])?"), 0..20),
+        body_len in 0usize..=MAX_BODY,
+        close in any::<bool>(),
+    ) {
+        let mut text = format!("POST /cometd/{version} HTTP/1.1\r\n");
+        for (n, v) in &headers {
+            text.push_str(&format!("{n}: {v}\r\n"));
+        }
+        text.push_str(&format!("Content-Length: {body_len}\r\n"));
+        if close {
+            text.push_str("Connection: close\r\n");
+        }
+        text.push_str("\r\n");
+        let bytes = text.as_bytes();
+        let h = lean_head(bytes);
+        prop_assert_eq!(h.len, bytes.len());
+        prop_assert_eq!(h.body_len, body_len);
+        prop_assert_eq!(h.close, close);
+        let path = format!("/cometd/{version}");
+        prop_assert_eq!(h.request.uri().path(), path.as_str());
+        for (n, v) in &headers {
+            let got: Vec<_> = h.request.headers().get_all(n.as_str()).iter().collect();
+            prop_assert!(got.iter().any(|g| g.as_bytes() == v.as_bytes()), "{}: {:?}", n, got);
+        }
+        for cut in 0..bytes.len() {
+            prop_assert!(matches!(parse(&bytes[..cut]), Parsed::Partial), "cut at {}", cut);
+        }
+    }
+}

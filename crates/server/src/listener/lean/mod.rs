@@ -1,0 +1,261 @@
+//! The lean path: plain HTTP/1.1 connections served without hyper while their requests are
+//! the Streaming API's (`/cometd/…`), so that a parked long poll holds no buffer.
+//!
+//! hyper reserves an 8 KB read buffer and an 8 KB header write buffer per connection for
+//! as long as it lives, and a parked `/meta/connect` is mostly that. Here a connection
+//! reads a request into a buffer of its size, copies the body out, and frees the buffer
+//! before the handler runs; between requests it waits for the socket to be readable with no
+//! buffer at all. While the handler runs it watches the socket as hyper does: the client
+//! closing (or an error) drops the request. The request goes through the same router, with
+//! the same connection facts, as hyper's requests do.
+//!
+//! Any other request ([`head::parse`] says which) hands the connection to hyper with the
+//! bytes already read ([`rewind`]), and hyper serves it from there on.
+//!
+//! - [`head`]: reading a request's head, and which requests are served here.
+//! - [`reply`]: writing a response.
+//! - [`rewind`]: a connection handed to hyper with what was read of it.
+
+mod head;
+mod reply;
+mod rewind;
+
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::Body as _;
+use hyper_util::server::graceful::Watcher;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::http::response::Parts;
+use std::pin::Pin;
+use std::task::Poll;
+use tokio::io::ReadBuf;
+use tower::util::Oneshot;
+
+use forcebus_http::ConnInfo;
+
+use super::served::{Serving, connection, prepare};
+
+use head::Parsed;
+
+/// How long a request's head may take to arrive, idle time before it included (hyper's
+/// `header_read_timeout` on its connections).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves a plain connection until it closes, or hands it to hyper at the first request
+/// that is not the lean path's. `watcher` keeps a graceful shutdown waiting for this
+/// connection; `shutdown` says it began (the connection then closes after the request in
+/// flight, as hyper's do).
+pub(crate) async fn serve(
+    mut io: TcpStream,
+    serving: Serving,
+    conn: ConnInfo,
+    watcher: Watcher,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Bytes read of the next request: empty between requests unless a client pipelined.
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        // As hyper's `header_read_timeout`, the clock runs from the end of the last
+        // answer: a connection idle that long is closed.
+        let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
+        if buf.is_empty() {
+            tokio::select! {
+                ready = io.readable() => if ready.is_err() { return },
+                _ = shutdown.wait_for(|closing| *closing) => return,
+                () = tokio::time::sleep_until(deadline) => return,
+            }
+        }
+        let head = match tokio::time::timeout_at(deadline, read_head(&io, &mut buf)).await {
+            Ok(Ok(Parsed::Lean(head))) => head,
+            Ok(Ok(Parsed::Hyper)) => return hand_over(io, buf, serving, conn, watcher).await,
+            // Closed, failed or too slow (hyper closes without an answer too).
+            Ok(Ok(Parsed::Partial) | Err(_)) | Err(_) => return,
+        };
+        let asked_to_close = head.close;
+        let Some((parts, body)) = exchange(&io, &serving, conn, head, &mut buf).await else {
+            return;
+        };
+        let close = asked_to_close || reply::closes(&parts) || *shutdown.borrow();
+        if io
+            .write_all(&reply::encode(&parts, &body, close))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if close {
+            let _ = io.shutdown().await;
+            return;
+        }
+    }
+}
+
+/// hyper's connection from here on, starting with the bytes already read. Boxed, and made
+/// outside the async fn: inline, hyper's connection would size the task of every lean one.
+fn hand_over(
+    io: TcpStream,
+    read: Vec<u8>,
+    serving: Serving,
+    conn: ConnInfo,
+    watcher: Watcher,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    let io = rewind::Rewind::new(Bytes::from(read), io);
+    Box::pin(connection(io, serving, conn, watcher))
+}
+
+/// Reads the body of the request `head` begins, has the router answer it, and reads the
+/// answer's body whole; `None` if the client sent too little, too slowly, or left first.
+/// `buf` keeps what the client sent after the request.
+async fn exchange(
+    io: &TcpStream,
+    serving: &Serving,
+    conn: ConnInfo,
+    head: Box<head::Head>,
+    buf: &mut Vec<u8>,
+) -> Option<(Parts, Bytes)> {
+    let end = head.len + head.body_len;
+    let read = tokio::time::timeout(serving.body_timeout, read_to(io, buf, end)).await;
+    if !matches!(read, Ok(Ok(()))) {
+        tracing::debug!("A Streaming API request's body did not arrive whole; closing.");
+        return None;
+    }
+    let call = call(serving, conn, head, buf);
+    answer(io, call, !buf.is_empty()).await
+}
+
+/// The router's answer to a request and its body, read whole (a parked connect's body is
+/// ready later, `whole_replies`: it waits here); `None` if the client closed the connection
+/// (or it failed) first, which drops the request. Once the client sent more (a pipelined
+/// request), the connection is no longer watched: those bytes are read after the answer.
+/// Polled by hand so that a parked connect's wait holds no more than it needs.
+async fn answer(io: &TcpStream, call: Call, pipelined: bool) -> Option<(Parts, Bytes)> {
+    let mut call = Some(call);
+    let mut watching = !pipelined;
+    let mut reply: Option<(Parts, Body)> = None;
+    let mut chunks: Vec<Bytes> = Vec::new();
+    std::future::poll_fn(|cx| {
+        loop {
+            if let Some(pending) = call.as_mut() {
+                let Poll::Ready(response) = pending.as_mut().poll(cx) else {
+                    break;
+                };
+                call = None;
+                reply = Some(match response {
+                    Ok(response) => response.into_parts(),
+                    Err(never) => match never {},
+                });
+            }
+            let Some((_, body)) = reply.as_mut() else {
+                break;
+            };
+            match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => chunks.extend(frame.into_data().ok()),
+                Poll::Ready(Some(Err(_))) => return Poll::Ready(None),
+                Poll::Ready(None) => {
+                    let Some((parts, _)) = reply.take() else {
+                        return Poll::Ready(None);
+                    };
+                    let body = match chunks.len() {
+                        1 => chunks.pop().unwrap_or_default(),
+                        _ => Bytes::from(chunks.concat()),
+                    };
+                    return Poll::Ready(Some((parts, body)));
+                }
+                Poll::Pending => break,
+            }
+        }
+        if watching {
+            let mut byte = [0u8; 1];
+            match io.poll_peek(cx, &mut ReadBuf::new(&mut byte)) {
+                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(None),
+                Poll::Ready(Ok(_)) => watching = false,
+                Poll::Pending => {}
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// A request on its way through the router.
+type Call = Pin<Box<Oneshot<axum::Router, Request<Body>>>>;
+
+/// Takes the request (`head`, and its body from `buf`, which keeps only what follows) to
+/// the router. Not async, so that the request's parts take no room in the connection's
+/// future; the router's future is boxed, being large and, for a connect, short-lived (it
+/// answers at once with a body that waits).
+fn call(serving: &Serving, conn: ConnInfo, head: Box<head::Head>, buf: &mut Vec<u8>) -> Call {
+    let head::Head {
+        request,
+        len,
+        body_len,
+        ..
+    } = *head;
+    let end = len + body_len;
+    let body = Bytes::copy_from_slice(&buf[len..end]);
+    // What a parked request holds of the connection: nothing read, unless pipelined.
+    *buf = buf
+        .get(end..)
+        .filter(|rest| !rest.is_empty())
+        .map_or_else(Vec::new, <[u8]>::to_vec);
+    let conn = ConnInfo {
+        whole_replies: true,
+        ..conn
+    };
+    let req = prepare(
+        request.map(|()| Body::from(body)),
+        conn,
+        serving.forward_key.as_deref(),
+    );
+    Box::pin(serving.router.clone().oneshot(req))
+}
+
+/// Reads until `buf` holds a whole head (or the bytes say it is hyper's); `Partial` means
+/// the client closed first.
+async fn read_head(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Parsed> {
+    loop {
+        if !buf.is_empty() {
+            match head::parse(buf) {
+                Parsed::Partial => {}
+                done => return Ok(done),
+            }
+        }
+        if read_some(io, buf).await? == 0 {
+            return Ok(Parsed::Partial);
+        }
+    }
+}
+
+/// Reads until `buf` holds `end` bytes.
+async fn read_to(io: &TcpStream, buf: &mut Vec<u8>, end: usize) -> io::Result<()> {
+    buf.reserve(end.saturating_sub(buf.len()));
+    while buf.len() < end {
+        if read_some(io, buf).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(())
+}
+
+/// One read into `buf`'s spare room (grown when little is left): the bytes read, 0 at
+/// the end of the stream.
+async fn read_some(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    loop {
+        io.readable().await?;
+        if buf.capacity() - buf.len() < 512 {
+            buf.reserve(buf.len().max(2048));
+        }
+        match io.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            read => return read,
+        }
+    }
+}

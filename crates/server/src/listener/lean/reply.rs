@@ -1,0 +1,146 @@
+//! A response as the lean path writes it: what hyper would write for a whole body (the
+//! status line, the handler's headers in lower case, `date`, `content-length` or none where
+//! a status has no body, `connection: close` when the connection closes after it).
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use axum::http::response::Parts;
+
+/// The bytes of a response: head, then `body`.
+pub(crate) fn encode(parts: &Parts, body: &[u8], close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("<none>")
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        // The length and framing are this writer's; `connection` is written below.
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            continue;
+        }
+        header(&mut out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if close {
+        header(&mut out, b"connection", b"close");
+    }
+    let bodiless = parts.status.is_informational()
+        || parts.status == axum::http::StatusCode::NO_CONTENT
+        || parts.status == axum::http::StatusCode::NOT_MODIFIED;
+    if !bodiless {
+        let digits = body.len().to_string();
+        header(&mut out, b"content-length", digits.as_bytes());
+    }
+    if !parts.headers.contains_key(DATE) {
+        out.extend_from_slice(b"date: ");
+        now(&mut out);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !bodiless {
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// Whether the handler's headers ask for the connection to close after the response.
+pub(crate) fn closes(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get_all(CONNECTION)
+        .iter()
+        .any(|v| super::head::asks_to_close(v.as_bytes()))
+}
+
+fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+thread_local! {
+    /// The `date` value of the current second, made once a second per thread.
+    static TODAY: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+fn now(out: &mut Vec<u8>) {
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    TODAY.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.0 != second {
+            *d = (second, httpdate::fmt_http_date(now));
+        }
+        out.extend_from_slice(d.1.as_bytes());
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{Response, StatusCode, header};
+
+    use super::*;
+
+    fn parts(status: StatusCode, headers: &[(&str, &str)]) -> Parts {
+        let mut r = Response::builder().status(status);
+        for (n, v) in headers {
+            r = r.header(*n, *v);
+        }
+        r.body(()).unwrap().into_parts().0
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_reply_has_its_length_a_date_and_the_handlers_headers() {
+        let p = parts(
+            StatusCode::OK,
+            &[
+                ("Content-Type", "application/json"),
+                ("content-length", "999"),
+            ],
+        );
+        let out = text(&encode(&p, b"[1]", false));
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, "[1]");
+        let lines: Vec<_> = head.split("\r\n").collect();
+        assert_eq!(lines[0], "HTTP/1.1 200 OK");
+        assert_eq!(lines[1], "content-type: application/json");
+        assert_eq!(lines[2], "content-length: 3");
+        assert!(
+            lines[3].starts_with("date: ") && lines[3].ends_with(" GMT"),
+            "{head}"
+        );
+        assert_eq!(lines.len(), 4, "{head}");
+        assert!(!closes(&p));
+    }
+
+    #[test]
+    fn close_no_content_and_an_unknown_status() {
+        let p = parts(StatusCode::NO_CONTENT, &[("connection", "Close")]);
+        assert!(closes(&p));
+        let out = text(&encode(&p, b"", true));
+        assert!(
+            out.starts_with("HTTP/1.1 204 No Content\r\nconnection: close\r\ndate: "),
+            "{out}"
+        );
+        assert!(!out.contains("content-length"), "{out}");
+        assert!(out.ends_with(" GMT\r\n\r\n"), "{out}");
+        let odd = parts(StatusCode::from_u16(599).unwrap(), &[]);
+        assert!(text(&encode(&odd, b"x", false)).starts_with("HTTP/1.1 599 <none>\r\n"));
+        let dated = parts(StatusCode::OK, &[(header::DATE.as_str(), "then")]);
+        let out = text(&encode(&dated, b"", false));
+        assert_eq!(out.matches("date: ").count(), 1, "{out}");
+    }
+}

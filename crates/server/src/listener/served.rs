@@ -1,0 +1,75 @@
+//! What a connection serves requests with, the router's view of a request from either
+//! path ([`prepare`]), and hyper's connection ([`connection`]): TLS connections, and plain
+//! ones from the first request the lean path does not serve. Reading a request is bounded
+//! twice there: its headers by hyper's `header_read_timeout`, its body by
+//! [`DeadlineBody`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::Watcher;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower::ServiceExt;
+
+use forcebus_http::{ConnInfo, normalize_path};
+
+use crate::deadline::DeadlineBody;
+
+/// What each connection serves requests with.
+pub(crate) struct Serving {
+    pub(crate) router: Router,
+    pub(crate) body_timeout: Duration,
+    pub(crate) forward_key: Option<Arc<str>>,
+}
+
+/// Serves a connection with hyper until it closes.
+pub(crate) async fn connection<I>(io: I, serving: Serving, conn: ConnInfo, watcher: Watcher)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Serving {
+        router,
+        body_timeout,
+        forward_key,
+    } = serving;
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let req = req.map(|body| DeadlineBody::new(body, body_timeout));
+        router
+            .clone()
+            .oneshot(prepare(req, conn, forward_key.as_deref()))
+    });
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "Connection ended with an error.");
+    }
+}
+
+/// A request as the router takes it from either path: what the connection knows of the
+/// client (or what the node that passed it on says, believed with the cluster's key), and
+/// its path made canonical.
+pub(crate) fn prepare<B>(
+    mut req: hyper::Request<B>,
+    conn: ConnInfo,
+    forward_key: Option<&str>,
+) -> hyper::Request<B> {
+    let conn = match crate::forwarded::believe(req.headers_mut(), forward_key) {
+        Some((client, passed)) => {
+            req.extensions_mut().insert(passed);
+            // How replies are written is this connection's, whoever the client is.
+            ConnInfo {
+                whole_replies: conn.whole_replies,
+                ..client
+            }
+        }
+        None => conn,
+    };
+    req.extensions_mut().insert(conn);
+    normalize_path(req)
+}

@@ -1,0 +1,231 @@
+//! A plain connection's Streaming API requests are served on the listener's lean path,
+//! anything else by hyper from there on. These tests speak raw HTTP/1.1 to check the bytes:
+//! the same answer from both paths, keep-alive, pipelining, a head in pieces, a chunked
+//! body handed over, `Connection: close`.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use forcebus_testkit::Server;
+use serde_json::{Value, json};
+
+use crate::bayeux::oauth;
+use crate::server;
+
+/// One response read off the connection: status, headers (names lower case, in order),
+/// body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+fn read_answer(r: &mut BufReader<TcpStream>) -> Answer {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (n, v) = l.split_once(':').unwrap();
+        headers.push((n.to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    let mut body = Vec::new();
+    let len = headers.iter().find(|(n, _)| n == "content-length");
+    if let Some((_, len)) = len {
+        body.resize(len.parse().unwrap(), 0);
+        r.read_exact(&mut body).unwrap();
+    } else {
+        // Chunked.
+        loop {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            let size = usize::from_str_radix(line.trim_end(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            r.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn open(s: &Server) -> (TcpStream, BufReader<TcpStream>) {
+    let raw = TcpStream::connect(&s.ready.http).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let reader = BufReader::new(raw.try_clone().unwrap());
+    (raw, reader)
+}
+
+fn cometd_post(s: &Server, body: &Value, extra: &str) -> String {
+    let body = body.to_string();
+    format!(
+        "POST /cometd/59.0 HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        oauth(s),
+        body.len()
+    )
+}
+
+fn handshake_body() -> Value {
+    json!([{"channel": "/meta/handshake", "version": "1.0",
+        "supportedConnectionTypes": ["long-polling"], "id": "1"}])
+}
+
+/// The header names and values of an answer but its date, which moves.
+fn shape(a: &Answer) -> Vec<(String, String)> {
+    let mut h: Vec<_> = a
+        .headers
+        .iter()
+        .filter(|(n, _)| n != "date")
+        .cloned()
+        .collect();
+    h.sort();
+    h
+}
+
+#[test]
+fn both_paths_answer_alike_on_one_kept_alive_connection() {
+    let s = server();
+    let (mut raw, mut r) = open(&s);
+    // Served on the lean path.
+    raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
+        .unwrap();
+    let lean = read_answer(&mut r);
+    assert_eq!(lean.status, 200);
+    assert_eq!(lean.json()[0]["successful"], true, "{}", lean.json());
+    assert!(lean.header("date").is_some_and(|d| d.ends_with(" GMT")));
+    // A REST request hands the connection to hyper, which answers it...
+    write!(
+        raw,
+        "GET /services/data/v59.0/limits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.ready.access_token
+    )
+    .unwrap();
+    let rest = read_answer(&mut r);
+    assert_eq!(rest.status, 200, "{}", String::from_utf8_lossy(&rest.body));
+    // ... and the Streaming API's next request, on the same connection, in the same shape.
+    raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
+        .unwrap();
+    let hyper = read_answer(&mut r);
+    assert_eq!(hyper.status, 200);
+    assert_eq!(hyper.json()[0]["successful"], true);
+    let (mut lean_shape, mut hyper_shape) = (shape(&lean), shape(&hyper));
+    // The bodies differ (a new clientId each) but not in length.
+    lean_shape.retain(|(n, _)| n != "content-length");
+    hyper_shape.retain(|(n, _)| n != "content-length");
+    assert_eq!(lean_shape, hyper_shape);
+    assert_eq!(lean.body.len(), hyper.body.len());
+}
+
+#[test]
+fn pipelined_requests_and_a_head_in_pieces_are_answered_in_order() {
+    let s = server();
+    let (mut raw, mut r) = open(&s);
+    let one = cometd_post(&s, &handshake_body(), "");
+    let bad = cometd_post(
+        &s,
+        &json!([{"channel": "/meta/connect", "clientId": "nope", "id": "2"}]),
+        "",
+    );
+    raw.write_all(format!("{one}{bad}").as_bytes()).unwrap();
+    let first = read_answer(&mut r);
+    assert_eq!(first.json()[0]["channel"], "/meta/handshake");
+    let second = read_answer(&mut r);
+    assert_eq!(
+        second.json()[0]["error"],
+        "403::Unknown client",
+        "{}",
+        second.json()
+    );
+    // A head sent a few bytes at a time.
+    let bytes = cometd_post(&s, &handshake_body(), "").into_bytes();
+    for piece in bytes.chunks(37) {
+        raw.write_all(piece).unwrap();
+        raw.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(read_answer(&mut r).json()[0]["successful"], true);
+}
+
+#[test]
+fn a_chunked_body_is_served_by_hyper_and_close_closes() {
+    let s = server();
+    let (mut raw, mut r) = open(&s);
+    let body = handshake_body().to_string();
+    write!(
+        raw,
+        "POST /cometd/59.0 HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        oauth(&s),
+        body.len()
+    )
+    .unwrap();
+    assert_eq!(read_answer(&mut r).json()[0]["successful"], true);
+
+    let (mut raw, mut r) = open(&s);
+    raw.write_all(cometd_post(&s, &handshake_body(), "Connection: close\r\n").as_bytes())
+        .unwrap();
+    let a = read_answer(&mut r);
+    assert_eq!(a.json()[0]["successful"], true);
+    assert_eq!(a.header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "the server closed after answering");
+}
+
+#[test]
+fn a_parked_connect_on_the_lean_path_answers_with_its_events() {
+    let s = server();
+    let client = crate::bayeux::handshake(&s);
+    let sub = json!([{"channel": "/meta/subscribe", "clientId": client,
+        "subscription": "/data/AccountChangeEvent", "id": "2"}]);
+    assert_eq!(
+        crate::bayeux::post(&s, Some(&oauth(&s)), "", sub)[0]["successful"],
+        true
+    );
+    crate::bayeux::connect(&s, &client, "3", json!({"timeout": 0}));
+    let (mut raw, mut r) = open(&s);
+    let connect = json!([{"channel": "/meta/connect", "clientId": client,
+        "connectionType": "long-polling", "id": "4"}]);
+    raw.write_all(cometd_post(&s, &connect, "").as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    crate::create(&s, "Account", json!({"Name": "Parked"}));
+    let a = read_answer(&mut r);
+    assert_eq!(a.status, 200);
+    assert!(a.header("content-length").is_some(), "{:?}", a.headers);
+    let messages = a.json();
+    let event = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["channel"] == "/data/AccountChangeEvent")
+        .unwrap_or_else(|| panic!("no event: {messages}"));
+    assert_eq!(event["data"]["payload"]["Name"], "Parked");
+}
