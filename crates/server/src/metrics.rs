@@ -12,6 +12,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use http_body::Body as _;
+
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -199,15 +201,62 @@ fn family(path: &str) -> &'static str {
         .map_or("other", |(_, f)| f)
 }
 
-/// Counts and times every HTTP request.
+/// Counts and times every HTTP request: to its response, or for a body of unknown length
+/// (a stream, or a connect's reply ready later on the lean path) to the body's end. A
+/// request dropped first (the client left) is not counted.
 pub(crate) async fn count(req: Request, next: Next) -> Response {
     let family = family(req.uri().path());
     let started = Instant::now();
     let response = next.run(req).await;
-    let (counter, histogram) = request_metrics(family, response.status().as_u16());
+    let done = (family, response.status().as_u16(), started);
+    let body = response.body();
+    if body.is_end_stream() || body.size_hint().exact().is_some() {
+        record(done);
+        return response;
+    }
+    response.map(|body| {
+        axum::body::Body::new(Timed {
+            body,
+            done: Some(done),
+        })
+    })
+}
+
+fn record((family, status, started): (&'static str, u16, Instant)) {
+    let (counter, histogram) = request_metrics(family, status);
     counter.increment(1);
     histogram.record(started.elapsed());
-    response
+}
+
+/// A response body that records its request once it has ended.
+struct Timed {
+    body: axum::body::Body,
+    done: Option<(&'static str, u16, Instant)>,
+}
+
+impl http_body::Body for Timed {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, axum::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        let ended = matches!(polled, std::task::Poll::Ready(None)) || self.body.is_end_stream();
+        if ended && let Some(done) = self.done.take() {
+            record(done);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The request counter and duration histogram of a family and status, looked up in the

@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use forcebus_http::ConnInfo;
 
-use served::{Serving, connection};
+use served::{Drain, Serving, connection};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -146,7 +146,7 @@ async fn handle(
                 whole_replies: false,
             };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => connection(tls, serving, conn, watcher).await,
+                Ok(Ok(tls)) => connection(tls, serving, conn, Drain::new(watcher, false)).await,
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
                 Err(_) => tracing::debug!("TLS handshake timed out."),
             }

@@ -26,8 +26,23 @@ pub(crate) struct Serving {
     pub(crate) forward_key: Option<Arc<str>>,
 }
 
+/// How a hyper connection takes part in a graceful shutdown.
+pub(crate) struct Drain {
+    watcher: Watcher,
+    /// The shutdown began before the connection was handed to hyper: rather than be
+    /// watched (which, with nothing read yet, would close it unanswered), it serves the
+    /// request it was given and closes, holding the watcher so the drain waits for it.
+    closing: bool,
+}
+
+impl Drain {
+    pub(crate) fn new(watcher: Watcher, closing: bool) -> Self {
+        Self { watcher, closing }
+    }
+}
+
 /// Serves a connection with hyper until it closes.
-pub(crate) async fn connection<I>(io: I, serving: Serving, conn: ConnInfo, watcher: Watcher)
+pub(crate) async fn connection<I>(io: I, serving: Serving, conn: ConnInfo, drain: Drain)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -42,11 +57,20 @@ where
             .clone()
             .oneshot(prepare(req, conn, forward_key.as_deref()))
     });
-    let conn = http1::Builder::new()
+    let mut builder = http1::Builder::new();
+    builder
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(conn).await {
+        .keep_alive(!drain.closing);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    let served = if drain.closing {
+        let served = conn.await;
+        drop(drain.watcher);
+        served
+    } else {
+        drain.watcher.watch(conn).await
+    };
+    if let Err(e) = served {
         tracing::debug!(error = %e, "Connection ended with an error.");
     }
 }

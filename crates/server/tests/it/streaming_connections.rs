@@ -199,9 +199,13 @@ fn a_chunked_body_is_served_by_hyper_and_close_closes() {
     assert!(rest.is_empty(), "the server closed after answering");
 }
 
+/// The connect answers at once with a body ready later; the request is still timed to
+/// its reply.
 #[test]
 fn a_parked_connect_on_the_lean_path_answers_with_its_events() {
     let s = server();
+    let held = r#"forcebus_http_request_duration_seconds_sum{family="cometd"}"#;
+    let before = crate::metrics::value(&crate::metrics::scrape(&s), held).unwrap_or(0.0);
     let client = crate::bayeux::handshake(&s);
     let sub = json!([{"channel": "/meta/subscribe", "clientId": client,
         "subscription": "/data/AccountChangeEvent", "id": "2"}]);
@@ -228,4 +232,40 @@ fn a_parked_connect_on_the_lean_path_answers_with_its_events() {
         .find(|m| m["channel"] == "/data/AccountChangeEvent")
         .unwrap_or_else(|| panic!("no event: {messages}"));
     assert_eq!(event["data"]["payload"]["Name"], "Parked");
+    let after = crate::metrics::value(&crate::metrics::scrape(&s), held).unwrap();
+    assert!(
+        after - before >= 0.25,
+        "cometd requests timed {before} -> {after} s"
+    );
+}
+
+#[test]
+fn a_body_that_never_finishes_is_cut_off_on_the_lean_path_too() {
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some("request_body_timeout_secs = 1\n".into()),
+            ..Default::default()
+        },
+    );
+    let (mut raw, mut r) = open(&s);
+    write!(
+        raw,
+        "POST /cometd/59.0 HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n[{{\"channel\"",
+        oauth(&s)
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "held {took:?} (deadline 1 s)"
+    );
+    // The server serves on.
+    let client = crate::bayeux::handshake(&s);
+    assert!(!client.is_empty());
 }

@@ -41,7 +41,7 @@ use tower::util::Oneshot;
 
 use forcebus_http::ConnInfo;
 
-use super::served::{Serving, connection, prepare};
+use super::served::{Drain, Serving, connection, prepare};
 
 use head::Parsed;
 
@@ -66,16 +66,19 @@ pub(crate) async fn serve(
         // As hyper's `header_read_timeout`, the clock runs from the end of the last
         // answer: a connection idle that long is closed.
         let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
-        if buf.is_empty() {
-            tokio::select! {
-                ready = io.readable() => if ready.is_err() { return },
-                _ = shutdown.wait_for(|closing| *closing) => return,
-                () = tokio::time::sleep_until(deadline) => return,
-            }
+        // The waits before a request is whole are boxed (here and for its body): they
+        // are over before a connect parks, and inline they would size the connection's
+        // task for as long as it lives.
+        if buf.is_empty() && !Box::pin(next_request(&io, &mut shutdown, deadline)).await {
+            return;
         }
-        let head = match tokio::time::timeout_at(deadline, read_head(&io, &mut buf)).await {
+        let reading = tokio::time::timeout_at(deadline, read_head(&io, &mut buf));
+        let head = match Box::pin(reading).await {
             Ok(Ok(Parsed::Lean(head))) => head,
-            Ok(Ok(Parsed::Hyper)) => return hand_over(io, buf, serving, conn, watcher).await,
+            Ok(Ok(Parsed::Hyper)) => {
+                let closing = *shutdown.borrow();
+                return hand_over(io, buf, serving, conn, (watcher, closing)).await;
+            }
             // Closed, failed or too slow (hyper closes without an answer too).
             Ok(Ok(Parsed::Partial) | Err(_)) | Err(_) => return,
         };
@@ -84,11 +87,9 @@ pub(crate) async fn serve(
             return;
         };
         let close = asked_to_close || reply::closes(&parts) || *shutdown.borrow();
-        if io
-            .write_all(&reply::encode(&parts, &body, close))
-            .await
-            .is_err()
-        {
+        let head = reply::head(&parts, body.len(), close);
+        let mut reply = bytes::Buf::chain(&head[..], reply::body(&parts, &body));
+        if io.write_all_buf(&mut reply).await.is_err() {
             return;
         }
         if close {
@@ -98,17 +99,32 @@ pub(crate) async fn serve(
     }
 }
 
-/// hyper's connection from here on, starting with the bytes already read. Boxed, and made
+/// Waits for a request's first bytes: `false` if the connection closed, failed, stayed
+/// idle until `deadline`, or the server is shutting down.
+async fn next_request(
+    io: &TcpStream,
+    shutdown: &mut watch::Receiver<bool>,
+    deadline: tokio::time::Instant,
+) -> bool {
+    tokio::select! {
+        ready = io.readable() => ready.is_ok(),
+        _ = shutdown.wait_for(|closing| *closing) => false,
+        () = tokio::time::sleep_until(deadline) => false,
+    }
+}
+
+/// hyper's connection from here on, starting with the bytes already read (`closing`: the
+/// server is shutting down, so hyper answers the request read and closes). Boxed, and made
 /// outside the async fn: inline, hyper's connection would size the task of every lean one.
 fn hand_over(
     io: TcpStream,
     read: Vec<u8>,
     serving: Serving,
     conn: ConnInfo,
-    watcher: Watcher,
+    (watcher, closing): (Watcher, bool),
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     let io = rewind::Rewind::new(Bytes::from(read), io);
-    Box::pin(connection(io, serving, conn, watcher))
+    Box::pin(connection(io, serving, conn, Drain::new(watcher, closing)))
 }
 
 /// Reads the body of the request `head` begins, has the router answer it, and reads the
@@ -122,7 +138,11 @@ async fn exchange(
     buf: &mut Vec<u8>,
 ) -> Option<(Parts, Bytes)> {
     let end = head.len + head.body_len;
-    let read = tokio::time::timeout(serving.body_timeout, read_to(io, buf, end)).await;
+    let read = Box::pin(tokio::time::timeout(
+        serving.body_timeout,
+        read_to(io, buf, end),
+    ))
+    .await;
     if !matches!(read, Ok(Ok(()))) {
         tracing::debug!("A Streaming API request's body did not arrive whole; closing.");
         return None;
@@ -234,9 +254,9 @@ async fn read_head(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Parsed> {
     }
 }
 
-/// Reads until `buf` holds `end` bytes.
+/// Reads until `buf` holds `end` bytes. Room grows with what arrives, not with what the
+/// head declared: a client that declares 64 KB and sends nothing holds little.
 async fn read_to(io: &TcpStream, buf: &mut Vec<u8>, end: usize) -> io::Result<()> {
-    buf.reserve(end.saturating_sub(buf.len()));
     while buf.len() < end {
         if read_some(io, buf).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());

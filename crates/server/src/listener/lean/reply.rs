@@ -1,4 +1,4 @@
-//! A response as the lean path writes it: what hyper would write for a whole body (the
+//! A response as the lean path writes it (head and body in one vectored write): what hyper would write for a whole body (the
 //! status line, the handler's headers in lower case, `date`, `content-length` or none where
 //! a status has no body, `connection: close` when the connection closes after it).
 
@@ -8,9 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use axum::http::response::Parts;
 
-/// The bytes of a response: head, then `body`.
-pub(crate) fn encode(parts: &Parts, body: &[u8], close: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + body.len());
+/// The head of a response whose body is `body_len` bytes; [`body`] says which of them
+/// follow it.
+pub(crate) fn head(parts: &Parts, body_len: usize, close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(parts.status.as_str().as_bytes());
     out.push(b' ');
@@ -32,11 +33,8 @@ pub(crate) fn encode(parts: &Parts, body: &[u8], close: bool) -> Vec<u8> {
     if close {
         header(&mut out, b"connection", b"close");
     }
-    let bodiless = parts.status.is_informational()
-        || parts.status == axum::http::StatusCode::NO_CONTENT
-        || parts.status == axum::http::StatusCode::NOT_MODIFIED;
-    if !bodiless {
-        let digits = body.len().to_string();
+    if !bodiless(parts) {
+        let digits = body_len.to_string();
         header(&mut out, b"content-length", digits.as_bytes());
     }
     if !parts.headers.contains_key(DATE) {
@@ -45,9 +43,25 @@ pub(crate) fn encode(parts: &Parts, body: &[u8], close: bool) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    if !bodiless {
-        out.extend_from_slice(body);
-    }
+    out
+}
+
+/// What of `body` is written after the head: nothing for a status without a body.
+pub(crate) fn body<'a>(parts: &Parts, body: &'a [u8]) -> &'a [u8] {
+    if bodiless(parts) { &[] } else { body }
+}
+
+fn bodiless(parts: &Parts) -> bool {
+    parts.status.is_informational()
+        || parts.status == axum::http::StatusCode::NO_CONTENT
+        || parts.status == axum::http::StatusCode::NOT_MODIFIED
+}
+
+/// Head and body as written.
+#[cfg(test)]
+fn encode(parts: &Parts, body_bytes: &[u8], close: bool) -> Vec<u8> {
+    let mut out = head(parts, body_bytes.len(), close);
+    out.extend_from_slice(body(parts, body_bytes));
     out
 }
 

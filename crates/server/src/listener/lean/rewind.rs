@@ -9,12 +9,15 @@ use bytes::{Buf as _, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub(crate) struct Rewind<I> {
-    read: Bytes,
+    /// What is left of the bytes read before; `None` once they are all read again, which
+    /// frees them (the buffer they came in may be larger than they are).
+    read: Option<Bytes>,
     io: I,
 }
 
 impl<I> Rewind<I> {
     pub(crate) fn new(read: Bytes, io: I) -> Self {
+        let read = (!read.is_empty()).then_some(read);
         Self { read, io }
     }
 }
@@ -25,10 +28,13 @@ impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if !self.read.is_empty() {
-            let n = self.read.len().min(buf.remaining());
-            buf.put_slice(&self.read[..n]);
-            self.read.advance(n);
+        if let Some(read) = self.read.as_mut() {
+            let n = read.len().min(buf.remaining());
+            buf.put_slice(&read[..n]);
+            read.advance(n);
+            if read.is_empty() {
+                self.read = None;
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.io).poll_read(cx, buf)
@@ -80,8 +86,12 @@ mod tests {
         let mut small = [0u8; 3];
         assert_eq!(r.read(&mut small).await.unwrap(), 3);
         assert_eq!(&small, b"hel");
+        let mut two = [0u8; 2];
+        r.read_exact(&mut two).await.unwrap();
+        assert_eq!(&two, b"lo");
+        assert!(r.read.is_none(), "read again whole, the bytes are let go");
         let mut rest = Vec::new();
         r.read_to_end(&mut rest).await.unwrap();
-        assert_eq!(rest, b"lo world");
+        assert_eq!(rest, b" world");
     }
 }

@@ -136,3 +136,114 @@ proptest! {
         }
     }
 }
+
+/// A request as read: method, target, headers in order, body.
+type Read = (Method, String, Vec<(String, Vec<u8>)>, Vec<u8>);
+
+/// What hyper's own server makes of `bytes`, or `None` if it refuses them.
+fn as_hyper_reads(bytes: &[u8]) -> Option<Read> {
+    use http_body_util::BodyExt as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let tx = tx.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = body.collect().await.map(|b| b.to_bytes().to_vec());
+                let headers = parts
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                    .collect::<Vec<_>>();
+                let _ = tx.send((parts.method, parts.uri.to_string(), headers, body));
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new()))
+            }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(server), service);
+        let served = tokio::spawn(conn);
+        client.write_all(bytes).await.unwrap();
+        // hyper refuses by answering 400 and closing; a request it takes reaches the service.
+        let seen = tokio::select! {
+            biased;
+            seen = rx.recv() => seen,
+            _ = async {
+                let mut answer = Vec::new();
+                let _ = client.read_to_end(&mut answer).await;
+            } => rx.try_recv().ok(),
+        };
+        served.abort();
+        let (method, uri, headers, body) = seen?;
+        Some((method, uri, headers, body.ok()?))
+    })
+}
+
+/// The lean path reads what it takes exactly as hyper would: the same method, target,
+/// headers and body (so a request cannot mean one thing here and another to hyper).
+fn reads_as_hyper_does(bytes: &[u8]) {
+    let Parsed::Lean(h) = parse(bytes) else {
+        return;
+    };
+    let body = &bytes[h.len..(h.len + h.body_len).min(bytes.len())];
+    let ours = (
+        h.request.method().clone(),
+        h.request.uri().to_string(),
+        h.request
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect::<Vec<_>>(),
+        body.to_vec(),
+    );
+    let theirs = as_hyper_reads(bytes);
+    assert_eq!(Some(ours), theirs, "{}", String::from_utf8_lossy(bytes));
+}
+
+#[test]
+fn what_is_read_here_hyper_reads_alike() {
+    for bytes in [
+        &b"POST /cometd/62.0 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]"[..],
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 0002\r\n\r\n[]",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length:  2  \r\n\r\n[]",
+        b"POST /cometd/62.0 HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\nHost: x\nContent-Length: 2\n\n[]",
+        b"POST /cometd/62.0 HTTP/1.1\r\nX-A: a\tb \r\nx-a: c\r\nContent-Length: 0\r\n\r\n",
+        b"POST /cometd/62.0?x=%20&y HTTP/1.1\r\nCONTENT-LENGTH: 1\r\n\r\n[",
+        b"GET /cometd//62.0/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nX: \x80\xff\r\nContent-Length: 0\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        reads_as_hyper_does(bytes);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The same over generated requests, with the odd spaces and cases clients send.
+    #[test]
+    fn generated_requests_read_as_hyper_reads_them(
+        version in "[0-9]{2}\\.0",
+        headers in proptest::collection::vec((token(), "[ -~&&[^ ]]([ -~\t]{0,40}[!-~])?"), 0..12),
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+        spaces in "[ \t]{0,2}",
+        crlf in any::<bool>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut text = format!("POST /cometd/{version} HTTP/1.1{eol}");
+        for (n, v) in &headers {
+            text.push_str(&format!("{n}:{spaces}{v}{eol}"));
+        }
+        text.push_str(&format!("content-Length:{spaces}{}{spaces}{eol}{eol}", body.len()));
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(&body);
+        reads_as_hyper_does(&bytes);
+    }
+}
