@@ -143,9 +143,11 @@ async fn exchange(
         read_to(io, buf, end),
     ))
     .await;
-    if !matches!(read, Ok(Ok(()))) {
-        tracing::debug!("A Streaming API request's body did not arrive whole; closing.");
-        return None;
+    match read {
+        Ok(Ok(())) => {}
+        // The client closed, or the connection failed.
+        Ok(Err(_)) => return None,
+        Err(_) => return Some(reply::body_timed_out(serving.body_timeout)),
     }
     let call = call(serving, conn, head, buf);
     answer(io, call, !buf.is_empty()).await

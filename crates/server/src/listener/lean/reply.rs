@@ -65,6 +65,25 @@ fn encode(parts: &Parts, body_bytes: &[u8], close: bool) -> Vec<u8> {
     out
 }
 
+/// The answer to a request whose body did not arrive within `deadline`: what the handler
+/// answered through hyper (axum's refusal of a body that failed, the deadline's words),
+/// and the connection closes, its body never read whole.
+pub(crate) fn body_timed_out(deadline: std::time::Duration) -> (Parts, bytes::Bytes) {
+    let (mut parts, ()) = axum::http::Response::new(()).into_parts();
+    parts.status = axum::http::StatusCode::BAD_REQUEST;
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    parts
+        .headers
+        .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
+    let text = format!(
+        "Failed to buffer the request body: the request body was not received within {deadline:?}"
+    );
+    (parts, text.into())
+}
+
 /// Whether the handler's headers ask for the connection to close after the response.
 pub(crate) fn closes(parts: &Parts) -> bool {
     parts
