@@ -17,7 +17,7 @@ use hyper::body::{Body, Frame, SizeHint};
 
 /// The error a body reports once its deadline has passed.
 #[derive(Debug)]
-pub(crate) struct BodyTimedOut(Duration);
+pub(crate) struct BodyTimedOut(pub(crate) Duration);
 
 impl std::fmt::Display for BodyTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

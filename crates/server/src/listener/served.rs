@@ -19,6 +19,10 @@ use forcebus_http::{ConnInfo, normalize_path};
 
 use crate::deadline::DeadlineBody;
 
+/// How long a request's head may take to arrive, on either path, idle time before it
+/// included (hyper's `header_read_timeout`).
+pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What each connection serves requests with.
 pub(crate) struct Serving {
     pub(crate) router: Router,
@@ -60,7 +64,7 @@ where
     let mut builder = http1::Builder::new();
     builder
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(HEAD_TIMEOUT)
         .keep_alive(!drain.closing);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     let served = if drain.closing {

@@ -21,33 +21,26 @@ mod reply;
 mod rewind;
 
 use std::io;
-use std::time::Duration;
-
-use bytes::Bytes;
-use http_body::Body as _;
-use hyper_util::server::graceful::Watcher;
-use tokio::io::AsyncWriteExt as _;
-use tokio::net::TcpStream;
-use tokio::sync::watch;
-use tower::ServiceExt as _;
+use std::pin::Pin;
+use std::task::Poll;
 
 use axum::body::Body;
 use axum::http::Request;
 use axum::http::response::Parts;
-use std::pin::Pin;
-use std::task::Poll;
-use tokio::io::ReadBuf;
+use bytes::Bytes;
+use http_body::Body as _;
+use hyper_util::server::graceful::Watcher;
+use tokio::io::{AsyncWriteExt as _, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tower::ServiceExt as _;
 use tower::util::Oneshot;
 
 use forcebus_http::ConnInfo;
 
-use super::served::{Drain, Serving, connection, prepare};
+use super::served::{Drain, HEAD_TIMEOUT, Serving, connection, prepare};
 
 use head::Parsed;
-
-/// How long a request's head may take to arrive, idle time before it included (hyper's
-/// `header_read_timeout` on its connections).
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves a plain connection until it closes, or hands it to hyper at the first request
 /// that is not the lean path's. `watcher` keeps a graceful shutdown waiting for this
@@ -63,8 +56,8 @@ pub(crate) async fn serve(
     // Bytes read of the next request: empty between requests unless a client pipelined.
     let mut buf: Vec<u8> = Vec::new();
     loop {
-        // As hyper's `header_read_timeout`, the clock runs from the end of the last
-        // answer: a connection idle that long is closed.
+        // As on hyper's connections, the clock runs from the end of the last answer: a
+        // connection idle that long is closed.
         let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
         // The waits before a request is whole are boxed (here and for its body): they
         // are over before a connect parks, and inline they would size the connection's
@@ -76,8 +69,8 @@ pub(crate) async fn serve(
         let head = match Box::pin(reading).await {
             Ok(Ok(Parsed::Lean(head))) => head,
             Ok(Ok(Parsed::Hyper)) => {
-                let closing = *shutdown.borrow();
-                return hand_over(io, buf, serving, conn, (watcher, closing)).await;
+                let drain = Drain::new(watcher, *shutdown.borrow());
+                return hand_over(io, buf, serving, conn, drain).await;
             }
             // Closed, failed or too slow (hyper closes without an answer too).
             Ok(Ok(Parsed::Partial) | Err(_)) | Err(_) => return,
@@ -113,18 +106,17 @@ async fn next_request(
     }
 }
 
-/// hyper's connection from here on, starting with the bytes already read (`closing`: the
-/// server is shutting down, so hyper answers the request read and closes). Boxed, and made
+/// hyper's connection from here on, starting with the bytes already read. Boxed, and made
 /// outside the async fn: inline, hyper's connection would size the task of every lean one.
 fn hand_over(
     io: TcpStream,
     read: Vec<u8>,
     serving: Serving,
     conn: ConnInfo,
-    (watcher, closing): (Watcher, bool),
+    drain: Drain,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     let io = rewind::Rewind::new(Bytes::from(read), io);
-    Box::pin(connection(io, serving, conn, Drain::new(watcher, closing)))
+    Box::pin(connection(io, serving, conn, drain))
 }
 
 /// Reads the body of the request `head` begins, has the router answer it, and reads the

@@ -1,6 +1,7 @@
-//! A response as the lean path writes it (head and body in one vectored write): what hyper would write for a whole body (the
-//! status line, the handler's headers in lower case, `date`, `content-length` or none where
-//! a status has no body, `connection: close` when the connection closes after it).
+//! A response as the lean path writes it, head and body in one vectored write: what hyper
+//! would write for a whole body (the status line, the handler's headers in lower case,
+//! `date`, `content-length` or none where a status has no body, `connection: close` when
+//! the connection closes after it).
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -79,7 +80,8 @@ pub(crate) fn body_timed_out(deadline: std::time::Duration) -> (Parts, bytes::By
         .headers
         .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
     let text = format!(
-        "Failed to buffer the request body: the request body was not received within {deadline:?}"
+        "Failed to buffer the request body: {}",
+        crate::deadline::BodyTimedOut(deadline)
     );
     (parts, text.into())
 }

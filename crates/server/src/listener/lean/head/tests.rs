@@ -184,11 +184,11 @@ fn as_hyper_reads(bytes: &[u8]) -> Option<Read> {
     })
 }
 
-/// The lean path reads what it takes exactly as hyper would: the same method, target,
-/// headers and body (so a request cannot mean one thing here and another to hyper).
-fn reads_as_hyper_does(bytes: &[u8]) {
+/// The lean path takes `bytes`, and reads them exactly as hyper would: the same method,
+/// target, headers and body (so a request cannot mean one thing here and another to hyper).
+fn taken_and_read_as_hyper_does(bytes: &[u8]) {
     let Parsed::Lean(h) = parse(bytes) else {
-        return;
+        panic!("not taken: {}", String::from_utf8_lossy(bytes));
     };
     let body = &bytes[h.len..(h.len + h.body_len).min(bytes.len())];
     let ours = (
@@ -217,10 +217,15 @@ fn what_is_read_here_hyper_reads_alike() {
         b"POST /cometd/62.0?x=%20&y HTTP/1.1\r\nCONTENT-LENGTH: 1\r\n\r\n[",
         b"GET /cometd//62.0/ HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST /cometd/62.0 HTTP/1.1\r\nX: \x80\xff\r\nContent-Length: 0\r\n\r\n",
-        b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ] {
+        taken_and_read_as_hyper_does(bytes);
+    }
+    // What hyper would read otherwise is hyper's: a length beside chunking, a folded line.
+    for bytes in [
+        &b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
         b"POST /cometd/62.0 HTTP/1.1\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
     ] {
-        reads_as_hyper_does(bytes);
+        assert!(is_hyper(bytes), "{}", String::from_utf8_lossy(bytes));
     }
 }
 
@@ -244,6 +249,6 @@ proptest! {
         text.push_str(&format!("content-Length:{spaces}{}{spaces}{eol}{eol}", body.len()));
         let mut bytes = text.into_bytes();
         bytes.extend_from_slice(&body);
-        reads_as_hyper_does(&bytes);
+        taken_and_read_as_hyper_does(&bytes);
     }
 }
