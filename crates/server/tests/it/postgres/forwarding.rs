@@ -10,12 +10,22 @@ use serde_json::{Value, json};
 use super::{TAKEOVER, on_with, options};
 use crate::{bin, create, j, records};
 
+/// A port free now, below Linux's ephemeral range (32768 and up), so that no outbound
+/// connection of a test running beside this one is given it before its server binds it
+/// (one was: a node then waited for its port until the test gave up). Each call in this
+/// process takes the next of a sequence that starts at a place of its own, so two calls
+/// never pick the same port.
 pub(super) fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let offset = std::process::id().wrapping_mul(131).wrapping_add(n) % 12_000;
+        let port = u16::try_from(20_000 + offset).expect("below 32,000");
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return l.local_addr().unwrap().to_string();
+        }
+    }
 }
 
 /// Waits until the node at `http` answers `/forcebus/ready` 200, and returns that.
