@@ -6,17 +6,20 @@
 //! second connection), so commits do not carry the checkpoints' copying.
 //!
 //! - [`checkpoint`]: that thread, and the backpressure that keeps the WAL bounded.
+//! - [`runs`]: events stored as runs, the events of one class a commit appends in one row.
 //!
 //! Group commit ([`crate::group_commit`]) shares one fsync of the WAL among every writer
 //! waiting on it.
 
 mod checkpoint;
+mod runs;
 #[cfg(test)]
 mod tests;
 
 use forcebus_sync::prelude::*;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -50,6 +53,9 @@ pub struct SqliteStore {
     wal: Option<std::path::PathBuf>,
     syncer: Option<Syncer>,
     checkpointer: Option<Checkpointer>,
+    /// Whether the `events` table of a database written before event runs still holds
+    /// events (see `runs`).
+    legacy: AtomicBool,
 }
 
 const SCHEMA: &str = "
@@ -59,6 +65,7 @@ CREATE TABLE IF NOT EXISTS records (
     is_deleted INTEGER NOT NULL,
     body TEXT NOT NULL
 );
+-- Events as written before event runs (`runs`), one row each: read until expired.
 CREATE TABLE IF NOT EXISTS events (
     replay_id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -142,11 +149,14 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(runs::SCHEMA)?;
+        let legacy = legacy_events(&conn)?;
         Ok(Self {
             conn: std::sync::Arc::new(Mutex::new(conn)),
             wal: None,
             syncer: None,
             checkpointer: None,
+            legacy: AtomicBool::new(legacy),
         })
     }
 
@@ -181,35 +191,70 @@ impl Store for SqliteStore {
 
     fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.lock();
+        let mut events = if self.legacy.load(Ordering::Relaxed) {
+            load_legacy_events(&conn, after, limit)?
+        } else {
+            Vec::new()
+        };
+        let from_legacy = events.len();
         let mut stmt = conn.prepare_cached(
-            "SELECT replay_id, kind, class, time_ms, payload FROM events WHERE replay_id > ?1 ORDER BY replay_id LIMIT ?2",
+            "SELECT first_id, class, meta, body FROM event_runs WHERE last_id > ?1 ORDER BY last_id",
         )?;
-        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
-            Ok(StoredEvent {
-                replay_id: r.get::<_, i64>(0)? as u64,
-                kind: r.get(1)?,
-                class: r.get(2)?,
-                time_ms: r.get(3)?,
-                payload: bytes::Bytes::from(r.get::<_, Vec<u8>>(4)?),
-            })
-        })?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        let mut rows = stmt.query([after as i64])?;
+        let mut from_runs = 0;
+        while from_runs < limit {
+            let Some(r) = rows.next()? else { break };
+            let body = bytes::Bytes::from(r.get::<_, Vec<u8>>(3)?);
+            let meta = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            let run = runs::decode(r.get::<_, i64>(0)? as u64, r.get(1)?, meta, &body)
+                .map_err(runs::corrupt)?;
+            for e in run.into_iter().filter(|e| e.replay_id > after) {
+                if from_runs == limit {
+                    break;
+                }
+                events.push(e);
+                from_runs += 1;
+            }
+        }
+        if from_legacy > 0 && from_runs > 0 {
+            events.sort_by_key(|e| e.replay_id);
+        }
+        events.truncate(limit);
+        Ok(events)
     }
 
     fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "SELECT replay_id, class, time_ms, length(payload) FROM events ORDER BY replay_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)? as u64,
-                r.get(1)?,
-                r.get(2)?,
-                r.get::<_, i64>(3)? as usize,
-            ))
-        })?;
-        rows.collect::<Result<_, _>>().map_err(Into::into)
+        let mut index = Vec::new();
+        if self.legacy.load(Ordering::Relaxed) {
+            let mut stmt = conn.prepare(
+                "SELECT replay_id, class, time_ms, length(payload) FROM events ORDER BY replay_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)? as usize,
+                ))
+            })?;
+            for row in rows {
+                index.push(row?);
+            }
+        }
+        let from_legacy = index.len();
+        let mut stmt =
+            conn.prepare("SELECT first_id, class, meta FROM event_runs ORDER BY last_id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let meta = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            runs::decode_index(r.get::<_, i64>(0)? as u64, r.get(1)?, meta, &mut index)
+                .map_err(runs::corrupt)?;
+        }
+        if from_legacy > 0 && index.len() > from_legacy {
+            index.sort_by_key(|e| e.0);
+        }
+        Ok(index)
     }
 
     fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
@@ -251,9 +296,17 @@ impl Store for SqliteStore {
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        let legacy = self.legacy.load(Ordering::Relaxed);
         let mut bytes = 0u64;
+        // Events appended one after another go in as runs, written before anything that
+        // could see them (an expiry) and at the end.
+        let mut appended: Vec<&StoredEvent> = Vec::new();
         for write in &batch.writes {
             bytes += write_size(write);
+            if !matches!(write, Write::AppendEvent(_)) && !appended.is_empty() {
+                runs::append(&tx, &appended, legacy)?;
+                appended.clear();
+            }
             match write {
                 Write::PutRecord(r) => {
                     tx.prepare_cached(
@@ -262,15 +315,15 @@ impl Store for SqliteStore {
                     )?
                     .execute(params![r.id, r.object, r.is_deleted, r.body])?;
                 }
-                Write::AppendEvent(e) => {
-                    tx.prepare_cached(
-                        "INSERT INTO events (replay_id, kind, class, time_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![e.replay_id as i64, e.kind, e.class, e.time_ms, &e.payload[..]])?;
-                }
+                Write::AppendEvent(e) => appended.push(e),
                 Write::ExpireEvents { class, through } => {
-                    tx.prepare_cached("DELETE FROM events WHERE class = ?1 AND replay_id <= ?2")?
+                    if legacy {
+                        tx.prepare_cached(
+                            "DELETE FROM events WHERE class = ?1 AND replay_id <= ?2",
+                        )?
                         .execute(params![class, *through as i64])?;
+                    }
+                    runs::expire(&tx, *class, *through)?;
                 }
                 Write::PurgeRecord { id } => {
                     tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
@@ -303,12 +356,18 @@ impl Store for SqliteStore {
                 }
             }
         }
+        if !appended.is_empty() {
+            runs::append(&tx, &appended, legacy)?;
+        }
         tx.commit()?;
         metrics::counter!("forcebus_store_commits_total", "engine" => "sqlite").increment(1);
         let expired = batch
             .writes
             .iter()
             .any(|w| matches!(w, Write::ExpireEvents { .. }));
+        if expired && legacy {
+            self.legacy.store(legacy_events(&conn)?, Ordering::Relaxed);
+        }
         if expired {
             // Gives the pages the deleted events used back to the file system (the file
             // shrinks at the next checkpoint); without it the file keeps its largest size.
@@ -324,6 +383,32 @@ impl Store for SqliteStore {
         }
         Ok(self.syncer.as_ref().map_or(0, Syncer::committed))
     }
+}
+
+/// Whether the `events` table (events written before runs) holds any.
+fn legacy_events(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))
+}
+
+/// Up to `limit` events after `after` from the `events` table, in order.
+fn load_legacy_events(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT replay_id, kind, class, time_ms, payload FROM events WHERE replay_id > ?1 ORDER BY replay_id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
+        Ok(StoredEvent {
+            replay_id: r.get::<_, i64>(0)? as u64,
+            kind: r.get(1)?,
+            class: r.get(2)?,
+            time_ms: r.get(3)?,
+            payload: bytes::Bytes::from(r.get::<_, Vec<u8>>(4)?),
+        })
+    })?;
+    rows.collect()
 }
 
 /// Fsyncs the WAL; a failure is for good (the kernel may have dropped the pages it could
