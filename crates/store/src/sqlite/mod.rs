@@ -54,7 +54,8 @@ pub struct SqliteStore {
     syncer: Option<Syncer>,
     checkpointer: Option<Checkpointer>,
     /// Whether the `events` table of a database written before event runs still holds
-    /// events (see `runs`).
+    /// events (see `runs`). Read and written under the connection's lock only, so
+    /// `Relaxed` is enough.
     legacy: AtomicBool,
 }
 
@@ -150,6 +151,8 @@ impl SqliteStore {
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(runs::SCHEMA)?;
+        // Room for every statement this engine prepares again and again.
+        conn.set_prepared_statement_cache_capacity(32);
         let legacy = legacy_events(&conn)?;
         Ok(Self {
             conn: std::sync::Arc::new(Mutex::new(conn)),
@@ -197,29 +200,13 @@ impl Store for SqliteStore {
             Vec::new()
         };
         let from_legacy = events.len();
-        let mut stmt = conn.prepare_cached(
-            "SELECT first_id, class, meta, body FROM event_runs WHERE last_id > ?1 ORDER BY last_id",
-        )?;
-        let mut rows = stmt.query([after as i64])?;
-        let mut from_runs = 0;
-        while from_runs < limit {
-            let Some(r) = rows.next()? else { break };
-            let body = bytes::Bytes::from(r.get::<_, Vec<u8>>(3)?);
-            let meta = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-            let run = runs::decode(r.get::<_, i64>(0)? as u64, r.get(1)?, meta, &body)
-                .map_err(runs::corrupt)?;
-            for e in run.into_iter().filter(|e| e.replay_id > after) {
-                if from_runs == limit {
-                    break;
-                }
-                events.push(e);
-                from_runs += 1;
-            }
-        }
-        if from_legacy > 0 && from_runs > 0 {
+        let from_runs = runs::load(&conn, after, limit)?;
+        let from_runs_len = from_runs.len();
+        events.extend(from_runs);
+        if from_legacy > 0 && from_runs_len > 0 {
             events.sort_by_key(|e| e.replay_id);
+            events.truncate(limit);
         }
-        events.truncate(limit);
         Ok(events)
     }
 
@@ -243,14 +230,7 @@ impl Store for SqliteStore {
             }
         }
         let from_legacy = index.len();
-        let mut stmt =
-            conn.prepare("SELECT first_id, class, meta FROM event_runs ORDER BY last_id")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let meta = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-            runs::decode_index(r.get::<_, i64>(0)? as u64, r.get(1)?, meta, &mut index)
-                .map_err(runs::corrupt)?;
-        }
+        runs::load_index(&conn, &mut index)?;
         if from_legacy > 0 && index.len() > from_legacy {
             index.sort_by_key(|e| e.0);
         }
@@ -308,13 +288,6 @@ impl Store for SqliteStore {
                 appended.clear();
             }
             match write {
-                Write::PutRecord(r) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO records (id, object, is_deleted, body)
-                         VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![r.id, r.object, r.is_deleted, r.body])?;
-                }
                 Write::AppendEvent(e) => appended.push(e),
                 Write::ExpireEvents { class, through } => {
                     if legacy {
@@ -323,37 +296,9 @@ impl Store for SqliteStore {
                         )?
                         .execute(params![class, *through as i64])?;
                     }
-                    runs::expire(&tx, *class, *through)?;
+                    bytes += runs::expire(&tx, *class, *through)?;
                 }
-                Write::PurgeRecord { id } => {
-                    tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
-                        .execute([id])?;
-                    // Its blobs: keys `{id}/...` (`/` sorts just below `0`).
-                    tx.prepare_cached("DELETE FROM blob_pieces WHERE key > ?1 AND key < ?2")?
-                        .execute(params![format!("{id}/"), format!("{id}0")])?;
-                }
-                Write::PutBlob { .. }
-                | Write::PutBlobPiece { .. }
-                | Write::MoveBlob { .. }
-                | Write::DropBlobs { .. } => write_blob(&tx, write)?,
-                Write::Put {
-                    space,
-                    key,
-                    value: Some(v),
-                } => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![space, key, v])?;
-                }
-                Write::Put {
-                    space,
-                    key,
-                    value: None,
-                } => {
-                    tx.prepare_cached("DELETE FROM kv WHERE space = ?1 AND key = ?2")?
-                        .execute(params![space, key])?;
-                }
+                _ => write_other(&tx, write)?,
             }
         }
         if !appended.is_empty() {
@@ -366,7 +311,11 @@ impl Store for SqliteStore {
             .iter()
             .any(|w| matches!(w, Write::ExpireEvents { .. }));
         if expired && legacy {
-            self.legacy.store(legacy_events(&conn)?, Ordering::Relaxed);
+            // Committed already: a failure only leaves the old table consulted.
+            match legacy_events(&conn) {
+                Ok(left) => self.legacy.store(left, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "Could not tell whether old events are left."),
+            }
         }
         if expired {
             // Gives the pages the deleted events used back to the file system (the file
@@ -383,6 +332,44 @@ impl Store for SqliteStore {
         }
         Ok(self.syncer.as_ref().map_or(0, Syncer::committed))
     }
+}
+
+/// A write other than an event's append or expiry, in `tx`.
+fn write_other(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
+    match write {
+        Write::PutRecord(r) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO records (id, object, is_deleted, body)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![r.id, r.object, r.is_deleted, r.body])?;
+        }
+        Write::PurgeRecord { id } => {
+            tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
+                .execute([id])?;
+            // Its blobs: keys `{id}/...` (`/` sorts just below `0`).
+            tx.prepare_cached("DELETE FROM blob_pieces WHERE key > ?1 AND key < ?2")?
+                .execute(params![format!("{id}/"), format!("{id}0")])?;
+        }
+        Write::Put {
+            space,
+            key,
+            value: Some(v),
+        } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)")?
+                .execute(params![space, key, v])?;
+        }
+        Write::Put {
+            space,
+            key,
+            value: None,
+        } => {
+            tx.prepare_cached("DELETE FROM kv WHERE space = ?1 AND key = ?2")?
+                .execute(params![space, key])?;
+        }
+        _ => write_blob(tx, write)?,
+    }
+    Ok(())
 }
 
 /// Whether the `events` table (events written before runs) holds any.

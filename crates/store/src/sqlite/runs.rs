@@ -19,7 +19,7 @@
 //! until retention has emptied that table; new events only go into runs.
 
 use bytes::Bytes;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::StoredEvent;
 
@@ -195,8 +195,9 @@ fn none_if_no_rows<T>(e: rusqlite::Error) -> rusqlite::Result<Option<T>> {
 }
 
 /// Drops every event of `class` up to and including `through`: its runs that end there
-/// or before, and the earlier events of the run `through` falls inside.
-pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite::Result<()> {
+/// or before, and the earlier events of the run `through` falls inside. Answers about how
+/// many bytes that rewrote (for the checkpointer's count).
+pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite::Result<u64> {
     tx.prepare_cached("DELETE FROM event_runs WHERE class = ?1 AND last_id <= ?2")?
         .execute(params![class, through as i64])?;
     let cut: Option<(i64, i64, Vec<u8>, Vec<u8>)> = tx
@@ -210,96 +211,194 @@ pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite:
         .map(Some)
         .or_else(none_if_no_rows)?;
     let Some((last_id, first_id, meta, body)) = cut else {
-        return Ok(());
+        return Ok(0);
     };
     if first_id as u64 > through {
-        return Ok(());
+        return Ok(0);
     }
     let body = Bytes::from(body);
-    let kept: Vec<StoredEvent> = decode(first_id as u64, class, &meta, &body)
+    let kept: Vec<StoredEvent> = decode(first_id as u64, last_id as u64, class, &meta, &body)
         .map_err(corrupt)?
         .into_iter()
         .filter(|e| e.replay_id > through)
         .collect();
-    // The run ends after `through`, so something is kept.
-    let mut run = Run::new(&kept[0]);
-    for e in &kept[1..] {
+    // A run that decodes ends with its `last_id`, after `through`: something is kept.
+    let (first, rest) = kept
+        .split_first()
+        .ok_or_else(|| corrupt("no event at its end"))?;
+    let mut run = Run::new(first);
+    for e in rest {
         run.add(e);
     }
     tx.prepare_cached("DELETE FROM event_runs WHERE last_id = ?1")?
         .execute([last_id])?;
-    run.insert(tx)
+    run.insert(tx)?;
+    Ok((run.meta.len() + run.bytes) as u64)
 }
 
-/// The events of a run, in order.
-pub(super) fn decode(
-    first_id: u64,
-    class: u8,
-    meta: &[u8],
-    body: &Bytes,
-) -> Result<Vec<StoredEvent>, &'static str> {
+/// Up to `limit` events after `after`, in order. Only the payload bytes of the events
+/// taken are read (SQLite's incremental blob reads), into one buffer per run that their
+/// payloads share: a read of a few events of a large run neither reads nor holds the rest.
+pub(super) fn load(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredEvent>> {
     let mut events = Vec::new();
-    let (mut at, mut offset) = (0usize, 0usize);
-    let (mut id, mut time) = (first_id, 0i64);
-    let mut kind = String::new();
-    while at < meta.len() {
-        id = id
-            .checked_add(varint(meta, &mut at)?)
-            .ok_or("a replay id past u64")?;
-        time = time.wrapping_add(unzigzag(varint(meta, &mut at)?));
-        let size = usize::try_from(varint(meta, &mut at)?).map_err(|_| "a size past usize")?;
-        let kind_len = varint(meta, &mut at)?;
-        if kind_len > 0 {
-            let n = usize::try_from(kind_len - 1).map_err(|_| "a kind past usize")?;
-            let bytes = meta
-                .get(at..at.saturating_add(n))
-                .ok_or("a kind cut short")?;
-            kind = String::from_utf8(bytes.to_vec()).map_err(|_| "a kind not UTF-8")?;
-            at += n;
-        } else if events.is_empty() {
-            return Err("a first event without a kind");
+    let mut stmt = conn.prepare_cached(
+        "SELECT last_id, first_id, class, meta, length(body) FROM event_runs
+         WHERE last_id > ?1 ORDER BY last_id",
+    )?;
+    let mut rows = stmt.query([after as i64])?;
+    while events.len() < limit {
+        let Some(r) = rows.next()? else { break };
+        let last_id = r.get::<_, i64>(0)?;
+        let class: u8 = r.get(2)?;
+        let meta = r.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+        let all = entries(r.get::<_, i64>(1)? as u64, last_id as u64, meta, r.get(4)?)
+            .map_err(corrupt)?;
+        let taken: Vec<&Entry> = all
+            .iter()
+            .filter(|e| e.id > after)
+            .take(limit - events.len())
+            .collect();
+        let (Some(first), Some(last)) = (taken.first(), taken.last()) else {
+            continue;
+        };
+        let start = first.offset;
+        let mut bytes = vec![0u8; last.offset + last.size - start];
+        if !bytes.is_empty() {
+            conn.blob_open(
+                rusqlite::DatabaseName::Main,
+                "event_runs",
+                "body",
+                last_id,
+                true,
+            )?
+            .read_at_exact(&mut bytes, start)?;
         }
-        let end = offset.checked_add(size).ok_or("a size past usize")?;
-        if end > body.len() {
-            return Err("a payload past the body");
+        let bytes = Bytes::from(bytes);
+        for e in taken {
+            events.push(StoredEvent {
+                replay_id: e.id,
+                kind: kind_of(meta, e)?,
+                class,
+                time_ms: e.time,
+                payload: bytes.slice(e.offset - start..e.offset - start + e.size),
+            });
         }
-        events.push(StoredEvent {
-            replay_id: id,
-            kind: kind.clone(),
-            class,
-            time_ms: time,
-            payload: body.slice(offset..end),
-        });
-        offset = end;
-    }
-    if offset != body.len() {
-        return Err("body bytes no event holds");
     }
     Ok(events)
 }
 
-/// Each event's replay id, time and payload size, from a run's `meta` alone.
-pub(super) fn decode_index(
-    first_id: u64,
-    class: u8,
-    meta: &[u8],
+/// Every run's events' replay ids, classes, times and payload sizes, in order, from
+/// their `meta` alone (the payloads are not read).
+pub(super) fn load_index(
+    conn: &Connection,
     out: &mut Vec<(u64, u8, i64, usize)>,
-) -> Result<(), &'static str> {
-    let (mut at, mut id, mut time) = (0usize, first_id, 0i64);
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT last_id, first_id, class, meta, length(body) FROM event_runs ORDER BY last_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let class: u8 = r.get(2)?;
+        let meta = r.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+        let all = entries(
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, i64>(0)? as u64,
+            meta,
+            r.get(4)?,
+        )
+        .map_err(corrupt)?;
+        out.extend(all.iter().map(|e| (e.id, class, e.time, e.size)));
+    }
+    Ok(())
+}
+
+/// One event of a run's `meta`: where its payload is in `body` and where its kind is in
+/// `meta` (the last kind written, for an event of the same kind as the one before).
+#[derive(Debug)]
+struct Entry {
+    id: u64,
+    time: i64,
+    offset: usize,
+    size: usize,
+    kind: std::ops::Range<usize>,
+}
+
+/// The events `meta` lists, checked: ids rising from `first_id` to `last_id`, the first
+/// with a kind, payloads filling a body of `body_len` bytes exactly.
+fn entries(
+    first_id: u64,
+    last_id: u64,
+    meta: &[u8],
+    body_len: i64,
+) -> Result<Vec<Entry>, &'static str> {
+    let mut out: Vec<Entry> = Vec::new();
+    let (mut at, mut offset, mut id, mut time) = (0usize, 0usize, first_id, 0i64);
+    let mut kind = 0..0;
     while at < meta.len() {
-        id = id
-            .checked_add(varint(meta, &mut at)?)
-            .ok_or("a replay id past u64")?;
+        let step = varint(meta, &mut at)?;
+        if out.is_empty() != (step == 0) {
+            return Err("replay ids that do not rise from the run's first");
+        }
+        id = id.checked_add(step).ok_or("a replay id past u64")?;
         time = time.wrapping_add(unzigzag(varint(meta, &mut at)?));
         let size = usize::try_from(varint(meta, &mut at)?).map_err(|_| "a size past usize")?;
         let kind_len = usize::try_from(varint(meta, &mut at)?).map_err(|_| "a kind past usize")?;
-        at = at.saturating_add(kind_len.saturating_sub(1));
-        if at > meta.len() {
-            return Err("a kind cut short");
+        if kind_len > 0 {
+            let end = at.checked_add(kind_len - 1).filter(|&e| e <= meta.len());
+            let end = end.ok_or("a kind cut short")?;
+            kind = at..end;
+            at = end;
+        } else if out.is_empty() {
+            return Err("a first event without a kind");
         }
-        out.push((id, class, time, size));
+        out.push(Entry {
+            id,
+            time,
+            offset,
+            size,
+            kind: kind.clone(),
+        });
+        offset = offset.checked_add(size).ok_or("a size past usize")?;
     }
-    Ok(())
+    if out.last().map(|e| e.id) != Some(last_id) {
+        return Err("events that do not end at the run's last replay id");
+    }
+    if i64::try_from(offset) != Ok(body_len) {
+        return Err("payload sizes that do not add up to the body's");
+    }
+    Ok(out)
+}
+
+fn kind_of(meta: &[u8], e: &Entry) -> rusqlite::Result<String> {
+    std::str::from_utf8(&meta[e.kind.clone()])
+        .map(str::to_owned)
+        .map_err(|_| corrupt("a kind not UTF-8"))
+}
+
+/// The events of a run, in order, their payloads slices of `body`.
+pub(super) fn decode(
+    first_id: u64,
+    last_id: u64,
+    class: u8,
+    meta: &[u8],
+    body: &Bytes,
+) -> Result<Vec<StoredEvent>, &'static str> {
+    entries(first_id, last_id, meta, body.len() as i64)?
+        .iter()
+        .map(|e| {
+            Ok(StoredEvent {
+                replay_id: e.id,
+                kind: kind_of(meta, e).map_err(|_| "a kind not UTF-8")?,
+                class,
+                time_ms: e.time,
+                payload: body.slice(e.offset..e.offset + e.size),
+            })
+        })
+        .collect()
 }
 
 /// A run that does not decode: the database was damaged (or written by something else).
@@ -323,6 +422,9 @@ fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, &'static str> {
     for shift in (0..64).step_by(7) {
         let b = *bytes.get(*at).ok_or("a varint cut short")?;
         *at += 1;
+        if shift == 63 && b > 1 {
+            break;
+        }
         v |= u64::from(b & 0x7f) << shift;
         if b < 0x80 {
             return Ok(v);
