@@ -19,7 +19,7 @@
 //! until retention has emptied that table; new events only go into runs.
 
 use bytes::Bytes;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::StoredEvent;
 
@@ -142,6 +142,16 @@ pub(super) fn append(
     events: &[&StoredEvent],
     legacy: bool,
 ) -> rusqlite::Result<()> {
+    for run in cut(events.iter().copied()) {
+        refuse_taken(tx, run.first_id, run.last_id, legacy)?;
+        run.insert(tx)?;
+    }
+    Ok(())
+}
+
+/// `events` (in replay-id order) cut into runs: each event joins the run before it when
+/// that run [takes](Run::takes) it.
+fn cut<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
     for e in events {
         match runs.last_mut() {
@@ -149,11 +159,7 @@ pub(super) fn append(
             _ => runs.push(Run::new(e)),
         }
     }
-    for run in &runs {
-        refuse_taken(tx, run.first_id, run.last_id, legacy)?;
-        run.insert(tx)?;
-    }
-    Ok(())
+    runs
 }
 
 /// An error when a replay id from `first` to `last` may be in the log already: a run's
@@ -166,8 +172,7 @@ fn refuse_taken(tx: &Transaction<'_>, first: u64, last: u64, legacy: bool) -> ru
             "SELECT first_id FROM event_runs WHERE last_id >= ?1 ORDER BY last_id LIMIT 1",
         )?
         .query_row([first as i64], |r| r.get(0))
-        .map(Some)
-        .or_else(none_if_no_rows)?;
+        .optional()?;
     let mut taken = next.is_some_and(|f| f as u64 <= last);
     if legacy && !taken {
         taken = tx
@@ -187,20 +192,13 @@ fn refuse_taken(tx: &Transaction<'_>, first: u64, last: u64, legacy: bool) -> ru
     Ok(())
 }
 
-fn none_if_no_rows<T>(e: rusqlite::Error) -> rusqlite::Result<Option<T>> {
-    match e {
-        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-        e => Err(e),
-    }
-}
-
 /// Drops every event of `class` up to and including `through`: its runs that end there
 /// or before, and the earlier events of the run `through` falls inside. Answers about how
 /// many bytes that rewrote (for the checkpointer's count).
 pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite::Result<u64> {
     tx.prepare_cached("DELETE FROM event_runs WHERE class = ?1 AND last_id <= ?2")?
         .execute(params![class, through as i64])?;
-    let cut: Option<(i64, i64, Vec<u8>, Vec<u8>)> = tx
+    let straddling: Option<(i64, i64, Vec<u8>, Vec<u8>)> = tx
         .prepare_cached(
             "SELECT last_id, first_id, meta, body FROM event_runs
              WHERE class = ?1 AND last_id > ?2 ORDER BY last_id LIMIT 1",
@@ -208,32 +206,25 @@ pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite:
         .query_row(params![class, through as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
-        .map(Some)
-        .or_else(none_if_no_rows)?;
-    let Some((last_id, first_id, meta, body)) = cut else {
+        .optional()?;
+    let Some((last_id, first_id, meta, body)) = straddling else {
         return Ok(0);
     };
     if first_id as u64 > through {
         return Ok(0);
     }
     let body = Bytes::from(body);
-    let kept: Vec<StoredEvent> = decode(first_id as u64, last_id as u64, class, &meta, &body)
-        .map_err(corrupt)?
-        .into_iter()
-        .filter(|e| e.replay_id > through)
-        .collect();
-    // A run that decodes ends with its `last_id`, after `through`: something is kept.
-    let (first, rest) = kept
-        .split_first()
-        .ok_or_else(|| corrupt("no event at its end"))?;
-    let mut run = Run::new(first);
-    for e in rest {
-        run.add(e);
-    }
+    let events = decode(first_id as u64, last_id as u64, class, &meta, &body).map_err(corrupt)?;
     tx.prepare_cached("DELETE FROM event_runs WHERE last_id = ?1")?
         .execute([last_id])?;
-    run.insert(tx)?;
-    Ok((run.meta.len() + run.bytes) as u64)
+    // What is kept of one run is one run again (the same class, fewer events and bytes),
+    // ending at the same `last_id`.
+    let mut rewritten = 0;
+    for run in cut(events.iter().filter(|e| e.replay_id > through)) {
+        run.insert(tx)?;
+        rewritten += (run.meta.len() + run.bytes) as u64;
+    }
+    Ok(rewritten)
 }
 
 /// Up to `limit` events after `after`, in order. Only the payload bytes of the events
@@ -281,7 +272,7 @@ pub(super) fn load(
         for e in taken {
             events.push(StoredEvent {
                 replay_id: e.id,
-                kind: kind_of(meta, e)?,
+                kind: kind_of(meta, e).map_err(corrupt)?,
                 class,
                 time_ms: e.time,
                 payload: bytes.slice(e.offset - start..e.offset - start + e.size),
@@ -373,10 +364,10 @@ fn entries(
     Ok(out)
 }
 
-fn kind_of(meta: &[u8], e: &Entry) -> rusqlite::Result<String> {
+fn kind_of(meta: &[u8], e: &Entry) -> Result<String, &'static str> {
     std::str::from_utf8(&meta[e.kind.clone()])
         .map(str::to_owned)
-        .map_err(|_| corrupt("a kind not UTF-8"))
+        .map_err(|_| "a kind not UTF-8")
 }
 
 /// The events of a run, in order, their payloads slices of `body`.
@@ -392,7 +383,7 @@ pub(super) fn decode(
         .map(|e| {
             Ok(StoredEvent {
                 replay_id: e.id,
-                kind: kind_of(meta, e).map_err(|_| "a kind not UTF-8")?,
+                kind: kind_of(meta, e)?,
                 class,
                 time_ms: e.time,
                 payload: body.slice(e.offset..e.offset + e.size),

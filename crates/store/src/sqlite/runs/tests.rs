@@ -18,12 +18,13 @@ fn event(replay_id: u64, class: u8, kind: &str, time_ms: i64, size: usize) -> St
 }
 
 fn encode(events: &[StoredEvent]) -> Run {
-    let mut run = Run::new(&events[0]);
-    for e in &events[1..] {
-        assert!(run.takes(e));
-        run.add(e);
-    }
-    run
+    let mut runs = cut(events);
+    assert_eq!(
+        runs.len(),
+        1,
+        "one class, rising ids, within the bounds: one run"
+    );
+    runs.remove(0)
 }
 
 fn events_strategy() -> impl Strategy<Value = Vec<StoredEvent>> {
