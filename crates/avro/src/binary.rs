@@ -68,7 +68,8 @@ fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
 
-fn put_long(out: &mut Vec<u8>, n: i64) {
+/// Appends `n` as Avro's zig-zag varint (`int` and `long`, a union's branch, a length).
+pub fn put_long(out: &mut Vec<u8>, n: i64) {
     let mut v = zigzag(n);
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -84,6 +85,18 @@ pub fn encode(schema: &Schema, value: &Value) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
+/// Appends the encoding of `value` as `schema` to `out`: a record's fields one at a time.
+/// On error `out` may hold part of the value.
+pub fn encode_into(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    put(schema, value, out, "$")
+}
+
+/// Appends `s` as an Avro `string`: its length in bytes, then its bytes.
+pub fn put_string(out: &mut Vec<u8>, s: &str) {
+    put_long(out, s.len() as i64);
+    out.extend_from_slice(s.as_bytes());
+}
+
 fn put(schema: &Schema, value: &Value, out: &mut Vec<u8>, at: &str) -> Result<(), EncodeError> {
     match (schema, value) {
         (Schema::Null, Value::Null) => {}
@@ -91,10 +104,7 @@ fn put(schema: &Schema, value: &Value, out: &mut Vec<u8>, at: &str) -> Result<()
         (Schema::Int, Value::Int(n)) => put_long(out, i64::from(*n)),
         (Schema::Long, Value::Long(n)) => put_long(out, *n),
         (Schema::Double, Value::Double(d)) => out.extend_from_slice(&d.to_le_bytes()),
-        (Schema::String, Value::String(s)) => {
-            put_long(out, s.len() as i64);
-            out.extend_from_slice(s.as_bytes());
-        }
+        (Schema::String, Value::String(s)) => put_string(out, s),
         (Schema::Array(items), Value::Array(vs)) => {
             if !vs.is_empty() {
                 put_long(out, vs.len() as i64);

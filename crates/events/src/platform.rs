@@ -108,13 +108,20 @@ impl Stored {
 /// a little-endian `u16` length and its bytes, then the Avro payload. `None` when either
 /// is longer than a `u16` can say.
 pub fn log_entry(schema_id: &str, uuid: &str, avro: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(5 + schema_id.len() + uuid.len() + avro.len());
+    let mut out = log_entry_head(schema_id, uuid, avro.len())?;
+    out.extend_from_slice(avro);
+    Some(out)
+}
+
+/// The start of a [`log_entry`], with room for an Avro payload of `payload_len` bytes
+/// that the caller appends.
+pub fn log_entry_head(schema_id: &str, uuid: &str, payload_len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(5 + schema_id.len() + uuid.len() + payload_len);
     out.push(LOG_FORM);
     for part in [schema_id.as_bytes(), uuid.as_bytes()] {
         out.extend_from_slice(&u16::try_from(part.len()).ok()?.to_le_bytes());
         out.extend_from_slice(part);
     }
-    out.extend_from_slice(avro);
     Some(out)
 }
 

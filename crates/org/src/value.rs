@@ -126,9 +126,18 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
     let s = scalar_text(v).ok_or_else(|| cannot_deserialize("string", v))?;
-    // Salesforce stores an empty text value as null.
+    Ok(if check_text(field, &s)? {
+        Value::String(s)
+    } else {
+        Value::Null
+    })
+}
+
+/// The checks of text `s` given for text field `field`, which keeps it as given: whether
+/// it is stored (`false`: it is empty, which Salesforce stores as null), or why not.
+pub(crate) fn check_text(field: &FieldDef, s: &str) -> Result<bool, OrgError> {
     if s.is_empty() {
-        return Ok(Value::Null);
+        return Ok(false);
     }
     if field.length > 0 && s.chars().count() > field.length as usize {
         return Err(OrgError::field(
@@ -141,13 +150,15 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
         ));
     }
     match field.ftype {
-        FieldType::Email if !is_email(&s) => Err(OrgError::field(
+        FieldType::Email if !is_email(s) => Err(OrgError::field(
             Code::InvalidEmailAddress,
             format!("{}: invalid email address: {s}", field.label),
             &field.name,
         )),
-        FieldType::Picklist if field.restricted_picklist && !field.picklist.contains(&s) => {
-            Err(bad_picklist(field, &s))
+        FieldType::Picklist
+            if field.restricted_picklist && !field.picklist.iter().any(|p| p == s) =>
+        {
+            Err(bad_picklist(field, s))
         }
         FieldType::Multipicklist if field.restricted_picklist => {
             match s
@@ -156,10 +167,10 @@ fn coerce_text(field: &FieldDef, v: &Value) -> Result<Value, OrgError> {
                 .find(|p| !field.picklist.iter().any(|v| v == p))
             {
                 Some(bad) => Err(bad_picklist(field, bad)),
-                None => Ok(Value::String(s)),
+                None => Ok(true),
             }
         }
-        _ => Ok(Value::String(s)),
+        _ => Ok(true),
     }
 }
 

@@ -10,15 +10,18 @@
 //! the same steps run on each field in place: the same conversion, the same checks in
 //! the same order, the same defaults and the same encoding, so the same bytes or the same
 //! error (`tests::avro_and_json_publishing_agree` compares the two on random events).
+//! Text, most of an event's bytes, is checked where it lies in the decoded record and
+//! written once, straight into the log entry after its head.
 
-use forcebus_avro::{Field, Value as A};
-use forcebus_events::platform::{avro_field, field_from_json, log_entry, values_from_avro};
+use forcebus_avro::{Field, Schema, Value as A};
+use forcebus_events::platform::{avro_field, field_from_json, log_entry_head, values_from_avro};
 use serde_json::{Value, json};
 
 use super::EventDef;
 use super::definitions::{given, missing_fields, or_default};
 use crate::error::OrgError;
 use crate::meta::FieldDef;
+use crate::value::check_text;
 
 impl EventDef {
     /// The `EventUuid` and log form of `record`, an Avro record in this definition's
@@ -50,19 +53,16 @@ impl EventDef {
         };
         // The custom fields' stored values, checked in the definition's order, kept by
         // schema field.
-        let mut stored: Vec<Option<Value>> = vec![None; rec.fields.len()];
+        let mut stored: Vec<Option<Stored<'_>>> = (0..rec.fields.len()).map(|_| None).collect();
         let mut missing = Vec::new();
         for (f, at) in fields.iter().zip(at) {
             if !f.custom {
                 continue;
             }
-            let raw = at.map_or(Value::Null, |i| {
-                field_from_json(
-                    f,
-                    Some(forcebus_avro::to_json(&rec.fields[i].schema, &values[i])),
-                )
-            });
-            let value = or_default(f, (!raw.is_null()).then(|| given(f, &raw)).transpose()?);
+            let value = match at {
+                Some(i) => stored_value(f, &rec.fields[i], &values[i])?,
+                None => Stored::Json(or_default(f, None)),
+            };
             if value.is_null() && !f.nillable {
                 missing.push(f.name.clone());
             }
@@ -75,23 +75,110 @@ impl EventDef {
         }
         let date = json!(created_date);
         let by = json!(created_by);
-        let mut avro = Vec::with_capacity(fields.len());
+        let mut pieces = Vec::with_capacity(rec.fields.len());
+        let mut text_len = 0;
         for (s, value) in rec.fields.iter().zip(&stored) {
-            let value = match s.name.as_str() {
-                "CreatedDate" => Some(&date),
-                "CreatedById" => Some(&by),
-                _ => value.as_ref(),
+            let owned;
+            let value = match (s.name.as_str(), value) {
+                ("CreatedDate", _) => Some(&date),
+                ("CreatedById", _) => Some(&by),
+                (_, Some(Stored::Text(t))) => match Piece::text(s, t) {
+                    Some(piece) => {
+                        text_len += t.len();
+                        pieces.push(piece);
+                        continue;
+                    }
+                    None => {
+                        owned = Value::String((*t).to_owned());
+                        Some(&owned)
+                    }
+                },
+                (_, Some(Stored::Json(v))) => Some(v),
+                (_, None) => None,
             };
             let a = avro_field(s, value, true)
                 .map_err(|misfit| self.misfit(misfit.as_deref(), value))?;
-            avro.push(a);
+            pieces.push(Piece::Avro(a));
         }
         let uuid = uuid.map_or_else(crate::new_uuid, str::to_owned);
-        forcebus_avro::encode(schema, &A::Record(avro))
-            .ok()
-            .and_then(|avro| log_entry(&self.schema_id, &uuid, &avro))
-            .map(|bytes| (uuid, bytes))
-            .ok_or_else(|| self.misfit(None, None))
+        let mut out = log_entry_head(&self.schema_id, &uuid, text_len + 8 * pieces.len())
+            .ok_or_else(|| self.misfit(None, None))?;
+        for (s, piece) in rec.fields.iter().zip(&pieces) {
+            piece
+                .put(s, &mut out)
+                .map_err(|_| self.misfit(None, None))?;
+        }
+        Ok((uuid, out))
+    }
+}
+
+/// A custom field's stored value: text as given (checked, borrowed from the record), or
+/// any other value as the REST path stores it.
+enum Stored<'a> {
+    Text(&'a str),
+    Json(Value),
+}
+
+impl Stored<'_> {
+    fn is_null(&self) -> bool {
+        matches!(self, Stored::Json(Value::Null))
+    }
+}
+
+/// Custom field `f`'s stored value from `value`, its schema field `s`'s Avro value: the
+/// REST path's conversion, checks and default. Text for a text field is checked where it
+/// lies, as the REST path would check the same string.
+fn stored_value<'a>(f: &FieldDef, s: &Field, value: &'a A) -> Result<Stored<'a>, OrgError> {
+    let text = match value {
+        A::String(t) => Some(t),
+        A::Union(_, inner) => match &**inner {
+            A::String(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(t) = text.filter(|_| f.ftype.is_text() && f.createable) {
+        return Ok(if check_text(f, t)? {
+            Stored::Text(t)
+        } else {
+            Stored::Json(Value::Null)
+        });
+    }
+    let raw = field_from_json(f, Some(forcebus_avro::to_json(&s.schema, value)));
+    let given = (!raw.is_null()).then(|| given(f, &raw)).transpose()?;
+    Ok(Stored::Json(or_default(f, given)))
+}
+
+/// One field of the record as it is encoded: an Avro value, or text written as it lies
+/// (in the union's string branch when `nullable`).
+enum Piece<'a> {
+    Avro(A),
+    Text { text: &'a str, nullable: bool },
+}
+
+impl<'a> Piece<'a> {
+    /// Text `t` for schema field `s`, written as it lies: `None` unless `s` is a string or
+    /// `["null", "string"]`.
+    fn text(s: &Field, t: &'a str) -> Option<Self> {
+        let nullable = match &s.schema {
+            Schema::String => false,
+            Schema::Union(b) if matches!(b.as_slice(), [Schema::Null, Schema::String]) => true,
+            _ => return None,
+        };
+        Some(Piece::Text { text: t, nullable })
+    }
+
+    fn put(&self, s: &Field, out: &mut Vec<u8>) -> Result<(), forcebus_avro::binary::EncodeError> {
+        match self {
+            Piece::Avro(a) => forcebus_avro::binary::encode_into(&s.schema, a, out),
+            Piece::Text { text, nullable } => {
+                if *nullable {
+                    forcebus_avro::binary::put_long(out, 1);
+                }
+                forcebus_avro::binary::put_string(out, text);
+                Ok(())
+            }
+        }
     }
 }
 
