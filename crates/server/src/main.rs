@@ -21,6 +21,7 @@
 //! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
 //! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
+//! - [`scratch`]: in-memory orgs' Bulk API directories, and those of killed servers removed.
 //! - [`deadline`]: the deadline on reading a request body.
 //! - [`shutdown`]: signals (a second one forces the exit).
 //! - [`health`]: each org's `/forcebus/health` and `/forcebus/ready` (the node's own answer
@@ -72,6 +73,7 @@ mod org_cli;
 mod orgs_api;
 mod process;
 mod project;
+mod scratch;
 mod secrets;
 mod shutdown;
 mod tail_cli;

@@ -163,9 +163,8 @@ async fn build(
         Some(c) => cluster::default_org(c, config, data_dir, &declared).await?,
         None => {
             let home = if config.in_memory {
-                Home::Memory(
-                    std::env::temp_dir().join(format!("forcebus-bulk-{}", std::process::id())),
-                )
+                crate::scratch::remove_stale();
+                Home::Memory(crate::scratch::default_org())
             } else {
                 Home::Dir(data_dir.path().to_path_buf())
             };
@@ -321,6 +320,7 @@ async fn serve_until_shutdown(
     grpc_server.await.context("gRPC listener task failed")?;
     // A bulk job stops after its chunk and resumes at the next start.
     tokio::task::block_in_place(|| tenants.stop());
+    crate::scratch::release();
     if let Some(keeper) = keeper {
         keeper.abort();
     }

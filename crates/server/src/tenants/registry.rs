@@ -100,11 +100,7 @@ impl Registry {
         match self {
             Self::Files(root) => Home::Dir(root.join(id.to18())),
             Self::Database { db, dir, .. } => database_home(db, dir, id),
-            Self::Memory => Home::Memory(std::env::temp_dir().join(format!(
-                "forcebus-bulk-{}-{}",
-                std::process::id(),
-                id.to18()
-            ))),
+            Self::Memory => Home::Memory(crate::scratch::made_org(&id.to18())),
         }
     }
 
