@@ -78,21 +78,17 @@ impl EventDef {
         let mut pieces = Vec::with_capacity(rec.fields.len());
         let mut text_len = 0;
         for (s, value) in rec.fields.iter().zip(&stored) {
-            let owned;
             let value = match (s.name.as_str(), value) {
                 ("CreatedDate", _) => Some(&date),
                 ("CreatedById", _) => Some(&by),
-                (_, Some(Stored::Text(t))) => match Piece::text(s, t) {
-                    Some(piece) => {
-                        text_len += t.len();
-                        pieces.push(piece);
-                        continue;
-                    }
-                    None => {
-                        owned = Value::String((*t).to_owned());
-                        Some(&owned)
-                    }
-                },
+                (_, Some(Stored::Text { text, nullable })) => {
+                    text_len += text.len();
+                    pieces.push(Piece::Text {
+                        text,
+                        nullable: *nullable,
+                    });
+                    continue;
+                }
                 (_, Some(Stored::Json(v))) => Some(v),
                 (_, None) => None,
             };
@@ -112,10 +108,11 @@ impl EventDef {
     }
 }
 
-/// A custom field's stored value: text as given (checked, borrowed from the record), or
-/// any other value as the REST path stores it.
+/// A custom field's stored value: text as given (checked, borrowed from the record, its
+/// schema a string or, when `nullable`, `["null", "string"]`), or any other value as the
+/// REST path stores it.
 enum Stored<'a> {
-    Text(&'a str),
+    Text { text: &'a str, nullable: bool },
     Json(Value),
 }
 
@@ -126,8 +123,9 @@ impl Stored<'_> {
 }
 
 /// Custom field `f`'s stored value from `value`, its schema field `s`'s Avro value: the
-/// REST path's conversion, checks and default. Text for a text field is checked where it
-/// lies, as the REST path would check the same string.
+/// REST path's conversion, checks and default. Text for a text field whose schema is a
+/// string is checked where it lies, as the REST path would check the same string, and
+/// written as it lies.
 fn stored_value<'a>(f: &FieldDef, s: &Field, value: &'a A) -> Result<Stored<'a>, OrgError> {
     let text = match value {
         A::String(t) => Some(t),
@@ -137,9 +135,17 @@ fn stored_value<'a>(f: &FieldDef, s: &Field, value: &'a A) -> Result<Stored<'a>,
         },
         _ => None,
     };
-    if let Some(t) = text.filter(|_| f.ftype.is_text() && f.createable) {
-        return Ok(if check_text(f, t)? {
-            Stored::Text(t)
+    let nullable = match &s.schema {
+        Schema::String => Some(false),
+        Schema::Union(b) if matches!(b.as_slice(), [Schema::Null, Schema::String]) => Some(true),
+        _ => None,
+    };
+    if let (Some(text), Some(nullable)) = (text, nullable)
+        && f.ftype.is_text()
+        && f.createable
+    {
+        return Ok(if check_text(f, text)? {
+            Stored::Text { text, nullable }
         } else {
             Stored::Json(Value::Null)
         });
@@ -156,18 +162,7 @@ enum Piece<'a> {
     Text { text: &'a str, nullable: bool },
 }
 
-impl<'a> Piece<'a> {
-    /// Text `t` for schema field `s`, written as it lies: `None` unless `s` is a string or
-    /// `["null", "string"]`.
-    fn text(s: &Field, t: &'a str) -> Option<Self> {
-        let nullable = match &s.schema {
-            Schema::String => false,
-            Schema::Union(b) if matches!(b.as_slice(), [Schema::Null, Schema::String]) => true,
-            _ => return None,
-        };
-        Some(Piece::Text { text: t, nullable })
-    }
-
+impl Piece<'_> {
     fn put(&self, s: &Field, out: &mut Vec<u8>) -> Result<(), forcebus_avro::binary::EncodeError> {
         match self {
             Piece::Avro(a) => forcebus_avro::binary::encode_into(&s.schema, a, out),
