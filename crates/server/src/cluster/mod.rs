@@ -72,6 +72,33 @@ struct Renewals {
     claims_from: Option<Instant>,
 }
 
+impl Renewals {
+    /// Whether a node may take orgs nobody serves at `now`: only while its own lease is
+    /// current (renewed within `ttl`), and not in the lease after it came back in touch.
+    /// A node whose last renewal is older than a lease has been out of touch as long as
+    /// the others may have been: their leases look expired to it, and a request reaching
+    /// it when the database comes back, before its next renewal notices, would take their
+    /// orgs (two nodes did, swapping orgs, in a database restart test).
+    /// Records a renewal at `now`; `true` when it is the first after more than a lease
+    /// out of touch: no org is taken for a lease from now, while the others renew theirs.
+    fn renew(&mut self, now: Instant, ttl: Duration) -> bool {
+        let back = self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) > ttl);
+        if back {
+            self.claims_from = Some(now + ttl);
+        }
+        self.last = Some(now);
+        back
+    }
+
+    fn allow_claims(&self, now: Instant, ttl: Duration) -> bool {
+        self.last
+            .is_some_and(|last| now.saturating_duration_since(last) <= ttl)
+            && self.claims_from.is_none_or(|from| now >= from)
+    }
+}
+
 /// This node's id: `node_id` from the config, else the host's name and the process id.
 pub(crate) fn node_id(configured: Option<&str>) -> String {
     if let Some(id) = configured {
@@ -157,17 +184,11 @@ impl Cluster {
     pub(crate) fn beat(&self, open_orgs: usize) -> Result<(), forcebus_store::StoreError> {
         let beat = self.beat_of(open_orgs);
         if self.db.beat(&beat, self.ttl)? || self.db.join(&beat, self.ttl)? {
-            let now = Instant::now();
-            let mut r = self.renewals.locked();
-            if r.last
-                .is_some_and(|last| now.duration_since(last) > self.ttl)
-            {
+            if self.renewals.locked().renew(Instant::now(), self.ttl) {
                 tracing::info!(
                     "Back in touch with the database: taking no org for a lease, while the other nodes renew theirs."
                 );
-                r.claims_from = Some(now + self.ttl);
             }
-            r.last = Some(now);
             return Ok(());
         }
         tracing::error!(node = %self.node, "Another process joined with this node's id while this one was cut off: it serves nothing more and stops.");
@@ -216,15 +237,14 @@ impl Cluster {
         self.addresses.0 == http || self.addresses.1 == grpc
     }
 
-    /// Whether this node may take orgs nobody serves now (not while draining, nor for a
-    /// lease after being out of touch with the database).
+    /// Whether this node may take orgs nobody serves now (not while draining, nor while
+    /// or for a lease after being out of touch with the database).
     pub(crate) fn may_claim(&self) -> bool {
         !self.draining()
             && self
                 .renewals
                 .locked()
-                .claims_from
-                .is_none_or(|from| Instant::now() >= from)
+                .allow_claims(Instant::now(), self.ttl)
     }
 
     /// Whether this node is draining.
@@ -386,5 +406,25 @@ mod tests {
             }
         }
         assert_eq!(chosen("x", std::iter::empty::<&str>()), None);
+    }
+
+    #[test]
+    fn a_node_takes_no_org_while_or_just_after_it_is_out_of_touch() {
+        let (ttl, t0) = (Duration::from_secs(2), Instant::now());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut r = Renewals::default();
+        assert!(!r.allow_claims(t0, ttl), "not before its first renewal");
+        assert!(!r.renew(t0, ttl), "a first renewal is not a return");
+        assert!(r.allow_claims(at(1_000), ttl));
+        assert!(r.allow_claims(at(2_000), ttl));
+        // The database out of reach: past a lease since the last renewal, the others'
+        // leases look expired, and nothing is taken, before the next renewal as after it.
+        assert!(!r.allow_claims(at(2_001), ttl));
+        assert!(!r.allow_claims(at(5_000), ttl));
+        assert!(r.renew(at(5_000), ttl), "back in touch");
+        assert!(!r.allow_claims(at(6_000), ttl));
+        assert!(!r.renew(at(6_000), ttl));
+        assert!(!r.allow_claims(at(6_999), ttl));
+        assert!(r.allow_claims(at(7_000), ttl));
     }
 }
