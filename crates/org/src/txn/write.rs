@@ -58,9 +58,12 @@ impl Txn<'_> {
         def: &ObjectDef,
         fields: Map<String, Value>,
     ) -> Result<Record, OrgError> {
-        let mut fields = Fields::from(fields);
+        let defaulted: Vec<&FieldDef> = def.fields.iter().filter(|f| may_default(f)).collect();
+        let mut given = Fields::with_capacity(fields.len() + defaulted.len());
+        given.extend(fields);
+        let mut fields = given;
         let user = Value::String(self.caller.user_id.to18());
-        for f in &def.fields {
+        for f in defaulted {
             if fields.get(&f.name).is_some_and(|v| !v.is_null()) {
                 continue;
             }
@@ -269,4 +272,22 @@ impl Txn<'_> {
             )),
         }
     }
+}
+
+/// Whether a record created without `f` gets a value for it ([`Txn::complete`]): a stamp,
+/// an auto-number, a default, or `false`. Only these are looked up in a new record's
+/// fields (a Bulk row gives a few of an object's dozens).
+fn may_default(f: &FieldDef) -> bool {
+    matches!(
+        f.name.as_str(),
+        "OwnerId"
+            | "CreatedById"
+            | "LastModifiedById"
+            | "CreatedDate"
+            | "LastModifiedDate"
+            | "SystemModstamp"
+    ) || f.auto_number
+        || f.default_value.is_some()
+        || f.default_picklist.is_some()
+        || f.ftype == FieldType::Boolean
 }
