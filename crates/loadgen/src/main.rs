@@ -19,7 +19,9 @@
 //!
 //! By default loadgen starts `target/release/forcebus` itself (fresh data dir, ephemeral
 //! ports), so it knows the server's pid and config; `--ready '<ready line>' --pid N`
-//! attaches to a running one instead.
+//! attaches to a running one instead. A started server's log (stderr) is kept in its data
+//! dir while it runs, or appended to `--server-log <file>` (with `RUST_LOG=debug`, say):
+//! the way to see what a server did under a load.
 
 mod bayeux;
 mod pubsub;
@@ -50,6 +52,12 @@ struct Cli {
     /// of SQLite files: give each run a database of its own.
     #[arg(long, global = true)]
     store: Option<String>,
+    /// Where the started servers write their log (stderr, appended; at `RUST_LOG`'s level
+    /// when it is set, else warn). Without it, each server's log is `server.log` in its
+    /// data dir, removed with it; a server that exits before it is ready has its log's
+    /// last lines in loadgen's error either way.
+    #[arg(long, global = true)]
+    server_log: Option<std::path::PathBuf>,
     /// Seconds measured (after the warm-up).
     #[arg(long, global = true, default_value_t = 10)]
     duration: u64,
@@ -109,6 +117,7 @@ fn described(scenario: &Scenario) -> (&'static str, serde_json::Value, String) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    server::log_to(cli.server_log.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

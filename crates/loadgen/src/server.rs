@@ -2,8 +2,9 @@
 //! already-running one given by its ready line.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -33,6 +34,30 @@ impl Drop for Target {
             let _ = std::fs::remove_dir_all(d);
         }
     }
+}
+
+/// Where started servers write their log (`--server-log`); `None`: their data dir.
+static SERVER_LOG: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Sends the started servers' logs to `path` (`--server-log`), not their data dirs.
+pub(crate) fn log_to(path: Option<PathBuf>) {
+    let _ = SERVER_LOG.set(path);
+}
+
+/// The log file of a server started in `dir`.
+fn log_path(dir: &Path) -> PathBuf {
+    SERVER_LOG
+        .get()
+        .cloned()
+        .flatten()
+        .unwrap_or_else(|| dir.join("server.log"))
+}
+
+/// The last `n` lines of the log at `path`, for an error.
+fn log_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Starts `bin serve` on ephemeral ports with `config` (TOML text) in a fresh data dir.
@@ -74,6 +99,7 @@ impl Target {
 /// Starts `bin serve` on the data dir in `dir` with the config file there.
 fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::Result<Target> {
     let config_path = dir.join("forcebus.toml");
+    let log = log_path(&dir);
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
@@ -81,9 +107,12 @@ fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::R
         .arg(dir.join("data"))
         .arg("--config")
         .arg(&config_path)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(log_file(&log)?);
     // The run's config is the config file alone: FORCEBUS_* variables of the shell (a
     // FORCEBUS_STORE exported for `forcebus cluster status`, say) would override it.
     for (key, _) in std::env::vars_os() {
@@ -101,7 +130,12 @@ fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::R
     let mut lines = BufReader::new(stdout).lines();
     let ready = loop {
         let Some(line) = lines.next() else {
-            bail!("{bin} exited before it was ready");
+            let _ = child.wait();
+            bail!(
+                "{bin} exited before it was ready; the end of its log ({}):\n{}",
+                log.display(),
+                log_tail(&log, 20)
+            );
         };
         let line = line?;
         if let Ok(v) = serde_json::from_str::<Value>(&line)
@@ -118,6 +152,15 @@ fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::R
     t.child = Some(child);
     t.dir = Some(dir);
     Ok(t)
+}
+
+/// The file a started server's stderr is appended to.
+fn log_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the server log {}", path.display()))
 }
 
 /// A server already running, from its ready line (JSON).
