@@ -73,12 +73,6 @@ struct Renewals {
 }
 
 impl Renewals {
-    /// Whether a node may take orgs nobody serves at `now`: only while its own lease is
-    /// current (renewed within `ttl`), and not in the lease after it came back in touch.
-    /// A node whose last renewal is older than a lease has been out of touch as long as
-    /// the others may have been: their leases look expired to it, and a request reaching
-    /// it when the database comes back, before its next renewal notices, would take their
-    /// orgs (two nodes did, swapping orgs, in a database restart test).
     /// Records a renewal at `now`; `true` when it is the first after more than a lease
     /// out of touch: no org is taken for a lease from now, while the others renew theirs.
     fn renew(&mut self, now: Instant, ttl: Duration) -> bool {
@@ -92,6 +86,12 @@ impl Renewals {
         back
     }
 
+    /// Whether a node may take orgs nobody serves at `now`: only while its own lease is
+    /// current (renewed within `ttl`), and not in the lease after it came back in touch.
+    /// A node whose last renewal is older than a lease has been out of touch as long as
+    /// the others may have been: their leases look expired to it, and a request reaching
+    /// it when the database comes back, before its next renewal notices, would take their
+    /// orgs (two nodes did, swapping orgs, in a database restart test).
     fn allow_claims(&self, now: Instant, ttl: Duration) -> bool {
         self.last
             .is_some_and(|last| now.saturating_duration_since(last) <= ttl)
