@@ -130,7 +130,7 @@ fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::R
     let mut lines = BufReader::new(stdout).lines();
     let ready = loop {
         let Some(line) = lines.next() else {
-            let _ = child.wait();
+            ended(&mut child);
             bail!(
                 "{bin} exited before it was ready; the end of its log ({}):\n{}",
                 log.display(),
@@ -152,6 +152,20 @@ fn start_in(bin: &str, dir: PathBuf, config: &str, in_memory: bool) -> anyhow::R
     t.child = Some(child);
     t.dir = Some(dir);
     Ok(t)
+}
+
+/// Waits for a server that closed its stdout to exit (its last log lines written), a
+/// second at most, then kills it: loadgen never hangs on one that closed stdout only.
+fn ended(child: &mut Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The file a started server's stderr is appended to.

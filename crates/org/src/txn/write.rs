@@ -58,21 +58,21 @@ impl Txn<'_> {
         def: &ObjectDef,
         fields: Map<String, Value>,
     ) -> Result<Record, OrgError> {
-        let defaulted: Vec<&FieldDef> = def.fields.iter().filter(|f| may_default(f)).collect();
-        let mut given = Fields::with_capacity(fields.len() + defaulted.len());
-        given.extend(fields);
-        let mut fields = given;
+        let defaulted = || def.fields.iter().filter(|f| may_default(f));
+        let mut fields = {
+            let mut given = Fields::with_capacity(fields.len() + defaulted().count());
+            given.extend(fields);
+            given
+        };
         let user = Value::String(self.caller.user_id.to18());
-        for f in defaulted {
+        for f in defaulted() {
             if fields.get(&f.name).is_some_and(|v| !v.is_null()) {
                 continue;
             }
-            let default = match f.name.as_str() {
-                "OwnerId" | "CreatedById" | "LastModifiedById" => Some(user.clone()),
-                "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => {
-                    Some(Value::from(self.now.as_str()))
-                }
-                _ if f.auto_number => {
+            let default = match stamp(&f.name) {
+                Some(Stamp::Creator) => Some(user.clone()),
+                Some(Stamp::Now) => Some(Value::from(self.now.as_str())),
+                None if f.auto_number => {
                     let floor = self.number_floor;
                     let n = self.next_numbers.entry(def.name.clone()).or_insert(floor);
                     *n += 1;
@@ -81,7 +81,7 @@ impl Txn<'_> {
                         None => format!("{:08}", *n),
                     }))
                 }
-                _ => f
+                None => f
                     .default_value
                     .clone()
                     .or_else(|| f.default_picklist.clone().map(Value::from)),
@@ -274,19 +274,29 @@ impl Txn<'_> {
     }
 }
 
+/// What a new record lacking a field of this name is stamped with.
+enum Stamp {
+    /// The creating user's id.
+    Creator,
+    /// The transaction's time.
+    Now,
+}
+
+/// The stamp a new record lacking field `name` gets, if any.
+fn stamp(name: &str) -> Option<Stamp> {
+    match name {
+        "OwnerId" | "CreatedById" | "LastModifiedById" => Some(Stamp::Creator),
+        "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => Some(Stamp::Now),
+        _ => None,
+    }
+}
+
 /// Whether a record created without `f` gets a value for it ([`Txn::complete`]): a stamp,
 /// an auto-number, a default, or `false`. Only these are looked up in a new record's
 /// fields (a Bulk row gives a few of an object's dozens).
 fn may_default(f: &FieldDef) -> bool {
-    matches!(
-        f.name.as_str(),
-        "OwnerId"
-            | "CreatedById"
-            | "LastModifiedById"
-            | "CreatedDate"
-            | "LastModifiedDate"
-            | "SystemModstamp"
-    ) || f.auto_number
+    stamp(&f.name).is_some()
+        || f.auto_number
         || f.default_value.is_some()
         || f.default_picklist.is_some()
         || f.ftype == FieldType::Boolean
