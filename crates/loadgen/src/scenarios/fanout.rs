@@ -61,6 +61,9 @@ pub(crate) async fn run(
     a: &Args,
 ) -> anyhow::Result<Value> {
     let http = super::http()?;
+    // The publisher is an application of its own, with its connections: on a shared pool a
+    // listener's long poll would ride a connection the REST publishes used, and the other way.
+    let publisher_http = super::http()?;
     let (url, auth) = match (&a.faye, target) {
         (Some(f), _) => (f.clone(), None),
         (None, Some(t)) => (
@@ -79,7 +82,7 @@ pub(crate) async fn run(
     };
     if let Some(t) = target.filter(|_| !faye) {
         for room in 0..a.rooms {
-            crate::pubsub::define_event(&http, t, &format!("Room{room}__e")).await?;
+            crate::pubsub::define_event(&publisher_http, t, &format!("Room{room}__e")).await?;
         }
     }
     let stats = Arc::new(Stats::new());
@@ -94,7 +97,7 @@ pub(crate) async fn run(
     let faye_pub = match &a.faye {
         Some(u) => Some((
             u.clone(),
-            Client::handshake(&http, u, None).await?.client_id,
+            Client::handshake(&publisher_http, u, None).await?.client_id,
         )),
         None => None,
     };
@@ -109,10 +112,10 @@ pub(crate) async fn run(
         move |k, sent| {
             let room = k % rooms;
             match (&faye_pub, &rest) {
-                (Some((url, client_id)), _) => http.post(url).json(&json!([{
+                (Some((url, client_id)), _) => publisher_http.post(url).json(&json!([{
                     "channel": format!("/chat/room{room}"), "clientId": client_id,
                     "data": {"sent": sent, "body": body}, "id": k.to_string()}])),
-                (None, Some((data, token))) => http
+                (None, Some((data, token))) => publisher_http
                     .post(format!("{data}/sobjects/Room{room}__e"))
                     .bearer_auth(token)
                     .json(&json!({"Sent__c": sent.to_string(), "Body__c": body})),
