@@ -1,9 +1,13 @@
 //! The index of retained events, oldest first: each event's replay id, class, append time
-//! and payload size in 12 bytes rather than the 24 of a plain [`Meta`]. Events are kept in
+//! and payload size in 8 bytes rather than the 24 of a plain [`Meta`]. Events are kept in
 //! blocks of up to [`BLOCK`] that share a base replay id and a base time; each entry holds
 //! its offsets from them (an event too far from its block's base starts a block of its
-//! own). A log retaining a million events holds 12 MB here, not 24 (48 with a `VecDeque`'s
+//! own). A log retaining a million events holds 8 MB here, not 24 (48 with a `VecDeque`'s
 //! doubling).
+//!
+//! An entry is 8 bytes while its id is within 4,096 of its block's base and its payload
+//! under 1 MiB ([`Narrow`]). A block begun by a larger event keeps 12 bytes an entry
+//! ([`Entry`]) until it is full: a log of such events spends little on its index either way.
 
 use std::collections::VecDeque;
 
@@ -13,6 +17,10 @@ use crate::{Meta, RetentionClass};
 const BLOCK: usize = 4096;
 /// The widest time offset an entry holds, either way (23 bits of milliseconds: 2.3 hours).
 const TIME_SPAN: i64 = (1 << 23) - 1;
+/// Bits of a narrow entry's id offset: every id of a full block of consecutive ids fits.
+const NARROW_ID_BITS: u32 = 12;
+/// Payload sizes a narrow entry holds are below this (1 MiB: a platform event's limit).
+const NARROW_SIZE: u32 = 1 << (32 - NARROW_ID_BITS);
 
 /// The retained events' index.
 #[derive(Debug, Default)]
@@ -25,7 +33,7 @@ pub(crate) struct Index {
 struct Block {
     base_id: u64,
     base_time: i64,
-    entries: Vec<Entry>,
+    entries: Entries,
 }
 
 /// One event: its id past the block's base, its size, and its class with its time offset
@@ -37,14 +45,118 @@ struct Entry {
     class_time: u32,
 }
 
+/// An [`Entry`] in 8 bytes: its id offset in the low [`NARROW_ID_BITS`] of `id_size`, its
+/// size above them.
+#[derive(Debug, Clone, Copy)]
+struct Narrow {
+    id_size: u32,
+    class_time: u32,
+}
+
+impl Narrow {
+    fn of(e: Entry) -> Option<Self> {
+        (e.id < 1 << NARROW_ID_BITS && e.size < NARROW_SIZE).then_some(Self {
+            id_size: e.id | e.size << NARROW_ID_BITS,
+            class_time: e.class_time,
+        })
+    }
+
+    fn entry(self) -> Entry {
+        Entry {
+            id: self.id_size & ((1 << NARROW_ID_BITS) - 1),
+            size: self.id_size >> NARROW_ID_BITS,
+            class_time: self.class_time,
+        }
+    }
+}
+
+/// A block's entries: narrow unless its first event's size needs the wide form.
+#[derive(Debug)]
+enum Entries {
+    Narrow(Vec<Narrow>),
+    Wide(Vec<Entry>),
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        match self {
+            Self::Narrow(v) => v.len(),
+            Self::Wide(v) => v.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, i: usize) -> Option<Entry> {
+        match self {
+            Self::Narrow(v) => v.get(i).map(|n| n.entry()),
+            Self::Wide(v) => v.get(i).copied(),
+        }
+    }
+
+    fn last(&self) -> Option<Entry> {
+        self.get(self.len().checked_sub(1)?)
+    }
+
+    /// Adds `e` if this block's form holds it.
+    fn push(&mut self, e: Entry) -> bool {
+        match self {
+            Self::Narrow(v) => Narrow::of(e).map(|n| v.push(n)).is_some(),
+            Self::Wide(v) => {
+                v.push(e);
+                true
+            }
+        }
+    }
+
+    fn iter_from(&self, from: usize) -> impl DoubleEndedIterator<Item = Entry> + '_ {
+        (from.min(self.len())..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The number of leading entries for which `before` holds (they must come first).
+    fn partition_point(&self, before: impl Fn(Entry) -> bool) -> usize {
+        match self {
+            Self::Narrow(v) => v.partition_point(|n| before(n.entry())),
+            Self::Wide(v) => v.partition_point(|e| before(*e)),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(Entry) -> bool) {
+        match self {
+            Self::Narrow(v) => v.retain(|n| keep(n.entry())),
+            Self::Wide(v) => v.retain(|e| keep(*e)),
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Self::Narrow(v) => v.shrink_to_fit(),
+            Self::Wide(v) => v.shrink_to_fit(),
+        }
+    }
+}
+
 impl Block {
     fn new(m: Meta) -> Self {
-        let mut entries = Vec::with_capacity(64);
-        entries.push(Entry {
+        let first = Entry {
             id: 0,
             size: m.size,
             class_time: u32::from(m.class),
-        });
+        };
+        let entries = match Narrow::of(first) {
+            Some(n) => {
+                let mut v = Vec::with_capacity(64);
+                v.push(n);
+                Entries::Narrow(v)
+            }
+            None => {
+                let mut v = Vec::with_capacity(64);
+                v.push(first);
+                Entries::Wide(v)
+            }
+        };
         Self {
             base_id: m.replay_id,
             base_time: m.time_ms,
@@ -75,8 +187,14 @@ impl Block {
         decode(self.base_id, self.base_time, e)
     }
 
+    fn metas_from(&self, from: usize) -> impl DoubleEndedIterator<Item = Meta> + '_ {
+        self.entries.iter_from(from).map(|e| self.meta(e))
+    }
+
     fn first_id(&self) -> u64 {
-        self.base_id + u64::from(self.entries[0].id)
+        self.entries
+            .get(0)
+            .map_or(self.base_id, |e| self.base_id + u64::from(e.id))
     }
 }
 
@@ -98,33 +216,32 @@ impl Index {
     /// Adds the newest event (its replay id above every other's).
     pub(crate) fn push_back(&mut self, m: Meta) {
         let entry = self.blocks.back().and_then(|b| b.entry(m));
-        match (entry, self.blocks.back_mut()) {
+        let pushed = match (entry, self.blocks.back_mut()) {
             (Some(e), Some(b)) => b.entries.push(e),
-            _ => {
-                if let Some(b) = self.blocks.back_mut() {
-                    b.entries.shrink_to_fit();
-                }
-                self.blocks.push_back(Block::new(m));
+            _ => false,
+        };
+        if !pushed {
+            if let Some(b) = self.blocks.back_mut() {
+                b.entries.shrink_to_fit();
             }
+            self.blocks.push_back(Block::new(m));
         }
         self.len += 1;
     }
 
     pub(crate) fn front(&self) -> Option<Meta> {
         let b = self.blocks.front()?;
-        Some(b.meta(b.entries[0]))
+        Some(b.meta(b.entries.get(0)?))
     }
 
     pub(crate) fn back(&self) -> Option<Meta> {
         let b = self.blocks.back()?;
-        Some(b.meta(*b.entries.last()?))
+        Some(b.meta(b.entries.last()?))
     }
 
     /// Every event, oldest first.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = Meta> + '_ {
-        self.blocks
-            .iter()
-            .flat_map(|b| b.entries.iter().map(|e| b.meta(*e)))
+        self.blocks.iter().flat_map(|b| b.metas_from(0))
     }
 
     /// The events from the first whose replay id is above `id` on (found by binary search
@@ -143,7 +260,7 @@ impl Index {
             .enumerate()
             .flat_map(move |(i, b)| {
                 let from = if i == 0 { skip } else { 0 };
-                b.entries[from..].iter().map(|e| b.meta(*e))
+                b.metas_from(from)
             })
     }
 
@@ -151,7 +268,7 @@ impl Index {
     pub(crate) fn get(&self, mut n: usize) -> Option<Meta> {
         for b in &self.blocks {
             match b.entries.get(n) {
-                Some(e) => return Some(b.meta(*e)),
+                Some(e) => return Some(b.meta(e)),
                 None => n -= b.entries.len(),
             }
         }
@@ -162,7 +279,7 @@ impl Index {
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Meta) -> bool) {
         for b in &mut self.blocks {
             let (base_id, base_time) = (b.base_id, b.base_time);
-            b.entries.retain(|e| keep(&decode(base_id, base_time, *e)));
+            b.entries.retain(|e| keep(&decode(base_id, base_time, e)));
         }
         self.blocks.retain(|b| !b.entries.is_empty());
         self.len = self.blocks.iter().map(|b| b.entries.len()).sum();
@@ -185,17 +302,29 @@ mod tests {
     use proptest::prelude::*;
 
     fn metas() -> impl Strategy<Value = Vec<Meta>> {
-        // Gaps in ids (burnt ones), times going back and far forward, sizes of any width.
+        // Gaps in ids (burnt ones, some past a narrow entry's reach), times going back and
+        // far forward, sizes of any width (either side of a narrow entry's limit).
         prop::collection::vec(
             (
-                prop_oneof![Just(1u64), 1u64..5, Just(1u64 << 33)],
+                prop_oneof![
+                    6 => Just(1u64),
+                    2 => 1u64..5,
+                    1 => Just(4095u64),
+                    1 => Just(4096u64),
+                    1 => Just(1u64 << 33)
+                ],
                 prop_oneof![
                     Just(0i64),
                     -5_000i64..5_000,
                     Just(TIME_SPAN + 1),
                     Just(-TIME_SPAN - 7)
                 ],
-                any::<u32>(),
+                prop_oneof![
+                    4 => 0u32..2000,
+                    1 => Just(NARROW_SIZE - 1),
+                    1 => Just(NARROW_SIZE),
+                    1 => any::<u32>()
+                ],
                 0u8..4,
             ),
             0..3000,
@@ -260,5 +389,33 @@ mod tests {
             plain.push_back(m);
             check(&index, &plain)?;
         }
+    }
+
+    #[test]
+    fn small_events_take_eight_bytes_and_a_large_one_its_own_form() {
+        assert_eq!(std::mem::size_of::<Narrow>(), 8);
+        let meta = |replay_id: u64, size: u32| Meta {
+            replay_id,
+            class: 1,
+            time_ms: 1_700_000_000_000 + replay_id as i64,
+            size,
+        };
+        let mut index: Index = (1..=10_000).map(|id| meta(id, 1_000)).collect();
+        assert!(
+            index
+                .blocks
+                .iter()
+                .all(|b| matches!(b.entries, Entries::Narrow(_)))
+        );
+        assert_eq!(index.blocks.len(), 3);
+        index.push_back(meta(20_000, NARROW_SIZE));
+        index.push_back(meta(20_001, 10));
+        let last = index.blocks.back().expect("a block");
+        assert!(matches!(last.entries, Entries::Wide(_)));
+        assert_eq!(
+            index.back().map(|m| (m.replay_id, m.size)),
+            Some((20_001, 10))
+        );
+        assert_eq!(index.get(10_000).map(|m| m.size), Some(NARROW_SIZE));
     }
 }

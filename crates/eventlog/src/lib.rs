@@ -23,7 +23,7 @@
 //! tests control it.
 //!
 //! Layout: [`EventLog`] (here: opening, appending, publishing), `event` (events and
-//! channels), `index` (every retained event's id, class, time and size, 12 bytes each),
+//! channels), `index` (every retained event's id, class, time and size, 8 bytes each),
 //! `cursor` (reading a channel), `commit` (appends joined to a storage
 //! transaction), `durable`, `delivery` (what subscribers may see, and when), `bells`
 //! (whom it wakes), `retention`.
