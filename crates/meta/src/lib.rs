@@ -429,6 +429,12 @@ pub struct Schema {
 impl Schema {
     /// Builds a schema; later objects replace earlier ones of the same name.
     pub fn new(objects: Vec<ObjectDef>) -> Self {
+        Self::shared(objects.into_iter().map(Arc::new))
+    }
+
+    /// [`Schema::new`] of objects others hold too (the standard catalogue's): they are
+    /// shared, not copied, until one is changed.
+    pub fn shared(objects: impl IntoIterator<Item = Arc<ObjectDef>>) -> Self {
         let mut schema = Self {
             objects: Arc::default(),
             by_name: Arc::default(),
@@ -440,8 +446,7 @@ impl Schema {
         schema
     }
 
-    fn add(&mut self, object: ObjectDef) {
-        let object = Arc::new(object);
+    fn add(&mut self, object: Arc<ObjectDef>) {
         let key = object.name.to_ascii_lowercase();
         let objects = Arc::make_mut(&mut self.objects);
         let i = match self.by_name.get(&key) {
@@ -490,7 +495,7 @@ impl Schema {
 
     /// Adds or replaces an object.
     pub fn insert(&mut self, object: ObjectDef) {
-        self.add(object);
+        self.add(Arc::new(object));
     }
 
     /// Removes an object; the rest keep their order.

@@ -403,15 +403,14 @@ async fn sweep(org: Arc<Org>, every: Duration) {
 }
 
 /// The standard catalogue (data and tooling objects), built once and shared by every
-/// tenant's schema (objects are reference-counted, so a copy costs an index).
+/// tenant's schema (objects are reference-counted, so a copy costs an index), its objects
+/// those `forcebus_meta::standard` parsed, not copies.
 pub(crate) fn catalogue() -> &'static Schema {
     static CATALOGUE: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
     CATALOGUE.get_or_init(|| {
-        Schema::new(
-            forcebus_meta::standard::catalogue()
-                .into_iter()
-                .chain(forcebus_meta::standard::tooling_catalogue())
-                .collect(),
+        Schema::shared(
+            forcebus_meta::standard::shared_catalogue()
+                .chain(forcebus_meta::standard::shared_tooling_catalogue()),
         )
     })
 }

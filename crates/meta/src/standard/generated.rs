@@ -3,6 +3,8 @@
 //! in `scripts/catalogue/objects.txt` and `core-objects.json`). Parsed once per process;
 //! every entry says only what differs from [`FieldDef::new`]'s defaults.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use crate::{FieldDef, FieldType, ObjectDef};
@@ -154,15 +156,15 @@ fn set_field_versions(objects: &mut [ObjectDef]) {
 }
 
 /// Every object of the data file, in the file's order, with the version each field came
-/// in; parsed on the first call.
-pub(super) fn objects() -> &'static [ObjectDef] {
-    static OBJECTS: std::sync::OnceLock<Vec<ObjectDef>> = std::sync::OnceLock::new();
+/// in; parsed on the first call. Reference-counted, so that a schema of them shares them.
+pub(super) fn objects() -> &'static [Arc<ObjectDef>] {
+    static OBJECTS: std::sync::OnceLock<Vec<Arc<ObjectDef>>> = std::sync::OnceLock::new();
     OBJECTS.get_or_init(|| {
         let objects: Vec<Object> =
             serde_json::from_str(CATALOGUE).expect("the generated catalogue is valid");
         let mut objects: Vec<ObjectDef> = objects.into_iter().map(Object::into_def).collect();
         set_field_versions(&mut objects);
-        objects
+        objects.into_iter().map(Arc::new).collect()
     })
 }
 

@@ -11,29 +11,35 @@
 //! see `pubsub-api.md` §5.5). Fields of features forcebus does not emulate (Data.com,
 //! territories, person accounts) are kept where change events carry them.
 
+use std::sync::Arc;
+
 use crate::ObjectDef;
 
 mod generated;
 
 /// The standard objects of the data API, in describeGlobal order (by name).
 pub fn catalogue() -> Vec<ObjectDef> {
-    let mut all: Vec<ObjectDef> = generated::objects()
-        .iter()
-        .filter(|o| !o.tooling)
-        .cloned()
-        .collect();
-    all.sort_by_key(|o| o.name.to_ascii_lowercase());
-    all
+    shared_catalogue().map(|o| (*o).clone()).collect()
 }
 
 /// The Tooling API's own objects that select change events and define channels and
 /// managed subscriptions (`org-rest-cdc.md` §4.1, `pubsub-api.md` §4.7).
 pub fn tooling_catalogue() -> Vec<ObjectDef> {
-    generated::objects()
-        .iter()
-        .filter(|o| o.tooling)
-        .cloned()
-        .collect()
+    shared_tooling_catalogue().map(|o| (*o).clone()).collect()
+}
+
+/// [`catalogue`] without copying: the objects parsed once, for [`crate::Schema::shared`]
+/// (a server's copy of the catalogue is then the only one).
+pub fn shared_catalogue() -> impl Iterator<Item = Arc<ObjectDef>> {
+    let mut all: Vec<&Arc<ObjectDef>> =
+        generated::objects().iter().filter(|o| !o.tooling).collect();
+    all.sort_by_key(|o| o.name.to_ascii_lowercase());
+    all.into_iter().cloned()
+}
+
+/// [`tooling_catalogue`] without copying.
+pub fn shared_tooling_catalogue() -> impl Iterator<Item = Arc<ObjectDef>> {
+    generated::objects().iter().filter(|o| o.tooling).cloned()
 }
 
 /// Account's fields: the system fields a custom object starts from are taken from them.
@@ -73,6 +79,28 @@ fn object(name: &str) -> &'static ObjectDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_catalogue_is_the_catalogue_in_its_order_and_parsed_once() {
+        let names = |v: Vec<String>| v.join(",");
+        assert_eq!(
+            names(catalogue().into_iter().map(|o| o.name).collect()),
+            names(shared_catalogue().map(|o| o.name.clone()).collect())
+        );
+        assert_eq!(
+            names(tooling_catalogue().into_iter().map(|o| o.name).collect()),
+            names(shared_tooling_catalogue().map(|o| o.name.clone()).collect())
+        );
+        assert!(
+            shared_catalogue()
+                .zip(shared_catalogue())
+                .all(|(a, b)| Arc::ptr_eq(&a, &b))
+        );
+        let account = shared_catalogue()
+            .find(|o| o.name == "Account")
+            .expect("Account");
+        assert!(std::ptr::eq(&*account, object("Account")));
+    }
 
     #[test]
     fn every_core_object_has_its_audit_fields_and_a_name_field() {
