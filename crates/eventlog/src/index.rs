@@ -145,18 +145,11 @@ impl Block {
             size: m.size,
             class_time: u32::from(m.class),
         };
-        let entries = match Narrow::of(first) {
-            Some(n) => {
-                let mut v = Vec::with_capacity(64);
-                v.push(n);
-                Entries::Narrow(v)
-            }
-            None => {
-                let mut v = Vec::with_capacity(64);
-                v.push(first);
-                Entries::Wide(v)
-            }
+        let mut entries = match Narrow::of(first) {
+            Some(_) => Entries::Narrow(Vec::with_capacity(64)),
+            None => Entries::Wide(Vec::with_capacity(64)),
         };
+        entries.push(first);
         Self {
             base_id: m.replay_id,
             base_time: m.time_ms,
