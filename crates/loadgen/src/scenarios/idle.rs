@@ -1,6 +1,8 @@
 //! `idle`: N clients handshake, subscribe and park a long-poll connect each; the report
 //! gives the server's RSS at start, with every client parked, and the difference per
-//! client.
+//! client. With `--rest-first`, each client first makes a REST call and keeps one
+//! connection for everything, as a client sharing one HTTP agent for REST and streaming
+//! (jsforce) does.
 
 use std::time::Duration;
 
@@ -16,6 +18,10 @@ pub(crate) struct Args {
     /// Parked long-poll clients.
     #[arg(long, default_value_t = 1000)]
     clients: usize,
+    /// Each client makes a REST call (`GET …/limits`) first, on the one connection it
+    /// then streams on.
+    #[arg(long)]
+    rest_first: bool,
 }
 
 pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
@@ -24,9 +30,23 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
     let start = t.rss();
     let url = format!("{}/cometd/59.0", t.http);
     let auth = format!("OAuth {}", t.token);
+    let limits = format!("{}/services/data/v59.0/limits", t.http);
     let clients = super::bounded((0..a.clients).collect(), 50, |_| {
-        let (http, url, auth) = (http.clone(), url.clone(), auth.clone());
+        let (http, url, auth, limits) = (http.clone(), url.clone(), auth.clone(), limits.clone());
+        let rest_first = a.rest_first;
         async move {
+            let http = if rest_first {
+                // A pool of its own, used one request at a time: one connection.
+                let own = super::http()?;
+                own.get(&limits)
+                    .header("Authorization", format!("Bearer {}", t.token))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                own
+            } else {
+                http
+            };
             let mut c = Client::handshake(&http, &url, Some(auth)).await?;
             c.subscribe("/data/AccountChangeEvent", Some(-1)).await?;
             c.connect().await?;
@@ -77,6 +97,7 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
     }
     drop(streams);
     Ok(json!({
+        "rest_first": a.rest_first,
         "rss_start_bytes": start,
         "rss_parked_bytes": loaded,
         "bytes_per_parked_client": per_client,

@@ -40,6 +40,60 @@ fn an_idle_server_exits_promptly() {
     );
 }
 
+/// A client that keeps its connection open after its answers (any HTTP agent's pool) does
+/// not hold the shutdown for the grace period: the idle connection is closed.
+#[test]
+fn a_kept_alive_idle_connection_is_closed_at_once() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    let mut s = on_disk();
+    let mut raw = std::net::TcpStream::connect(&s.ready.http).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut r = BufReader::new(raw.try_clone().unwrap());
+    let handshake = json!([{"channel": "/meta/handshake", "version": "1.0",
+        "supportedConnectionTypes": ["long-polling"], "id": "1"}])
+    .to_string();
+    write!(
+        raw,
+        "POST /cometd/59.0 HTTP/1.1\r\nHost: x\r\nAuthorization: OAuth {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{handshake}\
+         GET /services/data/v59.0/limits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.ready.access_token,
+        handshake.len(),
+        s.ready.access_token
+    )
+    .unwrap();
+    // Both answers read (their lengths are in their heads), the connection left idle.
+    for _ in 0..2 {
+        let mut len = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    s.signal("TERM");
+    let status = s.wait_for_exit(Duration::from_secs(3));
+    assert!(
+        status.is_some_and(|st| st.success()),
+        "still running {:?} after SIGTERM with a 10 s grace: {status:?}; log: {}",
+        started.elapsed(),
+        s.log()
+    );
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+}
+
 #[test]
 fn parked_long_polls_are_answered_at_once_on_shutdown() {
     let mut s = on_disk();

@@ -1,7 +1,8 @@
-//! A plain connection's Streaming API requests are served on the listener's lean path,
-//! anything else by hyper from there on. These tests speak raw HTTP/1.1 to check the bytes:
-//! the same answer from both paths, keep-alive, pipelining, a head in pieces, a chunked
-//! body handed over, `Connection: close`.
+//! A plain connection's plain requests (the Streaming API's, REST's, OAuth's) are served on
+//! the listener's lean path, anything else (`HEAD`, a chunked body) by hyper from there
+//! on. These tests speak raw HTTP/1.1 to check the bytes: the same answer from both paths,
+//! keep-alive, pipelining, a head in pieces, a chunked body handed over, `Connection:
+//! close`, bodies streamed in chunks or by their declared length, `100 Continue`.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -97,14 +98,15 @@ fn handshake_body() -> Value {
         "supportedConnectionTypes": ["long-polling"], "id": "1"}])
 }
 
-/// The headers of an answer in order, values but the date's, which moves.
+/// The headers of an answer in order, values but the date's and the API usage count's,
+/// which move.
 fn shape(a: &Answer) -> Vec<(String, String)> {
     a.headers
         .iter()
         .map(|(n, v)| {
             (
                 n.clone(),
-                if n == "date" {
+                if n == "date" || n == "sforce-limit-info" {
                     String::new()
                 } else {
                     v.clone()
@@ -114,27 +116,45 @@ fn shape(a: &Answer) -> Vec<(String, String)> {
         .collect()
 }
 
+fn limits(s: &Server, method: &str) -> String {
+    format!(
+        "{method} /services/data/v59.0/limits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.ready.access_token
+    )
+}
+
 #[test]
 fn both_paths_answer_alike_on_one_kept_alive_connection() {
     let s = server();
     let (mut raw, mut r) = open(&s);
-    // Served on the lean path.
+    // Served on the lean path: the Streaming API's request, then REST's.
     raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
         .unwrap();
     let lean = read_answer(&mut r);
     assert_eq!(lean.status, 200);
     assert_eq!(lean.json()[0]["successful"], true, "{}", lean.json());
     assert!(lean.header("date").is_some_and(|d| d.ends_with(" GMT")));
-    // A REST request hands the connection to hyper, which answers it...
-    write!(
-        raw,
-        "GET /services/data/v59.0/limits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
-        s.ready.access_token
-    )
-    .unwrap();
-    let rest = read_answer(&mut r);
-    assert_eq!(rest.status, 200, "{}", String::from_utf8_lossy(&rest.body));
-    // ... and the Streaming API's next request, on the same connection, in the same shape.
+    raw.write_all(limits(&s, "GET").as_bytes()).unwrap();
+    let lean_rest = read_answer(&mut r);
+    assert_eq!(
+        lean_rest.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&lean_rest.body)
+    );
+    // A `HEAD` hands the connection to hyper, which answers it without a body...
+    raw.write_all(limits(&s, "HEAD").as_bytes()).unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+    }
+    // ... and the same requests after it, on the same connection, in the same shape.
+    raw.write_all(limits(&s, "GET").as_bytes()).unwrap();
+    let hyper_rest = read_answer(&mut r);
+    assert_eq!(hyper_rest.status, 200);
     raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
         .unwrap();
     let hyper = read_answer(&mut r);
@@ -144,6 +164,98 @@ fn both_paths_answer_alike_on_one_kept_alive_connection() {
     // same order, with the same values.
     assert_eq!(lean.body.len(), hyper.body.len());
     assert_eq!(shape(&lean), shape(&hyper));
+    assert_eq!(shape(&lean_rest), shape(&hyper_rest));
+    assert_eq!(
+        lean_rest.json()["DailyApiRequests"]["Max"],
+        hyper_rest.json()["DailyApiRequests"]["Max"]
+    );
+}
+
+/// A REST answer whose body streams without a length comes in chunks on the lean path,
+/// one with a declared length by it; a client waiting for `100 Continue` gets it; the
+/// Streaming API's requests on the same connection are still answered whole.
+#[test]
+fn streamed_bodies_and_a_continue_on_the_lean_path() {
+    let s = server();
+    let job = crate::bulk2::new_job(
+        &s,
+        "ingest",
+        json!({"object": "Account", "operation": "insert"}),
+    );
+    let id = job["id"].as_str().unwrap();
+    let (mut raw, mut r) = open(&s);
+    let csv = "Name\nStreamed one\nStreamed two\n";
+    write!(
+        raw,
+        "PUT /services/data/v59.0/jobs/ingest/{id}/batches HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {}\r\nContent-Type: text/csv\r\nExpect: 100-continue\r\n\
+         Content-Length: {}\r\n\r\n",
+        s.ready.access_token,
+        csv.len()
+    )
+    .unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "HTTP/1.1 100 Continue\r\n");
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "\r\n");
+    raw.write_all(csv.as_bytes()).unwrap();
+    assert_eq!(read_answer(&mut r).status, 201);
+    let (st, closed) = crate::bulk2::patch_state(&s, "ingest", id, "UploadComplete");
+    assert_eq!(st, 200, "{closed}");
+    crate::bulk2::wait(&s, "ingest", id);
+    write!(
+        raw,
+        "GET /services/data/v59.0/jobs/ingest/{id}/successfulResults HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {}\r\n\r\n",
+        s.ready.access_token
+    )
+    .unwrap();
+    let results = read_answer(&mut r);
+    assert_eq!(results.status, 200);
+    assert_eq!(
+        results.header("transfer-encoding"),
+        Some("chunked"),
+        "{:?}",
+        results.headers
+    );
+    let text = String::from_utf8(results.body).unwrap();
+    assert!(text.starts_with("\"sf__Id\",\"sf__Created\""), "{text}");
+    assert_eq!(text.matches("Streamed").count(), 2, "{text}");
+
+    let version = crate::create(
+        &s,
+        "ContentVersion",
+        json!({"Title": "Lean", "PathOnClient": "lean.txt", "VersionData": "aGVsbG8="}),
+    );
+    write!(
+        raw,
+        "GET /services/data/v59.0/sobjects/ContentVersion/{version}/VersionData HTTP/1.1\r\n\
+         Host: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.ready.access_token
+    )
+    .unwrap();
+    let blob = read_answer(&mut r);
+    assert_eq!(blob.status, 200);
+    assert_eq!(
+        blob.header("content-length"),
+        Some("5"),
+        "{:?}",
+        blob.headers
+    );
+    assert_eq!(blob.header("transfer-encoding"), None);
+    assert_eq!(blob.body, b"hello");
+
+    raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
+        .unwrap();
+    let whole = read_answer(&mut r);
+    assert!(
+        whole.header("content-length").is_some(),
+        "{:?}",
+        whole.headers
+    );
+    assert_eq!(whole.json()[0]["successful"], true);
 }
 
 #[test]

@@ -1,16 +1,22 @@
-//! A request's head as the lean path reads it: which requests it serves (the Streaming
-//! API's plain ones), and the `http::Request` it makes of them. Everything else (another
-//! path, HTTP/1.0, a chunked or `Expect`ing body, an upgrade, a head or body past the
-//! bounds below, anything malformed) is hyper's, which then serves the connection.
+//! A request's head as the lean path reads it: which requests it serves (HTTP/1.1 ones
+//! with a body of known length, or none), and the `http::Request` it makes of them.
+//! Everything else (`HEAD`, `CONNECT` and other methods, HTTP/1.0, a chunked body, an
+//! `Expect` other than `100-continue`, an upgrade, a head or body past the bounds below,
+//! anything malformed) is hyper's, which then serves the connection.
 
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING, UPGRADE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 /// The largest head read here; a longer one is hyper's.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
-/// The largest body read here; a larger one is hyper's (a Bayeux request is a few hundred
-/// bytes; the Streaming API's own limit answers anything bigger, through hyper).
+/// The largest Streaming API body read here; a larger one is hyper's (a Bayeux request is
+/// a few hundred bytes; the Streaming API's own limit answers anything bigger, through
+/// hyper).
 pub(crate) const MAX_BODY: usize = 64 * 1024;
+/// The largest body of any other request read here (a record, a query, a token request,
+/// a composite call); a larger one (a bulk upload, a file) is hyper's, which streams it to
+/// the handler.
+pub(crate) const MAX_OTHER_BODY: usize = 1024 * 1024;
 /// Headers read here; a request with more is hyper's.
 const MAX_HEADERS: usize = 32;
 
@@ -37,6 +43,11 @@ pub(crate) struct Head {
     pub(crate) body_len: usize,
     /// The client asked for the connection to close after this request.
     pub(crate) close: bool,
+    /// A Streaming API request (`/cometd/…`): its answer is read whole before any of it
+    /// is written (`ConnInfo::whole_replies`); any other is written as it comes.
+    pub(crate) streaming_api: bool,
+    /// The client waits for `100 Continue` before it sends the body.
+    pub(crate) expects_continue: bool,
 }
 
 /// Reads a request's head from the start of `buf`.
@@ -59,20 +70,33 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
     let method = match req.method? {
         "POST" => Method::POST,
         "GET" => Method::GET,
+        "PATCH" => Method::PATCH,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        "OPTIONS" => Method::OPTIONS,
         _ => return None,
     };
     let path = req.path?;
-    if !path.starts_with("/cometd/") {
+    // Origin form only: an absolute URI or `*` is hyper's.
+    if !path.starts_with('/') {
         return None;
     }
+    let streaming_api = path.starts_with("/cometd/");
     let uri: Uri = path.parse().ok()?;
     let mut headers = HeaderMap::with_capacity(req.headers.len());
     let mut body_len = None;
     let mut close = false;
+    let mut expects_continue = false;
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
-        if name == TRANSFER_ENCODING || name == EXPECT || name == UPGRADE {
+        if name == TRANSFER_ENCODING || name == UPGRADE {
             return None;
+        }
+        if name == EXPECT {
+            if expects_continue || !h.value.eq_ignore_ascii_case(b"100-continue") {
+                return None;
+            }
+            expects_continue = true;
         }
         if name == CONTENT_LENGTH {
             if body_len.is_some() {
@@ -86,7 +110,13 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
         headers.append(name, HeaderValue::from_bytes(h.value).ok()?);
     }
     let body_len = body_len.unwrap_or(0);
-    if body_len > MAX_BODY {
+    if body_len
+        > if streaming_api {
+            MAX_BODY
+        } else {
+            MAX_OTHER_BODY
+        }
+    {
         return None;
     }
     let mut request = Request::new(());
@@ -99,6 +129,8 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
         len,
         body_len,
         close,
+        streaming_api,
+        expects_continue,
     })
 }
 

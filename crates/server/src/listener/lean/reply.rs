@@ -1,7 +1,6 @@
-//! A response as the lean path writes it, head and body in one vectored write: what hyper
-//! would write for a whole body (the status line, the handler's headers in lower case,
-//! `date`, `content-length` or none where a status has no body, `connection: close` when
-//! the connection closes after it).
+//! A response's head as the lean path writes it: what hyper would write (the status line,
+//! the handler's headers in lower case, `date`, the body's framing or none where a status
+//! has no body, `connection: close` when the connection closes after it).
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,9 +8,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use axum::http::response::Parts;
 
-/// The head of a response whose body is `body_len` bytes; [`body`] says which of them
-/// follow it.
-pub(crate) fn head(parts: &Parts, body_len: usize, close: bool) -> Vec<u8> {
+/// How a response's body is framed, as hyper frames it: by its length when the body
+/// knows it, else in chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+/// The head of a response whose body is framed so; [`body`] says which of a whole body's
+/// bytes follow it.
+pub(crate) fn head(parts: &Parts, framing: Framing, close: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(parts.status.as_str().as_bytes());
@@ -24,9 +31,19 @@ pub(crate) fn head(parts: &Parts, body_len: usize, close: bool) -> Vec<u8> {
             .as_bytes(),
     );
     out.extend_from_slice(b"\r\n");
+    // The framing goes where the handler put a header of its own (hyper writes it in
+    // place, with the body's length), else after the handler's headers.
+    let mut framed = bodiless(parts);
     for (name, value) in &parts.headers {
-        // The length and framing are this writer's; `connection` is written below.
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            if !framed {
+                frame(&mut out, framing);
+                framed = true;
+            }
+            continue;
+        }
+        // Written below when the connection closes.
+        if name == CONNECTION {
             continue;
         }
         header(&mut out, name.as_str().as_bytes(), value.as_bytes());
@@ -34,9 +51,8 @@ pub(crate) fn head(parts: &Parts, body_len: usize, close: bool) -> Vec<u8> {
     if close {
         header(&mut out, b"connection", b"close");
     }
-    if !bodiless(parts) {
-        let digits = body_len.to_string();
-        header(&mut out, b"content-length", digits.as_bytes());
+    if !framed {
+        frame(&mut out, framing);
     }
     if !parts.headers.contains_key(DATE) {
         out.extend_from_slice(b"date: ");
@@ -47,12 +63,20 @@ pub(crate) fn head(parts: &Parts, body_len: usize, close: bool) -> Vec<u8> {
     out
 }
 
+fn frame(out: &mut Vec<u8>, framing: Framing) {
+    match framing {
+        Framing::Length(len) => header(out, b"content-length", len.to_string().as_bytes()),
+        Framing::Chunked => header(out, b"transfer-encoding", b"chunked"),
+    }
+}
+
 /// What of `body` is written after the head: nothing for a status without a body.
 pub(crate) fn body<'a>(parts: &Parts, body: &'a [u8]) -> &'a [u8] {
     if bodiless(parts) { &[] } else { body }
 }
 
-fn bodiless(parts: &Parts) -> bool {
+/// A status whose response has no body.
+pub(crate) fn bodiless(parts: &Parts) -> bool {
     parts.status.is_informational()
         || parts.status == axum::http::StatusCode::NO_CONTENT
         || parts.status == axum::http::StatusCode::NOT_MODIFIED
@@ -61,7 +85,7 @@ fn bodiless(parts: &Parts) -> bool {
 /// Head and body as written.
 #[cfg(test)]
 fn encode(parts: &Parts, body_bytes: &[u8], close: bool) -> Vec<u8> {
-    let mut out = head(parts, body_bytes.len(), close);
+    let mut out = head(parts, Framing::Length(body_bytes.len() as u64), close);
     out.extend_from_slice(body(parts, body_bytes));
     out
 }
@@ -144,6 +168,7 @@ mod tests {
             &[
                 ("Content-Type", "application/json"),
                 ("content-length", "999"),
+                ("Sforce-Limit-Info", "api-usage=1/15000"),
             ],
         );
         let out = text(&encode(&p, b"[1]", false));
@@ -152,12 +177,14 @@ mod tests {
         let lines: Vec<_> = head.split("\r\n").collect();
         assert_eq!(lines[0], "HTTP/1.1 200 OK");
         assert_eq!(lines[1], "content-type: application/json");
+        // In the handler's place for it, with the body's length.
         assert_eq!(lines[2], "content-length: 3");
+        assert_eq!(lines[3], "sforce-limit-info: api-usage=1/15000");
         assert!(
-            lines[3].starts_with("date: ") && lines[3].ends_with(" GMT"),
+            lines[4].starts_with("date: ") && lines[4].ends_with(" GMT"),
             "{head}"
         );
-        assert_eq!(lines.len(), 4, "{head}");
+        assert_eq!(lines.len(), 5, "{head}");
         assert!(!closes(&p));
     }
 
@@ -174,6 +201,12 @@ mod tests {
         assert!(out.ends_with(" GMT\r\n\r\n"), "{out}");
         let odd = parts(StatusCode::from_u16(599).unwrap(), &[]);
         assert!(text(&encode(&odd, b"x", false)).starts_with("HTTP/1.1 599 <none>\r\n"));
+        let chunked = parts(StatusCode::OK, &[("transfer-encoding", "gzip")]);
+        let out = text(&head(&chunked, Framing::Chunked, false));
+        assert!(
+            out.starts_with("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ndate: "),
+            "{out}"
+        );
         let dated = parts(StatusCode::OK, &[(header::DATE.as_str(), "then")]);
         let out = text(&encode(&dated, b"", false));
         assert_eq!(out.matches("date: ").count(), 1, "{out}");

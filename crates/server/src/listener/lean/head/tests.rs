@@ -37,14 +37,47 @@ fn a_get_without_a_body_is_read_here() {
 }
 
 #[test]
+fn a_rest_request_is_read_here_too() {
+    let bytes = b"PATCH /services/data/v62.0/sobjects/Account/001x HTTP/1.1\r\nHost: x\r\n\
+        Expect: 100-Continue\r\nContent-Length: 2\r\n\r\n{}";
+    let h = lean_head(bytes);
+    assert_eq!(h.request.method(), Method::PATCH);
+    assert_eq!(
+        (h.body_len, h.streaming_api, h.expects_continue),
+        (2, false, true)
+    );
+    for method in ["GET", "POST", "PUT", "DELETE", "OPTIONS"] {
+        let h = lean_head(format!("{method} /services/oauth2/token HTTP/1.1\r\n\r\n").as_bytes());
+        assert_eq!(h.request.method().as_str(), method);
+        assert!(!h.streaming_api && !h.expects_continue);
+    }
+    let big = format!(
+        "POST /services/data/v62.0/composite HTTP/1.1\r\nContent-Length: {MAX_OTHER_BODY}\r\n\r\n"
+    );
+    assert_eq!(lean_head(big.as_bytes()).body_len, MAX_OTHER_BODY);
+    assert!(lean_head(b"GET /cometd/62.0 HTTP/1.1\r\n\r\n").streaming_api);
+}
+
+#[test]
 fn everything_else_is_hyper_s() {
+    let too_big = format!(
+        "POST /services/data/v62.0/jobs/ingest/750x/batches HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        MAX_OTHER_BODY + 1
+    );
+    assert!(is_hyper(too_big.as_bytes()));
     for bytes in [
-        &b"POST /services/data/v62.0/sobjects/Account HTTP/1.1\r\n\r\n"[..],
-        b"POST /cometd/62.0 HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]",
-        b"PUT /cometd/62.0 HTTP/1.1\r\n\r\n",
+        &b"POST /cometd/62.0 HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]"[..],
+        b"GET /services/data HTTP/1.0\r\n\r\n",
         b"HEAD /cometd/62.0 HTTP/1.1\r\n\r\n",
+        b"HEAD /services/data HTTP/1.1\r\n\r\n",
+        b"CONNECT x:443 HTTP/1.1\r\n\r\n",
+        b"TRACE / HTTP/1.1\r\n\r\n",
+        b"OPTIONS * HTTP/1.1\r\n\r\n",
+        b"GET http://x/services/data HTTP/1.1\r\n\r\n",
         b"POST /cometd/62.0 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-        b"POST /cometd/62.0 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        b"POST /services/data/v62.0/sobjects/Account HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /cometd/62.0 HTTP/1.1\r\nExpect: 102-processing\r\nContent-Length: 2\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nExpect: 100-continue\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
         b"GET /cometd/62.0 HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
         b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n[]",
         b"POST /cometd/62.0 HTTP/1.1\r\nContent-Length: +2\r\n\r\n[]",
@@ -97,21 +130,26 @@ proptest! {
     fn any_bytes_are_judged_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         if let Parsed::Lean(h) = parse(&bytes) {
             prop_assert!(h.len <= bytes.len() && h.len <= MAX_HEAD);
-            prop_assert!(h.body_len <= MAX_BODY);
-            prop_assert!(h.request.uri().path().starts_with("/cometd/"));
+            let api = h.request.uri().path().starts_with("/cometd/");
+            prop_assert_eq!(h.streaming_api, api);
+            let bound = if api { MAX_BODY } else { MAX_OTHER_BODY };
+            prop_assert!(h.body_len <= bound);
+            prop_assert!(h.request.uri().path().starts_with('/'));
         }
     }
 
-    /// A well-formed Streaming API request comes back as sent, and every shorter prefix
-    /// of its head asks for more bytes.
+    /// A well-formed request (the Streaming API's or another) comes back as sent, and
+    /// every shorter prefix of its head asks for more bytes.
     #[test]
     fn a_request_reads_back_as_sent(
+        method in prop::sample::select(vec!["POST", "PATCH", "PUT", "DELETE"]),
+        path in prop::sample::select(vec!["/cometd/", "/services/data/v"]),
         version in "[0-9]{2}\\.0",
         headers in proptest::collection::vec((token(), "[ -~&&[^ ]]([ -~]{0,40}[!-~])?"), 0..20),
         body_len in 0usize..=MAX_BODY,
         close in any::<bool>(),
     ) {
-        let mut text = format!("POST /cometd/{version} HTTP/1.1\r\n");
+        let mut text = format!("{method} {path}{version} HTTP/1.1\r\n");
         for (n, v) in &headers {
             text.push_str(&format!("{n}: {v}\r\n"));
         }
@@ -125,7 +163,8 @@ proptest! {
         prop_assert_eq!(h.len, bytes.len());
         prop_assert_eq!(h.body_len, body_len);
         prop_assert_eq!(h.close, close);
-        let path = format!("/cometd/{version}");
+        prop_assert_eq!(h.request.method().as_str(), method);
+        let path = format!("{path}{version}");
         prop_assert_eq!(h.request.uri().path(), path.as_str());
         for (n, v) in &headers {
             let got: Vec<_> = h.request.headers().get_all(n.as_str()).iter().collect();
@@ -217,6 +256,10 @@ fn what_is_read_here_hyper_reads_alike() {
         b"POST /cometd/62.0?x=%20&y HTTP/1.1\r\nCONTENT-LENGTH: 1\r\n\r\n[",
         b"GET /cometd//62.0/ HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST /cometd/62.0 HTTP/1.1\r\nX: \x80\xff\r\nContent-Length: 0\r\n\r\n",
+        b"PATCH /services/data/v62.0/sobjects/Account/001x HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+        b"DELETE /services/data/v62.0/sobjects/Account/001x?a=b HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"OPTIONS /services/data/ HTTP/1.1\r\nOrigin: http://x\r\n\r\n",
+        b"POST /services/oauth2/token HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\na=b",
     ] {
         taken_and_read_as_hyper_does(bytes);
     }
@@ -240,9 +283,11 @@ proptest! {
         body in proptest::collection::vec(any::<u8>(), 0..300),
         spaces in "[ \t]{0,2}",
         crlf in any::<bool>(),
+        method in prop::sample::select(vec!["POST", "PATCH", "PUT", "DELETE", "GET"]),
+        path in prop::sample::select(vec!["/cometd/", "/services/data/v"]),
     ) {
         let eol = if crlf { "\r\n" } else { "\n" };
-        let mut text = format!("POST /cometd/{version} HTTP/1.1{eol}");
+        let mut text = format!("{method} {path}{version} HTTP/1.1{eol}");
         for (n, v) in &headers {
             text.push_str(&format!("{n}:{spaces}{v}{eol}"));
         }
