@@ -69,7 +69,7 @@ pub(crate) async fn serve(
         // The waits before a request is whole are boxed (here and for its body): they
         // are over before a connect parks, and inline they would size the connection's
         // task for as long as it lives.
-        if buf.is_empty() && !Box::pin(next_request(&io, &mut shutdown, deadline)).await {
+        if buf.is_empty() && !Box::pin(next_request(&io, &mut buf, &mut shutdown, deadline)).await {
             return;
         }
         let reading = tokio::time::timeout_at(deadline, read_head(&io, &mut buf));
@@ -132,20 +132,32 @@ async fn write_whole(
     io.write_all_buf(&mut reply).await
 }
 
-/// Waits for a request's first bytes: `false` if the connection closed, failed, stayed
-/// idle until `deadline`, or the server is shutting down.
+/// Reads a request's first bytes into `buf`: `false` if the connection closed, failed,
+/// stayed idle until `deadline`, or the server is shutting down. While it waits `buf` holds
+/// no room: it is reserved for each read and freed when there was nothing to read (the
+/// socket's readiness outlives the request read last, so the first read usually finds
+/// nothing; the wait after it is the one that sees the shutdown).
 async fn next_request(
     io: &TcpStream,
+    buf: &mut Vec<u8>,
     shutdown: &mut watch::Receiver<bool>,
     deadline: tokio::time::Instant,
 ) -> bool {
-    // A peek, not `readable()`: the socket's readiness outlives the request just read, and
-    // a wait that began on it would miss the shutdown while the client stays idle.
-    let mut byte = [0u8; 1];
-    tokio::select! {
-        peeked = io.peek(&mut byte) => matches!(peeked, Ok(n) if n > 0),
-        _ = shutdown.wait_for(|closing| *closing) => false,
-        () = tokio::time::sleep_until(deadline) => false,
+    loop {
+        tokio::select! {
+            ready = io.readable() => if ready.is_err() {
+                return false;
+            },
+            _ = shutdown.wait_for(|closing| *closing) => return false,
+            () = tokio::time::sleep_until(deadline) => return false,
+        }
+        buf.reserve(2048);
+        match io.try_read_buf(buf) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => *buf = Vec::new(),
+            Err(_) => return false,
+        }
     }
 }
 
