@@ -105,6 +105,13 @@ where
     }
 }
 
+/// The body of a request whose body stopped short on the lean path: the bytes that came,
+/// then the error [`DeadlineBody`] fails with, so that the handler answers it as it
+/// answers one through hyper.
+pub(crate) fn cut_off(received: bytes::Bytes, limit: Duration) -> axum::body::Body {
+    axum::body::Body::from_stream(tokio_stream::iter([Ok(received), Err(BodyTimedOut(limit))]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

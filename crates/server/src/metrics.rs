@@ -55,6 +55,13 @@ fn describe() {
         "forcebus_http_requests_total",
         "HTTP requests by route family and status."
     );
+    describe_counter!(
+        "forcebus_http_connections_total",
+        "HTTP connections by what serves them: lean (plain HTTP/1.1, as they open) and hyper (TLS, and plain ones handed over at a HEAD, a chunked or large body, an upgrade or HTTP/1.0)."
+    );
+    for path in ["lean", "hyper"] {
+        metrics::counter!("forcebus_http_connections_total", "served_by" => path).absolute(0);
+    }
     describe_histogram!(
         "forcebus_http_request_duration_seconds",
         metrics::Unit::Seconds,
@@ -94,6 +101,13 @@ fn describe_cluster() {
                 .absolute(0);
         }
     }
+}
+
+/// Counts an HTTP connection by what serves it: `lean` for a plain one as it opens,
+/// `hyper` for a TLS one and for a plain one handed over at a request the lean path does
+/// not take (that one is counted twice).
+pub(crate) fn connection_served_by(path: &'static str) {
+    metrics::counter!("forcebus_http_connections_total", "served_by" => path).increment(1);
 }
 
 /// Counts a request passed on to another node, or that could not be.

@@ -1,12 +1,13 @@
 //! The HTTP listener: one port, plain HTTP and TLS, told apart by the first byte (0x16
 //! opens a TLS handshake). A plain connection starts on the lean path ([`lean`]), which
-//! serves Streaming API requests itself and hands anything else to hyper; a TLS
-//! connection is hyper's ([`served`]). Both serve requests with the axum router; on
+//! serves plain HTTP/1.1 requests itself and hands the connection to hyper at any other
+//! (`HEAD`, a chunked or large body, an upgrade, HTTP/1.0); a TLS connection is hyper's
+//! ([`served`]). Both serve requests with the axum router; on
 //! shutdown the listener stops accepting and in-flight requests get a grace period. A
 //! request another node of the cluster passed on carries what that node says of the
 //! client ([`crate::forwarded`]), believed with the cluster's key only.
 //!
-//! - [`lean`]: plain connections while their requests are the Streaming API's.
+//! - [`lean`]: plain connections while their requests are plain HTTP/1.1 ones.
 //! - [`served`]: what connections serve requests with, and hyper's connection.
 
 mod lean;
@@ -139,6 +140,7 @@ async fn handle(
     if first[0] == 0x16 {
         // Boxed: a TLS session's state is kilobytes, and inline it would size the task of
         // every plain connection too (a parked long-poll is mostly this task).
+        crate::metrics::connection_served_by("hyper");
         Box::pin(async move {
             let conn = ConnInfo {
                 tls: true,
@@ -158,6 +160,7 @@ async fn handle(
             peer,
             whole_replies: false,
         };
+        crate::metrics::connection_served_by("lean");
         lean::serve(stream, serving, conn, watcher, closing).await;
     }
 }

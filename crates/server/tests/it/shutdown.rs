@@ -41,10 +41,11 @@ fn an_idle_server_exits_promptly() {
 }
 
 /// A client that keeps its connection open after its answers (any HTTP agent's pool) does
-/// not hold the shutdown for the grace period: the idle connection is closed.
+/// not hold the shutdown for the grace period: the idle connection is closed. Both requests
+/// are the lean path's (hyper's connections drain by themselves).
 #[test]
 fn a_kept_alive_idle_connection_is_closed_at_once() {
-    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::io::{BufReader, Read as _};
     let mut s = on_disk();
     let mut raw = std::net::TcpStream::connect(&s.ready.http).unwrap();
     raw.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -62,22 +63,10 @@ fn a_kept_alive_idle_connection_is_closed_at_once() {
         s.ready.access_token
     )
     .unwrap();
-    // Both answers read (their lengths are in their heads), the connection left idle.
+    // Both answers read, the connection left idle.
     for _ in 0..2 {
-        let mut len = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            r.read_line(&mut line).unwrap();
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-            if line == "\r\n" {
-                break;
-            }
-        }
-        let mut body = vec![0; len];
-        r.read_exact(&mut body).unwrap();
+        let answer = crate::streaming_connections::read_answer(&mut r);
+        assert_eq!(answer.status, 200);
     }
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();

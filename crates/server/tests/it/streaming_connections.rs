@@ -16,10 +16,10 @@ use crate::server;
 
 /// One response read off the connection: status, headers (names lower case, in order),
 /// body.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
@@ -35,7 +35,7 @@ impl Answer {
     }
 }
 
-fn read_answer(r: &mut BufReader<TcpStream>) -> Answer {
+pub(crate) fn read_answer(r: &mut BufReader<TcpStream>) -> Answer {
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
     let status = line.split(' ').nth(1).unwrap().parse().unwrap();
@@ -116,6 +116,16 @@ fn shape(a: &Answer) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Connections hyper took: TLS ones, and plain ones handed over.
+fn handed_to_hyper(s: &Server) -> f64 {
+    let text = crate::metrics::scrape(s);
+    crate::metrics::value(
+        &text,
+        r#"forcebus_http_connections_total{served_by="hyper"}"#,
+    )
+    .unwrap_or_else(|| panic!("no hyper series in:\n{text}"))
+}
+
 fn limits(s: &Server, method: &str) -> String {
     format!(
         "{method} /services/data/v59.0/limits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
@@ -126,6 +136,7 @@ fn limits(s: &Server, method: &str) -> String {
 #[test]
 fn both_paths_answer_alike_on_one_kept_alive_connection() {
     let s = server();
+    let handed = handed_to_hyper(&s);
     let (mut raw, mut r) = open(&s);
     // Served on the lean path: the Streaming API's request, then REST's.
     raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
@@ -142,6 +153,7 @@ fn both_paths_answer_alike_on_one_kept_alive_connection() {
         "{}",
         String::from_utf8_lossy(&lean_rest.body)
     );
+    assert_eq!(handed_to_hyper(&s), handed, "REST kept the connection lean");
     // A `HEAD` hands the connection to hyper, which answers it without a body...
     raw.write_all(limits(&s, "HEAD").as_bytes()).unwrap();
     let mut line = String::new();
@@ -151,6 +163,7 @@ fn both_paths_answer_alike_on_one_kept_alive_connection() {
         line.clear();
         r.read_line(&mut line).unwrap();
     }
+    assert_eq!(handed_to_hyper(&s), handed + 1.0);
     // ... and the same requests after it, on the same connection, in the same shape.
     raw.write_all(limits(&s, "GET").as_bytes()).unwrap();
     let hyper_rest = read_answer(&mut r);
@@ -391,4 +404,51 @@ fn a_body_that_never_finishes_is_cut_off_on_the_lean_path_too() {
     // The server serves on.
     let client = crate::bayeux::handshake(&s);
     assert!(!client.is_empty());
+}
+
+/// A REST or SOAP body that stops short is answered on the lean path as through hyper (a
+/// chunked body is hyper's): the handler's own refusal, then the connection closes.
+#[test]
+fn a_rest_or_soap_body_that_stops_short_is_answered_as_through_hyper() {
+    let s = forcebus_testkit::Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            config: Some("request_body_timeout_secs = 1\n".into()),
+            ..Default::default()
+        },
+    );
+    let token = s.ready.access_token.clone();
+    for path in [
+        "/services/data/v59.0/sobjects/Account",
+        "/services/Soap/u/59.0",
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nSOAPAction: \"\"\r\n"
+        );
+        let mut answers = Vec::new();
+        for framing in [
+            "Content-Length: 5000\r\n\r\n{\"Na",
+            "Transfer-Encoding: chunked\r\n\r\n1388\r\n{\"Na",
+        ] {
+            let (mut raw, mut r) = open(&s);
+            write!(raw, "{head}{framing}").unwrap();
+            let a = read_answer(&mut r);
+            let mut rest = Vec::new();
+            let _ = r.read_to_end(&mut rest);
+            assert!(rest.is_empty(), "closed after the answer");
+            answers.push(a);
+        }
+        let (lean, hyper) = (&answers[0], &answers[1]);
+        assert_eq!(lean.status, hyper.status, "{path}");
+        assert_eq!(
+            lean.body,
+            hyper.body,
+            "{path}: {}",
+            String::from_utf8_lossy(&lean.body)
+        );
+        assert_eq!(lean.header("content-type"), hyper.header("content-type"));
+        assert_ne!(lean.status, 200);
+    }
 }

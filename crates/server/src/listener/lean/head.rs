@@ -12,7 +12,7 @@ pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// The largest Streaming API body read here; a larger one is hyper's (a Bayeux request is
 /// a few hundred bytes; the Streaming API's own limit answers anything bigger, through
 /// hyper).
-pub(crate) const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_STREAMING_API_BODY: usize = 64 * 1024;
 /// The largest body of any other request read here (a record, a query, a token request,
 /// a composite call); a larger one (a bulk upload, a file) is hyper's, which streams it to
 /// the handler.
@@ -110,13 +110,12 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
         headers.append(name, HeaderValue::from_bytes(h.value).ok()?);
     }
     let body_len = body_len.unwrap_or(0);
-    if body_len
-        > if streaming_api {
-            MAX_BODY
-        } else {
-            MAX_OTHER_BODY
-        }
-    {
+    let max = if streaming_api {
+        MAX_STREAMING_API_BODY
+    } else {
+        MAX_OTHER_BODY
+    };
+    if body_len > max {
         return None;
     }
     let mut request = Request::new(());
@@ -135,7 +134,7 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
 }
 
 /// A `Content-Length` of digits only (a list, a sign or anything else is hyper's to judge).
-fn content_length(value: &[u8]) -> Option<usize> {
+pub(super) fn content_length(value: &[u8]) -> Option<usize> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }

@@ -83,21 +83,18 @@ pub(crate) async fn serve(
             Ok(Ok(Parsed::Partial) | Err(_)) | Err(_) => return,
         };
         let (asked_to_close, streaming_api) = (head.close, head.streaming_api);
-        let call = match Box::pin(request(&io, &serving, conn, head, &mut buf)).await {
-            Some(Ok(call)) => call,
-            Some(Err((parts, body))) => {
-                // The body never came whole: answered, and the connection closes.
-                let _ = write_whole(&mut io, &parts, &body, true).await;
-                let _ = io.shutdown().await;
-                return;
-            }
-            None => return,
+        let (call, cut_off) = match Box::pin(request(&io, &serving, conn, head, &mut buf)).await {
+            Received::Whole(call) => (call, false),
+            // The body never came whole: the handler answers a body that failed, as it
+            // does through hyper, and the connection closes after it.
+            Received::CutOff(call) => (call, true),
+            Received::Gone => return,
         };
-        let close = if streaming_api {
+        let close = if streaming_api || cut_off {
             let Some((parts, body)) = answer(&io, call, !buf.is_empty()).await else {
                 return;
             };
-            let close = asked_to_close || reply::closes(&parts) || *shutdown.borrow();
+            let close = cut_off || asked_to_close || reply::closes(&parts) || *shutdown.borrow();
             if write_whole(&mut io, &parts, &body, close).await.is_err() {
                 return;
             }
@@ -170,13 +167,24 @@ fn hand_over(
     conn: ConnInfo,
     drain: Drain,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    crate::metrics::connection_served_by("hyper");
     let io = rewind::Rewind::new(Bytes::from(read), io);
     Box::pin(connection(io, serving, conn, drain))
 }
 
+/// What became of a request's body.
+enum Received {
+    /// It came whole: the request is on its way through the router.
+    Whole(Call),
+    /// It did not come within the body deadline: the request goes through the router
+    /// with what came, then a body that fails, as hyper's requests do.
+    CutOff(Call),
+    /// The client closed, or the connection failed.
+    Gone,
+}
+
 /// Reads the body of the request `head` begins (first telling a client that waits for it
-/// to go on) and takes the request to the router; `None` if the client sent too little or
-/// left, the answer to give if it sent too slowly. `buf` keeps what the client sent after
+/// to go on) and takes the request to the router. `buf` keeps what the client sent after
 /// the request.
 async fn request(
     io: &TcpStream,
@@ -184,23 +192,38 @@ async fn request(
     conn: ConnInfo,
     head: Box<head::Head>,
     buf: &mut Vec<u8>,
-) -> Option<Result<Call, (Parts, Bytes)>> {
+) -> Received {
     let end = head.len + head.body_len;
     if head.expects_continue
         && buf.len() < end
-        && streamed::send(io, b"HTTP/1.1 100 Continue\r\n\r\n")
+        && write_all(io, b"HTTP/1.1 100 Continue\r\n\r\n")
             .await
             .is_err()
     {
-        return None;
+        return Received::Gone;
     }
     let read = tokio::time::timeout(serving.body_timeout, read_to(io, buf, end)).await;
     match read {
-        Ok(Ok(())) => Some(Ok(call(serving, conn, head, buf))),
-        // The client closed, or the connection failed.
-        Ok(Err(_)) => None,
-        Err(_) => Some(Err(reply::body_timed_out(serving.body_timeout))),
+        Ok(Ok(())) => Received::Whole(call(serving, conn, head, buf, None)),
+        Ok(Err(_)) => Received::Gone,
+        Err(_) => Received::CutOff(call(serving, conn, head, buf, Some(serving.body_timeout))),
     }
+}
+
+/// Writes `bytes` whole on a connection shared with a watch on it (an interim
+/// `100 Continue`, an answer's pieces).
+pub(super) async fn write_all(io: &TcpStream, bytes: &[u8]) -> io::Result<()> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        io.writable().await?;
+        match io.try_write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The router's answer to a request and its body, read whole (a parked connect's body is
@@ -293,10 +316,18 @@ fn left(io: &TcpStream, cx: &mut std::task::Context<'_>, watching: &mut bool) ->
 type Call = Pin<Box<Oneshot<axum::Router, Request<Body>>>>;
 
 /// Takes the request (`head`, and its body from `buf`, which keeps only what follows) to
-/// the router. Not async, so that the request's parts take no room in the connection's
-/// future; the router's future is boxed, being large and, for a connect, short-lived (it
-/// answers at once with a body that waits).
-fn call(serving: &Serving, conn: ConnInfo, head: Box<head::Head>, buf: &mut Vec<u8>) -> Call {
+/// the router; `cut_off`: the body stopped short, failing after what came, as
+/// [`crate::deadline::DeadlineBody`] fails on hyper's connections. Not async, so that the
+/// request's parts take no room in the connection's future; the router's future is
+/// boxed, being large and, for a connect, short-lived (it answers at once with a body
+/// that waits).
+fn call(
+    serving: &Serving,
+    conn: ConnInfo,
+    head: Box<head::Head>,
+    buf: &mut Vec<u8>,
+    cut_off: Option<std::time::Duration>,
+) -> Call {
     let head::Head {
         request,
         len,
@@ -304,8 +335,12 @@ fn call(serving: &Serving, conn: ConnInfo, head: Box<head::Head>, buf: &mut Vec<
         streaming_api: head_is_streaming_api,
         ..
     } = *head;
-    let end = len + body_len;
+    let end = (len + body_len).min(buf.len());
     let body = Bytes::copy_from_slice(&buf[len..end]);
+    let body = match cut_off {
+        None => Body::from(body),
+        Some(limit) => crate::deadline::cut_off(body, limit),
+    };
     // What a parked request holds of the connection: nothing read, unless pipelined.
     *buf = buf
         .get(end..)
@@ -315,11 +350,7 @@ fn call(serving: &Serving, conn: ConnInfo, head: Box<head::Head>, buf: &mut Vec<
         whole_replies: head_is_streaming_api,
         ..conn
     };
-    let req = prepare(
-        request.map(|()| Body::from(body)),
-        conn,
-        serving.forward_key.as_deref(),
-    );
+    let req = prepare(request.map(|()| body), conn, serving.forward_key.as_deref());
     Box::pin(serving.router.clone().oneshot(req))
 }
 
@@ -333,30 +364,32 @@ async fn read_head(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Parsed> {
                 done => return Ok(done),
             }
         }
-        if read_some(io, buf).await? == 0 {
+        if read_some(io, buf, head::MAX_HEAD).await? == 0 {
             return Ok(Parsed::Partial);
         }
     }
 }
 
 /// Reads until `buf` holds `end` bytes. Room grows with what arrives, not with what the
-/// head declared: a client that declares 64 KB and sends nothing holds little.
+/// head declared (a client that declares 64 KB and sends nothing holds little), and never
+/// past `end`.
 async fn read_to(io: &TcpStream, buf: &mut Vec<u8>, end: usize) -> io::Result<()> {
     while buf.len() < end {
-        if read_some(io, buf).await? == 0 {
+        if read_some(io, buf, end).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
     Ok(())
 }
 
-/// One read into `buf`'s spare room (grown when little is left): the bytes read, 0 at
-/// the end of the stream.
-async fn read_some(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+/// One read into `buf`'s spare room (doubled when little is left, up to `end` bytes in
+/// all when that is more than it holds): the bytes read, 0 at the end of the stream.
+async fn read_some(io: &TcpStream, buf: &mut Vec<u8>, end: usize) -> io::Result<usize> {
     loop {
         io.readable().await?;
         if buf.capacity() - buf.len() < 512 {
-            buf.reserve(buf.len().max(2048));
+            let wanted = end.saturating_sub(buf.len()).max(512);
+            buf.reserve_exact(buf.len().max(2048).min(wanted));
         }
         match io.try_read_buf(buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,

@@ -31,8 +31,10 @@ pub(crate) fn head(parts: &Parts, framing: Framing, close: bool) -> Vec<u8> {
             .as_bytes(),
     );
     out.extend_from_slice(b"\r\n");
-    // The framing goes where the handler put a header of its own (hyper writes it in
-    // place, with the body's length), else after the handler's headers.
+    // The framing goes where the handler put a framing header, else after its headers.
+    // hyper keeps a handler's `content-length` in place as here; a handler's own
+    // `transfer-encoding` it would extend (`gzip, chunked`) where this replaces it, and
+    // no handler sets one.
     let mut framed = bodiless(parts);
     for (name, value) in &parts.headers {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
@@ -88,26 +90,6 @@ fn encode(parts: &Parts, body_bytes: &[u8], close: bool) -> Vec<u8> {
     let mut out = head(parts, Framing::Length(body_bytes.len() as u64), close);
     out.extend_from_slice(body(parts, body_bytes));
     out
-}
-
-/// The answer to a request whose body did not arrive within `deadline`: what the handler
-/// answered through hyper (axum's refusal of a body that failed, the deadline's words),
-/// and the connection closes, its body never read whole.
-pub(crate) fn body_timed_out(deadline: std::time::Duration) -> (Parts, bytes::Bytes) {
-    let (mut parts, ()) = axum::http::Response::new(()).into_parts();
-    parts.status = axum::http::StatusCode::BAD_REQUEST;
-    parts.headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    parts
-        .headers
-        .insert(CONNECTION, axum::http::HeaderValue::from_static("close"));
-    let text = format!(
-        "Failed to buffer the request body: {}",
-        crate::deadline::BodyTimedOut(deadline)
-    );
-    (parts, text.into())
 }
 
 /// Whether the handler's headers ask for the connection to close after the response.
@@ -201,6 +183,7 @@ mod tests {
         assert!(out.ends_with(" GMT\r\n\r\n"), "{out}");
         let odd = parts(StatusCode::from_u16(599).unwrap(), &[]);
         assert!(text(&encode(&odd, b"x", false)).starts_with("HTTP/1.1 599 <none>\r\n"));
+        // Replaced, not extended as hyper would (no handler sets one).
         let chunked = parts(StatusCode::OK, &[("transfer-encoding", "gzip")]);
         let out = text(&head(&chunked, Framing::Chunked, false));
         assert!(

@@ -7,11 +7,11 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
 use bytes::{Buf as _, Bytes};
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 
 use http_body::{Body as _, Frame};
 use http_body_util::BodyExt as _;
@@ -22,6 +22,8 @@ use super::{Call, watched};
 
 /// Bytes gathered before they are written even though more are ready.
 const GATHER: usize = 64 * 1024;
+/// Pieces gathered before they are written (a body of many small frames).
+const GATHER_PIECES: usize = 64;
 
 /// Writes the router's answer to `call`: `Some(close)` once written (`close`: the
 /// connection closes after it, as the client, the handler or a shutdown asked), `None` if
@@ -39,13 +41,24 @@ pub(super) async fn write(
         Ok(response) => response,
         Err(never) => match never {},
     };
-    let (parts, body) = response.into_parts();
-    let close = close_asked || reply::closes(&parts) || shutting_down();
+    let (mut parts, body) = response.into_parts();
+    let mut close = close_asked || reply::closes(&parts) || shutting_down();
+    if parts.status.is_informational() {
+        // Not a final answer (an upgrade's 101 never comes here): a server error, and the
+        // connection closes, as hyper answers one.
+        parts.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        parts.headers.clear();
+        close = true;
+        let mut out = Out::default();
+        out.push(reply::head(&parts, Framing::Length(0), close).into());
+        out.flush(io).await.ok()?;
+        return Some(close);
+    }
     let framing = match body.size_hint().exact() {
         Some(len) => Framing::Length(len),
         // A body that streams a file of known size says so in its header, which hyper
         // then frames it by.
-        None => declared_length(&parts).map_or(Framing::Chunked, Framing::Length),
+        None => declared_length(&parts).map_or(Framing::Chunked, |len| Framing::Length(len as u64)),
     };
     let mut out = Out::default();
     out.push(reply::head(&parts, framing, close).into());
@@ -78,28 +91,39 @@ async fn frames(
         let data = match frame {
             None => break,
             Some(Err(_)) => return None,
-            // Trailers are dropped, as hyper drops them for a client that did not ask.
+            // Trailers are dropped (hyper sends them to a client that asked with
+            // `TE: trailers`; no handler makes any).
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) if !data.is_empty() => data,
                 _ => continue,
             },
         };
-        sent += data.len() as u64;
-        if framing == Framing::Chunked {
-            out.push(format!("{:x}\r\n", data.len()).into());
-            out.push(data);
-            out.push(Bytes::from_static(b"\r\n"));
-        } else {
-            out.push(data);
+        let len_now = data.len() as u64;
+        match framing {
+            Framing::Chunked => {
+                out.push(format!("{:x}\r\n", data.len()).into());
+                out.push(data);
+                out.push(Bytes::from_static(b"\r\n"));
+            }
+            // More than the length said: what it said goes out, and the connection ends
+            // (the rest would read as the next answer's head).
+            Framing::Length(len) if sent + len_now > len => {
+                let owed = usize::try_from(len - sent).unwrap_or(usize::MAX);
+                out.push(data.slice(..owed));
+                let _ = out.flush(io).await;
+                return None;
+            }
+            Framing::Length(_) => out.push(data),
         }
-        if out.len >= GATHER {
+        sent += len_now;
+        if out.len >= GATHER || out.queue.len() >= GATHER_PIECES {
             out.flush(io).await.ok()?;
         }
     }
     match framing {
         Framing::Chunked => out.push(Bytes::from_static(b"0\r\n\r\n")),
-        // A body shorter or longer than it said would leave the client misreading the
-        // connection: it ends instead.
+        // A body shorter than it said would leave the client waiting: the connection
+        // ends instead.
         Framing::Length(len) if len != sent => return None,
         Framing::Length(_) => {}
     }
@@ -107,7 +131,7 @@ async fn frames(
 }
 
 /// The handler's `Content-Length`, when it set one valid value.
-fn declared_length(parts: &axum::http::response::Parts) -> Option<u64> {
+fn declared_length(parts: &axum::http::response::Parts) -> Option<usize> {
     let mut values = parts
         .headers
         .get_all(axum::http::header::CONTENT_LENGTH)
@@ -116,11 +140,7 @@ fn declared_length(parts: &axum::http::response::Parts) -> Option<u64> {
     if values.next().is_some() {
         return None;
     }
-    let digits = value.to_str().ok()?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    super::head::content_length(value.as_bytes())
 }
 
 /// The body's next frame if it is ready now.
@@ -186,16 +206,101 @@ impl Out {
     }
 }
 
-/// Writes `bytes` whole (an interim `100 Continue`).
-pub(super) async fn send(io: &TcpStream, bytes: &'static [u8]) -> io::Result<()> {
-    let mut out = Out::default();
-    out.push(Bytes::from_static(bytes));
-    out.flush(io).await
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::http::{Request, Response, StatusCode, header};
+    use tokio::io::AsyncReadExt as _;
+    use tower::ServiceExt as _;
+
     use super::*;
+
+    fn pieces(n: usize, piece: &'static str) -> Body {
+        let frames = (0..n).map(move |_| Ok::<_, io::Error>(Bytes::from_static(piece.as_bytes())));
+        Body::from_stream(tokio_stream::iter(frames.collect::<Vec<_>>()))
+    }
+
+    /// What `write` makes of the router's answer to `GET path` on a real socket: its
+    /// result, and every byte the client got before the connection closed.
+    async fn written(path: &str) -> (Option<bool>, String) {
+        let router = axum::Router::new()
+            .route(
+                "/declared",
+                axum::routing::get(|| async {
+                    // Says 3 bytes, sends 5.
+                    let mut r = Response::new(pieces(1, "hello"));
+                    r.headers_mut().insert(
+                        header::CONTENT_LENGTH,
+                        header::HeaderValue::from_static("3"),
+                    );
+                    r
+                }),
+            )
+            .route(
+                "/chunks",
+                axum::routing::get(|| async { Response::new(pieces(200, "x")) }),
+            )
+            .route(
+                "/interim",
+                axum::routing::get(|| async { (StatusCode::from_u16(103).unwrap(), "early") }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let call: Call = Box::pin(router.oneshot(request));
+        let result = write(&server, call, false, false, || false).await;
+        drop(server);
+        let mut got = String::new();
+        client.read_to_string(&mut got).await.unwrap();
+        (result, got)
+    }
+
+    #[tokio::test]
+    async fn a_body_longer_than_it_said_is_cut_at_its_length_and_ends_the_connection() {
+        let (result, got) = written("/declared").await;
+        assert_eq!(result, None);
+        let (head, body) = got.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("\r\ncontent-length: 3\r\n"), "{head}");
+        assert_eq!(body, "hel");
+    }
+
+    #[tokio::test]
+    async fn many_small_frames_go_out_in_chunks() {
+        let (result, got) = written("/chunks").await;
+        assert_eq!(result, Some(false));
+        let (head, mut body) = got.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains("\r\ntransfer-encoding: chunked\r\n"),
+            "{head}"
+        );
+        let mut decoded = String::new();
+        loop {
+            let (size, rest) = body.split_once("\r\n").unwrap();
+            let size = usize::from_str_radix(size, 16).unwrap();
+            decoded.push_str(&rest[..size]);
+            body = &rest[size + 2..];
+            if size == 0 {
+                break;
+            }
+        }
+        assert_eq!(decoded, "x".repeat(200));
+        assert!(body.is_empty(), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_interim_status_is_answered_as_a_server_error_that_closes() {
+        let (result, got) = written("/interim").await;
+        assert_eq!(result, Some(true));
+        assert!(
+            got.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{got}"
+        );
+        assert!(got.contains("\r\nconnection: close\r\n"), "{got}");
+        assert!(got.contains("\r\ncontent-length: 0\r\n"), "{got}");
+        assert!(got.ends_with("\r\n\r\n"), "{got}");
+    }
 
     #[test]
     fn consuming_a_partial_write_keeps_the_rest_in_order() {

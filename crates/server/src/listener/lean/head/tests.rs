@@ -132,7 +132,7 @@ proptest! {
             prop_assert!(h.len <= bytes.len() && h.len <= MAX_HEAD);
             let api = h.request.uri().path().starts_with("/cometd/");
             prop_assert_eq!(h.streaming_api, api);
-            let bound = if api { MAX_BODY } else { MAX_OTHER_BODY };
+            let bound = if api { MAX_STREAMING_API_BODY } else { MAX_OTHER_BODY };
             prop_assert!(h.body_len <= bound);
             prop_assert!(h.request.uri().path().starts_with('/'));
         }
@@ -146,7 +146,7 @@ proptest! {
         path in prop::sample::select(vec!["/cometd/", "/services/data/v"]),
         version in "[0-9]{2}\\.0",
         headers in proptest::collection::vec((token(), "[ -~&&[^ ]]([ -~]{0,40}[!-~])?"), 0..20),
-        body_len in 0usize..=MAX_BODY,
+        body_len in 0usize..=MAX_STREAMING_API_BODY,
         close in any::<bool>(),
     ) {
         let mut text = format!("{method} {path}{version} HTTP/1.1\r\n");
