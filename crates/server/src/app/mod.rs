@@ -298,7 +298,10 @@ async fn serve_until_shutdown(
         router,
         rx,
         times.shutdown_grace,
-        times.request_body_timeout,
+        crate::listener::BodyBounds {
+            timeout: times.request_body_timeout,
+            max: times.request_body_max,
+        },
         forward_key,
     )));
     signals.recv_then_force_on_second().await;

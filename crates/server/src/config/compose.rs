@@ -16,13 +16,15 @@ use forcebus_pubsub::PubSubConfig;
 
 use super::Config;
 
-/// The server's own timings: its listeners and its background sweeps.
+/// The server's own timings and bounds: its listeners and its background sweeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ServeTimes {
     /// How long in-flight requests may finish on shutdown.
     pub(crate) shutdown_grace: Duration,
     /// How long a client has to send a request body once its headers arrived.
     pub(crate) request_body_timeout: Duration,
+    /// The largest request body a handler takes (`max_body_bytes`).
+    pub(crate) request_body_max: usize,
     /// How often the event log drops what is past retention.
     pub(crate) retention_sweep: Duration,
     /// How long a made org may go unused before it is unloaded (`None`: never).
@@ -190,6 +192,7 @@ impl Config {
         ServeTimes {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             request_body_timeout: Duration::from_secs(self.request_body_timeout_secs),
+            request_body_max: self.max_body_bytes,
             retention_sweep: Duration::from_secs(self.retention_sweep_secs),
             org_idle_unload: (self.org_idle_unload_secs > 0)
                 .then(|| Duration::from_secs(self.org_idle_unload_secs)),

@@ -160,6 +160,7 @@ fn crate_configs_carry_the_file_values_in_their_units() {
         ServeTimes {
             shutdown_grace: secs(3),
             request_body_timeout: secs(4),
+            request_body_max: c.max_body_bytes,
             retention_sweep: secs(9),
             org_idle_unload: None,
         }

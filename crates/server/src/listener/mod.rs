@@ -29,6 +29,13 @@ use served::{Drain, Serving, connection};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How a request's body is bounded: the time it may take to arrive once the head has,
+/// and the largest a handler takes (`max_body_bytes`).
+pub(crate) struct BodyBounds {
+    pub(crate) timeout: Duration,
+    pub(crate) max: usize,
+}
+
 /// Accepts connections until `shutdown` flips; then returns the listener (to close, or
 /// to hand over) and the open connections, which get at most `grace` to finish.
 /// `forward_key`: the cluster's key, with which forwarded requests are believed.
@@ -38,9 +45,13 @@ pub(crate) async fn serve(
     router: Router,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
-    body_timeout: Duration,
+    bodies: BodyBounds,
     forward_key: Option<Arc<str>>,
 ) -> (TcpListener, Draining) {
+    let BodyBounds {
+        timeout: body_timeout,
+        max: body_max,
+    } = bodies;
     let acceptor = TlsAcceptor::from(tls);
     let closing = shutdown.clone();
     accept_loop(listener, shutdown, grace, "HTTP", move |stream, watcher| {
@@ -50,6 +61,7 @@ pub(crate) async fn serve(
             Serving {
                 router: router.clone(),
                 body_timeout,
+                body_max,
                 forward_key: forward_key.clone(),
             },
             watcher,

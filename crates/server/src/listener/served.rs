@@ -27,6 +27,9 @@ pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct Serving {
     pub(crate) router: Router,
     pub(crate) body_timeout: Duration,
+    /// The largest request body a handler takes (`max_body_bytes`): the lean path reads
+    /// none larger, leaving it to hyper, which stops reading at the handler's limit.
+    pub(crate) body_max: usize,
     pub(crate) forward_key: Option<Arc<str>>,
 }
 
@@ -54,6 +57,7 @@ where
         router,
         body_timeout,
         forward_key,
+        ..
     } = serving;
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let req = req.map(|body| DeadlineBody::new(body, body_timeout));

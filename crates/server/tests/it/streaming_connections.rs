@@ -452,3 +452,42 @@ fn a_rest_or_soap_body_that_stops_short_is_answered_as_through_hyper() {
         assert_ne!(lean.status, 200);
     }
 }
+
+/// The lean path reads no body larger than the handlers take (`max_body_bytes`): one
+/// within it is answered here, a larger one goes to hyper, which refuses it as before.
+#[test]
+fn a_body_over_the_configured_limit_is_hyper_s_to_refuse() {
+    let s = crate::server_with("max_body_bytes = 2048\n");
+    let handed = handed_to_hyper(&s);
+    let (mut raw, mut r) = open(&s);
+    let post = |raw: &mut TcpStream, pad: usize| {
+        let body = format!("{{\"Name\": \"Padded\"{}}}", " ".repeat(pad));
+        write!(
+            raw,
+            "POST /services/data/v59.0/sobjects/Account HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            s.ready.access_token,
+            body.len()
+        )
+        .unwrap();
+    };
+    post(&mut raw, 1500);
+    let created = read_answer(&mut r);
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(handed_to_hyper(&s), handed);
+    post(&mut raw, 4000);
+    let refused = read_answer(&mut r);
+    assert_eq!(
+        refused.status,
+        413,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert_eq!(handed_to_hyper(&s), handed + 1.0);
+}

@@ -14,8 +14,9 @@ pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// hyper).
 pub(crate) const MAX_STREAMING_API_BODY: usize = 64 * 1024;
 /// The largest body of any other request read here (a record, a query, a token request,
-/// a composite call); a larger one (a bulk upload, a file) is hyper's, which streams it to
-/// the handler.
+/// a composite call), or the configured `max_body_bytes` when that is less; a larger one
+/// (a bulk upload, a file) is hyper's, which streams it to the handler and stops at the
+/// handler's limit.
 pub(crate) const MAX_OTHER_BODY: usize = 1024 * 1024;
 /// Headers read here; a request with more is hyper's.
 const MAX_HEADERS: usize = 32;
@@ -50,20 +51,22 @@ pub(crate) struct Head {
     pub(crate) expects_continue: bool,
 }
 
-/// Reads a request's head from the start of `buf`.
-pub(crate) fn parse(buf: &[u8]) -> Parsed {
+/// Reads a request's head from the start of `buf`; a body other than the Streaming API's
+/// over `max_other_body` bytes (at most [`MAX_OTHER_BODY`]) is hyper's.
+pub(crate) fn parse(buf: &[u8], max_other_body: usize) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => {
-            lean(&req, len).map_or(Parsed::Hyper, |h| Parsed::Lean(Box::new(h)))
+            let max_other_body = max_other_body.min(MAX_OTHER_BODY);
+            lean(&req, len, max_other_body).map_or(Parsed::Hyper, |h| Parsed::Lean(Box::new(h)))
         }
         Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => Parsed::Partial,
         _ => Parsed::Hyper,
     }
 }
 
-fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
+fn lean(req: &httparse::Request<'_, '_>, len: usize, max_other_body: usize) -> Option<Head> {
     if req.version != Some(1) {
         return None;
     }
@@ -113,7 +116,7 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize) -> Option<Head> {
     let max = if streaming_api {
         MAX_STREAMING_API_BODY
     } else {
-        MAX_OTHER_BODY
+        max_other_body
     };
     if body_len > max {
         return None;

@@ -72,7 +72,7 @@ pub(crate) async fn serve(
         if buf.is_empty() && !Box::pin(next_request(&io, &mut buf, &mut shutdown, deadline)).await {
             return;
         }
-        let reading = tokio::time::timeout_at(deadline, read_head(&io, &mut buf));
+        let reading = tokio::time::timeout_at(deadline, read_head(&io, &mut buf, serving.body_max));
         let head = match Box::pin(reading).await {
             Ok(Ok(Parsed::Lean(head))) => head,
             Ok(Ok(Parsed::Hyper)) => {
@@ -356,10 +356,10 @@ fn call(
 
 /// Reads until `buf` holds a whole head (or the bytes say it is hyper's); `Partial` means
 /// the client closed first.
-async fn read_head(io: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Parsed> {
+async fn read_head(io: &TcpStream, buf: &mut Vec<u8>, max_other_body: usize) -> io::Result<Parsed> {
     loop {
         if !buf.is_empty() {
-            match head::parse(buf) {
+            match head::parse(buf, max_other_body) {
                 Parsed::Partial => {}
                 done => return Ok(done),
             }
@@ -415,6 +415,7 @@ mod tests {
         let serving = Serving {
             router: axum::Router::new(),
             body_timeout: std::time::Duration::from_secs(1),
+            body_max: 1 << 20,
             forward_key: None,
         };
         let fut = serve(io, serving, ConnInfo::default(), graceful.watcher(), rx);

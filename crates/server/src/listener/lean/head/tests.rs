@@ -4,15 +4,20 @@ use proptest::prelude::*;
 
 use super::*;
 
+/// Reads `bytes` with the default bound on other bodies.
+fn parse_as_served(bytes: &[u8]) -> Parsed {
+    parse(bytes, MAX_OTHER_BODY)
+}
+
 fn lean_head(bytes: &[u8]) -> Head {
-    match parse(bytes) {
+    match parse_as_served(bytes) {
         Parsed::Lean(h) => *h,
         other => panic!("not lean: {other:?} for {}", String::from_utf8_lossy(bytes)),
     }
 }
 
 fn is_hyper(bytes: &[u8]) -> bool {
-    matches!(parse(bytes), Parsed::Hyper)
+    matches!(parse_as_served(bytes), Parsed::Hyper)
 }
 
 #[test]
@@ -55,6 +60,14 @@ fn a_rest_request_is_read_here_too() {
         "POST /services/data/v62.0/composite HTTP/1.1\r\nContent-Length: {MAX_OTHER_BODY}\r\n\r\n"
     );
     assert_eq!(lean_head(big.as_bytes()).body_len, MAX_OTHER_BODY);
+    // A lower configured limit lowers the bound; a higher one does not raise it.
+    assert!(matches!(parse(big.as_bytes(), 2048), Parsed::Hyper));
+    assert!(matches!(parse(big.as_bytes(), usize::MAX), Parsed::Lean(_)));
+    let small = "POST /services/data/v62.0/composite HTTP/1.1\r\nContent-Length: 2048\r\n\r\n";
+    assert!(matches!(parse(small.as_bytes(), 2048), Parsed::Lean(_)));
+    // The Streaming API's bound is its own.
+    let bayeux = "POST /cometd/62.0 HTTP/1.1\r\nContent-Length: 4096\r\n\r\n";
+    assert!(matches!(parse(bayeux.as_bytes(), 2048), Parsed::Lean(_)));
     assert!(lean_head(b"GET /cometd/62.0 HTTP/1.1\r\n\r\n").streaming_api);
 }
 
@@ -103,7 +116,7 @@ fn everything_else_is_hyper_s() {
         format!("POST /cometd/62.0 HTTP/1.1\r\nX: {long}").as_bytes()
     ));
     assert!(matches!(
-        parse(b"POST /cometd/62.0 HTTP/1.1\r\nX: 1"),
+        parse_as_served(b"POST /cometd/62.0 HTTP/1.1\r\nX: 1"),
         Parsed::Partial
     ));
 }
@@ -128,7 +141,7 @@ proptest! {
     /// within its bound.
     #[test]
     fn any_bytes_are_judged_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        if let Parsed::Lean(h) = parse(&bytes) {
+        if let Parsed::Lean(h) = parse_as_served(&bytes) {
             prop_assert!(h.len <= bytes.len() && h.len <= MAX_HEAD);
             let api = h.request.uri().path().starts_with("/cometd/");
             prop_assert_eq!(h.streaming_api, api);
@@ -171,7 +184,7 @@ proptest! {
             prop_assert!(got.iter().any(|g| g.as_bytes() == v.as_bytes()), "{}: {:?}", n, got);
         }
         for cut in 0..bytes.len() {
-            prop_assert!(matches!(parse(&bytes[..cut]), Parsed::Partial), "cut at {}", cut);
+            prop_assert!(matches!(parse_as_served(&bytes[..cut]), Parsed::Partial), "cut at {}", cut);
         }
     }
 }
@@ -226,7 +239,7 @@ fn as_hyper_reads(bytes: &[u8]) -> Option<Read> {
 /// The lean path takes `bytes`, and reads them exactly as hyper would: the same method,
 /// target, headers and body (so a request cannot mean one thing here and another to hyper).
 fn taken_and_read_as_hyper_does(bytes: &[u8]) {
-    let Parsed::Lean(h) = parse(bytes) else {
+    let Parsed::Lean(h) = parse_as_served(bytes) else {
         panic!("not taken: {}", String::from_utf8_lossy(bytes));
     };
     let body = &bytes[h.len..(h.len + h.body_len).min(bytes.len())];
