@@ -184,6 +184,17 @@ fn both_paths_answer_alike_on_one_kept_alive_connection() {
     );
 }
 
+/// `GET /services/data/v59.0/{path}` on the connection, and its answer.
+fn raw_get(s: &Server, raw: &mut TcpStream, r: &mut BufReader<TcpStream>, path: &str) -> Answer {
+    write!(
+        raw,
+        "GET /services/data/v59.0/{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.ready.access_token
+    )
+    .unwrap();
+    read_answer(r)
+}
+
 /// A REST answer whose body streams without a length comes in chunks on the lean path,
 /// one with a declared length by it; a client waiting for `100 Continue` gets it; the
 /// Streaming API's requests on the same connection are still answered whole.
@@ -218,14 +229,12 @@ fn streamed_bodies_and_a_continue_on_the_lean_path() {
     let (st, closed) = crate::bulk2::patch_state(&s, "ingest", id, "UploadComplete");
     assert_eq!(st, 200, "{closed}");
     crate::bulk2::wait(&s, "ingest", id);
-    write!(
-        raw,
-        "GET /services/data/v59.0/jobs/ingest/{id}/successfulResults HTTP/1.1\r\nHost: x\r\n\
-         Authorization: Bearer {}\r\n\r\n",
-        s.ready.access_token
-    )
-    .unwrap();
-    let results = read_answer(&mut r);
+    let results = raw_get(
+        &s,
+        &mut raw,
+        &mut r,
+        &format!("jobs/ingest/{id}/successfulResults"),
+    );
     assert_eq!(results.status, 200);
     assert_eq!(
         results.header("transfer-encoding"),
@@ -242,14 +251,12 @@ fn streamed_bodies_and_a_continue_on_the_lean_path() {
         "ContentVersion",
         json!({"Title": "Lean", "PathOnClient": "lean.txt", "VersionData": "aGVsbG8="}),
     );
-    write!(
-        raw,
-        "GET /services/data/v59.0/sobjects/ContentVersion/{version}/VersionData HTTP/1.1\r\n\
-         Host: x\r\nAuthorization: Bearer {}\r\n\r\n",
-        s.ready.access_token
-    )
-    .unwrap();
-    let blob = read_answer(&mut r);
+    let blob = raw_get(
+        &s,
+        &mut raw,
+        &mut r,
+        &format!("sobjects/ContentVersion/{version}/VersionData"),
+    );
     assert_eq!(blob.status, 200);
     assert_eq!(
         blob.header("content-length"),

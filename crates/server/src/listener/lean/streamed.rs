@@ -5,18 +5,17 @@
 //! is written together: a whole body goes out with its head in one write. While the
 //! handler or its body waits, the socket is watched as [`super::answer`] watches it.
 
-use std::collections::VecDeque;
-use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
-use bytes::{Buf as _, Bytes};
+use bytes::Bytes;
 
 use http_body::{Body as _, Frame};
 use http_body_util::BodyExt as _;
 use tokio::net::TcpStream;
 
+use super::out::Out;
 use super::reply::{self, Framing};
 use super::{Call, watched};
 
@@ -116,7 +115,7 @@ async fn frames(
             Framing::Length(_) => out.push(data),
         }
         sent += len_now;
-        if out.len >= GATHER || out.queue.len() >= GATHER_PIECES {
+        if out.bytes() >= GATHER || out.pieces() >= GATHER_PIECES {
             out.flush(io).await.ok()?;
         }
     }
@@ -151,61 +150,6 @@ fn ready_frame(body: &mut Body) -> Option<Option<Result<Frame<Bytes>, axum::Erro
     }
 }
 
-/// Bytes waiting to be written, in order.
-#[derive(Default)]
-struct Out {
-    queue: VecDeque<Bytes>,
-    len: usize,
-}
-
-impl Out {
-    fn push(&mut self, bytes: Bytes) {
-        if bytes.is_empty() {
-            return;
-        }
-        self.len += bytes.len();
-        self.queue.push_back(bytes);
-    }
-
-    /// Writes everything queued, as few writes as the socket takes.
-    async fn flush(&mut self, io: &TcpStream) -> io::Result<()> {
-        while !self.queue.is_empty() {
-            io.writable().await?;
-            let written = {
-                let slices: Vec<IoSlice<'_>> = self
-                    .queue
-                    .iter()
-                    .take(64)
-                    .map(|b| IoSlice::new(b))
-                    .collect();
-                match io.try_write_vectored(&slices) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
-                }
-            };
-            self.consume(written);
-        }
-        Ok(())
-    }
-
-    fn consume(&mut self, mut written: usize) {
-        self.len -= written;
-        while written > 0 {
-            let Some(front) = self.queue.front_mut() else {
-                return;
-            };
-            if written < front.len() {
-                front.advance(written);
-                return;
-            }
-            written -= front.len();
-            self.queue.pop_front();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::{Request, Response, StatusCode, header};
@@ -215,7 +159,8 @@ mod tests {
     use super::*;
 
     fn pieces(n: usize, piece: &'static str) -> Body {
-        let frames = (0..n).map(move |_| Ok::<_, io::Error>(Bytes::from_static(piece.as_bytes())));
+        let frames =
+            (0..n).map(move |_| Ok::<_, std::io::Error>(Bytes::from_static(piece.as_bytes())));
         Body::from_stream(tokio_stream::iter(frames.collect::<Vec<_>>()))
     }
 
@@ -300,20 +245,5 @@ mod tests {
         assert!(got.contains("\r\nconnection: close\r\n"), "{got}");
         assert!(got.contains("\r\ncontent-length: 0\r\n"), "{got}");
         assert!(got.ends_with("\r\n\r\n"), "{got}");
-    }
-
-    #[test]
-    fn consuming_a_partial_write_keeps_the_rest_in_order() {
-        let mut out = Out::default();
-        for piece in ["head", "", "body", "tail"] {
-            out.push(Bytes::from(piece));
-        }
-        out.consume(7);
-        assert_eq!(out.len, 5);
-        let rest: Vec<&[u8]> = out.queue.iter().map(|b| &b[..]).collect();
-        assert_eq!(rest, [&b"y"[..], b"tail"]);
-        out.consume(5);
-        assert!(out.queue.is_empty());
-        assert_eq!(out.len, 0);
     }
 }
