@@ -201,6 +201,7 @@ fn raw_get(s: &Server, raw: &mut TcpStream, r: &mut BufReader<TcpStream>, path: 
 #[test]
 fn streamed_bodies_and_a_continue_on_the_lean_path() {
     let s = server();
+    let handed = handed_to_hyper(&s);
     let job = crate::bulk2::new_job(
         &s,
         "ingest",
@@ -276,6 +277,8 @@ fn streamed_bodies_and_a_continue_on_the_lean_path() {
         whole.headers
     );
     assert_eq!(whole.json()[0]["successful"], true);
+    // All of it on the lean path: the connection was never hyper's.
+    assert_eq!(handed_to_hyper(&s), handed);
 }
 
 #[test]
