@@ -418,3 +418,28 @@ describe('jsforce streaming: both CDC channels across a server restart', () => {
     await disconnect(client);
   });
 });
+
+/** The server's count of HTTP connections served by `path` (`lean` or `hyper`). */
+async function connectionsServedBy(path) {
+  const text = await (await fetch(`${srv.baseUrl}/metrics`)).text();
+  const m = text.match(new RegExp(`^forcebus_http_connections_total\\{served_by="${path}"\\} (\\d+)$`, 'm'));
+  assert.ok(m, `no ${path} series in /metrics`);
+  return Number(m[1]);
+}
+
+describe('jsforce streaming: the connections it opens', () => {
+  it('REST and faye (its WebSocket probe, then long polls) all stay on the lean path', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const hyper = await connectionsServedBy('hyper');
+    const lean = await connectionsServedBy('lean');
+    await conn.query('SELECT Id FROM Account LIMIT 1');
+    const received = [];
+    const client = streamingClient(conn, []);
+    await withTimeout(client.subscribe(CHANNEL, (data) => received.push(data)), `subscribe ${CHANNEL}`);
+    const id = await createAccount({ Name: uniq('stream-lean') });
+    await waitUntil(() => findChange(received, id), 'the live CREATE event', { describe: () => summary(received) });
+    // faye probes for a WebSocket first (a GET with `Upgrade: websocket`), which the
+    // Streaming API refuses; nothing jsforce sent handed a connection to hyper.
+    assert.equal(await connectionsServedBy('hyper'), hyper, 'connections handed to hyper');
+    assert.ok(await connectionsServedBy('lean') > lean, 'faye opened connections of its own');
+  });
+});

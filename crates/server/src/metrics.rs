@@ -57,7 +57,7 @@ fn describe() {
     );
     describe_counter!(
         "forcebus_http_connections_total",
-        "HTTP connections by what serves them: lean (plain HTTP/1.1, as they open) and hyper (TLS, and plain ones handed over at a HEAD, a chunked or large body, an upgrade or HTTP/1.0)."
+        "HTTP connections by what serves them: lean (plain HTTP/1.1, as they open) and hyper (TLS, and plain ones handed over at a HEAD, a chunked or large body or HTTP/1.0)."
     );
     for path in ["lean", "hyper"] {
         metrics::counter!("forcebus_http_connections_total", "served_by" => path).absolute(0);

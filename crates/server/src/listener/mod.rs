@@ -1,7 +1,7 @@
 //! The HTTP listener: one port, plain HTTP and TLS, told apart by the first byte (0x16
 //! opens a TLS handshake). A plain connection starts on the lean path ([`lean`]), which
 //! serves plain HTTP/1.1 requests itself and hands the connection to hyper at any other
-//! (`HEAD`, a chunked or large body, an upgrade, HTTP/1.0); a TLS connection is hyper's
+//! (`HEAD`, a chunked or large body, HTTP/1.0); a TLS connection is hyper's
 //! ([`served`]). Both serve requests with the axum router; on
 //! shutdown the listener stops accepting and in-flight requests get a grace period. A
 //! request another node of the cluster passed on carries what that node says of the

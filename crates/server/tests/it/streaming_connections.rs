@@ -281,6 +281,53 @@ fn streamed_bodies_and_a_continue_on_the_lean_path() {
     assert_eq!(handed_to_hyper(&s), handed);
 }
 
+/// faye's WebSocket probe, as jsforce's streaming client sends it before falling back to
+/// long polling: nothing upgrades here, so the lean path answers the Streaming API's
+/// refusal itself (as hyper does, byte for byte but the date) and the connection goes on
+/// to carry the long polls.
+#[test]
+fn a_websocket_probe_is_refused_on_the_lean_path_and_the_connection_stays() {
+    let s = server();
+    let handed = handed_to_hyper(&s);
+    let probe = format!(
+        "GET /cometd/59.0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: 4sNOMGlB8STY9mLHldG5og==\r\nSec-WebSocket-Version: 13\r\n\
+         Authorization: {}\r\n\r\n",
+        oauth(&s)
+    );
+    let (mut raw, mut r) = open(&s);
+    raw.write_all(probe.as_bytes()).unwrap();
+    let lean = read_answer(&mut r);
+    assert_eq!(lean.status, 400);
+    assert_eq!(
+        String::from_utf8_lossy(&lean.body),
+        "400::Invalid connection type websocket"
+    );
+    raw.write_all(cometd_post(&s, &handshake_body(), "").as_bytes())
+        .unwrap();
+    assert_eq!(read_answer(&mut r).json()[0]["successful"], true);
+    assert_eq!(
+        handed_to_hyper(&s),
+        handed,
+        "the probe kept the connection lean"
+    );
+
+    // The same probe on a connection a `HEAD` handed to hyper (its answer has no body).
+    raw.write_all(limits(&s, "HEAD").as_bytes()).unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+    }
+    raw.write_all(probe.as_bytes()).unwrap();
+    let hyper = read_answer(&mut r);
+    assert_eq!(handed_to_hyper(&s), handed + 1.0);
+    assert_eq!((lean.status, &lean.body), (hyper.status, &hyper.body));
+    assert_eq!(shape(&lean), shape(&hyper));
+}
+
 #[test]
 fn pipelined_requests_and_a_head_in_pieces_are_answered_in_order() {
     let s = server();

@@ -1,10 +1,15 @@
 //! A request's head as the lean path reads it: which requests it serves (HTTP/1.1 ones
 //! with a body of known length, or none), and the `http::Request` it makes of them.
 //! Everything else (`HEAD`, `CONNECT` and other methods, HTTP/1.0, a chunked body, an
-//! `Expect` other than `100-continue`, an upgrade, a head or body past the bounds below,
-//! anything malformed) is hyper's, which then serves the connection.
+//! `Expect` other than `100-continue`, a head or body past the bounds below, anything
+//! malformed) is hyper's, which then serves the connection.
+//!
+//! An `Upgrade` request is served here like any other: no route of this server switches
+//! protocols, so the answer is an ordinary one (the Streaming API refuses faye's and the
+//! CometD client's WebSocket probes with a 400) and the connection stays HTTP/1.1, as RFC
+//! 9110 §7.8 lets a server do, and as hyper does when the handler does not upgrade.
 
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING, UPGRADE};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 /// The largest head read here; a longer one is hyper's.
@@ -92,7 +97,7 @@ fn lean(req: &httparse::Request<'_, '_>, len: usize, max_other_body: usize) -> O
     let mut expects_continue = false;
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
-        if name == TRANSFER_ENCODING || name == UPGRADE {
+        if name == TRANSFER_ENCODING {
             return None;
         }
         if name == EXPECT {

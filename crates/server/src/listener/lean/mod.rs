@@ -13,7 +13,7 @@
 //! read whole and written with its length (a parked connect's body is ready later);
 //! any other is written as it comes ([`streamed`]).
 //!
-//! Any other request (`HEAD`, a chunked or large body, an upgrade, HTTP/1.0: [`head::parse`]
+//! Any other request (`HEAD`, a chunked or large body, HTTP/1.0: [`head::parse`]
 //! says which) hands the connection to hyper with the bytes already read ([`rewind`]), and
 //! hyper serves it from there on.
 //!
