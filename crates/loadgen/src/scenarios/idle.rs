@@ -1,8 +1,9 @@
 //! `idle`: N clients handshake, subscribe and park a long-poll connect each; the report
 //! gives the server's RSS at start, with every client parked, and the difference per
 //! client. With `--rest-first`, each client first makes a REST call and keeps one
-//! connection for everything, as a client sharing one HTTP agent for REST and streaming
-//! (jsforce) does.
+//! connection for everything, as a client whose REST calls and long polls share one pool
+//! of connections does (a browser's, per origin). jsforce 3 in Node keeps them apart:
+//! REST goes through `fetch`'s pool, faye's long polls through Node's `http` agent.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The lean path: plain HTTP/1.1 connections served without hyper while their requests are
 //! plain ones, so that a parked long poll holds no buffer, whether or not its connection
-//! carried a REST call or a token request before (clients such as jsforce share one agent
-//! for both).
+//! carried a REST call or a token request before (a browser's pool shares connections
+//! between an app's REST calls and its CometD client's long polls).
 //!
 //! hyper reserves an 8 KB read buffer and an 8 KB header write buffer per connection for
 //! as long as it lives, and a parked `/meta/connect` is mostly that. Here a connection
