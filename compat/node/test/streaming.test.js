@@ -419,18 +419,32 @@ describe('jsforce streaming: both CDC channels across a server restart', () => {
   });
 });
 
+/** The value of the server's counter `name` with every label in `labels` (undefined when
+ * no such series exists yet). */
+async function counter(name, labels) {
+  const text = await (await fetch(`${srv.baseUrl}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
 /** The server's count of HTTP connections served by `path` (`lean` or `hyper`). */
 async function connectionsServedBy(path) {
-  const text = await (await fetch(`${srv.baseUrl}/metrics`)).text();
-  const m = text.match(new RegExp(`^forcebus_http_connections_total\\{served_by="${path}"\\} (\\d+)$`, 'm'));
-  assert.ok(m, `no ${path} series in /metrics`);
-  return Number(m[1]);
+  const n = await counter('forcebus_http_connections_total', { served_by: path });
+  assert.ok(n !== undefined, `no ${path} series in /metrics`);
+  return n;
+}
+
+/** The server's count of Streaming API requests answered 400 (faye's WebSocket probes). */
+async function streamingRefusals() {
+  return (await counter('forcebus_http_requests_total', { family: 'cometd', status: '400' })) ?? 0;
 }
 
 describe('jsforce streaming: the connections it opens', () => {
   it('REST and faye (its WebSocket probe, then long polls) all stay on the lean path', { timeout: TEST_TIMEOUT_MS }, async () => {
     const hyper = await connectionsServedBy('hyper');
     const lean = await connectionsServedBy('lean');
+    const refusals = await streamingRefusals();
     await conn.query('SELECT Id FROM Account LIMIT 1');
     const received = [];
     const client = streamingClient(conn, []);
@@ -439,6 +453,7 @@ describe('jsforce streaming: the connections it opens', () => {
     await waitUntil(() => findChange(received, id), 'the live CREATE event', { describe: () => summary(received) });
     // faye probes for a WebSocket first (a GET with `Upgrade: websocket`), which the
     // Streaming API refuses; nothing jsforce sent handed a connection to hyper.
+    assert.ok(await streamingRefusals() > refusals, 'faye sent its WebSocket probe and it was refused');
     assert.equal(await connectionsServedBy('hyper'), hyper, 'connections handed to hyper');
     assert.ok(await connectionsServedBy('lean') > lean, 'faye opened connections of its own');
   });

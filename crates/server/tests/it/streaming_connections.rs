@@ -126,6 +126,19 @@ fn handed_to_hyper(s: &Server) -> f64 {
     .unwrap_or_else(|| panic!("no hyper series in:\n{text}"))
 }
 
+/// Sends `HEAD …/limits`, which hands the connection to hyper, and reads its answer: a
+/// 200 head with no body after it.
+fn head_limits(s: &Server, raw: &mut TcpStream, r: &mut BufReader<TcpStream>) {
+    raw.write_all(limits(s, "HEAD").as_bytes()).unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+    }
+}
+
 fn limits(s: &Server, method: &str) -> String {
     format!(
         "{method} /services/data/v59.0/limits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
@@ -155,14 +168,7 @@ fn both_paths_answer_alike_on_one_kept_alive_connection() {
     );
     assert_eq!(handed_to_hyper(&s), handed, "REST kept the connection lean");
     // A `HEAD` hands the connection to hyper, which answers it without a body...
-    raw.write_all(limits(&s, "HEAD").as_bytes()).unwrap();
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
-    while line != "\r\n" {
-        line.clear();
-        r.read_line(&mut line).unwrap();
-    }
+    head_limits(&s, &mut raw, &mut r);
     assert_eq!(handed_to_hyper(&s), handed + 1.0);
     // ... and the same requests after it, on the same connection, in the same shape.
     raw.write_all(limits(&s, "GET").as_bytes()).unwrap();
@@ -313,14 +319,7 @@ fn a_websocket_probe_is_refused_on_the_lean_path_and_the_connection_stays() {
     );
 
     // The same probe on a connection a `HEAD` handed to hyper (its answer has no body).
-    raw.write_all(limits(&s, "HEAD").as_bytes()).unwrap();
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
-    while line != "\r\n" {
-        line.clear();
-        r.read_line(&mut line).unwrap();
-    }
+    head_limits(&s, &mut raw, &mut r);
     raw.write_all(probe.as_bytes()).unwrap();
     let hyper = read_answer(&mut r);
     assert_eq!(handed_to_hyper(&s), handed + 1.0);
