@@ -9,7 +9,7 @@
 //! under 1 MiB ([`Narrow`]). A block begun by a larger event keeps 12 bytes an entry
 //! ([`Entry`]) until it is full: a log of such events spends little on its index either way.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::{Meta, RetentionClass};
 
@@ -27,6 +27,8 @@ const NARROW_SIZE: u32 = 1 << (32 - NARROW_ID_BITS);
 pub(crate) struct Index {
     blocks: VecDeque<Block>,
     len: usize,
+    /// How many events of each class it holds (classes holding none are left out).
+    classes: BTreeMap<RetentionClass, usize>,
 }
 
 #[derive(Debug)]
@@ -220,6 +222,12 @@ impl Index {
             self.blocks.push_back(Block::new(m));
         }
         self.len += 1;
+        *self.classes.entry(m.class).or_default() += 1;
+    }
+
+    /// How many classes it holds events of.
+    pub(crate) fn classes(&self) -> usize {
+        self.classes.len()
     }
 
     pub(crate) fn front(&self) -> Option<Meta> {
@@ -268,14 +276,41 @@ impl Index {
         None
     }
 
-    /// Keeps the events `keep` says to, in place (entries keep their block's base).
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Meta) -> bool) {
+    /// Removes every event of each class of `through` up to and including its replay id;
+    /// answers their payload bytes. Only the blocks that begin at or below the highest of
+    /// those ids are looked at: a step of retention touches the oldest few blocks, not a
+    /// million events.
+    pub(crate) fn remove_through(&mut self, through: &BTreeMap<RetentionClass, u64>) -> u64 {
+        let Some(highest) = through.values().max().copied() else {
+            return 0;
+        };
+        let (mut freed, mut removed) = (0u64, 0usize);
+        let mut emptied = 0;
         for b in &mut self.blocks {
+            if b.first_id() > highest {
+                break;
+            }
             let (base_id, base_time) = (b.base_id, b.base_time);
-            b.entries.retain(|e| keep(&decode(base_id, base_time, e)));
+            b.entries.retain(|e| {
+                let m = decode(base_id, base_time, e);
+                let goes = through.get(&m.class).is_some_and(|t| m.replay_id <= *t);
+                if goes {
+                    freed += u64::from(m.size);
+                    removed += 1;
+                    if let Some(n) = self.classes.get_mut(&m.class) {
+                        *n -= 1;
+                    }
+                }
+                !goes
+            });
+            emptied += usize::from(b.entries.is_empty());
         }
-        self.blocks.retain(|b| !b.entries.is_empty());
-        self.len = self.blocks.iter().map(|b| b.entries.len()).sum();
+        if emptied > 0 {
+            self.blocks.retain(|b| !b.entries.is_empty());
+        }
+        self.classes.retain(|_, n| *n > 0);
+        self.len -= removed;
+        freed
     }
 }
 
@@ -371,10 +406,19 @@ mod tests {
                 Ok(())
             };
             check(&index, &plain)?;
-            let keep = |m: &Meta| !m.replay_id.is_multiple_of(keep_mod) || m.class == 3;
-            index.retain(keep);
-            plain.retain(keep);
+            // A removal of each class's oldest, as retention makes.
+            let mut through = BTreeMap::new();
+            for m in plain.iter().filter(|m| m.replay_id % (keep_mod + 1) == 0) {
+                through.entry(m.class).or_insert(m.replay_id);
+            }
+            let gone = |m: &Meta| through.get(&m.class).is_some_and(|t| m.replay_id <= *t);
+            let freed: u64 = plain.iter().filter(|m| gone(m)).map(|m| u64::from(m.size)).sum();
+            prop_assert_eq!(index.remove_through(&through), freed);
+            plain.retain(|m| !gone(m));
             check(&index, &plain)?;
+            let classes: std::collections::BTreeSet<RetentionClass> =
+                plain.iter().map(|m| m.class).collect();
+            prop_assert_eq!(index.classes(), classes.len());
             // Appends after a removal join the last block, or start one.
             let next = plain.back().map_or(1, |m| m.replay_id + 1);
             let m = Meta { replay_id: next, class: 1, time_ms: 5, size: 9 };

@@ -56,6 +56,8 @@ pub use event::{ANY_KIND, Channel, Event, Filter, NewEvent};
 pub type RetentionClass = u8;
 
 const NEXT_ID: (&str, &str) = ("eventlog", "next_replay_id");
+/// Per class, the highest replay id retention removed.
+const EXPIRED_SPACE: &str = "eventlog.expired";
 
 /// Settings.
 #[derive(Debug, Clone)]
@@ -232,7 +234,7 @@ impl EventLog {
         let next_id = stored_next.max(last + 1);
         let bytes = index.iter().map(|m| m.size as u64).sum();
         let mut expired_through = BTreeMap::new();
-        for (k, v) in store.load_values("eventlog.expired")? {
+        for (k, v) in store.load_values(EXPIRED_SPACE)? {
             if let (Ok(class), Ok(through)) = (k.parse::<RetentionClass>(), v.parse::<u64>()) {
                 expired_through.insert(class, through);
             }

@@ -2,7 +2,7 @@
 //! each class at a time; an org's reset removes them all. Replay ids are never reused.
 
 use forcebus_sync::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use forcebus_store::{Batch, StoreError, Write};
 
@@ -121,13 +121,20 @@ impl EventLog {
         // Each class expires a prefix, in replay-id order: the first event of a class still
         // within retention keeps every later one of that class, even one stamped earlier
         // (a publish that read the clock before a test control moved it forward).
-        let mut kept_from: HashSet<RetentionClass> = HashSet::new();
+        // The scan ends once every class has its first kept event: a log within its
+        // retention looks at one event, not every one (this runs under the append lock).
+        let mut kept_from = [false; 256];
+        let (classes, mut kept) = (inner.index.classes(), 0);
         for m in inner.index.iter() {
-            if kept_from.contains(&m.class) {
+            if kept == classes {
+                break;
+            }
+            if kept_from[usize::from(m.class)] {
                 continue;
             }
             if now_ms - m.time_ms < self.config.retention_ms(m.class) {
-                kept_from.insert(m.class);
+                kept_from[usize::from(m.class)] = true;
+                kept += 1;
                 continue;
             }
             if !step.take(m) {
@@ -190,7 +197,11 @@ impl EventLog {
                 class: *class,
                 through: *t,
             });
-            batch.put("eventlog.expired", &class.to_string(), Some(t.to_string()));
+            batch.put(
+                crate::EXPIRED_SPACE,
+                &class.to_string(),
+                Some(t.to_string()),
+            );
         }
         if durable {
             self.store.commit(&batch)?;
@@ -201,15 +212,7 @@ impl EventLog {
             through.get(&class).is_some_and(|t| replay_id <= *t)
         };
         let before = inner.index.len();
-        let mut freed = 0u64;
-        inner.index.retain(|m| {
-            let goes = gone(m.class, m.replay_id);
-            if goes {
-                freed += m.size as u64;
-            }
-            !goes
-        });
-        inner.bytes -= freed;
+        inner.bytes -= inner.index.remove_through(&through);
         inner.tail.retain(|ev| !gone(ev.class, ev.replay_id));
         inner.tail_bytes = inner.tail.iter().map(|e| e.payload.len() as u64).sum();
         for (class, t) in through {
