@@ -55,7 +55,7 @@ pub use event::{ANY_KIND, Channel, Event, Filter, NewEvent};
 /// Retention classes: how long an event is kept.
 pub type RetentionClass = u8;
 
-const NEXT_ID: (&str, &str) = ("eventlog", "next_replay_id");
+const NEXT_ID: (&str, &str) = (forcebus_store::EVENT_LOG_SPACE, "next_replay_id");
 /// Per class, the highest replay id retention removed.
 const EXPIRED_SPACE: &str = "eventlog.expired";
 

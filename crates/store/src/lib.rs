@@ -202,7 +202,27 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
     }
+
+    /// Whether the batch writes only events (appends, expiries) and the event log's own
+    /// values (spaces [`EVENT_LOG_SPACE`] and below it): no record, blob or other value
+    /// that an event's existence must agree with. An engine may keep such a batch's
+    /// payloads apart from its other data (SQLite: in segment files), since losing an
+    /// unacknowledged one in a power cut breaks no "an event exists iff its change
+    /// committed".
+    pub fn events_only(&self) -> bool {
+        self.writes.iter().all(|w| match w {
+            Write::AppendEvent(_) | Write::ExpireEvents { .. } => true,
+            Write::Put { space, .. } => space
+                .strip_prefix(EVENT_LOG_SPACE)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.')),
+            _ => false,
+        })
+    }
 }
+
+/// The keyed-value space of the event log's own counters (its next replay id; its
+/// retention's marks are in `eventlog.expired`).
+pub const EVENT_LOG_SPACE: &str = "eventlog";
 
 /// A storage engine.
 pub trait Store: Send + Sync + fmt::Debug {

@@ -7,12 +7,15 @@
 //!
 //! - [`checkpoint`]: that thread, and the backpressure that keeps the WAL bounded.
 //! - [`runs`]: events stored as runs, the events of one class a commit appends in one row.
+//! - [`segments`]: the payloads of a commit of events alone, in files of their own
+//!   (`events/`), written once instead of into the WAL and again into the database.
 //!
 //! Group commit ([`crate::group_commit`]) shares one fsync of the WAL among every writer
 //! waiting on it.
 
 mod checkpoint;
 mod runs;
+mod segments;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::group_commit::{Flush, Syncer};
 use crate::{BLOB_PIECE, Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
 use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
+use segments::Segments;
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +57,8 @@ pub struct SqliteStore {
     wal: Option<std::path::PathBuf>,
     syncer: Option<Syncer>,
     checkpointer: Option<Checkpointer>,
+    /// The segment files of a file-backed store (`events/` beside the database).
+    segments: Option<Segments>,
     /// Whether the `events` table of a database written before event runs still holds
     /// events (see `runs`). Read and written under the connection's lock only, so
     /// `Relaxed` is enough.
@@ -116,6 +122,9 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", sync)?;
         let mut s = Self::init(conn)?;
         s.reclaim_space_from_now_on()?;
+        let segments = Segments::open(&dir.join("events"))?;
+        runs::recover(&s.lock(), &segments)?;
+        s.segments = Some(segments);
         if full {
             s.syncer = Some(Syncer::default());
             s.wal = Some(dir.join("forcebus.db-wal"));
@@ -150,7 +159,7 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(runs::SCHEMA)?;
+        runs::create(&conn)?;
         // Room for every statement this engine prepares again and again.
         conn.set_prepared_statement_cache_capacity(32);
         let legacy = legacy_events(&conn)?;
@@ -159,6 +168,7 @@ impl SqliteStore {
             wal: None,
             syncer: None,
             checkpointer: None,
+            segments: None,
             legacy: AtomicBool::new(legacy),
         })
     }
@@ -200,7 +210,7 @@ impl Store for SqliteStore {
             Vec::new()
         };
         let from_legacy = events.len();
-        let from_runs = runs::load(&conn, after, limit)?;
+        let from_runs = runs::load(&conn, after, limit, self.segments.as_ref())?;
         let from_runs_len = from_runs.len();
         events.extend(from_runs);
         if from_legacy > 0 && from_runs_len > 0 {
@@ -270,21 +280,36 @@ impl Store for SqliteStore {
         let (Some(syncer), Some(wal)) = (&self.syncer, &self.wal) else {
             return Ok(());
         };
-        syncer.sync(ticket, &|| fsync(wal))
+        // The segments first: a row in the WAL must not be durable before its payloads.
+        syncer.sync(
+            ticket,
+            &|| match self.segments.as_ref().map(Segments::sync) {
+                Some(Err(source)) => Flush::Lost(StoreError::Io {
+                    path: "events/".into(),
+                    source,
+                }),
+                _ => fsync(wal),
+            },
+        )
     }
 
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let legacy = self.legacy.load(Ordering::Relaxed);
+        // A commit of events alone writes their payloads to segment files.
+        let segments = self.segments.as_ref().filter(|_| batch.events_only());
         let mut bytes = 0u64;
         // Events appended one after another go in as runs, written before anything that
         // could see them (an expiry) and at the end.
         let mut appended: Vec<&StoredEvent> = Vec::new();
         for write in &batch.writes {
-            bytes += write_size(write);
+            bytes += match (write, segments) {
+                (Write::AppendEvent(e), Some(_)) => write_size(write) - e.payload.len() as u64,
+                _ => write_size(write),
+            };
             if !matches!(write, Write::AppendEvent(_)) && !appended.is_empty() {
-                runs::append(&tx, &appended, legacy)?;
+                runs::append(&tx, &appended, legacy, segments)?;
                 appended.clear();
             }
             match write {
@@ -296,13 +321,13 @@ impl Store for SqliteStore {
                         )?
                         .execute(params![class, *through as i64])?;
                     }
-                    bytes += runs::expire(&tx, *class, *through)?;
+                    bytes += runs::expire(&tx, *class, *through, self.segments.as_ref())?;
                 }
                 _ => write_other(&tx, write)?,
             }
         }
         if !appended.is_empty() {
-            runs::append(&tx, &appended, legacy)?;
+            runs::append(&tx, &appended, legacy, segments)?;
         }
         tx.commit()?;
         metrics::counter!("forcebus_store_commits_total", "engine" => "sqlite").increment(1);
@@ -315,6 +340,23 @@ impl Store for SqliteStore {
             match legacy_events(&conn) {
                 Ok(left) => self.legacy.store(left, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "Could not tell whether old events are left."),
+            }
+        }
+        if let (true, Some(segments)) = (expired, &self.segments) {
+            // Files no run points into any more. Removed before the expiry is durable: if
+            // the expiry is lost, the runs that pointed into them are dropped at the next
+            // open, as they were to be.
+            for write in &batch.writes {
+                if let Write::ExpireEvents { class, .. } = write {
+                    match runs::oldest_segment(&conn, *class) {
+                        Ok(oldest) => {
+                            segments.unlink_before(*class, oldest);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "Could not tell which event segments are in use.")
+                        }
+                    }
+                }
             }
         }
         if expired {

@@ -13,6 +13,9 @@
 //!   `body` in the row, so reading the index at start-up does not read the payloads.
 //! - `body` is the payloads, one after another.
 //!
+//! A run whose payloads went to a segment file (`segments`) has an empty `body` and says
+//! where they are: `seg` (the file), `at`, `len` and `crc` (NULL for a run in SQLite).
+//!
 //! Expiring a class up to a replay id deletes its runs that end there or earlier and
 //! rewrites the one it cuts through. Databases written before runs keep their events in
 //! `events`, one row each: they are read, expired and checked for reuse beside the runs
@@ -21,7 +24,8 @@
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::StoredEvent;
+use super::segments::{Place, Segments, crc};
+use crate::{StoreError, StoredEvent};
 
 /// Most events in a run.
 const RUN_EVENTS: usize = 512;
@@ -38,6 +42,31 @@ CREATE TABLE IF NOT EXISTS event_runs (
 );
 CREATE INDEX IF NOT EXISTS event_runs_by_class ON event_runs (class, last_id);
 ";
+
+/// The columns of a run whose payloads are in a segment file, added to a database made
+/// before them.
+const SEGMENT_COLUMNS: [&str; 4] = ["seg", "at", "len", "crc"];
+
+/// Creates `event_runs`, or adds the segment columns to one made before them.
+pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    let mut have = Vec::new();
+    {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('event_runs')")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            have.push(r.get::<_, String>(0)?);
+        }
+    }
+    for column in SEGMENT_COLUMNS {
+        if !have.iter().any(|h| h == column) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE event_runs ADD COLUMN {column} INTEGER"
+            ))?;
+        }
+    }
+    Ok(())
+}
 
 /// One run: its events' `meta` encoded, their payloads shared (written into the row's
 /// `body` in place, so a run's bytes are never gathered into a buffer of their own).
@@ -103,6 +132,39 @@ impl Run {
         self.payloads.concat()
     }
 
+    /// Where the run's payloads are once they lie from `at` in segment file `seg`.
+    fn placed(&self, seg: u64, at: u64) -> Place {
+        let mut hasher = crc32fast::Hasher::new();
+        for p in &self.payloads {
+            hasher.update(p);
+        }
+        Place {
+            seg,
+            at,
+            len: self.bytes as u64,
+            crc: hasher.finalize(),
+        }
+    }
+
+    /// Inserts the run as a row whose payloads lie at `place` in a segment file.
+    fn insert_placed(&self, tx: &Transaction<'_>, place: Place) -> rusqlite::Result<()> {
+        tx.prepare_cached(
+            "INSERT INTO event_runs (last_id, first_id, class, meta, body, seg, at, len, crc)
+             VALUES (?1, ?2, ?3, ?4, x'', ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            self.last_id as i64,
+            self.first_id as i64,
+            self.class,
+            self.meta,
+            place.seg as i64,
+            place.at as i64,
+            place.len as i64,
+            place.crc
+        ])?;
+        Ok(())
+    }
+
     /// Inserts the run as a row: the payloads are written into a `body` made at their
     /// size (SQLite's incremental blob writes), not bound as one copied value.
     fn insert(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -135,16 +197,25 @@ impl Run {
     }
 }
 
-/// Appends `events` (in replay-id order) to the runs in `tx`. Fails, writing nothing
-/// more, when one of their replay ids may already be taken: ids are never reused.
+/// Appends `events` (in replay-id order) to the runs in `tx`, their payloads into
+/// `segments` when given (else into the rows). Fails, writing nothing more, when one of
+/// their replay ids may already be taken: ids are never reused.
 pub(super) fn append(
     tx: &Transaction<'_>,
     events: &[&StoredEvent],
     legacy: bool,
-) -> rusqlite::Result<()> {
+    segments: Option<&Segments>,
+) -> Result<(), StoreError> {
     for run in cut(events.iter().copied()) {
         refuse_taken(tx, run.first_id, run.last_id, legacy)?;
-        run.insert(tx)?;
+        match segments {
+            Some(segments) => {
+                let place = segments.append(run.class, &run.payloads)?;
+                debug_assert_eq!(place, run.placed(place.seg, place.at));
+                run.insert_placed(tx, place)?;
+            }
+            None => run.insert(tx)?,
+        }
     }
     Ok(())
 }
@@ -194,29 +265,46 @@ fn refuse_taken(tx: &Transaction<'_>, first: u64, last: u64, legacy: bool) -> ru
 
 /// Drops every event of `class` up to and including `through`: its runs that end there
 /// or before, and the earlier events of the run `through` falls inside. Answers about how
-/// many bytes that rewrote (for the checkpointer's count).
-pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite::Result<u64> {
+/// many bytes that rewrote in the database (for the checkpointer's count).
+pub(super) fn expire(
+    tx: &Transaction<'_>,
+    class: u8,
+    through: u64,
+    segments: Option<&Segments>,
+) -> Result<u64, StoreError> {
     tx.prepare_cached("DELETE FROM event_runs WHERE class = ?1 AND last_id <= ?2")?
         .execute(params![class, through as i64])?;
-    let straddling: Option<(i64, i64, Vec<u8>, Vec<u8>)> = tx
+    let straddling: Option<Straddling> = tx
         .prepare_cached(
-            "SELECT last_id, first_id, meta, body FROM event_runs
+            "SELECT last_id, first_id, meta, body, seg, at, len FROM event_runs
              WHERE class = ?1 AND last_id > ?2 ORDER BY last_id LIMIT 1",
         )?
         .query_row(params![class, through as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            let place = match r.get::<_, Option<i64>>(4)? {
+                Some(seg) => Some((seg as u64, r.get::<_, i64>(5)? as u64, r.get(6)?)),
+                None => None,
+            };
+            Ok(Straddling {
+                last_id: r.get::<_, i64>(0)? as u64,
+                first_id: r.get::<_, i64>(1)? as u64,
+                meta: r.get(2)?,
+                body: r.get(3)?,
+                place,
+            })
         })
         .optional()?;
-    let Some((last_id, first_id, meta, body)) = straddling else {
+    let Some(run) = straddling.filter(|r| r.first_id <= through) else {
         return Ok(0);
     };
-    if first_id as u64 > through {
-        return Ok(0);
-    }
-    let body = Bytes::from(body);
-    let events = decode(first_id as u64, last_id as u64, class, &meta, &body).map_err(corrupt)?;
     tx.prepare_cached("DELETE FROM event_runs WHERE last_id = ?1")?
-        .execute([last_id])?;
+        .execute([run.last_id as i64])?;
+    if let Some(place) = run.place {
+        let segments =
+            segments.ok_or_else(|| corrupt("a run in a segment file of no directory"))?;
+        return run.keep_placed(tx, class, through, place, segments);
+    }
+    let body = Bytes::from(run.body);
+    let events = decode(run.first_id, run.last_id, class, &run.meta, &body).map_err(corrupt)?;
     // What is kept of one run is one run again (the same class, fewer events and bytes),
     // ending at the same `last_id`.
     let mut rewritten = 0;
@@ -227,6 +315,121 @@ pub(super) fn expire(tx: &Transaction<'_>, class: u8, through: u64) -> rusqlite:
     Ok(rewritten)
 }
 
+/// The run an expiry cuts through, as read (its row deleted).
+struct Straddling {
+    last_id: u64,
+    first_id: u64,
+    meta: Vec<u8>,
+    body: Vec<u8>,
+    /// In a segment file: its number, offset and length.
+    place: Option<(u64, u64, i64)>,
+}
+
+impl Straddling {
+    /// Inserts what is kept of this run, whose payloads lie at `place` in a segment file,
+    /// as a run whose payloads lie where they are: only `meta` is rewritten, and the CRC,
+    /// of the bytes kept, read back.
+    fn keep_placed(
+        &self,
+        tx: &Transaction<'_>,
+        class: u8,
+        through: u64,
+        (seg, at, len): (u64, u64, i64),
+        segments: &Segments,
+    ) -> Result<u64, StoreError> {
+        let all = entries(self.first_id, self.last_id, &self.meta, len).map_err(corrupt)?;
+        let Some(from) = all.iter().find(|e| e.id > through).map(|e| e.offset) else {
+            return Ok(0);
+        };
+        let body = Bytes::from(segments.read(class, seg, at + from as u64, len as usize - from)?);
+        let kept: Vec<StoredEvent> = all
+            .iter()
+            .filter(|e| e.id > through)
+            .map(|e| {
+                Ok(StoredEvent {
+                    replay_id: e.id,
+                    kind: kind_of(&self.meta, e)?,
+                    class,
+                    time_ms: e.time,
+                    payload: body.slice(e.offset - from..e.offset - from + e.size),
+                })
+            })
+            .collect::<Result<_, &'static str>>()
+            .map_err(corrupt)?;
+        let mut next_at = at + from as u64;
+        for run in cut(kept.iter()) {
+            run.insert_placed(tx, run.placed(seg, next_at))?;
+            next_at += run.bytes as u64;
+        }
+        Ok(self.meta.len() as u64)
+    }
+}
+
+/// The oldest segment file `class`'s runs still point into (`None`: none).
+pub(super) fn oldest_segment(conn: &Connection, class: u8) -> rusqlite::Result<Option<u64>> {
+    let seg: Option<Option<i64>> = conn
+        .prepare_cached(
+            "SELECT seg FROM event_runs WHERE class = ?1 AND seg IS NOT NULL
+             ORDER BY last_id LIMIT 1",
+        )?
+        .query_row([class], |r| r.get(0))
+        .optional()?;
+    Ok(seg.flatten().map(|s| s as u64))
+}
+
+/// Deletes the runs whose payloads did not reach their segment file (see `segments`):
+/// the file is gone or too short, or, in one of its class's two newest files, the bytes
+/// fail their CRC. Then unlinks the files no run points into. Answers how many runs.
+pub(super) fn recover(conn: &Connection, segments: &Segments) -> Result<usize, StoreError> {
+    let mut bad = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT last_id, class, seg, at, len, crc FROM event_runs
+             WHERE seg IS NOT NULL ORDER BY last_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut newest: std::collections::HashMap<u8, Vec<u64>> = Default::default();
+        while let Some(r) = rows.next()? {
+            let (last_id, class): (i64, u8) = (r.get(0)?, r.get(1)?);
+            let (seg, at, len) = (
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+                r.get::<_, i64>(4)? as u64,
+            );
+            let expected: u32 = r.get(5)?;
+            let fits = segments
+                .size(class, seg)
+                .is_some_and(|size| at.checked_add(len).is_some_and(|end| end <= size));
+            let recent = newest
+                .entry(class)
+                .or_insert_with(|| segments.newest_two(class))
+                .contains(&seg);
+            let whole = fits
+                && (!recent
+                    || segments
+                        .read(class, seg, at, len as usize)
+                        .is_ok_and(|b| crc(&b) == expected));
+            if !whole {
+                bad.push(last_id);
+            }
+        }
+    }
+    for last_id in &bad {
+        conn.execute("DELETE FROM event_runs WHERE last_id = ?1", [last_id])?;
+    }
+    if !bad.is_empty() {
+        tracing::warn!(
+            runs = bad.len(),
+            "Event runs whose payloads never reached their segment file were dropped (never acknowledged)."
+        );
+    }
+    for class in segments.classes() {
+        segments.unlink_before(class, oldest_segment(conn, class)?);
+    }
+    segments.settle();
+    Ok(bad.len())
+}
+
 /// Up to `limit` events after `after`, in order. Only the payload bytes of the events
 /// taken are read (SQLite's incremental blob reads), into one buffer per run that their
 /// payloads share: a read of a few events of a large run neither reads nor holds the rest.
@@ -234,11 +437,12 @@ pub(super) fn load(
     conn: &Connection,
     after: u64,
     limit: usize,
-) -> rusqlite::Result<Vec<StoredEvent>> {
+    segments: Option<&Segments>,
+) -> Result<Vec<StoredEvent>, StoreError> {
     let mut events = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT last_id, first_id, class, meta, length(body) FROM event_runs
-         WHERE last_id > ?1 ORDER BY last_id",
+        "SELECT last_id, first_id, class, meta, coalesce(len, length(body)), seg, at
+         FROM event_runs WHERE last_id > ?1 ORDER BY last_id",
     )?;
     let mut rows = stmt.query([after as i64])?;
     while events.len() < limit {
@@ -258,7 +462,12 @@ pub(super) fn load(
         };
         let start = first.offset;
         let mut bytes = vec![0u8; last.offset + last.size - start];
-        if !bytes.is_empty() {
+        if let Some(seg) = r.get::<_, Option<i64>>(5)? {
+            let segments =
+                segments.ok_or_else(|| corrupt("a run in a segment file of no directory"))?;
+            let at = r.get::<_, i64>(6)? as u64 + start as u64;
+            bytes = segments.read(class, seg as u64, at, bytes.len())?;
+        } else if !bytes.is_empty() {
             conn.blob_open(
                 rusqlite::DatabaseName::Main,
                 "event_runs",
@@ -289,7 +498,8 @@ pub(super) fn load_index(
     out: &mut Vec<(u64, u8, i64, usize)>,
 ) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(
-        "SELECT last_id, first_id, class, meta, length(body) FROM event_runs ORDER BY last_id",
+        "SELECT last_id, first_id, class, meta, coalesce(len, length(body)) FROM event_runs
+         ORDER BY last_id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
