@@ -40,6 +40,7 @@ mod orgs_idle;
 mod orgs_ids;
 mod orgs_routes;
 mod platform;
+mod platform_sigkill;
 mod postgres;
 mod pricebooks;
 mod project;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{Authed, CONFIG, bin, code, get, j};
 
-const EVENTS: &str = r#"
+pub(crate) const EVENTS: &str = r#"
 [platform_events.Order_Shipped__e]
 label = "Order Shipped"
 fields = [

@@ -122,8 +122,12 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", sync)?;
         let mut s = Self::init(conn)?;
         s.reclaim_space_from_now_on()?;
-        let segments = Segments::open(&dir.join("events"))?;
+        let segments = Segments::open(&dir.join("events"), !full)?;
         runs::recover(&s.lock(), &segments)?;
+        // What recovery dropped stays dropped: its deletes are durable before anything.
+        if let Flush::Lost(e) | Flush::Failed(e) = fsync(&dir.join("forcebus.db-wal")) {
+            return Err(e);
+        }
         s.segments = Some(segments);
         if full {
             s.syncer = Some(Syncer::default());
@@ -284,10 +288,7 @@ impl Store for SqliteStore {
         syncer.sync(
             ticket,
             &|| match self.segments.as_ref().map(Segments::sync) {
-                Some(Err(source)) => Flush::Lost(StoreError::Io {
-                    path: "events/".into(),
-                    source,
-                }),
+                Some(Err(e)) => Flush::Lost(e),
                 _ => fsync(wal),
             },
         )

@@ -15,6 +15,7 @@
 //!
 //! A run whose payloads went to a segment file (`segments`) has an empty `body` and says
 //! where they are: `seg` (the file), `at`, `len` and `crc` (NULL for a run in SQLite).
+//! [`recover`] drops, at open, the runs whose payloads never reached their file.
 //!
 //! Expiring a class up to a replay id deletes its runs that end there or earlier and
 //! rewrites the one it cuts through. Databases written before runs keep their events in
@@ -276,12 +277,12 @@ pub(super) fn expire(
         .execute(params![class, through as i64])?;
     let straddling: Option<Straddling> = tx
         .prepare_cached(
-            "SELECT last_id, first_id, meta, body, seg, at, len FROM event_runs
+            "SELECT last_id, first_id, meta, body, seg, at, len, crc FROM event_runs
              WHERE class = ?1 AND last_id > ?2 ORDER BY last_id LIMIT 1",
         )?
         .query_row(params![class, through as i64], |r| {
             let place = match r.get::<_, Option<i64>>(4)? {
-                Some(seg) => Some((seg as u64, r.get::<_, i64>(5)? as u64, r.get(6)?)),
+                Some(seg) => Some((seg as u64, r.get::<_, i64>(5)? as u64, r.get(6)?, r.get(7)?)),
                 None => None,
             };
             Ok(Straddling {
@@ -321,27 +322,32 @@ struct Straddling {
     first_id: u64,
     meta: Vec<u8>,
     body: Vec<u8>,
-    /// In a segment file: its number, offset and length.
-    place: Option<(u64, u64, i64)>,
+    /// In a segment file: its number, offset, length and CRC.
+    place: Option<(u64, u64, i64, u32)>,
 }
 
 impl Straddling {
     /// Inserts what is kept of this run, whose payloads lie at `place` in a segment file,
     /// as a run whose payloads lie where they are: only `meta` is rewritten, and the CRC,
-    /// of the bytes kept, read back.
+    /// of the bytes kept, read back (the whole run's checked first, so damage is an error,
+    /// not a new CRC over it).
     fn keep_placed(
         &self,
         tx: &Transaction<'_>,
         class: u8,
         through: u64,
-        (seg, at, len): (u64, u64, i64),
+        (seg, at, len, expected): (u64, u64, i64, u32),
         segments: &Segments,
     ) -> Result<u64, StoreError> {
         let all = entries(self.first_id, self.last_id, &self.meta, len).map_err(corrupt)?;
         let Some(from) = all.iter().find(|e| e.id > through).map(|e| e.offset) else {
             return Ok(0);
         };
-        let body = Bytes::from(segments.read(class, seg, at + from as u64, len as usize - from)?);
+        let whole = segments.read(class, seg, at, len as usize)?;
+        if crc(&whole) != expected {
+            return Err(corrupt("a run's payloads that fail their CRC").into());
+        }
+        let body = Bytes::from(whole).slice(from..);
         let kept: Vec<StoredEvent> = all
             .iter()
             .filter(|e| e.id > through)
@@ -367,67 +373,10 @@ impl Straddling {
 
 /// The oldest segment file `class`'s runs still point into (`None`: none).
 pub(super) fn oldest_segment(conn: &Connection, class: u8) -> rusqlite::Result<Option<u64>> {
-    let seg: Option<Option<i64>> = conn
-        .prepare_cached(
-            "SELECT seg FROM event_runs WHERE class = ?1 AND seg IS NOT NULL
-             ORDER BY last_id LIMIT 1",
-        )?
-        .query_row([class], |r| r.get(0))
-        .optional()?;
-    Ok(seg.flatten().map(|s| s as u64))
-}
-
-/// Deletes the runs whose payloads did not reach their segment file (see `segments`):
-/// the file is gone or too short, or, in one of its class's two newest files, the bytes
-/// fail their CRC. Then unlinks the files no run points into. Answers how many runs.
-pub(super) fn recover(conn: &Connection, segments: &Segments) -> Result<usize, StoreError> {
-    let mut bad = Vec::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT last_id, class, seg, at, len, crc FROM event_runs
-             WHERE seg IS NOT NULL ORDER BY last_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut newest: std::collections::HashMap<u8, Vec<u64>> = Default::default();
-        while let Some(r) = rows.next()? {
-            let (last_id, class): (i64, u8) = (r.get(0)?, r.get(1)?);
-            let (seg, at, len) = (
-                r.get::<_, i64>(2)? as u64,
-                r.get::<_, i64>(3)? as u64,
-                r.get::<_, i64>(4)? as u64,
-            );
-            let expected: u32 = r.get(5)?;
-            let fits = segments
-                .size(class, seg)
-                .is_some_and(|size| at.checked_add(len).is_some_and(|end| end <= size));
-            let recent = newest
-                .entry(class)
-                .or_insert_with(|| segments.newest_two(class))
-                .contains(&seg);
-            let whole = fits
-                && (!recent
-                    || segments
-                        .read(class, seg, at, len as usize)
-                        .is_ok_and(|b| crc(&b) == expected));
-            if !whole {
-                bad.push(last_id);
-            }
-        }
-    }
-    for last_id in &bad {
-        conn.execute("DELETE FROM event_runs WHERE last_id = ?1", [last_id])?;
-    }
-    if !bad.is_empty() {
-        tracing::warn!(
-            runs = bad.len(),
-            "Event runs whose payloads never reached their segment file were dropped (never acknowledged)."
-        );
-    }
-    for class in segments.classes() {
-        segments.unlink_before(class, oldest_segment(conn, class)?);
-    }
-    segments.settle();
-    Ok(bad.len())
+    let seg: Option<i64> = conn
+        .prepare_cached("SELECT min(seg) FROM event_runs WHERE class = ?1")?
+        .query_row([class], |r| r.get(0))?;
+    Ok(seg.map(|s| s as u64))
 }
 
 /// Up to `limit` events after `after`, in order. Only the payload bytes of the events
@@ -441,7 +390,7 @@ pub(super) fn load(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut events = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT last_id, first_id, class, meta, coalesce(len, length(body)), seg, at
+        "SELECT last_id, first_id, class, meta, coalesce(len, length(body)), seg, at, crc
          FROM event_runs WHERE last_id > ?1 ORDER BY last_id",
     )?;
     let mut rows = stmt.query([after as i64])?;
@@ -467,6 +416,10 @@ pub(super) fn load(
                 segments.ok_or_else(|| corrupt("a run in a segment file of no directory"))?;
             let at = r.get::<_, i64>(6)? as u64 + start as u64;
             bytes = segments.read(class, seg as u64, at, bytes.len())?;
+            // A read of the whole run checks what was written (a part of one cannot).
+            if taken.len() == all.len() && crc(&bytes) != r.get::<_, u32>(7)? {
+                return Err(corrupt("a run's payloads that fail their CRC").into());
+            }
         } else if !bytes.is_empty() {
             conn.blob_open(
                 rusqlite::DatabaseName::Main,
@@ -642,5 +595,8 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
+mod recover;
 #[cfg(test)]
 mod tests;
+
+pub(super) use self::recover::recover;

@@ -9,21 +9,27 @@
 //! body. Change events stay in SQLite: their records' change and the event must survive a
 //! power cut together or not at all, which one WAL gives and two files do not.
 //!
-//! - **Durability:** a sync fdatasyncs every segment written since the last one, then the
-//!   WAL ([`Segments::sync`]), so an acknowledged event's payload is on disk before its
-//!   row. A file is closed for appends at [`SEGMENT_BYTES`] and synced then, on a thread of
-//!   its own; the next rotation of the class waits for that sync, so only a class's newest
-//!   two files can hold bytes that are not on disk.
+//! - **Durability:** a sync fdatasyncs every segment written since the last one (and the
+//!   directory, when a file was made), then the WAL ([`Segments::sync`]), so an
+//!   acknowledged event's payload is on disk before its row. A file is closed for appends
+//!   at [`SEGMENT_BYTES`]; when a class closes its next one, the one before must be on
+//!   disk (synced then if no sync has covered it; at `normal` durability, where nothing
+//!   else syncs, each closed file is synced on a thread and waited for at the next
+//!   rotation). So only a class's newest two files can hold bytes that are not on disk. A
+//!   failed sync is final: every later one fails (the kernel may have dropped the pages).
 //! - **Recovery** ([`super::runs::recover`]): at open, a run whose file is missing or too
 //!   short, or whose bytes in one of its class's two newest files fail their CRC, was never
 //!   acknowledged (a power cut between the WAL's write-back and the sync; or, for a missing
 //!   file, expired just before a crash) and its row is deleted. Its replay ids stay burnt:
-//!   the id counter was committed with it. Appends after an open go to new files.
+//!   the id counter was committed with it. Any other error reading a file fails the open
+//!   and deletes nothing. Then the newest two files of each class, the directory and the
+//!   WAL are synced, so what recovery kept and dropped stays so; appends go to new files,
+//!   numbered past every file and row (a number is never reused).
 //! - **Expiry** deletes rows as before; a run cut by it is rewritten by offset (the bytes
-//!   kept stay where they are). A file no row of its class points into any more, and not
-//!   the one being appended to, is unlinked.
+//!   kept stay where they are, their CRC checked first). A file no row of its class points
+//!   into any more, and not the one being appended to, is unlinked.
 //!
-//! Reads are `pread`s of the bytes asked for.
+//! Reads are `pread`s of the bytes asked for; one that covers a whole run checks its CRC.
 
 use forcebus_sync::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +44,8 @@ use crate::StoreError;
 
 /// A class's file takes appends until it holds this many bytes.
 pub(super) const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Files kept open for reading (the ones taking appends aside).
+const READERS: usize = 8;
 
 /// Where a run's payloads were written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +64,9 @@ pub(super) struct Place {
 #[derive(Debug)]
 pub(super) struct Segments {
     dir: PathBuf,
+    /// Whether closed files are synced on a thread (`normal` durability: no sync of the
+    /// store's own covers them).
+    background: bool,
     /// Bytes a file takes before the next (tests make it small).
     limit: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
@@ -63,17 +74,24 @@ pub(super) struct Segments {
 
 #[derive(Debug, Default)]
 struct State {
-    /// The next file's number (numbers are unique across classes).
+    /// The next file's number (numbers are unique across classes, never reused).
     next: u64,
     /// Per class, the file taking appends.
     open: BTreeMap<u8, Open>,
+    /// Per class, the file its last rotation closed.
+    closed: HashMap<u8, u64>,
     /// Every file on disk: its class.
     files: BTreeMap<u64, u8>,
-    /// Files written since the last sync.
-    dirty: HashMap<u64, Arc<File>>,
-    /// Per class, the sync of the file its last rotation closed, under way.
+    /// Files written since the last sync, and their classes (not kept with `background`:
+    /// nothing syncs then but the thread).
+    dirty: HashMap<u64, (u8, Arc<File>)>,
+    /// A file was made since the last sync: the directory's entry is to be synced.
+    dir_dirty: bool,
+    /// A sync failed: every later one fails.
+    failed: Option<String>,
+    /// Per class, the sync of the file its last rotation closed, under way (`background`).
     closing: HashMap<u8, std::thread::JoinHandle<std::io::Result<()>>>,
-    /// Files opened for reading.
+    /// Files open for reading, at most [`READERS`].
     readers: HashMap<u64, Arc<File>>,
     /// Removals of expired files under way.
     removing: Vec<std::thread::JoinHandle<()>>,
@@ -88,8 +106,9 @@ struct Open {
 }
 
 impl Segments {
-    /// The segment files in `dir` (created if needed).
-    pub(super) fn open(dir: &Path) -> Result<Self, StoreError> {
+    /// The segment files in `dir` (created if needed); closed files synced on a thread of
+    /// their own when `background`.
+    pub(super) fn open(dir: &Path, background: bool) -> Result<Self, StoreError> {
         let io = |source| StoreError::Io {
             path: dir.display().to_string(),
             source,
@@ -105,6 +124,7 @@ impl Segments {
         }
         Ok(Self {
             dir: dir.to_owned(),
+            background,
             limit: SEGMENT_BYTES.into(),
             state: Mutex::new(state),
         })
@@ -119,6 +139,12 @@ impl Segments {
             path: self.path(class, seg).display().to_string(),
             source,
         }
+    }
+
+    /// New files are numbered past `seg` (a number a row still names, or named before).
+    pub(super) fn number_past(&self, seg: u64) {
+        let mut s = self.state.locked();
+        s.next = s.next.max(seg + 1);
     }
 
     /// Appends `payloads`, one after another, to `class`'s open file.
@@ -142,7 +168,9 @@ impl Segments {
             end += p.len() as u64;
         }
         open.len = end;
-        s.dirty.insert(seg, file);
+        if !self.background {
+            s.dirty.insert(seg, (class, file));
+        }
         Ok(Place {
             seg,
             at,
@@ -151,69 +179,117 @@ impl Segments {
         })
     }
 
-    /// Closes `class`'s open file (if any) for appends, its sync started on a thread, and
-    /// opens the next.
+    /// Closes `class`'s open file (if any) for appends and opens the next. The file closed
+    /// before it is on disk first: a class has at most two files with bytes that may not be.
     fn rotate(&self, s: &mut State, class: u8) -> Result<(), StoreError> {
         if let Some(closing) = s.closing.remove(&class) {
-            // At most two files of a class hold bytes that may not be on disk.
-            match closing.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "A closed event segment could not be synced.")
-                }
-                Err(_) => tracing::warn!("A closed event segment's sync panicked."),
+            let outcome = closing
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the sync's thread panicked")));
+            if let Err(e) = outcome {
+                // At `normal` durability nothing waits for it; said loudly all the same.
+                tracing::error!(error = %e, "A closed event segment could not be synced.");
+                s.failed.get_or_insert_with(|| e.to_string());
+            }
+        }
+        if let Some(before) = s.closed.get(&class).copied()
+            && let Some((_, file)) = s.dirty.remove(&before)
+        {
+            // No sync has covered it since it was closed: rare (64 MB between two syncs).
+            if let Err(e) = file.sync_data() {
+                s.failed.get_or_insert_with(|| e.to_string());
+                return Err(self.io(before, class)(e));
             }
         }
         if let Some(old) = s.open.remove(&class) {
-            let file = old.file.clone();
-            let spawned = std::thread::Builder::new()
-                .name("forcebus-segment-sync".into())
-                .spawn(move || file.sync_data());
-            match spawned {
-                Ok(handle) => {
-                    s.closing.insert(class, handle);
+            s.closed.insert(class, old.seg);
+            if self.background {
+                let (file, dir) = (old.file.clone(), self.dir.clone());
+                let sync = move || {
+                    file.sync_data()?;
+                    File::open(&dir)?.sync_all()
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("forcebus-segment-sync".into())
+                    .spawn(sync);
+                match spawned {
+                    Ok(handle) => {
+                        s.closing.insert(class, handle);
+                    }
+                    Err(_) => old.file.sync_data().map_err(self.io(old.seg, class))?,
                 }
-                Err(_) => old.file.sync_data().map_err(self.io(old.seg, class))?,
             }
         }
         let seg = s.next;
-        let path = self.path(class, seg);
         // Owner-only, as the database: the payloads are the org's data.
         let file = std::fs::OpenOptions::new()
             .create_new(true)
             .read(true)
             .write(true)
             .mode(0o600)
-            .open(&path)
+            .open(self.path(class, seg))
             .map_err(self.io(seg, class))?;
         s.next += 1;
         s.files.insert(seg, class);
-        let file = Arc::new(file);
-        s.readers.insert(seg, file.clone());
-        s.open.insert(class, Open { seg, file, len: 0 });
+        s.dir_dirty = true;
+        s.open.insert(
+            class,
+            Open {
+                seg,
+                file: Arc::new(file),
+                len: 0,
+            },
+        );
         Ok(())
     }
 
-    /// Files take appends up to `limit` bytes from now on.
-    #[cfg(test)]
-    pub(super) fn set_limit(&self, limit: u64) {
-        self.limit
-            .store(limit, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// The numbers of the files on disk, oldest first.
-    #[cfg(test)]
-    pub(super) fn files(&self) -> Vec<u64> {
-        self.state.locked().files.keys().copied().collect()
-    }
-
-    /// Makes every byte appended so far durable (before the WAL is synced).
-    pub(super) fn sync(&self) -> std::io::Result<()> {
-        let dirty: Vec<Arc<File>> = self.state.locked().dirty.drain().map(|(_, f)| f).collect();
-        for f in dirty {
-            f.sync_data()?;
+    /// Makes every byte appended so far durable, and the entries of the files made (before
+    /// the WAL is synced). A failure is final: every later call fails.
+    pub(super) fn sync(&self) -> Result<(), StoreError> {
+        let (dirty, dir_dirty) = {
+            let mut s = self.state.locked();
+            if let Some(why) = &s.failed {
+                return Err(StoreError::Lost(why.clone()));
+            }
+            let dirty: Vec<(u64, (u8, Arc<File>))> = s.dirty.drain().collect();
+            (dirty, std::mem::take(&mut s.dir_dirty))
+        };
+        let failed = |path: PathBuf, e: std::io::Error| {
+            self.state
+                .locked()
+                .failed
+                .get_or_insert_with(|| e.to_string());
+            StoreError::Io {
+                path: path.display().to_string(),
+                source: e,
+            }
+        };
+        for (seg, (class, f)) in dirty {
+            f.sync_data()
+                .map_err(|e| failed(self.path(class, seg), e))?;
+        }
+        if dir_dirty {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| failed(self.dir.clone(), e))?;
         }
         Ok(())
+    }
+
+    /// Syncs `class`'s two newest files and the directory (at open: what recovery kept is
+    /// then on disk, whatever the last process left unsynced).
+    pub(super) fn sync_newest(&self, class: u8) -> Result<(), StoreError> {
+        for seg in self.newest_two(class) {
+            File::open(self.path(class, seg))
+                .and_then(|f| f.sync_data())
+                .map_err(self.io(seg, class))?;
+        }
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| StoreError::Io {
+                path: self.dir.display().to_string(),
+                source,
+            })
     }
 
     /// `len` bytes of file `seg` (of `class`) from `at`.
@@ -224,30 +300,58 @@ impl Segments {
         at: u64,
         len: usize,
     ) -> Result<Vec<u8>, StoreError> {
+        self.try_read(class, seg, at, len)
+            .map_err(self.io(seg, class))
+    }
+
+    /// [`Segments::read`], its error as it came.
+    pub(super) fn try_read(
+        &self,
+        class: u8,
+        seg: u64,
+        at: u64,
+        len: usize,
+    ) -> std::io::Result<Vec<u8>> {
         let file = self.reader(class, seg)?;
         let mut bytes = vec![0u8; len];
-        file.read_exact_at(&mut bytes, at)
-            .map_err(self.io(seg, class))?;
+        file.read_exact_at(&mut bytes, at)?;
         Ok(bytes)
     }
 
-    fn reader(&self, class: u8, seg: u64) -> Result<Arc<File>, StoreError> {
-        if let Some(f) = self.state.locked().readers.get(&seg) {
-            return Ok(f.clone());
+    fn reader(&self, class: u8, seg: u64) -> std::io::Result<Arc<File>> {
+        {
+            let s = self.state.locked();
+            if let Some(o) = s.open.get(&class).filter(|o| o.seg == seg) {
+                return Ok(o.file.clone());
+            }
+            if let Some(f) = s.readers.get(&seg) {
+                return Ok(f.clone());
+            }
         }
-        let file = Arc::new(File::open(self.path(class, seg)).map_err(self.io(seg, class))?);
-        self.state.locked().readers.insert(seg, file.clone());
+        let file = Arc::new(File::open(self.path(class, seg))?);
+        let mut s = self.state.locked();
+        if s.files.contains_key(&seg) {
+            if s.readers.len() >= READERS {
+                s.readers.clear();
+            }
+            s.readers.insert(seg, file.clone());
+        }
         Ok(file)
     }
 
-    /// The size of file `seg` of `class`, `None` when it is not on disk.
-    pub(super) fn size(&self, class: u8, seg: u64) -> Option<u64> {
+    /// The size of file `seg` of `class`: `None` when it is not on disk.
+    pub(super) fn size(&self, class: u8, seg: u64) -> Result<Option<u64>, StoreError> {
         if !self.state.locked().files.contains_key(&seg) {
-            return None;
+            return Ok(None);
         }
-        std::fs::metadata(self.path(class, seg))
-            .ok()
-            .map(|m| m.len())
+        match std::fs::metadata(self.path(class, seg)) {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Err(self.io(seg, class)(std::io::Error::other(
+                "not a regular file",
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(seg, class)(e)),
+        }
     }
 
     /// The numbers of `class`'s two newest files on disk.
@@ -269,6 +373,19 @@ impl Segments {
         classes.sort_unstable();
         classes.dedup();
         classes
+    }
+
+    /// Files take appends up to `limit` bytes from now on.
+    #[cfg(test)]
+    pub(super) fn set_limit(&self, limit: u64) {
+        self.limit
+            .store(limit, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The numbers of the files on disk, oldest first.
+    #[cfg(test)]
+    pub(super) fn files(&self) -> Vec<u64> {
+        self.state.locked().files.keys().copied().collect()
     }
 
     /// Unlinks `class`'s files numbered below `keep_from` (every one when `None`), but not
