@@ -13,7 +13,10 @@ use crate::sqlite::segments::{Segments, crc};
 /// the file is gone or too short, or, in one of its class's two newest files, the bytes
 /// fail their CRC. Any other error reading a file fails, deleting nothing. Then unlinks
 /// the files no run points into, and syncs what is left. Answers how many runs it deleted.
-pub(in crate::sqlite) fn recover(conn: &Connection, segments: &Segments) -> Result<usize, StoreError> {
+pub(in crate::sqlite) fn recover(
+    conn: &Connection,
+    segments: &Segments,
+) -> Result<usize, StoreError> {
     // Never reuse a number a row names, even one about to be deleted.
     let highest: Option<i64> =
         conn.query_row("SELECT max(seg) FROM event_runs", [], |r| r.get(0))?;

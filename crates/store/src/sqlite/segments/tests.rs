@@ -181,29 +181,18 @@ fn an_expiry_cuts_a_run_by_offset_and_removes_the_files_left_behind() {
 #[test]
 fn recovery_drops_only_the_runs_whose_payloads_did_not_reach_their_file() {
     let dir = temp_dir("recover");
-    let store = SqliteStore::open(&dir, Durability::Full).unwrap();
-    store.segments.as_ref().unwrap().set_limit(25_000);
-    let mut all = Vec::new();
-    for b in 0..8u64 {
-        let batch: Vec<StoredEvent> = (1..=10).map(|i| event(b * 10 + i, 1, 1000)).collect();
-        publish(&store, &batch);
-        all.extend(batch);
-    }
-    let files = segment_files(&store, &dir);
-    drop(store);
-    assert_eq!(files.len(), 4, "{files:?}");
-    let path = |name: &String| dir.join("events").join(name);
+    let (all, files) = four_files(&dir);
     // The newest file: its second run's bytes damaged (a power cut wrote back the WAL
     // before them). The one before: cut short.
-    let newest = path(&files[3]);
-    let mut bytes = std::fs::read(&newest).unwrap();
+    let newest = &files[3];
+    let mut bytes = std::fs::read(newest).unwrap();
     bytes[15_000] ^= 0xff;
-    std::fs::write(&newest, &bytes).unwrap();
-    let second = path(&files[2]);
-    let len = std::fs::metadata(&second).unwrap().len();
+    std::fs::write(newest, &bytes).unwrap();
+    let second = &files[2];
+    let len = std::fs::metadata(second).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)
-        .open(&second)
+        .open(second)
         .unwrap()
         .set_len(len - 1)
         .unwrap();
@@ -217,7 +206,7 @@ fn recovery_drops_only_the_runs_whose_payloads_did_not_reach_their_file() {
     assert_eq!(store.load_event_index().unwrap().len(), kept.len());
     // A file removed by an expiry whose commit did not survive: its runs go too.
     drop(store);
-    std::fs::remove_file(path(&files[0])).unwrap();
+    std::fs::remove_file(&files[0]).unwrap();
     let store = SqliteStore::open(&dir, Durability::Full).unwrap();
     assert_eq!(store.load_events(0, 1000).unwrap(), kept[20..].to_vec());
     drop(store);
