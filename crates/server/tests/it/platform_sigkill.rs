@@ -1,6 +1,6 @@
-//! Published platform events across SIGKILLs. A publish commits events alone, so its
-//! payloads go to the org's segment files (`events/`), not the database: every event
-//! acknowledged is replayed after the restart exactly once, read back from those files.
+//! Published platform events across SIGKILLs: every event acknowledged is replayed after
+//! the restart exactly once. On SQLite a publish commits events alone, so its payloads go
+//! to the org's segment files (`events/`), not the database, and are read back from them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,11 +70,15 @@ fn every_acknowledged_platform_event_is_replayed_once_across_sigkills() {
             replayed.len()
         );
     }
-    let segments = files_named(s.dir(), ".seg");
-    assert!(
-        !segments.is_empty(),
-        "the payloads were written to segment files"
-    );
+    // On SQLite (not in the suite's pass on PostgreSQL), the payloads were read from the
+    // segment files they were written to.
+    if std::env::var_os(forcebus_testkit::STORE_VAR).is_none() {
+        let segments = files_named(s.dir(), ".seg");
+        assert!(
+            !segments.is_empty(),
+            "the payloads were written to segment files"
+        );
+    }
 }
 
 /// Every retained `Order_Shipped__e` from a fresh subscription at -2: replay id and order
