@@ -215,29 +215,39 @@ impl Writers {
         acked: &Arc<Mutex<Vec<String>>>,
         tag: &str,
     ) -> Self {
+        let (data, token, tag) = (data.to_owned(), token.to_owned(), tag.to_owned());
+        Self::spawn(n, acked, move |client, w, i| {
+            if w % 2 == 0 {
+                create_one(client, &data, &token, &format!("{tag} W{w} #{i}"))
+            } else {
+                let names: Vec<String> = (0..5).map(|k| format!("{tag} W{w} #{i}.{k}")).collect();
+                create_five(client, &data, &token, &names)
+            }
+        })
+    }
+
+    /// `n` threads, each calling `call(client, its number, its count)` until stopped: the
+    /// keys a call answers go to `acked` (a failed call, the server being down, waits a
+    /// little).
+    pub(crate) fn spawn(
+        n: usize,
+        acked: &Arc<Mutex<Vec<String>>>,
+        call: impl Fn(&reqwest::blocking::Client, usize, u64) -> Option<Vec<String>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let call = Arc::new(call);
         let threads = (0..n)
             .map(|w| {
-                let (data, token, acked, stop, tag) = (
-                    data.to_owned(),
-                    token.to_owned(),
-                    acked.clone(),
-                    stop.clone(),
-                    tag.to_owned(),
-                );
+                let (acked, stop, call) = (acked.clone(), stop.clone(), call.clone());
                 std::thread::spawn(move || {
                     let client = reqwest::blocking::Client::new();
                     let mut i = 0;
                     while !stop.load(Ordering::Relaxed) {
-                        let ids = if w % 2 == 0 {
-                            create_one(&client, &data, &token, &format!("{tag} W{w} #{i}"))
-                        } else {
-                            let names: Vec<String> =
-                                (0..5).map(|k| format!("{tag} W{w} #{i}.{k}")).collect();
-                            create_five(&client, &data, &token, &names)
-                        };
-                        match ids {
-                            Some(ids) => acked.lock().unwrap().extend(ids),
+                        match call(&client, w, i) {
+                            Some(keys) => acked.lock().unwrap().extend(keys),
                             None => std::thread::sleep(std::time::Duration::from_millis(20)),
                         }
                         i += 1;

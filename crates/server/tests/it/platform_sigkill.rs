@@ -3,12 +3,12 @@
 //! to the org's segment files (`events/`), not the database, and are read back from them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use forcebus_testkit::{Options, Server};
 use serde_json::{Value, json};
 
+use crate::events::Writers;
 use crate::platform::{EVENTS, drain, subscribe};
 use crate::{CONFIG, bin};
 
@@ -25,10 +25,10 @@ fn every_acknowledged_platform_event_is_replayed_once_across_sigkills() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let mut seen: BTreeSet<u64> = BTreeSet::new();
     for round in 0..3u64 {
-        let publishers = Publishers::start(3, &s, &acked, round);
+        let running = publishers(3, &s, &acked, round);
         std::thread::sleep(std::time::Duration::from_millis(300 + 200 * round));
         s.kill();
-        publishers.stop();
+        running.stop();
         s.restart();
         let acked = acked.lock().unwrap().clone();
         assert!(
@@ -119,53 +119,18 @@ fn files_named(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
 
 /// Threads publishing `Order_Shipped__e` over REST until stopped, each event's order
 /// number unique (round, thread, count); the numbers answered 201 go to `acked`.
-struct Publishers {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Publishers {
-    fn start(n: u64, s: &Server, acked: &Arc<Mutex<Vec<String>>>, round: u64) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..n)
-            .map(|w| {
-                let (data, token, acked, stop) = (
-                    s.data(),
-                    s.ready.access_token.clone(),
-                    acked.clone(),
-                    stop.clone(),
-                );
-                std::thread::spawn(move || {
-                    let client = reqwest::blocking::Client::new();
-                    let mut i = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        let order = format!("{round}{w}{i:08}");
-                        let answered = client
-                            .post(format!("{data}/sobjects/Order_Shipped__e"))
-                            .header("Authorization", format!("Bearer {token}"))
-                            .json(&json!({"Order_Number__c": order, "Notes__c": "x".repeat(1500)}))
-                            .send()
-                            .ok()
-                            .filter(|r| r.status() == 201)
-                            .and_then(|r| r.json::<Value>().ok());
-                        match answered {
-                            Some(body) if body["success"] == true => {
-                                acked.lock().unwrap().push(order)
-                            }
-                            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
-                        }
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
-        Self { stop, threads }
-    }
-
-    fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-    }
+fn publishers(n: usize, s: &Server, acked: &Arc<Mutex<Vec<String>>>, round: u64) -> Writers {
+    let (data, token) = (s.data(), s.ready.access_token.clone());
+    Writers::spawn(n, acked, move |client, w, i| {
+        let order = format!("{round}{w}{i:08}");
+        let r = client
+            .post(format!("{data}/sobjects/Order_Shipped__e"))
+            .header("Authorization", format!("Bearer {token}"))
+            .json(&json!({"Order_Number__c": order, "Notes__c": "x".repeat(1500)}))
+            .send()
+            .ok()
+            .filter(|r| r.status() == 201)?;
+        let body: Value = r.json().ok()?;
+        (body["success"] == true).then(|| vec![order])
+    })
 }

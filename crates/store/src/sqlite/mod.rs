@@ -9,6 +9,7 @@
 //! - [`runs`]: events stored as runs, the events of one class a commit appends in one row.
 //! - [`segments`]: the payloads of a commit of events alone, in files of their own
 //!   (`events/`), written once instead of into the WAL and again into the database.
+//! - [`writes`]: a commit's other writes (records, keyed values, blob pieces).
 //!
 //! Group commit ([`crate::group_commit`]) shares one fsync of the WAL among every writer
 //! waiting on it.
@@ -18,6 +19,7 @@ mod runs;
 mod segments;
 #[cfg(test)]
 mod tests;
+mod writes;
 
 use forcebus_sync::prelude::*;
 use std::path::Path;
@@ -28,9 +30,10 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
 use crate::group_commit::{Flush, Syncer};
-use crate::{BLOB_PIECE, Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
+use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
 use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
 use segments::Segments;
+use writes::{write_other, write_size};
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,13 +128,14 @@ impl SqliteStore {
         let segments = Segments::open(&dir.join("events"), !full)?;
         runs::recover(&s.lock(), &segments)?;
         // What recovery dropped stays dropped: its deletes are durable before anything.
-        if let Flush::Lost(e) | Flush::Failed(e) = fsync(&dir.join("forcebus.db-wal")) {
+        let wal = dir.join("forcebus.db-wal");
+        if let Flush::Lost(e) | Flush::Failed(e) = fsync(&wal) {
             return Err(e);
         }
         s.segments = Some(segments);
         if full {
             s.syncer = Some(Syncer::default());
-            s.wal = Some(dir.join("forcebus.db-wal"));
+            s.wal = Some(wal);
         }
         // SQLite fsyncs the WAL before a checkpoint copies it and the database after it,
         // at `synchronous = NORMAL` as on the writer's connection.
@@ -344,21 +348,7 @@ impl Store for SqliteStore {
             }
         }
         if let (true, Some(segments)) = (expired, &self.segments) {
-            // Files no run points into any more. Removed before the expiry is durable: if
-            // the expiry is lost, the runs that pointed into them are dropped at the next
-            // open, as they were to be.
-            for write in &batch.writes {
-                if let Write::ExpireEvents { class, .. } = write {
-                    match runs::oldest_segment(&conn, *class) {
-                        Ok(oldest) => {
-                            segments.unlink_before(*class, oldest);
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "Could not tell which event segments are in use.")
-                        }
-                    }
-                }
-            }
+            runs::release_expired(&conn, segments, &batch.writes);
         }
         if expired {
             // Gives the pages the deleted events used back to the file system (the file
@@ -375,44 +365,6 @@ impl Store for SqliteStore {
         }
         Ok(self.syncer.as_ref().map_or(0, Syncer::committed))
     }
-}
-
-/// A write other than an event's append or expiry, in `tx`.
-fn write_other(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
-    match write {
-        Write::PutRecord(r) => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO records (id, object, is_deleted, body)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![r.id, r.object, r.is_deleted, r.body])?;
-        }
-        Write::PurgeRecord { id } => {
-            tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
-                .execute([id])?;
-            // Its blobs: keys `{id}/...` (`/` sorts just below `0`).
-            tx.prepare_cached("DELETE FROM blob_pieces WHERE key > ?1 AND key < ?2")?
-                .execute(params![format!("{id}/"), format!("{id}0")])?;
-        }
-        Write::Put {
-            space,
-            key,
-            value: Some(v),
-        } => {
-            tx.prepare_cached("INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)")?
-                .execute(params![space, key, v])?;
-        }
-        Write::Put {
-            space,
-            key,
-            value: None,
-        } => {
-            tx.prepare_cached("DELETE FROM kv WHERE space = ?1 AND key = ?2")?
-                .execute(params![space, key])?;
-        }
-        _ => write_blob(tx, write)?,
-    }
-    Ok(())
 }
 
 /// Whether the `events` table (events written before runs) holds any.
@@ -482,55 +434,4 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     options.open(path).map(drop)
-}
-
-/// A write of blob pieces, in `tx`.
-fn write_blob(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
-    match write {
-        Write::PutBlob { key, data } => {
-            tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
-                .execute([key])?;
-            // In pieces, so a read from any offset finds its piece by key, not by walking
-            // the blob's overflow pages from its start.
-            for (n, piece) in data.iter().flat_map(|d| d.chunks(BLOB_PIECE)).enumerate() {
-                tx.prepare_cached(
-                    "INSERT INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![key, n as i64, piece])?;
-            }
-        }
-        Write::PutBlobPiece { key, piece, data } => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![key, piece, data.as_ref()])?;
-        }
-        Write::MoveBlob { from, to } => {
-            tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?
-                .execute([to])?;
-            tx.prepare_cached("UPDATE blob_pieces SET key = ?2 WHERE key = ?1")?
-                .execute([from, to])?;
-        }
-        Write::DropBlobs { prefix } => {
-            tx.prepare_cached("DELETE FROM blob_pieces WHERE key >= ?1 AND key < ?2")?
-                .execute([prefix.as_str(), crate::prefix_end(prefix).as_str()])?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// About how many bytes a write adds to the WAL.
-fn write_size(w: &Write) -> u64 {
-    let n = match w {
-        Write::PutRecord(r) => r.id.len() + r.object.len() + r.body.len(),
-        Write::AppendEvent(e) => e.kind.len() + e.payload.len() + 24,
-        Write::ExpireEvents { .. } | Write::PurgeRecord { .. } => 64,
-        Write::Put { key, value, .. } => key.len() + value.as_ref().map_or(0, String::len),
-        Write::PutBlob { key, data } => key.len() + data.as_ref().map_or(0, bytes::Bytes::len),
-        Write::PutBlobPiece { key, data, .. } => key.len() + data.len(),
-        Write::MoveBlob { from, to } => from.len() + to.len(),
-        Write::DropBlobs { prefix } => prefix.len(),
-    };
-    n as u64 + 16
 }

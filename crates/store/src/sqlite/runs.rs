@@ -15,7 +15,8 @@
 //!
 //! A run whose payloads went to a segment file (`segments`) has an empty `body` and says
 //! where they are: `seg` (the file), `at`, `len` and `crc` (NULL for a run in SQLite).
-//! [`recover`] drops, at open, the runs whose payloads never reached their file.
+//! [`meta`] is the `meta` column's format; [`placed`] holds what is particular to those runs, and [`recover`] drops, at open, the
+//! runs whose payloads never reached their file.
 //!
 //! Expiring a class up to a replay id deletes its runs that end there or earlier and
 //! rewrites the one it cuts through. Databases written before runs keep their events in
@@ -25,7 +26,7 @@
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::segments::{Place, Segments, crc};
+use super::segments::Segments;
 use crate::{StoreError, StoredEvent};
 
 /// Most events in a run.
@@ -131,39 +132,6 @@ impl Run {
     #[cfg(test)]
     pub(super) fn body(&self) -> Vec<u8> {
         self.payloads.concat()
-    }
-
-    /// Where the run's payloads are once they lie from `at` in segment file `seg`.
-    fn placed(&self, seg: u64, at: u64) -> Place {
-        let mut hasher = crc32fast::Hasher::new();
-        for p in &self.payloads {
-            hasher.update(p);
-        }
-        Place {
-            seg,
-            at,
-            len: self.bytes as u64,
-            crc: hasher.finalize(),
-        }
-    }
-
-    /// Inserts the run as a row whose payloads lie at `place` in a segment file.
-    fn insert_placed(&self, tx: &Transaction<'_>, place: Place) -> rusqlite::Result<()> {
-        tx.prepare_cached(
-            "INSERT INTO event_runs (last_id, first_id, class, meta, body, seg, at, len, crc)
-             VALUES (?1, ?2, ?3, ?4, x'', ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            self.last_id as i64,
-            self.first_id as i64,
-            self.class,
-            self.meta,
-            place.seg as i64,
-            place.at as i64,
-            place.len as i64,
-            place.crc
-        ])?;
-        Ok(())
     }
 
     /// Inserts the run as a row: the payloads are written into a `body` made at their
@@ -299,19 +267,35 @@ pub(super) fn expire(
     };
     tx.prepare_cached("DELETE FROM event_runs WHERE last_id = ?1")?
         .execute([run.last_id as i64])?;
-    if let Some(place) = run.place {
-        let segments =
-            segments.ok_or_else(|| corrupt("a run in a segment file of no directory"))?;
-        return run.keep_placed(tx, class, through, place, segments);
-    }
-    let body = Bytes::from(run.body);
+    let body = match run.place {
+        Some(place) => {
+            let segments =
+                segments.ok_or_else(|| corrupt("a run in a segment file of no directory"))?;
+            Bytes::from(placed::read_whole(segments, class, place)?)
+        }
+        None => Bytes::from(run.body),
+    };
     let events = decode(run.first_id, run.last_id, class, &run.meta, &body).map_err(corrupt)?;
     // What is kept of one run is one run again (the same class, fewer events and bytes),
-    // ending at the same `last_id`.
+    // ending at the same `last_id`; in a segment file, its payloads stay where they lie.
+    let kept: Vec<&StoredEvent> = events.iter().filter(|e| e.replay_id > through).collect();
+    let kept_bytes: usize = kept.iter().map(|e| e.payload.len()).sum();
+    let mut next_at = run
+        .place
+        .map(|(_, at, _, _)| at + (body.len() - kept_bytes) as u64);
     let mut rewritten = 0;
-    for run in cut(events.iter().filter(|e| e.replay_id > through)) {
-        run.insert(tx)?;
-        rewritten += (run.meta.len() + run.bytes) as u64;
+    for kept_run in cut(kept) {
+        match (&mut next_at, run.place) {
+            (Some(at), Some((seg, ..))) => {
+                kept_run.insert_placed(tx, kept_run.placed(seg, *at))?;
+                *at += kept_run.bytes as u64;
+                rewritten += kept_run.meta.len() as u64;
+            }
+            _ => {
+                kept_run.insert(tx)?;
+                rewritten += (kept_run.meta.len() + kept_run.bytes) as u64;
+            }
+        }
     }
     Ok(rewritten)
 }
@@ -324,59 +308,6 @@ struct Straddling {
     body: Vec<u8>,
     /// In a segment file: its number, offset, length and CRC.
     place: Option<(u64, u64, i64, u32)>,
-}
-
-impl Straddling {
-    /// Inserts what is kept of this run, whose payloads lie at `place` in a segment file,
-    /// as a run whose payloads lie where they are: only `meta` is rewritten, and the CRC,
-    /// of the bytes kept, read back (the whole run's checked first, so damage is an error,
-    /// not a new CRC over it).
-    fn keep_placed(
-        &self,
-        tx: &Transaction<'_>,
-        class: u8,
-        through: u64,
-        (seg, at, len, expected): (u64, u64, i64, u32),
-        segments: &Segments,
-    ) -> Result<u64, StoreError> {
-        let all = entries(self.first_id, self.last_id, &self.meta, len).map_err(corrupt)?;
-        let Some(from) = all.iter().find(|e| e.id > through).map(|e| e.offset) else {
-            return Ok(0);
-        };
-        let whole = segments.read(class, seg, at, len as usize)?;
-        if crc(&whole) != expected {
-            return Err(corrupt("a run's payloads that fail their CRC").into());
-        }
-        let body = Bytes::from(whole).slice(from..);
-        let kept: Vec<StoredEvent> = all
-            .iter()
-            .filter(|e| e.id > through)
-            .map(|e| {
-                Ok(StoredEvent {
-                    replay_id: e.id,
-                    kind: kind_of(&self.meta, e)?,
-                    class,
-                    time_ms: e.time,
-                    payload: body.slice(e.offset - from..e.offset - from + e.size),
-                })
-            })
-            .collect::<Result<_, &'static str>>()
-            .map_err(corrupt)?;
-        let mut next_at = at + from as u64;
-        for run in cut(kept.iter()) {
-            run.insert_placed(tx, run.placed(seg, next_at))?;
-            next_at += run.bytes as u64;
-        }
-        Ok(self.meta.len() as u64)
-    }
-}
-
-/// The oldest segment file `class`'s runs still point into (`None`: none).
-pub(super) fn oldest_segment(conn: &Connection, class: u8) -> rusqlite::Result<Option<u64>> {
-    let seg: Option<i64> = conn
-        .prepare_cached("SELECT min(seg) FROM event_runs WHERE class = ?1")?
-        .query_row([class], |r| r.get(0))?;
-    Ok(seg.map(|s| s as u64))
 }
 
 /// Up to `limit` events after `after`, in order. Only the payload bytes of the events
@@ -414,12 +345,13 @@ pub(super) fn load(
         if let Some(seg) = r.get::<_, Option<i64>>(5)? {
             let segments =
                 segments.ok_or_else(|| corrupt("a run in a segment file of no directory"))?;
-            let at = r.get::<_, i64>(6)? as u64 + start as u64;
-            bytes = segments.read(class, seg as u64, at, bytes.len())?;
+            let (seg, at) = (seg as u64, r.get::<_, i64>(6)? as u64);
             // A read of the whole run checks what was written (a part of one cannot).
-            if taken.len() == all.len() && crc(&bytes) != r.get::<_, u32>(7)? {
-                return Err(corrupt("a run's payloads that fail their CRC").into());
-            }
+            bytes = if taken.len() == all.len() {
+                placed::read_whole(segments, class, (seg, at, r.get(4)?, r.get(7)?))?
+            } else {
+                segments.read(class, seg, at + start as u64, bytes.len())?
+            };
         } else if !bytes.is_empty() {
             conn.blob_open(
                 rusqlite::DatabaseName::Main,
@@ -470,91 +402,6 @@ pub(super) fn load_index(
     Ok(())
 }
 
-/// One event of a run's `meta`: where its payload is in `body` and where its kind is in
-/// `meta` (the last kind written, for an event of the same kind as the one before).
-#[derive(Debug)]
-struct Entry {
-    id: u64,
-    time: i64,
-    offset: usize,
-    size: usize,
-    kind: std::ops::Range<usize>,
-}
-
-/// The events `meta` lists, checked: ids rising from `first_id` to `last_id`, the first
-/// with a kind, payloads filling a body of `body_len` bytes exactly.
-fn entries(
-    first_id: u64,
-    last_id: u64,
-    meta: &[u8],
-    body_len: i64,
-) -> Result<Vec<Entry>, &'static str> {
-    let mut out: Vec<Entry> = Vec::new();
-    let (mut at, mut offset, mut id, mut time) = (0usize, 0usize, first_id, 0i64);
-    let mut kind = 0..0;
-    while at < meta.len() {
-        let step = varint(meta, &mut at)?;
-        if out.is_empty() != (step == 0) {
-            return Err("replay ids that do not rise from the run's first");
-        }
-        id = id.checked_add(step).ok_or("a replay id past u64")?;
-        time = time.wrapping_add(unzigzag(varint(meta, &mut at)?));
-        let size = usize::try_from(varint(meta, &mut at)?).map_err(|_| "a size past usize")?;
-        let kind_len = usize::try_from(varint(meta, &mut at)?).map_err(|_| "a kind past usize")?;
-        if kind_len > 0 {
-            let end = at.checked_add(kind_len - 1).filter(|&e| e <= meta.len());
-            let end = end.ok_or("a kind cut short")?;
-            kind = at..end;
-            at = end;
-        } else if out.is_empty() {
-            return Err("a first event without a kind");
-        }
-        out.push(Entry {
-            id,
-            time,
-            offset,
-            size,
-            kind: kind.clone(),
-        });
-        offset = offset.checked_add(size).ok_or("a size past usize")?;
-    }
-    if out.last().map(|e| e.id) != Some(last_id) {
-        return Err("events that do not end at the run's last replay id");
-    }
-    if i64::try_from(offset) != Ok(body_len) {
-        return Err("payload sizes that do not add up to the body's");
-    }
-    Ok(out)
-}
-
-fn kind_of(meta: &[u8], e: &Entry) -> Result<String, &'static str> {
-    std::str::from_utf8(&meta[e.kind.clone()])
-        .map(str::to_owned)
-        .map_err(|_| "a kind not UTF-8")
-}
-
-/// The events of a run, in order, their payloads slices of `body`.
-pub(super) fn decode(
-    first_id: u64,
-    last_id: u64,
-    class: u8,
-    meta: &[u8],
-    body: &Bytes,
-) -> Result<Vec<StoredEvent>, &'static str> {
-    entries(first_id, last_id, meta, body.len() as i64)?
-        .iter()
-        .map(|e| {
-            Ok(StoredEvent {
-                replay_id: e.id,
-                kind: kind_of(meta, e)?,
-                class,
-                time_ms: e.time,
-                payload: body.slice(e.offset..e.offset + e.size),
-            })
-        })
-        .collect()
-}
-
 /// A run that does not decode: the database was damaged (or written by something else).
 pub(super) fn corrupt(what: &'static str) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(
@@ -563,40 +410,13 @@ pub(super) fn corrupt(what: &'static str) -> rusqlite::Error {
     )
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, &'static str> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*at).ok_or("a varint cut short")?;
-        *at += 1;
-        if shift == 63 && b > 1 {
-            break;
-        }
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return Ok(v);
-        }
-    }
-    Err("a varint past 64 bits")
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
+mod meta;
+mod placed;
 mod recover;
 #[cfg(test)]
 mod tests;
 
+pub(super) use self::meta::decode;
+use self::meta::{Entry, entries, kind_of, put_varint, zigzag};
+pub(super) use self::placed::release_expired;
 pub(super) use self::recover::recover;

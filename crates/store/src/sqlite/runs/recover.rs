@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use super::oldest_segment;
+use super::placed::oldest_segment;
 use crate::StoreError;
 use crate::sqlite::segments::{Segments, crc};
 
