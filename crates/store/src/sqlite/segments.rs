@@ -46,6 +46,10 @@ use crate::StoreError;
 pub(super) const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Files kept open for reading (the ones taking appends aside).
 const READERS: usize = 8;
+/// A run's payloads are gathered into writes of up to this many bytes. A `pwrite` per
+/// payload made the kernel do its per-page work (lookup, lock, block mapping) once per
+/// payload: four times a page for 1 KB events, a fifth of the server's CPU under publish.
+const GATHER_BYTES: usize = 256 * 1024;
 
 /// Where a run's payloads were written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +99,8 @@ struct State {
     readers: HashMap<u64, Arc<File>>,
     /// Removals of expired files under way.
     removing: Vec<std::thread::JoinHandle<()>>,
+    /// Where an append gathers payloads (empty between appends; at most [`GATHER_BYTES`]).
+    gather: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -158,16 +164,13 @@ impl Segments {
         {
             self.rotate(&mut s, class)?;
         }
-        let open = s.open.get_mut(&class).expect("rotated in");
+        let State { open, gather, .. } = &mut *s;
+        let open = open.get_mut(&class).expect("rotated in");
         let (seg, file, at) = (open.seg, open.file.clone(), open.len);
+        write_gathered(&file, at, payloads, gather).map_err(self.io(seg, class))?;
         let mut crc = crc32fast::Hasher::new();
-        let mut end = at;
-        for p in payloads {
-            file.write_all_at(p, end).map_err(self.io(seg, class))?;
-            crc.update(p);
-            end += p.len() as u64;
-        }
-        open.len = end;
+        payloads.iter().for_each(|p| crc.update(p));
+        open.len = at + len;
         if !self.background {
             s.dirty.insert(seg, (class, file));
         }
@@ -467,6 +470,42 @@ fn parse_name(name: &str) -> Option<(u8, u64)> {
 /// The CRC-32 of `bytes`.
 pub(super) fn crc(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
+}
+
+/// Writes `payloads` one after another from `at`, in as few writes as [`GATHER_BYTES`]
+/// allows (a payload that large on its own is written as it is), gathering in `buf`.
+fn write_gathered(
+    file: &File,
+    at: u64,
+    payloads: &[Bytes],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let total: usize = payloads.iter().map(Bytes::len).sum();
+    buf.clear();
+    buf.reserve_exact(total.min(GATHER_BYTES));
+    let mut end = at;
+    let flush = |buf: &mut Vec<u8>, end: &mut u64| {
+        let written = file.write_all_at(buf, *end);
+        *end += buf.len() as u64;
+        buf.clear();
+        written
+    };
+    for p in payloads {
+        if !buf.is_empty() && buf.len() + p.len() > GATHER_BYTES {
+            flush(buf, &mut end)?;
+        }
+        if p.len() >= GATHER_BYTES {
+            file.write_all_at(p, end)?;
+            end += p.len() as u64;
+        } else {
+            buf.extend_from_slice(p);
+        }
+    }
+    if buf.is_empty() {
+        Ok(())
+    } else {
+        flush(buf, &mut end)
+    }
 }
 
 #[cfg(test)]

@@ -368,3 +368,42 @@ fn damage_in_an_older_file_is_an_error_when_read_not_a_silent_payload() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// However a run's payloads fall against the gathering size (many small ones, ones
+    /// that cross it, ones past it alone, empty ones), the file holds them one after
+    /// another from where the append began, and the buffer never grows past the size.
+    #[test]
+    fn gathered_writes_hold_the_payloads_in_order(
+        sizes in prop::collection::vec(
+            prop_oneof![0usize..2_000, 100_000usize..300_000, Just(super::GATHER_BYTES)],
+            0..12,
+        ),
+        at in 0u64..5_000,
+    ) {
+        let dir = temp_dir("gather");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let file = std::fs::OpenOptions::new()
+            .create(true).truncate(true).read(true).write(true).open(&path).unwrap();
+        let payloads: Vec<bytes::Bytes> = sizes
+            .iter()
+            .enumerate()
+            .map(|(n, &len)| (0..len).map(|i| (n * 7 + i) as u8).collect::<Vec<u8>>().into())
+            .collect();
+        let mut buf = Vec::new();
+        super::write_gathered(&file, at, &payloads, &mut buf).unwrap();
+        prop_assert!(buf.capacity() <= super::GATHER_BYTES);
+        let written = std::fs::read(&path).unwrap();
+        let want: Vec<u8> = payloads.iter().flat_map(|p| p.iter().copied()).collect();
+        let from = usize::try_from(at).unwrap();
+        prop_assert_eq!(written.len(), if want.is_empty() { 0 } else { from + want.len() });
+        if !want.is_empty() {
+            prop_assert!(written[..from].iter().all(|&b| b == 0));
+            prop_assert!(written[from..] == want[..]);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
