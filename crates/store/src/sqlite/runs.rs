@@ -67,6 +67,13 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
             ))?;
         }
     }
+    // The oldest file a class's runs point into, found at every expiry step in one seek
+    // (without it, a walk over every run of the class: 9% of the server's CPU under
+    // publish once retention ran). Runs kept in their row are not in it.
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS event_runs_by_seg ON event_runs (class, seg) \
+         WHERE seg IS NOT NULL",
+    )?;
     Ok(())
 }
 

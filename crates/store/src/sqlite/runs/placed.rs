@@ -57,10 +57,14 @@ pub(super) fn read_whole(
     Ok(bytes)
 }
 
+/// The query of [`oldest_segment`] (one seek in `event_runs_by_seg`).
+pub(super) const OLDEST_SEGMENT: &str =
+    "SELECT min(seg) FROM event_runs WHERE class = ?1 AND seg IS NOT NULL";
+
 /// The oldest segment file `class`'s runs still point into (`None`: none).
 pub(super) fn oldest_segment(conn: &Connection, class: u8) -> rusqlite::Result<Option<u64>> {
     let seg: Option<i64> = conn
-        .prepare_cached("SELECT min(seg) FROM event_runs WHERE class = ?1")?
+        .prepare_cached(OLDEST_SEGMENT)?
         .query_row([class], |r| r.get(0))?;
     Ok(seg.map(|s| s as u64))
 }

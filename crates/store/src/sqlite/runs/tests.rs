@@ -291,3 +291,37 @@ fn an_expiry_sees_the_events_appended_before_it_in_its_batch() {
     store.commit(&b).unwrap();
     assert_eq!(ids(&store, 0, 10), vec![2, 3]);
 }
+
+/// The oldest segment file of a class is one seek into the runs in files, not a walk over
+/// the class's runs (every expiry step asks), and the runs kept in their row are left out.
+#[test]
+fn the_oldest_segment_is_found_by_its_index() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    create(&conn).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", placed::OLDEST_SEGMENT))
+        .unwrap()
+        .query_map([1], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|step| step.contains("event_runs_by_seg")),
+        "{plan:?}"
+    );
+    for (last_id, class, seg) in [
+        (1, 1, None),
+        (2, 1, Some(7)),
+        (3, 2, Some(4)),
+        (4, 1, Some(9)),
+    ] {
+        conn.execute(
+            "INSERT INTO event_runs (last_id, first_id, class, meta, body, seg) VALUES (?1, ?1, ?2, x'', x'', ?3)",
+            rusqlite::params![last_id, class, seg],
+        )
+        .unwrap();
+    }
+    assert_eq!(placed::oldest_segment(&conn, 1).unwrap(), Some(7));
+    assert_eq!(placed::oldest_segment(&conn, 2).unwrap(), Some(4));
+    assert_eq!(placed::oldest_segment(&conn, 3).unwrap(), None);
+}
