@@ -1,6 +1,6 @@
 //! Events stored in runs: the events of one retention class that a commit appends one
 //! after another are one row of `event_runs`, not a row each. A publish of 100 events is
-//! one B-tree insert (and one index entry) instead of 100, with their payloads packed in
+//! one B-tree insert (and its index entries) instead of 100, with their payloads packed in
 //! one blob.
 //!
 //! A row is `(last_id, first_id, class, meta, body)`, keyed by its last replay id, so the
@@ -49,7 +49,8 @@ CREATE INDEX IF NOT EXISTS event_runs_by_class ON event_runs (class, last_id);
 /// before them.
 const SEGMENT_COLUMNS: [&str; 4] = ["seg", "at", "len", "crc"];
 
-/// Creates `event_runs`, or adds the segment columns to one made before them.
+/// Creates `event_runs`, or adds the segment columns to one made before them, and the
+/// index of the runs in segment files.
 pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
     let mut have = Vec::new();

@@ -157,6 +157,8 @@ impl Segments {
     pub(super) fn append(&self, class: u8, payloads: &[Bytes]) -> Result<Place, StoreError> {
         let len: u64 = payloads.iter().map(|p| p.len() as u64).sum();
         let limit = self.limit.load(std::sync::atomic::Ordering::Relaxed);
+        let mut crc = crc32fast::Hasher::new();
+        payloads.iter().for_each(|p| crc.update(p));
         let mut s = self.state.locked();
         if s.open
             .get(&class)
@@ -168,8 +170,6 @@ impl Segments {
         let open = open.get_mut(&class).expect("rotated in");
         let (seg, file, at) = (open.seg, open.file.clone(), open.len);
         write_gathered(&file, at, payloads, gather).map_err(self.io(seg, class))?;
-        let mut crc = crc32fast::Hasher::new();
-        payloads.iter().for_each(|p| crc.update(p));
         open.len = at + len;
         if !self.background {
             s.dirty.insert(seg, (class, file));
@@ -480,7 +480,12 @@ fn write_gathered(
     payloads: &[Bytes],
     buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    let total: usize = payloads.iter().map(Bytes::len).sum();
+    // What is gathered: the payloads written as they are take no room.
+    let total: usize = payloads
+        .iter()
+        .map(Bytes::len)
+        .filter(|&n| n < GATHER_BYTES)
+        .sum();
     buf.clear();
     buf.reserve_exact(total.min(GATHER_BYTES));
     let mut end = at;

@@ -393,11 +393,16 @@ proptest! {
             .enumerate()
             .map(|(n, &len)| (0..len).map(|i| (n * 7 + i) as u8).collect::<Vec<u8>>().into())
             .collect();
+        // The same buffer twice, as an append after another: the second run follows.
         let mut buf = Vec::new();
+        let len: u64 = payloads.iter().map(|p| p.len() as u64).sum();
         super::write_gathered(&file, at, &payloads, &mut buf).unwrap();
-        prop_assert!(buf.capacity() <= super::GATHER_BYTES);
+        prop_assert!(buf.is_empty() && buf.capacity() <= super::GATHER_BYTES);
+        super::write_gathered(&file, at + len, &payloads, &mut buf).unwrap();
+        prop_assert!(buf.is_empty() && buf.capacity() <= super::GATHER_BYTES);
         let written = std::fs::read(&path).unwrap();
-        let want: Vec<u8> = payloads.iter().flat_map(|p| p.iter().copied()).collect();
+        let once: Vec<u8> = payloads.iter().flat_map(|p| p.iter().copied()).collect();
+        let want: Vec<u8> = once.iter().chain(&once).copied().collect();
         let from = usize::try_from(at).unwrap();
         prop_assert_eq!(written.len(), if want.is_empty() { 0 } else { from + want.len() });
         if !want.is_empty() {
