@@ -94,6 +94,46 @@ fn create_fills_system_fields_defaults_and_derived_values() {
     assert_eq!(case.get("CaseNumber"), "00000001");
 }
 
+/// Records of several objects made in one transaction each get their own object's
+/// defaults (which fields may default is worked out once per object per transaction).
+#[test]
+fn one_transaction_of_several_objects_fills_each_ones_defaults() {
+    let (org, c) = org();
+    let ops = ["Case", "Contact", "Case", "Contact"]
+        .into_iter()
+        .map(|object| Op::Create {
+            object: object.into(),
+            fields: map(if object == "Case" {
+                json!({"Subject": "Broken"})
+            } else {
+                json!({"LastName": "Hopper"})
+            }),
+        })
+        .collect();
+    let r = org
+        .execute(&c, ops, forcebus_org::Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let records: Vec<_> = r
+        .results
+        .into_iter()
+        .map(|o| org.get(o.unwrap().id()).unwrap())
+        .collect();
+    for (n, case) in [(1, &records[0]), (2, &records[2])] {
+        assert_eq!(case.get("Status"), "New");
+        assert_eq!(case.get("CaseNumber"), &json!(format!("{n:08}")));
+        assert_eq!(case.get("OwnerId"), &json!(c.user_id.to18()));
+        assert!(case.get("HasOptedOutOfEmail").is_null());
+    }
+    for contact in [&records[1], &records[3]] {
+        assert_eq!(contact.get("HasOptedOutOfEmail"), false);
+        assert_eq!(contact.get("CreatedDate"), "2024-05-01T12:00:00.000+0000");
+        assert!(contact.get("CaseNumber").is_null());
+        assert!(contact.get("Status").is_null());
+    }
+}
+
 #[test]
 fn validation_errors_carry_salesforce_codes_and_change_nothing() {
     let (org, c) = org();

@@ -187,6 +187,9 @@ pub(crate) struct Txn<'a> {
     /// Files uploaded ahead of this transaction's write: a blob field may name one
     /// ([`crate::blobs::Uploaded::marker`]).
     pub(crate) uploads: &'a [crate::blobs::Uploaded],
+    /// Per object of the schema, where its fields that a new record may be given a value
+    /// for are ([`Txn::defaulted`]).
+    defaulted: Vec<(String, std::sync::Arc<[usize]>)>,
 }
 
 impl<'a> Txn<'a> {
@@ -209,6 +212,7 @@ impl<'a> Txn<'a> {
             undo: Vec::new(),
             saving: 0,
             uploads: &[],
+            defaulted: Vec::new(),
         }
     }
 

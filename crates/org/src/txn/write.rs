@@ -58,14 +58,14 @@ impl Txn<'_> {
         def: &ObjectDef,
         fields: Map<String, Value>,
     ) -> Result<Record, OrgError> {
-        let defaulted = || def.fields.iter().filter(|f| may_default(f));
+        let defaulted = self.defaulted(def);
         let mut fields = {
-            let mut given = Fields::with_capacity(fields.len() + defaulted().count());
+            let mut given = Fields::with_capacity(fields.len() + defaulted.len());
             given.extend(fields);
             given
         };
         let user = Value::String(self.caller.user_id.to18());
-        for f in defaulted() {
+        for f in defaulted.iter().map(|&i| &def.fields[i]) {
             if fields.get(&f.name).is_some_and(|v| !v.is_null()) {
                 continue;
             }
@@ -288,6 +288,32 @@ fn stamp(name: &str) -> Option<Stamp> {
         "OwnerId" | "CreatedById" | "LastModifiedById" => Some(Stamp::Creator),
         "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => Some(Stamp::Now),
         _ => None,
+    }
+}
+
+impl Txn<'_> {
+    /// Where in `def.fields` are the fields a new record of `def` may get a value for
+    /// without being given one ([`may_default`]): worked out once per object in a
+    /// transaction when `def` is its schema's (which does not change under it), not for
+    /// every row of a Bulk job (an object has dozens of fields).
+    fn defaulted(&mut self, def: &ObjectDef) -> std::sync::Arc<[usize]> {
+        let work_out = || -> std::sync::Arc<[usize]> {
+            let at = def.fields.iter().enumerate();
+            at.filter(|(_, f)| may_default(f)).map(|(i, _)| i).collect()
+        };
+        let schemas = self
+            .schema
+            .object(&def.name)
+            .is_some_and(|d| std::ptr::eq(d, def));
+        if !schemas {
+            return work_out();
+        }
+        if let Some((_, at)) = self.defaulted.iter().find(|(name, _)| *name == def.name) {
+            return at.clone();
+        }
+        let at = work_out();
+        self.defaulted.push((def.name.clone(), at.clone()));
+        at
     }
 }
 
