@@ -46,10 +46,6 @@ use crate::StoreError;
 pub(super) const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Files kept open for reading (the ones taking appends aside).
 const READERS: usize = 8;
-/// A run's payloads are gathered into writes of up to this many bytes. A `pwrite` per
-/// payload made the kernel do its per-page work (lookup, lock, block mapping) once per
-/// payload: four times a page for 1 KB events, a fifth of the server's CPU under publish.
-const GATHER_BYTES: usize = 256 * 1024;
 
 /// Where a run's payloads were written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +95,8 @@ struct State {
     readers: HashMap<u64, Arc<File>>,
     /// Removals of expired files under way.
     removing: Vec<std::thread::JoinHandle<()>>,
-    /// Where an append gathers payloads (empty between appends; at most [`GATHER_BYTES`]).
+    /// Where an append gathers payloads (empty between appends; at most
+    /// [`gather::GATHER_BYTES`]).
     gather: Vec<u8>,
 }
 
@@ -157,8 +154,7 @@ impl Segments {
     pub(super) fn append(&self, class: u8, payloads: &[Bytes]) -> Result<Place, StoreError> {
         let len: u64 = payloads.iter().map(|p| p.len() as u64).sum();
         let limit = self.limit.load(std::sync::atomic::Ordering::Relaxed);
-        let mut crc = crc32fast::Hasher::new();
-        payloads.iter().for_each(|p| crc.update(p));
+        let crc = payloads_crc(payloads);
         let mut s = self.state.locked();
         if s.open
             .get(&class)
@@ -169,17 +165,12 @@ impl Segments {
         let State { open, gather, .. } = &mut *s;
         let open = open.get_mut(&class).expect("rotated in");
         let (seg, file, at) = (open.seg, open.file.clone(), open.len);
-        write_gathered(&file, at, payloads, gather).map_err(self.io(seg, class))?;
+        gather::write_gathered(&file, at, payloads, gather).map_err(self.io(seg, class))?;
         open.len = at + len;
         if !self.background {
             s.dirty.insert(seg, (class, file));
         }
-        Ok(Place {
-            seg,
-            at,
-            len,
-            crc: crc.finalize(),
-        })
+        Ok(Place { seg, at, len, crc })
     }
 
     /// Closes `class`'s open file (if any) for appends and opens the next. The file closed
@@ -472,46 +463,13 @@ pub(super) fn crc(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
 }
 
-/// Writes `payloads` one after another from `at`, in as few writes as [`GATHER_BYTES`]
-/// allows (a payload that large on its own is written as it is), gathering in `buf`.
-fn write_gathered(
-    file: &File,
-    at: u64,
-    payloads: &[Bytes],
-    buf: &mut Vec<u8>,
-) -> std::io::Result<()> {
-    // What is gathered: the payloads written as they are take no room.
-    let total: usize = payloads
-        .iter()
-        .map(Bytes::len)
-        .filter(|&n| n < GATHER_BYTES)
-        .sum();
-    buf.clear();
-    buf.reserve_exact(total.min(GATHER_BYTES));
-    let mut end = at;
-    let flush = |buf: &mut Vec<u8>, end: &mut u64| {
-        let written = file.write_all_at(buf, *end);
-        *end += buf.len() as u64;
-        buf.clear();
-        written
-    };
-    for p in payloads {
-        if !buf.is_empty() && buf.len() + p.len() > GATHER_BYTES {
-            flush(buf, &mut end)?;
-        }
-        if p.len() >= GATHER_BYTES {
-            file.write_all_at(p, end)?;
-            end += p.len() as u64;
-        } else {
-            buf.extend_from_slice(p);
-        }
-    }
-    if buf.is_empty() {
-        Ok(())
-    } else {
-        flush(buf, &mut end)
-    }
+/// The CRC-32 of `payloads` one after another: a run's, as its row keeps it.
+pub(super) fn payloads_crc(payloads: &[Bytes]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    payloads.iter().for_each(|p| hasher.update(p));
+    hasher.finalize()
 }
 
+mod gather;
 #[cfg(test)]
 mod tests;

@@ -4,21 +4,17 @@
 use rusqlite::{Connection, Transaction, params};
 
 use super::{Run, corrupt};
-use crate::sqlite::segments::{Place, Segments, crc};
+use crate::sqlite::segments::{Place, Segments, crc, payloads_crc};
 use crate::{StoreError, Write};
 
 impl Run {
     /// Where the run's payloads are once they lie from `at` in segment file `seg`.
     pub(super) fn placed(&self, seg: u64, at: u64) -> Place {
-        let mut hasher = crc32fast::Hasher::new();
-        for p in &self.payloads {
-            hasher.update(p);
-        }
         Place {
             seg,
             at,
             len: self.bytes as u64,
-            crc: hasher.finalize(),
+            crc: payloads_crc(&self.payloads),
         }
     }
 

@@ -378,7 +378,7 @@ proptest! {
     #[test]
     fn gathered_writes_hold_the_payloads_in_order(
         sizes in prop::collection::vec(
-            prop_oneof![0usize..2_000, 100_000usize..300_000, Just(super::GATHER_BYTES)],
+            prop_oneof![0usize..2_000, 100_000usize..300_000, Just(super::gather::GATHER_BYTES)],
             0..12,
         ),
         at in 0u64..5_000,
@@ -396,10 +396,10 @@ proptest! {
         // The same buffer twice, as an append after another: the second run follows.
         let mut buf = Vec::new();
         let len: u64 = payloads.iter().map(|p| p.len() as u64).sum();
-        super::write_gathered(&file, at, &payloads, &mut buf).unwrap();
-        prop_assert!(buf.is_empty() && buf.capacity() <= super::GATHER_BYTES);
-        super::write_gathered(&file, at + len, &payloads, &mut buf).unwrap();
-        prop_assert!(buf.is_empty() && buf.capacity() <= super::GATHER_BYTES);
+        super::gather::write_gathered(&file, at, &payloads, &mut buf).unwrap();
+        prop_assert!(buf.is_empty() && buf.capacity() <= super::gather::GATHER_BYTES);
+        super::gather::write_gathered(&file, at + len, &payloads, &mut buf).unwrap();
+        prop_assert!(buf.is_empty() && buf.capacity() <= super::gather::GATHER_BYTES);
         let written = std::fs::read(&path).unwrap();
         let once: Vec<u8> = payloads.iter().flat_map(|p| p.iter().copied()).collect();
         let want: Vec<u8> = once.iter().chain(&once).copied().collect();
