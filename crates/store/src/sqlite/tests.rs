@@ -137,3 +137,70 @@ fn failed_batch_changes_nothing() {
     assert!(store.load_records().unwrap().is_empty());
     assert!(store.load_values("org").unwrap().is_empty());
 }
+
+/// A record, keyed value or blob piece written again keeps its row (its rowid), so the
+/// update dirties the page it is on and no other: `INSERT OR REPLACE` moved it to the
+/// table's end under a new rowid.
+#[test]
+fn a_row_written_again_is_updated_in_place() {
+    let store = SqliteStore::in_memory().unwrap();
+    let mut first = Batch::new();
+    for id in ["001000000000001", "001000000000002"] {
+        first.writes.push(Write::PutRecord(record(id, false)));
+    }
+    first.put("org", "commit_number", Some("1".into()));
+    first.put("org", "next_id", Some("2".into()));
+    first.writes.push(Write::PutBlobPiece {
+        key: "b".into(),
+        piece: 0,
+        data: vec![1u8; 3].into(),
+    });
+    store.commit(&first).unwrap();
+    let rowids = |store: &SqliteStore| -> Vec<i64> {
+        let conn = store.lock();
+        let records: Vec<i64> = conn
+            .prepare("SELECT rowid FROM records ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let kv: Vec<i64> = conn
+            .prepare("SELECT rowid FROM kv ORDER BY key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        records.into_iter().chain(kv).collect()
+    };
+    let before = rowids(&store);
+
+    let mut again = Batch::new();
+    let mut changed = record("001000000000001", true);
+    changed.body = r#"{"Name":"y"}"#.into();
+    again.writes.push(Write::PutRecord(changed));
+    again.put("org", "commit_number", Some("2".into()));
+    again.writes.push(Write::PutBlobPiece {
+        key: "b".into(),
+        piece: 0,
+        data: vec![2u8; 5].into(),
+    });
+    store.commit(&again).unwrap();
+
+    assert_eq!(rowids(&store), before, "a row moved");
+    let mut records = store.load_records().unwrap();
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(records.len(), 2);
+    assert!(records[0].is_deleted);
+    assert_eq!(records[0].body, r#"{"Name":"y"}"#);
+    assert_eq!(records[1].body, r#"{"Name":"x"}"#);
+    assert_eq!(
+        store.load_values("org").unwrap(),
+        vec![
+            ("commit_number".to_owned(), "2".to_owned()),
+            ("next_id".to_owned(), "2".to_owned())
+        ]
+    );
+    assert_eq!(store.read_blob("b", 0, 5).unwrap(), vec![2u8; 5]);
+}

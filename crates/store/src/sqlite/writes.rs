@@ -1,5 +1,11 @@
 //! The writes of a commit other than events' (records, keyed values, blob pieces), in
 //! its transaction, and about how many bytes each adds to the WAL.
+//!
+//! A row written again is updated where it is (`ON CONFLICT ... DO UPDATE`), not
+//! replaced: `INSERT OR REPLACE` deletes the old row and inserts a new one under a new
+//! rowid, at the table's end, so an update dirtied the row's old page, the table's last
+//! page and the key's index page (and their pointer-map pages) where in place it dirties
+//! one.
 
 use rusqlite::params;
 
@@ -10,8 +16,9 @@ pub(super) fn write_other(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusq
     match write {
         Write::PutRecord(r) => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO records (id, object, is_deleted, body)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO records (id, object, is_deleted, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET object = excluded.object,
+                 is_deleted = excluded.is_deleted, body = excluded.body",
             )?
             .execute(params![r.id, r.object, r.is_deleted, r.body])?;
         }
@@ -27,8 +34,11 @@ pub(super) fn write_other(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusq
             key,
             value: Some(v),
         } => {
-            tx.prepare_cached("INSERT OR REPLACE INTO kv (space, key, value) VALUES (?1, ?2, ?3)")?
-                .execute(params![space, key, v])?;
+            tx.prepare_cached(
+                "INSERT INTO kv (space, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (space, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![space, key, v])?;
         }
         Write::Put {
             space,
@@ -60,7 +70,8 @@ fn write_blob(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result
         }
         Write::PutBlobPiece { key, piece, data } => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)",
+                "INSERT INTO blob_pieces (key, piece, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key, piece) DO UPDATE SET data = excluded.data",
             )?
             .execute(params![key, piece, data.as_ref()])?;
         }
