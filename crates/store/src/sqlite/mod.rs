@@ -10,6 +10,7 @@
 //! - [`segments`]: the payloads of a commit of events alone, in files of their own
 //!   (`events/`), written once instead of into the WAL and again into the database.
 //! - [`writes`]: a commit's other writes (records, keyed values, blob pieces).
+//! - [`wal`]: the WAL file group commit fsyncs, kept open.
 //!
 //! Group commit ([`crate::group_commit`]) shares one fsync of the WAL among every writer
 //! waiting on it.
@@ -19,6 +20,7 @@ mod runs;
 mod segments;
 #[cfg(test)]
 mod tests;
+mod wal;
 mod writes;
 
 use forcebus_sync::prelude::*;
@@ -33,6 +35,7 @@ use crate::group_commit::{Flush, Syncer};
 use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
 use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
 use segments::Segments;
+use wal::Wal;
 use writes::{write_other, write_size};
 
 /// How hard a commit pushes data to disk.
@@ -57,7 +60,7 @@ pub enum Durability {
 pub struct SqliteStore {
     conn: std::sync::Arc<Mutex<Connection>>,
     /// The WAL file fsynced by group commit (with [`Durability::Full`]).
-    wal: Option<std::path::PathBuf>,
+    wal: Option<Wal>,
     syncer: Option<Syncer>,
     checkpointer: Option<Checkpointer>,
     /// The segment files of a file-backed store (`events/` beside the database).
@@ -128,8 +131,8 @@ impl SqliteStore {
         let segments = Segments::open(&dir.join("events"), !full)?;
         runs::recover(&s.lock(), &segments)?;
         // What recovery dropped stays dropped: its deletes are durable before anything.
-        let wal = dir.join("forcebus.db-wal");
-        if let Flush::Lost(e) | Flush::Failed(e) = fsync(&wal) {
+        let wal = Wal::new(dir.join("forcebus.db-wal"));
+        if let Flush::Lost(e) | Flush::Failed(e) = wal.fsync() {
             return Err(e);
         }
         s.segments = Some(segments);
@@ -293,7 +296,7 @@ impl Store for SqliteStore {
             ticket,
             &|| match self.segments.as_ref().map(Segments::sync) {
                 Some(Err(e)) => Flush::Lost(e),
-                _ => fsync(wal),
+                _ => wal.fsync(),
             },
         )
     }
@@ -391,23 +394,6 @@ fn load_legacy_events(
         })
     })?;
     rows.collect()
-}
-
-/// Fsyncs the WAL; a failure is for good (the kernel may have dropped the pages it could
-/// not write), and the server recovers from what is on disk when it restarts.
-fn fsync(wal: &Path) -> Flush {
-    let result = match std::fs::File::open(wal) {
-        Ok(f) => f.sync_data(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Flush::Done,
-        Err(source) => Flush::Lost(StoreError::Io {
-            path: wal.display().to_string(),
-            source,
-        }),
-    }
 }
 
 /// Frees every page on the freelist. SQLite frees one page per step of this pragma (each

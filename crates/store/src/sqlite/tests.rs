@@ -204,3 +204,41 @@ fn a_row_written_again_is_updated_in_place() {
     );
     assert_eq!(store.read_blob("b", 0, 5).unwrap(), vec![2u8; 5]);
 }
+
+/// Group commit fsyncs the WAL through a file opened once, and that file stays the WAL
+/// through checkpoints that restart it and truncate it, as the store relies on.
+#[test]
+fn the_wal_kept_open_stays_the_wal_through_checkpoints() {
+    let dir = std::env::temp_dir().join(format!("fb-store-wal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = SqliteStore::open(&dir, Durability::Full).unwrap();
+    let commit = |n: u64| {
+        let mut b = Batch::new();
+        b.writes.push(Write::PutRecord(record(
+            &format!("00100000000{n:04}"),
+            false,
+        )));
+        let ticket = store.commit_unsynced(&b).unwrap();
+        store.sync(ticket).unwrap();
+    };
+    commit(0);
+    let wal = store.wal.as_ref().unwrap();
+    let (kept, at_path) = wal.inodes();
+    assert!(kept.is_some(), "the WAL was not kept open");
+    assert_eq!(kept, at_path);
+    for round in 1..=3 {
+        for n in 0..50 {
+            commit(round * 100 + n);
+        }
+        // A complete checkpoint that truncates the WAL, then writes that restart it.
+        store
+            .lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        commit(round * 100 + 99);
+        assert_eq!(wal.inodes(), (kept, kept), "round {round}");
+    }
+    assert_eq!(store.load_records().unwrap().len(), 1 + 3 * 51);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
