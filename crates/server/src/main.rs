@@ -475,7 +475,13 @@ fn init_tracing(
         }
         None => (None, None),
     };
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only on a terminal (and not under `NO_COLOR`): a log file, a pipe or a
+    // container's log would keep the escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let registry = tracing_subscriber::registry().with(spans);
     let human = tracing_subscriber::fmt::format();
     match format {

@@ -111,6 +111,12 @@ fn sigterm_shuts_down_cleanly() {
     let status = s.terminate();
     assert!(status.success(), "{status:?}; log: {}", s.log());
     assert!(s.log().contains("Stopped."), "{}", s.log());
+    // Its stderr is a file: log lines without a terminal's colour codes.
+    assert!(
+        s.log().contains(" INFO forcebus::app: Stopped.") && !s.log().contains('\x1b'),
+        "{:?}",
+        s.log()
+    );
 }
 
 #[test]
