@@ -4,6 +4,8 @@
 //! connection for everything, as a client whose REST calls and long polls share one pool
 //! of connections does (a browser's, per origin). jsforce 3 in Node keeps them apart:
 //! REST goes through `fetch`'s pool, faye's long polls through Node's `http` agent.
+//! Then as many idle Pub/Sub Subscribe streams, each on a connection of its own or, with
+//! `--streams-per-connection`, several to a connection.
 
 use std::time::Duration;
 
@@ -23,6 +25,11 @@ pub(crate) struct Args {
     /// then streams on.
     #[arg(long)]
     rest_first: bool,
+    /// Idle Subscribe streams sharing each HTTP/2 connection (1: a connection each, as
+    /// clients with one subscription each make; more: as one client with several
+    /// subscriptions on its channel makes, which the Pub/Sub clients do).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    streams_per_connection: u64,
 }
 
 pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
@@ -67,10 +74,15 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
         (Some(s), Some(l)) => Some(l.saturating_sub(s) as f64 / a.clients as f64),
         _ => None,
     };
-    // Then as many idle Subscribe streams, each on its own HTTP/2 connection.
+    // Then as many idle Subscribe streams, `streams_per_connection` to each HTTP/2
+    // connection.
     let mut streams = Vec::new();
-    for _ in 0..a.clients {
-        let conn = crate::pubsub::Conn::open(t).await?;
+    let mut conns = Vec::new();
+    for i in 0..a.clients {
+        if (i as u64).is_multiple_of(a.streams_per_connection) {
+            conns.push(crate::pubsub::Conn::open(t).await?);
+        }
+        let conn = conns.last().context("a connection was opened")?;
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         tx.send(forcebus_pubsub::proto::FetchRequest {
             topic_name: "/data/AccountChangeEvent".into(),
@@ -85,7 +97,7 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
             .subscribe(conn.req(tokio_stream::wrappers::ReceiverStream::new(rx)))
             .await?
             .into_inner();
-        streams.push((conn, tx, stream));
+        streams.push((tx, stream));
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let with_streams = t.rss();
@@ -97,8 +109,10 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
         p.abort();
     }
     drop(streams);
+    drop(conns);
     Ok(json!({
         "rest_first": a.rest_first,
+        "streams_per_connection": a.streams_per_connection,
         "rss_start_bytes": start,
         "rss_parked_bytes": loaded,
         "bytes_per_parked_client": per_client,
