@@ -28,29 +28,7 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
     let http = super::http()?;
-    let mut ids = Vec::new();
-    for chunk in (0..a.accounts).collect::<Vec<_>>().chunks(200) {
-        let records: Vec<Value> = chunk
-            .iter()
-            .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Load {i}")}))
-            .collect();
-        let r: Value = http
-            .post(format!("{}/composite/sobjects", t.data()))
-            .bearer_auth(&t.token)
-            .json(&json!({"allOrNone": true, "records": records}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        for x in r.as_array().into_iter().flatten() {
-            ids.push(
-                x["id"]
-                    .as_str()
-                    .ok_or_else(|| anyhow::anyhow!("create failed: {x}"))?
-                    .to_owned(),
-            );
-        }
-    }
+    let ids = make_accounts(&http, t, a.accounts).await?;
     let stats = Arc::new(Stats::new());
     let stop = Arc::new(AtomicBool::new(false));
     let mut sub = Client::handshake(
@@ -113,4 +91,36 @@ pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Resul
     out["server_cpu_us_per_update"] =
         json!(spent.filter(|_| sent > 0).map(|s| s * 1e6 / sent as f64));
     Ok(out)
+}
+
+/// Creates `n` Accounts (200 to a composite request); their ids.
+async fn make_accounts(
+    http: &reqwest::Client,
+    t: &Target,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let records: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Load {i}")}))
+            .collect();
+        let r: Value = http
+            .post(format!("{}/composite/sobjects", t.data()))
+            .bearer_auth(&t.token)
+            .json(&json!({"allOrNone": true, "records": records}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        for x in r.as_array().into_iter().flatten() {
+            ids.push(
+                x["id"]
+                    .as_str()
+                    .ok_or_else(|| anyhow::anyhow!("create failed: {x}"))?
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(ids)
 }

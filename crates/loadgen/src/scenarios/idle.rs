@@ -13,6 +13,8 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use forcebus_pubsub::proto::FetchRequest;
+
 use crate::bayeux::Client;
 use crate::server::Target;
 
@@ -74,31 +76,7 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
         (Some(s), Some(l)) => Some(l.saturating_sub(s) as f64 / a.clients as f64),
         _ => None,
     };
-    // Then as many idle Subscribe streams, `streams_per_connection` to each HTTP/2
-    // connection.
-    let mut streams = Vec::new();
-    let mut conns = Vec::new();
-    for i in 0..a.clients {
-        if (i as u64).is_multiple_of(a.streams_per_connection) {
-            conns.push(crate::pubsub::Conn::open(t).await?);
-        }
-        let conn = conns.last().context("a connection was opened")?;
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
-        tx.send(forcebus_pubsub::proto::FetchRequest {
-            topic_name: "/data/AccountChangeEvent".into(),
-            replay_preset: forcebus_pubsub::proto::ReplayPreset::Latest as i32,
-            num_requested: 1,
-            ..Default::default()
-        })
-        .await?;
-        let stream = conn
-            .client
-            .clone()
-            .subscribe(conn.req(tokio_stream::wrappers::ReceiverStream::new(rx)))
-            .await?
-            .into_inner();
-        streams.push((tx, stream));
-    }
+    let (conns, streams) = open_streams(t, a).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let with_streams = t.rss();
     let per_stream = match (loaded, with_streams) {
@@ -119,4 +97,43 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
         "rss_with_grpc_streams_bytes": with_streams,
         "bytes_per_idle_grpc_stream": per_stream,
     }))
+}
+
+/// As many idle Subscribe streams as clients, `streams_per_connection` to each HTTP/2
+/// connection: the connections, and each stream with the sender of its requests.
+#[allow(clippy::type_complexity)]
+async fn open_streams(
+    t: &Target,
+    a: &Args,
+) -> anyhow::Result<(
+    Vec<crate::pubsub::Conn>,
+    Vec<(
+        tokio::sync::mpsc::Sender<FetchRequest>,
+        tonic::Streaming<forcebus_pubsub::proto::FetchResponse>,
+    )>,
+)> {
+    let mut streams = Vec::new();
+    let mut conns = Vec::new();
+    for i in 0..a.clients {
+        if (i as u64).is_multiple_of(a.streams_per_connection) {
+            conns.push(crate::pubsub::Conn::open(t).await?);
+        }
+        let conn = conns.last().context("a connection was opened")?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tx.send(FetchRequest {
+            topic_name: "/data/AccountChangeEvent".into(),
+            replay_preset: forcebus_pubsub::proto::ReplayPreset::Latest as i32,
+            num_requested: 1,
+            ..Default::default()
+        })
+        .await?;
+        let stream = conn
+            .client
+            .clone()
+            .subscribe(conn.req(tokio_stream::wrappers::ReceiverStream::new(rx)))
+            .await?
+            .into_inner();
+        streams.push((tx, stream));
+    }
+    Ok((conns, streams))
 }
