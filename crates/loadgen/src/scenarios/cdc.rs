@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::bayeux::Client;
 use crate::report::Stats;
-use crate::server::{Target, cpu_secs_of};
+use crate::server::{Target, cpu_secs_of, cpu_secs_since};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
 pub(crate) struct Args {
@@ -81,13 +81,13 @@ pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Resul
     tokio::time::sleep(run.duration).await;
     stop.store(true, Ordering::SeqCst);
     let _ = updater.await;
-    // Over the window, per update sent in it.
-    let cpu_after = cpu_secs_of(t.pid);
+    // Over the window, per update sent in it: about, as the updates still in flight at
+    // its end are counted and those of the warm-up in flight at its start are not.
+    let spent = cpu_secs_since(t.pid, cpu_before);
     tokio::time::sleep(Duration::from_secs(2)).await;
     receiver.abort();
     let mut out = stats.summary(run.duration);
     let sent = out["sent"].as_u64().unwrap_or(0);
-    let spent = cpu_after.zip(cpu_before).map(|(a, b)| a - b);
     out["server_cpu_us_per_update"] =
         json!(spent.filter(|_| sent > 0).map(|s| s * 1e6 / sent as f64));
     Ok(out)

@@ -4,8 +4,8 @@
 //! A row written again is updated where it is (`ON CONFLICT ... DO UPDATE`), not
 //! replaced: `INSERT OR REPLACE` deletes the old row and inserts a new one under a new
 //! rowid, at the table's end, so an update dirtied the row's old page, the table's last
-//! page and the key's index page (and their pointer-map pages) where in place it dirties
-//! one.
+//! page and the key's index page (and pointer-map pages whenever a page was allocated or
+//! freed) where in place it dirties one.
 
 use rusqlite::params;
 
