@@ -17,7 +17,8 @@
 //!   requests on); [`forwarded`]: what a node passing a request on says of the client;
 //!   [`advertise`]: where the other nodes reach this one; [`cluster_cli`]: `forcebus
 //!   cluster status` and `move`; [`process`]: this process's memory and CPU;
-//!   [`logline`]: the node named on every log line.
+//!   [`logline`]: the node named on every log line; [`logging`]: the log on stderr and the
+//!   spans exported with OTLP.
 //! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
 //! - [`secrets`]: the development secrets generated on first start.
 //! - [`datadir`]: the data directory's lock, permissions and ready file.
@@ -38,7 +39,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 /// jemalloc: the event paths allocate and free many small buffers; glibc's allocator spent
 /// a quarter of the replay profile in malloc and free (see README, Performance). Built
@@ -66,6 +67,7 @@ mod forwarded;
 mod grpc;
 mod health;
 mod listener;
+mod logging;
 mod logline;
 mod made;
 mod metrics;
@@ -400,18 +402,11 @@ struct ServeArgs {
     #[arg(long = "tls-name", value_name = "NAME")]
     tls_names: Vec<String>,
     /// Log format on stderr; the level comes from RUST_LOG (default info).
-    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
-    log_format: LogFormat,
+    #[arg(long, value_enum, default_value_t = logging::LogFormat::Human)]
+    log_format: logging::LogFormat,
     /// Serve the web console's files from this folder (work on the console).
     #[arg(long, value_name = "DIR", hide = true)]
     console_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    #[default]
-    Human,
-    Json,
 }
 
 /// The configuration a command other than `serve` reads to find the data dir (its
@@ -446,60 +441,6 @@ impl ServeArgs {
         config.console_dir.clone_from(&self.console_dir);
         Ok(config)
     }
-}
-
-/// Logs on stderr (the level from RUST_LOG, info by default) and, with `otlp` (a
-/// collector's OTLP/HTTP endpoint), the request, commit and delivery spans exported there;
-/// what keeps them exporting.
-fn init_tracing(
-    format: LogFormat,
-    otlp: Option<&str>,
-) -> anyhow::Result<Option<forcebus_trace::Exporting>> {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-    };
-    let (spans, exporting) = match otlp {
-        Some(endpoint) => {
-            let (layer, exporting) =
-                forcebus_trace::layer(endpoint, "forcebus").map_err(anyhow::Error::msg)?;
-            // The spans a write is followed by, whatever the log level: the request (its
-            // org's), its commit, each delivery.
-            let only = tracing_subscriber::filter::filter_fn(|m| {
-                m.is_span() && matches!(m.name(), "org" | "request" | "commit" | "deliver")
-            });
-            (Some(layer.with_filter(only)), Some(exporting))
-        }
-        None => (None, None),
-    };
-    // Colours only on a terminal (and not under `NO_COLOR`): a log file, a pipe or a
-    // container's log would keep the escape codes.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let logs = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    let registry = tracing_subscriber::registry().with(spans);
-    let human = tracing_subscriber::fmt::format();
-    match format {
-        LogFormat::Human => registry
-            .with(
-                logs.event_format(logline::WithNode::new(human, false))
-                    .with_filter(filter()),
-            )
-            .init(),
-        LogFormat::Json => registry
-            .with(
-                logs.json()
-                    .event_format(logline::WithNode::new(human.json(), true))
-                    .with_filter(filter()),
-            )
-            .init(),
-    }
-    Ok(exporting)
 }
 
 /// The commands that talk to a running server's org as a client does, and the ones that
@@ -592,7 +533,7 @@ fn main() -> ExitCode {
             serve.and_then(|c| trust::trust(&c.data_dir, &options))
         }
         Command::Serve(args) => args.load().and_then(|config| {
-            let _exporting = init_tracing(args.log_format, config.otlp_endpoint.as_deref())?;
+            let _exporting = logging::init(args.log_format, config.otlp_endpoint.as_deref())?;
             app::run(config)
         }),
     };

@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use forcebus_pubsub::proto::FetchRequest;
+use forcebus_pubsub::proto::{FetchRequest, FetchResponse};
 
 use crate::bayeux::Client;
 use crate::server::Target;
@@ -99,19 +99,18 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
     }))
 }
 
+/// An open Subscribe stream and the sender of its requests.
+type IdleStream = (
+    tokio::sync::mpsc::Sender<FetchRequest>,
+    tonic::Streaming<FetchResponse>,
+);
+
 /// As many idle Subscribe streams as clients, `streams_per_connection` to each HTTP/2
-/// connection: the connections, and each stream with the sender of its requests.
-#[allow(clippy::type_complexity)]
+/// connection: the connections, and the streams.
 async fn open_streams(
     t: &Target,
     a: &Args,
-) -> anyhow::Result<(
-    Vec<crate::pubsub::Conn>,
-    Vec<(
-        tokio::sync::mpsc::Sender<FetchRequest>,
-        tonic::Streaming<forcebus_pubsub::proto::FetchResponse>,
-    )>,
-)> {
+) -> anyhow::Result<(Vec<crate::pubsub::Conn>, Vec<IdleStream>)> {
     let mut streams = Vec::new();
     let mut conns = Vec::new();
     for i in 0..a.clients {

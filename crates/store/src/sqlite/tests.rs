@@ -158,21 +158,14 @@ fn a_row_written_again_is_updated_in_place() {
     store.commit(&first).unwrap();
     let rowids = |store: &SqliteStore| -> Vec<i64> {
         let conn = store.lock();
-        let records: Vec<i64> = conn
-            .prepare("SELECT rowid FROM records ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
+        let mut stmt = conn
+            .prepare(
+                "SELECT rowid FROM (SELECT rowid, 0 AS t, id AS k FROM records
+                 UNION ALL SELECT rowid, 1, key FROM kv) ORDER BY t, k",
+            )
             .unwrap();
-        let kv: Vec<i64> = conn
-            .prepare("SELECT rowid FROM kv ORDER BY key")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        records.into_iter().chain(kv).collect()
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
     };
     let before = rowids(&store);
 

@@ -32,12 +32,7 @@ impl Wal {
     /// (the kernel may have dropped the pages it could not write), and the server
     /// recovers from what is on disk when it restarts.
     pub(super) fn fsync(&self) -> Flush {
-        let result = match self.file() {
-            Ok(Some(f)) => f.sync_data(),
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
-        match result {
+        match self.file().and_then(|f| f.map_or(Ok(()), File::sync_data)) {
             Ok(()) => Flush::Done,
             Err(source) => Flush::Lost(StoreError::Io {
                 path: self.path.display().to_string(),
