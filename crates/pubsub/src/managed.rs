@@ -195,7 +195,7 @@ async fn start(
         num_requested: 0,
         commit: Some(c),
     });
-    flow.run(initial, Box::pin(asks)).await;
+    flow.spawn(initial, Box::pin(asks));
 }
 
 fn open(

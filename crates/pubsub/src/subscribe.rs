@@ -106,8 +106,7 @@ async fn start(
         address,
         watched: None,
     }
-    .run(None, Box::pin(asks))
-    .await;
+    .spawn(None, Box::pin(asks));
 }
 
 /// Resolves the first request's topic and opens its cursor at the requested start.
