@@ -107,12 +107,24 @@ impl Record {
     }
 
     pub(crate) fn body(&self) -> String {
-        serde_json::to_string(&BodyOf {
-            fields: &self.fields,
-            deleted_at: self.deleted_at(),
-            deleted_with: self.deleted_with().map(|id| id.to18()),
-        })
-        .expect("a JSON map always serialises")
+        self.body_with(&mut Vec::new())
+    }
+
+    /// [`Record::body`], written in `scratch` first (cleared, its room kept for the next
+    /// record): the text is allocated once at its size, not grown from 128 bytes by
+    /// doubling, copied at each step, as a `Vec` written to from empty is.
+    pub(crate) fn body_with(&self, scratch: &mut Vec<u8>) -> String {
+        scratch.clear();
+        serde_json::to_writer(
+            &mut *scratch,
+            &BodyOf {
+                fields: &self.fields,
+                deleted_at: self.deleted_at(),
+                deleted_with: self.deleted_with().map(|id| id.to18()),
+            },
+        )
+        .expect("a JSON map always serialises");
+        String::from_utf8(scratch.clone()).expect("serde_json writes UTF-8")
     }
 }
 

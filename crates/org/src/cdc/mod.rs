@@ -156,6 +156,7 @@ pub(crate) fn events(
         merged: HashMap::new(),
         counted: 0,
         overflowed: Vec::new(),
+        alone: changes.len() == 1,
     };
     // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
     // of one object).
@@ -239,6 +240,8 @@ struct Builder<'t, 'a> {
     counted: usize,
     /// Entities with changes past the threshold, in order.
     overflowed: Vec<String>,
+    /// The transaction changed one record.
+    alone: bool,
 }
 
 impl Builder<'_, '_> {
@@ -296,7 +299,8 @@ impl Builder<'_, '_> {
             enriched: Map::new(),
         };
         route(&mut event, c, self.txn);
-        if self.config.merge && matches!(d.kind, "UPDATE" | "DELETE") {
+        // A transaction of one change has nothing to merge with: no key is made for it.
+        if self.config.merge && !self.alone && matches!(d.kind, "UPDATE" | "DELETE") {
             let key = serde_json::to_string(&(
                 &entity,
                 d.kind,
@@ -329,18 +333,27 @@ impl Builder<'_, '_> {
             self.out.push(gap);
         }
         let max = self.config.max_event_bytes;
+        // Each event is written in `scratch` first and its payload copied out at its size:
+        // the log's in-memory tail keeps a payload's allocation whole, and one grown from
+        // empty by doubling was up to twice its bytes.
+        let mut scratch = Vec::new();
+        let mut serialised = |e: &ChangeEvent| {
+            scratch.clear();
+            serde_json::to_writer(&mut scratch, e).expect("change events serialise");
+            scratch.clone()
+        };
         self.out
             .into_iter()
             .enumerate()
             .map(|(i, mut e)| {
                 e.header.sequence_number = i as i32 + 1;
-                let mut payload = serde_json::to_vec(&e).expect("change events serialise");
+                let mut payload = serialised(&e);
                 if payload.len() > max && !e.header.change_type.starts_with("GAP_") {
                     e.header.change_type = format!("GAP_{}", e.header.change_type);
                     e.fields.clear();
                     e.header.changed_fields.clear();
                     e.header.nulled_fields.clear();
-                    payload = serde_json::to_vec(&e).expect("change events serialise");
+                    payload = serialised(&e);
                 }
                 forcebus_eventlog::NewEvent {
                     kind: entity_name(&e.header.entity_name),
@@ -383,6 +396,85 @@ fn route(event: &mut ChangeEvent, c: &Change<'_>, txn: &TxnInfo<'_>) {
                 event
                     .enriched
                     .insert(m.channel.clone(), Value::Object(values));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::Fields;
+    use crate::id::RecordId;
+
+    fn account(schema: &Schema, n: u64, name: &str) -> Record {
+        let mut fields = Fields::new();
+        fields.insert("Name".to_owned(), Value::String(name.to_owned()));
+        fields.insert("Description".to_owned(), Value::String("x".repeat(300)));
+        Record {
+            id: RecordId::mint("001", n),
+            object: schema.object("Account").unwrap().name.as_str().into(),
+            fields,
+            is_deleted: false,
+            deleted: None,
+        }
+    }
+
+    /// Each payload is allocated at its size (the log's tail keeps it whole), and reads
+    /// back as the event it was made from; with one change or several.
+    #[test]
+    fn payloads_are_exactly_their_events_bytes() {
+        let schema = Schema::new(forcebus_meta::standard::catalogue());
+        let object = schema.object("Account").unwrap();
+        let txn = TxnInfo {
+            schema: &schema,
+            members: Vec::new(),
+            now: chrono::Utc::now(),
+            transaction_key: "key",
+            change_origin: "",
+            commit_timestamp: 1,
+            commit_number: 1,
+            commit_user: "005000000000001AAA".to_owned(),
+        };
+        let records: Vec<Record> = (1..=3).map(|n| account(&schema, n, "Acme")).collect();
+        let renamed = account(&schema, 1, "Acme Two");
+        for changes in [
+            vec![Change {
+                object,
+                before: None,
+                after: Some(&records[0]),
+            }],
+            vec![
+                Change {
+                    object,
+                    before: Some(&records[0]),
+                    after: Some(&renamed),
+                },
+                Change {
+                    object,
+                    before: None,
+                    after: Some(&records[1]),
+                },
+                Change {
+                    object,
+                    before: None,
+                    after: Some(&records[2]),
+                },
+            ],
+        ] {
+            let events = events(
+                &changes,
+                &txn,
+                &HashMap::new(),
+                &CdcConfig::default(),
+                false,
+            );
+            assert_eq!(events.len(), changes.len());
+            for (i, e) in events.iter().enumerate() {
+                assert_eq!(e.payload.capacity(), e.payload.len());
+                let read = ChangeEvent::from_log(&e.payload).unwrap();
+                assert_eq!(read.header.sequence_number, i as i32 + 1);
+                assert_eq!(serde_json::to_vec(&read).unwrap(), e.payload);
             }
         }
     }

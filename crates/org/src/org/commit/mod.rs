@@ -392,13 +392,14 @@ impl Staged<'_> {
     fn writes(&mut self, schema: &crate::meta::Schema, state: &crate::state::State) -> Batch {
         let blobs = self.take_blobs(schema, state);
         let mut batch = Batch::new();
+        let mut scratch = Vec::new();
         for id in &self.order {
             batch.writes.push(match &self.overlay[id] {
                 Some(r) => Write::PutRecord(StoredRecord {
                     id: r.id.as15().to_owned(),
                     object: r.object.to_string(),
                     is_deleted: r.is_deleted,
-                    body: r.body(),
+                    body: r.body_with(&mut scratch),
                 }),
                 None => Write::PurgeRecord {
                     id: id.as15().to_owned(),
