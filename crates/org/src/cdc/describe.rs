@@ -130,12 +130,14 @@ fn from_record(
     places: &Places<'_>,
     body: &mut Map<String, Value>,
 ) {
-    let mut found: Vec<(u32, u32, FieldRef<'_>)> = after
-        .fields
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .filter_map(|(name, v)| places.get(name).map(|&(i, part)| (i, part, v)))
-        .collect();
+    let mut found: Vec<(u32, u32, FieldRef<'_>)> = Vec::with_capacity(after.fields.len());
+    found.extend(
+        after
+            .fields
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .filter_map(|(name, v)| places.get(name).map(|&(i, part)| (i, part, v))),
+    );
     found.sort_unstable_by_key(|&(i, part, _)| (i, part));
     let mut found = found.into_iter().peekable();
     while let Some((i, part, v)) = found.next() {

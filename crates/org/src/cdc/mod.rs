@@ -152,7 +152,7 @@ pub(crate) fn events(
         txn,
         schema_ids,
         config,
-        out: Vec::new(),
+        out: Vec::with_capacity(changes.len()),
         merged: HashMap::new(),
         counted: 0,
         overflowed: Vec::new(),
