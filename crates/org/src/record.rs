@@ -107,24 +107,26 @@ impl Record {
     }
 
     pub(crate) fn body(&self) -> String {
-        self.body_with(&mut Vec::new())
+        serde_json::to_string(&self.stored()).expect("a JSON map always serialises")
     }
 
     /// [`Record::body`], written in `scratch` first (cleared, its room kept for the next
-    /// record): the text is allocated once at its size, not grown from 128 bytes by
-    /// doubling, copied at each step, as a `Vec` written to from empty is.
+    /// record of the commit) and copied out: allocated once at its size, where
+    /// `serde_json::to_string` grows its buffer from 128 bytes by doubling, copying at
+    /// each step.
     pub(crate) fn body_with(&self, scratch: &mut Vec<u8>) -> String {
         scratch.clear();
-        serde_json::to_writer(
-            &mut *scratch,
-            &BodyOf {
-                fields: &self.fields,
-                deleted_at: self.deleted_at(),
-                deleted_with: self.deleted_with().map(|id| id.to18()),
-            },
-        )
-        .expect("a JSON map always serialises");
+        serde_json::to_writer(&mut *scratch, &self.stored()).expect("a JSON map always serialises");
         String::from_utf8(scratch.clone()).expect("serde_json writes UTF-8")
+    }
+
+    /// What the store keeps of the record.
+    fn stored(&self) -> BodyOf<'_> {
+        BodyOf {
+            fields: &self.fields,
+            deleted_at: self.deleted_at(),
+            deleted_with: self.deleted_with().map(|id| id.to18()),
+        }
     }
 }
 

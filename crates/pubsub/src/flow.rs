@@ -467,13 +467,17 @@ mod tests {
         }
     }
 
+    /// Deadlines whose client last had nothing outstanding 100 s after the last response
+    /// (so a swap of the two clocks shows).
     fn deadlines(check_every: Option<Duration>) -> Deadlines {
         let config = crate::PubSubConfig {
             keepalive: Duration::from_secs(270),
-            idle_timeout: Duration::from_secs(600),
+            idle_timeout: Duration::from_secs(500),
             ..Default::default()
         };
-        Deadlines::new(&config, check_every)
+        let mut at = Deadlines::new(&config, check_every);
+        at.idle_since = at.last_sent + Duration::from_secs(100);
+        at
     }
 
     #[test]

@@ -26,6 +26,13 @@ pub mod textdiff;
 
 use describe::{Described, describe};
 
+/// The bytes a scratch buffer for serialising a transaction's events or records starts
+/// with: a typical event or record body fits.
+pub(crate) const SCRATCH: usize = 1024;
+
+/// The most events a transaction's list is made with room for.
+const EVENTS_RESERVED: usize = 256;
+
 /// CDC settings.
 #[derive(Debug, Clone)]
 pub struct CdcConfig {
@@ -152,7 +159,13 @@ pub(crate) fn events(
         txn,
         schema_ids,
         config,
-        out: Vec::with_capacity(changes.len()),
+        // Room for an event per change, as most transactions make; a bulk load makes one
+        // per entity, and past a few hundred merges and overflows may make far fewer.
+        out: Vec::with_capacity(if bulk_load {
+            0
+        } else {
+            changes.len().min(EVENTS_RESERVED)
+        }),
         merged: HashMap::new(),
         counted: 0,
         overflowed: Vec::new(),
@@ -334,31 +347,31 @@ impl Builder<'_, '_> {
         }
         let max = self.config.max_event_bytes;
         // Each event is written in `scratch` first and its payload copied out at its size:
-        // the log's in-memory tail keeps a payload's allocation whole, and one grown from
-        // empty by doubling was up to twice its bytes.
-        let mut scratch = Vec::new();
-        let mut serialised = |e: &ChangeEvent| {
+        // the log's in-memory tail keeps a payload's allocation whole, and
+        // `serde_json::to_vec` grows its buffer from 128 bytes by doubling (a 700-byte
+        // event held 1,024 bytes, after three reallocations).
+        let mut scratch = Vec::with_capacity(SCRATCH);
+        let write = |e: &ChangeEvent, scratch: &mut Vec<u8>| {
             scratch.clear();
-            serde_json::to_writer(&mut scratch, e).expect("change events serialise");
-            scratch.clone()
+            serde_json::to_writer(scratch, e).expect("change events serialise");
         };
         self.out
             .into_iter()
             .enumerate()
             .map(|(i, mut e)| {
                 e.header.sequence_number = i as i32 + 1;
-                let mut payload = serialised(&e);
-                if payload.len() > max && !e.header.change_type.starts_with("GAP_") {
+                write(&e, &mut scratch);
+                if scratch.len() > max && !e.header.change_type.starts_with("GAP_") {
                     e.header.change_type = format!("GAP_{}", e.header.change_type);
                     e.fields.clear();
                     e.header.changed_fields.clear();
                     e.header.nulled_fields.clear();
-                    payload = serialised(&e);
+                    write(&e, &mut scratch);
                 }
                 forcebus_eventlog::NewEvent {
                     kind: entity_name(&e.header.entity_name),
                     class: CLASS_EVENTS,
-                    payload,
+                    payload: scratch.clone(),
                 }
             })
             .collect()

@@ -392,7 +392,7 @@ impl Staged<'_> {
     fn writes(&mut self, schema: &crate::meta::Schema, state: &crate::state::State) -> Batch {
         let blobs = self.take_blobs(schema, state);
         let mut batch = Batch::new();
-        let mut scratch = Vec::new();
+        let mut scratch = Vec::with_capacity(crate::cdc::SCRATCH);
         for id in &self.order {
             batch.writes.push(match &self.overlay[id] {
                 Some(r) => Write::PutRecord(StoredRecord {
