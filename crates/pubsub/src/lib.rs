@@ -11,7 +11,8 @@
 //! - `control`: what the org's test controls do to calls (armed failures, keepalives,
 //!   ending streams); `reset`: resetting open calls at the HTTP/2 layer ([`Grpc`]).
 //! - `describe`: GetTopic and GetSchema; `subscribe`: Subscribe; `managed`:
-//!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share;
+//!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share
+//!   (`deadlines`: when its keepalive, check and idle end fall due);
 //!   `ahead`: a stream's cursor, and the window it reads before the client asks for it;
 //!   `publish`: Publish and PublishStream; `responses`: the channel from a streaming
 //!   call's task to the stream tonic sends from.
@@ -29,6 +30,7 @@ mod ahead;
 pub mod auth;
 pub mod codec;
 mod control;
+mod deadlines;
 mod describe;
 pub mod error;
 mod flow;
