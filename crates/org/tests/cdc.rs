@@ -384,6 +384,172 @@ fn identical_changes_merge_into_one_event() {
     assert_eq!(run(&org, &c, ops).1.len(), 2, "merging can be turned off");
 }
 
+/// Updates merge only when every channel sees them the same: a change a member's filter
+/// lets through, or whose enriched values differ, keeps an event of its own (merged into
+/// the first record's event, it went where that record's went, with its values).
+#[test]
+fn merged_changes_keep_their_own_channels_and_enrichment() {
+    let (org, c) = org();
+    let channel = |name: &str| {
+        create(
+            "PlatformEventChannel",
+            json!({"DeveloperName": name, "ChannelType": "data", "MasterLabel": name}),
+        )
+    };
+    let member = |name: &str, fields: Value| {
+        let mut f = json!({"DeveloperName": format!("{name}_chn_AccountChangeEvent"), "EventChannel": format!("{name}__chn"), "SelectedEntity": "AccountChangeEvent"});
+        f.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        create("PlatformEventChannelMember", f)
+    };
+    run(&org, &c, vec![channel("Farms"), channel("Named")]);
+    run(
+        &org,
+        &c,
+        vec![member(
+            "Farms",
+            json!({"FilterExpression": "Industry = 'Agriculture'"}),
+        )],
+    );
+    let (r, _) = run(
+        &org,
+        &c,
+        [
+            ("A0", "Agriculture"),
+            ("A1", "Agriculture"),
+            ("A2", "Energy"),
+        ]
+        .iter()
+        .map(|(name, industry)| create("Account", json!({"Name": name, "Industry": industry})))
+        .collect(),
+    );
+    let ids: Vec<String> = r
+        .results
+        .iter()
+        .map(|x| x.as_ref().unwrap().id().to18())
+        .collect();
+    let phone = |p: &str| -> Vec<Op> {
+        ids.iter()
+            .map(|id| Op::Update {
+                object: None,
+                id: id.clone(),
+                fields: map(json!({"Phone": p})),
+            })
+            .collect()
+    };
+    let (_, ev) = run(&org, &c, phone("555"));
+    let routed: Vec<(Vec<String>, Vec<String>)> = ev
+        .iter()
+        .map(|e| (e.header.record_ids.clone(), e.channels.clone()))
+        .collect();
+    assert_eq!(
+        routed,
+        [
+            (ids[..2].to_vec(), vec!["Farms__chn".to_owned()]),
+            (ids[2..].to_vec(), vec![]),
+        ],
+        "the farms merge; the record the filter stops is not carried onto its channel"
+    );
+    run(
+        &org,
+        &c,
+        vec![member("Named", json!({"EnrichedFields": "[\"Name\"]"}))],
+    );
+    let (_, ev) = run(&org, &c, phone("556"));
+    let named: Vec<(Vec<String>, Value)> = ev
+        .iter()
+        .map(|e| {
+            (
+                e.header.record_ids.clone(),
+                e.enriched["Named__chn"]["Name"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (ids[..1].to_vec(), json!("A0")),
+            (ids[1..2].to_vec(), json!("A1")),
+            (ids[2..].to_vec(), json!("A2")),
+        ],
+        "each record's own enriched values"
+    );
+}
+
+/// Overflow and oversized gaps reach custom channels as injected gaps do: those whose
+/// member of the entity has no filter; a gap carries no enriched values.
+#[test]
+fn gaps_reach_the_custom_channels_without_a_filter() {
+    let (org, c) = open_with(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        CdcConfig {
+            overflow_threshold: 5,
+            max_event_bytes: 2000,
+            ..Default::default()
+        },
+    );
+    for (name, extra) in [
+        ("All", json!({"EnrichedFields": "[\"Name\"]"})),
+        (
+            "Farms",
+            json!({"FilterExpression": "Industry = 'Agriculture'"}),
+        ),
+    ] {
+        run(
+            &org,
+            &c,
+            vec![create(
+                "PlatformEventChannel",
+                json!({"DeveloperName": name, "ChannelType": "data", "MasterLabel": name}),
+            )],
+        );
+        let mut member = json!({"DeveloperName": format!("{name}_chn_AccountChangeEvent"), "EventChannel": format!("{name}__chn"), "SelectedEntity": "AccountChangeEvent"});
+        member
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        run(&org, &c, vec![create("PlatformEventChannelMember", member)]);
+    }
+    let (r, ev) = run(
+        &org,
+        &c,
+        (0..6)
+            .map(|i| {
+                create(
+                    "Account",
+                    json!({"Name": format!("A{i}"), "Industry": "Agriculture"}),
+                )
+            })
+            .collect(),
+    );
+    let routed: Vec<(&str, Vec<String>)> = ev
+        .iter()
+        .map(|e| (e.header.change_type.as_str(), e.channels.clone()))
+        .collect();
+    let both = vec!["All__chn".to_owned(), "Farms__chn".to_owned()];
+    assert_eq!(routed.len(), 6);
+    assert_eq!(routed[0], ("CREATE", both));
+    assert_eq!(routed[5], ("GAP_OVERFLOW", vec!["All__chn".to_owned()]));
+    let id = r.results[0].as_ref().unwrap().id().to18();
+    let (_, ev) = run(
+        &org,
+        &c,
+        vec![Op::Update {
+            object: None,
+            id,
+            fields: map(json!({"Description": "x".repeat(3000)})),
+        }],
+    );
+    assert_eq!(ev[0].header.change_type, "GAP_UPDATE");
+    assert_eq!(
+        ev[0].channels,
+        ["All__chn", "Farms__chn"],
+        "its record passed both"
+    );
+    assert!(ev[0].enriched.is_empty(), "no record data in a gap");
+}
+
 #[test]
 fn overflow_and_oversized_events_become_gaps() {
     let (org, c) = open_with(

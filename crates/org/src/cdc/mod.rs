@@ -216,7 +216,23 @@ pub(crate) fn gap_event(
 ) -> forcebus_eventlog::NewEvent {
     let mut header = txn.header(&object.name, change_type.to_owned(), record_ids);
     header.sequence_number = 1;
-    let entity = entity_name_of(object);
+    let event = ChangeEvent {
+        schema_id: schema_ids.get(&object.name).cloned().unwrap_or_default(),
+        header,
+        fields: Map::new(),
+        channels: unfiltered_channels(txn, &entity_name_of(object)),
+        enriched: Map::new(),
+    };
+    forcebus_eventlog::NewEvent {
+        kind: entity_name(&object.name),
+        class: CLASS_EVENTS,
+        payload: serde_json::to_vec(&event).expect("change events serialise"),
+    }
+}
+
+/// The custom channels a gap event of `entity` goes to: those whose member of the entity
+/// has no filter (a filter needs the record's fields, which a gap event does not carry).
+fn unfiltered_channels(txn: &TxnInfo<'_>, entity: &str) -> Vec<String> {
     let mut channels: Vec<String> = Vec::new();
     for m in txn
         .members
@@ -227,18 +243,7 @@ pub(crate) fn gap_event(
             channels.push(m.channel.clone());
         }
     }
-    let event = ChangeEvent {
-        schema_id: schema_ids.get(&object.name).cloned().unwrap_or_default(),
-        header,
-        fields: Map::new(),
-        channels,
-        enriched: Map::new(),
-    };
-    forcebus_eventlog::NewEvent {
-        kind: entity_name(&object.name),
-        class: CLASS_EVENTS,
-        payload: serde_json::to_vec(&event).expect("change events serialise"),
-    }
+    channels
 }
 
 /// The events of a transaction as they are built.
@@ -258,13 +263,14 @@ struct Builder<'t, 'a> {
 }
 
 impl Builder<'_, '_> {
-    /// A header-only event: gaps (`GAP_*`, `GAP_OVERFLOW`) carry no body.
+    /// A header-only event: gaps (`GAP_*`, `GAP_OVERFLOW`) carry no body, and go to the
+    /// custom channels an injected gap goes to.
     fn gap(&self, entity: &str, change_type: String, record_ids: Vec<String>) -> ChangeEvent {
         ChangeEvent {
             schema_id: self.schema_ids.get(entity).cloned().unwrap_or_default(),
             header: self.txn.header(entity, change_type, record_ids),
             fields: Map::new(),
-            channels: Vec::new(),
+            channels: unfiltered_channels(self.txn, &entity_name(entity)),
             enriched: Map::new(),
         }
     }
@@ -313,6 +319,8 @@ impl Builder<'_, '_> {
         };
         route(&mut event, c, self.txn);
         // A transaction of one change has nothing to merge with: no key is made for it.
+        // Changes merge only when every channel would see them alike: the custom channels
+        // a record's change passes, and its enriched values there, are per record.
         if self.config.merge && !self.alone && matches!(d.kind, "UPDATE" | "DELETE") {
             let key = serde_json::to_string(&(
                 &entity,
@@ -320,6 +328,8 @@ impl Builder<'_, '_> {
                 &event.fields,
                 &event.header.changed_fields,
                 &event.header.nulled_fields,
+                &event.channels,
+                &event.enriched,
             ))
             .expect("JSON values serialise");
             if let Some(&i) = self.merged.get(&key) {
@@ -366,6 +376,7 @@ impl Builder<'_, '_> {
                     e.fields.clear();
                     e.header.changed_fields.clear();
                     e.header.nulled_fields.clear();
+                    e.enriched.clear();
                     write(&e, &mut scratch);
                 }
                 forcebus_eventlog::NewEvent {
