@@ -2,8 +2,9 @@
 //! present, and the changed, nulled and diffed field sets (`org-rest-cdc.md` §4.2–4.6).
 
 use crate::fields::FieldRef;
-use forcebus_events::change::{EventField, event_fields};
+use forcebus_events::change::{ChangeEvent, EventField, event_fields};
 use forcebus_meta::{FieldDef, FieldType};
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
 
@@ -11,20 +12,24 @@ use super::Change;
 use crate::record::Record;
 
 /// What one record change amounts to.
-pub(super) struct Described {
+pub(super) struct Described<'c> {
     pub(super) kind: &'static str,
     pub(super) body: Map<String, Value>,
+    /// A created or undeleted record's body, when it is written from the record's own
+    /// fields (then `body` is empty).
+    pub(super) created: Option<Created<'c>>,
     pub(super) changed: Vec<String>,
     pub(super) nulled: Vec<String>,
     /// Fields whose value is a unified diff.
     pub(super) diffs: Vec<String>,
 }
 
-impl Described {
+impl Described<'_> {
     fn new(kind: &'static str) -> Self {
         Self {
             kind,
             body: Map::new(),
+            created: None,
             changed: Vec::new(),
             nulled: Vec::new(),
             diffs: Vec::new(),
@@ -89,7 +94,7 @@ impl<'o> Carried<'o> {
 
 /// Change type, body, changed and nulled fields of one change, whose object's event
 /// fields are `carried`; `None` when nothing is emitted.
-pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Described> {
+pub(super) fn describe<'c>(c: &Change<'c>, carried: &'c Carried<'_>) -> Option<Described<'c>> {
     let kind = match (c.before, c.after) {
         (None, Some(a)) if !a.is_deleted => "CREATE",
         (Some(b), Some(a)) if !b.is_deleted && !a.is_deleted => "UPDATE",
@@ -102,7 +107,7 @@ pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Describe
         "CREATE" | "UNDELETE" => {
             let after = c.after.filter(|r| !r.is_deleted)?;
             match carried.places() {
-                Some(places) => from_record(after, &carried.fields, places, &mut out.body),
+                Some(places) => out.created = Some(Created::of(after, &carried.fields, places)),
                 None => walk(after, &carried.fields, &mut out.body),
             }
         }
@@ -123,37 +128,93 @@ pub(super) fn describe(c: &Change<'_>, carried: &Carried<'_>) -> Option<Describe
 }
 
 /// A created or undeleted record's body, made from its own fields: what [`walk`] makes,
-/// in the same order.
-fn from_record(
-    after: &Record,
-    fields: &[EventField<'_>],
-    places: &Places<'_>,
-    body: &mut Map<String, Value>,
-) {
-    let mut found: Vec<(u32, u32, FieldRef<'_>)> = Vec::with_capacity(after.fields.len());
-    found.extend(
-        after
-            .fields
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .filter_map(|(name, v)| places.get(name).map(|&(i, part)| (i, part, v))),
-    );
-    found.sort_unstable_by_key(|&(i, part, _)| (i, part));
-    let mut found = found.into_iter().peekable();
-    while let Some((i, part, v)) = found.next() {
-        match &fields[i as usize] {
-            EventField::Scalar(f) => {
-                body.insert(f.name.clone(), v.to_value());
+/// in the same order, written as the event is (a map of it cost a bulk load's writer an
+/// allocation per field and a copy of every text).
+pub(super) struct Created<'c> {
+    fields: &'c [EventField<'c>],
+    /// Each non-null value the record holds for an event field: the field's index in
+    /// `fields` and its part's, in that order.
+    found: Vec<(u32, u32, FieldRef<'c>)>,
+}
+
+impl<'c> Created<'c> {
+    fn of(after: &'c Record, fields: &'c [EventField<'c>], places: &Places<'_>) -> Self {
+        let mut found: Vec<(u32, u32, FieldRef<'c>)> = Vec::with_capacity(after.fields.len());
+        found.extend(
+            after
+                .fields
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .filter_map(|(name, v)| places.get(name).map(|&(i, part)| (i, part, v))),
+        );
+        found.sort_unstable_by_key(|&(i, part, _)| (i, part));
+        Created { fields, found }
+    }
+}
+
+impl Serialize for Created<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        let mut at = 0;
+        while let Some(&(i, _, v)) = self.found.get(at) {
+            let run = self.found[at..].partition_point(|&(next, ..)| next == i);
+            match &self.fields[i as usize] {
+                EventField::Scalar(f) => map.serialize_entry(&f.name, &v)?,
+                EventField::Compound { name, parts } => map.serialize_entry(
+                    name,
+                    &Parts {
+                        names: parts,
+                        found: &self.found[at..at + run],
+                    },
+                )?,
             }
-            EventField::Compound { name, parts } => {
-                let mut m = Map::new();
-                m.insert(parts[part as usize].0.clone(), v.to_value());
-                while let Some((_, part, v)) = found.next_if(|&(next, ..)| next == i) {
-                    m.insert(parts[part as usize].0.clone(), v.to_value());
-                }
-                body.insert(name.clone(), Value::Object(m));
-            }
+            at += run;
         }
+        map.end()
+    }
+}
+
+/// A change event whose body is a created record's: what serialising the event with that
+/// body in its `fields` writes.
+pub(super) struct WithBody<'e, 'c> {
+    pub(super) event: &'e ChangeEvent,
+    pub(super) body: &'e Created<'c>,
+}
+
+impl Serialize for WithBody<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.event;
+        let mut event = s.serialize_struct("ChangeEvent", 5)?;
+        event.serialize_field("schemaId", &e.schema_id)?;
+        event.serialize_field("ChangeEventHeader", &e.header)?;
+        event.serialize_field("fields", self.body)?;
+        if e.channels.is_empty() {
+            event.skip_field("channels")?;
+        } else {
+            event.serialize_field("channels", &e.channels)?;
+        }
+        if e.enriched.is_empty() {
+            event.skip_field("enriched")?;
+        } else {
+            event.serialize_field("enriched", &e.enriched)?;
+        }
+        event.end()
+    }
+}
+
+/// A compound field's parts the record holds, as an object of them.
+struct Parts<'p, 'c> {
+    names: &'p [(String, Option<&'c FieldDef>)],
+    found: &'p [(u32, u32, FieldRef<'c>)],
+}
+
+impl Serialize for Parts<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.found.len()))?;
+        for &(_, part, v) in self.found {
+            map.serialize_entry(&self.names[part as usize].0, &v)?;
+        }
+        map.end()
     }
 }
 
@@ -284,13 +345,15 @@ mod tests {
         /// A body made from a record's own fields is the one made by looking up every
         /// event field, in the same order: for every standard object, whatever fields the
         /// record has (names that are no field of the object included), in whatever order
-        /// it set them, nulls included, and packed or not.
+        /// it set them, nulls included, and packed or not; and the event written with it
+        /// is the event serialised with it.
         #[test]
         fn a_body_from_the_records_fields_is_the_walk_of_the_event_fields(
             object in any::<prop::sample::Index>(),
             picks in proptest::collection::vec((any::<prop::sample::Index>(), value()), 0..40),
             strangers in proptest::collection::vec((0..STRANGERS.len(), value()), 0..3),
             pack in any::<bool>(),
+            routed in any::<bool>(),
         ) {
             let def = object.get(&CATALOGUE);
             let mut fields = Fields::new();
@@ -308,12 +371,28 @@ mod tests {
             let places = carried.places().expect("each record field has one place");
             let mut walked = Map::new();
             walk(&record, &carried.fields, &mut walked);
-            let mut made = Map::new();
-            from_record(&record, &carried.fields, places, &mut made);
+            let made = Created::of(&record, &carried.fields, places);
             prop_assert_eq!(
                 serde_json::to_string(&made).unwrap(),
                 serde_json::to_string(&walked).unwrap()
             );
+            // And the whole event, routed to a custom channel or not.
+            let mut event: ChangeEvent = serde_json::from_value(serde_json::json!({
+                "schemaId": "s", "fields": {},
+                "ChangeEventHeader": {"entityName": def.name, "recordIds": ["001000000000001AAA"],
+                    "changeType": "CREATE", "changeOrigin": "", "transactionKey": "k",
+                    "sequenceNumber": 1, "commitTimestamp": 1, "commitNumber": 2,
+                    "commitUser": "005000000000001AAA", "nulledFields": [], "diffFields": [],
+                    "changedFields": []},
+            }))
+            .unwrap();
+            if routed {
+                event.channels.push("Sales__chn".into());
+                event.enriched.insert("Sales__chn".into(), serde_json::json!({"Name": "n"}));
+            }
+            let written = serde_json::to_string(&WithBody { event: &event, body: &made }).unwrap();
+            event.fields = walked;
+            prop_assert_eq!(written, serde_json::to_string(&event).unwrap());
         }
     }
 

@@ -24,7 +24,7 @@ mod describe;
 pub mod filter;
 pub mod textdiff;
 
-use describe::{Described, describe};
+use describe::{Created, Described, WithBody, describe};
 
 /// The bytes a scratch buffer for serialising a transaction's events or records starts
 /// with: a typical event or record body fits.
@@ -155,6 +155,14 @@ pub(crate) fn events(
     config: &CdcConfig,
     bulk_load: bool,
 ) -> Vec<forcebus_eventlog::NewEvent> {
+    // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
+    // of one object).
+    let mut carried_of: Vec<(&str, describe::Carried<'_>)> = Vec::new();
+    for c in changes {
+        if !carried_of.iter().any(|(name, _)| *name == c.object.name) {
+            carried_of.push((&c.object.name, describe::Carried::of(c.object)));
+        }
+    }
     let mut b = Builder {
         txn,
         schema_ids,
@@ -171,21 +179,13 @@ pub(crate) fn events(
         overflowed: Vec::new(),
         alone: changes.len() == 1,
     };
-    // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
-    // of one object).
-    let mut carried_of: Vec<(&str, describe::Carried<'_>)> = Vec::new();
     for c in changes {
-        let at = match carried_of
+        let carried = carried_of
             .iter()
-            .position(|(name, _)| *name == c.object.name)
-        {
-            Some(at) => at,
-            None => {
-                carried_of.push((&c.object.name, describe::Carried::of(c.object)));
-                carried_of.len() - 1
-            }
-        };
-        let Some(d) = describe(c, &carried_of[at].1) else {
+            .find(|(name, _)| *name == c.object.name)
+            .map(|(_, carried)| carried)
+            .expect("every changed object's fields were worked out");
+        let Some(d) = describe(c, carried) else {
             continue;
         };
         let id = c
@@ -246,12 +246,27 @@ fn unfiltered_channels(txn: &TxnInfo<'_>, entity: &str) -> Vec<String> {
     channels
 }
 
+/// An event being built, and its body when a created record's is written as it is.
+struct Pending<'c> {
+    event: ChangeEvent,
+    created: Option<Created<'c>>,
+}
+
+impl From<ChangeEvent> for Pending<'_> {
+    fn from(event: ChangeEvent) -> Self {
+        Pending {
+            event,
+            created: None,
+        }
+    }
+}
+
 /// The events of a transaction as they are built.
-struct Builder<'t, 'a> {
+struct Builder<'t, 'a, 'c> {
     txn: &'t TxnInfo<'a>,
     schema_ids: &'t HashMap<String, String>,
     config: &'t CdcConfig,
-    out: Vec<ChangeEvent>,
+    out: Vec<Pending<'c>>,
     /// Index in `out` of the event identical updates or deletes merge into.
     merged: HashMap<String, usize>,
     /// Changes counted towards the overflow threshold.
@@ -262,7 +277,7 @@ struct Builder<'t, 'a> {
     alone: bool,
 }
 
-impl Builder<'_, '_> {
+impl<'c> Builder<'_, '_, 'c> {
     /// A header-only event: gaps (`GAP_*`, `GAP_OVERFLOW`) carry no body, and go to the
     /// custom channels an injected gap goes to.
     fn gap(&self, entity: &str, change_type: String, record_ids: Vec<String>) -> ChangeEvent {
@@ -281,19 +296,20 @@ impl Builder<'_, '_> {
         match self
             .out
             .iter_mut()
+            .map(|p| &mut p.event)
             .find(|e| e.header.entity_name == c.object.name && e.header.change_type == change_type)
         {
             Some(e) => e.header.record_ids.push(id),
             None => {
                 let gap = self.gap(&c.object.name, change_type, vec![id]);
-                self.out.push(gap);
+                self.out.push(gap.into());
             }
         }
     }
 
     /// A change: its event, routed to custom channels, merged into an identical one when
     /// merging applies, or counted past the overflow threshold.
-    fn add(&mut self, c: &Change<'_>, d: Described, id: String) {
+    fn add(&mut self, c: &Change<'_>, d: Described<'c>, id: String) {
         let entity = c.object.name.clone();
         self.counted += if d.kind == "UPDATE" {
             d.changed.len().max(1)
@@ -334,6 +350,7 @@ impl Builder<'_, '_> {
             .expect("JSON values serialise");
             if let Some(&i) = self.merged.get(&key) {
                 self.out[i]
+                    .event
                     .header
                     .record_ids
                     .extend(event.header.record_ids);
@@ -341,7 +358,10 @@ impl Builder<'_, '_> {
             }
             self.merged.insert(key, self.out.len());
         }
-        self.out.push(event);
+        self.out.push(Pending {
+            event,
+            created: d.created,
+        });
     }
 
     /// The overflow events, then every event numbered and serialised; one too large
@@ -353,7 +373,7 @@ impl Builder<'_, '_> {
                 "GAP_OVERFLOW".to_owned(),
                 vec![OVERFLOW_ID.to_owned()],
             );
-            self.out.push(gap);
+            self.out.push(gap.into());
         }
         let max = self.config.max_event_bytes;
         // Each event is written in `scratch` first and its payload copied out at its size:
@@ -361,30 +381,42 @@ impl Builder<'_, '_> {
         // `serde_json::to_vec` grows its buffer from 128 bytes by doubling (a 700-byte
         // event held 1,024 bytes, after three reallocations).
         let mut scratch = Vec::with_capacity(SCRATCH);
-        let write = |e: &ChangeEvent, scratch: &mut Vec<u8>| {
+        let write = |e: &ChangeEvent, created: Option<&Created<'_>>, scratch: &mut Vec<u8>| {
             scratch.clear();
-            serde_json::to_writer(scratch, e).expect("change events serialise");
+            match created {
+                Some(body) => serde_json::to_writer(scratch, &WithBody { event: e, body }),
+                None => serde_json::to_writer(scratch, e),
+            }
+            .expect("change events serialise");
         };
         self.out
             .into_iter()
             .enumerate()
-            .map(|(i, mut e)| {
-                e.header.sequence_number = i as i32 + 1;
-                write(&e, &mut scratch);
-                if scratch.len() > max && !e.header.change_type.starts_with("GAP_") {
-                    e.header.change_type = format!("GAP_{}", e.header.change_type);
-                    e.fields.clear();
-                    e.header.changed_fields.clear();
-                    e.header.nulled_fields.clear();
-                    e.enriched.clear();
-                    write(&e, &mut scratch);
-                }
-                forcebus_eventlog::NewEvent {
-                    kind: entity_name(&e.header.entity_name),
-                    class: CLASS_EVENTS,
-                    payload: scratch.clone(),
-                }
-            })
+            .map(
+                |(
+                    i,
+                    Pending {
+                        event: mut e,
+                        created,
+                    },
+                )| {
+                    e.header.sequence_number = i as i32 + 1;
+                    write(&e, created.as_ref(), &mut scratch);
+                    if scratch.len() > max && !e.header.change_type.starts_with("GAP_") {
+                        e.header.change_type = format!("GAP_{}", e.header.change_type);
+                        e.fields.clear();
+                        e.header.changed_fields.clear();
+                        e.header.nulled_fields.clear();
+                        e.enriched.clear();
+                        write(&e, None, &mut scratch);
+                    }
+                    forcebus_eventlog::NewEvent {
+                        kind: entity_name(&e.header.entity_name),
+                        class: CLASS_EVENTS,
+                        payload: scratch.clone(),
+                    }
+                },
+            )
             .collect()
     }
 }
