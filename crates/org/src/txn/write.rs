@@ -122,7 +122,8 @@ impl Txn<'_> {
             is_deleted: false,
             deleted: None,
         };
-        self.check_object_rules(&mut rec)?;
+        // A record just given its id has no state before this write.
+        self.check_rules_of(Some(def), &mut rec, None)?;
         self.check_unique(def, &rec)?;
         Ok(rec)
     }
@@ -192,10 +193,20 @@ impl Txn<'_> {
         def.field(name).filter(|f| f.exists_at(major))
     }
 
-    /// Rules particular to one object (a PushTopic's query).
+    /// Rules particular to one object (a PushTopic's query), for a change to a record
+    /// that may exist.
     pub(super) fn check_object_rules(&self, rec: &mut Record) -> Result<(), OrgError> {
-        // The record as it stands before this write (none for an insert).
-        let before = self.current(&rec.id);
+        self.check_rules_of(self.schema.object(&rec.object), rec, self.current(&rec.id))
+    }
+
+    /// Rules particular to one object, `def` (`rec`'s, when the schema has it), for a change
+    /// to `rec`, which stood as `before` before this write (none for an insert).
+    fn check_rules_of(
+        &self,
+        def: Option<&ObjectDef>,
+        rec: &mut Record,
+        before: Option<&Record>,
+    ) -> Result<(), OrgError> {
         match rec.object.as_str() {
             pricebooks::ENTRY => self.check_entry(rec, before)?,
             pricebooks::LINE => self.check_line(rec, before)?,
@@ -212,11 +223,7 @@ impl Txn<'_> {
             let others: Vec<&Record> = self.scan(crate::record_types::OBJECT).collect();
             crate::record_types::check(self.schema, rec, others.into_iter())?;
         }
-        if self
-            .schema
-            .object(&rec.object)
-            .is_some_and(|d| d.field(crate::record_types::FIELD).is_some())
-        {
+        if def.is_some_and(|d| d.field(crate::record_types::FIELD).is_some()) {
             let active =
                 crate::record_types::active_of(self.scan(crate::record_types::OBJECT), &rec.object);
             crate::record_types::assign(rec, &active, before)?;
