@@ -38,7 +38,8 @@ pub struct Header {
     pub changed_fields: Vec<String>,
 }
 
-/// A change event as stored in the log.
+/// A change event as stored in the log. (`forcebus-org` writes this layout by hand for a
+/// created record's event, its body straight from the record: `cdc::describe::WithBody`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     /// Id of the schema the event was written with.

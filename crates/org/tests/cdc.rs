@@ -477,8 +477,9 @@ fn merged_changes_keep_their_own_channels_and_enrichment() {
     );
 }
 
-/// Overflow and oversized gaps reach custom channels as injected gaps do: those whose
-/// member of the entity has no filter; a gap carries no enriched values.
+/// Overflow gaps reach custom channels as injected gaps do: those whose member of the
+/// entity has no filter. An oversized event's gap goes where its change passed, and
+/// carries no record data: no enriched values, no diffed fields.
 #[test]
 fn gaps_reach_the_custom_channels_without_a_filter() {
     let (org, c) = open_with(
@@ -532,15 +533,27 @@ fn gaps_reach_the_custom_channels_without_a_filter() {
     assert_eq!(routed[0], ("CREATE", both));
     assert_eq!(routed[5], ("GAP_OVERFLOW", vec!["All__chn".to_owned()]));
     let id = r.results[0].as_ref().unwrap().id().to18();
-    let (_, ev) = run(
-        &org,
-        &c,
-        vec![Op::Update {
-            object: None,
-            id,
-            fields: map(json!({"Description": "x".repeat(3000)})),
-        }],
-    );
+    let describe = |text: String| {
+        run(
+            &org,
+            &c,
+            vec![Op::Update {
+                object: None,
+                id: id.clone(),
+                fields: map(json!({ "Description": text })),
+            }],
+        )
+        .1
+    };
+    // Forty lines, then nine of them changed: a diff of about 2,800 bytes.
+    let lines = |changed: usize| -> String {
+        (0..40)
+            .map(|i| format!("{}{}", if i < changed { "b" } else { "a" }, "x".repeat(299)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    describe(lines(0));
+    let ev = describe(lines(9));
     assert_eq!(ev[0].header.change_type, "GAP_UPDATE");
     assert_eq!(
         ev[0].channels,
@@ -548,6 +561,46 @@ fn gaps_reach_the_custom_channels_without_a_filter() {
         "its record passed both"
     );
     assert!(ev[0].enriched.is_empty(), "no record data in a gap");
+    assert!(ev[0].header.diff_fields.is_empty(), "nor diffed fields");
+    // A bulk load's gaps go where overflow gaps go.
+    let r = org
+        .execute(
+            &c,
+            (0..2)
+                .map(|i| {
+                    create(
+                        "Account",
+                        json!({"Name": format!("B{i}"), "Industry": "Agriculture"}),
+                    )
+                })
+                .collect(),
+            forcebus_org::Mode {
+                bulk_load: true,
+                ..forcebus_org::Mode::ALL_OR_NONE
+            },
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    let ev: Vec<ChangeEvent> = r
+        .committed
+        .as_ref()
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| serde_json::from_slice(&e.payload).unwrap())
+        .collect();
+    let routed: Vec<(&str, usize, Vec<String>)> = ev
+        .iter()
+        .map(|e| {
+            (
+                e.header.change_type.as_str(),
+                e.header.record_ids.len(),
+                e.channels.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(routed, [("GAP_CREATE", 2, vec!["All__chn".to_owned()])]);
 }
 
 #[test]

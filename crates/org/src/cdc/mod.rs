@@ -156,9 +156,9 @@ pub(crate) fn events(
     bulk_load: bool,
 ) -> Vec<forcebus_eventlog::NewEvent> {
     // Each object's event fields, worked out once (a Bulk chunk is thousands of changes
-    // of one object).
+    // of one object); a bulk load's header-only events need none.
     let mut carried_of: Vec<(&str, describe::Carried<'_>)> = Vec::new();
-    for c in changes {
+    for c in changes.iter().filter(|_| !bulk_load) {
         if !carried_of.iter().any(|(name, _)| *name == c.object.name) {
             carried_of.push((&c.object.name, describe::Carried::of(c.object)));
         }
@@ -180,23 +180,26 @@ pub(crate) fn events(
         alone: changes.len() == 1,
     };
     for c in changes {
+        let id = || {
+            c.after
+                .or(c.before)
+                .map(|r| r.id.to18())
+                .expect("a change has a record")
+        };
+        // A bulk load's events are header-only: its changes' bodies are not made.
+        if bulk_load {
+            if let Some(kind) = describe::kind(c) {
+                b.add_bulk(c, kind, id());
+            }
+            continue;
+        }
         let carried = carried_of
             .iter()
             .find(|(name, _)| *name == c.object.name)
             .map(|(_, carried)| carried)
             .expect("every changed object's fields were worked out");
-        let Some(d) = describe(c, carried) else {
-            continue;
-        };
-        let id = c
-            .after
-            .or(c.before)
-            .map(|r| r.id.to18())
-            .expect("a change has a record");
-        if bulk_load {
-            b.add_bulk(c, d.kind, id);
-        } else {
-            b.add(c, d, id);
+        if let Some(d) = describe(c, carried) {
+            b.add(c, d, id());
         }
     }
     b.finish()
@@ -365,7 +368,7 @@ impl<'c> Builder<'_, '_, 'c> {
     }
 
     /// The overflow events, then every event numbered and serialised; one too large
-    /// becomes its header-only `GAP_*` form.
+    /// becomes its header-only `GAP_*` form, on the channels its change passed.
     fn finish(mut self) -> Vec<forcebus_eventlog::NewEvent> {
         for entity in std::mem::take(&mut self.overflowed) {
             let gap = self.gap(
@@ -407,6 +410,7 @@ impl<'c> Builder<'_, '_, 'c> {
                         e.fields.clear();
                         e.header.changed_fields.clear();
                         e.header.nulled_fields.clear();
+                        e.header.diff_fields.clear();
                         e.enriched.clear();
                         write(&e, None, &mut scratch);
                     }
