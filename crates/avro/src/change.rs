@@ -57,10 +57,15 @@ pub const NAME_PARTS: [&str; 5] = [
 
 /// The change-event entity name: `AccountChangeEvent`, `Invoice__ChangeEvent`.
 pub fn entity_name(object: &str) -> String {
-    match object.strip_suffix("__c") {
-        Some(base) => format!("{base}__ChangeEvent"),
-        None => format!("{object}ChangeEvent"),
-    }
+    // Pushed, not formatted: every change event names its entity.
+    let (base, suffix) = match object.strip_suffix("__c") {
+        Some(base) => (base, "__ChangeEvent"),
+        None => (object, "ChangeEvent"),
+    };
+    let mut name = String::with_capacity(base.len() + suffix.len());
+    name.push_str(base);
+    name.push_str(suffix);
+    name
 }
 
 /// One top-level field of a change event.

@@ -45,9 +45,7 @@ impl RecordId {
                 }
                 // A digit where the suffix claims an uppercase letter is a corrupt id.
                 let id = Self(id);
-                (id.checksum()
-                    .eq_ignore_ascii_case(std::str::from_utf8(&b[15..]).ok()?))
-                .then_some(id)
+                id.checksum().eq_ignore_ascii_case(&b[15..]).then_some(id)
             }
             _ => None,
         }
@@ -99,25 +97,26 @@ impl RecordId {
         std::str::from_utf8(&self.0).expect("ids are ASCII")
     }
 
-    fn checksum(&self) -> String {
-        self.0
-            .chunks(5)
-            .map(|chunk| {
-                let bits = chunk
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.is_ascii_uppercase())
-                    .fold(0usize, |acc, (i, _)| acc | (1 << i));
-                CHECKSUM_ALPHABET[bits] as char
-            })
-            .collect()
+    /// The three checksum characters (ASCII), made without an allocation: ids are made
+    /// and read on every record's path.
+    fn checksum(&self) -> [u8; 3] {
+        let mut sum = [0; 3];
+        for (out, chunk) in sum.iter_mut().zip(self.0.chunks(5)) {
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_ascii_uppercase())
+                .fold(0usize, |acc, (i, _)| acc | (1 << i));
+            *out = CHECKSUM_ALPHABET[bits];
+        }
+        sum
     }
 
     /// The 18-character form, as every response carries it.
     pub fn to18(&self) -> String {
         let mut s = String::with_capacity(18);
         s.push_str(self.as15());
-        s.push_str(&self.checksum());
+        s.extend(self.checksum().map(char::from));
         s
     }
 }

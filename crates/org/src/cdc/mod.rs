@@ -428,6 +428,9 @@ impl<'c> Builder<'_, '_, 'c> {
 /// Records which custom channels an event passes (their member filters, evaluated on the
 /// record after the change) and, for updates and deletes, their enriched fields' values.
 fn route(event: &mut ChangeEvent, c: &Change<'_>, txn: &TxnInfo<'_>) {
+    if txn.members.is_empty() {
+        return;
+    }
     let entity = entity_name_of(c.object);
     let Some(record) = c.after.or(c.before) else {
         return;
