@@ -384,33 +384,36 @@ fn identical_changes_merge_into_one_event() {
     assert_eq!(run(&org, &c, ops).1.len(), 2, "merging can be turned off");
 }
 
+/// Declares the custom channel `<name>__chn` with a member for Account's change events,
+/// `extra` (a filter, enriched fields) among the member's fields.
+fn account_channel(org: &Org, c: &Caller, name: &str, extra: Value) {
+    run(
+        org,
+        c,
+        vec![create(
+            "PlatformEventChannel",
+            json!({"DeveloperName": name, "ChannelType": "data", "MasterLabel": name}),
+        )],
+    );
+    let mut member = json!({"DeveloperName": format!("{name}_chn_AccountChangeEvent"), "EventChannel": format!("{name}__chn"), "SelectedEntity": "AccountChangeEvent"});
+    member
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    run(org, c, vec![create("PlatformEventChannelMember", member)]);
+}
+
 /// Updates merge only when every channel sees them the same: a change a member's filter
 /// lets through, or whose enriched values differ, keeps an event of its own (merged into
 /// the first record's event, it went where that record's went, with its values).
 #[test]
 fn merged_changes_keep_their_own_channels_and_enrichment() {
     let (org, c) = org();
-    let channel = |name: &str| {
-        create(
-            "PlatformEventChannel",
-            json!({"DeveloperName": name, "ChannelType": "data", "MasterLabel": name}),
-        )
-    };
-    let member = |name: &str, fields: Value| {
-        let mut f = json!({"DeveloperName": format!("{name}_chn_AccountChangeEvent"), "EventChannel": format!("{name}__chn"), "SelectedEntity": "AccountChangeEvent"});
-        f.as_object_mut()
-            .unwrap()
-            .extend(fields.as_object().unwrap().clone());
-        create("PlatformEventChannelMember", f)
-    };
-    run(&org, &c, vec![channel("Farms"), channel("Named")]);
-    run(
+    account_channel(
         &org,
         &c,
-        vec![member(
-            "Farms",
-            json!({"FilterExpression": "Industry = 'Agriculture'"}),
-        )],
+        "Farms",
+        json!({"FilterExpression": "Industry = 'Agriculture'"}),
     );
     let (r, _) = run(
         &org,
@@ -451,11 +454,7 @@ fn merged_changes_keep_their_own_channels_and_enrichment() {
         ],
         "the farms merge; the record the filter stops is not carried onto its channel"
     );
-    run(
-        &org,
-        &c,
-        vec![member("Named", json!({"EnrichedFields": "[\"Name\"]"}))],
-    );
+    account_channel(&org, &c, "Named", json!({"EnrichedFields": "[\"Name\"]"}));
     let (_, ev) = run(&org, &c, phone("556"));
     let named: Vec<(Vec<String>, Value)> = ev
         .iter()
@@ -490,28 +489,13 @@ fn gaps_reach_the_custom_channels_without_a_filter() {
             ..Default::default()
         },
     );
-    for (name, extra) in [
-        ("All", json!({"EnrichedFields": "[\"Name\"]"})),
-        (
-            "Farms",
-            json!({"FilterExpression": "Industry = 'Agriculture'"}),
-        ),
-    ] {
-        run(
-            &org,
-            &c,
-            vec![create(
-                "PlatformEventChannel",
-                json!({"DeveloperName": name, "ChannelType": "data", "MasterLabel": name}),
-            )],
-        );
-        let mut member = json!({"DeveloperName": format!("{name}_chn_AccountChangeEvent"), "EventChannel": format!("{name}__chn"), "SelectedEntity": "AccountChangeEvent"});
-        member
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        run(&org, &c, vec![create("PlatformEventChannelMember", member)]);
-    }
+    account_channel(&org, &c, "All", json!({"EnrichedFields": "[\"Name\"]"}));
+    account_channel(
+        &org,
+        &c,
+        "Farms",
+        json!({"FilterExpression": "Industry = 'Agriculture'"}),
+    );
     let (r, ev) = run(
         &org,
         &c,
