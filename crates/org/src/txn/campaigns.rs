@@ -117,12 +117,17 @@ impl Txn<'_> {
     /// The campaigns whose members or opportunities are among `records`.
     pub(super) fn campaigns_of<'r>(records: impl Iterator<Item = &'r Record>) -> Vec<String> {
         let mut ids: Vec<String> = records
-            .filter(|r| r.object == MEMBER || r.object == OPPORTUNITY)
+            .filter(|r| Self::counted_in_campaigns(r))
             .filter_map(|r| r.get_str("CampaignId").map(str::to_owned))
             .collect();
         ids.sort();
         ids.dedup();
         ids
+    }
+
+    /// Whether `r` is of an object its campaign counts (a member, an opportunity).
+    pub(super) fn counted_in_campaigns(r: &Record) -> bool {
+        r.object == MEMBER || r.object == OPPORTUNITY
     }
 
     /// Campaigns brought up to date with their members and opportunities.

@@ -280,8 +280,13 @@ impl<'a> Txn<'a> {
     /// opportunities of changed opportunity products).
     pub(super) fn put(&mut self, records: Vec<Record>) {
         let opportunities = Self::opportunities_of(&records);
-        // Campaigns counted before and after: a record may leave one for another.
-        let before = records.iter().filter_map(|r| self.current(&r.id));
+        // Campaigns counted before and after: a record may leave one for another. (Only
+        // the records a campaign counts are looked up: a bulk load's new Accounts were
+        // each a miss in the table of every record.)
+        let before = records
+            .iter()
+            .filter(|r| Self::counted_in_campaigns(r))
+            .filter_map(|r| self.current(&r.id));
         let mut campaigns = Self::campaigns_of(records.iter().chain(before));
         for r in records {
             self.set(r.id, Some(r));
