@@ -19,6 +19,9 @@ pub(crate) fn now_us() -> u64 {
 #[derive(Debug)]
 pub(crate) struct Stats {
     hist: Mutex<Histogram<u64>>,
+    /// From a request's sending to its answer, for the scenarios whose writes are paced
+    /// requests: with `hist`, it tells a slow write from a slow delivery.
+    acks: Mutex<Histogram<u64>>,
     pub(crate) delivered: AtomicU64,
     pub(crate) sent: AtomicU64,
     pub(crate) errors: AtomicU64,
@@ -31,6 +34,7 @@ impl Stats {
     pub(crate) fn new() -> Self {
         Self {
             hist: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("bounds")),
+            acks: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("bounds")),
             delivered: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -68,10 +72,14 @@ impl Stats {
         let _ = self.hist.locked().record_n(lat, n);
     }
 
-    /// A publish sent at `sent_us` was accepted.
-    pub(crate) fn sent_at(&self, sent_us: u64) {
+    /// A request sent at `sent_us` was answered with success now.
+    pub(crate) fn answered(&self, sent_us: u64) {
         if self.counting(sent_us) {
             self.sent.fetch_add(1, Ordering::Relaxed);
+            let _ = self
+                .acks
+                .locked()
+                .record(now_us().saturating_sub(sent_us).max(1));
         }
     }
 
@@ -92,6 +100,14 @@ impl Stats {
         let h = self.hist.locked();
         let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
         let delivered = self.delivered.load(Ordering::Relaxed);
+        let acks = self.acks.locked();
+        let ack_ms = |q: f64| acks.value_at_quantile(q) as f64 / 1000.0;
+        let answered = (!acks.is_empty()).then(|| {
+            json!({
+                "p50": ack_ms(0.5), "p99": ack_ms(0.99), "p99.9": ack_ms(0.999),
+                "max": acks.max() as f64 / 1000.0,
+            })
+        });
         json!({
             "window_secs": window.as_secs_f64(),
             "sent": self.sent.load(Ordering::Relaxed),
@@ -101,6 +117,8 @@ impl Stats {
                 "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "p99.9": ms(0.999),
                 "max": h.max() as f64 / 1000.0, "mean": h.mean() / 1000.0, "samples": h.len(),
             },
+            // Request to answer, where the writes are requests (`null` elsewhere).
+            "answer_ms": answered,
             "errors": self.errors.load(Ordering::Relaxed),
             "last_error": *self.last_error.locked(),
         })
@@ -135,4 +153,25 @@ pub(crate) fn commit() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers count and are timed from their sending, in the window only; a scenario
+    /// without answered requests reports none.
+    #[test]
+    fn answers_are_timed_from_their_sending_in_the_window() {
+        let stats = Stats::new();
+        let from = now_us() - 10_000;
+        stats.from_us.store(from, Ordering::SeqCst);
+        stats.answered(from - 1_000);
+        stats.answered(now_us() - 5_000);
+        let out = stats.summary(Duration::from_secs(1));
+        assert_eq!(out["sent"], 1, "the one sent before the window is left out");
+        let ms = out["answer_ms"]["max"].as_f64().unwrap();
+        assert!((5.0..1_000.0).contains(&ms), "{out}");
+        assert!(Stats::new().summary(Duration::from_secs(1))["answer_ms"].is_null());
+    }
 }

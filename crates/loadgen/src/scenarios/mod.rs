@@ -69,7 +69,7 @@ pub(crate) async fn paced(
         let stats = stats.clone();
         tokio::spawn(async move {
             match req.send().await {
-                Ok(r) if r.status().is_success() => stats.sent_at(sent),
+                Ok(r) if r.status().is_success() => stats.answered(sent),
                 Ok(r) => stats.error(format!("{what}: HTTP {}", r.status())),
                 Err(e) => stats.error(e),
             }
