@@ -1,7 +1,8 @@
 //! `loadgen`: drives a forcebus (or, for comparison, a peer server) over the real
 //! protocols and prints one JSON document: parameters, machine, commit, throughput, latency
-//! percentiles measured from the publish timestamp each event carries, errors, and the
-//! server's RSS.
+//! percentiles measured from the publish timestamp each event carries (and, where the
+//! writes are paced requests, from each request to its answer: `answer_ms`), errors, and
+//! the server's RSS.
 //!
 //! ```sh
 //! cargo build --release --workspace
