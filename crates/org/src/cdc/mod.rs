@@ -8,11 +8,12 @@
 //! neutral document ([`ChangeEvent`]); each protocol renders it through `forcebus-events`.
 //!
 //! - [`describe`]: what one record change amounts to (change type, body, field sets).
-//! - [`filter`]: custom channels' member filters; [`textdiff`]: diffs of long text.
+//! - [`route`]: which custom channels an event goes to, with their enriched values;
+//!   [`filter`]: their members' filters; [`textdiff`]: diffs of long text.
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use forcebus_events::CLASS_EVENTS;
 use forcebus_events::change::{ChangeEvent, Header, OVERFLOW_ID, entity_name, entity_name_of};
@@ -22,9 +23,12 @@ use crate::record::Record;
 
 mod describe;
 pub mod filter;
+mod route;
 pub mod textdiff;
 
 use describe::{Created, Described, WithBody, describe};
+pub(crate) use route::Member;
+use route::{route, unfiltered_channels};
 
 /// The bytes a scratch buffer for serialising a transaction's events or records starts
 /// with: a typical event or record body fits.
@@ -55,54 +59,6 @@ impl Default for CdcConfig {
             max_event_bytes: 1 << 20,
             entities: None,
         }
-    }
-}
-
-/// A member of a custom channel, as the transaction sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
-    pub(crate) channel: String,
-    pub(crate) entity: String,
-    pub(crate) filter: Option<String>,
-    pub(crate) enriched: Vec<String>,
-}
-
-impl Member {
-    /// Every member of a custom channel in `state`.
-    pub(crate) fn all(state: &crate::state::State) -> Vec<Self> {
-        state
-            .of("PlatformEventChannelMember")
-            .filter_map(Self::from_record)
-            .collect()
-    }
-
-    pub(crate) fn from_record(r: &Record) -> Option<Self> {
-        let channel = r.get_str("EventChannel")?.to_owned();
-        (!r.is_deleted && channel != "ChangeEvents").then(|| Self {
-            channel,
-            entity: r.get_str("SelectedEntity").unwrap_or_default().to_owned(),
-            filter: r
-                .get_str("FilterExpression")
-                .filter(|f| !f.trim().is_empty())
-                .map(str::to_owned),
-            enriched: {
-                let mut names: Vec<String> = r
-                    .get_str("EnrichedFields")
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .unwrap_or_default();
-                // Fields a filter names are enriched too (`org-rest-cdc.md` §4.8).
-                for f in r
-                    .get_str("FilterExpression")
-                    .map(filter::referenced_fields)
-                    .unwrap_or_default()
-                {
-                    if !names.iter().any(|n| n.eq_ignore_ascii_case(&f)) {
-                        names.push(f);
-                    }
-                }
-                names
-            },
-        })
     }
 }
 
@@ -231,22 +187,6 @@ pub(crate) fn gap_event(
         class: CLASS_EVENTS,
         payload: serde_json::to_vec(&event).expect("change events serialise"),
     }
-}
-
-/// The custom channels a gap event of `entity` goes to: those whose member of the entity
-/// has no filter (a filter needs the record's fields, which a gap event does not carry).
-fn unfiltered_channels(txn: &TxnInfo<'_>, entity: &str) -> Vec<String> {
-    let mut channels: Vec<String> = Vec::new();
-    for m in txn
-        .members
-        .iter()
-        .filter(|m| m.entity == entity && m.filter.is_none())
-    {
-        if !channels.contains(&m.channel) {
-            channels.push(m.channel.clone());
-        }
-    }
-    channels
 }
 
 /// An event being built, and its body when a created record's is written as it is.
@@ -425,50 +365,12 @@ impl<'c> Builder<'_, '_, 'c> {
     }
 }
 
-/// Records which custom channels an event passes (their member filters, evaluated on the
-/// record after the change) and, for updates and deletes, their enriched fields' values.
-fn route(event: &mut ChangeEvent, c: &Change<'_>, txn: &TxnInfo<'_>) {
-    if txn.members.is_empty() {
-        return;
-    }
-    let entity = entity_name_of(c.object);
-    let Some(record) = c.after.or(c.before) else {
-        return;
-    };
-    for m in txn.members.iter().filter(|m| m.entity == entity) {
-        let pass = m.filter.as_deref().is_none_or(|f| {
-            filter::matches(txn.schema, c.object, record, &event.header, f, txn.now)
-        });
-        if !pass {
-            continue;
-        }
-        if !event.channels.contains(&m.channel) {
-            event.channels.push(m.channel.clone());
-        }
-        if matches!(event.header.change_type.as_str(), "UPDATE" | "DELETE") {
-            let values: Map<String, Value> = m
-                .enriched
-                .iter()
-                .filter_map(|name| {
-                    let f = c.object.field(name)?;
-                    let v = record.rest_value(c.object, &f.name);
-                    (!v.is_null()).then(|| (f.name.clone(), v))
-                })
-                .collect();
-            if !values.is_empty() {
-                event
-                    .enriched
-                    .insert(m.channel.clone(), Value::Object(values));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fields::Fields;
     use crate::id::RecordId;
+    use serde_json::Value;
 
     fn account(schema: &Schema, n: u64, name: &str) -> Record {
         let mut fields = Fields::new();
