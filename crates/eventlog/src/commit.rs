@@ -80,7 +80,7 @@ impl EventLog {
         let mut ticket = 0;
         let events = self.append_unpublished(events, now_ms, |writes| {
             batch.writes.extend(writes);
-            ticket = self.store.commit_unsynced(&batch)?;
+            ticket = self.store.commit_deferred(&batch)?;
             Ok::<_, StoreError>(())
         })?;
         Ok(Commit {

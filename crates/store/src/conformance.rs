@@ -281,6 +281,44 @@ pub(crate) fn uploads_written_in_pieces_move_to_their_record(open: Open<'_>) {
     assert_eq!(s.blob_size(key).unwrap(), Some(data.len() as u64));
 }
 
+/// A deferred batch is read back by its store at once, and by a new handle once synced; a
+/// failed one writes nothing and leaves the batches around it as they are.
+pub(crate) fn deferred_batches_are_kept_once_synced(open: Open<'_>) {
+    let store = open();
+    let batch = |record_id: &str, replay_id: u64| {
+        let mut b = Batch::new();
+        b.writes.push(Write::PutRecord(record(record_id, false)));
+        b.writes.push(Write::AppendEvent(event(replay_id, 0)));
+        b
+    };
+    store.commit_deferred(&batch("001000000000001", 1)).unwrap();
+    assert!(
+        store.commit_deferred(&batch("001000000000002", 1)).is_err(),
+        "a replay id is never reused, deferred or not"
+    );
+    let ticket = store.commit_deferred(&batch("001000000000003", 2)).unwrap();
+    let check = |s: &dyn Store| {
+        let mut ids: Vec<String> = s
+            .load_records()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        ids.sort();
+        assert_eq!(ids, ["001000000000001", "001000000000003"]);
+        let events: Vec<u64> = s
+            .load_events(0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.replay_id)
+            .collect();
+        assert_eq!(events, [1, 2]);
+    };
+    check(&*store);
+    store.sync(ticket).unwrap();
+    check(&*open());
+}
+
 /// Writers committing at once (group commit) lose nothing and see their commits durable.
 pub(crate) fn concurrent_writers_lose_nothing(open: Open<'_>) {
     let store = open();
@@ -320,4 +358,5 @@ pub(crate) fn all(fresh: Fresh<'_>) {
     blobs_are_read_in_pieces_and_go_with_their_record(&*fresh("blobs"));
     uploads_written_in_pieces_move_to_their_record(&*fresh("uploads"));
     concurrent_writers_lose_nothing(&*fresh("concurrent"));
+    deferred_batches_are_kept_once_synced(&*fresh("deferred"));
 }

@@ -47,6 +47,13 @@ impl Syncer {
         self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// Makes every later sync fail: commits were lost outside a flush (a group of deferred
+    /// ones whose `COMMIT` failed).
+    pub(crate) fn lose(&self, why: String) {
+        self.state.locked().failed.get_or_insert(why);
+        self.done.notify_all();
+    }
+
     /// Every commit up to this ticket is durable.
     #[cfg(test)]
     pub(crate) fn synced(&self) -> u64 {

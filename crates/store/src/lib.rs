@@ -247,6 +247,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Writes a batch atomically; it is durable once [`Store::sync`] with the returned
     /// ticket returns. Lets concurrent writers share one fsync (group commit).
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError>;
+    /// [`Store::commit_unsynced`] for a caller that waits for [`Store::sync`] before
+    /// anything relies on the batch (the event log's commits): the engine may leave it
+    /// unfinished, to be finished with the deferred batches after it in one go when a sync
+    /// starts, and until then a crash of the process (not only of the machine) may lose it.
+    /// This store reads it back at once; a failure writes nothing of it, as ever. SQLite
+    /// at full durability defers (one `COMMIT` a group); the default commits at once.
+    fn commit_deferred(&self, batch: &Batch) -> Result<u64, StoreError> {
+        self.commit_unsynced(batch)
+    }
     /// Waits until every commit up to `ticket` is durable.
     fn sync(&self, ticket: u64) -> Result<(), StoreError>;
     /// Whether other nodes read this store too (PostgreSQL): then what a node keeps in its

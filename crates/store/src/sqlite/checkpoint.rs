@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::group_commit::Syncer;
+
 /// WAL pages written since the last checkpoint after which the checkpointer runs (SQLite's
 /// own automatic checkpoint is at 1,000).
 const CHECKPOINT_PAGES: u64 = 1000;
@@ -79,10 +81,21 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
     })
 }
 
+/// The writing connection, as the checkpointer sees it.
+struct Writer<'a> {
+    conn: &'a Mutex<Connection>,
+    syncer: Option<&'a Syncer>,
+}
+
 impl Checkpointer {
     /// Starts the thread, checkpointing through `conn`; `writer` is the writing
-    /// connection's lock, held for the last pass of each round.
-    pub(super) fn start(conn: Connection, writer: std::sync::Arc<Mutex<Connection>>) -> Self {
+    /// connection's lock, held for the last pass of each round and to commit the deferred
+    /// batches ([`super::commit`]) at the start of each; `syncer` learns if that fails.
+    pub(super) fn start(
+        conn: Connection,
+        writer: std::sync::Arc<Mutex<Connection>>,
+        syncer: Option<std::sync::Arc<Syncer>>,
+    ) -> Self {
         let shared = std::sync::Arc::new(CheckpointShared::default());
         let thread = {
             let shared = shared.clone();
@@ -91,6 +104,10 @@ impl Checkpointer {
                 .spawn(move || {
                     // The database file, fsynced after each unlocked pass.
                     let db = conn.path().and_then(|p| std::fs::File::open(p).ok());
+                    let writer = Writer {
+                        conn: &writer,
+                        syncer: syncer.as_deref(),
+                    };
                     Self::run(&conn, db.as_ref(), &writer, &shared);
                 })
                 .expect("a thread can be started")
@@ -104,7 +121,7 @@ impl Checkpointer {
     fn run(
         conn: &Connection,
         db: Option<&std::fs::File>,
-        writer: &Mutex<Connection>,
+        writer: &Writer<'_>,
         shared: &CheckpointShared,
     ) {
         loop {
@@ -146,9 +163,13 @@ impl Checkpointer {
     fn round(
         conn: &Connection,
         db: Option<&std::fs::File>,
-        writer: &Mutex<Connection>,
+        writer: &Writer<'_>,
         shared: &CheckpointShared,
     ) -> rusqlite::Result<()> {
+        // A group of deferred batches nobody has synced yet is committed now, so that
+        // none stays unwritten for more than about a second. (A failure is logged, and
+        // the syncer told: it is final.)
+        let _ = super::commit::finish(&writer.conn.locked(), writer.syncer);
         let mut copied_before = 0;
         for _ in 0..MAX_PASSES {
             let (frames, done) = checkpoint(conn)?;
@@ -163,7 +184,7 @@ impl Checkpointer {
         }
         // No commit can add frames while this holds the writer's lock: the pass completes,
         // and the next commit restarts the WAL from its beginning.
-        let _writer = writer.locked();
+        let _writer = writer.conn.locked();
         checkpoint(conn)?;
         shared.unfinished.store(0, Ordering::Relaxed);
         Ok(())

@@ -6,6 +6,8 @@
 //! second connection), so commits do not carry the checkpoints' copying.
 //!
 //! - [`checkpoint`]: that thread, and the backpressure that keeps the WAL bounded.
+//! - [`commit`]: a batch's transaction, committed at once or deferred to the next sync
+//!   with the batches after it.
 //! - [`runs`]: events stored as runs, the events of one class a commit appends in one row.
 //! - [`segments`]: the payloads of a commit of events alone, in files of their own
 //!   (`events/`), written once instead of into the WAL and again into the database.
@@ -16,6 +18,7 @@
 //! waiting on it.
 
 mod checkpoint;
+mod commit;
 mod runs;
 mod segments;
 #[cfg(test)]
@@ -32,11 +35,10 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
 use crate::group_commit::{Flush, Syncer};
-use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord, Write};
+use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord};
 use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
 use segments::Segments;
 use wal::Wal;
-use writes::{write_other, write_size};
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +63,7 @@ pub struct SqliteStore {
     conn: std::sync::Arc<Mutex<Connection>>,
     /// The WAL file fsynced by group commit (with [`Durability::Full`]).
     wal: Option<Wal>,
-    syncer: Option<Syncer>,
+    syncer: Option<std::sync::Arc<Syncer>>,
     checkpointer: Option<Checkpointer>,
     /// The segment files of a file-backed store (`events/` beside the database).
     segments: Option<Segments>,
@@ -137,7 +139,7 @@ impl SqliteStore {
         }
         s.segments = Some(segments);
         if full {
-            s.syncer = Some(Syncer::default());
+            s.syncer = Some(std::sync::Arc::default());
             s.wal = Some(wal);
         }
         // SQLite fsyncs the WAL before a checkpoint copies it and the database after it,
@@ -145,7 +147,11 @@ impl SqliteStore {
         let checkpoint_conn = Connection::open(&path)?;
         checkpoint_conn.pragma_update(None, "synchronous", sync)?;
         checkpoint_conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
-        s.checkpointer = Some(Checkpointer::start(checkpoint_conn, s.conn.clone()));
+        s.checkpointer = Some(Checkpointer::start(
+            checkpoint_conn,
+            s.conn.clone(),
+            s.syncer.clone(),
+        ));
         Ok(s)
     }
 
@@ -172,7 +178,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         runs::create(&conn)?;
         // Room for every statement this engine prepares again and again.
-        conn.set_prepared_statement_cache_capacity(32);
+        conn.set_prepared_statement_cache_capacity(48);
         let legacy = legacy_events(&conn)?;
         Ok(Self {
             conn: std::sync::Arc::new(Mutex::new(conn)),
@@ -292,81 +298,34 @@ impl Store for SqliteStore {
             return Ok(());
         };
         // The segments first: a row in the WAL must not be durable before its payloads.
-        syncer.sync(
-            ticket,
-            &|| match self.segments.as_ref().map(Segments::sync) {
+        syncer.sync(ticket, &|| {
+            // The deferred batches are written first, on this thread.
+            if let Err(e) = self.finish_deferred(&self.lock()) {
+                return Flush::Lost(e);
+            }
+            match self.segments.as_ref().map(Segments::sync) {
                 Some(Err(e)) => Flush::Lost(e),
                 _ => wal.fsync(),
-            },
-        )
+            }
+        })
     }
 
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let legacy = self.legacy.load(Ordering::Relaxed);
-        // A commit of events alone writes their payloads to segment files.
-        let segments = self.segments.as_ref().filter(|_| batch.events_only());
-        let mut bytes = 0u64;
-        // Events appended one after another go in as runs, written before anything that
-        // could see them (an expiry) and at the end.
-        let mut appended: Vec<&StoredEvent> = Vec::new();
-        for write in &batch.writes {
-            bytes += match (write, segments) {
-                (Write::AppendEvent(e), Some(_)) => write_size(write) - e.payload.len() as u64,
-                _ => write_size(write),
-            };
-            if !matches!(write, Write::AppendEvent(_)) && !appended.is_empty() {
-                runs::append(&tx, &appended, legacy, segments)?;
-                appended.clear();
-            }
-            match write {
-                Write::AppendEvent(e) => appended.push(e),
-                Write::ExpireEvents { class, through } => {
-                    if legacy {
-                        tx.prepare_cached(
-                            "DELETE FROM events WHERE class = ?1 AND replay_id <= ?2",
-                        )?
-                        .execute(params![class, *through as i64])?;
-                    }
-                    bytes += runs::expire(&tx, *class, *through, self.segments.as_ref())?;
-                }
-                _ => write_other(&tx, write)?,
-            }
+        self.write(batch, false)
+    }
+
+    fn commit_deferred(&self, batch: &Batch) -> Result<u64, StoreError> {
+        self.write(batch, true)
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Commits the deferred batches nobody synced (written to the OS, as an unsynced
+    /// commit is).
+    fn drop(&mut self) {
+        if let Err(e) = self.finish_deferred(&self.lock()) {
+            tracing::warn!(error = %e, "Deferred commits were lost at close.");
         }
-        if !appended.is_empty() {
-            runs::append(&tx, &appended, legacy, segments)?;
-        }
-        tx.commit()?;
-        metrics::counter!("forcebus_store_commits_total", "engine" => "sqlite").increment(1);
-        let expired = batch
-            .writes
-            .iter()
-            .any(|w| matches!(w, Write::ExpireEvents { .. }));
-        if expired && legacy {
-            // Committed already: a failure only leaves the old table consulted.
-            match legacy_events(&conn) {
-                Ok(left) => self.legacy.store(left, Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "Could not tell whether old events are left."),
-            }
-        }
-        if let (true, Some(segments)) = (expired, &self.segments) {
-            runs::release_expired(&conn, segments, &batch.writes);
-        }
-        if expired {
-            // Gives the pages the deleted events used back to the file system (the file
-            // shrinks at the next checkpoint); without it the file keeps its largest size.
-            // A failure here loses nothing: the pages stay free for later inserts.
-            if let Err(e) = incremental_vacuum(&conn) {
-                tracing::warn!(error = %e, "Could not give freed pages back.");
-            }
-            bytes += 64 * 1024;
-        }
-        drop(conn);
-        if let Some(c) = &self.checkpointer {
-            c.committed(bytes);
-        }
-        Ok(self.syncer.as_ref().map_or(0, Syncer::committed))
     }
 }
 
@@ -394,15 +353,6 @@ fn load_legacy_events(
         })
     })?;
     rows.collect()
-}
-
-/// Frees every page on the freelist. SQLite frees one page per step of this pragma (each
-/// step yields an empty row), so it is stepped to the end.
-fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum")?;
-    let mut rows = stmt.query([])?;
-    while rows.next()?.is_some() {}
-    Ok(())
 }
 
 /// Creates the database file owner-only (0600) before SQLite opens it, or tightens one an

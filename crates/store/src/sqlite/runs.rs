@@ -24,7 +24,7 @@
 //! until retention has emptied that table; new events only go into runs.
 
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::segments::Segments;
 use crate::{StoreError, StoredEvent};
@@ -144,7 +144,7 @@ impl Run {
 
     /// Inserts the run as a row: the payloads are written into a `body` made at their
     /// size (SQLite's incremental blob writes), not bound as one copied value.
-    fn insert(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    fn insert(&self, tx: &Connection) -> rusqlite::Result<()> {
         tx.prepare_cached(
             "INSERT INTO event_runs (last_id, first_id, class, meta, body) VALUES (?1, ?2, ?3, ?4, zeroblob(?5))",
         )?
@@ -178,7 +178,7 @@ impl Run {
 /// `segments` when given (else into the rows). Fails, writing nothing more, when one of
 /// their replay ids may already be taken: ids are never reused.
 pub(super) fn append(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     events: &[&StoredEvent],
     legacy: bool,
     segments: Option<&Segments>,
@@ -212,7 +212,7 @@ fn cut<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> Vec<Run> {
 
 /// An error when a replay id from `first` to `last` may be in the log already: a run's
 /// range reaches it, or (`legacy`) an event of the old table has it.
-fn refuse_taken(tx: &Transaction<'_>, first: u64, last: u64, legacy: bool) -> rusqlite::Result<()> {
+fn refuse_taken(tx: &Connection, first: u64, last: u64, legacy: bool) -> rusqlite::Result<()> {
     // Runs do not overlap, so the first one ending at or after `first` is the only one
     // that can reach into `first..=last`.
     let next: Option<i64> = tx
@@ -244,7 +244,7 @@ fn refuse_taken(tx: &Transaction<'_>, first: u64, last: u64, legacy: bool) -> ru
 /// or before, and the earlier events of the run `through` falls inside. Answers about how
 /// many bytes that rewrote in the database (for the checkpointer's count).
 pub(super) fn expire(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     class: u8,
     through: u64,
     segments: Option<&Segments>,

@@ -1,6 +1,7 @@
 //! The SQLite engine's tests: durability, group commit, the checkpointer's bound.
 
 use super::*;
+use crate::Write;
 
 fn record(id: &str, deleted: bool) -> StoredRecord {
     StoredRecord {

@@ -12,7 +12,7 @@ use rusqlite::params;
 use crate::{BLOB_PIECE, Write};
 
 /// A write other than an event's append or expiry, in `tx`.
-pub(super) fn write_other(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
+pub(super) fn write_other(tx: &rusqlite::Connection, write: &Write) -> rusqlite::Result<()> {
     match write {
         Write::PutRecord(r) => {
             tx.prepare_cached(
@@ -54,7 +54,7 @@ pub(super) fn write_other(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusq
 }
 
 /// A write of blob pieces, in `tx`.
-fn write_blob(tx: &rusqlite::Transaction<'_>, write: &Write) -> rusqlite::Result<()> {
+fn write_blob(tx: &rusqlite::Connection, write: &Write) -> rusqlite::Result<()> {
     match write {
         Write::PutBlob { key, data } => {
             tx.prepare_cached("DELETE FROM blob_pieces WHERE key = ?1")?

@@ -1,7 +1,7 @@
 //! Runs whose payloads lie in a segment file (see `segments`): their rows, their bytes
 //! read back whole and checked, and the files an expiry leaves unused.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::{Run, corrupt};
 use crate::sqlite::segments::{Place, Segments, crc, payloads_crc};
@@ -19,7 +19,7 @@ impl Run {
     }
 
     /// Inserts the run as a row whose payloads lie at `place` in a segment file.
-    pub(super) fn insert_placed(&self, tx: &Transaction<'_>, place: Place) -> rusqlite::Result<()> {
+    pub(super) fn insert_placed(&self, tx: &Connection, place: Place) -> rusqlite::Result<()> {
         tx.prepare_cached(
             "INSERT INTO event_runs (last_id, first_id, class, meta, body, seg, at, len, crc)
              VALUES (?1, ?2, ?3, ?4, x'', ?5, ?6, ?7, ?8)",
