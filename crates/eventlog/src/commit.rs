@@ -1,8 +1,9 @@
 //! A commit of events and the writes that go with them, acknowledged only once durable.
 //!
 //! [`EventLog::commit`] is the one way events enter the log: it assigns replay ids,
-//! commits the events with the caller's writes in one storage transaction (not yet
-//! synced), and hands back a [`Commit`]. The caller may let the next commit start at once
+//! writes the events with the caller's writes as one storage batch, deferred
+//! ([`forcebus_store::Store::commit_deferred`]: not yet synced, and on SQLite at full
+//! durability not yet committed either, until a sync), and hands back a [`Commit`]. The caller may let the next commit start at once
 //! (group commit); the events are shown to subscribers, and the writes may be
 //! acknowledged, only when [`Commit::wait`] or [`Commit::wait_async`] returns.
 
@@ -67,8 +68,8 @@ impl Commit {
 }
 
 impl EventLog {
-    /// Appends `events` (replay ids in order) and commits them with `batch` in one storage
-    /// transaction, unsynced. The next commit may start at once; these events are shown
+    /// Appends `events` (replay ids in order) and writes them with `batch` as one storage
+    /// batch, deferred until a sync. The next commit may start at once; these events are shown
     /// once the returned [`Commit`] is waited for. On failure nothing is written and the
     /// replay ids reserved are burnt.
     pub fn commit(

@@ -54,6 +54,11 @@ impl Syncer {
         self.done.notify_all();
     }
 
+    /// The loss that made every later sync fail, if there was one.
+    pub(crate) fn lost(&self) -> Option<StoreError> {
+        self.state.locked().failed.clone().map(StoreError::Lost)
+    }
+
     /// Every commit up to this ticket is durable.
     #[cfg(test)]
     pub(crate) fn synced(&self) -> u64 {

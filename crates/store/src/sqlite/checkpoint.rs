@@ -83,7 +83,7 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 
 /// The writing connection, as the checkpointer sees it.
 struct Writer<'a> {
-    conn: &'a Mutex<Connection>,
+    conn: &'a Mutex<super::commit::Conn>,
     syncer: Option<&'a Syncer>,
 }
 
@@ -93,7 +93,7 @@ impl Checkpointer {
     /// batches ([`super::commit`]) at the start of each; `syncer` learns if that fails.
     pub(super) fn start(
         conn: Connection,
-        writer: std::sync::Arc<Mutex<Connection>>,
+        writer: std::sync::Arc<Mutex<super::commit::Conn>>,
         syncer: Option<std::sync::Arc<Syncer>>,
     ) -> Self {
         let shared = std::sync::Arc::new(CheckpointShared::default());
@@ -166,10 +166,6 @@ impl Checkpointer {
         writer: &Writer<'_>,
         shared: &CheckpointShared,
     ) -> rusqlite::Result<()> {
-        // A group of deferred batches nobody has synced yet is committed now, so that
-        // none stays unwritten for more than about a second. (A failure is logged, and
-        // the syncer told: it is final.)
-        let _ = super::commit::finish(&writer.conn.locked(), writer.syncer);
         let mut copied_before = 0;
         for _ in 0..MAX_PASSES {
             let (frames, done) = checkpoint(conn)?;
@@ -183,8 +179,13 @@ impl Checkpointer {
             }
         }
         // No commit can add frames while this holds the writer's lock: the pass completes,
-        // and the next commit restarts the WAL from its beginning.
-        let _writer = writer.conn.locked();
+        // and the next commit restarts the WAL from its beginning. The group of deferred
+        // batches open, if any, is committed first: a group begun before the pass would
+        // keep the WAL from restarting after it (its snapshot predates the pass), and so
+        // no group stays unwritten for longer than a round takes to come (a second when
+        // quiet). A failure is final, and the syncer told.
+        let mut locked = writer.conn.locked();
+        let _ = super::commit::finish(&mut locked, writer.syncer);
         checkpoint(conn)?;
         shared.unfinished.store(0, Ordering::Relaxed);
         Ok(())

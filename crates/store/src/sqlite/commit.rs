@@ -6,9 +6,10 @@
 //! [`Store::commit_deferred`] at full durability is left in a transaction still open, which
 //! the deferred batches after it join, each under a savepoint (a batch that fails takes
 //! back its own writes alone). The group is committed in one `COMMIT` when a sync starts
-//! (on the thread leading it, before its fsync), before a batch that is not deferred, when
-//! the checkpointer starts a round (so a group nobody waits for is committed within about
-//! a second), and when the store closes. The pages several transactions dirty (a table's
+//! (on the thread leading it, before its fsync), before a batch that is not deferred, in
+//! the checkpointer's last pass of each round, under the writer's lock (so the WAL
+//! restarts after it, and a group nobody waits for is committed within about a second),
+//! and when the store closes. The pages several transactions dirty (a table's
 //! last page, the event log's counters, an index's path) go into the WAL once per group
 //! instead of once per transaction, and the `COMMIT`'s page writes leave the writer's path:
 //! a bulk load's writer spent a tenth of its time in them, a REST update a tenth of its
@@ -19,8 +20,11 @@
 //! before its sync (as every unsynced batch may be lost in a power cut): it is not
 //! acknowledged before then, and the ones that are (DESIGN: nothing acknowledged is lost)
 //! were synced. A `COMMIT` of a group that fails loses batches whose changes the org has
-//! applied, so it is final, as a failed fsync is ([`Syncer::lose`]): every sync after it
-//! fails until a restart recovers what is durable.
+//! applied, so it is final, as a failed fsync is ([`Syncer::lose`]): every sync and write
+//! after it fails until a restart recovers what is durable, and the file keeps nothing
+//! written after the loss (it stays a prefix of what happened). So is a group SQLite
+//! rolled back by itself (it does after some errors, a read's included): the connection
+//! keeps its own mark of an open group ([`Conn`]) to notice.
 //!
 //! [`Store::commit_unsynced`]: crate::Store::commit_unsynced
 //! [`Store::commit_deferred`]: crate::Store::commit_deferred
@@ -28,6 +32,8 @@
 #[cfg(test)]
 mod tests;
 
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
 
@@ -37,37 +43,76 @@ use super::{SqliteStore, legacy_events, runs, writes::write_other, writes::write
 use crate::group_commit::Syncer;
 use crate::{Batch, StoreError, StoredEvent, Write};
 
+/// The writing connection, and whether a group of deferred batches is open on it (kept
+/// apart from SQLite's own "a transaction is open": SQLite rolls a whole transaction back
+/// after some errors, a read's included, and a group that vanished so is a loss to report,
+/// not a fresh start).
+#[derive(Debug)]
+pub(super) struct Conn {
+    sql: Connection,
+    group: bool,
+}
+
+impl Conn {
+    pub(super) fn new(sql: Connection) -> Self {
+        Self { sql, group: false }
+    }
+}
+
+impl Deref for Conn {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.sql
+    }
+}
+
 impl SqliteStore {
     /// Writes `batch` in one transaction, committed unless `defer` (and a syncer will
-    /// commit it: at full durability); its ticket for [`crate::Store::sync`].
+    /// commit it: at full durability); its ticket for [`crate::Store::sync`]. After a
+    /// loss nothing more is written, so what is on disk stays a prefix of what happened.
     pub(super) fn write(&self, batch: &Batch, defer: bool) -> Result<u64, StoreError> {
+        let syncer = self.syncer.as_deref();
         let expiring = batch
             .writes
             .iter()
             .any(|w| matches!(w, Write::ExpireEvents { .. }));
         // An expiry frees segment files and pages once committed: it is never deferred.
-        let defer = defer && self.syncer.is_some() && !expiring;
-        let conn = self.lock();
+        let defer = defer && syncer.is_some() && !expiring;
+        let mut conn = self.lock();
+        if let Some(e) = syncer.and_then(Syncer::lost) {
+            return Err(e);
+        }
+        settle(&mut conn, syncer)?;
         if !defer {
             // The group before it first, so that this batch's failure is its own.
-            self.finish_deferred(&conn)?;
+            finish(&mut conn, syncer)?;
         }
-        let joining = !conn.is_autocommit();
+        let joining = conn.group;
         run(&conn, if joining { "SAVEPOINT batch" } else { "BEGIN" })?;
-        let bytes = match self.write_batch(&conn, batch) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                self.take_back(&conn, joining);
+        // A panic halfway (a bug) must not leave half a batch for a group to commit.
+        let written = catch_unwind(AssertUnwindSafe(|| self.write_batch(&conn, batch)));
+        let bytes = match written {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                self.take_back(&mut conn, joining);
                 return Err(e);
+            }
+            Err(panic) => {
+                self.take_back(&mut conn, joining);
+                resume_unwind(panic);
             }
         };
         let ended = match (joining, defer) {
             (true, _) => run(&conn, "RELEASE batch"),
-            (false, true) => Ok(()),
+            (false, true) => {
+                conn.group = true;
+                Ok(())
+            }
             (false, false) => run(&conn, "COMMIT"),
         };
         if let Err(e) = ended {
-            self.take_back(&conn, joining);
+            self.take_back(&mut conn, joining);
             return Err(e.into());
         }
         metrics::counter!("forcebus_store_commits_total", "engine" => "sqlite").increment(1);
@@ -79,33 +124,35 @@ impl SqliteStore {
         if let Some(c) = &self.checkpointer {
             c.committed(bytes + if expiring { 64 * 1024 } else { 0 });
         }
-        Ok(self.syncer.as_ref().map_or(0, |s| s.committed()))
+        Ok(syncer.map_or(0, Syncer::committed))
     }
 
-    /// Takes back what a failed batch wrote: its savepoint when it joined a group, else
-    /// its transaction. A group that went with it (SQLite rolls a whole transaction back
-    /// after some errors: a full disk, an I/O error) is lost for good.
-    fn take_back(&self, conn: &Connection, joining: bool) {
-        let undone = if joining {
-            run(conn, "ROLLBACK TO batch").and_then(|()| run(conn, "RELEASE batch"))
-        } else {
-            run(conn, "ROLLBACK")
-        };
-        if joining && (undone.is_err() || conn.is_autocommit()) {
-            let why = "a failed write took deferred commits with it".to_owned();
-            tracing::error!("{why}");
-            if let Some(s) = &self.syncer {
-                s.lose(why);
+    /// Takes back what a failed batch wrote: its own transaction, or its savepoint when it
+    /// joined a group. A group that went with it, or that keeps writes which could not be
+    /// taken back, is lost.
+    fn take_back(&self, conn: &mut Conn, joining: bool) {
+        if !joining {
+            if let Err(e) = rollback(conn) {
+                // Left open, it is rolled back before the next write ([`settle`]).
+                tracing::error!(error = %e, "A failed write could not be taken back.");
             }
+            return;
         }
-        if let (Err(e), false) = (undone, conn.is_autocommit()) {
-            tracing::error!(error = %e, "A failed write could not be taken back.");
+        let undone = run(conn, "ROLLBACK TO batch").and_then(|()| run(conn, "RELEASE batch"));
+        if undone.is_ok() && !conn.is_autocommit() {
+            return;
         }
+        let _ = rollback(conn);
+        conn.group = false;
+        lost(
+            self.syncer.as_deref(),
+            "a failed write took deferred commits with it".to_owned(),
+        );
     }
 
     /// Commits the group of deferred batches, if one is open.
-    pub(super) fn finish_deferred(&self, conn: &Connection) -> Result<(), StoreError> {
-        finish(conn, self.syncer.as_deref())
+    pub(super) fn finish_deferred(&self) -> Result<(), StoreError> {
+        finish(&mut self.lock(), self.syncer.as_deref())
     }
 
     /// The batch's writes, in the transaction open on `tx`; about how many bytes they add
@@ -149,7 +196,7 @@ impl SqliteStore {
 
     /// What a committed expiry leaves to do: whether old-style events are left, the
     /// segment files no run points into, the pages freed given back.
-    fn after_expiry(&self, conn: &MutexGuard<'_, Connection>, batch: &Batch) {
+    fn after_expiry(&self, conn: &MutexGuard<'_, Conn>, batch: &Batch) {
         if self.legacy.load(Ordering::Relaxed) {
             // Committed already: a failure only leaves the old table consulted.
             match legacy_events(conn) {
@@ -169,24 +216,61 @@ impl SqliteStore {
     }
 }
 
-/// Commits the group of deferred batches open on `conn`, if there is one; a failure is
-/// final (`syncer` learns it: every later sync fails).
-pub(super) fn finish(conn: &Connection, syncer: Option<&Syncer>) -> Result<(), StoreError> {
+/// Commits the group of deferred batches open on `conn`, if there is one. A failure is
+/// final (`syncer` learns it: every later sync and write fails), and after one the group
+/// is rolled back rather than committed.
+pub(super) fn finish(conn: &mut Conn, syncer: Option<&Syncer>) -> Result<(), StoreError> {
+    if !conn.group {
+        return Ok(());
+    }
+    conn.group = false;
     if conn.is_autocommit() {
-        return Ok(());
+        return Err(lost(
+            syncer,
+            "SQLite rolled deferred commits back after an error".to_owned(),
+        ));
     }
-    let Err(e) = run(conn, "COMMIT") else {
-        return Ok(());
-    };
-    if !conn.is_autocommit() {
-        let _ = run(conn, "ROLLBACK");
+    if let Some(e) = syncer.and_then(Syncer::lost) {
+        let _ = rollback(conn);
+        return Err(e);
     }
-    let why = format!("deferred commits could not be committed: {e}");
+    if let Err(e) = run(conn, "COMMIT") {
+        let _ = rollback(conn);
+        return Err(lost(
+            syncer,
+            format!("deferred commits could not be committed: {e}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Before a write: reports a group SQLite rolled back by itself, and rolls back a
+/// transaction a failed write could not (no group's: its leftovers).
+fn settle(conn: &mut Conn, syncer: Option<&Syncer>) -> Result<(), StoreError> {
+    if conn.group && conn.is_autocommit() {
+        return finish(conn, syncer);
+    }
+    if !conn.group && !conn.is_autocommit() {
+        rollback(conn)?;
+    }
+    Ok(())
+}
+
+/// Tells `syncer` of a loss (every later sync and write fails); the error to return.
+fn lost(syncer: Option<&Syncer>, why: String) -> StoreError {
     tracing::error!("{why}");
     if let Some(s) = syncer {
         s.lose(why.clone());
     }
-    Err(StoreError::Lost(why))
+    StoreError::Lost(why)
+}
+
+/// Rolls back the transaction open on `conn`, if any.
+fn rollback(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_autocommit() {
+        return Ok(());
+    }
+    run(conn, "ROLLBACK")
 }
 
 /// Runs one statement of transaction control (prepared once per connection).

@@ -1,7 +1,9 @@
 //! The embedded default engine: one SQLite file (WAL) holding records and keyed values.
 //!
 //! One connection, owned behind a mutex: writes are serialised by the org above us anyway,
-//! and reads come from the org's in-memory state, so the store is only read at start-up.
+//! and most reads come from the org's in-memory state, so the store is read mostly at
+//! start-up (and for events behind the log's in-memory tail, and blobs' bytes). Every
+//! read goes through that connection, so it sees a deferred batch ([`commit`]) at once.
 //! A file-backed store checkpoints the WAL into the database from a thread of its own (a
 //! second connection), so commits do not carry the checkpoints' copying.
 //!
@@ -37,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::group_commit::{Flush, Syncer};
 use crate::{Batch, Store, StoreError, StoredEvent, StoredRecord};
 use checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
+use commit::Conn;
 use segments::Segments;
 use wal::Wal;
 
@@ -44,7 +47,8 @@ use wal::Wal;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
-    /// fsync on every commit: survives power loss.
+    /// fsync on every commit (shared by concurrent ones): an acknowledged write survives
+    /// power loss. A write not yet acknowledged may be lost with the process.
     #[default]
     Full,
     /// WAL without fsync per commit: survives a killed process, not a power cut.
@@ -60,7 +64,7 @@ pub enum Durability {
 /// checkpoint and the database after it, so nothing reaches the database file unsynced.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: std::sync::Arc<Mutex<Connection>>,
+    conn: std::sync::Arc<Mutex<Conn>>,
     /// The WAL file fsynced by group commit (with [`Durability::Full`]).
     wal: Option<Wal>,
     syncer: Option<std::sync::Arc<Syncer>>,
@@ -181,7 +185,7 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(48);
         let legacy = legacy_events(&conn)?;
         Ok(Self {
-            conn: std::sync::Arc::new(Mutex::new(conn)),
+            conn: std::sync::Arc::new(Mutex::new(Conn::new(conn))),
             wal: None,
             syncer: None,
             checkpointer: None,
@@ -190,9 +194,10 @@ impl SqliteStore {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (the transaction rolls
-        // back on drop), so a poisoned lock is safe to reuse.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
+        // A panic while holding the lock leaves SQLite consistent (a write takes back the
+        // batch it was writing before the panic goes on), so a poisoned lock is safe to
+        // reuse.
         self.conn.locked()
     }
 }
@@ -300,7 +305,7 @@ impl Store for SqliteStore {
         // The segments first: a row in the WAL must not be durable before its payloads.
         syncer.sync(ticket, &|| {
             // The deferred batches are written first, on this thread.
-            if let Err(e) = self.finish_deferred(&self.lock()) {
+            if let Err(e) = self.finish_deferred() {
                 return Flush::Lost(e);
             }
             match self.segments.as_ref().map(Segments::sync) {
@@ -323,7 +328,7 @@ impl Drop for SqliteStore {
     /// Commits the deferred batches nobody synced (written to the OS, as an unsynced
     /// commit is).
     fn drop(&mut self) {
-        if let Err(e) = self.finish_deferred(&self.lock()) {
+        if let Err(e) = self.finish_deferred() {
             tracing::warn!(error = %e, "Deferred commits were lost at close.");
         }
     }

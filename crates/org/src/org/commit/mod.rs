@@ -8,8 +8,8 @@
 //!    all-or-none when one fails);
 //! 2. **stage**: the overlay's records and the counters as one storage batch;
 //! 3. **derive**: the transaction's change events and PushTopic notifications;
-//! 4. **append**: the events and the batch in one storage commit
-//!    ([`forcebus_eventlog::EventLog::commit`]), unsynced;
+//! 4. **append**: the events and the batch as one storage batch
+//!    ([`forcebus_eventlog::EventLog::commit`]), deferred until a sync;
 //! 5. **apply**: the overlay to the committed state.
 //!
 //! The writer lock is released before durability (group commit): the next transaction

@@ -123,7 +123,7 @@ fn a_batch_not_deferred_commits_the_group_before_it_and_itself() {
 #[test]
 fn closing_the_store_commits_the_group() {
     let dir = Dir::new("close");
-    let store = open(&dir, false);
+    let store = open(&dir, true);
     store.commit_deferred(&put(1)).unwrap();
     drop(store);
     assert_eq!(committed(&dir.0), ["001000000000001"]);
@@ -163,15 +163,20 @@ fn doomed(dir: &Dir) -> (SqliteStore, u64) {
     (store, ticket)
 }
 
-/// Every sync from now on fails, and nothing reached the file.
-fn assert_lost_for_good(store: &SqliteStore, dir: &Dir) {
-    let next = store.commit_deferred(&put(2)).unwrap();
-    assert!(matches!(store.sync(next), Err(StoreError::Lost(_))));
+/// Every write and sync from now on fails, and nothing of the group, nor anything after
+/// it, reaches the file (what is on disk stays a prefix of what happened).
+fn assert_lost_for_good(store: SqliteStore, dir: &Dir, ticket: u64) {
     assert!(matches!(
-        store.commit_unsynced(&put(3)).and_then(|t| store.sync(t)),
+        store.commit_deferred(&put(2)),
         Err(StoreError::Lost(_))
     ));
-    assert!(!committed(&dir.0).contains(&"001000000000001".to_owned()));
+    assert!(matches!(
+        store.commit_unsynced(&put(3)),
+        Err(StoreError::Lost(_))
+    ));
+    assert!(matches!(store.sync(ticket), Err(StoreError::Lost(_))));
+    drop(store);
+    assert!(committed(&dir.0).is_empty());
 }
 
 #[test]
@@ -179,17 +184,81 @@ fn a_group_that_cannot_commit_at_a_sync_fails_every_later_sync() {
     let dir = Dir::new("lost");
     let (store, ticket) = doomed(&dir);
     assert!(matches!(store.sync(ticket), Err(StoreError::Lost(_))));
-    assert_lost_for_good(&store, &dir);
+    assert_lost_for_good(store, &dir, ticket);
 }
 
 #[test]
 fn a_group_that_cannot_commit_before_another_batch_fails_every_later_sync() {
     let dir = Dir::new("lost-unsynced");
-    let (store, _) = doomed(&dir);
+    let (store, ticket) = doomed(&dir);
     assert!(matches!(
         store.commit_unsynced(&put(4)),
         Err(StoreError::Lost(_))
     ));
     assert!(!ids(&store).contains(&"001000000000004".to_owned()));
-    assert_lost_for_good(&store, &dir);
+    assert_lost_for_good(store, &dir, ticket);
+}
+
+/// SQLite rolls a whole transaction back after some errors (an I/O error, a full disk),
+/// a read's included: a group gone so is a loss, never a fresh start.
+#[test]
+fn a_group_sqlite_rolled_back_by_itself_is_lost_for_good() {
+    let dir = Dir::new("vanished");
+    let store = open(&dir, true);
+    let ticket = store.commit_deferred(&put(1)).unwrap();
+    store.lock().execute_batch("ROLLBACK").unwrap();
+    assert!(matches!(store.sync(ticket), Err(StoreError::Lost(_))));
+    assert_lost_for_good(store, &dir, ticket);
+}
+
+/// The largest the WAL grew over a flood of deferred batches of events (about 120 MB of
+/// rows, twice the WAL's bound), synced every `sync_every` batches (never with `None`).
+fn largest_wal(name: &str, sync_every: Option<u64>) -> u64 {
+    let dir = Dir::new(name);
+    let wal = dir.0.join("forcebus.db-wal");
+    let (batches, per_batch) = (6_000u64, 20u64);
+    let mut largest = 0;
+    let store = open(&dir, false);
+    for b in 0..batches {
+        let mut batch = Batch::new();
+        for i in 0..per_batch {
+            batch.writes.push(Write::AppendEvent(crate::StoredEvent {
+                replay_id: b * per_batch + i + 1,
+                kind: "E".into(),
+                class: 0,
+                time_ms: 0,
+                payload: vec![7u8; 1000].into(),
+            }));
+        }
+        // A record as well: a batch of events alone keeps its payloads out of the WAL.
+        batch.writes.push(Write::PutRecord(StoredRecord {
+            id: format!("001{b:012}"),
+            object: "Account".into(),
+            is_deleted: false,
+            body: "{}".into(),
+        }));
+        let ticket = store.commit_deferred(&batch).unwrap();
+        if sync_every.is_some_and(|n| b % n == n - 1) {
+            store.sync(ticket).unwrap();
+        }
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        std::thread::yield_now();
+    }
+    drop(store);
+    let store = SqliteStore::open(&dir.0, Durability::Full).unwrap();
+    assert_eq!(
+        store.load_event_index().unwrap().len() as u64,
+        batches * per_batch
+    );
+    eprintln!("{name}: largest WAL {largest} bytes");
+    largest
+}
+
+/// The checkpointer's round ends with the open group committed under the writer's lock,
+/// so the WAL restarts after it as it does between transactions of their own.
+#[test]
+fn the_wal_stays_bounded_under_deferred_batches() {
+    let limit = crate::sqlite::WAL_SIZE_LIMIT as u64;
+    assert!(largest_wal("wal-synced", Some(10)) < limit);
+    assert!(largest_wal("wal-unsynced", None) < limit);
 }
