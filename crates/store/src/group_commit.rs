@@ -86,7 +86,19 @@ impl Syncer {
             drop(s);
             let target = self.committed.load(Ordering::SeqCst);
             let started = std::time::Instant::now();
-            let result = flush();
+            // A flush that panics (a bug) must not leave every later sync waiting on it.
+            let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(flush)) {
+                Ok(result) => result,
+                Err(panic) => {
+                    let mut s = self.state.locked();
+                    s.running = false;
+                    s.failed
+                        .get_or_insert_with(|| "a flush panicked".to_owned());
+                    drop(s);
+                    self.done.notify_all();
+                    std::panic::resume_unwind(panic);
+                }
+            };
             metrics::histogram!("forcebus_store_flush_seconds").record(started.elapsed());
             let mut s = self.state.locked();
             s.running = false;
@@ -109,5 +121,24 @@ impl Syncer {
             // A leader that started before `ticket` committed covers it on the next round.
             outcome?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flush that panics fails its sync and every later one, and leaves none waiting.
+    #[test]
+    fn a_flush_that_panics_fails_every_later_sync_and_blocks_none() {
+        let syncer = Syncer::default();
+        let ticket = syncer.committed();
+        let panicked = std::panic::catch_unwind(|| syncer.sync(ticket, &|| panic!("flush (test)")));
+        assert!(panicked.is_err());
+        let next = syncer.committed();
+        assert!(matches!(
+            syncer.sync(next, &|| Flush::Done),
+            Err(StoreError::Lost(_))
+        ));
     }
 }

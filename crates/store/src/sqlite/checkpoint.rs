@@ -87,10 +87,19 @@ struct Writer<'a> {
     syncer: Option<&'a Syncer>,
 }
 
+impl Writer<'_> {
+    /// Whether commits were lost (read under the writer's lock, where losses are
+    /// recorded).
+    fn lost(&self) -> bool {
+        self.syncer.and_then(Syncer::lost).is_some()
+    }
+}
+
 impl Checkpointer {
     /// Starts the thread, checkpointing through `conn`; `writer` is the writing
-    /// connection's lock, held for the last pass of each round and to commit the deferred
-    /// batches ([`super::commit`]) at the start of each; `syncer` learns if that fails.
+    /// connection's lock, held for the last pass of each round and, briefly before each
+    /// pass, to commit the group of deferred batches open ([`super::commit`]); `syncer`
+    /// learns if that fails, and after a loss the thread copies nothing more.
     pub(super) fn start(
         conn: Connection,
         writer: std::sync::Arc<Mutex<super::commit::Conn>>,
@@ -166,8 +175,41 @@ impl Checkpointer {
         writer: &Writer<'_>,
         shared: &CheckpointShared,
     ) -> rusqlite::Result<()> {
+        let unlocked = Self::unlocked_passes(conn, db, writer);
+        // No commit can add frames while this holds the writer's lock: the pass completes,
+        // and the next commit restarts the WAL from its beginning. The group of deferred
+        // batches open, if any, is committed first: a group begun before the pass would
+        // keep the WAL from restarting after it (its snapshot predates the pass), and so
+        // no group stays unwritten for longer than a round takes to come (a second when
+        // quiet). It runs even when an unlocked pass failed. A failure is final, and the
+        // syncer told; after a loss nothing more is copied (the WAL's pages may be ones
+        // the kernel dropped).
+        let mut locked = writer.conn.locked();
+        if writer.lost() {
+            return unlocked;
+        }
+        let _ = super::commit::finish(&mut locked, writer.syncer);
+        checkpoint(conn)?;
+        shared.unfinished.store(0, Ordering::Relaxed);
+        unlocked
+    }
+
+    /// A round's passes without the writer's lock (each after committing the deferred
+    /// group open, so the last pass under the lock carries only what came meanwhile).
+    fn unlocked_passes(
+        conn: &Connection,
+        db: Option<&std::fs::File>,
+        writer: &Writer<'_>,
+    ) -> rusqlite::Result<()> {
         let mut copied_before = 0;
         for _ in 0..MAX_PASSES {
+            {
+                let mut locked = writer.conn.locked();
+                if writer.lost() {
+                    return Ok(());
+                }
+                let _ = super::commit::finish(&mut locked, writer.syncer);
+            }
             let (frames, done) = checkpoint(conn)?;
             if let Some(db) = db {
                 sync_database(db)?;
@@ -178,16 +220,6 @@ impl Checkpointer {
                 break;
             }
         }
-        // No commit can add frames while this holds the writer's lock: the pass completes,
-        // and the next commit restarts the WAL from its beginning. The group of deferred
-        // batches open, if any, is committed first: a group begun before the pass would
-        // keep the WAL from restarting after it (its snapshot predates the pass), and so
-        // no group stays unwritten for longer than a round takes to come (a second when
-        // quiet). A failure is final, and the syncer told.
-        let mut locked = writer.conn.locked();
-        let _ = super::commit::finish(&mut locked, writer.syncer);
-        checkpoint(conn)?;
-        shared.unfinished.store(0, Ordering::Relaxed);
         Ok(())
     }
 

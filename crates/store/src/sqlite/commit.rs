@@ -81,6 +81,9 @@ impl SqliteStore {
         let defer = defer && syncer.is_some() && !expiring;
         let mut conn = self.lock();
         if let Some(e) = syncer.and_then(Syncer::lost) {
+            // An open group is rolled back (so reads stop seeing it), and anything left.
+            let _ = finish(&mut conn, syncer);
+            let _ = rollback(&conn);
             return Err(e);
         }
         settle(&mut conn, syncer)?;
@@ -191,6 +194,8 @@ impl SqliteStore {
         if !appended.is_empty() {
             runs::append(tx, &appended, legacy, segments)?;
         }
+        #[cfg(test)]
+        tests::panic_if_asked();
         Ok(bytes)
     }
 

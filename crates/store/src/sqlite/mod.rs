@@ -308,10 +308,18 @@ impl Store for SqliteStore {
             if let Err(e) = self.finish_deferred() {
                 return Flush::Lost(e);
             }
-            match self.segments.as_ref().map(Segments::sync) {
+            let flushed = match self.segments.as_ref().map(Segments::sync) {
                 Some(Err(e)) => Flush::Lost(e),
                 _ => wal.fsync(),
+            };
+            if let Flush::Lost(e) = &flushed {
+                // Recorded under the connection's lock, as every loss is, so no write or
+                // checkpoint goes on past it; the group opened meanwhile is rolled back.
+                let mut conn = self.lock();
+                syncer.lose(e.to_string());
+                let _ = commit::finish(&mut conn, Some(syncer));
             }
+            flushed
         })
     }
 

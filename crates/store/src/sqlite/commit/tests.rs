@@ -2,6 +2,8 @@
 //! (or by a batch that is not deferred, the checkpointer, the store's close), a failed
 //! batch taking back its own writes alone, and a group that cannot commit final.
 
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -261,4 +263,52 @@ fn the_wal_stays_bounded_under_deferred_batches() {
     let limit = crate::sqlite::WAL_SIZE_LIMIT as u64;
     assert!(largest_wal("wal-synced", Some(10)) < limit);
     assert!(largest_wal("wal-unsynced", None) < limit);
+}
+
+#[test]
+fn a_write_after_sqlite_rolled_the_group_back_fails_and_writes_nothing() {
+    let dir = Dir::new("vanished-write");
+    let store = open(&dir, true);
+    let ticket = store.commit_deferred(&put(1)).unwrap();
+    store.lock().execute_batch("ROLLBACK").unwrap();
+    // Not joined to a transaction of its own (which its release would commit).
+    assert!(matches!(
+        store.commit_deferred(&put(2)),
+        Err(StoreError::Lost(_))
+    ));
+    assert!(ids(&store).is_empty());
+    assert_lost_for_good(store, &dir, ticket);
+}
+
+thread_local! {
+    /// Makes the next batch written on this thread panic once its writes are done.
+    static PANIC: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called by every batch's writes when they are done (tests only).
+pub(super) fn panic_if_asked() {
+    if PANIC.with(|p| p.replace(false)) {
+        panic!("a batch's writes panicked (test)");
+    }
+}
+
+/// Writes `batch`, deferred, panicking once its writes are done.
+fn panicking(store: &SqliteStore, batch: &Batch) {
+    PANIC.with(|p| p.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(|| store.commit_deferred(batch)));
+    assert!(outcome.is_err(), "it panicked");
+}
+
+#[test]
+fn a_batch_that_panics_halfway_is_taken_back() {
+    let dir = Dir::new("panic");
+    let store = open(&dir, true);
+    // The first batch of a group, then one joining a group.
+    panicking(&store, &put(1));
+    store.commit_deferred(&put(2)).unwrap();
+    panicking(&store, &put(3));
+    let ticket = store.commit_deferred(&put(4)).unwrap();
+    store.sync(ticket).unwrap();
+    assert_eq!(committed(&dir.0), ["001000000000002", "001000000000004"]);
+    assert_eq!(ids(&store), ["001000000000002", "001000000000004"]);
 }
