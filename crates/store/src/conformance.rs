@@ -298,14 +298,7 @@ pub(crate) fn deferred_batches_are_kept_once_synced(open: Open<'_>) {
     );
     let ticket = store.commit_deferred(&batch("001000000000003", 2)).unwrap();
     let check = |s: &dyn Store| {
-        let mut ids: Vec<String> = s
-            .load_records()
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        ids.sort();
-        assert_eq!(ids, ["001000000000001", "001000000000003"]);
+        assert_eq!(record_ids(s), ["001000000000001", "001000000000003"]);
         let events: Vec<u64> = s
             .load_events(0, 10)
             .unwrap()
@@ -317,6 +310,18 @@ pub(crate) fn deferred_batches_are_kept_once_synced(open: Open<'_>) {
     check(&*store);
     store.sync(ticket).unwrap();
     check(&*open());
+}
+
+/// The ids of every stored record, in order.
+pub(crate) fn record_ids(store: &dyn Store) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .load_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// Writers committing at once (group commit) lose nothing and see their commits durable.

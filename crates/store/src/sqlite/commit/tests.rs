@@ -61,14 +61,7 @@ fn committed(dir: &Path) -> Vec<String> {
 }
 
 fn ids(store: &SqliteStore) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .load_records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    ids.sort();
-    ids
+    crate::conformance::record_ids(store)
 }
 
 #[test]
