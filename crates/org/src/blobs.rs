@@ -69,17 +69,27 @@ pub fn key_of<'a>(value: FieldRef<'a>) -> Option<&'a str> {
 /// text, or names one of `uploads`, gets the key of its new bytes instead; the bytes `before` (the committed record)
 /// had under a key that `rec` no longer names are removed. `commit` makes each key new.
 /// Text that does not decode (writes check it first) stays in the record as it is.
-pub(crate) fn take(
+/// `before` is looked up only for an object with blob fields (most have none).
+pub(crate) fn take<'a>(
     schema: &Schema,
     rec: &mut Record,
-    before: Option<&Record>,
+    before: impl FnOnce() -> Option<&'a Record>,
     (commit, uploads): (i64, &[Uploaded]),
     writes: &mut Vec<Write>,
 ) {
     let Some(def) = schema.object(&rec.object) else {
         return;
     };
-    for f in def.fields.iter().filter(|f| f.ftype == FieldType::Base64) {
+    let mut blob_fields = def
+        .fields
+        .iter()
+        .filter(|f| f.ftype == FieldType::Base64)
+        .peekable();
+    if blob_fields.peek().is_none() {
+        return;
+    }
+    let before = before();
+    for f in blob_fields {
         let old = before
             .and_then(|b| key_of(b.get(&f.name)))
             .map(str::to_owned);
@@ -147,7 +157,7 @@ mod tests {
         let schema = Schema::new(forcebus_meta::standard::catalogue());
         let mut rec = version(Value::from("aGVsbG8="));
         let mut writes = Vec::new();
-        take(&schema, &mut rec, None, (7, &[]), &mut writes);
+        take(&schema, &mut rec, || None, (7, &[]), &mut writes);
         let key = key_of(rec.get("VersionData")).unwrap().to_owned();
         assert!(key.ends_with("/VersionData/7"), "{key}");
         assert_eq!(
@@ -165,17 +175,17 @@ mod tests {
         // Kept as it is: nothing written.
         let mut again = rec.clone();
         let mut none = Vec::new();
-        take(&schema, &mut again, Some(&rec), (8, &[]), &mut none);
+        take(&schema, &mut again, || Some(&rec), (8, &[]), &mut none);
         assert!(none.is_empty());
         // Cleared: the old bytes go.
         let mut cleared = version(Value::Null);
         let mut gone = Vec::new();
-        take(&schema, &mut cleared, Some(&rec), (9, &[]), &mut gone);
+        take(&schema, &mut cleared, || Some(&rec), (9, &[]), &mut gone);
         assert_eq!(gone, [Write::PutBlob { key, data: None }]);
         // Not base64: left as it is.
         let mut bad = version(Value::from("not base64!"));
         let mut nothing = Vec::new();
-        take(&schema, &mut bad, None, (10, &[]), &mut nothing);
+        take(&schema, &mut bad, || None, (10, &[]), &mut nothing);
         assert!(nothing.is_empty());
         assert_eq!(bad.get("VersionData"), &Value::from("not base64!"));
     }
@@ -194,7 +204,7 @@ mod tests {
         take(
             &schema,
             &mut rec,
-            None,
+            || None,
             (3, std::slice::from_ref(&upload)),
             &mut writes,
         );
@@ -211,7 +221,7 @@ mod tests {
         // A marker of an upload the transaction was not given is not one.
         let mut forged = version(Value::from(upload.marker()));
         let mut none = Vec::new();
-        take(&schema, &mut forged, None, (4, &[]), &mut none);
+        take(&schema, &mut forged, || None, (4, &[]), &mut none);
         assert!(none.is_empty());
     }
 }

@@ -379,7 +379,7 @@ impl Staged<'_> {
                 crate::blobs::take(
                     schema,
                     rec,
-                    state.records.get(id),
+                    || state.records.get(id),
                     (self.commit_number, self.uploads),
                     &mut writes,
                 );
