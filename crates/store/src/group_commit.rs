@@ -47,8 +47,8 @@ impl Syncer {
         self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Makes every later sync fail: commits were lost outside a flush (a group of deferred
-    /// ones whose `COMMIT` failed).
+    /// Makes every later sync fail: commits were lost (a group of deferred ones whose
+    /// `COMMIT` failed; a failed flush, recorded where writes see it at once).
     pub(crate) fn lose(&self, why: String) {
         self.state.locked().failed.get_or_insert(why);
         self.done.notify_all();

@@ -4,7 +4,7 @@
 
 use forcebus_sync::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -88,10 +88,16 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Whether commits were lost (read under the writer's lock, where losses are
-    /// recorded).
-    fn lost(&self) -> bool {
-        self.syncer.and_then(Syncer::lost).is_some()
+    /// The writer's lock, with the group of deferred batches open committed; `None` after
+    /// a loss (the group rolled back then, and nothing more copied: the WAL's pages may be
+    /// ones the kernel dropped). A failure to commit is final, and the syncer told.
+    fn with_group_committed(&self) -> Option<MutexGuard<'_, super::commit::Conn>> {
+        let mut conn = self.conn.locked();
+        let _ = super::commit::finish(&mut conn, self.syncer);
+        if self.syncer.and_then(Syncer::lost).is_some() {
+            return None;
+        }
+        Some(conn)
     }
 }
 
@@ -181,14 +187,10 @@ impl Checkpointer {
         // batches open, if any, is committed first: a group begun before the pass would
         // keep the WAL from restarting after it (its snapshot predates the pass), and so
         // no group stays unwritten for longer than a round takes to come (a second when
-        // quiet). It runs even when an unlocked pass failed. A failure is final, and the
-        // syncer told; after a loss nothing more is copied (the WAL's pages may be ones
-        // the kernel dropped).
-        let mut locked = writer.conn.locked();
-        if writer.lost() {
+        // quiet). It runs even when an unlocked pass failed.
+        let Some(_locked) = writer.with_group_committed() else {
             return unlocked;
-        }
-        let _ = super::commit::finish(&mut locked, writer.syncer);
+        };
         checkpoint(conn)?;
         shared.unfinished.store(0, Ordering::Relaxed);
         unlocked
@@ -203,12 +205,8 @@ impl Checkpointer {
     ) -> rusqlite::Result<()> {
         let mut copied_before = 0;
         for _ in 0..MAX_PASSES {
-            {
-                let mut locked = writer.conn.locked();
-                if writer.lost() {
-                    return Ok(());
-                }
-                let _ = super::commit::finish(&mut locked, writer.syncer);
+            if writer.with_group_committed().is_none() {
+                return Ok(());
             }
             let (frames, done) = checkpoint(conn)?;
             if let Some(db) = db {

@@ -81,9 +81,7 @@ impl SqliteStore {
         let defer = defer && syncer.is_some() && !expiring;
         let mut conn = self.lock();
         if let Some(e) = syncer.and_then(Syncer::lost) {
-            // An open group is rolled back (so reads stop seeing it), and anything left.
-            let _ = finish(&mut conn, syncer);
-            let _ = rollback(&conn);
+            abandon(&mut conn);
             return Err(e);
         }
         settle(&mut conn, syncer)?;
@@ -145,8 +143,7 @@ impl SqliteStore {
         if undone.is_ok() && !conn.is_autocommit() {
             return;
         }
-        let _ = rollback(conn);
-        conn.group = false;
+        abandon(conn);
         lost(
             self.syncer.as_deref(),
             "a failed write took deferred commits with it".to_owned(),
@@ -236,11 +233,11 @@ pub(super) fn finish(conn: &mut Conn, syncer: Option<&Syncer>) -> Result<(), Sto
         ));
     }
     if let Some(e) = syncer.and_then(Syncer::lost) {
-        let _ = rollback(conn);
+        abandon(conn);
         return Err(e);
     }
     if let Err(e) = run(conn, "COMMIT") {
-        let _ = rollback(conn);
+        abandon(conn);
         return Err(lost(
             syncer,
             format!("deferred commits could not be committed: {e}"),
@@ -268,6 +265,15 @@ fn lost(syncer: Option<&Syncer>, why: String) -> StoreError {
         s.lose(why.clone());
     }
     StoreError::Lost(why)
+}
+
+/// After a loss: drops the open group and whatever else is open, so reads stop seeing
+/// what will never be durable.
+pub(super) fn abandon(conn: &mut Conn) {
+    conn.group = false;
+    if let Err(e) = rollback(conn) {
+        tracing::error!(error = %e, "What a loss left open could not be rolled back.");
+    }
 }
 
 /// Rolls back the transaction open on `conn`, if any.

@@ -317,7 +317,7 @@ impl Store for SqliteStore {
                 // checkpoint goes on past it; the group opened meanwhile is rolled back.
                 let mut conn = self.lock();
                 syncer.lose(e.to_string());
-                let _ = commit::finish(&mut conn, Some(syncer));
+                commit::abandon(&mut conn);
             }
             flushed
         })
