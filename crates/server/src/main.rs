@@ -42,7 +42,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 /// jemalloc: the event paths allocate and free many small buffers; glibc's allocator spent
-/// a quarter of the replay profile in malloc and free (see README, Performance). Built
+/// a quarter of the replay profile in malloc and free (see docs/performance.md). Built
 /// unprefixed, it serves the C code's malloc too (SQLite's caches), so a deleted org's
 /// memory goes back to the system instead of staying in glibc's per-thread arenas.
 #[cfg(feature = "jemalloc")]
