@@ -187,6 +187,20 @@ impl Config {
         }
     }
 
+    /// The async runtime's worker threads: `worker_threads`, else one fewer than the
+    /// cores this process may use, and at least one. The rest of the server's work runs on
+    /// threads of its own (each request's org work on the blocking pool; group commit, the
+    /// checkpointer and a bulk job's worker on theirs): on a machine of two cores, a second
+    /// worker only took their core from them, and handed tasks between the two workers
+    /// (2026-11-28, alternating runs: replay read 21% faster, publish 8% faster and a
+    /// Bayeux delivery 6% cheaper with one).
+    pub(crate) fn worker_threads(&self) -> usize {
+        self.worker_threads.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            workers_for(cores)
+        })
+    }
+
     /// The server's own timings.
     pub(crate) fn serve_times(&self) -> ServeTimes {
         ServeTimes {
@@ -198,4 +212,9 @@ impl Config {
                 .then(|| Duration::from_secs(self.org_idle_unload_secs)),
         }
     }
+}
+
+/// The default worker threads on a machine of `cores`.
+pub(crate) fn workers_for(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
 }

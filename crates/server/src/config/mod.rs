@@ -40,6 +40,10 @@ pub(crate) struct Config {
     pub(crate) listen: SocketAddr,
     /// gRPC listen address (Pub/Sub API).
     pub(crate) grpc_listen: SocketAddr,
+    /// Threads running connections and their protocols (the async runtime's workers);
+    /// unset, one fewer than the cores the process may use ([`Config::worker_threads`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) worker_threads: Option<usize>,
     /// Directory for the database and the generated certificates.
     pub(crate) data_dir: PathBuf,
     /// Keep all data in memory (certificates still go to `data_dir`).
@@ -227,6 +231,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             grpc_listen: "127.0.0.1:7443".parse().expect("valid address"),
+            worker_threads: None,
             data_dir: PathBuf::from(".forcebus"),
             in_memory: false,
             console_dir: None,

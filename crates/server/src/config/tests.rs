@@ -226,3 +226,28 @@ fn every_top_level_key_is_known_to_the_environment() {
         assert!(known.contains(&key), "{key}");
     }
 }
+
+#[test]
+fn the_runtime_leaves_a_core_to_the_servers_own_threads() {
+    assert_eq!([1, 2, 3, 4, 16].map(compose::workers_for), [1, 1, 2, 3, 15]);
+    let set = Config {
+        worker_threads: Some(2),
+        ..Config::default()
+    };
+    set.validate().unwrap();
+    assert_eq!(set.worker_threads(), 2);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    assert_eq!(
+        Config::default().worker_threads(),
+        compose::workers_for(cores)
+    );
+    for n in [0, 1025] {
+        let bad = Config {
+            worker_threads: Some(n),
+            ..Config::default()
+        };
+        let e = bad.validate().unwrap_err();
+        assert_eq!(e.key, "worker_threads");
+        assert_eq!(e.message, format!("must be between 1 and 1024; got {n}"));
+    }
+}

@@ -67,6 +67,14 @@ impl Config {
                 return fail("platform_events", e.to_string());
             }
         }
+        if let Some(n) = self.worker_threads
+            && !(1..=1024).contains(&n)
+        {
+            return fail(
+                "worker_threads",
+                format!("must be between 1 and 1024; got {n}"),
+            );
+        }
         if self.pubsub_max_requested == 0 || self.pubsub_max_requested > 1_000_000 {
             return fail(
                 "pubsub_max_requested",
