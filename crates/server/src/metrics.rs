@@ -47,6 +47,13 @@ pub(crate) fn install() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Records the async runtime's worker count (`forcebus_runtime_workers`): the runtime
+/// the caller runs on.
+pub(crate) fn runtime_workers() {
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    metrics::gauge!("forcebus_runtime_workers").set(workers as f64);
+}
+
 /// Each metric's `# HELP` line, and zeros for the series a quiet server has not touched
 /// yet (so a dashboard shows 0, not "no data").
 fn describe() {
@@ -162,6 +169,10 @@ fn describe_events() {
     describe_gauge!(
         "forcebus_event_log_events",
         "Retained events, every open org."
+    );
+    describe_gauge!(
+        "forcebus_runtime_workers",
+        "Threads running connections and their protocols: the async runtime's workers (worker_threads)."
     );
     describe_gauge!(
         "process_resident_memory_bytes",

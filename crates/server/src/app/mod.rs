@@ -47,6 +47,7 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
 /// listening as soon as its ports are free.
 async fn serve(config: Config) -> anyhow::Result<()> {
     crate::metrics::install()?;
+    crate::metrics::runtime_workers();
     let data_dir = DataDir::acquire(&config.data_dir)?;
     let mut signals = ShutdownSignal::listen();
     let joined = match &config.store {

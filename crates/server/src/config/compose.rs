@@ -192,8 +192,8 @@ impl Config {
     /// threads of its own (each request's org work on the blocking pool; group commit, the
     /// checkpointer and a bulk job's worker on theirs): on a machine of two cores, a second
     /// worker only took their core from them, and handed tasks between the two workers
-    /// (2026-11-28, alternating runs: replay read 21% faster, publish 8% faster and a
-    /// Bayeux delivery 6% cheaper with one).
+    /// (2026-11-28, alternating runs with one: replay read 11–15% faster on average,
+    /// publish 8% faster, a Bayeux delivery 8% cheaper).
     pub(crate) fn worker_threads(&self) -> usize {
         self.worker_threads.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
