@@ -13,7 +13,8 @@ of strings; ``get_batch_results`` reads ``batch/{id}/result`` as CSV (``Id``,
 ``get_query_batch_result_ids`` reads the ``result-list`` XML and
 ``get_query_batch_results`` streams each result as CSV; ``close_job`` and ``abort_job``
 POST a ``jobInfo`` with the new state. A status of 400 or more raises ``BulkApiError``
-with the XML error's ``exceptionMessage`` and the status code. Every call goes through
+with the status code, its message holding the whole XML error (``exceptionCode``,
+``exceptionMessage``). Every call goes through
 ``requests``' module functions, so TLS is trusted through ``REQUESTS_CA_BUNDLE`` (what
 ``forcebus env`` exports).
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from typing import Iterator
 
 import pytest
@@ -64,10 +64,7 @@ def query_rows(bulk: SalesforceBulk, soql: str) -> list[dict[str, str]]:
     job = bulk.create_query_job("Account", contentType="CSV")
     batch = bulk.query(job, soql)
     bulk.close_job(job)
-    deadline = time.monotonic() + 60
-    while not bulk.is_batch_done(batch, job):
-        assert time.monotonic() < deadline, "the query batch never finished"
-        time.sleep(0.2)
+    bulk.wait_for_batch(job, batch, timeout=60, sleep_interval=0.2)
     rows = []
     for result in bulk.get_all_results_for_query_batch(batch, job):
         text = io.TextIOWrapper(IteratorBytesIO(result), encoding="utf-8")
@@ -144,6 +141,7 @@ def test_an_unknown_object_is_a_bulk_api_error(bulk):
     with pytest.raises(BulkApiError) as exc:
         bulk.create_insert_job("No_Such_Object__c", contentType="CSV")
     assert exc.value.status_code == 400
+    assert "<exceptionCode>InvalidJob</exceptionCode>" in str(exc.value)
     assert "No_Such_Object__c" in str(exc.value)
 
 
@@ -154,3 +152,4 @@ def test_an_aborted_job_takes_no_more_batches(bulk):
     with pytest.raises(BulkApiError) as exc:
         bulk.post_batch(job, CsvDictsAdapter(iter([{"Name": uniq("sfbulk-late")}])))
     assert exc.value.status_code == 400
+    assert "<exceptionCode>InvalidJobState</exceptionCode>" in str(exc.value)

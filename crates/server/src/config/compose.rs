@@ -195,10 +195,7 @@ impl Config {
     /// (2026-11-28, alternating runs with one: replay read 11–15% faster on average,
     /// publish 8% faster, a Bayeux delivery 8% cheaper).
     pub(crate) fn worker_threads(&self) -> usize {
-        self.worker_threads.unwrap_or_else(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            workers_for(cores)
-        })
+        self.worker_threads.unwrap_or_else(default_workers)
     }
 
     /// The server's own timings.
@@ -212,6 +209,11 @@ impl Config {
                 .then(|| Duration::from_secs(self.org_idle_unload_secs)),
         }
     }
+}
+
+/// The default worker threads: [`workers_for`] the cores this process may use.
+pub(crate) fn default_workers() -> usize {
+    workers_for(std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// The default worker threads on a machine of `cores`.

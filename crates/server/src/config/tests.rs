@@ -236,10 +236,9 @@ fn the_runtime_leaves_a_core_to_the_servers_own_threads() {
     };
     set.validate().unwrap();
     assert_eq!(set.worker_threads(), 2);
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     assert_eq!(
         Config::default().worker_threads(),
-        compose::workers_for(cores)
+        compose::default_workers()
     );
     for n in [0, 1025] {
         let bad = Config {
