@@ -112,7 +112,7 @@ async fn run(
             .map_err(|e| soql_error(&e, &q))?;
         return Ok(json_response(StatusCode::OK, &cols));
     }
-    if tooling && let Some(answer) = crate::tooling::defs::query(&app, &call.base(), &q)? {
+    if let Some(answer) = crate::tooling::defs::query(&app, &call.base(), &q, tooling)? {
         return Ok(json_response(StatusCode::OK, &answer));
     }
     let batch = batch_size(&headers);

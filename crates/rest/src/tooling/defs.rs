@@ -3,8 +3,13 @@
 //! the live schema at query time, so a schema change shows at once. Their queries follow
 //! the rules of these objects: equality filters only (`!=`, `LIKE` and ranges answer
 //! `Only equals comparisons permitted`), no `OR` (`Disjunctions not supported`), no
-//! aggregates, `LIMIT`/`OFFSET` ignored, and a `FieldDefinition` query must name its
-//! entity (`EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION`).
+//! aggregates, `LIMIT`/`OFFSET` ignored, `ORDER BY` on their fields, and a
+//! `FieldDefinition` query must name its entity (`EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION`).
+//! `EntityDefinition` and `FieldDefinition` are objects of the data API too (Apex and the
+//! REST `/query` read them; SFDMU lists an org's objects so); `CustomObject` and
+//! `CustomField` are the Tooling API's alone.
+
+use std::cmp::Ordering;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -13,7 +18,7 @@ use forcebus_meta::{FieldDef, FieldType, ObjectDef};
 use forcebus_org::Code;
 use forcebus_org::declarations::field_metadata;
 use forcebus_org::runtime_schema::RuntimeSchema;
-use forcebus_soql::ast::{CmpOp, Cond, InList, Literal, Operand, SelectItem};
+use forcebus_soql::ast::{CmpOp, Cond, InList, Literal, Operand, OrderItem, SelectItem};
 
 use crate::error::ApiError;
 use crate::tooling::schema::to18;
@@ -26,23 +31,26 @@ const OBJECTS: [&str; 4] = [
     "CustomField",
 ];
 
+/// Those of [`OBJECTS`] the data API serves as well.
+const DATA_OBJECTS: [&str; 2] = ["EntityDefinition", "FieldDefinition"];
+
 fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, Code::MalformedQuery, message)
 }
 
-/// The answer to a tooling query of a schema object, or `None` for any other query.
+/// The answer to a query of a schema object (through the Tooling API's `/query` when
+/// `tooling`, else the data API's), or `None` for any other query.
 pub(crate) fn query(
     app: &crate::AppState,
     base: &str,
     text: &str,
+    tooling: bool,
 ) -> Result<Option<Value>, ApiError> {
     let Ok(q) = forcebus_soql::parser::parse(text) else {
         return Ok(None);
     };
-    let Some(kind) = OBJECTS
-        .iter()
-        .find(|o| o.eq_ignore_ascii_case(&q.from.name))
-    else {
+    let served: &[&str] = if tooling { &OBJECTS } else { &DATA_OBJECTS };
+    let Some(kind) = served.iter().find(|o| o.eq_ignore_ascii_case(&q.from.name)) else {
         return Ok(None);
     };
     if !q.group_by.is_empty() {
@@ -83,8 +91,9 @@ pub(crate) fn query(
             "FieldDefinition: a filter on a reified column is required.",
         ));
     }
+    let order = sort_keys(&q.order_by)?;
     let runtime = app.org.runtime_schema();
-    let rows: Vec<Value> = rows(app, &runtime, kind)
+    let mut rows: Vec<Value> = rows(app, &runtime, kind)
         .into_iter()
         .filter(|r| {
             filters
@@ -92,6 +101,7 @@ pub(crate) fn query(
                 .all(|(p, allowed)| allowed.iter().any(|a| matches(get(r, p), a)))
         })
         .collect();
+    rows.sort_by(|a, b| in_order(a, b, &order));
     let whole = paths.iter().any(|p| {
         p.len() == 1
             && (p[0].eq_ignore_ascii_case("Metadata") || p[0].eq_ignore_ascii_case("FullName"))
@@ -102,9 +112,14 @@ pub(crate) fn query(
             rows.len()
         )));
     }
+    let url_base = if tooling {
+        format!("{base}/tooling")
+    } else {
+        base.to_owned()
+    };
     let records: Vec<Value> = rows
         .iter()
-        .map(|r| project(r, &paths, kind, base))
+        .map(|r| project(r, &paths, kind, &url_base))
         .collect();
     Ok(Some(json!({
         "size": records.len(),
@@ -169,10 +184,67 @@ fn matches(v: &Value, wanted: &str) -> bool {
     }
 }
 
-/// A row with the selected paths only, and `attributes` on each level.
+/// `ORDER BY`'s fields as (lower-case dotted path, descending, nulls first).
+fn sort_keys(order_by: &[OrderItem]) -> Result<Vec<(String, bool, bool)>, ApiError> {
+    order_by
+        .iter()
+        .map(|item| match &item.key {
+            Operand::Path(p) => Ok((
+                p.parts
+                    .iter()
+                    .map(|i| i.name.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+                    .join("."),
+                item.desc,
+                // SOQL's default: nulls first ascending, last descending.
+                item.nulls_first.unwrap_or(!item.desc),
+            )),
+            _ => Err(malformed(
+                "The requested operation is not yet supported by this SObject storage type, contact salesforce.com support for more information.",
+            )),
+        })
+        .collect()
+}
+
+/// Two rows in `ORDER BY`'s order (text without regard to case, as SOQL sorts it).
+fn in_order(a: &Value, b: &Value, keys: &[(String, bool, bool)]) -> Ordering {
+    for (path, desc, nulls_first) in keys {
+        let (x, y) = (get(a, path), get(b, path));
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if *nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if *nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => {
+                let ord = match (x, y) {
+                    (Value::String(x), Value::String(y)) => x
+                        .to_lowercase()
+                        .cmp(&y.to_lowercase())
+                        .then_with(|| x.cmp(y)),
+                    (Value::Number(x), Value::Number(y)) => x
+                        .as_f64()
+                        .partial_cmp(&y.as_f64())
+                        .unwrap_or(Ordering::Equal),
+                    (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+                    _ => x.to_string().cmp(&y.to_string()),
+                };
+                if *desc { ord.reverse() } else { ord }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// A row with the selected paths only, and `attributes` on each level (`base`: the API's
+/// root, the Tooling API's or the data API's).
 fn project(row: &Value, paths: &[Vec<String>], kind: &str, base: &str) -> Value {
     let id = row["Id"].as_str().unwrap_or_default();
-    let mut out = json!({"attributes": {"type": kind, "url": format!("{base}/tooling/sobjects/{kind}/{id}")}});
+    let mut out =
+        json!({"attributes": {"type": kind, "url": format!("{base}/sobjects/{kind}/{id}")}});
     for p in paths {
         let mut src = row;
         let mut dst = &mut out;

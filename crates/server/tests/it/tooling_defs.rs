@@ -266,3 +266,73 @@ fn debug_levels_and_trace_flags_are_tooling_records() {
     let (_, r) = tooling_query(&s, "SELECT Id FROM DebugLevel");
     assert_eq!(r["totalSize"], 0, "{r}");
 }
+
+fn data_query(s: &forcebus_testkit::Server, soql: &str) -> (u16, Value) {
+    j(s.http()
+        .get(format!("{}/query", s.data()))
+        .query(&[("q", soql)])
+        .bearer(s)
+        .send()
+        .unwrap())
+}
+
+/// `EntityDefinition` and `FieldDefinition` answer the data API's `/query` too (SFDMU lists
+/// an org's objects with this query), in `ORDER BY`'s order; `CustomField` does not.
+#[test]
+fn entity_and_field_definitions_answer_the_data_api_in_order() {
+    let s = server();
+    let (st, r) = data_query(
+        &s,
+        "SELECT QualifiedApiName, Label FROM EntityDefinition WHERE IsDeprecatedAndHidden = false ORDER BY QualifiedApiName",
+    );
+    assert_eq!(st, 200, "{r}");
+    let names: Vec<&str> = r["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rec| rec["QualifiedApiName"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Account") && names.contains(&"Contact"),
+        "{names:?}"
+    );
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted);
+    assert_eq!(r["totalSize"].as_u64(), Some(names.len() as u64));
+    let account = &r["records"][names.iter().position(|n| *n == "Account").unwrap()];
+    assert_eq!(account["Label"], "Account", "{account}");
+    let url = account["attributes"]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("/services/data/v") && url.contains("/sobjects/EntityDefinition/"),
+        "{url}"
+    );
+    // Descending, through the Tooling API as well.
+    let (st, r) = tooling_query(
+        &s,
+        "SELECT QualifiedApiName FROM EntityDefinition WHERE IsCustomizable = true ORDER BY QualifiedApiName DESC",
+    );
+    assert_eq!(st, 200, "{r}");
+    let desc: Vec<&str> = r["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rec| rec["QualifiedApiName"].as_str().unwrap())
+        .collect();
+    assert_eq!(desc, sorted.into_iter().rev().collect::<Vec<_>>());
+    assert!(
+        r["records"][0]["attributes"]["url"]
+            .as_str()
+            .unwrap()
+            .contains("/tooling/sobjects/EntityDefinition/"),
+        "{r}"
+    );
+    let (st, r) = data_query(
+        &s,
+        "SELECT QualifiedApiName, DataType FROM FieldDefinition WHERE EntityDefinition.QualifiedApiName = 'Account' AND QualifiedApiName = 'Name'",
+    );
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["records"][0]["DataType"], "Name", "{r}");
+    let (st, r) = data_query(&s, "SELECT Id FROM CustomField");
+    assert_eq!((st, code(&r)), (400, "INVALID_TYPE"), "{r}");
+}
