@@ -58,19 +58,7 @@ pub(crate) fn query(
             "The requested operation is not yet supported by this SObject storage type, contact salesforce.com support for more information.",
         ));
     }
-    let mut paths = Vec::new();
-    for item in &q.select {
-        match item {
-            SelectItem::Field(p) => {
-                paths.push(p.parts.iter().map(|i| i.name.clone()).collect::<Vec<_>>())
-            }
-            _ => {
-                return Err(malformed(format!(
-                    "Aggregates and subqueries are not supported on {kind}"
-                )));
-            }
-        }
-    }
+    let paths = selected_paths(&q.select, kind)?;
     let mut filters = Vec::new();
     if let Some(c) = &q.filter {
         equalities(c, &mut filters)?;
@@ -129,6 +117,19 @@ pub(crate) fn query(
         "entityTypeName": kind,
         "records": records,
     })))
+}
+
+/// The selected fields' paths; an aggregate or a subquery is refused.
+fn selected_paths(select: &[SelectItem], kind: &str) -> Result<Vec<Vec<String>>, ApiError> {
+    select
+        .iter()
+        .map(|item| match item {
+            SelectItem::Field(p) => Ok(p.parts.iter().map(|i| i.name.clone()).collect()),
+            _ => Err(malformed(format!(
+                "Aggregates and subqueries are not supported on {kind}"
+            ))),
+        })
+        .collect()
 }
 
 /// The filter's equalities, as (lower-case dotted path, allowed values).
