@@ -21,7 +21,7 @@
 // {instance}/services/data/v{apiVersion} and the identity URL, `SELECT IsPersonAccount
 // FROM Account LIMIT 1` (an INVALID_FIELD answer means no person accounts), `SELECT
 // QualifiedApiName, Label FROM EntityDefinition ...` on the data API (errors ignored;
-// it lists the org's objects, to suggest a name for a misspelt one),
+// it matches the object names of export.json against that list without regard to case),
 // each object's describe, `SELECT COUNT(Id) CNT FROM X` and the object's query (with
 // the parent's external id added, e.g. `Account.External_Id__c`) to match source and
 // target records; then below `bulkThreshold` records `/composite/sobjects` (POST insert,
@@ -353,7 +353,7 @@ describe('sf sfdmu run (SFDMU 3.7.19)', () => {
       .filter(([email]) => only(email)),
   );
 
-  it('Bulk API 2.0 (the default) past bulkThreshold: insert jobs, then update jobs; a failed row in the target CSV', async () => {
+  it('Bulk API 2.0 past bulkThreshold: insert jobs, then update jobs; a failed row in the target CSV', async () => {
     const objects = [
       { query: ACCOUNT_QUERY, operation: 'Upsert', externalId: 'External_Id__c' },
       { query: CONTACT_QUERY, operation: 'Upsert', externalId: 'Email' },
@@ -472,10 +472,17 @@ describe('sf sfdmu run (SFDMU 3.7.19)', () => {
     assert.deepEqual(deleted, [{ n: 30 }], 'the old Accounts are in the Recycle Bin');
   });
 
-  it('SFDMU reads the org list from the data API query of EntityDefinition', () => {
+  it('SFDMU reads the org list from the data API query of EntityDefinition', async () => {
     const call = firstRunCalls.find((c) => /FROM%20EntityDefinition/.test(c.url));
     assert.ok(call, 'SFDMU asked');
     assert.equal(call.status, 200);
+    // What that query answers: the org's objects, in QualifiedApiName order.
+    const q = decodeURIComponent(call.url.split('?q=')[1].replace(/\+/g, ' '));
+    const names = (await soql(srv.info, q)).map((r) => r.QualifiedApiName);
+    assert.ok(names.includes('Account') && names.includes('Contact'), names.join(','));
+    const lower = (n) => n.toLowerCase();
+    const sorted = [...names].sort((a, b) => (lower(a) < lower(b) ? -1 : lower(a) > lower(b) ? 1 : 0));
+    assert.deepEqual(names, sorted);
   });
 
   it('an org that export.json does not list: SFDMU 3.7.19 cannot read sf 2.x\'s `force:org:display`', async () => {

@@ -46,6 +46,10 @@ pub(crate) fn query(
     text: &str,
     tooling: bool,
 ) -> Result<Option<Value>, ApiError> {
+    // Every data API query passes here: only one that may name these objects is parsed.
+    if !tooling && !text.to_ascii_lowercase().contains("definition") {
+        return Ok(None);
+    }
     let Ok(q) = forcebus_soql::parser::parse(text) else {
         return Ok(None);
     };
@@ -109,14 +113,18 @@ pub(crate) fn query(
         .iter()
         .map(|r| project(r, &paths, kind, &url_base))
         .collect();
-    Ok(Some(json!({
-        "size": records.len(),
-        "totalSize": records.len(),
-        "done": true,
-        "queryLocator": null,
-        "entityTypeName": kind,
-        "records": records,
-    })))
+    Ok(Some(if tooling {
+        json!({
+            "size": records.len(),
+            "totalSize": records.len(),
+            "done": true,
+            "queryLocator": null,
+            "entityTypeName": kind,
+            "records": records,
+        })
+    } else {
+        json!({"totalSize": records.len(), "done": true, "records": records})
+    }))
 }
 
 /// The selected fields' paths; an aggregate or a subquery is refused.
@@ -197,8 +205,8 @@ fn sort_keys(order_by: &[OrderItem]) -> Result<Vec<(String, bool, bool)>, ApiErr
                     .collect::<Vec<_>>()
                     .join("."),
                 item.desc,
-                // SOQL's default: nulls first ascending, last descending.
-                item.nulls_first.unwrap_or(!item.desc),
+                // SOQL's default, as the query engine sorts: nulls first either way.
+                item.nulls_first.unwrap_or(true),
             )),
             _ => Err(malformed(
                 "The requested operation is not yet supported by this SObject storage type, contact salesforce.com support for more information.",
@@ -241,9 +249,15 @@ fn in_order(a: &Value, b: &Value, keys: &[(String, bool, bool)]) -> Ordering {
 }
 
 /// A row with the selected paths only, and `attributes` on each level (`base`: the API's
-/// root, the Tooling API's or the data API's).
+/// root, the Tooling API's or the data API's). A definition's url names its `DurableId`
+/// (`…/sobjects/EntityDefinition/Account`), as Salesforce's does.
 fn project(row: &Value, paths: &[Vec<String>], kind: &str, base: &str) -> Value {
-    let id = row["Id"].as_str().unwrap_or_default();
+    let key = if kind.ends_with("Definition") {
+        "DurableId"
+    } else {
+        "Id"
+    };
+    let id = row[key].as_str().unwrap_or_default();
     let mut out =
         json!({"attributes": {"type": kind, "url": format!("{base}/sobjects/{kind}/{id}")}});
     for p in paths {

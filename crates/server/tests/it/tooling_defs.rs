@@ -302,11 +302,33 @@ fn entity_and_field_definitions_answer_the_data_api_in_order() {
     assert_eq!(r["totalSize"].as_u64(), Some(names.len() as u64));
     let account = &r["records"][names.iter().position(|n| *n == "Account").unwrap()];
     assert_eq!(account["Label"], "Account", "{account}");
-    let url = account["attributes"]["url"].as_str().unwrap();
-    assert!(
-        url.starts_with("/services/data/v") && url.contains("/sobjects/EntityDefinition/"),
-        "{url}"
+    assert_eq!(
+        account["attributes"]["url"], "/services/data/v59.0/sobjects/EntityDefinition/Account",
+        "{account}"
     );
+    // The data API's answer, not the Tooling API's.
+    assert!(
+        r.get("entityTypeName").is_none() && r.get("size").is_none(),
+        "{r}"
+    );
+    // Nulls first unless NULLS LAST (only custom objects have a DeploymentStatus).
+    for (order, custom_at_start) in [("DESC", false), ("DESC NULLS LAST", true)] {
+        let (st, r) = data_query(
+            &s,
+            &format!(
+                "SELECT QualifiedApiName FROM EntityDefinition ORDER BY DeploymentStatus {order}"
+            ),
+        );
+        assert_eq!(st, 200, "{r}");
+        let recs = r["records"].as_array().unwrap();
+        let edge = if custom_at_start {
+            &recs[0]
+        } else {
+            &recs[recs.len() - 1]
+        };
+        let name = edge["QualifiedApiName"].as_str().unwrap();
+        assert!(name.ends_with("__c"), "{order}: {name}");
+    }
     // Descending, through the Tooling API as well.
     let (st, r) = tooling_query(
         &s,
@@ -320,11 +342,12 @@ fn entity_and_field_definitions_answer_the_data_api_in_order() {
         .map(|rec| rec["QualifiedApiName"].as_str().unwrap())
         .collect();
     assert_eq!(desc, sorted.into_iter().rev().collect::<Vec<_>>());
-    assert!(
-        r["records"][0]["attributes"]["url"]
-            .as_str()
-            .unwrap()
-            .contains("/tooling/sobjects/EntityDefinition/"),
+    assert_eq!(
+        r["records"][0]["attributes"]["url"],
+        format!(
+            "/services/data/v59.0/tooling/sobjects/EntityDefinition/{}",
+            desc[0]
+        ),
         "{r}"
     );
     let (st, r) = data_query(
