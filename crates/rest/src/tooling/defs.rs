@@ -34,6 +34,10 @@ const OBJECTS: [&str; 4] = [
 /// Those of [`OBJECTS`] the data API serves as well.
 const DATA_OBJECTS: [&str; 2] = ["EntityDefinition", "FieldDefinition"];
 
+/// What these objects answer to a query form they do not support (`GROUP BY`, an
+/// `ORDER BY` on anything but a field).
+const UNSUPPORTED: &str = "The requested operation is not yet supported by this SObject storage type, contact salesforce.com support for more information.";
+
 fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, Code::MalformedQuery, message)
 }
@@ -47,7 +51,7 @@ pub(crate) fn query(
     tooling: bool,
 ) -> Result<Option<Value>, ApiError> {
     // Every data API query passes here: only one that may name these objects is parsed.
-    if !tooling && !text.to_ascii_lowercase().contains("definition") {
+    if !tooling && !names_a_definition(text) {
         return Ok(None);
     }
     let Ok(q) = forcebus_soql::parser::parse(text) else {
@@ -58,9 +62,7 @@ pub(crate) fn query(
         return Ok(None);
     };
     if !q.group_by.is_empty() {
-        return Err(malformed(
-            "The requested operation is not yet supported by this SObject storage type, contact salesforce.com support for more information.",
-        ));
+        return Err(malformed(UNSUPPORTED));
     }
     let paths = selected_paths(&q.select, kind)?;
     let mut filters = Vec::new();
@@ -125,6 +127,15 @@ pub(crate) fn query(
     } else {
         json!({"totalSize": records.len(), "done": true, "records": records})
     }))
+}
+
+/// Whether `text` holds the word ending both names the data API serves here, in any case
+/// (without a lower-case copy of the query).
+fn names_a_definition(text: &str) -> bool {
+    const WORD: &[u8] = b"definition";
+    text.as_bytes()
+        .windows(WORD.len())
+        .any(|w| w.eq_ignore_ascii_case(WORD))
 }
 
 /// The selected fields' paths; an aggregate or a subquery is refused.
@@ -208,9 +219,7 @@ fn sort_keys(order_by: &[OrderItem]) -> Result<Vec<(String, bool, bool)>, ApiErr
                 // SOQL's default, as the query engine sorts: nulls first either way.
                 item.nulls_first.unwrap_or(true),
             )),
-            _ => Err(malformed(
-                "The requested operation is not yet supported by this SObject storage type, contact salesforce.com support for more information.",
-            )),
+            _ => Err(malformed(UNSUPPORTED)),
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Authed, code, get, j, server};
+use crate::{Authed, code, get, j, server, soql};
 
 fn tooling_query(s: &forcebus_testkit::Server, soql: &str) -> (u16, Value) {
     j(s.http()
@@ -267,13 +267,14 @@ fn debug_levels_and_trace_flags_are_tooling_records() {
     assert_eq!(r["totalSize"], 0, "{r}");
 }
 
-fn data_query(s: &forcebus_testkit::Server, soql: &str) -> (u16, Value) {
-    j(s.http()
-        .get(format!("{}/query", s.data()))
-        .query(&[("q", soql)])
-        .bearer(s)
-        .send()
-        .unwrap())
+/// The `QualifiedApiName` of each record of a query's answer, in order.
+fn api_names(answer: &Value) -> Vec<&str> {
+    answer["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rec| rec["QualifiedApiName"].as_str().unwrap())
+        .collect()
 }
 
 /// `EntityDefinition` and `FieldDefinition` answer the data API's `/query` too (SFDMU lists
@@ -281,17 +282,12 @@ fn data_query(s: &forcebus_testkit::Server, soql: &str) -> (u16, Value) {
 #[test]
 fn entity_and_field_definitions_answer_the_data_api_in_order() {
     let s = server();
-    let (st, r) = data_query(
+    let (st, r) = soql(
         &s,
         "SELECT QualifiedApiName, Label FROM EntityDefinition WHERE IsDeprecatedAndHidden = false ORDER BY QualifiedApiName",
     );
     assert_eq!(st, 200, "{r}");
-    let names: Vec<&str> = r["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|rec| rec["QualifiedApiName"].as_str().unwrap())
-        .collect();
+    let names = api_names(&r);
     assert!(
         names.contains(&"Account") && names.contains(&"Contact"),
         "{names:?}"
@@ -313,20 +309,19 @@ fn entity_and_field_definitions_answer_the_data_api_in_order() {
     );
     // Nulls first unless NULLS LAST (only custom objects have a DeploymentStatus).
     for (order, custom_at_start) in [("DESC", false), ("DESC NULLS LAST", true)] {
-        let (st, r) = data_query(
+        let (st, r) = soql(
             &s,
             &format!(
                 "SELECT QualifiedApiName FROM EntityDefinition ORDER BY DeploymentStatus {order}"
             ),
         );
         assert_eq!(st, 200, "{r}");
-        let recs = r["records"].as_array().unwrap();
-        let edge = if custom_at_start {
-            &recs[0]
+        let in_order = api_names(&r);
+        let name = if custom_at_start {
+            in_order[0]
         } else {
-            &recs[recs.len() - 1]
+            in_order[in_order.len() - 1]
         };
-        let name = edge["QualifiedApiName"].as_str().unwrap();
         assert!(name.ends_with("__c"), "{order}: {name}");
     }
     // Descending, through the Tooling API as well.
@@ -335,12 +330,7 @@ fn entity_and_field_definitions_answer_the_data_api_in_order() {
         "SELECT QualifiedApiName FROM EntityDefinition WHERE IsCustomizable = true ORDER BY QualifiedApiName DESC",
     );
     assert_eq!(st, 200, "{r}");
-    let desc: Vec<&str> = r["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|rec| rec["QualifiedApiName"].as_str().unwrap())
-        .collect();
+    let desc = api_names(&r);
     assert_eq!(desc, sorted.into_iter().rev().collect::<Vec<_>>());
     assert_eq!(
         r["records"][0]["attributes"]["url"],
@@ -350,12 +340,12 @@ fn entity_and_field_definitions_answer_the_data_api_in_order() {
         ),
         "{r}"
     );
-    let (st, r) = data_query(
+    let (st, r) = soql(
         &s,
         "SELECT QualifiedApiName, DataType FROM FieldDefinition WHERE EntityDefinition.QualifiedApiName = 'Account' AND QualifiedApiName = 'Name'",
     );
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["records"][0]["DataType"], "Name", "{r}");
-    let (st, r) = data_query(&s, "SELECT Id FROM CustomField");
+    let (st, r) = soql(&s, "SELECT Id FROM CustomField");
     assert_eq!((st, code(&r)), (400, "INVALID_TYPE"), "{r}");
 }
