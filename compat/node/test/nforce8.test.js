@@ -485,7 +485,9 @@ describe('nforce8 streaming (faye)', () => {
     const acc = nforce.createSObject('Account', { Name: 'Streamed Energy', Industry: 'Energy' });
     const { id } = await org.insert({ sobject: acc });
     const other = await org.insert({ sobject: nforce.createSObject('Account', { Name: 'Streamed Other', Industry: 'Banking' }) });
-    await waitUntil(() => findChange(cdc, id) && pushed.length >= 1, 'the CREATE and the PushTopic notification',
+    // Both CREATEs awaited: the second may come in a later long-poll answer than the first.
+    await waitUntil(() => findChange(cdc, id) && findChange(cdc, other.id) && pushed.length >= 1,
+      'both CREATEs and the PushTopic notification',
       { describe: () => `${summary(cdc)} ${JSON.stringify(pushed)}` });
 
     const c = findChange(cdc, id);
