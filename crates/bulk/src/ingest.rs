@@ -399,7 +399,11 @@ fn apply_rows(
         }
         match result {
             Ok(outcome) => {
-                let mut line = vec![outcome.id().to18(), created(&outcome).to_string()];
+                let id = outcome.id().to18();
+                let mut line = vec![
+                    id.as_str(),
+                    if created(&outcome) { "true" } else { "false" },
+                ];
                 line.extend(fitted(&row.values, columns.len()));
                 ok.record(&line).map_err(io)?;
             }
@@ -409,7 +413,8 @@ fn apply_rows(
                     _ => RecordId::parse(given_id())
                         .map_or_else(|| given_id().to_owned(), |r| r.to18()),
                 };
-                let mut line = vec![id, error_text(&e)];
+                let error = error_text(&e);
+                let mut line = vec![id.as_str(), error.as_str()];
                 line.extend(fitted(&row.values, columns.len()));
                 bad.record(&line).map_err(io)?;
                 next.progress.failed += 1;
@@ -442,11 +447,11 @@ fn results_dialect(job: &Job) -> forcebus_csv::Dialect {
 
 /// A row's values cut or padded to the header's width, so every line of a result file
 /// has as many cells as its header (a row with too many or too few values fails alone).
-fn fitted(values: &[String], width: usize) -> impl Iterator<Item = String> + '_ {
+fn fitted(values: &[String], width: usize) -> impl Iterator<Item = &str> {
     values
         .iter()
-        .cloned()
-        .chain(std::iter::repeat(String::new()))
+        .map(String::as_str)
+        .chain(std::iter::repeat(""))
         .take(width)
 }
 

@@ -232,12 +232,17 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    fn byte(&mut self) -> Result<Option<u8>, CsvError> {
-        let buf = self.input.fill_buf().map_err(|e| CsvError {
+    /// The input's buffered bytes, read in if none are (empty at its end).
+    fn filled(&mut self) -> Result<&[u8], CsvError> {
+        let line = self.line;
+        self.input.fill_buf().map_err(|e| CsvError {
             message: format!("the file could not be read: {e}"),
-            line: self.line,
-        })?;
-        let Some(&b) = buf.first() else {
+            line,
+        })
+    }
+
+    fn byte(&mut self) -> Result<Option<u8>, CsvError> {
+        let Some(&b) = self.filled()?.first() else {
             return Ok(None);
         };
         self.input.consume(1);
@@ -246,11 +251,7 @@ impl<R: BufRead> Reader<R> {
     }
 
     fn peek(&mut self) -> Result<Option<u8>, CsvError> {
-        let buf = self.input.fill_buf().map_err(|e| CsvError {
-            message: format!("the file could not be read: {e}"),
-            line: self.line,
-        })?;
-        Ok(buf.first().copied())
+        Ok(self.filled()?.first().copied())
     }
 
     /// Consumes a line ending that starts with `first` (`\r` or `\n`); checks it is the
@@ -264,6 +265,42 @@ impl<R: BufRead> Reader<R> {
             }
             _ => Err(self.line_ending_error(start)),
         }
+    }
+
+    fn too_long(&self, line: u64) -> CsvError {
+        self.error(
+            line,
+            format!("ClientInputError : A record is longer than {MAX_RECORD} bytes"),
+        )
+    }
+
+    /// Moves the run of bytes at the front of the input that change no state onto
+    /// `value`, `room` bytes at most: in a quoted value every byte but `"` (its line
+    /// breaks counted), otherwise every byte but the delimiter, `"` and line breaks. Its
+    /// length, 0 when the next byte is one of those (or the input has ended); the
+    /// state machine's one-byte steps are left for those alone.
+    fn take_run(
+        &mut self,
+        (delimiter, quoted): (u8, bool),
+        room: usize,
+        value: &mut Vec<u8>,
+    ) -> Result<usize, CsvError> {
+        let stops =
+            |b: &u8| *b == b'"' || (!quoted && (*b == delimiter || *b == b'\n' || *b == b'\r'));
+        let buf = self.filled()?;
+        let buf = &buf[..buf.len().min(room)];
+        let run = buf.iter().position(stops).unwrap_or(buf.len());
+        let taken = &buf[..run];
+        let breaks = if quoted {
+            taken.iter().filter(|b| **b == b'\n').count() as u64
+        } else {
+            0
+        };
+        value.extend_from_slice(taken);
+        self.input.consume(run);
+        self.offset += run as u64;
+        self.line += breaks;
+        Ok(run)
     }
 
     fn finish_value(&self, value: Vec<u8>, start: u64) -> Result<String, CsvError> {
@@ -289,6 +326,22 @@ impl<R: BufRead> Reader<R> {
         let mut state = State::Start;
         let mut size = 0usize;
         loop {
+            if let State::Start | State::Plain | State::Quoted = state {
+                let quoted = matches!(state, State::Quoted);
+                // No more than would take the record past its limit: however much input
+                // is buffered, a value holds at most MAX_RECORD + 1 bytes.
+                let room = MAX_RECORD + 1 - size;
+                let run = self.take_run((delimiter, quoted), room, &mut value)?;
+                if run > 0 {
+                    size += run;
+                    if size > MAX_RECORD {
+                        return Err(self.too_long(start_line));
+                    }
+                    if !quoted {
+                        state = State::Plain;
+                    }
+                }
+            }
             let Some(b) = self.byte()? else {
                 // End of input.
                 return match state {
@@ -309,10 +362,7 @@ impl<R: BufRead> Reader<R> {
             };
             size += 1;
             if size > MAX_RECORD {
-                return Err(self.error(
-                    start_line,
-                    format!("ClientInputError : A record is longer than {MAX_RECORD} bytes"),
-                ));
+                return Err(self.too_long(start_line));
             }
             match state {
                 State::Start | State::Plain if b == delimiter => {

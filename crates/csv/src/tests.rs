@@ -81,6 +81,26 @@ fn salesforces_rules_are_errors_with_their_line() {
     assert!(e.message.contains("UTF-8"), "{e}");
     let long = format!("a\n\"{}\"\n", "x".repeat(MAX_FIELD + 1));
     assert!(read(&long, d).unwrap_err().message.contains("longer than"));
+    // Thirteen values of 31,000 characters: each short enough, the record not.
+    let wide = vec!["y".repeat(31_000); 13].join(",");
+    let e = read(&format!("a\n{wide}\n"), d).unwrap_err();
+    assert!(e.message.contains("record is longer than"), "{e}");
+    assert_eq!(e.line, 2);
+    let quoted = format!("a\n\"{}\"\n", "z\n".repeat(MAX_RECORD / 2 + 1));
+    let e = read(&quoted, d).unwrap_err();
+    assert!(e.message.contains("record is longer than"), "{e}");
+}
+
+#[test]
+fn records_start_on_their_lines_after_quoted_line_breaks() {
+    let text = "h1,h2\n\"a\nb\nc\",x\ny,\"\"\"q\"\"\n\"\nz,w\n";
+    let records: Vec<Record> = Reader::new(text.as_bytes(), Dialect::default())
+        .map(Result::unwrap)
+        .collect();
+    let lines: Vec<u64> = records.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [1, 2, 5, 7]);
+    assert_eq!(records[1].values, ["a\nb\nc", "x"]);
+    assert_eq!(records[2].values, ["y", "\"q\"\n"]);
 }
 
 #[test]
@@ -126,6 +146,24 @@ proptest! {
         let bytes = w.into_inner().unwrap();
         let back: Vec<Vec<String>> = Reader::new(&bytes[..], dialect).map(|r| r.unwrap().values).collect();
         prop_assert_eq!(back, rows);
+    }
+
+    /// The reader takes runs of plain bytes from its buffer at once: whatever the buffer's
+    /// size, every record (values, line, offset) and every error (message, line) is the
+    /// same, down to runs of one byte.
+    #[test]
+    fn the_buffers_size_changes_nothing(
+        text in "[a,;\"\r\n\u{e9}]{0,80}",
+        bytes in prop::collection::vec(any::<u8>(), 0..80),
+        capacity in 1..9usize,
+        dialect in dialects(),
+    ) {
+        for input in [text.as_bytes(), &bytes[..]] {
+            let whole: Vec<_> = Reader::new(input, dialect).collect();
+            let small = std::io::BufReader::with_capacity(capacity, input);
+            let pieces: Vec<_> = Reader::new(small, dialect).collect();
+            prop_assert_eq!(pieces, whole);
+        }
     }
 
     /// Any bytes are read as records or refused with an error; never a panic, and reading
