@@ -87,7 +87,7 @@ pub(crate) fn check_upload(job: &Job, path: &std::path::Path) -> Result<Option<H
     let mut data = BufReader::new(file);
     data.seek(SeekFrom::Start(header.end))
         .map_err(|e| format!("Unknown : the upload cannot be read: {e}"))?;
-    for record in Reader::new(data, job.dialect()) {
+    for record in Reader::checking(data, job.dialect()) {
         // Lines count from the first row, after the header's.
         record.map_err(|e| format!("{} (line {})", e.message, e.line + 1))?;
     }

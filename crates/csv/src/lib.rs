@@ -155,17 +155,26 @@ pub struct Reader<R> {
     /// Bytes read so far.
     offset: u64,
     done: bool,
+    /// Whether records carry their values ([`Reader::checking`]: only checked).
+    keep: bool,
 }
 
 /// One record: its values, the line it starts on, and where its bytes start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The values, unquoted.
+    /// The values, unquoted (none from a [`Reader::checking`]).
     pub values: Vec<String>,
     /// The 1-based line it starts on.
     pub line: u64,
     /// Byte offset of its first byte in the input.
     pub offset: u64,
+}
+
+/// The values of the record being read: kept, and how many have ended.
+#[derive(Default)]
+struct Values {
+    kept: Vec<String>,
+    count: usize,
 }
 
 enum State {
@@ -188,6 +197,17 @@ impl<R: BufRead> Reader<R> {
             line: 1,
             offset: 0,
             done: false,
+            keep: true,
+        }
+    }
+
+    /// A reader that only checks `input`: every record is read and checked as by
+    /// [`Reader::new`] (the same records, lines, offsets and errors), but carries no
+    /// values, so none is allocated.
+    pub fn checking(input: R, dialect: Dialect) -> Self {
+        Self {
+            keep: false,
+            ..Self::new(input, dialect)
         }
     }
 
@@ -303,9 +323,28 @@ impl<R: BufRead> Reader<R> {
         Ok(run)
     }
 
-    fn finish_value(&self, value: Vec<u8>, start: u64) -> Result<String, CsvError> {
-        let text = String::from_utf8(value)
-            .map_err(|_| self.error(start, "ClientInputError : The file is not valid UTF-8"))?;
+    /// Ends a value: checked (UTF-8, at most [`MAX_FIELD`] characters), then kept as text
+    /// in `values` or, when only checking, counted and its buffer reused.
+    fn end_value(
+        &self,
+        values: &mut Values,
+        value: &mut Vec<u8>,
+        start: u64,
+    ) -> Result<(), CsvError> {
+        let not_utf8 = || self.error(start, "ClientInputError : The file is not valid UTF-8");
+        if self.keep {
+            let text = String::from_utf8(std::mem::take(value)).map_err(|_| not_utf8())?;
+            self.check_length(&text, start)?;
+            values.kept.push(text);
+        } else {
+            self.check_length(std::str::from_utf8(value).map_err(|_| not_utf8())?, start)?;
+            value.clear();
+        }
+        values.count += 1;
+        Ok(())
+    }
+
+    fn check_length(&self, text: &str, start: u64) -> Result<(), CsvError> {
         // Counting characters only when there are more bytes than the limit allows chars.
         if text.len() > MAX_FIELD && text.chars().count() > MAX_FIELD {
             return Err(self.error(
@@ -313,7 +352,7 @@ impl<R: BufRead> Reader<R> {
                 format!("ClientInputError : A value is longer than {MAX_FIELD} characters"),
             ));
         }
-        Ok(text)
+        Ok(())
     }
 
     #[allow(clippy::too_many_lines)] // one state machine; splitting it hides the states
@@ -321,7 +360,7 @@ impl<R: BufRead> Reader<R> {
         let start_line = self.line;
         let start_offset = self.offset;
         let delimiter = self.dialect.delimiter.byte();
-        let mut values = Vec::new();
+        let mut values = Values::default();
         let mut value: Vec<u8> = Vec::new();
         let mut state = State::Start;
         let mut size = 0usize;
@@ -349,11 +388,11 @@ impl<R: BufRead> Reader<R> {
                         start_line,
                         "ClientInputError : A quoted value is not closed before the end of the file",
                     )),
-                    State::Start if values.is_empty() => Ok(None),
+                    State::Start if values.count == 0 => Ok(None),
                     _ => {
-                        values.push(self.finish_value(value, start_line)?);
+                        self.end_value(&mut values, &mut value, start_line)?;
                         Ok(Some(Record {
-                            values,
+                            values: values.kept,
                             line: start_line,
                             offset: start_offset,
                         }))
@@ -366,22 +405,22 @@ impl<R: BufRead> Reader<R> {
             }
             match state {
                 State::Start | State::Plain if b == delimiter => {
-                    values.push(self.finish_value(std::mem::take(&mut value), start_line)?);
+                    self.end_value(&mut values, &mut value, start_line)?;
                     state = State::Start;
                 }
                 State::Start | State::Plain if b == b'\n' || b == b'\r' => {
                     self.line_end(b, start_line)?;
                     self.line += 1;
-                    if matches!(state, State::Start) && values.is_empty() {
+                    if matches!(state, State::Start) && values.count == 0 {
                         // A blank line: no record (only the last line may be blank).
                         if self.peek()?.is_none() {
                             return Ok(None);
                         }
                         return Err(self.error(start_line, "ClientInputError : A line is empty"));
                     }
-                    values.push(self.finish_value(value, start_line)?);
+                    self.end_value(&mut values, &mut value, start_line)?;
                     return Ok(Some(Record {
-                        values,
+                        values: values.kept,
                         line: start_line,
                         offset: start_offset,
                     }));
@@ -409,15 +448,15 @@ impl<R: BufRead> Reader<R> {
                     state = State::Quoted;
                 }
                 State::QuoteInQuoted if b == delimiter => {
-                    values.push(self.finish_value(std::mem::take(&mut value), start_line)?);
+                    self.end_value(&mut values, &mut value, start_line)?;
                     state = State::Start;
                 }
                 State::QuoteInQuoted if b == b'\n' || b == b'\r' => {
                     self.line_end(b, start_line)?;
                     self.line += 1;
-                    values.push(self.finish_value(value, start_line)?);
+                    self.end_value(&mut values, &mut value, start_line)?;
                     return Ok(Some(Record {
-                        values,
+                        values: values.kept,
                         line: start_line,
                         offset: start_offset,
                     }));

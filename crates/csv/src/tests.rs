@@ -104,6 +104,42 @@ fn records_start_on_their_lines_after_quoted_line_breaks() {
 }
 
 #[test]
+fn checking_finds_the_same_errors() {
+    let d = Dialect::default();
+    let long_value = format!("a\n\"{}\"\n", "x".repeat(MAX_FIELD + 1));
+    let wide = format!("a\n{}\n", vec!["y".repeat(31_000); 13].join(","));
+    let inputs: [&[u8]; 4] = [
+        long_value.as_bytes(),
+        wide.as_bytes(),
+        b"a\nb\n\xff\xfe\n",
+        b"a\nb\"c\n",
+    ];
+    for text in inputs {
+        // Through a 7-byte buffer too: a run cut short by its buffer or by the record's
+        // limit stops where reading byte by byte does.
+        let mut whole = Reader::new(text, d);
+        let mut small = Reader::new(std::io::BufReader::with_capacity(7, text), d);
+        assert_eq!(
+            whole.by_ref().collect::<Vec<_>>(),
+            small.by_ref().collect::<Vec<_>>()
+        );
+        assert_eq!(whole.position(), small.position());
+        let lines = |r: Result<Record, CsvError>| r.map(|r| (r.line, r.offset, r.values.len()));
+        let read: Vec<_> = Reader::new(text, d).map(lines).collect();
+        let checked: Vec<_> = Reader::checking(text, d).map(lines).collect();
+        assert!(read.last().is_some_and(Result::is_err), "{read:?}");
+        assert_eq!(checked.len(), read.len());
+        for (c, r) in checked.iter().zip(&read) {
+            match (c, r) {
+                (Ok((cl, co, 0)), Ok((rl, ro, n))) => assert!(cl == rl && co == ro && *n > 0),
+                (Err(c), Err(r)) => assert_eq!(c, r),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
 fn record_offsets_point_at_their_first_byte() {
     let text = "h1,h2\n\"x\",y\nz,w\n";
     let offsets: Vec<u64> = Reader::new(text.as_bytes(), Dialect::default())
@@ -150,10 +186,10 @@ proptest! {
 
     /// The reader takes runs of plain bytes from its buffer at once: whatever the buffer's
     /// size, every record (values, line, offset) and every error (message, line) is the
-    /// same, down to runs of one byte.
+    /// same, down to runs of one byte; and a reader only checking finds the same.
     #[test]
     fn the_buffers_size_changes_nothing(
-        text in "[a,;\"\r\n\u{e9}]{0,80}",
+        text in "[a,;`^|\t\"\r\n\u{e9}]{0,80}",
         bytes in prop::collection::vec(any::<u8>(), 0..80),
         capacity in 1..9usize,
         dialect in dialects(),
@@ -162,7 +198,14 @@ proptest! {
             let whole: Vec<_> = Reader::new(input, dialect).collect();
             let small = std::io::BufReader::with_capacity(capacity, input);
             let pieces: Vec<_> = Reader::new(small, dialect).collect();
-            prop_assert_eq!(pieces, whole);
+            prop_assert_eq!(&pieces, &whole);
+            // Only checking reads the same records and errors, without their values.
+            let checked: Vec<_> = Reader::checking(input, dialect).collect();
+            let stripped: Vec<_> = whole
+                .into_iter()
+                .map(|r| r.map(|r| Record { values: Vec::new(), ..r }))
+                .collect();
+            prop_assert_eq!(checked, stripped);
         }
     }
 
