@@ -8,7 +8,8 @@
 //!   closing quote and the delimiter is an error, as is a quote in an unquoted value);
 //! - the file's line endings must be the job's: with `LF`, a `\r` before a line break is
 //!   an error (`LineEnding is invalid on user data`); with `CRLF`, a bare `\n` is;
-//! - a record is at most [`MAX_RECORD`] bytes, a field at most [`MAX_FIELD`] characters.
+//! - a record is at most [`MAX_RECORD`] bytes and [`MAX_VALUES`] values, a field at most
+//!   [`MAX_FIELD`] characters.
 //!
 //! Layout: this file (the dialect, reading); [`write`] (writing).
 
@@ -23,6 +24,9 @@ pub use write::Writer;
 pub const MAX_FIELD: usize = 32_000;
 /// Longest record, in bytes (Salesforce's 400,000 characters per record, as bytes).
 pub const MAX_RECORD: usize = 400_000;
+/// Most values in a record (Salesforce's 5,000 fields per record): a record of commas
+/// alone would otherwise make one empty value per byte.
+pub const MAX_VALUES: usize = 5_000;
 
 /// The column delimiter of a job (`columnDelimiter`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -341,6 +345,12 @@ impl<R: BufRead> Reader<R> {
             value.clear();
         }
         values.count += 1;
+        if values.count > MAX_VALUES {
+            return Err(self.error(
+                start,
+                format!("ClientInputError : A record has more than {MAX_VALUES} fields"),
+            ));
+        }
         Ok(())
     }
 

@@ -86,6 +86,15 @@ fn salesforces_rules_are_errors_with_their_line() {
     let e = read(&format!("a\n{wide}\n"), d).unwrap_err();
     assert!(e.message.contains("record is longer than"), "{e}");
     assert_eq!(e.line, 2);
+    // A record of commas: 5,000 values read, one more refused (with the reader only
+    // checking too), before a value is made of each byte.
+    let fields = |n: usize| format!("a\n{}\n", ",".repeat(n - 1));
+    assert_eq!(read(&fields(MAX_VALUES), d).unwrap()[1].len(), MAX_VALUES);
+    let e = read(&fields(MAX_VALUES + 1), d).unwrap_err();
+    assert!(e.message.contains("more than 5000 fields"), "{e}");
+    assert_eq!(e.line, 2);
+    let checked = Reader::checking(fields(MAX_VALUES + 1).as_bytes(), d).last();
+    assert_eq!(checked, Some(Err(e)));
     let quoted = format!("a\n\"{}\"\n", "z\n".repeat(MAX_RECORD / 2 + 1));
     let e = read(&quoted, d).unwrap_err();
     assert!(e.message.contains("record is longer than"), "{e}");
