@@ -9,9 +9,11 @@
 //!
 //! - [`lean`]: plain connections while their requests are plain HTTP/1.1 ones.
 //! - [`served`]: what connections serve requests with, and hyper's connection.
+//! - [`spelling`]: response header names as Salesforce writes them, on both paths.
 
 mod lean;
 mod served;
+mod spelling;
 
 use std::sync::Arc;
 use std::time::Duration;

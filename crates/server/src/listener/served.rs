@@ -2,7 +2,8 @@
 //! path ([`prepare`]), and hyper's connection ([`connection`]): TLS connections, and plain
 //! ones from the first request the lean path does not serve. Reading a request is bounded
 //! twice there: its headers by hyper's `header_read_timeout`, its body by
-//! [`DeadlineBody`].
+//! [`DeadlineBody`]. Its response header names are Title-Case, and Salesforce's own
+//! spelling where that differs ([`super::spelling`], through [`spellings`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt;
 
 use forcebus_http::{ConnInfo, normalize_path};
+use forcebus_sync::prelude::*;
 
 use crate::deadline::DeadlineBody;
+use crate::listener::spelling;
 
 /// How long a request's head may take to arrive, on either path, idle time before it
 /// included (hyper's `header_read_timeout`).
@@ -59,16 +62,23 @@ where
         forward_key,
         ..
     } = serving;
+    let spellings = spellings().await;
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let req = req.map(|body| DeadlineBody::new(body, body_timeout));
-        router
+        let answer = router
             .clone()
-            .oneshot(prepare(req, conn, forward_key.as_deref()))
+            .oneshot(prepare(req, conn, forward_key.as_deref()));
+        async move {
+            let mut resp = answer.await?;
+            resp.extensions_mut().extend(spellings.clone());
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let mut builder = http1::Builder::new();
     builder
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT)
+        .title_case_headers(true)
         .keep_alive(!drain.closing);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     let served = if drain.closing {
@@ -81,6 +91,57 @@ where
     if let Err(e) = served {
         tracing::debug!(error = %e, "Connection ended with an error.");
     }
+}
+
+/// What a response carries for hyper to spell [`spelling::OWN`]'s names as Salesforce
+/// does: hyper writes a response's header names as a header-case map in its extensions
+/// says (documented with `preserve_header_case`), Title-Case the others. hyper makes such
+/// a map only as it reads a message, so it is made once by reading a request that holds
+/// those names through hyper, in memory.
+async fn spellings() -> &'static axum::http::Extensions {
+    static SPELLINGS: tokio::sync::OnceCell<axum::http::Extensions> =
+        tokio::sync::OnceCell::const_new();
+    SPELLINGS
+        .get_or_init(|| async {
+            read_spellings().await.unwrap_or_else(|| {
+                tracing::warn!("Header spellings not made; hyper writes Title-Case only.");
+                axum::http::Extensions::new()
+            })
+        })
+        .await
+}
+
+async fn read_spellings() -> Option<axum::http::Extensions> {
+    use tokio::io::AsyncWriteExt as _;
+    let (mut client, server) = tokio::io::duplex(4096);
+    let mut request = String::from("GET / HTTP/1.1\r\nHost: spellings\r\n");
+    for name in spelling::OWN {
+        request.push_str(name);
+        request.push_str(": x\r\n");
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    client.write_all(request.as_bytes()).await.ok()?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let extensions = req.extensions().clone();
+        if let Some(tx) = tx.locked().take() {
+            let _ = tx.send(extensions);
+        }
+        async { Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new())) }
+    });
+    let serving = http1::Builder::new()
+        .preserve_header_case(true)
+        .serve_connection(TokioIo::new(server), service);
+    let read = async {
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut client, &mut sink).await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        tokio::join!(serving, read)
+    })
+    .await;
+    rx.await.ok()
 }
 
 /// A request as the router takes it from either path: what the connection knows of the

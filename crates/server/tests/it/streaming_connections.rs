@@ -452,7 +452,7 @@ fn a_body_that_never_finishes_is_cut_off_on_the_lean_path_too() {
     // Answered as through hyper: the handler's refusal of a body that failed, then closed.
     let text = String::from_utf8_lossy(&rest);
     assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
-    assert!(text.contains("connection: close\r\n"), "{text}");
+    assert!(text.contains("Connection: close\r\n"), "{text}");
     assert!(
         text.ends_with("the request body was not received within 1s"),
         "{text}"

@@ -1,12 +1,15 @@
 //! A response's head as the lean path writes it: what hyper would write (the status line,
-//! the handler's headers in lower case, `date`, the body's framing or none where a status
-//! has no body, `connection: close` when the connection closes after it).
+//! the handler's headers, `Date`, the body's framing or none where a status has no body,
+//! `Connection: close` when the connection closes after it), each name spelled as
+//! Salesforce writes it ([`spelling`]).
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use axum::http::response::Parts;
+
+use crate::listener::spelling;
 
 /// How a response's body is framed, as hyper frames it: by its length when the body
 /// knows it, else in chunks.
@@ -51,13 +54,13 @@ pub(crate) fn head(parts: &Parts, framing: Framing, close: bool) -> Vec<u8> {
         header(&mut out, name.as_str().as_bytes(), value.as_bytes());
     }
     if close {
-        header(&mut out, b"connection", b"close");
+        header(&mut out, b"Connection", b"close");
     }
     if !framed {
         frame(&mut out, framing);
     }
     if !parts.headers.contains_key(DATE) {
-        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(b"Date: ");
         now(&mut out);
         out.extend_from_slice(b"\r\n");
     }
@@ -67,8 +70,8 @@ pub(crate) fn head(parts: &Parts, framing: Framing, close: bool) -> Vec<u8> {
 
 fn frame(out: &mut Vec<u8>, framing: Framing) {
     match framing {
-        Framing::Length(len) => header(out, b"content-length", len.to_string().as_bytes()),
-        Framing::Chunked => header(out, b"transfer-encoding", b"chunked"),
+        Framing::Length(len) => header(out, b"Content-Length", len.to_string().as_bytes()),
+        Framing::Chunked => header(out, b"Transfer-Encoding", b"chunked"),
     }
 }
 
@@ -101,15 +104,16 @@ pub(crate) fn closes(parts: &Parts) -> bool {
         .any(|v| super::head::asks_to_close(v.as_bytes()))
 }
 
+/// A header line, its name spelled as Salesforce writes it.
 fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
+    spelling::write(out, name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 
 thread_local! {
-    /// The `date` value of the current second, made once a second per thread.
+    /// The `Date` value of the current second, made once a second per thread.
     static TODAY: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
@@ -158,12 +162,12 @@ mod tests {
         assert_eq!(body, "[1]");
         let lines: Vec<_> = head.split("\r\n").collect();
         assert_eq!(lines[0], "HTTP/1.1 200 OK");
-        assert_eq!(lines[1], "content-type: application/json");
+        assert_eq!(lines[1], "Content-Type: application/json");
         // In the handler's place for it, with the body's length.
-        assert_eq!(lines[2], "content-length: 3");
-        assert_eq!(lines[3], "sforce-limit-info: api-usage=1/15000");
+        assert_eq!(lines[2], "Content-Length: 3");
+        assert_eq!(lines[3], "Sforce-Limit-Info: api-usage=1/15000");
         assert!(
-            lines[4].starts_with("date: ") && lines[4].ends_with(" GMT"),
+            lines[4].starts_with("Date: ") && lines[4].ends_with(" GMT"),
             "{head}"
         );
         assert_eq!(lines.len(), 5, "{head}");
@@ -176,10 +180,10 @@ mod tests {
         assert!(closes(&p));
         let out = text(&encode(&p, b"", true));
         assert!(
-            out.starts_with("HTTP/1.1 204 No Content\r\nconnection: close\r\ndate: "),
+            out.starts_with("HTTP/1.1 204 No Content\r\nConnection: close\r\nDate: "),
             "{out}"
         );
-        assert!(!out.contains("content-length"), "{out}");
+        assert!(!out.contains("Content-Length"), "{out}");
         assert!(out.ends_with(" GMT\r\n\r\n"), "{out}");
         let odd = parts(StatusCode::from_u16(599).unwrap(), &[]);
         assert!(text(&encode(&odd, b"x", false)).starts_with("HTTP/1.1 599 <none>\r\n"));
@@ -187,11 +191,11 @@ mod tests {
         let chunked = parts(StatusCode::OK, &[("transfer-encoding", "gzip")]);
         let out = text(&head(&chunked, Framing::Chunked, false));
         assert!(
-            out.starts_with("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ndate: "),
+            out.starts_with("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nDate: "),
             "{out}"
         );
         let dated = parts(StatusCode::OK, &[(header::DATE.as_str(), "then")]);
         let out = text(&encode(&dated, b"", false));
-        assert_eq!(out.matches("date: ").count(), 1, "{out}");
+        assert_eq!(out.matches("Date: ").count(), 1, "{out}");
     }
 }

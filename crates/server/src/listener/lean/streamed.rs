@@ -207,7 +207,7 @@ mod tests {
         let (result, got) = written("/declared").await;
         assert_eq!(result, None);
         let (head, body) = got.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains("\r\ncontent-length: 3\r\n"), "{head}");
+        assert!(head.contains("\r\nContent-Length: 3\r\n"), "{head}");
         assert_eq!(body, "hel");
     }
 
@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(result, Some(false));
         let (head, mut body) = got.split_once("\r\n\r\n").unwrap();
         assert!(
-            head.contains("\r\ntransfer-encoding: chunked\r\n"),
+            head.contains("\r\nTransfer-Encoding: chunked\r\n"),
             "{head}"
         );
         let mut decoded = String::new();
@@ -242,8 +242,8 @@ mod tests {
             got.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
             "{got}"
         );
-        assert!(got.contains("\r\nconnection: close\r\n"), "{got}");
-        assert!(got.contains("\r\ncontent-length: 0\r\n"), "{got}");
+        assert!(got.contains("\r\nConnection: close\r\n"), "{got}");
+        assert!(got.contains("\r\nContent-Length: 0\r\n"), "{got}");
         assert!(got.ends_with("\r\n\r\n"), "{got}");
     }
 }
