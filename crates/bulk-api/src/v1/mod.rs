@@ -1,6 +1,8 @@
 //! Bulk API 1.0 (`data-apis.md` §2): `/services/async/{version}/job[/{id}[/batch[/{id}[/request
-//! |/result[/{id}]]]]]`, the session in `X-SFDC-Session` (or a bearer token), XML or JSON
-//! by the job's `contentType` (JSON jobs answer JSON, CSV and XML jobs XML), and errors in
+//! |/result[/{id}]]]]]`, the session in `X-SFDC-Session` (or a bearer token). The job
+//! resources answer in the request's format (JSON or XML, the job's own when it names
+//! neither); the batch resources in the job's (JSON jobs JSON, CSV and XML jobs XML,
+//! whatever the request says); errors in
 //! Bulk 1.0's own envelope (`exceptionCode`, `exceptionMessage`; an invalid session is a
 //! 400 `InvalidSessionId`, which jsforce looks for to log in again).
 
@@ -21,8 +23,8 @@ mod results;
 mod wire;
 
 use wire::{
-    AsyncError, NS, answers_json, batch_fields, job_fields, json_object, render, wants_json,
-    xml_element, xml_response,
+    AsyncError, NS, answers_json, batch_fields, batch_json, job_fields, json_object, render,
+    wants_json, xml_element, xml_response,
 };
 
 /// An authenticated Bulk 1.0 call.
@@ -204,7 +206,7 @@ pub(crate) async fn add_batch(
     body: Bytes,
 ) -> Result<Response, AsyncError> {
     let job = job_of(&app, &id, wants_json(&headers))?;
-    let json = answers_json(&headers, &job);
+    let json = batch_json(&job);
     let bulk = app.bulk.clone();
     let batch = crate::blocking(move || bulk.add_batch(&id, &body))
         .await
@@ -223,7 +225,7 @@ pub(crate) async fn list_batches(
     headers: HeaderMap,
 ) -> Result<Response, AsyncError> {
     let job = job_of(&app, &id, wants_json(&headers))?;
-    let json = answers_json(&headers, &job);
+    let json = batch_json(&job);
     let batches = app.bulk.batches(&job.id);
     if json {
         let list: Vec<Value> = batches
@@ -258,7 +260,7 @@ pub(crate) async fn batch(
         get("batch").unwrap_or_default(),
     );
     let job = job_of(&app, &id, wants_json(&headers))?;
-    let json = answers_json(&headers, &job);
+    let json = batch_json(&job);
     let b = app
         .bulk
         .batch(&id, &batch_id)

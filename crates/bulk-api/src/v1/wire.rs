@@ -78,10 +78,11 @@ pub(super) fn xml_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
-/// Whether to answer about `job` in JSON: as the request speaks (`Content-Type` JSON or
-/// XML), whatever the job's own `contentType` (a JSON client may run a CSV job, and
-/// Salesforce answers it in JSON); the job's format when the request names neither (a
-/// batch of CSV rows, a body-less read).
+/// Whether to answer a job resource (`/job/{id}`) about `job` in JSON: as the request
+/// speaks (`Content-Type` JSON or XML), whatever the job's own `contentType` (a JSON
+/// client may run a CSV job, and Salesforce answers its jobInfo in JSON); the job's format
+/// when the request names neither (a body-less read). The batch resources answer in the
+/// job's format instead: [`batch_json`].
 pub(super) fn answers_json(headers: &HeaderMap, job: &Job) -> bool {
     let media = headers
         .get(header::CONTENT_TYPE)
@@ -95,6 +96,15 @@ pub(super) fn answers_json(headers: &HeaderMap, job: &Job) -> bool {
     } else {
         job.format() == forcebus_bulk::job::Format::Json
     }
+}
+
+/// Whether to answer a batch resource (`/job/{id}/batch[/…]`: batchInfo, batchInfoList,
+/// a query batch's result list, and their errors) in JSON: only for a JSON job, whatever
+/// the request's `Content-Type` says. Salesforce's "Add a Batch to a Job" and "Get Batch
+/// Results" answer a CSV or XML job in XML; a Singer tap makes a CSV job with a JSON
+/// request and reads its batches with an XML parser.
+pub(super) fn batch_json(job: &Job) -> bool {
+    job.format() == forcebus_bulk::job::Format::Json
 }
 
 /// Whether a request speaks JSON (by its content type).

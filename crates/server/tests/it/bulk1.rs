@@ -498,59 +498,157 @@ fn a_csv_batch_is_read_with_its_own_line_ending() {
     assert!(xml(&batch, "stateMessage").contains("10000"), "{batch}");
 }
 
-/// Salesforce answers a Bulk 1.0 request in the request's own format: a JSON client (a
-/// Singer tap) that makes a CSV job gets its jobInfo in JSON, and the same job read as
-/// XML comes back in XML. A query job may read any object the REST API queries,
-/// `Organization` among them.
+/// Salesforce answers a job resource in the request's own format and a batch resource in
+/// the job's: a JSON client (a Singer tap) that makes a CSV job gets its jobInfo in JSON,
+/// and its batchInfo, batchInfoList and result list in XML, whatever its `Content-Type`.
+/// Every pairing of the job's `contentType` and the request's. A query job may read any
+/// object the REST API queries, `Organization` among them.
 #[test]
-fn a_request_is_answered_in_its_own_format_whatever_the_jobs() {
+fn job_resources_answer_as_the_request_batch_resources_as_the_job() {
     let s = server();
-    let (st, job) = send(
-        &s,
-        "POST",
-        "/job",
-        "application/json",
-        r#"{"operation":"query","object":"Organization","contentType":"CSV"}"#,
-    );
-    assert_eq!(st, 201, "{job}");
-    let job: Value = serde_json::from_str(&job).unwrap_or_else(|e| panic!("{e}: {job}"));
-    assert_eq!(
-        (job["contentType"].as_str(), job["object"].as_str()),
-        (Some("CSV"), Some("Organization"))
-    );
-    let id = job["id"].as_str().unwrap().to_owned();
-    let (st, read) = send(&s, "GET", &format!("/job/{id}"), "application/json", "");
-    assert_eq!(st, 200);
-    assert_eq!(
-        serde_json::from_str::<Value>(&read).unwrap()["id"],
-        id.as_str()
-    );
-    let (st, read) = send(&s, "GET", &format!("/job/{id}"), "application/xml", "");
-    assert_eq!(st, 200);
-    assert_eq!(xml(&read, "id"), id);
-    let (st, batch) = send(
-        &s,
-        "POST",
-        &format!("/job/{id}/batch"),
-        "text/csv",
-        "SELECT Id, Name FROM Organization",
-    );
-    assert_eq!(st, 201, "{batch}");
-    let batch = xml(&batch, "id");
-    let info = wait_batch(&s, &id, &batch, true);
-    let info: Value = serde_json::from_str(&info).unwrap();
-    assert_eq!(info["state"], "Completed", "{info}");
-    assert_eq!(info["numberRecordsProcessed"], 1, "{info}");
-    let (st, closed) = send(
-        &s,
-        "POST",
-        &format!("/job/{id}"),
-        "application/json",
-        r#"{"state":"Closed"}"#,
-    );
-    assert_eq!(st, 200, "{closed}");
-    assert_eq!(
-        serde_json::from_str::<Value>(&closed).unwrap()["state"],
-        "Closed"
-    );
+    let is_json = |text: &str| text.trim_start().starts_with(['{', '[']);
+    let is_xml = |text: &str| text.starts_with("<?xml");
+    for content_type in ["CSV", "XML", "JSON"] {
+        let job_json = content_type == "JSON";
+        let (st, job) = send(
+            &s,
+            "POST",
+            "/job",
+            "application/json",
+            &format!(
+                r#"{{"operation":"query","object":"Organization","contentType":"{content_type}"}}"#
+            ),
+        );
+        assert_eq!(st, 201, "{job}");
+        let job: Value = serde_json::from_str(&job).unwrap_or_else(|e| panic!("{e}: {job}"));
+        assert_eq!(
+            (job["contentType"].as_str(), job["object"].as_str()),
+            (Some(content_type), Some("Organization"))
+        );
+        let id = job["id"].as_str().unwrap().to_owned();
+        // The job resource: in the request's format.
+        let (st, read) = send(&s, "GET", &format!("/job/{id}"), "application/json", "");
+        assert_eq!(st, 200);
+        assert_eq!(
+            serde_json::from_str::<Value>(&read).unwrap()["id"],
+            id.as_str()
+        );
+        let (st, read) = send(&s, "GET", &format!("/job/{id}"), "application/xml", "");
+        assert_eq!(st, 200);
+        assert_eq!(xml(&read, "id"), id);
+        let mut batch = None;
+        for request in ["application/json", "application/xml", "text/csv"] {
+            let what = format!("{content_type} job, {request} request");
+            let (st, added) = send(
+                &s,
+                "POST",
+                &format!("/job/{id}/batch"),
+                request,
+                "SELECT Id, Name FROM Organization",
+            );
+            assert_eq!(st, 201, "{what}: {added}");
+            assert!(
+                if job_json {
+                    is_json(&added)
+                } else {
+                    is_xml(&added)
+                },
+                "{what}: {added}"
+            );
+            let batch_id = if job_json {
+                serde_json::from_str::<Value>(&added).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            } else {
+                xml(&added, "id")
+            };
+            let info = wait_batch(&s, &id, &batch_id, job_json);
+            for read in [
+                format!("/job/{id}/batch/{batch_id}"),
+                format!("/job/{id}/batch"),
+                format!("/job/{id}/batch/{batch_id}/result"),
+            ] {
+                let (st, text) = send(&s, "GET", &read, request, "");
+                assert_eq!(st, 200, "{what}, {read}: {text}");
+                assert!(
+                    if job_json {
+                        is_json(&text)
+                    } else {
+                        is_xml(&text)
+                    },
+                    "{what}, {read}: {text}"
+                );
+            }
+            // An error about a batch: in the job's format too.
+            let (st, text) = send(
+                &s,
+                "GET",
+                &format!("/job/{id}/batch/751000000000000AAA"),
+                request,
+                "",
+            );
+            assert_eq!(st, 400, "{what}: {text}");
+            assert!(
+                if job_json {
+                    is_json(&text)
+                } else {
+                    is_xml(&text)
+                },
+                "{what}: {text}"
+            );
+            batch = Some((batch_id, info));
+        }
+        let (batch_id, info) = batch.unwrap();
+        let processed = if job_json {
+            serde_json::from_str::<Value>(&info).unwrap()["numberRecordsProcessed"].to_string()
+        } else {
+            xml(&info, "numberRecordsProcessed")
+        };
+        assert_eq!(processed, "1", "{info}");
+        // The results themselves: in the job's format, by the result id the list names.
+        let (_, list) = send(
+            &s,
+            "GET",
+            &format!("/job/{id}/batch/{batch_id}/result"),
+            "application/json",
+            "",
+        );
+        let rid = if job_json {
+            serde_json::from_str::<Value>(&list).unwrap()[0]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        } else {
+            xml(&list, "result")
+        };
+        let r = s
+            .http()
+            .get(format!(
+                "{}/job/{id}/batch/{batch_id}/result/{rid}",
+                base(&s)
+            ))
+            .header("X-SFDC-Session", &s.ready.access_token)
+            .header("Content-Type", "application/json")
+            .send()
+            .unwrap();
+        let expected = match content_type {
+            "CSV" => "text/csv",
+            "XML" => "application/xml",
+            _ => "application/json",
+        };
+        assert_eq!(r.headers()["content-type"], expected);
+        let (st, closed) = send(
+            &s,
+            "POST",
+            &format!("/job/{id}"),
+            "application/json",
+            r#"{"state":"Closed"}"#,
+        );
+        assert_eq!(st, 200, "{closed}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&closed).unwrap()["state"],
+            "Closed"
+        );
+    }
 }
