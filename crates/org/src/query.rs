@@ -24,6 +24,10 @@ impl SoqlRecord for Record {
     fn value(&self, object: &ObjectDef, field: &FieldDef) -> Value {
         self.rest_value(object, &field.name)
     }
+
+    fn object_name(&self) -> Option<&str> {
+        Some(&self.object)
+    }
 }
 
 /// A transaction's changes: the new state of each touched record (`None`: purged), and

@@ -194,6 +194,7 @@ impl Org {
             org.ensure_user(seed)?;
         }
         org.ensure_standard_price_book()?;
+        org.ensure_default_business_hours()?;
         org.ensure_record_types(&options.record_types)?;
         org.heal_record_types()?;
         org.load_platform_events(&options.platform_events)?;

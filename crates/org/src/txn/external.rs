@@ -144,7 +144,12 @@ impl Txn<'_> {
     }
 
     pub(super) fn check_unique(&self, def: &ObjectDef, rec: &Record) -> Result<(), OrgError> {
-        for f in def.fields.iter().filter(|f| f.unique) {
+        let beyond = forcebus_meta::standard::unique_beyond_describe(&def.name);
+        for f in def
+            .fields
+            .iter()
+            .filter(|f| f.unique || beyond.contains(&f.name.as_str()))
+        {
             let v = rec.get(&f.name);
             if v.is_null() {
                 continue;

@@ -14,7 +14,16 @@ impl Txn<'_> {
         object: Option<&str>,
         id: &str,
     ) -> Result<Vec<Record>, OrgError> {
-        let root = self.existing(object, id)?;
+        let root = match self.existing(object, id) {
+            Ok(root) => root,
+            // A well-formed id of the object that the org does not hold (purged from the
+            // Recycle Bin, or never made) is a deleted entity to a delete, as on
+            // Salesforce: a Django ORM backend takes that as done.
+            Err(e) if e.code == Code::NotFound && self.of_object(object, id) => {
+                return Err(OrgError::deleted());
+            }
+            Err(e) => return Err(e),
+        };
         if root.is_deleted {
             return Err(OrgError::deleted());
         }
@@ -93,5 +102,19 @@ impl Txn<'_> {
                 .insert("SystemModstamp".into(), Value::from(self.now.as_str()));
         }
         Ok(out)
+    }
+
+    /// Whether `id` is a well-formed id of `object` (of any object when none is named).
+    fn of_object(&self, object: Option<&str>, id: &str) -> bool {
+        let Some(rid) = RecordId::parse(id) else {
+            return false;
+        };
+        match object {
+            Some(o) => self
+                .schema
+                .object(o)
+                .is_some_and(|def| def.key_prefix == rid.prefix()),
+            None => self.schema.object_by_prefix(rid.prefix()).is_some(),
+        }
     }
 }

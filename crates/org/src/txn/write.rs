@@ -44,7 +44,7 @@ impl Txn<'_> {
             if !f.createable {
                 return Err(not_writable(f));
             }
-            let v = self.value(f, raw)?;
+            let v = self.value(&def.name, f, raw)?;
             fields.insert(f.name.clone(), v);
         }
         self.complete(def, fields)
@@ -170,7 +170,7 @@ impl Txn<'_> {
             if !f.updateable {
                 return Err(not_writable(f));
             }
-            let v = self.value(f, raw)?;
+            let v = self.value(&def.name, f, raw)?;
             if v.is_null() && !f.nillable {
                 return Err(OrgError::field(
                     Code::RequiredFieldMissing,
@@ -237,8 +237,9 @@ impl Txn<'_> {
         Ok(())
     }
 
-    /// Coerces a value and, for references, checks the target exists and has a right type.
-    pub(super) fn value(&self, f: &FieldDef, raw: &Value) -> Result<Value, OrgError> {
+    /// Coerces a value of `object`'s field `f` and, for references, checks the target
+    /// exists and has a right type.
+    pub(super) fn value(&self, object: &str, f: &FieldDef, raw: &Value) -> Result<Value, OrgError> {
         if f.ftype == FieldType::Base64
             && crate::blobs::upload_named(FieldRef::of(raw), self.uploads)
                 .is_some_and(|u| u.field == f.name)
@@ -257,6 +258,7 @@ impl Txn<'_> {
             f.reference_to
                 .iter()
                 .any(|t| t.eq_ignore_ascii_case(&o.name))
+                || (o.custom && forcebus_meta::standard::takes_custom_objects(object, &f.name))
         });
         if !allowed && target_object.is_some() {
             return Err(OrgError::field(

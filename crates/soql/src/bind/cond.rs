@@ -4,8 +4,8 @@
 use forcebus_meta::{FieldType, ObjectDef};
 
 use super::literals::literal_for;
-use super::{Binder, Column, Cond, Operand, Plan, Value, has_semi_join, is_long_text};
-use crate::ast::{CmpOp, InList, Query};
+use super::{Binder, Column, Cond, Operand, Plan, has_semi_join, is_long_text};
+use crate::ast::{CmpOp, InList, Literal, Query};
 use crate::error::{ErrorKind, SoqlError};
 
 impl<'s> Binder<'s, '_> {
@@ -29,8 +29,8 @@ impl<'s> Binder<'s, '_> {
             C::Not(c) => Cond::Not(Box::new(self.cond(object, alias, c, having)?)),
             C::Cmp(o, op, lit, pos) => {
                 let operand = self.operand(object, alias, o, having)?;
+                check_comparison(&operand, *op, lit, pos.0)?;
                 let v = literal_for(&operand, lit, pos.0)?;
-                check_comparison(&operand, *op, &v, pos.0)?;
                 Cond::Cmp(operand, *op, v)
             }
             C::In(o, neg, InList::Values(vs)) => {
@@ -117,14 +117,15 @@ impl<'s> Binder<'s, '_> {
     }
 }
 
-/// `null` compares only with `=` and `!=`, and so do booleans.
+/// `null` compares only with `=` and `!=`, and so do booleans; `''`, which is null too,
+/// with every operator (`Id > ''`).
 fn check_comparison(
     operand: &Operand<'_>,
     op: CmpOp,
-    v: &Value,
+    lit: &Literal,
     at: usize,
 ) -> Result<(), SoqlError> {
-    if matches!(v, Value::Null) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+    if matches!(lit, Literal::Null) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
         return Err(SoqlError::new(
             ErrorKind::InvalidFilter,
             "null may only be compared with = or !=",

@@ -91,6 +91,9 @@ pub(super) fn literal_for(
     };
     use FieldType as T;
     match (field.ftype, lit) {
+        // In SOQL `''` and null are one value: `Email != ''` leaves out a null `Email`,
+        // `Id > ''` is every record (a Django ORM backend pages with it).
+        (T::Id | T::Reference, Literal::Str(s)) if s.is_empty() => Ok(Value::Null),
         (T::Id | T::Reference, Literal::Str(s)) => {
             RecordId::parse(s).map(Value::Id).ok_or_else(|| {
                 SoqlError::new(
@@ -109,7 +112,11 @@ pub(super) fn literal_for(
             at,
         )),
         (t, Literal::Str(s)) if t.is_text() || matches!(t, T::Time | T::Base64 | T::Textarea) => {
-            Ok(Value::Str(s.clone()))
+            Ok(if s.is_empty() {
+                Value::Null
+            } else {
+                Value::Str(s.clone())
+            })
         }
         (T::Boolean, Literal::Bool(b)) => Ok(Value::Bool(*b)),
         (T::Boolean, _) => Err(type_error(field, "boolean", at)),

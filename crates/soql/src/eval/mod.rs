@@ -37,6 +37,11 @@ pub trait Record {
     fn is_deleted(&self) -> bool;
     /// A field's value as the REST API shows it (compound fields assembled).
     fn value(&self, object: &ObjectDef, field: &FieldDef) -> Json;
+    /// The name of its object, when the source knows it: what a polymorphic
+    /// relationship's `Type` reads (`Parent.Type = 'Contact'`).
+    fn object_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Where records come from.
@@ -157,22 +162,43 @@ impl<'a, S: Source> Eval<'a, S> {
     }
 
     fn raw(&self, r: &S::Rec, f: &FieldRef<'_>, start: &ObjectDef) -> Json {
+        let Some(current) = self.raw_parent(r, f, start) else {
+            return Json::Null;
+        };
+        // A polymorphic relationship's `Type` is the object of the record it names.
+        if let Some(last) = f.hops.last()
+            && last.field.reference_to.len() > 1
+            && f.field.name == "Type"
+            && let Some(name) = current.object_name()
+        {
+            return Json::String(name.to_owned());
+        }
+        self.value(current, f.object, f.field)
+    }
+
+    /// The record the hops of `f` land on (`r` itself without hops), if every hop lands
+    /// on a live one.
+    fn raw_parent<'r>(
+        &self,
+        r: &'r S::Rec,
+        f: &FieldRef<'_>,
+        start: &ObjectDef,
+    ) -> Option<&'r S::Rec>
+    where
+        'a: 'r,
+    {
         let mut current = r;
         let mut object = start;
         for hop in &f.hops {
             let id = current.value(object, hop.field);
-            let Some(parent) = id
+            current = id
                 .as_str()
                 .and_then(RecordId::parse)
                 .and_then(|id| self.src.get(id))
-                .filter(|p| self.live(p))
-            else {
-                return Json::Null;
-            };
-            current = parent;
+                .filter(|p| self.live(p))?;
             object = hop.target;
         }
-        self.value(current, f.object, f.field)
+        Some(current)
     }
 
     /// A field's value; the user's own for `LastViewedDate` and `LastReferencedDate`; a
@@ -231,7 +257,13 @@ impl<'a, S: Source> Eval<'a, S> {
             Cond::Cmp(o, op, v) => {
                 let left = self.operand(o, x, start);
                 match v {
-                    Value::Null => (left == Cv::Null) == (*op == CmpOp::Eq),
+                    // Null (or `''`, the same value) is the least of values.
+                    Value::Null => match op {
+                        CmpOp::Eq | CmpOp::Le => left == Cv::Null,
+                        CmpOp::Ne | CmpOp::Gt => left != Cv::Null,
+                        CmpOp::Ge => true,
+                        CmpOp::Lt => false,
+                    },
                     Value::Range(name, n) => {
                         let Some(t) = instant(&left) else {
                             return *op == CmpOp::Ne;

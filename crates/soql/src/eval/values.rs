@@ -32,7 +32,9 @@ pub(super) fn parse_stored_datetime(s: &str) -> Option<DateTime<Utc>> {
 
 pub(super) fn cv(field: &FieldDef, v: &Json) -> Cv {
     match (field.ftype, v) {
+        // A text that holds `''` is null to SOQL, as on Salesforce, which stores none.
         (_, Json::Null) => Cv::Null,
+        (_, Json::String(s)) if s.is_empty() => Cv::Null,
         (FieldType::Id | FieldType::Reference, Json::String(s)) => {
             RecordId::parse(s).map_or_else(|| Cv::Text(s.to_lowercase()), Cv::Id)
         }
