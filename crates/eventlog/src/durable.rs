@@ -10,7 +10,7 @@
 use forcebus_sync::prelude::*;
 use std::sync::{Arc, Condvar, Mutex};
 
-use forcebus_store::{Store, StoreError};
+use forcebus_store::{Loss, Store, StoreError};
 use tokio::sync::watch;
 
 /// What the syncing thread has done.
@@ -19,8 +19,19 @@ struct Synced {
     /// Every ticket up to this is durable.
     through: u64,
     /// The last failure: every ticket up to the first number waited for it, and failed
-    /// (whether the database could not be reached, and why).
-    failed: Option<(u64, bool, String)>,
+    /// (what kind of failure, and why).
+    failed: Option<(u64, Failure, String)>,
+}
+
+/// What a failed sync tells its waiters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The database could not be reached: a later call may succeed.
+    Unavailable,
+    /// The store is full (`STORAGE_LIMIT_EXCEEDED` to a client).
+    Full,
+    /// Anything else.
+    Other,
 }
 
 #[derive(Debug, Default)]
@@ -75,8 +86,10 @@ impl SyncService {
             Ok(())
         } else {
             match state.failed {
-                // Every waiter gets what the flush got: a database out of reach stays one.
-                Some((_, true, why)) => Err(StoreError::Unavailable(why)),
+                // Every waiter gets what the flush got: a database out of reach stays one,
+                // and so does a full store.
+                Some((_, Failure::Unavailable, why)) => Err(StoreError::Unavailable(why)),
+                Some((_, Failure::Full, why)) => Err(StoreError::Lost(Loss::new(why, true))),
                 other => Err(failure(other.map(|(.., why)| why).unwrap_or_default())),
             }
         }
@@ -118,7 +131,14 @@ fn run(shared: &Shared, store: &dyn Store) {
             Ok(()) => s.through = s.through.max(target),
             Err(e) => {
                 tracing::error!(error = %e, "Committed transactions could not be made durable.");
-                s.failed = Some((target, e.is_unavailable(), e.to_string()));
+                let kind = if e.is_unavailable() {
+                    Failure::Unavailable
+                } else if e.is_full() {
+                    Failure::Full
+                } else {
+                    Failure::Other
+                };
+                s.failed = Some((target, kind, e.to_string()));
             }
         });
         shared.requests.locked().done = target;

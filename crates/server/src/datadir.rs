@@ -85,8 +85,11 @@ impl DataDir {
             .truncate(true)
             .open(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        writeln!(f, "{line}")?;
-        f.flush()?;
+        let written = writeln!(f, "{line}").and_then(|()| f.flush());
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+        }
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
     }
 

@@ -6,7 +6,7 @@ use forcebus_sync::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use crate::StoreError;
+use crate::{Loss, StoreError};
 
 #[derive(Debug, Default)]
 pub(crate) struct Syncer {
@@ -24,7 +24,7 @@ struct SyncState {
     running: bool,
     /// A failed flush that no later one can make good (see [`Flush::Lost`]): every later
     /// sync fails until the server restarts and recovers from what is durable.
-    failed: Option<String>,
+    failed: Option<Loss>,
 }
 
 /// What a flush found.
@@ -49,7 +49,7 @@ impl Syncer {
 
     /// Makes every later sync fail: commits were lost (a group of deferred ones whose
     /// `COMMIT` failed; a failed flush, recorded where writes see it at once).
-    pub(crate) fn lose(&self, why: String) {
+    pub(crate) fn lose(&self, why: Loss) {
         self.state.locked().failed.get_or_insert(why);
         self.done.notify_all();
     }
@@ -93,7 +93,7 @@ impl Syncer {
                     let mut s = self.state.locked();
                     s.running = false;
                     s.failed
-                        .get_or_insert_with(|| "a flush panicked".to_owned());
+                        .get_or_insert_with(|| Loss::new("a flush panicked", false));
                     drop(s);
                     self.done.notify_all();
                     std::panic::resume_unwind(panic);
@@ -111,7 +111,7 @@ impl Syncer {
                     Ok(())
                 }
                 Flush::Lost(e) => {
-                    s.failed = Some(e.to_string());
+                    s.failed = Some(Loss::new(e.to_string(), e.is_full()));
                     Err(e)
                 }
                 Flush::Failed(e) => Err(e),

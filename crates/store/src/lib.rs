@@ -290,7 +290,7 @@ pub enum StoreError {
     /// A commit was lost before it was durable: nothing more is acknowledged until the
     /// server restarts and serves what is durable.
     #[error("an earlier commit could not be made durable: {0}")]
-    Lost(String),
+    Lost(Loss),
     /// The data directory could not be used.
     #[error("cannot use {path}: {source}")]
     Io {
@@ -305,12 +305,45 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Commits lost before they were durable: why, and whether the store was full then (a
+/// full disk loses the group of commits it stopped; every later write is refused as the
+/// full org Salesforce answers with `STORAGE_LIMIT_EXCEEDED`).
+#[derive(Debug, Clone)]
+pub struct Loss {
+    why: String,
+    full: bool,
+}
+
+impl Loss {
+    /// A loss for `why`; `full` when the store was full.
+    pub fn new(why: impl Into<String>, full: bool) -> Self {
+        Self {
+            why: why.into(),
+            full,
+        }
+    }
+
+    /// Whether the store was full.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
 impl StoreError {
     /// Whether the store failed because it is full: the disk, the user's quota, or the
-    /// engine's page limit. Salesforce answers that as a full org
+    /// engine's page limit (SQLite's `SQLITE_FULL`, `ENOSPC` or `EDQUOT` on a write or a
+    /// sync, PostgreSQL's `53100 disk_full`), now or when it lost the commits that make
+    /// every later write fail. Salesforce answers that as a full org
     /// (`STORAGE_LIMIT_EXCEEDED`), not as an internal error.
     pub fn is_full(&self) -> bool {
         match self {
+            Self::Lost(loss) => loss.full,
             Self::Engine(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.code == rusqlite::ErrorCode::DiskFull
             }

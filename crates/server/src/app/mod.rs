@@ -70,7 +70,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     banner::print_banner(&config, &server.startup);
     let ready = banner::ready_line(&config, &server.startup);
-    data_dir.write_ready(&ready.to_string())?;
+    // A server on a full disk still starts and serves reads (its writes are refused with
+    // STORAGE_LIMIT_EXCEEDED); only `forcebus env` cannot find it then.
+    if let Err(e) = data_dir.write_ready(&ready.to_string()) {
+        let full = e
+            .chain()
+            .filter_map(|c| c.downcast_ref::<std::io::Error>())
+            .any(forcebus_store::io_is_full);
+        if !full {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "The data directory is full: `forcebus env` cannot find this server.");
+        data_dir.clear_ready();
+    }
     banner::print_ready(&ready)?;
     serve_until_shutdown(server, &data_dir, config.serve_times(), signals).await
 }

@@ -102,7 +102,7 @@ fn check(
     let s = seen.locked();
     if s.started.is_some_and(|was| was != started) && n <= s.n {
         *lost.locked() = Some(LOST.to_owned());
-        return Err(StoreError::Lost(LOST.to_owned()));
+        return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
     }
     Ok(())
 }
@@ -206,7 +206,7 @@ impl PostgresStore {
     /// documentation); after a failure, whether the latest commit survived.
     fn flush(&self) -> Flush {
         if let Some(why) = self.lost.locked().clone() {
-            return Flush::Lost(StoreError::Lost(why));
+            return Flush::Lost(StoreError::Lost(crate::Loss::new(why, false)));
         }
         let (seen, lost) = (self.seen.clone(), self.lost.clone());
         let flushed = self.run(move |c, org| {
@@ -238,7 +238,10 @@ impl PostgresStore {
             Ok(n) if n >= latest => Flush::Failed(e),
             Ok(_) => {
                 *self.lost.locked() = Some(LOST.to_owned());
-                Flush::Lost(StoreError::Lost(format!("{LOST} ({e})")))
+                Flush::Lost(StoreError::Lost(crate::Loss::new(
+                    format!("{LOST} ({e})"),
+                    e.is_full(),
+                )))
             }
             Err(_) => Flush::Failed(e),
         }
@@ -359,7 +362,7 @@ impl Store for PostgresStore {
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
         let writing = self.writing.locked();
         if let Some(why) = self.lost.locked().clone() {
-            return Err(StoreError::Lost(why));
+            return Err(StoreError::Lost(crate::Loss::new(why, false)));
         }
         let batch = Arc::new(batch.clone());
         let fence = self.fence.load(Ordering::SeqCst);

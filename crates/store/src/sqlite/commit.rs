@@ -41,7 +41,7 @@ use rusqlite::Connection;
 
 use super::{SqliteStore, legacy_events, runs, writes::write_other, writes::write_size};
 use crate::group_commit::Syncer;
-use crate::{Batch, StoreError, StoredEvent, Write};
+use crate::{Batch, Loss, StoreError, StoredEvent, Write};
 
 /// The writing connection, and whether a group of deferred batches is open on it (kept
 /// apart from SQLite's own "a transaction is open": SQLite rolls a whole transaction back
@@ -96,11 +96,11 @@ impl SqliteStore {
         let bytes = match written {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(e)) => {
-                self.take_back(&mut conn, joining);
+                self.take_back(&mut conn, joining, e.is_full());
                 return Err(e);
             }
             Err(panic) => {
-                self.take_back(&mut conn, joining);
+                self.take_back(&mut conn, joining, false);
                 resume_unwind(panic);
             }
         };
@@ -113,8 +113,9 @@ impl SqliteStore {
             (false, false) => run(&conn, "COMMIT"),
         };
         if let Err(e) = ended {
-            self.take_back(&mut conn, joining);
-            return Err(e.into());
+            let e = StoreError::from(e);
+            self.take_back(&mut conn, joining, e.is_full());
+            return Err(e);
         }
         metrics::counter!("forcebus_store_commits_total", "engine" => "sqlite").increment(1);
         if expiring {
@@ -130,8 +131,8 @@ impl SqliteStore {
 
     /// Takes back what a failed batch wrote: its own transaction, or its savepoint when it
     /// joined a group. A group that went with it, or that keeps writes which could not be
-    /// taken back, is lost.
-    fn take_back(&self, conn: &mut Conn, joining: bool) {
+    /// taken back, is lost (`full`: the store was full, which is what the loss says).
+    fn take_back(&self, conn: &mut Conn, joining: bool, full: bool) {
         if !joining {
             if let Err(e) = rollback(conn) {
                 // Left open, it is rolled back before the next write ([`settle`]).
@@ -146,7 +147,7 @@ impl SqliteStore {
         abandon(conn);
         lost(
             self.syncer.as_deref(),
-            "a failed write took deferred commits with it".to_owned(),
+            Loss::new("a failed write took deferred commits with it", full),
         );
     }
 
@@ -229,7 +230,7 @@ pub(super) fn finish(conn: &mut Conn, syncer: Option<&Syncer>) -> Result<(), Sto
     if conn.is_autocommit() {
         return Err(lost(
             syncer,
-            "SQLite rolled deferred commits back after an error".to_owned(),
+            Loss::new("SQLite rolled deferred commits back after an error", false),
         ));
     }
     if let Some(e) = syncer.and_then(Syncer::lost) {
@@ -238,9 +239,13 @@ pub(super) fn finish(conn: &mut Conn, syncer: Option<&Syncer>) -> Result<(), Sto
     }
     if let Err(e) = run(conn, "COMMIT") {
         abandon(conn);
+        let full = StoreError::from(e);
         return Err(lost(
             syncer,
-            format!("deferred commits could not be committed: {e}"),
+            Loss::new(
+                format!("deferred commits could not be committed: {full}"),
+                full.is_full(),
+            ),
         ));
     }
     Ok(())
@@ -259,7 +264,7 @@ fn settle(conn: &mut Conn, syncer: Option<&Syncer>) -> Result<(), StoreError> {
 }
 
 /// Tells `syncer` of a loss (every later sync and write fails); the error to return.
-fn lost(syncer: Option<&Syncer>, why: String) -> StoreError {
+fn lost(syncer: Option<&Syncer>, why: Loss) -> StoreError {
     tracing::error!("{why}");
     if let Some(s) = syncer {
         s.lose(why.clone());

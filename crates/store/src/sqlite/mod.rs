@@ -316,7 +316,7 @@ impl Store for SqliteStore {
                 // Recorded under the connection's lock, as every loss is, so no write or
                 // checkpoint goes on past it; the group opened meanwhile is rolled back.
                 let mut conn = self.lock();
-                syncer.lose(e.to_string());
+                syncer.lose(crate::Loss::new(e.to_string(), e.is_full()));
                 commit::abandon(&mut conn);
             }
             flushed

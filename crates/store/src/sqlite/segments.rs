@@ -88,7 +88,7 @@ struct State {
     /// A file was made since the last sync: the directory's entry is to be synced.
     dir_dirty: bool,
     /// A sync failed: every later one fails.
-    failed: Option<String>,
+    failed: Option<crate::Loss>,
     /// Per class, the sync of the file its last rotation closed, under way (`background`).
     closing: HashMap<u8, std::thread::JoinHandle<std::io::Result<()>>>,
     /// Files open for reading, at most [`READERS`].
@@ -183,7 +183,7 @@ impl Segments {
             if let Err(e) = outcome {
                 // At `normal` durability nothing waits for it; said loudly all the same.
                 tracing::error!(error = %e, "A closed event segment could not be synced.");
-                s.failed.get_or_insert_with(|| e.to_string());
+                s.failed.get_or_insert_with(|| loss(&e));
             }
         }
         if let Some(before) = s.closed.get(&class).copied()
@@ -191,7 +191,7 @@ impl Segments {
         {
             // No sync has covered it since it was closed: rare (64 MB between two syncs).
             if let Err(e) = file.sync_data() {
-                s.failed.get_or_insert_with(|| e.to_string());
+                s.failed.get_or_insert_with(|| loss(&e));
                 return Err(self.io(before, class)(e));
             }
         }
@@ -249,10 +249,7 @@ impl Segments {
             (dirty, std::mem::take(&mut s.dir_dirty))
         };
         let failed = |path: PathBuf, e: std::io::Error| {
-            self.state
-                .locked()
-                .failed
-                .get_or_insert_with(|| e.to_string());
+            self.state.locked().failed.get_or_insert_with(|| loss(&e));
             StoreError::Io {
                 path: path.display().to_string(),
                 source: e,
@@ -473,3 +470,8 @@ pub(super) fn payloads_crc(payloads: &[Bytes]) -> u32 {
 mod gather;
 #[cfg(test)]
 mod tests;
+
+/// A failed sync of a segment as the loss it is.
+fn loss(e: &std::io::Error) -> crate::Loss {
+    crate::Loss::new(e.to_string(), crate::io_is_full(e))
+}
