@@ -753,7 +753,22 @@ fn errors_by_kind() {
         (
             "SELECT Id FROM Account GROUP BY CALENDAR_YEAR(CreatedDate)",
             "MALFORMED_QUERY",
-            "GROUP BY",
+            "Field must be grouped or aggregated: Id",
+        ),
+        (
+            "SELECT CALENDAR_YEAR(CloseDate) FROM Opportunity GROUP BY CALENDAR_MONTH(CloseDate)",
+            "MALFORMED_QUERY",
+            "Field must be grouped or aggregated: CloseDate",
+        ),
+        (
+            "SELECT COUNT(Id) FROM Account GROUP BY CALENDAR_YEAR(Name)",
+            "MALFORMED_QUERY",
+            "CALENDAR_YEAR can only be applied to date and datetime fields",
+        ),
+        (
+            "SELECT convertTimezone(CreatedDate) FROM Account",
+            "MALFORMED_QUERY",
+            "unsupported function: convertTimezone",
         ),
         (
             "SELECT Id FROM Account WHERE Name = :name",
@@ -786,4 +801,56 @@ fn errors_by_kind() {
             e.render(q)
         );
     }
+}
+
+/// Date functions in GROUP BY and in the SELECT list, with `convertTimezone()` inside
+/// them (a Django ORM backend's `FISCAL_YEAR(convertTimezone(CreatedDate))`): one row per
+/// value, named by alias or `exprN`, sorted by the function.
+#[test]
+fn grouping_by_date_functions() {
+    let org = fixture();
+    let r = rows(
+        &org,
+        "SELECT CALENDAR_YEAR(CloseDate) y, CALENDAR_MONTH(CloseDate), SUM(Amount) total, COUNT(Id) FROM Opportunity GROUP BY CALENDAR_YEAR(CloseDate), CALENDAR_MONTH(CloseDate) ORDER BY CALENDAR_YEAR(CloseDate), CALENDAR_MONTH(CloseDate)",
+        false,
+    );
+    let got: Vec<(i64, i64, Value, i64)> = r
+        .iter()
+        .map(|row| {
+            assert_eq!(row["attributes"]["type"], "AggregateResult");
+            (
+                row["y"].as_i64().unwrap(),
+                row["expr0"].as_i64().unwrap(),
+                row["total"].clone(),
+                row["expr1"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2023, 12, json!(300.0), 1),
+            (2024, 4, json!(200.0), 1),
+            (2024, 5, json!(1000.0), 1),
+            (2024, 6, json!(5000.0), 1),
+            (2025, 2, Value::Null, 1),
+        ]
+    );
+    let r = rows(
+        &org,
+        "SELECT FISCAL_YEAR(convertTimezone(CreatedDate)) y, COUNT(Id) n FROM Opportunity GROUP BY FISCAL_YEAR(convertTimezone(CreatedDate))",
+        false,
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        (r[0]["y"].as_i64(), r[0]["n"].as_i64()),
+        (Some(2024), Some(5))
+    );
+    let r = rows(
+        &org,
+        "SELECT DAY_ONLY(convertTimezone(CreatedDate)) d FROM Opportunity GROUP BY DAY_ONLY(convertTimezone(CreatedDate)) HAVING COUNT(Id) > 1",
+        false,
+    );
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["d"], "2024-05-15");
 }

@@ -156,6 +156,17 @@ pub enum SelectItem {
     },
     /// `(SELECT ... FROM Contacts)`.
     Subquery(Box<Query>),
+    /// `CALENDAR_YEAR(CreatedDate) y`, in a query grouped by it.
+    DateFn {
+        /// The function.
+        func: DateFunc,
+        /// Its argument.
+        arg: Path,
+        /// The alias, if any.
+        alias: Option<Ident>,
+        /// Where the call starts.
+        pos: Pos,
+    },
 }
 
 /// The left side of a comparison.
@@ -281,8 +292,8 @@ pub struct Query {
     pub alias: Option<Ident>,
     /// WHERE.
     pub filter: Option<Cond>,
-    /// GROUP BY.
-    pub group_by: Vec<Path>,
+    /// GROUP BY: fields and date functions (`CALENDAR_YEAR(CreatedDate)`).
+    pub group_by: Vec<Operand>,
     /// HAVING.
     pub having: Option<Cond>,
     /// ORDER BY.
@@ -400,6 +411,15 @@ impl fmt::Display for SelectItem {
             SelectItem::Field(p) => write!(f, "{p}"),
             SelectItem::CountAll(_) => f.write_str("COUNT()"),
             SelectItem::Agg {
+                func, arg, alias, ..
+            } => {
+                write!(f, "{}({arg})", func.name())?;
+                if let Some(a) = alias {
+                    write!(f, " {}", a.name)?;
+                }
+                Ok(())
+            }
+            SelectItem::DateFn {
                 func, arg, alias, ..
             } => {
                 write!(f, "{}({arg})", func.name())?;

@@ -86,7 +86,7 @@ fn columns(plan: &Plan<'_>) -> Vec<Value> {
                 c["aggregate"] = json!(true);
                 out.push(c);
             }
-            Column::Agg { name, label, .. } => out.push(json!({
+            Column::Agg { name, label, .. } | Column::DateFn { name, label, .. } => out.push(json!({
                 "aggregate": true, "apexType": null, "booleanType": false, "columnName": name,
                 "custom": false, "displayName": label, "foreignKeyName": null, "insertable": false,
                 "joinColumns": [], "numberType": false, "textType": false, "updatable": false,

@@ -1,6 +1,7 @@
 //! Relative date literals (`TODAY`, `LAST_N_DAYS:7`, ...) as half-open UTC ranges, and the
 //! date functions (`CALENDAR_YEAR()`, ...). The user's time zone is UTC, weeks start on
-//! Sunday (en_US), and the fiscal year is the calendar year.
+//! Sunday (en_US), and the fiscal year is the calendar year; so `convertTimezone()`, which
+//! puts a datetime in the user's time zone inside a date function, changes nothing.
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Timelike, Utc};
 

@@ -252,7 +252,7 @@ fn selected_fields(
             }
             Column::Field(_) => return Err(invalid("Relationships are not supported")),
             Column::Child { .. } => return Err(invalid("Subqueries are not supported")),
-            Column::Agg { .. } | Column::CountAll => {
+            Column::Agg { .. } | Column::CountAll | Column::DateFn { .. } => {
                 return Err(invalid("Aggregate queries are not supported"));
             }
         }

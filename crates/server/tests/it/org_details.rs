@@ -1,7 +1,7 @@
 //! Details of a real org that a Django ORM backend's own suite leans on: `''` and null as
 //! one value in SOQL, a polymorphic parent filtered by type, attachments on custom
 //! objects, a delete of a record already in the Recycle Bin, the default business hours,
-//! and one Apex email notification per user.
+//! one Apex email notification per user, and grouping by a date function.
 
 use serde_json::json;
 
@@ -212,4 +212,25 @@ fn one_apex_email_notification_per_user() {
     );
     let (_, body) = soql(&s, "SELECT COUNT() FROM ApexEmailNotification");
     assert_eq!(body["totalSize"], 2, "{body}");
+}
+
+#[test]
+fn an_aggregate_grouped_by_a_date_function_in_the_users_time_zone() {
+    let s = server();
+    create(&s, "Campaign", json!({"Name": "Spring", "NumberSent": 100}));
+    create(&s, "Campaign", json!({"Name": "Autumn", "NumberSent": 50}));
+    let rows = records(
+        &s,
+        "SELECT FISCAL_YEAR(convertTimezone(CreatedDate)) y, SUM(NumberSent) t FROM Campaign \
+         GROUP BY FISCAL_YEAR(convertTimezone(CreatedDate))",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(
+        rows[0]["y"],
+        json!(year.parse::<i64>().unwrap()),
+        "{rows:?}"
+    );
+    assert_eq!(rows[0]["t"], json!(150.0), "{rows:?}");
+    assert_eq!(rows[0]["attributes"]["type"], "AggregateResult");
 }

@@ -145,6 +145,17 @@ pub enum Column<'s> {
     },
     /// `COUNT()`.
     CountAll,
+    /// A date function of a grouped field, with its output name (alias or `exprN`).
+    DateFn {
+        /// The function.
+        func: DateFunc,
+        /// Its argument.
+        arg: FieldRef<'s>,
+        /// Output key.
+        name: String,
+        /// As written, for column metadata (`CALENDAR_YEAR(CreatedDate)`).
+        label: String,
+    },
 }
 
 /// An ORDER BY key.
@@ -167,8 +178,8 @@ pub struct Plan<'s> {
     pub columns: Vec<Column<'s>>,
     /// WHERE.
     pub filter: Option<Cond<'s>>,
-    /// GROUP BY.
-    pub group_by: Vec<FieldRef<'s>>,
+    /// GROUP BY: fields and date functions of fields.
+    pub group_by: Vec<Operand<'s>>,
     /// HAVING.
     pub having: Option<Cond<'s>>,
     /// ORDER BY.
@@ -262,9 +273,12 @@ impl<'s> Binder<'s, '_> {
             .transpose()?;
         let group_by = self.group_by(q, object, alias)?;
         let aggregate = !group_by.is_empty()
-            || columns
-                .iter()
-                .any(|c| matches!(c, Column::Agg { .. } | Column::CountAll));
+            || columns.iter().any(|c| {
+                matches!(
+                    c,
+                    Column::Agg { .. } | Column::CountAll | Column::DateFn { .. }
+                )
+            });
         if aggregate {
             check_aggregate(q, &columns, &group_by)?;
         }
@@ -346,6 +360,32 @@ impl<'s> Binder<'s, '_> {
                     }
                 }
                 SelectItem::Subquery(sub) => self.child(object, sub)?,
+                SelectItem::DateFn {
+                    func,
+                    arg,
+                    alias: a,
+                    ..
+                } => {
+                    let call = crate::ast::Operand::DateFn(*func, arg.clone());
+                    let Operand::DateFn(func, arg_ref) =
+                        self.operand(object, alias, &call, false)?
+                    else {
+                        unreachable!("a date function binds to one")
+                    };
+                    let name = match a {
+                        Some(a) => a.name.clone(),
+                        None => {
+                            unaliased += 1;
+                            format!("expr{}", unaliased - 1)
+                        }
+                    };
+                    Column::DateFn {
+                        func,
+                        label: format!("{}({})", func.name(), arg_ref.display()),
+                        arg: arg_ref,
+                        name,
+                    }
+                }
             });
         }
         let mut seen = std::collections::HashSet::new();
@@ -362,19 +402,20 @@ impl<'s> Binder<'s, '_> {
         Ok(columns)
     }
 
-    /// GROUP BY's fields; compounds and long text cannot be grouped.
+    /// GROUP BY's fields and date functions; compounds and long text cannot be grouped.
     fn group_by(
         &self,
         q: &Query,
         object: &'s ObjectDef,
         alias: Option<&str>,
-    ) -> Result<Vec<FieldRef<'s>>, SoqlError> {
+    ) -> Result<Vec<Operand<'s>>, SoqlError> {
         let group_by = q
             .group_by
             .iter()
-            .map(|p| self.path(object, alias, p))
+            .map(|o| self.operand(object, alias, o, false))
             .collect::<Result<Vec<_>, _>>()?;
         for (g, p) in group_by.iter().zip(&q.group_by) {
+            let Operand::Field(g) = g else { continue };
             if matches!(g.field.ftype, FieldType::Address | FieldType::Location)
                 || is_long_text(g.field)
             {
@@ -398,11 +439,23 @@ impl<'s> Binder<'s, '_> {
         alias: Option<&str>,
         o: &OrderItem,
         aggregate: bool,
-        group_by: &[FieldRef<'s>],
+        group_by: &[Operand<'s>],
     ) -> Result<Order<'s>, SoqlError> {
         let key = self.operand(object, alias, &o.key, aggregate)?;
+        if let Operand::DateFn(func, f) = &key
+            && aggregate
+            && !grouped_by(group_by, Some(*func), f)
+        {
+            return Err(SoqlError::malformed(
+                format!(
+                    "Ordered field must be grouped or aggregated: {}",
+                    f.field.name
+                ),
+                o.key.pos(),
+            ));
+        }
         if let Operand::Field(f) = &key {
-            if aggregate && !group_by.iter().any(|g| g.same(f)) {
+            if aggregate && !grouped_by(group_by, None, f) {
                 return Err(SoqlError::malformed(
                     format!(
                         "Ordered field must be grouped or aggregated: {}",
@@ -596,17 +649,25 @@ impl<'s> Binder<'s, '_> {
 fn check_aggregate(
     q: &Query,
     columns: &[Column<'_>],
-    group_by: &[FieldRef<'_>],
+    group_by: &[Operand<'_>],
 ) -> Result<(), SoqlError> {
     if matches!(columns, [Column::CountAll]) {
         return Ok(());
     }
     for (c, item) in columns.iter().zip(&q.select) {
         match (c, item) {
-            (Column::Field(f), SelectItem::Field(p)) if !group_by.iter().any(|g| g.same(f)) => {
+            (Column::Field(f), SelectItem::Field(p)) if !grouped_by(group_by, None, f) => {
                 return Err(SoqlError::malformed(
                     format!("Field must be grouped or aggregated: {}", f.field.name),
                     p.pos(),
+                ));
+            }
+            (Column::DateFn { func, arg, .. }, SelectItem::DateFn { pos, .. })
+                if !grouped_by(group_by, Some(*func), arg) =>
+            {
+                return Err(SoqlError::malformed(
+                    format!("Field must be grouped or aggregated: {}", arg.field.name),
+                    pos.0,
                 ));
             }
             (Column::Child { .. }, _) => {
@@ -625,6 +686,15 @@ fn check_aggregate(
         ));
     }
     Ok(())
+}
+
+/// Whether GROUP BY has `f` itself (`func` None) or the date function `func` of it.
+fn grouped_by(group_by: &[Operand<'_>], func: Option<DateFunc>, f: &FieldRef<'_>) -> bool {
+    group_by.iter().any(|g| match (g, func) {
+        (Operand::Field(g), None) => g.same(f),
+        (Operand::DateFn(gf, g), Some(func)) => *gf == func && g.same(f),
+        _ => false,
+    })
 }
 
 pub(super) fn has_semi_join(c: &Cond<'_>) -> bool {

@@ -10,7 +10,7 @@ use super::shape::{sort_keys, window};
 use super::values::{Cv, cv, order};
 use super::{Ctx, Eval, Output, Source};
 use crate::ast::AggFunc;
-use crate::bind::{Column, FieldRef, Plan};
+use crate::bind::{Column, FieldRef, Operand, Plan};
 
 impl<'a, S: Source> Eval<'a, S> {
     pub(super) fn aggregate(
@@ -89,7 +89,7 @@ impl<'a, S: Source> Eval<'a, S> {
             let key: Vec<String> = plan
                 .group_by
                 .iter()
-                .map(|g| format!("{:?}", self.field(r, g, plan.object)))
+                .map(|g| format!("{:?}", self.operand(g, Ctx::Row(r), plan.object)))
                 .collect();
             match index.get(&key) {
                 Some(&i) => groups[i].1.push(r),
@@ -156,9 +156,27 @@ impl<'a, S: Source> Eval<'a, S> {
                 } => {
                     row.insert(name.clone(), self.aggregate(*func, arg, g, plan.object));
                 }
+                Column::DateFn {
+                    func, arg, name, ..
+                } => {
+                    let call = Operand::DateFn(*func, arg.clone());
+                    let v = self.operand(&call, Ctx::Group(g), plan.object);
+                    row.insert(name.clone(), json_of(v));
+                }
                 Column::Child { .. } | Column::CountAll => {}
             }
         }
         Json::Object(row)
+    }
+}
+
+/// A date function's value as an `AggregateResult` holds it: a number (`2026`), or a
+/// date (`DAY_ONLY`).
+fn json_of(v: Cv) -> Json {
+    match v {
+        // Date functions give whole numbers.
+        Cv::Num(n) => json!(n as i64),
+        Cv::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
+        _ => Json::Null,
     }
 }

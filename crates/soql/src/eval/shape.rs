@@ -77,7 +77,7 @@ impl<'a, S: Source> Eval<'a, S> {
                     };
                     row.insert(name.clone(), value);
                 }
-                Column::Agg { .. } | Column::CountAll => {}
+                Column::Agg { .. } | Column::CountAll | Column::DateFn { .. } => {}
             }
         }
         Json::Object(row)

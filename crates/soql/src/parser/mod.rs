@@ -295,27 +295,24 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `GROUP BY` paths (no ROLLUP, CUBE or date functions) and its `HAVING`.
-    fn group_by(&mut self) -> Result<(Vec<Path>, Option<Cond>), SoqlError> {
+    /// `GROUP BY` paths and date functions (no ROLLUP or CUBE) and its `HAVING`.
+    fn group_by(&mut self) -> Result<(Vec<Operand>, Option<Cond>), SoqlError> {
         let mut group_by = Vec::new();
         let mut having = None;
         if !self.eat_kw("GROUP") {
             return Ok((group_by, having));
         }
         self.expect_kw("BY")?;
-        if self.is_kw("ROLLUP")
-            || self.is_kw("CUBE")
-            || DateFunc::from_name(self.ident_text()).is_some()
-        {
+        if self.is_kw("ROLLUP") || self.is_kw("CUBE") {
             return Err(SoqlError::malformed(
                 format!("{} in GROUP BY is not supported", self.ident_text()),
                 self.pos(),
             ));
         }
-        group_by.push(self.path()?);
+        group_by.push(self.operand(false)?);
         while *self.peek() == Tok::Comma {
             self.bump();
-            group_by.push(self.path()?);
+            group_by.push(self.operand(false)?);
         }
         if self.eat_kw("HAVING") {
             having = Some(self.cond(true)?);
@@ -415,6 +412,23 @@ impl<'a> Parser<'a> {
         if let Tok::Ident(name) = self.peek().clone()
             && *self.peek_at(1) == Tok::LParen
         {
+            if let Some(func) = DateFunc::from_name(&name) {
+                self.bump();
+                self.bump();
+                let arg = self.date_arg()?;
+                self.expect(Tok::RParen)?;
+                let alias = if matches!(self.peek(), Tok::Ident(_)) && !self.reserved() {
+                    Some(self.ident()?)
+                } else {
+                    None
+                };
+                return Ok(SelectItem::DateFn {
+                    func,
+                    arg,
+                    alias,
+                    pos: Pos(at),
+                });
+            }
             if let Some(func) = AggFunc::from_name(&name) {
                 self.bump();
                 self.bump();
@@ -445,6 +459,19 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected());
         }
         Ok(SelectItem::Field(self.path()?))
+    }
+
+    /// A date function's argument: a path, or `convertTimezone(path)`, the path's
+    /// datetime in the user's time zone (which is UTC here: `crate::dates`).
+    fn date_arg(&mut self) -> Result<Path, SoqlError> {
+        if self.is_kw("convertTimezone") && *self.peek_at(1) == Tok::LParen {
+            self.bump();
+            self.bump();
+            let p = self.path()?;
+            self.expect(Tok::RParen)?;
+            return Ok(p);
+        }
+        self.path()
     }
 
     /// A condition; AND and OR may not mix at one level.
@@ -509,7 +536,7 @@ impl<'a> Parser<'a> {
             if let Some(f) = DateFunc::from_name(&name) {
                 self.bump();
                 self.bump();
-                let p = self.path()?;
+                let p = self.date_arg()?;
                 self.expect(Tok::RParen)?;
                 return Ok(Operand::DateFn(f, p));
             }
