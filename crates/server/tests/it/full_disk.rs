@@ -175,9 +175,32 @@ fn a_full_disk_refuses_writes_as_a_full_org_and_a_restart_on_it_serves_reads() {
         after >= acknowledged,
         "{acknowledged} acknowledged, {after} after the restart"
     );
-    let (st, body) = server.send("POST", "/sobjects/Account", Some(json!({"Name": "Later"})));
-    assert!(st == 400 && full(&body), "{st} {body}");
+    // What room the database's own files kept is used up, then writes are refused.
+    let mut later = 0;
+    let refusal = loop {
+        let (st, body) = server.send(
+            "POST",
+            "/sobjects/Account",
+            Some(json!({"Name": "Later", "Description": big})),
+        );
+        if st != 201 {
+            break (st, body);
+        }
+        later += 1;
+        assert!(later < 500, "the disk never filled again");
+    };
+    assert!(refusal.0 == 400 && full(&refusal.1), "{refusal:?}");
+    let after = after + later;
+    assert!(server.count() >= after);
     let (st, body) = server.send("GET", "/sobjects/Account/describe", None);
     assert_eq!(st, 200, "{body}");
+    server.stop();
+
+    // With room again, a restart writes.
+    std::fs::remove_file(fs.0.join("filler")).unwrap();
+    let server = Serving::start(&dir);
+    let (st, body) = server.send("POST", "/sobjects/Account", Some(json!({"Name": "Room"})));
+    assert_eq!(st, 201, "{body}");
+    assert!(server.count() > after);
     server.stop();
 }
