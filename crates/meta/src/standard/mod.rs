@@ -76,6 +76,35 @@ fn object(name: &str) -> &'static ObjectDef {
         .unwrap_or_else(|| panic!("the catalogue holds {name}"))
 }
 
+/// The polymorphic references that take a record of any custom object besides the
+/// standard objects the catalogue lists for them (a real org's describe lists its custom
+/// objects there too): an attachment's or a note's parent, an activity's `WhatId`, a
+/// file's linked entity, a feed item's and an email's parent.
+pub fn takes_custom_objects(object: &str, field: &str) -> bool {
+    const FIELDS: &[(&str, &str)] = &[
+        ("Attachment", "ParentId"),
+        ("Note", "ParentId"),
+        ("Task", "WhatId"),
+        ("Event", "WhatId"),
+        ("ContentDocumentLink", "LinkedEntityId"),
+        ("FeedItem", "ParentId"),
+        ("EmailMessage", "RelatedToId"),
+    ];
+    FIELDS
+        .iter()
+        .any(|(o, f)| o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field))
+}
+
+/// Fields that hold each value once in an org though describe does not call them
+/// `unique`: Apex's email notifications go to a user, or to an address, once.
+pub fn unique_beyond_describe(object: &str) -> &'static [&'static str] {
+    if object.eq_ignore_ascii_case("ApexEmailNotification") {
+        &["UserId", "Email"]
+    } else {
+        &[]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,34 +201,5 @@ mod tests {
         ] {
             assert!(names.contains(&needed.to_ascii_lowercase()), "{needed}");
         }
-    }
-}
-
-/// The polymorphic references that take a record of any custom object besides the
-/// standard objects the catalogue lists for them (a real org's describe lists its custom
-/// objects there too): an attachment's or a note's parent, an activity's `WhatId`, a
-/// file's linked entity, a feed item's and an email's parent.
-pub fn takes_custom_objects(object: &str, field: &str) -> bool {
-    const FIELDS: &[(&str, &str)] = &[
-        ("Attachment", "ParentId"),
-        ("Note", "ParentId"),
-        ("Task", "WhatId"),
-        ("Event", "WhatId"),
-        ("ContentDocumentLink", "LinkedEntityId"),
-        ("FeedItem", "ParentId"),
-        ("EmailMessage", "RelatedToId"),
-    ];
-    FIELDS
-        .iter()
-        .any(|(o, f)| o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field))
-}
-
-/// Fields that hold each value once in an org though describe does not call them
-/// `unique`: Apex's email notifications go to a user, or to an address, once.
-pub fn unique_beyond_describe(object: &str) -> &'static [&'static str] {
-    if object.eq_ignore_ascii_case("ApexEmailNotification") {
-        &["UserId", "Email"]
-    } else {
-        &[]
     }
 }

@@ -24,19 +24,19 @@ fn empty_text_and_null_are_one_value_in_soql() {
     };
     assert_eq!(
         ids("SELECT Id FROM Contact WHERE Email != ''"),
-        [with.clone()]
+        std::slice::from_ref(&with)
     );
     assert_eq!(
         ids("SELECT Id FROM Contact WHERE Email = ''"),
-        [without.clone()]
+        std::slice::from_ref(&without)
     );
     assert_eq!(
         ids("SELECT Id FROM Contact WHERE Email = null"),
-        [without.clone()]
+        std::slice::from_ref(&without)
     );
     assert_eq!(
         ids("SELECT Id FROM Contact WHERE Email IN ('', 'x@y.test')"),
-        [without.clone()]
+        std::slice::from_ref(&without)
     );
     // An empty id is null too: `Id > ''` is every record, `Id = ''` none.
     let mut all = ids("SELECT Id FROM Contact WHERE Id > '' ORDER BY Id");
