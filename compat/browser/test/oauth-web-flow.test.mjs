@@ -1,9 +1,11 @@
-// The OAuth 2.0 web-server flow through a real browser, the way `sf org login web` and
-// other tools run it: jsforce's OAuth2 (with PKCE, useVerifier) builds the authorize URL,
-// Debian's Chromium (driven by playwright-core) opens it, fills Salesforce's form ids
-// `#username` and `#password`, clicks `#Login`, and lands on a loopback callback with the
-// code; jsforce exchanges it and uses the token. Also: a wrong password stays on the page
-// with Salesforce's message, and a non-loopback redirect_uri gets no page at all.
+// The OAuth 2.0 web-server flow through a real browser on forcebus's one-step sign-in page:
+// jsforce's OAuth2 (with PKCE, useVerifier) builds the authorize URL, asking for that page
+// with `forcebus_signin=page` (a browser is otherwise sent through Salesforce's login and
+// approval pages: oauth-salesforce-urls.test.mjs), Debian's Chromium (driven by
+// playwright-core) opens it, fills Salesforce's form ids `#username` and `#password`,
+// clicks `#Login`, and lands on a loopback callback with the code; jsforce exchanges it and
+// uses the token. Also: a wrong password stays on the page with Salesforce's message, and a
+// non-loopback redirect_uri gets no page at all.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,9 @@ const FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
+
+// The authorize URL's parameter asking for the one-step page.
+const ONE_STEP = { forcebus_signin: 'page' };
 
 describe('OAuth web-server flow in Chromium', () => {
   let srv;
@@ -56,7 +61,7 @@ describe('OAuth web-server flow in Chromium', () => {
   it('signs in through the page and exchanges the code with its PKCE verifier', async () => {
     const auth = oauth2();
     const page = await browser.newPage();
-    await page.goto(auth.getAuthorizationUrl({ state: 'st-1' }));
+    await page.goto(auth.getAuthorizationUrl({ state: 'st-1', ...ONE_STEP }));
     await page.fill('#username', srv.info.username);
     await page.fill('#password', srv.info.password);
     await Promise.all([page.waitForURL(/\/OauthRedirect\?/), page.click('#Login')]);
@@ -77,7 +82,7 @@ describe('OAuth web-server flow in Chromium', () => {
 
   it('stays on the page with Salesforce\'s message after a wrong password', async () => {
     const page = await browser.newPage();
-    await page.goto(oauth2().getAuthorizationUrl({ state: 'st-2' }));
+    await page.goto(oauth2().getAuthorizationUrl({ state: 'st-2', ...ONE_STEP }));
     await page.fill('#username', srv.info.username);
     await page.fill('#password', 'not-the-password');
     await Promise.all([page.waitForLoadState('load'), page.click('#Login')]);

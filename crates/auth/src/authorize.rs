@@ -6,7 +6,10 @@
 //!   configured, only loopback URIs (`http://localhost:1717/OauthRedirect`, as the `sf`
 //!   CLI uses) are allowed, so a code can never be sent to another host.
 //! - Signing in checks the username and password as every password login does (lockout,
-//!   the security token from untrusted networks).
+//!   the security token from untrusted networks): on the one-step sign-in page
+//!   ([`Auth::authorize_sign_in`]), or at Salesforce's login URL, whose browser session
+//!   ([`crate::browser`]) then approves the request ([`Auth::authorize_approved`]) or
+//!   denies it ([`Auth::authorize_denied`]). Either way the code is issued here, once.
 //! - Codes live 15 minutes, are used once, and at most [`MAX_PENDING_CODES`] wait at a
 //!   time (the oldest goes first). A code names its org as a token does (`00D…!…`), so a
 //!   server of many orgs exchanges it at the org that issued it.
@@ -98,6 +101,21 @@ pub fn is_loopback_uri(uri: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The app's `redirect_uri` with `pairs` and the app's `state` added to its query.
+fn back_to_app(request: &AuthorizeRequest, pairs: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(pairs);
+    if let Some(state) = &request.state {
+        query.append_pair("state", state);
+    }
+    let sep = if request.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{}{sep}{}", request.redirect_uri, query.finish())
+}
+
 impl Auth {
     /// Checks an authorization request (`GET` or the sign-in page's `POST`) that reached
     /// the server at `origin` (`http://127.0.0.1:8080`).
@@ -173,6 +191,33 @@ impl Auth {
         from: Option<std::net::IpAddr>,
     ) -> Option<String> {
         let user = self.check_password(username, password, from)?;
+        Some(self.issue_code(request, user))
+    }
+
+    /// The approval page's *Allow* for `request` by a signed-in browser: the redirect
+    /// location carrying a new code, as [`Auth::authorize_sign_in`]'s.
+    pub fn authorize_approved(
+        &self,
+        request: &AuthorizeRequest,
+        session: &crate::BrowserSession,
+    ) -> String {
+        self.issue_code(request, session.user)
+    }
+
+    /// The approval page's *Deny*: the redirect location telling the app so (RFC 6749
+    /// §4.1.2.1, Salesforce's `access_denied` / `end-user denied authorization`).
+    pub fn authorize_denied(request: &AuthorizeRequest) -> String {
+        back_to_app(
+            request,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "end-user denied authorization"),
+            ],
+        )
+    }
+
+    /// A new code for `user`, kept until exchanged, and the location carrying it.
+    fn issue_code(&self, request: &AuthorizeRequest, user: RecordId) -> String {
         let random: String = {
             let mut rng = rand::thread_rng();
             (0..48)
@@ -208,21 +253,7 @@ impl Auth {
             }
             codes.insert(code.clone(), pending);
         }
-        let mut location = form_urlencoded::Serializer::new(String::new());
-        location.append_pair("code", &code);
-        if let Some(state) = &request.state {
-            location.append_pair("state", state);
-        }
-        let sep = if request.redirect_uri.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        Some(format!(
-            "{}{sep}{}",
-            request.redirect_uri,
-            location.finish()
-        ))
+        back_to_app(request, &[("code", &code)])
     }
 
     /// How many codes wait to be exchanged (for tests of the bound).

@@ -13,7 +13,8 @@
 //!   by live streaming connections, which do not expire; `secret`: digests and
 //!   constant-time comparison.
 //! - [`grant`]: the OAuth grant types of `/services/oauth2/token`.
-//! - [`authorize`]: `/services/oauth2/authorize`: redirect URIs, sign-in, codes.
+//! - [`authorize`]: `/services/oauth2/authorize`: redirect URIs, sign-in, codes;
+//!   [`browser`]: the sessions of browsers signed in at Salesforce's login URL.
 //! - [`login`]: password logins: lockout and the security token from untrusted networks.
 //! - [`passwords`]: passwords set through the API, and the password policy.
 
@@ -24,6 +25,7 @@ pub const CONSOLE_CLIENT: &str = "forcebus-console";
 pub const CONSOLE_PATH: &str = "/forcebus/console/";
 
 pub mod authorize;
+pub mod browser;
 pub mod config;
 pub mod directory;
 pub mod grant;
@@ -45,6 +47,7 @@ use crate::authorize::PendingCode;
 use crate::tokens::TokenRecord;
 
 pub use authorize::AuthorizeRequest;
+pub use browser::BrowserSession;
 pub use config::{AppConfig, AuthConfig, UserCredentials};
 pub use directory::{Directory, DirectoryUser};
 pub use grant::{Grant, OAuthError};
@@ -70,6 +73,8 @@ pub struct Auth {
     passwords: crate::passwords::Passwords,
     /// Tokens held by live streaming connections: they do not expire.
     pub(crate) holds: crate::hold::Holds,
+    /// Browsers signed in through the login page.
+    pub(crate) browser: crate::browser::BrowserSessions,
 }
 
 impl Auth {
@@ -91,6 +96,7 @@ impl Auth {
             forgotten: tokio::sync::watch::Sender::new(0),
             lockouts: Default::default(),
             holds: Default::default(),
+            browser: Default::default(),
         })
     }
 

@@ -57,7 +57,7 @@ pub struct Issued {
     pub issued_at: DateTime<Utc>,
 }
 
-fn random_part(len: usize) -> String {
+pub(crate) fn random_part(len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)

@@ -1,12 +1,22 @@
 //! `/services/oauth2/{token,authorize,userinfo,revoke}` and the identity URL
 //! `/id/{orgId}/{userId}` (`org-rest-cdc.md` §1.1, §1.4).
+//!
+//! The authorization-code flow has two front doors over one authorization
+//! ([`forcebus_auth::authorize`]): the one-step sign-in page at
+//! `/services/oauth2/authorize` itself ([`login_page`]), and Salesforce's own pages, a login
+//! page at `/?ec=302&startURL=…` and an approval page at
+//! `/setup/secur/RemoteAccessAuthorizationPage.apexp` ([`pages`], which says who gets
+//! which).
 
 mod login_page;
+mod pages;
+
+pub use pages::{APPROVAL_PATH, session_cookie};
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -39,6 +49,11 @@ pub fn router(state: std::sync::Arc<Core>) -> Router {
         .route("/services/oauth2/userinfo", get(userinfo).post(userinfo))
         .route("/services/oauth2/revoke", get(revoke_get).post(revoke))
         .route("/id/{org}/{user}", get(identity))
+        .route("/", get(pages::login::page).post(pages::login::submit))
+        .route(
+            pages::APPROVAL_PATH,
+            get(pages::approval::page).post(pages::approval::submit),
+        )
         .with_state(state)
 }
 
@@ -113,17 +128,25 @@ pub(crate) async fn token(
     json_response(StatusCode::OK, &Value::Object(out))
 }
 
-/// `GET /services/oauth2/authorize`: the sign-in page, once the request is checked (a bad
-/// client id or `redirect_uri` is answered here, never sent to the app).
+/// `GET /services/oauth2/authorize`, once the request is checked (a bad client id or
+/// `redirect_uri` is answered here, never sent to the app): the one-step sign-in page, or
+/// for a browser on Salesforce's pages a redirect to the login or the approval page
+/// ([`pages::one_step`] chooses).
 pub(crate) async fn authorize(
     State(app): State<Shared>,
     origin: Origin,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match app.auth.authorize_request(&q, &origin.0) {
-        Ok(request) => html(StatusCode::OK, login_page::render(&request, "", None)),
-        Err(e) => oauth_error(&e),
+    let request = match app.auth.authorize_request(&q, &origin.0) {
+        Ok(request) => request,
+        Err(e) => return oauth_error(&e),
+    };
+    if pages::one_step(&q, &headers) {
+        return html(StatusCode::OK, login_page::render(&request, "", None));
     }
+    pages::authorize_in_browser(&app, raw.as_deref().unwrap_or_default(), &headers)
 }
 
 /// `POST /services/oauth2/authorize`: the sign-in form. Success redirects to the app
@@ -160,14 +183,17 @@ pub(crate) async fn authorize_post(
     }
 }
 
-/// An HTML page (the sign-in page and its errors), never cached: it carries the
-/// authorization request's parameters.
+/// An HTML page (the sign-in pages and the approval page), never cached (it carries the
+/// authorization request's parameters) and never framed (a framed approval page could be
+/// clicked through by another site).
 fn html(status: StatusCode, page: String) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html;charset=UTF-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
         ],
         page,
     )

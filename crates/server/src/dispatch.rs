@@ -2,7 +2,9 @@
 //! (orgs are isolated from one another): an access token names its org (`00D…!…`), so REST, the
 //! Streaming API, SOAP calls with a session and the Pub/Sub API go by token; a sign-in
 //! goes by username (usernames are unique across the server), by the org an authorization
-//! code names (`00D…!…`, as a token), or by the connected app's client id. Anything else, and every request while the server holds only its default
+//! code names (`00D…!…`, as a token), or by the connected app's client id; a browser on
+//! the OAuth pages by the client id of the app it authorizes, else by the org its session
+//! cookie names (`00D…!…`). Anything else, and every request while the server holds only its default
 //! org, is the default org's; so is a token naming an org the server does not hold (a
 //! deleted one), which the default org refuses in its protocol's own shape (REST's
 //! `INVALID_SESSION_ID`, the Streaming API's 401 or 403, Pub/Sub's `UNAUTHENTICATED`).
@@ -59,10 +61,12 @@ fn revoked_in_query(request: &Request) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Sign-ins and SOAP calls carry their credential in the body.
+/// Sign-ins and SOAP calls carry their credential in the body (the login page at `/`
+/// too).
 fn credential_in_body(method: &Method, path: &str) -> bool {
     method == Method::POST
-        && (path.starts_with("/services/oauth2/token")
+        && (path == "/"
+            || path.starts_with("/services/oauth2/token")
             || path.starts_with("/services/oauth2/authorize")
             || path.starts_with("/services/oauth2/revoke")
             || path.starts_with("/services/Soap/"))
@@ -149,7 +153,14 @@ async fn pick(
     if let Some(token) = token {
         return Ok((by_token(tenants, &token).await, request));
     }
-    if !tenants.holds_made() || !credential_in_body(request.method(), request.uri().path()) {
+    if !tenants.holds_made() {
+        return Ok((None, request));
+    }
+    if let Some(app) = browser_app(&request) {
+        let cookie = forcebus_oauth::session_cookie(request.headers()).map(str::to_owned);
+        return Ok((browser_org(tenants, app, cookie).await, request));
+    }
+    if !credential_in_body(request.method(), request.uri().path()) {
         return Ok((None, request));
     }
     let (parts, body) = request.into_parts();
@@ -164,6 +175,37 @@ async fn pick(
         None => None,
     };
     Ok((made, Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// A browser's request to the authorize URL (a `GET`) or to the approval page: the
+/// client id its query names (`Some("")` when none).
+fn browser_app(request: &Request) -> Option<String> {
+    let path = request.uri().path();
+    let get = request.method() == Method::GET;
+    let authorize = get && path == "/services/oauth2/authorize";
+    if !authorize && path != forcebus_oauth::APPROVAL_PATH {
+        return None;
+    }
+    let query = request.uri().query().unwrap_or_default();
+    let client = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.into_owned());
+    Some(client.unwrap_or_default())
+}
+
+/// The org of a browser on the OAuth pages: the one whose connected app has the client id
+/// (so a browser signed in to another org is asked to sign in to this one), else, for
+/// forcebus's console (every org's client) or a post without one, the org its session
+/// cookie names.
+async fn browser_org(
+    tenants: &Arc<Tenants>,
+    app: String,
+    cookie: Option<String>,
+) -> Option<Arc<Made>> {
+    if !app.is_empty() && app != forcebus_auth::CONSOLE_CLIENT {
+        return tenants.by_client_id(&app).await;
+    }
+    by_token(tenants, &cookie?).await
 }
 
 /// What a body says of who is calling.

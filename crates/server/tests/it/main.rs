@@ -36,6 +36,7 @@ mod live_schema;
 mod metadata;
 mod metadata_channels;
 mod metrics;
+mod oauth_pages;
 mod org_details;
 mod organization;
 mod orgs;
