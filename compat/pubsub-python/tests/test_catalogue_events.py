@@ -76,6 +76,9 @@ class Org:
         if name == "Event":
             # A start and a duration (or an end), which describe cannot say.
             body.update(StartDateTime="2026-12-01T09:00:00.000Z", DurationInMinutes=30)
+        if name == "PricebookEntry":
+            # A line item (an opportunity's or a quote's) is priced from an active entry only.
+            body.update(IsActive=True)
         if name == "OpportunityLineItem":
             # Its entry is nillable in describe (a product id may stand for it), but one of
             # them must be given.
@@ -103,7 +106,8 @@ def test_every_change_event_object_publishes_a_create_the_avro_reader_decodes(fr
         if e.get("associateEntityType") == "ChangeEvent" and not e["associateParentEntity"].endswith("__c")
     }
     assert {"CampaignChangeEvent", "Product2ChangeEvent", "ContentVersionChangeEvent",
-            "OrderChangeEvent", "EventChangeEvent"} <= set(entities.values())
+            "OrderChangeEvent", "EventChangeEvent", "QuoteChangeEvent", "QuoteLineItemChangeEvent",
+            "AccountContactRelationChangeEvent"} <= set(entities.values())
     made = {name: org.record(name) for name in sorted(entities) if name != "User"}
     # Salesforce makes these itself (approval processes, quick-text usage): they are not
     # createable through the data API. Everything else was made (User is the org's own

@@ -244,17 +244,24 @@ fn a_transaction_is_one_key_with_ordered_sequence_numbers() {
         },
     ];
     let (r, ev) = run(&org, &c, ops);
+    // The contact brings its direct relationship with its account.
     assert_eq!(
         ev.iter()
             .map(|e| e.header.sequence_number)
             .collect::<Vec<_>>(),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
     assert!(
         ev.iter()
             .all(|e| e.header.transaction_key == ev[0].header.transaction_key)
     );
-    assert_eq!(ev[1].header.entity_name, "Invoice__c");
+    assert_eq!(
+        (
+            ev[1].header.entity_name.as_str(),
+            ev[2].header.entity_name.as_str()
+        ),
+        ("AccountContactRelation", "Invoice__c")
+    );
     let ids: Vec<u64> = r
         .committed
         .unwrap()
@@ -292,7 +299,8 @@ fn a_transaction_is_one_key_with_ordered_sequence_numbers() {
         ),
         ("CREATE", &json!("3"), &json!("New"))
     );
-    // Deleting the parent cascades: child DELETE events in the same transaction.
+    // Deleting the parent cascades: child DELETE events in the same transaction (the
+    // contact's relationship with the account too).
     let (_, ev) = run(
         &org,
         &c,
@@ -309,6 +317,7 @@ fn a_transaction_is_one_key_with_ordered_sequence_numbers() {
         kinds,
         [
             ("Account", "DELETE"),
+            ("AccountContactRelation", "DELETE"),
             ("Contact", "DELETE"),
             ("Invoice__c", "DELETE")
         ]

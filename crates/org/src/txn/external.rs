@@ -27,7 +27,7 @@ impl Txn<'_> {
         if f.name == "Id" {
             let rec = self.build_update(Some(&def.name), value, &fields)?;
             let id = rec.id;
-            self.put(vec![rec]);
+            self.put(vec![rec])?;
             return Ok(Outcome::Upserted { id, created: false });
         }
         let matches = self.matching(def, f, value);
@@ -54,7 +54,7 @@ impl Txn<'_> {
             }
             [one] => {
                 let rec = self.build_update(Some(&def.name), &one.to18(), &fields)?;
-                self.put(vec![rec]);
+                self.put(vec![rec])?;
                 Ok(Outcome::Upserted {
                     id: *one,
                     created: false,

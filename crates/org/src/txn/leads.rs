@@ -180,7 +180,7 @@ impl Txn<'_> {
             converted.fields.insert(field.to_owned(), value);
         }
         self.touch(&mut converted);
-        self.put(vec![converted]);
+        self.put(vec![converted])?;
         Ok((lead.id, done))
     }
 
@@ -363,7 +363,7 @@ impl Txn<'_> {
         }
         if changed {
             self.touch(&mut rec);
-            self.put(vec![rec]);
+            self.put(vec![rec])?;
         }
         Ok(())
     }
@@ -404,7 +404,7 @@ impl Txn<'_> {
             self.check_object_rules(rec)?;
         }
         if !moved.is_empty() {
-            self.put(moved);
+            self.put(moved)?;
         }
         Ok(())
     }

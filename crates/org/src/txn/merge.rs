@@ -104,14 +104,14 @@ impl Txn<'_> {
             return Err(super::leads::converted_lead());
         }
         let updated_master = self.build_update(Some(object), &master.to18(), &fields)?;
-        self.put(vec![updated_master]);
+        self.put(vec![updated_master])?;
         let updated = self.refer_to_master(object, master, &merged)?;
         for id in &merged {
             let mut records = self.build_delete(Some(object), &id.to18())?;
             records[0]
                 .fields
                 .insert("MasterRecordId".into(), Value::from(master.to18()));
-            self.put(records);
+            self.put(records)?;
         }
         Ok(Outcome::Merged {
             master,
@@ -185,7 +185,7 @@ impl Txn<'_> {
             .filter(|id| *id != master)
             .collect();
         if !changed.is_empty() {
-            self.put(changed);
+            self.put(changed)?;
         }
         Ok(ids)
     }

@@ -9,7 +9,9 @@
 //! - `external`: upsert and lookup by external id; `recycle`: delete, undelete, purge;
 //! - what a write of a standard object does to others: `files` (a version's document and
 //!   links), `pricebooks` (prices, opportunity products, the opportunity's Amount),
-//!   `campaigns` (statuses, members, counts), `activities` (an event's times);
+//!   `quotes` (quotes, their lines and totals), `relations` (a contact's relationships
+//!   with accounts), `campaigns` (statuses, members, counts), `activities` (an event's
+//!   times);
 //! - operations of several records: `leads` (lead conversion), `merge`.
 
 mod activities;
@@ -19,7 +21,9 @@ mod files;
 mod leads;
 mod merge;
 mod pricebooks;
+mod quotes;
 mod recycle;
+mod relations;
 mod write;
 
 use chrono::{DateTime, Utc};
@@ -276,10 +280,14 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Writes records into the transaction, with what follows from them (the
-    /// opportunities of changed opportunity products).
-    pub(super) fn put(&mut self, records: Vec<Record>) {
-        let opportunities = Self::opportunities_of(&records);
+    /// Writes records into the transaction, with what follows from them: the
+    /// opportunities of changed opportunity products, the quotes of changed quote lines, the
+    /// campaigns a record counts in, the account relationships of contacts whose account
+    /// changed. Should any of that fail, nothing of it is left.
+    pub(super) fn put(&mut self, records: Vec<Record>) -> Result<(), OrgError> {
+        let moved = self.contacts_moved(&records);
+        let opportunities = pricebooks::parents_of(&records, pricebooks::LINE, "OpportunityId");
+        let quotes = pricebooks::parents_of(&records, quotes::QUOTE_LINE, "QuoteId");
         // Campaigns counted before and after: a record may leave one for another. (Only
         // the records a campaign counts are looked up: a bulk load's new Accounts were
         // each a miss in the table of every record.)
@@ -288,8 +296,12 @@ impl<'a> Txn<'a> {
             .filter(|r| Self::counted_in_campaigns(r))
             .filter_map(|r| self.current(&r.id));
         let mut campaigns = Self::campaigns_of(records.iter().chain(before));
-        for r in records {
-            self.set(r.id, Some(r));
+        if moved.is_empty() {
+            for r in records {
+                self.set(r.id, Some(r));
+            }
+        } else {
+            self.put_relating(records, &moved)?;
         }
         if !opportunities.is_empty() {
             let rolled = self.roll_up(&opportunities);
@@ -298,6 +310,9 @@ impl<'a> Txn<'a> {
                 self.set(r.id, Some(r));
             }
         }
+        for r in self.roll_up_quotes(&quotes) {
+            self.set(r.id, Some(r));
+        }
         campaigns.sort();
         campaigns.dedup();
         if !campaigns.is_empty() {
@@ -305,6 +320,56 @@ impl<'a> Txn<'a> {
                 self.set(r.id, Some(r));
             }
         }
+        Ok(())
+    }
+
+    /// Writes `records`, then the account relationships of the contacts among them that
+    /// `moved` names; nothing of it when those fail.
+    fn put_relating(
+        &mut self,
+        records: Vec<Record>,
+        moved: &[relations::Moved],
+    ) -> Result<(), OrgError> {
+        let saved = self.savepoint();
+        for r in records {
+            self.set(r.id, Some(r));
+        }
+        match self.relate_contacts(moved) {
+            Ok(relations) => {
+                for r in relations {
+                    self.set(r.id, Some(r));
+                }
+                self.release(saved);
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback_to(saved);
+                Err(e)
+            }
+        }
+    }
+
+    /// The live records of `object` whose reference `field` names `parent`, as this
+    /// transaction sees them: the committed ones through the reference's index, then those
+    /// this transaction touched, in the order it touched them.
+    pub(crate) fn children(&self, object: &str, field: &str, parent: RecordId) -> Vec<&Record> {
+        let key = crate::indexes::Key::Id(parent);
+        let committed = self
+            .state
+            .indexes
+            .get_key(object, field, &key)
+            .into_iter()
+            .filter(|id| !self.overlay.contains_key(id))
+            .filter_map(|id| self.state.records.get(&id));
+        let touched = self
+            .order
+            .iter()
+            .filter_map(|id| self.overlay.get(id)?.as_ref())
+            .filter(|r| r.object == object);
+        committed
+            .chain(touched)
+            .filter(|r| !r.is_deleted && r.get_str(field).and_then(RecordId::parse) == Some(parent))
+            .collect()
     }
 
     /// Every record of `object` as this transaction sees it.
@@ -333,7 +398,7 @@ impl<'a> Txn<'a> {
             Op::Update { object, id, fields } => {
                 let rec = self.build_update(object.as_deref(), &id, &fields)?;
                 let id = rec.id;
-                self.put(vec![rec]);
+                self.put(vec![rec])?;
                 Ok(Outcome::Updated(id))
             }
             Op::Upsert {
@@ -345,20 +410,20 @@ impl<'a> Txn<'a> {
             Op::Delete { object, id } => {
                 let records = self.build_delete(object.as_deref(), &id)?;
                 let id = records[0].id;
-                self.put(records);
+                self.put(records)?;
                 Ok(Outcome::Deleted(id))
             }
             Op::Undelete { id } => {
                 let records = self.build_undelete(&id)?;
                 let id = records[0].id;
-                self.put(records);
+                self.put(records)?;
                 Ok(Outcome::Undeleted(id))
             }
             Op::Seed { object, fields } => {
                 let def = self.object(&object)?;
                 let rec = self.complete(def, fields)?;
                 let id = rec.id;
-                self.put(vec![rec]);
+                self.put(vec![rec])?;
                 Ok(Outcome::Created(id))
             }
             Op::ConvertLead(c) => self.convert_lead(&c),
@@ -394,7 +459,7 @@ impl<'a> Txn<'a> {
             }
             _ => vec![rec],
         };
-        self.put(records);
+        self.put(records)?;
         Ok(id)
     }
 

@@ -1,7 +1,8 @@
 //! Price books and opportunity products (`standard-objects.md` §4.1, §4.2): a product has
 //! a price in the Standard Price Book before it has one in a custom book; an opportunity
-//! product comes from an entry of its opportunity's price book (the opportunity takes the
-//! entry's book when it has none), prices itself from the entry, and its opportunity's
+//! product comes from an active entry of its opportunity's price book (the opportunity
+//! takes the entry's book when it has none; a quote's lines are priced from entries the
+//! same way, `quotes`), prices itself from the entry, and its opportunity's
 //! `Amount`, `TotalOpportunityQuantity` and `HasOpportunityLineItem` follow its products
 //! (a client's `Amount` is ignored while it has any).
 
@@ -26,11 +27,19 @@ fn integrity(message: &str, field: &str) -> OrgError {
     )
 }
 
-fn number(r: &Record, field: &str) -> Option<f64> {
+pub(super) fn number(r: &Record, field: &str) -> Option<f64> {
     r.get(field).as_f64()
 }
 
-fn money(v: f64) -> Value {
+/// What a line item takes from its price book entry: its product and list price.
+pub(super) fn priced_from(entry: &Record) -> [(&'static str, Value); 2] {
+    [
+        ("Product2Id", entry.get("Product2Id").to_value()),
+        ("ListPrice", entry.get("UnitPrice").to_value()),
+    ]
+}
+
+pub(super) fn money(v: f64) -> Value {
     serde_json::Number::from_f64((v * 100.0).round() / 100.0).map_or(Value::Null, Value::Number)
 }
 
@@ -94,26 +103,48 @@ impl Txn<'_> {
         Ok(())
     }
 
-    /// An opportunity product before it is written: its entry, product and prices.
-    pub(super) fn check_line(
+    /// The price book entry a line item (an opportunity's or a quote's, `parent`, whose
+    /// price book is `book`) is priced from: one that exists, is active and, when the
+    /// parent has a book, is in it (`standard-objects.md` §4.2; a quote's lines as its
+    /// opportunity's products, the Object Reference's QuoteLineItem).
+    pub(super) fn entry_of(
         &self,
-        line: &mut Record,
-        before: Option<&Record>,
-    ) -> Result<(), OrgError> {
+        line: &Record,
+        book: Option<&str>,
+        parent: &str,
+    ) -> Result<&Record, OrgError> {
         let Some(entry) = self.live(line.get_str("PricebookEntryId")) else {
             return Err(integrity(
                 "PricebookEntryId, unknown (versions 3.0 and higher must specify pricebook entry id; others must specify product id)",
                 "PricebookEntryId",
             ));
         };
-        let opportunity = self.live(line.get_str("OpportunityId"));
-        let book = opportunity.and_then(|o| o.get_str("Pricebook2Id"));
-        if book.is_some_and(|b| Some(b) != entry.get_str("Pricebook2Id")) {
+        if entry.get("IsActive") != true {
             return Err(integrity(
-                "PricebookEntryId (pricebook entry is in a different pricebook than the one assigned to the opportunity)",
+                "PricebookEntryId (pricebook entry is inactive)",
                 "PricebookEntryId",
             ));
         }
+        if book.is_some_and(|b| Some(b) != entry.get_str("Pricebook2Id")) {
+            return Err(integrity(
+                &format!(
+                    "PricebookEntryId (pricebook entry is in a different pricebook than the one assigned to the {parent})"
+                ),
+                "PricebookEntryId",
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// An opportunity product before it is written: its entry, product and prices.
+    pub(super) fn check_line(
+        &self,
+        line: &mut Record,
+        before: Option<&Record>,
+    ) -> Result<(), OrgError> {
+        let opportunity = self.live(line.get_str("OpportunityId"));
+        let book = opportunity.and_then(|o| o.get_str("Pricebook2Id"));
+        let entry = self.entry_of(line, book, "opportunity")?;
         let quantity = number(line, "Quantity").unwrap_or(1.0);
         let changed = |field: &str| before.is_none_or(|b| b.get(field) != line.get(field));
         let (unit, total) = (number(line, "UnitPrice"), number(line, "TotalPrice"));
@@ -141,14 +172,13 @@ impl Txn<'_> {
             (Some(o), Some(p)) => Value::from(format!("{o} {p}")),
             _ => Value::Null,
         };
-        let fields = [
-            ("Product2Id", entry.get("Product2Id").to_value()),
+        let mut fields = priced_from(entry).to_vec();
+        fields.extend([
             ("ProductCode", entry.get("ProductCode").to_value()),
-            ("ListPrice", entry.get("UnitPrice").to_value()),
             ("Name", name),
             ("UnitPrice", money(unit)),
             ("TotalPrice", money(unit * quantity)),
-        ];
+        ]);
         for (field, value) in fields {
             line.fields.insert(field.into(), value);
         }
@@ -165,18 +195,6 @@ impl Txn<'_> {
         }
     }
 
-    /// The opportunities of the products among `records`.
-    pub(super) fn opportunities_of(records: &[Record]) -> Vec<String> {
-        let mut ids: Vec<String> = records
-            .iter()
-            .filter(|r| r.object == LINE)
-            .filter_map(|r| r.get_str("OpportunityId").map(str::to_owned))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    }
-
     /// Opportunities brought up to date with their products (as this transaction sees
     /// them): `Amount`, `TotalOpportunityQuantity`, `HasOpportunityLineItem`, and the price
     /// book of their first product.
@@ -186,10 +204,7 @@ impl Txn<'_> {
             let Some(mut opportunity) = self.live(Some(id)).cloned() else {
                 continue;
             };
-            let lines: Vec<&Record> = self
-                .scan(LINE)
-                .filter(|l| !l.is_deleted && l.get_str("OpportunityId") == Some(id.as_str()))
-                .collect();
+            let lines = self.children(LINE, "OpportunityId", opportunity.id);
             let amount: f64 = lines.iter().filter_map(|l| number(l, "TotalPrice")).sum();
             let quantity: f64 = lines.iter().filter_map(|l| number(l, "Quantity")).sum();
             let book = lines
@@ -219,4 +234,17 @@ impl Txn<'_> {
         }
         out
     }
+}
+
+/// The ids `field` names in the records of `object` among `records` (the parents a change
+/// to them changes), each once.
+pub(super) fn parents_of(records: &[Record], object: &str, field: &str) -> Vec<String> {
+    let mut ids: Vec<String> = records
+        .iter()
+        .filter(|r| r.object == object)
+        .filter_map(|r| r.get_str(field).map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }

@@ -34,6 +34,9 @@ impl Txn<'_> {
                 format!("entity type cannot be deleted: {}", def.label),
             ));
         }
+        if root.object == super::relations::RELATION {
+            self.check_relation_delete(root)?;
+        }
         let root_id = root.id;
         let mut out = vec![root.clone()];
         let mut i = 0;
@@ -76,6 +79,9 @@ impl Txn<'_> {
                 Code::UndeleteFailed,
                 "Entity is not in the recycle bin",
             ));
+        }
+        if root.object == super::relations::RELATION {
+            self.check_relation_delete(root)?;
         }
         let root_id = root.id;
         let mut out = vec![root.clone()];

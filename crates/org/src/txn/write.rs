@@ -12,7 +12,7 @@ use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::record::Record;
 use crate::value::{coerce, not_writable};
 
-use super::{Txn, activities, campaigns, pricebooks};
+use super::{Txn, activities, campaigns, pricebooks, quotes, relations};
 
 impl Txn<'_> {
     pub(super) fn build_create(
@@ -211,6 +211,9 @@ impl Txn<'_> {
             pricebooks::ENTRY => self.check_entry(rec, before)?,
             pricebooks::LINE => self.check_line(rec, before)?,
             pricebooks::OPPORTUNITY => self.keep_amount(rec, before),
+            quotes::QUOTE => self.check_quote(rec, before),
+            quotes::QUOTE_LINE => self.check_quote_line(rec)?,
+            relations::RELATION => self.check_relation(rec, before)?,
             activities::EVENT => {
                 self.check_event(rec, before)?;
                 self.activity_account(rec);

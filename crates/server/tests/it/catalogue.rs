@@ -47,6 +47,8 @@ fn valid(object: &str) -> Value {
         "StreamingChannel" => json!({"Name": "/u/Catalogue"}),
         "Event" => json!({"StartDateTime": "2026-12-01T09:00:00.000Z", "DurationInMinutes": 30}),
         "RecordType" => json!({"DeveloperName": "Catalogue"}),
+        // A line item is priced from an active entry only.
+        "PricebookEntry" => json!({"IsActive": true}),
         _ => json!({}),
     }
 }
@@ -169,6 +171,9 @@ fn every_object_describes_queries_and_takes_a_record_with_its_required_fields() 
         "CronTrigger",
         "BusinessHours",
         "Group",
+        "AccountContactRelation",
+        "Quote",
+        "QuoteLineItem",
     ] {
         assert!(
             objects.iter().any(|o| o == needed),

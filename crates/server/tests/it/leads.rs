@@ -457,6 +457,14 @@ fn merging_moves_children_to_the_master_and_deletes_the_others() {
         "Task",
         json!({"Subject": "Follow up", "WhatId": second}),
     );
+    // The contact's relationship with its account moves with it.
+    let relation = records(
+        &s,
+        &format!("SELECT Id FROM AccountContactRelation WHERE ContactId = '{contact}'"),
+    )[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = crate::events::all_events(&s, 0)
         .last()
         .and_then(|e| e["replayId"].as_u64())
@@ -481,7 +489,12 @@ fn merging_moves_children_to_the_master_and_deletes_the_others() {
         .map(|e| e.text.as_str())
         .collect();
     updated.sort_unstable();
-    let mut expected = [contact.as_str(), opportunity.as_str(), task.as_str()];
+    let mut expected = [
+        contact.as_str(),
+        opportunity.as_str(),
+        task.as_str(),
+        relation.as_str(),
+    ];
     expected.sort_unstable();
     assert_eq!(updated, expected);
 
@@ -492,6 +505,11 @@ fn merging_moves_children_to_the_master_and_deletes_the_others() {
         json!(master)
     );
     assert_eq!(one(&s, "Task", &task)["WhatId"], json!(master));
+    let moved = one(&s, "AccountContactRelation", &relation);
+    assert_eq!(
+        (&moved["AccountId"], &moved["IsDirect"]),
+        (&json!(master), &json!(true))
+    );
     for id in [&second, &third] {
         assert_eq!(get(&s, &format!("/sobjects/Account/{id}")).0, 404);
     }
@@ -535,6 +553,7 @@ fn merging_moves_children_to_the_master_and_deletes_the_others() {
         (&contact, "UPDATE"),
         (&opportunity, "UPDATE"),
         (&task, "UPDATE"),
+        (&relation, "UPDATE"),
     ]
     .into_iter()
     .map(|(id, t)| (id.clone(), t.to_owned()))
