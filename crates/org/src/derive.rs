@@ -1,4 +1,5 @@
-//! Fields the org computes on every write: person names, opportunity state, case closure.
+//! Fields the org computes on every write: person names, opportunity state, case closure,
+//! what an Apex class's or trigger's body says of it (`crate::apex`).
 //!
 //! These mirror what Salesforce itself maintains so that reads (and later, change events
 //! and SOQL filters) see the same values a real org would show.
@@ -15,6 +16,7 @@ pub(crate) fn derive(object: &str, fields: &mut Fields, now: &str) {
         "Opportunity" => opportunity(fields),
         "Case" => case(fields, now),
         "Task" => task(fields),
+        "ApexClass" | "ApexTrigger" => crate::apex::derive(object, fields),
         _ => {}
     }
 }

@@ -49,10 +49,12 @@ pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::Random
 pub(crate) type Writes = FastMap<RecordId, Option<Record>>;
 
 mod activities;
+pub mod apex;
 pub mod blobs;
 pub mod caller;
 pub mod cdc;
 pub mod clock;
+pub mod components;
 pub mod control;
 pub mod custom;
 pub mod declarations;

@@ -490,7 +490,7 @@ fn a_deploy_deleting_two_fields_clears_both_from_each_record() {
         check_only: false,
         ignore_warnings: false,
     };
-    let (report, applied) = org.deploy(&[], &deletions, options).unwrap();
+    let (report, applied) = org.deploy(&[], &[], &deletions, options).unwrap();
     assert!(applied, "{report:?}");
     assert!(
         report

@@ -11,8 +11,17 @@
 //! nothing; `check_only` applies nothing either way. Deleting what is not there is a
 //! warning, which fails its component unless warnings are ignored. The deploy is whole or
 //! absent after a crash: one store commit, platform events included.
+//!
+//! Components of the types the org does not interpret (an Apex class, a layout, ...) are
+//! kept as they were sent ([`crate::components`]), in the same commit: a new one is
+//! created, one with the same files unchanged, one with other files changed (replaced
+//! whole); a destructive manifest naming one removes it.
+
+use std::sync::Arc;
 
 use crate::Org;
+use crate::clock::format_datetime;
+use crate::components::{StoredComponent, key};
 use crate::custom::{ObjectConfig, field_def};
 use crate::error::{Code, OrgError};
 use crate::meta::Schema;
@@ -39,7 +48,7 @@ pub struct Declared {
 /// One component a destructive manifest names.
 #[derive(Debug, Clone)]
 pub struct Deletion {
-    /// `CustomObject` or `CustomField`.
+    /// `CustomObject`, `CustomField`, or a type kept as sent (`ApexClass`).
     pub kind: &'static str,
     /// `Invoice__c`, `Order_Shipped__e` or `Invoice__c.Amount__c`.
     pub full_name: String,
@@ -112,11 +121,13 @@ struct Work<'a> {
 }
 
 impl Org {
-    /// Deploys `declared` and `deletions`; returns one outcome per component (objects
-    /// before their fields) and whether anything was applied.
+    /// Deploys `declared`, the components kept as sent (`verbatim`, `created` and
+    /// `modified` set here) and `deletions`; returns one outcome per component (objects
+    /// before their fields, then the kept ones) and whether anything was applied.
     pub fn deploy(
         &self,
         declared: &[Declared],
+        verbatim: &[(StoredComponent, String)],
         deletions: &[Deletion],
         options: DeployOptions,
     ) -> Result<(Vec<Component>, bool), OrgError> {
@@ -140,6 +151,9 @@ impl Org {
                     deploy_object(&mut work, d);
                 }
             }
+            for (c, file) in verbatim {
+                self.keep_component(&mut work, c, file);
+            }
             for d in deletions.iter().filter(|d| d.post) {
                 self.deploy_deletion(&mut work, d);
             }
@@ -153,8 +167,72 @@ impl Org {
         Ok((report, applied.is_ok()))
     }
 
+    /// The kept component `c` as the change in progress last left it.
+    fn kept_in(
+        &self,
+        work: &Work<'_>,
+        kind: &str,
+        full_name: &str,
+    ) -> Option<Arc<StoredComponent>> {
+        let k = key(kind, full_name);
+        match work
+            .changed
+            .components
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == k)
+        {
+            Some((_, c)) => c.clone(),
+            None => self.component(kind, full_name),
+        }
+    }
+
+    /// A component kept as sent (message `file`): created, changed (replaced) or unchanged.
+    fn keep_component(&self, work: &mut Work<'_>, c: &StoredComponent, file: &str) {
+        let now = format_datetime(self.clock().now());
+        let before = self.kept_in(work, &c.kind, &c.full_name);
+        let outcome = match &before {
+            Some(b) if b.same_files(c) => Deployed::Unchanged,
+            Some(_) => Deployed::Changed,
+            None => Deployed::Created,
+        };
+        if outcome != Deployed::Unchanged {
+            let kept = StoredComponent {
+                created: before.map_or_else(|| now.clone(), |b| b.created.clone()),
+                modified: now,
+                ..c.clone()
+            };
+            let k = key(&c.kind, &c.full_name);
+            work.changed.components.push((k, Some(Arc::new(kept))));
+        }
+        work.report.push(Component {
+            kind: c.kind.clone(),
+            full_name: c.full_name.clone(),
+            file: file.to_owned(),
+            outcome: Ok(outcome),
+        });
+    }
+
     /// One component of a destructive manifest, removed from the change in progress.
     fn deploy_deletion(&self, work: &mut Work<'_>, d: &Deletion) {
+        if !matches!(d.kind, "CustomObject" | "CustomField") {
+            let there = self.kept_in(work, d.kind, &d.full_name).is_some();
+            if there {
+                let k = key(d.kind, &d.full_name);
+                work.changed.components.push((k, None));
+            }
+            work.report.push(Component {
+                kind: d.kind.to_owned(),
+                full_name: d.full_name.clone(),
+                file: d.file.clone(),
+                outcome: Ok(if there {
+                    Deployed::Deleted
+                } else {
+                    Deployed::Missing
+                }),
+            });
+            return;
+        }
         let w = &mut *work;
         let outcome = match (d.kind, d.full_name.split_once('.')) {
             ("CustomObject", None) if d.full_name.ends_with("__e") => {

@@ -37,6 +37,8 @@ pub(crate) struct Changed {
     pub(crate) purged: Vec<crate::id::RecordId>,
     /// Change events a field's conversion publishes (`metadata-tooling.md` §13).
     pub(crate) conversions: Vec<Conversion>,
+    /// Metadata components kept (by key) or removed (`None`), in order.
+    pub(crate) components: Vec<(String, Option<Arc<crate::components::StoredComponent>>)>,
     /// Where each rewritten record is in `records`.
     rewritten: HashMap<crate::id::RecordId, usize>,
 }
@@ -295,6 +297,7 @@ impl Org {
         for name in &changed.removed_events {
             batch.put(crate::platform::registry::DEFINITIONS, name, None);
         }
+        crate::org::components::stage(&mut batch, &changed.components);
         (batch, ids)
     }
 
@@ -392,6 +395,7 @@ impl Org {
             }
         }
         *self.runtime_schema.locked() = runtime;
+        self.install_components(changed.components);
         self.rebuild_topics();
         tracing::info!(objects = ?changed.objects, removed = ?changed.removed_objects, events = ?changed.removed_events, "Schema changed.");
     }

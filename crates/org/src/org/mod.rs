@@ -11,11 +11,13 @@
 //! (custom objects and fields made while the org runs), [`event_settings`] (channels, their
 //! members and managed subscriptions, from their Metadata), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`underway`] (writes under way, the org's close, its
 //! usernames for a watcher), [`deploy`] (a Metadata
-//! API deploy's objects and fields, applied whole or not at all).
+//! API deploy's objects and fields, applied whole or not at all), [`components`] (the
+//! components a deploy keeps as they were sent, and the Apex records they stand for).
 
 pub(crate) mod blobs;
 pub mod channels;
 pub mod commit;
+pub mod components;
 pub mod control;
 pub mod deploy;
 pub mod event_settings;
@@ -116,6 +118,8 @@ pub struct Org {
     id_base: u64,
     /// Writes under way, and who hears when the org closes or its users change.
     lifecycle: underway::Lifecycle,
+    /// The Metadata components kept as deployed ([`components`]).
+    components: RwLock<components::Components>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -163,6 +167,7 @@ impl Org {
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
         let change_schema_ids = register_change_schemas(&schema, &schemas);
         let views = seen::Views::load(store.load_values(seen::SEEN)?);
+        let kept = components::load(store.as_ref())?;
         let controlled_clock = Arc::new(ControlledClock::new(
             clock,
             control::stored_shift(store.as_ref())?,
@@ -188,6 +193,7 @@ impl Org {
             runtime_schema: Mutex::new(runtime),
             id_base: options.first_record,
             lifecycle: underway::Lifecycle::default(),
+            components: RwLock::new(kept),
         };
         org.rebuild_topics();
         for seed in users {

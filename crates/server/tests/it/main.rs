@@ -23,6 +23,7 @@ mod cross_protocol;
 mod data_cli;
 mod deploy;
 mod deploy_rest;
+mod deploy_verbatim;
 mod describe;
 mod destructive;
 mod events;

@@ -8,6 +8,8 @@
 //!
 //! A deploy is applied before `deploy` answers (it is done at the first poll, which
 //! Salesforce allows). The zip is bounded: entries, each entry's and the total's size.
+//! Apex is kept, never run: a deploy that asks for Apex tests (`RunSpecifiedTests`,
+//! `RunLocalTests`, `RunAllTestsInOrg`) fails whole, saying so.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -215,6 +217,10 @@ pub(crate) async fn start(
     validated: Option<String>,
 ) -> String {
     let mut result = DeployResult::new(app, caller, options, validated);
+    if let Some(e) = result.options.tests_asked_for() {
+        result.error = Some(e);
+        return keep(app, result, None);
+    }
     match read_package(&zip) {
         Err(e) => result.error = Some(e),
         Ok(package) => run(app, caller, package, &mut result).await,
@@ -235,6 +241,7 @@ async fn run(
     let rollback = result.options.rollback_on_error;
     let ignore = result.options.ignore_warnings;
     let mut components = package.refused;
+    components.extend(package.accepted);
     // A component refused before the org saw it fails a rolled-back deploy too.
     let options = forcebus_org::org::deploy::DeployOptions {
         all_or_none: rollback,
@@ -243,12 +250,31 @@ async fn run(
     };
     let org = app.org.clone();
     let (declared, deletions) = (package.declared, package.deletions);
-    let (done, applied) =
-        match crate::blocking(move || org.deploy(&declared, &deletions, options)).await {
-            Ok(Ok(done)) => done,
-            Ok(Err(e)) => return result.error = Some(e.message),
-            Err(_) => return result.error = Some("the deploy could not run".into()),
-        };
+    let verbatim = package.verbatim;
+    let who = caller.clone();
+    let deployed = crate::blocking(move || {
+        let (done, applied) = org.deploy(&declared, &verbatim, &deletions, options)?;
+        if applied {
+            // The Apex records of the Apex components it kept or removed.
+            let touched: Vec<(String, String)> = done
+                .iter()
+                .filter(|c| {
+                    matches!(
+                        c.outcome,
+                        Ok(Deployed::Created | Deployed::Changed | Deployed::Deleted)
+                    )
+                })
+                .map(|c| (c.kind.clone(), c.full_name.clone()))
+                .collect();
+            org.sync_apex(&who, &touched)?;
+        }
+        Ok::<_, OrgError>((done, applied))
+    });
+    let (done, applied) = match deployed.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return result.error = Some(e.message),
+        Err(_) => return result.error = Some("the deploy could not run".into()),
+    };
     components.extend(done);
     let failed = components.iter().any(|c| c.fails(ignore));
     let apply = !(options.check_only || rollback && failed);

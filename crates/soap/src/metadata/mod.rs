@@ -27,7 +27,9 @@ pub(crate) mod quick;
 mod reads;
 pub(crate) mod rest_deploy;
 pub(crate) mod retrieve;
+pub(crate) mod types;
 mod validations;
+pub(crate) mod verbatim;
 
 pub(crate) use deploy::Deploys;
 pub(crate) use retrieve::Retrieves;

@@ -93,6 +93,18 @@ impl DeployOptions {
 }
 
 impl DeployOptions {
+    /// Why the deploy cannot run, when it asks for Apex tests to run: this server keeps
+    /// Apex and runs none. `NoTestRun` (and no level, the default of a sandbox or
+    /// developer org) runs none.
+    pub(crate) fn tests_asked_for(&self) -> Option<String> {
+        let level = self.test_level.as_deref()?;
+        (level != "NoTestRun").then(|| {
+            format!(
+                "forcebus runs no Apex tests: this deploy asks for testLevel {level}. Apex classes and triggers are kept, never run; deploy with testLevel NoTestRun (sf project deploy start --test-level NoTestRun), or leave the test level out."
+            )
+        })
+    }
+
     /// A REST deploy's `deployOptions` (the JSON part's `{"deployOptions": {…}}`; absent
     /// or null: the defaults). Names as in SOAP, with JSON types; a flag may also be the
     /// string `"true"`/`"false"`, `runTests` one string or a list. Names this server does

@@ -6,7 +6,7 @@
 //! cannot deploy becomes a failed component, not a failed deploy. Unzipping is bounded:
 //! entries, and the total unpacked size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read as _;
 
 use serde_json::{Map, Value};
@@ -44,6 +44,19 @@ pub(crate) struct Package {
     pub(crate) channels: Vec<channels::Declared>,
     /// Channels and members the destructive manifests name: type, full name, manifest.
     pub(crate) channel_deletions: Vec<(&'static str, String, String)>,
+    /// Components kept as sent, each with the file its message names.
+    pub(crate) verbatim: Vec<(forcebus_org::components::StoredComponent, String)>,
+    /// Members reported deployed without a change of their own (a `ValidationRule` in
+    /// an `.object` file).
+    pub(crate) accepted: Vec<Component>,
+}
+
+/// A zip's files by path, as bytes.
+pub(crate) type Files = BTreeMap<String, Vec<u8>>;
+
+/// The text of the zip's file `path`, if it has one in UTF-8.
+pub(crate) fn text<'a>(files: &'a Files, path: &str) -> Option<&'a str> {
+    files.get(path).and_then(|b| std::str::from_utf8(b).ok())
 }
 
 /// Reads a deploy's zip.
@@ -61,9 +74,9 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             )
         })
         .ok_or("No package.xml found")?;
-    let package =
-        parse(manifest.as_bytes()).map_err(|e| format!("package.xml is not well-formed: {e}"))?;
+    let package = parse(&manifest).map_err(|e| format!("package.xml is not well-formed: {e}"))?;
     let mut out = Package::default();
+    let mut kept = crate::metadata::verbatim::Zip::new(&files, &base);
     let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     for (kind, member) in members(&package) {
         match (kind, member.split_once('.')) {
@@ -81,15 +94,18 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             }
             _ => match channels::type_of(kind) {
                 Some(kind) => channel(&mut out, &files, &base, kind, member),
-                None => out
-                    .refused
-                    .push(not_deployed(kind, &member, "package.xml", &files)),
+                None => match crate::metadata::types::named(kind) {
+                    Some(t) => kept.member(&mut out, t, &member),
+                    None => out
+                        .refused
+                        .push(not_deployed(kind, &member, "package.xml", &files)),
+                },
             },
         }
     }
     for (name, only) in objects {
         let file = format!("{base}objects/{name}.object");
-        let Some(text) = files.get(&file) else {
+        let Some(text) = text(&files, &file) else {
             out.refused.push(Component {
                 kind: "CustomObject".to_owned(),
                 full_name: name.clone(),
@@ -114,7 +130,7 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
         }
     }
     for (manifest, post) in DESTRUCTIVE {
-        if let Some(text) = files.get(&format!("{base}{manifest}")) {
+        if let Some(text) = text(&files, &format!("{base}{manifest}")) {
             destructive(&mut out, manifest, text, post)?;
         }
     }
@@ -142,13 +158,23 @@ fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Res
             "CustomObject" => "CustomObject",
             "CustomField" => "CustomField",
             other => {
-                match channels::type_of(other) {
-                    Some(kind) => out
-                        .channel_deletions
-                        .push((kind, member, manifest.to_owned())),
-                    None => {
+                let kept = crate::metadata::types::named(other)
+                    .filter(|t| t.directory.is_some())
+                    .map(|t| t.name);
+                match (channels::type_of(other), kept) {
+                    (Some(kind), _) => {
+                        out.channel_deletions
+                            .push((kind, member, manifest.to_owned()))
+                    }
+                    (None, Some(kind)) => out.deletions.push(Deletion {
+                        kind,
+                        full_name: member,
+                        file: manifest.to_owned(),
+                        post,
+                    }),
+                    (None, None) => {
                         out.refused
-                            .push(not_deployed(other, &member, manifest, &HashMap::new()))
+                            .push(not_deployed(other, &member, manifest, &Files::new()))
                     }
                 }
                 continue;
@@ -165,13 +191,7 @@ fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Res
 }
 
 /// A channel or member of the package, read from its file.
-fn channel(
-    out: &mut Package,
-    files: &HashMap<String, String>,
-    base: &str,
-    kind: &'static str,
-    full: String,
-) {
+fn channel(out: &mut Package, files: &Files, base: &str, kind: &'static str, full: String) {
     let file = format!("{base}{}", channels::file_of(kind, &full));
     let failed = |problem: String| Component {
         kind: kind.to_owned(),
@@ -179,7 +199,7 @@ fn channel(
         file: file.clone(),
         outcome: Err(OrgError::new(Code::InvalidInput, problem)),
     };
-    let Some(text) = files.get(&file) else {
+    let Some(text) = text(files, &file) else {
         let problem = format!(
             "An object '{full}' of type {kind} was named in package.xml, but was not found in zipped directory"
         );
@@ -199,12 +219,7 @@ fn channel(
 
 /// A member of a type this server does not deploy, reported against its own file when
 /// the zip has one of its name (`classes/Hello.cls`), else against its manifest.
-fn not_deployed(
-    kind: &str,
-    member: &str,
-    manifest: &str,
-    files: &HashMap<String, String>,
-) -> Component {
+fn not_deployed(kind: &str, member: &str, manifest: &str, files: &Files) -> Component {
     let mut named: Vec<&String> = files
         .keys()
         .filter(|path| {
@@ -223,9 +238,7 @@ fn not_deployed(
             .map_or_else(|| manifest.to_owned(), |p| (*p).clone()),
         outcome: Err(OrgError::new(
             Code::InvalidType,
-            format!(
-                "Metadata type {kind} is not deployed by this server (CustomObject, CustomField, PlatformEventChannel and PlatformEventChannelMember are)."
-            ),
+            format!("Unknown type name '{kind}' specified in package.xml"),
         )),
     }
 }
@@ -252,15 +265,15 @@ fn declaration(name: &str, text: &str, only: Option<&[String]>) -> Result<Object
     Ok(config)
 }
 
-/// The zip's text files by path, within the bounds.
-fn unzip(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
+/// The zip's files by path, within the bounds.
+fn unzip(bytes: &[u8]) -> Result<Files, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("The ZipFile is not a zip archive: {e}"))?;
     if archive.len() > MAX_ENTRIES {
         return Err(format!("The zip holds more than {MAX_ENTRIES} files"));
     }
     let mut total = 0u64;
-    let mut out = HashMap::new();
+    let mut out = Files::new();
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
@@ -269,11 +282,11 @@ fn unzip(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
             continue;
         }
         let name = entry.name().trim_start_matches("./").to_owned();
-        let mut text = String::new();
+        let mut text = Vec::new();
         let room = MAX_UNPACKED.saturating_sub(total);
         (&mut entry)
             .take(room + 1)
-            .read_to_string(&mut text)
+            .read_to_end(&mut text)
             .map_err(|e| format!("{name} cannot be read: {e}"))?;
         total += text.len() as u64;
         if total > MAX_UNPACKED {

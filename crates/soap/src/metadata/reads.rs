@@ -144,6 +144,7 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
             let file = channels::file_of(kind, &full);
             file_properties(&mut w, &full, &file, &id, kind);
         }
+        kept_properties(app, &mut w, kind);
         if kind == "CustomObject" {
             // Standard and custom objects and platform events together; a standard
             // object has no id (`metadata-tooling.md` §4, `standard-objects.md` §4.13).
@@ -178,6 +179,47 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
     w.finish()
 }
 
+/// The `FileProperties` of the components of `kind` kept as deployed: an Apex class's or
+/// trigger's id is its record's.
+fn kept_properties(app: &crate::State, w: &mut Writer, kind: &str) {
+    let kept = app.org.components_of(kind);
+    if kept.is_empty() {
+        return;
+    }
+    let ids: std::collections::HashMap<String, String> =
+        if matches!(kind, "ApexClass" | "ApexTrigger") {
+            app.org
+                .scan(kind, |r| {
+                    let name = r.get_str("Name")?.to_ascii_lowercase();
+                    (!r.is_deleted).then(|| (name, r.id.to18()))
+                })
+                .into_iter()
+                .collect()
+        } else {
+            std::collections::HashMap::new()
+        };
+    for c in kept {
+        let id = ids
+            .get(&c.full_name.to_ascii_lowercase())
+            .map_or("", String::as_str);
+        let created = c.created.replace("+0000", "Z");
+        let modified = c.modified.replace("+0000", "Z");
+        w.open("result")
+            .text("createdById", "")
+            .text("createdByName", "")
+            .text("createdDate", &created)
+            .text("fileName", c.main_file())
+            .text("fullName", &c.full_name)
+            .text("id", id)
+            .text("lastModifiedById", "")
+            .text("lastModifiedByName", "")
+            .text("lastModifiedDate", &modified)
+            .text("manageableState", "unmanaged")
+            .text("type", &c.kind)
+            .close();
+    }
+}
+
 /// A component's `FileProperties`.
 fn file_properties(w: &mut Writer, full: &str, file: &str, id: &str, kind: &str) {
     let id = forcebus_org::RecordId::parse(id)
@@ -199,7 +241,29 @@ fn file_properties(w: &mut Writer, full: &str, file: &str, id: &str, kind: &str)
         .close();
 }
 
-/// `describeMetadata`: only the types this server serves.
+/// `describeMetadata`: every type of the table that has files of its own (a child type
+/// appears only in its parent's `childXmlNames`), in name order.
 pub(crate) fn describe() -> String {
-    "<describeMetadataResponse><result><metadataObjects><childXmlNames>CustomField</childXmlNames><directoryName>objects</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>object</suffix><xmlName>CustomObject</xmlName></metadataObjects><metadataObjects><directoryName>platformEventChannels</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>platformEventChannel</suffix><xmlName>PlatformEventChannel</xmlName></metadataObjects><metadataObjects><directoryName>platformEventChannelMembers</directoryName><inFolder>false</inFolder><metaFile>false</metaFile><suffix>platformEventChannelMember</suffix><xmlName>PlatformEventChannelMember</xmlName></metadataObjects><organizationNamespace></organizationNamespace><partialSaveAllowed>true</partialSaveAllowed><testRequired>false</testRequired></result></describeMetadataResponse>".to_owned()
+    let mut w = Writer::new();
+    w.open("describeMetadataResponse").open("result");
+    for t in crate::metadata::types::all() {
+        let Some(directory) = t.directory else {
+            continue;
+        };
+        w.open("metadataObjects");
+        for child in &t.children {
+            w.text("childXmlNames", child);
+        }
+        w.text("directoryName", directory)
+            .value("inFolder", t.in_folder)
+            .value("metaFile", t.meta_file);
+        if let Some(suffix) = t.suffix {
+            w.text("suffix", suffix);
+        }
+        w.text("xmlName", t.name).close();
+    }
+    w.text("organizationNamespace", "")
+        .value("partialSaveAllowed", true)
+        .value("testRequired", false);
+    w.finish()
 }

@@ -3,10 +3,13 @@
 //! `PlatformEventChannelMember` members of an `unpackaged` manifest written back
 //! as a zip in the Metadata API's format (`package.xml` and `objects/<Name>.object`, in
 //! `unpackaged/` unless `singlePackage`), so `sf project retrieve start` brings the org's
-//! objects, fields and platform events into a project. A retrieve is done at once.
+//! objects, fields and platform events into a project; and the components of every other
+//! type, given back as they were deployed, byte for byte ([`crate::metadata::verbatim`]).
+//! A retrieve is done at once.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
+use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -14,7 +17,9 @@ use serde_json::{Value, json};
 use forcebus_org::clock::format_datetime;
 use forcebus_org::declarations::field_metadata;
 
-use crate::metadata::channels;
+use forcebus_org::components::StoredComponent;
+
+use crate::metadata::{channels, verbatim};
 use forcebus_xml::Element;
 use forcebus_xml::json::write_children;
 use forcebus_xml::write::Writer;
@@ -26,7 +31,7 @@ const MAX_KEPT: usize = 100;
 #[derive(Debug, Clone)]
 struct Retrieved {
     zip: String,
-    files: Vec<(String, String, &'static str)>,
+    files: Files,
     problems: Vec<String>,
 }
 
@@ -51,6 +56,7 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
     let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut wanted = Vec::new();
+    let mut kept: Vec<Arc<StoredComponent>> = Vec::new();
     if let Some(unpackaged) = request.child("unpackaged") {
         for types in unpackaged.children_named("types") {
             let kind = types.text_of("name").unwrap_or_default();
@@ -77,16 +83,34 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
                                 .map(|(full, _)| (kind, full)),
                         ),
                         Some(kind) => wanted.push((kind, m)),
-                        None => problems.push(format!(
-                            "Entity of type '{kind}' named '{m}' cannot be found"
-                        )),
+                        None => {
+                            let found = crate::metadata::types::named(kind)
+                                .map(|t| verbatim::wanted(&app.org, t, &m))
+                                .unwrap_or_default();
+                            if found.is_empty() && m != "*" {
+                                problems.push(format!(
+                                    "Entity of type '{kind}' named '{m}' cannot be found"
+                                ));
+                            }
+                            for c in found {
+                                if !kept.iter().any(|k| Arc::ptr_eq(k, &c)) {
+                                    kept.push(c);
+                                }
+                            }
+                        }
                     },
                 }
             }
         }
     }
     let version = request.text_of("apiVersion").unwrap_or("62.0").to_owned();
-    let (files, zip) = build(app, (&objects, &wanted), single, &version, &mut problems)?;
+    let (files, zip) = build(
+        app,
+        (&objects, &wanted, &kept),
+        single,
+        &version,
+        &mut problems,
+    )?;
     let id = app.retrieves.0.keep(&app.org, |_| Retrieved {
         zip,
         files,
@@ -141,7 +165,7 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Option<String> {
     Some(w.finish())
 }
 
-type Files = Vec<(String, String, &'static str)>;
+type Files = Vec<(String, String, String)>;
 
 /// The objects a retrieve names: each with every field (`None`) or the ones named.
 type Objects = BTreeMap<String, Option<Vec<String>>>;
@@ -187,7 +211,7 @@ pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) 
 }
 
 /// `package.xml` naming `members` by type.
-fn package_xml(members: &BTreeMap<&'static str, Vec<String>>, version: &str) -> String {
+fn package_xml(members: &BTreeMap<String, Vec<String>>, version: &str) -> String {
     let mut w = Writer::new();
     w.fragment(r#"<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">"#);
     for (kind, list) in members {
@@ -205,20 +229,38 @@ fn package_xml(members: &BTreeMap<&'static str, Vec<String>>, version: &str) -> 
 /// and its files' properties.
 fn build(
     app: &crate::State,
-    (objects, wanted): (&Objects, &[(&'static str, String)]),
+    (objects, wanted, kept): (&Objects, &[(&'static str, String)], &[Arc<StoredComponent>]),
     single: bool,
     version: &str,
     problems: &mut Vec<String>,
 ) -> Result<(Files, String), String> {
     let base = if single { "" } else { "unpackaged/" };
     let mut files: Files = Vec::new();
-    let mut members: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default();
-    let put = |zip: &mut zip::ZipWriter<_>, path: String, text: &str| -> Result<(), String> {
-        zip.start_file(path, options).map_err(|e| e.to_string())?;
-        zip.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    let put_bytes =
+        |zip: &mut zip::ZipWriter<_>, path: String, bytes: &[u8]| -> Result<(), String> {
+            zip.start_file(path, options).map_err(|e| e.to_string())?;
+            zip.write_all(bytes).map_err(|e| e.to_string())
+        };
+    let put = |zip: &mut zip::ZipWriter<_>, path: String, text: &str| {
+        put_bytes(zip, path, text.as_bytes())
     };
+    for c in kept {
+        members
+            .entry(c.kind.clone())
+            .or_default()
+            .push(c.full_name.clone());
+        files.push((
+            format!("{base}{}", c.main_file()),
+            c.full_name.clone(),
+            c.kind.clone(),
+        ));
+        for (path, bytes) in &c.files {
+            put_bytes(&mut zip, format!("{base}{path}"), bytes)?;
+        }
+    }
     for (name, only) in objects {
         let Some(doc) = document(app, name, only.as_deref()) else {
             problems.push(format!(
@@ -229,15 +271,18 @@ fn build(
         let file = format!("{base}objects/{name}.object");
         if only.is_none() {
             members
-                .entry("CustomObject")
+                .entry("CustomObject".to_owned())
                 .or_default()
                 .push(name.clone());
-            files.push((file.clone(), name.clone(), "CustomObject"));
+            files.push((file.clone(), name.clone(), "CustomObject".to_owned()));
         }
         for f in doc["fields"].as_array().into_iter().flatten() {
             let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
-            members.entry("CustomField").or_default().push(full.clone());
-            files.push((file.clone(), full, "CustomField"));
+            members
+                .entry("CustomField".to_owned())
+                .or_default()
+                .push(full.clone());
+            files.push((file.clone(), full, "CustomField".to_owned()));
         }
         let mut xml = String::from(
             r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">"#,
@@ -254,8 +299,11 @@ fn build(
             continue;
         };
         let file = format!("{base}{}", channels::file_of(kind, full));
-        members.entry(kind).or_default().push(full.clone());
-        files.push((file.clone(), full.clone(), kind));
+        members
+            .entry((*kind).to_owned())
+            .or_default()
+            .push(full.clone());
+        files.push((file.clone(), full.clone(), (*kind).to_owned()));
         let mut settings = doc;
         settings["fullName"] = Value::Null;
         let mut xml = format!(
@@ -273,7 +321,7 @@ fn build(
     files.push((
         format!("{base}package.xml"),
         format!("{base}package.xml"),
-        "Package",
+        "Package".to_owned(),
     ));
     let bytes = zip.finish().map_err(|e| e.to_string())?.into_inner();
     Ok((
