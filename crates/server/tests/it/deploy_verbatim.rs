@@ -337,10 +337,11 @@ fn child_types_are_accepted_and_describe_lists_every_type() {
             && r.contains("<fullName>Account.Needs_Tier</fullName>"),
         "{r}"
     );
-    let (_, got) = retrieve(
+    let (answer, got) = retrieve(
         &s,
         "<met:types><met:members>Greeting</met:members><met:name>CustomLabel</met:name></met:types>",
     );
+    assert!(got.len() == 2, "{answer} {:?}", got.keys());
     assert_eq!(
         got.get("unpackaged/labels/CustomLabels.labels")
             .map(Vec::as_slice),

@@ -241,13 +241,13 @@ async fn run(
     let rollback = result.options.rollback_on_error;
     let ignore = result.options.ignore_warnings;
     let mut components = package.refused;
-    components.extend(package.accepted);
     // A component refused before the org saw it fails a rolled-back deploy too.
     let options = forcebus_org::org::deploy::DeployOptions {
         all_or_none: rollback,
         check_only: result.options.check_only || (rollback && !components.is_empty()),
         ignore_warnings: ignore,
     };
+    components.extend(package.accepted);
     let org = app.org.clone();
     let (declared, deletions) = (package.declared, package.deletions);
     let verbatim = package.verbatim;
