@@ -217,13 +217,19 @@ pub(crate) async fn start(
     validated: Option<String>,
 ) -> String {
     let mut result = DeployResult::new(app, caller, options, validated);
-    if let Some(e) = result.options.tests_asked_for() {
-        result.error = Some(e);
-        return keep(app, result, None);
-    }
     match read_package(&zip) {
         Err(e) => result.error = Some(e),
-        Ok(package) => run(app, caller, package, &mut result).await,
+        Ok(package) => {
+            // Local or all tests with no Apex class in the org or the package are none
+            // to run (Salesforce runs zero and goes on): `sf project deploy validate`
+            // asks for RunLocalTests by default.
+            let apex = !app.org.components_of("ApexClass").is_empty()
+                || package.verbatim.iter().any(|(c, _)| c.kind == "ApexClass");
+            match result.options.tests_asked_for(apex) {
+                Some(e) => result.error = Some(e),
+                None => run(app, caller, package, &mut result).await,
+            }
+        }
     }
     let validation = (result.options.check_only && result.status == "Succeeded").then_some(zip);
     keep(app, result, validation)

@@ -95,10 +95,16 @@ impl DeployOptions {
 impl DeployOptions {
     /// Why the deploy cannot run, when it asks for Apex tests to run: this server keeps
     /// Apex and runs none. `NoTestRun` (and no level, the default of a sandbox or
-    /// developer org) runs none.
-    pub(crate) fn tests_asked_for(&self) -> Option<String> {
+    /// developer org) runs none; so do `RunLocalTests` and `RunAllTestsInOrg` where there
+    /// is no Apex class (`apex` false); `RunSpecifiedTests` names tests.
+    pub(crate) fn tests_asked_for(&self, apex: bool) -> Option<String> {
         let level = self.test_level.as_deref()?;
-        (level != "NoTestRun").then(|| {
+        let runs = match level {
+            "NoTestRun" => false,
+            "RunSpecifiedTests" => true,
+            _ => apex,
+        };
+        runs.then(|| {
             format!(
                 "forcebus runs no Apex tests: this deploy asks for testLevel {level}. Apex classes and triggers are kept, never run; deploy with testLevel NoTestRun (sf project deploy start --test-level NoTestRun), or leave the test level out."
             )

@@ -17,6 +17,7 @@ use forcebus_org::org::deploy::{Component, Declared, Deletion};
 use forcebus_org::{Code, OrgError};
 
 use crate::metadata::channels;
+use crate::metadata::verbatim::{Files, Members, Zip};
 use forcebus_xml::{Element, parse};
 
 /// Most entries a deploy zip may hold.
@@ -51,9 +52,6 @@ pub(crate) struct Package {
     pub(crate) accepted: Vec<Component>,
 }
 
-/// A zip's files by path, as bytes.
-pub(crate) type Files = BTreeMap<String, Vec<u8>>;
-
 /// The text of the zip's file `path`, if it has one in UTF-8.
 pub(crate) fn text<'a>(files: &'a Files, path: &str) -> Option<&'a str> {
     files.get(path).and_then(|b| std::str::from_utf8(b).ok())
@@ -76,7 +74,8 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
         .ok_or("No package.xml found")?;
     let package = parse(&manifest).map_err(|e| format!("package.xml is not well-formed: {e}"))?;
     let mut out = Package::default();
-    let mut kept = crate::metadata::verbatim::Zip::new(&files, &base);
+    let mut kept = Zip::new(&files, &base);
+    let mut taken = Members::default();
     let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     for (kind, member) in members(&package) {
         match (kind, member.split_once('.')) {
@@ -95,7 +94,7 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             _ => match channels::type_of(kind) {
                 Some(kind) => channel(&mut out, &files, &base, kind, member),
                 None => match crate::metadata::types::named(kind) {
-                    Some(t) => kept.member(&mut out, t, &member),
+                    Some(t) => kept.member(&mut taken, t, &member),
                     None => out
                         .refused
                         .push(not_deployed(kind, &member, "package.xml", &files)),
@@ -103,6 +102,9 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             },
         }
     }
+    out.verbatim = taken.verbatim;
+    out.accepted = taken.accepted;
+    out.refused.extend(taken.refused);
     for (name, only) in objects {
         let file = format!("{base}objects/{name}.object");
         let Some(text) = text(&files, &file) else {

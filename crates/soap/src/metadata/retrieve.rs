@@ -167,6 +167,13 @@ pub(crate) fn check(app: &crate::State, op: &Element) -> Option<String> {
 
 type Files = Vec<(String, String, String)>;
 
+/// What a retrieve asks for: objects, channels and members, kept components.
+type Asked<'a> = (
+    &'a Objects,
+    &'a [(&'static str, String)],
+    &'a [Arc<StoredComponent>],
+);
+
 /// The objects a retrieve names: each with every field (`None`) or the ones named.
 type Objects = BTreeMap<String, Option<Vec<String>>>;
 
@@ -229,7 +236,7 @@ fn package_xml(members: &BTreeMap<String, Vec<String>>, version: &str) -> String
 /// and its files' properties.
 fn build(
     app: &crate::State,
-    (objects, wanted, kept): (&Objects, &[(&'static str, String)], &[Arc<StoredComponent>]),
+    (objects, wanted, kept): Asked<'_>,
     single: bool,
     version: &str,
     problems: &mut Vec<String>,
@@ -239,28 +246,11 @@ fn build(
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default();
-    let put_bytes =
-        |zip: &mut zip::ZipWriter<_>, path: String, bytes: &[u8]| -> Result<(), String> {
-            zip.start_file(path, options).map_err(|e| e.to_string())?;
-            zip.write_all(bytes).map_err(|e| e.to_string())
-        };
-    let put = |zip: &mut zip::ZipWriter<_>, path: String, text: &str| {
-        put_bytes(zip, path, text.as_bytes())
+    let put = |zip: &mut zip::ZipWriter<_>, path: String, text: &str| -> Result<(), String> {
+        zip.start_file(path, options).map_err(|e| e.to_string())?;
+        zip.write_all(text.as_bytes()).map_err(|e| e.to_string())
     };
-    for c in kept {
-        members
-            .entry(c.kind.clone())
-            .or_default()
-            .push(c.full_name.clone());
-        files.push((
-            format!("{base}{}", c.main_file()),
-            c.full_name.clone(),
-            c.kind.clone(),
-        ));
-        for (path, bytes) in &c.files {
-            put_bytes(&mut zip, format!("{base}{path}"), bytes)?;
-        }
-    }
+    put_kept(&mut zip, base, kept, (&mut members, &mut files))?;
     for (name, only) in objects {
         let Some(doc) = document(app, name, only.as_deref()) else {
             problems.push(format!(
@@ -328,4 +318,29 @@ fn build(
         files,
         base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
+}
+
+/// The kept components' files, as they were deployed, under `base`; each named in the
+/// manifest's `members` and the result's `files`.
+fn put_kept(
+    zip: &mut zip::ZipWriter<std::io::Cursor<Vec<u8>>>,
+    base: &str,
+    kept: &[Arc<StoredComponent>],
+    (members, files): (&mut BTreeMap<String, Vec<String>>, &mut Files),
+) -> Result<(), String> {
+    for c in kept {
+        members
+            .entry(c.kind.clone())
+            .or_default()
+            .push(c.full_name.clone());
+        let main = format!("{base}{}", c.main_file());
+        files.push((main, c.full_name.clone(), c.kind.clone()));
+        for (path, bytes) in &c.files {
+            let options = zip::write::SimpleFileOptions::default();
+            zip.start_file(format!("{base}{path}"), options)
+                .map_err(|e| e.to_string())?;
+            zip.write_all(bytes).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }

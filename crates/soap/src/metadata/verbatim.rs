@@ -17,15 +17,31 @@ use forcebus_org::components::StoredComponent;
 use forcebus_org::org::deploy::{Component, Deployed};
 use forcebus_org::{Code, OrgError};
 
-use crate::metadata::package::{Files, Package};
 use crate::metadata::types::{Layout, MetadataType, locate, named};
+
+/// A zip's files by path, as bytes.
+pub(crate) type Files = BTreeMap<String, Vec<u8>>;
+
+/// What a deploy's members of kept types come to.
+#[derive(Debug, Default)]
+pub(crate) struct Members {
+    /// Components kept as sent, each with the file its message names.
+    pub(crate) verbatim: Vec<(StoredComponent, String)>,
+    /// Members whose files the zip does not hold.
+    pub(crate) refused: Vec<Component>,
+    /// Members reported deployed without a change of their own.
+    pub(crate) accepted: Vec<Component>,
+}
 
 /// A deploy zip's components by type and full name (lowercase): the full name as sent
 /// and the files (paths under the package's root).
 pub(crate) struct Zip<'a> {
     base: &'a str,
-    found: BTreeMap<(&'static str, String), (String, Vec<(String, &'a [u8])>)>,
+    found: BTreeMap<(&'static str, String), Found<'a>>,
 }
+
+/// A component found in a zip: its full name as sent, and its files.
+type Found<'a> = (String, Vec<(String, &'a [u8])>);
 
 impl<'a> Zip<'a> {
     /// The components of `files` under `base` (the folder of `package.xml`).
@@ -48,7 +64,7 @@ impl<'a> Zip<'a> {
 
     /// The member `full` of type `t` (`*`: all of them) entered in `out`: kept, accepted
     /// as a child, or refused for want of its files.
-    pub(crate) fn member(&mut self, out: &mut Package, t: &'static MetadataType, full: &str) {
+    pub(crate) fn member(&mut self, out: &mut Members, t: &'static MetadataType, full: &str) {
         if t.layout == Layout::Child {
             return self.child(out, t, full);
         }
@@ -72,7 +88,7 @@ impl<'a> Zip<'a> {
     /// A component kept, once however many members name it.
     fn keep(
         &self,
-        out: &mut Package,
+        out: &mut Members,
         kind: &'static str,
         full: String,
         files: Vec<(String, &[u8])>,
@@ -98,7 +114,7 @@ impl<'a> Zip<'a> {
     }
 
     /// A child type's member: its parent's file.
-    fn child(&mut self, out: &mut Package, t: &'static MetadataType, full: &str) {
+    fn child(&mut self, out: &mut Members, t: &'static MetadataType, full: &str) {
         let Some(parent) = t.folder.and_then(named) else {
             return out.refused.push(missing(t.name, full, self.base));
         };
