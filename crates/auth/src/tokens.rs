@@ -130,7 +130,15 @@ impl Auth {
                 Some(serde_json::to_string(rec).expect("plain struct")),
             );
         }
-        self.store.commit(&batch)?;
+        match self.store.commit(&batch) {
+            Ok(()) => {}
+            // A full org still signs its users in, as Salesforce's does: the token is
+            // kept in memory for this run (it does not outlive a restart).
+            Err(e) if e.is_full() => {
+                tracing::warn!(error = %e, "The store is full: a token is issued for this run only.");
+            }
+            Err(e) => return Err(e),
+        }
         let mut tokens = self.tokens.write_locked();
         tokens.extend(new);
         Ok(Issued {
