@@ -1,6 +1,7 @@
 'use strict';
 // A zip archive from { path: text } with stored (uncompressed) entries: enough for a
-// Metadata API deploy, without a zip package in compat/node's dependencies.
+// Metadata API deploy, without a zip package in compat/node's dependencies; and a zip's
+// entries read back (stored or deflated), for a retrieve's zipFile.
 
 const zlib = require('node:zlib');
 
@@ -46,4 +47,31 @@ function zip(files) {
   return Buffer.concat([...locals, cd, end]);
 }
 
-module.exports = { zip };
+/** The entries of a zip's bytes, as { path: Buffer }, read from its central directory. */
+function unzip(bytes) {
+  let end = bytes.length - 22;
+  while (end >= 0 && bytes.readUInt32LE(end) !== 0x06054b50) end -= 1;
+  if (end < 0) throw new Error('not a zip: no end of central directory');
+  const count = bytes.readUInt16LE(end + 10);
+  let at = bytes.readUInt32LE(end + 16);
+  const out = {};
+  for (let i = 0; i < count; i += 1) {
+    if (bytes.readUInt32LE(at) !== 0x02014b50) throw new Error('damaged central directory');
+    const method = bytes.readUInt16LE(at + 10);
+    const size = bytes.readUInt32LE(at + 20);
+    const nameLen = bytes.readUInt16LE(at + 28);
+    const extraLen = bytes.readUInt16LE(at + 30);
+    const commentLen = bytes.readUInt16LE(at + 32);
+    const local = bytes.readUInt32LE(at + 42);
+    const name = bytes.subarray(at + 46, at + 46 + nameLen).toString('utf8');
+    const dataAt = local + 30 + bytes.readUInt16LE(local + 26) + bytes.readUInt16LE(local + 28);
+    const data = bytes.subarray(dataAt, dataAt + size);
+    if (!name.endsWith('/')) {
+      out[name] = method === 8 ? zlib.inflateRawSync(data) : Buffer.from(data);
+    }
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+module.exports = { zip, unzip };
