@@ -26,28 +26,32 @@ impl EventSchema {
         Self::new(forcebus_avro::change::change_event_schema(object))
     }
 
-    /// [`EventSchema::for_change_events`] of an object the orgs of a server share (a
-    /// catalogue object): made once while the object lives, not once per org.
+    /// [`EventSchema::for_change_events`] of an object of an org's schema: made once per
+    /// process for an object of the standard catalogue itself (every org of a server
+    /// shares it, and it is never dropped), anew for any other. An org's own objects (a
+    /// standard one given a runtime or declared field, a custom one) are copied afresh at
+    /// each opening of the org, so a schema kept for one would outlive it: a cache of them
+    /// kept about 20 KB (Account's) at each wake of an org with a runtime field.
     pub fn for_shared_object(object: &Arc<ObjectDef>) -> Arc<Self> {
-        use std::sync::{OnceLock, Weak};
-        /// By the object's address, with a weak handle telling whether the address is
-        /// still that object; entries of dropped objects are swept past a size.
-        type Made = HashMap<usize, (Weak<ObjectDef>, Arc<EventSchema>)>;
-        static MADE: OnceLock<Mutex<Made>> = OnceLock::new();
-        let key = Arc::as_ptr(object) as usize;
-        let made = MADE.get_or_init(Mutex::default);
-        if let Some((weak, schema)) = made.locked().get(&key)
-            && weak.upgrade().is_some_and(|o| Arc::ptr_eq(&o, object))
-        {
-            return schema.clone();
+        use std::sync::OnceLock;
+        /// A slot for each object of the standard catalogue that has change events, by the
+        /// object's address: those objects are never dropped, so their addresses are
+        /// never another object's, and the map never grows.
+        type Made = HashMap<usize, OnceLock<Arc<EventSchema>>>;
+        static MADE: OnceLock<Made> = OnceLock::new();
+        let made = MADE.get_or_init(|| {
+            forcebus_meta::standard::shared_catalogue()
+                .chain(forcebus_meta::standard::shared_tooling_catalogue())
+                .filter(|o| o.change_events)
+                .map(|o| (Arc::as_ptr(&o) as usize, OnceLock::new()))
+                .collect()
+        });
+        match made.get(&(Arc::as_ptr(object) as usize)) {
+            Some(slot) => slot
+                .get_or_init(|| Arc::new(Self::for_change_events(object)))
+                .clone(),
+            None => Arc::new(Self::for_change_events(object)),
         }
-        let schema = Arc::new(Self::for_change_events(object));
-        let mut made = made.locked();
-        if made.len() >= 4096 {
-            made.retain(|_, (weak, _)| weak.strong_count() > 0);
-        }
-        made.insert(key, (Arc::downgrade(object), schema.clone()));
-        schema
     }
 
     /// The schema of a platform event (COMPACT: the standard fields, then the custom ones).
@@ -230,4 +234,35 @@ fn interned(id: &str, text: impl FnOnce() -> String) -> Arc<str> {
     let shared: Arc<str> = Arc::from(text());
     texts.insert(id.to_owned(), Arc::downgrade(&shared));
     shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalogue_objects_schema_is_made_once_and_another_objects_is_the_callers_alone() {
+        let account = forcebus_meta::standard::shared_catalogue()
+            .find(|o| o.name == "Account")
+            .unwrap();
+        let first = EventSchema::for_shared_object(&account);
+        assert!(Arc::ptr_eq(
+            &first,
+            &EventSchema::for_shared_object(&account)
+        ));
+        // An org's own copy, as an org opening with a runtime field makes at each opening:
+        // its schema and the object are held by nobody else, however often it is asked.
+        let own = Arc::new((*account).clone());
+        for _ in 0..3 {
+            let schema = EventSchema::for_shared_object(&own);
+            assert_eq!(schema.id(), first.id());
+            assert_eq!(Arc::strong_count(&schema), 1, "nothing keeps the schema");
+        }
+        assert_eq!(
+            Arc::weak_count(&own),
+            0,
+            "nothing keeps a handle on the object"
+        );
+        assert_eq!(Arc::strong_count(&own), 1);
+    }
 }

@@ -41,11 +41,22 @@ pub(crate) async fn create(
     key: &str,
     i: usize,
 ) -> anyhow::Result<(String, String, Duration)> {
+    create_with(http, t, key, &json!({"name": format!("churn-{i}")})).await
+}
+
+/// Makes an org as `body` says (`name`, `config`); its id and token, and how long the
+/// call took.
+pub(crate) async fn create_with(
+    http: &reqwest::Client,
+    t: &Target,
+    key: &str,
+    body: &Value,
+) -> anyhow::Result<(String, String, Duration)> {
     let started = Instant::now();
     let r = http
         .post(format!("{}/forcebus/v1/orgs", t.http))
         .bearer_auth(key)
-        .json(&json!({"name": format!("churn-{i}")}))
+        .json(body)
         .send()
         .await?;
     let took = started.elapsed();

@@ -1,10 +1,12 @@
 //! `schema-soak`: whether memory stays level while orgs with runtime schema rest and wake,
 //! and while fields come and go. Two phases, each sampled for RSS:
 //!
-//! 1. Wakes: N orgs made through the admin API, each given a runtime field on Account (a
-//!    Tooling `CustomField`) and a record; then, round after round, every org is queried
-//!    (which opens a resting one) and left until the server has unloaded it again
-//!    (`org_idle_unload_secs = 1`), until the wakes are done.
+//! 1. Wakes: N orgs made through the admin API, each with a custom object declared in its
+//!    config (`objects`) and given a runtime field on Account (a Tooling `CustomField`) and
+//!    a record; then, round after round, every org is queried (which opens a resting one,
+//!    its objects copied afresh from the declared and the stored runtime schema) and left
+//!    until the server has unloaded it again (`org_idle_unload_secs = 1`, the admin API
+//!    polled every 200 ms), until the wakes are done.
 //! 2. Field churn: in the default org, a `CustomField` on Account added and deleted, pair
 //!    after pair.
 //!
@@ -132,7 +134,11 @@ async fn wakes(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<V
         .ok_or_else(|| anyhow::anyhow!("the ready line has no admin_key"))?;
     let mut orgs = Vec::with_capacity(a.orgs);
     for i in 0..a.orgs {
-        let (id, token, _) = super::orgs::create(http, t, &key, i).await?;
+        let body = json!({"name": format!("soak-{i}"), "config": {"objects": {"Soak_Ticket__c": {
+            "label": "Soak Ticket",
+            "fields": [{"name": "Severity__c", "type": "string", "length": 20}],
+        }}}});
+        let (id, token, _) = super::orgs::create_with(http, t, &key, &body).await?;
         add_field(http, t, &token, "Soak_Score__c").await?;
         send_ok(
             http.post(format!("{}/sobjects/Account", t.data()))
