@@ -103,6 +103,23 @@ impl Serving {
         body["totalSize"].as_u64().unwrap()
     }
 
+    /// Writes records of `big` text until one is refused, which must be refused as a full
+    /// org's; how many were acknowledged.
+    fn write_until_full(&self, big: &str) -> u64 {
+        for acknowledged in 0..500 {
+            let (st, body) = self.send(
+                "POST",
+                "/sobjects/Account",
+                Some(json!({"Name": "Later", "Description": big})),
+            );
+            if st != 201 {
+                assert!(st == 400 && full(&body), "{st} {body}");
+                return acknowledged;
+            }
+        }
+        panic!("the disk never filled");
+    }
+
     fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -176,21 +193,7 @@ fn a_full_disk_refuses_writes_as_a_full_org_and_a_restart_on_it_serves_reads() {
         "{acknowledged} acknowledged, {after} after the restart"
     );
     // What room the database's own files kept is used up, then writes are refused.
-    let mut later = 0;
-    let refusal = loop {
-        let (st, body) = server.send(
-            "POST",
-            "/sobjects/Account",
-            Some(json!({"Name": "Later", "Description": big})),
-        );
-        if st != 201 {
-            break (st, body);
-        }
-        later += 1;
-        assert!(later < 500, "the disk never filled again");
-    };
-    assert!(refusal.0 == 400 && full(&refusal.1), "{refusal:?}");
-    let after = after + later;
+    let after = after + server.write_until_full(&big);
     assert!(server.count() >= after);
     let (st, body) = server.send("GET", "/sobjects/Account/describe", None);
     assert_eq!(st, 200, "{body}");
@@ -200,8 +203,7 @@ fn a_full_disk_refuses_writes_as_a_full_org_and_a_restart_on_it_serves_reads() {
     // run when the store cannot keep it), so every start on a full disk serves reads.
     let server = Serving::start(&dir);
     assert!(server.count() >= after);
-    let (st, body) = server.send("POST", "/sobjects/Account", Some(json!({"Name": "Full"})));
-    assert!(st == 400 && full(&body), "{st} {body}");
+    let after = after + server.write_until_full(&big);
     server.stop();
 
     // With room again, a restart writes.
