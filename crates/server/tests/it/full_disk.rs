@@ -34,6 +34,18 @@ impl Tmpfs {
     }
 }
 
+impl Tmpfs {
+    /// Grows it to `mib` MiB.
+    fn grow(&self, mib: u32) {
+        let grown = Command::new("mount")
+            .args(["-o", &format!("remount,size={mib}m")])
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(grown, "the tmpfs could not be grown");
+    }
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
@@ -206,8 +218,9 @@ fn a_full_disk_refuses_writes_as_a_full_org_and_a_restart_on_it_serves_reads() {
     let after = after + server.write_until_full(&big);
     server.stop();
 
-    // With room again, a restart writes.
+    // With room again (the file system grown, as an operator would), a restart writes.
     std::fs::remove_file(fs.0.join("filler")).unwrap();
+    fs.grow(40);
     let server = Serving::start(&dir);
     let (st, body) = server.send("POST", "/sobjects/Account", Some(json!({"Name": "Room"})));
     assert_eq!(st, 201, "{body}");
