@@ -24,11 +24,17 @@ after(async () => {
 });
 
 describe('jsforce conn.metadata', () => {
-  it('describe lists CustomObject with CustomField as its child, and the channel types', async () => {
+  it('describe lists every metadata type: CustomObject with CustomField among its children, the channel types, Apex and the rest', async () => {
     const d = await conn.metadata.describe(API_VERSION);
-    assert.deepEqual(d.metadataObjects.map((o) => o.xmlName), ['CustomObject', 'PlatformEventChannel', 'PlatformEventChannelMember']);
-    assert.deepEqual(d.metadataObjects[0].childXmlNames, ['CustomField']);
-    assert.equal(d.metadataObjects[0].directoryName, 'objects');
+    const byName = Object.fromEntries(d.metadataObjects.map((o) => [o.xmlName, o]));
+    assert.ok(d.metadataObjects.length > 500, `${d.metadataObjects.length} types`);
+    for (const t of ['CustomObject', 'PlatformEventChannel', 'PlatformEventChannelMember', 'ApexClass', 'ApexTrigger', 'Layout', 'PermissionSet', 'Flow', 'StaticResource']) {
+      assert.ok(byName[t], `${t} is listed`);
+    }
+    const object = byName.CustomObject;
+    assert.ok([object.childXmlNames].flat().includes('CustomField'), JSON.stringify(object.childXmlNames));
+    assert.equal(object.directoryName, 'objects');
+    assert.deepEqual([byName.ApexClass.directoryName, byName.ApexClass.suffix, String(byName.ApexClass.metaFile)], ['classes', 'cls', 'true']);
     assert.equal(d.partialSaveAllowed, true);
   });
 
