@@ -42,11 +42,16 @@ def sf(server: Server) -> Iterator[Salesforce]:
     mp.undo()
 
 
-def test_describe_metadata_lists_custom_object(sf: Salesforce) -> None:
+def test_describe_metadata_lists_every_type(sf: Salesforce) -> None:
     d = sf.mdapi.describe_metadata()
-    types = [o.xmlName for o in d.metadataObjects]
-    assert types == ["CustomObject", "PlatformEventChannel", "PlatformEventChannelMember"], types
-    assert d.metadataObjects[0].childXmlNames == ["CustomField"]
+    by_name = {o.xmlName: o for o in d.metadataObjects}
+    assert len(by_name) > 500, len(by_name)
+    for t in ["CustomObject", "PlatformEventChannel", "PlatformEventChannelMember",
+              "ApexClass", "ApexTrigger", "Layout", "PermissionSet"]:
+        assert t in by_name, t
+    assert "CustomField" in by_name["CustomObject"].childXmlNames
+    assert by_name["CustomObject"].directoryName == "objects"
+    assert (by_name["ApexTrigger"].directoryName, by_name["ApexTrigger"].suffix) == ("triggers", "trigger")
 
 
 def test_create_read_list_delete(sf: Salesforce) -> None:
