@@ -140,6 +140,14 @@ impl Serving {
     }
 }
 
+impl Drop for Serving {
+    /// A failed assertion leaves no server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Whether `body` is Salesforce's full org: `STORAGE_LIMIT_EXCEEDED`, in a single
 /// resource's error list or a collection's results.
 fn full(body: &Value) -> bool {
