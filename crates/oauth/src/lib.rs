@@ -162,12 +162,7 @@ pub(crate) async fn authorize_post(
         Ok(r) => r,
         Err(e) => return oauth_error(&e),
     };
-    let username = form.get("username").cloned().unwrap_or_default();
-    let password = form
-        .get("pw")
-        .or_else(|| form.get("password"))
-        .cloned()
-        .unwrap_or_default();
+    let (username, password) = login_page::credentials(&form);
     let auth = app.auth.clone();
     let attempt = request.clone();
     let name = username.clone();

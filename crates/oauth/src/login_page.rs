@@ -12,11 +12,39 @@ use forcebus_xml::escape;
 pub(crate) const FAILED: &str = "Please check your username and password. If you still can't log in, \
                           contact your Salesforce administrator.";
 
+/// The username and password a sign-in form posted (`pw`, as Salesforce's form names it,
+/// or `password`).
+pub(crate) fn credentials(form: &std::collections::HashMap<String, String>) -> (String, String) {
+    let username = form.get("username").cloned().unwrap_or_default();
+    let password = form
+        .get("pw")
+        .or_else(|| form.get("password"))
+        .cloned()
+        .unwrap_or_default();
+    (username, password)
+}
+
 /// The page: the form, the request's hidden fields, and `error` above the form if any.
 pub(crate) fn render(request: &AuthorizeRequest, username: &str, error: Option<&str>) -> String {
-    let hidden: String = request
-        .fields()
-        .into_iter()
+    form(
+        "/services/oauth2/authorize",
+        &request.fields(),
+        username,
+        error,
+    )
+}
+
+/// The sign-in form posted to `action`, with Salesforce's ids and classes, `hidden` as
+/// hidden fields and `error` above the form if any; every value HTML-escaped. Both sign-in
+/// pages (this one and Salesforce's login URL, `crate::pages::login`) are this form.
+pub(crate) fn form(
+    action: &str,
+    hidden: &[(&str, &str)],
+    username: &str,
+    error: Option<&str>,
+) -> String {
+    let hidden: String = hidden
+        .iter()
         .map(|(name, value)| {
             format!(
                 r#"<input type="hidden" name="{name}" value="{}">"#,
@@ -41,19 +69,20 @@ pub(crate) fn render(request: &AuthorizeRequest, username: &str, error: Option<&
 form{{background:#fff;padding:2em;border-radius:6px;width:20em;display:flex;flex-direction:column;gap:.6em}}
 input[type=email],input[type=password]{{padding:.5em}}#error{{color:#c23934}}</style></head>
 <body>
-<form id="login_form" name="login" method="post" action="/services/oauth2/authorize">
+<form id="login_form" name="login" method="post" action="{action}">
 <h1>forcebus</h1>
 {error}
 <label for="username">Username</label>
-<input id="username" name="username" type="email" autocomplete="username" value="{username}" required>
+<input id="username" name="username" type="email" class="input r4 wide mb16 mt8 username" autocomplete="username" value="{username}" required>
 <label for="password">Password</label>
-<input id="password" name="pw" type="password" autocomplete="current-password" required>
+<input id="password" name="pw" type="password" class="input r4 wide mb16 mt8 password" autocomplete="current-password" required>
 {hidden}
-<input id="Login" name="Login" type="submit" value="Log In">
+<input id="Login" name="Login" class="button r4 wide primary" type="submit" value="Log In">
 </form>
 </body>
 </html>
 "#,
+        action = escape(action),
         username = escape(username),
     )
 }

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use forcebus_http::ctx::{Origin, Peer};
-use forcebus_xml::escape;
 
 use super::{found, same_site_post, session_set_cookie, start_request, start_url};
 use crate::{Shared, html, login_page, oauth_error};
@@ -53,12 +52,7 @@ pub(crate) async fn submit(
     {
         return oauth_error(&e);
     }
-    let username = form.get("username").cloned().unwrap_or_default();
-    let password = form
-        .get("pw")
-        .or_else(|| form.get("password"))
-        .cloned()
-        .unwrap_or_default();
+    let (username, password) = login_page::credentials(&form);
     let auth = app.auth.clone();
     let name = username.clone();
     let opened = crate::blocking(move || auth.open_browser_session(&name, &password, peer.0)).await;
@@ -81,39 +75,7 @@ pub(crate) async fn submit(
 /// The page: Salesforce's form, `startURL` in a hidden field, `error` above the form if
 /// any. Every value is HTML-escaped.
 pub(crate) fn render(start_url: &str, username: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| {
-            format!(
-                r#"<div id="error" class="loginError" role="alert">{}</div>"#,
-                escape(e)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Login | forcebus</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;background:#f3f3f3;display:flex;justify-content:center;padding-top:10vh}}
-form{{background:#fff;padding:2em;border-radius:6px;width:20em;display:flex;flex-direction:column;gap:.6em}}
-input[type=email],input[type=password]{{padding:.5em}}#error{{color:#c23934}}</style></head>
-<body>
-<form id="login_form" name="login" method="post" action="/">
-<h1>forcebus</h1>
-{error}
-<label for="username">Username</label>
-<input id="username" name="username" type="email" class="input r4 wide mb16 mt8 username" autocomplete="username" value="{username}" required>
-<label for="password">Password</label>
-<input id="password" name="pw" type="password" class="input r4 wide mb16 mt8 password" autocomplete="current-password" required>
-<input type="hidden" name="startURL" value="{start_url}">
-<input id="Login" name="Login" class="button r4 wide primary" type="submit" value="Log In">
-</form>
-</body>
-</html>
-"#,
-        username = escape(username),
-        start_url = escape(start_url),
-    )
+    login_page::form("/", &[("startURL", start_url)], username, error)
 }
 
 #[cfg(test)]

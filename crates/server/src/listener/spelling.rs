@@ -25,6 +25,11 @@ pub(crate) fn write(out: &mut Vec<u8>, name: &[u8]) {
         out.extend_from_slice(own.as_bytes());
         return;
     }
+    title_case(out, name);
+}
+
+/// Appends `name` with the first letter of each `-`-separated word upper case.
+fn title_case(out: &mut Vec<u8>, name: &[u8]) {
     let mut upper = true;
     for &b in name {
         out.push(if upper { b.to_ascii_uppercase() } else { b });
@@ -65,11 +70,7 @@ mod tests {
     fn every_own_spelling_differs_from_title_case() {
         for own in OWN {
             let mut title = Vec::new();
-            let mut upper = true;
-            for b in own.to_ascii_lowercase().bytes() {
-                title.push(if upper { b.to_ascii_uppercase() } else { b });
-                upper = b == b'-';
-            }
+            title_case(&mut title, own.to_ascii_lowercase().as_bytes());
             assert_ne!(title, own.as_bytes(), "{own} needs no entry");
         }
     }

@@ -167,6 +167,37 @@ pub(crate) fn create(s: &Server, object: &str, fields: Value) -> String {
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// A REST create of `object`: status and body (an error list or the save result).
+pub(crate) fn post_record(s: &Server, object: &str, body: Value) -> (u16, Value) {
+    j(s.http()
+        .post(format!("{}/sobjects/{object}", s.data()))
+        .bearer(s)
+        .json(&body)
+        .send()
+        .unwrap())
+}
+
+/// A REST update of `object`'s record `id`: the status.
+pub(crate) fn patch_record(s: &Server, object: &str, id: &str, body: Value) -> u16 {
+    s.http()
+        .patch(format!("{}/sobjects/{object}/{id}", s.data()))
+        .bearer(s)
+        .json(&body)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A REST delete of `object`'s record `id`: status and body (Null when empty).
+pub(crate) fn delete_record(s: &Server, object: &str, id: &str) -> (u16, Value) {
+    j(s.http()
+        .delete(format!("{}/sobjects/{object}/{id}", s.data()))
+        .bearer(s)
+        .send()
+        .unwrap())
+}
+
 pub(crate) fn get(s: &Server, path: &str) -> (u16, Value) {
     j(s.http()
         .get(format!("{}{path}", s.data()))

@@ -47,7 +47,7 @@ fn empty_text_and_null_are_one_value_in_soql() {
     assert!(ids("SELECT Id FROM Contact WHERE Id = ''").is_empty());
     let books = records(&s, "SELECT Id FROM Pricebook2 WHERE Id > ''");
     assert_eq!(books.len(), 1, "{books:?}");
-    assert!(ids("SELECT Id FROM Contact WHERE AccountId = ''").len() == 2);
+    assert_eq!(ids("SELECT Id FROM Contact WHERE AccountId = ''").len(), 2);
 }
 
 #[test]

@@ -7,16 +7,7 @@ use serde_json::{Value, json};
 
 use crate::events::all_events;
 use crate::relations::last_replay;
-use crate::{Authed, code, create, get, j, records, server};
-
-fn post(s: &forcebus_testkit::Server, object: &str, body: Value) -> (u16, Value) {
-    j(s.http()
-        .post(format!("{}/sobjects/{object}", s.data()))
-        .bearer(s)
-        .json(&body)
-        .send()
-        .unwrap())
-}
+use crate::{Authed, code, create, get, post_record as post, records, server};
 
 fn send(s: &forcebus_testkit::Server, method: reqwest::Method, path: &str, body: Value) -> u16 {
     let mut r = s

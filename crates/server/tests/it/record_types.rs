@@ -6,27 +6,7 @@
 use forcebus_testkit::Server;
 use serde_json::{Value, json};
 
-use crate::{Authed, code, create, get, j, records, server};
-
-fn post(s: &Server, object: &str, body: Value) -> (u16, Value) {
-    j(s.http()
-        .post(format!("{}/sobjects/{object}", s.data()))
-        .bearer(s)
-        .json(&body)
-        .send()
-        .unwrap())
-}
-
-fn patch(s: &Server, object: &str, id: &str, body: Value) -> u16 {
-    s.http()
-        .patch(format!("{}/sobjects/{object}/{id}", s.data()))
-        .bearer(s)
-        .json(&body)
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
+use crate::{code, create, get, patch_record as patch, post_record as post, records, server};
 
 fn record_type(s: &Server, object: &str, name: &str) -> String {
     create(

@@ -7,38 +7,10 @@
 use serde_json::{Value, json};
 
 use crate::events::all_events;
-use crate::{Authed, code, create, get, j, records, server};
-
-fn post(s: &forcebus_testkit::Server, object: &str, body: Value) -> (u16, Value) {
-    j(s.http()
-        .post(format!("{}/sobjects/{object}", s.data()))
-        .bearer(s)
-        .json(&body)
-        .send()
-        .unwrap())
-}
-
-fn patch(s: &forcebus_testkit::Server, object: &str, id: &str, body: Value) -> u16 {
-    s.http()
-        .patch(format!("{}/sobjects/{object}/{id}", s.data()))
-        .bearer(s)
-        .json(&body)
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-fn delete(s: &forcebus_testkit::Server, object: &str, id: &str) -> (u16, Value) {
-    let r = s
-        .http()
-        .delete(format!("{}/sobjects/{object}/{id}", s.data()))
-        .bearer(s)
-        .send()
-        .unwrap();
-    let st = r.status().as_u16();
-    (st, r.json().unwrap_or(Value::Null))
-}
+use crate::{
+    code, create, delete_record as delete, get, patch_record as patch, post_record as post,
+    records, server,
+};
 
 /// The replay id of the log's last event.
 pub(crate) fn last_replay(s: &forcebus_testkit::Server) -> u64 {

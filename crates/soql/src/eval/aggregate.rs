@@ -175,8 +175,8 @@ impl<'a, S: Source> Eval<'a, S> {
 fn json_of(v: Cv) -> Json {
     match v {
         // Date functions give whole numbers.
-        Cv::Num(n) => json!(n as i64),
-        Cv::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
+        Cv::Num(n) => Json::from(n as i64),
+        Cv::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
         _ => Json::Null,
     }
 }

@@ -29,6 +29,19 @@ pub use seen::{Seen, SeenAt};
 pub use values::like;
 use values::{Cv, apply_op, compare, cv, cv_of_json, instant, lit};
 
+/// A polymorphic relationship's `Type` (`Parent.Type`), which is the object of the record
+/// it names (`current`); `None` for any other field.
+fn polymorphic_type<R: Record>(f: &FieldRef<'_>, current: &R) -> Option<Json> {
+    let last = f.hops.last()?;
+    if last.field.reference_to.len() > 1 && f.field.name == "Type" {
+        current
+            .object_name()
+            .map(|name| Json::String(name.to_owned()))
+    } else {
+        None
+    }
+}
+
 /// A record as the evaluator sees it.
 pub trait Record {
     /// Its id.
@@ -165,15 +178,7 @@ impl<'a, S: Source> Eval<'a, S> {
         let Some(current) = self.raw_parent(r, f, start) else {
             return Json::Null;
         };
-        // A polymorphic relationship's `Type` is the object of the record it names.
-        if let Some(last) = f.hops.last()
-            && last.field.reference_to.len() > 1
-            && f.field.name == "Type"
-            && let Some(name) = current.object_name()
-        {
-            return Json::String(name.to_owned());
-        }
-        self.value(current, f.object, f.field)
+        polymorphic_type(f, current).unwrap_or_else(|| self.value(current, f.object, f.field))
     }
 
     /// The record the hops of `f` land on (`r` itself without hops), if every hop lands

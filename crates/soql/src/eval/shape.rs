@@ -124,15 +124,8 @@ impl<'a, S: Source> Eval<'a, S> {
             current = parent;
             object = hop.target;
         }
-        let value = match (f.hops.last(), current.object_name()) {
-            // A polymorphic relationship's `Type`: the object of the record it names.
-            (Some(last), Some(name))
-                if last.field.reference_to.len() > 1 && f.field.name == "Type" =>
-            {
-                Json::String(name.to_owned())
-            }
-            _ => self.value(current, object, f.field),
-        };
+        let value = super::polymorphic_type(f, current)
+            .unwrap_or_else(|| self.value(current, object, f.field));
         map.insert(f.field.name.clone(), value);
     }
 }
