@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use forcebus_auth::UserCredentials;
 
-use crate::config::Config;
-use crate::datadir::shown;
+use forcebus_config::Config;
+use forcebus_config::datadir::shown;
 
 /// The facts start-up reports, gathered once the server is built and listening.
 #[derive(Debug)]

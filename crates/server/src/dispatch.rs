@@ -84,15 +84,15 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
     };
     let hops = request
         .extensions()
-        .get::<crate::forwarded::PassedOn>()
+        .get::<forcebus_listener::forwarded::PassedOn>()
         .map_or(0, |p| p.hops);
     let made = made.unwrap_or_else(|| tenants.default_made().clone());
     let bayeux = request.uri().path().starts_with("/cometd/");
     let unavailable = |why: &str| {
         if bayeux {
-            crate::cluster::unavailable_to_bayeux(why)
+            forcebus_listener::forward::unavailable_to_bayeux(why)
         } else {
-            crate::cluster::unavailable(why)
+            forcebus_listener::forward::unavailable(why)
         }
     };
     let mut route = Box::pin(tenants.route(&made, hops)).await;
@@ -260,7 +260,7 @@ pub(crate) struct GrpcDispatch {
     pub(crate) forward_key: Option<Arc<str>>,
 }
 
-impl crate::grpc::PerConnection for GrpcDispatch {
+impl forcebus_listener::grpc::PerConnection for GrpcDispatch {
     type Body = GrpcBody;
 
     fn for_peer(&self, peer: Option<std::net::SocketAddr>) -> Self {
@@ -272,8 +272,10 @@ impl crate::grpc::PerConnection for GrpcDispatch {
 }
 
 /// A Pub/Sub response: from this node's org, or passed back from the node serving it.
-type GrpcBody =
-    http_body_util::Either<Guarded<forcebus_pubsub::ResetBody>, crate::cluster::GrpcBody>;
+type GrpcBody = http_body_util::Either<
+    Guarded<forcebus_pubsub::ResetBody>,
+    forcebus_listener::forward_grpc::GrpcBody,
+>;
 
 impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
     type Response = axum::http::Response<GrpcBody>;
@@ -287,8 +289,10 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
     }
 
     fn call(&mut self, mut request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
-        let forwarded =
-            crate::forwarded::believe(request.headers_mut(), self.forward_key.as_deref());
+        let forwarded = forcebus_listener::forwarded::believe(
+            request.headers_mut(),
+            self.forward_key.as_deref(),
+        );
         let (conn, hops) = match forwarded {
             Some((client, passed)) => (client, passed.hops),
             None => (
@@ -321,7 +325,8 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
                 route = tenants.route(tenants.default_made(), hops).await;
             }
             let unavailable = |why: &str| {
-                crate::cluster::grpc_unavailable(why).map(http_body_util::Either::Right)
+                forcebus_listener::forward_grpc::grpc_unavailable(why)
+                    .map(http_body_util::Either::Right)
             };
             match route {
                 Route::Here(tenant, activity) => {

@@ -2,14 +2,8 @@
 //! `GET /forcebus/health` and `GET /forcebus/ready` answer 200. The HTTP listener only
 //! accepts once the org is loaded and every listener is bound, and stops accepting the
 //! moment shutdown begins, so an answer at all means ready; the two paths are the names
-//! orchestrators probe. Also the client side, `forcebus health`, for a Docker
-//! `HEALTHCHECK` in an image without curl.
+//! orchestrators probe. The client side, `forcebus health`, is the CLI's.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs as _};
-use std::time::Duration;
-
-use anyhow::{Context, bail};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -38,33 +32,4 @@ async fn health() -> axum::response::Response {
 
 async fn ready() -> axum::response::Response {
     json(r#"{"status":"ready"}"#)
-}
-
-/// `forcebus health`: asks the server at `addr` (`host:port`) for `/forcebus/health` over
-/// plain HTTP and fails unless it answers 200 within `timeout`.
-pub(crate) fn probe(addr: &str, timeout: Duration) -> anyhow::Result<()> {
-    let target: SocketAddr = addr
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {addr}"))?
-        .next()
-        .with_context(|| format!("{addr} resolves to no address"))?;
-    let mut stream = TcpStream::connect_timeout(&target, timeout)
-        .with_context(|| format!("nothing answers at {addr}"))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET /forcebus/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = Vec::new();
-    stream
-        .take(64 * 1024)
-        .read_to_end(&mut reply)
-        .with_context(|| format!("no answer from {addr}"))?;
-    let text = String::from_utf8_lossy(&reply);
-    let status = text.lines().next().unwrap_or("");
-    if status.split_whitespace().nth(1) != Some("200") {
-        bail!("{addr} answered {status:?} to GET /forcebus/health");
-    }
-    Ok(())
 }

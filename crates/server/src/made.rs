@@ -25,8 +25,8 @@ use forcebus_org::platform::EventConfig;
 
 use forcebus_store::{Fence, Holder};
 
-use crate::config::{AppSettings, UserConfig};
 use crate::tenant::{Home, Tenant};
+use forcebus_config::{AppSettings, UserConfig};
 
 /// The config sections an org is made with (`POST /forcebus/v1/orgs` `config`), as the
 /// config file spells them.
@@ -63,8 +63,7 @@ pub(crate) struct OrgInfo {
     pub(crate) client_id: Option<String>,
 }
 
-/// The default org's key in the database and among the cluster's leases.
-pub(crate) const DEFAULT_KEY: &str = "default";
+pub(crate) use forcebus_store::DEFAULT_KEY;
 
 /// Which org of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,7 +37,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -52,37 +51,22 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod advertise;
 mod app;
 mod banner;
-mod bulk_cli;
 mod cluster;
-mod cluster_cli;
-mod config;
-mod control_cli;
-mod data_cli;
-mod datadir;
-mod deadline;
 mod describes;
 mod dispatch;
-mod env;
-mod forwarded;
-mod grpc;
 mod health;
-mod listener;
 mod logging;
 mod logline;
 mod made;
 mod metrics;
-mod org_cli;
 mod orgs_api;
 mod process;
 mod project;
 mod scratch;
 mod secrets;
 mod shutdown;
-mod tail_cli;
 mod tenant;
 mod tenants;
-mod tls;
-mod trust;
 
 /// forcebus: a local, wire-compatible Salesforce org (REST, OAuth, SOAP login, and the event
 /// streaming APIs) in one binary.
@@ -101,71 +85,8 @@ enum Command {
     /// Print the effective configuration (defaults, file, environment and flags merged) as
     /// TOML; with --example, the commented example file instead.
     Config(ConfigArgs),
-    /// Print the environment that points clients at the server running on a data dir:
-    /// `eval "$(forcebus env)"`.
-    Env(EnvArgs),
-    /// Exit 0 if the server at ADDR answers /forcebus/health (a container HEALTHCHECK).
-    Health(HealthArgs),
-    /// Trust the data dir's generated CA: add it to the system store (needs root), write
-    /// ca-bundle.pem (the system bundle and the CA) into the data dir, and print the
-    /// export lines clients read: `eval "$(forcebus trust)"`.
-    Trust(TrustArgs),
-    /// The test controls of a running server: move its clock, publish gap events, drop
-    /// CometD sessions, delay delivery, fail Pub/Sub calls (`/forcebus/v1/control`).
-    Control(ControlArgs),
-    /// The orgs of a running server: create, list, show, reset, delete
-    /// (`/forcebus/v1/orgs`).
-    Org(OrgArgs),
-    /// A running server's orgs: records, events, event log size, last replay id and
-    /// open subscribers (Streaming API sessions, Pub/Sub streams) of each.
-    ///
-    /// forcebus status
-    ///
-    /// forcebus status --json --url 127.0.0.1:8080 --key "$ADMIN_KEY"
-    Status(StatusArgs),
-    /// The nodes on one PostgreSQL database (`--store`): which serves which org; moving one.
-    ///
-    /// forcebus cluster status --orgs --store postgres://forcebus@db:5432/forcebus
-    Cluster(cluster_cli::ClusterCommand),
-    /// Run a SOQL query on a running server's default org; every page, as a table or
-    /// (--json) the API's records.
-    ///
-    /// forcebus query "SELECT Id, Name, Owner.Name FROM Account ORDER BY Name"
-    ///
-    /// forcebus query --all-rows --json "SELECT Id FROM Account WHERE IsDeleted = true"
-    Query(QueryArgs),
-    /// Run a SOSL search on a running server's default org.
-    ///
-    /// forcebus search "FIND {Acme} RETURNING Account(Name), Contact(Name, Email)"
-    Search(SearchArgs),
-    /// Publish a platform event on a running server's default org.
-    ///
-    /// forcebus publish Order_Shipped__e '{"Order_Number__c": "A-1"}'
-    Publish(PublishArgs),
-    /// Print a running server's events as they arrive, over its Pub/Sub API, decoded:
-    /// change events, platform events, custom channels. Without --follow it stops once
-    /// no event has come for a second.
-    ///
-    /// forcebus tail                                  # /data/ChangeEvents, new events
-    ///
-    /// forcebus tail /data/AccountChangeEvent --replay -2
-    ///
-    /// forcebus tail /event/Order_Shipped__e --follow --json
-    Tail(TailCommand),
-    /// Load records into a running server's default org through Bulk API 2.0: a CSV file
-    /// (a header row of field names) or a JSON array of records, inserted or upserted.
-    ///
-    /// forcebus load Account accounts.csv
-    ///
-    /// forcebus load Contact contacts.json --upsert External_Id__c
-    Load(LoadCommand),
-    /// Export records of a running server's default org through Bulk API 2.0, as CSV: an
-    /// object (every field Bulk can query) or a SOQL query.
-    ///
-    /// forcebus export Account accounts.csv
-    ///
-    /// forcebus export "SELECT Id, Name FROM Contact WHERE LastName LIKE 'A%'" > a.csv
-    Export(ExportCommand),
+    #[command(flatten)]
+    Client(forcebus_cli::Command),
     /// Print a shell's completions for forcebus.
     ///
     /// forcebus completions bash > /etc/bash_completion.d/forcebus
@@ -183,166 +104,6 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-struct LoadCommand {
-    #[command(flatten)]
-    load: bulk_cli::LoadArgs,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct ExportCommand {
-    #[command(flatten)]
-    export: bulk_cli::ExportArgs,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct TailCommand {
-    #[command(flatten)]
-    tail: tail_cli::TailArgs,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-/// Where a data command finds the running server.
-#[derive(Debug, Args)]
-struct Running {
-    #[command(flatten)]
-    target: data_cli::DataTarget,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct QueryArgs {
-    /// The SOQL query.
-    soql: String,
-    /// Include deleted records (queryAll).
-    #[arg(long)]
-    all_rows: bool,
-    #[command(flatten)]
-    running: Running,
-}
-
-#[derive(Debug, Args)]
-struct SearchArgs {
-    /// The SOSL search.
-    sosl: String,
-    #[command(flatten)]
-    running: Running,
-}
-
-#[derive(Debug, Args)]
-struct PublishArgs {
-    /// The platform event's API name, e.g. Order_Shipped__e.
-    event: String,
-    /// Its fields, as a JSON object.
-    fields: String,
-    #[command(flatten)]
-    running: Running,
-}
-
-#[derive(Debug, Args)]
-struct OrgArgs {
-    #[command(subcommand)]
-    command: org_cli::OrgCommand,
-    #[command(flatten)]
-    target: control_cli::Target,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE", global = true)]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR", global = true)]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct StatusArgs {
-    #[command(flatten)]
-    target: control_cli::Target,
-    /// The orgs API's answer as JSON.
-    #[arg(long)]
-    json: bool,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct ControlArgs {
-    #[command(subcommand)]
-    control: control_cli::Control,
-    #[command(flatten)]
-    target: control_cli::Target,
-    /// The org whose controls to use (an org made with `forcebus org create`) [default:
-    /// the server's default org].
-    #[arg(long, value_name = "ORG_ID", global = true)]
-    org: Option<String>,
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE", global = true)]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR", global = true)]
-    data_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct TrustArgs {
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory whose CA to trust [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Leave the system store alone: only write the bundle and print the exports.
-    #[arg(long)]
-    no_system: bool,
-    /// Take the CA out of the system store again.
-    #[arg(long)]
-    uninstall: bool,
-    /// Put the certificate in this directory instead of the system store (tests).
-    #[arg(long, value_name = "DIR", hide = true)]
-    system_dir: Option<PathBuf>,
-    /// Start the bundle from this file instead of the system bundle (tests).
-    #[arg(long, value_name = "FILE", hide = true)]
-    system_bundle: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct EnvArgs {
-    /// TOML configuration file, to find the data dir the way `serve` does.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory of the running server [default: ./.forcebus].
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// `sh`: export lines; `dotenv`: NAME=value lines (docker --env-file, $GITHUB_ENV).
-    #[arg(long, value_enum, default_value_t = env::EnvFormat::Sh)]
-    format: env::EnvFormat,
-}
-
-#[derive(Debug, Args)]
 struct ConfigArgs {
     /// Print the commented example configuration (forcebus.example.toml: every key with
     /// its default value and unit) instead of the effective one.
@@ -350,16 +111,6 @@ struct ConfigArgs {
     example: bool,
     #[command(flatten)]
     serve: ServeArgs,
-}
-
-#[derive(Debug, Args)]
-struct HealthArgs {
-    /// The server's HTTP address.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    addr: String,
-    /// Seconds to wait for the answer.
-    #[arg(long, value_name = "SECS", default_value_t = 3)]
-    timeout: u64,
 }
 
 #[derive(Debug, Default, Args)]
@@ -409,23 +160,9 @@ struct ServeArgs {
     console_dir: Option<PathBuf>,
 }
 
-/// The configuration a command other than `serve` reads to find the data dir (its
-/// `--config` and `--data-dir`), loaded the way `serve` loads it.
-fn configured(
-    config: Option<PathBuf>,
-    data_dir: Option<PathBuf>,
-) -> anyhow::Result<config::Config> {
-    ServeArgs {
-        config,
-        data_dir,
-        ..ServeArgs::default()
-    }
-    .load()
-}
-
 impl ServeArgs {
-    fn load(&self) -> anyhow::Result<config::Config> {
-        let overrides = config::Overrides {
+    fn load(&self) -> anyhow::Result<forcebus_config::Config> {
+        let overrides = forcebus_config::Overrides {
             listen: self.listen,
             grpc_listen: self.grpc_listen,
             data_dir: self.data_dir.clone(),
@@ -437,37 +174,24 @@ impl ServeArgs {
             tls_key: self.tls_key.clone(),
             tls_names: (!self.tls_names.is_empty()).then(|| self.tls_names.clone()),
         };
-        let mut config = config::Config::load(self.config.as_deref(), &overrides)?;
+        let mut config = forcebus_config::Config::load(self.config.as_deref(), &overrides)?;
         config.console_dir.clone_from(&self.console_dir);
         Ok(config)
     }
 }
 
-/// The commands that talk to a running server's org as a client does, and the ones that
-/// describe the command line itself.
-fn client(command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Query(args) => {
-            let r = &args.running;
-            configured(r.config.clone(), r.data_dir.clone())
-                .and_then(|c| data_cli::query(&args.soql, args.all_rows, &r.target, &c.data_dir))
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config(args) if args.example => {
+            print!("{}", forcebus_config::EXAMPLE);
+            Ok(())
         }
-        Command::Search(args) => {
-            let r = &args.running;
-            configured(r.config.clone(), r.data_dir.clone())
-                .and_then(|c| data_cli::search(&args.sosl, &r.target, &c.data_dir))
-        }
-        Command::Publish(args) => {
-            let r = &args.running;
-            configured(r.config.clone(), r.data_dir.clone())
-                .and_then(|c| data_cli::publish(&args.event, &args.fields, &r.target, &c.data_dir))
-        }
-        Command::Tail(args) => configured(args.config.clone(), args.data_dir.clone())
-            .and_then(|c| tail_cli::run(&args.tail, &c.data_dir)),
-        Command::Load(args) => configured(args.config.clone(), args.data_dir.clone())
-            .and_then(|c| bulk_cli::load(&args.load, &c.data_dir)),
-        Command::Export(args) => configured(args.config.clone(), args.data_dir.clone())
-            .and_then(|c| bulk_cli::export(&args.export, &c.data_dir)),
+        Command::Config(args) => args.serve.load().and_then(|c| {
+            print!("{}", toml::to_string_pretty(&c)?);
+            Ok(())
+        }),
+        Command::Client(command) => forcebus_cli::run(command),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -479,58 +203,6 @@ fn client(command: Command) -> anyhow::Result<()> {
             clap_mangen::Man::new(command)
                 .render(&mut std::io::stdout())
                 .map_err(anyhow::Error::from)
-        }
-        _ => unreachable!("main hands only client commands here"),
-    }
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Config(args) if args.example => {
-            print!("{}", config::EXAMPLE);
-            Ok(())
-        }
-        Command::Config(args) => args.serve.load().and_then(|c| {
-            print!("{}", toml::to_string_pretty(&c)?);
-            Ok(())
-        }),
-        Command::Env(args) => {
-            let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| env::print(&c.data_dir, args.format))
-        }
-        Command::Control(args) => {
-            let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| {
-                let org = args.org.as_deref();
-                control_cli::run(&args.control, org, &args.target, &c.data_dir)
-            })
-        }
-        Command::Org(args) => {
-            let serve = configured(args.config, args.data_dir);
-            serve.and_then(|c| org_cli::run(&args.command, &args.target, &c.data_dir))
-        }
-        command @ (Command::Query(_)
-        | Command::Search(_)
-        | Command::Publish(_)
-        | Command::Tail(_)
-        | Command::Load(_)
-        | Command::Export(_)
-        | Command::Completions { .. }
-        | Command::Man) => client(command),
-        Command::Cluster(args) => cluster_cli::run(&args),
-        Command::Status(args) => configured(args.config, args.data_dir)
-            .and_then(|c| org_cli::status(&args.target, &c.data_dir, args.json)),
-        Command::Health(args) => health::probe(&args.addr, Duration::from_secs(args.timeout)),
-        Command::Trust(args) => {
-            let serve = configured(args.config, args.data_dir);
-            let options = trust::Options {
-                no_system: args.no_system,
-                uninstall: args.uninstall,
-                system_dir: args.system_dir,
-                system_bundle: args.system_bundle,
-            };
-            serve.and_then(|c| trust::trust(&c.data_dir, &options))
         }
         Command::Serve(args) => args.load().and_then(|config| {
             let _exporting = logging::init(args.log_format, config.otlp_endpoint.as_deref())?;

@@ -18,9 +18,9 @@ use forcebus_org::{Org, Schema, SystemClock, UserSeed, custom};
 use forcebus_pubsub::{Grpc, PubSub};
 use forcebus_store::{SqliteStore, Store};
 
-use crate::config::Config;
-use crate::datadir::shown;
 use crate::{health, secrets};
+use forcebus_config::Config;
+use forcebus_config::datadir::shown;
 
 /// How often Streaming API sessions without a connect are looked for and dropped.
 const SESSION_SWEEP: Duration = Duration::from_secs(10);

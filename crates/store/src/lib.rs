@@ -25,6 +25,10 @@ pub use postgres::{
 };
 pub use sqlite::{Durability, SqliteStore};
 
+/// The server's default org's key in a shared database and among a cluster's leases (an
+/// org made at run time is keyed by its 18-character id).
+pub const DEFAULT_KEY: &str = "default";
+
 /// The size of the pieces a blob is stored in, so a read from any offset finds its piece
 /// by key.
 pub const BLOB_PIECE: usize = 256 * 1024;

@@ -15,10 +15,10 @@ use forcebus_store::{Database, Durability, PostgresStore, Store as _};
 
 use crate::banner::Startup;
 use crate::cluster::{Cluster, blocking};
-use crate::config::Config;
-use crate::datadir::DataDir;
 use crate::tenant::{Declared, Home, Tenant, catalogue};
 use crate::tenants::{DEFAULT_KEY, DefaultOrg, Located, Tenants};
+use forcebus_config::Config;
+use forcebus_config::datadir::DataDir;
 
 /// Connections kept for the leases: one renewing, one for the requests that ask who
 /// serves an org.

@@ -10,13 +10,13 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::banner::{self, Startup};
-use crate::config::{Config, ServeTimes};
-use crate::datadir::{DataDir, shown};
 use crate::orgs_api::OrgsApi;
 use crate::shutdown::ShutdownSignal;
 use crate::tenant::{Declared, Home, Tenant, catalogue};
 use crate::tenants::{DefaultOrg, Tenants};
-use crate::tls;
+use forcebus_config::datadir::{DataDir, shown};
+use forcebus_config::{Config, ServeTimes};
+use forcebus_listener::tls;
 
 mod cluster;
 
@@ -295,7 +295,7 @@ async fn serve_until_shutdown(
     if let Some(idle) = times.org_idle_unload {
         tenants.unload_when_idle(idle);
     }
-    let grpc_server = tokio::spawn(stop_then_drain(crate::grpc::serve(
+    let grpc_server = tokio::spawn(stop_then_drain(forcebus_listener::grpc::serve(
         grpc.listener,
         grpc.tls,
         crate::dispatch::GrpcDispatch {
@@ -306,13 +306,13 @@ async fn serve_until_shutdown(
         rx.clone(),
         times.shutdown_grace,
     )));
-    let http_server = tokio::spawn(stop_then_drain(crate::listener::serve(
+    let http_server = tokio::spawn(stop_then_drain(forcebus_listener::serve(
         http.listener,
         http.tls,
         router,
         rx,
         times.shutdown_grace,
-        crate::listener::BodyBounds {
+        forcebus_listener::BodyBounds {
             timeout: times.request_body_timeout,
             max: times.request_body_max,
         },
@@ -351,7 +351,7 @@ async fn serve_until_shutdown(
 
 /// Serves until the listener stops, closes it, then lets its connections finish.
 async fn stop_then_drain(
-    serving: impl std::future::Future<Output = (TcpListener, crate::listener::Draining)>,
+    serving: impl std::future::Future<Output = (TcpListener, forcebus_listener::Draining)>,
 ) {
     let (listener, draining) = serving.await;
     drop(listener);

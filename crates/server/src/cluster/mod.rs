@@ -1,6 +1,6 @@
 //! Several nodes on one PostgreSQL database, each serving some of the orgs. Every node
 //! listens and takes any request: the orgs it serves it serves itself, the others it
-//! passes on to the node serving them ([`forward`]), so clients behind a plain load
+//! passes on to the node serving them ([`forcebus_listener::forward`]), so clients behind a plain load
 //! balancer need nothing special.
 //!
 //! A node holds a lease of its own, renewed several times per `lease_secs`
@@ -12,10 +12,6 @@
 //! request for it reaches. What a node does with its orgs (taking, loading, handing over)
 //! is [`crate::tenants`]' business; here is the node's membership.
 //!
-//! - [`forward`], [`forward_grpc`]: passing HTTP requests and gRPC calls on.
-
-mod forward;
-mod forward_grpc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,8 +20,7 @@ use std::time::{Duration, Instant};
 use forcebus_store::{Beat, Database};
 use forcebus_sync::prelude::*;
 
-pub(crate) use forward::{Forward, unavailable, unavailable_to_bayeux};
-pub(crate) use forward_grpc::{GrpcBody, grpc_unavailable};
+use forcebus_listener::forward::Forward;
 
 /// Exit status of a node whose id another instance took (it was cut off long enough).
 const SUPERSEDED_EXIT: i32 = 3;
@@ -349,7 +344,7 @@ pub(crate) fn shared_tls(
     db: &Arc<Database>,
     dir: &std::path::Path,
     names: &[String],
-) -> anyhow::Result<crate::tls::TlsFiles> {
+) -> anyhow::Result<forcebus_listener::tls::TlsFiles> {
     use forcebus_store::{Batch, Durability, PostgresStore, Store as _};
     use std::io::Write as _;
     let store = PostgresStore::open(db.clone(), "", Durability::Full);
@@ -358,7 +353,7 @@ pub(crate) fn shared_tls(
     std::fs::create_dir_all(dir)?;
     for name in TLS_FILES {
         if let Some(text) = stored.get(name) {
-            let mut f = crate::datadir::private_options()
+            let mut f = forcebus_config::datadir::private_options()
                 .write(true)
                 .create(true)
                 .truncate(true)
@@ -366,7 +361,7 @@ pub(crate) fn shared_tls(
             f.write_all(text.as_bytes())?;
         }
     }
-    let files = crate::tls::ensure_generated(dir, names)?;
+    let files = forcebus_listener::tls::ensure_generated(dir, names)?;
     let mut batch = Batch::new();
     for name in TLS_FILES {
         let Ok(text) = std::fs::read_to_string(dir.join(name)) else {

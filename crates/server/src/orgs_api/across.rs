@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use forcebus_store::Holder;
 
 use super::{OrgsApi, entry_of};
-use crate::cluster::unavailable;
-use crate::forwarded::PassedOn;
 use crate::tenants::Located;
+use forcebus_listener::forward::unavailable;
+use forcebus_listener::forwarded::PassedOn;
 
 /// Passes a call about one org on to the node serving it, and a new org on to the node
 /// serving the fewest; anything else goes on here.

@@ -10,9 +10,9 @@ use forcebus_org::RecordId;
 use forcebus_store::kinds;
 
 use super::{BLOCKS, MAX_ORGS, Tenants};
-use crate::config::UserConfig;
 use crate::made::{Kind, Made, OrgConfig, OrgInfo, Slot};
 use crate::tenant::Tenant;
+use forcebus_config::UserConfig;
 
 /// Why an org was not made.
 #[derive(Debug, thiserror::Error)]

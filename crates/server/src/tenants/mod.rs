@@ -38,9 +38,9 @@ use anyhow::Context;
 use forcebus_org::RecordId;
 
 use crate::cluster::Cluster;
-use crate::config::Config;
 use crate::made::{Kind, Made, OrgInfo, Owner};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
+use forcebus_config::Config;
 
 use making::default_user;
 pub(crate) use registry::DEFAULT_KEY;

@@ -128,7 +128,7 @@ impl Registry {
                 list.commit(&b)?;
             }
             (_, Home::Dir(dir)) => {
-                crate::datadir::private_options()
+                forcebus_config::datadir::private_options()
                     .write(true)
                     .create(true)
                     .truncate(true)
@@ -221,11 +221,11 @@ fn list_files(root: &std::path::Path) -> Vec<(RecordId, OrgInfo, Home)> {
 }
 
 fn write_info(dir: &std::path::Path, info: &OrgInfo) -> anyhow::Result<()> {
-    crate::datadir::create_private_dir(dir)?;
+    forcebus_config::datadir::create_private_dir(dir)?;
     let tmp = dir.join("org.json.tmp");
     {
         use std::io::Write as _;
-        let mut f = crate::datadir::private_options()
+        let mut f = forcebus_config::datadir::private_options()
             .write(true)
             .create(true)
             .truncate(true)

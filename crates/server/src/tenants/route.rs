@@ -13,9 +13,9 @@ use forcebus_store::Holder;
 
 use super::Tenants;
 use super::lifecycle::NotOpened;
-use crate::forwarded::MOST_HOPS;
 use crate::made::{Activity, Kind, Made, Owner};
 use crate::tenant::Tenant;
+use forcebus_listener::forwarded::MOST_HOPS;
 
 /// Who serves an org, for a request.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ const READY_FILE: &str = "ready.json";
 
 /// A data directory this process holds; the lock is released on drop.
 #[derive(Debug)]
-pub(crate) struct DataDir {
+pub struct DataDir {
     path: PathBuf,
     /// Held open for the process's lifetime: closing it releases the lock.
     _lock: File,
@@ -28,7 +28,7 @@ pub(crate) struct DataDir {
 impl DataDir {
     /// Creates `path` (0700) if needed and takes its lock, or fails naming the process
     /// that holds it.
-    pub(crate) fn acquire(path: &Path) -> anyhow::Result<Self> {
+    pub fn acquire(path: &Path) -> anyhow::Result<Self> {
         create_private_dir(path)?;
         let lock_path = path.join(LOCK_FILE);
         let mut lock = private_options()
@@ -72,12 +72,12 @@ impl DataDir {
     }
 
     /// The directory.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Writes the ready line for `forcebus env` (0600: it holds credentials).
-    pub(crate) fn write_ready(&self, line: &str) -> anyhow::Result<()> {
+    pub fn write_ready(&self, line: &str) -> anyhow::Result<()> {
         let path = self.path.join(READY_FILE);
         let tmp = self.path.join(format!("{READY_FILE}.tmp"));
         let mut f = private_options()
@@ -94,13 +94,13 @@ impl DataDir {
     }
 
     /// Removes the ready line (clean shutdown): `forcebus env` then says nothing runs.
-    pub(crate) fn clear_ready(&self) {
+    pub fn clear_ready(&self) {
         let _ = std::fs::remove_file(self.path.join(READY_FILE));
     }
 }
 
 /// The ready line of the server running on `path`, or why there is none.
-pub(crate) fn running_ready_line(path: &Path) -> anyhow::Result<String> {
+pub fn running_ready_line(path: &Path) -> anyhow::Result<String> {
     let not_running = || {
         format!(
             "no forcebus is running on the data dir {} (start one with `forcebus serve`, \
@@ -125,7 +125,7 @@ pub(crate) fn running_ready_line(path: &Path) -> anyhow::Result<String> {
 
 /// Creates `path` and its parents; the directory itself is made 0700 (it holds the
 /// database, the CA key and credentials).
-pub(crate) fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+pub fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     if path.is_file() {
         bail!("the data dir {} is a file, not a directory", shown(path));
     }
@@ -147,7 +147,7 @@ pub(crate) fn create_private_dir(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Options that create files readable by the owner only.
-pub(crate) fn private_options() -> OpenOptions {
+pub fn private_options() -> OpenOptions {
     let mut o = OpenOptions::new();
     o.create(true);
     #[cfg(unix)]
@@ -156,7 +156,7 @@ pub(crate) fn private_options() -> OpenOptions {
 }
 
 /// The path as a user would want to read it: absolute where it exists.
-pub(crate) fn shown(path: &Path) -> String {
+pub fn shown(path: &Path) -> String {
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()

@@ -9,6 +9,8 @@
 //! - [`validate`]: the checks a configuration must pass.
 //! - [`compose`]: the crates' configurations (and the server's own timings) from it.
 //! - [`EXAMPLE`]: the commented example file, every key with its default.
+//! - [`datadir`]: the data directory the configuration names: its lock, its permissions,
+//!   and the ready file through which the client commands find a running server.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,184 +23,185 @@ use forcebus_org::platform::EventConfig;
 use forcebus_store::Durability;
 
 mod compose;
+pub mod datadir;
 mod load;
 #[cfg(test)]
 mod tests;
 mod validate;
 
-pub(crate) use compose::ServeTimes;
+pub use compose::ServeTimes;
 
 /// `forcebus.example.toml`: every key, commented, with its default value and unit.
 /// `forcebus config --example` prints it; a test checks it parses to the defaults.
-pub(crate) const EXAMPLE: &str = include_str!("../../../../forcebus.example.toml");
+pub const EXAMPLE: &str = include_str!("../../../forcebus.example.toml");
 
 /// Everything `forcebus serve` reads.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     /// HTTP listen address (REST, OAuth, SOAP, CometD); plain HTTP and TLS on one port.
-    pub(crate) listen: SocketAddr,
+    pub listen: SocketAddr,
     /// gRPC listen address (Pub/Sub API).
-    pub(crate) grpc_listen: SocketAddr,
+    pub grpc_listen: SocketAddr,
     /// Threads running connections and their protocols (the async runtime's workers);
     /// unset, one fewer than the cores the process may use ([`Config::worker_threads`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) worker_threads: Option<usize>,
+    pub worker_threads: Option<usize>,
     /// Directory for the database and the generated certificates.
-    pub(crate) data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// Keep all data in memory (certificates still go to `data_dir`).
-    pub(crate) in_memory: bool,
+    pub in_memory: bool,
     /// Serve the web console's files from this folder instead of the embedded ones (work
     /// on the console); the `--console-dir` flag only, not a file key.
     #[serde(skip)]
-    pub(crate) console_dir: Option<PathBuf>,
+    pub console_dir: Option<PathBuf>,
     /// `full`: fsync every commit; `normal`: survive a killed process but not a power cut.
-    pub(crate) durability: Durability,
+    pub durability: Durability,
     /// A PostgreSQL database (`postgres://user:password@host:port/db`) holding every org's
     /// data instead of the data dir's SQLite files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) store: Option<String>,
+    pub store: Option<String>,
     /// With `store`: seconds after a node last renewed its lease that it expires, and the
     /// live nodes take over the orgs it served.
-    pub(crate) lease_secs: u64,
+    pub lease_secs: u64,
     /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://127.0.0.1:4318`): the
     /// request, commit and delivery spans are exported there. Off when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) otlp_endpoint: Option<String>,
+    pub otlp_endpoint: Option<String>,
     /// This node's id among the servers on one database; the host name and process id
     /// when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) node_id: Option<String>,
+    pub node_id: Option<String>,
     /// With `store`: the host name or address other nodes reach this one at, when it
     /// listens on every address (`0.0.0.0`); else the address this machine reaches the
     /// database from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) advertise: Option<String>,
+    pub advertise: Option<String>,
     /// PEM certificate chain to serve instead of the generated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) tls_cert: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) tls_key: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Host names and IP addresses the generated certificate covers besides `localhost`,
     /// `127.0.0.1` and `::1` (a container's service name, a host's address).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) tls_names: Vec<String>,
+    pub tls_names: Vec<String>,
     /// The org's name.
-    pub(crate) org_name: String,
+    pub org_name: String,
     /// The org's edition (`Organization.OrganizationType`), e.g. `Developer Edition`.
-    pub(crate) org_edition: String,
+    pub org_edition: String,
     /// `production`, `sandbox` or `scratch` (`Organization.IsSandbox` and
     /// `TrialExpirationDate`, which the sf CLI reads).
-    pub(crate) org_kind: forcebus_org::OrgKind,
+    pub org_kind: forcebus_org::OrgKind,
     /// Newest API version served; every version from 31 up to it is accepted.
-    pub(crate) api_version: u32,
+    pub api_version: u32,
     /// Seconds of inactivity after which an access token expires.
-    pub(crate) session_timeout_secs: u64,
+    pub session_timeout_secs: u64,
     /// Networks (`address/prefix`) from which a password login needs no security token;
     /// from anywhere else the password must be followed by it, as Salesforce requires
     /// outside its trusted IP ranges.
-    pub(crate) trusted_networks: Vec<String>,
+    pub trusted_networks: Vec<String>,
     /// Memory all open query cursors may hold together, in bytes; past it the least
     /// recently used cursor goes and its locator answers `INVALID_QUERY_LOCATOR`. A cursor
     /// keeps the ids of its rows (15 bytes a row), not the rows.
-    pub(crate) query_cursor_max_bytes: usize,
+    pub query_cursor_max_bytes: usize,
     /// Largest Bulk API 2.0 upload, in bytes (Salesforce's 150 MB once base64-encoded).
-    pub(crate) bulk_max_upload_bytes: u64,
+    pub bulk_max_upload_bytes: u64,
     /// Milliseconds a queued bulk job (or 1.0 batch) waits before it starts.
-    pub(crate) bulk_processing_delay_ms: u64,
+    pub bulk_processing_delay_ms: u64,
     /// Largest accepted HTTP request body, in bytes.
-    pub(crate) max_body_bytes: usize,
+    pub max_body_bytes: usize,
     /// Largest file a multipart record write streams in, in bytes (Salesforce's own
     /// limits, 2 GB for a ContentVersion and 500 MB for other objects, apply below it).
-    pub(crate) max_file_bytes: u64,
+    pub max_file_bytes: u64,
     /// Daily API request allocation reported by `/limits`.
-    pub(crate) daily_api_requests: u64,
+    pub daily_api_requests: u64,
     /// Answer `REQUEST_LIMIT_EXCEEDED` once the allocation is used up.
-    pub(crate) enforce_api_limit: bool,
+    pub enforce_api_limit: bool,
     /// A folder of sObject describe files (`sf sobject describe --json`) whose custom
     /// objects and fields the org gets at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) describes: Option<PathBuf>,
+    pub describes: Option<PathBuf>,
     /// An sfdx project whose objects, fields and platform events the org gets at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) project: Option<PathBuf>,
+    pub project: Option<PathBuf>,
     /// The admin endpoints' key; generated and kept in the data dir when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) admin_key: Option<String>,
+    pub admin_key: Option<String>,
     /// Seconds a client has to send a request body once its headers arrived; past it the
     /// request fails and the connection closes.
-    pub(crate) request_body_timeout_secs: u64,
+    pub request_body_timeout_secs: u64,
     /// Seconds to let in-flight requests finish on shutdown.
-    pub(crate) shutdown_grace_secs: u64,
+    pub shutdown_grace_secs: u64,
     /// Hours change and platform events are kept for replay.
-    pub(crate) event_retention_hours: u64,
+    pub event_retention_hours: u64,
     /// Hours PushTopic notifications are kept for replay.
-    pub(crate) pushtopic_retention_hours: u64,
+    pub pushtopic_retention_hours: u64,
     /// Total event payload bytes kept; the oldest go first past this.
-    pub(crate) event_log_max_bytes: u64,
+    pub event_log_max_bytes: u64,
     /// Seconds between retention sweeps of the event log.
-    pub(crate) retention_sweep_secs: u64,
+    pub retention_sweep_secs: u64,
     /// Seconds an org made through the admin API may go unused (no request, stream,
     /// session, Bulk job or test control) before it is unloaded from memory until its
     /// next request; 0: never.
-    pub(crate) org_idle_unload_secs: u64,
+    pub org_idle_unload_secs: u64,
     /// Streaming API: seconds a connect is held when nothing is pending (`advice.timeout`).
-    pub(crate) streaming_connect_hold_secs: u64,
+    pub streaming_connect_hold_secs: u64,
     /// Streaming API: seconds a session lives without a connect.
-    pub(crate) streaming_session_timeout_secs: u64,
+    pub streaming_session_timeout_secs: u64,
     /// Streaming API: concurrent clients allowed per user.
-    pub(crate) streaming_max_clients: usize,
+    pub streaming_max_clients: usize,
     /// Pub/Sub API: seconds without a response after which a Subscribe with credit gets a keepalive.
-    pub(crate) pubsub_keepalive_secs: u64,
+    pub pubsub_keepalive_secs: u64,
     /// Pub/Sub API: seconds a Subscribe with no credit left waits for a FetchRequest before it ends.
-    pub(crate) pubsub_idle_timeout_secs: u64,
+    pub pubsub_idle_timeout_secs: u64,
     /// Pub/Sub API: seconds a PublishStream waits for a PublishRequest before it ends.
-    pub(crate) pubsub_publish_idle_timeout_secs: u64,
+    pub pubsub_publish_idle_timeout_secs: u64,
     /// Pub/Sub API: most events a Subscribe may have requested and not yet received
     /// (Salesforce's 100; more is a forcebus extension for self-hosted use).
-    pub(crate) pubsub_max_requested: u32,
+    pub pubsub_max_requested: u32,
     /// Merge identical updates and deletes of several records in one transaction into one change event.
-    pub(crate) cdc_merge: bool,
+    pub cdc_merge: bool,
     /// Changes in one transaction past which change events become GAP_OVERFLOW.
-    pub(crate) cdc_overflow_threshold: usize,
+    pub cdc_overflow_threshold: usize,
     /// Largest change event in bytes; larger ones become header-only GAP_* events.
-    pub(crate) max_event_bytes: usize,
+    pub max_event_bytes: usize,
     /// Objects that publish change events; every object when unset (Salesforce selects none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cdc_entities: Option<Vec<String>>,
+    pub cdc_entities: Option<Vec<String>>,
     /// Users; the first is the default user. Security tokens default to a generated one.
-    pub(crate) users: Vec<UserConfig>,
+    pub users: Vec<UserConfig>,
     /// The connected app; id and secret default to generated values.
-    pub(crate) app: AppSettings,
+    pub app: AppSettings,
     /// Custom objects, and custom fields on standard objects.
     #[serde(default)]
-    pub(crate) objects: BTreeMap<String, ObjectConfig>,
+    pub objects: BTreeMap<String, ObjectConfig>,
     /// Platform event definitions (`Name__e`), created or replaced at start.
     #[serde(default)]
-    pub(crate) platform_events: BTreeMap<String, EventConfig>,
+    pub platform_events: BTreeMap<String, EventConfig>,
 }
 
 /// A configured user.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct UserConfig {
+pub struct UserConfig {
     /// Login name.
-    pub(crate) username: String,
+    pub username: String,
     /// Password.
-    pub(crate) password: String,
+    pub password: String,
     /// Security token; generated and kept in the data dir when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) security_token: Option<String>,
+    pub security_token: Option<String>,
     /// First name.
     #[serde(default)]
-    pub(crate) first_name: String,
+    pub first_name: String,
     /// Last name.
     #[serde(default = "default_last_name")]
-    pub(crate) last_name: String,
+    pub last_name: String,
     /// Email; defaults to the username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) email: Option<String>,
+    pub email: Option<String>,
 }
 
 fn default_last_name() -> String {
@@ -208,22 +211,22 @@ fn default_last_name() -> String {
 /// The connected app as configured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AppSettings {
+pub struct AppSettings {
     /// Client id; generated and kept in the data dir when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) client_id: Option<String>,
+    pub client_id: Option<String>,
     /// Client secret; generated and kept in the data dir when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) client_secret: Option<String>,
+    pub client_secret: Option<String>,
     /// Username the client-credentials flow runs as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) run_as: Option<String>,
+    pub run_as: Option<String>,
     /// Path to (or text of) the PEM certificate that verifies JWT-bearer assertions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) certificate: Option<String>,
+    pub certificate: Option<String>,
     /// Allowed redirect URIs of the authorization-code flow; any when empty.
     #[serde(default)]
-    pub(crate) callback_urls: Vec<String>,
+    pub callback_urls: Vec<String>,
 }
 
 impl Default for Config {
@@ -295,25 +298,45 @@ impl Default for Config {
 
 /// Flag values that override every other source.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Overrides {
+pub struct Overrides {
+    /// `--listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) listen: Option<SocketAddr>,
+    pub listen: Option<SocketAddr>,
+    /// `--grpc-listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) grpc_listen: Option<SocketAddr>,
+    pub grpc_listen: Option<SocketAddr>,
+    /// `--data-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    /// `--project`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) project: Option<PathBuf>,
+    pub project: Option<PathBuf>,
+    /// `--describes`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) describes: Option<PathBuf>,
+    pub describes: Option<PathBuf>,
+    /// `--in-memory`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) in_memory: Option<bool>,
+    pub in_memory: Option<bool>,
+    /// `--store`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) store: Option<String>,
+    pub store: Option<String>,
+    /// `--tls-cert`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) tls_cert: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) tls_key: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-name`, each time given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) tls_names: Option<Vec<String>>,
+    pub tls_names: Option<Vec<String>>,
+}
+
+/// The configuration a command other than `serve` reads to find the data dir (its
+/// `--config` and `--data-dir`), loaded the way `serve` loads it.
+pub fn configured(config: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    let overrides = Overrides {
+        data_dir,
+        ..Overrides::default()
+    };
+    Config::load(config.as_deref(), &overrides)
 }

@@ -14,12 +14,13 @@ use forcebus_http::ConnInfo;
 /// On a request another node of the cluster passed on (the key was right): how many
 /// nodes did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PassedOn {
-    pub(crate) hops: u8,
+pub struct PassedOn {
+    /// How many nodes passed it on before this one.
+    pub hops: u8,
 }
 
 /// The most nodes a request is passed on by.
-pub(crate) const MOST_HOPS: u8 = 2;
+pub const MOST_HOPS: u8 = 2;
 
 /// The shared key, shown by the node that passes the request on.
 const KEY: &str = "x-forcebus-forward-key";
@@ -32,7 +33,7 @@ const HOPS: &str = "x-forcebus-hops";
 
 /// Marks `headers` as passed on by a node holding `key`, for the client of `conn`, the
 /// request's `hops`-th time.
-pub(crate) fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8) {
+pub fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8) {
     drop_claims(headers);
     if let Ok(key) = HeaderValue::from_str(key) {
         headers.insert(KEY, key);
@@ -51,7 +52,7 @@ pub(crate) fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8)
 
 /// The client a request was passed on for, and how many times it was, when it carries
 /// this cluster's `key`; the claims are removed from `headers` either way.
-pub(crate) fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<(ConnInfo, PassedOn)> {
+pub fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<(ConnInfo, PassedOn)> {
     let shown = headers.get(KEY).map(|v| v.as_bytes().to_vec());
     let believed = match (key, shown) {
         (Some(key), Some(shown)) if same(key.as_bytes(), &shown) => Some((

@@ -18,17 +18,17 @@ use super::Config;
 
 /// The server's own timings and bounds: its listeners and its background sweeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ServeTimes {
+pub struct ServeTimes {
     /// How long in-flight requests may finish on shutdown.
-    pub(crate) shutdown_grace: Duration,
+    pub shutdown_grace: Duration,
     /// How long a client has to send a request body once its headers arrived.
-    pub(crate) request_body_timeout: Duration,
+    pub request_body_timeout: Duration,
     /// The largest request body a handler takes (`max_body_bytes`).
-    pub(crate) request_body_max: usize,
+    pub request_body_max: usize,
     /// How often the event log drops what is past retention.
-    pub(crate) retention_sweep: Duration,
+    pub retention_sweep: Duration,
     /// How long a made org may go unused before it is unloaded (`None`: never).
-    pub(crate) org_idle_unload: Option<Duration>,
+    pub org_idle_unload: Option<Duration>,
 }
 
 /// `hours` as a duration (saturating: a huge value means "for ever", not a wrap).
@@ -38,12 +38,12 @@ fn hours(hours: u64) -> Duration {
 
 impl Config {
     /// `trusted_networks`, parsed.
-    pub(crate) fn networks(&self) -> Result<Vec<Network>, String> {
+    pub fn networks(&self) -> Result<Vec<Network>, String> {
         self.trusted_networks.iter().map(|n| n.parse()).collect()
     }
 
     /// The users as the auth crate takes them, with generated tokens filled in.
-    pub(crate) fn credentials(&self, generated_token: &str) -> Vec<UserCredentials> {
+    pub fn credentials(&self, generated_token: &str) -> Vec<UserCredentials> {
         self.users
             .iter()
             .map(|u| UserCredentials {
@@ -61,11 +61,7 @@ impl Config {
     }
 
     /// The connected app, with generated id and secret filled in and the certificate read.
-    pub(crate) fn app(
-        &self,
-        generated_id: &str,
-        generated_secret: &str,
-    ) -> anyhow::Result<AppConfig> {
+    pub fn app(&self, generated_id: &str, generated_secret: &str) -> anyhow::Result<AppConfig> {
         let certificate = match &self.app.certificate {
             Some(c) if c.contains("-----BEGIN") => Some(c.clone()),
             Some(path) => Some(
@@ -93,11 +89,7 @@ impl Config {
 
     /// Authentication: `users` (see [`Config::credentials`]), the connected `app` (see
     /// [`Config::app`]), the session timeout and the trusted networks.
-    pub(crate) fn auth(
-        &self,
-        users: Vec<UserCredentials>,
-        app: AppConfig,
-    ) -> anyhow::Result<AuthConfig> {
+    pub fn auth(&self, users: Vec<UserCredentials>, app: AppConfig) -> anyhow::Result<AuthConfig> {
         Ok(AuthConfig {
             users,
             app,
@@ -107,7 +99,7 @@ impl Config {
     }
 
     /// The REST API: versions, body size and the daily allocation.
-    pub(crate) fn rest(&self) -> RestConfig {
+    pub fn rest(&self) -> RestConfig {
         RestConfig {
             latest_version: self.api_version,
             max_body_bytes: self.max_body_bytes,
@@ -120,7 +112,7 @@ impl Config {
     }
 
     /// The Streaming API (CometD).
-    pub(crate) fn bayeux(&self) -> BayeuxConfig {
+    pub fn bayeux(&self) -> BayeuxConfig {
         BayeuxConfig {
             connect_hold: Duration::from_secs(self.streaming_connect_hold_secs),
             session_timeout: Duration::from_secs(self.streaming_session_timeout_secs),
@@ -130,7 +122,7 @@ impl Config {
     }
 
     /// The Pub/Sub API (gRPC).
-    pub(crate) fn pubsub(&self) -> PubSubConfig {
+    pub fn pubsub(&self) -> PubSubConfig {
         PubSubConfig {
             keepalive: Duration::from_secs(self.pubsub_keepalive_secs),
             idle_timeout: Duration::from_secs(self.pubsub_idle_timeout_secs),
@@ -143,7 +135,7 @@ impl Config {
 
     /// The event log: retention of change and platform events and of PushTopic
     /// notifications, and the size cap.
-    pub(crate) fn event_log(&self) -> LogConfig {
+    pub fn event_log(&self) -> LogConfig {
         LogConfig {
             retention: [
                 (
@@ -162,7 +154,7 @@ impl Config {
     }
 
     /// Change data capture.
-    pub(crate) fn cdc(&self) -> CdcConfig {
+    pub fn cdc(&self) -> CdcConfig {
         CdcConfig {
             merge: self.cdc_merge,
             overflow_threshold: self.cdc_overflow_threshold,
@@ -172,7 +164,7 @@ impl Config {
     }
 
     /// The org: its event log, CDC and platform events.
-    pub(crate) fn org_options(&self) -> OrgOptions {
+    pub fn org_options(&self) -> OrgOptions {
         OrgOptions {
             log: self.event_log(),
             cdc: self.cdc(),
@@ -194,12 +186,12 @@ impl Config {
     /// worker only took their core from them, and handed tasks between the two workers
     /// (2026-11-28, alternating runs with one: replay read 11–15% faster on average,
     /// publish 8% faster, a Bayeux delivery 8% cheaper).
-    pub(crate) fn worker_threads(&self) -> usize {
+    pub fn worker_threads(&self) -> usize {
         self.worker_threads.unwrap_or_else(default_workers)
     }
 
     /// The server's own timings.
-    pub(crate) fn serve_times(&self) -> ServeTimes {
+    pub fn serve_times(&self) -> ServeTimes {
         ServeTimes {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             request_body_timeout: Duration::from_secs(self.request_body_timeout_secs),

@@ -13,13 +13,13 @@ use hyper::body::Incoming;
 use super::forward::{Forward, target};
 
 /// A gRPC response body from another node or made here.
-pub(crate) type GrpcBody = UnsyncBoxBody<Bytes, hyper::Error>;
+pub type GrpcBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
 impl Forward {
     /// Passes a gRPC call on to `to`'s gRPC port, for the client of `conn`, the call's
     /// `hops`-th pass (counting this one): `to`'s answer, or (`Err`) UNAVAILABLE when it
     /// cannot be reached.
-    pub(crate) async fn grpc(
+    pub async fn grpc(
         &self,
         request: axum::http::Request<Incoming>,
         conn: ConnInfo,
@@ -63,7 +63,7 @@ impl Forward {
 }
 
 /// A trailers-only gRPC answer: status 14 (UNAVAILABLE), which clients retry.
-pub(crate) fn grpc_unavailable(why: &str) -> axum::http::Response<GrpcBody> {
+pub fn grpc_unavailable(why: &str) -> axum::http::Response<GrpcBody> {
     let mut response = axum::http::Response::new(
         http_body_util::Empty::<Bytes>::new()
             .map_err(|never| match never {})

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::control_cli::{Answer, Resolved, exchange};
+use crate::client::{Answer, Resolved, exchange};
 
 /// What `forcebus load` reads and how it writes.
 #[derive(Debug, Args)]
@@ -70,7 +70,7 @@ struct Bulk {
 impl Bulk {
     fn new(data_dir: &Path, org: Option<&str>) -> anyhow::Result<Self> {
         let token = org
-            .map(|o| crate::control_cli::org_token(data_dir, o))
+            .map(|o| crate::client::org_token(data_dir, o))
             .transpose()?;
         let server = Resolved::find(None, token.as_deref(), "access_token", data_dir)?;
         let version = server

@@ -20,7 +20,7 @@ use forcebus_http::{ConnInfo, normalize_path};
 use forcebus_sync::prelude::*;
 
 use crate::deadline::DeadlineBody;
-use crate::listener::spelling;
+use crate::spelling;
 
 /// How long a request's head may take to arrive, on either path, idle time before it
 /// included (hyper's `header_read_timeout`).

@@ -54,7 +54,7 @@ fn variables(ready: &Value) -> anyhow::Result<Vec<(&'static str, String)>> {
 
 /// Prints the variables for the server running on `data_dir`.
 pub(crate) fn print(data_dir: &Path, format: EnvFormat) -> anyhow::Result<()> {
-    let line = crate::datadir::running_ready_line(data_dir)?;
+    let line = forcebus_config::datadir::running_ready_line(data_dir)?;
     let ready: Value = serde_json::from_str(&line).context("the ready file is damaged")?;
     let mut out = String::new();
     for (name, value) in variables(&ready)? {

@@ -1,19 +1,37 @@
-//! The HTTP listener: one port, plain HTTP and TLS, told apart by the first byte (0x16
-//! opens a TLS handshake). A plain connection starts on the lean path ([`lean`]), which
-//! serves plain HTTP/1.1 requests itself and hands the connection to hyper at any other
-//! (`HEAD`, a chunked or large body, HTTP/1.0); a TLS connection is hyper's
-//! ([`served`]). Both serve requests with the axum router; on
-//! shutdown the listener stops accepting and in-flight requests get a grace period. A
-//! request another node of the cluster passed on carries what that node says of the
-//! client ([`crate::forwarded`]), believed with the cluster's key only.
+//! The server's front door: one HTTP port, plain HTTP and TLS, told apart by the first
+//! byte (0x16 opens a TLS handshake), the gRPC port, and the passing of a request on to
+//! the node of the cluster that serves its org.
+//!
+//! A plain connection starts on the lean path ([`lean`]), which serves plain HTTP/1.1
+//! requests itself and hands the connection to hyper at any other (`HEAD`, a chunked or
+//! large body, HTTP/1.0); a TLS connection is hyper's ([`served`]). Both serve requests
+//! with the axum router they are given; on shutdown the listener stops accepting and
+//! in-flight requests get a grace period. A request another node passed on carries what
+//! that node says of the client ([`forwarded`]), believed with the cluster's key only.
 //!
 //! - [`lean`]: plain connections while their requests are plain HTTP/1.1 ones.
 //! - [`served`]: what connections serve requests with, and hyper's connection.
 //! - [`spelling`]: response header names as Salesforce writes them, on both paths.
+//! - [`deadline`]: the deadline on reading a request body.
+//! - [`grpc`]: the gRPC listener (TLS and plaintext HTTP/2).
+//! - [`tls`]: certificate generation and the rustls configuration.
+//! - [`forwarded`]: what a node passing a request on says of the client.
+//! - [`forward`], [`forward_grpc`]: passing HTTP requests and gRPC calls on to another node.
+//! - [`metrics`]: the connections and forwarded requests this crate counts.
+//!
+//! It knows nothing of orgs: the router it serves and the node a request goes to are its
+//! caller's (the host's) answers.
 
+mod deadline;
+pub mod forward;
+pub mod forward_grpc;
+pub mod forwarded;
+pub mod grpc;
 mod lean;
+pub mod metrics;
 mod served;
 mod spelling;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,15 +51,18 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a request's body is bounded: the time it may take to arrive once the head has,
 /// and the largest a handler takes (`max_body_bytes`).
-pub(crate) struct BodyBounds {
-    pub(crate) timeout: Duration,
-    pub(crate) max: usize,
+#[derive(Debug, Clone, Copy)]
+pub struct BodyBounds {
+    /// How long a body may take once the head has arrived.
+    pub timeout: Duration,
+    /// The largest body a handler takes.
+    pub max: usize,
 }
 
 /// Accepts connections until `shutdown` flips; then returns the listener (to close, or
 /// to hand over) and the open connections, which get at most `grace` to finish.
 /// `forward_key`: the cluster's key, with which forwarded requests are believed.
-pub(crate) async fn serve(
+pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
@@ -74,15 +95,24 @@ pub(crate) async fn serve(
 }
 
 /// A listener's connections still open after it stopped accepting.
-pub(crate) struct Draining {
+pub struct Draining {
     graceful: GracefulShutdown,
     grace: Duration,
     what: &'static str,
 }
 
+impl std::fmt::Debug for Draining {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draining")
+            .field("what", &self.what)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Draining {
     /// Lets them finish, for at most the grace period.
-    pub(crate) async fn finish(self) {
+    pub async fn finish(self) {
         let what = self.what;
         tokio::select! {
             _ = self.graceful.shutdown() => tracing::debug!(listener = what, "Connections drained."),

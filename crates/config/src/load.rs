@@ -157,7 +157,7 @@ impl Config {
     /// Merges defaults, the TOML file, `FORCEBUS_*` variables and flags, then validates.
     /// Errors name where the bad value came from: the file and line, the variable, or the
     /// flag. Paths given in the file are relative to the file's directory.
-    pub(crate) fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         let mut text = None;
         if let Some(path) = file {

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::{Map, Value};
 
-use crate::control_cli::{Resolved, send};
+use crate::client::{Resolved, send};
 
 /// Where the server is and the token to use.
 #[derive(Debug, Args)]
@@ -52,7 +52,7 @@ struct Api {
 impl Api {
     fn new(target: &DataTarget, data_dir: &Path) -> anyhow::Result<Self> {
         let token = match &target.org {
-            Some(org) => Some(crate::control_cli::org_token(data_dir, org)?),
+            Some(org) => Some(crate::client::org_token(data_dir, org)?),
             None => target.token.clone(),
         };
         let server = Resolved::find(

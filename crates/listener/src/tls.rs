@@ -14,13 +14,13 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Where the certificate files are.
 #[derive(Debug, Clone)]
-pub(crate) struct TlsFiles {
+pub struct TlsFiles {
     /// The CA clients should trust (generated), or the served chain (user-provided).
-    pub(crate) ca: PathBuf,
+    pub ca: PathBuf,
     /// The served certificate chain.
-    pub(crate) cert: PathBuf,
+    pub cert: PathBuf,
     /// The served private key.
-    pub(crate) key: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Names every generated server certificate covers.
@@ -31,7 +31,7 @@ const NAMES_FILE: &str = "server.names";
 /// Generates the CA (once) and a server certificate for the local names plus `extra`
 /// into `dir`. The server certificate is made again, signed by the same CA, whenever the
 /// names change, so clients that trust `ca.pem` keep trusting the server.
-pub(crate) fn ensure_generated(dir: &Path, extra: &[String]) -> anyhow::Result<TlsFiles> {
+pub fn ensure_generated(dir: &Path, extra: &[String]) -> anyhow::Result<TlsFiles> {
     let files = TlsFiles {
         ca: dir.join("ca.pem"),
         cert: dir.join("server.pem"),
@@ -108,7 +108,7 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
 }
 
 /// A rustls server configuration for the HTTP port (`http/1.1` over ALPN).
-pub(crate) fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> anyhow::Result<Arc<ServerConfig>> {
+pub fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> anyhow::Result<Arc<ServerConfig>> {
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut std::io::BufReader::new(
         std::fs::File::open(&files.cert)
             .with_context(|| format!("cannot read {}", files.cert.display()))?,

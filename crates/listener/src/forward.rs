@@ -27,7 +27,7 @@ use crate::forwarded::PassedOn;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The connections to the other nodes, and the key this node shows them.
-pub(crate) struct Forward {
+pub struct Forward {
     pub(super) key: Arc<str>,
     http: Client<HttpConnector, Body>,
     pub(super) grpc: Client<HttpConnector, Incoming>,
@@ -36,7 +36,7 @@ pub(crate) struct Forward {
 }
 
 /// The ids of the live nodes, renewed at every round of this node's.
-pub(crate) type Live = tokio::sync::watch::Receiver<Arc<std::collections::HashSet<String>>>;
+pub type Live = tokio::sync::watch::Receiver<Arc<std::collections::HashSet<String>>>;
 
 /// Resolves once a round of this node's finds `node` no longer live (killed, paused past
 /// its lease): a request passed on to it is answered 503 then rather than waiting on it
@@ -54,9 +54,15 @@ pub(super) async fn gone(mut live: Live, node: String) {
     }
 }
 
+impl std::fmt::Debug for Forward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forward").finish_non_exhaustive()
+    }
+}
+
 impl Forward {
     /// Passing requests on with `key`, given up on when a node is found dead in `live`.
-    pub(crate) fn new(key: Arc<str>, live: Live) -> Self {
+    pub fn new(key: Arc<str>, live: Live) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
@@ -87,13 +93,13 @@ impl Forward {
     }
 
     /// The key the nodes share.
-    pub(crate) fn key(&self) -> &Arc<str> {
+    pub fn key(&self) -> &Arc<str> {
         &self.key
     }
 
     /// Passes an HTTP request on to `to`, as the client sent it: `to`'s answer, or
     /// (`Err`) 503 when it cannot be reached.
-    pub(crate) async fn http(&self, request: Request, to: &Holder) -> Result<Response, Response> {
+    pub async fn http(&self, request: Request, to: &Holder) -> Result<Response, Response> {
         let passed = self.pass_on(request, to).await;
         crate::metrics::forwarded("http", passed.is_ok());
         passed
@@ -140,7 +146,7 @@ impl Forward {
     }
 
     /// Calls `to` itself (this node asks it something): its status and body.
-    pub(crate) async fn call(
+    pub async fn call(
         &self,
         to: &Holder,
         method: Method,
@@ -181,15 +187,16 @@ impl Forward {
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Salesforce's answer while no node can take the request.
-pub(crate) fn unavailable(why: &str) -> Response {
-    let body = serde_json::json!([{
-        "message": format!("The server is unavailable: {why}. Try again shortly."),
-        "errorCode": "SERVER_UNAVAILABLE",
-    }]);
+pub fn unavailable(why: &str) -> Response {
+    let entry = forcebus_http::error::ErrorEntry {
+        message: format!("The server is unavailable: {why}. Try again shortly."),
+        error_code: "SERVER_UNAVAILABLE",
+        fields: Vec::new(),
+    };
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        serde_json::to_string(&[entry]).unwrap_or_default(),
     )
         .into_response()
 }
@@ -199,7 +206,7 @@ pub(crate) fn unavailable(why: &str) -> Response {
 /// for ever for the reply to the connect they sent; a body that is not JSON they take as
 /// the transport failing, and retry: the connect, which the org's next node answers
 /// `403::Unknown client`, then a handshake and their subscriptions again.
-pub(crate) fn unavailable_to_bayeux(why: &str) -> Response {
+pub fn unavailable_to_bayeux(why: &str) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

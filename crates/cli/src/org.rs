@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use crate::control_cli::{Target, answer, call};
+use crate::client::{Target, answer, call};
 
 /// One org command.
 #[derive(Debug, Subcommand)]
@@ -113,6 +113,6 @@ pub(crate) fn status(target: &Target, data_dir: &Path, json: bool) -> anyhow::Re
             })
         })
         .collect();
-    print!("{}", crate::data_cli::table(&rows, &["Org"]));
+    print!("{}", crate::data::table(&rows, &["Org"]));
     Ok(())
 }

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+/// The arguments of `forcebus cluster`.
 #[derive(Debug, Args)]
-pub(crate) struct ClusterCommand {
+pub struct ClusterCommand {
     #[command(subcommand)]
     command: ClusterAction,
     /// The PostgreSQL database the servers use [default: the config's `store`].
@@ -58,7 +59,7 @@ enum ClusterAction {
 pub(crate) fn run(args: &ClusterCommand) -> anyhow::Result<()> {
     let store = match &args.store {
         Some(url) => url.clone(),
-        None => crate::configured(args.config.clone(), None)?
+        None => forcebus_config::configured(args.config.clone(), None)?
             .store
             .ok_or_else(|| {
                 anyhow::anyhow!("no database: give --store URL (or `store` in the config)")
@@ -110,7 +111,7 @@ fn status(db: &forcebus_store::Database, orgs: bool, as_json: bool) -> anyhow::R
             .into_iter()
             .map(|(org, node, epoch, open)| {
                 // The default org is loaded wherever it is served (it never rests).
-                let loaded = open || (org == crate::made::DEFAULT_KEY && !node.is_empty());
+                let loaded = open || (org == forcebus_store::DEFAULT_KEY && !node.is_empty());
                 json!({
                     "Org": org,
                     "Node": if node.is_empty() { Value::Null } else { json!(node) },
@@ -134,11 +135,11 @@ fn status(db: &forcebus_store::Database, orgs: bool, as_json: bool) -> anyhow::R
     if nodes.is_empty() {
         println!("No server has used this database.");
     } else {
-        print!("{}", crate::data_cli::table(&nodes, &["Node"]));
+        print!("{}", crate::data::table(&nodes, &["Node"]));
     }
     if orgs {
         println!();
-        print!("{}", crate::data_cli::table(&leases, &["Org"]));
+        print!("{}", crate::data::table(&leases, &["Org"]));
     }
     Ok(())
 }
@@ -150,7 +151,7 @@ fn move_org(
     wait: Duration,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let key = if org == crate::tenants::DEFAULT_KEY {
+    let key = if org == forcebus_store::DEFAULT_KEY {
         org.to_owned()
     } else {
         forcebus_org::RecordId::parse(org)

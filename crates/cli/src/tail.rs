@@ -24,7 +24,7 @@ use tonic::transport::{Channel, Endpoint};
 use forcebus_pubsub::proto::pub_sub_client::PubSubClient;
 use forcebus_pubsub::proto::{FetchRequest, ReplayPreset, SchemaRequest};
 
-use crate::control_cli::Resolved;
+use crate::client::Resolved;
 
 /// What to tail and how.
 #[derive(Debug, Args)]
@@ -198,7 +198,7 @@ fn find(args: &TailArgs, data_dir: &Path) -> anyhow::Result<Server> {
         });
     }
     let token = match &args.org {
-        Some(org) => Some(crate::control_cli::org_token(data_dir, org)?),
+        Some(org) => Some(crate::client::org_token(data_dir, org)?),
         None => args.token.clone(),
     };
     let found = Resolved::find(None, token.as_deref(), "access_token", data_dir)?;

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use axum::http::response::Parts;
 
-use crate::listener::spelling;
+use crate::spelling;
 
 /// How a response's body is framed, as hyper frames it: by its length when the body
 /// knows it, else in chunks.

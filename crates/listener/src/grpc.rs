@@ -18,12 +18,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::listener::Draining;
+use crate::Draining;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A gRPC service, made for each connection with the client's address.
-pub(crate) trait PerConnection:
+pub trait PerConnection:
     tower::Service<
         Request<Incoming>,
         Response = Response<Self::Body>,
@@ -45,7 +45,7 @@ pub(crate) trait PerConnection:
 
 /// Accepts connections until `shutdown` flips; then returns the listener and the open
 /// connections, which get at most `grace` to finish.
-pub(crate) async fn serve<S: PerConnection>(
+pub async fn serve<S: PerConnection>(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     service: S,
@@ -53,7 +53,7 @@ pub(crate) async fn serve<S: PerConnection>(
     grace: Duration,
 ) -> (TcpListener, Draining) {
     let acceptor = TlsAcceptor::from(tls);
-    crate::listener::accept_loop(listener, shutdown, grace, "gRPC", move |stream, watcher| {
+    crate::accept_loop(listener, shutdown, grace, "gRPC", move |stream, watcher| {
         handle(stream, acceptor.clone(), service.clone(), watcher)
     })
     .await
@@ -88,7 +88,7 @@ async fn handle<S: PerConnection>(
 }
 
 /// Serves one HTTP/2 connection.
-pub(crate) async fn connection<I, S: PerConnection>(io: I, service: S, watcher: Watcher)
+pub async fn connection<I, S: PerConnection>(io: I, service: S, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
