@@ -50,14 +50,14 @@ pub(crate) fn init(
     match format {
         LogFormat::Human => registry
             .with(
-                logs.event_format(crate::logline::WithNode::new(human, false))
+                logs.event_format(forcebus_host::logline::WithNode::new(human, false))
                     .with_filter(filter()),
             )
             .init(),
         LogFormat::Json => registry
             .with(
                 logs.json()
-                    .event_format(crate::logline::WithNode::new(human.json(), true))
+                    .event_format(forcebus_host::logline::WithNode::new(human.json(), true))
                     .with_filter(filter()),
             )
             .init(),

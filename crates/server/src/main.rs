@@ -1,39 +1,10 @@
 //! `forcebus`: a self-hosted, wire-compatible Salesforce org for its data and event APIs.
 //!
-//! This crate stays thin: parse flags, load the configuration, build the org and its
-//! front doors, listen, and shut down cleanly on SIGINT or SIGTERM.
-//!
-//! Layout:
-//! - [`config`]: the layered configuration, and the crates' configurations composed from it.
-//! - [`tls`]: certificate generation and the rustls configuration.
-//! - [`listener`]: the HTTP/TLS listener; [`grpc`]: the gRPC (TLS and plaintext HTTP/2) listener.
-//! - [`app`]: building the orgs and their front doors from the configuration, and running
-//!   them until shutdown; [`tenant`]: one org with its router, Streaming and Pub/Sub
-//!   services; [`tenants`]: every org of the server (the default one, and those made at
-//!   run time in `orgs/`); [`made`]: a made org, open or resting while idle;
-//!   [`dispatch`]: which org a request is for, by its credential, served here or passed on
-//!   to the node serving it; [`orgs_api`]: `/forcebus/v1/orgs`, the node's own health.
-//! - [`cluster`]: a node among several on one PostgreSQL database (its lease, passing
-//!   requests on); [`forwarded`]: what a node passing a request on says of the client;
-//!   [`advertise`]: where the other nodes reach this one; [`cluster_cli`]: `forcebus
-//!   cluster status` and `move`; [`process`]: this process's memory and CPU;
-//!   [`logline`]: the node named on every log line; [`logging`]: the log on stderr and the
-//!   spans exported with OTLP.
-//! - [`banner`]: the start-up output: the banner on stderr and the ready line on stdout.
-//! - [`secrets`]: the development secrets generated on first start.
-//! - [`datadir`]: the data directory's lock, permissions and ready file.
-//! - [`scratch`]: in-memory orgs' Bulk API directories, and those of killed servers removed.
-//! - [`deadline`]: the deadline on reading a request body.
-//! - [`shutdown`]: signals (a second one forces the exit).
-//! - [`health`]: each org's `/forcebus/health` and `/forcebus/ready` (the node's own answer
-//!   them first, in [`orgs_api`]) and the `forcebus health` probe.
-//! - [`env`]: `forcebus env`, the variables that point clients at a running server.
-//! - [`project`]: an sfdx project's schema, loaded at start (`--project`); [`describes`]:
-//!   a real org's custom objects and fields mirrored from describe files (`--describes`).
-//! - [`control_cli`]: `forcebus control`, the test controls of a running server;
-//!   [`org_cli`]: `forcebus org`, its orgs; [`data_cli`]: `forcebus query`, `search`,
-//!   `publish`, its default org's data; [`tail_cli`]: `forcebus tail`, its events;
-//!   [`bulk_cli`]: `forcebus load` and `export`, its records through Bulk API 2.0.
+//! This crate is the binary and stays thin: parse the command line, load the
+//! configuration, start the log, and hand over to the crate that does the work:
+//! [`forcebus_host::run`] for `serve` (the orgs, the cluster and the listeners they are
+//! served on), [`forcebus_cli::run`] for the client commands. [`logging`]: the log on
+//! stderr and the spans exported with OTLP.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,25 +19,7 @@ use clap::{Args, Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-mod advertise;
-mod app;
-mod banner;
-mod cluster;
-mod describes;
-mod dispatch;
-mod health;
 mod logging;
-mod logline;
-mod made;
-mod metrics;
-mod orgs_api;
-mod process;
-mod project;
-mod scratch;
-mod secrets;
-mod shutdown;
-mod tenant;
-mod tenants;
 
 /// forcebus: a local, wire-compatible Salesforce org (REST, OAuth, SOAP login, and the event
 /// streaming APIs) in one binary.
@@ -206,7 +159,7 @@ fn main() -> ExitCode {
         }
         Command::Serve(args) => args.load().and_then(|config| {
             let _exporting = logging::init(args.log_format, config.otlp_endpoint.as_deref())?;
-            app::run(config)
+            forcebus_host::run(config)
         }),
     };
     match result {

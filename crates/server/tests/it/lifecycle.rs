@@ -112,13 +112,13 @@ fn sigterm_shuts_down_cleanly() {
     assert!(status.success(), "{status:?}; log: {}", s.log());
     assert!(s.log().contains("Stopped."), "{}", s.log());
     // Its stderr is a file: log lines without a terminal's colour codes (on a shared
-    // database a line carries its node's span: ` INFO node{id=…}: forcebus::app: …`).
+    // database a line carries its node's span: ` INFO node{id=…}: forcebus_host::app: …`).
     let log = s.log();
     assert!(
         !log.contains('\x1b')
             && log
                 .lines()
-                .any(|l| l.contains(" INFO ") && l.ends_with("forcebus::app: Stopped.")),
+                .any(|l| l.contains(" INFO ") && l.ends_with("forcebus_host::app: Stopped.")),
         "{log:?}"
     );
 }

@@ -105,8 +105,8 @@ fn all_routes() -> Vec<Route> {
         "bulk-api/src/lib.rs",
         "oauth/src/lib.rs",
         "bayeux/src/lib.rs",
-        "server/src/health.rs",
-        "server/src/orgs_api/mod.rs",
+        "host/src/health.rs",
+        "host/src/orgs_api/mod.rs",
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         routes.extend(routes_in(&text));

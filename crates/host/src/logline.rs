@@ -20,13 +20,15 @@ pub(crate) fn name_node(id: &str) {
 }
 
 /// An event format that adds the node to lines logged outside its span.
-pub(crate) struct WithNode<F> {
+#[derive(Debug)]
+pub struct WithNode<F> {
     inner: F,
     json: bool,
 }
 
 impl<F> WithNode<F> {
-    pub(crate) fn new(inner: F, json: bool) -> Self {
+    /// `inner`'s lines with the node added, as a JSON field when `json`.
+    pub fn new(inner: F, json: bool) -> Self {
         Self { inner, json }
     }
 }

@@ -21,7 +21,7 @@ use forcebus_listener::tls;
 mod cluster;
 
 /// Runs the server until SIGINT or SIGTERM.
-pub(crate) fn run(config: Config) -> anyhow::Result<()> {
+pub fn run(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.worker_threads())
         .enable_all()
