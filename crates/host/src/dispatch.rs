@@ -24,12 +24,12 @@ use tower::{Service, ServiceExt};
 
 use forcebus_org::RecordId;
 
-use crate::made::{Guarded, Made};
+use crate::hosted::{Guarded, Hosted};
 use crate::tenants::{Route, Tenants};
 
 /// The made org an access token names, if the server holds it (else the default org,
 /// which does not know the token either, answers).
-async fn by_token(tenants: &Arc<Tenants>, token: &str) -> Option<Arc<Made>> {
+async fn by_token(tenants: &Arc<Tenants>, token: &str) -> Option<Arc<Hosted>> {
     let id = token
         .split_once('!')
         .and_then(|(org, _)| RecordId::parse(org))?;
@@ -115,7 +115,7 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
             .await;
             return passed.unwrap_or_else(|unreachable| {
                 // Asked of the database again next time: the node may have died.
-                made.forget_holder();
+                made.ownership.forget_holder();
                 if bayeux {
                     unavailable("the node serving this org cannot be reached")
                 } else {
@@ -148,7 +148,7 @@ pub(crate) async fn http(State(tenants): State<Arc<Tenants>>, request: Request) 
 async fn pick(
     tenants: &Arc<Tenants>,
     request: Request,
-) -> Result<(Option<Arc<Made>>, Request), Response> {
+) -> Result<(Option<Arc<Hosted>>, Request), Response> {
     let token = header_credential(&request).or_else(|| revoked_in_query(&request));
     if let Some(token) = token {
         return Ok((by_token(tenants, &token).await, request));
@@ -201,7 +201,7 @@ async fn browser_org(
     tenants: &Arc<Tenants>,
     app: String,
     cookie: Option<String>,
-) -> Option<Arc<Made>> {
+) -> Option<Arc<Hosted>> {
     if !app.is_empty() && app != forcebus_auth::CONSOLE_CLIENT {
         return tenants.by_client_id(&app).await;
     }
@@ -341,7 +341,7 @@ impl Service<axum::http::Request<hyper::body::Incoming>> for GrpcDispatch {
                     Some(c) => {
                         let passed = c.forward.grpc(request, conn, hops + 1, &holder).await;
                         let response = passed.unwrap_or_else(|unreachable| {
-                            made.forget_holder();
+                            made.ownership.forget_holder();
                             unreachable
                         });
                         Ok(response.map(http_body_util::Either::Right))

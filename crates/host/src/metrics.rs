@@ -302,7 +302,7 @@ fn read_now(tenants: &Tenants) {
     let here: Vec<_> = tenants
         .all()
         .into_iter()
-        .filter(|m| matches!(m.owner(), crate::made::Owner::Here))
+        .filter(|m| m.ownership.is_here())
         .collect();
     let open: Vec<_> = here.iter().filter_map(|m| m.current()).collect();
     metrics::gauge!("forcebus_orgs", "state" => "open").set(open.len() as f64);

@@ -75,7 +75,7 @@ pub(crate) enum Home {
         key: String,
         /// Where its Bulk files go.
         dir: PathBuf,
-        /// The epoch of the org's lease its commits check ([`crate::made::Made::fence`]).
+        /// The epoch of the org's lease its commits check ([`crate::hosted::Hosted::fence`]).
         fence: forcebus_store::Fence,
     },
     /// In memory; Bulk files in this temporary directory.

@@ -67,7 +67,7 @@ pub(super) async fn pass_on(
                     .http(request, &to)
                     .await
                     .unwrap_or_else(|unreachable| {
-                        made.forget_holder();
+                        made.ownership.forget_holder();
                         unreachable
                     });
             }
@@ -191,7 +191,7 @@ pub(super) async fn list(api: &Arc<OrgsApi>, here: bool) -> Response {
         .tenants
         .all()
         .iter()
-        .filter(|m| matches!(m.owner(), crate::made::Owner::Here))
+        .filter(|m| m.ownership.is_here())
         .filter_map(|m| entry_of(m))
         .map(|mut e| {
             e["node"] = json!(cluster.node);

@@ -36,7 +36,7 @@ use forcebus_http::ctx::Origin;
 use forcebus_http::error::ApiError;
 use forcebus_org::Code;
 
-use crate::made::{Activity, Kind, Made, OrgConfig};
+use crate::hosted::{Activity, Hosted, Kind, OrgConfig};
 use crate::tenant::Tenant;
 use crate::tenants::Tenants;
 
@@ -192,7 +192,7 @@ fn default_entry(t: &Tenant) -> Value {
 
 /// An org's entry: the default one's when it is open here, a made one's (open or
 /// resting) otherwise.
-fn entry_of(m: &Made) -> Option<Value> {
+fn entry_of(m: &Hosted) -> Option<Value> {
     match m.kind {
         Kind::Default => m.current().map(|t| default_entry(&t)),
         Kind::Made => Some(made_entry(m)),
@@ -215,8 +215,8 @@ fn activity(entry: &mut Value, t: &Tenant) {
 }
 
 /// A made org's entry (a resting one stays at rest: its counts were kept).
-fn made_entry(m: &Made) -> Value {
-    let (records, events, loaded) = m.counts();
+fn made_entry(m: &Hosted) -> Value {
+    let (records, events, loaded) = m.tenancy.counts();
     let username = m
         .info
         .config
@@ -234,7 +234,7 @@ fn made_entry(m: &Made) -> Value {
         "events": events,
         "loaded": loaded,
     });
-    if let Some(t) = m.open() {
+    if let Some(t) = m.tenancy.open() {
         activity(&mut entry, &t);
     }
     entry
@@ -267,7 +267,7 @@ async fn list(
 struct Named {
     /// Open; `None` for a made org the admin key reaches without opening it.
     tenant: Option<Arc<Tenant>>,
-    made: Arc<Made>,
+    made: Arc<Hosted>,
     _activity: Option<Activity>,
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use forcebus_store::NOBODY;
 
 use super::Tenants;
-use crate::made::{Made, Owner};
+use crate::hosted::{Hosted, Owner};
 
 impl Tenants {
     /// Hands every org this node serves to the other live nodes (blocking); how many.
@@ -23,10 +23,10 @@ impl Tenants {
         if let Err(e) = self.tick() {
             tracing::warn!(error = %e, "Cannot tell the other nodes this one is draining.");
         }
-        let mine: Vec<Arc<Made>> = self
+        let mine: Vec<Arc<Hosted>> = self
             .all()
             .into_iter()
-            .filter(|m| matches!(m.owner(), Owner::Here))
+            .filter(|m| m.ownership.is_here())
             .collect();
         if mine.is_empty() {
             return 0;
@@ -47,11 +47,11 @@ impl Tenants {
             nodes = load.len(),
             "Draining: handing this node's orgs over."
         );
-        let mut resting: BTreeMap<String, Vec<Arc<Made>>> = BTreeMap::new();
+        let mut resting: BTreeMap<String, Vec<Arc<Hosted>>> = BTreeMap::new();
         for made in &mine {
             let to = least_loaded(&mut load).unwrap_or_else(|| NOBODY.to_owned());
-            made.set_owner(Owner::Leaving);
-            if made.open().is_some() {
+            made.ownership.hand_over();
+            if made.tenancy.open().is_some() {
                 self.hand_over(made, &to);
             } else {
                 resting.entry(to).or_default().push(made.clone());
@@ -63,8 +63,8 @@ impl Tenants {
                 tracing::warn!(error = %e, "Cannot hand resting orgs over; they are taken when this node's lease runs out.");
             }
             for made in orgs {
-                made.let_go(Owner::Unknown);
-                made.handed.notify_waiters();
+                made.ownership.let_go(Owner::Unknown);
+                made.ownership.handed_on();
             }
         }
         tracing::info!(orgs = mine.len(), "Drained.");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use forcebus_org::RecordId;
 
 use super::Tenants;
-use crate::made::{Made, Owner, Resting, Slot};
+use crate::hosted::Hosted;
 use crate::tenant::{Home, Tenant};
 
 /// Why an org is not opened here.
@@ -32,27 +32,30 @@ pub(crate) enum NotOpened {
 impl Tenants {
     /// The org `made`, opened (blocking) if it rests here: after any close under way, and
     /// only while this node serves it.
-    pub(crate) fn reopened(&self, made: &Made) -> Result<Arc<Tenant>, NotOpened> {
-        let _transition = made.transition();
+    pub(crate) fn reopened(&self, made: &Hosted) -> Result<Arc<Tenant>, NotOpened> {
+        let _transition = made.tenancy.transition();
         if let Some(t) = made.current() {
             return Ok(t);
         }
         self.close_stale(made);
-        if matches!(&*made.slot(), Slot::Deleted) {
+        if made.tenancy.is_deleted() {
             return Err(NotOpened::Deleted);
         }
         if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(NotOpened::Stopping);
         }
-        if !matches!(made.owner(), Owner::Here) {
+        if !made.ownership.is_here() {
             return Err(NotOpened::NotHere);
         }
-        let epoch = made.epoch();
+        let epoch = made.ownership.epoch();
         let tenant = Arc::new(self.open_tenant(made).map_err(NotOpened::Failed)?);
         if self.started.load(std::sync::atomic::Ordering::SeqCst) {
             tenant.start(self.config.serve_times().retention_sweep);
         }
-        made.opened(&mut made.slot(), tenant.clone(), epoch);
+        if let Err(tenant) = made.tenancy.opened(tenant.clone(), epoch) {
+            close(made.id, tenant);
+            return Err(NotOpened::Deleted);
+        }
         self.say_open(made, true);
         tracing::debug!(org = %made.id.to18(), "An org was opened.");
         Ok(tenant)
@@ -60,20 +63,10 @@ impl Tenants {
 
     /// Closes the org's tenant if it is left from an earlier time this node held the org
     /// (the caller holds the org's transition).
-    pub(super) fn close_stale(&self, made: &Made) {
-        if made.open().is_none() || made.current().is_some() {
+    pub(super) fn close_stale(&self, made: &Hosted) {
+        let now = made.ownership.epoch();
+        let Some(tenant) = made.tenancy.rest_if(|_, epoch| epoch != now) else {
             return;
-        }
-        let tenant = {
-            let mut slot = made.slot();
-            let Slot::Open(tenant) = &*slot else {
-                return;
-            };
-            let resting = Resting::of(tenant);
-            let Slot::Open(tenant) = std::mem::replace(&mut *slot, Slot::Resting(resting)) else {
-                return;
-            };
-            tenant
         };
         close(made.id, tenant);
         tracing::debug!(org = %made.id.to18(), "An org this node no longer serves was closed.");
@@ -81,7 +74,7 @@ impl Tenants {
 
     /// On a shared database, records whether the org is loaded here: a node taking it
     /// over loads it at once if it was.
-    fn say_open(&self, made: &Made, open: bool) {
+    fn say_open(&self, made: &Hosted, open: bool) {
         let Some(cluster) = &self.cluster else {
             return;
         };
@@ -96,29 +89,20 @@ impl Tenants {
     pub(crate) fn unload_idle(&self, idle: Duration) -> usize {
         let mut unloaded = 0;
         for made in self.made() {
-            if matches!(made.home, Home::Memory(_)) || !made.idle_for(idle) {
+            if matches!(made.home, Home::Memory(_)) || !made.tenancy.idle_for(idle) {
                 continue;
             }
-            let _transition = made.transition();
-            let tenant = {
-                let mut slot = made.slot();
-                let Slot::Open(tenant) = &*slot else {
-                    continue;
-                };
-                // Checked again under the lock: a request marks its activity before it
-                // takes the org from the slot.
-                if !made.idle_for(idle) || !tenant.quiet() {
-                    continue;
-                }
-                let resting = Resting::of(tenant);
-                let Slot::Open(tenant) = std::mem::replace(&mut *slot, Slot::Resting(resting))
-                else {
-                    continue;
-                };
-                tenant
+            let _transition = made.tenancy.transition();
+            // Checked again under the state's lock: a request marks its activity before it
+            // takes the org's tenant.
+            let Some(tenant) = made
+                .tenancy
+                .rest_if(|tenant, _| made.tenancy.idle_for(idle) && tenant.quiet())
+            else {
+                continue;
             };
             close(made.id, tenant);
-            if matches!(made.owner(), Owner::Here) {
+            if made.ownership.is_here() {
                 self.say_open(&made, false);
             }
             unloaded += 1;

@@ -10,7 +10,7 @@ use forcebus_org::RecordId;
 use forcebus_store::kinds;
 
 use super::{BLOCKS, MAX_ORGS, Tenants};
-use crate::made::{Kind, Made, OrgConfig, OrgInfo, Slot};
+use crate::hosted::{Hosted, Kind, OrgConfig, OrgInfo};
 use crate::tenant::Tenant;
 use forcebus_config::UserConfig;
 
@@ -53,7 +53,7 @@ impl Tenants {
         &self,
         name: Option<String>,
         config: OrgConfig,
-    ) -> Result<(Arc<Made>, Arc<Tenant>, String), CreateError> {
+    ) -> Result<(Arc<Hosted>, Arc<Tenant>, String), CreateError> {
         let _making = self.making.locked();
         if self.orgs.read_locked().len() >= MAX_ORGS {
             return Err(CreateError::Full);
@@ -91,8 +91,8 @@ impl Tenants {
         // Known (and this node's) before it is listed, so a node's round that finds it
         // listed finds it here, being made.
         let home = self.registry.home_of(id);
-        let made = Made::resting(id, Kind::Made, info.clone(), home.clone());
-        made.hold(epoch);
+        let made = Hosted::resting(id, Kind::Made, info.clone(), home.clone());
+        made.ownership.hold(epoch);
         let made = self.insert(id, made);
         let opened = self
             .registry
@@ -139,6 +139,7 @@ impl Tenants {
             for u in users {
                 let taken = self
                     .default
+                    .tenancy
                     .open()
                     .is_some_and(|d| d.org.user_by_username(&u.username).is_some())
                     || self
@@ -253,12 +254,8 @@ impl Tenants {
         };
         self.signins.forget(&key);
         // Never opened again, even by a request that found it before.
-        let transition = made.transition();
-        let open = std::mem::replace(&mut *made.slot(), Slot::Deleted);
-        let tenant = match open {
-            Slot::Open(t) => Some(t),
-            Slot::Resting(_) | Slot::Deleted => None,
-        };
+        let transition = made.tenancy.transition();
+        let tenant = made.tenancy.delete();
         if let Some(t) = &tenant {
             t.stop_streams();
         }

@@ -38,7 +38,7 @@ use anyhow::Context;
 use forcebus_org::RecordId;
 
 use crate::cluster::Cluster;
-use crate::made::{Kind, Made, OrgInfo, Owner};
+use crate::hosted::{Hosted, Kind, OrgInfo};
 use crate::tenant::{Declared, Home, Identity, Tenant, catalogue};
 use forcebus_config::Config;
 
@@ -84,10 +84,10 @@ pub(crate) struct Tenants {
     declared: Declared,
     /// Where the made orgs are listed.
     registry: Registry,
-    default: Arc<Made>,
+    default: Arc<Hosted>,
     /// The admin endpoints' key: the config's, or the default org's generated one.
     admin_key: String,
-    orgs: RwLock<BTreeMap<String, Arc<Made>>>,
+    orgs: RwLock<BTreeMap<String, Arc<Hosted>>>,
     /// Serialises creation (ids and usernames are checked against every org).
     making: Mutex<()>,
     /// Whether the sweeps run (a new org starts its own then).
@@ -119,7 +119,7 @@ impl Tenants {
         let default_info = OrgInfo {
             name: config.org_name.clone(),
             created: String::new(),
-            config: crate::made::OrgConfig::default(),
+            config: crate::hosted::OrgConfig::default(),
             block: 0,
             client_id: None,
         };
@@ -127,7 +127,7 @@ impl Tenants {
             DefaultOrg::Open(tenant, home, fence) => {
                 let key = tenant.admin_key.clone();
                 let id = tenant.org.id();
-                let made = Made::new(
+                let made = Hosted::new(
                     id,
                     Kind::Default,
                     default_info,
@@ -141,7 +141,7 @@ impl Tenants {
                 home,
                 admin_key,
             } => (
-                Made::resting(id, Kind::Default, default_info, home),
+                Hosted::resting(id, Kind::Default, default_info, home),
                 admin_key,
             ),
         };
@@ -161,7 +161,7 @@ impl Tenants {
             cluster,
             opening: Arc::new(tokio::sync::Semaphore::new(OPENING_AT_ONCE)),
         };
-        if let Some(t) = tenants.default.open() {
+        if let Some(t) = tenants.default.tenancy.open() {
             tenants.watch_usernames(&tenants.default, &t);
         }
         tenants.reopen()?;
@@ -173,23 +173,23 @@ impl Tenants {
     fn reopen(&self) -> anyhow::Result<()> {
         for (id, info, home) in self.registry.list()? {
             if self.cluster.is_some() {
-                self.insert(id, Made::resting(id, Kind::Made, info, home));
+                self.insert(id, Hosted::resting(id, Kind::Made, info, home));
                 continue;
             }
             let fence = forcebus_store::postgres::fence(forcebus_store::UNFENCED);
             let tenant = self
                 .open_made(id, &info, home.clone())
                 .with_context(|| format!("cannot open the org {}", id.to18()))?;
-            let made = Made::new(id, Kind::Made, info, (home, fence), Arc::new(tenant));
+            let made = Hosted::new(id, Kind::Made, info, (home, fence), Arc::new(tenant));
             let made = self.insert(id, made);
-            if let Some(t) = made.open() {
+            if let Some(t) = made.tenancy.open() {
                 self.watch_usernames(&made, &t);
             }
         }
         Ok(())
     }
 
-    fn insert(&self, id: RecordId, made: Made) -> Arc<Made> {
+    fn insert(&self, id: RecordId, made: Hosted) -> Arc<Hosted> {
         let made = Arc::new(made);
         self.orgs
             .write_locked()
@@ -199,7 +199,7 @@ impl Tenants {
     }
 
     /// The org `made` opened at its home of now (the fence it holds now).
-    fn open_tenant(&self, made: &Made) -> anyhow::Result<Tenant> {
+    fn open_tenant(&self, made: &Hosted) -> anyhow::Result<Tenant> {
         let home = made.fenced_home();
         let tenant = match made.kind {
             Kind::Default => Tenant::open(&self.config, home, catalogue(), &self.declared, None)?,
@@ -237,7 +237,7 @@ impl Tenants {
 
     /// Keeps the sign-in index (or, on a shared database, its names) current with the
     /// org's usernames and client id.
-    fn watch_usernames(&self, made: &Made, tenant: &Tenant) {
+    fn watch_usernames(&self, made: &Hosted, tenant: &Tenant) {
         if self.cluster.is_none() && made.kind == Kind::Made {
             self.signins
                 .set_client_id(made.id.as15(), &tenant.app.client_id);
@@ -268,11 +268,11 @@ impl Tenants {
 
     /// The default org, if it is open here (always without a cluster).
     pub(crate) fn default_org(&self) -> Option<Arc<Tenant>> {
-        self.default.open()
+        self.default.tenancy.open()
     }
 
     /// The default org as an org of the server.
-    pub(crate) fn default_made(&self) -> &Arc<Made> {
+    pub(crate) fn default_made(&self) -> &Arc<Hosted> {
         &self.default
     }
 
@@ -288,14 +288,14 @@ impl Tenants {
 
     /// The made org with this id (15 or 18 characters) this node knows; the default one is
     /// not among them ([`Self::is_default`]).
-    pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Made>> {
+    pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Hosted>> {
         let id = RecordId::parse(id)?;
         self.orgs.read_locked().get(id.as15()).cloned()
     }
 
     /// The made org with this id, known here or, on a shared database, made by another
     /// node since this one started.
-    pub(crate) async fn find(self: &Arc<Self>, id: &str) -> Option<Arc<Made>> {
+    pub(crate) async fn find(self: &Arc<Self>, id: &str) -> Option<Arc<Hosted>> {
         if let Some(made) = self.by_id(id) {
             return Some(made);
         }
@@ -315,7 +315,7 @@ impl Tenants {
     /// The org `key` (`default` or an 18-character id), known here or learnt from the
     /// database (blocking): `Ok(None)` only when the list says there is no such org (an
     /// error reading it is not that: its data must not be taken for leftovers).
-    fn by_key(&self, key: &str) -> anyhow::Result<Option<Arc<Made>>> {
+    fn by_key(&self, key: &str) -> anyhow::Result<Option<Arc<Hosted>>> {
         if key == DEFAULT_KEY {
             return Ok(Some(self.default.clone()));
         }
@@ -329,12 +329,12 @@ impl Tenants {
     }
 
     /// A made org this node did not know, read from the list in the database (blocking).
-    fn learn(&self, id: RecordId) -> anyhow::Result<Option<Arc<Made>>> {
+    fn learn(&self, id: RecordId) -> anyhow::Result<Option<Arc<Hosted>>> {
         let Some((info, home)) = self.registry.lookup(id)? else {
             return Ok(None);
         };
         Ok(Some(
-            self.insert(id, Made::resting(id, Kind::Made, info, home)),
+            self.insert(id, Hosted::resting(id, Kind::Made, info, home)),
         ))
     }
 
@@ -349,7 +349,7 @@ impl Tenants {
         for made in self.made() {
             // One this node serves is deleted only here; one it is making now is not
             // listed yet.
-            if !ids.contains(made.id.as15()) && !matches!(made.owner(), Owner::Here) {
+            if !ids.contains(made.id.as15()) && !made.ownership.is_here() {
                 self.forget(&made);
             }
         }
@@ -369,7 +369,7 @@ impl Tenants {
     }
 
     /// Forgets a made org deleted by another node.
-    fn forget(&self, made: &Made) {
+    fn forget(&self, made: &Hosted) {
         if made.kind == Kind::Made {
             self.orgs.write_locked().remove(made.id.as15());
             self.signins.forget(made.id.as15());
@@ -383,12 +383,12 @@ impl Tenants {
     }
 
     /// Every org made at run time this node knows, by id.
-    pub(crate) fn made(&self) -> Vec<Arc<Made>> {
+    pub(crate) fn made(&self) -> Vec<Arc<Hosted>> {
         self.orgs.read_locked().values().cloned().collect()
     }
 
     /// Every org this node knows, the default one first.
-    pub(crate) fn all(&self) -> Vec<Arc<Made>> {
+    pub(crate) fn all(&self) -> Vec<Arc<Hosted>> {
         std::iter::once(self.default.clone())
             .chain(self.made())
             .collect()
@@ -403,7 +403,7 @@ impl Tenants {
     pub(crate) fn start(&self, retention_sweep: Duration) {
         self.started
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        for t in self.all().iter().filter_map(|m| m.open()) {
+        for t in self.all().iter().filter_map(|m| m.tenancy.open()) {
             t.start(retention_sweep);
         }
     }
@@ -413,7 +413,7 @@ impl Tenants {
     pub(crate) fn stop_streams(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        for t in self.all().iter().filter_map(|m| m.open()) {
+        for t in self.all().iter().filter_map(|m| m.tenancy.open()) {
             t.stop_streams();
         }
     }
@@ -421,13 +421,13 @@ impl Tenants {
     /// Stops every org's sweeps and Bulk workers.
     pub(crate) fn stop(&self) {
         crate::tenant::abort_all(&self.tasks);
-        for t in self.all().iter().filter_map(|m| m.open()) {
+        for t in self.all().iter().filter_map(|m| m.tenancy.open()) {
             t.stop();
         }
     }
 
     /// The org a username signs in to (`None`: the default org, which knows it or refuses).
-    pub(crate) async fn by_username(self: &Arc<Self>, username: &str) -> Option<Arc<Made>> {
+    pub(crate) async fn by_username(self: &Arc<Self>, username: &str) -> Option<Arc<Hosted>> {
         match &self.cluster {
             None => self.by_id(&self.signins.by_username(username)?),
             Some(_) => {
@@ -438,7 +438,7 @@ impl Tenants {
     }
 
     /// The org whose connected app has this client id (`None`: the default org).
-    pub(crate) async fn by_client_id(self: &Arc<Self>, client_id: &str) -> Option<Arc<Made>> {
+    pub(crate) async fn by_client_id(self: &Arc<Self>, client_id: &str) -> Option<Arc<Hosted>> {
         match &self.cluster {
             None => self.by_id(&self.signins.by_client_id(client_id)?),
             Some(_) => {
@@ -449,7 +449,7 @@ impl Tenants {
     }
 
     /// The made org a name of the database's is for.
-    async fn by_name(self: &Arc<Self>, kind: &'static str, name: String) -> Option<Arc<Made>> {
+    async fn by_name(self: &Arc<Self>, kind: &'static str, name: String) -> Option<Arc<Hosted>> {
         let cluster = self.cluster.clone()?;
         let key = tokio::task::spawn_blocking(move || cluster.data.name_owner(kind, &name))
             .await

@@ -19,7 +19,7 @@ use forcebus_store::{OrgLease, StoreError};
 
 use super::Tenants;
 use super::lifecycle::CLOSE_WAIT;
-use crate::made::{Kind, Made, Owner};
+use crate::hosted::{Hosted, Kind, Owner};
 
 impl Tenants {
     /// Keeps this node's lease and orgs until the process ends: a round every fifth of a
@@ -75,14 +75,14 @@ impl Tenants {
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let held: HashMap<&str, &OrgLease> = mine.iter().map(|l| (l.scope.as_str(), l)).collect();
         for made in self.all() {
-            if made.owner_changed() > since {
+            if made.ownership.changed() > since {
                 continue;
             }
-            if matches!(made.owner(), Owner::Here) && !held.contains_key(made.key().as_str()) {
+            if made.ownership.is_here() && !held.contains_key(made.key().as_str()) {
                 tracing::info!(org = %made.key(), "Another node serves an org of this node's now.");
-                made.let_go(Owner::Unknown);
+                made.ownership.let_go(Owner::Unknown);
                 self.in_background(move |t| {
-                    let _transition = made.transition();
+                    let _transition = made.tenancy.transition();
                     t.close_stale(&made);
                 });
             }
@@ -92,20 +92,20 @@ impl Tenants {
             let Some(made) = self.known(&lease.scope, lease.epoch) else {
                 continue;
             };
-            let owner = made.owner();
-            if matches!(owner, Owner::Leaving) || made.owner_changed() > since {
+            let owner = made.ownership.owner();
+            if matches!(owner, Owner::Leaving) || made.ownership.changed() > since {
                 continue;
             }
-            let current = matches!(owner, Owner::Here) && made.epoch() == lease.epoch;
+            let current = matches!(owner, Owner::Here) && made.ownership.epoch() == lease.epoch;
             if !current {
                 tracing::info!(org = %lease.scope, epoch = lease.epoch, "This node serves an org handed to it.");
-                made.hold(lease.epoch);
+                made.ownership.hold(lease.epoch);
                 if lease.open || made.kind == Kind::Default {
                     opening.push(self.open_in_background(made.clone()));
                 }
             }
             if let Some(to) = &lease.move_to {
-                made.set_owner(Owner::Leaving);
+                made.ownership.hand_over();
                 let to = to.clone();
                 self.in_background(move |t| t.hand_over(&made, &to));
             }
@@ -116,7 +116,7 @@ impl Tenants {
     /// The org whose lease (`scope`) this node holds at `epoch` (blocking): what is left
     /// of one the list no longer has is erased; when the list cannot be read, nothing is
     /// (the next round tries again).
-    fn known(&self, scope: &str, epoch: i64) -> Option<Arc<Made>> {
+    fn known(&self, scope: &str, epoch: i64) -> Option<Arc<Hosted>> {
         match self.by_key(scope) {
             Ok(Some(made)) => Some(made),
             Ok(None) => {
@@ -175,7 +175,7 @@ impl Tenants {
                 continue;
             };
             tracing::info!(org = %scope, epoch, "Took an org whose node stopped serving it.");
-            made.hold(epoch);
+            made.ownership.hold(epoch);
             if open || made.kind == Kind::Default {
                 opening.push(self.open_in_background(made));
             }
@@ -187,12 +187,12 @@ impl Tenants {
     /// streams end (their clients reconnect, through any node, to `to`), its writes under
     /// way finish, its lease goes to `to` with a new epoch, its tenant closes; requests
     /// that waited meanwhile go on to `to`.
-    pub(super) fn hand_over(&self, made: &Made, to: &str) {
+    pub(super) fn hand_over(&self, made: &Hosted, to: &str) {
         let Some(cluster) = &self.cluster else {
             return;
         };
-        let _transition = made.transition();
-        if let Some(t) = made.open() {
+        let _transition = made.tenancy.transition();
+        if let Some(t) = made.tenancy.open() {
             t.stop_streams();
             t.stop();
             if !t.org.settle(CLOSE_WAIT) {
@@ -208,15 +208,15 @@ impl Tenants {
                 tracing::warn!(org = %made.key(), error = %e, "Cannot hand an org over; whoever the database says serves it goes on.");
             }
         }
-        made.let_go(Owner::Unknown);
+        made.ownership.let_go(Owner::Unknown);
         self.close_stale(made);
-        made.handed.notify_waiters();
+        made.ownership.handed_on();
     }
 
     /// Opens `made` on a blocking thread (a few at a time: the others wait for their turn
     /// without holding one, so thousands taken over leave the blocking pool to the
     /// renewals and requests), if it is still this node's then.
-    fn open_in_background(self: &Arc<Self>, made: Arc<Made>) -> tokio::task::JoinHandle<()> {
+    fn open_in_background(self: &Arc<Self>, made: Arc<Hosted>) -> tokio::task::JoinHandle<()> {
         let tenants = self.clone();
         tokio::runtime::Handle::current().spawn(async move {
             let Ok(turn) = tenants.opening.clone().acquire_owned().await else {

@@ -12,12 +12,12 @@ use anyhow::Context;
 use forcebus_org::RecordId;
 use forcebus_store::{Batch, Database, Durability, PostgresStore, Store};
 
-use crate::made::OrgInfo;
+use crate::hosted::OrgInfo;
 use crate::tenant::Home;
 
 /// The database key under which the list is kept (no org has it).
 const LIST: &str = "";
-pub(crate) use crate::made::DEFAULT_KEY;
+pub(crate) use crate::hosted::DEFAULT_KEY;
 
 /// Where the list of made orgs is kept.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use forcebus_store::Holder;
 
 use super::Tenants;
 use super::lifecycle::NotOpened;
-use crate::made::{Activity, Kind, Made, Owner};
+use crate::hosted::{Activity, Hosted, Kind, Owner};
 use crate::tenant::Tenant;
 use forcebus_listener::forwarded::MOST_HOPS;
 
@@ -63,7 +63,7 @@ enum Refreshed {
 impl Tenants {
     /// Where a request for `made` goes, opening the org if it is this node's and rests;
     /// `hops`: how many nodes passed the request on so far.
-    pub(crate) async fn route(self: &Arc<Self>, made: &Arc<Made>, hops: u8) -> Route {
+    pub(crate) async fn route(self: &Arc<Self>, made: &Arc<Hosted>, hops: u8) -> Route {
         for _ in 0..3 {
             match self.locate(made, hops).await {
                 Located::Here => {}
@@ -95,7 +95,7 @@ impl Tenants {
     /// an unload sweep leaves it be from here on).
     pub(crate) async fn serve_here(
         self: &Arc<Self>,
-        made: &Arc<Made>,
+        made: &Arc<Hosted>,
     ) -> Result<(Arc<Tenant>, Activity), NotOpened> {
         let activity = made.activity();
         if let Some(t) = made.current() {
@@ -109,15 +109,15 @@ impl Tenants {
     }
 
     /// Who serves `made`, for a request passed on `hops` times so far.
-    pub(crate) async fn locate(self: &Arc<Self>, made: &Arc<Made>, hops: u8) -> Located {
+    pub(crate) async fn locate(self: &Arc<Self>, made: &Arc<Hosted>, hops: u8) -> Located {
         let Some(cluster) = self.cluster.clone() else {
             return Located::Here;
         };
         for _ in 0..4 {
-            match made.owner() {
+            match made.ownership.owner() {
                 Owner::Here => {
                     if cluster.wait_valid(cluster.ttl).await {
-                        if matches!(made.owner(), Owner::Here) {
+                        if made.ownership.is_here() {
                             return Located::Here;
                         }
                         continue;
@@ -128,8 +128,8 @@ impl Tenants {
                     );
                 }
                 Owner::Leaving => {
-                    let handed = made.handed.notified();
-                    if matches!(made.owner(), Owner::Leaving) {
+                    let handed = made.ownership.handed();
+                    if matches!(made.ownership.owner(), Owner::Leaving) {
                         let _ = tokio::time::timeout(HANDOVER_WAIT, handed).await;
                     }
                 }
@@ -168,7 +168,7 @@ impl Tenants {
 
     /// Asks the database who holds `made`'s lease and acts on it (blocking): this node
     /// (it was handed the org), another live node, or nobody (this node takes it).
-    fn refresh(&self, made: &Made) -> Result<Refreshed, forcebus_store::StoreError> {
+    fn refresh(&self, made: &Hosted) -> Result<Refreshed, forcebus_store::StoreError> {
         let Some(cluster) = &self.cluster else {
             return Ok(Refreshed::Mine);
         };
@@ -178,13 +178,13 @@ impl Tenants {
                 // No lease: the org was deleted (every org listed has one).
                 if made.kind == Kind::Made {
                     self.forget(made);
-                    *made.slot() = crate::made::Slot::Deleted;
+                    let _ = made.tenancy.delete();
                 }
                 return Ok(Refreshed::Gone);
             };
             if view.node == cluster.node {
-                if made.epoch() != view.epoch || !matches!(made.owner(), Owner::Here) {
-                    made.hold(view.epoch);
+                if made.ownership.epoch() != view.epoch || !made.ownership.is_here() {
+                    made.ownership.hold(view.epoch);
                 }
                 return Ok(Refreshed::Mine);
             }
@@ -198,7 +198,7 @@ impl Tenants {
                     http: view.http,
                     grpc: view.grpc,
                 };
-                made.let_go(Owner::There {
+                made.ownership.let_go(Owner::There {
                     holder: holder.clone(),
                     seen: Instant::now(),
                 });
@@ -212,7 +212,7 @@ impl Tenants {
             }
             if let Some((epoch, _)) = cluster.db.claim(&key, &cluster.node)? {
                 tracing::info!(org = %key, epoch, "Took an org nobody served.");
-                made.hold(epoch);
+                made.ownership.hold(epoch);
                 return Ok(Refreshed::Mine);
             }
         }
