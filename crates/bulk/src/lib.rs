@@ -48,3 +48,12 @@ pub use upload::Upload;
 
 /// Records per org transaction: Salesforce's chunk size (triggers fire per 200).
 pub const CHUNK: usize = 200;
+
+/// The `# HELP` line of what Bulk jobs count (ingest rows); the server calls it once its
+/// metrics recorder is installed.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "forcebus_bulk_rows_total",
+        "Bulk API ingest rows processed."
+    );
+}

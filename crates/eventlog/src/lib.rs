@@ -486,3 +486,12 @@ fn count_appended(events: &[StoredEvent], family: fn(&str) -> &'static str) {
         .increment(run.len() as u64);
     }
 }
+
+/// The `# HELP` line of what the logs count (events appended); the server calls it once
+/// its metrics recorder is installed.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "forcebus_events_appended_total",
+        "Events appended to the logs, by retention class (0: change and platform events; 1: PushTopic and generic notifications) and kind (change, platform, pushtopic, generic)."
+    );
+}

@@ -67,19 +67,9 @@ fn describe() {
         metrics::Unit::Seconds,
         "HTTP request latency by route family (CometD connects park up to 110 s)."
     );
-    describe_counter!(
-        "forcebus_store_commits_total",
-        "Storage transactions committed, by engine."
-    );
-    describe_histogram!(
-        "forcebus_store_flush_seconds",
-        metrics::Unit::Seconds,
-        "One group-commit flush: an fsync of SQLite's WAL, or PostgreSQL's synchronous commit."
-    );
-    describe_histogram!(
-        "forcebus_store_group_commit_size",
-        "Commits one flush made durable."
-    );
+    forcebus_store::describe_metrics();
+    forcebus_eventlog::describe_metrics();
+    forcebus_bulk::describe_metrics();
     describe_events();
     describe_cluster();
 }
@@ -97,10 +87,6 @@ fn describe_cluster() {
 /// The `# HELP` lines of the event, subscriber, org and process metrics, and their zeros.
 fn describe_events() {
     use metrics::{describe_counter, describe_gauge};
-    describe_counter!(
-        "forcebus_events_appended_total",
-        "Events appended to the logs, by retention class (0: change and platform events; 1: PushTopic and generic notifications) and kind (change, platform, pushtopic, generic)."
-    );
     describe_counter!(
         "forcebus_deliveries_total",
         "Events delivered to subscribers, by protocol."
@@ -122,10 +108,6 @@ fn describe_events() {
         "forcebus_subscriber_lag_seconds",
         metrics::Unit::Seconds,
         "Age of the oldest event a subscriber has yet to receive, by protocol."
-    );
-    describe_counter!(
-        "forcebus_bulk_rows_total",
-        "Bulk API ingest rows processed."
     );
     describe_gauge!(
         "forcebus_orgs",

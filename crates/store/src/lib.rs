@@ -403,6 +403,25 @@ pub fn io_is_full(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT))
 }
 
+/// The `# HELP` lines of what the engines count (commits, group-commit flushes); the
+/// server calls it once its metrics recorder is installed.
+pub fn describe_metrics() {
+    use metrics::{describe_counter, describe_histogram};
+    describe_counter!(
+        "forcebus_store_commits_total",
+        "Storage transactions committed, by engine."
+    );
+    describe_histogram!(
+        "forcebus_store_flush_seconds",
+        metrics::Unit::Seconds,
+        "One group-commit flush: an fsync of SQLite's WAL, or PostgreSQL's synchronous commit."
+    );
+    describe_histogram!(
+        "forcebus_store_group_commit_size",
+        "Commits one flush made durable."
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
