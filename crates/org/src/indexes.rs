@@ -8,7 +8,7 @@ use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
 use crate::FastMap;
 use crate::fields::FieldRef;
-use crate::id_set::IdSet;
+use forcebus_record::IdSet;
 use crate::record::Record;
 
 /// Equality indexes: object → field → key → ids. A key no record has any more is let go.

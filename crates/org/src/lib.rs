@@ -24,11 +24,8 @@
 //! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
 //! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
 //! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
-//!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
-//!   [`object_name`]: the object a record is of, one shared copy per name;
-//!   `record_set`: the committed records by id; `id_set`: sets of ids in order (an
-//!   object's records, an index key's); `varint`: what packed fields and id sets are
-//!   made of;
+//!   [`record`], [`fields`], [`object_name`]: records as `forcebus-record` keeps them
+//!   (re-exported: the committed records by id and the sets of ids are that crate's too);
 //!   [`custom`]: custom objects from the config;
 //!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
 //!   [`runtime_schema`]: the schema changes made at runtime, as stored.
@@ -39,12 +36,7 @@
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
 //!   clock the test controls shift; [`control`]: the test controls' switches.
 
-/// A map whose keys the server makes or the schema names (record ids, object and field
-/// names), on the paths every record takes: hashed with foldhash, seeded per process,
-/// where SipHash was a tenth of the instructions a created record cost.
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// The set of [`FastMap`]'s kind.
-pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+pub(crate) use forcebus_record::FastMap;
 /// What a transaction wrote, by id: the new record, or `None` for a record it deleted.
 pub(crate) type Writes = FastMap<RecordId, Option<Record>>;
 
@@ -61,27 +53,22 @@ pub mod declarations;
 mod derive;
 pub mod error;
 mod field_change;
-pub mod fields;
 pub mod generic;
-mod id_set;
 mod indexes;
-pub mod object_name;
 use forcebus_meta as meta;
 use forcebus_meta::id;
 pub mod org;
+pub use forcebus_record::{fields, object_name, record};
 pub mod picklists;
 pub mod platform;
 pub mod pushtopic;
 mod query;
-pub mod record;
-mod record_set;
 mod record_types;
 pub mod runtime_schema;
 mod state;
 pub mod subscribers;
 pub mod txn;
 pub mod value;
-mod varint;
 
 pub use org::{channels, commit, seen, subscriptions, users};
 

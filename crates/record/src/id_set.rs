@@ -20,7 +20,7 @@ const CHUNK: usize = 64;
 
 /// Record ids, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct IdSet(Repr);
+pub struct IdSet(Repr);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 enum Repr {
@@ -81,12 +81,12 @@ impl Chunk {
 
 impl IdSet {
     /// Whether it has no id.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         matches!(self.0, Repr::Empty)
     }
 
     /// Adds `id`; whether it was not there.
-    pub(crate) fn insert(&mut self, id: RecordId) -> bool {
+    pub fn insert(&mut self, id: RecordId) -> bool {
         let chunks = match &mut self.0 {
             Repr::Empty => {
                 self.0 = Repr::One(id);
@@ -129,7 +129,7 @@ impl IdSet {
     }
 
     /// Removes `id`; whether it was there.
-    pub(crate) fn remove(&mut self, id: &RecordId) -> bool {
+    pub fn remove(&mut self, id: &RecordId) -> bool {
         let chunks = match &mut self.0 {
             Repr::Empty => return false,
             Repr::One(one) => {
@@ -173,7 +173,7 @@ impl IdSet {
     }
 
     /// The ids in order.
-    pub(crate) fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> Iter<'_> {
         match &self.0 {
             Repr::Empty => Iter::default(),
             Repr::One(id) => Iter {
@@ -190,7 +190,7 @@ impl IdSet {
 
 /// The ids of an [`IdSet`], in order.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Iter<'a> {
+pub struct Iter<'a> {
     one: Option<RecordId>,
     chunks: &'a [Chunk],
     /// Where in the first of `chunks` the next id is, and the id before it.

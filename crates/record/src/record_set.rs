@@ -20,7 +20,7 @@ const SHARDS: usize = 64;
 
 /// Records by id.
 #[derive(Debug)]
-pub(crate) struct RecordSet(Box<[crate::FastSet<ById>]>);
+pub struct RecordSet(Box<[crate::FastSet<ById>]>);
 
 impl Default for RecordSet {
     fn default() -> Self {
@@ -66,32 +66,32 @@ impl RecordSet {
     }
 
     /// The record of `id`.
-    pub(crate) fn get(&self, id: &RecordId) -> Option<&Record> {
+    pub fn get(&self, id: &RecordId) -> Option<&Record> {
         self.of(id).get(id).map(|r| &r.0)
     }
 
     /// Whether there is a record of `id`.
-    pub(crate) fn contains_key(&self, id: &RecordId) -> bool {
+    pub fn contains_key(&self, id: &RecordId) -> bool {
         self.of(id).contains(id)
     }
 
     /// Keeps `r`, in place of the record of its id; that record.
-    pub(crate) fn insert(&mut self, r: Record) -> Option<Record> {
+    pub fn insert(&mut self, r: Record) -> Option<Record> {
         self.0[shard(&r.id)].replace(ById(r)).map(|r| r.0)
     }
 
     /// Removes the record of `id`; that record.
-    pub(crate) fn remove(&mut self, id: &RecordId) -> Option<Record> {
+    pub fn remove(&mut self, id: &RecordId) -> Option<Record> {
         self.0[shard(id)].take(id).map(|r| r.0)
     }
 
     /// Every record, in no order.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &Record> {
+    pub fn values(&self) -> impl Iterator<Item = &Record> {
         self.0.iter().flatten().map(|r| &r.0)
     }
 
     /// Every id, in no order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &RecordId> {
+    pub fn keys(&self) -> impl Iterator<Item = &RecordId> {
         self.values().map(|r| &r.id)
     }
 }

@@ -38,7 +38,7 @@ thread_local! {
 }
 
 /// The shared copy of `name` (field and object names).
-pub(crate) fn intern(name: &str) -> Arc<str> {
+pub fn intern(name: &str) -> Arc<str> {
     NAMES.with_borrow_mut(|names| {
         if let Some(n) = names.get(name) {
             return n.clone();

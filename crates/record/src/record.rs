@@ -5,10 +5,11 @@ use serde_json::{Map, Value};
 
 use crate::fields::{FieldRef, Fields};
 use crate::id::RecordId;
-use crate::meta::{FieldType, ObjectDef};
+use crate::meta::{FieldDef, FieldType, ObjectDef};
 use crate::object_name::ObjectName;
 
-/// One record: field values in stored form (see [`crate::value`]) plus Recycle Bin data.
+/// One record: field values in stored form (the org's `value` module makes them from a
+/// client's) plus Recycle Bin data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// The record's id.
@@ -41,13 +42,16 @@ impl Deletion {
 }
 
 /// The stored JSON body of a record, as read.
-#[derive(Deserialize)]
-pub(crate) struct Body {
-    pub(crate) fields: Fields,
+#[derive(Debug, Deserialize)]
+pub struct Body {
+    /// The field values.
+    pub fields: Fields,
+    /// When it went to the Recycle Bin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) deleted_at: Option<String>,
+    pub deleted_at: Option<String>,
+    /// The record whose deletion cascaded to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) deleted_with: Option<String>,
+    pub deleted_with: Option<String>,
 }
 
 /// [`Body`], as written from a record.
@@ -106,7 +110,8 @@ impl Record {
         }
     }
 
-    pub(crate) fn body(&self) -> String {
+    /// The stored JSON body ([`Body`]).
+    pub fn body(&self) -> String {
         serde_json::to_string(&self.stored()).expect("a JSON map always serialises")
     }
 
@@ -114,7 +119,7 @@ impl Record {
     /// record of the commit) and copied out: allocated once at its size, where
     /// `serde_json::to_string` grows its buffer from 128 bytes by doubling, copying at
     /// each step.
-    pub(crate) fn body_with(&self, scratch: &mut Vec<u8>) -> String {
+    pub fn body_with(&self, scratch: &mut Vec<u8>) -> String {
         scratch.clear();
         serde_json::to_writer(&mut *scratch, &self.stored()).expect("a JSON map always serialises");
         String::from_utf8(scratch.clone()).expect("serde_json writes UTF-8")
@@ -127,6 +132,25 @@ impl Record {
             deleted_at: self.deleted_at(),
             deleted_with: self.deleted_with().map(|id| id.to18()),
         }
+    }
+}
+
+/// A record is a SOQL row: its values as a REST read shows them.
+impl forcebus_soql::Record for Record {
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn is_deleted(&self) -> bool {
+        self.is_deleted
+    }
+
+    fn value(&self, object: &ObjectDef, field: &FieldDef) -> Value {
+        self.rest_value(object, &field.name)
+    }
+
+    fn object_name(&self) -> Option<&str> {
+        Some(&self.object)
     }
 }
 
