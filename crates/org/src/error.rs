@@ -266,6 +266,23 @@ impl OrgError {
     }
 }
 
+/// A refused declaration or schema change, with its kind's code.
+impl From<forcebus_schema::SchemaError> for OrgError {
+    fn from(e: forcebus_schema::SchemaError) -> Self {
+        use forcebus_schema::ErrorKind as K;
+        let code = match e.kind {
+            K::InvalidInput => Code::InvalidInput,
+            K::DuplicateName => Code::DuplicateDeveloperName,
+            K::LimitExceeded => Code::LimitExceeded,
+            K::FieldIntegrity => Code::FieldIntegrityException,
+            K::InvalidType => Code::InvalidType,
+            K::DuplicateValue => Code::DuplicateValue,
+            _ => Code::InvalidInput,
+        };
+        Self::new(code, e.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,7 +125,7 @@ impl Org {
 
     /// Changes a custom field added at runtime to `field` (its whole new declaration, as
     /// the Metadata API's update replaces a component): allowed when every record keeps
-    /// its value ([`crate::field_change`]). Returns whether anything changed.
+    /// its value ([`forcebus_schema::field_change`]). Returns whether anything changed.
     pub fn update_custom_field(&self, object: &str, field: FieldConfig) -> Result<bool, OrgError> {
         if self.platform_event(object).is_some() {
             return self.edit_event_fields(object, |fields| {
@@ -439,7 +439,7 @@ pub(crate) fn change_field(
     if new == old {
         return Ok(false);
     }
-    crate::field_change::check(&old, &new, state.of(&name))?;
+    forcebus_schema::field_change::check(&old, &new, state.of(&name))?;
     if old.ftype == FieldType::Picklist && new.ftype == FieldType::Multipicklist {
         to_multiselect(&name, &new, state, changed);
     }

@@ -7,15 +7,15 @@
 //! then with "Cannot change type due to existing data"); a field never becomes, or stops
 //! being, a relationship, and a relationship never changes its target.
 
-use crate::fields::FieldRef;
 use std::collections::HashSet;
 
-use crate::error::{Code, OrgError};
-use crate::meta::{FieldDef, FieldType};
-use crate::record::Record;
+use forcebus_meta::{FieldDef, FieldType};
+use forcebus_record::{FieldRef, Record};
 
-fn refused(message: impl Into<String>) -> OrgError {
-    OrgError::new(Code::FieldIntegrityException, message)
+use crate::error::{ErrorKind, SchemaError};
+
+fn refused(message: impl Into<String>) -> SchemaError {
+    SchemaError::new(ErrorKind::FieldIntegrity, message)
 }
 
 fn text_like(t: FieldType) -> bool {
@@ -45,11 +45,11 @@ fn preserving(old: FieldType, new: FieldType) -> bool {
 }
 
 /// Checks the change of `old` to `new` against `records` (the field's object's records).
-pub(crate) fn check<'a>(
+pub fn check<'a>(
     old: &FieldDef,
     new: &FieldDef,
     records: impl Iterator<Item = &'a Record>,
-) -> Result<(), OrgError> {
+) -> Result<(), SchemaError> {
     let relationship = |f: &FieldDef| f.ftype == FieldType::Reference;
     if relationship(new) && !relationship(old) {
         return Err(refused(
@@ -85,8 +85,8 @@ pub(crate) fn check<'a>(
             .iter()
             .any(|v| !seen.insert(v.to_string().to_lowercase()))
         {
-            return Err(OrgError::new(
-                Code::DuplicateValue,
+            return Err(SchemaError::new(
+                ErrorKind::DuplicateValue,
                 format!(
                     "{}: records share a value, so the field cannot be unique",
                     new.name
@@ -130,7 +130,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::id::RecordId;
+    use forcebus_meta::RecordId;
 
     fn field(t: FieldType, length: u32) -> FieldDef {
         let mut f = FieldDef::new("F__c", "F", t);
@@ -226,8 +226,8 @@ mod tests {
         assert_eq!(
             check(&field(FieldType::String, 10), &unique, dups.iter())
                 .unwrap_err()
-                .code,
-            Code::DuplicateValue
+                .kind,
+            ErrorKind::DuplicateValue
         );
     }
 }

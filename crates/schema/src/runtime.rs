@@ -1,4 +1,4 @@
-//! Schema changes made while the org runs (the Tooling API's `CustomObject` and
+//! Schema changes made while an org runs (the Tooling API's `CustomObject` and
 //! `CustomField`), in the config file's terms: kept in the store as one document, applied
 //! at start after the config file's objects, so a restart finds the schema as it was.
 //!
@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use forcebus_meta::{RecordId, Schema};
+
 use crate::custom::{FieldConfig, ObjectConfig, custom_object, field_def};
-use crate::error::{Code, OrgError};
-use crate::id::RecordId;
-use crate::meta::Schema;
+use crate::error::{ErrorKind, SchemaError};
 
 /// Where the document is kept (space, key).
-pub(crate) const STORED: (&str, &str) = ("schema.runtime", "definitions");
+pub const STORED: (&str, &str) = ("schema.runtime", "definitions");
 
 /// Key prefix of custom field ids (`CustomField`, `FieldDefinition`).
 pub const FIELD_PREFIX: &str = "00N";
@@ -64,23 +64,23 @@ pub struct RuntimeSchema {
     pub record_types: std::collections::BTreeSet<String>,
     /// Where the org's range of ids starts: added to `next_id` when an id is minted.
     #[serde(skip)]
-    pub(crate) id_base: u64,
+    pub id_base: u64,
 }
 
 impl RuntimeSchema {
     /// The stored document; an unreadable one is reported, not ignored.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, String> {
         serde_json::from_str(text)
             .map_err(|e| format!("the stored schema changes are unreadable: {e}"))
     }
 
     /// The document to store.
-    pub(crate) fn to_json(&self) -> String {
+    pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("plain data serialises")
     }
 
     /// A new id with `prefix`.
-    pub(crate) fn mint(&mut self, prefix: &str) -> String {
+    pub fn mint(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         RecordId::mint(prefix, self.id_base + self.next_id)
             .as15()
@@ -88,7 +88,7 @@ impl RuntimeSchema {
     }
 
     /// Applies every change to `schema` (which already holds the config file's objects).
-    pub(crate) fn apply(&self, schema: &mut Schema) {
+    pub fn apply(&self, schema: &mut Schema) {
         for (name, o) in &self.objects {
             if schema.object(name).is_some() {
                 tracing::warn!(object = %name, "An object created at runtime is now declared in the config file; the file's is used.");
@@ -134,24 +134,24 @@ pub const MAX_CUSTOM_FIELDS: usize = 800;
 impl RuntimeSchema {
     /// Creates the custom object `name` (its labels; fields come through
     /// [`RuntimeSchema::create_field`]) in `schema`, and records it; its `CustomObject` id.
-    pub(crate) fn create_object(
+    pub fn create_object(
         &mut self,
         schema: &mut Schema,
         name: &str,
         labels: ObjectConfig,
-    ) -> Result<String, OrgError> {
+    ) -> Result<String, SchemaError> {
         check_api_name("Object", name)?;
         if schema.object(name).is_some() {
-            return Err(OrgError::new(
-                Code::DuplicateDeveloperName,
+            return Err(SchemaError::new(
+                ErrorKind::DuplicateName,
                 format!("There is already an object named {name}."),
             ));
         }
         let prefix = schema
             .next_custom_prefix(&self.retired_prefixes)
             .ok_or_else(|| {
-                OrgError::new(
-                    Code::LimitExceeded,
+                SchemaError::new(
+                    ErrorKind::LimitExceeded,
                     "The org has the most custom objects it may have.",
                 )
             })?;
@@ -170,18 +170,18 @@ impl RuntimeSchema {
 
     /// Adds the custom field `field` to `object` in `schema`, and records it; its
     /// `CustomField` id.
-    pub(crate) fn create_field(
+    pub fn create_field(
         &mut self,
         schema: &mut Schema,
         object: &str,
         field: FieldConfig,
-    ) -> Result<String, OrgError> {
+    ) -> Result<String, SchemaError> {
         check_api_name("Field", &field.name)?;
         add_field(schema, object, &field)?;
         let def = schema.object(object).expect("the field was added to it");
         if def.fields.iter().filter(|f| f.custom).count() > MAX_CUSTOM_FIELDS {
-            return Err(OrgError::new(
-                Code::LimitExceeded,
+            return Err(SchemaError::new(
+                ErrorKind::LimitExceeded,
                 format!(
                     "{} has the most custom fields an object may have ({MAX_CUSTOM_FIELDS}).",
                     def.name
@@ -207,7 +207,7 @@ impl RuntimeSchema {
 /// A custom field's or object's API name (`metadata-tooling.md` §11.2): letters, digits
 /// and single underscores, starting with a letter, not ending in an underscore, at most 40
 /// characters before `__c`. `what` is `Field` or `Object`, as Salesforce's message says.
-pub(crate) fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
+pub fn check_api_name(what: &str, name: &str) -> Result<(), SchemaError> {
     let base = name.strip_suffix("__c").unwrap_or("");
     let ok = !base.is_empty()
         && base.len() <= 40
@@ -218,8 +218,8 @@ pub(crate) fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
     if ok {
         return Ok(());
     }
-    Err(OrgError::new(
-        Code::FieldIntegrityException,
+    Err(SchemaError::new(
+        ErrorKind::FieldIntegrity,
         format!(
             "{name}: The {what} Name field can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, not contain two consecutive underscores, and end in __c."
         ),
@@ -228,23 +228,23 @@ pub(crate) fn check_api_name(what: &str, name: &str) -> Result<(), OrgError> {
 
 /// Adds the custom field `c` to `object` in `schema`: the object must exist, the name be
 /// free, the definition valid.
-pub(crate) fn add_field(
+pub fn add_field(
     schema: &mut Schema,
     object: &str,
     c: &FieldConfig,
-) -> Result<(), OrgError> {
+) -> Result<(), SchemaError> {
     let def = schema
         .object(object)
-        .ok_or_else(|| OrgError::no_such_object(object))?;
+        .ok_or_else(|| SchemaError::no_such_object(object))?;
     if def.tooling {
-        return Err(OrgError::new(
-            Code::InvalidType,
+        return Err(SchemaError::new(
+            ErrorKind::InvalidType,
             format!("Custom fields cannot be added to {}.", def.name),
         ));
     }
     if def.field(&c.name).is_some() {
-        return Err(OrgError::new(
-            Code::DuplicateDeveloperName,
+        return Err(SchemaError::new(
+            ErrorKind::DuplicateName,
             format!("There is already a field named {} on {}.", c.name, def.name),
         ));
     }
@@ -252,13 +252,13 @@ pub(crate) fn add_field(
     // The config file's messages start with where the mistake is (`objects.X.fields.Y: `).
     let f = field_def(&name, c).map_err(|e| {
         let why = e.split_once(": ").map_or(e.as_str(), |(_, why)| why);
-        OrgError::new(Code::InvalidInput, format!("{name}.{}: {why}", c.name))
+        SchemaError::new(ErrorKind::InvalidInput, format!("{name}.{}: {why}", c.name))
     })?;
     if let Some(to) = f.reference_to.first()
         && schema.object(to).is_none()
     {
-        return Err(OrgError::new(
-            Code::InvalidInput,
+        return Err(SchemaError::new(
+            ErrorKind::InvalidInput,
             format!("referenceTo names unknown object {to}"),
         ));
     }
