@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use forcebus_store::{Store, StoreError, StoredRecord};
 
 use crate::id::RecordId;
-use forcebus_record::IdSet;
 use crate::meta::Schema;
 use crate::record::{Body, Deletion, Record};
+use forcebus_record::IdSet;
 
 /// Where the org's identity and counters are kept in the store.
 pub(crate) const ORG: &str = "org";

@@ -228,11 +228,7 @@ pub fn check_api_name(what: &str, name: &str) -> Result<(), SchemaError> {
 
 /// Adds the custom field `c` to `object` in `schema`: the object must exist, the name be
 /// free, the definition valid.
-pub fn add_field(
-    schema: &mut Schema,
-    object: &str,
-    c: &FieldConfig,
-) -> Result<(), SchemaError> {
+pub fn add_field(schema: &mut Schema, object: &str, c: &FieldConfig) -> Result<(), SchemaError> {
     let def = schema
         .object(object)
         .ok_or_else(|| SchemaError::no_such_object(object))?;

@@ -19,13 +19,14 @@
 
 use std::sync::Arc;
 
+use super::changed::Changed;
+use super::custom::change_field;
 use crate::Org;
 use crate::clock::format_datetime;
 use crate::components::{StoredComponent, key};
 use crate::custom::{ObjectConfig, field_def};
 use crate::error::{Code, OrgError};
 use crate::meta::Schema;
-use crate::org::live_schema::{Changed, change_field};
 use crate::org::platform_events::{build_definition, edit_fields, without_field};
 use crate::platform::EventConfig;
 use crate::platform::registry::Registry;

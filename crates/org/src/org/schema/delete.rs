@@ -8,10 +8,10 @@
 //! Each removal edits a schema change in progress ([`Org::change_schema`]), so a
 //! deploy's destructive manifests and its other components are one commit.
 
+use super::changed::Changed;
 use crate::Org;
 use crate::error::{Code, OrgError};
 use crate::meta::Schema;
-use crate::org::live_schema::Changed;
 use crate::platform::registry::Registry;
 use crate::runtime_schema::RuntimeSchema;
 use crate::state::State;

@@ -7,11 +7,11 @@
 //! (`New__ChangeEvent`). What names the component elsewhere (a PushTopic's query, a
 //! channel member) must change first, as for a delete.
 
+use super::changed::Changed;
+use super::delete::runtime_field;
 use crate::Org;
 use crate::custom::{FieldConfig, field_def};
 use crate::error::{Code, OrgError};
-use crate::org::live_schema::Changed;
-use crate::org::schema_delete::runtime_field;
 use crate::runtime_schema::check_api_name;
 use crate::state::State;
 
