@@ -240,6 +240,14 @@ impl OrgError {
         Self::new(Code::EntityIsDeleted, "entity is deleted")
     }
 
+    /// `CANNOT_UPDATE_CONVERTED_LEAD`: a converted lead is read-only.
+    pub fn converted_lead() -> Self {
+        Self::new(
+            Code::CannotUpdateConvertedLead,
+            "cannot reference converted lead",
+        )
+    }
+
     /// `INVALID_FIELD` for an unknown field name.
     pub fn no_such_field(object: &str, field: &str) -> Self {
         Self::new(

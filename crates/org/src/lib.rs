@@ -62,6 +62,7 @@ pub mod platform;
 pub mod pushtopic;
 mod query;
 mod record_types;
+mod rules;
 mod state;
 pub mod subscribers;
 pub mod txn;
