@@ -40,7 +40,9 @@ fn create(org: &Org, caller: &Caller, object: &str, fields: Value) -> Result<Rec
         object: object.into(),
         fields: fields.as_object().unwrap().clone(),
     }];
-    let done = org.execute(caller, ops, forcebus_org::Mode::ALL_OR_NONE).unwrap();
+    let done = org
+        .execute(caller, ops, forcebus_org::Mode::ALL_OR_NONE)
+        .unwrap();
     let mut result = done.wait().unwrap().results;
     result.remove(0).map(|o| o.id()).map_err(|e| e.code)
 }
