@@ -49,14 +49,11 @@ use rand::Rng;
 use forcebus_events::{EventSchema, Schemas};
 use forcebus_store::{Batch, Store, StoreError};
 
-use crate::caller::{Api, Caller};
 use crate::clock::{Clock, ControlledClock};
-use crate::error::OrgError;
 use crate::id::{INSTANCE, RecordId};
 use crate::meta::{ObjectDef, Schema};
 use crate::record::Record;
 use crate::state::{ORG, State};
-use crate::txn::Txn;
 use crate::users::UserSeed;
 
 /// How the org runs: its event log and change data capture.
@@ -283,25 +280,6 @@ impl Org {
     /// collecting what it returns.
     pub fn scan<R>(&self, object: &str, f: impl FnMut(&Record) -> Option<R>) -> Vec<R> {
         self.read().of(object).filter_map(f).collect()
-    }
-
-    /// Live records of `object` whose `field` equals `value`, as an upsert would match them.
-    pub fn find_by_external_id(
-        &self,
-        object: &str,
-        field: &str,
-        value: &str,
-    ) -> Result<Vec<RecordId>, OrgError> {
-        let caller = Caller {
-            user_id: self.id,
-            api: Api::Rest,
-            version: String::new(),
-            client: None,
-        };
-        let schema = self.schema();
-        let state = self.read();
-        Txn::new(&schema, &state, &caller, self.clock.now())
-            .find_by_external_id(object, field, value)
     }
 
     /// Whether an object publishes change events: every non-tooling object when the config
