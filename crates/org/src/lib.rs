@@ -10,25 +10,31 @@
 //!   [`commit`]: the one writer, in stages (validate, stage, derive events, append,
 //!   apply), acknowledged through [`Committing`] once durable; [`channels`]; [`users`];
 //!   [`subscriptions`]; SOQL; what each user viewed ([`seen`]: `FOR VIEW`, `/recent`);
-//!   platform events; PushTopics; generic pushes.
+//!   platform events; PushTopics; generic pushes; and schema management, a room of its
+//!   own ([`org::schema`]: custom objects and fields made, changed, renamed and deleted
+//!   while the org runs, Metadata API deploys, the components kept as deployed).
+//! - [`txn`]: a transaction's operations (create, update, upsert, delete, undelete, purge,
+//!   lead conversion, merge) over an overlay of the committed state.
+//! - `rules`: the org's rules, which every record a transaction writes passes, in the
+//!   order `rules/mod.rs` lists: system validation, the standard objects' behaviours,
+//!   unique values; then what follows a write.
 //! - `state`: the committed records and counters; `indexes`: their equality indexes;
 //!   `query`: the state as SOQL's source; `activities`: the rows of `ActivityHistory` and
 //!   `OpenActivity`, made from tasks and events; `picklists`: the rows of `LeadStatus`
-//!   and the other picklist-value objects, made from their picklists.
-//! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
-//!   validation against an overlay of the committed state.
+//!   and the other picklist-value objects, made from their picklists; `derive`: the
+//!   fields Salesforce computes from others on every write.
 //! - [`cdc`]: the change events of a transaction; [`pushtopic`]: PushTopic queries and
 //!   their notifications; [`platform`]: platform event definitions and publishing;
 //!   [`generic`]: generic streaming channels and pushes. What each event looks like on the
 //!   wire is `forcebus-events`' business, not the org's.
 //! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
-//! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
-//! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
-//!   [`record`], [`fields`], [`object_name`]: records as `forcebus-record` keeps them
-//!   (re-exported: the committed records by id and the sets of ids are that crate's too);
-//!   [`custom`]: custom objects from the config;
-//!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
-//!   [`runtime_schema`]: the schema changes made at runtime, as stored.
+//! - [`value`]: client JSON to stored values, with Salesforce's validation errors.
+//! - [`record`], [`fields`], [`object_name`]: records as `forcebus-record` keeps them
+//!   (re-exported here; the committed records by id and the sets of ids are that
+//!   crate's too).
+//! - [`custom`], [`runtime_schema`], [`components`]: the declared schema as
+//!   `forcebus-schema` keeps it (re-exported here); [`declarations`]: the Metadata API's
+//!   `CustomObject`/`CustomField` read into those, refused with the org's errors.
 //! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
 //! - [`blobs`]: blob fields' bytes kept in the store, apart from their records.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;

@@ -5,7 +5,7 @@
 //! full by inserts in increasing order, which is how ids are made).
 //!
 //! Here an id is a number ([`RecordId::to_number`]: ids in order are numbers in order),
-//! and ids are kept in sorted chunks of up to [`CHUNK`], each the varint of its first id
+//! and ids are kept in sorted chunks of up to `CHUNK`, each the varint of its first id
 //! and then the varint distance of each id from the one before. Ids made one after another
 //! are a byte apiece. An id past the last goes at the end of the last chunk, so a set grown
 //! in id order is made of full chunks; an id inside a full chunk splits it; neighbours

@@ -2,7 +2,7 @@
 //! rather than a map from id to record: every record of the org is kept, and a map keeps
 //! each id twice (its key, and the record's own).
 //!
-//! The set is split into [`SHARDS`] tables by a hash of the id, each growing on its own.
+//! The set is split into `SHARDS` tables by a hash of the id, each growing on its own.
 //! One table doubled all at once, under the org's lock: the insert that took a set of
 //! records past 917,504 moved every one of them into a new 128 MB table while the old
 //! 64 MB one was still held, 70 ms (the worst of a million inserts, a release build of

@@ -3,10 +3,10 @@
 //! The org keeps every record in memory, so a record's map is most of what the org costs.
 //! A map is open while it is built or changed: entries of a shared name and a
 //! `serde_json::Value` (names are interned, one copy per name and thread; a map of more
-//! than [`LINEAR`] entries keeps a sorted index for lookups, smaller ones are searched in
+//! than `LINEAR` entries keeps a sorted index for lookups, smaller ones are searched in
 //! order). The committed state [`Fields::pack`]s every record it keeps: its names become a
 //! shape shared with every record of the same names, and its values are packed one after
-//! another in one allocation ([`packed`]). Reads answer [`FieldRef`]s, the same from
+//! another in one allocation (`packed`). Reads answer [`FieldRef`]s, the same from
 //! both forms; a change opens a packed map again.
 
 mod field_ref;

@@ -6,7 +6,7 @@
 //! change events get a new schema id (every old id stays resolvable), and PushTopics are
 //! recompiled.
 //!
-//! - here: a change's machinery ([`Org::change_schema`]: a copy of the schema edited,
+//! - here: a change's machinery (`Org::change_schema`: a copy of the schema edited,
 //!   stored in one commit with what it rewrote, then installed); `changed`: what a change
 //!   did, for its own writes;
 //! - `custom`: custom objects and fields created and changed (the Tooling API's and the
