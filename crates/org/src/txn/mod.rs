@@ -38,6 +38,8 @@ pub(crate) struct Savepoint {
     next_numbers: crate::state::Numbers,
 }
 
+/// A transaction under way: an overlay of the committed state that its operations write
+/// into and the org's rules read, over the schema version it started with.
 pub(crate) struct Txn<'a> {
     pub(crate) schema: &'a Schema,
     pub(crate) state: &'a State,
@@ -60,7 +62,7 @@ pub(crate) struct Txn<'a> {
     /// ([`crate::blobs::Uploaded::marker`]).
     pub(crate) uploads: &'a [crate::blobs::Uploaded],
     /// Per object of the schema, where its fields that a new record may be given a value
-    /// for are ([`Txn::defaulted`]).
+    /// for are (worked out by the system rules, once per object).
     pub(crate) defaulted: Vec<(String, std::sync::Arc<[usize]>)>,
 }
 

@@ -6,9 +6,9 @@
 //!
 //! Deploys are additive and repeatable: a new object or field is created, one that exists
 //! with the same declaration is unchanged, and one declared differently is changed when
-//! the change keeps every record's value (`forcebus_schema::field_change`), refused otherwise. With
-//! `all_or_none` (Salesforce's `rollbackOnError`, the default) one failure applies
-//! nothing; `check_only` applies nothing either way. Deleting what is not there is a
+//! the change keeps every record's value (`forcebus_schema::field_change`), refused
+//! otherwise. With `all_or_none` (Salesforce's `rollbackOnError`, the default) one failure
+//! applies nothing; `check_only` applies nothing either way. Deleting what is not there is a
 //! warning, which fails its component unless warnings are ignored. The deploy is whole or
 //! absent after a crash: one store commit, platform events included.
 //!

@@ -10,9 +10,8 @@ use serde_json::Value;
 
 use crate::error::{Code, OrgError};
 use crate::record::Record;
-use crate::value::parse_datetime;
-
 use crate::txn::Txn;
+use crate::value::parse_datetime;
 
 pub(super) const EVENT: &str = "Event";
 pub(super) const TASK: &str = "Task";

@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 use crate::error::OrgError;
 use crate::id::RecordId;
 use crate::record::Record;
-
 use crate::txn::Txn;
 
 pub(super) const CAMPAIGN: &str = "Campaign";

@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 
 use crate::error::OrgError;
 use crate::record::Record;
-
 use crate::txn::Txn;
 
 /// The object whose inserts bring a document with them.

@@ -6,14 +6,13 @@
 //! activities, notes and attachments move to the contact (an activity without a `WhatId`
 //! to the opportunity, else the account).
 
-use crate::fields::FieldRef;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
 use crate::error::{Code, OrgError};
+use crate::fields::FieldRef;
 use crate::id::RecordId;
 use crate::record::Record;
-
 use crate::txn::{LeadConvert, Outcome, Txn};
 
 const LEAD: &str = "Lead";

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::error::{Code, OrgError};
 use crate::id::RecordId;
-
 use crate::txn::{MergeRequest, Outcome, Txn};
 
 /// The objects `merge` takes.

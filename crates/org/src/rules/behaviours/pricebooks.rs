@@ -11,7 +11,6 @@ use serde_json::Value;
 use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::record::Record;
-
 use crate::txn::Txn;
 
 pub(super) const BOOK: &str = "Pricebook2";

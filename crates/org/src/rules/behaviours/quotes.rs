@@ -1,7 +1,7 @@
 //! Quotes and their line items (the Object Reference's Quote and QuoteLineItem): a quote
 //! belongs to an opportunity, whose account it takes and, when it is given none, whose
 //! price book; a line item is priced from an active entry of its quote's price book as an
-//! opportunity product is from its opportunity's (`pricebooks::Txn::entry_of`; the quote
+//! opportunity product is from its opportunity's (`pricebooks::entry_of`; the quote
 //! takes the entry's book when it has none), at its `UnitPrice` or the entry's, less its
 //! `Discount`; the quote's `Subtotal`, `TotalPrice`, `Discount`, `LineItemCount` and
 //! `GrandTotal` (with its `Tax` and `ShippingHandling`) follow its lines. A quote made
@@ -13,8 +13,9 @@ use serde_json::Value;
 use crate::error::OrgError;
 use crate::record::Record;
 
-use super::pricebooks::{money, number, priced_from};
 use crate::txn::Txn;
+
+use super::pricebooks::{money, number, priced_from};
 
 pub(super) const QUOTE: &str = "Quote";
 pub(super) const QUOTE_LINE: &str = "QuoteLineItem";

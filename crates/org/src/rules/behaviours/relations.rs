@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 use crate::error::{Code, OrgError};
 use crate::id::RecordId;
 use crate::record::Record;
-
 use crate::txn::Txn;
 
 pub(super) const RELATION: &str = "AccountContactRelation";
