@@ -240,6 +240,14 @@ impl OrgError {
         Self::new(Code::EntityIsDeleted, "entity is deleted")
     }
 
+    /// `CANNOT_UPDATE_CONVERTED_LEAD`: a converted lead is read-only.
+    pub fn converted_lead() -> Self {
+        Self::new(
+            Code::CannotUpdateConvertedLead,
+            "cannot reference converted lead",
+        )
+    }
+
     /// `INVALID_FIELD` for an unknown field name.
     pub fn no_such_field(object: &str, field: &str) -> Self {
         Self::new(
@@ -263,6 +271,23 @@ impl OrgError {
             Code::InvalidType,
             format!("sObject type '{object}' is not supported."),
         )
+    }
+}
+
+/// A refused declaration or schema change, with its kind's code.
+impl From<forcebus_schema::SchemaError> for OrgError {
+    fn from(e: forcebus_schema::SchemaError) -> Self {
+        use forcebus_schema::ErrorKind as K;
+        let code = match e.kind {
+            K::InvalidInput => Code::InvalidInput,
+            K::DuplicateName => Code::DuplicateDeveloperName,
+            K::LimitExceeded => Code::LimitExceeded,
+            K::FieldIntegrity => Code::FieldIntegrityException,
+            K::InvalidType => Code::InvalidType,
+            K::DuplicateValue => Code::DuplicateValue,
+            _ => Code::InvalidInput,
+        };
+        Self::new(code, e.message)
     }
 }
 

@@ -8,8 +8,8 @@ use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
 use crate::FastMap;
 use crate::fields::FieldRef;
-use crate::id_set::IdSet;
 use crate::record::Record;
+use forcebus_record::IdSet;
 
 /// Equality indexes: object → field → key → ids. A key no record has any more is let go.
 #[derive(Debug, Default)]

@@ -10,28 +10,31 @@
 //!   [`commit`]: the one writer, in stages (validate, stage, derive events, append,
 //!   apply), acknowledged through [`Committing`] once durable; [`channels`]; [`users`];
 //!   [`subscriptions`]; SOQL; what each user viewed ([`seen`]: `FOR VIEW`, `/recent`);
-//!   platform events; PushTopics; generic pushes.
+//!   platform events; PushTopics; generic pushes; and schema management, a room of its
+//!   own ([`org::schema`]: custom objects and fields made, changed, renamed and deleted
+//!   while the org runs, Metadata API deploys, the components kept as deployed).
+//! - [`txn`]: a transaction's operations (create, update, upsert, delete, undelete, purge,
+//!   lead conversion, merge) over an overlay of the committed state.
+//! - `rules`: the org's rules, which every record a transaction writes passes, in the
+//!   order `rules/mod.rs` lists: system validation, the standard objects' behaviours,
+//!   unique values; then what follows a write.
 //! - `state`: the committed records and counters; `indexes`: their equality indexes;
 //!   `query`: the state as SOQL's source; `activities`: the rows of `ActivityHistory` and
 //!   `OpenActivity`, made from tasks and events; `picklists`: the rows of `LeadStatus`
-//!   and the other picklist-value objects, made from their picklists.
-//! - [`txn`]: operations (create, update, upsert, delete, undelete, purge) and their
-//!   validation against an overlay of the committed state.
+//!   and the other picklist-value objects, made from their picklists; `derive`: the
+//!   fields Salesforce computes from others on every write.
 //! - [`cdc`]: the change events of a transaction; [`pushtopic`]: PushTopic queries and
 //!   their notifications; [`platform`]: platform event definitions and publishing;
 //!   [`generic`]: generic streaming channels and pushes. What each event looks like on the
 //!   wire is `forcebus-events`' business, not the org's.
 //! - [`channels`]: what every channel name (`/data`, `/event`, `/topic`, `/u`) shows.
-//! - `query`: SOQL over the committed state (a `Source` for the `soql` evaluator).
-//! - [`value`]: client JSON to stored values, with Salesforce's validation errors;
-//!   [`record`]: records and their REST shape; [`fields`]: a record's field values;
-//!   [`object_name`]: the object a record is of, one shared copy per name;
-//!   `record_set`: the committed records by id; `id_set`: sets of ids in order (an
-//!   object's records, an index key's); `varint`: what packed fields and id sets are
-//!   made of;
-//!   [`custom`]: custom objects from the config;
-//!   [`declarations`]: the Metadata API's `CustomObject`/`CustomField` read into those;
-//!   [`runtime_schema`]: the schema changes made at runtime, as stored.
+//! - [`value`]: client JSON to stored values, with Salesforce's validation errors.
+//! - [`record`], [`fields`], [`object_name`]: records as `forcebus-record` keeps them
+//!   (re-exported here; the committed records by id and the sets of ids are that
+//!   crate's too).
+//! - [`custom`], [`runtime_schema`], [`components`]: the declared schema as
+//!   `forcebus-schema` keeps it (re-exported here); [`declarations`]: the Metadata API's
+//!   `CustomObject`/`CustomField` read into those, refused with the org's errors.
 //! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
 //! - [`blobs`]: blob fields' bytes kept in the store, apart from their records.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
@@ -39,12 +42,7 @@
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
 //!   clock the test controls shift; [`control`]: the test controls' switches.
 
-/// A map whose keys the server makes or the schema names (record ids, object and field
-/// names), on the paths every record takes: hashed with foldhash, seeded per process,
-/// where SipHash was a tenth of the instructions a created record cost.
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// The set of [`FastMap`]'s kind.
-pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+pub(crate) use forcebus_record::FastMap;
 /// What a transaction wrote, by id: the new record, or `None` for a record it deleted.
 pub(crate) type Writes = FastMap<RecordId, Option<Record>>;
 
@@ -54,34 +52,27 @@ pub mod blobs;
 pub mod caller;
 pub mod cdc;
 pub mod clock;
-pub mod components;
 pub mod control;
-pub mod custom;
 pub mod declarations;
 mod derive;
 pub mod error;
-mod field_change;
-pub mod fields;
 pub mod generic;
-mod id_set;
 mod indexes;
-pub mod object_name;
 use forcebus_meta as meta;
 use forcebus_meta::id;
 pub mod org;
+pub use forcebus_record::{fields, object_name, record};
+pub use forcebus_schema::{components, custom, runtime as runtime_schema};
 pub mod picklists;
 pub mod platform;
 pub mod pushtopic;
 mod query;
-pub mod record;
-mod record_set;
 mod record_types;
-pub mod runtime_schema;
+mod rules;
 mod state;
 pub mod subscribers;
 pub mod txn;
 pub mod value;
-mod varint;
 
 pub use org::{channels, commit, seen, subscriptions, users};
 

@@ -6,29 +6,11 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use forcebus_meta::{FieldDef, ObjectDef, RecordId, Schema};
-use forcebus_soql::{Context, Output, Record as SoqlRecord, Source};
+use forcebus_meta::{RecordId, Schema};
+use forcebus_soql::{Context, Output, Source};
 
 use crate::record::Record;
 use crate::state::State;
-
-impl SoqlRecord for Record {
-    fn id(&self) -> RecordId {
-        self.id
-    }
-
-    fn is_deleted(&self) -> bool {
-        self.is_deleted
-    }
-
-    fn value(&self, object: &ObjectDef, field: &FieldDef) -> Value {
-        self.rest_value(object, &field.name)
-    }
-
-    fn object_name(&self) -> Option<&str> {
-        Some(&self.object)
-    }
-}
 
 /// A transaction's changes: the new state of each touched record (`None`: purged), and
 /// the touched ids in first-touch order.

@@ -9,36 +9,10 @@ use serde_json::Value;
 
 use crate::error::{Code, OrgError};
 use crate::id::RecordId;
-use crate::meta::{FieldDef, FieldType, Schema};
+use crate::meta::Schema;
 use crate::record::Record;
 
-/// The object whose records are record types.
-pub(crate) const OBJECT: &str = "RecordType";
-/// The field of a record that names its record type.
-pub(crate) const FIELD: &str = "RecordTypeId";
-
-/// Gives `object` the `RecordTypeId` field where a Developer Edition org has it (after
-/// `Type` when the object has one, as on Account, else after its name field); nothing
-/// when the object is missing or has it already.
-pub(crate) fn add_field(schema: &mut Schema, object: &str) {
-    let Some(def) = schema.object_mut(object) else {
-        return;
-    };
-    if def.field(FIELD).is_some() {
-        return;
-    }
-    let after = def
-        .fields
-        .iter()
-        .position(|f| f.name == "Type")
-        .or_else(|| def.fields.iter().position(|f| f.name_field))
-        .map_or(def.fields.len(), |i| i + 1);
-    let mut f = FieldDef::new(FIELD, "Record Type ID", FieldType::Reference);
-    f.reference_to = vec![OBJECT.to_owned()];
-    f.relationship_name = Some(OBJECT.to_owned());
-    f.length = 18;
-    def.insert_field(after, f);
-}
+pub(crate) use forcebus_schema::record_types::{FIELD, OBJECT, add_field};
 
 /// Whether `object` can have record types: one `RecordType.SobjectType` lists, or a
 /// custom object.

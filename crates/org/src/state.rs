@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use forcebus_store::{Store, StoreError, StoredRecord};
 
 use crate::id::RecordId;
-use crate::id_set::IdSet;
 use crate::meta::Schema;
 use crate::record::{Body, Deletion, Record};
+use forcebus_record::IdSet;
 
 /// Where the org's identity and counters are kept in the store.
 pub(crate) const ORG: &str = "org";
@@ -18,7 +18,7 @@ const COMMIT_NUMBER_BASE: i64 = 10_000_000_000_000;
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) records: crate::record_set::RecordSet,
+    pub(crate) records: forcebus_record::RecordSet,
     /// Equality indexes on reference and external-id fields.
     pub(crate) indexes: crate::indexes::Indexes,
     /// Ids per canonical object name, in id (creation) order.

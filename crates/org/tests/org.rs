@@ -368,7 +368,9 @@ fn upsert_inserts_then_updates_and_reports_duplicates() {
     );
     assert_eq!(org.get(id).unwrap().get("Name"), "Two");
     assert_eq!(
-        org.find_by_external_id("account", "ext__c", "k-1").unwrap(),
+        org.view(&c, |work| work
+            .find_by_external_id("account", "ext__c", "k-1"))
+            .unwrap(),
         vec![id]
     );
     assert_eq!(

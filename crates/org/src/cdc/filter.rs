@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 use forcebus_soql::{Context, Record as SoqlRecord, Source};
@@ -80,7 +80,7 @@ impl SoqlRecord for Row {
     }
     fn value(&self, _: &ObjectDef, field: &FieldDef) -> Value {
         if field.name == "Id" {
-            return json!(self.id.to18());
+            return Value::String(self.id.to18());
         }
         self.values.get(&field.name).cloned().unwrap_or(Value::Null)
     }
@@ -136,7 +136,7 @@ pub(crate) fn matches(
         .iter()
         .map(|f| (f.name.clone(), record.rest_value(object, &f.name)))
         .collect();
-    values.insert(HEADER_LINK.to_owned(), json!(header_id.to18()));
+    values.insert(HEADER_LINK.to_owned(), Value::String(header_id.to18()));
     let h = serde_json::to_value(header).unwrap_or(Value::Null);
     let header_values: HashMap<String, Value> = h
         .as_object()

@@ -68,11 +68,6 @@ impl Org {
         &self.controls
     }
 
-    /// The org's clock, which the controls shift.
-    pub fn controlled_clock(&self) -> &ControlledClock {
-        &self.controlled_clock
-    }
-
     /// Moves the org's clock forward by `by` (durably), then removes the events that aged
     /// past retention meanwhile (events a delivery delay held back are delivered first:
     /// the delay passed too). Returns the new shift. The clock goes at most

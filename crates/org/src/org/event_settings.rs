@@ -5,10 +5,12 @@
 //! what the org checks (a member's channel and entity, its filter, at most ten enriched
 //! fields, the managed subscriptions' presets). The edges run the operations made here.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::Org;
 use crate::error::{Code, OrgError};
+use crate::fields::FieldRef;
 use crate::org::channels::{channel_developer_name, channel_full_name};
 use crate::record::Record;
 use crate::txn::Op;
@@ -31,20 +33,54 @@ fn invalid(msg: impl Into<String>) -> OrgError {
     OrgError::new(Code::FieldIntegrityException, msg)
 }
 
+/// A custom channel's `Metadata`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelMetadata<'a> {
+    channel_type: FieldRef<'a>,
+    label: FieldRef<'a>,
+}
+
+/// A channel member's `Metadata`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberMetadata<'a> {
+    event_channel: FieldRef<'a>,
+    selected_entity: FieldRef<'a>,
+    filter_expression: FieldRef<'a>,
+    enriched_fields: Vec<EnrichedField>,
+}
+
+/// One field a member's events are enriched with.
+#[derive(Serialize)]
+struct EnrichedField {
+    name: String,
+}
+
 /// A channel's or member's `Metadata`, as the Tooling API shows it.
 pub fn setting_metadata(r: &Record) -> Value {
     let text = |f: &str| r.get(f);
-    if r.object == CHANNEL {
-        return json!({"channelType": text("ChannelType"), "label": text("MasterLabel")});
-    }
-    let enriched: Vec<Value> = r
-        .get_str("EnrichedFields")
-        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|n| json!({"name": n}))
-        .collect();
-    json!({"eventChannel": text("EventChannel"), "selectedEntity": text("SelectedEntity"), "filterExpression": text("FilterExpression"), "enrichedFields": enriched})
+    let metadata = if r.object == CHANNEL {
+        serde_json::to_value(ChannelMetadata {
+            channel_type: text("ChannelType"),
+            label: text("MasterLabel"),
+        })
+    } else {
+        let enriched_fields = r
+            .get_str("EnrichedFields")
+            .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| EnrichedField { name })
+            .collect();
+        serde_json::to_value(MemberMetadata {
+            event_channel: text("EventChannel"),
+            selected_entity: text("SelectedEntity"),
+            filter_expression: text("FilterExpression"),
+            enriched_fields,
+        })
+    };
+    metadata.expect("Metadata serialises")
 }
 
 impl Org {
@@ -140,7 +176,7 @@ impl Org {
         let mut out = Map::new();
         if let Some(full) = body.get("FullName").and_then(Value::as_str) {
             let developer = developer_name(object, full, creating)?;
-            out.insert("DeveloperName".into(), json!(developer));
+            out.insert("DeveloperName".into(), Value::String(developer));
         }
         let text = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
         match object {
@@ -167,7 +203,7 @@ impl Org {
                 if !creating {
                     return Err(invalid(format!("{field} cannot be changed")));
                 }
-                out.insert(field.into(), json!(v));
+                out.insert(field.into(), Value::String(v));
             }
         }
         if creating {
@@ -256,10 +292,10 @@ fn channel_fields(
     text: &dyn Fn(&str) -> Option<String>,
 ) -> Map<String, Value> {
     if let Some(t) = text("channelType") {
-        out.insert("ChannelType".into(), json!(t));
+        out.insert("ChannelType".into(), Value::String(t));
     }
     if let Some(l) = text("label") {
-        out.insert("MasterLabel".into(), json!(l));
+        out.insert("MasterLabel".into(), Value::String(l));
     }
     out
 }
@@ -293,7 +329,7 @@ fn managed_fields(
         if !creating {
             return Err(invalid("topicName cannot be changed"));
         }
-        out.insert("TopicName".into(), json!(t));
+        out.insert("TopicName".into(), Value::String(t));
     }
     let replay = &["LATEST", "EARLIEST"][..];
     for (key, field, allowed) in [
@@ -309,7 +345,7 @@ fn managed_fields(
                     allowed.join(", ")
                 )));
             }
-            out.insert(field.into(), json!(v));
+            out.insert(field.into(), Value::String(v));
         }
     }
     Ok(out)

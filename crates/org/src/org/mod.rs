@@ -7,36 +7,38 @@
 //! [`commit`] (the one writer), [`query`] (SOQL), [`channels`] (what a channel name
 //! shows), `platform_events` and `publish` (definitions and publishing), `topics`
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
-//! [`organization`] (the org's own row), [`control`] (the test controls), [`live_schema`]
-//! (custom objects and fields made while the org runs), [`event_settings`] (channels, their
-//! members and managed subscriptions, from their Metadata), `schema_delete` (and deleted), `rename` (and renamed), `reset` (an org emptied), [`underway`] (writes under way, the org's close, its
-//! usernames for a watcher), [`deploy`] (a Metadata
-//! API deploy's objects and fields, applied whole or not at all), [`components`] (the
-//! components a deploy keeps as they were sent, and the Apex records they stand for).
+//! [`organization`] (the org's own row), [`control`] (the test controls), [`seen`] (what
+//! each user viewed), `record_types` (the record types declared, and an object's first),
+//! [`event_settings`] (channels, their members and managed subscriptions, from their
+//! Metadata), `reset` (an org emptied), [`underway`] (writes under way, the org's close,
+//! its usernames for a watcher), `blobs` (blob fields' bytes and uploads), [`seeds`] (the
+//! records the org makes when it is born).
+//!
+//! [`schema`] is a room of its own: the schema changed while the org runs (custom objects
+//! and fields made, changed, renamed and deleted; a Metadata API [`deploy`], applied
+//! whole or not at all; the components a deploy keeps as sent).
 
 pub(crate) mod blobs;
 pub mod channels;
 pub mod commit;
-pub mod components;
 pub mod control;
-pub mod deploy;
 pub mod event_settings;
 mod generic;
-pub mod live_schema;
 pub mod organization;
 mod platform_events;
 mod publish;
 pub mod query;
 mod record_types;
-mod rename;
 mod reset;
-mod schema_delete;
+pub mod schema;
 pub mod seeds;
 pub mod seen;
 pub mod subscriptions;
 mod topics;
 pub mod underway;
 pub mod users;
+
+pub use schema::deploy;
 
 use forcebus_sync::prelude::*;
 use std::collections::HashMap;
@@ -47,14 +49,11 @@ use rand::Rng;
 use forcebus_events::{EventSchema, Schemas};
 use forcebus_store::{Batch, Store, StoreError};
 
-use crate::caller::{Api, Caller};
 use crate::clock::{Clock, ControlledClock};
-use crate::error::OrgError;
 use crate::id::{INSTANCE, RecordId};
 use crate::meta::{ObjectDef, Schema};
 use crate::record::Record;
 use crate::state::{ORG, State};
-use crate::txn::Txn;
 use crate::users::UserSeed;
 
 /// How the org runs: its event log and change data capture.
@@ -118,8 +117,8 @@ pub struct Org {
     id_base: u64,
     /// Writes under way, and who hears when the org closes or its users change.
     lifecycle: underway::Lifecycle,
-    /// The Metadata components kept as deployed ([`components`]).
-    components: RwLock<components::Components>,
+    /// The Metadata components kept as deployed ([`crate::components`]).
+    components: RwLock<schema::Components>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -147,7 +146,7 @@ impl Org {
         options: OrgOptions,
     ) -> Result<Self, StoreError> {
         Self::drop_stale_uploads(store.as_ref())?;
-        let mut runtime = live_schema::stored_runtime(store.as_ref())?;
+        let mut runtime = schema::stored_runtime(store.as_ref())?;
         runtime.id_base = options.first_record;
         let mut schema = schema;
         runtime.apply(&mut schema);
@@ -167,7 +166,7 @@ impl Org {
         let schemas = Schemas::new(store.load_values(SCHEMAS)?.into_iter().collect());
         let change_schema_ids = register_change_schemas(&schema, &schemas);
         let views = seen::Views::load(store.load_values(seen::SEEN)?);
-        let kept = components::load(store.as_ref())?;
+        let kept = schema::load_components(store.as_ref())?;
         let controlled_clock = Arc::new(ControlledClock::new(
             clock,
             control::stored_shift(store.as_ref())?,
@@ -281,25 +280,6 @@ impl Org {
     /// collecting what it returns.
     pub fn scan<R>(&self, object: &str, f: impl FnMut(&Record) -> Option<R>) -> Vec<R> {
         self.read().of(object).filter_map(f).collect()
-    }
-
-    /// Live records of `object` whose `field` equals `value`, as an upsert would match them.
-    pub fn find_by_external_id(
-        &self,
-        object: &str,
-        field: &str,
-        value: &str,
-    ) -> Result<Vec<RecordId>, OrgError> {
-        let caller = Caller {
-            user_id: self.id,
-            api: Api::Rest,
-            version: String::new(),
-            client: None,
-        };
-        let schema = self.schema();
-        let state = self.read();
-        Txn::new(&schema, &state, &caller, self.clock.now())
-            .find_by_external_id(object, field, value)
     }
 
     /// Whether an object publishes change events: every non-tooling object when the config

@@ -2,7 +2,8 @@
 //! identity and [`OrgProfile`], held in memory beside the records (never stored, never
 //! written through the API), so SOQL, retrieve and describe see it like any record.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::Org;
 use crate::record::Record;
@@ -42,6 +43,46 @@ impl Default for OrgProfile {
 /// Days a scratch org lives by default.
 const SCRATCH_DAYS: i64 = 30;
 
+/// The `Organization` row's fields, in the order the row keeps them; an absent value is
+/// no field (null).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OrganizationRow<'a> {
+    name: &'a str,
+    organization_type: &'a str,
+    instance_name: String,
+    is_sandbox: bool,
+    /// A scratch org's only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trial_expiration_date: Option<String>,
+    is_read_only: bool,
+    default_locale_sid_key: &'static str,
+    language_locale_key: &'static str,
+    time_zone_sid_key: &'static str,
+    fiscal_year_start_month: u32,
+    uses_start_date_as_fiscal_year_name: bool,
+    receives_info_emails: bool,
+    receives_admin_info_emails: bool,
+    preferences_require_opportunity_products: bool,
+    default_account_access: &'static str,
+    default_contact_access: &'static str,
+    default_opportunity_access: &'static str,
+    default_lead_access: &'static str,
+    default_case_access: &'static str,
+    default_calendar_access: &'static str,
+    default_pricebook_access: &'static str,
+    default_campaign_access: &'static str,
+    ui_skin: &'static str,
+    created_date: &'a str,
+    /// The org's first user, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_by_id: Option<String>,
+    last_modified_date: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_modified_by_id: Option<String>,
+    system_modstamp: &'a str,
+}
+
 impl Org {
     /// Puts the `Organization` row in the committed state; the first user created the
     /// org, so its creation is the org's.
@@ -54,54 +95,45 @@ impl Org {
                 || crate::clock::format_datetime(self.clock().now()),
                 str::to_owned,
             );
-        let by = first_user.map_or(Value::Null, |u| json!(u.id.to18()));
+        let by = first_user.map(|u| u.id.to18());
         let trial = match profile.kind {
-            OrgKind::Scratch => crate::value::parse_datetime(&created).map_or(Value::Null, |t| {
-                json!(crate::clock::format_datetime(
-                    t + chrono::Duration::days(SCRATCH_DAYS)
-                ))
-            }),
-            _ => Value::Null,
+            OrgKind::Scratch => crate::value::parse_datetime(&created)
+                .map(|t| crate::clock::format_datetime(t + chrono::Duration::days(SCRATCH_DAYS))),
+            _ => None,
         };
-        let mut fields = Map::new();
-        for (k, v) in [
-            ("Name", json!(self.name())),
-            ("OrganizationType", json!(profile.edition)),
-            (
-                "InstanceName",
-                json!(crate::id::INSTANCE.to_ascii_uppercase()),
-            ),
-            ("IsSandbox", json!(profile.kind != OrgKind::Production)),
-            ("TrialExpirationDate", trial),
-            ("NamespacePrefix", Value::Null),
-            ("IsReadOnly", json!(false)),
-            ("DefaultLocaleSidKey", json!("en_US")),
-            ("LanguageLocaleKey", json!("en_US")),
-            ("TimeZoneSidKey", json!("America/Los_Angeles")),
-            ("FiscalYearStartMonth", json!(1)),
-            ("UsesStartDateAsFiscalYearName", json!(false)),
-            ("ReceivesInfoEmails", json!(false)),
-            ("ReceivesAdminInfoEmails", json!(false)),
-            ("PreferencesRequireOpportunityProducts", json!(false)),
-            ("DefaultAccountAccess", json!("Edit")),
-            ("DefaultContactAccess", json!("ControlledByParent")),
-            ("DefaultOpportunityAccess", json!("Edit")),
-            ("DefaultLeadAccess", json!("ReadEditTransfer")),
-            ("DefaultCaseAccess", json!("ReadEditTransfer")),
-            ("DefaultCalendarAccess", json!("Read")),
-            ("DefaultPricebookAccess", json!("Read")),
-            ("DefaultCampaignAccess", json!("Edit")),
-            ("UiSkin", json!("Theme3")),
-            ("CreatedDate", json!(created)),
-            ("CreatedById", by.clone()),
-            ("LastModifiedDate", json!(created)),
-            ("LastModifiedById", by),
-            ("SystemModstamp", json!(created)),
-        ] {
-            if !v.is_null() {
-                fields.insert(k.to_owned(), v);
-            }
-        }
+        let row = OrganizationRow {
+            name: self.name(),
+            organization_type: &profile.edition,
+            instance_name: crate::id::INSTANCE.to_ascii_uppercase(),
+            is_sandbox: profile.kind != OrgKind::Production,
+            trial_expiration_date: trial,
+            is_read_only: false,
+            default_locale_sid_key: "en_US",
+            language_locale_key: "en_US",
+            time_zone_sid_key: "America/Los_Angeles",
+            fiscal_year_start_month: 1,
+            uses_start_date_as_fiscal_year_name: false,
+            receives_info_emails: false,
+            receives_admin_info_emails: false,
+            preferences_require_opportunity_products: false,
+            default_account_access: "Edit",
+            default_contact_access: "ControlledByParent",
+            default_opportunity_access: "Edit",
+            default_lead_access: "ReadEditTransfer",
+            default_case_access: "ReadEditTransfer",
+            default_calendar_access: "Read",
+            default_pricebook_access: "Read",
+            default_campaign_access: "Edit",
+            ui_skin: "Theme3",
+            created_date: &created,
+            created_by_id: by.clone(),
+            last_modified_date: &created,
+            last_modified_by_id: by,
+            system_modstamp: &created,
+        };
+        let fields: Map<String, Value> = serde_json::to_value(row)
+            .and_then(serde_json::from_value)
+            .expect("a struct of plain fields serialises as a JSON object");
         let row = Record {
             id: self.id(),
             object: "Organization".into(),

@@ -124,7 +124,7 @@ impl crate::Org {
     ) -> Result<bool, crate::OrgError> {
         self.change_schema(|schema, _, _| {
             let mut registry = self.definitions();
-            let mut changed = crate::org::live_schema::Changed::default();
+            let mut changed = crate::org::schema::Changed::default();
             let edited = edit_fields(&mut registry, schema, event, edit)?;
             let differs = edited.is_some();
             changed.events.extend(edited);
@@ -142,7 +142,7 @@ impl crate::Org {
     pub fn delete_platform_event(&self, name: &str) -> Result<(), crate::OrgError> {
         self.change_schema(|_, _, state| {
             let mut registry = self.definitions();
-            let mut changed = crate::org::live_schema::Changed::default();
+            let mut changed = crate::org::schema::Changed::default();
             self.remove_event(&mut registry, state, name, &mut changed)?;
             Ok(((), changed))
         })

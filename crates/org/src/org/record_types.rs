@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::Org;
 use crate::error::OrgError;
-use crate::org::live_schema::Changed;
+use crate::org::schema::Changed;
 
 impl Org {
     /// The active record types of `object`, in the order they were made (the first is

@@ -69,14 +69,14 @@ fn value(at: &SeenAt) -> String {
 
 impl Org {
     /// What `user` has viewed and referenced, for a query's context.
-    pub fn seen_by(&self, user: RecordId) -> Arc<Seen> {
+    pub(crate) fn seen_by(&self, user: RecordId) -> Arc<Seen> {
         let views = self.views.locked();
         views.0.get(&user).cloned().unwrap_or_default()
     }
 
     /// Stamps `ids` as viewed (`FOR VIEW`) or referenced (`FOR REFERENCE`) by `user`
     /// now; `FOR UPDATE` stamps nothing. At most [`MAX_PER_USER`] of `ids` count.
-    pub fn mark_seen(&self, user: RecordId, ids: &[RecordId], clause: ForClause) {
+    pub(crate) fn mark_seen(&self, user: RecordId, ids: &[RecordId], clause: ForClause) {
         if clause == ForClause::Update || ids.is_empty() {
             return;
         }

@@ -122,7 +122,7 @@ impl Org {
     }
 
     /// The usernames of the org's users, in lower case.
-    pub fn usernames(&self) -> Vec<String> {
+    pub(crate) fn usernames(&self) -> Vec<String> {
         self.scan("User", |r| {
             r.get_str("Username").map(str::to_ascii_lowercase)
         })

@@ -4,7 +4,7 @@
 use forcebus_events::EventSchema;
 use forcebus_events::platform::Stored;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::MAX_EVENT_FIELDS;
 use crate::custom::FieldConfig;
@@ -166,8 +166,8 @@ impl EventDef {
             values.insert(f.name.clone(), given(f, raw)?);
         }
         let mut payload = Map::new();
-        payload.insert("CreatedDate".into(), json!(created_date));
-        payload.insert("CreatedById".into(), json!(created_by));
+        payload.insert("CreatedDate".into(), Value::from(created_date));
+        payload.insert("CreatedById".into(), Value::from(created_by));
         let mut missing = Vec::new();
         for f in self.object.fields.iter().filter(|f| f.custom) {
             let v = or_default(f, values.remove(&f.name));

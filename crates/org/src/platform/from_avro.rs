@@ -15,7 +15,7 @@
 
 use forcebus_avro::{Field, Schema, Value as A};
 use forcebus_events::platform::{avro_field, field_from_json, log_entry_head, values_from_avro};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::EventDef;
 use super::definitions::{given, missing_fields, or_default};
@@ -73,8 +73,8 @@ impl EventDef {
         if !missing.is_empty() {
             return Err(missing_fields(missing));
         }
-        let date = json!(created_date);
-        let by = json!(created_by);
+        let date = Value::from(created_date);
+        let by = Value::from(created_by);
         let mut pieces = Vec::with_capacity(rec.fields.len());
         let mut text_len = 0;
         for (s, value) in rec.fields.iter().zip(&stored) {

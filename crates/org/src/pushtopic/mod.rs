@@ -12,7 +12,7 @@
 use crate::fields::FieldRef;
 use std::collections::HashSet;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 mod topics;
 
@@ -327,7 +327,7 @@ pub(crate) fn check(schema: &Schema, r: &mut Record) -> Result<(), OrgError> {
         _ => "Extended",
     };
     r.fields
-        .insert("NotifyForOperations".into(), json!(derived));
+        .insert("NotifyForOperations".into(), Value::from(derived));
     Ok(())
 }
 
@@ -425,7 +425,7 @@ impl Topic {
         }
         let mut sobject = Map::new();
         if op == Operation::Deleted {
-            sobject.insert("Id".into(), json!(judged.id.to18()));
+            sobject.insert("Id".into(), Value::String(judged.id.to18()));
             return Some(sobject);
         }
         for f in &self.columns {

@@ -1,5 +1,5 @@
-//! Upserts by external id, and the equality lookups behind them and behind unique fields:
-//! the committed indexes plus what the transaction touched.
+//! Upserts by external id, and the equality lookups behind them and behind unique fields
+//! (`crate::rules`' last): the committed indexes plus what the transaction touched.
 
 use crate::fields::FieldRef;
 use serde_json::{Map, Value};
@@ -25,7 +25,7 @@ impl Txn<'_> {
             .filter(|f| f.external_id || f.name == "Id")
             .ok_or_else(|| OrgError::not_an_external_id(field))?;
         if f.name == "Id" {
-            let rec = self.build_update(Some(&def.name), value, &fields)?;
+            let rec = self.updated(Some(&def.name), value, &fields)?;
             let id = rec.id;
             self.put(vec![rec])?;
             return Ok(Outcome::Upserted { id, created: false });
@@ -53,7 +53,7 @@ impl Txn<'_> {
                 Ok(Outcome::Upserted { id, created: true })
             }
             [one] => {
-                let rec = self.build_update(Some(&def.name), &one.to18(), &fields)?;
+                let rec = self.updated(Some(&def.name), &one.to18(), &fields)?;
                 self.put(vec![rec])?;
                 Ok(Outcome::Upserted {
                     id: *one,
@@ -107,7 +107,7 @@ impl Txn<'_> {
 
     /// Live records of `def` other than `except` whose `field` equals `v`: through the
     /// committed index when the field has one, plus what this transaction touched.
-    pub(super) fn equal(
+    pub(crate) fn equal(
         &self,
         def: &ObjectDef,
         field: &FieldDef,
@@ -141,32 +141,6 @@ impl Txn<'_> {
             .collect();
         out.sort_by_key(|r| r.id);
         out
-    }
-
-    pub(super) fn check_unique(&self, def: &ObjectDef, rec: &Record) -> Result<(), OrgError> {
-        let beyond = forcebus_meta::standard::unique_beyond_describe(&def.name);
-        for f in def
-            .fields
-            .iter()
-            .filter(|f| f.unique || beyond.contains(&f.name.as_str()))
-        {
-            let v = rec.get(&f.name);
-            if v.is_null() {
-                continue;
-            }
-            if let Some(other) = self.equal(def, f, v, Some(rec.id)).first() {
-                return Err(OrgError::field(
-                    Code::DuplicateValue,
-                    format!(
-                        "duplicate value found: {} duplicates value on record with id: {}",
-                        f.name,
-                        other.id.to18()
-                    ),
-                    &f.name,
-                ));
-            }
-        }
-        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use crate::record::{Deletion, Record};
 use super::Txn;
 
 impl Txn<'_> {
-    pub(super) fn build_delete(
+    pub(crate) fn build_delete(
         &self,
         object: Option<&str>,
         id: &str,
@@ -34,9 +34,7 @@ impl Txn<'_> {
                 format!("entity type cannot be deleted: {}", def.label),
             ));
         }
-        if root.object == super::relations::RELATION {
-            self.check_relation_delete(root)?;
-        }
+        crate::rules::check_delete(self, root)?;
         let root_id = root.id;
         let mut out = vec![root.clone()];
         let mut i = 0;
@@ -80,9 +78,7 @@ impl Txn<'_> {
                 "Entity is not in the recycle bin",
             ));
         }
-        if root.object == super::relations::RELATION {
-            self.check_relation_delete(root)?;
-        }
+        crate::rules::check_delete(self, root)?;
         let root_id = root.id;
         let mut out = vec![root.clone()];
         // Restore what this deletion cascaded to; children deleted on their own stay deleted.

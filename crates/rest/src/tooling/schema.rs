@@ -2,7 +2,7 @@
 //! (`{"FullName": "Account.Tier__c", "Metadata": {"label", "type", "length", ...}}`) and
 //! `CustomObject` (`{"FullName": "Employee__c", "Metadata": {"label", "pluralLabel"}}`),
 //! created, read and deleted. A change takes effect at once (describe, SOQL, writes, the
-//! change events' schema id) and survives a restart; `org::live_schema` does the work,
+//! change events' schema id) and survives a restart; `org::schema` does the work,
 //! this module speaks the `Metadata` JSON (the Metadata API's types, lower camel case).
 
 use axum::http::StatusCode;

@@ -1,0 +1,250 @@
+//! The Metadata API's declarations of custom fields and objects (`CustomField`,
+//! `CustomObject`: `metadata-tooling.md` §11) as the Tooling API, the Metadata API and
+//! sfdx projects write them, read into the config file's declarations ([`crate::custom`])
+//! here, and written back (`metadata`). The Metadata is JSON here (the Tooling API's
+//! form: lower camel case, values as JSON or as text, as the Metadata API's XML reads).
+
+mod metadata;
+
+use serde_json::{Map, Value};
+
+use forcebus_meta::FieldType;
+
+use crate::custom::{FieldConfig, ObjectConfig};
+use crate::error::{ErrorKind, SchemaError};
+
+pub use metadata::{field_metadata, object_metadata};
+
+fn invalid(message: impl Into<String>) -> SchemaError {
+    SchemaError::new(ErrorKind::InvalidInput, message)
+}
+
+/// A Metadata value as text: strings as they are, numbers and booleans printed.
+fn text(meta: &Map<String, Value>, key: &str) -> Option<String> {
+    match meta.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn flag(meta: &Map<String, Value>, key: &str) -> bool {
+    text(meta, key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn number(meta: &Map<String, Value>, key: &str) -> Result<Option<u32>, SchemaError> {
+    text(meta, key)
+        .map(|v| {
+            v.trim_end_matches(".0")
+                .parse::<u32>()
+                .map_err(|_| invalid(format!("{key} must be a whole number; got {v}")))
+        })
+        .transpose()
+}
+
+/// The Metadata types forcebus creates, with the describe type each becomes.
+pub(crate) const TYPES: [(&str, FieldType); 17] = [
+    ("Text", FieldType::String),
+    ("TextArea", FieldType::Textarea),
+    ("LongTextArea", FieldType::Textarea),
+    ("Checkbox", FieldType::Boolean),
+    ("Number", FieldType::Double),
+    ("Currency", FieldType::Currency),
+    ("Percent", FieldType::Percent),
+    ("Date", FieldType::Date),
+    ("DateTime", FieldType::Datetime),
+    ("Time", FieldType::Time),
+    ("Email", FieldType::Email),
+    ("Phone", FieldType::Phone),
+    ("Url", FieldType::Url),
+    ("Picklist", FieldType::Picklist),
+    ("MultiselectPicklist", FieldType::Multipicklist),
+    ("Lookup", FieldType::Reference),
+    ("MasterDetail", FieldType::Reference),
+];
+
+/// A `CustomField`'s Metadata as a field declaration.
+pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig, SchemaError> {
+    let kind = text(meta, "type").ok_or_else(|| invalid("Metadata.type is required."))?;
+    let (kind, ftype) = TYPES
+        .iter()
+        .find(|(t, _)| t.eq_ignore_ascii_case(&kind))
+        .copied()
+        .ok_or_else(|| {
+            let known: Vec<&str> = TYPES.iter().map(|(t, _)| *t).collect();
+            invalid(format!(
+                "Field type {kind} is not supported; use one of {}.",
+                known.join(", ")
+            ))
+        })?;
+    let mut length = number(meta, "length")?;
+    match kind {
+        "Text" if !length.is_some_and(|l| (1..=255).contains(&l)) => {
+            return Err(invalid("A Text field's length must be between 1 and 255."));
+        }
+        "TextArea" => length = Some(255),
+        "LongTextArea" if !length.is_some_and(|l| (256..=131_072).contains(&l)) => {
+            return Err(invalid(
+                "A LongTextArea field's length must be between 256 and 131072.",
+            ));
+        }
+        "Email" => length = Some(80),
+        "Phone" => length = Some(40),
+        "Url" => length = Some(255),
+        _ => {}
+    }
+    let (picklist, restricted, default_pick) = picklist_values(meta)?;
+    let default = match (ftype, text(meta, "defaultValue")) {
+        (FieldType::Boolean, Some(v)) => Some(Value::Bool(v.eq_ignore_ascii_case("true"))),
+        (_, Some(v)) if v.starts_with('"') && v.ends_with('"') && v.len() >= 2 => {
+            Some(Value::String(v[1..v.len() - 1].to_owned()))
+        }
+        (FieldType::Double | FieldType::Currency | FieldType::Percent, Some(v)) => {
+            Some(Value::from(v.parse::<f64>().map_err(|_| {
+                invalid(format!("defaultValue {v} is not a number"))
+            })?))
+        }
+        (_, Some(v)) => {
+            return Err(invalid(format!(
+                "defaultValue {v} is not supported; give a quoted text, a number or true/false"
+            )));
+        }
+        (_, None) => default_pick.map(Value::String),
+    };
+    let label = text(meta, "label");
+    if label.as_ref().is_some_and(|l| l.chars().count() > 40) {
+        return Err(invalid("A field's label is at most 40 characters."));
+    }
+    Ok(FieldConfig {
+        name: name.to_owned(),
+        ftype,
+        label,
+        length,
+        precision: number(meta, "precision")?,
+        scale: number(meta, "scale")?,
+        required: flag(meta, "required") || kind == "MasterDetail",
+        external_id: flag(meta, "externalId"),
+        unique: flag(meta, "unique"),
+        picklist,
+        restricted,
+        reference_to: text(meta, "referenceTo"),
+        master_detail: kind == "MasterDetail",
+        relationship_name: text(meta, "relationshipName"),
+        default,
+    })
+}
+
+/// Picklist values from `valueSet.valueSetDefinition.value[]` (`fullName` or
+/// `valueName`), whether the set is restricted, and the default value.
+fn picklist_values(
+    meta: &Map<String, Value>,
+) -> Result<(Vec<String>, bool, Option<String>), SchemaError> {
+    let Some(set) = meta.get("valueSet").and_then(Value::as_object) else {
+        return Ok((Vec::new(), true, None));
+    };
+    let restricted = text(set, "restricted").is_none_or(|r| r.eq_ignore_ascii_case("true"));
+    let values = match set.get("valueSetDefinition").and_then(|d| d.get("value")) {
+        Some(Value::Array(v)) => v.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let mut names = Vec::new();
+    let mut default = None;
+    for v in values.iter().take(1_000) {
+        let v = v
+            .as_object()
+            .ok_or_else(|| invalid("Picklist values are objects with fullName."))?;
+        let name = text(v, "fullName")
+            .or_else(|| text(v, "valueName"))
+            .ok_or_else(|| invalid("A picklist value needs fullName."))?;
+        if flag(v, "default") {
+            default = Some(name.clone());
+        }
+        names.push(name);
+    }
+    Ok((names, restricted, default))
+}
+
+/// The `fields` nested in a `CustomObject`'s Metadata (one, or a list), each named by its
+/// short `fullName`.
+pub fn nested_fields(meta: &Map<String, Value>) -> Result<Vec<FieldConfig>, SchemaError> {
+    let list = match meta.get("fields") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .map(|f| {
+            let f = f.as_object().cloned().unwrap_or_default();
+            let name = text(&f, "fullName").unwrap_or_default();
+            field_config(&name, &f)
+        })
+        .collect()
+}
+
+/// A `CustomObject`'s Metadata as an object declaration: its labels and the `fields`
+/// nested in it (short names), as the Metadata API and sfdx projects write them.
+pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, SchemaError> {
+    let label = text(meta, "label").ok_or_else(|| invalid("Metadata.label is required."))?;
+    if label.chars().count() > 40 {
+        return Err(invalid("An object's label is at most 40 characters."));
+    }
+    let fields = nested_fields(meta)?;
+    let one_of = |key: &str, allowed: &[&str]| -> Result<Option<String>, SchemaError> {
+        match text(meta, key) {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(invalid(format!(
+                "{key} must be one of {}; got {v}",
+                allowed.join(", ")
+            ))),
+            v => Ok(v),
+        }
+    };
+    let name_field = match meta.get("nameField") {
+        Some(Value::Object(n)) => {
+            let kind = match text(n, "type") {
+                Some(t) if t != "Text" && t != "AutoNumber" => {
+                    return Err(invalid(format!(
+                        "nameField.type must be Text or AutoNumber; got {t}"
+                    )));
+                }
+                t => t,
+            };
+            let display_format = text(n, "displayFormat");
+            if kind.as_deref() == Some("AutoNumber")
+                && let Some(f) = &display_format
+                && (f.chars().count() > 30 || !f.contains("{0"))
+            {
+                return Err(invalid(format!(
+                    "nameField.displayFormat is at most 30 characters with a number such as {{0000}}; got {f}"
+                )));
+            }
+            Some(crate::custom::NameFieldConfig {
+                label: text(n, "label"),
+                kind,
+                display_format,
+            })
+        }
+        _ => None,
+    };
+    Ok(ObjectConfig {
+        label: Some(label),
+        plural_label: text(meta, "pluralLabel"),
+        fields,
+        description: text(meta, "description"),
+        deployment_status: one_of("deploymentStatus", &["Deployed", "InDevelopment"])?,
+        sharing_model: one_of(
+            "sharingModel",
+            &[
+                "Private",
+                "Read",
+                "ReadWrite",
+                "ReadWriteTransfer",
+                "FullAccess",
+                "ControlledByParent",
+            ],
+        )?,
+        name_field,
+        ..ObjectConfig::default()
+    })
+}
