@@ -19,6 +19,7 @@ use forcebus_http::{Core, HasCore};
 mod control;
 mod data;
 mod routes;
+mod shapes;
 mod tooling;
 mod watch;
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use forcebus_meta::{FieldDef, ObjectDef, RecordId};
 
 use crate::ctx::Call;
-use crate::data::sobjects::object;
+use crate::data::sobject::object;
 use crate::error::{ApiError, json_response};
 
 /// The id of the Master record type, the only one.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
 use crate::ctx::Call;
-use crate::data::sobjects::object;
+use crate::data::sobject::object;
 use crate::error::{ApiError, json_response};
 
 /// Most rows a list view's results page holds, and the default.

@@ -21,11 +21,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use forcebus_meta::ObjectDef;
-use forcebus_org::Code;
+use forcebus_org::{Code, Work};
 use forcebus_soql::SoqlError;
 
 use crate::ctx::Call;
 use crate::data::cursors::{Cursors, Kept};
+use crate::data::dispatch::{Reply, Run, Sub};
 use crate::error::{ApiError, json_response};
 
 /// Default and largest page size.
@@ -160,10 +161,26 @@ async fn run(
     ))
 }
 
+/// `query` and `queryAll` in a composite request: run over its transaction, seeing its
+/// changes, and shaped whole (a request of its own pages over the org instead).
+pub(crate) fn in_transaction(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
+    let all_rows = sub.segment(0) == "queryAll";
+    Reply::of((|| {
+        let text = query_text(&sub.target.params)?;
+        let viewer = Some(run.call.session.user_id);
+        let qctx = run
+            .app
+            .org
+            .query_context(viewer, &sub.target.version, all_rows);
+        let out = work.query(&text, &qctx, &|o| !o.tooling);
+        whole_result(run.app, run.call, &text, all_rows, out)
+    })())
+}
+
 /// A query's result shaped whole (inside a composite request's transaction), as the
 /// first page of `/query` or `/queryAll` shows it; rows past the first page wait in a
 /// cursor of their own.
-pub(crate) fn whole_result(
+fn whole_result(
     app: &crate::AppState,
     call: &Call,
     text: &str,
@@ -272,7 +289,7 @@ fn leads_with_an_index(c: &forcebus_soql::bind::Cond<'_>) -> bool {
 }
 
 /// The `q` parameter of a query call, which must not be empty.
-pub(crate) fn query_text(params: &HashMap<String, String>) -> Result<String, ApiError> {
+fn query_text(params: &HashMap<String, String>) -> Result<String, ApiError> {
     params
         .get("q")
         .cloned()

@@ -24,7 +24,8 @@ use forcebus_org::{OrgError, Record, RecordId};
 
 use crate::body;
 use crate::ctx::Call;
-use crate::data::records::{self, Body};
+use crate::data::dispatch::{Body, Sub, Target};
+use crate::data::shared;
 use crate::error::{ApiError, json_response};
 use forcebus_http::shapes::SaveResult;
 
@@ -73,6 +74,30 @@ fn records_object(app: &crate::AppState, name: &str) -> Option<bool> {
     plain.then_some(true)
 }
 
+/// A call on a [`records_object`], as the record resource sees it: `segments` after the
+/// version (`["sobjects", "PushTopic"]`).
+fn as_record(
+    call: &Call,
+    method: Method,
+    segments: Vec<String>,
+    params: HashMap<String, String>,
+    body: Body,
+    tooling: bool,
+) -> Sub {
+    let target = Target {
+        version: call.version.clone(),
+        segments,
+        params,
+        tooling,
+    };
+    Sub {
+        method,
+        target,
+        body,
+        uploads: forcebus_http::upload::Uploads::default(),
+    }
+}
+
 /// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember|...}`.
 pub(crate) async fn create(
     call: Call,
@@ -84,16 +109,8 @@ pub(crate) async fn create(
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name];
         let body = Body::http(&headers, &bytes, &[]);
-        return Ok(records::delegate(
-            call,
-            app,
-            Method::POST,
-            segments,
-            HashMap::new(),
-            body,
-            tooling,
-        )
-        .await);
+        let sub = as_record(&call, Method::POST, segments, HashMap::new(), body, tooling);
+        return Ok(shared::delegate(call, app, "/sobjects/{o}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -156,10 +173,8 @@ pub(crate) async fn retrieve(
 ) -> Result<Response, ApiError> {
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::none();
-        return Ok(
-            records::delegate(call, app, Method::GET, segments, query.0, body, tooling).await,
-        );
+        let sub = as_record(&call, Method::GET, segments, query.0, Body::none(), tooling);
+        return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::retrieve(&call, &app, object, &id);
@@ -180,16 +195,8 @@ pub(crate) async fn update(
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::http(&headers, &bytes, &[]);
-        return Ok(records::delegate(
-            call,
-            app,
-            Method::PATCH,
-            segments,
-            HashMap::new(),
-            body,
-            tooling,
-        )
-        .await);
+        let sub = as_record(&call, Method::PATCH, segments, HashMap::new(), body, tooling);
+        return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -211,17 +218,8 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::none();
-        return Ok(records::delegate(
-            call,
-            app,
-            Method::DELETE,
-            segments,
-            HashMap::new(),
-            body,
-            tooling,
-        )
-        .await);
+        let sub = as_record(&call, Method::DELETE, segments, HashMap::new(), Body::none(), tooling);
+        return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::delete(&app, object, &id).await;

@@ -15,7 +15,7 @@ use forcebus_org::Code;
 use super::request::{Subrequest, parse_subrequests, run_atomic};
 use super::{ROLLED_BACK, halted, malformed, refs, response_entry};
 use crate::ctx::Call;
-use crate::data::records::Target;
+use crate::data::dispatch::Target;
 use crate::error::{ApiError, json_response};
 
 /// Most graphs in one call.

@@ -6,14 +6,14 @@
 //!   the router as if sent alone;
 //! - [`tree`]: `POST /composite/tree/{X}`, nested record trees inserted in one transaction;
 //! - [`graph`]: `POST /composite/graph`, graphs of composite subrequests, each graph one
-//!   transaction;
-//! - [`exec`]: one subrequest run inside a transaction under way (a record resource's own
-//!   function, or a read), which `request` and `graph` share.
+//!   transaction.
+//!
+//! A subrequest of `request` or `graph` runs the very function its own route runs, found
+//! in [`crate::data::shared::RESOURCES`], inside the transaction under way.
 //!
 //! `GET /composite` lists them.
 
 pub(crate) mod batch;
-pub(crate) mod exec;
 pub(crate) mod graph;
 pub(crate) mod refs;
 pub(crate) mod request;
@@ -44,7 +44,7 @@ pub(crate) async fn resources(call: Call) -> Response {
 
 /// `400 PROCESSING_HALTED` with `message`: a subrequest not run, or rolled back, because
 /// another one failed.
-pub(crate) fn halted(message: impl Into<String>) -> crate::data::records::Reply {
+pub(crate) fn halted(message: impl Into<String>) -> crate::data::dispatch::Reply {
     ApiError::new(StatusCode::BAD_REQUEST, Code::ProcessingHalted, message).into()
 }
 
@@ -58,7 +58,7 @@ pub(crate) fn malformed(message: impl Into<String>) -> ApiError {
 }
 
 /// A subrequest's entry in a `compositeResponse`.
-pub(crate) fn response_entry(reply: &crate::data::records::Reply, reference_id: &str) -> Value {
+pub(crate) fn response_entry(reply: &crate::data::dispatch::Reply, reference_id: &str) -> Value {
     let mut headers = serde_json::Map::new();
     if let Some(l) = &reply.location {
         headers.insert("Location".into(), json!(l));

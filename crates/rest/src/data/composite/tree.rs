@@ -163,7 +163,7 @@ fn read(
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Vec<Node>, ApiError> {
-    let o = &*crate::data::sobjects::object(app, name)?;
+    let o = &*crate::data::sobject::object(app, name)?;
     let mut body = body;
     let Some(Value::Array(records)) = body.remove("records") else {
         return Err(ApiError::json_parser("The records array is required"));

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use forcebus_org::{ObjectDef, Schema};
 
 use crate::ctx::Call;
+use crate::data::dispatch::{Reply, Run, Sub};
 use crate::error::{ApiError, json_response};
 use entries::{change_describe, change_entry, event_describe, event_global_entry, object_urls};
 use fields::field_json;
@@ -38,13 +39,23 @@ fn child_relationships(schema: &Schema, o: &ObjectDef) -> Vec<Value> {
         .collect()
 }
 
-/// `GET /sobjects`.
-pub(crate) async fn global(call: Call, State(app): State<crate::State>) -> Response {
-    json_response(StatusCode::OK, &global_json(&app, &call))
+/// `GET /sobjects` (describeGlobal).
+pub(crate) fn global(run: &Run<'_>, _sub: &Sub) -> Reply {
+    Reply::new(StatusCode::OK, global_json(run.app, run.call))
+}
+
+/// `GET /sobjects/{X}`: the object's basic information.
+pub(crate) fn basic(run: &Run<'_>, sub: &Sub) -> Reply {
+    Reply::of(basic_json(run.app, run.call, sub.segment(1)))
+}
+
+/// `GET /sobjects/{X}/describe`.
+pub(crate) fn describe(run: &Run<'_>, sub: &Sub) -> Reply {
+    Reply::of(describe_json(run.app, run.call, sub.segment(1)))
 }
 
 /// The body of `GET /sobjects` (describeGlobal).
-pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
+fn global_json(app: &crate::AppState, call: &Call) -> Value {
     let base = call.base();
     let mut list: Vec<Value> = app
         .org
@@ -71,7 +82,7 @@ pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
 }
 
 /// The body of `GET /sobjects/{X}`.
-pub(crate) fn basic_json(
+fn basic_json(
     app: &crate::AppState,
     call: &Call,
     name: &str,
@@ -88,26 +99,14 @@ pub(crate) fn basic_json(
             json!({"objectDescribe": event_global_entry(&call.base(), &def), "recentItems": []}),
         );
     }
-    let o = &*crate::data::sobjects::object(app, name)?;
+    let o = &*crate::data::sobject::object(app, name)?;
     let recent =
-        crate::data::recent::items(app, call, Some(&o.name), crate::data::recent::MAX_RECENT);
+        crate::data::recently_viewed::items(app, call, Some(&o.name), crate::data::recently_viewed::MAX_RECENT);
     Ok(json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}))
 }
 
-/// `GET /sobjects/{X}/describe`.
-pub(crate) async fn describe(
-    call: Call,
-    State(app): State<crate::State>,
-    Path((_, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    Ok(json_response(
-        StatusCode::OK,
-        &describe_json(&app, &call, &name)?,
-    ))
-}
-
 /// The body of `GET /sobjects/{X}/describe`.
-pub(crate) fn describe_json(
+fn describe_json(
     app: &crate::AppState,
     call: &Call,
     name: &str,
@@ -123,7 +122,7 @@ pub(crate) fn describe_json(
     if let Some(def) = app.org.platform_event(name) {
         return Ok(event_describe(&call.base(), &def));
     }
-    let o = &*crate::data::sobjects::object(app, name)?;
+    let o = &*crate::data::sobject::object(app, name)?;
     let mut out = object_describe(&schema, call, o);
     out["recordTypeInfos"] = record_type_infos(call, o, &app.org.record_types_of(&o.name));
     Ok(out)

@@ -53,7 +53,7 @@ pub(crate) fn items(
             let o = schema.object(&r.object)?;
             let name = o.name_field().map(|f| f.name.clone());
             let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
-            Some(crate::data::record::json(
+            Some(crate::shapes::record::json(
                 r,
                 o,
                 &call.version,
