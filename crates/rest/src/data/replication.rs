@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use serde_json::Value;
 
 use forcebus_org::clock::format_datetime;
 use forcebus_org::value::parse_datetime;
@@ -17,6 +16,7 @@ use forcebus_org::{Code, Record, Work};
 use crate::data::dispatch::{Reply, Run, Sub};
 use crate::data::sobject::object;
 use crate::error::ApiError;
+use crate::shapes::to_value;
 use crate::shapes::record::{DeletedRecord, GetDeletedResult, GetUpdatedResult};
 
 /// `GET /sobjects/{X}/deleted` and `GET /sobjects/{X}/updated`, told apart by the last
@@ -33,10 +33,6 @@ pub(crate) fn changes(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Repl
         };
         Ok(body)
     })())
-}
-
-fn to_value(body: &impl serde::Serialize) -> Value {
-    serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
 /// The `start` and `end` of a replication call, in Salesforce's datetime form; `end` no

@@ -32,7 +32,7 @@ pub(crate) const RESOURCES: &[Resource] = &[
     Resource {
         pattern: "/sobjects/{o}",
         methods: &[
-            (Method::GET, Org(describe::basic)),
+            (Method::GET, Org(describe::basic_info)),
             (Method::POST, Txn(sobject::create)),
         ],
         own_route: None,

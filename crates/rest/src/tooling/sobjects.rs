@@ -27,6 +27,8 @@ use crate::ctx::Call;
 use crate::data::dispatch::{Body, Sub, Target};
 use crate::data::shared;
 use crate::error::{ApiError, json_response};
+use crate::shapes::describe::SObjectBasicInfo;
+use crate::shapes::respond;
 use forcebus_http::shapes::SaveResult;
 
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
@@ -158,10 +160,11 @@ pub(crate) async fn basic(
         .or_else(|| crate::tooling::describe::object_named(&name))
         .ok_or_else(ApiError::not_found)?;
     let base = format!("{}/tooling", call.base());
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"objectDescribe": crate::data::describe::global_entry(&base, o), "recentItems": []}),
-    ))
+    let basic = SObjectBasicInfo {
+        object_describe: crate::data::describe::global_entry(&base, o),
+        recent_items: Vec::new(),
+    };
+    Ok(respond(StatusCode::OK, &basic))
 }
 
 /// `GET /tooling/sobjects/{object}/{id}`.

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::{Committing, Mode};
 
@@ -22,7 +22,9 @@ use super::{ROLLED_BACK, halted, malformed, response_entry};
 use crate::ctx::Call;
 use crate::data::dispatch::{self, AfterCommit, Reply, Run, Target};
 use crate::data::shared;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::composite::CompositeResponse;
+use crate::shapes::respond;
 
 /// Most subrequests in one call.
 pub(crate) const MAX_SUBREQUESTS: usize = 25;
@@ -335,13 +337,12 @@ pub(crate) async fn composite(
         }
     })
     .await??;
-    let entries: Vec<Value> = replies
-        .iter()
-        .zip(&ids)
-        .map(|(r, id)| response_entry(r, id))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"compositeResponse": entries}),
-    ))
+    let body = CompositeResponse {
+        composite_response: replies
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| response_entry(r, id))
+            .collect(),
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
