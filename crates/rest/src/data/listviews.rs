@@ -261,12 +261,12 @@ pub(crate) async fn describe(
 fn shown(f: &FieldDef, v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
-        Value::String(s) if f.ftype == FieldType::Datetime => Some(
-            forcebus_org::value::parse_datetime(s).map_or_else(
+        Value::String(s) if f.ftype == FieldType::Datetime => {
+            Some(forcebus_org::value::parse_datetime(s).map_or_else(
                 || s.clone(),
                 |t| t.format("%a %b %d %H:%M:%S GMT %Y").to_string(),
-            ),
-        ),
+            ))
+        }
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }

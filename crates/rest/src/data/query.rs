@@ -17,8 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_meta::ObjectDef;
 use forcebus_org::{Code, Work};
@@ -28,6 +27,8 @@ use crate::ctx::Call;
 use crate::data::cursors::{Cursors, Kept};
 use crate::data::dispatch::{Reply, Run, Sub};
 use crate::error::{ApiError, json_response};
+use crate::shapes::query::{ExplainResult, QueryPlan, QueryResult};
+use crate::shapes::{respond, to_value};
 
 /// Default and largest page size.
 pub(crate) const DEFAULT_BATCH: usize = 2000;
@@ -65,24 +66,13 @@ fn page(
         (false, Some(c)) => Some(format!("{}/{kind}/{c}-{end}", call.base())),
         _ => None,
     };
-    let page = QueryPage {
+    let page = QueryResult {
         total_size: total,
         done,
         next_records_url,
         records: rows,
     };
-    serde_json::to_value(page).unwrap_or(Value::Null)
-}
-
-/// A page of query results, as `/query`, `/queryAll` and their locators answer.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct QueryPage {
-    total_size: usize,
-    done: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_records_url: Option<String>,
-    records: Vec<Value>,
+    to_value(&page)
 }
 
 /// Whether the Tooling API sees `o`: its own objects, and the data objects it can query.
@@ -251,18 +241,18 @@ fn explain(app: &crate::AppState, target: &str, tooling: bool) -> Result<Respons
     } else {
         ("TableScan", 0.65 + rows as f64 / all.max(1) as f64)
     };
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"plans": [{
-            "cardinality": rows,
-            "fields": [],
-            "leadingOperationType": operation,
-            "notes": [],
-            "relativeCost": cost,
-            "sobjectCardinality": all,
-            "sobjectType": object,
-        }]}),
-    ))
+    let body = ExplainResult {
+        plans: [QueryPlan {
+            cardinality: rows,
+            fields: [],
+            leading_operation_type: operation,
+            notes: [],
+            relative_cost: cost,
+            sobject_cardinality: all,
+            sobject_type: &object,
+        }],
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// Whether a filter can start from an index: an `=` or `IN` on an id, reference or

@@ -16,8 +16,8 @@ use forcebus_org::{Code, Record, Work};
 use crate::data::dispatch::{Reply, Run, Sub};
 use crate::data::sobject::object;
 use crate::error::ApiError;
+use crate::shapes::sobject::{DeletedRecord, GetDeletedResult, GetUpdatedResult};
 use crate::shapes::to_value;
-use crate::shapes::record::{DeletedRecord, GetDeletedResult, GetUpdatedResult};
 
 /// `GET /sobjects/{X}/deleted` and `GET /sobjects/{X}/updated`, told apart by the last
 /// segment of the path.
@@ -108,10 +108,7 @@ impl Window {
     fn updated<'r>(self, records: impl Iterator<Item = &'r Record>) -> GetUpdatedResult {
         let ids = records
             .filter(|r| {
-                !r.is_deleted
-                    && r
-                        .get_str("SystemModstamp")
-                        .is_some_and(|at| self.holds(at))
+                !r.is_deleted && r.get_str("SystemModstamp").is_some_and(|at| self.holds(at))
             })
             .map(|r| r.id.to18())
             .collect();

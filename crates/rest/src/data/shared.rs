@@ -165,12 +165,7 @@ fn method_router(resource: &Resource) -> MethodRouter<crate::State> {
 /// The resource of `pattern` answering `sub`, a request that reaches it under another
 /// path (the Tooling API's data objects, `/tooling/sobjects/PushTopic`), its segments as
 /// the resource sees them (`["sobjects", "PushTopic"]`).
-pub(crate) async fn delegate(
-    call: Call,
-    app: crate::State,
-    pattern: &str,
-    sub: Sub,
-) -> Response {
+pub(crate) async fn delegate(call: Call, app: crate::State, pattern: &str, sub: Sub) -> Response {
     let Some(resource) = RESOURCES.iter().find(|r| r.pattern == pattern) else {
         return ApiError::not_found().into_response();
     };

@@ -1,7 +1,6 @@
 //! A record as the REST API shows it: `attributes` (its type and URL) first, then the
 //! requested fields (all when none are named) in describe order, each as
-//! [`forcebus_org::Record::rest_value`] gives it; and the replication lists of an object's
-//! records, deleted and updated.
+//! [`forcebus_org::Record::rest_value`] gives it.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -70,30 +69,4 @@ pub(crate) fn json(
         }
     }
     Value::Object(out)
-}
-
-/// `/sobjects/{X}/deleted`: the records deleted within the window.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GetDeletedResult {
-    pub(crate) deleted_records: Vec<DeletedRecord>,
-    /// The earliest deletion the Recycle Bin still shows (the window's start when none).
-    pub(crate) earliest_date_available: String,
-    pub(crate) latest_date_covered: String,
-}
-
-/// One record of [`GetDeletedResult`].
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DeletedRecord {
-    pub(crate) id: String,
-    pub(crate) deleted_date: String,
-}
-
-/// `/sobjects/{X}/updated`: the ids of the records changed within the window.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GetUpdatedResult {
-    pub(crate) ids: Vec<String>,
-    pub(crate) latest_date_covered: String,
 }

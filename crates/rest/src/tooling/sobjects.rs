@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::channels::channel_full_name;
 use forcebus_org::org::event_settings::{
@@ -28,35 +28,62 @@ use crate::data::dispatch::{Body, Sub, Target};
 use crate::data::shared;
 use crate::error::{ApiError, json_response};
 use crate::shapes::describe::SObjectBasicInfo;
-use crate::shapes::respond;
+use crate::shapes::record::Attributes;
+use crate::shapes::tooling::{
+    ManagedEventSubscription, ManagedSubscriptionMetadata, PlatformEventChannel,
+    PlatformEventChannelMember,
+};
+use crate::shapes::{respond, to_value};
 use forcebus_http::shapes::SaveResult;
 
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
     setting_object(name).ok_or_else(ApiError::not_found)
 }
 
+/// A channel, member or managed subscription as the Tooling API shows it.
 fn render(call: &Call, r: &Record) -> Value {
     let id = r.id.to18();
-    let url = format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object);
+    let attributes = |kind| Attributes {
+        kind,
+        url: format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object),
+    };
     let text = |f: &str| r.get(f);
     if r.object == MANAGED {
-        return json!({
-            "attributes": {"type": MANAGED, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
-            "Metadata": {"label": text("Label"), "topicName": text("TopicName"), "defaultReplay": text("DefaultReplay"), "errorRecoveryReplay": text("ErrorRecoveryReplay"), "state": text("State")},
+        return to_value(&ManagedEventSubscription {
+            attributes: attributes(MANAGED),
+            id,
+            developer_name: text("DeveloperName"),
+            full_name: text("DeveloperName"),
+            metadata: ManagedSubscriptionMetadata {
+                label: text("Label"),
+                topic_name: text("TopicName"),
+                default_replay: text("DefaultReplay"),
+                error_recovery_replay: text("ErrorRecoveryReplay"),
+                state: text("State"),
+            },
         });
     }
     if r.object == CHANNEL {
         let dev = r.get_str("DeveloperName").unwrap_or_default();
-        return json!({
-            "attributes": {"type": CHANNEL, "url": url}, "Id": id, "DeveloperName": dev, "MasterLabel": text("MasterLabel"),
-            "ChannelType": text("ChannelType"), "FullName": channel_full_name(dev),
-            "Metadata": setting_metadata(r),
+        return to_value(&PlatformEventChannel {
+            attributes: attributes(CHANNEL),
+            id,
+            developer_name: dev,
+            master_label: text("MasterLabel"),
+            channel_type: text("ChannelType"),
+            full_name: channel_full_name(dev),
+            metadata: setting_metadata(r),
         });
     }
-    json!({
-        "attributes": {"type": MEMBER, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
-        "EventChannel": text("EventChannel"), "SelectedEntity": text("SelectedEntity"), "FilterExpression": text("FilterExpression"),
-        "Metadata": setting_metadata(r),
+    to_value(&PlatformEventChannelMember {
+        attributes: attributes(MEMBER),
+        id,
+        developer_name: text("DeveloperName"),
+        full_name: text("DeveloperName"),
+        event_channel: text("EventChannel"),
+        selected_entity: text("SelectedEntity"),
+        filter_expression: text("FilterExpression"),
+        metadata: setting_metadata(r),
     })
 }
 
@@ -198,7 +225,14 @@ pub(crate) async fn update(
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::http(&headers, &bytes, &[]);
-        let sub = as_record(&call, Method::PATCH, segments, HashMap::new(), body, tooling);
+        let sub = as_record(
+            &call,
+            Method::PATCH,
+            segments,
+            HashMap::new(),
+            body,
+            tooling,
+        );
         return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
@@ -221,7 +255,14 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let sub = as_record(&call, Method::DELETE, segments, HashMap::new(), Body::none(), tooling);
+        let sub = as_record(
+            &call,
+            Method::DELETE,
+            segments,
+            HashMap::new(),
+            Body::none(),
+            tooling,
+        );
         return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {

@@ -57,7 +57,10 @@ pub(crate) fn malformed(message: impl Into<String>) -> ApiError {
 }
 
 /// A subrequest's entry in a `compositeResponse`.
-pub(crate) fn response_entry<'a>(reply: &'a Reply, reference_id: &'a str) -> CompositeSubrequestResult<'a> {
+pub(crate) fn response_entry<'a>(
+    reply: &'a Reply,
+    reference_id: &'a str,
+) -> CompositeSubrequestResult<'a> {
     CompositeSubrequestResult {
         body: &reply.body,
         http_headers: HttpHeaders {

@@ -164,7 +164,10 @@ pub(super) fn change_event_fields(o: &ObjectDef) -> Vec<FieldDef> {
 }
 
 /// The describeGlobal entry of a platform event.
-pub(crate) fn event_global_entry<'a>(base: &str, def: &'a EventDef) -> DescribeGlobalSObjectResult<'a> {
+pub(crate) fn event_global_entry<'a>(
+    base: &str,
+    def: &'a EventDef,
+) -> DescribeGlobalSObjectResult<'a> {
     let o = &def.object;
     let mut e = global_entry(base, o);
     as_event(&mut e, base, &o.name);

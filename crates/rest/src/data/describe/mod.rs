@@ -8,19 +8,18 @@ pub(crate) mod fields;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde_json::Value;
 
 use forcebus_org::{ObjectDef, Schema};
-
-use serde_json::Value;
 
 use crate::ctx::Call;
 use crate::data::dispatch::{Reply, Run, Sub};
 use crate::error::ApiError;
-use crate::shapes::{respond, to_value};
 use crate::shapes::describe::{
     ChildRelationship, DescribeGlobalResult, DescribeGlobalSObjectResult, DescribeSObjectResult,
     RecordTypeInfo, RecordTypeUrls, SObjectBasicInfo, ScopeInfo,
 };
+use crate::shapes::{respond, to_value};
 use entries::{change_describe, change_entry, event_describe, event_global_entry, object_urls};
 
 pub(crate) use entries::global_entry;
@@ -111,7 +110,10 @@ pub(crate) fn describe(run: &Run<'_>, sub: &Sub) -> Reply {
         .filter(|o| app.org.selected(o))
     {
         let fields = entries::change_event_fields(&o);
-        return Reply::new(StatusCode::OK, to_value(&change_describe(&base, &o, &fields)));
+        return Reply::new(
+            StatusCode::OK,
+            to_value(&change_describe(&base, &o, &fields)),
+        );
     }
     if let Some(def) = app.org.platform_event(name) {
         return Reply::new(StatusCode::OK, to_value(&event_describe(&base, &def)));
@@ -131,8 +133,8 @@ pub(crate) fn record_type_infos(
     types: &[forcebus_org::Record],
 ) -> Vec<RecordTypeInfo> {
     let base = call.base();
-    let info = |id: &str, name: &str, developer: &str, default: bool, master: bool| {
-        RecordTypeInfo {
+    let info =
+        |id: &str, name: &str, developer: &str, default: bool, master: bool| RecordTypeInfo {
             active: true,
             available: true,
             default_record_type_mapping: default,
@@ -143,8 +145,7 @@ pub(crate) fn record_type_infos(
             urls: RecordTypeUrls {
                 layout: format!("{base}/sobjects/{}/describe/layouts/{id}", o.name),
             },
-        }
-    };
+        };
     let default = types.first().map(|t| t.id);
     let mut sorted: Vec<&forcebus_org::Record> = types.iter().collect();
     sorted.sort_by(|a, b| a.get_str("Name").cmp(&b.get_str("Name")));
@@ -230,7 +231,10 @@ pub(crate) async fn tooling_global(call: Call, State(app): State<crate::State>) 
     let body = DescribeGlobalResult {
         encoding: "UTF-8",
         max_batch_size: 200,
-        sobjects: objects.into_iter().map(|o| global_entry(&base, o)).collect(),
+        sobjects: objects
+            .into_iter()
+            .map(|o| global_entry(&base, o))
+            .collect(),
     };
     respond(StatusCode::OK, &body)
 }
