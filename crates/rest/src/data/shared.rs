@@ -18,7 +18,7 @@ use crate::data::dispatch::{self, Body, Handler, Reply, Resource, Run, Sub, Targ
 use crate::data::{collections, describe, query, replication, sobject};
 use crate::error::ApiError;
 
-use Handler::{Org, Work as Txn};
+use Handler::{Org, Txn};
 
 /// Every resource a composite subrequest may call. A pattern with a fixed last segment
 /// comes before the one whose last segment is a name (`/sobjects/{o}/describe` before
@@ -173,4 +173,35 @@ pub(crate) async fn delegate(call: Call, app: crate::State, pattern: &str, sub: 
         return ApiError::method_not_allowed(&sub.method, &resource.allowed()).into_response();
     };
     dispatch::answer(handler, call, app, sub).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each pattern's own paths reach it: none is shadowed by one listed before it.
+    #[test]
+    fn every_resource_is_found_by_its_own_paths() {
+        for resource in RESOURCES {
+            let segments: Vec<String> = resource
+                .pattern
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| if s.starts_with('{') { "Xyz" } else { s }.to_owned())
+                .collect();
+            let found = find(&segments).map(|r| r.pattern);
+            assert_eq!(found, Some(resource.pattern));
+        }
+    }
+
+    /// A method a resource does not take is a 405 naming the ones it does, as its own
+    /// route's is.
+    #[test]
+    fn a_resource_names_its_methods() {
+        let segments = ["sobjects", "Account", "describe"].map(String::from);
+        let describe = find(&segments).expect("describe");
+        assert_eq!(describe.allowed(), "GET,HEAD");
+        assert!(describe.handler(&Method::PATCH).is_none());
+        assert!(describe.handler(&Method::HEAD).is_some());
+    }
 }

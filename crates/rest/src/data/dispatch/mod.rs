@@ -3,11 +3,11 @@
 //! and one [`Handler`] per method, which its own route and a composite subrequest run
 //! alike:
 //!
-//! - a [`Handler::Work`] runs over a transaction's [`Work`]: on its own route in a
+//! - a [`Handler::Txn`] runs over a transaction's [`Work`]: on its own route in a
 //!   transaction of its own (a write) or over a view of the org (a read), in a composite
 //!   request in the transaction the request shares, seeing what it wrote;
-//! - a [`Handler::Org`] reads the org as committed (describe, describeGlobal) and needs
-//!   neither.
+//! - a [`Handler::Org`] reads the org as committed (describeGlobal, basic information,
+//!   describe) and needs neither.
 //!
 //! - `request`: what a resource is given ([`Sub`]: its method, target and body);
 //! - `reply`: what it answers ([`Reply`]: JSON, or a blob's bytes);
@@ -34,7 +34,7 @@ use crate::error::ApiError;
 pub(crate) enum Handler {
     /// A function over a transaction's work: a write, or a read that sees what the
     /// transaction wrote.
-    Work(fn(&mut Run<'_>, &mut Work<'_>, &Sub) -> Reply),
+    Txn(fn(&mut Run<'_>, &mut Work<'_>, &Sub) -> Reply),
     /// A read of the org as committed, which needs no transaction.
     Org(fn(&Run<'_>, &Sub) -> Reply),
 }
@@ -92,7 +92,7 @@ impl Resource {
     /// naming the methods the resource takes.
     pub(crate) fn run_in(&self, run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
         match self.handler(&sub.method) {
-            Some(Handler::Work(f)) => f(run, work, sub),
+            Some(Handler::Txn(f)) => f(run, work, sub),
             Some(Handler::Org(f)) => f(run, sub),
             None => ApiError::method_not_allowed(&sub.method, &self.allowed()).into(),
         }

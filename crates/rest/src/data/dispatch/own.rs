@@ -55,7 +55,7 @@ pub(crate) async fn answer(handler: Handler, call: Call, app: crate::State, sub:
             };
             return f(&run, &sub).into_response();
         }
-        Handler::Work(f) => f,
+        Handler::Txn(f) => f,
     };
     if sub.method == Method::GET || sub.method == Method::HEAD {
         let reply = app.org.view(&call.caller(), |work| {
