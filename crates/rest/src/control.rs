@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_org::control::{ArmedFailure, PubSubFailure, Rpc};
 use forcebus_org::org::control::Gap;
@@ -23,6 +23,8 @@ use forcebus_org::{Api, Caller, Code, RecordId};
 
 use crate::ctx::bearer;
 use crate::error::{ApiError, json_response};
+use crate::shapes::forcebus::{PublishedEvent, PublishedEvents};
+use crate::shapes::respond;
 
 /// Furthest one call moves the clock: ten years.
 const MAX_ADVANCE_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -224,14 +226,17 @@ pub(crate) async fn gap(
         .wait_async()
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let out: Vec<Value> = events
+    let events = events
         .iter()
         .map(|e| {
             let doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
-            json!({"replayId": e.replay_id, "ChangeEventHeader": doc["ChangeEventHeader"]})
+            PublishedEvent {
+                replay_id: e.replay_id,
+                change_event_header: doc["ChangeEventHeader"].clone(),
+            }
         })
         .collect();
-    Ok(json_response(StatusCode::CREATED, &json!({"events": out})))
+    Ok(respond(StatusCode::CREATED, &PublishedEvents { events }))
 }
 
 #[derive(Debug, Deserialize)]

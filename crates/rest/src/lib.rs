@@ -4,12 +4,10 @@
 //! REST API under `/services/data/vXX.X/tooling`), and forcebus's own endpoints: the test
 //! controls ([`control`]), the event log and platform event definitions.
 //!
-//! What every HTTP family shares (the request context, error bodies, body checks, the
-//! layers) is [`forcebus_http`]'s. Every error code comes from the one table,
-//! [`forcebus_org::Code`].
-
-// describe's field objects are large `json!` literals.
-#![recursion_limit = "256"]
+//! The bodies clients read are types, named as Salesforce names them ([`shapes`]); the
+//! route table is [`routes`]'s. What every HTTP family shares (the request context, error
+//! bodies, body checks, the layers) is [`forcebus_http`]'s. Every error code comes from
+//! the one table, [`forcebus_org::Code`].
 
 use std::sync::Arc;
 
@@ -19,6 +17,7 @@ use forcebus_http::{Core, HasCore};
 mod control;
 mod data;
 mod routes;
+mod shapes;
 mod tooling;
 mod watch;
 

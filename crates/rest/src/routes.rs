@@ -1,6 +1,6 @@
 //! The route tables: every path this crate answers and its handlers, one statement a
-//! route (long by nature); the record resources' routes come from their own table
-//! ([`crate::data::records::TABLE`]).
+//! route (long by nature). The routes of the resources a composite subrequest may call
+//! too come from their own table, [`crate::data::shared::RESOURCES`], which both draw on.
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -11,14 +11,11 @@ use crate::{State, control, tooling};
 /// The data API: `/services/data/vXX.X/...`.
 #[allow(clippy::too_many_lines)]
 pub(crate) fn data() -> Router<State> {
-    crate::data::records::routes(Router::new())
+    crate::data::shared::routes(Router::new())
         .route("/services/data/{v}", get(resources::resources))
         .route("/services/data/{v}/limits", get(resources::limits))
         .route("/services/data/{v}/tabs", get(resources::tabs))
         .route("/services/data/{v}/theme", get(resources::theme))
-        .route("/services/data/{v}/sobjects", get(describe::global))
-        .route("/services/data/{v}/query", get(query::query))
-        .route("/services/data/{v}/queryAll", get(query::query_all))
         .route("/services/data/{v}/query/{locator}", get(query::more))
         .route("/services/data/{v}/queryAll/{locator}", get(query::more))
         .route("/services/data/{v}/tooling/query", get(query::tooling))
@@ -37,10 +34,6 @@ pub(crate) fn data() -> Router<State> {
             get(query::more),
         )
         .route(
-            "/services/data/{v}/sobjects/{o}/describe",
-            get(describe::describe),
-        )
-        .route(
             "/services/data/{v}/sobjects/{o}/eventSchema",
             get(events::by_event),
         )
@@ -49,16 +42,8 @@ pub(crate) fn data() -> Router<State> {
             get(events::by_id),
         )
         .route(
-            "/services/data/{v}/sobjects/{o}/deleted",
-            get(sobjects::deleted),
-        )
-        .route(
-            "/services/data/{v}/sobjects/{o}/updated",
-            get(sobjects::updated),
-        )
-        .route(
             "/services/data/{v}/sobjects/{o}/{id}/push",
-            get(generic::online).post(generic::push),
+            get(streaming_push::online).post(streaming_push::push),
         )
         .route(
             "/services/data/{v}/composite",
@@ -77,7 +62,7 @@ pub(crate) fn data() -> Router<State> {
             post(composite::graph::graph_call),
         )
         .route("/services/data/{v}/search", get(search::search))
-        .route("/services/data/{v}/recent", get(recent::recent))
+        .route("/services/data/{v}/recent", get(recently_viewed::recent))
         .route(
             "/services/data/{v}/tooling/sobjects",
             get(describe::tooling_global),

@@ -12,12 +12,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::error::ApiError;
+use crate::shapes::forcebus::{EventSchemaIds, Requests, SchemaIds, Subscriber, Subscribers};
+use crate::shapes::respond;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Value, json};
-
-use crate::error::{ApiError, json_response};
 
 /// `GET /forcebus/v1/subscribers`.
 pub(crate) async fn subscribers(
@@ -26,34 +26,32 @@ pub(crate) async fn subscribers(
 ) -> Result<Response, ApiError> {
     crate::control::authorised(&app, &headers)?;
     let now = app.org.clock().now().timestamp_millis();
-    let list: Vec<Value> = app
+    let subscribers = app
         .subscribers
         .subscribers()
         .into_iter()
-        .map(|s| {
-            let lag_secs = s
+        .map(|s| Subscriber {
+            protocol: s.protocol,
+            id: s.id,
+            user: s.user.to18(),
+            address: s.address,
+            channel: s.channel,
+            replay_id: s.replay_id,
+            lag_events: s.lag.events,
+            lag_seconds: s
                 .lag
                 .oldest_ms
-                .map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
-            json!({
-                "protocol": s.protocol,
-                "id": s.id,
-                "user": s.user.to18(),
-                "address": s.address,
-                "channel": s.channel,
-                "replayId": s.replay_id,
-                "lagEvents": s.lag.events,
-                "lagSeconds": lag_secs,
-                "since": forcebus_org::clock::format_datetime(
-                    chrono::DateTime::from_timestamp_millis(s.since_ms).unwrap_or_default(),
-                ),
-            })
+                .map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0),
+            since: forcebus_org::clock::format_datetime(
+                chrono::DateTime::from_timestamp_millis(s.since_ms).unwrap_or_default(),
+            ),
         })
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"lastReplayId": app.org.log().last_replay_id(), "subscribers": list}),
-    ))
+    let body = Subscribers {
+        last_replay_id: app.org.log().last_replay_id(),
+        subscribers,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// `GET /forcebus/v1/schemas`.
@@ -83,7 +81,7 @@ pub(crate) async fn schemas(
             ids.push(id.clone());
         }
     }
-    let list: Vec<Value> = by_name
+    let schemas = by_name
         .into_iter()
         .map(|(name, mut ids)| {
             let now = current.get(&name).cloned();
@@ -97,10 +95,15 @@ pub(crate) async fn schemas(
             } else {
                 "platform"
             };
-            json!({"name": name, "kind": kind, "current": now, "ids": ids})
+            EventSchemaIds {
+                name,
+                kind,
+                current: now,
+                ids,
+            }
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &json!({"schemas": list})))
+    Ok(respond(StatusCode::OK, &SchemaIds { schemas }))
 }
 
 /// `GET /forcebus/v1/requests[?limit=N]` (at most the journal's size): for the admin key
@@ -123,8 +126,8 @@ pub(crate) async fn requests(
         .and_then(|l| l.parse().ok())
         .unwrap_or(200)
         .min(forcebus_http::journal::KEPT);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"requests": app.journal.recent(limit)}),
-    ))
+    let body = Requests {
+        requests: app.journal.recent(limit),
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

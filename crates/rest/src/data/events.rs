@@ -16,6 +16,8 @@ use forcebus_org::Code;
 
 use crate::ctx::{Call, bearer};
 use crate::error::{ApiError, json_response};
+use crate::shapes::forcebus::{EventLog, LoggedEvent};
+use crate::shapes::respond;
 
 fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Result<Value, ApiError> {
     let expanded_default = version.parse::<f32>().unwrap_or(59.0) >= 43.0;
@@ -34,7 +36,7 @@ fn render(schema: Value, id: &str, format: Option<&str>, version: &str) -> Resul
     match format.to_ascii_uppercase().as_str() {
         "COMPACT" => {
             let mut s = schema;
-            s["uuid"] = json!(id);
+            s["uuid"] = Value::from(id);
             Ok(s)
         }
         "EXPANDED" => Ok(json!({
@@ -154,23 +156,38 @@ pub(crate) async fn inspect(
         )
     })?;
     let events = cursor.poll(limit).map_err(|e| ApiError::internal(&e))?;
-    let out: Vec<Value> = events
+    let out: Vec<LoggedEvent> = events
         .iter()
         .map(|e| {
             let mut doc: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
-            if let Some(custom) = name.as_deref().and_then(forcebus_org::channels::custom_data_channel)
-                && let Ok(ce) = serde_json::from_value::<ChangeEvent>(doc.clone()) {
-                    doc = serde_json::to_value(ce.for_channel(custom)).unwrap_or(doc);
-                }
+            if let Some(custom) = name
+                .as_deref()
+                .and_then(forcebus_org::channels::custom_data_channel)
+                && let Ok(ce) = serde_json::from_value::<ChangeEvent>(doc.clone())
+            {
+                doc = serde_json::to_value(ce.for_channel(custom)).unwrap_or(doc);
+            }
             let avro = serde_json::from_value::<ChangeEvent>(doc.clone())
                 .ok()
-                .and_then(|ce| app.org.schemas().avro(&ce.schema_id).map(|schema| change::to_avro(&ce, &schema)))
+                .and_then(|ce| {
+                    app.org
+                        .schemas()
+                        .avro(&ce.schema_id)
+                        .map(|schema| change::to_avro(&ce, &schema))
+                })
                 .map(|bytes| STANDARD.encode(bytes));
-            json!({"replayId": e.replay_id, "kind": e.kind, "timeMs": e.time_ms, "event": doc, "avro": avro})
+            LoggedEvent {
+                replay_id: e.replay_id,
+                kind: e.kind.clone(),
+                time_ms: e.time_ms,
+                event: doc,
+                avro,
+            }
         })
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"lastReplayId": log.last_replay_id(), "events": out}),
-    ))
+    let body = EventLog {
+        last_replay_id: log.last_replay_id(),
+        events: out,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

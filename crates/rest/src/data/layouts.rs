@@ -11,13 +11,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
-
-use forcebus_meta::{FieldDef, ObjectDef, RecordId};
+use forcebus_meta::{FieldDef, ObjectDef, RecordId, Schema};
 
 use crate::ctx::Call;
-use crate::data::sobjects::object;
-use crate::error::{ApiError, json_response};
+use crate::data::sobject::object;
+use crate::error::ApiError;
+use crate::shapes::describe::RecordTypeUrls;
+use crate::shapes::layout::{
+    ButtonLayoutSection, CompactLayoutUrls, DescribeApprovalLayoutResult, DescribeCompactLayout,
+    DescribeCompactLayoutsResult, DescribeLayout, DescribeLayoutComponent, DescribeLayoutItem,
+    DescribeLayoutResult, DescribeLayoutRow, DescribeLayoutSection, PicklistForRecordType,
+    QuickActionList, RecordTypeCompactLayoutMapping, RecordTypeMapping, RelatedList,
+    RelatedListColumn,
+};
+use crate::shapes::respond;
 
 /// The id of the Master record type, the only one.
 pub(crate) const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
@@ -35,116 +42,129 @@ fn stable_id(kind: &str, o: &ObjectDef, n: u64) -> String {
     RecordId::mint(kind, (seed % 1_000_000) * 100 + n).to18()
 }
 
-fn item(f: &FieldDef, tab: usize) -> Value {
-    json!({
-        "editableForNew": f.createable,
-        "editableForUpdate": f.updateable,
-        "label": f.label,
-        "layoutComponents": [{
-            "details": crate::data::describe::fields::field_json(f),
-            "displayLines": 1,
-            "tabOrder": tab,
-            "type": "Field",
-            "value": f.name,
+fn item(f: &FieldDef, tab: usize) -> DescribeLayoutItem<'_> {
+    DescribeLayoutItem {
+        editable_for_new: f.createable,
+        editable_for_update: f.updateable,
+        label: &f.label,
+        layout_components: [DescribeLayoutComponent {
+            details: crate::data::describe::fields::describe(f),
+            display_lines: 1,
+            tab_order: tab,
+            kind: "Field",
+            value: &f.name,
         }],
-        "placeholder": false,
-        "required": !f.nillable && f.createable && !f.defaulted_on_create,
-    })
+        placeholder: false,
+        required: !f.nillable && f.createable && !f.defaulted_on_create,
+    }
 }
 
 /// A section of `fields` in two columns.
-fn section(o: &ObjectDef, heading: &str, fields: &[&FieldDef], n: u64, layout: &str) -> Value {
-    let rows: Vec<Value> = fields
+fn section<'a>(
+    o: &ObjectDef,
+    heading: &'static str,
+    fields: &[&'a FieldDef],
+    n: u64,
+    layout: &str,
+) -> DescribeLayoutSection<'a> {
+    let rows: Vec<DescribeLayoutRow<'a>> = fields
         .chunks(2)
         .enumerate()
-        .map(|(i, pair)| {
-            let items: Vec<Value> = pair.iter().map(|f| item(f, i + 1)).collect();
-            json!({"layoutItems": items, "numItems": pair.len()})
+        .map(|(i, pair)| DescribeLayoutRow {
+            layout_items: pair.iter().map(|f| item(f, i + 1)).collect(),
+            num_items: pair.len(),
         })
         .collect();
-    json!({
-        "collapsed": false,
-        "columns": 2,
-        "heading": heading,
-        "layoutRows": rows,
-        "layoutSectionId": stable_id("01B", o, n),
-        "parentLayoutId": layout,
-        "rows": rows.len(),
-        "tabOrder": "TopToBottom",
-        "useCollapsibleSection": false,
-        "useHeading": true,
-    })
+    DescribeLayoutSection {
+        collapsed: false,
+        columns: 2,
+        heading,
+        rows: rows.len(),
+        layout_rows: rows,
+        layout_section_id: stable_id("01B", o, n),
+        parent_layout_id: layout.to_owned(),
+        tab_order: "TopToBottom",
+        use_collapsible_section: false,
+        use_heading: true,
+    }
 }
 
 const AUDIT: &[&str] = &["CreatedById", "LastModifiedById"];
 
-/// The one layout of `o`.
-fn layout(app: &crate::AppState, o: &ObjectDef) -> Value {
-    let id = stable_id("00h", o, 0);
-    let main: Vec<&FieldDef> = o.fields.iter().filter(|f| f.createable).collect();
-    let audit: Vec<&FieldDef> = AUDIT.iter().filter_map(|n| o.field(n)).collect();
-    let schema = app.org.schema();
-    let related: Vec<Value> = schema
+/// The related list of each child relationship of `o` that has a name.
+fn related_lists<'a>(schema: &'a Schema, o: &ObjectDef) -> Vec<RelatedList<'a>> {
+    schema
         .child_relationships(&o.name)
         .into_iter()
         .filter_map(|r| {
             let name = r.name?;
             let child = schema.object(&r.child)?;
             let column = child.name_field().map_or("Id", |f| f.name.as_str());
-            Some(json!({
-                "accessLevelRequiredForCreate": null,
-                "buttons": [],
-                "columns": [{"field": format!("{}.{column}", child.name), "fieldApiName": column,
-                              "format": null, "label": child.field(column).map_or(column, |f| f.label.as_str()),
-                              "lookupId": null, "name": column, "sortable": true}],
-                "custom": child.custom,
-                "field": r.field,
-                "label": child.label_plural,
-                "limitRows": 5,
-                "name": name,
-                "sobject": child.name,
-                "sort": [],
-            }))
+            Some(RelatedList {
+                access_level_required_for_create: (),
+                buttons: [],
+                columns: [RelatedListColumn {
+                    field: format!("{}.{column}", child.name),
+                    field_api_name: column,
+                    format: (),
+                    label: child.field(column).map_or(column, |f| f.label.as_str()),
+                    lookup_id: (),
+                    name: column,
+                    sortable: true,
+                }],
+                custom: child.custom,
+                field: r.field,
+                label: &child.label_plural,
+                limit_rows: 5,
+                name,
+                sobject: &child.name,
+                sort: [],
+            })
         })
-        .collect();
-    json!({
-        "buttonLayoutSection": {"detailButtons": []},
-        "detailLayoutSections": [
+        .collect()
+}
+
+/// The one layout of `o`.
+fn layout<'a>(schema: &'a Schema, o: &'a ObjectDef) -> DescribeLayout<'a> {
+    let id = stable_id("00h", o, 0);
+    let main: Vec<&FieldDef> = o.fields.iter().filter(|f| f.createable).collect();
+    let audit: Vec<&FieldDef> = AUDIT.iter().filter_map(|n| o.field(n)).collect();
+    DescribeLayout {
+        button_layout_section: ButtonLayoutSection { detail_buttons: [] },
+        detail_layout_sections: [
             section(o, "Information", &main, 1, &id),
             section(o, "System Information", &audit, 2, &id),
         ],
-        "editLayoutSections": [section(o, "Information", &main, 3, &id)],
-        "feedView": null,
-        "highlightsPanelLayoutSection": null,
-        "id": id,
-        "multirowEditLayoutSections": [],
-        "offlineLinks": [],
-        "quickActionList": {"quickActionListItems": []},
-        "relatedContent": null,
-        "relatedLists": related,
-        "saveOptions": [],
-    })
+        edit_layout_sections: [section(o, "Information", &main, 3, &id)],
+        feed_view: (),
+        highlights_panel_layout_section: (),
+        id,
+        multirow_edit_layout_sections: [],
+        offline_links: [],
+        quick_action_list: QuickActionList {
+            quick_action_list_items: [],
+        },
+        related_content: (),
+        related_lists: related_lists(schema, o),
+        save_options: [],
+    }
 }
 
 /// The mapping of one record type (`None`: Master) to the object's layout, with every
 /// picklist's values.
-fn record_type_mapping(
+fn record_type_mapping<'a>(
     call: &Call,
-    o: &ObjectDef,
+    o: &'a ObjectDef,
     record_type: Option<&forcebus_org::Record>,
     default: bool,
-) -> Value {
-    let picklists: Vec<Value> = o
+) -> RecordTypeMapping<'a> {
+    let picklists = o
         .fields
         .iter()
         .filter(|f| !f.picklist.is_empty())
-        .map(|f| {
-            let values: Vec<Value> = f
-                .picklist
-                .iter()
-                .map(|v| json!({"active": true, "defaultValue": f.default_picklist.as_deref() == Some(v), "label": v, "validFor": null, "value": v}))
-                .collect();
-            json!({"picklistName": f.name, "picklistValues": values})
+        .map(|f| PicklistForRecordType {
+            picklist_name: &f.name,
+            picklist_values: crate::data::describe::fields::picklist_values(f),
         })
         .collect();
     let (id, name, developer) = match record_type {
@@ -159,17 +179,19 @@ fn record_type_mapping(
             "Master".to_owned(),
         ),
     };
-    json!({
-        "available": true,
-        "defaultRecordTypeMapping": default,
-        "developerName": developer,
-        "layoutId": stable_id("00h", o, 0),
-        "master": record_type.is_none(),
-        "name": name,
-        "picklistsForRecordType": picklists,
-        "recordTypeId": id,
-        "urls": {"layout": format!("{}/sobjects/{}/describe/layouts/{id}", call.base(), o.name)},
-    })
+    RecordTypeMapping {
+        available: true,
+        default_record_type_mapping: default,
+        developer_name: developer,
+        layout_id: stable_id("00h", o, 0),
+        master: record_type.is_none(),
+        name,
+        picklists_for_record_type: picklists,
+        urls: RecordTypeUrls {
+            layout: format!("{}/sobjects/{}/describe/layouts/{id}", call.base(), o.name),
+        },
+        record_type_id: id,
+    }
 }
 
 /// `GET /sobjects/{X}/describe/layouts`.
@@ -179,23 +201,25 @@ pub(crate) async fn layouts(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let o = &*object(&app, &name)?;
-    Ok(json_response(StatusCode::OK, &layouts_json(&app, &call, o)))
+    Ok(respond_layouts(&app, &call, o))
 }
 
 /// The layouts of `o` and their record type mappings.
-fn layouts_json(app: &crate::AppState, call: &Call, o: &ObjectDef) -> Value {
+fn respond_layouts(app: &crate::AppState, call: &Call, o: &ObjectDef) -> Response {
     let types = app.org.record_types_of(&o.name);
-    let mut mappings: Vec<Value> = types
+    let mut mappings: Vec<RecordTypeMapping<'_>> = types
         .iter()
         .enumerate()
         .map(|(i, t)| record_type_mapping(call, o, Some(t), i == 0))
         .collect();
     mappings.push(record_type_mapping(call, o, None, types.is_empty()));
-    json!({
-        "layouts": [layout(app, o)],
-        "recordTypeMappings": mappings,
-        "recordTypeSelectorRequired": [false],
-    })
+    let schema = app.org.schema();
+    let body = DescribeLayoutResult {
+        layouts: [layout(&schema, o)],
+        record_type_mappings: mappings,
+        record_type_selector_required: [false],
+    };
+    respond(StatusCode::OK, &body)
 }
 
 /// `GET /sobjects/{X}/describe/layouts/{recordTypeId}`: the record type's layout.
@@ -217,7 +241,7 @@ pub(crate) async fn layout_for_record_type(
     if !known {
         return Err(ApiError::not_found());
     }
-    Ok(json_response(StatusCode::OK, &layout(&app, o)))
+    Ok(respond(StatusCode::OK, &layout(&app.org.schema(), o)))
 }
 
 /// `GET /sobjects/{X}/describe/namedLayouts/{name}`.
@@ -230,7 +254,7 @@ pub(crate) async fn named(
     if !NAMED.contains(&(o.name.as_str(), layout_name.as_str())) {
         return Err(ApiError::not_found());
     }
-    Ok(json_response(StatusCode::OK, &layouts_json(&app, &call, o)))
+    Ok(respond_layouts(&app, &call, o))
 }
 
 /// `GET /sobjects/{X}/describe/compactLayouts`: the system default compact layout (the
@@ -241,7 +265,7 @@ pub(crate) async fn compact(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let o = &*object(&app, &name)?;
-    let fields: Vec<Value> = o
+    let fields: Vec<DescribeLayoutItem<'_>> = o
         .name_field()
         .into_iter()
         .chain(
@@ -253,29 +277,33 @@ pub(crate) async fn compact(
         .enumerate()
         .map(|(i, f)| item(f, i + 1))
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "compactLayouts": [{
-                "actions": [],
-                "fieldItems": fields,
-                "id": null,
-                "imageItems": [],
-                "label": "System Default",
-                "name": "SYSTEM",
-                "objectType": o.name,
-            }],
-            "defaultCompactLayoutId": null,
-            "recordTypeCompactLayoutMappings": [{
-                "available": true,
-                "compactLayoutId": null,
-                "compactLayoutName": "SYSTEM",
-                "recordTypeId": MASTER_RECORD_TYPE,
-                "recordTypeName": "Master",
-                "urls": {"compactLayout": format!("{}/sobjects/{}/describe/compactLayouts/{MASTER_RECORD_TYPE}", call.base(), o.name)},
-            }],
-        }),
-    ))
+    let base = call.base();
+    let body = DescribeCompactLayoutsResult {
+        compact_layouts: [DescribeCompactLayout {
+            actions: [],
+            field_items: fields,
+            id: (),
+            image_items: [],
+            label: "System Default",
+            name: "SYSTEM",
+            object_type: &o.name,
+        }],
+        default_compact_layout_id: (),
+        record_type_compact_layout_mappings: [RecordTypeCompactLayoutMapping {
+            available: true,
+            compact_layout_id: (),
+            compact_layout_name: "SYSTEM",
+            record_type_id: MASTER_RECORD_TYPE,
+            record_type_name: "Master",
+            urls: CompactLayoutUrls {
+                compact_layout: format!(
+                    "{base}/sobjects/{}/describe/compactLayouts/{MASTER_RECORD_TYPE}",
+                    o.name
+                ),
+            },
+        }],
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// `GET /sobjects/{X}/describe/approvalLayouts`: no approval process, so none.
@@ -285,8 +313,8 @@ pub(crate) async fn approval(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     object(&app, &name)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"approvalLayouts": []}),
-    ))
+    let body = DescribeApprovalLayoutResult {
+        approval_layouts: [],
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

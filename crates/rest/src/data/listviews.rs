@@ -11,25 +11,30 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
 
 use crate::ctx::Call;
-use crate::data::sobjects::object;
-use crate::error::{ApiError, json_response};
+use crate::data::sobject::object;
+use crate::error::ApiError;
+use crate::shapes::list_view::{
+    ListView, ListViewColumn, ListViewDescribe, ListViewOrderBy, ListViewRecord,
+    ListViewRecordColumn, ListViewResults, ListViews,
+};
+use crate::shapes::respond;
 
 /// Most rows a list view's results page holds, and the default.
 const MAX_RESULTS: usize = 2000;
 const DEFAULT_RESULTS: usize = 25;
 
 /// One of an object's list views.
-pub(crate) struct ListView<'a> {
+pub(crate) struct View<'a> {
     pub(crate) object: &'a ObjectDef,
     recent: bool,
 }
 
-impl ListView<'_> {
+impl<'a> View<'a> {
     /// Its 18-character id (`00B`), stable for the object.
     pub(crate) fn id(&self) -> String {
         let seed = self
@@ -59,7 +64,7 @@ impl ListView<'_> {
 
     /// The fields it shows: the name field and up to three text fields, then the hidden
     /// ones every list view carries.
-    fn columns(&self) -> Vec<(&FieldDef, bool)> {
+    fn columns(&self) -> Vec<(&'a FieldDef, bool)> {
         let o = self.object;
         let shown = o.name_field().into_iter().chain(
             o.fields
@@ -96,56 +101,75 @@ impl ListView<'_> {
         )
     }
 
-    fn entry(&self, call: &Call) -> Value {
+    fn entry(&self, call: &Call) -> ListView {
         let url = format!(
             "{}/sobjects/{}/listviews/{}",
             call.base(),
             self.object.name,
             self.id()
         );
-        json!({
-            "describeUrl": format!("{url}/describe"),
-            "developerName": self.developer_name(),
-            "id": self.id(),
-            "label": self.label(),
-            "resultsUrl": format!("{url}/results"),
-            "soqlCompatible": true,
-            "url": url,
-        })
+        ListView {
+            describe_url: format!("{url}/describe"),
+            developer_name: self.developer_name(),
+            id: self.id(),
+            label: self.label(),
+            results_url: format!("{url}/results"),
+            soql_compatible: true,
+            url,
+        }
     }
 
-    fn column_json(&self) -> Vec<Value> {
+    /// Its columns as its describe and results show them.
+    fn described_columns(&self) -> Vec<ListViewColumn<'a>> {
         let name = self.object.name_field().map(|f| f.name.as_str());
         self.columns()
             .into_iter()
             .map(|(f, hidden)| {
                 let sorted = !self.recent && Some(f.name.as_str()) == name;
-                json!({
-                    "ascendingLabel": if f.ftype.is_text() { "A-Z" } else { "Low to High" },
-                    "descendingLabel": if f.ftype.is_text() { "Z-A" } else { "High to Low" },
-                    "fieldNameOrPath": f.name,
-                    "hidden": hidden,
-                    "label": f.label,
-                    "searchable": f.ftype.is_text(),
-                    "selectListItem": f.name,
-                    "sortDirection": if sorted { json!("ascending") } else { Value::Null },
-                    "sortIndex": if sorted { json!(0) } else { Value::Null },
-                    "sortable": !hidden,
-                    "type": f.ftype.name(),
-                })
+                let text = f.ftype.is_text();
+                ListViewColumn {
+                    ascending_label: if text { "A-Z" } else { "Low to High" },
+                    descending_label: if text { "Z-A" } else { "High to Low" },
+                    field_name_or_path: &f.name,
+                    hidden,
+                    label: &f.label,
+                    searchable: text,
+                    select_list_item: &f.name,
+                    sort_direction: sorted.then_some("ascending"),
+                    sort_index: sorted.then_some(0),
+                    sortable: !hidden,
+                    kind: f.ftype.name(),
+                }
             })
             .collect()
+    }
+
+    /// The keys it sorts by.
+    fn order_by(&self) -> Vec<ListViewOrderBy<'a>> {
+        let key = |field, nulls_position, sort_direction| ListViewOrderBy {
+            field_name_or_path: field,
+            nulls_position,
+            sort_direction,
+        };
+        if self.recent {
+            return vec![key("LastModifiedDate", "last", "descending")];
+        }
+        let name = self.object.name_field().map_or("Id", |f| f.name.as_str());
+        vec![
+            key(name, "first", "ascending"),
+            key("Id", "first", "ascending"),
+        ]
     }
 }
 
 /// The list views of `o`.
-fn views(o: &ObjectDef) -> [ListView<'_>; 2] {
+fn views(o: &ObjectDef) -> [View<'_>; 2] {
     [
-        ListView {
+        View {
             object: o,
             recent: false,
         },
-        ListView {
+        View {
             object: o,
             recent: true,
         },
@@ -153,7 +177,7 @@ fn views(o: &ObjectDef) -> [ListView<'_>; 2] {
 }
 
 /// The list view with `id`, on any object of the org.
-pub(crate) fn find<'a>(schema: &'a Schema, id: &str) -> Option<ListView<'a>> {
+pub(crate) fn find<'a>(schema: &'a Schema, id: &str) -> Option<View<'a>> {
     let want = RecordId::parse(id)?;
     schema
         .objects()
@@ -167,16 +191,22 @@ fn view<'a>(
     schema: &'a Schema,
     name: &str,
     id: &str,
-) -> Result<ListView<'a>, ApiError> {
+) -> Result<View<'a>, ApiError> {
     let o = &*object(app, name)?;
     find(schema, id)
         .filter(|v| v.object.name == o.name)
         .ok_or_else(ApiError::not_found)
 }
 
-fn list(call: &Call, o: &ObjectDef) -> Value {
-    let entries: Vec<Value> = views(o).iter().map(|v| v.entry(call)).collect();
-    json!({"done": true, "listviews": entries, "nextRecordsUrl": null, "size": entries.len(), "sobjectType": o.name})
+fn list<'a>(call: &Call, o: &'a ObjectDef) -> ListViews<'a> {
+    let listviews: Vec<ListView> = views(o).iter().map(|v| v.entry(call)).collect();
+    ListViews {
+        done: true,
+        size: listviews.len(),
+        listviews,
+        next_records_url: (),
+        sobject_type: &o.name,
+    }
 }
 
 /// `GET /sobjects/{X}/listviews`.
@@ -186,7 +216,7 @@ pub(crate) async fn listviews(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let o = &*object(&app, &name)?;
-    Ok(json_response(StatusCode::OK, &list(&call, o)))
+    Ok(respond(StatusCode::OK, &list(&call, o)))
 }
 
 /// `GET /sobjects/{X}/listviews/{id}` (and `/listviews/recent`, the recently used ones).
@@ -197,11 +227,11 @@ pub(crate) async fn listview(
 ) -> Result<Response, ApiError> {
     if id == "recent" {
         let o = &*object(&app, &name)?;
-        return Ok(json_response(StatusCode::OK, &list(&call, o)));
+        return Ok(respond(StatusCode::OK, &list(&call, o)));
     }
     let schema = app.org.schema();
     let v = view(&app, &schema, &name, &id)?;
-    Ok(json_response(StatusCode::OK, &v.entry(&call)))
+    Ok(respond(StatusCode::OK, &v.entry(&call)))
 }
 
 /// `GET /sobjects/{X}/listviews/{id}/describe`.
@@ -212,42 +242,33 @@ pub(crate) async fn describe(
 ) -> Result<Response, ApiError> {
     let schema = app.org.schema();
     let v = view(&app, &schema, &name, &id)?;
-    let order = if v.recent {
-        json!([{"fieldNameOrPath": "LastModifiedDate", "nullsPosition": "last", "sortDirection": "descending"}])
-    } else {
-        let name = v.object.name_field().map_or("Id", |f| f.name.as_str());
-        json!([{"fieldNameOrPath": name, "nullsPosition": "first", "sortDirection": "ascending"},
-               {"fieldNameOrPath": "Id", "nullsPosition": "first", "sortDirection": "ascending"}])
+    let body = ListViewDescribe {
+        columns: v.described_columns(),
+        id: v.id()[..15].to_owned(),
+        order_by: v.order_by(),
+        query: v.query(),
+        related_entity_id: (),
+        scope: if v.recent { "mru" } else { "everything" },
+        scope_entity_id: (),
+        sobject_type: &v.object.name,
+        where_condition: (),
     };
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "columns": v.column_json(),
-            "id": &v.id()[..15],
-            "orderBy": order,
-            "query": v.query(),
-            "relatedEntityId": null,
-            "scope": if v.recent { "mru" } else { "everything" },
-            "scopeEntityId": null,
-            "sobjectType": v.object.name,
-            "whereCondition": null,
-        }),
-    ))
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// A value as list view results show it: text, with datetimes as
 /// `Fri Aug 01 21:15:46 GMT 2014`.
-fn shown(f: &FieldDef, v: &Value) -> Value {
+fn shown(f: &FieldDef, v: &Value) -> Option<String> {
     match v {
-        Value::Null => Value::Null,
+        Value::Null => None,
         Value::String(s) if f.ftype == FieldType::Datetime => {
-            forcebus_org::value::parse_datetime(s).map_or_else(
-                || json!(s),
-                |t| json!(t.format("%a %b %d %H:%M:%S GMT %Y").to_string()),
-            )
+            Some(forcebus_org::value::parse_datetime(s).map_or_else(
+                || s.clone(),
+                |t| t.format("%a %b %d %H:%M:%S GMT %Y").to_string(),
+            ))
         }
-        Value::String(s) => json!(s),
-        other => json!(other.to_string()),
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -285,29 +306,29 @@ pub(crate) async fn results(
         )
         .map_err(|e| ApiError::internal(&e))?;
     let columns = v.columns();
-    let records: Vec<Value> = out
+    let records: Vec<ListViewRecord<'_>> = out
         .first
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|row| {
-            let cols: Vec<Value> = columns
+        .map(|row| ListViewRecord {
+            columns: columns
                 .iter()
-                .map(|(f, _)| json!({"fieldNameOrPath": f.name, "value": shown(f, &row[&f.name])}))
-                .collect();
-            json!({"columns": cols})
+                .map(|(f, _)| ListViewRecordColumn {
+                    field_name_or_path: &f.name,
+                    value: shown(f, &row[&f.name]),
+                })
+                .collect(),
         })
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "columns": v.column_json(),
-            "developerName": v.developer_name(),
-            "done": offset + records.len() >= out.total_size,
-            "id": &v.id()[..15],
-            "label": v.label(),
-            "records": records,
-            "size": out.total_size,
-        }),
-    ))
+    let body = ListViewResults {
+        columns: v.described_columns(),
+        developer_name: v.developer_name(),
+        done: offset + records.len() >= out.total_size,
+        id: v.id()[..15].to_owned(),
+        label: v.label(),
+        records,
+        size: out.total_size,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

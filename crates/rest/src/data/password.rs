@@ -6,12 +6,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_org::{Code, RecordId};
 
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::respond;
+use crate::shapes::sobject::{NewPassword, PasswordStatus};
 
 /// The user `id` names, checked to be a user of the org.
 fn user(app: &crate::AppState, object: &str, id: &str) -> Result<RecordId, ApiError> {
@@ -33,10 +35,10 @@ pub(crate) async fn status(
     Path((_, object, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let user = user(&app, &object, &id)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"isExpired": app.auth.password_expired(user)}),
-    ))
+    let body = PasswordStatus {
+        is_expired: app.auth.password_expired(user),
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// `POST /sobjects/User/{id}/password` with `{"NewPassword": "..."}`.
@@ -75,8 +77,8 @@ pub(crate) async fn reset(
     let password = crate::blocking(move || auth.reset_password(user))
         .await?
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"NewPassword": password}),
-    ))
+    let body = NewPassword {
+        new_password: password,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

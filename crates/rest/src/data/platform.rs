@@ -12,13 +12,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_org::platform::{EventConfig, EventDef, Published, rest_id};
 use forcebus_org::{Code, OrgError};
 
 use crate::ctx::bearer;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::forcebus::{PlatformEventDefinition, PlatformEventDefinitions};
+use crate::shapes::respond;
 use forcebus_http::shapes::{SaveError, SaveResult};
 
 /// The save result of a published event: success, with the `OPERATION_ENQUEUED` entry
@@ -34,13 +36,13 @@ pub(crate) fn result_json(def: &EventDef, r: &Result<Published, OrgError>) -> Va
     }
 }
 
-fn definition_json(def: &EventDef) -> Value {
-    json!({
-        "name": def.name(),
-        "keyPrefix": def.object.key_prefix,
-        "schemaId": def.schema_id,
-        "config": def.config,
-    })
+fn definition(def: &EventDef) -> PlatformEventDefinition<'_> {
+    PlatformEventDefinition {
+        name: def.name(),
+        key_prefix: &def.object.key_prefix,
+        schema_id: &def.schema_id,
+        config: &def.config,
+    }
 }
 
 fn authorised(app: &crate::AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -56,16 +58,11 @@ pub(crate) async fn list(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorised(&app, &headers)?;
-    let defs: Vec<Value> = app
-        .org
-        .platform_events()
-        .iter()
-        .map(|d| definition_json(d))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"platformEvents": defs}),
-    ))
+    let defs = app.org.platform_events();
+    let body = PlatformEventDefinitions {
+        platform_events: defs.iter().map(|d| definition(d)).collect(),
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// `GET /forcebus/v1/platform-events/{name}`.
@@ -79,7 +76,7 @@ pub(crate) async fn show(
         .org
         .platform_event(&name)
         .ok_or_else(ApiError::not_found)?;
-    Ok(json_response(StatusCode::OK, &definition_json(&def)))
+    Ok(respond(StatusCode::OK, &definition(&def)))
 }
 
 /// `PUT /forcebus/v1/platform-events/{name}`.
@@ -102,7 +99,7 @@ pub(crate) async fn put(
     } else {
         StatusCode::OK
     };
-    Ok(json_response(status, &definition_json(&def)))
+    Ok(respond(status, &definition(&def)))
 }
 
 /// `DELETE /forcebus/v1/platform-events/{name}`.

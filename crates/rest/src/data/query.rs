@@ -17,16 +17,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_meta::ObjectDef;
-use forcebus_org::Code;
+use forcebus_org::{Code, Work};
 use forcebus_soql::SoqlError;
 
 use crate::ctx::Call;
 use crate::data::cursors::{Cursors, Kept};
+use crate::data::dispatch::{Reply, Run, Sub};
 use crate::error::{ApiError, json_response};
+use crate::shapes::query::{ExplainResult, QueryPlan, QueryResult};
+use crate::shapes::{respond, to_value};
 
 /// Default and largest page size.
 pub(crate) const DEFAULT_BATCH: usize = 2000;
@@ -64,24 +66,13 @@ fn page(
         (false, Some(c)) => Some(format!("{}/{kind}/{c}-{end}", call.base())),
         _ => None,
     };
-    let page = QueryPage {
+    let page = QueryResult {
         total_size: total,
         done,
         next_records_url,
         records: rows,
     };
-    serde_json::to_value(page).unwrap_or(Value::Null)
-}
-
-/// A page of query results, as `/query`, `/queryAll` and their locators answer.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct QueryPage {
-    total_size: usize,
-    done: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_records_url: Option<String>,
-    records: Vec<Value>,
+    to_value(&page)
 }
 
 /// Whether the Tooling API sees `o`: its own objects, and the data objects it can query.
@@ -160,10 +151,26 @@ async fn run(
     ))
 }
 
+/// `query` and `queryAll` in a composite request: run over its transaction, seeing its
+/// changes, and shaped whole (a request of its own pages over the org instead).
+pub(crate) fn in_transaction(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
+    let all_rows = sub.segment(0) == "queryAll";
+    Reply::of((|| {
+        let text = query_text(&sub.target.params)?;
+        let viewer = Some(run.call.session.user_id);
+        let qctx = run
+            .app
+            .org
+            .query_context(viewer, &sub.target.version, all_rows);
+        let out = work.query(&text, &qctx, &|o| !o.tooling);
+        whole_result(run.app, run.call, &text, all_rows, out)
+    })())
+}
+
 /// A query's result shaped whole (inside a composite request's transaction), as the
 /// first page of `/query` or `/queryAll` shows it; rows past the first page wait in a
 /// cursor of their own.
-pub(crate) fn whole_result(
+fn whole_result(
     app: &crate::AppState,
     call: &Call,
     text: &str,
@@ -234,18 +241,18 @@ fn explain(app: &crate::AppState, target: &str, tooling: bool) -> Result<Respons
     } else {
         ("TableScan", 0.65 + rows as f64 / all.max(1) as f64)
     };
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"plans": [{
-            "cardinality": rows,
-            "fields": [],
-            "leadingOperationType": operation,
-            "notes": [],
-            "relativeCost": cost,
-            "sobjectCardinality": all,
-            "sobjectType": object,
-        }]}),
-    ))
+    let body = ExplainResult {
+        plans: [QueryPlan {
+            cardinality: rows,
+            fields: [],
+            leading_operation_type: operation,
+            notes: [],
+            relative_cost: cost,
+            sobject_cardinality: all,
+            sobject_type: &object,
+        }],
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// Whether a filter can start from an index: an `=` or `IN` on an id, reference or
@@ -272,7 +279,7 @@ fn leads_with_an_index(c: &forcebus_soql::bind::Cond<'_>) -> bool {
 }
 
 /// The `q` parameter of a query call, which must not be empty.
-pub(crate) fn query_text(params: &HashMap<String, String>) -> Result<String, ApiError> {
+fn query_text(params: &HashMap<String, String>) -> Result<String, ApiError> {
     params
         .get("q")
         .cloned()

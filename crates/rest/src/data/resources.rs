@@ -3,10 +3,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::ctx::{Call, Origin};
 use crate::error::json_response;
+use crate::shapes::resources::{Limit, Limits, Theme, ThemeItem, Version};
+use crate::shapes::respond;
 
 /// The release name of an API version: 59 is Winter '24, each version one season later.
 fn label(version: u32) -> String {
@@ -18,10 +20,14 @@ fn label(version: u32) -> String {
 /// `GET /services/data`: every served version, oldest first (the sf CLI picks the max):
 /// 31.0 (Summer '14) to the newest.
 pub(crate) async fn versions(State(app): State<crate::State>) -> Response {
-    let list: Vec<Value> = (forcebus_http::ctx::OLDEST_VERSION..=app.config.latest_version)
-        .map(|v| json!({"label": label(v), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")}))
+    let list: Vec<Version> = (forcebus_http::ctx::OLDEST_VERSION..=app.config.latest_version)
+        .map(|v| Version {
+            label: label(v),
+            url: format!("/services/data/v{v}.0"),
+            version: format!("{v}.0"),
+        })
         .collect();
-    json_response(StatusCode::OK, &Value::Array(list))
+    respond(StatusCode::OK, &list)
 }
 
 /// `GET /services/data/vXX.X`: the resources of a version.
@@ -88,54 +94,55 @@ pub(crate) async fn limits(
     _origin: Origin,
 ) -> Response {
     let day = app.org.clock().now().date_naive();
-    let used = app.usage.used(day);
-    let max = app.config.daily_api_requests;
-    let entry = |max: u64, remaining: u64| json!({"Max": max, "Remaining": remaining});
-    let full = |max: u64| entry(max, max);
-    let body = json!({
-        "ConcurrentAsyncGetReportInstances": full(200),
-        "ConcurrentSyncReportRuns": full(20),
-        "DailyApiRequests": entry(max, max.saturating_sub(used)),
-        "DailyAsyncApexExecutions": full(250000),
-        "DailyBulkApiBatches": entry(15000, 15000u64.saturating_sub(app.bulk.batches_today())),
-        "DailyBulkV2QueryFileStorageMB": full(976562),
-        "DailyBulkV2QueryJobs": entry(
+    let unused = Limit::unused;
+    let body = Limits {
+        concurrent_async_get_report_instances: unused(200),
+        concurrent_sync_report_runs: unused(20),
+        daily_api_requests: Limit::used(app.config.daily_api_requests, app.usage.used(day)),
+        daily_async_apex_executions: unused(250_000),
+        daily_bulk_api_batches: Limit::used(15_000, app.bulk.batches_today()),
+        daily_bulk_v2_query_file_storage_mb: unused(976_562),
+        daily_bulk_v2_query_jobs: Limit::used(
             forcebus_bulk::DAILY_QUERY_JOBS,
-            forcebus_bulk::DAILY_QUERY_JOBS.saturating_sub(app.bulk.query_jobs_today()),
+            app.bulk.query_jobs_today(),
         ),
-        "DailyDeliveredPlatformEvents": full(10000),
-        "DailyDurableGenericStreamingApiEvents": full(10000),
-        "DailyDurableStreamingApiEvents": full(10000),
-        "DailyGenericStreamingApiEvents": full(10000),
-        "DailyStandardVolumePlatformEvents": full(10000),
-        "DailyStreamingApiEvents": full(10000),
-        "DataStorageMB": full(5),
-        "DurableStreamingApiConcurrentClients": full(20),
-        "FileStorageMB": full(20),
-        "HourlyPublishedPlatformEvents": full(50000),
-        "HourlyPublishedStandardVolumePlatformEvents": full(1000),
-        "MassEmail": full(10),
-        "MonthlyPlatformEventsUsageEntitlement": full(0),
-        "SingleEmail": full(15),
-        "StreamingApiConcurrentClients": full(20),
-    });
-    json_response(StatusCode::OK, &body)
+        daily_delivered_platform_events: unused(10_000),
+        daily_durable_generic_streaming_api_events: unused(10_000),
+        daily_durable_streaming_api_events: unused(10_000),
+        daily_generic_streaming_api_events: unused(10_000),
+        daily_standard_volume_platform_events: unused(10_000),
+        daily_streaming_api_events: unused(10_000),
+        data_storage_mb: unused(5),
+        durable_streaming_api_concurrent_clients: unused(20),
+        file_storage_mb: unused(20),
+        hourly_published_platform_events: unused(50_000),
+        hourly_published_standard_volume_platform_events: unused(1_000),
+        mass_email: unused(10),
+        monthly_platform_events_usage_entitlement: unused(0),
+        single_email: unused(15),
+        streaming_api_concurrent_clients: unused(20),
+    };
+    respond(StatusCode::OK, &body)
 }
 
 /// `GET /tabs`: every tab of the org's apps, each object's once.
 pub(crate) async fn tabs(call: Call, State(app): State<crate::State>) -> Response {
     let tabs = forcebus_http::tabs::all(&app.org.schema(), &call.origin.0);
-    json_response(StatusCode::OK, &json!(tabs))
+    respond(StatusCode::OK, &tabs)
 }
 
 /// `GET /theme`: a theme item per tab's object, with its icons; no colors (Salesforce
 /// gives none where a theme has none).
 pub(crate) async fn theme(call: Call, State(app): State<crate::State>) -> Response {
-    let items: Vec<Value> = forcebus_http::tabs::all(&app.org.schema(), &call.origin.0)
+    let theme_items = forcebus_http::tabs::all(&app.org.schema(), &call.origin.0)
         .into_iter()
-        .map(|t| json!({"colors": null, "icons": t.icons, "name": t.sobject_name}))
+        .map(|t| ThemeItem {
+            colors: (),
+            icons: t.icons,
+            name: t.sobject_name,
+        })
         .collect();
-    json_response(StatusCode::OK, &json!({"themeItems": items}))
+    respond(StatusCode::OK, &Theme { theme_items })
 }
 
 #[cfg(test)]

@@ -12,13 +12,17 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::Code;
 use forcebus_soql::sosl::{Found, MAX_LIMIT, parse_search};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use crate::shapes::query::{
+    EntitySearchMetadata, FieldLevelSearchMetadata, SearchResult, SearchResultsMetadata,
+};
+use crate::shapes::respond;
 
 /// Runs a SOSL statement and shapes the answer.
 async fn answer(app: crate::State, call: &Call, text: String) -> Result<Response, ApiError> {
@@ -30,7 +34,9 @@ async fn answer(app: crate::State, call: &Call, text: String) -> Result<Response
     let (records, metadata) = crate::blocking(move || {
         let schema = org.schema();
         let found = org.search(&schema, viewer, &search, &version, &|o| !o.tooling)?;
-        let metadata = want_labels.then(|| json!({"entityMetadata": labels(&found)}));
+        let metadata = want_labels.then(|| SearchResultsMetadata {
+            entity_metadata: labels(&found),
+        });
         let records: Vec<Value> = found.into_iter().flat_map(|f| f.rows).collect();
         Ok::<_, forcebus_soql::SoqlError>((records, metadata))
     })
@@ -40,27 +46,30 @@ async fn answer(app: crate::State, call: &Call, text: String) -> Result<Response
     if old_shape {
         return Ok(json_response(StatusCode::OK, &Value::Array(records)));
     }
-    let mut out = json!({"searchRecords": records});
-    if let Some(metadata) = metadata {
-        out["metadata"] = metadata;
-    }
-    Ok(json_response(StatusCode::OK, &out))
+    let body = SearchResult {
+        search_records: records,
+        metadata,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 /// `metadata.entityMetadata`: each object's returned fields with their labels.
-fn labels(found: &[Found<'_>]) -> Vec<Value> {
+fn labels(found: &[Found<'_>]) -> Vec<EntitySearchMetadata> {
     found
         .iter()
         .filter(|f| !f.rows.is_empty())
-        .map(|f| {
-            let fields: Vec<Value> = f.rows[0]
+        .map(|f| EntitySearchMetadata {
+            entity_name: f.object.name.clone(),
+            field_metadata: f.rows[0]
                 .as_object()
                 .into_iter()
                 .flat_map(|m| m.keys())
                 .filter_map(|k| f.object.field(k))
-                .map(|fd| json!({"name": fd.name, "label": fd.label}))
-                .collect();
-            json!({"entityName": f.object.name, "fieldMetadata": fields})
+                .map(|fd| FieldLevelSearchMetadata {
+                    name: fd.name.clone(),
+                    label: fd.label.clone(),
+                })
+                .collect(),
         })
         .collect()
 }

@@ -7,13 +7,18 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::declarations::{field_config, field_metadata, object_config};
 use forcebus_org::{Code, OrgError};
 
 use crate::ctx::Call;
 use crate::error::{ApiError, json_response};
+use crate::shapes::record::Attributes;
+use crate::shapes::to_value;
+use crate::shapes::tooling::{
+    CustomFieldRecord, CustomObjectMetadata, CustomObjectRecord, NameField,
+};
 use forcebus_http::shapes::SaveResult;
 
 /// `CustomField`.
@@ -87,18 +92,21 @@ pub(crate) fn retrieve(
             .get(parent)
             .map_or_else(|| parent.to_owned(), |o| to18(&o.id));
         let c = &f.config;
-        json!({
-            "attributes": {"type": CUSTOM_FIELD, "url": url},
-            "Id": to18(&f.id),
-            "DeveloperName": c.name.trim_end_matches("__c"),
-            "TableEnumOrId": table,
-            "NamespacePrefix": null,
-            "ManageableState": "unmanaged",
-            "FullName": format!("{parent}.{}", c.name),
-            "Length": c.length,
-            "Description": null,
-            "InlineHelpText": null,
-            "Metadata": app
+        to_value(&CustomFieldRecord {
+            attributes: Attributes {
+                kind: CUSTOM_FIELD,
+                url,
+            },
+            id: to18(&f.id),
+            developer_name: c.name.trim_end_matches("__c"),
+            table_enum_or_id: table,
+            namespace_prefix: (),
+            manageable_state: "unmanaged",
+            full_name: format!("{parent}.{}", c.name),
+            length: c.length,
+            description: (),
+            inline_help_text: (),
+            metadata: app
                 .org
                 .schema()
                 .object(parent)
@@ -122,18 +130,29 @@ pub(crate) fn retrieve(
             .plural_label
             .clone()
             .unwrap_or_else(|| format!("{label}s"));
-        json!({
-            "attributes": {"type": CUSTOM_OBJECT, "url": url},
-            "Id": to18(&o.id),
-            "DeveloperName": name.trim_end_matches("__c"),
-            "NamespacePrefix": null,
-            "ManageableState": "unmanaged",
-            "SharingModel": "ReadWrite",
-            "ExternalSharingModel": "Private",
-            "FullName": name,
-            "Description": null,
-            "Metadata": {"label": label, "pluralLabel": plural, "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
-                         "nameField": {"label": format!("{label} Name"), "type": "Text"}},
+        to_value(&CustomObjectRecord {
+            attributes: Attributes {
+                kind: CUSTOM_OBJECT,
+                url,
+            },
+            id: to18(&o.id),
+            developer_name: name.trim_end_matches("__c"),
+            namespace_prefix: (),
+            manageable_state: "unmanaged",
+            sharing_model: "ReadWrite",
+            external_sharing_model: "Private",
+            full_name: name,
+            description: (),
+            metadata: CustomObjectMetadata {
+                name_field: NameField {
+                    label: format!("{label} Name"),
+                    kind: "Text",
+                },
+                label,
+                plural_label: plural,
+                deployment_status: "Deployed",
+                sharing_model: "ReadWrite",
+            },
         })
     };
     Ok(json_response(StatusCode::OK, &body))

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::channels::channel_full_name;
 use forcebus_org::org::event_settings::{
@@ -24,36 +24,66 @@ use forcebus_org::{OrgError, Record, RecordId};
 
 use crate::body;
 use crate::ctx::Call;
-use crate::data::records::{self, Body};
+use crate::data::dispatch::{Body, Sub, Target};
+use crate::data::shared;
 use crate::error::{ApiError, json_response};
+use crate::shapes::describe::SObjectBasicInfo;
+use crate::shapes::record::Attributes;
+use crate::shapes::tooling::{
+    ManagedEventSubscription, ManagedSubscriptionMetadata, PlatformEventChannel,
+    PlatformEventChannelMember,
+};
+use crate::shapes::{respond, to_value};
 use forcebus_http::shapes::SaveResult;
 
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
     setting_object(name).ok_or_else(ApiError::not_found)
 }
 
+/// A channel, member or managed subscription as the Tooling API shows it.
 fn render(call: &Call, r: &Record) -> Value {
     let id = r.id.to18();
-    let url = format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object);
+    let attributes = |kind| Attributes {
+        kind,
+        url: format!("{}/tooling/sobjects/{}/{id}", call.base(), r.object),
+    };
     let text = |f: &str| r.get(f);
     if r.object == MANAGED {
-        return json!({
-            "attributes": {"type": MANAGED, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
-            "Metadata": {"label": text("Label"), "topicName": text("TopicName"), "defaultReplay": text("DefaultReplay"), "errorRecoveryReplay": text("ErrorRecoveryReplay"), "state": text("State")},
+        return to_value(&ManagedEventSubscription {
+            attributes: attributes(MANAGED),
+            id,
+            developer_name: text("DeveloperName"),
+            full_name: text("DeveloperName"),
+            metadata: ManagedSubscriptionMetadata {
+                label: text("Label"),
+                topic_name: text("TopicName"),
+                default_replay: text("DefaultReplay"),
+                error_recovery_replay: text("ErrorRecoveryReplay"),
+                state: text("State"),
+            },
         });
     }
     if r.object == CHANNEL {
         let dev = r.get_str("DeveloperName").unwrap_or_default();
-        return json!({
-            "attributes": {"type": CHANNEL, "url": url}, "Id": id, "DeveloperName": dev, "MasterLabel": text("MasterLabel"),
-            "ChannelType": text("ChannelType"), "FullName": channel_full_name(dev),
-            "Metadata": setting_metadata(r),
+        return to_value(&PlatformEventChannel {
+            attributes: attributes(CHANNEL),
+            id,
+            developer_name: dev,
+            master_label: text("MasterLabel"),
+            channel_type: text("ChannelType"),
+            full_name: channel_full_name(dev),
+            metadata: setting_metadata(r),
         });
     }
-    json!({
-        "attributes": {"type": MEMBER, "url": url}, "Id": id, "DeveloperName": text("DeveloperName"), "FullName": text("DeveloperName"),
-        "EventChannel": text("EventChannel"), "SelectedEntity": text("SelectedEntity"), "FilterExpression": text("FilterExpression"),
-        "Metadata": setting_metadata(r),
+    to_value(&PlatformEventChannelMember {
+        attributes: attributes(MEMBER),
+        id,
+        developer_name: text("DeveloperName"),
+        full_name: text("DeveloperName"),
+        event_channel: text("EventChannel"),
+        selected_entity: text("SelectedEntity"),
+        filter_expression: text("FilterExpression"),
+        metadata: setting_metadata(r),
     })
 }
 
@@ -73,6 +103,30 @@ fn records_object(app: &crate::AppState, name: &str) -> Option<bool> {
     plain.then_some(true)
 }
 
+/// A call on a [`records_object`], as the record resource sees it: `segments` after the
+/// version (`["sobjects", "PushTopic"]`).
+fn as_record(
+    call: &Call,
+    method: Method,
+    segments: Vec<String>,
+    params: HashMap<String, String>,
+    body: Body,
+    tooling: bool,
+) -> Sub {
+    let target = Target {
+        version: call.version.clone(),
+        segments,
+        params,
+        tooling,
+    };
+    Sub {
+        method,
+        target,
+        body,
+        uploads: forcebus_http::upload::Uploads::default(),
+    }
+}
+
 /// `POST /tooling/sobjects/{PlatformEventChannel|PlatformEventChannelMember|...}`.
 pub(crate) async fn create(
     call: Call,
@@ -84,16 +138,8 @@ pub(crate) async fn create(
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name];
         let body = Body::http(&headers, &bytes, &[]);
-        return Ok(records::delegate(
-            call,
-            app,
-            Method::POST,
-            segments,
-            HashMap::new(),
-            body,
-            tooling,
-        )
-        .await);
+        let sub = as_record(&call, Method::POST, segments, HashMap::new(), body, tooling);
+        return Ok(shared::delegate(call, app, "/sobjects/{o}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -141,10 +187,11 @@ pub(crate) async fn basic(
         .or_else(|| crate::tooling::describe::object_named(&name))
         .ok_or_else(ApiError::not_found)?;
     let base = format!("{}/tooling", call.base());
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"objectDescribe": crate::data::describe::global_entry(&base, o), "recentItems": []}),
-    ))
+    let basic = SObjectBasicInfo {
+        object_describe: crate::data::describe::global_entry(&base, o),
+        recent_items: Vec::new(),
+    };
+    Ok(respond(StatusCode::OK, &basic))
 }
 
 /// `GET /tooling/sobjects/{object}/{id}`.
@@ -156,10 +203,8 @@ pub(crate) async fn retrieve(
 ) -> Result<Response, ApiError> {
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::none();
-        return Ok(
-            records::delegate(call, app, Method::GET, segments, query.0, body, tooling).await,
-        );
+        let sub = as_record(&call, Method::GET, segments, query.0, Body::none(), tooling);
+        return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::retrieve(&call, &app, object, &id);
@@ -180,16 +225,15 @@ pub(crate) async fn update(
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
         let body = Body::http(&headers, &bytes, &[]);
-        return Ok(records::delegate(
-            call,
-            app,
+        let sub = as_record(
+            &call,
             Method::PATCH,
             segments,
             HashMap::new(),
             body,
             tooling,
-        )
-        .await);
+        );
+        return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -211,17 +255,15 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     if let Some(tooling) = records_object(&app, &name) {
         let segments = vec!["sobjects".to_owned(), name, id];
-        let body = Body::none();
-        return Ok(records::delegate(
-            call,
-            app,
+        let sub = as_record(
+            &call,
             Method::DELETE,
             segments,
             HashMap::new(),
-            body,
+            Body::none(),
             tooling,
-        )
-        .await);
+        );
+        return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::delete(&app, object, &id).await;

@@ -1,5 +1,5 @@
 //! Isolation, route by route: every route of the HTTP families' tables (`routes.rs` of
-//! `crates/rest` and its record resources' table, the routers of `crates/soap`,
+//! `crates/rest` and its shared resources' table, the routers of `crates/soap`,
 //! `crates/bulk-api` and `crates/oauth`, read here so a route added later is covered too), the Streaming API's and the server's own, called with every method it answers, with org A's
 //! token and org B's ids (records, Bulk jobs and batches, a query locator, a deploy, its
 //! org and user ids); then composite, SOAP and Metadata API calls aimed at B's records.
@@ -68,7 +68,7 @@ fn routes_in(source: &str) -> Vec<Route> {
     routes
 }
 
-/// Every resource of the record resources' table (`pattern: "/…"` and its
+/// Every resource of rest's shared resources' table (`pattern: "/…"` and its
 /// `Method::…` entries), under `/services/data/{v}`.
 fn resources_in(source: &str) -> Vec<Route> {
     let mut routes = Vec::new();
@@ -111,8 +111,8 @@ fn all_routes() -> Vec<Route> {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         routes.extend(routes_in(&text));
     }
-    let records = std::fs::read_to_string(root.join("rest/src/data/records/mod.rs")).unwrap();
-    let table = &records[records.find("pub(crate) const TABLE").unwrap()..];
+    let shared = std::fs::read_to_string(root.join("rest/src/data/shared.rs")).unwrap();
+    let table = &shared[shared.find("pub(crate) const RESOURCES").unwrap()..];
     routes.extend(resources_in(&table[..table.find("\n];").unwrap()]));
     routes
 }

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use forcebus_org::{Code, RecordId};
 
-use super::too_many;
+use super::prepare::too_many;
 use crate::ctx::Call;
-use crate::data::sobjects::{field_list, object};
+use crate::data::sobject::{field_list, object};
 use crate::error::ApiError;
 
 /// The records `ids` of `name` with `fields`, `null` for each not found; `get` reads a
@@ -38,7 +38,7 @@ pub(crate) fn retrieve_records(
                 .and_then(get)
                 .filter(|r| r.object == o.name && !r.is_deleted)
                 .map_or(Value::Null, |r| {
-                    crate::data::record::json(&r, o, &call.version, Some(&fields))
+                    crate::shapes::record::json(&r, o, &call.version, Some(&fields))
                 })
         })
         .collect();

@@ -9,14 +9,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tower::ServiceExt as _;
 
 use forcebus_org::Code;
 
 use super::malformed;
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::composite::{BatchHalted, BatchResult, BatchResults};
+use crate::shapes::{respond, to_value};
 
 /// Most subrequests in one batch.
 pub(crate) const MAX_SUBREQUESTS: usize = 25;
@@ -168,18 +170,26 @@ pub(crate) async fn batch(
     let mut failed = false;
     for sub in subs {
         if failed && halt {
-            results.push(json!({"statusCode": 412, "result": [{
-                "errorCode": Code::BatchProcessingHalted.as_str(),
-                "message": "Batch processing halted per request",
-            }]}));
+            let halted = [BatchHalted {
+                error_code: Code::BatchProcessingHalted.as_str(),
+                message: "Batch processing halted per request",
+            }];
+            results.push(BatchResult {
+                status_code: 412,
+                result: to_value(&halted),
+            });
             continue;
         }
-        let (status, result) = send(router.clone(), &parts, sub).await;
-        failed |= status >= 400;
-        results.push(json!({"statusCode": status, "result": result}));
+        let (status_code, result) = send(router.clone(), &parts, sub).await;
+        failed |= status_code >= 400;
+        results.push(BatchResult {
+            status_code,
+            result,
+        });
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"hasErrors": failed, "results": results}),
-    ))
+    let body = BatchResults {
+        has_errors: failed,
+        results,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

@@ -8,15 +8,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_org::Code;
 
 use super::request::{Subrequest, parse_subrequests, run_atomic};
 use super::{ROLLED_BACK, halted, malformed, refs, response_entry};
 use crate::ctx::Call;
-use crate::data::records::Target;
-use crate::error::{ApiError, json_response};
+use crate::data::dispatch::{Reply, Target};
+use crate::error::ApiError;
+use crate::shapes::composite::{CompositeGraphResponse, CompositeResponse, GraphResponse};
+use crate::shapes::respond;
 
 /// Most graphs in one call.
 pub(crate) const MAX_GRAPHS: usize = 75;
@@ -120,7 +122,12 @@ fn parse(headers: &HeaderMap, bytes: &[u8], latest: u32) -> Result<Vec<Graph>, A
     Ok(graphs)
 }
 
-fn run_all(app: &crate::AppState, call: &Call, graphs: &[Graph]) -> Result<Vec<Value>, ApiError> {
+/// Runs every graph: each one's replies, and whether it was kept.
+fn run_all(
+    app: &crate::AppState,
+    call: &Call,
+    graphs: &[Graph],
+) -> Result<Vec<(Vec<Reply>, bool)>, ApiError> {
     let mut failed = 0;
     let mut out = Vec::with_capacity(graphs.len());
     for g in graphs {
@@ -130,18 +137,23 @@ fn run_all(app: &crate::AppState, call: &Call, graphs: &[Graph]) -> Result<Vec<V
             run_atomic(app, call, &g.nodes)?
         };
         failed += usize::from(!ok);
-        let entries: Vec<Value> = replies
-            .iter()
-            .zip(&g.nodes)
-            .map(|(r, (sub, _))| response_entry(r, &sub.reference_id))
-            .collect();
-        out.push(json!({
-            "graphId": g.id,
-            "graphResponse": {"compositeResponse": entries},
-            "isSuccessful": ok,
-        }));
+        out.push((replies, ok));
     }
     Ok(out)
+}
+
+/// A graph's answer.
+fn response<'a>(g: &'a Graph, replies: &'a [Reply], ok: bool) -> GraphResponse<'a> {
+    let composite_response = replies
+        .iter()
+        .zip(&g.nodes)
+        .map(|(r, (sub, _))| response_entry(r, &sub.reference_id))
+        .collect();
+    GraphResponse {
+        graph_id: &g.id,
+        graph_response: CompositeResponse { composite_response },
+        is_successful: ok,
+    }
 }
 
 /// `POST /composite/graph`.
@@ -152,6 +164,14 @@ pub(crate) async fn graph_call(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let graphs = parse(&headers, &bytes, app.config.latest_version)?;
-    let out = crate::blocking(move || run_all(&app, &call, &graphs)).await??;
-    Ok(json_response(StatusCode::OK, &json!({"graphs": out})))
+    let (graphs, out) =
+        crate::blocking(move || run_all(&app, &call, &graphs).map(|out| (graphs, out))).await??;
+    let body = CompositeGraphResponse {
+        graphs: graphs
+            .iter()
+            .zip(&out)
+            .map(|(g, (replies, ok))| response(g, replies, *ok))
+            .collect(),
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

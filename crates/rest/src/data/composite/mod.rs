@@ -6,14 +6,14 @@
 //!   the router as if sent alone;
 //! - [`tree`]: `POST /composite/tree/{X}`, nested record trees inserted in one transaction;
 //! - [`graph`]: `POST /composite/graph`, graphs of composite subrequests, each graph one
-//!   transaction;
-//! - [`exec`]: one subrequest run inside a transaction under way (a record resource's own
-//!   function, or a read), which `request` and `graph` share.
+//!   transaction.
+//!
+//! A subrequest of `request` or `graph` runs the very function its own route runs, found
+//! in [`crate::data::shared::RESOURCES`], inside the transaction under way.
 //!
 //! `GET /composite` lists them.
 
 pub(crate) mod batch;
-pub(crate) mod exec;
 pub(crate) mod graph;
 pub(crate) mod refs;
 pub(crate) mod request;
@@ -21,30 +21,29 @@ pub(crate) mod tree;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
-
 use forcebus_org::Code;
 
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::data::dispatch::Reply;
+use crate::error::ApiError;
+use crate::shapes::composite::{CompositeResources, CompositeSubrequestResult, HttpHeaders};
+use crate::shapes::respond;
 
 /// `GET /composite`: the composite resources.
 pub(crate) async fn resources(call: Call) -> Response {
     let base = call.base();
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "tree": format!("{base}/composite/tree"),
-            "batch": format!("{base}/composite/batch"),
-            "sobjects": format!("{base}/composite/sobjects"),
-            "graph": format!("{base}/composite/graph"),
-        }),
-    )
+    let body = CompositeResources {
+        tree: format!("{base}/composite/tree"),
+        batch: format!("{base}/composite/batch"),
+        sobjects: format!("{base}/composite/sobjects"),
+        graph: format!("{base}/composite/graph"),
+    };
+    respond(StatusCode::OK, &body)
 }
 
 /// `400 PROCESSING_HALTED` with `message`: a subrequest not run, or rolled back, because
 /// another one failed.
-pub(crate) fn halted(message: impl Into<String>) -> crate::data::records::Reply {
+pub(crate) fn halted(message: impl Into<String>) -> Reply {
     ApiError::new(StatusCode::BAD_REQUEST, Code::ProcessingHalted, message).into()
 }
 
@@ -58,15 +57,16 @@ pub(crate) fn malformed(message: impl Into<String>) -> ApiError {
 }
 
 /// A subrequest's entry in a `compositeResponse`.
-pub(crate) fn response_entry(reply: &crate::data::records::Reply, reference_id: &str) -> Value {
-    let mut headers = serde_json::Map::new();
-    if let Some(l) = &reply.location {
-        headers.insert("Location".into(), json!(l));
+pub(crate) fn response_entry<'a>(
+    reply: &'a Reply,
+    reference_id: &'a str,
+) -> CompositeSubrequestResult<'a> {
+    CompositeSubrequestResult {
+        body: &reply.body,
+        http_headers: HttpHeaders {
+            location: reply.location.as_deref(),
+        },
+        http_status_code: reply.status.as_u16(),
+        reference_id,
     }
-    json!({
-        "body": reply.body,
-        "httpHeaders": headers,
-        "httpStatusCode": reply.status.as_u16(),
-        "referenceId": reference_id,
-    })
 }

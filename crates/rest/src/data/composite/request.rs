@@ -13,16 +13,18 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::{Committing, Mode};
 
-use super::exec;
 use super::refs::{self, Results};
 use super::{ROLLED_BACK, halted, malformed, response_entry};
 use crate::ctx::Call;
-use crate::data::records::{self, AfterCommit, Reply, Run, Target};
-use crate::error::{ApiError, json_response};
+use crate::data::dispatch::{self, AfterCommit, Reply, Run, Target};
+use crate::data::shared;
+use crate::error::ApiError;
+use crate::shapes::composite::CompositeResponse;
+use crate::shapes::respond;
 
 /// Most subrequests in one call.
 pub(crate) const MAX_SUBREQUESTS: usize = 25;
@@ -152,7 +154,7 @@ pub(crate) fn parse_subrequests(
         // References are resolved before the URL is read; a reference in the version
         // part is not allowed.
         let probe = sub.url.replace("@{", "x").replace('}', "");
-        let target = records::parse_url(&probe, latest).ok_or_else(|| {
+        let target = dispatch::parse_url(&probe, latest).ok_or_else(|| {
             malformed(format!(
                 "The url of subrequest {} must start with /services/data/vXX.X/",
                 sub.reference_id
@@ -192,7 +194,7 @@ pub(crate) fn resolve(
         None => None,
     };
     let target =
-        records::parse_url(&url, latest).ok_or_else(|| Reply::from(ApiError::not_found()))?;
+        dispatch::parse_url(&url, latest).ok_or_else(|| Reply::from(ApiError::not_found()))?;
     Ok((target, body))
 }
 
@@ -226,7 +228,7 @@ pub(crate) fn run_in(
                     call: &call,
                     after,
                 };
-                exec::run(&mut ctx, work, &sub.method, &target, body)
+                shared::subrequest(&mut ctx, work, &sub.method, &target, body)
             }
         };
         let ok = reply.ok();
@@ -287,7 +289,7 @@ fn one_by_one(
                             call: &call,
                             after: &mut after,
                         };
-                        let reply = exec::run(&mut ctx, work, &sub.method, &target, body);
+                        let reply = shared::subrequest(&mut ctx, work, &sub.method, &target, body);
                         let ok = reply.ok();
                         (reply, ok)
                     })
@@ -335,13 +337,12 @@ pub(crate) async fn composite(
         }
     })
     .await??;
-    let entries: Vec<Value> = replies
-        .iter()
-        .zip(&ids)
-        .map(|(r, id)| response_entry(r, id))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"compositeResponse": entries}),
-    ))
+    let body = CompositeResponse {
+        composite_response: replies
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| response_entry(r, id))
+            .collect(),
+    };
+    Ok(respond(StatusCode::OK, &body))
 }

@@ -10,13 +10,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::{Code, Committing, Op, OrgError};
 
 use super::refs::valid_reference_id;
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::composite::{SObjectTreeResponse, TreeResult};
+use crate::shapes::{respond, to_value};
 use forcebus_http::shapes::SaveError;
 
 /// Most records in one call, across every tree.
@@ -163,7 +165,7 @@ fn read(
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Vec<Node>, ApiError> {
-    let o = &*crate::data::sobjects::object(app, name)?;
+    let o = &*crate::data::sobject::object(app, name)?;
     let mut body = body;
     let Some(Value::Array(records)) = body.remove("records") else {
         return Err(ApiError::json_parser("The records array is required"));
@@ -206,17 +208,22 @@ fn read(
 
 /// 400 listing the records that failed.
 fn failed(results: &[(String, Result<forcebus_org::RecordId, OrgError>)]) -> ApiError {
-    let failures: Vec<Value> = results
+    let failures = results
         .iter()
         .filter_map(|(reference_id, r)| {
             let e = r.as_ref().err()?;
-            Some(json!({"referenceId": reference_id, "errors": [SaveError::of(e)]}))
+            Some(TreeResult {
+                reference_id,
+                id: None,
+                errors: Some([SaveError::of(e)]),
+            })
         })
         .collect();
-    ApiError::raw(
-        StatusCode::BAD_REQUEST,
-        json!({"hasErrors": true, "results": failures}),
-    )
+    let body = SObjectTreeResponse {
+        has_errors: true,
+        results: failures,
+    };
+    ApiError::raw(StatusCode::BAD_REQUEST, to_value(&body))
 }
 
 /// Inserts the nodes level by level in `work`: each node's result, in insertion order.
@@ -236,7 +243,7 @@ fn insert(
         if let Some((parent, field)) = &node.parent {
             match ids[*parent] {
                 Some(pid) => {
-                    node.fields.insert(field.clone(), json!(pid.to18()));
+                    node.fields.insert(field.clone(), Value::String(pid.to18()));
                 }
                 // The parent failed: its failure is reported, and so is nothing here.
                 None => continue,
@@ -294,15 +301,20 @@ pub(crate) async fn tree(
     if results.iter().any(|(_, r)| r.is_err()) {
         return Err(failed(&results));
     }
-    let created: Vec<Value> = results
+    let created = results
         .iter()
         .filter_map(|(reference_id, r)| {
             let id = r.as_ref().ok()?;
-            Some(json!({"referenceId": reference_id, "id": id.to18()}))
+            Some(TreeResult {
+                reference_id,
+                id: Some(id.to18()),
+                errors: None,
+            })
         })
         .collect();
-    Ok(json_response(
-        StatusCode::CREATED,
-        &json!({"hasErrors": false, "results": created}),
-    ))
+    let body = SObjectTreeResponse {
+        has_errors: false,
+        results: created,
+    };
+    Ok(respond(StatusCode::CREATED, &body))
 }

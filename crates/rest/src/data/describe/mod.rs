@@ -1,6 +1,6 @@
-//! describeGlobal, an object's basic information, and describe (`org-rest-cdc.md` §2.3).
-//! Every key jsforce's types name is present; what forcebus does not model is null/false.
-//! The entries describeGlobal lists are [`entries`]'; a field's describe is [`fields`]'.
+//! describeGlobal, an object's basic information, and describe (`org-rest-cdc.md` §2.3),
+//! of the data API and of the Tooling API. Their bodies are [`crate::shapes::describe`]'s;
+//! the entries describeGlobal lists are [`entries`]'; a field's describe is [`fields`]'.
 
 mod entries;
 pub(crate) mod fields;
@@ -8,125 +8,121 @@ pub(crate) mod fields;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_org::{ObjectDef, Schema};
 
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::data::dispatch::{Reply, Run, Sub};
+use crate::error::ApiError;
+use crate::shapes::describe::{
+    ChildRelationship, DescribeGlobalResult, DescribeGlobalSObjectResult, DescribeSObjectResult,
+    RecordTypeInfo, RecordTypeUrls, SObjectBasicInfo, ScopeInfo,
+};
+use crate::shapes::{respond, to_value};
 use entries::{change_describe, change_entry, event_describe, event_global_entry, object_urls};
-use fields::field_json;
 
 pub(crate) use entries::global_entry;
 
-fn child_relationships(schema: &Schema, o: &ObjectDef) -> Vec<Value> {
+fn child_relationships(schema: &Schema, o: &ObjectDef) -> Vec<ChildRelationship> {
     schema
         .child_relationships(&o.name)
         .into_iter()
-        .map(|r| {
-            json!({
-                "cascadeDelete": r.cascade_delete,
-                "childSObject": r.child,
-                "deprecatedAndHidden": false,
-                "field": r.field,
-                "junctionIdListNames": [],
-                "junctionReferenceTo": [],
-                "relationshipName": r.name,
-                "restrictedDelete": false,
-            })
+        .map(|r| ChildRelationship {
+            cascade_delete: r.cascade_delete,
+            child_sobject: r.child,
+            deprecated_and_hidden: false,
+            field: r.field,
+            junction_id_list_names: [],
+            junction_reference_to: [],
+            relationship_name: r.name,
+            restricted_delete: false,
         })
         .collect()
 }
 
-/// `GET /sobjects`.
-pub(crate) async fn global(call: Call, State(app): State<crate::State>) -> Response {
-    json_response(StatusCode::OK, &global_json(&app, &call))
-}
-
-/// The body of `GET /sobjects` (describeGlobal).
-pub(crate) fn global_json(app: &crate::AppState, call: &Call) -> Value {
-    let base = call.base();
-    let mut list: Vec<Value> = app
-        .org
-        .schema()
+/// `GET /sobjects` (describeGlobal).
+pub(crate) fn global(run: &Run<'_>, _sub: &Sub) -> Reply {
+    let (app, base) = (run.app, run.call.base());
+    let schema = app.org.schema();
+    let events = app.org.platform_events();
+    let mut sobjects: Vec<DescribeGlobalSObjectResult<'_>> = schema
         .objects()
         .filter(|o| !o.tooling)
         .map(|o| global_entry(&base, o))
         .collect();
     // Change events: not queryable or writable, triggerable, tied to their object.
-    list.extend(
-        app.org
-            .schema()
+    sobjects.extend(
+        schema
             .objects()
             .filter(|o| app.org.selected(o))
             .map(|o| change_entry(&base, o)),
     );
-    list.extend(
-        app.org
-            .platform_events()
-            .iter()
-            .map(|d| event_global_entry(&base, d)),
-    );
-    json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list})
+    sobjects.extend(events.iter().map(|d| event_global_entry(&base, d)));
+    let body = DescribeGlobalResult {
+        encoding: "UTF-8",
+        max_batch_size: 200,
+        sobjects,
+    };
+    Reply::new(StatusCode::OK, to_value(&body))
 }
 
-/// The body of `GET /sobjects/{X}`.
-pub(crate) fn basic_json(
-    app: &crate::AppState,
-    call: &Call,
-    name: &str,
-) -> Result<Value, ApiError> {
+fn basic(object_describe: DescribeGlobalSObjectResult<'_>, recent_items: Vec<Value>) -> Value {
+    to_value(&SObjectBasicInfo {
+        object_describe,
+        recent_items,
+    })
+}
+
+/// `GET /sobjects/{X}`: the object's basic information.
+pub(crate) fn basic_info(run: &Run<'_>, sub: &Sub) -> Reply {
+    let (app, call, name) = (run.app, run.call, sub.segment(1));
+    let base = call.base();
     if let Some(o) = app
         .org
         .change_event_object(name)
         .filter(|o| app.org.selected(o))
     {
-        return Ok(json!({"objectDescribe": change_entry(&call.base(), &o), "recentItems": []}));
+        return Reply::new(StatusCode::OK, basic(change_entry(&base, &o), Vec::new()));
     }
     if let Some(def) = app.org.platform_event(name) {
-        return Ok(
-            json!({"objectDescribe": event_global_entry(&call.base(), &def), "recentItems": []}),
-        );
+        let entry = event_global_entry(&base, &def);
+        return Reply::new(StatusCode::OK, basic(entry, Vec::new()));
     }
-    let o = &*crate::data::sobjects::object(app, name)?;
-    let recent =
-        crate::data::recent::items(app, call, Some(&o.name), crate::data::recent::MAX_RECENT);
-    Ok(json!({"objectDescribe": global_entry(&call.base(), o), "recentItems": recent}))
+    Reply::of(crate::data::sobject::object(app, name).map(|o| {
+        let recent = crate::data::recently_viewed::items(
+            app,
+            call,
+            Some(&o.name),
+            crate::data::recently_viewed::MAX_RECENT,
+        );
+        basic(global_entry(&base, &o), recent)
+    }))
 }
 
 /// `GET /sobjects/{X}/describe`.
-pub(crate) async fn describe(
-    call: Call,
-    State(app): State<crate::State>,
-    Path((_, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    Ok(json_response(
-        StatusCode::OK,
-        &describe_json(&app, &call, &name)?,
-    ))
-}
-
-/// The body of `GET /sobjects/{X}/describe`.
-pub(crate) fn describe_json(
-    app: &crate::AppState,
-    call: &Call,
-    name: &str,
-) -> Result<Value, ApiError> {
-    let schema = app.org.schema();
+pub(crate) fn describe(run: &Run<'_>, sub: &Sub) -> Reply {
+    let (app, call, name) = (run.app, run.call, sub.segment(1));
+    let base = call.base();
     if let Some(o) = app
         .org
         .change_event_object(name)
         .filter(|o| app.org.selected(o))
     {
-        return Ok(change_describe(&call.base(), &o));
+        let fields = entries::change_event_fields(&o);
+        return Reply::new(
+            StatusCode::OK,
+            to_value(&change_describe(&base, &o, &fields)),
+        );
     }
     if let Some(def) = app.org.platform_event(name) {
-        return Ok(event_describe(&call.base(), &def));
+        return Reply::new(StatusCode::OK, to_value(&event_describe(&base, &def)));
     }
-    let o = &*crate::data::sobjects::object(app, name)?;
-    let mut out = object_describe(&schema, call, o);
-    out["recordTypeInfos"] = record_type_infos(call, o, &app.org.record_types_of(&o.name));
-    Ok(out)
+    Reply::of(crate::data::sobject::object(app, name).map(|o| {
+        let types = app.org.record_types_of(&o.name);
+        let infos = record_type_infos(call, &o, &types);
+        to_value(&object_describe(&app.org.schema(), call, &base, &o, infos))
+    }))
 }
 
 /// An object's `recordTypeInfos`: its active record types by name (the first made is the
@@ -135,19 +131,25 @@ pub(crate) fn record_type_infos(
     call: &Call,
     o: &ObjectDef,
     types: &[forcebus_org::Record],
-) -> Value {
+) -> Vec<RecordTypeInfo> {
     let base = call.base();
-    let info = |id: &str, name: &str, developer: &str, default: bool, master: bool| {
-        json!({
-            "active": true, "available": true, "defaultRecordTypeMapping": default,
-            "developerName": developer, "master": master, "name": name, "recordTypeId": id,
-            "urls": {"layout": format!("{base}/sobjects/{}/describe/layouts/{id}", o.name)},
-        })
-    };
+    let info =
+        |id: &str, name: &str, developer: &str, default: bool, master: bool| RecordTypeInfo {
+            active: true,
+            available: true,
+            default_record_type_mapping: default,
+            developer_name: developer.to_owned(),
+            master,
+            name: name.to_owned(),
+            record_type_id: id.to_owned(),
+            urls: RecordTypeUrls {
+                layout: format!("{base}/sobjects/{}/describe/layouts/{id}", o.name),
+            },
+        };
     let default = types.first().map(|t| t.id);
     let mut sorted: Vec<&forcebus_org::Record> = types.iter().collect();
     sorted.sort_by(|a, b| a.get_str("Name").cmp(&b.get_str("Name")));
-    let mut out: Vec<Value> = sorted
+    let mut out: Vec<RecordTypeInfo> = sorted
         .into_iter()
         .map(|t| {
             info(
@@ -161,43 +163,54 @@ pub(crate) fn record_type_infos(
         .collect();
     let master = crate::data::layouts::MASTER_RECORD_TYPE;
     out.push(info(master, "Master", "Master", default.is_none(), true));
-    Value::Array(out)
+    out
 }
 
-/// The full describe of an object (data or tooling).
-pub(crate) fn object_describe(schema: &Schema, call: &Call, o: &ObjectDef) -> Value {
-    let base = call.base();
-    let mut out = global_entry(&base, o);
-    let master = crate::data::layouts::MASTER_RECORD_TYPE;
-    let extra = json!({
-        "actionOverrides": [],
-        "childRelationships": child_relationships(schema, o),
-        "compactLayoutable": true,
-        "defaultImplementation": null,
-        "extendedBy": null,
-        "extendsInterfaces": null,
-        "fields": o.fields.iter().filter(|f| f.exists_at(call.major())).map(field_json).collect::<Vec<_>>(),
-        "implementedBy": null,
-        "implementsInterfaces": null,
-        "isInterface": false,
-        "listviewable": null,
-        "lookupLayoutable": null,
-        "namedLayoutInfos": [],
-        "networkScopeFieldName": null,
-        "recordTypeInfos": [{
-            "active": true, "available": true, "defaultRecordTypeMapping": true,
-            "developerName": "Master", "master": true, "name": "Master", "recordTypeId": master,
-            "urls": {"layout": format!("{base}/sobjects/{}/describe/layouts/{master}", o.name)},
-        }],
-        "searchLayoutable": true,
-        "sobjectDescribeOption": "FULL",
-        "supportedScopes": [{"label": format!("All {}", o.label_plural.to_lowercase()), "name": "everything"}, {"label": format!("My {}", o.label_plural.to_lowercase()), "name": "mine"}],
-        "urls": object_urls(&base, o, true),
-    });
-    if let (Value::Object(out), Value::Object(extra)) = (&mut out, extra) {
-        out.extend(extra);
+/// The full describe of an object (data or tooling), its URLs under `base`.
+pub(crate) fn object_describe<'a>(
+    schema: &Schema,
+    call: &Call,
+    base: &str,
+    o: &'a ObjectDef,
+    record_type_infos: Vec<RecordTypeInfo>,
+) -> DescribeSObjectResult<'a> {
+    let mut entry = global_entry(base, o);
+    entry.urls = object_urls(base, o, true);
+    let plural = o.label_plural.to_lowercase();
+    DescribeSObjectResult {
+        entry,
+        action_overrides: [],
+        child_relationships: child_relationships(schema, o),
+        compact_layoutable: true,
+        default_implementation: (),
+        extended_by: (),
+        extends_interfaces: (),
+        fields: o
+            .fields
+            .iter()
+            .filter(|f| f.exists_at(call.major()))
+            .map(fields::describe)
+            .collect(),
+        implemented_by: (),
+        implements_interfaces: (),
+        listviewable: (),
+        lookup_layoutable: (),
+        named_layout_infos: [],
+        network_scope_field_name: (),
+        record_type_infos,
+        search_layoutable: true,
+        sobject_describe_option: "FULL",
+        supported_scopes: [
+            ScopeInfo {
+                label: format!("All {plural}"),
+                name: "everything",
+            },
+            ScopeInfo {
+                label: format!("My {plural}"),
+                name: "mine",
+            },
+        ],
     }
-    out
 }
 
 /// The objects the Tooling API shows: its own, and the data objects it can query.
@@ -215,17 +228,19 @@ pub(crate) async fn tooling_global(call: Call, State(app): State<crate::State>) 
         .chain(crate::tooling::describe::objects())
         .collect();
     objects.sort_by(|a, b| a.name.cmp(&b.name));
-    let list: Vec<Value> = objects
-        .into_iter()
-        .map(|o| global_entry(&base, o))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
-    )
+    let body = DescribeGlobalResult {
+        encoding: "UTF-8",
+        max_batch_size: 200,
+        sobjects: objects
+            .into_iter()
+            .map(|o| global_entry(&base, o))
+            .collect(),
+    };
+    respond(StatusCode::OK, &body)
 }
 
-/// `GET /tooling/sobjects/{X}/describe`.
+/// `GET /tooling/sobjects/{X}/describe`: its URLs are the Tooling API's, its record types'
+/// the data API's.
 pub(crate) async fn tooling_describe(
     call: Call,
     State(app): State<crate::State>,
@@ -237,15 +252,8 @@ pub(crate) async fn tooling_describe(
         .filter(|o| crate::data::query::tooling_visible(o))
         .or_else(|| crate::tooling::describe::object_named(&name))
         .ok_or_else(ApiError::not_found)?;
-    let mut out = object_describe(&schema, &call, o);
-    // Its URLs are the Tooling API's.
     let tooling_base = format!("{}/tooling", call.base());
-    if let Some(urls) = out.get_mut("urls").and_then(Value::as_object_mut) {
-        for v in urls.values_mut() {
-            if let Some(s) = v.as_str() {
-                *v = json!(s.replacen(&call.base(), &tooling_base, 1));
-            }
-        }
-    }
-    Ok(json_response(StatusCode::OK, &out))
+    let infos = record_type_infos(&call, o, &[]);
+    let body = object_describe(&schema, &call, &tooling_base, o, infos);
+    Ok(respond(StatusCode::OK, &body))
 }

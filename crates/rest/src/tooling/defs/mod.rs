@@ -7,21 +7,23 @@
 //! `FieldDefinition` query must name its entity (`EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION`).
 //! `EntityDefinition` and `FieldDefinition` are objects of the data API too (Apex and the
 //! REST `/query` read them; SFDMU lists an org's objects so); `CustomObject` and
-//! `CustomField` are the Tooling API's alone.
+//! `CustomField` are the Tooling API's alone. Their rows are [`rows`]'.
+
+mod rows;
 
 use std::cmp::Ordering;
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
-use forcebus_meta::{FieldDef, FieldType, ObjectDef};
 use forcebus_org::Code;
-use forcebus_org::declarations::field_metadata;
-use forcebus_org::runtime_schema::RuntimeSchema;
 use forcebus_soql::ast::{CmpOp, Cond, InList, Literal, Operand, OrderItem, SelectItem};
 
 use crate::error::ApiError;
-use crate::tooling::schema::to18;
+use crate::shapes::query::{QueryResult, ToolingQueryResult};
+use crate::shapes::record::Attributes;
+use crate::shapes::to_value;
+use crate::shapes::tooling::TypeOnly;
 
 /// The objects served here.
 const OBJECTS: [&str; 4] = [
@@ -87,7 +89,7 @@ pub(crate) fn query(
     }
     let order = sort_keys(&q.order_by)?;
     let runtime = app.org.runtime_schema();
-    let mut rows: Vec<Value> = rows(app, &runtime, kind)
+    let mut rows: Vec<Value> = rows::rows(app, &runtime, kind)
         .into_iter()
         .filter(|r| {
             filters
@@ -116,16 +118,21 @@ pub(crate) fn query(
         .map(|r| project(r, &paths, kind, &url_base))
         .collect();
     Ok(Some(if tooling {
-        json!({
-            "size": records.len(),
-            "totalSize": records.len(),
-            "done": true,
-            "queryLocator": null,
-            "entityTypeName": kind,
-            "records": records,
+        to_value(&ToolingQueryResult {
+            size: records.len(),
+            total_size: records.len(),
+            done: true,
+            query_locator: (),
+            entity_type_name: kind,
+            records,
         })
     } else {
-        json!({"totalSize": records.len(), "done": true, "records": records})
+        to_value(&QueryResult {
+            total_size: records.len(),
+            done: true,
+            next_records_url: None,
+            records,
+        })
     }))
 }
 
@@ -267,8 +274,14 @@ fn project(row: &Value, paths: &[Vec<String>], kind: &str, base: &str) -> Value 
         "Id"
     };
     let id = row[key].as_str().unwrap_or_default();
-    let mut out =
-        json!({"attributes": {"type": kind, "url": format!("{base}/sobjects/{kind}/{id}")}});
+    let attributes = Attributes {
+        kind,
+        url: format!("{base}/sobjects/{kind}/{id}"),
+    };
+    let mut out = Value::Object(Map::from_iter([(
+        "attributes".to_owned(),
+        to_value(&attributes),
+    )]));
     for p in paths {
         let mut src = row;
         let mut dst = &mut out;
@@ -282,120 +295,13 @@ fn project(row: &Value, paths: &[Vec<String>], kind: &str, base: &str) -> Value 
                 dst[&key] = src.clone();
             } else {
                 if !dst.get(&key).is_some_and(Value::is_object) {
-                    dst[&key] = json!({"attributes": {"type": key}});
+                    let attributes = to_value(&TypeOnly { kind: &key });
+                    dst[&key] =
+                        Value::Object(Map::from_iter([("attributes".to_owned(), attributes)]));
                 }
                 dst = &mut dst[&key];
             }
         }
     }
     out
-}
-
-/// Every row of `kind`.
-fn rows(app: &crate::AppState, runtime: &RuntimeSchema, kind: &str) -> Vec<Value> {
-    let schema = app.org.schema();
-    let objects: Vec<&ObjectDef> = schema.objects().filter(|o| !o.tooling).collect();
-    let durable = |o: &ObjectDef| {
-        runtime
-            .objects
-            .get(&o.name)
-            .map_or_else(|| o.name.clone(), |r| to18(&r.id))
-    };
-    match kind {
-        "EntityDefinition" => objects.iter().map(|o| entity(o, &durable(o))).collect(),
-        "CustomObject" => objects
-            .iter()
-            .filter(|o| o.custom)
-            .map(|o| {
-                let id = runtime.objects.get(&o.name).map(|r| to18(&r.id)).unwrap_or_default();
-                json!({"Id": id, "DeveloperName": o.name.trim_end_matches("__c"), "NamespacePrefix": null,
-                       "ExternalName": null, "SharingModel": "ReadWrite", "ExternalSharingModel": "Private",
-                       "ManageableState": "unmanaged", "FullName": o.name, "Description": null,
-                       "Metadata": {"label": o.label, "pluralLabel": o.label_plural}})
-            })
-            .collect(),
-        _ => {
-            let mut out = Vec::new();
-            for o in &objects {
-                let entity_row = entity(o, &durable(o));
-                for f in o.fields.iter().filter(|f| kind == "FieldDefinition" || f.custom) {
-                    let id = runtime.field(&o.name, &f.name).map(|r| to18(&r.id)).unwrap_or_default();
-                    out.push(if kind == "FieldDefinition" {
-                        field_definition(f, &durable(o), &id, &entity_row)
-                    } else {
-                        json!({"Id": id, "DeveloperName": f.name.trim_end_matches("__c"),
-                               "TableEnumOrId": durable(o), "EntityDefinitionId": durable(o), "NamespacePrefix": null,
-                               "ManageableState": "unmanaged", "FullName": format!("{}.{}", o.name, f.name),
-                               "Length": (f.length > 0).then_some(f.length), "Description": null, "InlineHelpText": null,
-                               "Metadata": field_metadata(f)})
-                    });
-                }
-            }
-            out
-        }
-    }
-}
-
-fn entity(o: &ObjectDef, durable: &str) -> Value {
-    json!({
-        "Id": "000000000000000AAA", "DurableId": durable, "QualifiedApiName": o.name,
-        "DeveloperName": o.name.trim_end_matches("__c"), "NamespacePrefix": null,
-        "Label": o.label, "PluralLabel": o.label_plural, "MasterLabel": o.label, "KeyPrefix": o.key_prefix,
-        "IsCustomizable": true, "IsQueryable": true, "IsCustomSetting": false, "IsApexTriggerable": true,
-        "IsDeprecatedAndHidden": false, "IsFeedEnabled": false, "InternalSharingModel": "ReadWrite",
-        "ExternalSharingModel": "Private", "DeploymentStatus": o.custom.then_some("Deployed"),
-        "PublisherId": if o.custom { "<local>" } else { "System" },
-    })
-}
-
-/// The UI's name for a field's type (`Text(80)`, `Lookup(User)`, `Number(16, 2)`).
-fn data_type(f: &FieldDef) -> String {
-    match f.ftype {
-        FieldType::String if f.name_field => "Name".into(),
-        FieldType::String => format!("Text({})", f.length),
-        FieldType::Textarea if f.length > 255 => format!("Long Text Area({})", f.length),
-        FieldType::Textarea => "Text Area(255)".into(),
-        FieldType::Boolean => "Checkbox".into(),
-        FieldType::Double | FieldType::Int | FieldType::Long => {
-            format!("Number({}, {})", f.precision.max(f.digits), f.scale)
-        }
-        FieldType::Currency => format!("Currency({}, {})", f.precision, f.scale),
-        FieldType::Percent => format!("Percent({}, {})", f.precision, f.scale),
-        FieldType::Date => "Date".into(),
-        FieldType::Datetime => "Date/Time".into(),
-        FieldType::Time => "Time".into(),
-        FieldType::Id => "Lookup()".into(),
-        FieldType::Reference if f.cascade_delete => {
-            format!("Master-Detail({})", f.reference_to.join(","))
-        }
-        FieldType::Reference => format!("Lookup({})", f.reference_to.join(",")),
-        FieldType::Picklist => "Picklist".into(),
-        FieldType::Multipicklist => "Picklist (Multi-Select)".into(),
-        FieldType::Email => "Email".into(),
-        FieldType::Phone => "Phone".into(),
-        FieldType::Url => "URL(255)".into(),
-        other => other.name().to_owned(),
-    }
-}
-
-fn field_definition(f: &FieldDef, entity_durable: &str, id: &str, entity: &Value) -> Value {
-    let durable = if id.is_empty() {
-        format!("{}.{}", entity_durable, f.name)
-    } else {
-        format!("{entity_durable}.{}", &id[..15])
-    };
-    json!({
-        "Id": "000000000000000AAA", "DurableId": durable, "QualifiedApiName": f.name,
-        "DeveloperName": f.name.trim_end_matches("__c"), "NamespacePrefix": null,
-        "EntityDefinitionId": entity_durable, "EntityDefinition": entity,
-        "Label": f.label, "MasterLabel": f.label, "DataType": data_type(f),
-        "ValueTypeId": match f.ftype { FieldType::Reference | FieldType::Id => "id".to_owned(), t => t.name().to_owned() },
-        "Length": f.length, "Precision": f.precision, "Scale": f.scale, "Digits": f.digits,
-        "IsNillable": f.nillable, "IsIndexed": f.external_id || f.unique || f.ftype == FieldType::Id,
-        "IsCalculated": f.calculated, "IsFieldHistoryTracked": false,
-        "RelationshipName": f.relationship_name,
-        "ReferenceTo": (!f.reference_to.is_empty()).then(|| json!({"referenceTo": f.reference_to})),
-        "PublisherId": if f.custom { "<local>" } else { "System" },
-        "LastModifiedDate": null,
-    })
 }

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::respond;
 
 /// Most records `/recent` returns, and its default (Salesforce's 200 in total).
 pub(crate) const MAX_RECENT: usize = 200;
@@ -33,10 +34,7 @@ pub(crate) async fn recent(
         })?,
     }
     .min(MAX_RECENT);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!(items(&app, &call, None, limit)),
-    ))
+    Ok(respond(StatusCode::OK, &items(&app, &call, None, limit)))
 }
 
 /// The user's recently viewed records (of `object` only, if given), at most `limit`,
@@ -53,7 +51,7 @@ pub(crate) fn items(
             let o = schema.object(&r.object)?;
             let name = o.name_field().map(|f| f.name.clone());
             let fields: Vec<String> = ["Id".to_owned()].into_iter().chain(name).collect();
-            Some(crate::data::record::json(
+            Some(crate::shapes::record::json(
                 r,
                 o,
                 &call.version,

@@ -7,12 +7,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_org::generic::Push;
 
 use crate::ctx::Call;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
+use crate::shapes::respond;
+use crate::shapes::sobject::{PushChannel, PushResult};
 
 fn channel(
     app: &crate::AppState,
@@ -41,10 +43,11 @@ pub(crate) async fn online(
         .iter()
         .map(|u| u.to18())
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"OnlineUserIds": users, "ChannelName": name}),
-    ))
+    let body = PushChannel {
+        online_user_ids: users,
+        channel_name: name,
+    };
+    Ok(respond(StatusCode::OK, &body))
 }
 
 fn parse(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Push>, ApiError> {
@@ -103,23 +106,28 @@ pub(crate) async fn push(
     crate::blocking(move || org.push(&r, &to_push))
         .await?
         .map_err(ApiError::from)?;
-    let results: Vec<Value> = pushes
+    let results: Vec<PushResult> = pushes
         .iter()
         .map(|p| {
             if p.user_ids.is_empty() {
-                let fanout = if online.is_empty() { 0 } else { -1 };
-                return json!({"fanoutCount": fanout, "userOnlineStatus": {}});
+                return PushResult {
+                    fanout_count: if online.is_empty() { 0 } else { -1 },
+                    user_online_status: Map::new(),
+                };
             }
             let mut status = Map::new();
             let mut count = 0;
             for u in &p.user_ids {
                 let id = forcebus_org::RecordId::parse(u).map_or_else(|| u.clone(), |i| i.to18());
                 let on = online.contains(&id);
-                count += usize::from(on);
-                status.insert(id, json!(on));
+                count += i64::from(on);
+                status.insert(id, Value::Bool(on));
             }
-            json!({"fanoutCount": count, "userOnlineStatus": status})
+            PushResult {
+                fanout_count: count,
+                user_online_status: status,
+            }
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(results)))
+    Ok(respond(StatusCode::OK, &results))
 }
