@@ -16,8 +16,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::Value;
 
+use crate::client::bulk::{IngestJob, JobInfo, JobState, QueryJob};
+use crate::client::ready::Credential;
+use crate::client::rest::{ApiError, Describe};
 use crate::client::{Answer, Resolved, exchange};
 
 /// What `forcebus load` reads and how it writes.
@@ -62,7 +67,6 @@ const WAIT: Duration = Duration::from_secs(3_600);
 /// The server, its API version and the token.
 struct Bulk {
     server: Resolved,
-    version: String,
     /// A progress line that rewrites itself (a terminal on standard error).
     live: bool,
 }
@@ -72,16 +76,9 @@ impl Bulk {
         let token = org
             .map(|o| crate::client::org_token(data_dir, o))
             .transpose()?;
-        let server = Resolved::find(None, token.as_deref(), "access_token", data_dir)?;
-        let version = server
-            .ready
-            .as_ref()
-            .and_then(|r| r["api_version"].as_str())
-            .unwrap_or("66.0")
-            .to_owned();
+        let server = Resolved::find(None, token.as_deref(), Credential::AccessToken, data_dir)?;
         Ok(Self {
             server,
-            version,
             live: std::io::stderr().is_terminal(),
         })
     }
@@ -94,7 +91,7 @@ impl Bulk {
         content_type: &str,
         body: &[u8],
     ) -> anyhow::Result<Answer> {
-        let path = format!("/services/data/v{}{path}", self.version);
+        let path = format!("/services/data/v{}{path}", self.server.api_version());
         let answer = exchange(
             &self.server.addr,
             method,
@@ -104,43 +101,48 @@ impl Bulk {
             body,
         )?;
         if !(200..300).contains(&answer.status) {
-            let v: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
-            match (v[0]["errorCode"].as_str(), v[0]["message"].as_str()) {
-                (Some(code), Some(message)) => bail!("{code}: {message}"),
-                _ => bail!("the server answered {}: {}", answer.status, answer.body),
+            match ApiError::first(&answer.body).and_then(|e| e.coded()) {
+                Some(coded) => bail!("{coded}"),
+                None => bail!("the server answered {}: {}", answer.status, answer.body),
             }
         }
         Ok(answer)
     }
 
-    fn json(&self, method: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let answer = self.call(
-            method,
-            path,
-            "application/json",
-            body.to_string().as_bytes(),
-        )?;
+    /// A call with a JSON body; its JSON answer as `T`.
+    fn json<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        let body = serde_json::to_vec(body)?;
+        let answer = self.call(method, path, "application/json", &body)?;
         serde_json::from_str(&answer.body).context("the server's answer is not JSON")
     }
 
     /// Waits for a job to finish, keeping a progress line; its final info.
-    fn wait(&self, kind: &str, id: &str, total: Option<u64>) -> anyhow::Result<Value> {
+    fn wait(&self, kind: &str, id: &str, total: Option<u64>) -> anyhow::Result<JobInfo> {
         let start = Instant::now();
         loop {
-            let info = self.json("GET", &format!("/jobs/{kind}/{id}"), &Value::Null)?;
-            let done = info["numberRecordsProcessed"].as_u64().unwrap_or(0);
-            let state = info["state"].as_str().unwrap_or("");
+            // A GET with the body `null`, as this command has always sent it.
+            let info: JobInfo = self.json("GET", &format!("/jobs/{kind}/{id}"), &())?;
             if self.live {
+                let done = info.number_records_processed;
                 eprint!("\r{}", progress(done, total, start.elapsed()));
             }
-            if matches!(state, "JobComplete" | "Failed" | "Aborted") {
+            if info.ended() {
                 if self.live {
                     eprintln!();
                 }
                 return Ok(info);
             }
             if start.elapsed() > WAIT {
-                bail!("job {id} is still {state} after {}s", WAIT.as_secs());
+                bail!(
+                    "job {id} is still {} after {}s",
+                    info.state(),
+                    WAIT.as_secs()
+                );
             }
             std::thread::sleep(POLL);
         }
@@ -186,13 +188,9 @@ pub(crate) fn load(args: &LoadArgs, data_dir: &Path) -> anyhow::Result<()> {
     };
     let rows = csv.lines().count().saturating_sub(1) as u64;
     let bulk = Bulk::new(data_dir, args.org.as_deref())?;
-    let mut job = json!({"object": args.object, "operation": "insert", "contentType": "CSV", "lineEnding": "LF"});
-    if let Some(field) = &args.upsert {
-        job["operation"] = json!("upsert");
-        job["externalIdFieldName"] = json!(field);
-    }
-    let created = bulk.json("POST", "/jobs/ingest", &job)?;
-    let id = created["id"].as_str().context("no job id")?.to_owned();
+    let job = IngestJob::csv(&args.object, args.upsert.as_deref());
+    let created: JobInfo = bulk.json("POST", "/jobs/ingest", &job)?;
+    let id = created.id.context("no job id")?;
     let started = Instant::now();
     bulk.call(
         "PUT",
@@ -200,20 +198,19 @@ pub(crate) fn load(args: &LoadArgs, data_dir: &Path) -> anyhow::Result<()> {
         "text/csv",
         csv.replace("\r\n", "\n").as_bytes(),
     )?;
-    bulk.json(
+    let _: IgnoredAny = bulk.json(
         "PATCH",
         &format!("/jobs/ingest/{id}"),
-        &json!({"state": "UploadComplete"}),
+        &JobState {
+            state: "UploadComplete",
+        },
     )?;
     let info = bulk.wait("ingest", &id, Some(rows))?;
-    let (processed, failed) = (
-        info["numberRecordsProcessed"].as_u64().unwrap_or(0),
-        info["numberRecordsFailed"].as_u64().unwrap_or(0),
-    );
+    let (processed, failed) = (info.number_records_processed, info.number_records_failed);
     println!(
         "{} job {id} {}: {processed} rows, {failed} failed, {:.0} rows/s",
-        info["operation"].as_str().unwrap_or(""),
-        info["state"].as_str().unwrap_or(""),
+        info.operation.as_deref().unwrap_or(""),
+        info.state(),
         processed as f64 / started.elapsed().as_secs_f64().max(0.001)
     );
     if failed > 0 {
@@ -228,8 +225,8 @@ pub(crate) fn load(args: &LoadArgs, data_dir: &Path) -> anyhow::Result<()> {
         }
         bail!("{failed} of {rows} rows failed");
     }
-    if info["state"] != "JobComplete" {
-        bail!("the job ended {}: {}", info["state"], info["errorMessage"]);
+    if info.state() != "JobComplete" {
+        bail!("{}", info.failure());
     }
     Ok(())
 }
@@ -243,15 +240,15 @@ pub(crate) fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<()> {
         every_field(&bulk, &args.what)?
     };
     let operation = if args.all_rows { "queryAll" } else { "query" };
-    let created = bulk.json(
-        "POST",
-        "/jobs/query",
-        &json!({"operation": operation, "query": soql}),
-    )?;
-    let id = created["id"].as_str().context("no job id")?.to_owned();
+    let job = QueryJob {
+        operation,
+        query: &soql,
+    };
+    let created: JobInfo = bulk.json("POST", "/jobs/query", &job)?;
+    let id = created.id.context("no job id")?;
     let info = bulk.wait("query", &id, None)?;
-    if info["state"] != "JobComplete" {
-        bail!("the job ended {}: {}", info["state"], info["errorMessage"]);
+    if info.state() != "JobComplete" {
+        bail!("{}", info.failure());
     }
     let mut out: Box<dyn std::io::Write> = match &args.file {
         Some(f) => Box::new(std::io::BufWriter::new(
@@ -301,13 +298,12 @@ fn every_field(bulk: &Bulk, object: &str) -> anyhow::Result<String> {
         "application/json",
         b"",
     )?;
-    let describe: Value = serde_json::from_str(&answer.body)?;
-    let fields: Vec<&str> = describe["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| !matches!(f["type"].as_str(), Some("address" | "location" | "base64")))
-        .filter_map(|f| f["name"].as_str())
+    let describe: Describe = serde_json::from_str(&answer.body)?;
+    let fields: Vec<&str> = describe
+        .fields
+        .iter()
+        .filter(|f| !matches!(f.kind.as_deref(), Some("address" | "location" | "base64")))
+        .filter_map(|f| f.name.as_deref())
         .collect();
     Ok(format!("SELECT {} FROM {object}", fields.join(", ")))
 }

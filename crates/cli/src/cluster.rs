@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde::Serialize;
+
+use crate::table::table_of;
 
 /// The arguments of `forcebus cluster`.
 #[derive(Debug, Args)]
@@ -83,41 +85,78 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+/// One node of `cluster status` (a row of its table, an entry of its JSON).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct NodeShown<'a> {
+    node: &'a str,
+    address: &'a str,
+    grpc_address: &'a str,
+    /// `serving`, `draining`, or `silent` (its lease ran out).
+    state: &'static str,
+    orgs: i64,
+    loaded: i32,
+    #[serde(rename = "RssMB")]
+    rss_mb: f64,
+    lease_left_secs: f64,
+    started: &'a str,
+    last_seen_secs: f64,
+}
+
+impl<'a> NodeShown<'a> {
+    fn of(n: &'a forcebus_store::NodeRow) -> Self {
+        Self {
+            node: &n.node,
+            address: &n.address,
+            grpc_address: &n.grpc_address,
+            state: match () {
+                () if n.lease_left_secs <= 0.0 => "silent",
+                () if n.draining => "draining",
+                () => "serving",
+            },
+            orgs: n.orgs,
+            loaded: n.open_orgs,
+            rss_mb: round1(n.rss_bytes as f64 / 1_048_576.0),
+            lease_left_secs: round1(n.lease_left_secs.max(0.0)),
+            started: &n.started,
+            last_seen_secs: round1(n.silent_secs),
+        }
+    }
+}
+
+/// One org of `cluster status --orgs`: its node (`null`: none serves it), the lease's
+/// epoch, and whether it is loaded.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct OrgShown {
+    org: String,
+    node: Option<String>,
+    epoch: i64,
+    loaded: bool,
+}
+
+/// `cluster status --orgs --json`.
+#[derive(Serialize)]
+struct StatusShown<'a> {
+    nodes: &'a [NodeShown<'a>],
+    orgs: &'a [OrgShown],
+}
+
 fn status(db: &forcebus_store::Database, orgs: bool, as_json: bool) -> anyhow::Result<()> {
-    let nodes: Vec<Value> = db
-        .nodes()?
-        .iter()
-        .map(|n| {
-            json!({
-                "Node": n.node,
-                "Address": n.address,
-                "GrpcAddress": n.grpc_address,
-                "State": match () {
-                    () if n.lease_left_secs <= 0.0 => "silent",
-                    () if n.draining => "draining",
-                    () => "serving",
-                },
-                "Orgs": n.orgs,
-                "Loaded": n.open_orgs,
-                "RssMB": round1(n.rss_bytes as f64 / 1_048_576.0),
-                "LeaseLeftSecs": round1(n.lease_left_secs.max(0.0)),
-                "Started": n.started,
-                "LastSeenSecs": round1(n.silent_secs),
-            })
-        })
-        .collect();
-    let leases: Vec<Value> = if orgs {
+    let rows = db.nodes()?;
+    let nodes: Vec<NodeShown> = rows.iter().map(NodeShown::of).collect();
+    let leases: Vec<OrgShown> = if orgs {
         db.org_leases()?
             .into_iter()
             .map(|(org, node, epoch, open)| {
                 // The default org is loaded wherever it is served (it never rests).
                 let loaded = open || (org == forcebus_store::DEFAULT_KEY && !node.is_empty());
-                json!({
-                    "Org": org,
-                    "Node": if node.is_empty() { Value::Null } else { json!(node) },
-                    "Epoch": epoch,
-                    "Loaded": loaded,
-                })
+                OrgShown {
+                    org,
+                    node: Some(node).filter(|n| !n.is_empty()),
+                    epoch,
+                    loaded,
+                }
             })
             .collect()
     } else {
@@ -125,23 +164,36 @@ fn status(db: &forcebus_store::Database, orgs: bool, as_json: bool) -> anyhow::R
     };
     if as_json {
         let out = if orgs {
-            json!({"nodes": nodes, "orgs": leases})
+            serde_json::to_string_pretty(&StatusShown {
+                nodes: &nodes,
+                orgs: &leases,
+            })?
         } else {
-            json!(nodes)
+            serde_json::to_string_pretty(&nodes)?
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!("{out}");
         return Ok(());
     }
     if nodes.is_empty() {
         println!("No server has used this database.");
     } else {
-        print!("{}", crate::data::table(&nodes, &["Node"]));
+        print!("{}", table_of(&nodes, &["Node"]));
     }
     if orgs {
         println!();
-        print!("{}", crate::data::table(&leases, &["Org"]));
+        print!("{}", table_of(&leases, &["Org"]));
     }
     Ok(())
+}
+
+/// What `cluster move --json` prints once the org is there.
+#[derive(Serialize)]
+struct Moved<'a> {
+    org: &'a str,
+    from: &'a str,
+    to: &'a str,
+    epoch: i64,
+    secs: f64,
 }
 
 fn move_org(
@@ -184,10 +236,15 @@ fn move_org(
             .lease(&key)?
             .ok_or_else(|| anyhow::anyhow!("the org {org} was deleted meanwhile"))?;
         if view.node == node {
-            let done = json!({"org": key, "from": from, "to": node, "epoch": view.epoch,
-                "secs": round1(started.elapsed().as_secs_f64())});
+            let done = Moved {
+                org: &key,
+                from: &from,
+                to: node,
+                epoch: view.epoch,
+                secs: round1(started.elapsed().as_secs_f64()),
+            };
             if as_json {
-                println!("{done}");
+                println!("{}", serde_json::to_string(&done)?);
             } else {
                 println!("{key} is served by {node} (epoch {}).", view.epoch);
             }
@@ -205,5 +262,40 @@ fn move_org(
             );
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_is_shown_with_its_columns_in_order() {
+        let row = forcebus_store::NodeRow {
+            node: "n1".into(),
+            address: "10.0.0.1:8080".into(),
+            grpc_address: "10.0.0.1:7443".into(),
+            started: "2026-01-01T00:00:00Z".into(),
+            silent_secs: 1.25,
+            lease_left_secs: 9.0,
+            draining: false,
+            orgs: 3,
+            open_orgs: 2,
+            rss_bytes: 3 * 1_048_576,
+        };
+        assert_eq!(
+            serde_json::to_string(&NodeShown::of(&row)).unwrap(),
+            r#"{"Node":"n1","Address":"10.0.0.1:8080","GrpcAddress":"10.0.0.1:7443","State":"serving","Orgs":3,"Loaded":2,"RssMB":3.0,"LeaseLeftSecs":9.0,"Started":"2026-01-01T00:00:00Z","LastSeenSecs":1.3}"#
+        );
+        let org = OrgShown {
+            org: "default".into(),
+            node: None,
+            epoch: 4,
+            loaded: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&org).unwrap(),
+            r#"{"Org":"default","Node":null,"Epoch":4,"Loaded":false}"#
+        );
     }
 }

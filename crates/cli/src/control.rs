@@ -14,9 +14,11 @@ use std::path::Path;
 
 use anyhow::bail;
 use clap::Subcommand;
-use serde_json::{Map, Value, json};
 
-use crate::client::{Target, call};
+use crate::client::admin::{
+    ClockControl, ControlBody, GapControl, PubsubControl, StreamingControl,
+};
+use crate::client::{Body, Target, call};
 
 /// One control.
 #[derive(Debug, Subcommand)]
@@ -88,54 +90,45 @@ pub(crate) enum Control {
 
 impl Control {
     /// The method, path under `/forcebus/v1/control` and body of the request.
-    fn request(&self) -> (&'static str, &'static str, Option<Value>) {
-        let mut body = Map::new();
-        let mut put = |k: &str, v: Value| {
-            body.insert(k.to_owned(), v);
-        };
-        let path = match self {
+    fn request(&self) -> (&'static str, &'static str, Option<ControlBody<'_>>) {
+        let (path, body) = match self {
             Control::Show => return ("GET", "", None),
             Control::Clear => return ("DELETE", "", None),
             Control::Clock {
                 advance_secs,
                 freeze,
                 unfreeze,
-            } => {
-                if let Some(s) = advance_secs {
-                    put("advance_secs", json!(s));
-                }
-                if *freeze || *unfreeze {
-                    put("freeze", json!(*freeze));
-                }
-                "/clock"
-            }
+            } => (
+                "/clock",
+                ControlBody::Clock(ClockControl {
+                    advance_secs: *advance_secs,
+                    freeze: (*freeze || *unfreeze).then_some(*freeze),
+                }),
+            ),
             Control::Gap {
                 object,
                 change_type,
                 record_ids,
                 overflow,
-            } => {
-                put("object", json!(object));
-                if *overflow {
-                    put("overflow", json!(true));
-                } else {
-                    put("changeType", json!(change_type));
-                    put("recordIds", json!(record_ids));
-                }
-                "/gap"
-            }
+            } => (
+                "/gap",
+                ControlBody::Gap(GapControl {
+                    object,
+                    overflow: *overflow,
+                    change_type: change_type.as_deref().filter(|_| !*overflow),
+                    record_ids: (!*overflow).then_some(record_ids.as_slice()),
+                }),
+            ),
             Control::Streaming {
                 drop_sessions,
                 delivery_delay_ms,
-            } => {
-                if *drop_sessions {
-                    put("drop_sessions", json!(true));
-                }
-                if let Some(ms) = delivery_delay_ms {
-                    put("delivery_delay_ms", json!(ms));
-                }
-                "/streaming"
-            }
+            } => (
+                "/streaming",
+                ControlBody::Streaming(StreamingControl {
+                    drop_sessions: *drop_sessions,
+                    delivery_delay_ms: *delivery_delay_ms,
+                }),
+            ),
             Control::Pubsub {
                 fail,
                 rpc,
@@ -143,28 +136,19 @@ impl Control {
                 suppress_keepalives,
                 end_streams,
                 reset_streams,
-            } => {
-                for (k, v) in [("fail", fail), ("rpc", rpc)] {
-                    if let Some(v) = v {
-                        put(k, json!(v));
-                    }
-                }
-                if let Some(n) = times {
-                    put("times", json!(n));
-                }
-                if let Some(on) = suppress_keepalives {
-                    put("suppress_keepalives", json!(on));
-                }
-                if *end_streams {
-                    put("end_streams", json!(true));
-                }
-                if *reset_streams {
-                    put("reset_streams", json!(true));
-                }
-                "/pubsub"
-            }
+            } => (
+                "/pubsub",
+                ControlBody::Pubsub(PubsubControl {
+                    fail: fail.as_deref(),
+                    rpc: rpc.as_deref(),
+                    times: *times,
+                    suppress_keepalives: *suppress_keepalives,
+                    end_streams: *end_streams,
+                    reset_streams: *reset_streams,
+                }),
+            ),
         };
-        ("POST", path, Some(Value::Object(body)))
+        ("POST", path, Some(body))
     }
 }
 
@@ -177,6 +161,10 @@ pub(crate) fn run(
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     let (method, path, body) = control.request();
+    let body = match &body {
+        Some(b) => Body::json(b)?,
+        None => Body::NONE,
+    };
     if let Some(id) = org.filter(|id| !id.bytes().all(|b| b.is_ascii_alphanumeric())) {
         bail!("--org takes an org id (00D…), not {id:?}");
     }
@@ -184,11 +172,60 @@ pub(crate) fn run(
         || "/forcebus/v1/control".to_owned(),
         |id| format!("/forcebus/v1/orgs/{id}/control"),
     );
-    call(
-        target,
-        data_dir,
-        method,
-        &format!("{base}{path}"),
-        body.as_ref(),
-    )
+    call(target, data_dir, method, &format!("{base}{path}"), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(control: &Control) -> String {
+        let (_, _, body) = control.request();
+        serde_json::to_string(&body.unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_control_sends_only_what_its_flags_ask_for() {
+        let clock = Control::Clock {
+            advance_secs: Some(60),
+            freeze: false,
+            unfreeze: true,
+        };
+        assert_eq!(body(&clock), r#"{"advance_secs":60,"freeze":false}"#);
+        let gap = Control::Gap {
+            object: "Account".into(),
+            change_type: Some("GAP_UPDATE".into()),
+            record_ids: vec!["001".into()],
+            overflow: false,
+        };
+        assert_eq!(
+            body(&gap),
+            r#"{"object":"Account","changeType":"GAP_UPDATE","recordIds":["001"]}"#
+        );
+        let overflow = Control::Gap {
+            object: "Account".into(),
+            change_type: None,
+            record_ids: Vec::new(),
+            overflow: true,
+        };
+        assert_eq!(body(&overflow), r#"{"object":"Account","overflow":true}"#);
+        let streaming = Control::Streaming {
+            drop_sessions: false,
+            delivery_delay_ms: None,
+        };
+        assert_eq!(body(&streaming), "{}");
+        let pubsub = Control::Pubsub {
+            fail: Some("UNAVAILABLE".into()),
+            rpc: Some("Subscribe".into()),
+            times: Some(2),
+            suppress_keepalives: Some(true),
+            end_streams: true,
+            reset_streams: false,
+        };
+        assert_eq!(
+            body(&pubsub),
+            r#"{"fail":"UNAVAILABLE","rpc":"Subscribe","times":2,"suppress_keepalives":true,"end_streams":true}"#
+        );
+        assert!(Control::Show.request().2.is_none());
+    }
 }

@@ -13,8 +13,7 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-use serde_json::Value;
+use crate::client::ready::{ReadyLine, required};
 
 /// How the variables are written.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -25,41 +24,38 @@ pub(crate) enum EnvFormat {
     Dotenv,
 }
 
-/// The variables, in print order: (name, ready-line key or a derived value).
-fn variables(ready: &Value) -> anyhow::Result<Vec<(&'static str, String)>> {
-    let get = |key: &str| -> anyhow::Result<String> {
-        ready[key]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("the ready line has no {key}"))
-    };
-    let instance = get("instance_url")?;
-    let ca = get("ca_cert")?;
-    Ok(vec![
-        ("SF_INSTANCE_URL", instance.clone()),
+/// The variables, in print order: (name, the ready line's value).
+fn variables(r: &ReadyLine) -> anyhow::Result<Vec<(&'static str, &str)>> {
+    let instance = required(r.instance_url.as_deref(), "instance_url")?;
+    let ca = required(r.ca_cert.as_deref(), "ca_cert")?;
+    let mut out = vec![
+        ("SF_INSTANCE_URL", instance),
         ("SF_ORG_INSTANCE_URL", instance),
-        ("SF_ACCESS_TOKEN", get("access_token")?),
-        ("SF_ORG_ID", get("org_id")?),
-        ("SF_USERNAME", get("username")?),
-        ("SF_PASSWORD", get("password")?),
-        ("SF_SECURITY_TOKEN", get("security_token")?),
-        ("SF_CLIENT_ID", get("client_id")?),
-        ("SF_CLIENT_SECRET", get("client_secret")?),
-        ("SF_API_VERSION", get("api_version")?),
-        ("SF_PUBSUB_ENDPOINT", get("grpc")?),
-        ("NODE_EXTRA_CA_CERTS", ca.clone()),
-        ("REQUESTS_CA_BUNDLE", ca),
-    ])
+    ];
+    for (name, value, key) in [
+        ("SF_ACCESS_TOKEN", &r.access_token, "access_token"),
+        ("SF_ORG_ID", &r.org_id, "org_id"),
+        ("SF_USERNAME", &r.username, "username"),
+        ("SF_PASSWORD", &r.password, "password"),
+        ("SF_SECURITY_TOKEN", &r.security_token, "security_token"),
+        ("SF_CLIENT_ID", &r.client_id, "client_id"),
+        ("SF_CLIENT_SECRET", &r.client_secret, "client_secret"),
+        ("SF_API_VERSION", &r.api_version, "api_version"),
+        ("SF_PUBSUB_ENDPOINT", &r.grpc, "grpc"),
+    ] {
+        out.push((name, required(value.as_deref(), key)?));
+    }
+    out.extend([("NODE_EXTRA_CA_CERTS", ca), ("REQUESTS_CA_BUNDLE", ca)]);
+    Ok(out)
 }
 
 /// Prints the variables for the server running on `data_dir`.
 pub(crate) fn print(data_dir: &Path, format: EnvFormat) -> anyhow::Result<()> {
-    let line = forcebus_config::datadir::running_ready_line(data_dir)?;
-    let ready: Value = serde_json::from_str(&line).context("the ready file is damaged")?;
+    let ready = ReadyLine::of_running(data_dir)?;
     let mut out = String::new();
     for (name, value) in variables(&ready)? {
         match format {
-            EnvFormat::Sh => out.push_str(&format!("export {name}={}\n", sh_quote(&value))),
+            EnvFormat::Sh => out.push_str(&format!("export {name}={}\n", sh_quote(value))),
             EnvFormat::Dotenv => out.push_str(&format!("{name}={value}\n")),
         }
     }

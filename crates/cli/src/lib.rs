@@ -2,8 +2,9 @@
 //! through its public APIs (REST, Bulk API 2.0, Pub/Sub, the admin API), or read a
 //! cluster's database as an operator does. Nothing here runs inside the server.
 //!
-//! - [`client`]: where a running server is (flags, else its data dir's ready line) and
-//!   one HTTP/1.1 exchange with it; the commands below share it.
+//! - [`client`]: where a running server is (flags, else its data dir's ready line), one
+//!   HTTP/1.1 exchange with it, and the bodies of the APIs it speaks as types; the
+//!   commands below share it, and [`table`], the aligned tables they print.
 //! - [`control`]: `forcebus control`, the test controls; [`org`]: `forcebus org` and
 //!   `status`, the orgs; [`cluster`]: `forcebus cluster status` and `move`.
 //! - [`data`]: `forcebus query`, `search`, `publish`; [`bulk`]: `load` and `export`
@@ -25,6 +26,7 @@ mod data;
 mod env;
 mod health;
 mod org;
+mod table;
 mod tail;
 mod trust;
 

@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::client::{Target, answer, call};
+use crate::client::admin::{NewOrg, OrgEntry, OrgList};
+use crate::client::{Body, Target, answer, call};
 
 /// One org command.
 #[derive(Debug, Subcommand)]
@@ -55,64 +57,125 @@ pub(crate) fn run(command: &OrgCommand, target: &Target, data_dir: &Path) -> any
     const ORGS: &str = "/forcebus/v1/orgs";
     match command {
         OrgCommand::Create { name, config } => {
-            let mut body = json!({});
-            if let Some(n) = name {
-                body["name"] = json!(n);
-            }
-            if let Some(file) = config {
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                let sections: Value = serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not JSON", file.display()))?;
-                body["config"] = sections;
-            }
-            call(target, data_dir, "POST", ORGS, Some(&body))
+            let config = match config {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let sections: Value = serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not JSON", file.display()))?;
+                    Some(sections)
+                }
+                None => None,
+            };
+            let body = Body::json(&NewOrg {
+                name: name.as_deref(),
+                config,
+            })?;
+            call(target, data_dir, "POST", ORGS, &body)
         }
-        OrgCommand::List => call(target, data_dir, "GET", ORGS, None),
-        OrgCommand::Show { id } => call(target, data_dir, "GET", &format!("{ORGS}/{id}"), None),
+        OrgCommand::List => call(target, data_dir, "GET", ORGS, &Body::NONE),
+        OrgCommand::Show { id } => call(
+            target,
+            data_dir,
+            "GET",
+            &format!("{ORGS}/{id}"),
+            &Body::NONE,
+        ),
         OrgCommand::Reset { id } => call(
             target,
             data_dir,
             "POST",
             &format!("{ORGS}/{id}/reset"),
-            None,
+            &Body::NONE,
         ),
         OrgCommand::Delete { id } => {
-            call(target, data_dir, "DELETE", &format!("{ORGS}/{id}"), None)?;
-            println!("{}", json!({"deleted": id}));
+            let path = format!("{ORGS}/{id}");
+            call(target, data_dir, "DELETE", &path, &Body::NONE)?;
+            println!("{}", serde_json::to_string(&Deleted { deleted: id })?);
             Ok(())
         }
     }
 }
 
+/// What `forcebus org delete` prints.
+#[derive(Serialize)]
+struct Deleted<'a> {
+    deleted: &'a str,
+}
+
 /// `forcebus status`: every org of the running server with its records, event log and
 /// subscribers, as a table or (`json`) the orgs API's answer.
 pub(crate) fn status(target: &Target, data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let orgs = answer(target, data_dir, "GET", "/forcebus/v1/orgs", None)?.unwrap_or(Value::Null);
+    let orgs =
+        answer(target, data_dir, "GET", "/forcebus/v1/orgs", &Body::NONE)?.unwrap_or(Value::Null);
     if json {
         println!("{}", serde_json::to_string_pretty(&orgs)?);
         return Ok(());
     }
-    let rows: Vec<Value> = orgs["orgs"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|o| {
-            json!({
-                "Org": o["org_id"],
-                "Name": o["name"],
-                "Loaded": if o["loaded"] == true { "yes" } else { "resting" },
-                "Records": o["records"],
-                "Events": o["events"],
-                "LogBytes": o["log"]["bytes"],
-                "LastReplayId": o["log"]["last_replay_id"],
-                "CometD": o["subscribers"]["cometd"],
-                "PubSub": o["subscribers"]["pubsub"],
-                "Lag": o["subscribers"]["lag_events"],
-            })
-        })
-        .collect();
-    print!("{}", crate::data::table(&rows, &["Org"]));
+    let list = OrgList::deserialize(&orgs).context("the server's list of orgs is not one")?;
+    let rows: Vec<StatusRow> = list.orgs.iter().map(StatusRow::of).collect();
+    print!("{}", crate::table::table_of(&rows, &["Org"]));
     Ok(())
+}
+
+/// One org's row of `forcebus status`'s table (a resting org's log and subscribers are
+/// blank).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct StatusRow<'a> {
+    org: &'a str,
+    name: &'a str,
+    /// `yes`, or `resting`.
+    loaded: &'static str,
+    records: Option<u64>,
+    events: Option<u64>,
+    log_bytes: Option<u64>,
+    last_replay_id: Option<u64>,
+    #[serde(rename = "CometD")]
+    cometd: Option<u64>,
+    pub_sub: Option<u64>,
+    lag: Option<u64>,
+}
+
+impl<'a> StatusRow<'a> {
+    fn of(o: &'a OrgEntry) -> Self {
+        Self {
+            org: &o.org_id,
+            name: &o.name,
+            loaded: if o.loaded { "yes" } else { "resting" },
+            records: o.records,
+            events: o.events,
+            log_bytes: o.log.as_ref().map(|l| l.bytes),
+            last_replay_id: o.log.as_ref().map(|l| l.last_replay_id),
+            cometd: o.subscribers.as_ref().map(|s| s.cometd),
+            pub_sub: o.subscribers.as_ref().map(|s| s.pubsub),
+            lag: o.subscribers.as_ref().map(|s| s.lag_events),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_row_has_the_tables_columns_in_order() {
+        let list: OrgList = serde_json::from_str(
+            r#"{"orgs":[{"org_id":"00D1","name":"a","created":null,"default":true,"username":"u","records":3,"events":4,"loaded":true,"log":{"bytes":10,"last_replay_id":7},"subscribers":{"cometd":1,"pubsub":2,"lag_events":0}},
+                        {"org_id":"00D2","name":"b","created":"x","default":false,"username":null,"records":null,"events":null,"loaded":false,"node":null}]}"#,
+        )
+        .unwrap();
+        let rows: Vec<String> = list
+            .orgs
+            .iter()
+            .map(|o| serde_json::to_string(&StatusRow::of(o)).unwrap())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                r#"{"Org":"00D1","Name":"a","Loaded":"yes","Records":3,"Events":4,"LogBytes":10,"LastReplayId":7,"CometD":1,"PubSub":2,"Lag":0}"#,
+                r#"{"Org":"00D2","Name":"b","Loaded":"resting","Records":null,"Events":null,"LogBytes":null,"LastReplayId":null,"CometD":null,"PubSub":null,"Lag":null}"#,
+            ]
+        );
+    }
 }

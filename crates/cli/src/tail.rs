@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
@@ -25,6 +26,7 @@ use forcebus_pubsub::proto::pub_sub_client::PubSubClient;
 use forcebus_pubsub::proto::{FetchRequest, ReplayPreset, SchemaRequest};
 
 use crate::client::Resolved;
+use crate::client::ready::{Credential, required};
 
 /// What to tail and how.
 #[derive(Debug, Args)]
@@ -79,7 +81,9 @@ struct Server {
     instance_url: String,
 }
 
-/// One event for the printer.
+/// One event for the printer (and, with `--json`, its line as it prints it).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Arrived {
     channel: String,
     replay_id: u64,
@@ -87,6 +91,7 @@ struct Arrived {
     event: Value,
     /// Its date and datetime fields (by their schema's `doc`), which its human line shows
     /// as dates rather than Avro's numbers.
+    #[serde(skip)]
     dates: Vec<(String, When)>,
 }
 
@@ -145,10 +150,19 @@ pub(crate) fn run(args: &TailArgs, data_dir: &Path) -> anyhow::Result<()> {
         let channel = Endpoint::from_shared(server.endpoint.clone())?
             .connect()
             .await
-            .with_context(|| format!("nothing answers at {}; is the server running?", server.endpoint))?;
+            .with_context(|| {
+                format!(
+                    "nothing answers at {}; is the server running?",
+                    server.endpoint
+                )
+            })?;
         let (tx, mut rx) = mpsc::channel::<anyhow::Result<Arrived>>(256);
         for name in channels {
-            let (server, client, tx) = (server.clone(), PubSubClient::new(channel.clone()), tx.clone());
+            let (server, client, tx) = (
+                server.clone(),
+                PubSubClient::new(channel.clone()),
+                tx.clone(),
+            );
             let follow = args.follow;
             tokio::spawn(async move {
                 if let Err(e) = subscribe(&server, client, &name, preset, follow, &tx).await {
@@ -160,10 +174,7 @@ pub(crate) fn run(args: &TailArgs, data_dir: &Path) -> anyhow::Result<()> {
         while let Some(arrived) = rx.recv().await {
             let a = arrived?;
             if args.json {
-                println!(
-                    "{}",
-                    json!({"channel": a.channel, "replayId": a.replay_id, "schemaId": a.schema_id, "event": a.event})
-                );
+                println!("{}", serde_json::to_string(&a)?);
             } else {
                 println!("{}", line(&a));
             }
@@ -201,23 +212,16 @@ fn find(args: &TailArgs, data_dir: &Path) -> anyhow::Result<Server> {
         Some(org) => Some(crate::client::org_token(data_dir, org)?),
         None => args.token.clone(),
     };
-    let found = Resolved::find(None, token.as_deref(), "access_token", data_dir)?;
+    let found = Resolved::find(None, token.as_deref(), Credential::AccessToken, data_dir)?;
     let ready = found.ready.context("no ready line")?;
-    let field = |k: &str| {
-        ready[k]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("the ready line has no {k}"))
-    };
     Ok(Server {
-        endpoint: format!("http://{}", field("grpc")?),
+        endpoint: format!("http://{}", required(ready.grpc.as_deref(), "grpc")?),
         token: found.key,
-        tenant: args
-            .tenant
-            .clone()
-            .or_else(|| args.org.clone())
-            .map_or_else(|| field("org_id"), Ok)?,
-        instance_url: field("instance_url")?,
+        tenant: match args.tenant.as_ref().or(args.org.as_ref()) {
+            Some(tenant) => tenant.clone(),
+            None => required(ready.org_id.as_deref(), "org_id")?.to_owned(),
+        },
+        instance_url: required(ready.instance_url.as_deref(), "instance_url")?.to_owned(),
     })
 }
 
@@ -364,22 +368,27 @@ fn line(a: &Arrived) -> String {
     }
     match header {
         Some(h) => {
-            let ids: Vec<&str> = h["recordIds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let h = ChangeEventHeader::deserialize(h).unwrap_or_default();
             format!(
                 "{} {} {} {} {} {}",
                 a.replay_id,
                 a.channel,
-                h["changeType"].as_str().unwrap_or("?"),
-                h["entityName"].as_str().unwrap_or("?"),
-                ids.join(","),
+                h.change_type.as_deref().unwrap_or("?"),
+                h.entity_name.as_deref().unwrap_or("?"),
+                h.record_ids.join(","),
                 shown
             )
         }
         None => format!("{} {} {}", a.replay_id, a.channel, shown),
     }
+}
+
+/// What a change event's line shows of its `ChangeEventHeader`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeEventHeader {
+    change_type: Option<String>,
+    entity_name: Option<String>,
+    #[serde(default)]
+    record_ids: Vec<String>,
 }

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use forcebus_auth::UserCredentials;
 
@@ -68,32 +68,105 @@ pub(crate) fn print_banner(config: &Config, s: &Startup) {
     );
 }
 
-/// The ready line: everything a client needs to connect, as one JSON object.
-pub(crate) fn ready_line(config: &Config, s: &Startup) -> Value {
-    json!({
-        "event": "ready",
-        "http": s.http.to_string(),
-        "grpc": s.grpc.to_string(),
-        "instance_url": format!("http://{}", s.http),
-        "console": format!("http://{}{}", s.http, forcebus_console::PATH),
-        "org_id": s.org_id,
-        "user_id": s.user_id,
-        "username": s.user.username,
-        "password": s.user.password,
-        "security_token": s.user.security_token,
-        "client_id": s.client_id,
-        "client_secret": s.client_secret,
-        "access_token": s.access_token,
-        "admin_key": s.admin_key,
-        "ca_cert": s.ca,
-        "api_version": format!("{}.0", config.api_version),
-    })
+/// The ready line: everything a client needs to connect, as one JSON object (its keys in
+/// this order). It shows as that JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReadyLine {
+    /// Always `ready`.
+    event: &'static str,
+    /// The HTTP (and TLS) address, `host:port`.
+    http: String,
+    /// The Pub/Sub API's address, `host:port`.
+    grpc: String,
+    instance_url: String,
+    /// The web console's URL.
+    console: String,
+    org_id: String,
+    user_id: String,
+    username: String,
+    password: String,
+    security_token: String,
+    client_id: String,
+    client_secret: String,
+    access_token: String,
+    admin_key: String,
+    /// The CA certificate's path.
+    ca_cert: String,
+    /// `66.0`.
+    api_version: String,
+}
+
+impl std::fmt::Display for ReadyLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&line)
+    }
+}
+
+/// The ready line of a server started with `config`.
+pub(crate) fn ready_line(config: &Config, s: &Startup) -> ReadyLine {
+    ReadyLine {
+        event: "ready",
+        http: s.http.to_string(),
+        grpc: s.grpc.to_string(),
+        instance_url: format!("http://{}", s.http),
+        console: format!("http://{}{}", s.http, forcebus_console::PATH),
+        org_id: s.org_id.clone(),
+        user_id: s.user_id.clone(),
+        username: s.user.username.clone(),
+        password: s.user.password.clone(),
+        security_token: s.user.security_token.clone(),
+        client_id: s.client_id.clone(),
+        client_secret: s.client_secret.clone(),
+        access_token: s.access_token.clone(),
+        admin_key: s.admin_key.clone(),
+        ca_cert: s.ca.clone(),
+        api_version: format!("{}.0", config.api_version),
+    }
 }
 
 /// Prints the ready line on stdout, flushed at once (a harness waits for it).
-pub(crate) fn print_ready(ready: &Value) -> anyhow::Result<()> {
+pub(crate) fn print_ready(ready: &ReadyLine) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{ready}")?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_line_is_one_json_object_with_its_keys_in_order() {
+        let s = Startup {
+            http: "127.0.0.1:8080".parse().unwrap(),
+            grpc: "127.0.0.1:7443".parse().unwrap(),
+            org_id: "00D".into(),
+            user_id: "005".into(),
+            user: UserCredentials {
+                username: "u".into(),
+                password: "p".into(),
+                security_token: "st".into(),
+                first_name: String::new(),
+                last_name: "User".into(),
+                email: None,
+            },
+            client_id: "ci".into(),
+            client_secret: "cs".into(),
+            access_token: "at".into(),
+            admin_key: "ak".into(),
+            ca: "/ca.pem".into(),
+        };
+        let config = Config::default();
+        let line = ready_line(&config, &s).to_string();
+        assert_eq!(
+            line,
+            format!(
+                r#"{{"event":"ready","http":"127.0.0.1:8080","grpc":"127.0.0.1:7443","instance_url":"http://127.0.0.1:8080","console":"http://127.0.0.1:8080{}","org_id":"00D","user_id":"005","username":"u","password":"p","security_token":"st","client_id":"ci","client_secret":"cs","access_token":"at","admin_key":"ak","ca_cert":"/ca.pem","api_version":"{}.0"}}"#,
+                forcebus_console::PATH,
+                config.api_version
+            )
+        );
+    }
 }

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use forcebus_meta::FieldType;
 use forcebus_org::custom::{FieldConfig, ObjectConfig};
 
 /// Largest describe file read (Account's is about 150 KB).
@@ -164,7 +165,8 @@ fn record_types(describe: &Value) -> Vec<forcebus_org::custom::RecordTypeConfig>
         .collect()
 }
 
-/// A describe's custom field as a declaration, or why it cannot be one.
+/// A describe's custom field as a declaration, or why it cannot be one. What the describe
+/// leaves out (or gives as `null`) is left to the declaration's defaults.
 fn field(f: &Value) -> Result<FieldConfig, String> {
     if f["calculated"] == true {
         return Err("a formula field (forcebus computes no formulas)".into());
@@ -173,28 +175,18 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
         return Err("an auto-number field".into());
     }
     let kind = f["type"].as_str().unwrap_or_default();
-    let declarable = [
-        "string",
-        "textarea",
-        "boolean",
-        "int",
-        "double",
-        "currency",
-        "percent",
-        "date",
-        "datetime",
-        "time",
-        "email",
-        "phone",
-        "url",
-        "picklist",
-        "multipicklist",
-        "reference",
-    ];
-    if !declarable.contains(&kind) {
+    let Some(ftype) = declarable(kind) else {
         return Err(format!("type {kind} cannot be declared"));
-    }
+    };
+    let name = f["name"]
+        .as_str()
+        .ok_or("cannot be declared: it has no name")?;
     let n = |k: &str| f[k].as_u64().filter(|v| *v > 0).map(|v| v as u32);
+    let number = matches!(kind, "double" | "currency" | "percent");
+    let scale = match f["scale"].as_u64() {
+        Some(s) if number => Some(u32::try_from(s).map_err(|_| "cannot be declared: its scale")?),
+        _ => None,
+    };
     let values: Vec<&Value> = f["picklistValues"]
         .as_array()
         .map(|v| v.iter().filter(|p| p["active"] != false).collect())
@@ -203,35 +195,63 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
         .iter()
         .find(|p| p["defaultValue"] == true)
         .and_then(|p| p["value"].as_str())
-        .map(|v| json!(v))
+        .map(Value::from)
         .or_else(|| {
-            (kind == "boolean").then(|| json!(f["defaultValueFormula"].as_str() == Some("true")))
+            (kind == "boolean")
+                .then(|| Value::Bool(f["defaultValueFormula"].as_str() == Some("true")))
         });
-    let decl = json!({
-        "name": f["name"],
-        "type": kind,
-        "label": f["label"],
-        "length": if matches!(kind, "string" | "textarea" | "email" | "phone" | "url") { n("length").map(Value::from).unwrap_or(Value::Null) } else { Value::Null },
-        "precision": match kind { "double" | "currency" | "percent" => n("precision").map(Value::from).unwrap_or(Value::Null), "int" => n("digits").map(Value::from).unwrap_or(Value::Null), _ => Value::Null },
-        "scale": if matches!(kind, "double" | "currency" | "percent") { f["scale"].as_u64().map(Value::from).unwrap_or(Value::Null) } else { Value::Null },
-        "required": f["nillable"] == false && kind != "boolean" && f["createable"] != false,
-        "external_id": f["externalId"] == true,
-        "unique": f["unique"] == true,
-        "picklist": values.iter().filter_map(|p| p["value"].as_str()).collect::<Vec<_>>(),
-        "restricted": f["restrictedPicklist"] != false,
-        "reference_to": f["referenceTo"].as_array().and_then(|r| r.first()).cloned().unwrap_or(Value::Null),
-        "master_detail": kind == "reference" && f["cascadeDelete"] == true,
-        "default": default.unwrap_or(Value::Null),
-    });
-    // Nulls mean "not given": drop them so the declaration's defaults apply.
-    let decl: serde_json::Map<String, Value> = decl
-        .as_object()
-        .expect("an object literal")
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    serde_json::from_value(Value::Object(decl)).map_err(|e| format!("cannot be declared: {e}"))
+    Ok(FieldConfig {
+        name: name.to_owned(),
+        ftype,
+        label: f["label"].as_str().map(str::to_owned),
+        length: n("length")
+            .filter(|_| matches!(kind, "string" | "textarea" | "email" | "phone" | "url")),
+        precision: match kind {
+            "double" | "currency" | "percent" => n("precision"),
+            "int" => n("digits"),
+            _ => None,
+        },
+        scale,
+        required: f["nillable"] == false && kind != "boolean" && f["createable"] != false,
+        external_id: f["externalId"] == true,
+        unique: f["unique"] == true,
+        picklist: values
+            .iter()
+            .filter_map(|p| p["value"].as_str().map(str::to_owned))
+            .collect(),
+        restricted: f["restrictedPicklist"] != false,
+        reference_to: f["referenceTo"]
+            .as_array()
+            .and_then(|r| r.first())
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        master_detail: kind == "reference" && f["cascadeDelete"] == true,
+        relationship_name: None,
+        default,
+    })
+}
+
+/// The type of a field a describe's `type` names, when forcebus can declare it.
+fn declarable(kind: &str) -> Option<FieldType> {
+    Some(match kind {
+        "string" => FieldType::String,
+        "textarea" => FieldType::Textarea,
+        "boolean" => FieldType::Boolean,
+        "int" => FieldType::Int,
+        "double" => FieldType::Double,
+        "currency" => FieldType::Currency,
+        "percent" => FieldType::Percent,
+        "date" => FieldType::Date,
+        "datetime" => FieldType::Datetime,
+        "time" => FieldType::Time,
+        "email" => FieldType::Email,
+        "phone" => FieldType::Phone,
+        "url" => FieldType::Url,
+        "picklist" => FieldType::Picklist,
+        "multipicklist" => FieldType::Multipicklist,
+        "reference" => FieldType::Reference,
+        _ => return None,
+    })
 }
 
 /// A custom object's `Name` as its describe shows it: its label, and whether the org

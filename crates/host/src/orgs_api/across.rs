@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use forcebus_store::Holder;
 
-use super::{OrgsApi, entry_of};
+use super::OrgsApi;
+use super::shapes::{NodeStatus, OrgEntry, OrgList};
 use crate::tenants::Located;
 use forcebus_listener::forward::unavailable;
 use forcebus_listener::forwarded::PassedOn;
@@ -97,10 +97,8 @@ async fn placement(api: &OrgsApi) -> Option<Holder> {
 
 /// `GET /forcebus/health`: this process is up.
 pub(super) async fn health(State(api): State<Arc<OrgsApi>>) -> Response {
-    match api.tenants.cluster() {
-        Some(c) => json_response(StatusCode::OK, json!({"status": "ok", "node": c.node})),
-        None => json_response(StatusCode::OK, json!({"status": "ok"})),
-    }
+    let node = api.tenants.cluster().map(|c| c.node.as_str());
+    status(StatusCode::OK, "ok", node, None)
 }
 
 /// `GET /forcebus/ready`: this node can serve (200), or a load balancer should send its
@@ -108,21 +106,32 @@ pub(super) async fn health(State(api): State<Arc<OrgsApi>>) -> Response {
 /// is draining).
 pub(super) async fn ready(State(api): State<Arc<OrgsApi>>) -> Response {
     let Some(c) = api.tenants.cluster() else {
-        return json_response(StatusCode::OK, json!({"status": "ready"}));
+        return status(StatusCode::OK, "ready", None, None);
     };
+    let node = Some(c.node.as_str());
     if c.draining() {
-        return json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"status": "draining", "node": c.node}),
-        );
+        return status(StatusCode::SERVICE_UNAVAILABLE, "draining", node, None);
     }
     if !c.valid() {
-        return json_response(
+        let why = "the database has not been reached lately";
+        return status(
             StatusCode::SERVICE_UNAVAILABLE,
-            json!({"status": "unavailable", "node": c.node, "why": "the database has not been reached lately"}),
+            "unavailable",
+            node,
+            Some(why),
         );
     }
-    json_response(StatusCode::OK, json!({"status": "ready", "node": c.node}))
+    status(StatusCode::OK, "ready", node, None)
+}
+
+/// A health or readiness answer.
+fn status(
+    code: StatusCode,
+    status: &'static str,
+    node: Option<&str>,
+    why: Option<&'static str>,
+) -> Response {
+    (code, Json(NodeStatus { status, node, why })).into_response()
 }
 
 /// What every other live node says of the orgs it serves (a node that does not answer
@@ -130,7 +139,7 @@ pub(super) async fn ready(State(api): State<Arc<OrgsApi>>) -> Response {
 async fn from_other_nodes(
     api: &Arc<OrgsApi>,
     cluster: &Arc<crate::cluster::Cluster>,
-) -> Vec<Value> {
+) -> Vec<OrgEntry> {
     let nodes = {
         let c = cluster.clone();
         crate::cluster::blocking(move || c.data.live_nodes())
@@ -156,9 +165,11 @@ async fn from_other_nodes(
             .await;
         match got {
             Ok((status, body)) if status.is_success() => {
-                let theirs: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                if let Some(entries) = theirs["orgs"].as_array() {
-                    orgs.extend(entries.iter().cloned());
+                match serde_json::from_slice::<OrgList>(&body) {
+                    Ok(theirs) => orgs.extend(theirs.orgs),
+                    Err(e) => {
+                        tracing::debug!(node = %to.node, error = %e, "A node's list of its orgs did not read.")
+                    }
                 }
             }
             Ok((status, _)) => {
@@ -170,36 +181,27 @@ async fn from_other_nodes(
     orgs
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
 /// The list on a shared database: the orgs this node serves (only those, when `here`),
 /// then what every other live node says of its own, then the orgs nobody reported (their
 /// node is gone, or they rest unclaimed) as listed; each with its node. The default org
 /// first.
 pub(super) async fn list(api: &Arc<OrgsApi>, here: bool) -> Response {
     let Some(cluster) = api.tenants.cluster().cloned() else {
-        return Json(json!({"orgs": []})).into_response();
+        return Json(OrgList::default()).into_response();
     };
-    let mine: Vec<Value> = api
+    let mine: Vec<OrgEntry> = api
         .tenants
         .all()
         .iter()
         .filter(|m| m.ownership.is_here())
-        .filter_map(|m| entry_of(m))
-        .map(|mut e| {
-            e["node"] = json!(cluster.node);
-            e
+        .filter_map(|m| OrgEntry::of(m))
+        .map(|e| OrgEntry {
+            node: Some(Some(cluster.node.clone())),
+            ..e
         })
         .collect();
     if here {
-        return Json(json!({"orgs": mine})).into_response();
+        return Json(OrgList { orgs: mine }).into_response();
     }
     let tenants = api.tenants.clone();
     let known = tokio::task::spawn_blocking(move || tenants.refresh_list()).await;
@@ -210,37 +212,20 @@ pub(super) async fn list(api: &Arc<OrgsApi>, here: bool) -> Response {
     };
     let mut orgs = mine;
     orgs.extend(from_other_nodes(api, &cluster).await);
-    let mut seen: std::collections::HashSet<String> = orgs
-        .iter()
-        .filter_map(|e| e["org_id"].as_str().map(str::to_owned))
-        .collect();
+    let mut seen: std::collections::HashSet<String> =
+        orgs.iter().map(|e| e.org_id.clone()).collect();
     for (id, info) in listed {
         let key = id.to18();
         if !seen.insert(key.clone()) {
             continue;
         }
-        let node = leases.get(&key).cloned().unwrap_or_default();
-        orgs.push(json!({
-            "org_id": key,
-            "name": info.name,
-            "created": info.created,
-            "default": false,
-            "username": info.config.users.as_ref().and_then(|u| u.first()).map(|u| u.username.clone()),
-            "records": null,
-            "events": null,
-            "loaded": false,
-            "node": if node.is_empty() { Value::Null } else { json!(node) },
-        }));
+        let node = leases.get(&key).filter(|n| !n.is_empty()).cloned();
+        orgs.push(OrgEntry {
+            node: Some(node),
+            ..OrgEntry::listed(key, &info)
+        });
     }
     // The default org first, then by id.
-    orgs.sort_by(|a, b| {
-        let key = |e: &Value| {
-            (
-                e["default"] != true,
-                e["org_id"].as_str().unwrap_or("").to_owned(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    Json(json!({"orgs": orgs})).into_response()
+    orgs.sort_by(|a, b| (!a.default, &a.org_id).cmp(&(!b.default, &b.org_id)));
+    Json(OrgList { orgs }).into_response()
 }

@@ -17,9 +17,10 @@
 //! Also the node's own `/forcebus/health`, `/forcebus/ready` and `/metrics`. On a shared
 //! database every call about one org is passed on to the node serving it, a new org is
 //! made on the node serving the fewest, and the list gathers every live node's orgs
-//! ([`across`]).
+//! ([`across`]). The bodies are types of their own ([`shapes`]).
 
 mod across;
+mod shapes;
 
 use std::sync::Arc;
 
@@ -29,16 +30,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use forcebus_http::ctx::Origin;
 use forcebus_http::error::ApiError;
 use forcebus_org::Code;
 
-use crate::hosted::{Activity, Hosted, Kind, OrgConfig};
+use crate::hosted::{Activity, Hosted, Kind};
 use crate::tenant::Tenant;
 use crate::tenants::Tenants;
+use shapes::{IssuedToken, MadeOrg, NewOrg, OrgEntry, OrgList};
 
 /// What the API needs besides the orgs.
 pub(crate) struct OrgsApi {
@@ -101,15 +101,6 @@ fn unauthorized() -> Response {
 }
 
 /// `POST /forcebus/v1/orgs`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewOrg {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    config: OrgConfig,
-}
-
 async fn create(
     State(api): State<Arc<OrgsApi>>,
     Origin(origin): Origin,
@@ -157,87 +148,21 @@ async fn create(
             );
         }
     };
-    let body = json!({
-        "org_id": t.org.id().to18(),
-        "name": made.info.name,
-        "created": made.info.created,
-        "user_id": t.admin_id,
-        "username": t.admin.username,
-        "password": t.admin.password,
-        "security_token": t.admin.security_token,
-        "client_id": t.app.client_id,
-        "client_secret": t.app.client_secret,
-        "access_token": access_token,
-        "instance_url": origin,
-        "api_version": api.api_version,
-    });
+    let body = MadeOrg {
+        org_id: t.org.id().to18(),
+        name: &made.info.name,
+        created: &made.info.created,
+        user_id: &t.admin_id,
+        username: &t.admin.username,
+        password: &t.admin.password,
+        security_token: &t.admin.security_token,
+        client_id: &t.app.client_id,
+        client_secret: &t.app.client_secret,
+        access_token: &access_token,
+        instance_url: &origin,
+        api_version: &api.api_version,
+    };
     (StatusCode::CREATED, Json(body)).into_response()
-}
-
-/// The default org's entry, when it is open here.
-fn default_entry(t: &Tenant) -> Value {
-    let mut entry = json!({
-        "org_id": t.org.id().to18(),
-        "name": t.org.name(),
-        "created": null,
-        "default": true,
-        "username": t.admin.username,
-        "records": t.org.record_count(),
-        "events": t.org.log().retained(),
-        "loaded": true,
-    });
-    activity(&mut entry, t);
-    entry
-}
-
-/// An org's entry: the default one's when it is open here, a made one's (open or
-/// resting) otherwise.
-fn entry_of(m: &Hosted) -> Option<Value> {
-    match m.kind {
-        Kind::Default => m.current().map(|t| default_entry(&t)),
-        Kind::Made => Some(made_entry(m)),
-    }
-}
-
-/// An open org's event log and subscribers, added to its entry.
-fn activity(entry: &mut Value, t: &Tenant) {
-    let log = t.org.log();
-    entry["log"] = json!({
-        "bytes": log.retained_bytes(),
-        "last_replay_id": log.last_replay_id(),
-    });
-    let subscribers = crate::tenant::subscribers(t);
-    entry["subscribers"] = json!({
-        "cometd": t.bayeux.session_count(),
-        "pubsub": t.pubsub.stream_count(),
-        "lag_events": subscribers.iter().map(|s| s.lag.events).max().unwrap_or(0),
-    });
-}
-
-/// A made org's entry (a resting one stays at rest: its counts were kept).
-fn made_entry(m: &Hosted) -> Value {
-    let (records, events, loaded) = m.tenancy.counts();
-    let username = m
-        .info
-        .config
-        .users
-        .as_ref()
-        .and_then(|u| u.first())
-        .map(|u| u.username.clone());
-    let mut entry = json!({
-        "org_id": m.id.to18(),
-        "name": m.info.name,
-        "created": m.info.created,
-        "default": false,
-        "username": username,
-        "records": records,
-        "events": events,
-        "loaded": loaded,
-    });
-    if let Some(t) = m.tenancy.open() {
-        activity(&mut entry, &t);
-    }
-    entry
 }
 
 /// `GET /forcebus/v1/orgs[?here=true]` (`here`: only the orgs this node serves, as
@@ -254,13 +179,13 @@ async fn list(
         let here = query.get("here").is_some_and(|v| v == "true");
         return across::list(&api, here).await;
     }
-    let orgs: Vec<Value> = api
+    let orgs = api
         .tenants
         .all()
         .iter()
-        .filter_map(|m| entry_of(m))
+        .filter_map(|m| OrgEntry::of(m))
         .collect();
-    Json(json!({"orgs": orgs})).into_response()
+    Json(OrgList { orgs }).into_response()
 }
 
 /// The org a path names, as the caller may reach it: open, and in use while this lives.
@@ -272,11 +197,12 @@ struct Named {
 }
 
 impl Named {
-    fn entry(&self) -> Value {
+    /// Its entry (`null` for the default org when it is not open here).
+    fn entry(&self) -> Option<OrgEntry> {
         match (self.made.kind, &self.tenant) {
-            (Kind::Default, Some(t)) => default_entry(t),
-            (Kind::Default, None) => Value::Null,
-            (Kind::Made, _) => made_entry(&self.made),
+            (Kind::Default, Some(t)) => Some(OrgEntry::of_default(t)),
+            (Kind::Default, None) => None,
+            (Kind::Made, _) => Some(OrgEntry::of_made(&self.made)),
         }
     }
 }
@@ -451,12 +377,12 @@ async fn token(
     })
     .await;
     match issued {
-        Ok(Ok((access_token, org_id, user_id))) => Json(json!({
-            "access_token": access_token,
-            "org_id": org_id,
-            "user_id": user_id,
-            "instance_url": origin,
-        }))
+        Ok(Ok((access_token, org_id, user_id))) => Json(IssuedToken {
+            access_token,
+            org_id,
+            user_id,
+            instance_url: origin,
+        })
         .into_response(),
         _ => error(
             StatusCode::INTERNAL_SERVER_ERROR,
