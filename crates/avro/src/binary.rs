@@ -257,18 +257,21 @@ pub fn decode(schema: &Schema, bytes: &[u8]) -> Result<Value, DecodeError> {
 /// A decoded value as JSON the way Avro's JSON tools show it to people: unions flattened
 /// to their value, enums as symbols, records as objects in field order.
 pub fn to_json(schema: &Schema, value: &Value) -> serde_json::Value {
-    use serde_json::{Value as J, json};
+    use serde_json::Value as J;
     match (schema, value) {
         (_, Value::Null) => J::Null,
-        (_, Value::Boolean(b)) => json!(b),
-        (_, Value::Int(n)) => json!(n),
-        (_, Value::Long(n)) => json!(n),
-        (_, Value::Double(d)) => json!(d),
-        (_, Value::String(s)) => json!(s),
+        (_, Value::Boolean(b)) => J::Bool(*b),
+        (_, Value::Int(n)) => J::from(*n),
+        (_, Value::Long(n)) => J::from(*n),
+        // Not a number (NaN, infinite): null, as JSON has no such number.
+        (_, Value::Double(d)) => J::from(*d),
+        (_, Value::String(s)) => J::String(s.clone()),
         (Schema::Array(items), Value::Array(vs)) => {
             J::Array(vs.iter().map(|v| to_json(items, v)).collect())
         }
-        (Schema::Enum { symbols, .. }, Value::Enum(i)) => json!(symbols.get(*i)),
+        (Schema::Enum { symbols, .. }, Value::Enum(i)) => {
+            symbols.get(*i).map_or(J::Null, |s| J::String(s.clone()))
+        }
         (Schema::Record(r), Value::Record(vs)) => J::Object(
             r.fields
                 .iter()

@@ -1,4 +1,5 @@
-//! Avro schemas as forcebus uses them, their JSON form, and schema ids.
+//! Avro schemas as forcebus uses them, read from their JSON form, and schema ids (the
+//! JSON form written: [`crate::document`]).
 //!
 //! A schema id is the first 16 bytes of the SHA-256 of the schema's JSON text, in
 //! URL-safe base64 without padding: 22 characters, stable across restarts, and new
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value as Json, json};
+use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 /// An Avro schema.
@@ -96,73 +97,9 @@ impl Field {
 }
 
 impl Schema {
-    /// The JSON form. Named types are defined on first use and referred to by name after.
+    /// The JSON form as a value ([`Schema::document`]).
     pub fn to_json(&self) -> Json {
-        let mut defined = Vec::new();
-        self.json(&mut defined)
-    }
-
-    fn json(&self, defined: &mut Vec<String>) -> Json {
-        match self {
-            Schema::Null => json!("null"),
-            Schema::Boolean => json!("boolean"),
-            Schema::Int => json!("int"),
-            Schema::Long => json!("long"),
-            Schema::Double => json!("double"),
-            Schema::String => json!("string"),
-            Schema::Array(items) => json!({"type": "array", "items": items.json(defined)}),
-            Schema::Enum { name, symbols, doc } => {
-                if defined.contains(name) {
-                    return json!(name);
-                }
-                defined.push(name.clone());
-                let mut m = Map::new();
-                m.insert("type".into(), json!("enum"));
-                m.insert("name".into(), json!(name));
-                if let Some(d) = doc {
-                    m.insert("doc".into(), json!(d));
-                }
-                m.insert("symbols".into(), json!(symbols));
-                Json::Object(m)
-            }
-            Schema::Record(r) => {
-                let full = match &r.namespace {
-                    Some(ns) => format!("{ns}.{}", r.name),
-                    None => r.name.clone(),
-                };
-                if defined.contains(&full) {
-                    return json!(r.name);
-                }
-                defined.push(full);
-                let fields: Vec<Json> = r
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        let mut m = Map::new();
-                        m.insert("name".into(), json!(f.name));
-                        m.insert("type".into(), f.schema.json(defined));
-                        if let Some(d) = &f.doc {
-                            m.insert("doc".into(), json!(d));
-                        }
-                        if f.default_null {
-                            m.insert("default".into(), Json::Null);
-                        }
-                        Json::Object(m)
-                    })
-                    .collect();
-                let mut m = Map::new();
-                m.insert("type".into(), json!("record"));
-                m.insert("name".into(), json!(r.name));
-                if let Some(ns) = &r.namespace {
-                    m.insert("namespace".into(), json!(ns));
-                }
-                m.insert("fields".into(), Json::Array(fields));
-                Json::Object(m)
-            }
-            Schema::Union(branches) => {
-                Json::Array(branches.iter().map(|b| b.json(defined)).collect())
-            }
-        }
+        serde_json::to_value(self.document()).expect("a schema document's keys are text")
     }
 
     /// The record schema, when this is a record.
@@ -311,13 +248,14 @@ fn type_name(m: &serde_json::Map<String, Json>) -> Result<String, SchemaError> {
 
 /// The schema id: 22 URL-safe base64 characters derived from the schema's JSON.
 pub fn schema_id(schema: &Schema) -> String {
-    let text = schema.to_json().to_string();
+    let text = schema.json_text();
     URL_SAFE_NO_PAD.encode(&Sha256::digest(text.as_bytes())[..16])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn address() -> Schema {
         Schema::Record(Arc::new(RecordSchema {

@@ -1,7 +1,9 @@
 //! Bayeux message encoding: the text one subscriber's `/meta/connect` reply carries for an
 //! event. "first" is the first subscriber (the event's `data` rendered from the log's
 //! stored form); "shared" is every later subscriber on a standard channel (the shared
-//! rendering copied into a message). Also: parsing a client's `/meta/connect` request.
+//! rendering copied into a message). Also: parsing a client's `/meta/connect` request,
+//! and whole requests processed into their reply text: a connect answered at once, a
+//! connect from an unknown client, and a handshake followed by a disconnect.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use serde_json::json;
 
 struct World {
     bx: Arc<Bayeux>,
+    token: String,
     change: Arc<Event>,
     platform: Arc<Event>,
 }
@@ -128,9 +131,11 @@ fn world() -> World {
     };
     let change = last(org.change_channel("/data/AccountChangeEvent").unwrap());
     let platform = last(org.event_channel("/event/Chat__e").unwrap());
+    let token = auth.issue(caller.user_id, false).unwrap().access_token;
     let bx = Bayeux::new(org, auth, BayeuxConfig::default());
     World {
         bx,
+        token,
         change,
         platform,
     }
@@ -167,6 +172,73 @@ fn benches(c: &mut Criterion) {
     .to_string();
     c.bench_function("bayeux/parse/connect", |b| {
         b.iter(|| protocol::parse(connect.as_bytes()).unwrap())
+    });
+    replies(c, &w);
+}
+
+/// Requests processed into their reply text (no events to deliver): what a meta message
+/// costs from its parsed form to the bytes of the answer.
+fn replies(c: &mut Criterion, w: &World) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let process = |body: serde_json::Value| {
+        let messages = protocol::parse(body.to_string().as_bytes()).unwrap();
+        rt.block_on(protocol::process(
+            &w.bx,
+            messages,
+            (Some(&w.token), None),
+            "62.0",
+        ))
+    };
+    let handshake = json!([{"channel": "/meta/handshake", "version": "1.0", "id": "1",
+        "supportedConnectionTypes": ["long-polling"]}]);
+    let reply: serde_json::Value = serde_json::from_str(&process(handshake.clone())).unwrap();
+    let client = reply[0]["clientId"].as_str().unwrap().to_owned();
+    let subscribe = json!([{"channel": "/meta/subscribe", "clientId": client, "id": "2",
+        "subscription": "/event/Chat__e"}]);
+    assert!(process(subscribe).contains("\"successful\":true"));
+    let connect = json!([{"channel": "/meta/connect", "clientId": client, "id": "3",
+        "connectionType": "long-polling", "advice": {"timeout": 0}}]);
+    assert!(process(connect.clone()).contains("\"successful\":true"));
+    let messages = protocol::parse(connect.to_string().as_bytes()).unwrap();
+    c.bench_function("bayeux/process/connect", |b| {
+        b.iter_batched(
+            || messages.clone(),
+            |m| rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0")),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    let unknown = json!([{"channel": "/meta/connect", "clientId": "nope", "id": "4",
+        "connectionType": "long-polling"}]);
+    let messages = protocol::parse(unknown.to_string().as_bytes()).unwrap();
+    c.bench_function("bayeux/process/unknown_client", |b| {
+        b.iter_batched(
+            || messages.clone(),
+            |m| rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0")),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    let messages = protocol::parse(handshake.to_string().as_bytes()).unwrap();
+    c.bench_function("bayeux/process/handshake_disconnect", |b| {
+        b.iter_batched(
+            || messages.clone(),
+            |m| {
+                let reply =
+                    rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0"));
+                let start = reply.find("\"clientId\":\"").unwrap() + 12;
+                let client = &reply[start..start + reply[start..].find('"').unwrap()];
+                let bye = json!([{"channel": "/meta/disconnect", "clientId": client, "id": "5"}]);
+                let bye = protocol::parse(bye.to_string().as_bytes()).unwrap();
+                rt.block_on(protocol::process(
+                    &w.bx,
+                    bye,
+                    (Some(&w.token), None),
+                    "62.0",
+                ))
+            },
+            criterion::BatchSize::SmallInput,
+        )
     });
 }
 

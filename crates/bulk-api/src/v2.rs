@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_bulk::DAILY_QUERY_JOBS;
 use forcebus_bulk::results::{Which, download};
@@ -229,11 +229,21 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let kind = job_type(&kind);
     let jobs = run(&app, move |b| Ok(b.list(&[kind]))).await?;
-    let records: Vec<Value> = jobs.iter().map(info).collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"done": true, "records": records, "nextRecordsUrl": null}),
-    ))
+    let page = JobPage {
+        done: true,
+        records: jobs.iter().map(info).collect(),
+        next_records_url: None,
+    };
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+/// A page of jobs: every one, so no next page (`nextRecordsUrl` is `null`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobPage {
+    done: bool,
+    records: Vec<Value>,
+    next_records_url: Option<String>,
 }
 
 /// `PUT /jobs/ingest/{id}/batches`: the job's one CSV upload, streamed to disk; 201.

@@ -3,7 +3,8 @@
 // tabs, sign out), hash routing (#events, #records/Account/001…, …) and the org switch.
 
 import { api, session, listOrgs, orgToken, tokenExchange, query, forget, onExpired, ApiError } from './api.js';
-import { h, fill, errorBox, notice, publishView } from './forms.js';
+import { h, fill, errorBox, notice } from './dom.js';
+import { publishView } from './forms.js';
 import { eventsView, startStream, stopStream, onStatus } from './events.js';
 import { recordsView } from './records.js';
 import { schemaView } from './schema.js';

@@ -5,7 +5,7 @@
 
 import { api, session, query, platformEvents, orgToken, VERSION } from './api.js';
 import { Bayeux } from './cometd.js';
-import { h, fill, link, jsonBlock, clock, notice, newId } from './forms.js';
+import { h, fill, link, jsonBlock, clock, notice, newId } from './dom.js';
 
 const MAX = 2000;
 const OFF_KEY = 'forcebus.console.channels.off';

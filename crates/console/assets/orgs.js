@@ -3,7 +3,7 @@
 // For everyone: the org's test controls as buttons, with their state after each press.
 
 import { api, admin, listOrgs, session } from './api.js';
-import { h, fill, errorBox, notice, jsonBlock, newId } from './forms.js';
+import { h, fill, errorBox, notice, jsonBlock, newId } from './dom.js';
 
 const FAILURES = ['replayid.corrupted', 'service.unavailable', 'auth.error', 'topic.not.found',
   'subscription.limit.exceeded', 'managed.subscription.already.active', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE'];

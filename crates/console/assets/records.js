@@ -3,7 +3,8 @@
 // related lists, and create, edit and delete through forms generated from describe.
 
 import { api, ApiError, DATA, query, search, describe, describeGlobal, prefixMap, objectForId, isId } from './api.js';
-import { h, fill, link, errorBox, notice, fieldForm, newId } from './forms.js';
+import { h, fill, link, errorBox, notice, newId } from './dom.js';
+import { fieldForm } from './forms.js';
 
 const HISTORY_KEY = 'forcebus.console.queries';
 const DEFAULT_SOQL = 'SELECT Id, Name, CreatedDate, LastModifiedDate FROM Account ORDER BY LastModifiedDate DESC LIMIT 50';

@@ -3,7 +3,7 @@
 // every two seconds; filtered by status class and text; error bodies expand.
 
 import { api, ApiError } from './api.js';
-import { h, fill, errorBox, notAvailable, clock, jsonBlock } from './forms.js';
+import { h, fill, errorBox, notAvailable, clock, jsonBlock } from './dom.js';
 
 const EVERY_MS = 2000;
 const OWN = /^\/forcebus\/v1\/(requests|subscribers)\b/;

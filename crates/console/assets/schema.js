@@ -3,7 +3,7 @@
 // schema id each has had (/forcebus/v1/schemas), each id showing its Avro schema.
 
 import { api, ApiError, DATA, describe, describeGlobal, platformEvents } from './api.js';
-import { h, fill, link, errorBox, notAvailable, jsonBlock } from './forms.js';
+import { h, fill, link, errorBox, notAvailable, jsonBlock } from './dom.js';
 
 let objectFilter = '';
 let eventFilter = '';

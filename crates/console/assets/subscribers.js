@@ -3,7 +3,7 @@
 // client address and user, from /forcebus/v1/subscribers, refreshed every two seconds.
 
 import { api, ApiError, listOrgs, session } from './api.js';
-import { h, fill, link, errorBox, notAvailable, clock } from './forms.js';
+import { h, fill, link, errorBox, notAvailable, clock } from './dom.js';
 import { streamClientId } from './events.js';
 
 const EVERY_MS = 2000;

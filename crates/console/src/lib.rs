@@ -84,6 +84,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/forms.js"),
     ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/dom.js"),
+    ),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

@@ -66,7 +66,7 @@ impl EventSchema {
 
     /// The schema as JSON text, as the schema endpoints return it.
     pub fn json_text(&self) -> String {
-        self.avro.to_json().to_string()
+        self.avro.json_text()
     }
 
     /// The Avro schema, for the protocols.

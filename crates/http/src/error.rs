@@ -3,7 +3,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use forcebus_org::{Code, OrgError};
 
@@ -18,7 +19,7 @@ impl From<Code> for ErrorCode {
 }
 
 /// One entry of a REST error body.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorEntry {
     /// What went wrong.
@@ -35,6 +36,14 @@ impl ErrorEntry {
     fn body(self) -> Value {
         serde_json::to_value([self]).unwrap_or(Value::Null)
     }
+}
+
+/// One entry of a Bulk API 2.0 error body: the code first.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkErrorEntry {
+    error_code: String,
+    message: String,
 }
 
 /// A failed REST call.
@@ -186,9 +195,13 @@ impl From<forcebus_bulk::BulkError> for ApiError {
             forcebus_bulk::Kind::Unknown => return ApiError::internal(&e.message),
             _ => StatusCode::BAD_REQUEST,
         };
+        let entry = BulkErrorEntry {
+            error_code: e.kind.code(),
+            message: forcebus_org::bounded_message(e.message),
+        };
         ApiError::raw(
             status,
-            json!([{"errorCode": e.kind.code(), "message": forcebus_org::bounded_message(e.message)}]),
+            serde_json::to_value([entry]).expect("an error entry's keys are text"),
         )
     }
 }
@@ -200,8 +213,8 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON response with the content type jsforce requires to parse it.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).expect("JSON values serialise");
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).expect("a response body's keys are text");
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -213,6 +226,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_full_store_is_storage_limit_exceeded_and_other_failures_unknown() {

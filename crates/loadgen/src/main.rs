@@ -25,6 +25,7 @@
 //! the way to see what a server did under a load.
 
 mod bayeux;
+mod bodies;
 mod pubsub;
 mod report;
 mod scenarios;
@@ -32,7 +33,8 @@ mod server;
 
 use clap::{Parser, Subcommand};
 use scenarios::pubsub::{PublishArgs, ReplayArgs};
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Debug, Parser)]
 #[command(about = "Load generator for forcebus")]
@@ -69,7 +71,9 @@ struct Cli {
     scenario: Scenario,
 }
 
-#[derive(Debug, Subcommand)]
+/// A scenario and its parameters; serialized as its parameters alone.
+#[derive(Debug, Subcommand, Serialize)]
+#[serde(untagged)]
 enum Scenario {
     /// The CometD chat benchmark shape: N long-polling clients in R rooms (platform-event
     /// channels), messages published at a rate, each delivered to every member of its room.
@@ -99,21 +103,50 @@ enum Scenario {
     ClusterOrgs(scenarios::cluster::Args),
 }
 
-/// A scenario's name, its parameters, and the config the started server needs.
-fn described(scenario: &Scenario) -> (&'static str, serde_json::Value, String) {
-    match scenario {
-        Scenario::BayeuxFanout(a) => ("bayeux-fanout", json!(a), a.server_config()),
-        Scenario::CdcE2e(a) => ("cdc-e2e", json!(a), String::new()),
-        Scenario::Idle(a) => ("idle", json!(a), String::new()),
-        Scenario::PubsubPublish(a) => ("pubsub-publish", json!(a), String::new()),
-        Scenario::PubsubFanout(a) => ("pubsub-fanout", json!(a), String::new()),
-        Scenario::Replay(a) => ("replay", json!(a), a.server_config()),
-        Scenario::BulkIngest(a) => ("bulk-ingest", json!(a), String::new()),
-        Scenario::RecordMemory(a) => ("record-memory", json!(a), String::new()),
-        Scenario::OrgChurn(a) => ("org-churn", json!(a), String::new()),
-        Scenario::SchemaSoak(a) => ("schema-soak", json!(a), a.server_config()),
-        Scenario::ClusterOrgs(a) => ("cluster-orgs", json!(a), a.server_config()),
+impl Scenario {
+    /// The scenario's name on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Scenario::BayeuxFanout(_) => "bayeux-fanout",
+            Scenario::CdcE2e(_) => "cdc-e2e",
+            Scenario::Idle(_) => "idle",
+            Scenario::PubsubPublish(_) => "pubsub-publish",
+            Scenario::PubsubFanout(_) => "pubsub-fanout",
+            Scenario::Replay(_) => "replay",
+            Scenario::BulkIngest(_) => "bulk-ingest",
+            Scenario::RecordMemory(_) => "record-memory",
+            Scenario::OrgChurn(_) => "org-churn",
+            Scenario::SchemaSoak(_) => "schema-soak",
+            Scenario::ClusterOrgs(_) => "cluster-orgs",
+        }
     }
+
+    /// The config the started server needs.
+    fn server_config(&self) -> String {
+        match self {
+            Scenario::BayeuxFanout(a) => a.server_config(),
+            Scenario::Replay(a) => a.server_config(),
+            Scenario::SchemaSoak(a) => a.server_config(),
+            Scenario::ClusterOrgs(a) => a.server_config(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The one JSON document a run prints.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    scenario: &'static str,
+    parameters: &'a Scenario,
+    /// The started server's durability; `null` for a peer.
+    durability: Option<&'a str>,
+    server: &'static str,
+    /// The store the server keeps its data in; `null` for a peer.
+    store: Option<&'static str>,
+    machine: report::Machine,
+    commit: Option<String>,
+    result: Value,
+    server_rss_bytes: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -122,7 +155,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (name, params, config) = described(&cli.scenario);
+    let config = cli.scenario.server_config();
     let peer = match &cli.scenario {
         Scenario::BayeuxFanout(a) if a.faye.is_some() => Some("faye"),
         Scenario::PubsubPublish(a) if a.nats.is_some() => Some("nats-jetstream"),
@@ -136,76 +169,82 @@ fn main() -> anyhow::Result<()> {
         warmup: std::time::Duration::from_secs(cli.warmup),
     };
     let result = rt.block_on(measure(&cli, &run, &mut target))?;
-    let doc = json!({
-        "scenario": name,
-        "parameters": params,
-        "durability": if faye { json!(null) } else { json!(cli.durability) },
-        "server": peer.unwrap_or("forcebus"),
-        "store": match (peer, &cli.store) {
-            (Some(_), _) => json!(null),
-            (None, Some(_)) => json!("postgresql"),
-            (None, None) => json!("sqlite"),
+    let doc = Report {
+        scenario: cli.scenario.name(),
+        parameters: &cli.scenario,
+        durability: (!faye).then_some(cli.durability.as_str()),
+        server: peer.unwrap_or("forcebus"),
+        store: match (peer, &cli.store) {
+            (Some(_), _) => None,
+            (None, Some(_)) => Some("postgresql"),
+            (None, None) => Some("sqlite"),
         },
-        "machine": report::machine(),
-        "commit": report::commit(),
-        "result": result,
-        "server_rss_bytes": target.as_ref().and_then(server::Target::rss),
-    });
+        machine: report::machine(),
+        commit: report::commit(),
+        result,
+        server_rss_bytes: target.as_ref().and_then(server::Target::rss),
+    };
     println!("{}", serde_json::to_string_pretty(&doc)?);
     drop(target);
     Ok(())
 }
 
 /// Runs the chosen scenario against `target` (taken by the scenarios that start servers
-/// of their own beside it).
+/// of their own beside it); its report.
 async fn measure(
     cli: &Cli,
     run: &scenarios::Run,
     target: &mut Option<server::Target>,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Value> {
     match &cli.scenario {
         Scenario::BayeuxFanout(a) => {
             let pid = target.as_ref().and_then(|t| t.pid).or(cli.pid);
-            scenarios::fanout::run(run, target.as_ref(), pid, a).await
+            shown(scenarios::fanout::run(run, target.as_ref(), pid, a).await)
         }
-        Scenario::CdcE2e(a) => {
-            scenarios::cdc::run(run, target.as_ref().expect("a server"), a).await
-        }
-        Scenario::Idle(a) => scenarios::idle::run(run, target.as_ref().expect("a server"), a).await,
+        Scenario::CdcE2e(a) => shown(scenarios::cdc::run(run, server(target.as_ref()), a).await),
+        Scenario::Idle(a) => shown(scenarios::idle::run(run, server(target.as_ref()), a).await),
         Scenario::PubsubPublish(
             a @ PublishArgs {
                 nats: Some(url), ..
             },
-        ) => scenarios::nats::publish(run, url, a).await,
+        ) => shown(scenarios::nats::publish(run, url, a).await),
         Scenario::Replay(
             a @ ReplayArgs {
                 nats: Some(url), ..
             },
-        ) => scenarios::nats::replay(url, a).await,
+        ) => shown(scenarios::nats::replay(url, a).await),
         Scenario::PubsubPublish(a) => {
-            scenarios::pubsub::publish(run, target.as_ref().expect("a server"), a).await
+            shown(scenarios::pubsub::publish(run, server(target.as_ref()), a).await)
         }
         Scenario::PubsubFanout(a) => {
-            scenarios::pubsub::fanout(run, target.as_ref().expect("a server"), a).await
+            shown(scenarios::pubsub::fanout(run, server(target.as_ref()), a).await)
         }
         Scenario::Replay(a) => {
-            scenarios::pubsub::replay(run, target.as_ref().expect("a server"), a).await
+            shown(scenarios::pubsub::replay(run, server(target.as_ref()), a).await)
         }
-        Scenario::BulkIngest(a) => {
-            scenarios::bulk::run(target.as_ref().expect("a server"), a).await
-        }
+        Scenario::BulkIngest(a) => shown(scenarios::bulk::run(server(target.as_ref()), a).await),
         Scenario::RecordMemory(a) => {
-            scenarios::records::run(target.as_mut().expect("a server"), &cli.bin, a).await
+            shown(scenarios::records::run(target.as_mut().expect("a server"), &cli.bin, a).await)
         }
-        Scenario::OrgChurn(a) => scenarios::orgs::run(target.as_ref().expect("a server"), a).await,
+        Scenario::OrgChurn(a) => shown(scenarios::orgs::run(server(target.as_ref()), a).await),
         Scenario::SchemaSoak(a) => {
-            scenarios::schema_soak::run(target.as_ref().expect("a server"), a).await
+            shown(scenarios::schema_soak::run(server(target.as_ref()), a).await)
         }
         Scenario::ClusterOrgs(a) => {
             let first = target.take().expect("a server");
-            scenarios::cluster::run(first, &cli.bin, cli.store.as_deref(), a).await
+            shown(scenarios::cluster::run(first, &cli.bin, cli.store.as_deref(), a).await)
         }
     }
+}
+
+/// The server a scenario needs.
+fn server(target: Option<&server::Target>) -> &server::Target {
+    target.expect("a server")
+}
+
+/// A scenario's report as the `result` of the document.
+fn shown(report: anyhow::Result<impl Serialize>) -> anyhow::Result<Value> {
+    Ok(serde_json::to_value(report?)?)
 }
 
 /// The server measured: none for a peer, the one `--ready` names, or one started here.

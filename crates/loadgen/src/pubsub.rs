@@ -7,11 +7,11 @@ use anyhow::Context;
 use forcebus_avro::{Schema, Value as A};
 use forcebus_pubsub::proto::pub_sub_client::PubSubClient;
 use forcebus_pubsub::proto::{ProducerEvent, PublishRequest, SchemaRequest, TopicRequest};
-use serde_json::json;
 use tonic::Request;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
+use crate::bodies::{DeclaredField, EventDefinition};
 use crate::server::Target;
 
 /// The load event: a send timestamp and a body.
@@ -97,10 +97,20 @@ pub(crate) async fn define_event(
     let r = http
         .put(format!("{}/forcebus/v1/platform-events/{name}", t.http))
         .bearer_auth(&t.token)
-        .json(&json!({"fields": [
-            {"name": "Sent__c", "type": "string", "length": 24},
-            {"name": "Body__c", "type": "textarea", "length": 131072},
-        ]}))
+        .json(&EventDefinition {
+            fields: [
+                DeclaredField {
+                    name: "Sent__c",
+                    kind: "string",
+                    length: 24,
+                },
+                DeclaredField {
+                    name: "Body__c",
+                    kind: "textarea",
+                    length: 131072,
+                },
+            ],
+        })
         .send()
         .await?;
     anyhow::ensure!(

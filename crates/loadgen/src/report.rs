@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 /// Microseconds since the epoch (the publish timestamp events carry).
 pub(crate) fn now_us() -> u64 {
@@ -96,37 +96,95 @@ impl Stats {
     }
 
     /// The measured part: throughput over `window`, latency percentiles in milliseconds.
-    pub(crate) fn summary(&self, window: Duration) -> Value {
+    pub(crate) fn summary(&self, window: Duration) -> Summary {
         let h = self.hist.locked();
         let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
         let delivered = self.delivered.load(Ordering::Relaxed);
         let acks = self.acks.locked();
         let ack_ms = |q: f64| acks.value_at_quantile(q) as f64 / 1000.0;
-        let answered = (!acks.is_empty()).then(|| {
-            json!({
-                "p50": ack_ms(0.5), "p99": ack_ms(0.99), "p99.9": ack_ms(0.999),
-                "max": acks.max() as f64 / 1000.0,
-            })
+        let answer_ms = (!acks.is_empty()).then(|| AnswerMs {
+            p50: ack_ms(0.5),
+            p99: ack_ms(0.99),
+            p99_9: ack_ms(0.999),
+            max: acks.max() as f64 / 1000.0,
         });
-        json!({
-            "window_secs": window.as_secs_f64(),
-            "sent": self.sent.load(Ordering::Relaxed),
-            "delivered": delivered,
-            "throughput_per_sec": delivered as f64 / window.as_secs_f64().max(1e-9),
-            "latency_ms": {
-                "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "p99.9": ms(0.999),
-                "max": h.max() as f64 / 1000.0, "mean": h.mean() / 1000.0, "samples": h.len(),
+        Summary {
+            window_secs: window.as_secs_f64(),
+            sent: self.sent.load(Ordering::Relaxed),
+            delivered,
+            throughput_per_sec: delivered as f64 / window.as_secs_f64().max(1e-9),
+            latency_ms: LatencyMs {
+                p50: ms(0.5),
+                p90: ms(0.9),
+                p99: ms(0.99),
+                p99_9: ms(0.999),
+                max: h.max() as f64 / 1000.0,
+                mean: h.mean() / 1000.0,
+                samples: h.len(),
             },
-            // Request to answer, where the writes are requests (`null` elsewhere).
-            "answer_ms": answered,
-            "errors": self.errors.load(Ordering::Relaxed),
-            "last_error": *self.last_error.locked(),
-        })
+            answer_ms,
+            errors: self.errors.load(Ordering::Relaxed),
+            last_error: self.last_error.locked().clone(),
+        }
     }
 }
 
+/// The measured part of a run ([`Stats::summary`]).
+#[derive(Debug, Serialize)]
+pub(crate) struct Summary {
+    pub(crate) window_secs: f64,
+    pub(crate) sent: u64,
+    pub(crate) delivered: u64,
+    pub(crate) throughput_per_sec: f64,
+    pub(crate) latency_ms: LatencyMs,
+    /// Request to answer, where the writes are requests (`null` elsewhere).
+    pub(crate) answer_ms: Option<AnswerMs>,
+    pub(crate) errors: u64,
+    pub(crate) last_error: Option<String>,
+}
+
+/// Latency percentiles of the events delivered, in milliseconds.
+#[derive(Debug, Serialize)]
+pub(crate) struct LatencyMs {
+    pub(crate) p50: f64,
+    pub(crate) p90: f64,
+    pub(crate) p99: f64,
+    #[serde(rename = "p99.9")]
+    pub(crate) p99_9: f64,
+    pub(crate) max: f64,
+    pub(crate) mean: f64,
+    pub(crate) samples: u64,
+}
+
+/// Percentiles of the time from a request to its answer, in milliseconds.
+#[derive(Debug, Serialize)]
+pub(crate) struct AnswerMs {
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
+    #[serde(rename = "p99.9")]
+    pub(crate) p99_9: f64,
+    pub(crate) max: f64,
+}
+
+/// A summary with a note on what its throughput and latency measure.
+#[derive(Debug, Serialize)]
+pub(crate) struct Noted {
+    #[serde(flatten)]
+    pub(crate) summary: Summary,
+    pub(crate) note: &'static str,
+}
+
+/// The machine a run was measured on.
+#[derive(Debug, Serialize)]
+pub(crate) struct Machine {
+    cores: usize,
+    memory_mib: u64,
+    cpu: Option<String>,
+    os: &'static str,
+}
+
 /// Cores, memory and CPU model of this machine.
-pub(crate) fn machine() -> Value {
+pub(crate) fn machine() -> Machine {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let mem_kb: u64 = meminfo
@@ -141,7 +199,12 @@ pub(crate) fn machine() -> Value {
         .find(|l| l.starts_with("model name"))
         .and_then(|l| l.split(':').nth(1))
         .map(|s| s.trim().to_owned());
-    json!({"cores": cores, "memory_mib": mem_kb / 1024, "cpu": cpu, "os": std::env::consts::OS})
+    Machine {
+        cores,
+        memory_mib: mem_kb / 1024,
+        cpu,
+        os: std::env::consts::OS,
+    }
 }
 
 /// The commit of the working tree, when git knows it.
@@ -169,9 +232,14 @@ mod tests {
         stats.answered(from - 1_000);
         stats.answered(now_us() - 5_000);
         let out = stats.summary(Duration::from_secs(1));
-        assert_eq!(out["sent"], 1, "the one sent before the window is left out");
-        let ms = out["answer_ms"]["max"].as_f64().unwrap();
-        assert!((5.0..1_000.0).contains(&ms), "{out}");
-        assert!(Stats::new().summary(Duration::from_secs(1))["answer_ms"].is_null());
+        assert_eq!(out.sent, 1, "the one sent before the window is left out");
+        let ms = out.answer_ms.as_ref().unwrap().max;
+        assert!((5.0..1_000.0).contains(&ms), "{out:?}");
+        assert!(
+            Stats::new()
+                .summary(Duration::from_secs(1))
+                .answer_ms
+                .is_none()
+        );
     }
 }

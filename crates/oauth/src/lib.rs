@@ -6,8 +6,9 @@
 //! `/services/oauth2/authorize` itself ([`login_page`]), and Salesforce's own pages, a login
 //! page at `/?ec=302&startURL=…` and an approval page at
 //! `/setup/secur/RemoteAccessAuthorizationPage.apexp` ([`pages`], which says who gets
-//! which).
+//! which). Who a token is: [`identity`] (the identity URL and userinfo).
 
+mod identity;
 mod login_page;
 mod pages;
 
@@ -16,21 +17,21 @@ pub use pages::{APPROVAL_PATH, session_cookie};
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac_sha256::hmac;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use forcebus_auth::OAuthError;
-use forcebus_org::{Record, RecordId};
 
 use axum::Router;
 use axum::routing::{get, post};
 use forcebus_http::Core;
-use forcebus_http::ctx::{Origin, Peer, bearer};
+use forcebus_http::ctx::{Origin, Peer};
 use forcebus_http::error::json_response;
 
 pub(crate) use forcebus_http::{blocking, error};
@@ -46,9 +47,12 @@ pub fn router(state: std::sync::Arc<Core>) -> Router {
             "/services/oauth2/authorize",
             get(authorize).post(authorize_post),
         )
-        .route("/services/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route(
+            "/services/oauth2/userinfo",
+            get(identity::userinfo).post(identity::userinfo),
+        )
         .route("/services/oauth2/revoke", get(revoke_get).post(revoke))
-        .route("/id/{org}/{user}", get(identity))
+        .route("/id/{org}/{user}", get(identity::identity))
         .route("/", get(pages::login::page).post(pages::login::submit))
         .route(
             pages::APPROVAL_PATH,
@@ -57,13 +61,21 @@ pub fn router(state: std::sync::Arc<Core>) -> Router {
         .with_state(state)
 }
 
+/// An OAuth error's body.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
 /// An OAuth error as RFC 6749 §5.2 shapes it (`error`, `error_description`), status 400
 /// (the `error_description` is what clients show).
 fn oauth_error(e: &OAuthError) -> Response {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        &json!({"error": e.error, "error_description": e.description}),
-    )
+    let body = ErrorBody {
+        error: e.error,
+        error_description: &e.description,
+    };
+    json_response(StatusCode::BAD_REQUEST, &body)
 }
 
 /// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1), which
@@ -231,187 +243,6 @@ pub(crate) async fn revoke_get(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     revoke_token(app, q.get("token").cloned()).await
-}
-
-/// A user field as the identity response shows it: its stored value, `null` when unset.
-fn user_text(user: &Record, field: &str) -> Value {
-    user.get(field).to_value()
-}
-
-/// The identity response's `urls`: every API endpoint of the org at the origin the client
-/// used, with the literal `{version}` placeholder unless a version was asked for, as
-/// Salesforce returns them.
-fn urls(origin: &str, org: &str, user: &str, version: Option<&str>) -> Value {
-    let v = version.unwrap_or("{version}");
-    let data = format!("{origin}/services/data/v{v}");
-    json!({
-        "enterprise": format!("{origin}/services/Soap/c/{v}/{org}"),
-        "metadata": format!("{origin}/services/Soap/m/{v}/{org}"),
-        "partner": format!("{origin}/services/Soap/u/{v}/{org}"),
-        "rest": format!("{data}/"),
-        "sobjects": format!("{data}/sobjects/"),
-        "search": format!("{data}/search/"),
-        "query": format!("{data}/query/"),
-        "recent": format!("{data}/recent/"),
-        "tooling_soap": format!("{origin}/services/Soap/T/{v}/{org}"),
-        "tooling_rest": format!("{data}/tooling/"),
-        "profile": format!("{origin}/{user}"),
-        "feeds": format!("{data}/chatter/feeds"),
-        "groups": format!("{data}/chatter/groups"),
-        "users": format!("{data}/chatter/users"),
-        "feed_items": format!("{data}/chatter/feed-items"),
-        "feed_elements": format!("{data}/chatter/feed-elements"),
-        "custom_domain": origin,
-    })
-}
-
-/// The identity response's `photos`: the default profile photo URLs (no photos are kept).
-fn photos(origin: &str) -> Value {
-    json!({"picture": format!("{origin}/profilephoto/005/F"), "thumbnail": format!("{origin}/profilephoto/005/T")})
-}
-
-/// The identity URL's answer (`/id/{orgId}/{userId}`) in Salesforce's field order.
-fn identity_json(origin: &str, org: RecordId, user: &Record, version: Option<&str>) -> Value {
-    let (o, u) = (org.to18(), user.id.to18());
-    json!({
-        "id": format!("{origin}/id/{o}/{u}"),
-        "asserted_user": true,
-        "user_id": u,
-        "organization_id": o,
-        "username": user_text(user, "Username"),
-        "nick_name": user_text(user, "CommunityNickname"),
-        "display_name": user_text(user, "Name"),
-        "email": user_text(user, "Email"),
-        "email_verified": true,
-        "first_name": user_text(user, "FirstName"),
-        "last_name": user_text(user, "LastName"),
-        "timezone": user_text(user, "TimeZoneSidKey"),
-        "photos": photos(origin),
-        "addr_street": user_text(user, "Street"),
-        "addr_city": user_text(user, "City"),
-        "addr_state": user_text(user, "State"),
-        "addr_country": user_text(user, "Country"),
-        "addr_zip": user_text(user, "PostalCode"),
-        "mobile_phone": user_text(user, "MobilePhone"),
-        "mobile_phone_verified": false,
-        "is_lightning_login_user": false,
-        "status": {"created_date": null, "body": null},
-        "urls": urls(origin, &o, &u, version),
-        "active": user.get("IsActive") != false,
-        "user_type": "STANDARD",
-        "language": user_text(user, "LanguageLocaleKey"),
-        "locale": user_text(user, "LocaleSidKey"),
-        "utcOffset": 0,
-        "last_modified_date": user_text(user, "LastModifiedDate"),
-        "is_app_installed": true,
-    })
-}
-
-/// `GET /services/oauth2/userinfo`: the OpenID Connect view of the token's user.
-pub(crate) async fn userinfo(
-    State(app): State<Shared>,
-    origin: Origin,
-    headers: HeaderMap,
-) -> Response {
-    let Some(session) = bearer(&headers).and_then(|t| app.auth.verify(t)) else {
-        return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
-    };
-    let Some(user) = app.org.get(session.user_id) else {
-        return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
-    };
-    let (o, u) = (app.org.id().to18(), user.id.to18());
-    let body = json!({
-        "sub": format!("{}/id/{o}/{u}", origin.0),
-        "user_id": u,
-        "organization_id": o,
-        "preferred_username": user_text(&user, "Username"),
-        "nickname": user_text(&user, "CommunityNickname"),
-        "name": user_text(&user, "Name"),
-        "email": user_text(&user, "Email"),
-        "email_verified": true,
-        "given_name": user_text(&user, "FirstName"),
-        "family_name": user_text(&user, "LastName"),
-        "zoneinfo": user_text(&user, "TimeZoneSidKey"),
-        "photos": photos(&origin.0),
-        "profile": format!("{}/{u}", origin.0),
-        "picture": format!("{}/profilephoto/005/F", origin.0),
-        "address": {"street_address": user_text(&user, "Street"), "locality": user_text(&user, "City"), "region": user_text(&user, "State"), "country": user_text(&user, "Country"), "postal_code": user_text(&user, "PostalCode")},
-        "urls": urls(&origin.0, &o, &u, None),
-        "active": user.get("IsActive") != false,
-        "user_type": "STANDARD",
-        "language": user_text(&user, "LanguageLocaleKey"),
-        "locale": user_text(&user, "LocaleSidKey"),
-        "utcOffset": 0,
-        "updated_at": user_text(&user, "LastModifiedDate"),
-        "is_app_installed": true,
-    });
-    json_response(StatusCode::OK, &body)
-}
-
-/// `GET /id/{orgId}/{userId}`: token in `Authorization` or `oauth_token`; `format=json|xml`.
-pub(crate) async fn identity(
-    State(app): State<Shared>,
-    origin: Origin,
-    headers: HeaderMap,
-    Path((org, user)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let token = q
-        .get("oauth_token")
-        .map(String::as_str)
-        .or_else(|| bearer(&headers));
-    if token.and_then(|t| app.auth.verify(t)).is_none() {
-        return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
-    }
-    let org_ok = RecordId::parse(&org) == Some(app.org.id());
-    let user = RecordId::parse(&user)
-        .and_then(|id| app.org.get(id))
-        .filter(|u| u.object == "User");
-    let (true, Some(user)) = (org_ok, user) else {
-        return (StatusCode::NOT_FOUND, "Bad_Id").into_response();
-    };
-    let body = identity_json(
-        &origin.0,
-        app.org.id(),
-        &user,
-        q.get("version").map(String::as_str),
-    );
-    match q.get("format").map(String::as_str) {
-        Some("xml") => {
-            let mut xml = String::from(
-                r#"<?xml version="1.0" encoding="UTF-8"?><user xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
-            );
-            to_xml(&body, &mut xml);
-            xml.push_str("</user>");
-            (
-                [(header::CONTENT_TYPE, "application/xml;charset=UTF-8")],
-                xml,
-            )
-                .into_response()
-        }
-        _ => json_response(StatusCode::OK, &body),
-    }
-}
-
-/// The identity response as XML (`format=xml`): each key an element, nulls `xsi:nil`,
-/// nested objects nested, text escaped.
-fn to_xml(v: &Value, out: &mut String) {
-    if let Value::Object(m) = v {
-        for (k, v) in m {
-            match v {
-                Value::Null => out.push_str(&format!("<{k} xsi:nil=\"true\"/>")),
-                Value::Object(_) => {
-                    out.push_str(&format!("<{k}>"));
-                    to_xml(v, out);
-                    out.push_str(&format!("</{k}>"));
-                }
-                Value::String(s) => {
-                    out.push_str(&format!("<{k}>{}</{k}>", forcebus_xml::escape(s)))
-                }
-                other => out.push_str(&format!("<{k}>{other}</{k}>")),
-            }
-        }
-    }
 }
 
 mod hmac_sha256 {

@@ -14,8 +14,9 @@
 //!   ManagedSubscribe and replay id commits; `flow`: the flow-control loop both share
 //!   (`deadlines`: when its keepalive, check and idle end fall due);
 //!   `ahead`: a stream's cursor, and the window it reads before the client asks for it;
-//!   `publish`: Publish and PublishStream; `responses`: the channel from a streaming
-//!   call's task to the stream tonic sends from.
+//!   `publish`: Publish and PublishStream; `opening`: how every streaming call opens
+//!   (credentials, its task, a subscription's first request); `responses`: the channel
+//!   from a streaming call's task to the stream tonic sends from.
 //!
 //! The service is a tower service ([`PubSub::service`]); the server crate owns the
 //! listener (TLS and plaintext HTTP/2 on one port).
@@ -35,6 +36,7 @@ mod describe;
 pub mod error;
 mod flow;
 pub mod managed;
+mod opening;
 pub mod proto;
 pub mod publish;
 pub mod replay;

@@ -19,19 +19,18 @@ use std::sync::Arc;
 
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
-use tracing::Instrument;
 
 use forcebus_eventlog::{Cursor, LogError, Start};
 use forcebus_org::{Record, RecordId};
 
-use crate::error::{PubSubError, rpc_id};
+use crate::error::PubSubError;
 use crate::flow::{Ask, Flow, Mode, Out};
+use crate::opening::{self, Opened};
 use crate::proto::{
     CommitReplayRequest, CommitReplayResponse, Error, ErrorCode, ManagedFetchRequest,
     ManagedFetchResponse,
 };
-use crate::responses::Responses;
-use crate::{PubSub, Stream, Topic, auth, replay};
+use crate::{PubSub, Stream, Topic, replay};
 
 /// The tooling sObject that stores managed subscriptions.
 pub const OBJECT: &str = "ManagedEventSubscription";
@@ -112,48 +111,28 @@ pub(crate) fn managed_subscribe(
     ps: &Arc<PubSub>,
     request: Request<Streaming<ManagedFetchRequest>>,
 ) -> Result<Response<Stream<ManagedFetchResponse>>, Status> {
-    let rpc = rpc_id();
-    auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
-    let token = auth::credentials(request.metadata())
-        .map(|c| c.token.to_owned())
-        .unwrap_or_default();
-    let address = request
-        .extensions()
-        .get::<crate::ClientAddress>()
-        .map(|a| a.0.to_string());
-    let (tx, stream) = Responses::channel();
-    let ended = ps.streams_ended();
-    let span = tracing::debug_span!("managed_subscribe", rpc_id = %rpc);
-    tokio::spawn(
-        start(
-            ps.clone(),
-            request.into_inner(),
-            tx,
-            (rpc, token, address),
-            ended,
-        )
-        .instrument(span),
-    );
-    Ok(Response::new(stream))
+    opening::open(
+        ps,
+        request,
+        |rpc| tracing::debug_span!("managed_subscribe", rpc_id = %rpc),
+        start,
+    )
 }
 
-async fn start(
-    ps: Arc<PubSub>,
-    mut inbound: Streaming<ManagedFetchRequest>,
-    tx: Responses<ManagedFetchResponse>,
-    (rpc, token, address): (String, String, Option<String>),
-    mut ended: tokio::sync::watch::Receiver<u64>,
-) {
-    let first = tokio::select! {
-        first = tokio::time::timeout(ps.config.idle_timeout, inbound.next()) => match first {
-            Ok(Some(Ok(r))) => r,
-            _ => return,
-        },
-        Ok(()) = ended.changed() => {
-            let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
-            return;
-        }
+async fn start(mut call: Opened<ManagedFetchRequest, ManagedFetchResponse>) {
+    let Some(first) = call.first().await else {
+        return;
     };
+    let Opened {
+        ps,
+        inbound,
+        tx,
+        rpc,
+        token,
+        address,
+        ended,
+        ..
+    } = call;
     if let Some(e) = ps.injected(forcebus_org::control::Rpc::ManagedSubscribe, "") {
         let _ = tx.send(Err(e.status(&rpc))).await;
         return;

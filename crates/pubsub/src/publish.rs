@@ -15,12 +15,12 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
-use tracing::Instrument;
 
 use forcebus_org::RecordId;
 use forcebus_org::platform::Fields;
 
 use crate::error::{PubSubError, rpc_id};
+use crate::opening::{self, Opened};
 use crate::proto::{
     Error, ErrorCode, ProducerEvent, PublishRequest, PublishResponse, PublishResult,
 };
@@ -87,15 +87,12 @@ pub(crate) fn publish_stream(
     ps: &Arc<PubSub>,
     request: Request<Streaming<PublishRequest>>,
 ) -> Result<Response<Stream<PublishResponse>>, Status> {
-    let rpc = rpc_id();
-    let user = auth::authenticate(&ps.auth, request.metadata())
-        .map_err(|e| e.status(&rpc))?
-        .user_id;
-    let (tx, responses) = Responses::channel();
-    let ended = ps.streams_ended();
-    let span = tracing::debug_span!("publish_stream", rpc_id = %rpc);
-    tokio::spawn(stream(ps.clone(), (user, ended), request.into_inner(), tx, rpc).instrument(span));
-    Ok(Response::new(responses))
+    opening::open(
+        ps,
+        request,
+        |rpc| tracing::debug_span!("publish_stream", rpc_id = %rpc),
+        stream,
+    )
 }
 
 /// PublishRequests of one stream whose events are appended and that wait for durability
@@ -105,13 +102,16 @@ const PIPELINE: usize = 8;
 /// A response being made: ready, or waiting for its events to become durable.
 type Answer = tokio::task::JoinHandle<Result<PublishResponse, PubSubError>>;
 
-async fn stream(
-    ps: Arc<PubSub>,
-    (user, mut ended): (RecordId, tokio::sync::watch::Receiver<u64>),
-    mut inbound: Streaming<PublishRequest>,
-    tx: Responses<PublishResponse>,
-    rpc: String,
-) {
+async fn stream(call: Opened<PublishRequest, PublishResponse>) {
+    let Opened {
+        ps,
+        mut inbound,
+        tx,
+        rpc,
+        user,
+        mut ended,
+        ..
+    } = call;
     // Responses go out in request order from here; a failed one ends the stream.
     let (answers, ordered) = mpsc::channel::<Answer>(PIPELINE);
     let responder = tokio::spawn(respond_in_order(ordered, tx, rpc.clone()));

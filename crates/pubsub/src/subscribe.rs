@@ -7,61 +7,45 @@ use std::sync::Arc;
 
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
-use tracing::Instrument;
 
 use forcebus_eventlog::{LogError, Start};
 use forcebus_org::control::Rpc;
 
-use crate::error::{PubSubError, rpc_id};
+use crate::error::PubSubError;
 use crate::flow::{Ask, Flow, Mode, Out};
+use crate::opening::{self, Opened};
 use crate::proto::{
     CommitReplayRequest, CommitReplayResponse, FetchRequest, FetchResponse, ReplayPreset,
 };
 use crate::replay::{self, ReplayIdError};
-use crate::responses::Responses;
-use crate::{PubSub, Stream, auth};
+use crate::{PubSub, Stream};
 
 pub(crate) fn subscribe(
     ps: &Arc<PubSub>,
     request: Request<Streaming<FetchRequest>>,
 ) -> Result<Response<Stream<FetchResponse>>, Status> {
-    let rpc = rpc_id();
-    auth::authenticate(&ps.auth, request.metadata()).map_err(|e| e.status(&rpc))?;
-    let token = auth::credentials(request.metadata())
-        .map(|c| c.token.to_owned())
-        .unwrap_or_default();
-    let address = request
-        .extensions()
-        .get::<crate::ClientAddress>()
-        .map(|a| a.0.to_string());
-    let (tx, stream) = Responses::channel();
-    let ps = ps.clone();
-    let inbound = request.into_inner();
-    // Watched from the call's start: "end streams" reaches a stream still opening.
-    let ended = ps.streams_ended();
-    let span = tracing::debug_span!("subscribe", rpc_id = %rpc);
-    tokio::spawn(start(ps, inbound, tx, (rpc, token, address), ended).instrument(span));
-    Ok(Response::new(stream))
+    opening::open(
+        ps,
+        request,
+        |rpc| tracing::debug_span!("subscribe", rpc_id = %rpc),
+        start,
+    )
 }
 
-async fn start(
-    ps: Arc<PubSub>,
-    mut inbound: Streaming<FetchRequest>,
-    tx: Responses<FetchResponse>,
-    (rpc, token, address): (String, String, Option<String>),
-    mut ended: tokio::sync::watch::Receiver<u64>,
-) {
-    let first = tokio::select! {
-        first = tokio::time::timeout(ps.config.idle_timeout, inbound.next()) => match first {
-            Ok(Some(Ok(r))) => r,
-            // Closed, broken, or silent: nothing to answer.
-            _ => return,
-        },
-        Ok(()) = ended.changed() => {
-            let _ = tx.send(Err(PubSubError::Unavailable.status(&rpc))).await;
-            return;
-        }
+async fn start(mut call: Opened<FetchRequest, FetchResponse>) {
+    let Some(first) = call.first().await else {
+        return;
     };
+    let Opened {
+        ps,
+        inbound,
+        tx,
+        rpc,
+        token,
+        address,
+        ended,
+        ..
+    } = call;
     if let Some(e) = ps.injected(Rpc::Subscribe, &first.topic_name) {
         let _ = tx.send(Err(e.status(&rpc))).await;
         return;

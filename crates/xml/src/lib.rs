@@ -144,20 +144,9 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     }
 }
 
-/// Escapes text for element content.
+/// Escapes text for element content or an attribute value: `&`, `<`, `>`, `"` and `'`.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    write::Escaping::All.apply(s).into_owned()
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{Message, base, failure, unknown_client};
+use super::Message;
+use super::reply::{Advice, Reply, UnknownClient};
 use crate::Bayeux;
 use crate::deliver::message;
 use crate::error::BayeuxError;
@@ -79,7 +79,7 @@ pub(super) async fn connect(
     msg: &Message,
     batched: bool,
     token: &str,
-) -> (Vec<String>, Value) {
+) -> (Vec<String>, String) {
     let zero_timeout = msg.advice_timeout == Some(0);
     let (first, generation) = {
         let mut c = lock(&session.connects);
@@ -138,14 +138,10 @@ pub(super) async fn connect(
             // connect would.
             Ok(()) = revocations.changed() => {
                 if bx.auth.verify(token).is_none() {
-                    let advice = json!({"reconnect": "none", "interval": 0});
-                    let reply = failure(
-                        msg,
-                        "/meta/connect",
-                        &BayeuxError::AuthenticationInvalid,
-                        Some(advice),
-                    );
-                    return (Vec::new(), reply);
+                    let reply =
+                        Reply::failure(msg, "/meta/connect", &BayeuxError::AuthenticationInvalid)
+                            .advice(Advice::StopNow);
+                    return (Vec::new(), reply.text());
                 }
                 true
             }
@@ -175,20 +171,20 @@ fn stale(session: &Session, generation: u64) -> bool {
 
 /// The successful reply to a connect, with advice on the first one, at shutdown, and to
 /// stop after a disconnect.
-fn answered(bx: &Bayeux, session: &Session, msg: &Message, first: bool) -> Value {
+fn answered(bx: &Bayeux, session: &Session, msg: &Message, first: bool) -> String {
     let mut c = lock(&session.connects);
     c.answered_once = true;
     c.last_seen = Instant::now();
     drop(c);
-    let mut r = base(msg, "/meta/connect");
-    r.insert("clientId".into(), json!(session.id));
+    let reply = Reply::success(msg, "/meta/connect", &session.id);
     if session.gone.load(Ordering::SeqCst) {
-        r.insert("advice".into(), json!({"reconnect": "none", "interval": 0}));
+        reply.advice(Advice::StopNow).text()
     } else if first || bx.closing.load(Ordering::SeqCst) {
-        r.insert("advice".into(), json!({"interval": 0, "timeout": bx.config.connect_hold.as_millis() as u64, "reconnect": "retry"}));
+        let timeout = bx.config.connect_hold.as_millis() as u64;
+        reply.advice(Advice::Retry { timeout }).text()
+    } else {
+        reply.text()
     }
-    r.insert("successful".into(), json!(true));
-    Value::Object(r)
 }
 
 /// The answer to a connect whose session was overtaken by the log (rather than
@@ -197,11 +193,11 @@ fn answered(bx: &Bayeux, session: &Session, msg: &Message, first: bool) -> Value
 /// loses a session; the client handshakes and resubscribes from its stored replay ids,
 /// and the subscribe answers with Salesforce's invalid-replay-id error, which clients
 /// handle (falling back to -2 or -1).
-fn overtaken(bx: &Bayeux, session: &Session, msg: &Message) -> (Vec<String>, Value) {
+fn overtaken(bx: &Bayeux, session: &Session, msg: &Message) -> (Vec<String>, String) {
     tracing::info!(client_id = %session.id, "Session overtaken by the event log; dropped.");
     bx.sessions.remove(&session.id);
     session.gone.store(true, Ordering::SeqCst);
-    (Vec::new(), unknown_client(msg, "/meta/connect"))
+    (Vec::new(), UnknownClient::to(msg, "/meta/connect").text())
 }
 
 /// A connect parked on its session. Dropping it ends the parking however the connect

@@ -2,17 +2,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-
-use super::{Message, base};
+use super::Message;
+use super::reply::Reply;
 use crate::Bayeux;
 use crate::session::Session;
 
 /// Ends the session.
-pub(super) fn disconnect(bx: &Bayeux, session: &Arc<Session>, msg: &Message) -> Value {
+pub(super) fn disconnect(bx: &Bayeux, session: &Arc<Session>, msg: &Message) -> String {
     bx.sessions.remove(&session.id);
-    let mut r = base(msg, "/meta/disconnect");
-    r.insert("clientId".into(), json!(session.id));
-    r.insert("successful".into(), json!(true));
-    Value::Object(r)
+    Reply::success(msg, "/meta/disconnect", &session.id).text()
 }

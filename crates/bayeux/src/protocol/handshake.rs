@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-
-use super::{Message, base, failure};
+use super::Message;
+use super::reply::{Advice, Denied, Handshake, Reply};
 use crate::Bayeux;
 use crate::error::BayeuxError;
 
@@ -14,21 +13,8 @@ pub(super) fn handshake(
     msg: &Message,
     (token, peer): (Option<&str>, Option<std::net::SocketAddr>),
     api: u32,
-) -> Value {
-    let denied = |reason: BayeuxError| {
-        let mut r = base(msg, "/meta/handshake");
-        r.insert(
-            "ext".into(),
-            json!({"sfdc": {"failureReason": reason.to_string()}, "replay": true}),
-        );
-        r.insert("advice".into(), json!({"reconnect": "none"}));
-        r.insert(
-            "error".into(),
-            json!(BayeuxError::HandshakeDenied.to_string()),
-        );
-        r.insert("successful".into(), json!(false));
-        Value::Object(r)
-    };
+) -> String {
+    let denied = |reason: BayeuxError| Denied::new(msg, &reason).text();
     let Some(token) = token else {
         return denied(BayeuxError::RequiresAuthentication);
     };
@@ -40,12 +26,10 @@ pub(super) fn handshake(
         .as_ref()
         .is_none_or(|types| types.iter().any(|t| t == "long-polling"));
     if !long_polling {
-        return failure(
-            msg,
-            "/meta/handshake",
-            &BayeuxError::InvalidConnectionType(None),
-            Some(json!({"reconnect": "none"})),
-        );
+        let refused = BayeuxError::InvalidConnectionType(None);
+        return Reply::failure(msg, "/meta/handshake", &refused)
+            .advice(Advice::Stop)
+            .text();
     }
     let Some(session) = bx.sessions.create(
         user.user_id,
@@ -60,15 +44,5 @@ pub(super) fn handshake(
     ) else {
         return denied(BayeuxError::ConcurrentUserLimit);
     };
-    let mut r = base(msg, "/meta/handshake");
-    r.insert(
-        "ext".into(),
-        json!({"replay": true, "payload.format": true}),
-    );
-    r.insert("minimumVersion".into(), json!("1.0"));
-    r.insert("clientId".into(), json!(session.id));
-    r.insert("supportedConnectionTypes".into(), json!(["long-polling"]));
-    r.insert("version".into(), json!("1.0"));
-    r.insert("successful".into(), json!(true));
-    Value::Object(r)
+    Handshake::new(msg, &session.id).text()
 }

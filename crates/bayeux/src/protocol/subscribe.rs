@@ -4,18 +4,19 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use forcebus_eventlog::Start;
 
-use super::{Message, base, failure};
+use super::Message;
+use super::reply::Reply;
 use crate::Bayeux;
 use crate::error::BayeuxError;
 use crate::session::{Session, Subscription, lock};
 
-pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message) -> Value {
+pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message) -> String {
     let name = msg.subscription_name().to_owned();
-    let fail = |e: BayeuxError| failure(msg, "/meta/subscribe", &e, None);
+    let fail = |e: BayeuxError| Reply::failure(msg, "/meta/subscribe", &e).text();
     if name.is_empty() {
         return fail(BayeuxError::ChannelNotSpecified);
     }
@@ -79,11 +80,9 @@ pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message)
     }
     // A parked connect may now have something to deliver (a -2 replay).
     session.kick.notify_waiters();
-    let mut r = base(msg, "/meta/subscribe");
-    r.insert("clientId".into(), json!(session.id));
-    r.insert("subscription".into(), json!(name));
-    r.insert("successful".into(), json!(true));
-    Value::Object(r)
+    Reply::success(msg, "/meta/subscribe", &session.id)
+        .subscription(&name)
+        .text()
 }
 
 /// Java's `Map.toString()` of the replay map a client sent, for the error text.

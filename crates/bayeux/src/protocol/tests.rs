@@ -70,3 +70,40 @@ fn messages_keep_what_replies_echo_and_read_the_rest_leniently() {
         "Every Bayeux message must be an object"
     );
 }
+
+#[test]
+fn replies_are_written_with_their_keys_in_order() {
+    use super::reply::{Advice, Denied, Handshake, Reply, UnknownClient};
+    let m = &parse(br#"{"channel":"/meta/connect","id":"7","clientId":"c1","subscription":"/x"}"#)
+        .unwrap()[0];
+    assert_eq!(
+        Reply::success(m, "/meta/connect", "c1")
+            .advice(Advice::Retry { timeout: 110000 })
+            .text(),
+        r#"{"channel":"/meta/connect","id":"7","clientId":"c1","advice":{"interval":0,"timeout":110000,"reconnect":"retry"},"successful":true}"#
+    );
+    assert_eq!(
+        Reply::failure(m, "/meta/connect", &BayeuxError::AuthenticationInvalid)
+            .advice(Advice::StopNow)
+            .text(),
+        r#"{"channel":"/meta/connect","id":"7","clientId":"c1","subscription":"/x","error":"401::Authentication invalid","advice":{"reconnect":"none","interval":0},"successful":false}"#
+    );
+    // An unknown client's clientId is not echoed; `successful` keeps the place it had.
+    assert_eq!(
+        UnknownClient::to(m, "/meta/connect").text(),
+        r#"{"channel":"/meta/connect","id":"7","successful":false,"subscription":"/x","error":"403::Unknown client","advice":{"interval":0,"reconnect":"handshake"}}"#
+    );
+    let bare = &parse(br#"{"channel":"/meta/connect"}"#).unwrap()[0];
+    assert_eq!(
+        UnknownClient::to(bare, "/meta/connect").text(),
+        r#"{"channel":"/meta/connect","error":"403::Unknown client","advice":{"interval":0,"reconnect":"handshake"},"successful":false}"#
+    );
+    assert_eq!(
+        Handshake::new(bare, "c2").text(),
+        r#"{"channel":"/meta/handshake","ext":{"replay":true,"payload.format":true},"minimumVersion":"1.0","clientId":"c2","supportedConnectionTypes":["long-polling"],"version":"1.0","successful":true}"#
+    );
+    assert_eq!(
+        Denied::new(bare, &BayeuxError::RequiresAuthentication).text(),
+        r#"{"channel":"/meta/handshake","ext":{"sfdc":{"failureReason":"401::Request requires authentication"},"replay":true},"advice":{"reconnect":"none"},"error":"403::Handshake denied","successful":false}"#
+    );
+}

@@ -3,17 +3,14 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
-
-use super::{Message, base};
+use super::Message;
+use super::reply::Reply;
 use crate::session::{Session, lock};
 
-pub(super) fn unsubscribe(session: &Arc<Session>, msg: &Message) -> Value {
-    let name = msg.subscription_name().to_owned();
+pub(super) fn unsubscribe(session: &Arc<Session>, msg: &Message) -> String {
+    let name = msg.subscription_name();
     lock(&session.subs).retain(|s| s.name != name);
-    let mut r = base(msg, "/meta/unsubscribe");
-    r.insert("clientId".into(), json!(session.id));
-    r.insert("subscription".into(), json!(name));
-    r.insert("successful".into(), json!(true));
-    Value::Object(r)
+    Reply::success(msg, "/meta/unsubscribe", &session.id)
+        .subscription(name)
+        .text()
 }

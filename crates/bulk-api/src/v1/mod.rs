@@ -13,7 +13,8 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use forcebus_bulk::classic::{batch_results, batch_state};
 use forcebus_bulk::job::Format;
@@ -23,8 +24,8 @@ mod results;
 mod wire;
 
 use wire::{
-    AsyncError, NS, answers_json, batch_fields, batch_json, job_fields, json_object, render,
-    wants_json, xml_element, xml_response,
+    AsyncError, NS, answers_json, batch_fields, batch_json, document, job_fields, json_object,
+    render, wants_json, xml_element, xml_response,
 };
 
 /// An authenticated Bulk 1.0 call.
@@ -228,23 +229,27 @@ pub(crate) async fn list_batches(
     let json = batch_json(&job);
     let batches = app.bulk.batches(&job.id);
     if json {
-        let list: Vec<Value> = batches
-            .iter()
-            .map(|b| json_object(batch_fields(b, true)))
-            .collect();
-        return Ok(crate::error::json_response(
-            StatusCode::OK,
-            &json!({"batchInfo": list}),
-        ));
+        let list = BatchInfoList {
+            batch_info: batches
+                .iter()
+                .map(|b| json_object(batch_fields(b, true)))
+                .collect(),
+        };
+        return Ok(crate::error::json_response(StatusCode::OK, &list));
     }
-    let inner: String = batches
-        .iter()
-        .map(|b| xml_element("batchInfo", batch_fields(b, false), false))
-        .collect();
-    Ok(xml_response(
-        StatusCode::OK,
-        format!("<batchInfoList xmlns=\"{NS}\">{inner}</batchInfoList>"),
-    ))
+    let mut w = document();
+    w.open_with("batchInfoList", &[("xmlns", NS)]);
+    for b in &batches {
+        xml_element(&mut w, "batchInfo", &[], batch_fields(b, false));
+    }
+    Ok(xml_response(StatusCode::OK, w.finish()))
+}
+
+/// A job's batches in JSON.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchInfoList {
+    batch_info: Vec<Value>,
 }
 
 /// `GET /services/async/{v}/job/{id}/batch/{batchId}[/request|/result[/{resultId}]]`.
@@ -334,12 +339,12 @@ async fn results(
         }
         let rid = forcebus_bulk::query::result_id(&b.id);
         if json {
-            return Ok(crate::error::json_response(StatusCode::OK, &json!([rid])));
+            return Ok(crate::error::json_response(StatusCode::OK, &[rid]));
         }
-        return Ok(xml_response(
-            StatusCode::OK,
-            format!("<result-list xmlns=\"{NS}\"><result>{rid}</result></result-list>"),
-        ));
+        let mut w = document();
+        w.open_with("result-list", &[("xmlns", NS)])
+            .text("result", &rid);
+        return Ok(xml_response(StatusCode::OK, w.finish()));
     }
     let (bulk, job_id, batch_id) = (app.bulk.clone(), job.id.clone(), b.id.clone());
     let rows = crate::blocking(move || batch_results(&bulk, &job_id, &batch_id))

@@ -4,11 +4,32 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use forcebus_bulk::classic::ResultRow;
 use forcebus_bulk::job::Format;
-use quick_xml::escape::partial_escape as escape;
+use forcebus_xml::write::{Escaping, Writer, XSI_NS};
+
+use super::wire::NS;
+
+/// One record's result in JSON.
+#[derive(Debug, Serialize)]
+struct RecordResult<'a> {
+    success: bool,
+    created: bool,
+    /// `null` for a record not saved.
+    id: Option<&'a str>,
+    errors: Vec<RecordError>,
+}
+
+/// Why a record was not saved, in JSON.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordError {
+    status_code: String,
+    message: String,
+    fields: Vec<String>,
+}
 
 /// An `Error` cell (`CODE:message:fields --`) as its parts.
 fn error_parts(error: &str) -> (String, String, Vec<String>) {
@@ -40,65 +61,66 @@ pub(crate) fn render(format: Format, rows: &[ResultRow]) -> Response {
             ("text/csv", w.into_inner().unwrap_or_default())
         }
         Format::Json => {
-            let list: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    let errors: Vec<Value> = if r.error.is_empty() {
-                        Vec::new()
-                    } else {
-                        let (code, message, fields) = error_parts(&r.error);
-                        vec![json!({"statusCode": code, "message": message, "fields": fields})]
-                    };
-                    let id = if r.id.is_empty() {
-                        Value::Null
-                    } else {
-                        json!(r.id)
-                    };
-                    json!({"success": r.success, "created": r.created, "id": id, "errors": errors})
-                })
-                .collect();
+            let list: Vec<RecordResult<'_>> = rows.iter().map(json_result).collect();
             (
                 "application/json",
                 serde_json::to_vec(&list).unwrap_or_default(),
             )
         }
-        Format::Xml => {
-            let mut out = String::from(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><results xmlns=\"http://www.force.com/2009/06/asyncapi/dataload\">",
-            );
-            for r in rows {
-                out.push_str("<result>");
-                if r.id.is_empty() {
-                    out.push_str("<id xsi:nil=\"true\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/>");
-                } else {
-                    out.push_str(&format!("<id>{}</id>", escape(&r.id)));
-                }
-                out.push_str(&format!(
-                    "<success>{}</success><created>{}</created>",
-                    r.success, r.created
-                ));
-                if !r.error.is_empty() {
-                    let (code, message, fields) = error_parts(&r.error);
-                    out.push_str("<errors>");
-                    for f in fields {
-                        out.push_str(&format!("<fields>{}</fields>", escape(&f)));
-                    }
-                    out.push_str(&format!(
-                        "<message>{}</message><statusCode>{}</statusCode></errors>",
-                        escape(&message),
-                        escape(&code)
-                    ));
-                }
-                out.push_str("</result>");
-            }
-            out.push_str("</results>");
-            ("application/xml", out.into_bytes())
-        }
+        Format::Xml => ("application/xml", xml(rows).into_bytes()),
     };
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     resp
+}
+
+/// A record's result in JSON.
+fn json_result(r: &ResultRow) -> RecordResult<'_> {
+    let errors = if r.error.is_empty() {
+        Vec::new()
+    } else {
+        let (status_code, message, fields) = error_parts(&r.error);
+        vec![RecordError {
+            status_code,
+            message,
+            fields,
+        }]
+    };
+    RecordResult {
+        success: r.success,
+        created: r.created,
+        id: (!r.id.is_empty()).then_some(r.id.as_str()),
+        errors,
+    }
+}
+
+/// The results as an XML `results` document: its text escapes `&`, `<` and `>` only, as
+/// Bulk 1.0's batch results always have.
+fn xml(rows: &[ResultRow]) -> String {
+    let mut w = Writer::escaping(Escaping::Markup);
+    w.declaration().open_with("results", &[("xmlns", NS)]);
+    for r in rows {
+        w.open("result");
+        if r.id.is_empty() {
+            w.empty("id", &[("xsi:nil", "true"), ("xmlns:xsi", XSI_NS)]);
+        } else {
+            w.text("id", &r.id);
+        }
+        w.value("success", r.success).value("created", r.created);
+        if !r.error.is_empty() {
+            let (code, message, fields) = error_parts(&r.error);
+            w.open("errors");
+            for f in &fields {
+                w.text("fields", f);
+            }
+            w.text("message", &message)
+                .text("statusCode", &code)
+                .close();
+        }
+        w.close();
+    }
+    w.finish()
 }
 
 #[cfg(test)]

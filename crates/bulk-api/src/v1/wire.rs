@@ -3,10 +3,12 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use forcebus_bulk::classic::{Counts, batch_state, job_state};
 use forcebus_bulk::{BulkError, Job, Kind};
+use forcebus_xml::write::{Escaping, Writer};
 
 /// The Bulk 1.0 namespace.
 pub(super) const NS: &str = "http://www.force.com/2009/06/asyncapi/dataload";
@@ -40,37 +42,43 @@ impl AsyncError {
     }
 }
 
+/// A Bulk 1.0 error in JSON.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    exception_code: &'a str,
+    exception_message: &'a str,
+}
+
 impl IntoResponse for AsyncError {
     fn into_response(self) -> Response {
         let message = forcebus_org::bounded_message(self.message);
         if self.json {
-            let body = json!({"exceptionCode": self.code, "exceptionMessage": message});
+            let body = ErrorBody {
+                exception_code: &self.code,
+                exception_message: &message,
+            };
             return crate::error::json_response(StatusCode::BAD_REQUEST, &body);
         }
-        xml_response(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "<error xmlns=\"{NS}\"><exceptionCode>{}</exceptionCode><exceptionMessage>{}</exceptionMessage></error>",
-                escape(&self.code),
-                escape(&message)
-            ),
-        )
+        let mut w = document();
+        w.open_with("error", &[("xmlns", NS)])
+            .text("exceptionCode", &self.code)
+            .text("exceptionMessage", &message);
+        xml_response(StatusCode::BAD_REQUEST, w.finish())
     }
 }
 
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A Bulk 1.0 XML document, its declaration written: text escapes `&`, `<`, `>` and `"`
+/// (apostrophes as they are), as Bulk 1.0's job and batch info always has.
+pub(super) fn document() -> Writer {
+    let mut w = Writer::escaping(Escaping::KeepApostrophes);
+    w.declaration();
+    w
 }
 
-pub(super) fn xml_response(status: StatusCode, body: String) -> Response {
-    let mut resp = (
-        status,
-        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}"),
-    )
-        .into_response();
+/// An XML document as the response.
+pub(super) fn xml_response(status: StatusCode, xml: String) -> Response {
+    let mut resp = (status, xml).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/xml"),
@@ -177,38 +185,37 @@ pub(super) fn render(
     if json {
         return crate::error::json_response(StatusCode::OK, &json_object(fields));
     }
-    xml_response(StatusCode::OK, xml_element(root, fields, true))
+    let mut w = document();
+    xml_element(&mut w, root, &[("xmlns", NS)], fields);
+    xml_response(StatusCode::OK, w.finish())
 }
 
-/// `fields` as a JSON object: numbers as numbers.
+/// `fields` as a JSON object: numbers as numbers (the API version a decimal).
 pub(super) fn json_object(fields: Vec<(&'static str, String, bool)>) -> Value {
     let mut m = serde_json::Map::new();
     for (k, v, number) in fields {
         let v = match (number, v.parse::<f64>()) {
-            (true, Ok(n)) if k == "apiVersion" => json!(n),
-            (true, Ok(_)) => json!(v.parse::<u64>().unwrap_or(0)),
-            _ => json!(v),
+            (true, Ok(n)) if k == "apiVersion" => Value::from(n),
+            (true, Ok(_)) => Value::from(v.parse::<u64>().unwrap_or(0)),
+            _ => Value::String(v),
         };
         m.insert(k.into(), v);
     }
     Value::Object(m)
 }
 
+/// `fields` as the element `root` (with `attributes`), one child each.
 pub(super) fn xml_element(
+    w: &mut Writer,
     root: &str,
+    attributes: &[(&str, &str)],
     fields: Vec<(&'static str, String, bool)>,
-    ns: bool,
-) -> String {
-    let mut out = if ns {
-        format!("<{root} xmlns=\"{NS}\">")
-    } else {
-        format!("<{root}>")
-    };
+) {
+    w.open_with(root, attributes);
     for (k, v, _) in fields {
-        out.push_str(&format!("<{k}>{}</{k}>", escape(&v)));
+        w.text(k, &v);
     }
-    out.push_str(&format!("</{root}>"));
-    out
+    w.close();
 }
 
 pub(super) fn dates(job: &Job, json: bool) -> (String, String) {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::server::Target;
 
@@ -79,6 +79,19 @@ pub(crate) struct Ingested {
     pub(crate) cpu_secs: Option<f64>,
 }
 
+/// A Bulk API 2.0 ingest job to make.
+#[derive(Debug, Serialize)]
+struct NewJob<'a> {
+    object: &'a str,
+    operation: &'static str,
+}
+
+/// A job's new state.
+#[derive(Debug, Serialize)]
+struct JobState {
+    state: &'static str,
+}
+
 /// Uploads `body` (CSV) as an insert job of `object`, closes it and waits until it ends.
 pub(crate) async fn ingest(
     http: &reqwest::Client,
@@ -103,7 +116,10 @@ pub(crate) async fn ingest(
     let job: Value = http
         .post(format!("{}/jobs/ingest", t.data()))
         .bearer_auth(&t.token)
-        .json(&json!({"object": object, "operation": "insert"}))
+        .json(&NewJob {
+            object,
+            operation: "insert",
+        })
         .send()
         .await?
         .json()
@@ -125,7 +141,9 @@ pub(crate) async fn ingest(
     let uploaded = started.elapsed();
     http.patch(format!("{}/jobs/ingest/{id}", t.data()))
         .bearer_auth(&t.token)
-        .json(&json!({"state": "UploadComplete"}))
+        .json(&JobState {
+            state: "UploadComplete",
+        })
         .send()
         .await?
         .error_for_status()?;
@@ -144,7 +162,34 @@ pub(crate) async fn ingest(
     })
 }
 
-pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
+/// What `bulk-ingest` reports: the job as it ended, the rates of its stages, the server's
+/// CPU time per row and its RSS.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    /// The job's own figures, as the server answered them.
+    state: Value,
+    rows_processed: Value,
+    rows_failed: Value,
+    upload_bytes: usize,
+    upload_secs: f64,
+    processing_secs: f64,
+    total_secs: f64,
+    upload_rows_per_sec: f64,
+    processing_rows_per_sec: f64,
+    end_to_end_rows_per_sec: f64,
+    server_cpu_us_per_row: Option<f64>,
+    server_rss_bytes: Rss,
+}
+
+/// The server's RSS before the job, at its peak while it ran, and after.
+#[derive(Debug, Serialize)]
+struct Rss {
+    before: Option<u64>,
+    peak: u64,
+    after: Option<u64>,
+}
+
+pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Report> {
     let http = super::http()?;
     let body = csv(a);
     let upload_bytes = body.len();
@@ -158,22 +203,22 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
     } = ingest(&http, t, "Account", body).await?;
     let processing = total - uploaded;
     let per_sec = |d: Duration| a.rows as f64 / d.as_secs_f64().max(1e-9);
-    Ok(json!({
-        "state": done["state"],
-        "rows_processed": done["numberRecordsProcessed"],
-        "rows_failed": done["numberRecordsFailed"],
-        "upload_bytes": upload_bytes,
-        "upload_secs": uploaded.as_secs_f64(),
-        "processing_secs": processing.as_secs_f64(),
-        "total_secs": total.as_secs_f64(),
-        "upload_rows_per_sec": per_sec(uploaded),
-        "processing_rows_per_sec": per_sec(processing),
-        "end_to_end_rows_per_sec": per_sec(total),
-        "server_cpu_us_per_row": cpu_secs.map(|c| c * 1e6 / a.rows.max(1) as f64),
-        "server_rss_bytes": {
-            "before": rss_before,
-            "peak": rss_peak,
-            "after": t.rss(),
+    Ok(Report {
+        state: done["state"].clone(),
+        rows_processed: done["numberRecordsProcessed"].clone(),
+        rows_failed: done["numberRecordsFailed"].clone(),
+        upload_bytes,
+        upload_secs: uploaded.as_secs_f64(),
+        processing_secs: processing.as_secs_f64(),
+        total_secs: total.as_secs_f64(),
+        upload_rows_per_sec: per_sec(uploaded),
+        processing_rows_per_sec: per_sec(processing),
+        end_to_end_rows_per_sec: per_sec(total),
+        server_cpu_us_per_row: cpu_secs.map(|c| c * 1e6 / a.rows.max(1) as f64),
+        server_rss_bytes: Rss {
+            before: rss_before,
+            peak: rss_peak,
+            after: t.rss(),
         },
-    }))
+    })
 }

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::bayeux::Client;
-use crate::report::Stats;
+use crate::report::{Stats, Summary};
 use crate::server::{Target, cpu_secs_of, cpu_secs_since};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -26,7 +26,22 @@ pub(crate) struct Args {
     in_flight: usize,
 }
 
-pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
+/// What `cdc-e2e` reports: the summary, and the server's CPU time per update.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    #[serde(flatten)]
+    summary: Summary,
+    server_cpu_us_per_update: Option<f64>,
+}
+
+/// An Account update carrying its sending time.
+#[derive(Debug, Serialize)]
+struct Update {
+    #[serde(rename = "Description")]
+    description: String,
+}
+
+pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Report> {
     let http = super::http()?;
     let ids = make_accounts(&http, t, a.accounts).await?;
     let stats = Arc::new(Stats::new());
@@ -72,7 +87,9 @@ pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Resul
         move |k, sent| {
             http.patch(format!("{data}/sobjects/Account/{}", ids[k % ids.len()]))
                 .bearer_auth(&token)
-                .json(&json!({"Description": sent.to_string()}))
+                .json(&Update {
+                    description: sent.to_string(),
+                })
         },
     ));
     tokio::time::sleep(run.warmup).await;
@@ -86,11 +103,35 @@ pub(crate) async fn run(run: &super::Run, t: &Target, a: &Args) -> anyhow::Resul
     let spent = cpu_secs_since(t.pid, cpu_before);
     tokio::time::sleep(Duration::from_secs(2)).await;
     receiver.abort();
-    let mut out = stats.summary(run.duration);
-    let sent = out["sent"].as_u64().unwrap_or(0);
-    out["server_cpu_us_per_update"] =
-        json!(spent.filter(|_| sent > 0).map(|s| s * 1e6 / sent as f64));
-    Ok(out)
+    let summary = stats.summary(run.duration);
+    let sent = summary.sent;
+    Ok(Report {
+        summary,
+        server_cpu_us_per_update: spent.filter(|_| sent > 0).map(|s| s * 1e6 / sent as f64),
+    })
+}
+
+/// A collection create: every record or none.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Collection {
+    all_or_none: bool,
+    records: Vec<NewAccount>,
+}
+
+/// An Account of a collection, its type in `attributes`.
+#[derive(Debug, Serialize)]
+struct NewAccount {
+    attributes: Attributes,
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+/// A record's `attributes`: its type.
+#[derive(Debug, Serialize)]
+struct Attributes {
+    #[serde(rename = "type")]
+    kind: &'static str,
 }
 
 /// Creates `n` Accounts (200 to a composite request); their ids.
@@ -101,14 +142,20 @@ async fn make_accounts(
 ) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
-        let records: Vec<Value> = chunk
+        let records = chunk
             .iter()
-            .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Load {i}")}))
+            .map(|i| NewAccount {
+                attributes: Attributes { kind: "Account" },
+                name: format!("Load {i}"),
+            })
             .collect();
         let r: Value = http
             .post(format!("{}/composite/sobjects", t.data()))
             .bearer_auth(&t.token)
-            .json(&json!({"allOrNone": true, "records": records}))
+            .json(&Collection {
+                all_or_none: true,
+                records,
+            })
             .send()
             .await?
             .json()

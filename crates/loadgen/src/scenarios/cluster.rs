@@ -8,9 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
+use serde::Serialize;
+use serde_json::Value;
+
+use super::orgs::Percentiles;
+use crate::bodies::{NewAccount, NewOrg};
 use crate::server::Target;
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -54,7 +58,7 @@ pub(crate) async fn run(
     bin: &str,
     store: Option<&str>,
     a: &Args,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Report> {
     anyhow::ensure!(
         store.is_some(),
         "cluster-orgs needs --store URL (a database of its own)"
@@ -93,21 +97,54 @@ pub(crate) async fn run(
     let takeover = kill_last(&http, &mut nodes, &key, &spread, &made, a).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after: Vec<Option<u64>> = nodes.iter().map(Target::rss).collect();
-    Ok(json!({
-        "orgs": a.orgs,
-        "nodes": a.nodes,
-        "create_ms": super::orgs::percentiles(made.iter().map(|m| m.ms).collect()),
-        "made_and_used_secs": made_secs,
-        "orgs_per_node": counts(&spread),
-        "resting_within_secs": rested,
-        "rss_bytes": {
-            "at_start": rss_start,
-            "made_and_used": rss_used,
-            "resting": rss_resting,
-            "after_takeover": rss_after,
+    Ok(Report {
+        orgs: a.orgs,
+        nodes: a.nodes,
+        create_ms: super::orgs::percentiles(made.iter().map(|m| m.ms).collect()),
+        made_and_used_secs: made_secs,
+        orgs_per_node: counts(&spread),
+        resting_within_secs: rested,
+        rss_bytes: Rss {
+            at_start: rss_start,
+            made_and_used: rss_used,
+            resting: rss_resting,
+            after_takeover: rss_after,
         },
-        "takeover": takeover,
-    }))
+        takeover,
+    })
+}
+
+/// What `cluster-orgs` reports: where the orgs went, the timings, every node's RSS, and
+/// the takeover.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    orgs: usize,
+    nodes: usize,
+    create_ms: Percentiles,
+    made_and_used_secs: f64,
+    orgs_per_node: BTreeMap<String, usize>,
+    /// How long until every node had its made orgs at rest; `null` when they never did.
+    resting_within_secs: Option<f64>,
+    rss_bytes: Rss,
+    takeover: Takeover,
+}
+
+/// Every node's RSS at each stage (the killed node left out of the last).
+#[derive(Debug, Serialize)]
+struct Rss {
+    at_start: Vec<Option<u64>>,
+    made_and_used: Vec<Option<u64>>,
+    resting: Vec<Option<u64>>,
+    after_takeover: Vec<Option<u64>>,
+}
+
+/// How the orgs of the killed node were taken over.
+#[derive(Debug, Serialize)]
+struct Takeover {
+    orgs_of_the_killed_node: usize,
+    first_answer_secs: f64,
+    all_taken_secs: f64,
+    orgs_per_node_after: BTreeMap<String, usize>,
 }
 
 /// Kills the last of `nodes`: how long until an org it served answers through the first
@@ -119,7 +156,7 @@ async fn kill_last(
     spread: &Placement,
     made: &[Made],
     a: &Args,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Takeover> {
     let dead = nodes.len() - 1;
     let dead_node = node_id(http, &nodes[dead]).await?;
     let of_dead = spread
@@ -161,12 +198,12 @@ async fn kill_last(
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let all_taken_secs = killed.elapsed().as_secs_f64();
-    Ok(json!({
-        "orgs_of_the_killed_node": orgs_of_dead,
-        "first_answer_secs": first_answer_secs,
-        "all_taken_secs": all_taken_secs,
-        "orgs_per_node_after": after,
-    }))
+    Ok(Takeover {
+        orgs_of_the_killed_node: orgs_of_dead,
+        first_answer_secs,
+        all_taken_secs,
+        orgs_per_node_after: after,
+    })
 }
 
 /// Makes org `i` through node `i % n`, writes an Account through the next node and reads
@@ -182,7 +219,9 @@ async fn make_and_use(
     let r = http
         .post(format!("{}/forcebus/v1/orgs", at(0)))
         .bearer_auth(key)
-        .json(&json!({"name": format!("cluster-{i}")}))
+        .json(&NewOrg {
+            name: format!("cluster-{i}"),
+        })
         .send()
         .await?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -195,7 +234,9 @@ async fn make_and_use(
     let w = http
         .post(format!("{}/services/data/v59.0/sobjects/Account", at(1)))
         .bearer_auth(&token)
-        .json(&json!({"Name": format!("Cluster {i}")}))
+        .json(&NewAccount {
+            name: format!("Cluster {i}"),
+        })
         .send()
         .await?;
     anyhow::ensure!(w.status() == 201, "write: {}", w.text().await?);
@@ -212,7 +253,7 @@ async fn make_and_use(
 }
 
 /// The ids of the orgs each node serves, from the org list any node gathers.
-type Placement = std::collections::BTreeMap<String, Vec<String>>;
+type Placement = BTreeMap<String, Vec<String>>;
 
 async fn placement(
     http: &reqwest::Client,
@@ -236,7 +277,7 @@ async fn placement(
 }
 
 /// How many orgs each node serves.
-fn counts(placement: &Placement) -> std::collections::BTreeMap<String, usize> {
+fn counts(placement: &Placement) -> BTreeMap<String, usize> {
     placement
         .iter()
         .map(|(node, ids)| (node.clone(), ids.len()))
@@ -260,8 +301,8 @@ async fn node_id(http: &reqwest::Client, t: &Target) -> anyhow::Result<String> {
 }
 
 /// Waits (at most `within`) until every node has no made org loaded (its `/metrics`
-/// gauge of open orgs at most 1: the default org); the seconds it took, or `null`.
-async fn rest(http: &reqwest::Client, nodes: &[Target], within: Duration) -> Value {
+/// gauge of open orgs at most 1: the default org); the seconds it took, or none.
+async fn rest(http: &reqwest::Client, nodes: &[Target], within: Duration) -> Option<f64> {
     let started = Instant::now();
     while started.elapsed() < within {
         let mut all = true;
@@ -278,9 +319,9 @@ async fn rest(http: &reqwest::Client, nodes: &[Target], within: Duration) -> Val
             all &= open <= 1.0;
         }
         if all {
-            return json!(started.elapsed().as_secs_f64());
+            return Some(started.elapsed().as_secs_f64());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Value::Null
+    None
 }

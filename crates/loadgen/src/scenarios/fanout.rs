@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::bayeux::Client;
-use crate::report::Stats;
+use crate::report::{Stats, Summary};
 use crate::server::{Target, cpu_secs_of, cpu_secs_since};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -59,7 +59,7 @@ pub(crate) async fn run(
     target: Option<&Target>,
     pid: Option<u32>,
     a: &Args,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Report> {
     let http = super::http()?;
     // The publisher is an application of its own, with its connections: on a shared pool a
     // listener's long poll would ride a connection the REST publishes used, and the other way.
@@ -112,13 +112,19 @@ pub(crate) async fn run(
         move |k, sent| {
             let room = k % rooms;
             match (&faye_pub, &rest) {
-                (Some((url, client_id)), _) => publisher_http.post(url).json(&json!([{
-                    "channel": format!("/chat/room{room}"), "clientId": client_id,
-                    "data": {"sent": sent, "body": body}, "id": k.to_string()}])),
+                (Some((url, client_id)), _) => publisher_http.post(url).json(&[Publish {
+                    channel: format!("/chat/room{room}"),
+                    client_id,
+                    data: Chat { sent, body: &body },
+                    id: k.to_string(),
+                }]),
                 (None, Some((data, token))) => publisher_http
                     .post(format!("{data}/sobjects/Room{room}__e"))
                     .bearer_auth(token)
-                    .json(&json!({"Sent__c": sent.to_string(), "Body__c": body})),
+                    .json(&RoomEvent {
+                        sent: sent.to_string(),
+                        body: &body,
+                    }),
                 (None, None) => unreachable!("a server was checked above"),
             }
         },
@@ -142,17 +148,54 @@ pub(crate) async fn run(
 /// The run's figures: `cpu` is the server's own CPU time (user + system, from /proc) over
 /// the window and the drain after it, reported per message delivered in that window
 /// (publishing included, the load generator's CPU not).
-fn report(stats: &Stats, run: &super::Run, a: &Args, cpu: Option<f64>) -> Value {
-    let mut out = stats.summary(run.duration);
-    let sent = out["sent"].as_u64().unwrap_or(0);
-    let delivered = out["delivered"].as_u64().unwrap_or(0);
-    out["expected_deliveries"] = json!(sent as f64 * a.clients as f64 / a.rooms as f64);
-    out["server_cpu_secs"] = json!(cpu);
-    out["server_cpu_us_per_delivery"] = json!(
-        cpu.filter(|_| delivered > 0)
-            .map(|c| c * 1e6 / delivered as f64)
-    );
-    out
+fn report(stats: &Stats, run: &super::Run, a: &Args, cpu: Option<f64>) -> Report {
+    let summary = stats.summary(run.duration);
+    let (sent, delivered) = (summary.sent, summary.delivered);
+    Report {
+        summary,
+        expected_deliveries: sent as f64 * a.clients as f64 / a.rooms as f64,
+        server_cpu_secs: cpu,
+        server_cpu_us_per_delivery: cpu
+            .filter(|_| delivered > 0)
+            .map(|c| c * 1e6 / delivered as f64),
+    }
+}
+
+/// What `bayeux-fanout` reports: the summary, the deliveries the messages sent called for,
+/// and the server's CPU time.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    #[serde(flatten)]
+    summary: Summary,
+    expected_deliveries: f64,
+    server_cpu_secs: Option<f64>,
+    server_cpu_us_per_delivery: Option<f64>,
+}
+
+/// A Bayeux publish to a peer's room channel.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Publish<'a> {
+    channel: String,
+    client_id: &'a str,
+    data: Chat<'a>,
+    id: String,
+}
+
+/// A chat message as a peer's channel carries it.
+#[derive(Debug, Serialize)]
+struct Chat<'a> {
+    sent: u64,
+    body: &'a str,
+}
+
+/// A chat message as a room's platform event.
+#[derive(Debug, Serialize)]
+struct RoomEvent<'a> {
+    #[serde(rename = "Sent__c")]
+    sent: String,
+    #[serde(rename = "Body__c")]
+    body: &'a str,
 }
 
 /// Every client handshaken and subscribed to its room (50 joining at a time).

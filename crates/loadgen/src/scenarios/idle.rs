@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use forcebus_pubsub::proto::{FetchRequest, FetchResponse};
 
@@ -34,7 +33,20 @@ pub(crate) struct Args {
     streams_per_connection: u64,
 }
 
-pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Value> {
+/// What `idle` reports: the server's RSS at each stage, and per parked client and per idle
+/// stream.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    rest_first: bool,
+    streams_per_connection: u64,
+    rss_start_bytes: Option<u64>,
+    rss_parked_bytes: Option<u64>,
+    bytes_per_parked_client: Option<f64>,
+    rss_with_grpc_streams_bytes: Option<u64>,
+    bytes_per_idle_grpc_stream: Option<f64>,
+}
+
+pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Result<Report> {
     let http = super::http()?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let start = t.rss();
@@ -88,15 +100,15 @@ pub(crate) async fn run(_run: &super::Run, t: &Target, a: &Args) -> anyhow::Resu
     }
     drop(streams);
     drop(conns);
-    Ok(json!({
-        "rest_first": a.rest_first,
-        "streams_per_connection": a.streams_per_connection,
-        "rss_start_bytes": start,
-        "rss_parked_bytes": loaded,
-        "bytes_per_parked_client": per_client,
-        "rss_with_grpc_streams_bytes": with_streams,
-        "bytes_per_idle_grpc_stream": per_stream,
-    }))
+    Ok(Report {
+        rest_first: a.rest_first,
+        streams_per_connection: a.streams_per_connection,
+        rss_start_bytes: start,
+        rss_parked_bytes: loaded,
+        bytes_per_parked_client: per_client,
+        rss_with_grpc_streams_bytes: with_streams,
+        bytes_per_idle_grpc_stream: per_stream,
+    })
 }
 
 /// An open Subscribe stream and the sender of its requests.

@@ -10,14 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::pubsub::{PublishArgs, ReplayArgs, ReplayReport};
+use crate::report::{Noted, Stats, now_us};
 use anyhow::Context;
 use async_nats::jetstream::{self, consumer, stream};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
-
-use super::pubsub::{PublishArgs, ReplayArgs};
-use crate::report::{Stats, now_us};
 
 const STREAM: &str = "FORCEBUS_LOAD";
 const SUBJECT: &str = "load.events";
@@ -95,7 +93,7 @@ async fn publisher(
     Ok(())
 }
 
-pub(crate) async fn publish(run: &super::Run, url: &str, a: &PublishArgs) -> anyhow::Result<Value> {
+pub(crate) async fn publish(run: &super::Run, url: &str, a: &PublishArgs) -> anyhow::Result<Noted> {
     setup(url).await?;
     let stats = Arc::new(Stats::new());
     let stop = Arc::new(AtomicBool::new(false));
@@ -117,14 +115,13 @@ pub(crate) async fn publish(run: &super::Run, url: &str, a: &PublishArgs) -> any
     for t in tasks {
         t.await?.context("a publisher failed")?;
     }
-    let mut out = stats.summary(run.duration);
-    out["note"] = json!(
-        "throughput = messages acknowledged per second; latency = a window's first publish to its last acknowledgement"
-    );
-    Ok(out)
+    Ok(Noted {
+        summary: stats.summary(run.duration),
+        note: "throughput = messages acknowledged per second; latency = a window's first publish to its last acknowledgement",
+    })
 }
 
-pub(crate) async fn replay(url: &str, a: &ReplayArgs) -> anyhow::Result<Value> {
+pub(crate) async fn replay(url: &str, a: &ReplayArgs) -> anyhow::Result<ReplayReport> {
     let js = setup(url).await?;
     let fill = Arc::new(Stats::new());
     fill.start();
@@ -174,13 +171,14 @@ pub(crate) async fn replay(url: &str, a: &ReplayArgs) -> anyhow::Result<Value> {
         read += 1;
     }
     let secs = started.elapsed().as_secs_f64();
-    Ok(json!({
-        "published": published,
-        "publish_secs": fill_secs,
-        "publish_per_sec": published as f64 / fill_secs,
-        "read": read,
-        "read_secs": secs,
-        "read_per_sec": read as f64 / secs,
-        "errors": fill.errors.load(Ordering::Relaxed),
-    }))
+    Ok(ReplayReport {
+        published,
+        publish_secs: fill_secs,
+        publish_per_sec: published as f64 / fill_secs,
+        read,
+        read_secs: secs,
+        read_per_sec: read as f64 / secs,
+        read_server_cpu_us_per_event: None,
+        errors: fill.errors.load(Ordering::Relaxed),
+    })
 }

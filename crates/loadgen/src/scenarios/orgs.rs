@@ -7,8 +7,9 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::bodies::{NewAccount, NewOrg};
 use crate::server::Target;
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -26,12 +27,48 @@ pub(crate) struct Args {
     rounds: usize,
 }
 
+/// Percentiles of some timings, in milliseconds.
+#[derive(Debug, Serialize)]
+pub(crate) struct Percentiles {
+    mean: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
 /// Percentiles (ms) of `samples`.
-pub(crate) fn percentiles(mut samples: Vec<f64>) -> Value {
+pub(crate) fn percentiles(mut samples: Vec<f64>) -> Percentiles {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
-    json!({"mean": mean, "p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": at(1.0)})
+    Percentiles {
+        mean: samples.iter().sum::<f64>() / samples.len() as f64,
+        p50: at(0.5),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: at(1.0),
+    }
+}
+
+/// What `org-churn` reports: the timings of creates and deletes, and the server's RSS.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    orgs: usize,
+    rounds: usize,
+    create_ms: Percentiles,
+    delete_ms: Percentiles,
+    first_round_create_and_use_secs: f64,
+    server_rss_bytes: Rss,
+    rss_per_org_bytes: Option<u64>,
+}
+
+/// The server's RSS at the start, with every org of the first round made, and after each
+/// round's deletes.
+#[derive(Debug, Serialize)]
+struct Rss {
+    start: Option<u64>,
+    all_made: Option<u64>,
+    after_each_round: Vec<Option<u64>>,
 }
 
 /// Makes an org; its id and token, and how long the call took.
@@ -41,7 +78,10 @@ pub(crate) async fn create(
     key: &str,
     i: usize,
 ) -> anyhow::Result<(String, String, Duration)> {
-    create_with(http, t, key, &json!({"name": format!("churn-{i}")})).await
+    let org = NewOrg {
+        name: format!("churn-{i}"),
+    };
+    create_with(http, t, key, &org).await
 }
 
 /// Makes an org as `body` says (`name`, `config`); its id and token, and how long the
@@ -50,7 +90,7 @@ pub(crate) async fn create_with(
     http: &reqwest::Client,
     t: &Target,
     key: &str,
-    body: &Value,
+    body: &impl Serialize,
 ) -> anyhow::Result<(String, String, Duration)> {
     let started = Instant::now();
     let r = http
@@ -77,7 +117,9 @@ async fn use_org(http: &reqwest::Client, t: &Target, token: &str, i: usize) -> a
     let r = http
         .post(format!("{data}/sobjects/Account"))
         .bearer_auth(token)
-        .json(&json!({"Name": format!("Churn {i}")}))
+        .json(&NewAccount {
+            name: format!("Churn {i}"),
+        })
         .send()
         .await?;
     anyhow::ensure!(r.status() == 201, "write: {}", r.text().await?);
@@ -93,7 +135,7 @@ async fn use_org(http: &reqwest::Client, t: &Target, token: &str, i: usize) -> a
     Ok(())
 }
 
-pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
+pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Report> {
     let http = super::http()?;
     let key = t
         .admin_key
@@ -129,16 +171,20 @@ pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
         rss_after_rounds.push(t.rss());
     }
     let per_org = match (rss_start, rss_made) {
-        (Some(s), Some(m)) => json!((m.saturating_sub(s)) / a.orgs.max(1) as u64),
-        _ => Value::Null,
+        (Some(s), Some(m)) => Some((m.saturating_sub(s)) / a.orgs.max(1) as u64),
+        _ => None,
     };
-    Ok(json!({
-        "orgs": a.orgs,
-        "rounds": a.rounds,
-        "create_ms": percentiles(creates),
-        "delete_ms": percentiles(deletes),
-        "first_round_create_and_use_secs": create_secs,
-        "server_rss_bytes": {"start": rss_start, "all_made": rss_made, "after_each_round": rss_after_rounds},
-        "rss_per_org_bytes": per_org,
-    }))
+    Ok(Report {
+        orgs: a.orgs,
+        rounds: a.rounds,
+        create_ms: percentiles(creates),
+        delete_ms: percentiles(deletes),
+        first_round_create_and_use_secs: create_secs,
+        server_rss_bytes: Rss {
+            start: rss_start,
+            all_made: rss_made,
+            after_each_round: rss_after_rounds,
+        },
+        rss_per_org_bytes: per_org,
+    })
 }

@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use forcebus_pubsub::proto::{FetchRequest, PublishRequest, ReplayPreset};
 use serde::Serialize;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::pubsub::{Conn, TOPIC, batch, define, sent_of};
-use crate::report::{Stats, now_us};
+use crate::report::{Stats, Summary, now_us};
 use crate::server::{Target, cpu_secs_of, cpu_us_per_event};
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -116,7 +115,7 @@ pub(crate) async fn publish(
     run: &super::Run,
     t: &Target,
     a: &PublishArgs,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<PublishReport> {
     define(t).await?;
     let first = Conn::open(t).await?;
     let (schema_id, schema) = first.schema(TOPIC).await?;
@@ -143,15 +142,24 @@ pub(crate) async fn publish(
     for t in tasks {
         t.await?.context("a publisher failed")?;
     }
-    let mut out = stats.summary(run.duration);
+    let summary = stats.summary(run.duration);
     // Over the window and the acknowledgements still due at its end (those events are
     // counted), per event acknowledged.
-    let acked = out["delivered"].as_u64().unwrap_or(0);
-    out["server_cpu_us_per_event"] = json!(cpu_us_per_event(t.pid, cpu_before, acked));
-    out["note"] = json!(
-        "throughput = events acknowledged per second; latency = PublishRequest sent to its PublishResponse; server CPU (user + system, /proc) per event acknowledged"
-    );
-    Ok(out)
+    let acked = summary.delivered;
+    Ok(PublishReport {
+        summary,
+        server_cpu_us_per_event: cpu_us_per_event(t.pid, cpu_before, acked),
+        note: "throughput = events acknowledged per second; latency = PublishRequest sent to its PublishResponse; server CPU (user + system, /proc) per event acknowledged",
+    })
+}
+
+/// What `pubsub-publish` reports: the summary, the server's CPU time per event, a note.
+#[derive(Debug, Serialize)]
+pub(crate) struct PublishReport {
+    #[serde(flatten)]
+    summary: Summary,
+    server_cpu_us_per_event: Option<f64>,
+    note: &'static str,
 }
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -167,7 +175,21 @@ pub(crate) struct FanoutArgs {
     size: usize,
 }
 
-pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyhow::Result<Value> {
+/// What `pubsub-fanout` reports: the summary, the server's CPU time per delivery, and the
+/// deliveries the events sent called for.
+#[derive(Debug, Serialize)]
+pub(crate) struct FanoutReport {
+    #[serde(flatten)]
+    summary: Summary,
+    server_cpu_us_per_delivery: Option<f64>,
+    expected_deliveries: u64,
+}
+
+pub(crate) async fn fanout(
+    run: &super::Run,
+    t: &Target,
+    a: &FanoutArgs,
+) -> anyhow::Result<FanoutReport> {
     define(t).await?;
     let publisher = Conn::open(t).await?;
     let (schema_id, schema) = publisher.schema(TOPIC).await?;
@@ -220,15 +242,17 @@ pub(crate) async fn fanout(run: &super::Run, t: &Target, a: &FanoutArgs) -> anyh
     pub_task.await??;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Over the window and the drain after it (publishing included), per delivery.
-    let mut out = stats.summary(run.duration);
-    let delivered = out["delivered"].as_u64().unwrap_or(0);
-    out["server_cpu_us_per_delivery"] = json!(cpu_us_per_event(t.pid, cpu_before, delivered));
+    let summary = stats.summary(run.duration);
+    let server_cpu_us_per_delivery = cpu_us_per_event(t.pid, cpu_before, summary.delivered);
     for s in &subs {
         s.abort();
     }
-    let sent = out["sent"].as_u64().unwrap_or(0);
-    out["expected_deliveries"] = json!(sent * a.subscribers as u64);
-    Ok(out)
+    let expected_deliveries = summary.sent * a.subscribers as u64;
+    Ok(FanoutReport {
+        summary,
+        server_cpu_us_per_delivery,
+        expected_deliveries,
+    })
 }
 
 /// One subscriber to the topic from LATEST, asking for as many events as each batch
@@ -307,7 +331,27 @@ impl ReplayArgs {
     }
 }
 
-pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> anyhow::Result<Value> {
+/// What `replay` reports, against forcebus or NATS: the log filled, then read back.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReplayReport {
+    pub(crate) published: u64,
+    pub(crate) publish_secs: f64,
+    pub(crate) publish_per_sec: f64,
+    pub(crate) read: u64,
+    pub(crate) read_secs: f64,
+    pub(crate) read_per_sec: f64,
+    /// The server's CPU time per event read (`null` when unknown); not written for NATS,
+    /// whose process loadgen does not watch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) read_server_cpu_us_per_event: Option<Option<f64>>,
+    pub(crate) errors: u64,
+}
+
+pub(crate) async fn replay(
+    _run: &super::Run,
+    t: &Target,
+    a: &ReplayArgs,
+) -> anyhow::Result<ReplayReport> {
     define(t).await?;
     let first = Conn::open(t).await?;
     let (schema_id, schema) = first.schema(TOPIC).await?;
@@ -372,14 +416,14 @@ pub(crate) async fn replay(_run: &super::Run, t: &Target, a: &ReplayArgs) -> any
     }
     let secs = started.elapsed().as_secs_f64();
     let cpu_per_event = cpu_us_per_event(t.pid, cpu_before, read);
-    Ok(json!({
-        "published": published,
-        "publish_secs": fill_secs,
-        "publish_per_sec": published as f64 / fill_secs,
-        "read": read,
-        "read_secs": secs,
-        "read_per_sec": read as f64 / secs,
-        "read_server_cpu_us_per_event": cpu_per_event,
-        "errors": fill.errors.load(Ordering::Relaxed),
-    }))
+    Ok(ReplayReport {
+        published,
+        publish_secs: fill_secs,
+        publish_per_sec: published as f64 / fill_secs,
+        read,
+        read_secs: secs,
+        read_per_sec: read as f64 / secs,
+        read_server_cpu_us_per_event: Some(cpu_per_event),
+        errors: fill.errors.load(Ordering::Relaxed),
+    })
 }

@@ -11,7 +11,7 @@
 //! and reports the bytes per Contact from the second restart.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::server::Target;
 
@@ -139,7 +139,39 @@ async fn count(http: &reqwest::Client, t: &Target, object: &str) -> anyhow::Resu
     Ok(r["totalSize"].clone())
 }
 
-pub(crate) async fn run(t: &mut Target, bin: &str, a: &Args) -> anyhow::Result<Value> {
+/// What `record-memory` reports: the load, the server's RSS at each stage, the bytes per
+/// record, and the Contacts' figures when they were loaded.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    records: u64,
+    load_secs: f64,
+    restart_secs: f64,
+    server_rss_bytes: Rss,
+    bytes_per_record: Option<f64>,
+    contacts: Option<Contacts>,
+}
+
+/// The server's RSS empty, at its peak while loading, after the load and after the
+/// restart.
+#[derive(Debug, Serialize)]
+struct Rss {
+    empty: Option<u64>,
+    load_peak: u64,
+    after_load: Option<u64>,
+    after_restart: Option<u64>,
+}
+
+/// The Contacts loaded after the Accounts, and what they cost.
+#[derive(Debug, Serialize)]
+struct Contacts {
+    records: u64,
+    load_secs: f64,
+    restart_secs: f64,
+    server_rss_after_restart_bytes: Option<u64>,
+    bytes_per_contact: Option<f64>,
+}
+
+pub(crate) async fn run(t: &mut Target, bin: &str, a: &Args) -> anyhow::Result<Report> {
     let http = super::http()?;
     let empty = t.rss();
     let (mut load_secs, mut load_peak) = (0.0, 0);
@@ -170,19 +202,19 @@ pub(crate) async fn run(t: &mut Target, bin: &str, a: &Args) -> anyhow::Result<V
     } else {
         None
     };
-    Ok(json!({
-        "records": a.records,
-        "load_secs": load_secs,
-        "restart_secs": restart_secs,
-        "server_rss_bytes": {
-            "empty": empty,
-            "load_peak": load_peak,
-            "after_load": after_load,
-            "after_restart": restarted,
+    Ok(Report {
+        records: a.records,
+        load_secs,
+        restart_secs,
+        server_rss_bytes: Rss {
+            empty,
+            load_peak,
+            after_load,
+            after_restart: restarted,
         },
-        "bytes_per_record": per_record,
-        "contacts": contacts,
-    }))
+        bytes_per_record: per_record,
+        contacts,
+    })
 }
 
 /// `per` Contacts of each Account loaded, the server restarted: the bytes per Contact
@@ -194,7 +226,7 @@ async fn load_contacts(
     accounts: &[String],
     per: u64,
     accounts_rss: Option<u64>,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Contacts> {
     let chunk = (JOB_ROWS / per).max(1) as usize;
     let (mut load_secs, mut made) = (0.0, 0u64);
     for part in accounts.chunks(chunk) {
@@ -209,13 +241,13 @@ async fn load_contacts(
         counted == made,
         "COUNT() says {counted} Contacts, not {made}"
     );
-    Ok(json!({
-        "records": made,
-        "load_secs": load_secs,
-        "restart_secs": restart_secs,
-        "server_rss_after_restart_bytes": restarted,
-        "bytes_per_contact": restarted
+    Ok(Contacts {
+        records: made,
+        load_secs,
+        restart_secs,
+        server_rss_after_restart_bytes: restarted,
+        bytes_per_contact: restarted
             .zip(accounts_rss)
             .map(|(r, a)| r.saturating_sub(a) as f64 / made.max(1) as f64),
-    }))
+    })
 }

@@ -16,8 +16,9 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::bodies::DeclaredField;
 use crate::server::Target;
 
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -58,18 +59,108 @@ fn slope(points: &[(f64, f64)]) -> Option<f64> {
     (den > 0.0).then(|| num / den)
 }
 
-/// The phase's report: samples, and the slope over those after the first.
-fn phase(unit: &str, samples: &[(usize, u64)], secs: f64) -> Value {
+/// The slope of `samples` after the first.
+fn slope_after_first(samples: &[(usize, u64)]) -> Option<f64> {
     let points: Vec<(f64, f64)> = samples
         .iter()
         .skip(1)
         .map(|&(x, y)| (x as f64, y as f64))
         .collect();
-    json!({
-        "rss_samples": samples.iter().map(|(x, y)| json!({unit: x, "rss_bytes": y})).collect::<Vec<_>>(),
-        format!("rss_slope_bytes_per_{unit}"): slope(&points),
-        "secs": secs,
-    })
+    slope(&points)
+}
+
+/// What the wakes phase reports: the server's RSS after so many wakes, its slope over the
+/// samples after the first, and the phase's seconds.
+#[derive(Debug, Serialize)]
+struct Wakes {
+    rss_samples: Vec<AfterWakes>,
+    rss_slope_bytes_per_wake: Option<f64>,
+    secs: f64,
+}
+
+/// The server's RSS after `wake` wakes.
+#[derive(Debug, Serialize)]
+struct AfterWakes {
+    wake: usize,
+    rss_bytes: u64,
+}
+
+/// What the field churn phase reports, as [`Wakes`] does, per pair of fields added and
+/// deleted.
+#[derive(Debug, Serialize)]
+struct Pairs {
+    rss_samples: Vec<AfterPairs>,
+    rss_slope_bytes_per_pair: Option<f64>,
+    secs: f64,
+}
+
+/// The server's RSS after `pair` pairs.
+#[derive(Debug, Serialize)]
+struct AfterPairs {
+    pair: usize,
+    rss_bytes: u64,
+}
+
+/// What `schema-soak` reports: each phase run (`null` for a phase skipped).
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    server_rss_bytes_at_start: Option<u64>,
+    wakes: Option<Wakes>,
+    field_pairs: Option<Pairs>,
+}
+
+/// A runtime number field on Account, through the Tooling API.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CustomField<'a> {
+    full_name: String,
+    metadata: NumberField<'a>,
+}
+
+/// A number field's metadata.
+#[derive(Debug, Serialize)]
+struct NumberField<'a> {
+    label: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    precision: u32,
+    scale: u32,
+}
+
+/// An org made with a custom object declared in its config.
+#[derive(Debug, Serialize)]
+struct SoakOrg {
+    name: String,
+    config: SoakConfig,
+}
+
+/// The config of a soak org: `Soak_Ticket__c` with one text field.
+#[derive(Debug, Serialize)]
+struct SoakConfig {
+    objects: SoakObjects,
+}
+
+/// The objects a soak org declares.
+#[derive(Debug, Serialize)]
+struct SoakObjects {
+    #[serde(rename = "Soak_Ticket__c")]
+    ticket: DeclaredObject,
+}
+
+/// An object declared in a config: its label and fields.
+#[derive(Debug, Serialize)]
+struct DeclaredObject {
+    label: &'static str,
+    fields: [DeclaredField; 1],
+}
+
+/// An Account with a runtime score field.
+#[derive(Debug, Serialize)]
+struct ScoredAccount {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Soak_Score__c")]
+    score: usize,
 }
 
 async fn send_ok(req: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Value> {
@@ -90,8 +181,15 @@ async fn add_field(
     let made = send_ok(
         http.post(format!("{}/tooling/sobjects/CustomField", t.data()))
             .bearer_auth(token)
-            .json(&json!({"FullName": format!("Account.{name}"),
-                "Metadata": {"label": name, "type": "Number", "precision": 8, "scale": 0}})),
+            .json(&CustomField {
+                full_name: format!("Account.{name}"),
+                metadata: NumberField {
+                    label: name,
+                    kind: "Number",
+                    precision: 8,
+                    scale: 0,
+                },
+            }),
         "add a field",
     )
     .await?;
@@ -127,23 +225,37 @@ async fn loaded(
         .count())
 }
 
-async fn wakes(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<Value> {
+async fn wakes(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<Wakes> {
     let key = t
         .admin_key
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the ready line has no admin_key"))?;
     let mut orgs = Vec::with_capacity(a.orgs);
     for i in 0..a.orgs {
-        let body = json!({"name": format!("soak-{i}"), "config": {"objects": {"Soak_Ticket__c": {
-            "label": "Soak Ticket",
-            "fields": [{"name": "Severity__c", "type": "string", "length": 20}],
-        }}}});
+        let body = SoakOrg {
+            name: format!("soak-{i}"),
+            config: SoakConfig {
+                objects: SoakObjects {
+                    ticket: DeclaredObject {
+                        label: "Soak Ticket",
+                        fields: [DeclaredField {
+                            name: "Severity__c",
+                            kind: "string",
+                            length: 20,
+                        }],
+                    },
+                },
+            },
+        };
         let (id, token, _) = super::orgs::create_with(http, t, &key, &body).await?;
         add_field(http, t, &token, "Soak_Score__c").await?;
         send_ok(
             http.post(format!("{}/sobjects/Account", t.data()))
                 .bearer_auth(&token)
-                .json(&json!({"Name": format!("Soak {i}"), "Soak_Score__c": i})),
+                .json(&ScoredAccount {
+                    name: format!("Soak {i}"),
+                    score: i,
+                }),
             "write",
         )
         .await?;
@@ -180,10 +292,17 @@ async fn wakes(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<V
             anyhow::ensure!(q?["totalSize"] == 1, "each org has its one Account");
         }
     }
-    Ok(phase("wake", &samples, started.elapsed().as_secs_f64()))
+    Ok(Wakes {
+        rss_slope_bytes_per_wake: slope_after_first(&samples),
+        rss_samples: samples
+            .into_iter()
+            .map(|(wake, rss_bytes)| AfterWakes { wake, rss_bytes })
+            .collect(),
+        secs: started.elapsed().as_secs_f64(),
+    })
 }
 
-async fn field_churn(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<Value> {
+async fn field_churn(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Result<Pairs> {
     let every = (a.field_pairs / a.samples).max(1);
     let (mut samples, started) = (vec![(0, t.rss().unwrap_or(0))], Instant::now());
     for pair in 1..=a.field_pairs {
@@ -198,25 +317,32 @@ async fn field_churn(http: &reqwest::Client, t: &Target, a: &Args) -> anyhow::Re
             samples.push((pair, t.rss().unwrap_or(0)));
         }
     }
-    Ok(phase("pair", &samples, started.elapsed().as_secs_f64()))
+    Ok(Pairs {
+        rss_slope_bytes_per_pair: slope_after_first(&samples),
+        rss_samples: samples
+            .into_iter()
+            .map(|(pair, rss_bytes)| AfterPairs { pair, rss_bytes })
+            .collect(),
+        secs: started.elapsed().as_secs_f64(),
+    })
 }
 
-pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Value> {
+pub(crate) async fn run(t: &Target, a: &Args) -> anyhow::Result<Report> {
     let http = super::http()?;
     let rss_start = t.rss();
     let wakes = if a.wakes > 0 {
-        wakes(&http, t, a).await?
+        Some(wakes(&http, t, a).await?)
     } else {
-        Value::Null
+        None
     };
-    let pairs = if a.field_pairs > 0 {
-        field_churn(&http, t, a).await?
+    let field_pairs = if a.field_pairs > 0 {
+        Some(field_churn(&http, t, a).await?)
     } else {
-        Value::Null
+        None
     };
-    Ok(json!({
-        "server_rss_bytes_at_start": rss_start,
-        "wakes": wakes,
-        "field_pairs": pairs,
-    }))
+    Ok(Report {
+        server_rss_bytes_at_start: rss_start,
+        wakes,
+        field_pairs,
+    })
 }

@@ -2,14 +2,17 @@
 //! read from a SOAP `deploy`'s `DeployOptions` element or a REST deploy's JSON
 //! `deployOptions`, and written back as the REST `deployRequest` resource echoes them.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use forcebus_xml::Element;
 
 /// DeployOptions (`metadata-tooling.md` §5.1) as SOAP and REST clients send them. Only
 /// `checkOnly` and `rollbackOnError` change what a deploy does here; the others are
 /// kept to be reported back (the REST resource echoes them).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as the REST resource answers them: every one, defaults included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[allow(clippy::struct_excessive_bools)] // The WSDL's flags, one field each.
 pub(crate) struct DeployOptions {
     /// `allowMissingFiles`.
@@ -154,22 +157,6 @@ impl DeployOptions {
             },
         })
     }
-
-    /// The options as the REST resource answers them: every one, defaults included.
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "allowMissingFiles": self.allow_missing_files,
-            "autoUpdatePackage": self.auto_update_package,
-            "checkOnly": self.check_only,
-            "ignoreWarnings": self.ignore_warnings,
-            "performRetrieve": self.perform_retrieve,
-            "purgeOnDelete": self.purge_on_delete,
-            "rollbackOnError": self.rollback_on_error,
-            "runTests": self.run_tests,
-            "singlePackage": self.single_package,
-            "testLevel": self.test_level,
-        })
-    }
 }
 
 /// A flag of JSON `deployOptions`, or its default.
@@ -186,6 +173,7 @@ fn flag(o: &Map<String, Value>, name: &str, default: bool) -> Result<bool, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn soap_options_in_any_order_case_and_with_stray_text() {
@@ -210,10 +198,15 @@ mod tests {
         let o = DeployOptions::from_json(&sent).unwrap();
         assert!(o.check_only && o.single_package && o.rollback_on_error);
         assert_eq!(o.test_level.as_deref(), Some("RunLocalTests"));
-        let back = o.to_json();
-        assert_eq!(back["checkOnly"], true);
-        assert_eq!(back["runTests"], json!(["T"]));
-        assert_eq!(back["allowMissingFiles"], false);
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            concat!(
+                r#"{"allowMissingFiles":false,"autoUpdatePackage":false,"checkOnly":true,"#,
+                r#""ignoreWarnings":false,"performRetrieve":false,"purgeOnDelete":false,"#,
+                r#""rollbackOnError":true,"runTests":["T"],"singlePackage":true,"#,
+                r#""testLevel":"RunLocalTests"}"#
+            )
+        );
         assert_eq!(
             DeployOptions::from_json(&json!({})).unwrap(),
             DeployOptions::default()

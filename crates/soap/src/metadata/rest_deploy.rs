@@ -21,7 +21,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use forcebus_org::Code;
 
@@ -195,29 +195,77 @@ fn created(app: &crate::State, call: &Call, id: &str) -> Result<Response, ApiErr
     let r = app.deploys.get(id).ok_or_else(|| {
         ApiError::internal(&format!("the deploy {id} was kept and is gone already"))
     })?;
-    let (created, options) = (&r.created, &r.options);
-    let result = json!({
-        "id": r.id, "status": "Pending", "done": false, "success": false,
-        "checkOnly": options.check_only, "ignoreWarnings": options.ignore_warnings,
-        "rollbackOnError": options.rollback_on_error, "numberComponentsDeployed": 0,
-        "numberComponentsTotal": 0, "numberComponentErrors": 0, "numberTestsCompleted": 0,
-        "numberTestsTotal": 0, "numberTestErrors": 0, "details": null, "createdDate": created,
-    });
+    let result = PendingResult::of(&r.id, &r.options, &r.created);
     Ok(json_response(
         StatusCode::CREATED,
         &request(call, &r, result),
     ))
 }
 
-/// A deploy request: its id, the validation it applies, its URL, options and result.
-fn request(call: &Call, r: &DeployResult, result: Value) -> Value {
-    json!({
-        "id": r.id,
-        "validatedDeployRequestId": r.validated,
-        "url": format!("{}/metadata/deployRequest/{}", call.base(), r.id),
-        "deployOptions": r.options.to_json(),
-        "deployResult": result,
-    })
+/// A deploy request as the resource answers it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeployRequest<'a, R> {
+    id: &'a str,
+    /// The validation it applies again (a quick deploy), else `null`.
+    validated_deploy_request_id: Option<&'a str>,
+    url: String,
+    deploy_options: &'a DeployOptions,
+    deploy_result: R,
+}
+
+/// A deploy request: its id, the validation it applies, its URL, options and `result`.
+fn request<'a, R: Serialize>(call: &Call, r: &'a DeployResult, result: R) -> DeployRequest<'a, R> {
+    DeployRequest {
+        id: &r.id,
+        validated_deploy_request_id: r.validated.as_deref(),
+        url: format!("{}/metadata/deployRequest/{}", call.base(), r.id),
+        deploy_options: &r.options,
+        deploy_result: result,
+    }
+}
+
+/// A new deploy request's `deployResult`: pending, no counts and no details yet.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingResult<'a> {
+    id: &'a str,
+    status: &'static str,
+    done: bool,
+    success: bool,
+    check_only: bool,
+    ignore_warnings: bool,
+    rollback_on_error: bool,
+    number_components_deployed: u32,
+    number_components_total: u32,
+    number_component_errors: u32,
+    number_tests_completed: u32,
+    number_tests_total: u32,
+    number_test_errors: u32,
+    details: Option<()>,
+    created_date: &'a str,
+}
+
+impl<'a> PendingResult<'a> {
+    fn of(id: &'a str, options: &DeployOptions, created: &'a str) -> Self {
+        Self {
+            id,
+            status: "Pending",
+            done: false,
+            success: false,
+            check_only: options.check_only,
+            ignore_warnings: options.ignore_warnings,
+            rollback_on_error: options.rollback_on_error,
+            number_components_deployed: 0,
+            number_components_total: 0,
+            number_component_errors: 0,
+            number_tests_completed: 0,
+            number_tests_total: 0,
+            number_test_errors: 0,
+            details: None,
+            created_date: created,
+        }
+    }
 }
 
 /// A finished deploy's `deployResult`: the SOAP DeployResult's names and counts with
@@ -384,5 +432,29 @@ impl<'a> JsonMessage<'a> {
             success: m.success,
             warning: m.problem_type == "Warning",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_result_keeps_its_key_order() {
+        let options = DeployOptions {
+            check_only: true,
+            ..DeployOptions::default()
+        };
+        let pending = PendingResult::of("0Af1", &options, "2024-05-01T00:00:00.000Z");
+        assert_eq!(
+            serde_json::to_string(&pending).unwrap(),
+            concat!(
+                r#"{"id":"0Af1","status":"Pending","done":false,"success":false,"checkOnly":true,"#,
+                r#""ignoreWarnings":false,"rollbackOnError":true,"numberComponentsDeployed":0,"#,
+                r#""numberComponentsTotal":0,"numberComponentErrors":0,"numberTestsCompleted":0,"#,
+                r#""numberTestsTotal":0,"numberTestErrors":0,"details":null,"#,
+                r#""createdDate":"2024-05-01T00:00:00.000Z"}"#
+            )
+        );
     }
 }
