@@ -44,6 +44,27 @@ fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, Code::MalformedQuery, message)
 }
 
+/// A query of `FieldDefinition` names its entity (Salesforce refuses one that does not).
+fn entity_named<T>(filters: &[(String, T)]) -> Result<(), ApiError> {
+    let named = filters.iter().any(|(p, _)| {
+        matches!(
+            p.as_str(),
+            "entitydefinition.qualifiedapiname"
+                | "entitydefinitionid"
+                | "durableid"
+                | "entitydefinition.durableid"
+        )
+    });
+    if named {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        Code::ExternalObjectUnsupported,
+        "FieldDefinition: a filter on a reified column is required.",
+    ))
+}
+
 /// The answer to a query of a schema object (through the Tooling API's `/query` when
 /// `tooling`, else the data API's), or `None` for any other query.
 pub(crate) fn query(
@@ -71,21 +92,8 @@ pub(crate) fn query(
     if let Some(c) = &q.filter {
         equalities(c, &mut filters)?;
     }
-    let entity_named = filters.iter().any(|(p, _)| {
-        matches!(
-            p.as_str(),
-            "entitydefinition.qualifiedapiname"
-                | "entitydefinitionid"
-                | "durableid"
-                | "entitydefinition.durableid"
-        )
-    });
-    if *kind == "FieldDefinition" && !entity_named {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Code::ExternalObjectUnsupported,
-            "FieldDefinition: a filter on a reified column is required.",
-        ));
+    if *kind == "FieldDefinition" {
+        entity_named(&filters)?;
     }
     let order = sort_keys(&q.order_by)?;
     let runtime = app.org.runtime_schema();
