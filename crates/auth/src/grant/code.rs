@@ -106,15 +106,19 @@ mod tests {
             "invalid_request"
         );
         let request = ask(home, None).expect("S256 by default");
-        let location = auth
-            .authorize_sign_in(&request, "admin@example.com", "pw", None)
-            .unwrap();
-        let query = location.split_once('?').unwrap().1;
-        let code = form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        // A sign-in's code, from the redirect it answers with.
+        let signed_in = || {
+            let location = auth
+                .authorize_sign_in(&request, "admin@example.com", "pw", None)
+                .unwrap();
+            let query = location.split_once('?').unwrap().1;
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "code")
+                .unwrap()
+                .1
+                .into_owned()
+        };
+        let code = signed_in();
         let exchange = |client: &str, v: Option<&str>| {
             let mut pairs = vec![
                 ("grant_type", "authorization_code"),
@@ -131,15 +135,7 @@ mod tests {
             "invalid_client_id"
         );
         // A failed exchange uses the code up, as any: sign in again.
-        let location = auth
-            .authorize_sign_in(&request, "admin@example.com", "pw", None)
-            .unwrap();
-        let query = location.split_once('?').unwrap().1;
-        let code = form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        let code = signed_in();
         let g = auth
             .token_grant(
                 &form(&[
