@@ -1,0 +1,233 @@
+//! The type checker: expression tree to evaluation tree, with Salesforce's compile errors.
+
+use crate::eval::{Builtin, Node};
+use crate::functions;
+use crate::lexer::{Pos, tokenize};
+use crate::parser::{Expr, ExprKind, parse};
+use crate::{Blanks, CompileError, Fields, MAX_SOURCE_CHARS, Options, Type, Value};
+
+/// A checked formula.
+pub(crate) struct Compiled {
+    pub(crate) root: Node,
+    pub(crate) references: Vec<Vec<String>>,
+}
+
+/// A checked expression: its node, its type (`None` for the `NULL` literal, which fits any
+/// type), where it starts, and the field it reads directly, if it is a field reference.
+#[derive(Debug, Clone)]
+pub(crate) struct Typed {
+    pub(crate) node: Node,
+    pub(crate) ty: Option<Type>,
+    pub(crate) pos: Pos,
+    pub(crate) field: Option<String>,
+}
+
+impl Typed {
+    /// A call of `run` over `args`, of type `ty`.
+    pub(crate) fn call(run: Builtin, args: Vec<Typed>, ty: Option<Type>, pos: Pos) -> Typed {
+        let args = args.into_iter().map(|arg| arg.node).collect();
+        Typed {
+            node: Node::Call { run, args },
+            ty,
+            pos,
+            field: None,
+        }
+    }
+
+    /// The reference index, when the expression is a plain field reference.
+    pub(crate) fn reference(&self) -> Option<usize> {
+        match &self.node {
+            Node::Ref { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+}
+
+/// A function call being checked.
+#[derive(Debug)]
+pub(crate) struct Site<'e> {
+    /// The function's name in capitals.
+    pub(crate) name: &'static str,
+    pub(crate) pos: Pos,
+    pub(crate) args: &'e [Expr],
+}
+
+/// The state of one compile.
+pub(crate) struct Checker<'a> {
+    fields: &'a dyn Fields,
+    pub(crate) options: &'a Options,
+    references: Vec<Vec<String>>,
+}
+
+/// Compiles `source`.
+pub(crate) fn compile(
+    source: &str,
+    options: &Options,
+    fields: &dyn Fields,
+) -> Result<Compiled, CompileError> {
+    let length = source.chars().count();
+    if length > MAX_SOURCE_CHARS {
+        return Err(CompileError {
+            message: format!(
+                "Formula is too long ({} characters). Maximum length is 3,900 characters.",
+                thousands(length)
+            ),
+            line: 0,
+            column: 0,
+        });
+    }
+    let expr = parse(tokenize(source)?)?;
+    let mut checker = Checker {
+        fields,
+        options,
+        references: Vec::new(),
+    };
+    let root = checker.check(&expr)?;
+    checker.check_result(&root)?;
+    Ok(Compiled {
+        root: root.node,
+        references: checker.references,
+    })
+}
+
+fn thousands(number: usize) -> String {
+    let digits = number.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a value of type `actual` may stand where `wanted` is expected.
+pub(crate) fn compatible(wanted: Type, actual: Type) -> bool {
+    wanted == actual
+        || (wanted.is_numeric() && actual.is_numeric())
+        || (wanted.is_textual() && actual.is_textual())
+}
+
+impl Checker<'_> {
+    /// Checks one expression.
+    pub(crate) fn check(&mut self, expr: &Expr) -> Result<Typed, CompileError> {
+        let pos = expr.pos;
+        let constant = |value: Value, ty: Option<Type>| Typed {
+            node: Node::Const(value),
+            ty,
+            pos,
+            field: None,
+        };
+        match &expr.kind {
+            ExprKind::Number(number) => Ok(constant(Value::Number(*number), Some(Type::Number))),
+            ExprKind::Text(text) => Ok(constant(Value::Text(text.clone()), Some(Type::Text))),
+            ExprKind::Bool(flag) => Ok(constant(Value::Checkbox(*flag), Some(Type::Checkbox))),
+            ExprKind::Null => Ok(constant(Value::Null, None)),
+            ExprKind::Ident(name) => self.field(name, pos),
+            ExprKind::Call(name, args) => self.call(name, args, pos),
+            ExprKind::Unary(op, operand) => {
+                let operand = self.check(operand)?;
+                functions::operators::unary(*op, operand, pos)
+            }
+            ExprKind::Binary(op, left, right) => {
+                let left = self.check(left)?;
+                let right = self.check(right)?;
+                functions::operators::binary(*op, left, right, pos)
+            }
+        }
+    }
+
+    /// Checks every argument of a call.
+    pub(crate) fn args(&mut self, site: &Site<'_>) -> Result<Vec<Typed>, CompileError> {
+        site.args.iter().map(|arg| self.check(arg)).collect()
+    }
+
+    fn call(&mut self, name: &str, args: &[Expr], pos: Pos) -> Result<Typed, CompileError> {
+        let upper = name.to_ascii_uppercase();
+        let Some(def) = functions::lookup(&upper) else {
+            return Err(pos.error(format!("Unknown function {upper}. Check spelling.")));
+        };
+        if !def.allowed_in(self.options.context) {
+            return Err(pos.error(format!(
+                "Function {}() may not be used in this type of formula",
+                def.name
+            )));
+        }
+        let site = Site {
+            name: def.name,
+            pos,
+            args,
+        };
+        (def.compile)(self, &site)
+    }
+
+    /// Resolves a field reference through [`Fields`] and records it.
+    pub(crate) fn field(&mut self, name: &str, pos: Pos) -> Result<Typed, CompileError> {
+        let path: Vec<&str> = name.split('.').collect();
+        let resolved = self
+            .fields
+            .resolve(&path)
+            .map_err(|message| pos.error(message))?;
+        let Some((canonical, info)) = resolved else {
+            return Err(pos.error(format!("Field {name} does not exist. Check spelling.")));
+        };
+        let index = self.reference_index(canonical);
+        let blank = match (self.options.blanks, info.ty) {
+            (Blanks::AsZero, ty) if ty.is_numeric() => Value::Number(Default::default()),
+            (Blanks::AsZero, Type::Text) => Value::Text(String::new()),
+            _ => Value::Null,
+        };
+        let node = Node::Ref { index, blank };
+        Ok(Typed {
+            node,
+            ty: Some(info.ty),
+            pos,
+            field: Some(name.to_string()),
+        })
+    }
+
+    fn reference_index(&mut self, canonical: Vec<String>) -> usize {
+        if let Some(index) = self.references.iter().position(|known| *known == canonical) {
+            return index;
+        }
+        self.references.push(canonical);
+        self.references.len() - 1
+    }
+
+    fn check_result(&self, root: &Typed) -> Result<(), CompileError> {
+        let wanted = self.options.return_type;
+        let Some(actual) = root.ty else { return Ok(()) };
+        if matches!(actual, Type::Picklist | Type::MultiPicklist) {
+            return Err(picklist_error(root));
+        }
+        let fits =
+            compatible(wanted, actual) || (wanted.is_textual() && matches!(actual, Type::Picklist));
+        if fits {
+            return Ok(());
+        }
+        Err(root.pos.error(format!(
+            "Formula result is data type ({}), incompatible with expected data type ({}).",
+            actual.display_name(),
+            wanted.display_name()
+        )))
+    }
+}
+
+/// The error for a picklist used where only ISPICKVAL, TEXT, CASE and a few others may use it.
+pub(crate) fn picklist_error(arg: &Typed) -> CompileError {
+    let name = arg.field.as_deref().unwrap_or("value");
+    let kind = if arg.ty == Some(Type::MultiPicklist) {
+        "multi-select picklist"
+    } else {
+        "picklist"
+    };
+    arg.pos.error(format!(
+        "Field {name} is a {kind} field. {} fields are only supported in certain functions.",
+        if kind == "picklist" {
+            "Picklist"
+        } else {
+            "Multi-select picklist"
+        }
+    ))
+}
