@@ -4,8 +4,11 @@
 //! `result`) or as `GET /sobjects/X/describe` answers it. Custom objects and custom fields
 //! become the org's; standard fields are the catalogue's already.
 //!
-//! What forcebus cannot serve is left out and logged, never guessed: formula (calculated)
-//! and auto-number fields, compound, encrypted and other types without a declaration.
+//! Formula fields (`calculatedFormula`) are the org's formula fields, computed on every
+//! read; auto-number fields are numbered from 1 with no format (describe gives none).
+//! What forcebus cannot serve is left out and logged, never guessed: computed fields with
+//! no formula (roll-up summaries), compound, encrypted and other types without a
+//! declaration.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -168,11 +171,12 @@ fn record_types(describe: &Value) -> Vec<forcebus_org::custom::RecordTypeConfig>
 /// A describe's custom field as a declaration, or why it cannot be one. What the describe
 /// leaves out (or gives as `null`) is left to the declaration's defaults.
 fn field(f: &Value) -> Result<FieldConfig, String> {
-    if f["calculated"] == true {
-        return Err("a formula field (forcebus computes no formulas)".into());
-    }
-    if f["autoNumber"] == true {
-        return Err("an auto-number field".into());
+    let formula = f["calculatedFormula"]
+        .as_str()
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned);
+    if f["calculated"] == true && formula.is_none() {
+        return Err("a computed field with no formula".into());
     }
     let kind = f["type"].as_str().unwrap_or_default();
     let Some(ftype) = declarable(kind) else {
@@ -205,14 +209,18 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
         ftype,
         label: f["label"].as_str().map(str::to_owned),
         length: n("length")
-            .filter(|_| matches!(kind, "string" | "textarea" | "email" | "phone" | "url")),
+            .filter(|_| matches!(kind, "string" | "textarea" | "email" | "phone" | "url"))
+            .filter(|_| f["calculated"] != true && f["autoNumber"] != true),
         precision: match kind {
             "double" | "currency" | "percent" => n("precision"),
             "int" => n("digits"),
             _ => None,
         },
         scale,
-        required: f["nillable"] == false && kind != "boolean" && f["createable"] != false,
+        required: f["nillable"] == false
+            && kind != "boolean"
+            && f["createable"] != false
+            && f["autoNumber"] != true,
         external_id: f["externalId"] == true,
         unique: f["unique"] == true,
         picklist: values
@@ -227,7 +235,18 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
             .map(str::to_owned),
         master_detail: kind == "reference" && f["cascadeDelete"] == true,
         relationship_name: None,
-        default,
+        default: default.filter(|_| formula.is_none() && f["autoNumber"] != true),
+        formula_treat_blanks_as: formula.as_ref().map(|_| {
+            if f["formulaTreatNullNumberAsZero"] == true {
+                "BlankAsZero".to_owned()
+            } else {
+                "BlankAsBlank".to_owned()
+            }
+        }),
+        formula,
+        // Describe gives no display format: the number alone, as the org gives it.
+        display_format: (f["autoNumber"] == true).then(|| "{0}".to_owned()),
+        starting_number: None,
     })
 }
 

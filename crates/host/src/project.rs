@@ -5,7 +5,8 @@
 //! The project's `sfdx-project.json` names its package directories; every `objects`
 //! folder below them is read in source format: `objects/<Name>/<Name>.object-meta.xml`
 //! (a `CustomObject`), `objects/<Name>/fields/*.field-meta.xml` (its `CustomField`s) and
-//! `objects/<Name>/recordTypes/*.recordType-meta.xml` (its record types).
+//! `objects/<Name>/recordTypes/*.recordType-meta.xml` (its record types) and
+//! `objects/<Name>/validationRules/*.validationRule-meta.xml` (its validation rules).
 //! `__c` folders are custom objects, `__e` folders platform events, others fields added to
 //! a standard object. What a file declares goes through the Metadata API's mapping
 //! ([`forcebus_org::declarations`]); a file it cannot read stops the start, naming the file.
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
-use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig};
-use forcebus_org::declarations::{field_config, object_config};
+use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig, ValidationRuleConfig};
+use forcebus_org::declarations::{field_config, object_config, validation_rule_config};
 use forcebus_org::platform::EventConfig;
 
 /// Largest metadata file read (a field file is a few hundred bytes).
@@ -143,7 +144,14 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
         };
         config.fields.extend(fields);
         config.record_types = read_record_types(&folder.join("recordTypes"))?;
-        if !config.fields.is_empty() || !config.record_types.is_empty() || name.ends_with("__c") {
+        config
+            .validation_rules
+            .extend(read_validation_rules(&folder.join("validationRules"))?);
+        if !config.fields.is_empty()
+            || !config.record_types.is_empty()
+            || !config.validation_rules.is_empty()
+            || name.ends_with("__c")
+        {
             project.objects.insert(name, config);
         }
     }
@@ -176,6 +184,37 @@ fn read_fields(dir: &Path) -> anyhow::Result<Vec<FieldConfig>> {
                 .unwrap_or(stem)
                 .to_owned();
             field_config(&name, &meta)
+                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))
+        })
+        .collect()
+}
+
+/// An object folder's `validationRules/*.validationRule-meta.xml`, in name order.
+fn read_validation_rules(dir: &Path) -> anyhow::Result<Vec<ValidationRuleConfig>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".validationRule-meta.xml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let meta = read(file, "ValidationRule")?;
+            let stem = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".validationRule-meta.xml"))
+                .unwrap_or_default();
+            let name = meta
+                .get("fullName")
+                .and_then(Value::as_str)
+                .unwrap_or(stem)
+                .to_owned();
+            validation_rule_config(&name, &meta)
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))
         })
         .collect()

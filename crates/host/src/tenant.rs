@@ -32,8 +32,9 @@ pub(crate) struct Declared {
     pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
 }
 
-/// Adds `more`'s objects to `objects`: labels replaced where given, fields appended (a
-/// field of the same name replaces the earlier one when the schema is built).
+/// Adds `more`'s objects to `objects`: labels and settings replaced where given, fields
+/// and validation rules appended (one of the same name replaces the earlier one when the
+/// schema is built).
 pub(crate) fn merge(
     objects: &mut std::collections::BTreeMap<String, custom::ObjectConfig>,
     more: &std::collections::BTreeMap<String, custom::ObjectConfig>,
@@ -46,7 +47,22 @@ pub(crate) fn merge(
         if c.plural_label.is_some() {
             entry.plural_label.clone_from(&c.plural_label);
         }
+        for (mine, theirs) in [
+            (&mut entry.description, &c.description),
+            (&mut entry.deployment_status, &c.deployment_status),
+            (&mut entry.sharing_model, &c.sharing_model),
+        ] {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
+        if c.name_field.is_some() {
+            entry.name_field.clone_from(&c.name_field);
+        }
         entry.fields.extend(c.fields.iter().cloned());
+        entry
+            .validation_rules
+            .extend(c.validation_rules.iter().cloned());
         entry.record_types.extend(c.record_types.iter().cloned());
         entry
             .picklists
@@ -296,6 +312,18 @@ fn open_org(
 ) -> anyhow::Result<Arc<Org>> {
     let mut schema = schema.clone();
     custom::apply(&mut schema, &declared.objects).map_err(anyhow::Error::msg)?;
+    // A declared formula (a field's, a validation rule's) that does not compile stops
+    // the start, as Salesforce refuses to save it.
+    let formulas = forcebus_org::formulas::Formulas::of(Arc::new(schema.clone()));
+    if let Some(p) = formulas.problems().first() {
+        anyhow::bail!(
+            "{} {}.{} does not compile: {}",
+            p.kind,
+            p.object,
+            p.name,
+            p.message
+        );
+    }
     let seeds: Vec<UserSeed> = credentials
         .iter()
         .map(|u| UserSeed {

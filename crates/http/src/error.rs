@@ -26,9 +26,16 @@ pub struct ErrorEntry {
     pub message: String,
     /// The code, from the one table.
     pub error_code: &'static str,
-    /// The fields concerned, when there are any.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
+    /// The fields concerned, when there are any (a validation rule's error always says
+    /// which: `[]` for none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
+}
+
+/// The `fields` of an error entry: absent when none are concerned, except for a
+/// validation rule's error, which Salesforce always gives them with.
+fn entry_fields(code: Code, fields: Vec<String>) -> Option<Vec<String>> {
+    (!fields.is_empty() || code == Code::FieldCustomValidationException).then_some(fields)
 }
 
 impl ErrorEntry {
@@ -59,7 +66,7 @@ impl ApiError {
         let entry = ErrorEntry {
             message: forcebus_org::bounded_message(message.into()),
             error_code: code.into().0,
-            fields: Vec::new(),
+            fields: None,
         };
         Self {
             status,
@@ -175,14 +182,22 @@ impl From<OrgError> for ApiError {
         if e.code == Code::UnknownException {
             return Self::internal(&e.message);
         }
-        let entry = ErrorEntry {
-            message: e.message,
-            error_code: e.code.as_str(),
-            fields: e.fields,
-        };
+        let status = status_of(e.code);
+        // One entry per error of the write (each validation rule a record breaks).
+        let entries: Vec<ErrorEntry> = std::iter::once(e)
+            .flat_map(|mut e| {
+                let also = std::mem::take(&mut e.also);
+                std::iter::once(e).chain(also)
+            })
+            .map(|e| ErrorEntry {
+                message: e.message,
+                error_code: e.code.as_str(),
+                fields: entry_fields(e.code, e.fields),
+            })
+            .collect();
         Self {
-            status: status_of(e.code),
-            body: entry.body(),
+            status,
+            body: serde_json::to_value(entries).unwrap_or(Value::Null),
         }
     }
 }

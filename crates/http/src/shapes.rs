@@ -101,7 +101,11 @@ impl SaveResult {
         Self {
             id,
             success: false,
-            errors: vec![SaveError::of(e)],
+            // One entry per error of the write (each validation rule the record breaks).
+            errors: std::iter::once(e)
+                .chain(&e.also)
+                .map(SaveError::of)
+                .collect(),
             created: None,
             tooling: None,
         }

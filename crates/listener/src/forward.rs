@@ -191,7 +191,7 @@ pub fn unavailable(why: &str) -> Response {
     let entry = forcebus_http::error::ErrorEntry {
         message: format!("The server is unavailable: {why}. Try again shortly."),
         error_code: "SERVER_UNAVAILABLE",
-        fields: Vec::new(),
+        fields: None,
     };
     (
         StatusCode::SERVICE_UNAVAILABLE,

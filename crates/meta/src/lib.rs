@@ -184,6 +184,39 @@ pub struct FieldDef {
     /// How an auto-number field shows its number (`A-{0000}`, `{YYYY}-{0}`); none: eight
     /// digits, as standard numbers (`OrderNumber`) read.
     pub display_format: Option<String>,
+    /// The first number an auto-number field gives (none: 1).
+    pub starting_number: Option<u64>,
+    /// A formula field's formula and how it reads blanks (none for stored fields, and for
+    /// the standard catalogue's computed fields, which the org derives itself).
+    pub formula: Option<Box<FormulaDef>>,
+}
+
+/// A formula field's definition (describe `calculatedFormula`, Metadata `formula`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormulaDef {
+    /// The formula as written.
+    pub source: String,
+    /// Blank fields read as zero (`formulaTreatBlanksAs` `BlankAsZero`, describe
+    /// `formulaTreatNullNumberAsZero`), else as blank (`BlankAsBlank`).
+    pub blanks_as_zero: bool,
+}
+
+/// A validation rule of an object (Metadata `ValidationRule`): a write whose record makes
+/// `condition` true is refused with `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationRuleDef {
+    /// Its API name (`fullName` without the object).
+    pub name: String,
+    /// Whether it runs.
+    pub active: bool,
+    /// The error condition formula.
+    pub condition: String,
+    /// The error message.
+    pub message: String,
+    /// The field the error is shown on; none: at the top of the page.
+    pub display_field: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
 }
 
 impl FieldDef {
@@ -232,6 +265,8 @@ impl FieldDef {
             default_value: None,
             since: 0,
             display_format: None,
+            starting_number: None,
+            formula: None,
         }
     }
 
@@ -315,6 +350,8 @@ pub struct ObjectDef {
     pub values_of: Option<ValuesOf>,
     /// Fields in describe order.
     pub fields: Vec<FieldDef>,
+    /// Validation rules, in the order they were declared.
+    pub validation_rules: Vec<ValidationRuleDef>,
     index: NameMap,
 }
 
@@ -336,6 +373,7 @@ impl ObjectDef {
             change_events: true,
             values_of: None,
             fields: Vec::new(),
+            validation_rules: Vec::new(),
             index: NameMap::default(),
         };
         for f in fields {

@@ -174,6 +174,9 @@ pub const MAX_ARMED: usize = 64;
 pub struct Controls {
     armed: Mutex<Vec<ArmedFailure>>,
     suppress_keepalives: AtomicBool,
+    /// The org's validation rules are off (a data load, as teams switch them off with a
+    /// custom setting in a real org).
+    validation_rules_off: AtomicBool,
     /// Incremented by every "end streams": open Pub/Sub streams end when it changes.
     streams_ended: watch::Sender<u64>,
     /// Incremented by every "reset streams": open Pub/Sub calls are reset (HTTP/2).
@@ -187,6 +190,7 @@ impl Default for Controls {
         Self {
             armed: Mutex::default(),
             suppress_keepalives: AtomicBool::new(false),
+            validation_rules_off: AtomicBool::new(false),
             streams_ended: watch::channel(0).0,
             streams_reset: watch::channel(0).0,
             sessions_dropped: watch::channel(0).0,
@@ -195,6 +199,16 @@ impl Default for Controls {
 }
 
 impl Controls {
+    /// Whether the org's validation rules are off.
+    pub fn validation_rules_off(&self) -> bool {
+        self.validation_rules_off.load(Ordering::Relaxed)
+    }
+
+    /// Turns the org's validation rules off (`true`) or back on.
+    pub fn set_validation_rules_off(&self, off: bool) {
+        self.validation_rules_off.store(off, Ordering::Relaxed);
+    }
+
     fn armed(&self) -> std::sync::MutexGuard<'_, Vec<ArmedFailure>> {
         self.armed.locked()
     }
@@ -280,6 +294,7 @@ impl Controls {
     pub fn clear(&self) {
         self.armed().clear();
         self.suppress_keepalives(false);
+        self.set_validation_rules_off(false);
     }
 }
 

@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 use crate::custom::{FieldConfig, ObjectConfig};
 use crate::error::OrgError;
 
-pub use forcebus_schema::declarations::{field_metadata, object_metadata};
+pub use forcebus_schema::declarations::{
+    field_metadata, object_metadata, validation_rule_metadata,
+};
 
 /// A `CustomField`'s Metadata as a field declaration.
 pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig, OrgError> {
@@ -23,4 +25,14 @@ pub fn nested_fields(meta: &Map<String, Value>) -> Result<Vec<FieldConfig>, OrgE
 /// A `CustomObject`'s Metadata as an object declaration, with the fields nested in it.
 pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, OrgError> {
     Ok(forcebus_schema::declarations::object_config(meta)?)
+}
+
+/// A `ValidationRule`'s Metadata as a rule declaration.
+pub fn validation_rule_config(
+    name: &str,
+    meta: &Map<String, Value>,
+) -> Result<crate::custom::ValidationRuleConfig, OrgError> {
+    Ok(forcebus_schema::declarations::validation_rule_config(
+        name, meta,
+    )?)
 }

@@ -23,6 +23,7 @@ pub enum Code {
     ExceededIdLimit,
     ExceededMaxSizeRequest,
     ExternalObjectUnsupported,
+    FieldCustomValidationException,
     FieldIntegrityException,
     Gone,
     InsufficientAccess,
@@ -85,6 +86,7 @@ impl Code {
             Self::ExceededIdLimit => "EXCEEDED_ID_LIMIT",
             Self::ExceededMaxSizeRequest => "EXCEEDED_MAX_SIZE_REQUEST",
             Self::ExternalObjectUnsupported => "EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION",
+            Self::FieldCustomValidationException => "FIELD_CUSTOM_VALIDATION_EXCEPTION",
             Self::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
             Self::Gone => "GONE",
             Self::InsufficientAccess => "INSUFFICIENT_ACCESS_OR_READONLY",
@@ -169,6 +171,9 @@ pub struct OrgError {
     pub message: String,
     /// The fields involved, if any.
     pub fields: Vec<String>,
+    /// More errors of the same write, reported after this one (every validation rule a
+    /// record breaks is an error of its own).
+    pub also: Vec<OrgError>,
 }
 
 /// Longest error message, in characters. Messages quote what the client sent (a value
@@ -202,6 +207,7 @@ impl OrgError {
             code,
             message: bounded_message(message.into()),
             fields: Vec::new(),
+            also: Vec::new(),
         }
     }
 
@@ -211,6 +217,7 @@ impl OrgError {
             code,
             message: bounded_message(message.into()),
             fields: vec![field.to_owned()],
+            also: Vec::new(),
         }
     }
 

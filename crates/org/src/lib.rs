@@ -56,6 +56,7 @@ pub mod control;
 pub mod declarations;
 mod derive;
 pub mod error;
+pub mod formulas;
 pub mod generic;
 mod indexes;
 use forcebus_meta as meta;

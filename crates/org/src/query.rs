@@ -27,6 +27,16 @@ pub(crate) struct View<'a> {
     activities: std::cell::OnceCell<HashMap<&'static str, Vec<Record>>>,
     /// The rows of the picklist-value objects (`LeadStatus`), made when first scanned.
     values: std::cell::OnceCell<HashMap<String, Vec<Record>>>,
+    /// The schema's formulas, and who reads (`$User`): formula fields are computed as read.
+    pub(crate) reading: Option<Reading<'a>>,
+}
+
+/// What formula fields are computed with: the schema's formulas, and the reading user
+/// (none: the org's first user, its administrator).
+#[derive(Clone, Copy)]
+pub(crate) struct Reading<'a> {
+    pub(crate) formulas: &'a crate::formulas::Formulas,
+    pub(crate) user: Option<RecordId>,
 }
 
 impl<'a> View<'a> {
@@ -45,7 +55,14 @@ impl<'a> View<'a> {
             now: ctx.now,
             activities: std::cell::OnceCell::new(),
             values: std::cell::OnceCell::new(),
+            reading: None,
         }
+    }
+
+    /// The view, computing formula fields with `reading`.
+    pub(crate) fn reading(mut self, reading: Reading<'a>) -> Self {
+        self.reading = Some(reading);
+        self
     }
 
     /// Whether `object`'s rows are made rather than stored.
@@ -81,8 +98,42 @@ impl<'a> View<'a> {
     }
 }
 
+impl crate::formulas::Reader for View<'_> {
+    fn record(&self, id: RecordId) -> Option<&Record> {
+        Source::get(self, id)
+    }
+
+    fn organization(&self) -> Option<&Record> {
+        let id = self.state.by_object.get("Organization")?.iter().next()?;
+        self.state.records.get(&id)
+    }
+
+    fn user(&self) -> Option<RecordId> {
+        self.reading.and_then(|r| r.user).or_else(|| {
+            // The org's first user, its administrator.
+            self.state.by_object.get("User")?.iter().next()
+        })
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now
+    }
+}
+
 impl Source for View<'_> {
     type Rec = Record;
+
+    fn formula(
+        &self,
+        r: &Record,
+        object: &forcebus_meta::ObjectDef,
+        field: &forcebus_meta::FieldDef,
+    ) -> Value {
+        match self.reading {
+            Some(reading) => reading.formulas.value(self, r, object, field),
+            None => Value::Null,
+        }
+    }
 
     fn get(&self, id: RecordId) -> Option<&Record> {
         match self.overlay.and_then(|(o, _)| o.get(&id)) {
@@ -164,31 +215,36 @@ impl Source for View<'_> {
 /// Runs a bound plan over a state.
 pub(crate) fn run(
     state: &State,
-    schema: &Schema,
+    reading: Reading<'_>,
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Output {
-    forcebus_soql::execute(plan, &View::new(state, schema, None, ctx), ctx)
+    let schema = reading.formulas.schema();
+    let view = View::new(state, schema, None, ctx).reading(reading);
+    forcebus_soql::execute(plan, &view, ctx)
 }
 
 /// The ids `plan` selects, in order (non-aggregate plans).
 pub(crate) fn select_ids(
     state: &State,
-    schema: &Schema,
+    reading: Reading<'_>,
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
 ) -> Vec<crate::RecordId> {
-    forcebus_soql::select_ids(plan, &View::new(state, schema, None, ctx), ctx)
+    let schema = reading.formulas.schema();
+    let view = View::new(state, schema, None, ctx).reading(reading);
+    forcebus_soql::select_ids(plan, &view, ctx)
 }
 
 /// The rows of `ids` as `plan` shapes them.
 pub(crate) fn shape_ids(
     state: &State,
-    schema: &Schema,
+    reading: Reading<'_>,
     plan: &forcebus_soql::Plan<'_>,
     ctx: &Context,
     ids: &[crate::RecordId],
 ) -> Vec<serde_json::Value> {
-    let view = View::new(state, schema, None, ctx);
+    let schema = reading.formulas.schema();
+    let view = View::new(state, schema, None, ctx).reading(reading);
     forcebus_soql::shape_ids(plan, &view, ctx, ids)
 }

@@ -8,6 +8,7 @@
 //! - `POST /control/streaming` `{"drop_sessions": true}` and/or `{"delivery_delay_ms": N}`.
 //! - `POST /control/pubsub` `{"fail", "rpc", "times"}`, `{"suppress_keepalives": b}`,
 //!   `{"end_streams": true}`, `{"reset_streams": true}`.
+//! - `POST /control/rules` `{"validation_rules": false}` (off for a data load) or `true`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -64,6 +65,7 @@ struct View<'a> {
     clock: ClockView,
     streaming: StreamingView,
     pubsub: PubSubView<'a>,
+    rules: RulesView,
 }
 
 #[derive(Serialize)]
@@ -77,6 +79,11 @@ struct ClockView {
 struct StreamingView {
     delivery_delay_ms: u64,
     session_drops: u64,
+}
+
+#[derive(Serialize)]
+struct RulesView {
+    validation_rules: bool,
 }
 
 #[derive(Serialize)]
@@ -101,6 +108,9 @@ fn view(app: &crate::AppState) -> Response {
         pubsub: PubSubView {
             fail: &state.armed,
             suppress_keepalives: state.keepalives_suppressed,
+        },
+        rules: RulesView {
+            validation_rules: !state.validation_rules_off,
         },
     };
     json_response(
@@ -268,6 +278,29 @@ pub(crate) async fn streaming(
         app.org.controls().drop_sessions();
     }
     tracing::info!(drop_sessions = body.drop_sessions, delivery_delay_ms = ?body.delivery_delay_ms, "Test control: streaming.");
+    Ok(view(&app))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesBody {
+    validation_rules: Option<bool>,
+}
+
+/// `POST /forcebus/v1/control/rules`: turns the org's validation rules off for a data
+/// load (`{"validation_rules": false}`) and on again.
+pub(crate) async fn rules(
+    State(app): State<crate::State>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    authorised(&app, &headers)?;
+    let body: RulesBody = parse(&headers, &bytes)?;
+    let Some(on) = body.validation_rules else {
+        return Err(invalid("Give \"validation_rules\": true or false."));
+    };
+    app.org.controls().set_validation_rules_off(!on);
+    tracing::info!(validation_rules = on, "Test control: rules.");
     Ok(view(&app))
 }
 

@@ -135,6 +135,7 @@ pub(crate) fn other() -> Router<State> {
         .route("/forcebus/v1/control/gap", post(control::gap))
         .route("/forcebus/v1/control/streaming", post(control::streaming))
         .route("/forcebus/v1/control/pubsub", post(control::pubsub))
+        .route("/forcebus/v1/control/rules", post(control::rules))
         .route("/forcebus/v1/platform-events", get(platform::list))
         .route(
             "/forcebus/v1/platform-events/{name}",

@@ -146,6 +146,7 @@ impl Org {
         !self.log.delivery_delay().is_zero()
             || !self.controls.armed_failures().is_empty()
             || self.controls.keepalives_suppressed()
+            || self.controls.validation_rules_off()
     }
 
     /// What the controls are set to, and which are active.
@@ -173,6 +174,10 @@ impl Org {
         if keepalives_suppressed {
             active.push("pubsub.suppress_keepalives");
         }
+        let validation_rules_off = self.controls.validation_rules_off();
+        if validation_rules_off {
+            active.push("rules.validation_off");
+        }
         ControlState {
             active,
             now: self.clock.now(),
@@ -182,6 +187,7 @@ impl Org {
             session_drops: self.controls.session_epoch(),
             armed,
             keepalives_suppressed,
+            validation_rules_off,
         }
     }
 
@@ -313,4 +319,6 @@ pub struct ControlState {
     pub armed: Vec<crate::control::ArmedFailure>,
     /// Whether Pub/Sub keepalives are held back.
     pub keepalives_suppressed: bool,
+    /// Whether the org's validation rules are off.
+    pub validation_rules_off: bool,
 }

@@ -119,6 +119,9 @@ pub struct Org {
     lifecycle: underway::Lifecycle,
     /// The Metadata components kept as deployed ([`crate::components`]).
     components: RwLock<schema::Components>,
+    /// The schema's formulas, compiled for the version they name (recompiled on the first
+    /// use of a new version).
+    formulas: RwLock<Arc<crate::formulas::Formulas>>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -174,7 +177,7 @@ impl Org {
         let org = Self {
             id: identity(store.as_ref(), &values, options.id)?,
             name: name.to_owned(),
-            schema: RwLock::new(schema),
+            schema: RwLock::new(schema.clone()),
             store,
             clock: controlled_clock.clone(),
             controlled_clock,
@@ -193,6 +196,7 @@ impl Org {
             id_base: options.first_record,
             lifecycle: underway::Lifecycle::default(),
             components: RwLock::new(kept),
+            formulas: RwLock::new(Arc::new(crate::formulas::Formulas::of(schema.clone()))),
         };
         org.rebuild_topics();
         for seed in users {
@@ -247,6 +251,21 @@ impl Org {
     /// returned stays valid while it is held).
     pub fn schema(&self) -> Arc<Schema> {
         self.schema.read_locked().clone()
+    }
+
+    /// The formulas of `schema` (a version from [`Org::schema`]), compiled once for it.
+    pub fn formulas(&self, schema: &Arc<Schema>) -> Arc<crate::formulas::Formulas> {
+        let known = self.formulas.read_locked().clone();
+        if Arc::ptr_eq(known.schema(), schema) {
+            return known;
+        }
+        let compiled = Arc::new(crate::formulas::Formulas::of(schema.clone()));
+        let mut slot = self.formulas.write_locked();
+        // The newest version wins the slot; an older one is compiled for its caller alone.
+        if Arc::ptr_eq(&self.schema(), schema) {
+            *slot = compiled.clone();
+        }
+        compiled
     }
 
     /// The clock.

@@ -36,8 +36,13 @@ impl Org {
         let plan =
             forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(None, version, all_rows);
+        let formulas = self.formulas(&schema);
+        let reading = crate::query::Reading {
+            formulas: &formulas,
+            user: None,
+        };
         let state = self.read();
-        Ok(crate::query::run(&state, &schema, &plan, &ctx))
+        Ok(crate::query::run(&state, reading, &plan, &ctx))
     }
 
     /// Runs a SOQL query for paging: the first `batch` rows shaped, and the ids of all
@@ -58,9 +63,14 @@ impl Org {
         let plan =
             forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
+        let formulas = self.formulas(&schema);
+        let reading = crate::query::Reading {
+            formulas: &formulas,
+            user: viewer,
+        };
         let state = self.read();
         if plan.aggregate {
-            let out = crate::query::run(&state, &schema, &plan, &ctx);
+            let out = crate::query::run(&state, reading, &plan, &ctx);
             return Ok(QueryPage {
                 total_size: out.total_size,
                 aggregate: true,
@@ -68,9 +78,9 @@ impl Org {
                 ids: Vec::new(),
             });
         }
-        let ids = crate::query::select_ids(&state, &schema, &plan, &ctx);
+        let ids = crate::query::select_ids(&state, reading, &plan, &ctx);
         let first =
-            crate::query::shape_ids(&state, &schema, &plan, &ctx, &ids[..batch.min(ids.len())]);
+            crate::query::shape_ids(&state, reading, &plan, &ctx, &ids[..batch.min(ids.len())]);
         drop(state);
         // The context's share of the user's stamps goes first, so marking does not copy them.
         drop(ctx);
@@ -100,8 +110,13 @@ impl Org {
         let plan =
             forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
+        let formulas = self.formulas(&schema);
+        let reading = crate::query::Reading {
+            formulas: &formulas,
+            user: viewer,
+        };
         let state = self.read();
-        Ok(crate::query::shape_ids(&state, &schema, &plan, &ctx, ids))
+        Ok(crate::query::shape_ids(&state, reading, &plan, &ctx, ids))
     }
 
     /// Runs a SOSL search over the committed state: each object's matching records, in
@@ -117,8 +132,13 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<Vec<forcebus_soql::sosl::Found<'s>>, forcebus_soql::SoqlError> {
         let ctx = self.query_context(viewer, version, false);
+        let formulas = self.formulas(&self.schema());
         let state = self.read();
-        let view = crate::query::View::new(&state, schema, None, &ctx);
+        let view =
+            crate::query::View::new(&state, schema, None, &ctx).reading(crate::query::Reading {
+                formulas: &formulas,
+                user: viewer,
+            });
         forcebus_soql::sosl::run(search, schema, visible, &view, &ctx)
     }
 

@@ -239,6 +239,7 @@ pub(super) fn missing_fields(missing: Vec<String>) -> OrgError {
         code: Code::RequiredFieldMissing,
         message: format!("Required fields are missing: [{}]", missing.join(", ")),
         fields: missing,
+        also: Vec::new(),
     }
 }
 

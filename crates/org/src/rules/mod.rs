@@ -8,7 +8,9 @@
 //!    record does to it (a price book entry's price, an event's times, a campaign
 //!    member's person), then the org's own objects' (record types, PushTopics, streaming
 //!    channels);
-//! 3. [`unique`]: unique values, as a database checks them when it saves a record.
+//! 3. [`validation`]: the org's own validation rules (declared, deployed, or made through
+//!    the Tooling API), on the record as it would be saved;
+//! 4. [`unique`]: unique values, as a database checks them when it saves a record.
 //!
 //! A rule reads the transaction as it stands ([`Txn`]: the committed records and what the
 //! transaction wrote), so it sees what earlier operations did. Once records are written
@@ -25,6 +27,7 @@ mod asked;
 mod behaviours;
 mod system;
 mod unique;
+mod validation;
 
 pub(crate) use asked::Asked;
 pub(crate) use behaviours::{convert_lead, merge};
@@ -42,6 +45,7 @@ pub(crate) fn record<'a>(txn: &mut Txn<'a>, asked: Asked<'_, 'a>) -> Result<Reco
     let before = if new { None } else { txn.current(&rec.id) };
     behaviours::before_write(txn, def, &mut rec, before)?;
     if let Some(def) = def {
+        validation::check(txn, def, &rec, before)?;
         unique::check(txn, def, &rec)?;
     }
     Ok(rec)

@@ -42,6 +42,8 @@ pub(crate) struct Savepoint {
 /// into and the org's rules read, over the schema version it started with.
 pub(crate) struct Txn<'a> {
     pub(crate) schema: &'a Schema,
+    /// The schema's formulas: its formula fields and validation rules.
+    pub(crate) formulas: &'a crate::formulas::Formulas,
     pub(crate) state: &'a State,
     pub(crate) caller: &'a Caller,
     /// New state of every touched record; `None` for purged.
@@ -53,6 +55,8 @@ pub(crate) struct Txn<'a> {
     /// Where a sequence not yet in `next_numbers` starts.
     pub(crate) number_floor: u64,
     pub(crate) now: String,
+    /// `now` as an instant: the clock formulas read.
+    pub(crate) instant: DateTime<Utc>,
     /// While a savepoint is open: each overlay entry replaced since, with what it
     /// replaced (`None`: the id was not in the overlay), to put back on a rollback.
     undo: Vec<(RecordId, Option<Option<Record>>)>,
@@ -61,20 +65,24 @@ pub(crate) struct Txn<'a> {
     /// Files uploaded ahead of this transaction's write: a blob field may name one
     /// ([`crate::blobs::Uploaded::marker`]).
     pub(crate) uploads: &'a [crate::blobs::Uploaded],
+    /// Whether the org's validation rules run (a test control turns them off).
+    pub(crate) validating: bool,
     /// Per object of the schema, where its fields that a new record may be given a value
     /// for are (worked out by the system rules, once per object).
     pub(crate) defaulted: Vec<(String, std::sync::Arc<[usize]>)>,
 }
 
 impl<'a> Txn<'a> {
+    /// A transaction over `state`, in the schema version `formulas` are compiled for.
     pub(crate) fn new(
-        schema: &'a Schema,
+        formulas: &'a crate::formulas::Formulas,
         state: &'a State,
         caller: &'a Caller,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
-            schema,
+            schema: formulas.schema(),
+            formulas,
             state,
             caller,
             overlay: crate::Writes::default(),
@@ -83,9 +91,11 @@ impl<'a> Txn<'a> {
             next_numbers: state.next_numbers.clone(),
             number_floor: state.number_floor,
             now: crate::clock::format_datetime(now),
+            instant: now,
             undo: Vec::new(),
             saving: 0,
             uploads: &[],
+            validating: true,
             defaulted: Vec::new(),
         }
     }
@@ -217,5 +227,40 @@ impl<'a> Txn<'a> {
             rec.fields
                 .insert(field.into(), Value::from(self.now.as_str()));
         }
+    }
+}
+
+impl crate::formulas::Reader for Txn<'_> {
+    fn record(&self, id: RecordId) -> Option<&Record> {
+        self.current(&id)
+    }
+
+    fn organization(&self) -> Option<&Record> {
+        let id = self.state.by_object.get("Organization")?.iter().next()?;
+        self.state.records.get(&id)
+    }
+
+    fn user(&self) -> Option<RecordId> {
+        Some(self.caller.user_id)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.instant
+    }
+}
+
+impl Txn<'_> {
+    /// `rec` as a read shows it: its formula fields computed from the records as this
+    /// transaction sees them.
+    pub(crate) fn with_formulas(&self, rec: &Record) -> Record {
+        let mut out = rec.clone();
+        let Some(def) = self.schema.object(&rec.object) else {
+            return out;
+        };
+        for f in def.fields.iter().filter(|f| f.formula.is_some()) {
+            let value = self.formulas.value(self, rec, def, f);
+            out.fields.set(&f.name, value);
+        }
+        out
     }
 }

@@ -39,6 +39,30 @@ pub struct ObjectConfig {
     /// A custom object's `Name` field: its label, and whether it is text or numbered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_field: Option<NameFieldConfig>,
+    /// Validation rules: a write whose record makes one's condition true is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation_rules: Vec<ValidationRuleConfig>,
+}
+
+/// One validation rule (Metadata API `ValidationRule`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationRuleConfig {
+    /// Its API name.
+    pub name: String,
+    /// The error condition formula: true refuses the write.
+    pub condition: String,
+    /// The error message.
+    pub message: String,
+    /// The field the error names; none: the error is the record's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_field: Option<String>,
+    /// Whether it runs (default true).
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Its description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// A custom object's `Name` field (Metadata API `nameField`).
@@ -165,6 +189,19 @@ pub struct FieldConfig {
     /// Value used on insert when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
+    /// A formula: the field is computed whenever it is read, never stored or written;
+    /// `type` is what the formula returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula: Option<String>,
+    /// How the formula reads blank fields: `BlankAsZero` (the default) or `BlankAsBlank`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula_treat_blanks_as: Option<String>,
+    /// An auto-number field's format (`INV-{0000}`): the org numbers new records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_format: Option<String>,
+    /// The first number an auto-number field gives (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_number: Option<u64>,
 }
 
 fn yes() -> bool {

@@ -74,7 +74,90 @@ pub fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
         f.length = len;
     }
     values(&mut f, c, &at)?;
+    if let Some(formula) = &c.formula {
+        formula_field(&mut f, c, formula, &at)?;
+    } else if let Some(format) = &c.display_format {
+        auto_number_field(&mut f, format, &at)?;
+        f.starting_number = c.starting_number;
+    }
     Ok(f)
+}
+
+/// Most characters of a formula (Salesforce's limit).
+pub(crate) const MAX_FORMULA_CHARS: usize = 3_900;
+
+/// A formula field: computed, never stored or written. Its formula is compiled by the
+/// org, against every object it may reach.
+fn formula_field(f: &mut FieldDef, c: &FieldConfig, formula: &str, at: &str) -> Result<(), String> {
+    let length = match c.ftype {
+        FieldType::String => 1300,
+        FieldType::Boolean
+        | FieldType::Double
+        | FieldType::Currency
+        | FieldType::Percent
+        | FieldType::Date
+        | FieldType::Datetime
+        | FieldType::Time => 0,
+        other => {
+            return Err(format!(
+                "{at}: a formula returns Checkbox, Currency, Date, Date/Time, Number, Percent, Text or Time, not {}",
+                other.name()
+            ));
+        }
+    };
+    if formula.trim().is_empty() {
+        return Err(format!("{at}: the formula is empty"));
+    }
+    if formula.chars().count() > MAX_FORMULA_CHARS {
+        return Err(format!(
+            "{at}: a formula is at most {MAX_FORMULA_CHARS} characters"
+        ));
+    }
+    let blanks_as_zero = match c.formula_treat_blanks_as.as_deref() {
+        None | Some("BlankAsZero") => true,
+        Some("BlankAsBlank") => false,
+        Some(other) => {
+            return Err(format!(
+                "{at}: formula_treat_blanks_as is BlankAsZero or BlankAsBlank, not {other}"
+            ));
+        }
+    };
+    f.length = length;
+    f.calculated = true;
+    f.createable = false;
+    f.updateable = false;
+    f.nillable = c.ftype != FieldType::Boolean;
+    f.defaulted_on_create = false;
+    f.unique = false;
+    f.external_id = false;
+    f.default_value = None;
+    f.formula = Some(Box::new(forcebus_meta::FormulaDef {
+        source: formula.to_owned(),
+        blanks_as_zero,
+    }));
+    Ok(())
+}
+
+/// An auto-number field: text the org writes on insert, never the caller.
+fn auto_number_field(f: &mut FieldDef, format: &str, at: &str) -> Result<(), String> {
+    if f.ftype != FieldType::String {
+        return Err(format!(
+            "{at}: display_format is for auto-number (string) fields"
+        ));
+    }
+    if format.chars().count() > 30 || !format.contains("{0") {
+        return Err(format!(
+            "{at}: display_format is at most 30 characters with a number such as {{0000}}; got {format}"
+        ));
+    }
+    f.length = 30;
+    f.auto_number = true;
+    f.createable = false;
+    f.updateable = false;
+    f.nillable = false;
+    f.defaulted_on_create = true;
+    f.display_format = Some(format.to_owned());
+    Ok(())
 }
 
 /// A declaration's values: picklist entries, required, uniqueness, defaults.

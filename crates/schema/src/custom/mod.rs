@@ -25,7 +25,10 @@ use std::collections::BTreeMap;
 
 use forcebus_meta::{FieldType, ObjectDef, Schema};
 
-pub use config::{FieldConfig, NameFieldConfig, ObjectConfig, PicklistConfig, RecordTypeConfig};
+pub use config::{
+    FieldConfig, NameFieldConfig, ObjectConfig, PicklistConfig, RecordTypeConfig,
+    ValidationRuleConfig,
+};
 pub use fields::{field_def, label_of};
 pub use objects::{auto_number, custom_object, relabel};
 
@@ -68,6 +71,55 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
         for (field, p) in &c.picklists {
             set_picklist(o, field, p)
                 .map_err(|why| format!("objects.{name}.picklists.{field}: {why}"))?;
+        }
+        set_validation_rules(o, &c.validation_rules)
+            .map_err(|why| format!("objects.{name}.validation_rules: {why}"))?;
+    }
+    Ok(())
+}
+
+/// Most validation rules an object may have (Salesforce's limit for most editions).
+pub const MAX_VALIDATION_RULES: usize = 500;
+
+/// Adds the declared validation rules to `o` (a rule of a name it has is replaced).
+/// Their formulas are compiled by the org, which knows every object they may reach.
+pub fn set_validation_rules(
+    o: &mut ObjectDef,
+    rules: &[ValidationRuleConfig],
+) -> Result<(), String> {
+    for r in rules {
+        if r.name.is_empty()
+            || !r
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(format!(
+                "{}: a rule's name is letters, digits and underscores",
+                r.name
+            ));
+        }
+        if r.message.is_empty() || r.message.chars().count() > 255 {
+            return Err(format!("{}: the message is 1 to 255 characters", r.name));
+        }
+        let def = forcebus_meta::ValidationRuleDef {
+            name: r.name.clone(),
+            active: r.active,
+            condition: r.condition.clone(),
+            message: r.message.clone(),
+            display_field: r.display_field.clone(),
+            description: r.description.clone(),
+        };
+        match o
+            .validation_rules
+            .iter_mut()
+            .find(|k| k.name.eq_ignore_ascii_case(&r.name))
+        {
+            Some(known) => *known = def,
+            None => o.validation_rules.push(def),
+        }
+        if o.validation_rules.len() > MAX_VALIDATION_RULES {
+            return Err(format!("at most {MAX_VALIDATION_RULES} rules per object"));
         }
     }
     Ok(())

@@ -41,6 +41,18 @@ struct FieldMetadata<'a> {
     /// Picklists only.
     #[serde(skip_serializing_if = "Option::is_none")]
     value_set: Option<ValueSet<'a>>,
+    /// Formula fields only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    formula: Option<&'a str>,
+    /// Formula fields only: `BlankAsZero` or `BlankAsBlank`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    formula_treat_blanks_as: Option<&'static str>,
+    /// Auto-number fields only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_format: Option<&'a str>,
+    /// Auto-number fields only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starting_number: Option<u64>,
 }
 
 /// A picklist's values (`valueSet`).
@@ -70,7 +82,10 @@ struct PicklistValue<'a> {
 /// A field as `CustomField` Metadata (the short name as `fullName`), whether the config
 /// file, the API or the catalogue made it.
 pub fn field_metadata(f: &FieldDef) -> Value {
+    let auto_number = f.auto_number && !f.name_field;
     let kind = match f.ftype {
+        FieldType::String if auto_number => "AutoNumber",
+        FieldType::String if f.formula.is_some() => "Text",
         FieldType::Textarea if f.length > 255 => "LongTextArea",
         FieldType::Reference if f.cascade_delete => "MasterDetail",
         FieldType::Reference => "Lookup",
@@ -83,7 +98,7 @@ pub fn field_metadata(f: &FieldDef) -> Value {
         f.ftype,
         FieldType::Double | FieldType::Currency | FieldType::Percent
     );
-    let text = matches!(kind, "Text" | "LongTextArea");
+    let text = matches!(kind, "Text" | "LongTextArea") && f.formula.is_none();
     let reference_to = f.reference_to.first().map(String::as_str);
     let relationship_name = f
         .child_relationship
@@ -102,7 +117,7 @@ pub fn field_metadata(f: &FieldDef) -> Value {
         full_name: &f.name,
         label: &f.label,
         kind,
-        required: !f.nillable && f.ftype != FieldType::Boolean,
+        required: !f.nillable && f.ftype != FieldType::Boolean && !auto_number,
         unique: f.unique,
         external_id: f.external_id,
         length: text.then_some(f.length),
@@ -112,6 +127,16 @@ pub fn field_metadata(f: &FieldDef) -> Value {
         relationship_name,
         default_value,
         value_set: value_set(f),
+        formula: f.formula.as_ref().map(|d| d.source.as_str()),
+        formula_treat_blanks_as: f.formula.as_ref().map(|d| {
+            if d.blanks_as_zero {
+                "BlankAsZero"
+            } else {
+                "BlankAsBlank"
+            }
+        }),
+        display_format: f.display_format.as_deref().filter(|_| auto_number),
+        starting_number: f.starting_number.filter(|_| auto_number),
     };
     serde_json::to_value(metadata).expect("Metadata serialises")
 }
@@ -195,6 +220,34 @@ pub fn object_metadata(label: &str, plural: &str, c: Option<&ObjectConfig>) -> V
             .and_then(|c| c.sharing_model.clone())
             .unwrap_or_else(|| "ReadWrite".into()),
         description: c.and_then(|c| c.description.clone()),
+    };
+    serde_json::to_value(metadata).expect("Metadata serialises")
+}
+
+/// A `ValidationRule`'s Metadata (its short name as `fullName`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidationRuleMetadata<'a> {
+    full_name: &'a str,
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    error_condition_formula: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_display_field: Option<&'a str>,
+    error_message: &'a str,
+}
+
+/// A validation rule as `ValidationRule` Metadata, as `readMetadata`, a retrieve and the
+/// Tooling API show it.
+pub fn validation_rule_metadata(r: &forcebus_meta::ValidationRuleDef) -> Value {
+    let metadata = ValidationRuleMetadata {
+        full_name: &r.name,
+        active: r.active,
+        description: r.description.as_deref(),
+        error_condition_formula: &r.condition,
+        error_display_field: r.display_field.as_deref(),
+        error_message: &r.message,
     };
     serde_json::to_value(metadata).expect("Metadata serialises")
 }

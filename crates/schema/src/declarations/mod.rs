@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 
 use forcebus_meta::FieldType;
 
-use crate::custom::{FieldConfig, ObjectConfig};
+use crate::custom::{FieldConfig, ObjectConfig, ValidationRuleConfig};
 use crate::error::{ErrorKind, SchemaError};
 
-pub use metadata::{field_metadata, object_metadata};
+pub use metadata::{field_metadata, object_metadata, validation_rule_metadata};
 
 fn invalid(message: impl Into<String>) -> SchemaError {
     SchemaError::new(ErrorKind::InvalidInput, message)
@@ -44,7 +44,7 @@ fn number(meta: &Map<String, Value>, key: &str) -> Result<Option<u32>, SchemaErr
 }
 
 /// The Metadata types forcebus creates, with the describe type each becomes.
-pub(crate) const TYPES: [(&str, FieldType); 17] = [
+pub(crate) const TYPES: [(&str, FieldType); 18] = [
     ("Text", FieldType::String),
     ("TextArea", FieldType::Textarea),
     ("LongTextArea", FieldType::Textarea),
@@ -62,6 +62,7 @@ pub(crate) const TYPES: [(&str, FieldType); 17] = [
     ("MultiselectPicklist", FieldType::Multipicklist),
     ("Lookup", FieldType::Reference),
     ("MasterDetail", FieldType::Reference),
+    ("AutoNumber", FieldType::String),
 ];
 
 /// A `CustomField`'s Metadata as a field declaration.
@@ -78,8 +79,10 @@ pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig
                 known.join(", ")
             ))
         })?;
+    let formula = text(meta, "formula").filter(|f| !f.trim().is_empty());
     let mut length = number(meta, "length")?;
     match kind {
+        _ if formula.is_some() => length = None,
         "Text" if !length.is_some_and(|l| (1..=255).contains(&l)) => {
             return Err(invalid("A Text field's length must be between 1 and 255."));
         }
@@ -89,6 +92,7 @@ pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig
                 "A LongTextArea field's length must be between 256 and 131072.",
             ));
         }
+        "AutoNumber" => length = None,
         "Email" => length = Some(80),
         "Phone" => length = Some(40),
         "Url" => length = Some(255),
@@ -131,7 +135,74 @@ pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig
         reference_to: text(meta, "referenceTo"),
         master_detail: kind == "MasterDetail",
         relationship_name: text(meta, "relationshipName"),
-        default,
+        default: default.filter(|_| formula.is_none()),
+        formula_treat_blanks_as: formula
+            .as_ref()
+            .and_then(|_| text(meta, "formulaTreatBlanksAs")),
+        formula,
+        display_format: auto_number(kind, meta)?,
+        starting_number: (kind == "AutoNumber")
+            .then(|| number(meta, "startingNumber"))
+            .transpose()?
+            .flatten()
+            .map(u64::from),
+    })
+}
+
+/// An `AutoNumber` field's `displayFormat` (`{0}` when none is given).
+fn auto_number(kind: &str, meta: &Map<String, Value>) -> Result<Option<String>, SchemaError> {
+    if kind != "AutoNumber" {
+        return Ok(None);
+    }
+    let format = text(meta, "displayFormat").unwrap_or_else(|| "{0}".into());
+    if format.chars().count() > 30 || !format.contains("{0") {
+        return Err(invalid(format!(
+            "displayFormat is at most 30 characters with a number such as {{0000}}; got {format}"
+        )));
+    }
+    Ok(Some(format))
+}
+
+/// The `validationRules` nested in a `CustomObject`'s Metadata (one, or a list).
+pub fn nested_validation_rules(
+    meta: &Map<String, Value>,
+) -> Result<Vec<ValidationRuleConfig>, SchemaError> {
+    let list = match meta.get("validationRules") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .map(|r| {
+            let r = r.as_object().cloned().unwrap_or_default();
+            let name = text(&r, "fullName").unwrap_or_default();
+            validation_rule_config(&name, &r)
+        })
+        .collect()
+}
+
+/// A `ValidationRule`'s Metadata (`fullName` short, or `Object.Rule`) as a declaration.
+pub fn validation_rule_config(
+    name: &str,
+    meta: &Map<String, Value>,
+) -> Result<ValidationRuleConfig, SchemaError> {
+    let name = name.rsplit('.').next().unwrap_or(name);
+    if name.is_empty() {
+        return Err(invalid("A validation rule needs a fullName."));
+    }
+    let condition = text(meta, "errorConditionFormula")
+        .filter(|f| !f.trim().is_empty())
+        .ok_or_else(|| invalid("Required field is missing: errorConditionFormula"))?;
+    let message = text(meta, "errorMessage")
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| invalid("Required field is missing: errorMessage"))?;
+    Ok(ValidationRuleConfig {
+        name: name.to_owned(),
+        condition,
+        message,
+        display_field: text(meta, "errorDisplayField").filter(|f| !f.is_empty()),
+        active: text(meta, "active").is_none_or(|a| a.eq_ignore_ascii_case("true")),
+        description: text(meta, "description"),
     })
 }
 
@@ -191,6 +262,7 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, SchemaEr
         return Err(invalid("An object's label is at most 40 characters."));
     }
     let fields = nested_fields(meta)?;
+    let validation_rules = nested_validation_rules(meta)?;
     let one_of = |key: &str, allowed: &[&str]| -> Result<Option<String>, SchemaError> {
         match text(meta, key) {
             Some(v) if !allowed.contains(&v.as_str()) => Err(invalid(format!(
@@ -245,6 +317,7 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, SchemaEr
             ],
         )?,
         name_field,
+        validation_rules,
         ..ObjectConfig::default()
     })
 }

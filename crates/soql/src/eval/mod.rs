@@ -68,6 +68,13 @@ pub trait Source {
     /// Records whose indexed `field` equals `key` (an 18-character id for references,
     /// lower-case text for external ids), or `None` when the field has no index.
     fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Self::Rec>>;
+    /// The value of a formula field (one with [`FieldDef::formula`]) of `r`, computed by
+    /// the source, which knows the compiled formula and the records it reads; null when
+    /// the source computes none or the formula fails on this record.
+    fn formula(&self, r: &Self::Rec, object: &ObjectDef, field: &FieldDef) -> Json {
+        let _ = (r, object, field);
+        Json::Null
+    }
 }
 
 /// Evaluation settings.
@@ -207,8 +214,12 @@ impl<'a, S: Source> Eval<'a, S> {
     }
 
     /// A field's value; the user's own for `LastViewedDate` and `LastReferencedDate`; a
-    /// blob field's, the URL of its bytes (as the REST API answers a query).
+    /// blob field's, the URL of its bytes (as the REST API answers a query); a formula
+    /// field's, as the source computes it.
     fn value(&self, r: &S::Rec, object: &ObjectDef, field: &FieldDef) -> Json {
+        if field.formula.is_some() {
+            return self.src.formula(r, object, field);
+        }
         match self.ctx.seen.stamp(r.id(), &field.name) {
             Some(stamp) => stamp,
             None if field.ftype == FieldType::Base64 => match r.value(object, field) {

@@ -147,9 +147,11 @@ impl Org {
         let (underway, writer) = self.begin_write();
         let now = self.clock().now();
         let schema = self.schema();
+        let formulas = self.formulas(&schema);
         let state = self.read();
-        let mut txn = Txn::new(&schema, &state, caller, now);
+        let mut txn = Txn::new(&formulas, &state, caller, now);
         txn.uploads = uploads;
+        txn.validating = !self.controls().validation_rules_off();
         let mut work = Work {
             txn,
             extra: Vec::new(),
@@ -253,9 +255,10 @@ impl Org {
     pub fn view<R>(&self, caller: &Caller, f: impl FnOnce(&mut Work<'_>) -> R) -> R {
         let now = self.clock().now();
         let schema = self.schema();
+        let formulas = self.formulas(&schema);
         let state = self.read();
         let mut work = Work {
-            txn: Txn::new(&schema, &state, caller, now),
+            txn: Txn::new(&formulas, &state, caller, now),
             extra: Vec::new(),
         };
         f(&mut work)

@@ -66,9 +66,16 @@ impl Work<'_> {
         results
     }
 
-    /// A record as this transaction sees it, deleted or not.
+    /// A record as this transaction sees it, deleted or not (as stored: its formula
+    /// fields are not computed; a read to show uses [`Work::read`]).
     pub fn get(&self, id: RecordId) -> Option<&Record> {
         self.txn.current(&id)
+    }
+
+    /// A record as a read shows it, deleted or not: its formula fields computed from the
+    /// records as this transaction sees them.
+    pub fn read(&self, id: RecordId) -> Option<Record> {
+        self.txn.current(&id).map(|r| self.txn.with_formulas(r))
     }
 
     /// Every record of `object` (canonical name) as this transaction sees it, deleted ones
@@ -102,7 +109,11 @@ impl Work<'_> {
             self.txn.schema,
             Some((&self.txn.overlay, &self.txn.order)),
             ctx,
-        );
+        )
+        .reading(crate::query::Reading {
+            formulas: self.txn.formulas,
+            user: Some(self.txn.caller.user_id),
+        });
         Ok(forcebus_soql::execute(&plan, &view, ctx))
     }
 }

@@ -22,6 +22,7 @@ fn missing(field: &str) -> OrgError {
         code: Code::RequiredFieldMissing,
         message: format!("Required fields are missing: [{field}]"),
         fields: vec![field.to_owned()],
+        also: Vec::new(),
     }
 }
 

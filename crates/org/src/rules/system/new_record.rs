@@ -34,8 +34,17 @@ pub(super) fn complete(
             Some(Stamp::Creator) => Some(user.clone()),
             Some(Stamp::Now) => Some(Value::from(txn.now.as_str())),
             None if f.auto_number => {
-                let floor = txn.number_floor;
-                let n = txn.next_numbers.entry(def.name.clone()).or_insert(floor);
+                // The name field counts under the object's name, any other auto number
+                // under its own; a declared starting number is where a new count starts.
+                let floor = txn
+                    .number_floor
+                    .max(f.starting_number.unwrap_or(1).saturating_sub(1));
+                let key = if f.name_field {
+                    def.name.clone()
+                } else {
+                    format!("{}.{}", def.name, f.name)
+                };
+                let n = txn.next_numbers.entry(key).or_insert(floor);
                 *n += 1;
                 Some(Value::from(match &f.display_format {
                     Some(format) => crate::custom::auto_number(format, *n, &txn.now),
@@ -49,7 +58,7 @@ pub(super) fn complete(
         };
         if let Some(v) = default {
             fields.set(&f.name, v);
-        } else if f.ftype == FieldType::Boolean {
+        } else if f.ftype == FieldType::Boolean && f.formula.is_none() {
             fields.set(&f.name, Value::Bool(false));
         }
     }
@@ -64,6 +73,7 @@ pub(super) fn complete(
             code: Code::RequiredFieldMissing,
             message: format!("Required fields are missing: [{}]", missing.join(", ")),
             fields: missing,
+            also: Vec::new(),
         });
     }
     txn.next_id += 1;
@@ -134,5 +144,5 @@ fn may_default(f: &FieldDef) -> bool {
         || f.auto_number
         || f.default_value.is_some()
         || f.default_picklist.is_some()
-        || f.ftype == FieldType::Boolean
+        || (f.ftype == FieldType::Boolean && f.formula.is_none())
 }

@@ -140,7 +140,7 @@ pub(crate) fn retrieve(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Rep
                 (!fields.is_empty()).then(|| fields.join(",")),
             )
         };
-        let get = |id| work.get(id).cloned();
+        let get = |id| work.read(id);
         retrieve::retrieve_records(
             run.app,
             run.call,

@@ -37,7 +37,9 @@ impl Capabilities {
                     T::Boolean | T::Address | T::Location | T::Multipicklist
                 ),
             filterable: !long_text && f.ftype != T::Address,
+            // Formula fields filter and sort, but a query cannot group by one.
             groupable: !long_text
+                && f.formula.is_none()
                 && !matches!(
                     f.ftype,
                     T::Double | T::Currency | T::Percent | T::Datetime | T::Address | T::Location
@@ -66,9 +68,20 @@ pub(crate) fn picklist_values(f: &FieldDef) -> Vec<PicklistEntry<'_>> {
 fn default_value(f: &FieldDef) -> Value {
     match (&f.default_value, f.ftype) {
         (Some(v), _) => v.clone(),
-        (None, FieldType::Boolean) => Value::Bool(false),
+        (None, FieldType::Boolean) if f.formula.is_none() => Value::Bool(false),
         _ => Value::Null,
     }
+}
+
+/// Whether a formula makes HTML (`HYPERLINK`, `IMAGE`): describe calls it html-formatted.
+fn html_formula(source: &str) -> bool {
+    let upper = source.to_ascii_uppercase();
+    ["HYPERLINK", "IMAGE"].iter().any(|f| {
+        upper.match_indices(f).any(|(at, _)| {
+            upper[at + f.len()..].trim_start().starts_with('(')
+                && !upper[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
 }
 
 /// The describe of `f`.
@@ -80,7 +93,7 @@ pub(crate) fn describe(f: &FieldDef) -> Field<'_> {
         auto_number: f.auto_number,
         byte_length: byte_length(f),
         calculated: f.calculated,
-        calculated_formula: None,
+        calculated_formula: f.formula.as_ref().map(|d| d.source.as_str()),
         cascade_delete: c.master_detail,
         case_sensitive: false,
         compound_field_name: f.compound_field_name.as_deref(),
@@ -99,10 +112,10 @@ pub(crate) fn describe(f: &FieldDef) -> Field<'_> {
         extra_type_info: f.extra_type_info.as_deref(),
         filterable: c.filterable,
         filtered_lookup_info: None,
-        formula_treat_null_number_as_zero: false,
+        formula_treat_null_number_as_zero: f.formula.as_ref().is_some_and(|d| d.blanks_as_zero),
         groupable: c.groupable,
         high_scale_number: false,
-        html_formatted: false,
+        html_formatted: f.formula.as_ref().is_some_and(|d| html_formula(&d.source)),
         id_lookup: c.id_lookup,
         inline_help_text: None,
         label: &f.label,
@@ -113,7 +126,7 @@ pub(crate) fn describe(f: &FieldDef) -> Field<'_> {
         name_field: f.name_field,
         name_pointing: f.reference_to.len() > 1,
         nillable: f.nillable,
-        permissionable: f.nillable && f.createable && !f.name_field,
+        permissionable: (f.nillable && f.createable && !f.name_field) || f.formula.is_some(),
         picklist_values: picklist_values(f),
         polymorphic_foreign_key: f.reference_to.len() > 1,
         precision: f.precision,

@@ -78,9 +78,9 @@ pub(crate) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, su
         let fields = field_list(o, sub.param("fields"))?;
         let id = by_external_id(run, work, o, sub.segment(2), sub.segment(3))?
             .ok_or_else(ApiError::not_found)?;
-        let rec = work.get(id).ok_or_else(ApiError::not_found)?;
+        let rec = work.read(id).ok_or_else(ApiError::not_found)?;
         Ok(crate::shapes::record::json(
-            rec,
+            &rec,
             o,
             &sub.target.version,
             fields.as_deref(),

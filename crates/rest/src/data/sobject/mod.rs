@@ -130,7 +130,7 @@ fn live(work: &Work<'_>, o: &ObjectDef, id: &str) -> Result<Record, ApiError> {
         RecordId::parse(id).ok_or_else(|| ApiError::from(OrgError::not_an_external_id(id)))?;
     work.get(rid)
         .filter(|r| r.object == o.name && !r.is_deleted)
-        .cloned()
+        .and_then(|_| work.read(rid))
         .ok_or_else(ApiError::not_found)
 }
 

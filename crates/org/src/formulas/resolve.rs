@@ -1,0 +1,197 @@
+//! A formula's references resolved against the schema: `Amount`, `Account.Owner.Email`,
+//! `$User.Email`, `$RecordType.DeveloperName`, each as where its value is read from (this
+//! record, the running user, the org), the lookups it follows, and the field it ends on.
+
+use forcebus_formula::{FieldInfo, Type};
+
+use crate::meta::{FieldDef, FieldType, ObjectDef, Schema};
+
+/// Most relationships one reference spans (Salesforce's limit).
+pub(crate) const MAX_SPAN: usize = 10;
+
+/// Where a reference starts reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// The record the formula runs on.
+    This,
+    /// The running user's `User` record.
+    User,
+    /// The org's `Organization` record.
+    Organization,
+    /// `$System.OriginDateTime`: 1900-01-01 00:00:00 GMT.
+    Origin,
+}
+
+/// One lookup followed: the reference field read on the current record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hop {
+    /// The reference field (`AccountId`, `Parent__c`).
+    pub(crate) field: String,
+}
+
+/// A reference resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Path {
+    pub(crate) start: Start,
+    pub(crate) hops: Vec<Hop>,
+    /// The object the last field is on.
+    pub(crate) object: String,
+    /// The field read at the end.
+    pub(crate) field: String,
+}
+
+/// How the formula language types a field.
+pub(crate) fn type_of(f: &FieldDef) -> Option<Type> {
+    Some(match f.ftype {
+        FieldType::Id | FieldType::Reference => Type::Id,
+        FieldType::String
+        | FieldType::Textarea
+        | FieldType::Email
+        | FieldType::Phone
+        | FieldType::Url
+        | FieldType::Combobox
+        | FieldType::Encryptedstring => Type::Text,
+        FieldType::Boolean => Type::Checkbox,
+        FieldType::Int | FieldType::Long | FieldType::Double => Type::Number,
+        FieldType::Currency => Type::Currency,
+        FieldType::Percent => Type::Percent,
+        FieldType::Date => Type::Date,
+        FieldType::Datetime => Type::DateTime,
+        FieldType::Time => Type::Time,
+        FieldType::Picklist => Type::Picklist,
+        FieldType::Multipicklist => Type::MultiPicklist,
+        FieldType::Location => Type::Geolocation,
+        FieldType::Address | FieldType::Base64 | FieldType::AnyType => return None,
+    })
+}
+
+/// The reference field of `o` whose relationship is `name` (`Account`, `Parent__r`,
+/// `Owner`), and the object it points to (the first, for a polymorphic one).
+fn relationship<'s>(
+    schema: &'s Schema,
+    o: &ObjectDef,
+    name: &str,
+) -> Option<(String, &'s ObjectDef)> {
+    let f = o.fields.iter().find(|f| {
+        f.ftype == FieldType::Reference
+            && f.relationship_name
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(name))
+    })?;
+    let target = schema.object(f.reference_to.first()?)?;
+    Some((f.name.clone(), target))
+}
+
+/// Resolves `path` (as written, split on dots) for a formula on `object`: the canonical
+/// path, the field's type, and where it is read from. `Ok(None)`: no such field.
+pub(crate) fn resolve(
+    schema: &Schema,
+    object: &ObjectDef,
+    path: &[&str],
+) -> Result<Option<(Vec<String>, FieldInfo, Path)>, String> {
+    let Some((&first, rest)) = path.split_first() else {
+        return Ok(None);
+    };
+    let mut canonical = Vec::with_capacity(path.len());
+    let mut hops = Vec::new();
+    let (start, mut current, names) = match first.to_ascii_lowercase().as_str() {
+        "$system" => {
+            return Ok(match rest {
+                [one] if one.eq_ignore_ascii_case("OriginDateTime") => Some((
+                    vec!["$System".into(), "OriginDateTime".into()],
+                    FieldInfo {
+                        ty: Type::DateTime,
+                        scale: 0,
+                    },
+                    Path {
+                        start: Start::Origin,
+                        hops: Vec::new(),
+                        object: String::new(),
+                        field: "OriginDateTime".into(),
+                    },
+                )),
+                _ => None,
+            });
+        }
+        "$user" => (Start::User, "User", rest),
+        "$organization" => (Start::Organization, "Organization", rest),
+        "$profile" => {
+            hops.push(Hop {
+                field: "ProfileId".into(),
+            });
+            (Start::User, "Profile", rest)
+        }
+        "$userrole" => {
+            hops.push(Hop {
+                field: "UserRoleId".into(),
+            });
+            (Start::User, "UserRole", rest)
+        }
+        "$recordtype" => {
+            hops.push(Hop {
+                field: "RecordTypeId".into(),
+            });
+            (Start::This, "RecordType", rest)
+        }
+        g if g.starts_with('$') => return Ok(None),
+        _ => (Start::This, object.name.as_str(), path),
+    };
+    if start != Start::This || !hops.is_empty() {
+        canonical.push(format!("${}", first.trim_start_matches('$')));
+        if hops.first().is_some_and(|h| h.field == "RecordTypeId")
+            && object.field("RecordTypeId").is_none()
+        {
+            return Ok(None);
+        }
+    }
+    let Some(mut def) = schema.object(current) else {
+        return Ok(None);
+    };
+    let Some((last, through)) = names.split_last() else {
+        return Ok(None);
+    };
+    if hops.len() + through.len() > MAX_SPAN {
+        return Err(format!(
+            "You have exceeded the maximum number of relationships ({MAX_SPAN}) that can be referenced in a formula."
+        ));
+    }
+    for name in through {
+        let Some((field, target)) = relationship(schema, def, name) else {
+            return Ok(None);
+        };
+        let spelled = def
+            .field(&field)
+            .and_then(|f| f.relationship_name.clone())
+            .unwrap_or_else(|| (*name).to_owned());
+        canonical.push(spelled);
+        hops.push(Hop { field });
+        def = target;
+    }
+    current = def.name.as_str();
+    let Some(f) = def.field(last) else {
+        return Ok(None);
+    };
+    let Some(ty) = type_of(f) else {
+        return Err(format!(
+            "Field {} is a {} field, which formulas cannot read.",
+            f.name,
+            f.ftype.name()
+        ));
+    };
+    canonical.push(f.name.clone());
+    let scale = if matches!(f.ftype, FieldType::Int | FieldType::Long) {
+        0
+    } else {
+        f.scale
+    };
+    Ok(Some((
+        canonical,
+        FieldInfo { ty, scale },
+        Path {
+            start,
+            hops,
+            object: current.to_owned(),
+            field: f.name.clone(),
+        },
+    )))
+}

@@ -1,0 +1,137 @@
+//! A record as a formula reads it: its fields, its parents' through lookups (their own
+//! formula fields computed in turn), the running user's, the org's, and the clock.
+
+use chrono::{DateTime, TimeZone, Utc};
+use forcebus_formula::{Scope, Type, Value};
+use serde_json::Value as Json;
+
+use super::resolve::{Path, Start, type_of};
+use super::{Formulas, id_of};
+use crate::id::RecordId;
+use crate::meta::FieldDef;
+use crate::record::Record;
+
+/// Where a formula's records come from: the committed state, or a transaction's view of
+/// it.
+pub(crate) trait Reader {
+    /// A record by id, deleted or not.
+    fn record(&self, id: RecordId) -> Option<&Record>;
+    /// The org's `Organization` record.
+    fn organization(&self) -> Option<&Record>;
+    /// The running user (`$User`).
+    fn user(&self) -> Option<RecordId>;
+    /// The org's clock, now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// One formula run on one record.
+pub(super) struct RecordScope<'a> {
+    pub(super) formulas: &'a Formulas,
+    pub(super) reader: &'a dyn Reader,
+    pub(super) rec: &'a Record,
+    /// The record before this write (validation rules on an update).
+    pub(super) prior: Option<&'a Record>,
+    pub(super) is_new: bool,
+    pub(super) paths: &'a [Path],
+    pub(super) depth: u8,
+}
+
+impl RecordScope<'_> {
+    /// The value `path` reads, starting from `rec` for a reference to the record itself.
+    fn read(&self, path: &Path, rec: &Record) -> Value {
+        let mut current = match path.start {
+            Start::This => Some(rec),
+            Start::User => self.reader.user().and_then(|u| self.reader.record(u)),
+            Start::Organization => self.reader.organization(),
+            Start::Origin => {
+                return Value::DateTime(
+                    Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0)
+                        .single()
+                        .expect("a valid instant"),
+                );
+            }
+        };
+        for hop in &path.hops {
+            current = current
+                .and_then(|r| id_of(r.get(&hop.field)))
+                .and_then(|id| self.reader.record(id))
+                .filter(|r| !r.is_deleted);
+        }
+        let Some(current) = current else {
+            return Value::Null;
+        };
+        let schema = &self.formulas.schema;
+        let Some((object, field)) = schema
+            .object(&path.object)
+            .and_then(|o| Some((o, o.field(&path.field)?)))
+        else {
+            return Value::Null;
+        };
+        if field.formula.is_some() {
+            return self
+                .formulas
+                .evaluate(self.reader, current, object, field, self.depth + 1);
+        }
+        from_json(field, &current.rest_value(object, &field.name))
+    }
+}
+
+impl Scope for RecordScope<'_> {
+    fn value(&self, reference: usize) -> Value {
+        match self.paths.get(reference) {
+            Some(path) => self.read(path, self.rec),
+            None => Value::Null,
+        }
+    }
+
+    fn prior(&self, reference: usize) -> Value {
+        match (self.paths.get(reference), self.prior) {
+            (Some(path), Some(prior)) => self.read(path, prior),
+            _ => Value::Null,
+        }
+    }
+
+    fn is_new(&self) -> bool {
+        self.is_new
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.reader.now()
+    }
+}
+
+/// A stored value of `field` as the formula language reads it: a percent field's `10`
+/// is 10%, `0.1` in a formula.
+pub(super) fn from_json(field: &FieldDef, json: &Json) -> Value {
+    let Some(ty) = type_of(field) else {
+        return Value::Null;
+    };
+    match forcebus_formula::from_json(ty, json) {
+        Value::Number(n) if ty == Type::Percent => {
+            Value::Number(n / rust_decimal::Decimal::ONE_HUNDRED)
+        }
+        v => v,
+    }
+}
+
+/// A formula's value as the REST API shows formula field `field`: a percent formula's
+/// `0.1` reads `10`; a checkbox formula is never null; numbers are doubles (`140.0`), as
+/// a stored number field's read.
+pub(super) fn to_json(field: &FieldDef, value: &Value) -> Json {
+    let Some(ty) = type_of(field) else {
+        return Json::Null;
+    };
+    let json = match (ty, value) {
+        (Type::Percent, Value::Number(n)) => forcebus_formula::to_json(
+            ty,
+            field.scale,
+            &Value::Number(n * rust_decimal::Decimal::ONE_HUNDRED),
+        ),
+        (Type::Checkbox, Value::Null) => Json::Bool(false),
+        _ => forcebus_formula::to_json(ty, field.scale, value),
+    };
+    match json.as_f64() {
+        Some(n) if json.is_number() => Json::from(n),
+        _ => json,
+    }
+}

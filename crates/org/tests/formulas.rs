@@ -1,0 +1,202 @@
+//! The org's formulas: formula fields computed on every read (their own object's fields,
+//! a parent's, the running user's), never written, never stored; validation rules run on
+//! every write, each broken rule an error of its own, a refused write changing nothing;
+//! the test control that turns them off.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use forcebus_meta::standard;
+use forcebus_org::custom::ObjectConfig;
+use forcebus_org::{Api, Caller, Code, Mode, Op, Org, Schema, SystemClock, UserSeed};
+use forcebus_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+
+/// An org whose schema is the catalogue plus `objects` (the config file's form).
+fn org_with(objects: Value) -> (Org, Caller) {
+    let objects: BTreeMap<String, ObjectConfig> = serde_json::from_value(objects).unwrap();
+    let mut schema = Schema::new(standard::catalogue());
+    forcebus_org::custom::apply(&mut schema, &objects).unwrap();
+    let problems = forcebus_org::formulas::Formulas::of(Arc::new(schema.clone()));
+    assert_eq!(problems.problems(), &[], "the test's formulas compile");
+    let seed = UserSeed {
+        username: "a@b.c".into(),
+        first_name: "Ada".into(),
+        last_name: "B".into(),
+        email: "ada@b.c".into(),
+    };
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let org = Org::open(store, schema, Arc::new(SystemClock), "T", &[seed]).unwrap();
+    let caller = Caller {
+        user_id: org.user_by_username("a@b.c").unwrap().id,
+        api: Api::Rest,
+        version: "62.0".into(),
+        client: None,
+    };
+    (org, caller)
+}
+
+fn create(
+    org: &Org,
+    c: &Caller,
+    object: &str,
+    fields: Value,
+) -> Result<String, forcebus_org::OrgError> {
+    let r = org
+        .execute(
+            c,
+            vec![Op::Create {
+                object: object.into(),
+                fields: fields.as_object().unwrap().clone(),
+            }],
+            Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    r.results[0]
+        .as_ref()
+        .map(|o| o.id().to18())
+        .map_err(Clone::clone)
+}
+
+fn query(org: &Org, soql: &str) -> Vec<Value> {
+    org.query(soql, "62.0", false, &|_| true).unwrap().records
+}
+
+fn accounts() -> Value {
+    json!({
+        "Account": {"fields": [
+            {"name": "Score__c", "type": "double", "precision": 18, "scale": 2},
+            {"name": "Health__c", "type": "string", "formula": "IF(Score__c > 50, \"Good\", \"Poor\")"},
+            {"name": "Twice__c", "type": "double", "precision": 18, "scale": 1, "formula": "Score__c * 2"}
+        ]},
+        "Contact": {"fields": [
+            {"name": "Account_Health__c", "type": "string", "formula": "Account.Health__c & \" for \" & $User.Email"}
+        ]},
+        "Opportunity": {"validation_rules": [
+            {"name": "Amount_Positive", "condition": "Amount < 0", "message": "Amount must be positive", "display_field": "Amount"},
+            {"name": "Amount_Sane", "condition": "Amount < -100", "message": "Amount is far too small"}
+        ]}
+    })
+}
+
+#[test]
+fn formula_fields_are_computed_on_every_read() {
+    let (org, c) = org_with(accounts());
+    let acme = create(&org, &c, "Account", json!({"Name": "Acme", "Score__c": 70})).unwrap();
+    create(&org, &c, "Account", json!({"Name": "Beta", "Score__c": 20})).unwrap();
+    create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "Smith", "AccountId": acme}),
+    )
+    .unwrap();
+    let rows = query(
+        &org,
+        "SELECT Name, Health__c, Twice__c FROM Account WHERE Health__c = 'Good' ORDER BY Twice__c",
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Health__c"], "Good");
+    assert_eq!(rows[0]["Twice__c"], 140.0);
+    let rows = query(
+        &org,
+        "SELECT Account_Health__c, Account.Health__c FROM Contact",
+    );
+    assert_eq!(rows[0]["Account_Health__c"], "Good for ada@b.c");
+    assert_eq!(rows[0]["Account"]["Health__c"], "Good");
+    // A parent's change shows at once in its children's formulas: nothing is stored.
+    org.execute(
+        &c,
+        vec![Op::Update {
+            object: Some("Account".into()),
+            id: acme.clone(),
+            fields: json!({"Score__c": 10}).as_object().unwrap().clone(),
+        }],
+        Mode::ALL_OR_NONE,
+    )
+    .unwrap()
+    .wait()
+    .unwrap();
+    let rows = query(&org, "SELECT Account_Health__c FROM Contact");
+    assert_eq!(rows[0]["Account_Health__c"], "Poor for ada@b.c");
+    let stored = org
+        .get(forcebus_org::RecordId::parse(&acme).unwrap())
+        .unwrap();
+    assert!(
+        stored.get("Health__c").is_null(),
+        "formula values are never stored"
+    );
+}
+
+#[test]
+fn writing_a_formula_field_is_refused() {
+    let (org, c) = org_with(accounts());
+    let e = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "X", "Health__c": "Good"}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, Code::InvalidFieldForInsertUpdate);
+    assert_eq!(e.fields, ["Health__c"]);
+}
+
+#[test]
+fn every_broken_validation_rule_is_an_error_and_nothing_is_written() {
+    let (org, c) = org_with(accounts());
+    let opp =
+        json!({"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-12-01", "Amount": -500});
+    let e = create(&org, &c, "Opportunity", opp.clone()).unwrap_err();
+    assert_eq!(e.code, Code::FieldCustomValidationException);
+    assert_eq!(e.message, "Amount must be positive");
+    assert_eq!(e.fields, ["Amount"]);
+    assert_eq!(e.also.len(), 1);
+    assert_eq!(e.also[0].message, "Amount is far too small");
+    assert!(e.also[0].fields.is_empty());
+    assert!(query(&org, "SELECT Id FROM Opportunity").is_empty());
+    // One rule broken: one error.
+    let mut small = opp.clone();
+    small["Amount"] = json!(-5);
+    let e = create(&org, &c, "Opportunity", small).unwrap_err();
+    assert!(e.also.is_empty());
+    // Fine records pass; an update that breaks a rule is refused and changes nothing.
+    let mut fine = opp.clone();
+    fine["Amount"] = json!(5);
+    let id = create(&org, &c, "Opportunity", fine).unwrap();
+    let r = org
+        .execute(
+            &c,
+            vec![Op::Update {
+                object: Some("Opportunity".into()),
+                id: id.clone(),
+                fields: json!({"Amount": -1}).as_object().unwrap().clone(),
+            }],
+            Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        r.results[0].as_ref().unwrap_err().code,
+        Code::FieldCustomValidationException
+    );
+    assert_eq!(
+        query(&org, "SELECT Amount FROM Opportunity")[0]["Amount"],
+        5.0
+    );
+}
+
+#[test]
+fn the_test_control_turns_validation_rules_off_and_on() {
+    let (org, c) = org_with(accounts());
+    let opp =
+        json!({"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-12-01", "Amount": -500});
+    org.controls().set_validation_rules_off(true);
+    assert!(org.control_state().active.contains(&"rules.validation_off"));
+    create(&org, &c, "Opportunity", opp.clone()).unwrap();
+    org.clear_controls().unwrap();
+    assert!(create(&org, &c, "Opportunity", opp).is_err());
+}
