@@ -36,3 +36,10 @@ pub fn validation_rule_config(
         name, meta,
     )?)
 }
+
+/// The `validationRules` nested in a `CustomObject`'s Metadata.
+pub fn nested_validation_rules(
+    meta: &Map<String, Value>,
+) -> Result<Vec<crate::custom::ValidationRuleConfig>, OrgError> {
+    Ok(forcebus_schema::declarations::nested_validation_rules(meta)?)
+}

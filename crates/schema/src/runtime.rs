@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use forcebus_meta::{RecordId, Schema};
 
-use crate::custom::{FieldConfig, ObjectConfig, custom_object, field_def};
+use crate::custom::{FieldConfig, ObjectConfig, ValidationRuleConfig, custom_object, field_def};
 use crate::error::{ErrorKind, SchemaError};
 
 /// Where the document is kept (space, key).
@@ -43,6 +43,18 @@ pub struct RuntimeField {
     pub config: FieldConfig,
 }
 
+/// A validation rule made or changed at runtime (a deploy, the Tooling API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeRule {
+    /// Its `ValidationRule` id.
+    pub id: String,
+    /// The rule.
+    pub config: ValidationRuleConfig,
+}
+
+/// Key prefix of validation rule ids (`ValidationRule`).
+pub const RULE_PREFIX: &str = "03d";
+
 /// Every runtime change, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuntimeSchema {
@@ -62,6 +74,9 @@ pub struct RuntimeSchema {
     /// Objects that have had a record type: they have the `RecordTypeId` field.
     #[serde(default)]
     pub record_types: std::collections::BTreeSet<String>,
+    /// Validation rules, by object name, in the order they were made.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub validation_rules: BTreeMap<String, Vec<RuntimeRule>>,
     /// Where the org's range of ids starts: added to `next_id` when an id is minted.
     #[serde(skip)]
     pub id_base: u64,
@@ -106,6 +121,79 @@ impl RuntimeSchema {
         for object in &self.record_types {
             crate::record_types::add_field(schema, object);
         }
+        for (object, rules) in &self.validation_rules {
+            let configs: Vec<ValidationRuleConfig> =
+                rules.iter().map(|r| r.config.clone()).collect();
+            let applied = schema
+                .object_mut(object)
+                .ok_or_else(|| "its object is gone".to_owned())
+                .and_then(|o| crate::custom::set_validation_rules(o, &configs));
+            if let Err(e) = applied {
+                tracing::warn!(object = %object, error = %e, "Validation rules made at runtime cannot be restored; skipped.");
+            }
+        }
+    }
+
+    /// Makes or changes the validation rule `rule` of `object` in `schema`, and records
+    /// it: its id, and whether it is new (`None`: it was already so).
+    pub fn put_validation_rule(
+        &mut self,
+        schema: &mut Schema,
+        object: &str,
+        rule: ValidationRuleConfig,
+    ) -> Result<Option<(String, bool)>, SchemaError> {
+        let def = schema.object_mut(object).ok_or_else(|| {
+            SchemaError::new(
+                ErrorKind::InvalidInput,
+                format!("In field: fullName - no CustomObject named {object} found"),
+            )
+        })?;
+        let name = def.name.clone();
+        crate::custom::set_validation_rules(def, std::slice::from_ref(&rule))
+            .map_err(|e| SchemaError::new(ErrorKind::InvalidInput, e))?;
+        let rules = self.validation_rules.entry(name).or_default();
+        match rules
+            .iter_mut()
+            .find(|r| r.config.name.eq_ignore_ascii_case(&rule.name))
+        {
+            Some(known) if known.config == rule => Ok(None),
+            Some(known) => {
+                known.config = rule;
+                Ok(Some((known.id.clone(), false)))
+            }
+            None => {
+                self.next_id += 1;
+                let id = RecordId::mint(RULE_PREFIX, self.id_base + self.next_id)
+                    .as15()
+                    .to_owned();
+                rules.push(RuntimeRule {
+                    id: id.clone(),
+                    config: rule,
+                });
+                Ok(Some((id, true)))
+            }
+        }
+    }
+
+    /// Removes the validation rule `name` of `object`, if it was made at runtime; whether
+    /// there was one.
+    pub fn remove_validation_rule(&mut self, schema: &mut Schema, object: &str, name: &str) -> bool {
+        let Some(rules) = self
+            .validation_rules
+            .iter_mut()
+            .find(|(o, _)| o.eq_ignore_ascii_case(object))
+            .map(|(_, r)| r)
+        else {
+            return false;
+        };
+        let before = rules.len();
+        rules.retain(|r| !r.config.name.eq_ignore_ascii_case(name));
+        let removed = rules.len() != before;
+        if removed && let Some(def) = schema.object_mut(object) {
+            def.validation_rules
+                .retain(|r| !r.name.eq_ignore_ascii_case(name));
+        }
+        removed
     }
 
     /// The runtime field `object.field`, if it is one.

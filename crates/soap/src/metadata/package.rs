@@ -12,7 +12,7 @@ use std::io::Read as _;
 use serde_json::{Map, Value};
 
 use forcebus_org::custom::ObjectConfig;
-use forcebus_org::declarations::{nested_fields, object_config};
+use forcebus_org::declarations::{nested_fields, nested_validation_rules, object_config};
 use forcebus_org::org::deploy::{Component, Declared, Deletion};
 use forcebus_org::{Code, OrgError};
 
@@ -76,18 +76,23 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
     let mut out = Package::default();
     let mut kept = Zip::new(&files, &base);
     let mut taken = Members::default();
-    let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+    let mut objects: BTreeMap<String, Option<Only>> = BTreeMap::new();
     for (kind, member) in members(&package) {
         match (kind, member.split_once('.')) {
             ("CustomObject", _) => {
                 objects.insert(member, None);
             }
-            ("CustomField", Some((o, f))) => {
-                // A whole object (None) keeps all its fields.
+            ("CustomField" | "ValidationRule", Some((o, f))) => {
+                // A whole object (None) keeps all its fields and rules.
                 let entry = objects
                     .entry(o.to_owned())
-                    .or_insert_with(|| Some(Vec::new()));
-                if let Some(list) = entry {
+                    .or_insert_with(|| Some(Only::default()));
+                if let Some(only) = entry {
+                    let list = if kind == "CustomField" {
+                        &mut only.fields
+                    } else {
+                        &mut only.rules
+                    };
                     list.push(f.to_owned());
                 }
             }
@@ -116,7 +121,7 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             });
             continue;
         };
-        match declaration(&name, text, only.as_deref()) {
+        match declaration(&name, text, only.as_ref()) {
             Ok(config) => out.declared.push(Declared {
                 name,
                 config,
@@ -245,24 +250,35 @@ fn not_deployed(kind: &str, member: &str, manifest: &str, files: &Files) -> Comp
     }
 }
 
-/// An `.object` file as a declaration; with `only`, just those fields.
-fn declaration(name: &str, text: &str, only: Option<&[String]>) -> Result<ObjectConfig, OrgError> {
+/// The parts of an object a package names without the object itself.
+#[derive(Debug, Default)]
+struct Only {
+    /// Its `CustomField` members.
+    fields: Vec<String>,
+    /// Its `ValidationRule` members.
+    rules: Vec<String>,
+}
+
+/// An `.object` file as a declaration; with `only`, just those fields and rules.
+fn declaration(name: &str, text: &str, only: Option<&Only>) -> Result<ObjectConfig, OrgError> {
     let root = parse(text.as_bytes())
         .map_err(|e| OrgError::new(Code::InvalidInput, format!("Error parsing file: {e}")))?;
     let meta: Map<String, Value> = forcebus_xml::json::to_json(&root);
     let mut config = if (name.ends_with("__c") || name.ends_with("__e")) && only.is_none() {
         object_config(&meta)?
     } else {
-        let fields = nested_fields(&meta)?;
         ObjectConfig {
-            fields,
+            fields: nested_fields(&meta)?,
+            validation_rules: nested_validation_rules(&meta)?,
             ..ObjectConfig::default()
         }
     };
     if let Some(only) = only {
+        let named = |list: &[String], name: &str| list.iter().any(|o| o.eq_ignore_ascii_case(name));
+        config.fields.retain(|f| named(&only.fields, &f.name));
         config
-            .fields
-            .retain(|f| only.iter().any(|o| o.eq_ignore_ascii_case(&f.name)));
+            .validation_rules
+            .retain(|r| named(&only.rules, &r.name));
     }
     Ok(config)
 }

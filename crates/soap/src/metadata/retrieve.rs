@@ -53,7 +53,7 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
     let single = request
         .text_of("singlePackage")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let mut objects: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+    let mut objects: Objects = BTreeMap::new();
     let mut problems = Vec::new();
     let mut wanted = Vec::new();
     let mut kept: Vec<Arc<StoredComponent>> = Vec::new();
@@ -68,11 +68,16 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
                     ("CustomObject", _) => {
                         objects.insert(m, None);
                     }
-                    ("CustomField", Some((o, f))) => {
-                        if let Some(list) = objects
+                    ("CustomField" | "ValidationRule", Some((o, f))) => {
+                        if let Some(named) = objects
                             .entry(o.to_owned())
-                            .or_insert_with(|| Some(Vec::new()))
+                            .or_insert_with(|| Some(Named::default()))
                         {
+                            let list = if kind == "CustomField" {
+                                &mut named.fields
+                            } else {
+                                &mut named.rules
+                            };
                             list.push(f.to_owned());
                         }
                     }
@@ -174,12 +179,22 @@ type Asked<'a> = (
     &'a [Arc<StoredComponent>],
 );
 
-/// The objects a retrieve names: each with every field (`None`) or the ones named.
-type Objects = BTreeMap<String, Option<Vec<String>>>;
+/// The objects a retrieve names: each whole (`None`), or the fields and rules named.
+type Objects = BTreeMap<String, Option<Named>>;
 
-/// An object as a `CustomObject` document: its custom fields (all, or the ones named), and
-/// unless only fields are named, its labels and settings. None for an unknown object.
-pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) -> Option<Value> {
+/// The parts of an object a retrieve names without the object itself.
+#[derive(Debug, Default)]
+pub(crate) struct Named {
+    /// Its `CustomField` members.
+    fields: Vec<String>,
+    /// Its `ValidationRule` members.
+    rules: Vec<String>,
+}
+
+/// An object as a `CustomObject` document: its custom fields and validation rules (all, or
+/// the ones named), and unless only those are named, its labels and settings. None for an
+/// unknown object.
+pub(crate) fn document(app: &crate::State, name: &str, only: Option<&Named>) -> Option<Value> {
     let event = app.org.platform_event(name);
     let schema = app.org.schema();
     let object = match &event {
@@ -190,10 +205,19 @@ pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) 
         .fields
         .iter()
         .filter(|f| f.custom)
-        .filter(|f| only.is_none_or(|o| o.iter().any(|n| n.eq_ignore_ascii_case(&f.name))))
+        .filter(|f| only.is_none_or(|o| named(&o.fields, &f.name)))
         .map(field_metadata)
         .collect();
+    let rules: Vec<Value> = object
+        .validation_rules
+        .iter()
+        .filter(|r| only.is_none_or(|o| named(&o.rules, &r.name)))
+        .map(forcebus_org::declarations::validation_rule_metadata)
+        .collect();
     let mut doc = json!({"fields": fields});
+    if !rules.is_empty() {
+        doc["validationRules"] = Value::Array(rules);
+    }
     if only.is_none() {
         doc["label"] = json!(object.label);
         doc["pluralLabel"] = json!(object.label_plural);
@@ -215,6 +239,11 @@ pub(crate) fn document(app: &crate::State, name: &str, only: Option<&[String]>) 
         }
     }
     Some(doc)
+}
+
+/// Whether `list` names `name` (any case).
+fn named(list: &[String], name: &str) -> bool {
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// `package.xml` naming `members` by type.
@@ -252,7 +281,7 @@ fn build(
     };
     put_kept(&mut zip, base, kept, (&mut members, &mut files))?;
     for (name, only) in objects {
-        let Some(doc) = document(app, name, only.as_deref()) else {
+        let Some(doc) = document(app, name, only.as_ref()) else {
             problems.push(format!(
                 "Entity of type 'CustomObject' named '{name}' cannot be found"
             ));
@@ -266,13 +295,15 @@ fn build(
                 .push(name.clone());
             files.push((file.clone(), name.clone(), "CustomObject".to_owned()));
         }
-        for f in doc["fields"].as_array().into_iter().flatten() {
-            let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
-            members
-                .entry("CustomField".to_owned())
-                .or_default()
-                .push(full.clone());
-            files.push((file.clone(), full, "CustomField".to_owned()));
+        for (key, kind) in [("fields", "CustomField"), ("validationRules", "ValidationRule")] {
+            for f in doc[key].as_array().into_iter().flatten() {
+                let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
+                members
+                    .entry(kind.to_owned())
+                    .or_default()
+                    .push(full.clone());
+                files.push((file.clone(), full, kind.to_owned()));
+            }
         }
         let mut xml = String::from(
             r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">"#,

@@ -158,6 +158,9 @@ impl Org {
             for d in deletions.iter().filter(|d| d.post) {
                 self.deploy_deletion(&mut work, d);
             }
+            // A formula the deploy makes (or breaks) that does not compile fails its
+            // component, as Salesforce reports it.
+            super::formulas::fail_components(&self.formulas(&self.schema()), work.schema, &mut work.report);
             let failures = work.report.iter().any(|c| c.fails(options.ignore_warnings));
             report = work.report;
             if options.check_only || (options.all_or_none && failures) {
@@ -361,6 +364,22 @@ fn deploy_object(w: &mut Work<'_>, d: &Declared) {
         let full = format!("{}.{}", d.name, f.name);
         w.report.push(component("CustomField", &full, d, outcome));
     }
+    for r in &d.config.validation_rules {
+        let outcome = match &object {
+            Err(_) => Err(parent_failed()),
+            Ok((name, _)) => w
+                .runtime
+                .put_validation_rule(w.schema, name, r.clone())
+                .map(|made| match made {
+                    None => Deployed::Unchanged,
+                    Some((_, true)) => Deployed::Created,
+                    Some((_, false)) => Deployed::Changed,
+                })
+                .map_err(OrgError::from),
+        };
+        let full = format!("{}.{}", d.name, r.name);
+        w.report.push(component("ValidationRule", &full, d, outcome));
+    }
     if let Ok((name, _)) = object {
         w.changed.objects.push(name);
     }
@@ -378,6 +397,7 @@ fn object_of(
         // A custom object made at runtime takes the declaration's labels and settings.
         let wanted = ObjectConfig {
             fields: Vec::new(),
+            validation_rules: Vec::new(),
             ..d.config.clone()
         };
         let how = match runtime.objects.get_mut(&name) {
@@ -412,6 +432,7 @@ fn object_of(
     }
     let labels = ObjectConfig {
         fields: Vec::new(),
+        validation_rules: Vec::new(),
         ..d.config.clone()
     };
     runtime.create_object(schema, &d.name, labels)?;

@@ -13,7 +13,9 @@
 //!   Metadata API's CRUD calls); `delete`: deleted; `rename`: renamed;
 //! - [`deploy`]: a Metadata API deploy's objects, fields, platform events and components,
 //!   applied whole or not at all;
-//! - `components`: the components kept as deployed, and the Apex records they stand for.
+//! - `components`: the components kept as deployed, and the Apex records they stand for;
+//! - `formulas`: a change whose formulas do not compile refused (a deploy's component
+//!   failed).
 //!
 //! What a declaration says, and whether a field may change, is `forcebus-schema`'s.
 
@@ -22,6 +24,7 @@ mod components;
 mod custom;
 mod delete;
 pub mod deploy;
+mod formulas;
 mod rename;
 
 pub(crate) use changed::{Changed, Conversion};
@@ -77,6 +80,11 @@ impl Org {
             let state = self.read();
             change(&mut schema, &mut runtime, &state)?
         };
+        // A formula this change makes, or breaks, that does not compile refuses it.
+        let before = self.formulas(&self.schema());
+        if let Some(p) = formulas::new_problems(&before, &schema).first() {
+            return Err(formulas::error(p));
+        }
         let (batch, ids) = self.stage_schema(&schema, &runtime, &mut changed);
         let commit = self.commit_schema(&schema, &ids, &changed.conversions, batch)?;
         self.install_schema(schema, runtime, ids, changed);
