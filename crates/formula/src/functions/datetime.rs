@@ -149,7 +149,12 @@ fn date_of(ctx: &Ctx<'_>, node: &Node) -> Result<Option<NaiveDate>, EvalError> {
 fn date_part(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let args = checker.args(site)?;
-    expect(site, &args[0], &[Want::Date])?;
+    // The newer functions take a date/time too (its GMT date), as Salesforce's engine does.
+    if matches!(site.name, "ISOWEEK" | "ISOYEAR" | "DAYOFYEAR" | "WEEKDAY") {
+        expect(site, &args[0], &[Want::Date, Want::DateTime])?;
+    } else {
+        expect(site, &args[0], &[Want::Date])?;
+    }
     let run: Builtin = match site.name {
         "DAY" => |c, a| part(date_of(c, &a[0])?, |d| i64::from(d.day())),
         "MONTH" => |c, a| part(date_of(c, &a[0])?, |d| i64::from(d.month())),

@@ -156,15 +156,19 @@ fn field_argument(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, C
 
 /// The prior value of a field-reference node, blank read as the node reads it.
 fn prior(ctx: &Ctx<'_>, node: &Node) -> Result<Value, EvalError> {
-    let Node::Ref { index, blank } = node else {
+    let Node::Ref {
+        index,
+        blank,
+        percent,
+    } = node
+    else {
         return fail("not a field reference");
     };
-    let value = ctx.scope.prior(*index);
-    Ok(if value.is_blank() {
-        blank.clone()
-    } else {
-        value
-    })
+    Ok(crate::eval::read_field(
+        ctx.scope.prior(*index),
+        blank,
+        *percent,
+    ))
 }
 
 fn is_changed(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
