@@ -178,7 +178,11 @@ impl Checker<'_> {
             (Blanks::AsZero, Type::Text) => Value::Text(String::new()),
             _ => Value::Null,
         };
-        let node = Node::Ref { index, blank };
+        let node = Node::Ref {
+            index,
+            blank,
+            percent: info.ty == Type::Percent,
+        };
         Ok(Typed {
             node,
             ty: Some(info.ty),

@@ -13,9 +13,14 @@ pub(crate) type Builtin = fn(&Ctx<'_>, &[Node]) -> Result<Value, EvalError>;
 pub(crate) enum Node {
     /// A literal.
     Const(Value),
-    /// A field reference: its index in the formula's references, and what a blank reads as
-    /// (Null, or under `BlankAsZero` 0 for numbers and "" for text).
-    Ref { index: usize, blank: Value },
+    /// A field reference: its index in the formula's references, what a blank reads as
+    /// (Null, or under `BlankAsZero` 0 for numbers and "" for text), and whether it is a
+    /// percent field (stored as 50 for 50%, read by formulas as 0.5).
+    Ref {
+        index: usize,
+        blank: Value,
+        percent: bool,
+    },
     /// A function or operator call.
     Call { run: Builtin, args: Box<[Node]> },
 }
@@ -30,9 +35,23 @@ pub(crate) fn evaluate(root: &Node, scope: &dyn Scope) -> Result<Value, EvalErro
     Ctx { scope }.eval(root)
 }
 
-/// Shapes a result for its return type: numbers rounded half up to `scale`, "" as blank.
+/// A field's value as a formula reads it: a blank as `blank`, a percent divided by 100.
+pub(crate) fn read_field(value: Value, blank: &Value, percent: bool) -> Value {
+    match value {
+        value if value.is_blank() => blank.clone(),
+        Value::Number(number) if percent => Value::Number(number / Decimal::ONE_HUNDRED),
+        value => value,
+    }
+}
+
+/// Shapes a result for its return type: numbers rounded half up to `scale` (a percent
+/// multiplied by 100 first, as Salesforce stores 0.5 as 50%), "" as blank.
 pub(crate) fn finish(value: Value, ty: Type, scale: u32) -> Value {
     match value {
+        Value::Number(number) if ty == Type::Percent => {
+            let hundredfold = number.checked_mul(Decimal::ONE_HUNDRED).unwrap_or(number);
+            Value::Number(round_half_up(hundredfold, scale))
+        }
         Value::Number(number) if ty.is_numeric() => Value::Number(round_half_up(number, scale)),
         Value::Text(text) if text.is_empty() => Value::Null,
         other => other,
@@ -56,14 +75,11 @@ impl Ctx<'_> {
     pub(crate) fn eval(&self, node: &Node) -> Result<Value, EvalError> {
         match node {
             Node::Const(value) => Ok(value.clone()),
-            Node::Ref { index, blank } => {
-                let value = self.scope.value(*index);
-                if value.is_blank() {
-                    Ok(blank.clone())
-                } else {
-                    Ok(value)
-                }
-            }
+            Node::Ref {
+                index,
+                blank,
+                percent,
+            } => Ok(read_field(self.scope.value(*index), blank, *percent)),
             Node::Call { run, args } => run(self, args),
         }
     }

@@ -107,7 +107,7 @@ fn div(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     })
 }
 
-/// `base ^ exponent`: exact for whole exponents, through `f64`-free decimal maths otherwise.
+/// `base ^ exponent`: exact for whole exponents, through `f64` (as Salesforce's engine) otherwise.
 pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalError> {
     if exponent.fract().is_zero() {
         let Some(whole) = exponent.to_i64() else {
@@ -118,10 +118,10 @@ pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalErr
         }
         return base.checked_powi(whole).map_or_else(overflow, Ok);
     }
-    if base.is_sign_negative() {
-        return fail("Negative base with a fractional exponent");
-    }
-    base.checked_powd(exponent).map_or_else(overflow, Ok)
+    let (Some(b), Some(e)) = (base.to_f64(), exponent.to_f64()) else {
+        return overflow();
+    };
+    crate::functions::math::from_f64(b.powf(e))
 }
 
 fn pow(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {

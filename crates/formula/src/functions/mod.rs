@@ -7,10 +7,16 @@ use crate::Context;
 use crate::compile::{Checker, Site, Typed};
 
 pub(crate) mod arithmetic;
+mod clock;
+mod conversion;
 mod datetime;
+mod location;
 mod logic;
+mod math;
 pub(crate) mod operators;
+mod record;
 mod render;
+mod search;
 mod signature;
 mod text;
 
@@ -51,7 +57,16 @@ impl Def {
 }
 
 /// Every family's functions.
-const FAMILIES: &[&[Def]] = &[logic::DEFS, text::DEFS, datetime::DEFS];
+const FAMILIES: &[&[Def]] = &[
+    logic::DEFS,
+    math::DEFS,
+    text::DEFS,
+    search::DEFS,
+    datetime::DEFS,
+    conversion::DEFS,
+    record::DEFS,
+    location::DEFS,
+];
 
 /// The function named `upper` (in capitals).
 pub(crate) fn lookup(upper: &str) -> Option<&'static Def> {
