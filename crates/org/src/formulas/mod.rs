@@ -77,15 +77,9 @@ pub struct Formulas {
 
 /// The formula language's options for a field of `f`'s type and scale.
 fn field_options(f: &FieldDef, blanks_as_zero: bool) -> Option<Options> {
-    let return_type = resolve::type_of(f)?;
     Some(Options {
-        return_type,
-        // A percent is a fraction in a formula: 12.34% is 0.1234.
-        scale: if return_type == Type::Percent {
-            f.scale + 2
-        } else {
-            f.scale
-        },
+        return_type: resolve::type_of(f)?,
+        scale: f.scale,
         blanks: if blanks_as_zero {
             Blanks::AsZero
         } else {

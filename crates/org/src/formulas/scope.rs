@@ -100,33 +100,23 @@ impl Scope for RecordScope<'_> {
     }
 }
 
-/// A stored value of `field` as the formula language reads it: a percent field's `10`
-/// is 10%, `0.1` in a formula.
+/// A stored value of `field` as the formula language takes it (a percent as stored: `10`
+/// for 10%, which the language reads as `0.1`).
 pub(super) fn from_json(field: &FieldDef, json: &Json) -> Value {
-    let Some(ty) = type_of(field) else {
-        return Value::Null;
-    };
-    match forcebus_formula::from_json(ty, json) {
-        Value::Number(n) if ty == Type::Percent => {
-            Value::Number(n / rust_decimal::Decimal::ONE_HUNDRED)
-        }
-        v => v,
+    match type_of(field) {
+        Some(ty) => forcebus_formula::from_json(ty, json),
+        None => Value::Null,
     }
 }
 
-/// A formula's value as the REST API shows formula field `field`: a percent formula's
-/// `0.1` reads `10`; a checkbox formula is never null; numbers are doubles (`140.0`), as
-/// a stored number field's read.
+/// A formula's value as the REST API shows formula field `field` (a percent result is
+/// already hundredfold: `10` for 10%): a checkbox formula is never null; numbers are
+/// doubles (`140.0`), as a stored number field's read.
 pub(super) fn to_json(field: &FieldDef, value: &Value) -> Json {
     let Some(ty) = type_of(field) else {
         return Json::Null;
     };
     let json = match (ty, value) {
-        (Type::Percent, Value::Number(n)) => forcebus_formula::to_json(
-            ty,
-            field.scale,
-            &Value::Number(n * rust_decimal::Decimal::ONE_HUNDRED),
-        ),
         (Type::Checkbox, Value::Null) => Json::Bool(false),
         _ => forcebus_formula::to_json(ty, field.scale, value),
     };
