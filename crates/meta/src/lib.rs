@@ -189,6 +189,73 @@ pub struct FieldDef {
     /// A formula field's formula and how it reads blanks (none for stored fields, and for
     /// the standard catalogue's computed fields, which the org derives itself).
     pub formula: Option<Box<FormulaDef>>,
+    /// A roll-up summary field's definition: the org keeps its value as its children change.
+    pub summary: Option<Box<SummaryDef>>,
+    /// A default value formula (`TODAY() + 30`, `$User.Email`): evaluated on insert when the
+    /// field is given no value.
+    pub default_formula: Option<String>,
+    /// Its changes are kept in its object's history (`trackHistory`).
+    pub track_history: bool,
+}
+
+/// What a roll-up summary field aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryOp {
+    /// How many children.
+    Count,
+    /// The sum of a field.
+    Sum,
+    /// The least value of a field.
+    Min,
+    /// The greatest value of a field.
+    Max,
+}
+
+impl SummaryOp {
+    /// The Metadata API's name (`count`, `sum`, `min`, `max`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Sum => "sum",
+            Self::Min => "min",
+            Self::Max => "max",
+        }
+    }
+
+    /// The operation of a Metadata API name, any case.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Count, Self::Sum, Self::Min, Self::Max]
+            .into_iter()
+            .find(|op| op.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A roll-up summary field's definition (Metadata `summaryOperation`, `summaryForeignKey`,
+/// `summarizedField`, `summaryFilterItems`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryDef {
+    /// What it computes.
+    pub op: SummaryOp,
+    /// The child object (`Invoice__c`).
+    pub child: String,
+    /// The child's master-detail field naming this record (`Account__c`).
+    pub key: String,
+    /// The child's field aggregated (none for a count).
+    pub field: Option<String>,
+    /// Which children count.
+    pub filters: Vec<SummaryFilter>,
+}
+
+/// One of a roll-up's filter items: the child's `field` compared with `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryFilter {
+    /// The child's field.
+    pub field: String,
+    /// `equals`, `notEqual`, `lessThan`, `greaterThan`, `lessOrEqual`, `greaterOrEqual`,
+    /// `contains`, `notContain`, `startsWith`.
+    pub operation: String,
+    /// The value (several, comma-separated, for `equals` and `notEqual`).
+    pub value: String,
 }
 
 /// A formula field's definition (describe `calculatedFormula`, Metadata `formula`).
@@ -267,6 +334,9 @@ impl FieldDef {
             display_format: None,
             starting_number: None,
             formula: None,
+            summary: None,
+            default_formula: None,
+            track_history: false,
         }
     }
 
@@ -352,6 +422,8 @@ pub struct ObjectDef {
     pub fields: Vec<FieldDef>,
     /// Validation rules, in the order they were declared.
     pub validation_rules: Vec<ValidationRuleDef>,
+    /// Field history is kept for the fields that track it (`enableHistory`).
+    pub enable_history: bool,
     index: NameMap,
 }
 
@@ -374,6 +446,7 @@ impl ObjectDef {
             values_of: None,
             fields: Vec::new(),
             validation_rules: Vec::new(),
+            enable_history: false,
             index: NameMap::default(),
         };
         for f in fields {

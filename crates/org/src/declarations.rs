@@ -41,5 +41,7 @@ pub fn validation_rule_config(
 pub fn nested_validation_rules(
     meta: &Map<String, Value>,
 ) -> Result<Vec<crate::custom::ValidationRuleConfig>, OrgError> {
-    Ok(forcebus_schema::declarations::nested_validation_rules(meta)?)
+    Ok(forcebus_schema::declarations::nested_validation_rules(
+        meta,
+    )?)
 }

@@ -200,3 +200,172 @@ fn the_test_control_turns_validation_rules_off_and_on() {
     org.clear_controls().unwrap();
     assert!(create(&org, &c, "Opportunity", opp).is_err());
 }
+
+fn rollups() -> Value {
+    json!({
+        "Project__c": {"label": "Project", "fields": [
+            {"name": "Budget__c", "type": "currency", "precision": 16, "scale": 2},
+            {"name": "Tasks__c", "type": "double", "summary": {"operation": "count", "foreign_key": "Task__c.Project__c"}},
+            {"name": "Open_Hours__c", "type": "double", "summary": {"operation": "sum", "foreign_key": "Task__c.Project__c",
+                "summarized_field": "Task__c.Hours__c",
+                "filters": [{"field": "Task__c.Status__c", "operation": "equals", "value": "Open,Blocked"}]}},
+            {"name": "First_Due__c", "type": "double", "summary": {"operation": "min", "foreign_key": "Task__c.Project__c", "summarized_field": "Task__c.Due__c"}},
+            {"name": "Over_Budget__c", "type": "boolean", "formula": "Open_Hours__c * 100 > Budget__c"},
+            {"name": "Stage__c", "type": "string", "length": 20, "default_formula": "IF(ISBLANK($User.Email), \"none\", \"New\")"},
+            {"name": "Review__c", "type": "date", "default_formula": "TODAY() + 30"}
+        ], "validation_rules": [
+            {"name": "Not_Too_Many", "condition": "Tasks__c > 3", "message": "At most three tasks"}
+        ]},
+        "Task__c": {"label": "Task", "fields": [
+            {"name": "Project__c", "type": "reference", "reference_to": "Project__c", "master_detail": true},
+            {"name": "Hours__c", "type": "double", "precision": 6, "scale": 1},
+            {"name": "Status__c", "type": "picklist", "picklist": ["Open", "Blocked", "Done"]},
+            {"name": "Due__c", "type": "date"}
+        ]}
+    })
+}
+
+fn update(
+    org: &Org,
+    c: &Caller,
+    object: &str,
+    id: &str,
+    fields: Value,
+) -> Result<(), forcebus_org::OrgError> {
+    let r = org
+        .execute(
+            c,
+            vec![Op::Update {
+                object: Some(object.into()),
+                id: id.into(),
+                fields: fields.as_object().unwrap().clone(),
+            }],
+            Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    r.results[0].as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+#[test]
+fn roll_up_summaries_follow_every_write_of_a_child() {
+    let (org, c) = org_with(rollups());
+    let p = create(
+        &org,
+        &c,
+        "Project__c",
+        json!({"Name": "P", "Budget__c": 1000}),
+    )
+    .unwrap();
+    let q = create(
+        &org,
+        &c,
+        "Project__c",
+        json!({"Name": "Q", "Budget__c": 10}),
+    )
+    .unwrap();
+    let project = |id: &str| {
+        query(&org, &format!("SELECT Tasks__c, Open_Hours__c, First_Due__c, Over_Budget__c FROM Project__c WHERE Id = '{id}'"))[0].clone()
+    };
+    assert_eq!(project(&p)["Tasks__c"], 0.0, "a new parent counts zero");
+    let t1 = create(
+        &org,
+        &c,
+        "Task__c",
+        json!({"Project__c": p, "Hours__c": 4, "Status__c": "Open", "Due__c": "2026-12-10"}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &c,
+        "Task__c",
+        json!({"Project__c": p, "Hours__c": 2.5, "Status__c": "Blocked", "Due__c": "2026-12-05"}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &c,
+        "Task__c",
+        json!({"Project__c": p, "Hours__c": 100, "Status__c": "Done"}),
+    )
+    .unwrap();
+    let got = project(&p);
+    assert_eq!(got["Tasks__c"], 3.0);
+    assert_eq!(
+        got["Open_Hours__c"], 6.5,
+        "the filter leaves the Done task out"
+    );
+    assert_eq!(got["First_Due__c"], "2026-12-05");
+    assert_eq!(got["Over_Budget__c"], false, "650 is within 1000");
+    // Update, reparent, delete and undelete each recompute the parents they touch.
+    update(&org, &c, "Task__c", &t1, json!({"Hours__c": 10})).unwrap();
+    assert_eq!(project(&p)["Open_Hours__c"], 12.5);
+    assert_eq!(project(&p)["Over_Budget__c"], true);
+    update(&org, &c, "Task__c", &t1, json!({"Project__c": q})).unwrap();
+    assert_eq!(project(&p)["Tasks__c"], 2.0);
+    assert_eq!(project(&q)["Tasks__c"], 1.0);
+    assert_eq!(project(&q)["Open_Hours__c"], 10.0);
+    org.execute(
+        &c,
+        vec![Op::Delete {
+            object: Some("Task__c".into()),
+            id: t1.clone(),
+        }],
+        Mode::ALL_OR_NONE,
+    )
+    .unwrap()
+    .wait()
+    .unwrap();
+    assert_eq!(project(&q)["Tasks__c"], 0.0);
+    org.execute(&c, vec![Op::Undelete { id: t1.clone() }], Mode::ALL_OR_NONE)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(project(&q)["Tasks__c"], 1.0);
+}
+
+#[test]
+fn a_parents_validation_rules_see_its_roll_ups() {
+    let (org, c) = org_with(rollups());
+    let p = create(&org, &c, "Project__c", json!({"Name": "P"})).unwrap();
+    for _ in 0..3 {
+        create(&org, &c, "Task__c", json!({"Project__c": p, "Hours__c": 1})).unwrap();
+    }
+    let e = create(&org, &c, "Task__c", json!({"Project__c": p, "Hours__c": 1})).unwrap_err();
+    assert_eq!(e.code, Code::FieldCustomValidationException);
+    assert_eq!(e.message, "At most three tasks");
+    assert_eq!(
+        query(&org, "SELECT Id FROM Task__c").len(),
+        3,
+        "the refused child is not written"
+    );
+}
+
+#[test]
+fn default_value_formulas_fill_a_new_record() {
+    let (org, c) = org_with(rollups());
+    let p = create(&org, &c, "Project__c", json!({"Name": "P"})).unwrap();
+    let row = &query(
+        &org,
+        &format!("SELECT Stage__c, Review__c FROM Project__c WHERE Id = '{p}'"),
+    )[0];
+    assert_eq!(row["Stage__c"], "New");
+    let want = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    assert_eq!(row["Review__c"], want.as_str());
+    let q = create(
+        &org,
+        &c,
+        "Project__c",
+        json!({"Name": "Q", "Stage__c": "Given"}),
+    )
+    .unwrap();
+    let row = &query(
+        &org,
+        &format!("SELECT Stage__c FROM Project__c WHERE Id = '{q}'"),
+    )[0];
+    assert_eq!(
+        row["Stage__c"], "Given",
+        "a value given wins over the default"
+    );
+}

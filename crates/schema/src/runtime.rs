@@ -132,6 +132,9 @@ impl RuntimeSchema {
                 tracing::warn!(object = %object, error = %e, "Validation rules made at runtime cannot be restored; skipped.");
             }
         }
+        for problem in crate::custom::resolve_summaries(schema) {
+            tracing::warn!(%problem, "A roll-up summary made at runtime cannot be settled; it reads as a number.");
+        }
     }
 
     /// Makes or changes the validation rule `rule` of `object` in `schema`, and records
@@ -177,7 +180,12 @@ impl RuntimeSchema {
 
     /// Removes the validation rule `name` of `object`, if it was made at runtime; whether
     /// there was one.
-    pub fn remove_validation_rule(&mut self, schema: &mut Schema, object: &str, name: &str) -> bool {
+    pub fn remove_validation_rule(
+        &mut self,
+        schema: &mut Schema,
+        object: &str,
+        name: &str,
+    ) -> bool {
         let Some(rules) = self
             .validation_rules
             .iter_mut()

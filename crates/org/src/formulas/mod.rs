@@ -72,6 +72,10 @@ pub struct Formulas {
     fields: HashMap<String, HashMap<String, Compiled>>,
     /// Active validation rules by object, in their order.
     rules: HashMap<String, Vec<Rule>>,
+    /// Default value formulas by object, then field.
+    defaults: HashMap<String, HashMap<String, Compiled>>,
+    /// The roll-up summaries over each child object: the parent object and its field.
+    summaries: HashMap<String, Vec<(String, String)>>,
     problems: Vec<Problem>,
 }
 
@@ -136,8 +140,39 @@ impl Formulas {
         let mut fields: HashMap<String, HashMap<String, Compiled>> = HashMap::new();
         let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
         let mut problems = Vec::new();
+        let mut summaries: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut defaults: HashMap<String, HashMap<String, Compiled>> = HashMap::new();
         for o in schema.objects() {
             for f in &o.fields {
+                if let Some(source) = &f.default_formula {
+                    let options = field_options(f, true).map(|o| Options {
+                        context: Context::Default,
+                        ..o
+                    });
+                    match options
+                        .ok_or_else(|| format!("A default value cannot be a {}.", f.ftype.name()))
+                        .and_then(|options| compile(&schema, o, source, &options))
+                    {
+                        Ok(c) => {
+                            defaults
+                                .entry(o.name.clone())
+                                .or_default()
+                                .insert(f.name.clone(), c);
+                        }
+                        Err(message) => problems.push(Problem {
+                            object: o.name.clone(),
+                            kind: "CustomField",
+                            name: f.name.clone(),
+                            message,
+                        }),
+                    }
+                }
+                if let Some(s) = &f.summary {
+                    summaries
+                        .entry(s.child.clone())
+                        .or_default()
+                        .push((o.name.clone(), f.name.clone()));
+                }
                 let Some(def) = &f.formula else { continue };
                 let compiled = field_options(f, def.blanks_as_zero)
                     .ok_or_else(|| format!("A formula cannot return {}.", f.ftype.name()))
@@ -174,8 +209,47 @@ impl Formulas {
             schema,
             fields,
             rules,
+            defaults,
+            summaries,
             problems,
         }
+    }
+
+    /// The default value formula of `field` (of `object`) evaluated for a new record, in
+    /// stored form; none when it has none or it fails.
+    pub(crate) fn default_value(
+        &self,
+        reader: &dyn Reader,
+        object: &ObjectDef,
+        field: &FieldDef,
+    ) -> Option<Json> {
+        let c = self
+            .defaults
+            .get(object.name.as_str())
+            .and_then(|o| o.get(field.name.as_str()))?;
+        let blank = Record {
+            id: RecordId::mint(&object.key_prefix, 0),
+            object: (&object.name).into(),
+            fields: crate::fields::Fields::new(),
+            is_deleted: false,
+            deleted: None,
+        };
+        let scope = scope::RecordScope {
+            formulas: self,
+            reader,
+            rec: &blank,
+            prior: None,
+            is_new: true,
+            paths: &c.paths,
+            depth: 0,
+        };
+        let value = c.formula.eval(&scope).ok()?;
+        Some(scope::to_json(field, &value)).filter(|v| !v.is_null())
+    }
+
+    /// The roll-up summaries over records of `child`: each parent object and field.
+    pub(crate) fn summaries_over(&self, child: &str) -> &[(String, String)] {
+        self.summaries.get(child).map_or(&[], Vec::as_slice)
     }
 
     /// The schema version these are compiled for.

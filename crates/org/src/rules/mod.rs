@@ -12,6 +12,9 @@
 //!    the Tooling API), on the record as it would be saved;
 //! 4. [`unique`]: unique values, as a database checks them when it saves a record.
 //!
+//! After a write, [`rollups`]: the roll-up summaries of the parents of the children
+//! written, recomputed in the same transaction.
+//!
 //! A rule reads the transaction as it stands ([`Txn`]: the committed records and what the
 //! transaction wrote), so it sees what earlier operations did. Once records are written
 //! into the transaction, what follows from them for other records ([`write`]) is the
@@ -25,6 +28,7 @@
 
 mod asked;
 mod behaviours;
+mod rollups;
 mod system;
 mod unique;
 mod validation;
@@ -60,7 +64,22 @@ pub(crate) fn brought_by(txn: &mut Txn<'_>, rec: Record) -> Result<Vec<Record>, 
 /// Writes `records` into the transaction with what follows from them for other records.
 /// Should any of that fail, nothing of it is left.
 pub(crate) fn write(txn: &mut Txn<'_>, records: Vec<Record>) -> Result<(), OrgError> {
-    behaviours::write(txn, records)
+    let parents = rollups::parents_touched(txn, &records);
+    if parents.is_empty() {
+        return behaviours::write(txn, records);
+    }
+    let saved = txn.savepoint();
+    let written = behaviours::write(txn, records).and_then(|()| rollups::recompute(txn, &parents));
+    match written {
+        Ok(()) => {
+            txn.release(saved);
+            Ok(())
+        }
+        Err(e) => {
+            txn.rollback_to(saved);
+            Err(e)
+        }
+    }
 }
 
 /// Refuses the delete or undelete of `rec` where a rule forbids it.

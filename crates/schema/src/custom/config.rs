@@ -42,6 +42,9 @@ pub struct ObjectConfig {
     /// Validation rules: a write whose record makes one's condition true is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validation_rules: Vec<ValidationRuleConfig>,
+    /// Field history is kept for its fields that track it (`enableHistory`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_history: bool,
 }
 
 /// One validation rule (Metadata API `ValidationRule`).
@@ -202,6 +205,49 @@ pub struct FieldConfig {
     /// The first number an auto-number field gives (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starting_number: Option<u64>,
+    /// A roll-up summary of a master-detail child's records: the org keeps its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<SummaryConfig>,
+    /// A default value formula (`TODAY() + 30`, `$User.Email`), evaluated on insert when
+    /// the field is given no value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_formula: Option<String>,
+    /// Changes of the field are kept in its object's history (with the object's
+    /// `enable_history`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub track_history: bool,
+}
+
+/// A roll-up summary field (Metadata `summaryOperation`, `summaryForeignKey`,
+/// `summarizedField`, `summaryFilterItems`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryConfig {
+    /// `count`, `sum`, `min` or `max`.
+    pub operation: String,
+    /// The child's master-detail field, `Child__c.Parent__c`.
+    pub foreign_key: String,
+    /// The child's field aggregated, `Child__c.Amount__c` (none for a count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summarized_field: Option<String>,
+    /// Which children count: each item's `field` (`Child__c.Status__c`), `operation` and
+    /// `value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<SummaryFilterConfig>,
+}
+
+/// One filter item of a roll-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryFilterConfig {
+    /// The child's field, `Child__c.Status__c`.
+    pub field: String,
+    /// `equals`, `notEqual`, `lessThan`, `greaterThan`, `lessOrEqual`, `greaterOrEqual`,
+    /// `contains`, `notContain`, `startsWith`.
+    pub operation: String,
+    /// The value compared with.
+    #[serde(default)]
+    pub value: String,
 }
 
 fn yes() -> bool {

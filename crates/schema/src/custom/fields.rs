@@ -74,7 +74,10 @@ pub fn field_def(object: &str, c: &FieldConfig) -> Result<FieldDef, String> {
         f.length = len;
     }
     values(&mut f, c, &at)?;
-    if let Some(formula) = &c.formula {
+    f.track_history = c.track_history;
+    if let Some(summary) = &c.summary {
+        summary_field(&mut f, summary, &at)?;
+    } else if let Some(formula) = &c.formula {
         formula_field(&mut f, c, formula, &at)?;
     } else if let Some(format) = &c.display_format {
         auto_number_field(&mut f, format, &at)?;
@@ -138,6 +141,81 @@ fn formula_field(f: &mut FieldDef, c: &FieldConfig, formula: &str, at: &str) -> 
     Ok(())
 }
 
+/// A roll-up summary field: computed by the org from its master-detail children, never
+/// written by a caller. Its type is the summarized field's (a count's is a number); the
+/// schema settles it once every object is known ([`crate::custom::resolve_summaries`]).
+fn summary_field(
+    f: &mut FieldDef,
+    c: &crate::custom::SummaryConfig,
+    at: &str,
+) -> Result<(), String> {
+    let op = forcebus_meta::SummaryOp::parse(&c.operation).ok_or_else(|| {
+        format!(
+            "{at}: summary operation is count, sum, min or max, not {}",
+            c.operation
+        )
+    })?;
+    let Some((child, key)) = c.foreign_key.split_once('.') else {
+        return Err(format!(
+            "{at}: the summary's foreign key is Child.Field, not {}",
+            c.foreign_key
+        ));
+    };
+    let field = match (&c.summarized_field, op) {
+        (_, forcebus_meta::SummaryOp::Count) => None,
+        (Some(s), _) => match s.split_once('.') {
+            Some((o, name)) if o.eq_ignore_ascii_case(child) => Some(name.to_owned()),
+            _ => {
+                return Err(format!(
+                    "{at}: the summarized field must be a field of {child}, not {s}"
+                ));
+            }
+        },
+        (None, _) => {
+            return Err(format!(
+                "{at}: a {} summary needs a summarized field",
+                op.name()
+            ));
+        }
+    };
+    let mut filters = Vec::new();
+    for item in &c.filters {
+        let name = item
+            .field
+            .split_once('.')
+            .filter(|(o, _)| o.eq_ignore_ascii_case(child))
+            .map(|(_, n)| n.to_owned())
+            .ok_or_else(|| {
+                format!(
+                    "{at}: a filter's field is {child}.Field, not {}",
+                    item.field
+                )
+            })?;
+        filters.push(forcebus_meta::SummaryFilter {
+            field: name,
+            operation: item.operation.clone(),
+            value: item.value.clone(),
+        });
+    }
+    f.ftype = FieldType::Double;
+    f.precision = 18;
+    f.scale = 0;
+    f.length = 0;
+    f.calculated = true;
+    f.createable = false;
+    f.updateable = false;
+    f.nillable = true;
+    f.default_value = None;
+    f.summary = Some(Box::new(forcebus_meta::SummaryDef {
+        op,
+        child: child.to_owned(),
+        key: key.to_owned(),
+        field,
+        filters,
+    }));
+    Ok(())
+}
+
 /// An auto-number field: text the org writes on insert, never the caller.
 fn auto_number_field(f: &mut FieldDef, format: &str, at: &str) -> Result<(), String> {
     if f.ftype != FieldType::String {
@@ -181,6 +259,15 @@ fn values(f: &mut FieldDef, c: &FieldConfig, at: &str) -> Result<(), String> {
     f.external_id = c.external_id;
     f.unique = c.unique;
     f.default_value = c.default.clone();
+    if let Some(formula) = &c.default_formula {
+        if formula.trim().is_empty() || formula.chars().count() > MAX_FORMULA_CHARS {
+            return Err(format!(
+                "{at}: a default value formula is 1 to {MAX_FORMULA_CHARS} characters"
+            ));
+        }
+        f.default_formula = Some(formula.clone());
+        f.defaulted_on_create = true;
+    }
     if c.ftype == FieldType::Boolean {
         f.nillable = false;
         f.defaulted_on_create = true;

@@ -20,17 +20,19 @@
 mod config;
 mod fields;
 mod objects;
+mod summaries;
 
 use std::collections::BTreeMap;
 
 use forcebus_meta::{FieldType, ObjectDef, Schema};
 
 pub use config::{
-    FieldConfig, NameFieldConfig, ObjectConfig, PicklistConfig, RecordTypeConfig,
-    ValidationRuleConfig,
+    FieldConfig, NameFieldConfig, ObjectConfig, PicklistConfig, RecordTypeConfig, SummaryConfig,
+    SummaryFilterConfig, ValidationRuleConfig,
 };
 pub use fields::{field_def, label_of};
 pub use objects::{auto_number, custom_object, relabel};
+pub use summaries::{MAX_TRACKED_FIELDS, Unsettled, resolve_summaries};
 
 /// Applies the config's objects to `schema`, validating every entry.
 pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> Result<(), String> {
@@ -74,8 +76,14 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
         }
         set_validation_rules(o, &c.validation_rules)
             .map_err(|why| format!("objects.{name}.validation_rules: {why}"))?;
+        if c.enable_history {
+            o.enable_history = true;
+        }
     }
-    Ok(())
+    match resolve_summaries(schema).first() {
+        Some(problem) => Err(format!("objects.{problem}")),
+        None => Ok(()),
+    }
 }
 
 /// Most validation rules an object may have (Salesforce's limit for most editions).

@@ -53,6 +53,29 @@ struct FieldMetadata<'a> {
     /// Auto-number fields only.
     #[serde(skip_serializing_if = "Option::is_none")]
     starting_number: Option<u64>,
+    /// Roll-up summaries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary_operation: Option<&'static str>,
+    /// Roll-up summaries only: `Child__c.Parent__c`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary_foreign_key: Option<String>,
+    /// Roll-up summaries of a field only: `Child__c.Amount__c`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summarized_field: Option<String>,
+    /// Roll-up summaries' filters.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    summary_filter_items: Vec<FilterItem<'a>>,
+    /// Fields whose changes the object's history keeps.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    track_history: bool,
+}
+
+/// One of a roll-up's `summaryFilterItems`.
+#[derive(Serialize)]
+struct FilterItem<'a> {
+    field: String,
+    operation: &'a str,
+    value: &'a str,
 }
 
 /// A picklist's values (`valueSet`).
@@ -84,6 +107,7 @@ struct PicklistValue<'a> {
 pub fn field_metadata(f: &FieldDef) -> Value {
     let auto_number = f.auto_number && !f.name_field;
     let kind = match f.ftype {
+        _ if f.summary.is_some() => "Summary",
         FieldType::String if auto_number => "AutoNumber",
         FieldType::String if f.formula.is_some() => "Text",
         FieldType::Textarea if f.length > 255 => "LongTextArea",
@@ -97,7 +121,7 @@ pub fn field_metadata(f: &FieldDef) -> Value {
     let numeric = matches!(
         f.ftype,
         FieldType::Double | FieldType::Currency | FieldType::Percent
-    );
+    ) && f.summary.is_none();
     let text = matches!(kind, "Text" | "LongTextArea") && f.formula.is_none();
     let reference_to = f.reference_to.first().map(String::as_str);
     let relationship_name = f
@@ -112,7 +136,9 @@ pub fn field_metadata(f: &FieldDef) -> Value {
         .map(|d| match d {
             Value::String(s) => format!("\"{s}\""),
             other => other.to_string(),
-        });
+        })
+        .or_else(|| f.default_formula.clone());
+    let summary = f.summary.as_deref();
     let metadata = FieldMetadata {
         full_name: &f.name,
         label: &f.label,
@@ -137,6 +163,22 @@ pub fn field_metadata(f: &FieldDef) -> Value {
         }),
         display_format: f.display_format.as_deref().filter(|_| auto_number),
         starting_number: f.starting_number.filter(|_| auto_number),
+        summary_operation: summary.map(|s| s.op.name()),
+        summary_foreign_key: summary.map(|s| format!("{}.{}", s.child, s.key)),
+        summarized_field: summary.and_then(|s| Some(format!("{}.{}", s.child, s.field.as_ref()?))),
+        summary_filter_items: summary
+            .map(|s| {
+                s.filters
+                    .iter()
+                    .map(|i| FilterItem {
+                        field: format!("{}.{}", s.child, i.field),
+                        operation: &i.operation,
+                        value: &i.value,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        track_history: f.track_history,
     };
     serde_json::to_value(metadata).expect("Metadata serialises")
 }

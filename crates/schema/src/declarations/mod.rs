@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 
 use forcebus_meta::FieldType;
 
-use crate::custom::{FieldConfig, ObjectConfig, ValidationRuleConfig};
+use crate::custom::{
+    FieldConfig, ObjectConfig, SummaryConfig, SummaryFilterConfig, ValidationRuleConfig,
+};
 use crate::error::{ErrorKind, SchemaError};
 
 pub use metadata::{field_metadata, object_metadata, validation_rule_metadata};
@@ -44,7 +46,7 @@ fn number(meta: &Map<String, Value>, key: &str) -> Result<Option<u32>, SchemaErr
 }
 
 /// The Metadata types forcebus creates, with the describe type each becomes.
-pub(crate) const TYPES: [(&str, FieldType); 18] = [
+pub(crate) const TYPES: [(&str, FieldType); 19] = [
     ("Text", FieldType::String),
     ("TextArea", FieldType::Textarea),
     ("LongTextArea", FieldType::Textarea),
@@ -63,6 +65,7 @@ pub(crate) const TYPES: [(&str, FieldType); 18] = [
     ("Lookup", FieldType::Reference),
     ("MasterDetail", FieldType::Reference),
     ("AutoNumber", FieldType::String),
+    ("Summary", FieldType::Double),
 ];
 
 /// A `CustomField`'s Metadata as a field declaration.
@@ -92,30 +95,14 @@ pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig
                 "A LongTextArea field's length must be between 256 and 131072.",
             ));
         }
-        "AutoNumber" => length = None,
+        "AutoNumber" | "Summary" => length = None,
         "Email" => length = Some(80),
         "Phone" => length = Some(40),
         "Url" => length = Some(255),
         _ => {}
     }
     let (picklist, restricted, default_pick) = picklist_values(meta)?;
-    let default = match (ftype, text(meta, "defaultValue")) {
-        (FieldType::Boolean, Some(v)) => Some(Value::Bool(v.eq_ignore_ascii_case("true"))),
-        (_, Some(v)) if v.starts_with('"') && v.ends_with('"') && v.len() >= 2 => {
-            Some(Value::String(v[1..v.len() - 1].to_owned()))
-        }
-        (FieldType::Double | FieldType::Currency | FieldType::Percent, Some(v)) => {
-            Some(Value::from(v.parse::<f64>().map_err(|_| {
-                invalid(format!("defaultValue {v} is not a number"))
-            })?))
-        }
-        (_, Some(v)) => {
-            return Err(invalid(format!(
-                "defaultValue {v} is not supported; give a quoted text, a number or true/false"
-            )));
-        }
-        (_, None) => default_pick.map(Value::String),
-    };
+    let (default, default_formula) = default_value(ftype, text(meta, "defaultValue"), default_pick);
     let label = text(meta, "label");
     if label.as_ref().is_some_and(|l| l.chars().count() > 40) {
         return Err(invalid("A field's label is at most 40 characters."));
@@ -141,11 +128,75 @@ pub fn field_config(name: &str, meta: &Map<String, Value>) -> Result<FieldConfig
             .and_then(|_| text(meta, "formulaTreatBlanksAs")),
         formula,
         display_format: auto_number(kind, meta)?,
+        summary: (kind == "Summary").then(|| summary(meta)).transpose()?,
+        default_formula,
+        track_history: flag(meta, "trackHistory"),
         starting_number: (kind == "AutoNumber")
             .then(|| number(meta, "startingNumber"))
             .transpose()?
             .flatten()
             .map(u64::from),
+    })
+}
+
+/// A field's `defaultValue`: a literal (a quoted text, a number, `true`/`false`) as the
+/// value itself, anything else as a default value formula; a picklist's default when none.
+fn default_value(
+    ftype: FieldType,
+    given: Option<String>,
+    picklist: Option<String>,
+) -> (Option<Value>, Option<String>) {
+    let Some(v) = given.filter(|v| !v.trim().is_empty()) else {
+        return (picklist.map(Value::String), None);
+    };
+    let literal = match ftype {
+        FieldType::Boolean if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") => {
+            Some(Value::Bool(v.eq_ignore_ascii_case("true")))
+        }
+        _ if v.len() >= 2
+            && v.starts_with('"')
+            && v.ends_with('"')
+            && !v[1..v.len() - 1].contains('"') =>
+        {
+            Some(Value::String(v[1..v.len() - 1].to_owned()))
+        }
+        FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Int => {
+            v.trim().parse::<f64>().ok().map(Value::from)
+        }
+        _ => None,
+    };
+    match literal {
+        Some(value) => (Some(value), None),
+        None => (None, Some(v)),
+    }
+}
+
+/// A `Summary` field's roll-up: `summaryOperation`, `summaryForeignKey`,
+/// `summarizedField`, `summaryFilterItems`.
+fn summary(meta: &Map<String, Value>) -> Result<SummaryConfig, SchemaError> {
+    let operation = text(meta, "summaryOperation")
+        .ok_or_else(|| invalid("Required field is missing: summaryOperation"))?;
+    let foreign_key = text(meta, "summaryForeignKey")
+        .ok_or_else(|| invalid("Required field is missing: summaryForeignKey"))?;
+    let items = match meta.get("summaryFilterItems") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    let filters = items
+        .into_iter()
+        .filter_map(Value::as_object)
+        .map(|item| SummaryFilterConfig {
+            field: text(item, "field").unwrap_or_default(),
+            operation: text(item, "operation").unwrap_or_else(|| "equals".into()),
+            value: text(item, "value").unwrap_or_default(),
+        })
+        .collect();
+    Ok(SummaryConfig {
+        operation,
+        foreign_key,
+        summarized_field: text(meta, "summarizedField"),
+        filters,
     })
 }
 
@@ -318,6 +369,7 @@ pub fn object_config(meta: &Map<String, Value>) -> Result<ObjectConfig, SchemaEr
         )?,
         name_field,
         validation_rules,
+        enable_history: flag(meta, "enableHistory"),
         ..ObjectConfig::default()
     })
 }

@@ -295,7 +295,10 @@ fn build(
                 .push(name.clone());
             files.push((file.clone(), name.clone(), "CustomObject".to_owned()));
         }
-        for (key, kind) in [("fields", "CustomField"), ("validationRules", "ValidationRule")] {
+        for (key, kind) in [
+            ("fields", "CustomField"),
+            ("validationRules", "ValidationRule"),
+        ] {
             for f in doc[key].as_array().into_iter().flatten() {
                 let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
                 members

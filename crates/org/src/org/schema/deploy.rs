@@ -160,7 +160,12 @@ impl Org {
             }
             // A formula the deploy makes (or breaks) that does not compile fails its
             // component, as Salesforce reports it.
-            super::formulas::fail_components(&self.formulas(&self.schema()), work.schema, &mut work.report);
+            super::formulas::fail_summaries(work.schema, &mut work.report);
+            super::formulas::fail_components(
+                &self.formulas(&self.schema()),
+                work.schema,
+                &mut work.report,
+            );
             let failures = work.report.iter().any(|c| c.fails(options.ignore_warnings));
             report = work.report;
             if options.check_only || (options.all_or_none && failures) {
@@ -378,7 +383,8 @@ fn deploy_object(w: &mut Work<'_>, d: &Declared) {
                 .map_err(OrgError::from),
         };
         let full = format!("{}.{}", d.name, r.name);
-        w.report.push(component("ValidationRule", &full, d, outcome));
+        w.report
+            .push(component("ValidationRule", &full, d, outcome));
     }
     if let Ok((name, _)) = object {
         w.changed.objects.push(name);

@@ -38,7 +38,7 @@ use forcebus_events::EventSchema;
 use forcebus_store::{Batch, StoreError, StoredRecord, Write};
 
 use crate::Org;
-use crate::error::OrgError;
+use crate::error::{Code, OrgError};
 use crate::meta::Schema;
 use crate::org::SCHEMAS;
 use crate::runtime_schema::{RuntimeSchema, STORED};
@@ -80,7 +80,11 @@ impl Org {
             let state = self.read();
             change(&mut schema, &mut runtime, &state)?
         };
-        // A formula this change makes, or breaks, that does not compile refuses it.
+        // A roll-up summary, or a formula, this change makes or breaks that does not hold
+        // refuses it.
+        if let Some(p) = crate::custom::resolve_summaries(&mut schema).first() {
+            return Err(OrgError::new(Code::FieldIntegrityException, p.why.clone()));
+        }
         let before = self.formulas(&self.schema());
         if let Some(p) = formulas::new_problems(&before, &schema).first() {
             return Err(formulas::error(p));

@@ -51,6 +51,9 @@ pub(super) fn complete(
                     None => format!("{:08}", *n),
                 }))
             }
+            None if f.default_formula.is_some() => txn.formulas.default_value(txn, def, f),
+            // A new parent has no children: its counts and sums are zero.
+            None if f.summary.is_some() => Some(Value::from(0.0)),
             None => f
                 .default_value
                 .clone()
@@ -143,6 +146,13 @@ fn may_default(f: &FieldDef) -> bool {
     stamp(&f.name).is_some()
         || f.auto_number
         || f.default_value.is_some()
+        || f.default_formula.is_some()
+        || f.summary.as_ref().is_some_and(|s| {
+            matches!(
+                s.op,
+                crate::meta::SummaryOp::Count | crate::meta::SummaryOp::Sum
+            )
+        })
         || f.default_picklist.is_some()
         || (f.ftype == FieldType::Boolean && f.formula.is_none())
 }

@@ -101,7 +101,7 @@ pub(crate) fn describe(f: &FieldDef) -> Field<'_> {
         createable: f.createable,
         custom: f.custom,
         default_value: default_value(f),
-        default_value_formula: None,
+        default_value_formula: f.default_formula.as_deref(),
         defaulted_on_create: f.defaulted_on_create,
         dependent_picklist: false,
         deprecated_and_hidden: false,
