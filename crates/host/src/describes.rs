@@ -247,6 +247,13 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
         // Describe gives no display format: the number alone, as the org gives it.
         display_format: (f["autoNumber"] == true).then(|| "{0}".to_owned()),
         starting_number: None,
+        summary: None,
+        // A describe's defaultValueFormula of a non-checkbox field is its default formula.
+        default_formula: f["defaultValueFormula"]
+            .as_str()
+            .filter(|_| kind != "boolean" && f["calculated"] != true)
+            .map(str::to_owned),
+        track_history: false,
     })
 }
 

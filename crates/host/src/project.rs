@@ -140,6 +140,14 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
                 "{} is missing: a custom object needs its object file",
                 object_file.display()
             ),
+            // A standard object's file: whether it keeps field history.
+            (Some(m), false) => ObjectConfig {
+                enable_history: m
+                    .get("enableHistory")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v == "true"),
+                ..ObjectConfig::default()
+            },
             _ => ObjectConfig::default(),
         };
         config.fields.extend(fields);
@@ -150,6 +158,7 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
         if !config.fields.is_empty()
             || !config.record_types.is_empty()
             || !config.validation_rules.is_empty()
+            || config.enable_history
             || name.ends_with("__c")
         {
             project.objects.insert(name, config);

@@ -59,6 +59,7 @@ pub(crate) fn merge(
         if c.name_field.is_some() {
             entry.name_field.clone_from(&c.name_field);
         }
+        entry.enable_history |= c.enable_history;
         entry.fields.extend(c.fields.iter().cloned());
         entry
             .validation_rules

@@ -369,3 +369,74 @@ fn default_value_formulas_fill_a_new_record() {
         "a value given wins over the default"
     );
 }
+
+#[test]
+fn field_history_keeps_a_row_per_tracked_change() {
+    let (org, c) = org_with(json!({
+        "Account": {"enable_history": true, "fields": [
+            {"name": "Tier__c", "type": "picklist", "picklist": ["Gold", "Silver"], "track_history": true},
+            {"name": "Note__c", "type": "string", "length": 40}
+        ]},
+        "Gadget__c": {"label": "Gadget", "enable_history": true, "fields": [
+            {"name": "Price__c", "type": "currency", "precision": 10, "scale": 2, "track_history": true}
+        ]}
+    }));
+    let a = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "Acme", "Tier__c": "Silver"}),
+    )
+    .unwrap();
+    update(
+        &org,
+        &c,
+        "Account",
+        &a,
+        json!({"Tier__c": "Gold", "Note__c": "untracked"}),
+    )
+    .unwrap();
+    update(
+        &org,
+        &c,
+        "Account",
+        &a,
+        json!({"Note__c": "still untracked"}),
+    )
+    .unwrap();
+    let rows = query(
+        &org,
+        "SELECT AccountId, Field, DataType, OldValue, NewValue, CreatedById FROM AccountHistory ORDER BY CreatedDate",
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["Field"], "created");
+    assert_eq!(rows[1]["Field"], "Tier__c");
+    assert_eq!(rows[1]["DataType"], "DynamicEnum");
+    assert_eq!(rows[1]["OldValue"], "Silver");
+    assert_eq!(rows[1]["NewValue"], "Gold");
+    assert_eq!(rows[1]["AccountId"], a.as_str());
+    assert_eq!(rows[1]["CreatedById"], c.user_id.to18().as_str());
+    let nested = query(
+        &org,
+        "SELECT Name, (SELECT Field FROM Histories) FROM Account",
+    );
+    assert_eq!(nested[0]["Histories"]["totalSize"], 2);
+    let g = create(&org, &c, "Gadget__c", json!({"Name": "G", "Price__c": 5})).unwrap();
+    update(&org, &c, "Gadget__c", &g, json!({"Price__c": 7.5})).unwrap();
+    let rows = query(
+        &org,
+        "SELECT ParentId, Field, OldValue, NewValue FROM Gadget__History WHERE Field = 'Price__c'",
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["OldValue"], 5.0);
+    assert_eq!(rows[0]["NewValue"], 7.5);
+    // History is the org's to write.
+    let e = create(
+        &org,
+        &c,
+        "AccountHistory",
+        json!({"AccountId": a, "Field": "Name"}),
+    )
+    .unwrap_err();
+    assert_ne!(e.code, Code::FieldCustomValidationException);
+}

@@ -74,6 +74,9 @@ pub struct RuntimeSchema {
     /// Objects that have had a record type: they have the `RecordTypeId` field.
     #[serde(default)]
     pub record_types: std::collections::BTreeSet<String>,
+    /// Standard objects whose field history a deploy enabled.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub history: std::collections::BTreeSet<String>,
     /// Validation rules, by object name, in the order they were made.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub validation_rules: BTreeMap<String, Vec<RuntimeRule>>,
@@ -121,6 +124,11 @@ impl RuntimeSchema {
         for object in &self.record_types {
             crate::record_types::add_field(schema, object);
         }
+        for object in &self.history {
+            if let Some(def) = schema.object_mut(object) {
+                def.enable_history = true;
+            }
+        }
         for (object, rules) in &self.validation_rules {
             let configs: Vec<ValidationRuleConfig> =
                 rules.iter().map(|r| r.config.clone()).collect();
@@ -132,7 +140,7 @@ impl RuntimeSchema {
                 tracing::warn!(object = %object, error = %e, "Validation rules made at runtime cannot be restored; skipped.");
             }
         }
-        for problem in crate::custom::resolve_summaries(schema) {
+        for problem in crate::custom::settle(schema) {
             tracing::warn!(%problem, "A roll-up summary made at runtime cannot be settled; it reads as a number.");
         }
     }

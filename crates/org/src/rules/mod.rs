@@ -12,8 +12,9 @@
 //!    the Tooling API), on the record as it would be saved;
 //! 4. [`unique`]: unique values, as a database checks them when it saves a record.
 //!
-//! After a write, [`rollups`]: the roll-up summaries of the parents of the children
-//! written, recomputed in the same transaction.
+//! After a write, in the same transaction: [`rollups`], the roll-up summaries of the
+//! parents of the children written, recomputed; then [`history`], the field history rows
+//! of the records written.
 //!
 //! A rule reads the transaction as it stands ([`Txn`]: the committed records and what the
 //! transaction wrote), so it sees what earlier operations did. Once records are written
@@ -28,6 +29,7 @@
 
 mod asked;
 mod behaviours;
+mod history;
 mod rollups;
 mod system;
 mod unique;
@@ -65,11 +67,14 @@ pub(crate) fn brought_by(txn: &mut Txn<'_>, rec: Record) -> Result<Vec<Record>, 
 /// Should any of that fail, nothing of it is left.
 pub(crate) fn write(txn: &mut Txn<'_>, records: Vec<Record>) -> Result<(), OrgError> {
     let parents = rollups::parents_touched(txn, &records);
-    if parents.is_empty() {
+    let tracked = history::tracked(txn, &records);
+    if parents.is_empty() && tracked.is_empty() {
         return behaviours::write(txn, records);
     }
     let saved = txn.savepoint();
-    let written = behaviours::write(txn, records).and_then(|()| rollups::recompute(txn, &parents));
+    let written = behaviours::write(txn, records)
+        .and_then(|()| rollups::recompute(txn, &parents))
+        .map(|()| history::write(txn, tracked));
     match written {
         Ok(()) => {
             txn.release(saved);

@@ -19,6 +19,7 @@
 
 mod config;
 mod fields;
+mod history;
 mod objects;
 mod summaries;
 
@@ -31,8 +32,16 @@ pub use config::{
     SummaryFilterConfig, ValidationRuleConfig,
 };
 pub use fields::{field_def, label_of};
+pub use history::{CREATED, add_history_objects, data_type, history_object};
 pub use objects::{auto_number, custom_object, relabel};
 pub use summaries::{MAX_TRACKED_FIELDS, Unsettled, resolve_summaries};
+
+/// Settles what needs the whole schema: history objects for the objects that keep history,
+/// then the roll-up summaries; what cannot be settled, each a problem.
+pub fn settle(schema: &mut Schema) -> Vec<Unsettled> {
+    add_history_objects(schema);
+    resolve_summaries(schema)
+}
 
 /// Applies the config's objects to `schema`, validating every entry.
 pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> Result<(), String> {
@@ -80,7 +89,7 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
             o.enable_history = true;
         }
     }
-    match resolve_summaries(schema).first() {
+    match settle(schema).first() {
         Some(problem) => Err(format!("objects.{problem}")),
         None => Ok(()),
     }

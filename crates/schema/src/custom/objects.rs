@@ -39,7 +39,9 @@ pub fn custom_object(name: &str, c: &ObjectConfig, prefix: String) -> ObjectDef 
         id.label = "Record ID".into();
     }
     fields.insert(2, name_field(&label, c.name_field.as_ref()));
-    ObjectDef::new(name, &label, &plural, &prefix, fields)
+    let mut o = ObjectDef::new(name, &label, &plural, &prefix, fields);
+    o.enable_history = c.enable_history;
+    o
 }
 
 /// A custom object's `Name`: text (80 characters), or numbered by the org.

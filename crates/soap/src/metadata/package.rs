@@ -270,6 +270,10 @@ fn declaration(name: &str, text: &str, only: Option<&Only>) -> Result<ObjectConf
         ObjectConfig {
             fields: nested_fields(&meta)?,
             validation_rules: nested_validation_rules(&meta)?,
+            enable_history: meta
+                .get("enableHistory")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             ..ObjectConfig::default()
         }
     };

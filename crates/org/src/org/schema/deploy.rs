@@ -386,6 +386,16 @@ fn deploy_object(w: &mut Work<'_>, d: &Declared) {
         w.report
             .push(component("ValidationRule", &full, d, outcome));
     }
+    if let Ok((name, _)) = &object
+        && d.config.enable_history
+        && let Some(def) = w.schema.object_mut(name)
+        && !def.enable_history
+    {
+        def.enable_history = true;
+        if !name.ends_with("__c") {
+            w.runtime.history.insert(name.clone());
+        }
+    }
     if let Ok((name, _)) = object {
         w.changed.objects.push(name);
     }

@@ -37,7 +37,7 @@ pub(super) fn fail_components(before: &Formulas, schema: &Schema, report: &mut V
 /// Settles the roll-up summaries of `schema` ([`crate::custom::resolve_summaries`]),
 /// failing the component of each that cannot be.
 pub(super) fn fail_summaries(schema: &mut Schema, report: &mut Vec<Component>) {
-    for u in crate::custom::resolve_summaries(schema) {
+    for u in crate::custom::settle(schema) {
         let problem = Problem {
             object: u.object,
             kind: if u.field.is_empty() {

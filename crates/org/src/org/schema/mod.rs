@@ -82,7 +82,7 @@ impl Org {
         };
         // A roll-up summary, or a formula, this change makes or breaks that does not hold
         // refuses it.
-        if let Some(p) = crate::custom::resolve_summaries(&mut schema).first() {
+        if let Some(p) = crate::custom::settle(&mut schema).first() {
             return Err(OrgError::new(Code::FieldIntegrityException, p.why.clone()));
         }
         let before = self.formulas(&self.schema());
