@@ -116,7 +116,12 @@ pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalErr
         if base.is_zero() && whole < 0 {
             return fail("Division by zero");
         }
-        return base.checked_powi(whole).map_or_else(overflow, Ok);
+        return match base.checked_powi(whole) {
+            Some(result) => Ok(result),
+            // A negative power too small for 28 decimal places is zero.
+            None if whole < 0 && base.abs() > Decimal::ONE => Ok(Decimal::ZERO),
+            None => overflow(),
+        };
     }
     let (Some(b), Some(e)) = (base.to_f64(), exponent.to_f64()) else {
         return overflow();
@@ -167,8 +172,13 @@ pub(crate) fn move_by(value: Value, amount: Decimal) -> Result<Value, EvalError>
             };
             let start = i64::from(time.num_seconds_from_midnight()) * 1000
                 + i64::from(time.nanosecond() / 1_000_000);
-            let of_day = (start + ms).rem_euclid(MS_PER_DAY);
-            Some(time_of_ms(of_day))
+            // Past midnight wraps; before midnight is an error (Salesforce's engine takes the
+            // remainder of a day and refuses a negative time).
+            let moved = start.checked_add(ms).map_or_else(overflow, Ok)?;
+            if moved < 0 {
+                return fail("Time out of range");
+            }
+            Some(time_of_ms(moved % MS_PER_DAY))
         }
         Value::Null => return Ok(Value::Null),
         other => return fail(format!("cannot move {other:?}")),
@@ -214,7 +224,9 @@ fn difference(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         (Value::DateTime(a), Value::DateTime(b)) => {
             Decimal::from((a - b).num_milliseconds()) / Decimal::from(MS_PER_DAY)
         }
-        (Value::Time(a), Value::Time(b)) => Decimal::from((a - b).num_milliseconds()),
+        (Value::Time(a), Value::Time(b)) => {
+            Decimal::from((a - b).num_milliseconds().rem_euclid(MS_PER_DAY))
+        }
         _ => return Ok(Value::Null),
     };
     Ok(Value::Number(number))

@@ -72,7 +72,7 @@ fn distance_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         return Ok(Value::Null);
     };
     let radius = match ctx.text_or_empty(&args[2])?.to_ascii_lowercase().as_str() {
-        "mi" => 3_958.761_315_591_299,
+        "mi" => 3_958.761,
         "km" => 6_371.009,
         other => return fail(format!("Unknown distance unit '{other}'")),
     };

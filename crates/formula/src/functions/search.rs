@@ -229,7 +229,10 @@ fn chr(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError
             let Some(code) = count(ctx, &args[0])? else {
                 return Ok(Value::Null);
             };
-            let c = u32::try_from(code).ok().and_then(char::from_u32);
+            if code == 0 {
+            return Ok(Value::Null);
+        }
+        let c = u32::try_from(code).ok().and_then(char::from_u32);
             c.map_or_else(
                 || fail("Not a character code"),
                 |c| Ok(Value::Text(c.to_string())),

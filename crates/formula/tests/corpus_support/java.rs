@@ -65,7 +65,13 @@ fn date_input(text: &str, date_only: bool) -> Value {
     if date_only {
         return Value::Date(date);
     }
-    let seconds = part(3, 0) * 3600 + part(4, 0) * 60 + part(5, 0);
+    // The seventh part is a time zone; the corpus uses GMT and PST (Pacific, with its
+    // daylight saving time, which the corpus's PST dates fall outside of).
+    let offset = match text.split(':').nth(6).map(str::trim) {
+        Some("PST") => 8 * 3600,
+        _ => 0,
+    };
+    let seconds = part(3, 0) * 3600 + part(4, 0) * 60 + part(5, 0) + offset;
     let instant =
         date.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::seconds(seconds);
     Value::DateTime(instant)
