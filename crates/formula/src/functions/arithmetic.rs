@@ -8,7 +8,7 @@ use crate::parser::Op;
 use crate::{CompileError, EvalError, Type, Value};
 use chrono::{Duration, NaiveTime, Timelike};
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, MathematicalOps};
+use rust_decimal::{Decimal, MathematicalOps, RoundingStrategy};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -107,7 +107,7 @@ fn div(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     })
 }
 
-/// `base ^ exponent`: exact for whole exponents, through `f64` (as Salesforce's engine) otherwise.
+/// `base ^ exponent`: whole exponents only, as Salesforce's engine.
 pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalError> {
     if exponent.fract().is_zero() {
         let Some(whole) = exponent.to_i64() else {
@@ -123,10 +123,7 @@ pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalErr
             None => overflow(),
         };
     }
-    let (Some(b), Some(e)) = (base.to_f64(), exponent.to_f64()) else {
-        return overflow();
-    };
-    crate::functions::math::from_f64(b.powf(e))
+    fail("The exponent of ^ must be a whole number")
 }
 
 fn pow(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
@@ -145,12 +142,16 @@ pub(crate) fn identity(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError>
     ctx.eval(&args[0])
 }
 
-/// A number of days (fractional for date/times) as milliseconds.
+/// A number of days as milliseconds, rounded to the whole second as Salesforce's engine does.
 fn days_to_ms(days: Decimal) -> Result<i64, EvalError> {
-    let ms = days
-        .checked_mul(Decimal::from(MS_PER_DAY))
+    let seconds = days
+        .checked_mul(Decimal::from(86_400))
         .map_or_else(overflow, Ok)?;
-    ms.round().to_i64().map_or_else(overflow, Ok)
+    let seconds = seconds.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    seconds
+        .to_i64()
+        .and_then(|s| s.checked_mul(1000))
+        .map_or_else(overflow, Ok)
 }
 
 /// Moves a date, date/time or time by `amount` (days; milliseconds for a time).

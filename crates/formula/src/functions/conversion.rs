@@ -196,7 +196,10 @@ fn duration_of_seconds(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError>
         Some(node) => ctx.boolean(node)? == Some(true),
         None => false,
     };
-    let whole = seconds.trunc().to_i64().map_or_else(|| fail("Number out of range"), Ok)?;
+    let whole = seconds
+        .trunc()
+        .to_i64()
+        .map_or_else(|| fail("Number out of range"), Ok)?;
     Ok(Value::Text(render_duration(whole, with_days)))
 }
 

@@ -5,6 +5,7 @@ use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::functions::math::from_f64;
 use crate::{CompileError, EvalError, Type, Value};
+use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -35,6 +36,10 @@ fn geolocation(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Comp
         else {
             return Ok(Value::Null);
         };
+        let valid = latitude.abs() <= Decimal::from(90) && longitude.abs() <= Decimal::from(180);
+        if !valid {
+            return fail("Latitude must be within ±90 and longitude within ±180");
+        }
         Ok(Value::Location {
             latitude,
             longitude,

@@ -89,12 +89,12 @@ fn unary(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
         "ABS" => |c, a| map1(c, a, |n| Ok(n.abs())),
         "CEILING" => |c, a| {
             map1(c, a, |n| {
-                Ok(n.round_dp_with_strategy(0, RoundingStrategy::AwayFromZero))
+                Ok(settle(n, false).round_dp_with_strategy(0, RoundingStrategy::AwayFromZero))
             })
         },
-        "FLOOR" => |c, a| map1(c, a, |n| Ok(n.trunc())),
-        "MCEILING" => |c, a| map1(c, a, |n| Ok(n.ceil())),
-        "MFLOOR" => |c, a| map1(c, a, |n| Ok(n.floor())),
+        "FLOOR" => |c, a| map1(c, a, |n| Ok(settle(n, true).trunc())),
+        "MCEILING" => |c, a| map1(c, a, |n| Ok(settle(n, false).ceil())),
+        "MFLOOR" => |c, a| map1(c, a, |n| Ok(settle(n, true).floor())),
         "EXP" => |c, a| map1(c, a, |n| through_f64(n, f64::exp)),
         "LN" => |c, a| map1(c, a, |n| positive(n).and_then(|n| through_f64(n, f64::ln))),
         "LOG" => |c, a| {
@@ -152,14 +152,24 @@ fn map1(
 const SETTLED_DIGITS: u32 = 22;
 
 fn settle(number: Decimal, half_up: bool) -> Decimal {
-    let strategy =
-        if half_up { RoundingStrategy::MidpointAwayFromZero } else { RoundingStrategy::MidpointTowardZero };
-    let whole_digits = number.abs().trunc().to_string().trim_start_matches('0').len();
+    let strategy = if half_up {
+        RoundingStrategy::MidpointAwayFromZero
+    } else {
+        RoundingStrategy::MidpointTowardZero
+    };
+    let whole_digits = number
+        .abs()
+        .trunc()
+        .to_string()
+        .trim_start_matches('0')
+        .len();
     let fraction_digits = SETTLED_DIGITS.saturating_sub(u32::try_from(whole_digits).unwrap_or(0));
     if whole_digits == 0 {
         // Below 1: keep SETTLED_DIGITS significant digits after the leading zeros.
         let text = number.abs().to_string();
-        let zeros = text.split_once('.').map_or(0, |(_, f)| f.len() - f.trim_start_matches('0').len());
+        let zeros = text
+            .split_once('.')
+            .map_or(0, |(_, f)| f.len() - f.trim_start_matches('0').len());
         let places = u32::try_from(zeros).unwrap_or(0) + SETTLED_DIGITS;
         return number.round_dp_with_strategy(places.min(28), strategy);
     }

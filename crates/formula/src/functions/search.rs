@@ -230,9 +230,9 @@ fn chr(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError
                 return Ok(Value::Null);
             };
             if code == 0 {
-            return Ok(Value::Null);
-        }
-        let c = u32::try_from(code).ok().and_then(char::from_u32);
+                return Ok(Value::Null);
+            }
+            let c = u32::try_from(code).ok().and_then(char::from_u32);
             c.map_or_else(
                 || fail("Not a character code"),
                 |c| Ok(Value::Text(c.to_string())),

@@ -79,7 +79,9 @@ fn date_input(text: &str, date_only: bool) -> Value {
 
 /// `java.util.Date.toString()` in GMT.
 fn java_date(instant: chrono::NaiveDateTime) -> String {
-    instant.format("%a %b %d %H:%M:%S GMT %Y").to_string()
+    use chrono::Datelike;
+    let year = instant.year();
+    format!("{} GMT {year}", instant.format("%a %b %d %H:%M:%S"))
 }
 
 /// `java.time.LocalTime.toString()`.
