@@ -116,27 +116,6 @@ impl Ctx<'_> {
         }
     }
 
-    /// Evaluates a date node: `None` when blank.
-    pub(crate) fn date(&self, node: &Node) -> Result<Option<chrono::NaiveDate>, EvalError> {
-        match self.eval(node)? {
-            Value::Date(date) => Ok(Some(date)),
-            Value::Null => Ok(None),
-            other => fail(format!("expected a date, got {other:?}")),
-        }
-    }
-
-    /// Evaluates a date/time node: `None` when blank.
-    pub(crate) fn datetime(
-        &self,
-        node: &Node,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, EvalError> {
-        match self.eval(node)? {
-            Value::DateTime(instant) => Ok(Some(instant)),
-            Value::Null => Ok(None),
-            other => fail(format!("expected a date/time, got {other:?}")),
-        }
-    }
-
     /// Evaluates a time node: `None` when blank.
     pub(crate) fn time(&self, node: &Node) -> Result<Option<chrono::NaiveTime>, EvalError> {
         match self.eval(node)? {

@@ -145,7 +145,7 @@ fn if_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
 
 fn case(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 4, usize::MAX)?;
-    if site.args.len() % 2 != 0 {
+    if !site.args.len().is_multiple_of(2) {
         return Err(site.pos.error(format!(
             "Incorrect number of parameters for function 'CASE()'. Expected {}, received {}",
             site.args.len() + 1,
