@@ -99,7 +99,7 @@ fn unary(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
         "LN" => |c, a| map1(c, a, |n| positive(n).and_then(|n| through_f64(n, f64::ln))),
         "LOG" => |c, a| {
             map1(c, a, |n| {
-                positive(n).and_then(|n| through_f64(n, f64::log10))
+                positive(n).and_then(|n| through_f64(n, |x| x.ln() / std::f64::consts::LN_10))
             })
         },
         _ => |c, a| map1(c, a, sqrt),

@@ -81,7 +81,21 @@ fn date_input(text: &str, date_only: bool) -> Value {
 fn java_date(instant: chrono::NaiveDateTime) -> String {
     use chrono::Datelike;
     let year = instant.year();
-    format!("{} GMT {year}", instant.format("%a %b %d %H:%M:%S"))
+    let cutover = NaiveDate::from_ymd_opt(1582, 10, 15).expect("the Gregorian cutover");
+    if instant.date() >= cutover {
+        return format!("{} GMT {year}", instant.format("%a %b %d %H:%M:%S"));
+    }
+    // java.util.Date is Julian before the cutover: the same year, month and day name another
+    // day, so the weekday is the Julian date's.
+    let (y, m, d) = (
+        i64::from(year),
+        i64::from(instant.month()),
+        i64::from(instant.day()),
+    );
+    let julian_day = 367 * y - (7 * (y + 5001 + (m - 9) / 7)) / 4 + (275 * m) / 9 + d + 1_729_777;
+    let weekday =
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][(julian_day.rem_euclid(7)) as usize];
+    format!("{weekday} {} GMT {year}", instant.format("%b %d %H:%M:%S"))
 }
 
 /// `java.time.LocalTime.toString()`.
