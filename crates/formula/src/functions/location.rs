@@ -32,9 +32,10 @@ pub(super) const DEFS: &[Def] = &[
 fn geolocation(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Number, Want::Number];
     fixed(checker, site, &wanted, 0, Type::Geolocation, |ctx, args| {
-        let (Some(latitude), Some(longitude)) = (ctx.number(&args[0])?, ctx.number(&args[1])?)
-        else {
-            return Ok(Value::Null);
+        let (latitude, longitude) = match (ctx.number(&args[0])?, ctx.number(&args[1])?) {
+            (Some(latitude), Some(longitude)) => (latitude, longitude),
+            (None, None) => return Ok(Value::Null),
+            _ => return fail("A location needs both a latitude and a longitude"),
         };
         let valid = latitude.abs() <= Decimal::from(90) && longitude.abs() <= Decimal::from(180);
         if !valid {
