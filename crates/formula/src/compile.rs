@@ -94,7 +94,7 @@ fn thousands(number: usize) -> String {
     let digits = number.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -164,6 +164,20 @@ impl Checker<'_> {
 
     /// Resolves a field reference through [`Fields`] and records it.
     pub(crate) fn field(&mut self, name: &str, pos: Pos) -> Result<Typed, CompileError> {
+        if name.eq_ignore_ascii_case("$System.OriginDateTime") {
+            // A constant: 1900-01-01 00:00:00 GMT, the origin Salesforce's docs give it.
+            let origin = chrono::NaiveDate::from_ymd_opt(1900, 1, 1)
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .expect("a valid date")
+                .and_utc();
+            let node = Node::Const(Value::DateTime(origin));
+            return Ok(Typed {
+                node,
+                ty: Some(Type::DateTime),
+                pos,
+                field: None,
+            });
+        }
         let path: Vec<&str> = name.split('.').collect();
         let resolved = self
             .fields

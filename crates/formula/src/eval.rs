@@ -45,7 +45,8 @@ pub(crate) fn read_field(value: Value, blank: &Value, percent: bool) -> Value {
 }
 
 /// Shapes a result for its return type: numbers rounded half up to `scale` (a percent
-/// multiplied by 100 first, as Salesforce stores 0.5 as 50%), "" as blank.
+/// multiplied by 100 first, as Salesforce stores 0.5 as 50%), "" as blank, a blank checkbox
+/// as false.
 pub(crate) fn finish(value: Value, ty: Type, scale: u32) -> Value {
     match value {
         Value::Number(number) if ty == Type::Percent => {
@@ -54,6 +55,8 @@ pub(crate) fn finish(value: Value, ty: Type, scale: u32) -> Value {
         }
         Value::Number(number) if ty.is_numeric() => Value::Number(round_half_up(number, scale)),
         Value::Text(text) if text.is_empty() => Value::Null,
+        // A checkbox formula is never blank: Salesforce shows false.
+        Value::Null if ty == Type::Checkbox => Value::Checkbox(false),
         other => other,
     }
 }
@@ -113,27 +116,6 @@ impl Ctx<'_> {
             Value::Checkbox(flag) => Ok(Some(flag)),
             Value::Null => Ok(None),
             other => fail(format!("expected a checkbox, got {other:?}")),
-        }
-    }
-
-    /// Evaluates a date node: `None` when blank.
-    pub(crate) fn date(&self, node: &Node) -> Result<Option<chrono::NaiveDate>, EvalError> {
-        match self.eval(node)? {
-            Value::Date(date) => Ok(Some(date)),
-            Value::Null => Ok(None),
-            other => fail(format!("expected a date, got {other:?}")),
-        }
-    }
-
-    /// Evaluates a date/time node: `None` when blank.
-    pub(crate) fn datetime(
-        &self,
-        node: &Node,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, EvalError> {
-        match self.eval(node)? {
-            Value::DateTime(instant) => Ok(Some(instant)),
-            Value::Null => Ok(None),
-            other => fail(format!("expected a date/time, got {other:?}")),
         }
     }
 

@@ -23,7 +23,7 @@ pub fn from_json(ty: Type, value: &serde_json::Value) -> Value {
         (Type::DateTime, Json::String(text)) => parse_datetime(text),
         (Type::Time, Json::String(text)) => parse_time(text),
         (Type::Geolocation, Json::Object(map)) => {
-            let read = |key: &str| map.get(key).and_then(|v| decimal_of(v));
+            let read = |key: &str| map.get(key).and_then(decimal_of);
             match (read("latitude"), read("longitude")) {
                 (Some(latitude), Some(longitude)) => Value::Location {
                     latitude,

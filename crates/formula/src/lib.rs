@@ -41,6 +41,7 @@ mod lexer;
 mod parser;
 mod types;
 
+pub use functions::eighteen_char_id;
 pub use json::{from_json, to_json};
 pub use types::{Blanks, Context, FieldInfo, Type, Value};
 

@@ -6,8 +6,10 @@ use crate::CompileError;
 use crate::lexer::{Pos, Tok, Token};
 use rust_decimal::Decimal;
 
-/// The deepest nesting the parser accepts.
-pub(crate) const MAX_DEPTH: usize = 400;
+/// The deepest nesting the parser accepts: parentheses, calls, unary operators, and each
+/// operator of a chain (`a + b + c` nests to the left), so that compiling and evaluating the
+/// tree stays within a small thread stack.
+pub(crate) const MAX_DEPTH: usize = 250;
 
 /// A binary or unary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +128,11 @@ fn level_ops(level: usize, tok: &Tok) -> Option<Op> {
 
 const LEVELS: usize = 7;
 
+/// The binary operator a token is, with its precedence level.
+fn operator(tok: &Tok) -> Option<(usize, Op)> {
+    (0..LEVELS).find_map(|level| level_ops(level, tok).map(|op| (level, op)))
+}
+
 impl Parser {
     fn peek(&self) -> &Tok {
         &self.tokens[self.at].tok
@@ -153,14 +160,14 @@ impl Parser {
         Ok(())
     }
 
-    fn binary(&mut self, level: usize) -> Result<Expr, CompileError> {
-        if level == LEVELS {
-            return self.unary();
-        }
+    /// Precedence climbing: parses operators of precedence `min_level` and tighter, so that
+    /// each nesting costs a few stack frames rather than one per precedence level.
+    fn binary(&mut self, min_level: usize) -> Result<Expr, CompileError> {
         // A chain `a + b + c` nests to the left: each operator deepens the tree by one.
         let depth = self.depth;
-        let mut left = self.binary(level + 1)?;
-        while let Some(op) = level_ops(level, self.peek()) {
+        let mut left = self.unary()?;
+        while let Some((level, op)) = operator(self.peek()).filter(|(level, _)| *level >= min_level)
+        {
             self.enter()?;
             let pos = self.advance().pos;
             let right = self.binary(level + 1)?;

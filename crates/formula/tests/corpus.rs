@@ -195,7 +195,7 @@ fn judge(
         (false, Ok(Value::Number(number))) if java::same_number(number, expected) => Ok(()),
         (false, Ok(value)) => {
             let printed = java::print(ty, &value);
-            if printed == expected {
+            if printed.trim() == expected {
                 Ok(())
             } else {
                 Err(format!("got {printed}"))

@@ -8,7 +8,7 @@ use crate::parser::Op;
 use crate::{CompileError, EvalError, Type, Value};
 use chrono::{Duration, NaiveTime, Timelike};
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, MathematicalOps};
+use rust_decimal::{Decimal, MathematicalOps, RoundingStrategy};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -107,7 +107,7 @@ fn div(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     })
 }
 
-/// `base ^ exponent`: exact for whole exponents, through `f64` (as Salesforce's engine) otherwise.
+/// `base ^ exponent`: whole exponents only, as Salesforce's engine.
 pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalError> {
     if exponent.fract().is_zero() {
         let Some(whole) = exponent.to_i64() else {
@@ -116,12 +116,14 @@ pub(crate) fn power(base: Decimal, exponent: Decimal) -> Result<Decimal, EvalErr
         if base.is_zero() && whole < 0 {
             return fail("Division by zero");
         }
-        return base.checked_powi(whole).map_or_else(overflow, Ok);
+        return match base.checked_powi(whole) {
+            Some(result) => Ok(result),
+            // A negative power too small for 28 decimal places is zero.
+            None if whole < 0 && base.abs() > Decimal::ONE => Ok(Decimal::ZERO),
+            None => overflow(),
+        };
     }
-    let (Some(b), Some(e)) = (base.to_f64(), exponent.to_f64()) else {
-        return overflow();
-    };
-    crate::functions::math::from_f64(b.powf(e))
+    fail("The exponent of ^ must be a whole number")
 }
 
 fn pow(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
@@ -140,12 +142,16 @@ pub(crate) fn identity(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError>
     ctx.eval(&args[0])
 }
 
-/// A number of days (fractional for date/times) as milliseconds.
+/// A number of days as milliseconds, rounded to the whole second as Salesforce's engine does.
 fn days_to_ms(days: Decimal) -> Result<i64, EvalError> {
-    let ms = days
-        .checked_mul(Decimal::from(MS_PER_DAY))
+    let seconds = days
+        .checked_mul(Decimal::from(86_400))
         .map_or_else(overflow, Ok)?;
-    ms.round().to_i64().map_or_else(overflow, Ok)
+    let seconds = seconds.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    seconds
+        .to_i64()
+        .and_then(|s| s.checked_mul(1000))
+        .map_or_else(overflow, Ok)
 }
 
 /// Moves a date, date/time or time by `amount` (days; milliseconds for a time).
@@ -167,8 +173,13 @@ pub(crate) fn move_by(value: Value, amount: Decimal) -> Result<Value, EvalError>
             };
             let start = i64::from(time.num_seconds_from_midnight()) * 1000
                 + i64::from(time.nanosecond() / 1_000_000);
-            let of_day = (start + ms).rem_euclid(MS_PER_DAY);
-            Some(time_of_ms(of_day))
+            // Past midnight wraps; before midnight is an error (Salesforce's engine takes the
+            // remainder of a day and refuses a negative time).
+            let moved = start.checked_add(ms).map_or_else(overflow, Ok)?;
+            if moved < 0 {
+                return fail("Time out of range");
+            }
+            Some(time_of_ms(moved % MS_PER_DAY))
         }
         Value::Null => return Ok(Value::Null),
         other => return fail(format!("cannot move {other:?}")),
@@ -214,7 +225,9 @@ fn difference(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         (Value::DateTime(a), Value::DateTime(b)) => {
             Decimal::from((a - b).num_milliseconds()) / Decimal::from(MS_PER_DAY)
         }
-        (Value::Time(a), Value::Time(b)) => Decimal::from((a - b).num_milliseconds()),
+        (Value::Time(a), Value::Time(b)) => {
+            Decimal::from((a - b).num_milliseconds().rem_euclid(MS_PER_DAY))
+        }
         _ => return Ok(Value::Null),
     };
     Ok(Value::Number(number))

@@ -47,7 +47,11 @@ fn numbers(text: &str, separator: char, max_digits: usize) -> Option<Vec<i64>> {
 
 /// `YYYY-MM-DD` (months and days may have one digit).
 pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
-    let parts = numbers(text.trim(), '-', 4)?;
+    let text = text.trim();
+    if text.split('-').next().is_none_or(|year| year.len() != 4) {
+        return None;
+    }
+    let parts = numbers(text, '-', 4)?;
     let [year, month, day] = parts[..] else {
         return None;
     };

@@ -4,7 +4,6 @@ use super::{Contexts, Def, Want, arity, expect};
 use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::functions::clock;
-use crate::functions::math::from_f64;
 use crate::{CompileError, EvalError, Type, Value};
 use chrono::{DateTime, NaiveTime, Timelike, Utc};
 use rust_decimal::Decimal;
@@ -197,9 +196,10 @@ fn duration_of_seconds(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError>
         Some(node) => ctx.boolean(node)? == Some(true),
         None => false,
     };
-    let whole = from_f64(seconds.to_f64().unwrap_or(0.0).round())?
+    let whole = seconds
+        .trunc()
         .to_i64()
-        .unwrap_or(0);
+        .map_or_else(|| fail("Number out of range"), Ok)?;
     Ok(Value::Text(render_duration(whole, with_days)))
 }
 

@@ -5,6 +5,7 @@ use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::functions::math::from_f64;
 use crate::{CompileError, EvalError, Type, Value};
+use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -31,10 +32,15 @@ pub(super) const DEFS: &[Def] = &[
 fn geolocation(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Number, Want::Number];
     fixed(checker, site, &wanted, 0, Type::Geolocation, |ctx, args| {
-        let (Some(latitude), Some(longitude)) = (ctx.number(&args[0])?, ctx.number(&args[1])?)
-        else {
-            return Ok(Value::Null);
+        let (latitude, longitude) = match (ctx.number(&args[0])?, ctx.number(&args[1])?) {
+            (Some(latitude), Some(longitude)) => (latitude, longitude),
+            (None, None) => return Ok(Value::Null),
+            _ => return fail("A location needs both a latitude and a longitude"),
         };
+        let valid = latitude.abs() <= Decimal::from(90) && longitude.abs() <= Decimal::from(180);
+        if !valid {
+            return fail("Latitude must be within ±90 and longitude within ±180");
+        }
         Ok(Value::Location {
             latitude,
             longitude,
@@ -72,7 +78,7 @@ fn distance_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         return Ok(Value::Null);
     };
     let radius = match ctx.text_or_empty(&args[2])?.to_ascii_lowercase().as_str() {
-        "mi" => 3_958.761_315_591_299,
+        "mi" => 3_958.761,
         "km" => 6_371.009,
         other => return fail(format!("Unknown distance unit '{other}'")),
     };

@@ -145,7 +145,7 @@ fn if_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
 
 fn case(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 4, usize::MAX)?;
-    if site.args.len() % 2 != 0 {
+    if !site.args.len().is_multiple_of(2) {
         return Err(site.pos.error(format!(
             "Incorrect number of parameters for function 'CASE()'. Expected {}, received {}",
             site.args.len() + 1,
@@ -171,17 +171,15 @@ fn case(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErro
     Ok(Typed::call(case_run, args, result, site.pos))
 }
 
+/// CASE: the first value equal to the subject picks its result; a blank equals nothing (as
+/// in Salesforce's engine, which compares with SQL's `=`), so a blank subject gives the else.
 fn case_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     let subject = ctx.eval(&args[0])?;
     let pairs = &args[1..args.len() - 1];
     for pair in pairs.chunks(2) {
         let candidate = ctx.eval(&pair[0])?;
-        let equal = if subject.is_blank() || candidate.is_blank() {
-            subject.is_blank() && candidate.is_blank()
-        } else {
-            order(&subject, &candidate)? == Some(Ordering::Equal)
-        };
-        if equal {
+        let blank = subject.is_blank() || candidate.is_blank();
+        if !blank && order(&subject, &candidate)? == Some(Ordering::Equal) {
             return ctx.eval(&pair[1]);
         }
     }
@@ -191,6 +189,16 @@ fn case_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
 fn is_blank(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let args = checker.args(site)?;
+    if site.name == "ISNULL" && args[0].ty.is_some_and(Type::is_textual) {
+        // "Text fields are never null, so using ISNULL() with a text field always returns
+        // false" (Salesforce's help for ISNULL); ISBLANK is the one that sees "".
+        return Ok(Typed::call(
+            |_, _| Ok(Value::Checkbox(false)),
+            args,
+            Some(Type::Checkbox),
+            site.pos,
+        ));
+    }
     Ok(Typed::call(
         is_blank_run,
         args,
@@ -210,6 +218,15 @@ fn blank_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Comp
         return Err(picklist_error(&args[0]));
     }
     let ty = unify(site, args[0].ty, &args[1])?;
+    if site.name == "NULLVALUE" && args[0].ty.is_some_and(Type::is_textual) {
+        // A text is never null: NULLVALUE gives it back, blank or not.
+        return Ok(Typed::call(
+            |ctx, args| ctx.eval(&args[0]),
+            args,
+            ty,
+            site.pos,
+        ));
+    }
     Ok(Typed::call(blank_value_run, args, ty, site.pos))
 }
 

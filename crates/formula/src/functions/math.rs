@@ -89,17 +89,17 @@ fn unary(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
         "ABS" => |c, a| map1(c, a, |n| Ok(n.abs())),
         "CEILING" => |c, a| {
             map1(c, a, |n| {
-                Ok(n.round_dp_with_strategy(0, RoundingStrategy::AwayFromZero))
+                Ok(settle(n, false).round_dp_with_strategy(0, RoundingStrategy::AwayFromZero))
             })
         },
-        "FLOOR" => |c, a| map1(c, a, |n| Ok(n.trunc())),
-        "MCEILING" => |c, a| map1(c, a, |n| Ok(n.ceil())),
-        "MFLOOR" => |c, a| map1(c, a, |n| Ok(n.floor())),
+        "FLOOR" => |c, a| map1(c, a, |n| Ok(settle(n, true).trunc())),
+        "MCEILING" => |c, a| map1(c, a, |n| Ok(settle(n, false).ceil())),
+        "MFLOOR" => |c, a| map1(c, a, |n| Ok(settle(n, true).floor())),
         "EXP" => |c, a| map1(c, a, |n| through_f64(n, f64::exp)),
         "LN" => |c, a| map1(c, a, |n| positive(n).and_then(|n| through_f64(n, f64::ln))),
         "LOG" => |c, a| {
             map1(c, a, |n| {
-                positive(n).and_then(|n| through_f64(n, f64::log10))
+                positive(n).and_then(|n| through_f64(n, |x| x.ln() / std::f64::consts::LN_10))
             })
         },
         _ => |c, a| map1(c, a, sqrt),
@@ -143,6 +143,37 @@ fn map1(
         Some(number) => Ok(Value::Number(op(number)?)),
         None => Ok(Value::Null),
     }
+}
+
+/// Significant digits a value keeps before FLOOR, CEILING, MFLOOR and MCEILING cut it: six
+/// fewer than the arithmetic carries, so that `(1/9)*9` floors to 1 (Salesforce's engine
+/// carries 39 digits and rounds to 33 first, half up before a floor, half down before a
+/// ceiling; we carry 28 and round to 22).
+const SETTLED_DIGITS: u32 = 22;
+
+fn settle(number: Decimal, half_up: bool) -> Decimal {
+    let strategy = if half_up {
+        RoundingStrategy::MidpointAwayFromZero
+    } else {
+        RoundingStrategy::MidpointTowardZero
+    };
+    let whole_digits = number
+        .abs()
+        .trunc()
+        .to_string()
+        .trim_start_matches('0')
+        .len();
+    let fraction_digits = SETTLED_DIGITS.saturating_sub(u32::try_from(whole_digits).unwrap_or(0));
+    if whole_digits == 0 {
+        // Below 1: keep SETTLED_DIGITS significant digits after the leading zeros.
+        let text = number.abs().to_string();
+        let zeros = text
+            .split_once('.')
+            .map_or(0, |(_, f)| f.len() - f.trim_start_matches('0').len());
+        let places = u32::try_from(zeros).unwrap_or(0) + SETTLED_DIGITS;
+        return number.round_dp_with_strategy(places.min(28), strategy);
+    }
+    number.round_dp_with_strategy(fraction_digits, strategy)
 }
 
 fn positive(number: Decimal) -> Result<Decimal, EvalError> {

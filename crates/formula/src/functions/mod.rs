@@ -20,6 +20,7 @@ mod search;
 mod signature;
 mod text;
 
+pub use search::eighteen_char_id;
 pub(crate) use signature::{Want, arity, expect, fixed};
 
 /// A function as the compiler sees it.

@@ -70,7 +70,12 @@ fn comparison(
             return Err(operator_error(op, right, a.display_name()));
         }
     }
+    let textual = [left, right]
+        .iter()
+        .any(|side| side.ty.is_some_and(Type::is_textual));
     let run: Builtin = match op {
+        Op::Eq if textual => eq_text,
+        Op::Ne if textual => ne_text,
         Op::Eq => eq,
         Op::Ne => ne,
         Op::Lt => lt,
@@ -141,23 +146,39 @@ fn compare(ctx: &Ctx<'_>, args: &[Node], test: fn(Ordering) -> bool) -> Result<V
     Ok(order(&left, &right)?.map_or(Value::Null, |ordering| Value::Checkbox(test(ordering))))
 }
 
-fn equality(ctx: &Ctx<'_>, args: &[Node], want_equal: bool) -> Result<Value, EvalError> {
+/// `=` and `<>`. Texts compare blank as "" (`Name = ""` is true for a blank name); other
+/// types compare blank as unknown, which IF takes as false.
+fn equality(
+    ctx: &Ctx<'_>,
+    args: &[Node],
+    want_equal: bool,
+    textual: bool,
+) -> Result<Value, EvalError> {
     let left = unblank(ctx.eval(&args[0])?);
     let right = unblank(ctx.eval(&args[1])?);
     let equal = match (&left, &right) {
-        (Value::Null, Value::Null) => true,
-        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::Null, Value::Null) if textual => true,
+        (Value::Null, _) | (_, Value::Null) if textual => false,
+        (Value::Null, _) | (_, Value::Null) => return Ok(Value::Null),
         _ => order(&left, &right)? == Some(Ordering::Equal),
     };
     Ok(Value::Checkbox(equal == want_equal))
 }
 
+fn eq_text(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
+    equality(ctx, args, true, true)
+}
+
+fn ne_text(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
+    equality(ctx, args, false, true)
+}
+
 fn eq(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
-    equality(ctx, args, true)
+    equality(ctx, args, true, false)
 }
 
 fn ne(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
-    equality(ctx, args, false)
+    equality(ctx, args, false, false)
 }
 
 fn lt(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {

@@ -3,7 +3,7 @@
 //! org's data (VLOOKUP, CURRENCYRATE) through [`crate::Scope`]'s hooks.
 
 use super::{Contexts, Def, Want, arity, expect, fixed};
-use crate::compile::{Checker, Site, Typed, picklist_error};
+use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::parser::ExprKind;
 use crate::{CompileError, EvalError, Type, Value};
@@ -263,12 +263,4 @@ fn currency_rate(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Co
             )
         },
     )
-}
-
-/// Refuses a picklist argument (used by functions that take any type but a picklist).
-pub(crate) fn no_picklist(arg: &Typed) -> Result<(), CompileError> {
-    match arg.ty {
-        Some(Type::Picklist | Type::MultiPicklist) => Err(picklist_error(arg)),
-        _ => Ok(()),
-    }
 }

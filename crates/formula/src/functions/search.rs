@@ -118,7 +118,7 @@ fn find_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     let haystack = ctx.text_or_empty(&args[1])?;
     let start = match args.get(2) {
         Some(node) => match ctx.number(node)? {
-            Some(n) if n < Decimal::ONE => return Ok(Value::Number(Decimal::ZERO)),
+            Some(n) if n < Decimal::ONE => 1,
             Some(n) => n.trunc().to_usize().unwrap_or(usize::MAX),
             None => 1,
         },
@@ -147,7 +147,7 @@ fn substitute_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     let old = ctx.text_or_empty(&args[1])?;
     let new = ctx.text_or_empty(&args[2])?;
     if old.is_empty() {
-        return Ok(Value::Text(text));
+        return Ok(Value::Null);
     }
     Ok(Value::Text(text.replace(&old, &new)))
 }
@@ -229,6 +229,9 @@ fn chr(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError
             let Some(code) = count(ctx, &args[0])? else {
                 return Ok(Value::Null);
             };
+            if code == 0 {
+                return Ok(Value::Null);
+            }
             let c = u32::try_from(code).ok().and_then(char::from_u32);
             c.map_or_else(
                 || fail("Not a character code"),

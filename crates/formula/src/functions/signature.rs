@@ -14,8 +14,6 @@ pub(crate) enum Want {
     DateTime,
     Time,
     Location,
-    /// Any type but a picklist.
-    Any,
 }
 
 impl Want {
@@ -29,7 +27,6 @@ impl Want {
             Want::DateTime => Type::DateTime,
             Want::Time => Type::Time,
             Want::Location => Type::Geolocation,
-            Want::Any => return !matches!(ty, Type::Picklist | Type::MultiPicklist),
         };
         compatible(exact, ty)
     }
@@ -44,7 +41,6 @@ impl Want {
             Want::DateTime => "DateTime",
             Want::Time => "Time",
             Want::Location => "Location",
-            Want::Any => "Any",
         }
     }
 }

@@ -106,13 +106,35 @@ fn map_text(ctx: &Ctx<'_>, node: &Node, op: fn(&str) -> String) -> Result<Value,
 }
 
 fn case_change(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
-    // The optional second argument is a locale, which changes nothing for us.
+    // The optional second argument is a locale; only Turkish and Azeri case dotted and
+    // dotless i differently, the rest as the root locale does.
     let run: Builtin = if site.name == "LOWER" {
-        |c, a| map_text(c, &a[0], str::to_lowercase)
+        |c, a| change_case(c, a, false)
     } else {
-        |c, a| map_text(c, &a[0], str::to_uppercase)
+        |c, a| change_case(c, a, true)
     };
     fixed(checker, site, &[Want::Text, Want::Text], 1, Type::Text, run)
+}
+
+fn change_case(ctx: &Ctx<'_>, args: &[Node], upper: bool) -> Result<Value, EvalError> {
+    let Some(text) = ctx.text(&args[0])? else {
+        return Ok(Value::Null);
+    };
+    let locale = match args.get(1) {
+        Some(node) => ctx.text_or_empty(node)?.to_ascii_lowercase(),
+        None => String::new(),
+    };
+    let turkic = locale.starts_with("tr") || locale.starts_with("az");
+    let changed = match (upper, turkic) {
+        (true, true) => text.replace('i', "\u{130}").to_uppercase(),
+        (false, true) => text
+            .replace('I', "\u{131}")
+            .replace('\u{130}', "i")
+            .to_lowercase(),
+        (true, false) => text.to_uppercase(),
+        (false, false) => text.to_lowercase(),
+    };
+    Ok(Value::Text(changed))
 }
 
 fn one_text(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
@@ -138,7 +160,7 @@ fn initcap(text: &str) -> String {
         } else {
             out.extend(c.to_lowercase());
         }
-        start = c.is_whitespace();
+        start = !c.is_alphanumeric();
     }
     out
 }
@@ -234,7 +256,9 @@ fn pad(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError
 }
 
 fn padded(ctx: &Ctx<'_>, args: &[Node], on_left: bool) -> Result<Value, EvalError> {
-    let text = ctx.text_or_empty(&args[0])?;
+    let Some(text) = ctx.text(&args[0])? else {
+        return Ok(Value::Null);
+    };
     let Some(width) = count(ctx, &args[1])? else {
         return Ok(Value::Null);
     };

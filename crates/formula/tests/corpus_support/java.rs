@@ -65,7 +65,13 @@ fn date_input(text: &str, date_only: bool) -> Value {
     if date_only {
         return Value::Date(date);
     }
-    let seconds = part(3, 0) * 3600 + part(4, 0) * 60 + part(5, 0);
+    // The seventh part is a time zone; the corpus uses GMT and PST (Pacific, with its
+    // daylight saving time, which the corpus's PST dates fall outside of).
+    let offset = match text.split(':').nth(6).map(str::trim) {
+        Some("PST") => 8 * 3600,
+        _ => 0,
+    };
+    let seconds = part(3, 0) * 3600 + part(4, 0) * 60 + part(5, 0) + offset;
     let instant =
         date.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::seconds(seconds);
     Value::DateTime(instant)
@@ -73,7 +79,23 @@ fn date_input(text: &str, date_only: bool) -> Value {
 
 /// `java.util.Date.toString()` in GMT.
 fn java_date(instant: chrono::NaiveDateTime) -> String {
-    instant.format("%a %b %d %H:%M:%S GMT %Y").to_string()
+    use chrono::Datelike;
+    let year = instant.year();
+    let cutover = NaiveDate::from_ymd_opt(1582, 10, 15).expect("the Gregorian cutover");
+    if instant.date() >= cutover {
+        return format!("{} GMT {year}", instant.format("%a %b %d %H:%M:%S"));
+    }
+    // java.util.Date is Julian before the cutover: the same year, month and day name another
+    // day, so the weekday is the Julian date's.
+    let (y, m, d) = (
+        i64::from(year),
+        i64::from(instant.month()),
+        i64::from(instant.day()),
+    );
+    let julian_day = 367 * y - (7 * (y + 5001 + (m - 9) / 7)) / 4 + (275 * m) / 9 + d + 1_729_777;
+    let weekday =
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][(julian_day.rem_euclid(7)) as usize];
+    format!("{weekday} {} GMT {year}", instant.format("%b %d %H:%M:%S"))
 }
 
 /// `java.time.LocalTime.toString()`.
