@@ -186,6 +186,27 @@ impl RuntimeSchema {
         }
     }
 
+    /// The runtime validation rule `name` of `object`, if it is one.
+    pub fn validation_rule(&self, object: &str, name: &str) -> Option<&RuntimeRule> {
+        self.validation_rules
+            .iter()
+            .find(|(o, _)| o.eq_ignore_ascii_case(object))?
+            .1
+            .iter()
+            .find(|r| r.config.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The runtime validation rule with this id (15 or 18 characters), and its object.
+    pub fn validation_rule_by_id(&self, id: &str) -> Option<(&str, &RuntimeRule)> {
+        let id = RecordId::parse(id)?;
+        self.validation_rules.iter().find_map(|(o, rules)| {
+            rules
+                .iter()
+                .find(|r| RecordId::parse(&r.id) == Some(id))
+                .map(|r| (o.as_str(), r))
+        })
+    }
+
     /// Removes the validation rule `name` of `object`, if it was made at runtime; whether
     /// there was one.
     pub fn remove_validation_rule(

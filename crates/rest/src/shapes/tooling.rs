@@ -232,3 +232,20 @@ pub(crate) struct PlatformEventChannelMember<'a> {
     pub(crate) filter_expression: FieldRef<'a>,
     pub(crate) metadata: Value,
 }
+
+/// A `ValidationRule` row (query results, `GET /tooling/sobjects/ValidationRule/{id}`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ValidationRuleRow<'a> {
+    pub(crate) id: String,
+    pub(crate) validation_name: &'a str,
+    pub(crate) active: bool,
+    pub(crate) description: Option<&'a str>,
+    pub(crate) entity_definition_id: &'a str,
+    pub(crate) error_display_field: Option<&'a str>,
+    pub(crate) error_message: &'a str,
+    pub(crate) full_name: String,
+    pub(crate) namespace_prefix: (),
+    pub(crate) manageable_state: &'static str,
+    pub(crate) metadata: Value,
+}

@@ -10,7 +10,8 @@
 //!   stored in one commit with what it rewrote, then installed); `changed`: what a change
 //!   did, for its own writes;
 //! - `custom`: custom objects and fields created and changed (the Tooling API's and the
-//!   Metadata API's CRUD calls); `delete`: deleted; `rename`: renamed;
+//!   Metadata API's CRUD calls); `delete`: deleted; `rename`: renamed; `rules`:
+//!   validation rules made, changed and deleted (the Tooling API's);
 //! - [`deploy`]: a Metadata API deploy's objects, fields, platform events and components,
 //!   applied whole or not at all;
 //! - `components`: the components kept as deployed, and the Apex records they stand for;
@@ -26,6 +27,7 @@ mod delete;
 pub mod deploy;
 mod formulas;
 mod rename;
+mod rules;
 
 pub(crate) use changed::{Changed, Conversion};
 pub(crate) use components::{Components, load as load_components};

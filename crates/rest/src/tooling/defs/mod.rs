@@ -1,5 +1,6 @@
 //! The Tooling API's schema definitions as query results (`metadata-tooling.md` §14.2):
-//! `EntityDefinition`, `FieldDefinition`, `CustomObject` and `CustomField` rows built from
+//! `EntityDefinition`, `FieldDefinition`, `CustomObject`, `CustomField` and
+//! `ValidationRule` rows built from
 //! the live schema at query time, so a schema change shows at once. Their queries follow
 //! the rules of these objects: equality filters only (`!=`, `LIKE` and ranges answer
 //! `Only equals comparisons permitted`), no `OR` (`Disjunctions not supported`), no
@@ -26,11 +27,12 @@ use crate::shapes::to_value;
 use crate::shapes::tooling::TypeOnly;
 
 /// The objects served here.
-const OBJECTS: [&str; 4] = [
+const OBJECTS: [&str; 5] = [
     "EntityDefinition",
     "FieldDefinition",
     "CustomObject",
     "CustomField",
+    "ValidationRule",
 ];
 
 /// Those of [`OBJECTS`] the data API serves as well.

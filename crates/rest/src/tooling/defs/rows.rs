@@ -29,6 +29,22 @@ pub(super) fn rows(app: &crate::AppState, runtime: &RuntimeSchema, kind: &str) -
             .iter()
             .map(|o| to_value(&entity(o, &durable(o))))
             .collect(),
+        "ValidationRule" => objects
+            .iter()
+            .flat_map(|o| {
+                let entity = durable(o);
+                o.validation_rules
+                    .iter()
+                    .map(|r| {
+                        let id = runtime
+                            .validation_rule(&o.name, &r.name)
+                            .map(|k| to18(&k.id))
+                            .unwrap_or_default();
+                        to_value(&crate::tooling::rules::row(o, r, id, &entity))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
         "CustomObject" => objects
             .iter()
             .filter(|o| o.custom)
