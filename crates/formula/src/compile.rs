@@ -1,55 +1,16 @@
 //! The type checker: expression tree to evaluation tree, with Salesforce's compile errors.
 
-use crate::eval::{Builtin, Node};
+use crate::eval::Node;
 use crate::functions;
 use crate::lexer::{Pos, tokenize};
 use crate::parser::{Expr, ExprKind, parse};
+use crate::typed::{Check, Site, Typed, compatible, picklist_error};
 use crate::{Blanks, CompileError, Fields, MAX_SOURCE_CHARS, Options, Type, Value};
 
 /// A checked formula.
 pub(crate) struct Compiled {
     pub(crate) root: Node,
     pub(crate) references: Vec<Vec<String>>,
-}
-
-/// A checked expression: its node, its type (`None` for the `NULL` literal, which fits any
-/// type), where it starts, and the field it reads directly, if it is a field reference.
-#[derive(Debug, Clone)]
-pub(crate) struct Typed {
-    pub(crate) node: Node,
-    pub(crate) ty: Option<Type>,
-    pub(crate) pos: Pos,
-    pub(crate) field: Option<String>,
-}
-
-impl Typed {
-    /// A call of `run` over `args`, of type `ty`.
-    pub(crate) fn call(run: Builtin, args: Vec<Typed>, ty: Option<Type>, pos: Pos) -> Typed {
-        let args = args.into_iter().map(|arg| arg.node).collect();
-        Typed {
-            node: Node::Call { run, args },
-            ty,
-            pos,
-            field: None,
-        }
-    }
-
-    /// The reference index, when the expression is a plain field reference.
-    pub(crate) fn reference(&self) -> Option<usize> {
-        match &self.node {
-            Node::Ref { index, .. } => Some(*index),
-            _ => None,
-        }
-    }
-}
-
-/// A function call being checked.
-#[derive(Debug)]
-pub(crate) struct Site<'e> {
-    /// The function's name in capitals.
-    pub(crate) name: &'static str,
-    pub(crate) pos: Pos,
-    pub(crate) args: &'e [Expr],
 }
 
 /// The state of one compile.
@@ -102,16 +63,8 @@ fn thousands(number: usize) -> String {
     out
 }
 
-/// Whether a value of type `actual` may stand where `wanted` is expected.
-pub(crate) fn compatible(wanted: Type, actual: Type) -> bool {
-    wanted == actual
-        || (wanted.is_numeric() && actual.is_numeric())
-        || (wanted.is_textual() && actual.is_textual())
-}
-
-impl Checker<'_> {
-    /// Checks one expression.
-    pub(crate) fn check(&mut self, expr: &Expr) -> Result<Typed, CompileError> {
+impl Check for Checker<'_> {
+    fn check(&mut self, expr: &Expr) -> Result<Typed, CompileError> {
         let pos = expr.pos;
         let constant = |value: Value, ty: Option<Type>| Typed {
             node: Node::Const(value),
@@ -137,12 +90,9 @@ impl Checker<'_> {
             }
         }
     }
+}
 
-    /// Checks every argument of a call.
-    pub(crate) fn args(&mut self, site: &Site<'_>) -> Result<Vec<Typed>, CompileError> {
-        site.args.iter().map(|arg| self.check(arg)).collect()
-    }
-
+impl Checker<'_> {
     fn call(&mut self, name: &str, args: &[Expr], pos: Pos) -> Result<Typed, CompileError> {
         let upper = name.to_ascii_uppercase();
         let Some(def) = functions::lookup(&upper) else {
@@ -230,22 +180,4 @@ impl Checker<'_> {
             wanted.display_name()
         )))
     }
-}
-
-/// The error for a picklist used where only ISPICKVAL, TEXT, CASE and a few others may use it.
-pub(crate) fn picklist_error(arg: &Typed) -> CompileError {
-    let name = arg.field.as_deref().unwrap_or("value");
-    let kind = if arg.ty == Some(Type::MultiPicklist) {
-        "multi-select picklist"
-    } else {
-        "picklist"
-    };
-    arg.pos.error(format!(
-        "Field {name} is a {kind} field. {} fields are only supported in certain functions.",
-        if kind == "picklist" {
-            "Picklist"
-        } else {
-            "Multi-select picklist"
-        }
-    ))
 }

@@ -9,6 +9,8 @@
 //! - `lexer`: source text to tokens with 1-based line and column.
 //! - `parser`: tokens to an expression tree, with Salesforce's precedence (note that `^` binds
 //!   looser than `*` and `/`, as in Salesforce's own grammar) and a bounded depth.
+//! - `typed`: the checker's shared vocabulary (a checked expression, a call being checked, the
+//!   `Check` interface functions check their arguments through, the type rules).
 //! - `compile`: the type checker. It resolves references through [`Fields`], checks every
 //!   operator and function against its signature with Salesforce's messages, and builds the
 //!   evaluation tree (`eval::Node`), whose calls are plain function pointers.
@@ -18,20 +20,55 @@
 //!
 //! # What is supported
 //!
-//! Every operator (`+ - * / ^ & = == != <> < > <= >= && || !`, unary minus and plus, `NOT`),
-//! literals (numbers, `"text"` and `'text'` with backslash escapes, `TRUE`, `FALSE`, `NULL`),
-//! comments, and the functions listed by [`function_names`] (the ones Salesforce allows in
-//! formula fields, validation rules and default values). `ISNEW`, `ISCHANGED`, `PRIORVALUE` and
-//! `ISCLONE` compile only in [`Context::Validation`] (and `ISNEW`/`ISCLONE`/`PRIORVALUE` in
-//! [`Context::Default`] as Salesforce allows them there: no). `VLOOKUP` asks the scope
-//! ([`Scope::vlookup`]); `CURRENCYRATE` asks [`Scope::currency_rate`].
+//! - Every operator (`+ - * / ^ & = == != <> < > <= >= && || !`, unary minus and plus, `NOT`),
+//!   literals (numbers, `"text"` and `'text'` with backslash escapes, `TRUE`, `FALSE`,
+//!   `NULL`), `/* comments */`, case-insensitive function names.
+//! - 81 functions ([`function_names`] lists them): logic (`AND OR NOT IF CASE ISBLANK ISNULL
+//!   BLANKVALUE NULLVALUE`), math (`ABS CEILING FLOOR MCEILING MFLOOR EXP LN LOG SQRT ROUND
+//!   TRUNC MOD MAX MIN`), text (`TEXT LEN LOWER UPPER INITCAP TRIM REVERSE LEFT RIGHT MID LPAD
+//!   RPAD BEGINS CONTAINS FIND SUBSTITUTE ISNUMBER VALUE ASCII CHR BR HYPERLINK IMAGE
+//!   CASESAFEID REGEX`), dates and times (`TODAY NOW TIMENOW DATE DAY MONTH YEAR WEEKDAY
+//!   DAYOFYEAR ISOWEEK ISOYEAR HOUR MINUTE SECOND MILLISECOND ADDMONTHS DATEVALUE
+//!   DATETIMEVALUE TIMEVALUE UNIXTIMESTAMP FROMUNIXTIME FORMATDURATION`), picklists
+//!   (`ISPICKVAL INCLUDES PICKLISTCOUNT`), the write (`ISNEW ISCLONE ISCHANGED PRIORVALUE`),
+//!   the org (`VLOOKUP CURRENCYRATE`), locations (`GEOLOCATION DISTANCE`).
+//! - Contexts: `ISNEW`, `ISCLONE`, `ISCHANGED`, `PRIORVALUE` and `VLOOKUP` compile only in
+//!   [`Context::Validation`]; `CURRENCYRATE` not in [`Context::Default`]. `VLOOKUP` asks
+//!   [`Scope::vlookup`], `CURRENCYRATE` asks [`Scope::currency_rate`].
+//! - Types as Salesforce checks them, with its messages: a Picklist only through `ISPICKVAL`,
+//!   `TEXT`, `CASE`, `ISBLANK`, `ISNULL`, `ISCHANGED`, `PRIORVALUE`; a multi-select picklist
+//!   through `INCLUDES`, `PICKLISTCOUNT`, `ISBLANK`. A Percent field reads as a fraction
+//!   (50% is 0.5) and a Percent result is stored hundredfold, as on Salesforce.
+//! - Blanks: [`Blanks::AsZero`] reads a blank number as 0 and a blank text as ""; under
+//!   [`Blanks::AsBlank`] arithmetic on a blank is blank. "" is blank; `ISNULL` and
+//!   `NULLVALUE` see a text as never null (Salesforce's help says so); a checkbox formula's
+//!   blank is false.
+//! - Numbers are `rust_decimal` decimals (28 significant digits), rounded half up to the
+//!   return scale. `EXP`, `LN`, `LOG`, `SQRT` and `DISTANCE` go through `f64`, as Salesforce's
+//!   engine does (`Math.exp` and friends); `^` takes whole exponents, as there.
+//! - `$System.OriginDateTime` is the constant 1900-01-01T00:00:00Z; every other global and
+//!   every relationship path is the [`Fields`] implementer's to resolve.
+//! - Limits: 3,900 characters of source; nesting (parentheses, calls, unary operators and
+//!   each operator of a chain) at most 250 deep, so that compiling and evaluating fit a
+//!   small thread stack.
+//!
+//! Conformance: `tests/corpus.rs` runs Salesforce's own engine's corpus (vendored under
+//! `tests/corpus/`, BSD-3) on both blank modes; it prints the pass rate and every miss.
 //!
 //! # What is not
 //!
-//! Functions Salesforce allows only elsewhere (flows, email templates, reports: `GETSESSIONID`,
-//! `PARENTGROUPVAL`, `PREVGROUPVAL`, `GETRECORDIDS`, `REQUIRESCRIPT`, `LINKTO`, `URLFOR`,
-//! `JSENCODE` and the like) are refused with "Unknown function". Salesforce's compiled-size limit
-//! (5,000 bytes of generated SQL) is not modelled; the 3,900-character source limit is.
+//! - Functions Salesforce allows only elsewhere (`GETSESSIONID`, `PARENTGROUPVAL`,
+//!   `PREVGROUPVAL`, `GETRECORDIDS`, `REQUIRESCRIPT`, `LINKTO`, `URLFOR`, `HTMLENCODE`,
+//!   `JSENCODE`, `IMAGEPROXYURL`...) and the Java engine's extras that Salesforce does not
+//!   offer (trigonometry, `PI`, `IFERROR`, `IN`, `LIKE`, `SUBSTR`, `JSONVALUE`,
+//!   `FORMATCURRENCY`) are refused with "Unknown function".
+//! - Numbers beyond `rust_decimal`'s range (about ±7.9e28) are run-time errors where Java's
+//!   BigDecimal would carry on (`EXP(110)`), and quotients keep 28 decimal places, not 39
+//!   significant digits.
+//! - Salesforce's compiled-size limit (5,000 bytes of generated SQL) is not modelled.
+//! - Time zones: date/times are GMT; `TODAY()` is the scope's (the org passes the user's).
+//! - [`to_json`] writes non-whole numbers as `f64` JSON numbers (the workspace's
+//!   `serde_json` has no arbitrary precision), so `12.50` is written `12.5`.
 
 mod compile;
 mod eval;
@@ -39,6 +76,7 @@ mod functions;
 mod json;
 mod lexer;
 mod parser;
+mod typed;
 mod types;
 
 pub use functions::eighteen_char_id;

@@ -155,3 +155,9 @@ fn overlong_source_is_refused() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_compiled_formula_can_be_shared_across_threads() {
+    fn assert_shareable<T: Send + Sync + Clone>() {}
+    assert_shareable::<forcebus_formula::Formula>();
+}

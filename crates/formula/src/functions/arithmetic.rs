@@ -1,10 +1,10 @@
 //! `+ - * / ^` and unary minus over numbers, and the date, date/time and time arithmetic
 //! Salesforce allows (`Date + days`, `DateTime - DateTime` in days, `Time + milliseconds`).
 
-use crate::compile::Typed;
 use crate::eval::{Builtin, Ctx, Node, fail};
-use crate::functions::operators::operator_error;
+use crate::functions::signature::operator_error;
 use crate::parser::Op;
+use crate::typed::Typed;
 use crate::{CompileError, EvalError, Type, Value};
 use chrono::{Duration, NaiveTime, Timelike};
 use rust_decimal::prelude::ToPrimitive;
@@ -24,7 +24,7 @@ pub(crate) fn check(
     let textual = |side: &Typed| side.ty.is_none_or(Type::is_textual);
     match op {
         Op::Add if textual(left) && textual(right) && (left.ty.is_some() || right.ty.is_some()) => {
-            Ok((Some(Type::Text), crate::functions::operators::concat))
+            Ok((Some(Type::Text), crate::functions::text::concat))
         }
         Op::Add | Op::Sub if numeric(left) && numeric(right) => Ok((
             Some(numeric_type(left, right)),

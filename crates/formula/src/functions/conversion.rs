@@ -1,9 +1,9 @@
 //! DATEVALUE, DATETIMEVALUE, TIMEVALUE, UNIXTIMESTAMP, FROMUNIXTIME, FORMATDURATION.
 
 use super::{Contexts, Def, Want, arity, expect};
-use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::functions::clock;
+use crate::typed::{Check, Site, Typed};
 use crate::{CompileError, EvalError, Type, Value};
 use chrono::{DateTime, NaiveTime, Timelike, Utc};
 use rust_decimal::Decimal;
@@ -44,7 +44,7 @@ pub(super) const DEFS: &[Def] = &[
 ];
 
 fn one(
-    checker: &mut Checker<'_>,
+    checker: &mut dyn Check,
     site: &Site<'_>,
     wanted: &[Want],
     ty: Type,
@@ -56,7 +56,7 @@ fn one(
     Ok(Typed::call(run, args, Some(ty), site.pos))
 }
 
-fn date_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn date_value(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     one(
         checker,
         site,
@@ -75,7 +75,7 @@ fn date_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Compi
     )
 }
 
-fn datetime_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn datetime_value(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Text, Want::Date, Want::DateTime];
     one(
         checker,
@@ -95,7 +95,7 @@ fn datetime_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, C
     )
 }
 
-fn time_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn time_value(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     one(
         checker,
         site,
@@ -117,7 +117,7 @@ fn ms_of_day(time: NaiveTime) -> i64 {
     i64::from(time.num_seconds_from_midnight()) * 1000 + i64::from(time.nanosecond() / 1_000_000)
 }
 
-fn unix_timestamp(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn unix_timestamp(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::DateTime, Want::Date, Want::Time];
     one(checker, site, &wanted, Type::Number, |ctx, args| {
         let seconds = match ctx.eval(&args[0])? {
@@ -130,7 +130,7 @@ fn unix_timestamp(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, C
     })
 }
 
-fn from_unix_time(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn from_unix_time(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     one(
         checker,
         site,
@@ -149,7 +149,7 @@ fn from_unix_time(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, C
     )
 }
 
-fn format_duration(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn format_duration(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 2)?;
     let args = checker.args(site)?;
     let first = args[0].ty;

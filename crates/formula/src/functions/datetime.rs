@@ -2,9 +2,9 @@
 //! from the scope (the org's clock, in the user's time zone for TODAY()).
 
 use super::{Contexts, Def, Want, arity, expect, fixed};
-use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Builtin, Ctx, Node, fail};
 use crate::functions::clock;
+use crate::typed::{Check, Site, Typed};
 use crate::{CompileError, EvalError, Type, Value};
 use chrono::{Datelike, NaiveDate, Timelike};
 use rust_decimal::Decimal;
@@ -94,19 +94,19 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-fn today(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn today(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[], 0, Type::Date, |ctx, _| {
         Ok(Value::Date(ctx.scope.today()))
     })
 }
 
-fn now(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn now(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[], 0, Type::DateTime, |ctx, _| {
         Ok(Value::DateTime(ctx.scope.now()))
     })
 }
 
-fn time_now(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn time_now(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[], 0, Type::Time, |ctx, _| {
         Ok(Value::Time(ctx.scope.now().time()))
     })
@@ -122,7 +122,7 @@ fn whole(ctx: &Ctx<'_>, node: &Node) -> Result<Option<i64>, EvalError> {
     }
 }
 
-fn date(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn date(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Number, Want::Number, Want::Number];
     fixed(checker, site, &wanted, 0, Type::Date, |ctx, args| {
         let (Some(y), Some(m), Some(d)) = (
@@ -146,7 +146,7 @@ fn date_of(ctx: &Ctx<'_>, node: &Node) -> Result<Option<NaiveDate>, EvalError> {
     }
 }
 
-fn date_part(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn date_part(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let args = checker.args(site)?;
     // The newer functions take a date/time too (its GMT date), as Salesforce's engine does.
@@ -175,7 +175,7 @@ fn part<T>(value: Option<T>, get: fn(T) -> i64) -> Result<Value, EvalError> {
     Ok(value.map_or(Value::Null, |v| Value::Number(Decimal::from(get(v)))))
 }
 
-fn time_part(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn time_part(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let run: Builtin = match site.name {
         "HOUR" => |c, a| part(c.time(&a[0])?, |t| i64::from(t.hour())),
         "MINUTE" => |c, a| part(c.time(&a[0])?, |t| i64::from(t.minute())),
@@ -185,7 +185,7 @@ fn time_part(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Compil
     fixed(checker, site, &[Want::Time], 0, Type::Number, run)
 }
 
-fn add_months(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn add_months(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 2, 2)?;
     let args = checker.args(site)?;
     expect(site, &args[0], &[Want::Date, Want::DateTime])?;

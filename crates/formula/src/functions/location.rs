@@ -1,9 +1,9 @@
 //! GEOLOCATION, DISTANCE and REGEX.
 
 use super::{Contexts, Def, Want, arity, expect, fixed};
-use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::functions::math::from_f64;
+use crate::typed::{Check, Site, Typed};
 use crate::{CompileError, EvalError, Type, Value};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -29,7 +29,7 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-fn geolocation(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn geolocation(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Number, Want::Number];
     fixed(checker, site, &wanted, 0, Type::Geolocation, |ctx, args| {
         let (latitude, longitude) = match (ctx.number(&args[0])?, ctx.number(&args[1])?) {
@@ -48,7 +48,7 @@ fn geolocation(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Comp
     })
 }
 
-fn distance(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn distance(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 3, 3)?;
     let args = checker.args(site)?;
     expect(site, &args[0], &[Want::Location])?;
@@ -97,7 +97,7 @@ thread_local! {
 
 const MAX_CACHED_PATTERNS: usize = 256;
 
-fn regex(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn regex(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,

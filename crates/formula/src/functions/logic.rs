@@ -1,9 +1,9 @@
 //! AND, OR, NOT, IF, CASE, ISBLANK, ISNULL, BLANKVALUE, NULLVALUE.
 
 use super::{Contexts, Def, Want, arity, expect, fixed};
-use crate::compile::{Checker, Site, Typed, compatible, picklist_error};
 use crate::eval::{Ctx, Node};
 use crate::functions::operators::order;
+use crate::typed::{Check, Site, Typed, compatible, picklist_error};
 use crate::{CompileError, EvalError, Type, Value};
 use std::cmp::Ordering;
 
@@ -86,7 +86,7 @@ pub(crate) fn unify(
     )))
 }
 
-fn and_or(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn and_or(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, usize::MAX)?;
     let args = checker.args(site)?;
     for arg in &args {
@@ -114,7 +114,7 @@ fn or(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     Ok(Value::Checkbox(false))
 }
 
-fn not(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn not(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[Want::Boolean], 0, Type::Checkbox, not_run)
 }
 
@@ -124,7 +124,7 @@ fn not_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         .map_or(Value::Null, |flag| Value::Checkbox(!flag)))
 }
 
-fn if_(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn if_(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 3, 3)?;
     let args = checker.args(site)?;
     expect(site, &args[0], &[Want::Boolean])?;
@@ -143,7 +143,7 @@ fn if_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     }
 }
 
-fn case(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn case(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 4, usize::MAX)?;
     if !site.args.len().is_multiple_of(2) {
         return Err(site.pos.error(format!(
@@ -186,7 +186,7 @@ fn case_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     ctx.eval(&args[args.len() - 1])
 }
 
-fn is_blank(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn is_blank(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let args = checker.args(site)?;
     if site.name == "ISNULL" && args[0].ty.is_some_and(Type::is_textual) {
@@ -211,7 +211,7 @@ fn is_blank_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     Ok(Value::Checkbox(ctx.eval(&args[0])?.is_blank()))
 }
 
-fn blank_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn blank_value(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 2, 2)?;
     let args = checker.args(site)?;
     if let Some(Type::Picklist | Type::MultiPicklist) = args[0].ty {

@@ -3,8 +3,8 @@
 //! `BigDecimal.valueOf`); everything else stays decimal.
 
 use super::{Contexts, Def, Want, arity, expect, fixed};
-use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail, round_half_up};
+use crate::typed::{Check, Site, Typed};
 use crate::{CompileError, EvalError, Type, Value};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::{Decimal, MathematicalOps, RoundingStrategy};
@@ -84,7 +84,7 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-fn unary(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn unary(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let run: crate::eval::Builtin = match site.name {
         "ABS" => |c, a| map1(c, a, |n| Ok(n.abs())),
         "CEILING" => |c, a| {
@@ -121,7 +121,7 @@ fn unary(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
 
 /// Checks `min..=max` numeric arguments.
 fn checked(
-    checker: &mut Checker<'_>,
+    checker: &mut dyn Check,
     site: &Site<'_>,
     min: usize,
     max: usize,
@@ -229,7 +229,7 @@ pub(crate) fn round_places(number: Decimal, places: i64, strategy: RoundingStrat
     (number / factor).round_dp_with_strategy(0, strategy) * factor
 }
 
-fn round(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn round(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let args = checked(checker, site, 2, 2)?;
     let ty = args[0]
         .ty
@@ -255,7 +255,7 @@ fn round_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     )))
 }
 
-fn trunc(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn trunc(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let args = checked(checker, site, 1, 2)?;
     Ok(Typed::call(trunc_run, args, Some(Type::Number), site.pos))
 }
@@ -278,7 +278,7 @@ fn trunc_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     )))
 }
 
-fn modulo(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn modulo(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -303,7 +303,7 @@ fn modulo_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         .map_or_else(|| fail("Number overflow"), |r| Ok(Value::Number(r)))
 }
 
-fn extreme(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn extreme(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let args = checked(checker, site, 1, usize::MAX)?;
     let run: crate::eval::Builtin = if site.name == "MAX" { max_run } else { min_run };
     Ok(Typed::call(run, args, Some(Type::Number), site.pos))

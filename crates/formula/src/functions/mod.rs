@@ -4,7 +4,7 @@
 
 use crate::CompileError;
 use crate::Context;
-use crate::compile::{Checker, Site, Typed};
+use crate::typed::{Check, Site, Typed};
 
 pub(crate) mod arithmetic;
 mod clock;
@@ -17,8 +17,8 @@ pub(crate) mod operators;
 mod record;
 mod render;
 mod search;
-mod signature;
-mod text;
+pub(crate) mod signature;
+pub(crate) mod text;
 
 pub use search::eighteen_char_id;
 pub(crate) use signature::{Want, arity, expect, fixed};
@@ -29,7 +29,7 @@ pub(crate) struct Def {
     /// Its name in capitals.
     pub(crate) name: &'static str,
     /// Checks a call and builds its node.
-    pub(crate) compile: fn(&mut Checker<'_>, &Site<'_>) -> Result<Typed, CompileError>,
+    pub(crate) compile: fn(&mut dyn Check, &Site<'_>) -> Result<Typed, CompileError>,
     /// Where Salesforce allows it.
     pub(crate) contexts: Contexts,
 }

@@ -1,11 +1,13 @@
 //! The operators: arithmetic over numbers, dates, date/times and times; `&`; comparisons;
 //! `&&`, `||` and `NOT`.
 
-use crate::compile::{Typed, compatible, picklist_error};
 use crate::eval::{Builtin, Ctx, Node, fail};
 use crate::functions::arithmetic as arith;
+use crate::functions::signature::operator_error;
+use crate::functions::text::concat;
 use crate::lexer::Pos;
 use crate::parser::Op;
+use crate::typed::{Typed, compatible, picklist_error};
 use crate::{CompileError, EvalError, Type, Value};
 use std::cmp::Ordering;
 
@@ -37,15 +39,6 @@ pub(crate) fn binary(op: Op, left: Typed, right: Typed, pos: Pos) -> Result<Type
         _ => arith::check(op, &left, &right)?,
     };
     Ok(Typed::call(run, vec![left, right], ty, pos))
-}
-
-/// The error for an operand of the wrong type.
-pub(crate) fn operator_error(op: Op, operand: &Typed, expected: &str) -> CompileError {
-    let received = operand.ty.map_or("Null", Type::display_name);
-    operand.pos.error(format!(
-        "Incorrect parameter type for operator '{}'. Expected {expected}, received {received}",
-        op.symbol()
-    ))
 }
 
 fn logical(op: Op, left: &Typed, right: &Typed) -> Result<(Option<Type>, Builtin), CompileError> {
@@ -109,13 +102,6 @@ fn and2(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
 fn or2(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     let any = ctx.boolean(&args[0])? == Some(true) || ctx.boolean(&args[1])? == Some(true);
     Ok(Value::Checkbox(any))
-}
-
-/// Concatenates two texts; a blank is "".
-pub(crate) fn concat(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
-    let mut text = ctx.text_or_empty(&args[0])?;
-    text.push_str(&ctx.text_or_empty(&args[1])?);
-    Ok(Value::Text(text))
 }
 
 /// Orders two values of one type; `None` when either is blank.

@@ -3,9 +3,9 @@
 //! org's data (VLOOKUP, CURRENCYRATE) through [`crate::Scope`]'s hooks.
 
 use super::{Contexts, Def, Want, arity, expect, fixed};
-use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Ctx, Node, fail};
 use crate::parser::ExprKind;
+use crate::typed::{Check, Site, Typed};
 use crate::{CompileError, EvalError, Type, Value};
 use rust_decimal::Decimal;
 
@@ -70,7 +70,7 @@ fn expect_type(site: &Site<'_>, arg: &Typed, wanted: Type) -> Result<(), Compile
     )))
 }
 
-fn is_pick_val(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn is_pick_val(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 2, 2)?;
     let args = checker.args(site)?;
     expect_type(site, &args[0], Type::Picklist)?;
@@ -86,7 +86,7 @@ fn is_pick_val(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Comp
     ))
 }
 
-fn includes(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn includes(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 2, 2)?;
     let args = checker.args(site)?;
     expect_type(site, &args[0], Type::MultiPicklist)?;
@@ -105,7 +105,7 @@ fn includes(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Compile
     ))
 }
 
-fn picklist_count(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn picklist_count(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let args = checker.args(site)?;
     if !matches!(
@@ -129,20 +129,20 @@ fn picklist_count(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, C
     ))
 }
 
-fn is_new(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn is_new(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[], 0, Type::Checkbox, |ctx, _| {
         Ok(Value::Checkbox(ctx.scope.is_new()))
     })
 }
 
-fn is_clone(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn is_clone(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[], 0, Type::Checkbox, |ctx, _| {
         Ok(Value::Checkbox(ctx.scope.is_clone()))
     })
 }
 
 /// The single argument, which must be a field reference.
-fn field_argument(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn field_argument(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let arg = checker.args(site)?.remove(0);
     if arg.reference().is_none() {
@@ -171,7 +171,7 @@ fn prior(ctx: &Ctx<'_>, node: &Node) -> Result<Value, EvalError> {
     ))
 }
 
-fn is_changed(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn is_changed(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let arg = field_argument(checker, site)?;
     Ok(Typed::call(
         |ctx, args| {
@@ -186,7 +186,7 @@ fn is_changed(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Compi
     ))
 }
 
-fn prior_value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn prior_value(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let arg = field_argument(checker, site)?;
     let ty = arg.ty;
     let field = arg.field.clone();
@@ -216,7 +216,7 @@ fn object_field(site: &Site<'_>, index: usize) -> Result<(String, String), Compi
     )))
 }
 
-fn vlookup(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn vlookup(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 3, 3)?;
     let (object, field) = object_field(site, 0)?;
     let (key_object, _) = object_field(site, 1)?;
@@ -248,7 +248,7 @@ fn vlookup_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
         .map_or_else(|| fail("VLOOKUP is not available in this org"), Ok)
 }
 
-fn currency_rate(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn currency_rate(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,

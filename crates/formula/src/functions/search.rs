@@ -2,9 +2,9 @@
 //! CHR, BR, HYPERLINK, IMAGE, CASESAFEID.
 
 use super::{Contexts, Def, Want, fixed};
-use crate::compile::{Checker, Site, Typed};
 use crate::eval::{Builtin, Ctx, Node, fail};
 use crate::functions::text::{bad_text, count};
+use crate::typed::{Check, Site, Typed};
 use crate::{CompileError, EvalError, Type, Value};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -74,7 +74,7 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-fn two_texts(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn two_texts(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let run: Builtin = if site.name == "BEGINS" {
         begins
     } else {
@@ -102,7 +102,7 @@ fn contains(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     Ok(Value::Checkbox(text.contains(&part)))
 }
 
-fn find(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn find(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -135,7 +135,7 @@ fn find_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     Ok(Value::Number(Decimal::from(found)))
 }
 
-fn substitute(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn substitute(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Text, Want::Text, Want::Text];
     fixed(checker, site, &wanted, 0, Type::Text, substitute_run)
 }
@@ -170,7 +170,7 @@ pub(crate) fn parse_number(text: &str) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(trimmed).ok())
 }
 
-fn is_number(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn is_number(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -184,7 +184,7 @@ fn is_number(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Compil
     )
 }
 
-fn value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn value(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -201,7 +201,7 @@ fn value(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
     )
 }
 
-fn ascii(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn ascii(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -218,7 +218,7 @@ fn ascii(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
     )
 }
 
-fn chr(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn chr(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -241,13 +241,13 @@ fn chr(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError
     )
 }
 
-fn br(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn br(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[], 0, Type::Text, |_, _| {
         Ok(Value::Text("<br>".to_string()))
     })
 }
 
-fn hyperlink(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn hyperlink(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Text, Want::Text, Want::Text];
     fixed(checker, site, &wanted, 1, Type::Text, |ctx, args| {
         let url = ctx.text_or_empty(&args[0])?;
@@ -262,7 +262,7 @@ fn hyperlink(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, Compil
     })
 }
 
-fn image(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn image(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let wanted = [Want::Text, Want::Text, Want::Number, Want::Number];
     fixed(checker, site, &wanted, 2, Type::Text, |ctx, args| {
         let url = ctx.text_or_empty(&args[0])?;
@@ -280,7 +280,7 @@ fn image(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileErr
     })
 }
 
-fn case_safe_id(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn case_safe_id(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[Want::Text], 0, Type::Text, |ctx, args| {
         let Some(id) = ctx.text(&args[0])? else {
             return Ok(Value::Null);

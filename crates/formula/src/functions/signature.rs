@@ -1,7 +1,8 @@
 //! Arity and argument-type checks shared by every function, with Salesforce's messages.
 
-use crate::compile::{Checker, Site, Typed, compatible, picklist_error};
 use crate::eval::Builtin;
+use crate::parser::Op;
+use crate::typed::{Check, Site, Typed, compatible, picklist_error};
 use crate::{CompileError, Type};
 
 /// What an argument must be.
@@ -85,7 +86,7 @@ pub(crate) fn expect(site: &Site<'_>, arg: &Typed, wanted: &[Want]) -> Result<()
 /// Checks a call with a fixed signature: `wanted` types, the last `optional` of them optional;
 /// the call returns `ty` and runs `run`.
 pub(crate) fn fixed(
-    checker: &mut Checker<'_>,
+    checker: &mut dyn Check,
     site: &Site<'_>,
     wanted: &[Want],
     optional: usize,
@@ -98,4 +99,13 @@ pub(crate) fn fixed(
         expect(site, arg, &[*want])?;
     }
     Ok(Typed::call(run, args, Some(ty), site.pos))
+}
+
+/// The error for an operand of the wrong type.
+pub(crate) fn operator_error(op: Op, operand: &Typed, expected: &str) -> CompileError {
+    let received = operand.ty.map_or("Null", Type::display_name);
+    operand.pos.error(format!(
+        "Incorrect parameter type for operator '{}'. Expected {expected}, received {received}",
+        op.symbol()
+    ))
 }

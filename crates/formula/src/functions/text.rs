@@ -1,9 +1,9 @@
 //! Text functions: lengths, cases, slices, padding, searching, conversion.
 
 use super::{Contexts, Def, Want, arity, fixed};
-use crate::compile::{Checker, Site, Typed, picklist_error};
 use crate::eval::{Builtin, Ctx, Node, fail};
 use crate::functions::render;
+use crate::typed::{Check, Site, Typed, picklist_error};
 use crate::{CompileError, EvalError, Type, Value};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -72,7 +72,7 @@ pub(super) const DEFS: &[Def] = &[
     },
 ];
 
-fn text(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn text(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     arity(site, 1, 1)?;
     let args = checker.args(site)?;
     if args[0].ty == Some(Type::MultiPicklist) {
@@ -89,7 +89,7 @@ fn text_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     })
 }
 
-fn len(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn len(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(checker, site, &[Want::Text], 0, Type::Number, len_run)
 }
 
@@ -105,7 +105,7 @@ fn map_text(ctx: &Ctx<'_>, node: &Node, op: fn(&str) -> String) -> Result<Value,
         .map_or(Value::Null, |text| Value::Text(op(&text))))
 }
 
-fn case_change(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn case_change(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     // The optional second argument is a locale; only Turkish and Azeri case dotted and
     // dotless i differently, the rest as the root locale does.
     let run: Builtin = if site.name == "LOWER" {
@@ -137,7 +137,7 @@ fn change_case(ctx: &Ctx<'_>, args: &[Node], upper: bool) -> Result<Value, EvalE
     Ok(Value::Text(changed))
 }
 
-fn one_text(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn one_text(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let run: Builtin = match site.name {
         "INITCAP" => |c, a| map_text(c, &a[0], initcap),
         "TRIM" => |c, a| {
@@ -174,7 +174,7 @@ pub(crate) fn count(ctx: &Ctx<'_>, node: &Node) -> Result<Option<usize>, EvalErr
     Ok(Some(usize::try_from(whole.max(0)).unwrap_or(usize::MAX)))
 }
 
-fn left_right(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn left_right(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let run: Builtin = if site.name == "LEFT" {
         left_run
     } else {
@@ -213,7 +213,7 @@ fn right_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     ))
 }
 
-fn mid(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn mid(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     fixed(
         checker,
         site,
@@ -239,7 +239,7 @@ fn mid_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
     ))
 }
 
-fn pad(checker: &mut Checker<'_>, site: &Site<'_>) -> Result<Typed, CompileError> {
+fn pad(checker: &mut dyn Check, site: &Site<'_>) -> Result<Typed, CompileError> {
     let run: Builtin = if site.name == "LPAD" {
         lpad_run
     } else {
@@ -289,4 +289,11 @@ fn rpad_run(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
 /// A run-time error for a text that is not what the function needs.
 pub(crate) fn bad_text<T>(what: &str, text: &str) -> Result<T, EvalError> {
     fail(format!("{what}: '{text}'"))
+}
+
+/// Concatenates two texts; a blank is "".
+pub(crate) fn concat(ctx: &Ctx<'_>, args: &[Node]) -> Result<Value, EvalError> {
+    let mut text = ctx.text_or_empty(&args[0])?;
+    text.push_str(&ctx.text_or_empty(&args[1])?);
+    Ok(Value::Text(text))
 }
