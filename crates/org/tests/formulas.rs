@@ -14,6 +14,11 @@ use serde_json::{Value, json};
 
 /// An org whose schema is the catalogue plus `objects` (the config file's form).
 fn org_with(objects: Value) -> (Org, Caller) {
+    org_at(objects, Arc::new(SystemClock))
+}
+
+/// [`org_with`] on `clock`.
+fn org_at(objects: Value, clock: Arc<dyn forcebus_org::Clock>) -> (Org, Caller) {
     let objects: BTreeMap<String, ObjectConfig> = serde_json::from_value(objects).unwrap();
     let mut schema = Schema::new(standard::catalogue());
     forcebus_org::custom::apply(&mut schema, &objects).unwrap();
@@ -26,7 +31,7 @@ fn org_with(objects: Value) -> (Org, Caller) {
         email: "ada@b.c".into(),
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
-    let org = Org::open(store, schema, Arc::new(SystemClock), "T", &[seed]).unwrap();
+    let org = Org::open(store, schema, clock, "T", &[seed]).unwrap();
     let caller = Caller {
         user_id: org.user_by_username("a@b.c").unwrap().id,
         api: Api::Rest,
@@ -351,7 +356,11 @@ fn default_value_formulas_fill_a_new_record() {
         &format!("SELECT Stage__c, Review__c FROM Project__c WHERE Id = '{p}'"),
     )[0];
     assert_eq!(row["Stage__c"], "New");
-    let want = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    // TODAY() is the running user's date: the seed user is in Los Angeles.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    let want = (today + chrono::Duration::days(30)).to_string();
     assert_eq!(row["Review__c"], want.as_str());
     let q = create(
         &org,
@@ -439,4 +448,26 @@ fn field_history_keeps_a_row_per_tracked_change() {
     )
     .unwrap_err();
     assert_ne!(e.code, Code::FieldCustomValidationException);
+}
+
+#[test]
+fn today_is_the_running_users_date_on_the_orgs_clock() {
+    use chrono::TimeZone;
+    // 03:00 GMT on 1 March is still 28 February in Los Angeles, the seed user's zone.
+    let at = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap();
+    let clock = Arc::new(forcebus_org::ManualClock::new(at));
+    let (org, c) = org_at(
+        json!({"Account": {"fields": [
+            {"name": "Today__c", "type": "date", "formula": "TODAY()"},
+            {"name": "Now__c", "type": "datetime", "formula": "NOW()"}
+        ]}}),
+        clock.clone(),
+    );
+    create(&org, &c, "Account", json!({"Name": "A"})).unwrap();
+    let row = &query(&org, "SELECT Today__c, Now__c FROM Account")[0];
+    assert_eq!(row["Today__c"], "2026-02-28");
+    assert_eq!(row["Now__c"], "2026-03-01T03:00:00.000+0000");
+    clock.advance(chrono::Duration::hours(10));
+    let row = &query(&org, "SELECT Today__c FROM Account")[0];
+    assert_eq!(row["Today__c"], "2026-03-01", "the clock moved: so did TODAY()");
 }

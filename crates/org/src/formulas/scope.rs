@@ -98,6 +98,25 @@ impl Scope for RecordScope<'_> {
     fn now(&self) -> DateTime<Utc> {
         self.reader.now()
     }
+
+    fn today(&self) -> chrono::NaiveDate {
+        today(self.reader)
+    }
+}
+
+/// Today in the running user's time zone (`TimeZoneSidKey`), as Salesforce's `TODAY()`
+/// has it; in GMT when the user or the zone is unknown.
+fn today(reader: &dyn Reader) -> chrono::NaiveDate {
+    let now = reader.now();
+    let zone = reader
+        .user()
+        .and_then(|u| reader.record(u))
+        .and_then(|u| u.get_str("TimeZoneSidKey").map(str::to_owned))
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
+    match zone {
+        Some(tz) => now.with_timezone(&tz).date_naive(),
+        None => now.date_naive(),
+    }
 }
 
 /// A stored value of `field` as the formula language takes it (a percent as stored: `10`
