@@ -348,6 +348,12 @@ impl FieldDef {
             && self.ftype != FieldType::Boolean
     }
 
+    /// Whether a formula field keeps a query from grouping by it: formulas cannot be
+    /// grouped, save checkbox and date ones.
+    pub fn formula_ungroupable(&self) -> bool {
+        self.formula.is_some() && !matches!(self.ftype, FieldType::Boolean | FieldType::Date)
+    }
+
     /// Whether the field is one of the system audit fields Salesforce maintains itself.
     pub fn is_system(&self) -> bool {
         matches!(

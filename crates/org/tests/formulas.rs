@@ -469,5 +469,8 @@ fn today_is_the_running_users_date_on_the_orgs_clock() {
     assert_eq!(row["Now__c"], "2026-03-01T03:00:00.000+0000");
     clock.advance(chrono::Duration::hours(10));
     let row = &query(&org, "SELECT Today__c FROM Account")[0];
-    assert_eq!(row["Today__c"], "2026-03-01", "the clock moved: so did TODAY()");
+    assert_eq!(
+        row["Today__c"], "2026-03-01",
+        "the clock moved: so did TODAY()"
+    );
 }

@@ -46,7 +46,9 @@ pub(crate) async fn create(
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("FullName is required."))?;
     let (object, name) = full.split_once('.').ok_or_else(|| {
-        invalid(format!("A ValidationRule's FullName is Object.Rule_Name: {full}"))
+        invalid(format!(
+            "A ValidationRule's FullName is Object.Rule_Name: {full}"
+        ))
     })?;
     let config = validation_rule_config(name, &metadata(body)?)?;
     let (org, object) = (app.org.clone(), object.to_owned());
@@ -99,7 +101,11 @@ pub(crate) fn retrieve(call: &Call, app: &crate::AppState, id: &str) -> Result<R
     let mut body = to_value(&row(o, def, to18(&r.id), &durable(app, o)));
     body["attributes"] = to_value(&Attributes {
         kind: VALIDATION_RULE,
-        url: format!("{}/tooling/sobjects/{VALIDATION_RULE}/{}", call.base(), to18(&r.id)),
+        url: format!(
+            "{}/tooling/sobjects/{VALIDATION_RULE}/{}",
+            call.base(),
+            to18(&r.id)
+        ),
     });
     Ok(json_response(StatusCode::OK, &body))
 }

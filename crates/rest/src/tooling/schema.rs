@@ -28,9 +28,13 @@ pub(crate) const CUSTOM_OBJECT: &str = "CustomObject";
 
 /// The schema object `name` names, if it is one.
 pub(crate) fn schema_object(name: &str) -> Option<&'static str> {
-    [CUSTOM_FIELD, CUSTOM_OBJECT, crate::tooling::rules::VALIDATION_RULE]
-        .into_iter()
-        .find(|o| o.eq_ignore_ascii_case(name))
+    [
+        CUSTOM_FIELD,
+        CUSTOM_OBJECT,
+        crate::tooling::rules::VALIDATION_RULE,
+    ]
+    .into_iter()
+    .find(|o| o.eq_ignore_ascii_case(name))
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

@@ -39,6 +39,7 @@ mod metadata_channels;
 mod metrics;
 mod oauth_pages;
 mod org_details;
+mod org_rules;
 mod organization;
 mod orgs;
 mod orgs_idle;

@@ -205,15 +205,18 @@ fn merged(w: &mut Writer, r: Result<Outcome, OrgError>) {
     w.close();
 }
 
-/// An item's `errors` element.
+/// An item's `errors` elements: one per error of the write (each validation rule the
+/// record breaks).
 fn errors(w: &mut Writer, e: &OrgError) {
-    w.open("errors");
-    for f in &e.fields {
-        w.text("fields", f);
+    for e in std::iter::once(e).chain(&e.also) {
+        w.open("errors");
+        for f in &e.fields {
+            w.text("fields", f);
+        }
+        w.text("message", &e.message)
+            .text("statusCode", e.code.as_str())
+            .close();
     }
-    w.text("message", &e.message)
-        .text("statusCode", e.code.as_str())
-        .close();
 }
 
 /// `undelete` and `emptyRecycleBin`: one transaction, one `result` per id, in order.

@@ -404,7 +404,8 @@ impl<'s> Binder<'s, '_> {
         Ok(columns)
     }
 
-    /// GROUP BY's fields and date functions; compounds and long text cannot be grouped.
+    /// GROUP BY's fields and date functions; compounds, long text and formulas (checkbox
+    /// and date ones aside) cannot be grouped.
     fn group_by(
         &self,
         q: &Query,
@@ -420,6 +421,7 @@ impl<'s> Binder<'s, '_> {
             let Operand::Field(g) = g else { continue };
             if matches!(g.field.ftype, FieldType::Address | FieldType::Location)
                 || is_long_text(g.field)
+                || g.field.formula_ungroupable()
             {
                 return Err(invalid_field(
                     format!(

@@ -37,9 +37,10 @@ impl Capabilities {
                     T::Boolean | T::Address | T::Location | T::Multipicklist
                 ),
             filterable: !long_text && f.ftype != T::Address,
-            // Formula fields filter and sort, but a query cannot group by one.
+            // Formula fields filter and sort, but a query cannot group by one (a checkbox
+            // or date formula aside).
             groupable: !long_text
-                && f.formula.is_none()
+                && !f.formula_ungroupable()
                 && !matches!(
                     f.ftype,
                     T::Double | T::Currency | T::Percent | T::Datetime | T::Address | T::Location
