@@ -52,6 +52,8 @@ const RETRIEVED = {
 };
 
 let srv;
+/** The project `retrieve start` wrote, for the todo test after it. */
+let retrievedDir;
 
 function project() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-rules-'));
@@ -143,6 +145,7 @@ describe('sf project deploy start: formula fields, auto numbers and validation r
     const members = ['CustomObject:Project__c', 'CustomField:Account.Health__c', 'CustomField:Account.Top_Account__c',
       'CustomField:Account.Renewal_Date__c', 'CustomField:Contact.Account_Health__c',
       'ValidationRule:Account.Score_In_Range', 'ValidationRule:Opportunity.Amount_Positive'];
+    retrievedDir = dir;
     const res = await runSf(['project', 'retrieve', 'start', ...members.flatMap((m) => ['--metadata', m]),
       '-o', srv.info.access_token, '--json'], { home: dir, instanceUrl: srv.baseUrl });
     assert.equal(res.code, 0, explain(res));
@@ -158,5 +161,17 @@ describe('sf project deploy start: formula fields, auto numbers and validation r
     const back = await deploy(dir);
     assert.equal(back.code, 0, explain(back));
     assert.deepEqual([...new Set(Object.values(states(back)))], ['Unchanged'], JSON.stringify(back.json.result.files));
+  });
+
+  // Salesforce writes each component's <fullName> first (the Metadata base type's element
+  // comes before CustomField's and ValidationRule's own); forcebus sorts every element by
+  // name, so a project retrieved from a real org and then from forcebus differs line by line.
+  it('retrieved components start with <fullName>, as Salesforce writes them', { todo: 'forcebus sorts <fullName> alphabetically' }, () => {
+    assert.ok(retrievedDir, 'the retrieve test ran');
+    for (const file of Object.keys(RETRIEVED)) {
+      const xml = fs.readFileSync(path.join(retrievedDir, OBJECTS, file), 'utf8');
+      const first = xml.match(/<(CustomField|ValidationRule) [^>]*>\s*<(\w+)>/);
+      assert.equal(first?.[2], 'fullName', `${file}:\n${xml}`);
+    }
   });
 });
