@@ -12,9 +12,14 @@
 // entry itself as `data`, with `fields`), in a collection's results (`statusCode`), and in
 // a Bulk API 2.0 upload's failedResults (`sf__Error`). The test control
 // `POST /forcebus/v1/control/rules` turns the rules off for a load and on again.
+//
+// The server loads a copy of the fixture with one more Account rule, Name_Not_Reserved
+// (no display field), so that one record can break two rules at once.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const jsforce = require('jsforce');
 const { startServer, uniq, API_VERSION } = require('./server');
@@ -24,8 +29,19 @@ const FIXTURE = path.resolve(__dirname, '../../fixtures/sfdx-rules-project');
 const SCORE_MESSAGE = 'Score must be between 0 and 100.';
 const VALIDATION = 'FIELD_CUSTOM_VALIDATION_EXCEPTION';
 
+/** Account's second rule, added to a copy of the fixture. */
+const RESERVED_RULE = `<?xml version="1.0" encoding="UTF-8"?>
+<ValidationRule xmlns="http://soap.sforce.com/2006/04/metadata">
+    <fullName>Name_Not_Reserved</fullName>
+    <active>true</active>
+    <errorConditionFormula>Name = &quot;Reserved&quot;</errorConditionFormula>
+    <errorMessage>That name is reserved.</errorMessage>
+</ValidationRule>
+`;
+
 let srv;
 let conn;
+let project;
 /** Accounts seeded by `before`, by score: their ids, under one name prefix. */
 const prefix = uniq('rules');
 const seeded = {};
@@ -50,7 +66,11 @@ function dateAfter(datetime, days) {
 }
 
 before(async () => {
-  srv = await startServer('rules', { extraArgs: ['--project', FIXTURE] });
+  project = fs.mkdtempSync(path.join(os.tmpdir(), 'rules-project-'));
+  fs.cpSync(FIXTURE, project, { recursive: true });
+  fs.writeFileSync(path.join(project, 'force-app/main/default/objects/Account/validationRules',
+    'Name_Not_Reserved.validationRule-meta.xml'), RESERVED_RULE);
+  srv = await startServer('rules', { extraArgs: ['--project', project] });
   conn = new jsforce.Connection({ loginUrl: srv.baseUrl, version: API_VERSION });
   await conn.login(srv.info.username, srv.info.password);
   conn.bulk2.pollInterval = 200;
@@ -62,6 +82,7 @@ before(async () => {
 });
 after(async () => {
   await srv?.stop();
+  if (project) fs.rmSync(project, { recursive: true, force: true });
 });
 
 describe('formula fields through jsforce', () => {
@@ -75,8 +96,9 @@ describe('formula fields through jsforce', () => {
       assert.equal(f.calculated, true, name);
       assert.equal(f.createable, false, name);
       assert.equal(f.updateable, false, name);
-      assert.equal(f.groupable, false, name);
     }
+    // Text formulas are not groupable (Checkbox and Date formulas are, in real orgs' describes).
+    assert.equal(field('Health__c').groupable, false);
     assert.equal(field('Health__c').calculatedFormula, 'IF(Score__c >= 50, "Good", "Poor")');
     assert.equal(field('Score__c').calculated, false);
   });
@@ -128,6 +150,12 @@ describe('formula fields through jsforce', () => {
     await conn.sobject('Account').update({ Id: acct, Score__c: 55 });
   });
 
+  it('GROUP BY a formula field that describe calls not groupable is refused', async () => {
+    const err = await rejection(conn.query('SELECT Health__c, COUNT(Id) FROM Account GROUP BY Health__c'));
+    assert.equal(err.errorCode, 'INVALID_FIELD', err.message);
+    assert.match(err.message, /field 'Health__c' can not be grouped in a query call/);
+  });
+
   it('writing a formula field is INVALID_FIELD_FOR_INSERT_UPDATE', async () => {
     const err = await rejection(conn.sobject('Account').create({ Name: uniq('w'), Health__c: 'Great' }));
     assert.equal(err.errorCode, 'INVALID_FIELD_FOR_INSERT_UPDATE', err.message);
@@ -165,6 +193,23 @@ describe('validation rules through jsforce', () => {
     assert.equal(proj.errorCode, VALIDATION);
     assert.equal(proj.message, 'Every project needs a budget.');
     assert.deepEqual(proj.data?.fields, []);
+  });
+
+  it('a record breaking two rules gets one error per rule', async () => {
+    // jsforce turns a 400 array of more than one entry into MULTIPLE_API_ERRORS, the array in `data`.
+    const err = await rejection(conn.sobject('Account').create({ Name: 'Reserved', Score__c: 150 }));
+    assert.equal(err.errorCode, 'MULTIPLE_API_ERRORS', err.message);
+    const byMessage = (a, b) => a.message.localeCompare(b.message);
+    assert.deepEqual([...err.data].sort(byMessage), [
+      { message: SCORE_MESSAGE, errorCode: VALIDATION, fields: ['Score__c'] },
+      { message: 'That name is reserved.', errorCode: VALIDATION, fields: [] },
+    ]);
+    const [res] = await conn.sobject('Account').create([{ Name: 'Reserved', Score__c: 150 }], { allOrNone: false });
+    assert.equal(res.success, false);
+    assert.deepEqual([...res.errors].sort(byMessage), [
+      { statusCode: VALIDATION, message: SCORE_MESSAGE, fields: ['Score__c'] },
+      { statusCode: VALIDATION, message: 'That name is reserved.', fields: [] },
+    ]);
   });
 
   it('a collection reports the rule in statusCode; allOrNone rolls back the good record', async () => {
