@@ -163,6 +163,27 @@ describe('sf project deploy start: formula fields, auto numbers and validation r
     assert.deepEqual([...new Set(Object.values(states(back)))], ['Unchanged'], JSON.stringify(back.json.result.files));
   });
 
+  it('a formula or a rule that does not compile fails the deploy as its component\'s problem; nothing applies', { timeout: 120000 }, async () => {
+    const dir = project();
+    const objects = path.join(dir, OBJECTS);
+    fs.writeFileSync(path.join(objects, 'Account/fields/Broken__c.field-meta.xml'),
+      '<?xml version="1.0" encoding="UTF-8"?><CustomField xmlns="http://soap.sforce.com/2006/04/metadata"><fullName>Broken__c</fullName><formula>Missing__c + 1</formula><label>Broken</label><precision>18</precision><scale>2</scale><type>Number</type></CustomField>');
+    fs.writeFileSync(path.join(objects, 'Opportunity/validationRules/Broken_Rule.validationRule-meta.xml'),
+      '<?xml version="1.0" encoding="UTF-8"?><ValidationRule xmlns="http://soap.sforce.com/2006/04/metadata"><fullName>Broken_Rule</fullName><active>true</active><errorConditionFormula>Nowhere__c &gt; 1</errorConditionFormula><errorMessage>Never.</errorMessage></ValidationRule>');
+    fs.mkdirSync(path.join(objects, 'Extra__c'));
+    fs.writeFileSync(path.join(objects, 'Extra__c/Extra__c.object-meta.xml'),
+      '<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata"><label>Extra</label><pluralLabel>Extras</pluralLabel><nameField><label>Extra Name</label><type>Text</type></nameField><deploymentStatus>Deployed</deploymentStatus><sharingModel>ReadWrite</sharingModel></CustomObject>');
+    const res = await deploy(dir);
+    assert.notEqual(res.code, 0, explain(res));
+    const failures = [res.json?.result?.details?.componentFailures].flat().filter(Boolean);
+    const problem = (type, name) => failures.find((f) => f.componentType === type && f.fullName === name)?.problem;
+    assert.equal(problem('CustomField', 'Account.Broken__c'), 'Field Missing__c does not exist. Check spelling.', explain(res));
+    assert.equal(problem('ValidationRule', 'Opportunity.Broken_Rule'), 'Field Nowhere__c does not exist. Check spelling.', explain(res));
+    assert.equal((await rest('GET', '/sobjects/Extra__c/describe')).status, 404, 'rolled back: the good object was not made');
+    const fields = (await rest('GET', '/sobjects/Account/describe')).json.fields.map((f) => f.name);
+    assert.ok(!fields.includes('Broken__c'));
+  });
+
   // Salesforce writes each component's <fullName> first (the Metadata base type's element
   // comes before CustomField's and ValidationRule's own); forcebus sorts every element by
   // name, so a project retrieved from a real org and then from forcebus differs line by line.
