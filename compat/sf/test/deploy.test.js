@@ -137,7 +137,7 @@ describe('sf project deploy start', () => {
     }
     const status = fs.readFileSync(path.join(objects, 'Invoice__c/fields/Status__c.field-meta.xml'), 'utf8');
     assert.match(status, /<type>Picklist<\/type>/);
-    assert.match(status, /<default>true<\/default>\s*<fullName>Draft<\/fullName>/);
+    assert.match(status, /<fullName>Draft<\/fullName>\s*<default>true<\/default>/);
     const back = await deploy(dir);
     assert.equal(back.code, 0, explain(back));
     assert.deepEqual([...new Set(back.json.result.files.map((f) => f.state))], ['Unchanged'], JSON.stringify(back.json.result.files));

@@ -35,14 +35,15 @@ pub fn to_json(e: &Element) -> Map<String, Value> {
     out
 }
 
-/// Writes a JSON value's fields as child elements, in name order (the WSDL's order is
-/// alphabetical); nulls are left out, arrays repeat their element.
+/// Writes a JSON value's fields as child elements in the WSDL's order: `fullName` (the
+/// `Metadata` base type's element) first, then the others by name; nulls are left out,
+/// arrays repeat their element.
 pub fn write_children(out: &mut String, v: &Value) {
     let Some(map) = v.as_object() else {
         return;
     };
     let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
+    keys.sort_by_key(|k| (k.as_str() != "fullName", k.as_str()));
     for k in keys {
         let items: Vec<&Value> = match &map[k] {
             Value::Array(list) => list.iter().collect(),

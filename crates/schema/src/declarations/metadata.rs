@@ -222,6 +222,9 @@ struct ObjectMetadata<'a> {
     sharing_model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    /// Whether the object keeps field history (written only when it does).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    enable_history: bool,
 }
 
 /// A custom object's `nameField`.
@@ -262,6 +265,7 @@ pub fn object_metadata(label: &str, plural: &str, c: Option<&ObjectConfig>) -> V
             .and_then(|c| c.sharing_model.clone())
             .unwrap_or_else(|| "ReadWrite".into()),
         description: c.and_then(|c| c.description.clone()),
+        enable_history: c.is_some_and(|c| c.enable_history),
     };
     serde_json::to_value(metadata).expect("Metadata serialises")
 }

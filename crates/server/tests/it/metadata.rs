@@ -53,7 +53,7 @@ fn zeep_style_create_read_and_delete() {
     let read = r#"<met:readMetadata xmlns:met="http://soap.sforce.com/2006/04/metadata"><met:type>CustomField</met:type><met:fullNames>Contact.Nickname__c</met:fullNames><met:fullNames>Contact.Nope__c</met:fullNames></met:readMetadata>"#;
     let (st, body) = soap(&s, "/deployRequest/0Af000000000001", &envelope(t, read));
     assert_eq!(st, 200, "{body}");
-    assert!(body.contains(r#"<records xsi:type="CustomField"><externalId>false</externalId><fullName>Contact.Nickname__c</fullName><label>Nickname</label><length>40</length><required>false</required><type>Text</type><unique>false</unique></records><records xsi:nil="true"/>"#), "{body}");
+    assert!(body.contains(r#"<records xsi:type="CustomField"><fullName>Contact.Nickname__c</fullName><externalId>false</externalId><label>Nickname</label><length>40</length><required>false</required><type>Text</type><unique>false</unique></records><records xsi:nil="true"/>"#), "{body}");
     let delete = r#"<deleteMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>CustomField</type><fullNames>Contact.Nickname__c</fullNames></deleteMetadata>"#;
     let (st, body) = soap(&s, "", &envelope(t, delete));
     assert_eq!(st, 200, "{body}");

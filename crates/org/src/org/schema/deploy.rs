@@ -145,12 +145,18 @@ impl Org {
             for d in deletions.iter().filter(|d| !d.post) {
                 self.deploy_deletion(&mut work, d);
             }
-            for d in declared {
-                if d.name.ends_with("__e") {
-                    deploy_event(&mut work, d);
-                } else {
-                    deploy_object(&mut work, d);
-                }
+            // Every object before any field: a field may point at an object the same
+            // deploy makes (a master-detail to a new parent).
+            let objects: Vec<_> = declared
+                .iter()
+                .filter(|d| !d.name.ends_with("__e"))
+                .map(|d| (d, object_of(work.schema, work.runtime, d)))
+                .collect();
+            for d in declared.iter().filter(|d| d.name.ends_with("__e")) {
+                deploy_event(&mut work, d);
+            }
+            for (d, object) in objects {
+                deploy_object(&mut work, d, object);
             }
             for (c, file) in verbatim {
                 self.keep_component(&mut work, c, file);
@@ -353,9 +359,9 @@ fn component(
     }
 }
 
-/// An object of a deploy and its fields, entered in the change in progress.
-fn deploy_object(w: &mut Work<'_>, d: &Declared) {
-    let object = object_of(w.schema, w.runtime, d);
+/// An object of a deploy (made or found already: `object`) and its fields and rules,
+/// entered in the change in progress.
+fn deploy_object(w: &mut Work<'_>, d: &Declared, object: Result<(String, Deployed), OrgError>) {
     if d.whole || object.is_err() {
         let outcome = object.as_ref().map(|(_, how)| *how).map_err(Clone::clone);
         w.report
@@ -468,7 +474,14 @@ fn deploy_field(
         .and_then(|o| o.field(&f.name))
         .cloned();
     if let Some(existing) = existing {
-        let wanted = field_def(object, f).map_err(|e| OrgError::new(Code::InvalidInput, e))?;
+        let mut wanted =
+            field_def(object, f).map_err(|e| OrgError::new(Code::InvalidInput, e))?;
+        // A summary's type is the schema's to settle: the same roll-up is the same field.
+        if wanted.summary.is_some() && wanted.summary == existing.summary {
+            wanted.ftype = existing.ftype;
+            wanted.precision = existing.precision;
+            wanted.scale = existing.scale;
+        }
         if wanted == existing {
             return Ok(Deployed::Unchanged);
         }
