@@ -195,15 +195,7 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
         .as_array()
         .map(|v| v.iter().filter(|p| p["active"] != false).collect())
         .unwrap_or_default();
-    let default = values
-        .iter()
-        .find(|p| p["defaultValue"] == true)
-        .and_then(|p| p["value"].as_str())
-        .map(Value::from)
-        .or_else(|| {
-            (kind == "boolean")
-                .then(|| Value::Bool(f["defaultValueFormula"].as_str() == Some("true")))
-        });
+    let default = default_of(f, kind, &values);
     Ok(FieldConfig {
         name: name.to_owned(),
         ftype,
@@ -255,6 +247,20 @@ fn field(f: &Value) -> Result<FieldConfig, String> {
             .map(str::to_owned),
         track_history: false,
     })
+}
+
+/// A described field's default value: its picklist's default (among `values`, the
+/// active ones), or a checkbox's `true`/`false`.
+fn default_of(f: &Value, kind: &str, values: &[&Value]) -> Option<Value> {
+    values
+        .iter()
+        .find(|p| p["defaultValue"] == true)
+        .and_then(|p| p["value"].as_str())
+        .map(Value::from)
+        .or_else(|| {
+            (kind == "boolean")
+                .then(|| Value::Bool(f["defaultValueFormula"].as_str() == Some("true")))
+        })
 }
 
 /// The type of a field a describe's `type` names, when forcebus can declare it.

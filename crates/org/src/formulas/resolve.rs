@@ -82,6 +82,46 @@ fn relationship<'s>(
     Some((f.name.clone(), target))
 }
 
+/// Where a reference beginning with `first` starts: this record, or a global's record
+/// (`$User`, `$Organization`, `$Profile`, `$UserRole`, `$RecordType`), with the lookups
+/// that reach the global's object and that object's name. `None`: an unknown global.
+fn start_of(first: &str) -> Option<(Start, Vec<Hop>, Option<&'static str>)> {
+    let hop = |field: &str| {
+        vec![Hop {
+            field: field.into(),
+        }]
+    };
+    Some(match first.to_ascii_lowercase().as_str() {
+        "$user" => (Start::User, Vec::new(), Some("User")),
+        "$organization" => (Start::Organization, Vec::new(), Some("Organization")),
+        "$profile" => (Start::User, hop("ProfileId"), Some("Profile")),
+        "$userrole" => (Start::User, hop("UserRoleId"), Some("UserRole")),
+        "$recordtype" => (Start::This, hop("RecordTypeId"), Some("RecordType")),
+        g if g.starts_with('$') => return None,
+        _ => (Start::This, Vec::new(), None),
+    })
+}
+
+/// `$System.OriginDateTime`: 1900-01-01 00:00:00 GMT.
+fn origin(rest: &[&str]) -> Option<(Vec<String>, FieldInfo, Path)> {
+    let [one] = rest else { return None };
+    one.eq_ignore_ascii_case("OriginDateTime").then(|| {
+        (
+            vec!["$System".into(), "OriginDateTime".into()],
+            FieldInfo {
+                ty: Type::DateTime,
+                scale: 0,
+            },
+            Path {
+                start: Start::Origin,
+                hops: Vec::new(),
+                object: String::new(),
+                field: "OriginDateTime".into(),
+            },
+        )
+    })
+}
+
 /// Resolves `path` (as written, split on dots) for a formula on `object`: the canonical
 /// path, the field's type, and where it is read from. `Ok(None)`: no such field.
 pub(crate) fn resolve(
@@ -92,60 +132,25 @@ pub(crate) fn resolve(
     let Some((&first, rest)) = path.split_first() else {
         return Ok(None);
     };
-    let mut canonical = Vec::with_capacity(path.len());
-    let mut hops = Vec::new();
-    let (start, mut current, names) = match first.to_ascii_lowercase().as_str() {
-        "$system" => {
-            return Ok(match rest {
-                [one] if one.eq_ignore_ascii_case("OriginDateTime") => Some((
-                    vec!["$System".into(), "OriginDateTime".into()],
-                    FieldInfo {
-                        ty: Type::DateTime,
-                        scale: 0,
-                    },
-                    Path {
-                        start: Start::Origin,
-                        hops: Vec::new(),
-                        object: String::new(),
-                        field: "OriginDateTime".into(),
-                    },
-                )),
-                _ => None,
-            });
-        }
-        "$user" => (Start::User, "User", rest),
-        "$organization" => (Start::Organization, "Organization", rest),
-        "$profile" => {
-            hops.push(Hop {
-                field: "ProfileId".into(),
-            });
-            (Start::User, "Profile", rest)
-        }
-        "$userrole" => {
-            hops.push(Hop {
-                field: "UserRoleId".into(),
-            });
-            (Start::User, "UserRole", rest)
-        }
-        "$recordtype" => {
-            hops.push(Hop {
-                field: "RecordTypeId".into(),
-            });
-            (Start::This, "RecordType", rest)
-        }
-        g if g.starts_with('$') => return Ok(None),
-        _ => (Start::This, object.name.as_str(), path),
-    };
-    if start != Start::This || !hops.is_empty() {
-        canonical.push(format!("${}", first.trim_start_matches('$')));
-        if hops.first().is_some_and(|h| h.field == "RecordTypeId")
-            && object.field("RecordTypeId").is_none()
-        {
-            return Ok(None);
-        }
+    if first.eq_ignore_ascii_case("$System") {
+        return Ok(origin(rest));
     }
-    let Some(mut def) = schema.object(current) else {
+    let Some((start, mut hops, global)) = start_of(first) else {
         return Ok(None);
+    };
+    let mut canonical = Vec::with_capacity(path.len());
+    let (mut def, names) = match global {
+        Some(g) => {
+            canonical.push(format!("${}", first.trim_start_matches('$')));
+            if g == "RecordType" && object.field("RecordTypeId").is_none() {
+                return Ok(None);
+            }
+            match schema.object(g) {
+                Some(def) => (def, rest),
+                None => return Ok(None),
+            }
+        }
+        None => (object, path),
     };
     let Some((last, through)) = names.split_last() else {
         return Ok(None);
@@ -167,10 +172,22 @@ pub(crate) fn resolve(
         hops.push(Hop { field });
         def = target;
     }
-    current = def.name.as_str();
     let Some(f) = def.field(last) else {
         return Ok(None);
     };
+    let info = info_of(f)?;
+    canonical.push(f.name.clone());
+    let path = Path {
+        start,
+        hops,
+        object: def.name.clone(),
+        field: f.name.clone(),
+    };
+    Ok(Some((canonical, info, path)))
+}
+
+/// How the formula language types field `f`, or why it cannot read it.
+fn info_of(f: &FieldDef) -> Result<FieldInfo, String> {
     let Some(ty) = type_of(f) else {
         return Err(format!(
             "Field {} is a {} field, which formulas cannot read.",
@@ -178,20 +195,10 @@ pub(crate) fn resolve(
             f.ftype.name()
         ));
     };
-    canonical.push(f.name.clone());
     let scale = if matches!(f.ftype, FieldType::Int | FieldType::Long) {
         0
     } else {
         f.scale
     };
-    Ok(Some((
-        canonical,
-        FieldInfo { ty, scale },
-        Path {
-            start,
-            hops,
-            object: current.to_owned(),
-            field: f.name.clone(),
-        },
-    )))
+    Ok(FieldInfo { ty, scale })
 }

@@ -28,13 +28,9 @@ pub(crate) const CUSTOM_OBJECT: &str = "CustomObject";
 
 /// The schema object `name` names, if it is one.
 pub(crate) fn schema_object(name: &str) -> Option<&'static str> {
-    [
-        CUSTOM_FIELD,
-        CUSTOM_OBJECT,
-        crate::tooling::rules::VALIDATION_RULE,
-    ]
-    .into_iter()
-    .find(|o| o.eq_ignore_ascii_case(name))
+    [CUSTOM_FIELD, CUSTOM_OBJECT]
+        .into_iter()
+        .find(|o| o.eq_ignore_ascii_case(name))
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -47,9 +43,6 @@ pub(crate) async fn create(
     object: &'static str,
     body: &Map<String, Value>,
 ) -> Result<Response, ApiError> {
-    if object == crate::tooling::rules::VALIDATION_RULE {
-        return crate::tooling::rules::create(app, body).await;
-    }
     let full = body
         .get("FullName")
         .and_then(Value::as_str)
@@ -88,9 +81,6 @@ pub(crate) fn retrieve(
     object: &'static str,
     id: &str,
 ) -> Result<Response, ApiError> {
-    if object == crate::tooling::rules::VALIDATION_RULE {
-        return crate::tooling::rules::retrieve(call, app, id);
-    }
     let runtime = app.org.runtime_schema();
     let url = format!("{}/tooling/sobjects/{object}/{id}", call.base());
     let body = if object == CUSTOM_FIELD {
@@ -176,9 +166,6 @@ pub(crate) async fn update(
     id: &str,
     body: &Map<String, Value>,
 ) -> Result<Response, ApiError> {
-    if object == crate::tooling::rules::VALIDATION_RULE {
-        return crate::tooling::rules::update(app, id, body).await;
-    }
     if object == CUSTOM_OBJECT {
         return Err(ApiError::from(OrgError::new(
             Code::InvalidInput,
@@ -207,9 +194,6 @@ pub(crate) async fn delete(
     object: &'static str,
     id: &str,
 ) -> Result<Response, ApiError> {
-    if object == crate::tooling::rules::VALIDATION_RULE {
-        return crate::tooling::rules::delete(app, id).await;
-    }
     let runtime = app.org.runtime_schema();
     if object == CUSTOM_OBJECT {
         let id = id15(id)?;

@@ -36,6 +36,11 @@ use crate::shapes::tooling::{
 use crate::shapes::{respond, to_value};
 use forcebus_http::shapes::SaveResult;
 
+/// Whether `name` is `ValidationRule` ([`crate::tooling::rules`]).
+fn is_rule(name: &str) -> bool {
+    name.eq_ignore_ascii_case(crate::tooling::rules::VALIDATION_RULE)
+}
+
 fn tooling_object(name: &str) -> Result<&'static str, ApiError> {
     setting_object(name).ok_or_else(ApiError::not_found)
 }
@@ -99,7 +104,8 @@ fn records_object(app: &crate::AppState, name: &str) -> Option<bool> {
     }
     let plain = o.tooling
         && setting_object(&o.name).is_none()
-        && crate::tooling::schema::schema_object(&o.name).is_none();
+        && crate::tooling::schema::schema_object(&o.name).is_none()
+        && !is_rule(&o.name);
     plain.then_some(true)
 }
 
@@ -140,6 +146,10 @@ pub(crate) async fn create(
         let body = Body::http(&headers, &bytes, &[]);
         let sub = as_record(&call, Method::POST, segments, HashMap::new(), body, tooling);
         return Ok(shared::delegate(call, app, "/sobjects/{o}", sub).await);
+    }
+    if is_rule(&name) {
+        let body = body::object(&headers, &bytes)?;
+        return crate::tooling::rules::create(&app, &body).await;
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -206,6 +216,9 @@ pub(crate) async fn retrieve(
         let sub = as_record(&call, Method::GET, segments, query.0, Body::none(), tooling);
         return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
     }
+    if is_rule(&name) {
+        return crate::tooling::rules::retrieve(&call, &app, &id);
+    }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::retrieve(&call, &app, object, &id);
     }
@@ -234,6 +247,10 @@ pub(crate) async fn update(
             tooling,
         );
         return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
+    }
+    if is_rule(&name) {
+        let body = body::object(&headers, &bytes)?;
+        return crate::tooling::rules::update(&app, &id, &body).await;
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         let body = body::object(&headers, &bytes)?;
@@ -264,6 +281,9 @@ pub(crate) async fn delete(
             tooling,
         );
         return Ok(shared::delegate(call, app, "/sobjects/{o}/{id}", sub).await);
+    }
+    if is_rule(&name) {
+        return crate::tooling::rules::delete(&app, &id).await;
     }
     if let Some(object) = crate::tooling::schema::schema_object(&name) {
         return crate::tooling::schema::delete(&app, object, &id).await;

@@ -82,20 +82,7 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             ("CustomObject", _) => {
                 objects.insert(member, None);
             }
-            ("CustomField" | "ValidationRule", Some((o, f))) => {
-                // A whole object (None) keeps all its fields and rules.
-                let entry = objects
-                    .entry(o.to_owned())
-                    .or_insert_with(|| Some(Only::default()));
-                if let Some(only) = entry {
-                    let list = if kind == "CustomField" {
-                        &mut only.fields
-                    } else {
-                        &mut only.rules
-                    };
-                    list.push(f.to_owned());
-                }
-            }
+            ("CustomField" | "ValidationRule", Some((o, f))) => name_part(&mut objects, kind, o, f),
             _ => match channels::type_of(kind) {
                 Some(kind) => channel(&mut out, &files, &base, kind, member),
                 None => match crate::metadata::types::named(kind) {
@@ -247,6 +234,22 @@ fn not_deployed(kind: &str, member: &str, manifest: &str, files: &Files) -> Comp
             Code::InvalidType,
             format!("Unknown type name '{kind}' specified in package.xml"),
         )),
+    }
+}
+
+/// Enters field or rule `part` of `object` (a `kind` member) in `objects`; a whole object
+/// (None) keeps all its fields and rules.
+fn name_part(objects: &mut BTreeMap<String, Option<Only>>, kind: &str, object: &str, part: &str) {
+    let entry = objects
+        .entry(object.to_owned())
+        .or_insert_with(|| Some(Only::default()));
+    if let Some(only) = entry {
+        let list = if kind == "CustomField" {
+            &mut only.fields
+        } else {
+            &mut only.rules
+        };
+        list.push(part.to_owned());
     }
 }
 

@@ -241,6 +241,29 @@ pub(crate) fn document(app: &crate::State, name: &str, only: Option<&Named>) -> 
     Some(doc)
 }
 
+/// The fields and validation rules of object `name`'s document `doc` (in `file`), each
+/// named in the manifest's `members` and the result's `files`.
+fn list_parts(
+    name: &str,
+    doc: &Value,
+    file: &str,
+    (members, files): (&mut BTreeMap<String, Vec<String>>, &mut Files),
+) {
+    for (key, kind) in [
+        ("fields", "CustomField"),
+        ("validationRules", "ValidationRule"),
+    ] {
+        for f in doc[key].as_array().into_iter().flatten() {
+            let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
+            members
+                .entry(kind.to_owned())
+                .or_default()
+                .push(full.clone());
+            files.push((file.to_owned(), full, kind.to_owned()));
+        }
+    }
+}
+
 /// Whether `list` names `name` (any case).
 fn named(list: &[String], name: &str) -> bool {
     list.iter().any(|n| n.eq_ignore_ascii_case(name))
@@ -295,19 +318,7 @@ fn build(
                 .push(name.clone());
             files.push((file.clone(), name.clone(), "CustomObject".to_owned()));
         }
-        for (key, kind) in [
-            ("fields", "CustomField"),
-            ("validationRules", "ValidationRule"),
-        ] {
-            for f in doc[key].as_array().into_iter().flatten() {
-                let full = format!("{name}.{}", f["fullName"].as_str().unwrap_or_default());
-                members
-                    .entry(kind.to_owned())
-                    .or_default()
-                    .push(full.clone());
-                files.push((file.clone(), full, kind.to_owned()));
-            }
-        }
+        list_parts(name, &doc, &file, (&mut members, &mut files));
         let mut xml = String::from(
             r#"<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">"#,
         );

@@ -1,10 +1,9 @@
 //! The formulas of a schema change: a change whose schema has a formula that does not
 //! compile (a field's, a validation rule's), and did compile before, or a roll-up summary
-//! that cannot be settled, is refused, or, in a deploy, fails the component it belongs to.
+//! that cannot be settled, is refused (a deploy fails the component it belongs to).
 
 use std::sync::Arc;
 
-use super::deploy::Component;
 use crate::error::{Code, OrgError};
 use crate::formulas::{Formulas, Problem};
 use crate::meta::Schema;
@@ -26,19 +25,12 @@ pub(super) fn error(p: &Problem) -> OrgError {
     OrgError::new(Code::FieldIntegrityException, p.message.clone())
 }
 
-/// Fails the components of `report` whose formulas do not compile in `schema`; a
-/// problem of a component the deploy does not name fails the deploy on its own.
-pub(super) fn fail_components(before: &Formulas, schema: &Schema, report: &mut Vec<Component>) {
-    for p in new_problems(before, schema) {
-        fail(report, &p);
-    }
-}
-
-/// Settles the roll-up summaries of `schema` ([`crate::custom::resolve_summaries`]),
-/// failing the component of each that cannot be.
-pub(super) fn fail_summaries(schema: &mut Schema, report: &mut Vec<Component>) {
-    for u in crate::custom::settle(schema) {
-        let problem = Problem {
+/// The roll-up summaries of `schema` settled ([`crate::custom::settle`]); each that
+/// cannot be is a problem of its field (or of its object: too many tracked fields).
+pub(super) fn summary_problems(schema: &mut Schema) -> Vec<Problem> {
+    crate::custom::settle(schema)
+        .into_iter()
+        .map(|u| Problem {
             object: u.object,
             kind: if u.field.is_empty() {
                 "CustomObject"
@@ -47,28 +39,6 @@ pub(super) fn fail_summaries(schema: &mut Schema, report: &mut Vec<Component>) {
             },
             name: u.field,
             message: u.why,
-        };
-        fail(report, &problem);
-    }
-}
-
-/// Fails the component `p` names in `report` (adding it when the deploy does not name it).
-fn fail(report: &mut Vec<Component>, p: &Problem) {
-    let full = if p.name.is_empty() {
-        p.object.clone()
-    } else {
-        format!("{}.{}", p.object, p.name)
-    };
-    match report
-        .iter_mut()
-        .find(|c| c.kind == p.kind && c.full_name.eq_ignore_ascii_case(&full))
-    {
-        Some(c) => c.outcome = Err(error(p)),
-        None => report.push(Component {
-            kind: p.kind.to_owned(),
-            full_name: full,
-            file: String::new(),
-            outcome: Err(error(p)),
-        }),
-    }
+        })
+        .collect()
 }

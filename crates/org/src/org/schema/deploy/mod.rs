@@ -17,7 +17,11 @@
 //! created, one with the same files unchanged, one with other files changed (replaced
 //! whole); a destructive manifest naming one removes it.
 
+mod events;
+
 use std::sync::Arc;
+
+use events::{deploy_event, remove_event_field};
 
 use super::changed::Changed;
 use super::custom::change_field;
@@ -27,8 +31,6 @@ use crate::components::{StoredComponent, key};
 use crate::custom::{ObjectConfig, field_def};
 use crate::error::{Code, OrgError};
 use crate::meta::Schema;
-use crate::org::platform_events::{build_definition, edit_fields, without_field};
-use crate::platform::EventConfig;
 use crate::platform::registry::Registry;
 use crate::runtime_schema::RuntimeSchema;
 use crate::state::State;
@@ -166,12 +168,13 @@ impl Org {
             }
             // A formula the deploy makes (or breaks) that does not compile fails its
             // component, as Salesforce reports it.
-            super::formulas::fail_summaries(work.schema, &mut work.report);
-            super::formulas::fail_components(
-                &self.formulas(&self.schema()),
-                work.schema,
-                &mut work.report,
-            );
+            let before = self.formulas(&self.schema());
+            let problems = super::formulas::summary_problems(work.schema)
+                .into_iter()
+                .chain(super::formulas::new_problems(&before, work.schema));
+            for p in problems.collect::<Vec<_>>() {
+                fail(&mut work.report, &p);
+            }
             let failures = work.report.iter().any(|c| c.fails(options.ignore_warnings));
             report = work.report;
             if options.check_only || (options.all_or_none && failures) {
@@ -278,66 +281,6 @@ impl Org {
             file: d.file.clone(),
             outcome,
         });
-    }
-}
-
-/// A platform event's field removed: the event redefined without it (a new schema id).
-fn remove_event_field(w: &mut Work<'_>, event: &str, field: &str) -> Result<(), OrgError> {
-    if w.registry.get(event).is_none() {
-        return Err(OrgError::not_found());
-    }
-    let def =
-        edit_fields(&mut w.registry, w.schema, event, without_field(field))?.expect("a field went");
-    w.changed.events.retain(|d| d.name() != def.name());
-    w.changed.events.push(def);
-    Ok(())
-}
-
-/// A platform event of a deploy: made, replaced or unchanged, with a message per field.
-fn deploy_event(w: &mut Work<'_>, d: &Declared) {
-    let config = EventConfig {
-        label: d.config.label.clone(),
-        plural_label: d.config.plural_label.clone(),
-        fields: d.config.fields.clone(),
-        ..EventConfig::default()
-    };
-    let existing = w.registry.get(&d.name).cloned();
-    let outcome = if existing.as_ref().is_some_and(|e| e.config == config) {
-        Ok(Deployed::Unchanged)
-    } else {
-        match build_definition(&mut w.registry, w.schema, &d.name, config) {
-            Err(e) => Err(OrgError::new(Code::InvalidInput, e)),
-            Ok(def) => {
-                // Deleted before in this deploy (a pre-deletion), made again now.
-                w.changed.removed_events.retain(|n| n != def.name());
-                w.changed.events.retain(|e| e.name() != def.name());
-                w.changed.events.push(def);
-                Ok(if existing.is_some() {
-                    Deployed::Changed
-                } else {
-                    Deployed::Created
-                })
-            }
-        }
-    };
-    let had = |name: &str| {
-        existing
-            .as_ref()
-            .and_then(|e| e.config.fields.iter().find(|f| f.name == name))
-    };
-    w.report
-        .push(component("CustomObject", &d.name, d, outcome.clone()));
-    for f in &d.config.fields {
-        let field = match &outcome {
-            Err(_) => Err(parent_failed()),
-            Ok(_) => Ok(match had(&f.name) {
-                Some(old) if old == f => Deployed::Unchanged,
-                Some(_) => Deployed::Changed,
-                None => Deployed::Created,
-            }),
-        };
-        let full = format!("{}.{}", d.name, f.name);
-        w.report.push(component("CustomField", &full, d, field));
     }
 }
 
@@ -474,8 +417,7 @@ fn deploy_field(
         .and_then(|o| o.field(&f.name))
         .cloned();
     if let Some(existing) = existing {
-        let mut wanted =
-            field_def(object, f).map_err(|e| OrgError::new(Code::InvalidInput, e))?;
+        let mut wanted = field_def(object, f).map_err(|e| OrgError::new(Code::InvalidInput, e))?;
         // A summary's type is the schema's to settle: the same roll-up is the same field.
         if wanted.summary.is_some() && wanted.summary == existing.summary {
             wanted.ftype = existing.ftype;
@@ -490,4 +432,27 @@ fn deploy_field(
     }
     w.runtime.create_field(w.schema, object, f.clone())?;
     Ok(Deployed::Created)
+}
+
+/// Fails the component problem `p` names in `report` (adding it when the deploy does not
+/// name it: a formula of another component this deploy broke).
+fn fail(report: &mut Vec<Component>, p: &crate::formulas::Problem) {
+    let full = if p.name.is_empty() {
+        p.object.clone()
+    } else {
+        format!("{}.{}", p.object, p.name)
+    };
+    let error = super::formulas::error(p);
+    match report
+        .iter_mut()
+        .find(|c| c.kind == p.kind && c.full_name.eq_ignore_ascii_case(&full))
+    {
+        Some(c) => c.outcome = Err(error),
+        None => report.push(Component {
+            kind: p.kind.to_owned(),
+            full_name: full,
+            file: String::new(),
+            outcome: Err(error),
+        }),
+    }
 }
