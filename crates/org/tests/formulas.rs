@@ -281,7 +281,7 @@ fn roll_up_summaries_follow_every_write_of_a_child() {
         json!({"Project__c": p, "Hours__c": 4, "Status__c": "Open", "Due__c": "2026-12-10"}),
     )
     .unwrap();
-    create(
+    let t2 = create(
         &org,
         &c,
         "Task__c",
@@ -328,6 +328,21 @@ fn roll_up_summaries_follow_every_write_of_a_child() {
         .wait()
         .unwrap();
     assert_eq!(project(&q)["Tasks__c"], 1.0);
+    // A minimum that loses its own value is worked out again from the children left.
+    assert_eq!(project(&p)["First_Due__c"], "2026-12-05");
+    org.execute(
+        &c,
+        vec![Op::Delete {
+            object: Some("Task__c".into()),
+            id: t2,
+        }],
+        Mode::ALL_OR_NONE,
+    )
+    .unwrap()
+    .wait()
+    .unwrap();
+    assert_eq!(project(&p)["First_Due__c"], Value::Null);
+    assert_eq!(project(&p)["Open_Hours__c"], 0.0);
 }
 
 #[test]

@@ -45,6 +45,17 @@ pub(crate) struct Rule {
     compiled: Compiled,
 }
 
+/// A roll-up summary field, as its child object's writes find it.
+#[derive(Debug)]
+pub(crate) struct Rollup {
+    /// The parent object.
+    pub(crate) parent: String,
+    /// The summary field on the parent.
+    pub(crate) field: String,
+    /// What it summarises.
+    pub(crate) summary: crate::meta::SummaryDef,
+}
+
 /// A formula that does not compile: which component, and Salesforce's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -74,8 +85,8 @@ pub struct Formulas {
     rules: HashMap<String, Vec<Rule>>,
     /// Default value formulas by object, then field.
     defaults: HashMap<String, HashMap<String, Compiled>>,
-    /// The roll-up summaries over each child object: the parent object and its field.
-    summaries: HashMap<String, Vec<(String, String)>>,
+    /// The roll-up summaries over each child object.
+    summaries: HashMap<String, Vec<Rollup>>,
     problems: Vec<Problem>,
 }
 
@@ -140,7 +151,7 @@ impl Formulas {
         let mut fields: HashMap<String, HashMap<String, Compiled>> = HashMap::new();
         let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
         let mut problems = Vec::new();
-        let mut summaries: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut summaries: HashMap<String, Vec<Rollup>> = HashMap::new();
         let mut defaults: HashMap<String, HashMap<String, Compiled>> = HashMap::new();
         for o in schema.objects() {
             for f in &o.fields {
@@ -168,10 +179,11 @@ impl Formulas {
                     }
                 }
                 if let Some(s) = &f.summary {
-                    summaries
-                        .entry(s.child.clone())
-                        .or_default()
-                        .push((o.name.clone(), f.name.clone()));
+                    summaries.entry(s.child.clone()).or_default().push(Rollup {
+                        parent: o.name.clone(),
+                        field: f.name.clone(),
+                        summary: (**s).clone(),
+                    });
                 }
                 let Some(def) = &f.formula else { continue };
                 let compiled = field_options(f, def.blanks_as_zero)
@@ -247,8 +259,8 @@ impl Formulas {
         Some(scope::to_json(field, &value)).filter(|v| !v.is_null())
     }
 
-    /// The roll-up summaries over records of `child`: each parent object and field.
-    pub(crate) fn summaries_over(&self, child: &str) -> &[(String, String)] {
+    /// The roll-up summaries over records of `child`.
+    pub(crate) fn summaries_over(&self, child: &str) -> &[Rollup] {
         self.summaries.get(child).map_or(&[], Vec::as_slice)
     }
 

@@ -30,14 +30,13 @@ pub(crate) struct Hop {
 }
 
 /// A reference resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Path {
     pub(crate) start: Start,
     pub(crate) hops: Vec<Hop>,
-    /// The object the last field is on.
-    pub(crate) object: String,
-    /// The field read at the end.
-    pub(crate) field: String,
+    /// The object the last field is on, and where in its fields that field is (the schema
+    /// version the formula is compiled for does not change): none for a constant.
+    pub(crate) end: Option<(std::sync::Arc<ObjectDef>, usize)>,
 }
 
 /// How the formula language types a field.
@@ -115,8 +114,7 @@ fn origin(rest: &[&str]) -> Option<(Vec<String>, FieldInfo, Path)> {
             Path {
                 start: Start::Origin,
                 hops: Vec::new(),
-                object: String::new(),
-                field: "OriginDateTime".into(),
+                end: None,
             },
         )
     })
@@ -177,12 +175,10 @@ pub(crate) fn resolve(
     };
     let info = info_of(f)?;
     canonical.push(f.name.clone());
-    let path = Path {
-        start,
-        hops,
-        object: def.name.clone(),
-        field: f.name.clone(),
-    };
+    let end = schema
+        .object_shared(&def.name)
+        .zip(def.fields.iter().position(|x| x.name == f.name));
+    let path = Path { start, hops, end };
     Ok(Some((canonical, info, path)))
 }
 

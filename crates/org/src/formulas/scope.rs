@@ -60,13 +60,11 @@ impl RecordScope<'_> {
         let Some(current) = current else {
             return Value::Null;
         };
-        let schema = &self.formulas.schema;
-        let Some((object, field)) = schema
-            .object(&path.object)
-            .and_then(|o| Some((o, o.field(&path.field)?)))
-        else {
+        let Some((object, at)) = &path.end else {
             return Value::Null;
         };
+        let object: &crate::meta::ObjectDef = object;
+        let field = &object.fields[*at];
         if field.formula.is_some() {
             return self
                 .formulas

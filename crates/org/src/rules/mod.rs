@@ -13,7 +13,7 @@
 //! 4. [`unique`]: unique values, as a database checks them when it saves a record.
 //!
 //! After a write, in the same transaction: [`rollups`], the roll-up summaries of the
-//! parents of the children written, recomputed; then [`history`], the field history rows
+//! parents of the children written, moved by what each brought and took away; then [`history`], the field history rows
 //! of the records written.
 //!
 //! A rule reads the transaction as it stands ([`Txn`]: the committed records and what the
@@ -66,14 +66,14 @@ pub(crate) fn brought_by(txn: &mut Txn<'_>, rec: Record) -> Result<Vec<Record>, 
 /// Writes `records` into the transaction with what follows from them for other records.
 /// Should any of that fail, nothing of it is left.
 pub(crate) fn write(txn: &mut Txn<'_>, records: Vec<Record>) -> Result<(), OrgError> {
-    let parents = rollups::parents_touched(txn, &records);
+    let deltas = rollups::deltas(txn, &records);
     let tracked = history::tracked(txn, &records);
-    if parents.is_empty() && tracked.is_empty() {
+    if deltas.is_empty() && tracked.is_empty() {
         return behaviours::write(txn, records);
     }
     let saved = txn.savepoint();
     let written = behaviours::write(txn, records)
-        .and_then(|()| rollups::recompute(txn, &parents))
+        .and_then(|()| rollups::apply(txn, &deltas))
         .map(|()| history::write(txn, tracked));
     match written {
         Ok(()) => {
