@@ -6,6 +6,7 @@
 //! ```sh
 //! forcebus control clock --advance-secs 259200
 //! forcebus control pubsub --fail replayid.corrupted --rpc Subscribe --times 1
+//! forcebus control rules --off
 //! forcebus control clear
 //! forcebus control --org 00D000000000002AAA clock --freeze   # an org made by `org create`
 //! ```
@@ -16,7 +17,7 @@ use anyhow::bail;
 use clap::Subcommand;
 
 use crate::client::admin::{
-    ClockControl, ControlBody, GapControl, PubsubControl, StreamingControl,
+    ClockControl, ControlBody, GapControl, PubsubControl, RulesControl, StreamingControl,
 };
 use crate::client::{Body, Target, call};
 
@@ -86,6 +87,15 @@ pub(crate) enum Control {
         #[arg(long)]
         reset_streams: bool,
     },
+    /// Turn the org's validation rules off for a data load, or on again.
+    Rules {
+        /// Validation rules off.
+        #[arg(long, conflicts_with = "on", required_unless_present = "on")]
+        off: bool,
+        /// Validation rules on.
+        #[arg(long)]
+        on: bool,
+    },
 }
 
 impl Control {
@@ -145,6 +155,12 @@ impl Control {
                     suppress_keepalives: *suppress_keepalives,
                     end_streams: *end_streams,
                     reset_streams: *reset_streams,
+                }),
+            ),
+            Control::Rules { off, .. } => (
+                "/rules",
+                ControlBody::Rules(RulesControl {
+                    validation_rules: !*off,
                 }),
             ),
         };

@@ -17,7 +17,11 @@
 //!   lead conversion, merge) over an overlay of the committed state.
 //! - `rules`: the org's rules, which every record a transaction writes passes, in the
 //!   order `rules/mod.rs` lists: system validation, the standard objects' behaviours,
-//!   unique values; then what follows a write.
+//!   the org's validation rules, unique values; then what follows a write (the
+//!   behaviours', roll-up summaries, field history).
+//! - [`formulas`]: the schema's formulas (formula fields, validation rules, default value
+//!   formulas) compiled once per schema version by `forcebus-formula` and evaluated over
+//!   the org's records; formula fields computed on every read, never stored.
 //! - `state`: the committed records and counters; `indexes`: their equality indexes;
 //!   `query`: the state as SOQL's source; `activities`: the rows of `ActivityHistory` and
 //!   `OpenActivity`, made from tasks and events; `picklists`: the rows of `LeadStatus`

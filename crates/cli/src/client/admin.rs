@@ -64,7 +64,7 @@ pub(crate) struct SubscriberFigures {
     pub(crate) lag_events: u64,
 }
 
-/// A test control's request body (`POST /forcebus/v1/control/{clock,gap,streaming,pubsub}`).
+/// A test control's request body (`POST /forcebus/v1/control/{clock,gap,streaming,pubsub,rules}`).
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub(crate) enum ControlBody<'a> {
@@ -72,6 +72,13 @@ pub(crate) enum ControlBody<'a> {
     Gap(GapControl<'a>),
     Streaming(StreamingControl),
     Pubsub(PubsubControl<'a>),
+    Rules(RulesControl),
+}
+
+/// `/control/rules`: the org's validation rules off (a data load) or on.
+#[derive(Debug, Serialize)]
+pub(crate) struct RulesControl {
+    pub(crate) validation_rules: bool,
 }
 
 /// `/control/clock`: move the org's clock forward, hold it or let it run.
