@@ -489,3 +489,35 @@ fn today_is_the_running_users_date_on_the_orgs_clock() {
         "the clock moved: so did TODAY()"
     );
 }
+
+#[test]
+fn a_roll_up_made_over_existing_children_counts_them_at_once() {
+    let (org, c) = org_with(rollups());
+    let p = create(&org, &c, "Project__c", json!({"Name": "P"})).unwrap();
+    for h in [1.5, 2.5] {
+        create(&org, &c, "Task__c", json!({"Project__c": p, "Hours__c": h})).unwrap();
+    }
+    let field: forcebus_org::custom::FieldConfig = serde_json::from_value(json!({
+        "name": "All_Hours__c", "type": "double",
+        "summary": {"operation": "sum", "foreign_key": "Task__c.Project__c", "summarized_field": "Task__c.Hours__c"}
+    }))
+    .unwrap();
+    org.add_custom_field("Project__c", field).unwrap();
+    let row = &query(&org, "SELECT All_Hours__c FROM Project__c")[0];
+    assert_eq!(row["All_Hours__c"], 4.0);
+    // A summary over a field that is not there is refused, and changes nothing.
+    let bad: forcebus_org::custom::FieldConfig = serde_json::from_value(json!({
+        "name": "Bad__c", "type": "double",
+        "summary": {"operation": "sum", "foreign_key": "Task__c.Project__c", "summarized_field": "Task__c.Nope__c"}
+    }))
+    .unwrap();
+    let e = org.add_custom_field("Project__c", bad).unwrap_err();
+    assert_eq!(e.code, Code::FieldIntegrityException);
+    assert!(
+        org.schema()
+            .object("Project__c")
+            .unwrap()
+            .field("Bad__c")
+            .is_none()
+    );
+}

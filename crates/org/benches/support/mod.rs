@@ -8,6 +8,7 @@ use forcebus_org::{Api, Caller, Org, Schema, SystemClock, UserSeed};
 use forcebus_store::SqliteStore;
 
 /// An empty org and its user as a REST caller.
+#[allow(dead_code)] // The rules bench declares objects of its own.
 pub(crate) fn org() -> (Org, Caller) {
     let seed = UserSeed {
         username: "a@b.c".into(),

@@ -37,6 +37,7 @@ mod validation;
 
 pub(crate) use asked::Asked;
 pub(crate) use behaviours::{convert_lead, merge};
+pub(crate) use rollups::summarize;
 
 use crate::error::OrgError;
 use crate::record::Record;

@@ -184,12 +184,30 @@ fn same_value(a: &Value, b: &Value, dated: bool) -> bool {
 
 /// Summary `s` (a minimum or maximum) of parent `id` from its live children.
 fn extreme(txn: &Txn<'_>, s: &SummaryDef, id: RecordId, dated: bool) -> Value {
-    let values: Vec<Value> = txn
-        .children(&s.child, &s.key, id)
-        .into_iter()
+    let ftype = if dated {
+        FieldType::Date
+    } else {
+        FieldType::Double
+    };
+    summarize(s, ftype, txn.children(&s.child, &s.key, id).into_iter())
+}
+
+/// Summary `s` (of a field of type `ftype`) of `children`, one parent's, worked out
+/// whole: those deleted or failing a filter left out.
+pub(crate) fn summarize<'r>(
+    s: &SummaryDef,
+    ftype: FieldType,
+    children: impl Iterator<Item = &'r Record>,
+) -> Value {
+    let values: Vec<Value> = children
         .filter_map(|c| counted(c, s).map(|(_, v)| v))
         .collect();
-    best(s.op, values.iter(), dated)
+    let dated = matches!(ftype, FieldType::Date | FieldType::Datetime);
+    match s.op {
+        SummaryOp::Count => Value::from(values.len() as f64),
+        SummaryOp::Sum => number(values.iter().filter_map(decimal).sum()),
+        SummaryOp::Min | SummaryOp::Max => best(s.op, values.iter(), dated),
+    }
 }
 
 /// A changed parent's audit fields: who changed it, and when (left as they are when this

@@ -42,3 +42,36 @@ pub(super) fn summary_problems(schema: &mut Schema) -> Vec<Problem> {
         })
         .collect()
 }
+
+/// The summary fields `after` has that `before` has not (or defines otherwise): their
+/// values worked out for every parent from the children the org holds, as Salesforce
+/// computes a new roll-up for the records already there.
+pub(super) fn fill_new_summaries(
+    before: &Schema,
+    after: &Schema,
+    state: &crate::state::State,
+    changed: &mut super::Changed,
+) {
+    for o in after.objects() {
+        for f in o.fields.iter().filter(|f| f.summary.is_some()) {
+            let known = before
+                .object(&o.name)
+                .and_then(|b| b.field(&f.name))
+                .is_some_and(|b| b.summary == f.summary && b.ftype == f.ftype);
+            if known {
+                continue;
+            }
+            let s = f.summary.as_deref().expect("filtered");
+            let children: Vec<&crate::record::Record> = state.of(&s.child).collect();
+            for parent in state.of(&o.name).filter(|p| !p.is_deleted) {
+                let mine = children.iter().copied().filter(|c| {
+                    c.get_str(&s.key).and_then(crate::id::RecordId::parse) == Some(parent.id)
+                });
+                let value = crate::rules::summarize(s, f.ftype, mine);
+                if parent.get(&f.name).to_value() != value {
+                    changed.rewrite(parent).fields.set(&f.name, value);
+                }
+            }
+        }
+    }
+}

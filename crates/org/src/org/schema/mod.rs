@@ -78,16 +78,19 @@ impl Org {
         let (_underway, writer) = self.begin_write();
         let mut schema = Schema::clone(&self.schema());
         let mut runtime = self.runtime_schema();
+        let before = self.formulas(&self.schema());
         let (out, mut changed) = {
             let state = self.read();
-            change(&mut schema, &mut runtime, &state)?
+            let (out, mut changed) = change(&mut schema, &mut runtime, &state)?;
+            // A roll-up summary this change makes or breaks that does not hold refuses it;
+            // one it makes is worked out for every parent at once.
+            if let Some(p) = crate::custom::settle(&mut schema).first() {
+                return Err(OrgError::new(Code::FieldIntegrityException, p.why.clone()));
+            }
+            formulas::fill_new_summaries(before.schema(), &schema, &state, &mut changed);
+            (out, changed)
         };
-        // A roll-up summary, or a formula, this change makes or breaks that does not hold
-        // refuses it.
-        if let Some(p) = crate::custom::settle(&mut schema).first() {
-            return Err(OrgError::new(Code::FieldIntegrityException, p.why.clone()));
-        }
-        let before = self.formulas(&self.schema());
+        // A formula this change makes or breaks that does not compile refuses it.
         if let Some(p) = formulas::new_problems(&before, &schema).first() {
             return Err(formulas::error(p));
         }
