@@ -31,7 +31,7 @@ fn channels_and_members_are_created_read_listed_updated_and_deleted() {
 
     let read = "<met:type>PlatformEventChannelMember</met:type><met:fullNames>Sales_chn_AccountChangeEvent</met:fullNames><met:fullNames>Nope</met:fullNames>";
     let r = call(&s, &op("readMetadata", read));
-    assert!(r.contains(r#"<records xsi:type="PlatformEventChannelMember"><enrichedFields><name>Industry</name></enrichedFields><eventChannel>Sales__chn</eventChannel><filterExpression>Industry = &apos;Energy&apos;</filterExpression><fullName>Sales_chn_AccountChangeEvent</fullName><selectedEntity>AccountChangeEvent</selectedEntity></records><records xsi:nil="true"/>"#), "{r}");
+    assert!(r.contains(r#"<records xsi:type="PlatformEventChannelMember"><fullName>Sales_chn_AccountChangeEvent</fullName><enrichedFields><name>Industry</name></enrichedFields><eventChannel>Sales__chn</eventChannel><filterExpression>Industry = &apos;Energy&apos;</filterExpression><selectedEntity>AccountChangeEvent</selectedEntity></records><records xsi:nil="true"/>"#), "{r}");
     let list = "<met:queries><met:type>PlatformEventChannel</met:type></met:queries><met:queries><met:type>PlatformEventChannelMember</met:type></met:queries>";
     let r = call(&s, &op("listMetadata", list));
     assert!(r.contains("<fileName>platformEventChannels/Sales__chn.platformEventChannel</fileName><fullName>Sales__chn</fullName>"), "{r}");
