@@ -66,6 +66,8 @@ class Block:
                 return "config-sample"
             if "[platform_events." in c:
                 return "platform-event-config"
+            if "[objects." in c:
+                return "objects-config"
         return "unknown"
 
     def commands(self) -> list[str]:

@@ -17,7 +17,9 @@ Checks, by the block's kind (``blocks.py``; a kind no check knows fails):
   snippet runs until an Account created over REST prints its CREATE, then is killed.
 - python: the compat venv, with and without REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE pointing at
   another CA bundle.
-- toml: served as a config file from another directory (paths are relative to the file).
+- toml: served as a config file from another directory (paths are relative to the file);
+  one declaring objects describes them, formula and summary fields calculated, and the
+  README's Account example computes its formula and refuses a record breaking its rule.
 """
 
 from __future__ import annotations
@@ -273,6 +275,44 @@ def check_platform_event_config(readme: Readme, block: Block) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def check_objects_config(readme: Readme, block: Block) -> None:
+    """A config declaring objects: the server starts on it, every object describes with every
+    field the block names, a `formula` field as calculated with its formula, a `summary`
+    field as calculated; and where the block declares the README's Account example, its
+    formula reads and its validation rule refuses a record as the README says."""
+    proc, info, root = serve_config(readme, block.code, "objects")
+    base = f"http://{info['http']}/services/data/v62.0"
+    auth = {"Authorization": f"Bearer {info['access_token']}"}
+    try:
+        for section in re.split(r"^\[objects\.", block.code, flags=re.M)[1:]:
+            name = section.split("]", 1)[0]
+            r = requests.get(f"{base}/sobjects/{name}/describe", headers=auth, timeout=30)
+            assert r.status_code == 200, f"{block.id}: {name}: {r.text}"
+            fields = {f["name"]: f for f in r.json()["fields"]}
+            for line in section.splitlines():
+                m = re.search(r'name = "(\w+__c)"', line)
+                if not m or "[objects." in line:
+                    continue
+                f = fields.get(m.group(1))
+                assert f, f"{block.id}: {name}.{m.group(1)} not in describe"
+                if re.search(r"(?<!_)\b(formula|summary) =", line):
+                    assert f["calculated"] is True, f"{block.id}: {name}.{m.group(1)}: {f}"
+        if 'name = "Health__c"' in block.code and 'name = "Score_In_Range"' in block.code:
+            made = requests.post(f"{base}/sobjects/Account", json={"Name": "R", "Score__c": 70},
+                                 headers=auth, timeout=30)
+            assert made.status_code == 201, made.text
+            got = requests.get(f"{base}/sobjects/Account/{made.json()['id']}", headers=auth, timeout=30)
+            assert got.json()["Health__c"] == "Good", got.text
+            bad = requests.post(f"{base}/sobjects/Account", json={"Name": "R", "Score__c": 120},
+                                headers=auth, timeout=30)
+            assert bad.status_code == 400, bad.text
+            assert bad.json()[0]["errorCode"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION", bad.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def check_config_sample(readme: Readme, block: Block) -> None:
     proc, info, root = serve_config(readme, block.code, "config-sample")
     try:
@@ -391,6 +431,8 @@ def test_readme_block(readme: Readme, block: Block):
         check_platform_event_config(readme, block)
     elif kind == "config-sample":
         check_config_sample(readme, block)
+    elif kind == "objects-config":
+        check_objects_config(readme, block)
     elif kind == "cli-session":
         check_cli_session(block)
     else:
