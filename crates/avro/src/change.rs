@@ -4,7 +4,8 @@
 //! Field 0 is `ChangeEventHeader`; then every object field that change events carry, in
 //! object order, each `["null", T]`. Compound fields (addresses, person names) are nullable
 //! nested records at the compound's own position; their parts do not appear on their own.
-//! Never carried: `Id`, `IsDeleted`, `SystemModstamp`, formula and other derived fields.
+//! Never carried: `Id`, `IsDeleted`, `SystemModstamp`, formula and other derived fields
+//! (roll-up summaries aside: Salesforce carries those).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -92,8 +93,10 @@ impl EventField<'_> {
     }
 }
 
+/// Whether change events leave `f` out: formula and other derived fields (roll-up
+/// summaries are the one derived value they carry), compounds' parts, the system fields.
 fn excluded(f: &FieldDef) -> bool {
-    f.calculated
+    (f.calculated && f.summary.is_none())
         || f.compound_field_name.is_some()
         || matches!(
             f.name.as_str(),

@@ -521,3 +521,56 @@ fn a_roll_up_made_over_existing_children_counts_them_at_once() {
             .is_none()
     );
 }
+
+#[test]
+fn a_parents_change_event_carries_its_roll_ups_never_its_formulas() {
+    let (org, c) = org_with(rollups());
+    let p = create(
+        &org,
+        &c,
+        "Project__c",
+        json!({"Name": "P", "Budget__c": 1000}),
+    )
+    .unwrap();
+    let r = org
+        .execute(
+            &c,
+            vec![Op::Create {
+                object: "Task__c".into(),
+                fields: json!({"Project__c": p, "Hours__c": 4, "Status__c": "Open"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            }],
+            Mode::ALL_OR_NONE,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    let events: Vec<forcebus_events::change::ChangeEvent> = r
+        .committed
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| serde_json::from_slice(&e.payload).unwrap())
+        .collect();
+    let parent = events
+        .iter()
+        .find(|e| e.header.entity_name == "Project__c")
+        .expect("the parent's UPDATE event");
+    assert_eq!(parent.header.change_type, "UPDATE");
+    for field in ["Tasks__c", "Open_Hours__c"] {
+        assert!(
+            parent.header.changed_fields.iter().any(|f| f == field),
+            "{field} in {:?}",
+            parent.header.changed_fields
+        );
+    }
+    assert_eq!(parent.fields["Tasks__c"], 1.0);
+    for e in &events {
+        assert!(
+            !e.fields.contains_key("Over_Budget__c"),
+            "a formula field is never in an event"
+        );
+    }
+}
