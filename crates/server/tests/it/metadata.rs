@@ -474,3 +474,94 @@ fn an_objects_settings_are_kept_and_an_update_replaces_them() {
     assert!(body.contains("<success>false</success>"), "{body}");
     assert!(body.contains("sharingModel must be one of"), "{body}");
 }
+
+#[test]
+fn validation_rules_are_created_read_listed_updated_and_deleted() {
+    let s = server();
+    let t = &s.ready.access_token;
+    let rule = |op: &str, condition: &str| {
+        format!(
+            r#"<{op} xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><metadata xsi:type="ValidationRule"><fullName>Account.Needs_Phone</fullName><active>true</active><errorConditionFormula>{condition}</errorConditionFormula><errorDisplayField>Phone</errorDisplayField><errorMessage>Give a phone.</errorMessage></metadata></{op}>"#
+        )
+    };
+    let (_, body) = soap(
+        &s,
+        "/",
+        &envelope(t, &rule("createMetadata", "ISBLANK(Phone)")),
+    );
+    assert!(
+        body.contains("<fullName>Account.Needs_Phone</fullName><success>true</success>"),
+        "{body}"
+    );
+    let (st, e) = crate::post_record(&s, "Account", serde_json::json!({"Name": "A"}));
+    assert_eq!(
+        (st, e[0]["errorCode"].as_str()),
+        (400, Some("FIELD_CUSTOM_VALIDATION_EXCEPTION"))
+    );
+    assert_eq!(e[0]["fields"], serde_json::json!(["Phone"]));
+    // A second create of the same name fails; a rule that does not compile is refused.
+    let (_, body) = soap(
+        &s,
+        "/",
+        &envelope(t, &rule("createMetadata", "ISBLANK(Phone)")),
+    );
+    assert!(
+        body.contains("<statusCode>DUPLICATE_DEVELOPER_NAME</statusCode>"),
+        "{body}"
+    );
+    let (_, body) = soap(
+        &s,
+        "/",
+        &envelope(t, &rule("updateMetadata", "ISBLANK(Nope__c)")),
+    );
+    assert!(
+        body.contains("<message>Field Nope__c does not exist. Check spelling.</message>"),
+        "{body}"
+    );
+    let read = r#"<readMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>ValidationRule</type><fullNames>Account.Needs_Phone</fullNames></readMetadata>"#;
+    let (_, body) = soap(&s, "/", &envelope(t, read));
+    assert!(body.contains(r#"<records xsi:type="ValidationRule"><fullName>Account.Needs_Phone</fullName><active>true</active><errorConditionFormula>ISBLANK(Phone)</errorConditionFormula><errorDisplayField>Phone</errorDisplayField><errorMessage>Give a phone.</errorMessage></records>"#), "{body}");
+    let list = r#"<listMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><queries><type>ValidationRule</type></queries></listMetadata>"#;
+    let (_, body) = soap(&s, "/", &envelope(t, list));
+    assert!(
+        body.contains("<fullName>Account.Needs_Phone</fullName>"),
+        "{body}"
+    );
+    // Updated: the new condition runs at once.
+    let (_, body) = soap(
+        &s,
+        "/",
+        &envelope(t, &rule("updateMetadata", "LEN(Phone) &lt; 3")),
+    );
+    assert!(body.contains("<success>true</success>"), "{body}");
+    assert_eq!(
+        crate::post_record(
+            &s,
+            "Account",
+            serde_json::json!({"Name": "A", "Phone": "12"})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        crate::post_record(
+            &s,
+            "Account",
+            serde_json::json!({"Name": "A", "Phone": "12345"})
+        )
+        .0,
+        201
+    );
+    let delete = r#"<deleteMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><type>ValidationRule</type><fullNames>Account.Needs_Phone</fullNames></deleteMetadata>"#;
+    let (_, body) = soap(&s, "/", &envelope(t, delete));
+    assert!(body.contains("<success>true</success>"), "{body}");
+    assert_eq!(
+        crate::post_record(
+            &s,
+            "Account",
+            serde_json::json!({"Name": "A", "Phone": "1"})
+        )
+        .0,
+        201
+    );
+}

@@ -5,8 +5,8 @@
 use forcebus_org::declarations::{field_config, object_config};
 use forcebus_org::{Caller, Code, OrgError};
 
-use crate::metadata::channels;
 use crate::metadata::faults::{Fault, MAX_COMPONENTS, TYPES, components, served};
+use crate::metadata::{channels, rules};
 use forcebus_xml::Element;
 use forcebus_xml::json::to_json;
 use forcebus_xml::write::Writer;
@@ -93,6 +93,7 @@ fn exists(app: &crate::State, kind: Option<&str>, full: &str) -> bool {
                     .is_some_and(|e| e.object.field(f).is_some())
         }
         (Some("CustomObject"), _) => schema.object(full).is_some(),
+        (Some(rules::VALIDATION_RULE), _) => rules::exists(app, full),
         _ => false,
     }
 }
@@ -115,6 +116,7 @@ async fn update_one(app: &crate::State, m: &Element, full: &str) -> Result<(), O
             let config = object_config(&meta)?;
             crate::blocking(move || org.update_custom_object(&full, config)).await
         }
+        Some(rules::VALIDATION_RULE) => return rules::save(app, m, &full).await,
         other => return Err(unsupported(other.unwrap_or("(no xsi:type)"))),
     };
     done.map_err(|e| OrgError::new(Code::UnknownException, format!("{e:?}")))?
@@ -161,6 +163,13 @@ async fn create_one(app: &crate::State, m: &Element, full: &str) -> Result<(), O
             let config = object_config(&meta)?;
             crate::blocking(move || org.add_custom_object(&full, config)).await
         }
+        Some(rules::VALIDATION_RULE) if rules::exists(app, &full) => {
+            return Err(OrgError::new(
+                Code::DuplicateDeveloperName,
+                format!("There is already a validation rule named {full}."),
+            ));
+        }
+        Some(rules::VALIDATION_RULE) => return rules::save(app, m, &full).await,
         other => return Err(unsupported(other.unwrap_or("(no xsi:type)"))),
     };
     done.map_err(|e| OrgError::new(Code::UnknownException, format!("{e:?}")))?
@@ -282,6 +291,7 @@ pub(crate) async fn delete(
                 Code::InvalidInput,
                 format!("A CustomField's fullName is Object.Field__c: {name}"),
             )),
+            (rules::VALIDATION_RULE, _) => rules::delete(app, &name).await.map(|()| false),
             _ => {
                 let (org, object) = (app.org.clone(), name.clone());
                 let deleted = crate::blocking(move || {

@@ -18,7 +18,7 @@ pub(crate) const MD: &str = soap::METADATA_NS;
 pub(crate) const MAX_COMPONENTS: usize = 10;
 
 /// The types this endpoint serves (and [`crate::metadata::channels`]' two).
-pub(crate) const TYPES: [&str; 2] = ["CustomObject", "CustomField"];
+pub(crate) const TYPES: [&str; 3] = ["CustomObject", "CustomField", "ValidationRule"];
 
 /// Whether a type is served.
 pub(crate) fn served(kind: &str) -> bool {

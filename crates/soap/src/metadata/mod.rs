@@ -5,6 +5,7 @@
 //!   `readMetadata`, `listMetadata`, `describeMetadata`; `faults`: what they share
 //!   (envelopes, faults, the types served);
 //! - [`channels`]: platform event channels and their members as Metadata components;
+//!   `rules`: validation rules through the CRUD and reading calls;
 //! - [`deploy`]: `deploy` and `checkDeployStatus`, a package read by [`package`], its
 //!   options read by [`options`]; [`quick`]: `deployRecentValidation` and `cancelDeploy`
 //!   over the [`validations`] kept; finished calls kept by [`async_results`];
@@ -27,6 +28,7 @@ pub(crate) mod quick;
 mod reads;
 pub(crate) mod rest_deploy;
 pub(crate) mod retrieve;
+mod rules;
 pub(crate) mod types;
 mod validations;
 pub(crate) mod verbatim;

@@ -34,6 +34,8 @@ pub(crate) fn read(app: &crate::State, op: &Element, version: &str) -> Result<St
     for name in names {
         let record = if channels::object_of(kind).is_some() {
             channels::read(app, kind, name)
+        } else if kind == crate::metadata::rules::VALIDATION_RULE {
+            crate::metadata::rules::read(app, name)
         } else if kind == "CustomObject" {
             // Objects and platform events alike, as a retrieve writes them.
             crate::metadata::retrieve::document(app, name, None).map(|mut d| {
@@ -145,6 +147,11 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
             file_properties(&mut w, &full, &file, &id, kind);
         }
         kept_properties(app, &mut w, kind);
+        if kind == crate::metadata::rules::VALIDATION_RULE {
+            for (full, file, id) in crate::metadata::rules::list(app) {
+                file_properties(&mut w, &full, &file, &id, kind);
+            }
+        }
         if kind == "CustomObject" {
             // Standard and custom objects and platform events together; a standard
             // object has no id (`metadata-tooling.md` §4, `standard-objects.md` §4.13).

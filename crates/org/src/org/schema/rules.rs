@@ -39,6 +39,18 @@ impl Org {
         })
     }
 
+    /// Deletes the validation rule `name` of `object` (made at runtime: a declared one
+    /// stays the config's or the project's).
+    pub fn delete_validation_rule_named(&self, object: &str, name: &str) -> Result<(), OrgError> {
+        self.change_schema(|schema, runtime, _| {
+            if runtime.remove_validation_rule(schema, object, name) {
+                Ok(((), Changed::default()))
+            } else {
+                Err(OrgError::not_found())
+            }
+        })
+    }
+
     /// Deletes the validation rule with this id (15 or 18 characters).
     pub fn delete_validation_rule(&self, id: &str) -> Result<(), OrgError> {
         self.change_schema(|schema, runtime, _| {
