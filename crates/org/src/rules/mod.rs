@@ -72,6 +72,18 @@ pub(crate) fn write(txn: &mut Txn<'_>, records: Vec<Record>) -> Result<(), OrgEr
     if deltas.is_empty() && tracked.is_empty() {
         return behaviours::write(txn, records);
     }
+    // Only a parent's validation rules can refuse what follows the write (the roll-ups'
+    // parents): without them, nothing needs undoing, so no savepoint is taken.
+    let may_refuse = txn.validating
+        && deltas
+            .keys()
+            .any(|(object, _, _)| txn.formulas.has_rules(object));
+    if !may_refuse {
+        behaviours::write(txn, records)?;
+        rollups::apply(txn, &deltas)?;
+        history::write(txn, tracked);
+        return Ok(());
+    }
     let saved = txn.savepoint();
     let written = behaviours::write(txn, records)
         .and_then(|()| rollups::apply(txn, &deltas))
