@@ -102,11 +102,19 @@ pub fn to_json(ty: Type, scale: u32, value: &Value) -> serde_json::Value {
         Value::Location {
             latitude,
             longitude,
-        } => serde_json::json!({
-            "latitude": number_json(*latitude),
-            "longitude": number_json(*longitude),
-        }),
+        } => serde_json::to_value(Location {
+            latitude: number_json(*latitude),
+            longitude: number_json(*longitude),
+        })
+        .unwrap_or(Json::Null),
     }
+}
+
+/// A geolocation as the REST API shows a location field.
+#[derive(serde::Serialize)]
+struct Location {
+    latitude: serde_json::Value,
+    longitude: serde_json::Value,
 }
 
 /// A decimal as a JSON number: whole numbers as integers, others as the nearest `f64` (the

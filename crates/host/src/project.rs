@@ -167,31 +167,46 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An object folder's `fields/*.field-meta.xml`, in name order.
-fn read_fields(dir: &Path) -> anyhow::Result<Vec<FieldConfig>> {
+/// A component file of an object folder: its path, the name it declares, its Metadata.
+type Component = (PathBuf, String, Map<String, Value>);
+
+/// The files of `dir` ending in `suffix`, in name order, each read as a `kind` with the
+/// name it declares (its `fullName`, else the file's name without `suffix`); none when
+/// there is no such folder.
+fn components(dir: &Path, suffix: &str, kind: &str) -> anyhow::Result<Vec<Component>> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".field-meta.xml"))
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
         .collect();
     files.sort();
     files
-        .iter()
+        .into_iter()
         .map(|file| {
-            let meta = read(file, "CustomField")?;
+            let meta = read(&file, kind)?;
             let stem = file
                 .file_name()
                 .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".field-meta.xml"))
+                .and_then(|n| n.strip_suffix(suffix))
                 .unwrap_or_default();
             let name = meta
                 .get("fullName")
                 .and_then(Value::as_str)
                 .unwrap_or(stem)
                 .to_owned();
+            Ok((file, name, meta))
+        })
+        .collect()
+}
+
+/// An object folder's `fields/*.field-meta.xml`, in name order.
+fn read_fields(dir: &Path) -> anyhow::Result<Vec<FieldConfig>> {
+    components(dir, ".field-meta.xml", "CustomField")?
+        .into_iter()
+        .map(|(file, name, meta)| {
             field_config(&name, &meta)
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))
         })
@@ -200,29 +215,9 @@ fn read_fields(dir: &Path) -> anyhow::Result<Vec<FieldConfig>> {
 
 /// An object folder's `validationRules/*.validationRule-meta.xml`, in name order.
 fn read_validation_rules(dir: &Path) -> anyhow::Result<Vec<ValidationRuleConfig>> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".validationRule-meta.xml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|file| {
-            let meta = read(file, "ValidationRule")?;
-            let stem = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".validationRule-meta.xml"))
-                .unwrap_or_default();
-            let name = meta
-                .get("fullName")
-                .and_then(Value::as_str)
-                .unwrap_or(stem)
-                .to_owned();
+    components(dir, ".validationRule-meta.xml", "ValidationRule")?
+        .into_iter()
+        .map(|(file, name, meta)| {
             validation_rule_config(&name, &meta)
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))
         })
@@ -232,35 +227,19 @@ fn read_validation_rules(dir: &Path) -> anyhow::Result<Vec<ValidationRuleConfig>
 /// An object folder's `recordTypes/*.recordType-meta.xml`, in name order: each one's
 /// API name (its `fullName`, else the file's), label, whether it is active, description.
 fn read_record_types(dir: &Path) -> anyhow::Result<Vec<RecordTypeConfig>> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".recordType-meta.xml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|file| {
-            let meta = read(file, "RecordType")?;
+    let types = components(dir, ".recordType-meta.xml", "RecordType")?;
+    Ok(types
+        .into_iter()
+        .map(|(_, developer, meta)| {
             let text = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
-            let stem = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".recordType-meta.xml"))
-                .unwrap_or_default()
-                .to_owned();
-            let developer = text("fullName").unwrap_or(stem);
-            Ok(RecordTypeConfig {
+            RecordTypeConfig {
                 name: text("label").unwrap_or_else(|| developer.clone()),
                 developer_name: Some(developer),
                 active: text("active").is_none_or(|a| a == "true"),
                 description: text("description"),
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// A metadata file's root element (which must be `kind`) as Metadata JSON.
