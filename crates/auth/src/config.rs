@@ -23,6 +23,12 @@ pub struct UserCredentials {
     /// Email; defaults to the username.
     #[serde(default)]
     pub email: Option<String>,
+    /// The profile's name; System Administrator when unset.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// The permission sets assigned, by name.
+    #[serde(default)]
+    pub permission_sets: Vec<String>,
 }
 
 fn default_last_name() -> String {

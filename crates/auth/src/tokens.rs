@@ -270,12 +270,16 @@ pub(crate) mod tests {
             first_name: "Ada".into(),
             last_name: "Admin".into(),
             email: None,
+            profile: None,
+            permission_sets: Vec::new(),
         };
         let seed = UserSeed {
             username: user.username.clone(),
             first_name: "Ada".into(),
             last_name: "Admin".into(),
             email: user.username.clone(),
+            profile: None,
+            permission_sets: Vec::new(),
         };
         let org = Org::open(
             store.clone(),

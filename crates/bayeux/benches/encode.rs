@@ -31,6 +31,8 @@ fn world() -> World {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Arc::new(
         Org::open(
@@ -54,6 +56,8 @@ fn world() -> World {
                     first_name: "A".into(),
                     last_name: "B".into(),
                     email: None,
+                    profile: None,
+                    permission_sets: Vec::new(),
                 }],
                 app: AppConfig {
                     client_id: "c".into(),

@@ -29,6 +29,8 @@ fn world(config: BayeuxConfig) -> World {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Arc::new(
         Org::open(
@@ -47,6 +49,8 @@ fn world(config: BayeuxConfig) -> World {
         first_name: "A".into(),
         last_name: "B".into(),
         email: None,
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let app_config = AppConfig {
         client_id: "c".into(),

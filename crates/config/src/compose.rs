@@ -56,6 +56,8 @@ impl Config {
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
                 email: u.email.clone(),
+                profile: u.profile.clone(),
+                permission_sets: u.permission_sets.clone(),
             })
             .collect()
     }
@@ -176,6 +178,7 @@ impl Config {
             id: None,
             first_record: 0,
             record_types: std::collections::BTreeMap::new(),
+            permission_sets: self.permission_sets.clone(),
         }
     }
 

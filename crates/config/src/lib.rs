@@ -180,6 +180,9 @@ pub struct Config {
     /// Platform event definitions (`Name__e`), created or replaced at start.
     #[serde(default)]
     pub platform_events: BTreeMap<String, EventConfig>,
+    /// Permission sets (`[[permission_sets]]`), made or brought up to date at start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permission_sets: Vec<forcebus_org::access::declared::PermissionSetConfig>,
 }
 
 /// A configured user.
@@ -202,6 +205,13 @@ pub struct UserConfig {
     /// Email; defaults to the username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The profile's name (`Minimum Access - API Only Integrations`, a custom one);
+    /// System Administrator when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The permission sets assigned, by name (the config file's, the project's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permission_sets: Vec<String>,
 }
 
 fn default_last_name() -> String {
@@ -288,10 +298,13 @@ impl Default for Config {
                 first_name: "Admin".to_owned(),
                 last_name: "User".to_owned(),
                 email: None,
+                profile: None,
+                permission_sets: Vec::new(),
             }],
             app: AppSettings::default(),
             objects: BTreeMap::new(),
             platform_events: BTreeMap::new(),
+            permission_sets: Vec::new(),
         }
     }
 }

@@ -151,6 +151,8 @@ mod tests {
                 first_name: String::new(),
                 last_name: "User".into(),
                 email: None,
+                profile: None,
+                permission_sets: Vec::new(),
             },
             client_id: "ci".into(),
             client_secret: "cs".into(),

@@ -8,7 +8,8 @@
 //! `objects/<Name>/recordTypes/*.recordType-meta.xml` (its record types) and
 //! `objects/<Name>/validationRules/*.validationRule-meta.xml` (its validation rules).
 //! `__c` folders are custom objects, `__e` folders platform events, others fields added to
-//! a standard object. What a file declares goes through the Metadata API's mapping
+//! a standard object. Every `permissionsets` folder's `*.permissionset-meta.xml` is a
+//! permission set, made in the org at start. What a file declares goes through the Metadata API's mapping
 //! ([`forcebus_org::declarations`]); a file it cannot read stops the start, naming the file.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use serde_json::{Map, Value};
 
 use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig, ValidationRuleConfig};
 use forcebus_org::declarations::{field_config, object_config, validation_rule_config};
+use forcebus_org::access::declared::PermissionSetConfig;
 use forcebus_org::platform::EventConfig;
 
 /// Largest metadata file read (a field file is a few hundred bytes).
@@ -33,6 +35,8 @@ pub(crate) struct Project {
     pub(crate) objects: BTreeMap<String, ObjectConfig>,
     /// Platform events.
     pub(crate) platform_events: BTreeMap<String, EventConfig>,
+    /// Permission sets (`permissionsets/*.permissionset-meta.xml`).
+    pub(crate) permission_sets: Vec<PermissionSetConfig>,
 }
 
 /// Reads the project at `dir`.
@@ -61,15 +65,42 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<Project> {
     let mut project = Project::default();
     let mut seen = 0;
     for package in packages {
-        for objects in objects_dirs(&package, &mut seen)? {
-            read_objects(&objects, &mut project)?;
+        for dir in metadata_dirs(&package, &mut seen)? {
+            if dir.ends_with("permissionsets") {
+                read_permission_sets(&dir, &mut project)?;
+            } else {
+                read_objects(&dir, &mut project)?;
+            }
         }
     }
     Ok(project)
 }
 
-/// Every folder named `objects` under `root`.
-fn objects_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> {
+/// One `permissionsets` folder: each `<Name>.permissionset-meta.xml`.
+fn read_permission_sets(dir: &Path, project: &mut Project) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for file in files {
+        let Some(name) = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".permissionset-meta.xml"))
+        else {
+            continue;
+        };
+        let meta = Value::Object(read(&file, "PermissionSet")?);
+        project
+            .permission_sets
+            .push(PermissionSetConfig::from_metadata(name, &meta));
+    }
+    Ok(())
+}
+
+/// Every folder named `objects` or `permissionsets` under `root`.
+fn metadata_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut todo = vec![root.to_path_buf()];
     while let Some(dir) = todo.pop() {
@@ -84,7 +115,10 @@ fn objects_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> {
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
-            if path.file_name().is_some_and(|n| n == "objects") {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "objects" || n == "permissionsets")
+            {
                 out.push(path);
             } else {
                 todo.push(path);

@@ -30,6 +30,8 @@ const SESSION_SWEEP: Duration = Duration::from_secs(10);
 pub(crate) struct Declared {
     pub(crate) objects: std::collections::BTreeMap<String, custom::ObjectConfig>,
     pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
+    /// Permission sets: the project's, then the config file's.
+    pub(crate) permission_sets: Vec<forcebus_org::access::declared::PermissionSetConfig>,
 }
 
 /// Adds `more`'s objects to `objects`: labels and settings replaced where given, fields
@@ -332,6 +334,8 @@ fn open_org(
             first_name: u.first_name.clone(),
             last_name: u.last_name.clone(),
             email: u.email.clone().unwrap_or_else(|| u.username.clone()),
+            profile: u.profile.clone(),
+            permission_sets: u.permission_sets.clone(),
         })
         .collect();
     let org = Org::open_with(
@@ -350,6 +354,7 @@ fn open_org(
                 .collect(),
             id: identity.map(|i| i.id),
             first_record: identity.map_or(0, |i| i.first_record),
+            permission_sets: declared.permission_sets.clone(),
             ..config.org_options()
         },
     )

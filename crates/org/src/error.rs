@@ -14,7 +14,9 @@ use std::fmt;
 #[allow(missing_docs)] // Each variant is the upstream code of the same name.
 pub enum Code {
     AllOrNoneOperationRolledBack,
+    ApiCurrentlyDisabled,
     BatchProcessingHalted,
+    CannotInsertUpdateActivateEntity,
     CannotUpdateConvertedLead,
     DuplicateDeveloperName,
     DuplicateExternalId,
@@ -27,6 +29,7 @@ pub enum Code {
     FieldIntegrityException,
     Gone,
     InsufficientAccess,
+    InsufficientAccessOnCrossReferenceEntity,
     InvalidCrossReferenceKey,
     InvalidDateFormat,
     InvalidEmailAddress,
@@ -77,7 +80,9 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AllOrNoneOperationRolledBack => "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            Self::ApiCurrentlyDisabled => "API_CURRENTLY_DISABLED",
             Self::BatchProcessingHalted => "BATCH_PROCESSING_HALTED",
+            Self::CannotInsertUpdateActivateEntity => "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
             Self::CannotUpdateConvertedLead => "CANNOT_UPDATE_CONVERTED_LEAD",
             Self::DuplicateDeveloperName => "DUPLICATE_DEVELOPER_NAME",
             Self::DuplicateExternalId => "DUPLICATE_EXTERNAL_ID",
@@ -90,6 +95,9 @@ impl Code {
             Self::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
             Self::Gone => "GONE",
             Self::InsufficientAccess => "INSUFFICIENT_ACCESS_OR_READONLY",
+            Self::InsufficientAccessOnCrossReferenceEntity => {
+                "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
+            }
             Self::InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
             Self::InvalidDateFormat => "INVALID_DATE_FORMAT",
             Self::InvalidEmailAddress => "INVALID_EMAIL_ADDRESS",

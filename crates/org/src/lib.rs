@@ -41,6 +41,9 @@
 //!   `CustomObject`/`CustomField` read into those, refused with the org's errors.
 //! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
 //! - [`blobs`]: blob fields' bytes kept in the store, apart from their records.
+//! - [`access`]: who may do what: a user's object permissions, field-level security and
+//!   user permissions, from their profile and permission sets (the org's records); the
+//!   standard profiles; permission sets as a project declares them.
 //! - [`caller`]: who changes what through which API; [`users`]: seed users and lookup;
 //!   [`subscriptions`]: managed subscriptions' committed replay ids.
 //! - [`error`]: Salesforce status codes; [`clock`]: injectable time, and the org's
@@ -50,6 +53,7 @@ pub(crate) use forcebus_record::FastMap;
 /// What a transaction wrote, by id: the new record, or `None` for a record it deleted.
 pub(crate) type Writes = FastMap<RecordId, Option<Record>>;
 
+pub mod access;
 mod activities;
 pub mod apex;
 pub mod blobs;

@@ -38,6 +38,8 @@ fn open_with(store: Arc<dyn Store>, cdc: CdcConfig) -> (Org, Caller) {
         first_name: "Ada".into(),
         last_name: "Admin".into(),
         email: "admin@example.com".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open_with(
         store,
@@ -991,6 +993,8 @@ fn retention_expires_events_and_old_positions_are_refused() {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "admin@example.com".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(store, schema(), clock.clone(), "T", &[seed]).unwrap();
     let user = org.user_by_username("admin@example.com").unwrap().id;

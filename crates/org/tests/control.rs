@@ -22,6 +22,8 @@ fn open(store: Arc<dyn Store>, base: Arc<ManualClock>) -> (Org, Caller) {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(
         store,

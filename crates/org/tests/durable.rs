@@ -16,6 +16,8 @@ fn org(dir: &std::path::Path) -> (Arc<Org>, Caller) {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(
         store,

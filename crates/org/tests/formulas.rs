@@ -29,6 +29,8 @@ fn org_at(objects: Value, clock: Arc<dyn forcebus_org::Clock>) -> (Org, Caller) 
         first_name: "Ada".into(),
         last_name: "B".into(),
         email: "ada@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let org = Org::open(store, schema, clock, "T", &[seed]).unwrap();

@@ -17,6 +17,8 @@ fn open(store: Arc<dyn Store>) -> (Org, Caller) {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(
         store,

@@ -23,6 +23,8 @@ fn seed() -> Vec<UserSeed> {
         first_name: "Ada".into(),
         last_name: "Admin".into(),
         email: "admin@example.com".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     }]
 }
 

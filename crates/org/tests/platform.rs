@@ -18,6 +18,8 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(
         store.clone(),

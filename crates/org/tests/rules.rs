@@ -23,6 +23,8 @@ fn org() -> (Org, Caller) {
         first_name: "Ada".into(),
         last_name: "Admin".into(),
         email: "admin@example.com".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     }];
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let org = Org::open(store, schema, clock, "Test", &seed).unwrap();

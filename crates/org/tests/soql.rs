@@ -26,6 +26,8 @@ fn fixture() -> Org {
         first_name: "Ada".into(),
         last_name: "Admin".into(),
         email: "admin@example.com".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(
         Arc::new(SqliteStore::in_memory().unwrap()),

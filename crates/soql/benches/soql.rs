@@ -82,7 +82,7 @@ fn benches(c: &mut Criterion) {
     let plan = prepare(
         "SELECT Id FROM Account WHERE (Industry = 'Energy' OR Industry = 'Finance') AND NumberOfEmployees > 1000 AND Name LIKE 'acme%' AND Rating != null",
         &schema,
-        &|_| true,
+        &forcebus_soql::Everything,
     )
     .unwrap();
     let source = One(Rec(RecordId::mint("001", 1)));

@@ -32,13 +32,43 @@ pub use eval::{
 };
 pub use parser::parse;
 
-use forcebus_meta::{ObjectDef, Schema};
+use forcebus_meta::{FieldDef, ObjectDef, Schema};
+
+/// What a query may name: the objects (the Tooling API's endpoint sees fewer; a user
+/// sees those they may read) and the fields (field-level security hides some). What a
+/// query may not name does not exist to it: `INVALID_TYPE` or "No such column".
+pub trait Visible {
+    /// Whether `object` may be queried.
+    fn object(&self, object: &ObjectDef) -> bool;
+    /// Whether `field` of `object` may be named.
+    fn field(&self, object: &ObjectDef, field: &FieldDef) -> bool {
+        let _ = (object, field);
+        true
+    }
+}
+
+/// Everything visible: the org's own queries.
+#[derive(Debug, Clone, Copy)]
+pub struct Everything;
+
+impl Visible for Everything {
+    fn object(&self, _: &ObjectDef) -> bool {
+        true
+    }
+}
+
+/// A predicate on objects: every field of a visible object is visible.
+impl<F: Fn(&ObjectDef) -> bool> Visible for F {
+    fn object(&self, object: &ObjectDef) -> bool {
+        self(object)
+    }
+}
 
 /// Parses and binds in one step.
 pub fn prepare<'s>(
     text: &str,
     schema: &'s Schema,
-    visible: &dyn Fn(&ObjectDef) -> bool,
+    visible: &dyn Visible,
 ) -> Result<Plan<'s>, SoqlError> {
     bind(&parse(text)?, schema, visible)
 }
@@ -48,7 +78,7 @@ pub fn prepare<'s>(
 pub fn prepare_at<'s>(
     text: &str,
     schema: &'s Schema,
-    visible: &dyn Fn(&ObjectDef) -> bool,
+    visible: &dyn Visible,
     major: u32,
 ) -> Result<Plan<'s>, SoqlError> {
     bind::bind_at(&parse(text)?, schema, visible, major)

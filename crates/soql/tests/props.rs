@@ -422,7 +422,7 @@ proptest! {
     fn random_where_trees_match_the_naive_evaluator(c in naive(), rows in records()) {
         let schema = schema();
         let text = format!("SELECT Id FROM Thing__c WHERE {}", c.soql());
-        let plan = prepare(&text, &schema, &|_| true).map_err(|e| TestCaseError::fail(e.render(&text)))?;
+        let plan = prepare(&text, &schema, &forcebus_soql::Everything).map_err(|e| TestCaseError::fail(e.render(&text)))?;
         let ctx = Context { now: chrono::Utc::now(), version: "59.0".into(), all_rows: false, seen: Default::default() };
         let got: Vec<String> = execute(&plan, &Rows(rows.clone()), &ctx).records.iter().map(|r| r["Id"].as_str().unwrap().to_owned()).collect();
         let want: Vec<String> = rows.iter().filter(|r| c.test(r)).map(|r| r.id.to18()).collect();

@@ -255,6 +255,7 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
         None => std::collections::BTreeMap::new(),
     };
     let mut events = std::collections::BTreeMap::new();
+    let mut permission_sets = Vec::new();
     if let Some(dir) = &config.project {
         let project = crate::project::load(dir)
             .with_context(|| format!("cannot load the sfdx project {}", shown(dir)))?;
@@ -266,10 +267,16 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
         );
         crate::tenant::merge(&mut objects, &project.objects);
         events = project.platform_events;
+        permission_sets = project.permission_sets;
     }
     crate::tenant::merge(&mut objects, &config.objects);
     events.extend(config.platform_events.clone());
-    Ok(Declared { objects, events })
+    permission_sets.extend(config.permission_sets.iter().cloned());
+    Ok(Declared {
+        objects,
+        events,
+        permission_sets,
+    })
 }
 
 /// Serves until the first SIGINT or SIGTERM, then stops taking work, answers what is

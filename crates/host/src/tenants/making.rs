@@ -281,5 +281,7 @@ pub(super) fn default_user(id: RecordId) -> UserConfig {
         first_name: "Admin".to_owned(),
         last_name: "User".to_owned(),
         email: None,
+        profile: None,
+        permission_sets: Vec::new(),
     }
 }

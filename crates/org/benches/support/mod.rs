@@ -25,6 +25,8 @@ pub(crate) fn org_with(objects: serde_json::Value) -> (Org, Caller) {
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let org = Org::open(
         Arc::new(SqliteStore::in_memory().unwrap()),

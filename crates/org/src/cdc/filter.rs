@@ -61,7 +61,7 @@ fn filter_schema(schema: &Schema, entity: &str) -> Result<(Schema, String), Stri
 pub fn compile(schema: &Schema, entity: &str, expr: &str) -> Result<(), String> {
     let (s, object) = filter_schema(schema, entity)?;
     let text = format!("SELECT Id FROM {object} WHERE {expr}");
-    forcebus_soql::prepare(&text, &s, &|_| true)
+    forcebus_soql::prepare(&text, &s, &forcebus_soql::Everything)
         .map(|_| ())
         .map_err(|e| e.message)
 }
@@ -124,9 +124,7 @@ pub(crate) fn matches(
         return false;
     };
     let Ok(plan) =
-        forcebus_soql::prepare(&format!("SELECT Id FROM {name} WHERE {expr}"), &s, &|_| {
-            true
-        })
+        forcebus_soql::prepare(&format!("SELECT Id FROM {name} WHERE {expr}"), &s, &forcebus_soql::Everything)
     else {
         return false;
     };

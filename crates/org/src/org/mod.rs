@@ -9,7 +9,8 @@
 //! (PushTopics), `generic` (generic streaming), [`users`], [`subscriptions`],
 //! [`organization`] (the org's own row), [`control`] (the test controls), [`seen`] (what
 //! each user viewed), `record_types` (the record types declared, and an object's first),
-//! [`event_settings`] (channels, their members and managed subscriptions, from their
+//! [`access`] (each user's access, the standard profiles and declared permission sets made
+//! at start), [`event_settings`] (channels, their members and managed subscriptions, from their
 //! Metadata), `reset` (an org emptied), [`underway`] (writes under way, the org's close,
 //! its usernames for a watcher), `blobs` (blob fields' bytes and uploads), [`seeds`] (the
 //! records the org makes when it is born).
@@ -18,6 +19,7 @@
 //! and fields made, changed, renamed and deleted; a Metadata API [`deploy`], applied
 //! whole or not at all; the components a deploy keeps as sent).
 
+pub mod access;
 pub(crate) mod blobs;
 pub mod channels;
 pub mod commit;
@@ -75,6 +77,8 @@ pub struct OrgOptions {
     /// Record types declared for objects (config, project, mirrored describes): made at
     /// start when the org has none of that developer name.
     pub record_types: std::collections::BTreeMap<String, Vec<crate::custom::RecordTypeConfig>>,
+    /// Permission sets declared (config, project): made or brought up to date at start.
+    pub permission_sets: Vec<crate::access::declared::PermissionSetConfig>,
 }
 
 /// One Salesforce org.
@@ -122,6 +126,9 @@ pub struct Org {
     /// The schema's formulas, compiled for the version they name (recompiled on the first
     /// use of a new version).
     formulas: RwLock<Arc<crate::formulas::Formulas>>,
+    /// Each user's access, worked out when first needed and forgotten when a record it
+    /// is read from changes ([`access`]).
+    access: RwLock<crate::FastMap<RecordId, Arc<crate::access::Access>>>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -197,11 +204,15 @@ impl Org {
             lifecycle: underway::Lifecycle::default(),
             components: RwLock::new(kept),
             formulas: RwLock::new(Arc::new(crate::formulas::Formulas::of(schema.clone()))),
+            access: RwLock::default(),
         };
         org.rebuild_topics();
         for seed in users {
             org.ensure_user(seed)?;
         }
+        org.ensure_standard_profiles()?;
+        org.ensure_permission_sets(&options.permission_sets)?;
+        org.ensure_user_access(users)?;
         org.ensure_standard_price_book()?;
         org.ensure_default_business_hours()?;
         org.ensure_record_types(&options.record_types)?;

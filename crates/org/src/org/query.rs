@@ -34,7 +34,7 @@ impl Org {
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let schema = self.schema();
         let plan =
-            forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
+            forcebus_soql::prepare_at(text, &schema, &visible, crate::meta::major_version(version))?;
         let ctx = self.query_context(None, version, all_rows);
         let formulas = self.formulas(&schema);
         let reading = crate::query::Reading {
@@ -60,8 +60,13 @@ impl Org {
         batch: usize,
     ) -> Result<QueryPage, forcebus_soql::SoqlError> {
         let schema = self.schema();
+        let access = viewer.map(|u| self.access(u));
+        let sight = crate::access::Sight {
+            visible,
+            access: access.as_deref(),
+        };
         let plan =
-            forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
+            forcebus_soql::prepare_at(text, &schema, &sight, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
         let formulas = self.formulas(&schema);
         let reading = crate::query::Reading {
@@ -107,8 +112,13 @@ impl Org {
         ids: &[RecordId],
     ) -> Result<Vec<serde_json::Value>, forcebus_soql::SoqlError> {
         let schema = self.schema();
+        let access = viewer.map(|u| self.access(u));
+        let sight = crate::access::Sight {
+            visible,
+            access: access.as_deref(),
+        };
         let plan =
-            forcebus_soql::prepare_at(text, &schema, visible, crate::meta::major_version(version))?;
+            forcebus_soql::prepare_at(text, &schema, &sight, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
         let formulas = self.formulas(&schema);
         let reading = crate::query::Reading {
@@ -139,7 +149,12 @@ impl Org {
                 formulas: &formulas,
                 user: viewer,
             });
-        forcebus_soql::sosl::run(search, schema, visible, &view, &ctx)
+        let access = viewer.map(|u| self.access(u));
+        let sight = crate::access::Sight {
+            visible,
+            access: access.as_deref(),
+        };
+        forcebus_soql::sosl::run(search, schema, &sight, &view, &ctx)
     }
 
     /// The `columns=true` description of a query.
@@ -149,7 +164,7 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<serde_json::Value, forcebus_soql::SoqlError> {
         let schema = self.schema();
-        let plan = forcebus_soql::prepare(text, &schema, visible)?;
+        let plan = forcebus_soql::prepare(text, &schema, &visible)?;
         Ok(forcebus_soql::columns::metadata(&plan))
     }
 }

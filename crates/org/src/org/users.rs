@@ -20,6 +20,10 @@ pub struct UserSeed {
     pub last_name: String,
     /// Email address.
     pub email: String,
+    /// The profile's name (System Administrator when unset).
+    pub profile: Option<String>,
+    /// The permission sets assigned, by name.
+    pub permission_sets: Vec<String>,
 }
 
 impl Org {

@@ -70,6 +70,8 @@ pub(crate) struct Txn<'a> {
     /// Per object of the schema, where its fields that a new record may be given a value
     /// for are (worked out by the system rules, once per object).
     pub(crate) defaulted: Vec<(String, std::sync::Arc<[usize]>)>,
+    /// The caller's access: what the writes of their fields and records may do.
+    pub(crate) access: std::sync::Arc<crate::access::Access>,
 }
 
 impl<'a> Txn<'a> {
@@ -79,8 +81,10 @@ impl<'a> Txn<'a> {
         state: &'a State,
         caller: &'a Caller,
         now: DateTime<Utc>,
+        access: std::sync::Arc<crate::access::Access>,
     ) -> Self {
         Self {
+            access,
             schema: formulas.schema(),
             formulas,
             state,

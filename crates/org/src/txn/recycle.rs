@@ -34,6 +34,12 @@ impl Txn<'_> {
                 format!("entity type cannot be deleted: {}", def.label),
             ));
         }
+        if !self.access.object(def).delete {
+            return Err(OrgError::new(
+                Code::InsufficientAccess,
+                "insufficient access rights on object id",
+            ));
+        }
         crate::rules::check_delete(self, root)?;
         let root_id = root.id;
         let mut out = vec![root.clone()];

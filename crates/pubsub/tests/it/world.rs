@@ -41,6 +41,8 @@ pub(crate) async fn world_on(store: Arc<SqliteStore>, config: PubSubConfig) -> W
         first_name: "A".into(),
         last_name: "B".into(),
         email: "a@b.c".into(),
+        profile: None,
+        permission_sets: Vec::new(),
     };
     let schema = Schema::new(
         standard::catalogue()
@@ -62,6 +64,8 @@ pub(crate) async fn world_on(store: Arc<SqliteStore>, config: PubSubConfig) -> W
                     first_name: "A".into(),
                     last_name: "B".into(),
                     email: None,
+                    profile: None,
+                    permission_sets: Vec::new(),
                 }],
                 app: AppConfig {
                     client_id: "c".into(),

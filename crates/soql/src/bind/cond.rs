@@ -93,7 +93,7 @@ impl<'s> Binder<'s, '_> {
         let inner_object = self
             .schema
             .object(&q.from.name)
-            .filter(|o| (self.visible)(o))
+            .filter(|o| self.visible.object(o))
             .ok_or_else(|| {
                 SoqlError::new(
                     ErrorKind::InvalidType,

@@ -5,6 +5,7 @@
 //! This module holds the plan's types and the SELECT, GROUP BY and ORDER BY clauses;
 //! `cond`: WHERE and HAVING; `literals`: literals and aggregate arguments.
 
+use crate::Visible;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, RecordId, Schema};
@@ -221,7 +222,7 @@ fn no_such_column(name: &str, object: &str, at: usize) -> SoqlError {
 pub fn bind<'s>(
     q: &Query,
     schema: &'s Schema,
-    visible: &dyn Fn(&ObjectDef) -> bool,
+    visible: &dyn Visible,
 ) -> Result<Plan<'s>, SoqlError> {
     bind_at(q, schema, visible, u32::MAX)
 }
@@ -230,12 +231,12 @@ pub fn bind<'s>(
 pub fn bind_at<'s>(
     q: &Query,
     schema: &'s Schema,
-    visible: &dyn Fn(&ObjectDef) -> bool,
+    visible: &dyn Visible,
     major: u32,
 ) -> Result<Plan<'s>, SoqlError> {
     let object = schema
         .object(&q.from.name)
-        .filter(|o| visible(o) && o.queryable)
+        .filter(|o| visible.object(o) && o.queryable)
         .ok_or_else(|| {
         SoqlError::new(
             ErrorKind::InvalidType,
@@ -256,7 +257,7 @@ pub fn bind_at<'s>(
 
 pub(super) struct Binder<'s, 'v> {
     schema: &'s Schema,
-    visible: &'v dyn Fn(&ObjectDef) -> bool,
+    visible: &'v dyn Visible,
     /// The API version asked: fields that came later are not there.
     major: u32,
 }
@@ -508,6 +509,15 @@ impl<'s> Binder<'s, '_> {
         let via = child
             .field(&rel.field)
             .expect("relationships name known fields");
+        if !self.visible.object(child) || !self.visible.field(child, via) {
+            return Err(invalid_field(
+                format!(
+                    "Didn't understand relationship '{}' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                    sub.from.name
+                ),
+                sub.from.pos.0,
+            ));
+        }
         if sub
             .select
             .iter()
@@ -567,7 +577,7 @@ impl<'s> Binder<'s, '_> {
             let field = current
                 .fields
                 .iter()
-                .filter(|f| f.exists_at(self.major))
+                .filter(|f| f.exists_at(self.major) && self.visible.field(current, f))
                 .find(|f| f.ftype == FieldType::Reference && f.relationship_name.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&rel.name)))
                 .ok_or_else(|| {
                     invalid_field(
@@ -581,13 +591,17 @@ impl<'s> Binder<'s, '_> {
             let targets = field
                 .reference_to
                 .iter()
-                .filter_map(|t| self.schema.object(t).filter(|o| (self.visible)(o)));
+                .filter_map(|t| self.schema.object(t).filter(|o| self.visible.object(o)));
             // A polymorphic reference (`Owner` → Group or User) reads the last field from
             // the first of its objects that has it (`Owner.Username`).
             let last_hop = hop + 1 == rels.len();
             let target = targets
                 .clone()
-                .find(|o| !last_hop || o.field(&last.name).is_some())
+                .find(|o| {
+                    !last_hop
+                        || o.field(&last.name)
+                            .is_some_and(|f| self.visible.field(o, f))
+                })
                 .or_else(|| targets.clone().next())
                 .ok_or_else(|| no_such_column(&rel.name, &current.name, rel.pos.0))?;
             hops.push(Hop { field, target });
@@ -595,7 +609,7 @@ impl<'s> Binder<'s, '_> {
         }
         let field = current
             .field(&last.name)
-            .filter(|f| f.exists_at(self.major))
+            .filter(|f| f.exists_at(self.major) && self.visible.field(current, f))
             .ok_or_else(|| no_such_column(&last.name, &current.name, last.pos.0))?;
         Ok(FieldRef {
             hops,

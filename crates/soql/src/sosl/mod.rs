@@ -12,6 +12,7 @@
 pub mod statement;
 pub mod term;
 
+use crate::Visible;
 use forcebus_meta::{FieldDef, FieldType, ObjectDef, Schema};
 use serde_json::Value as Json;
 
@@ -139,12 +140,12 @@ fn ranked<'a, S: Source>(search: &Search, o: &ObjectDef, src: &'a S) -> Vec<&'a 
 fn plans<'s>(
     search: &Search,
     schema: &'s Schema,
-    visible: &dyn Fn(&ObjectDef) -> bool,
+    visible: &dyn Visible,
 ) -> Result<Vec<Plan<'s>>, SoqlError> {
     if search.returning.is_empty() {
         return Ok(schema
             .objects()
-            .filter(|o| visible(o) && !searched_fields(o, search.scope).is_empty())
+            .filter(|o| visible.object(o) && !searched_fields(o, search.scope).is_empty())
             .filter_map(|o| {
                 let id = Ident {
                     name: o.name.clone(),
@@ -169,7 +170,7 @@ fn plans<'s>(
 pub fn run<'s, S: Source>(
     search: &Search,
     schema: &'s Schema,
-    visible: &dyn Fn(&ObjectDef) -> bool,
+    visible: &dyn Visible,
     src: &S,
     ctx: &Context,
 ) -> Result<Vec<Found<'s>>, SoqlError> {

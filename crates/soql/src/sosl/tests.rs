@@ -119,7 +119,7 @@ fn ctx() -> Context {
 fn search(text: &str) -> Result<Vec<(String, Vec<Json>)>, SoqlError> {
     let schema = schema();
     let s = parse_search(text)?;
-    let found = run(&s, &schema, &|_| true, &table(), &ctx())?;
+    let found = run(&s, &schema, &crate::Everything, &table(), &ctx())?;
     Ok(found
         .into_iter()
         .map(|f| (f.object.name.clone(), f.rows))

@@ -148,8 +148,9 @@ impl Org {
         let now = self.clock().now();
         let schema = self.schema();
         let formulas = self.formulas(&schema);
+        let access = self.access(caller.user_id);
         let state = self.read();
-        let mut txn = Txn::new(&formulas, &state, caller, now);
+        let mut txn = Txn::new(&formulas, &state, caller, now, access);
         txn.uploads = uploads;
         txn.validating = !self.controls().validation_rules_off();
         let mut work = Work {
@@ -256,9 +257,10 @@ impl Org {
         let now = self.clock().now();
         let schema = self.schema();
         let formulas = self.formulas(&schema);
+        let access = self.access(caller.user_id);
         let state = self.read();
         let mut work = Work {
-            txn: Txn::new(&formulas, &state, caller, now),
+            txn: Txn::new(&formulas, &state, caller, now, access),
             extra: Vec::new(),
         };
         f(&mut work)
@@ -343,6 +345,7 @@ impl Org {
         };
         let topics_changed = touches(crate::pushtopic::OBJECT);
         let users_changed = touches("User");
+        let access_changed = super::access::ACCESS_OBJECTS.iter().any(|o| touches(o));
         {
             let schema = self.schema();
             let mut state = self.write();
@@ -362,6 +365,9 @@ impl Org {
         }
         if users_changed {
             self.users_changed();
+        }
+        if access_changed {
+            self.access_changed();
         }
         staged.order
     }

@@ -103,7 +103,11 @@ impl Work<'_> {
         visible: &dyn Fn(&forcebus_meta::ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let major = crate::meta::major_version(&ctx.version);
-        let plan = forcebus_soql::prepare_at(text, self.txn.schema, visible, major)?;
+        let sight = crate::access::Sight {
+            visible,
+            access: Some(&self.txn.access),
+        };
+        let plan = forcebus_soql::prepare_at(text, self.txn.schema, &sight, major)?;
         let view = crate::query::View::new(
             self.txn.state,
             self.txn.schema,

@@ -24,6 +24,12 @@ pub(super) fn for_create(
             format!("entity type cannot be inserted: {}", def.label),
         ));
     }
+    if !txn.access.object(def).create {
+        return Err(OrgError::new(
+            Code::CannotInsertUpdateActivateEntity,
+            format!("entity type cannot be inserted: {}", def.label),
+        ));
+    }
     let mut fields = Map::new();
     for (name, raw) in input {
         if name == "attributes" {
@@ -40,6 +46,7 @@ pub(super) fn for_create(
         if !f.createable {
             return Err(not_writable(f));
         }
+        secured(txn, def, f)?;
         let v = value(txn, &def.name, f, raw)?;
         fields.insert(f.name.clone(), v);
     }
@@ -68,6 +75,12 @@ pub(super) fn for_update<'a>(
             format!("entity type cannot be updated: {}", def.label),
         ));
     }
+    if !txn.access.object(def).edit {
+        return Err(OrgError::new(
+            Code::CannotInsertUpdateActivateEntity,
+            format!("entity type cannot be updated: {}", def.label),
+        ));
+    }
     let mut rec = current.clone();
     for (name, raw) in input {
         if name == "attributes" {
@@ -88,6 +101,7 @@ pub(super) fn for_update<'a>(
         if !f.updateable {
             return Err(not_writable(f));
         }
+        secured(txn, def, f)?;
         let v = value(txn, &def.name, f, raw)?;
         if v.is_null() && !f.nillable {
             return Err(OrgError::field(
@@ -102,10 +116,28 @@ pub(super) fn for_update<'a>(
     Ok((def, rec))
 }
 
-/// Field `name` of `def` as the caller's API version has it (none when it came later).
+/// Field `name` of `def` as the caller's API version has it and the caller sees it
+/// (none when it came later, or field-level security hides it: to the caller it does
+/// not exist).
 fn field_of<'d>(txn: &Txn<'_>, def: &'d ObjectDef, name: &str) -> Option<&'d FieldDef> {
     let major = crate::meta::major_version(&txn.caller.version);
-    def.field(name).filter(|f| f.exists_at(major))
+    def.field(name)
+        .filter(|f| f.exists_at(major) && txn.access.sees(def, f))
+}
+
+/// Whether field-level security lets the caller write `f`, a field they see.
+fn secured(txn: &Txn<'_>, def: &ObjectDef, f: &FieldDef) -> Result<(), OrgError> {
+    if txn.access.field(def, f).edit {
+        return Ok(());
+    }
+    Err(OrgError::field(
+        Code::InvalidFieldForInsertUpdate,
+        format!(
+            "Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+            f.name
+        ),
+        &f.name,
+    ))
 }
 
 /// Coerces a value of `object`'s field `f` and, for references, checks the target

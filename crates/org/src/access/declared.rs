@@ -1,0 +1,158 @@
+//! Permission sets as a project or the config file declares them: the Metadata API's
+//! `PermissionSet` (`objectPermissions`, `fieldPermissions`, `userPermissions`), made
+//! into the org's `PermissionSet`, `ObjectPermissions` and `FieldPermissions` records at
+//! start.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One declared permission set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSetConfig {
+    /// The API name (`Name`).
+    pub name: String,
+    /// The label; the name when unset.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// User permissions granted, by name (`ApiEnabled`, `ViewAllData`, ...).
+    #[serde(default)]
+    pub user_permissions: Vec<String>,
+    /// Object permissions, by object name.
+    #[serde(default)]
+    pub objects: BTreeMap<String, ObjectGrant>,
+    /// Field permissions, by `Object.Field`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldGrant>,
+}
+
+/// What a permission set grants on one object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectGrant {
+    /// Read.
+    pub read: bool,
+    /// Create.
+    pub create: bool,
+    /// Edit.
+    pub edit: bool,
+    /// Delete.
+    pub delete: bool,
+    /// View all records.
+    pub view_all: bool,
+    /// Modify all records.
+    pub modify_all: bool,
+}
+
+/// What a permission set grants on one field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldGrant {
+    /// Read.
+    pub read: bool,
+    /// Edit.
+    pub edit: bool,
+}
+
+impl PermissionSetConfig {
+    /// A permission set from its Metadata (as `forcebus-xml` reads a
+    /// `.permissionset-meta.xml` file into JSON) named `name`.
+    pub fn from_metadata(name: &str, meta: &Value) -> Self {
+        let text = |v: &Value, key: &str| v.get(key).and_then(scalar);
+        let flag = |v: &Value, key: &str| text(v, key).is_some_and(|t| t == "true");
+        let mut out = Self {
+            name: name.to_owned(),
+            label: text(meta, "label"),
+            description: text(meta, "description"),
+            ..Self::default()
+        };
+        for p in list(meta, "userPermissions") {
+            if flag(p, "enabled")
+                && let Some(n) = text(p, "name")
+            {
+                out.user_permissions.push(n);
+            }
+        }
+        for p in list(meta, "objectPermissions") {
+            if let Some(object) = text(p, "object") {
+                out.objects.insert(
+                    object,
+                    ObjectGrant {
+                        read: flag(p, "allowRead"),
+                        create: flag(p, "allowCreate"),
+                        edit: flag(p, "allowEdit"),
+                        delete: flag(p, "allowDelete"),
+                        view_all: flag(p, "viewAllRecords"),
+                        modify_all: flag(p, "modifyAllRecords"),
+                    },
+                );
+            }
+        }
+        for p in list(meta, "fieldPermissions") {
+            if let Some(field) = text(p, "field") {
+                out.fields.insert(
+                    field,
+                    FieldGrant {
+                        read: flag(p, "readable"),
+                        edit: flag(p, "editable"),
+                    },
+                );
+            }
+        }
+        out
+    }
+}
+
+/// A repeated Metadata element: an array, or one element alone.
+fn list<'a>(meta: &'a Value, key: &str) -> Vec<&'a Value> {
+    match meta.get(key) {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metadata_reads_every_kind_of_permission() {
+        let meta = json!({
+            "label": "Sync",
+            "userPermissions": {"enabled": "true", "name": "ApiEnabled"},
+            "objectPermissions": [
+                {"object": "Account", "allowRead": "true", "allowEdit": "true"},
+                {"object": "Invoice__c", "allowRead": "true", "allowCreate": true}
+            ],
+            "fieldPermissions": [{"field": "Account.Rating", "readable": "true", "editable": "false"}]
+        });
+        let ps = PermissionSetConfig::from_metadata("Sync_Integration", &meta);
+        assert_eq!(ps.label.as_deref(), Some("Sync"));
+        assert_eq!(ps.user_permissions, ["ApiEnabled"]);
+        assert!(ps.objects["Account"].edit && !ps.objects["Account"].create);
+        assert!(ps.objects["Invoice__c"].create);
+        assert_eq!(
+            ps.fields["Account.Rating"],
+            FieldGrant {
+                read: true,
+                edit: false
+            }
+        );
+    }
+}

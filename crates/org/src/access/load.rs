@@ -1,0 +1,134 @@
+//! A user's access worked out from the org's records: their profile's own permission
+//! set, every permission set assigned to them, and every set of the groups assigned to
+//! them, together.
+
+use super::profiles::{self, Baseline};
+use super::{Access, FieldPerms, ObjectPerms, UserPerms};
+use crate::FastMap;
+use crate::id::RecordId;
+use crate::record::Record;
+use crate::state::State;
+
+/// `user`'s access in `state`. A user with no profile (one made before profiles
+/// existed) has everything, as every user had then; a user the org does not have has
+/// nothing (but the org's first, making itself).
+pub(crate) fn access_of(state: &State, user: RecordId) -> Access {
+    let Some(record) = state.records.get(&user).filter(|r| r.object == "User") else {
+        // The org making its first user acts as that user before it exists.
+        if state.of("User").next().is_none() {
+            return Access::everything(user);
+        }
+        return Access::nothing(user);
+    };
+    let Some(profile) = id_of(record, "ProfileId") else {
+        return Access::everything(user);
+    };
+    let mut sets: Vec<RecordId> = state
+        .of("PermissionSet")
+        .filter(|ps| ps.get("IsOwnedByProfile") == true && id_of(ps, "ProfileId") == Some(profile))
+        .map(|ps| ps.id)
+        .collect();
+    let assigned = state
+        .of("PermissionSetAssignment")
+        .filter(|a| id_of(a, "AssigneeId") == Some(user));
+    let mut groups = Vec::new();
+    for a in assigned {
+        sets.extend(id_of(a, "PermissionSetId"));
+        groups.extend(id_of(a, "PermissionSetGroupId"));
+    }
+    sets.extend(
+        state
+            .of("PermissionSetGroupComponent")
+            .filter(|c| id_of(c, "PermissionSetGroupId").is_some_and(|g| groups.contains(&g)))
+            .filter_map(|c| id_of(c, "PermissionSetId")),
+    );
+    sets.sort_unstable();
+    sets.dedup();
+    let mut access = Access {
+        baseline: baseline(state, profile),
+        ..Access::nothing(user)
+    };
+    for set in sets.iter().filter_map(|id| state.records.get(id)) {
+        access.perms = access.perms.union(user_perms(set));
+    }
+    if access.baseline == Baseline::Everything {
+        access.perms = Access::everything(user).perms;
+    }
+    access.objects = object_perms(state, &sets);
+    access.fields = field_perms(state, &sets);
+    access
+}
+
+/// What the standard profile `profile` grants without records (nothing for a custom
+/// profile).
+fn baseline(state: &State, profile: RecordId) -> Baseline {
+    let Some(p) = state.records.get(&profile) else {
+        return Baseline::Nothing;
+    };
+    let custom = state.of("PermissionSet").any(|ps| {
+        ps.get("IsOwnedByProfile") == true
+            && id_of(ps, "ProfileId") == Some(profile)
+            && ps.get("IsCustom") == true
+    });
+    match p.get_str("Name").and_then(profiles::standard) {
+        Some(standard) if !custom => standard.baseline,
+        _ => Baseline::Nothing,
+    }
+}
+
+/// The user permissions a permission set (or a profile's own) grants.
+pub(crate) fn user_perms(set: &Record) -> UserPerms {
+    let on = |name: &str| set.get(name) == true;
+    UserPerms {
+        api_enabled: on("PermissionsApiEnabled"),
+        view_all_data: on("PermissionsViewAllData"),
+        modify_all_data: on("PermissionsModifyAllData"),
+        customize_application: on("PermissionsCustomizeApplication"),
+        modify_metadata: on("PermissionsModifyMetadata"),
+        manage_users: on("PermissionsManageUsers"),
+    }
+}
+
+fn object_perms(state: &State, sets: &[RecordId]) -> FastMap<String, ObjectPerms> {
+    let mut out: FastMap<String, ObjectPerms> = FastMap::default();
+    for row in state.of("ObjectPermissions") {
+        if !id_of(row, "ParentId").is_some_and(|p| sets.binary_search(&p).is_ok()) {
+            continue;
+        }
+        let Some(object) = row.get_str("SobjectType") else {
+            continue;
+        };
+        let on = |name: &str| row.get(name) == true;
+        let perms = ObjectPerms {
+            read: on("PermissionsRead"),
+            create: on("PermissionsCreate"),
+            edit: on("PermissionsEdit"),
+            delete: on("PermissionsDelete"),
+            view_all: on("PermissionsViewAllRecords"),
+            modify_all: on("PermissionsModifyAllRecords"),
+        };
+        let entry = out.entry(object.to_ascii_lowercase()).or_default();
+        *entry = entry.union(perms);
+    }
+    out
+}
+
+fn field_perms(state: &State, sets: &[RecordId]) -> FastMap<String, FieldPerms> {
+    let mut out: FastMap<String, FieldPerms> = FastMap::default();
+    for row in state.of("FieldPermissions") {
+        if !id_of(row, "ParentId").is_some_and(|p| sets.binary_search(&p).is_ok()) {
+            continue;
+        }
+        let Some(field) = row.get_str("Field") else {
+            continue;
+        };
+        let entry = out.entry(field.to_ascii_lowercase()).or_default();
+        entry.read |= row.get("PermissionsRead") == true;
+        entry.edit |= row.get("PermissionsEdit") == true;
+    }
+    out
+}
+
+fn id_of(record: &Record, field: &str) -> Option<RecordId> {
+    record.get_str(field).and_then(RecordId::parse)
+}
