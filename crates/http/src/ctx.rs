@@ -179,6 +179,9 @@ where
             .auth
             .verify(token)
             .ok_or_else(ApiError::invalid_session)?;
+        if !app.org.access(session.user_id).perms.api_enabled {
+            return Err(ApiError::api_disabled());
+        }
         let origin = Origin::from_request_parts(parts, state)
             .await
             .expect("infallible");

@@ -98,6 +98,16 @@ impl ApiError {
         )
     }
 
+    /// `API_CURRENTLY_DISABLED` (403): the user's profile and permission sets do not
+    /// grant API Enabled.
+    pub fn api_disabled() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            Code::ApiCurrentlyDisabled,
+            "API is disabled for this User",
+        )
+    }
+
     /// `METHOD_NOT_ALLOWED` (405) for `method`, naming the methods `allowed`.
     pub fn method_not_allowed(method: &impl std::fmt::Display, allowed: &str) -> Self {
         Self::new(

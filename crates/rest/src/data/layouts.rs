@@ -200,7 +200,7 @@ pub(crate) async fn layouts(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = &*object(&app, &name)?;
+    let o = &*object(&app, &call, &name)?;
     Ok(respond_layouts(&app, &call, o))
 }
 
@@ -224,11 +224,11 @@ fn respond_layouts(app: &crate::AppState, call: &Call, o: &ObjectDef) -> Respons
 
 /// `GET /sobjects/{X}/describe/layouts/{recordTypeId}`: the record type's layout.
 pub(crate) async fn layout_for_record_type(
-    _call: Call,
+    call: Call,
     State(app): State<crate::State>,
     Path((_, name, record_type)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = &*object(&app, &name)?;
+    let o = &*object(&app, &call, &name)?;
     let Some(asked) = RecordId::parse(&record_type) else {
         return Err(ApiError::not_found());
     };
@@ -250,7 +250,7 @@ pub(crate) async fn named(
     State(app): State<crate::State>,
     Path((_, name, layout_name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = &*object(&app, &name)?;
+    let o = &*object(&app, &call, &name)?;
     if !NAMED.contains(&(o.name.as_str(), layout_name.as_str())) {
         return Err(ApiError::not_found());
     }
@@ -264,7 +264,7 @@ pub(crate) async fn compact(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = &*object(&app, &name)?;
+    let o = &*object(&app, &call, &name)?;
     let fields: Vec<DescribeLayoutItem<'_>> = o
         .name_field()
         .into_iter()
@@ -308,11 +308,11 @@ pub(crate) async fn compact(
 
 /// `GET /sobjects/{X}/describe/approvalLayouts`: no approval process, so none.
 pub(crate) async fn approval(
-    _call: Call,
+    call: Call,
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    object(&app, &name)?;
+    object(&app, &call, &name)?;
     let body = DescribeApprovalLayoutResult {
         approval_layouts: [],
     };

@@ -188,11 +188,12 @@ pub(crate) fn find<'a>(schema: &'a Schema, id: &str) -> Option<View<'a>> {
 
 fn view<'a>(
     app: &crate::AppState,
+    call: &Call,
     schema: &'a Schema,
     name: &str,
     id: &str,
 ) -> Result<View<'a>, ApiError> {
-    let o = &*object(app, name)?;
+    let o = &*object(app, call, name)?;
     find(schema, id)
         .filter(|v| v.object.name == o.name)
         .ok_or_else(ApiError::not_found)
@@ -215,7 +216,7 @@ pub(crate) async fn listviews(
     State(app): State<crate::State>,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let o = &*object(&app, &name)?;
+    let o = &*object(&app, &call, &name)?;
     Ok(respond(StatusCode::OK, &list(&call, o)))
 }
 
@@ -226,22 +227,22 @@ pub(crate) async fn listview(
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     if id == "recent" {
-        let o = &*object(&app, &name)?;
+        let o = &*object(&app, &call, &name)?;
         return Ok(respond(StatusCode::OK, &list(&call, o)));
     }
     let schema = app.org.schema();
-    let v = view(&app, &schema, &name, &id)?;
+    let v = view(&app, &call, &schema, &name, &id)?;
     Ok(respond(StatusCode::OK, &v.entry(&call)))
 }
 
 /// `GET /sobjects/{X}/listviews/{id}/describe`.
 pub(crate) async fn describe(
-    _call: Call,
+    call: Call,
     State(app): State<crate::State>,
     Path((_, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let schema = app.org.schema();
-    let v = view(&app, &schema, &name, &id)?;
+    let v = view(&app, &call, &schema, &name, &id)?;
     let body = ListViewDescribe {
         columns: v.described_columns(),
         id: v.id()[..15].to_owned(),
@@ -280,7 +281,7 @@ pub(crate) async fn results(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let schema = app.org.schema();
-    let v = view(&app, &schema, &name, &id)?;
+    let v = view(&app, &call, &schema, &name, &id)?;
     let number = |key: &str, default: usize| match q.get(key) {
         None => Ok(default),
         Some(s) => s.parse::<usize>().map_err(|_| {

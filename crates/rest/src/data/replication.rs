@@ -23,7 +23,7 @@ use crate::shapes::to_value;
 /// segment of the path.
 pub(crate) fn changes(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     Reply::of((|| {
-        let o = &*object(run.app, sub.segment(1))?;
+        let o = &*object(run.app, run.call, sub.segment(1))?;
         let window = Window::of(run.app, &sub.target.params)?;
         let records = work.scan(&o.name);
         let body = if sub.segment(2) == "deleted" {

@@ -100,7 +100,7 @@ pub(crate) fn delete(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
 /// `PATCH /composite/sobjects/{X}/{ExtField}`: upsert by an external-id field.
 pub(crate) fn upsert(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     answer((|| {
-        let o = &*sub.object(run.app, sub.segment(2))?;
+        let o = &*sub.object(run, sub.segment(2))?;
         let field = sub.segment(3);
         let req = request(sub)?;
         let exists = |v: &str| {

@@ -20,8 +20,9 @@ pub(crate) fn retrieve_records(
     fields: Option<&str>,
     get: &dyn Fn(RecordId) -> Option<forcebus_org::Record>,
 ) -> Result<Value, ApiError> {
-    let o = &*object(app, name)?;
-    let fields = field_list(o, fields)?.ok_or_else(|| {
+    let o = &*object(app, call, name)?;
+    let access = app.org.access(call.session.user_id);
+    let fields = field_list(o, fields, &access)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             Code::MissingArgument,

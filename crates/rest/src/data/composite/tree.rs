@@ -162,10 +162,11 @@ impl Reader<'_> {
 
 fn read(
     app: &crate::AppState,
+    call: &Call,
     name: &str,
     body: Map<String, Value>,
 ) -> Result<Vec<Node>, ApiError> {
-    let o = &*crate::data::sobject::object(app, name)?;
+    let o = &*crate::data::sobject::object(app, call, name)?;
     let mut body = body;
     let Some(Value::Array(records)) = body.remove("records") else {
         return Err(ApiError::json_parser("The records array is required"));
@@ -270,7 +271,7 @@ pub(crate) async fn tree(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body = crate::body::object(&headers, &bytes)?;
-    let nodes = read(&app, &name, body)?;
+    let nodes = read(&app, &call, &name, body)?;
     let caller = call.caller();
     let mode = super::request::mode(&call);
     let org = app.org.clone();

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
+use forcebus_org::access::Access;
 use forcebus_org::{ObjectDef, Schema};
 
 use crate::ctx::Call;
@@ -46,16 +47,17 @@ pub(crate) fn global(run: &Run<'_>, _sub: &Sub) -> Reply {
     let (app, base) = (run.app, run.call.base());
     let schema = app.org.schema();
     let events = app.org.platform_events();
+    let access = app.org.access(run.call.session.user_id);
     let mut sobjects: Vec<DescribeGlobalSObjectResult<'_>> = schema
         .objects()
-        .filter(|o| !o.tooling)
-        .map(|o| global_entry(&base, o))
+        .filter(|o| !o.tooling && access.reads(o))
+        .map(|o| as_seen(global_entry(&base, o), o, &access))
         .collect();
     // Change events: not queryable or writable, triggerable, tied to their object.
     sobjects.extend(
         schema
             .objects()
-            .filter(|o| app.org.selected(o))
+            .filter(|o| app.org.selected(o) && access.reads(o))
             .map(|o| change_entry(&base, o)),
     );
     sobjects.extend(events.iter().map(|d| event_global_entry(&base, d)));
@@ -65,6 +67,24 @@ pub(crate) fn global(run: &Run<'_>, _sub: &Sub) -> Reply {
         sobjects,
     };
     Reply::new(StatusCode::OK, to_value(&body))
+}
+
+/// An object's describeGlobal entry as `access` may use the object: what it may not do
+/// is not createable, updateable, deletable or queryable to it.
+fn as_seen<'a>(
+    mut entry: DescribeGlobalSObjectResult<'a>,
+    o: &ObjectDef,
+    access: &Access,
+) -> DescribeGlobalSObjectResult<'a> {
+    if access.is_everything() {
+        return entry;
+    }
+    let perms = access.object(o);
+    entry.createable &= perms.create;
+    entry.updateable &= perms.edit;
+    entry.deletable &= perms.delete;
+    entry.queryable &= perms.read;
+    entry
 }
 
 fn basic(object_describe: DescribeGlobalSObjectResult<'_>, recent_items: Vec<Value>) -> Value {
@@ -89,14 +109,15 @@ pub(crate) fn basic_info(run: &Run<'_>, sub: &Sub) -> Reply {
         let entry = event_global_entry(&base, &def);
         return Reply::new(StatusCode::OK, basic(entry, Vec::new()));
     }
-    Reply::of(crate::data::sobject::object(app, name).map(|o| {
+    Reply::of(crate::data::sobject::object(app, call, name).map(|o| {
         let recent = crate::data::recently_viewed::items(
             app,
             call,
             Some(&o.name),
             crate::data::recently_viewed::MAX_RECENT,
         );
-        basic(global_entry(&base, &o), recent)
+        let access = app.org.access(call.session.user_id);
+        basic(as_seen(global_entry(&base, &o), &o, &access), recent)
     }))
 }
 
@@ -118,10 +139,17 @@ pub(crate) fn describe(run: &Run<'_>, sub: &Sub) -> Reply {
     if let Some(def) = app.org.platform_event(name) {
         return Reply::new(StatusCode::OK, to_value(&event_describe(&base, &def)));
     }
-    Reply::of(crate::data::sobject::object(app, name).map(|o| {
+    Reply::of(crate::data::sobject::object(app, call, name).map(|o| {
         let types = app.org.record_types_of(&o.name);
         let infos = record_type_infos(call, &o, &types);
-        to_value(&object_describe(&app.org.schema(), call, &base, &o, infos))
+        let access = app.org.access(call.session.user_id);
+        to_value(&object_describe(
+            &app.org.schema(),
+            (call, &access),
+            &base,
+            &o,
+            infos,
+        ))
     }))
 }
 
@@ -169,12 +197,12 @@ pub(crate) fn record_type_infos(
 /// The full describe of an object (data or tooling), its URLs under `base`.
 pub(crate) fn object_describe<'a>(
     schema: &Schema,
-    call: &Call,
+    (call, access): (&Call, &Access),
     base: &str,
     o: &'a ObjectDef,
     record_type_infos: Vec<RecordTypeInfo>,
 ) -> DescribeSObjectResult<'a> {
-    let mut entry = global_entry(base, o);
+    let mut entry = as_seen(global_entry(base, o), o, access);
     entry.urls = object_urls(base, o, true);
     let plural = o.label_plural.to_lowercase();
     DescribeSObjectResult {
@@ -188,8 +216,15 @@ pub(crate) fn object_describe<'a>(
         fields: o
             .fields
             .iter()
-            .filter(|f| f.exists_at(call.major()))
-            .map(fields::describe)
+            .filter(|f| f.exists_at(call.major()) && access.sees(o, f))
+            .map(|f| {
+                let mut d = fields::describe(f);
+                if !access.field(o, f).edit {
+                    d.createable = false;
+                    d.updateable = false;
+                }
+                d
+            })
             .collect(),
         implemented_by: (),
         implements_interfaces: (),
@@ -254,6 +289,7 @@ pub(crate) async fn tooling_describe(
         .ok_or_else(ApiError::not_found)?;
     let tooling_base = format!("{}/tooling", call.base());
     let infos = record_type_infos(&call, o, &[]);
-    let body = object_describe(&schema, &call, &tooling_base, o, infos);
+    let access = app.org.access(call.session.user_id);
+    let body = object_describe(&schema, (&call, &access), &tooling_base, o, infos);
     Ok(respond(StatusCode::OK, &body))
 }

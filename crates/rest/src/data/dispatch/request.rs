@@ -34,17 +34,20 @@ impl Sub {
         self.target.params.get(name).map(String::as_str)
     }
 
-    /// The object named in its path, as its API serves it: the data API's, or the Tooling
-    /// API's too when it came that way.
+    /// The object named in its path, as its API serves it (the data API's, or the Tooling
+    /// API's too when it came that way) and as the caller may see it: one they may not
+    /// read does not exist to them.
     pub(crate) fn object(
         &self,
-        app: &crate::AppState,
+        run: &super::Run<'_>,
         name: &str,
     ) -> Result<std::sync::Arc<forcebus_org::ObjectDef>, ApiError> {
-        app.org
+        let access = run.app.org.access(run.call.session.user_id);
+        run.app
+            .org
             .schema()
             .object_shared(name)
-            .filter(|o| !o.tooling || self.target.tooling)
+            .filter(|o| (!o.tooling || self.target.tooling) && access.reads(o))
             .ok_or_else(ApiError::not_found)
     }
 }

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 /// `ContentType` when it has one; `None` when the path names no blob field (an external
 /// id read).
 pub(super) fn blob(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Option<Reply> {
-    let o = sub.object(run.app, sub.segment(1)).ok()?;
+    let o = sub.object(run, sub.segment(1)).ok()?;
     let field = o
         .field(sub.segment(3))
         .filter(|f| f.ftype == forcebus_meta::FieldType::Base64)?;

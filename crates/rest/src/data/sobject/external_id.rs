@@ -74,8 +74,10 @@ pub(crate) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, su
         return reply;
     }
     let result = (|| {
-        let o = &*sub.object(run.app, sub.segment(1))?;
-        let fields = field_list(o, sub.param("fields"))?;
+        let o = &*sub.object(run, sub.segment(1))?;
+        let access = run.app.org.access(run.call.session.user_id);
+        let fields = field_list(o, sub.param("fields"), &access)?
+            .or_else(|| super::seen_fields(o, &access, &sub.target.version));
         let id = by_external_id(run, work, o, sub.segment(2), sub.segment(3))?
             .ok_or_else(ApiError::not_found)?;
         let rec = work.read(id).ok_or_else(ApiError::not_found)?;
@@ -92,7 +94,7 @@ pub(crate) fn retrieve_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, su
 /// `DELETE /sobjects/{X}/{Field}/{value}`.
 pub(crate) fn delete_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*sub.object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run, sub.segment(1))?;
         let id = by_external_id(run, work, o, sub.segment(2), sub.segment(3))?
             .ok_or_else(ApiError::not_found)?;
         let op = Op::Delete {
@@ -108,7 +110,7 @@ pub(crate) fn delete_by_external_id(run: &mut Run<'_>, work: &mut Work<'_>, sub:
 /// API 46.0 (204 before), both with `created`.
 pub(crate) fn upsert(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*sub.object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run, sub.segment(1))?;
         let fields = sub.body.object()?;
         let (field, value) = (sub.segment(2), sub.segment(3));
         by_external_id(run, work, o, field, value)?;

@@ -18,24 +18,47 @@ use serde_json::{Map, Value};
 
 use forcebus_http::shapes::SaveResult;
 use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
+use forcebus_org::access::Access;
 use forcebus_org::{Code, ObjectDef, Op, OrgError, Outcome, Record, RecordId, Work};
 
 use crate::data::dispatch::{Reply, Run, Sub};
 use crate::error::ApiError;
 
 /// A data object by name, any case (not a tooling one): `NOT_FOUND` otherwise.
-pub(crate) fn object(app: &crate::AppState, name: &str) -> Result<Arc<ObjectDef>, ApiError> {
+pub(crate) fn object(
+    app: &crate::AppState,
+    call: &crate::ctx::Call,
+    name: &str,
+) -> Result<Arc<ObjectDef>, ApiError> {
+    let access = app.org.access(call.session.user_id);
     app.org
         .schema()
         .object_shared(name)
-        .filter(|o| !o.tooling)
+        .filter(|o| !o.tooling && access.reads(o))
         .ok_or_else(ApiError::not_found)
+}
+
+/// The fields a read of `o` shows `access` at API version `version` when the client
+/// names none: `None` when they see them all.
+pub(crate) fn seen_fields(o: &ObjectDef, access: &Access, version: &str) -> Option<Vec<String>> {
+    if access.is_everything() {
+        return None;
+    }
+    let major = forcebus_meta::major_version(version);
+    Some(
+        o.fields
+            .iter()
+            .filter(|f| f.exists_at(major) && access.sees(o, f))
+            .map(|f| f.name.clone())
+            .collect(),
+    )
 }
 
 /// Checks a `fields=` list against the object; `None` when absent.
 pub(crate) fn field_list(
     o: &ObjectDef,
     raw: Option<&str>,
+    access: &Access,
 ) -> Result<Option<Vec<String>>, ApiError> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(None);
@@ -43,7 +66,10 @@ pub(crate) fn field_list(
     raw.split(',')
         .map(str::trim)
         .map(|name| {
-            o.field(name).map(|f| f.name.clone()).ok_or_else(|| {
+            o.field(name)
+                .filter(|f| access.sees(o, f))
+                .map(|f| f.name.clone())
+                .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     Code::InvalidField,
@@ -71,7 +97,7 @@ pub(crate) fn create(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
             let fields = sub.body.object()?;
             return publish(run, def, fields).map(|v| (v, None));
         }
-        let o = &*sub.object(run.app, name)?;
+        let o = &*sub.object(run, name)?;
         let fields = sub.body.object()?;
         let op = Op::Create {
             object: o.name.clone(),
@@ -145,8 +171,10 @@ fn checked_id(id: &str) -> Result<(), ApiError> {
 /// `GET /sobjects/{X}/{id}[?fields=A,B]`.
 pub(crate) fn retrieve(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*sub.object(run.app, sub.segment(1))?;
-        let fields = field_list(o, sub.param("fields"))?;
+        let o = &*sub.object(run, sub.segment(1))?;
+        let access = run.app.org.access(run.call.session.user_id);
+        let fields = field_list(o, sub.param("fields"), &access)?
+            .or_else(|| seen_fields(o, &access, &sub.target.version));
         let rec = live(work, o, sub.segment(2))?;
         Ok(crate::shapes::record::json(
             &rec,
@@ -161,7 +189,7 @@ pub(crate) fn retrieve(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Rep
 /// `PATCH /sobjects/{X}/{id}`: 204.
 pub(crate) fn update(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*sub.object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run, sub.segment(1))?;
         let fields = sub.body.object()?;
         let id = sub.segment(2);
         checked_id(id)?;
@@ -178,7 +206,7 @@ pub(crate) fn update(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply
 /// `DELETE /sobjects/{X}/{id}`: 204; the record goes to the Recycle Bin.
 pub(crate) fn delete(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Reply {
     let result = (|| {
-        let o = &*sub.object(run.app, sub.segment(1))?;
+        let o = &*sub.object(run, sub.segment(1))?;
         let id = sub.segment(2);
         checked_id(id)?;
         let op = Op::Delete {
