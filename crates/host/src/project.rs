@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
+use forcebus_org::access::declared::PermissionSetConfig;
 use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig, ValidationRuleConfig};
 use forcebus_org::declarations::{field_config, object_config, validation_rule_config};
-use forcebus_org::access::declared::PermissionSetConfig;
 use forcebus_org::platform::EventConfig;
 
 /// Largest metadata file read (a field file is a few hundred bytes).
@@ -174,12 +174,17 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
                 "{} is missing: a custom object needs its object file",
                 object_file.display()
             ),
-            // A standard object's file: whether it keeps field history.
+            // A standard object's file: whether it keeps field history, and its
+            // organization-wide default.
             (Some(m), false) => ObjectConfig {
                 enable_history: m
                     .get("enableHistory")
                     .and_then(Value::as_str)
                     .is_some_and(|v| v == "true"),
+                sharing_model: m
+                    .get("sharingModel")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 ..ObjectConfig::default()
             },
             _ => ObjectConfig::default(),
@@ -193,6 +198,7 @@ fn read_objects(objects: &Path, project: &mut Project) -> anyhow::Result<()> {
             || !config.record_types.is_empty()
             || !config.validation_rules.is_empty()
             || config.enable_history
+            || config.sharing_model.is_some()
             || name.ends_with("__c")
         {
             project.objects.insert(name, config);

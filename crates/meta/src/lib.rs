@@ -344,6 +344,10 @@ pub struct ObjectDef {
     pub validation_rules: Vec<ValidationRuleDef>,
     /// Field history is kept for the fields that track it (`enableHistory`).
     pub enable_history: bool,
+    /// The organization-wide default for its records (`sharingModel`: `Private`, `Read`,
+    /// `ReadWrite`, `ControlledByParent`, ...); `None`: public read/write, as every
+    /// object was before sharing.
+    pub sharing_model: Option<String>,
     index: NameMap,
 }
 
@@ -367,6 +371,7 @@ impl ObjectDef {
             fields: Vec::new(),
             validation_rules: Vec::new(),
             enable_history: false,
+            sharing_model: None,
             index: NameMap::default(),
         };
         for f in fields {

@@ -209,6 +209,15 @@ pub const SERVER_UNAVAILABLE: &str =
     "The server is unavailable to handle the request; try again later.";
 
 impl OrgError {
+    /// `INSUFFICIENT_ACCESS_OR_READONLY`: the caller may not change or delete the record
+    /// (its sharing, or their object permissions).
+    pub fn insufficient_access() -> Self {
+        Self::new(
+            Code::InsufficientAccess,
+            "insufficient access rights on object id",
+        )
+    }
+
     /// An error without fields.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {

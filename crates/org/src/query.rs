@@ -9,6 +9,7 @@ use serde_json::Value;
 use forcebus_meta::{RecordId, Schema};
 use forcebus_soql::{Context, Output, Source};
 
+use crate::access::sharing::Level;
 use crate::record::Record;
 use crate::state::State;
 
@@ -32,11 +33,13 @@ pub(crate) struct View<'a> {
 }
 
 /// What formula fields are computed with: the schema's formulas, and the reading user
-/// (none: the org's first user, its administrator).
+/// (none: the org's first user, its administrator); and whose access decides which
+/// records there are (none: the org's own query, which sees every record).
 #[derive(Clone, Copy)]
 pub(crate) struct Reading<'a> {
     pub(crate) formulas: &'a crate::formulas::Formulas,
     pub(crate) user: Option<RecordId>,
+    pub(crate) access: Option<&'a crate::access::Access>,
 }
 
 impl<'a> View<'a> {
@@ -160,9 +163,77 @@ impl Source for View<'_> {
         if self.made(object) {
             return Box::new(self.value_rows().get(object).into_iter().flatten());
         }
+        if let Some(gate) = self.gate(object) {
+            if self.overlay.is_none() && gate.by_owner() {
+                return Box::new(self.owned_or_shared(object, &gate).into_iter());
+            }
+            let rows = self.scan_all(object);
+            return Box::new(
+                rows.filter(move |r| gate.level(r, &|id| self.get(id)) >= Level::Read),
+            );
+        }
+        self.scan_all(object)
+    }
+
+    fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
+        let mut rows = self.lookup_all(object, field, key)?;
+        if let Some(gate) = self.gate(object) {
+            rows.retain(|r| gate.level(r, &|id| self.get(id)) >= Level::Read);
+        }
+        Some(rows)
+    }
+}
+
+impl<'a> View<'a> {
+    /// The gate of `object`'s records for the reading user, when it hides some of them.
+    fn gate(&self, object: &str) -> Option<crate::access::sharing::Gate<'a>> {
+        let access = self.reading?.access?;
+        let def = self.schema.object(object)?;
+        let gate = access.gate(self.schema, def);
+        (!gate.reads_all()).then_some(gate)
+    }
+
+    /// The records of a Private object the reader owns (or users below them own), and
+    /// those shared with them: found through the owner index and the shares, in
+    /// creation order, without reading the others.
+    fn owned_or_shared(
+        &self,
+        object: &str,
+        gate: &crate::access::sharing::Gate<'_>,
+    ) -> Vec<&'a Record> {
+        let prefix = self
+            .schema
+            .object(object)
+            .map_or("", |o| o.key_prefix.as_str());
+        let mut ids: Vec<RecordId> = gate
+            .owners()
+            .filter_map(|o| {
+                self.state
+                    .indexes
+                    .get(self.schema, object, "OwnerId", &o.to18())
+            })
+            .flatten()
+            .chain(
+                gate.shared()
+                    .filter(|(id, l)| id.prefix() == prefix && **l >= Level::Read)
+                    .map(|(id, _)| *id),
+            )
+            .collect();
+        ids.sort_unstable_by_key(RecordId::to_number);
+        ids.dedup();
+        let state = self.state;
+        ids.into_iter()
+            .filter_map(|id| state.records.get(&id))
+            .filter(|r| r.object.as_str() == object)
+            .collect()
+    }
+
+    /// Every record of `object`, the transaction's changes laid over them.
+    fn scan_all(&self, object: &str) -> Box<dyn Iterator<Item = &'a Record> + '_> {
         let ids = self.state.by_object.get(object).into_iter().flatten();
         let Some((overlay, order)) = self.overlay else {
-            return Box::new(ids.filter_map(|id| self.state.records.get(&id)));
+            let state = self.state;
+            return Box::new(ids.filter_map(move |id| state.records.get(&id)));
         };
         // Committed records in creation order, as the transaction left them; then the
         // ones it created.
@@ -179,7 +250,8 @@ impl Source for View<'_> {
         Box::new(committed.chain(created))
     }
 
-    fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
+    /// Every record of `object` whose indexed `field` has `key`.
+    fn lookup_all(&self, object: &str, field: &str, key: &str) -> Option<Vec<&'a Record>> {
         if self.made(object) {
             // No index: their rows are made, then filtered.
             return None;

@@ -3,19 +3,21 @@
 //! them, together.
 
 use super::profiles::{self, Baseline};
+use super::sharing::{Level, Reach};
 use super::{Access, FieldPerms, ObjectPerms, UserPerms};
 use crate::FastMap;
 use crate::id::RecordId;
+use crate::meta::Schema;
 use crate::record::Record;
 use crate::state::State;
 
 /// `user`'s access in `state`. A user with no profile (one made before profiles
 /// existed) has everything, as every user had then; a user the org does not have has
 /// nothing (but the org's first, making itself).
-pub(crate) fn access_of(state: &State, user: RecordId) -> Access {
+pub(crate) fn access_of(state: &State, schema: &Schema, user: RecordId) -> Access {
     let Some(record) = state.records.get(&user).filter(|r| r.object == "User") else {
         // The org making its first user acts as that user before it exists.
-        if state.of("User").next().is_none() {
+        if live(state, "User").next().is_none() {
             return Access::everything(user);
         }
         return Access::nothing(user);
@@ -23,22 +25,19 @@ pub(crate) fn access_of(state: &State, user: RecordId) -> Access {
     let Some(profile) = id_of(record, "ProfileId") else {
         return Access::everything(user);
     };
-    let mut sets: Vec<RecordId> = state
-        .of("PermissionSet")
+    let mut sets: Vec<RecordId> = live(state, "PermissionSet")
         .filter(|ps| ps.get("IsOwnedByProfile") == true && id_of(ps, "ProfileId") == Some(profile))
         .map(|ps| ps.id)
         .collect();
-    let assigned = state
-        .of("PermissionSetAssignment")
-        .filter(|a| id_of(a, "AssigneeId") == Some(user));
+    let assigned =
+        live(state, "PermissionSetAssignment").filter(|a| id_of(a, "AssigneeId") == Some(user));
     let mut groups = Vec::new();
     for a in assigned {
         sets.extend(id_of(a, "PermissionSetId"));
         groups.extend(id_of(a, "PermissionSetGroupId"));
     }
     sets.extend(
-        state
-            .of("PermissionSetGroupComponent")
+        live(state, "PermissionSetGroupComponent")
             .filter(|c| id_of(c, "PermissionSetGroupId").is_some_and(|g| groups.contains(&g)))
             .filter_map(|c| id_of(c, "PermissionSetId")),
     );
@@ -56,8 +55,78 @@ pub(crate) fn access_of(state: &State, user: RecordId) -> Access {
     }
     access.objects = object_perms(state, &sets);
     access.fields = field_perms(state, &sets);
+    if !access.is_everything() {
+        access.reach = reach(state, schema, record);
+    }
     access
 }
+
+/// The user `user`'s reach: they and the users below them in the role hierarchy, and the
+/// records shared with them or their public groups.
+fn reach(state: &State, schema: &Schema, user: &Record) -> Reach {
+    let mut below = forcebus_record::FastSet::default();
+    below.insert(user.id);
+    if let Some(role) = id_of(user, "UserRoleId") {
+        let mut children: FastMap<RecordId, Vec<RecordId>> = FastMap::default();
+        for r in live(state, "UserRole") {
+            if let Some(parent) = id_of(r, "ParentRoleId") {
+                children.entry(parent).or_default().push(r.id);
+            }
+        }
+        let mut roles = Vec::new();
+        let mut todo = children.get(&role).cloned().unwrap_or_default();
+        while let Some(r) = todo.pop() {
+            if roles.contains(&r) || roles.len() > MAX_ROLES {
+                continue;
+            }
+            roles.push(r);
+            todo.extend(children.get(&r).into_iter().flatten().copied());
+        }
+        below.extend(
+            live(state, "User")
+                .filter(|u| id_of(u, "UserRoleId").is_some_and(|r| roles.contains(&r)))
+                .map(|u| u.id),
+        );
+    }
+    let mut who = vec![user.id];
+    who.extend(
+        live(state, "GroupMember")
+            .filter(|m| id_of(m, "UserOrGroupId") == Some(user.id))
+            .filter_map(|m| id_of(m, "GroupId")),
+    );
+    let mut shared: FastMap<RecordId, Level> = FastMap::default();
+    for share in schema.objects().filter(|o| o.name.ends_with("Share")) {
+        let Some(parent) = share
+            .fields
+            .iter()
+            .find(|f| f.ftype == crate::meta::FieldType::Reference && f.cascade_delete)
+        else {
+            continue;
+        };
+        let Some(level) = share
+            .fields
+            .iter()
+            .find(|f| f.name.ends_with("AccessLevel"))
+        else {
+            continue;
+        };
+        for row in live(state, &share.name) {
+            if !id_of(row, "UserOrGroupId").is_some_and(|w| who.contains(&w)) {
+                continue;
+            }
+            let (Some(record), Some(l)) = (id_of(row, &parent.name), row.get_str(&level.name))
+            else {
+                continue;
+            };
+            let entry = shared.entry(record).or_default();
+            *entry = (*entry).max(Level::parse(l));
+        }
+    }
+    Reach { below, shared }
+}
+
+/// Most roles below one followed (a hierarchy of more is cut there).
+const MAX_ROLES: usize = 10_000;
 
 /// What the standard profile `profile` grants without records (nothing for a custom
 /// profile).
@@ -65,7 +134,7 @@ fn baseline(state: &State, profile: RecordId) -> Baseline {
     let Some(p) = state.records.get(&profile) else {
         return Baseline::Nothing;
     };
-    let custom = state.of("PermissionSet").any(|ps| {
+    let custom = live(state, "PermissionSet").any(|ps| {
         ps.get("IsOwnedByProfile") == true
             && id_of(ps, "ProfileId") == Some(profile)
             && ps.get("IsCustom") == true
@@ -91,7 +160,7 @@ pub(crate) fn user_perms(set: &Record) -> UserPerms {
 
 fn object_perms(state: &State, sets: &[RecordId]) -> FastMap<String, ObjectPerms> {
     let mut out: FastMap<String, ObjectPerms> = FastMap::default();
-    for row in state.of("ObjectPermissions") {
+    for row in live(state, "ObjectPermissions") {
         if !id_of(row, "ParentId").is_some_and(|p| sets.binary_search(&p).is_ok()) {
             continue;
         }
@@ -115,7 +184,7 @@ fn object_perms(state: &State, sets: &[RecordId]) -> FastMap<String, ObjectPerms
 
 fn field_perms(state: &State, sets: &[RecordId]) -> FastMap<String, FieldPerms> {
     let mut out: FastMap<String, FieldPerms> = FastMap::default();
-    for row in state.of("FieldPermissions") {
+    for row in live(state, "FieldPermissions") {
         if !id_of(row, "ParentId").is_some_and(|p| sets.binary_search(&p).is_ok()) {
             continue;
         }
@@ -127,6 +196,11 @@ fn field_perms(state: &State, sets: &[RecordId]) -> FastMap<String, FieldPerms> 
         entry.edit |= row.get("PermissionsEdit") == true;
     }
     out
+}
+
+/// The records of `object` not in the Recycle Bin.
+fn live<'s>(state: &'s State, object: &str) -> impl Iterator<Item = &'s Record> + 's {
+    state.of(object).filter(|r| !r.is_deleted)
 }
 
 fn id_of(record: &Record, field: &str) -> Option<RecordId> {

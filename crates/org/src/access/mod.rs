@@ -18,6 +18,7 @@ pub mod declared;
 pub mod fields;
 pub(crate) mod load;
 pub mod profiles;
+pub mod sharing;
 
 use crate::FastMap;
 use crate::id::RecordId;
@@ -149,6 +150,9 @@ pub struct Access {
     pub(crate) objects: FastMap<String, ObjectPerms>,
     /// Field permissions granted by records, by lower-case `Object.Field`.
     pub(crate) fields: FastMap<String, FieldPerms>,
+    /// What their access to records rests on: the role hierarchy below them, the
+    /// records shared with them.
+    pub(crate) reach: sharing::Reach,
 }
 
 impl Access {
@@ -160,6 +164,7 @@ impl Access {
             baseline: profiles::Baseline::Nothing,
             objects: FastMap::default(),
             fields: FastMap::default(),
+            reach: sharing::Reach::default(),
         }
     }
 
@@ -178,6 +183,7 @@ impl Access {
             baseline: profiles::Baseline::Everything,
             objects: FastMap::default(),
             fields: FastMap::default(),
+            reach: sharing::Reach::default(),
         }
     }
 
@@ -251,9 +257,7 @@ impl Access {
             return FieldPerms::default();
         }
         let writes = on_object.create || on_object.edit;
-        if !fields::permissionable(field)
-            || self.baseline.grants_field(&object.name, field)
-        {
+        if !fields::permissionable(field) || self.baseline.grants_field(&object.name, field) {
             return FieldPerms {
                 read: true,
                 edit: writes,

@@ -123,9 +123,11 @@ pub(crate) fn matches(
     let Ok((s, name)) = filter_schema(schema, &entity) else {
         return false;
     };
-    let Ok(plan) =
-        forcebus_soql::prepare(&format!("SELECT Id FROM {name} WHERE {expr}"), &s, &forcebus_soql::Everything)
-    else {
+    let Ok(plan) = forcebus_soql::prepare(
+        &format!("SELECT Id FROM {name} WHERE {expr}"),
+        &s,
+        &forcebus_soql::Everything,
+    ) else {
         return false;
     };
     let header_id = RecordId::mint("0CE", 1);

@@ -30,7 +30,16 @@ pub(crate) const ACCESS_OBJECTS: &[&str] = &[
     "PermissionSetGroupComponent",
     "ObjectPermissions",
     "FieldPermissions",
+    "UserRole",
+    "Group",
+    "GroupMember",
 ];
+
+/// Whether a commit touching `object` changes some user's access (a share object's row
+/// changes what it grants).
+pub(crate) fn touches_access(object: &str) -> bool {
+    object.ends_with("Share") || ACCESS_OBJECTS.contains(&object)
+}
 
 impl Org {
     /// `user`'s access now.
@@ -38,7 +47,8 @@ impl Org {
         if let Some(known) = self.access.read_locked().get(&user) {
             return known.clone();
         }
-        let access = Arc::new(load::access_of(&self.read(), user));
+        let schema = self.schema();
+        let access = Arc::new(load::access_of(&self.read(), &schema, user));
         self.access.write_locked().insert(user, access.clone());
         access
     }
@@ -52,6 +62,7 @@ impl Org {
     pub fn profile_id(&self, name: &str) -> Option<RecordId> {
         self.scan("Profile", |p| {
             p.get_str("Name")
+                .filter(|_| !p.is_deleted)
                 .filter(|n| n.eq_ignore_ascii_case(name))
                 .map(|_| p.id)
         })
@@ -62,8 +73,10 @@ impl Org {
     /// The id of the permission set named `name` (any case; not a profile's own).
     pub fn permission_set_id(&self, name: &str) -> Option<RecordId> {
         self.scan("PermissionSet", |p| {
-            (p.get("IsOwnedByProfile") != true
-                && p.get_str("Name").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            (!p.is_deleted
+                && p.get("IsOwnedByProfile") != true
+                && p.get_str("Name")
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name)))
             .then_some(p.id)
         })
         .into_iter()
@@ -179,11 +192,13 @@ impl Org {
     ) -> Op {
         let existing = self
             .scan(kind, |r| {
-                let same = r.get_str("ParentId").and_then(RecordId::parse) == Some(parent)
+                let same = !r.is_deleted
+                    && r.get_str("ParentId").and_then(RecordId::parse) == Some(parent)
                     && r.get_str("SobjectType")
                         .is_some_and(|o| o.eq_ignore_ascii_case(object))
                     && field.is_none_or(|f| {
-                        r.get_str("Field").is_some_and(|x| x.eq_ignore_ascii_case(f))
+                        r.get_str("Field")
+                            .is_some_and(|x| x.eq_ignore_ascii_case(f))
                     });
                 same.then_some(r.id)
             })
@@ -253,7 +268,8 @@ impl Org {
     fn assigned(&self, user: RecordId, set: RecordId) -> bool {
         !self
             .scan("PermissionSetAssignment", |a| {
-                (a.get_str("AssigneeId").and_then(RecordId::parse) == Some(user)
+                (!a.is_deleted
+                    && a.get_str("AssigneeId").and_then(RecordId::parse) == Some(user)
                     && a.get_str("PermissionSetId").and_then(RecordId::parse) == Some(set))
                 .then_some(())
             })
@@ -273,14 +289,10 @@ impl Org {
             bulk_load: false,
             seed: true,
         };
-        let result = self
-            .execute(&Caller::org_setup(owner), ops, mode)?
-            .wait()?;
+        let result = self.execute(&Caller::org_setup(owner), ops, mode)?.wait()?;
         for r in result.results {
             if let Err(e) = r {
-                return Err(StoreError::Config(format!(
-                    "the org's access records: {e}"
-                )));
+                return Err(StoreError::Config(format!("the org's access records: {e}")));
             }
         }
         Ok(())
@@ -300,15 +312,15 @@ fn with_perms<const N: usize>(
     values: [(&str, Value); N],
     perms: crate::access::UserPerms,
 ) -> Map<String, Value> {
-    let mut out: Map<String, Value> = values
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let mut out: Map<String, Value> = values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     for (name, on) in [
         ("PermissionsApiEnabled", perms.api_enabled),
         ("PermissionsViewAllData", perms.view_all_data),
         ("PermissionsModifyAllData", perms.modify_all_data),
-        ("PermissionsCustomizeApplication", perms.customize_application),
+        (
+            "PermissionsCustomizeApplication",
+            perms.customize_application,
+        ),
         ("PermissionsModifyMetadata", perms.modify_metadata),
         ("PermissionsManageUsers", perms.manage_users),
     ] {

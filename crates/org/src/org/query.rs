@@ -33,13 +33,18 @@ impl Org {
         visible: &dyn Fn(&ObjectDef) -> bool,
     ) -> Result<forcebus_soql::Output, forcebus_soql::SoqlError> {
         let schema = self.schema();
-        let plan =
-            forcebus_soql::prepare_at(text, &schema, &visible, crate::meta::major_version(version))?;
+        let plan = forcebus_soql::prepare_at(
+            text,
+            &schema,
+            &visible,
+            crate::meta::major_version(version),
+        )?;
         let ctx = self.query_context(None, version, all_rows);
         let formulas = self.formulas(&schema);
         let reading = crate::query::Reading {
             formulas: &formulas,
             user: None,
+            access: None,
         };
         let state = self.read();
         Ok(crate::query::run(&state, reading, &plan, &ctx))
@@ -72,6 +77,7 @@ impl Org {
         let reading = crate::query::Reading {
             formulas: &formulas,
             user: viewer,
+            access: access.as_deref(),
         };
         let state = self.read();
         if plan.aggregate {
@@ -124,6 +130,7 @@ impl Org {
         let reading = crate::query::Reading {
             formulas: &formulas,
             user: viewer,
+            access: access.as_deref(),
         };
         let state = self.read();
         Ok(crate::query::shape_ids(&state, reading, &plan, &ctx, ids))
@@ -143,13 +150,14 @@ impl Org {
     ) -> Result<Vec<forcebus_soql::sosl::Found<'s>>, forcebus_soql::SoqlError> {
         let ctx = self.query_context(viewer, version, false);
         let formulas = self.formulas(&self.schema());
+        let access = viewer.map(|u| self.access(u));
         let state = self.read();
         let view =
             crate::query::View::new(&state, schema, None, &ctx).reading(crate::query::Reading {
                 formulas: &formulas,
                 user: viewer,
+                access: access.as_deref(),
             });
-        let access = viewer.map(|u| self.access(u));
         let sight = crate::access::Sight {
             visible,
             access: access.as_deref(),

@@ -157,6 +157,19 @@ impl<'a> Txn<'a> {
         self.current(&id).filter(|r| !r.is_deleted)
     }
 
+    /// The caller's access to the record `r`, as sharing decides it.
+    pub(crate) fn level(&self, r: &Record) -> crate::access::sharing::Level {
+        if self.access.is_everything() {
+            return crate::access::sharing::Level::All;
+        }
+        let Some(def) = self.schema.object(&r.object) else {
+            return crate::access::sharing::Level::None;
+        };
+        self.access
+            .gate(self.schema, def)
+            .level(r, &|id| self.current(&id))
+    }
+
     pub(crate) fn current(&self, id: &RecordId) -> Option<&Record> {
         match self.overlay.get(id) {
             Some(r) => r.as_ref(),

@@ -34,11 +34,9 @@ impl Txn<'_> {
                 format!("entity type cannot be deleted: {}", def.label),
             ));
         }
-        if !self.access.object(def).delete {
-            return Err(OrgError::new(
-                Code::InsufficientAccess,
-                "insufficient access rights on object id",
-            ));
+        if !self.access.object(def).delete || self.level(root) < crate::access::sharing::Level::All
+        {
+            return Err(OrgError::insufficient_access());
         }
         crate::rules::check_delete(self, root)?;
         let root_id = root.id;

@@ -21,6 +21,7 @@ mod config;
 mod fields;
 mod history;
 mod objects;
+mod shares;
 mod summaries;
 
 use std::collections::BTreeMap;
@@ -34,12 +35,14 @@ pub use config::{
 pub use fields::{field_def, label_of};
 pub use history::{CREATED, add_history_objects, data_type, history_object};
 pub use objects::{auto_number, custom_object, relabel};
+pub use shares::{add_share_objects, share_object};
 pub use summaries::{MAX_TRACKED_FIELDS, Unsettled, resolve_summaries};
 
 /// Settles what needs the whole schema: history objects for the objects that keep history,
 /// then the roll-up summaries; what cannot be settled, each a problem.
 pub fn settle(schema: &mut Schema) -> Vec<Unsettled> {
     add_history_objects(schema);
+    shares::add_share_objects(schema);
     resolve_summaries(schema)
 }
 
@@ -87,6 +90,9 @@ pub fn apply(schema: &mut Schema, objects: &BTreeMap<String, ObjectConfig>) -> R
             .map_err(|why| format!("objects.{name}.validation_rules: {why}"))?;
         if c.enable_history {
             o.enable_history = true;
+        }
+        if c.sharing_model.is_some() {
+            o.sharing_model.clone_from(&c.sharing_model);
         }
     }
     match settle(schema).first() {

@@ -345,7 +345,12 @@ impl Org {
         };
         let topics_changed = touches(crate::pushtopic::OBJECT);
         let users_changed = touches("User");
-        let access_changed = super::access::ACCESS_OBJECTS.iter().any(|o| touches(o));
+        // A purge (no record left to name its object) may have been a share's.
+        let access_changed = staged.order.iter().any(|id| {
+            staged.overlay[id]
+                .as_ref()
+                .is_none_or(|r| super::access::touches_access(r.object.as_str()))
+        });
         {
             let schema = self.schema();
             let mut state = self.write();

@@ -72,6 +72,12 @@ impl Work<'_> {
         self.txn.current(&id)
     }
 
+    /// The caller's access to the record `r`, as sharing decides it: a record they may
+    /// not read does not exist to them.
+    pub fn level(&self, r: &Record) -> crate::access::sharing::Level {
+        self.txn.level(r)
+    }
+
     /// A record as a read shows it, deleted or not: its formula fields computed from the
     /// records as this transaction sees them.
     pub fn read(&self, id: RecordId) -> Option<Record> {
@@ -117,6 +123,7 @@ impl Work<'_> {
         .reading(crate::query::Reading {
             formulas: self.txn.formulas,
             user: Some(self.txn.caller.user_id),
+            access: Some(&self.txn.access),
         });
         Ok(forcebus_soql::execute(&plan, &view, ctx))
     }

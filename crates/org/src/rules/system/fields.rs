@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::access::sharing::Level;
 use crate::error::{Code, OrgError};
 use crate::fields::FieldRef;
 use crate::id::RecordId;
@@ -81,6 +82,9 @@ pub(super) fn for_update<'a>(
             format!("entity type cannot be updated: {}", def.label),
         ));
     }
+    if txn.level(current) < Level::Edit {
+        return Err(OrgError::insufficient_access());
+    }
     let mut rec = current.clone();
     for (name, raw) in input {
         if name == "attributes" {
@@ -156,6 +160,18 @@ fn value(txn: &Txn<'_>, object: &str, f: &FieldDef, raw: &Value) -> Result<Value
     let Some(target) = v.as_str().and_then(RecordId::parse) else {
         return Ok(v);
     };
+    if let Some(r) = txn.current(&target)
+        && txn.level(r) < Level::Read
+    {
+        return Err(OrgError::field(
+            Code::InsufficientAccessOnCrossReferenceEntity,
+            format!(
+                "insufficient access rights on cross-reference id: {}",
+                target.as15()
+            ),
+            &f.name,
+        ));
+    }
     let target_object = txn.schema.object_by_prefix(target.prefix());
     let allowed = target_object.is_some_and(|o| {
         f.reference_to

@@ -17,8 +17,9 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use forcebus_http::shapes::SaveResult;
-use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
 use forcebus_org::access::Access;
+use forcebus_org::access::sharing::Level;
+use forcebus_org::platform::{EventDef, PublishBehavior, ToPublish};
 use forcebus_org::{Code, ObjectDef, Op, OrgError, Outcome, Record, RecordId, Work};
 
 use crate::data::dispatch::{Reply, Run, Sub};
@@ -155,7 +156,7 @@ fn live(work: &Work<'_>, o: &ObjectDef, id: &str) -> Result<Record, ApiError> {
     let rid =
         RecordId::parse(id).ok_or_else(|| ApiError::from(OrgError::not_an_external_id(id)))?;
     work.get(rid)
-        .filter(|r| r.object == o.name && !r.is_deleted)
+        .filter(|r| r.object == o.name && !r.is_deleted && work.level(r) >= Level::Read)
         .and_then(|_| work.read(rid))
         .ok_or_else(ApiError::not_found)
 }
