@@ -25,6 +25,12 @@ pub trait Directory: Send + Sync + Debug {
     fn now(&self) -> DateTime<Utc>;
     /// The user with this username (any case), if any.
     fn user(&self, username: &str) -> Option<DirectoryUser>;
+    /// Whether the user `id` may use a session now (an active user of the org): a
+    /// deactivated user's tokens stop working.
+    fn may_sign_in(&self, id: RecordId) -> bool {
+        let _ = id;
+        true
+    }
 }
 
 impl Directory for Org {
@@ -34,6 +40,10 @@ impl Directory for Org {
 
     fn now(&self) -> DateTime<Utc> {
         self.clock().now()
+    }
+
+    fn may_sign_in(&self, id: RecordId) -> bool {
+        self.access(id).active
     }
 
     fn user(&self, username: &str) -> Option<DirectoryUser> {

@@ -168,6 +168,9 @@ impl Auth {
             user_id: RecordId::parse(&rec.user)?,
             issued_at: rec.issued_at,
         };
+        if !self.directory.may_sign_in(session.user_id) {
+            return None;
+        }
         if expires - now < timeout / 2 {
             self.extend(key, rec, now + timeout);
         }

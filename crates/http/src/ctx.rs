@@ -61,6 +61,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
     }
 }
 
+/// Why a user without Modify All Data or Modify Metadata may not use the Metadata API.
+pub const METADATA_API: &str =
+    "use of the Metadata API requires a user with the ModifyAllData or ModifyMetadata permissions";
+
 /// Extracts the token from `Authorization: Bearer x`, `OAuth x`, or a bare `x`.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     forcebus_auth::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
@@ -179,8 +183,18 @@ where
             .auth
             .verify(token)
             .ok_or_else(ApiError::invalid_session)?;
-        if !app.org.access(session.user_id).perms.api_enabled {
+        let access = app.org.access(session.user_id);
+        if !access.perms.api_enabled {
             return Err(ApiError::api_disabled());
+        }
+        let rest = parts.uri.path().splitn(5, '/').nth(4).unwrap_or("");
+        if rest.starts_with("tooling/") && !access.customizes() {
+            return Err(ApiError::insufficient(
+                "insufficient access rights on entity: the Tooling API requires a user with the CustomizeApplication or ModifyAllData permission",
+            ));
+        }
+        if rest.starts_with("metadata/") && !access.uses_metadata_api() {
+            return Err(ApiError::insufficient(METADATA_API));
         }
         let origin = Origin::from_request_parts(parts, state)
             .await

@@ -108,6 +108,11 @@ impl ApiError {
         )
     }
 
+    /// `INSUFFICIENT_ACCESS` (403): a user permission the API needs is missing.
+    pub fn insufficient(message: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, Code::InsufficientPrivileges, message)
+    }
+
     /// `METHOD_NOT_ALLOWED` (405) for `method`, naming the methods `allowed`.
     pub fn method_not_allowed(method: &impl std::fmt::Display, allowed: &str) -> Self {
         Self::new(

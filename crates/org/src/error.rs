@@ -30,6 +30,8 @@ pub enum Code {
     Gone,
     InsufficientAccess,
     InsufficientAccessOnCrossReferenceEntity,
+    /// `INSUFFICIENT_ACCESS`: a user permission an API needs is missing.
+    InsufficientPrivileges,
     InvalidCrossReferenceKey,
     InvalidDateFormat,
     InvalidEmailAddress,
@@ -95,6 +97,7 @@ impl Code {
             Self::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
             Self::Gone => "GONE",
             Self::InsufficientAccess => "INSUFFICIENT_ACCESS_OR_READONLY",
+            Self::InsufficientPrivileges => "INSUFFICIENT_ACCESS",
             Self::InsufficientAccessOnCrossReferenceEntity => {
                 "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
             }

@@ -28,6 +28,10 @@ pub mod codes {
     pub const INVALID_REQUEST: &str = "sfdc.platform.eventbus.grpc.request.invalid";
     /// Publishing to a topic that cannot be published to.
     pub const PUBLISH_NOT_ALLOWED: &str = "sfdc.platform.eventbus.grpc.publish.not.allowed";
+    /// The subscriber lacks the permissions the topic needs (View All Data, or View All
+    /// on its object, for change events).
+    pub const SUBSCRIBE_NOT_ALLOWED: &str =
+        "sfdc.platform.eventbus.grpc.subscription.fetch.authorization.error";
     /// A publish request over the 4 MB limit.
     pub const REQUEST_TOO_LARGE: &str = "sfdc.platform.eventbus.grpc.publish.request.too.large";
     /// The daily event delivery allocation is used up (`failure-modes.md` §5.1).
@@ -91,6 +95,11 @@ pub enum PubSubError {
         "Publishing to the topic {0} isn't allowed. Events on this topic are published by the platform."
     )]
     PublishNotAllowed(String),
+    /// The subscriber may not read the topic's events.
+    #[error(
+        "You don't have the permissions to subscribe to {0}: change events need View All Data, or View All on their object."
+    )]
+    SubscribeNotAllowed(String),
     /// A publish request over the request size limit (Salesforce closes the stream with
     /// this status, <https://developer.salesforce.com/docs/platform/pub-sub-api/guide/allocations.html>).
     #[error(
@@ -141,6 +150,7 @@ impl PubSubError {
                 (Code::InvalidArgument, codes::INVALID_REQUEST)
             }
             Self::PublishNotAllowed(_) => (Code::PermissionDenied, codes::PUBLISH_NOT_ALLOWED),
+            Self::SubscribeNotAllowed(_) => (Code::PermissionDenied, codes::SUBSCRIBE_NOT_ALLOWED),
             Self::RequestTooLarge => (Code::Unavailable, codes::REQUEST_TOO_LARGE),
             Self::SubscriptionNotFound(_) => (Code::NotFound, codes::SUBSCRIPTION_NOT_FOUND),
             Self::SubscriptionStopped(_) => (Code::FailedPrecondition, codes::SUBSCRIPTION_STOPPED),

@@ -131,13 +131,14 @@ async fn start(mut call: Opened<ManagedFetchRequest, ManagedFetchResponse>) {
         token,
         address,
         ended,
+        user,
         ..
     } = call;
     if let Some(e) = ps.injected(forcebus_org::control::Rpc::ManagedSubscribe, "") {
         let _ = tx.send(Err(e.status(&rpc))).await;
         return;
     }
-    let (sub, topic, cursor) = match open(&ps, &first) {
+    let (sub, topic, cursor) = match open(&ps, &first, user) {
         Ok(v) => v,
         Err(e) => {
             let _ = tx.send(Err(e.status(&rpc))).await;
@@ -180,6 +181,7 @@ async fn start(mut call: Opened<ManagedFetchRequest, ManagedFetchResponse>) {
 fn open(
     ps: &Arc<PubSub>,
     first: &ManagedFetchRequest,
+    user: forcebus_org::RecordId,
 ) -> Result<(Subscription, Topic, Cursor), PubSubError> {
     let name = if first.subscription_id.is_empty() {
         &first.developer_name
@@ -203,6 +205,7 @@ fn open(
         .topic(&sub.topic_name)
         .filter(|t| t.can_subscribe)
         .ok_or_else(|| ps.topic_not_found(&sub.topic_name))?;
+    let topic = ps.for_subscriber(topic, user)?;
     let log = ps.org.log();
     let cursor = match ps.committed(sub.id)? {
         Some(id) => match log.subscribe(topic.channel.clone(), Start::After(id)) {

@@ -44,13 +44,14 @@ async fn start(mut call: Opened<FetchRequest, FetchResponse>) {
         token,
         address,
         ended,
+        user,
         ..
     } = call;
     if let Some(e) = ps.injected(Rpc::Subscribe, &first.topic_name) {
         let _ = tx.send(Err(e.status(&rpc))).await;
         return;
     }
-    let (topic, cursor) = match open(&ps, &first) {
+    let (topic, cursor) = match open(&ps, &first, user) {
         Ok(v) => v,
         Err(e) => {
             let _ = tx.send(Err(e.status(&rpc))).await;
@@ -97,6 +98,7 @@ async fn start(mut call: Opened<FetchRequest, FetchResponse>) {
 fn open(
     ps: &Arc<PubSub>,
     first: &FetchRequest,
+    user: forcebus_org::RecordId,
 ) -> Result<(crate::Topic, forcebus_eventlog::Cursor), PubSubError> {
     if first.topic_name.is_empty() {
         return Err(PubSubError::InvalidRequest(
@@ -107,6 +109,7 @@ fn open(
         .topic(&first.topic_name)
         .filter(|t| t.can_subscribe)
         .ok_or_else(|| ps.topic_not_found(&first.topic_name))?;
+    let topic = ps.for_subscriber(topic, user)?;
     let start = match ReplayPreset::try_from(first.replay_preset) {
         Ok(ReplayPreset::Earliest) => Start::Earliest,
         Ok(ReplayPreset::Custom) => match replay::decode(&first.replay_id) {

@@ -32,6 +32,9 @@ pub struct Topic {
     pub can_subscribe: bool,
     /// How its events are rendered.
     pub render: Render,
+    /// The subscriber's access when it hides fields from them: change events leave out
+    /// the fields they may not see (`None`: they see every field).
+    pub viewer: Option<Arc<forcebus_org::access::Access>>,
 }
 
 /// How a topic's log events become Avro.
@@ -78,6 +81,7 @@ impl PubSub {
                 can_publish: false,
                 can_subscribe: true,
                 render: Render::Change { custom_channel },
+                viewer: None,
             });
         }
         if let Some(rest) = name.strip_prefix("/event/") {
@@ -93,6 +97,7 @@ impl PubSub {
                 can_publish: def.is_some(),
                 can_subscribe: true,
                 render: Render::Platform,
+                viewer: None,
             });
         }
         None
@@ -104,6 +109,14 @@ impl PubSub {
     /// excepted: their payload is the channel's own). `None` when the stored event cannot
     /// be rendered (logged).
     pub fn render(&self, topic: &Topic, e: &Event) -> Option<ProducerEvent> {
+        if let (Some(viewer), Render::Change { custom_channel }) = (&topic.viewer, &topic.render) {
+            let mut doc = change_doc(e)?;
+            if let Some(c) = custom_channel {
+                doc = doc.for_channel(c);
+            }
+            let doc = self.as_seen_by(viewer, doc);
+            return ProducerEvent::decode(self.encode_change(e, &doc)).ok();
+        }
         let bytes = match &topic.render {
             Render::Change {
                 custom_channel: Some(c),
@@ -139,6 +152,66 @@ impl PubSub {
                 .map(|doc| self.encode_change(e, &doc))
                 .unwrap_or_default()
         })
+    }
+
+    /// A change event as `viewer` may see it: the fields field-level security hides from
+    /// them left out of its body and its header's field lists (change events ignore
+    /// sharing, as Salesforce's do).
+    fn as_seen_by(
+        &self,
+        viewer: &forcebus_org::access::Access,
+        mut doc: ChangeEvent,
+    ) -> ChangeEvent {
+        let schema = self.org.schema();
+        let Some(def) = schema
+            .objects()
+            .find(|o| forcebus_events::change::entity_name_of(o) == doc.header.entity_name)
+        else {
+            return doc;
+        };
+        let sees = |name: &str| {
+            let top = name.split('.').next().unwrap_or(name);
+            def.field(top).is_none_or(|f| viewer.sees(def, f))
+        };
+        doc.fields.retain(|k, _| sees(k));
+        let h = &mut doc.header;
+        for list in [
+            &mut h.changed_fields,
+            &mut h.nulled_fields,
+            &mut h.diff_fields,
+        ] {
+            list.retain(|n| sees(n));
+        }
+        doc
+    }
+
+    /// `topic` as `user` subscribes to it: change events need View All Data, or View All
+    /// on every object the channel carries; a subscriber who is not an administrator
+    /// gets them without the fields they may not see.
+    pub(crate) fn for_subscriber(
+        &self,
+        mut topic: Topic,
+        user: forcebus_org::RecordId,
+    ) -> Result<Topic, crate::PubSubError> {
+        let access = self.org.access(user);
+        if access.is_everything() || !matches!(topic.render, Render::Change { .. }) {
+            return Ok(topic);
+        }
+        if !access.perms.view_all_data {
+            let schema = self.org.schema();
+            let kinds = &topic.channel.kinds;
+            let viewable = |entity: &String| {
+                schema
+                    .objects()
+                    .find(|o| forcebus_events::change::entity_name_of(o) == *entity)
+                    .is_some_and(|o| access.object(o).view_all)
+            };
+            if kinds.is_empty() || !kinds.iter().all(viewable) {
+                return Err(crate::PubSubError::SubscribeNotAllowed(topic.name));
+            }
+        }
+        topic.viewer = Some(access);
+        Ok(topic)
     }
 
     /// The encoded `ProducerEvent` of a change event; empty when its schema is unknown.

@@ -129,6 +129,10 @@ impl Auth {
         parent: Option<String>,
         scope: Option<&'static str>,
     ) -> Result<Grant, OAuthError> {
+        // A deactivated user gets no new token by any grant (their old ones stopped).
+        if !self.directory.may_sign_in(user) {
+            return Err(OAuthError::new("invalid_grant", "inactive user"));
+        }
         let issued = self.issue_from(user, refresh, parent).map_err(|e| {
             tracing::error!(error = %e, "Could not store a new token.");
             OAuthError::internal()

@@ -22,8 +22,12 @@ pub(crate) fn access_of(state: &State, schema: &Schema, user: RecordId) -> Acces
         }
         return Access::nothing(user);
     };
+    let active = record.get("IsActive") != false;
     let Some(profile) = id_of(record, "ProfileId") else {
-        return Access::everything(user);
+        return Access {
+            active,
+            ..Access::everything(user)
+        };
     };
     let mut sets: Vec<RecordId> = live(state, "PermissionSet")
         .filter(|ps| ps.get("IsOwnedByProfile") == true && id_of(ps, "ProfileId") == Some(profile))
@@ -44,6 +48,7 @@ pub(crate) fn access_of(state: &State, schema: &Schema, user: RecordId) -> Acces
     sets.sort_unstable();
     sets.dedup();
     let mut access = Access {
+        active,
         baseline: baseline(state, profile),
         ..Access::nothing(user)
     };

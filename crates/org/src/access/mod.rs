@@ -142,6 +142,8 @@ impl UserPerms {
 pub struct Access {
     /// The user.
     pub user: RecordId,
+    /// Whether the user is active (`IsActive`): a deactivated user's tokens stop working.
+    pub active: bool,
     /// Their user permissions.
     pub perms: UserPerms,
     /// What their standard profile grants without records.
@@ -160,6 +162,7 @@ impl Access {
     pub fn nothing(user: RecordId) -> Self {
         Self {
             user,
+            active: false,
             perms: UserPerms::default(),
             baseline: profiles::Baseline::Nothing,
             objects: FastMap::default(),
@@ -172,6 +175,7 @@ impl Access {
     pub fn everything(user: RecordId) -> Self {
         Self {
             user,
+            active: true,
             perms: UserPerms {
                 api_enabled: true,
                 view_all_data: true,

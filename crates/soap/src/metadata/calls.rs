@@ -56,6 +56,9 @@ pub(crate) async fn endpoint(
             "Invalid Session ID found in SessionHeader: Illegal Session",
         );
     };
+    if !app.org.access(session.user_id).uses_metadata_api() {
+        return fault(Code::InsufficientPrivileges, crate::ctx::METADATA_API);
+    }
     let caller = Caller {
         user_id: session.user_id,
         api: Api::Soap,

@@ -140,6 +140,13 @@ pub(crate) async fn endpoint(
                     unknown_call(name)
                 };
             };
+            if !app.org.access(s.user_id).perms.api_enabled {
+                return fault(
+                    Code::ApiCurrentlyDisabled,
+                    "API is disabled for this User",
+                    "UnexpectedErrorFault",
+                );
+            }
             let caller = Caller {
                 user_id: s.user_id,
                 api: Api::Soap,
@@ -181,6 +188,13 @@ async fn login(
     let Some(user_id) = checked else {
         return invalid_login();
     };
+    if !app.org.access(user_id).perms.api_enabled {
+        return fault(
+            Code::ApiCurrentlyDisabled,
+            "API is disabled for this User",
+            "LoginFault",
+        );
+    }
     let auth = app.auth.clone();
     let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
         Ok(Ok(i)) => i,
