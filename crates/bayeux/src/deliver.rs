@@ -63,3 +63,49 @@ pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option
     let data = std::str::from_utf8(&bytes).ok().filter(|d| !d.is_empty())?;
     Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
 }
+
+/// An event message on `channel` as the subscriber `viewer`, who is not an administrator,
+/// may see it: a change event without the fields field-level security hides from them
+/// (change events ignore sharing), a PushTopic notification only of a record they may
+/// read (PushTopics respect sharing); encoded for them alone.
+pub(crate) fn message_for(
+    bx: &Bayeux,
+    e: &Event,
+    channel: &str,
+    viewer: &forcebus_org::access::Access,
+) -> Option<String> {
+    use forcebus_events::{change, pushtopic};
+    let channel_json = serde_json::to_string(channel).expect("strings serialise");
+    if channel.starts_with("/topic/") {
+        let data = pushtopic::cometd_data(&e.payload, e.replay_id)?;
+        let id = data
+            .pointer("/sobject/Id")
+            .and_then(Value::as_str)
+            .and_then(forcebus_org::RecordId::parse)?;
+        if bx.org.level_of(viewer, id) < forcebus_org::access::sharing::Level::Read {
+            return None;
+        }
+        return Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"));
+    }
+    let mut doc = change::ChangeEvent::from_log(&e.payload).ok()?;
+    if let Some(custom) = forcebus_org::channels::custom_data_channel(channel) {
+        doc = doc.for_channel(custom);
+    }
+    let schema = bx.org.schema();
+    let object = schema.object(&doc.header.entity_name)?;
+    let sees = |name: &str| {
+        let top = name.split('.').next().unwrap_or(name);
+        object.field(top).is_none_or(|f| viewer.sees(object, f))
+    };
+    doc.fields.retain(|k, _| sees(k));
+    let h = &mut doc.header;
+    for list in [
+        &mut h.changed_fields,
+        &mut h.nulled_fields,
+        &mut h.diff_fields,
+    ] {
+        list.retain(|n| sees(n));
+    }
+    let data = change::cometd_data(&doc, object, e.replay_id);
+    Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
+}

@@ -40,8 +40,17 @@ fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
                 break;
             }
             deliver_span(session, &sub.name, &events);
+            // A subscriber who is not an administrator: change events without the fields
+            // they may not see, PushTopic notifications of the records they may read.
+            let viewer = (sub.name.starts_with("/data/") || sub.name.starts_with("/topic/"))
+                .then(|| bx.org.access(session.user))
+                .filter(|a| !a.is_everything());
             for e in events {
-                if let Some(m) = message(bx, &e, &sub.name, session.api) {
+                let m = match &viewer {
+                    Some(v) => crate::deliver::message_for(bx, &e, &sub.name, v),
+                    None => message(bx, &e, &sub.name, session.api),
+                };
+                if let Some(m) = m {
                     bytes += m.len();
                     out.push(m);
                 }

@@ -53,6 +53,22 @@ impl Org {
         access
     }
 
+    /// `access`'s user's access to the record `id` now (none when the org has no such
+    /// record).
+    pub fn level_of(&self, access: &Access, id: RecordId) -> crate::access::sharing::Level {
+        let schema = self.schema();
+        let state = self.read();
+        let Some(r) = state.records.get(&id) else {
+            return crate::access::sharing::Level::None;
+        };
+        let Some(def) = schema.object(&r.object) else {
+            return crate::access::sharing::Level::None;
+        };
+        access
+            .gate(&schema, def)
+            .level(r, &|id| state.records.get(&id))
+    }
+
     /// Forgets every user's access (a record it is read from changed).
     pub(crate) fn access_changed(&self) {
         self.access.write_locked().clear();
