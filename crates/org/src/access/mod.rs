@@ -261,7 +261,10 @@ impl Access {
             return FieldPerms::default();
         }
         let writes = on_object.create || on_object.edit;
-        if !fields::permissionable(field) || self.baseline.grants_field(&object.name, field) {
+        // An object every user reads (users, record types, setup objects) shows them
+        // every field.
+        if !profiles::permissionable(profiles::controlling(&object.name))
+            || !fields::permissionable(field) || self.baseline.grants_field(&object.name, field) {
             return FieldPerms {
                 read: true,
                 edit: writes,
