@@ -67,6 +67,25 @@ export class ForcebusServer {
   }
 }
 
+/** Makes a user of `org` (the credentials `createOrg` gave) in one call: with `profile`
+ * (Standard User when unset), the `permissionSets` it names, and `permissionSet`
+ * (`{ name, objects, fields, user_permissions }`) made first. Resolves to `{ id, username,
+ * profile, access_token, instance_url }`: the token signs a client in as that user. */
+export async function createUser(org, { username, profile, permissionSets = [], permissionSet, password } = {}) {
+  const body = { username, permission_sets: permissionSets };
+  if (profile) body.profile = profile;
+  if (permissionSet) body.permission_set = permissionSet;
+  if (password) body.password = password;
+  const res = await fetch(`${org.instance_url.replace(/\/+$/, '')}/forcebus/v1/control/users`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${org.access_token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`forcebus answered ${res.status} to a new user: ${text}`);
+  return JSON.parse(text);
+}
+
 /** Starts `forcebus serve --in-memory` on free ports; resolves once it is ready. */
 export function startForcebus({ bin = process.env.FORCEBUS_BIN || 'forcebus', args = [] } = {}) {
   const env = { ...process.env };

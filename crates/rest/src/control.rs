@@ -9,6 +9,8 @@
 //! - `POST /control/pubsub` `{"fail", "rpc", "times"}`, `{"suppress_keepalives": b}`,
 //!   `{"end_streams": true}`, `{"reset_streams": true}`.
 //! - `POST /control/rules` `{"validation_rules": false}` (off for a data load) or `true`.
+//! - `POST /control/users`: a user (and a permission set) made in one call, with a token
+//!   for them ([`crate::control_users`]).
 
 use axum::body::Bytes;
 use axum::extract::State;

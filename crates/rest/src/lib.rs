@@ -15,6 +15,7 @@ use axum::Router;
 use forcebus_http::{Core, HasCore};
 
 mod control;
+mod control_users;
 mod data;
 mod routes;
 mod shapes;

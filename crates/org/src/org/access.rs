@@ -99,6 +99,31 @@ impl Org {
         .next()
     }
 
+    /// Makes a user now, as a test asks for one: the permission sets `sets` made or
+    /// brought up to date first, then the user (unless one has the username) with the
+    /// profile and permission sets `seed` names. The user's id.
+    pub fn declare_user(
+        &self,
+        seed: &UserSeed,
+        sets: &[PermissionSetConfig],
+    ) -> Result<RecordId, crate::OrgError> {
+        let refused = |e: StoreError| match e {
+            StoreError::Config(why) => crate::OrgError::new(crate::Code::InvalidInput, why),
+            other => crate::OrgError::new(crate::Code::UnknownException, other.to_string()),
+        };
+        if seed.profile.as_deref().is_some_and(|p| self.profile_id(p).is_none()) {
+            return Err(crate::OrgError::new(
+                crate::Code::InvalidInput,
+                format!("the org has no profile named {:?}", seed.profile.as_deref().unwrap_or_default()),
+            ));
+        }
+        self.ensure_permission_sets(sets).map_err(refused)?;
+        let id = self.ensure_user(seed).map_err(refused)?;
+        self.ensure_user_access(std::slice::from_ref(seed))
+            .map_err(refused)?;
+        Ok(id)
+    }
+
     /// Makes the standard profiles the org lacks, each with the permission set it owns.
     pub(crate) fn ensure_standard_profiles(&self) -> Result<(), StoreError> {
         if self.schema().object("Profile").is_none() {
