@@ -7,6 +7,7 @@ use forcebus_testkit::{Options, Server};
 use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::Value;
 
+mod access;
 mod auth;
 mod bayeux;
 mod bayeux_overlap;
