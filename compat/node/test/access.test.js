@@ -204,6 +204,34 @@ describe('sharing on the Private object Deal__c', () => {
   });
 });
 
+// Reads that name a record by id. `todo` while forcebus returns the other user's private
+// deal on both paths (a SOQL filter on Id, and the /composite/sobjects retrieve); the
+// single-record GET already answers NOT_FOUND (checked above).
+describe("reads by id do not reach another's private deal", () => {
+  const LEAK = 'forcebus returns a Private record the user may not see when it is named by id';
+
+  it("SOQL WHERE Id = / Id IN leaves another's private deal out", { todo: LEAK }, async () => {
+    const prefix = uniq('byid');
+    const mine = await createDeal(sync, `${prefix}-sync`, 1);
+    const theirs = await createDeal(other, `${prefix}-other`, 2);
+    const one = await sync.query(`SELECT Name FROM Deal__c WHERE Id = '${theirs}'`);
+    assert.deepEqual(one.records.map((r) => r.Name), [], JSON.stringify(one.records));
+    const both = await sync.query(`SELECT Name FROM Deal__c WHERE Id IN ('${mine}', '${theirs}')`);
+    assert.deepEqual(both.records.map((r) => r.Name), [`${prefix}-sync`], JSON.stringify(both.records));
+  });
+
+  it("retrieve of several ids (/composite/sobjects) answers another's private deal as a missing one (null)", { todo: LEAK }, async () => {
+    const prefix = uniq('many');
+    const mine = await createDeal(sync, `${prefix}-sync`, 1);
+    const theirs = await createDeal(other, `${prefix}-other`, 2);
+    const gone = await createDeal(sync, `${prefix}-gone`, 3);
+    await sync.sobject('Deal__c').destroy(gone);
+    const res = await sync.sobject('Deal__c').retrieve([mine, theirs, gone], { fields: ['Name'] });
+    assert.equal(res[2], null, 'a deleted id is null');
+    assert.deepEqual(res.map((r) => r?.Name ?? null), [`${prefix}-sync`, null, null], JSON.stringify(res));
+  });
+});
+
 describe('API Enabled', () => {
   it('viewer@acme.test (no API Enabled) cannot log in with SOAP, and its OAuth token gets API_CURRENTLY_DISABLED', async () => {
     const loginErr = await rejection(connect(...VIEWER));
