@@ -204,13 +204,10 @@ describe('sharing on the Private object Deal__c', () => {
   });
 });
 
-// Reads that name a record by id. `todo` while forcebus returns the other user's private
-// deal on both paths (a SOQL filter on Id, and the /composite/sobjects retrieve); the
-// single-record GET already answers NOT_FOUND (checked above).
+// Reads that name a record by id: a SOQL filter on Id, and the /composite/sobjects
+// retrieve (the single-record GET answers NOT_FOUND, checked above).
 describe("reads by id do not reach another's private deal", () => {
-  const LEAK = 'forcebus returns a Private record the user may not see when it is named by id';
-
-  it("SOQL WHERE Id = / Id IN leaves another's private deal out", { todo: LEAK }, async () => {
+  it("SOQL WHERE Id = / Id IN leaves another's private deal out", async () => {
     const prefix = uniq('byid');
     const mine = await createDeal(sync, `${prefix}-sync`, 1);
     const theirs = await createDeal(other, `${prefix}-other`, 2);
@@ -220,7 +217,7 @@ describe("reads by id do not reach another's private deal", () => {
     assert.deepEqual(both.records.map((r) => r.Name), [`${prefix}-sync`], JSON.stringify(both.records));
   });
 
-  it("retrieve of several ids (/composite/sobjects) answers another's private deal as a missing one (null)", { todo: LEAK }, async () => {
+  it("retrieve of several ids (/composite/sobjects) answers another's private deal as a missing one (null)", async () => {
     const prefix = uniq('many');
     const mine = await createDeal(sync, `${prefix}-sync`, 1);
     const theirs = await createDeal(other, `${prefix}-other`, 2);

@@ -64,6 +64,8 @@ class Block:
         if self.lang == "toml":
             if re.search(r"^listen\s*=", c, re.M):
                 return "config-sample"
+            if "[[users]]" in c:
+                return "users-config"
             if "[platform_events." in c:
                 return "platform-event-config"
             if "[objects." in c:

@@ -275,6 +275,40 @@ def check_platform_event_config(readme: Readme, block: Block) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def check_users_config(readme: Readme, block: Block) -> None:
+    """A config declaring users and permission sets: the server starts on it, every user
+    signs in with the password grant, and each restricted user's describe of Account shows
+    no field their permission sets do not grant (the README's Salary__c and Phone) while
+    the administrator's shows them; a query naming one is INVALID_FIELD for them."""
+    proc, info, root = serve_config(readme, block.code, "users")
+    base = f"http://{info['http']}"
+    try:
+        users = re.findall(r'username = "([^"]+)"\s*\npassword = "([^"]+)"(\s*\nprofile = "[^"]+")?',
+                           block.code)
+        assert len(users) >= 2, f"{block.id}: expected users with passwords"
+        for username, password, profile in users:
+            r = requests.post(f"{base}/services/oauth2/token", timeout=30, data={
+                "grant_type": "password", "client_id": info["client_id"],
+                "client_secret": info["client_secret"], "username": username, "password": password})
+            assert r.status_code == 200, f"{block.id}: {username}: {r.text}"
+            auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            d = requests.get(f"{base}/services/data/v62.0/sobjects/Account/describe", headers=auth,
+                             timeout=30)
+            assert d.status_code == 200, f"{block.id}: {username}: {d.text}"
+            names = {f["name"] for f in d.json()["fields"]}
+            if not profile:
+                assert {"Salary__c", "Phone"} <= names, f"{block.id}: {username} sees everything"
+                continue
+            assert not {"Salary__c", "Phone"} & names, f"{block.id}: {username}: {sorted(names)}"
+            q = requests.get(f"{base}/services/data/v62.0/query", headers=auth, timeout=30,
+                             params={"q": "SELECT Salary__c FROM Account"})
+            assert q.status_code == 400 and q.json()[0]["errorCode"] == "INVALID_FIELD", q.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def check_objects_config(readme: Readme, block: Block) -> None:
     """A config declaring objects: the server starts on it, every object describes with every
     field the block names, a `formula` field as calculated with its formula, a `summary`
@@ -433,6 +467,8 @@ def test_readme_block(readme: Readme, block: Block):
         check_config_sample(readme, block)
     elif kind == "objects-config":
         check_objects_config(readme, block)
+    elif kind == "users-config":
+        check_users_config(readme, block)
     elif kind == "cli-session":
         check_cli_session(block)
     else:

@@ -102,8 +102,10 @@ impl<'a> View<'a> {
 }
 
 impl crate::formulas::Reader for View<'_> {
+    /// Formulas read every record, whoever reads the formula (they ignore sharing, as
+    /// Salesforce's do).
     fn record(&self, id: RecordId) -> Option<&Record> {
-        Source::get(self, id)
+        self.get_any(id)
     }
 
     fn organization(&self) -> Option<&Record> {
@@ -138,15 +140,12 @@ impl Source for View<'_> {
         }
     }
 
+    /// The record `id`, if the reader may read it (an `Id` filter, a parent path).
     fn get(&self, id: RecordId) -> Option<&Record> {
-        match self.overlay.and_then(|(o, _)| o.get(&id)) {
-            Some(touched) => touched.as_ref(),
-            None => self.state.records.get(&id).or_else(|| {
-                // A picklist value's row (they are made, not stored).
-                let def = self.schema.object_by_prefix(id.prefix())?;
-                def.values_of.as_ref()?;
-                self.value_rows().values().flatten().find(|r| r.id == id)
-            }),
+        let r = self.get_any(id)?;
+        match self.gate(r.object.as_str()) {
+            Some(gate) if gate.level(r, &|id| self.get_any(id)) < Level::Read => None,
+            _ => Some(r),
         }
     }
 
@@ -178,16 +177,29 @@ impl Source for View<'_> {
     fn lookup(&self, object: &str, field: &str, key: &str) -> Option<Vec<&Record>> {
         let mut rows = self.lookup_all(object, field, key)?;
         if let Some(gate) = self.gate(object) {
-            rows.retain(|r| gate.level(r, &|id| self.get(id)) >= Level::Read);
+            rows.retain(|r| gate.level(r, &|id| self.get_any(id)) >= Level::Read);
         }
         Some(rows)
     }
 }
 
 impl<'a> View<'a> {
+    /// The record `id`, whoever reads.
+    fn get_any(&self, id: RecordId) -> Option<&Record> {
+        match self.overlay.and_then(|(o, _)| o.get(&id)) {
+            Some(touched) => touched.as_ref(),
+            None => self.state.records.get(&id).or_else(|| {
+                // A picklist value's row (they are made, not stored).
+                let def = self.schema.object_by_prefix(id.prefix())?;
+                def.values_of.as_ref()?;
+                self.value_rows().values().flatten().find(|r| r.id == id)
+            }),
+        }
+    }
+
     /// The gate of `object`'s records for the reading user, when it hides some of them.
     fn gate(&self, object: &str) -> Option<crate::access::sharing::Gate<'a>> {
-        let access = self.reading?.access?;
+        let access = self.reading?.access.filter(|a| !a.is_everything())?;
         let def = self.schema.object(object)?;
         let gate = access.gate(self.schema, def);
         (!gate.reads_all()).then_some(gate)

@@ -163,10 +163,8 @@ impl PubSub {
         mut doc: ChangeEvent,
     ) -> ChangeEvent {
         let schema = self.org.schema();
-        let Some(def) = schema
-            .objects()
-            .find(|o| forcebus_events::change::entity_name_of(o) == doc.header.entity_name)
-        else {
+        // The header names the record's object (`Account`), not the event's entity.
+        let Some(def) = schema.object(&doc.header.entity_name) else {
             return doc;
         };
         let sees = |name: &str| {

@@ -77,13 +77,16 @@ pub(crate) async fn users(
     let body: UserBody =
         serde_json::from_value(Value::Object(body)).map_err(|e| invalid(e.to_string()))?;
     if !body.username.contains('@') || body.username.len() > 80 {
-        return Err(invalid("username must look like an email address (at most 80 characters)"));
+        return Err(invalid(
+            "username must look like an email address (at most 80 characters)",
+        ));
     }
     let mut sets: Vec<PermissionSetConfig> = body.permission_set.into_iter().collect();
     let mut names = body.permission_sets;
     names.extend(sets.iter().map(|s| s.name.clone()));
     names.dedup();
-    sets.iter_mut().for_each(|s| s.name = s.name.trim().to_owned());
+    sets.iter_mut()
+        .for_each(|s| s.name = s.name.trim().to_owned());
     let seed = UserSeed {
         username: body.username.clone(),
         first_name: body.first_name.unwrap_or_default(),

@@ -136,7 +136,10 @@ pub(crate) fn other() -> Router<State> {
         .route("/forcebus/v1/control/streaming", post(control::streaming))
         .route("/forcebus/v1/control/pubsub", post(control::pubsub))
         .route("/forcebus/v1/control/rules", post(control::rules))
-        .route("/forcebus/v1/control/users", post(crate::control_users::users))
+        .route(
+            "/forcebus/v1/control/users",
+            post(crate::control_users::users),
+        )
         .route("/forcebus/v1/platform-events", get(platform::list))
         .route(
             "/forcebus/v1/platform-events/{name}",

@@ -264,7 +264,9 @@ impl Access {
         // An object every user reads (users, record types, setup objects) shows them
         // every field.
         if !profiles::permissionable(profiles::controlling(&object.name))
-            || !fields::permissionable(field) || self.baseline.grants_field(&object.name, field) {
+            || !fields::permissionable(field)
+            || self.baseline.grants_field(&object.name, field)
+        {
             return FieldPerms {
                 read: true,
                 edit: writes,

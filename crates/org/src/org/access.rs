@@ -111,10 +111,17 @@ impl Org {
             StoreError::Config(why) => crate::OrgError::new(crate::Code::InvalidInput, why),
             other => crate::OrgError::new(crate::Code::UnknownException, other.to_string()),
         };
-        if seed.profile.as_deref().is_some_and(|p| self.profile_id(p).is_none()) {
+        if seed
+            .profile
+            .as_deref()
+            .is_some_and(|p| self.profile_id(p).is_none())
+        {
             return Err(crate::OrgError::new(
                 crate::Code::InvalidInput,
-                format!("the org has no profile named {:?}", seed.profile.as_deref().unwrap_or_default()),
+                format!(
+                    "the org has no profile named {:?}",
+                    seed.profile.as_deref().unwrap_or_default()
+                ),
             ));
         }
         self.ensure_permission_sets(sets).map_err(refused)?;

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use forcebus_org::access::sharing::Level;
 use forcebus_org::{Code, RecordId};
 
 use super::prepare::too_many;
@@ -38,6 +39,7 @@ pub(crate) fn retrieve_records(
             RecordId::parse(id)
                 .and_then(get)
                 .filter(|r| r.object == o.name && !r.is_deleted)
+                .filter(|r| app.org.level_of(&access, r.id) >= Level::Read)
                 .map_or(Value::Null, |r| {
                     crate::shapes::record::json(&r, o, &call.version, Some(&fields))
                 })
