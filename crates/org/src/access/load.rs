@@ -166,7 +166,7 @@ pub(crate) fn user_perms(set: &Record) -> UserPerms {
 fn object_perms(state: &State, sets: &[RecordId]) -> FastMap<String, ObjectPerms> {
     let mut out: FastMap<String, ObjectPerms> = FastMap::default();
     for row in live(state, "ObjectPermissions") {
-        if !id_of(row, "ParentId").is_some_and(|p| sets.binary_search(&p).is_ok()) {
+        if id_of(row, "ParentId").is_none_or(|p| sets.binary_search(&p).is_err()) {
             continue;
         }
         let Some(object) = row.get_str("SobjectType") else {
@@ -190,7 +190,7 @@ fn object_perms(state: &State, sets: &[RecordId]) -> FastMap<String, ObjectPerms
 fn field_perms(state: &State, sets: &[RecordId]) -> FastMap<String, FieldPerms> {
     let mut out: FastMap<String, FieldPerms> = FastMap::default();
     for row in live(state, "FieldPermissions") {
-        if !id_of(row, "ParentId").is_some_and(|p| sets.binary_search(&p).is_ok()) {
+        if id_of(row, "ParentId").is_none_or(|p| sets.binary_search(&p).is_err()) {
             continue;
         }
         let Some(field) = row.get_str("Field") else {

@@ -50,6 +50,21 @@ fn client_fault(message: &str) -> Response {
 
 /// The fault for a missing, expired or revoked session id: `INVALID_SESSION_ID` with
 /// Salesforce's wording, which clients match to re-login.
+/// `API_CURRENTLY_DISABLED` as a fault of `kind`, when `user` lacks API Enabled.
+fn api_disabled(
+    app: &crate::AppState,
+    user: forcebus_org::RecordId,
+    kind: &str,
+) -> Option<Response> {
+    (!app.org.access(user).perms.api_enabled).then(|| {
+        fault(
+            Code::ApiCurrentlyDisabled,
+            "API is disabled for this User",
+            kind,
+        )
+    })
+}
+
 fn invalid_session() -> Response {
     fault(
         Code::InvalidSessionId,
@@ -140,12 +155,8 @@ pub(crate) async fn endpoint(
                     unknown_call(name)
                 };
             };
-            if !app.org.access(s.user_id).perms.api_enabled {
-                return fault(
-                    Code::ApiCurrentlyDisabled,
-                    "API is disabled for this User",
-                    "UnexpectedErrorFault",
-                );
+            if let Some(refused) = api_disabled(&app, s.user_id, "UnexpectedErrorFault") {
+                return refused;
             }
             let caller = Caller {
                 user_id: s.user_id,
@@ -188,12 +199,8 @@ async fn login(
     let Some(user_id) = checked else {
         return invalid_login();
     };
-    if !app.org.access(user_id).perms.api_enabled {
-        return fault(
-            Code::ApiCurrentlyDisabled,
-            "API is disabled for this User",
-            "LoginFault",
-        );
+    if let Some(refused) = api_disabled(&app, user_id, "LoginFault") {
+        return refused;
     }
     let auth = app.auth.clone();
     let issued = match crate::blocking(move || auth.issue(user_id, false)).await {
