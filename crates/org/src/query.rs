@@ -231,7 +231,8 @@ impl<'a> View<'a> {
                     .map(|(id, _)| *id),
             )
             .collect();
-        ids.sort_unstable_by_key(RecordId::to_number);
+        // Ids sort as they were made (their bytes are base-62 digits in order).
+        ids.sort_unstable();
         ids.dedup();
         let state = self.state;
         ids.into_iter()
