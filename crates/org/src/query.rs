@@ -40,6 +40,8 @@ pub(crate) struct Reading<'a> {
     pub(crate) formulas: &'a crate::formulas::Formulas,
     pub(crate) user: Option<RecordId>,
     pub(crate) access: Option<&'a crate::access::Access>,
+    /// The rows of `UserRecordAccess` the query asks for (made for it).
+    pub(crate) made: &'a [Record],
 }
 
 impl<'a> View<'a> {
@@ -70,7 +72,8 @@ impl<'a> View<'a> {
 
     /// Whether `object`'s rows are made rather than stored.
     fn made(&self, object: &str) -> bool {
-        crate::activities::is_virtual(object)
+        object == crate::access::record_access::OBJECT
+            || crate::activities::is_virtual(object)
             || self
                 .schema
                 .object(object)
@@ -159,6 +162,9 @@ impl Source for View<'_> {
             });
             return Box::new(rows.get(object).into_iter().flatten());
         }
+        if object == crate::access::record_access::OBJECT {
+            return Box::new(self.reading.map_or(&[][..], |r| r.made).iter());
+        }
         if self.made(object) {
             return Box::new(self.value_rows().get(object).into_iter().flatten());
         }
@@ -189,8 +195,11 @@ impl<'a> View<'a> {
         match self.overlay.and_then(|(o, _)| o.get(&id)) {
             Some(touched) => touched.as_ref(),
             None => self.state.records.get(&id).or_else(|| {
-                // A picklist value's row (they are made, not stored).
+                // A made row: a picklist value's, or one of `UserRecordAccess`.
                 let def = self.schema.object_by_prefix(id.prefix())?;
+                if def.name == crate::access::record_access::OBJECT {
+                    return self.reading?.made.iter().find(|r| r.id == id);
+                }
                 def.values_of.as_ref()?;
                 self.value_rows().values().flatten().find(|r| r.id == id)
             }),

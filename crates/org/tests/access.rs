@@ -463,3 +463,29 @@ fn access_follows_the_records_it_comes_from() {
         )
     );
 }
+
+#[test]
+fn user_record_access_answers_for_one_user_and_the_records_named() {
+    let org = org();
+    let (rep, peer) = (caller(&org, REP), caller(&org, PEER));
+    let reps = create(&org, &rep, "Deal__c", json!({"Name": "R"})).unwrap();
+    let peers = create(&org, &peer, "Deal__c", json!({"Name": "P"})).unwrap();
+    let soql = format!(
+        "SELECT RecordId, HasReadAccess, HasEditAccess, HasDeleteAccess, MaxAccessLevel FROM UserRecordAccess WHERE UserId = '{}' AND RecordId IN ('{reps}', '{peers}')",
+        rep.user_id.to18()
+    );
+    // The administrator asks about the rep: their own deal in full, the peer's not at all.
+    let rows = query(&org, ADMIN, &soql).unwrap();
+    let by_id = |id: &str| rows.iter().find(|r| r["RecordId"] == id).unwrap().clone();
+    assert_eq!(by_id(&reps)["MaxAccessLevel"], "All");
+    assert_eq!(by_id(&reps)["HasDeleteAccess"], true);
+    assert_eq!(by_id(&peers)["HasReadAccess"], false);
+    assert_eq!(by_id(&peers)["MaxAccessLevel"], "None");
+    // The rep asking leaves out the record they may not read.
+    let rows = query(&org, REP, &soql).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["RecordId"], reps.as_str());
+    // Both filters are needed.
+    let err = query(&org, ADMIN, "SELECT RecordId FROM UserRecordAccess").unwrap_err();
+    assert!(err.contains("must filter on UserId"), "{err}");
+}

@@ -13,11 +13,15 @@
 //!   without records (a standard profile's object permissions cannot be edited).
 //! - [`load`]: a user's access worked out from the records.
 //! - [`fields`]: which fields field-level security governs.
+//! - [`sharing`]: record access (organization-wide defaults, the role hierarchy, shares);
+//!   [`record_access`]: the rows of `UserRecordAccess` a query asks for.
+//! - [`declared`]: permission sets as a project or the config file declares them.
 
 pub mod declared;
 pub mod fields;
 pub(crate) mod load;
 pub mod profiles;
+pub mod record_access;
 pub mod sharing;
 
 use crate::FastMap;

@@ -69,6 +69,31 @@ impl Org {
             .level(r, &|id| state.records.get(&id))
     }
 
+    /// The rows of `UserRecordAccess` a query `plan` asks for, as `viewer` (none: the org
+    /// itself) may see them; none when the query is of another object.
+    pub(crate) fn record_access_rows(
+        &self,
+        plan: &forcebus_soql::bind::Plan<'_>,
+        viewer: Option<&Access>,
+    ) -> Result<Vec<crate::record::Record>, forcebus_soql::SoqlError> {
+        use crate::access::record_access::{OBJECT, asked, row};
+        use crate::access::sharing::Level;
+        if plan.object.name != OBJECT {
+            return Ok(Vec::new());
+        }
+        let (user, records) = asked(plan)?;
+        let theirs = self.access(user);
+        let mut rows = Vec::with_capacity(records.len());
+        for (n, id) in records.into_iter().enumerate() {
+            if viewer.is_some_and(|v| self.level_of(v, id) < Level::Read) {
+                continue;
+            }
+            let level = self.level_of(&theirs, id);
+            rows.push(row(plan.object, n as u64, user, id, level));
+        }
+        Ok(rows)
+    }
+
     /// Forgets every user's access (a record it is read from changed).
     pub(crate) fn access_changed(&self) {
         self.access.write_locked().clear();

@@ -41,10 +41,12 @@ impl Org {
         )?;
         let ctx = self.query_context(None, version, all_rows);
         let formulas = self.formulas(&schema);
+        let made = self.record_access_rows(&plan, None)?;
         let reading = crate::query::Reading {
             formulas: &formulas,
             user: None,
             access: None,
+            made: &made,
         };
         let state = self.read();
         Ok(crate::query::run(&state, reading, &plan, &ctx))
@@ -74,10 +76,12 @@ impl Org {
             forcebus_soql::prepare_at(text, &schema, &sight, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
         let formulas = self.formulas(&schema);
+        let made = self.record_access_rows(&plan, access.as_deref())?;
         let reading = crate::query::Reading {
             formulas: &formulas,
             user: viewer,
             access: access.as_deref(),
+            made: &made,
         };
         let state = self.read();
         if plan.aggregate {
@@ -127,10 +131,12 @@ impl Org {
             forcebus_soql::prepare_at(text, &schema, &sight, crate::meta::major_version(version))?;
         let ctx = self.query_context(viewer, version, all_rows);
         let formulas = self.formulas(&schema);
+        let made = self.record_access_rows(&plan, access.as_deref())?;
         let reading = crate::query::Reading {
             formulas: &formulas,
             user: viewer,
             access: access.as_deref(),
+            made: &made,
         };
         let state = self.read();
         Ok(crate::query::shape_ids(&state, reading, &plan, &ctx, ids))
@@ -157,6 +163,7 @@ impl Org {
                 formulas: &formulas,
                 user: viewer,
                 access: access.as_deref(),
+                made: &[],
             });
         let sight = crate::access::Sight {
             visible,

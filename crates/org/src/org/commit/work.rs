@@ -124,6 +124,7 @@ impl Work<'_> {
             formulas: self.txn.formulas,
             user: Some(self.txn.caller.user_id),
             access: Some(&self.txn.access),
+            made: &[],
         });
         Ok(forcebus_soql::execute(&plan, &view, ctx))
     }
