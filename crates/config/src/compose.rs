@@ -179,6 +179,7 @@ impl Config {
             first_record: 0,
             record_types: std::collections::BTreeMap::new(),
             permission_sets: self.permission_sets.clone(),
+            sharing_rules: Vec::new(),
         }
     }
 

@@ -9,7 +9,8 @@
 //! `objects/<Name>/validationRules/*.validationRule-meta.xml` (its validation rules).
 //! `__c` folders are custom objects, `__e` folders platform events, others fields added to
 //! a standard object. Every `permissionsets` folder's `*.permissionset-meta.xml` is a
-//! permission set, made in the org at start. What a file declares goes through the Metadata API's mapping
+//! permission set, made in the org at start; every `sharingRules` folder's
+//! `<Object>.sharingRules-meta.xml` holds that object's sharing rules. What a file declares goes through the Metadata API's mapping
 //! ([`forcebus_org::declarations`]); a file it cannot read stops the start, naming the file.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
 use forcebus_org::access::declared::PermissionSetConfig;
+use forcebus_org::access::rules::SharingRuleConfig;
 use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig, ValidationRuleConfig};
 use forcebus_org::declarations::{field_config, object_config, validation_rule_config};
 use forcebus_org::platform::EventConfig;
@@ -37,6 +39,8 @@ pub(crate) struct Project {
     pub(crate) platform_events: BTreeMap<String, EventConfig>,
     /// Permission sets (`permissionsets/*.permissionset-meta.xml`).
     pub(crate) permission_sets: Vec<PermissionSetConfig>,
+    /// Sharing rules (`sharingRules/<Object>.sharingRules-meta.xml`).
+    pub(crate) sharing_rules: Vec<SharingRuleConfig>,
 }
 
 /// Reads the project at `dir`.
@@ -68,12 +72,37 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<Project> {
         for dir in metadata_dirs(&package, &mut seen)? {
             if dir.ends_with("permissionsets") {
                 read_permission_sets(&dir, &mut project)?;
+            } else if dir.ends_with("sharingRules") {
+                read_sharing_rules(&dir, &mut project)?;
             } else {
                 read_objects(&dir, &mut project)?;
             }
         }
     }
     Ok(project)
+}
+
+/// One `sharingRules` folder: each `<Object>.sharingRules-meta.xml`.
+fn read_sharing_rules(dir: &Path, project: &mut Project) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for file in files {
+        let Some(object) = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".sharingRules-meta.xml"))
+        else {
+            continue;
+        };
+        let meta = Value::Object(read(&file, "SharingRules")?);
+        project
+            .sharing_rules
+            .extend(forcebus_org::access::rules::from_metadata(object, &meta));
+    }
+    Ok(())
 }
 
 /// One `permissionsets` folder: each `<Name>.permissionset-meta.xml`.
@@ -99,7 +128,7 @@ fn read_permission_sets(dir: &Path, project: &mut Project) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Every folder named `objects` or `permissionsets` under `root`.
+/// Every folder named `objects`, `permissionsets` or `sharingRules` under `root`.
 fn metadata_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut todo = vec![root.to_path_buf()];
@@ -117,7 +146,7 @@ fn metadata_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> 
             }
             if path
                 .file_name()
-                .is_some_and(|n| n == "objects" || n == "permissionsets")
+                .is_some_and(|n| n == "objects" || n == "permissionsets" || n == "sharingRules")
             {
                 out.push(path);
             } else {

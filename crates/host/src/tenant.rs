@@ -32,6 +32,8 @@ pub(crate) struct Declared {
     pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
     /// Permission sets: the project's, then the config file's.
     pub(crate) permission_sets: Vec<forcebus_org::access::declared::PermissionSetConfig>,
+    /// Sharing rules: the project's.
+    pub(crate) sharing_rules: Vec<forcebus_org::access::rules::SharingRuleConfig>,
 }
 
 /// Adds `more`'s objects to `objects`: labels and settings replaced where given, fields
@@ -355,6 +357,7 @@ fn open_org(
             id: identity.map(|i| i.id),
             first_record: identity.map_or(0, |i| i.first_record),
             permission_sets: declared.permission_sets.clone(),
+            sharing_rules: declared.sharing_rules.clone(),
             ..config.org_options()
         },
     )

@@ -34,6 +34,11 @@ fn seed(username: &str, profile: Option<&str>, sets: &[&str]) -> UserSeed {
 /// The org every test uses: a Private custom object, `Salary__c` on Account that only
 /// permission sets grant, a detail object controlled by its parent, and five users.
 fn org() -> Org {
+    org_with_rules(Vec::new())
+}
+
+/// [`org`] with sharing rules.
+fn org_with_rules(sharing_rules: Vec<forcebus_org::access::rules::SharingRuleConfig>) -> Org {
     let objects: BTreeMap<String, ObjectConfig> = serde_json::from_value(json!({
         "Account": {"fields": [
             {"name": "Salary__c", "type": "double", "precision": 18, "scale": 2},
@@ -103,6 +108,7 @@ fn org() -> Org {
     ];
     let options = OrgOptions {
         permission_sets: vec![sync],
+        sharing_rules,
         ..OrgOptions::default()
     };
     Org::open_with(store, schema, Arc::new(SystemClock), "T", &users, options).unwrap()
@@ -488,4 +494,95 @@ fn user_record_access_answers_for_one_user_and_the_records_named() {
     // Both filters are needed.
     let err = query(&org, ADMIN, "SELECT RecordId FROM UserRecordAccess").unwrap_err();
     assert!(err.contains("must filter on UserId"), "{err}");
+}
+
+#[test]
+fn sharing_rules_share_by_criteria_and_by_owner() {
+    let meta = json!({
+        "sharingCriteriaRules": {
+            "fullName": "Big_Deals", "accessLevel": "Read", "label": "Big",
+            "sharedTo": {"group": "Finance"},
+            "criteriaItems": {"field": "Amount__c", "operation": "greaterThan", "value": "1000"}
+        },
+        "sharingOwnerRules": {
+            "fullName": "Reps_To_Peers", "accessLevel": "Edit", "label": "R",
+            "sharedFrom": {"role": "Rep"}, "sharedTo": {"role": "Peer"}
+        }
+    });
+    let org = org_with_rules(forcebus_org::access::rules::from_metadata("Deal__c", &meta));
+    let admin = caller(&org, ADMIN);
+    let (rep, boss, peer) = (caller(&org, REP), caller(&org, BOSS), caller(&org, PEER));
+    let role = |name: &str| {
+        create(
+            &org,
+            &admin,
+            "UserRole",
+            json!({"Name": name, "DeveloperName": name, "OpportunityAccessForAccountOwner": "Edit"}),
+        )
+        .unwrap()
+    };
+    let (rep_role, peer_role) = (role("Rep"), role("Peer"));
+    update(
+        &org,
+        &admin,
+        &rep.user_id.to18(),
+        json!({"UserRoleId": rep_role}),
+    )
+    .unwrap();
+    update(
+        &org,
+        &admin,
+        &peer.user_id.to18(),
+        json!({"UserRoleId": peer_role}),
+    )
+    .unwrap();
+    let finance = create(
+        &org,
+        &admin,
+        "Group",
+        json!({"Name": "Finance", "DeveloperName": "Finance", "Type": "Regular"}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &admin,
+        "GroupMember",
+        json!({"GroupId": finance, "UserOrGroupId": boss.user_id.to18()}),
+    )
+    .unwrap();
+    let big = create(
+        &org,
+        &rep,
+        "Deal__c",
+        json!({"Name": "Big", "Amount__c": 5000}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &rep,
+        "Deal__c",
+        json!({"Name": "Small", "Amount__c": 10}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &admin,
+        "Deal__c",
+        json!({"Name": "Admin's Big", "Amount__c": 9000}),
+    )
+    .unwrap();
+    let all = "SELECT Name FROM Deal__c";
+    // Finance (the boss) reads the big deals, whoever owns them, and cannot edit them.
+    assert_eq!(
+        names(&query(&org, BOSS, all).unwrap()),
+        ["Admin's Big", "Big"]
+    );
+    let err = update(&org, &boss, &big, json!({"Amount__c": 1})).unwrap_err();
+    assert_eq!(err.code, Code::InsufficientAccess);
+    // The Peer role edits whatever the Rep role owns.
+    assert_eq!(names(&query(&org, PEER, all).unwrap()), ["Big", "Small"]);
+    update(&org, &peer, &big, json!({"Amount__c": 6000})).unwrap();
+    // A deal that drops under the criteria leaves Finance's view.
+    update(&org, &rep, &big, json!({"Amount__c": 100})).unwrap();
+    assert_eq!(names(&query(&org, BOSS, all).unwrap()), ["Admin's Big"]);
 }

@@ -3,7 +3,8 @@
 //! them, together.
 
 use super::profiles::{self, Baseline};
-use super::sharing::{Level, Reach};
+use super::rules::{Principal, Shares, SharingRuleConfig};
+use super::sharing::{Level, Reach, RuleGrant, RuleTest};
 use super::{Access, FieldPerms, ObjectPerms, UserPerms};
 use crate::FastMap;
 use crate::id::RecordId;
@@ -14,7 +15,12 @@ use crate::state::State;
 /// `user`'s access in `state`. A user with no profile (one made before profiles
 /// existed) has everything, as every user had then; a user the org does not have has
 /// nothing (but the org's first, making itself).
-pub(crate) fn access_of(state: &State, schema: &Schema, user: RecordId) -> Access {
+pub(crate) fn access_of(
+    state: &State,
+    schema: &Schema,
+    user: RecordId,
+    rules: &[SharingRuleConfig],
+) -> Access {
     let Some(record) = state.records.get(&user).filter(|r| r.object == "User") else {
         // The org making its first user acts as that user before it exists.
         if live(state, "User").next().is_none() {
@@ -62,6 +68,7 @@ pub(crate) fn access_of(state: &State, schema: &Schema, user: RecordId) -> Acces
     access.fields = field_perms(state, &sets);
     if !access.is_everything() {
         access.reach = reach(state, schema, record);
+        access.reach.rules = rule_grants(state, record, rules);
     }
     access
 }
@@ -127,7 +134,84 @@ fn reach(state: &State, schema: &Schema, user: &Record) -> Reach {
             *entry = (*entry).max(Level::parse(l));
         }
     }
-    Reach { below, shared }
+    Reach {
+        below,
+        shared,
+        rules: Vec::new(),
+    }
+}
+
+/// The sharing rules that share with `user`, each as what it grants them.
+fn rule_grants(state: &State, user: &Record, rules: &[SharingRuleConfig]) -> Vec<RuleGrant> {
+    rules
+        .iter()
+        .filter(|r| {
+            r.shared_to
+                .iter()
+                .any(|p| members(state, p).contains(&user.id))
+        })
+        .map(|r| RuleGrant {
+            object: r.object.to_ascii_lowercase(),
+            level: Level::parse(&r.access_level).min(Level::Edit),
+            test: match &r.shares {
+                Shares::Criteria(items) => RuleTest::Criteria(items.clone()),
+                Shares::OwnedBy(p) => RuleTest::OwnedBy(members(state, p)),
+            },
+        })
+        .collect()
+}
+
+/// The users a principal of a sharing rule stands for.
+fn members(state: &State, p: &Principal) -> Vec<RecordId> {
+    let role_named = |name: &str| {
+        live(state, "UserRole")
+            .find(|r| {
+                r.get_str("DeveloperName")
+                    .or_else(|| r.get_str("Name"))
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .map(|r| r.id)
+    };
+    let in_roles = |roles: &[RecordId]| -> Vec<RecordId> {
+        live(state, "User")
+            .filter(|u| id_of(u, "UserRoleId").is_some_and(|r| roles.contains(&r)))
+            .map(|u| u.id)
+            .collect()
+    };
+    match p {
+        Principal::AllInternalUsers => live(state, "User").map(|u| u.id).collect(),
+        Principal::Role(name) => role_named(name).map_or_else(Vec::new, |r| in_roles(&[r])),
+        Principal::RoleAndSubordinates(name) => {
+            let Some(top) = role_named(name) else {
+                return Vec::new();
+            };
+            let mut roles = vec![top];
+            let mut i = 0;
+            while i < roles.len() && roles.len() <= MAX_ROLES {
+                let parent = roles[i];
+                roles.extend(
+                    live(state, "UserRole")
+                        .filter(|r| id_of(r, "ParentRoleId") == Some(parent))
+                        .map(|r| r.id),
+                );
+                i += 1;
+            }
+            in_roles(&roles)
+        }
+        Principal::Group(name) => {
+            let groups: Vec<RecordId> = live(state, "Group")
+                .filter(|g| {
+                    g.get_str("DeveloperName")
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .map(|g| g.id)
+                .collect();
+            live(state, "GroupMember")
+                .filter(|m| id_of(m, "GroupId").is_some_and(|g| groups.contains(&g)))
+                .filter_map(|m| id_of(m, "UserOrGroupId"))
+                .collect()
+        }
+    }
 }
 
 /// Most roles below one followed (a hierarchy of more is cut there).

@@ -15,13 +15,15 @@
 //! - [`fields`]: which fields field-level security governs.
 //! - [`sharing`]: record access (organization-wide defaults, the role hierarchy, shares);
 //!   [`record_access`]: the rows of `UserRecordAccess` a query asks for.
-//! - [`declared`]: permission sets as a project or the config file declares them.
+//! - [`declared`]: permission sets as a project or the config file declares them;
+//!   [`rules`]: sharing rules as a project declares them.
 
 pub mod declared;
 pub mod fields;
 pub(crate) mod load;
 pub mod profiles;
 pub mod record_access;
+pub mod rules;
 pub mod sharing;
 
 use crate::FastMap;

@@ -85,7 +85,13 @@ fn id_of(v: &Literal) -> Option<RecordId> {
 
 /// The row saying what `user` may do with `record`, their access `level`; the `n`-th of
 /// its query.
-pub(crate) fn row(def: &ObjectDef, n: u64, user: RecordId, record: RecordId, level: Level) -> Record {
+pub(crate) fn row(
+    def: &ObjectDef,
+    n: u64,
+    user: RecordId,
+    record: RecordId,
+    level: Level,
+) -> Record {
     let id = RecordId::mint(&def.key_prefix, n + 1);
     let mut fields = Map::new();
     for (name, v) in [

@@ -9,6 +9,8 @@
 //!   full access;
 //! - shares: a share object's row (`AccountShare`, `Invoice__Share`) granting the user,
 //!   or a public group they are a member of, `Read`, `Edit` or `All`;
+//! - sharing rules: a criteria-based rule shares the records meeting its criteria, an
+//!   owner-based one those its `sharedFrom` users own, with its `sharedTo` users;
 //! - the object permissions View All and Modify All, and the user permission View All
 //!   Data;
 //!
@@ -68,6 +70,40 @@ pub struct Reach {
     /// Records shared with the user or a group they are a member of, with the most any
     /// share grants.
     pub(crate) shared: FastMap<RecordId, Level>,
+    /// The sharing rules that share with the user.
+    pub(crate) rules: Vec<RuleGrant>,
+}
+
+/// A sharing rule as it applies to one user: what it grants on which records.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleGrant {
+    /// The object, lower case.
+    pub(crate) object: String,
+    /// `Read` or `Edit`.
+    pub(crate) level: Level,
+    /// Which records.
+    pub(crate) test: RuleTest,
+}
+
+/// Which records a sharing rule shares.
+#[derive(Debug, Clone)]
+pub(crate) enum RuleTest {
+    /// Those meeting every criterion.
+    Criteria(Vec<crate::meta::SummaryFilter>),
+    /// Those owned by these users.
+    OwnedBy(Vec<RecordId>),
+}
+
+impl RuleGrant {
+    fn shares(&self, r: &Record) -> bool {
+        match &self.test {
+            RuleTest::Criteria(items) => items.iter().all(|f| crate::rules::rollups::passes(r, f)),
+            RuleTest::OwnedBy(owners) => r
+                .get_str("OwnerId")
+                .and_then(RecordId::parse)
+                .is_some_and(|o| owners.contains(&o)),
+        }
+    }
 }
 
 /// An object's default for its records, as sharing reads it.
@@ -99,6 +135,8 @@ pub struct Gate<'a> {
     shared: bool,
     /// The master's field and its gate, for a default controlled by the parent.
     parent: Option<(&'a str, Box<Gate<'a>>)>,
+    /// The sharing rules of this object that share with the user.
+    rules: Vec<&'a RuleGrant>,
 }
 
 /// How deep a chain of masters is followed (Salesforce allows three levels).
@@ -122,12 +160,19 @@ impl Access {
                 let parent = schema.object(to)?;
                 Some((field, Box::new(self.gate_at(schema, parent, depth + 1))))
             });
+        let lower = def.name.to_ascii_lowercase();
         Gate {
             access: self,
             perms,
             default,
             shared,
             parent,
+            rules: self
+                .reach
+                .rules
+                .iter()
+                .filter(|g| g.object == lower)
+                .collect(),
         }
     }
 }
@@ -159,7 +204,10 @@ impl Gate<'_> {
     /// Whether the object's readable records are found through the owner index and the
     /// shares (a Private default).
     pub fn by_owner(&self) -> bool {
-        !self.reads_all() && self.perms.read && self.default == Default_::Private
+        !self.reads_all()
+            && self.perms.read
+            && self.default == Default_::Private
+            && self.rules.is_empty()
     }
 
     /// The users whose records this user has full access to.
@@ -208,6 +256,11 @@ impl Gate<'_> {
         };
         if let Some(shared) = self.access.reach.shared.get(&r.id) {
             level = level.max(*shared);
+        }
+        for rule in &self.rules {
+            if rule.level > level && rule.shares(r) {
+                level = rule.level;
+            }
         }
         if self.perms.view_all || self.access.perms.view_all_data {
             level = level.max(Level::Read);

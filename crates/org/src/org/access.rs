@@ -48,7 +48,12 @@ impl Org {
             return known.clone();
         }
         let schema = self.schema();
-        let access = Arc::new(load::access_of(&self.read(), &schema, user));
+        let access = Arc::new(load::access_of(
+            &self.read(),
+            &schema,
+            user,
+            &self.sharing_rules,
+        ));
         self.access.write_locked().insert(user, access.clone());
         access
     }

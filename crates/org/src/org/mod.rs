@@ -79,6 +79,8 @@ pub struct OrgOptions {
     pub record_types: std::collections::BTreeMap<String, Vec<crate::custom::RecordTypeConfig>>,
     /// Permission sets declared (config, project): made or brought up to date at start.
     pub permission_sets: Vec<crate::access::declared::PermissionSetConfig>,
+    /// Sharing rules declared (a project's `sharingRules/`).
+    pub sharing_rules: Vec<crate::access::rules::SharingRuleConfig>,
 }
 
 /// One Salesforce org.
@@ -129,6 +131,8 @@ pub struct Org {
     /// Each user's access, worked out when first needed and forgotten when a record it
     /// is read from changes ([`access`]).
     access: RwLock<crate::FastMap<RecordId, Arc<crate::access::Access>>>,
+    /// The sharing rules declared at start.
+    pub(crate) sharing_rules: Vec<crate::access::rules::SharingRuleConfig>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -205,6 +209,7 @@ impl Org {
             components: RwLock::new(kept),
             formulas: RwLock::new(Arc::new(crate::formulas::Formulas::of(schema.clone()))),
             access: RwLock::default(),
+            sharing_rules: options.sharing_rules.clone(),
         };
         org.rebuild_topics();
         for seed in users {

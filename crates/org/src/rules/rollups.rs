@@ -241,8 +241,8 @@ fn number(d: Decimal) -> Value {
     d.to_f64().map_or(Value::Null, Value::from)
 }
 
-/// Whether child `c` passes filter item `f`.
-fn passes(c: &Record, f: &SummaryFilter) -> bool {
+/// Whether child `c` passes filter item `f` (a sharing rule's criterion too).
+pub(crate) fn passes(c: &Record, f: &SummaryFilter) -> bool {
     let value = c.get(&f.field).to_value();
     let text = match &value {
         Value::Null => String::new(),

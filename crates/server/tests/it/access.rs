@@ -163,3 +163,65 @@ fn a_deactivated_users_token_stops_working() {
     assert_eq!(st, 401);
     assert_eq!(code(&body), "INVALID_SESSION_ID");
 }
+
+fn project_server() -> Server {
+    let project = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures/access-project");
+    Server::start_with(
+        &crate::bin(),
+        forcebus_testkit::Options {
+            in_memory: true,
+            args: vec!["--project".into(), project.display().to_string()],
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn a_projects_permission_set_and_sharing_rules_apply_to_its_users() {
+    let s = project_server();
+    let integration = |name: &str| {
+        user(
+            &s,
+            json!({"username": name, "profile": "Minimum Access - API Only Integrations",
+                   "permission_sets": ["Sync_Integration"]}),
+        )
+    };
+    let (a, b) = (integration("a@it.test"), integration("b@it.test"));
+    let deal = |token: &str, name: &str, amount: u32| {
+        let (st, body) = post_as(
+            &s,
+            token,
+            "/sobjects/Deal__c",
+            json!({"Name": name, "Amount__c": amount}),
+        );
+        assert_eq!(st, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    };
+    let big = deal(&a, "Big", 5000);
+    let small = deal(&a, "Small", 10);
+    // The criteria-based rule shares the big deal with every user, read only.
+    let (st, body) = as_user(&s, &b, "/query?q=SELECT+Name+FROM+Deal__c");
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["totalSize"], 1);
+    assert_eq!(body["records"][0]["Name"], "Big");
+    assert_eq!(
+        as_user(&s, &b, &format!("/sobjects/Deal__c/{small}")).0,
+        404
+    );
+    let r = s
+        .http()
+        .patch(format!("{}/sobjects/Deal__c/{big}", s.data()))
+        .header("Authorization", format!("Bearer {b}"))
+        .json(&json!({"Amount__c": 1}))
+        .send()
+        .unwrap();
+    let (st, body) = j(r);
+    assert_eq!(st, 400);
+    assert_eq!(code(&body), "INSUFFICIENT_ACCESS_OR_READONLY");
+    // The Private object has its share object; the permission set hides Salary__c.
+    assert_eq!(crate::get(&s, "/sobjects/Deal__Share/describe").0, 200);
+    let (st, body) = as_user(&s, &b, "/query?q=SELECT+Salary__c+FROM+Account");
+    assert_eq!(st, 400);
+    assert_eq!(code(&body), "INVALID_FIELD");
+}
