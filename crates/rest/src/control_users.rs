@@ -1,7 +1,9 @@
 //! `POST /forcebus/v1/control/users`: a user made in one call, as a test needs one: with a
-//! profile, the permission sets it names and (optionally) one permission set declared in
-//! the same call; answered with an access token for the user, so the test can act as them
-//! at once. Authorized as the other test controls are (the admin key, or an
+//! profile (Standard User when unset), the permission sets it names and (optionally) one
+//! permission set declared in the same call; answered with an access token for the user,
+//! so the test can act as them at once. Naming a user the org has already gives a token
+//! for them (what the console's "act as" does), with their profile unchanged unless the
+//! call names one. Authorized as the other test controls are (the admin key, or an
 //! administrator's token).
 //!
 //! ```json
@@ -92,10 +94,13 @@ pub(crate) async fn users(
         first_name: body.first_name.unwrap_or_default(),
         last_name: body.last_name.unwrap_or_else(|| "User".into()),
         email: body.email.unwrap_or_else(|| body.username.clone()),
-        profile: Some(
-            body.profile
-                .unwrap_or_else(|| forcebus_org::access::profiles::STANDARD_USER.into()),
-        ),
+        // A new user without a profile is a Standard User; an existing one keeps theirs.
+        profile: body.profile.or_else(|| {
+            app.org
+                .user_by_username(&body.username)
+                .is_none()
+                .then(|| forcebus_org::access::profiles::STANDARD_USER.into())
+        }),
         permission_sets: names,
     };
     let (org, auth) = (app.org.clone(), app.auth.clone());
