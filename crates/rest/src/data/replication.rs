@@ -25,7 +25,10 @@ pub(crate) fn changes(run: &mut Run<'_>, work: &mut Work<'_>, sub: &Sub) -> Repl
     Reply::of((|| {
         let o = &*object(run.app, run.call, sub.segment(1))?;
         let window = Window::of(run.app, &sub.target.params)?;
-        let records = work.scan(&o.name);
+        // Only the records the caller may read (sharing), as every read.
+        let records = work
+            .scan(&o.name)
+            .filter(|r| work.level(r) >= forcebus_org::access::sharing::Level::Read);
         let body = if sub.segment(2) == "deleted" {
             to_value(&window.deleted(records))
         } else {
