@@ -31,6 +31,12 @@ pub trait Directory: Send + Sync + Debug {
         let _ = id;
         true
     }
+    /// Whether the user `id` may use the APIs (their profile or a permission set grants
+    /// API Enabled).
+    fn api_enabled(&self, id: RecordId) -> bool {
+        let _ = id;
+        true
+    }
 }
 
 impl Directory for Org {
@@ -44,6 +50,10 @@ impl Directory for Org {
 
     fn may_sign_in(&self, id: RecordId) -> bool {
         self.access(id).active
+    }
+
+    fn api_enabled(&self, id: RecordId) -> bool {
+        self.access(id).perms.api_enabled
     }
 
     fn user(&self, username: &str) -> Option<DirectoryUser> {

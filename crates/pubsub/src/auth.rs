@@ -32,7 +32,12 @@ pub fn authenticate(auth: &Auth, meta: &MetadataMap) -> Result<Session, PubSubEr
     if creds.tenant != auth.directory().org_id() {
         return Err(PubSubError::Auth);
     }
-    auth.verify(creds.token).ok_or(PubSubError::Auth)
+    let session = auth.verify(creds.token).ok_or(PubSubError::Auth)?;
+    // A user without API Enabled may not use the Pub/Sub API either.
+    if !auth.directory().api_enabled(session.user_id) {
+        return Err(PubSubError::Auth);
+    }
+    Ok(session)
 }
 
 #[cfg(test)]

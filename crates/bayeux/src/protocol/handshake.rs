@@ -21,6 +21,10 @@ pub(super) fn handshake(
     let Some(user) = bx.auth.verify(token) else {
         return denied(BayeuxError::AuthenticationInvalid);
     };
+    // A user without API Enabled may not use the Streaming API.
+    if !bx.auth.directory().api_enabled(user.user_id) {
+        return denied(BayeuxError::AuthenticationInvalid);
+    }
     let long_polling = msg
         .connection_types
         .as_ref()

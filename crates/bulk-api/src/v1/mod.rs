@@ -57,6 +57,13 @@ impl FromRequestParts<crate::State> for AsyncCall {
         let session = crate::ctx::bulk_session(&parts.headers)
             .and_then(|t| app.auth.verify(t))
             .ok_or_else(|| AsyncError::new("InvalidSessionId", "Invalid session id", json))?;
+        if !app.auth.directory().api_enabled(session.user_id) {
+            return Err(AsyncError::new(
+                "InvalidUser",
+                "API is disabled for this User",
+                json,
+            ));
+        }
         Ok(Self {
             caller: forcebus_org::Caller {
                 user_id: session.user_id,

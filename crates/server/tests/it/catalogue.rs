@@ -202,6 +202,12 @@ fn every_object_describes_queries_and_takes_a_record_with_its_required_fields() 
             continue;
         }
         let soql = format!("SELECT {} FROM {object}", fields.join(", "));
+        if object == "UserRecordAccess" {
+            // Its rows are made for a query naming one user and its records.
+            let (st, body) = crate::soql(&s, &soql);
+            assert_eq!((st, crate::code(&body)), (400, "MALFORMED_QUERY"), "{body}");
+            continue;
+        }
         crate::records(&s, &soql);
         if d["createable"] != true {
             continue;
