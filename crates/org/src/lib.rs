@@ -39,6 +39,7 @@
 //! - [`custom`], [`runtime_schema`], [`components`]: the declared schema as
 //!   `forcebus-schema` keeps it (re-exported here); [`declarations`]: the Metadata API's
 //!   `CustomObject`/`CustomField` read into those, refused with the org's errors.
+//! - `criteria`: filter items (a roll-up's, a sharing rule's) met by a record or not.
 //! - `record_types`: record types, the `RecordTypeId` field and a record's default type.
 //! - [`blobs`]: blob fields' bytes kept in the store, apart from their records.
 //! - [`access`]: who may do what: a user's object permissions, field-level security and
@@ -61,6 +62,7 @@ pub mod caller;
 pub mod cdc;
 pub mod clock;
 pub mod control;
+mod criteria;
 pub mod declarations;
 mod derive;
 pub mod error;

@@ -218,14 +218,23 @@ impl Access {
         if self.is_everything() {
             return ObjectPerms::ALL;
         }
-        self.object_named(&object.name)
+        // An object the Tooling API serves too (Apex, record types, static resources) is
+        // setup: every user reads it, changing it needs Customize Application.
+        // PushTopics and a user's preferences are every API user's to write.
+        let setup = (object.tooling || object.also_tooling)
+            && !matches!(object.name.as_str(), "PushTopic" | "UserPreference");
+        self.object_named(&object.name, setup)
     }
 
-    /// [`Access::object`] by the object's name. An object whose access its parent
-    /// controls (an opportunity's products, a case's comments) follows its parent's.
-    pub fn object_named(&self, name: &str) -> ObjectPerms {
+    /// [`Access::object`] by the object's name (`setup`: one only Customize Application
+    /// changes). An object whose access its parent controls (an opportunity's products, a
+    /// case's comments) follows its parent's.
+    pub fn object_named(&self, name: &str, setup: bool) -> ObjectPerms {
         if self.is_everything() {
             return ObjectPerms::ALL;
+        }
+        if setup && !profiles::permissionable(name) && !self.customizes() {
+            return ObjectPerms::READ;
         }
         let name = profiles::controlling(name);
         let mut perms = if profiles::permissionable(name) {

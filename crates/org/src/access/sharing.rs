@@ -97,7 +97,7 @@ pub(crate) enum RuleTest {
 impl RuleGrant {
     fn shares(&self, r: &Record) -> bool {
         match &self.test {
-            RuleTest::Criteria(items) => items.iter().all(|f| crate::rules::rollups::passes(r, f)),
+            RuleTest::Criteria(items) => items.iter().all(|f| crate::criteria::passes(r, f)),
             RuleTest::OwnedBy(owners) => r
                 .get_str("OwnerId")
                 .and_then(RecordId::parse)

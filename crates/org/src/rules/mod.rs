@@ -30,7 +30,7 @@
 mod asked;
 mod behaviours;
 mod history;
-pub(crate) mod rollups;
+mod rollups;
 mod system;
 mod unique;
 mod validation;
