@@ -7,7 +7,11 @@ export const DATA = `/services/data/v${VERSION}`;
 
 const KEY = 'forcebus.console.session';
 
-/** The signed-in session: {mode: 'user'|'admin', token, orgId, userId, userName, orgName, adminKey?}. */
+/**
+ * The signed-in session: {mode: 'user'|'admin', token, orgId, userId, userName, orgName,
+ * adminKey?}; while acting as another user (acting.js), `acting` names them and `own`
+ * keeps the console's own {token, userId, userName, username} to go back to.
+ */
 export const session = {
   current: null,
   load() {
@@ -131,7 +135,8 @@ export async function api(path, opts = {}) {
     return await send(path, { ...opts, token: s.token });
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) throw e;
-    if (s.mode === 'admin' && s.adminKey) {
+    // Renewed tokens are the org admin's: never in place of a user acted as.
+    if (s.mode === 'admin' && s.adminKey && !s.acting) {
       renewing ||= orgToken(s.orgId).finally(() => { renewing = null; });
       const t = await renewing;
       session.update({ token: t.access_token });
@@ -140,6 +145,19 @@ export async function api(path, opts = {}) {
     for (const fn of expiredListeners) fn(e);
     throw e;
   }
+}
+
+/** A call with another token than the session's (a user's whose access is shown). */
+export function withToken(token, path, opts = {}) {
+  return send(path, { ...opts, token });
+}
+
+/** Ends a token's sessions (OAuth revoke); answers nothing, fails quietly. */
+export function revoke(token) {
+  return fetch('/services/oauth2/revoke', {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+  }).catch(() => {});
 }
 
 /** A call with the server's admin key. */

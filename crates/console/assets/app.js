@@ -1,8 +1,10 @@
 // app.js: the console's shell. Sign-in (OAuth authorization code with PKCE as the public
 // client `forcebus-console`, or the server's admin key), the top bar (org, user, view
-// tabs, sign out), hash routing (#events, #records/Account/001…, …) and the org switch.
+// tabs, sign out), hash routing (#events, #records/Account/001…, …), the org switch, and
+// acting as another user (what the top bar says, and going back).
 
-import { api, session, listOrgs, orgToken, tokenExchange, query, forget, onExpired, ApiError } from './api.js';
+import { api, session, listOrgs, orgToken, tokenExchange, query, forget, revoke, onExpired, ApiError } from './api.js';
+import { actingAs, ownUsername, userToken, beginActing, endActing, sessionTokens } from './acting.js';
 import { h, fill, errorBox, notice } from './dom.js';
 import { publishView } from './forms.js';
 import { eventsView, startStream, stopStream, onStatus } from './events.js';
@@ -11,6 +13,7 @@ import { schemaView } from './schema.js';
 import { subscribersView } from './subscribers.js';
 import { orgsView } from './orgs.js';
 import { requestsView } from './requests.js';
+import { usersView } from './users.js';
 
 const PKCE_KEY = 'forcebus.console.pkce';
 const CLIENT_ID = 'forcebus-console';
@@ -22,6 +25,7 @@ const VIEWS = [
   ['records', 'Records', recordsView],
   ['schema', 'Schema', schemaView],
   ['subscribers', 'Subscribers', subscribersView],
+  ['users', 'Users', usersView],
   ['orgs', 'Orgs & controls', orgsView],
   ['requests', 'Requests', requestsView],
 ];
@@ -197,15 +201,51 @@ function topBar() {
   const status = h('span.live', { id: 'live', title: 'Streaming API' }, h('span.dot'), h('span.label', ''));
   const tabs = h('nav.tabs', { 'aria-label': 'Views' },
     VIEWS.map(([k, label]) => h('a', { href: `#${k}`, id: `tab-${k}`, dataset: { view: k } }, label)));
-  const bar = h('header.topbar',
+  const bar = h(actingAs() ? 'div.topbar.acting' : 'div.topbar',
     h('div.brand', h('span.logo', { 'aria-hidden': 'true' }), 'forcebus'),
     h('div.org', orgPart, h('code.org-id', { id: 'org-id', title: 'Org id' }, s.orgId || '')),
     tabs,
     h('div.right', status,
       h('a.user', { id: 'user-name', href: `#records/User/${s.userId}`, title: s.username || '' }, s.userName || s.username || 'user'),
-      s.mode === 'admin' ? h('span.chip.admin', 'admin') : null,
+      s.mode === 'admin' && !actingAs() ? h('span.chip.admin', 'admin') : null,
       h('button.ghost', { type: 'button', id: 'signout', on: { click: signOut } }, 'Sign out')));
-  return bar;
+  return h('header.top', bar, actingStrip());
+}
+
+/** While acting as a user: a strip under the bar says so, with the way back. */
+function actingStrip() {
+  const who = actingAs();
+  if (!who) return null;
+  const { profile } = session.current.acting;
+  return h('div.acting-as', { id: 'acting-as', role: 'status' },
+    h('span', 'Acting as ', h('strong', who), profile ? h('span.muted', ` (${profile})`) : null,
+      '. Every view and the event stream use their token.'),
+    h('button.small', { type: 'button', id: 'back-to-own', on: { click: () => backToOwn() } }, `Back to ${ownUsername() || 'yourself'}`));
+}
+
+/** Acts as the user `username` ({name, profile}): every view and the stream use their token. Throws the refusal. */
+async function actAs(username, about = {}) {
+  const made = await userToken(username);
+  stopStream();
+  beginActing(made, about);
+  afterIdentityChange();
+}
+
+function backToOwn() {
+  stopStream();
+  endActing();
+  afterIdentityChange();
+}
+
+function afterIdentityChange() {
+  const banner = document.getElementById('banner');
+  if (banner) {
+    delete banner.dataset.expired;
+    fill(banner);
+  }
+  refreshTopBar();
+  startStream();
+  route();
 }
 
 function shell() {
@@ -227,7 +267,7 @@ function shell() {
 }
 
 function refreshTopBar() {
-  const old = app.querySelector('header.topbar');
+  const old = app.querySelector('header.top');
   if (!old) return;
   old.replaceWith(topBar());
   markTab();
@@ -264,7 +304,7 @@ function route() {
   document.title = `${label} · ${session.current.orgName || 'forcebus'} · forcebus console`;
   const host = h('div.view', { dataset: { view: r.view } });
   main.replaceChildren(host);
-  const ctx = { switchOrg, setOrgs: (list) => { orgs = list; syncSwitcher(); } };
+  const ctx = { switchOrg, actAs, setOrgs: (list) => { orgs = list; syncSwitcher(); } };
   Promise.resolve().then(() => fn(host, r, ctx)).then((u) => {
     if (typeof u === 'function') {
       if (host.isConnected) unmount = u;
@@ -291,7 +331,10 @@ async function switchOrg(orgId) {
     return;
   }
   stopStream(); // with the old org's token, which made the session
-  session.update({ token: t.access_token, orgId: t.org_id || orgId, orgName: '', userName: '', userId: t.user_id });
+  if (actingAs()) revoke(session.current.token);
+  session.update({
+    token: t.access_token, orgId: t.org_id || orgId, orgName: '', userName: '', userId: t.user_id, acting: undefined, own: undefined,
+  });
   forget();
   sessionStorage.removeItem('forcebus.console.channels.off');
   sessionStorage.removeItem('forcebus.console.channels.extra');
@@ -309,12 +352,8 @@ async function switchOrg(orgId) {
 async function signOut() {
   const s = session.current;
   stopStream();
-  if (s?.mode === 'user' && s.token) {
-    fetch('/services/oauth2/revoke', {
-      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: s.token }).toString(),
-    }).catch(() => {});
-  }
+  if (s?.mode === 'user') sessionTokens().forEach(revoke);
+  else if (actingAs()) revoke(s.token);
   session.clear();
   for (const k of Object.keys(sessionStorage)) if (k.startsWith('forcebus.console.')) sessionStorage.removeItem(k);
   orgs = [];
@@ -328,6 +367,7 @@ onExpired(() => {
   if (!banner || banner.dataset.expired) return;
   banner.dataset.expired = '1';
   fill(banner, notice('error', 'The org no longer accepts this session\'s token (it expired or was revoked). ',
+    actingAs() ? h('button.small', { type: 'button', on: { click: backToOwn } }, `Back to ${ownUsername()}`) : null, ' ',
     h('button.small', { type: 'button', on: { click: signOut } }, 'Sign in again')));
 });
 

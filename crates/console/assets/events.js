@@ -167,7 +167,7 @@ export async function startStream({ rediscover = true } = {}) {
     },
     async onAuthFailed() {
       const s = session.current;
-      if (s?.mode !== 'admin' || !s.adminKey) return false;
+      if (s?.mode !== 'admin' || !s.adminKey || s.acting) return false;
       const t = await orgToken(s.orgId);
       session.update({ token: t.access_token });
       return true;

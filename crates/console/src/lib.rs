@@ -89,6 +89,21 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/dom.js"),
     ),
+    (
+        "users.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/users.js"),
+    ),
+    (
+        "access.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/access.js"),
+    ),
+    (
+        "acting.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/acting.js"),
+    ),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
