@@ -179,6 +179,8 @@ impl Config {
             first_record: 0,
             record_types: std::collections::BTreeMap::new(),
             permission_sets: self.permission_sets.clone(),
+            profiles: Vec::new(),
+            permission_set_groups: Vec::new(),
         }
     }
 

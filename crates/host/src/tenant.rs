@@ -32,6 +32,10 @@ pub(crate) struct Declared {
     pub(crate) events: std::collections::BTreeMap<String, EventConfig>,
     /// Permission sets: the project's, then the config file's.
     pub(crate) permission_sets: Vec<forcebus_org::access::declared::PermissionSetConfig>,
+    /// The project's profiles, each by its name with what it grants.
+    pub(crate) profiles: Vec<forcebus_org::access::declared::PermissionSetConfig>,
+    /// The project's permission set groups.
+    pub(crate) permission_set_groups: Vec<forcebus_org::access::declared::PermissionSetGroupConfig>,
 }
 
 /// Adds `more`'s objects to `objects`: labels and settings replaced where given, fields
@@ -355,6 +359,8 @@ fn open_org(
             id: identity.map(|i| i.id),
             first_record: identity.map_or(0, |i| i.first_record),
             permission_sets: declared.permission_sets.clone(),
+            profiles: declared.profiles.clone(),
+            permission_set_groups: declared.permission_set_groups.clone(),
             ..config.org_options()
         },
     )

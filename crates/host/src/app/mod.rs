@@ -256,6 +256,7 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
     };
     let mut events = std::collections::BTreeMap::new();
     let mut permission_sets = Vec::new();
+    let (mut profiles, mut permission_set_groups) = (Vec::new(), Vec::new());
     if let Some(dir) = &config.project {
         let project = crate::project::load(dir)
             .with_context(|| format!("cannot load the sfdx project {}", shown(dir)))?;
@@ -268,6 +269,8 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
         crate::tenant::merge(&mut objects, &project.objects);
         events = project.platform_events;
         permission_sets = project.permission_sets;
+        profiles = project.profiles;
+        permission_set_groups = project.permission_set_groups;
     }
     crate::tenant::merge(&mut objects, &config.objects);
     events.extend(config.platform_events.clone());
@@ -276,6 +279,8 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
         objects,
         events,
         permission_sets,
+        profiles,
+        permission_set_groups,
     })
 }
 
