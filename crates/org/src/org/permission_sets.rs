@@ -168,6 +168,23 @@ impl Org {
         Ok(outcome)
     }
 
+    /// Whether the org's permission set of `declared`'s name is exactly what `declared`
+    /// says (nothing granted since by another hand): a retrieve may then give back the
+    /// file it was deployed from.
+    pub fn permission_set_is(&self, declared: &PermissionSetConfig) -> bool {
+        let Ok(canonical) = self.canonical_permission_set(declared) else {
+            return false;
+        };
+        let Some(now) = self.permission_set_config(&canonical.name) else {
+            return false;
+        };
+        let alone = PermissionSetConfig {
+            name: now.name.clone(),
+            ..PermissionSetConfig::default()
+        };
+        alone.applied(&canonical) == now
+    }
+
     /// Deletes permission set `name` (not a profile's own) with its object and field
     /// permissions and its assignments.
     pub fn delete_permission_set(&self, name: &str) -> Result<(), OrgError> {

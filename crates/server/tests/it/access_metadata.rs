@@ -102,6 +102,26 @@ fn a_soap_deploy_grants_a_user_and_retrieves_back_unchanged() {
     let again = deploy(&s, &files(set), "");
     assert!(again.contains("<status>Succeeded</status>"), "{again}");
     assert!(again.contains("<changed>false</changed><componentType>PermissionSet</componentType><created>false</created>"), "redeployed unchanged: {again}");
+    // Changed over REST, the set is retrieved as its records now are.
+    let (_, found) = crate::get(
+        &s,
+        "/query?q=SELECT+Id+FROM+PermissionSet+WHERE+Name+=+'Deal_Desk'",
+    );
+    let set_id = found["records"][0]["Id"].as_str().unwrap().to_owned();
+    crate::create(
+        &s,
+        "FieldPermissions",
+        json!({"ParentId": set_id, "SobjectType": "Account", "Field": "Account.Industry", "PermissionsRead": true}),
+    );
+    let changed = &retrieve(&s, "Deal_Desk")["unpackaged/permissionsets/Deal_Desk.permissionset"];
+    for part in [
+        "<editable>false</editable><field>Account.Industry</field><readable>true</readable>",
+        "<field>Account.Rating</field>",
+        "<label>Deal desk</label>",
+    ] {
+        assert!(changed.contains(part), "{part} in {changed}");
+    }
+    assert!(account_fields(&s, &token).iter().any(|f| f == "Industry"));
     // A field the org does not have fails the set, with Salesforce's message.
     let bad = DEAL_DESK.replace("Account.Rating", "Account.Nope__c");
     let failed = deploy(

@@ -282,7 +282,11 @@ async fn run(
         Ok(Err(e)) => return result.error = Some(e.message),
         Err(_) => return result.error = Some("the deploy could not run".into()),
     };
-    components.extend(done);
+    // A permission set's kept file is no component of its own: its set reports.
+    components.extend(
+        done.into_iter()
+            .filter(|c| c.kind != permission_sets::PERMISSION_SET),
+    );
     let failed = components.iter().any(|c| c.fails(ignore));
     let apply = !(options.check_only || rollback && failed);
     let made = package.channels;

@@ -89,11 +89,14 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
             }
             ("CustomField" | "ValidationRule", Some((o, f))) => name_part(&mut objects, kind, o, f),
             (permission_sets::PERMISSION_SET, _) => {
-                for read in permission_sets::from_zip(&files, &base, &member) {
-                    match read {
-                        Ok(set) => out.permission_sets.push(set),
-                        Err(failed) => out.refused.push(failed),
-                    }
+                let (sets, refused) = (&mut out.permission_sets, &mut out.refused);
+                let before = sets.len();
+                permission_sets::from_zip((&files, &base), &member, sets, refused);
+                // Its file kept too, for a retrieve while the org holds what it says.
+                if out.permission_sets.len() > before
+                    && let Some(t) = crate::metadata::types::named(kind)
+                {
+                    kept.member(&mut taken, t, &member);
                 }
             }
             _ => match channels::type_of(kind) {

@@ -4,7 +4,11 @@
 //! the CRUD and reading calls and retrieves, which give a set back as Metadata built from
 //! the org's `PermissionSet`, `ObjectPermissions` and `FieldPermissions` records.
 
+use std::sync::Arc;
+
 use serde_json::Value;
+
+use forcebus_org::components::StoredComponent;
 
 use forcebus_org::access::declared::PermissionSetConfig;
 use forcebus_org::org::deploy::{Component, Deployed};
@@ -32,13 +36,14 @@ pub(crate) fn file_of(full: &str) -> String {
 }
 
 /// The sets a package's member `member` names (`*`: every one in the zip), read from
-/// the zip's `files` under `base`; a member whose file is missing or unreadable is a
-/// failed component.
+/// the zip's `files` under `base` into `sets`; a member whose file is missing or
+/// unreadable is a failed component, in `refused`.
 pub(crate) fn from_zip(
-    files: &Files,
-    base: &str,
+    (files, base): (&Files, &str),
     member: &str,
-) -> Vec<Result<Declared, Component>> {
+    sets: &mut Vec<Declared>,
+    refused: &mut Vec<Component>,
+) {
     let names: Vec<String> = if member == "*" {
         let dir = format!("{base}permissionsets/");
         files
@@ -50,29 +55,31 @@ pub(crate) fn from_zip(
     } else {
         vec![member.to_owned()]
     };
-    names
-        .into_iter()
-        .map(|name| {
-            let file = format!("{base}{}", file_of(&name));
-            let failed = |problem: String| Component {
-                kind: PERMISSION_SET.to_owned(),
-                full_name: name.clone(),
-                file: file.clone(),
-                outcome: Err(OrgError::new(Code::InvalidInput, problem)),
-            };
-            let Some(bytes) = files.get(&file) else {
-                return Err(failed(format!(
-                    "An object '{name}' of type PermissionSet was named in package.xml, but was not found in zipped directory"
-                )));
-            };
-            let root = parse(bytes).map_err(|e| failed(format!("Error parsing file: {e}")))?;
-            let meta = Value::Object(to_json(&root));
-            Ok(Declared {
-                config: PermissionSetConfig::from_metadata(&name, &meta),
-                file,
-            })
-        })
-        .collect()
+    for name in names {
+        let file = format!("{base}{}", file_of(&name));
+        let failed = |problem: String| Component {
+            kind: PERMISSION_SET.to_owned(),
+            full_name: name.clone(),
+            file: file.clone(),
+            outcome: Err(OrgError::new(Code::InvalidInput, problem)),
+        };
+        let Some(bytes) = files.get(&file) else {
+            refused.push(failed(format!(
+                "An object '{name}' of type PermissionSet was named in package.xml, but was not found in zipped directory"
+            )));
+            continue;
+        };
+        match parse(bytes) {
+            Ok(root) => {
+                let meta = Value::Object(to_json(&root));
+                sets.push(Declared {
+                    config: PermissionSetConfig::from_metadata(&name, &meta),
+                    file,
+                });
+            }
+            Err(e) => refused.push(failed(format!("Error parsing file: {e}"))),
+        }
+    }
 }
 
 /// A deploy's permission sets: deletions (each a destructive manifest's member, with the
@@ -165,15 +172,38 @@ pub(crate) fn read(app: &crate::State, full: &str) -> Option<Value> {
         .map(|c| permission_set_document(&c))
 }
 
-/// What a retrieve's member `member` names: that set, or (`*`) every one of the org.
-pub(crate) fn wanted(app: &crate::State, member: &str) -> Vec<(&'static str, String)> {
-    if member != "*" {
-        return vec![(PERMISSION_SET, member.to_owned())];
+/// What a retrieve's member `member` names (that set, or `*` every one of the org),
+/// entered in `wanted` to be built from the org's records, or in `kept` when the org
+/// holds exactly what the file it was deployed from declares (that file is given back
+/// byte for byte, with what this server does not model: `classAccesses`, ...).
+pub(crate) fn wanted(
+    app: &crate::State,
+    member: &str,
+    (wanted, kept): (
+        &mut Vec<(&'static str, String)>,
+        &mut Vec<Arc<StoredComponent>>,
+    ),
+) {
+    let names: Vec<String> = if member == "*" {
+        list(app).into_iter().map(|(full, _, _)| full).collect()
+    } else {
+        vec![member.to_owned()]
+    };
+    for name in names {
+        let file = app.org.component(PERMISSION_SET, &name).filter(|c| {
+            let main = c.files.iter().find(|(p, _)| p.ends_with(".permissionset"));
+            main.and_then(|(_, bytes)| parse(bytes).ok())
+                .map(|root| {
+                    PermissionSetConfig::from_metadata(&name, &Value::Object(to_json(&root)))
+                })
+                .is_some_and(|declared| app.org.permission_set_is(&declared))
+        });
+        match file {
+            Some(c) if !kept.iter().any(|k| Arc::ptr_eq(k, &c)) => kept.push(c),
+            Some(_) => {}
+            None => wanted.push((PERMISSION_SET, name)),
+        }
     }
-    list(app)
-        .into_iter()
-        .map(|(full, _, _)| (PERMISSION_SET, full))
-        .collect()
 }
 
 /// Every set of the org (not profiles' own), for `listMetadata`: its full name, its file

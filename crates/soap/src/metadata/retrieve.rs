@@ -83,7 +83,7 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
                         }
                     }
                     (permission_sets::PERMISSION_SET, _) => {
-                        wanted.extend(permission_sets::wanted(app, &m))
+                        permission_sets::wanted(app, &m, (&mut wanted, &mut kept));
                     }
                     _ => match channels::type_of(kind) {
                         Some(kind) if m == "*" => wanted.extend(
@@ -331,17 +331,7 @@ fn build(
         put(&mut zip, file, &xml)?;
     }
     for (kind, full) in wanted {
-        let (doc, file) = if *kind == permission_sets::PERMISSION_SET {
-            (
-                permission_sets::read(app, full),
-                permission_sets::file_of(full),
-            )
-        } else {
-            (
-                channels::read(app, kind, full),
-                channels::file_of(kind, full),
-            )
-        };
+        let (doc, file) = setting(app, kind, full);
         let Some(doc) = doc else {
             problems.push(format!(
                 "Entity of type '{kind}' named '{full}' cannot be found"
@@ -378,6 +368,21 @@ fn build(
         files,
         base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
+}
+
+/// A channel's, a member's or a permission set's document, and its file in a zip.
+fn setting(app: &crate::State, kind: &str, full: &str) -> (Option<Value>, String) {
+    if kind == permission_sets::PERMISSION_SET {
+        (
+            permission_sets::read(app, full),
+            permission_sets::file_of(full),
+        )
+    } else {
+        (
+            channels::read(app, kind, full),
+            channels::file_of(kind, full),
+        )
+    }
 }
 
 /// The kept components' files, as they were deployed, under `base`; each named in the
