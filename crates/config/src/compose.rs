@@ -180,6 +180,8 @@ impl Config {
             record_types: std::collections::BTreeMap::new(),
             permission_sets: self.permission_sets.clone(),
             sharing_rules: Vec::new(),
+            profiles: Vec::new(),
+            permission_set_groups: Vec::new(),
         }
     }
 

@@ -9,8 +9,11 @@
 //! `objects/<Name>/validationRules/*.validationRule-meta.xml` (its validation rules).
 //! `__c` folders are custom objects, `__e` folders platform events, others fields added to
 //! a standard object. Every `permissionsets` folder's `*.permissionset-meta.xml` is a
-//! permission set, made in the org at start; every `sharingRules` folder's
-//! `<Object>.sharingRules-meta.xml` holds that object's sharing rules. What a file declares goes through the Metadata API's mapping
+//! permission set, every `profiles` folder's `*.profile-meta.xml` a profile (a standard
+//! one's own permissions added to, or a custom one), every `permissionsetgroups` folder's
+//! `*.permissionsetgroup-meta.xml` a permission set group, made in the org at start;
+//! every `sharingRules` folder's `<Object>.sharingRules-meta.xml` holds that object's
+//! sharing rules. What a file declares goes through the Metadata API's mapping
 //! ([`forcebus_org::declarations`]); a file it cannot read stops the start, naming the file.
 
 use std::collections::BTreeMap;
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
-use forcebus_org::access::declared::PermissionSetConfig;
+use forcebus_org::access::declared::{PermissionSetConfig, PermissionSetGroupConfig};
 use forcebus_org::access::rules::SharingRuleConfig;
 use forcebus_org::custom::{FieldConfig, ObjectConfig, RecordTypeConfig, ValidationRuleConfig};
 use forcebus_org::declarations::{field_config, object_config, validation_rule_config};
@@ -41,6 +44,10 @@ pub(crate) struct Project {
     pub(crate) permission_sets: Vec<PermissionSetConfig>,
     /// Sharing rules (`sharingRules/<Object>.sharingRules-meta.xml`).
     pub(crate) sharing_rules: Vec<SharingRuleConfig>,
+    /// Profiles (`profiles/*.profile-meta.xml`), each by its name with what it grants.
+    pub(crate) profiles: Vec<PermissionSetConfig>,
+    /// Permission set groups (`permissionsetgroups/*.permissionsetgroup-meta.xml`).
+    pub(crate) permission_set_groups: Vec<PermissionSetGroupConfig>,
 }
 
 /// Reads the project at `dir`.
@@ -74,6 +81,17 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<Project> {
                 read_permission_sets(&dir, &mut project)?;
             } else if dir.ends_with("sharingRules") {
                 read_sharing_rules(&dir, &mut project)?;
+            } else if dir.ends_with("profiles") {
+                for (name, meta) in access_files(&dir, ".profile-meta.xml", "Profile")? {
+                    let profile = PermissionSetConfig::from_metadata(&name, &meta);
+                    project.profiles.push(profile);
+                }
+            } else if dir.ends_with("permissionsetgroups") {
+                let suffix = ".permissionsetgroup-meta.xml";
+                for (name, meta) in access_files(&dir, suffix, "PermissionSetGroup")? {
+                    let group = PermissionSetGroupConfig::from_metadata(&name, &meta);
+                    project.permission_set_groups.push(group);
+                }
             } else {
                 read_objects(&dir, &mut project)?;
             }
@@ -107,28 +125,38 @@ fn read_sharing_rules(dir: &Path, project: &mut Project) -> anyhow::Result<()> {
 
 /// One `permissionsets` folder: each `<Name>.permissionset-meta.xml`.
 fn read_permission_sets(dir: &Path, project: &mut Project) -> anyhow::Result<()> {
+    for (name, meta) in access_files(dir, ".permissionset-meta.xml", "PermissionSet")? {
+        project
+            .permission_sets
+            .push(PermissionSetConfig::from_metadata(&name, &meta));
+    }
+    Ok(())
+}
+
+/// The files of folder `dir` named `<Name>{suffix}`, in name order: each one's name and
+/// its Metadata (a `kind`).
+fn access_files(dir: &Path, suffix: &str, kind: &str) -> anyhow::Result<Vec<(String, Value)>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())
         .collect();
     files.sort();
+    let mut out = Vec::new();
     for file in files {
         let Some(name) = file
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".permissionset-meta.xml"))
+            .and_then(|n| n.strip_suffix(suffix))
         else {
             continue;
         };
-        let meta = Value::Object(read(&file, "PermissionSet")?);
-        project
-            .permission_sets
-            .push(PermissionSetConfig::from_metadata(name, &meta));
+        out.push((name.to_owned(), Value::Object(read(&file, kind)?)));
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Every folder named `objects`, `permissionsets` or `sharingRules` under `root`.
+/// Every folder named `objects`, `permissionsets`, `profiles`, `permissionsetgroups` or
+/// `sharingRules` under `root`.
 fn metadata_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut todo = vec![root.to_path_buf()];
@@ -144,9 +172,15 @@ fn metadata_dirs(root: &Path, seen: &mut usize) -> anyhow::Result<Vec<PathBuf>> 
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
+            let access = [
+                "permissionsets",
+                "profiles",
+                "permissionsetgroups",
+                "sharingRules",
+            ];
             if path
                 .file_name()
-                .is_some_and(|n| n == "objects" || n == "permissionsets" || n == "sharingRules")
+                .is_some_and(|n| n == "objects" || access.iter().any(|a| n == *a))
             {
                 out.push(path);
             } else {

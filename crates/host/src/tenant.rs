@@ -34,6 +34,10 @@ pub(crate) struct Declared {
     pub(crate) permission_sets: Vec<forcebus_org::access::declared::PermissionSetConfig>,
     /// Sharing rules: the project's.
     pub(crate) sharing_rules: Vec<forcebus_org::access::rules::SharingRuleConfig>,
+    /// The project's profiles, each by its name with what it grants.
+    pub(crate) profiles: Vec<forcebus_org::access::declared::PermissionSetConfig>,
+    /// The project's permission set groups.
+    pub(crate) permission_set_groups: Vec<forcebus_org::access::declared::PermissionSetGroupConfig>,
 }
 
 /// Adds `more`'s objects to `objects`: labels and settings replaced where given, fields
@@ -358,6 +362,8 @@ fn open_org(
             first_record: identity.map_or(0, |i| i.first_record),
             permission_sets: declared.permission_sets.clone(),
             sharing_rules: declared.sharing_rules.clone(),
+            profiles: declared.profiles.clone(),
+            permission_set_groups: declared.permission_set_groups.clone(),
             ..config.org_options()
         },
     )

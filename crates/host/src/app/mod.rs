@@ -257,6 +257,7 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
     let mut events = std::collections::BTreeMap::new();
     let mut permission_sets = Vec::new();
     let mut sharing_rules = Vec::new();
+    let (mut profiles, mut permission_set_groups) = (Vec::new(), Vec::new());
     if let Some(dir) = &config.project {
         let project = crate::project::load(dir)
             .with_context(|| format!("cannot load the sfdx project {}", shown(dir)))?;
@@ -270,6 +271,8 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
         events = project.platform_events;
         permission_sets = project.permission_sets;
         sharing_rules = project.sharing_rules;
+        profiles = project.profiles;
+        permission_set_groups = project.permission_set_groups;
     }
     crate::tenant::merge(&mut objects, &config.objects);
     events.extend(config.platform_events.clone());
@@ -279,6 +282,8 @@ fn declared(config: &Config) -> anyhow::Result<Declared> {
         events,
         permission_sets,
         sharing_rules,
+        profiles,
+        permission_set_groups,
     })
 }
 

@@ -233,29 +233,40 @@ impl Org {
             let Some(parent) = self.permission_set_id(&set.name) else {
                 continue;
             };
-            let mut ops = Vec::new();
-            for (object, grant) in &set.objects {
-                let values = grant_fields([
-                    ("PermissionsRead", grant.read),
-                    ("PermissionsCreate", grant.create),
-                    ("PermissionsEdit", grant.edit),
-                    ("PermissionsDelete", grant.delete),
-                    ("PermissionsViewAllRecords", grant.view_all),
-                    ("PermissionsModifyAllRecords", grant.modify_all),
-                ]);
-                ops.push(self.grant_op("ObjectPermissions", parent, object, None, values));
-            }
-            for (field, grant) in &set.fields {
-                let object = field.split('.').next().unwrap_or_default();
-                let values = grant_fields([
-                    ("PermissionsRead", grant.read || grant.edit),
-                    ("PermissionsEdit", grant.edit),
-                ]);
-                ops.push(self.grant_op("FieldPermissions", parent, object, Some(field), values));
-            }
-            self.seed_ops(ops)?;
+            self.ensure_grants(parent, set, true)?;
         }
         Ok(())
+    }
+
+    /// Makes or brings up to date what `set` grants as rows of permission set `parent`:
+    /// its field permissions, and its object permissions when `objects`.
+    pub(crate) fn ensure_grants(
+        &self,
+        parent: RecordId,
+        set: &PermissionSetConfig,
+        objects: bool,
+    ) -> Result<(), StoreError> {
+        let mut ops = Vec::new();
+        for (object, grant) in set.objects.iter().filter(|_| objects) {
+            let values = grant_fields([
+                ("PermissionsRead", grant.read),
+                ("PermissionsCreate", grant.create),
+                ("PermissionsEdit", grant.edit),
+                ("PermissionsDelete", grant.delete),
+                ("PermissionsViewAllRecords", grant.view_all),
+                ("PermissionsModifyAllRecords", grant.modify_all),
+            ]);
+            ops.push(self.grant_op("ObjectPermissions", parent, object, None, values));
+        }
+        for (field, grant) in &set.fields {
+            let object = field.split('.').next().unwrap_or_default();
+            let values = grant_fields([
+                ("PermissionsRead", grant.read || grant.edit),
+                ("PermissionsEdit", grant.edit),
+            ]);
+            ops.push(self.grant_op("FieldPermissions", parent, object, Some(field), values));
+        }
+        self.seed_ops(ops)
     }
 
     /// The op that makes a grant row of `parent` for `object` (and `field`), or brings
@@ -321,16 +332,23 @@ impl Org {
                 ops.push(update(user.id, values));
             }
             for name in &seed.permission_sets {
-                let set = self.permission_set_id(name).ok_or_else(|| {
-                    StoreError::Config(format!(
-                        "user {}: the org has no permission set named {name:?}",
-                        seed.username
-                    ))
-                })?;
-                if !self.assigned(user.id, set) {
+                // A permission set, or else a permission set group, of that name.
+                let (set, key) = match self.permission_set_id(name) {
+                    Some(set) => (set, "PermissionSetId"),
+                    None => self
+                        .permission_set_group_id(name)
+                        .map(|g| (g, "PermissionSetGroupId"))
+                        .ok_or_else(|| {
+                            StoreError::Config(format!(
+                                "user {}: the org has no permission set named {name:?}",
+                                seed.username
+                            ))
+                        })?,
+                };
+                if !self.assigned(user.id, set, key) {
                     let mut values = Map::new();
                     values.insert("AssigneeId".into(), Value::from(user.id.to18()));
-                    values.insert("PermissionSetId".into(), Value::from(set.to18()));
+                    values.insert(key.into(), Value::from(set.to18()));
                     values.insert("IsActive".into(), Value::Bool(true));
                     ops.push(Op::Seed {
                         object: "PermissionSetAssignment".into(),
@@ -343,19 +361,20 @@ impl Org {
         Ok(())
     }
 
-    fn assigned(&self, user: RecordId, set: RecordId) -> bool {
+    /// Whether `user` is assigned `set` (a permission set or group, as `key` names it).
+    fn assigned(&self, user: RecordId, set: RecordId, key: &str) -> bool {
         !self
             .scan("PermissionSetAssignment", |a| {
                 (!a.is_deleted
                     && a.get_str("AssigneeId").and_then(RecordId::parse) == Some(user)
-                    && a.get_str("PermissionSetId").and_then(RecordId::parse) == Some(set))
+                    && a.get_str(key).and_then(RecordId::parse) == Some(set))
                 .then_some(())
             })
             .is_empty()
     }
 
     /// Runs the org's own `ops` as its first user, without change events, and waits.
-    fn seed_ops(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+    pub(crate) fn seed_ops(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -377,7 +396,7 @@ impl Org {
     }
 }
 
-fn update(id: RecordId, fields: Map<String, Value>) -> Op {
+pub(crate) fn update(id: RecordId, fields: Map<String, Value>) -> Op {
     Op::Update {
         object: None,
         id: id.to18(),
@@ -417,7 +436,7 @@ fn grant_fields<const N: usize>(values: [(&str, bool); N]) -> Map<String, Value>
 /// A declared permission set's own fields: its name, label, description and user
 /// permissions (each a `Permissions*` field of the catalogue's, by the name Metadata
 /// uses; one it does not have is refused).
-fn declared_set_fields(
+pub(crate) fn declared_set_fields(
     schema: &crate::meta::Schema,
     set: &PermissionSetConfig,
 ) -> Result<Map<String, Value>, StoreError> {

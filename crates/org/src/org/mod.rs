@@ -24,9 +24,11 @@ pub(crate) mod blobs;
 pub mod channels;
 pub mod commit;
 pub mod control;
+mod declared_access;
 pub mod event_settings;
 mod generic;
 pub mod organization;
+pub mod permission_sets;
 mod platform_events;
 mod publish;
 pub mod query;
@@ -81,6 +83,13 @@ pub struct OrgOptions {
     pub permission_sets: Vec<crate::access::declared::PermissionSetConfig>,
     /// Sharing rules declared (a project's `sharingRules/`).
     pub sharing_rules: Vec<crate::access::rules::SharingRuleConfig>,
+    /// Profiles declared (a project's `profiles/`), each by its name with what it grants:
+    /// a standard profile's own set brought up to date, a custom profile made, at start
+    /// (before users are given theirs).
+    pub profiles: Vec<crate::access::declared::PermissionSetConfig>,
+    /// Permission set groups declared (a project's `permissionsetgroups/`): made with
+    /// their components at start, after the permission sets.
+    pub permission_set_groups: Vec<crate::access::declared::PermissionSetGroupConfig>,
 }
 
 /// One Salesforce org.
@@ -216,7 +225,9 @@ impl Org {
             org.ensure_user(seed)?;
         }
         org.ensure_standard_profiles()?;
+        org.ensure_profiles(&options.profiles)?;
         org.ensure_permission_sets(&options.permission_sets)?;
+        org.ensure_permission_set_groups(&options.permission_set_groups)?;
         org.ensure_user_access(users)?;
         org.ensure_standard_price_book()?;
         org.ensure_default_business_hours()?;

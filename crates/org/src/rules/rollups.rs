@@ -229,4 +229,3 @@ fn number(d: Decimal) -> Value {
     use rust_decimal::prelude::ToPrimitive;
     d.to_f64().map_or(Value::Null, Value::from)
 }
-

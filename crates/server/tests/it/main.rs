@@ -8,6 +8,7 @@ use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::Value;
 
 mod access;
+mod access_metadata;
 mod auth;
 mod bayeux;
 mod bayeux_overlap;

@@ -1,12 +1,13 @@
 //! The Metadata API's CRUD calls: `createMetadata`, `upsertMetadata`, `updateMetadata`,
-//! `renameMetadata` and `deleteMetadata`, one result per component, in order; a failed
+//! `renameMetadata` and `deleteMetadata` (custom objects and fields, validation rules,
+//! permission sets, platform event channels), one result per component, in order; a failed
 //! component carries its `errors` rather than faulting the call.
 
 use forcebus_org::declarations::{field_config, object_config};
 use forcebus_org::{Caller, Code, OrgError};
 
 use crate::metadata::faults::{Fault, MAX_COMPONENTS, TYPES, components, served};
-use crate::metadata::{channels, rules};
+use crate::metadata::{channels, permission_sets, rules};
 use forcebus_xml::Element;
 use forcebus_xml::json::to_json;
 use forcebus_xml::write::Writer;
@@ -59,6 +60,17 @@ pub(crate) async fn save(
             };
             let meta = channels::metadata_json(m);
             let outcome = channels::save(app, caller.clone(), kind, &full, meta, allowed).await;
+            out.push_str(&result(&full, &outcome, upsert));
+            continue;
+        }
+        if m.xsi_type.as_deref() == Some(permission_sets::PERMISSION_SET) {
+            let outcome = match (op.name.as_str(), permission_sets::exists(app, &full)) {
+                ("updateMetadata", false) => Err(OrgError::new(
+                    Code::InvalidCrossReferenceKey,
+                    format!("In field: fullName - no PermissionSet named {full} found"),
+                )),
+                (call, _) => permission_sets::save(app, m, &full, call == "createMetadata").await,
+            };
             out.push_str(&result(&full, &outcome, upsert));
             continue;
         }
@@ -292,6 +304,9 @@ pub(crate) async fn delete(
                 format!("A CustomField's fullName is Object.Field__c: {name}"),
             )),
             (rules::VALIDATION_RULE, _) => rules::delete(app, &name).await.map(|()| false),
+            (permission_sets::PERMISSION_SET, _) => {
+                permission_sets::delete(app, &name).await.map(|()| false)
+            }
             _ => {
                 let (org, object) = (app.org.clone(), name.clone());
                 let deleted = crate::blocking(move || {

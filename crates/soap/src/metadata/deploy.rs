@@ -1,7 +1,8 @@
 //! The Metadata API's `deploy` and `checkDeployStatus` (`metadata-tooling.md` §5): a zip
 //! (read by `metadata_package`) whose objects, fields, platform events and destructive
 //! manifests are applied as one schema change ([`forcebus_org::org::deploy`]), then its
-//! channels and members ([`crate::metadata::channels`]), answered by an id (`0Af…`) that `checkDeployStatus`
+//! channels and members ([`crate::metadata::channels`]) and permission sets
+//! ([`crate::metadata::permission_sets`]), answered by an id (`0Af…`) that `checkDeployStatus`
 //! reports on with one message per component and one for `package.xml`. [`start`] runs
 //! a deploy for SOAP, for the REST `deployRequest` resource ([`crate::metadata::rest_deploy`])
 //! and for quick deploys ([`crate::metadata::quick`]) alike.
@@ -18,9 +19,9 @@ use forcebus_org::clock::format_datetime;
 use forcebus_org::org::deploy::{Component, Deployed};
 use forcebus_org::{Caller, Code, OrgError};
 
-use crate::metadata::channels;
 use crate::metadata::options::DeployOptions;
 use crate::metadata::package::read_package;
+use crate::metadata::{channels, permission_sets};
 use forcebus_xml::Element;
 use forcebus_xml::write::Writer;
 
@@ -281,13 +282,25 @@ async fn run(
         Ok(Err(e)) => return result.error = Some(e.message),
         Err(_) => return result.error = Some("the deploy could not run".into()),
     };
-    components.extend(done);
+    // A permission set's kept file is no component of its own: its set reports.
+    components.extend(
+        done.into_iter()
+            .filter(|c| c.kind != permission_sets::PERMISSION_SET),
+    );
     let failed = components.iter().any(|c| c.fails(ignore));
     let apply = !(options.check_only || rollback && failed);
     let made = package.channels;
     let channels = channels::deploy(app, caller, &made, &package.channel_deletions, apply).await;
-    let applied = applied || (apply && !channels.is_empty());
+    let sets = permission_sets::deploy(
+        app,
+        package.permission_sets,
+        package.permission_set_deletions,
+        (apply, rollback),
+    )
+    .await;
+    let applied = applied || (apply && !(channels.is_empty() && sets.is_empty()));
     components.extend(channels);
+    components.extend(sets);
     let failures = components.iter().any(|c| c.fails(ignore));
     result.components = components;
     result.applied = applied;

@@ -18,7 +18,12 @@ pub(crate) const MD: &str = soap::METADATA_NS;
 pub(crate) const MAX_COMPONENTS: usize = 10;
 
 /// The types this endpoint serves (and [`crate::metadata::channels`]' two).
-pub(crate) const TYPES: [&str; 3] = ["CustomObject", "CustomField", "ValidationRule"];
+pub(crate) const TYPES: [&str; 4] = [
+    "CustomObject",
+    "CustomField",
+    "ValidationRule",
+    "PermissionSet",
+];
 
 /// Whether a type is served.
 pub(crate) fn served(kind: &str) -> bool {

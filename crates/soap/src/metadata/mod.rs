@@ -5,7 +5,8 @@
 //!   `readMetadata`, `listMetadata`, `describeMetadata`; `faults`: what they share
 //!   (envelopes, faults, the types served);
 //! - [`channels`]: platform event channels and their members as Metadata components;
-//!   `rules`: validation rules through the CRUD and reading calls;
+//!   `rules`: validation rules through the CRUD and reading calls; [`permission_sets`]:
+//!   permission sets deployed, through the CRUD and reading calls, and retrieved;
 //! - [`deploy`]: `deploy` and `checkDeployStatus`, a package read by [`package`], its
 //!   options read by [`options`]; [`quick`]: `deployRecentValidation` and `cancelDeploy`
 //!   over the [`validations`] kept; finished calls kept by [`async_results`];
@@ -24,6 +25,7 @@ pub(crate) mod deploy;
 mod faults;
 pub(crate) mod options;
 mod package;
+pub(crate) mod permission_sets;
 pub(crate) mod quick;
 mod reads;
 pub(crate) mod rest_deploy;

@@ -1,7 +1,8 @@
 //! A deploy's zip read (`metadata-tooling.md` §5.2, §8): its `package.xml` (at the root or
 //! in one folder), the `objects/<Name>.object` files its `CustomObject` and `CustomField`
 //! members name, the files of its `PlatformEventChannel` and `PlatformEventChannelMember`
-//! members, and the destructive manifests beside it (`destructiveChangesPre.xml`,
+//! members, its `PermissionSet` members' `permissionsets/<Name>.permissionset` files, and
+//! the destructive manifests beside it (`destructiveChangesPre.xml`,
 //! `destructiveChanges.xml`, `destructiveChangesPost.xml`). What it names but this server
 //! cannot deploy becomes a failed component, not a failed deploy. Unzipping is bounded:
 //! entries, and the total unpacked size.
@@ -16,8 +17,8 @@ use forcebus_org::declarations::{nested_fields, nested_validation_rules, object_
 use forcebus_org::org::deploy::{Component, Declared, Deletion};
 use forcebus_org::{Code, OrgError};
 
-use crate::metadata::channels;
 use crate::metadata::verbatim::{Files, Members, Zip};
+use crate::metadata::{channels, permission_sets};
 use forcebus_xml::{Element, parse};
 
 /// Most entries a deploy zip may hold.
@@ -50,6 +51,10 @@ pub(crate) struct Package {
     /// Members reported deployed without a change of their own (a `ValidationRule` in
     /// an `.object` file).
     pub(crate) accepted: Vec<Component>,
+    /// Permission sets, applied to the org's records.
+    pub(crate) permission_sets: Vec<permission_sets::Declared>,
+    /// Permission sets the destructive manifests name: full name, manifest.
+    pub(crate) permission_set_deletions: Vec<(String, String)>,
 }
 
 /// The text of the zip's file `path`, if it has one in UTF-8.
@@ -83,6 +88,17 @@ pub(crate) fn read_package(bytes: &[u8]) -> Result<Package, String> {
                 objects.insert(member, None);
             }
             ("CustomField" | "ValidationRule", Some((o, f))) => name_part(&mut objects, kind, o, f),
+            (permission_sets::PERMISSION_SET, _) => {
+                let (sets, refused) = (&mut out.permission_sets, &mut out.refused);
+                let before = sets.len();
+                permission_sets::from_zip((&files, &base), &member, sets, refused);
+                // Its file kept too, for a retrieve while the org holds what it says.
+                if out.permission_sets.len() > before
+                    && let Some(t) = crate::metadata::types::named(kind)
+                {
+                    kept.member(&mut taken, t, &member);
+                }
+            }
             _ => match channels::type_of(kind) {
                 Some(kind) => channel(&mut out, &files, &base, kind, member),
                 None => match crate::metadata::types::named(kind) {
@@ -149,6 +165,11 @@ fn destructive(out: &mut Package, manifest: &str, text: &str, post: bool) -> Res
     let root = parse(text.as_bytes()).map_err(|e| format!("{manifest} is not well-formed: {e}"))?;
     for (kind, member) in members(&root) {
         let kind = match kind {
+            permission_sets::PERMISSION_SET => {
+                out.permission_set_deletions
+                    .push((member, manifest.to_owned()));
+                continue;
+            }
             "CustomObject" => "CustomObject",
             "CustomField" => "CustomField",
             other => {

@@ -6,8 +6,8 @@ use serde_json::Value;
 use forcebus_org::Code;
 use forcebus_org::declarations::field_metadata;
 
-use crate::metadata::channels;
 use crate::metadata::faults::{Fault, MAX_COMPONENTS, served};
+use crate::metadata::{channels, permission_sets};
 use forcebus_xml::Element;
 use forcebus_xml::json::write_children;
 use forcebus_xml::write::Writer;
@@ -36,6 +36,8 @@ pub(crate) fn read(app: &crate::State, op: &Element, version: &str) -> Result<St
             channels::read(app, kind, name)
         } else if kind == crate::metadata::rules::VALIDATION_RULE {
             crate::metadata::rules::read(app, name)
+        } else if kind == permission_sets::PERMISSION_SET {
+            permission_sets::read(app, name)
         } else if kind == "CustomObject" {
             // Objects and platform events alike, as a retrieve writes them.
             crate::metadata::retrieve::document(app, name, None).map(|mut d| {
@@ -134,7 +136,8 @@ fn old_picklist(
     }
 }
 
-/// `listMetadata`: the custom objects and fields, as `FileProperties`.
+/// `listMetadata`: the custom objects and fields, validation rules, permission sets,
+/// channels and kept components, as `FileProperties`.
 pub(crate) fn list(app: &crate::State, op: &Element) -> String {
     let schema = app.org.schema();
     let runtime = app.org.runtime_schema();
@@ -149,6 +152,11 @@ pub(crate) fn list(app: &crate::State, op: &Element) -> String {
         kept_properties(app, &mut w, kind);
         if kind == crate::metadata::rules::VALIDATION_RULE {
             for (full, file, id) in crate::metadata::rules::list(app) {
+                file_properties(&mut w, &full, &file, &id, kind);
+            }
+        }
+        if kind == permission_sets::PERMISSION_SET {
+            for (full, file, id) in permission_sets::list(app) {
                 file_properties(&mut w, &full, &file, &id, kind);
             }
         }

@@ -1,6 +1,7 @@
 //! The Metadata API's `retrieve` and `checkRetrieveStatus` (`metadata-tooling.md` §7):
 //! the `CustomObject`, `CustomField`, `PlatformEventChannel` and
-//! `PlatformEventChannelMember` members of an `unpackaged` manifest written back
+//! `PlatformEventChannelMember` members (and `PermissionSet`s, built from the org's
+//! records) of an `unpackaged` manifest written back
 //! as a zip in the Metadata API's format (`package.xml` and `objects/<Name>.object`, in
 //! `unpackaged/` unless `singlePackage`), so `sf project retrieve start` brings the org's
 //! objects, fields and platform events into a project; and the components of every other
@@ -19,7 +20,7 @@ use forcebus_org::declarations::field_metadata;
 
 use forcebus_org::components::StoredComponent;
 
-use crate::metadata::{channels, verbatim};
+use crate::metadata::{channels, permission_sets, verbatim};
 use forcebus_xml::Element;
 use forcebus_xml::json::write_children;
 use forcebus_xml::write::Writer;
@@ -80,6 +81,9 @@ pub(crate) fn retrieve(app: &crate::State, op: &Element) -> Result<String, Strin
                             };
                             list.push(f.to_owned());
                         }
+                    }
+                    (permission_sets::PERMISSION_SET, _) => {
+                        permission_sets::wanted(app, &m, (&mut wanted, &mut kept));
                     }
                     _ => match channels::type_of(kind) {
                         Some(kind) if m == "*" => wanted.extend(
@@ -327,13 +331,14 @@ fn build(
         put(&mut zip, file, &xml)?;
     }
     for (kind, full) in wanted {
-        let Some(doc) = channels::read(app, kind, full) else {
+        let (doc, file) = setting(app, kind, full);
+        let Some(doc) = doc else {
             problems.push(format!(
                 "Entity of type '{kind}' named '{full}' cannot be found"
             ));
             continue;
         };
-        let file = format!("{base}{}", channels::file_of(kind, full));
+        let file = format!("{base}{file}");
         members
             .entry((*kind).to_owned())
             .or_default()
@@ -363,6 +368,21 @@ fn build(
         files,
         base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
+}
+
+/// A channel's, a member's or a permission set's document, and its file in a zip.
+fn setting(app: &crate::State, kind: &str, full: &str) -> (Option<Value>, String) {
+    if kind == permission_sets::PERMISSION_SET {
+        (
+            permission_sets::read(app, full),
+            permission_sets::file_of(full),
+        )
+    } else {
+        (
+            channels::read(app, kind, full),
+            channels::file_of(kind, full),
+        )
+    }
 }
 
 /// The kept components' files, as they were deployed, under `base`; each named in the
