@@ -57,7 +57,7 @@ async function rest(method, urlPath, body, token = srv.info.access_token) {
  * updates Name and Salary__c. Resolves with the two events of that Account as the
  * client decoded them.
  */
-async function createAndUpdateSeenBy(user, label) {
+async function createAndUpdateSeenBy(user, label, grants = []) {
   const { id } = await rest('POST', '/sobjects/Account', { Name: `${label} created`, Salary__c: 5000, Region__c: 'EMEA' });
   const lines = await runScenario(CLIENT, srv, 'changes', {
     user,
@@ -65,6 +65,7 @@ async function createAndUpdateSeenBy(user, label) {
     recordId: id,
     count: 2,
     update: { Name: `${label} updated`, Salary__c: 6000 },
+    grants,
   });
   const bad = lines.find((l) => ['error', 'failed', 'unparsable', 'connectFailed'].includes(l.type));
   assert.equal(bad, undefined, JSON.stringify(bad));
@@ -140,5 +141,19 @@ describe('Pub/Sub API: who may subscribe', () => {
     assert.equal(err.code, PERMISSION_DENIED, JSON.stringify(err));
     assert.equal(err.errorCode, AUTHORIZATION_ERROR, JSON.stringify(err));
     assert.match(err.details, /\/data\/Deal__ChangeEvent/);
+  });
+});
+
+describe('Pub/Sub API: a change of the subscriber\'s access applies to the next event', () => {
+  it('Salary__c granted mid-stream: the CREATE before leaves it out, the UPDATE after carries it', async () => {
+    const set = await rest('GET', `/query?q=${encodeURIComponent("SELECT Id FROM PermissionSet WHERE Name = 'Sync_Integration'")}`);
+    const grant = ['/sobjects/FieldPermissions', {
+      ParentId: set.records[0].Id, SobjectType: 'Account', Field: 'Account.Salary__c',
+      PermissionsRead: true, PermissionsEdit: false,
+    }];
+    const [created, updated] = await createAndUpdateSeenBy(SYNC, 'Granted mid-stream', [grant]);
+    assert.equal(created.salary, null, JSON.stringify(created));
+    assert.equal(updated.salary, 6000, JSON.stringify(updated));
+    assert.ok(updated.changedFields.includes('Salary__c'), `changedFields: ${updated.changedFields}`);
   });
 });

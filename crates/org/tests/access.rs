@@ -50,6 +50,9 @@ fn org_with_rules(sharing_rules: Vec<forcebus_org::access::rules::SharingRuleCon
         ]},
         "Step__c": {"label": "Step", "sharing_model": "ControlledByParent", "fields": [
             {"name": "Deal__c", "type": "reference", "reference_to": "Deal__c", "master_detail": true}
+        ]},
+        "Memo__c": {"label": "Memo", "fields": [
+            {"name": "Deal__c", "type": "reference", "reference_to": "Deal__c"}
         ]}
     }))
     .unwrap();
@@ -69,6 +72,7 @@ fn org_with_rules(sharing_rules: Vec<forcebus_org::access::rules::SharingRuleCon
             ("Account".to_owned(), grant(true, true, true, false)),
             ("Deal__c".to_owned(), grant(true, true, true, true)),
             ("Step__c".to_owned(), grant(true, true, true, true)),
+            ("Memo__c".to_owned(), grant(true, true, true, true)),
         ]
         .into(),
         fields: [
@@ -88,6 +92,13 @@ fn org_with_rules(sharing_rules: Vec<forcebus_org::access::rules::SharingRuleCon
             ),
             (
                 "Deal__c.Account__c".to_owned(),
+                FieldGrant {
+                    read: true,
+                    edit: true,
+                },
+            ),
+            (
+                "Memo__c.Deal__c".to_owned(),
                 FieldGrant {
                     read: true,
                     edit: true,
@@ -585,4 +596,36 @@ fn sharing_rules_share_by_criteria_and_by_owner() {
     // A deal that drops under the criteria leaves Finance's view.
     update(&org, &rep, &big, json!({"Amount__c": 100})).unwrap();
     assert_eq!(names(&query(&org, BOSS, all).unwrap()), ["Admin's Big"]);
+}
+
+#[test]
+fn a_parent_the_user_may_not_read_reads_as_null_through_a_lookup() {
+    let org = org();
+    let (admin, rep) = (caller(&org, ADMIN), caller(&org, REP));
+    let deal = create(&org, &rep, "Deal__c", json!({"Name": "Secret"})).unwrap();
+    create(
+        &org,
+        &admin,
+        "Memo__c",
+        json!({"Name": "M", "Deal__c": deal}),
+    )
+    .unwrap();
+    let soql = "SELECT Name, Deal__c, Deal__r.Name FROM Memo__c";
+    let rows = query(&org, REP, soql).unwrap();
+    assert_eq!(rows[0]["Deal__r"]["Name"], "Secret");
+    // The peer sees the memo (Memo__c is public) and its lookup's id, not the deal.
+    let rows = query(&org, PEER, soql).unwrap();
+    assert_eq!(rows[0]["Name"], "M");
+    assert_eq!(rows[0]["Deal__c"], deal.as_str());
+    assert_eq!(rows[0]["Deal__r"], Value::Null, "{}", rows[0]);
+    let rows = query(
+        &org,
+        PEER,
+        "SELECT Name FROM Memo__c WHERE Deal__r.Name = 'Secret'",
+    )
+    .unwrap();
+    assert!(
+        rows.is_empty(),
+        "a filter through the parent sees no more than the user"
+    );
 }

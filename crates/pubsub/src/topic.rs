@@ -32,9 +32,10 @@ pub struct Topic {
     pub can_subscribe: bool,
     /// How its events are rendered.
     pub render: Render,
-    /// The subscriber's access when it hides fields from them: change events leave out
-    /// the fields they may not see (`None`: they see every field).
-    pub viewer: Option<Arc<forcebus_org::access::Access>>,
+    /// The subscriber, when they were not an administrator as they subscribed: change
+    /// events leave out the fields their access (read at each event, so a change of it
+    /// applies at once) hides from them. `None`: they see every field.
+    pub viewer: Option<forcebus_org::RecordId>,
 }
 
 /// How a topic's log events become Avro.
@@ -109,13 +110,16 @@ impl PubSub {
     /// excepted: their payload is the channel's own). `None` when the stored event cannot
     /// be rendered (logged).
     pub fn render(&self, topic: &Topic, e: &Event) -> Option<ProducerEvent> {
-        if let (Some(viewer), Render::Change { custom_channel }) = (&topic.viewer, &topic.render) {
-            let mut doc = change_doc(e)?;
-            if let Some(c) = custom_channel {
-                doc = doc.for_channel(c);
+        if let (Some(user), Render::Change { custom_channel }) = (topic.viewer, &topic.render) {
+            let viewer = self.org.access(user);
+            if !viewer.is_everything() {
+                let mut doc = change_doc(e)?;
+                if let Some(c) = custom_channel {
+                    doc = doc.for_channel(c);
+                }
+                let doc = self.as_seen_by(&viewer, doc);
+                return ProducerEvent::decode(self.encode_change(e, &doc)).ok();
             }
-            let doc = self.as_seen_by(viewer, doc);
-            return ProducerEvent::decode(self.encode_change(e, &doc)).ok();
         }
         let bytes = match &topic.render {
             Render::Change {
@@ -208,7 +212,7 @@ impl PubSub {
                 return Err(crate::PubSubError::SubscribeNotAllowed(topic.name));
             }
         }
-        topic.viewer = Some(access);
+        topic.viewer = Some(user);
         Ok(topic)
     }
 

@@ -52,6 +52,16 @@ async function patch(sobject, id, body) {
   if (res.status !== 204) throw new Error(`PATCH ${id}: ${res.status} ${await res.text()}`);
 }
 
+/** POSTs `body` to `path` (under /services/data/v59.0) as the administrator. */
+async function post(path, body) {
+  const res = await fetch(`http://${ready.http}/services/data/v59.0${path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ready.access_token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+}
+
 /** What the test needs of a decoded change event. */
 function summary(e) {
   const h = e.payload.ChangeEventHeader;
@@ -81,7 +91,8 @@ const scenarios = {
   /**
    * From the earliest retained event: the events of args.recordId until args.count of them
    * arrived. With args.update, once the record's CREATE arrived, the administrator updates
-   * the record (so that event comes live).
+   * the record (so that event comes live), after making each of args.grants (`[path, body]`
+   * REST creations: a grant that changes what the subscriber may see, mid-stream).
    */
   async changes(client) {
     await new Promise((resolve, reject) => {
@@ -94,7 +105,10 @@ const scenarios = {
           got += 1;
           print(e);
           if (e.changeType === 'CREATE' && args.update) {
-            patch('Account', args.recordId, args.update).catch((err) => { clearTimeout(timer); reject(err); });
+            (async () => {
+              for (const [path, body] of args.grants ?? []) await post(path, body);
+              await patch('Account', args.recordId, args.update);
+            })().catch((err) => { clearTimeout(timer); reject(err); });
           }
           if (got === args.count) {
             clearTimeout(timer);
