@@ -158,6 +158,10 @@ impl Org {
         let id = self.ensure_user(seed).map_err(refused)?;
         self.ensure_user_access(std::slice::from_ref(seed))
             .map_err(refused)?;
+        // The caller is answered once all of it is durable.
+        if let Some(commit) = self.last_seed.locked().take() {
+            commit.wait().map_err(refused)?;
+        }
         Ok(id)
     }
 
@@ -386,12 +390,18 @@ impl Org {
             bulk_load: false,
             seed: true,
         };
-        let result = self.execute(&Caller::org_setup(owner), ops, mode)?.wait()?;
+        // Not waited for, as the org's other own records: what a lost commit held is made
+        // again at the next start (every `ensure_` is idempotent), and a later durable
+        // commit makes it durable ([`Org::declare_user`] waits for its last).
+        let (result, commit) = self
+            .execute(&Caller::org_setup(owner), ops, mode)?
+            .into_parts();
         for r in result.results {
             if let Err(e) = r {
                 return Err(StoreError::Config(format!("the org's access records: {e}")));
             }
         }
+        *self.last_seed.locked() = Some(commit);
         Ok(())
     }
 }

@@ -142,6 +142,9 @@ pub struct Org {
     access: RwLock<crate::FastMap<RecordId, Arc<crate::access::Access>>>,
     /// The sharing rules declared at start.
     pub(crate) sharing_rules: Vec<crate::access::rules::SharingRuleConfig>,
+    /// The last commit of the org's own access records, not waited for at start; a user
+    /// made for a test waits for it before it is answered.
+    pub(crate) last_seed: Mutex<Option<forcebus_eventlog::Commit>>,
 }
 
 /// Where every event schema ever issued is kept, by id.
@@ -219,6 +222,7 @@ impl Org {
             formulas: RwLock::new(Arc::new(crate::formulas::Formulas::of(schema.clone()))),
             access: RwLock::default(),
             sharing_rules: options.sharing_rules.clone(),
+            last_seed: Mutex::new(None),
         };
         org.rebuild_topics();
         for seed in users {
@@ -235,6 +239,8 @@ impl Org {
         org.heal_record_types()?;
         org.load_platform_events(&options.platform_events)?;
         org.install_organization_row(&options.profile);
+        // The access records' commits are durable with the next one; nothing waits here.
+        org.last_seed.locked().take();
         Ok(org)
     }
 
