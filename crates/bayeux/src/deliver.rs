@@ -93,19 +93,7 @@ pub(crate) fn message_for(
     }
     let schema = bx.org.schema();
     let object = schema.object(&doc.header.entity_name)?;
-    let sees = |name: &str| {
-        let top = name.split('.').next().unwrap_or(name);
-        object.field(top).is_none_or(|f| viewer.sees(object, f))
-    };
-    doc.fields.retain(|k, _| sees(k));
-    let h = &mut doc.header;
-    for list in [
-        &mut h.changed_fields,
-        &mut h.nulled_fields,
-        &mut h.diff_fields,
-    ] {
-        list.retain(|n| sees(n));
-    }
+    viewer.hide_in_change_event(object, &mut doc);
     let data = change::cometd_data(&doc, object, e.replay_id);
     Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
 }

@@ -158,31 +158,15 @@ impl PubSub {
         })
     }
 
-    /// A change event as `viewer` may see it: the fields field-level security hides from
-    /// them left out of its body and its header's field lists (change events ignore
-    /// sharing, as Salesforce's do).
+    /// A change event as `viewer` may see it (its object found by the header's entity
+    /// name, the record's object, `Account`).
     fn as_seen_by(
         &self,
         viewer: &forcebus_org::access::Access,
         mut doc: ChangeEvent,
     ) -> ChangeEvent {
-        let schema = self.org.schema();
-        // The header names the record's object (`Account`), not the event's entity.
-        let Some(def) = schema.object(&doc.header.entity_name) else {
-            return doc;
-        };
-        let sees = |name: &str| {
-            let top = name.split('.').next().unwrap_or(name);
-            def.field(top).is_none_or(|f| viewer.sees(def, f))
-        };
-        doc.fields.retain(|k, _| sees(k));
-        let h = &mut doc.header;
-        for list in [
-            &mut h.changed_fields,
-            &mut h.nulled_fields,
-            &mut h.diff_fields,
-        ] {
-            list.retain(|n| sees(n));
+        if let Some(def) = self.org.schema().object(&doc.header.entity_name) {
+            viewer.hide_in_change_event(def, &mut doc);
         }
         doc
     }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use forcebus_schema::declarations::repeated;
+
 /// One declared permission set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,14 +73,14 @@ impl PermissionSetConfig {
             description: text(meta, "description"),
             ..Self::default()
         };
-        for p in list(meta, "userPermissions") {
+        for p in repeated(meta.get("userPermissions")) {
             if flag(p, "enabled")
                 && let Some(n) = text(p, "name")
             {
                 out.user_permissions.push(n);
             }
         }
-        for p in list(meta, "objectPermissions") {
+        for p in repeated(meta.get("objectPermissions")) {
             if let Some(object) = text(p, "object") {
                 out.objects.insert(
                     object,
@@ -93,7 +95,7 @@ impl PermissionSetConfig {
                 );
             }
         }
-        for p in list(meta, "fieldPermissions") {
+        for p in repeated(meta.get("fieldPermissions")) {
             if let Some(field) = text(p, "field") {
                 out.fields.insert(
                     field,
@@ -227,15 +229,6 @@ impl PermissionSetGroupConfig {
             description: meta.get("description").and_then(scalar),
             permission_sets,
         }
-    }
-}
-
-/// A repeated Metadata element: an array, or one element alone.
-fn list<'a>(meta: &'a Value, key: &str) -> Vec<&'a Value> {
-    match meta.get(key) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
     }
 }
 

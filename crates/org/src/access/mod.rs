@@ -301,6 +301,31 @@ impl Access {
     }
 }
 
+impl Access {
+    /// A change event of `object` as this user may see it: the fields field-level
+    /// security hides from them left out of its body and of its header's field lists
+    /// (change events ignore sharing, as Salesforce's do). Both streaming APIs use it.
+    pub fn hide_in_change_event(
+        &self,
+        object: &ObjectDef,
+        doc: &mut forcebus_events::change::ChangeEvent,
+    ) {
+        let sees = |name: &str| {
+            let top = name.split('.').next().unwrap_or(name);
+            object.field(top).is_none_or(|f| self.sees(object, f))
+        };
+        doc.fields.retain(|k, _| sees(k));
+        let h = &mut doc.header;
+        for list in [
+            &mut h.changed_fields,
+            &mut h.nulled_fields,
+            &mut h.diff_fields,
+        ] {
+            list.retain(|n| sees(n));
+        }
+    }
+}
+
 /// What a query by a user may name: the objects `visible` allows (the Tooling API's
 /// endpoint sees fewer) that the user may read, and the fields they see.
 pub struct Sight<'a> {

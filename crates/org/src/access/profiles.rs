@@ -197,8 +197,9 @@ pub fn permissionable(name: &str) -> bool {
         || BUSINESS.iter().any(|b| b.eq_ignore_ascii_case(name))
 }
 
-/// The objects only a user who manages users may change.
-const USER_ADMINISTRATION: &[&str] = &[
+/// The objects only a user who manages users may change: the records users' access is
+/// read from.
+pub(crate) const USER_ADMINISTRATION: &[&str] = &[
     "User",
     "Profile",
     "PermissionSet",

@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use forcebus_schema::declarations::repeated;
+
 use crate::meta::SummaryFilter;
 
 /// Who a rule shares with, or whose records it shares.
@@ -51,10 +53,10 @@ pub fn from_metadata(object: &str, meta: &Value) -> Vec<SharingRuleConfig> {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
     let mut out = Vec::new();
     for (key, criteria) in [("sharingCriteriaRules", true), ("sharingOwnerRules", false)] {
-        for rule in list(meta, key) {
+        for rule in repeated(meta.get(key)) {
             let shares = if criteria {
                 Shares::Criteria(
-                    list(rule, "criteriaItems")
+                    repeated(rule.get("criteriaItems"))
                         .into_iter()
                         .map(|c| SummaryFilter {
                             field: text(c, "field").unwrap_or_default(),
@@ -114,14 +116,6 @@ fn principals(v: &Value) -> Option<Vec<Principal>> {
         out.push(Principal::AllInternalUsers);
     }
     Some(out)
-}
-
-fn list<'a>(meta: &'a Value, key: &str) -> Vec<&'a Value> {
-    match meta.get(key) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]

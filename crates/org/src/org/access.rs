@@ -19,26 +19,11 @@ use crate::id::RecordId;
 use crate::txn::Op;
 use crate::users::UserSeed;
 
-/// The objects a user's access is read from: a commit touching one forgets every
-/// user's access.
-pub(crate) const ACCESS_OBJECTS: &[&str] = &[
-    "User",
-    "Profile",
-    "PermissionSet",
-    "PermissionSetAssignment",
-    "PermissionSetGroup",
-    "PermissionSetGroupComponent",
-    "ObjectPermissions",
-    "FieldPermissions",
-    "UserRole",
-    "Group",
-    "GroupMember",
-];
-
-/// Whether a commit touching `object` changes some user's access (a share object's row
-/// changes what it grants).
+/// Whether a commit touching `object` changes some user's access: one of the records
+/// access is read from (users, profiles, permission sets, roles, groups), or a share
+/// object's row.
 pub(crate) fn touches_access(object: &str) -> bool {
-    object.ends_with("Share") || ACCESS_OBJECTS.contains(&object)
+    object.ends_with("Share") || profiles::USER_ADMINISTRATION.contains(&object)
 }
 
 impl Org {

@@ -17,6 +17,16 @@ use crate::error::{ErrorKind, SchemaError};
 
 pub use metadata::{field_metadata, object_metadata, validation_rule_metadata};
 
+/// A repeated Metadata element as `forcebus-xml` reads it into JSON (an array, or one
+/// element alone): each element; none when absent (`element`: `meta.get(key)`).
+pub fn repeated(element: Option<&Value>) -> Vec<&Value> {
+    match element {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
 fn invalid(message: impl Into<String>) -> SchemaError {
     SchemaError::new(ErrorKind::InvalidInput, message)
 }
@@ -178,11 +188,7 @@ fn summary(meta: &Map<String, Value>) -> Result<SummaryConfig, SchemaError> {
         .ok_or_else(|| invalid("Required field is missing: summaryOperation"))?;
     let foreign_key = text(meta, "summaryForeignKey")
         .ok_or_else(|| invalid("Required field is missing: summaryForeignKey"))?;
-    let items = match meta.get("summaryFilterItems") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    };
+    let items = repeated(meta.get("summaryFilterItems"));
     let filters = items
         .into_iter()
         .filter_map(Value::as_object)
@@ -218,11 +224,7 @@ fn auto_number(kind: &str, meta: &Map<String, Value>) -> Result<Option<String>, 
 pub fn nested_validation_rules(
     meta: &Map<String, Value>,
 ) -> Result<Vec<ValidationRuleConfig>, SchemaError> {
-    let list = match meta.get("validationRules") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    };
+    let list = repeated(meta.get("validationRules"));
     list.into_iter()
         .map(|r| {
             let r = r.as_object().cloned().unwrap_or_default();
@@ -291,11 +293,7 @@ fn picklist_values(
 /// The `fields` nested in a `CustomObject`'s Metadata (one, or a list), each named by its
 /// short `fullName`.
 pub fn nested_fields(meta: &Map<String, Value>) -> Result<Vec<FieldConfig>, SchemaError> {
-    let list = match meta.get("fields") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    };
+    let list = repeated(meta.get("fields"));
     list.into_iter()
         .map(|f| {
             let f = f.as_object().cloned().unwrap_or_default();
