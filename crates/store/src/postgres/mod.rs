@@ -17,8 +17,9 @@
 //! - [`lease`]: which node serves which org, and the epoch every commit checks (fencing).
 //! - [`names`]: usernames, client ids and record blocks, unique across the orgs.
 //! - [`schema`]: the tables and their versioned migrations.
-//! - [`writes`]: a batch as a few statements; [`one_statement`]: the common batch (records,
-//!   events, keyed values) as one.
+//! - [`writes`]: a batch as a few statements of one transaction; [`one_statement`]: the
+//!   common batch (records, events, keyed values) as one statement and one round trip,
+//!   its lease and loss checks inside it.
 //! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
 mod lease;
@@ -369,21 +370,31 @@ impl Store for PostgresStore {
         let (seen, lost) = (self.seen.clone(), self.lost.clone());
         self.run(move |c, org| {
             let (client, prepared) = c.parts();
-            let mut tx = client.transaction()?;
             // Durable once `sync` flushes (or never waited for, with `normal`): the
             // transaction does not wait for its WAL (`synchronous_commit = off`).
-            let row = if one_statement::fits(&batch.writes) {
-                one_statement::commit(&mut tx, prepared, org, &batch.writes, fence)?
+            if one_statement::fits(&batch.writes) {
+                let was = *seen.locked();
+                let Some(row) =
+                    one_statement::commit(client, prepared, org, &batch.writes, fence, was)?
+                else {
+                    let why = one_statement::why_refused(client, prepared, org, fence, was)?;
+                    if matches!(why, StoreError::Lost(_)) {
+                        *lost.locked() = Some(LOST.to_owned());
+                    }
+                    return Err(why);
+                };
+                record(&seen, row.get(0), row.get(1));
+                return Ok(());
+            }
+            let mut tx = client.transaction()?;
+            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+            writes::apply(&mut tx, prepared, org, &batch.writes)?;
+            let row = if fence == UNFENCED {
+                let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
+                tx.query_opt(&stmt, &[&org])?
             } else {
-                tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-                writes::apply(&mut tx, prepared, org, &batch.writes)?;
-                if fence == UNFENCED {
-                    let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
-                    tx.query_opt(&stmt, &[&org])?
-                } else {
-                    let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
-                    tx.query_opt(&stmt, &[&org, &fence])?
-                }
+                let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
+                tx.query_opt(&stmt, &[&org, &fence])?
             };
             // Rolled back when dropped (fenced off, or the database lost earlier commits).
             let Some(row) = row else {

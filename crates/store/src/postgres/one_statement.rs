@@ -1,32 +1,69 @@
-//! The common commit as one statement: a batch of records, events and keyed values (a
-//! REST write with its change events and the org's counters, a Pub/Sub publish, a Bulk
-//! chunk) goes in one round trip, with the commit's count and lease check, instead of a
-//! statement per run of writes. Data-modifying `WITH` parts all run, on one snapshot; none
-//! touches a row another touches (the last write of a record or a value wins before the
-//! statement is built, as it would one statement at a time), so the order of the parts
-//! does not matter. The part setting `synchronous_commit` for the transaction saves the
-//! round trip of a `SET LOCAL`.
+//! The common commit as one statement, and one round trip: a batch of records, events and
+//! keyed values (a REST write with its change events and the org's counters, a Pub/Sub
+//! publish, a Bulk chunk) goes as a single statement outside any `BEGIN`, so PostgreSQL
+//! runs it as a transaction of its own and commits it when it ends: no `BEGIN`, no
+//! `COMMIT`, no `SET LOCAL` (the part setting `synchronous_commit` for the transaction
+//! does that). Data-modifying `WITH` parts all run, on one snapshot; none touches a row
+//! another touches (the last write of a record or a value wins before the statement is
+//! built, as it would one statement at a time), so the order of the parts does not matter.
+//!
+//! What the commit checked before its `COMMIT` when it was a transaction of several round
+//! trips it now checks in the statement: the part `ok` has a row only while the org's
+//! lease is at this store's epoch (its row held shared until the commit ends, so a change
+//! of hands waits for it) and the database has not lost commits this server saw (it
+//! restarted, and the org's count is below the one last seen). Every write joins `ok`, so
+//! a statement that finds either writes nothing and answers no row; [`why_refused`] tells
+//! which.
 
-use postgres::{Row, Transaction};
+use postgres::{Client, Row};
 
 use super::writes::{Events, Prepared, Records, last_wins};
-use crate::Write;
+use super::{Conn, Seen};
+use crate::{StoreError, Write};
 
-/// The statement, counting the commit whatever the lease.
+/// When the database server started, in microseconds since the epoch.
+macro_rules! started {
+    () => {
+        "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8"
+    };
+}
+
+/// The commit's count is at least the one last seen (`$17`), unless the database started
+/// at another time than the one last seen (`$16`, null before the first commit).
+macro_rules! not_lost {
+    () => {
+        concat!(
+            "($16::int8 IS NULL OR $16 = ",
+            started!(),
+            " OR coalesce((SELECT n FROM fb_commits WHERE org = $1), 0) >= $17)"
+        )
+    };
+}
+
+/// The statement, checking no lease.
 const COMMIT: &str = concat!(
-    include_str!("one_statement.sql"),
-    "SELECT $1, 1 FROM sync ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
-    RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8"
+    "WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)),
+    ok AS (SELECT 1 WHERE ",
+    not_lost!(),
+    "),",
+    include_str!("one_statement.sql")
 );
 
-/// The statement, counting the commit only while the org's lease is at epoch `$16` (its
-/// row held shared until the commit ends, so a change of hands waits for it).
+/// The statement, writing only while the org's lease is at epoch `$18`.
 const COMMIT_FENCED: &str = concat!(
-    include_str!("one_statement.sql"),
-    "SELECT $1, 1 FROM sync WHERE EXISTS (
-        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $16 FOR SHARE)
-    ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
-    RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8"
+    "WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)),
+    ok AS (SELECT 1 WHERE EXISTS (
+        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $18 FOR SHARE) AND ",
+    not_lost!(),
+    "),",
+    include_str!("one_statement.sql")
+);
+
+/// Why a commit statement wrote nothing: the lease and the count, read again.
+const REFUSED: &str = concat!(
+    "SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0), ",
+    started!(),
+    ", EXISTS (SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $2)"
 );
 
 /// Whether `writes` can go as one statement: records, events and keyed values only.
@@ -40,14 +77,16 @@ pub(super) fn fits(writes: &[Write]) -> bool {
 }
 
 /// Runs `writes` (which [`fits`]) and counts the commit (checking the org's lease at
-/// `fence` unless it is [`super::UNFENCED`]): the count's row, `None` when the lease is at
-/// another epoch.
+/// `fence` unless it is [`super::UNFENCED`], and that the database kept what `seen`
+/// saw), committed as it returns: the count's row, `None` when the statement wrote
+/// nothing.
 pub(super) fn commit(
-    tx: &mut Transaction<'_>,
+    client: &mut Client,
     prepared: &mut Prepared,
     org: &str,
     writes: &[Write],
     fence: i64,
+    seen: Seen,
 ) -> Result<Option<Row>, postgres::Error> {
     let values = last_wins(
         writes
@@ -81,7 +120,7 @@ pub(super) fn commit(
     } else {
         COMMIT_FENCED
     };
-    let stmt = super::Conn::prepare(prepared, tx, sql)?;
+    let stmt = Conn::prepare(prepared, client, sql)?;
     let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![
         &org,
         &r.ids,
@@ -98,9 +137,36 @@ pub(super) fn commit(
         &put.2,
         &gone.0,
         &gone.1,
+        &seen.started,
+        &seen.n,
     ];
     if fence != super::UNFENCED {
         params.push(&fence);
     }
-    tx.query_opt(&stmt, &params)
+    client.query_opt(&stmt, &params)
+}
+
+/// Why a commit statement of the org's wrote nothing: `Fenced` when its lease is no
+/// longer at `fence`, else `Lost` when the database lost commits `seen` saw.
+pub(super) fn why_refused(
+    client: &mut Client,
+    prepared: &mut Prepared,
+    org: &str,
+    fence: i64,
+    seen: Seen,
+) -> Result<StoreError, StoreError> {
+    let stmt = Conn::prepare(prepared, client, REFUSED)?;
+    let row = client.query_one(&stmt, &[&org, &fence])?;
+    let (n, started, leased): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
+    if fence != super::UNFENCED && !leased {
+        return Ok(StoreError::Fenced);
+    }
+    if seen.started.is_some_and(|was| was != started) && n < seen.n {
+        return Ok(StoreError::Lost(crate::Loss::new(super::LOST, false)));
+    }
+    Err(StoreError::Config(format!(
+        "a commit wrote nothing, yet the org's lease and count are as expected \
+         (count {n}, {} seen)",
+        seen.n
+    )))
 }
