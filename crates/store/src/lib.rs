@@ -16,6 +16,7 @@ use std::fmt;
 #[cfg(test)]
 mod conformance;
 mod group_commit;
+mod runs;
 pub mod postgres;
 pub mod sqlite;
 
@@ -307,6 +308,10 @@ pub enum StoreError {
     /// A stored document could not be read back.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A write would overwrite what the store keeps for good (a replay id already in the
+    /// log): nothing of its batch is written.
+    #[error("a write conflicts with what is stored: {0}")]
+    Conflict(String),
 }
 
 /// Commits lost before they were durable: why, and whether the store was full then (a

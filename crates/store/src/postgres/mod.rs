@@ -17,6 +17,7 @@
 //! - [`lease`]: which node serves which org, and the epoch every commit checks (fencing).
 //! - [`names`]: usernames, client ids and record blocks, unique across the orgs.
 //! - [`schema`]: the tables and their versioned migrations.
+//! - [`runs`]: the event log, a row per run of events a commit appends.
 //! - [`writes`]: a batch as a few statements of one transaction; [`one_statement`]: the
 //!   common batch (records, events, keyed values) as one statement and one round trip,
 //!   its lease and loss checks inside it.
@@ -26,6 +27,7 @@ mod lease;
 mod names;
 mod one_statement;
 mod pool;
+mod runs;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -77,6 +79,8 @@ pub struct PostgresStore {
     seen: Arc<Mutex<Seen>>,
     /// Why nothing more is committed: the database lost commits not yet durable.
     lost: Arc<Mutex<Option<String>>>,
+    /// Whether the org has events from before runs.
+    legacy: Arc<runs::Legacy>,
 }
 
 /// The org's commit count (every commit and flush adds one) and when the database server
@@ -145,6 +149,7 @@ impl PostgresStore {
             syncer: Syncer::default(),
             seen: Arc::default(),
             lost: Arc::default(),
+            legacy: Arc::default(),
         }
     }
 
@@ -169,6 +174,7 @@ impl PostgresStore {
                 "fb_records",
                 "fb_values",
                 "fb_events",
+                "fb_event_runs",
                 "fb_blob_pieces",
                 "fb_commits",
                 "fb_names",
@@ -284,47 +290,16 @@ impl Store for PostgresStore {
     }
 
     fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let legacy = self.legacy.clone();
         self.run(move |c, org| {
             let (client, prepared) = c.parts();
-            let stmt = Conn::prepare(
-                prepared,
-                client,
-                "SELECT replay_id, kind, class, time_ms, payload FROM fb_events
-                 WHERE org = $1 AND replay_id > $2 ORDER BY replay_id LIMIT $3",
-            )?;
-            let rows = client.query(&stmt, &[&org, &(after as i64), &(limit as i64)])?;
-            Ok(rows
-                .iter()
-                .map(|r| StoredEvent {
-                    replay_id: r.get::<_, i64>(0) as u64,
-                    kind: r.get(1),
-                    class: r.get::<_, i16>(2) as u8,
-                    time_ms: r.get(3),
-                    payload: bytes::Bytes::from(r.get::<_, Vec<u8>>(4)),
-                })
-                .collect())
+            runs::load(client, prepared, org, after, limit, &legacy)
         })
     }
 
     fn load_event_index(&self) -> Result<Vec<(u64, u8, i64, usize)>, StoreError> {
-        self.run(|c, org| {
-            let rows = c.client.query(
-                "SELECT replay_id, class, time_ms, length(payload) FROM fb_events
-                 WHERE org = $1 ORDER BY replay_id",
-                &[&org],
-            )?;
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.get::<_, i64>(0) as u64,
-                        r.get::<_, i16>(1) as u8,
-                        r.get(2),
-                        r.get::<_, i32>(3) as usize,
-                    )
-                })
-                .collect())
-        })
+        let legacy = self.legacy.clone();
+        self.run(move |c, org| runs::load_index(&mut c.client, org, &legacy))
     }
 
     fn blob_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
@@ -367,7 +342,7 @@ impl Store for PostgresStore {
         }
         let batch = Arc::new(batch.clone());
         let fence = self.fence.load(Ordering::SeqCst);
-        let (seen, lost) = (self.seen.clone(), self.lost.clone());
+        let (seen, lost, legacy) = (self.seen.clone(), self.lost.clone(), self.legacy.clone());
         self.run(move |c, org| {
             let (client, prepared) = c.parts();
             // Durable once `sync` flushes (or never waited for, with `normal`): the
@@ -377,7 +352,14 @@ impl Store for PostgresStore {
                 let Some(row) =
                     one_statement::commit(client, prepared, org, &batch.writes, fence, was)?
                 else {
-                    let why = one_statement::why_refused(client, prepared, org, fence, was)?;
+                    let why = one_statement::why_refused(
+                        client,
+                        prepared,
+                        org,
+                        fence,
+                        was,
+                        &batch.writes,
+                    )?;
                     if matches!(why, StoreError::Lost(_)) {
                         *lost.locked() = Some(LOST.to_owned());
                     }
@@ -388,7 +370,7 @@ impl Store for PostgresStore {
             }
             let mut tx = client.transaction()?;
             tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-            writes::apply(&mut tx, prepared, org, &batch.writes)?;
+            writes::apply(&mut tx, prepared, org, &batch.writes, &legacy)?;
             let row = if fence == UNFENCED {
                 let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
                 tx.query_opt(&stmt, &[&org])?

@@ -12,12 +12,13 @@
 //! lease is at this store's epoch (its row held shared until the commit ends, so a change
 //! of hands waits for it) and the database has not lost commits this server saw (it
 //! restarted, and the org's count is below the one last seen). Every write joins `ok`, so
-//! a statement that finds either writes nothing and answers no row; [`why_refused`] tells
-//! which.
+//! a statement that finds either, or finds its events' replay ids taken, writes nothing
+//! and answers no row; [`why_refused`] tells which.
 
 use postgres::{Client, Row};
 
-use super::writes::{Events, Prepared, Records, last_wins};
+use super::runs::{Runs, taken};
+use super::writes::{Prepared, Records, last_wins};
 use super::{Conn, Seen};
 use crate::{StoreError, Write};
 
@@ -29,13 +30,15 @@ macro_rules! started {
 }
 
 /// The commit's count is at least the one last seen (`$17`), unless the database started
-/// at another time than the one last seen (`$16`, null before the first commit).
+/// at another time than the one last seen (`$16`, null before the first commit); and its
+/// events' replay ids (`$18` to `$19`) are not in the log yet.
 macro_rules! not_lost {
     () => {
         concat!(
             "($16::int8 IS NULL OR $16 = ",
             started!(),
-            " OR coalesce((SELECT n FROM fb_commits WHERE org = $1), 0) >= $17)"
+            " OR coalesce((SELECT n FROM fb_commits WHERE org = $1), 0) >= $17) AND NOT ",
+            taken!("$18", "$19")
         )
     };
 }
@@ -49,11 +52,11 @@ const COMMIT: &str = concat!(
     include_str!("one_statement.sql")
 );
 
-/// The statement, writing only while the org's lease is at epoch `$18`.
+/// The statement, writing only while the org's lease is at epoch `$20`.
 const COMMIT_FENCED: &str = concat!(
     "WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)),
     ok AS (SELECT 1 WHERE EXISTS (
-        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $18 FOR SHARE) AND ",
+        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $20 FOR SHARE) AND ",
     not_lost!(),
     "),",
     include_str!("one_statement.sql")
@@ -98,7 +101,8 @@ pub(super) fn commit(
             .collect(),
     );
     let r = Records::last_of(writes);
-    let e = Events::of(writes);
+    let e = Runs::of(writes);
+    let span = e.span();
     let (mut put, mut gone) = ((vec![], vec![], vec![]), (vec![], vec![]));
     for w in values {
         if let Write::Put { space, key, value } = w {
@@ -127,11 +131,11 @@ pub(super) fn commit(
         &r.objects,
         &r.deleted,
         &r.bodies,
-        &e.ids,
-        &e.kinds,
+        &e.last,
+        &e.first,
         &e.classes,
-        &e.times,
-        &e.payloads,
+        &e.metas,
+        &e.bodies,
         &put.0,
         &put.1,
         &put.2,
@@ -139,6 +143,8 @@ pub(super) fn commit(
         &gone.1,
         &seen.started,
         &seen.n,
+        &span.0,
+        &span.1,
     ];
     if fence != super::UNFENCED {
         params.push(&fence);
@@ -147,13 +153,15 @@ pub(super) fn commit(
 }
 
 /// Why a commit statement of the org's wrote nothing: `Fenced` when its lease is no
-/// longer at `fence`, else `Lost` when the database lost commits `seen` saw.
+/// longer at `fence`, `Lost` when the database lost commits `seen` saw, else `Conflict`
+/// when its events' replay ids are taken.
 pub(super) fn why_refused(
     client: &mut Client,
     prepared: &mut Prepared,
     org: &str,
     fence: i64,
     seen: Seen,
+    writes: &[Write],
 ) -> Result<StoreError, StoreError> {
     let stmt = Conn::prepare(prepared, client, REFUSED)?;
     let row = client.query_one(&stmt, &[&org, &fence])?;
@@ -163,6 +171,10 @@ pub(super) fn why_refused(
     }
     if seen.started.is_some_and(|was| was != started) && n < seen.n {
         return Ok(StoreError::Lost(crate::Loss::new(super::LOST, false)));
+    }
+    let span = Runs::of(writes).span();
+    if super::runs::is_taken(client, prepared, org, span)? {
+        return Ok(super::runs::taken_error(span.0, span.1));
     }
     Err(StoreError::Config(format!(
         "a commit wrote nothing, yet the org's lease and count are as expected \

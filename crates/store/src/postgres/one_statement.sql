@@ -3,9 +3,9 @@ records AS (
     SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::bool[], $5::text[]) AS u, ok
     ON CONFLICT (org, id) DO UPDATE
     SET object = EXCLUDED.object, is_deleted = EXCLUDED.is_deleted, body = EXCLUDED.body),
-events AS (
-    INSERT INTO fb_events (org, replay_id, kind, class, time_ms, payload)
-    SELECT $1, u.* FROM unnest($6::int8[], $7::text[], $8::int2[], $9::int8[], $10::bytea[]) AS u, ok),
+runs AS (
+    INSERT INTO fb_event_runs (org, last_id, first_id, class, meta, body)
+    SELECT $1, u.* FROM unnest($6::int8[], $7::int8[], $8::int2[], $9::bytea[], $10::bytea[]) AS u, ok),
 put_values AS (
     INSERT INTO fb_values (org, space, key, value)
     SELECT $1, u.* FROM unnest($11::text[], $12::text[], $13::text[]) AS u, ok

@@ -107,6 +107,23 @@ const MIGRATIONS: &[&str] = &[
         WHERE space = 'setup' AND key = 'client_id' AND org <> ''
         ON CONFLICT DO NOTHING;
     "#,
+    // 5: the event log in runs (see `runs`): a row per run of events a commit appends, their
+    // payloads kept in the row's pages as long as they fit (no compression tried on
+    // payloads, mostly Avro and JSON already dense). Old-style events stay in `fb_events`
+    // until retention empties it.
+    r#"
+    CREATE TABLE fb_event_runs (
+        org TEXT COLLATE "C" NOT NULL,
+        last_id BIGINT NOT NULL,
+        first_id BIGINT NOT NULL,
+        class SMALLINT NOT NULL,
+        meta BYTEA NOT NULL,
+        body BYTEA NOT NULL,
+        PRIMARY KEY (org, last_id)
+    );
+    CREATE INDEX fb_event_runs_by_class ON fb_event_runs (org, class, last_id);
+    ALTER TABLE fb_event_runs ALTER COLUMN body SET STORAGE EXTERNAL;
+    "#,
 ];
 
 /// The version this forcebus writes.

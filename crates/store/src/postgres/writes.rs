@@ -1,12 +1,13 @@
 //! A batch's writes as statements of one transaction. Runs of record and event writes go
-//! in one statement each (arrays unnested), so a Bulk chunk of 200 records and their
-//! change events costs a few round trips, not hundreds.
+//! in one statement each (arrays unnested; events as runs, see `runs`), so a Bulk chunk of
+//! 200 records and their change events costs a few round trips, not hundreds.
 
 use std::collections::HashMap;
 
 use postgres::{Statement, Transaction};
 
-use crate::{StoredEvent, StoredRecord, Write};
+use super::runs::{self, Legacy};
+use crate::{StoreError, StoredRecord, Write};
 
 pub(super) type Prepared = HashMap<&'static str, Statement>;
 
@@ -14,10 +15,6 @@ const PUT_RECORDS: &str = "INSERT INTO fb_records (org, id, object, is_deleted, 
     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bool[], $5::text[])
     ON CONFLICT (org, id) DO UPDATE
     SET object = EXCLUDED.object, is_deleted = EXCLUDED.is_deleted, body = EXCLUDED.body";
-const APPEND_EVENTS: &str = "INSERT INTO fb_events (org, replay_id, kind, class, time_ms, payload)
-    SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::int2[], $5::int8[], $6::bytea[])";
-const EXPIRE_EVENTS: &str =
-    "DELETE FROM fb_events WHERE org = $1 AND class = $2 AND replay_id <= $3";
 const PURGE_RECORD: &str = "DELETE FROM fb_records WHERE org = $1 AND id = $2";
 /// A record's blobs: keys `{id}/...` (`/` sorts just below `0`, bytewise).
 const PURGE_BLOBS: &str = "DELETE FROM fb_blob_pieces WHERE org = $1 AND key > $2 AND key < $3";
@@ -39,7 +36,8 @@ pub(super) fn apply(
     prepared: &mut Prepared,
     org: &str,
     writes: &[Write],
-) -> Result<(), postgres::Error> {
+    legacy: &Legacy,
+) -> Result<(), StoreError> {
     let mut rest = writes;
     while let Some(first) = rest.first() {
         let run = rest
@@ -50,7 +48,14 @@ pub(super) fn apply(
         rest = later;
         match first {
             Write::PutRecord(_) => put_records(tx, prepared, org, now)?,
-            Write::AppendEvent(_) => append_events(tx, prepared, org, now)?,
+            Write::AppendEvent(_) => runs::append(tx, prepared, org, now)?,
+            Write::ExpireEvents { .. } => {
+                for w in now {
+                    if let Write::ExpireEvents { class, through } = w {
+                        runs::expire(tx, prepared, org, *class, *through, legacy)?;
+                    }
+                }
+            }
             _ => {
                 for w in now {
                     one(tx, prepared, org, w)?;
@@ -70,21 +75,6 @@ fn put_records(
     let r = Records::last_of(run);
     let stmt = super::Conn::prepare(prepared, tx, PUT_RECORDS)?;
     tx.execute(&stmt, &[&org, &r.ids, &r.objects, &r.deleted, &r.bodies])?;
-    Ok(())
-}
-
-fn append_events(
-    tx: &mut Transaction<'_>,
-    prepared: &mut Prepared,
-    org: &str,
-    run: &[Write],
-) -> Result<(), postgres::Error> {
-    let e = Events::of(run);
-    let stmt = super::Conn::prepare(prepared, tx, APPEND_EVENTS)?;
-    tx.execute(
-        &stmt,
-        &[&org, &e.ids, &e.kinds, &e.classes, &e.times, &e.payloads],
-    )?;
     Ok(())
 }
 
@@ -133,34 +123,6 @@ impl<'a> Records<'a> {
     }
 }
 
-/// The events `writes` append, as a statement's arrays.
-pub(super) struct Events<'a> {
-    pub(super) ids: Vec<i64>,
-    pub(super) kinds: Vec<&'a str>,
-    pub(super) classes: Vec<i16>,
-    pub(super) times: Vec<i64>,
-    pub(super) payloads: Vec<&'a [u8]>,
-}
-
-impl<'a> Events<'a> {
-    pub(super) fn of(writes: &'a [Write]) -> Self {
-        let events: Vec<&StoredEvent> = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::AppendEvent(e) => Some(e),
-                _ => None,
-            })
-            .collect();
-        Self {
-            ids: events.iter().map(|e| e.replay_id as i64).collect(),
-            kinds: events.iter().map(|e| e.kind.as_str()).collect(),
-            classes: events.iter().map(|e| i16::from(e.class)).collect(),
-            times: events.iter().map(|e| e.time_ms).collect(),
-            payloads: events.iter().map(|e| &e.payload[..]).collect(),
-        }
-    }
-}
-
 fn one(
     tx: &mut Transaction<'_>,
     prepared: &mut Prepared,
@@ -172,11 +134,9 @@ fn one(
         tx.execute(&stmt, params).map(drop)
     };
     match write {
-        Write::PutRecord(_) | Write::AppendEvent(_) => unreachable!("written in runs"),
-        Write::ExpireEvents { class, through } => run(
-            EXPIRE_EVENTS,
-            &[&org, &i16::from(*class), &(*through as i64)],
-        ),
+        Write::PutRecord(_) | Write::AppendEvent(_) | Write::ExpireEvents { .. } => {
+            unreachable!("written in runs")
+        }
         Write::PurgeRecord { id } => {
             run(PURGE_RECORD, &[&org, id])?;
             run(PURGE_BLOBS, &[&org, &format!("{id}/"), &format!("{id}0")])

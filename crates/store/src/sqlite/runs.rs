@@ -15,7 +15,7 @@
 //!
 //! A run whose payloads went to a segment file (`segments`) has an empty `body` and says
 //! where they are: `seg` (the file), `at`, `len` and `crc` (NULL for a run in SQLite).
-//! [`meta`] is the `meta` column's format; [`placed`] holds what is particular to those runs, and [`recover`] drops, at open, the
+//! [`meta`](crate::runs::meta) is the `meta` column's format; [`placed`] holds what is particular to those runs, and [`recover`] drops, at open, the
 //! runs whose payloads never reached their file.
 //!
 //! Expiring a class up to a replay id deletes its runs that end there or earlier and
@@ -28,11 +28,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::segments::Segments;
 use crate::{StoreError, StoredEvent};
-
-/// Most events in a run.
-const RUN_EVENTS: usize = 512;
-/// Most payload bytes in a run (a single larger event is a run of its own).
-const RUN_BYTES: usize = 256 * 1024;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS event_runs (
@@ -78,70 +73,7 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One run: its events' `meta` encoded, their payloads shared (written into the row's
-/// `body` in place, so a run's bytes are never gathered into a buffer of their own).
-#[derive(Debug, Default)]
-pub(super) struct Run {
-    pub(super) first_id: u64,
-    pub(super) last_id: u64,
-    pub(super) class: u8,
-    pub(super) meta: Vec<u8>,
-    payloads: Vec<Bytes>,
-    bytes: usize,
-    last_time: i64,
-    last_kind: String,
-}
-
 impl Run {
-    /// A run starting with `e`.
-    pub(super) fn new(e: &StoredEvent) -> Self {
-        let mut run = Self {
-            first_id: e.replay_id,
-            last_id: e.replay_id,
-            class: e.class,
-            ..Self::default()
-        };
-        run.add(e);
-        run
-    }
-
-    /// Whether `e` may follow this run's events in it.
-    pub(super) fn takes(&self, e: &StoredEvent) -> bool {
-        e.class == self.class
-            && e.replay_id > self.last_id
-            && self.payloads.len() < RUN_EVENTS
-            && self.bytes + e.payload.len() <= RUN_BYTES
-    }
-
-    /// Adds `e` (see [`Run::takes`]; the first event is added by [`Run::new`]).
-    pub(super) fn add(&mut self, e: &StoredEvent) {
-        let first = self.payloads.is_empty();
-        let previous = if first { self.first_id } else { self.last_id };
-        put_varint(&mut self.meta, e.replay_id - previous);
-        put_varint(
-            &mut self.meta,
-            zigzag(e.time_ms.wrapping_sub(self.last_time)),
-        );
-        put_varint(&mut self.meta, e.payload.len() as u64);
-        if !first && e.kind == self.last_kind {
-            self.meta.push(0);
-        } else {
-            put_varint(&mut self.meta, e.kind.len() as u64 + 1);
-            self.meta.extend_from_slice(e.kind.as_bytes());
-            self.last_kind.clone_from(&e.kind);
-        }
-        self.payloads.push(e.payload.clone());
-        self.bytes += e.payload.len();
-        self.last_id = e.replay_id;
-        self.last_time = e.time_ms;
-    }
-
-    /// The payloads one after another, as `body` holds them.
-    #[cfg(test)]
-    pub(super) fn body(&self) -> Vec<u8> {
-        self.payloads.concat()
-    }
-
     /// Inserts the run as a row: the payloads are written into a `body` made at their
     /// size (SQLite's incremental blob writes), not bound as one copied value.
     fn insert(&self, tx: &Connection) -> rusqlite::Result<()> {
@@ -195,19 +127,6 @@ pub(super) fn append(
         }
     }
     Ok(())
-}
-
-/// `events` (in replay-id order) cut into runs: each event joins the run before it when
-/// that run [takes](Run::takes) it.
-fn cut<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> Vec<Run> {
-    let mut runs: Vec<Run> = Vec::new();
-    for e in events {
-        match runs.last_mut() {
-            Some(run) if run.takes(e) => run.add(e),
-            _ => runs.push(Run::new(e)),
-        }
-    }
-    runs
 }
 
 /// An error when a replay id from `first` to `last` may be in the log already: a run's
@@ -418,13 +337,15 @@ pub(super) fn corrupt(what: &'static str) -> rusqlite::Error {
     )
 }
 
-mod meta;
 mod placed;
 mod recover;
 #[cfg(test)]
 mod tests;
 
-pub(super) use self::meta::decode;
-use self::meta::{Entry, entries, kind_of, put_varint, zigzag};
+pub(super) use crate::runs::meta::decode;
+use crate::runs::meta::{Entry, entries, kind_of};
+use crate::runs::{Run, cut};
+#[cfg(test)]
+use crate::runs::{RUN_BYTES, RUN_EVENTS};
 pub(super) use self::placed::release_expired;
 pub(super) use self::recover::recover;

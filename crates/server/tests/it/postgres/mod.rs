@@ -174,7 +174,7 @@ fn a_new_node_with_an_empty_data_dir_serves_everything_from_the_database() {
         .unwrap();
     assert_eq!(gone.status().as_u16(), 204);
     let made_id = made["org_id"].as_str().unwrap();
-    for table in ["fb_records", "fb_values", "fb_events"] {
+    for table in ["fb_records", "fb_values", "fb_events", "fb_event_runs"] {
         let left = pg.psql_on(
             &url,
             &format!("SELECT count(*) FROM {table} WHERE org = '{made_id}'"),

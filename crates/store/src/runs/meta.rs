@@ -8,17 +8,17 @@ use crate::StoredEvent;
 /// One event of a run's `meta`: where its payload is in `body` and where its kind is in
 /// `meta` (the last kind written, for an event of the same kind as the one before).
 #[derive(Debug)]
-pub(super) struct Entry {
-    pub(super) id: u64,
-    pub(super) time: i64,
-    pub(super) offset: usize,
-    pub(super) size: usize,
-    pub(super) kind: std::ops::Range<usize>,
+pub(crate) struct Entry {
+    pub(crate) id: u64,
+    pub(crate) time: i64,
+    pub(crate) offset: usize,
+    pub(crate) size: usize,
+    pub(crate) kind: std::ops::Range<usize>,
 }
 
 /// The events `meta` lists, checked: ids rising from `first_id` to `last_id`, the first
 /// with a kind, payloads filling a body of `body_len` bytes exactly.
-pub(super) fn entries(
+pub(crate) fn entries(
     first_id: u64,
     last_id: u64,
     meta: &[u8],
@@ -62,14 +62,14 @@ pub(super) fn entries(
     Ok(out)
 }
 
-pub(super) fn kind_of(meta: &[u8], e: &Entry) -> Result<String, &'static str> {
+pub(crate) fn kind_of(meta: &[u8], e: &Entry) -> Result<String, &'static str> {
     std::str::from_utf8(&meta[e.kind.clone()])
         .map(str::to_owned)
         .map_err(|_| "a kind not UTF-8")
 }
 
 /// The events of a run, in order, their payloads slices of `body`.
-pub(in crate::sqlite) fn decode(
+pub(crate) fn decode(
     first_id: u64,
     last_id: u64,
     class: u8,
@@ -90,7 +90,7 @@ pub(in crate::sqlite) fn decode(
         .collect()
 }
 
-pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -114,7 +114,7 @@ fn varint(bytes: &[u8], at: &mut usize) -> Result<u64, &'static str> {
     Err("a varint past 64 bits")
 }
 
-pub(super) fn zigzag(v: i64) -> u64 {
+pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
