@@ -81,6 +81,8 @@ pub struct PostgresStore {
     lost: Arc<Mutex<Option<String>>>,
     /// Whether the org has events from before runs.
     legacy: Arc<runs::Legacy>,
+    /// The run the last read of events stopped inside.
+    last_run: Arc<runs::LastRun>,
 }
 
 /// The org's commit count (every commit and flush adds one) and when the database server
@@ -150,6 +152,7 @@ impl PostgresStore {
             seen: Arc::default(),
             lost: Arc::default(),
             legacy: Arc::default(),
+            last_run: Arc::default(),
         }
     }
 
@@ -157,6 +160,7 @@ impl PostgresStore {
     /// lease. `Fenced` (and nothing removed) when its lease is no longer at this store's
     /// epoch.
     pub fn erase(&self) -> Result<(), StoreError> {
+        self.last_run.clear();
         let org = self.org.clone();
         let fence = self.fence.load(Ordering::SeqCst);
         self.db.run(move |c| {
@@ -290,10 +294,10 @@ impl Store for PostgresStore {
     }
 
     fn load_events(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let legacy = self.legacy.clone();
+        let (legacy, last_run) = (self.legacy.clone(), self.last_run.clone());
         self.run(move |c, org| {
             let (client, prepared) = c.parts();
-            runs::load(client, prepared, org, after, limit, &legacy)
+            runs::load(client, prepared, org, (after, limit), &legacy, &last_run)
         })
     }
 
@@ -341,6 +345,10 @@ impl Store for PostgresStore {
             return Err(StoreError::Lost(crate::Loss::new(why, false)));
         }
         let batch = Arc::new(batch.clone());
+        let expiring = batch
+            .writes
+            .iter()
+            .any(|w| matches!(w, crate::Write::ExpireEvents { .. }));
         let fence = self.fence.load(Ordering::SeqCst);
         let (seen, lost, legacy) = (self.seen.clone(), self.lost.clone(), self.legacy.clone());
         self.run(move |c, org| {
@@ -389,6 +397,9 @@ impl Store for PostgresStore {
             Ok(())
         })?;
         metrics::counter!("forcebus_store_commits_total", "engine" => "postgres").increment(1);
+        if expiring {
+            self.last_run.clear();
+        }
         drop(writing);
         Ok(match self.durability {
             Durability::Full => self.syncer.committed(),

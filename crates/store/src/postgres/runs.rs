@@ -9,13 +9,14 @@
 //! org (`Legacy`); new events only go into runs.
 
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use postgres::{Client, GenericClient, Transaction};
 
 use super::Conn;
 use super::writes::Prepared;
-use crate::runs::meta::{decode, entries, kind_of};
+use crate::runs::meta::{decode, entries};
 use crate::runs::cut;
 use crate::{StoreError, StoredEvent, Write};
 
@@ -217,54 +218,104 @@ pub(super) fn expire(
 /// replay reads on in steps.
 const STEP: i64 = 64;
 
-/// Up to `limit` events after `after`, in order: runs read a few at a time until enough
-/// events are taken, merged with old-style events while the org has any.
+/// The run a read last stopped inside, decoded, for the read that goes on from there: a
+/// replay takes a window of 100 events at a time from runs of up to 512, and would read
+/// and decode each run five times over. An expiry (which may rewrite runs) clears it once
+/// committed, and a read that began before that keeps nothing.
+#[derive(Debug, Default)]
+pub(super) struct LastRun(Mutex<(u64, Option<Arc<Decoded>>)>);
+
+#[derive(Debug)]
+pub(super) struct Decoded {
+    first: u64,
+    last: u64,
+    events: Vec<StoredEvent>,
+}
+
+impl LastRun {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<Arc<Decoded>>)> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The clearing count as a read begins, and the run kept if the read, from `after`,
+    /// goes on inside it: every event of the log after `after` up to its last is in it
+    /// (runs do not overlap).
+    fn begin(&self, after: u64) -> (u64, Option<Arc<Decoded>>) {
+        let kept = self.lock();
+        let run = kept.1.clone().filter(|r| r.first <= after && after < r.last);
+        (kept.0, run)
+    }
+
+    /// Keeps `run` unless the run kept was cleared since the read began (`began`).
+    fn keep(&self, began: u64, run: Decoded) {
+        let mut kept = self.lock();
+        if kept.0 == began {
+            kept.1 = Some(Arc::new(run));
+        }
+    }
+
+    /// Forgets the run kept (an expiry may have rewritten it).
+    pub(super) fn clear(&self) {
+        let mut kept = self.lock();
+        kept.0 += 1;
+        kept.1 = None;
+    }
+}
+
+/// Up to `limit` events after `after`, in order: from the run the last read stopped
+/// inside, then runs read a few at a time until enough events are taken, merged with
+/// old-style events while the org has any.
 pub(super) fn load(
     client: &mut Client,
     prepared: &mut Prepared,
     org: &str,
-    after: u64,
-    limit: usize,
+    (after, limit): (u64, usize),
     legacy: &Legacy,
+    last_run: &LastRun,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut events = Vec::new();
+    let old_style = legacy.some(client, org)?;
+    let mut from = after;
+    let (began, kept) = last_run.begin(after);
+    if let Some(run) = kept.filter(|_| !old_style) {
+        let taken = run.events.iter().filter(|e| e.replay_id > after);
+        events.extend(taken.take(limit).cloned());
+        from = run.last;
+    }
     let stmt = Conn::prepare(
         prepared,
         client,
         "SELECT last_id, first_id, class, meta, body FROM fb_event_runs
          WHERE org = $1 AND last_id > $2 ORDER BY last_id LIMIT $3",
     )?;
-    let mut from = after as i64;
     // A first read of a few rows: most reads are a window of the newest events.
     let mut step = (limit as i64).clamp(1, 4);
     while events.len() < limit {
-        let rows = client.query(&stmt, &[&org, &from, &step])?;
+        let rows = client.query(&stmt, &[&org, &(from as i64), &step])?;
         for r in &rows {
             let (last, first, class): (i64, i64, i16) = (r.get(0), r.get(1), r.get(2));
-            let meta: &[u8] = r.get(3);
-            let body = Bytes::copy_from_slice(r.get::<_, &[u8]>(4));
-            let all = entries(first as u64, last as u64, meta, body.len() as i64)
+            let body = Bytes::from(r.get::<_, Vec<u8>>(4));
+            let run = decode(first as u64, last as u64, class as u8, r.get(3), &body)
                 .map_err(corrupt)?;
-            for e in all.iter().filter(|e| e.id > after) {
-                if events.len() == limit {
-                    break;
-                }
-                events.push(StoredEvent {
-                    replay_id: e.id,
-                    kind: kind_of(meta, e).map_err(corrupt)?,
-                    class: class as u8,
-                    time_ms: e.time,
-                    payload: body.slice(e.offset..e.offset + e.size),
+            let wanted = limit - events.len();
+            let taken = run.iter().filter(|e| e.replay_id > after).take(wanted);
+            events.extend(taken.cloned());
+            if events.len() == limit && events.last().map(|e| e.replay_id) != Some(last as u64)
+            {
+                last_run.keep(began, Decoded {
+                    first: first as u64,
+                    last: last as u64,
+                    events: run,
                 });
             }
-            from = last;
+            from = last as u64;
         }
         if (rows.len() as i64) < step {
             break;
         }
         step = STEP;
     }
-    if legacy.some(client, org)? {
+    if old_style {
         merge_legacy(client, org, after, limit, &mut events)?;
     }
     Ok(events)

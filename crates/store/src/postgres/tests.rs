@@ -166,6 +166,16 @@ fn events_are_kept_in_runs_beside_old_style_ones(db: &Arc<Database>, url: &str) 
     let index = s.load_event_index().unwrap();
     assert_eq!(index.len(), 96);
     assert_eq!(index[0], (5, 0, 1_700_000_000_005, 10));
+    // A read that stops inside a run keeps it for the next; an expiry forgets it.
+    assert_eq!(ids(&s.load_events(5, 2).unwrap()), [6, 7]);
+    assert_eq!(ids(&s.load_events(7, 2).unwrap()), [8, 9]);
+    let mut b = Batch::new();
+    b.writes.push(Write::ExpireEvents {
+        class: 0,
+        through: 8,
+    });
+    s.commit(&b).unwrap();
+    assert_eq!(ids(&s.load_events(7, 3).unwrap()), [9, 10, 11]);
 
     // A database written before runs: its events in fb_events, read beside new runs.
     run_sql(
