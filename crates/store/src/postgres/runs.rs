@@ -288,9 +288,10 @@ pub(super) fn load(
         "SELECT last_id, first_id, class, meta, body FROM fb_event_runs
          WHERE org = $1 AND last_id > $2 ORDER BY last_id LIMIT $3",
     )?;
-    // A first read of a few rows: most reads are a window of the newest events.
-    let mut step = (limit as i64).clamp(1, 4);
-    while events.len() < limit {
+    // One row first (a run may hold all the events wanted), then twice as many each time
+    // the rows read fall short, up to `STEP`.
+    let mut step = 1;
+    'reading: while events.len() < limit {
         let rows = client.query(&stmt, &[&org, &(from as i64), &step])?;
         for r in &rows {
             let (last, first, class): (i64, i64, i16) = (r.get(0), r.get(1), r.get(2));
@@ -300,20 +301,19 @@ pub(super) fn load(
             let wanted = limit - events.len();
             let taken = run.iter().filter(|e| e.replay_id > after).take(wanted);
             events.extend(taken.cloned());
-            if events.len() == limit && events.last().map(|e| e.replay_id) != Some(last as u64)
-            {
-                last_run.keep(began, Decoded {
-                    first: first as u64,
-                    last: last as u64,
-                    events: run,
-                });
+            if events.len() == limit {
+                if events.last().map(|e| e.replay_id) != Some(last as u64) {
+                    let (first, last) = (first as u64, last as u64);
+                    last_run.keep(began, Decoded { first, last, events: run });
+                }
+                break 'reading;
             }
             from = last as u64;
         }
         if (rows.len() as i64) < step {
             break;
         }
-        step = STEP;
+        step = (step * 2).min(STEP);
     }
     if old_style {
         merge_legacy(client, org, after, limit, &mut events)?;
