@@ -47,6 +47,24 @@ impl Syncer {
         self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// Whether every commit so far is durable and no flush is under way: a commit made
+    /// now may as well make itself durable (it would wait for a flush of its own).
+    pub(crate) fn idle(&self) -> bool {
+        let s = self.state.locked();
+        !s.running && s.synced >= self.committed.load(Ordering::SeqCst)
+    }
+
+    /// Counts a finished commit that is durable already, as is every commit before it (a
+    /// synchronous commit on PostgreSQL flushes the WAL up to it); returns its ticket.
+    pub(crate) fn committed_durable(&self) -> u64 {
+        let ticket = self.committed();
+        let mut s = self.state.locked();
+        s.synced = s.synced.max(ticket);
+        drop(s);
+        self.done.notify_all();
+        ticket
+    }
+
     /// Makes every later sync fail: commits were lost (a group of deferred ones whose
     /// `COMMIT` failed; a failed flush, recorded where writes see it at once).
     pub(crate) fn lose(&self, why: Loss) {

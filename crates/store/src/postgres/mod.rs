@@ -83,6 +83,8 @@ pub struct PostgresStore {
     legacy: Arc<runs::Legacy>,
     /// The run the last read of events stopped inside.
     last_run: Arc<runs::LastRun>,
+    /// Commits waiting for the writing lock or writing.
+    queued: std::sync::atomic::AtomicUsize,
 }
 
 /// The org's commit count (every commit and flush adds one) and when the database server
@@ -153,6 +155,7 @@ impl PostgresStore {
             lost: Arc::default(),
             legacy: Arc::default(),
             last_run: Arc::default(),
+            queued: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -340,6 +343,31 @@ impl Store for PostgresStore {
     }
 
     fn commit_unsynced(&self, batch: &Batch) -> Result<u64, StoreError> {
+        self.write(batch, false)
+    }
+
+    /// As [`Store::commit_unsynced`], except that a commit made while nothing waits to be
+    /// made durable and no other commit waits to be made makes itself durable (one round
+    /// trip, its `COMMIT` waiting for the WAL) rather than wait for a flush of its own: its
+    /// caller syncs next.
+    fn commit_deferred(&self, batch: &Batch) -> Result<u64, StoreError> {
+        self.write(batch, true)
+    }
+
+    fn sync(&self, ticket: u64) -> Result<(), StoreError> {
+        if ticket == 0 {
+            return Ok(());
+        }
+        self.syncer.sync(ticket, &|| self.flush())
+    }
+}
+
+impl PostgresStore {
+    /// Commits `batch` (see [`Store::commit_unsynced`]), synchronously when `may_wait`
+    /// and the org is idle (see [`Store::commit_deferred`]): its ticket.
+    fn write(&self, batch: &Batch, may_wait: bool) -> Result<u64, StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let _queued = Queued(&self.queued);
         let writing = self.writing.locked();
         if let Some(why) = self.lost.locked().clone() {
             return Err(StoreError::Lost(crate::Loss::new(why, false)));
@@ -349,52 +377,22 @@ impl Store for PostgresStore {
             .writes
             .iter()
             .any(|w| matches!(w, crate::Write::ExpireEvents { .. }));
+        let synchronous = may_wait
+            && self.durability == Durability::Full
+            && one_statement::fits(&batch.writes)
+            && self.queued.load(Ordering::SeqCst) == 1
+            && self.syncer.idle();
         let fence = self.fence.load(Ordering::SeqCst);
         let (seen, lost, legacy) = (self.seen.clone(), self.lost.clone(), self.legacy.clone());
         self.run(move |c, org| {
-            let (client, prepared) = c.parts();
-            // Durable once `sync` flushes (or never waited for, with `normal`): the
-            // transaction does not wait for its WAL (`synchronous_commit = off`).
-            if one_statement::fits(&batch.writes) {
-                let was = *seen.locked();
-                let Some(row) =
-                    one_statement::commit(client, prepared, org, &batch.writes, fence, was)?
-                else {
-                    let why = one_statement::why_refused(
-                        client,
-                        prepared,
-                        org,
-                        fence,
-                        was,
-                        &batch.writes,
-                    )?;
-                    if matches!(why, StoreError::Lost(_)) {
-                        *lost.locked() = Some(LOST.to_owned());
-                    }
-                    return Err(why);
-                };
-                record(&seen, row.get(0), row.get(1));
-                return Ok(());
-            }
-            let mut tx = client.transaction()?;
-            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-            writes::apply(&mut tx, prepared, org, &batch.writes, &legacy)?;
-            let row = if fence == UNFENCED {
-                let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
-                tx.query_opt(&stmt, &[&org])?
-            } else {
-                let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
-                tx.query_opt(&stmt, &[&org, &fence])?
+            let how = Writing {
+                fence,
+                synchronous,
+                seen: &seen,
+                lost: &lost,
+                legacy: &legacy,
             };
-            // Rolled back when dropped (fenced off, or the database lost earlier commits).
-            let Some(row) = row else {
-                return Err(StoreError::Fenced);
-            };
-            let (n, started) = (row.get(0), row.get(1));
-            check(&seen, &lost, n, started)?;
-            tx.commit()?;
-            record(&seen, n, started);
-            Ok(())
+            how.write(c, org, &batch.writes)
         })?;
         metrics::counter!("forcebus_store_commits_total", "engine" => "postgres").increment(1);
         if expiring {
@@ -402,15 +400,70 @@ impl Store for PostgresStore {
         }
         drop(writing);
         Ok(match self.durability {
+            Durability::Full if synchronous => self.syncer.committed_durable(),
             Durability::Full => self.syncer.committed(),
             Durability::Normal => 0,
         })
     }
+}
 
-    fn sync(&self, ticket: u64) -> Result<(), StoreError> {
-        if ticket == 0 {
+/// Counts a commit waiting for the writing lock or writing, until dropped.
+struct Queued<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How a commit writes its batch: the lease epoch it checks, whether it waits for its WAL
+/// to reach the disk, and what the store knows of the database's commits.
+struct Writing<'a> {
+    fence: i64,
+    synchronous: bool,
+    seen: &'a Mutex<Seen>,
+    lost: &'a Mutex<Option<String>>,
+    legacy: &'a runs::Legacy,
+}
+
+impl Writing<'_> {
+    /// Writes `writes` for `org` as one transaction: one statement when they fit, else a
+    /// few. Unless synchronous, durable once `sync` flushes (or never waited for, with
+    /// `normal`): the transaction does not wait for its WAL (`synchronous_commit = off`).
+    fn write(&self, c: &mut Conn, org: &str, writes: &[crate::Write]) -> Result<(), StoreError> {
+        let (client, prepared) = c.parts();
+        if one_statement::fits(writes) {
+            let was = *self.seen.locked();
+            let how = (self.fence, self.synchronous);
+            let Some(row) = one_statement::commit(client, prepared, org, writes, how, was)? else {
+                let why =
+                    one_statement::why_refused(client, prepared, org, self.fence, was, writes)?;
+                if matches!(why, StoreError::Lost(_)) {
+                    *self.lost.locked() = Some(LOST.to_owned());
+                }
+                return Err(why);
+            };
+            record(self.seen, row.get(0), row.get(1));
             return Ok(());
         }
-        self.syncer.sync(ticket, &|| self.flush())
+        let mut tx = client.transaction()?;
+        tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+        writes::apply(&mut tx, prepared, org, writes, self.legacy)?;
+        let row = if self.fence == UNFENCED {
+            let stmt = Conn::prepare(prepared, &mut tx, COUNT)?;
+            tx.query_opt(&stmt, &[&org])?
+        } else {
+            let stmt = Conn::prepare(prepared, &mut tx, COUNT_FENCED)?;
+            tx.query_opt(&stmt, &[&org, &self.fence])?
+        };
+        // Rolled back when dropped (fenced off, or the database lost earlier commits).
+        let Some(row) = row else {
+            return Err(StoreError::Fenced);
+        };
+        let (n, started) = (row.get(0), row.get(1));
+        check(self.seen, self.lost, n, started)?;
+        tx.commit()?;
+        record(self.seen, n, started);
+        Ok(())
     }
 }

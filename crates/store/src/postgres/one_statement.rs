@@ -3,7 +3,8 @@
 //! publish, a Bulk chunk) goes as a single statement outside any `BEGIN`, so PostgreSQL
 //! runs it as a transaction of its own and commits it when it ends: no `BEGIN`, no
 //! `COMMIT`, no `SET LOCAL` (the part setting `synchronous_commit` for the transaction
-//! does that). Data-modifying `WITH` parts all run, on one snapshot; none touches a row
+//! does that; `on` for a commit that makes itself durable, see `PostgresStore`).
+//! Data-modifying `WITH` parts all run, on one snapshot; none touches a row
 //! another touches (the last write of a record or a value wins before the statement is
 //! built, as it would one statement at a time), so the order of the parts does not matter.
 //!
@@ -45,18 +46,18 @@ macro_rules! not_lost {
 
 /// The statement, checking no lease.
 const COMMIT: &str = concat!(
-    "WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)),
+    "WITH sync AS (SELECT set_config('synchronous_commit', $20, true)),
     ok AS (SELECT 1 WHERE ",
     not_lost!(),
     "),",
     include_str!("one_statement.sql")
 );
 
-/// The statement, writing only while the org's lease is at epoch `$20`.
+/// The statement, writing only while the org's lease is at epoch `$21`.
 const COMMIT_FENCED: &str = concat!(
-    "WITH sync AS (SELECT set_config('synchronous_commit', 'off', true)),
+    "WITH sync AS (SELECT set_config('synchronous_commit', $20, true)),
     ok AS (SELECT 1 WHERE EXISTS (
-        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $20 FOR SHARE) AND ",
+        SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $21 FOR SHARE) AND ",
     not_lost!(),
     "),",
     include_str!("one_statement.sql")
@@ -81,14 +82,15 @@ pub(super) fn fits(writes: &[Write]) -> bool {
 
 /// Runs `writes` (which [`fits`]) and counts the commit (checking the org's lease at
 /// `fence` unless it is [`super::UNFENCED`], and that the database kept what `seen`
-/// saw), committed as it returns: the count's row, `None` when the statement wrote
-/// nothing.
+/// saw), committed as it returns, waiting for its WAL to reach the disk when
+/// `synchronous` (else `sync` makes it durable later): the count's row, `None` when the
+/// statement wrote nothing.
 pub(super) fn commit(
     client: &mut Client,
     prepared: &mut Prepared,
     org: &str,
     writes: &[Write],
-    fence: i64,
+    (fence, synchronous): (i64, bool),
     seen: Seen,
 ) -> Result<Option<Row>, postgres::Error> {
     let values = last_wins(
@@ -103,6 +105,7 @@ pub(super) fn commit(
     let r = Records::last_of(writes);
     let e = Runs::of(writes);
     let span = e.span();
+    let wait = if synchronous { "on" } else { "off" };
     let (mut put, mut gone) = ((vec![], vec![], vec![]), (vec![], vec![]));
     for w in values {
         if let Write::Put { space, key, value } = w {
@@ -145,6 +148,7 @@ pub(super) fn commit(
         &seen.n,
         &span.0,
         &span.1,
+        &wait,
     ];
     if fence != super::UNFENCED {
         params.push(&fence);

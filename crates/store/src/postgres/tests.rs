@@ -236,6 +236,27 @@ fn a_commit_lost_in_a_crash_is_never_acknowledged() {
     );
 }
 
+/// A deferred commit made while nothing else waits makes itself durable (its `COMMIT`
+/// waits for the WAL): it survives the database's crash with no flush after it, and its
+/// sync needs none. An unsynced one made the same way does not (see above).
+#[test]
+fn an_idle_deferred_commit_is_durable_by_itself() {
+    let pg = Postgres::start_with("-c wal_writer_delay=10000");
+    let db = Database::connect(&pg.database(), 2).unwrap();
+    let s = store(&db, "00Didle");
+    put(&s, "first").unwrap();
+    let mut b = Batch::new();
+    b.put("org", "deferred", Some("v".into()));
+    let ticket = s.commit_deferred(&b).unwrap();
+    pg.stop_server("immediate");
+    pg.start_server();
+    s.sync(ticket).unwrap();
+    // The first call after the restart finds its connection broken (and the pool mends).
+    assert!(s.load_values("org").is_err());
+    assert_eq!(keys(&s), vec!["deferred", "first"]);
+    put(&s, "after").unwrap();
+}
+
 /// TLS as libpq's `sslmode` asks: `require` encrypts without checking the certificate,
 /// `verify-full` checks it against `sslrootcert` and refuses one it does not trust.
 #[test]
