@@ -16,8 +16,8 @@ use std::fmt;
 #[cfg(test)]
 mod conformance;
 mod group_commit;
-mod runs;
 pub mod postgres;
+mod runs;
 pub mod sqlite;
 
 pub use postgres::{

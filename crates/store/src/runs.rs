@@ -92,4 +92,3 @@ pub(crate) fn cut<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> Vec<
     }
     runs
 }
-

@@ -14,10 +14,13 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use postgres::{Client, GenericClient, Transaction};
 
+#[cfg(test)]
+pub(super) mod tests;
+
 use super::Conn;
 use super::writes::Prepared;
-use crate::runs::meta::{decode, entries};
 use crate::runs::cut;
+use crate::runs::meta::{decode, entries};
 use crate::{StoreError, StoredEvent, Write};
 
 /// Whether the org has events from before runs in `fb_events`: not known yet, some, none.
@@ -39,7 +42,8 @@ impl Legacy {
             NONE => Ok(false),
             _ => {
                 let some: bool = c.query_one(HAS_LEGACY, &[&org])?.get(0);
-                self.0.store(if some { SOME } else { NONE }, Ordering::Relaxed);
+                self.0
+                    .store(if some { SOME } else { NONE }, Ordering::Relaxed);
                 Ok(some)
             }
         }
@@ -234,7 +238,9 @@ pub(super) struct Decoded {
 
 impl LastRun {
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<Arc<Decoded>>)> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The clearing count as a read begins, and the run kept if the read, from `after`,
@@ -242,7 +248,10 @@ impl LastRun {
     /// (runs do not overlap).
     fn begin(&self, after: u64) -> (u64, Option<Arc<Decoded>>) {
         let kept = self.lock();
-        let run = kept.1.clone().filter(|r| r.first <= after && after < r.last);
+        let run = kept
+            .1
+            .clone()
+            .filter(|r| r.first <= after && after < r.last);
         (kept.0, run)
     }
 
@@ -296,15 +305,22 @@ pub(super) fn load(
         for r in &rows {
             let (last, first, class): (i64, i64, i16) = (r.get(0), r.get(1), r.get(2));
             let body = Bytes::from(r.get::<_, Vec<u8>>(4));
-            let run = decode(first as u64, last as u64, class as u8, r.get(3), &body)
-                .map_err(corrupt)?;
+            let run =
+                decode(first as u64, last as u64, class as u8, r.get(3), &body).map_err(corrupt)?;
             let wanted = limit - events.len();
             let taken = run.iter().filter(|e| e.replay_id > after).take(wanted);
             events.extend(taken.cloned());
             if events.len() == limit {
                 if events.last().map(|e| e.replay_id) != Some(last as u64) {
                     let (first, last) = (first as u64, last as u64);
-                    last_run.keep(began, Decoded { first, last, events: run });
+                    last_run.keep(
+                        began,
+                        Decoded {
+                            first,
+                            last,
+                            events: run,
+                        },
+                    );
                 }
                 break 'reading;
             }
@@ -365,8 +381,13 @@ pub(super) fn load_index(
     let mut out = Vec::new();
     for r in &rows {
         let (last, first, class): (i64, i64, i16) = (r.get(0), r.get(1), r.get(2));
-        let all = entries(first as u64, last as u64, r.get(3), i64::from(r.get::<_, i32>(4)))
-            .map_err(corrupt)?;
+        let all = entries(
+            first as u64,
+            last as u64,
+            r.get(3),
+            i64::from(r.get::<_, i32>(4)),
+        )
+        .map_err(corrupt)?;
         out.extend(all.iter().map(|e| (e.id, class as u8, e.time, e.size)));
     }
     if legacy.some(client, org)? {

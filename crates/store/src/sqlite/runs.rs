@@ -342,10 +342,10 @@ mod recover;
 #[cfg(test)]
 mod tests;
 
-pub(super) use crate::runs::meta::decode;
-use crate::runs::meta::{Entry, entries, kind_of};
-use crate::runs::{Run, cut};
-#[cfg(test)]
-use crate::runs::{RUN_BYTES, RUN_EVENTS};
 pub(super) use self::placed::release_expired;
 pub(super) use self::recover::recover;
+pub(super) use crate::runs::meta::decode;
+use crate::runs::meta::{Entry, entries, kind_of};
+#[cfg(test)]
+use crate::runs::{RUN_BYTES, RUN_EVENTS};
+use crate::runs::{Run, cut};
