@@ -73,10 +73,12 @@ async fn publisher(
     let reader = {
         let (stats, gate, sent_times) = (stats.clone(), gate.clone(), sent_times.clone());
         tokio::spawn(async move {
+            // However the responses end, no permit comes back: the sender stops waiting.
+            let _closes = CloseOnDrop(gate.clone());
             while let Some(r) = responses.next().await {
                 let Ok(r) = r else {
                     stats.error(format!("{r:?}"));
-                    break;
+                    return Some(format!("{r:?}"));
                 };
                 let sent = sent_times.locked().pop_front().unwrap_or(0);
                 let ok = r.results.iter().filter(|x| x.error.is_none()).count() as u64;
@@ -87,6 +89,7 @@ async fn publisher(
                 stats.delivered_n(sent, ok);
                 gate.add_permits(1);
             }
+            None
         })
     };
     while !stop.load(Ordering::Relaxed) {
@@ -96,7 +99,10 @@ async fn publisher(
         {
             break;
         }
-        gate.acquire().await?.forget();
+        let Ok(permit) = gate.acquire().await else {
+            break;
+        };
+        permit.forget();
         let sent = now_us();
         let request = batch(&schema, &schema_id, sent, a.size, a.batch)?;
         sent_times.locked().push_back(sent);
@@ -107,8 +113,19 @@ async fn publisher(
     // Wait for the outstanding acknowledgements, then end the stream.
     let _ = gate.acquire_many(a.in_flight as u32).await;
     drop(tx);
-    let _ = reader.await;
+    if let Some(failed) = reader.await? {
+        anyhow::bail!("the PublishStream failed: {failed}");
+    }
     Ok(())
+}
+
+/// Closes a semaphore when dropped.
+struct CloseOnDrop(Arc<tokio::sync::Semaphore>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 pub(crate) async fn publish(

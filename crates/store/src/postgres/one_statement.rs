@@ -3,7 +3,8 @@
 //! publish, a Bulk chunk) goes as a single statement outside any `BEGIN`, so PostgreSQL
 //! runs it as a transaction of its own and commits it when it ends: no `BEGIN`, no
 //! `COMMIT`, no `SET LOCAL` (the part setting `synchronous_commit` for the transaction
-//! does that; `on` for a commit that makes itself durable, see `PostgresStore`).
+//! does that: `off`, or the database's own setting for a commit that makes itself
+//! durable, see `PostgresStore`).
 //! Data-modifying `WITH` parts all run, on one snapshot; none touches a row
 //! another touches (the last write of a record or a value wins before the statement is
 //! built, as it would one statement at a time), so the order of the parts does not matter.
@@ -46,7 +47,8 @@ macro_rules! not_lost {
 
 /// The statement, checking no lease.
 const COMMIT: &str = concat!(
-    "WITH sync AS (SELECT set_config('synchronous_commit', $20, true)),
+    "WITH sync AS (SELECT set_config('synchronous_commit',
+        CASE WHEN $20::bool THEN current_setting('synchronous_commit') ELSE 'off' END, true)),
     ok AS (SELECT 1 WHERE ",
     not_lost!(),
     "),",
@@ -55,7 +57,8 @@ const COMMIT: &str = concat!(
 
 /// The statement, writing only while the org's lease is at epoch `$21`.
 const COMMIT_FENCED: &str = concat!(
-    "WITH sync AS (SELECT set_config('synchronous_commit', $20, true)),
+    "WITH sync AS (SELECT set_config('synchronous_commit',
+        CASE WHEN $20::bool THEN current_setting('synchronous_commit') ELSE 'off' END, true)),
     ok AS (SELECT 1 WHERE EXISTS (
         SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $21 FOR SHARE) AND ",
     not_lost!(),
@@ -105,7 +108,6 @@ pub(super) fn commit(
     let r = Records::last_of(writes);
     let e = Runs::of(writes);
     let span = e.span();
-    let wait = if synchronous { "on" } else { "off" };
     let (mut put, mut gone) = ((vec![], vec![], vec![]), (vec![], vec![]));
     for w in values {
         if let Write::Put { space, key, value } = w {
@@ -148,7 +150,7 @@ pub(super) fn commit(
         &seen.n,
         &span.0,
         &span.1,
-        &wait,
+        &synchronous,
     ];
     if fence != super::UNFENCED {
         params.push(&fence);

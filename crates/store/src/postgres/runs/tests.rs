@@ -9,7 +9,12 @@ use crate::{Batch, Store, StoreError, Write};
 fn ev(replay_id: u64, class: u8) -> crate::StoredEvent {
     crate::StoredEvent {
         replay_id,
-        kind: if replay_id.is_multiple_of(3) { "B" } else { "A" }.into(),
+        kind: if replay_id.is_multiple_of(3) {
+            "B"
+        } else {
+            "A"
+        }
+        .into(),
         class,
         time_ms: 1_700_000_000_000 + replay_id as i64,
         payload: bytes::Bytes::from(vec![replay_id as u8; 5 + replay_id as usize % 7]),
