@@ -138,23 +138,10 @@ pub(super) fn append(
 ) -> Result<(), StoreError> {
     let runs = Runs::of(writes);
     let (lo, hi) = runs.span();
-    let stmt = Conn::prepare(prepared, tx, TAKEN)?;
-    if tx.query_one(&stmt, &[&org, &lo, &hi])?.get::<_, bool>(0) {
+    if is_taken(tx, prepared, org, (lo, hi))? {
         return Err(taken_error(lo, hi));
     }
-    let stmt = Conn::prepare(prepared, tx, INSERT)?;
-    tx.execute(
-        &stmt,
-        &[
-            &org,
-            &runs.last,
-            &runs.first,
-            &runs.classes,
-            &runs.metas,
-            &runs.bodies,
-        ],
-    )?;
-    Ok(())
+    insert(tx, prepared, org, &runs)
 }
 
 /// Drops every event of `class` up to and including `through`: the runs that end there
@@ -203,19 +190,7 @@ pub(super) fn expire(
         .map(Write::AppendEvent)
         .collect();
     let runs = Runs::of(&kept);
-    let stmt = Conn::prepare(prepared, tx, INSERT)?;
-    tx.execute(
-        &stmt,
-        &[
-            &org,
-            &runs.last,
-            &runs.first,
-            &runs.classes,
-            &runs.metas,
-            &runs.bodies,
-        ],
-    )?;
-    Ok(())
+    insert(tx, prepared, org, &runs)
 }
 
 /// Most runs read by one query: a window of a few events reads a row or two, a long
@@ -416,11 +391,31 @@ fn corrupt(what: &'static str) -> StoreError {
 
 /// Whether the replay ids from `lo` to `hi` are taken in the org's log.
 pub(super) fn is_taken(
-    client: &mut Client,
+    c: &mut impl GenericClient,
     prepared: &mut Prepared,
     org: &str,
     (lo, hi): (i64, i64),
 ) -> Result<bool, StoreError> {
-    let stmt = Conn::prepare(prepared, client, TAKEN)?;
-    Ok(client.query_one(&stmt, &[&org, &lo, &hi])?.get(0))
+    let stmt = Conn::prepare(prepared, c, TAKEN)?;
+    Ok(c.query_one(&stmt, &[&org, &lo, &hi])?.get(0))
+}
+
+/// Inserts `runs` as rows of the org's.
+fn insert(
+    c: &mut impl GenericClient,
+    prepared: &mut Prepared,
+    org: &str,
+    runs: &Runs,
+) -> Result<(), StoreError> {
+    let stmt = Conn::prepare(prepared, c, INSERT)?;
+    let params: [&(dyn postgres::types::ToSql + Sync); 6] = [
+        &org,
+        &runs.last,
+        &runs.first,
+        &runs.classes,
+        &runs.metas,
+        &runs.bodies,
+    ];
+    c.execute(&stmt, &params)?;
+    Ok(())
 }
