@@ -34,7 +34,7 @@ macro_rules! started {
 /// The commit's count is at least the one last seen (`$17`), unless the database started
 /// at another time than the one last seen (`$16`, null before the first commit); and its
 /// events' replay ids (`$18` to `$19`) are not in the log yet.
-macro_rules! not_lost {
+macro_rules! may_write {
     () => {
         concat!(
             "($16::int8 IS NULL OR $16 = ",
@@ -50,7 +50,7 @@ const COMMIT: &str = concat!(
     "WITH sync AS (SELECT set_config('synchronous_commit',
         CASE WHEN $20::bool THEN current_setting('synchronous_commit') ELSE 'off' END, true)),
     ok AS (SELECT 1 WHERE ",
-    not_lost!(),
+    may_write!(),
     "),",
     include_str!("one_statement.sql")
 );
@@ -61,7 +61,7 @@ const COMMIT_FENCED: &str = concat!(
         CASE WHEN $20::bool THEN current_setting('synchronous_commit') ELSE 'off' END, true)),
     ok AS (SELECT 1 WHERE EXISTS (
         SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $21 FOR SHARE) AND ",
-    not_lost!(),
+    may_write!(),
     "),",
     include_str!("one_statement.sql")
 );

@@ -283,20 +283,25 @@ pub(super) fn load(
             let run =
                 decode(first as u64, last as u64, class as u8, r.get(3), &body).map_err(corrupt)?;
             let wanted = limit - events.len();
-            let taken = run.iter().filter(|e| e.replay_id > after).take(wanted);
-            events.extend(taken.cloned());
+            let after_in_run = run.partition_point(|e| e.replay_id <= after);
+            let stops_inside = run.len() - after_in_run > wanted;
+            if stops_inside {
+                // Kept whole for the next read: the events taken are copies.
+                let taken = &run[after_in_run..after_in_run + wanted];
+                events.extend_from_slice(taken);
+                let (first, last) = (first as u64, last as u64);
+                last_run.keep(
+                    began,
+                    Decoded {
+                        first,
+                        last,
+                        events: run,
+                    },
+                );
+                break 'reading;
+            }
+            events.extend(run.into_iter().skip(after_in_run));
             if events.len() == limit {
-                if events.last().map(|e| e.replay_id) != Some(last as u64) {
-                    let (first, last) = (first as u64, last as u64);
-                    last_run.keep(
-                        began,
-                        Decoded {
-                            first,
-                            last,
-                            events: run,
-                        },
-                    );
-                }
                 break 'reading;
             }
             from = last as u64;
