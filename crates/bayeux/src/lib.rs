@@ -179,22 +179,11 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let version = params.first().map(|(_, v)| v.as_str()).unwrap_or("");
-    if !protocol::version_ok(version) {
-        return (StatusCode::BAD_REQUEST, "Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/59.0'").into_response();
-    }
-    if body.len() > bx.config.max_request_bytes {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Maximum Request Size Exceeded",
-        )
-            .into_response();
-    }
-    let messages = match protocol::parse(&body) {
-        Ok(m) => m,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-    };
-    let token = bearer(&headers);
     let conn = conn.map(|c| c.0).unwrap_or_default();
+    let (messages, token) = match read(&bx, version, &headers, &body) {
+        Ok(read) => read,
+        Err(refused) => return refused.into_response(),
+    };
     let version = version.to_owned();
     // A parked connect holds nothing of its request: the header values and a small body
     // are slices of the connection's read buffer, which would stay allocated beside the
@@ -218,6 +207,82 @@ async fn handle(
         return response;
     }
     json(reply.await)
+}
+
+/// The version a Streaming API path names (`/cometd/{version}`, with any suffix), when
+/// [`answer`] can take the request as it is: a `POST` whose version is written plainly
+/// (the router decodes one written with `%` escapes).
+pub fn answers(request: &axum::http::Request<Bytes>) -> bool {
+    request.method() == axum::http::Method::POST
+        && path_version(request.uri().path()).is_some_and(|v| !v.contains('%'))
+}
+
+fn path_version(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/cometd/")?;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
+/// A Streaming API `POST` answered whole, a connect's wait included, without the router
+/// (the listener's direct path; [`answers`] says which requests it takes): the same
+/// answer the router's route gives. A request refused before any message is looked at
+/// (an old API version, a body too large or not Bayeux JSON) is answered at once
+/// (`Err`); otherwise the answer comes from the returned future, which holds only what
+/// processing the messages needs (a parked connect waits in it).
+pub fn answer(
+    bx: Arc<Bayeux>,
+    request: axum::http::Request<Bytes>,
+) -> Result<impl Future<Output = Response> + Send + 'static, Refused> {
+    let (parts, body) = request.into_parts();
+    let version = path_version(parts.uri.path()).unwrap_or("");
+    let (messages, token) = read(&bx, version, &parts.headers, &body)?;
+    let peer = parts
+        .extensions
+        .get::<forcebus_http::ConnInfo>()
+        .and_then(|c| c.peer);
+    let version = version.to_owned();
+    Ok(async move {
+        json(protocol::process(&bx, messages, (token.as_deref(), peer), &version).await)
+    })
+}
+
+/// A request the Streaming API refuses before looking at its messages.
+#[derive(Debug)]
+pub enum Refused {
+    /// `/cometd/{version}` names no version that supports durable streaming.
+    Version,
+    /// The body is over `max_request_bytes`.
+    TooLarge,
+    /// The body is not Bayeux messages: why.
+    NotBayeux(String),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Version => (StatusCode::BAD_REQUEST, "Unsupported API version. Only API versions '37.0' and later are supported. URI format: '/cometd/59.0'").into_response(),
+            Self::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Maximum Request Size Exceeded").into_response()
+            }
+            Self::NotBayeux(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+        }
+    }
+}
+
+/// A request's messages and token, or why the Streaming API refuses it.
+fn read(
+    bx: &Bayeux,
+    version: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Vec<protocol::Message>, Option<String>), Refused> {
+    if !protocol::version_ok(version) {
+        return Err(Refused::Version);
+    }
+    if body.len() > bx.config.max_request_bytes {
+        return Err(Refused::TooLarge);
+    }
+    let messages = protocol::parse(body).map_err(|e| Refused::NotBayeux(e.to_string()))?;
+    Ok((messages, bearer(headers)))
 }
 
 /// The token of the `Authorization` header, in any of its three forms.

@@ -199,7 +199,8 @@ pub(crate) async fn count(req: Request, next: Next) -> Response {
     })
 }
 
-fn record((family, status, started): (&'static str, u16, Instant)) {
+/// Counts and times a request of `family` answered with `status`, begun at `started`.
+pub(crate) fn record((family, status, started): (&'static str, u16, Instant)) {
     let (counter, histogram) = request_metrics(family, status);
     counter.increment(1);
     histogram.record(started.elapsed());

@@ -5,7 +5,8 @@
 //! A plain connection starts on the lean path ([`lean`]), which serves plain HTTP/1.1
 //! requests itself and hands the connection to hyper at any other (`HEAD`, a chunked or
 //! large body, HTTP/1.0); a TLS connection is hyper's ([`served`]). Both serve requests
-//! with the axum router they are given; on shutdown the listener stops accepting and
+//! with the axum router they are given (a Streaming API request on the lean path with the
+//! [`StreamingApi`] handler, when there is one); on shutdown the listener stops accepting and
 //! in-flight requests get a grace period. A request another node passed on carries what
 //! that node says of the client ([`forwarded`]), believed with the cluster's key only.
 //!
@@ -49,6 +50,37 @@ use served::{Drain, Serving, connection};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What a listener serves requests with: the router, and optionally a handler that
+/// takes the lean path's Streaming API requests straight from it.
+#[derive(Clone)]
+pub struct Handlers {
+    /// Every request (hyper's, and the lean path's when there is no `streaming_api`).
+    pub router: Router,
+    /// A plain connection's Streaming API request (`/cometd/…`) whose body came whole.
+    pub streaming_api: Option<Arc<dyn StreamingApi>>,
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handlers")
+            .field("streaming_api", &self.streaming_api.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves the lean path's Streaming API requests without the router's layers: a long
+/// poll is most of a busy server's requests, and each one through the routers and the
+/// middleware of every family cost about a fifth of its CPU (docs/performance.md). The
+/// request comes with its connection facts in its extensions, as the router's do; the
+/// handler answers it whole (a connect's wait included), or passes it to the router.
+pub trait StreamingApi: Send + Sync + 'static {
+    /// The response to `request`.
+    fn call(
+        &self,
+        request: axum::http::Request<bytes::Bytes>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send>>;
+}
+
 /// How a request's body is bounded: the time it may take to arrive once the head has,
 /// and the largest a handler takes (`max_body_bytes`).
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +97,7 @@ pub struct BodyBounds {
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    router: Router,
+    handlers: Handlers,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
     bodies: BodyBounds,
@@ -82,7 +114,8 @@ pub async fn serve(
             stream,
             acceptor.clone(),
             Serving {
-                router: router.clone(),
+                router: handlers.router.clone(),
+                streaming_api: handlers.streaming_api.clone(),
                 body_timeout,
                 body_max,
                 forward_key: forward_key.clone(),

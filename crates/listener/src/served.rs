@@ -29,6 +29,8 @@ pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// What each connection serves requests with.
 pub(crate) struct Serving {
     pub(crate) router: Router,
+    /// The lean path's Streaming API requests, when set.
+    pub(crate) streaming_api: Option<Arc<dyn crate::StreamingApi>>,
     pub(crate) body_timeout: Duration,
     /// The largest request body a handler takes (`max_body_bytes`): the lean path reads
     /// none larger, leaving it to hyper, which stops reading at the handler's limit.

@@ -321,10 +321,17 @@ async fn serve_until_shutdown(
         rx.clone(),
         times.shutdown_grace,
     )));
+    let handlers = forcebus_listener::Handlers {
+        router: router.clone(),
+        streaming_api: Some(Arc::new(crate::dispatch::StreamingApi {
+            tenants: tenants.clone(),
+            router,
+        })),
+    };
     let http_server = tokio::spawn(stop_then_drain(forcebus_listener::serve(
         http.listener,
         http.tls,
-        router,
+        handlers,
         rx,
         times.shutdown_grace,
         forcebus_listener::BodyBounds {

@@ -34,7 +34,6 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use axum::body::Body;
-use axum::http::Request;
 use axum::http::response::Parts;
 use bytes::Bytes;
 use http_body::Body as _;
@@ -43,7 +42,6 @@ use tokio::io::{AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
-use tower::util::Oneshot;
 
 use forcebus_http::ConnInfo;
 
@@ -299,8 +297,8 @@ fn left(io: &TcpStream, cx: &mut std::task::Context<'_>, watching: &mut bool) ->
     }
 }
 
-/// A request on its way through the router.
-type Call = Pin<Box<Oneshot<axum::Router, Request<Body>>>>;
+/// A request on its way through the router (or the Streaming API's handler).
+type Call = Pin<Box<dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send>>;
 
 /// Takes the request (`head`, and its body from `buf`, which keeps only what follows) to
 /// the router; `cut_off`: the body stopped short, failing after what came, as
@@ -324,10 +322,6 @@ fn call(
     } = *head;
     let end = (len + body_len).min(buf.len());
     let body = Bytes::copy_from_slice(&buf[len..end]);
-    let body = match cut_off {
-        None => Body::from(body),
-        Some(limit) => crate::deadline::cut_off(body, limit),
-    };
     // What a parked request holds of the connection: nothing read, unless pipelined.
     *buf = buf
         .get(end..)
@@ -337,7 +331,19 @@ fn call(
         whole_replies: head_is_streaming_api,
         ..conn
     };
-    let req = prepare(request.map(|()| body), conn, serving.forward_key.as_deref());
+    let forward_key = serving.forward_key.as_deref();
+    if head_is_streaming_api
+        && cut_off.is_none()
+        && let Some(direct) = &serving.streaming_api
+    {
+        let direct = direct.call(prepare(request.map(|()| body), conn, forward_key));
+        return Box::pin(async move { Ok(direct.await) });
+    }
+    let body = match cut_off {
+        None => Body::from(body),
+        Some(limit) => crate::deadline::cut_off(body, limit),
+    };
+    let req = prepare(request.map(|()| body), conn, forward_key);
     Box::pin(serving.router.clone().oneshot(req))
 }
 
@@ -401,6 +407,7 @@ mod tests {
         let (_tx, rx) = watch::channel(false);
         let serving = Serving {
             router: axum::Router::new(),
+            streaming_api: None,
             body_timeout: std::time::Duration::from_secs(1),
             body_max: 1 << 20,
             forward_key: None,

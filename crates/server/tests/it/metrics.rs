@@ -98,6 +98,9 @@ fn metrics_are_served_for_everything_the_dashboard_shows() {
         assert!(b > a, "{series}: {a} then {b}");
     };
     grew(r#"forcebus_http_requests_total{family="rest",status="201"}"#);
+    // Long polls on plain connections skip the router (the listener's direct path) and
+    // still count.
+    grew(r#"forcebus_http_requests_total{family="cometd",status="200"}"#);
     // The suite also runs with every server on PostgreSQL.
     let engine = if value(&after, r#"forcebus_store_commits_total{engine="postgres"}"#).is_some() {
         "postgres"

@@ -10,7 +10,8 @@
 //! `INVALID_SESSION_ID`, the Streaming API's 401 or 403, Pub/Sub's `UNAUTHENTICATED`).
 //!
 //! Once its org is found, a request is served here or, on a shared database, passed on to
-//! the node serving that org ([`crate::tenants::Route`]).
+//! the node serving that org ([`crate::tenants::Route`]). [`streaming_api`]: the lean
+//! path's Streaming API requests, served by their org without the routers.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,6 +24,10 @@ use axum::response::Response;
 use tower::{Service, ServiceExt};
 
 use forcebus_org::RecordId;
+
+mod streaming_api;
+
+pub(crate) use streaming_api::StreamingApi;
 
 use crate::hosted::{Guarded, Hosted};
 use crate::tenants::{Route, Tenants};
