@@ -240,9 +240,9 @@ pub fn answer(
         .get::<forcebus_http::ConnInfo>()
         .and_then(|c| c.peer);
     let version = version.to_owned();
-    Ok(async move {
-        json(protocol::process(&bx, messages, (token.as_deref(), peer), &version).await)
-    })
+    Ok(
+        async move { json(protocol::process(&bx, messages, (token.as_deref(), peer), &version).await) },
+    )
 }
 
 /// A request the Streaming API refuses before looking at its messages.

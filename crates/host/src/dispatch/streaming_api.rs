@@ -26,10 +26,7 @@ pub(crate) struct StreamingApi {
 }
 
 impl forcebus_listener::StreamingApi for StreamingApi {
-    fn call(
-        &self,
-        request: Request<Bytes>,
-    ) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+    fn call(&self, request: Request<Bytes>) -> Pin<Box<dyn Future<Output = Response> + Send>> {
         let tenants = self.tenants.clone();
         let router = self.router.clone();
         Box::pin(async move {

@@ -298,7 +298,9 @@ fn left(io: &TcpStream, cx: &mut std::task::Context<'_>, watching: &mut bool) ->
 }
 
 /// A request on its way through the router (or the Streaming API's handler).
-type Call = Pin<Box<dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send>>;
+type Call = Pin<
+    Box<dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send>,
+>;
 
 /// Takes the request (`head`, and its body from `buf`, which keeps only what follows) to
 /// the router; `cut_off`: the body stopped short, failing after what came, as
