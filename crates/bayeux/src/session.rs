@@ -48,8 +48,14 @@ pub struct Session {
     /// keeps a session alive while its client stays connected. (Every request's own token
     /// is verified, and must be the same user's.)
     pub hold: forcebus_auth::Hold,
-    /// Subscriptions, by channel name.
+    /// Subscriptions, by channel name. Changed only with [`Session::subscriptions_changed`].
     pub subs: Mutex<Vec<Subscription>>,
+    /// Counts the changes to `subs`: the kept waker is of the subscriptions at one count.
+    pub subs_changes: std::sync::atomic::AtomicU64,
+    /// The bells a connect last waited on, with the count of `subs` changes they are of:
+    /// the next connect reuses them rather than making them again (the kinds looked up,
+    /// a watch subscribed to for each, at every long poll).
+    pub waker: Mutex<Option<(u64, forcebus_eventlog::Waker)>>,
     /// Connect state.
     pub connects: Mutex<Connects>,
     /// Wakes a parked connect (a newer connect, a subscribe, a disconnect).
@@ -76,6 +82,13 @@ impl Drop for Session {
 }
 
 impl Session {
+    /// Marks `subs` changed (call it with `subs` locked, after the change): the kept
+    /// waker no longer serves.
+    pub fn subscriptions_changed(&self) {
+        self.subs_changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Whether the test controls dropped this session (`epoch` is the org's now).
     pub fn dropped(&self, epoch: u64) -> bool {
         self.epoch < epoch
@@ -175,6 +188,8 @@ impl Sessions {
             user,
             hold: hold(),
             subs: Mutex::new(Vec::new()),
+            subs_changes: Default::default(),
+            waker: Mutex::new(None),
             connects: Mutex::new(Connects {
                 last_seen: Instant::now(),
                 answered_once: false,

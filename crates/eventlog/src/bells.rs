@@ -211,6 +211,11 @@ impl Waker {
         if self.bells.iter().any(|b| b.has_changed().unwrap_or(false)) {
             return;
         }
+        // Most subscribers wait on one bell: no boxes, no select.
+        if let [bell] = self.bells.as_mut_slice() {
+            let _ = bell.changed().await;
+            return;
+        }
         let changes = self.bells.iter_mut().map(|b| Box::pin(b.changed()));
         // A bell's sender lives as long as the log: an error would mean the log is gone.
         let _ = futures_util::future::select_all(changes).await;

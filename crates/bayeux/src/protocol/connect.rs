@@ -113,10 +113,7 @@ pub(super) async fn connect(
         // Rings only for events the session's channels may show (a subscribe kicks this
         // loop, which then waits on the new set); made before looking, so an event that
         // becomes visible after the look rings it.
-        let mut waker = {
-            let subs = lock(&session.subs);
-            bx.org.log().waker(subs.iter().map(|s| s.cursor.channel()))
-        };
+        let mut waker = Kept::of(bx, session);
         waker.seen();
         // A newer connect holds the client now: this one is answered empty, and the
         // events stay for the newer one (the client may have abandoned this request).
@@ -171,6 +168,55 @@ pub(super) async fn connect(
         bx.sessions.forget(&session.id);
     }
     (events, answered(bx, session, msg, first))
+}
+
+/// The session's waker for its subscriptions now: the one the last connect kept if the
+/// subscriptions have not changed since, else a new one. Kept for the next connect when
+/// this one is done with it, however it ends.
+struct Kept<'a> {
+    session: &'a Session,
+    changes: u64,
+    waker: Option<forcebus_eventlog::Waker>,
+}
+
+impl<'a> Kept<'a> {
+    fn of(bx: &Bayeux, session: &'a Session) -> Self {
+        let subs = lock(&session.subs);
+        let changes = session.subs_changes.load(Ordering::SeqCst);
+        let kept = lock(&session.waker)
+            .take()
+            .filter(|(at, _)| *at == changes)
+            .map(|(_, waker)| waker);
+        let waker =
+            kept.unwrap_or_else(|| bx.org.log().waker(subs.iter().map(|s| s.cursor.channel())));
+        Self {
+            session,
+            changes,
+            waker: Some(waker),
+        }
+    }
+}
+
+impl std::ops::Deref for Kept<'_> {
+    type Target = forcebus_eventlog::Waker;
+
+    fn deref(&self) -> &Self::Target {
+        self.waker.as_ref().expect("kept until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Kept<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.waker.as_mut().expect("kept until dropped")
+    }
+}
+
+impl Drop for Kept<'_> {
+    fn drop(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            *lock(&self.session.waker) = Some((self.changes, waker));
+        }
+    }
 }
 
 /// Whether a newer connect of the session arrived after the one numbered `generation`.

@@ -77,6 +77,7 @@ pub(super) fn subscribe(bx: &Arc<Bayeux>, session: &Arc<Session>, msg: &Message)
             name: name.clone(),
             cursor,
         });
+        session.subscriptions_changed();
     }
     // A parked connect may now have something to deliver (a -2 replay).
     session.kick.notify_waiters();

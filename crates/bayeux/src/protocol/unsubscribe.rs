@@ -9,7 +9,10 @@ use crate::session::{Session, lock};
 
 pub(super) fn unsubscribe(session: &Arc<Session>, msg: &Message) -> String {
     let name = msg.subscription_name();
-    lock(&session.subs).retain(|s| s.name != name);
+    let mut subs = lock(&session.subs);
+    subs.retain(|s| s.name != name);
+    session.subscriptions_changed();
+    drop(subs);
     Reply::success(msg, "/meta/unsubscribe", &session.id)
         .subscription(name)
         .text()

@@ -159,3 +159,37 @@ fn a_parked_connect_wakes_while_writes_of_its_kind_keep_coming() {
         "answered {answered_after:?} after the first write, {n} writes in"
     );
 }
+
+/// A connect keeps its bells for the session's next one; a subscription made between
+/// them is waited on too (the kept bells were of the channels before it).
+#[test]
+fn a_connect_after_a_new_subscription_wakes_for_it() {
+    let s = server();
+    let client = handshake(&s);
+    connect(&s, &client, "1", json!({}));
+    subscribe(&s, &client, "/data/AccountChangeEvent");
+    let parked = park(&s, &client, "a");
+    std::thread::sleep(Duration::from_millis(300));
+    create(&s, "Account", json!({"Name": "First"}));
+    let (r, _) = parked.join().unwrap();
+    assert_eq!(
+        channels(&r),
+        vec!["/data/AccountChangeEvent".to_owned()],
+        "{r}"
+    );
+    subscribe(&s, &client, "/data/ContactChangeEvent");
+    let parked = park(&s, &client, "c");
+    std::thread::sleep(Duration::from_millis(300));
+    let at = Instant::now();
+    create(&s, "Contact", json!({"LastName": "Woken"}));
+    let (r, _) = parked.join().unwrap();
+    assert_eq!(
+        channels(&r),
+        vec!["/data/ContactChangeEvent".to_owned()],
+        "{r}"
+    );
+    assert!(
+        at.elapsed() < Duration::from_secs(5),
+        "answered when the event came"
+    );
+}
