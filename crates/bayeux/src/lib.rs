@@ -219,7 +219,7 @@ pub fn answers(request: &axum::http::Request<Bytes>) -> bool {
 
 fn path_version(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/cometd/")?;
-    Some(rest.split('/').next().unwrap_or(rest))
+    Some(rest.split_once('/').map_or(rest, |(version, _)| version))
 }
 
 /// A Streaming API `POST` answered whole, a connect's wait included, without the router

@@ -14,7 +14,7 @@ use axum::http::Request;
 use axum::response::{IntoResponse as _, Response};
 use tower::ServiceExt as _;
 
-use super::by_token;
+use super::{by_token, org_span};
 use crate::hosted::Guarded;
 use crate::tenants::{Route, Tenants};
 
@@ -46,12 +46,7 @@ impl forcebus_listener::StreamingApi for StreamingApi {
             let Route::Here(tenant, activity) = Box::pin(tenants.route(&made, 0)).await else {
                 return Box::pin(routed(router, request)).await;
             };
-            // The span the router's path gives a request (see `dispatch::http`).
-            let span = if tenants.holds_made() {
-                tracing::info_span!("org", id = %tenant.org.id().to18())
-            } else {
-                tracing::debug_span!("org", id = %tenant.org.id().to18())
-            };
+            let span = org_span(&tenants, &tenant);
             let bayeux = tenant.bayeux.clone();
             drop(tenant);
             // What waits (a parked connect) is the answer's future, boxed: inline, it

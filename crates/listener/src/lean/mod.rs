@@ -228,10 +228,7 @@ async fn answer(io: &TcpStream, call: Call, pipelined: bool) -> Option<(Parts, B
                     break;
                 };
                 call = None;
-                reply = Some(match response {
-                    Ok(response) => response.into_parts(),
-                    Err(never) => match never {},
-                });
+                reply = Some(response.into_parts());
             }
             let Some((_, body)) = reply.as_mut() else {
                 break;
@@ -298,9 +295,7 @@ fn left(io: &TcpStream, cx: &mut std::task::Context<'_>, watching: &mut bool) ->
 }
 
 /// A request on its way through the router (or the Streaming API's handler).
-type Call = Pin<
-    Box<dyn Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send>,
->;
+type Call = Pin<Box<dyn Future<Output = axum::response::Response> + Send>>;
 
 /// Takes the request (`head`, and its body from `buf`, which keeps only what follows) to
 /// the router; `cut_off`: the body stopped short, failing after what came, as
@@ -338,15 +333,25 @@ fn call(
         && cut_off.is_none()
         && let Some(direct) = &serving.streaming_api
     {
-        let direct = direct.call(prepare(request.map(|()| body), conn, forward_key));
-        return Box::pin(async move { Ok(direct.await) });
+        return direct.call(prepare(request.map(|()| body), conn, forward_key));
     }
     let body = match cut_off {
         None => Body::from(body),
         Some(limit) => crate::deadline::cut_off(body, limit),
     };
     let req = prepare(request.map(|()| body), conn, forward_key);
-    Box::pin(serving.router.clone().oneshot(req))
+    routed(serving.router.clone(), req)
+}
+
+/// `req` on its way through `router`.
+fn routed(router: axum::Router, req: axum::http::Request<Body>) -> Call {
+    let answer = router.oneshot(req);
+    Box::pin(async move {
+        match answer.await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    })
 }
 
 /// Reads until `buf` holds a whole head (or the bytes say it is hyper's); `Partial` means

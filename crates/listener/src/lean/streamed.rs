@@ -36,10 +36,7 @@ pub(super) async fn write(
     shutting_down: impl Fn() -> bool,
 ) -> Option<bool> {
     let mut watching = !pipelined;
-    let response = match watched(io, &mut watching, call).await? {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
+    let response = watched(io, &mut watching, call).await?;
     let (mut parts, body) = response.into_parts();
     let mut close = close_asked || reply::closes(&parts) || shutting_down();
     if parts.status.is_informational() {
@@ -154,7 +151,6 @@ fn ready_frame(body: &mut Body) -> Option<Option<Result<Frame<Bytes>, axum::Erro
 mod tests {
     use axum::http::{Request, Response, StatusCode, header};
     use tokio::io::AsyncReadExt as _;
-    use tower::ServiceExt as _;
 
     use super::*;
 
@@ -194,7 +190,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let request = Request::get(path).body(Body::empty()).unwrap();
-        let call: Call = Box::pin(router.oneshot(request));
+        let call: Call = crate::lean::routed(router, request);
         let result = write(&server, call, false, false, || false).await;
         drop(server);
         let mut got = String::new();
