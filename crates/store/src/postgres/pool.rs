@@ -25,6 +25,9 @@ type Job = Box<dyn FnOnce(Result<&mut Conn, StoreError>) + Send>;
 pub(crate) struct Conn {
     pub(crate) client: Client,
     prepared: std::collections::HashMap<&'static str, Statement>,
+    /// The server ended the session (a `FATAL` error), though the client may not have
+    /// read its end of the socket yet: the connection is made again before the next job.
+    ended: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -177,7 +180,8 @@ impl Database {
             let result = conn.and_then(|c| {
                 let result = f(c);
                 // Counted before the caller hears of it, so its next call checks.
-                if c.client.is_closed() {
+                if c.client.is_closed() || result.as_ref().is_err_and(ended_the_session) {
+                    c.ended = true;
                     broken.fetch_add(1, Ordering::SeqCst);
                 }
                 result
@@ -192,10 +196,28 @@ impl Database {
     }
 }
 
+/// Whether `e` tells of a session the server ended: the client found the connection
+/// closed, or the server's last word on it was a `FATAL` error (an administrator's
+/// `pg_terminate_backend`, a fast shutdown), which the client hands to the call that read
+/// it before it has seen the socket close.
+fn ended_the_session(e: &StoreError) -> bool {
+    let StoreError::Postgres(e) = e else {
+        return false;
+    };
+    e.is_closed()
+        || e.as_db_error().is_some_and(|d| {
+            matches!(
+                d.parsed_severity(),
+                Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
+            )
+        })
+}
+
 /// A connection's thread: runs jobs until the pool is dropped, connecting when it has no
-/// live connection. A connection found broken counts in `broken`, and every other thread
-/// then checks its own before its next job (a restarted database broke them all), as it
-/// does after being idle a while, so one failed call is the most a restart costs.
+/// live connection. A connection found broken, or a connect that failed, counts in
+/// `broken`, and every other thread then checks its own before its next job (a restarted
+/// database broke them all), as it does after being idle a while, so one failed call is
+/// the most a restart costs.
 fn serve(config: &Connector, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU64) {
     let mut client: Option<Conn> = None;
     let mut seen = broken.load(Ordering::SeqCst);
@@ -220,9 +242,13 @@ fn serve(config: &Connector, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU
                     client = Some(Conn {
                         client: c,
                         prepared: std::collections::HashMap::new(),
+                        ended: false,
                     });
                 }
                 Err(e) => {
+                    // The database is unreachable, so every other thread's connection
+                    // may be one it already closed: they check before their next job.
+                    seen = broken.fetch_add(1, Ordering::SeqCst) + 1;
                     job(Err(StoreError::Postgres(e)));
                     continue;
                 }
@@ -230,7 +256,7 @@ fn serve(config: &Connector, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU
         }
         if let Some(c) = client.as_mut() {
             job(Ok(c));
-            if c.client.is_closed() {
+            if c.ended || c.client.is_closed() {
                 client = None;
                 seen = broken.load(Ordering::SeqCst);
             }

@@ -56,6 +56,7 @@ fn the_postgres_engine() {
     orgs_are_kept_apart_and_erased_alone(&db);
     migrations_run_once_and_a_newer_database_is_refused(&pg, &url);
     the_service_recovers_by_itself_after_the_database_restarts(&pg, &db);
+    connections_the_server_ended_cost_one_call(&pg.database());
     normal_durability_commits_without_waiting(&db);
     runs::tests::events_are_kept_in_runs_beside_old_style_ones(&db, &url);
 }
@@ -107,8 +108,35 @@ fn the_service_recovers_by_itself_after_the_database_restarts(pg: &Postgres, db:
     let e = put(&s, "while down").unwrap_err().to_string();
     assert!(e.starts_with("database error"), "{e}");
     pg.start_server();
-    put(&s, "after").unwrap();
-    assert_eq!(keys(&s), vec!["after", "before"]);
+    // Every call after it succeeds, whichever connection's thread it lands on (one that
+    // was connected before the stop, or one whose connect failed while it was down).
+    for i in 0..8 {
+        put(&s, &format!("after {i}")).unwrap();
+    }
+    assert_eq!(keys(&s).len(), 9);
+}
+
+/// The server ending every connection (an administrator's `pg_terminate_backend`, as a
+/// fast shutdown does) costs the one call that finds it out; the other connections are
+/// checked before their next call rather than each failing one of its own.
+fn connections_the_server_ended_cost_one_call(url: &str) {
+    let db = Database::connect(url, 2).unwrap();
+    let s = store(&db, "00Dterminated");
+    for i in 0..4 {
+        put(&s, &format!("before {i}")).unwrap();
+    }
+    run_sql(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_type = 'client backend'",
+    );
+    let e = put(&s, "found out").unwrap_err().to_string();
+    assert!(e.contains("terminating connection"), "{e}");
+    for i in 0..4 {
+        put(&s, &format!("after {i}")).unwrap();
+    }
+    assert_eq!(keys(&s).len(), 8);
 }
 
 fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
