@@ -26,7 +26,7 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             || events(100),
             |ev| {
-                log.append(ev, 0, |w| store.commit(&Batch { writes: w }))
+                log.append(ev, 0, |w| store.commit(&Batch::from(w)))
                     .unwrap()
             },
             BatchSize::SmallInput,
@@ -42,7 +42,7 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             || events(100),
             |ev| {
-                log.append(ev, 0, |w| store.commit(&Batch { writes: w }))
+                log.append(ev, 0, |w| store.commit(&Batch::from(w)))
                     .unwrap()
             },
             BatchSize::SmallInput,
@@ -63,7 +63,7 @@ fn benches(c: &mut Criterion) {
         .unwrap(),
     );
     for _ in 0..100 {
-        log.append(events(100), 0, |w| store.commit(&Batch { writes: w }))
+        log.append(events(100), 0, |w| store.commit(&Batch::from(w)))
             .unwrap();
     }
     g.throughput(Throughput::Elements(10_000));

@@ -50,7 +50,7 @@ fn disk_stays_within_three_times_the_cap_and_shrinks_when_events_expire() {
                     payload: vec![(batch * 100 + i) as u8; 1000],
                 })
                 .collect();
-            log.append(events, 0, |w| store.commit(&Batch { writes: w }))
+            log.append(events, 0, |w| store.commit(&Batch::from(w)))
                 .unwrap();
             if sweep_wanted(&log) {
                 log.expire(0).unwrap();
@@ -97,7 +97,7 @@ fn appends_keep_the_log_within_the_cap_and_a_half_when_no_sweeper_runs() {
                 payload: vec![(batch + i) as u8; 1000],
             })
             .collect();
-        log.append(events, 0, |w| store.commit(&Batch { writes: w }))
+        log.append(events, 0, |w| store.commit(&Batch::from(w)))
             .unwrap();
         largest = largest.max(log.retained_bytes());
     }

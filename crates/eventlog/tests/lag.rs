@@ -17,7 +17,7 @@ fn a_cursor_is_behind_by_the_events_its_channel_shows() {
             class: 0,
             payload: vec![1],
         };
-        log.append(vec![e], at, |w| store.commit(&Batch { writes: w }))
+        log.append(vec![e], at, |w| store.commit(&Batch::from(w)))
             .unwrap();
         log.publish_through(log.last_replay_id());
     };

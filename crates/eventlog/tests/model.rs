@@ -119,7 +119,7 @@ proptest! {
                 Action::Append(evs, ok) => {
                     let new: Vec<NewEvent> = evs.iter().map(|(k, size)| NewEvent { kind: KINDS[*k].0.into(), class: KINDS[*k].1, payload: vec![*k as u8; *size] }).collect();
                     let result = log.append(new, now, |writes| {
-                        if ok { store.commit(&Batch { writes }).map_err(|_| ()) } else { Err(()) }
+                        if ok { store.commit(&Batch::from(writes)).map_err(|_| ()) } else { Err(()) }
                     });
                     prop_assert_eq!(result.is_ok(), ok);
                     let ids: Vec<u64> = (model.next..model.next + evs.len() as u64).collect();
@@ -207,7 +207,7 @@ async fn a_cursor_wakes_when_its_channel_grows() {
             payload: b"x".to_vec(),
         }],
         0,
-        |w| store.commit(&Batch { writes: w }),
+        |w| store.commit(&Batch::from(w)),
     )
     .unwrap();
     assert_eq!(waiter.await.unwrap(), 1);
@@ -224,17 +224,17 @@ fn burnt_ids_are_never_reused_after_a_restart() {
             payload: vec![],
         }]
     };
-    log.append(ev(), 0, |w| store.commit(&Batch { writes: w }))
+    log.append(ev(), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     let _ = log.append(ev(), 0, |_| Err::<(), ()>(()));
     let third = log
-        .append(ev(), 0, |w| store.commit(&Batch { writes: w }))
+        .append(ev(), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     assert_eq!(third[0].replay_id, 3);
     drop(log);
     let log = EventLog::open(store.clone(), LogConfig::default()).unwrap();
     let next = log
-        .append(ev(), 0, |w| store.commit(&Batch { writes: w }))
+        .append(ev(), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     assert_eq!(next[0].replay_id, 4);
 }
@@ -252,16 +252,16 @@ fn unpublished_events_stay_hidden_until_published() {
             })
             .collect::<Vec<_>>()
     };
-    log.append(ev(1), 0, |w| store.commit(&Batch { writes: w }))
+    log.append(ev(1), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     let mut cur = log
         .subscribe(Channel::of(&["A"], 0), Start::Earliest)
         .unwrap();
     let first = log
-        .append_unpublished(ev(2), 0, |w| store.commit(&Batch { writes: w }))
+        .append_unpublished(ev(2), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     let second = log
-        .append_unpublished(ev(1), 0, |w| store.commit(&Batch { writes: w }))
+        .append_unpublished(ev(1), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     assert_eq!(cur.poll(10).unwrap().len(), 1, "only the published one");
     assert_eq!(log.last_replay_id(), 1);
@@ -293,9 +293,9 @@ fn expiry_removes_a_prefix_of_each_class_even_when_stamps_go_back() {
         }]
     };
     let day = 24 * 3600 * 1000;
-    log.append(one(), 3 * day, |w| store.commit(&Batch { writes: w }))
+    log.append(one(), 3 * day, |w| store.commit(&Batch::from(w)))
         .unwrap();
-    log.append(one(), 0, |w| store.commit(&Batch { writes: w }))
+    log.append(one(), 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
     assert_eq!(
         log.expire(3 * day + 1).unwrap(),

@@ -12,7 +12,7 @@ fn append(log: &EventLog, store: &Arc<dyn Store>, size: usize) {
         class: 0,
         payload: vec![7; size],
     };
-    log.append(vec![e], 0, |w| store.commit(&Batch { writes: w }))
+    log.append(vec![e], 0, |w| store.commit(&Batch::from(w)))
         .unwrap();
 }
 

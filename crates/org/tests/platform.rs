@@ -70,7 +70,7 @@ fn json_stored_events_from_earlier_versions_render_as_log_form_events_do() {
                 payload: json_bytes,
             }],
             0,
-            |w| store.commit(&Batch { writes: w }),
+            |w| store.commit(&Batch::from(w)),
         )
         .unwrap();
 

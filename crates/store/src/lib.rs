@@ -186,6 +186,19 @@ pub struct StoredEvent {
 pub struct Batch {
     /// The writes, applied in order.
     pub writes: Vec<Write>,
+    /// Other writes of the same org are under way (waiting to be made, or to be made
+    /// durable): the engine should not hold this one until it is durable by itself, which
+    /// would hold up the ones behind it, but leave it to the group's flush.
+    pub followed: bool,
+}
+
+impl From<Vec<Write>> for Batch {
+    fn from(writes: Vec<Write>) -> Self {
+        Self {
+            writes,
+            ..Self::default()
+        }
+    }
 }
 
 impl Batch {

@@ -10,6 +10,7 @@
 //!   changes its users, so a server can find an org by username without asking each.
 
 use forcebus_sync::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -38,6 +39,19 @@ impl Drop for Underway {
     }
 }
 
+/// The org's writer, held for one write; the write counts among the org's writers
+/// (holding it or waiting for it) until this is dropped.
+pub(crate) struct Writer<'a> {
+    _held: MutexGuard<'a, ()>,
+    writers: &'a AtomicUsize,
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.writers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Who hears of an org's usernames when its users change.
 pub(crate) type UsernameWatch = Arc<dyn Fn(Vec<String>) + Send + Sync>;
 
@@ -45,9 +59,26 @@ pub(crate) type UsernameWatch = Arc<dyn Fn(Vec<String>) + Send + Sync>;
 #[derive(Default)]
 pub(crate) struct Lifecycle {
     tracker: Arc<Tracker>,
+    /// Writes that hold the writer or wait for it.
+    writers: AtomicUsize,
     /// Dropped with the org: each receiver then hears its sender hang up.
     closed: Mutex<Vec<Sender<()>>>,
     usernames: Mutex<Option<UsernameWatch>>,
+}
+
+impl Lifecycle {
+    /// `writer`, taken, the write counted among the writers while it waits and holds it.
+    fn take<'a>(&'a self, writer: &'a Mutex<()>) -> Writer<'a> {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+        Writer {
+            _held: writer.locked(),
+            writers: &self.writers,
+        }
+    }
+
+    fn writers_waiting(&self) -> bool {
+        self.writers.load(Ordering::SeqCst) > 1
+    }
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -67,10 +98,14 @@ impl Org {
     }
 
     /// The writer, taken for one write, with the write marked under way.
-    pub(crate) fn begin_write(&self) -> (Underway, MutexGuard<'_, ()>) {
+    pub(crate) fn begin_write(&self) -> (Underway, Writer<'_>) {
         let underway = self.underway();
-        let writer = self.writer.locked();
-        (underway, writer)
+        (underway, self.lifecycle.take(&self.writer))
+    }
+
+    /// Whether another write waits for the writer (called while holding it).
+    pub(crate) fn writers_waiting(&self) -> bool {
+        self.lifecycle.writers_waiting()
     }
 
     /// Whether any write is under way.
@@ -155,5 +190,32 @@ mod tests {
         drop(b);
         waiter.join().unwrap();
         assert_eq!(*tracker.count.lock().unwrap(), 0);
+    }
+
+    /// A write holding the writer hears whether another waits for it (it then leaves its
+    /// durability to the group's flush rather than hold that one up for it).
+    #[test]
+    fn a_writer_hears_whether_another_waits_for_it() {
+        let (lifecycle, writer) = (Arc::new(Lifecycle::default()), Arc::new(Mutex::new(())));
+        let first = lifecycle.take(&writer);
+        assert!(!lifecycle.writers_waiting());
+        let second = {
+            let (lifecycle, writer) = (lifecycle.clone(), writer.clone());
+            std::thread::spawn(move || {
+                let _held = lifecycle.take(&writer);
+                lifecycle.writers_waiting()
+            })
+        };
+        while lifecycle.writers.load(Ordering::SeqCst) < 2 {
+            std::thread::yield_now();
+        }
+        assert!(lifecycle.writers_waiting());
+        drop(first);
+        assert!(
+            !second.join().unwrap(),
+            "the second, alone once the first is done"
+        );
+        assert!(!lifecycle.writers_waiting());
+        assert_eq!(lifecycle.writers.load(Ordering::SeqCst), 0);
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Each table holds every org's rows, keyed by the org. A commit is one PostgreSQL
 //! transaction, committed without waiting for its WAL to reach disk; [`Store::sync`] then
-//! makes it durable with one small synchronous commit of its own (PostgreSQL writes WAL in
-//! order, so that commit's flush covers every commit before it), led by one writer and
+//! makes it durable with one small synchronous commit of its own, of a row no commit
+//! touches (PostgreSQL writes WAL in order, so that commit's flush covers every commit
+//! before it, and it waits for no commit's row lock nor holds one up), led by one writer and
 //! shared by every writer waiting (group commit, as on SQLite). Each commit also counts
 //! itself in the org's row of `fb_commits` and reads when the database server started: a
 //! commit or flush that finds the database restarted with the count gone back below what
@@ -13,7 +14,8 @@
 //! later flush, that the database does not hold. A flush that fails (the database went
 //! away) reads the count back for the same reason.
 //!
-//! - [`pool`]: the connections, each on a thread of its own, made again when broken.
+//! - [`pool`]: the connections, each taken by a call and used on the caller's thread,
+//!   made again when broken.
 //! - [`lease`]: which node serves which org, and the epoch every commit checks (fencing).
 //! - [`names`]: usernames, client ids and record blocks, unique across the orgs.
 //! - [`schema`]: the tables and their versioned migrations.
@@ -87,7 +89,7 @@ pub struct PostgresStore {
     queued: std::sync::atomic::AtomicUsize,
 }
 
-/// The org's commit count (every commit and flush adds one) and when the database server
+/// The org's commit count (every commit adds one) and when the database server
 /// started, as last seen: a database that restarted with a count back below what was seen
 /// lost commits it held in memory only (`synchronous_commit = off`), and the org's state in
 /// this server's memory is ahead of it.
@@ -116,7 +118,7 @@ fn check(
     Ok(())
 }
 
-/// Counts a commit (the flush is one too); the count and when the database started.
+/// Counts a commit; the count and when the database started.
 const COUNT: &str = "INSERT INTO fb_commits (org, n) VALUES ($1, 1)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
     RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8";
@@ -127,6 +129,16 @@ const COUNT_FENCED: &str = "INSERT INTO fb_commits (org, n)
         SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $2 FOR SHARE)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
     RETURNING n, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8";
+
+/// A flush: a synchronous commit of a write of its own (so its `COMMIT` waits until the
+/// WAL, every commit before it included, is on disk), reading the org's count and when
+/// the database started. It touches no row a commit does.
+const FLUSH: &str = "WITH flush AS (
+        INSERT INTO fb_flushes (org, n) VALUES ($1, 1)
+        ON CONFLICT (org) DO UPDATE SET n = fb_flushes.n + 1 RETURNING n)
+    SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0),
+        (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8
+    FROM flush";
 
 /// Takes in a count and the database's start once its commit committed.
 fn record(seen: &Mutex<Seen>, n: i64, started: i64) {
@@ -184,6 +196,7 @@ impl PostgresStore {
                 "fb_event_runs",
                 "fb_blob_pieces",
                 "fb_commits",
+                "fb_flushes",
                 "fb_names",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE org = $1"), &[&&*org])?;
@@ -223,14 +236,19 @@ impl PostgresStore {
             return Flush::Lost(StoreError::Lost(crate::Loss::new(why, false)));
         }
         let (seen, lost) = (self.seen.clone(), self.lost.clone());
+        // Every commit counted in what was seen so far committed before the flush starts.
+        let was = *self.seen.locked();
         let flushed = self.run(move |c, org| {
             let (client, prepared) = c.parts();
-            let stmt = Conn::prepare(prepared, client, COUNT)?;
+            let stmt = Conn::prepare(prepared, client, FLUSH)?;
             // One statement, committed by itself: checked after, which is as good (a
-            // flush writes nothing of the org's but its count).
+            // flush writes nothing of the org's).
             let row = client.query_one(&stmt, &[&org])?;
             let (n, started) = (row.get(0), row.get(1));
-            check(&seen, &lost, n, started)?;
+            if was.started.is_some_and(|s| s != started) && n < was.n {
+                *lost.locked() = Some(LOST.to_owned());
+                return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
+            }
             record(&seen, n, started);
             Ok(())
         });
@@ -378,6 +396,7 @@ impl PostgresStore {
             .iter()
             .any(|w| matches!(w, crate::Write::ExpireEvents { .. }));
         let synchronous = may_wait
+            && !batch.followed
             && self.durability == Durability::Full
             && one_statement::fits(&batch.writes)
             && self.queued.load(Ordering::SeqCst) == 1

@@ -1,15 +1,18 @@
 //! The connections to one PostgreSQL database, shared by every org stored in it.
 //!
-//! Each connection lives on a thread of its own that runs the jobs sent to it, so a store
-//! can be called from anywhere (an async task included: the synchronous client must not
-//! run on an async worker) and a caller only waits on a channel. A connection that broke
-//! (the database restarted, the network dropped) is made again for the next job, so the
-//! service recovers by itself once the database is back.
+//! A call takes an idle connection (or makes one, up to the pool's size, else waits for
+//! one to come back) and runs on the caller's own thread, so a store call costs its round
+//! trip to the database and no hand-over to another thread and back. The synchronous
+//! client drives a runtime of its own, which must not run inside another: on a worker of
+//! a multi-threaded runtime the call runs as `block_in_place` (the worker's other tasks
+//! move to another thread meanwhile), and inside a single-threaded runtime (tests) on a
+//! thread of its own. A connection that broke (the database restarted, the network
+//! dropped) is made again for the next call, so the service recovers by itself once the
+//! database is back.
 
 use forcebus_sync::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, GenericClient, NoTls, Statement};
@@ -18,16 +21,14 @@ use super::tls::Tls;
 
 use crate::StoreError;
 
-/// A job for a connection: given the connection, or why there is none.
-type Job = Box<dyn FnOnce(Result<&mut Conn, StoreError>) + Send>;
-
 /// One connection and the statements prepared on it.
 pub(crate) struct Conn {
     pub(crate) client: Client,
     prepared: std::collections::HashMap<&'static str, Statement>,
-    /// The server ended the session (a `FATAL` error), though the client may not have
-    /// read its end of the socket yet: the connection is made again before the next job.
-    ended: bool,
+    /// The pool's count of broken connections when this one was last known good.
+    seen: u64,
+    /// When it was last used.
+    used: Instant,
 }
 
 impl std::fmt::Debug for Conn {
@@ -71,15 +72,34 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection idle this long is checked before it is used again.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// A PostgreSQL database and a fixed set of connections to it.
+/// A PostgreSQL database and a bounded set of connections to it.
 pub struct Database {
-    jobs: mpsc::Sender<Job>,
-    /// Connections found broken so far.
-    broken: Arc<AtomicU64>,
+    connections: Connections,
     /// The URL with its password hidden, for messages.
     shown: String,
     /// The database server's first TCP host and port (none for a Unix socket).
     tcp: Option<(String, u16)>,
+}
+
+/// The connections: those idle, how many there are in all, and how to make another.
+struct Connections {
+    config: Connector,
+    size: usize,
+    pool: Mutex<Pool>,
+    /// Rung when a connection comes back, or a place for one frees.
+    returned: Condvar,
+    /// Connections found broken, and connects that failed, so far: every connection
+    /// made before the count moved is checked before its next call (a restarted database
+    /// broke them all), as one idle a while is, so one failed call is the most a restart
+    /// costs.
+    broken: AtomicU64,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Conn>,
+    /// Connections in use or idle.
+    open: usize,
 }
 
 impl std::fmt::Debug for Database {
@@ -124,25 +144,16 @@ impl Database {
             _ => None,
         });
         let tcp = tcp.map(|h| (h, config.get_ports().first().copied().unwrap_or(5432)));
-        let config = Connector { config, tls };
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let broken = Arc::new(AtomicU64::new(0));
-        for n in 0..connections.max(1) {
-            let (rx, config, broken) = (rx.clone(), config.clone(), broken.clone());
-            std::thread::Builder::new()
-                .name(format!("forcebus-pg-{n}"))
-                .spawn(move || serve(&config, &rx, &broken))
-                .map_err(|source| StoreError::Io {
-                    path: "a PostgreSQL connection thread".into(),
-                    source,
-                })?;
-        }
         let db = Arc::new(Self {
             shown: shown(url),
             tcp,
-            jobs: tx,
-            broken,
+            connections: Connections {
+                config: Connector { config, tls },
+                size: connections.max(1),
+                pool: Mutex::new(Pool::default()),
+                returned: Condvar::new(),
+                broken: AtomicU64::new(0),
+            },
         });
         db.run(|c| super::schema::migrate(&mut c.client))?;
         Ok(db)
@@ -174,25 +185,109 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let broken = self.broken.clone();
-        let job: Job = Box::new(move |conn| {
-            let result = conn.and_then(|c| {
-                let result = f(c);
-                // Counted before the caller hears of it, so its next call checks.
-                if c.client.is_closed() || result.as_ref().is_err_and(ended_the_session) {
-                    c.ended = true;
-                    broken.fetch_add(1, Ordering::SeqCst);
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let here = || self.connections.run_here(f);
+        match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Err(_) => here(),
+            Ok(RuntimeFlavor::CurrentThread) => std::thread::scope(|s| {
+                s.spawn(here).join().unwrap_or_else(|_| {
+                    Err(StoreError::Config("a PostgreSQL call panicked".into()))
+                })
+            }),
+            Ok(_) => tokio::task::block_in_place(here),
+        }
+    }
+}
+
+impl Connections {
+    /// Runs `f` on a connection, on this thread.
+    fn run_here<T>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut taken = Taken {
+            conn: Some(self.take()?),
+            from: self,
+        };
+        let conn = taken.conn.as_mut().expect("just taken");
+        let result = f(conn);
+        // Counted before the caller hears of it, so its next call checks.
+        if conn.client.is_closed() || result.as_ref().is_err_and(ended_the_session) {
+            self.broken.fetch_add(1, Ordering::SeqCst);
+        } else if let Some(mut conn) = taken.conn.take() {
+            conn.used = Instant::now();
+            self.pool.locked().idle.push(conn);
+            self.returned.notify_one();
+        }
+        result
+    }
+
+    /// An idle connection checked if it may be stale, else a new one if there is room,
+    /// else the next one to come back.
+    fn take(&self) -> Result<Conn, StoreError> {
+        let mut pool = self.pool.locked();
+        loop {
+            if let Some(mut conn) = pool.idle.pop() {
+                drop(pool);
+                let broken = self.broken.load(Ordering::SeqCst);
+                let stale = conn.seen != broken || conn.used.elapsed() > IDLE_CHECK;
+                if !stale || conn.client.is_valid(CONNECT_TIMEOUT).is_ok() {
+                    return Ok(Conn {
+                        seen: broken,
+                        ..conn
+                    });
                 }
-                result
-            });
-            let _ = tx.send(result);
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| StoreError::Config("the PostgreSQL connections are gone".into()))?;
-        rx.recv()
-            .map_err(|_| StoreError::Config("a PostgreSQL connection thread ended".into()))?
+                drop(conn);
+                return self.replace_one();
+            }
+            if pool.open < self.size {
+                pool.open += 1;
+                drop(pool);
+                return self.replace_one();
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A new connection in a place already counted open (given back when it fails).
+    fn replace_one(&self) -> Result<Conn, StoreError> {
+        let seen = self.broken.load(Ordering::SeqCst);
+        match self.config.connect() {
+            Ok(client) => Ok(Conn {
+                client,
+                prepared: std::collections::HashMap::new(),
+                seen,
+                used: Instant::now(),
+            }),
+            Err(e) => {
+                // The database is unreachable, so every other connection may be one it
+                // already closed: they are checked before their next call.
+                self.broken.fetch_add(1, Ordering::SeqCst);
+                self.drop_one();
+                Err(StoreError::Postgres(e))
+            }
+        }
+    }
+
+    /// A connection's place freed.
+    fn drop_one(&self) {
+        self.pool.locked().open -= 1;
+        self.returned.notify_one();
+    }
+}
+
+/// A connection taken for a call: its place is freed if it is dropped rather than given
+/// back (it broke, or the call panicked).
+struct Taken<'a> {
+    conn: Option<Conn>,
+    from: &'a Connections,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.from.drop_one();
+        }
     }
 }
 
@@ -211,57 +306,6 @@ fn ended_the_session(e: &StoreError) -> bool {
                 Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
             )
         })
-}
-
-/// A connection's thread: runs jobs until the pool is dropped, connecting when it has no
-/// live connection. A connection found broken, or a connect that failed, counts in
-/// `broken`, and every other thread then checks its own before its next job (a restarted
-/// database broke them all), as it does after being idle a while, so one failed call is
-/// the most a restart costs.
-fn serve(config: &Connector, jobs: &Mutex<mpsc::Receiver<Job>>, broken: &AtomicU64) {
-    let mut client: Option<Conn> = None;
-    let mut seen = broken.load(Ordering::SeqCst);
-    let mut used = Instant::now();
-    loop {
-        let Ok(job) = jobs.locked().recv() else {
-            return;
-        };
-        let now = broken.load(Ordering::SeqCst);
-        if let Some(c) = client.as_mut()
-            && (now != seen || used.elapsed() > IDLE_CHECK)
-            && c.client.is_valid(CONNECT_TIMEOUT).is_err()
-        {
-            client = None;
-        }
-        seen = now;
-        used = Instant::now();
-        if client.as_ref().is_none_or(|c| c.client.is_closed()) {
-            client = None;
-            match config.connect() {
-                Ok(c) => {
-                    client = Some(Conn {
-                        client: c,
-                        prepared: std::collections::HashMap::new(),
-                        ended: false,
-                    });
-                }
-                Err(e) => {
-                    // The database is unreachable, so every other thread's connection
-                    // may be one it already closed: they check before their next job.
-                    seen = broken.fetch_add(1, Ordering::SeqCst) + 1;
-                    job(Err(StoreError::Postgres(e)));
-                    continue;
-                }
-            }
-        }
-        if let Some(c) = client.as_mut() {
-            job(Ok(c));
-            if c.ended || c.client.is_closed() {
-                client = None;
-                seen = broken.load(Ordering::SeqCst);
-            }
-        }
-    }
 }
 
 /// What a node cut off mid-transaction may hold, bounded: the server ends a session
@@ -331,17 +375,4 @@ pub fn shown(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(
-            super::shown("postgres://u:secret@h:5/db"),
-            "postgres://u:***@h:5/db"
-        );
-        assert_eq!(super::shown("postgres://h/db"), "postgres://h/db");
-        assert_eq!(
-            super::shown("host=h password=secret user=u"),
-            "host=h password=*** user=u"
-        );
-    }
-}
+pub(super) mod tests;

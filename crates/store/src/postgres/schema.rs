@@ -124,6 +124,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX fb_event_runs_by_class ON fb_event_runs (org, class, last_id);
     ALTER TABLE fb_event_runs ALTER COLUMN body SET STORAGE EXTERNAL;
     "#,
+    // 6: what an org's flush writes to make its commit wait for the WAL: a row of its
+    // own, so a flush neither waits for the org's commits counting themselves in
+    // `fb_commits` nor holds them up until its WAL is on disk.
+    r#"
+    CREATE TABLE fb_flushes (
+        org TEXT COLLATE "C" PRIMARY KEY,
+        n BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The version this forcebus writes.

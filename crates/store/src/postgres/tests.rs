@@ -8,12 +8,14 @@ use forcebus_testkit::pg::Postgres;
 use super::*;
 use crate::{Write, conformance};
 
+mod durability;
+
 pub(super) fn store(db: &Arc<Database>, org: &str) -> PostgresStore {
     PostgresStore::open(db.clone(), org, Durability::Full)
 }
 
 /// The keys of the org's `org` values.
-fn keys(store: &PostgresStore) -> Vec<String> {
+pub(super) fn keys(store: &PostgresStore) -> Vec<String> {
     store
         .load_values("org")
         .unwrap()
@@ -37,7 +39,7 @@ fn crashed_with_a_commit_in_memory() -> (Postgres, PostgresStore, u64) {
     (pg, s, ticket)
 }
 
-fn put(store: &PostgresStore, key: &str) -> Result<(), StoreError> {
+pub(super) fn put(store: &PostgresStore, key: &str) -> Result<(), StoreError> {
     let mut b = Batch::new();
     b.put("org", key, Some("v".into()));
     store.commit(&b)
@@ -55,9 +57,13 @@ fn the_postgres_engine() {
     });
     orgs_are_kept_apart_and_erased_alone(&db);
     migrations_run_once_and_a_newer_database_is_refused(&pg, &url);
-    the_service_recovers_by_itself_after_the_database_restarts(&pg, &db);
-    connections_the_server_ended_cost_one_call(&pg.database());
-    normal_durability_commits_without_waiting(&db);
+    pool::tests::the_service_recovers_by_itself_after_the_database_restarts(&pg, &db);
+    pool::tests::connections_the_server_ended_cost_one_call(&pg.database());
+    pool::tests::a_call_waits_for_a_connection_when_all_are_in_use(&url);
+    pool::tests::calls_run_from_either_kind_of_async_runtime(&db);
+    durability::a_flush_waits_on_no_commit_row_lock(&db, &url);
+    durability::a_commit_followed_by_others_leaves_its_flush_to_the_group(&db, &url);
+    durability::normal_durability_commits_without_waiting(&db);
     runs::tests::events_are_kept_in_runs_beside_old_style_ones(&db, &url);
 }
 
@@ -99,52 +105,6 @@ fn migrations_run_once_and_a_newer_database_is_refused(pg: &Postgres, url: &str)
 pub(super) fn run_sql(url: &str, sql: &str) {
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
     c.batch_execute(sql).unwrap();
-}
-
-fn the_service_recovers_by_itself_after_the_database_restarts(pg: &Postgres, db: &Arc<Database>) {
-    let s = store(db, "00Drestart");
-    put(&s, "before").unwrap();
-    pg.stop_server("fast");
-    let e = put(&s, "while down").unwrap_err().to_string();
-    assert!(e.starts_with("database error"), "{e}");
-    pg.start_server();
-    // Every call after it succeeds, whichever connection's thread it lands on (one that
-    // was connected before the stop, or one whose connect failed while it was down).
-    for i in 0..8 {
-        put(&s, &format!("after {i}")).unwrap();
-    }
-    assert_eq!(keys(&s).len(), 9);
-}
-
-/// The server ending every connection (an administrator's `pg_terminate_backend`, as a
-/// fast shutdown does) costs the one call that finds it out; the other connections are
-/// checked before their next call rather than each failing one of its own.
-fn connections_the_server_ended_cost_one_call(url: &str) {
-    let db = Database::connect(url, 2).unwrap();
-    let s = store(&db, "00Dterminated");
-    for i in 0..4 {
-        put(&s, &format!("before {i}")).unwrap();
-    }
-    run_sql(
-        url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-         AND backend_type = 'client backend'",
-    );
-    let e = put(&s, "found out").unwrap_err().to_string();
-    assert!(e.contains("terminating connection"), "{e}");
-    for i in 0..4 {
-        put(&s, &format!("after {i}")).unwrap();
-    }
-    assert_eq!(keys(&s).len(), 8);
-}
-
-fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
-    let s = PostgresStore::open(db.clone(), "00Dnormal", Durability::Normal);
-    let mut b = Batch::new();
-    b.put("org", "k", Some("v".into()));
-    assert_eq!(s.commit_unsynced(&b).unwrap(), 0, "nothing to wait for");
-    assert_eq!(s.load_values("org").unwrap().len(), 1);
 }
 
 /// A commit the database loses in a crash before it reached its disk is never

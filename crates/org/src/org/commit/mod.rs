@@ -239,6 +239,7 @@ impl Org {
         for (id, text) in &schemas {
             batch.put(super::SCHEMAS, id, Some(text.to_string()));
         }
+        batch.followed = self.writers_waiting();
         // Debug: no cost at the default log level; exported whenever traces are.
         let span = tracing::debug_span!(
             "commit",

@@ -1,0 +1,73 @@
+//! When a commit is made durable, and what its flush holds up: on the server
+//! `the_postgres_engine` starts.
+
+use std::sync::Arc;
+
+use super::{put, store};
+use crate::postgres::{Database, PostgresStore};
+use crate::{Batch, Durability, Store};
+
+/// A flush (the synchronous commit that makes the commits before it durable) writes no
+/// row a commit writes: it neither waits for a commit holding the org's count nor holds
+/// one up until its WAL is on disk.
+pub(super) fn a_flush_waits_on_no_commit_row_lock(db: &Arc<Database>, url: &str) {
+    let s = Arc::new(store(db, "00Dflushlock"));
+    put(&s, "first").unwrap();
+    let mut b = Batch::new();
+    b.put("org", "second", Some("v".into()));
+    let ticket = s.commit_unsynced(&b).unwrap();
+    // Another session holds the org's count row, as a commit under way does.
+    let mut other = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut holding = other.transaction().unwrap();
+    holding
+        .execute(
+            "SELECT n FROM fb_commits WHERE org = '00Dflushlock' FOR UPDATE",
+            &[],
+        )
+        .unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let syncing = s.clone();
+    std::thread::spawn(move || done_tx.send(syncing.sync(ticket)));
+    let synced = done_rx.recv_timeout(std::time::Duration::from_secs(10));
+    holding.rollback().unwrap();
+    synced
+        .expect("the flush waited for the count row's lock")
+        .unwrap();
+}
+
+/// A commit made while other writes of the org wait behind it (`Batch::followed`) does
+/// not make itself durable inside its own round trip (which would hold them up for the
+/// flush of the WAL): the group's flush does, once a writer syncs. Alone and idle, it
+/// does, and no flush follows.
+pub(super) fn a_commit_followed_by_others_leaves_its_flush_to_the_group(
+    db: &Arc<Database>,
+    url: &str,
+) {
+    let flushes = |org: &str| -> i64 {
+        let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        c.query_opt("SELECT n FROM fb_flushes WHERE org = $1", &[&org])
+            .unwrap()
+            .map_or(0, |r| r.get(0))
+    };
+    let commit = |s: &PostgresStore, followed: bool| {
+        let mut b = Batch::new();
+        b.put("org", "k", Some("v".into()));
+        b.followed = followed;
+        let ticket = s.commit_deferred(&b).unwrap();
+        s.sync(ticket).unwrap();
+    };
+    let alone = store(db, "00Dalone");
+    commit(&alone, false);
+    assert_eq!(flushes("00Dalone"), 0, "durable in its own round trip");
+    let followed = store(db, "00Dfollowed");
+    commit(&followed, true);
+    assert_eq!(flushes("00Dfollowed"), 1, "made durable by a flush");
+}
+
+pub(super) fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
+    let s = PostgresStore::open(db.clone(), "00Dnormal", Durability::Normal);
+    let mut b = Batch::new();
+    b.put("org", "k", Some("v".into()));
+    assert_eq!(s.commit_unsynced(&b).unwrap(), 0, "nothing to wait for");
+    assert_eq!(s.load_values("org").unwrap().len(), 1);
+}
