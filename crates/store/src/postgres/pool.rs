@@ -276,6 +276,20 @@ impl Connections {
     }
 }
 
+impl Drop for Connections {
+    /// The idle connections closed where the client may run its runtime to say goodbye:
+    /// not inside the server's (its last holder may be a task).
+    fn drop(&mut self) {
+        let pool = self.pool.get_mut().unwrap_or_else(|e| e.into_inner());
+        let idle = std::mem::take(&mut pool.idle);
+        if !idle.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(idle));
+            });
+        }
+    }
+}
+
 /// A connection taken for a call: its place is freed if it is dropped rather than given
 /// back (it broke, or the call panicked).
 struct Taken<'a> {

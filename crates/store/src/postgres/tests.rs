@@ -60,7 +60,7 @@ fn the_postgres_engine() {
     pool::tests::the_service_recovers_by_itself_after_the_database_restarts(&pg, &db);
     pool::tests::connections_the_server_ended_cost_one_call(&pg.database());
     pool::tests::a_call_waits_for_a_connection_when_all_are_in_use(&url);
-    pool::tests::calls_run_from_either_kind_of_async_runtime(&db);
+    pool::tests::calls_run_from_either_kind_of_async_runtime(&db, &url);
     durability::a_flush_waits_on_no_commit_row_lock(&db, &url);
     durability::a_commit_followed_by_others_leaves_its_flush_to_the_group(&db, &url);
     durability::normal_durability_commits_without_waiting(&db);

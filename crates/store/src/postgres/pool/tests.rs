@@ -100,7 +100,7 @@ pub(crate) fn a_call_waits_for_a_connection_when_all_are_in_use(url: &str) {
 /// A store called from a task on a worker of a multi-threaded runtime, from a blocking
 /// task of one, and inside a single-threaded runtime: the synchronous client runs its own
 /// runtime on the caller's thread, which must not be inside another's.
-pub(crate) fn calls_run_from_either_kind_of_async_runtime(db: &Arc<Database>) {
+pub(crate) fn calls_run_from_either_kind_of_async_runtime(db: &Arc<Database>, url: &str) {
     let s = Arc::new(store(db, "00Druntimes"));
     let multi = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -127,4 +127,15 @@ pub(crate) fn calls_run_from_either_kind_of_async_runtime(db: &Arc<Database>) {
         .block_on(async { put(&s, "single-threaded") })
         .unwrap();
     assert_eq!(keys(&s), vec!["blocking", "on a worker", "single-threaded"]);
+    // A database whose last holder is a task closes its connections without a runtime
+    // started inside the server's.
+    let url = url.to_owned();
+    multi.block_on(async move {
+        tokio::spawn(async move {
+            let db = Database::connect(&url, 2).unwrap();
+            put(&store(&db, "00Druntimes"), "dropped on a worker").unwrap();
+        })
+        .await
+        .unwrap();
+    });
 }
