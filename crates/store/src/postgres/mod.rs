@@ -140,6 +140,28 @@ const FLUSH: &str = "WITH flush AS (
         (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8
     FROM flush";
 
+/// Checks the count and the database's start a flush read, and takes them in, under one
+/// hold of what was seen: `Lost` (for good) when the database restarted and the count is
+/// below the one last seen. A count seen under the earlier start is of a commit made
+/// before the restart, which a flush reading after it finds unless the database lost it,
+/// however late that commit was taken in (so the live count, not a copy taken before the
+/// flush); a commit taken in under the new start checked the count itself.
+fn flushed(
+    seen: &Mutex<Seen>,
+    lost: &Mutex<Option<String>>,
+    n: i64,
+    started: i64,
+) -> Result<(), StoreError> {
+    let mut s = seen.locked();
+    if s.started.is_some_and(|was| was != started) && n < s.n {
+        *lost.locked() = Some(LOST.to_owned());
+        return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
+    }
+    s.n = s.n.max(n);
+    s.started = Some(started);
+    Ok(())
+}
+
 /// Takes in a count and the database's start once its commit committed.
 fn record(seen: &Mutex<Seen>, n: i64, started: i64) {
     let mut s = seen.locked();
@@ -236,21 +258,13 @@ impl PostgresStore {
             return Flush::Lost(StoreError::Lost(crate::Loss::new(why, false)));
         }
         let (seen, lost) = (self.seen.clone(), self.lost.clone());
-        // Every commit counted in what was seen so far committed before the flush starts.
-        let was = *self.seen.locked();
         let flushed = self.run(move |c, org| {
             let (client, prepared) = c.parts();
             let stmt = Conn::prepare(prepared, client, FLUSH)?;
             // One statement, committed by itself: checked after, which is as good (a
             // flush writes nothing of the org's).
             let row = client.query_one(&stmt, &[&org])?;
-            let (n, started) = (row.get(0), row.get(1));
-            if was.started.is_some_and(|s| s != started) && n < was.n {
-                *lost.locked() = Some(LOST.to_owned());
-                return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
-            }
-            record(&seen, n, started);
-            Ok(())
+            flushed(&seen, &lost, row.get(0), row.get(1))
         });
         let e = match flushed {
             Ok(()) => return Flush::Done,

@@ -71,3 +71,38 @@ pub(super) fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
     assert_eq!(s.commit_unsynced(&b).unwrap(), 0, "nothing to wait for");
     assert_eq!(s.load_values("org").unwrap().len(), 1);
 }
+
+/// A flush that reads after the database restarted finds a commit lost in the restart
+/// even when that commit was taken in while the flush was under way (its count seen
+/// after the flush began); a restart that lost nothing passes, and the new start is
+/// taken in.
+#[test]
+fn a_flush_finds_a_loss_of_a_commit_taken_in_while_it_ran() {
+    use crate::postgres::{Seen, flushed, record};
+    use forcebus_sync::prelude::*;
+    use std::sync::Mutex;
+    let (before, after) = (1_000, 2_000);
+    let seen = Mutex::new(Seen {
+        n: 10,
+        started: Some(before),
+    });
+    let lost = Mutex::new(None);
+    // The flush has begun; a commit made before the restart is taken in.
+    record(&seen, 11, before);
+    // The database restarted without it: the flush reads 10.
+    let e = flushed(&seen, &lost, 10, after).unwrap_err();
+    assert!(matches!(e, crate::StoreError::Lost(_)), "{e}");
+    assert!(lost.locked().is_some());
+
+    let seen = Mutex::new(Seen {
+        n: 11,
+        started: Some(before),
+    });
+    let lost = Mutex::new(None);
+    flushed(&seen, &lost, 11, after).unwrap();
+    let s = *seen.locked();
+    assert_eq!((s.n, s.started), (11, Some(after)));
+    flushed(&seen, &lost, 12, after).unwrap();
+    assert_eq!(seen.locked().n, 12);
+    assert!(lost.locked().is_none());
+}
