@@ -140,12 +140,10 @@ const FLUSH: &str = "WITH flush AS (
         (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8
     FROM flush";
 
-/// Checks the count and the database's start a flush read, and takes them in, under one
-/// hold of what was seen: `Lost` (for good) when the database restarted and the count is
-/// below the one last seen. A count seen under the earlier start is of a commit made
-/// before the restart, which a flush reading after it finds unless the database lost it,
-/// however late that commit was taken in (so the live count, not a copy taken before the
-/// flush); a commit taken in under the new start checked the count itself.
+/// Checks a flush's count and database start against what is seen now (not a copy from
+/// before the flush: a commit taken in meanwhile, made before a restart, is one the flush
+/// must find) and takes them in: `Lost` (for good) when the database restarted and the
+/// count is below the one seen.
 fn flushed(
     seen: &Mutex<Seen>,
     lost: &Mutex<Option<String>>,
