@@ -54,12 +54,18 @@ pub(crate) fn connections_the_server_ended_cost_one_call(url: &str) {
          WHERE datname = current_database() AND pid <> pg_backend_pid() \
          AND backend_type = 'client backend'",
     );
-    let e = put(&s, "found out").unwrap_err().to_string();
-    assert!(e.contains("terminating connection"), "{e}");
-    for i in 0..4 {
-        put(&s, &format!("after {i}")).unwrap();
-    }
-    assert_eq!(keys(&s).len(), 8);
+    // The first call finds it out (unless its connection, idle over a second on a slow
+    // machine, was checked first); no call after it fails.
+    let failed: Vec<String> = (0..5)
+        .filter_map(|i| put(&s, &format!("after {i}")).err())
+        .map(|e| e.to_string())
+        .collect();
+    assert!(failed.len() <= 1, "{failed:?}");
+    assert!(
+        failed.iter().all(|e| e.contains("terminating connection")),
+        "{failed:?}"
+    );
+    assert_eq!(keys(&s).len(), 4 + 5 - failed.len());
 }
 
 /// With its one connection taken, a second call waits for it to come back rather than
