@@ -23,6 +23,8 @@
 //! - [`writes`]: a batch as a few statements of one transaction; [`one_statement`]: the
 //!   common batch (records, events, keyed values) as one statement and one round trip,
 //!   its lease and loss checks inside it.
+//! - [`seen`]: the org's commit count and the database's start as last seen, and the checks
+//!   that catch a database that lost commits.
 //! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
 mod lease;
@@ -31,6 +33,7 @@ mod one_statement;
 mod pool;
 mod runs;
 mod schema;
+mod seen;
 #[cfg(test)]
 mod tests;
 mod tls;
@@ -47,6 +50,7 @@ pub use pool::{Database, shown};
 
 use crate::group_commit::{Flush, Syncer};
 use crate::{Batch, Durability, Store, StoreError, StoredEvent, StoredRecord};
+use seen::{LOST, Seen, check, flushed, record};
 
 /// The epoch an org's commits check: [`UNFENCED`] for rows no node serves alone (the list
 /// of orgs, the shared certificate), [`NOT_HELD`] while this node holds no lease of the
@@ -89,35 +93,6 @@ pub struct PostgresStore {
     queued: std::sync::atomic::AtomicUsize,
 }
 
-/// The org's commit count (every commit adds one) and when the database server
-/// started, as last seen: a database that restarted with a count back below what was seen
-/// lost commits it held in memory only (`synchronous_commit = off`), and the org's state in
-/// this server's memory is ahead of it.
-#[derive(Debug, Default, Clone, Copy)]
-struct Seen {
-    n: i64,
-    started: Option<i64>,
-}
-
-const LOST: &str = "the database restarted and lost commits that were not yet durable; \
-    restart forcebus to serve what the database holds";
-
-/// Checks a count and the database's start from a commit or a flush before it commits:
-/// `Lost` (for good) when the database restarted and the count went back.
-fn check(
-    seen: &Mutex<Seen>,
-    lost: &Mutex<Option<String>>,
-    n: i64,
-    started: i64,
-) -> Result<(), StoreError> {
-    let s = seen.locked();
-    if s.started.is_some_and(|was| was != started) && n <= s.n {
-        *lost.locked() = Some(LOST.to_owned());
-        return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
-    }
-    Ok(())
-}
-
 /// Counts a commit; the count and when the database started.
 const COUNT: &str = "INSERT INTO fb_commits (org, n) VALUES ($1, 1)
     ON CONFLICT (org) DO UPDATE SET n = fb_commits.n + 1
@@ -139,33 +114,6 @@ const FLUSH: &str = "WITH flush AS (
     SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0),
         (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8
     FROM flush";
-
-/// Checks a flush's count and database start against what is seen now (not a copy from
-/// before the flush: a commit taken in meanwhile, made before a restart, is one the flush
-/// must find) and takes them in: `Lost` (for good) when the database restarted and the
-/// count is below the one seen.
-fn flushed(
-    seen: &Mutex<Seen>,
-    lost: &Mutex<Option<String>>,
-    n: i64,
-    started: i64,
-) -> Result<(), StoreError> {
-    let mut s = seen.locked();
-    if s.started.is_some_and(|was| was != started) && n < s.n {
-        *lost.locked() = Some(LOST.to_owned());
-        return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
-    }
-    s.n = s.n.max(n);
-    s.started = Some(started);
-    Ok(())
-}
-
-/// Takes in a count and the database's start once its commit committed.
-fn record(seen: &Mutex<Seen>, n: i64, started: i64) {
-    let mut s = seen.locked();
-    s.n = s.n.max(n);
-    s.started = Some(started);
-}
 
 impl PostgresStore {
     /// The storage of the org keyed `org` in `db`, its commits checking no lease.
