@@ -19,7 +19,7 @@ pub(crate) fn record(id: &str, deleted: bool) -> StoredRecord {
     }
 }
 
-fn event(replay_id: u64, class: u8) -> StoredEvent {
+pub(crate) fn event(replay_id: u64, class: u8) -> StoredEvent {
     StoredEvent {
         replay_id,
         kind: "AccountChangeEvent".into(),
@@ -281,8 +281,9 @@ pub(crate) fn uploads_written_in_pieces_move_to_their_record(open: Open<'_>) {
     assert_eq!(s.blob_size(key).unwrap(), Some(data.len() as u64));
 }
 
-/// A deferred batch is read back by its store at once, and by a new handle once synced; a
-/// failed one writes nothing and leaves the batches around it as they are.
+/// A deferred batch made on an idle store is read back by it at once, and by a new handle
+/// once synced; a failed one writes nothing and leaves the batches around it as they are.
+/// (PostgreSQL keeps one made while the org is busy for the sync: `postgres::deferred`.)
 pub(crate) fn deferred_batches_are_kept_once_synced(open: Open<'_>) {
     let store = open();
     let batch = |record_id: &str, replay_id: u64| {

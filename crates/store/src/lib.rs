@@ -269,8 +269,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// anything relies on the batch (the event log's commits): the engine may leave it
     /// unfinished, to be finished with the deferred batches after it in one go when a sync
     /// starts, and until then a crash of the process (not only of the machine) may lose it.
-    /// This store reads it back at once; a failure writes nothing of it, as ever. SQLite
-    /// at full durability defers (one `COMMIT` a group); the default commits at once.
+    /// SQLite at full durability defers (one `COMMIT` a group), reading the batch back at
+    /// once and failing one that cannot be written at once; PostgreSQL at full durability
+    /// keeps a batch made while the org is busy in memory until the sync (not read back
+    /// before it, and refused only then, which loses the store: the caller applied it); the
+    /// default commits at once.
     fn commit_deferred(&self, batch: &Batch) -> Result<u64, StoreError> {
         self.commit_unsynced(batch)
     }

@@ -6,7 +6,10 @@
 //! makes it durable with one small synchronous commit of its own, of a row no commit
 //! touches (PostgreSQL writes WAL in order, so that commit's flush covers every commit
 //! before it, and it waits for no commit's row lock nor holds one up), led by one writer and
-//! shared by every writer waiting (group commit, as on SQLite). Each commit also counts
+//! shared by every writer waiting (group commit, as on SQLite). The event log's commits
+//! skip the first round trip when they can: alone on an idle org, one waits for its own
+//! WAL instead; made while the org is busy, one is kept in memory and the flush sends the
+//! kept ones as its synchronous commit ([`deferred`]). Each commit also counts
 //! itself in the org's row of `fb_commits` and reads when the database server started: a
 //! commit or flush that finds the database restarted with the count gone back below what
 //! this server saw knows the database lost commits it held in memory only, and the store
@@ -23,10 +26,12 @@
 //! - [`writes`]: a batch as a few statements of one transaction; [`one_statement`]: the
 //!   common batch (records, events, keyed values) as one statement and one round trip,
 //!   its lease and loss checks inside it.
+//! - [`deferred`]: commits kept for the next flush, and what a send that fails means.
 //! - [`seen`]: the org's commit count and the database's start as last seen, and the checks
 //!   that catch a database that lost commits.
 //! - [`tls`]: TLS to the database, as libpq's `sslmode` and `sslrootcert` ask.
 
+mod deferred;
 mod lease;
 mod names;
 mod one_statement;
@@ -91,6 +96,8 @@ pub struct PostgresStore {
     last_run: Arc<runs::LastRun>,
     /// Commits waiting for the writing lock or writing.
     queued: std::sync::atomic::AtomicUsize,
+    /// Commits left to the next flush.
+    deferred: deferred::Deferred,
 }
 
 /// Counts a commit; the count and when the database started.
@@ -136,6 +143,7 @@ impl PostgresStore {
             legacy: Arc::default(),
             last_run: Arc::default(),
             queued: std::sync::atomic::AtomicUsize::new(0),
+            deferred: deferred::Deferred::default(),
         }
     }
 
@@ -144,6 +152,7 @@ impl PostgresStore {
     /// epoch.
     pub fn erase(&self) -> Result<(), StoreError> {
         self.last_run.clear();
+        self.deferred.clear();
         let org = self.org.clone();
         let fence = self.fence.load(Ordering::SeqCst);
         self.db.run(move |c| {
@@ -202,6 +211,16 @@ impl PostgresStore {
     fn flush(&self) -> Flush {
         if let Some(why) = self.lost.locked().clone() {
             return Flush::Lost(StoreError::Lost(crate::Loss::new(why, false)));
+        }
+        {
+            // Commits kept for this flush go as one synchronous commit: it is the flush.
+            let _writing = self.writing.locked();
+            match self.send_deferred(true) {
+                Ok(true) => return Flush::Done,
+                Ok(false) => {}
+                Err(e @ StoreError::Lost(_)) => return Flush::Lost(e),
+                Err(e) => return Flush::Failed(e),
+            }
         }
         let (seen, lost) = (self.seen.clone(), self.lost.clone());
         let flushed = self.run(move |c, org| {
@@ -346,21 +365,27 @@ impl PostgresStore {
     fn write(&self, batch: &Batch, may_wait: bool) -> Result<u64, StoreError> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let _queued = Queued(&self.queued);
-        let writing = self.writing.locked();
         if let Some(why) = self.lost.locked().clone() {
             return Err(StoreError::Lost(crate::Loss::new(why, false)));
         }
+        let fits = one_statement::fits(&batch.writes);
+        let may_defer = may_wait && self.durability == Durability::Full && fits;
+        let idle = !batch.followed
+            && self.queued.load(Ordering::SeqCst) == 1
+            && self.deferred.is_empty()
+            && self.syncer.idle();
+        if may_defer && !idle && self.deferred.keep(batch) {
+            return Ok(self.syncer.committed());
+        }
+        let writing = self.writing.locked();
+        // What is kept goes first: the database gets the org's commits in order.
+        self.send_deferred(false)?;
         let batch = Arc::new(batch.clone());
         let expiring = batch
             .writes
             .iter()
             .any(|w| matches!(w, crate::Write::ExpireEvents { .. }));
-        let synchronous = may_wait
-            && !batch.followed
-            && self.durability == Durability::Full
-            && one_statement::fits(&batch.writes)
-            && self.queued.load(Ordering::SeqCst) == 1
-            && self.syncer.idle();
+        let synchronous = may_defer && idle && self.syncer.idle();
         let fence = self.fence.load(Ordering::SeqCst);
         let (seen, lost, legacy) = (self.seen.clone(), self.lost.clone(), self.legacy.clone());
         self.run(move |c, org| {

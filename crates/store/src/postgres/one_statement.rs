@@ -66,6 +66,12 @@ const COMMIT_FENCED: &str = concat!(
     include_str!("one_statement.sql")
 );
 
+/// The org's commit count and when the database started.
+pub(super) const COUNTED: &str = concat!(
+    "SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0), ",
+    started!()
+);
+
 /// Why a commit statement wrote nothing: the lease and the count, read again.
 const REFUSED: &str = concat!(
     "SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0), ",

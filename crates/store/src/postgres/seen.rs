@@ -19,7 +19,7 @@ pub(super) struct Seen {
 impl Seen {
     /// Whether a database that started at `started` and holds `durable` commits of the
     /// org lost some this server saw: it restarted, and holds fewer.
-    fn lost_to(&self, durable: i64, started: i64) -> bool {
+    pub(super) fn lost_to(&self, durable: i64, started: i64) -> bool {
         self.started.is_some_and(|was| was != started) && durable < self.n
     }
 

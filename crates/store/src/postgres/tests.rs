@@ -8,6 +8,7 @@ use forcebus_testkit::pg::Postgres;
 use super::*;
 use crate::{Write, conformance};
 
+mod deferred;
 mod durability;
 
 pub(super) fn store(db: &Arc<Database>, org: &str) -> PostgresStore {
@@ -62,8 +63,12 @@ fn the_postgres_engine() {
     pool::tests::a_call_waits_for_a_connection_when_all_are_in_use(&url);
     pool::tests::calls_run_from_either_kind_of_async_runtime(&db, &url);
     durability::a_flush_waits_on_no_commit_row_lock(&db, &url);
-    durability::a_commit_followed_by_others_leaves_its_flush_to_the_group(&db, &url);
+    durability::a_commit_alone_is_durable_in_its_round_trip_and_others_by_a_flush(&db, &url);
     durability::normal_durability_commits_without_waiting(&db);
+    deferred::kept_commits_are_written_by_the_flush_in_order(&db, &url);
+    deferred::a_send_cut_off_is_sent_again(&url);
+    deferred::a_cut_off_send_that_committed_is_not_sent_again(&db, &url);
+    deferred::a_refused_send_loses_the_store(&db);
     runs::tests::events_are_kept_in_runs_beside_old_style_ones(&db, &url);
 }
 

@@ -35,11 +35,11 @@ pub(super) fn a_flush_waits_on_no_commit_row_lock(db: &Arc<Database>, url: &str)
         .unwrap();
 }
 
-/// A commit made while other writes of the org wait behind it (`Batch::followed`) does
-/// not make itself durable inside its own round trip (which would hold them up for the
-/// flush of the WAL): the group's flush does, once a writer syncs. Alone and idle, it
-/// does, and no flush follows.
-pub(super) fn a_commit_followed_by_others_leaves_its_flush_to_the_group(
+/// A commit made alone while the org is idle makes itself durable inside its own round
+/// trip, and no flush follows; one made without waiting (`commit_unsynced`) is made durable
+/// by the flush a sync leads (a row of its own). Commits made while others wait are kept
+/// for the flush (`tests::deferred`).
+pub(super) fn a_commit_alone_is_durable_in_its_round_trip_and_others_by_a_flush(
     db: &Arc<Database>,
     url: &str,
 ) {
@@ -49,19 +49,16 @@ pub(super) fn a_commit_followed_by_others_leaves_its_flush_to_the_group(
             .unwrap()
             .map_or(0, |r| r.get(0))
     };
-    let commit = |s: &PostgresStore, followed: bool| {
-        let mut b = Batch::new();
-        b.put("org", "k", Some("v".into()));
-        b.followed = followed;
-        let ticket = s.commit_deferred(&b).unwrap();
-        s.sync(ticket).unwrap();
-    };
+    let mut b = Batch::new();
+    b.put("org", "k", Some("v".into()));
     let alone = store(db, "00Dalone");
-    commit(&alone, false);
+    let ticket = alone.commit_deferred(&b).unwrap();
+    alone.sync(ticket).unwrap();
     assert_eq!(flushes("00Dalone"), 0, "durable in its own round trip");
-    let followed = store(db, "00Dfollowed");
-    commit(&followed, true);
-    assert_eq!(flushes("00Dfollowed"), 1, "made durable by a flush");
+    let unsynced = store(db, "00Dunsynced");
+    let ticket = unsynced.commit_unsynced(&b).unwrap();
+    unsynced.sync(ticket).unwrap();
+    assert_eq!(flushes("00Dunsynced"), 1, "made durable by a flush");
 }
 
 pub(super) fn normal_durability_commits_without_waiting(db: &Arc<Database>) {
