@@ -14,7 +14,13 @@
 //! database restarted) may or may not have committed: the commits stay kept, the org's
 //! commit count read before they are sent again tells which, and until a send succeeds no
 //! commit is deferred (each makes its own round trip, failing, and changing nothing, while
-//! the database is away), so the org never runs ahead of a database it cannot reach.
+//! the database is away), so the org never runs ahead of a database it cannot reach. The
+//! count before a send is always one read from the database under the org's lease (a
+//! store that has seen none reads it first), and a settling that finds the lease moved
+//! takes nothing as committed: the store is fenced off and lost. One case is left: a send
+//! cut off while the database still runs it (the network lost, the statement waiting for a
+//! lock) may be sent again before the first ends; the second then finds the replay ids
+//! taken, and the store is lost: an outage until a restart, nothing acknowledged lost.
 
 use forcebus_sync::prelude::*;
 use std::sync::atomic::Ordering::SeqCst;
@@ -22,15 +28,18 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
 use super::{LOST, PostgresStore, one_statement, record};
+use crate::group_commit::Syncer;
 use crate::{Batch, StoreError, Write};
 
 /// Why nothing more is committed after a send the database refused.
 const REFUSED: &str = "the database refused commits kept for its next flush, which the org \
     had applied; restart forcebus to serve what the database holds";
 
-/// At most this many writes are kept (a few thousand commits); past it a commit makes its
-/// own round trip, so one statement stays a bounded size.
+/// At most this many writes, and about this many bytes, are kept; past either a commit
+/// makes its own round trip, so one statement stays a bounded size (twice it at most: a
+/// send cut off puts what it carried back in front of what was kept meanwhile).
 const MAX_KEPT_WRITES: usize = 10_000;
+const MAX_KEPT_BYTES: usize = 64 << 20;
 
 /// The commits kept for the next flush, in the order they were made.
 #[derive(Debug, Default)]
@@ -42,16 +51,18 @@ pub(super) struct Deferred {
 struct Queue {
     /// Every kept commit's writes, one after another.
     writes: Vec<Write>,
+    /// About how many bytes they carry.
+    bytes: usize,
     /// How many commits `writes` holds.
     commits: usize,
-    /// A send failed: commits are not deferred until one succeeds.
+    /// A send failed: commits are not kept until one succeeds.
     stalled: bool,
     /// A send of the first writes was cut off and may have committed.
     unsure: Option<Unsure>,
 }
 
-/// A send cut off on its way: the org's commit count before it, and how many of the
-/// kept writes it carried.
+/// A send cut off on its way: the org's commit count before it, as read from the
+/// database, and how many of the kept writes it carried.
 #[derive(Debug, Clone, Copy)]
 struct Unsure {
     count: i64,
@@ -59,16 +70,35 @@ struct Unsure {
 }
 
 impl Deferred {
-    /// Keeps `batch` for the next flush; `false` (and nothing kept) while a failed send is
-    /// unsettled, or when as many writes as one statement should carry are kept already.
-    pub(super) fn keep(&self, batch: &Batch) -> bool {
+    /// Keeps `batch` for the next flush and gives its ticket, in the same hold (so a flush,
+    /// which reads the count of tickets before it takes what is kept, takes the writes of
+    /// every ticket it covers); `None` (nothing kept) while a failed send is unsettled, or
+    /// when as much as one statement should carry is kept already.
+    pub(super) fn keep(&self, batch: &Batch, syncer: &Syncer) -> Option<u64> {
         let mut q = self.queue.locked();
-        if q.stalled || q.writes.len() + batch.writes.len() > MAX_KEPT_WRITES {
-            return false;
+        let bytes: usize = batch.writes.iter().map(size).sum();
+        if q.stalled
+            || q.writes.len() + batch.writes.len() > MAX_KEPT_WRITES
+            || q.bytes + bytes > MAX_KEPT_BYTES
+        {
+            return None;
         }
         q.writes.extend(batch.writes.iter().cloned());
+        q.bytes += bytes;
         q.commits += 1;
-        true
+        Some(syncer.committed())
+    }
+
+    /// The ticket of a commit that made itself durable: durable only if nothing is kept
+    /// (a commit kept since the writer sent what was kept has a lower ticket and is not
+    /// written yet), in the same hold as keeping gives tickets.
+    pub(super) fn ticket_of_durable(&self, syncer: &Syncer) -> u64 {
+        let q = self.queue.locked();
+        if q.writes.is_empty() {
+            syncer.committed_durable()
+        } else {
+            syncer.committed()
+        }
     }
 
     /// Forgets every kept commit (the org is being erased).
@@ -82,14 +112,27 @@ impl Deferred {
     }
 }
 
+/// About how many bytes a write that may be kept carries.
+fn size(w: &Write) -> usize {
+    match w {
+        Write::PutRecord(r) => r.id.len() + r.object.len() + r.body.len(),
+        Write::AppendEvent(e) => e.kind.len() + e.payload.len(),
+        Write::Put { space, key, value } => {
+            space.len() + key.len() + value.as_ref().map_or(0, String::len)
+        }
+        _ => 0,
+    }
+}
+
 /// How far a send got, told from the connection's thread.
 #[derive(Debug, Default)]
 struct Progress {
-    /// The first kept writes a send cut off before did commit, or did not: settled.
+    /// The count was read: a send cut off before is settled.
     settled: AtomicBool,
     /// How many of the first kept writes the settled send had committed.
     committed: AtomicUsize,
-    /// The statement went out, with the org's commit count before it.
+    /// The statement went out, with the org's commit count (read from the database)
+    /// before it.
     sent: AtomicBool,
     count: AtomicI64,
 }
@@ -97,40 +140,51 @@ struct Progress {
 impl PostgresStore {
     /// Sends every kept commit as one statement (committed synchronously when
     /// `synchronous`), first settling a send that was cut off. The caller holds the writing
-    /// lock. `Ok(true)` when something was sent.
+    /// lock. `Ok(true)` when a statement was sent; `Ok(false)` when there was nothing to
+    /// send, or the settling found it all committed (durable only after a flush).
     pub(super) fn send_deferred(&self, synchronous: bool) -> Result<bool, StoreError> {
-        let (writes, commits, unsure) = {
+        let (writes, bytes, commits, unsure) = {
             let mut q = self.deferred.queue.locked();
             if q.writes.is_empty() {
                 return Ok(false);
             }
-            let commits = std::mem::take(&mut q.commits);
-            (std::mem::take(&mut q.writes), commits, q.unsure.take())
+            let (bytes, commits) = (std::mem::take(&mut q.bytes), std::mem::take(&mut q.commits));
+            (
+                std::mem::take(&mut q.writes),
+                bytes,
+                commits,
+                q.unsure.take(),
+            )
         };
         let writes = Arc::new(writes);
         let fence = self.fence.load(SeqCst);
         let progress = Arc::new(Progress::default());
-        let (seen, lost) = (self.seen.clone(), self.lost.clone());
+        let seen = self.seen.clone();
         let (to_send, told) = (writes.clone(), progress.clone());
         let result = self.run(move |c, org| {
             let (client, prepared) = c.parts();
-            if let Some(u) = unsure {
+            // The count before the send must be the database's (a store that has not
+            // committed yet has seen none), and a send cut off before is settled by it.
+            if unsure.is_some() || seen.locked().started.is_none() {
                 let stmt = super::Conn::prepare(prepared, client, one_statement::COUNTED)?;
-                let row = client.query_one(&stmt, &[&org])?;
-                let (n, started): (i64, i64) = (row.get(0), row.get(1));
+                let row = client.query_one(&stmt, &[&org, &fence])?;
+                let (n, started, leased): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
+                if fence != super::UNFENCED && !leased {
+                    return Err(StoreError::Fenced);
+                }
                 if seen.locked().lost_to(n, started) {
-                    *lost.locked() = Some(LOST.to_owned());
                     return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
                 }
-                if n > u.count {
-                    record(&seen, n, started);
+                // Under this store's lease only its own sends count commits of the org.
+                if let Some(u) = unsure.filter(|u| n > u.count) {
                     told.committed.store(u.writes, SeqCst);
                 }
+                record(&seen, n, started);
                 told.settled.store(true, SeqCst);
             }
             let rest = &to_send[told.committed.load(SeqCst)..];
             if rest.is_empty() {
-                return Ok(());
+                return Ok(false);
             }
             let was = *seen.locked();
             told.count.store(was.n, SeqCst);
@@ -142,15 +196,17 @@ impl PostgresStore {
                 )?);
             };
             record(&seen, row.get(0), row.get(1));
-            Ok(())
+            Ok(true)
         });
         match result {
-            Ok(()) => {
+            Ok(sent) => {
                 self.deferred.queue.locked().stalled = false;
                 metrics::counter!("forcebus_store_commits_total", "engine" => "postgres")
                     .increment(commits as u64);
-                metrics::histogram!("forcebus_store_deferred_commits").record(commits as f64);
-                Ok(true)
+                if sent {
+                    metrics::histogram!("forcebus_store_deferred_commits").record(commits as f64);
+                }
+                Ok(sent)
             }
             Err(e) if cut_off(&e) => {
                 // Kept, in front of any kept since, to be settled and sent again.
@@ -160,6 +216,7 @@ impl PostgresStore {
                 let carried = writes.len();
                 writes.append(&mut q.writes);
                 q.writes = writes;
+                q.bytes += bytes;
                 q.commits += commits;
                 q.stalled = true;
                 q.unsure = if progress.sent.load(SeqCst) {
@@ -174,10 +231,13 @@ impl PostgresStore {
                 };
                 Err(e)
             }
-            Err(e @ StoreError::Lost(_)) => Err(e),
             Err(e) => {
-                // Refused: commits the org applied will never be written.
-                let why = format!("{REFUSED}: {e}");
+                // Refused, fenced off, or lost: commits the org applied will never be
+                // written, and nothing more is.
+                let why = match &e {
+                    StoreError::Lost(why) => why.to_string(),
+                    e => format!("{REFUSED}: {e}"),
+                };
                 *self.lost.locked() = Some(why.clone());
                 Err(StoreError::Lost(crate::Loss::new(why, e.is_full())))
             }
@@ -186,10 +246,11 @@ impl PostgresStore {
 }
 
 /// Whether a failed send leaves its commits possibly unwritten but writable: the
-/// connection ended or never came, the server shut the session or the statement down
-/// (`57…`), rolled it back to be tried again (`40…`: a serialisation failure, a deadlock),
-/// or had no memory or connection for it; not a statement the database refused. (The
-/// client's own errors, encoding the parameters, cannot happen with these types.)
+/// connection ended or never came (`08…`), the server shut the session or the statement
+/// down (`57…`), rolled it back to be tried again (`40…`: a serialisation failure, a
+/// deadlock), was read-only for now (`25006`, a standby during a failover), had no memory,
+/// connection or lock for it; not a statement the database refused. (The client's own
+/// errors, encoding the parameters, cannot happen with these types and sizes.)
 fn cut_off(e: &StoreError) -> bool {
     match e {
         StoreError::Postgres(p) => {
@@ -199,10 +260,10 @@ fn cut_off(e: &StoreError) -> bool {
                     matches!(
                         d.parsed_severity(),
                         Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
-                    ) || code.starts_with("57")
-                        || code.starts_with("40")
-                        || code == "53200"
-                        || code == "53300"
+                    ) || ["08", "40", "57"]
+                        .iter()
+                        .any(|class| code.starts_with(class))
+                        || ["25006", "53200", "53300", "53400", "55P03"].contains(&code)
                 })
         }
         StoreError::Unavailable(_) => true,
@@ -214,7 +275,7 @@ impl Drop for PostgresStore {
     /// Sends what is kept before the org closes: no caller waits for it (each would have
     /// led a flush), but the org's state, which other callers have read, holds it.
     fn drop(&mut self) {
-        if self.deferred.is_empty() {
+        if self.deferred.is_empty() || self.lost.locked().is_some() {
             return;
         }
         let _writing = self.writing.locked();

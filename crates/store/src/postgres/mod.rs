@@ -152,6 +152,7 @@ impl PostgresStore {
     /// epoch.
     pub fn erase(&self) -> Result<(), StoreError> {
         self.last_run.clear();
+        let _writing = self.writing.locked();
         self.deferred.clear();
         let org = self.org.clone();
         let fence = self.fence.load(Ordering::SeqCst);
@@ -374,8 +375,11 @@ impl PostgresStore {
             && self.queued.load(Ordering::SeqCst) == 1
             && self.deferred.is_empty()
             && self.syncer.idle();
-        if may_defer && !idle && self.deferred.keep(batch) {
-            return Ok(self.syncer.committed());
+        if may_defer
+            && !idle
+            && let Some(ticket) = self.deferred.keep(batch, &self.syncer)
+        {
+            return Ok(ticket);
         }
         let writing = self.writing.locked();
         // What is kept goes first: the database gets the org's commits in order.
@@ -402,12 +406,14 @@ impl PostgresStore {
         if expiring {
             self.last_run.clear();
         }
-        drop(writing);
-        Ok(match self.durability {
-            Durability::Full if synchronous => self.syncer.committed_durable(),
+        // Given while no other writer can send what is kept (see `ticket_of_durable`).
+        let ticket = match self.durability {
+            Durability::Full if synchronous => self.deferred.ticket_of_durable(&self.syncer),
             Durability::Full => self.syncer.committed(),
             Durability::Normal => 0,
-        })
+        };
+        drop(writing);
+        Ok(ticket)
     }
 }
 

@@ -66,14 +66,9 @@ const COMMIT_FENCED: &str = concat!(
     include_str!("one_statement.sql")
 );
 
-/// The org's commit count and when the database started.
+/// The org's commit count, when the database started, and whether the org's lease is at
+/// the epoch `$2`.
 pub(super) const COUNTED: &str = concat!(
-    "SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0), ",
-    started!()
-);
-
-/// Why a commit statement wrote nothing: the lease and the count, read again.
-const REFUSED: &str = concat!(
     "SELECT coalesce((SELECT n FROM fb_commits WHERE org = $1), 0), ",
     started!(),
     ", EXISTS (SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $2)"
@@ -175,7 +170,7 @@ pub(super) fn why_refused(
     seen: Seen,
     writes: &[Write],
 ) -> Result<StoreError, StoreError> {
-    let stmt = Conn::prepare(prepared, client, REFUSED)?;
+    let stmt = Conn::prepare(prepared, client, COUNTED)?;
     let row = client.query_one(&stmt, &[&org, &fence])?;
     let (n, started, leased): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
     if fence != super::UNFENCED && !leased {

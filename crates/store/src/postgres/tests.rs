@@ -69,6 +69,8 @@ fn the_postgres_engine() {
     deferred::a_send_cut_off_is_sent_again(&url);
     deferred::a_cut_off_send_that_committed_is_not_sent_again(&db, &url);
     deferred::a_refused_send_loses_the_store(&db);
+    deferred::a_send_cut_off_while_it_waited_is_sent_again(&db, &url);
+    deferred::a_send_cut_off_before_the_lease_moved_loses_the_store(&db, &url);
     runs::tests::events_are_kept_in_runs_beside_old_style_ones(&db, &url);
 }
 

@@ -133,8 +133,15 @@ pub(super) fn a_cut_off_send_that_committed_is_not_sent_again(db: &Arc<Database>
     committed.followed = false;
     store(db, org).commit(&committed).unwrap();
     s.cut_off_after(before);
+    let flushes = held(url, org).1;
     s.sync(ticket).unwrap();
-    assert_eq!(held(url, org).2, [1], "once");
+    let (_, flushed, ids) = held(url, org);
+    assert_eq!(ids, [1], "once");
+    assert_eq!(
+        flushed,
+        flushes + 1,
+        "durable by a flush: settling wrote nothing"
+    );
     crate::postgres::tests::put(&s, "after").unwrap();
 
     let before = s.count_seen();
@@ -162,4 +169,96 @@ pub(super) fn a_refused_send_loses_the_store(db: &Arc<Database>) {
     assert!(matches!(e, StoreError::Lost(_)), "{e}");
     let e = crate::postgres::tests::put(&s, "after").unwrap_err();
     assert!(matches!(e, StoreError::Lost(_)), "{e}");
+}
+
+/// A send cut off while it waited in the database (here for a row another session holds)
+/// did not commit: the count read before it (the database's, though this store had seen
+/// none) tells so, and it is sent again.
+pub(super) fn a_send_cut_off_while_it_waited_is_sent_again(db: &Arc<Database>, url: &str) {
+    let org = "00Dwaited";
+    // Commits made before this store opened (by another node, before a restart).
+    let before = store(db, org);
+    for key in ["a", "b", "c"] {
+        crate::postgres::tests::put(&before, key).unwrap();
+    }
+    let named = format!("{url}?application_name=waited");
+    let s = Arc::new(store(&Database::connect(&named, 1).unwrap(), org));
+    let ticket = s
+        .commit_deferred(&followed("001000000000001", 1, "kept"))
+        .unwrap();
+    let mut other = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut holding = other.transaction().unwrap();
+    holding
+        .execute(
+            "SELECT n FROM fb_commits WHERE org = $1 FOR UPDATE",
+            &[&org],
+        )
+        .unwrap();
+    let syncing = {
+        let s = s.clone();
+        std::thread::spawn(move || s.sync(ticket))
+    };
+    let mut watch = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while watch
+        .query_opt(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'waited' \
+             AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send never waited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run_sql(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'waited'",
+    );
+    let e = syncing.join().unwrap().unwrap_err();
+    assert!(!matches!(e, StoreError::Lost(_)), "{e}");
+    holding.rollback().unwrap();
+    let ticket = s
+        .commit_deferred(&followed("001000000000002", 2, "next"))
+        .unwrap();
+    s.sync(ticket).unwrap();
+    assert_eq!(held(url, org).2, [1, 2]);
+    assert_eq!(keys(&s), ["a", "b", "c", "kept", "next"]);
+}
+
+/// A send cut off before the org's lease moved to another node is not taken as committed
+/// because the count rose (the new holder's commits): the store is fenced off and lost,
+/// and nothing of it is written.
+pub(super) fn a_send_cut_off_before_the_lease_moved_loses_the_store(db: &Arc<Database>, url: &str) {
+    let org = "00Dmoved";
+    run_sql(
+        url,
+        "INSERT INTO fb_leases (scope, node, epoch) \
+         VALUES ('00Dmoved', 'a', 1)",
+    );
+    let s = PostgresStore::fenced(
+        db.clone(),
+        org,
+        crate::Durability::Full,
+        crate::postgres::fence(1),
+    );
+    crate::postgres::tests::put(&s, "first").unwrap();
+    let before = s.count_seen();
+    let ticket = s
+        .commit_deferred(&followed("001000000000001", 1, "kept"))
+        .unwrap();
+    s.cut_off_after(before);
+    run_sql(
+        url,
+        "UPDATE fb_leases SET node = 'b', epoch = 2 WHERE scope = '00Dmoved'; \
+         UPDATE fb_commits SET n = n + 1 WHERE org = '00Dmoved'",
+    );
+    let e = s.sync(ticket).unwrap_err();
+    assert!(matches!(e, StoreError::Lost(_)), "{e}");
+    assert!(held(url, org).2.is_empty(), "nothing of it written");
 }
