@@ -57,6 +57,9 @@ struct Queue {
     commits: usize,
     /// A send failed: commits are not kept until one succeeds.
     stalled: bool,
+    /// A commit's outcome is unknown (its call failed): the org's count as seen may be
+    /// behind the database's, so it is read before the next send.
+    recount: bool,
     /// A send of the first writes was cut off and may have committed.
     unsure: Option<Unsure>,
 }
@@ -101,6 +104,12 @@ impl Deferred {
         }
     }
 
+    /// Marks the org's count as seen unreliable: a commit's call failed, and it may have
+    /// committed.
+    pub(super) fn recount(&self) {
+        self.queue.locked().recount = true;
+    }
+
     /// Forgets every kept commit (the org is being erased).
     pub(super) fn clear(&self) {
         *self.queue.locked() = Queue::default();
@@ -143,17 +152,21 @@ impl PostgresStore {
     /// lock. `Ok(true)` when a statement was sent; `Ok(false)` when there was nothing to
     /// send, or the settling found it all committed (durable only after a flush).
     pub(super) fn send_deferred(&self, synchronous: bool) -> Result<bool, StoreError> {
-        let (writes, bytes, commits, unsure) = {
+        let (writes, bytes, commits, unsure, recount) = {
             let mut q = self.deferred.queue.locked();
             if q.writes.is_empty() {
                 return Ok(false);
             }
-            let (bytes, commits) = (std::mem::take(&mut q.bytes), std::mem::take(&mut q.commits));
+            let bytes = std::mem::take(&mut q.bytes);
+            let commits = std::mem::take(&mut q.commits);
+            let recount = std::mem::take(&mut q.recount);
+            let unsure = q.unsure.take();
             (
                 std::mem::take(&mut q.writes),
                 bytes,
                 commits,
-                q.unsure.take(),
+                unsure,
+                recount,
             )
         };
         let writes = Arc::new(writes);
@@ -164,10 +177,15 @@ impl PostgresStore {
         let result = self.run(move |c, org| {
             let (client, prepared) = c.parts();
             // The count before the send must be the database's (a store that has not
-            // committed yet has seen none), and a send cut off before is settled by it.
-            if unsure.is_some() || seen.locked().started.is_none() {
-                let stmt = super::Conn::prepare(prepared, client, one_statement::COUNTED)?;
-                let row = client.query_one(&stmt, &[&org, &fence])?;
+            // committed yet has seen none; a commit whose call failed may have counted),
+            // and a send cut off before is settled by it, read once no statement of the
+            // org's runs (one cut off may still be running).
+            if unsure.is_some() || recount || seen.locked().started.is_none() {
+                let mut tx = client.transaction()?;
+                tx.execute(one_statement::WAIT_FOR_SENDS, &[&org])?;
+                let stmt = super::Conn::prepare(prepared, &mut tx, one_statement::COUNTED)?;
+                let row = tx.query_one(&stmt, &[&org, &fence])?;
+                tx.commit()?;
                 let (n, started, leased): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
                 if fence != super::UNFENCED && !leased {
                     return Err(StoreError::Fenced);
@@ -219,7 +237,9 @@ impl PostgresStore {
                 q.bytes += bytes;
                 q.commits += commits;
                 q.stalled = true;
-                q.unsure = if progress.sent.load(SeqCst) {
+                q.recount |= recount && !progress.settled.load(SeqCst);
+                // The database answered with an error: the statement did not commit.
+                q.unsure = if progress.sent.load(SeqCst) && !answered(&e) {
                     Some(Unsure {
                         count: progress.count.load(SeqCst),
                         writes: carried,
@@ -243,6 +263,20 @@ impl PostgresStore {
             }
         }
     }
+}
+
+/// Whether the database answered the statement with an error of the statement's own
+/// (not one ending the session), so it did not commit.
+fn answered(e: &StoreError) -> bool {
+    let StoreError::Postgres(p) = e else {
+        return false;
+    };
+    p.as_db_error().is_some_and(|d| {
+        !matches!(
+            d.parsed_severity(),
+            Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
+        )
+    })
 }
 
 /// Whether a failed send leaves its commits possibly unwritten but writable: the

@@ -401,7 +401,8 @@ impl PostgresStore {
                 legacy: &legacy,
             };
             how.write(c, org, &batch.writes)
-        })?;
+        })
+        .inspect_err(|_| self.deferred.recount())?;
         metrics::counter!("forcebus_store_commits_total", "engine" => "postgres").increment(1);
         if expiring {
             self.last_run.clear();

@@ -9,6 +9,9 @@
 //! another touches (the last write of a record or a value wins before the statement is
 //! built, as it would one statement at a time), so the order of the parts does not matter.
 //!
+//! The statement holds an advisory lock of the org's until it ends, so a reader can wait
+//! for a statement whose connection was cut off while it ran ([`WAIT_FOR_SENDS`]).
+//!
 //! What the commit checked before its `COMMIT` when it was a transaction of several round
 //! trips it now checks in the statement: the part `ok` has a row only while the org's
 //! lease is at this store's epoch (its row held shared until the commit ends, so a change
@@ -49,7 +52,7 @@ macro_rules! may_write {
 const COMMIT: &str = concat!(
     "WITH sync AS (SELECT set_config('synchronous_commit',
         CASE WHEN $20::bool THEN current_setting('synchronous_commit') ELSE 'off' END, true)),
-    ok AS (SELECT 1 WHERE ",
+    ok AS (SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 7))) AS sending WHERE ",
     may_write!(),
     "),",
     include_str!("one_statement.sql")
@@ -59,12 +62,17 @@ const COMMIT: &str = concat!(
 const COMMIT_FENCED: &str = concat!(
     "WITH sync AS (SELECT set_config('synchronous_commit',
         CASE WHEN $20::bool THEN current_setting('synchronous_commit') ELSE 'off' END, true)),
-    ok AS (SELECT 1 WHERE EXISTS (
+    ok AS (SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 7))) AS sending
+        WHERE EXISTS (
         SELECT 1 FROM fb_leases WHERE scope = $1 AND epoch = $21 FOR SHARE) AND ",
     may_write!(),
     "),",
     include_str!("one_statement.sql")
 );
+
+/// Waits until no commit statement of the org `$1` is running (each holds this lock until
+/// it ends): a statement whose connection was cut off may still be.
+pub(super) const WAIT_FOR_SENDS: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))";
 
 /// The org's commit count, when the database started, and whether the org's lease is at
 /// the epoch `$2`.

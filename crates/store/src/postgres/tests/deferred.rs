@@ -186,43 +186,7 @@ pub(super) fn a_send_cut_off_while_it_waited_is_sent_again(db: &Arc<Database>, u
     let ticket = s
         .commit_deferred(&followed("001000000000001", 1, "kept"))
         .unwrap();
-    let mut other = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    let mut holding = other.transaction().unwrap();
-    holding
-        .execute(
-            "SELECT n FROM fb_commits WHERE org = $1 FOR UPDATE",
-            &[&org],
-        )
-        .unwrap();
-    let syncing = {
-        let s = s.clone();
-        std::thread::spawn(move || s.sync(ticket))
-    };
-    let mut watch = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while watch
-        .query_opt(
-            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'waited' \
-             AND wait_event_type = 'Lock'",
-            &[],
-        )
-        .unwrap()
-        .is_none()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the send never waited"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    run_sql(
-        url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'waited'",
-    );
-    let e = syncing.join().unwrap().unwrap_err();
-    assert!(!matches!(e, StoreError::Lost(_)), "{e}");
-    holding.rollback().unwrap();
+    cut_off_while_waiting(&s, url, "waited", org, ticket);
     let ticket = s
         .commit_deferred(&followed("001000000000002", 2, "next"))
         .unwrap();
@@ -261,4 +225,68 @@ pub(super) fn a_send_cut_off_before_the_lease_moved_loses_the_store(db: &Arc<Dat
     let e = s.sync(ticket).unwrap_err();
     assert!(matches!(e, StoreError::Lost(_)), "{e}");
     assert!(held(url, org).2.is_empty(), "nothing of it written");
+}
+
+/// A commit whose call failed may have committed: the org's count this store saw may be
+/// behind the database's, so it is read again before the next send, and a send cut off
+/// after it is settled by the database's count, not by the stale one.
+pub(super) fn a_send_after_a_failed_commit_is_settled_by_a_count_read_again(
+    db: &Arc<Database>,
+    url: &str,
+) {
+    let org = "00Drecount";
+    let named = format!("{url}?application_name=recount");
+    let s = Arc::new(store(&Database::connect(&named, 1).unwrap(), org));
+    crate::postgres::tests::put(&s, "first").unwrap();
+    // As a commit whose call failed after it committed: the count rose, unseen here.
+    crate::postgres::tests::put(&store(db, org), "unseen").unwrap();
+    s.deferred.recount();
+    let ticket = s
+        .commit_deferred(&followed("001000000000001", 1, "kept"))
+        .unwrap();
+    cut_off_while_waiting(&s, url, "recount", org, ticket);
+    let ticket = s
+        .commit_deferred(&followed("001000000000002", 2, "next"))
+        .unwrap();
+    s.sync(ticket).unwrap();
+    assert_eq!(held(url, org).2, [1, 2]);
+    assert_eq!(keys(&s), ["first", "kept", "next", "unseen"]);
+}
+
+/// Syncs `ticket` while another session holds the org's count row, so the send waits in
+/// the database, and ends the store's session (named `app`) there: the sync fails, not
+/// lost, and nothing of the send committed.
+fn cut_off_while_waiting(s: &Arc<PostgresStore>, url: &str, app: &str, org: &str, ticket: u64) {
+    let mut other = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut holding = other.transaction().unwrap();
+    holding
+        .execute(
+            "SELECT n FROM fb_commits WHERE org = $1 FOR UPDATE",
+            &[&org],
+        )
+        .unwrap();
+    let syncing = {
+        let s = s.clone();
+        std::thread::spawn(move || s.sync(ticket))
+    };
+    let mut watch = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let waiting = "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 \
+        AND wait_event_type = 'Lock'";
+    while watch.query_opt(waiting, &[&app]).unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send never waited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    watch
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .unwrap();
+    let e = syncing.join().unwrap().unwrap_err();
+    assert!(!matches!(e, StoreError::Lost(_)), "{e}");
+    holding.rollback().unwrap();
 }
