@@ -152,52 +152,22 @@ impl PostgresStore {
     /// lock. `Ok(true)` when a statement was sent; `Ok(false)` when there was nothing to
     /// send, or the settling found it all committed (durable only after a flush).
     pub(super) fn send_deferred(&self, synchronous: bool) -> Result<bool, StoreError> {
-        let (writes, bytes, commits, unsure, recount) = {
-            let mut q = self.deferred.queue.locked();
-            if q.writes.is_empty() {
-                return Ok(false);
-            }
-            let bytes = std::mem::take(&mut q.bytes);
-            let commits = std::mem::take(&mut q.commits);
-            let recount = std::mem::take(&mut q.recount);
-            let unsure = q.unsure.take();
-            (
-                std::mem::take(&mut q.writes),
-                bytes,
-                commits,
-                unsure,
-                recount,
-            )
+        let Some(taken) = self.deferred.take() else {
+            return Ok(false);
         };
-        let writes = Arc::new(writes);
         let fence = self.fence.load(SeqCst);
         let progress = Arc::new(Progress::default());
         let seen = self.seen.clone();
-        let (to_send, told) = (writes.clone(), progress.clone());
+        let (to_send, told) = (taken.writes.clone(), progress.clone());
+        let (unsure, recount) = (taken.unsure, taken.recount);
         let result = self.run(move |c, org| {
             let (client, prepared) = c.parts();
             // The count before the send must be the database's (a store that has not
             // committed yet has seen none; a commit whose call failed may have counted),
-            // and a send cut off before is settled by it, read once no statement of the
-            // org's runs (one cut off may still be running).
+            // and a send cut off before is settled by it.
             if unsure.is_some() || recount || seen.locked().started.is_none() {
-                let mut tx = client.transaction()?;
-                tx.execute(one_statement::WAIT_FOR_SENDS, &[&org])?;
-                let stmt = super::Conn::prepare(prepared, &mut tx, one_statement::COUNTED)?;
-                let row = tx.query_one(&stmt, &[&org, &fence])?;
-                tx.commit()?;
-                let (n, started, leased): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
-                if fence != super::UNFENCED && !leased {
-                    return Err(StoreError::Fenced);
-                }
-                if seen.locked().lost_to(n, started) {
-                    return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
-                }
-                // Under this store's lease only its own sends count commits of the org.
-                if let Some(u) = unsure.filter(|u| n > u.count) {
-                    told.committed.store(u.writes, SeqCst);
-                }
-                record(&seen, n, started);
+                let committed = settle(client, prepared, (org, fence), &seen, unsure)?;
+                told.committed.store(committed, SeqCst);
                 told.settled.store(true, SeqCst);
             }
             let rest = &to_send[told.committed.load(SeqCst)..];
@@ -220,35 +190,11 @@ impl PostgresStore {
             Ok(sent) => {
                 self.deferred.queue.locked().stalled = false;
                 metrics::counter!("forcebus_store_commits_total", "engine" => "postgres")
-                    .increment(commits as u64);
-                if sent {
-                    metrics::histogram!("forcebus_store_deferred_commits").record(commits as f64);
-                }
+                    .increment(taken.commits as u64);
                 Ok(sent)
             }
             Err(e) if cut_off(&e) => {
-                // Kept, in front of any kept since, to be settled and sent again.
-                let mut q = self.deferred.queue.locked();
-                let mut writes = Arc::try_unwrap(writes).unwrap_or_else(|w| (*w).clone());
-                writes.drain(..progress.committed.load(SeqCst));
-                let carried = writes.len();
-                writes.append(&mut q.writes);
-                q.writes = writes;
-                q.bytes += bytes;
-                q.commits += commits;
-                q.stalled = true;
-                q.recount |= recount && !progress.settled.load(SeqCst);
-                // The database answered with an error: the statement did not commit.
-                q.unsure = if progress.sent.load(SeqCst) && !answered(&e) {
-                    Some(Unsure {
-                        count: progress.count.load(SeqCst),
-                        writes: carried,
-                    })
-                } else if progress.settled.load(SeqCst) {
-                    None
-                } else {
-                    unsure
-                };
+                self.deferred.put_back(taken, &progress, answered(&e));
                 Err(e)
             }
             Err(e) => {
@@ -263,6 +209,87 @@ impl PostgresStore {
             }
         }
     }
+}
+
+/// What a send took from the queue.
+struct Taken {
+    writes: Arc<Vec<Write>>,
+    bytes: usize,
+    commits: usize,
+    unsure: Option<Unsure>,
+    recount: bool,
+}
+
+impl Deferred {
+    /// Everything kept, taken to be sent; `None` when nothing is.
+    fn take(&self) -> Option<Taken> {
+        let mut q = self.queue.locked();
+        if q.writes.is_empty() {
+            return None;
+        }
+        Some(Taken {
+            writes: Arc::new(std::mem::take(&mut q.writes)),
+            bytes: std::mem::take(&mut q.bytes),
+            commits: std::mem::take(&mut q.commits),
+            unsure: q.unsure.take(),
+            recount: std::mem::take(&mut q.recount),
+        })
+    }
+
+    /// Puts back what a send cut off carried, in front of anything kept since, less what
+    /// its settling found committed, to be settled and sent again: unsure if its statement
+    /// went out and the database did not answer it with an error of its own (`answered`:
+    /// then it did not commit).
+    fn put_back(&self, taken: Taken, progress: &Progress, answered: bool) {
+        let mut q = self.queue.locked();
+        let mut writes = Arc::try_unwrap(taken.writes).unwrap_or_else(|w| (*w).clone());
+        writes.drain(..progress.committed.load(SeqCst));
+        let carried = writes.len();
+        writes.append(&mut q.writes);
+        q.writes = writes;
+        q.bytes += taken.bytes;
+        q.commits += taken.commits;
+        q.stalled = true;
+        let settled = progress.settled.load(SeqCst);
+        q.recount |= taken.recount && !settled;
+        q.unsure = if progress.sent.load(SeqCst) && !answered {
+            Some(Unsure {
+                count: progress.count.load(SeqCst),
+                writes: carried,
+            })
+        } else if settled {
+            None
+        } else {
+            taken.unsure
+        };
+    }
+}
+
+/// Reads the org's count once no statement of the org's runs (one cut off may still be
+/// running), under the org's lease, and takes it in: how many of the first kept writes a
+/// send cut off before (`unsure`) had committed.
+fn settle(
+    client: &mut postgres::Client,
+    prepared: &mut super::writes::Prepared,
+    (org, fence): (&str, i64),
+    seen: &Mutex<super::Seen>,
+    unsure: Option<Unsure>,
+) -> Result<usize, StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute(one_statement::WAIT_FOR_SENDS, &[&org])?;
+    let stmt = super::Conn::prepare(prepared, &mut tx, one_statement::COUNTED)?;
+    let row = tx.query_one(&stmt, &[&org, &fence])?;
+    tx.commit()?;
+    let (n, started, leased): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
+    if fence != super::UNFENCED && !leased {
+        return Err(StoreError::Fenced);
+    }
+    if seen.locked().lost_to(n, started) {
+        return Err(StoreError::Lost(crate::Loss::new(LOST, false)));
+    }
+    record(seen, n, started);
+    // Under this store's lease only its own sends count commits of the org.
+    Ok(unsure.filter(|u| n > u.count).map_or(0, |u| u.writes))
 }
 
 /// Whether the database answered the statement with an error of the statement's own

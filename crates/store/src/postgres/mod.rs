@@ -97,7 +97,7 @@ pub struct PostgresStore {
     /// Commits waiting for the writing lock or writing.
     queued: std::sync::atomic::AtomicUsize,
     /// Commits left to the next flush.
-    deferred: deferred::Deferred,
+    deferred: Box<deferred::Deferred>,
 }
 
 /// Counts a commit; the count and when the database started.
@@ -143,7 +143,7 @@ impl PostgresStore {
             legacy: Arc::default(),
             last_run: Arc::default(),
             queued: std::sync::atomic::AtomicUsize::new(0),
-            deferred: deferred::Deferred::default(),
+            deferred: Box::default(),
         }
     }
 

@@ -72,6 +72,7 @@ fn the_postgres_engine() {
     deferred::a_send_cut_off_while_it_waited_is_sent_again(&db, &url);
     deferred::a_send_cut_off_before_the_lease_moved_loses_the_store(&db, &url);
     deferred::a_send_after_a_failed_commit_is_settled_by_a_count_read_again(&db, &url);
+    deferred::kept_commits_are_written_when_the_store_closes(&db, &url);
     runs::tests::events_are_kept_in_runs_beside_old_style_ones(&db, &url);
 }
 

@@ -290,3 +290,16 @@ fn cut_off_while_waiting(s: &Arc<PostgresStore>, url: &str, app: &str, org: &str
     assert!(!matches!(e, StoreError::Lost(_)), "{e}");
     holding.rollback().unwrap();
 }
+
+/// Commits kept when the store closes (no caller waited for them, the org's state holds
+/// them) are written as it goes.
+pub(super) fn kept_commits_are_written_when_the_store_closes(db: &Arc<Database>, url: &str) {
+    let org = "00Dclosed";
+    let s = store(db, org);
+    s.commit_deferred(&followed("001000000000001", 1, "kept"))
+        .unwrap();
+    assert!(held(url, org).2.is_empty());
+    drop(s);
+    assert_eq!(held(url, org).2, [1]);
+    assert_eq!(keys(&store(db, org)), ["kept"]);
+}
