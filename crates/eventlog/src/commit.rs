@@ -79,8 +79,13 @@ impl EventLog {
         mut batch: Batch,
     ) -> Result<Commit, StoreError> {
         let mut ticket = 0;
+        let waiting = Waiting::new(&self.appending);
         let events = self.append_unpublished(events, now_ms, |writes| {
+            drop(waiting);
             batch.writes.extend(writes);
+            // Another commit waits for this one (a publisher's, on a log no org writer
+            // guards): the store should leave this one's durability to the group.
+            batch.followed |= self.appending.load(std::sync::atomic::Ordering::SeqCst) > 0;
             ticket = self.store.commit_deferred(&batch)?;
             Ok::<_, StoreError>(())
         })?;
@@ -89,5 +94,21 @@ impl EventLog {
             ticket,
             events,
         })
+    }
+}
+
+/// Counts a commit waiting to append, until dropped (once it appends, or fails).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

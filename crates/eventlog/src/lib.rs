@@ -196,6 +196,9 @@ pub struct EventLog {
     inner: Mutex<Inner>,
     /// Serialises appends from id assignment to publication.
     append: Mutex<()>,
+    /// Commits waiting for `append`: one made while another waits behind it tells the
+    /// store so (`Batch::followed`).
+    appending: std::sync::atomic::AtomicUsize,
     /// The last replay id published (durable).
     last: std::sync::atomic::AtomicU64,
     /// What subscribers see: `last`, or behind it by a delivery delay.
@@ -274,6 +277,7 @@ impl EventLog {
                 next_id,
             }),
             append: Mutex::new(()),
+            appending: std::sync::atomic::AtomicUsize::new(0),
             last: std::sync::atomic::AtomicU64::new(next_id - 1),
             delivery: delivery::Delivery::new(next_id - 1),
             over_cap: tokio::sync::Notify::new(),
