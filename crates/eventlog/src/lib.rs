@@ -196,8 +196,7 @@ pub struct EventLog {
     inner: Mutex<Inner>,
     /// Serialises appends from id assignment to publication.
     append: Mutex<()>,
-    /// Commits waiting for `append`: one made while another waits behind it tells the
-    /// store so (`Batch::followed`).
+    /// Commits waiting for `append` (one made while another waits is `Batch::followed`).
     appending: std::sync::atomic::AtomicUsize,
     /// The last replay id published (durable).
     last: std::sync::atomic::AtomicU64,
