@@ -298,12 +298,8 @@ fn answered(e: &StoreError) -> bool {
     let StoreError::Postgres(p) = e else {
         return false;
     };
-    p.as_db_error().is_some_and(|d| {
-        !matches!(
-            d.parsed_severity(),
-            Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
-        )
-    })
+    p.as_db_error()
+        .is_some_and(|d| !super::pool::ends_the_session(d))
 }
 
 /// Whether a failed send leaves its commits possibly unwritten but writable: the
@@ -313,20 +309,17 @@ fn answered(e: &StoreError) -> bool {
 /// connection or lock for it; not a statement the database refused. (The client's own
 /// errors, encoding the parameters, cannot happen with these types and sizes.)
 fn cut_off(e: &StoreError) -> bool {
+    if super::pool::ended_the_session(e) {
+        return true;
+    }
     match e {
-        StoreError::Postgres(p) => {
-            p.is_closed()
-                || p.as_db_error().is_none_or(|d| {
-                    let code = d.code().code();
-                    matches!(
-                        d.parsed_severity(),
-                        Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
-                    ) || ["08", "40", "57"]
-                        .iter()
-                        .any(|class| code.starts_with(class))
-                        || ["25006", "53200", "53300", "53400", "55P03"].contains(&code)
-                })
-        }
+        StoreError::Postgres(p) => p.as_db_error().is_none_or(|d| {
+            let code = d.code().code();
+            ["08", "40", "57"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || ["25006", "53200", "53300", "53400", "55P03"].contains(&code)
+        }),
         StoreError::Unavailable(_) => true,
         _ => false,
     }

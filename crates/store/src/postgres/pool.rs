@@ -309,17 +309,20 @@ impl Drop for Taken<'_> {
 /// closed, or the server's last word on it was a `FATAL` error (an administrator's
 /// `pg_terminate_backend`, a fast shutdown), which the client hands to the call that read
 /// it before it has seen the socket close.
-fn ended_the_session(e: &StoreError) -> bool {
+pub(super) fn ended_the_session(e: &StoreError) -> bool {
     let StoreError::Postgres(e) = e else {
         return false;
     };
-    e.is_closed()
-        || e.as_db_error().is_some_and(|d| {
-            matches!(
-                d.parsed_severity(),
-                Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
-            )
-        })
+    e.is_closed() || e.as_db_error().is_some_and(ends_the_session)
+}
+
+/// Whether the server's error ends the session (`FATAL`, `PANIC`) rather than the
+/// statement alone.
+pub(super) fn ends_the_session(d: &postgres::error::DbError) -> bool {
+    matches!(
+        d.parsed_severity(),
+        Some(postgres::error::Severity::Fatal | postgres::error::Severity::Panic)
+    )
 }
 
 /// What a node cut off mid-transaction may hold, bounded: the server ends a session
