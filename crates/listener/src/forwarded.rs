@@ -7,7 +7,7 @@
 //! nodes passed it on: a node that does not serve its org passes it on again at most once
 //! (the org changed hands meanwhile), so no request goes round.
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use forcebus_http::ConnInfo;
 
@@ -22,30 +22,33 @@ pub struct PassedOn {
 /// The most nodes a request is passed on by.
 pub const MOST_HOPS: u8 = 2;
 
+// Header names made once, not parsed from text at every request (each request drops
+// these claims).
+
 /// The shared key, shown by the node that passes the request on.
-const KEY: &str = "x-forcebus-forward-key";
+static KEY: HeaderName = HeaderName::from_static("x-forcebus-forward-key");
 /// The client's address (`ip:port`).
-const CLIENT: &str = "x-forcebus-client";
+static CLIENT: HeaderName = HeaderName::from_static("x-forcebus-client");
 /// `https` when the client's connection was TLS, else `http`.
-const PROTO: &str = "x-forcebus-proto";
+static PROTO: HeaderName = HeaderName::from_static("x-forcebus-proto");
 /// How many nodes passed the request on.
-const HOPS: &str = "x-forcebus-hops";
+static HOPS: HeaderName = HeaderName::from_static("x-forcebus-hops");
 
 /// Marks `headers` as passed on by a node holding `key`, for the client of `conn`, the
 /// request's `hops`-th time.
 pub fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8) {
     drop_claims(headers);
     if let Ok(key) = HeaderValue::from_str(key) {
-        headers.insert(KEY, key);
+        headers.insert(KEY.clone(), key);
     }
-    headers.insert(HOPS, HeaderValue::from(i32::from(hops)));
+    headers.insert(HOPS.clone(), HeaderValue::from(i32::from(hops)));
     if let Some(peer) = conn.peer
         && let Ok(v) = HeaderValue::from_str(&peer.to_string())
     {
-        headers.insert(CLIENT, v);
+        headers.insert(CLIENT.clone(), v);
     }
     headers.insert(
-        PROTO,
+        PROTO.clone(),
         HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
     );
 }
@@ -53,20 +56,20 @@ pub fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8) {
 /// The client a request was passed on for, and how many times it was, when it carries
 /// this cluster's `key`; the claims are removed from `headers` either way.
 pub fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<(ConnInfo, PassedOn)> {
-    let shown = headers.get(KEY).map(|v| v.as_bytes().to_vec());
+    let shown = headers.get(&KEY).map(|v| v.as_bytes().to_vec());
     let believed = match (key, shown) {
         (Some(key), Some(shown)) if same(key.as_bytes(), &shown) => Some((
             ConnInfo {
-                tls: headers.get(PROTO).is_some_and(|v| v == "https"),
+                tls: headers.get(&PROTO).is_some_and(|v| v == "https"),
                 peer: headers
-                    .get(CLIENT)
+                    .get(&CLIENT)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok()),
                 whole_replies: false,
             },
             PassedOn {
                 hops: headers
-                    .get(HOPS)
+                    .get(&HOPS)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(1),
@@ -79,7 +82,7 @@ pub fn believe(headers: &mut HeaderMap, key: Option<&str>) -> Option<(ConnInfo, 
 }
 
 fn drop_claims(headers: &mut HeaderMap) {
-    for name in [KEY, CLIENT, PROTO, HOPS] {
+    for name in [&KEY, &CLIENT, &PROTO, &HOPS] {
         headers.remove(name);
     }
 }
@@ -118,8 +121,8 @@ mod tests {
     #[test]
     fn claims_without_a_key_or_on_a_node_without_one_are_dropped() {
         let mut h = HeaderMap::new();
-        h.insert(CLIENT, HeaderValue::from_static("6.6.6.6:1"));
-        h.insert(PROTO, HeaderValue::from_static("https"));
+        h.insert(CLIENT.clone(), HeaderValue::from_static("6.6.6.6:1"));
+        h.insert(PROTO.clone(), HeaderValue::from_static("https"));
         assert!(believe(&mut h.clone(), Some("k")).is_none());
         mark(&mut h, "k", conn(false), 1);
         assert!(
@@ -135,9 +138,9 @@ mod tests {
     #[test]
     fn a_client_cannot_replace_what_the_node_says() {
         let mut h = HeaderMap::new();
-        h.insert(CLIENT, HeaderValue::from_static("6.6.6.6:1"));
-        h.insert(KEY, HeaderValue::from_static("guess"));
-        h.insert(HOPS, HeaderValue::from_static("0"));
+        h.insert(CLIENT.clone(), HeaderValue::from_static("6.6.6.6:1"));
+        h.insert(KEY.clone(), HeaderValue::from_static("guess"));
+        h.insert(HOPS.clone(), HeaderValue::from_static("0"));
         mark(&mut h, "k", conn(false), 1);
         let (c, passed) = believe(&mut h, Some("k")).unwrap();
         assert_eq!(passed.hops, 1);

@@ -50,37 +50,73 @@ pub struct Message {
     pub connection_types: Option<Vec<Value>>,
 }
 
-impl Message {
+/// The fields of one message object the server reads, as sent (the last of a duplicated
+/// field), before they are read leniently into a [`Message`].
+#[derive(Default)]
+pub(super) struct Fields {
+    pub(super) channel: Option<Value>,
+    pub(super) id: Option<Value>,
+    pub(super) client_id: Option<Value>,
+    pub(super) subscription: Option<Value>,
+    pub(super) ext: Option<Value>,
+    pub(super) advice: Option<Value>,
+    pub(super) connection_types: Option<Value>,
+}
+
+impl Fields {
     /// The fields of one JSON object.
-    pub fn from_object(mut m: Map<String, Value>) -> Self {
-        let replay = match m.remove("ext") {
-            Some(Value::Object(mut ext)) => ext.remove("replay").map(Box::new),
-            _ => None,
-        };
-        let advice_timeout = m
-            .get("advice")
-            .and_then(|a| a.get("timeout"))
-            .and_then(Value::as_i64);
-        let connection_types = match m.remove("supportedConnectionTypes") {
-            Some(Value::Array(types)) => Some(types),
-            _ => None,
-        };
+    fn of_object(mut m: Map<String, Value>) -> Self {
         Self {
-            channel: m
-                .get("channel")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
+            channel: m.remove("channel"),
             id: m.remove("id"),
             client_id: m.remove("clientId"),
             subscription: m.remove("subscription"),
+            ext: m.remove("ext"),
+            advice: m.remove("advice"),
+            connection_types: m.remove("supportedConnectionTypes"),
+        }
+    }
+
+    /// The message they make: a field of the wrong type counts as absent.
+    pub(super) fn into_message(self) -> Message {
+        let replay = match self.ext {
+            Some(Value::Object(mut ext)) => ext.remove("replay").map(Box::new),
+            _ => None,
+        };
+        let advice_timeout = self
+            .advice
+            .as_ref()
+            .and_then(|a| a.get("timeout"))
+            .and_then(Value::as_i64);
+        let connection_types = match self.connection_types {
+            Some(Value::Array(types)) => Some(types),
+            _ => None,
+        };
+        let channel = match self.channel {
+            Some(Value::String(c)) => c,
+            _ => String::new(),
+        };
+        Message {
+            channel,
+            id: self.id,
+            client_id: self.client_id,
+            subscription: self.subscription,
             replay,
             advice_timeout,
             connection_types,
         }
     }
+}
 
-    /// The messages of a POST body: a JSON array of objects, or one bare object.
+impl Message {
+    /// The fields of one JSON object.
+    pub fn from_object(m: Map<String, Value>) -> Self {
+        Fields::of_object(m).into_message()
+    }
+
+    /// The messages of a POST body (a JSON array of objects, or one bare object) through a
+    /// JSON value: the body parsed whole, then each object's fields taken out of it. It
+    /// says why a body holds no messages; [`super::parse`] reads most bodies faster.
     pub fn parse_body(body: &[u8]) -> Result<Vec<Self>, ParseError> {
         let value = serde_json::from_slice::<Value>(body)
             .map_err(|e| ParseError::InvalidJson(e.to_string()))?;

@@ -1,6 +1,7 @@
 //! The meta channels (`streaming-cometd.md` §1–§2): a request's messages dispatched, one
 //! file per channel (`handshake`, `connect`, `subscribe`, `unsubscribe`, `disconnect`),
-//! with advice and Salesforce's errors ([`BayeuxError`]); `reply`: the replies as types.
+//! with advice and Salesforce's errors ([`BayeuxError`]); `message` and `read`: a request's
+//! messages parsed; `reply`: the replies as types.
 //! Replies are JSON text: event messages are encoded once per event and shared
 //! ([`crate::deliver`]), so a reply is assembled from pieces rather than built as one
 //! value.
@@ -15,6 +16,7 @@ mod connect;
 mod disconnect;
 mod handshake;
 mod message;
+mod read;
 mod reply;
 mod subscribe;
 #[cfg(test)]
@@ -31,9 +33,14 @@ pub fn version_ok(v: &str) -> bool {
     })
 }
 
-/// The messages of a POST body: a JSON array, or one bare message object.
+/// The messages of a POST body: a JSON array, or one bare message object. Read straight
+/// from the text ([`read`]); a body that cannot be read so is read again into a JSON
+/// value, which says why it holds no messages.
 pub fn parse(body: &[u8]) -> Result<Vec<Message>, ParseError> {
-    Message::parse_body(body)
+    match read::messages(body) {
+        Some(messages) => Ok(messages),
+        None => Message::parse_body(body),
+    }
 }
 
 /// Handshakes one request may carry; further ones in the same batch are refused.

@@ -107,3 +107,91 @@ fn replies_are_written_with_their_keys_in_order() {
         r#"{"channel":"/meta/handshake","ext":{"sfdc":{"failureReason":"401::Request requires authentication"},"replay":true},"advice":{"reconnect":"none"},"error":"403::Handshake denied","successful":false}"#
     );
 }
+
+/// A JSON value of a few levels, its object keys drawn from the names a message's fields
+/// and their insides use, so generated bodies hit every field.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[a-z/\\\\\"é]{0,6}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::vec((field_name(), inner), 0..4)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("channel"),
+        Just("id"),
+        Just("clientId"),
+        Just("subscription"),
+        Just("ext"),
+        Just("replay"),
+        Just("advice"),
+        Just("timeout"),
+        Just("supportedConnectionTypes"),
+        Just("connectionType"),
+        Just("chann\\u0065l"),
+        Just("other"),
+    ]
+    .prop_map(str::to_owned)
+}
+
+/// A message object as text, written field by field so a field may come twice.
+fn message_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec((field_name(), json_value()), 0..6).prop_map(|fields| {
+        let fields: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", fields.join(","))
+    })
+}
+
+/// A body: an array of messages (now and then with a value that is not one), one bare
+/// message, or a value that is not a message at all.
+fn body_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::collection::vec(
+            prop_oneof![4 => message_text(), 1 => json_value().prop_map(|v| v.to_string())],
+            0..4
+        )
+        .prop_map(|ms| format!("[{}]", ms.join(","))),
+        message_text(),
+        json_value().prop_map(|v| v.to_string()),
+    ]
+}
+
+proptest! {
+    /// The body read straight from its text gives what it gives through a JSON value:
+    /// the same messages, or the same error.
+    #[test]
+    fn reading_the_text_agrees_with_reading_a_value(body in body_text(), cut in 0usize..2) {
+        // Now and then the body cut short (perhaps inside a character), so it is not JSON.
+        let bytes = if cut == 1 { &body.as_bytes()[..body.len() / 2] } else { body.as_bytes() };
+        prop_assert_eq!(parse(bytes), Message::parse_body(bytes), "{}", body);
+        // The text is read whenever the body holds messages at all.
+        let read = super::read::messages(bytes);
+        prop_assert_eq!(read.is_some(), Message::parse_body(bytes).is_ok(), "{}", body);
+        if let Some(read) = read {
+            prop_assert_eq!(Ok(read), Message::parse_body(bytes), "{}", body);
+        }
+    }
+}
+
+#[test]
+fn a_field_given_twice_counts_once_the_last_time() {
+    let body = br#"[{"channel":"/meta/subscribe","channel":"/meta/connect","ext":{"replay":{"/a":1}},"ext":5,"id":"1","advice":{"timeout":0}}]"#;
+    let read = super::read::messages(body).expect("read from the text");
+    assert_eq!(read, Message::parse_body(body).unwrap());
+    assert_eq!(read[0].channel, "/meta/connect");
+    assert_eq!(read[0].replay, None);
+    assert_eq!(read[0].advice_timeout, Some(0));
+}
