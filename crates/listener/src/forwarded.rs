@@ -39,13 +39,13 @@ static HOPS: HeaderName = HeaderName::from_static("x-forcebus-hops");
 pub fn mark(headers: &mut HeaderMap, key: &str, conn: ConnInfo, hops: u8) {
     drop_claims(headers);
     if let Ok(key) = HeaderValue::from_str(key) {
-        headers.insert(KEY.clone(), key);
+        headers.insert(&KEY, key);
     }
-    headers.insert(HOPS.clone(), HeaderValue::from(i32::from(hops)));
+    headers.insert(&HOPS, HeaderValue::from(i32::from(hops)));
     if let Some(peer) = conn.peer
         && let Ok(v) = HeaderValue::from_str(&peer.to_string())
     {
-        headers.insert(CLIENT.clone(), v);
+        headers.insert(&CLIENT, v);
     }
     headers.insert(
         PROTO.clone(),
@@ -121,8 +121,8 @@ mod tests {
     #[test]
     fn claims_without_a_key_or_on_a_node_without_one_are_dropped() {
         let mut h = HeaderMap::new();
-        h.insert(CLIENT.clone(), HeaderValue::from_static("6.6.6.6:1"));
-        h.insert(PROTO.clone(), HeaderValue::from_static("https"));
+        h.insert(&CLIENT, HeaderValue::from_static("6.6.6.6:1"));
+        h.insert(&PROTO, HeaderValue::from_static("https"));
         assert!(believe(&mut h.clone(), Some("k")).is_none());
         mark(&mut h, "k", conn(false), 1);
         assert!(
@@ -138,9 +138,9 @@ mod tests {
     #[test]
     fn a_client_cannot_replace_what_the_node_says() {
         let mut h = HeaderMap::new();
-        h.insert(CLIENT.clone(), HeaderValue::from_static("6.6.6.6:1"));
-        h.insert(KEY.clone(), HeaderValue::from_static("guess"));
-        h.insert(HOPS.clone(), HeaderValue::from_static("0"));
+        h.insert(&CLIENT, HeaderValue::from_static("6.6.6.6:1"));
+        h.insert(&KEY, HeaderValue::from_static("guess"));
+        h.insert(&HOPS, HeaderValue::from_static("0"));
         mark(&mut h, "k", conn(false), 1);
         let (c, passed) = believe(&mut h, Some("k")).unwrap();
         assert_eq!(passed.hops, 1);

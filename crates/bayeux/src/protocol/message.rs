@@ -64,7 +64,7 @@ pub(super) struct Fields {
 }
 
 impl Fields {
-    /// The fields of one JSON object.
+    /// The fields taken out of a message object already parsed into a JSON map.
     fn of_object(mut m: Map<String, Value>) -> Self {
         Self {
             channel: m.remove("channel"),
@@ -109,7 +109,7 @@ impl Fields {
 }
 
 impl Message {
-    /// The fields of one JSON object.
+    /// The message a JSON object (already parsed) makes.
     pub fn from_object(m: Map<String, Value>) -> Self {
         Fields::of_object(m).into_message()
     }

@@ -1,17 +1,21 @@
 //! A request body's messages read straight from its JSON text: the fields the server
-//! reads are taken as values as the parser meets them, and every other field is skipped
-//! without being built. Every long poll is parsed, and building each message as a map of
-//! its own (keys hashed, every value allocated) first was a sixth of the server's
-//! instructions at 500 long polls a second.
+//! reads are taken as values as the parser meets them, and every other field is checked
+//! as building a JSON value would check it (its text UTF-8, its escapes whole, its numbers
+//! in range, its nesting within the parser's limit) and dropped without being built. Every
+//! long poll is parsed, and building each message as a map of its own (keys hashed, every
+//! value allocated) first was a sixth of the server's instructions at 500 long polls a
+//! second.
 //!
-//! This is the fast path only: a body it cannot read (not JSON, not messages, too deep) is
-//! read again by [`Message::parse_body`], which builds a JSON value first, and its answer
-//! (the same messages, or the error) stands. The two agree on every body this reads (a property
-//! test holds them to it), duplicated fields included: the last one counts in both.
+//! This is the fast path only: a body it cannot read (not JSON, not messages, too deep,
+//! or an object whose first key is serde_json's raw-value marker, which the JSON value's
+//! own reader treats apart) is read again by [`Message::parse_body`], which builds a JSON
+//! value first, and its answer (the same messages, or the error) stands. The two agree on
+//! every body this reads, duplicated fields included (the last one counts in both): a
+//! property test and the fuzz target `bayeux_parse` hold them to it.
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::message::{Fields, Message};
@@ -36,7 +40,7 @@ impl<'de> Visitor<'de> for Body {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+        let mut out = Vec::new();
         while let Some(fields) = seq.next_element_seed(OneMessage)? {
             out.push(fields.into_message());
         }
@@ -70,7 +74,11 @@ impl<'de> Visitor<'de> for OneMessage {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut f = Fields::default();
+        let mut first = true;
         while let Some(key) = map.next_key::<Key>()? {
+            if std::mem::take(&mut first) && matches!(key, Key::RawValue) {
+                return Err(de::Error::custom(RAW_VALUE_FIRST));
+            }
             let slot = match key {
                 Key::Channel => &mut f.channel,
                 Key::Id => &mut f.id,
@@ -79,8 +87,8 @@ impl<'de> Visitor<'de> for OneMessage {
                 Key::Ext => &mut f.ext,
                 Key::Advice => &mut f.advice,
                 Key::ConnectionTypes => &mut f.connection_types,
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
+                Key::RawValue | Key::Other => {
+                    map.next_value_seed(Skip)?;
                     continue;
                 }
             };
@@ -89,6 +97,11 @@ impl<'de> Visitor<'de> for OneMessage {
         Ok(f)
     }
 }
+
+/// The key a JSON value's reader takes, first in an object, for a raw value it reads
+/// apart (`serde_json`'s `raw_value` feature, which axum turns on for the whole build).
+const RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
+const RAW_VALUE_FIRST: &str = "an object led by the raw-value key: read through a value";
 
 /// A message's field name, matched without allocating it.
 enum Key {
@@ -99,6 +112,7 @@ enum Key {
     Ext,
     Advice,
     ConnectionTypes,
+    RawValue,
     Other,
 }
 
@@ -126,7 +140,69 @@ impl Visitor<'_> for KeyVisitor {
             "ext" => Key::Ext,
             "advice" => Key::Advice,
             "supportedConnectionTypes" => Key::ConnectionTypes,
+            RAW_VALUE_KEY => Key::RawValue,
             _ => Key::Other,
         })
+    }
+}
+
+/// A value the server does not read: parsed as a JSON value's reader parses it (so the
+/// same text is refused: invalid UTF-8, a lone surrogate, a number out of range, nesting
+/// past the limit), and dropped. `serde`'s `IgnoredAny` would skip it unchecked.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut first = true;
+        while let Some(key) = map.next_key::<Key>()? {
+            if std::mem::take(&mut first) && matches!(key, Key::RawValue) {
+                return Err(de::Error::custom(RAW_VALUE_FIRST));
+            }
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
     }
 }
