@@ -75,10 +75,7 @@ impl<'de> Visitor<'de> for OneMessage {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut f = Fields::default();
         let mut first = true;
-        while let Some(key) = map.next_key::<Key>()? {
-            if std::mem::take(&mut first) && matches!(key, Key::RawValue) {
-                return Err(de::Error::custom(RAW_VALUE_FIRST));
-            }
+        while let Some(key) = next_key(&mut map, &mut first)? {
             let slot = match key {
                 Key::Channel => &mut f.channel,
                 Key::Id => &mut f.id,
@@ -102,6 +99,19 @@ impl<'de> Visitor<'de> for OneMessage {
 /// apart (`serde_json`'s `raw_value` feature, which axum turns on for the whole build).
 const RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
 const RAW_VALUE_FIRST: &str = "an object led by the raw-value key: read through a value";
+
+/// The next key of an object read field by field (`first` until one is read), refusing
+/// an object led by the raw-value key, which is left to the JSON value's reader.
+fn next_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    first: &mut bool,
+) -> Result<Option<Key>, A::Error> {
+    let key = map.next_key::<Key>()?;
+    if std::mem::take(first) && matches!(key, Some(Key::RawValue)) {
+        return Err(de::Error::custom(RAW_VALUE_FIRST));
+    }
+    Ok(key)
+}
 
 /// A message's field name, matched without allocating it.
 enum Key {
@@ -197,10 +207,7 @@ impl<'de> Visitor<'de> for Skip {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut first = true;
-        while let Some(key) = map.next_key::<Key>()? {
-            if std::mem::take(&mut first) && matches!(key, Key::RawValue) {
-                return Err(de::Error::custom(RAW_VALUE_FIRST));
-            }
+        while next_key(&mut map, &mut first)?.is_some() {
             map.next_value_seed(Skip)?;
         }
         Ok(())
