@@ -3,7 +3,8 @@
 //! stored form); "shared" is every later subscriber on a standard channel (the shared
 //! rendering copied into a message). Also: parsing a client's `/meta/connect` request,
 //! and whole requests processed into their reply text: a connect answered at once, a
-//! connect from an unknown client, and a handshake followed by a disconnect.
+//! connect from an unknown client, a handshake followed by a disconnect, and a connect
+//! answered with a hundred events.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,17 +118,12 @@ fn world() -> World {
     ]}))
     .unwrap();
     let (def, _) = org.define_platform_event("Chat__e", config).unwrap();
+    // A hundred of them: what a busy subscriber's connect takes in one reply.
     let fields = json!({"Sent__c": "1732262400000000", "Body__c": "x".repeat(100)});
-    org.publish(
-        &caller,
-        &[(def, fields.as_object().unwrap().clone().into(), None)],
-        true,
-    )
-    .unwrap()
-    .wait()
-    .unwrap()
-    .remove(0)
-    .unwrap();
+    let events = vec![(def, fields.as_object().unwrap().clone().into(), None); 100];
+    for published in org.publish(&caller, &events, true).unwrap().wait().unwrap() {
+        published.unwrap();
+    }
 
     let last = |channel| {
         let mut cursor = org.log().subscribe(channel, Start::Earliest).unwrap();
@@ -240,6 +236,58 @@ fn replies(c: &mut Criterion, w: &World) {
                     (Some(&w.token), None),
                     "62.0",
                 ))
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    // A connect answered with the hundred platform events above, each encoded already
+    // (every subscriber after the first): the copies and text of a full reply. Each
+    // iteration's session is made and subscribed from the start of the log beforehand,
+    // and disconnected after its connect.
+    let connect_with = |client: &str| {
+        json!([{"channel": "/meta/connect", "clientId": client, "id": "6",
+            "connectionType": "long-polling", "advice": {"timeout": 0}}])
+    };
+    let fresh_session = || {
+        let reply: serde_json::Value = serde_json::from_str(&process(handshake.clone())).unwrap();
+        let client = reply[0]["clientId"].as_str().unwrap().to_owned();
+        let subscribe = json!([{"channel": "/meta/subscribe", "clientId": client, "id": "2",
+            "subscription": "/event/Chat__e", "ext": {"replay": {"/event/Chat__e": -2}}}]);
+        assert!(process(subscribe).contains("\"successful\":true"));
+        let connect = protocol::parse(connect_with(&client).to_string().as_bytes()).unwrap();
+        (client, connect)
+    };
+    let (client, connect) = fresh_session();
+    let reply = rt.block_on(protocol::process(
+        &w.bx,
+        connect,
+        (Some(&w.token), None),
+        "62.0",
+    ));
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(
+        reply.as_array().unwrap().len(),
+        101,
+        "a hundred events and the reply"
+    );
+    process(json!([{"channel": "/meta/disconnect", "clientId": client}]));
+    c.bench_function("bayeux/process/connect_100_events", |b| {
+        b.iter_batched(
+            fresh_session,
+            |(client, m)| {
+                let reply =
+                    rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0"));
+                let bye = json!([{"channel": "/meta/disconnect", "clientId": client}]);
+                let bye = protocol::parse(bye.to_string().as_bytes()).unwrap();
+                (
+                    reply,
+                    rt.block_on(protocol::process(
+                        &w.bx,
+                        bye,
+                        (Some(&w.token), None),
+                        "62.0",
+                    )),
+                )
             },
             criterion::BatchSize::SmallInput,
         )

@@ -1,6 +1,6 @@
 //! Event messages: a log event as a Streaming API message on a channel, rendered through
 //! `forcebus-events`. Standard channels share one encoding of `data` per event and API
-//! version, copied into every subscriber's reply as text.
+//! version, copied into every subscriber's reply as text (see `protocol::batch`).
 
 use serde_json::Value;
 
@@ -37,15 +37,40 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
     Some(change::cometd_data(&doc, object, e.replay_id))
 }
 
-/// An event message as JSON text. Standard channels share one encoding of `data` per
-/// event, copied into every subscriber's reply as it is.
-pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
-    let channel_json = serde_json::to_string(channel).expect("strings serialise");
+/// An event's `data` as a subscriber receives it: the encoding every subscriber of a
+/// standard channel shares, or text made for this subscriber alone.
+pub(crate) enum Data {
+    /// The event's shared encoding (valid UTF-8: made from a `String`).
+    Shared(bytes::Bytes),
+    /// Made for one subscriber (a custom channel's enrichment, a viewer's filtering).
+    Own(String),
+}
+
+impl Data {
+    /// The JSON text.
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            Self::Shared(b) => std::str::from_utf8(b).ok(),
+            Self::Own(s) => Some(s),
+        }
+    }
+}
+
+/// The `data` of `e`'s message on `channel` for a subscriber on `/cometd/{api}`, who sees
+/// what `viewer` may (`None`: everything). `None` when the event is not shown there.
+/// Standard channels share one encoding per event and format.
+pub(crate) fn data_for(
+    bx: &Bayeux,
+    e: &Event,
+    channel: &str,
+    api: u32,
+    viewer: Option<&forcebus_org::access::Access>,
+) -> Option<Data> {
+    if let Some(viewer) = viewer {
+        return own_data_for(bx, e, channel, viewer).map(Data::Own);
+    }
     if forcebus_org::channels::custom_data_channel(channel).is_some() {
-        return Some(format!(
-            "{{\"channel\":{channel_json},\"data\":{}}}",
-            data(bx, e, channel, api)?
-        ));
+        return Some(Data::Own(data(bx, e, channel, api)?.to_string()));
     }
     // Platform events before API 52.0 leave out `EventUuid`: a second shared encoding.
     let format = if api < 52 && channel.starts_with("/event/") {
@@ -60,22 +85,30 @@ pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option
             .into_bytes()
             .into()
     });
-    let data = std::str::from_utf8(&bytes).ok().filter(|d| !d.is_empty())?;
-    Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
+    (!bytes.is_empty()).then_some(Data::Shared(bytes))
 }
 
-/// An event message on `channel` as the subscriber `viewer`, who is not an administrator,
-/// may see it: a change event without the fields field-level security hides from them
-/// (change events ignore sharing), a PushTopic notification only of a record they may
-/// read (PushTopics respect sharing); encoded for them alone.
-pub(crate) fn message_for(
+/// An event message as JSON text (`None` when the event is not shown on `channel`).
+pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
+    let data = data_for(bx, e, channel, api, None)?;
+    let channel_json = serde_json::to_string(channel).expect("strings serialise");
+    Some(format!(
+        "{{\"channel\":{channel_json},\"data\":{}}}",
+        data.text()?
+    ))
+}
+
+/// The `data` of an event message on `channel` as the subscriber `viewer`, who is not an
+/// administrator, may see it: a change event without the fields field-level security
+/// hides from them (change events ignore sharing), a PushTopic notification only of a
+/// record they may read (PushTopics respect sharing); encoded for them alone.
+fn own_data_for(
     bx: &Bayeux,
     e: &Event,
     channel: &str,
     viewer: &forcebus_org::access::Access,
 ) -> Option<String> {
     use forcebus_events::{change, pushtopic};
-    let channel_json = serde_json::to_string(channel).expect("strings serialise");
     if channel.starts_with("/topic/") {
         let data = pushtopic::cometd_data(&e.payload, e.replay_id)?;
         let id = data
@@ -85,7 +118,7 @@ pub(crate) fn message_for(
         if bx.org.level_of(viewer, id) < forcebus_org::access::sharing::Level::Read {
             return None;
         }
-        return Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"));
+        return Some(data.to_string());
     }
     let mut doc = change::ChangeEvent::from_log(&e.payload).ok()?;
     if let Some(custom) = forcebus_org::channels::custom_data_channel(channel) {
@@ -94,6 +127,5 @@ pub(crate) fn message_for(
     let schema = bx.org.schema();
     let object = schema.object(&doc.header.entity_name)?;
     viewer.hide_in_change_event(object, &mut doc);
-    let data = change::cometd_data(&doc, object, e.replay_id);
-    Some(format!("{{\"channel\":{channel_json},\"data\":{data}}}"))
+    Some(change::cometd_data(&doc, object, e.replay_id).to_string())
 }

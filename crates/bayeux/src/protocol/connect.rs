@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use super::Message;
+use super::batch::Batch;
 use super::reply::{Advice, Reply, UnknownClient};
 use crate::Bayeux;
-use crate::deliver::message;
+use crate::deliver::{Data, data_for};
 use crate::error::BayeuxError;
 use crate::session::{Session, lock};
 
@@ -20,17 +21,23 @@ use crate::session::{Session, lock};
 #[derive(Debug)]
 struct Overtaken;
 
-/// Takes what the session's cursors have, within the per-reply limits.
-fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
-    let mut out = Vec::new();
+/// Writes what the session's cursors have into `batch`, within the per-reply limits;
+/// returns how many event messages it wrote. Overtaken, it leaves `batch` as it was.
+fn take(bx: &Bayeux, session: &Session, batch: &mut Batch) -> Result<usize, Overtaken> {
+    let mark = batch.mark();
+    let mut n = 0;
     let mut bytes = 0usize;
     let mut subs = lock(&session.subs);
     for sub in subs.iter_mut() {
-        while out.len() < bx.config.max_events_per_reply && bytes < bx.config.max_reply_bytes {
-            let room = (bx.config.max_events_per_reply - out.len()).min(100);
+        let mut channel_json = None;
+        while n < bx.config.max_events_per_reply && bytes < bx.config.max_reply_bytes {
+            let room = (bx.config.max_events_per_reply - n).min(100);
             let events = match sub.cursor.poll(room) {
                 Ok(e) => e,
-                Err(forcebus_eventlog::LogError::Expired { .. }) => return Err(Overtaken),
+                Err(forcebus_eventlog::LogError::Expired { .. }) => {
+                    batch.back_to(mark);
+                    return Err(Overtaken);
+                }
                 Err(e) => {
                     tracing::warn!(client_id = %session.id, channel = %sub.name, error = %e, "Subscription cursor failed.");
                     break;
@@ -45,21 +52,20 @@ fn take(bx: &Bayeux, session: &Session) -> Result<Vec<String>, Overtaken> {
             let viewer = (sub.name.starts_with("/data/") || sub.name.starts_with("/topic/"))
                 .then(|| bx.org.access(session.user))
                 .filter(|a| !a.is_everything());
+            let channel_json = channel_json.get_or_insert_with(|| {
+                serde_json::to_string(&sub.name).expect("strings serialise")
+            });
             for e in events {
-                let m = match &viewer {
-                    Some(v) => crate::deliver::message_for(bx, &e, &sub.name, v),
-                    None => message(bx, &e, &sub.name, session.api),
-                };
-                if let Some(m) = m {
-                    bytes += m.len();
-                    out.push(m);
+                let data = data_for(bx, &e, &sub.name, session.api, viewer.as_deref());
+                if let Some(data) = data.as_ref().and_then(Data::text) {
+                    bytes += batch.event(channel_json, data);
+                    n += 1;
                 }
             }
         }
     }
-    metrics::counter!("forcebus_deliveries_total", "protocol" => "cometd")
-        .increment(out.len() as u64);
-    Ok(out)
+    metrics::counter!("forcebus_deliveries_total", "protocol" => "cometd").increment(n as u64);
+    Ok(n)
 }
 
 /// A span for events going to a session, linked to each one's commit (when spans are
@@ -88,7 +94,8 @@ pub(super) async fn connect(
     msg: &Message,
     batched: bool,
     token: &str,
-) -> (Vec<String>, String) {
+    batch: &mut Batch,
+) {
     let zero_timeout = msg.advice_timeout == Some(0);
     let (first, generation) = {
         let mut c = lock(&session.connects);
@@ -103,7 +110,7 @@ pub(super) async fn connect(
     let mut revocations = bx.auth.revocations();
     let mut drops = bx.org.controls().sessions_dropped();
     let dropped = || session.dropped(bx.org.controls().session_epoch());
-    let events = loop {
+    loop {
         let kicked = session.kick.notified();
         tokio::pin!(kicked);
         kicked.as_mut().enable();
@@ -118,18 +125,18 @@ pub(super) async fn connect(
         // A newer connect holds the client now: this one is answered empty, and the
         // events stay for the newer one (the client may have abandoned this request).
         if stale(session, generation) {
-            break Vec::new();
+            break;
         }
-        let Ok(events) = take(bx, session) else {
-            return overtaken(bx, session, msg);
+        let Ok(taken) = take(bx, session, batch) else {
+            return overtaken(bx, session, msg, batch);
         };
-        if !events.is_empty()
+        if taken > 0
             || immediate
             || dropped()
             || session.gone.load(Ordering::SeqCst)
             || bx.closing.load(Ordering::SeqCst)
         {
-            break events;
+            break;
         }
         let parked = Parked::start(session);
         let woke = tokio::select! {
@@ -147,7 +154,7 @@ pub(super) async fn connect(
                     let reply =
                         Reply::failure(msg, "/meta/connect", &BayeuxError::AuthenticationInvalid)
                             .advice(Advice::StopNow);
-                    return (Vec::new(), reply.text());
+                    return batch.push(&reply.text());
                 }
                 true
             }
@@ -155,19 +162,16 @@ pub(super) async fn connect(
         };
         drop(parked);
         if !woke {
-            if stale(session, generation) {
-                break Vec::new();
+            if !stale(session, generation) && take(bx, session, batch).is_err() {
+                return overtaken(bx, session, msg, batch);
             }
-            let Ok(events) = take(bx, session) else {
-                return overtaken(bx, session, msg);
-            };
-            break events;
+            break;
         }
-    };
+    }
     if dropped() {
         bx.sessions.forget(&session.id);
     }
-    (events, answered(bx, session, msg, first))
+    batch.push(&answered(bx, session, msg, first));
 }
 
 /// The session's waker for its subscriptions now: the one the last connect kept if the
@@ -248,11 +252,11 @@ fn answered(bx: &Bayeux, session: &Session, msg: &Message, first: bool) -> Strin
 /// loses a session; the client handshakes and resubscribes from its stored replay ids,
 /// and the subscribe answers with Salesforce's invalid-replay-id error, which clients
 /// handle (falling back to -2 or -1).
-fn overtaken(bx: &Bayeux, session: &Session, msg: &Message) -> (Vec<String>, String) {
+fn overtaken(bx: &Bayeux, session: &Session, msg: &Message, batch: &mut Batch) {
     tracing::info!(client_id = %session.id, "Session overtaken by the event log; dropped.");
     bx.sessions.remove(&session.id);
     session.gone.store(true, Ordering::SeqCst);
-    (Vec::new(), UnknownClient::to(msg, "/meta/connect").text())
+    batch.push(&UnknownClient::to(msg, "/meta/connect").text());
 }
 
 /// A connect parked on its session. Dropping it ends the parking however the connect

@@ -1,17 +1,19 @@
 //! The meta channels (`streaming-cometd.md` §1–§2): a request's messages dispatched, one
 //! file per channel (`handshake`, `connect`, `subscribe`, `unsubscribe`, `disconnect`),
 //! with advice and Salesforce's errors ([`BayeuxError`]); `message` and `read`: a request's
-//! messages parsed; `reply`: the replies as types.
-//! Replies are JSON text: event messages are encoded once per event and shared
-//! ([`crate::deliver`]), so a reply is assembled from pieces rather than built as one
-//! value.
+//! messages parsed; `reply`: the replies as types; `batch`: the answer they are written
+//! into. Replies are JSON text: event messages are encoded once per event and shared
+//! ([`crate::deliver`]), so an answer is assembled from pieces, written one after another
+//! into its text, rather than built as one value.
 
 use std::sync::Arc;
 
 use crate::Bayeux;
 use crate::error::BayeuxError;
+use batch::Batch;
 use reply::{Advice, Reply, UnknownClient};
 
+mod batch;
 mod connect;
 mod disconnect;
 mod handshake;
@@ -59,8 +61,7 @@ pub async fn process(
         .and_then(|m| m.parse().ok())
         .unwrap_or(0);
     let batched = messages.len() > 1;
-    // Replies and event messages arrive as text and are joined.
-    let mut out: Vec<String> = Vec::new();
+    let mut out = Batch::new();
     let mut handshakes = 0;
     for msg in &messages {
         let channel = msg.channel.as_str();
@@ -76,20 +77,20 @@ pub async fn process(
                 } else {
                     handshake::handshake(bx, msg, (token, peer), api)
                 };
-                out.push(reply);
+                out.push(&reply);
             }
             "/meta/connect" | "/meta/subscribe" | "/meta/unsubscribe" | "/meta/disconnect" => {
                 session_message(bx, msg, channel, token, batched, &mut out).await;
             }
-            "" => out.push(Reply::failure(msg, "", &BayeuxError::ChannelNotSpecified).text()),
-            other => out.push(Reply::failure(msg, other, &BayeuxError::PublishNotAllowed).text()),
+            "" => out.push(&Reply::failure(msg, "", &BayeuxError::ChannelNotSpecified).text()),
+            other => out.push(&Reply::failure(msg, other, &BayeuxError::PublishNotAllowed).text()),
         }
     }
-    if out.is_empty() {
+    if out.messages() == 0 {
         let empty = Message::default();
-        out.push(Reply::failure(&empty, "/meta/connect", &BayeuxError::EmptyBatch).text());
+        out.push(&Reply::failure(&empty, "/meta/connect", &BayeuxError::EmptyBatch).text());
     }
-    format!("[{}]", out.join(","))
+    out.finish()
 }
 
 /// A message on a session's meta channel: the clientId must be a live session of the
@@ -101,33 +102,31 @@ async fn session_message(
     channel: &str,
     token: Option<&str>,
     batched: bool,
-    out: &mut Vec<String>,
+    out: &mut Batch,
 ) {
     let id = msg.client_id();
     let epoch = bx.org.controls().session_epoch();
     let Some(session) = bx.sessions.get(id, bx.config.session_timeout, epoch) else {
-        out.push(UnknownClient::to(msg, channel).text());
+        out.push(&UnknownClient::to(msg, channel).text());
         return;
     };
     let Some(caller) = token.and_then(|t| bx.auth.verify(t)) else {
         let reply = Reply::failure(msg, channel, &BayeuxError::AuthenticationInvalid)
             .advice(Advice::StopNow);
-        out.push(reply.text());
+        out.push(&reply.text());
         return;
     };
     if caller.user_id != session.user {
-        out.push(UnknownClient::to(msg, channel).text());
+        out.push(&UnknownClient::to(msg, channel).text());
         return;
     }
     match channel {
         "/meta/connect" => {
             let token = token.unwrap_or_default();
-            let (events, reply) = connect::connect(bx, &session, msg, batched, token).await;
-            out.extend(events);
-            out.push(reply);
+            connect::connect(bx, &session, msg, batched, token, out).await;
         }
-        "/meta/subscribe" => out.push(subscribe::subscribe(bx, &session, msg)),
-        "/meta/unsubscribe" => out.push(unsubscribe::unsubscribe(&session, msg)),
-        _ => out.push(disconnect::disconnect(bx, &session, msg)),
+        "/meta/subscribe" => out.push(&subscribe::subscribe(bx, &session, msg)),
+        "/meta/unsubscribe" => out.push(&unsubscribe::unsubscribe(&session, msg)),
+        _ => out.push(&disconnect::disconnect(bx, &session, msg)),
     }
 }
