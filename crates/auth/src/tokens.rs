@@ -152,27 +152,30 @@ impl Auth {
     /// Verifies an access token, extending its life when it is past half-way (or past its
     /// end while a live connection holds it).
     pub fn verify(&self, token: &str) -> Option<Session> {
-        let key = digest(token);
+        let key = crate::secret::Hex::digest(token);
+        let key = key.as_str();
         let now = self.directory.now();
         let timeout = self.timeout();
-        let rec = {
+        // Read in place: the record is copied only when its life is extended.
+        let (user, issued_at, expires) = {
             let tokens = self.tokens.read_locked();
-            tokens.get(&key).filter(|t| !t.refresh).cloned()?
+            let rec = tokens.get(key).filter(|t| !t.refresh)?;
+            (RecordId::parse(&rec.user), rec.issued_at, rec.expires_at)
         };
-        let expires = rec.expires_at?;
-        if expires <= now && !self.holds.held(&key) {
-            self.forget(&[key]);
+        let expires = expires?;
+        if expires <= now && !self.holds.held(key) {
+            self.forget(&[key.to_owned()]);
             return None;
         }
         let session = Session {
-            user_id: RecordId::parse(&rec.user)?,
-            issued_at: rec.issued_at,
+            user_id: user?,
+            issued_at,
         };
         if !self.directory.may_sign_in(session.user_id) {
             return None;
         }
         if expires - now < timeout / 2 {
-            self.extend(key, rec, now + timeout);
+            self.touch(key);
         }
         Some(session)
     }

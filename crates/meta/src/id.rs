@@ -19,6 +19,16 @@ pub const INSTANCE: &str = "Fb0";
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordId([u8; 15]);
 
+/// Which characters of its five a checksum character marks upper case: its place in
+/// [`CHECKSUM_ALPHABET`], in either case.
+fn checksum_bits(c: u8) -> Option<u8> {
+    match c.to_ascii_uppercase() {
+        u @ b'A'..=b'Z' => Some(u - b'A'),
+        d @ b'0'..=b'5' => Some(26 + d - b'0'),
+        _ => None,
+    }
+}
+
 impl RecordId {
     /// Parses a 15- or 18-character id. An 18-character id is accepted in any case as long
     /// as its checksum matches; a 15-character id is taken as it is.
@@ -30,22 +40,23 @@ impl RecordId {
         match b.len() {
             15 => Some(Self(b.try_into().expect("length checked"))),
             18 => {
+                // Each suffix character says which of its five characters are upper case;
+                // the suffix is then the checksum of the id it restores, unless it claims
+                // an upper-case letter where there is a digit (a corrupt id).
                 let mut id: [u8; 15] = b[..15].try_into().expect("length checked");
                 for (chunk, &sum) in id.chunks_mut(5).zip(&b[15..]) {
-                    let bits = CHECKSUM_ALPHABET
-                        .iter()
-                        .position(|&c| c == sum.to_ascii_uppercase())?;
+                    let bits = checksum_bits(sum)?;
                     for (i, c) in chunk.iter_mut().enumerate() {
-                        *c = if bits & (1 << i) != 0 {
-                            c.to_ascii_uppercase()
+                        if bits & (1 << i) == 0 {
+                            c.make_ascii_lowercase();
+                        } else if c.is_ascii_alphabetic() {
+                            c.make_ascii_uppercase();
                         } else {
-                            c.to_ascii_lowercase()
-                        };
+                            return None;
+                        }
                     }
                 }
-                // A digit where the suffix claims an uppercase letter is a corrupt id.
-                let id = Self(id);
-                id.checksum().eq_ignore_ascii_case(&b[15..]).then_some(id)
+                Some(Self(id))
             }
             _ => None,
         }
@@ -209,5 +220,43 @@ mod tests {
         fn parse_never_panics(s in "\\PC{0,20}") {
             let _ = RecordId::parse(&s);
         }
+
+        /// An 18-character id is read as the rule reads it: its case restored from the
+        /// suffix's places in the alphabet, and accepted when the suffix is the checksum of
+        /// what that restores.
+        #[test]
+        fn eighteen_characters_are_read_by_the_rule(s in "[0-9A-Za-z]{15}[0-9A-Za-z]{3}") {
+            prop_assert_eq!(RecordId::parse(&s), by_the_rule(&s));
+        }
+
+        /// The same for the suffixes of real ids, which the rule accepts.
+        #[test]
+        fn real_suffixes_are_read_by_the_rule(s in "[0-9A-Za-z]{15}", lower in any::<bool>()) {
+            let id = RecordId::parse(&s).unwrap().to18();
+            let id = if lower { id.to_lowercase() } else { id };
+            prop_assert_eq!(RecordId::parse(&id), by_the_rule(&id));
+            prop_assert!(RecordId::parse(&id).is_some());
+        }
+    }
+
+    /// An 18-character id read the slow way: each suffix character's place in the
+    /// alphabet found by search, the case restored, the checksum of the result compared.
+    fn by_the_rule(s: &str) -> Option<RecordId> {
+        let b = s.as_bytes();
+        let mut id: [u8; 15] = b[..15].try_into().unwrap();
+        for (chunk, &sum) in id.chunks_mut(5).zip(&b[15..]) {
+            let bits = CHECKSUM_ALPHABET
+                .iter()
+                .position(|&c| c == sum.to_ascii_uppercase())?;
+            for (i, c) in chunk.iter_mut().enumerate() {
+                *c = if bits & (1 << i) != 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                };
+            }
+        }
+        let id = RecordId(id);
+        id.checksum().eq_ignore_ascii_case(&b[15..]).then_some(id)
     }
 }
