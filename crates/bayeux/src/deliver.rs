@@ -42,7 +42,8 @@ fn data(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<Value> {
 pub(crate) enum Data {
     /// The event's shared encoding (valid UTF-8: made from a `String`).
     Shared(bytes::Bytes),
-    /// Made for one subscriber (a custom channel's enrichment, a viewer's filtering).
+    /// Made for this message and not shared: a custom channel's enrichment, or what a
+    /// viewer who is not an administrator may see.
     Own(String),
 }
 
