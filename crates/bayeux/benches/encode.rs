@@ -188,8 +188,8 @@ fn replies(c: &mut Criterion, w: &World) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let process = |body: serde_json::Value| {
-        let messages = protocol::parse(body.to_string().as_bytes()).unwrap();
+    // A request's messages, parsed, processed into the answer's text.
+    let run = |messages| {
         rt.block_on(protocol::process(
             &w.bx,
             messages,
@@ -197,6 +197,8 @@ fn replies(c: &mut Criterion, w: &World) {
             "62.0",
         ))
     };
+    let parsed = |body: serde_json::Value| protocol::parse(body.to_string().as_bytes()).unwrap();
+    let process = |body: serde_json::Value| run(parsed(body));
     let handshake = json!([{"channel": "/meta/handshake", "version": "1.0", "id": "1",
         "supportedConnectionTypes": ["long-polling"]}]);
     let reply: serde_json::Value = serde_json::from_str(&process(handshake.clone())).unwrap();
@@ -207,41 +209,25 @@ fn replies(c: &mut Criterion, w: &World) {
     let connect = json!([{"channel": "/meta/connect", "clientId": client, "id": "3",
         "connectionType": "long-polling", "advice": {"timeout": 0}}]);
     assert!(process(connect.clone()).contains("\"successful\":true"));
-    let messages = protocol::parse(connect.to_string().as_bytes()).unwrap();
+    let messages = parsed(connect);
     c.bench_function("bayeux/process/connect", |b| {
-        b.iter_batched(
-            || messages.clone(),
-            |m| rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0")),
-            criterion::BatchSize::SmallInput,
-        )
+        b.iter_batched(|| messages.clone(), run, criterion::BatchSize::SmallInput)
     });
     let unknown = json!([{"channel": "/meta/connect", "clientId": "nope", "id": "4",
         "connectionType": "long-polling"}]);
-    let messages = protocol::parse(unknown.to_string().as_bytes()).unwrap();
+    let messages = parsed(unknown);
     c.bench_function("bayeux/process/unknown_client", |b| {
-        b.iter_batched(
-            || messages.clone(),
-            |m| rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0")),
-            criterion::BatchSize::SmallInput,
-        )
+        b.iter_batched(|| messages.clone(), run, criterion::BatchSize::SmallInput)
     });
-    let messages = protocol::parse(handshake.to_string().as_bytes()).unwrap();
+    let messages = parsed(handshake.clone());
     c.bench_function("bayeux/process/handshake_disconnect", |b| {
         b.iter_batched(
             || messages.clone(),
             |m| {
-                let reply =
-                    rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0"));
+                let reply = run(m);
                 let start = reply.find("\"clientId\":\"").unwrap() + 12;
                 let client = &reply[start..start + reply[start..].find('"').unwrap()];
-                let bye = json!([{"channel": "/meta/disconnect", "clientId": client, "id": "5"}]);
-                let bye = protocol::parse(bye.to_string().as_bytes()).unwrap();
-                rt.block_on(protocol::process(
-                    &w.bx,
-                    bye,
-                    (Some(&w.token), None),
-                    "62.0",
-                ))
+                process(json!([{"channel": "/meta/disconnect", "clientId": client, "id": "5"}]))
             },
             criterion::BatchSize::SmallInput,
         )
@@ -260,40 +246,27 @@ fn replies(c: &mut Criterion, w: &World) {
         let subscribe = json!([{"channel": "/meta/subscribe", "clientId": client, "id": "2",
             "subscription": "/event/Chat__e", "ext": {"replay": {"/event/Chat__e": -2}}}]);
         assert!(process(subscribe).contains("\"successful\":true"));
-        let connect = protocol::parse(connect_with(&client).to_string().as_bytes()).unwrap();
+        let connect = parsed(connect_with(&client));
         (client, connect)
     };
     let (client, connect) = fresh_session();
-    let reply = rt.block_on(protocol::process(
-        &w.bx,
-        connect,
-        (Some(&w.token), None),
-        "62.0",
-    ));
-    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
-    assert_eq!(
-        reply.as_array().unwrap().len(),
-        101,
-        "a hundred events and the reply"
+    let reply: serde_json::Value = serde_json::from_str(&run(connect)).unwrap();
+    let reply = reply.as_array().unwrap();
+    assert_eq!(reply.len(), 101, "a hundred events and the reply");
+    assert!(
+        reply[..100]
+            .iter()
+            .all(|m| m["channel"] == "/event/Chat__e"),
+        "the hundred events first"
     );
     process(json!([{"channel": "/meta/disconnect", "clientId": client}]));
     c.bench_function("bayeux/process/connect_100_events", |b| {
         b.iter_batched(
             fresh_session,
             |(client, m)| {
-                let reply =
-                    rt.block_on(protocol::process(&w.bx, m, (Some(&w.token), None), "62.0"));
-                let bye = json!([{"channel": "/meta/disconnect", "clientId": client}]);
-                let bye = protocol::parse(bye.to_string().as_bytes()).unwrap();
-                (
-                    reply,
-                    rt.block_on(protocol::process(
-                        &w.bx,
-                        bye,
-                        (Some(&w.token), None),
-                        "62.0",
-                    )),
-                )
+                let reply = run(m);
+                let bye = process(json!([{"channel": "/meta/disconnect", "clientId": client}]));
+                (reply, bye)
             },
             criterion::BatchSize::SmallInput,
         )

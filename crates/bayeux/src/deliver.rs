@@ -93,10 +93,24 @@ pub(crate) fn data_for(
 pub(crate) fn message(bx: &Bayeux, e: &Event, channel: &str, api: u32) -> Option<String> {
     let data = data_for(bx, e, channel, api, None)?;
     let channel_json = serde_json::to_string(channel).expect("strings serialise");
-    Some(format!(
-        "{{\"channel\":{channel_json},\"data\":{}}}",
-        data.text()?
-    ))
+    let mut out = String::new();
+    write_message(&mut out, &channel_json, data.text()?);
+    Some(out)
+}
+
+/// Writes the event message `{"channel":…,"data":…}` at the end of `out`, from `channel`
+/// (a JSON string) and `data` (a JSON object); returns the message's length.
+pub(crate) fn write_message(out: &mut String, channel: &str, data: &str) -> usize {
+    const OPEN: &str = "{\"channel\":";
+    const DATA: &str = ",\"data\":";
+    let len = OPEN.len() + channel.len() + DATA.len() + data.len() + 1;
+    out.reserve(len);
+    out.push_str(OPEN);
+    out.push_str(channel);
+    out.push_str(DATA);
+    out.push_str(data);
+    out.push('}');
+    len
 }
 
 /// The `data` of an event message on `channel` as the subscriber `viewer`, who is not an

@@ -47,17 +47,8 @@ impl Batch {
     /// An event message, `{"channel":…,"data":…}`, from `channel` (a JSON string) and
     /// `data` (a JSON object); returns the message's length.
     pub(crate) fn event(&mut self, channel: &str, data: &str) -> usize {
-        const OPEN: &str = "{\"channel\":";
-        const DATA: &str = ",\"data\":";
         self.next();
-        let len = OPEN.len() + channel.len() + DATA.len() + data.len() + 1;
-        self.text.reserve(len);
-        self.text.push_str(OPEN);
-        self.text.push_str(channel);
-        self.text.push_str(DATA);
-        self.text.push_str(data);
-        self.text.push('}');
-        len
+        crate::deliver::write_message(&mut self.text, channel, data)
     }
 
     /// Where the answer is now, for [`Batch::back_to`].
